@@ -1,0 +1,130 @@
+import { NAME_HELPER } from './globals.js';
+import type { ShippedFunction, WireEnvValue } from './ship.js';
+
+/**
+ * Worker side: what a compiled function may need from its worker and task.
+ *
+ * @example
+ * ```ts
+ * import { importModuleFrom, type ClosureRuntime } from './index.js';
+ * const runtime: ClosureRuntime = {
+ *   broadcastValue: (id) => broadcasts.get(id),
+ *   accumulator: (id) => taskAccumulators.get(id),
+ *   importModule: importModuleFrom,
+ * };
+ * ```
+ */
+export interface ClosureRuntime {
+  /** The value of broadcast `id`, already delivered to this worker. */
+  broadcastValue(id: number): unknown;
+  /** The task-local accumulator object for `id`. */
+  accumulator(id: number): unknown;
+  /** Imports a module declared with `useModule` (see `importModuleFrom` for a default). */
+  importModule(specifier: string, cwd: string): Promise<unknown>;
+}
+
+type Factory = (...values: unknown[]) => unknown;
+
+const MAX_FACTORIES = 1000;
+const factories = new Map<string, Factory>();
+let hits = 0;
+let misses = 0;
+
+/** Compatible with esbuild's helper: keeps `fn.name` stable under minification. */
+function nameShim(target: unknown, value: string): unknown {
+  return Object.defineProperty(target, 'name', { value, configurable: true });
+}
+
+/**
+ * Worker side: compiles a shipped function against this task's runtime. The source is compiled
+ * into a factory once per worker (cached by env names and source, least recently used evicted);
+ * each call only applies the factory to the current env values, which may change between jobs.
+ *
+ * @example
+ * ```ts
+ * import { compileFunction, type ShippedFunction } from './index.js';
+ * parentPort.on('message', async ({ fn, rows }: { fn: ShippedFunction; rows: number[] }) => {
+ *   const f = (await compileFunction(fn, runtime)) as (x: number) => number;
+ *   parentPort.postMessage(rows.map(f));
+ * });
+ * ```
+ */
+export async function compileFunction(fn: ShippedFunction, runtime: ClosureRuntime): Promise<Function> {
+  const names = Object.keys(fn.env);
+  const values = await Promise.all(names.map((name) => materialize(fn.env[name]!, runtime)));
+  const withShim = !names.includes(NAME_HELPER);
+  const factory = factoryFor(withShim ? [NAME_HELPER, ...names] : names, fn.src);
+  const compiled = withShim ? factory(nameShim, ...values) : factory(...values);
+  if (typeof compiled !== 'function') {
+    throw new TypeError(`shipped source for '${fn.name}' did not evaluate to a function`);
+  }
+  return compiled;
+}
+
+function factoryFor(params: readonly string[], src: string): Factory {
+  const key = `${params.join(',')}\n${src}`;
+  let factory = factories.get(key);
+  if (factory) {
+    hits++;
+    factories.delete(key);
+  } else {
+    misses++;
+    // Strict, like the ES module the function most likely came from; the newline keeps a
+    // trailing line comment in `src` from swallowing the closing parenthesis.
+    factory = new Function(...params, `"use strict";\nreturn (${src}\n);`) as Factory;
+  }
+  factories.set(key, factory);
+  if (factories.size > MAX_FACTORIES) {
+    const oldest = factories.keys().next();
+    if (!oldest.done) factories.delete(oldest.value);
+  }
+  return factory;
+}
+
+async function materialize(wire: WireEnvValue, runtime: ClosureRuntime): Promise<unknown> {
+  switch (wire.t) {
+    case 'value': return wire.v;
+    case 'fn': return compileFunction(wire.fn, runtime);
+    case 'broadcast': return { value: runtime.broadcastValue(wire.id) };
+    case 'accumulator': return runtime.accumulator(wire.id);
+    case 'module': return moduleBinding(await runtime.importModule(wire.specifier, wire.cwd));
+  }
+}
+
+/** A CommonJS package imported from ESM shows up as `{ default }`; users expect `module.exports`. */
+function moduleBinding(ns: unknown): unknown {
+  if (typeof ns !== 'object' || ns === null) return ns;
+  // Newer Node versions add a 'module.exports' export next to `default` for CommonJS modules.
+  const keys = Object.keys(ns).filter((k) => k !== 'module.exports');
+  return keys.length === 1 && keys[0] === 'default' ? (ns as { default: unknown }).default : ns;
+}
+
+/**
+ * Counters of the worker-side factory cache, for tests and diagnostics: `builds` counts
+ * factories compiled from source, `hits` the compilations that reused one.
+ *
+ * @example
+ * ```ts
+ * import { compileCacheStats } from './index.js';
+ * const { builds, hits, size } = compileCacheStats();
+ * ```
+ */
+export function compileCacheStats(): { size: number; builds: number; hits: number } {
+  return { size: factories.size, builds: misses, hits };
+}
+
+/**
+ * Empties the worker-side factory cache and resets its counters.
+ *
+ * @example
+ * ```ts
+ * import { clearCompileCache, compileCacheStats } from './index.js';
+ * clearCompileCache();
+ * compileCacheStats().builds; // 0
+ * ```
+ */
+export function clearCompileCache(): void {
+  factories.clear();
+  hits = 0;
+  misses = 0;
+}

@@ -1,0 +1,12 @@
+/**
+ * Shipping user functions to worker threads as source text: `capture` and `useModule` declare
+ * what a function needs, `shipFunction` checks it on the driver, `compileFunction` rebuilds it
+ * in a worker.
+ */
+export { capture, useModule, ModuleRef, kShip, type Shippable, type WireShippable } from './capture.js';
+export { ClosureError } from './errors.js';
+export { shipFunction, type ShippedFunction, type WireEnvValue } from './ship.js';
+export {
+  compileFunction, compileCacheStats, clearCompileCache, type ClosureRuntime,
+} from './compile.js';
+export { importModuleFrom } from './modules.js';

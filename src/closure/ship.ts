@@ -1,0 +1,164 @@
+import { analyzeFunction, type FunctionAnalysis } from './analyze.js';
+import { capturedInfo, isShippable, kShip, ModuleRef, type WireShippable } from './capture.js';
+import { findUnclonable } from './clonable.js';
+import { ClosureError } from './errors.js';
+import { ALLOWED_GLOBALS, VITE_IMPORT_PATTERN } from './globals.js';
+
+/**
+ * How one env entry travels to workers.
+ *
+ * @example
+ * ```ts
+ * import type { WireEnvValue } from './index.js';
+ * const entries: WireEnvValue[] = [
+ *   { t: 'value', v: 3 },
+ *   { t: 'broadcast', id: 1 },
+ *   { t: 'module', specifier: 'node:zlib', cwd: process.cwd() },
+ * ];
+ * ```
+ */
+export type WireEnvValue =
+  | { t: 'value'; v: unknown }
+  | { t: 'fn'; fn: ShippedFunction }
+  | WireShippable
+  | { t: 'module'; specifier: string; cwd: string };
+
+/**
+ * A function as it travels to workers: structured-clonable, compiled there by
+ * {@link compileFunction}. `src` is an expression that evaluates to the function (usually its
+ * own source text; method shorthand and self-recursive helpers are wrapped), and `env` holds
+ * only the env entries the source mentions.
+ *
+ * @example
+ * ```ts
+ * import { capture, shipFunction } from './index.js';
+ * const factor = 3;
+ * const shipped = shipFunction(capture({ factor }, (x: number) => x * factor), 'map function');
+ * shipped.env; // { factor: { t: 'value', v: 3 } }
+ * ```
+ */
+export interface ShippedFunction {
+  readonly src: string;
+  readonly env: Readonly<Record<string, WireEnvValue>>;
+  readonly name: string;
+}
+
+// Env graphs cannot be cyclic (capture copies its env before the result exists), so this only
+// guards against pathological nesting.
+const MAX_DEPTH = 64;
+
+/**
+ * Driver side: checks `fn` (plain or `capture()`d) and describes it for workers. Every free
+ * identifier must be declared in its env, be a standard global, or be esbuild's `__name`;
+ * helper functions in the env are shipped recursively. Throws {@link ClosureError}, labelling
+ * the function with `what`.
+ *
+ * @example
+ * ```ts
+ * import { capture, shipFunction } from './index.js';
+ * const factor = 3;
+ * const wire = shipFunction(capture({ factor }, (x: number) => x * factor), 'map function of RDD 3 (words)');
+ * worker.postMessage(wire);
+ * ```
+ */
+export function shipFunction(fn: Function, what: string): ShippedFunction {
+  return shipNested(fn, what, undefined, 0);
+}
+
+function shipNested(fn: Function, what: string, selfKey: string | undefined, depth: number): ShippedFunction {
+  if (typeof fn !== 'function') {
+    throw new ClosureError(what, `${what} must be a function, got ${fn === null ? 'null' : typeof fn}`);
+  }
+  if (depth > MAX_DEPTH) {
+    throw new ClosureError(what, `${what} nests helper functions more than ${MAX_DEPTH} levels deep`);
+  }
+  const captured = capturedInfo(fn);
+  const target = captured?.fn ?? fn;
+  const env = captured?.env ?? {};
+  const analysis = analyzeFunction(target, what);
+  const used: string[] = [];
+  const undeclared: string[] = [];
+  let selfReference = false;
+  for (const [name, written] of analysis.free) {
+    const declared = Object.hasOwn(env, name);
+    const self = !declared && name === selfKey;
+    if (!declared && !self && !ALLOWED_GLOBALS.has(name)) {
+      undeclared.push(name);
+      continue;
+    }
+    if (written) throw writeError(what, name, declared || self);
+    if (declared) used.push(name);
+    else if (self) selfReference = true;
+  }
+  if (undeclared.length > 0) throw undeclaredError(what, undeclared, Object.keys(env), analysis, target.name);
+
+  const wireEnv: Record<string, WireEnvValue> = {};
+  for (const key of used) {
+    if (key === 'arguments' || key === 'eval') {
+      throw new ClosureError(what, `${what} declares '${key}' in its env, which strict-mode code cannot bind; rename it`, key);
+    }
+    wireEnv[key] = wireValue(key, env[key], what, depth);
+  }
+  // A helper that calls itself through the env name it was declared under (an arrow assigned
+  // to a const) needs that name bound to itself in the worker too.
+  const src = selfReference && selfKey !== undefined
+    ? `(() => { const ${selfKey} = (${analysis.expr}\n); return ${selfKey}; })()`
+    : analysis.expr;
+  return { src, env: wireEnv, name: target.name };
+}
+
+function wireValue(key: string, value: unknown, what: string, depth: number): WireEnvValue {
+  if (isShippable(value)) return value[kShip]();
+  if (value instanceof ModuleRef) return { t: 'module', specifier: value.specifier, cwd: value.cwd };
+  if (typeof value === 'function') {
+    return { t: 'fn', fn: shipNested(value, `helper '${key}' of ${what}`, key, depth + 1) };
+  }
+  const problem = findUnclonable(value, key);
+  if (problem) {
+    const subject = problem.path === key ? 'it' : problem.path;
+    throw new ClosureError(what, `${what} captures '${key}', which cannot be sent to worker threads: ${subject} ` +
+      `is ${problem.reason}. Capture plain data instead (numbers, strings, arrays, plain objects, Map, Set, ` +
+      'typed arrays, Date), or a broadcast variable.', key);
+  }
+  return { t: 'value', v: value };
+}
+
+function writeError(what: string, name: string, declared: boolean): ClosureError {
+  const why = declared
+    ? `each worker gets its own copy of '${name}', so the change would never reach the driver or other tasks. ` +
+      'Use an accumulator to collect results, or a local variable for scratch state'
+    : `'${name}' is a global, and workers share theirs between tasks. Use a local variable instead`;
+  return new ClosureError(what, `${what} assigns to '${name}': ${why}.`, name);
+}
+
+function undeclaredError(
+  what: string, names: readonly string[], declared: readonly string[], analysis: FunctionAnalysis, fnName: string,
+): ClosureError {
+  const quoted = names.map((n) => `'${n}'`);
+  const list = quoted.length === 1 ? quoted[0]! : `${quoted.slice(0, -1).join(', ')} and ${quoted.at(-1)!}`;
+  const suggestion = `capture({ ${[...declared, ...names].join(', ')} }, ${signature(analysis, fnName)})`;
+  let message = `${what} uses ${list}, which ${names.length === 1 ? 'is' : 'are'} not declared. Functions run in ` +
+    `worker threads and see only their arguments, globals and what you declare: ${suggestion}`;
+  const vite = names.find((n) => VITE_IMPORT_PATTERN.test(n));
+  if (vite !== undefined) {
+    message += `. ('${vite}' is how Vite/vitest renames an imported binding inside the function: imported ` +
+      "bindings must be declared too; use capture({ zlib: useModule('node:zlib') }, ...) for modules, and copy " +
+      'imported values or functions into a local const, then capture that)';
+  }
+  if (names.includes('arguments')) {
+    message += ". ('arguments' of an arrow function belongs to the code around it: use rest parameters, (...args) => ...)";
+  }
+  if (names.includes('require')) {
+    message += ". (Workers have no 'require': declare modules with useModule('name'))";
+  }
+  return new ClosureError(what, message, names[0]);
+}
+
+function signature(analysis: FunctionAnalysis, fnName: string): string {
+  const params = analysis.params.startsWith('(') ? analysis.params : `(${analysis.params})`;
+  switch (analysis.kind) {
+    case 'arrow': return `${analysis.params} => ...`;
+    case 'generator': return `function* ${fnName}${params} { ... }`;
+    default: return `function ${fnName}${params} { ... }`;
+  }
+}

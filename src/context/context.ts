@@ -1,0 +1,364 @@
+/**
+ * Context: the entry point of a kindling program (Spark's SparkContext). It is the one place that wires the
+ * subsystems together: a task backend (worker threads), the task and DAG schedulers, the trackers of shuffle
+ * outputs and cached blocks, the event bus and its console progress bar. Each context owns its own workers,
+ * so several contexts can live in one process independently.
+ */
+import os from 'node:os';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { shipFunction, type ShippedFunction } from '../closure/index.js';
+import { ContextStoppedError } from '../core/errors.js';
+import {
+  RDD,
+  ParallelCollectionRDD,
+  RangeRDD,
+  EmptyRDD,
+  UnionRDD,
+  TextFileRDD,
+  WholeTextFilesRDD,
+  type RddContext,
+  type ResultFunctionWire,
+} from '../rdd/index.js';
+import { WorkerPool } from '../exec/worker-pool.js';
+import type { TaskBackend } from '../exec/task-backend.js';
+import type { AccumulatorKind } from '../exec/protocol.js';
+import { EventBus } from '../scheduler/event-bus.js';
+import type { SchedulerEvent } from '../scheduler/events.js';
+import { ConsoleProgressBar } from '../scheduler/console-progress.js';
+import { MapOutputTracker } from '../scheduler/map-output-tracker.js';
+import { CacheTracker } from '../scheduler/cache-tracker.js';
+import { DAGScheduler } from '../scheduler/dag-scheduler.js';
+import { TaskScheduler } from '../scheduler/task-scheduler.js';
+import { TaskBuilder } from '../scheduler/task-builder.js';
+import { resolveOptions, type ContextOptions, type ResolvedOptions } from './options.js';
+import { Accumulator, Broadcast } from './shared-variables.js';
+
+/** Fault injection for tests and demos of recovery. */
+export interface FaultInjector {
+  /** Terminates a worker thread abruptly, now (default: worker 0). */
+  killWorker(index?: number): Promise<void>;
+  /** Delays every task on a worker by `delayMs` (0 removes the delay): a straggler. */
+  slowWorker(index: number, delayMs: number): void;
+}
+
+/**
+ * The entry point: creates RDDs and runs their jobs on a pool of worker threads.
+ *
+ * @example
+ * ```ts
+ * import { Context } from 'kindling';
+ * const sc = new Context({ master: 'local[2]' });
+ * const n = await sc.parallelize([1, 2, 3, 4]).map((x) => x * x).sum(); // 30
+ * await sc.stop();
+ * ```
+ */
+export class Context implements RddContext {
+  readonly isDriver = true;
+  readonly options: ResolvedOptions;
+  /** Job, stage and task events; attach listeners for logs, progress or UIs. */
+  readonly events = new EventBus<SchedulerEvent>();
+  readonly faults: FaultInjector;
+  #nextRddId = 0;
+  #nextShuffleId = 0;
+  #nextSharedId = 0;
+  #stopped = false;
+  #stopping: Promise<void> | undefined;
+  #checkpointDir: string | undefined;
+  readonly #backend: TaskBackend;
+  readonly #dag: DAGScheduler;
+  readonly #tasks: TaskScheduler;
+  readonly #tracker = new MapOutputTracker();
+  readonly #cache = new CacheTracker();
+  readonly #builder: TaskBuilder;
+  readonly #broadcasts = new Map<number, Broadcast<unknown>>();
+  readonly #accumulators = new Map<number, Accumulator<unknown>>();
+  readonly #persisted = new Map<number, RDD<unknown>>();
+  readonly #progress: ConsoleProgressBar | undefined;
+  #keepAlive: NodeJS.Timeout | undefined;
+  #activeJobs = 0;
+
+  constructor(options: ContextOptions = {}) {
+    this.options = resolveOptions(options, os.availableParallelism());
+    this.#backend = new WorkerPool({ numWorkers: this.options.numWorkers, storageBytes: this.options.cacheBytes });
+    this.#builder = new TaskBuilder(this.#tracker, this.#cache, {
+      broadcastValue: (id) => {
+        const b = this.#broadcasts.get(id);
+        if (b === undefined) throw new Error(`broadcast ${id} was destroyed or belongs to another context`);
+        return b.value;
+      },
+      accumulatorKind: (id) => this.#accumulator(id).kind,
+    });
+    this.#dag = new DAGScheduler(this.#tracker, this.#cache, this.events, {
+      maxStageAttempts: this.options.maxStageAttempts,
+      onAccumulatorUpdates: (updates) => {
+        for (const [id, delta] of updates) this.#accumulators.get(id)?.merge(delta);
+      },
+    });
+    this.#tasks = new TaskScheduler(
+      this.#backend,
+      {
+        taskSucceeded: (ts, spec, outcome, w) => this.#dag.taskSucceeded(ts, spec, outcome, w),
+        fetchFailed: (ts, spec, f) => this.#dag.fetchFailed(ts, spec, f),
+        taskSetFailed: (ts, spec, attempts) => this.#dag.taskSetFailed(ts, spec, attempts),
+        blockUpdates: (w, o) => this.#dag.blockUpdates(w, o),
+        workerLost: (w, reason) => {
+          this.#builder.forgetWorker(w);
+          this.#dag.workerLost(w, reason);
+        },
+      },
+      (ts, spec, attempt, w) => this.#builder.build(ts.stage, ts.stageAttempt, ts.jobId, spec.partition, attempt, w),
+      this.events,
+      { maxTaskFailures: this.options.maxTaskFailures },
+    );
+    this.#dag.attach(this.#tasks);
+    this.faults = {
+      killWorker: (index = 0) => this.#backend.killWorker(index),
+      slowWorker: (index, delayMs) => this.#tasks.slowWorker(index, delayMs),
+    };
+    if (this.options.progress) this.#progress = new ConsoleProgressBar(this.events);
+  }
+
+  /** Number of worker threads (Spark's defaultParallelism in local mode). */
+  get defaultParallelism(): number {
+    return this.options.numWorkers;
+  }
+
+  get checkpointDir(): string | undefined {
+    return this.#checkpointDir;
+  }
+
+  // ---- RddContext -----------------------------------------------------------------------------------------
+
+  newRddId(): number {
+    return this.#nextRddId++;
+  }
+  newShuffleId(): number {
+    return this.#nextShuffleId++;
+  }
+  ship(fn: Function, what: string): ShippedFunction {
+    if (typeof fn !== 'function') throw new TypeError(`${what}: expected a function, got ${fn === null ? 'null' : typeof fn}`);
+    return shipFunction(fn, what);
+  }
+
+  async runJob<R>(rdd: RDD<unknown>, fn: ResultFunctionWire, partitions?: readonly number[], description?: string): Promise<R[]> {
+    if (this.#stopped) throw new ContextStoppedError(`Cannot run ${description ?? 'a job'}: the context was stopped (stop() was called)`);
+    if (rdd.context !== this) throw new Error(`${rdd.label} belongs to another context; RDDs cannot be shared between contexts`);
+    this.#jobStarted();
+    try {
+      await this.#backend.ready();
+      const parts = partitions ?? Array.from({ length: rdd.getNumPartitions() }, (_, i) => i);
+      return (await this.#dag.runJob(rdd, parts, fn, description ?? `job on ${rdd.label}`)) as R[];
+    } finally {
+      this.#jobEnded();
+    }
+  }
+
+  persistRdd(rdd: RDD<unknown>): void {
+    this.#persisted.set(rdd.id, rdd);
+  }
+
+  async unpersistRdd(rdd: RDD<unknown>): Promise<void> {
+    this.#persisted.delete(rdd.id);
+    this.#cache.removeRdd(rdd.id);
+    if (!this.#stopped) await this.#backend.removeRdd(rdd.id);
+  }
+
+  // ---- creating RDDs -----------------------------------------------------------------------------------------
+
+  /**
+   * Distributes a local collection: slice i holds elements floor(i*len/n) to floor((i+1)*len/n).
+   *
+   * @example
+   * ```ts
+   * await sc.parallelize([0, 1, 2, 3, 4], 2).glom().collect(); // [[0, 1], [2, 3, 4]]
+   * ```
+   */
+  parallelize<T>(data: Iterable<T>, numSlices: number = this.defaultParallelism): RDD<T> {
+    checkSlices('parallelize', numSlices);
+    const items = Array.from(data);
+    return new ParallelCollectionRDD<T>(this, ParallelCollectionRDD.slice(items, numSlices));
+  }
+
+  /**
+   * Numbers from `start` (inclusive) to `end` (exclusive) by `step`; with one argument, `range(0, start)`.
+   *
+   * @example
+   * ```ts
+   * await sc.range(5).collect();              // [0, 1, 2, 3, 4]
+   * await sc.range(10, 0, -3).collect();      // [10, 7, 4, 1]
+   * await sc.range(6, undefined, 1, 3).glom().collect(); // [[0, 1], [2, 3], [4, 5]]
+   * ```
+   */
+  range(start: number, end?: number, step = 1, numSlices: number = this.defaultParallelism): RDD<number> {
+    const [lo, hi] = end === undefined ? [0, start] : [start, end];
+    for (const [name, v] of [['start', lo], ['end', hi], ['step', step]] as const) {
+      if (!Number.isFinite(v)) throw new RangeError(`range: ${name} must be a finite number, got ${v}`);
+    }
+    checkSlices('range', numSlices);
+    return new RangeRDD(this, { start: lo, step, count: RangeRDD.countOf(lo, hi, step), numSlices });
+  }
+
+  /**
+   * The lines of a text file, directory, glob, or comma-separated list of these, read by the workers in
+   * line-aligned byte ranges (gzip files whole). Files starting with `_` or `.` are skipped.
+   *
+   * @example
+   * ```ts
+   * const lines = sc.textFile('logs/*.log', 8);
+   * ```
+   */
+  textFile(path: string, minPartitions: number = Math.min(this.defaultParallelism, 2)): RDD<string> {
+    checkSlices('textFile', minPartitions);
+    return new TextFileRDD(this, path, minPartitions);
+  }
+
+  /**
+   * One `[absolutePath, content]` pair per file.
+   *
+   * @example
+   * ```ts
+   * const docs = sc.wholeTextFiles('docs/');
+   * ```
+   */
+  wholeTextFiles(path: string, minPartitions: number = this.defaultParallelism): RDD<[string, string]> {
+    checkSlices('wholeTextFiles', minPartitions);
+    return new WholeTextFilesRDD(this, path, minPartitions);
+  }
+
+  /**
+   * The union of several RDDs (no shuffle).
+   *
+   * @example
+   * ```ts
+   * sc.union([a, b, c]);
+   * ```
+   */
+  union<T>(rdds: readonly RDD<T>[]): RDD<T> {
+    if (!Array.isArray(rdds)) throw new TypeError('union expects an array of RDDs');
+    return new UnionRDD<T>(this, rdds);
+  }
+
+  /** An RDD with no partitions. @example `sc.emptyRDD<number>()` */
+  emptyRDD<T>(): RDD<T> {
+    return new EmptyRDD<T>(this);
+  }
+
+  // ---- shared variables --------------------------------------------------------------------------------------
+
+  /**
+   * A read-only value shipped once per worker. Declare it with `capture` and read `.value` in functions.
+   *
+   * @example
+   * ```ts
+   * const lookup = sc.broadcast(new Map([['a', 1]]));
+   * rdd.map(capture({ lookup }, (k) => lookup.value.get(k)));
+   * ```
+   */
+  broadcast<T>(value: T): Broadcast<T> {
+    this.#checkRunning('broadcast');
+    const b = new Broadcast<T>(this.#nextSharedId++, value, (id) => {
+      this.#broadcasts.delete(id);
+      this.#builder.forgetBroadcast(id);
+      if (!this.#stopped) this.#backend.removeBroadcast(id);
+    });
+    this.#broadcasts.set(b.id, b as Broadcast<unknown>);
+    return b;
+  }
+
+  /**
+   * A numeric accumulator: tasks `add`, the driver reads `.value`; each successful task counts once.
+   *
+   * @example
+   * ```ts
+   * const errors = sc.accumulator(0, 'errors');
+   * await lines.foreach(capture({ errors }, (l) => { if (l.includes('ERROR')) errors.add(1); }));
+   * ```
+   */
+  accumulator(initial = 0, name?: string): Accumulator<number> {
+    return this.#newAccumulator<number>('sum', initial, name);
+  }
+
+  /**
+   * An accumulator that collects values into a list.
+   *
+   * @example
+   * ```ts
+   * const bad = sc.collectionAccumulator<string>('bad lines');
+   * ```
+   */
+  collectionAccumulator<T>(name?: string): Accumulator<T[]> {
+    return this.#newAccumulator<T[]>('list', [], name);
+  }
+
+  #newAccumulator<T>(kind: AccumulatorKind, initial: T, name: string | undefined): Accumulator<T> {
+    const acc = new Accumulator<T>(this.#nextSharedId++, kind, initial, name);
+    this.#accumulators.set(acc.id, acc as Accumulator<unknown>);
+    return acc;
+  }
+
+  #accumulator(id: number): Accumulator<unknown> {
+    const a = this.#accumulators.get(id);
+    if (a === undefined) throw new Error(`accumulator ${id} belongs to another context`);
+    return a;
+  }
+
+  /**
+   * Where `checkpoint()` writes RDDs.
+   *
+   * @example
+   * ```ts
+   * sc.setCheckpointDir('/tmp/kindling-checkpoints');
+   * ```
+   */
+  setCheckpointDir(dir: string): void {
+    const abs = path.resolve(dir);
+    mkdirSync(abs, { recursive: true });
+    this.#checkpointDir = abs;
+  }
+
+  // ---- lifecycle ---------------------------------------------------------------------------------------------
+
+  /**
+   * Stops the workers; running jobs fail, later actions reject. Idempotent; lets the process exit.
+   *
+   * @example
+   * ```ts
+   * await sc.stop();
+   * ```
+   */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      this.#stopped = true;
+      this.#dag.abortAll(new ContextStoppedError('The context was stopped while this job ran'));
+      this.#tasks.stop();
+      this.#progress?.stop();
+      await this.#backend.stop();
+      if (this.#keepAlive) clearInterval(this.#keepAlive);
+    })();
+    return this.#stopping;
+  }
+
+  get isStopped(): boolean {
+    return this.#stopped;
+  }
+
+  #checkRunning(what: string): void {
+    if (this.#stopped) throw new ContextStoppedError(`Cannot ${what}: the context was stopped`);
+  }
+
+  /** Workers do not keep the process alive by themselves; a running job does. */
+  #jobStarted(): void {
+    if (this.#activeJobs++ === 0) this.#keepAlive = setInterval(() => undefined, 1 << 30);
+  }
+  #jobEnded(): void {
+    if (--this.#activeJobs === 0 && this.#keepAlive) {
+      clearInterval(this.#keepAlive);
+      this.#keepAlive = undefined;
+    }
+  }
+}
+
+function checkSlices(op: string, n: number): void {
+  if (!Number.isInteger(n) || n <= 0) throw new RangeError(`${op}: number of partitions must be a positive integer, got ${n}`);
+}

@@ -1,0 +1,169 @@
+/**
+ * The worker side of task execution (Spark's Executor). For each task it rebuilds the stage's RDDs from their
+ * descriptions, compiles user functions against a task-local runtime (accumulators count per task), fetches the
+ * shuffle buckets the task reads (from its own store or from peers), then computes synchronously and returns a
+ * TaskOutcome. Nothing is thrown across the boundary.
+ */
+import { compileFunction, importModuleFrom, type ClosureRuntime, type ShippedFunction } from '../closure/index.js';
+import { toErrorInfo } from '../core/errors.js';
+import { rebuildRdds, prepareResultFunction, type RDD, type TaskContext, type Pair } from '../rdd/index.js';
+import { compileAggregator } from '../shuffle/aggregator.js';
+import { FetchFailedError, ShuffleStore } from '../shuffle/shuffle-store.js';
+import { writeShuffleBuckets } from '../shuffle/shuffle-writer.js';
+import { BlockStore } from '../storage/block-store.js';
+import type { AccumulatorKind, Bucket, ShuffleService, TaskMessage, TaskOutcome } from './protocol.js';
+
+type Fn = (...args: unknown[]) => unknown;
+
+/** A task-local accumulator: adds are merged on the driver only if the task succeeds. */
+class LocalAccumulator {
+  value: unknown;
+  constructor(readonly kind: AccumulatorKind) {
+    this.value = kind === 'sum' ? 0 : [];
+  }
+  add(v: unknown): void {
+    if (this.kind === 'sum') this.value = (this.value as number) + (v as number);
+    else (this.value as unknown[]).push(v);
+  }
+}
+
+export class Executor {
+  readonly shuffles: ShuffleStore;
+  readonly blocks: BlockStore;
+  readonly #broadcasts = new Map<number, unknown>();
+  /** Peers' shuffle services, by worker index. */
+  readonly #peers = new Map<number, { fetchBuckets(shuffleId: number, mapIds: readonly number[], reduceId: number): Promise<Bucket[]> | Bucket[] }>();
+
+  constructor(
+    readonly workerIndex: number,
+    storageBytes: number,
+  ) {
+    this.shuffles = new ShuffleStore(workerIndex);
+    this.blocks = new BlockStore(storageBytes);
+  }
+
+  setPeer(index: number, service: { fetchBuckets(shuffleId: number, mapIds: readonly number[], reduceId: number): Promise<Bucket[]> | Bucket[] }): void {
+    this.#peers.set(index, service);
+  }
+
+  removeBroadcast(id: number): void {
+    this.#broadcasts.delete(id);
+  }
+
+  get shuffleService(): ShuffleService {
+    return { fetchBuckets: (s, m, r) => this.shuffles.fetchBuckets(s, m, r) };
+  }
+
+  async runTask(msg: TaskMessage): Promise<TaskOutcome> {
+    const started = performance.now();
+    let readRecords = 0;
+    let writeRecords = 0;
+    const metrics = () => ({ durationMs: performance.now() - started, shuffleReadRecords: readRecords, shuffleWriteRecords: writeRecords });
+    try {
+      if (msg.delayMs) await new Promise((r) => setTimeout(r, msg.delayMs));
+      for (const [id, value] of msg.broadcasts) this.#broadcasts.set(id, value);
+      const accumulators = new Map<number, LocalAccumulator>();
+      for (const [id, kind] of msg.accumulators) accumulators.set(id, new LocalAccumulator(kind));
+      const runtime: ClosureRuntime = {
+        broadcastValue: (id) => {
+          if (!this.#broadcasts.has(id)) throw new Error(`broadcast ${id} was not delivered to worker ${this.workerIndex} (destroyed?)`);
+          return this.#broadcasts.get(id);
+        },
+        accumulator: (id) => {
+          const acc = accumulators.get(id);
+          if (acc === undefined) throw new Error(`accumulator ${id} is unknown to this task`);
+          return acc;
+        },
+        importModule: importModuleFrom,
+      };
+      const compile = async (f: ShippedFunction): Promise<Fn> => (await compileFunction(f, runtime)) as Fn;
+      const rdds = await rebuildRdds(msg.rdds, compile);
+      const rdd = rdds.get(msg.finalRddId);
+      if (rdd === undefined) throw new Error(`task ${msg.taskId} names RDD ${msg.finalRddId}, which was not sent`);
+
+      const inputs = new Map<string, Bucket[]>();
+      for (const read of msg.shuffleReads) {
+        const buckets = await this.#fetch(read.shuffleId, read.reduceId, read.locations);
+        for (const b of buckets) readRecords += b.length;
+        inputs.set(`${read.shuffleId}/${read.reduceId}`, buckets);
+      }
+      const payloads = new Map<string, readonly unknown[]>();
+      for (const [rddId, p, data] of msg.payloads) payloads.set(`${rddId}/${p}`, data);
+      const tc: TaskContext = {
+        stageId: msg.stageId,
+        partition: msg.partition,
+        attempt: msg.attempt,
+        blocks: this.blocks,
+        shuffleInput: (shuffleId, reduceId) => {
+          const b = inputs.get(`${shuffleId}/${reduceId}`);
+          if (b === undefined) throw new Error(`shuffle ${shuffleId} partition ${reduceId} was not fetched for this task`);
+          return b as ReadonlyArray<ReadonlyArray<Pair>>;
+        },
+        payload: (rddId, p) => payloads.get(`${rddId}/${p}`) ?? [],
+      };
+
+      let value: unknown;
+      let mapStatus;
+      if (msg.shuffleWrite !== undefined) {
+        const w = msg.shuffleWrite;
+        const aggregator = w.aggregator && w.mapSideCombine ? await compileAggregator(w.aggregator, compile) : undefined;
+        const { buckets, status } = writeShuffleBuckets(rdd, msg.partition, tc, w, aggregator);
+        for (const s of status.sizes) writeRecords += s;
+        this.shuffles.put(w.shuffleId, msg.partition, buckets);
+        mapStatus = status;
+      } else if (msg.resultFn !== undefined) {
+        const run = await prepareResultFunction(msg.resultFn, compile);
+        value = run(rdd as RDD<unknown>, msg.partition, tc);
+      }
+      return {
+        status: 'success',
+        value,
+        ...(mapStatus ? { mapStatus } : {}),
+        accumulators: [...accumulators].map(([id, a]) => [id, a.value] as const),
+        blockUpdates: this.blocks.drainUpdates(),
+        metrics: metrics(),
+      };
+    } catch (e) {
+      const blockUpdates = this.blocks.drainUpdates();
+      if (e instanceof FetchFailedError) {
+        return {
+          status: 'failed',
+          failure: { kind: 'fetchFailed', shuffleId: e.shuffleId, mapId: e.mapId, workerIndex: e.workerIndex, message: e.message },
+          blockUpdates,
+          metrics: metrics(),
+        };
+      }
+      return { status: 'failed', failure: { kind: 'exception', error: toErrorInfo(e) }, blockUpdates, metrics: metrics() };
+    }
+  }
+
+  /** Bucket `reduceId` of every map output, in map-id order, grouping the requests by the worker holding them. */
+  async #fetch(shuffleId: number, reduceId: number, locations: readonly number[]): Promise<Bucket[]> {
+    const byWorker = new Map<number, number[]>();
+    locations.forEach((w, mapId) => {
+      let ids = byWorker.get(w);
+      if (ids === undefined) byWorker.set(w, (ids = []));
+      ids.push(mapId);
+    });
+    const out: Bucket[] = new Array(locations.length);
+    await Promise.all(
+      [...byWorker].map(async ([w, mapIds]) => {
+        let got: Bucket[];
+        if (w === this.workerIndex) {
+          got = this.shuffles.fetchBuckets(shuffleId, mapIds, reduceId);
+        } else {
+          const peer = this.#peers.get(w);
+          if (peer === undefined) throw new FetchFailedError(shuffleId, mapIds[0]!, w, `worker ${w} is not reachable from worker ${this.workerIndex}`);
+          try {
+            got = await peer.fetchBuckets(shuffleId, mapIds, reduceId);
+          } catch (e) {
+            // A peer that lost its outputs (or died) shows up here: the driver resubmits the lost map tasks.
+            throw new FetchFailedError(shuffleId, mapIds[0]!, w, `fetching shuffle ${shuffleId} from worker ${w} failed: ${(e as Error).message}`);
+          }
+        }
+        mapIds.forEach((mapId, i) => (out[mapId] = got[i]!));
+      }),
+    );
+    return out;
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * The driver <-> worker protocol: every message is plain data (structured-clonable), so the same messages can
+ * later travel to executors in other processes or machines. Workers never throw across this boundary: a task
+ * always comes back as a TaskOutcome, and a failure is a value naming its kind.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import type { ErrorInfo } from '../core/errors.js';
+import type { PartitionerWire } from '../core/partitioner.js';
+import type { AggregatorWire } from '../shuffle/aggregator.js';
+import type { RddWire } from '../rdd/rdd.js';
+import type { ResultFunctionWire } from '../rdd/result-functions.js';
+
+export type AccumulatorKind = 'sum' | 'list';
+
+export interface ShuffleWriteWire {
+  readonly shuffleId: number;
+  readonly partitioner: PartitionerWire;
+  readonly aggregator?: AggregatorWire;
+  readonly mapSideCombine: boolean;
+  /** The RDD on the reduce side, named in errors from its functions. */
+  readonly rddId: number;
+  readonly rddLabel: string;
+}
+
+export interface ShuffleReadWire {
+  readonly shuffleId: number;
+  readonly reduceId: number;
+  /** Worker holding each map output, indexed by map id. */
+  readonly locations: readonly number[];
+}
+
+export interface TaskMessage {
+  readonly taskId: number;
+  readonly jobId: number;
+  readonly stageId: number;
+  readonly stageAttempt: number;
+  readonly partition: number;
+  readonly attempt: number;
+  /** The stage's RDDs, parents before children. */
+  readonly rdds: readonly RddWire[];
+  readonly finalRddId: number;
+  /** Leaf data this task needs: parallelized slices, input splits. */
+  readonly payloads: ReadonlyArray<readonly [rddId: number, partition: number, data: readonly unknown[]]>;
+  readonly shuffleReads: readonly ShuffleReadWire[];
+  readonly shuffleWrite?: ShuffleWriteWire;
+  readonly resultFn?: ResultFunctionWire;
+  /** Broadcast values this worker has not received yet. */
+  readonly broadcasts: ReadonlyArray<readonly [id: number, value: unknown]>;
+  readonly accumulators: ReadonlyArray<readonly [id: number, kind: AccumulatorKind]>;
+  /** Test hook of the fault-injection API: delay before computing. */
+  readonly delayMs?: number;
+}
+
+/** Record counts per reduce partition written by one map task. */
+export interface MapStatus {
+  readonly sizes: readonly number[];
+}
+
+/** A cached block that a task added to (or dropped from) its worker's store. */
+export interface BlockUpdate {
+  readonly rddId: number;
+  readonly partition: number;
+  readonly bytes: number;
+  readonly stored: boolean;
+}
+
+export type TaskFailure =
+  | { readonly kind: 'exception'; readonly error: ErrorInfo }
+  | { readonly kind: 'fetchFailed'; readonly shuffleId: number; readonly mapId: number; readonly workerIndex: number; readonly message: string }
+  | { readonly kind: 'workerLost'; readonly workerIndex: number; readonly message: string };
+
+export interface TaskMetrics {
+  readonly durationMs: number;
+  readonly shuffleReadRecords: number;
+  readonly shuffleWriteRecords: number;
+}
+
+export type TaskOutcome =
+  | {
+      readonly status: 'success';
+      readonly value?: unknown;
+      readonly mapStatus?: MapStatus;
+      readonly accumulators: ReadonlyArray<readonly [number, unknown]>;
+      readonly blockUpdates: readonly BlockUpdate[];
+      readonly metrics: TaskMetrics;
+    }
+  | {
+      readonly status: 'failed';
+      readonly failure: TaskFailure;
+      readonly blockUpdates: readonly BlockUpdate[];
+      readonly metrics?: TaskMetrics;
+    };
+
+/** One shuffle bucket: the records of one map output for one reduce partition. */
+export type Bucket = ReadonlyArray<[unknown, unknown]>;
+
+/** What a worker serves to its peers: shuffle buckets it holds. */
+export interface ShuffleService {
+  /** Buckets `reduceId` of the given map outputs, in the order asked; throws naming a missing one. */
+  fetchBuckets(shuffleId: number, mapIds: readonly number[], reduceId: number): Bucket[];
+}
+
+/** What the driver calls on a worker. */
+export interface WorkerApi extends ShuffleService {
+  runTask(task: TaskMessage): Promise<TaskOutcome>;
+  /** Connects this worker to peer `index`: `callPort` reaches the peer's shuffle service, `servePort` serves it ours. */
+  connectPeer(index: number, callPort: MessagePort | null, servePort: MessagePort | null): void;
+  removeShuffle(shuffleId: number): void;
+  removeRdd(rddId: number): BlockUpdate[];
+  removeBroadcast(id: number): void;
+  ping(): number;
+}
+
+export interface WorkerInit {
+  readonly workerIndex: number;
+  readonly storageBytes: number;
+}

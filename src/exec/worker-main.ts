@@ -1,0 +1,34 @@
+/**
+ * Entry point of a worker thread: exposes the WorkerApi to the driver over comlink on the parent port, and the
+ * shuffle service to each peer on a port of its own. Imports only the worker-side parts of the engine.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { expose, wrap, nodeEndpoint, type Remote } from './comlink.js';
+import { Executor } from './executor.js';
+import type { ShuffleService, WorkerApi, WorkerInit } from './protocol.js';
+
+const init = workerData as WorkerInit;
+const executor = new Executor(init.workerIndex, init.storageBytes);
+
+const api: WorkerApi = {
+  runTask: (task) => executor.runTask(task),
+  fetchBuckets: (s, m, r) => executor.shuffles.fetchBuckets(s, m, r),
+  connectPeer(index, callPort, servePort) {
+    if (callPort) {
+      const remote: Remote<ShuffleService> = wrap<ShuffleService>(nodeEndpoint(callPort as never));
+      executor.setPeer(index, { fetchBuckets: (s, m, r) => remote.fetchBuckets(s, [...m], r) });
+      // Peer ports must not keep the thread alive on their own.
+      (callPort as unknown as { unref?: () => void }).unref?.();
+    }
+    if (servePort) {
+      expose(executor.shuffleService, nodeEndpoint(servePort as never));
+      (servePort as unknown as { unref?: () => void }).unref?.();
+    }
+  },
+  removeShuffle: (id) => executor.shuffles.remove(id),
+  removeRdd: (id) => executor.blocks.removeRdd(id),
+  removeBroadcast: (id) => executor.removeBroadcast(id),
+  ping: () => init.workerIndex,
+};
+
+expose(api, nodeEndpoint(parentPort as never));

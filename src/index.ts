@@ -1,0 +1,23 @@
+/**
+ * kindling: a Spark-like, in-memory RDD dataflow engine for TypeScript on Node.js.
+ *
+ * @example
+ * ```ts
+ * import { Context, capture } from 'kindling';
+ * const sc = new Context({ master: 'local[2]' });
+ * const factor = 10;
+ * console.log(await sc.range(5).map(capture({ factor }, (x) => x * factor)).collect());
+ * await sc.stop();
+ * ```
+ */
+export { Context, type FaultInjector } from './context/context.js';
+export type { ContextOptions } from './context/options.js';
+export { Broadcast, Accumulator } from './context/shared-variables.js';
+export { RDD } from './rdd/index.js';
+export type { Stats } from './rdd/actions.js';
+export { StorageLevel } from './storage/storage-level.js';
+export { HashPartitioner, RangePartitioner, type Partitioner } from './core/partitioner.js';
+export { capture, useModule, ClosureError } from './closure/index.js';
+export { JobFailedError, ContextStoppedError, KindlingError } from './core/errors.js';
+export { EventBus } from './scheduler/event-bus.js';
+export type * from './scheduler/events.js';

@@ -1,0 +1,38 @@
+/**
+ * File input and output: listing and splitting input, reading lines inside workers, whole-file reads,
+ * and the output commit protocol for `saveAsTextFile`.
+ */
+
+export { isHiddenFileName, listInputFiles, listInputFilesSync, splitInputSpec } from './input-files.js';
+export {
+  computeTextSplits,
+  computeTextSplitsSync,
+  DEFAULT_BLOCK_SIZE,
+  groupFilesIntoPartitions,
+  isCompressedPath,
+  type TextSplit,
+  type TextSplitOptions,
+} from './text-splits.js';
+export {
+  DEFAULT_READ_CHUNK_BYTES,
+  forEachSplitLine,
+  forEachSplitLineBatch,
+  readSplitLines,
+  readWholeTextFile,
+  type LineReadOptions,
+} from './line-reader.js';
+export { formatTextLine, partFileName } from './text-format.js';
+export {
+  abortJob,
+  abortTask,
+  commitJob,
+  commitTask,
+  setupJob,
+  taskAttemptPath,
+  writeTaskOutput,
+  type JobCommitResult,
+  type JobOutputPlan,
+  type SetupJobOptions,
+  type TaskCommitResult,
+  type TaskOutput,
+} from './output-committer.js';

@@ -1,0 +1,45 @@
+import { customNarrow, type Dependency } from '../core/dependency.js';
+import type { TaskContext } from './task-context.js';
+import { RDD, type RddOptions, type Sink } from './internal.js';
+
+/** Every pair of elements: partition p pairs partition floor(p/M) of the left with p%M of the right. */
+export class CartesianRDD<T, U> extends RDD<[T, U]> {
+  readonly kind = 'CartesianRDD';
+  constructor(
+    readonly left: RDD<T>,
+    readonly right: RDD<U>,
+    options: RddOptions = {},
+  ) {
+    super(left.context, { op: 'cartesian', ...options });
+  }
+  getNumPartitions(): number {
+    return this.left.getNumPartitions() * this.right.getNumPartitions();
+  }
+  protected getDependencies(): readonly Dependency[] {
+    const m = this.right.getNumPartitions();
+    return [
+      customNarrow(this.left as RDD<unknown>, (p) => [Math.floor(p / m)]),
+      customNarrow(this.right as RDD<unknown>, (p) => [p % m]),
+    ];
+  }
+  protected override wireParents(): readonly RDD<unknown>[] {
+    return [this.left as RDD<unknown>, this.right as RDD<unknown>];
+  }
+  protected wireArgs(): unknown {
+    return null;
+  }
+  compute(p: number, tc: TaskContext): Iterable<[T, U]> {
+    const out: [T, U][] = [];
+    this.pushCompute(p, tc, (x) => out.push(x));
+    return out;
+  }
+  protected override pushCompute(p: number, tc: TaskContext, sink: Sink<[T, U]>): void {
+    const m = this.right.getNumPartitions();
+    // The right partition is read once and kept, rather than recomputed for every left element.
+    const rights: U[] = [];
+    this.right.forEach(p % m, tc, (y) => rights.push(y));
+    this.left.forEach(Math.floor(p / m), tc, (x) => {
+      for (let i = 0; i < rights.length; i++) sink([x, rights[i] as U]);
+    });
+  }
+}

@@ -1,0 +1,94 @@
+import { oneToOne, type Dependency } from '../core/dependency.js';
+import type { Partitioner } from '../core/partitioner.js';
+import { keyId } from '../core/keys.js';
+import type { TaskContext, Pair } from './task-context.js';
+import type { RddContext } from './rdd-context.js';
+import { RDD, type RddOptions, type Sink } from './internal.js';
+
+/** Where one input of a cogroup comes from inside a task. */
+export type CoGroupSource = { readonly type: 'narrow'; readonly rdd: RDD<Pair> } | { readonly type: 'shuffle'; readonly shuffleId: number; readonly rdd?: RDD<Pair> };
+
+/**
+ * cogroup and the joins built on it: for every key, the arrays of its values in each input. An input already
+ * partitioned by the same partitioner is read through a narrow dependency (no shuffle: the co-partitioned join).
+ */
+export class CoGroupedRDD<K> extends RDD<[K, unknown[][]]> {
+  readonly kind = 'CoGroupedRDD';
+  readonly sources: readonly CoGroupSource[];
+  readonly #numPartitions: number;
+
+  constructor(
+    context: RddContext,
+    inputs: readonly RDD<Pair>[] | readonly CoGroupSource[],
+    partitioner: Partitioner | undefined,
+    options: RddOptions & { numPartitions?: number } = {},
+  ) {
+    super(context, { op: 'cogroup', ...options });
+    this.partitioner = partitioner;
+    this.#numPartitions = options.numPartitions ?? partitioner!.numPartitions;
+    this.sources = inputs.map((input): CoGroupSource => {
+      if (!(input instanceof RDD)) return input;
+      return partitioner !== undefined && input.partitioner?.equals(partitioner)
+        ? { type: 'narrow', rdd: input }
+        : { type: 'shuffle', shuffleId: context.newShuffleId(), rdd: input };
+    });
+  }
+
+  getNumPartitions(): number {
+    return this.#numPartitions;
+  }
+  protected getDependencies(): readonly Dependency[] {
+    return this.sources.map((s): Dependency =>
+      s.type === 'narrow'
+        ? oneToOne(s.rdd as RDD<unknown>)
+        : {
+            type: 'shuffle',
+            rdd: s.rdd as RDD<unknown>,
+            shuffleId: s.shuffleId,
+            partitioner: this.partitioner!,
+            aggregator: undefined,
+            mapSideCombine: false,
+            keyOrdering: undefined,
+            childId: this.id,
+            childLabel: this.label,
+          },
+    );
+  }
+  protected override wireParents(): readonly RDD<unknown>[] {
+    return this.sources.flatMap((s) => (s.type === 'narrow' ? [s.rdd as RDD<unknown>] : []));
+  }
+  protected wireArgs(): unknown {
+    return {
+      numPartitions: this.#numPartitions,
+      sources: this.sources.map((s) => (s.type === 'narrow' ? { type: 'narrow', rddId: s.rdd.id } : { type: 'shuffle', shuffleId: s.shuffleId })),
+    };
+  }
+
+  compute(p: number, tc: TaskContext): Iterable<[K, unknown[][]]> {
+    const out: [K, unknown[][]][] = [];
+    this.pushCompute(p, tc, (x) => out.push(x));
+    return out;
+  }
+
+  protected override pushCompute(p: number, tc: TaskContext, sink: Sink<[K, unknown[][]]>): void {
+    const n = this.sources.length;
+    const groups = new Map<unknown, [unknown, unknown[][]]>();
+    this.sources.forEach((s, i) => {
+      const add = (kv: Pair): void => {
+        const id = keyId(kv[0]);
+        let g = groups.get(id);
+        if (g === undefined) {
+          g = [kv[0], Array.from({ length: n }, () => [])];
+          groups.set(id, g);
+        }
+        g[1][i]!.push(kv[1]);
+      };
+      if (s.type === 'narrow') {
+        s.rdd.forEach(p, tc, add);
+      } else {
+        for (const bucket of tc.shuffleInput(s.shuffleId, p)) for (let j = 0; j < bucket.length; j++) add(bucket[j]!);
+      }
+    });
+    for (const g of groups.values()) sink(g as [K, unknown[][]]);
+  }
+}

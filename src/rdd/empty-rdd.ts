@@ -1,0 +1,23 @@
+import type { Dependency } from '../core/dependency.js';
+import type { RddContext } from './rdd-context.js';
+import { RDD, type RddOptions } from './internal.js';
+
+/** `sc.emptyRDD()`: no partitions at all, so its jobs run no task. */
+export class EmptyRDD<T> extends RDD<T> {
+  readonly kind = 'EmptyRDD';
+  constructor(context: RddContext, options: RddOptions = {}) {
+    super(context, { op: 'emptyRDD', ...options });
+  }
+  getNumPartitions(): number {
+    return 0;
+  }
+  protected getDependencies(): readonly Dependency[] {
+    return [];
+  }
+  protected wireArgs(): unknown {
+    return null;
+  }
+  compute(): Iterable<T> {
+    return [];
+  }
+}

@@ -1,0 +1,232 @@
+import { oneToOne, type Dependency } from '../core/dependency.js';
+import { tagUserError } from '../core/errors.js';
+import type { ShippedFunction } from '../closure/index.js';
+import type { TaskContext } from './task-context.js';
+import { RDD, type RddOptions, type Sink } from './internal.js';
+
+/**
+ * Element-wise operations. User operations carry a function; the others are the engine's own steps (joins
+ * flatten cogroup results, set operations pair elements with null) and ship as their name only.
+ */
+export type ElementOp =
+  | 'map'
+  | 'filter'
+  | 'flatMap'
+  | 'keyBy'
+  | 'mapValues'
+  | 'flatMapValues'
+  | 'keys'
+  | 'values'
+  | 'pairWithNull'
+  | 'joinInner'
+  | 'joinLeft'
+  | 'joinRight'
+  | 'joinFull'
+  | 'subtractByKey'
+  | 'intersectKeys';
+
+/** Operations after which the keys, and so the partitioner, are unchanged. */
+const KEEPS_PARTITIONER: ReadonlySet<ElementOp> = new Set<ElementOp>([
+  'filter',
+  'mapValues',
+  'flatMapValues',
+  'joinInner',
+  'joinLeft',
+  'joinRight',
+  'joinFull',
+  'subtractByKey',
+]);
+
+type Fn = (...args: unknown[]) => unknown;
+
+/**
+ * One element-wise step (Spark's MapPartitionsRDD for map/filter/flatMap). A chain of these is pipelined in one
+ * pass: each step wraps the sink of the next, so no intermediate collection or iterator is created.
+ */
+export class MappedRDD<T, U> extends RDD<U> {
+  readonly kind = 'MapPartitionsRDD';
+  override get wireKind(): string {
+    return 'MappedRDD';
+  }
+  readonly #fn: Fn | undefined;
+  readonly #shipped: ShippedFunction | undefined;
+
+  constructor(
+    readonly parent: RDD<T>,
+    readonly op: ElementOp,
+    fn: Function | undefined,
+    options: RddOptions = {},
+  ) {
+    super(parent.context, { op, ...options });
+    this.#fn = fn as Fn | undefined;
+    if (fn !== undefined) this.#shipped = this.context.ship(fn, `${op} function of ${this.label}`);
+    if (KEEPS_PARTITIONER.has(op)) this.partitioner = parent.partitioner;
+  }
+
+  getNumPartitions(): number {
+    return this.parent.getNumPartitions();
+  }
+  protected getDependencies(): readonly Dependency[] {
+    return [oneToOne(this.parent as RDD<unknown>)];
+  }
+  protected wireArgs(): unknown {
+    return { op: this.op, fn: this.#shipped };
+  }
+
+  protected override pushCompute(p: number, tc: TaskContext, sink: Sink<U>): void {
+    this.parent.forEach(p, tc, this.#step(sink));
+  }
+
+  *compute(p: number, tc: TaskContext): Iterable<U> {
+    const buffer: U[] = [];
+    const step = this.#step((y) => buffer.push(y));
+    for (const x of this.parent.iterator(p, tc)) {
+      step(x);
+      if (buffer.length > 0) {
+        yield* buffer;
+        buffer.length = 0;
+      }
+    }
+  }
+
+  /** The function that takes one parent element and pushes this RDD's elements for it into `sink`. */
+  #step(sink: Sink<U>): Sink<T> {
+    const f = this.#fn as Fn;
+    const out = sink as Sink<unknown>;
+    const fail = (e: unknown): never => {
+      throw tagUserError(e, this.id, this.label);
+    };
+    switch (this.op) {
+      case 'map':
+        return (x) => {
+          let y: unknown;
+          try {
+            y = f(x);
+          } catch (e) {
+            fail(e);
+          }
+          out(y);
+        };
+      case 'filter':
+        return (x) => {
+          let keep: unknown;
+          try {
+            keep = f(x);
+          } catch (e) {
+            fail(e);
+          }
+          if (keep) out(x);
+        };
+      case 'flatMap':
+        return (x) => {
+          let ys: Iterable<unknown>;
+          try {
+            ys = f(x) as Iterable<unknown>;
+          } catch (e) {
+            return fail(e);
+          }
+          pushAll(ys, out, this.label);
+        };
+      case 'keyBy':
+        return (x) => {
+          let k: unknown;
+          try {
+            k = f(x);
+          } catch (e) {
+            fail(e);
+          }
+          out([k, x]);
+        };
+      case 'mapValues':
+        return (x) => {
+          const kv = x as unknown as [unknown, unknown];
+          let w: unknown;
+          try {
+            w = f(kv[1]);
+          } catch (e) {
+            fail(e);
+          }
+          out([kv[0], w]);
+        };
+      case 'flatMapValues':
+        return (x) => {
+          const kv = x as unknown as [unknown, unknown];
+          let ws: Iterable<unknown>;
+          try {
+            ws = f(kv[1]) as Iterable<unknown>;
+          } catch (e) {
+            return fail(e);
+          }
+          const k = kv[0];
+          pushAll(ws, (w) => out([k, w]), this.label);
+        };
+      case 'keys':
+        return (x) => out((x as unknown as [unknown, unknown])[0]);
+      case 'values':
+        return (x) => out((x as unknown as [unknown, unknown])[1]);
+      case 'pairWithNull':
+        return (x) => out([x, null]);
+      default:
+        return cogroupStep(this.op, out);
+    }
+  }
+}
+
+/** Pushes every element of an iterable; arrays take the fast path. */
+function pushAll(ys: Iterable<unknown>, out: Sink<unknown>, label: string): void {
+  if (Array.isArray(ys)) {
+    for (let i = 0; i < ys.length; i++) out(ys[i]);
+    return;
+  }
+  if (ys === null || ys === undefined || typeof (ys as Iterable<unknown>)[Symbol.iterator] !== 'function') {
+    throw new TypeError(`the function of ${label} must return an Iterable (e.g. an array), got ${ys === null ? 'null' : typeof ys}`);
+  }
+  for (const y of ys) out(y);
+}
+
+/** Steps over cogroup output `[k, [vs, ws]]` for joins and key-set operations. */
+function cogroupStep(op: ElementOp, out: Sink<unknown>): Sink<unknown> {
+  type Group = [unknown, [unknown[], unknown[]]];
+  switch (op) {
+    case 'joinInner':
+      return (x) => {
+        const [k, [vs, ws]] = x as Group;
+        for (const v of vs) for (const w of ws) out([k, [v, w]]);
+      };
+    case 'joinLeft':
+      return (x) => {
+        const [k, [vs, ws]] = x as Group;
+        for (const v of vs) {
+          if (ws.length === 0) out([k, [v, null]]);
+          else for (const w of ws) out([k, [v, w]]);
+        }
+      };
+    case 'joinRight':
+      return (x) => {
+        const [k, [vs, ws]] = x as Group;
+        for (const w of ws) {
+          if (vs.length === 0) out([k, [null, w]]);
+          else for (const v of vs) out([k, [v, w]]);
+        }
+      };
+    case 'joinFull':
+      return (x) => {
+        const [k, [vs, ws]] = x as Group;
+        if (vs.length === 0) for (const w of ws) out([k, [null, w]]);
+        else if (ws.length === 0) for (const v of vs) out([k, [v, null]]);
+        else for (const v of vs) for (const w of ws) out([k, [v, w]]);
+      };
+    case 'subtractByKey':
+      return (x) => {
+        const [k, [vs, ws]] = x as Group;
+        if (ws.length === 0) for (const v of vs) out([k, v]);
+      };
+    case 'intersectKeys':
+      return (x) => {
+        const [k, [vs, ws]] = x as Group;
+        if (vs.length > 0 && ws.length > 0) out(k);
+      };
+    default:
+      throw new Error(`unknown element operation ${op}`);
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * Pair-RDD operations (Spark's PairRDDFunctions): combining by key, partitioning, joins. Each builds a shuffle
+ * only when the input is not already partitioned the way the result must be.
+ */
+import { HashPartitioner, type Partitioner } from '../core/partitioner.js';
+import type { AggregatorWire } from '../shuffle/aggregator.js';
+import type { ShippedFunction } from '../closure/index.js';
+import { userCallSite } from '../util/call-site.js';
+import type { Pair } from './task-context.js';
+import { RDD, MapPartitionsRDD, ShuffledRDD, CoGroupedRDD, MappedRDD, checkPartitionCount, type ElementOp } from './internal.js';
+
+type Parts = number | Partitioner | undefined;
+
+/** True for partitioners that cannot yet be used by another shuffle (sortByKey before its sample). */
+const isPending = (p: Partitioner): boolean => {
+  try {
+    p.toWire();
+    return false;
+  } catch {
+    return true;
+  }
+};
+
+/**
+ * Spark's defaultPartitioner: reuse the largest existing partitioner among the inputs when it is within an order
+ * of magnitude of the largest input (so a join with an already-partitioned RDD avoids shuffling it), otherwise
+ * hash into as many partitions as the largest input has.
+ */
+export function defaultPartitioner(...rdds: RDD<unknown>[]): Partitioner {
+  const maxPartitions = Math.max(1, ...rdds.map((r) => r.getNumPartitions()));
+  let best: Partitioner | undefined;
+  for (const r of rdds) {
+    const p = r.partitioner;
+    if (p !== undefined && p.numPartitions > 0 && !isPending(p) && (best === undefined || p.numPartitions > best.numPartitions)) best = p;
+  }
+  if (best !== undefined && Math.log10(maxPartitions) - Math.log10(best.numPartitions) < 1) return best;
+  return new HashPartitioner(maxPartitions);
+}
+
+/** Resolves a `numPartitions | Partitioner` argument, defaulting by Spark's rule. */
+export function resolvePartitioner(op: string, arg: Parts, ...rdds: RDD<unknown>[]): Partitioner {
+  if (arg === undefined) return defaultPartitioner(...rdds);
+  if (typeof arg === 'number') {
+    checkPartitionCount(op, arg);
+    return new HashPartitioner(arg);
+  }
+  return arg;
+}
+
+function ship(rdd: RDD<unknown>, op: string, fn: Function): ShippedFunction {
+  if (typeof fn !== 'function') throw new TypeError(`${op} expects a function, got ${typeof fn}`);
+  return rdd.context.ship(fn, `${op} function at ${userCallSite()}`)!;
+}
+
+/** Combines by key with `aggregator`; a shuffle only if the input is not already partitioned by `partitioner`. */
+export function combineWith<K, C>(
+  rdd: RDD<Pair>,
+  aggregator: AggregatorWire,
+  partitioner: Partitioner,
+  mapSideCombine: boolean,
+  op: string,
+): RDD<[K, C]> {
+  if (rdd.partitioner?.equals(partitioner)) {
+    return new MapPartitionsRDD(rdd, { mode: 'combineLocal', aggregator, op, preservesPartitioning: true }) as RDD<[K, C]>;
+  }
+  return new ShuffledRDD<K, unknown, C>(rdd.context, rdd as RDD<[K, unknown]>, partitioner, { aggregator, mapSideCombine }, { op });
+}
+
+export function reduceByKey<K, V>(rdd: RDD<[K, V]>, fn: (a: V, b: V) => V, n: Parts): RDD<[K, V]> {
+  const r = rdd as RDD<unknown>;
+  return combineWith(rdd as RDD<Pair>, { kind: 'reduce', fn: ship(r, 'reduceByKey', fn) }, resolvePartitioner('reduceByKey', n, r), true, 'reduceByKey');
+}
+
+export function groupByKey<K, V>(rdd: RDD<[K, V]>, n: Parts): RDD<[K, V[]]> {
+  const r = rdd as RDD<unknown>;
+  return combineWith(rdd as RDD<Pair>, { kind: 'group' }, resolvePartitioner('groupByKey', n, r), false, 'groupByKey');
+}
+
+export function aggregateByKey<K, V, U>(
+  rdd: RDD<[K, V]>,
+  zero: U,
+  seqOp: (acc: U, v: V) => U,
+  combOp: (a: U, b: U) => U,
+  n: Parts,
+): RDD<[K, U]> {
+  const r = rdd as RDD<unknown>;
+  const agg: AggregatorWire = { kind: 'aggregate', zero, seqOp: ship(r, 'aggregateByKey seqOp', seqOp), combOp: ship(r, 'aggregateByKey combOp', combOp) };
+  return combineWith(rdd as RDD<Pair>, agg, resolvePartitioner('aggregateByKey', n, r), true, 'aggregateByKey');
+}
+
+export function foldByKey<K, V>(rdd: RDD<[K, V]>, zero: V, fn: (a: V, b: V) => V, n: Parts): RDD<[K, V]> {
+  const r = rdd as RDD<unknown>;
+  return combineWith(rdd as RDD<Pair>, { kind: 'fold', zero, fn: ship(r, 'foldByKey', fn) }, resolvePartitioner('foldByKey', n, r), true, 'foldByKey');
+}
+
+export function combineByKey<K, V, C>(
+  rdd: RDD<[K, V]>,
+  create: (v: V) => C,
+  mergeValue: (c: C, v: V) => C,
+  mergeCombiners: (a: C, b: C) => C,
+  n: Parts,
+): RDD<[K, C]> {
+  const r = rdd as RDD<unknown>;
+  const agg: AggregatorWire = {
+    kind: 'combine',
+    create: ship(r, 'combineByKey createCombiner', create),
+    mergeValue: ship(r, 'combineByKey mergeValue', mergeValue),
+    mergeCombiners: ship(r, 'combineByKey mergeCombiners', mergeCombiners),
+  };
+  return combineWith(rdd as RDD<Pair>, agg, resolvePartitioner('combineByKey', n, r), true, 'combineByKey');
+}
+
+export function partitionBy<K, V>(rdd: RDD<[K, V]>, arg: number | Partitioner): RDD<[K, V]> {
+  const partitioner = resolvePartitioner('partitionBy', arg, rdd as RDD<unknown>);
+  if (rdd.partitioner?.equals(partitioner)) return rdd;
+  return new ShuffledRDD<K, V, V>(rdd.context, rdd, partitioner, { mapSideCombine: false }, { op: 'partitionBy' });
+}
+
+export function cogroup<K, V, W>(a: RDD<[K, V]>, b: RDD<[K, W]>, n: Parts): RDD<[K, [V[], W[]]]> {
+  const partitioner = resolvePartitioner('cogroup', n, a as RDD<unknown>, b as RDD<unknown>);
+  return new CoGroupedRDD<K>(a.context, [a as RDD<Pair>, b as RDD<Pair>], partitioner) as unknown as RDD<[K, [V[], W[]]]>;
+}
+
+export function join<K, V, W, R>(a: RDD<[K, V]>, b: RDD<[K, W]>, op: ElementOp, n: Parts): RDD<[K, R]> {
+  return new MappedRDD<unknown, [K, R]>(cogroup(a, b, n) as RDD<unknown>, op, undefined, { op: opName(op) });
+}
+
+export function subtractByKey<K, V, W>(a: RDD<[K, V]>, b: RDD<[K, W]>, n: Parts): RDD<[K, V]> {
+  // Spark: the result follows the left side's partitioning.
+  const partitioner =
+    n === undefined ? (a.partitioner !== undefined && !isPending(a.partitioner) ? a.partitioner : new HashPartitioner(Math.max(1, a.getNumPartitions()))) : resolvePartitioner('subtractByKey', n);
+  return new MappedRDD<unknown, [K, V]>(cogroup(a, b, partitioner) as RDD<unknown>, 'subtractByKey', undefined, { op: 'subtractByKey' });
+}
+
+export function sortByKey<K, V>(rdd: RDD<[K, V]>, ascending: boolean, numPartitions: number): RDD<[K, V]> {
+  return new ShuffledRDD<K, V, V>(
+    rdd.context,
+    rdd,
+    { rangeAscending: ascending, numPartitions: Math.max(1, numPartitions) },
+    { mapSideCombine: false, keyOrdering: ascending ? 'ascending' : 'descending' },
+    { op: 'sortByKey' },
+  );
+}
+
+function opName(op: ElementOp): string {
+  switch (op) {
+    case 'joinInner':
+      return 'join';
+    case 'joinLeft':
+      return 'leftOuterJoin';
+    case 'joinRight':
+      return 'rightOuterJoin';
+    case 'joinFull':
+      return 'fullOuterJoin';
+    default:
+      return op;
+  }
+}

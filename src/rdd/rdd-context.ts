@@ -1,0 +1,44 @@
+/**
+ * What an RDD needs from the context that created it. The RDD layer sees only this interface, so it never
+ * imports the scheduler; a worker rebuilds RDDs against a context that refuses driver-only operations.
+ */
+import type { ShippedFunction } from '../closure/index.js';
+import type { ResultFunctionWire } from './result-functions.js';
+import type { RDD } from './rdd.js';
+
+export interface RddContext {
+  /** True on the driver; false for RDDs rebuilt inside a worker. */
+  readonly isDriver: boolean;
+  readonly defaultParallelism: number;
+  newRddId(): number;
+  newShuffleId(): number;
+  /** Checks and describes a user function for shipping; throws a ClosureError naming any undeclared variable. */
+  ship(fn: Function, what: string): ShippedFunction | undefined;
+  /** Runs one job over the given partitions and returns one result per partition, in partition order. */
+  runJob<R>(rdd: RDD<unknown>, fn: ResultFunctionWire, partitions?: readonly number[], description?: string): Promise<R[]>;
+  /** Persistence bookkeeping (the block manager master lives behind the context). */
+  persistRdd(rdd: RDD<unknown>): void;
+  unpersistRdd(rdd: RDD<unknown>): Promise<void>;
+  readonly checkpointDir: string | undefined;
+}
+
+const insideTask = (): never => {
+  // Spark's SPARK-5063: RDDs cannot be used inside other RDDs' functions.
+  throw new Error(
+    'RDD transformations and actions can only be invoked by the driver, not inside a task. ' +
+      'Collect or broadcast the data you need first.',
+  );
+};
+
+/** The context of RDDs rebuilt inside a worker: lineage only, no jobs. */
+export const WORKER_RDD_CONTEXT: RddContext = {
+  isDriver: false,
+  defaultParallelism: 1,
+  newRddId: insideTask,
+  newShuffleId: insideTask,
+  ship: () => undefined,
+  runJob: insideTask,
+  persistRdd: insideTask,
+  unpersistRdd: insideTask,
+  checkpointDir: undefined,
+};

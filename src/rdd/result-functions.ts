@@ -1,0 +1,235 @@
+/**
+ * What a result task computes from its partition, for each action. The driver names the function and its
+ * arguments as plain data; the worker runs it and posts back only the (usually small) result. Merging the
+ * per-partition results happens on the driver, in actions.ts.
+ */
+import type { ShippedFunction } from '../closure/index.js';
+import { compareKeys, keyId, keysEqual } from '../core/keys.js';
+import { tagUserError } from '../core/errors.js';
+import { reservoirSample } from '../core/partitioner.js';
+import { writeTaskOutput, commitTask, type JobOutputPlan } from '../io/index.js';
+import type { TaskContext } from './task-context.js';
+import type { RDD } from './rdd.js';
+
+export type ResultFunctionWire =
+  | { readonly kind: 'collect' }
+  | { readonly kind: 'count' }
+  | { readonly kind: 'take'; readonly n: number }
+  | { readonly kind: 'reduce'; readonly fn: ShippedFunction }
+  | { readonly kind: 'fold'; readonly zero: unknown; readonly fn: ShippedFunction }
+  | { readonly kind: 'aggregate'; readonly zero: unknown; readonly seqOp: ShippedFunction }
+  | { readonly kind: 'foreach'; readonly fn: ShippedFunction }
+  | { readonly kind: 'foreachPartition'; readonly fn: ShippedFunction }
+  | { readonly kind: 'takeOrdered'; readonly n: number; readonly keyFn?: ShippedFunction; readonly descending: boolean }
+  | { readonly kind: 'countByValue' }
+  | { readonly kind: 'lookup'; readonly key: unknown }
+  | { readonly kind: 'stats' }
+  | { readonly kind: 'extreme'; readonly which: 'max' | 'min' }
+  | { readonly kind: 'sampleKeys'; readonly k: number; readonly seed: number }
+  | { readonly kind: 'save'; readonly plan: JobOutputPlan };
+
+/** Mergeable summary of numbers (Spark's StatCounter). */
+export interface StatCounter {
+  n: number;
+  mu: number;
+  m2: number;
+  sum: number;
+  max: number;
+  min: number;
+}
+
+export type MaybeValue = { readonly empty: true } | { readonly empty: false; readonly value: unknown };
+
+export type ResultRunner = (rdd: RDD<unknown>, partition: number, tc: TaskContext) => unknown;
+type Fn = (...args: unknown[]) => unknown;
+type Compile = (f: ShippedFunction) => Promise<Fn>;
+
+const cloneZero = (z: unknown): unknown => (z === null || typeof z !== 'object' ? z : structuredClone(z));
+
+/** Builds the runner for one result function, compiling its user functions first. */
+export async function prepareResultFunction(wire: ResultFunctionWire, compile: Compile): Promise<ResultRunner> {
+  switch (wire.kind) {
+    case 'collect':
+      return (rdd, p, tc) => {
+        const out: unknown[] = [];
+        rdd.forEach(p, tc, (x) => out.push(x));
+        return out;
+      };
+    case 'count':
+      return (rdd, p, tc) => {
+        let n = 0;
+        rdd.forEach(p, tc, () => n++);
+        return n;
+      };
+    case 'take':
+      return (rdd, p, tc) => {
+        const out: unknown[] = [];
+        if (wire.n <= 0) return out;
+        // Pull so the scan stops as soon as enough elements are found.
+        for (const x of rdd.iterator(p, tc)) {
+          out.push(x);
+          if (out.length >= wire.n) break;
+        }
+        return out;
+      };
+    case 'reduce': {
+      const f = await compile(wire.fn);
+      return (rdd, p, tc) => {
+        let has = false;
+        let acc: unknown;
+        rdd.forEach(p, tc, (x) => {
+          if (has) acc = callUser(f, rdd, 'reduce', acc, x);
+          else {
+            acc = x;
+            has = true;
+          }
+        });
+        return has ? { empty: false, value: acc } : { empty: true };
+      };
+    }
+    case 'fold':
+    case 'aggregate': {
+      const f = await compile(wire.kind === 'fold' ? wire.fn : wire.seqOp);
+      return (rdd, p, tc) => {
+        let acc = cloneZero(wire.zero);
+        rdd.forEach(p, tc, (x) => {
+          acc = callUser(f, rdd, wire.kind, acc, x);
+        });
+        return acc;
+      };
+    }
+    case 'foreach': {
+      const f = await compile(wire.fn);
+      return (rdd, p, tc) => {
+        rdd.forEach(p, tc, (x) => callUser(f, rdd, 'foreach', x));
+        return null;
+      };
+    }
+    case 'foreachPartition': {
+      const f = await compile(wire.fn);
+      return (rdd, p, tc) => {
+        callUser(f, rdd, 'foreachPartition', rdd.iterator(p, tc));
+        return null;
+      };
+    }
+    case 'takeOrdered': {
+      const keyFn = wire.keyFn ? await compile(wire.keyFn) : undefined;
+      return (rdd, p, tc) => takeOrderedPartition(rdd, p, tc, wire.n, keyFn, wire.descending);
+    }
+    case 'countByValue':
+      return (rdd, p, tc) => {
+        const counts = new Map<unknown, [unknown, number]>();
+        rdd.forEach(p, tc, (x) => {
+          const id = keyId(x);
+          const c = counts.get(id);
+          if (c === undefined) counts.set(id, [x, 1]);
+          else c[1]++;
+        });
+        return [...counts.values()];
+      };
+    case 'lookup':
+      return (rdd, p, tc) => {
+        const out: unknown[] = [];
+        rdd.forEach(p, tc, (kv) => {
+          const [k, v] = kv as [unknown, unknown];
+          if (keysEqual(k, wire.key)) out.push(v);
+        });
+        return out;
+      };
+    case 'stats':
+      return (rdd, p, tc) => {
+        const s = emptyStats();
+        rdd.forEach(p, tc, (x) => addStat(s, x as number));
+        return s;
+      };
+    case 'extreme':
+      return (rdd, p, tc) => {
+        let has = false;
+        let best: unknown;
+        const sign = wire.which === 'max' ? 1 : -1;
+        rdd.forEach(p, tc, (x) => {
+          if (!has || sign * compareKeys(x, best) > 0) {
+            best = x;
+            has = true;
+          }
+        });
+        return has ? { empty: false, value: best } : { empty: true };
+      };
+    case 'sampleKeys':
+      return (rdd, p, tc) => {
+        const keys: unknown[] = [];
+        rdd.forEach(p, tc, (kv) => keys.push((kv as [unknown, unknown])[0]));
+        return reservoirSample(keys, wire.k, wire.seed * 1000003 + p);
+      };
+    case 'save':
+      return (rdd, p, tc) => {
+        writeTaskOutput(wire.plan, p, tc.attempt, rdd.iterator(p, tc));
+        // Only one attempt per partition commits; a losing (speculative or retried) attempt's file is discarded.
+        return commitTask(wire.plan, p, tc.attempt).committed;
+      };
+    default: {
+      const never: never = wire;
+      throw new Error(`unknown result function ${(never as ResultFunctionWire).kind}`);
+    }
+  }
+}
+
+function callUser(f: Fn, rdd: RDD<unknown>, op: string, ...args: unknown[]): unknown {
+  try {
+    return f(...args);
+  } catch (e) {
+    throw tagUserError(e, rdd.id, `${rdd.label} (${op} function)`);
+  }
+}
+
+/** The n best `[key, element]` of a partition, best first. */
+function takeOrderedPartition(rdd: RDD<unknown>, p: number, tc: TaskContext, n: number, keyFn: Fn | undefined, descending: boolean): unknown[] {
+  if (n <= 0) return [];
+  const sign = descending ? -1 : 1;
+  const best: Array<[unknown, unknown]> = [];
+  rdd.forEach(p, tc, (x) => {
+    const k = keyFn ? callUser(keyFn, rdd, 'takeOrdered key', x) : x;
+    if (best.length === n && sign * compareKeys(k, best[n - 1]![0]) >= 0) return;
+    // Binary insertion keeps `best` sorted; ties go after existing ones so earlier elements win.
+    let lo = 0;
+    let hi = best.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (sign * compareKeys(best[mid]![0], k) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    best.splice(lo, 0, [k, x]);
+    if (best.length > n) best.pop();
+  });
+  return best;
+}
+
+export function emptyStats(): StatCounter {
+  return { n: 0, mu: 0, m2: 0, sum: 0, max: -Infinity, min: Infinity };
+}
+
+function addStat(s: StatCounter, x: number): void {
+  const delta = x - s.mu;
+  s.n += 1;
+  s.mu += delta / s.n;
+  s.m2 += delta * (x - s.mu);
+  s.sum += x;
+  if (x > s.max) s.max = x;
+  if (x < s.min) s.min = x;
+}
+
+/** Chan et al.'s parallel merge of two summaries. */
+export function mergeStats(a: StatCounter, b: StatCounter): StatCounter {
+  if (b.n === 0) return a;
+  if (a.n === 0) return { ...b };
+  const n = a.n + b.n;
+  const delta = b.mu - a.mu;
+  return {
+    n,
+    mu: a.mu + (delta * b.n) / n,
+    m2: a.m2 + b.m2 + (delta * delta * a.n * b.n) / n,
+    sum: a.sum + b.sum,
+    max: Math.max(a.max, b.max),
+    min: Math.min(a.min, b.min),
+  };
+}

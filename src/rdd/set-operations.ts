@@ -1,0 +1,29 @@
+/** Set-like operations, built from pair operations on `[element, null]` as Spark does. */
+import { DirectPartitioner, HashPartitioner } from '../core/partitioner.js';
+import type { Pair } from './task-context.js';
+import { RDD, MappedRDD, MapPartitionsRDD, ShuffledRDD, checkPartitionCount } from './internal.js';
+import { combineWith, cogroup, resolvePartitioner, subtractByKey } from './pair-functions.js';
+
+const withNull = <T>(rdd: RDD<T>): RDD<[T, null]> => new MappedRDD<T, [T, null]>(rdd, 'pairWithNull', undefined);
+
+export function distinct<T>(rdd: RDD<T>, n: number | undefined): RDD<T> {
+  if (n !== undefined) checkPartitionCount('distinct', n);
+  const partitioner = new HashPartitioner(n ?? Math.max(1, rdd.getNumPartitions()));
+  return combineWith<T, null>(withNull(rdd) as RDD<Pair>, { kind: 'first' }, partitioner, true, 'distinct').keys();
+}
+
+export function intersection<T>(a: RDD<T>, b: RDD<T>, n: number | undefined): RDD<T> {
+  const grouped = cogroup(withNull(a), withNull(b), n === undefined ? undefined : resolvePartitioner('intersection', n));
+  return new MappedRDD<unknown, T>(grouped as RDD<unknown>, 'intersectKeys', undefined, { op: 'intersection' });
+}
+
+export function subtract<T>(a: RDD<T>, b: RDD<T>, n: number | undefined): RDD<T> {
+  const partitioner = new HashPartitioner(n ?? Math.max(1, a.getNumPartitions()));
+  if (n !== undefined) checkPartitionCount('subtract', n);
+  return subtractByKey(withNull(a), withNull(b), partitioner).keys();
+}
+
+export function repartition<T>(rdd: RDD<T>, n: number): RDD<T> {
+  const keyed = new MapPartitionsRDD<T, [number, T]>(rdd, { mode: 'roundRobin', args: { numPartitions: n }, op: 'repartition' });
+  return new ShuffledRDD<number, T, T>(rdd.context, keyed, new DirectPartitioner(n), { mapSideCombine: false }, { op: 'repartition' }).values();
+}

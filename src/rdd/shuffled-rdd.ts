@@ -1,0 +1,157 @@
+import type { Dependency, ShuffleDependency } from '../core/dependency.js';
+import { RangePartitioner, determineBounds, type Partitioner } from '../core/partitioner.js';
+import { compareKeys } from '../core/keys.js';
+import type { Aggregator, AggregatorWire } from '../shuffle/aggregator.js';
+import { combineCombinersByKey, combineValuesByKey } from '../shuffle/combine.js';
+import type { TaskContext, Pair } from './task-context.js';
+import type { RddContext } from './rdd-context.js';
+import { RDD, type RddOptions, type Sink } from './internal.js';
+
+/** What a shuffle does with the records it moves. */
+export interface ShuffleSpec {
+  readonly aggregator?: AggregatorWire;
+  readonly mapSideCombine: boolean;
+  readonly keyOrdering?: 'ascending' | 'descending';
+}
+
+/**
+ * A range partitioner whose bounds are not known yet: sortByKey samples its input when the first job using it
+ * is prepared. Until then it is equal only to itself.
+ */
+class PendingRangePartitioner implements Partitioner {
+  constructor(
+    readonly numPartitions: number,
+    readonly ascending: boolean,
+  ) {}
+  getPartition(): number {
+    throw new Error('the range partitioner of sortByKey gets its bounds when a job runs; no partition is known yet');
+  }
+  equals(other: Partitioner | undefined): boolean {
+    return other === this;
+  }
+  toWire(): never {
+    throw new Error('range partitioner bounds were not computed before the job');
+  }
+}
+
+/** Sample size per partition, as Spark's RangePartitioner: about 20 keys per output partition overall, x3. */
+function sampleSizePerPartition(outPartitions: number, inPartitions: number): number {
+  const total = Math.min(20 * outPartitions, 1e6);
+  return Math.ceil((3 * total) / Math.max(inPartitions, 1));
+}
+
+/**
+ * The reduce side of a shuffle: partition p reads bucket p of every map output, then combines values by key
+ * (reduceByKey & co.), or sorts by key (sortByKey), or simply concatenates (partitionBy, repartition).
+ */
+export class ShuffledRDD<K, V, C> extends RDD<[K, C]> {
+  readonly kind = 'ShuffledRDD';
+  readonly shuffleId: number;
+  readonly #numPartitions: number;
+  readonly #aggregator: Aggregator | undefined;
+  #preparing: Promise<void> | undefined;
+
+  constructor(
+    context: RddContext,
+    /** The map side's RDD; undefined when a worker rebuilds the reduce side, which reads shuffle files only. */
+    readonly parent: RDD<[K, V]> | undefined,
+    partitioner: Partitioner | { rangeAscending: boolean; numPartitions: number },
+    readonly spec: ShuffleSpec,
+    options: RddOptions & { shuffleId?: number; aggregator?: Aggregator; numPartitions?: number } = {},
+  ) {
+    super(context, options);
+    this.shuffleId = options.shuffleId ?? this.context.newShuffleId();
+    this.partitioner =
+      'rangeAscending' in partitioner ? new PendingRangePartitioner(partitioner.numPartitions, partitioner.rangeAscending) : partitioner;
+    this.#numPartitions = this.partitioner.numPartitions;
+    this.#aggregator = options.aggregator;
+  }
+
+  getNumPartitions(): number {
+    return this.#numPartitions;
+  }
+
+  protected getDependencies(): readonly Dependency[] {
+    const self = this;
+    const dep: ShuffleDependency = {
+      type: 'shuffle',
+      rdd: this.parent as RDD<unknown>,
+      shuffleId: this.shuffleId,
+      // Read at job time: sortByKey's partitioner is replaced once its bounds are sampled.
+      get partitioner() {
+        return self.partitioner!;
+      },
+      aggregator: this.spec.aggregator,
+      mapSideCombine: this.spec.mapSideCombine,
+      keyOrdering: this.spec.keyOrdering,
+      childId: this.id,
+      get childLabel() {
+        return self.label;
+      },
+    };
+    return [dep];
+  }
+  protected override wireParents(): readonly RDD<unknown>[] {
+    return [];
+  }
+  protected wireArgs(): unknown {
+    return { shuffleId: this.shuffleId, spec: this.spec, numPartitions: this.#numPartitions };
+  }
+
+  override prepare(): Promise<void> {
+    if (!(this.partitioner instanceof PendingRangePartitioner)) return Promise.resolve();
+    const pending = this.partitioner;
+    this.#preparing ??= (async () => {
+      const parent = this.parent as RDD<unknown>;
+      const k = sampleSizePerPartition(pending.numPartitions, parent.getNumPartitions());
+      const samples = await this.context.runJob<{ count: number; sample: unknown[] }>(
+        parent,
+        { kind: 'sampleKeys', k, seed: this.shuffleId },
+        undefined,
+        `sortByKey sample for ${this.label}`,
+      );
+      const candidates: Array<[unknown, number]> = [];
+      for (const { count, sample } of samples) {
+        const weight = sample.length > 0 ? count / sample.length : 0;
+        for (const key of sample) candidates.push([key, weight]);
+      }
+      const bounds = determineBounds(candidates, pending.numPartitions);
+      this.partitioner = new RangePartitioner(pending.numPartitions, bounds, pending.ascending);
+    })();
+    return this.#preparing;
+  }
+
+  compute(p: number, tc: TaskContext): Iterable<[K, C]> {
+    const out: [K, C][] = [];
+    this.pushCompute(p, tc, (x) => out.push(x));
+    return out;
+  }
+
+  protected override pushCompute(p: number, tc: TaskContext, sink: Sink<[K, C]>): void {
+    const buckets = tc.shuffleInput(this.shuffleId, p);
+    const eachPair = (f: (kv: Pair) => void): void => {
+      for (const bucket of buckets) for (let i = 0; i < bucket.length; i++) f(bucket[i]!);
+    };
+    let records: Iterable<Pair>;
+    const agg = this.#aggregator;
+    if (agg !== undefined) {
+      records = this.spec.mapSideCombine
+        ? combineCombinersByKey(eachPair, agg, this.id, this.label)
+        : combineValuesByKey(eachPair, agg, this.id, this.label);
+    } else if (this.spec.keyOrdering !== undefined) {
+      const all: Pair[] = [];
+      eachPair((kv) => all.push(kv));
+      records = all;
+    } else {
+      eachPair(sink as (kv: Pair) => void);
+      return;
+    }
+    if (this.spec.keyOrdering !== undefined) {
+      const arr = Array.isArray(records) ? (records as Pair[]) : [...records];
+      const sign = this.spec.keyOrdering === 'ascending' ? 1 : -1;
+      arr.sort((a, b) => sign * compareKeys(a[0], b[0]));
+      records = arr;
+    }
+    for (const kv of records) sink(kv as [K, C]);
+  }
+}

@@ -1,0 +1,24 @@
+/**
+ * What a partition's computation can reach inside a worker: its task's identity, the worker's cached blocks, and
+ * the inputs the task runner fetched before computing (shuffle buckets, parallelized slices). Computation itself
+ * is synchronous; everything asynchronous (fetching from peers, compiling functions) happens before it starts.
+ */
+export type Pair = [unknown, unknown];
+
+export interface CachedBlocks {
+  /** The cached values of an RDD partition on this worker, if any. */
+  get(rddId: number, partition: number): readonly unknown[] | undefined;
+  /** Stores a computed partition under the RDD's storage level. */
+  put(rddId: number, partition: number, values: readonly unknown[], level: string): void;
+}
+
+export interface TaskContext {
+  readonly stageId: number;
+  readonly partition: number;
+  readonly attempt: number;
+  readonly blocks: CachedBlocks;
+  /** The buckets of one reduce partition of a shuffle, one per map output, in map-id order. */
+  shuffleInput(shuffleId: number, reduceId: number): ReadonlyArray<ReadonlyArray<Pair>>;
+  /** Data shipped with the task for a leaf partition (parallelize). */
+  payload(rddId: number, partition: number): readonly unknown[];
+}

@@ -1,0 +1,52 @@
+import type { Dependency } from '../core/dependency.js';
+import { listInputFilesSync, computeTextSplitsSync, forEachSplitLine, type TextSplit } from '../io/index.js';
+import type { RddContext } from './rdd-context.js';
+import type { TaskContext } from './task-context.js';
+import { RDD, type RddOptions, type Sink } from './internal.js';
+
+/**
+ * `sc.textFile(path)`: the lines of files, split into byte ranges aligned to lines that the workers read
+ * themselves. Files are listed and split on first use (like Spark, a missing path fails the first job, not the
+ * call); each task carries only its own split.
+ */
+export class TextFileRDD extends RDD<string> {
+  readonly kind = 'TextFileRDD';
+  #splits: readonly TextSplit[] | undefined;
+
+  constructor(
+    context: RddContext,
+    readonly path: string,
+    readonly minPartitions: number,
+    options: RddOptions & { numPartitions?: number } = {},
+  ) {
+    super(context, { op: 'textFile', ...options });
+    this.#numPartitions = options.numPartitions;
+  }
+  #numPartitions: number | undefined;
+
+  #getSplits(): readonly TextSplit[] {
+    this.#splits ??= computeTextSplitsSync(listInputFilesSync(this.path), this.minPartitions);
+    return this.#splits;
+  }
+  getNumPartitions(): number {
+    this.#numPartitions ??= this.#getSplits().length;
+    return this.#numPartitions;
+  }
+  protected getDependencies(): readonly Dependency[] {
+    return [];
+  }
+  protected wireArgs(): unknown {
+    return { path: this.path, numPartitions: this.getNumPartitions() };
+  }
+  partitionPayload(p: number): readonly unknown[] {
+    return [this.#getSplits()[p]];
+  }
+  compute(p: number, tc: TaskContext): Iterable<string> {
+    const out: string[] = [];
+    this.pushCompute(p, tc, (l) => out.push(l));
+    return out;
+  }
+  protected override pushCompute(p: number, tc: TaskContext, sink: Sink<string>): void {
+    forEachSplitLine(tc.payload(this.id, p)[0] as TextSplit, sink);
+  }
+}

@@ -1,0 +1,48 @@
+import type { Dependency } from '../core/dependency.js';
+import { listInputFilesSync, groupFilesIntoPartitions, readWholeTextFile } from '../io/index.js';
+import type { RddContext } from './rdd-context.js';
+import type { TaskContext } from './task-context.js';
+import { RDD, type RddOptions, type Sink } from './internal.js';
+
+/** `sc.wholeTextFiles(path)`: one `[absolutePath, content]` pair per file, files grouped into partitions. */
+export class WholeTextFilesRDD extends RDD<[string, string]> {
+  readonly kind = 'WholeTextFileRDD';
+  #groups: readonly (readonly string[])[] | undefined;
+  #numPartitions: number | undefined;
+
+  constructor(
+    context: RddContext,
+    readonly path: string,
+    readonly minPartitions: number,
+    options: RddOptions & { numPartitions?: number } = {},
+  ) {
+    super(context, { op: 'wholeTextFiles', ...options });
+    this.#numPartitions = options.numPartitions;
+  }
+  #getGroups(): readonly (readonly string[])[] {
+    if (this.#groups === undefined) {
+      const files = listInputFilesSync(this.path);
+      this.#groups = groupFilesIntoPartitions(files, Math.max(1, Math.min(files.length, this.minPartitions)));
+    }
+    return this.#groups;
+  }
+  getNumPartitions(): number {
+    this.#numPartitions ??= this.#getGroups().length;
+    return this.#numPartitions;
+  }
+  protected getDependencies(): readonly Dependency[] {
+    return [];
+  }
+  protected wireArgs(): unknown {
+    return { path: this.path, numPartitions: this.getNumPartitions() };
+  }
+  partitionPayload(p: number): readonly unknown[] {
+    return this.#getGroups()[p] ?? [];
+  }
+  compute(p: number, tc: TaskContext): Iterable<[string, string]> {
+    return (tc.payload(this.id, p) as string[]).map((f): [string, string] => [f, readWholeTextFile(f)]);
+  }
+  protected override pushCompute(p: number, tc: TaskContext, sink: Sink<[string, string]>): void {
+    for (const f of tc.payload(this.id, p) as string[]) sink([f, readWholeTextFile(f)]);
+  }
+}

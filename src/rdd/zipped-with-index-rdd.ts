@@ -1,0 +1,60 @@
+import { oneToOne, type Dependency } from '../core/dependency.js';
+import type { TaskContext } from './task-context.js';
+import { RDD, type RddOptions, type Sink } from './internal.js';
+
+/**
+ * zipWithIndex: `[element, index]` in RDD order. The start index of each partition needs the sizes of the
+ * partitions before it; Spark counts them eagerly when zipWithIndex is called, kindling counts them when the
+ * first job that uses this RDD is prepared, keeping transformations lazy.
+ */
+export class ZippedWithIndexRDD<T> extends RDD<[T, number]> {
+  readonly kind = 'ZippedWithIndexRDD';
+  #offsets: readonly number[] | undefined;
+  #preparing: Promise<void> | undefined;
+
+  constructor(
+    readonly parent: RDD<T>,
+    options: RddOptions & { offsets?: readonly number[] } = {},
+  ) {
+    super(parent.context, { op: 'zipWithIndex', ...options });
+    this.#offsets = options.offsets;
+  }
+  getNumPartitions(): number {
+    return this.parent.getNumPartitions();
+  }
+  protected getDependencies(): readonly Dependency[] {
+    return [oneToOne(this.parent as RDD<unknown>)];
+  }
+  protected wireArgs(): unknown {
+    return { offsets: this.#offsets };
+  }
+  override prepare(): Promise<void> {
+    if (this.#offsets !== undefined) return Promise.resolve();
+    this.#preparing ??= (async () => {
+      const n = this.parent.getNumPartitions();
+      const counts =
+        n <= 1
+          ? []
+          : await this.context.runJob<number>(
+              this.parent as RDD<unknown>,
+              { kind: 'count' },
+              Array.from({ length: n - 1 }, (_, i) => i),
+              `zipWithIndex offsets of ${this.label}`,
+            );
+      const offsets = [0];
+      for (const c of counts) offsets.push(offsets[offsets.length - 1]! + c);
+      this.#offsets = offsets;
+    })();
+    return this.#preparing;
+  }
+  compute(p: number, tc: TaskContext): Iterable<[T, number]> {
+    const out: [T, number][] = [];
+    this.pushCompute(p, tc, (x) => out.push(x));
+    return out;
+  }
+  protected override pushCompute(p: number, tc: TaskContext, sink: Sink<[T, number]>): void {
+    let i = this.#offsets?.[p];
+    if (i === undefined) throw new Error(`${this.label}: partition offsets were not prepared`);
+    this.parent.forEach(p, tc, (x) => sink([x, i!++]));
+  }
+}

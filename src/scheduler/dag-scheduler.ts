@@ -1,0 +1,370 @@
+/**
+ * DAG scheduler: turns a job (an RDD, the partitions an action needs, a result function) into stages cut at
+ * shuffle dependencies, submits them in dependency order, and reacts to their tasks' ends.
+ *
+ * State, all on the driver's single thread:
+ * - `#shuffleStages`: one ShuffleMapStage per shuffle, kept across jobs. Its outputs stay registered in the
+ *   MapOutputTracker, so a later job that needs the same shuffle skips the stage (iterative programs do not
+ *   recompute earlier iterations).
+ * - `#waiting` stages wait for parents; `#running` stages have a task set out.
+ * - A parent stage is "missing" only if its outputs are incomplete and the child cannot avoid reading it
+ *   (RDDs fully cached on the workers cut the walk, as in Spark).
+ *
+ * Failures: the task scheduler retries tasks; an aborted task set fails every job that needs the stage. A
+ * fetch failure (lost map output) unregisters the output and resubmits the parent stage's missing tasks and
+ * then the failed stage, up to `maxStageAttempts` consecutive failed attempts.
+ */
+import { JobFailedError, type ErrorInfo } from '../core/errors.js';
+import type { ShuffleDependency } from '../core/dependency.js';
+import type { RDD, ResultFunctionWire } from '../rdd/index.js';
+import type { TaskOutcome, TaskFailure } from '../exec/protocol.js';
+import type { EventBus } from './event-bus.js';
+import type { SchedulerEvent } from './events.js';
+import type { MapOutputTracker } from './map-output-tracker.js';
+import type { CacheTracker } from './cache-tracker.js';
+import { prepareLineage, stageShuffleDeps } from './lineage.js';
+import { ResultStage, ShuffleMapStage, type ActiveJob, type Stage } from './stage.js';
+import type { AttemptFailure, TaskScheduler, TaskSet, TaskSetListener, TaskSpec } from './task-scheduler.js';
+
+export interface DAGSchedulerOptions {
+  readonly maxStageAttempts: number;
+  /** Called with accumulator updates of every successful task (once per task). */
+  readonly onAccumulatorUpdates: (updates: ReadonlyArray<readonly [number, unknown]>) => void;
+}
+
+export class DAGScheduler implements TaskSetListener {
+  #nextJobId = 0;
+  #nextStageId = 0;
+  readonly #shuffleStages = new Map<number, ShuffleMapStage>();
+  readonly #waiting = new Set<Stage>();
+  readonly #running = new Set<Stage>();
+  readonly #jobs = new Map<number, ActiveJob>();
+  #taskScheduler: TaskScheduler | undefined;
+
+  constructor(
+    private readonly tracker: MapOutputTracker,
+    private readonly cache: CacheTracker,
+    private readonly bus: EventBus<SchedulerEvent>,
+    private readonly options: DAGSchedulerOptions,
+  ) {}
+
+  attach(taskScheduler: TaskScheduler): void {
+    this.#taskScheduler = taskScheduler;
+  }
+
+  get activeJobCount(): number {
+    return this.#jobs.size;
+  }
+
+  /** Runs a job and resolves with one result per requested partition. */
+  async runJob(rdd: RDD<unknown>, partitions: readonly number[], resultFn: ResultFunctionWire, description: string): Promise<unknown[]> {
+    await prepareLineage(rdd);
+    const jobId = this.#nextJobId++;
+    const n = rdd.getNumPartitions();
+    for (const p of partitions) {
+      if (!Number.isInteger(p) || p < 0 || p >= n) throw new RangeError(`job ${jobId}: ${rdd.label} has no partition ${p} (it has ${n})`);
+    }
+    if (partitions.length === 0) return [];
+    return new Promise<unknown[]>((resolve, reject) => {
+      try {
+        const stage = this.#newResultStage(rdd, partitions, resultFn, jobId);
+        const job: ActiveJob = {
+          jobId,
+          description,
+          stage,
+          results: new Array(partitions.length),
+          done: new Array(partitions.length).fill(false),
+          remaining: partitions.length,
+          resolve,
+          reject,
+        };
+        stage.job = job;
+        this.#jobs.set(jobId, job);
+        this.bus.emit({ type: 'jobStart', jobId, time: Date.now(), description, stageIds: collectStageIds(stage) });
+        this.#submitStage(stage);
+      } catch (e) {
+        const job = this.#jobs.get(jobId);
+        if (job) this.#failJob(job, e as Error);
+        else reject(e);
+      }
+    });
+  }
+
+  // ---- building stages ----------------------------------------------------------------------------------
+
+  #newResultStage(rdd: RDD<unknown>, partitions: readonly number[], resultFn: ResultFunctionWire, jobId: number): ResultStage {
+    const parents = stageShuffleDeps(rdd).map((d) => this.#shuffleStage(d, jobId));
+    const stage = new ResultStage(this.#nextStageId++, rdd, partitions, resultFn, parents, jobId);
+    markJob(stage, jobId);
+    return stage;
+  }
+
+  /** The stage of a shuffle, creating it and any missing ancestor stages, parents first, without recursion. */
+  #shuffleStage(dep: ShuffleDependency, jobId: number): ShuffleMapStage {
+    const existing = this.#shuffleStages.get(dep.shuffleId);
+    if (existing) return existing;
+    const order: ShuffleDependency[] = [];
+    const stack: Array<{ dep: ShuffleDependency; expanded: boolean }> = [{ dep, expanded: false }];
+    const seen = new Set<number>();
+    while (stack.length > 0) {
+      const top = stack.pop()!;
+      if (top.expanded) {
+        order.push(top.dep);
+        continue;
+      }
+      if (seen.has(top.dep.shuffleId) || this.#shuffleStages.has(top.dep.shuffleId)) continue;
+      seen.add(top.dep.shuffleId);
+      stack.push({ dep: top.dep, expanded: true });
+      for (const d of stageShuffleDeps(top.dep.rdd)) if (!seen.has(d.shuffleId) && !this.#shuffleStages.has(d.shuffleId)) stack.push({ dep: d, expanded: false });
+    }
+    for (const d of order) {
+      const parents = stageShuffleDeps(d.rdd).map((pd) => this.#shuffleStages.get(pd.shuffleId)!);
+      const stage = new ShuffleMapStage(this.#nextStageId++, d, parents, jobId);
+      this.tracker.registerShuffle(d.shuffleId, d.rdd.getNumPartitions());
+      this.#shuffleStages.set(d.shuffleId, stage);
+    }
+    return this.#shuffleStages.get(dep.shuffleId)!;
+  }
+
+  /** Parent stages whose output this stage still needs; fully cached RDDs cut the walk. */
+  #missingParents(stage: Stage): ShuffleMapStage[] {
+    const deps = stageShuffleDeps(stage.rdd, (r) => r.storageLevel.name !== 'NONE' && this.cache.isFullyCached(r.id, r.getNumPartitions()));
+    const out: ShuffleMapStage[] = [];
+    for (const d of deps) {
+      const s = this.#shuffleStage(d, stage.firstJobId);
+      if (!this.tracker.isAvailable(d.shuffleId) && !out.includes(s)) out.push(s);
+    }
+    return out;
+  }
+
+  // ---- submitting ---------------------------------------------------------------------------------------
+
+  /** Submits `stage`, or its missing parents first (explicit stack: shuffle chains can be long). */
+  #submitStage(root: Stage): void {
+    const stack: Stage[] = [root];
+    while (stack.length > 0) {
+      const stage = stack.pop()!;
+      if (this.#waiting.has(stage) || this.#running.has(stage)) continue;
+      const missing = this.#missingParents(stage);
+      if (missing.length === 0) {
+        this.#submitMissingTasks(stage);
+      } else {
+        this.#waiting.add(stage);
+        for (const p of missing) for (const j of stage.jobIds) p.jobIds.add(j);
+        stack.push(...missing);
+      }
+    }
+  }
+
+  #submitMissingTasks(stage: Stage): void {
+    const jobId = this.#jobFor(stage);
+    if (jobId === undefined) return;
+    let tasks: TaskSpec[];
+    if (stage.kind === 'shuffleMap') {
+      const missing = this.tracker.missingMaps(stage.dep.shuffleId);
+      stage.pending = new Set(missing);
+      tasks = missing.map((p) => ({ partition: p, outputIndex: p, preferredWorkers: this.#preferredWorkers(stage.rdd, p) }));
+    } else {
+      const job = stage.job!;
+      tasks = [];
+      stage.partitions.forEach((p, i) => {
+        if (!job.done[i]) tasks.push({ partition: p, outputIndex: i, preferredWorkers: this.#preferredWorkers(stage.rdd, p) });
+      });
+    }
+    if (tasks.length === 0) {
+      // Everything is already there (e.g. outputs registered by a concurrent job).
+      this.#stageFinished(stage);
+      return;
+    }
+    const attempt = stage.nextAttempt++;
+    this.#running.add(stage);
+    this.bus.emit({
+      type: 'stageSubmitted',
+      jobId,
+      stageId: stage.id,
+      attempt,
+      name: stage.name,
+      numTasks: tasks.length,
+      numPartitions: stage.numPartitions,
+      time: Date.now(),
+    });
+    const ts: TaskSet = { stage, stageAttempt: attempt, jobId, tasks };
+    this.#taskScheduler!.submit(ts);
+  }
+
+  /** Workers holding a cached partition this task would otherwise compute (first found through narrow deps). */
+  #preferredWorkers(rdd: RDD<unknown>, partition: number): number[] {
+    const stack: Array<[RDD<unknown>, number]> = [[rdd, partition]];
+    const seen = new Set<string>();
+    while (stack.length > 0) {
+      const [r, p] = stack.pop()!;
+      const key = `${r.id}/${p}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      if (r.storageLevel.name !== 'NONE') {
+        const locs = this.cache.locations(r.id, p);
+        if (locs.length > 0) return locs;
+      }
+      for (const d of r.dependencies) if (d.type === 'narrow') for (const q of d.getParents(p)) stack.push([d.rdd, q]);
+    }
+    return [];
+  }
+
+  #jobFor(stage: Stage): number | undefined {
+    for (const j of stage.jobIds) if (this.#jobs.has(j)) return j;
+    return undefined;
+  }
+
+  // ---- task ends (TaskSetListener) ----------------------------------------------------------------------
+
+  taskSucceeded(ts: TaskSet, spec: TaskSpec, outcome: Extract<TaskOutcome, { status: 'success' }>, workerIndex: number): void {
+    if (outcome.accumulators.length > 0) this.options.onAccumulatorUpdates(outcome.accumulators);
+    const stage = ts.stage;
+    if (stage.kind === 'shuffleMap') {
+      this.tracker.registerOutput(stage.dep.shuffleId, spec.partition, workerIndex, outcome.mapStatus ?? { sizes: [] });
+      stage.pending.delete(spec.partition);
+      if (this.#running.has(stage) && stage.pending.size === 0 && ts.stageAttempt === stage.nextAttempt - 1) {
+        this.#stageFinished(stage);
+      }
+      return;
+    }
+    const job = stage.job;
+    if (job === undefined || job.done[spec.outputIndex] || !this.#jobs.has(job.jobId)) return;
+    job.done[spec.outputIndex] = true;
+    job.results[spec.outputIndex] = outcome.value;
+    job.remaining--;
+    if (job.remaining === 0) {
+      this.#stageFinished(stage);
+      this.#jobs.delete(job.jobId);
+      this.bus.emit({ type: 'jobEnd', jobId: job.jobId, time: Date.now(), result: 'succeeded' });
+      job.resolve(job.results);
+    }
+  }
+
+  #stageFinished(stage: Stage): void {
+    this.#running.delete(stage);
+    stage.failedAttempts = 0;
+    this.bus.emit({ type: 'stageCompleted', jobId: stage.firstJobId, stageId: stage.id, attempt: stage.nextAttempt - 1, time: Date.now(), result: 'succeeded' });
+    if (stage.kind === 'shuffleMap' && !this.tracker.isAvailable(stage.dep.shuffleId)) {
+      // Outputs were lost while the stage ran (a worker died): run the missing ones again.
+      this.#submitStage(stage);
+      return;
+    }
+    for (const w of [...this.#waiting]) {
+      if (this.#missingParents(w).length === 0) {
+        this.#waiting.delete(w);
+        this.#submitStage(w);
+      }
+    }
+  }
+
+  fetchFailed(ts: TaskSet, _spec: TaskSpec, failure: Extract<TaskFailure, { kind: 'fetchFailed' }>): void {
+    const stage = ts.stage;
+    if (ts.stageAttempt !== stage.nextAttempt - 1 || !this.#running.has(stage)) return; // an older attempt
+    if (failure.workerIndex >= 0) this.tracker.unregisterOutput(failure.shuffleId, failure.mapId, failure.workerIndex);
+    this.#running.delete(stage);
+    this.#taskScheduler!.cancelStage(stage);
+    stage.failedAttempts++;
+    this.bus.emit({ type: 'stageCompleted', jobId: stage.firstJobId, stageId: stage.id, attempt: ts.stageAttempt, time: Date.now(), result: 'failed', failureReason: failure.message });
+    if (stage.failedAttempts >= this.options.maxStageAttempts) {
+      const error = new JobFailedError(
+        `${stage.name} (stage ${stage.id}) failed ${stage.failedAttempts} consecutive attempts on lost shuffle output; most recent: ${failure.message}`,
+        undefined,
+        [{ name: 'FetchFailed', message: failure.message }],
+      );
+      for (const j of [...stage.jobIds]) {
+        const job = this.#jobs.get(j);
+        if (job) this.#failJob(job, error);
+      }
+      return;
+    }
+    // Resubmit after the event settles, so several failures from one lost worker cause one resubmission.
+    setTimeout(() => {
+      if (this.#jobFor(stage) !== undefined) this.#submitStage(stage);
+    }, 10);
+  }
+
+  taskSetFailed(ts: TaskSet, spec: TaskSpec, attempts: readonly AttemptFailure[]): void {
+    const stage = ts.stage;
+    const last = attempts[attempts.length - 1]!;
+    const rddId = last.error.rddId ?? stage.rdd.id;
+    const rddLabel = last.error.rddLabel ?? stage.rdd.label;
+    const jobId = ts.jobId;
+    const lines = [
+      `Job ${jobId} failed: task for partition ${spec.partition} of stage ${stage.id} (${stage.name}) failed ${attempts.length} time${attempts.length === 1 ? '' : 's'}, in ${rddLabel}.`,
+      `Most recent failure (attempt ${last.attempt} on worker ${last.workerIndex}): ${last.error.name}: ${last.error.message}`,
+    ];
+    if (attempts.length > 1) {
+      lines.push('All attempts:');
+      for (const a of attempts) lines.push(`  attempt ${a.attempt} on worker ${a.workerIndex}: ${a.error.name}: ${a.error.message}`);
+    }
+    if (last.error.stack) lines.push('Worker stack trace:', indent(last.error.stack));
+    const error = new JobFailedError(lines.join('\n'), { jobId, stageId: stage.id, partition: spec.partition, rddId, rddLabel }, attempts.map((a) => a.error));
+    this.#running.delete(stage);
+    this.bus.emit({ type: 'stageCompleted', jobId, stageId: stage.id, attempt: ts.stageAttempt, time: Date.now(), result: 'failed', failureReason: last.error.message });
+    for (const j of [...stage.jobIds]) {
+      const job = this.#jobs.get(j);
+      if (job) this.#failJob(job, error);
+    }
+  }
+
+  blockUpdates(workerIndex: number, outcome: TaskOutcome): void {
+    if (outcome.blockUpdates.length > 0) this.cache.apply(workerIndex, outcome.blockUpdates);
+  }
+
+  workerLost(workerIndex: number, _reason: string): void {
+    this.tracker.removeWorker(workerIndex);
+    this.cache.removeWorker(workerIndex);
+  }
+
+  #failJob(job: ActiveJob, error: Error): void {
+    if (!this.#jobs.delete(job.jobId)) return;
+    // Stop this job's stages unless another active job still needs them.
+    for (const s of [...this.#running, ...this.#waiting]) {
+      s.jobIds.delete(job.jobId);
+      if (![...s.jobIds].some((j) => this.#jobs.has(j))) {
+        this.#running.delete(s);
+        this.#waiting.delete(s);
+        this.#taskScheduler?.cancelStage(s);
+      }
+    }
+    this.bus.emit({ type: 'jobEnd', jobId: job.jobId, time: Date.now(), result: 'failed', error: error.message });
+    job.reject(error);
+  }
+
+  /** Fails every active job (context stopped). */
+  abortAll(error: Error): void {
+    for (const job of [...this.#jobs.values()]) this.#failJob(job, error);
+  }
+}
+
+function markJob(stage: Stage, jobId: number): void {
+  const stack: Stage[] = [stage];
+  while (stack.length > 0) {
+    const s = stack.pop()!;
+    if (s.jobIds.has(jobId)) continue;
+    s.jobIds.add(jobId);
+    stack.push(...s.parents);
+  }
+}
+
+function collectStageIds(stage: Stage): number[] {
+  const ids = new Set<number>();
+  const stack: Stage[] = [stage];
+  while (stack.length > 0) {
+    const s = stack.pop()!;
+    if (ids.has(s.id)) continue;
+    ids.add(s.id);
+    stack.push(...s.parents);
+  }
+  return [...ids].sort((a, b) => a - b);
+}
+
+function indent(s: string): string {
+  return s
+    .split('\n')
+    .map((l) => `    ${l}`)
+    .join('\n');
+}
+
+export type { ErrorInfo };

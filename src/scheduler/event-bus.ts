@@ -1,0 +1,172 @@
+/**
+ * A small synchronous publish/subscribe bus for scheduler events.
+ *
+ * The scheduler emits on its hot path (every task start and end), so two properties matter more than
+ * features: a listener can never break the emitter, and emitting to nobody costs next to nothing. The
+ * listener lists are copy-on-write: subscribing and unsubscribing are rare, emitting is frequent, and a
+ * listener that unsubscribes itself (or another) mid-dispatch must not disturb the loop in progress.
+ */
+
+/** A listener for one event type. A returned promise is watched so that its rejection is reported too. */
+export type EventListener<E> = (event: E) => unknown;
+
+/** Call to remove the listener again. Calling it more than once is harmless. */
+export type Unsubscribe = () => void;
+
+interface Subscription<E> {
+  readonly listener: EventListener<E>;
+  /** Set after the first failure so that a listener throwing on every event does not flood the log. */
+  warned: boolean;
+}
+
+const NO_SUBSCRIPTIONS: readonly never[] = Object.freeze([]);
+
+/**
+ * Synchronous event bus keyed by the events' `type` field.
+ *
+ * Listeners registered with {@link EventBus.on} run before those registered with {@link EventBus.onAny},
+ * each group in subscription order. A listener that throws (or returns a promise that rejects) is
+ * reported once to `console.warn`, together with the event type, and the remaining listeners still run.
+ *
+ * @example
+ * ```ts
+ * import type { SchedulerEvent } from './events.js';
+ * const bus = new EventBus<SchedulerEvent>();
+ * const off = bus.on('taskEnd', (e) => console.log(`task ${e.partition} took ${e.durationMs} ms`));
+ * if (bus.hasListeners('taskEnd')) {
+ *   bus.emit({ type: 'taskEnd', stageId: 0, stageAttempt: 0, partition: 3, attempt: 0, workerIndex: 1,
+ *     speculative: false, result: 'success', durationMs: 12, time: Date.now() });
+ * }
+ * off();
+ * ```
+ */
+export class EventBus<E extends { type: string }> {
+  readonly #byType = new Map<string, readonly Subscription<E>[]>();
+  #any: readonly Subscription<E>[] = NO_SUBSCRIPTIONS;
+
+  /**
+   * Subscribes to one event type; the listener receives the narrowed event.
+   *
+   * @example
+   * ```ts
+   * const off = bus.on('stageSubmitted', (e) => console.log(`stage ${e.stageId}: ${e.numTasks} tasks`));
+   * off();
+   * ```
+   */
+  on<T extends E['type']>(type: T, listener: EventListener<Extract<E, { type: T }>>): Unsubscribe {
+    // The map is keyed by type, so a listener only ever sees events whose type matches T.
+    const sub: Subscription<E> = { listener: listener as EventListener<E>, warned: false };
+    this.#byType.set(type, [...(this.#byType.get(type) ?? NO_SUBSCRIPTIONS), sub]);
+    let active = true;
+    return () => {
+      if (!active) return;
+      active = false;
+      const remaining = (this.#byType.get(type) ?? NO_SUBSCRIPTIONS).filter((s) => s !== sub);
+      if (remaining.length === 0) this.#byType.delete(type);
+      else this.#byType.set(type, remaining);
+    };
+  }
+
+  /**
+   * Subscribes to every event, e.g. for an event log.
+   *
+   * @example
+   * ```ts
+   * const off = bus.onAny((e) => log.push(JSON.stringify(e)));
+   * off();
+   * ```
+   */
+  onAny(listener: EventListener<E>): Unsubscribe {
+    const sub: Subscription<E> = { listener, warned: false };
+    this.#any = [...this.#any, sub];
+    let active = true;
+    return () => {
+      if (!active) return;
+      active = false;
+      const remaining = this.#any.filter((s) => s !== sub);
+      this.#any = remaining.length === 0 ? NO_SUBSCRIPTIONS : remaining;
+    };
+  }
+
+  /**
+   * Whether an event of `type` (or, without an argument, of any type) would reach a listener. The
+   * scheduler checks this before building an event so that an unobserved bus costs one map lookup.
+   *
+   * @example
+   * ```ts
+   * if (bus.hasListeners('taskStart')) bus.emit(buildTaskStartEvent());
+   * ```
+   */
+  hasListeners(type?: E['type']): boolean {
+    if (this.#any.length > 0) return true;
+    return type === undefined ? this.#byType.size > 0 : this.#byType.has(type);
+  }
+
+  /**
+   * Delivers `event` synchronously to its type's listeners, then to the catch-all listeners. Never throws
+   * because of a listener.
+   *
+   * @example
+   * ```ts
+   * bus.emit({ type: 'jobEnd', jobId: 4, time: Date.now(), result: 'succeeded' });
+   * ```
+   */
+  emit(event: E): void {
+    const typed = this.#byType.get(event.type);
+    const any = this.#any;
+    if (typed !== undefined) {
+      for (const sub of typed) this.#deliver(sub, event);
+    }
+    for (const sub of any) this.#deliver(sub, event);
+  }
+
+  /**
+   * Removes every listener, e.g. when the owning context stops.
+   *
+   * @example
+   * ```ts
+   * bus.clear();
+   * bus.hasListeners(); // false
+   * ```
+   */
+  clear(): void {
+    this.#byType.clear();
+    this.#any = NO_SUBSCRIPTIONS;
+  }
+
+  #deliver(sub: Subscription<E>, event: E): void {
+    let result: unknown;
+    try {
+      result = sub.listener(event);
+    } catch (error) {
+      this.#report(sub, event.type, error);
+      return;
+    }
+    // An async listener's rejection would otherwise surface as an unhandled rejection, which terminates
+    // Node by default: exactly the "listener breaks the emitter" failure this class exists to prevent.
+    if (isThenable(result)) {
+      result.then(undefined, (error: unknown) => this.#report(sub, event.type, error));
+    }
+  }
+
+  #report(sub: Subscription<E>, type: string, error: unknown): void {
+    if (sub.warned) return;
+    sub.warned = true;
+    try {
+      console.warn(
+        `kindling: a listener for '${type}' events threw; it stays subscribed, further errors from it are not reported:`,
+        error,
+      );
+    } catch {
+      // A broken console must not turn into the emitter's problem either.
+    }
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}

@@ -1,0 +1,80 @@
+/**
+ * Scheduler events: what the DAG and task schedulers publish on the context's event bus.
+ *
+ * Consumers (console progress bar, logs, later a web UI and an event log) subscribe; the scheduler never
+ * waits on them. Every event is plain data so it can be logged or sent elsewhere as it is.
+ */
+
+export interface JobStartEvent {
+  readonly type: 'jobStart';
+  readonly jobId: number;
+  readonly time: number;
+  /** What started the job, e.g. `collect at RDD 7 (words)`. */
+  readonly description: string;
+  readonly stageIds: readonly number[];
+}
+
+export interface JobEndEvent {
+  readonly type: 'jobEnd';
+  readonly jobId: number;
+  readonly time: number;
+  readonly result: 'succeeded' | 'failed';
+  readonly error?: string;
+}
+
+export interface StageSubmittedEvent {
+  readonly type: 'stageSubmitted';
+  readonly jobId: number;
+  readonly stageId: number;
+  readonly attempt: number;
+  readonly name: string;
+  /** Tasks this attempt runs (partitions still missing), and the stage's total partition count. */
+  readonly numTasks: number;
+  readonly numPartitions: number;
+  readonly time: number;
+}
+
+export interface StageCompletedEvent {
+  readonly type: 'stageCompleted';
+  readonly jobId: number;
+  readonly stageId: number;
+  readonly attempt: number;
+  readonly time: number;
+  readonly result: 'succeeded' | 'failed';
+  readonly failureReason?: string;
+}
+
+export interface TaskStartEvent {
+  readonly type: 'taskStart';
+  readonly stageId: number;
+  readonly stageAttempt: number;
+  readonly partition: number;
+  readonly attempt: number;
+  readonly workerIndex: number;
+  readonly speculative: boolean;
+  readonly time: number;
+}
+
+export interface TaskEndEvent {
+  readonly type: 'taskEnd';
+  readonly stageId: number;
+  readonly stageAttempt: number;
+  readonly partition: number;
+  readonly attempt: number;
+  readonly workerIndex: number;
+  readonly speculative: boolean;
+  readonly result: 'success' | 'failed' | 'killed';
+  readonly error?: string;
+  readonly durationMs: number;
+  readonly time: number;
+}
+
+export type SchedulerEvent =
+  | JobStartEvent
+  | JobEndEvent
+  | StageSubmittedEvent
+  | StageCompletedEvent
+  | TaskStartEvent
+  | TaskEndEvent;
+
+export type SchedulerEventType = SchedulerEvent['type'];

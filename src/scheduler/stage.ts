@@ -1,0 +1,72 @@
+/**
+ * Stages: a set of tasks that run the same pipelined functions over the partitions of one RDD, bounded by
+ * shuffle dependencies. A ShuffleMapStage writes a shuffle's map outputs and is shared by every job that reads
+ * that shuffle (so later jobs reuse its outputs); a ResultStage computes an action's function for one job.
+ */
+import type { ShuffleDependency } from '../core/dependency.js';
+import type { RDD, ResultFunctionWire } from '../rdd/index.js';
+
+export interface ActiveJob {
+  readonly jobId: number;
+  readonly description: string;
+  readonly stage: ResultStage;
+  readonly results: unknown[];
+  readonly done: boolean[];
+  remaining: number;
+  readonly resolve: (results: unknown[]) => void;
+  readonly reject: (error: Error) => void;
+}
+
+abstract class StageBase {
+  /** Attempts so far; the next attempt gets this number. */
+  nextAttempt = 0;
+  /** Consecutive attempts that ended in a fetch failure. */
+  failedAttempts = 0;
+  readonly jobIds = new Set<number>();
+
+  constructor(
+    readonly id: number,
+    readonly rdd: RDD<unknown>,
+    readonly parents: readonly Stage[],
+    readonly firstJobId: number,
+  ) {}
+
+  get numPartitions(): number {
+    return this.rdd.getNumPartitions();
+  }
+
+  /** How the progress bar and logs name the stage. */
+  abstract get name(): string;
+}
+
+export class ShuffleMapStage extends StageBase {
+  readonly kind = 'shuffleMap';
+  /** Partitions of the current attempt still without output. */
+  pending = new Set<number>();
+  constructor(id: number, readonly dep: ShuffleDependency, parents: readonly Stage[], firstJobId: number) {
+    super(id, dep.rdd, parents, firstJobId);
+  }
+  get name(): string {
+    return `shuffle ${this.dep.shuffleId} of ${this.rdd.label}`;
+  }
+}
+
+export class ResultStage extends StageBase {
+  readonly kind = 'result';
+  job: ActiveJob | undefined;
+  constructor(
+    id: number,
+    rdd: RDD<unknown>,
+    readonly partitions: readonly number[],
+    readonly resultFn: ResultFunctionWire,
+    parents: readonly Stage[],
+    firstJobId: number,
+  ) {
+    super(id, rdd, parents, firstJobId);
+  }
+  get name(): string {
+    return `${this.resultFn.kind} at ${this.rdd.label}`;
+  }
+}
+
+export type Stage = ShuffleMapStage | ResultStage;

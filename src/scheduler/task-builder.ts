@@ -1,0 +1,168 @@
+/**
+ * Turns a task (stage, partition, attempt) into the message a worker runs, at launch time, because what the
+ * task carries depends on where it runs: shuffle reads and leaf data below a partition already cached on that
+ * worker are left out, and broadcast values go only to workers that have not received them yet.
+ */
+import type { ShippedFunction } from '../closure/index.js';
+import type { RDD, RddWire, ResultFunctionWire } from '../rdd/index.js';
+import type { AccumulatorKind, ShuffleReadWire, ShuffleWriteWire, TaskMessage } from '../exec/protocol.js';
+import type { CacheTracker } from './cache-tracker.js';
+import type { MapOutputTracker } from './map-output-tracker.js';
+import { narrowLineage } from './lineage.js';
+import type { Stage } from './stage.js';
+
+/** A shuffle a task must read is not (or no longer) complete: the scheduler treats it as a fetch failure. */
+export class MissingShuffleOutputError extends Error {
+  constructor(
+    readonly shuffleId: number,
+    readonly mapId: number,
+  ) {
+    super(`map output ${mapId} of shuffle ${shuffleId} is missing`);
+  }
+}
+
+export interface SharedVariables {
+  broadcastValue(id: number): unknown;
+  accumulatorKind(id: number): AccumulatorKind;
+}
+
+interface StageWire {
+  readonly rdds: readonly RddWire[];
+  readonly broadcastIds: readonly number[];
+  readonly accumulatorIds: readonly number[];
+}
+
+export class TaskBuilder {
+  /** Per stage attempt: the stage's RDDs as wire data, built once and shared by its tasks. */
+  readonly #stageWires = new Map<string, StageWire>();
+  /** Broadcast ids each worker already holds. */
+  readonly #delivered = new Map<number, Set<number>>();
+  #nextTaskId = 0;
+
+  constructor(
+    private readonly tracker: MapOutputTracker,
+    private readonly cache: CacheTracker,
+    private readonly shared: SharedVariables,
+  ) {}
+
+  /** A replaced worker starts without any broadcast. */
+  forgetWorker(workerIndex: number): void {
+    this.#delivered.delete(workerIndex);
+  }
+  forgetBroadcast(id: number): void {
+    for (const s of this.#delivered.values()) s.delete(id);
+  }
+  forgetStageAttempt(stageId: number, attempt: number): void {
+    this.#stageWires.delete(`${stageId}.${attempt}`);
+  }
+
+  build(stage: Stage, stageAttempt: number, jobId: number, partition: number, attempt: number, workerIndex: number): TaskMessage {
+    const wire = this.#stageWire(stage, stageAttempt);
+    const { payloads, shuffleReads } = this.#inputs(stage.rdd, partition, workerIndex);
+    let delivered = this.#delivered.get(workerIndex);
+    if (delivered === undefined) this.#delivered.set(workerIndex, (delivered = new Set()));
+    const broadcasts: Array<readonly [number, unknown]> = [];
+    for (const id of wire.broadcastIds) {
+      if (!delivered.has(id)) {
+        broadcasts.push([id, this.shared.broadcastValue(id)]);
+        delivered.add(id);
+      }
+    }
+    let shuffleWrite: ShuffleWriteWire | undefined;
+    let resultFn: ResultFunctionWire | undefined;
+    if (stage.kind === 'shuffleMap') {
+      const dep = stage.dep;
+      shuffleWrite = {
+        shuffleId: dep.shuffleId,
+        partitioner: dep.partitioner.toWire(),
+        ...(dep.aggregator ? { aggregator: dep.aggregator } : {}),
+        mapSideCombine: dep.mapSideCombine,
+        rddId: dep.childId,
+        rddLabel: dep.childLabel,
+      };
+    } else {
+      resultFn = stage.resultFn;
+    }
+    return {
+      taskId: this.#nextTaskId++,
+      jobId,
+      stageId: stage.id,
+      stageAttempt,
+      partition,
+      attempt,
+      rdds: wire.rdds,
+      finalRddId: stage.rdd.id,
+      payloads,
+      shuffleReads,
+      ...(shuffleWrite ? { shuffleWrite } : {}),
+      ...(resultFn ? { resultFn } : {}),
+      broadcasts,
+      accumulators: wire.accumulatorIds.map((id) => [id, this.shared.accumulatorKind(id)] as const),
+    };
+  }
+
+  #stageWire(stage: Stage, attempt: number): StageWire {
+    const key = `${stage.id}.${attempt}`;
+    let w = this.#stageWires.get(key);
+    if (w === undefined) {
+      const rdds = narrowLineage(stage.rdd).map((r) => r.toWire());
+      const found = { broadcasts: new Set<number>(), accumulators: new Set<number>() };
+      scanShipped(rdds, found);
+      if (stage.kind === 'shuffleMap') scanShipped(stage.dep.aggregator, found);
+      else scanShipped(stage.resultFn, found);
+      w = { rdds, broadcastIds: [...found.broadcasts], accumulatorIds: [...found.accumulators] };
+      this.#stageWires.set(key, w);
+    }
+    return w;
+  }
+
+  /** Leaf data and shuffle reads below one partition, stopping at partitions cached on the target worker. */
+  #inputs(rdd: RDD<unknown>, partition: number, workerIndex: number): Pick<TaskMessage, 'payloads' | 'shuffleReads'> {
+    const payloads: Array<readonly [number, number, readonly unknown[]]> = [];
+    const shuffleReads: ShuffleReadWire[] = [];
+    const seen = new Set<string>();
+    const stack: Array<[RDD<unknown>, number]> = [[rdd, partition]];
+    while (stack.length > 0) {
+      const [r, p] = stack.pop()!;
+      const key = `${r.id}/${p}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      if (r.storageLevel.name !== 'NONE' && this.cache.isCachedOn(r.id, p, workerIndex)) continue;
+      const withPayload = r as RDD<unknown> & { partitionPayload?: (p: number) => readonly unknown[] };
+      if (typeof withPayload.partitionPayload === 'function') payloads.push([r.id, p, withPayload.partitionPayload(p)]);
+      for (const d of r.dependencies) {
+        if (d.type === 'shuffle') {
+          const missing = this.tracker.missingMaps(d.shuffleId);
+          if (missing.length > 0) throw new MissingShuffleOutputError(d.shuffleId, missing[0]!);
+          shuffleReads.push({ shuffleId: d.shuffleId, reduceId: p, locations: this.tracker.locations(d.shuffleId) });
+        } else {
+          for (const q of d.getParents(p)) stack.push([d.rdd, q]);
+        }
+      }
+    }
+    return { payloads, shuffleReads };
+  }
+}
+
+/** Finds broadcast and accumulator references in shipped functions (recursively through helper functions). */
+function scanShipped(value: unknown, found: { broadcasts: Set<number>; accumulators: Set<number> }): void {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (v === null || typeof v !== 'object') continue;
+    if (Array.isArray(v)) {
+      for (const x of v) stack.push(x);
+      continue;
+    }
+    const maybeFn = v as Partial<ShippedFunction>;
+    if (typeof maybeFn.src === 'string' && maybeFn.env !== undefined && typeof maybeFn.env === 'object') {
+      for (const entry of Object.values(maybeFn.env)) {
+        if (entry.t === 'broadcast') found.broadcasts.add(entry.id);
+        else if (entry.t === 'accumulator') found.accumulators.add(entry.id);
+        else if (entry.t === 'fn') stack.push(entry.fn);
+      }
+      continue;
+    }
+    for (const x of Object.values(v)) stack.push(x);
+  }
+}

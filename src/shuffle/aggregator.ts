@@ -1,0 +1,83 @@
+/**
+ * Aggregators: how the values of one key are combined in a shuffle (Spark's Aggregator). The driver describes one
+ * as plain data with shipped functions; a worker compiles it into three functions. Zero values are cloned for each
+ * key, so a mutable zero (an array, an object) is never shared between keys.
+ */
+import type { ShippedFunction } from '../closure/index.js';
+
+export type AggregatorWire =
+  | { readonly kind: 'reduce'; readonly fn: ShippedFunction }
+  | { readonly kind: 'fold'; readonly zero: unknown; readonly fn: ShippedFunction }
+  | { readonly kind: 'aggregate'; readonly zero: unknown; readonly seqOp: ShippedFunction; readonly combOp: ShippedFunction }
+  | {
+      readonly kind: 'combine';
+      readonly create: ShippedFunction;
+      readonly mergeValue: ShippedFunction;
+      readonly mergeCombiners: ShippedFunction;
+    }
+  /** groupByKey: values collected into arrays (no map-side combine, as in Spark). */
+  | { readonly kind: 'group' }
+  /** distinct: keep the first value seen for a key. */
+  | { readonly kind: 'first' };
+
+/** A compiled aggregator, used by shuffle writers and readers in a worker. */
+export interface Aggregator {
+  createCombiner(v: unknown): unknown;
+  mergeValue(c: unknown, v: unknown): unknown;
+  mergeCombiners(a: unknown, b: unknown): unknown;
+}
+
+type Compile = (f: ShippedFunction) => Promise<(...args: unknown[]) => unknown>;
+
+/** Builds the worker-side aggregator from its description. */
+export async function compileAggregator(wire: AggregatorWire, compile: Compile): Promise<Aggregator> {
+  switch (wire.kind) {
+    case 'reduce': {
+      const f = await compile(wire.fn);
+      return { createCombiner: (v) => v, mergeValue: f, mergeCombiners: f };
+    }
+    case 'fold': {
+      const f = await compile(wire.fn);
+      const zero = wire.zero;
+      return { createCombiner: (v) => f(cloneZero(zero), v), mergeValue: f, mergeCombiners: f };
+    }
+    case 'aggregate': {
+      const seq = await compile(wire.seqOp);
+      const comb = await compile(wire.combOp);
+      const zero = wire.zero;
+      return { createCombiner: (v) => seq(cloneZero(zero), v), mergeValue: seq, mergeCombiners: comb };
+    }
+    case 'combine': {
+      const [create, mergeValue, mergeCombiners] = await Promise.all([
+        compile(wire.create),
+        compile(wire.mergeValue),
+        compile(wire.mergeCombiners),
+      ]);
+      return { createCombiner: create, mergeValue, mergeCombiners };
+    }
+    case 'group':
+      return {
+        createCombiner: (v) => [v],
+        mergeValue: (c, v) => {
+          (c as unknown[]).push(v);
+          return c;
+        },
+        mergeCombiners: (a, b) => {
+          const xs = a as unknown[];
+          for (const v of b as unknown[]) xs.push(v);
+          return xs;
+        },
+      };
+    case 'first':
+      return { createCombiner: (v) => v, mergeValue: (c) => c, mergeCombiners: (a) => a };
+    default: {
+      const never: never = wire;
+      throw new Error(`unknown aggregator ${(never as { kind: string }).kind}`);
+    }
+  }
+}
+
+/** Primitives need no copy; anything else is deep-copied so each key starts from a fresh zero. */
+function cloneZero(zero: unknown): unknown {
+  return zero === null || typeof zero !== 'object' ? zero : structuredClone(zero);
+}

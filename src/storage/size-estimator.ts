@@ -1,0 +1,47 @@
+/**
+ * Rough in-memory size of a partition's values, for the cache's byte budget. It measures a sample of up to 64
+ * elements deeply and scales by the count: exact sizes are unknowable from JS, and a consistent estimate is what
+ * the LRU needs.
+ */
+const SAMPLE = 64;
+
+export function estimateSize(values: readonly unknown[]): number {
+  const n = values.length;
+  if (n === 0) return 16;
+  const step = Math.max(1, Math.floor(n / SAMPLE));
+  let sampled = 0;
+  let bytes = 0;
+  for (let i = 0; i < n && sampled < SAMPLE; i += step, sampled++) bytes += sizeOf(values[i], 0);
+  return 16 + 8 * n + Math.ceil((bytes / sampled) * n);
+}
+
+function sizeOf(v: unknown, depth: number): number {
+  switch (typeof v) {
+    case 'number':
+      return 8;
+    case 'boolean':
+      return 4;
+    case 'string':
+      return 12 + 2 * v.length;
+    case 'bigint':
+      return 16;
+    case 'object': {
+      if (v === null) return 4;
+      if (depth > 4) return 64;
+      if (ArrayBuffer.isView(v)) return 64 + v.byteLength;
+      if (Array.isArray(v)) {
+        let s = 16 + 8 * v.length;
+        const m = Math.min(v.length, 32);
+        let inner = 0;
+        for (let i = 0; i < m; i++) inner += sizeOf(v[i], depth + 1);
+        return s + (m > 0 ? (inner / m) * v.length : 0);
+      }
+      if (v instanceof Map || v instanceof Set) return 64 + 48 * v.size;
+      let s = 24;
+      for (const k in v as Record<string, unknown>) s += 8 + sizeOf((v as Record<string, unknown>)[k], depth + 1);
+      return s;
+    }
+    default:
+      return 8;
+  }
+}

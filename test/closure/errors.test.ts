@@ -1,0 +1,175 @@
+import * as net from 'node:net';
+import { describe, expect, test } from 'vitest';
+import { capture, ClosureError, kShip, shipFunction, useModule } from '../../src/closure/index.js';
+import { fromSource } from './helpers.js';
+
+const WHAT = 'map function of RDD 3 (words)';
+
+function shipError(fn: Function): ClosureError {
+  try {
+    shipFunction(fn, WHAT);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ClosureError);
+    expect((err as ClosureError).message).toContain(WHAT);
+    return err as ClosureError;
+  }
+  throw new Error('expected shipFunction to throw');
+}
+
+describe('undeclared free variables', () => {
+  test('names the identifier, the function and the fix', () => {
+    const factor = 3;
+    const err = shipError((x: number) => x * factor);
+    expect(err.message).toBe(`${WHAT} uses 'factor', which is not declared. Functions run in worker threads and ` +
+      'see only their arguments, globals and what you declare: capture({ factor }, x => ...)');
+    expect(err.identifier).toBe('factor');
+    expect(err.what).toBe(WHAT);
+  });
+
+  test('lists every missing name and keeps the declared ones in the suggestion', () => {
+    const a = 1, b = 2, c = 3;
+    const err = shipError(capture({ a }, (x: number, y: number) => x * a + b + c + y));
+    expect(err.message).toContain("uses 'b' and 'c', which are not declared");
+    expect(err.message).toContain('capture({ a, b, c }, (x, y) => ...)');
+  });
+
+  test('names undeclared variables of helpers, labelled by their env key', () => {
+    const offset = 1;
+    const shift = (x: number) => x + offset;
+    const err = shipError(capture({ shift }, (x: number) => shift(x)));
+    expect(err.message).toContain(`helper 'shift' of ${WHAT} uses 'offset'`);
+    expect(err.identifier).toBe('offset');
+  });
+
+  test('globals outside the allow list are rejected, standard ones accepted', () => {
+    expect(() => shipFunction((s: string) => JSON.parse(s) ?? Buffer.from(s) ?? new URL(s), WHAT)).not.toThrow();
+    const err = shipError(fromSource('() => document.title'));
+    expect(err.identifier).toBe('document');
+    expect(shipError(fromSource('(s) => eval(s)')).identifier).toBe('eval');
+  });
+
+  test('Vite-renamed imports get a hint about declaring imported bindings', () => {
+    const err = shipError(fromSource('(s) => __vite_ssr_import_0__.gzipSync(s)'));
+    expect(err.identifier).toBe('__vite_ssr_import_0__');
+    expect(err.message).toContain('imported bindings must be declared');
+    expect(err.message).toContain('useModule');
+  });
+
+  test("'arguments' of an arrow and 'require' get hints", () => {
+    expect(shipError(fromSource('() => arguments[0]')).message).toContain('rest parameters');
+    expect(shipError(fromSource("() => require('fs')")).message).toContain("useModule('name')");
+  });
+
+  test('assigning to a captured value or a global is rejected', () => {
+    let count = 0;
+    const err = shipError(capture({ count }, (x: number) => { count += x; }));
+    expect(err.identifier).toBe('count');
+    expect(err.message).toContain("assigns to 'count'");
+    expect(err.message).toContain('accumulator');
+    expect(shipError(fromSource('() => { NaN = 1; }')).message).toContain("assigns to 'NaN'");
+  });
+});
+
+describe('functions that cannot be shipped', () => {
+  test('native functions suggest a wrapper', () => {
+    const err = shipError(Math.max);
+    expect(err.identifier).toBe('Math.max');
+    expect(err.message).toContain('native function (Math.max)');
+    expect(err.message).toContain('xs => Math.max(...xs)');
+    expect(shipError(parseInt).message).toContain('xs => parseInt(...xs)');
+  });
+
+  test('bound functions', () => {
+    const obj = { k: 2, times(x: number) { return x * this.k; } };
+    const err = shipError(obj.times.bind(obj));
+    expect(err.identifier).toBe('bound times');
+    expect(err.message).toContain('bound function');
+  });
+
+  test('classes', () => {
+    class Tokenizer {}
+    const err = shipError(Tokenizer);
+    expect(err.message).toContain('is a class (Tokenizer)');
+  });
+
+  test('async functions and async generators say they are not supported', () => {
+    expect(shipError(async (x: number) => x).message).toContain('async function, which is not supported');
+    expect(shipError(async function* (it: number[]) { yield* it; }).message).toContain('not supported');
+    expect(shipError({ async m() {} }.m).message).toContain('not supported');
+  });
+
+  test("'this' in a non-arrow function, and an arrow's outer 'this'", () => {
+    const err = shipError(function (this: { k: number }, x: number) { return x * this.k; });
+    expect(err.identifier).toBe('this');
+    expect(err.message).toContain("uses 'this'");
+    expect(shipError({ m(x: number) { return (this as unknown as { k: number }).k + x; } }.m).identifier).toBe('this');
+    expect(shipError(fromSource('(x) => this.k + x')).message).toContain("arrow function's 'this'");
+    expect(shipError(fromSource('function () { class A { [this.k] = 1 } }')).identifier).toBe('this');
+  });
+
+  test('dynamic import points to useModule', () => {
+    expect(shipError(fromSource("() => import('node:fs')")).message).toContain('useModule');
+  });
+
+  test('proxies have no source either', () => {
+    expect(shipError(new Proxy((x: number) => x, {})).message).toContain('native function');
+  });
+
+  test('syntax the strict-mode parser cannot read', () => {
+    const sloppy = fromSource('function (o) { with (o) { return a; } }');
+    const err = shipError(sloppy);
+    expect(err.message).toContain('strict mode');
+    expect(err.message).toContain('line 1');
+    const sloppyMethod = fromSource('{ m(o) { with (o) { return a; } } }').m;
+    expect(shipError(sloppyMethod).message).toContain('strict mode');
+  });
+
+  test('non-functions', () => {
+    expect(() => shipFunction(42 as unknown as Function, WHAT)).toThrow(/must be a function/);
+    expect(() => capture({}, 'x' as never)).toThrow(ClosureError);
+  });
+});
+
+describe('env values that cannot be cloned', () => {
+  test('a socket, naming the env key', () => {
+    const sock = new net.Socket();
+    const err = shipError(capture({ sock }, () => sock.remotePort));
+    expect(err.identifier).toBe('sock');
+    expect(err.message).toContain("captures 'sock', which cannot be sent to worker threads");
+    expect(err.message).toContain('instance of Socket');
+  });
+
+  test('a class instance with methods, also deep inside plain data', () => {
+    class Model { constructor(readonly w: number) {} predict(x: number) { return x * this.w; } }
+    const model = new Model(2);
+    expect(shipError(capture({ model }, (x: number) => model.predict(x))).message).toContain('instance of Model');
+    const config = { models: [{ m: new Model(1) }] };
+    const err = shipError(capture({ config }, () => config.models.length));
+    expect(err.identifier).toBe('config');
+    expect(err.message).toContain('config.models[0].m is an instance of Model');
+  });
+
+  test('data-only class instances, errors and cycles are fine', () => {
+    class Point { constructor(readonly x: number, readonly y: number) {} }
+    const data: Record<string, unknown> = { p: new Point(1, 2), e: new RangeError('x') };
+    data['self'] = data;
+    expect(() => shipFunction(capture({ data }, () => data), WHAT)).not.toThrow();
+  });
+
+  test('symbols, WeakMaps, promises and functions nested in data', () => {
+    const tag = Symbol('t');
+    expect(shipError(capture({ tag }, () => tag)).message).toContain('a symbol');
+    const cache = new WeakMap();
+    expect(shipError(capture({ cache }, () => cache)).message).toContain('WeakMap');
+    const pending = Promise.resolve(1);
+    expect(shipError(capture({ pending }, () => pending)).message).toContain('Promise');
+    const fns = { f: (x: number) => x };
+    expect(shipError(capture({ fns }, () => fns.f(1))).message).toContain('declare it as its own env entry');
+    const nested = { bc: { [kShip]: () => ({ t: 'broadcast', id: 1 }) as const }, zlib: useModule('node:zlib') };
+    expect(shipError(capture({ nested }, () => nested)).message).toContain('declare it as its own env entry');
+  });
+
+  test('env keys strict code cannot bind', () => {
+    expect(shipError(capture({ arguments: 1 }, fromSource('() => arguments'))).identifier).toBe('arguments');
+  });
+});

@@ -1,0 +1,110 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isHiddenFileName, listInputFiles, listInputFilesSync, splitInputSpec } from '../../src/io/input-files.js';
+
+const root = mkdtempSync(path.join(tmpdir(), 'kindling-list-'));
+const p = (...parts: string[]): string => path.join(root, ...parts);
+
+beforeAll(() => {
+  for (const d of ['data', 'data/sub', 'logs/2024/jan', 'logs/2023', 'empty']) mkdirSync(p(d), { recursive: true });
+  const files = [
+    'data/a.txt',
+    'data/b.txt',
+    'data/c.csv',
+    'data/_SUCCESS',
+    'data/.hidden.txt',
+    'data/_tmp.txt',
+    'data/sub/deep.txt',
+    'logs/2024/jan/2024-01-01.log',
+    'logs/2024/2024-02-01.log',
+    'logs/2023/2023-12-31.log',
+    'logs/2024/_2024-x.log',
+    'single.txt',
+    '_explicit.txt',
+  ];
+  for (const f of files) writeFileSync(p(f), `${f}\n`);
+});
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+// The sync entry point is wrapped in a promise so one set of cases proves both follow the same rules.
+describe.each([
+  { name: 'listInputFiles', list: listInputFiles },
+  { name: 'listInputFilesSync', list: async (spec: string) => listInputFilesSync(spec) },
+])('$name', ({ list }) => {
+  it('returns a single file as its absolute path', async () => {
+    expect(await list(p('single.txt'))).toEqual([p('single.txt')]);
+  });
+
+  it('resolves relative paths against the working directory', async () => {
+    const rel = path.relative(process.cwd(), p('single.txt'));
+    expect(await list(rel)).toEqual([p('single.txt')]);
+  });
+
+  it('lists the direct files of a directory, skipping hidden and underscore files and subdirectories', async () => {
+    expect(await list(p('data'))).toEqual([p('data/a.txt'), p('data/b.txt'), p('data/c.csv')]);
+  });
+
+  it('gives no files for an empty directory', async () => {
+    expect(await list(p('empty'))).toEqual([]);
+  });
+
+  it('expands globs, including ** and brace alternatives, skipping hidden names', async () => {
+    expect(await list(p('data/*.txt'))).toEqual([p('data/a.txt'), p('data/b.txt')]);
+    expect(await list(p('logs/**/2024-*.log'))).toEqual([
+      p('logs/2024/2024-02-01.log'),
+      p('logs/2024/jan/2024-01-01.log'),
+    ]);
+    expect(await list(p('data/{a,c}.*'))).toEqual([p('data/a.txt'), p('data/c.csv')]);
+  });
+
+  it('expands a directory matched by a glob to its files', async () => {
+    expect(await list(p('logs/202*'))).toEqual([p('logs/2023/2023-12-31.log'), p('logs/2024/2024-02-01.log')]);
+  });
+
+  it('merges a comma-separated list, sorted and deduplicated', async () => {
+    const spec = [p('single.txt'), p('data'), p('data/a.txt'), ` ${p('data/*.csv')} `].join(',');
+    expect(await list(spec)).toEqual([p('data/a.txt'), p('data/b.txt'), p('data/c.csv'), p('single.txt')]);
+  });
+
+  it('keeps a hidden-looking file that is named explicitly', async () => {
+    expect(await list(p('_explicit.txt'))).toEqual([p('_explicit.txt')]);
+  });
+
+  it('names every missing path and empty glob in one error', async () => {
+    const missing = p('nope.txt');
+    const emptyGlob = p('data/*.parquet');
+    const err = await list(`${missing},${p('single.txt')},${emptyGlob}`).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(Error);
+    const message = (err as Error).message;
+    expect(message).toContain(`Input path does not exist: ${missing}`);
+    expect(message).toContain(`Input pattern matches 0 files: ${emptyGlob}`);
+    expect(message).toContain('Check the spelling');
+  });
+
+  it('rejects an empty spec with a hint', async () => {
+    await expect(list(' , ')).rejects.toThrow(/Input path is empty.*glob/);
+  });
+});
+
+describe('listInputFilesSync', () => {
+  it('returns the list directly, not a promise', () => {
+    expect(listInputFilesSync(p('data/*.txt'))).toEqual([p('data/a.txt'), p('data/b.txt')]);
+  });
+
+  it('throws synchronously', () => {
+    expect(() => listInputFilesSync(p('nope.txt'))).toThrow(`Input path does not exist: ${p('nope.txt')}`);
+    expect(() => listInputFilesSync('')).toThrow(/Input path is empty/);
+  });
+});
+
+describe('splitInputSpec and isHiddenFileName', () => {
+  it('splits on commas outside braces only', () => {
+    expect(splitInputSpec('a,b/{x,y}/*.txt, c ')).toEqual(['a', 'b/{x,y}/*.txt', 'c']);
+  });
+
+  it('treats _ and . prefixes as hidden', () => {
+    expect(['_SUCCESS', '.crc', 'part-00000'].map(isHiddenFileName)).toEqual([true, true, false]);
+  });
+});

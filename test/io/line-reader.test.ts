@@ -1,0 +1,144 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  forEachSplitLine,
+  forEachSplitLineBatch,
+  readSplitLines,
+  readWholeTextFile,
+  type LineReadOptions,
+} from '../../src/io/line-reader.js';
+import { computeTextSplits, type TextSplit } from '../../src/io/text-splits.js';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'kindling-lines-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let fileCounter = 0;
+
+function writeTemp(content: string | Buffer, ext = '.txt'): string {
+  const file = path.join(dir, `f${fileCounter++}${ext}`);
+  writeFileSync(file, content);
+  return file;
+}
+
+/** The specification: only `\n` ends a line, one trailing `\r` is dropped, a leading BOM is dropped. */
+function expectedLines(content: string): string[] {
+  const text = content.startsWith('\uFEFF') ? content.slice(1) : content;
+  if (text === '') return [];
+  const lines = text.split('\n');
+  if (text.endsWith('\n')) lines.pop();
+  return lines.map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
+}
+
+function allLines(splits: TextSplit[], how: 'array' | 'each' | 'batch', opts?: LineReadOptions): string[] {
+  const out: string[] = [];
+  for (const split of splits) {
+    if (how === 'array') out.push(...readSplitLines(split, opts));
+    else if (how === 'each') forEachSplitLine(split, (l) => out.push(l), opts);
+    else forEachSplitLineBatch(split, (ls) => out.push(...ls), opts);
+  }
+  return out;
+}
+
+const piece = fc.constantFrom('a', 'b', 'xyz', ' ', 'é', '€', '😀', '\r', '\t', 'line');
+const lineArb = fc.array(piece, { maxLength: 12 }).map((ps) => ps.join(''));
+const textArb = fc
+  .record({
+    lines: fc.array(fc.tuple(lineArb, fc.boolean()), { maxLength: 30 }),
+    finalNewline: fc.boolean(),
+    bom: fc.boolean(),
+  })
+  .map(({ lines, finalNewline, bom }) => {
+    const body = lines.map(([l, crlf]) => l + (crlf ? '\r\n' : '\n')).join('');
+    const text = finalNewline ? body : body.replace(/\r?\n$/, '');
+    return (bom ? '\uFEFF' : '') + text;
+  });
+
+describe('readSplitLines and friends', () => {
+  it('read every line exactly once across the splits, for any split and chunk size', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        textArb,
+        fc.integer({ min: 1, max: 400 }),
+        fc.integer({ min: 1, max: 5 }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.constantFrom<'array' | 'each' | 'batch'>('array', 'each', 'batch'),
+        async (content, maxSplitBytes, minPartitions, chunkBytes, how) => {
+          const file = writeTemp(content);
+          const splits = await computeTextSplits([file], minPartitions, { maxSplitBytes });
+          expect(allLines(splits, how, { chunkBytes })).toEqual(expectedLines(content));
+          rmSync(file);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('handles every split size on one multi-byte CRLF text with the default chunk size', async () => {
+    const content = 'héllo\r\n\r\n€€ wörld\n😀\n\nlast line without newline';
+    const file = writeTemp(content);
+    const size = Buffer.byteLength(content);
+    for (let s = 1; s <= size + 1; s++) {
+      const splits = await computeTextSplits([file], 1, { maxSplitBytes: s });
+      expect(allLines(splits, 'array')).toEqual(expectedLines(content));
+    }
+  });
+
+  it('gives each line to the split holding its first byte', () => {
+    const file = writeTemp('a\nbb\r\nccc');
+    const split = (start: number, length: number): TextSplit => ({ path: file, start, length, whole: false });
+    expect(readSplitLines(split(0, 1))).toEqual(['a']);
+    expect(readSplitLines(split(1, 1))).toEqual([]);
+    expect(readSplitLines(split(1, 2))).toEqual(['bb']);
+    expect(readSplitLines(split(2, 1))).toEqual(['bb']);
+    expect(readSplitLines(split(3, 3))).toEqual([]);
+    expect(readSplitLines(split(3, 4))).toEqual(['ccc']);
+    expect(readSplitLines(split(9, 5))).toEqual([]);
+  });
+
+  it('reads lines longer than the read chunk and splits cut inside them', () => {
+    const long = 'x'.repeat(5000) + '€'.repeat(700);
+    const content = `${long}\nshort\n${long}\n`;
+    const file = writeTemp(content);
+    const size = Buffer.byteLength(content);
+    const splits: TextSplit[] = [];
+    for (let s = 0; s < size; s += 1000) splits.push({ path: file, start: s, length: Math.min(1000, size - s), whole: false });
+    expect(allLines(splits, 'each', { chunkBytes: 64 })).toEqual([long, 'short', long]);
+  });
+
+  it('reads splits larger than the default read chunk', async () => {
+    const lines = Array.from({ length: 200_000 }, (_, i) => `${i} ünïcode line ${'z'.repeat(i % 60)}`);
+    const content = lines.join('\r\n') + '\r\n';
+    const file = writeTemp(content);
+    const splits = await computeTextSplits([file], 2);
+    expect(splits.map((s) => s.length > 4 * 1024 * 1024)).toEqual([true, true]);
+    expect(allLines(splits, 'array')).toEqual(lines);
+    expect(allLines(splits, 'each')).toEqual(lines);
+  });
+
+  it('reads a gzip file as one whole split', async () => {
+    const content = 'one\r\ntwo\n\nthree';
+    const file = writeTemp(gzipSync(Buffer.from(content)), '.txt.gz');
+    const splits = await computeTextSplits([file], 4, { maxSplitBytes: 2 });
+    expect(splits).toEqual([{ path: file, start: 0, length: expect.any(Number), whole: true }]);
+    expect(readSplitLines(splits[0] as TextSplit)).toEqual(['one', 'two', '', 'three']);
+    expect(allLines(splits, 'each', { chunkBytes: 3 })).toEqual(['one', 'two', '', 'three']);
+  });
+
+  it('names the file when it cannot be read', () => {
+    const missing = path.join(dir, 'gone.txt');
+    expect(() => readSplitLines({ path: missing, start: 0, length: 10, whole: false })).toThrow(missing);
+    const notGzip = writeTemp('plain text', '.gz');
+    expect(() => readSplitLines({ path: notGzip, start: 0, length: 10, whole: true })).toThrow(/Cannot decompress .*not valid gzip/);
+  });
+});
+
+describe('readWholeTextFile', () => {
+  it('returns the exact text of plain and gzip files', () => {
+    const content = '\uFEFFfirst\r\nsecond €\n';
+    expect(readWholeTextFile(writeTemp(content))).toBe(content);
+    expect(readWholeTextFile(writeTemp(gzipSync(Buffer.from(content)), '.gz'))).toBe(content);
+  });
+});

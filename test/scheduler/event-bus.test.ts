@@ -1,0 +1,156 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { EventBus } from '../../src/scheduler/event-bus.js';
+import type { SchedulerEvent, TaskEndEvent } from '../../src/scheduler/events.js';
+
+const taskEnd = (partition: number): TaskEndEvent => ({
+  type: 'taskEnd',
+  stageId: 1,
+  stageAttempt: 0,
+  partition,
+  attempt: 0,
+  workerIndex: 0,
+  speculative: false,
+  result: 'success',
+  durationMs: 5,
+  time: 0,
+});
+const jobEnd: SchedulerEvent = { type: 'jobEnd', jobId: 1, time: 0, result: 'succeeded' };
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe('EventBus', () => {
+  it('delivers events to listeners of their type, then to catch-all listeners', () => {
+    const bus = new EventBus<SchedulerEvent>();
+    const seen: string[] = [];
+    bus.onAny((e) => seen.push(`any:${e.type}`));
+    bus.on('taskEnd', (e) => seen.push(`taskEnd:${e.partition}`));
+    bus.on('jobEnd', (e) => seen.push(`jobEnd:${e.jobId}`));
+    bus.emit(taskEnd(7));
+    bus.emit(jobEnd);
+    expect(seen).toEqual(['taskEnd:7', 'any:taskEnd', 'jobEnd:1', 'any:jobEnd']);
+  });
+
+  it('unsubscribes, idempotently, and reports hasListeners accordingly', () => {
+    const bus = new EventBus<SchedulerEvent>();
+    expect(bus.hasListeners()).toBe(false);
+    expect(bus.hasListeners('taskEnd')).toBe(false);
+    const calls: number[] = [];
+    const off1 = bus.on('taskEnd', () => calls.push(1));
+    const off2 = bus.on('taskEnd', () => calls.push(2));
+    expect(bus.hasListeners('taskEnd')).toBe(true);
+    expect(bus.hasListeners('taskStart')).toBe(false);
+    off1();
+    off1();
+    bus.emit(taskEnd(0));
+    expect(calls).toEqual([2]);
+    off2();
+    expect(bus.hasListeners('taskEnd')).toBe(false);
+    const offAny = bus.onAny(() => calls.push(3));
+    expect(bus.hasListeners('taskStart')).toBe(true);
+    offAny();
+    expect(bus.hasListeners()).toBe(false);
+    bus.emit(taskEnd(0));
+    expect(calls).toEqual([2]);
+  });
+
+  it('subscribing the same function twice delivers twice and unsubscribes one at a time', () => {
+    const bus = new EventBus<SchedulerEvent>();
+    let n = 0;
+    const f = () => void n++;
+    const offA = bus.on('jobEnd', f);
+    bus.on('jobEnd', f);
+    bus.emit(jobEnd);
+    offA();
+    bus.emit(jobEnd);
+    expect(n).toBe(3);
+  });
+
+  it('keeps going when a listener throws, and warns once per listener with the event type', () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const bus = new EventBus<SchedulerEvent>();
+    const after: number[] = [];
+    bus.on('taskEnd', () => {
+      throw new Error('boom');
+    });
+    bus.onAny(() => {
+      throw new Error('bang');
+    });
+    bus.on('taskEnd', (e) => after.push(e.partition));
+    expect(() => {
+      bus.emit(taskEnd(1));
+      bus.emit(taskEnd(2));
+      bus.emit(taskEnd(3));
+    }).not.toThrow();
+    expect(after).toEqual([1, 2, 3]);
+    expect(warn).toHaveBeenCalledTimes(2);
+    expect(String(warn.mock.calls[0]?.[0])).toContain("'taskEnd'");
+    expect((warn.mock.calls[0]?.[1] as Error).message).toBe('boom');
+    expect((warn.mock.calls[1]?.[1] as Error).message).toBe('bang');
+  });
+
+  it('reports a rejected promise from an async listener instead of leaving it unhandled', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const bus = new EventBus<SchedulerEvent>();
+    bus.on('jobEnd', async () => {
+      throw new Error('async boom');
+    });
+    bus.emit(jobEnd);
+    bus.emit(jobEnd);
+    await new Promise((r) => setTimeout(r, 0));
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(String(warn.mock.calls[0]?.[0])).toContain("'jobEnd'");
+  });
+
+  it('lets a listener unsubscribe itself or another mid-dispatch without disturbing the current emit', () => {
+    const bus = new EventBus<SchedulerEvent>();
+    const seen: string[] = [];
+    let offB: () => void = () => {};
+    const offA = bus.on('jobEnd', () => {
+      seen.push('a');
+      offA();
+      offB();
+    });
+    offB = bus.on('jobEnd', () => seen.push('b'));
+    bus.emit(jobEnd);
+    bus.emit(jobEnd);
+    expect(seen).toEqual(['a', 'b']);
+    expect(bus.hasListeners()).toBe(false);
+  });
+
+  it('supports nested emits from within a listener', () => {
+    const bus = new EventBus<SchedulerEvent>();
+    const seen: string[] = [];
+    bus.on('taskEnd', () => {
+      seen.push('taskEnd');
+      bus.emit(jobEnd);
+    });
+    bus.on('jobEnd', () => seen.push('jobEnd'));
+    bus.emit(taskEnd(0));
+    expect(seen).toEqual(['taskEnd', 'jobEnd']);
+  });
+
+  it('clear removes every listener', () => {
+    const bus = new EventBus<SchedulerEvent>();
+    let n = 0;
+    bus.on('jobEnd', () => void n++);
+    bus.onAny(() => void n++);
+    bus.clear();
+    bus.emit(jobEnd);
+    expect(n).toBe(0);
+    expect(bus.hasListeners()).toBe(false);
+  });
+
+  it('emitting with no listeners is cheap', () => {
+    const bus = new EventBus<SchedulerEvent>();
+    const e = taskEnd(0);
+    const start = performance.now();
+    for (let i = 0; i < 1_000_000; i++) {
+      if (bus.hasListeners('taskEnd')) bus.emit(e);
+      bus.emit(e);
+    }
+    // Generous bound for a shared 2-core machine; the point is "no allocation, no per-call work".
+    expect(performance.now() - start).toBeLessThan(500);
+  });
+});
