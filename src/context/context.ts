@@ -31,6 +31,7 @@ import { CacheTracker } from '../scheduler/cache-tracker.js';
 import { DAGScheduler } from '../scheduler/dag-scheduler.js';
 import { TaskScheduler } from '../scheduler/task-scheduler.js';
 import { TaskBuilder } from '../scheduler/task-builder.js';
+import { fullLineage } from '../scheduler/lineage.js';
 import { resolveOptions, type ContextOptions, type ResolvedOptions } from './options.js';
 import { Accumulator, Broadcast } from './shared-variables.js';
 
@@ -143,7 +144,9 @@ export class Context implements RddContext {
 
   async runJob<R>(rdd: RDD<unknown>, fn: ResultFunctionWire, partitions?: readonly number[], description?: string): Promise<R[]> {
     if (this.#stopped) throw new ContextStoppedError(`Cannot run ${description ?? 'a job'}: the context was stopped (stop() was called)`);
-    if (rdd.context !== this) throw new Error(`${rdd.label} belongs to another context; RDDs cannot be shared between contexts`);
+    for (const r of fullLineage(rdd)) {
+      if (r.context !== this) throw new Error(`${r.label} belongs to another context; RDDs cannot be shared between contexts`);
+    }
     this.#jobStarted();
     try {
       await this.#backend.ready();

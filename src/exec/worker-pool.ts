@@ -68,6 +68,7 @@ export class WorkerPool implements TaskBackend {
     const init: WorkerInit = { workerIndex: index, storageBytes: this.#options.storageBytes };
     const worker = new Worker(WORKER_ENTRY, {
       workerData: init,
+      execArgv: workerExecArgv(),
       ...(this.#options.maxHeapMb ? { resourceLimits: { maxOldGenerationSizeMb: this.#options.maxHeapMb } } : {}),
     });
     const slot: Slot = {
@@ -215,6 +216,14 @@ export class WorkerPool implements TaskBackend {
       s.inflight.clear();
     }
   }
+}
+
+/**
+ * Workers run kindling's compiled JavaScript only, so they do not inherit the parent's loader or input flags
+ * (`--import tsx`, `--input-type`, ...), which would break or slow them; a few harmless flags carry over.
+ */
+function workerExecArgv(): string[] {
+  return process.execArgv.filter((a) => a === '--enable-source-maps' || a === '--expose-gc' || a.startsWith('--stack-size'));
 }
 
 function lost(workerIndex: number, message: string): TaskOutcome {

@@ -38,6 +38,7 @@ export type Sink<T> = (x: T) => void;
 export interface RddWire {
   readonly id: number;
   readonly kind: string;
+  /** The name or origin (`map at job.ts:12`) the worker shows in its label. */
   readonly label: string;
   readonly numPartitions: number;
   readonly storageLevel: StorageLevel['name'];
@@ -134,7 +135,7 @@ export abstract class RDD<T> {
     return {
       id: this.id,
       kind: this.wireKind,
-      label: this.label,
+      label: this.#name ?? this.#origin,
       numPartitions: this.getNumPartitions(),
       storageLevel: this.#storageLevel.name,
       parents: this.wireParents().map((r) => r.id),

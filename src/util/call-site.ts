@@ -5,8 +5,10 @@
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
-// dist/util/call-site.js -> the package's dist (or src) root; frames under it are kindling's own.
-const ownRoot = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+// dist/util/call-site.js -> the package root. Frames in its dist/ (or in src/, when a loader such as tsx maps
+// stack traces through source maps) are kindling's own.
+const packageRoot = path.dirname(path.dirname(path.dirname(fileURLToPath(import.meta.url))));
+const ownDirs = [path.join(packageRoot, 'dist') + path.sep, path.join(packageRoot, 'src') + path.sep];
 
 export function userCallSite(): string {
   const holder: { stack?: string } = {};
@@ -19,7 +21,7 @@ export function userCallSite(): string {
     if (!m || m[1] === undefined) continue;
     let file = m[1];
     if (file.startsWith('file://')) file = fileURLToPath(file);
-    if (file.startsWith('node:') || file.startsWith(ownRoot) || file.includes(`${path.sep}node_modules${path.sep}`)) continue;
+    if (file.startsWith('node:') || ownDirs.some((d) => file.startsWith(d)) || file.includes(`${path.sep}node_modules${path.sep}`)) continue;
     return `${path.basename(file)}:${m[2]}`;
   }
   return '<unknown>';

@@ -1,0 +1,136 @@
+/**
+ * The context's lifecycle and its errors: what a user meets when something goes wrong. Every test runs through
+ * real worker threads (the built package).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { Context, ClosureError, ContextStoppedError, JobFailedError, capture } from 'kindling';
+
+describe('Context', () => {
+  let sc: Context;
+  beforeAll(() => {
+    sc = new Context({ master: 'local[2]', progress: false });
+  });
+  afterAll(async () => {
+    await sc.stop();
+  });
+
+  it('parses master strings and validates options at construction', () => {
+    expect(() => new Context({ master: 'yarn' })).toThrow(/Unknown master 'yarn'/);
+    expect(() => new Context({ master: 'local[0]' })).toThrow(/at least 1/);
+    expect(() => new Context({ master: 'local', maxTaskFailures: 0 })).toThrow(/maxTaskFailures must be a positive integer/);
+    expect(sc.defaultParallelism).toBe(2);
+  });
+
+  it('fails a job whose function throws with an error naming job, stage, partition and RDD, and the original message and stack', async () => {
+    const rdd = sc
+      .range(10, undefined, 1, 2)
+      .setName('numbers')
+      .map((x) => {
+        if (x === 7) throw new RangeError(`bad value ${x}`);
+        return x;
+      });
+    const err = await rdd.collect().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(JobFailedError);
+    const e = err as JobFailedError;
+    expect(e.message).toMatch(/^Job \d+ failed: task for partition 1 of stage \d+/);
+    expect(e.message).toContain(`RDD ${rdd.id} (map at context.test.ts`);
+    expect(e.message).toContain('RangeError: bad value 7');
+    expect(e.message).toMatch(/Worker stack trace:[\s\S]*bad value 7/);
+    expect(e.location).toMatchObject({ partition: 1, rddId: rdd.id });
+    // Four attempts (Spark's spark.task.maxFailures), all causes listed.
+    expect(e.causes).toHaveLength(4);
+    // The context keeps working.
+    expect(await sc.range(5).count()).toBe(5);
+  });
+
+  it('names the named RDD whose function threw', async () => {
+    const rdd = sc.parallelize(['a', 'b'], 1).filter((s) => s.length > (null as unknown as { n: number }).n).setName('words');
+    await expect(rdd.count()).rejects.toThrow(`in RDD ${rdd.id} (words)`);
+  });
+
+  it('rejects an undeclared free variable on the driver, naming it, before any job runs', () => {
+    const factor = 3;
+    expect(() => sc.range(3).map((x) => x * factor)).toThrow(ClosureError);
+    expect(() => sc.range(3).map((x) => x * factor)).toThrow(/uses 'factor', which is not declared[\s\S]*capture\(\{ factor \}/);
+  });
+
+  it('runs captured values, helper functions, broadcasts and accumulators', async () => {
+    const offset = 10;
+    const square = (x: number) => x * x;
+    const bc = sc.broadcast(new Map([[1, 'one']]));
+    const seen = sc.accumulator(0, 'seen');
+    const out = await sc
+      .parallelize([1, 2, 3], 3)
+      .map(capture({ offset, square, bc, seen }, (x: number) => {
+        seen.add(1);
+        return `${square(x) + offset}:${bc.value.get(x) ?? '-'}`;
+      }))
+      .collect();
+    expect(out).toEqual(['11:one', '14:-', '19:-']);
+    expect(seen.value).toBe(3);
+  });
+
+  it('argument errors throw at the call', () => {
+    expect(() => sc.range(10).repartition(0)).toThrow(RangeError);
+    expect(() => sc.range(10).coalesce(-1)).toThrow(RangeError);
+    expect(() => sc.parallelize([1], 0)).toThrow(/positive integer/);
+    expect(() => sc.range(4, undefined, 1, 2).zip(sc.range(4, undefined, 1, 3))).toThrow(/same number of partitions/);
+    expect(() => sc.range(4, 0, 0)).toThrow(/step cannot be 0/);
+  });
+
+  it('a user function that calls process.exit fails its job cleanly after retries; the context stays usable', async () => {
+    const rdd = sc.range(4, undefined, 1, 2).map((x) => {
+      if (x === 3) process.exit(1);
+      return x;
+    });
+    await expect(rdd.collect()).rejects.toThrow(/failed 4 times[\s\S]*worker \d exited with code 1/);
+    expect(await sc.range(100).sum()).toBe(4950);
+  });
+
+  it('a missing input file fails the job with the path named', async () => {
+    await expect(sc.textFile('/nonexistent/kindling/input.txt').count()).rejects.toThrow('Input path does not exist: /nonexistent/kindling/input.txt');
+  });
+
+  it('several contexts live at once, independently', async () => {
+    const other = new Context({ master: 'local', progress: false });
+    const [a, b] = await Promise.all([sc.range(10).sum(), other.range(5).sum()]);
+    expect([a, b]).toEqual([45, 10]);
+    const foreign = other.range(3);
+    await expect(sc.union([foreign]).count()).rejects.toThrow(/another context/);
+    await other.stop();
+    expect(await sc.range(3).count()).toBe(3);
+  });
+
+  it('stop() is idempotent, later actions reject clearly, and the process can exit', async () => {
+    const local = new Context({ master: 'local[2]', progress: false });
+    expect(await local.range(3).count()).toBe(3);
+    await Promise.all([local.stop(), local.stop()]);
+    await local.stop();
+    await expect(local.range(3).count()).rejects.toThrow(ContextStoppedError);
+    await expect(local.range(3).count()).rejects.toThrow(/stop\(\) was called/);
+  });
+
+  it('runs jobs concurrently on one context', async () => {
+    const rdd = sc.range(1000, undefined, 1, 8).map((x): [number, number] => [x % 7, 1]).reduceByKey((a, b) => a + b);
+    const [n, sum, keys] = await Promise.all([sc.range(50).count(), sc.range(50).sum(), rdd.count()]);
+    expect([n, sum, keys]).toEqual([50, 1225, 7]);
+  });
+});
+
+describe('scripts run with tsx', () => {
+  it('ship functions with tsx-injected __name helpers through real workers', () => {
+    const out = execFileSync('npx', ['--no-install', 'tsx', 'test/fixtures/tsx-job.ts'], { encoding: 'utf8', timeout: 60_000 });
+    const result = JSON.parse(out.trim().split('\n').pop()!);
+    expect(result).toEqual({ scaled: [2 * Math.sqrt(5), 10], total: 45 });
+  });
+
+  it('a script that never calls stop() still exits', () => {
+    const script = "import { Context } from 'kindling'; const sc = new Context({ master: 'local[2]', progress: false }); console.log(await sc.range(4).count());";
+    const out = execFileSync('node', ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+    expect(out.trim()).toBe('4');
+  });
+});

@@ -1,0 +1,61 @@
+/**
+ * Shared helpers for the RDD specification tests. Everything here runs on the driver only: functions that
+ * travel to workers must never reference these imports (vitest renames imported bindings); declare what they
+ * need with `capture` instead.
+ */
+import { afterAll, beforeAll } from 'vitest';
+import { Context } from 'kindling';
+
+/** Every operation is checked in both master modes: one worker thread and two. */
+export const MODES = ['local', 'local[2]'] as const;
+export type Mode = (typeof MODES)[number];
+
+/**
+ * One context per describe block: started in beforeAll, stopped in afterAll. Returns a getter because the
+ * context only exists once the hooks have run.
+ */
+export function useContext(master: Mode): () => Context {
+  let sc: Context | undefined;
+  beforeAll(() => {
+    sc = new Context({ master, progress: false });
+  });
+  afterAll(async () => {
+    await sc?.stop();
+  });
+  return () => {
+    if (sc === undefined) throw new Error('context not started yet');
+    return sc;
+  };
+}
+
+/** A total order on JSON-able values, for comparing results whose order the engine does not fix. */
+export function canonical(x: unknown): string {
+  return JSON.stringify(x, (_k, v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
+/** Sorts a copy by canonical JSON (for multiset comparisons). */
+export function sorted<T>(xs: readonly T[]): T[] {
+  return xs
+    .map((x) => [canonical(x), x] as const)
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+    .map(([, x]) => x);
+}
+
+/** Numbers ascending (a copy). */
+export function numSorted(xs: readonly number[]): number[] {
+  return [...xs].sort((a, b) => a - b);
+}
+
+/** The `[k, v]` pairs of a Map, sorted canonically. */
+export function mapEntries<K, V>(m: Map<K, V>): Array<[K, V]> {
+  return sorted([...m.entries()]);
+}
+
+/** Replaces call sites (`file.ts:12`) in a debug string so its shape can be compared exactly. */
+export function stripCallSites(s: string): string {
+  return s.replace(/ at ([A-Za-z]+) at [^\s\]]+:\d+ /g, ' at $1 ').replace(/\[\d+\]/g, '[#]');
+}

@@ -1,0 +1,198 @@
+/**
+ * The DAG and task schedulers driven step by step with a fake backend that only records what it was asked to
+ * run: no threads, no timing. Each test reads as "these tasks were launched, in this order".
+ */
+import { describe, expect, it } from 'vitest';
+import { shipFunction } from '../../src/closure/index.js';
+import { ParallelCollectionRDD, type RDD, type RddContext } from '../../src/rdd/index.js';
+import { DAGScheduler } from '../../src/scheduler/dag-scheduler.js';
+import { TaskScheduler } from '../../src/scheduler/task-scheduler.js';
+import { TaskBuilder } from '../../src/scheduler/task-builder.js';
+import { MapOutputTracker } from '../../src/scheduler/map-output-tracker.js';
+import { CacheTracker } from '../../src/scheduler/cache-tracker.js';
+import { EventBus } from '../../src/scheduler/event-bus.js';
+import type { SchedulerEvent } from '../../src/scheduler/events.js';
+import type { BackendListener, TaskBackend } from '../../src/exec/task-backend.js';
+import type { TaskMessage, TaskOutcome } from '../../src/exec/protocol.js';
+
+interface Launch {
+  readonly worker: number;
+  readonly msg: TaskMessage;
+  readonly settle: (o: TaskOutcome) => void;
+}
+
+class FakeBackend implements TaskBackend {
+  readonly launches: Launch[] = [];
+  listener: BackendListener | undefined;
+  constructor(readonly numWorkers: number) {}
+  ready = () => Promise.resolve();
+  setListener(l: BackendListener) {
+    this.listener = l;
+  }
+  isAvailable = () => true;
+  runTask(worker: number, msg: TaskMessage): Promise<TaskOutcome> {
+    return new Promise((settle) => this.launches.push({ worker, msg, settle }));
+  }
+  removeShuffle() {}
+  removeRdd = async () => {};
+  removeBroadcast() {}
+  killWorker = async () => {};
+  stop = async () => {};
+  /** The launches not settled yet, as "stage:partition" strings. */
+  take(): Launch[] {
+    return this.launches.splice(0, this.launches.length);
+  }
+}
+
+const ok = (value?: unknown, sizes?: number[]): TaskOutcome => ({
+  status: 'success',
+  value,
+  ...(sizes ? { mapStatus: { sizes } } : {}),
+  accumulators: [],
+  blockUpdates: [],
+  metrics: { durationMs: 1, shuffleReadRecords: 0, shuffleWriteRecords: 0 },
+});
+const boom = (message: string): TaskOutcome => ({ status: 'failed', failure: { kind: 'exception', error: { name: 'Error', message } }, blockUpdates: [] });
+
+const flush = () => new Promise((r) => setTimeout(r, 20));
+const names = (ls: Launch[]) => ls.map((l) => `${l.msg.stageId}:${l.msg.partition}`).sort();
+
+function setup(workers = 2, maxTaskFailures = 4) {
+  const backend = new FakeBackend(workers);
+  const tracker = new MapOutputTracker();
+  const cache = new CacheTracker();
+  const bus = new EventBus<SchedulerEvent>();
+  const dag = new DAGScheduler(tracker, cache, bus, { maxStageAttempts: 4, onAccumulatorUpdates: () => {} });
+  const builder = new TaskBuilder(tracker, cache, { broadcastValue: () => undefined, accumulatorKind: () => 'sum' });
+  const ts = new TaskScheduler(backend, dag, (t, spec, attempt, w) => builder.build(t.stage, t.stageAttempt, t.jobId, spec.partition, attempt, w), bus, { maxTaskFailures });
+  dag.attach(ts);
+  let rddId = 0;
+  let shuffleId = 0;
+  const ctx: RddContext = {
+    isDriver: true,
+    defaultParallelism: workers,
+    newRddId: () => rddId++,
+    newShuffleId: () => shuffleId++,
+    ship: (fn, what) => shipFunction(fn, what),
+    runJob: (rdd, fn, parts, desc) => dag.runJob(rdd, parts ?? [...Array(rdd.getNumPartitions()).keys()], fn, desc ?? 'test') as never,
+    persistRdd: () => {},
+    unpersistRdd: async () => {},
+    checkpointDir: undefined,
+  };
+  const parallelize = <T>(xs: T[], n: number): RDD<T> => new ParallelCollectionRDD(ctx, ParallelCollectionRDD.slice(xs, n));
+  return { backend, tracker, dag, parallelize };
+}
+
+describe('DAGScheduler with a fake backend', () => {
+  it('runs the map stage of a shuffle before its reduce stage, one task per partition', async () => {
+    const { backend, parallelize } = setup(2);
+    const counts = parallelize([1, 2, 3, 4, 5, 6], 3)
+      .map((x): [number, number] => [x % 2, x])
+      .reduceByKey((a, b) => a + b, 2);
+    const job = counts.collect();
+    await flush();
+    // Two workers: two of the three map tasks start, the third waits for a free worker.
+    let running = backend.take();
+    expect(names(running)).toEqual(['0:0', '0:1']);
+    expect(running.every((l) => l.msg.shuffleWrite?.shuffleId === 0)).toBe(true);
+    running.forEach((l) => l.settle(ok(undefined, [1, 1])));
+    await flush();
+    running = backend.take();
+    expect(names(running)).toEqual(['0:2']);
+    running[0]!.settle(ok(undefined, [1, 1]));
+    await flush();
+    running = backend.take();
+    expect(names(running)).toEqual(['1:0', '1:1']);
+    // Reduce tasks read every map output of shuffle 0, each from the worker that wrote it.
+    for (const l of running) {
+      expect(l.msg.shuffleReads).toEqual([{ shuffleId: 0, reduceId: l.msg.partition, locations: [0, 1, 0] }]);
+    }
+    running.forEach((l) => l.settle(ok([[l.msg.partition, 42]])));
+    expect(await job).toEqual([
+      [0, 42],
+      [1, 42],
+    ]);
+  });
+
+  it('reuses a shuffle whose outputs exist: a second job runs only the result stage', async () => {
+    const { backend, parallelize } = setup(2);
+    const counts = parallelize([1, 2, 3, 4], 2)
+      .map((x): [number, number] => [x, 1])
+      .reduceByKey((a, b) => a + b, 2);
+    const first = counts.count();
+    await flush();
+    backend.take().forEach((l) => l.settle(ok(undefined, [1, 1])));
+    await flush();
+    backend.take().forEach((l) => l.settle(ok(2)));
+    expect(await first).toBe(4);
+    const second = counts.count();
+    await flush();
+    const launched = backend.take();
+    expect(launched.every((l) => l.msg.resultFn !== undefined)).toBe(true);
+    expect(names(launched)).toEqual(['2:0', '2:1']);
+    launched.forEach((l) => l.settle(ok(2)));
+    expect(await second).toBe(4);
+  });
+
+  it('retries a task that fails once: exactly one more attempt runs, on the other worker', async () => {
+    const { backend, parallelize } = setup(2);
+    const job = parallelize([1, 2, 3, 4], 2).count();
+    await flush();
+    const [a, b] = backend.take().sort((x, y) => x.msg.partition - y.msg.partition);
+    a!.settle(boom('flaky'));
+    b!.settle(ok(2));
+    await flush();
+    const retry = backend.take();
+    expect(retry).toHaveLength(1);
+    expect(retry[0]!.msg.partition).toBe(0);
+    expect(retry[0]!.msg.attempt).toBe(1);
+    expect(retry[0]!.worker).not.toBe(a!.worker);
+    retry[0]!.settle(ok(2));
+    expect(await job).toBe(4);
+    expect(backend.launches).toHaveLength(0);
+  });
+
+  it('fails the job after maxTaskFailures attempts, listing every cause', async () => {
+    const { backend, parallelize } = setup(2, 3);
+    const job = parallelize([1, 2], 1).count();
+    const failure = expect(job).rejects.toThrow(/failed 3 times[\s\S]*attempt 0[\s\S]*attempt 1[\s\S]*attempt 2/);
+    for (let i = 0; i < 3; i++) {
+      await flush();
+      backend.take().forEach((l) => l.settle(boom(`cause ${i}`)));
+    }
+    await failure;
+    await expect(job).rejects.toThrow(/cause 2/);
+  });
+
+  it('after a fetch failure resubmits only the lost map output, then the reduce stage', async () => {
+    const { backend, parallelize } = setup(2);
+    const grouped = parallelize([1, 2, 3, 4, 5, 6], 3)
+      .map((x): [number, number] => [x % 3, x])
+      .groupByKey(2);
+    const job = grouped.count();
+    await flush();
+    let l = backend.take();
+    l.forEach((x) => x.settle(ok(undefined, [1, 1])));
+    await flush();
+    l = backend.take();
+    l.forEach((x) => x.settle(ok(undefined, [1, 1])));
+    await flush();
+    const reduces = backend.take().sort((x, y) => x.msg.partition - y.msg.partition);
+    expect(names(reduces)).toEqual(['1:0', '1:1']);
+    // Reduce partition 0 cannot fetch map 1's output from worker 1; partition 1 succeeds.
+    const lostOn = reduces[0]!.msg.shuffleReads[0]!.locations[1]!;
+    reduces[0]!.settle({ status: 'failed', failure: { kind: 'fetchFailed', shuffleId: 0, mapId: 1, workerIndex: lostOn, message: 'lost' }, blockUpdates: [] });
+    reduces[1]!.settle(ok(1));
+    await flush();
+    const rerun = backend.take();
+    expect(names(rerun)).toEqual(['0:1']);
+    expect(rerun[0]!.msg.stageAttempt).toBe(1);
+    rerun[0]!.settle(ok(undefined, [1, 1]));
+    await flush();
+    const reduceAgain = backend.take();
+    // Only the reduce partition that failed runs again.
+    expect(names(reduceAgain)).toEqual(['1:0']);
+    reduceAgain[0]!.settle(ok(2));
+    expect(await job).toBe(3);
+  });
+});
