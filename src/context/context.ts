@@ -110,7 +110,7 @@ export class Context implements RddContext {
       },
       (ts, spec, attempt, w) => this.#builder.build(ts.stage, ts.stageAttempt, ts.jobId, spec.partition, attempt, w),
       this.events,
-      { maxTaskFailures: this.options.maxTaskFailures },
+      { maxTaskFailures: this.options.maxTaskFailures, slotsPerWorker: this.options.slotsPerWorker },
     );
     this.#dag.attach(this.#tasks);
     this.faults = {

@@ -12,6 +12,8 @@ export interface ContextOptions {
   readonly progress?: boolean;
   /** Per-worker memory for cached partitions, in MiB. Default 512. */
   readonly cacheMB?: number;
+  /** Tasks queued per worker thread (it computes one at a time). Default 2. */
+  readonly slotsPerWorker?: number;
 }
 
 export interface ResolvedOptions {
@@ -22,6 +24,7 @@ export interface ResolvedOptions {
   readonly maxStageAttempts: number;
   readonly progress: boolean;
   readonly cacheBytes: number;
+  readonly slotsPerWorker: number;
 }
 
 /** Parses `local`, `local[N]`, `local[*]`. */
@@ -53,5 +56,6 @@ export function resolveOptions(o: ContextOptions, cores: number): ResolvedOption
     maxStageAttempts: positiveInt('maxStageAttempts', o.maxStageAttempts, 4),
     progress: o.progress ?? true,
     cacheBytes: positiveInt('cacheMB', o.cacheMB, 512) * 1024 * 1024,
+    slotsPerWorker: positiveInt('slotsPerWorker', o.slotsPerWorker, 2),
   };
 }

@@ -1,7 +1,8 @@
 /**
  * Task scheduler: places the tasks of submitted task sets on free workers and handles each task's end.
  *
- * - One task runs at a time per worker (a worker is one thread); task sets are served first-come, first-served.
+ * - A worker computes one task at a time; up to `slotsPerWorker` are queued on it so it never waits for the
+ *   driver between tasks. Task sets are served first-come, first-served.
  * - Placement prefers a worker that holds a cached partition the task reads (locality), otherwise any free one.
  * - A failed attempt is retried, on another worker where possible, until a task has failed `maxTaskFailures`
  *   times; then its task set is aborted and the DAG scheduler fails the jobs that need it.
@@ -56,9 +57,13 @@ class TaskSetManager {
   readonly succeeded: boolean[];
   readonly failedOn: Set<number>[];
   running = 0;
+  numSucceeded = 0;
   zombie = false;
+  /** Whether any task prefers a worker; without preferences placement takes the first pending task. */
+  readonly hasPreferences: boolean;
   constructor(readonly ts: TaskSet) {
     const n = ts.tasks.length;
+    this.hasPreferences = ts.tasks.some((t) => t.preferredWorkers.length > 0);
     this.pending = Array.from({ length: n }, (_, i) => i);
     this.attempts = new Array(n).fill(0);
     this.failures = Array.from({ length: n }, () => []);
@@ -66,17 +71,24 @@ class TaskSetManager {
     this.failedOn = Array.from({ length: n }, () => new Set());
   }
   get finished(): boolean {
-    return this.zombie ? this.running === 0 : this.succeeded.every(Boolean);
+    return this.zombie ? this.running === 0 : this.numSucceeded === this.ts.tasks.length;
   }
 }
 
 export interface TaskSchedulerOptions {
   readonly maxTaskFailures: number;
+  /**
+   * Tasks queued per worker. A worker thread computes one task at a time; a second queued task hides the
+   * driver round trip (a worker never idles waiting for its next task) at the cost of committing that task
+   * to the worker a little earlier.
+   */
+  readonly slotsPerWorker: number;
 }
 
 export class TaskScheduler implements BackendListener {
   readonly #sets: TaskSetManager[] = [];
-  readonly #busy: boolean[];
+  /** Tasks in flight per worker. */
+  readonly #inFlight: number[];
   /** Artificial per-worker delay (fault injection: a straggler). */
   readonly #delays = new Map<number, number>();
   #stopped = false;
@@ -88,7 +100,7 @@ export class TaskScheduler implements BackendListener {
     private readonly bus: EventBus<SchedulerEvent>,
     private readonly options: TaskSchedulerOptions,
   ) {
-    this.#busy = new Array(backend.numWorkers).fill(false);
+    this.#inFlight = new Array(backend.numWorkers).fill(0);
     backend.setListener(this);
   }
 
@@ -117,8 +129,12 @@ export class TaskScheduler implements BackendListener {
   }
 
   workerReady(index: number): void {
-    this.#busy[index] = false;
+    this.#inFlight[index] = 0;
     this.#offer();
+  }
+
+  #isFree(w: number): boolean {
+    return this.#inFlight[w]! < this.options.slotsPerWorker && this.backend.isAvailable(w);
   }
 
   #prune(): void {
@@ -128,14 +144,20 @@ export class TaskScheduler implements BackendListener {
   /** Gives every free worker a task, preferring tasks whose cached input lives on that worker. */
   #offer(): void {
     if (this.#stopped) return;
-    for (let w = 0; w < this.#busy.length; w++) {
-      if (this.#busy[w] || !this.backend.isAvailable(w)) continue;
-      for (const m of this.#sets) {
-        if (m.zombie || m.pending.length === 0) continue;
-        const pick = this.#pick(m, w);
-        if (pick === undefined) continue;
-        this.#launch(m, pick, w);
-        break;
+    // Round-robin over workers, one task per worker per round, so a task set spreads across all of them.
+    let launched = true;
+    while (launched) {
+      launched = false;
+      for (let w = 0; w < this.#inFlight.length; w++) {
+        if (!this.#isFree(w)) continue;
+        for (const m of this.#sets) {
+          if (m.zombie || m.pending.length === 0) continue;
+          const pick = this.#pick(m, w);
+          if (pick === undefined) continue;
+          this.#launch(m, pick, w);
+          launched = true;
+          break;
+        }
       }
     }
   }
@@ -147,12 +169,13 @@ export class TaskScheduler implements BackendListener {
   #pick(m: TaskSetManager, w: number): number | undefined {
     let candidate: number | undefined;
     for (let i = 0; i < m.pending.length; i++) {
+      if (!m.hasPreferences && candidate !== undefined) break;
       const idx = m.pending[i]!;
       const prefs = m.ts.tasks[idx]!.preferredWorkers;
       if (prefs.includes(w)) return i;
       if (candidate !== undefined) continue;
-      const failedHere = m.failedOn[idx]!.has(w) && m.failedOn[idx]!.size < this.#busy.length;
-      const preferredFree = prefs.some((p) => !this.#busy[p] && this.backend.isAvailable(p));
+      const failedHere = m.failedOn[idx]!.has(w) && m.failedOn[idx]!.size < this.#inFlight.length;
+      const preferredFree = prefs.some((p) => p !== w && this.#isFree(p));
       if (!failedHere && !preferredFree) candidate = i;
     }
     return candidate;
@@ -177,7 +200,7 @@ export class TaskScheduler implements BackendListener {
     }
     const delay = this.#delays.get(w);
     if (delay !== undefined) msg = { ...msg, delayMs: delay };
-    this.#busy[w] = true;
+    this.#inFlight[w]!++;
     m.running++;
     const started = Date.now();
     if (this.bus.hasListeners('taskStart')) {
@@ -188,8 +211,8 @@ export class TaskScheduler implements BackendListener {
 
   #finished(m: TaskSetManager, idx: number, attempt: number, w: number, started: number, outcome: TaskOutcome): void {
     m.running--;
-    // A lost worker is marked free again only when its replacement reports ready.
-    if (!(outcome.status === 'failed' && outcome.failure.kind === 'workerLost')) this.#busy[w] = false;
+    // A lost worker is not offered tasks again until its replacement reports ready (isAvailable).
+    this.#inFlight[w] = Math.max(0, this.#inFlight[w]! - 1);
     this.listener.blockUpdates(w, outcome);
     const spec = m.ts.tasks[idx]!;
     if (this.bus.hasListeners('taskEnd')) {
@@ -211,6 +234,7 @@ export class TaskScheduler implements BackendListener {
     if (outcome.status === 'success') {
       if (!m.succeeded[idx]) {
         m.succeeded[idx] = true;
+        m.numSucceeded++;
         this.listener.taskSucceeded(m.ts, spec, outcome, w);
       }
     } else if (!m.zombie) {

@@ -64,7 +64,7 @@ function setup(workers = 2, maxTaskFailures = 4) {
   const bus = new EventBus<SchedulerEvent>();
   const dag = new DAGScheduler(tracker, cache, bus, { maxStageAttempts: 4, onAccumulatorUpdates: () => {} });
   const builder = new TaskBuilder(tracker, cache, { broadcastValue: () => undefined, accumulatorKind: () => 'sum' });
-  const ts = new TaskScheduler(backend, dag, (t, spec, attempt, w) => builder.build(t.stage, t.stageAttempt, t.jobId, spec.partition, attempt, w), bus, { maxTaskFailures });
+  const ts = new TaskScheduler(backend, dag, (t, spec, attempt, w) => builder.build(t.stage, t.stageAttempt, t.jobId, spec.partition, attempt, w), bus, { maxTaskFailures, slotsPerWorker: 1 });
   dag.attach(ts);
   let rddId = 0;
   let shuffleId = 0;

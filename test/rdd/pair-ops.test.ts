@@ -1,0 +1,374 @@
+/**
+ * Pair operations that combine by key: keys/values/mapValues/flatMapValues, reduceByKey, groupByKey,
+ * aggregateByKey, foldByKey, combineByKey, groupBy, and structural keys.
+ */
+import { describe, expect, it } from 'vitest';
+import { HashPartitioner, type RDD } from 'kindling';
+import { MODES, sorted, useContext } from './helpers.js';
+
+type P = [string, number];
+
+describe.each(MODES)('pair operations (%s)', (master) => {
+  const ctx = useContext(master);
+  const pairs = (): RDD<P> =>
+    ctx().parallelize<P>(
+      [
+        ['a', 1],
+        ['b', 2],
+        ['a', 3],
+        ['c', 4],
+        ['b', 5],
+        ['a', 6],
+      ],
+      3,
+    );
+
+  describe('keys, values, mapValues, flatMapValues', () => {
+    it('keys and values keep order', async () => {
+      expect(await pairs().keys().collect()).toEqual(['a', 'b', 'a', 'c', 'b', 'a']);
+      expect(await pairs().values().collect()).toEqual([1, 2, 3, 4, 5, 6]);
+    });
+
+    it('mapValues maps the value only', async () => {
+      expect(await pairs().mapValues((v) => v * 10).collect()).toEqual([
+        ['a', 10],
+        ['b', 20],
+        ['a', 30],
+        ['c', 40],
+        ['b', 50],
+        ['a', 60],
+      ]);
+    });
+
+    it('flatMapValues emits one pair per produced value', async () => {
+      const r = ctx().parallelize<[string, string]>(
+        [
+          ['a', 'x y'],
+          ['b', ''],
+          ['c', 'z'],
+        ],
+        2,
+      );
+      expect(await r.flatMapValues((v) => (v === '' ? [] : v.split(' '))).collect()).toEqual([
+        ['a', 'x'],
+        ['a', 'y'],
+        ['c', 'z'],
+      ]);
+    });
+  });
+
+  describe('reduceByKey', () => {
+    it('word count', async () => {
+      const sc = ctx();
+      const out = await sc
+        .parallelize(['a b a', 'c a', 'b'], 2)
+        .flatMap((l) => l.split(' '))
+        .map((w) => [w, 1] as [string, number])
+        .reduceByKey((a, b) => a + b)
+        .collect();
+      expect(sorted(out)).toEqual([
+        ['a', 3],
+        ['b', 2],
+        ['c', 1],
+      ]);
+    });
+
+    it('takes a partition count or a partitioner', async () => {
+      const byCount = pairs().reduceByKey((a, b) => a + b, 4);
+      expect(byCount.getNumPartitions()).toBe(4);
+      expect(byCount.partitioner?.numPartitions).toBe(4);
+      expect(sorted(await byCount.collect())).toEqual([
+        ['a', 10],
+        ['b', 7],
+        ['c', 4],
+      ]);
+      const hp = new HashPartitioner(2);
+      const byPartitioner = pairs().reduceByKey((a, b) => a + b, hp);
+      expect(byPartitioner.getNumPartitions()).toBe(2);
+      const glommed = await byPartitioner.glom().collect();
+      glommed.forEach((part, i) => {
+        for (const [k] of part) expect(hp.getPartition(k)).toBe(i);
+      });
+    });
+
+    it('uses a non-commutative-safe order only through the given function (max of strings)', async () => {
+      const r = ctx().parallelize<[number, string]>(
+        [
+          [1, 'pear'],
+          [2, 'fig'],
+          [1, 'apple'],
+          [1, 'zucchini'],
+          [2, 'kiwi'],
+        ],
+        3,
+      );
+      expect(sorted(await r.reduceByKey((a, b) => (a > b ? a : b)).collect())).toEqual([
+        [1, 'zucchini'],
+        [2, 'kiwi'],
+      ]);
+    });
+
+    it('rejects a bad partition count at the call', () => {
+      expect(() => pairs().reduceByKey((a, b) => a + b, 0)).toThrow(RangeError);
+    });
+
+    it('a user error names the job, the RDD and the original message, and the context keeps working', async () => {
+      const sc = ctx();
+      const r = sc.parallelize<[string, number]>(
+        [
+          ['k', 1],
+          ['k', 2],
+        ],
+        1,
+      );
+      const failing = r.reduceByKey((a, b) => {
+        if (a + b > 0) throw new Error('boom in reduce');
+        return a;
+      });
+      await expect(failing.collect()).rejects.toThrow(/boom in reduce/);
+      expect(await r.count()).toBe(2);
+    });
+
+    it('rejects elements that are not pairs with a clear message', async () => {
+      const r = ctx().parallelize([1, 2, 3], 2) as unknown as RDD<P>;
+      await expect(r.groupByKey().collect()).rejects.toThrow(/pairs/);
+    });
+  });
+
+  describe('groupByKey and groupBy', () => {
+    it('groups values into arrays', async () => {
+      const out = await pairs().groupByKey().collect();
+      expect(sorted(out.map(([k, vs]) => [k, [...vs].sort((a, b) => a - b)]))).toEqual([
+        ['a', [1, 3, 6]],
+        ['b', [2, 5]],
+        ['c', [4]],
+      ]);
+    });
+
+    it('with a partition count', async () => {
+      const g = pairs().groupByKey(5);
+      expect(g.getNumPartitions()).toBe(5);
+      expect(await g.count()).toBe(3);
+    });
+
+    it('groupBy groups elements by a key function', async () => {
+      const g = ctx().range(1, 10, 1, 3).groupBy((x) => x % 3, 2);
+      expect(g.getNumPartitions()).toBe(2);
+      const out = await g.collect();
+      expect(sorted(out.map(([k, vs]) => [k, [...vs].sort((a, b) => a - b)]))).toEqual([
+        [0, [3, 6, 9]],
+        [1, [1, 4, 7]],
+        [2, [2, 5, 8]],
+      ]);
+    });
+  });
+
+  describe('aggregateByKey', () => {
+    it('aggregates with seqOp within and combOp across partitions', async () => {
+      const out = await pairs()
+        .aggregateByKey(
+          [0, 0] as [number, number],
+          (acc, v) => [acc[0] + v, acc[1] + 1] as [number, number],
+          (x, y) => [x[0] + y[0], x[1] + y[1]] as [number, number],
+        )
+        .collect();
+      expect(sorted(out)).toEqual([
+        ['a', [10, 3]],
+        ['b', [7, 2]],
+        ['c', [4, 1]],
+      ]);
+    });
+
+    it('copies a mutable zero for each key (never shared)', async () => {
+      const zero: number[] = [];
+      const out = await pairs()
+        .aggregateByKey(
+          zero,
+          (acc, v) => {
+            acc.push(v);
+            return acc;
+          },
+          (x, y) => {
+            x.push(...y);
+            return x;
+          },
+        )
+        .collect();
+      expect(sorted(out.map(([k, vs]) => [k, [...vs].sort((a, b) => a - b)]))).toEqual([
+        ['a', [1, 3, 6]],
+        ['b', [2, 5]],
+        ['c', [4]],
+      ]);
+      expect(zero).toEqual([]);
+    });
+
+    it('copies a mutable object zero for each key, also when no shuffle is needed', async () => {
+      const partitioned = pairs().partitionBy(new HashPartitioner(2));
+      const agg = partitioned.aggregateByKey(
+        { sum: 0, seen: [] as number[] },
+        (acc, v) => {
+          acc.sum += v;
+          acc.seen.push(v);
+          return acc;
+        },
+        (x, y) => {
+          x.sum += y.sum;
+          x.seen.push(...y.seen);
+          return x;
+        },
+      );
+      expect(agg.toDebugString().match(/\+-/g)?.length).toBe(1); // only partitionBy's shuffle
+      const out = await agg.collect();
+      expect(sorted(out.map(([k, a]) => [k, a.sum, [...a.seen].sort((x, y) => x - y)]))).toEqual([
+        ['a', 10, [1, 3, 6]],
+        ['b', 7, [2, 5]],
+        ['c', 4, [4]],
+      ]);
+    });
+  });
+
+  describe('foldByKey and combineByKey', () => {
+    it('foldByKey folds each key from zero', async () => {
+      expect(sorted(await pairs().foldByKey(0, (a, b) => a + b).collect())).toEqual([
+        ['a', 10],
+        ['b', 7],
+        ['c', 4],
+      ]);
+      expect(sorted(await pairs().foldByKey(1, (a, b) => a * b, 2).collect())).toEqual([
+        ['a', 18],
+        ['b', 10],
+        ['c', 4],
+      ]);
+    });
+
+    it('foldByKey copies a mutable zero for each key', async () => {
+      const r = ctx().parallelize<[string, number[]]>(
+        [
+          ['x', [1]],
+          ['y', [2]],
+          ['x', [3]],
+        ],
+        1,
+      );
+      const out = await r
+        .foldByKey([], (a, b) => {
+          a.push(...b);
+          return a;
+        })
+        .collect();
+      expect(sorted(out.map(([k, v]) => [k, [...v].sort()]))).toEqual([
+        ['x', [1, 3]],
+        ['y', [2]],
+      ]);
+    });
+
+    it('combineByKey computes per-key averages', async () => {
+      const out = await pairs()
+        .combineByKey(
+          (v) => [v, 1] as [number, number],
+          (c, v) => [c[0] + v, c[1] + 1] as [number, number],
+          (x, y) => [x[0] + y[0], x[1] + y[1]] as [number, number],
+          3,
+        )
+        .mapValues(([s, n]) => s / n)
+        .collect();
+      expect(sorted(out)).toEqual([
+        ['a', 10 / 3],
+        ['b', 3.5],
+        ['c', 4],
+      ]);
+    });
+
+    it('combineByKey builds lists', async () => {
+      const out = await pairs()
+        .combineByKey(
+          (v) => [v],
+          (c, v) => [...c, v],
+          (x, y) => [...x, ...y],
+        )
+        .collect();
+      expect(sorted(out.map(([k, vs]) => [k, [...vs].sort((a, b) => a - b)]))).toEqual([
+        ['a', [1, 3, 6]],
+        ['b', [2, 5]],
+        ['c', [4]],
+      ]);
+    });
+  });
+
+  describe('structural keys', () => {
+    it('arrays and objects with different property order group together', async () => {
+      const r = ctx().parallelize<[unknown, number]>(
+        [
+          [[1, 2], 1],
+          [{ a: 1, b: 2 }, 10],
+          [[1, 2], 2],
+          [{ b: 2, a: 1 }, 20],
+          [[2, 1], 100],
+          [[1, 2], 3],
+          [{ a: 1, b: [3] }, 1000],
+          [{ b: [3], a: 1 }, 2000],
+        ],
+        3,
+      );
+      expect(sorted(await r.reduceByKey((a, b) => a + b).collect())).toEqual(
+        sorted([
+          [[1, 2], 6],
+          [{ a: 1, b: 2 }, 30],
+          [[2, 1], 100],
+          [{ a: 1, b: [3] }, 3000],
+        ]),
+      );
+      const grouped = await r.groupByKey(2).collect();
+      expect(grouped).toHaveLength(4);
+      expect(sorted(grouped.map(([k, vs]) => [k, [...vs].sort((a, b) => a - b)]))).toEqual(
+        sorted([
+          [[1, 2], [1, 2, 3]],
+          [{ a: 1, b: 2 }, [10, 20]],
+          [[2, 1], [100]],
+          [{ a: 1, b: [3] }, [1000, 2000]],
+        ]),
+      );
+    });
+
+    it('primitives of different types are different keys', async () => {
+      const r = ctx().parallelize<[unknown, number]>(
+        [
+          [1, 1],
+          ['1', 2],
+          [true, 4],
+          [null, 8],
+          [1, 16],
+          ['1', 32],
+          [[1], 64],
+        ],
+        2,
+      );
+      const out = await r.reduceByKey((a, b) => a + b).collect();
+      expect(out).toHaveLength(5);
+      expect(sorted(out)).toEqual(
+        sorted([
+          [1, 17],
+          ['1', 34],
+          [true, 4],
+          [null, 8],
+          [[1], 64],
+        ]),
+      );
+    });
+
+    it('-0 and 0 are the same key', async () => {
+      const out = await ctx()
+        .parallelize<[number, number]>(
+          [
+            [0, 1],
+            [-0, 2],
+          ],
+          2,
+        )
+        .reduceByKey((a, b) => a + b)
+        .collect();
+      expect(out).toHaveLength(1);
+      expect(out[0]![1]).toBe(3);
+    });
+  });
+});
