@@ -220,10 +220,11 @@ export class WorkerPool implements TaskBackend {
 
 /**
  * Workers run kindling's compiled JavaScript only, so they do not inherit the parent's loader or input flags
- * (`--import tsx`, `--input-type`, ...), which would break or slow them; a few harmless flags carry over.
+ * (`--import tsx`, `--input-type`, ...), which would break or slow them; harmless and profiling flags carry over.
  */
 function workerExecArgv(): string[] {
-  return process.execArgv.filter((a) => a === '--enable-source-maps' || a === '--expose-gc' || a.startsWith('--stack-size'));
+  const keep = ['--enable-source-maps', '--expose-gc', '--stack-size', '--cpu-prof', '--heap-prof'];
+  return process.execArgv.filter((a) => keep.some((k) => a.startsWith(k)));
 }
 
 function lost(workerIndex: number, message: string): TaskOutcome {
