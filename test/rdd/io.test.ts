@@ -1,0 +1,212 @@
+/**
+ * Input and output through the public API: textFile (file, directory, glob, comma list, hidden files skipped,
+ * splits, gzip), wholeTextFiles, and saveAsTextFile (part files, _SUCCESS, line format, overwrite, failed jobs).
+ */
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterAll, describe, expect, it } from 'vitest';
+import { MODES, numSorted, sorted, useContext } from './helpers.js';
+
+const root = mkdtempSync(path.join(tmpdir(), 'kindling-io-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+let counter = 0;
+const fresh = (name: string): string => {
+  const dir = path.join(root, `${name}-${counter++}`);
+  mkdirSync(dir);
+  return dir;
+};
+
+describe.each(MODES)('io (%s)', (master) => {
+  const ctx = useContext(master);
+
+  describe('textFile', () => {
+    it('reads the lines of a file without newline characters', async () => {
+      const dir = fresh('text');
+      const f = path.join(dir, 'a.txt');
+      writeFileSync(f, 'first line\nsecond\n\nfourth after an empty one\n');
+      expect(await ctx().textFile(f).collect()).toEqual(['first line', 'second', '', 'fourth after an empty one']);
+      const g = path.join(dir, 'b.txt');
+      writeFileSync(g, 'no trailing newline\nlast');
+      expect(await ctx().textFile(g).collect()).toEqual(['no trailing newline', 'last']);
+      const crlf = path.join(dir, 'c.txt');
+      writeFileSync(crlf, 'one\r\ntwo\r\n');
+      expect(await ctx().textFile(crlf).collect()).toEqual(['one', 'two']);
+    });
+
+    it('reads a directory, skipping files whose names start with _ or .', async () => {
+      const dir = fresh('dir');
+      writeFileSync(path.join(dir, 'part-1.txt'), 'a\nb\n');
+      writeFileSync(path.join(dir, 'part-2.txt'), 'c\n');
+      writeFileSync(path.join(dir, '_SUCCESS'), 'hidden\n');
+      writeFileSync(path.join(dir, '.crc'), 'hidden too\n');
+      expect((await ctx().textFile(dir).collect()).sort()).toEqual(['a', 'b', 'c']);
+    });
+
+    it('reads a glob and a comma-separated list', async () => {
+      const dir = fresh('glob');
+      writeFileSync(path.join(dir, 'x.log'), 'x1\nx2\n');
+      writeFileSync(path.join(dir, 'y.log'), 'y1\n');
+      writeFileSync(path.join(dir, 'z.txt'), 'z1\n');
+      expect((await ctx().textFile(path.join(dir, '*.log')).collect()).sort()).toEqual(['x1', 'x2', 'y1']);
+      const list = `${path.join(dir, 'z.txt')},${path.join(dir, 'y.log')}`;
+      expect((await ctx().textFile(list).collect()).sort()).toEqual(['y1', 'z1']);
+    });
+
+    it('splits a file into at least minPartitions line-aligned ranges, every line exactly once', async () => {
+      const dir = fresh('split');
+      const lines = Array.from({ length: 500 }, (_, i) => `line ${i} ${'x'.repeat(i % 37)} é`);
+      const f = path.join(dir, 'big.txt');
+      writeFileSync(f, lines.join('\n') + '\n');
+      const r = ctx().textFile(f, 7);
+      expect(r.getNumPartitions()).toBeGreaterThanOrEqual(7);
+      expect(await r.collect()).toEqual(lines);
+      expect(await r.count()).toBe(500);
+      const parts = await r.glom().collect();
+      expect(parts.filter((p) => p.length > 0).length).toBeGreaterThan(1);
+    });
+
+    it('reads a gzip file whole', async () => {
+      const dir = fresh('gz');
+      const lines = Array.from({ length: 50 }, (_, i) => `gz ${i}`);
+      const f = path.join(dir, 'data.txt.gz');
+      writeFileSync(f, gzipSync(lines.join('\n') + '\n'));
+      const r = ctx().textFile(f, 4);
+      expect(r.getNumPartitions()).toBe(1);
+      expect(await r.collect()).toEqual(lines);
+    });
+
+    it('word count over a text file', async () => {
+      const dir = fresh('wc');
+      const f = path.join(dir, 'words.txt');
+      writeFileSync(f, 'to be or\nnot to be\n');
+      const counts = await ctx()
+        .textFile(f)
+        .flatMap((l) => l.split(' '))
+        .map((w) => [w, 1] as [string, number])
+        .reduceByKey((a, b) => a + b)
+        .collect();
+      expect(sorted(counts)).toEqual([
+        ['be', 2],
+        ['not', 1],
+        ['or', 1],
+        ['to', 2],
+      ]);
+    });
+
+    it('a missing path fails the job, not the call; the context keeps working', async () => {
+      const sc = ctx();
+      const r = sc.textFile(path.join(root, 'does-not-exist', 'nothing.txt'));
+      await expect(r.collect()).rejects.toThrow();
+      expect(await sc.parallelize([1], 1).count()).toBe(1);
+    });
+  });
+
+  describe('wholeTextFiles', () => {
+    it('gives [absolutePath, content] pairs, hidden files skipped', async () => {
+      const dir = fresh('whole');
+      writeFileSync(path.join(dir, 'one.txt'), 'hello\nworld\n');
+      writeFileSync(path.join(dir, 'two.txt'), 'second file');
+      writeFileSync(path.join(dir, '_meta'), 'skip');
+      const out = await ctx().wholeTextFiles(dir).collect();
+      expect(sorted(out)).toEqual(
+        sorted([
+          [path.join(dir, 'one.txt'), 'hello\nworld\n'],
+          [path.join(dir, 'two.txt'), 'second file'],
+        ]),
+      );
+      for (const [p] of out) expect(path.isAbsolute(p)).toBe(true);
+    });
+
+    it('accepts a relative path and returns absolute paths', async () => {
+      const dir = fresh('whole-rel');
+      writeFileSync(path.join(dir, 'r.txt'), 'rel');
+      const rel = path.relative(process.cwd(), dir);
+      expect(await ctx().wholeTextFiles(rel).collect()).toEqual([[path.join(dir, 'r.txt'), 'rel']]);
+    });
+  });
+
+  describe('saveAsTextFile', () => {
+    it('writes part-NNNNN per partition and _SUCCESS', async () => {
+      const out = path.join(fresh('save'), 'out');
+      await ctx().parallelize(['a', 'b', 'c'], 3).saveAsTextFile(out);
+      expect(readdirSync(out).sort()).toEqual(['_SUCCESS', 'part-00000', 'part-00001', 'part-00002']);
+      expect(readFileSync(path.join(out, 'part-00000'), 'utf8')).toBe('a\n');
+      expect(readFileSync(path.join(out, 'part-00002'), 'utf8')).toBe('c\n');
+    });
+
+    it('formats strings as they are, numbers with String, other values as JSON', async () => {
+      const out = path.join(fresh('format'), 'out');
+      const values: unknown[] = ['plain text', 'with "quotes"', 42, -1.5, 1e21, [1, 'a'], { k: 'v', n: [1, 2] }, null, true];
+      await ctx().parallelize(values, 1).saveAsTextFile(out);
+      expect(readFileSync(path.join(out, 'part-00000'), 'utf8')).toBe(
+        ['plain text', 'with "quotes"', '42', '-1.5', '1e+21', '[1,"a"]', '{"k":"v","n":[1,2]}', 'null', 'true'].join('\n') + '\n',
+      );
+    });
+
+    it('writes empty partitions as empty part files; round-trips through textFile', async () => {
+      const out = path.join(fresh('roundtrip'), 'out');
+      const sc = ctx();
+      await sc.parallelize([1, 2, 3], 5).saveAsTextFile(out);
+      expect(readdirSync(out).sort()).toEqual(['_SUCCESS', 'part-00000', 'part-00001', 'part-00002', 'part-00003', 'part-00004']);
+      expect(readFileSync(path.join(out, 'part-00000'), 'utf8')).toBe('');
+      expect(numSorted((await sc.textFile(out).collect()).map(Number))).toEqual([1, 2, 3]);
+      const pairs = path.join(fresh('pairs'), 'out');
+      await sc
+        .parallelize<[string, number]>(
+          [
+            ['a', 1],
+            ['b', 2],
+          ],
+          2,
+        )
+        .saveAsTextFile(pairs);
+      expect((await sc.textFile(pairs).map((l) => JSON.parse(l) as [string, number]).collect()).sort()).toEqual([
+        ['a', 1],
+        ['b', 2],
+      ]);
+    });
+
+    it('an existing target rejects unless overwrite, which replaces it', async () => {
+      const sc = ctx();
+      const out = path.join(fresh('overwrite'), 'out');
+      await sc.parallelize(['old1', 'old2', 'old3'], 3).saveAsTextFile(out);
+      await expect(sc.parallelize(['new'], 1).saveAsTextFile(out)).rejects.toThrow(/exist/);
+      expect(readdirSync(out)).toContain('part-00002');
+      await sc.parallelize(['new'], 1).saveAsTextFile(out, { overwrite: true });
+      expect(readdirSync(out).sort()).toEqual(['_SUCCESS', 'part-00000']);
+      expect(readFileSync(path.join(out, 'part-00000'), 'utf8')).toBe('new\n');
+    });
+
+    it('an existing empty directory is also an existing target', async () => {
+      const out = fresh('existing-empty');
+      await expect(ctx().parallelize(['x'], 1).saveAsTextFile(out)).rejects.toThrow(/exist/);
+    });
+
+    it('a failed job leaves no output', async () => {
+      const sc = ctx();
+      const out = path.join(fresh('failed'), 'out');
+      const failing = sc.parallelize([1, 2, 3, 4], 2).map((x) => {
+        if (x === 4) throw new Error('write failure');
+        return x;
+      });
+      await expect(failing.saveAsTextFile(out)).rejects.toThrow(/write failure/);
+      expect(existsSync(out)).toBe(false);
+      expect(readdirSync(path.dirname(out))).toEqual([]);
+      await sc.parallelize([1], 1).saveAsTextFile(out);
+      expect(readFileSync(path.join(out, 'part-00000'), 'utf8')).toBe('1\n');
+    });
+
+    it('writes a sorted RDD in global order across part files', async () => {
+      const sc = ctx();
+      const out = path.join(fresh('sorted'), 'out');
+      const data = Array.from({ length: 60 }, (_, i) => (i * 17) % 60);
+      await sc.parallelize(data, 3).sortBy((x) => x, true, 3).saveAsTextFile(out);
+      const files = readdirSync(out).filter((f) => f.startsWith('part-')).sort();
+      expect(files).toHaveLength(3);
+      const lines = files.flatMap((f) => readFileSync(path.join(out, f), 'utf8').split('\n').filter((l) => l !== ''));
+      expect(lines.map(Number)).toEqual(Array.from({ length: 60 }, (_, i) => i));
+    });
+  });
+});
