@@ -107,10 +107,11 @@ export class Context implements RddContext {
           this.#builder.forgetWorker(w);
           this.#dag.workerLost(w, reason);
         },
+        noWorkers: (reason) => this.#dag.noWorkers(reason),
       },
       (ts, spec, attempt, w) => this.#builder.build(ts.stage, ts.stageAttempt, ts.jobId, spec.partition, attempt, w),
       this.events,
-      { maxTaskFailures: this.options.maxTaskFailures, slotsPerWorker: this.options.slotsPerWorker },
+      { maxTaskFailures: this.options.maxTaskFailures, slotsPerWorker: this.options.slotsPerWorker, speculation: this.options.speculation },
     );
     this.#dag.attach(this.#tasks);
     this.faults = {

@@ -14,6 +14,12 @@ export interface ContextOptions {
   readonly cacheMB?: number;
   /** Tasks queued per worker thread (it computes one at a time). Default 2. */
   readonly slotsPerWorker?: number;
+  /**
+   * Speculative execution of stragglers (Spark's spark.speculation), off by default: once `quantile` of a
+   * stage's tasks are done, a task running `multiplier` times longer than their median gets a copy on another
+   * worker; the first to finish wins.
+   */
+  readonly speculation?: { enabled?: boolean; multiplier?: number; quantile?: number; minRuntimeMs?: number; intervalMs?: number };
 }
 
 export interface ResolvedOptions {
@@ -25,6 +31,7 @@ export interface ResolvedOptions {
   readonly progress: boolean;
   readonly cacheBytes: number;
   readonly slotsPerWorker: number;
+  readonly speculation: { enabled: boolean; multiplier: number; quantile: number; minRuntimeMs: number; intervalMs: number };
 }
 
 /** Parses `local`, `local[N]`, `local[*]`. */
@@ -57,5 +64,14 @@ export function resolveOptions(o: ContextOptions, cores: number): ResolvedOption
     progress: o.progress ?? true,
     cacheBytes: positiveInt('cacheMB', o.cacheMB, 512) * 1024 * 1024,
     slotsPerWorker: positiveInt('slotsPerWorker', o.slotsPerWorker, 2),
+    speculation: resolveSpeculation(o.speculation ?? {}),
   };
+}
+
+function resolveSpeculation(s: NonNullable<ContextOptions['speculation']>): ResolvedOptions['speculation'] {
+  const r = { enabled: s.enabled ?? false, multiplier: s.multiplier ?? 3, quantile: s.quantile ?? 0.9, minRuntimeMs: s.minRuntimeMs ?? 100, intervalMs: s.intervalMs ?? 100 };
+  if (!(r.multiplier >= 1)) throw new RangeError(`speculation.multiplier must be >= 1, got ${r.multiplier}`);
+  if (!(r.quantile > 0 && r.quantile <= 1)) throw new RangeError(`speculation.quantile must be in (0, 1], got ${r.quantile}`);
+  if (!(r.minRuntimeMs >= 0) || !(r.intervalMs > 0)) throw new RangeError('speculation.minRuntimeMs must be >= 0 and intervalMs > 0');
+  return r;
 }

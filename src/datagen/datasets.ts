@@ -18,7 +18,7 @@ import { DEFAULT_SEED, DEFAULT_VOCABULARY, writeTextCorpus } from './text.js';
  * Bumped whenever a generator's output for the same parameters changes, so that old files on disk are
  * regenerated rather than silently reused.
  */
-export const DATAGEN_VERSION = 1;
+export const DATAGEN_VERSION = 2;
 
 /** Size of the default text corpus: 50 MiB. */
 export const DEFAULT_TEXT_BYTES = 50 * 1024 * 1024;

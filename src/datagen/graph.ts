@@ -15,7 +15,7 @@
  * increasing source order.
  */
 
-import { SeededRandom, shuffledRange } from './random.js';
+import { SeededRandom } from '../core/random.js';
 import { writeChunks, writeUint } from './sink.js';
 import { DEFAULT_SEED } from './text.js';
 import { ZipfDistribution } from './zipf.js';
@@ -62,6 +62,27 @@ function resolve(opts: GraphOptions): { nodes: number; edges: number; seed: numb
     );
   }
   return { nodes, edges, seed };
+}
+
+/**
+ * A uniformly random permutation of `0 .. n-1` (Fisher–Yates): the graph's map from popularity rank to node,
+ * so that popular nodes are scattered over the id range rather than packed at its start.
+ *
+ * @example
+ * ```ts
+ * const order = shuffledRange(5, new SeededRandom(1)); // e.g. Int32Array [3, 0, 4, 1, 2]
+ * ```
+ */
+export function shuffledRange(n: number, rng: SeededRandom): Int32Array {
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) out[i] = i;
+  for (let i = n - 1; i > 0; i--) {
+    const j = rng.nextInt(i + 1);
+    const tmp = out[i]!;
+    out[i] = out[j]!;
+    out[j] = tmp;
+  }
+  return out;
 }
 
 /** Out-degree per node: the minimum everywhere plus the rest spread by Zipf popularity. */

@@ -4,7 +4,7 @@
  * them on disk once.
  */
 
-export { SeededRandom, shuffledRange } from './random.js';
+export { SeededRandom } from '../core/random.js';
 export { ZipfDistribution } from './zipf.js';
 export {
   DEFAULT_SEED,
@@ -23,6 +23,7 @@ export {
   MIN_OUT_DEGREE,
   OUT_DEGREE_EXPONENT,
   generateGraphEdges,
+  shuffledRange,
   writeGraph,
   type GraphEdges,
   type GraphOptions,

@@ -10,7 +10,7 @@
  * small irreducible error (about 3% of labels disagree with sign(w·x) for the default 10 dimensions).
  */
 
-import { SeededRandom } from './random.js';
+import { SeededRandom } from '../core/random.js';
 import { writeChunks, writeFixed } from './sink.js';
 import { DEFAULT_SEED } from './text.js';
 

@@ -9,7 +9,7 @@
  * one syllable, the next 5,625 two, and the rest of a 200k vocabulary three.
  */
 
-import { SeededRandom } from './random.js';
+import { SeededRandom } from '../core/random.js';
 import { writeChunks } from './sink.js';
 import { ZipfDistribution } from './zipf.js';
 

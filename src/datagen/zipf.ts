@@ -6,7 +6,7 @@
  * fixed, which keeps generated data reproducible even if the sampler's internals are tuned later.
  */
 
-import type { SeededRandom } from './random.js';
+import type { SeededRandom } from '../core/random.js';
 
 /**
  * Zipf distribution over ranks `0 .. n-1`: P(rank r) ∝ 1 / (r + 1)^s.

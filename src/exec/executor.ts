@@ -42,8 +42,53 @@ export class Executor {
     this.blocks = new BlockStore(storageBytes);
   }
 
+  /** Fetches waiting on each peer, failed at once if that peer dies (comlink would wait forever). */
+  readonly #waiting = new Map<number, Set<(e: Error) => void>>();
+  /** Tasks the driver cancelled before they started computing. */
+  readonly #cancelled = new Set<number>();
+  readonly #wakeUps = new Map<number, () => void>();
+
   setPeer(index: number, service: { fetchBuckets(shuffleId: number, mapIds: readonly number[], reduceId: number): Promise<Bucket[]> | Bucket[] }): void {
     this.#peers.set(index, service);
+  }
+
+  peerLost(index: number): void {
+    this.#peers.delete(index);
+    const waiting = this.#waiting.get(index);
+    this.#waiting.delete(index);
+    for (const fail of waiting ?? []) fail(new Error(`worker ${index} died`));
+  }
+
+  cancelTask(taskId: number): void {
+    this.#cancelled.add(taskId);
+    this.#wakeUps.get(taskId)?.();
+  }
+
+  /** The straggler delay of fault injection, cut short if the task is cancelled. */
+  #delay(taskId: number, ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#wakeUps.set(taskId, done);
+    }).finally(() => this.#wakeUps.delete(taskId));
+  }
+
+  /** Asks a peer for buckets; rejects if the peer dies while the request is out. */
+  #askPeer(w: number, shuffleId: number, mapIds: number[], reduceId: number): Promise<Bucket[]> {
+    const peer = this.#peers.get(w);
+    if (peer === undefined) return Promise.reject(new Error(`worker ${w} is not reachable from worker ${this.workerIndex}`));
+    return new Promise<Bucket[]>((resolve, reject) => {
+      let set = this.#waiting.get(w);
+      if (set === undefined) this.#waiting.set(w, (set = new Set()));
+      const waiting = set;
+      waiting.add(reject);
+      Promise.resolve(peer.fetchBuckets(shuffleId, mapIds, reduceId))
+        .then(resolve, reject)
+        .finally(() => waiting.delete(reject));
+    });
   }
 
   removeBroadcast(id: number): void {
@@ -60,7 +105,10 @@ export class Executor {
     let writeRecords = 0;
     const metrics = () => ({ durationMs: performance.now() - started, shuffleReadRecords: readRecords, shuffleWriteRecords: writeRecords });
     try {
-      if (msg.delayMs) await new Promise((r) => setTimeout(r, msg.delayMs));
+      if (msg.delayMs) await this.#delay(msg.taskId, msg.delayMs);
+      if (this.#cancelled.delete(msg.taskId)) {
+        return { status: 'failed', failure: { kind: 'killed', message: `task ${msg.taskId} was cancelled` }, blockUpdates: [], metrics: metrics() };
+      }
       for (const [id, value] of msg.broadcasts) this.#broadcasts.set(id, value);
       const accumulators = new Map<number, LocalAccumulator>();
       for (const [id, kind] of msg.accumulators) accumulators.set(id, new LocalAccumulator(kind));
@@ -152,10 +200,8 @@ export class Executor {
         if (w === this.workerIndex) {
           got = this.shuffles.fetchBuckets(shuffleId, mapIds, reduceId);
         } else {
-          const peer = this.#peers.get(w);
-          if (peer === undefined) throw new FetchFailedError(shuffleId, mapIds[0]!, w, `worker ${w} is not reachable from worker ${this.workerIndex}`);
           try {
-            got = await peer.fetchBuckets(shuffleId, mapIds, reduceId);
+            got = await this.#askPeer(w, shuffleId, mapIds, reduceId);
           } catch (e) {
             // A peer that lost its outputs (or died) shows up here: the driver resubmits the lost map tasks.
             throw new FetchFailedError(shuffleId, mapIds[0]!, w, `fetching shuffle ${shuffleId} from worker ${w} failed: ${(e as Error).message}`);

@@ -67,7 +67,10 @@ export interface BlockUpdate {
 export type TaskFailure =
   | { readonly kind: 'exception'; readonly error: ErrorInfo }
   | { readonly kind: 'fetchFailed'; readonly shuffleId: number; readonly mapId: number; readonly workerIndex: number; readonly message: string }
-  | { readonly kind: 'workerLost'; readonly workerIndex: number; readonly message: string };
+  /** `causedByApp` is false when the driver killed the worker (fault injection, stop): not the task's fault. */
+  | { readonly kind: 'workerLost'; readonly workerIndex: number; readonly message: string; readonly causedByApp: boolean }
+  /** Cancelled by the driver (the other copy of a speculative task won). */
+  | { readonly kind: 'killed'; readonly message: string };
 
 export interface TaskMetrics {
   readonly durationMs: number;
@@ -108,6 +111,10 @@ export interface WorkerApi extends ShuffleService {
   removeShuffle(shuffleId: number): void;
   removeRdd(rddId: number): BlockUpdate[];
   removeBroadcast(id: number): void;
+  /** Best effort: a task still waiting (queued or delayed) ends as `killed`; a computing one cannot be stopped. */
+  cancelTask(taskId: number): void;
+  /** A peer died: fail fetches waiting on it. */
+  peerLost(index: number): void;
   ping(): number;
 }
 

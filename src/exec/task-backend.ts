@@ -11,7 +11,9 @@ export interface BackendListener {
   /** A worker died: its in-flight tasks have failed, its shuffle outputs and cached blocks are gone. */
   workerLost(index: number, reason: string): void;
   /** A replacement worker (or the first one) at `index` accepts tasks. */
-  workerReady(index: number): void;
+  workerReady(index: number, replacement: boolean): void;
+  /** A replacement could not start: the worker stays down. */
+  workerFailed(index: number, reason: string): void;
 }
 
 export interface TaskBackend {
@@ -21,6 +23,8 @@ export interface TaskBackend {
   setListener(listener: BackendListener): void;
   isAvailable(index: number): boolean;
   runTask(workerIndex: number, task: TaskMessage): Promise<TaskOutcome>;
+  /** Best effort cancellation of a task (see WorkerApi.cancelTask). */
+  cancelTask(workerIndex: number, taskId: number): void;
   removeShuffle(shuffleId: number): void;
   removeRdd(rddId: number): Promise<void>;
   removeBroadcast(id: number): void;

@@ -17,6 +17,8 @@ const api: WorkerApi = {
     if (callPort) {
       const remote: Remote<ShuffleService> = wrap<ShuffleService>(nodeEndpoint(callPort as never));
       executor.setPeer(index, { fetchBuckets: (s, m, r) => remote.fetchBuckets(s, [...m], r) });
+      // The port closes when the peer's thread ends: fail fetches waiting on it.
+      (callPort as unknown as { on(e: string, f: () => void): void }).on('close', () => executor.peerLost(index));
       // Peer ports must not keep the thread alive on their own.
       (callPort as unknown as { unref?: () => void }).unref?.();
     }
@@ -28,6 +30,8 @@ const api: WorkerApi = {
   removeShuffle: (id) => executor.shuffles.remove(id),
   removeRdd: (id) => executor.blocks.removeRdd(id),
   removeBroadcast: (id) => executor.removeBroadcast(id),
+  cancelTask: (taskId) => executor.cancelTask(taskId),
+  peerLost: (index) => executor.peerLost(index),
   ping: () => init.workerIndex,
 };
 

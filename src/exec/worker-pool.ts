@@ -33,6 +33,8 @@ interface Slot {
   state: 'starting' | 'ready' | 'dead';
   lastError: Error | undefined;
   everReady: boolean;
+  /** The driver terminated it on purpose (fault injection): its tasks' failures are not the tasks' fault. */
+  killedByDriver: boolean;
 }
 
 export class WorkerPool implements TaskBackend {
@@ -79,6 +81,7 @@ export class WorkerPool implements TaskBackend {
       state: 'starting',
       lastError: undefined,
       everReady: false,
+      killedByDriver: false,
     };
     // Workers alone do not keep the process alive: a running job holds the context's keep-alive handle.
     worker.unref();
@@ -122,16 +125,21 @@ export class WorkerPool implements TaskBackend {
     ]);
   }
 
-  #markReady(slot: Slot): void {
+  #markReady(slot: Slot, replacement = false): void {
     slot.state = 'ready';
     slot.everReady = true;
-    this.#listener?.workerReady(slot.index);
+    this.#listener?.workerReady(slot.index, replacement);
+  }
+
+  cancelTask(workerIndex: number, taskId: number): void {
+    const slot = this.#slots[workerIndex];
+    if (slot?.state === 'ready') slot.remote.cancelTask(taskId).catch(() => undefined);
   }
 
   runTask(workerIndex: number, task: TaskMessage): Promise<TaskOutcome> {
     const slot = this.#slots[workerIndex];
     if (slot === undefined || slot.state !== 'ready') {
-      return Promise.resolve(lost(workerIndex, `worker ${workerIndex} is not available`));
+      return Promise.resolve(lost(workerIndex, `worker ${workerIndex} is not available`, false));
     }
     return new Promise<TaskOutcome>((resolve) => {
       slot.inflight.set(task.taskId, resolve);
@@ -161,14 +169,16 @@ export class WorkerPool implements TaskBackend {
     const wasEverReady = slot.everReady;
     slot.state = 'dead';
     if (this.#stopping) {
-      for (const settle of slot.inflight.values()) settle(lost(slot.index, 'the context was stopped'));
+      for (const settle of slot.inflight.values()) settle(lost(slot.index, 'the context was stopped', false));
       slot.inflight.clear();
       return;
     }
     const reason = `worker ${slot.index} exited with code ${code}${slot.lastError ? ` (${slot.lastError.message})` : ''}`;
     const inflight = [...slot.inflight.values()];
     slot.inflight.clear();
-    for (const settle of inflight) settle(lost(slot.index, reason));
+    for (const settle of inflight) settle(lost(slot.index, reason, !slot.killedByDriver));
+    // Peers waiting on this worker's shuffle output fail those fetches now instead of waiting forever.
+    for (const peer of this.#slots) if (peer !== slot && peer.state === 'ready') peer.remote.peerLost(slot.index).catch(() => undefined);
     // A worker that never started is not respawned: ready() has already failed with the reason.
     if (!wasEverReady) return;
     this.#listener?.workerLost(slot.index, reason);
@@ -181,10 +191,11 @@ export class WorkerPool implements TaskBackend {
     try {
       await this.#whenAnswering(slot);
       for (const peer of this.#slots) if (peer !== slot && peer.state === 'ready') await this.#connect(slot, peer);
-      if (!this.#stopping) this.#markReady(slot);
-    } catch {
+      if (!this.#stopping) this.#markReady(slot, true);
+    } catch (e) {
       // Died while starting: leave the slot dead rather than respawning in a loop.
       slot.state = 'dead';
+      if (!this.#stopping) this.#listener?.workerFailed(index, (e as Error).message);
     }
   }
 
@@ -204,6 +215,7 @@ export class WorkerPool implements TaskBackend {
     const slot = this.#slots[index];
     if (slot === undefined) throw new RangeError(`no worker ${index}: the pool has ${this.numWorkers}`);
     slot.lastError = new Error('killed by sc.faults.killWorker');
+    slot.killedByDriver = true;
     await slot.worker.terminate();
   }
 
@@ -212,7 +224,7 @@ export class WorkerPool implements TaskBackend {
     this.#stopping = true;
     await Promise.all(this.#slots.map((s) => s.worker.terminate().catch(() => undefined)));
     for (const s of this.#slots) {
-      for (const settle of s.inflight.values()) settle(lost(s.index, 'the context was stopped'));
+      for (const settle of s.inflight.values()) settle(lost(s.index, 'the context was stopped', false));
       s.inflight.clear();
     }
   }
@@ -227,6 +239,6 @@ function workerExecArgv(): string[] {
   return process.execArgv.filter((a) => keep.some((k) => a.startsWith(k)));
 }
 
-function lost(workerIndex: number, message: string): TaskOutcome {
-  return { status: 'failed', failure: { kind: 'workerLost', workerIndex, message }, blockUpdates: [] };
+function lost(workerIndex: number, message: string, causedByApp: boolean): TaskOutcome {
+  return { status: 'failed', failure: { kind: 'workerLost', workerIndex, message, causedByApp }, blockUpdates: [] };
 }

@@ -35,6 +35,7 @@ export class MapPartitionsRDD<T, U> extends RDD<U> {
     options: RddOptions & { compiled?: CompiledPartitionOp } = {},
   ) {
     super(parent.context, { op: pop.op, ...options });
+    this.inheritPartitionCount(parent as RDD<unknown>);
     if ((pop.mode === 'user' || pop.mode === 'userWithIndex') && this.context.isDriver) {
       this.#shipped = this.context.ship(pop.fn, `${pop.op} function of ${this.label}`);
     }
@@ -44,7 +45,7 @@ export class MapPartitionsRDD<T, U> extends RDD<U> {
   readonly compiled: CompiledPartitionOp;
 
   getNumPartitions(): number {
-    return this.parent.getNumPartitions();
+    return this.inheritedNumPartitions();
   }
   protected getDependencies(): readonly Dependency[] {
     return [oneToOne(this.parent as RDD<unknown>)];

@@ -58,13 +58,14 @@ export class MappedRDD<T, U> extends RDD<U> {
     options: RddOptions = {},
   ) {
     super(parent.context, { op, ...options });
+    this.inheritPartitionCount(parent as RDD<unknown>);
     this.#fn = fn as Fn | undefined;
     if (fn !== undefined) this.#shipped = this.context.ship(fn, `${op} function of ${this.label}`);
     if (KEEPS_PARTITIONER.has(op)) this.partitioner = parent.partitioner;
   }
 
   getNumPartitions(): number {
-    return this.parent.getNumPartitions();
+    return this.inheritedNumPartitions();
   }
   protected getDependencies(): readonly Dependency[] {
     return [oneToOne(this.parent as RDD<unknown>)];

@@ -80,6 +80,9 @@ export abstract class RDD<T> {
   #storageLevel: StorageLevel = StorageLevel.NONE;
   #origin: string;
   #deps: readonly Dependency[] | undefined;
+  /** The parent whose partition count this RDD shares (see `inheritPartitionCount`). */
+  #countParent: RDD<unknown> | undefined;
+  #countMemo: number | undefined;
 
   protected constructor(context: RddContext, options: RddOptions = {}) {
     this.context = context;
@@ -91,6 +94,29 @@ export abstract class RDD<T> {
 
   /** Number of partitions. */
   abstract getNumPartitions(): number;
+
+  /**
+   * Declares that this RDD has exactly as many partitions as `parent` (map, mapPartitions, zipWithIndex, ...);
+   * `inheritedNumPartitions` then finds the count by walking such chains in a loop. A recursive
+   * `parent.getNumPartitions()` would overflow the stack on the deep lineages iterative programs build.
+   */
+  protected inheritPartitionCount(parent: RDD<unknown>): void {
+    this.#countParent = parent;
+  }
+
+  /** The partition count of an RDD declared with `inheritPartitionCount`, without recursion; memoized. */
+  protected inheritedNumPartitions(): number {
+    if (this.#countMemo !== undefined) return this.#countMemo;
+    const chain: RDD<unknown>[] = [];
+    let cur: RDD<unknown> = this as RDD<unknown>;
+    while (cur.#countParent !== undefined && cur.#countMemo === undefined) {
+      chain.push(cur);
+      cur = cur.#countParent;
+    }
+    const n = cur.#countMemo ?? cur.getNumPartitions();
+    for (const r of chain) r.#countMemo = n;
+    return n;
+  }
   /** Computes the dependencies (driver side); called once and memoized by `dependencies`. */
   protected abstract getDependencies(): readonly Dependency[];
   /** Computes one partition as an Iterable (pull). */

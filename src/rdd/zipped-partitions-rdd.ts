@@ -11,9 +11,10 @@ export class ZippedPartitionsRDD<T, U> extends RDD<[T, U]> {
     options: RddOptions = {},
   ) {
     super(left.context, { op: 'zip', ...options });
+    this.inheritPartitionCount(left as RDD<unknown>);
   }
   getNumPartitions(): number {
-    return this.left.getNumPartitions();
+    return this.inheritedNumPartitions();
   }
   protected getDependencies(): readonly Dependency[] {
     return [oneToOne(this.left as RDD<unknown>), oneToOne(this.right as RDD<unknown>)];

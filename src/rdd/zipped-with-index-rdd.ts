@@ -17,10 +17,11 @@ export class ZippedWithIndexRDD<T> extends RDD<[T, number]> {
     options: RddOptions & { offsets?: readonly number[] } = {},
   ) {
     super(parent.context, { op: 'zipWithIndex', ...options });
+    this.inheritPartitionCount(parent as RDD<unknown>);
     this.#offsets = options.offsets;
   }
   getNumPartitions(): number {
-    return this.parent.getNumPartitions();
+    return this.inheritedNumPartitions();
   }
   protected getDependencies(): readonly Dependency[] {
     return [oneToOne(this.parent as RDD<unknown>)];

@@ -278,6 +278,7 @@ export class DAGScheduler implements TaskSetListener {
       }
       return;
     }
+    this.bus.emit({ type: 'stageResubmitted', stageId: stage.id, reason: failure.message, time: Date.now() });
     // Resubmit after the event settles, so several failures from one lost worker cause one resubmission.
     setTimeout(() => {
       if (this.#jobFor(stage) !== undefined) this.#submitStage(stage);
@@ -330,6 +331,10 @@ export class DAGScheduler implements TaskSetListener {
     }
     this.bus.emit({ type: 'jobEnd', jobId: job.jobId, time: Date.now(), result: 'failed', error: error.message });
     job.reject(error);
+  }
+
+  noWorkers(reason: string): void {
+    this.abortAll(new JobFailedError(`No worker can run tasks: ${reason}`, undefined, []));
   }
 
   /** Fails every active job (context stopped). */

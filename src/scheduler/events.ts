@@ -69,12 +69,39 @@ export interface TaskEndEvent {
   readonly time: number;
 }
 
+/** A worker thread died; its in-flight tasks failed and its shuffle outputs and cached blocks are gone. */
+export interface WorkerLostEvent {
+  readonly type: 'workerLost';
+  readonly workerIndex: number;
+  readonly reason: string;
+  readonly time: number;
+}
+
+/** A worker (first start or replacement) accepts tasks. */
+export interface WorkerAddedEvent {
+  readonly type: 'workerAdded';
+  readonly workerIndex: number;
+  readonly replacement: boolean;
+  readonly time: number;
+}
+
+/** A stage runs again because shuffle output it needed was lost (Spark's FetchFailed). */
+export interface StageResubmittedEvent {
+  readonly type: 'stageResubmitted';
+  readonly stageId: number;
+  readonly reason: string;
+  readonly time: number;
+}
+
 export type SchedulerEvent =
   | JobStartEvent
   | JobEndEvent
   | StageSubmittedEvent
   | StageCompletedEvent
   | TaskStartEvent
-  | TaskEndEvent;
+  | TaskEndEvent
+  | WorkerLostEvent
+  | WorkerAddedEvent
+  | StageResubmittedEvent;
 
 export type SchedulerEventType = SchedulerEvent['type'];

@@ -1,15 +1,18 @@
 /**
- * Task scheduler: places the tasks of submitted task sets on free workers and handles each task's end.
+ * Task scheduler: places the tasks of submitted task sets on workers and handles each attempt's end.
  *
  * - A worker computes one task at a time; up to `slotsPerWorker` are queued on it so it never waits for the
- *   driver between tasks. Task sets are served first-come, first-served.
- * - Placement prefers a worker that holds a cached partition the task reads (locality), otherwise any free one.
- * - A failed attempt is retried, on another worker where possible, until a task has failed `maxTaskFailures`
- *   times; then its task set is aborted and the DAG scheduler fails the jobs that need it.
- * - A fetch failure is not retried here: it means a parent stage lost output, which only the DAG scheduler can
- *   repair, so the task set stops launching (becomes a zombie) and the failure goes up.
+ *   driver between tasks. Task sets are served first-come, first-served, spread round-robin over workers.
+ * - Placement prefers a worker that caches a partition the task reads (locality), otherwise any free one.
+ * - A failed attempt is retried, on another worker where one exists, until the task has failed
+ *   `maxTaskFailures` times; then the task set is aborted and the DAG scheduler fails the jobs that need it.
+ *   A worker the driver killed on purpose (fault injection) does not count against its tasks.
+ * - A fetch failure is not retried here: a parent stage lost output, which only the DAG scheduler can repair,
+ *   so the task set stops launching (becomes a zombie) and the failure goes up.
+ * - Speculation (off by default): a straggler, much slower than the median of its stage, gets a copy on
+ *   another worker; the first copy to finish wins, the other is cancelled and its outcome ignored.
  *
- * The backend is an interface: tests drive this class with a fake backend that only records launches.
+ * The backend is an interface; tests drive this class with a fake backend that only records launches.
  */
 import type { ErrorInfo } from '../core/errors.js';
 import type { EventBus } from './event-bus.js';
@@ -17,7 +20,10 @@ import type { SchedulerEvent } from './events.js';
 import type { TaskBackend, BackendListener } from '../exec/task-backend.js';
 import type { TaskMessage, TaskOutcome, TaskFailure } from '../exec/protocol.js';
 import { MissingShuffleOutputError } from './task-builder.js';
+import { TaskSetManager, type AttemptFailure, type RunningAttempt, type SpeculationOptions } from './task-set-manager.js';
 import type { Stage } from './stage.js';
+
+export type { AttemptFailure, SpeculationOptions };
 
 export interface TaskSpec {
   readonly partition: number;
@@ -40,40 +46,11 @@ export interface TaskSetListener {
   taskSetFailed(ts: TaskSet, spec: TaskSpec, attempts: readonly AttemptFailure[]): void;
   blockUpdates(workerIndex: number, outcome: TaskOutcome): void;
   workerLost(workerIndex: number, reason: string): void;
-}
-
-export interface AttemptFailure {
-  readonly attempt: number;
-  readonly workerIndex: number;
-  readonly error: ErrorInfo;
+  /** Every worker is down and none can be started: nothing can run any more. */
+  noWorkers(reason: string): void;
 }
 
 export type BuildTask = (ts: TaskSet, spec: TaskSpec, attempt: number, workerIndex: number) => TaskMessage;
-
-class TaskSetManager {
-  readonly pending: number[];
-  readonly attempts: number[];
-  readonly failures: AttemptFailure[][];
-  readonly succeeded: boolean[];
-  readonly failedOn: Set<number>[];
-  running = 0;
-  numSucceeded = 0;
-  zombie = false;
-  /** Whether any task prefers a worker; without preferences placement takes the first pending task. */
-  readonly hasPreferences: boolean;
-  constructor(readonly ts: TaskSet) {
-    const n = ts.tasks.length;
-    this.hasPreferences = ts.tasks.some((t) => t.preferredWorkers.length > 0);
-    this.pending = Array.from({ length: n }, (_, i) => i);
-    this.attempts = new Array(n).fill(0);
-    this.failures = Array.from({ length: n }, () => []);
-    this.succeeded = new Array(n).fill(false);
-    this.failedOn = Array.from({ length: n }, () => new Set());
-  }
-  get finished(): boolean {
-    return this.zombie ? this.running === 0 : this.numSucceeded === this.ts.tasks.length;
-  }
-}
 
 export interface TaskSchedulerOptions {
   readonly maxTaskFailures: number;
@@ -83,14 +60,18 @@ export interface TaskSchedulerOptions {
    * to the worker a little earlier.
    */
   readonly slotsPerWorker: number;
+  readonly speculation?: SpeculationOptions & { readonly intervalMs: number };
 }
 
 export class TaskScheduler implements BackendListener {
   readonly #sets: TaskSetManager[] = [];
   /** Tasks in flight per worker. */
   readonly #inFlight: number[];
+  /** Workers that could not be restarted. */
+  readonly #down = new Set<number>();
   /** Artificial per-worker delay (fault injection: a straggler). */
   readonly #delays = new Map<number, number>();
+  #speculationTimer: NodeJS.Timeout | undefined;
   #stopped = false;
 
   constructor(
@@ -106,32 +87,49 @@ export class TaskScheduler implements BackendListener {
 
   submit(ts: TaskSet): void {
     this.#sets.push(new TaskSetManager(ts));
+    this.#startSpeculationTimer();
     this.#offer();
   }
 
-  /** Stops launching tasks of a stage attempt (job failed or stage resubmitted); running ones finish. */
+  /** Stops launching tasks of a stage (job failed or stage resubmitted); running ones finish. */
   cancelStage(stage: Stage): void {
     for (const m of this.#sets) if (m.ts.stage === stage) m.zombie = true;
     this.#prune();
   }
 
   slowWorker(index: number, delayMs: number): void {
+    if (!Number.isInteger(index) || index < 0 || index >= this.#inFlight.length) {
+      throw new RangeError(`slowWorker: no worker ${index} (there are ${this.#inFlight.length})`);
+    }
     if (delayMs > 0) this.#delays.set(index, delayMs);
     else this.#delays.delete(index);
   }
 
   stop(): void {
     this.#stopped = true;
+    if (this.#speculationTimer) clearInterval(this.#speculationTimer);
   }
 
+  // ---- BackendListener ------------------------------------------------------------------------------------
+
   workerLost(index: number, reason: string): void {
+    this.bus.emit({ type: 'workerLost', workerIndex: index, reason, time: Date.now() });
     this.listener.workerLost(index, reason);
   }
 
-  workerReady(index: number): void {
+  workerReady(index: number, replacement: boolean): void {
     this.#inFlight[index] = 0;
+    this.#down.delete(index);
+    this.bus.emit({ type: 'workerAdded', workerIndex: index, replacement, time: Date.now() });
     this.#offer();
   }
+
+  workerFailed(index: number, reason: string): void {
+    this.#down.add(index);
+    if (this.#down.size === this.#inFlight.length) this.listener.noWorkers(`every worker is down; the last could not restart: ${reason}`);
+  }
+
+  // ---- placement --------------------------------------------------------------------------------------------
 
   #isFree(w: number): boolean {
     return this.#inFlight[w]! < this.options.slotsPerWorker && this.backend.isAvailable(w);
@@ -141,29 +139,42 @@ export class TaskScheduler implements BackendListener {
     for (let i = this.#sets.length - 1; i >= 0; i--) if (this.#sets[i]!.finished) this.#sets.splice(i, 1);
   }
 
-  /** Gives every free worker a task, preferring tasks whose cached input lives on that worker. */
+  /** Gives free workers tasks, one per worker per round so a task set spreads over all of them. */
   #offer(): void {
     if (this.#stopped) return;
-    // Round-robin over workers, one task per worker per round, so a task set spreads across all of them.
     let launched = true;
     while (launched) {
       launched = false;
       for (let w = 0; w < this.#inFlight.length; w++) {
         if (!this.#isFree(w)) continue;
-        for (const m of this.#sets) {
-          if (m.zombie || m.pending.length === 0) continue;
-          const pick = this.#pick(m, w);
-          if (pick === undefined) continue;
-          this.#launch(m, pick, w);
-          launched = true;
-          break;
-        }
+        if (this.#offerOne(w)) launched = true;
       }
     }
   }
 
+  #offerOne(w: number): boolean {
+    for (const m of this.#sets) {
+      if (m.zombie || m.pending.length === 0) continue;
+      const pick = this.#pick(m, w);
+      if (pick === undefined) continue;
+      const index = m.pending.splice(pick, 1)[0]!;
+      this.#launch(m, index, w, false);
+      return true;
+    }
+    // Nothing regular to run: a straggler's copy, never on the worker already running it.
+    for (const m of this.#sets) {
+      if (m.zombie) continue;
+      const at = m.speculatable.findIndex((idx) => !m.succeeded[idx] && !m.siblings(idx, -1).some((a) => a.workerIndex === w));
+      if (at < 0) continue;
+      const index = m.speculatable.splice(at, 1)[0]!;
+      this.#launch(m, index, w, true);
+      return true;
+    }
+    return false;
+  }
+
   /**
-   * Index into m.pending of the task to run on worker w: a task preferring w first; then one that neither
+   * Position in m.pending of the task to run on worker w: a task preferring w first; then one that neither
    * prefers another free worker nor already failed on w (retries go elsewhere while another worker exists).
    */
   #pick(m: TaskSetManager, w: number): number | undefined {
@@ -174,15 +185,14 @@ export class TaskScheduler implements BackendListener {
       const prefs = m.ts.tasks[idx]!.preferredWorkers;
       if (prefs.includes(w)) return i;
       if (candidate !== undefined) continue;
-      const failedHere = m.failedOn[idx]!.has(w) && m.failedOn[idx]!.size < this.#inFlight.length;
+      const failedHere = m.failedOn[idx]!.has(w) && m.failedOn[idx]!.size < this.#inFlight.length - this.#down.size;
       const preferredFree = prefs.some((p) => p !== w && this.#isFree(p));
       if (!failedHere && !preferredFree) candidate = i;
     }
     return candidate;
   }
 
-  #launch(m: TaskSetManager, pendingPos: number, w: number): void {
-    const idx = m.pending.splice(pendingPos, 1)[0]!;
+  #launch(m: TaskSetManager, idx: number, w: number, speculative: boolean): void {
     const spec = m.ts.tasks[idx]!;
     const attempt = m.attempts[idx]!++;
     let msg: TaskMessage;
@@ -195,71 +205,126 @@ export class TaskScheduler implements BackendListener {
         this.#prune();
         return;
       }
-      this.#recordFailure(m, idx, attempt, w, { kind: 'exception', error: { name: (e as Error).name, message: (e as Error).message, stack: (e as Error).stack ?? '' } });
+      const err = e as Error;
+      this.#recordFailure(m, idx, attempt, w, { name: err.name, message: err.message, ...(err.stack ? { stack: err.stack } : {}) });
       return;
     }
     const delay = this.#delays.get(w);
     if (delay !== undefined) msg = { ...msg, delayMs: delay };
     this.#inFlight[w]!++;
-    m.running++;
-    const started = Date.now();
+    const run: RunningAttempt = { taskId: msg.taskId, index: idx, attempt, workerIndex: w, startedAt: Date.now(), speculative };
+    m.running.set(run.taskId, run);
     if (this.bus.hasListeners('taskStart')) {
-      this.bus.emit({ type: 'taskStart', stageId: m.ts.stage.id, stageAttempt: m.ts.stageAttempt, partition: spec.partition, attempt, workerIndex: w, speculative: false, time: started });
+      this.bus.emit({ type: 'taskStart', stageId: m.ts.stage.id, stageAttempt: m.ts.stageAttempt, partition: spec.partition, attempt, workerIndex: w, speculative, time: run.startedAt });
     }
-    void this.backend.runTask(w, msg).then((outcome) => this.#finished(m, idx, attempt, w, started, outcome));
+    void this.backend.runTask(w, msg).then((outcome) => this.#finished(m, run, outcome));
   }
 
-  #finished(m: TaskSetManager, idx: number, attempt: number, w: number, started: number, outcome: TaskOutcome): void {
-    m.running--;
+  // ---- attempt ends -----------------------------------------------------------------------------------------
+
+  #finished(m: TaskSetManager, run: RunningAttempt, outcome: TaskOutcome): void {
+    m.running.delete(run.taskId);
+    const w = run.workerIndex;
     // A lost worker is not offered tasks again until its replacement reports ready (isAvailable).
     this.#inFlight[w] = Math.max(0, this.#inFlight[w]! - 1);
     this.listener.blockUpdates(w, outcome);
+    const idx = run.index;
     const spec = m.ts.tasks[idx]!;
-    if (this.bus.hasListeners('taskEnd')) {
-      const error = outcome.status === 'failed' ? describeFailure(outcome.failure) : undefined;
-      this.bus.emit({
-        type: 'taskEnd',
-        stageId: m.ts.stage.id,
-        stageAttempt: m.ts.stageAttempt,
-        partition: spec.partition,
-        attempt,
-        workerIndex: w,
-        speculative: false,
-        result: outcome.status === 'success' ? 'success' : 'failed',
-        ...(error !== undefined ? { error } : {}),
-        durationMs: Date.now() - started,
-        time: Date.now(),
-      });
-    }
-    if (outcome.status === 'success') {
+    const lostTheRace = m.losers.delete(run.taskId);
+    this.#emitEnd(m, run, outcome, lostTheRace);
+    if (lostTheRace) {
+      // The other copy already won: this one's output and accumulator updates are discarded.
+    } else if (outcome.status === 'success') {
       if (!m.succeeded[idx]) {
         m.succeeded[idx] = true;
         m.numSucceeded++;
+        m.durations.push(Date.now() - run.startedAt);
+        for (const other of m.siblings(idx, run.taskId)) {
+          m.losers.add(other.taskId);
+          this.backend.cancelTask(other.workerIndex, other.taskId);
+        }
         this.listener.taskSucceeded(m.ts, spec, outcome, w);
       }
-    } else if (!m.zombie) {
-      if (outcome.failure.kind === 'fetchFailed') {
-        m.zombie = true;
-        this.listener.fetchFailed(m.ts, spec, outcome.failure);
-      } else {
-        this.#recordFailure(m, idx, attempt, w, outcome.failure);
-      }
+    } else if (!m.zombie && !m.succeeded[idx]) {
+      this.#failed(m, run, outcome.failure);
     }
     this.#prune();
     this.#offer();
   }
 
-  #recordFailure(m: TaskSetManager, idx: number, attempt: number, w: number, failure: Exclude<TaskFailure, { kind: 'fetchFailed' }>): void {
-    const error: ErrorInfo =
-      failure.kind === 'exception' ? failure.error : { name: 'WorkerLost', message: `${failure.message} while running the task` };
+  #failed(m: TaskSetManager, run: RunningAttempt, failure: TaskFailure): void {
+    const idx = run.index;
+    switch (failure.kind) {
+      case 'fetchFailed':
+        m.zombie = true;
+        this.listener.fetchFailed(m.ts, m.ts.tasks[idx]!, failure);
+        return;
+      case 'killed':
+        if (m.siblings(idx, run.taskId).length === 0) m.pending.unshift(idx);
+        return;
+      case 'workerLost':
+        if (!failure.causedByApp) {
+          // Not the task's fault: run it again without counting an attempt against it.
+          if (m.siblings(idx, run.taskId).length === 0) m.pending.unshift(idx);
+          return;
+        }
+        this.#recordFailure(m, idx, run.attempt, run.workerIndex, { name: 'WorkerLost', message: `${failure.message} while running the task` });
+        return;
+      case 'exception':
+        this.#recordFailure(m, idx, run.attempt, run.workerIndex, failure.error);
+        return;
+      default: {
+        const never: never = failure;
+        throw new Error(`unknown failure ${String(never)}`);
+      }
+    }
+  }
+
+  #recordFailure(m: TaskSetManager, idx: number, attempt: number, w: number, error: ErrorInfo): void {
     m.failures[idx]!.push({ attempt, workerIndex: w, error });
     m.failedOn[idx]!.add(w);
     if (m.failures[idx]!.length >= this.options.maxTaskFailures) {
       m.zombie = true;
       this.listener.taskSetFailed(m.ts, m.ts.tasks[idx]!, m.failures[idx]!);
-    } else {
+    } else if (m.siblings(idx, -1).length === 0) {
       m.pending.unshift(idx);
     }
+  }
+
+  #emitEnd(m: TaskSetManager, run: RunningAttempt, outcome: TaskOutcome, lostTheRace: boolean): void {
+    if (!this.bus.hasListeners('taskEnd')) return;
+    const failure = outcome.status === 'failed' ? outcome.failure : undefined;
+    const killed = lostTheRace || failure?.kind === 'killed';
+    this.bus.emit({
+      type: 'taskEnd',
+      stageId: m.ts.stage.id,
+      stageAttempt: m.ts.stageAttempt,
+      partition: m.ts.tasks[run.index]!.partition,
+      attempt: run.attempt,
+      workerIndex: run.workerIndex,
+      speculative: run.speculative,
+      result: killed ? 'killed' : outcome.status === 'success' ? 'success' : 'failed',
+      ...(failure !== undefined ? { error: describeFailure(failure) } : {}),
+      durationMs: Date.now() - run.startedAt,
+      time: Date.now(),
+    });
+  }
+
+  // ---- speculation ------------------------------------------------------------------------------------------
+
+  #startSpeculationTimer(): void {
+    const spec = this.options.speculation;
+    if (!spec?.enabled || this.#speculationTimer !== undefined) return;
+    this.#speculationTimer = setInterval(() => this.#checkSpeculation(), spec.intervalMs);
+    this.#speculationTimer.unref();
+  }
+
+  #checkSpeculation(): void {
+    const spec = this.options.speculation!;
+    const now = Date.now();
+    let found = false;
+    for (const m of this.#sets) if (m.findStragglers(now, spec).length > 0) found = true;
+    if (found) this.#offer();
   }
 }
 
@@ -271,6 +336,8 @@ function describeFailure(f: TaskFailure): string {
       return `FetchFailed: ${f.message}`;
     case 'workerLost':
       return `WorkerLost: ${f.message}`;
+    case 'killed':
+      return `Killed: ${f.message}`;
     default: {
       const never: never = f;
       return String(never);

@@ -19,6 +19,26 @@ describe('SeededRandom', () => {
     for (let i = 0; i < 100; i++) expect(a.nextUint32()).toBe(b.nextUint32());
   });
 
+  it('gives each stream of a seed its own reproducible sequence', () => {
+    const draw = (rng: SeededRandom): number[] => Array.from({ length: 8 }, () => rng.nextUint32());
+    expect(draw(new SeededRandom(42, 0))).toEqual(draw(new SeededRandom(42)));
+    expect(draw(new SeededRandom(42, 3))).toEqual(draw(new SeededRandom(42, 3)));
+    expect(draw(new SeededRandom(42, 3))).toEqual(draw(new SeededRandom(deriveSeed(42, 3))));
+    const streams = [0, 1, 2, 3, 4].map((s) => draw(new SeededRandom(42, s)).join());
+    expect(new Set(streams).size).toBe(5);
+    expect(draw(new SeededRandom(43, 1))).not.toEqual(draw(new SeededRandom(42, 1)));
+    for (const bad of [-1, 1.5, NaN]) expect(() => new SeededRandom(1, bad)).toThrow(RangeError);
+  });
+
+  it('draws nextFloat with 53 bits of precision from two draws', () => {
+    // The pinned draws above, (660444221 >>> 5) * 2^26 + (3652823732 >>> 6), over 2^53.
+    expect(new SeededRandom(42).nextFloat()).toBe(0.15377165265745885);
+    const r = new SeededRandom(5);
+    let finerThan32Bits = 0;
+    for (let i = 0; i < 100; i++) if (!Number.isInteger(r.nextFloat() * 2 ** 32)) finerThan32Bits++;
+    expect(finerThan32Bits).toBeGreaterThan(90);
+  });
+
   it('gives different streams for seeds differing only in high bits, sign or by one', () => {
     const first = (seed: number): number => new SeededRandom(seed).nextUint32();
     const firsts = [0, 1, -1, 2 ** 32, 2 ** 40 + 1, 1.9].map(first);
@@ -40,6 +60,7 @@ describe('SeededRandom', () => {
       }),
     );
     for (const bad of [0, -3, 1.5, NaN, 2 ** 53]) expect(() => new SeededRandom(1).nextInt(bad)).toThrow(RangeError);
+    expect(new SeededRandom(1).nextInt(1)).toBe(0);
   });
 
   it('draws nextInt uniformly (chi-square, fixed seed)', () => {
@@ -53,6 +74,29 @@ describe('SeededRandom', () => {
       for (let b = 0; b < 32; b++) bits[b]! += (x >>> b) & 1;
     }
     for (const ones of bits) expect(Math.abs(ones - 10_000)).toBeLessThan(500);
+  });
+
+  it('draws nextInt uniformly above 32 bits too', () => {
+    // 3 × 2^40 needs the 53-bit path; its thirds are equally likely only without bias.
+    const r = new SeededRandom(99);
+    const n = 3 * 2 ** 40;
+    const counts = [0, 0, 0];
+    for (let i = 0; i < 30_000; i++) counts[Math.floor(r.nextInt(n) / 2 ** 40)]! += 1;
+    expect(chiSquare(counts)).toBeLessThan(13.8); // p = 0.001 for 2 degrees of freedom
+  });
+
+  it('draws nextGaussian with mean 0 and variance 1', () => {
+    const r = new SeededRandom(3);
+    const n = 100_000;
+    let sum = 0;
+    let sq = 0;
+    for (let i = 0; i < n; i++) {
+      const g = r.nextGaussian();
+      sum += g;
+      sq += g * g;
+    }
+    expect(Math.abs(sum / n)).toBeLessThan(0.02);
+    expect(Math.abs(sq / n - 1)).toBeLessThan(0.02);
   });
 
   it('derives distinct per-partition seeds', () => {

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateGraphEdges, writeGraph, type GraphEdges } from '../../src/datagen/graph.js';
+import { SeededRandom } from '../../src/core/random.js';
+import { generateGraphEdges, shuffledRange, writeGraph, type GraphEdges } from '../../src/datagen/graph.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -108,5 +109,17 @@ describe('writeGraph', () => {
     expect(lines).toHaveLength(40_000);
     const mismatches = lines.filter((line, i) => line !== `${g.src[i]} ${g.dst[i]}`).length;
     expect(mismatches).toBe(0);
+  });
+});
+
+describe('shuffledRange', () => {
+  it('is a permutation of 0..n-1', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 300 }), fc.integer(), (n, seed) => {
+        const p = shuffledRange(n, new SeededRandom(seed));
+        expect([...p].sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i));
+      }),
+      { numRuns: 100 },
+    );
   });
 });

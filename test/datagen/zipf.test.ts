@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { SeededRandom } from '../../src/datagen/random.js';
+import { SeededRandom } from '../../src/core/random.js';
 import { ZipfDistribution } from '../../src/datagen/zipf.js';
 
 describe('ZipfDistribution', () => {

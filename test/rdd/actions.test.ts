@@ -4,7 +4,7 @@
  * (broadcast, accumulators) through capture; errors and the context after a failed job.
  */
 import { describe, expect, it } from 'vitest';
-import { capture, HashPartitioner, type SchedulerEvent } from 'kindling';
+import { capture, ContextStoppedError, HashPartitioner, JobFailedError, type SchedulerEvent } from 'kindling';
 import { MODES, mapEntries, sorted, useContext } from './helpers.js';
 
 describe.each(MODES)('actions (%s)', (master) => {
@@ -236,20 +236,54 @@ describe.each(MODES)('actions (%s)', (master) => {
   });
 
   describe('errors', () => {
-    it('a throwing user function fails the job with the original message; the context keeps working', async () => {
+    it('a throwing user function fails the job naming job, stage, partition and RDD; the context keeps working', async () => {
       const sc = ctx();
-      const r = sc.parallelize([1, 2, 3], 2).map((x) => {
-        if (x === 2) throw new Error('bad element two');
-        return x;
-      });
+      const r = sc
+        .parallelize([1, 2, 3], 2)
+        .map((x) => {
+          if (x === 2) throw new Error('bad element two');
+          return x;
+        })
+        .setName('failing map');
       const err = await r.collect().then(
         () => undefined,
-        (e: unknown) => e as Error,
+        (e: unknown) => e as JobFailedError,
       );
-      expect(err).toBeInstanceOf(Error);
+      expect(err).toBeInstanceOf(JobFailedError);
       expect(err!.message).toMatch(/bad element two/);
-      expect(err!.message).toMatch(/RDD \d+/);
+      expect(err!.message).toMatch(/Job \d+/);
+      expect(err!.message).toMatch(/stage \d+/);
+      expect(err!.message).toMatch(/partition 1\b/);
+      expect(err!.message).toContain(`RDD ${r.id} (failing map)`);
+      expect(err!.location?.partition).toBe(1);
+      expect(err!.location?.rddId).toBe(r.id);
+      expect(err!.causes.length).toBeGreaterThan(0);
+      expect(err!.causes[0]!.message).toBe('bad element two');
+      expect(err!.causes[0]!.stack).toMatch(/bad element two[\s\S]*\n\s+at /);
       expect(await sc.parallelize([1, 2, 3], 2).map((x) => x + 1).collect()).toEqual([2, 3, 4]);
+    });
+
+    it('an error in a map-side combine names the combining RDD', async () => {
+      const sc = ctx();
+      const r = sc
+        .parallelize<[string, number]>(
+          [
+            ['k', 1],
+            ['k', 2],
+          ],
+          1,
+        )
+        .reduceByKey(() => {
+          throw new Error('combine failed');
+        });
+      const err = await r.collect().then(
+        () => undefined,
+        (e: unknown) => e as JobFailedError,
+      );
+      expect(err).toBeInstanceOf(JobFailedError);
+      expect(err!.message).toMatch(/combine failed/);
+      expect(err!.message).toContain(`RDD ${r.id}`);
+      expect(await sc.parallelize([1], 1).count()).toBe(1);
     });
   });
 
@@ -469,5 +503,19 @@ describe.each(MODES)('actions (%s)', (master) => {
       expect(b.max).toBe(a.max);
       expect([b.min, b.max]).toEqual([-50.5, 49.5]);
     });
+  });
+});
+
+describe.each(MODES)('context lifecycle (%s)', (master) => {
+  const ctx = useContext(master);
+
+  it('actions after stop() reject clearly; stop() is idempotent', async () => {
+    const sc = ctx();
+    const r = sc.parallelize([1, 2, 3], 2);
+    expect(await r.count()).toBe(3);
+    await sc.stop();
+    await sc.stop();
+    await expect(r.count()).rejects.toBeInstanceOf(ContextStoppedError);
+    await expect(r.collect()).rejects.toThrow(/stop/);
   });
 });

@@ -135,11 +135,32 @@ describe.each(MODES)('introspection (%s)', (master) => {
     ]);
   });
 
-  it('deep lineages print without stack overflow', () => {
-    let r = ctx().parallelize([1], 1);
-    for (let i = 0; i < 20000; i++) r = r.map((x) => x);
+  it('deep narrow lineages: partition count and debug string without stack overflow', () => {
+    let r = ctx().parallelize([1], 3);
+    for (let i = 0; i < 15000; i++) r = i % 2 === 0 ? r.map((x) => x) : r.mapPartitions((it) => it);
+    expect(r.getNumPartitions()).toBe(3);
     const lines = r.toDebugString().split('\n');
-    expect(lines).toHaveLength(20001);
-    expect(lines[20000]).toMatch(/^ \|  ParallelCollectionRDD/);
+    expect(lines).toHaveLength(15001);
+    expect(lines[0]).toMatch(/^\(3\) MapPartitionsRDD/);
+    expect(lines[15000]).toMatch(/^ \|  ParallelCollectionRDD/);
+  });
+
+  it('jobs on long lineages: a 2000-step narrow chain and 100 shuffle iterations', async () => {
+    const sc = ctx();
+    let r = sc.parallelize([1, 2, 3], 2);
+    for (let i = 0; i < 2000; i++) r = r.map((x) => x + 1);
+    expect(await r.collect()).toEqual([2001, 2002, 2003]);
+    let ranks = sc.parallelize<[string, number]>(
+      [
+        ['a', 1],
+        ['b', 2],
+      ],
+      2,
+    );
+    for (let i = 0; i < 100; i++) ranks = ranks.mapValues((v) => v + 1).reduceByKey((a, b) => a + b);
+    expect((await ranks.collect()).sort()).toEqual([
+      ['a', 101],
+      ['b', 102],
+    ]);
   });
 });

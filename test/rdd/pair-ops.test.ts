@@ -227,6 +227,42 @@ describe.each(MODES)('pair operations (%s)', (master) => {
     });
   });
 
+  it('zero values apply once per key per map partition (Spark semantics)', async () => {
+    const r = ctx().parallelize<[string, number]>(
+      [
+        ['k', 1],
+        ['j', 5],
+        ['k', 2],
+      ],
+      2,
+    );
+    // partition 0 holds k:1, partition 1 holds j:5 and k:2
+    expect(sorted(await r.aggregateByKey(10, (a, v) => a + v, (a, b) => a + b).collect())).toEqual([
+      ['j', 15],
+      ['k', 23],
+    ]);
+    expect(sorted(await r.foldByKey(100, (a, b) => a + b).collect())).toEqual([
+      ['j', 105],
+      ['k', 203],
+    ]);
+    // already partitioned: one combine per key, so the zero applies once
+    const p = r.partitionBy(1);
+    expect(sorted(await p.foldByKey(100, (a, b) => a + b).collect())).toEqual([
+      ['j', 105],
+      ['k', 103],
+    ]);
+  });
+
+  it('bad partition counts throw at the call for every shuffle', () => {
+    const sc = ctx();
+    expect(() => pairs().groupByKey(0)).toThrow(RangeError);
+    expect(() => pairs().aggregateByKey(0, (a, b) => a + b, (a, b) => a + b, -1)).toThrow(RangeError);
+    expect(() => pairs().foldByKey(0, (a, b) => a + b, 1.5)).toThrow(RangeError);
+    expect(() => pairs().combineByKey((v) => v, (a, b) => a + b, (a, b) => a + b, 0)).toThrow(RangeError);
+    expect(() => sc.parallelize([1]).groupBy((x) => x, 0)).toThrow(RangeError);
+    expect(() => sc.parallelize([1]).sortBy((x) => x, true, 0)).toThrow(RangeError);
+  });
+
   describe('foldByKey and combineByKey', () => {
     it('foldByKey folds each key from zero', async () => {
       expect(sorted(await pairs().foldByKey(0, (a, b) => a + b).collect())).toEqual([

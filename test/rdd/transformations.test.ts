@@ -81,8 +81,9 @@ describe.each(MODES)('transformations (%s)', (master) => {
       expect(await sc.range(0, 5, -1).collect()).toEqual([]);
     });
 
-    it('end may be undefined while numSlices is given', async () => {
+    it('end may be undefined while step or numSlices is given', async () => {
       const sc = ctx();
+      expect(await sc.range(5, undefined, 2).collect()).toEqual([0, 2, 4]);
       const r = sc.range(6, undefined, 1, 3);
       expect(r.getNumPartitions()).toBe(3);
       expect(await r.glom().collect()).toEqual([[0, 1], [2, 3], [4, 5]]);
@@ -273,6 +274,12 @@ describe.each(MODES)('transformations (%s)', (master) => {
         [4, 16],
         [5, 25],
       ]);
+    });
+
+    it('zip of an RDD with itself and with a derived RDD', async () => {
+      const a = ctx().range(0, 5, 1, 3);
+      expect(await a.zip(a).collect()).toEqual([0, 1, 2, 3, 4].map((x) => [x, x]));
+      expect(await a.zip(a.map((x) => String(x))).collect()).toEqual([0, 1, 2, 3, 4].map((x) => [x, String(x)]));
     });
 
     it('zip throws at the call when partition counts differ', () => {

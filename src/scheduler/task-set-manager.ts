@@ -1,0 +1,93 @@
+/**
+ * The scheduler's bookkeeping for one task set (one attempt of one stage): which tasks wait, which attempts run
+ * where and since when, which succeeded, how often each failed and why, and which stragglers deserve a
+ * speculative copy (Spark's TaskSetManager, without the placement policy, which lives in TaskScheduler).
+ */
+import type { ErrorInfo } from '../core/errors.js';
+import type { TaskSet } from './task-scheduler.js';
+
+export interface AttemptFailure {
+  readonly attempt: number;
+  readonly workerIndex: number;
+  readonly error: ErrorInfo;
+}
+
+export interface RunningAttempt {
+  readonly taskId: number;
+  readonly index: number;
+  readonly attempt: number;
+  readonly workerIndex: number;
+  readonly startedAt: number;
+  readonly speculative: boolean;
+}
+
+export interface SpeculationOptions {
+  readonly enabled: boolean;
+  /** A task is a straggler once it runs this many times longer than the median successful task. */
+  readonly multiplier: number;
+  /** Fraction of tasks that must have succeeded before any is speculated. */
+  readonly quantile: number;
+  /** Never speculate a task that has run less than this. */
+  readonly minRuntimeMs: number;
+}
+
+export class TaskSetManager {
+  readonly pending: number[];
+  readonly attempts: number[];
+  readonly failures: AttemptFailure[][];
+  readonly succeeded: boolean[];
+  readonly failedOn: Set<number>[];
+  readonly running = new Map<number, RunningAttempt>();
+  /** Attempts that lost to another copy of their task: their outcome is ignored when it arrives. */
+  readonly losers = new Set<number>();
+  /** Tasks found to be stragglers, waiting for a free worker to run a copy. */
+  readonly speculatable: number[] = [];
+  /** Tasks that already have (or had) a speculative copy: one copy per task. */
+  readonly speculated = new Set<number>();
+  readonly durations: number[] = [];
+  numSucceeded = 0;
+  zombie = false;
+  /** Whether any task prefers a worker; without preferences placement takes the first pending task. */
+  readonly hasPreferences: boolean;
+
+  constructor(readonly ts: TaskSet) {
+    const n = ts.tasks.length;
+    this.hasPreferences = ts.tasks.some((t) => t.preferredWorkers.length > 0);
+    this.pending = Array.from({ length: n }, (_, i) => i);
+    this.attempts = new Array(n).fill(0);
+    this.failures = Array.from({ length: n }, () => []);
+    this.succeeded = new Array(n).fill(false);
+    this.failedOn = Array.from({ length: n }, () => new Set());
+  }
+
+  get finished(): boolean {
+    return this.zombie ? this.running.size === 0 : this.numSucceeded === this.ts.tasks.length;
+  }
+
+  /** Other running attempts of the same task (copies to cancel when one wins). */
+  siblings(index: number, taskId: number): RunningAttempt[] {
+    return [...this.running.values()].filter((a) => a.index === index && a.taskId !== taskId);
+  }
+
+  /**
+   * Marks stragglers speculatable, following Spark: once `quantile` of the tasks have succeeded, a running
+   * task slower than `multiplier` x the median successful duration (and at least `minRuntimeMs`) gets a copy.
+   */
+  findStragglers(now: number, opts: SpeculationOptions): number[] {
+    const n = this.ts.tasks.length;
+    if (this.zombie || this.numSucceeded >= n || this.numSucceeded < Math.max(1, Math.floor(opts.quantile * n))) return [];
+    const sorted = [...this.durations].sort((a, b) => a - b);
+    const median = sorted[Math.floor(sorted.length / 2)] ?? 0;
+    const threshold = Math.max(opts.multiplier * median, opts.minRuntimeMs);
+    const found: number[] = [];
+    for (const a of this.running.values()) {
+      if (a.speculative || this.succeeded[a.index] || this.speculated.has(a.index)) continue;
+      if (now - a.startedAt > threshold) {
+        this.speculated.add(a.index);
+        this.speculatable.push(a.index);
+        found.push(a.index);
+      }
+    }
+    return found;
+  }
+}

@@ -1,0 +1,194 @@
+/**
+ * FailureSuite-style specifications: failed tasks run again, lost workers are replaced and their work
+ * recomputed from lineage, lost shuffle output is regenerated, stragglers get speculative copies, and every
+ * run returns exactly what a fault-free run returns.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Context, capture, useModule, type RDD, type SchedulerEvent } from 'kindling';
+
+const contexts: Context[] = [];
+function context(options: ConstructorParameters<typeof Context>[0] = {}): Context {
+  const sc = new Context({ master: 'local[2]', progress: false, ...options });
+  contexts.push(sc);
+  return sc;
+}
+afterEach(async () => {
+  await Promise.all(contexts.splice(0).map((sc) => sc.stop()));
+});
+
+function record(sc: Context): SchedulerEvent[] {
+  const events: SchedulerEvent[] = [];
+  sc.events.onAny((e) => void events.push(e));
+  return events;
+}
+
+/** Blocks the worker thread for `ms`, so a task is still running when a fault is injected. */
+const sleep = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
+const LINES = Array.from({ length: 400 }, (_, i) => `w${i % 37} w${i % 11} w${(i * 7) % 23} common`);
+
+/** Word count, a join with word lengths, then a descending sort: three shuffles, four stages. */
+function job(sc: Context, slowMs = 0): RDD<[number, string]> {
+  const words = sc
+    .parallelize(LINES, 6)
+    .flatMap(capture({ slowMs, sleep }, (l: string) => {
+      // About one line in 37 sleeps, so every map task takes a little while.
+      if (slowMs > 0 && l.startsWith('w0 ')) sleep(slowMs);
+      return l.split(' ');
+    }))
+    .map((w): [string, number] => [w, 1])
+    .reduceByKey((a, b) => a + b, 4);
+  const lengths = words.map(([w]): [string, number] => [w, w.length]);
+  return words
+    .join(lengths)
+    .map(([w, [count, len]]): [number, string] => [count * 100 + len, w])
+    .sortByKey(false, 3);
+}
+
+describe('fault tolerance', () => {
+  it('a task that fails on its first attempt only: the job succeeds after exactly one retry', async () => {
+    const sc = context();
+    const events = record(sc);
+    const marker = path.join(mkdtempSync(path.join(tmpdir(), 'kindling-ft-')), 'failed-once');
+    const fs = useModule('node:fs');
+    const out = await sc
+      .range(20, undefined, 1, 4)
+      .map(capture({ fs, marker }, (x: number) => {
+        if (x === 13 && !fs.existsSync(marker)) {
+          fs.writeFileSync(marker, 'x');
+          throw new Error('transient failure');
+        }
+        return x * 2;
+      }))
+      .collect();
+    expect(out).toEqual(Array.from({ length: 20 }, (_, i) => i * 2));
+    const ends = events.filter((e) => e.type === 'taskEnd');
+    expect(ends.filter((e) => e.result === 'failed')).toHaveLength(1);
+    expect(ends.filter((e) => e.result === 'success')).toHaveLength(4);
+  });
+
+  it('accumulators count each successful task once, not the failed attempts', async () => {
+    const sc = context();
+    const marker = path.join(mkdtempSync(path.join(tmpdir(), 'kindling-ft-')), 'failed-once');
+    const fs = useModule('node:fs');
+    const seen = sc.accumulator(0);
+    await sc.range(100, undefined, 1, 4).foreach(capture({ fs, marker, seen }, (x: number) => {
+      seen.add(1);
+      if (x === 60 && !fs.existsSync(marker)) {
+        fs.writeFileSync(marker, 'x');
+        throw new Error('after counting 10 elements of this partition');
+      }
+    }));
+    expect(seen.value).toBe(100);
+  });
+
+  for (const when of ['map stage', 'reduce stage'] as const) {
+    it(`killing a worker in the ${when} of word count + join + sortByKey gives the fault-free result`, async () => {
+      const expected = await job(context({ master: 'local' })).collect();
+      const sc = context();
+      const events = record(sc);
+      let killed = false;
+      sc.events.on('taskStart', (e) => {
+        // Stage 0 is the word count's map stage; later stage ids are reduce-side stages.
+        const hit = when === 'map stage' ? e.stageId === 0 && e.partition === 3 : e.stageId >= 2;
+        if (!killed && hit) {
+          killed = true;
+          void sc.faults.killWorker(e.workerIndex);
+        }
+      });
+      expect(await job(sc, 30).collect()).toEqual(expected);
+      expect(killed).toBe(true);
+      expect(events.some((e) => e.type === 'workerLost')).toBe(true);
+      expect(events.some((e) => e.type === 'workerAdded' && e.replacement)).toBe(true);
+    });
+  }
+
+  it('killing a worker between two jobs of an iterative loop: lost shuffle output is recomputed, results identical', async () => {
+    const run = async (sc: Context, kill: boolean) => {
+      let ranks: RDD<[number, number]> = sc.parallelize(
+        Array.from({ length: 60 }, (_, i): [number, number] => [i % 12, 1]),
+        4,
+      );
+      const trace: number[] = [];
+      for (let i = 0; i < 6; i++) {
+        ranks = ranks.mapValues((v) => v * 0.5 + 1).reduceByKey((a, b) => a + b, 3);
+        trace.push(await ranks.map(([, v]) => v).sum());
+        if (kill && i === 2) await sc.faults.killWorker(1);
+      }
+      return { trace, final: (await ranks.collect()).sort((a, b) => a[0] - b[0]) };
+    };
+    const expected = await run(context({ master: 'local' }), false);
+    const sc = context();
+    const events = record(sc);
+    expect(await run(sc, true)).toEqual(expected);
+    expect(events.some((e) => e.type === 'workerLost')).toBe(true);
+  });
+
+  it('a killed worker does not count against its tasks (maxTaskFailures: 1 still succeeds)', async () => {
+    const sc = context({ maxTaskFailures: 1 });
+    let killed = false;
+    sc.events.on('taskStart', (e) => {
+      if (!killed && e.partition === 1) {
+        killed = true;
+        void sc.faults.killWorker(e.workerIndex);
+      }
+    });
+    const out = await sc
+      .range(40, undefined, 1, 4)
+      .map(capture({ sleep }, (x: number) => {
+        sleep(5);
+        return x + 1;
+      }))
+      .sum();
+    expect(out).toBe(820);
+    expect(killed).toBe(true);
+  });
+
+  it('speculation: a straggler gets a copy on another worker, the first to finish wins, output counted once', async () => {
+    const sc = context({ speculation: { enabled: true, multiplier: 2, quantile: 0.5, minRuntimeMs: 50, intervalMs: 20 } });
+    const events = record(sc);
+    const counted = sc.accumulator(0);
+    await sc.range(4).count(); // start both workers before slowing one
+    sc.faults.slowWorker(1, 4000);
+    const started = Date.now();
+    const out = await sc
+      .range(80, undefined, 1, 8)
+      .map(capture({ counted }, (x: number) => {
+        counted.add(1);
+        return x;
+      }))
+      .collect();
+    const elapsed = Date.now() - started;
+    expect(out).toEqual(Array.from({ length: 80 }, (_, i) => i));
+    expect(counted.value).toBe(80);
+    // Without speculation the job would wait for worker 1's 4 s delay.
+    expect(elapsed).toBeLessThan(3000);
+    const spec = events.filter((e) => e.type === 'taskStart' && e.speculative);
+    expect(spec.length).toBeGreaterThan(0);
+    // The losing copies end as 'killed' once the worker hears of the cancellation (after the job returned).
+    const deadline = Date.now() + 2000;
+    while (!events.some((e) => e.type === 'taskEnd' && e.result === 'killed') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(events.some((e) => e.type === 'taskEnd' && e.result === 'killed')).toBe(true);
+    expect(counted.value).toBe(80);
+  });
+
+  it('chaos: random worker kills during a multi-stage job always give the fault-free result', async () => {
+    const expected = await job(context({ master: 'local' })).collect();
+    for (let run = 0; run < 3; run++) {
+      const sc = context();
+      let kills = 0;
+      sc.events.on('taskStart', (e) => {
+        // Deterministic "random": kill on a few task starts chosen by a hash of the run and the event.
+        if (kills < 2 && ((e.stageId * 31 + e.partition * 7 + run * 13) % 9 === 0)) {
+          kills++;
+          void sc.faults.killWorker(e.workerIndex);
+        }
+      });
+      expect(await job(sc, 10).collect()).toEqual(expected);
+      expect(kills).toBeGreaterThan(0);
+    }
+  });
+});
