@@ -10,7 +10,7 @@
  * await sc.stop();
  * ```
  */
-export { Context, type FaultInjector } from './context/context.js';
+export { Context, type FaultInjector, type RDDStorageInfo } from './context/context.js';
 export type { ContextOptions } from './context/options.js';
 export { Broadcast, Accumulator } from './context/shared-variables.js';
 export { RDD } from './rdd/index.js';

@@ -82,14 +82,18 @@ export class ModuleRef {
  * CommonJS package whose namespace has only `default`, to `default`). Relative and absolute
  * paths are resolved against the current working directory now, so workers load the same file.
  *
+ * The return type is the module's type (give it as `M`, or get `any`) so the function body type-checks; on the
+ * driver the value is only a reference ({@link ModuleRef}) and must not be used directly.
+ *
  * @example
  * ```ts
- * import * as zlib from 'node:zlib';
- * import { capture, useModule } from './index.js';
- * const gzip = capture({ zlib: useModule('node:zlib') }, (s: string) => zlib.gzipSync(s));
+ * import { capture, useModule } from 'kindling';
+ * const zlib = useModule<typeof import('node:zlib')>('node:zlib');
+ * const gzip = capture({ zlib }, (s: string) => zlib.gzipSync(s));
  * ```
  */
-export function useModule(specifier: string): ModuleRef {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function useModule<M = any>(specifier: string): M {
   if (typeof specifier !== 'string' || specifier === '') {
     throw new TypeError('useModule expects a module specifier such as "node:zlib" or "lodash"');
   }
@@ -99,7 +103,7 @@ export function useModule(specifier: string): ModuleRef {
   // Workers import from this package's location, not the user's script, so a relative path
   // must be pinned to an absolute URL while we still know the driver's working directory.
   const wire = isPath ? pathToFileURL(path.resolve(cwd, specifier)).href : specifier;
-  return new ModuleRef(wire, cwd);
+  return new ModuleRef(wire, cwd) as M;
 }
 
 interface Captured {

@@ -34,6 +34,19 @@ import { TaskBuilder } from '../scheduler/task-builder.js';
 import { fullLineage } from '../scheduler/lineage.js';
 import { resolveOptions, type ContextOptions, type ResolvedOptions } from './options.js';
 import { Accumulator, Broadcast } from './shared-variables.js';
+import { LocalDirs } from './local-dirs.js';
+
+/** One persisted RDD in the storage report. */
+export interface RDDStorageInfo {
+  readonly id: number;
+  readonly name: string;
+  readonly storageLevel: string;
+  readonly numPartitions: number;
+  readonly numCachedPartitions: number;
+  readonly memoryBytes: number;
+  readonly diskBytes: number;
+  readonly workers: ReadonlyArray<{ workerIndex: number; partitions: number; memoryBytes: number; diskBytes: number }>;
+}
 
 /** Fault injection for tests and demos of recovery. */
 export interface FaultInjector {
@@ -67,6 +80,7 @@ export class Context implements RddContext {
   #stopping: Promise<void> | undefined;
   #checkpointDir: string | undefined;
   readonly #backend: TaskBackend;
+  readonly #localDirs: LocalDirs;
   readonly #dag: DAGScheduler;
   readonly #tasks: TaskScheduler;
   readonly #tracker = new MapOutputTracker();
@@ -81,7 +95,14 @@ export class Context implements RddContext {
 
   constructor(options: ContextOptions = {}) {
     this.options = resolveOptions(options, os.availableParallelism());
-    this.#backend = new WorkerPool({ numWorkers: this.options.numWorkers, storageBytes: this.options.cacheBytes });
+    this.#localDirs = new LocalDirs(this.options.localDir, this.options.appName);
+    this.#backend = new WorkerPool({
+      numWorkers: this.options.numWorkers,
+      storageBytes: this.options.storageBytes,
+      maxHeapMb: this.options.workerMB,
+      spillRoot: this.#localDirs.root,
+      maxResultBytes: this.options.maxResultBytes,
+    });
     this.#builder = new TaskBuilder(this.#tracker, this.#cache, {
       broadcastValue: (id) => {
         const b = this.#broadcasts.get(id);
@@ -92,6 +113,7 @@ export class Context implements RddContext {
     });
     this.#dag = new DAGScheduler(this.#tracker, this.#cache, this.events, {
       maxStageAttempts: this.options.maxStageAttempts,
+      maxResultBytes: this.options.maxResultBytes,
       onAccumulatorUpdates: (updates) => {
         for (const [id, delta] of updates) this.#accumulators.get(id)?.merge(delta);
       },
@@ -321,6 +343,33 @@ export class Context implements RddContext {
     this.#checkpointDir = abs;
   }
 
+  // ---- storage report ------------------------------------------------------------------------------------------
+
+  /**
+   * Per persisted RDD (Spark's getRDDStorageInfo): partitions cached, bytes in memory and on disk, and the
+   * totals per worker.
+   *
+   * @example
+   * ```ts
+   * for (const info of sc.getRDDStorageInfo()) console.log(info.name, info.numCachedPartitions, info.memoryBytes);
+   * ```
+   */
+  getRDDStorageInfo(): RDDStorageInfo[] {
+    return [...this.#persisted.values()].map((rdd) => {
+      const s = this.#cache.summary(rdd.id);
+      return {
+        id: rdd.id,
+        name: rdd.name ?? rdd.label,
+        storageLevel: rdd.storageLevel.name,
+        numPartitions: rdd.getNumPartitions(),
+        numCachedPartitions: s.partitions,
+        memoryBytes: s.memoryBytes,
+        diskBytes: s.diskBytes,
+        workers: [...s.byWorker].map(([workerIndex, w]) => ({ workerIndex, ...w })).sort((a, b) => a.workerIndex - b.workerIndex),
+      };
+    });
+  }
+
   // ---- lifecycle ---------------------------------------------------------------------------------------------
 
   /**
@@ -338,6 +387,7 @@ export class Context implements RddContext {
       this.#tasks.stop();
       this.#progress?.stop();
       await this.#backend.stop();
+      this.#localDirs.remove();
       if (this.#keepAlive) clearInterval(this.#keepAlive);
     })();
     return this.#stopping;

@@ -1,17 +1,34 @@
 /** Context options, validated up front with exact errors. */
+import os from 'node:os';
 
 export interface ContextOptions {
   /** `local` (1 worker thread), `local[N]`, or `local[*]` (one per core, the default). */
   readonly master?: string;
   readonly appName?: string;
+  /**
+   * `memory` (default): Spark-style, data stays in worker memory between stages and jobs. `mapreduce`: the same
+   * program run Hadoop-style, every shuffle and every job's output through files.
+   */
+  readonly engine?: 'memory' | 'mapreduce';
   /** Attempts per task before its job fails (Spark's spark.task.maxFailures). Default 4. */
   readonly maxTaskFailures?: number;
   /** Consecutive failed attempts of a stage (lost shuffle output) before its job fails. Default 4. */
   readonly maxStageAttempts?: number;
   /** Console progress bar on a TTY (default true). */
   readonly progress?: boolean;
-  /** Per-worker memory for cached partitions, in MiB. Default 512. */
-  readonly cacheMB?: number;
+  /**
+   * Worker memory: each worker thread's heap is limited to `workerMB` (default 2048), of which `storageFraction`
+   * (default 0.5) is the budget for cached partitions.
+   */
+  readonly memory?: { workerMB?: number; storageFraction?: number };
+  /** Largest total of results one action may bring to the driver: bytes, or '1g', '512m' (default 1 GiB). */
+  readonly maxResultSize?: number | string;
+  /** Where workers spill blocks (default: the OS temp folder). */
+  readonly localDir?: string;
+  /** Log hints (an RDD recomputed by several jobs, a very deep lineage). Default true. */
+  readonly hints?: boolean;
+  /** Lineage depth above which a hint suggests checkpoint(). Default 100. */
+  readonly lineageDepthWarning?: number;
   /** Tasks queued per worker thread (it computes one at a time). Default 2. */
   readonly slotsPerWorker?: number;
   /**
@@ -26,10 +43,16 @@ export interface ResolvedOptions {
   readonly master: string;
   readonly numWorkers: number;
   readonly appName: string;
+  readonly engine: 'memory' | 'mapreduce';
   readonly maxTaskFailures: number;
   readonly maxStageAttempts: number;
   readonly progress: boolean;
-  readonly cacheBytes: number;
+  readonly workerMB: number;
+  readonly storageBytes: number;
+  readonly maxResultBytes: number;
+  readonly localDir: string;
+  readonly hints: boolean;
+  readonly lineageDepthWarning: number;
   readonly slotsPerWorker: number;
   readonly speculation: { enabled: boolean; multiplier: number; quantile: number; minRuntimeMs: number; intervalMs: number };
 }
@@ -59,10 +82,15 @@ export function resolveOptions(o: ContextOptions, cores: number): ResolvedOption
     master,
     numWorkers: parseMaster(master, cores),
     appName: o.appName ?? 'kindling',
+    engine: resolveEngine(o.engine),
     maxTaskFailures: positiveInt('maxTaskFailures', o.maxTaskFailures, 4),
     maxStageAttempts: positiveInt('maxStageAttempts', o.maxStageAttempts, 4),
     progress: o.progress ?? true,
-    cacheBytes: positiveInt('cacheMB', o.cacheMB, 512) * 1024 * 1024,
+    ...resolveMemory(o.memory ?? {}),
+    maxResultBytes: parseSize('maxResultSize', o.maxResultSize ?? 2 ** 30),
+    localDir: o.localDir ?? os.tmpdir(),
+    hints: o.hints ?? true,
+    lineageDepthWarning: positiveInt('lineageDepthWarning', o.lineageDepthWarning, 100),
     slotsPerWorker: positiveInt('slotsPerWorker', o.slotsPerWorker, 2),
     speculation: resolveSpeculation(o.speculation ?? {}),
   };
@@ -74,4 +102,28 @@ function resolveSpeculation(s: NonNullable<ContextOptions['speculation']>): Reso
   if (!(r.quantile > 0 && r.quantile <= 1)) throw new RangeError(`speculation.quantile must be in (0, 1], got ${r.quantile}`);
   if (!(r.minRuntimeMs >= 0) || !(r.intervalMs > 0)) throw new RangeError('speculation.minRuntimeMs must be >= 0 and intervalMs > 0');
   return r;
+}
+
+function resolveEngine(e: ContextOptions['engine']): ResolvedOptions['engine'] {
+  if (e === undefined || e === 'memory' || e === 'mapreduce') return e ?? 'memory';
+  throw new Error(`Unknown engine '${String(e)}': use 'memory' (default) or 'mapreduce'`);
+}
+
+function resolveMemory(m: NonNullable<ContextOptions['memory']>): { workerMB: number; storageBytes: number } {
+  const workerMB = positiveInt('memory.workerMB', m.workerMB, 2048);
+  const fraction = m.storageFraction ?? 0.5;
+  if (!(fraction > 0 && fraction <= 1)) throw new RangeError(`memory.storageFraction must be in (0, 1], got ${fraction}`);
+  return { workerMB, storageBytes: Math.floor(workerMB * fraction * 2 ** 20) };
+}
+
+/** Bytes from a number or a Spark-style size ('512m', '1g', '100k'). */
+export function parseSize(name: string, v: number | string): number {
+  if (typeof v === 'number') {
+    if (!(v > 0)) throw new RangeError(`${name} must be a positive number of bytes, got ${v}`);
+    return v;
+  }
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)b?$/i.exec(v.trim());
+  if (m === null) throw new RangeError(`${name}: cannot read size '${v}' (use bytes or e.g. '512m', '1g')`);
+  const unit = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
+  return Math.floor(Number(m[1]) * unit);
 }

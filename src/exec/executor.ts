@@ -10,8 +10,9 @@ import { rebuildRdds, prepareResultFunction, type RDD, type TaskContext, type Pa
 import { compileAggregator } from '../shuffle/aggregator.js';
 import { FetchFailedError, ShuffleStore } from '../shuffle/shuffle-store.js';
 import { writeShuffleBuckets } from '../shuffle/shuffle-writer.js';
-import { BlockStore } from '../storage/block-store.js';
-import type { AccumulatorKind, Bucket, ShuffleService, TaskMessage, TaskOutcome } from './protocol.js';
+import { BlockManager } from '../storage/block-manager.js';
+import { estimateSize } from '../storage/size-estimator.js';
+import type { AccumulatorKind, Bucket, ShuffleService, TaskMessage, TaskOutcome, WorkerInit } from './protocol.js';
 
 type Fn = (...args: unknown[]) => unknown;
 
@@ -29,18 +30,20 @@ class LocalAccumulator {
 
 export class Executor {
   readonly shuffles: ShuffleStore;
-  readonly blocks: BlockStore;
+  readonly blocks: BlockManager;
   readonly #broadcasts = new Map<number, unknown>();
   /** Peers' shuffle services, by worker index. */
   readonly #peers = new Map<number, { fetchBuckets(shuffleId: number, mapIds: readonly number[], reduceId: number): Promise<Bucket[]> | Bucket[] }>();
 
-  constructor(
-    readonly workerIndex: number,
-    storageBytes: number,
-  ) {
-    this.shuffles = new ShuffleStore(workerIndex);
-    this.blocks = new BlockStore(storageBytes);
+  readonly #maxResultBytes: number;
+
+  constructor(init: WorkerInit) {
+    this.workerIndex = init.workerIndex;
+    this.#maxResultBytes = init.maxResultBytes;
+    this.shuffles = new ShuffleStore(init.workerIndex);
+    this.blocks = new BlockManager({ storageBytes: init.storageBytes, spillDir: init.spillDir });
   }
+  readonly workerIndex: number;
 
   /** Fetches waiting on each peer, failed at once if that peer dies (comlink would wait forever). */
   readonly #waiting = new Map<number, Set<(e: Error) => void>>();
@@ -103,7 +106,8 @@ export class Executor {
     const started = performance.now();
     let readRecords = 0;
     let writeRecords = 0;
-    const metrics = () => ({ durationMs: performance.now() - started, shuffleReadRecords: readRecords, shuffleWriteRecords: writeRecords });
+    let resultBytes = 0;
+    const metrics = () => ({ durationMs: performance.now() - started, shuffleReadRecords: readRecords, shuffleWriteRecords: writeRecords, resultBytes });
     try {
       if (msg.delayMs) await this.#delay(msg.taskId, msg.delayMs);
       if (this.#cancelled.delete(msg.taskId)) {
@@ -162,6 +166,19 @@ export class Executor {
       } else if (msg.resultFn !== undefined) {
         const run = await prepareResultFunction(msg.resultFn, compile);
         value = run(rdd as RDD<unknown>, msg.partition, tc);
+        // Refuse to send more than the driver accepts (Spark's spark.driver.maxResultSize) rather than exhaust it.
+        if (value !== null && typeof value === 'object') {
+          const bytes = estimateSize(Array.isArray(value) ? value : [value]);
+          if (bytes > this.#maxResultBytes) {
+            return {
+              status: 'failed',
+              failure: { kind: 'resultTooLarge', bytes, limit: this.#maxResultBytes },
+              blockUpdates: this.blocks.drainUpdates(),
+              metrics: metrics(),
+            };
+          }
+          resultBytes = bytes;
+        }
       }
       return {
         status: 'success',

@@ -56,12 +56,13 @@ export interface MapStatus {
   readonly sizes: readonly number[];
 }
 
-/** A cached block that a task added to (or dropped from) its worker's store. */
+/** A change to a cached partition on a worker: where it is now (both sizes 0: no longer cached there). */
 export interface BlockUpdate {
   readonly rddId: number;
   readonly partition: number;
-  readonly bytes: number;
-  readonly stored: boolean;
+  readonly memoryBytes: number;
+  readonly diskBytes: number;
+  readonly change: 'added' | 'evicted' | 'spilled' | 'dropped';
 }
 
 export type TaskFailure =
@@ -70,12 +71,16 @@ export type TaskFailure =
   /** `causedByApp` is false when the driver killed the worker (fault injection, stop): not the task's fault. */
   | { readonly kind: 'workerLost'; readonly workerIndex: number; readonly message: string; readonly causedByApp: boolean }
   /** Cancelled by the driver (the other copy of a speculative task won). */
-  | { readonly kind: 'killed'; readonly message: string };
+  | { readonly kind: 'killed'; readonly message: string }
+  /** The task's result is larger than maxResultSize: not retried, the job fails. */
+  | { readonly kind: 'resultTooLarge'; readonly bytes: number; readonly limit: number };
 
 export interface TaskMetrics {
   readonly durationMs: number;
   readonly shuffleReadRecords: number;
   readonly shuffleWriteRecords: number;
+  /** Estimated size of the result sent to the driver. */
+  readonly resultBytes: number;
 }
 
 export type TaskOutcome =
@@ -121,4 +126,8 @@ export interface WorkerApi extends ShuffleService {
 export interface WorkerInit {
   readonly workerIndex: number;
   readonly storageBytes: number;
+  /** This worker's folder for spilled and disk-only blocks. */
+  readonly spillDir: string;
+  /** Largest result a task may send back (Spark's spark.driver.maxResultSize). */
+  readonly maxResultBytes: number;
 }

@@ -8,7 +8,7 @@ import { Executor } from './executor.js';
 import type { ShuffleService, WorkerApi, WorkerInit } from './protocol.js';
 
 const init = workerData as WorkerInit;
-const executor = new Executor(init.workerIndex, init.storageBytes);
+const executor = new Executor(init);
 
 const api: WorkerApi = {
   runTask: (task) => executor.runTask(task),

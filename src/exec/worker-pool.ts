@@ -9,6 +9,8 @@
  * answered is not respawned: the pool fails with a clear error instead of looping.
  */
 import { Worker, MessageChannel } from 'node:worker_threads';
+import { rmSync } from 'node:fs';
+import path from 'node:path';
 import { wrap, transfer, nodeEndpoint, type Remote } from './comlink.js';
 import type { BackendListener, TaskBackend } from './task-backend.js';
 import type { TaskMessage, TaskOutcome, WorkerApi, WorkerInit } from './protocol.js';
@@ -21,6 +23,9 @@ export interface WorkerPoolOptions {
   readonly storageBytes: number;
   /** Heap limit of each worker thread, in MiB (undefined: Node's default). */
   readonly maxHeapMb?: number;
+  /** Root folder of the workers' spill folders (one per worker incarnation). */
+  readonly spillRoot: string;
+  readonly maxResultBytes: number;
 }
 
 type Settle = (o: TaskOutcome) => void;
@@ -66,8 +71,13 @@ export class WorkerPool implements TaskBackend {
     return this.#slots[index]?.state === 'ready';
   }
 
+  /** Incarnations per worker index, so a replacement never reuses a dead worker's spill folder. */
+  readonly #generations: number[] = [];
+
   #spawn(index: number): Slot {
-    const init: WorkerInit = { workerIndex: index, storageBytes: this.#options.storageBytes };
+    const generation = (this.#generations[index] = (this.#generations[index] ?? -1) + 1);
+    const spillDir = path.join(this.#options.spillRoot, `worker-${index}-${generation}`);
+    const init: WorkerInit = { workerIndex: index, storageBytes: this.#options.storageBytes, spillDir, maxResultBytes: this.#options.maxResultBytes };
     const worker = new Worker(WORKER_ENTRY, {
       workerData: init,
       execArgv: workerExecArgv(),
@@ -88,7 +98,11 @@ export class WorkerPool implements TaskBackend {
     worker.on('error', (e) => {
       slot.lastError = e;
     });
-    worker.on('exit', (code) => this.#onExit(slot, code));
+    worker.on('exit', (code) => {
+      // A dead worker's spilled blocks are lost with it (its cache is recomputed from lineage).
+      rmSync(spillDir, { recursive: true, force: true });
+      this.#onExit(slot, code);
+    });
     return slot;
   }
 
@@ -173,7 +187,7 @@ export class WorkerPool implements TaskBackend {
       slot.inflight.clear();
       return;
     }
-    const reason = `worker ${slot.index} exited with code ${code}${slot.lastError ? ` (${slot.lastError.message})` : ''}`;
+    const reason = describeExit(slot.index, code, slot.lastError, this.#options.maxHeapMb);
     const inflight = [...slot.inflight.values()];
     slot.inflight.clear();
     for (const settle of inflight) settle(lost(slot.index, reason, !slot.killedByDriver));
@@ -228,6 +242,18 @@ export class WorkerPool implements TaskBackend {
       s.inflight.clear();
     }
   }
+}
+
+/** Why a worker died, naming its heap limit when that is what killed it. */
+function describeExit(index: number, code: number, error: Error | undefined, maxHeapMb: number | undefined): string {
+  const oom = (error as { code?: string } | undefined)?.code === 'ERR_WORKER_OUT_OF_MEMORY';
+  if (oom) {
+    return (
+      `worker ${index} ran out of memory (heap limit ${maxHeapMb ?? 'default'} MiB, the context's memory.workerMB): ` +
+      'a partition or a group of values was too large; use more partitions, or reduceByKey/aggregateByKey instead of groupByKey'
+    );
+  }
+  return `worker ${index} exited with code ${code}${error ? ` (${error.message})` : ''}`;
 }
 
 /**

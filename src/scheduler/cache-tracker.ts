@@ -1,25 +1,39 @@
 /**
  * Driver-side registry of cached partitions (the location half of Spark's BlockManagerMaster): which worker
- * holds which partition of which persisted RDD, fed by the block updates that come back with every task.
- * The scheduler uses it for locality, to skip stages whose data is fully cached, and for the storage report.
+ * holds which partition of which persisted RDD, in memory or on disk, fed by the block updates that come back
+ * with every task. The scheduler uses it for locality and to skip stages whose data is fully cached; the
+ * context builds the storage report from it.
  */
 import type { BlockUpdate } from '../exec/protocol.js';
 
+export interface BlockLocation {
+  readonly memoryBytes: number;
+  readonly diskBytes: number;
+}
+
+export interface RddCacheSummary {
+  readonly partitions: number;
+  readonly memoryBytes: number;
+  readonly diskBytes: number;
+  readonly byWorker: ReadonlyMap<number, { partitions: number; memoryBytes: number; diskBytes: number }>;
+}
+
 export class CacheTracker {
-  /** rddId -> partition -> worker -> bytes */
-  readonly #blocks = new Map<number, Map<number, Map<number, number>>>();
+  /** rddId -> partition -> worker -> sizes */
+  readonly #blocks = new Map<number, Map<number, Map<number, BlockLocation>>>();
 
   apply(workerIndex: number, updates: readonly BlockUpdate[]): void {
     for (const u of updates) {
       let parts = this.#blocks.get(u.rddId);
-      if (u.stored) {
+      if (u.memoryBytes > 0 || u.diskBytes > 0) {
         if (parts === undefined) this.#blocks.set(u.rddId, (parts = new Map()));
         let where = parts.get(u.partition);
         if (where === undefined) parts.set(u.partition, (where = new Map()));
-        where.set(workerIndex, u.bytes);
+        where.set(workerIndex, { memoryBytes: u.memoryBytes, diskBytes: u.diskBytes });
       } else {
-        parts?.get(u.partition)?.delete(workerIndex);
-        if (parts?.get(u.partition)?.size === 0) parts.delete(u.partition);
+        const where = parts?.get(u.partition);
+        where?.delete(workerIndex);
+        if (where?.size === 0) parts!.delete(u.partition);
       }
     }
   }
@@ -50,17 +64,19 @@ export class CacheTracker {
     }
   }
 
-  /** Per RDD: partitions cached and bytes, for the storage report. */
-  summary(rddId: number): { partitions: number; bytes: number; byWorker: Map<number, number> } {
+  summary(rddId: number): RddCacheSummary {
     const parts = this.#blocks.get(rddId);
-    const byWorker = new Map<number, number>();
-    let bytes = 0;
+    const byWorker = new Map<number, { partitions: number; memoryBytes: number; diskBytes: number }>();
+    let memoryBytes = 0;
+    let diskBytes = 0;
     for (const where of parts?.values() ?? []) {
       for (const [w, b] of where) {
-        bytes += b;
-        byWorker.set(w, (byWorker.get(w) ?? 0) + b);
+        memoryBytes += b.memoryBytes;
+        diskBytes += b.diskBytes;
+        const t = byWorker.get(w) ?? { partitions: 0, memoryBytes: 0, diskBytes: 0 };
+        byWorker.set(w, { partitions: t.partitions + 1, memoryBytes: t.memoryBytes + b.memoryBytes, diskBytes: t.diskBytes + b.diskBytes });
       }
     }
-    return { partitions: parts?.size ?? 0, bytes, byWorker };
+    return { partitions: parts?.size ?? 0, memoryBytes, diskBytes, byWorker };
   }
 }

@@ -24,10 +24,12 @@ import type { MapOutputTracker } from './map-output-tracker.js';
 import type { CacheTracker } from './cache-tracker.js';
 import { prepareLineage, stageShuffleDeps } from './lineage.js';
 import { ResultStage, ShuffleMapStage, type ActiveJob, type Stage } from './stage.js';
-import type { AttemptFailure, TaskScheduler, TaskSet, TaskSetListener, TaskSpec } from './task-scheduler.js';
+import { resultTooLargeMessage, type AttemptFailure, type TaskScheduler, type TaskSet, type TaskSetListener, type TaskSpec } from './task-scheduler.js';
 
 export interface DAGSchedulerOptions {
   readonly maxStageAttempts: number;
+  /** Largest total of results one job may bring to the driver. */
+  readonly maxResultBytes: number;
   /** Called with accumulator updates of every successful task (once per task). */
   readonly onAccumulatorUpdates: (updates: ReadonlyArray<readonly [number, unknown]>) => void;
 }
@@ -75,6 +77,7 @@ export class DAGScheduler implements TaskSetListener {
           results: new Array(partitions.length),
           done: new Array(partitions.length).fill(false),
           remaining: partitions.length,
+          resultBytes: 0,
           resolve,
           reject,
         };
@@ -230,6 +233,12 @@ export class DAGScheduler implements TaskSetListener {
     }
     const job = stage.job;
     if (job === undefined || job.done[spec.outputIndex] || !this.#jobs.has(job.jobId)) return;
+    job.resultBytes += outcome.metrics.resultBytes;
+    if (job.resultBytes > this.options.maxResultBytes) {
+      const msg = resultTooLargeMessage(`the total result of job ${job.jobId} (${job.description})`, job.resultBytes, this.options.maxResultBytes);
+      this.#failJob(job, new JobFailedError(`Job ${job.jobId} failed: ${msg}`, undefined, []));
+      return;
+    }
     job.done[spec.outputIndex] = true;
     job.results[spec.outputIndex] = outcome.value;
     job.remaining--;
@@ -310,7 +319,12 @@ export class DAGScheduler implements TaskSetListener {
   }
 
   blockUpdates(workerIndex: number, outcome: TaskOutcome): void {
-    if (outcome.blockUpdates.length > 0) this.cache.apply(workerIndex, outcome.blockUpdates);
+    if (outcome.blockUpdates.length === 0) return;
+    this.cache.apply(workerIndex, outcome.blockUpdates);
+    if (this.bus.hasListeners('blockUpdated')) {
+      const time = Date.now();
+      for (const u of outcome.blockUpdates) this.bus.emit({ type: 'blockUpdated', workerIndex, time, ...u });
+    }
   }
 
   workerLost(workerIndex: number, _reason: string): void {

@@ -93,6 +93,18 @@ export interface StageResubmittedEvent {
   readonly time: number;
 }
 
+/** A cached partition was added to a worker's memory or disk, spilled to disk, evicted, or dropped. */
+export interface BlockUpdatedEvent {
+  readonly type: 'blockUpdated';
+  readonly workerIndex: number;
+  readonly rddId: number;
+  readonly partition: number;
+  readonly change: 'added' | 'evicted' | 'spilled' | 'dropped';
+  readonly memoryBytes: number;
+  readonly diskBytes: number;
+  readonly time: number;
+}
+
 export type SchedulerEvent =
   | JobStartEvent
   | JobEndEvent
@@ -102,6 +114,7 @@ export type SchedulerEvent =
   | TaskEndEvent
   | WorkerLostEvent
   | WorkerAddedEvent
-  | StageResubmittedEvent;
+  | StageResubmittedEvent
+  | BlockUpdatedEvent;
 
 export type SchedulerEventType = SchedulerEvent['type'];

@@ -13,6 +13,8 @@ export interface ActiveJob {
   readonly results: unknown[];
   readonly done: boolean[];
   remaining: number;
+  /** Estimated bytes of results received so far (checked against maxResultSize). */
+  resultBytes: number;
   readonly resolve: (results: unknown[]) => void;
   readonly reject: (error: Error) => void;
 }

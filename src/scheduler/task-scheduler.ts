@@ -273,6 +273,13 @@ export class TaskScheduler implements BackendListener {
       case 'exception':
         this.#recordFailure(m, idx, run.attempt, run.workerIndex, failure.error);
         return;
+      case 'resultTooLarge': {
+        // Running it again would produce the same result: fail at once.
+        m.zombie = true;
+        const error = { name: 'ResultTooLarge', message: resultTooLargeMessage(m.ts.tasks[idx]!.partition, failure.bytes, failure.limit) };
+        this.listener.taskSetFailed(m.ts, m.ts.tasks[idx]!, [...m.failures[idx]!, { attempt: run.attempt, workerIndex: run.workerIndex, error }]);
+        return;
+      }
       default: {
         const never: never = failure;
         throw new Error(`unknown failure ${String(never)}`);
@@ -338,9 +345,21 @@ function describeFailure(f: TaskFailure): string {
       return `WorkerLost: ${f.message}`;
     case 'killed':
       return `Killed: ${f.message}`;
+    case 'resultTooLarge':
+      return `ResultTooLarge: ${f.bytes} bytes > ${f.limit}`;
     default: {
       const never: never = f;
       return String(never);
     }
   }
+}
+
+/** Shared by the per-task and the per-job checks of maxResultSize. */
+export function resultTooLargeMessage(what: number | string, bytes: number, limit: number): string {
+  const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+  const subject = typeof what === 'number' ? `the result of partition ${what}` : what;
+  return (
+    `${subject} is ${mib(bytes)}, more than maxResultSize (${mib(limit)}): the driver would have to hold it all. ` +
+    'Reduce it in the workers first (reduce, aggregate, take), write it with saveAsTextFile, or raise maxResultSize.'
+  );
 }

@@ -4,7 +4,7 @@
  * (broadcast, accumulators) through capture; errors and the context after a failed job.
  */
 import { describe, expect, it } from 'vitest';
-import { capture, ContextStoppedError, HashPartitioner, JobFailedError, type SchedulerEvent } from 'kindling';
+import { capture, Context, ContextStoppedError, HashPartitioner, JobFailedError, type SchedulerEvent } from 'kindling';
 import { MODES, mapEntries, sorted, useContext } from './helpers.js';
 
 describe.each(MODES)('actions (%s)', (master) => {
@@ -195,6 +195,10 @@ describe.each(MODES)('actions (%s)', (master) => {
       const sc = ctx();
       const acc = sc.accumulator(0);
       const token = `kindling-acc-${Math.random()}`;
+      let failed = 0;
+      const off = sc.events.on('taskEnd', (e) => {
+        if (e.result === 'failed') failed++;
+      });
       // The first attempt on each worker fails after adding; only the successful attempt's additions count.
       await sc.parallelize([1, 2, 3], 1).foreach(
         capture({ acc, token }, (x: number) => {
@@ -206,6 +210,8 @@ describe.each(MODES)('actions (%s)', (master) => {
           }
         }),
       );
+      off();
+      expect(failed).toBeGreaterThanOrEqual(1);
       expect(acc.value).toBe(6);
     });
 
@@ -342,7 +348,7 @@ describe.each(MODES)('actions (%s)', (master) => {
       expect(counts.get(obj)).toBe(2);
       expect(counts.get(keys.find((k) => Array.isArray(k) && k[0] === 2))).toBe(1);
 
-      const byValue = await sc.parallelize([[1, 2], [1, 2], { y: 1, x: 2 }, { x: 2, y: 1 }, [1, 2]], 2).countByValue();
+      const byValue = await sc.parallelize<unknown>([[1, 2], [1, 2], { y: 1, x: 2 }, { x: 2, y: 1 }, [1, 2]], 2).countByValue();
       expect(byValue.size).toBe(2);
       const o = [...byValue.keys()].find((k) => !Array.isArray(k)) as object;
       expect(Object.keys(o)).toEqual(['y', 'x']);
@@ -508,6 +514,43 @@ describe.each(MODES)('actions (%s)', (master) => {
 
 describe.each(MODES)('context lifecycle (%s)', (master) => {
   const ctx = useContext(master);
+
+  it('several jobs may run at once on one context, sharing shuffles', async () => {
+    const sc = ctx();
+    const counts = sc
+      .range(0, 700, 1, 4)
+      .map((x) => [x % 7, 1] as [number, number])
+      .reduceByKey((a, b) => a + b);
+    const sortedCounts = counts.sortByKey();
+    const [all, n, ordered, doubled, selfJoin] = await Promise.all([
+      counts.collect(),
+      counts.count(),
+      sortedCounts.collect(),
+      counts.mapValues((v) => v * 2).collect(),
+      counts.join(counts).count(),
+    ]);
+    const expected = [0, 1, 2, 3, 4, 5, 6].map((k) => [k, 100]);
+    expect(sorted(all)).toEqual(sorted(expected));
+    expect(n).toBe(7);
+    expect(ordered).toEqual(expected);
+    expect(sorted(doubled)).toEqual(sorted(expected.map(([k, v]) => [k, v! * 2])));
+    expect(selfJoin).toBe(7);
+  });
+
+  it('an RDD belongs to its context; another context runs independently', async () => {
+    const sc = ctx();
+    const other = new Context({ master: 'local', progress: false });
+    try {
+      const mine = sc.parallelize([1, 2, 3], 2);
+      const theirs = other.parallelize([10, 20], 2);
+      expect(await theirs.sum()).toBe(30);
+      expect(await mine.sum()).toBe(6);
+      await expect(other.union([theirs, mine]).collect()).rejects.toThrow(/another context/);
+    } finally {
+      await other.stop();
+    }
+    expect(await sc.parallelize([4], 1).collect()).toEqual([4]);
+  });
 
   it('actions after stop() reject clearly; stop() is idempotent', async () => {
     const sc = ctx();

@@ -107,6 +107,24 @@ describe.each(MODES)('introspection (%s)', (master) => {
     ]);
   });
 
+  it('a shuffle that is not the last dependency keeps a bar for the ones after it', () => {
+    const sc = ctx();
+    const a = sc
+      .parallelize([1, 2], 2)
+      .map((x) => [x, x] as [number, number])
+      .reduceByKey((x, y) => x + y, 3);
+    const b = sc.parallelize<[number, string]>([[1, 'x']], 4);
+    const lines = shape(a.join(b, 5).toDebugString());
+    const co = lines.findIndex((l) => l.includes('CoGroupedRDD'));
+    expect(lines[0]).toBe('(5) MapPartitionsRDD at join []');
+    expect(lines.slice(co + 1)).toEqual([
+      ' +-(3) ShuffledRDD at reduceByKey []',
+      ' |  +-(2) MapPartitionsRDD at map []',
+      ' |     |  ParallelCollectionRDD at parallelize []',
+      ' +-(4) ParallelCollectionRDD at parallelize []',
+    ]);
+  });
+
   it('a join of unpartitioned inputs shuffles both sides', () => {
     const sc = ctx();
     const a = sc.parallelize<[string, number]>([['a', 1]], 2);

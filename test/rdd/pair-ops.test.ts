@@ -23,6 +23,24 @@ describe.each(MODES)('pair operations (%s)', (master) => {
       3,
     );
 
+  it('pair operations type-check only on RDD<[K, V]>', async () => {
+    const nums = ctx().parallelize([1, 2, 3]);
+    // Never called: the @ts-expect-error lines fail a type check of this file if pair operations accept RDD<number>.
+    const typeOnly = (): unknown[] => [
+      // @ts-expect-error reduceByKey needs an RDD of pairs
+      nums.reduceByKey((a: number, b: number) => a + b),
+      // @ts-expect-error join needs an RDD of pairs
+      nums.join(pairs()),
+      // @ts-expect-error keys needs an RDD of pairs
+      nums.keys(),
+      // @ts-expect-error countByKey needs an RDD of pairs
+      nums.countByKey(),
+    ];
+    expect(typeOnly).toBeTypeOf('function');
+    const typed: RDD<[string, number]> = pairs().reduceByKey((a, b) => a + b);
+    expect(await typed.count()).toBe(3);
+  });
+
   describe('keys, values, mapValues, flatMapValues', () => {
     it('keys and values keep order', async () => {
       expect(await pairs().keys().collect()).toEqual(['a', 'b', 'a', 'c', 'b', 'a']);

@@ -33,6 +33,10 @@ class FakeBackend implements TaskBackend {
   runTask(worker: number, msg: TaskMessage): Promise<TaskOutcome> {
     return new Promise((settle) => this.launches.push({ worker, msg, settle }));
   }
+  readonly cancelled: number[] = [];
+  cancelTask(_worker: number, taskId: number) {
+    this.cancelled.push(taskId);
+  }
   removeShuffle() {}
   removeRdd = async () => {};
   removeBroadcast() {}

@@ -1,0 +1,130 @@
+/**
+ * A worker's block manager for cached RDD partitions (Spark's BlockManager, memory and disk stores).
+ *
+ * - The memory store is an LRU (lru-cache) bounded in estimated bytes: the worker's storage budget.
+ * - MEMORY_ONLY: a partition evicted from memory (or too big for it) is dropped and recomputed from lineage
+ *   the next time it is needed.
+ * - MEMORY_AND_DISK: an evicted partition is written to the worker's spill folder and read back from there
+ *   (and put back in memory when it fits).
+ * - DISK_ONLY: written to disk only.
+ * Every change is recorded as a BlockUpdate; they go back to the driver with the next task outcome, so the
+ * driver knows where each partition is cached (for locality and the storage report).
+ */
+import { LRUCache } from 'lru-cache';
+import path from 'node:path';
+import type { BlockUpdate } from '../exec/protocol.js';
+import type { CachedBlocks } from '../rdd/task-context.js';
+import { rddBlockId } from './block-id.js';
+import { DiskStore } from './disk-store.js';
+import { estimateSize } from './size-estimator.js';
+import type { StorageLevel } from './storage-level.js';
+
+interface MemoryEntry {
+  readonly rddId: number;
+  readonly partition: number;
+  readonly values: readonly unknown[];
+  readonly bytes: number;
+  readonly level: StorageLevel['name'];
+}
+
+export interface BlockManagerOptions {
+  /** Bytes of cached partitions this worker keeps in memory. */
+  readonly storageBytes: number;
+  /** Folder for this worker's spilled and disk-only blocks. */
+  readonly spillDir: string;
+}
+
+export class BlockManager implements CachedBlocks {
+  readonly #memory: LRUCache<string, MemoryEntry>;
+  readonly #spillDir: string;
+  #disk: DiskStore | undefined;
+  #updates: BlockUpdate[] = [];
+  /** Disk-resident blocks and their level, for the report after a read. */
+  readonly #onDisk = new Map<string, { rddId: number; partition: number }>();
+
+  constructor(options: BlockManagerOptions) {
+    this.#spillDir = options.spillDir;
+    this.#memory = new LRUCache<string, MemoryEntry>({
+      maxSize: Math.max(1, options.storageBytes),
+      sizeCalculation: (e) => Math.max(1, e.bytes),
+      dispose: (e, id, reason) => {
+        if (reason === 'evict') this.#evicted(id, e);
+      },
+    });
+  }
+
+  get storageBytes(): number {
+    return this.#memory.maxSize;
+  }
+
+  get(rddId: number, partition: number): readonly unknown[] | undefined {
+    const id = rddBlockId(rddId, partition);
+    const hit = this.#memory.get(id);
+    if (hit !== undefined) return hit.values;
+    if (this.#disk?.has(id)) return this.#disk.get(id);
+    return undefined;
+  }
+
+  put(rddId: number, partition: number, values: readonly unknown[], level: string): void {
+    const name = level as StorageLevel['name'];
+    const id = rddBlockId(rddId, partition);
+    if (name === 'DISK_ONLY') {
+      this.#toDisk(id, rddId, partition, values, 'added');
+      return;
+    }
+    const bytes = estimateSize(values);
+    if (bytes <= this.#memory.maxSize) {
+      this.#memory.set(id, { rddId, partition, values, bytes, level: name });
+      this.#updates.push({ rddId, partition, memoryBytes: bytes, diskBytes: 0, change: 'added' });
+    } else if (name === 'MEMORY_AND_DISK') {
+      // Larger than the whole budget: straight to disk.
+      this.#toDisk(id, rddId, partition, values, 'added');
+    }
+    // MEMORY_ONLY and too large: not cached; recomputed when needed.
+  }
+
+  #evicted(id: string, e: MemoryEntry): void {
+    if (e.level === 'MEMORY_AND_DISK') this.#toDisk(id, e.rddId, e.partition, e.values, 'spilled');
+    else this.#updates.push({ rddId: e.rddId, partition: e.partition, memoryBytes: 0, diskBytes: 0, change: 'evicted' });
+  }
+
+  #toDisk(id: string, rddId: number, partition: number, values: readonly unknown[], change: BlockUpdate['change']): void {
+    this.#disk ??= new DiskStore(this.#spillDir);
+    const diskBytes = this.#disk.put(id, values);
+    this.#onDisk.set(id, { rddId, partition });
+    this.#updates.push({ rddId, partition, memoryBytes: 0, diskBytes, change });
+  }
+
+  removeRdd(rddId: number): BlockUpdate[] {
+    const prefix = `rdd_${rddId}_`;
+    for (const id of [...this.#memory.keys()]) {
+      if (!id.startsWith(prefix)) continue;
+      const e = this.#memory.get(id)!;
+      this.#memory.delete(id);
+      this.#updates.push({ rddId, partition: e.partition, memoryBytes: 0, diskBytes: 0, change: 'dropped' });
+    }
+    for (const [id, where] of [...this.#onDisk]) {
+      if (!id.startsWith(prefix)) continue;
+      this.#disk?.remove(id);
+      this.#onDisk.delete(id);
+      this.#updates.push({ rddId, partition: where.partition, memoryBytes: 0, diskBytes: 0, change: 'dropped' });
+    }
+    return this.drainUpdates();
+  }
+
+  drainUpdates(): BlockUpdate[] {
+    const u = this.#updates;
+    this.#updates = [];
+    return u;
+  }
+
+  /** Deletes the spill folder (worker shutdown). */
+  close(): void {
+    this.#memory.clear();
+    this.#disk?.clear();
+  }
+
+  static spillDirFor(root: string, workerIndex: number, generation: number): string {
+    return path.join(root, `worker-${workerIndex}-${generation}`);
+  }
+}
