@@ -17,6 +17,7 @@ import {
   UnionRDD,
   TextFileRDD,
   WholeTextFilesRDD,
+  CheckpointRDD,
   type RddContext,
   type ResultFunctionWire,
 } from '../rdd/index.js';
@@ -35,6 +36,7 @@ import { fullLineage } from '../scheduler/lineage.js';
 import { resolveOptions, type ContextOptions, type ResolvedOptions } from './options.js';
 import { Accumulator, Broadcast } from './shared-variables.js';
 import { LocalDirs } from './local-dirs.js';
+import { Hints } from './hints.js';
 
 /** One persisted RDD in the storage report. */
 export interface RDDStorageInfo {
@@ -90,11 +92,13 @@ export class Context implements RddContext {
   readonly #accumulators = new Map<number, Accumulator<unknown>>();
   readonly #persisted = new Map<number, RDD<unknown>>();
   readonly #progress: ConsoleProgressBar | undefined;
+  readonly #hints: Hints;
   #keepAlive: NodeJS.Timeout | undefined;
   #activeJobs = 0;
 
   constructor(options: ContextOptions = {}) {
     this.options = resolveOptions(options, os.availableParallelism());
+    this.#hints = new Hints((m) => console.warn(`kindling hint: ${m}`), this.options.hints, this.options.lineageDepthWarning);
     this.#localDirs = new LocalDirs(this.options.localDir, this.options.appName);
     this.#backend = new WorkerPool({
       numWorkers: this.options.numWorkers,
@@ -133,7 +137,7 @@ export class Context implements RddContext {
       },
       (ts, spec, attempt, w) => this.#builder.build(ts.stage, ts.stageAttempt, ts.jobId, spec.partition, attempt, w),
       this.events,
-      { maxTaskFailures: this.options.maxTaskFailures, slotsPerWorker: this.options.slotsPerWorker, speculation: this.options.speculation },
+      { maxTaskFailures: this.options.maxTaskFailures, slotsPerWorker: this.options.slotsPerWorker, localityWaitMs: this.options.localityWaitMs, speculation: this.options.speculation },
     );
     this.#dag.attach(this.#tasks);
     this.faults = {
@@ -172,11 +176,35 @@ export class Context implements RddContext {
     }
     this.#jobStarted();
     try {
-      await this.#backend.ready();
-      const parts = partitions ?? Array.from({ length: rdd.getNumPartitions() }, (_, i) => i);
-      return (await this.#dag.runJob(rdd, parts, fn, description ?? `job on ${rdd.label}`)) as R[];
+      const results = await this.#runJobOnly(rdd, fn, partitions, description);
+      await this.#checkpointLineage(rdd);
+      return results as R[];
     } finally {
       this.#jobEnded();
+    }
+  }
+
+  async #runJobOnly(rdd: RDD<unknown>, fn: ResultFunctionWire, partitions: readonly number[] | undefined, description: string | undefined): Promise<unknown[]> {
+    await this.#backend.ready();
+    this.#hints.checkDepth(rdd);
+    const parts = partitions ?? Array.from({ length: rdd.getNumPartitions() }, (_, i) => i);
+    const { results, computedRdds } = await this.#dag.runJob(rdd, parts, fn, description ?? `job on ${rdd.label}`);
+    this.#hints.jobFinished(rdd, computedRdds);
+    return results;
+  }
+
+  /**
+   * After an action: RDDs marked with checkpoint() in its lineage are written to the checkpoint folder by one
+   * more job each (as in Spark; persist them first to avoid computing them twice), then their lineage is cut.
+   */
+  async #checkpointLineage(rdd: RDD<unknown>): Promise<void> {
+    const dir = this.#checkpointDir;
+    if (dir === undefined) return;
+    for (const r of fullLineage(rdd)) {
+      if (!r.checkpointRequested || r.isCheckpointed) continue;
+      const target = path.join(dir, `rdd-${r.id}`);
+      await this.#runJobOnly(r, { kind: 'checkpoint', dir: target }, undefined, `checkpoint of ${r.label}`);
+      r.markCheckpointed(new CheckpointRDD(this, target, r.getNumPartitions(), { label: `checkpoint of ${r.label}` }));
     }
   }
 
@@ -341,6 +369,11 @@ export class Context implements RddContext {
     const abs = path.resolve(dir);
     mkdirSync(abs, { recursive: true });
     this.#checkpointDir = abs;
+  }
+
+  /** How many jobs computed the partitions of an RDD so far (cache hits and reused shuffles do not count). */
+  timesComputed(rdd: RDD<unknown>): number {
+    return this.#hints.timesComputed(rdd.id);
   }
 
   // ---- storage report ------------------------------------------------------------------------------------------

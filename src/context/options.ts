@@ -31,6 +31,8 @@ export interface ContextOptions {
   readonly lineageDepthWarning?: number;
   /** Tasks queued per worker thread (it computes one at a time). Default 2. */
   readonly slotsPerWorker?: number;
+  /** How long a task waits for the worker that caches its data before running elsewhere, in ms. Default 300. */
+  readonly localityWaitMs?: number;
   /**
    * Speculative execution of stragglers (Spark's spark.speculation), off by default: once `quantile` of a
    * stage's tasks are done, a task running `multiplier` times longer than their median gets a copy on another
@@ -54,6 +56,7 @@ export interface ResolvedOptions {
   readonly hints: boolean;
   readonly lineageDepthWarning: number;
   readonly slotsPerWorker: number;
+  readonly localityWaitMs: number;
   readonly speculation: { enabled: boolean; multiplier: number; quantile: number; minRuntimeMs: number; intervalMs: number };
 }
 
@@ -76,6 +79,12 @@ function positiveInt(name: string, v: number | undefined, fallback: number): num
   return v;
 }
 
+function nonNegative(name: string, v: number | undefined, fallback: number): number {
+  if (v === undefined) return fallback;
+  if (!(v >= 0)) throw new RangeError(`${name} must be >= 0, got ${v}`);
+  return v;
+}
+
 export function resolveOptions(o: ContextOptions, cores: number): ResolvedOptions {
   const master = o.master ?? 'local[*]';
   return {
@@ -92,6 +101,7 @@ export function resolveOptions(o: ContextOptions, cores: number): ResolvedOption
     hints: o.hints ?? true,
     lineageDepthWarning: positiveInt('lineageDepthWarning', o.lineageDepthWarning, 100),
     slotsPerWorker: positiveInt('slotsPerWorker', o.slotsPerWorker, 2),
+    localityWaitMs: nonNegative('localityWaitMs', o.localityWaitMs, 300),
     speculation: resolveSpeculation(o.speculation ?? {}),
   };
 }

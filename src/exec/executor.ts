@@ -139,6 +139,7 @@ export class Executor {
         for (const b of buckets) readRecords += b.length;
         inputs.set(`${read.shuffleId}/${read.reduceId}`, buckets);
       }
+      const computed = new Map<number, number>();
       const payloads = new Map<string, readonly unknown[]>();
       for (const [rddId, p, data] of msg.payloads) payloads.set(`${rddId}/${p}`, data);
       const tc: TaskContext = {
@@ -152,6 +153,7 @@ export class Executor {
           return b as ReadonlyArray<ReadonlyArray<Pair>>;
         },
         payload: (rddId, p) => payloads.get(`${rddId}/${p}`) ?? [],
+        computed: (rddId) => computed.set(rddId, (computed.get(rddId) ?? 0) + 1),
       };
 
       let value: unknown;
@@ -185,6 +187,7 @@ export class Executor {
         value,
         ...(mapStatus ? { mapStatus } : {}),
         accumulators: [...accumulators].map(([id, a]) => [id, a.value] as const),
+        computedRdds: [...computed.keys()],
         blockUpdates: this.blocks.drainUpdates(),
         metrics: metrics(),
       };

@@ -89,6 +89,8 @@ export type TaskOutcome =
       readonly value?: unknown;
       readonly mapStatus?: MapStatus;
       readonly accumulators: ReadonlyArray<readonly [number, unknown]>;
+      /** RDDs whose partitions this task computed (rather than read from the cache). */
+      readonly computedRdds: readonly number[];
       readonly blockUpdates: readonly BlockUpdate[];
       readonly metrics: TaskMetrics;
     }

@@ -11,7 +11,7 @@
  * no intermediate arrays or iterator objects) and pull-based (`iterator`) where a user function wants an
  * Iterable (mapPartitions). `forEach` and `iterator` are the only places that consult the cache.
  */
-import type { Dependency, ShuffleDependency } from '../core/dependency.js';
+import { oneToOne, type Dependency, type ShuffleDependency } from '../core/dependency.js';
 import type { Partitioner } from '../core/partitioner.js';
 import type { ShippedFunction } from '../closure/index.js';
 import { StorageLevel, describeStorageLevel } from '../storage/storage-level.js';
@@ -158,6 +158,10 @@ export abstract class RDD<T> {
   }
 
   toWire(): RddWire {
+    if (this.#checkpoint !== undefined) {
+      // Lineage ends at the checkpoint: a worker rebuilds this RDD (same id) as a reader of its files.
+      return { ...this.#checkpoint.toWire(), id: this.id, label: this.#name ?? this.#origin, storageLevel: this.#storageLevel.name };
+    }
     return {
       id: this.id,
       kind: this.wireKind,
@@ -179,6 +183,7 @@ export abstract class RDD<T> {
   /** The partition's elements, from the cache when persisted. */
   iterator(partition: number, tc: TaskContext): Iterable<T> {
     if (this.#storageLevel !== StorageLevel.NONE) return this.#getOrCompute(partition, tc);
+    tc.computed?.(this.id);
     return this.compute(partition, tc);
   }
 
@@ -189,6 +194,7 @@ export abstract class RDD<T> {
       for (let i = 0; i < values.length; i++) sink(values[i] as T);
       return;
     }
+    tc.computed?.(this.id);
     this.pushCompute(partition, tc, sink);
   }
 
@@ -196,6 +202,7 @@ export abstract class RDD<T> {
     const hit = tc.blocks.get(this.id, partition);
     if (hit !== undefined) return hit as readonly T[];
     const values: T[] = [];
+    tc.computed?.(this.id);
     this.pushCompute(partition, tc, (x) => values.push(x));
     tc.blocks.put(this.id, partition, values, this.#storageLevel.name);
     return values;
@@ -341,9 +348,19 @@ export abstract class RDD<T> {
     return this;
   }
   #checkpointRequested = false;
+  #checkpoint: RDD<unknown> | undefined;
   /** True once checkpoint() has been called. */
   get checkpointRequested(): boolean {
     return this.#checkpointRequested;
+  }
+  /** True once the checkpoint files are written and the lineage truncated. */
+  get isCheckpointed(): boolean {
+    return this.#checkpoint !== undefined;
+  }
+  /** Called by the context after the checkpoint job: lineage now ends at the checkpoint files. */
+  markCheckpointed(reader: RDD<unknown>): void {
+    this.#checkpoint = reader;
+    this.resetDependencies([oneToOne(reader)]);
   }
 
   // ---- element-wise transformations -------------------------------------------------------------------------

@@ -23,6 +23,7 @@ import {
   CoGroupedRDD,
   TextFileRDD,
   WholeTextFilesRDD,
+  CheckpointRDD,
   type RddWire,
   type ElementOp,
   type PartitionOp,
@@ -78,6 +79,7 @@ const FACTORIES: Record<string, Factory> = {
     return new CoGroupedRDD(W, sources, undefined, { ...opts(w), numPartitions: a.numPartitions });
   },
   TextFileRDD: (w) => new TextFileRDD(W, (w.args as { path: string }).path, 0, { ...opts(w), numPartitions: w.numPartitions }),
+  ReliableCheckpointRDD: (w) => new CheckpointRDD(W, (w.args as { dir: string }).dir, w.numPartitions, opts(w)),
   WholeTextFileRDD: (w) => new WholeTextFilesRDD(W, (w.args as { path: string }).path, 0, { ...opts(w), numPartitions: w.numPartitions }),
 };
 

@@ -8,6 +8,7 @@ import { compareKeys, keyId, keysEqual } from '../core/keys.js';
 import { tagUserError } from '../core/errors.js';
 import { reservoirSample } from '../core/partitioner.js';
 import { writeTaskOutput, commitTask, type JobOutputPlan } from '../io/index.js';
+import { writeCheckpointPartition } from '../storage/checkpoint-files.js';
 import type { TaskContext } from './task-context.js';
 import type { RDD } from './rdd.js';
 
@@ -26,7 +27,8 @@ export type ResultFunctionWire =
   | { readonly kind: 'stats' }
   | { readonly kind: 'extreme'; readonly which: 'max' | 'min' }
   | { readonly kind: 'sampleKeys'; readonly k: number; readonly seed: number }
-  | { readonly kind: 'save'; readonly plan: JobOutputPlan };
+  | { readonly kind: 'save'; readonly plan: JobOutputPlan }
+  | { readonly kind: 'checkpoint'; readonly dir: string };
 
 /** Mergeable summary of numbers (Spark's StatCounter). */
 export interface StatCounter {
@@ -166,6 +168,12 @@ export async function prepareResultFunction(wire: ResultFunctionWire, compile: C
         writeTaskOutput(wire.plan, p, tc.attempt, rdd.iterator(p, tc));
         // Only one attempt per partition commits; a losing (speculative or retried) attempt's file is discarded.
         return commitTask(wire.plan, p, tc.attempt).committed;
+      };
+    case 'checkpoint':
+      return (rdd, p, tc) => {
+        const values: unknown[] = [];
+        rdd.forEach(p, tc, (x) => values.push(x));
+        return writeCheckpointPartition(wire.dir, p, tc.attempt, values);
       };
     default: {
       const never: never = wire;

@@ -21,4 +21,6 @@ export interface TaskContext {
   shuffleInput(shuffleId: number, reduceId: number): ReadonlyArray<ReadonlyArray<Pair>>;
   /** Data shipped with the task for a leaf partition (parallelize). */
   payload(rddId: number, partition: number): readonly unknown[];
+  /** Counts a computation of one of an RDD's partitions (not a cache hit), for the recomputation hints. */
+  computed?(rddId: number): void;
 }

@@ -34,6 +34,12 @@ export interface DAGSchedulerOptions {
   readonly onAccumulatorUpdates: (updates: ReadonlyArray<readonly [number, unknown]>) => void;
 }
 
+/** A finished job's results and the RDDs its tasks computed (rather than read from caches or shuffles). */
+export interface JobResult {
+  readonly results: unknown[];
+  readonly computedRdds: ReadonlySet<number>;
+}
+
 export class DAGScheduler implements TaskSetListener {
   #nextJobId = 0;
   #nextStageId = 0;
@@ -58,16 +64,21 @@ export class DAGScheduler implements TaskSetListener {
     return this.#jobs.size;
   }
 
+  /** RDDs computed by the tasks of each active job. */
+  readonly #computed = new Map<number, Set<number>>();
+
   /** Runs a job and resolves with one result per requested partition. */
-  async runJob(rdd: RDD<unknown>, partitions: readonly number[], resultFn: ResultFunctionWire, description: string): Promise<unknown[]> {
+  async runJob(rdd: RDD<unknown>, partitions: readonly number[], resultFn: ResultFunctionWire, description: string): Promise<JobResult> {
     await prepareLineage(rdd);
     const jobId = this.#nextJobId++;
     const n = rdd.getNumPartitions();
     for (const p of partitions) {
       if (!Number.isInteger(p) || p < 0 || p >= n) throw new RangeError(`job ${jobId}: ${rdd.label} has no partition ${p} (it has ${n})`);
     }
-    if (partitions.length === 0) return [];
-    return new Promise<unknown[]>((resolve, reject) => {
+    if (partitions.length === 0) return { results: [], computedRdds: new Set() };
+    const computedRdds = new Set<number>();
+    this.#computed.set(jobId, computedRdds);
+    const results = await new Promise<unknown[]>((resolve, reject) => {
       try {
         const stage = this.#newResultStage(rdd, partitions, resultFn, jobId);
         const job: ActiveJob = {
@@ -90,7 +101,8 @@ export class DAGScheduler implements TaskSetListener {
         if (job) this.#failJob(job, e as Error);
         else reject(e);
       }
-    });
+    }).finally(() => this.#computed.delete(jobId));
+    return { results, computedRdds };
   }
 
   // ---- building stages ----------------------------------------------------------------------------------
@@ -222,6 +234,8 @@ export class DAGScheduler implements TaskSetListener {
 
   taskSucceeded(ts: TaskSet, spec: TaskSpec, outcome: Extract<TaskOutcome, { status: 'success' }>, workerIndex: number): void {
     if (outcome.accumulators.length > 0) this.options.onAccumulatorUpdates(outcome.accumulators);
+    const computed = this.#computed.get(ts.jobId);
+    if (computed) for (const id of outcome.computedRdds) computed.add(id);
     const stage = ts.stage;
     if (stage.kind === 'shuffleMap') {
       this.tracker.registerOutput(stage.dep.shuffleId, spec.partition, workerIndex, outcome.mapStatus ?? { sizes: [] });

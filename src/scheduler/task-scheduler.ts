@@ -60,6 +60,8 @@ export interface TaskSchedulerOptions {
    * to the worker a little earlier.
    */
   readonly slotsPerWorker: number;
+  /** How long a task waits for the worker caching its data before it runs elsewhere (Spark's locality wait). */
+  readonly localityWaitMs: number;
   readonly speculation?: SpeculationOptions & { readonly intervalMs: number };
 }
 
@@ -174,11 +176,13 @@ export class TaskScheduler implements BackendListener {
   }
 
   /**
-   * Position in m.pending of the task to run on worker w: a task preferring w first; then one that neither
-   * prefers another free worker nor already failed on w (retries go elsewhere while another worker exists).
+   * Position in m.pending of the task to run on worker w: a task preferring w first; then one without a
+   * preference that did not already fail on w (retries go elsewhere while another worker exists); a task whose
+   * data is cached on another worker runs here only once that worker stayed busy for the locality wait.
    */
   #pick(m: TaskSetManager, w: number): number | undefined {
     let candidate: number | undefined;
+    const now = Date.now();
     for (let i = 0; i < m.pending.length; i++) {
       if (!m.hasPreferences && candidate !== undefined) break;
       const idx = m.pending[i]!;
@@ -186,10 +190,28 @@ export class TaskScheduler implements BackendListener {
       if (prefs.includes(w)) return i;
       if (candidate !== undefined) continue;
       const failedHere = m.failedOn[idx]!.has(w) && m.failedOn[idx]!.size < this.#inFlight.length - this.#down.size;
-      const preferredFree = prefs.some((p) => p !== w && this.#isFree(p));
-      if (!failedHere && !preferredFree) candidate = i;
+      if (failedHere) continue;
+      const usable = prefs.filter((p) => this.backend.isAvailable(p));
+      if (usable.length === 0) {
+        candidate = i;
+        continue;
+      }
+      const waited = now - m.pendingSince[idx]!;
+      if (waited >= this.options.localityWaitMs && !usable.some((p) => p !== w && this.#isFree(p))) candidate = i;
+      else this.#wakeAfter(this.options.localityWaitMs - waited);
     }
     return candidate;
+  }
+
+  #wakeTimer: NodeJS.Timeout | undefined;
+  /** Offers again when a locality wait runs out (nothing else may happen before then). */
+  #wakeAfter(ms: number): void {
+    if (this.#wakeTimer !== undefined) return;
+    this.#wakeTimer = setTimeout(() => {
+      this.#wakeTimer = undefined;
+      this.#offer();
+    }, Math.max(1, ms));
+    this.#wakeTimer.unref();
   }
 
   #launch(m: TaskSetManager, idx: number, w: number, speculative: boolean): void {
@@ -260,12 +282,12 @@ export class TaskScheduler implements BackendListener {
         this.listener.fetchFailed(m.ts, m.ts.tasks[idx]!, failure);
         return;
       case 'killed':
-        if (m.siblings(idx, run.taskId).length === 0) m.pending.unshift(idx);
+        if (m.siblings(idx, run.taskId).length === 0) m.requeue(idx);
         return;
       case 'workerLost':
         if (!failure.causedByApp) {
           // Not the task's fault: run it again without counting an attempt against it.
-          if (m.siblings(idx, run.taskId).length === 0) m.pending.unshift(idx);
+          if (m.siblings(idx, run.taskId).length === 0) m.requeue(idx);
           return;
         }
         this.#recordFailure(m, idx, run.attempt, run.workerIndex, { name: 'WorkerLost', message: `${failure.message} while running the task` });
@@ -294,7 +316,7 @@ export class TaskScheduler implements BackendListener {
       m.zombie = true;
       this.listener.taskSetFailed(m.ts, m.ts.tasks[idx]!, m.failures[idx]!);
     } else if (m.siblings(idx, -1).length === 0) {
-      m.pending.unshift(idx);
+      m.requeue(idx);
     }
   }
 

@@ -45,6 +45,8 @@ export class TaskSetManager {
   /** Tasks that already have (or had) a speculative copy: one copy per task. */
   readonly speculated = new Set<number>();
   readonly durations: number[] = [];
+  /** When each task last became pending: after the locality wait it may run away from its cached data. */
+  readonly pendingSince: number[];
   numSucceeded = 0;
   zombie = false;
   /** Whether any task prefers a worker; without preferences placement takes the first pending task. */
@@ -58,6 +60,13 @@ export class TaskSetManager {
     this.failures = Array.from({ length: n }, () => []);
     this.succeeded = new Array(n).fill(false);
     this.failedOn = Array.from({ length: n }, () => new Set());
+    this.pendingSince = new Array(n).fill(Date.now());
+  }
+
+  /** Puts a task back at the head of the queue (a retry), restarting its locality wait. */
+  requeue(index: number): void {
+    this.pending.unshift(index);
+    this.pendingSince[index] = Date.now();
   }
 
   get finished(): boolean {

@@ -53,8 +53,9 @@ const ok = (value?: unknown, sizes?: number[]): TaskOutcome => ({
   value,
   ...(sizes ? { mapStatus: { sizes } } : {}),
   accumulators: [],
+  computedRdds: [],
   blockUpdates: [],
-  metrics: { durationMs: 1, shuffleReadRecords: 0, shuffleWriteRecords: 0 },
+  metrics: { durationMs: 1, shuffleReadRecords: 0, shuffleWriteRecords: 0, resultBytes: 0 },
 });
 const boom = (message: string): TaskOutcome => ({ status: 'failed', failure: { kind: 'exception', error: { name: 'Error', message } }, blockUpdates: [] });
 
@@ -66,9 +67,9 @@ function setup(workers = 2, maxTaskFailures = 4) {
   const tracker = new MapOutputTracker();
   const cache = new CacheTracker();
   const bus = new EventBus<SchedulerEvent>();
-  const dag = new DAGScheduler(tracker, cache, bus, { maxStageAttempts: 4, onAccumulatorUpdates: () => {} });
+  const dag = new DAGScheduler(tracker, cache, bus, { maxStageAttempts: 4, maxResultBytes: 2 ** 30, onAccumulatorUpdates: () => {} });
   const builder = new TaskBuilder(tracker, cache, { broadcastValue: () => undefined, accumulatorKind: () => 'sum' });
-  const ts = new TaskScheduler(backend, dag, (t, spec, attempt, w) => builder.build(t.stage, t.stageAttempt, t.jobId, spec.partition, attempt, w), bus, { maxTaskFailures, slotsPerWorker: 1 });
+  const ts = new TaskScheduler(backend, dag, (t, spec, attempt, w) => builder.build(t.stage, t.stageAttempt, t.jobId, spec.partition, attempt, w), bus, { maxTaskFailures, slotsPerWorker: 1, localityWaitMs: 0 });
   dag.attach(ts);
   let rddId = 0;
   let shuffleId = 0;
@@ -78,7 +79,7 @@ function setup(workers = 2, maxTaskFailures = 4) {
     newRddId: () => rddId++,
     newShuffleId: () => shuffleId++,
     ship: (fn, what) => shipFunction(fn, what),
-    runJob: (rdd, fn, parts, desc) => dag.runJob(rdd, parts ?? [...Array(rdd.getNumPartitions()).keys()], fn, desc ?? 'test') as never,
+    runJob: (rdd, fn, parts, desc) => dag.runJob(rdd, parts ?? [...Array(rdd.getNumPartitions()).keys()], fn, desc ?? 'test').then((r) => r.results) as never,
     persistRdd: () => {},
     unpersistRdd: async () => {},
     checkpointDir: undefined,

@@ -1,0 +1,36 @@
+import type { Dependency } from '../core/dependency.js';
+import { readCheckpointPartition } from '../storage/checkpoint-files.js';
+import type { RddContext } from './rdd-context.js';
+import { RDD, type RddOptions, type Sink } from './internal.js';
+
+/**
+ * The partitions of a checkpointed RDD, read back from its checkpoint files (Spark's ReliableCheckpointRDD).
+ * It has no parents: lineage ends here.
+ */
+export class CheckpointRDD<T> extends RDD<T> {
+  readonly kind = 'ReliableCheckpointRDD';
+  constructor(
+    context: RddContext,
+    readonly dir: string,
+    readonly numPartitions: number,
+    options: RddOptions = {},
+  ) {
+    super(context, { op: 'checkpoint', ...options });
+  }
+  getNumPartitions(): number {
+    return this.numPartitions;
+  }
+  protected getDependencies(): readonly Dependency[] {
+    return [];
+  }
+  protected wireArgs(): unknown {
+    return { dir: this.dir };
+  }
+  compute(p: number): Iterable<T> {
+    return readCheckpointPartition(this.dir, p) as T[];
+  }
+  protected override pushCompute(p: number, _tc: unknown, sink: Sink<T>): void {
+    const values = readCheckpointPartition(this.dir, p) as T[];
+    for (let i = 0; i < values.length; i++) sink(values[i] as T);
+  }
+}

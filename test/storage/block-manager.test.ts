@@ -1,0 +1,214 @@
+/**
+ * Caching under a memory budget: what each storage level does when the working set does not fit, what the
+ * storage report says, and checkpoints that cut lineage. Everything runs through real worker threads.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Context, StorageLevel, capture, type RDD } from 'kindling';
+
+const contexts: Context[] = [];
+function context(options: ConstructorParameters<typeof Context>[0] = {}): Context {
+  const sc = new Context({ master: 'local[2]', progress: false, hints: false, ...options });
+  contexts.push(sc);
+  return sc;
+}
+afterEach(async () => {
+  await Promise.all(contexts.splice(0).map((sc) => sc.stop()));
+  vi.restoreAllMocks();
+});
+
+/** 8 partitions of 1,000 strings each (~86 KB estimated per partition); a 128 KB budget per worker holds one. */
+const TINY = { workerMB: 256, storageFraction: 128 / (256 * 1024) };
+
+function data(sc: Context, counter: ReturnType<Context['accumulator']>): RDD<string> {
+  return sc.range(8000, undefined, 1, 8).map(capture({ counter }, (i: number) => {
+    counter.add(1);
+    return `element-${i}-${'x'.repeat(20)}`;
+  }));
+}
+
+describe('block manager', () => {
+  for (const level of ['MEMORY_ONLY', 'MEMORY_AND_DISK', 'DISK_ONLY'] as const) {
+    it(`${level}: identical results when the cached data is far larger than the budget`, async () => {
+      const sc = context({ memory: TINY });
+      const computed = sc.accumulator(0);
+      const rdd = data(sc, computed).persist(StorageLevel[level]);
+      const first = await rdd.collect();
+      const second = await rdd.collect();
+      expect(second).toEqual(first);
+      expect(first).toHaveLength(8000);
+      expect(first[7999]).toBe(`element-7999-${'x'.repeat(20)}`);
+    });
+  }
+
+  it('MEMORY_ONLY recomputes evicted partitions from lineage; MEMORY_AND_DISK reads them back from disk', async () => {
+    const sc = context({ memory: TINY });
+    const memOnly = sc.accumulator(0);
+    const a = data(sc, memOnly).persist(StorageLevel.MEMORY_ONLY);
+    await a.count();
+    expect(memOnly.value).toBe(8000);
+    await a.count();
+    // Most partitions were evicted (the budget holds about one per worker), so they were computed again.
+    expect(memOnly.value).toBeGreaterThan(8000 + 4000);
+
+    const memDisk = sc.accumulator(0);
+    const b = data(sc, memDisk).persist(StorageLevel.MEMORY_AND_DISK);
+    await b.count();
+    await b.count();
+    await b.count();
+    expect(memDisk.value).toBe(8000);
+    const info = sc.getRDDStorageInfo().find((i) => i.id === b.id)!;
+    expect(info.numCachedPartitions).toBe(8);
+    expect(info.diskBytes).toBeGreaterThan(0);
+  });
+
+  it('reports persisted RDDs: partitions, bytes in memory and on disk, per-worker totals', async () => {
+    const sc = context();
+    const computed = sc.accumulator(0);
+    const rdd = data(sc, computed).setName('strings').cache();
+    expect(sc.getRDDStorageInfo()).toEqual([
+      expect.objectContaining({ id: rdd.id, name: 'strings', storageLevel: 'MEMORY_ONLY', numPartitions: 8, numCachedPartitions: 0 }),
+    ]);
+    await rdd.count();
+    const [info] = sc.getRDDStorageInfo();
+    expect(info!.numCachedPartitions).toBe(8);
+    expect(info!.memoryBytes).toBeGreaterThan(8000 * 30);
+    expect(info!.diskBytes).toBe(0);
+    expect(info!.workers.reduce((n, w) => n + w.partitions, 0)).toBe(8);
+    expect(info!.workers.reduce((n, w) => n + w.memoryBytes, 0)).toBe(info!.memoryBytes);
+  });
+
+  it('unpersist frees the blocks: the report is empty and the next job computes again', async () => {
+    const sc = context();
+    const computed = sc.accumulator(0);
+    const rdd = data(sc, computed).cache();
+    await rdd.count();
+    await rdd.count();
+    expect(computed.value).toBe(8000);
+    rdd.unpersist();
+    expect(sc.getRDDStorageInfo()).toEqual([]);
+    await rdd.count();
+    expect(computed.value).toBe(16000);
+  });
+
+  it('emits block events when partitions are added, spilled or evicted', async () => {
+    const sc = context({ memory: TINY });
+    const changes = new Set<string>();
+    sc.events.on('blockUpdated', (e) => void changes.add(e.change));
+    const rdd = data(sc, sc.accumulator(0)).persist(StorageLevel.MEMORY_AND_DISK);
+    await rdd.count();
+    expect(changes.has('added')).toBe(true);
+    expect(changes.has('spilled')).toBe(true);
+  });
+
+  it('refuses to change the storage level of a persisted RDD (Spark rule)', () => {
+    const sc = context();
+    const rdd = sc.range(10).cache();
+    expect(() => rdd.persist(StorageLevel.DISK_ONLY)).toThrow(/Cannot change the storage level of RDD \d+ .* from MEMORY_ONLY to DISK_ONLY.*unpersist\(\)/);
+    expect(rdd.persist(StorageLevel.MEMORY_ONLY)).toBe(rdd);
+  });
+
+  it('removes spill folders at stop()', async () => {
+    const localDir = mkdtempSync(path.join(tmpdir(), 'kindling-spill-'));
+    const sc = context({ memory: TINY, localDir });
+    await data(sc, sc.accumulator(0)).persist(StorageLevel.DISK_ONLY).count();
+    expect(readdirSync(localDir)).toHaveLength(1);
+    await sc.stop();
+    expect(readdirSync(localDir)).toEqual([]);
+  });
+
+  it('fails at context start with a clear error when the spill folder cannot be created', () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'kindling-')), 'a-file');
+    writeFileSync(file, '');
+    expect(() => new Context({ master: 'local', localDir: path.join(file, 'sub') })).toThrow(/cannot use .*a-file\/sub for spill files.*localDir/);
+  });
+});
+
+describe('checkpoint', () => {
+  it('fails clearly without a checkpoint folder', () => {
+    const sc = context();
+    expect(() => sc.range(3).checkpoint()).toThrow(/Checkpoint directory has not been set.*setCheckpointDir/);
+  });
+
+  it('writes partitions at the next action, truncates lineage, and survives its parents being unpersisted', async () => {
+    const sc = context();
+    sc.setCheckpointDir(mkdtempSync(path.join(tmpdir(), 'kindling-ckpt-')));
+    const computed = sc.accumulator(0);
+    const base = data(sc, computed).cache();
+    const derived = base.map((s) => s.length).filter((n) => n > 0);
+    derived.checkpoint();
+    expect(derived.toDebugString()).toContain('MapPartitionsRDD');
+    expect(await derived.count()).toBe(8000);
+    expect(derived.isCheckpointed).toBe(true);
+    const lineage = derived.toDebugString();
+    expect(lineage).toContain('ReliableCheckpointRDD');
+    expect(lineage).not.toContain('RangeRDD');
+    base.unpersist();
+    const before = computed.value;
+    expect(await derived.sum()).toBe(expectedLengthSum());
+    expect(computed.value).toBe(before);
+  });
+
+  it('a 100-iteration loop with periodic checkpoints runs with bounded lineage', async () => {
+    const sc = context();
+    sc.setCheckpointDir(mkdtempSync(path.join(tmpdir(), 'kindling-ckpt-')));
+    let ranks: RDD<[number, number]> = sc.parallelize(
+      Array.from({ length: 40 }, (_, i): [number, number] => [i % 10, 1]),
+      2,
+    );
+    for (let i = 1; i <= 100; i++) {
+      ranks = ranks.mapValues((v) => v + 1).reduceByKey((a, b) => a + b, 2);
+      if (i % 10 === 0) {
+        ranks.cache().checkpoint();
+        await ranks.count();
+        expect(ranks.toDebugString().split('\n').length).toBeLessThan(8);
+      }
+    }
+    const heap = process.memoryUsage().heapUsed;
+    const out = new Map(await ranks.collect());
+    expect(out.size).toBe(10);
+    expect(process.memoryUsage().heapUsed - heap).toBeLessThan(50 * 2 ** 20);
+  });
+});
+
+describe('driver protection and hints', () => {
+  it('rejects an action whose results exceed maxResultSize, and the context keeps working', async () => {
+    const sc = context({ maxResultSize: '1m' });
+    const big = sc.range(200_000, undefined, 1, 4).map((i) => `row ${i} ${'y'.repeat(20)}`);
+    await expect(big.collect()).rejects.toThrow(/more than maxResultSize \(1\.0 MiB\)/);
+    expect(await big.count()).toBe(200_000);
+  });
+
+  it('hints once when an unpersisted RDD is computed again by a later job, naming it', async () => {
+    const sc = context({ hints: true });
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const links = sc.range(100, undefined, 1, 2).map((x) => x * 2).setName('links');
+    await links.count();
+    await links.count();
+    await links.sum();
+    const hints = warn.mock.calls.map((c) => String(c[0])).filter((m) => m.includes('persist() it?'));
+    expect(hints).toEqual([`kindling hint: RDD ${links.id} (links) was computed 2 times; persist() it?`]);
+    expect(sc.timesComputed(links)).toBe(3);
+  });
+
+  it('warns once when the lineage is deeper than the threshold', async () => {
+    const sc = context({ hints: true, lineageDepthWarning: 20 });
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    let rdd: RDD<number> = sc.range(10);
+    for (let i = 0; i < 30; i++) rdd = rdd.map((x) => x + 1);
+    await rdd.count();
+    await rdd.count();
+    const deep = warn.mock.calls.map((c) => String(c[0])).filter((m) => m.includes('RDDs deep'));
+    expect(deep).toHaveLength(1);
+    expect(deep[0]).toMatch(/is 31 RDDs deep .*checkpoint\(\)/);
+  });
+});
+
+/** Sum of the lengths of the strings `data` makes, computed locally. */
+function expectedLengthSum(): number {
+  let sum = 0;
+  for (let i = 0; i < 8000; i++) sum += `element-${i}-${'x'.repeat(20)}`.length;
+  return sum;
+}
