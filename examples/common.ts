@@ -232,12 +232,17 @@ export function printTimings(timings: readonly Timing[]): void {
 
 // ---- comparing results ----------------------------------------------------------------------------------------
 
-/** Largest relative difference between two vectors (|a - b| / max(|b|, 1e-300)), for validation messages. */
+/**
+ * Largest relative difference between two vectors, |a - b| / max(|b|, 1): relative for entries of magnitude 1
+ * or more, absolute below (a coordinate near 0 has no meaningful relative error). Infinity when the lengths
+ * differ.
+ */
 export function maxRelativeDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) return Infinity;
   let worst = 0;
   for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i]! - b[i]!) / Math.max(Math.abs(b[i]!), 1e-300);
+    const d = Math.abs(a[i]! - b[i]!) / Math.max(Math.abs(b[i]!), 1);
+    if (Number.isNaN(d)) return Infinity;
     if (d > worst) worst = d;
   }
   return worst;

@@ -37,6 +37,7 @@ import { resolveOptions, type ContextOptions, type ResolvedOptions } from './opt
 import { Accumulator, Broadcast } from './shared-variables.js';
 import { LocalDirs } from './local-dirs.js';
 import { Hints } from './hints.js';
+import { createDriverEngine, type DriverEngine } from '../mapreduce/driver-engine.js';
 
 /** One persisted RDD in the storage report. */
 export interface RDDStorageInfo {
@@ -93,6 +94,7 @@ export class Context implements RddContext {
   readonly #persisted = new Map<number, RDD<unknown>>();
   readonly #progress: ConsoleProgressBar | undefined;
   readonly #hints: Hints;
+  readonly #engine: DriverEngine;
   #keepAlive: NodeJS.Timeout | undefined;
   #activeJobs = 0;
 
@@ -100,12 +102,18 @@ export class Context implements RddContext {
     this.options = resolveOptions(options, os.availableParallelism());
     this.#hints = new Hints((m) => console.warn(`kindling hint: ${m}`), this.options.hints, this.options.lineageDepthWarning);
     this.#localDirs = new LocalDirs(this.options.localDir, this.options.appName);
+    this.#engine = createDriverEngine(this.options.engine, path.join(this.#localDirs.root, 'jobs'), (m) => console.warn(`kindling: ${m}`));
     this.#backend = new WorkerPool({
       numWorkers: this.options.numWorkers,
-      storageBytes: this.options.storageBytes,
       maxHeapMb: this.options.workerMB,
       spillRoot: this.#localDirs.root,
-      maxResultBytes: this.options.maxResultBytes,
+      worker: {
+        engine: this.options.engine,
+        storageBytes: this.options.storageBytes,
+        maxResultBytes: this.options.maxResultBytes,
+        shuffleSpillBytes: this.options.shuffleSpillBytes,
+        jobOutputRoot: this.#engine.jobOutputRoot,
+      },
     });
     this.#builder = new TaskBuilder(this.#tracker, this.#cache, {
       broadcastValue: (id) => {
@@ -188,9 +196,9 @@ export class Context implements RddContext {
     await this.#backend.ready();
     this.#hints.checkDepth(rdd);
     const parts = partitions ?? Array.from({ length: rdd.getNumPartitions() }, (_, i) => i);
-    const { results, computedRdds } = await this.#dag.runJob(rdd, parts, fn, description ?? `job on ${rdd.label}`);
+    const { jobId, results, computedRdds } = await this.#dag.runJob(rdd, parts, fn, description ?? `job on ${rdd.label}`);
     this.#hints.jobFinished(rdd, computedRdds);
-    return results;
+    return this.#engine.collectResults(jobId, results);
   }
 
   /**
@@ -209,6 +217,7 @@ export class Context implements RddContext {
   }
 
   persistRdd(rdd: RDD<unknown>): void {
+    this.#engine.onPersist(rdd.label);
     this.#persisted.set(rdd.id, rdd);
   }
 

@@ -18,9 +18,10 @@ export interface ContextOptions {
   readonly progress?: boolean;
   /**
    * Worker memory: each worker thread's heap is limited to `workerMB` (default 2048), of which `storageFraction`
-   * (default 0.5) is the budget for cached partitions.
+   * (default 0.5) is the budget for cached partitions, and `shuffleFraction` (default 0.2) the most one map
+   * task buffers of its shuffle output before spilling sorted runs to disk.
    */
-  readonly memory?: { workerMB?: number; storageFraction?: number };
+  readonly memory?: { workerMB?: number; storageFraction?: number; shuffleFraction?: number };
   /** Largest total of results one action may bring to the driver: bytes, or '1g', '512m' (default 1 GiB). */
   readonly maxResultSize?: number | string;
   /** Where workers spill blocks (default: the OS temp folder). */
@@ -51,6 +52,7 @@ export interface ResolvedOptions {
   readonly progress: boolean;
   readonly workerMB: number;
   readonly storageBytes: number;
+  readonly shuffleSpillBytes: number;
   readonly maxResultBytes: number;
   readonly localDir: string;
   readonly hints: boolean;
@@ -119,11 +121,17 @@ function resolveEngine(e: ContextOptions['engine']): ResolvedOptions['engine'] {
   throw new Error(`Unknown engine '${String(e)}': use 'memory' (default) or 'mapreduce'`);
 }
 
-function resolveMemory(m: NonNullable<ContextOptions['memory']>): { workerMB: number; storageBytes: number } {
+function resolveMemory(m: NonNullable<ContextOptions['memory']>): { workerMB: number; storageBytes: number; shuffleSpillBytes: number } {
   const workerMB = positiveInt('memory.workerMB', m.workerMB, 2048);
   const fraction = m.storageFraction ?? 0.5;
   if (!(fraction > 0 && fraction <= 1)) throw new RangeError(`memory.storageFraction must be in (0, 1], got ${fraction}`);
-  return { workerMB, storageBytes: Math.floor(workerMB * fraction * 2 ** 20) };
+  const shuffleFraction = m.shuffleFraction ?? 0.2;
+  if (!(shuffleFraction > 0 && shuffleFraction < 1)) throw new RangeError(`memory.shuffleFraction must be in (0, 1), got ${shuffleFraction}`);
+  return {
+    workerMB,
+    storageBytes: Math.floor(workerMB * fraction * 2 ** 20),
+    shuffleSpillBytes: Math.floor(workerMB * shuffleFraction * 2 ** 20),
+  };
 }
 
 /** Bytes from a number or a Spark-style size ('512m', '1g', '100k'). */

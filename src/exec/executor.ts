@@ -8,9 +8,11 @@ import { compileFunction, importModuleFrom, type ClosureRuntime, type ShippedFun
 import { toErrorInfo } from '../core/errors.js';
 import { rebuildRdds, prepareResultFunction, type RDD, type TaskContext, type Pair } from '../rdd/index.js';
 import { compileAggregator } from '../shuffle/aggregator.js';
-import { FetchFailedError, ShuffleStore } from '../shuffle/shuffle-store.js';
-import { writeShuffleBuckets } from '../shuffle/shuffle-writer.js';
-import { BlockManager } from '../storage/block-manager.js';
+import { FetchFailedError } from '../shuffle/fetch-failed.js';
+import type { ShuffleManager } from '../shuffle/shuffle-manager.js';
+import { writeShuffleOutput } from '../shuffle/shuffle-writer.js';
+import type { WorkerBlockStore } from '../storage/block-manager.js';
+import { createWorkerServices, type WorkerServices } from './worker-services.js';
 import { estimateSize } from '../storage/size-estimator.js';
 import type { AccumulatorKind, Bucket, ShuffleService, TaskMessage, TaskOutcome, WorkerInit } from './protocol.js';
 
@@ -29,8 +31,9 @@ class LocalAccumulator {
 }
 
 export class Executor {
-  readonly shuffles: ShuffleStore;
-  readonly blocks: BlockManager;
+  readonly shuffles: ShuffleManager;
+  readonly blocks: WorkerBlockStore;
+  readonly #services: WorkerServices;
   readonly #broadcasts = new Map<number, unknown>();
   /** Peers' shuffle services, by worker index. */
   readonly #peers = new Map<number, { fetchBuckets(shuffleId: number, mapIds: readonly number[], reduceId: number): Promise<Bucket[]> | Bucket[] }>();
@@ -40,8 +43,9 @@ export class Executor {
   constructor(init: WorkerInit) {
     this.workerIndex = init.workerIndex;
     this.#maxResultBytes = init.maxResultBytes;
-    this.shuffles = new ShuffleStore(init.workerIndex);
-    this.blocks = new BlockManager({ storageBytes: init.storageBytes, spillDir: init.spillDir });
+    this.#services = createWorkerServices(init);
+    this.shuffles = this.#services.shuffles;
+    this.blocks = this.#services.blocks;
   }
   readonly workerIndex: number;
 
@@ -161,9 +165,9 @@ export class Executor {
       if (msg.shuffleWrite !== undefined) {
         const w = msg.shuffleWrite;
         const aggregator = w.aggregator && w.mapSideCombine ? await compileAggregator(w.aggregator, compile) : undefined;
-        const { buckets, status } = writeShuffleBuckets(rdd, msg.partition, tc, w, aggregator);
+        const writer = this.shuffles.writer(w.shuffleId, msg.partition, w.partitioner.numPartitions);
+        const status = writeShuffleOutput(rdd, msg.partition, tc, w, aggregator, writer);
         for (const s of status.sizes) writeRecords += s;
-        this.shuffles.put(w.shuffleId, msg.partition, buckets);
         mapStatus = status;
       } else if (msg.resultFn !== undefined) {
         const run = await prepareResultFunction(msg.resultFn, compile);
@@ -181,6 +185,7 @@ export class Executor {
           }
           resultBytes = bytes;
         }
+        value = this.#services.deliverResult(msg.jobId, msg.partition, msg.attempt, value);
       }
       return {
         status: 'success',

@@ -132,4 +132,9 @@ export interface WorkerInit {
   readonly spillDir: string;
   /** Largest result a task may send back (Spark's spark.driver.maxResultSize). */
   readonly maxResultBytes: number;
+  readonly engine: 'memory' | 'mapreduce';
+  /** Estimated bytes of one map task's shuffle output kept in memory before it spills sorted runs. */
+  readonly shuffleSpillBytes: number;
+  /** Where the mapreduce engine writes job results. */
+  readonly jobOutputRoot: string;
 }

@@ -19,13 +19,12 @@ const WORKER_ENTRY = new URL('./worker-main.js', import.meta.url);
 
 export interface WorkerPoolOptions {
   readonly numWorkers: number;
-  /** Cache budget of each worker, in bytes. */
-  readonly storageBytes: number;
   /** Heap limit of each worker thread, in MiB (undefined: Node's default). */
   readonly maxHeapMb?: number;
   /** Root folder of the workers' spill folders (one per worker incarnation). */
   readonly spillRoot: string;
-  readonly maxResultBytes: number;
+  /** What every worker starts with (its index and spill folder are added per worker). */
+  readonly worker: Omit<WorkerInit, 'workerIndex' | 'spillDir'>;
 }
 
 type Settle = (o: TaskOutcome) => void;
@@ -77,7 +76,7 @@ export class WorkerPool implements TaskBackend {
   #spawn(index: number): Slot {
     const generation = (this.#generations[index] = (this.#generations[index] ?? -1) + 1);
     const spillDir = path.join(this.#options.spillRoot, `worker-${index}-${generation}`);
-    const init: WorkerInit = { workerIndex: index, storageBytes: this.#options.storageBytes, spillDir, maxResultBytes: this.#options.maxResultBytes };
+    const init: WorkerInit = { ...this.#options.worker, workerIndex: index, spillDir };
     const worker = new Worker(WORKER_ENTRY, {
       workerData: init,
       execArgv: workerExecArgv(),

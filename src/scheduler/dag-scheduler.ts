@@ -36,6 +36,7 @@ export interface DAGSchedulerOptions {
 
 /** A finished job's results and the RDDs its tasks computed (rather than read from caches or shuffles). */
 export interface JobResult {
+  readonly jobId: number;
   readonly results: unknown[];
   readonly computedRdds: ReadonlySet<number>;
 }
@@ -75,7 +76,7 @@ export class DAGScheduler implements TaskSetListener {
     for (const p of partitions) {
       if (!Number.isInteger(p) || p < 0 || p >= n) throw new RangeError(`job ${jobId}: ${rdd.label} has no partition ${p} (it has ${n})`);
     }
-    if (partitions.length === 0) return { results: [], computedRdds: new Set() };
+    if (partitions.length === 0) return { jobId, results: [], computedRdds: new Set() };
     const computedRdds = new Set<number>();
     this.#computed.set(jobId, computedRdds);
     const results = await new Promise<unknown[]>((resolve, reject) => {
@@ -102,7 +103,7 @@ export class DAGScheduler implements TaskSetListener {
         else reject(e);
       }
     }).finally(() => this.#computed.delete(jobId));
-    return { results, computedRdds };
+    return { jobId, results, computedRdds };
   }
 
   // ---- building stages ----------------------------------------------------------------------------------

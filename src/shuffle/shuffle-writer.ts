@@ -4,23 +4,21 @@
  */
 import { partitionerFromWire } from '../core/partitioner.js';
 import type { RDD, TaskContext, Pair } from '../rdd/index.js';
-import type { Bucket, MapStatus, ShuffleWriteWire } from '../exec/protocol.js';
+import type { MapStatus, ShuffleWriteWire } from '../exec/protocol.js';
+import type { MapOutputWriter } from './shuffle-manager.js';
 import type { Aggregator } from './aggregator.js';
 import { combineValuesByKey } from './combine.js';
 
-export function writeShuffleBuckets(
+export function writeShuffleOutput(
   rdd: RDD<unknown>,
   partition: number,
   tc: TaskContext,
   w: ShuffleWriteWire,
   aggregator: Aggregator | undefined,
-): { buckets: Bucket[]; status: MapStatus } {
+  out: MapOutputWriter,
+): MapStatus {
   const partitioner = partitionerFromWire(w.partitioner);
-  const n = partitioner.numPartitions;
-  const buckets: Pair[][] = Array.from({ length: n }, () => []);
-  const place = (kv: Pair): void => {
-    buckets[partitioner.getPartition(kv[0])]!.push(kv);
-  };
+  const place = (kv: Pair): void => out.add(partitioner.getPartition(kv[0]), kv);
   if (aggregator !== undefined && w.mapSideCombine) {
     const combined = combineValuesByKey((each) => rdd.forEach(partition, tc, each as (x: unknown) => void), aggregator, w.rddId, w.rddLabel);
     for (let i = 0; i < combined.length; i++) place(combined[i]!);
@@ -32,7 +30,7 @@ export function writeShuffleBuckets(
       place(x as Pair);
     });
   }
-  return { buckets, status: { sizes: buckets.map((b) => b.length) } };
+  return out.close();
 }
 
 function describe(x: unknown): string {

@@ -34,7 +34,14 @@ export interface BlockManagerOptions {
   readonly spillDir: string;
 }
 
-export class BlockManager implements CachedBlocks {
+/** What the executor needs of a block store (the mapreduce engine plugs in one that caches nothing). */
+export interface WorkerBlockStore extends CachedBlocks {
+  removeRdd(rddId: number): BlockUpdate[];
+  drainUpdates(): BlockUpdate[];
+  close(): void;
+}
+
+export class BlockManager implements WorkerBlockStore {
   readonly #memory: LRUCache<string, MemoryEntry>;
   readonly #spillDir: string;
   #disk: DiskStore | undefined;

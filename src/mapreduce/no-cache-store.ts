@@ -1,0 +1,20 @@
+/**
+ * The mapreduce engine keeps nothing in memory between jobs: persisted RDDs are simply not cached, so every
+ * job recomputes them from their input files (or reads the shuffle files of earlier jobs), as Hadoop does.
+ */
+import type { BlockUpdate } from '../exec/protocol.js';
+import type { WorkerBlockStore } from '../storage/block-manager.js';
+
+export class NoCacheStore implements WorkerBlockStore {
+  get(): undefined {
+    return undefined;
+  }
+  put(): void {}
+  removeRdd(): BlockUpdate[] {
+    return [];
+  }
+  drainUpdates(): BlockUpdate[] {
+    return [];
+  }
+  close(): void {}
+}

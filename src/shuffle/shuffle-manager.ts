@@ -1,0 +1,26 @@
+/**
+ * Shuffle managers: where a worker keeps the map outputs of shuffles, and how it serves them to reducers (its
+ * own tasks and its peers). The context chooses one implementation for all workers:
+ * - MemoryShuffleManager (the memory engine): buckets stay in memory; a map task whose output outgrows the
+ *   shuffle budget spills sorted runs to disk, merged again when a reducer fetches them.
+ * - DiskShuffleManager (the mapreduce engine): Hadoop-style, every map output is sorted and written to disk
+ *   as per-reducer runs, and reducers merge-read them.
+ */
+import type { Bucket, MapStatus } from '../exec/protocol.js';
+import type { Pair } from './combine.js';
+
+/** Receives one map task's records, already assigned to reduce partitions. */
+export interface MapOutputWriter {
+  add(reduceId: number, kv: Pair): void;
+  /** Ends the map task's output and stores it; returns the record count of each reduce partition. */
+  close(): MapStatus;
+}
+
+export interface ShuffleManager {
+  writer(shuffleId: number, mapId: number, numReducers: number): MapOutputWriter;
+  /** Bucket `reduceId` of each listed map output held here, in the order asked; throws naming a missing one. */
+  fetchBuckets(shuffleId: number, mapIds: readonly number[], reduceId: number): Bucket[];
+  remove(shuffleId: number): void;
+  /** Deletes everything (worker shutdown). */
+  close(): void;
+}

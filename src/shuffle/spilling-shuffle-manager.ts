@@ -1,0 +1,118 @@
+/**
+ * A shuffle manager that keeps map outputs as per-reducer buckets and writes sorted runs to disk when a map
+ * task's output grows past `spillBytes` (Hadoop's sort buffer; Spark's shuffle spill). With `writeAllToDisk`
+ * every map output ends on disk (the mapreduce engine); otherwise the tail stays in memory and only what did
+ * not fit was spilled (the memory engine). A fetch of a spilled bucket merges its runs back into one
+ * key-sorted bucket.
+ */
+import path from 'node:path';
+import { rmSync } from 'node:fs';
+import type { Bucket, MapStatus } from '../exec/protocol.js';
+import { compareKeys } from '../core/keys.js';
+import { estimateSize } from '../storage/size-estimator.js';
+import type { Pair } from './combine.js';
+import type { MapOutputWriter, ShuffleManager } from './shuffle-manager.js';
+import { FetchFailedError } from './fetch-failed.js';
+import { mergeSortedRuns, readRun, writeSortedRun } from './sorted-runs.js';
+
+export interface SpillingShuffleOptions {
+  readonly workerIndex: number;
+  /** This worker's folder for shuffle files. */
+  readonly dir: string;
+  /** Estimated bytes of one map task's buffered output that trigger a spill. */
+  readonly spillBytes: number;
+  /** Write every map output to disk when the task ends (Hadoop), not only what outgrew the buffer. */
+  readonly writeAllToDisk: boolean;
+}
+
+interface MapOutput {
+  /** Records still in memory, per reducer (sorted by key when the output also has runs). */
+  readonly buckets: Pair[][];
+  /** Run files per reducer. */
+  readonly runs: string[][];
+}
+
+/** Re-estimate the average record size every this many records (estimating each record would cost too much). */
+const SAMPLE_EVERY = 1024;
+
+export class SpillingShuffleManager implements ShuffleManager {
+  readonly #outputs = new Map<number, Map<number, MapOutput>>();
+  /** Spills performed so far (visible to tests and metrics). */
+  spills = 0;
+
+  constructor(private readonly options: SpillingShuffleOptions) {}
+
+  writer(shuffleId: number, mapId: number, numReducers: number): MapOutputWriter {
+    const buckets: Pair[][] = Array.from({ length: numReducers }, () => []);
+    const runs: string[][] = Array.from({ length: numReducers }, () => []);
+    const counts = new Array<number>(numReducers).fill(0);
+    let buffered = 0;
+    let avgBytes = 0;
+    let runIndex = 0;
+    const spill = (): void => {
+      for (let r = 0; r < numReducers; r++) {
+        const b = buckets[r]!;
+        if (b.length === 0) continue;
+        const file = path.join(this.options.dir, `shuffle_${shuffleId}_${mapId}_${r}.run${runIndex}`);
+        writeSortedRun(file, b);
+        runs[r]!.push(file);
+        buckets[r] = [];
+      }
+      runIndex++;
+      this.spills++;
+      buffered = 0;
+    };
+    return {
+      add: (reduceId, kv) => {
+        buckets[reduceId]!.push(kv);
+        counts[reduceId]!++;
+        if (buffered % SAMPLE_EVERY === 0) {
+          const size = estimateSize([kv]) - 24; // minus the estimator's array overhead
+          avgBytes = avgBytes === 0 ? size : (avgBytes * 3 + size) / 4;
+        }
+        buffered++;
+        if (buffered * avgBytes > this.options.spillBytes) spill();
+      },
+      close: (): MapStatus => {
+        if (this.options.writeAllToDisk) spill();
+        else if (runIndex > 0) for (const b of buckets) b.sort((a, c) => compare(a, c));
+        let byMap = this.#outputs.get(shuffleId);
+        if (byMap === undefined) this.#outputs.set(shuffleId, (byMap = new Map()));
+        const previous = byMap.get(mapId);
+        if (previous) removeFiles(previous);
+        byMap.set(mapId, { buckets, runs });
+        return { sizes: counts };
+      },
+    };
+  }
+
+  fetchBuckets(shuffleId: number, mapIds: readonly number[], reduceId: number): Bucket[] {
+    const byMap = this.#outputs.get(shuffleId);
+    return mapIds.map((mapId) => {
+      const out = byMap?.get(mapId);
+      if (out === undefined) {
+        throw new FetchFailedError(shuffleId, mapId, this.options.workerIndex, `worker ${this.options.workerIndex} has no output of map ${mapId} of shuffle ${shuffleId}`);
+      }
+      const files = out.runs[reduceId] ?? [];
+      const inMemory = out.buckets[reduceId] ?? [];
+      if (files.length === 0) return inMemory;
+      return mergeSortedRuns([...files.map(readRun), inMemory]);
+    });
+  }
+
+  remove(shuffleId: number): void {
+    for (const out of this.#outputs.get(shuffleId)?.values() ?? []) removeFiles(out);
+    this.#outputs.delete(shuffleId);
+  }
+
+  close(): void {
+    this.#outputs.clear();
+    rmSync(this.options.dir, { recursive: true, force: true });
+  }
+}
+
+function removeFiles(out: MapOutput): void {
+  for (const files of out.runs) for (const f of files) rmSync(f, { force: true });
+}
+
+const compare = (a: Pair, b: Pair): number => compareKeys(a[0], b[0]);
