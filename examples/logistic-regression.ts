@@ -111,11 +111,11 @@ export async function run(sc: Context, options: LogisticRegressionOptions = {}):
             let dot = 0;
             for (let j = 0; j < w.length; j++) dot += w[j]! * p[j + 1]!;
             const scale = (1 / (1 + Math.exp(-y * dot)) - 1) * y;
-            for (let j = 0; j < w.length; j++) g[j] += scale * p[j + 1]!;
+            for (let j = 0; j < w.length; j++) g[j]! += scale * p[j + 1]!;
             return g;
           }),
           (a: Float64Array, b: Float64Array) => {
-            for (let j = 0; j < a.length; j++) a[j] += b[j]!;
+            for (let j = 0; j < a.length; j++) a[j]! += b[j]!;
             return a;
           },
         ),
