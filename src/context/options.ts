@@ -88,12 +88,13 @@ function nonNegative(name: string, v: number | undefined, fallback: number): num
 }
 
 export function resolveOptions(o: ContextOptions, cores: number): ResolvedOptions {
-  const master = o.master ?? 'local[*]';
+  // The `kindling` command passes --master/--engine through the environment; options in code win.
+  const master = o.master ?? process.env.KINDLING_MASTER ?? 'local[*]';
   return {
     master,
     numWorkers: parseMaster(master, cores),
     appName: o.appName ?? 'kindling',
-    engine: resolveEngine(o.engine),
+    engine: resolveEngine(o.engine ?? (process.env.KINDLING_ENGINE as ContextOptions['engine'])),
     maxTaskFailures: positiveInt('maxTaskFailures', o.maxTaskFailures, 4),
     maxStageAttempts: positiveInt('maxStageAttempts', o.maxStageAttempts, 4),
     progress: o.progress ?? true,

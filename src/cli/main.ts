@@ -1,0 +1,134 @@
+/**
+ * The `kindling` command. Scripts, examples and benchmarks run in a child Node.js process with tsx's loader,
+ * so TypeScript needs no build step; `--master` and `--engine` reach the script's Context through the
+ * KINDLING_MASTER / KINDLING_ENGINE environment variables (options written in the script take precedence, as
+ * spark-submit flags yield to settings in code).
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DATASET_NAMES, ensureDataset, type DatasetName } from '../datagen/index.js';
+import { parseMaster } from '../context/options.js';
+
+const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const require = createRequire(import.meta.url);
+
+function masterOption(value: string): string {
+  try {
+    parseMaster(value, 1);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+  return value;
+}
+
+function engineOption(value: string): string {
+  if (value !== 'memory' && value !== 'mapreduce') throw new InvalidArgumentError(`use 'memory' or 'mapreduce', not '${value}'`);
+  return value;
+}
+
+/** Runs a script in a child process with tsx; resolves with its exit code. */
+function runScript(script: string, args: readonly string[], env: Record<string, string | undefined>): Promise<number> {
+  const tsxCli = require.resolve('tsx/cli');
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [tsxCli, script, ...args], { stdio: 'inherit', env: { ...process.env, ...env } });
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+    child.on('error', (e) => {
+      console.error(`kindling: cannot start ${script}: ${e.message}`);
+      resolve(1);
+    });
+  });
+}
+
+function listTs(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.ts') && !f.startsWith('_') && f !== 'common.ts' && f !== 'harness.ts')
+    .map((f) => f.slice(0, -3))
+    .sort();
+}
+
+function fail(message: string): never {
+  console.error(`kindling: ${message}`);
+  process.exit(1);
+}
+
+export function buildProgram(): Command {
+  const program = new Command('kindling')
+    .description('A Spark-like in-memory RDD engine for TypeScript: run scripts, demos, benchmarks, data generators.')
+    .showHelpAfterError();
+
+  program
+    .command('run')
+    .description('run a kindling script (TypeScript or JavaScript)')
+    .argument('<script>', 'path of the script')
+    .argument('[args...]', 'arguments passed to the script')
+    .option('--master <master>', "local, local[N] or local[*]", masterOption)
+    .option('--engine <engine>', 'memory or mapreduce', engineOption)
+    .action(async (script: string, args: string[], opts: { master?: string; engine?: string }) => {
+      if (!existsSync(script)) fail(`no such script: ${script}`);
+      process.exitCode = await runScript(path.resolve(script), args, { KINDLING_MASTER: opts.master, KINDLING_ENGINE: opts.engine });
+    });
+
+  program
+    .command('example')
+    .description(`run a demo program (${listTs(path.join(packageRoot, 'examples')).join(', ')})`)
+    .argument('<name>', 'demo name')
+    .argument('[args...]', 'options of the demo, e.g. --iterations 5 --small')
+    .option('--master <master>', 'local, local[N] or local[*]', masterOption)
+    .option('--engine <engine>', 'memory or mapreduce', engineOption)
+    .allowUnknownOption()
+    .action(async (name: string, args: string[], opts: { master?: string; engine?: string }) => {
+      const names = listTs(path.join(packageRoot, 'examples'));
+      if (!names.includes(name)) fail(`no example '${name}'; choose one of: ${names.join(', ')}`);
+      const extra = [...args, ...(opts.master ? ['--master', opts.master] : []), ...(opts.engine ? ['--engine', opts.engine] : [])];
+      process.exitCode = await runScript(path.join(packageRoot, 'examples', `${name}.ts`), extra, { KINDLING_MASTER: opts.master, KINDLING_ENGINE: opts.engine });
+    });
+
+  program
+    .command('bench')
+    .description(`run a benchmark (${listTs(path.join(packageRoot, 'bench')).join(', ')}), or all of them`)
+    .argument('[workload]', 'benchmark name')
+    .argument('[args...]', 'options of the benchmark')
+    .allowUnknownOption()
+    .action(async (workload: string | undefined, args: string[]) => {
+      const names = listTs(path.join(packageRoot, 'bench'));
+      if (workload !== undefined && !names.includes(workload)) fail(`no benchmark '${workload}'; choose one of: ${names.join(', ')}`);
+      for (const name of workload ? [workload] : names) {
+        const code = await runScript(path.join(packageRoot, 'bench', `${name}.ts`), args, {});
+        if (code !== 0) {
+          process.exitCode = code;
+          fail(`benchmark ${name} failed with exit code ${code}`);
+        }
+      }
+    });
+
+  program
+    .command('gen')
+    .description(`write a generated data set (${DATASET_NAMES.join(', ')}) if it is not there yet`)
+    .argument('<dataset>', 'data set name')
+    .option('--dir <dir>', 'output folder', 'data')
+    .option('--seed <n>', 'random seed', (v) => Number(v))
+    .option('--mb <n>', 'text size in MiB (text)', (v) => Number(v))
+    .action(async (dataset: string, opts: { dir: string; seed?: number; mb?: number }) => {
+      if (!(DATASET_NAMES as readonly string[]).includes(dataset)) fail(`no data set '${dataset}'; choose one of: ${DATASET_NAMES.join(', ')}`);
+      const params: Record<string, number> = {};
+      if (opts.seed !== undefined) params.seed = opts.seed;
+      if (opts.mb !== undefined && dataset === 'text') params.bytes = opts.mb * 2 ** 20;
+      const file = await ensureDataset(dataset as DatasetName, opts.dir, params as never);
+      console.log(file);
+    });
+
+  return program;
+}
+
+export async function main(argv: readonly string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync([...argv]);
+  } catch (e) {
+    fail((e as Error).message);
+  }
+}

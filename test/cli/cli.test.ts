@@ -1,0 +1,44 @@
+/** The `kindling` command: help, errors as one line with a non-zero exit, and scripts run with flags. */
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+
+const kindling = (...args: string[]) => spawnSync(process.execPath, ['bin/kindling.js', ...args], { encoding: 'utf8', timeout: 60_000 });
+
+describe('kindling CLI', () => {
+  it('prints help for the program and every command, exit code 0', () => {
+    for (const args of [['--help'], ['run', '--help'], ['example', '--help'], ['bench', '--help'], ['gen', '--help']]) {
+      const r = kindling(...args);
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(/Usage: kindling/);
+    }
+  });
+
+  it('fails with a one-line reason and a non-zero exit code', () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['gen', 'nope'], /^kindling: no data set 'nope'; choose one of: text, graph, points$/],
+      [['example', 'nope'], /^kindling: no example 'nope'; choose one of: .*pagerank/],
+      [['run', 'missing.ts'], /^kindling: no such script: missing\.ts$/],
+    ];
+    for (const [args, message] of cases) {
+      const r = kindling(...args);
+      expect(r.status).not.toBe(0);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr.trim()).toMatch(message);
+    }
+    const bad = kindling('run', 'test/fixtures/print-parallelism.ts', '--master', 'yarn');
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/Unknown master 'yarn'/);
+  });
+
+  it('runs a TypeScript script with --master and --engine, without a build step for the script', () => {
+    const r = kindling('run', 'test/fixtures/print-parallelism.ts', '--master', 'local[3]', '--engine', 'mapreduce');
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout.trim().split('\n').pop()!)).toEqual({ workers: 3, engine: 'mapreduce', n: 10 });
+  });
+
+  it('passes a failing script exit code through', () => {
+    const r = kindling('run', 'test/fixtures/failing-job.ts');
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/Job 0 failed[\s\S]*bad record 2/);
+  });
+});
