@@ -113,34 +113,36 @@ export async function run(sc: Context, options: TeraSortOptions = {}): Promise<E
         .fold([0, 0], (a, b) => [a[0] + b[0], (a[1] + b[1]) >>> 0]),
     ([n]) => `${n} records`,
   );
-  if (options.output !== undefined) {
-    const out = options.output;
-    await timer.time('sort + save', () => sorted.map(([k, v]) => `${k}${v}`).saveAsTextFile(out, { overwrite: true }), () => out);
-  }
-  const checks = await timer.time(
-    options.output === undefined ? 'sample + sort + validate' : 'validate',
-    () =>
-      sorted
-        .mapPartitionsWithIndex(
-          capture({ recordHash }, (partition: number, it: Iterable<[string, string]>): PartitionCheck[] => {
-            let count = 0;
-            let checksum = 0;
-            let first: string | undefined;
-            let last: string | undefined;
-            let ordered = true;
-            for (const [k, v] of it) {
-              if (last !== undefined && k < last) ordered = false;
-              if (first === undefined) first = k;
-              last = k;
-              count++;
-              checksum = (checksum + recordHash(k, v)) >>> 0;
-            }
-            return [{ partition, count, checksum, first, last, ordered }];
-          }),
-        )
-        .collect(),
-    (cs) => `${cs.length} partitions`,
+  // Validation rides along with the job that consumes the sorted records (the save, or a count): each partition
+  // reports its count, checksum, first and last key and whether it was in order, through an accumulator.
+  const partitionChecks = sc.collectionAccumulator<PartitionCheck>('partition checks');
+  const checked = sorted.mapPartitionsWithIndex(
+    capture({ recordHash, partitionChecks }, function* (partition: number, it: Iterable<[string, string]>) {
+      let count = 0;
+      let checksum = 0;
+      let first: string | undefined;
+      let last: string | undefined;
+      let ordered = true;
+      for (const record of it) {
+        const k = record[0];
+        if (last !== undefined && k < last) ordered = false;
+        if (first === undefined) first = k;
+        last = k;
+        count++;
+        checksum = (checksum + recordHash(k, record[1])) >>> 0;
+        yield record;
+      }
+      partitionChecks.add({ partition, count, checksum, first, last, ordered });
+    }),
   );
+  const output = options.output;
+  if (output === undefined) {
+    await timer.time('sample + sort + validate', () => checked.count(), () => `${sorted.getNumPartitions()} partitions`);
+  } else {
+    await timer.time('sample + sort + validate + save', () => checked.map(([k, v]) => `${k}${v}`).saveAsTextFile(output, { overwrite: true }), () => output);
+  }
+  const checks = [...partitionChecks.value].sort((a, b) => a.partition - b.partition);
+  check(checks.length === sorted.getNumPartitions(), `${checks.length} partition reports for ${sorted.getNumPartitions()} partitions`);
   let ordered = checks.every((c) => c.ordered);
   let previousLast: string | undefined;
   let checksum = 0;

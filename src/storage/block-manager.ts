@@ -1,7 +1,10 @@
 /**
  * A worker's block manager for cached RDD partitions (Spark's BlockManager, memory and disk stores).
  *
- * - The memory store is an LRU (lru-cache) bounded in estimated bytes: the worker's storage budget.
+ * - The memory store is an LRU (lru-cache) bounded in estimated bytes: the worker's storage budget. As in
+ *   Spark's MemoryStore, making room for a partition never evicts partitions of the same RDD: an iterative
+ *   program that scans an RDD bigger than the budget keeps a stable part of it cached (instead of LRU evicting
+ *   each partition just before it is needed again), so iteration time degrades gracefully with the budget.
  * - MEMORY_ONLY: a partition evicted from memory (or too big for it) is dropped and recomputed from lineage
  *   the next time it is needed.
  * - MEMORY_AND_DISK: an evicted partition is written to the worker's spill folder and read back from there
@@ -80,14 +83,37 @@ export class BlockManager implements WorkerBlockStore {
       return;
     }
     const bytes = estimateSize(values);
-    if (bytes <= this.#memory.maxSize) {
+    if (this.#makeRoom(rddId, bytes)) {
       this.#memory.set(id, { rddId, partition, values, bytes, level: name });
       this.#updates.push({ rddId, partition, memoryBytes: bytes, diskBytes: 0, change: 'added' });
     } else if (name === 'MEMORY_AND_DISK') {
-      // Larger than the whole budget: straight to disk.
+      // No room without evicting its own RDD: straight to disk.
       this.#toDisk(id, rddId, partition, values, 'added');
     }
-    // MEMORY_ONLY and too large: not cached; recomputed when needed.
+    // MEMORY_ONLY without room: not cached; recomputed when needed.
+  }
+
+  /** Evicts least recently used partitions of other RDDs until `bytes` fit; false if they cannot. */
+  #makeRoom(rddId: number, bytes: number): boolean {
+    const max = this.#memory.maxSize;
+    if (bytes > max) return false;
+    let excess = this.#memory.calculatedSize + bytes - max;
+    if (excess <= 0) return true;
+    const victims: string[] = [];
+    for (const id of this.#memory.rkeys()) {
+      const e = this.#memory.peek(id);
+      if (e === undefined || e.rddId === rddId) continue;
+      victims.push(id);
+      excess -= e.bytes;
+      if (excess <= 0) break;
+    }
+    if (excess > 0) return false;
+    for (const id of victims) {
+      const e = this.#memory.get(id)!;
+      this.#memory.delete(id);
+      this.#evicted(id, e);
+    }
+    return true;
   }
 
   #evicted(id: string, e: MemoryEntry): void {

@@ -95,12 +95,33 @@ describe('block manager', () => {
 
   it('emits block events when partitions are added, spilled or evicted', async () => {
     const sc = context({ memory: TINY });
-    const changes = new Set<string>();
-    sc.events.on('blockUpdated', (e) => void changes.add(e.change));
-    const rdd = data(sc, sc.accumulator(0)).persist(StorageLevel.MEMORY_AND_DISK);
+    const changes: string[] = [];
+    sc.events.on('blockUpdated', (e) => void changes.push(`${e.rddId}:${e.change}`));
+    const a = data(sc, sc.accumulator(0)).persist(StorageLevel.MEMORY_AND_DISK);
+    const b = data(sc, sc.accumulator(0)).persist(StorageLevel.MEMORY_ONLY);
+    await a.count();
+    expect(changes).toContain(`${a.id}:added`);
+    // Caching b makes room by moving a's partitions to disk; b's own partitions never evict each other.
+    await b.count();
+    expect(changes).toContain(`${a.id}:spilled`);
+    expect(changes).toContain(`${b.id}:added`);
+    await data(sc, sc.accumulator(0)).cache().count();
+    expect(changes).toContain(`${b.id}:evicted`);
+  });
+
+  it('never evicts partitions of the RDD being cached: a stable part of an oversized RDD stays cached', async () => {
+    const sc = context({ memory: TINY });
+    const computed = sc.accumulator(0);
+    const rdd = data(sc, computed).cache();
     await rdd.count();
-    expect(changes.has('added')).toBe(true);
-    expect(changes.has('spilled')).toBe(true);
+    const cachedAfterFirst = sc.getRDDStorageInfo()[0]!.numCachedPartitions;
+    expect(cachedAfterFirst).toBeGreaterThan(0);
+    expect(cachedAfterFirst).toBeLessThan(8);
+    await rdd.count();
+    await rdd.count();
+    // The same partitions stay cached; only the others are computed again, every time.
+    expect(sc.getRDDStorageInfo()[0]!.numCachedPartitions).toBe(cachedAfterFirst);
+    expect(computed.value).toBe(8000 + 2 * (8 - cachedAfterFirst) * 1000);
   });
 
   it('refuses to change the storage level of a persisted RDD (Spark rule)', () => {
