@@ -13,7 +13,7 @@
  *
  *   npx tsx examples/csv-to-jsonl.ts --master local[2] [--small] [--input data/csv] [--output data/csv-jsonl]
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { capture, type Context } from 'kindling';
 import { SeededRandom } from 'kindling/datagen';
@@ -178,17 +178,20 @@ export function generateCsv(dir: string, options: CsvGenOptions = {}, small = fa
     writeFileSync(join(dir, name), text);
     written.set(name, rows);
   }
-  writeFileSync(join(dir, '.generated.json'), JSON.stringify(o) + '\n');
   return written;
 }
 
-/** Generates CSV files into `dir` unless it already holds files (a folder we generated with other parameters is redone). */
+/**
+ * Generates CSV files into `dir` when it does not exist or holds no files; an existing folder is used as it is.
+ * The files are written into a temporary sibling folder first and renamed into place, so an interrupted run
+ * leaves no half-generated input behind.
+ */
 export function ensureCsv(dir: string, options: CsvGenOptions = {}, small = false): void {
-  if (existsSync(dir) && readdirSync(dir).some((f) => !f.startsWith('.') && !f.startsWith('_'))) {
-    const marker = join(dir, '.generated.json');
-    if (!existsSync(marker) || readFileSync(marker, 'utf8') === JSON.stringify(resolveGen(options, small)) + '\n') return;
-  }
-  generateCsv(dir, options, small);
+  if (existsSync(dir) && readdirSync(dir).some((f) => !f.startsWith('.') && !f.startsWith('_'))) return;
+  const tmp = `${dir}.${process.pid}.generating`;
+  generateCsv(tmp, options, small);
+  rmSync(dir, { recursive: true, force: true });
+  renameSync(tmp, dir);
 }
 
 // ---- the job --------------------------------------------------------------------------------------------------

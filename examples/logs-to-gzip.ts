@@ -13,7 +13,7 @@
  *
  *   npx tsx examples/logs-to-gzip.ts --master local[2] [--small] [--input data/logs] [--output data/logs-archive]
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { capture, useModule, type Context } from 'kindling';
@@ -88,8 +88,7 @@ function resolveGen(o: LogGenOptions, small: boolean): Required<LogGenOptions> {
 
 /**
  * Writes `files` log files `server-NN.log` into `dir`, each with `linesPerFile` lines in time order spread
- * over `days` days from `start`. Deterministic in its options. Also writes a hidden `.generated.json` marker
- * (textFile skips hidden files) last, so an interrupted generation is redone.
+ * over `days` days from `start` (replacing `dir`). Deterministic in its options.
  *
  * @example
  * ```ts
@@ -132,17 +131,19 @@ export function generateLogs(dir: string, options: LogGenOptions = {}, small = f
     }
     writeFileSync(join(dir, `${server}.log`), lines.join('\n') + '\n');
   }
-  writeFileSync(join(dir, '.generated.json'), JSON.stringify(o) + '\n');
 }
 
-/** Generates the logs into `dir` unless it already holds files. */
+/**
+ * Generates logs into `dir` when it does not exist or holds no files; an existing folder is used as it is.
+ * The files are written into a temporary sibling folder first and renamed into place, so an interrupted run
+ * leaves no half-generated input behind.
+ */
 export function ensureLogs(dir: string, options: LogGenOptions = {}, small = false): void {
-  if (existsSync(dir) && readdirSync(dir).some((f) => !f.startsWith('.') && !f.startsWith('_'))) {
-    const marker = join(dir, '.generated.json');
-    // A folder we generated with other parameters is regenerated; anything else is the user's data, kept.
-    if (!existsSync(marker) || readFileSync(marker, 'utf8') === JSON.stringify(resolveGen(options, small)) + '\n') return;
-  }
-  generateLogs(dir, options, small);
+  if (existsSync(dir) && readdirSync(dir).some((f) => !f.startsWith('.') && !f.startsWith('_'))) return;
+  const tmp = `${dir}.${process.pid}.generating`;
+  generateLogs(tmp, options, small);
+  rmSync(dir, { recursive: true, force: true });
+  renameSync(tmp, dir);
 }
 
 // ---- the job --------------------------------------------------------------------------------------------------

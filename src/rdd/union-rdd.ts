@@ -13,33 +13,62 @@ export class UnionRDD<T> extends RDD<T> {
   ) {
     super(context, { op: 'union', ...options });
   }
+  /** offsets[i]: this RDD's first partition that comes from rdds[i]; offsets[rdds.length]: the total. */
+  #offsets: readonly number[] | undefined;
+
+  /**
+   * The partition offsets of the inputs, computed once (partition counts never change). Recomputing them on every
+   * call made jobs on nested unions (`acc = acc.union(x)` in a loop) cubic in the nesting depth; nested unions are
+   * laid out innermost first, in a loop, so that deep nesting cannot overflow the stack either.
+   */
+  #layout(): readonly number[] {
+    if (this.#offsets !== undefined) return this.#offsets;
+    const pending: UnionRDD<unknown>[] = [this as UnionRDD<unknown>];
+    while (pending.length > 0) {
+      const u = pending[pending.length - 1]!;
+      const inner = u.rdds.filter((r): r is UnionRDD<unknown> => r instanceof UnionRDD && r.#offsets === undefined);
+      if (inner.length > 0) {
+        pending.push(...inner);
+        continue;
+      }
+      pending.pop();
+      if (u.#offsets === undefined) {
+        const offsets = [0];
+        for (const r of u.rdds) offsets.push(offsets[offsets.length - 1]! + r.getNumPartitions());
+        u.#offsets = offsets;
+      }
+    }
+    return this.#offsets!;
+  }
+
   getNumPartitions(): number {
-    return this.rdds.reduce((n, r) => n + r.getNumPartitions(), 0);
+    const offsets = this.#layout();
+    return offsets[offsets.length - 1]!;
   }
   protected getDependencies(): readonly Dependency[] {
-    let offset = 0;
-    return this.rdds.map((r) => {
-      const n = r.getNumPartitions();
-      const dep = rangeDependency(r as RDD<unknown>, 0, offset, n);
-      offset += n;
-      return dep;
-    });
+    const offsets = this.#layout();
+    return this.rdds.map((r, i) => rangeDependency(r as RDD<unknown>, 0, offsets[i]!, offsets[i + 1]! - offsets[i]!));
   }
   protected override wireParents(): readonly RDD<unknown>[] {
     return this.rdds as readonly RDD<unknown>[];
   }
   protected wireArgs(): unknown {
-    return { counts: this.rdds.map((r) => r.getNumPartitions()) };
+    const offsets = this.#layout();
+    return { counts: this.rdds.map((_, i) => offsets[i + 1]! - offsets[i]!) };
   }
-  /** Which parent, and which of its partitions, partition p is. */
+  /** Which parent, and which of its partitions, partition p is (binary search over the offsets). */
   #locate(p: number): [RDD<T>, number] {
-    let q = p;
-    for (const r of this.rdds) {
-      const n = r.getNumPartitions();
-      if (q < n) return [r, q];
-      q -= n;
+    const offsets = this.#layout();
+    if (!(p >= 0 && p < offsets[offsets.length - 1]!)) throw new RangeError(`${this.label} has no partition ${p}`);
+    // The first input whose range ends after p (inputs with no partitions have empty ranges and are skipped).
+    let lo = 0;
+    let hi = this.rdds.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (offsets[mid + 1]! > p) hi = mid;
+      else lo = mid + 1;
     }
-    throw new RangeError(`${this.label} has no partition ${p}`);
+    return [this.rdds[lo]!, p - offsets[lo]!];
   }
   compute(p: number, tc: TaskContext): Iterable<T> {
     const [r, q] = this.#locate(p);

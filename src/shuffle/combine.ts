@@ -1,7 +1,7 @@
 /**
  * Combining by key, the inner loop of every aggregating shuffle (map-side combine, reduce-side merge, and a
- * combine inside already-partitioned data). Primitive keys go straight into one Map; structural keys go in by
- * their canonical id and keep the first-seen key object.
+ * combine inside already-partitioned data). Primitive keys are their own Map key; structural keys go in by their
+ * canonical id and keep the first-seen key object.
  */
 import { keyId } from '../core/keys.js';
 import { tagUserError } from '../core/errors.js';
@@ -11,28 +11,20 @@ export type Pair = [unknown, unknown];
 type Source = (each: (kv: Pair) => void) => void;
 
 function combine(source: Source, first: (v: unknown) => unknown, merge: (c: unknown, v: unknown) => unknown, rddId: number, label: string): Pair[] {
-  const combiners = new Map<unknown, unknown>();
-  // Only structural keys need their first-seen object remembered; primitive keys are their own id.
-  const keyObjects = new Map<unknown, unknown>();
+  // Each group is stored as its output pair [first-seen key, combiner], updated in place: a key already seen
+  // costs one Map lookup, a new key one lookup and one insert.
+  const groups = new Map<unknown, Pair>();
   try {
     source((kv) => {
-      const k = kv[0];
-      const id = keyId(k);
-      const cur = combiners.get(id);
-      if (cur === undefined && !combiners.has(id)) {
-        combiners.set(id, first(kv[1]));
-        if (id !== k) keyObjects.set(id, k);
-      } else {
-        combiners.set(id, merge(cur, kv[1]));
-      }
+      const id = keyId(kv[0]);
+      const g = groups.get(id);
+      if (g === undefined) groups.set(id, [kv[0], first(kv[1])]);
+      else g[1] = merge(g[1], kv[1]);
     });
   } catch (e) {
     throw tagUserError(e, rddId, label);
   }
-  const out: Pair[] = new Array(combiners.size);
-  let i = 0;
-  for (const [id, c] of combiners) out[i++] = [keyObjects.size > 0 && keyObjects.has(id) ? keyObjects.get(id) : id, c];
-  return out;
+  return Array.from(groups.values());
 }
 
 /** Combines raw values: createCombiner for a key's first value, mergeValue for the rest. */

@@ -163,6 +163,27 @@ describe.each(MODES)('introspection (%s)', (master) => {
     expect(lines[15000]).toMatch(/^ \|  ParallelCollectionRDD/);
   });
 
+  it('deeply nested unions: partition count without stack overflow', () => {
+    const sc = ctx();
+    const leaf = sc.parallelize([1], 1);
+    const empty = sc.emptyRDD<number>();
+    let r = leaf;
+    for (let i = 0; i < 12000; i++) r = r.union(i % 3 === 0 ? empty : leaf);
+    expect(r.getNumPartitions()).toBe(8001);
+    expect(r.toDebugString().split('\n').length).toBeGreaterThan(24000);
+  });
+
+  it('jobs on nested and wide unions', async () => {
+    const sc = ctx();
+    let r = sc.parallelize([0], 1);
+    for (let i = 1; i < 150; i++) r = r.union(i % 10 === 0 ? sc.emptyRDD<number>() : sc.parallelize([i, -i], 2));
+    const expected = Array.from({ length: 150 }, (_, i) => (i === 0 ? [0] : i % 10 === 0 ? [] : [i, -i])).flat();
+    expect(r.getNumPartitions()).toBe(1 + 2 * 135);
+    expect(await r.collect()).toEqual(expected);
+    const wide = sc.union(Array.from({ length: 150 }, (_, i) => (i % 10 === 0 ? sc.emptyRDD<number>() : sc.parallelize([i, -i], 2))));
+    expect(await wide.collect()).toEqual(Array.from({ length: 150 }, (_, i) => (i % 10 === 0 ? [] : [i, -i])).flat());
+  });
+
   it('jobs on long lineages: a 2000-step narrow chain and 100 shuffle iterations', async () => {
     const sc = ctx();
     let r = sc.parallelize([1, 2, 3], 2);

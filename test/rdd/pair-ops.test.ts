@@ -410,6 +410,32 @@ describe.each(MODES)('pair operations (%s)', (master) => {
       );
     });
 
+    it('Dates compare by time, NaN equals itself, undefined and null are keys', async () => {
+      const out = await ctx()
+        .parallelize<[unknown, number]>(
+          [
+            [new Date(1000), 1],
+            [NaN, 2],
+            [undefined, 4],
+            [new Date(1000), 8],
+            [null, 16],
+            [NaN, 32],
+            [new Date(2000), 64],
+            [undefined, 128],
+          ],
+          3,
+        )
+        .reduceByKey((a, b) => a + b)
+        .collect();
+      expect(out).toHaveLength(5);
+      const find = (pred: (k: unknown) => boolean): number | undefined => out.find(([k]) => pred(k))?.[1];
+      expect(find((k) => k instanceof Date && k.getTime() === 1000)).toBe(9);
+      expect(find((k) => k instanceof Date && k.getTime() === 2000)).toBe(64);
+      expect(find((k) => typeof k === 'number' && Number.isNaN(k))).toBe(34);
+      expect(find((k) => k === undefined)).toBe(132);
+      expect(find((k) => k === null)).toBe(16);
+    });
+
     it('-0 and 0 are the same key', async () => {
       const out = await ctx()
         .parallelize<[number, number]>(

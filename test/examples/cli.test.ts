@@ -1,0 +1,67 @@
+/**
+ * The examples as commands: `npx tsx examples/<name>.ts ...` runs, validates and prints its timing table; a bad
+ * option exits 2 with a one-line reason. Also the shared helpers' parsing and printing.
+ */
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { formatMs, maxRelativeDiff, parseCli } from '../../examples/common.js';
+import { DATA_DIR } from './helpers.js';
+
+const exec = promisify(execFile);
+const script = (name: string): string => fileURLToPath(new URL(`../../examples/${name}.ts`, import.meta.url));
+
+describe('example commands', () => {
+  it('pagerank --small --partitioned runs, validates against the baseline and prints per-iteration timings', async () => {
+    const { stdout } = await exec(
+      'npx',
+      ['--no-install', 'tsx', script('pagerank'), '--small', '--partitioned', '--master', 'local[2]', '--engine', 'memory', '--iterations', '3', '--no-progress', '--data', DATA_DIR],
+      { timeout: 30_000 },
+    );
+    expect(stdout).toContain('PageRank (partitioned), 3 iterations over 20000 edges');
+    expect(stdout).toContain('validated: every rank equals the single-thread CSR baseline');
+    expect(stdout).toMatch(/iteration 3\s+[\d.]+ m?s/);
+    expect(stdout).toContain('engine memory');
+  });
+
+  it('a bad option exits with status 2 and a one-line reason', async () => {
+    const err = (await exec('npx', ['--no-install', 'tsx', script('kmeans'), '--engine', 'spark'], { timeout: 30_000 }).catch((e: unknown) => e)) as {
+      code: number;
+      stderr: string;
+    };
+    expect(err.code).toBe(2);
+    expect(err.stderr.trim()).toBe("kmeans: --engine must be memory or mapreduce, got 'spark' (see --help)");
+  });
+});
+
+describe('common helpers', () => {
+  it('parseCli: common options with defaults, example options, negations', () => {
+    const cli = parseCli('x', 'about', { iterations: { type: 'string', help: '' }, partitioned: { type: 'boolean', help: '' } }, [
+      '--master',
+      'local[2]',
+      '--iterations',
+      '7',
+      '--partitioned',
+      '--no-validate',
+      'input.txt',
+    ]);
+    expect([cli.master, cli.engine, cli.small, cli.dataDir, cli.progress, cli.validate, cli.positional]).toEqual([
+      'local[2]',
+      'memory',
+      false,
+      'data',
+      true,
+      false,
+      'input.txt',
+    ]);
+    expect([cli.int('iterations', 10), cli.flag('partitioned'), cli.int('missing', 3), cli.string('missing')]).toEqual([7, true, 3, undefined]);
+    expect(parseCli('x', 'about', {}, ['--engine', 'mapreduce', '--small']).engine).toBe('mapreduce');
+  });
+
+  it('formatMs and maxRelativeDiff', () => {
+    expect([formatMs(12.34), formatMs(1234), formatMs(12_345)]).toEqual(['12.3 ms', '1.23 s', '12.3 s']);
+    expect(maxRelativeDiff([1, 200, 1e-7], [1, 200.0002, 0])).toBeCloseTo(1e-6, 9); // relative above 1, absolute below
+    expect(maxRelativeDiff([1], [1, 2])).toBe(Infinity);
+  });
+});
