@@ -79,13 +79,15 @@ export async function prepareResultFunction(wire: ResultFunctionWire, compile: C
       return (rdd, p, tc) => {
         let has = false;
         let acc: unknown;
-        rdd.forEach(p, tc, (x) => {
-          if (has) acc = callUser(f, rdd, 'reduce', acc, x);
-          else {
-            acc = x;
-            has = true;
-          }
-        });
+        guarded(rdd, 'reduce', () =>
+          rdd.forEach(p, tc, (x) => {
+            if (has) acc = f(acc, x);
+            else {
+              acc = x;
+              has = true;
+            }
+          }),
+        );
         return has ? { empty: false, value: acc } : { empty: true };
       };
     }
@@ -94,16 +96,18 @@ export async function prepareResultFunction(wire: ResultFunctionWire, compile: C
       const f = await compile(wire.kind === 'fold' ? wire.fn : wire.seqOp);
       return (rdd, p, tc) => {
         let acc = cloneZero(wire.zero);
-        rdd.forEach(p, tc, (x) => {
-          acc = callUser(f, rdd, wire.kind, acc, x);
-        });
+        guarded(rdd, wire.kind, () =>
+          rdd.forEach(p, tc, (x) => {
+            acc = f(acc, x);
+          }),
+        );
         return acc;
       };
     }
     case 'foreach': {
       const f = await compile(wire.fn);
       return (rdd, p, tc) => {
-        rdd.forEach(p, tc, (x) => callUser(f, rdd, 'foreach', x));
+        guarded(rdd, 'foreach', () => rdd.forEach(p, tc, (x) => void f(x)));
         return null;
       };
     }
@@ -179,6 +183,18 @@ export async function prepareResultFunction(wire: ResultFunctionWire, compile: C
       const never: never = wire;
       throw new Error(`unknown result function ${(never as ResultFunctionWire).kind}`);
     }
+  }
+}
+
+/**
+ * Runs a loop that calls a user function, tagging what it throws with the RDD (an error from an upstream RDD
+ * keeps its own, innermost tag). One try around the loop, not one per element: the hot path stays a plain call.
+ */
+function guarded(rdd: RDD<unknown>, op: string, loop: () => void): void {
+  try {
+    loop();
+  } catch (e) {
+    throw tagUserError(e, rdd.id, `${rdd.label} (${op} function)`);
   }
 }
 
