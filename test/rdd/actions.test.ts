@@ -434,6 +434,17 @@ describe.each(MODES)('actions (%s)', (master) => {
       expect(await pairs.lookup('nope')).toEqual([]);
       const reduced = pairs.reduceByKey((a, b) => a + b);
       expect(await reduced.lookup('a')).toEqual([4]);
+      const structural = sc
+        .parallelize<[unknown, string]>(
+          [
+            [{ x: 1, y: [2] }, 'obj'],
+            [[1, 'a'], 'arr'],
+          ],
+          2,
+        )
+        .partitionBy(3);
+      expect(await structural.lookup({ y: [2], x: 1 })).toEqual(['obj']);
+      expect(await structural.lookup([1, 'a'])).toEqual(['arr']);
     });
 
     it('lookup on a sorted RDD', async () => {

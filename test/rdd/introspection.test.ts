@@ -153,26 +153,6 @@ describe.each(MODES)('introspection (%s)', (master) => {
     ]);
   });
 
-  it('deep narrow lineages: partition count and debug string without stack overflow', () => {
-    let r = ctx().parallelize([1], 3);
-    for (let i = 0; i < 15000; i++) r = i % 2 === 0 ? r.map((x) => x) : r.mapPartitions((it) => it);
-    expect(r.getNumPartitions()).toBe(3);
-    const lines = r.toDebugString().split('\n');
-    expect(lines).toHaveLength(15001);
-    expect(lines[0]).toMatch(/^\(3\) MapPartitionsRDD/);
-    expect(lines[15000]).toMatch(/^ \|  ParallelCollectionRDD/);
-  });
-
-  it('deeply nested unions: partition count without stack overflow', () => {
-    const sc = ctx();
-    const leaf = sc.parallelize([1], 1);
-    const empty = sc.emptyRDD<number>();
-    let r = leaf;
-    for (let i = 0; i < 12000; i++) r = r.union(i % 3 === 0 ? empty : leaf);
-    expect(r.getNumPartitions()).toBe(8001);
-    expect(r.toDebugString().split('\n').length).toBeGreaterThan(24000);
-  });
-
   it('jobs on nested and wide unions', async () => {
     const sc = ctx();
     let r = sc.parallelize([0], 1);
@@ -201,5 +181,30 @@ describe.each(MODES)('introspection (%s)', (master) => {
       ['a', 101],
       ['b', 102],
     ]);
+  });
+});
+
+// Driver-only lineage walks (no job runs), so one master mode is enough; they are the slow part of this file.
+describe('introspection of deep lineages (driver only)', () => {
+  const ctx = useContext('local');
+
+  it('deep narrow lineages: partition count and debug string without stack overflow', () => {
+    let r = ctx().parallelize([1], 3);
+    for (let i = 0; i < 15000; i++) r = i % 2 === 0 ? r.map((x) => x) : r.mapPartitions((it) => it);
+    expect(r.getNumPartitions()).toBe(3);
+    const lines = r.toDebugString().split('\n');
+    expect(lines).toHaveLength(15001);
+    expect(lines[0]).toMatch(/^\(3\) MapPartitionsRDD/);
+    expect(lines[15000]).toMatch(/^ \|  ParallelCollectionRDD/);
+  });
+
+  it('deeply nested unions: partition count without stack overflow', () => {
+    const sc = ctx();
+    const leaf = sc.parallelize([1], 1);
+    const empty = sc.emptyRDD<number>();
+    let r = leaf;
+    for (let i = 0; i < 12000; i++) r = r.union(i % 3 === 0 ? empty : leaf);
+    expect(r.getNumPartitions()).toBe(8001);
+    expect(r.toDebugString().split('\n').length).toBeGreaterThan(24000);
   });
 });
