@@ -13,7 +13,7 @@
 import { capture, type Context, type RDD } from 'kindling';
 import { kMeansBaseline } from '../bench/baselines/kmeans.js';
 import { Timer, check, isMain, maxRelativeDiff, parseCli, printTable, runMain, type ExampleResult } from './common.js';
-import { pointsInput } from './logistic-regression.js';
+import { parsePoint, pointsInput } from './logistic-regression.js';
 
 export interface KMeansOptions {
   /** Points file (`label f1 .. fD`; the label is ignored); default the generated points in `dataDir`. */
@@ -42,19 +42,11 @@ export interface KMeansSummary {
   readonly costs: readonly number[];
 }
 
-/** `label f1 .. fD` to the features only, as a Float64Array. Shipped to workers as it is. */
-export function parseFeatures(line: string): Float64Array {
-  const parts = line.trim().split(/\s+/);
-  const p = new Float64Array(parts.length - 1);
-  for (let i = 1; i < parts.length; i++) p[i - 1] = Number(parts[i]);
-  return p;
-}
-
 /**
  * Index of the center closest to `p` (the first one on ties) and the squared distance to it, as
  * `[index, distance]`. Shipped to workers as a captured helper.
  */
-export function closestCenter(p: Float64Array, centers: readonly Float64Array[]): [number, number] {
+export function closestCenter(p: readonly number[], centers: ReadonlyArray<readonly number[]>): [number, number] {
   let best = 0;
   let bestDist = Infinity;
   for (let c = 0; c < centers.length; c++) {
@@ -72,21 +64,21 @@ export function closestCenter(p: Float64Array, centers: readonly Float64Array[])
   return [best, bestDist];
 }
 
-type Stats = [sum: Float64Array, count: number, cost: number];
+type Stats = [sum: number[], count: number, cost: number];
 
 /** Assigns every point to its closest center and sums vectors, counts and costs per center. */
-function assign(points: RDD<Float64Array>, centers: readonly Float64Array[]): RDD<[number, Stats]> {
+function assign(points: RDD<number[]>, centers: ReadonlyArray<readonly number[]>): RDD<[number, Stats]> {
   return points
     .map(
-      capture({ centers, closestCenter }, (p: Float64Array): [number, Stats] => {
+      capture({ centers, closestCenter }, (p: number[]): [number, Stats] => {
         const [c, d] = closestCenter(p, centers);
         return [c, [p, 1, d]];
       }),
     )
     .reduceByKey(([s1, n1, d1]: Stats, [s2, n2, d2]: Stats): Stats => {
       // A new array: s1 may be a cached point, which must not change.
-      const s = new Float64Array(s1.length);
-      for (let j = 0; j < s.length; j++) s[j] = s1[j]! + s2[j]!;
+      const s = s1.slice();
+      for (let j = 0; j < s.length; j++) s[j]! += s2[j]!;
       return [s, n1 + n2, d1 + d2];
     });
 }
@@ -104,10 +96,11 @@ export async function run(sc: Context, options: KMeansOptions = {}): Promise<Exa
   const iterations = options.iterations ?? 10;
   const k = options.k ?? 5;
   const timer = new Timer();
-  const points: RDD<Float64Array> = sc
+  const points: RDD<number[]> = sc
     .textFile(input, options.partitions ?? 2 * sc.defaultParallelism)
     .filter((line) => line.trim().length > 0)
-    .map(parseFeatures)
+    .map(parsePoint)
+    .map((p) => p.slice(1)) // the features; the label is not used
     .setName('points')
     .cache();
   const n = await timer.time('load points (parse, cache)', () => points.count(), (c) => `${c} points`);

@@ -62,12 +62,24 @@ export async function graphInput(options: { input?: string; small?: boolean; dat
 }
 
 /**
- * `src dst` (any whitespace) to a pair of numbers; blank and `#` comment lines are filtered out before. Shipped to
- * the workers as it is: it uses only its argument and standard globals.
+ * `src dst` (spaces or tabs; further columns ignored) to a pair of numbers; blank and `#` comment lines are
+ * filtered out before. Shipped to the workers as it is: it uses only its argument and standard globals.
+ *
+ * @throws Error naming the line when it does not start with two numbers.
  */
 export function parseEdge(line: string): [number, number] {
-  const parts = line.trim().split(/\s+/);
-  return [Number(parts[0]), Number(parts[1])];
+  const ids = [NaN, NaN];
+  const n = line.length;
+  let i = 0;
+  for (let k = 0; k < 2; k++) {
+    while (i < n && (line.charCodeAt(i) === 32 || line.charCodeAt(i) === 9 || line.charCodeAt(i) === 13)) i++;
+    let j = i;
+    while (j < n && line.charCodeAt(j) !== 32 && line.charCodeAt(j) !== 9 && line.charCodeAt(j) !== 13) j++;
+    if (j > i) ids[k] = Number(line.slice(i, j));
+    i = j;
+  }
+  if (Number.isNaN(ids[0]) || Number.isNaN(ids[1])) throw new Error(`not an edge ('src dst'): ${JSON.stringify(line)}`);
+  return [ids[0]!, ids[1]!];
 }
 
 /** The RDDs of the algorithm, built without running anything (tests inspect their lineage). */

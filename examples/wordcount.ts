@@ -4,7 +4,7 @@
  * stages the job ran.
  *
  *   npm start                      # build, then this script
- *   npx tsx examples/wordcount.ts [path] [--master local[N]] [--mb 50]
+ *   npx tsx examples/wordcount.ts [path] [--master local[N]] [--engine memory|mapreduce] [--mb 50]
  */
 import { Context, type SchedulerEvent } from 'kindling';
 import { ensureDataset } from 'kindling/datagen';
@@ -15,10 +15,15 @@ const flag = (name: string): string | undefined => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 const master = flag('--master') ?? 'local[*]';
+const engine = flag('--engine') ?? 'memory';
+if (engine !== 'memory' && engine !== 'mapreduce') {
+  console.error(`wordcount: --engine must be memory or mapreduce, got '${engine}'`);
+  process.exit(2);
+}
 const mb = Number(flag('--mb') ?? 50);
 const input = args.find((a, i) => !a.startsWith('--') && !(i > 0 && args[i - 1]!.startsWith('--'))) ?? (await ensureDataset('text', 'data', { bytes: mb * 1024 * 1024 }));
 
-const sc = new Context({ master, appName: 'wordcount' });
+const sc = new Context({ master, engine, appName: 'wordcount' });
 const stages = new Map<number, { name: string; tasks: number; start: number; end?: number }>();
 sc.events.onAny((e: SchedulerEvent) => {
   if (e.type === 'stageSubmitted') stages.set(e.stageId, { name: e.name, tasks: e.numTasks, start: e.time });

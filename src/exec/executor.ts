@@ -14,7 +14,8 @@ import { writeShuffleOutput } from '../shuffle/shuffle-writer.js';
 import type { WorkerBlockStore } from '../storage/block-manager.js';
 import { createWorkerServices, type WorkerServices } from './worker-services.js';
 import { estimateSize } from '../storage/size-estimator.js';
-import type { AccumulatorKind, Bucket, ShuffleService, TaskMessage, TaskOutcome, WorkerInit } from './protocol.js';
+import { STAGES_CACHED, type AccumulatorKind, type Bucket, type ShuffleService, type TaskMessage, type TaskOutcome, type WorkerInit } from './protocol.js';
+import type { RddWire } from '../rdd/rdd.js';
 
 type Fn = (...args: unknown[]) => unknown;
 
@@ -133,7 +134,7 @@ export class Executor {
         importModule: importModuleFrom,
       };
       const compile = async (f: ShippedFunction): Promise<Fn> => (await compileFunction(f, runtime)) as Fn;
-      const rdds = await rebuildRdds(msg.rdds, compile);
+      const rdds = await this.#stageRdds(msg, compile);
       const rdd = rdds.get(msg.finalRddId);
       if (rdd === undefined) throw new Error(`task ${msg.taskId} names RDD ${msg.finalRddId}, which was not sent`);
 
@@ -208,6 +209,31 @@ export class Executor {
       }
       return { status: 'failed', failure: { kind: 'exception', error: toErrorInfo(e) }, blockUpdates, metrics: metrics() };
     }
+  }
+
+  /** RDD descriptions per stage attempt, oldest first (the driver sends each once per worker). */
+  readonly #stageWires = new Map<string, readonly RddWire[]>();
+  /** Rebuilt RDDs per stage attempt, shared by its tasks when they use no accumulator (task-local state). */
+  readonly #rebuilt = new Map<string, Map<number, RDD<unknown>>>();
+
+  async #stageRdds(msg: TaskMessage, compile: (f: ShippedFunction) => Promise<Fn>): Promise<Map<number, RDD<unknown>>> {
+    if (msg.rdds !== undefined) {
+      this.#stageWires.set(msg.stageKey, msg.rdds);
+      if (this.#stageWires.size > STAGES_CACHED) {
+        const oldest = this.#stageWires.keys().next().value!;
+        this.#stageWires.delete(oldest);
+        this.#rebuilt.delete(oldest);
+      }
+    }
+    const wires = this.#stageWires.get(msg.stageKey);
+    if (wires === undefined) throw new Error(`worker ${this.workerIndex} has no description of stage attempt ${msg.stageKey}`);
+    if (msg.accumulators.length > 0) return rebuildRdds(wires, compile);
+    let rdds = this.#rebuilt.get(msg.stageKey);
+    if (rdds === undefined) {
+      rdds = await rebuildRdds(wires, compile);
+      this.#rebuilt.set(msg.stageKey, rdds);
+    }
+    return rdds;
   }
 
   /** Bucket `reduceId` of every map output, in map-id order, grouping the requests by the worker holding them. */

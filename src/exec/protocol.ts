@@ -12,6 +12,9 @@ import type { ResultFunctionWire } from '../rdd/result-functions.js';
 
 export type AccumulatorKind = 'sum' | 'list';
 
+/** How many stage attempts' RDD descriptions a worker keeps (the driver mirrors the same FIFO). */
+export const STAGES_CACHED = 128;
+
 export interface ShuffleWriteWire {
   readonly shuffleId: number;
   readonly partitioner: PartitionerWire;
@@ -36,8 +39,13 @@ export interface TaskMessage {
   readonly stageAttempt: number;
   readonly partition: number;
   readonly attempt: number;
-  /** The stage's RDDs, parents before children. */
-  readonly rdds: readonly RddWire[];
+  /** Names the stage attempt whose RDDs this task computes. */
+  readonly stageKey: string;
+  /**
+   * The stage's RDDs, parents before children: sent with the first task of a stage attempt a worker runs, then
+   * kept there (both sides remember the last STAGES_CACHED stage attempts per worker, oldest forgotten first).
+   */
+  readonly rdds?: readonly RddWire[];
   readonly finalRddId: number;
   /** Leaf data this task needs: parallelized slices, input splits. */
   readonly payloads: ReadonlyArray<readonly [rddId: number, partition: number, data: readonly unknown[]]>;

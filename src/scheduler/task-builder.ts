@@ -5,7 +5,7 @@
  */
 import type { ShippedFunction } from '../closure/index.js';
 import type { RDD, RddWire, ResultFunctionWire } from '../rdd/index.js';
-import type { AccumulatorKind, ShuffleReadWire, ShuffleWriteWire, TaskMessage } from '../exec/protocol.js';
+import { STAGES_CACHED, type AccumulatorKind, type ShuffleReadWire, type ShuffleWriteWire, type TaskMessage } from '../exec/protocol.js';
 import type { CacheTracker } from './cache-tracker.js';
 import type { MapOutputTracker } from './map-output-tracker.js';
 import { narrowLineage } from './lineage.js';
@@ -37,6 +37,8 @@ export class TaskBuilder {
   readonly #stageWires = new Map<string, StageWire>();
   /** Broadcast ids each worker already holds. */
   readonly #delivered = new Map<number, Set<number>>();
+  /** Stage attempts whose RDDs each worker holds, oldest first (mirrors the worker's FIFO). */
+  readonly #stagesSent = new Map<number, Set<string>>();
   #nextTaskId = 0;
 
   constructor(
@@ -48,12 +50,10 @@ export class TaskBuilder {
   /** A replaced worker starts without any broadcast. */
   forgetWorker(workerIndex: number): void {
     this.#delivered.delete(workerIndex);
+    this.#stagesSent.delete(workerIndex);
   }
   forgetBroadcast(id: number): void {
     for (const s of this.#delivered.values()) s.delete(id);
-  }
-  forgetStageAttempt(stageId: number, attempt: number): void {
-    this.#stageWires.delete(`${stageId}.${attempt}`);
   }
 
   build(stage: Stage, stageAttempt: number, jobId: number, partition: number, attempt: number, workerIndex: number): TaskMessage {
@@ -67,6 +67,14 @@ export class TaskBuilder {
         broadcasts.push([id, this.shared.broadcastValue(id)]);
         delivered.add(id);
       }
+    }
+    const stageKey = `${stage.id}.${stageAttempt}`;
+    let sent = this.#stagesSent.get(workerIndex);
+    if (sent === undefined) this.#stagesSent.set(workerIndex, (sent = new Set()));
+    const sendRdds = !sent.has(stageKey);
+    if (sendRdds) {
+      sent.add(stageKey);
+      if (sent.size > STAGES_CACHED) sent.delete(sent.values().next().value!);
     }
     let shuffleWrite: ShuffleWriteWire | undefined;
     let resultFn: ResultFunctionWire | undefined;
@@ -90,7 +98,8 @@ export class TaskBuilder {
       stageAttempt,
       partition,
       attempt,
-      rdds: wire.rdds,
+      stageKey,
+      ...(sendRdds ? { rdds: wire.rdds } : {}),
       finalRddId: stage.rdd.id,
       payloads,
       shuffleReads,
@@ -112,6 +121,8 @@ export class TaskBuilder {
       else scanShipped(stage.resultFn, found);
       w = { rdds, broadcastIds: [...found.broadcasts], accumulatorIds: [...found.accumulators] };
       this.#stageWires.set(key, w);
+      // Old stage attempts are rebuilt on demand if ever needed again; keep the map from growing forever.
+      if (this.#stageWires.size > 2 * STAGES_CACHED) this.#stageWires.delete(this.#stageWires.keys().next().value!);
     }
     return w;
   }
