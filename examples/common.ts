@@ -74,8 +74,9 @@ export interface Cli {
 }
 
 const COMMON: Record<string, OptionSpec & { default?: string | boolean }> = {
-  master: { type: 'string', help: 'local, local[N] or local[*] (default local[*])', default: 'local[*]' },
-  engine: { type: 'string', help: 'memory (default) or mapreduce', default: 'memory' },
+  // The `kindling` command passes --master and --engine to the examples it runs through these variables.
+  master: { type: 'string', help: 'local, local[N] or local[*] (default $KINDLING_MASTER or local[*])', default: process.env['KINDLING_MASTER'] ?? 'local[*]' },
+  engine: { type: 'string', help: 'memory or mapreduce (default $KINDLING_ENGINE or memory)', default: process.env['KINDLING_ENGINE'] ?? 'memory' },
   small: { type: 'boolean', help: 'small generated data (runs in a few seconds)', default: false },
   data: { type: 'string', help: 'directory for generated data sets (default data)', default: 'data' },
   progress: { type: 'boolean', help: 'console progress bar (--no-progress to hide)', default: true },

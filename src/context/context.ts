@@ -100,9 +100,10 @@ export class Context implements RddContext {
 
   constructor(options: ContextOptions = {}) {
     this.options = resolveOptions(options, os.availableParallelism());
-    this.#hints = new Hints((m) => console.warn(`kindling hint: ${m}`), this.options.hints, this.options.lineageDepthWarning);
     this.#localDirs = new LocalDirs(this.options.localDir, this.options.appName);
     this.#engine = createDriverEngine(this.options.engine, path.join(this.#localDirs.root, 'jobs'), (m) => console.warn(`kindling: ${m}`));
+    // "persist() it?" is no advice where nothing is cached between jobs.
+    this.#hints = new Hints((m) => console.warn(`kindling hint: ${m}`), this.options.hints && this.#engine.caches, this.options.lineageDepthWarning);
     this.#backend = new WorkerPool({
       numWorkers: this.options.numWorkers,
       maxHeapMb: this.options.workerMB,
@@ -169,9 +170,18 @@ export class Context implements RddContext {
   newRddId(): number {
     return this.#nextRddId++;
   }
-  newShuffleId(): number {
-    return this.#nextShuffleId++;
+  newShuffleId(owner: RDD<unknown>): number {
+    const id = this.#nextShuffleId++;
+    this.#cleaner.register(owner, id);
+    return id;
   }
+
+  /** Removes a shuffle's outputs once no RDD that reads it is reachable (Spark's ContextCleaner). */
+  readonly #cleaner = new FinalizationRegistry<number>((shuffleId) => {
+    if (this.#stopped) return;
+    this.#tracker.unregisterShuffle(shuffleId);
+    this.#backend.removeShuffle(shuffleId);
+  });
   ship(fn: Function, what: string): ShippedFunction {
     if (typeof fn !== 'function') throw new TypeError(`${what}: expected a function, got ${fn === null ? 'null' : typeof fn}`);
     return shipFunction(fn, what);

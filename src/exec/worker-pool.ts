@@ -260,7 +260,7 @@ function describeExit(index: number, code: number, error: Error | undefined, max
  * (`--import tsx`, `--input-type`, ...), which would break or slow them; harmless and profiling flags carry over.
  */
 function workerExecArgv(): string[] {
-  const keep = ['--enable-source-maps', '--expose-gc', '--stack-size', '--cpu-prof', '--heap-prof'];
+  const keep = ['--enable-source-maps', '--cpu-prof', '--heap-prof'];
   return process.execArgv.filter((a) => keep.some((k) => a.startsWith(k)));
 }
 

@@ -10,6 +10,8 @@ export interface DriverEngine {
   readonly name: 'memory' | 'mapreduce';
   /** Where workers write job results (mapreduce); unused by the memory engine. */
   readonly jobOutputRoot: string;
+  /** Whether persisted RDDs stay cached between jobs (recomputation hints only make sense then). */
+  readonly caches: boolean;
   /** Called when an RDD is persisted. */
   onPersist(label: string): void;
   /** Turns what result tasks sent into the job's results. */
@@ -18,13 +20,14 @@ export interface DriverEngine {
 
 export function createDriverEngine(name: 'memory' | 'mapreduce', jobOutputRoot: string, notice: (m: string) => void): DriverEngine {
   if (name === 'memory') {
-    return { name, jobOutputRoot, onPersist: () => undefined, collectResults: (_id, sent) => [...sent] };
+    return { name, jobOutputRoot, caches: true, onPersist: () => undefined, collectResults: (_id, sent) => [...sent] };
   }
   mkdirSync(jobOutputRoot, { recursive: true });
   let noticed = false;
   return {
     name,
     jobOutputRoot,
+    caches: false,
     onPersist: (label) => {
       if (noticed) return;
       noticed = true;

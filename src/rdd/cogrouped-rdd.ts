@@ -30,7 +30,7 @@ export class CoGroupedRDD<K> extends RDD<[K, unknown[][]]> {
       if (!(input instanceof RDD)) return input;
       return partitioner !== undefined && input.partitioner?.equals(partitioner)
         ? { type: 'narrow', rdd: input }
-        : { type: 'shuffle', shuffleId: context.newShuffleId(), rdd: input };
+        : { type: 'shuffle', shuffleId: context.newShuffleId(this as RDD<unknown>), rdd: input };
     });
   }
 

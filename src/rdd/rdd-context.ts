@@ -11,7 +11,11 @@ export interface RddContext {
   readonly isDriver: boolean;
   readonly defaultParallelism: number;
   newRddId(): number;
-  newShuffleId(): number;
+  /**
+   * A new shuffle id for a shuffle the RDD `owner` reads. When the owner is garbage collected, nothing can read
+   * the shuffle any more and its outputs are removed from the workers (Spark's ContextCleaner).
+   */
+  newShuffleId(owner: RDD<unknown>): number;
   /** Checks and describes a user function for shipping; throws a ClosureError naming any undeclared variable. */
   ship(fn: Function, what: string): ShippedFunction | undefined;
   /** Runs one job over the given partitions and returns one result per partition, in partition order. */

@@ -60,7 +60,7 @@ export class ShuffledRDD<K, V, C> extends RDD<[K, C]> {
     options: RddOptions & { shuffleId?: number; aggregator?: Aggregator; numPartitions?: number } = {},
   ) {
     super(context, options);
-    this.shuffleId = options.shuffleId ?? this.context.newShuffleId();
+    this.shuffleId = options.shuffleId ?? this.context.newShuffleId(this as RDD<unknown>);
     this.partitioner =
       'rangeAscending' in partitioner ? new PendingRangePartitioner(partitioner.numPartitions, partitioner.rangeAscending) : partitioner;
     this.#numPartitions = this.partitioner.numPartitions;

@@ -261,6 +261,7 @@ export class DAGScheduler implements TaskSetListener {
       this.#stageFinished(stage);
       this.#jobs.delete(job.jobId);
       this.bus.emit({ type: 'jobEnd', jobId: job.jobId, time: Date.now(), result: 'succeeded' });
+      this.#forgetIdleStages();
       job.resolve(job.results);
     }
   }
@@ -359,11 +360,22 @@ export class DAGScheduler implements TaskSetListener {
       }
     }
     this.bus.emit({ type: 'jobEnd', jobId: job.jobId, time: Date.now(), result: 'failed', error: error.message });
+    this.#forgetIdleStages();
     job.reject(error);
   }
 
   noWorkers(reason: string): void {
     this.abortAll(new JobFailedError(`No worker can run tasks: ${reason}`, undefined, []));
+  }
+
+  /**
+   * Drops stages no active job needs. Map outputs stay registered in the tracker by shuffle id, so a later job
+   * recreates the stage and finds them; meanwhile the scheduler holds no reference to old RDDs, so their
+   * shuffles can be cleaned up once the program lets go of them.
+   */
+  #forgetIdleStages(): void {
+    const busy = (s: Stage) => [...s.jobIds].some((j) => this.#jobs.has(j)) || this.#running.has(s) || this.#waiting.has(s);
+    for (const [id, stage] of this.#shuffleStages) if (!busy(stage)) this.#shuffleStages.delete(id);
   }
 
   /** Fails every active job (context stopped). */

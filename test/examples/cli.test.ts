@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { formatMs, maxRelativeDiff, parseCli } from '../../examples/common.js';
+import { parsePoint } from '../../examples/logistic-regression.js';
+import { parseEdge } from '../../examples/pagerank.js';
 import { DATA_DIR } from './helpers.js';
 
 const exec = promisify(execFile);
@@ -57,6 +59,15 @@ describe('common helpers', () => {
     ]);
     expect([cli.int('iterations', 10), cli.flag('partitioned'), cli.int('missing', 3), cli.string('missing')]).toEqual([7, true, 3, undefined]);
     expect(parseCli('x', 'about', {}, ['--engine', 'mapreduce', '--small']).engine).toBe('mapreduce');
+  });
+
+  it('parseEdge and parsePoint: spaces, tabs, CR, extra columns; a bad edge line names itself', () => {
+    expect(parseEdge('3 4')).toEqual([3, 4]);
+    expect(parseEdge('  3\t 4 0.5\r')).toEqual([3, 4]);
+    expect(() => parseEdge('3')).toThrow("not an edge ('src dst'): \"3\"");
+    expect(() => parseEdge('a b')).toThrow(/not an edge/);
+    expect(parsePoint('-1 0.5000 -1.2500\t3e-2\r')).toEqual([-1, 0.5, -1.25, 0.03]);
+    expect(parsePoint('')).toEqual([]);
   });
 
   it('formatMs and maxRelativeDiff', () => {

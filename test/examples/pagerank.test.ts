@@ -19,7 +19,6 @@ describe.each(ENGINES)('pagerank example (%s engine)', (engine) => {
 
   it.each([
     ['classic', { partitioned: false }],
-    ['partitioned (2 partitions)', { partitioned: true }],
     ['partitioned (3 partitions)', { partitioned: true, partitions: 3 }],
   ] as const)('%s: equals the CSR baseline within 1e-9', async (_name, variant) => {
     const path = await input();

@@ -9,7 +9,7 @@ import { teraSortBaseline } from '../../bench/baselines/terasort.js';
 import { recordHash, run, teraRecord, teraSortRdds } from '../../examples/terasort.js';
 import { ENGINES, useContext, useTempDir } from './helpers.js';
 
-const RECORDS = 20_000;
+const RECORDS = 10_000;
 const byRecord = (a: [string, string], b: [string, string]): number =>
   a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0;
 

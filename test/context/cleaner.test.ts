@@ -1,0 +1,15 @@
+import { describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+describe('context cleaner', () => {
+  it('removes the shuffle files of RDDs the program no longer references', () => {
+    const localDir = mkdtempSync(path.join(tmpdir(), 'kindling-cleaner-'));
+    const out = execFileSync(process.execPath, ['--expose-gc', 'test/fixtures/cleaner-job.mjs', localDir], { encoding: 'utf8', timeout: 60_000 });
+    const { before, after } = JSON.parse(out.trim().split('\n').pop()!);
+    expect(before).toBeGreaterThan(0);
+    expect(after).toBe(0);
+  });
+});
