@@ -13,7 +13,10 @@
  *
  * `--partitioned` is the RDD paper's optimisation: links are `partitionBy(new HashPartitioner(n))` before
  * caching and every reduceByKey uses the same partitioner, so `links.join(ranks)` is narrow (links are never
- * shuffled again).
+ * shuffled again). Note that, as in Spark, the classic program's join is narrow as well whenever its
+ * groupByKey and reduceByKey default to the same partition count (they do here: both take the input's), because
+ * a join reuses an existing partitioner of equal size; `--partitioned` makes that explicit and lets
+ * `--partitions` choose n.
  *
  *   npx tsx examples/pagerank.ts --master local[2] --engine memory --iterations 10 [--small] [--partitioned]
  *   npx tsx examples/pagerank.ts path/to/edges.txt

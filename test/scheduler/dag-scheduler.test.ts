@@ -133,8 +133,9 @@ describe('DAGScheduler with a fake backend', () => {
     const second = counts.count();
     await flush();
     const launched = backend.take();
-    expect(launched.every((l) => l.msg.resultFn !== undefined)).toBe(true);
-    expect(names(launched)).toEqual(['2:0', '2:1']);
+    // Only result tasks: the map stage (recreated for this job) finds every output registered.
+    expect(launched.every((l) => l.msg.resultFn !== undefined && l.msg.shuffleWrite === undefined)).toBe(true);
+    expect(launched.map((l) => l.msg.partition).sort()).toEqual([0, 1]);
     launched.forEach((l) => l.settle(ok(2)));
     expect(await second).toBe(4);
   });
