@@ -65,7 +65,7 @@ export interface Cli {
   readonly progress: boolean;
   /** Check the result (against the single-thread baseline where there is one). */
   readonly validate: boolean;
-  /** The first positional argument, if any (an input path). */
+  /** The positional argument, if the example declares one (an input path). */
   readonly positional: string | undefined;
   string(name: string): string | undefined;
   int(name: string, fallback: number): number;
@@ -97,7 +97,14 @@ export class UsageError extends Error {}
  * cli.int('iterations', 10);
  * ```
  */
-export function parseCli(program: string, about: string, extra: Record<string, OptionSpec> = {}, argv = process.argv.slice(2)): Cli {
+export function parseCli(
+  program: string,
+  about: string,
+  extra: Record<string, OptionSpec> = {},
+  argv = process.argv.slice(2),
+  /** Name of the optional positional argument in the usage line (e.g. `edges.txt`); none when undefined. */
+  positional?: string,
+): Cli {
   const specs = { ...COMMON, ...extra };
   const options = Object.fromEntries(Object.entries(specs).map(([name, s]) => [name, { type: s.type }])) as Record<
     string,
@@ -111,8 +118,11 @@ export function parseCli(program: string, about: string, extra: Record<string, O
   }
   const values = parsed.values as Record<string, string | boolean | undefined>;
   if (values['help'] === true) {
-    console.log(usage(program, about, specs));
+    console.log(usage(program, about, specs, positional));
     process.exit(0);
+  }
+  if (parsed.positionals.length > (positional === undefined ? 0 : 1)) {
+    fail(program, `unexpected argument '${parsed.positionals.at(-1)}'`);
   }
   const get = (name: string): string | boolean | undefined => values[name] ?? COMMON[name]?.default;
   const str = (name: string): string | undefined => {
@@ -150,8 +160,8 @@ function fail(program: string, reason: string): never {
   process.exit(2);
 }
 
-function usage(program: string, about: string, specs: Record<string, OptionSpec>): string {
-  const lines = [`${about}\n`, `usage: npx tsx examples/${program}.ts [options]\n`, 'options:'];
+function usage(program: string, about: string, specs: Record<string, OptionSpec>, positional: string | undefined): string {
+  const lines = [`${about}\n`, `usage: npx tsx examples/${program}.ts [options]${positional ? ` [${positional}]` : ''}\n`, 'options:'];
   for (const [name, s] of Object.entries(specs)) {
     lines.push(`  ${(`--${name}` + (s.type === 'string' ? ' <value>' : '')).padEnd(24)} ${s.help}`);
   }

@@ -127,7 +127,7 @@ if (isMain(import.meta.url)) {
   const cli = parseCli('connected-components', 'Connected components (label propagation) of the generated graph or an edge list, as undirected', {
     'max-iterations': { type: 'string', help: 'stop after this many iterations (default 100)' },
     partitions: { type: 'string', help: 'partitions of the shared HashPartitioner (default: workers)' },
-  });
+  }, undefined, 'edges.txt');
   await runMain(cli, 'connected components', async (sc) => {
     const options: ConnectedComponentsOptions = {
       input: cli.positional,

@@ -266,7 +266,7 @@ if (isMain(import.meta.url)) {
     input: { type: 'string', help: 'folder of .csv files (generated when missing; default data/csv or data/csv-small)' },
     output: { type: 'string', help: 'output folder (default <input>-jsonl; replaced)' },
     'file-field': { type: 'string', help: 'add the source file name to every object under this key' },
-  });
+  }, undefined, 'input-folder');
   await runMain(cli, 'csv-to-jsonl', async (sc) => {
     const result = await run(sc, {
       input: cli.string('input') ?? cli.positional,

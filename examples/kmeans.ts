@@ -151,7 +151,7 @@ if (isMain(import.meta.url)) {
     iterations: { type: 'string', help: 'iterations (default 10)' },
     k: { type: 'string', help: 'clusters (default 5)' },
     partitions: { type: 'string', help: 'input partitions (default 2 x workers)' },
-  });
+  }, undefined, 'points.txt');
   await runMain(cli, 'k-means', async (sc) => {
     const options: KMeansOptions = {
       input: cli.positional,

@@ -172,7 +172,7 @@ if (isMain(import.meta.url)) {
     step: { type: 'string', help: 'step size on the mean gradient (default 1)' },
     seed: { type: 'string', help: 'seed of the initial weights (default 42)' },
     partitions: { type: 'string', help: 'input partitions (default 2 x workers)' },
-  });
+  }, undefined, 'points.txt');
   await runMain(cli, 'logistic regression', async (sc) => {
     const options: LogisticRegressionOptions = {
       input: cli.positional,

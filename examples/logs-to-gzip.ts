@@ -249,7 +249,7 @@ if (isMain(import.meta.url)) {
   const cli = parseCli('logs-to-gzip', 'Archive a folder of log files into one gzip file per day, with a per-day summary', {
     input: { type: 'string', help: 'folder of log files (generated when missing; default data/logs or data/logs-small)' },
     output: { type: 'string', help: 'folder for the archives and summary.json (default <input>-archive)' },
-  });
+  }, undefined, 'input-folder');
   await runMain(cli, 'logs-to-gzip', async (sc) => {
     const result = await run(sc, { input: cli.string('input') ?? cli.positional, output: cli.string('output'), small: cli.small, dataDir: cli.dataDir });
     printSummary(result.summary);

@@ -189,7 +189,7 @@ if (isMain(import.meta.url)) {
     iterations: { type: 'string', help: 'iterations (default 10)' },
     partitioned: { type: 'boolean', help: 'co-partition links and ranks (partitionBy) so the join is narrow' },
     partitions: { type: 'string', help: 'partitions of the HashPartitioner with --partitioned (default: workers)' },
-  });
+  }, undefined, 'edges.txt');
   await runMain(cli, `pagerank${cli.flag('partitioned') ? ' (partitioned)' : ''}`, async (sc) => {
     const options: PageRankOptions = {
       input: cli.positional,

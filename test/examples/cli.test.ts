@@ -47,7 +47,7 @@ describe('common helpers', () => {
       '--partitioned',
       '--no-validate',
       'input.txt',
-    ]);
+    ], 'input');
     expect([cli.master, cli.engine, cli.small, cli.dataDir, cli.progress, cli.validate, cli.positional]).toEqual([
       'local[2]',
       'memory',
