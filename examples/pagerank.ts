@@ -35,6 +35,8 @@ export interface PageRankOptions {
   readonly iterations?: number;
   /** Co-partition links and ranks with one HashPartitioner so the join is narrow. */
   readonly partitioned?: boolean;
+  /** Links without a partitioner (the paper's setup), so every join shuffles them; see pageRankPlan. */
+  readonly unpartitionedLinks?: boolean;
   /** Partitions of the HashPartitioner of the partitioned variant; default the context's parallelism. */
   readonly partitions?: number;
   /** How many top-ranked vertices the summary lists (default 10). */
@@ -93,7 +95,16 @@ export interface PageRankPlan {
   step(ranks: RDD<[number, number]>): RDD<[number, number]>;
 }
 
-export function pageRankPlan(sc: Context, input: string, options: { partitioned?: boolean; partitions?: number } = {}): PageRankPlan {
+/**
+ * `unpartitionedLinks` reproduces the RDD paper's baseline Spark setup, where links are read already grouped from a
+ * file and so carry no partitioner: every iteration's join then shuffles the links. (Here the grouped links pass
+ * through an identity `map`, which, as in Spark, forgets the partitioner.)
+ */
+export function pageRankPlan(
+  sc: Context,
+  input: string,
+  options: { partitioned?: boolean; partitions?: number; unpartitionedLinks?: boolean } = {},
+): PageRankPlan {
   const partitioner: Partitioner | undefined = options.partitioned
     ? new HashPartitioner(options.partitions ?? sc.defaultParallelism)
     : undefined;
@@ -104,6 +115,7 @@ export function pageRankPlan(sc: Context, input: string, options: { partitioned?
     .distinct()
     .groupByKey();
   if (partitioner !== undefined) grouped = grouped.partitionBy(partitioner);
+  else if (options.unpartitionedLinks) grouped = grouped.map((kv) => kv);
   const links = grouped.setName('links').cache();
   const initialRanks = links.mapValues(() => 1.0).setName('ranks 0');
   let n = 0;
