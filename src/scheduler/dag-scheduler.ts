@@ -292,8 +292,10 @@ export class DAGScheduler implements TaskSetListener {
     stage.failedAttempts++;
     this.bus.emit({ type: 'stageCompleted', jobId: stage.firstJobId, stageId: stage.id, attempt: ts.stageAttempt, time: Date.now(), result: 'failed', failureReason: failure.message });
     if (stage.failedAttempts >= this.options.maxStageAttempts) {
+      const lost = this.tracker.lostReason(failure.shuffleId, failure.mapId);
+      const cause = lost !== undefined && !failure.message.includes(lost) ? `${failure.message} (lost when ${lost})` : failure.message;
       const error = new JobFailedError(
-        `${stage.name} (stage ${stage.id}) failed ${stage.failedAttempts} consecutive attempts on lost shuffle output; most recent: ${failure.message}`,
+        `${stage.name} (stage ${stage.id}) failed ${stage.failedAttempts} consecutive attempts on lost shuffle output; most recent: ${cause}`,
         undefined,
         [{ name: 'FetchFailed', message: failure.message }],
       );
@@ -343,8 +345,8 @@ export class DAGScheduler implements TaskSetListener {
     }
   }
 
-  workerLost(workerIndex: number, _reason: string): void {
-    this.tracker.removeWorker(workerIndex);
+  workerLost(workerIndex: number, reason: string): void {
+    this.tracker.removeWorker(workerIndex, reason);
     this.cache.removeWorker(workerIndex);
   }
 

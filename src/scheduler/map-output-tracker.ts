@@ -12,6 +12,8 @@ interface Output {
 
 export class MapOutputTracker {
   readonly #shuffles = new Map<number, Array<Output | undefined>>();
+  /** Why outputs went missing ("worker 1 ran out of memory ..."), so a fetch failure can name its root cause. */
+  readonly #lostBecause = new Map<string, string>();
 
   registerShuffle(shuffleId: number, numMaps: number): void {
     if (!this.#shuffles.has(shuffleId)) this.#shuffles.set(shuffleId, new Array(numMaps).fill(undefined));
@@ -20,6 +22,12 @@ export class MapOutputTracker {
   registerOutput(shuffleId: number, mapId: number, workerIndex: number, status: MapStatus): void {
     const outputs = this.#shuffles.get(shuffleId);
     if (outputs !== undefined) outputs[mapId] = { workerIndex, status };
+    this.#lostBecause.delete(`${shuffleId}/${mapId}`);
+  }
+
+  /** Why a missing map output was lost, if it was lost with a worker. */
+  lostReason(shuffleId: number, mapId: number): string | undefined {
+    return this.#lostBecause.get(`${shuffleId}/${mapId}`);
   }
 
   unregisterOutput(shuffleId: number, mapId: number, workerIndex: number): void {
@@ -27,14 +35,15 @@ export class MapOutputTracker {
     if (outputs?.[mapId]?.workerIndex === workerIndex) outputs[mapId] = undefined;
   }
 
-  /** Forgets every output held by a worker; returns the shuffles that lost something. */
-  removeWorker(workerIndex: number): number[] {
+  /** Forgets every output held by a worker (which died of `reason`); returns the shuffles that lost something. */
+  removeWorker(workerIndex: number, reason: string): number[] {
     const touched: number[] = [];
     for (const [id, outputs] of this.#shuffles) {
       let hit = false;
       outputs.forEach((o, i) => {
         if (o?.workerIndex === workerIndex) {
           outputs[i] = undefined;
+          this.#lostBecause.set(`${id}/${i}`, reason);
           hit = true;
         }
       });
@@ -68,5 +77,6 @@ export class MapOutputTracker {
 
   unregisterShuffle(shuffleId: number): void {
     this.#shuffles.delete(shuffleId);
+    for (const key of [...this.#lostBecause.keys()]) if (key.startsWith(`${shuffleId}/`)) this.#lostBecause.delete(key);
   }
 }

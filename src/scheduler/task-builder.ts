@@ -16,8 +16,9 @@ export class MissingShuffleOutputError extends Error {
   constructor(
     readonly shuffleId: number,
     readonly mapId: number,
+    lostBecause: string | undefined,
   ) {
-    super(`map output ${mapId} of shuffle ${shuffleId} is missing`);
+    super(`map output ${mapId} of shuffle ${shuffleId} is missing${lostBecause ? `: it was lost when ${lostBecause}` : ''}`);
   }
 }
 
@@ -144,7 +145,7 @@ export class TaskBuilder {
       for (const d of r.dependencies) {
         if (d.type === 'shuffle') {
           const missing = this.tracker.missingMaps(d.shuffleId);
-          if (missing.length > 0) throw new MissingShuffleOutputError(d.shuffleId, missing[0]!);
+          if (missing.length > 0) throw new MissingShuffleOutputError(d.shuffleId, missing[0]!, this.tracker.lostReason(d.shuffleId, missing[0]!));
           shuffleReads.push({ shuffleId: d.shuffleId, reduceId: p, locations: this.tracker.locations(d.shuffleId) });
         } else {
           for (const q of d.getParents(p)) stack.push([d.rdd, q]);
