@@ -207,9 +207,44 @@ function hashOther(key: unknown): number {
 export function keyId(key: unknown): KeyId {
   if (typeof key === 'string') return key.charCodeAt(0) === ESC_CODE ? ESC + key : key;
   if (typeof key === 'number') return key;
+  if (Array.isArray(key)) return arrayId(key);
   const rank = rankOf(key);
   if (rank < RANK_DATE) return key as KeyId;
   return ESC + encode(key);
+}
+
+const CODE_OPEN_PAREN = 0x28;
+const CODE_I = 0x69;
+const CODE_S = 0x73;
+
+// Arrays of int32s and strings (`[src, dst]`, `[word, n]`) are the usual composite keys, and encode()
+// spends most of its time turning numbers into text. They get a denser id instead: ESC `(` then, per element,
+// `i` and the int's two 16-bit halves, or `s`, the length's two halves and the string. Each element's text
+// says where it ends, so these ids are injective; `(` keeps them apart from encode()'s ids (ESC `[`, `{`
+// or `@`), which every other array gets. Whether an array takes this form depends only on its structure
+// (-0 is an int32 here and encodes as 0), so equal keys always get the same id.
+function arrayId(a: readonly unknown[]): string {
+  if (a.length === 2) {
+    // Pairs of ints, the commonest case, in one allocation.
+    const x = a[0];
+    const y = a[1];
+    if (typeof x === 'number' && typeof y === 'number' && (x | 0) === x && (y | 0) === y) {
+      return String.fromCharCode(ESC_CODE, CODE_OPEN_PAREN, CODE_I, x & 0xffff, x >>> 16, CODE_I, y & 0xffff, y >>> 16);
+    }
+  }
+  let out = ESC + '(';
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    if (typeof x === 'number') {
+      if ((x | 0) !== x) return ESC + encode(a);
+      out += String.fromCharCode(CODE_I, x & 0xffff, x >>> 16);
+    } else if (typeof x === 'string') {
+      out += String.fromCharCode(CODE_S, x.length & 0xffff, x.length >>> 16) + x;
+    } else {
+      return ESC + encode(a);
+    }
+  }
+  return out;
 }
 
 // A prefix-free encoding: every value's text ends where its grammar says, so concatenations stay

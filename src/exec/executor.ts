@@ -11,13 +11,20 @@ import { compileAggregator } from '../shuffle/aggregator.js';
 import { FetchFailedError } from '../shuffle/fetch-failed.js';
 import type { ShuffleManager } from '../shuffle/shuffle-manager.js';
 import { writeShuffleOutput } from '../shuffle/shuffle-writer.js';
+import { decodeBucket, encodeBuckets, type EncodedBucket } from '../shuffle/bucket-codec.js';
+import { transfer } from './comlink.js';
 import type { WorkerBlockStore } from '../storage/block-manager.js';
 import { createWorkerServices, type WorkerServices } from './worker-services.js';
 import { estimateSize } from '../storage/size-estimator.js';
-import { STAGES_CACHED, type AccumulatorKind, type Bucket, type ShuffleService, type TaskMessage, type TaskOutcome, type WorkerInit } from './protocol.js';
+import { STAGES_CACHED, type AccumulatorKind, type Bucket, type TaskMessage, type TaskOutcome, type WorkerInit } from './protocol.js';
 import type { RddWire } from '../rdd/rdd.js';
 
 type Fn = (...args: unknown[]) => unknown;
+
+/** What a worker serves to its peers: buckets in the encoding of bucket-codec.ts, which is cheaper to post. */
+export interface PeerShuffleService {
+  fetchBuckets(shuffleId: number, mapIds: readonly number[], reduceId: number): EncodedBucket[] | Promise<EncodedBucket[]>;
+}
 
 /** A task-local accumulator: adds are merged on the driver only if the task succeeds. */
 class LocalAccumulator {
@@ -37,7 +44,7 @@ export class Executor {
   readonly #services: WorkerServices;
   readonly #broadcasts = new Map<number, unknown>();
   /** Peers' shuffle services, by worker index. */
-  readonly #peers = new Map<number, { fetchBuckets(shuffleId: number, mapIds: readonly number[], reduceId: number): Promise<Bucket[]> | Bucket[] }>();
+  readonly #peers = new Map<number, PeerShuffleService>();
 
   readonly #maxResultBytes: number;
 
@@ -56,7 +63,7 @@ export class Executor {
   readonly #cancelled = new Set<number>();
   readonly #wakeUps = new Map<number, () => void>();
 
-  setPeer(index: number, service: { fetchBuckets(shuffleId: number, mapIds: readonly number[], reduceId: number): Promise<Bucket[]> | Bucket[] }): void {
+  setPeer(index: number, service: PeerShuffleService): void {
     this.#peers.set(index, service);
   }
 
@@ -94,7 +101,13 @@ export class Executor {
       const waiting = set;
       waiting.add(reject);
       Promise.resolve(peer.fetchBuckets(shuffleId, mapIds, reduceId))
-        .then(resolve, reject)
+        .then((encoded) => {
+          try {
+            resolve(encoded.map(decodeBucket));
+          } catch (e) {
+            reject(e);
+          }
+        }, reject)
         .finally(() => waiting.delete(reject));
     });
   }
@@ -103,8 +116,13 @@ export class Executor {
     this.#broadcasts.delete(id);
   }
 
-  get shuffleService(): ShuffleService {
-    return { fetchBuckets: (s, m, r) => this.shuffles.fetchBuckets(s, m, r) };
+  get shuffleService(): PeerShuffleService {
+    return {
+      fetchBuckets: (s, m, r) => {
+        const { encoded, transfer: buffers } = encodeBuckets(this.shuffles.fetchBuckets(s, m, r));
+        return transfer(encoded, buffers);
+      },
+    };
   }
 
   async runTask(msg: TaskMessage): Promise<TaskOutcome> {

@@ -4,8 +4,8 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { expose, wrap, nodeEndpoint, type Remote } from './comlink.js';
-import { Executor } from './executor.js';
-import type { ShuffleService, WorkerApi, WorkerInit } from './protocol.js';
+import { Executor, type PeerShuffleService } from './executor.js';
+import type { WorkerApi, WorkerInit } from './protocol.js';
 
 const init = workerData as WorkerInit;
 const executor = new Executor(init);
@@ -15,7 +15,7 @@ const api: WorkerApi = {
   fetchBuckets: (s, m, r) => executor.shuffles.fetchBuckets(s, m, r),
   connectPeer(index, callPort, servePort) {
     if (callPort) {
-      const remote: Remote<ShuffleService> = wrap<ShuffleService>(nodeEndpoint(callPort as never));
+      const remote: Remote<PeerShuffleService> = wrap<PeerShuffleService>(nodeEndpoint(callPort as never));
       executor.setPeer(index, { fetchBuckets: (s, m, r) => remote.fetchBuckets(s, [...m], r) });
       // The port closes when the peer's thread ends: fail fetches waiting on it.
       (callPort as unknown as { on(e: string, f: () => void): void }).on('close', () => executor.peerLost(index));

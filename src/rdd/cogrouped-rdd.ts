@@ -1,6 +1,6 @@
 import { oneToOne, type Dependency } from '../core/dependency.js';
 import type { Partitioner } from '../core/partitioner.js';
-import { keyId } from '../core/keys.js';
+import { grouping } from '../shuffle/combine.js';
 import type { TaskContext, Pair } from './task-context.js';
 import type { RddContext } from './rdd-context.js';
 import { RDD, type RddOptions, type Sink } from './internal.js';
@@ -72,23 +72,34 @@ export class CoGroupedRDD<K> extends RDD<[K, unknown[][]]> {
 
   protected override pushCompute(p: number, tc: TaskContext, sink: Sink<[K, unknown[][]]>): void {
     const n = this.sources.length;
-    const groups = new Map<unknown, [unknown, unknown[][]]>();
-    this.sources.forEach((s, i) => {
-      const add = (kv: Pair): void => {
-        const id = keyId(kv[0]);
-        let g = groups.get(id);
-        if (g === undefined) {
-          g = [kv[0], Array.from({ length: n }, () => [])];
-          groups.set(id, g);
+    // A cogroup is a combine whose combiner is the array of value lists: each group comes out as
+    // [first-seen key, lists], in first-seen order.
+    let i = 0;
+    const groups = grouping(
+      (v) => {
+        let lists: unknown[][];
+        if (n === 2) lists = [[], []];
+        else {
+          lists = new Array<unknown[]>(n);
+          for (let j = 0; j < n; j++) lists[j] = [];
         }
-        g[1][i]!.push(kv[1]);
-      };
+        lists[i]!.push(v);
+        return lists;
+      },
+      (lists, v) => {
+        (lists as unknown[][])[i]!.push(v);
+        return lists;
+      },
+    );
+    for (; i < n; i++) {
+      const s = this.sources[i]!;
       if (s.type === 'narrow') {
-        s.rdd.forEach(p, tc, add);
+        s.rdd.forEach(p, tc, groups.add);
       } else {
-        for (const bucket of tc.shuffleInput(s.shuffleId, p)) for (let j = 0; j < bucket.length; j++) add(bucket[j]!);
+        for (const bucket of tc.shuffleInput(s.shuffleId, p)) for (let j = 0; j < bucket.length; j++) groups.add(bucket[j]!);
       }
-    });
-    for (const g of groups.values()) sink(g as [K, unknown[][]]);
+    }
+    const out = groups.groups();
+    for (let j = 0; j < out.length; j++) sink(out[j] as [K, unknown[][]]);
   }
 }

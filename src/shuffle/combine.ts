@@ -1,30 +1,65 @@
 /**
  * Combining by key, the inner loop of every aggregating shuffle (map-side combine, reduce-side merge, and a
- * combine inside already-partitioned data). Primitive keys are their own Map key; structural keys go in by their
- * canonical id and keep the first-seen key object.
+ * combine inside already-partitioned data). Short strings and structural keys go in a KeyTable, other keys in a
+ * Map; each group keeps its first-seen key object.
  */
-import { keyId } from '../core/keys.js';
 import { tagUserError } from '../core/errors.js';
 import type { Aggregator } from './aggregator.js';
+import { KeyTable, inKeyTable } from './key-table.js';
 
 export type Pair = [unknown, unknown];
 type Source = (each: (kv: Pair) => void) => void;
 
+/** Records grouped by key; each group is its output pair [first-seen key, combiner], updated in place. */
+export interface Grouping {
+  /** Adds one record: createCombiner for a new key, else merge into its combiner. */
+  readonly add: (kv: Pair) => void;
+  /** The groups in first-seen order (an array the grouping may still use: read it, do not change it). */
+  groups(): Pair[];
+}
+
+/** A Grouping (closures rather than a class: measured faster in this loop, whose call sites are megamorphic). */
+export function grouping(first: (v: unknown) => unknown, merge: (c: unknown, v: unknown) => unknown): Grouping {
+  const primitives = new Map<unknown, Pair>();
+  let table: KeyTable<Pair> | undefined;
+  // Both structures list their groups in first-seen order, so a separate list of all groups (an extra push per
+  // group, measured 10% on 400k keys) is only kept once keys of both kinds occur.
+  let mixed: Pair[] | undefined;
+  const add = (kv: Pair): void => {
+    const k = kv[0];
+    if (inKeyTable(k)) {
+      const t = (table ??= new KeyTable<Pair>());
+      const g = t.get(k);
+      if (g === undefined) {
+        const created: Pair = [k, first(kv[1])];
+        t.addAfterMiss(k, created);
+        if (mixed !== undefined) mixed.push(created);
+        else if (primitives.size > 0) mixed = [...primitives.values(), created];
+      } else g[1] = merge(g[1], kv[1]);
+    } else {
+      const g = primitives.get(k);
+      if (g === undefined) {
+        const created: Pair = [k, first(kv[1])];
+        primitives.set(k, created);
+        if (mixed !== undefined) mixed.push(created);
+        else if (table !== undefined) mixed = [...table.groups(), created];
+      } else g[1] = merge(g[1], kv[1]);
+    }
+  };
+  return {
+    add,
+    groups: () => mixed ?? (table !== undefined ? table.groups() : Array.from(primitives.values())),
+  };
+}
+
 function combine(source: Source, first: (v: unknown) => unknown, merge: (c: unknown, v: unknown) => unknown, rddId: number, label: string): Pair[] {
-  // Each group is stored as its output pair [first-seen key, combiner], updated in place: a key already seen
-  // costs one Map lookup, a new key one lookup and one insert.
-  const groups = new Map<unknown, Pair>();
+  const g = grouping(first, merge);
   try {
-    source((kv) => {
-      const id = keyId(kv[0]);
-      const g = groups.get(id);
-      if (g === undefined) groups.set(id, [kv[0], first(kv[1])]);
-      else g[1] = merge(g[1], kv[1]);
-    });
+    source(g.add);
   } catch (e) {
     throw tagUserError(e, rddId, label);
   }
-  return Array.from(groups.values());
+  return g.groups();
 }
 
 /** Combines raw values: createCombiner for a key's first value, mergeValue for the rest. */
