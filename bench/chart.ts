@@ -20,9 +20,8 @@ export interface ChartSpec {
 }
 
 const COLORS = ['#d9480f', '#1c7ed6', '#2f9e44', '#ae3ec9', '#f08c00', '#495057'];
-const W = 720;
 const H = 380;
-const M = { top: 48, right: 170, bottom: 56, left: 72 };
+const PLOT_W = 560;
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
@@ -35,7 +34,11 @@ function niceScale(max: number): { top: number; step: number } {
 }
 
 export function renderChart(spec: ChartSpec): string {
-  const plotW = W - M.left - M.right;
+  // The legend sits right of the plot, as wide as its longest name (about 7 px a character at 12 px).
+  const legendW = 40 + 7 * Math.max(...spec.series.map((s) => s.name.length));
+  const M = { top: 48, right: legendW, bottom: 56, left: 72 };
+  const W = M.left + PLOT_W + M.right;
+  const plotW = PLOT_W;
   const plotH = H - M.top - M.bottom;
   const max = Math.max(...spec.series.flatMap((s) => s.values.filter(Number.isFinite)), 0);
   const { top, step } = niceScale(max);
