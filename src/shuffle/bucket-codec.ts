@@ -46,7 +46,7 @@ function encodeColumn(b: readonly Pair[], side: 0 | 1): Column {
   let numbers = true;
   let nulls = true;
   let undefineds = true;
-  // One pass to classify; columns are uniform in practice, so this usually ends at the first entry or not at all.
+  // One pass to classify, ending as soon as no compact form is left (at once for strings and objects).
   for (let i = 0; i < n && (numbers || nulls || undefineds); i++) {
     const x = b[i]![side];
     if (typeof x !== 'number') numbers = ints = false;
