@@ -13,7 +13,6 @@
  */
 import { oneToOne, type Dependency, type ShuffleDependency } from '../core/dependency.js';
 import type { Partitioner } from '../core/partitioner.js';
-import type { ShippedFunction } from '../closure/index.js';
 import { StorageLevel, describeStorageLevel } from '../storage/storage-level.js';
 import { userCallSite } from '../util/call-site.js';
 import type { RddContext } from './rdd-context.js';
@@ -960,6 +959,3 @@ export function checkPartitionCount(op: string, n: number): void {
     throw new RangeError(`${op}: number of partitions must be a positive integer, got ${n}`);
   }
 }
-
-/** Options for RDDs whose function travels to workers. */
-export type ShippedOrLocal = { fn: Function; shipped: ShippedFunction | undefined };
