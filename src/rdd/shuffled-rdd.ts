@@ -34,20 +34,6 @@ class PendingRangePartitioner implements Partitioner {
   }
 }
 
-/**
- * Combiners as the reduce side may modify them. aggregateByKey's and combineByKey's merge functions may change
- * and return their first argument (Spark's contract), but a bucket read from this worker's own store is the
- * stored map output itself, which later jobs read again: object combiners are copied first (numbers and strings
- * need no copy, so reduceByKey over numbers pays nothing).
- */
-function ownCombiners(eachPair: (f: (kv: Pair) => void) => void): (f: (kv: Pair) => void) => void {
-  return (f) =>
-    eachPair((kv) => {
-      const c = kv[1];
-      f(c !== null && typeof c === 'object' ? [kv[0], structuredClone(c)] : kv);
-    });
-}
-
 /** Sample size per partition, as Spark's RangePartitioner: about 20 keys per output partition overall, x3. */
 function sampleSizePerPartition(outPartitions: number, inPartitions: number): number {
   const total = Math.min(20 * outPartitions, 1e6);
@@ -150,7 +136,7 @@ export class ShuffledRDD<K, V, C> extends RDD<[K, C]> {
     const agg = this.#aggregator;
     if (agg !== undefined) {
       records = this.spec.mapSideCombine
-        ? combineCombinersByKey(ownCombiners(eachPair), agg, this.id, this.label)
+        ? combineCombinersByKey(eachPair, agg, this.id, this.label)
         : combineValuesByKey(eachPair, agg, this.id, this.label);
     } else if (this.spec.keyOrdering !== undefined) {
       const all: Pair[] = [];

@@ -67,7 +67,14 @@ export function combineValuesByKey(source: Source, agg: Aggregator, rddId: numbe
   return combine(source, agg.createCombiner, agg.mergeValue, rddId, label);
 }
 
-/** Merges combiners that map tasks already built. */
+/**
+ * Merges combiners that map tasks already built. mergeCombiners may modify and return its first argument
+ * (Spark's contract for aggregateByKey and combineByKey), and a key's first combiner may be the stored map
+ * output itself (a bucket read from this worker's own store), which later jobs read again: so the first
+ * combiner of each key is copied when it is an object. Later combiners are only read, never copied.
+ */
 export function combineCombinersByKey(source: Source, agg: Aggregator, rddId: number, label: string): Pair[] {
-  return combine(source, (c) => c, agg.mergeCombiners, rddId, label);
+  return combine(source, ownCopy, agg.mergeCombiners, rddId, label);
 }
+
+const ownCopy = (c: unknown): unknown => (c !== null && typeof c === 'object' ? structuredClone(c) : c);
