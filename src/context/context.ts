@@ -189,25 +189,33 @@ export class Context implements RddContext {
 
   async runJob<R>(rdd: RDD<unknown>, fn: ResultFunctionWire, partitions?: readonly number[], description?: string): Promise<R[]> {
     if (this.#stopped) throw new ContextStoppedError(`Cannot run ${description ?? 'a job'}: the context was stopped (stop() was called)`);
-    for (const r of fullLineage(rdd)) {
+    // One walk of the lineage serves the ownership check, the hints and the checkpoint step.
+    const lineage = fullLineage(rdd);
+    for (const r of lineage) {
       if (r.context !== this) throw new Error(`${r.label} belongs to another context; RDDs cannot be shared between contexts`);
     }
     this.#jobStarted();
     try {
-      const results = await this.#runJobOnly(rdd, fn, partitions, description);
-      await this.#checkpointLineage(rdd);
+      const results = await this.#runJobOnly(rdd, lineage, fn, partitions, description);
+      await this.#checkpointLineage(lineage);
       return results as R[];
     } finally {
       this.#jobEnded();
     }
   }
 
-  async #runJobOnly(rdd: RDD<unknown>, fn: ResultFunctionWire, partitions: readonly number[] | undefined, description: string | undefined): Promise<unknown[]> {
+  async #runJobOnly(
+    rdd: RDD<unknown>,
+    lineage: readonly RDD<unknown>[],
+    fn: ResultFunctionWire,
+    partitions: readonly number[] | undefined,
+    description: string | undefined,
+  ): Promise<unknown[]> {
     await this.#backend.ready();
-    this.#hints.checkDepth(rdd);
+    this.#hints.checkDepth(lineage);
     const parts = partitions ?? Array.from({ length: rdd.getNumPartitions() }, (_, i) => i);
     const { jobId, results, computedRdds } = await this.#dag.runJob(rdd, parts, fn, description ?? `job on ${rdd.label}`);
-    this.#hints.jobFinished(rdd, computedRdds);
+    this.#hints.jobFinished(lineage, computedRdds);
     return this.#engine.collectResults(jobId, results);
   }
 
@@ -215,13 +223,13 @@ export class Context implements RddContext {
    * After an action: RDDs marked with checkpoint() in its lineage are written to the checkpoint folder by one
    * more job each (as in Spark; persist them first to avoid computing them twice), then their lineage is cut.
    */
-  async #checkpointLineage(rdd: RDD<unknown>): Promise<void> {
+  async #checkpointLineage(lineage: readonly RDD<unknown>[]): Promise<void> {
     const dir = this.#checkpointDir;
     if (dir === undefined) return;
-    for (const r of fullLineage(rdd)) {
+    for (const r of lineage) {
       if (!r.checkpointRequested || r.isCheckpointed) continue;
       const target = path.join(dir, `rdd-${r.id}`);
-      await this.#runJobOnly(r, { kind: 'checkpoint', dir: target }, undefined, `checkpoint of ${r.label}`);
+      await this.#runJobOnly(r, fullLineage(r), { kind: 'checkpoint', dir: target }, undefined, `checkpoint of ${r.label}`);
       r.markCheckpointed(new CheckpointRDD(this, target, r.getNumPartitions(), { label: `checkpoint of ${r.label}` }));
     }
   }

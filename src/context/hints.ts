@@ -4,7 +4,6 @@
  * once; `hints: false` turns them off.
  */
 import type { RDD } from '../rdd/index.js';
-import { fullLineage } from '../scheduler/lineage.js';
 
 /** Leaf RDDs whose partitions cost nothing to compute again (no input to read): never worth persisting. */
 const CHEAP_LEAVES: ReadonlySet<string> = new Set(['ParallelCollectionRDD', 'RangeRDD', 'EmptyRDD']);
@@ -27,11 +26,11 @@ export class Hints {
   }
 
   /**
-   * After a job: count the RDDs it computed, and name the ones computed again by this job that were not
+   * After a job over `fullLineage` (every RDD it could have computed): count the RDDs it computed, and name the ones computed again by this job that were not
    * persisted. Only the last RDD of a recomputed chain is named: persisting it saves the whole chain.
    */
-  jobFinished(finalRdd: RDD<unknown>, computed: ReadonlySet<number>): void {
-    const lineage = fullLineage(finalRdd).filter((r) => computed.has(r.id));
+  jobFinished(fullLineage: readonly RDD<unknown>[], computed: ReadonlySet<number>): void {
+    const lineage = fullLineage.filter((r) => computed.has(r.id));
     for (const r of lineage) this.#jobsComputing.set(r.id, (this.#jobsComputing.get(r.id) ?? 0) + 1);
     if (!this.enabled) return;
     const recomputed = lineage.filter((r) => this.#jobsComputing.get(r.id)! >= 2 && r.storageLevel.name === 'NONE' && !CHEAP_LEAVES.has(r.kind));
@@ -44,12 +43,13 @@ export class Hints {
     }
   }
 
-  /** Before a job: warn once when the lineage is deeper than the threshold. */
-  checkDepth(rdd: RDD<unknown>): void {
-    if (!this.enabled || this.#depthWarned) return;
+  /** Before a job: warn once when the lineage (parents first, the job's RDD last) is deeper than the threshold. */
+  checkDepth(lineage: readonly RDD<unknown>[]): void {
+    const rdd = lineage[lineage.length - 1];
+    if (!this.enabled || this.#depthWarned || rdd === undefined) return;
     const depth = new Map<number, number>();
     let deepest = 0;
-    for (const r of fullLineage(rdd)) {
+    for (const r of lineage) {
       let d = 1;
       for (const dep of r.dependencies) d = Math.max(d, (depth.get(dep.rdd.id) ?? 0) + 1);
       depth.set(r.id, d);
