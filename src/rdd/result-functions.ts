@@ -114,13 +114,17 @@ export async function prepareResultFunction(wire: ResultFunctionWire, compile: C
     case 'foreachPartition': {
       const f = await compile(wire.fn);
       return (rdd, p, tc) => {
-        callUser(f, rdd, 'foreachPartition', rdd.iterator(p, tc));
+        guarded(rdd, 'foreachPartition', () => void f(rdd.iterator(p, tc)));
         return null;
       };
     }
     case 'takeOrdered': {
       const keyFn = wire.keyFn ? await compile(wire.keyFn) : undefined;
-      return (rdd, p, tc) => takeOrderedPartition(rdd, p, tc, wire.n, keyFn, wire.descending);
+      return (rdd, p, tc) => {
+        let out: unknown[] = [];
+        guarded(rdd, 'takeOrdered key', () => (out = takeOrderedPartition(rdd, p, tc, wire.n, keyFn, wire.descending)));
+        return out;
+      };
     }
     case 'countByValue':
       return (rdd, p, tc) => {
@@ -198,21 +202,13 @@ function guarded(rdd: RDD<unknown>, op: string, loop: () => void): void {
   }
 }
 
-function callUser(f: Fn, rdd: RDD<unknown>, op: string, ...args: unknown[]): unknown {
-  try {
-    return f(...args);
-  } catch (e) {
-    throw tagUserError(e, rdd.id, `${rdd.label} (${op} function)`);
-  }
-}
-
 /** The n best `[key, element]` of a partition, best first. */
 function takeOrderedPartition(rdd: RDD<unknown>, p: number, tc: TaskContext, n: number, keyFn: Fn | undefined, descending: boolean): unknown[] {
   if (n <= 0) return [];
   const sign = descending ? -1 : 1;
   const best: Array<[unknown, unknown]> = [];
   rdd.forEach(p, tc, (x) => {
-    const k = keyFn ? callUser(keyFn, rdd, 'takeOrdered key', x) : x;
+    const k = keyFn ? keyFn(x) : x;
     if (best.length === n && sign * compareKeys(k, best[n - 1]![0]) >= 0) return;
     // Binary insertion keeps `best` sorted; ties go after existing ones so earlier elements win.
     let lo = 0;
