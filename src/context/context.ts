@@ -22,15 +22,15 @@ import {
   type ResultFunctionWire,
 } from '../rdd/index.js';
 import { WorkerPool } from '../exec/worker-pool.js';
-import type { TaskBackend } from '../exec/task-backend.js';
+import type { BackendSnapshot, TaskBackend } from '../exec/task-backend.js';
 import type { AccumulatorKind } from '../exec/protocol.js';
 import { EventBus } from '../scheduler/event-bus.js';
 import type { SchedulerEvent } from '../scheduler/events.js';
 import { ConsoleProgressBar } from '../scheduler/console-progress.js';
 import { MapOutputTracker } from '../scheduler/map-output-tracker.js';
 import { CacheTracker } from '../scheduler/cache-tracker.js';
-import { DAGScheduler } from '../scheduler/dag-scheduler.js';
-import { TaskScheduler } from '../scheduler/task-scheduler.js';
+import { DAGScheduler, type DAGSchedulerState } from '../scheduler/dag-scheduler.js';
+import { TaskScheduler, type TaskSchedulerState } from '../scheduler/task-scheduler.js';
 import { TaskBuilder } from '../scheduler/task-builder.js';
 import { fullLineage } from '../scheduler/lineage.js';
 import { resolveOptions, type ContextOptions, type ResolvedOptions } from './options.js';
@@ -51,12 +51,23 @@ export interface RDDStorageInfo {
   readonly workers: ReadonlyArray<{ workerIndex: number; partitions: number; memoryBytes: number; diskBytes: number }>;
 }
 
+/** What the context holds right now: after any fault, the pool is back to size and nothing is left behind. */
+export interface ContextSnapshot {
+  readonly backend: BackendSnapshot;
+  readonly dag: DAGSchedulerState;
+  readonly tasks: TaskSchedulerState;
+  /** Stage attempts whose RDD descriptions the driver still holds. */
+  readonly stagesHeld: number;
+}
+
 /** Fault injection for tests and demos of recovery. */
 export interface FaultInjector {
-  /** Terminates a worker thread abruptly, now (default: worker 0). */
+  /** Terminates a worker thread abruptly, now, even while it starts (default: worker 0). */
   killWorker(index?: number): Promise<void>;
   /** Delays every task on a worker by `delayMs` (0 removes the delay): a straggler. */
   slowWorker(index: number, delayMs: number): void;
+  /** The state of workers and schedulers, for checks after a fault. */
+  snapshot(): Promise<ContextSnapshot>;
 }
 
 /**
@@ -108,7 +119,9 @@ export class Context implements RddContext {
       numWorkers: this.options.numWorkers,
       maxHeapMb: this.options.workerMB,
       spillRoot: this.#localDirs.root,
+      taskTimeoutMs: this.options.taskTimeoutMs,
       worker: {
+        fetchTimeoutMs: this.options.fetchTimeoutMs,
         engine: this.options.engine,
         storageBytes: this.options.storageBytes,
         maxResultBytes: this.options.maxResultBytes,
@@ -130,6 +143,10 @@ export class Context implements RddContext {
       onAccumulatorUpdates: (updates) => {
         for (const [id, delta] of updates) this.#accumulators.get(id)?.merge(delta);
       },
+      onStagesReleased: (ids) => {
+        this.#builder.forgetStages(ids);
+        this.#backend.releaseStages(ids);
+      },
     });
     this.#tasks = new TaskScheduler(
       this.#backend,
@@ -144,7 +161,7 @@ export class Context implements RddContext {
         },
         noWorkers: (reason) => this.#dag.noWorkers(reason),
       },
-      (ts, spec, attempt, w) => this.#builder.build(ts.stage, ts.stageAttempt, ts.jobId, spec.partition, attempt, w),
+      (ts, spec, attempt, w, epoch) => this.#builder.build(ts.stage, ts.stageAttempt, ts.jobId, spec.partition, attempt, w, epoch),
       this.events,
       { maxTaskFailures: this.options.maxTaskFailures, slotsPerWorker: this.options.slotsPerWorker, localityWaitMs: this.options.localityWaitMs, speculation: this.options.speculation },
     );
@@ -152,6 +169,16 @@ export class Context implements RddContext {
     this.faults = {
       killWorker: (index = 0) => this.#backend.killWorker(index),
       slowWorker: (index, delayMs) => this.#tasks.slowWorker(index, delayMs),
+      snapshot: async () => {
+        // Asking workers holds the process open like a job does (workers alone do not).
+        this.#jobStarted();
+        try {
+          const backend = await this.#backend.snapshot();
+          return { backend, dag: this.#dag.state(), tasks: this.#tasks.state(), stagesHeld: this.#builder.stagesHeld };
+        } finally {
+          this.#jobEnded();
+        }
+      },
     };
     if (this.options.progress) this.#progress = new ConsoleProgressBar(this.events);
   }

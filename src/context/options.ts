@@ -40,6 +40,17 @@ export interface ContextOptions {
    * worker; the first to finish wins.
    */
   readonly speculation?: { enabled?: boolean; multiplier?: number; quantile?: number; minRuntimeMs?: number; intervalMs?: number };
+  /**
+   * A task computing longer than this (ms) has its worker replaced and counts as a failed attempt, so a
+   * runaway task (`while (true) {}`) ends in a clear error instead of holding a worker forever. Off (0) by
+   * default, as in Spark, where only speculation can route around a stuck task.
+   */
+  readonly taskTimeoutMs?: number;
+  /**
+   * How long a reduce task waits for a peer to serve shuffle data (ms) before the fetch fails and the map
+   * output is recomputed elsewhere (Spark's spark.network.timeout). Default 120000.
+   */
+  readonly fetchTimeoutMs?: number;
 }
 
 export interface ResolvedOptions {
@@ -60,6 +71,8 @@ export interface ResolvedOptions {
   readonly slotsPerWorker: number;
   readonly localityWaitMs: number;
   readonly speculation: { enabled: boolean; multiplier: number; quantile: number; minRuntimeMs: number; intervalMs: number };
+  readonly taskTimeoutMs: number;
+  readonly fetchTimeoutMs: number;
 }
 
 /** Parses `local`, `local[N]`, `local[*]`. */
@@ -106,6 +119,8 @@ export function resolveOptions(o: ContextOptions, cores: number): ResolvedOption
     slotsPerWorker: positiveInt('slotsPerWorker', o.slotsPerWorker, 2),
     localityWaitMs: nonNegative('localityWaitMs', o.localityWaitMs, 300),
     speculation: resolveSpeculation(o.speculation ?? {}),
+    taskTimeoutMs: nonNegative('taskTimeoutMs', o.taskTimeoutMs, 0),
+    fetchTimeoutMs: positiveInt('fetchTimeoutMs', o.fetchTimeoutMs, 120_000),
   };
 }
 

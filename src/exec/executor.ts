@@ -43,38 +43,71 @@ export class Executor {
   readonly blocks: WorkerBlockStore;
   readonly #services: WorkerServices;
   readonly #broadcasts = new Map<number, unknown>();
-  /** Peers' shuffle services, by worker index. */
-  readonly #peers = new Map<number, PeerShuffleService>();
+  /** Peers' shuffle services, by worker index, with the epoch of the incarnation each channel reaches. */
+  readonly #peers = new Map<number, { readonly epoch: number; readonly service: PeerShuffleService }>();
 
   readonly #maxResultBytes: number;
+  readonly #fetchTimeoutMs: number;
+  readonly epoch: number;
 
   constructor(init: WorkerInit) {
     this.workerIndex = init.workerIndex;
+    this.epoch = init.epoch;
     this.#maxResultBytes = init.maxResultBytes;
+    this.#fetchTimeoutMs = init.fetchTimeoutMs;
     this.#services = createWorkerServices(init);
     this.shuffles = this.#services.shuffles;
     this.blocks = this.#services.blocks;
   }
   readonly workerIndex: number;
 
-  /** Fetches waiting on each peer, failed at once if that peer dies (comlink would wait forever). */
-  readonly #waiting = new Map<number, Set<(e: Error) => void>>();
+  /** Fetches waiting on each peer incarnation (`index.epoch`), failed at once if it dies (comlink would wait forever). */
+  readonly #waiting = new Map<string, Set<(e: Error) => void>>();
   /** Tasks the driver cancelled before they started computing. */
   readonly #cancelled = new Set<number>();
   readonly #wakeUps = new Map<number, () => void>();
 
-  setPeer(index: number, service: PeerShuffleService): void {
-    this.#peers.set(index, service);
+  /** A channel to incarnation `epoch` of peer `index`; a channel to an older incarnation is dropped. */
+  setPeer(index: number, epoch: number, service: PeerShuffleService): void {
+    const old = this.#peers.get(index);
+    if (old !== undefined && old.epoch > epoch) return;
+    if (old !== undefined && old.epoch < epoch) this.peerLost(index, old.epoch);
+    this.#peers.set(index, { epoch, service });
   }
 
-  peerLost(index: number): void {
-    this.#peers.delete(index);
-    const waiting = this.#waiting.get(index);
-    this.#waiting.delete(index);
-    for (const fail of waiting ?? []) fail(new Error(`worker ${index} died`));
+  /**
+   * Incarnation `epoch` of peer `index` is gone. Only that incarnation: the driver's notice and the late
+   * `close` of the dead worker's port can both arrive after the replacement is connected, and must not
+   * disconnect it.
+   */
+  peerLost(index: number, epoch: number): void {
+    if (this.#peers.get(index)?.epoch === epoch) this.#peers.delete(index);
+    const key = `${index}.${epoch}`;
+    const waiting = this.#waiting.get(key);
+    this.#waiting.delete(key);
+    for (const fail of waiting ?? []) fail(new Error(`worker ${index} (epoch ${epoch}) died`));
   }
+
+  peers(): Array<[number, number]> {
+    return [...this.#peers].map(([index, p]) => [index, p.epoch]);
+  }
+
+  /** Forgets the given stages' RDD descriptions and rebuilt RDDs (and so the values their closures captured). */
+  releaseStages(stageIds: readonly number[]): void {
+    const ids = new Set(stageIds);
+    for (const key of [...this.#stageWires.keys()]) {
+      if (ids.has(stageIdOf(key))) {
+        this.#stageWires.delete(key);
+        this.#rebuilt.delete(key);
+      }
+    }
+  }
+
+  /** Tasks received and not yet ended: a cancellation of any other task is late and is ignored. */
+  readonly #active = new Set<number>();
 
   cancelTask(taskId: number): void {
+    if (!this.#active.has(taskId)) return;
     this.#cancelled.add(taskId);
     this.#wakeUps.get(taskId)?.();
   }
@@ -91,16 +124,25 @@ export class Executor {
     }).finally(() => this.#wakeUps.delete(taskId));
   }
 
-  /** Asks a peer for buckets; rejects if the peer dies while the request is out. */
+  /**
+   * Asks a peer for buckets; rejects if the peer dies while the request is out, or does not answer within
+   * fetchTimeoutMs (a peer stuck in a runaway task serves nothing: the fetch failure lets the driver
+   * recompute that output elsewhere).
+   */
   #askPeer(w: number, shuffleId: number, mapIds: number[], reduceId: number): Promise<Bucket[]> {
     const peer = this.#peers.get(w);
     if (peer === undefined) return Promise.reject(new Error(`worker ${w} is not reachable from worker ${this.workerIndex}`));
+    const key = `${w}.${peer.epoch}`;
     return new Promise<Bucket[]>((resolve, reject) => {
-      let set = this.#waiting.get(w);
-      if (set === undefined) this.#waiting.set(w, (set = new Set()));
+      let set = this.#waiting.get(key);
+      if (set === undefined) this.#waiting.set(key, (set = new Set()));
       const waiting = set;
       waiting.add(reject);
-      Promise.resolve(peer.fetchBuckets(shuffleId, mapIds, reduceId))
+      const timer = setTimeout(
+        () => reject(new Error(`worker ${w} did not answer within fetchTimeoutMs (${this.#fetchTimeoutMs} ms)`)),
+        this.#fetchTimeoutMs,
+      );
+      Promise.resolve(peer.service.fetchBuckets(shuffleId, mapIds, reduceId))
         .then((encoded) => {
           try {
             resolve(encoded.map(decodeBucket));
@@ -108,7 +150,10 @@ export class Executor {
             reject(e);
           }
         }, reject)
-        .finally(() => waiting.delete(reject));
+        .finally(() => {
+          clearTimeout(timer);
+          waiting.delete(reject);
+        });
     });
   }
 
@@ -131,10 +176,20 @@ export class Executor {
     let writeRecords = 0;
     let resultBytes = 0;
     const metrics = () => ({ durationMs: performance.now() - started, shuffleReadRecords: readRecords, shuffleWriteRecords: writeRecords, resultBytes });
+    const epoch = this.epoch;
     try {
+      if (msg.epoch !== this.epoch) {
+        // Never happens through the pool; a task meant for another incarnation must not run here.
+        const message = `task ${msg.taskId} was built for epoch ${msg.epoch} of worker ${this.workerIndex}, this is epoch ${this.epoch}`;
+        return { status: 'failed', epoch, failure: { kind: 'workerLost', workerIndex: this.workerIndex, message, causedByApp: false }, blockUpdates: [] };
+      }
+      // Let messages that arrived while the previous task computed be handled first: a cancellation of this
+      // queued task (the driver moved it to a free worker) must be seen before it starts.
+      this.#active.add(msg.taskId);
+      await new Promise<void>((resolve) => setImmediate(resolve));
       if (msg.delayMs) await this.#delay(msg.taskId, msg.delayMs);
       if (this.#cancelled.delete(msg.taskId)) {
-        return { status: 'failed', failure: { kind: 'killed', message: `task ${msg.taskId} was cancelled` }, blockUpdates: [], metrics: metrics() };
+        return { status: 'failed', epoch, failure: { kind: 'killed', message: `task ${msg.taskId} was cancelled` }, blockUpdates: [], metrics: metrics() };
       }
       for (const [id, value] of msg.broadcasts) this.#broadcasts.set(id, value);
       const accumulators = new Map<number, LocalAccumulator>();
@@ -197,6 +252,7 @@ export class Executor {
           if (bytes > this.#maxResultBytes) {
             return {
               status: 'failed',
+              epoch,
               failure: { kind: 'resultTooLarge', bytes, limit: this.#maxResultBytes },
               blockUpdates: this.blocks.drainUpdates(),
               metrics: metrics(),
@@ -208,6 +264,7 @@ export class Executor {
       }
       return {
         status: 'success',
+        epoch,
         value,
         ...(mapStatus ? { mapStatus } : {}),
         accumulators: [...accumulators].map(([id, a]) => [id, a.value] as const),
@@ -220,12 +277,16 @@ export class Executor {
       if (e instanceof FetchFailedError) {
         return {
           status: 'failed',
-          failure: { kind: 'fetchFailed', shuffleId: e.shuffleId, mapId: e.mapId, workerIndex: e.workerIndex, message: e.message },
+          epoch,
+          failure: { kind: 'fetchFailed', shuffleId: e.shuffleId, mapId: e.mapId, workerIndex: e.workerIndex, epoch: e.epoch, message: e.message },
           blockUpdates,
           metrics: metrics(),
         };
       }
-      return { status: 'failed', failure: { kind: 'exception', error: toErrorInfo(e) }, blockUpdates, metrics: metrics() };
+      return { status: 'failed', epoch, failure: { kind: 'exception', error: toErrorInfo(e) }, blockUpdates, metrics: metrics() };
+    } finally {
+      this.#active.delete(msg.taskId);
+      this.#cancelled.delete(msg.taskId);
     }
   }
 
@@ -267,13 +328,19 @@ export class Executor {
       [...byWorker].map(async ([w, mapIds]) => {
         let got: Bucket[];
         if (w === this.workerIndex) {
-          got = this.shuffles.fetchBuckets(shuffleId, mapIds, reduceId);
+          try {
+            got = this.shuffles.fetchBuckets(shuffleId, mapIds, reduceId);
+          } catch (e) {
+            if (e instanceof FetchFailedError) throw new FetchFailedError(e.shuffleId, e.mapId, w, e.message, this.epoch);
+            throw e;
+          }
         } else {
+          const epoch = this.#peers.get(w)?.epoch ?? -1;
           try {
             got = await this.#askPeer(w, shuffleId, mapIds, reduceId);
           } catch (e) {
-            // A peer that lost its outputs (or died) shows up here: the driver resubmits the lost map tasks.
-            throw new FetchFailedError(shuffleId, mapIds[0]!, w, `fetching shuffle ${shuffleId} from worker ${w} failed: ${(e as Error).message}`);
+            // A peer that lost its outputs (or died, or is stuck) shows up here: the driver recomputes them.
+            throw new FetchFailedError(shuffleId, mapIds[0]!, w, `fetching shuffle ${shuffleId} from worker ${w} failed: ${(e as Error).message}`, epoch);
           }
         }
         mapIds.forEach((mapId, i) => (out[mapId] = got[i]!));
@@ -281,4 +348,9 @@ export class Executor {
     );
     return out;
   }
+}
+
+/** Stage keys are `stageId.attempt`. */
+function stageIdOf(stageKey: string): number {
+  return Number(stageKey.slice(0, stageKey.indexOf('.')));
 }

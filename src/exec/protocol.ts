@@ -39,6 +39,8 @@ export interface TaskMessage {
   readonly stageAttempt: number;
   readonly partition: number;
   readonly attempt: number;
+  /** The epoch of the worker incarnation this task was built for (a replacement refuses it). */
+  readonly epoch: number;
   /** Names the stage attempt whose RDDs this task computes. */
   readonly stageKey: string;
   /**
@@ -75,7 +77,8 @@ export interface BlockUpdate {
 
 export type TaskFailure =
   | { readonly kind: 'exception'; readonly error: ErrorInfo }
-  | { readonly kind: 'fetchFailed'; readonly shuffleId: number; readonly mapId: number; readonly workerIndex: number; readonly message: string }
+  /** `epoch`: the incarnation of `workerIndex` that could not serve the output (-1: unknown). */
+  | { readonly kind: 'fetchFailed'; readonly shuffleId: number; readonly mapId: number; readonly workerIndex: number; readonly epoch: number; readonly message: string }
   /** `causedByApp` is false when the driver killed the worker (fault injection, stop): not the task's fault. */
   | { readonly kind: 'workerLost'; readonly workerIndex: number; readonly message: string; readonly causedByApp: boolean }
   /** Cancelled by the driver (the other copy of a speculative task won). */
@@ -91,9 +94,11 @@ export interface TaskMetrics {
   readonly resultBytes: number;
 }
 
+/** Every outcome names the epoch of the worker incarnation that produced it (or that was lost). */
 export type TaskOutcome =
   | {
       readonly status: 'success';
+      readonly epoch: number;
       readonly value?: unknown;
       readonly mapStatus?: MapStatus;
       readonly accumulators: ReadonlyArray<readonly [number, unknown]>;
@@ -104,6 +109,7 @@ export type TaskOutcome =
     }
   | {
       readonly status: 'failed';
+      readonly epoch: number;
       readonly failure: TaskFailure;
       readonly blockUpdates: readonly BlockUpdate[];
       readonly metrics?: TaskMetrics;
@@ -121,20 +127,31 @@ export interface ShuffleService {
 /** What the driver calls on a worker. */
 export interface WorkerApi extends ShuffleService {
   runTask(task: TaskMessage): Promise<TaskOutcome>;
-  /** Connects this worker to peer `index`: `callPort` reaches the peer's shuffle service, `servePort` serves it ours. */
-  connectPeer(index: number, callPort: MessagePort | null, servePort: MessagePort | null): void;
+  /**
+   * Connects this worker to incarnation `epoch` of peer `index`: `callPort` reaches the peer's shuffle service,
+   * `servePort` serves it ours. Replaces any channel to an older incarnation.
+   */
+  connectPeer(index: number, epoch: number, callPort: MessagePort | null, servePort: MessagePort | null): void;
   removeShuffle(shuffleId: number): void;
   removeRdd(rddId: number): BlockUpdate[];
   removeBroadcast(id: number): void;
   /** Best effort: a task still waiting (queued or delayed) ends as `killed`; a computing one cannot be stopped. */
   cancelTask(taskId: number): void;
-  /** A peer died: fail fetches waiting on it. */
-  peerLost(index: number): void;
+  /** Incarnation `epoch` of a peer died: fail fetches waiting on it (a newer incarnation is left alone). */
+  peerLost(index: number, epoch: number): void;
+  /** Forgets the RDD descriptions of these stages, and with them the values their functions captured. */
+  releaseStages(stageIds: number[]): void;
+  /** The peers this worker holds a channel to, with their epochs. */
+  peers(): Array<[index: number, epoch: number]>;
   ping(): number;
 }
 
 export interface WorkerInit {
   readonly workerIndex: number;
+  /** Which incarnation of this index the worker is. */
+  readonly epoch: number;
+  /** How long a fetch from a peer may take before it fails as a fetch failure (Spark's spark.network.timeout). */
+  readonly fetchTimeoutMs: number;
   readonly storageBytes: number;
   /** This worker's folder for spilled and disk-only blocks. */
   readonly spillDir: string;

@@ -4,6 +4,8 @@
  *
  * Contract: `runTask` never rejects and always settles: a task on a worker that dies comes back as a
  * `workerLost` failure. After a worker is lost the backend replaces it and reports when the new one is ready.
+ * Each incarnation of a worker index has its own epoch; a task carries the epoch it was built for, and a
+ * backend refuses (as `workerLost`) a task whose epoch is not the current one.
  */
 import type { TaskMessage, TaskOutcome } from './protocol.js';
 
@@ -12,23 +14,44 @@ export interface BackendListener {
   workerLost(index: number, reason: string): void;
   /** A replacement worker (or the first one) at `index` accepts tasks. */
   workerReady(index: number, replacement: boolean): void;
-  /** A replacement could not start: the worker stays down. */
+  /** Index `index` could not be started after repeated attempts: it stays down. */
   workerFailed(index: number, reason: string): void;
+}
+
+/** What a backend holds right now: for tests and diagnostics (every pool back to size, no stale channel). */
+export interface BackendSnapshot {
+  readonly configured: number;
+  /** Indexes given up after repeated failed starts. */
+  readonly givenUp: readonly number[];
+  readonly workers: ReadonlyArray<{
+    readonly index: number;
+    readonly epoch: number;
+    readonly state: 'starting' | 'ready' | 'dead';
+    /** Tasks sent and not yet settled. */
+    readonly inflight: number;
+    /** The peers this worker can fetch from, with the epoch of each (asked of the worker itself). */
+    readonly peers: ReadonlyArray<readonly [index: number, epoch: number]>;
+  }>;
 }
 
 export interface TaskBackend {
   readonly numWorkers: number;
-  /** Resolves when every worker has started; rejects if one cannot start. */
+  /** Resolves when every worker has started or been given up, at least one started; rejects if none can. */
   ready(): Promise<void>;
   setListener(listener: BackendListener): void;
   isAvailable(index: number): boolean;
+  /** The epoch of the current incarnation of `index` (tasks for it must carry it). */
+  epoch(index: number): number;
   runTask(workerIndex: number, task: TaskMessage): Promise<TaskOutcome>;
   /** Best effort cancellation of a task (see WorkerApi.cancelTask). */
   cancelTask(workerIndex: number, taskId: number): void;
   removeShuffle(shuffleId: number): void;
   removeRdd(rddId: number): Promise<void>;
   removeBroadcast(id: number): void;
-  /** Fault injection: terminates a worker abruptly. */
+  /** Drops the RDD descriptions (and the values their functions captured) of stages no job needs any more. */
+  releaseStages(stageIds: readonly number[]): void;
+  /** Fault injection: terminates a worker abruptly (a starting one too). */
   killWorker(index: number): Promise<void>;
+  snapshot(): Promise<BackendSnapshot>;
   stop(): Promise<void>;
 }

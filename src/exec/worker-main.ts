@@ -13,12 +13,13 @@ const executor = new Executor(init);
 const api: WorkerApi = {
   runTask: (task) => executor.runTask(task),
   fetchBuckets: (s, m, r) => executor.shuffles.fetchBuckets(s, m, r),
-  connectPeer(index, callPort, servePort) {
+  connectPeer(index, epoch, callPort, servePort) {
     if (callPort) {
       const remote: Remote<PeerShuffleService> = wrap<PeerShuffleService>(nodeEndpoint(callPort as never));
-      executor.setPeer(index, { fetchBuckets: (s, m, r) => remote.fetchBuckets(s, [...m], r) });
-      // The port closes when the peer's thread ends: fail fetches waiting on it.
-      (callPort as unknown as { on(e: string, f: () => void): void }).on('close', () => executor.peerLost(index));
+      executor.setPeer(index, epoch, { fetchBuckets: (s, m, r) => remote.fetchBuckets(s, [...m], r) });
+      // The port closes when the peer's thread ends: fail fetches waiting on that incarnation (only that one:
+      // the close may come after its replacement is connected).
+      (callPort as unknown as { on(e: string, f: () => void): void }).on('close', () => executor.peerLost(index, epoch));
       // Peer ports must not keep the thread alive on their own.
       (callPort as unknown as { unref?: () => void }).unref?.();
     }
@@ -31,7 +32,9 @@ const api: WorkerApi = {
   removeRdd: (id) => executor.blocks.removeRdd(id),
   removeBroadcast: (id) => executor.removeBroadcast(id),
   cancelTask: (taskId) => executor.cancelTask(taskId),
-  peerLost: (index) => executor.peerLost(index),
+  peerLost: (index, epoch) => executor.peerLost(index, epoch),
+  releaseStages: (ids) => executor.releaseStages(ids),
+  peers: () => executor.peers(),
   ping: () => init.workerIndex,
 };
 

@@ -3,16 +3,22 @@
  * gets its own message channels so reduce tasks fetch shuffle buckets from peers directly, never through the
  * driver.
  *
+ * Each worker index is filled by a sequence of incarnations; the incarnation number (the epoch) travels with
+ * every task, outcome and peer channel, so nothing from a dead worker is ever mistaken for its replacement
+ * (a late `close` of a dead worker's channel cannot drop the replacement's, a late outcome cannot free a slot
+ * of the new worker).
+ *
  * comlink never rejects a call whose worker died and has no timeout, so the pool owns every in-flight task:
  * it watches each worker's `error` and `exit` events, settles the tasks of a dead worker as `workerLost`
- * failures, and spawns a replacement (connected to every peer again). A worker that dies before it ever
- * answered is not respawned: the pool fails with a clear error instead of looping.
+ * failures, and starts a replacement. Starting is bounded: a start that dies or does not answer within
+ * `startTimeoutMs` is retried (Spark requests a new executor) up to `maxStartFailures` consecutive times for
+ * that index; only then is the index given up, and only when every index is given up does the pool fail.
  */
 import { Worker, MessageChannel } from 'node:worker_threads';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { wrap, transfer, nodeEndpoint, type Remote } from './comlink.js';
-import type { BackendListener, TaskBackend } from './task-backend.js';
+import type { BackendListener, BackendSnapshot, TaskBackend } from './task-backend.js';
 import type { TaskMessage, TaskOutcome, WorkerApi, WorkerInit } from './protocol.js';
 
 const WORKER_ENTRY = new URL('./worker-main.js', import.meta.url);
@@ -23,39 +29,81 @@ export interface WorkerPoolOptions {
   readonly maxHeapMb?: number;
   /** Root folder of the workers' spill folders (one per worker incarnation). */
   readonly spillRoot: string;
-  /** What every worker starts with (its index and spill folder are added per worker). */
-  readonly worker: Omit<WorkerInit, 'workerIndex' | 'spillDir'>;
+  /** What every worker starts with (its index, epoch and spill folder are added per incarnation). */
+  readonly worker: Omit<WorkerInit, 'workerIndex' | 'spillDir' | 'epoch'>;
+  /** How long a starting worker may take to answer before it is replaced (default 60 s). */
+  readonly startTimeoutMs?: number;
+  /** Consecutive failed starts of one index before it is given up (default 3). */
+  readonly maxStartFailures?: number;
+  /** A task computing longer than this has its worker replaced and fails (0 or undefined: no limit). */
+  readonly taskTimeoutMs?: number;
 }
 
 type Settle = (o: TaskOutcome) => void;
 
+interface InFlight {
+  readonly settle: Settle;
+  /** When the driver sent it; the worker computes its tasks one after another, in this order. */
+  readonly sentAt: number;
+}
+
 interface Slot {
   readonly index: number;
+  readonly epoch: number;
   readonly worker: Worker;
   readonly remote: Remote<WorkerApi>;
-  readonly inflight: Map<number, Settle>;
+  readonly spillDir: string;
+  /** In send order: the first is the one computing. */
+  readonly inflight: Map<number, InFlight>;
   state: 'starting' | 'ready' | 'dead';
   lastError: Error | undefined;
-  everReady: boolean;
-  /** The driver terminated it on purpose (fault injection): its tasks' failures are not the tasks' fault. */
+  /** The driver terminated it on purpose: its tasks' failures are not the tasks' fault. */
   killedByDriver: boolean;
+  /** A task that ran past taskTimeoutMs: the one task whose failure is its own fault. */
+  timedOut: { taskId: number; ms: number } | undefined;
+  /** When the task now at the head of `inflight` started computing (as far as the driver can tell). */
+  headSince: number;
+  /** Resolves when this incarnation exits, with its exit code. */
+  readonly exited: Promise<number>;
 }
 
 export class WorkerPool implements TaskBackend {
   readonly numWorkers: number;
   readonly #options: WorkerPoolOptions;
+  /** The current incarnation of each index (dead ones stay until replaced). */
   readonly #slots: Slot[] = [];
+  /** Next epoch per index: a replacement never reuses a dead worker's epoch or spill folder. */
+  readonly #epochs: number[] = [];
+  /** Consecutive failed starts per index (reset when a start succeeds). */
+  readonly #startFailures: number[] = [];
+  /** Indexes given up after too many failed starts. */
+  readonly #givenUp = new Map<number, string>();
   #listener: BackendListener | undefined;
   #stopping = false;
-  #ready: Promise<void>;
+  readonly #ready: Promise<void>;
+  #resolveReady!: () => void;
+  #rejectReady!: (e: Error) => void;
+  #readySettled = false;
+  #watchdog: NodeJS.Timeout | undefined;
 
   constructor(options: WorkerPoolOptions) {
     this.#options = options;
     this.numWorkers = options.numWorkers;
-    for (let i = 0; i < this.numWorkers; i++) this.#slots.push(this.#spawn(i));
-    this.#ready = this.#startAll();
+    this.#ready = new Promise<void>((resolve, reject) => {
+      this.#resolveReady = resolve;
+      this.#rejectReady = reject;
+    });
     // Surfaced to whoever awaits ready(); never an unhandled rejection.
     this.#ready.catch(() => undefined);
+    for (let i = 0; i < this.numWorkers; i++) {
+      this.#epochs.push(0);
+      this.#startFailures.push(0);
+    }
+    for (let i = 0; i < this.numWorkers; i++) void this.#start(i, false);
+    if (options.taskTimeoutMs) {
+      this.#watchdog = setInterval(() => this.#checkTimeouts(), Math.max(10, Math.min(1000, options.taskTimeoutMs / 4)));
+      this.#watchdog.unref();
+    }
   }
 
   ready(): Promise<void> {
@@ -70,27 +118,36 @@ export class WorkerPool implements TaskBackend {
     return this.#slots[index]?.state === 'ready';
   }
 
-  /** Incarnations per worker index, so a replacement never reuses a dead worker's spill folder. */
-  readonly #generations: number[] = [];
+  epoch(index: number): number {
+    return this.#slots[index]?.epoch ?? -1;
+  }
+
+  // ---- starting workers ---------------------------------------------------------------------------------------
 
   #spawn(index: number): Slot {
-    const generation = (this.#generations[index] = (this.#generations[index] ?? -1) + 1);
-    const spillDir = path.join(this.#options.spillRoot, `worker-${index}-${generation}`);
-    const init: WorkerInit = { ...this.#options.worker, workerIndex: index, spillDir };
+    const epoch = this.#epochs[index]!++;
+    const spillDir = path.join(this.#options.spillRoot, `worker-${index}-${epoch}`);
+    const init: WorkerInit = { ...this.#options.worker, workerIndex: index, epoch, spillDir };
     const worker = new Worker(WORKER_ENTRY, {
       workerData: init,
       execArgv: workerExecArgv(),
       ...(this.#options.maxHeapMb ? { resourceLimits: { maxOldGenerationSizeMb: this.#options.maxHeapMb } } : {}),
     });
+    let onExit!: (code: number) => void;
+    const exited = new Promise<number>((resolve) => (onExit = resolve));
     const slot: Slot = {
       index,
+      epoch,
       worker,
       remote: wrap<WorkerApi>(nodeEndpoint(worker as never)),
+      spillDir,
       inflight: new Map(),
       state: 'starting',
       lastError: undefined,
-      everReady: false,
       killedByDriver: false,
+      timedOut: undefined,
+      headSince: 0,
+      exited,
     };
     // Workers alone do not keep the process alive: a running job holds the context's keep-alive handle.
     worker.unref();
@@ -100,64 +157,126 @@ export class WorkerPool implements TaskBackend {
     worker.on('exit', (code) => {
       // A dead worker's spilled blocks are lost with it (its cache is recomputed from lineage).
       rmSync(spillDir, { recursive: true, force: true });
-      this.#onExit(slot, code);
+      const wasReady = slot.state === 'ready';
+      slot.state = 'dead';
+      onExit(code);
+      if (wasReady) this.#lost(slot, code);
     });
     return slot;
   }
 
-  async #startAll(): Promise<void> {
-    await Promise.all(this.#slots.map((s) => this.#whenAnswering(s)));
-    for (let i = 0; i < this.#slots.length; i++) for (let j = i + 1; j < this.#slots.length; j++) await this.#connect(this.#slots[i]!, this.#slots[j]!);
-    for (const s of this.#slots) this.#markReady(s);
+  /**
+   * Starts index `index` until an incarnation answers, or gives the index up after `maxStartFailures`
+   * consecutive failures. A start the driver itself killed (fault injection) is retried without counting.
+   */
+  async #start(index: number, replacement: boolean): Promise<void> {
+    const maxFailures = this.#options.maxStartFailures ?? 3;
+    while (!this.#stopping) {
+      const slot = this.#spawn(index);
+      this.#slots[index] = slot;
+      const answered = await this.#whenAnswering(slot);
+      if (this.#stopping) return;
+      if (answered === true && slot.state === 'starting') {
+        this.#startFailures[index] = 0;
+        this.#connectAndMarkReady(slot, replacement);
+        return;
+      }
+      const reason = answered === true ? `worker ${index} died during start-up` : answered;
+      if (!slot.killedByDriver) this.#startFailures[index]!++;
+      if (this.#startFailures[index]! >= maxFailures) {
+        this.#giveUp(index, `${reason} (${this.#startFailures[index]} consecutive failed starts)`);
+        return;
+      }
+      // Back off a little: a start that failed for want of memory may succeed once the heap settles.
+      await new Promise((r) => setTimeout(r, 50 * this.#startFailures[index]!));
+    }
   }
 
-  /** Resolves once the worker answers a ping; rejects if it dies first. */
-  #whenAnswering(slot: Slot): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const onExit = (code: number) =>
-        reject(
-          new Error(
-            `worker ${slot.index} died during start-up (exit code ${code})${slot.lastError ? `: ${slot.lastError.message}` : ''}`,
-          ),
-        );
-      slot.worker.once('exit', onExit);
-      slot.remote.ping().then(() => {
-        slot.worker.off('exit', onExit);
-        resolve();
-      }, reject);
-    });
-  }
-
-  /** Two channels per pair: a's calls to b's shuffle service, and b's calls to a's. */
-  async #connect(a: Slot, b: Slot): Promise<void> {
-    const ab = new MessageChannel();
-    const ba = new MessageChannel();
-    await Promise.all([
-      a.remote.connectPeer(b.index, transfer(ab.port1, [ab.port1 as never]) as never, transfer(ba.port2, [ba.port2 as never]) as never),
-      b.remote.connectPeer(a.index, transfer(ba.port1, [ba.port1 as never]) as never, transfer(ab.port2, [ab.port2 as never]) as never),
+  /** True once the worker answers a ping; otherwise why it did not (it died, or did not answer in time). */
+  async #whenAnswering(slot: Slot): Promise<true | string> {
+    const timeoutMs = this.#options.startTimeoutMs ?? 60_000;
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([
+      slot.remote.ping().then(
+        () => true as const,
+        (e: unknown) => `worker ${slot.index} could not be reached: ${(e as Error)?.message ?? e}`,
+      ),
+      slot.exited.then((code) => describeStartDeath(slot, code)),
+      new Promise<string>((resolve) => {
+        timer = setTimeout(() => resolve(`worker ${slot.index} did not answer within ${timeoutMs} ms of starting`), timeoutMs);
+        timer.unref();
+      }),
     ]);
+    clearTimeout(timer);
+    if (outcome !== true && slot.state !== 'dead') {
+      await slot.worker.terminate().catch(() => undefined);
+      await slot.exited;
+    }
+    return outcome;
   }
 
-  #markReady(slot: Slot, replacement = false): void {
+  /**
+   * Connects a started worker with every ready peer and marks it ready, in one synchronous step: two workers
+   * finishing their start at the same time therefore always see each other exactly once. Nothing is awaited:
+   * a peer receives its port on the same ordered channel as its tasks, so it holds the port before it can run
+   * a task that reads from the new worker, and a busy peer cannot hold up the new worker's start.
+   */
+  #connectAndMarkReady(slot: Slot, replacement: boolean): void {
+    for (const peer of this.#slots) {
+      if (peer === slot || peer.state !== 'ready') continue;
+      const ab = new MessageChannel();
+      const ba = new MessageChannel();
+      slot.remote
+        .connectPeer(peer.index, peer.epoch, transfer(ab.port1, [ab.port1 as never]) as never, transfer(ba.port2, [ba.port2 as never]) as never)
+        .catch(() => undefined);
+      peer.remote
+        .connectPeer(slot.index, slot.epoch, transfer(ba.port1, [ba.port1 as never]) as never, transfer(ab.port2, [ab.port2 as never]) as never)
+        .catch(() => undefined);
+    }
     slot.state = 'ready';
-    slot.everReady = true;
+    this.#givenUp.delete(slot.index);
+    if (!this.#readySettled && this.#slots.length === this.numWorkers && this.#allSettled()) this.#settleReady();
     this.#listener?.workerReady(slot.index, replacement);
   }
 
+  #giveUp(index: number, reason: string): void {
+    this.#givenUp.set(index, reason);
+    if (!this.#readySettled && this.#allSettled()) this.#settleReady();
+    this.#listener?.workerFailed(index, reason);
+  }
+
+  #allSettled(): boolean {
+    for (let i = 0; i < this.numWorkers; i++) if (this.#slots[i]?.state !== 'ready' && !this.#givenUp.has(i)) return false;
+    return true;
+  }
+
+  #settleReady(): void {
+    this.#readySettled = true;
+    if (this.#givenUp.size < this.numWorkers) this.#resolveReady();
+    else this.#rejectReady(new Error([...this.#givenUp.values()].join('; ')));
+  }
+
+  // ---- tasks --------------------------------------------------------------------------------------------------
+
   cancelTask(workerIndex: number, taskId: number): void {
     const slot = this.#slots[workerIndex];
-    if (slot?.state === 'ready') slot.remote.cancelTask(taskId).catch(() => undefined);
+    if (slot?.state === 'ready' && slot.inflight.has(taskId)) slot.remote.cancelTask(taskId).catch(() => undefined);
   }
 
   runTask(workerIndex: number, task: TaskMessage): Promise<TaskOutcome> {
     const slot = this.#slots[workerIndex];
-    if (slot === undefined || slot.state !== 'ready') {
-      return Promise.resolve(lost(workerIndex, `worker ${workerIndex} is not available`, false));
+    if (slot === undefined || slot.state !== 'ready' || slot.epoch !== task.epoch) {
+      return Promise.resolve(lost(workerIndex, task.epoch, `worker ${workerIndex} (epoch ${task.epoch}) is not available`, false));
     }
     return new Promise<TaskOutcome>((resolve) => {
-      slot.inflight.set(task.taskId, resolve);
+      const now = Date.now();
+      if (slot.inflight.size === 0) slot.headSince = now;
+      slot.inflight.set(task.taskId, { settle: resolve, sentAt: now });
       const settle = (o: TaskOutcome) => {
-        if (slot.inflight.delete(task.taskId)) resolve(o);
+        const wasHead = slot.inflight.keys().next().value === task.taskId;
+        if (!slot.inflight.delete(task.taskId)) return;
+        if (wasHead) slot.headSince = Date.now();
+        resolve(o);
       };
       let call: Promise<TaskOutcome>;
       try {
@@ -168,6 +287,7 @@ export class WorkerPool implements TaskBackend {
       call.then(settle, (e: unknown) =>
         settle({
           status: 'failed',
+          epoch: task.epoch,
           failure: {
             kind: 'exception',
             error: { name: 'DataCloneError', message: `task ${task.taskId} could not be sent to or returned from worker ${workerIndex}: ${(e as Error)?.message ?? e}` },
@@ -178,38 +298,44 @@ export class WorkerPool implements TaskBackend {
     });
   }
 
-  #onExit(slot: Slot, code: number): void {
-    const wasEverReady = slot.everReady;
-    slot.state = 'dead';
-    if (this.#stopping) {
-      for (const settle of slot.inflight.values()) settle(lost(slot.index, 'the context was stopped', false));
-      slot.inflight.clear();
-      return;
+  /** Replaces workers whose current task has computed longer than taskTimeoutMs. */
+  #checkTimeouts(): void {
+    const limit = this.#options.taskTimeoutMs!;
+    const now = Date.now();
+    for (const slot of this.#slots) {
+      if (slot.state !== 'ready' || slot.inflight.size === 0 || slot.timedOut !== undefined) continue;
+      if (now - slot.headSince <= limit) continue;
+      const taskId = slot.inflight.keys().next().value!;
+      slot.timedOut = { taskId, ms: limit };
+      void slot.worker.terminate();
     }
-    const reason = describeExit(slot.index, code, slot.lastError, this.#options.maxHeapMb);
-    const inflight = [...slot.inflight.values()];
-    slot.inflight.clear();
-    for (const settle of inflight) settle(lost(slot.index, reason, !slot.killedByDriver));
-    // Peers waiting on this worker's shuffle output fail those fetches now instead of waiting forever.
-    for (const peer of this.#slots) if (peer !== slot && peer.state === 'ready') peer.remote.peerLost(slot.index).catch(() => undefined);
-    // A worker that never started is not respawned: ready() has already failed with the reason.
-    if (!wasEverReady) return;
-    this.#listener?.workerLost(slot.index, reason);
-    void this.#replace(slot.index);
   }
 
-  async #replace(index: number): Promise<void> {
-    const slot = this.#spawn(index);
-    this.#slots[index] = slot;
-    try {
-      await this.#whenAnswering(slot);
-      for (const peer of this.#slots) if (peer !== slot && peer.state === 'ready') await this.#connect(slot, peer);
-      if (!this.#stopping) this.#markReady(slot, true);
-    } catch (e) {
-      // Died while starting: leave the slot dead rather than respawning in a loop.
-      slot.state = 'dead';
-      if (!this.#stopping) this.#listener?.workerFailed(index, (e as Error).message);
+  #lost(slot: Slot, code: number): void {
+    const inflight = [...slot.inflight];
+    slot.inflight.clear();
+    if (this.#stopping) {
+      for (const [, t] of inflight) t.settle(lost(slot.index, slot.epoch, 'the context was stopped', false));
+      return;
     }
+    const reason = describeExit(slot, code, this.#options.maxHeapMb);
+    for (const [taskId, t] of inflight) {
+      if (slot.timedOut?.taskId === taskId) {
+        const message = `task ${taskId} computed for more than taskTimeoutMs (${slot.timedOut.ms} ms); worker ${slot.index} was replaced`;
+        t.settle(lost(slot.index, slot.epoch, message, true));
+      } else {
+        t.settle(lost(slot.index, slot.epoch, reason, !slot.killedByDriver && slot.timedOut === undefined));
+      }
+    }
+    // Peers waiting on this worker's shuffle output fail those fetches now instead of waiting forever.
+    for (const peer of this.#slots) {
+      if (peer !== slot && peer.state === 'ready') peer.remote.peerLost(slot.index, slot.epoch).catch(() => undefined);
+    }
+    this.#listener?.workerLost(slot.index, reason);
+    // A worker that died on its own with nothing to do counts like a failed start, so a worker that cannot
+    // stay up is given up instead of being restarted forever.
+    if (inflight.length === 0 && !slot.killedByDriver) this.#startFailures[slot.index]!++;
+    void this.#start(slot.index, true);
   }
 
   removeShuffle(shuffleId: number): void {
@@ -224,35 +350,68 @@ export class WorkerPool implements TaskBackend {
     for (const s of this.#slots) if (s.state === 'ready') s.remote.removeBroadcast(id).catch(() => undefined);
   }
 
+  releaseStages(stageIds: readonly number[]): void {
+    if (stageIds.length === 0) return;
+    for (const s of this.#slots) if (s.state === 'ready') s.remote.releaseStages([...stageIds]).catch(() => undefined);
+  }
+
   async killWorker(index: number): Promise<void> {
+    if (!Number.isInteger(index) || index < 0 || index >= this.numWorkers) {
+      throw new RangeError(`no worker ${index}: the pool has ${this.numWorkers}`);
+    }
     const slot = this.#slots[index];
-    if (slot === undefined) throw new RangeError(`no worker ${index}: the pool has ${this.numWorkers}`);
+    if (slot === undefined || slot.state === 'dead') return;
     slot.lastError = new Error('killed by sc.faults.killWorker');
     slot.killedByDriver = true;
     await slot.worker.terminate();
   }
 
+  async snapshot(): Promise<BackendSnapshot> {
+    const workers = await Promise.all(
+      this.#slots.map(async (s) => {
+        const base = { index: s.index, epoch: s.epoch, state: s.state, inflight: s.inflight.size };
+        if (s.state !== 'ready') return { ...base, peers: [] };
+        const peers = await withTimeout(s.remote.peers(), 5000, []);
+        return { ...base, peers };
+      }),
+    );
+    return { configured: this.numWorkers, givenUp: [...this.#givenUp.keys()], workers };
+  }
+
   async stop(): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
+    if (this.#watchdog) clearInterval(this.#watchdog);
+    if (!this.#readySettled) {
+      this.#readySettled = true;
+      this.#rejectReady(new Error('the context was stopped while its workers were starting'));
+    }
     await Promise.all(this.#slots.map((s) => s.worker.terminate().catch(() => undefined)));
     for (const s of this.#slots) {
-      for (const settle of s.inflight.values()) settle(lost(s.index, 'the context was stopped', false));
+      for (const t of s.inflight.values()) t.settle(lost(s.index, s.epoch, 'the context was stopped', false));
       s.inflight.clear();
     }
   }
 }
 
+function describeStartDeath(slot: Slot, code: number): string {
+  const err = slot.lastError;
+  const oom = (err as { code?: string } | undefined)?.code === 'ERR_WORKER_OUT_OF_MEMORY';
+  return `worker ${slot.index} died during start-up (exit code ${code})${err ? `: ${err.message}` : ''}${oom ? ' (raise memory.workerMB)' : ''}`;
+}
+
 /** Why a worker died, naming its heap limit when that is what killed it. */
-function describeExit(index: number, code: number, error: Error | undefined, maxHeapMb: number | undefined): string {
+function describeExit(slot: Slot, code: number, maxHeapMb: number | undefined): string {
+  const error = slot.lastError;
   const oom = (error as { code?: string } | undefined)?.code === 'ERR_WORKER_OUT_OF_MEMORY';
   if (oom) {
     return (
-      `worker ${index} ran out of memory (heap limit ${maxHeapMb ?? 'default'} MiB, the context's memory.workerMB): ` +
+      `worker ${slot.index} ran out of memory (heap limit ${maxHeapMb ?? 'default'} MiB, the context's memory.workerMB): ` +
       'a partition or a group of values was too large; use more partitions, or reduceByKey/aggregateByKey instead of groupByKey'
     );
   }
-  return `worker ${index} exited with code ${code}${error ? ` (${error.message})` : ''}`;
+  if (slot.timedOut) return `worker ${slot.index} was replaced because task ${slot.timedOut.taskId} exceeded taskTimeoutMs (${slot.timedOut.ms} ms)`;
+  return `worker ${slot.index} exited with code ${code}${error ? ` (${error.message})` : ''}`;
 }
 
 /**
@@ -264,6 +423,19 @@ function workerExecArgv(): string[] {
   return process.execArgv.filter((a) => keep.some((k) => a.startsWith(k)));
 }
 
-function lost(workerIndex: number, message: string, causedByApp: boolean): TaskOutcome {
-  return { status: 'failed', failure: { kind: 'workerLost', workerIndex, message, causedByApp }, blockUpdates: [] };
+function lost(workerIndex: number, epoch: number, message: string, causedByApp: boolean): TaskOutcome {
+  return { status: 'failed', epoch, failure: { kind: 'workerLost', workerIndex, message, causedByApp }, blockUpdates: [] };
+}
+
+async function withTimeout<T>(p: Promise<T>, ms: number, fallback: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(fallback), ms);
+    timer.unref();
+  });
+  try {
+    return await Promise.race([p, t]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

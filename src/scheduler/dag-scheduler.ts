@@ -32,6 +32,20 @@ export interface DAGSchedulerOptions {
   readonly maxResultBytes: number;
   /** Called with accumulator updates of every successful task (once per task). */
   readonly onAccumulatorUpdates: (updates: ReadonlyArray<readonly [number, unknown]>) => void;
+  /**
+   * Called with the ids of stages no active job needs any more, so their RDD descriptions (and the values
+   * their functions captured) can be dropped on the driver and the workers, as Spark cleans task binaries.
+   */
+  readonly onStagesReleased?: (stageIds: readonly number[]) => void;
+}
+
+/** What the DAG scheduler holds right now (tests assert that nothing is left once jobs end). */
+export interface DAGSchedulerState {
+  readonly activeJobs: number;
+  readonly waitingStages: number;
+  readonly runningStages: number;
+  /** Shuffle stages kept because an active job needs them. */
+  readonly shuffleStages: number;
 }
 
 /** A finished job's results and the RDDs its tasks computed (rather than read from caches or shuffles). */
@@ -63,6 +77,10 @@ export class DAGScheduler implements TaskSetListener {
 
   get activeJobCount(): number {
     return this.#jobs.size;
+  }
+
+  state(): DAGSchedulerState {
+    return { activeJobs: this.#jobs.size, waitingStages: this.#waiting.size, runningStages: this.#running.size, shuffleStages: this.#shuffleStages.size };
   }
 
   /** RDDs computed by the tasks of each active job. */
@@ -239,7 +257,7 @@ export class DAGScheduler implements TaskSetListener {
     if (computed) for (const id of outcome.computedRdds) computed.add(id);
     const stage = ts.stage;
     if (stage.kind === 'shuffleMap') {
-      this.tracker.registerOutput(stage.dep.shuffleId, spec.partition, workerIndex, outcome.mapStatus ?? { sizes: [] });
+      this.tracker.registerOutput(stage.dep.shuffleId, spec.partition, workerIndex, outcome.epoch, outcome.mapStatus ?? { sizes: [] });
       stage.pending.delete(spec.partition);
       if (this.#running.has(stage) && stage.pending.size === 0 && ts.stageAttempt === stage.nextAttempt - 1) {
         this.#stageFinished(stage);
@@ -261,7 +279,7 @@ export class DAGScheduler implements TaskSetListener {
       this.#stageFinished(stage);
       this.#jobs.delete(job.jobId);
       this.bus.emit({ type: 'jobEnd', jobId: job.jobId, time: Date.now(), result: 'succeeded' });
-      this.#forgetIdleStages();
+      this.#forgetIdleStages(stage);
       job.resolve(job.results);
     }
   }
@@ -286,13 +304,48 @@ export class DAGScheduler implements TaskSetListener {
   fetchFailed(ts: TaskSet, _spec: TaskSpec, failure: Extract<TaskFailure, { kind: 'fetchFailed' }>): void {
     const stage = ts.stage;
     if (ts.stageAttempt !== stage.nextAttempt - 1 || !this.#running.has(stage)) return; // an older attempt
-    if (failure.workerIndex >= 0) this.tracker.unregisterOutput(failure.shuffleId, failure.mapId, failure.workerIndex);
+    if (failure.workerIndex >= 0) {
+      this.tracker.unregisterOutput(failure.shuffleId, failure.mapId, failure.workerIndex);
+      if (failure.epoch >= 0) this.tracker.unregisterWorkerOutputs(failure.workerIndex, failure.epoch, failure.message);
+    }
     this.#running.delete(stage);
     this.#taskScheduler!.cancelStage(stage);
     stage.failedAttempts++;
     this.bus.emit({ type: 'stageCompleted', jobId: stage.firstJobId, stageId: stage.id, attempt: ts.stageAttempt, time: Date.now(), result: 'failed', failureReason: failure.message });
     if (stage.failedAttempts >= this.options.maxStageAttempts) {
-      const lost = this.tracker.lostReason(failure.shuffleId, failure.mapId);
+      // A peer's port closes before the driver hears of the death: wait briefly for the reason, so the error
+      // names the root cause (out of memory, an exit in user code) rather than only "worker N died".
+      void this.#whenDeathKnown(failure.workerIndex, 2000).then(() => this.#failOnLostOutput(stage, failure));
+      return;
+    }
+    this.bus.emit({ type: 'stageResubmitted', stageId: stage.id, reason: failure.message, time: Date.now() });
+    // Resubmit after the event settles, so several failures from one lost worker cause one resubmission.
+    setTimeout(() => {
+      if (this.#jobFor(stage) !== undefined) this.#submitStage(stage);
+    }, 10);
+  }
+
+  /** The last death of each worker index the driver heard of, and callers waiting to hear of one. */
+  readonly #deaths = new Map<number, string>();
+  readonly #deathWaiters = new Map<number, Array<() => void>>();
+
+  #whenDeathKnown(workerIndex: number, ms: number): Promise<void> {
+    if (workerIndex < 0 || this.#deaths.has(workerIndex)) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      timer.unref();
+      const waiters = this.#deathWaiters.get(workerIndex) ?? [];
+      waiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.#deathWaiters.set(workerIndex, waiters);
+    });
+  }
+
+  #failOnLostOutput(stage: Stage, failure: Extract<TaskFailure, { kind: 'fetchFailed' }>): void {
+    {
+      const lost = this.tracker.lostReason(failure.shuffleId, failure.mapId) ?? this.#deaths.get(failure.workerIndex);
       const cause = lost !== undefined && !failure.message.includes(lost) ? `${failure.message} (lost when ${lost})` : failure.message;
       const error = new JobFailedError(
         `${stage.name} (stage ${stage.id}) failed ${stage.failedAttempts} consecutive attempts on lost shuffle output; most recent: ${cause}`,
@@ -303,13 +356,7 @@ export class DAGScheduler implements TaskSetListener {
         const job = this.#jobs.get(j);
         if (job) this.#failJob(job, error);
       }
-      return;
     }
-    this.bus.emit({ type: 'stageResubmitted', stageId: stage.id, reason: failure.message, time: Date.now() });
-    // Resubmit after the event settles, so several failures from one lost worker cause one resubmission.
-    setTimeout(() => {
-      if (this.#jobFor(stage) !== undefined) this.#submitStage(stage);
-    }, 10);
   }
 
   taskSetFailed(ts: TaskSet, spec: TaskSpec, attempts: readonly AttemptFailure[]): void {
@@ -348,6 +395,10 @@ export class DAGScheduler implements TaskSetListener {
   workerLost(workerIndex: number, reason: string): void {
     this.tracker.removeWorker(workerIndex, reason);
     this.cache.removeWorker(workerIndex);
+    this.#deaths.set(workerIndex, reason);
+    const waiters = this.#deathWaiters.get(workerIndex);
+    this.#deathWaiters.delete(workerIndex);
+    for (const wake of waiters ?? []) wake();
   }
 
   #failJob(job: ActiveJob, error: Error): void {
@@ -362,7 +413,7 @@ export class DAGScheduler implements TaskSetListener {
       }
     }
     this.bus.emit({ type: 'jobEnd', jobId: job.jobId, time: Date.now(), result: 'failed', error: error.message });
-    this.#forgetIdleStages();
+    this.#forgetIdleStages(job.stage);
     job.reject(error);
   }
 
@@ -375,9 +426,16 @@ export class DAGScheduler implements TaskSetListener {
    * recreates the stage and finds them; meanwhile the scheduler holds no reference to old RDDs, so their
    * shuffles can be cleaned up once the program lets go of them.
    */
-  #forgetIdleStages(): void {
+  #forgetIdleStages(finishedResultStage: Stage): void {
     const busy = (s: Stage) => [...s.jobIds].some((j) => this.#jobs.has(j)) || this.#running.has(s) || this.#waiting.has(s);
-    for (const [id, stage] of this.#shuffleStages) if (!busy(stage)) this.#shuffleStages.delete(id);
+    const released = [finishedResultStage.id];
+    for (const [id, stage] of this.#shuffleStages) {
+      if (!busy(stage)) {
+        this.#shuffleStages.delete(id);
+        released.push(stage.id);
+      }
+    }
+    this.options.onStagesReleased?.(released);
   }
 
   /** Fails every active job (context stopped). */

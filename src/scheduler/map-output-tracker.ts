@@ -7,6 +7,8 @@ import type { MapStatus } from '../exec/protocol.js';
 
 interface Output {
   readonly workerIndex: number;
+  /** The incarnation of the worker that wrote it. */
+  readonly epoch: number;
   readonly status: MapStatus;
 }
 
@@ -19,9 +21,9 @@ export class MapOutputTracker {
     if (!this.#shuffles.has(shuffleId)) this.#shuffles.set(shuffleId, new Array(numMaps).fill(undefined));
   }
 
-  registerOutput(shuffleId: number, mapId: number, workerIndex: number, status: MapStatus): void {
+  registerOutput(shuffleId: number, mapId: number, workerIndex: number, epoch: number, status: MapStatus): void {
     const outputs = this.#shuffles.get(shuffleId);
-    if (outputs !== undefined) outputs[mapId] = { workerIndex, status };
+    if (outputs !== undefined) outputs[mapId] = { workerIndex, epoch, status };
     this.#lostBecause.delete(`${shuffleId}/${mapId}`);
   }
 
@@ -33,6 +35,23 @@ export class MapOutputTracker {
   unregisterOutput(shuffleId: number, mapId: number, workerIndex: number): void {
     const outputs = this.#shuffles.get(shuffleId);
     if (outputs?.[mapId]?.workerIndex === workerIndex) outputs[mapId] = undefined;
+  }
+
+  /**
+   * A worker failed to serve a fetch: every output it wrote up to incarnation `epoch` is taken as lost, in
+   * every shuffle (Spark does the same on a fetch failure without an external shuffle service), so one stage
+   * retry recomputes them all instead of discovering them one failed attempt at a time. Outputs of a newer
+   * incarnation are kept.
+   */
+  unregisterWorkerOutputs(workerIndex: number, epoch: number, reason: string): void {
+    for (const [id, outputs] of this.#shuffles) {
+      outputs.forEach((o, i) => {
+        if (o !== undefined && o.workerIndex === workerIndex && o.epoch <= epoch) {
+          outputs[i] = undefined;
+          this.#lostBecause.set(`${id}/${i}`, reason);
+        }
+      });
+    }
   }
 
   /** Forgets every output held by a worker (which died of `reason`); returns the shuffles that lost something. */

@@ -56,8 +56,20 @@ export class TaskBuilder {
   forgetBroadcast(id: number): void {
     for (const s of this.#delivered.values()) s.delete(id);
   }
+  /** Stages no job needs: their wire data (with the values their functions captured) is dropped here and on workers. */
+  forgetStages(stageIds: readonly number[]): void {
+    const ids = new Set(stageIds);
+    const released = (key: string) => ids.has(Number(key.slice(0, key.indexOf('.'))));
+    for (const key of [...this.#stageWires.keys()]) if (released(key)) this.#stageWires.delete(key);
+    for (const sent of this.#stagesSent.values()) for (const key of [...sent]) if (released(key)) sent.delete(key);
+  }
 
-  build(stage: Stage, stageAttempt: number, jobId: number, partition: number, attempt: number, workerIndex: number): TaskMessage {
+  /** Wire data of stage attempts currently held (tests check that finished jobs release theirs). */
+  get stagesHeld(): number {
+    return this.#stageWires.size;
+  }
+
+  build(stage: Stage, stageAttempt: number, jobId: number, partition: number, attempt: number, workerIndex: number, epoch: number): TaskMessage {
     const wire = this.#stageWire(stage, stageAttempt);
     const { payloads, shuffleReads } = this.#inputs(stage.rdd, partition, workerIndex);
     let delivered = this.#delivered.get(workerIndex);
@@ -99,6 +111,7 @@ export class TaskBuilder {
       stageAttempt,
       partition,
       attempt,
+      epoch,
       stageKey,
       ...(sendRdds ? { rdds: wire.rdds } : {}),
       finalRddId: stage.rdd.id,

@@ -11,6 +11,10 @@
  *   so the task set stops launching (becomes a zombie) and the failure goes up.
  * - Speculation (off by default): a straggler, much slower than the median of its stage, gets a copy on
  *   another worker; the first copy to finish wins, the other is cancelled and its outcome ignored.
+ * - A task queued behind a long-running one moves to a worker that has nothing to do (the queue exists only to
+ *   hide the driver round trip; it must never make a task wait on another's runaway computation).
+ * - Every attempt remembers the epoch of the worker incarnation it was sent to; an outcome from an earlier
+ *   incarnation never changes the bookkeeping of its replacement.
  *
  * The backend is an interface; tests drive this class with a fake backend that only records launches.
  */
@@ -50,7 +54,15 @@ export interface TaskSetListener {
   noWorkers(reason: string): void;
 }
 
-export type BuildTask = (ts: TaskSet, spec: TaskSpec, attempt: number, workerIndex: number) => TaskMessage;
+export type BuildTask = (ts: TaskSet, spec: TaskSpec, attempt: number, workerIndex: number, epoch: number) => TaskMessage;
+
+/** What the task scheduler holds right now (tests assert that nothing is left once jobs end). */
+export interface TaskSchedulerState {
+  readonly taskSets: number;
+  readonly runningAttempts: number;
+  /** Attempts sent to each worker and not yet ended. */
+  readonly inFlight: readonly number[];
+}
 
 export interface TaskSchedulerOptions {
   readonly maxTaskFailures: number;
@@ -63,12 +75,29 @@ export interface TaskSchedulerOptions {
   /** How long a task waits for the worker caching its data before it runs elsewhere (Spark's locality wait). */
   readonly localityWaitMs: number;
   readonly speculation?: SpeculationOptions & { readonly intervalMs: number };
+  /**
+   * How long the task a worker is computing may hold up the tasks queued behind it while another worker has
+   * nothing to do, before those move there. Default: max(100, localityWaitMs).
+   */
+  readonly queuedTaskMoveMs?: number;
+}
+
+interface Sent {
+  readonly m: TaskSetManager;
+  readonly run: RunningAttempt;
 }
 
 export class TaskScheduler implements BackendListener {
   readonly #sets: TaskSetManager[] = [];
   /** Tasks in flight per worker. */
   readonly #inFlight: number[];
+  /** Attempts sent to each worker's current incarnation, in send order (the first is computing). */
+  readonly #queues: Sent[][];
+  /** When the first attempt of each queue started computing (as far as the driver can tell). */
+  readonly #headSince: number[];
+  /** The epoch of each worker's current incarnation. */
+  readonly #epochs: number[];
+  #moveTimer: NodeJS.Timeout | undefined;
   /** Workers that could not be restarted. */
   readonly #down = new Set<number>();
   /** Artificial per-worker delay (fault injection: a straggler). */
@@ -84,7 +113,19 @@ export class TaskScheduler implements BackendListener {
     private readonly options: TaskSchedulerOptions,
   ) {
     this.#inFlight = new Array(backend.numWorkers).fill(0);
+    this.#queues = Array.from({ length: backend.numWorkers }, () => []);
+    this.#headSince = new Array(backend.numWorkers).fill(0);
+    this.#epochs = Array.from({ length: backend.numWorkers }, (_, w) => backend.epoch(w));
     backend.setListener(this);
+    const moveMs = options.queuedTaskMoveMs ?? Math.max(100, options.localityWaitMs);
+    this.#moveTimer = setInterval(() => this.#moveQueuedTasks(moveMs), Math.max(20, Math.min(100, moveMs / 2)));
+    this.#moveTimer.unref();
+  }
+
+  state(): TaskSchedulerState {
+    let running = 0;
+    for (const m of this.#sets) running += m.running.size;
+    return { taskSets: this.#sets.length, runningAttempts: running, inFlight: [...this.#inFlight] };
   }
 
   submit(ts: TaskSet): void {
@@ -110,6 +151,7 @@ export class TaskScheduler implements BackendListener {
   stop(): void {
     this.#stopped = true;
     if (this.#speculationTimer) clearInterval(this.#speculationTimer);
+    if (this.#moveTimer) clearInterval(this.#moveTimer);
   }
 
   // ---- BackendListener ------------------------------------------------------------------------------------
@@ -120,7 +162,10 @@ export class TaskScheduler implements BackendListener {
   }
 
   workerReady(index: number, replacement: boolean): void {
+    // Attempts sent to the previous incarnation were all settled as lost by the backend.
+    this.#epochs[index] = this.backend.epoch(index);
     this.#inFlight[index] = 0;
+    this.#queues[index] = [];
     this.#down.delete(index);
     this.bus.emit({ type: 'workerAdded', workerIndex: index, replacement, time: Date.now() });
     this.#offer();
@@ -189,7 +234,7 @@ export class TaskScheduler implements BackendListener {
       const prefs = m.ts.tasks[idx]!.preferredWorkers;
       if (prefs.includes(w)) return i;
       if (candidate !== undefined) continue;
-      const failedHere = m.failedOn[idx]!.has(w) && m.failedOn[idx]!.size < this.#inFlight.length - this.#down.size;
+      const failedHere = m.failedOn[idx]!.has(w) && this.#canRunElsewhere(m.failedOn[idx]!, w);
       if (failedHere) continue;
       const usable = prefs.filter((p) => this.backend.isAvailable(p));
       if (usable.length === 0) {
@@ -201,6 +246,14 @@ export class TaskScheduler implements BackendListener {
       else this.#wakeAfter(this.options.localityWaitMs - waited);
     }
     return candidate;
+  }
+
+  /** Whether a worker other than `w`, up now, has not failed this task yet (retries go there). */
+  #canRunElsewhere(failedOn: ReadonlySet<number>, w: number): boolean {
+    for (let o = 0; o < this.#inFlight.length; o++) {
+      if (o !== w && !failedOn.has(o) && this.backend.isAvailable(o)) return true;
+    }
+    return false;
   }
 
   #wakeTimer: NodeJS.Timeout | undefined;
@@ -219,11 +272,11 @@ export class TaskScheduler implements BackendListener {
     const attempt = m.attempts[idx]!++;
     let msg: TaskMessage;
     try {
-      msg = this.build(m.ts, spec, attempt, w);
+      msg = this.build(m.ts, spec, attempt, w, this.#epochs[w]!);
     } catch (e) {
       if (e instanceof MissingShuffleOutputError) {
         m.zombie = true;
-        this.listener.fetchFailed(m.ts, spec, { kind: 'fetchFailed', shuffleId: e.shuffleId, mapId: e.mapId, workerIndex: -1, message: e.message });
+        this.listener.fetchFailed(m.ts, spec, { kind: 'fetchFailed', shuffleId: e.shuffleId, mapId: e.mapId, workerIndex: -1, epoch: -1, message: e.message });
         this.#prune();
         return;
       }
@@ -234,8 +287,11 @@ export class TaskScheduler implements BackendListener {
     const delay = this.#delays.get(w);
     if (delay !== undefined) msg = { ...msg, delayMs: delay };
     this.#inFlight[w]!++;
-    const run: RunningAttempt = { taskId: msg.taskId, index: idx, attempt, workerIndex: w, startedAt: Date.now(), speculative };
+    const run: RunningAttempt = { taskId: msg.taskId, index: idx, attempt, workerIndex: w, epoch: msg.epoch, startedAt: Date.now(), speculative };
     m.running.set(run.taskId, run);
+    const queue = this.#queues[w]!;
+    if (queue.length === 0) this.#headSince[w] = run.startedAt;
+    queue.push({ m, run });
     if (this.bus.hasListeners('taskStart')) {
       this.bus.emit({ type: 'taskStart', stageId: m.ts.stage.id, stageAttempt: m.ts.stageAttempt, partition: spec.partition, attempt, workerIndex: w, speculative, time: run.startedAt });
     }
@@ -247,11 +303,25 @@ export class TaskScheduler implements BackendListener {
   #finished(m: TaskSetManager, run: RunningAttempt, outcome: TaskOutcome): void {
     m.running.delete(run.taskId);
     const w = run.workerIndex;
-    // A lost worker is not offered tasks again until its replacement reports ready (isAvailable).
-    this.#inFlight[w] = Math.max(0, this.#inFlight[w]! - 1);
-    this.listener.blockUpdates(w, outcome);
+    if (run.epoch === this.#epochs[w]) {
+      // A lost worker is not offered tasks again until its replacement reports ready (isAvailable).
+      this.#inFlight[w] = Math.max(0, this.#inFlight[w]! - 1);
+      const queue = this.#queues[w]!;
+      const at = queue.findIndex((q) => q.run === run);
+      if (at >= 0) queue.splice(at, 1);
+      if (at === 0) this.#headSince[w] = Date.now();
+    }
+    // Block updates of a dead incarnation describe blocks that died with it.
+    if (outcome.epoch === this.#epochs[w]) this.listener.blockUpdates(w, outcome);
     const idx = run.index;
     const spec = m.ts.tasks[idx]!;
+    if (m.moved.delete(run.taskId)) {
+      // This attempt was moved to another worker while it waited in a queue: its copy counts, not this.
+      this.#emitEnd(m, run, outcome, true);
+      this.#prune();
+      this.#offer();
+      return;
+    }
     const lostTheRace = m.losers.delete(run.taskId);
     this.#emitEnd(m, run, outcome, lostTheRace);
     if (lostTheRace) {
@@ -337,6 +407,38 @@ export class TaskScheduler implements BackendListener {
       durationMs: Date.now() - run.startedAt,
       time: Date.now(),
     });
+  }
+
+  // ---- tasks held up behind a long one ----------------------------------------------------------------------
+
+  /**
+   * A worker computes its queue in order, so a task queued behind a long (or runaway) task waits for it. When
+   * the head has computed for `moveMs` and some worker has nothing at all to do, the waiting tasks move: each
+   * is cancelled where it waits (the worker drops it unstarted when it gets to it) and queued again. The old
+   * attempt keeps its worker's slot counted until its outcome arrives, so a stuck worker gets nothing new.
+   */
+  #moveQueuedTasks(moveMs: number): void {
+    if (this.#stopped) return;
+    const now = Date.now();
+    let idle = 0;
+    for (let w = 0; w < this.#inFlight.length; w++) if (this.#inFlight[w] === 0 && this.backend.isAvailable(w)) idle++;
+    if (idle === 0) return;
+    let moved = false;
+    for (let w = 0; w < this.#queues.length && idle > 0; w++) {
+      const queue = this.#queues[w]!;
+      if (queue.length < 2 || now - this.#headSince[w]! < moveMs) continue;
+      for (const { m, run } of queue.slice(1)) {
+        if (idle === 0) break;
+        if (!m.running.has(run.taskId) || m.zombie || m.succeeded[run.index]) continue;
+        m.running.delete(run.taskId);
+        m.moved.add(run.taskId);
+        this.backend.cancelTask(w, run.taskId);
+        if (m.siblings(run.index, run.taskId).length === 0) m.requeue(run.index);
+        idle--;
+        moved = true;
+      }
+    }
+    if (moved) this.#offer();
   }
 
   // ---- speculation ------------------------------------------------------------------------------------------

@@ -17,6 +17,8 @@ export interface RunningAttempt {
   readonly index: number;
   readonly attempt: number;
   readonly workerIndex: number;
+  /** The epoch of the worker incarnation it was sent to. */
+  readonly epoch: number;
   readonly startedAt: number;
   readonly speculative: boolean;
 }
@@ -40,6 +42,8 @@ export class TaskSetManager {
   readonly running = new Map<number, RunningAttempt>();
   /** Attempts that lost to another copy of their task: their outcome is ignored when it arrives. */
   readonly losers = new Set<number>();
+  /** Attempts moved off a busy worker's queue (cancelled there, queued again): their outcome is ignored. */
+  readonly moved = new Set<number>();
   /** Tasks found to be stragglers, waiting for a free worker to run a copy. */
   readonly speculatable: number[] = [];
   /** Tasks that already have (or had) a speculative copy: one copy per task. */

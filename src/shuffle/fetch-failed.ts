@@ -6,6 +6,8 @@ export class FetchFailedError extends Error {
     readonly mapId: number,
     readonly workerIndex: number,
     message: string,
+    /** The incarnation of that worker that failed to serve it (-1: unknown). */
+    readonly epoch = -1,
   ) {
     super(message);
   }

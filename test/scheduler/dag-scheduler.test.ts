@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { shipFunction } from '../../src/closure/index.js';
 import { ParallelCollectionRDD, type RDD, type RddContext } from '../../src/rdd/index.js';
 import { DAGScheduler } from '../../src/scheduler/dag-scheduler.js';
-import { TaskScheduler } from '../../src/scheduler/task-scheduler.js';
+import { TaskScheduler, type TaskSchedulerOptions } from '../../src/scheduler/task-scheduler.js';
 import { TaskBuilder } from '../../src/scheduler/task-builder.js';
 import { MapOutputTracker } from '../../src/scheduler/map-output-tracker.js';
 import { CacheTracker } from '../../src/scheduler/cache-tracker.js';
@@ -30,6 +30,12 @@ class FakeBackend implements TaskBackend {
     this.listener = l;
   }
   isAvailable = () => true;
+  epoch = () => 0;
+  readonly released: number[][] = [];
+  releaseStages(ids: readonly number[]) {
+    this.released.push([...ids]);
+  }
+  snapshot = async () => ({ configured: this.numWorkers, givenUp: [], workers: [] });
   runTask(worker: number, msg: TaskMessage): Promise<TaskOutcome> {
     return new Promise((settle) => this.launches.push({ worker, msg, settle }));
   }
@@ -50,6 +56,7 @@ class FakeBackend implements TaskBackend {
 
 const ok = (value?: unknown, sizes?: number[]): TaskOutcome => ({
   status: 'success',
+  epoch: 0,
   value,
   ...(sizes ? { mapStatus: { sizes } } : {}),
   accumulators: [],
@@ -57,19 +64,27 @@ const ok = (value?: unknown, sizes?: number[]): TaskOutcome => ({
   blockUpdates: [],
   metrics: { durationMs: 1, shuffleReadRecords: 0, shuffleWriteRecords: 0, resultBytes: 0 },
 });
-const boom = (message: string): TaskOutcome => ({ status: 'failed', failure: { kind: 'exception', error: { name: 'Error', message } }, blockUpdates: [] });
+const boom = (message: string): TaskOutcome => ({ status: 'failed', epoch: 0, failure: { kind: 'exception', error: { name: 'Error', message } }, blockUpdates: [] });
 
 const flush = () => new Promise((r) => setTimeout(r, 20));
 const names = (ls: Launch[]) => ls.map((l) => `${l.msg.stageId}:${l.msg.partition}`).sort();
 
-function setup(workers = 2, maxTaskFailures = 4) {
+function setup(workers = 2, maxTaskFailures = 4, extra: Partial<TaskSchedulerOptions> = {}) {
   const backend = new FakeBackend(workers);
   const tracker = new MapOutputTracker();
   const cache = new CacheTracker();
   const bus = new EventBus<SchedulerEvent>();
-  const dag = new DAGScheduler(tracker, cache, bus, { maxStageAttempts: 4, maxResultBytes: 2 ** 30, onAccumulatorUpdates: () => {} });
+  const dag = new DAGScheduler(tracker, cache, bus, {
+    maxStageAttempts: 4,
+    maxResultBytes: 2 ** 30,
+    onAccumulatorUpdates: () => {},
+    onStagesReleased: (ids) => {
+      builder.forgetStages(ids);
+      backend.releaseStages(ids);
+    },
+  });
   const builder = new TaskBuilder(tracker, cache, { broadcastValue: () => undefined, accumulatorKind: () => 'sum' });
-  const ts = new TaskScheduler(backend, dag, (t, spec, attempt, w) => builder.build(t.stage, t.stageAttempt, t.jobId, spec.partition, attempt, w), bus, { maxTaskFailures, slotsPerWorker: 1, localityWaitMs: 0 });
+  const ts = new TaskScheduler(backend, dag, (t, spec, attempt, w, epoch) => builder.build(t.stage, t.stageAttempt, t.jobId, spec.partition, attempt, w, epoch), bus, { maxTaskFailures, slotsPerWorker: 1, localityWaitMs: 0, ...extra });
   dag.attach(ts);
   let rddId = 0;
   let shuffleId = 0;
@@ -85,7 +100,7 @@ function setup(workers = 2, maxTaskFailures = 4) {
     checkpointDir: undefined,
   };
   const parallelize = <T>(xs: T[], n: number): RDD<T> => new ParallelCollectionRDD(ctx, ParallelCollectionRDD.slice(xs, n));
-  return { backend, tracker, dag, parallelize };
+  return { backend, tracker, dag, ts, builder, parallelize };
 }
 
 describe('DAGScheduler with a fake backend', () => {
@@ -187,7 +202,7 @@ describe('DAGScheduler with a fake backend', () => {
     expect(names(reduces)).toEqual(['1:0', '1:1']);
     // Reduce partition 0 cannot fetch map 1's output from worker 1; partition 1 succeeds.
     const lostOn = reduces[0]!.msg.shuffleReads[0]!.locations[1]!;
-    reduces[0]!.settle({ status: 'failed', failure: { kind: 'fetchFailed', shuffleId: 0, mapId: 1, workerIndex: lostOn, message: 'lost' }, blockUpdates: [] });
+    reduces[0]!.settle({ status: 'failed', epoch: 0, failure: { kind: 'fetchFailed', shuffleId: 0, mapId: 1, workerIndex: lostOn, epoch: 0, message: 'lost' }, blockUpdates: [] });
     reduces[1]!.settle(ok(1));
     await flush();
     const rerun = backend.take();
@@ -200,5 +215,78 @@ describe('DAGScheduler with a fake backend', () => {
     expect(names(reduceAgain)).toEqual(['1:0']);
     reduceAgain[0]!.settle(ok(2));
     expect(await job).toBe(3);
+  });
+});
+
+describe('TaskScheduler bookkeeping', () => {
+  it('a task queued behind a long-running one moves to a worker with nothing to do', async () => {
+    const { backend, ts, parallelize } = setup(2, 4, { slotsPerWorker: 2, queuedTaskMoveMs: 50 });
+    const job = parallelize([1, 2, 3], 3).collect();
+    await flush();
+    // Round-robin placement: partitions 0 and 2 on worker 0, partition 1 on worker 1.
+    const first = backend.take();
+    expect(first.map((l) => [l.worker, l.msg.partition])).toEqual([[0, 0], [1, 1], [0, 2]]);
+    const stuck = first[0]!;
+    first[1]!.settle(ok([2]));
+    // Worker 0 keeps computing partition 0 (a runaway task); worker 1 is idle.
+    await new Promise((r) => setTimeout(r, 200));
+    const moved = backend.take();
+    expect(moved.map((l) => [l.worker, l.msg.partition])).toEqual([[1, 2]]);
+    expect(backend.cancelled).toContain(first[2]!.msg.taskId);
+    moved[0]!.settle(ok([3]));
+    // The abandoned copy ends as cancelled when worker 0 gets to it; its outcome is ignored.
+    first[2]!.settle({ status: 'failed', epoch: 0, failure: { kind: 'killed', message: 'cancelled' }, blockUpdates: [] });
+    stuck.settle(ok([1]));
+    expect(await job).toEqual([1, 2, 3]);
+    expect(ts.state()).toEqual({ taskSets: 0, runningAttempts: 0, inFlight: [0, 0] });
+    ts.stop();
+  });
+
+  it('an outcome from an earlier incarnation of a worker does not free a slot of its replacement', async () => {
+    const { backend, ts, parallelize } = setup(1, 4, { slotsPerWorker: 1 });
+    let epoch = 0;
+    backend.epoch = () => epoch;
+    const job = parallelize([1, 2], 2).collect();
+    await flush();
+    const [a] = backend.take();
+    expect(a!.msg.epoch).toBe(0);
+    // Worker 0 is replaced (epoch 1) before a's outcome is processed; the lost attempt comes back later.
+    epoch = 1;
+    backend.listener!.workerLost(0, 'killed');
+    backend.listener!.workerReady(0, true);
+    await flush();
+    const [b] = backend.take();
+    expect(b!.msg.epoch).toBe(1);
+    a!.settle({ status: 'failed', epoch: 0, failure: { kind: 'workerLost', workerIndex: 0, message: 'killed', causedByApp: false }, blockUpdates: [] });
+    await flush();
+    // The stale outcome must not have freed the replacement's only slot: nothing new was launched beside b.
+    expect(backend.take()).toEqual([]);
+    expect(ts.state().inFlight).toEqual([1]);
+    b!.settle(ok([b!.msg.partition + 1]));
+    await flush();
+    const [c] = backend.take();
+    c!.settle(ok([c!.msg.partition + 1]));
+    expect((await job).sort()).toEqual([1, 2]);
+    expect(ts.state()).toEqual({ taskSets: 0, runningAttempts: 0, inFlight: [0] });
+    ts.stop();
+  });
+
+  it('a finished job releases its stages on the driver and the workers, and leaves no scheduler state', async () => {
+    const { backend, dag, ts, builder, parallelize } = setup(2);
+    const counts = parallelize([1, 2, 3, 4], 2)
+      .map((x): [number, number] => [x % 2, 1])
+      .reduceByKey((a, b) => a + b, 2);
+    const job = counts.collect();
+    await flush();
+    backend.take().forEach((l) => l.settle(ok(undefined, [1, 1])));
+    await flush();
+    expect(builder.stagesHeld).toBe(2);
+    backend.take().forEach((l) => l.settle(ok([[l.msg.partition, 2]])));
+    await job;
+    expect(backend.released).toEqual([[1, 0]]);
+    expect(builder.stagesHeld).toBe(0);
+    expect(dag.state()).toEqual({ activeJobs: 0, waitingStages: 0, runningStages: 0, shuffleStages: 0 });
+    expect(ts.state()).toEqual({ taskSets: 0, runningAttempts: 0, inFlight: [0, 0] });
+    ts.stop();
   });
 });
