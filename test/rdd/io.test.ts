@@ -95,6 +95,23 @@ describe.each(MODES)('io (%s)', (master) => {
       ]);
     });
 
+    it('fails on a subdirectory of an input directory, naming it, unless asked to read recursively', async () => {
+      const dir = fresh('tree');
+      mkdirSync(path.join(dir, '2024', 'jan'), { recursive: true });
+      mkdirSync(path.join(dir, '_temporary'));
+      writeFileSync(path.join(dir, 'top.log'), 'top\n');
+      writeFileSync(path.join(dir, '2024', 'feb.log'), 'feb\n');
+      writeFileSync(path.join(dir, '2024', 'jan', 'jan.log'), 'jan\n');
+      writeFileSync(path.join(dir, '2024', '.jan.log.swp'), 'hidden\n');
+      writeFileSync(path.join(dir, '_temporary', 'attempt'), 'hidden\n');
+      const sc = ctx();
+      await expect(sc.textFile(dir).collect()).rejects.toThrow(`Not a file: ${path.join(dir, '2024')}.`);
+      expect((await sc.textFile(dir, { recursive: true }).collect()).sort()).toEqual(['feb', 'jan', 'top']);
+      const r = sc.textFile(dir, 3, { recursive: true });
+      expect(r.getNumPartitions()).toBeGreaterThanOrEqual(3);
+      expect((await r.collect()).sort()).toEqual(['feb', 'jan', 'top']);
+    });
+
     it('a missing path fails the job, not the call; the context keeps working', async () => {
       const sc = ctx();
       const r = sc.textFile(path.join(root, 'does-not-exist', 'nothing.txt'));
@@ -117,6 +134,20 @@ describe.each(MODES)('io (%s)', (master) => {
         ]),
       );
       for (const [p] of out) expect(path.isAbsolute(p)).toBe(true);
+    });
+
+    it('fails on a subdirectory unless asked to read recursively', async () => {
+      const dir = fresh('whole-tree');
+      mkdirSync(path.join(dir, 'sub'));
+      writeFileSync(path.join(dir, 'a.txt'), 'A');
+      writeFileSync(path.join(dir, 'sub', 'b.txt'), 'B');
+      writeFileSync(path.join(dir, 'sub', '_b.meta'), 'hidden');
+      const sc = ctx();
+      await expect(sc.wholeTextFiles(dir).collect()).rejects.toThrow(`Not a file: ${path.join(dir, 'sub')}.`);
+      expect(sorted(await sc.wholeTextFiles(dir, { recursive: true }).collect())).toEqual([
+        [path.join(dir, 'a.txt'), 'A'],
+        [path.join(dir, 'sub', 'b.txt'), 'B'],
+      ]);
     });
 
     it('accepts a relative path and returns absolute paths', async () => {
