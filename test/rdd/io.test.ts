@@ -111,6 +111,7 @@ describe.each(MODES)('io (%s)', (master) => {
       const r = sc.textFile(dir, 3, { recursive: true });
       expect(r.getNumPartitions()).toBeGreaterThanOrEqual(3);
       expect((await r.collect()).sort()).toEqual(['feb', 'jan', 'top']);
+      expect(sc.textFile(dir, { recursive: true, minPartitions: 3 }).getNumPartitions()).toBe(r.getNumPartitions());
     });
 
     it('a missing path fails the job, not the call; the context keeps working', async () => {
