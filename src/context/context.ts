@@ -309,29 +309,52 @@ export class Context implements RddContext {
 
   /**
    * The lines of a text file, directory, glob, or comma-separated list of these, read by the workers in
-   * line-aligned byte ranges (gzip files whole). Files starting with `_` or `.` are skipped.
+   * line-aligned byte ranges (gzip files whole). Files and directories starting with `_` or `.` are skipped.
+   * A directory is read without its subdirectories, and one that has any fails the first job with
+   * `Not a file: <subdirectory>` (as Hadoop) unless `recursive` is set, which reads every file below it.
+   * The options may come second, in place of `minPartitions`.
    *
    * @example
    * ```ts
    * const lines = sc.textFile('logs/*.log', 8);
+   * const all = sc.textFile('logs', { recursive: true, minPartitions: 8 }); // logs/2024/jan/01.log too
    * ```
    */
-  textFile(path: string, minPartitions: number = Math.min(this.defaultParallelism, 2)): RDD<string> {
+  textFile(path: string, minPartitions?: number, options?: { recursive?: boolean }): RDD<string>;
+  textFile(path: string, options: { minPartitions?: number; recursive?: boolean }): RDD<string>;
+  textFile(
+    path: string,
+    minPartitionsOrOptions?: number | { minPartitions?: number; recursive?: boolean },
+    options: { recursive?: boolean } = {},
+  ): RDD<string> {
+    const opts = typeof minPartitionsOrOptions === 'object' && minPartitionsOrOptions !== null ? minPartitionsOrOptions : { ...options, minPartitions: minPartitionsOrOptions };
+    const minPartitions = opts.minPartitions ?? Math.min(this.defaultParallelism, 2);
     checkSlices('textFile', minPartitions);
-    return new TextFileRDD(this, path, minPartitions);
+    return new TextFileRDD(this, path, minPartitions, { recursive: opts.recursive ?? false });
   }
 
   /**
-   * One `[absolutePath, content]` pair per file.
+   * One `[absolutePath, content]` pair per file, listed by the rules of {@link textFile} (hidden names
+   * skipped; subdirectories an error unless `recursive`). The options may come second, in place of
+   * `minPartitions`.
    *
    * @example
    * ```ts
    * const docs = sc.wholeTextFiles('docs/');
+   * const tree = sc.wholeTextFiles('docs/', { recursive: true });
    * ```
    */
-  wholeTextFiles(path: string, minPartitions: number = this.defaultParallelism): RDD<[string, string]> {
+  wholeTextFiles(path: string, minPartitions?: number, options?: { recursive?: boolean }): RDD<[string, string]>;
+  wholeTextFiles(path: string, options: { minPartitions?: number; recursive?: boolean }): RDD<[string, string]>;
+  wholeTextFiles(
+    path: string,
+    minPartitionsOrOptions?: number | { minPartitions?: number; recursive?: boolean },
+    options: { recursive?: boolean } = {},
+  ): RDD<[string, string]> {
+    const opts = typeof minPartitionsOrOptions === 'object' && minPartitionsOrOptions !== null ? minPartitionsOrOptions : { ...options, minPartitions: minPartitionsOrOptions };
+    const minPartitions = opts.minPartitions ?? this.defaultParallelism;
     checkSlices('wholeTextFiles', minPartitions);
-    return new WholeTextFilesRDD(this, path, minPartitions);
+    return new WholeTextFilesRDD(this, path, minPartitions, { recursive: opts.recursive ?? false });
   }
 
   /**

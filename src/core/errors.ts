@@ -80,3 +80,29 @@ export function toErrorInfo(error: unknown): ErrorInfo {
   }
   return { name: 'Error', message: String(error) };
 }
+
+/**
+ * `saveAsTextFile` refused an output path before touching anything: an empty path, a directory whose loss would
+ * be a disaster (a filesystem root, the home or working directory or one of their parents), a path that overlaps
+ * the job's input, or an `overwrite` target holding files that no save wrote. `path` is the refused path.
+ */
+export class OutputPathError extends KindlingError {
+  override name = 'OutputPathError';
+  constructor(
+    message: string,
+    readonly path: string,
+  ) {
+    super(message);
+  }
+}
+
+/** An input path cannot be read as asked, e.g. a directory that has subdirectories, read without `recursive`. */
+export class InputPathError extends KindlingError {
+  override name = 'InputPathError';
+  constructor(
+    message: string,
+    readonly path: string,
+  ) {
+    super(message);
+  }
+}

@@ -3,7 +3,14 @@
  * and the output commit protocol for `saveAsTextFile`.
  */
 
-export { isHiddenFileName, listInputFiles, listInputFilesSync, splitInputSpec } from './input-files.js';
+export {
+  inputSpecRoots,
+  isHiddenFileName,
+  listInputFiles,
+  listInputFilesSync,
+  splitInputSpec,
+  type InputListingOptions,
+} from './input-files.js';
 export {
   computeTextSplits,
   computeTextSplitsSync,

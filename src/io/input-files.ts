@@ -2,15 +2,28 @@
  * Resolving an input spec (`textFile("logs/*.gz,extra.txt")`) into the concrete files a job reads.
  *
  * Follows Hadoop's FileInputFormat listing rules, because users coming from Spark expect them:
- * directories contribute their direct files only (not recursive), and names starting with `_` or `.`
- * are treated as hidden so a previous job's `_SUCCESS` marker or an editor's `.swp` file never becomes
- * input. Runs on the driver only; workers receive the resulting absolute paths.
+ * directories contribute their direct files only, and a subdirectory fails the listing ("Not a file",
+ * as Hadoop's getSplits) instead of being dropped without a word, unless the caller asks for recursion
+ * (Hadoop's `mapreduce.input.fileinputformat.input.dir.recursive`). Names starting with `_` or `.` are
+ * hidden in both modes, files and directories alike, so a previous job's `_SUCCESS` marker, a
+ * `_temporary` folder or an editor's `.swp` file never becomes input. Runs on the driver only; workers
+ * receive the resulting absolute paths.
  */
 
 import { readdirSync, statSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import path from 'node:path';
 import { globSync, isDynamicPattern } from 'tinyglobby';
+import { InputPathError } from '../core/errors.js';
+
+/** Options for {@link listInputFilesSync} and {@link listInputFiles}. */
+export interface InputListingOptions {
+  /**
+   * Read the files in subdirectories of input directories too, at any depth (hidden ones still skipped).
+   * Without it a subdirectory is an error, as in Hadoop.
+   */
+  readonly recursive?: boolean;
+}
 
 /**
  * Whether a file name is hidden by Hadoop's rule (leading `_` or `.`).
@@ -73,18 +86,40 @@ function withPath(err: unknown, p: string): Error {
   });
 }
 
-/** Regular files directly inside `dir`, hidden names skipped; subdirectories are ignored (not recursive). */
-function filesInDirectory(dir: string): string[] {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch (err) {
-    throw withPath(err, dir);
+/**
+ * Regular files inside `dir`, hidden names skipped. A visible subdirectory is recursed into when
+ * `recursive`, otherwise recorded in `notFiles` so the caller can fail naming it.
+ * `seen` holds the directories (device and inode) already listed: a symlink cycle ends there.
+ */
+function filesInDirectory(dir: string, recursive: boolean, notFiles: string[], seen = new Set<string>()): string[] {
+  const files: string[] = [];
+  const pending = [dir];
+  while (pending.length > 0) {
+    const current = pending.pop()!;
+    const id = statOrNull(current);
+    if (id !== null) {
+      const key = `${id.dev}:${id.ino}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+    }
+    let names: string[];
+    try {
+      names = readdirSync(current);
+    } catch (err) {
+      throw withPath(err, current);
+    }
+    for (const n of names) {
+      if (isHiddenFileName(n)) continue;
+      const f = path.join(current, n);
+      const s = statOrNull(f);
+      if (s?.isFile()) files.push(f);
+      else if (s?.isDirectory()) {
+        if (recursive) pending.push(f);
+        else notFiles.push(f);
+      }
+    }
   }
-  return names
-    .filter((n) => !isHiddenFileName(n))
-    .map((n) => path.join(dir, n))
-    .filter((f) => statOrNull(f)?.isFile() === true);
+  return files;
 }
 
 /**
@@ -98,7 +133,7 @@ function splitGlobBase(absPattern: string): { base: string; rest: string } {
   return { base: absPattern.slice(0, cut), rest: absPattern.slice(cut + 1) };
 }
 
-function expandGlob(absPattern: string): string[] {
+function expandGlob(absPattern: string, recursive: boolean, notFiles: string[]): string[] {
   const { base, rest } = splitGlobBase(absPattern);
   if (!statOrNull(base)?.isDirectory()) return [];
   const matches = globSync(rest, {
@@ -118,7 +153,7 @@ function expandGlob(absPattern: string): string[] {
   cleaned.forEach((m, i) => {
     const s = stats[i];
     // A directory matched by a glob contributes its files, like Hadoop's globStatus + listStatus.
-    if (s?.isDirectory()) files.push(...filesInDirectory(m));
+    if (s?.isDirectory()) files.push(...filesInDirectory(m, recursive, notFiles));
     else if (s?.isFile()) files.push(m);
   });
   return files;
@@ -128,22 +163,27 @@ function expandGlob(absPattern: string): string[] {
  * Lists the files an input spec names, as Hadoop's FileInputFormat would, blocking until done.
  *
  * Synchronous because the driver resolves a `textFile` lazily inside synchronous RDD calls such as
- * `getNumPartitions()`, as Spark does. `spec` is a file, a directory (its direct files; subdirectories
- * are ignored), a glob (`data/*.txt`, `logs/**\/2024-*.log`), or a comma-separated list of these. Names
- * starting with `_` or `.` found in directories or by globs are skipped; a file named explicitly is
- * always kept. A path that exists is taken literally even if it contains glob characters. An existing
- * but empty directory yields no files without error.
+ * `getNumPartitions()`, as Spark does. `spec` is a file, a directory (its direct files, or with
+ * `{ recursive: true }` every file below it), a glob (`data/*.txt`, `logs/**\/2024-*.log`; a matched
+ * directory counts as a directory), or a comma-separated list of these. Names starting with `_` or `.`
+ * found in directories or by globs are skipped, and so are hidden directories; a file named explicitly
+ * is always kept. A path that exists is taken literally even if it contains glob characters. An
+ * existing but empty directory yields no files without error.
  *
  * @returns absolute paths, sorted by code unit and deduplicated.
- * @throws when any entry does not exist or a glob matches nothing; the message names every such entry.
+ * @throws when any entry does not exist or a glob matches nothing (the message names every such entry),
+ * or an {@link InputPathError} "Not a file" naming a visible subdirectory of an input directory when
+ * `recursive` is not set.
  *
  * @example
  * ```ts
  * const files = listInputFilesSync('data/*.txt,extra/notes.txt');
  * // ['/home/me/data/a.txt', '/home/me/data/b.txt', '/home/me/extra/notes.txt']
+ * listInputFilesSync('logs', { recursive: true }); // also logs/2024/jan/01.log
  * ```
  */
-export function listInputFilesSync(spec: string): string[] {
+export function listInputFilesSync(spec: string, options: InputListingOptions = {}): string[] {
+  const recursive = options.recursive ?? false;
   const entries = splitInputSpec(spec);
   if (entries.length === 0) {
     throw new Error(
@@ -153,15 +193,16 @@ export function listInputFilesSync(spec: string): string[] {
   }
   const found = new Set<string>();
   const problems: string[] = [];
+  const notFiles: string[] = [];
   for (const entry of entries) {
     const abs = path.resolve(entry);
     const s = statOrNull(abs);
     if (s?.isDirectory()) {
-      for (const f of filesInDirectory(abs)) found.add(f);
+      for (const f of filesInDirectory(abs, recursive, notFiles)) found.add(f);
     } else if (s !== null) {
       found.add(abs);
     } else if (isDynamicPattern(entry)) {
-      const matches = expandGlob(abs);
+      const matches = expandGlob(abs, recursive, notFiles);
       if (matches.length === 0) problems.push(`Input pattern matches 0 files: ${abs}`);
       for (const f of matches) found.add(f);
     } else {
@@ -172,6 +213,16 @@ export function listInputFilesSync(spec: string): string[] {
     throw new Error(
       `${problems.join('\n')}\n(Check the spelling and the working directory ${process.cwd()}; ` +
         'relative paths and globs are resolved against it.)',
+    );
+  }
+  if (notFiles.length > 0) {
+    const dirs = [...new Set(notFiles)].sort();
+    const more = dirs.length > 1 ? ` (and ${dirs.length - 1} more: ${dirs.slice(1, 4).join(', ')}${dirs.length > 4 ? ', ...' : ''})` : '';
+    throw new InputPathError(
+      `Not a file: ${dirs[0]}${more}. It is a subdirectory of an input directory, and input directories are ` +
+        'read without their subdirectories (as in Hadoop). Pass { recursive: true } to read the files below it ' +
+        'too, or name the files you want with a glob or a list.',
+      dirs[0]!,
     );
   }
   return [...found].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
@@ -189,6 +240,24 @@ export function listInputFilesSync(spec: string): string[] {
  * // ['/home/me/data/a.txt', '/home/me/data/b.txt', '/home/me/extra/notes.txt']
  * ```
  */
-export async function listInputFiles(spec: string): Promise<string[]> {
-  return listInputFilesSync(spec);
+export async function listInputFiles(spec: string, options: InputListingOptions = {}): Promise<string[]> {
+  return listInputFilesSync(spec, options);
+}
+
+/**
+ * Where each entry of an input spec reads from, without listing anything: a path named literally, or
+ * the literal leading directory of a glob (the pattern's matches are somewhere below it). Used to keep
+ * a save from writing over its own input.
+ *
+ * @example
+ * ```ts
+ * inputSpecRoots('a.txt,logs/*.log'); // [{ path: '/cwd/a.txt', glob: false }, { path: '/cwd/logs', glob: true }]
+ * ```
+ */
+export function inputSpecRoots(spec: string): Array<{ path: string; glob: boolean }> {
+  return splitInputSpec(spec).map((entry) => {
+    const abs = path.resolve(entry);
+    if (statOrNull(abs) === null && isDynamicPattern(entry)) return { path: splitGlobBase(abs).base, glob: true };
+    return { path: abs, glob: false };
+  });
 }

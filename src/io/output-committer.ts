@@ -3,8 +3,13 @@
  * that a failed job leaves no partial output and an existing target is never lost or half-replaced.
  *
  * Protocol (driver = D, worker = W):
- * 1. D `setupJob`: refuse an existing target unless `overwrite`; create a hidden staging folder next
- *    to the target, `<parent>/.<name>._kindling_temporary-<jobId>-<random>/`, with `_temporary/`
+ * 0. D `setupJob` first refuses a path whose loss would be a disaster (empty, a filesystem root, the
+ *    home or working directory or a parent of them) or that overlaps the job's input, and removes the
+ *    staging and aside folders of this target that a killed process left (see "Stale folders").
+ * 1. D `setupJob`: refuse an existing target unless `overwrite`, and with `overwrite` refuse one that
+ *    holds anything but a previous output's `part-NNNNN` files and `_SUCCESS`: overwrite deletes only
+ *    what a save wrote. Create a hidden staging folder next to the target,
+ *    `<parent>/.<name>._kindling_temporary-<jobId>-<random>-p<pid>-h<host>/`, with `_temporary/`
  *    inside. Being hidden and a sibling, it is skipped by input listing and renames stay on one
  *    filesystem. The target is not touched yet.
  * 2. W `writeTaskOutput`: write the partition to its own attempt file,
@@ -15,9 +20,10 @@
  *    hard links are unsupported, an existence check plus rename is used, which is not race-free.)
  * 4. D `commitJob`: check every expected part is there, drop `_temporary/`, write `_SUCCESS`, then
  *    publish with renames: with no existing target, rename staging to the target; with `overwrite`,
- *    rename the old target aside (`<parent>/.<name>._kindling_old-<jobId>-<random>`), rename staging
- *    to the target, and only then delete the old copy. If the second rename fails the old target is
- *    renamed back.
+ *    check the target again, rename it aside (`<parent>/.<name>._kindling_old-<same suffix>`), rename
+ *    staging to the target, and only then delete the old copy's part files and `_SUCCESS` (anything
+ *    else that appeared there meanwhile is left, with a warning). If the second rename fails the old
+ *    target is renamed back.
  * 5. D `abortJob` (after any failure, including a failed `commitJob`): delete staging, and if a crash
  *    left the old target aside with no target in place, rename it back.
  *
@@ -25,12 +31,24 @@
  * instant between the two renames of an overwrite, when the path is briefly absent. Files are not
  * fsync'ed (as in Hadoop on a local filesystem), so the guarantee is against failures, not power loss.
  * The plan is plain data so it can be posted to workers.
+ *
+ * Stale folders: a process killed mid-save (SIGKILL, power loss) leaves its staging folder, and maybe
+ * the old target aside. The suffix of both names records the owning process id and a tag of its host:
+ * in the name rather than in a marker file, so no crash can leave a folder without its owner. A folder of this target is stale
+ * when its host is this one and its process is gone, or is this process but not one of its running
+ * jobs (a process that died earlier with the same id). Folders of live processes, of other hosts, or
+ * without an owner in the name are left alone. A stale staging folder is deleted; a stale aside folder
+ * is renamed back when the target is missing (the crash came between the two renames), otherwise its
+ * part files and `_SUCCESS` are deleted.
  */
 
-import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, linkSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { lstat, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, existsSync, linkSync, openSync, realpathSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { lstat, mkdir, readdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
+import { OutputPathError } from '../core/errors.js';
+import { inputSpecRoots } from './input-files.js';
 import { formatTextLine, partFileName } from './text-format.js';
 
 /** Where one save job writes; plain data, created by {@link setupJob} and posted to workers. */
@@ -52,6 +70,11 @@ export interface SetupJobOptions {
   readonly overwrite?: boolean;
   readonly jobId: string | number;
   readonly numPartitions?: number;
+  /**
+   * The job's input specs (as given to `textFile`/`wholeTextFiles`): the output may not be one of
+   * them, contain one, or lie inside an input directory.
+   */
+  readonly inputs?: readonly string[];
 }
 
 /** What {@link writeTaskOutput} wrote. */
@@ -83,8 +106,28 @@ const TEMPORARY = '_temporary';
 const SUCCESS = '_SUCCESS';
 const WRITE_CHUNK_CHARS = 1 << 20;
 
-function existsMessage(abs: string): string {
-  return `Output path ${abs} already exists. Pass { overwrite: true } to replace it, or choose another path.`;
+const STAGING_MARK = '._kindling_temporary-';
+const ASIDE_MARK = '._kindling_old-';
+/** What a save writes into its output, and so all `overwrite` may delete. */
+const OUTPUT_FILE = /^(part-\d{5,}|_SUCCESS)$/;
+
+/** A short, stable tag of this host: a process id means something only on the host that issued it. */
+const HOST_TAG = createHash('sha256').update(os.hostname()).digest('hex').slice(0, 8);
+
+/**
+ * Name suffixes of this process's save jobs between setup and commit or abort. Shared through the global
+ * registry so two copies of this module in one process (a bundled and a linked one) agree.
+ */
+const activeJobs: Set<string> = ((globalThis as Record<symbol, unknown>)[Symbol.for('kindling.activeSaveJobs')] ??=
+  new Set<string>()) as Set<string>;
+
+function existsError(abs: string, cause?: unknown): OutputPathError {
+  const err = new OutputPathError(
+    `Output path ${abs} already exists. Pass { overwrite: true } to replace it, or choose another path.`,
+    abs,
+  );
+  if (cause !== undefined) err.cause = cause;
+  return err;
 }
 
 function codeOf(err: unknown): string | undefined {
@@ -103,10 +146,13 @@ async function pathExists(p: string): Promise<boolean> {
 }
 
 /**
- * Prepares a save job on the driver: validates the target and creates the hidden staging folder.
+ * Prepares a save job on the driver: validates the target, removes what killed saves to it left (see
+ * "Stale folders" above) and creates the hidden staging folder.
  *
- * @throws when the target exists and `overwrite` is not set, or its parent cannot be created or
- * written; the target is left untouched.
+ * @throws an {@link OutputPathError} for an empty path, a filesystem root, the home or working directory
+ * or a parent of one, a path overlapping `inputs`, an existing target without `overwrite`, or an
+ * `overwrite` target holding anything but `part-NNNNN` files and `_SUCCESS`; an `Error` when the parent
+ * cannot be created or written. The target is left untouched.
  *
  * @example
  * ```ts
@@ -116,22 +162,28 @@ async function pathExists(p: string): Promise<boolean> {
  * ```
  */
 export async function setupJob(outputPath: string, opts: SetupJobOptions): Promise<JobOutputPlan> {
-  const abs = path.resolve(outputPath);
+  const abs = checkOutputPath(outputPath);
+  checkNotInput(abs, opts.inputs ?? []);
   const parent = path.dirname(abs);
   const name = path.basename(abs);
-  if (parent === abs) throw new Error(`Output path ${abs} is a filesystem root. Choose a directory below it.`);
+  await removeStaleFolders(abs);
   const overwrite = opts.overwrite ?? false;
-  if (!overwrite && (await pathExists(abs))) throw new Error(existsMessage(abs));
+  if (await pathExists(abs)) {
+    if (!overwrite) throw existsError(abs);
+    await checkReplaceable(abs);
+  }
 
   const jobId = String(opts.jobId).replace(/[^A-Za-z0-9_-]/g, '_');
-  const suffix = `${jobId}-${randomBytes(4).toString('hex')}`;
-  const stagingPath = path.join(parent, `.${name}._kindling_temporary-${suffix}`);
+  const suffix = `${jobId}-${randomBytes(4).toString('hex')}-p${process.pid}-h${HOST_TAG}`;
+  const stagingPath = path.join(parent, `.${name}${STAGING_MARK}${suffix}`);
+  activeJobs.add(suffix);
   try {
     await mkdir(parent, { recursive: true });
     await mkdir(stagingPath);
     await mkdir(path.join(stagingPath, TEMPORARY));
   } catch (err) {
     await rm(stagingPath, { recursive: true, force: true }).catch(() => undefined);
+    activeJobs.delete(suffix);
     const code = codeOf(err) ?? 'error';
     const why = ['EACCES', 'EPERM', 'EROFS'].includes(code)
       ? `its parent directory ${parent} is not writable`
@@ -146,11 +198,179 @@ export async function setupJob(outputPath: string, opts: SetupJobOptions): Promi
     jobId,
     outputPath: abs,
     stagingPath,
-    asidePath: path.join(parent, `.${name}._kindling_old-${suffix}`),
+    asidePath: path.join(parent, `.${name}${ASIDE_MARK}${suffix}`),
     overwrite,
     ...(opts.numPartitions === undefined ? {} : { numPartitions: opts.numPartitions }),
   };
   return plan;
+}
+
+function realOrSelf(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    return p;
+  }
+}
+
+/** `dir` is `p` or one of its ancestors. */
+function isSameOrAncestor(dir: string, p: string): boolean {
+  const rel = path.relative(dir, p);
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
+}
+
+/**
+ * The absolute output path, or an {@link OutputPathError} for a path whose replacement or deletion by a
+ * mistaken `overwrite` would destroy more than a job's output. Symlinks are followed too, so a link to
+ * the home directory is no way around it.
+ */
+function checkOutputPath(outputPath: string): string {
+  if (typeof outputPath !== 'string' || outputPath.trim() === '') {
+    throw new OutputPathError(
+      `Can not create a Path from an empty string: saveAsTextFile needs an output directory, got ${JSON.stringify(outputPath)}.`,
+      String(outputPath),
+    );
+  }
+  const abs = path.resolve(outputPath);
+  const guarded: Array<[string, string]> = [
+    [process.cwd(), 'the working directory'],
+    [os.homedir(), 'the home directory'],
+  ];
+  const candidates = [...new Set([abs, realOrSelf(abs)])];
+  for (const candidate of candidates) {
+    if (path.dirname(candidate) === candidate) {
+      throw new OutputPathError(`Output path ${outputPath} (${candidate}) is a filesystem root. Choose a directory below it.`, abs);
+    }
+  }
+  // Equality first: the home directory is more often a parent of the working directory than not.
+  for (const relation of ['is', 'is a parent of'] as const) {
+    for (const candidate of candidates) {
+      for (const [dir, what] of guarded) {
+        for (const d of new Set([dir, realOrSelf(dir)])) {
+          if (relation === 'is' ? candidate === d : isSameOrAncestor(candidate, d)) {
+            throw new OutputPathError(
+              `Output path ${outputPath} (${candidate}) ${relation} ${what} (${d}); saving there could replace it. ` +
+                'Choose a directory of its own for the output, e.g. out/result.',
+              abs,
+            );
+          }
+        }
+      }
+    }
+  }
+  return abs;
+}
+
+/** Refuses an output that would replace, contain or sit inside what the job reads. */
+function checkNotInput(abs: string, inputs: readonly string[]): void {
+  for (const spec of inputs) {
+    for (const root of inputSpecRoots(spec)) {
+      let problem: string | undefined;
+      if (isSameOrAncestor(abs, root.path)) {
+        problem = root.glob ? `contains the files matched by the job's input ${spec}` : `is or contains the job's input ${root.path}`;
+      } else if (!root.glob && isSameOrAncestor(root.path, abs)) {
+        // Reading that directory again would then meet the output as a subdirectory.
+        problem = `is inside the job's input directory ${root.path}`;
+      }
+      if (problem !== undefined) {
+        throw new OutputPathError(`Output path ${abs} ${problem}. Write the output somewhere the job does not read from.`, abs);
+      }
+    }
+  }
+}
+
+/**
+ * Refuses to replace `abs` unless it is a directory holding only what a save writes, so `overwrite`
+ * can never delete anything else.
+ */
+async function checkReplaceable(abs: string): Promise<void> {
+  const s = await lstat(abs);
+  if (!s.isDirectory()) {
+    throw new OutputPathError(
+      `Refusing to overwrite ${abs}: it is a ${s.isSymbolicLink() ? 'symbolic link' : 'file'}, not a previous saveAsTextFile output. ` +
+        'Remove it yourself or choose another path.',
+      abs,
+    );
+  }
+  const foreign = (await readdir(abs, { withFileTypes: true })).filter((e) => !(e.isFile() && OUTPUT_FILE.test(e.name)));
+  if (foreign.length > 0) {
+    const names = foreign.map((e) => e.name + (e.isDirectory() ? '/' : '')).sort();
+    const example = path.join(abs, names[0]!);
+    const more = names.length > 1 ? ` and ${names.length - 1} more` : '';
+    throw new OutputPathError(
+      `Refusing to overwrite ${abs}: it holds ${example}${more}, which saveAsTextFile did not write. ` +
+        'overwrite replaces only a previous output (part-NNNNN files and _SUCCESS); move the other files away or choose another path.',
+      abs,
+    );
+  }
+}
+
+/**
+ * Deletes what a save wrote in `dir` (its part files and `_SUCCESS`), then `dir` if that emptied it.
+ * @returns the names of anything else, left in place.
+ */
+async function removeOutputFiles(dir: string): Promise<string[]> {
+  const left: string[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    if (e.isFile() && OUTPUT_FILE.test(e.name)) await rm(path.join(dir, e.name), { force: true });
+    else left.push(e.name);
+  }
+  if (left.length === 0) await rmdir(dir).catch((err: unknown) => {
+    if (codeOf(err) !== 'ENOENT') throw err;
+  });
+  return left;
+}
+
+/** The owner recorded in a staging or aside folder name, if it has one. */
+function ownerOf(suffix: string): { pid: number; host: string } | undefined {
+  const m = /-p(\d+)-h([0-9a-f]{8})$/.exec(suffix);
+  return m ? { pid: Number(m[1]), host: m[2]! } : undefined;
+}
+
+function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists but belongs to another user.
+    return codeOf(err) !== 'ESRCH';
+  }
+}
+
+function isStale(suffix: string): boolean {
+  const owner = ownerOf(suffix);
+  if (owner === undefined || owner.host !== HOST_TAG) return false;
+  if (owner.pid === process.pid) return !activeJobs.has(suffix);
+  return !isProcessAlive(owner.pid);
+}
+
+/**
+ * Cleans up after save jobs to `abs` whose process died (see "Stale folders" in this module's comment).
+ * Runs before each save, so a crash costs disk space only until the next save to the same path.
+ */
+async function removeStaleFolders(abs: string): Promise<void> {
+  const parent = path.dirname(abs);
+  const prefix = `.${path.basename(abs)}`;
+  let names: string[];
+  try {
+    names = await readdir(parent);
+  } catch (err) {
+    // No parent yet (setupJob creates it), or not a directory (setupJob explains).
+    if (codeOf(err) === 'ENOENT' || codeOf(err) === 'ENOTDIR') return;
+    throw err;
+  }
+  const stale = (mark: string) =>
+    names.filter((n) => n.startsWith(prefix + mark) && isStale(n.slice(prefix.length + mark.length))).map((n) => path.join(parent, n));
+  for (const aside of stale(ASIDE_MARK)) {
+    try {
+      if (!(await pathExists(abs))) await rename(aside, abs);
+      else await removeOutputFiles(aside);
+    } catch (err) {
+      // Another process cleaning up at the same time got there first.
+      if (codeOf(err) !== 'ENOENT') throw err;
+    }
+  }
+  for (const staging of stale(STAGING_MARK)) await rm(staging, { recursive: true, force: true });
 }
 
 /**
@@ -326,7 +546,9 @@ export async function commitJob(plan: JobOutputPlan): Promise<JobCommitResult> {
 
   const warnings: string[] = [];
   if (await pathExists(outputPath)) {
-    if (!plan.overwrite) throw new Error(existsMessage(outputPath));
+    if (!plan.overwrite) throw existsError(outputPath);
+    // The target may have changed since setupJob looked at it.
+    await checkReplaceable(outputPath);
     await rename(outputPath, asidePath);
     try {
       await rename(stagingPath, outputPath);
@@ -346,7 +568,13 @@ export async function commitJob(plan: JobOutputPlan): Promise<JobCommitResult> {
       );
     }
     try {
-      await rm(asidePath, { recursive: true, force: true });
+      const left = await removeOutputFiles(asidePath);
+      if (left.length > 0) {
+        warnings.push(
+          `The previous output, moved to ${asidePath}, gained files no save wrote while this job committed (${left.join(', ')}); ` +
+            'they were left there.',
+        );
+      }
     } catch (err) {
       warnings.push(`The previous output, moved to ${asidePath}, could not be deleted (${codeOf(err)}); delete it by hand.`);
     }
@@ -356,10 +584,11 @@ export async function commitJob(plan: JobOutputPlan): Promise<JobCommitResult> {
     } catch (err) {
       const code = codeOf(err);
       // Something created the target after setupJob checked it.
-      if (code === 'ENOTEMPTY' || code === 'EEXIST') throw new Error(existsMessage(outputPath), { cause: err });
+      if (code === 'ENOTEMPTY' || code === 'EEXIST') throw existsError(outputPath, err);
       throw err;
     }
   }
+  activeJobs.delete(suffixOf(plan));
   return { outputPath, partFiles: parts.size, warnings };
 }
 
@@ -378,4 +607,10 @@ export async function abortJob(plan: JobOutputPlan): Promise<void> {
   if ((await pathExists(plan.asidePath)) && !(await pathExists(plan.outputPath))) {
     await rename(plan.asidePath, plan.outputPath);
   }
+  activeJobs.delete(suffixOf(plan));
+}
+
+function suffixOf(plan: JobOutputPlan): string {
+  const name = path.basename(plan.stagingPath);
+  return name.slice(name.indexOf(STAGING_MARK) + STAGING_MARK.length);
 }

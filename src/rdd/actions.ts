@@ -196,9 +196,29 @@ export async function extreme<T>(rdd: RDD<T>, which: 'max' | 'min'): Promise<T> 
   return best as T;
 }
 
+/** The input specs of the files `rdd` reads (its textFile and wholeTextFiles ancestors), found without listing. */
+function inputSpecs(rdd: RDD<unknown>): string[] {
+  const specs: string[] = [];
+  const seen = new Set<number>();
+  const stack = [rdd];
+  while (stack.length > 0) {
+    const r = stack.pop()!;
+    if (seen.has(r.id)) continue;
+    seen.add(r.id);
+    if (r.kind === 'TextFileRDD' || r.kind === 'WholeTextFileRDD') specs.push((r as RDD<unknown> & { path: string }).path);
+    for (const d of r.dependencies) stack.push(d.rdd);
+  }
+  return specs;
+}
+
 /** Hadoop's commit protocol: tasks write and commit into a staging folder; the job is moved into place at the end. */
 export async function saveAsTextFile(rdd: RDD<unknown>, path: string, overwrite: boolean): Promise<void> {
-  const plan = await setupJob(path, { overwrite, jobId: `rdd${rdd.id}`, numPartitions: rdd.getNumPartitions() });
+  const plan = await setupJob(path, {
+    overwrite,
+    jobId: `rdd${rdd.id}`,
+    numPartitions: rdd.getNumPartitions(),
+    inputs: inputSpecs(rdd),
+  });
   try {
     await rdd.context.runJob(rdd, { kind: 'save', plan }, undefined, `saveAsTextFile at ${rdd.label}`);
     await commitJob(plan);

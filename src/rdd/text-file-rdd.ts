@@ -17,15 +17,18 @@ export class TextFileRDD extends RDD<string> {
     context: RddContext,
     readonly path: string,
     readonly minPartitions: number,
-    options: RddOptions & { numPartitions?: number } = {},
+    options: RddOptions & { numPartitions?: number; recursive?: boolean } = {},
   ) {
     super(context, { op: 'textFile', ...options });
     this.#numPartitions = options.numPartitions;
+    this.recursive = options.recursive ?? false;
   }
+  /** Whether files in subdirectories of input directories are read (listing happens on the driver only). */
+  readonly recursive: boolean;
   #numPartitions: number | undefined;
 
   #getSplits(): readonly TextSplit[] {
-    this.#splits ??= computeTextSplitsSync(listInputFilesSync(this.path), this.minPartitions);
+    this.#splits ??= computeTextSplitsSync(listInputFilesSync(this.path, { recursive: this.recursive }), this.minPartitions);
     return this.#splits;
   }
   getNumPartitions(): number {

@@ -14,14 +14,17 @@ export class WholeTextFilesRDD extends RDD<[string, string]> {
     context: RddContext,
     readonly path: string,
     readonly minPartitions: number,
-    options: RddOptions & { numPartitions?: number } = {},
+    options: RddOptions & { numPartitions?: number; recursive?: boolean } = {},
   ) {
     super(context, { op: 'wholeTextFiles', ...options });
     this.#numPartitions = options.numPartitions;
+    this.recursive = options.recursive ?? false;
   }
+  /** Whether files in subdirectories of input directories are read (listing happens on the driver only). */
+  readonly recursive: boolean;
   #getGroups(): readonly (readonly string[])[] {
     if (this.#groups === undefined) {
-      const files = listInputFilesSync(this.path);
+      const files = listInputFilesSync(this.path, { recursive: this.recursive });
       this.#groups = groupFilesIntoPartitions(files, Math.max(1, Math.min(files.length, this.minPartitions)));
     }
     return this.#groups;

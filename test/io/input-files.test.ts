@@ -2,13 +2,22 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isHiddenFileName, listInputFiles, listInputFilesSync, splitInputSpec } from '../../src/io/input-files.js';
+import { InputPathError } from '../../src/core/errors.js';
+import {
+  inputSpecRoots,
+  isHiddenFileName,
+  listInputFiles,
+  listInputFilesSync,
+  splitInputSpec,
+  type InputListingOptions,
+} from '../../src/io/input-files.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'kindling-list-'));
 const p = (...parts: string[]): string => path.join(root, ...parts);
 
 beforeAll(() => {
-  for (const d of ['data', 'data/sub', 'logs/2024/jan', 'logs/2023', 'empty']) mkdirSync(p(d), { recursive: true });
+  const dirs = ['data/_tmpdir', 'data/.git', 'tree/sub/deeper', 'tree/_tmpdir', 'logs/2024/jan', 'logs/2023', 'empty'];
+  for (const d of dirs) mkdirSync(p(d), { recursive: true });
   const files = [
     'data/a.txt',
     'data/b.txt',
@@ -16,7 +25,13 @@ beforeAll(() => {
     'data/_SUCCESS',
     'data/.hidden.txt',
     'data/_tmp.txt',
-    'data/sub/deep.txt',
+    'data/_tmpdir/x.txt',
+    'data/.git/config',
+    'tree/top.txt',
+    'tree/sub/deep.txt',
+    'tree/sub/_hidden.txt',
+    'tree/sub/deeper/deepest.txt',
+    'tree/_tmpdir/x.txt',
     'logs/2024/jan/2024-01-01.log',
     'logs/2024/2024-02-01.log',
     'logs/2023/2023-12-31.log',
@@ -31,7 +46,7 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 // The sync entry point is wrapped in a promise so one set of cases proves both follow the same rules.
 describe.each([
   { name: 'listInputFiles', list: listInputFiles },
-  { name: 'listInputFilesSync', list: async (spec: string) => listInputFilesSync(spec) },
+  { name: 'listInputFilesSync', list: async (spec: string, options?: InputListingOptions) => listInputFilesSync(spec, options) },
 ])('$name', ({ list }) => {
   it('returns a single file as its absolute path', async () => {
     expect(await list(p('single.txt'))).toEqual([p('single.txt')]);
@@ -42,8 +57,24 @@ describe.each([
     expect(await list(rel)).toEqual([p('single.txt')]);
   });
 
-  it('lists the direct files of a directory, skipping hidden and underscore files and subdirectories', async () => {
+  it('lists the direct files of a directory, skipping hidden and underscore files and directories', async () => {
     expect(await list(p('data'))).toEqual([p('data/a.txt'), p('data/b.txt'), p('data/c.csv')]);
+  });
+
+  it('fails on a visible subdirectory of an input directory, naming it ("Not a file", as Hadoop)', async () => {
+    const err = await list(p('tree')).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InputPathError);
+    expect((err as InputPathError).path).toBe(p('tree/sub'));
+    expect((err as Error).message).toMatch(new RegExp(`^Not a file: ${p('tree/sub')}\\. .*Pass \\{ recursive: true \\}`));
+  });
+
+  it('with recursive, lists the files at every depth, still skipping hidden files and directories', async () => {
+    expect(await list(p('tree'), { recursive: true })).toEqual([
+      p('tree/sub/deep.txt'),
+      p('tree/sub/deeper/deepest.txt'),
+      p('tree/top.txt'),
+    ]);
+    expect(await list(p('data'), { recursive: true })).toEqual([p('data/a.txt'), p('data/b.txt'), p('data/c.csv')]);
   });
 
   it('gives no files for an empty directory', async () => {
@@ -59,8 +90,14 @@ describe.each([
     expect(await list(p('data/{a,c}.*'))).toEqual([p('data/a.txt'), p('data/c.csv')]);
   });
 
-  it('expands a directory matched by a glob to its files', async () => {
-    expect(await list(p('logs/202*'))).toEqual([p('logs/2023/2023-12-31.log'), p('logs/2024/2024-02-01.log')]);
+  it('expands a directory matched by a glob to its files, by the same rule for subdirectories', async () => {
+    expect(await list(p('logs/2023*'))).toEqual([p('logs/2023/2023-12-31.log')]);
+    await expect(list(p('logs/202*'))).rejects.toThrow(`Not a file: ${p('logs/2024/jan')}.`);
+    expect(await list(p('logs/202*'), { recursive: true })).toEqual([
+      p('logs/2023/2023-12-31.log'),
+      p('logs/2024/2024-02-01.log'),
+      p('logs/2024/jan/2024-01-01.log'),
+    ]);
   });
 
   it('merges a comma-separated list, sorted and deduplicated', async () => {
@@ -96,6 +133,15 @@ describe('listInputFilesSync', () => {
   it('throws synchronously', () => {
     expect(() => listInputFilesSync(p('nope.txt'))).toThrow(`Input path does not exist: ${p('nope.txt')}`);
     expect(() => listInputFilesSync('')).toThrow(/Input path is empty/);
+  });
+});
+
+describe('inputSpecRoots', () => {
+  it('gives each entry as a literal path, or a glob as its literal leading directory', () => {
+    expect(inputSpecRoots(`${p('single.txt')},${p('logs/*/2024-*.log')}`)).toEqual([
+      { path: p('single.txt'), glob: false },
+      { path: p('logs'), glob: true },
+    ]);
   });
 });
 

@@ -9,9 +9,11 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn, spawnSync } from 'node:child_process';
+import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { OutputPathError } from '../../src/core/errors.js';
 import {
   abortJob,
   abortTask,
@@ -199,6 +201,205 @@ describe('output commit protocol', () => {
       await expect(setupJob(path.join(locked, 'out'), { jobId: 12 })).rejects.toThrow(/EACCES/);
       chmodSync(locked, 0o700);
     }
+  });
+});
+
+/** A whole save of one partition: setup, task, commit. */
+async function save(target: string, overwrite: boolean, inputs: string[] = []): Promise<void> {
+  const plan = await setupJob(target, { jobId: 'save', overwrite, numPartitions: 1, inputs });
+  try {
+    runTasks(plan, [['new']]);
+    await commitJob(plan);
+  } catch (e) {
+    await abortJob(plan);
+    throw e;
+  }
+}
+
+describe('what overwrite may destroy', () => {
+  it('refuses an empty path, ".", "..", the working and home directories, their parents and a root', async () => {
+    // A sandbox stands in for the working and home directories, so a regression costs only the sandbox.
+    const sandbox = freshParent();
+    const work = path.join(sandbox, 'home', 'me', 'project');
+    mkdirSync(work, { recursive: true });
+    writeFileSync(path.join(work, 'notes.txt'), 'precious\n');
+    const cwd = process.cwd();
+    const home = process.env['HOME'];
+    process.chdir(work);
+    process.env['HOME'] = path.join(sandbox, 'home', 'me');
+    try {
+      expect(homedir()).toBe(path.join(sandbox, 'home', 'me'));
+      for (const empty of ['', '   ']) {
+        const err = await save(empty, true).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(OutputPathError);
+        expect((err as Error).message).toMatch(/^Can not create a Path from an empty string/);
+      }
+      const refused: Array<[string, RegExp]> = [
+        ['.', /is the working directory/],
+        ['..', /is the home directory/], // the sandbox's home is the parent of its working directory
+        [work, /is the working directory/],
+        [path.join(sandbox, 'home', 'me'), /is the home directory/],
+        [path.join(sandbox, 'home'), /is a parent of the (working|home) directory/],
+        ['/', /is a filesystem root/],
+      ];
+      for (const [target, why] of refused) {
+        const err = await save(target, true).catch((e: unknown) => e);
+        expect(err, target).toBeInstanceOf(OutputPathError);
+        expect((err as Error).message).toMatch(why);
+      }
+      expect(readFileSync(path.join(work, 'notes.txt'), 'utf8')).toBe('precious\n');
+      expect(readdirSync(path.join(sandbox, 'home', 'me'))).toEqual(['project']);
+      expect(readdirSync(path.join(sandbox, 'home'))).toEqual(['me']);
+      // A directory of its own below the working directory is fine.
+      await save('out', false);
+      expect(readdirSync(work).sort()).toEqual(['notes.txt', 'out']);
+    } finally {
+      process.chdir(cwd);
+      if (home === undefined) delete process.env['HOME'];
+      else process.env['HOME'] = home;
+    }
+  });
+
+  it('refuses to overwrite a directory holding files no save wrote, naming the path and one of them', async () => {
+    const parent = freshParent();
+    const target = path.join(parent, 'out');
+    makeOldOutput(target);
+    writeFileSync(path.join(target, 'notes.txt'), 'mine\n');
+    const err = await save(target, true).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OutputPathError);
+    expect((err as Error).message).toContain(`Refusing to overwrite ${target}: it holds ${path.join(target, 'notes.txt')}`);
+    expect(readdirSync(target).sort()).toEqual(['_SUCCESS', 'notes.txt', 'part-00000']);
+    expect(readdirSync(parent)).toEqual(['out']);
+
+    rmSync(path.join(target, 'notes.txt'));
+    mkdirSync(path.join(target, 'part-00001'));
+    await expect(save(target, true)).rejects.toThrow(`it holds ${path.join(target, 'part-00001/')}`);
+
+    const file = path.join(parent, 'file.txt');
+    writeFileSync(file, 'a file\n');
+    await expect(save(file, true)).rejects.toThrow(`Refusing to overwrite ${file}: it is a file`);
+    expect(readFileSync(file, 'utf8')).toBe('a file\n');
+  });
+
+  it('checks the target again at commit, and deletes only part files and _SUCCESS of the old output', async () => {
+    const parent = freshParent();
+    const target = path.join(parent, 'out');
+    makeOldOutput(target);
+    const plan = await setupJob(target, { jobId: 'late', overwrite: true, numPartitions: 1 });
+    runTasks(plan, [['new']]);
+    writeFileSync(path.join(target, 'added-during-the-job.txt'), 'mine\n');
+    await expect(commitJob(plan)).rejects.toThrow(OutputPathError);
+    await abortJob(plan);
+    expect(readdirSync(target).sort()).toEqual(['_SUCCESS', 'added-during-the-job.txt', 'part-00000']);
+    expect(readdirSync(parent)).toEqual(['out']);
+  });
+
+  it('refuses an output that is, contains, or lies inside a directory the job reads', async () => {
+    const parent = freshParent();
+    const input = path.join(parent, 'in');
+    mkdirSync(input);
+    writeFileSync(path.join(input, 'a.txt'), 'a\n');
+    await expect(save(input, true, [input])).rejects.toThrow(`Output path ${input} is or contains the job's input ${input}`);
+    await expect(save(parent, true, [path.join(input, 'a.txt')])).rejects.toThrow(OutputPathError);
+    await expect(save(path.join(input, 'out'), false, [input])).rejects.toThrow(`is inside the job's input directory ${input}`);
+    await expect(save(input, true, [`${path.join(parent, 'x.txt')},${path.join(input, '*.txt')}`])).rejects.toThrow(
+      /contains the files matched by the job's input/,
+    );
+    expect(readdirSync(parent)).toEqual(['in']);
+    expect(readdirSync(input)).toEqual(['a.txt']);
+    // Next to a file or a glob's files is fine.
+    await save(path.join(parent, 'out'), false, [path.join(input, 'a.txt')]);
+    await save(path.join(input, 'out'), false, [path.join(input, '*.txt')]);
+  });
+});
+
+/** A pid that no process has now: a child that has exited. */
+function deadPid(): number {
+  const child = spawnSync(process.execPath, ['-e', '']);
+  return child.pid!;
+}
+
+/** Renames a folder setupJob made so that its name says another process (or host) owns it. */
+function ownedBy(folder: string, owner: { pid: number; kind?: 'temporary' | 'old'; host?: string }): string {
+  let name = path
+    .basename(folder)
+    .replace(/-[0-9a-f]{8}-p\d+-/, `-deadbeef-p${owner.pid}-`)
+    .replace('._kindling_temporary-', `._kindling_${owner.kind ?? 'temporary'}-`);
+  if (owner.host !== undefined) name = name.replace(/-h[0-9a-f]{8}$/, `-h${owner.host}`);
+  const renamed = path.join(path.dirname(folder), name);
+  renameSync(folder, renamed);
+  return renamed;
+}
+
+describe('stale folders of killed saves', () => {
+  it('names staging and aside folders after the owning process', async () => {
+    const plan = await setupJob(path.join(freshParent(), 'out'), { jobId: 1 });
+    expect(path.basename(plan.stagingPath)).toMatch(new RegExp(`^\\.out\\._kindling_temporary-1-[0-9a-f]{8}-p${process.pid}-h[0-9a-f]{8}$`));
+    expect(path.basename(plan.asidePath)).toBe(path.basename(plan.stagingPath).replace('_temporary-', '_old-'));
+    await abortJob(plan);
+  });
+
+  it('a later save removes the staging folder of a dead process, or of this one that no job of it owns', async () => {
+    const parent = freshParent();
+    const target = path.join(parent, 'out');
+    const killed = await setupJob(target, { jobId: 'killed', numPartitions: 1 });
+    const earlier = await setupJob(target, { jobId: 'earlier' });
+    runTasks(killed, [['half written']]);
+    const dead = ownedBy(killed.stagingPath, { pid: deadPid() });
+    const ownButGone = ownedBy(earlier.stagingPath, { pid: process.pid });
+    // Aborting forgets the jobs; their renamed folders stay, as after a crash.
+    await abortJob(killed);
+    await abortJob(earlier);
+
+    expect(readdirSync(parent).sort()).toEqual([path.basename(dead), path.basename(ownButGone)].sort());
+    await save(target, false);
+    expect(readdirSync(parent)).toEqual(['out']);
+    expect(readFileSync(path.join(target, 'part-00000'), 'utf8')).toBe('new\n');
+  });
+
+  it('leaves the staging folder of a live process alone, and one of another host', async () => {
+    const parent = freshParent();
+    const target = path.join(parent, 'out');
+    const sleeper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)'], { stdio: 'ignore' });
+    try {
+      const other = await setupJob(target, { jobId: 'other' });
+      const host = await setupJob(target, { jobId: 'host' });
+      const live = ownedBy(other.stagingPath, { pid: sleeper.pid! });
+      const elsewhere = ownedBy(host.stagingPath, { pid: deadPid(), host: '00000000' });
+      await abortJob(other);
+      await abortJob(host);
+      await save(target, false);
+      expect(readdirSync(parent).sort()).toEqual([path.basename(live), path.basename(elsewhere), 'out'].sort());
+      expect(readdirSync(live)).toEqual(['_temporary']);
+    } finally {
+      sleeper.kill('SIGKILL');
+    }
+  });
+
+  it('puts back an old target a killed overwrite left aside, and deletes an aside whose target is in place', async () => {
+    const parent = freshParent();
+    const target = path.join(parent, 'out');
+    makeOldOutput(target);
+    const killed = await setupJob(target, { jobId: 'killed', overwrite: true, numPartitions: 1 });
+    runTasks(killed, [['never published']]);
+    // Killed between the two renames of commitJob: the target is aside, staging still there.
+    renameSync(target, killed.asidePath);
+    const pid = deadPid();
+    const aside = ownedBy(killed.asidePath, { pid, kind: 'old' });
+    ownedBy(killed.stagingPath, { pid });
+    await abortJob(killed);
+
+    await expect(save(target, false)).rejects.toThrow(`Output path ${target} already exists`);
+    expect(readdirSync(parent)).toEqual(['out']);
+    expect(readFileSync(path.join(target, 'part-00000'), 'utf8')).toBe('old\n');
+
+    // Killed after publishing, before deleting the old copy: the aside is just old output.
+    mkdirSync(aside);
+    writeFileSync(path.join(aside, 'part-00000'), 'older\n');
+    writeFileSync(path.join(aside, '_SUCCESS'), '');
+    await save(target, true);
+    expect(readdirSync(parent)).toEqual(['out']);
+    expect(readFileSync(path.join(target, 'part-00000'), 'utf8')).toBe('new\n');
   });
 });
 

@@ -2,6 +2,7 @@
  * Input and output through the public API: textFile (file, directory, glob, comma list, hidden files skipped,
  * splits, gzip), wholeTextFiles, and saveAsTextFile (part files, _SUCCESS, line format, overwrite, failed jobs).
  */
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -95,6 +96,24 @@ describe.each(MODES)('io (%s)', (master) => {
       ]);
     });
 
+    it('fails on a subdirectory of an input directory, naming it, unless asked to read recursively', async () => {
+      const dir = fresh('tree');
+      mkdirSync(path.join(dir, '2024', 'jan'), { recursive: true });
+      mkdirSync(path.join(dir, '_temporary'));
+      writeFileSync(path.join(dir, 'top.log'), 'top\n');
+      writeFileSync(path.join(dir, '2024', 'feb.log'), 'feb\n');
+      writeFileSync(path.join(dir, '2024', 'jan', 'jan.log'), 'jan\n');
+      writeFileSync(path.join(dir, '2024', '.jan.log.swp'), 'hidden\n');
+      writeFileSync(path.join(dir, '_temporary', 'attempt'), 'hidden\n');
+      const sc = ctx();
+      await expect(sc.textFile(dir).collect()).rejects.toThrow(`Not a file: ${path.join(dir, '2024')}.`);
+      expect((await sc.textFile(dir, { recursive: true }).collect()).sort()).toEqual(['feb', 'jan', 'top']);
+      const r = sc.textFile(dir, 3, { recursive: true });
+      expect(r.getNumPartitions()).toBeGreaterThanOrEqual(3);
+      expect((await r.collect()).sort()).toEqual(['feb', 'jan', 'top']);
+      expect(sc.textFile(dir, { recursive: true, minPartitions: 3 }).getNumPartitions()).toBe(r.getNumPartitions());
+    });
+
     it('a missing path fails the job, not the call; the context keeps working', async () => {
       const sc = ctx();
       const r = sc.textFile(path.join(root, 'does-not-exist', 'nothing.txt'));
@@ -117,6 +136,20 @@ describe.each(MODES)('io (%s)', (master) => {
         ]),
       );
       for (const [p] of out) expect(path.isAbsolute(p)).toBe(true);
+    });
+
+    it('fails on a subdirectory unless asked to read recursively', async () => {
+      const dir = fresh('whole-tree');
+      mkdirSync(path.join(dir, 'sub'));
+      writeFileSync(path.join(dir, 'a.txt'), 'A');
+      writeFileSync(path.join(dir, 'sub', 'b.txt'), 'B');
+      writeFileSync(path.join(dir, 'sub', '_b.meta'), 'hidden');
+      const sc = ctx();
+      await expect(sc.wholeTextFiles(dir).collect()).rejects.toThrow(`Not a file: ${path.join(dir, 'sub')}.`);
+      expect(sorted(await sc.wholeTextFiles(dir, { recursive: true }).collect())).toEqual([
+        [path.join(dir, 'a.txt'), 'A'],
+        [path.join(dir, 'sub', 'b.txt'), 'B'],
+      ]);
     });
 
     it('accepts a relative path and returns absolute paths', async () => {
@@ -198,6 +231,48 @@ describe.each(MODES)('io (%s)', (master) => {
       expect(readFileSync(path.join(out, 'part-00000'), 'utf8')).toBe('1\n');
     });
 
+    it('refuses an empty path and the working directory, even with overwrite, before running the job', async () => {
+      const sc = ctx();
+      // In a sandbox, so that a regression destroys a scratch folder rather than the checkout.
+      const sandbox = fresh('cwd');
+      writeFileSync(path.join(sandbox, 'notes.txt'), 'precious\n');
+      const cwd = process.cwd();
+      process.chdir(sandbox);
+      try {
+        await expect(sc.parallelize(['x'], 1).saveAsTextFile('', { overwrite: true })).rejects.toThrow(
+          /^Can not create a Path from an empty string/,
+        );
+        // OutputPathError is not exported by the package index (yet), so it is recognised by name.
+        await expect(sc.parallelize(['x'], 1).saveAsTextFile('.', { overwrite: true })).rejects.toMatchObject({
+          name: 'OutputPathError',
+          message: expect.stringContaining('is the working directory') as unknown,
+        });
+      } finally {
+        process.chdir(cwd);
+      }
+      expect(readdirSync(sandbox)).toEqual(['notes.txt']);
+      expect(readdirSync(path.dirname(sandbox)).filter((n) => n.includes('_kindling_'))).toEqual([]);
+    });
+
+    it('overwrite refuses a directory holding files it did not write, and a directory the job reads', async () => {
+      const sc = ctx();
+      const dir = fresh('foreign');
+      writeFileSync(path.join(dir, 'part-00000'), 'looks like output\n');
+      writeFileSync(path.join(dir, 'notes.md'), 'not output\n');
+      await expect(sc.parallelize(['x'], 1).saveAsTextFile(dir, { overwrite: true })).rejects.toThrow(
+        `Refusing to overwrite ${dir}: it holds ${path.join(dir, 'notes.md')}`,
+      );
+      expect(readdirSync(dir).sort()).toEqual(['notes.md', 'part-00000']);
+
+      const out = path.join(fresh('reread'), 'out');
+      await sc.parallelize([1, 2], 2).saveAsTextFile(out);
+      const doubled = sc.textFile(out).map((l) => String(Number(l) * 2));
+      await expect(doubled.saveAsTextFile(out, { overwrite: true })).rejects.toThrow(
+        `Output path ${out} is or contains the job's input ${out}`,
+      );
+      expect(numSorted((await sc.textFile(out).collect()).map(Number))).toEqual([1, 2]);
+    });
+
     it('writes a sorted RDD in global order across part files', async () => {
       const sc = ctx();
       const out = path.join(fresh('sorted'), 'out');
@@ -208,5 +283,32 @@ describe.each(MODES)('io (%s)', (master) => {
       const lines = files.flatMap((f) => readFileSync(path.join(out, f), 'utf8').split('\n').filter((l) => l !== ''));
       expect(lines.map(Number)).toEqual(Array.from({ length: 60 }, (_, i) => i));
     });
+  });
+});
+
+describe('saveAsTextFile after a killed save', () => {
+  const ctx = useContext('local[2]');
+
+  it('removes the staging folder a SIGKILLed process left next to the target, and saves', async () => {
+    const parent = fresh('killed');
+    const out = path.join(parent, 'out');
+    const localDir = fresh('killed-spill');
+    const child = spawn(process.execPath, ['test/fixtures/slow-save.mjs', out, localDir], { stdio: 'ignore' });
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    // Wait until partition 0 is committed in staging: the kill then leaves real output behind.
+    let staging: string | undefined;
+    for (let i = 0; i < 600 && staging === undefined; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      const name = readdirSync(parent).find((n) => n.startsWith('.out._kindling_temporary-'));
+      if (name !== undefined && existsSync(path.join(parent, name, 'part-00000'))) staging = path.join(parent, name);
+    }
+    child.kill('SIGKILL');
+    await exited;
+    expect(staging).toBeDefined();
+    expect(readdirSync(parent)).toEqual([path.basename(staging!)]);
+
+    await ctx().parallelize(['after'], 1).saveAsTextFile(out);
+    expect(readdirSync(parent)).toEqual(['out']);
+    expect(readFileSync(path.join(out, 'part-00000'), 'utf8')).toBe('after\n');
   });
 });

@@ -1,0 +1,95 @@
+/**
+ * The spill folders of a context (`localDir`) do not outlive the process: removed at stop(), at exit, and when
+ * SIGINT or SIGTERM ends a program that has no listener of its own, which then still dies by that signal.
+ * A program with its own listeners keeps its behaviour and its folders until it exits.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Context } from 'kindling';
+
+const root = mkdtempSync(path.join(tmpdir(), 'kindling-signals-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+let counter = 0;
+
+interface Ended {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  lines: unknown[];
+  spillFoldersBefore: string[];
+}
+
+/** Runs test/fixtures/signal-job.mjs, sends `signal` once its contexts are up, and reports how it ended. */
+function runAndSignal(signal: NodeJS.Signals, localDir: string, args: string[]): Promise<Ended> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['test/fixtures/signal-job.mjs', localDir, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const lines: unknown[] = [];
+    let spillFoldersBefore: string[] = [];
+    let buffered = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error('the fixture did not end in time'));
+    }, 50_000);
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      buffered += chunk;
+      let nl: number;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        const line = JSON.parse(buffered.slice(0, nl)) as { ready?: boolean };
+        buffered = buffered.slice(nl + 1);
+        lines.push(line);
+        if (line.ready) {
+          spillFoldersBefore = readdirSync(localDir);
+          child.kill(signal);
+        }
+      }
+    });
+    child.on('error', reject);
+    child.on('exit', (code, sig) => {
+      clearTimeout(timer);
+      resolve({ code, signal: sig, lines, spillFoldersBefore });
+    });
+  });
+}
+
+describe('spill folders and signals', () => {
+  it.each(['SIGTERM', 'SIGINT'] as const)(
+    'on %s without listeners of the program, every context removes its folder and the process dies by the signal',
+    async (signal) => {
+      const localDir = path.join(root, `default-${counter++}`);
+      const ended = await runAndSignal(signal, localDir, ['2']);
+      expect(ended.spillFoldersBefore).toHaveLength(2);
+      expect(ended.spillFoldersBefore.every((d) => d.startsWith('kindling-signal-'))).toBe(true);
+      expect(ended.signal).toBe(signal);
+      expect(ended.code).toBeNull();
+      expect(readdirSync(localDir)).toEqual([]);
+    },
+  );
+
+  it('leaves a signal to the listeners of a program that has its own; the folders go when it exits', async () => {
+    const localDir = path.join(root, `own-${counter++}`);
+    const ended = await runAndSignal('SIGTERM', localDir, ['1', 'own-handler']);
+    // The program's listener ran with the spill folder still in place, and its exit code is the one it chose.
+    expect(ended.lines).toContainEqual({ handled: 'SIGTERM', spillFolders: 1 });
+    expect(ended.code).toBe(7);
+    expect(ended.signal).toBeNull();
+    expect(readdirSync(localDir)).toEqual([]);
+  });
+
+  it('registers one listener per signal for all contexts, and stop() of the last one removes it', async () => {
+    const before = { SIGINT: process.listenerCount('SIGINT'), SIGTERM: process.listenerCount('SIGTERM') };
+    const localDir = path.join(root, `in-process-${counter++}`);
+    const a = new Context({ master: 'local[1]', progress: false, localDir });
+    const b = new Context({ master: 'local[1]', progress: false, localDir });
+    expect(process.listenerCount('SIGINT')).toBe(before.SIGINT + 1);
+    expect(process.listenerCount('SIGTERM')).toBe(before.SIGTERM + 1);
+    await a.stop();
+    expect(process.listenerCount('SIGTERM')).toBe(before.SIGTERM + 1);
+    expect(readdirSync(localDir)).toHaveLength(1);
+    await b.stop();
+    expect(process.listenerCount('SIGINT')).toBe(before.SIGINT);
+    expect(process.listenerCount('SIGTERM')).toBe(before.SIGTERM);
+    expect(readdirSync(localDir)).toEqual([]);
+  });
+});
