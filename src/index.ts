@@ -10,7 +10,7 @@
  * await sc.stop();
  * ```
  */
-export { Context, type FaultInjector, type RDDStorageInfo } from './context/context.js';
+export { Context, type FaultInjector, type ContextSnapshot, type RDDStorageInfo } from './context/context.js';
 export type { ContextOptions } from './context/options.js';
 export { Broadcast, Accumulator } from './context/shared-variables.js';
 export { RDD } from './rdd/index.js';
@@ -18,6 +18,6 @@ export type { Stats } from './rdd/actions.js';
 export { StorageLevel } from './storage/storage-level.js';
 export { HashPartitioner, RangePartitioner, type Partitioner } from './core/partitioner.js';
 export { capture, useModule, ClosureError } from './closure/index.js';
-export { JobFailedError, ContextStoppedError, KindlingError } from './core/errors.js';
+export { JobFailedError, ContextStoppedError, KindlingError, OutputPathError, InputPathError } from './core/errors.js';
 export { EventBus } from './scheduler/event-bus.js';
 export type * from './scheduler/events.js';
