@@ -6,7 +6,8 @@ import { compareKeys, keyId } from '../core/keys.js';
 import { setupJob, commitJob, abortJob } from '../io/index.js';
 import type { ShippedFunction } from '../closure/index.js';
 import { emptyStats, mergeStats, type MaybeValue, type StatCounter } from './result-functions.js';
-import type { RDD } from './internal.js';
+import { MappedRDD, type RDD } from './internal.js';
+import { NotAPairError, isPair } from '../core/errors.js';
 
 /** Count, mean, sum, min, max, variance (population and sample) and standard deviations. */
 export interface Stats {
@@ -137,13 +138,16 @@ export async function countByValue<T>(rdd: RDD<T>): Promise<Map<T, number>> {
 }
 
 export function countByKey<K, V>(rdd: RDD<[K, V]>): Promise<Map<K, number>> {
-  return countByValue(rdd.keys());
+  // Its own keys step, so that an element that is not a pair is reported as countByKey's.
+  return countByValue(new MappedRDD<[K, V], K>(rdd, 'keys', undefined, { op: 'countByKey' }));
 }
 
 export async function collectAsMap<K, V>(rdd: RDD<[K, V]>): Promise<Map<K, V>> {
   const pairs = await collect(rdd);
   const byId = new Map<unknown, [K, V]>();
-  for (const [k, v] of pairs) {
+  for (const kv of pairs) {
+    if (!isPair(kv)) throw new NotAPairError('collectAsMap', rdd.label, kv);
+    const [k, v] = kv;
     const id = keyId(k);
     const cur = byId.get(id);
     if (cur === undefined) byId.set(id, [k, v]);

@@ -8,6 +8,7 @@ import type { MapStatus, ShuffleWriteWire } from '../exec/protocol.js';
 import type { MapOutputWriter } from './shuffle-manager.js';
 import type { Aggregator } from './aggregator.js';
 import { combineValuesByKey } from './combine.js';
+import { NotAPairError, isPair } from '../core/errors.js';
 
 export function writeShuffleOutput(
   rdd: RDD<unknown>,
@@ -20,24 +21,13 @@ export function writeShuffleOutput(
   const partitioner = partitionerFromWire(w.partitioner);
   const place = (kv: Pair): void => out.add(partitioner.getPartition(kv[0]), kv);
   if (aggregator !== undefined && w.mapSideCombine) {
-    const combined = combineValuesByKey((each) => rdd.forEach(partition, tc, each as (x: unknown) => void), aggregator, w.rddId, w.rddLabel);
+    const combined = combineValuesByKey((each) => rdd.forEach(partition, tc, each as (x: unknown) => void), aggregator, w.rddId, w.rddLabel, rdd.label);
     for (let i = 0; i < combined.length; i++) place(combined[i]!);
   } else {
     rdd.forEach(partition, tc, (x) => {
-      if (!Array.isArray(x) || x.length !== 2) {
-        throw new TypeError(`${w.rddLabel} shuffles pairs [key, value], but ${rdd.label} produced ${describe(x)}`);
-      }
+      if (!isPair(x)) throw new NotAPairError(w.rddLabel, rdd.label, x);
       place(x as Pair);
     });
   }
   return out.close();
-}
-
-function describe(x: unknown): string {
-  try {
-    const s = JSON.stringify(x);
-    return s === undefined ? String(x) : s.length > 60 ? s.slice(0, 60) + '...' : s;
-  } catch {
-    return String(x);
-  }
 }
