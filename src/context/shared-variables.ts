@@ -22,10 +22,12 @@ export class Broadcast<T> implements Shippable {
     readonly id: number,
     readonly value: T,
     private readonly onDestroy: (id: number) => void,
+    /** @internal The token of the context that created it. */
+    readonly owner?: string,
   ) {}
   [kShip](): WireShippable {
     if (this.#destroyed) throw new Error(`broadcast ${this.id} was destroyed and cannot be used in a new job`);
-    return { t: 'broadcast', id: this.id };
+    return { t: 'broadcast', id: this.id, ...(this.owner !== undefined ? { owner: this.owner } : {}) };
   }
   /** Removes the value from every worker; later jobs cannot use it. */
   destroy(): void {
@@ -53,6 +55,8 @@ export class Accumulator<T> implements Shippable {
     readonly kind: AccumulatorKind,
     initial: T,
     readonly name: string | undefined,
+    /** @internal The token of the context that created it. */
+    readonly owner?: string,
   ) {
     this.#value = initial;
   }
@@ -69,6 +73,6 @@ export class Accumulator<T> implements Shippable {
     else this.#value = [...(this.#value as unknown[]), ...(delta as unknown[])] as T;
   }
   [kShip](): WireShippable {
-    return { t: 'accumulator', id: this.id };
+    return { t: 'accumulator', id: this.id, ...(this.owner !== undefined ? { owner: this.owner } : {}) };
   }
 }
