@@ -49,6 +49,24 @@ export class UnclonableDataError extends KindlingError {
   override name = 'UnclonableDataError';
 }
 
+/**
+ * The error for a class instance found in data about to cross between threads. `subject` ends where the finding
+ * goes ("In RDD 0 (parallelize at job.ts:3), element 2"); `crossing` says where the data was going ("would reach
+ * the workers").
+ */
+export function classInstanceError(found: { readonly path: string; readonly className: string; readonly member?: string }, subject: string, crossing: string): UnclonableDataError {
+  const where = found.path === '' ? 'is' : `holds at ${found.path}`;
+  const what =
+    found.member === undefined
+      ? `a ${found.className}, which cannot be cloned and so never ${crossing.replace(/^would /, '')}`
+      : `an instance of ${found.className}, which ${crossing} without its methods (such as ${found.member}): structured cloning copies only an object's own fields`;
+  return new UnclonableDataError(
+    `${subject} ${where} ${what}. Data that crosses between threads (parallelize, shuffles, results of actions, broadcasts) ` +
+      'must be plain: numbers, strings, arrays, plain objects, Map, Set, typed arrays, Date. Turn such objects into plain data, ' +
+      'and their methods into functions, before they cross.',
+  );
+}
+
 /** A short, readable rendering of a value for error messages. */
 export function describeValue(x: unknown): string {
   if (x !== null && typeof x === 'object' && !Array.isArray(x)) {
