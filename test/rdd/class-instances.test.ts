@@ -175,6 +175,17 @@ describe.each(MODES)('class instances in the data (%s)', (master) => {
     expect(await norms.collect()).toEqual([5, 10]);
   });
 
+  it('a zero value (aggregateByKey, foldByKey, fold, aggregate) refuses a class instance at the call, as capture does', async () => {
+    const pairs = sc.parallelize<[string, number]>([['a', 3]], 1);
+    expect(() => pairs.aggregateByKey(new Point(0, 0), (p) => p, (p) => p)).toThrow(UnclonableDataError);
+    expect(() => pairs.aggregateByKey(new Point(0, 0), (p) => p, (p) => p)).toThrow(/^aggregateByKey: the zero value is an instance of Point; .* \(such as norm\)/);
+    expect(() => pairs.foldByKey({ at: new Point(0, 0) } as unknown as number, (a, b) => a + b)).toThrow(/^foldByKey: the zero value's \.at is an instance of Point/);
+    await expect(sc.parallelize([1], 1).fold(new Point(0, 0) as unknown as number, (a) => a)).rejects.toThrow(/^fold: the zero value is an instance of Point/);
+    await expect(sc.parallelize([1], 1).aggregate(new Point(0, 0), (p) => p, (p) => p)).rejects.toThrow(/^aggregate: the zero value is an instance of Point/);
+    // Plain zero values work as before.
+    expect(await pairs.aggregateByKey({ n: 0 }, (acc, v) => ({ n: acc.n + v }), (x, y) => ({ n: x.n + y.n })).collect()).toEqual([['a', { n: 3 }]]);
+  });
+
   it('a broadcast refuses a class instance at the call, as capture does', async () => {
     expect(() => sc.broadcast(new Point(1, 2))).toThrow(UnclonableDataError);
     expect(() => sc.broadcast(new Point(1, 2))).toThrow(/^broadcast\(value\): value is an instance of Point; .* \(such as norm\)/);
