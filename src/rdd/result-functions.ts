@@ -10,7 +10,7 @@ import { reservoirSample } from '../core/partitioner.js';
 import { writeTaskOutput, commitTask, type JobOutputPlan } from '../io/index.js';
 import { writeCheckpointPartition } from '../storage/checkpoint-files.js';
 import type { TaskContext } from './task-context.js';
-import type { RDD } from './rdd.js';
+import { refuseClassInstances, type RDD } from './internal.js';
 
 export type ResultFunctionWire =
   | { readonly kind: 'collect' }
@@ -185,6 +185,7 @@ export async function prepareResultFunction(wire: ResultFunctionWire, compile: C
       return (rdd, p, tc) => {
         const values: unknown[] = [];
         rdd.forEach(p, tc, (x) => values.push(x));
+        refuseClassInstances(values, `${rdd.label}, checkpointed,`, 'would be read back from the checkpoint');
         return writeCheckpointPartition(wire.dir, p, tc.attempt, values);
       };
     default: {

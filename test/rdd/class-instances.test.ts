@@ -11,7 +11,10 @@
  * value. Built-ins the structured clone copies as what they are stay plain data.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Context, JobFailedError, UnclonableDataError } from 'kindling';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Context, JobFailedError, StorageLevel, UnclonableDataError, type RDD } from 'kindling';
 import { MODES } from './helpers.js';
 
 class Point {
@@ -173,6 +176,40 @@ describe.each(MODES)('class instances in the data (%s)', (master) => {
       .filter((p) => p.norm() > 0)
       .map((p) => p.norm());
     expect(await norms.collect()).toEqual([5, 10]);
+  });
+
+  it('partitions written to disk (a disk storage level, a checkpoint) refuse class instances; MEMORY_ONLY keeps them', async () => {
+    const points = (): RDD<{ norm(): number }> =>
+      sc.parallelize([3, 4], 1).map((x) => {
+        class P {
+          constructor(readonly x: number) {}
+          norm(): number {
+            return this.x;
+          }
+        }
+        return new P(x);
+      });
+    for (const level of [StorageLevel.DISK_ONLY, StorageLevel.MEMORY_AND_DISK]) {
+      const persisted = points().persist(level);
+      const e = await failure(() => persisted.map((p) => p.norm()).collect());
+      expect(e.message).toContain(
+        `UnclonableDataError: Element 0 of a partition of ${persisted.label}, persisted ${level.name}, is an instance of P, which would be read back from disk without its methods (such as norm)`,
+      );
+    }
+    const cached = points().cache();
+    expect(await cached.map((p) => p.norm()).collect()).toEqual([3, 4]);
+    expect(await cached.map((p) => p.norm()).collect()).toEqual([3, 4]);
+
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-class-instances-'));
+    try {
+      sc.setCheckpointDir(dir);
+      const marked = points();
+      marked.checkpoint();
+      const e = await failure(() => marked.map((p) => p.norm()).collect());
+      expect(e.message).toContain(`Element 0 of a partition of ${marked.label}, checkpointed, is an instance of P, which would be read back from the checkpoint`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a zero value (aggregateByKey, foldByKey, fold, aggregate) refuses a class instance at the call, as capture does', async () => {
