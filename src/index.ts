@@ -18,6 +18,14 @@ export type { Stats } from './rdd/actions.js';
 export { StorageLevel } from './storage/storage-level.js';
 export { HashPartitioner, RangePartitioner, type Partitioner } from './core/partitioner.js';
 export { capture, useModule, ClosureError } from './closure/index.js';
-export { JobFailedError, ContextStoppedError, KindlingError, OutputPathError, InputPathError } from './core/errors.js';
+export {
+  JobFailedError,
+  ContextStoppedError,
+  KindlingError,
+  OutputPathError,
+  InputPathError,
+  NotAPairError,
+  UnclonableDataError,
+} from './core/errors.js';
 export { EventBus } from './scheduler/event-bus.js';
 export type * from './scheduler/events.js';

@@ -16,7 +16,9 @@ import { ClosureError } from './errors.js';
 export const kShip: unique symbol = Symbol.for('kindling.closure.ship') as never;
 
 /**
- * The wire form of an env value that ships itself. Workers look the id up in their runtime.
+ * The wire form of an env value that ships itself. Workers look the id up in their runtime. Ids are numbered per
+ * context, so `owner` names the context that created the variable: the driver refuses a function whose variables
+ * belong to another context (the id alone would find that context's variable with the same number).
  *
  * @example
  * ```ts
@@ -24,7 +26,7 @@ export const kShip: unique symbol = Symbol.for('kindling.closure.ship') as never
  * const wire: WireShippable = { t: 'accumulator', id: 2 };
  * ```
  */
-export type WireShippable = { t: 'broadcast'; id: number } | { t: 'accumulator'; id: number };
+export type WireShippable = { t: 'broadcast'; id: number; owner?: string } | { t: 'accumulator'; id: number; owner?: string };
 
 /**
  * Something in an env that ships itself instead of being structured-cloned.

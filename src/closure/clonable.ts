@@ -45,7 +45,6 @@ export function findUnclonable(value: unknown, root: string): Unclonable | undef
       }
       continue;
     }
-    if (ArrayBuffer.isView(v) || v instanceof Error || LEAF_TYPES.some((t) => v instanceof t)) continue;
     if (v instanceof Map) {
       for (const [k, item] of v) {
         stack.push([k, `${path} (a Map key)`], [item, `${path}.get(${describeKey(k)})`]);
@@ -56,10 +55,11 @@ export function findUnclonable(value: unknown, root: string): Unclonable | undef
       for (const item of v) stack.push([item, `${path} (a Set element)`]);
       continue;
     }
-    const proto: unknown = Object.getPrototypeOf(v);
+    const proto: object | null = Object.getPrototypeOf(v);
     if (proto !== Object.prototype && proto !== null) {
-      const problem = classProblem(v, proto);
-      if (problem) return { path, reason: problem };
+      const kind = kindOf(v, proto);
+      if (kind.as === 'data') continue;
+      if (kind.as === 'problem') return { path, reason: kind.reason };
     }
     for (const key of Object.keys(v)) {
       stack.push([(v as Record<string, unknown>)[key], `${path}.${key}`]);
@@ -72,19 +72,96 @@ function describeKey(k: unknown): string {
   return typeof k === 'string' ? JSON.stringify(k) : typeof k === 'object' && k !== null ? '{...}' : String(k);
 }
 
-function classProblem(v: object, proto: unknown): string | undefined {
+/**
+ * How the structured clone copies an object that is neither a plain object nor an array: as what it is (the
+ * built-ins it knows), as a plain object with the same fields (a class instance without methods, which loses
+ * nothing a function could call), or badly (a class instance with methods arrives without them; a Promise or
+ * WeakMap is refused).
+ */
+type Kind =
+  | { readonly as: 'data' }
+  | { readonly as: 'fields' }
+  | { readonly as: 'problem'; readonly reason: string; readonly className: string; readonly member?: string };
+
+// Keyed by prototype: the answer depends only on it, and the element checks ask once per record.
+const kinds = new WeakMap<object, Kind>();
+const DATA: Kind = { as: 'data' };
+const FIELDS: Kind = { as: 'fields' };
+
+function kindOf(v: object, proto: object): Kind {
+  let kind = kinds.get(proto);
+  if (kind === undefined) {
+    kind = classify(v, proto);
+    kinds.set(proto, kind);
+  }
+  return kind;
+}
+
+function classify(v: object, proto: object): Kind {
+  if (ArrayBuffer.isView(v) || v instanceof Error || v instanceof Map || v instanceof Set || LEAF_TYPES.some((t) => v instanceof t)) {
+    return DATA;
+  }
   const ctor = (v as { constructor?: { name?: unknown } }).constructor;
-  const name = typeof ctor?.name === 'string' && ctor.name !== '' ? ctor.name : 'a class';
+  const className = typeof ctor?.name === 'string' && ctor.name !== '' ? ctor.name : 'a class';
   if (v instanceof Promise || v instanceof WeakMap || v instanceof WeakSet ||
       (typeof WeakRef === 'function' && v instanceof WeakRef)) {
-    return `a ${name}, which cannot be cloned`;
+    return { as: 'problem', reason: `a ${className}, which cannot be cloned`, className };
   }
-  for (let p = proto; p !== null && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
-    const members = Object.getOwnPropertyNames(p).filter((k) => k !== 'constructor');
-    if (members.length > 0) {
-      return `an instance of ${name}; structured cloning keeps only its own data, so its methods ` +
-        `(such as ${members[0]}) would be missing in workers`;
+  for (let p: object | null = proto; p !== null && p !== Object.prototype; p = Object.getPrototypeOf(p) as object | null) {
+    const member = Object.getOwnPropertyNames(p).find((k) => k !== 'constructor');
+    if (member !== undefined) {
+      return {
+        as: 'problem',
+        reason: `an instance of ${className}; structured cloning keeps only its own data, so its methods ` +
+          `(such as ${member}) would be missing in workers`,
+        className,
+        member,
+      };
     }
+  }
+  return FIELDS;
+}
+
+/** An instance of a class with methods (or an object that cannot be cloned) found in an element. */
+export interface ClassInstance {
+  /** Where in the element: '' for the element itself, else like `[1].pos`. */
+  readonly path: string;
+  readonly className: string;
+  /** A method or accessor the copy would lack; absent for objects that cannot be cloned at all. */
+  readonly member?: string;
+}
+
+/**
+ * The first instance of a class with methods in data about to cross between threads (parallelize, a shuffle, a
+ * result for the driver), which would arrive as a plain object without them. It looks at `x` and `levels` levels
+ * into plain arrays and plain objects, never inside a Map or Set. Callers look at an element and its direct
+ * items or fields (so a pair's key and value), no deeper: this runs per record on hot paths, where a primitive
+ * costs one typeof test and an object one prototype test, but a loop over an object's fields costs about as much
+ * as a tenth of cloning it (measured: 0.5-2 us for 20 fields). Deeper instances still arrive without methods.
+ */
+export function findClassInstance(x: unknown, levels: number): ClassInstance | undefined {
+  if (typeof x !== 'object' || x === null) return undefined;
+  const proto = Object.getPrototypeOf(x) as object | null;
+  if (proto !== Array.prototype && proto !== Object.prototype && proto !== null) {
+    const kind = kindOf(x, proto);
+    if (kind.as === 'data') return undefined;
+    if (kind.as === 'problem') return { path: '', className: kind.className, ...(kind.member !== undefined ? { member: kind.member } : {}) };
+  }
+  if (levels === 0) return undefined;
+  if (Array.isArray(x)) {
+    for (let i = 0; i < x.length; i++) {
+      const item: unknown = x[i];
+      if (typeof item !== 'object' || item === null) continue;
+      const found = findClassInstance(item, levels - 1);
+      if (found !== undefined) return { ...found, path: `[${i}]${found.path}` };
+    }
+    return undefined;
+  }
+  for (const key in x) {
+    const item: unknown = (x as Record<string, unknown>)[key];
+    if (typeof item !== 'object' || item === null || !Object.hasOwn(x, key)) continue;
+    const found = findClassInstance(item, levels - 1);
+    if (found !== undefined) return { ...found, path: `.${key}${found.path}` };
   }
   return undefined;
 }

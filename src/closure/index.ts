@@ -10,3 +10,4 @@ export {
   compileFunction, compileCacheStats, clearCompileCache, type ClosureRuntime,
 } from './compile.js';
 export { importModuleFrom } from './modules.js';
+export { findUnclonable, findClassInstance, type ClassInstance } from './clonable.js';

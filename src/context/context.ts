@@ -5,9 +5,10 @@
  * so several contexts can live in one process independently.
  */
 import os from 'node:os';
+import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { shipFunction, type ShippedFunction } from '../closure/index.js';
+import { ClosureError, shipFunction, type ShippedFunction } from '../closure/index.js';
 import { ContextStoppedError } from '../core/errors.js';
 import {
   RDD,
@@ -90,6 +91,8 @@ export class Context implements RddContext {
   #nextRddId = 0;
   #nextShuffleId = 0;
   #nextSharedId = 0;
+  /** Marks this context's broadcasts and accumulators (their ids are only unique within a context). */
+  readonly #token = randomUUID();
   #stopped = false;
   #stopping: Promise<void> | undefined;
   #checkpointDir: string | undefined;
@@ -211,7 +214,24 @@ export class Context implements RddContext {
   });
   ship(fn: Function, what: string): ShippedFunction {
     if (typeof fn !== 'function') throw new TypeError(`${what}: expected a function, got ${fn === null ? 'null' : typeof fn}`);
-    return shipFunction(fn, what);
+    const shipped = shipFunction(fn, what);
+    this.#checkOwnVariables(shipped, what);
+    return shipped;
+  }
+
+  /** Refuses broadcasts and accumulators of another context, which workers would mistake for this one's. */
+  #checkOwnVariables(fn: ShippedFunction, what: string): void {
+    for (const [key, entry] of Object.entries(fn.env)) {
+      if (entry.t === 'fn') this.#checkOwnVariables(entry.fn, `helper '${key}' of ${what}`);
+      else if ((entry.t === 'broadcast' || entry.t === 'accumulator') && entry.owner !== this.#token) {
+        throw new ClosureError(
+          what,
+          `${what} captures '${key}', ${entry.t} ${entry.id} of another context: broadcasts and accumulators belong to ` +
+            `the context that created them, like RDDs. Create it with this context's ${entry.t === 'broadcast' ? 'broadcast()' : 'accumulator()'}.`,
+          key,
+        );
+      }
+    }
   }
 
   async runJob<R>(rdd: RDD<unknown>, fn: ResultFunctionWire, partitions?: readonly number[], description?: string): Promise<R[]> {
@@ -392,7 +412,7 @@ export class Context implements RddContext {
       this.#broadcasts.delete(id);
       this.#builder.forgetBroadcast(id);
       if (!this.#stopped) this.#backend.removeBroadcast(id);
-    });
+    }, this.#token);
     this.#broadcasts.set(b.id, b as Broadcast<unknown>);
     return b;
   }
@@ -423,7 +443,7 @@ export class Context implements RddContext {
   }
 
   #newAccumulator<T>(kind: AccumulatorKind, initial: T, name: string | undefined): Accumulator<T> {
-    const acc = new Accumulator<T>(this.#nextSharedId++, kind, initial, name);
+    const acc = new Accumulator<T>(this.#nextSharedId++, kind, initial, name, this.#token);
     this.#accumulators.set(acc.id, acc as Accumulator<unknown>);
     return acc;
   }

@@ -3,7 +3,8 @@
  * Both ship themselves as an id (see closure/ `kShip`); the value itself travels separately: a broadcast once
  * per worker, an accumulator's per-task additions back with each successful task.
  */
-import { kShip, type Shippable, type WireShippable } from '../closure/index.js';
+import { findUnclonable, kShip, type Shippable, type WireShippable } from '../closure/index.js';
+import { UnclonableDataError } from '../core/errors.js';
 import type { AccumulatorKind } from '../exec/protocol.js';
 
 /**
@@ -22,10 +23,21 @@ export class Broadcast<T> implements Shippable {
     readonly id: number,
     readonly value: T,
     private readonly onDestroy: (id: number) => void,
-  ) {}
+    /** @internal The token of the context that created it. */
+    readonly owner?: string,
+  ) {
+    // The value reaches workers by structured clone, as captured values do: the same check, at the call.
+    const problem = findUnclonable(value, 'value');
+    if (problem !== undefined) {
+      throw new UnclonableDataError(
+        `broadcast(value): ${problem.path} is ${problem.reason}. Broadcast plain data (numbers, strings, arrays, plain ` +
+          'objects, Map, Set, typed arrays, Date), and turn methods into functions.',
+      );
+    }
+  }
   [kShip](): WireShippable {
     if (this.#destroyed) throw new Error(`broadcast ${this.id} was destroyed and cannot be used in a new job`);
-    return { t: 'broadcast', id: this.id };
+    return { t: 'broadcast', id: this.id, ...(this.owner !== undefined ? { owner: this.owner } : {}) };
   }
   /** Removes the value from every worker; later jobs cannot use it. */
   destroy(): void {
@@ -53,6 +65,8 @@ export class Accumulator<T> implements Shippable {
     readonly kind: AccumulatorKind,
     initial: T,
     readonly name: string | undefined,
+    /** @internal The token of the context that created it. */
+    readonly owner?: string,
   ) {
     this.#value = initial;
   }
@@ -69,6 +83,6 @@ export class Accumulator<T> implements Shippable {
     else this.#value = [...(this.#value as unknown[]), ...(delta as unknown[])] as T;
   }
   [kShip](): WireShippable {
-    return { t: 'accumulator', id: this.id };
+    return { t: 'accumulator', id: this.id, ...(this.owner !== undefined ? { owner: this.owner } : {}) };
   }
 }

@@ -23,6 +23,68 @@ export class ContextStoppedError extends KindlingError {
   override name = 'ContextStoppedError';
 }
 
+/**
+ * A pair operation met an element that is not a pair `[key, value]` (Spark would fail to unpack it too). Without
+ * this check `[1, 2, 3].reduceByKey(f)` reads `1[0]` and `1[1]` and quietly returns `[[undefined, NaN]]`.
+ */
+export class NotAPairError extends KindlingError {
+  override name = 'NotAPairError';
+  /** `consumer` names the operation or RDD that needs pairs; `producer` the RDD that produced `element`. */
+  constructor(consumer: string, producer: string, element: unknown) {
+    super(`${consumer} needs pairs [key, value], but ${producer} produced ${describeValue(element)}`);
+  }
+}
+
+/** True for a pair `[key, value]`; the check pair operations make per record (no allocation). */
+export function isPair(x: unknown): boolean {
+  return Array.isArray(x) && x.length === 2;
+}
+
+/**
+ * Data that would not arrive as it was sent between threads: an instance of a class with methods (the structured
+ * clone keeps its fields and drops its prototype, so a call of a method fails far from the cause, or a getter
+ * silently reads undefined), or something that cannot be cloned at all.
+ */
+export class UnclonableDataError extends KindlingError {
+  override name = 'UnclonableDataError';
+}
+
+/**
+ * The error for a class instance found in data about to cross between threads. `subject` ends where the finding
+ * goes ("In RDD 0 (parallelize at job.ts:3), element 2"); `crossing` says where the data was going ("would reach
+ * the workers").
+ */
+export function classInstanceError(found: { readonly path: string; readonly className: string; readonly member?: string }, subject: string, crossing: string): UnclonableDataError {
+  const where = found.path === '' ? 'is' : `holds at ${found.path}`;
+  const what =
+    found.member === undefined
+      ? `a ${found.className}, which cannot be cloned and so never ${crossing.replace(/^would /, '')}`
+      : `an instance of ${found.className}, which ${crossing} without its methods (such as ${found.member}): structured cloning copies only an object's own fields`;
+  return new UnclonableDataError(
+    `${subject} ${where} ${what}. Data that crosses between threads (parallelize, shuffles, results of actions, broadcasts) ` +
+      'must be plain: numbers, strings, arrays, plain objects, Map, Set, typed arrays, Date. Turn such objects into plain data, ' +
+      'and their methods into functions, before they cross.',
+  );
+}
+
+/** A short, readable rendering of a value for error messages. */
+export function describeValue(x: unknown): string {
+  if (x !== null && typeof x === 'object' && !Array.isArray(x)) {
+    const proto: unknown = Object.getPrototypeOf(x);
+    if (proto !== Object.prototype && proto !== null) {
+      const ctor = (x as { constructor?: { name?: unknown } }).constructor;
+      if (typeof ctor?.name === 'string' && ctor.name !== '') return `a ${ctor.name}`;
+    }
+  }
+  let s: string;
+  try {
+    s = typeof x === 'bigint' ? `${x}n` : (JSON.stringify(x) ?? String(x));
+  } catch {
+    s = String(x);
+  }
+  return s.length > 60 ? s.slice(0, 60) + '...' : s;
+}
+
 /** Where a failed task ran. */
 export interface TaskLocation {
   readonly jobId: number;

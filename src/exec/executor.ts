@@ -4,8 +4,8 @@
  * shuffle buckets the task reads (from its own store or from peers), then computes synchronously and returns a
  * TaskOutcome. Nothing is thrown across the boundary.
  */
-import { compileFunction, importModuleFrom, type ClosureRuntime, type ShippedFunction } from '../closure/index.js';
-import { toErrorInfo } from '../core/errors.js';
+import { compileFunction, findClassInstance, importModuleFrom, type ClosureRuntime, type ShippedFunction } from '../closure/index.js';
+import { classInstanceError, toErrorInfo } from '../core/errors.js';
 import { rebuildRdds, prepareResultFunction, type RDD, type TaskContext, type Pair } from '../rdd/index.js';
 import { compileAggregator } from '../shuffle/aggregator.js';
 import { FetchFailedError } from '../shuffle/fetch-failed.js';
@@ -246,6 +246,12 @@ export class Executor {
       } else if (msg.resultFn !== undefined) {
         const run = await prepareResultFunction(msg.resultFn, compile);
         value = run(rdd as RDD<unknown>, msg.partition, tc);
+        // Results reach the driver by structured clone (or serialized to files), which drops prototypes. Two
+        // levels: the result's list, then each element and its direct items (see findClassInstance for the limit).
+        const found = findClassInstance(value, 2);
+        if (found !== undefined) {
+          throw classInstanceError(found, `The result of ${msg.resultFn.kind} on ${rdd.label} for partition ${msg.partition}`, 'would reach the driver');
+        }
         // Refuse to send more than the driver accepts (Spark's spark.driver.maxResultSize) rather than exhaust it.
         if (value !== null && typeof value === 'object') {
           const bytes = estimateSize(Array.isArray(value) ? value : [value]);

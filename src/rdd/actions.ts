@@ -6,7 +6,8 @@ import { compareKeys, keyId } from '../core/keys.js';
 import { setupJob, commitJob, abortJob } from '../io/index.js';
 import type { ShippedFunction } from '../closure/index.js';
 import { emptyStats, mergeStats, type MaybeValue, type StatCounter } from './result-functions.js';
-import type { RDD } from './internal.js';
+import { MappedRDD, pair, type RDD } from './internal.js';
+import { NotAPairError, isPair } from '../core/errors.js';
 
 /** Count, mean, sum, min, max, variance (population and sample) and standard deviations. */
 export interface Stats {
@@ -98,11 +99,13 @@ export async function reduce<T>(rdd: RDD<T>, fn: (a: T, b: T) => T): Promise<T> 
 }
 
 export async function fold<T>(rdd: RDD<T>, zero: T, fn: (a: T, b: T) => T): Promise<T> {
+  pair.checkZero('fold', zero);
   const parts = await rdd.context.runJob<T>(any(rdd), { kind: 'fold', zero, fn: ship(any(rdd), 'fold', fn) }, undefined, `fold at ${rdd.label}`);
   return parts.reduce((acc, x) => fn(acc, x), cloneZero(zero));
 }
 
 export async function aggregate<T, U>(rdd: RDD<T>, zero: U, seqOp: (acc: U, x: T) => U, combOp: (a: U, b: U) => U): Promise<U> {
+  pair.checkZero('aggregate', zero);
   ship(any(rdd), 'aggregate combOp', combOp);
   const parts = await rdd.context.runJob<U>(
     any(rdd),
@@ -137,13 +140,16 @@ export async function countByValue<T>(rdd: RDD<T>): Promise<Map<T, number>> {
 }
 
 export function countByKey<K, V>(rdd: RDD<[K, V]>): Promise<Map<K, number>> {
-  return countByValue(rdd.keys());
+  // Its own keys step, so that an element that is not a pair is reported as countByKey's.
+  return countByValue(new MappedRDD<[K, V], K>(rdd, 'keys', undefined, { op: 'countByKey' }));
 }
 
 export async function collectAsMap<K, V>(rdd: RDD<[K, V]>): Promise<Map<K, V>> {
   const pairs = await collect(rdd);
   const byId = new Map<unknown, [K, V]>();
-  for (const [k, v] of pairs) {
+  for (const kv of pairs) {
+    if (!isPair(kv)) throw new NotAPairError('collectAsMap', rdd.label, kv);
+    const [k, v] = kv;
     const id = keyId(k);
     const cur = byId.get(id);
     if (cur === undefined) byId.set(id, [k, v]);

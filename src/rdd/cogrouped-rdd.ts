@@ -1,5 +1,6 @@
 import { oneToOne, type Dependency } from '../core/dependency.js';
 import type { Partitioner } from '../core/partitioner.js';
+import { NotAPairError, isPair } from '../core/errors.js';
 import { grouping } from '../shuffle/combine.js';
 import type { TaskContext, Pair } from './task-context.js';
 import type { RddContext } from './rdd-context.js';
@@ -94,7 +95,13 @@ export class CoGroupedRDD<K> extends RDD<[K, unknown[][]]> {
     for (; i < n; i++) {
       const s = this.sources[i]!;
       if (s.type === 'narrow') {
-        s.rdd.forEach(p, tc, groups.add);
+        // A co-partitioned input is read here directly, so its records are checked here (a shuffled one was
+        // checked by the map side's writer).
+        const from = s.rdd;
+        from.forEach(p, tc, (kv) => {
+          if (!isPair(kv)) throw new NotAPairError(this.label, from.label, kv);
+          groups.add(kv);
+        });
       } else {
         for (const bucket of tc.shuffleInput(s.shuffleId, p)) for (let j = 0; j < bucket.length; j++) groups.add(bucket[j]!);
       }

@@ -111,7 +111,7 @@ export class MapPartitionsRDD<T, U> extends RDD<U> {
       case 'combineLocal': {
         const agg = this.compiled.aggregator;
         if (agg === undefined) throw new Error(`${this.label}: aggregator was not compiled`);
-        const combined = combineValuesByKey((each) => this.parent.forEach(p, tc, each as Sink<T>), agg, this.id, this.label);
+        const combined = combineValuesByKey((each) => this.parent.forEach(p, tc, each as Sink<T>), agg, this.id, this.label, this.parent.label);
         for (const kv of combined) out(kv);
         return;
       }

@@ -1,5 +1,5 @@
 import { oneToOne, type Dependency } from '../core/dependency.js';
-import { tagUserError } from '../core/errors.js';
+import { NotAPairError, isPair, tagUserError } from '../core/errors.js';
 import type { ShippedFunction } from '../closure/index.js';
 import type { TaskContext } from './task-context.js';
 import { RDD, type RddOptions, type Sink } from './internal.js';
@@ -97,6 +97,9 @@ export class MappedRDD<T, U> extends RDD<U> {
     const fail = (e: unknown): never => {
       throw tagUserError(e, this.id, this.label);
     };
+    const notAPair = (x: unknown): never => {
+      throw new NotAPairError(this.label, this.parent.label, x);
+    };
     switch (this.op) {
       case 'map':
         return (x) => {
@@ -140,6 +143,7 @@ export class MappedRDD<T, U> extends RDD<U> {
         };
       case 'mapValues':
         return (x) => {
+          if (!isPair(x)) notAPair(x);
           const kv = x as unknown as [unknown, unknown];
           let w: unknown;
           try {
@@ -151,6 +155,7 @@ export class MappedRDD<T, U> extends RDD<U> {
         };
       case 'flatMapValues':
         return (x) => {
+          if (!isPair(x)) notAPair(x);
           const kv = x as unknown as [unknown, unknown];
           let ws: Iterable<unknown>;
           try {
@@ -162,9 +167,15 @@ export class MappedRDD<T, U> extends RDD<U> {
           pushAll(ws, (w) => out([k, w]), this.label);
         };
       case 'keys':
-        return (x) => out((x as unknown as [unknown, unknown])[0]);
+        return (x) => {
+          if (!isPair(x)) notAPair(x);
+          out((x as unknown as [unknown, unknown])[0]);
+        };
       case 'values':
-        return (x) => out((x as unknown as [unknown, unknown])[1]);
+        return (x) => {
+          if (!isPair(x)) notAPair(x);
+          out((x as unknown as [unknown, unknown])[1]);
+        };
       case 'pairWithNull':
         return (x) => out([x, null]);
       default:

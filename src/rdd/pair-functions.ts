@@ -4,7 +4,8 @@
  */
 import { HashPartitioner, type Partitioner } from '../core/partitioner.js';
 import type { AggregatorWire } from '../shuffle/aggregator.js';
-import type { ShippedFunction } from '../closure/index.js';
+import { findUnclonable, type ShippedFunction } from '../closure/index.js';
+import { UnclonableDataError } from '../core/errors.js';
 import { userCallSite } from '../util/call-site.js';
 import type { Pair } from './task-context.js';
 import { RDD, MapPartitionsRDD, ShuffledRDD, CoGroupedRDD, MappedRDD, checkPartitionCount, type ElementOp } from './internal.js';
@@ -52,6 +53,20 @@ function ship(rdd: RDD<unknown>, op: string, fn: Function): ShippedFunction {
   return rdd.context.ship(fn, `${op} function at ${userCallSite()}`)!;
 }
 
+/**
+ * A zero value reaches the workers by structured clone, and is cloned again for each key there, so it follows the
+ * rule of captured values: an instance of a class with methods would arrive without them. Refused at the call.
+ */
+export function checkZero(op: string, zero: unknown): void {
+  const problem = findUnclonable(zero, 'zero');
+  if (problem !== undefined) {
+    throw new UnclonableDataError(
+      `${op}: ${problem.path === 'zero' ? 'the zero value' : `the zero value's ${problem.path.slice('zero'.length)}`} is ${problem.reason}. ` +
+        'Use plain data (numbers, strings, arrays, plain objects, Map, Set, typed arrays, Date) and functions instead of methods.',
+    );
+  }
+}
+
 /** Combines by key with `aggregator`; a shuffle only if the input is not already partitioned by `partitioner`. */
 export function combineWith<K, C>(
   rdd: RDD<Pair>,
@@ -84,12 +99,14 @@ export function aggregateByKey<K, V, U>(
   n: Parts,
 ): RDD<[K, U]> {
   const r = rdd as RDD<unknown>;
+  checkZero('aggregateByKey', zero);
   const agg: AggregatorWire = { kind: 'aggregate', zero, seqOp: ship(r, 'aggregateByKey seqOp', seqOp), combOp: ship(r, 'aggregateByKey combOp', combOp) };
   return combineWith(rdd as RDD<Pair>, agg, resolvePartitioner('aggregateByKey', n, r), true, 'aggregateByKey');
 }
 
 export function foldByKey<K, V>(rdd: RDD<[K, V]>, zero: V, fn: (a: V, b: V) => V, n: Parts): RDD<[K, V]> {
   const r = rdd as RDD<unknown>;
+  checkZero('foldByKey', zero);
   return combineWith(rdd as RDD<Pair>, { kind: 'fold', zero, fn: ship(r, 'foldByKey', fn) }, resolvePartitioner('foldByKey', n, r), true, 'foldByKey');
 }
 

@@ -1,4 +1,6 @@
 import type { Dependency } from '../core/dependency.js';
+import { classInstanceError } from '../core/errors.js';
+import { findClassInstance } from '../closure/index.js';
 import type { RddContext } from './rdd-context.js';
 import type { TaskContext } from './task-context.js';
 import { RDD, type RddOptions, type Sink } from './internal.js';
@@ -19,6 +21,23 @@ export class ParallelCollectionRDD<T> extends RDD<T> {
     } else {
       this.#slices = slices;
       this.#numSlices = slices.length;
+      this.#refuseClassInstances(slices);
+    }
+  }
+
+  /**
+   * Slices travel to the workers by structured clone, which drops prototypes: refuse, here at the call, an element
+   * that would arrive without its methods (the same rule, and depth, as shuffles and results).
+   */
+  #refuseClassInstances(slices: readonly (readonly T[])[]): void {
+    let index = 0;
+    for (const slice of slices) {
+      for (let i = 0; i < slice.length; i++, index++) {
+        const x: unknown = slice[i];
+        if (typeof x !== 'object' || x === null) continue;
+        const found = findClassInstance(x, 1);
+        if (found !== undefined) throw classInstanceError(found, `In ${this.label}, element ${index}`, 'would reach the workers');
+      }
     }
   }
 

@@ -15,6 +15,8 @@ import { oneToOne, type Dependency, type ShuffleDependency } from '../core/depen
 import type { Partitioner } from '../core/partitioner.js';
 import { StorageLevel, describeStorageLevel } from '../storage/storage-level.js';
 import { userCallSite } from '../util/call-site.js';
+import { classInstanceError } from '../core/errors.js';
+import { findClassInstance } from '../closure/index.js';
 import type { RddContext } from './rdd-context.js';
 import type { TaskContext } from './task-context.js';
 import {
@@ -32,6 +34,20 @@ import {
 } from './internal.js';
 
 export type Sink<T> = (x: T) => void;
+
+/**
+ * Partitions written to disk (persisted with a disk level, checkpointed) come back through V8's serializer, which
+ * drops prototypes as the structured clone does: the same rule as for data crossing threads, checked whether or
+ * not memory is short this time, so that a program does not fail only under memory pressure.
+ */
+export function refuseClassInstances(values: readonly unknown[], owner: string, crossing: string): void {
+  for (let i = 0; i < values.length; i++) {
+    const x = values[i];
+    if (typeof x !== 'object' || x === null) continue;
+    const found = findClassInstance(x, 1);
+    if (found !== undefined) throw classInstanceError(found, `Element ${i} of a partition of ${owner}`, crossing);
+  }
+}
 
 /** An RDD described as plain data, for rebuilding in a worker. */
 export interface RddWire {
@@ -203,6 +219,7 @@ export abstract class RDD<T> {
     const values: T[] = [];
     tc.computed?.(this.id);
     this.pushCompute(partition, tc, (x) => values.push(x));
+    if (this.#storageLevel.useDisk) refuseClassInstances(values, `${this.label}, persisted ${this.#storageLevel.name},`, 'would be read back from disk');
     tc.blocks.put(this.id, partition, values, this.#storageLevel.name);
     return values;
   }

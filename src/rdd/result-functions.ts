@@ -5,12 +5,12 @@
  */
 import type { ShippedFunction } from '../closure/index.js';
 import { compareKeys, keyId, keysEqual } from '../core/keys.js';
-import { tagUserError } from '../core/errors.js';
+import { NotAPairError, isPair, tagUserError } from '../core/errors.js';
 import { reservoirSample } from '../core/partitioner.js';
 import { writeTaskOutput, commitTask, type JobOutputPlan } from '../io/index.js';
 import { writeCheckpointPartition } from '../storage/checkpoint-files.js';
 import type { TaskContext } from './task-context.js';
-import type { RDD } from './rdd.js';
+import { refuseClassInstances, type RDD } from './internal.js';
 
 export type ResultFunctionWire =
   | { readonly kind: 'collect' }
@@ -26,7 +26,7 @@ export type ResultFunctionWire =
   | { readonly kind: 'lookup'; readonly key: unknown }
   | { readonly kind: 'stats' }
   | { readonly kind: 'extreme'; readonly which: 'max' | 'min' }
-  | { readonly kind: 'sampleKeys'; readonly k: number; readonly seed: number }
+  | { readonly kind: 'sampleKeys'; readonly k: number; readonly seed: number; readonly for: string }
   | { readonly kind: 'save'; readonly plan: JobOutputPlan }
   | { readonly kind: 'checkpoint'; readonly dir: string };
 
@@ -141,6 +141,7 @@ export async function prepareResultFunction(wire: ResultFunctionWire, compile: C
       return (rdd, p, tc) => {
         const out: unknown[] = [];
         rdd.forEach(p, tc, (kv) => {
+          if (!isPair(kv)) throw new NotAPairError('lookup', rdd.label, kv);
           const [k, v] = kv as [unknown, unknown];
           if (keysEqual(k, wire.key)) out.push(v);
         });
@@ -168,7 +169,10 @@ export async function prepareResultFunction(wire: ResultFunctionWire, compile: C
     case 'sampleKeys':
       return (rdd, p, tc) => {
         const keys: unknown[] = [];
-        rdd.forEach(p, tc, (kv) => keys.push((kv as [unknown, unknown])[0]));
+        rdd.forEach(p, tc, (kv) => {
+          if (!isPair(kv)) throw new NotAPairError(wire.for, rdd.label, kv);
+          keys.push((kv as [unknown, unknown])[0]);
+        });
         return reservoirSample(keys, wire.k, wire.seed * 1000003 + p);
       };
     case 'save':
@@ -181,6 +185,7 @@ export async function prepareResultFunction(wire: ResultFunctionWire, compile: C
       return (rdd, p, tc) => {
         const values: unknown[] = [];
         rdd.forEach(p, tc, (x) => values.push(x));
+        refuseClassInstances(values, `${rdd.label}, checkpointed,`, 'would be read back from the checkpoint');
         return writeCheckpointPartition(wire.dir, p, tc.attempt, values);
       };
     default: {

@@ -106,7 +106,7 @@ export class ShuffledRDD<K, V, C> extends RDD<[K, C]> {
       const k = sampleSizePerPartition(pending.numPartitions, parent.getNumPartitions());
       const samples = await this.context.runJob<{ count: number; sample: unknown[] }>(
         parent,
-        { kind: 'sampleKeys', k, seed: this.shuffleId },
+        { kind: 'sampleKeys', k, seed: this.shuffleId, for: this.label },
         undefined,
         `sortByKey sample for ${this.label}`,
       );
@@ -137,7 +137,7 @@ export class ShuffledRDD<K, V, C> extends RDD<[K, C]> {
     if (agg !== undefined) {
       records = this.spec.mapSideCombine
         ? combineCombinersByKey(eachPair, agg, this.id, this.label)
-        : combineValuesByKey(eachPair, agg, this.id, this.label);
+        : combineValuesByKey(eachPair, agg, this.id, this.label, `shuffle ${this.shuffleId}`);
     } else if (this.spec.keyOrdering !== undefined) {
       const all: Pair[] = [];
       eachPair((kv) => all.push(kv));

@@ -3,7 +3,7 @@
  * combine inside already-partitioned data). Short strings and structural keys go in a KeyTable, other keys in a
  * Map; each group keeps its first-seen key object.
  */
-import { tagUserError } from '../core/errors.js';
+import { NotAPairError, isPair, tagUserError } from '../core/errors.js';
 import type { Aggregator } from './aggregator.js';
 import { KeyTable, inKeyTable } from './key-table.js';
 
@@ -62,9 +62,17 @@ function combine(source: Source, first: (v: unknown) => unknown, merge: (c: unkn
   return g.groups();
 }
 
-/** Combines raw values: createCombiner for a key's first value, mergeValue for the rest. */
-export function combineValuesByKey(source: Source, agg: Aggregator, rddId: number, label: string): Pair[] {
-  return combine(source, agg.createCombiner, agg.mergeValue, rddId, label);
+/**
+ * Combines raw values: createCombiner for a key's first value, mergeValue for the rest. Raw records come from user
+ * functions, so each must be a pair; `from` names where they come from, for the error.
+ */
+export function combineValuesByKey(source: Source, agg: Aggregator, rddId: number, label: string, from: string): Pair[] {
+  const pairsOnly: Source = (each) =>
+    source((kv) => {
+      if (!isPair(kv)) throw new NotAPairError(label, from, kv);
+      each(kv);
+    });
+  return combine(pairsOnly, agg.createCombiner, agg.mergeValue, rddId, label);
 }
 
 /**
