@@ -8,7 +8,10 @@ import { readFileSync } from 'node:fs';
 import { writeChart } from './chart.js';
 
 const file = process.argv[2] ?? '.bench-out/results.jsonl';
-const latest = new Map<string, any>();
+/** One recorded benchmark result: its shape depends on the workload that wrote it. */
+// biome-ignore lint/suspicious/noExplicitAny: records of many shapes, read field by field below
+type Recorded = any;
+const latest = new Map<string, Recorded>();
 for (const line of readFileSync(file, 'utf8').split('\n')) if (line.trim()) latest.set(JSON.parse(line).workload, JSON.parse(line));
 
 const lr = latest.get('lr-cache-fraction');
@@ -16,8 +19,8 @@ if (lr) {
   writeChart('lr-cache-fraction', {
     kind: 'bar',
     title: 'Logistic regression: later-iteration time vs % of data cached',
-    categories: lr.rows.map((r: any) => `${r.percent} % (${r.cached}/20)`),
-    series: [{ name: 'kindling local[2]', values: lr.rows.map((r: any) => r.laterMs / 1000) }],
+    categories: lr.rows.map((r: Recorded) => `${r.percent} % (${r.cached}/20)`),
+    series: [{ name: 'kindling local[2]', values: lr.rows.map((r: Recorded) => r.laterMs / 1000) }],
     yLabel: 'seconds per iteration',
     xLabel: 'cache budget (% of parsed points that fit; partitions cached)',
   });

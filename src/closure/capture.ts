@@ -28,6 +28,9 @@ export const kShip: unique symbol = Symbol.for('kindling.closure.ship') as never
  */
 export type WireShippable = { t: 'broadcast'; id: number; owner?: string } | { t: 'accumulator'; id: number; owner?: string };
 
+/** How an accumulator adds up tasks' contributions: a sum of numbers, or a list of values. */
+export type AccumulatorKind = 'sum' | 'list';
+
 /**
  * Something in an env that ships itself instead of being structured-cloned.
  *
@@ -94,7 +97,7 @@ export class ModuleRef {
  * const gzip = capture({ zlib }, (s: string) => zlib.gzipSync(s));
  * ```
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: an undeclared module type must be usable as any module
 export function useModule<M = any>(specifier: string): M {
   if (typeof specifier !== 'string' || specifier === '') {
     throw new TypeError('useModule expects a module specifier such as "node:zlib" or "lodash"');
@@ -135,6 +138,7 @@ export function capturedInfo(fn: Function): Captured | undefined {
  * triple(2); // 6, and rdd.map(triple) ships `factor` to the workers
  * ```
  */
+// biome-ignore lint/suspicious/noExplicitAny: any function signature, whatever its parameter types
 export function capture<F extends (...args: any[]) => any>(env: Record<string, unknown>, fn: F): F {
   if (typeof fn !== 'function') {
     throw new ClosureError('capture()', `capture(env, fn) expects a function as its second argument, got ${typeof fn}`);

@@ -3,7 +3,7 @@
  * what a function needs, `shipFunction` checks it on the driver, `compileFunction` rebuilds it
  * in a worker.
  */
-export { capture, useModule, ModuleRef, kShip, type Shippable, type WireShippable } from './capture.js';
+export { capture, useModule, ModuleRef, kShip, type Shippable, type WireShippable, type AccumulatorKind } from './capture.js';
 export { ClosureError } from './errors.js';
 export { shipFunction, type ShippedFunction, type WireEnvValue } from './ship.js';
 export {

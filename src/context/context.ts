@@ -11,7 +11,7 @@ import path from 'node:path';
 import { ClosureError, shipFunction, type ShippedFunction } from '../closure/index.js';
 import { ContextStoppedError } from '../core/errors.js';
 import {
-  RDD,
+  type RDD,
   ParallelCollectionRDD,
   RangeRDD,
   EmptyRDD,
@@ -24,7 +24,7 @@ import {
 } from '../rdd/index.js';
 import { WorkerPool } from '../exec/worker-pool.js';
 import type { BackendSnapshot, TaskBackend } from '../exec/task-backend.js';
-import type { AccumulatorKind } from '../exec/protocol.js';
+import type { AccumulatorKind } from '../closure/index.js';
 import { EventBus } from '../scheduler/event-bus.js';
 import type { SchedulerEvent } from '../scheduler/events.js';
 import { ConsoleProgressBar } from '../scheduler/console-progress.js';
@@ -38,7 +38,7 @@ import { resolveOptions, type ContextOptions, type ResolvedOptions } from './opt
 import { Accumulator, Broadcast } from './shared-variables.js';
 import { LocalDirs } from './local-dirs.js';
 import { Hints } from './hints.js';
-import { createDriverEngine, type DriverEngine } from '../mapreduce/driver-engine.js';
+import { ENGINES, type DriverEngine } from '../exec/engines.js';
 
 /** One persisted RDD in the storage report. */
 export interface RDDStorageInfo {
@@ -115,7 +115,7 @@ export class Context implements RddContext {
   constructor(options: ContextOptions = {}) {
     this.options = resolveOptions(options, os.availableParallelism());
     this.#localDirs = new LocalDirs(this.options.localDir, this.options.appName);
-    this.#engine = createDriverEngine(this.options.engine, path.join(this.#localDirs.root, 'jobs'), (m) => console.warn(`kindling: ${m}`));
+    this.#engine = ENGINES[this.options.engine].driver(this.#localDirs.root, (m) => console.warn(`kindling: ${m}`));
     // "persist() it?" is no advice where nothing is cached between jobs.
     this.#hints = new Hints((m) => console.warn(`kindling hint: ${m}`), this.options.hints && this.#engine.caches, this.options.lineageDepthWarning);
     this.#backend = new WorkerPool({

@@ -1,5 +1,6 @@
 /** Context options, validated up front with exact errors. */
 import os from 'node:os';
+import { ENGINES, ENGINE_NAMES, isEngineName, type EngineName } from '../exec/engines.js';
 
 export interface ContextOptions {
   /** `local` (1 worker thread), `local[N]`, or `local[*]` (one per core, the default). */
@@ -9,7 +10,7 @@ export interface ContextOptions {
    * `memory` (default): Spark-style, data stays in worker memory between stages and jobs. `mapreduce`: the same
    * program run Hadoop-style, every shuffle and every job's output through files.
    */
-  readonly engine?: 'memory' | 'mapreduce';
+  readonly engine?: EngineName;
   /** Attempts per task before its job fails (Spark's spark.task.maxFailures). Default 4. */
   readonly maxTaskFailures?: number;
   /** Consecutive failed attempts of a stage (lost shuffle output) before its job fails. Default 4. */
@@ -57,7 +58,7 @@ export interface ResolvedOptions {
   readonly master: string;
   readonly numWorkers: number;
   readonly appName: string;
-  readonly engine: 'memory' | 'mapreduce';
+  readonly engine: EngineName;
   readonly maxTaskFailures: number;
   readonly maxStageAttempts: number;
   readonly progress: boolean;
@@ -133,8 +134,9 @@ function resolveSpeculation(s: NonNullable<ContextOptions['speculation']>): Reso
 }
 
 function resolveEngine(e: ContextOptions['engine']): ResolvedOptions['engine'] {
-  if (e === undefined || e === 'memory' || e === 'mapreduce') return e ?? 'memory';
-  throw new Error(`Unknown engine '${String(e)}': use 'memory' (default) or 'mapreduce'`);
+  if (e === undefined) return 'memory';
+  if (isEngineName(e)) return e;
+  throw new Error(`Unknown engine '${String(e)}': use ${ENGINE_NAMES.map((n) => `'${n}' (${ENGINES[n].description})`).join(' or ')}`);
 }
 
 function resolveMemory(m: NonNullable<ContextOptions['memory']>): { workerMB: number; storageBytes: number; shuffleSpillBytes: number } {

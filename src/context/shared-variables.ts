@@ -5,7 +5,7 @@
  */
 import { findUnclonable, kShip, type Shippable, type WireShippable } from '../closure/index.js';
 import { UnclonableDataError } from '../core/errors.js';
-import type { AccumulatorKind } from '../exec/protocol.js';
+import type { AccumulatorKind } from '../closure/index.js';
 
 /**
  * A read-only value shipped to each worker once, however many tasks use it. Declare it in `capture` and read

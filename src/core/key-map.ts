@@ -153,7 +153,9 @@ export class KeyMap<K, V> implements Iterable<[K, V]> {
 
   /** Call `fn(value, firstSeenKey)` for each entry in insertion order, without allocating pairs. */
   forEach(fn: (value: V, key: K) => void): void {
-    this.byId.forEach((v, id) => fn(v, this.keyOf(id)));
+    this.byId.forEach((v, id) => {
+      fn(v, this.keyOf(id));
+    });
   }
 
   /** Same as {@link KeyMap.entries}. */

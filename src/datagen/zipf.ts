@@ -33,7 +33,7 @@ export class ZipfDistribution {
     const cumulative = new Float64Array(n);
     let sum = 0;
     for (let r = 0; r < n; r++) {
-      sum += exponent === 1 ? 1 / (r + 1) : Math.pow(r + 1, -exponent);
+      sum += exponent === 1 ? 1 / (r + 1) : (r + 1) ** -exponent;
       cumulative[r] = sum;
     }
     this.#cumulative = cumulative;

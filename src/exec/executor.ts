@@ -14,9 +14,11 @@ import { writeShuffleOutput } from '../shuffle/shuffle-writer.js';
 import { decodeBucket, encodeBuckets, type EncodedBucket } from '../shuffle/bucket-codec.js';
 import { transfer } from './comlink.js';
 import type { WorkerBlockStore } from '../storage/block-manager.js';
-import { createWorkerServices, type WorkerServices } from './worker-services.js';
+import { ENGINES, type WorkerServices } from './engines.js';
 import { estimateSize } from '../storage/size-estimator.js';
-import { STAGES_CACHED, type AccumulatorKind, type Bucket, type TaskMessage, type TaskOutcome, type WorkerInit } from './protocol.js';
+import { STAGES_CACHED, type TaskMessage, type TaskOutcome, type WorkerInit } from './protocol.js';
+import type { AccumulatorKind } from '../closure/index.js';
+import type { Bucket, MapStatus } from '../shuffle/wire.js';
 import type { RddWire } from '../rdd/rdd.js';
 
 type Fn = (...args: unknown[]) => unknown;
@@ -55,7 +57,7 @@ export class Executor {
     this.epoch = init.epoch;
     this.#maxResultBytes = init.maxResultBytes;
     this.#fetchTimeoutMs = init.fetchTimeoutMs;
-    this.#services = createWorkerServices(init);
+    this.#services = ENGINES[init.engine].worker(init);
     this.shuffles = this.#services.shuffles;
     this.blocks = this.#services.blocks;
   }
@@ -235,12 +237,12 @@ export class Executor {
       };
 
       let value: unknown;
-      let mapStatus;
+      let mapStatus: MapStatus | undefined;
       if (msg.shuffleWrite !== undefined) {
         const w = msg.shuffleWrite;
         const aggregator = w.aggregator && w.mapSideCombine ? await compileAggregator(w.aggregator, compile) : undefined;
         const writer = this.shuffles.writer(w.shuffleId, msg.partition, w.partitioner.numPartitions);
-        const status = writeShuffleOutput(rdd, msg.partition, tc, w, aggregator, writer);
+        const status = writeShuffleOutput((each) => rdd.forEach(msg.partition, tc, each), rdd.label, w, aggregator, writer);
         for (const s of status.sizes) writeRecords += s;
         mapStatus = status;
       } else if (msg.resultFn !== undefined) {
@@ -349,7 +351,7 @@ export class Executor {
             throw new FetchFailedError(shuffleId, mapIds[0]!, w, `fetching shuffle ${shuffleId} from worker ${w} failed: ${(e as Error).message}`, epoch);
           }
         }
-        mapIds.forEach((mapId, i) => (out[mapId] = got[i]!));
+        for (let i = 0; i < mapIds.length; i++) out[mapIds[i]!] = got[i]!;
       }),
     );
     return out;

@@ -4,33 +4,16 @@
  * always comes back as a TaskOutcome, and a failure is a value naming its kind.
  */
 import type { MessagePort } from 'node:worker_threads';
+import type { EngineName } from './engines.js';
 import type { ErrorInfo } from '../core/errors.js';
-import type { PartitionerWire } from '../core/partitioner.js';
-import type { AggregatorWire } from '../shuffle/aggregator.js';
+import type { AccumulatorKind } from '../closure/index.js';
+import type { BlockUpdate } from '../storage/block-update.js';
+import type { Bucket, MapStatus, ShuffleReadWire, ShuffleWriteWire } from '../shuffle/wire.js';
 import type { RddWire } from '../rdd/rdd.js';
 import type { ResultFunctionWire } from '../rdd/result-functions.js';
 
-export type AccumulatorKind = 'sum' | 'list';
-
 /** How many stage attempts' RDD descriptions a worker keeps (the driver mirrors the same FIFO). */
 export const STAGES_CACHED = 128;
-
-export interface ShuffleWriteWire {
-  readonly shuffleId: number;
-  readonly partitioner: PartitionerWire;
-  readonly aggregator?: AggregatorWire;
-  readonly mapSideCombine: boolean;
-  /** The RDD on the reduce side, named in errors from its functions. */
-  readonly rddId: number;
-  readonly rddLabel: string;
-}
-
-export interface ShuffleReadWire {
-  readonly shuffleId: number;
-  readonly reduceId: number;
-  /** Worker holding each map output, indexed by map id. */
-  readonly locations: readonly number[];
-}
 
 export interface TaskMessage {
   readonly taskId: number;
@@ -59,20 +42,6 @@ export interface TaskMessage {
   readonly accumulators: ReadonlyArray<readonly [id: number, kind: AccumulatorKind]>;
   /** Test hook of the fault-injection API: delay before computing. */
   readonly delayMs?: number;
-}
-
-/** Record counts per reduce partition written by one map task. */
-export interface MapStatus {
-  readonly sizes: readonly number[];
-}
-
-/** A change to a cached partition on a worker: where it is now (both sizes 0: no longer cached there). */
-export interface BlockUpdate {
-  readonly rddId: number;
-  readonly partition: number;
-  readonly memoryBytes: number;
-  readonly diskBytes: number;
-  readonly change: 'added' | 'evicted' | 'spilled' | 'dropped';
 }
 
 export type TaskFailure =
@@ -115,9 +84,6 @@ export type TaskOutcome =
       readonly metrics?: TaskMetrics;
     };
 
-/** One shuffle bucket: the records of one map output for one reduce partition. */
-export type Bucket = ReadonlyArray<[unknown, unknown]>;
-
 /** What a worker serves to its peers: shuffle buckets it holds. */
 export interface ShuffleService {
   /** Buckets `reduceId` of the given map outputs, in the order asked; throws naming a missing one. */
@@ -157,7 +123,7 @@ export interface WorkerInit {
   readonly spillDir: string;
   /** Largest result a task may send back (Spark's spark.driver.maxResultSize). */
   readonly maxResultBytes: number;
-  readonly engine: 'memory' | 'mapreduce';
+  readonly engine: EngineName;
   /** Estimated bytes of one map task's shuffle output kept in memory before it spills sorted runs. */
   readonly shuffleSpillBytes: number;
   /** Where the mapreduce engine writes job results. */

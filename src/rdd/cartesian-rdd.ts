@@ -1,4 +1,4 @@
-import { customNarrow, type Dependency } from '../core/dependency.js';
+import { customNarrow, type Dependency } from './dependency.js';
 import type { TaskContext } from './task-context.js';
 import { RDD, type RddOptions, type Sink } from './internal.js';
 

@@ -1,4 +1,4 @@
-import { oneToOne, type Dependency } from '../core/dependency.js';
+import { oneToOne, type Dependency } from './dependency.js';
 import type { Partitioner } from '../core/partitioner.js';
 import { NotAPairError, isPair } from '../core/errors.js';
 import { grouping } from '../shuffle/combine.js';

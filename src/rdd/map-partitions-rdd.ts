@@ -1,4 +1,4 @@
-import { oneToOne, type Dependency } from '../core/dependency.js';
+import { oneToOne, type Dependency } from './dependency.js';
 import { tagUserError } from '../core/errors.js';
 import type { ShippedFunction } from '../closure/index.js';
 import type { Aggregator, AggregatorWire } from '../shuffle/aggregator.js';

@@ -1,4 +1,4 @@
-import { oneToOne, type Dependency } from '../core/dependency.js';
+import { oneToOne, type Dependency } from './dependency.js';
 import { NotAPairError, isPair, tagUserError } from '../core/errors.js';
 import type { ShippedFunction } from '../closure/index.js';
 import type { TaskContext } from './task-context.js';

@@ -1,4 +1,4 @@
-import type { Dependency } from '../core/dependency.js';
+import type { Dependency } from './dependency.js';
 import { classInstanceError } from '../core/errors.js';
 import { findClassInstance } from '../closure/index.js';
 import type { RddContext } from './rdd-context.js';

@@ -1,4 +1,4 @@
-import type { Dependency } from '../core/dependency.js';
+import type { Dependency } from './dependency.js';
 import type { RddContext } from './rdd-context.js';
 import type { TaskContext } from './task-context.js';
 import { RDD, type RddOptions, type Sink } from './internal.js';

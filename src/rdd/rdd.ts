@@ -11,7 +11,7 @@
  * no intermediate arrays or iterator objects) and pull-based (`iterator`) where a user function wants an
  * Iterable (mapPartitions). `forEach` and `iterator` are the only places that consult the cache.
  */
-import { oneToOne, type Dependency, type ShuffleDependency } from '../core/dependency.js';
+import { oneToOne, type Dependency, type ShuffleDependency } from './dependency.js';
 import type { Partitioner } from '../core/partitioner.js';
 import { StorageLevel, describeStorageLevel } from '../storage/storage-level.js';
 import { userCallSite } from '../util/call-site.js';

@@ -8,7 +8,7 @@ import { compileAggregator, type AggregatorWire } from '../shuffle/aggregator.js
 import { WORKER_RDD_CONTEXT as W } from './rdd-context.js';
 import type { Pair } from './task-context.js';
 import {
-  RDD,
+  type RDD,
   ParallelCollectionRDD,
   RangeRDD,
   EmptyRDD,

@@ -1,7 +1,7 @@
 /** Set-like operations, built from pair operations on `[element, null]` as Spark does. */
 import { DirectPartitioner, HashPartitioner } from '../core/partitioner.js';
 import type { Pair } from './task-context.js';
-import { RDD, MappedRDD, MapPartitionsRDD, ShuffledRDD, checkPartitionCount } from './internal.js';
+import { type RDD, MappedRDD, MapPartitionsRDD, ShuffledRDD, checkPartitionCount } from './internal.js';
 import { combineWith, cogroup, resolvePartitioner, subtractByKey } from './pair-functions.js';
 
 const withNull = <T>(rdd: RDD<T>): RDD<[T, null]> => new MappedRDD<T, [T, null]>(rdd, 'pairWithNull', undefined);

@@ -3,14 +3,10 @@
  * the inputs the task runner fetched before computing (shuffle buckets, parallelized slices). Computation itself
  * is synchronous; everything asynchronous (fetching from peers, compiling functions) happens before it starts.
  */
-export type Pair = [unknown, unknown];
+import type { Pair } from '../core/pair.js';
+import type { CachedBlocks } from '../storage/block-update.js';
 
-export interface CachedBlocks {
-  /** The cached values of an RDD partition on this worker, if any. */
-  get(rddId: number, partition: number): readonly unknown[] | undefined;
-  /** Stores a computed partition under the RDD's storage level. */
-  put(rddId: number, partition: number, values: readonly unknown[], level: string): void;
-}
+export type { Pair, CachedBlocks };
 
 export interface TaskContext {
   readonly stageId: number;

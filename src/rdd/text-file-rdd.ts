@@ -1,4 +1,4 @@
-import type { Dependency } from '../core/dependency.js';
+import type { Dependency } from './dependency.js';
 import { listInputFilesSync, computeTextSplitsSync, forEachSplitLine, type TextSplit } from '../io/index.js';
 import type { RddContext } from './rdd-context.js';
 import type { TaskContext } from './task-context.js';

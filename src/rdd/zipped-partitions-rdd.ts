@@ -1,4 +1,4 @@
-import { oneToOne, type Dependency } from '../core/dependency.js';
+import { oneToOne, type Dependency } from './dependency.js';
 import type { TaskContext } from './task-context.js';
 import { RDD, type RddOptions } from './internal.js';
 

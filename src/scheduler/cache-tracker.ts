@@ -4,7 +4,7 @@
  * with every task. The scheduler uses it for locality and to skip stages whose data is fully cached; the
  * context builds the storage report from it.
  */
-import type { BlockUpdate } from '../exec/protocol.js';
+import type { BlockUpdate } from '../storage/block-update.js';
 
 export interface BlockLocation {
   readonly memoryBytes: number;

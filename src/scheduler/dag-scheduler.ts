@@ -15,7 +15,7 @@
  * then the failed stage, up to `maxStageAttempts` consecutive failed attempts.
  */
 import { JobFailedError, type ErrorInfo } from '../core/errors.js';
-import type { ShuffleDependency } from '../core/dependency.js';
+import type { ShuffleDependency } from '../rdd/dependency.js';
 import type { RDD, ResultFunctionWire } from '../rdd/index.js';
 import type { TaskOutcome, TaskFailure } from '../exec/protocol.js';
 import type { EventBus } from './event-bus.js';

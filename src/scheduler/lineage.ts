@@ -2,7 +2,7 @@
  * Walks over lineage graphs. Every walk uses an explicit stack: iterative programs build lineages thousands of
  * RDDs deep, deeper than the call stack allows.
  */
-import type { ShuffleDependency } from '../core/dependency.js';
+import type { ShuffleDependency } from '../rdd/dependency.js';
 import type { RDD } from '../rdd/index.js';
 
 /** The RDDs a stage computes: reachable from `rdd` through narrow dependencies, parents before children. */

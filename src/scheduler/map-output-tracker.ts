@@ -3,7 +3,7 @@
  * the output of each map task. Reduce tasks get these locations in their task message; a stage is available
  * when every map output is registered. Outputs of a lost worker are unregistered so they are recomputed.
  */
-import type { MapStatus } from '../exec/protocol.js';
+import type { MapStatus } from '../shuffle/wire.js';
 
 interface Output {
   readonly workerIndex: number;
@@ -82,7 +82,7 @@ export class MapOutputTracker {
 
   isAvailable(shuffleId: number): boolean {
     const outputs = this.#shuffles.get(shuffleId);
-    return outputs !== undefined && outputs.every((o) => o !== undefined);
+    return outputs?.every((o) => o !== undefined) ?? false;
   }
 
   /** The worker holding each map output; throws if one is missing (the scheduler checks availability first). */

@@ -3,7 +3,7 @@
  * shuffle dependencies. A ShuffleMapStage writes a shuffle's map outputs and is shared by every job that reads
  * that shuffle (so later jobs reuse its outputs); a ResultStage computes an action's function for one job.
  */
-import type { ShuffleDependency } from '../core/dependency.js';
+import type { ShuffleDependency } from '../rdd/dependency.js';
 import type { RDD, ResultFunctionWire } from '../rdd/index.js';
 
 export interface ActiveJob {

@@ -5,7 +5,9 @@
  */
 import type { ShippedFunction } from '../closure/index.js';
 import type { RDD, RddWire, ResultFunctionWire } from '../rdd/index.js';
-import { STAGES_CACHED, type AccumulatorKind, type ShuffleReadWire, type ShuffleWriteWire, type TaskMessage } from '../exec/protocol.js';
+import { STAGES_CACHED, type TaskMessage } from '../exec/protocol.js';
+import type { AccumulatorKind } from '../closure/index.js';
+import type { ShuffleReadWire, ShuffleWriteWire } from '../shuffle/wire.js';
 import type { CacheTracker } from './cache-tracker.js';
 import type { MapOutputTracker } from './map-output-tracker.js';
 import { narrowLineage } from './lineage.js';

@@ -7,7 +7,9 @@ import { NotAPairError, isPair, tagUserError } from '../core/errors.js';
 import type { Aggregator } from './aggregator.js';
 import { KeyTable, inKeyTable } from './key-table.js';
 
-export type Pair = [unknown, unknown];
+import type { Pair } from '../core/pair.js';
+
+export type { Pair };
 type Source = (each: (kv: Pair) => void) => void;
 
 /** Records grouped by key; each group is its output pair [first-seen key, combiner], updated in place. */

@@ -6,7 +6,7 @@
  * - DiskShuffleManager (the mapreduce engine): Hadoop-style, every map output is sorted and written to disk
  *   as per-reducer runs, and reducers merge-read them.
  */
-import type { Bucket, MapStatus } from '../exec/protocol.js';
+import type { Bucket, MapStatus } from './wire.js';
 import type { Pair } from './combine.js';
 
 /** Receives one map task's records, already assigned to reduce partitions. */

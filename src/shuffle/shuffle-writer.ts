@@ -3,18 +3,21 @@
  * when the shuffle asks for it (reduceByKey & co.). Combining before bucketing hashes each distinct key once.
  */
 import { partitionerFromWire } from '../core/partitioner.js';
-import type { RDD, TaskContext, Pair } from '../rdd/index.js';
-import type { MapStatus, ShuffleWriteWire } from '../exec/protocol.js';
+import type { Pair } from '../core/pair.js';
+import type { MapStatus, ShuffleWriteWire } from './wire.js';
 import type { MapOutputWriter } from './shuffle-manager.js';
 import type { Aggregator } from './aggregator.js';
 import { combineValuesByKey } from './combine.js';
 import { NotAPairError, classInstanceError, isPair } from '../core/errors.js';
 import { findClassInstance } from '../closure/index.js';
 
+/** One map task's records, pushed to `each` (the RDD's pipelined partition, so no array is built). */
+export type RecordSource = (each: (x: unknown) => void) => void;
+
 export function writeShuffleOutput(
-  rdd: RDD<unknown>,
-  partition: number,
-  tc: TaskContext,
+  source: RecordSource,
+  /** The RDD producing the records, named in errors. */
+  producer: string,
   w: ShuffleWriteWire,
   aggregator: Aggregator | undefined,
   out: MapOutputWriter,
@@ -26,7 +29,7 @@ export function writeShuffleOutput(
   const refuseClassInstance = (kv: Pair): void => {
     const found = findClassInstance(kv, 1);
     if (found !== undefined) {
-      throw classInstanceError(found, `A record [key, value] of the shuffle from ${rdd.label} to ${w.rddLabel}`, 'would be shuffled');
+      throw classInstanceError(found, `A record [key, value] of the shuffle from ${producer} to ${w.rddLabel}`, 'would be shuffled');
     }
   };
   const place = (kv: Pair): void => {
@@ -36,11 +39,11 @@ export function writeShuffleOutput(
     out.add(partitioner.getPartition(k), kv);
   };
   if (aggregator !== undefined && w.mapSideCombine) {
-    const combined = combineValuesByKey((each) => rdd.forEach(partition, tc, each as (x: unknown) => void), aggregator, w.rddId, w.rddLabel, rdd.label);
+    const combined = combineValuesByKey((each) => source(each as (x: unknown) => void), aggregator, w.rddId, w.rddLabel, producer);
     for (let i = 0; i < combined.length; i++) place(combined[i]!);
   } else {
-    rdd.forEach(partition, tc, (x) => {
-      if (!isPair(x)) throw new NotAPairError(w.rddLabel, rdd.label, x);
+    source((x) => {
+      if (!isPair(x)) throw new NotAPairError(w.rddLabel, producer, x);
       place(x as Pair);
     });
   }

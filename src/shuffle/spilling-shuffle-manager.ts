@@ -7,7 +7,7 @@
  */
 import path from 'node:path';
 import { rmSync } from 'node:fs';
-import type { Bucket, MapStatus } from '../exec/protocol.js';
+import type { Bucket, MapStatus } from './wire.js';
 import { compareKeys } from '../core/keys.js';
 import { estimateSize } from '../storage/size-estimator.js';
 import type { Pair } from './combine.js';

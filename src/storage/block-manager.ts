@@ -15,8 +15,7 @@
  */
 import { LRUCache } from 'lru-cache';
 import path from 'node:path';
-import type { BlockUpdate } from '../exec/protocol.js';
-import type { CachedBlocks } from '../rdd/task-context.js';
+import type { BlockUpdate, CachedBlocks } from './block-update.js';
 import { rddBlockId } from './block-id.js';
 import { DiskStore } from './disk-store.js';
 import { estimateSize } from './size-estimator.js';

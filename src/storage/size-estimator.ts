@@ -30,7 +30,7 @@ function sizeOf(v: unknown, depth: number): number {
       if (depth > 4) return 64;
       if (ArrayBuffer.isView(v)) return 64 + v.byteLength;
       if (Array.isArray(v)) {
-        let s = 16 + 8 * v.length;
+        const s = 16 + 8 * v.length;
         const m = Math.min(v.length, 32);
         let inner = 0;
         for (let i = 0; i < m; i++) inner += sizeOf(v[i], depth + 1);

@@ -133,7 +133,7 @@ describe.each(MODES)('introspection (%s)', (master) => {
     expect(lines[0]).toBe('(3) MapPartitionsRDD at join []');
     expect(lines.slice(-2)).toEqual([' +-(2) ParallelCollectionRDD at parallelize []', ' +-(3) ParallelCollectionRDD at parallelize []']);
     expect(lines.filter((l) => l.includes('+-'))).toHaveLength(2);
-    expect(lines.some((l) => /^ \|  CoGroupedRDD/.test(l))).toBe(true);
+    expect(lines.some((l) => /^ \| {2}CoGroupedRDD/.test(l))).toBe(true);
   });
 
   it('a co-partitioned join is narrow: its partitioned parents sit in the same stage', () => {
@@ -144,7 +144,7 @@ describe.each(MODES)('introspection (%s)', (master) => {
     const co = lines.findIndex((l) => l.includes('CoGroupedRDD'));
     expect(lines[0]).toBe('(3) MapPartitionsRDD at join []');
     expect(co).toBeGreaterThan(0);
-    expect(lines[co]).toMatch(/^ \|  CoGroupedRDD at \S+ \[\]$/);
+    expect(lines[co]).toMatch(/^ \| {2}CoGroupedRDD at \S+ \[\]$/);
     expect(lines.slice(co + 1)).toEqual([
       ' |  ShuffledRDD at partitionBy []',
       ' +-(2) ParallelCollectionRDD at parallelize []',
@@ -195,7 +195,7 @@ describe('introspection of deep lineages (driver only)', () => {
     const lines = r.toDebugString().split('\n');
     expect(lines).toHaveLength(15001);
     expect(lines[0]).toMatch(/^\(3\) MapPartitionsRDD/);
-    expect(lines[15000]).toMatch(/^ \|  ParallelCollectionRDD/);
+    expect(lines[15000]).toMatch(/^ \| {2}ParallelCollectionRDD/);
   });
 
   it('deeply nested unions: partition count without stack overflow', () => {

@@ -3,8 +3,8 @@
  * dependencies and pipelines narrow ones inside one task; it looks only at the dependency's kind, never at the
  * RDD's class.
  */
-import type { RDD } from '../rdd/rdd.js';
-import type { Partitioner } from './partitioner.js';
+import type { RDD } from './rdd.js';
+import type { Partitioner } from '../core/partitioner.js';
 import type { AggregatorWire } from '../shuffle/aggregator.js';
 
 /** Each partition of the child depends on a small, known set of parent partitions. */

@@ -1,0 +1,32 @@
+/**
+ * The shuffle's own vocabulary on the wire: what a map task is told to write, what a reduce task is told to
+ * read, what a map task reports, and what a bucket is. The driver's scheduler and the workers' executors both
+ * speak it; it belongs here, with the code that writes and reads shuffles.
+ */
+import type { PartitionerWire } from '../core/partitioner.js';
+import type { AggregatorWire } from './aggregator.js';
+
+export interface ShuffleWriteWire {
+  readonly shuffleId: number;
+  readonly partitioner: PartitionerWire;
+  readonly aggregator?: AggregatorWire;
+  readonly mapSideCombine: boolean;
+  /** The RDD on the reduce side, named in errors from its functions. */
+  readonly rddId: number;
+  readonly rddLabel: string;
+}
+
+export interface ShuffleReadWire {
+  readonly shuffleId: number;
+  readonly reduceId: number;
+  /** Worker holding each map output, indexed by map id. */
+  readonly locations: readonly number[];
+}
+
+/** Record counts per reduce partition written by one map task. */
+export interface MapStatus {
+  readonly sizes: readonly number[];
+}
+
+/** One shuffle bucket: the records of one map output for one reduce partition. */
+export type Bucket = ReadonlyArray<[unknown, unknown]>;
