@@ -22,7 +22,7 @@ import {
   type RddContext,
   type ResultFunctionWire,
 } from '../rdd/index.js';
-import { WorkerPool } from '../exec/worker-pool.js';
+import { resolveMaster } from '../exec/backends.js';
 import type { BackendSnapshot, TaskBackend } from '../exec/task-backend.js';
 import type { AccumulatorKind } from '../closure/index.js';
 import { EventBus } from '../scheduler/event-bus.js';
@@ -118,14 +118,13 @@ export class Context implements RddContext {
     this.#engine = ENGINES[this.options.engine].driver(this.#localDirs.root, (m) => console.warn(`kindling: ${m}`));
     // "persist() it?" is no advice where nothing is cached between jobs.
     this.#hints = new Hints((m) => console.warn(`kindling hint: ${m}`), this.options.hints && this.#engine.caches, this.options.lineageDepthWarning);
-    this.#backend = new WorkerPool({
-      numWorkers: this.options.numWorkers,
+    this.#backend = resolveMaster(this.options.master, os.availableParallelism()).factory.create(this.options.master, this.options.numWorkers, {
       maxHeapMb: this.options.workerMB,
-      spillRoot: this.#localDirs.root,
+      scratchDir: this.#localDirs.root,
       taskTimeoutMs: this.options.taskTimeoutMs,
-      worker: {
+      engine: this.options.engine,
+      executor: {
         fetchTimeoutMs: this.options.fetchTimeoutMs,
-        engine: this.options.engine,
         storageBytes: this.options.storageBytes,
         maxResultBytes: this.options.maxResultBytes,
         shuffleSpillBytes: this.options.shuffleSpillBytes,
@@ -170,7 +169,11 @@ export class Context implements RddContext {
     );
     this.#dag.attach(this.#tasks);
     this.faults = {
-      killWorker: (index = 0) => this.#backend.killWorker(index),
+      killWorker: (index = 0) => {
+        const faults = this.#backend.faults;
+        if (faults === undefined) return Promise.reject(new Error(`killWorker: the backend of master '${this.options.master}' offers no fault injection`));
+        return faults.killWorker(index);
+      },
       slowWorker: (index, delayMs) => this.#tasks.slowWorker(index, delayMs),
       snapshot: async () => {
         // Asking workers holds the process open like a job does (workers alone do not).

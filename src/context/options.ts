@@ -1,6 +1,7 @@
 /** Context options, validated up front with exact errors. */
 import os from 'node:os';
 import { ENGINES, ENGINE_NAMES, isEngineName, type EngineName } from '../exec/engines.js';
+import { resolveMaster } from '../exec/backends.js';
 
 export interface ContextOptions {
   /** `local` (1 worker thread), `local[N]`, or `local[*]` (one per core, the default). */
@@ -76,17 +77,9 @@ export interface ResolvedOptions {
   readonly fetchTimeoutMs: number;
 }
 
-/** Parses `local`, `local[N]`, `local[*]`. */
+/** The number of executor slots a master URL gives (the backend registry decides; errors name what is served). */
 export function parseMaster(master: string, cores: number): number {
-  if (master === 'local') return 1;
-  const m = /^local\[(\*|\d+)\]$/.exec(master);
-  if (m === null) {
-    throw new Error(`Unknown master '${master}': use 'local', 'local[N]' (N worker threads) or 'local[*]' (one per core)`);
-  }
-  if (m[1] === '*') return Math.max(1, cores);
-  const n = Number(m[1]);
-  if (n < 1) throw new Error(`master '${master}' asks for ${n} workers; it needs at least 1`);
-  return n;
+  return resolveMaster(master, cores).parallelism;
 }
 
 function positiveInt(name: string, v: number | undefined, fallback: number): number {

@@ -1,97 +1,93 @@
 /**
- * The worker side of task execution (Spark's Executor). For each task it rebuilds the stage's RDDs from their
- * descriptions, compiles user functions against a task-local runtime (accumulators count per task), fetches the
- * shuffle buckets the task reads (from its own store or from peers), then computes synchronously and returns a
- * TaskOutcome. Nothing is thrown across the boundary.
+ * The worker side of task execution (Spark's Executor), transport-neutral: whoever hosts it (a worker thread
+ * today) hands it task messages and peer channels. A task goes through named phases:
+ * 1. admission: the task is for this incarnation, was not cancelled while it waited, and is let through its
+ *    fault-injection delay;
+ * 2. runtime: broadcasts registered, task-local accumulators, functions compiled (task-runtime.ts);
+ * 3. the stage's RDDs rebuilt from their descriptions (kept per stage attempt until the driver releases it);
+ * 4. inputs: the shuffle buckets the task reads, from this worker or its peers (shuffle-fetcher.ts);
+ * 5. the run: a shuffle map task writes its buckets; a result task runs the action's function, refusing
+ *    results that would lose their class or exceed maxResultSize;
+ * 6. the outcome: success, or a failure as a value naming its kind. Nothing is thrown across the boundary.
  */
-import { compileFunction, findClassInstance, importModuleFrom, type ClosureRuntime, type ShippedFunction } from '../closure/index.js';
+import { findClassInstance, type ShippedFunction } from '../closure/index.js';
 import { classInstanceError, toErrorInfo } from '../core/errors.js';
-import { rebuildRdds, prepareResultFunction, type RDD, type TaskContext, type Pair } from '../rdd/index.js';
+import { rebuildRdds, prepareResultFunction, type RDD, type RddWire, type TaskContext, type Pair } from '../rdd/index.js';
 import { compileAggregator } from '../shuffle/aggregator.js';
+import { encodeBuckets } from '../shuffle/bucket-codec.js';
 import { FetchFailedError } from '../shuffle/fetch-failed.js';
 import type { ShuffleManager } from '../shuffle/shuffle-manager.js';
 import { writeShuffleOutput } from '../shuffle/shuffle-writer.js';
-import { decodeBucket, encodeBuckets, type EncodedBucket } from '../shuffle/bucket-codec.js';
-import { transfer } from './comlink.js';
-import type { WorkerBlockStore } from '../storage/block-manager.js';
-import { ENGINES, type WorkerServices } from './engines.js';
-import { estimateSize } from '../storage/size-estimator.js';
-import { STAGES_CACHED, type TaskMessage, type TaskOutcome, type WorkerInit } from './protocol.js';
-import type { AccumulatorKind } from '../closure/index.js';
 import type { Bucket, MapStatus } from '../shuffle/wire.js';
-import type { RddWire } from '../rdd/rdd.js';
+import type { WorkerBlockStore } from '../storage/block-manager.js';
+import { estimateSize } from '../storage/size-estimator.js';
+import { ENGINES, type WorkerServices } from './engines.js';
+import { STAGES_CACHED, type TaskMessage, type TaskMetrics, type TaskOutcome, type WorkerInit } from './protocol.js';
+import { ShuffleFetcher, type PeerShuffleService } from './shuffle-fetcher.js';
+import { taskRuntime, type Fn, type TaskRuntime } from './task-runtime.js';
 
-type Fn = (...args: unknown[]) => unknown;
+export type { PeerShuffleService };
 
-/** What a worker serves to its peers: buckets in the encoding of bucket-codec.ts, which is cheaper to post. */
-export interface PeerShuffleService {
-  fetchBuckets(shuffleId: number, mapIds: readonly number[], reduceId: number): EncodedBucket[] | Promise<EncodedBucket[]>;
+/** Counters a task's phases add to; turned into TaskMetrics when the outcome is made. */
+interface Meter {
+  readonly started: number;
+  readRecords: number;
+  writeRecords: number;
+  resultBytes: number;
 }
 
-/** A task-local accumulator: adds are merged on the driver only if the task succeeds. */
-class LocalAccumulator {
-  value: unknown;
-  constructor(readonly kind: AccumulatorKind) {
-    this.value = kind === 'sum' ? 0 : [];
-  }
-  add(v: unknown): void {
-    if (this.kind === 'sum') this.value = (this.value as number) + (v as number);
-    else (this.value as unknown[]).push(v);
-  }
+/** A task that ends early with this outcome (cancelled, refused, too large): not an error of the task's code. */
+class EarlyOutcome {
+  constructor(readonly failure: Extract<TaskOutcome, { status: 'failed' }>['failure']) {}
 }
 
 export class Executor {
+  readonly workerIndex: number;
+  readonly epoch: number;
   readonly shuffles: ShuffleManager;
   readonly blocks: WorkerBlockStore;
   readonly #services: WorkerServices;
-  readonly #broadcasts = new Map<number, unknown>();
-  /** Peers' shuffle services, by worker index, with the epoch of the incarnation each channel reaches. */
-  readonly #peers = new Map<number, { readonly epoch: number; readonly service: PeerShuffleService }>();
-
+  readonly #fetcher: ShuffleFetcher;
   readonly #maxResultBytes: number;
-  readonly #fetchTimeoutMs: number;
-  readonly epoch: number;
-
-  constructor(init: WorkerInit) {
-    this.workerIndex = init.workerIndex;
-    this.epoch = init.epoch;
-    this.#maxResultBytes = init.maxResultBytes;
-    this.#fetchTimeoutMs = init.fetchTimeoutMs;
-    this.#services = ENGINES[init.engine].worker(init);
-    this.shuffles = this.#services.shuffles;
-    this.blocks = this.#services.blocks;
-  }
-  readonly workerIndex: number;
-
-  /** Fetches waiting on each peer incarnation (`index.epoch`), failed at once if it dies (comlink would wait forever). */
-  readonly #waiting = new Map<string, Set<(e: Error) => void>>();
+  readonly #broadcasts = new Map<number, unknown>();
+  /** Tasks received and not yet ended: a cancellation of any other task is late and is ignored. */
+  readonly #active = new Set<number>();
   /** Tasks the driver cancelled before they started computing. */
   readonly #cancelled = new Set<number>();
   readonly #wakeUps = new Map<number, () => void>();
+  /** RDD descriptions per stage attempt, oldest first (the driver sends each once per worker). */
+  readonly #stageWires = new Map<string, readonly RddWire[]>();
+  /** Rebuilt RDDs per stage attempt, shared by its tasks when they use no accumulator (task-local state). */
+  readonly #rebuilt = new Map<string, Map<number, RDD<unknown>>>();
 
-  /** A channel to incarnation `epoch` of peer `index`; a channel to an older incarnation is dropped. */
+  constructor(init: WorkerInit, services: WorkerServices = ENGINES[init.engine].worker(init)) {
+    this.workerIndex = init.workerIndex;
+    this.epoch = init.epoch;
+    this.#maxResultBytes = init.maxResultBytes;
+    this.#services = services;
+    this.shuffles = services.shuffles;
+    this.blocks = services.blocks;
+    this.#fetcher = new ShuffleFetcher(init.workerIndex, init.epoch, services.shuffles, init.fetchTimeoutMs);
+  }
+
+  // ---- peers, stages, broadcasts, cancellation ----------------------------------------------------------------
+
   setPeer(index: number, epoch: number, service: PeerShuffleService): void {
-    const old = this.#peers.get(index);
-    if (old !== undefined && old.epoch > epoch) return;
-    if (old !== undefined && old.epoch < epoch) this.peerLost(index, old.epoch);
-    this.#peers.set(index, { epoch, service });
+    this.#fetcher.setPeer(index, epoch, service);
+  }
+  peerLost(index: number, epoch: number): void {
+    this.#fetcher.peerLost(index, epoch);
+  }
+  peers(): Array<[number, number]> {
+    return this.#fetcher.peers();
   }
 
   /**
-   * Incarnation `epoch` of peer `index` is gone. Only that incarnation: the driver's notice and the late
-   * `close` of the dead worker's port can both arrive after the replacement is connected, and must not
-   * disconnect it.
+   * What this worker serves a peer: the buckets in the encoding of bucket-codec.ts, and the buffers a transport
+   * may move rather than copy (a thread transfers them; a network transport sends them as they are).
    */
-  peerLost(index: number, epoch: number): void {
-    if (this.#peers.get(index)?.epoch === epoch) this.#peers.delete(index);
-    const key = `${index}.${epoch}`;
-    const waiting = this.#waiting.get(key);
-    this.#waiting.delete(key);
-    for (const fail of waiting ?? []) fail(new Error(`worker ${index} (epoch ${epoch}) died`));
-  }
-
-  peers(): Array<[number, number]> {
-    return [...this.#peers].map(([index, p]) => [index, p.epoch]);
+  serveBuckets(shuffleId: number, mapIds: readonly number[], reduceId: number): ReturnType<typeof encodeBuckets> {
+    return encodeBuckets(this.shuffles.fetchBuckets(shuffleId, mapIds, reduceId));
   }
 
   /** Forgets the given stages' RDD descriptions and rebuilt RDDs (and so the values their closures captured). */
@@ -105,13 +101,59 @@ export class Executor {
     }
   }
 
-  /** Tasks received and not yet ended: a cancellation of any other task is late and is ignored. */
-  readonly #active = new Set<number>();
+  removeBroadcast(id: number): void {
+    this.#broadcasts.delete(id);
+  }
 
   cancelTask(taskId: number): void {
     if (!this.#active.has(taskId)) return;
     this.#cancelled.add(taskId);
     this.#wakeUps.get(taskId)?.();
+  }
+
+  // ---- running a task -----------------------------------------------------------------------------------------
+
+  async runTask(msg: TaskMessage): Promise<TaskOutcome> {
+    const meter: Meter = { started: performance.now(), readRecords: 0, writeRecords: 0, resultBytes: 0 };
+    if (msg.epoch !== this.epoch) {
+      // Never happens through a backend; a task meant for another incarnation must not run here.
+      const message = `task ${msg.taskId} was built for epoch ${msg.epoch} of worker ${this.workerIndex}, this is epoch ${this.epoch}`;
+      return { status: 'failed', epoch: this.epoch, failure: { kind: 'workerLost', workerIndex: this.workerIndex, message, causedByApp: false }, blockUpdates: [] };
+    }
+    this.#active.add(msg.taskId);
+    try {
+      await this.#admit(msg);
+      for (const [id, value] of msg.broadcasts) this.#broadcasts.set(id, value);
+      const runtime = taskRuntime(this.workerIndex, this.#broadcasts, msg.accumulators);
+      const rdds = await this.#stageRdds(msg, runtime.compile);
+      const rdd = rdds.get(msg.finalRddId);
+      if (rdd === undefined) throw new Error(`task ${msg.taskId} names RDD ${msg.finalRddId}, which was not sent`);
+      const tc = await this.#inputs(msg, meter);
+      const ran = msg.shuffleWrite !== undefined ? await this.#runShuffleMap(msg, rdd, tc.context, runtime, meter) : await this.#runResult(msg, rdd, tc.context, runtime, meter);
+      return {
+        status: 'success',
+        epoch: this.epoch,
+        ...ran,
+        accumulators: [...runtime.accumulators].map(([id, a]) => [id, a.value] as const),
+        computedRdds: [...tc.computed.keys()],
+        blockUpdates: this.blocks.drainUpdates(),
+        metrics: metricsOf(meter),
+      };
+    } catch (e) {
+      return { status: 'failed', epoch: this.epoch, failure: failureOf(e), blockUpdates: this.blocks.drainUpdates(), metrics: metricsOf(meter) };
+    } finally {
+      this.#active.delete(msg.taskId);
+      this.#cancelled.delete(msg.taskId);
+    }
+  }
+
+  /** Phase 1: lets the task start, unless it was cancelled while it waited. */
+  async #admit(msg: TaskMessage): Promise<void> {
+    // Messages that arrived while the previous task computed are handled first: a cancellation of this queued
+    // task (the driver moved it to a free worker) must be seen before it starts.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (msg.delayMs) await this.#delay(msg.taskId, msg.delayMs);
+    if (this.#cancelled.has(msg.taskId)) throw new EarlyOutcome({ kind: 'killed', message: `task ${msg.taskId} was cancelled` });
   }
 
   /** The straggler delay of fault injection, cut short if the task is cancelled. */
@@ -126,183 +168,7 @@ export class Executor {
     }).finally(() => this.#wakeUps.delete(taskId));
   }
 
-  /**
-   * Asks a peer for buckets; rejects if the peer dies while the request is out, or does not answer within
-   * fetchTimeoutMs (a peer stuck in a runaway task serves nothing: the fetch failure lets the driver
-   * recompute that output elsewhere).
-   */
-  #askPeer(w: number, shuffleId: number, mapIds: number[], reduceId: number): Promise<Bucket[]> {
-    const peer = this.#peers.get(w);
-    if (peer === undefined) return Promise.reject(new Error(`worker ${w} is not reachable from worker ${this.workerIndex}`));
-    const key = `${w}.${peer.epoch}`;
-    return new Promise<Bucket[]>((resolve, reject) => {
-      let set = this.#waiting.get(key);
-      if (set === undefined) this.#waiting.set(key, (set = new Set()));
-      const waiting = set;
-      waiting.add(reject);
-      const timer = setTimeout(
-        () => reject(new Error(`worker ${w} did not answer within fetchTimeoutMs (${this.#fetchTimeoutMs} ms)`)),
-        this.#fetchTimeoutMs,
-      );
-      Promise.resolve(peer.service.fetchBuckets(shuffleId, mapIds, reduceId))
-        .then((encoded) => {
-          try {
-            resolve(encoded.map(decodeBucket));
-          } catch (e) {
-            reject(e);
-          }
-        }, reject)
-        .finally(() => {
-          clearTimeout(timer);
-          waiting.delete(reject);
-        });
-    });
-  }
-
-  removeBroadcast(id: number): void {
-    this.#broadcasts.delete(id);
-  }
-
-  get shuffleService(): PeerShuffleService {
-    return {
-      fetchBuckets: (s, m, r) => {
-        const { encoded, transfer: buffers } = encodeBuckets(this.shuffles.fetchBuckets(s, m, r));
-        return transfer(encoded, buffers);
-      },
-    };
-  }
-
-  async runTask(msg: TaskMessage): Promise<TaskOutcome> {
-    const started = performance.now();
-    let readRecords = 0;
-    let writeRecords = 0;
-    let resultBytes = 0;
-    const metrics = () => ({ durationMs: performance.now() - started, shuffleReadRecords: readRecords, shuffleWriteRecords: writeRecords, resultBytes });
-    const epoch = this.epoch;
-    try {
-      if (msg.epoch !== this.epoch) {
-        // Never happens through the pool; a task meant for another incarnation must not run here.
-        const message = `task ${msg.taskId} was built for epoch ${msg.epoch} of worker ${this.workerIndex}, this is epoch ${this.epoch}`;
-        return { status: 'failed', epoch, failure: { kind: 'workerLost', workerIndex: this.workerIndex, message, causedByApp: false }, blockUpdates: [] };
-      }
-      // Let messages that arrived while the previous task computed be handled first: a cancellation of this
-      // queued task (the driver moved it to a free worker) must be seen before it starts.
-      this.#active.add(msg.taskId);
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      if (msg.delayMs) await this.#delay(msg.taskId, msg.delayMs);
-      if (this.#cancelled.delete(msg.taskId)) {
-        return { status: 'failed', epoch, failure: { kind: 'killed', message: `task ${msg.taskId} was cancelled` }, blockUpdates: [], metrics: metrics() };
-      }
-      for (const [id, value] of msg.broadcasts) this.#broadcasts.set(id, value);
-      const accumulators = new Map<number, LocalAccumulator>();
-      for (const [id, kind] of msg.accumulators) accumulators.set(id, new LocalAccumulator(kind));
-      const runtime: ClosureRuntime = {
-        broadcastValue: (id) => {
-          if (!this.#broadcasts.has(id)) throw new Error(`broadcast ${id} was not delivered to worker ${this.workerIndex} (destroyed?)`);
-          return this.#broadcasts.get(id);
-        },
-        accumulator: (id) => {
-          const acc = accumulators.get(id);
-          if (acc === undefined) throw new Error(`accumulator ${id} is unknown to this task`);
-          return acc;
-        },
-        importModule: importModuleFrom,
-      };
-      const compile = async (f: ShippedFunction): Promise<Fn> => (await compileFunction(f, runtime)) as Fn;
-      const rdds = await this.#stageRdds(msg, compile);
-      const rdd = rdds.get(msg.finalRddId);
-      if (rdd === undefined) throw new Error(`task ${msg.taskId} names RDD ${msg.finalRddId}, which was not sent`);
-
-      const inputs = new Map<string, Bucket[]>();
-      for (const read of msg.shuffleReads) {
-        const buckets = await this.#fetch(read.shuffleId, read.reduceId, read.locations);
-        for (const b of buckets) readRecords += b.length;
-        inputs.set(`${read.shuffleId}/${read.reduceId}`, buckets);
-      }
-      const computed = new Map<number, number>();
-      const payloads = new Map<string, readonly unknown[]>();
-      for (const [rddId, p, data] of msg.payloads) payloads.set(`${rddId}/${p}`, data);
-      const tc: TaskContext = {
-        stageId: msg.stageId,
-        partition: msg.partition,
-        attempt: msg.attempt,
-        blocks: this.blocks,
-        shuffleInput: (shuffleId, reduceId) => {
-          const b = inputs.get(`${shuffleId}/${reduceId}`);
-          if (b === undefined) throw new Error(`shuffle ${shuffleId} partition ${reduceId} was not fetched for this task`);
-          return b as ReadonlyArray<ReadonlyArray<Pair>>;
-        },
-        payload: (rddId, p) => payloads.get(`${rddId}/${p}`) ?? [],
-        computed: (rddId) => computed.set(rddId, (computed.get(rddId) ?? 0) + 1),
-      };
-
-      let value: unknown;
-      let mapStatus: MapStatus | undefined;
-      if (msg.shuffleWrite !== undefined) {
-        const w = msg.shuffleWrite;
-        const aggregator = w.aggregator && w.mapSideCombine ? await compileAggregator(w.aggregator, compile) : undefined;
-        const writer = this.shuffles.writer(w.shuffleId, msg.partition, w.partitioner.numPartitions);
-        const status = writeShuffleOutput((each) => rdd.forEach(msg.partition, tc, each), rdd.label, w, aggregator, writer);
-        for (const s of status.sizes) writeRecords += s;
-        mapStatus = status;
-      } else if (msg.resultFn !== undefined) {
-        const run = await prepareResultFunction(msg.resultFn, compile);
-        value = run(rdd as RDD<unknown>, msg.partition, tc);
-        // Results reach the driver by structured clone (or serialized to files), which drops prototypes. Two
-        // levels: the result's list, then each element and its direct items (see findClassInstance for the limit).
-        const found = findClassInstance(value, 2);
-        if (found !== undefined) {
-          throw classInstanceError(found, `The result of ${msg.resultFn.kind} on ${rdd.label} for partition ${msg.partition}`, 'would reach the driver');
-        }
-        // Refuse to send more than the driver accepts (Spark's spark.driver.maxResultSize) rather than exhaust it.
-        if (value !== null && typeof value === 'object') {
-          const bytes = estimateSize(Array.isArray(value) ? value : [value]);
-          if (bytes > this.#maxResultBytes) {
-            return {
-              status: 'failed',
-              epoch,
-              failure: { kind: 'resultTooLarge', bytes, limit: this.#maxResultBytes },
-              blockUpdates: this.blocks.drainUpdates(),
-              metrics: metrics(),
-            };
-          }
-          resultBytes = bytes;
-        }
-        value = this.#services.deliverResult(msg.jobId, msg.partition, msg.attempt, value);
-      }
-      return {
-        status: 'success',
-        epoch,
-        value,
-        ...(mapStatus ? { mapStatus } : {}),
-        accumulators: [...accumulators].map(([id, a]) => [id, a.value] as const),
-        computedRdds: [...computed.keys()],
-        blockUpdates: this.blocks.drainUpdates(),
-        metrics: metrics(),
-      };
-    } catch (e) {
-      const blockUpdates = this.blocks.drainUpdates();
-      if (e instanceof FetchFailedError) {
-        return {
-          status: 'failed',
-          epoch,
-          failure: { kind: 'fetchFailed', shuffleId: e.shuffleId, mapId: e.mapId, workerIndex: e.workerIndex, epoch: e.epoch, message: e.message },
-          blockUpdates,
-          metrics: metrics(),
-        };
-      }
-      return { status: 'failed', epoch, failure: { kind: 'exception', error: toErrorInfo(e) }, blockUpdates, metrics: metrics() };
-    } finally {
-      this.#active.delete(msg.taskId);
-      this.#cancelled.delete(msg.taskId);
-    }
-  }
-
-  /** RDD descriptions per stage attempt, oldest first (the driver sends each once per worker). */
-  readonly #stageWires = new Map<string, readonly RddWire[]>();
-  /** Rebuilt RDDs per stage attempt, shared by its tasks when they use no accumulator (task-local state). */
-  readonly #rebuilt = new Map<string, Map<number, RDD<unknown>>>();
-
+  /** Phase 3: the stage's RDDs, rebuilt once per stage attempt unless the task has its own accumulators. */
   async #stageRdds(msg: TaskMessage, compile: (f: ShippedFunction) => Promise<Fn>): Promise<Map<number, RDD<unknown>>> {
     if (msg.rdds !== undefined) {
       this.#stageWires.set(msg.stageKey, msg.rdds);
@@ -323,39 +189,75 @@ export class Executor {
     return rdds;
   }
 
-  /** Bucket `reduceId` of every map output, in map-id order, grouping the requests by the worker holding them. */
-  async #fetch(shuffleId: number, reduceId: number, locations: readonly number[]): Promise<Bucket[]> {
-    const byWorker = new Map<number, number[]>();
-    locations.forEach((w, mapId) => {
-      let ids = byWorker.get(w);
-      if (ids === undefined) byWorker.set(w, (ids = []));
-      ids.push(mapId);
-    });
-    const out: Bucket[] = new Array(locations.length);
-    await Promise.all(
-      [...byWorker].map(async ([w, mapIds]) => {
-        let got: Bucket[];
-        if (w === this.workerIndex) {
-          try {
-            got = this.shuffles.fetchBuckets(shuffleId, mapIds, reduceId);
-          } catch (e) {
-            if (e instanceof FetchFailedError) throw new FetchFailedError(e.shuffleId, e.mapId, w, e.message, this.epoch);
-            throw e;
-          }
-        } else {
-          const epoch = this.#peers.get(w)?.epoch ?? -1;
-          try {
-            got = await this.#askPeer(w, shuffleId, mapIds, reduceId);
-          } catch (e) {
-            // A peer that lost its outputs (or died, or is stuck) shows up here: the driver recomputes them.
-            throw new FetchFailedError(shuffleId, mapIds[0]!, w, `fetching shuffle ${shuffleId} from worker ${w} failed: ${(e as Error).message}`, epoch);
-          }
-        }
-        for (let i = 0; i < mapIds.length; i++) out[mapIds[i]!] = got[i]!;
-      }),
-    );
-    return out;
+  /** Phase 4: shuffle buckets fetched, leaf data indexed, and the TaskContext the computation sees. */
+  async #inputs(msg: TaskMessage, meter: Meter): Promise<{ context: TaskContext; computed: Map<number, number> }> {
+    const inputs = new Map<string, Bucket[]>();
+    for (const read of msg.shuffleReads) {
+      const buckets = await this.#fetcher.fetch(read.shuffleId, read.reduceId, read.locations);
+      for (const b of buckets) meter.readRecords += b.length;
+      inputs.set(`${read.shuffleId}/${read.reduceId}`, buckets);
+    }
+    const computed = new Map<number, number>();
+    const payloads = new Map<string, readonly unknown[]>();
+    for (const [rddId, p, data] of msg.payloads) payloads.set(`${rddId}/${p}`, data);
+    const context: TaskContext = {
+      stageId: msg.stageId,
+      partition: msg.partition,
+      attempt: msg.attempt,
+      blocks: this.blocks,
+      shuffleInput: (shuffleId, reduceId) => {
+        const b = inputs.get(`${shuffleId}/${reduceId}`);
+        if (b === undefined) throw new Error(`shuffle ${shuffleId} partition ${reduceId} was not fetched for this task`);
+        return b as ReadonlyArray<ReadonlyArray<Pair>>;
+      },
+      payload: (rddId, p) => payloads.get(`${rddId}/${p}`) ?? [],
+      computed: (rddId) => computed.set(rddId, (computed.get(rddId) ?? 0) + 1),
+    };
+    return { context, computed };
   }
+
+  /** Phase 5, map side: buckets the partition (combining first when the shuffle asks) into the shuffle store. */
+  async #runShuffleMap(msg: TaskMessage, rdd: RDD<unknown>, tc: TaskContext, runtime: TaskRuntime, meter: Meter): Promise<{ mapStatus: MapStatus }> {
+    const w = msg.shuffleWrite!;
+    const aggregator = w.aggregator && w.mapSideCombine ? await compileAggregator(w.aggregator, runtime.compile) : undefined;
+    const writer = this.shuffles.writer(w.shuffleId, msg.partition, w.partitioner.numPartitions);
+    const mapStatus = writeShuffleOutput((each) => rdd.forEach(msg.partition, tc, each), rdd.label, w, aggregator, writer);
+    for (const s of mapStatus.sizes) meter.writeRecords += s;
+    return { mapStatus };
+  }
+
+  /** Phase 5, result side: the action's function on the partition, checked before it travels to the driver. */
+  async #runResult(msg: TaskMessage, rdd: RDD<unknown>, tc: TaskContext, runtime: TaskRuntime, meter: Meter): Promise<{ value: unknown }> {
+    if (msg.resultFn === undefined) return { value: undefined };
+    const run = await prepareResultFunction(msg.resultFn, runtime.compile);
+    const value = run(rdd, msg.partition, tc);
+    // Results reach the driver by structured clone (or serialized to files), which drops prototypes. Two
+    // levels: the result's list, then each element and its direct items (see findClassInstance for the limit).
+    const found = findClassInstance(value, 2);
+    if (found !== undefined) {
+      throw classInstanceError(found, `The result of ${msg.resultFn.kind} on ${rdd.label} for partition ${msg.partition}`, 'would reach the driver');
+    }
+    // Refuse to send more than the driver accepts (Spark's spark.driver.maxResultSize) rather than exhaust it.
+    if (value !== null && typeof value === 'object') {
+      const bytes = estimateSize(Array.isArray(value) ? value : [value]);
+      if (bytes > this.#maxResultBytes) throw new EarlyOutcome({ kind: 'resultTooLarge', bytes, limit: this.#maxResultBytes });
+      meter.resultBytes = bytes;
+    }
+    return { value: this.#services.deliverResult(msg.jobId, msg.partition, msg.attempt, value) };
+  }
+}
+
+/** Phase 6, failures: each kind of end as the value the driver's scheduler acts on. */
+function failureOf(e: unknown): Extract<TaskOutcome, { status: 'failed' }>['failure'] {
+  if (e instanceof EarlyOutcome) return e.failure;
+  if (e instanceof FetchFailedError) {
+    return { kind: 'fetchFailed', shuffleId: e.shuffleId, mapId: e.mapId, workerIndex: e.workerIndex, epoch: e.epoch, message: e.message };
+  }
+  return { kind: 'exception', error: toErrorInfo(e) };
+}
+
+function metricsOf(m: Meter): TaskMetrics {
+  return { durationMs: performance.now() - m.started, shuffleReadRecords: m.readRecords, shuffleWriteRecords: m.writeRecords, resultBytes: m.resultBytes };
 }
 
 /** Stage keys are `stageId.attempt`. */

@@ -1,14 +1,14 @@
 /**
- * The driver <-> worker protocol: every message is plain data (structured-clonable), so the same messages can
- * later travel to executors in other processes or machines. Workers never throw across this boundary: a task
- * always comes back as a TaskOutcome, and a failure is a value naming its kind.
+ * The driver <-> executor protocol: every message is plain data (structured-clonable), so the same messages can
+ * travel to executors in other threads, processes or machines; nothing here names a transport. Executors never
+ * throw across this boundary: a task always comes back as a TaskOutcome, and a failure is a value naming its
+ * kind. Each transport (today `local/`: worker threads over comlink) defines how these messages move.
  */
-import type { MessagePort } from 'node:worker_threads';
 import type { EngineName } from './engines.js';
 import type { ErrorInfo } from '../core/errors.js';
 import type { AccumulatorKind } from '../closure/index.js';
 import type { BlockUpdate } from '../storage/block-update.js';
-import type { Bucket, MapStatus, ShuffleReadWire, ShuffleWriteWire } from '../shuffle/wire.js';
+import type { MapStatus, ShuffleReadWire, ShuffleWriteWire } from '../shuffle/wire.js';
 import type { RddWire } from '../rdd/rdd.js';
 import type { ResultFunctionWire } from '../rdd/result-functions.js';
 
@@ -83,34 +83,6 @@ export type TaskOutcome =
       readonly blockUpdates: readonly BlockUpdate[];
       readonly metrics?: TaskMetrics;
     };
-
-/** What a worker serves to its peers: shuffle buckets it holds. */
-export interface ShuffleService {
-  /** Buckets `reduceId` of the given map outputs, in the order asked; throws naming a missing one. */
-  fetchBuckets(shuffleId: number, mapIds: readonly number[], reduceId: number): Bucket[];
-}
-
-/** What the driver calls on a worker. */
-export interface WorkerApi extends ShuffleService {
-  runTask(task: TaskMessage): Promise<TaskOutcome>;
-  /**
-   * Connects this worker to incarnation `epoch` of peer `index`: `callPort` reaches the peer's shuffle service,
-   * `servePort` serves it ours. Replaces any channel to an older incarnation.
-   */
-  connectPeer(index: number, epoch: number, callPort: MessagePort | null, servePort: MessagePort | null): void;
-  removeShuffle(shuffleId: number): void;
-  removeRdd(rddId: number): BlockUpdate[];
-  removeBroadcast(id: number): void;
-  /** Best effort: a task still waiting (queued or delayed) ends as `killed`; a computing one cannot be stopped. */
-  cancelTask(taskId: number): void;
-  /** Incarnation `epoch` of a peer died: fail fetches waiting on it (a newer incarnation is left alone). */
-  peerLost(index: number, epoch: number): void;
-  /** Forgets the RDD descriptions of these stages, and with them the values their functions captured. */
-  releaseStages(stageIds: number[]): void;
-  /** The peers this worker holds a channel to, with their epochs. */
-  peers(): Array<[index: number, epoch: number]>;
-  ping(): number;
-}
 
 export interface WorkerInit {
   readonly workerIndex: number;

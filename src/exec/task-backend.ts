@@ -34,6 +34,12 @@ export interface BackendSnapshot {
   }>;
 }
 
+/** Fault injection a backend may offer: `sc.faults` reaches it when present. */
+export interface BackendFaults {
+  /** Terminates an executor abruptly, now (a starting one too); it is replaced like any lost executor. */
+  killWorker(index: number): Promise<void>;
+}
+
 export interface TaskBackend {
   readonly numWorkers: number;
   /** Resolves when every worker has started or been given up, at least one started; rejects if none can. */
@@ -50,8 +56,8 @@ export interface TaskBackend {
   removeBroadcast(id: number): void;
   /** Drops the RDD descriptions (and the values their functions captured) of stages no job needs any more. */
   releaseStages(stageIds: readonly number[]): void;
-  /** Fault injection: terminates a worker abruptly (a starting one too). */
-  killWorker(index: number): Promise<void>;
+  /** Fault injection, for backends that offer it (tests and demos of recovery). */
+  readonly faults?: BackendFaults;
   snapshot(): Promise<BackendSnapshot>;
   stop(): Promise<void>;
 }

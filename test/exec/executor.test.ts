@@ -1,7 +1,8 @@
 /**
- * The executor's peer channels are per incarnation: a notice or a port close about a dead incarnation of a peer
- * never disconnects its replacement, fetches waiting on the dead one fail at once, and a fetch from a peer that
- * does not answer fails after fetchTimeoutMs (as a fetch failure the driver can repair).
+ * The executor, driven directly with fake shuffle services and fake peers (no threads): peer channels are per
+ * incarnation (news of a dead incarnation never disconnects its replacement), fetches waiting on a dead peer fail
+ * at once, a peer that does not answer times out, a task cancelled before it starts never runs, a result larger
+ * than maxResultSize is refused, and every failure comes back as a value naming its kind.
  */
 import { describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
@@ -9,20 +10,23 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Executor } from '../../src/exec/executor.js';
 import type { TaskMessage, WorkerInit } from '../../src/exec/protocol.js';
+import type { WorkerServices } from '../../src/exec/engines.js';
+import { FetchFailedError } from '../../src/shuffle/fetch-failed.js';
+import { NoCacheStore } from '../../src/mapreduce/no-cache-store.js';
 
-function executor(fetchTimeoutMs = 60_000): Executor {
+function executor(fetchTimeoutMs = 60_000, maxResultBytes = 1 << 20, services?: WorkerServices): Executor {
   const init: WorkerInit = {
     workerIndex: 0,
     epoch: 0,
     fetchTimeoutMs,
     storageBytes: 1 << 20,
     spillDir: mkdtempSync(path.join(tmpdir(), 'kindling-exec-')),
-    maxResultBytes: 1 << 20,
+    maxResultBytes,
     engine: 'memory',
     shuffleSpillBytes: 1 << 20,
     jobOutputRoot: mkdtempSync(path.join(tmpdir(), 'kindling-jobs-')),
   };
-  return new Executor(init);
+  return new Executor(init, services);
 }
 
 /** A reduce task of stage 1 reading shuffle 0, whose only map output is on worker 1. */
@@ -98,5 +102,89 @@ describe('Executor peers', () => {
     const { rdds: _omit, ...withoutRdds } = task;
     const second = await ex.runTask({ ...withoutRdds, taskId: 5 });
     expect(second.status === 'failed' && second.failure.kind === 'exception' && second.failure.error.message).toMatch(/has no description of stage attempt 1\.0/);
+  });
+});
+
+/** A result task collecting a range partition; each task id is a stage of its own (a stage's RDDs never change). */
+function rangeTask(taskId: number, end: number, resultFn: TaskMessage['resultFn'] = { kind: 'collect' }): TaskMessage {
+  return {
+    taskId,
+    jobId: 0,
+    stageId: 100 + taskId,
+    stageAttempt: 0,
+    partition: 0,
+    attempt: 0,
+    epoch: 0,
+    stageKey: `${100 + taskId}.0`,
+    rdds: [{ id: 1, kind: 'RangeRDD', label: 'range', numPartitions: 1, storageLevel: 'NONE', parents: [], args: { start: 0, step: 1, count: end, numSlices: 1 } }],
+    finalRddId: 1,
+    payloads: [],
+    shuffleReads: [],
+    resultFn,
+    broadcasts: [],
+    accumulators: [],
+  };
+}
+
+describe('Executor tasks', () => {
+  it('a task cancelled before it starts never runs and ends as killed', async () => {
+    const ex = executor();
+    const outcome = ex.runTask(rangeTask(10, 5));
+    ex.cancelTask(10);
+    const o = await outcome;
+    expect(o.status === 'failed' && o.failure.kind).toBe('killed');
+    // A cancellation that arrives after the task ended is ignored, and the next task with the same id runs.
+    ex.cancelTask(10);
+    const again = await ex.runTask({ ...rangeTask(10, 5), stageKey: '1010.0', stageId: 1010 });
+    expect(again.status === 'success' && again.value).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('a result larger than maxResultSize is refused as resultTooLarge, not sent', async () => {
+    const ex = executor(60_000, 1000);
+    const o = await ex.runTask(rangeTask(11, 10_000));
+    expect(o.status === 'failed' && o.failure.kind).toBe('resultTooLarge');
+    expect(o.status === 'failed' && o.failure.kind === 'resultTooLarge' && o.failure.limit).toBe(1000);
+    expect(o.status === 'failed' && o.failure.kind === 'resultTooLarge' && o.failure.bytes).toBeGreaterThan(1000);
+    // A small result on the same executor is fine.
+    const small = await ex.runTask(rangeTask(12, 3));
+    expect(small.status === 'success' && small.value).toEqual([0, 1, 2]);
+  });
+
+  it('a map output missing from its own store is a fetch failure naming this incarnation', async () => {
+    const missing: WorkerServices = {
+      shuffles: {
+        writer: () => {
+          throw new Error('not used');
+        },
+        fetchBuckets: (shuffleId, mapIds) => {
+          throw new FetchFailedError(shuffleId, mapIds[0]!, 0, `worker 0 has no output of map ${mapIds[0]} of shuffle ${shuffleId}`);
+        },
+        remove: () => undefined,
+        close: () => undefined,
+      },
+      blocks: new NoCacheStore(),
+      deliverResult: (_j, _p, _a, v) => v,
+    };
+    const ex = executor(60_000, 1 << 20, missing);
+    const o = await ex.runTask({ ...reduceTask(13), shuffleReads: [{ shuffleId: 4, reduceId: 0, locations: [0] }] });
+    expect(o.status === 'failed' && o.failure).toMatchObject({ kind: 'fetchFailed', shuffleId: 4, mapId: 0, workerIndex: 0, epoch: 0 });
+  });
+
+  it('a throwing user function is an exception outcome naming its RDD; the executor keeps working', async () => {
+    const ex = executor();
+    const boom = { src: '(x) => { throw new Error("bad record " + x); }', name: 'boom', env: {} };
+    const task: TaskMessage = {
+      ...rangeTask(14, 3),
+      rdds: [
+        { id: 1, kind: 'RangeRDD', label: 'range', numPartitions: 1, storageLevel: 'NONE', parents: [], args: { start: 0, step: 1, count: 3, numSlices: 1 } },
+        { id: 2, kind: 'MappedRDD', label: 'map at job.ts:3', numPartitions: 1, storageLevel: 'NONE', parents: [1], args: { op: 'map', fn: boom } },
+      ],
+      finalRddId: 2,
+    };
+    const o = await ex.runTask(task);
+    expect(o.status === 'failed' && o.failure.kind).toBe('exception');
+    expect(o.status === 'failed' && o.failure.kind === 'exception' && o.failure.error.message).toMatch(/bad record 0/);
+    expect(o.status === 'failed' && o.failure.kind === 'exception' && o.failure.error.rddLabel).toMatch(/map at job\.ts:3/);
+    expect((await ex.runTask(rangeTask(15, 2))).status).toBe('success');
   });
 });

@@ -46,7 +46,6 @@ class FakeBackend implements TaskBackend {
   removeShuffle() {}
   removeRdd = async () => {};
   removeBroadcast() {}
-  killWorker = async () => {};
   stop = async () => {};
   /** The launches not settled yet, as "stage:partition" strings. */
   take(): Launch[] {

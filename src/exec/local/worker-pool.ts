@@ -18,8 +18,9 @@ import { Worker, MessageChannel } from 'node:worker_threads';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { wrap, transfer, nodeEndpoint, type Remote } from './comlink.js';
-import type { BackendListener, BackendSnapshot, TaskBackend } from './task-backend.js';
-import type { TaskMessage, TaskOutcome, WorkerApi, WorkerInit } from './protocol.js';
+import type { BackendFaults, BackendListener, BackendSnapshot, TaskBackend } from '../task-backend.js';
+import type { TaskMessage, TaskOutcome, WorkerInit } from '../protocol.js';
+import type { WorkerApi } from './worker-api.js';
 
 const WORKER_ENTRY = new URL('./worker-main.js', import.meta.url);
 
@@ -355,7 +356,9 @@ export class WorkerPool implements TaskBackend {
     for (const s of this.#slots) if (s.state === 'ready') s.remote.releaseStages([...stageIds]).catch(() => undefined);
   }
 
-  async killWorker(index: number): Promise<void> {
+  readonly faults: BackendFaults = { killWorker: (index) => this.#kill(index) };
+
+  async #kill(index: number): Promise<void> {
     if (!Number.isInteger(index) || index < 0 || index >= this.numWorkers) {
       throw new RangeError(`no worker ${index}: the pool has ${this.numWorkers}`);
     }

@@ -3,9 +3,11 @@
  * shuffle service to each peer on a port of its own. Imports only the worker-side parts of the engine.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { expose, wrap, nodeEndpoint, type Remote } from './comlink.js';
-import { Executor, type PeerShuffleService } from './executor.js';
-import type { WorkerApi, WorkerInit } from './protocol.js';
+import { expose, wrap, nodeEndpoint, transfer, type Remote } from './comlink.js';
+import { Executor } from '../executor.js';
+import type { PeerShuffleService } from '../shuffle-fetcher.js';
+import type { WorkerInit } from '../protocol.js';
+import type { WorkerApi } from './worker-api.js';
 
 const init = workerData as WorkerInit;
 const executor = new Executor(init);
@@ -24,7 +26,14 @@ const api: WorkerApi = {
       (callPort as unknown as { unref?: () => void }).unref?.();
     }
     if (servePort) {
-      expose(executor.shuffleService, nodeEndpoint(servePort as never));
+      // Bucket columns move to the peer (transferred, not copied).
+      const service: PeerShuffleService = {
+        fetchBuckets: (s, m, r) => {
+          const served = executor.serveBuckets(s, m, r);
+          return transfer(served.encoded, served.transfer);
+        },
+      };
+      expose(service, nodeEndpoint(servePort as never));
       (servePort as unknown as { unref?: () => void }).unref?.();
     }
   },

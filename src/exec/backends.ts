@@ -1,0 +1,71 @@
+/**
+ * The backends, one registration point (Spark's ExternalClusterManager): each factory says which master URLs it
+ * serves and creates the TaskBackend for one. `local`, `local[N]` and `local[*]` are served by worker threads in
+ * this process; another backend (`local-cluster[N]`, `redis://...`) is one more entry, registered here or with
+ * {@link registerBackend}, and nothing else in the engine changes.
+ */
+import type { EngineName } from './engines.js';
+import type { WorkerInit } from './protocol.js';
+import type { TaskBackend } from './task-backend.js';
+import { WorkerPool } from './local/worker-pool.js';
+
+/** What every backend needs to start executors, whatever their transport. */
+export interface BackendSettings {
+  /** Heap limit of each executor, in MiB. */
+  readonly maxHeapMb: number;
+  /** The context's scratch folder: executors' spill and shuffle files go below it. */
+  readonly scratchDir: string;
+  /** A task computing longer than this has its executor replaced (0: no limit). */
+  readonly taskTimeoutMs: number;
+  readonly engine: EngineName;
+  /** What every executor starts with (its identity and folder are added by the backend). */
+  readonly executor: Omit<WorkerInit, 'workerIndex' | 'spillDir' | 'epoch' | 'engine'>;
+}
+
+export interface BackendFactory {
+  /** The master URLs it serves, for error messages: `'local, local[N], local[*]'`. */
+  readonly masters: string;
+  /**
+   * The number of executor slots for `master` (the default parallelism), or undefined when this factory does
+   * not serve it. Throws when it serves the scheme but the URL is malformed.
+   */
+  parallelism(master: string, cores: number): number | undefined;
+  create(master: string, parallelism: number, settings: BackendSettings): TaskBackend;
+}
+
+const local: BackendFactory = {
+  masters: "'local' (one worker thread), 'local[N]' (N worker threads) or 'local[*]' (one per core)",
+  parallelism(master, cores) {
+    if (master === 'local') return 1;
+    const m = /^local\[(\*|\d+)\]$/.exec(master);
+    if (m === null) return undefined;
+    if (m[1] === '*') return Math.max(1, cores);
+    const n = Number(m[1]);
+    if (n < 1) throw new Error(`master '${master}' asks for ${n} workers; it needs at least 1`);
+    return n;
+  },
+  create: (_master, parallelism, s) =>
+    new WorkerPool({
+      numWorkers: parallelism,
+      maxHeapMb: s.maxHeapMb,
+      spillRoot: s.scratchDir,
+      taskTimeoutMs: s.taskTimeoutMs,
+      worker: { ...s.executor, engine: s.engine },
+    }),
+};
+
+const BACKENDS: BackendFactory[] = [local];
+
+/** Adds a backend for further master URLs; later registrations are tried first. */
+export function registerBackend(factory: BackendFactory): void {
+  BACKENDS.unshift(factory);
+}
+
+/** The factory serving `master` and its parallelism; a clear error listing what is served otherwise. */
+export function resolveMaster(master: string, cores: number): { factory: BackendFactory; parallelism: number } {
+  for (const factory of BACKENDS) {
+    const parallelism = factory.parallelism(master, cores);
+    if (parallelism !== undefined) return { factory, parallelism };
+  }
+  throw new Error(`Unknown master '${master}': use ${BACKENDS.map((f) => f.masters).join(', or ')}`);
+}

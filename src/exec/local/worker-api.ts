@@ -1,0 +1,37 @@
+/**
+ * What the driver calls on a worker thread of the local backend, over comlink. Peer channels are MessagePorts
+ * here; other transports connect peers their own way, so this interface stays inside `local/`.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import type { Bucket } from '../../shuffle/wire.js';
+import type { BlockUpdate } from '../../storage/block-update.js';
+import type { TaskMessage, TaskOutcome } from '../protocol.js';
+
+/** What a worker serves to its peers: shuffle buckets it holds. */
+export interface ShuffleService {
+  /** Buckets `reduceId` of the given map outputs, in the order asked; throws naming a missing one. */
+  fetchBuckets(shuffleId: number, mapIds: readonly number[], reduceId: number): Bucket[];
+}
+
+/** What the driver calls on a worker. */
+export interface WorkerApi extends ShuffleService {
+  runTask(task: TaskMessage): Promise<TaskOutcome>;
+  /**
+   * Connects this worker to incarnation `epoch` of peer `index`: `callPort` reaches the peer's shuffle service,
+   * `servePort` serves it ours. Replaces any channel to an older incarnation.
+   */
+  connectPeer(index: number, epoch: number, callPort: MessagePort | null, servePort: MessagePort | null): void;
+  removeShuffle(shuffleId: number): void;
+  removeRdd(rddId: number): BlockUpdate[];
+  removeBroadcast(id: number): void;
+  /** Best effort: a task still waiting (queued or delayed) ends as `killed`; a computing one cannot be stopped. */
+  cancelTask(taskId: number): void;
+  /** Incarnation `epoch` of a peer died: fail fetches waiting on it (a newer incarnation is left alone). */
+  peerLost(index: number, epoch: number): void;
+  /** Forgets the RDD descriptions of these stages, and with them the values their functions captured. */
+  releaseStages(stageIds: number[]): void;
+  /** The peers this worker holds a channel to, with their epochs. */
+  peers(): Array<[index: number, epoch: number]>;
+  ping(): number;
+}
+

@@ -1,0 +1,116 @@
+/**
+ * The reduce side's input: bucket `reduceId` of every map output of a shuffle, read from this worker's own
+ * store or asked of the peer holding it, over whatever transport connected the peers. Channels are per peer
+ * incarnation (epoch), so news about a dead incarnation never disconnects its replacement. A fetch fails (as a
+ * FetchFailedError the driver can repair by recomputing the output) when the peer dies while it waits, has no
+ * channel, or does not answer within `fetchTimeoutMs` (a peer stuck in a runaway task serves nothing).
+ */
+import { decodeBucket, type EncodedBucket } from '../shuffle/bucket-codec.js';
+import { FetchFailedError } from '../shuffle/fetch-failed.js';
+import type { ShuffleManager } from '../shuffle/shuffle-manager.js';
+import type { Bucket } from '../shuffle/wire.js';
+
+/** What a worker serves to its peers: buckets in the encoding of bucket-codec.ts, which is cheaper to move. */
+export interface PeerShuffleService {
+  fetchBuckets(shuffleId: number, mapIds: readonly number[], reduceId: number): EncodedBucket[] | Promise<EncodedBucket[]>;
+}
+
+export class ShuffleFetcher {
+  /** Peers' shuffle services, by worker index, with the epoch of the incarnation each channel reaches. */
+  readonly #peers = new Map<number, { readonly epoch: number; readonly service: PeerShuffleService }>();
+  /** Fetches waiting on each peer incarnation (`index.epoch`), failed at once if it dies (a transport may never answer). */
+  readonly #waiting = new Map<string, Set<(e: Error) => void>>();
+
+  constructor(
+    private readonly workerIndex: number,
+    private readonly epoch: number,
+    private readonly local: ShuffleManager,
+    private readonly fetchTimeoutMs: number,
+  ) {}
+
+  /** A channel to incarnation `epoch` of peer `index`; a channel to an older incarnation is dropped. */
+  setPeer(index: number, epoch: number, service: PeerShuffleService): void {
+    const old = this.#peers.get(index);
+    if (old !== undefined && old.epoch > epoch) return;
+    if (old !== undefined && old.epoch < epoch) this.peerLost(index, old.epoch);
+    this.#peers.set(index, { epoch, service });
+  }
+
+  /**
+   * Incarnation `epoch` of peer `index` is gone. Only that incarnation: the driver's notice and the late
+   * `close` of the dead worker's channel can both arrive after the replacement is connected.
+   */
+  peerLost(index: number, epoch: number): void {
+    if (this.#peers.get(index)?.epoch === epoch) this.#peers.delete(index);
+    const key = `${index}.${epoch}`;
+    const waiting = this.#waiting.get(key);
+    this.#waiting.delete(key);
+    for (const fail of waiting ?? []) fail(new Error(`worker ${index} (epoch ${epoch}) died`));
+  }
+
+  peers(): Array<[number, number]> {
+    return [...this.#peers].map(([index, p]) => [index, p.epoch]);
+  }
+
+  /** Bucket `reduceId` of every map output, in map-id order, grouping the requests by the worker holding them. */
+  async fetch(shuffleId: number, reduceId: number, locations: readonly number[]): Promise<Bucket[]> {
+    const byWorker = new Map<number, number[]>();
+    locations.forEach((w, mapId) => {
+      let ids = byWorker.get(w);
+      if (ids === undefined) byWorker.set(w, (ids = []));
+      ids.push(mapId);
+    });
+    const out: Bucket[] = new Array(locations.length);
+    await Promise.all(
+      [...byWorker].map(async ([w, mapIds]) => {
+        const got = w === this.workerIndex ? this.#fetchLocal(shuffleId, mapIds, reduceId) : await this.#fetchRemote(w, shuffleId, mapIds, reduceId);
+        for (let i = 0; i < mapIds.length; i++) out[mapIds[i]!] = got[i]!;
+      }),
+    );
+    return out;
+  }
+
+  #fetchLocal(shuffleId: number, mapIds: number[], reduceId: number): Bucket[] {
+    try {
+      return this.local.fetchBuckets(shuffleId, mapIds, reduceId);
+    } catch (e) {
+      if (e instanceof FetchFailedError) throw new FetchFailedError(e.shuffleId, e.mapId, this.workerIndex, e.message, this.epoch);
+      throw e;
+    }
+  }
+
+  async #fetchRemote(w: number, shuffleId: number, mapIds: number[], reduceId: number): Promise<Bucket[]> {
+    const epoch = this.#peers.get(w)?.epoch ?? -1;
+    try {
+      return await this.#askPeer(w, shuffleId, mapIds, reduceId);
+    } catch (e) {
+      // A peer that lost its outputs (or died, or is stuck) shows up here: the driver recomputes them.
+      throw new FetchFailedError(shuffleId, mapIds[0]!, w, `fetching shuffle ${shuffleId} from worker ${w} failed: ${(e as Error).message}`, epoch);
+    }
+  }
+
+  #askPeer(w: number, shuffleId: number, mapIds: number[], reduceId: number): Promise<Bucket[]> {
+    const peer = this.#peers.get(w);
+    if (peer === undefined) return Promise.reject(new Error(`worker ${w} is not reachable from worker ${this.workerIndex}`));
+    const key = `${w}.${peer.epoch}`;
+    return new Promise<Bucket[]>((resolve, reject) => {
+      let set = this.#waiting.get(key);
+      if (set === undefined) this.#waiting.set(key, (set = new Set()));
+      const waiting = set;
+      waiting.add(reject);
+      const timer = setTimeout(() => reject(new Error(`worker ${w} did not answer within fetchTimeoutMs (${this.fetchTimeoutMs} ms)`)), this.fetchTimeoutMs);
+      Promise.resolve(peer.service.fetchBuckets(shuffleId, mapIds, reduceId))
+        .then((encoded) => {
+          try {
+            resolve(encoded.map(decodeBucket));
+          } catch (e) {
+            reject(e);
+          }
+        }, reject)
+        .finally(() => {
+          clearTimeout(timer);
+          waiting.delete(reject);
+        });
+    });
+  }
+}
