@@ -5,9 +5,6 @@
  */
 import type { RDD } from '../rdd/index.js';
 
-/** Leaf RDDs whose partitions cost nothing to compute again (no input to read): never worth persisting. */
-const CHEAP_LEAVES: ReadonlySet<string> = new Set(['ParallelCollectionRDD', 'RangeRDD', 'EmptyRDD']);
-
 export class Hints {
   /** How many jobs computed each RDD's partitions (rather than reading them from a cache or a shuffle). */
   readonly #jobsComputing = new Map<number, number>();
@@ -33,7 +30,7 @@ export class Hints {
     const lineage = fullLineage.filter((r) => computed.has(r.id));
     for (const r of lineage) this.#jobsComputing.set(r.id, (this.#jobsComputing.get(r.id) ?? 0) + 1);
     if (!this.enabled) return;
-    const recomputed = lineage.filter((r) => this.#jobsComputing.get(r.id)! >= 2 && r.storageLevel.name === 'NONE' && !CHEAP_LEAVES.has(r.kind));
+    const recomputed = lineage.filter((r) => this.#jobsComputing.get(r.id)! >= 2 && r.storageLevel.name === 'NONE' && !r.cheapToRecompute);
     const hasRecomputedChild = new Set<number>();
     for (const r of recomputed) for (const d of r.dependencies) if (d.type === 'narrow') hasRecomputedChild.add(d.rdd.id);
     for (const r of recomputed) {

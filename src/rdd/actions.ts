@@ -6,7 +6,7 @@ import { compareKeys, keyId } from '../core/keys.js';
 import { setupJob, commitJob, abortJob } from '../io/index.js';
 import type { ShippedFunction } from '../closure/index.js';
 import { emptyStats, mergeStats, type MaybeValue, type StatCounter } from './result-functions.js';
-import { MappedRDD, pair, type RDD } from './internal.js';
+import { MappedRDD, TextFileRDD, WholeTextFilesRDD, pair, type RDD } from './internal.js';
 import { NotAPairError, isPair } from '../core/errors.js';
 
 /** Count, mean, sum, min, max, variance (population and sample) and standard deviations. */
@@ -211,7 +211,7 @@ function inputSpecs(rdd: RDD<unknown>): string[] {
     const r = stack.pop()!;
     if (seen.has(r.id)) continue;
     seen.add(r.id);
-    if (r.kind === 'TextFileRDD' || r.kind === 'WholeTextFileRDD') specs.push((r as RDD<unknown> & { path: string }).path);
+    if (r instanceof TextFileRDD || r instanceof WholeTextFilesRDD) specs.push(r.path);
     for (const d of r.dependencies) stack.push(d.rdd);
   }
   return specs;

@@ -1,3 +1,4 @@
+import type { RddWireBody } from './wire.js';
 import { customNarrow, type Dependency } from './dependency.js';
 import type { TaskContext } from './task-context.js';
 import { RDD, type RddOptions, type Sink } from './internal.js';
@@ -18,15 +19,15 @@ export class CartesianRDD<T, U> extends RDD<[T, U]> {
   protected getDependencies(): readonly Dependency[] {
     const m = this.right.getNumPartitions();
     return [
-      customNarrow(this.left as RDD<unknown>, (p) => [Math.floor(p / m)]),
-      customNarrow(this.right as RDD<unknown>, (p) => [p % m]),
+      customNarrow(this.left, (p) => [Math.floor(p / m)]),
+      customNarrow(this.right, (p) => [p % m]),
     ];
   }
   protected override wireParents(): readonly RDD<unknown>[] {
-    return [this.left as RDD<unknown>, this.right as RDD<unknown>];
+    return [this.left, this.right];
   }
-  protected wireArgs(): unknown {
-    return null;
+  protected wireBody(): RddWireBody {
+    return { kind: 'CartesianRDD', args: null };
   }
   compute(p: number, tc: TaskContext): Iterable<[T, U]> {
     const out: [T, U][] = [];

@@ -1,3 +1,4 @@
+import type { RddWireBody } from './wire.js';
 import type { Dependency } from './dependency.js';
 import { readCheckpointPartition } from '../storage/checkpoint-files.js';
 import type { RddContext } from './rdd-context.js';
@@ -23,8 +24,8 @@ export class CheckpointRDD<T> extends RDD<T> {
   protected getDependencies(): readonly Dependency[] {
     return [];
   }
-  protected wireArgs(): unknown {
-    return { dir: this.dir };
+  protected wireBody(): RddWireBody {
+    return { kind: 'ReliableCheckpointRDD', args: { dir: this.dir } };
   }
   compute(p: number): Iterable<T> {
     return readCheckpointPartition(this.dir, p) as T[];

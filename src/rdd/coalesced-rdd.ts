@@ -1,3 +1,4 @@
+import type { RddWireBody } from './wire.js';
 import { customNarrow, type Dependency } from './dependency.js';
 import type { TaskContext } from './task-context.js';
 import { RDD, type RddOptions, type Sink } from './internal.js';
@@ -28,10 +29,10 @@ export class CoalescedRDD<T> extends RDD<T> {
     return out;
   }
   protected getDependencies(): readonly Dependency[] {
-    return [customNarrow(this.parent as RDD<unknown>, (p) => this.parentsOf(p))];
+    return [customNarrow(this.parent, (p) => this.parentsOf(p))];
   }
-  protected wireArgs(): unknown {
-    return { numPartitions: this.#n };
+  protected wireBody(): RddWireBody {
+    return { kind: 'CoalescedRDD', args: { numPartitions: this.#n } };
   }
   *compute(p: number, tc: TaskContext): Iterable<T> {
     for (const q of this.parentsOf(p)) yield* this.parent.iterator(q, tc);

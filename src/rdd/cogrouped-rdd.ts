@@ -1,3 +1,4 @@
+import type { RddWireBody } from './wire.js';
 import { oneToOne, type Dependency } from './dependency.js';
 import type { Partitioner } from '../core/partitioner.js';
 import { NotAPairError, isPair } from '../core/errors.js';
@@ -31,7 +32,7 @@ export class CoGroupedRDD<K> extends RDD<[K, unknown[][]]> {
       if (!(input instanceof RDD)) return input;
       return partitioner !== undefined && input.partitioner?.equals(partitioner)
         ? { type: 'narrow', rdd: input }
-        : { type: 'shuffle', shuffleId: context.newShuffleId(this as RDD<unknown>), rdd: input };
+        : { type: 'shuffle', shuffleId: context.newShuffleId(this), rdd: input };
     });
   }
 
@@ -41,10 +42,10 @@ export class CoGroupedRDD<K> extends RDD<[K, unknown[][]]> {
   protected getDependencies(): readonly Dependency[] {
     return this.sources.map((s): Dependency =>
       s.type === 'narrow'
-        ? oneToOne(s.rdd as RDD<unknown>)
+        ? oneToOne(s.rdd)
         : {
             type: 'shuffle',
-            rdd: s.rdd as RDD<unknown>,
+            rdd: driverSide(s.rdd, this.label),
             shuffleId: s.shuffleId,
             partitioner: this.partitioner!,
             aggregator: undefined,
@@ -56,14 +57,18 @@ export class CoGroupedRDD<K> extends RDD<[K, unknown[][]]> {
     );
   }
   protected override wireParents(): readonly RDD<unknown>[] {
-    return this.sources.flatMap((s) => (s.type === 'narrow' ? [s.rdd as RDD<unknown>] : []));
+    return this.sources.flatMap((s) => (s.type === 'narrow' ? [s.rdd] : []));
   }
-  protected wireArgs(): unknown {
+  protected wireBody(): RddWireBody {
     return {
-      numPartitions: this.#numPartitions,
-      sources: this.sources.map((s) => (s.type === 'narrow' ? { type: 'narrow', rddId: s.rdd.id } : { type: 'shuffle', shuffleId: s.shuffleId })),
+      kind: 'CoGroupedRDD',
+      args: {
+        numPartitions: this.#numPartitions,
+        sources: this.sources.map((s) => (s.type === 'narrow' ? { type: 'narrow', rddId: s.rdd.id } : { type: 'shuffle', shuffleId: s.shuffleId })),
+      },
     };
   }
+
 
   compute(p: number, tc: TaskContext): Iterable<[K, unknown[][]]> {
     const out: [K, unknown[][]][] = [];
@@ -109,4 +114,10 @@ export class CoGroupedRDD<K> extends RDD<[K, unknown[][]]> {
     const out = groups.groups();
     for (let j = 0; j < out.length; j++) sink(out[j] as [K, unknown[][]]);
   }
+}
+
+/** The RDD behind a shuffle input: always known on the driver, where dependencies are walked; absent in workers. */
+function driverSide(rdd: RDD<Pair> | undefined, owner: string): RDD<Pair> {
+  if (rdd === undefined) throw new Error(`internal: ${owner} was rebuilt in a worker, where shuffle inputs are read, not walked`);
+  return rdd;
 }

@@ -1,3 +1,4 @@
+import type { RddWireBody } from './wire.js';
 import type { Dependency } from './dependency.js';
 import type { RddContext } from './rdd-context.js';
 import { RDD, type RddOptions } from './internal.js';
@@ -14,8 +15,11 @@ export class EmptyRDD<T> extends RDD<T> {
   protected getDependencies(): readonly Dependency[] {
     return [];
   }
-  protected wireArgs(): unknown {
-    return null;
+  protected wireBody(): RddWireBody {
+    return { kind: 'EmptyRDD', args: null };
+  }
+  override get cheapToRecompute(): boolean {
+    return true;
   }
   compute(): Iterable<T> {
     return [];

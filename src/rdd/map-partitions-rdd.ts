@@ -1,3 +1,4 @@
+import type { RddWireBody } from './wire.js';
 import { oneToOne, type Dependency } from './dependency.js';
 import { tagUserError } from '../core/errors.js';
 import type { ShippedFunction } from '../closure/index.js';
@@ -18,6 +19,12 @@ export type PartitionOp =
   /** repartition's first half: key each element by its target partition, round-robin from a per-partition start. */
   | { mode: 'roundRobin'; args: { numPartitions: number }; op: string };
 
+/** The op as a worker receives it: user functions as shipped source, everything else as it is. */
+export type PartitionOpWire =
+  | { readonly mode: 'user'; readonly op: string; readonly fn: ShippedFunction }
+  | { readonly mode: 'userWithIndex'; readonly op: string; readonly fn: ShippedFunction }
+  | Exclude<PartitionOp, { mode: 'user' | 'userWithIndex' }>;
+
 /** Worker-side, compiled form of the op. */
 export interface CompiledPartitionOp {
   readonly fn?: Function;
@@ -35,7 +42,7 @@ export class MapPartitionsRDD<T, U> extends RDD<U> {
     options: RddOptions & { compiled?: CompiledPartitionOp } = {},
   ) {
     super(parent.context, { op: pop.op, ...options });
-    this.inheritPartitionCount(parent as RDD<unknown>);
+    this.inheritPartitionCount(parent);
     if ((pop.mode === 'user' || pop.mode === 'userWithIndex') && this.context.isDriver) {
       this.#shipped = this.context.ship(pop.fn, `${pop.op} function of ${this.label}`);
     }
@@ -48,16 +55,17 @@ export class MapPartitionsRDD<T, U> extends RDD<U> {
     return this.inheritedNumPartitions();
   }
   protected getDependencies(): readonly Dependency[] {
-    return [oneToOne(this.parent as RDD<unknown>)];
+    return [oneToOne(this.parent)];
   }
-  protected wireArgs(): unknown {
+  protected wireBody(): RddWireBody {
     const { pop } = this;
     switch (pop.mode) {
       case 'user':
+        return { kind: 'MapPartitionsRDD', args: { mode: 'user', op: pop.op, fn: this.#shipped! } };
       case 'userWithIndex':
-        return { mode: pop.mode, op: pop.op, fn: this.#shipped };
+        return { kind: 'MapPartitionsRDD', args: { mode: 'userWithIndex', op: pop.op, fn: this.#shipped! } };
       default:
-        return pop;
+        return { kind: 'MapPartitionsRDD', args: pop };
     }
   }
 

@@ -1,3 +1,4 @@
+import type { RddWireBody } from './wire.js';
 import { oneToOne, type Dependency } from './dependency.js';
 import { NotAPairError, isPair, tagUserError } from '../core/errors.js';
 import type { ShippedFunction } from '../closure/index.js';
@@ -45,9 +46,6 @@ type Fn = (...args: unknown[]) => unknown;
  */
 export class MappedRDD<T, U> extends RDD<U> {
   readonly kind = 'MapPartitionsRDD';
-  override get wireKind(): string {
-    return 'MappedRDD';
-  }
   readonly #fn: Fn | undefined;
   readonly #shipped: ShippedFunction | undefined;
 
@@ -58,7 +56,7 @@ export class MappedRDD<T, U> extends RDD<U> {
     options: RddOptions = {},
   ) {
     super(parent.context, { op, ...options });
-    this.inheritPartitionCount(parent as RDD<unknown>);
+    this.inheritPartitionCount(parent);
     this.#fn = fn as Fn | undefined;
     if (fn !== undefined) this.#shipped = this.context.ship(fn, `${op} function of ${this.label}`);
     if (KEEPS_PARTITIONER.has(op)) this.partitioner = parent.partitioner;
@@ -68,10 +66,10 @@ export class MappedRDD<T, U> extends RDD<U> {
     return this.inheritedNumPartitions();
   }
   protected getDependencies(): readonly Dependency[] {
-    return [oneToOne(this.parent as RDD<unknown>)];
+    return [oneToOne(this.parent)];
   }
-  protected wireArgs(): unknown {
-    return { op: this.op, fn: this.#shipped };
+  protected wireBody(): RddWireBody {
+    return { kind: 'MappedRDD', args: { op: this.op, fn: this.#shipped } };
   }
 
   protected override pushCompute(p: number, tc: TaskContext, sink: Sink<U>): void {

@@ -82,12 +82,12 @@ export function combineWith<K, C>(
 }
 
 export function reduceByKey<K, V>(rdd: RDD<[K, V]>, fn: (a: V, b: V) => V, n: Parts): RDD<[K, V]> {
-  const r = rdd as RDD<unknown>;
+  const r = rdd;
   return combineWith(rdd as RDD<Pair>, { kind: 'reduce', fn: ship(r, 'reduceByKey', fn) }, resolvePartitioner('reduceByKey', n, r), true, 'reduceByKey');
 }
 
 export function groupByKey<K, V>(rdd: RDD<[K, V]>, n: Parts): RDD<[K, V[]]> {
-  const r = rdd as RDD<unknown>;
+  const r = rdd;
   return combineWith(rdd as RDD<Pair>, { kind: 'group' }, resolvePartitioner('groupByKey', n, r), false, 'groupByKey');
 }
 
@@ -98,14 +98,14 @@ export function aggregateByKey<K, V, U>(
   combOp: (a: U, b: U) => U,
   n: Parts,
 ): RDD<[K, U]> {
-  const r = rdd as RDD<unknown>;
+  const r = rdd;
   checkZero('aggregateByKey', zero);
   const agg: AggregatorWire = { kind: 'aggregate', zero, seqOp: ship(r, 'aggregateByKey seqOp', seqOp), combOp: ship(r, 'aggregateByKey combOp', combOp) };
   return combineWith(rdd as RDD<Pair>, agg, resolvePartitioner('aggregateByKey', n, r), true, 'aggregateByKey');
 }
 
 export function foldByKey<K, V>(rdd: RDD<[K, V]>, zero: V, fn: (a: V, b: V) => V, n: Parts): RDD<[K, V]> {
-  const r = rdd as RDD<unknown>;
+  const r = rdd;
   checkZero('foldByKey', zero);
   return combineWith(rdd as RDD<Pair>, { kind: 'fold', zero, fn: ship(r, 'foldByKey', fn) }, resolvePartitioner('foldByKey', n, r), true, 'foldByKey');
 }
@@ -117,7 +117,7 @@ export function combineByKey<K, V, C>(
   mergeCombiners: (a: C, b: C) => C,
   n: Parts,
 ): RDD<[K, C]> {
-  const r = rdd as RDD<unknown>;
+  const r = rdd;
   const agg: AggregatorWire = {
     kind: 'combine',
     create: ship(r, 'combineByKey createCombiner', create),
@@ -128,25 +128,25 @@ export function combineByKey<K, V, C>(
 }
 
 export function partitionBy<K, V>(rdd: RDD<[K, V]>, arg: number | Partitioner): RDD<[K, V]> {
-  const partitioner = resolvePartitioner('partitionBy', arg, rdd as RDD<unknown>);
+  const partitioner = resolvePartitioner('partitionBy', arg, rdd);
   if (rdd.partitioner?.equals(partitioner)) return rdd;
   return new ShuffledRDD<K, V, V>(rdd.context, rdd, partitioner, { mapSideCombine: false }, { op: 'partitionBy' });
 }
 
 export function cogroup<K, V, W>(a: RDD<[K, V]>, b: RDD<[K, W]>, n: Parts): RDD<[K, [V[], W[]]]> {
-  const partitioner = resolvePartitioner('cogroup', n, a as RDD<unknown>, b as RDD<unknown>);
+  const partitioner = resolvePartitioner('cogroup', n, a, b);
   return new CoGroupedRDD<K>(a.context, [a as RDD<Pair>, b as RDD<Pair>], partitioner) as unknown as RDD<[K, [V[], W[]]]>;
 }
 
 export function join<K, V, W, R>(a: RDD<[K, V]>, b: RDD<[K, W]>, op: ElementOp, n: Parts): RDD<[K, R]> {
-  return new MappedRDD<unknown, [K, R]>(cogroup(a, b, n) as RDD<unknown>, op, undefined, { op: opName(op) });
+  return new MappedRDD<unknown, [K, R]>(cogroup(a, b, n), op, undefined, { op: opName(op) });
 }
 
 export function subtractByKey<K, V, W>(a: RDD<[K, V]>, b: RDD<[K, W]>, n: Parts): RDD<[K, V]> {
   // Spark: the result follows the left side's partitioning.
   const partitioner =
     n === undefined ? (a.partitioner !== undefined && !isPending(a.partitioner) ? a.partitioner : new HashPartitioner(Math.max(1, a.getNumPartitions()))) : resolvePartitioner('subtractByKey', n);
-  return new MappedRDD<unknown, [K, V]>(cogroup(a, b, partitioner) as RDD<unknown>, 'subtractByKey', undefined, { op: 'subtractByKey' });
+  return new MappedRDD<unknown, [K, V]>(cogroup(a, b, partitioner), 'subtractByKey', undefined, { op: 'subtractByKey' });
 }
 
 export function sortByKey<K, V>(rdd: RDD<[K, V]>, ascending: boolean, numPartitions: number): RDD<[K, V]> {

@@ -1,3 +1,4 @@
+import type { RddWireBody } from './wire.js';
 import type { Dependency } from './dependency.js';
 import { classInstanceError } from '../core/errors.js';
 import { findClassInstance } from '../closure/index.js';
@@ -56,11 +57,14 @@ export class ParallelCollectionRDD<T> extends RDD<T> {
   protected getDependencies(): readonly Dependency[] {
     return [];
   }
-  protected wireArgs(): unknown {
-    return null;
+  protected wireBody(): RddWireBody {
+    return { kind: 'ParallelCollectionRDD', args: null };
+  }
+  override get cheapToRecompute(): boolean {
+    return true;
   }
   /** The slice a task for partition `p` carries. */
-  partitionPayload(p: number): readonly T[] {
+  override partitionPayload(p: number): readonly T[] {
     return this.#slices?.[p] ?? [];
   }
   compute(p: number, tc: TaskContext): Iterable<T> {

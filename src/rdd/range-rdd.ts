@@ -1,3 +1,4 @@
+import type { RddWireBody } from './wire.js';
 import type { Dependency } from './dependency.js';
 import type { RddContext } from './rdd-context.js';
 import type { TaskContext } from './task-context.js';
@@ -34,8 +35,11 @@ export class RangeRDD extends RDD<number> {
   protected getDependencies(): readonly Dependency[] {
     return [];
   }
-  protected wireArgs(): unknown {
-    return this.args;
+  protected wireBody(): RddWireBody {
+    return { kind: 'RangeRDD', args: this.args };
+  }
+  override get cheapToRecompute(): boolean {
+    return true;
   }
   *compute(p: number): Iterable<number> {
     const { start, step, count, numSlices } = this.args;

@@ -19,6 +19,7 @@ import { classInstanceError } from '../core/errors.js';
 import { findClassInstance } from '../closure/index.js';
 import type { RddContext } from './rdd-context.js';
 import type { TaskContext } from './task-context.js';
+import type { RddWire, RddWireBody } from './wire.js';
 import {
   MappedRDD,
   MapPartitionsRDD,
@@ -49,18 +50,7 @@ export function refuseClassInstances(values: readonly unknown[], owner: string, 
   }
 }
 
-/** An RDD described as plain data, for rebuilding in a worker. */
-export interface RddWire {
-  readonly id: number;
-  readonly kind: string;
-  /** The name or origin (`map at job.ts:12`) the worker shows in its label. */
-  readonly label: string;
-  readonly numPartitions: number;
-  readonly storageLevel: StorageLevel['name'];
-  /** Parent RDDs the worker must rebuild first (narrow parents only; shuffle parents are read as shuffle input). */
-  readonly parents: readonly number[];
-  readonly args: unknown;
-}
+export type { RddWire } from './wire.js';
 
 export interface RddOptions {
   /** Given when a worker rebuilds an RDD; new RDDs on the driver take the context's next id. */
@@ -123,7 +113,7 @@ export abstract class RDD<T> {
   protected inheritedNumPartitions(): number {
     if (this.#countMemo !== undefined) return this.#countMemo;
     const chain: RDD<unknown>[] = [];
-    let cur: RDD<unknown> = this as RDD<unknown>;
+    let cur: RDD<unknown> = this;
     while (cur.#countParent !== undefined && cur.#countMemo === undefined) {
       chain.push(cur);
       cur = cur.#countParent;
@@ -134,14 +124,30 @@ export abstract class RDD<T> {
   }
   /** Computes the dependencies (driver side); called once and memoized by `dependencies`. */
   protected abstract getDependencies(): readonly Dependency[];
-  /** Computes one partition as an Iterable (pull). */
+  /**
+   * Computes one partition as an Iterable (pull).
+   *
+   * `compute` and `pushCompute` must yield the same elements in the same order: consumers use whichever is
+   * cheaper (the shuffle writer and most actions push; zip and cartesian pull). An RDD that overrides
+   * `pushCompute` for speed (element-wise RDDs push each element down a chain of functions) keeps `compute`
+   * as the reference, and a test compares the two.
+   */
   abstract compute(partition: number, tc: TaskContext): Iterable<T>;
-  /** Computes one partition by pushing each element into `sink`; element-wise RDDs override it. */
+  /** Computes one partition by pushing each element into `sink` (see `compute` for the pairing rule). */
   protected pushCompute(partition: number, tc: TaskContext, sink: Sink<T>): void {
     for (const x of this.compute(partition, tc)) sink(x);
   }
-  /** The arguments a worker needs to rebuild this RDD (plain data and shipped functions). */
-  protected abstract wireArgs(): unknown;
+  /** What a worker needs to rebuild this RDD: its kind and that kind's arguments (see wire.ts). */
+  protected abstract wireBody(): RddWireBody;
+  /**
+   * Leaf data a task for `partition` carries with it (a parallelized slice, an input split), for RDDs whose data
+   * starts on the driver; the worker reads it back with `tc.payload(id, partition)`.
+   */
+  partitionPayload?(partition: number): readonly unknown[];
+  /** A leaf so cheap to compute again that recomputation hints never name it (parallelize, range, empty). */
+  get cheapToRecompute(): boolean {
+    return false;
+  }
   /** Parents a worker must rebuild before this one. */
   protected wireParents(): readonly RDD<unknown>[] {
     return this.dependencies.filter((d) => d.type === 'narrow').map((d) => d.rdd);
@@ -167,24 +173,18 @@ export abstract class RDD<T> {
     return this.dependencies.filter((d): d is ShuffleDependency => d.type === 'shuffle');
   }
 
-  /** Which factory rebuilds this RDD in a worker (several kinds share Spark's class name). */
-  get wireKind(): string {
-    return this.kind;
-  }
-
   toWire(): RddWire {
     if (this.#checkpoint !== undefined) {
       // Lineage ends at the checkpoint: a worker rebuilds this RDD (same id) as a reader of its files.
       return { ...this.#checkpoint.toWire(), id: this.id, label: this.#name ?? this.#origin, storageLevel: this.#storageLevel.name };
     }
     return {
+      ...this.wireBody(),
       id: this.id,
-      kind: this.wireKind,
       label: this.#name ?? this.#origin,
       numPartitions: this.getNumPartitions(),
       storageLevel: this.#storageLevel.name,
       parents: this.wireParents().map((r) => r.id),
-      args: this.wireArgs(),
     };
   }
 
@@ -258,7 +258,7 @@ export abstract class RDD<T> {
     const out: string[] = [];
     type Frame = { rdd: RDD<unknown>; prefix: string; mode: 'first' | 'shuffle' | 'narrow'; last: boolean };
     // Explicit stack: iterative programs build lineages deeper than the call stack allows.
-    const stack: Frame[] = [{ rdd: this as RDD<unknown>, prefix: '', mode: 'first', last: false }];
+    const stack: Frame[] = [{ rdd: this, prefix: '', mode: 'first', last: false }];
     while (stack.length > 0) {
       const f = stack.pop()!;
       const self = f.rdd.#debugSelf();
@@ -325,7 +325,7 @@ export abstract class RDD<T> {
     }
     if (this.#storageLevel === level) return this;
     this.#storageLevel = level;
-    this.context.persistRdd(this as RDD<unknown>);
+    this.context.persistRdd(this);
     return this;
   }
 
@@ -340,7 +340,7 @@ export abstract class RDD<T> {
   unpersist(): this {
     if (this.#storageLevel === StorageLevel.NONE) return this;
     this.#storageLevel = StorageLevel.NONE;
-    void this.context.unpersistRdd(this as RDD<unknown>);
+    void this.context.unpersistRdd(this);
     return this;
   }
 

@@ -2,9 +2,10 @@
  * Rebuilding RDDs inside a worker from their wire descriptions: one factory per kind, explicit, so a worker can
  * only ever construct the engine's own classes. User functions are compiled here, against the task's runtime.
  */
+import type { RddKind, RddWireOf } from './wire.js';
 import type { ShippedFunction } from '../closure/index.js';
 import { DirectPartitioner } from '../core/partitioner.js';
-import { compileAggregator, type AggregatorWire } from '../shuffle/aggregator.js';
+import { compileAggregator } from '../shuffle/aggregator.js';
 import { WORKER_RDD_CONTEXT as W } from './rdd-context.js';
 import type { Pair } from './task-context.js';
 import {
@@ -25,29 +26,28 @@ import {
   WholeTextFilesRDD,
   CheckpointRDD,
   type RddWire,
-  type ElementOp,
-  type PartitionOp,
-  type RangeArgs,
-  type ShuffleSpec,
   type CoGroupSource,
 } from './internal.js';
 
 type Fn = (...args: unknown[]) => unknown;
 export type Compile = (f: ShippedFunction) => Promise<Fn>;
-type Factory = (w: RddWire, parents: RDD<unknown>[], compile: Compile, byId: ReadonlyMap<number, RDD<unknown>>) => Promise<RDD<unknown>> | RDD<unknown>;
+type Factory<K extends RddKind> = (
+  w: RddWireOf<K>,
+  parents: RDD<unknown>[],
+  compile: Compile,
+  byId: ReadonlyMap<number, RDD<unknown>>,
+) => Promise<RDD<unknown>> | RDD<unknown>;
 
-const FACTORIES: Record<string, Factory> = {
+/** One factory per RDD kind of the wire contract (wire.ts): a kind without a factory does not compile. */
+const FACTORIES: { readonly [K in RddKind]: Factory<K> } = {
   ParallelCollectionRDD: (w) => new ParallelCollectionRDD(W, w.numPartitions, opts(w)),
-  RangeRDD: (w) => new RangeRDD(W, w.args as RangeArgs, opts(w)),
+  RangeRDD: (w) => new RangeRDD(W, w.args, opts(w)),
   EmptyRDD: (w) => new EmptyRDD(W, opts(w)),
-  MappedRDD: async (w, [parent], compile) => {
-    const a = w.args as { op: ElementOp; fn?: ShippedFunction };
-    return new MappedRDD(parent!, a.op, a.fn ? await compile(a.fn) : undefined, opts(w));
-  },
+  MappedRDD: async (w, [parent], compile) => new MappedRDD(parent!, w.args.op, w.args.fn ? await compile(w.args.fn) : undefined, opts(w)),
   MapPartitionsRDD: async (w, [parent], compile) => {
-    const a = w.args as PartitionOp & { fn?: ShippedFunction; aggregator?: AggregatorWire };
+    const a = w.args;
     if (a.mode === 'user' || a.mode === 'userWithIndex') {
-      const fn = await compile(a.fn as unknown as ShippedFunction);
+      const fn = await compile(a.fn);
       return new MapPartitionsRDD(parent!, { mode: a.mode, fn, op: a.op }, { ...opts(w), compiled: { fn } });
     }
     if (a.mode === 'combineLocal') {
@@ -57,12 +57,12 @@ const FACTORIES: Record<string, Factory> = {
     return new MapPartitionsRDD(parent!, a, opts(w));
   },
   UnionRDD: (w, parents) => new UnionRDD(W, parents, opts(w)),
-  CoalescedRDD: (w, [parent]) => new CoalescedRDD(parent!, (w.args as { numPartitions: number }).numPartitions, opts(w)),
+  CoalescedRDD: (w, [parent]) => new CoalescedRDD(parent!, w.args.numPartitions, opts(w)),
   CartesianRDD: (w, [left, right]) => new CartesianRDD(left!, right!, opts(w)),
   ZippedPartitionsRDD2: (w, [left, right]) => new ZippedPartitionsRDD(left!, right!, opts(w)),
-  ZippedWithIndexRDD: (w, [parent]) => new ZippedWithIndexRDD(parent!, { ...opts(w), offsets: (w.args as { offsets: number[] }).offsets }),
+  ZippedWithIndexRDD: (w, [parent]) => new ZippedWithIndexRDD(parent!, { ...opts(w), ...(w.args.offsets ? { offsets: w.args.offsets } : {}) }),
   ShuffledRDD: async (w, _parents, compile) => {
-    const a = w.args as { shuffleId: number; spec: ShuffleSpec; numPartitions: number };
+    const a = w.args;
     const aggregator = a.spec.aggregator ? await compileAggregator(a.spec.aggregator, compile) : undefined;
     // The reduce side only needs the partition count; which keys landed where was decided by the map side.
     return new ShuffledRDD(W, undefined, new DirectPartitioner(a.numPartitions), a.spec, {
@@ -72,15 +72,17 @@ const FACTORIES: Record<string, Factory> = {
     });
   },
   CoGroupedRDD: (w, _parents, _compile, byId) => {
-    const a = w.args as { numPartitions: number; sources: Array<{ type: 'narrow'; rddId: number } | { type: 'shuffle'; shuffleId: number }> };
-    const sources = a.sources.map((s): CoGroupSource =>
-      s.type === 'narrow' ? { type: 'narrow', rdd: byId.get(s.rddId) as RDD<Pair> } : { type: 'shuffle', shuffleId: s.shuffleId },
-    );
-    return new CoGroupedRDD(W, sources, undefined, { ...opts(w), numPartitions: a.numPartitions });
+    const sources = w.args.sources.map((s): CoGroupSource => {
+      if (s.type === 'shuffle') return { type: 'shuffle', shuffleId: s.shuffleId };
+      const rdd = byId.get(s.rddId);
+      if (rdd === undefined) throw new Error(`internal: cogroup RDD ${w.id} reads RDD ${s.rddId}, which was not sent before it`);
+      return { type: 'narrow', rdd: rdd as RDD<Pair> };
+    });
+    return new CoGroupedRDD(W, sources, undefined, { ...opts(w), numPartitions: w.args.numPartitions });
   },
-  TextFileRDD: (w) => new TextFileRDD(W, (w.args as { path: string }).path, 0, { ...opts(w), numPartitions: w.numPartitions }),
-  ReliableCheckpointRDD: (w) => new CheckpointRDD(W, (w.args as { dir: string }).dir, w.numPartitions, opts(w)),
-  WholeTextFileRDD: (w) => new WholeTextFilesRDD(W, (w.args as { path: string }).path, 0, { ...opts(w), numPartitions: w.numPartitions }),
+  TextFileRDD: (w) => new TextFileRDD(W, w.args.path, 0, { ...opts(w), numPartitions: w.numPartitions }),
+  ReliableCheckpointRDD: (w) => new CheckpointRDD(W, w.args.dir, w.numPartitions, opts(w)),
+  WholeTextFileRDD: (w) => new WholeTextFilesRDD(W, w.args.path, 0, { ...opts(w), numPartitions: w.numPartitions }),
 };
 
 function opts(w: RddWire): { id: number; label: string } {
@@ -93,7 +95,8 @@ function opts(w: RddWire): { id: number; label: string } {
 export async function rebuildRdds(wires: readonly RddWire[], compile: Compile): Promise<Map<number, RDD<unknown>>> {
   const byId = new Map<number, RDD<unknown>>();
   for (const w of wires) {
-    const factory = FACTORIES[w.kind];
+    // The one place the union is dispatched: each factory is typed for its own kind (see FACTORIES).
+    const factory = FACTORIES[w.kind] as Factory<RddKind> | undefined;
     if (factory === undefined) throw new Error(`worker cannot rebuild RDD kind ${w.kind} (RDD ${w.id})`);
     const parents = w.parents.map((id) => {
       const r = byId.get(id);

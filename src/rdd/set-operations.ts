@@ -14,7 +14,7 @@ export function distinct<T>(rdd: RDD<T>, n: number | undefined): RDD<T> {
 
 export function intersection<T>(a: RDD<T>, b: RDD<T>, n: number | undefined): RDD<T> {
   const grouped = cogroup(withNull(a), withNull(b), n === undefined ? undefined : resolvePartitioner('intersection', n));
-  return new MappedRDD<unknown, T>(grouped as RDD<unknown>, 'intersectKeys', undefined, { op: 'intersection' });
+  return new MappedRDD<unknown, T>(grouped, 'intersectKeys', undefined, { op: 'intersection' });
 }
 
 export function subtract<T>(a: RDD<T>, b: RDD<T>, n: number | undefined): RDD<T> {

@@ -1,3 +1,4 @@
+import type { RddWireBody } from './wire.js';
 import type { Dependency, ShuffleDependency } from './dependency.js';
 import { RangePartitioner, determineBounds, type Partitioner } from '../core/partitioner.js';
 import { compareKeys } from '../core/keys.js';
@@ -60,7 +61,7 @@ export class ShuffledRDD<K, V, C> extends RDD<[K, C]> {
     options: RddOptions & { shuffleId?: number; aggregator?: Aggregator; numPartitions?: number } = {},
   ) {
     super(context, options);
-    this.shuffleId = options.shuffleId ?? this.context.newShuffleId(this as RDD<unknown>);
+    this.shuffleId = options.shuffleId ?? this.context.newShuffleId(this);
     this.partitioner =
       'rangeAscending' in partitioner ? new PendingRangePartitioner(partitioner.numPartitions, partitioner.rangeAscending) : partitioner;
     this.#numPartitions = this.partitioner.numPartitions;
@@ -75,7 +76,7 @@ export class ShuffledRDD<K, V, C> extends RDD<[K, C]> {
     const self = this;
     const dep: ShuffleDependency = {
       type: 'shuffle',
-      rdd: this.parent as RDD<unknown>,
+      rdd: this.#driverParent(),
       shuffleId: this.shuffleId,
       // Read at job time: sortByKey's partitioner is replaced once its bounds are sampled.
       get partitioner() {
@@ -94,15 +95,20 @@ export class ShuffledRDD<K, V, C> extends RDD<[K, C]> {
   protected override wireParents(): readonly RDD<unknown>[] {
     return [];
   }
-  protected wireArgs(): unknown {
-    return { shuffleId: this.shuffleId, spec: this.spec, numPartitions: this.#numPartitions };
+  /** The map side's RDD: known on the driver (where lineage is walked); a worker reads the shuffle instead. */
+  #driverParent(): RDD<[K, V]> {
+    if (this.parent === undefined) throw new Error(`internal: ${this.label} was rebuilt in a worker, where its input is the shuffle, not its parent`);
+    return this.parent;
+  }
+  protected wireBody(): RddWireBody {
+    return { kind: 'ShuffledRDD', args: { shuffleId: this.shuffleId, spec: this.spec, numPartitions: this.#numPartitions } };
   }
 
   override prepare(): Promise<void> {
     if (!(this.partitioner instanceof PendingRangePartitioner)) return Promise.resolve();
     const pending = this.partitioner;
     this.#preparing ??= (async () => {
-      const parent = this.parent as RDD<unknown>;
+      const parent = this.#driverParent();
       const k = sampleSizePerPartition(pending.numPartitions, parent.getNumPartitions());
       const samples = await this.context.runJob<{ count: number; sample: unknown[] }>(
         parent,

@@ -1,3 +1,4 @@
+import type { RddWireBody } from './wire.js';
 import type { Dependency } from './dependency.js';
 import { listInputFilesSync, computeTextSplitsSync, forEachSplitLine, type TextSplit } from '../io/index.js';
 import type { RddContext } from './rdd-context.js';
@@ -38,10 +39,10 @@ export class TextFileRDD extends RDD<string> {
   protected getDependencies(): readonly Dependency[] {
     return [];
   }
-  protected wireArgs(): unknown {
-    return { path: this.path, numPartitions: this.getNumPartitions() };
+  protected wireBody(): RddWireBody {
+    return { kind: 'TextFileRDD', args: { path: this.path, numPartitions: this.getNumPartitions() } };
   }
-  partitionPayload(p: number): readonly unknown[] {
+  override partitionPayload(p: number): readonly unknown[] {
     return [this.#getSplits()[p]];
   }
   compute(p: number, tc: TaskContext): Iterable<string> {

@@ -1,3 +1,4 @@
+import type { RddWireBody } from './wire.js';
 import { rangeDependency, type Dependency } from './dependency.js';
 import type { RddContext } from './rdd-context.js';
 import type { TaskContext } from './task-context.js';
@@ -47,14 +48,14 @@ export class UnionRDD<T> extends RDD<T> {
   }
   protected getDependencies(): readonly Dependency[] {
     const offsets = this.#layout();
-    return this.rdds.map((r, i) => rangeDependency(r as RDD<unknown>, 0, offsets[i]!, offsets[i + 1]! - offsets[i]!));
+    return this.rdds.map((r, i) => rangeDependency(r, 0, offsets[i]!, offsets[i + 1]! - offsets[i]!));
   }
   protected override wireParents(): readonly RDD<unknown>[] {
     return this.rdds as readonly RDD<unknown>[];
   }
-  protected wireArgs(): unknown {
+  protected wireBody(): RddWireBody {
     const offsets = this.#layout();
-    return { counts: this.rdds.map((_, i) => offsets[i + 1]! - offsets[i]!) };
+    return { kind: 'UnionRDD', args: { counts: this.rdds.map((_, i) => offsets[i + 1]! - offsets[i]!) } };
   }
   /** Which parent, and which of its partitions, partition p is (binary search over the offsets). */
   #locate(p: number): [RDD<T>, number] {

@@ -1,3 +1,4 @@
+import type { RddWireBody } from './wire.js';
 import type { Dependency } from './dependency.js';
 import { listInputFilesSync, groupFilesIntoPartitions, readWholeTextFile } from '../io/index.js';
 import type { RddContext } from './rdd-context.js';
@@ -36,10 +37,10 @@ export class WholeTextFilesRDD extends RDD<[string, string]> {
   protected getDependencies(): readonly Dependency[] {
     return [];
   }
-  protected wireArgs(): unknown {
-    return { path: this.path, numPartitions: this.getNumPartitions() };
+  protected wireBody(): RddWireBody {
+    return { kind: 'WholeTextFileRDD', args: { path: this.path, numPartitions: this.getNumPartitions() } };
   }
-  partitionPayload(p: number): readonly unknown[] {
+  override partitionPayload(p: number): readonly unknown[] {
     return this.#getGroups()[p] ?? [];
   }
   compute(p: number, tc: TaskContext): Iterable<[string, string]> {

@@ -1,3 +1,4 @@
+import type { RddWireBody } from './wire.js';
 import { oneToOne, type Dependency } from './dependency.js';
 import type { TaskContext } from './task-context.js';
 import { RDD, type RddOptions } from './internal.js';
@@ -11,19 +12,19 @@ export class ZippedPartitionsRDD<T, U> extends RDD<[T, U]> {
     options: RddOptions = {},
   ) {
     super(left.context, { op: 'zip', ...options });
-    this.inheritPartitionCount(left as RDD<unknown>);
+    this.inheritPartitionCount(left);
   }
   getNumPartitions(): number {
     return this.inheritedNumPartitions();
   }
   protected getDependencies(): readonly Dependency[] {
-    return [oneToOne(this.left as RDD<unknown>), oneToOne(this.right as RDD<unknown>)];
+    return [oneToOne(this.left), oneToOne(this.right)];
   }
   protected override wireParents(): readonly RDD<unknown>[] {
-    return [this.left as RDD<unknown>, this.right as RDD<unknown>];
+    return [this.left, this.right];
   }
-  protected wireArgs(): unknown {
-    return null;
+  protected wireBody(): RddWireBody {
+    return { kind: 'ZippedPartitionsRDD2', args: null };
   }
   *compute(p: number, tc: TaskContext): Iterable<[T, U]> {
     const a = this.left.iterator(p, tc)[Symbol.iterator]();

@@ -1,3 +1,4 @@
+import type { RddWireBody } from './wire.js';
 import { oneToOne, type Dependency } from './dependency.js';
 import type { TaskContext } from './task-context.js';
 import { RDD, type RddOptions, type Sink } from './internal.js';
@@ -17,17 +18,17 @@ export class ZippedWithIndexRDD<T> extends RDD<[T, number]> {
     options: RddOptions & { offsets?: readonly number[] } = {},
   ) {
     super(parent.context, { op: 'zipWithIndex', ...options });
-    this.inheritPartitionCount(parent as RDD<unknown>);
+    this.inheritPartitionCount(parent);
     this.#offsets = options.offsets;
   }
   getNumPartitions(): number {
     return this.inheritedNumPartitions();
   }
   protected getDependencies(): readonly Dependency[] {
-    return [oneToOne(this.parent as RDD<unknown>)];
+    return [oneToOne(this.parent)];
   }
-  protected wireArgs(): unknown {
-    return { offsets: this.#offsets };
+  protected wireBody(): RddWireBody {
+    return { kind: 'ZippedWithIndexRDD', args: { offsets: this.#offsets } };
   }
   override prepare(): Promise<void> {
     if (this.#offsets !== undefined) return Promise.resolve();
@@ -37,7 +38,7 @@ export class ZippedWithIndexRDD<T> extends RDD<[T, number]> {
         n <= 1
           ? []
           : await this.context.runJob<number>(
-              this.parent as RDD<unknown>,
+              this.parent,
               { kind: 'count' },
               Array.from({ length: n - 1 }, (_, i) => i),
               `zipWithIndex offsets of ${this.label}`,

@@ -155,8 +155,8 @@ export class TaskBuilder {
       if (seen.has(key)) continue;
       seen.add(key);
       if (r.storageLevel.name !== 'NONE' && this.cache.isCachedOn(r.id, p, workerIndex)) continue;
-      const withPayload = r as RDD<unknown> & { partitionPayload?: (p: number) => readonly unknown[] };
-      if (typeof withPayload.partitionPayload === 'function') payloads.push([r.id, p, withPayload.partitionPayload(p)]);
+      const payload = r.partitionPayload?.(p);
+      if (payload !== undefined) payloads.push([r.id, p, payload]);
       for (const d of r.dependencies) {
         if (d.type === 'shuffle') {
           const missing = this.tracker.missingMaps(d.shuffleId);

@@ -41,7 +41,7 @@ function reduceTask(taskId: number): TaskMessage {
     epoch: 0,
     stageKey: '1.0',
     // The simplest RDD to rebuild; the shuffle read is what these tests are about.
-    rdds: [{ id: 9, kind: 'EmptyRDD', label: 'empty', numPartitions: 1, storageLevel: 'NONE', parents: [], args: undefined }],
+    rdds: [{ id: 9, kind: 'EmptyRDD', label: 'empty', numPartitions: 1, storageLevel: 'NONE', parents: [], args: null }],
     finalRddId: 9,
     payloads: [],
     shuffleReads: [{ shuffleId: 0, reduceId: 0, locations: [1] }],
