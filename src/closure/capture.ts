@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ClosureError } from './errors.js';
+import { ArgumentTypeError } from '../core/errors.js';
 
 /**
  * Key of the method through which an env value ships itself (broadcast variables and
@@ -97,7 +98,7 @@ export class ModuleRef {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function useModule<M = any>(specifier: string): M {
   if (typeof specifier !== 'string' || specifier === '') {
-    throw new TypeError('useModule expects a module specifier such as "node:zlib" or "lodash"');
+    throw new ArgumentTypeError('useModule expects a module specifier such as "node:zlib" or "lodash"');
   }
   const cwd = process.cwd();
   const isPath = specifier.startsWith('./') || specifier.startsWith('../') ||

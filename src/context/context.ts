@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { ClosureError, shipFunction, type ShippedFunction } from '../closure/index.js';
-import { ContextStoppedError } from '../core/errors.js';
+import { ContextStoppedError, IllegalStateError, ArgumentTypeError, InvalidArgumentError } from '../core/errors.js';
 import {
   RDD,
   ParallelCollectionRDD,
@@ -135,7 +135,7 @@ export class Context implements RddContext {
     this.#builder = new TaskBuilder(this.#tracker, this.#cache, {
       broadcastValue: (id) => {
         const b = this.#broadcasts.get(id);
-        if (b === undefined) throw new Error(`broadcast ${id} was destroyed or belongs to another context`);
+        if (b === undefined) throw new IllegalStateError(`broadcast ${id} was destroyed or belongs to another context`);
         return b.value;
       },
       accumulatorKind: (id) => this.#accumulator(id).kind,
@@ -213,7 +213,7 @@ export class Context implements RddContext {
     this.#backend.removeShuffle(shuffleId);
   });
   ship(fn: Function, what: string): ShippedFunction {
-    if (typeof fn !== 'function') throw new TypeError(`${what}: expected a function, got ${fn === null ? 'null' : typeof fn}`);
+    if (typeof fn !== 'function') throw new ArgumentTypeError(`${what}: expected a function, got ${fn === null ? 'null' : typeof fn}`);
     const shipped = shipFunction(fn, what);
     this.#checkOwnVariables(shipped, what);
     return shipped;
@@ -239,7 +239,7 @@ export class Context implements RddContext {
     // One walk of the lineage serves the ownership check, the hints and the checkpoint step.
     const lineage = fullLineage(rdd);
     for (const r of lineage) {
-      if (r.context !== this) throw new Error(`${r.label} belongs to another context; RDDs cannot be shared between contexts`);
+      if (r.context !== this) throw new InvalidArgumentError(`${r.label} belongs to another context; RDDs cannot be shared between contexts`);
     }
     this.#jobStarted();
     try {
@@ -321,7 +321,7 @@ export class Context implements RddContext {
   range(start: number, end?: number, step = 1, numSlices: number = this.defaultParallelism): RDD<number> {
     const [lo, hi] = end === undefined ? [0, start] : [start, end];
     for (const [name, v] of [['start', lo], ['end', hi], ['step', step]] as const) {
-      if (!Number.isFinite(v)) throw new RangeError(`range: ${name} must be a finite number, got ${v}`);
+      if (!Number.isFinite(v)) throw new InvalidArgumentError(`range: ${name} must be a finite number, got ${v}`);
     }
     checkSlices('range', numSlices);
     return new RangeRDD(this, { start: lo, step, count: RangeRDD.countOf(lo, hi, step), numSlices });
@@ -386,7 +386,7 @@ export class Context implements RddContext {
    * ```
    */
   union<T>(rdds: readonly RDD<T>[]): RDD<T> {
-    if (!Array.isArray(rdds)) throw new TypeError('union expects an array of RDDs');
+    if (!Array.isArray(rdds)) throw new ArgumentTypeError('union expects an array of RDDs');
     return new UnionRDD<T>(this, rdds);
   }
 
@@ -450,6 +450,7 @@ export class Context implements RddContext {
 
   #accumulator(id: number): Accumulator<unknown> {
     const a = this.#accumulators.get(id);
+    // internal: ship() refuses another context's accumulators, and accumulators are never dropped
     if (a === undefined) throw new Error(`accumulator ${id} belongs to another context`);
     return a;
   }
@@ -544,5 +545,5 @@ export class Context implements RddContext {
 }
 
 function checkSlices(op: string, n: number): void {
-  if (!Number.isInteger(n) || n <= 0) throw new RangeError(`${op}: number of partitions must be a positive integer, got ${n}`);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${op}: number of partitions must be a positive integer, got ${n}`);
 }

@@ -196,11 +196,13 @@ export class Executor {
       for (const [id, kind] of msg.accumulators) accumulators.set(id, new LocalAccumulator(kind));
       const runtime: ClosureRuntime = {
         broadcastValue: (id) => {
+          // internal: the task builder sends every broadcast a task uses before the task
           if (!this.#broadcasts.has(id)) throw new Error(`broadcast ${id} was not delivered to worker ${this.workerIndex} (destroyed?)`);
           return this.#broadcasts.get(id);
         },
         accumulator: (id) => {
           const acc = accumulators.get(id);
+          // internal: the task message lists every accumulator its functions use
           if (acc === undefined) throw new Error(`accumulator ${id} is unknown to this task`);
           return acc;
         },
@@ -209,6 +211,7 @@ export class Executor {
       const compile = async (f: ShippedFunction): Promise<Fn> => (await compileFunction(f, runtime)) as Fn;
       const rdds = await this.#stageRdds(msg, compile);
       const rdd = rdds.get(msg.finalRddId);
+      // internal: the task message carries its stage's RDDs, the final one included
       if (rdd === undefined) throw new Error(`task ${msg.taskId} names RDD ${msg.finalRddId}, which was not sent`);
 
       const inputs = new Map<string, Bucket[]>();
@@ -227,6 +230,7 @@ export class Executor {
         blocks: this.blocks,
         shuffleInput: (shuffleId, reduceId) => {
           const b = inputs.get(`${shuffleId}/${reduceId}`);
+          // internal: inputs are fetched before compute starts
           if (b === undefined) throw new Error(`shuffle ${shuffleId} partition ${reduceId} was not fetched for this task`);
           return b as ReadonlyArray<ReadonlyArray<Pair>>;
         },
@@ -311,6 +315,7 @@ export class Executor {
       }
     }
     const wires = this.#stageWires.get(msg.stageKey);
+    // internal: a stage's description reaches a worker before its tasks, on the same ordered channel
     if (wires === undefined) throw new Error(`worker ${this.workerIndex} has no description of stage attempt ${msg.stageKey}`);
     if (msg.accumulators.length > 0) return rebuildRdds(wires, compile);
     let rdds = this.#rebuilt.get(msg.stageKey);

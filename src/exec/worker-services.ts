@@ -35,6 +35,7 @@ export function createWorkerServices(init: WorkerInit): WorkerServices {
       };
     default: {
       const never: never = init.engine;
+      // internal: options accept only known engines
       throw new Error(`unknown engine ${String(never)}`);
     }
   }

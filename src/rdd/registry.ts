@@ -94,9 +94,11 @@ export async function rebuildRdds(wires: readonly RddWire[], compile: Compile): 
   const byId = new Map<number, RDD<unknown>>();
   for (const w of wires) {
     const factory = FACTORIES[w.kind];
+    // internal: every RDD kind registers its factory in this module
     if (factory === undefined) throw new Error(`worker cannot rebuild RDD kind ${w.kind} (RDD ${w.id})`);
     const parents = w.parents.map((id) => {
       const r = byId.get(id);
+      // internal: stage descriptions list parents before children
       if (r === undefined) throw new Error(`RDD ${w.id} needs RDD ${id}, which was not sent before it`);
       return r;
     });

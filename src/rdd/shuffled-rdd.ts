@@ -24,12 +24,14 @@ class PendingRangePartitioner implements Partitioner {
     readonly ascending: boolean,
   ) {}
   getPartition(): number {
+    // internal: prepareLineage() replaces this placeholder before any task asks for a partition
     throw new Error('the range partitioner of sortByKey gets its bounds when a job runs; no partition is known yet');
   }
   equals(other: Partitioner | undefined): boolean {
     return other === this;
   }
   toWire(): never {
+    // internal: prepareLineage() replaces this placeholder before a stage is described
     throw new Error('range partitioner bounds were not computed before the job');
   }
 }

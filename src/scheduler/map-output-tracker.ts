@@ -89,6 +89,7 @@ export class MapOutputTracker {
   locations(shuffleId: number): number[] {
     const outputs = this.#shuffles.get(shuffleId) ?? [];
     return outputs.map((o, i) => {
+      // internal: a reduce stage is submitted only once every map output of its shuffle is registered
       if (o === undefined) throw new Error(`map output ${i} of shuffle ${shuffleId} is missing`);
       return o.workerIndex;
     });
