@@ -59,6 +59,12 @@ export interface ContextSnapshot {
   readonly tasks: TaskSchedulerState;
   /** Stage attempts whose RDD descriptions the driver still holds. */
   readonly stagesHeld: number;
+  /**
+   * Driver bookkeeping that grows with RDDs and shuffles, for checking that a long-running program keeps it
+   * bounded: persisted RDDs still reachable, RDDs with cached blocks, RDDs whose computations the hints count,
+   * shuffles with registered outputs and the reasons kept for lost outputs.
+   */
+  readonly driver: { readonly persistedRdds: number; readonly cachedRdds: number; readonly hintedRdds: number; readonly shuffles: number; readonly lostOutputReasons: number };
 }
 
 /** Fault injection for tests and demos of recovery. */
@@ -105,7 +111,16 @@ export class Context implements RddContext {
   readonly #builder: TaskBuilder;
   readonly #broadcasts = new Map<number, Broadcast<unknown>>();
   readonly #accumulators = new Map<number, Accumulator<unknown>>();
-  readonly #persisted = new Map<number, RDD<unknown>>();
+  /**
+   * Persisted RDDs, held weakly: one the program dropped without unpersist() can never be read again, so its
+   * blocks go with it (Spark's ContextCleaner) instead of piling up for the life of a streaming driver.
+   */
+  readonly #persisted = new Map<number, WeakRef<RDD<unknown>>>();
+  readonly #persistCleaner = new FinalizationRegistry<number>((rddId) => {
+    this.#persisted.delete(rddId);
+    this.#cache.removeRdd(rddId);
+    if (!this.#stopped) this.#backend.removeRdd(rddId).catch(() => undefined);
+  });
   readonly #progress: ConsoleProgressBar | undefined;
   readonly #hints: Hints;
   readonly #engine: DriverEngine;
@@ -177,7 +192,14 @@ export class Context implements RddContext {
         this.#jobStarted();
         try {
           const backend = await this.#backend.snapshot();
-          return { backend, dag: this.#dag.state(), tasks: this.#tasks.state(), stagesHeld: this.#builder.stagesHeld };
+          const driver = {
+            persistedRdds: this.#persisted.size,
+            cachedRdds: this.#cache.rddsTracked,
+            hintedRdds: this.#hints.rddsTracked,
+            shuffles: this.#tracker.size.shuffles,
+            lostOutputReasons: this.#tracker.size.lostReasons,
+          };
+          return { backend, dag: this.#dag.state(), tasks: this.#tasks.state(), stagesHeld: this.#builder.stagesHeld, driver };
         } finally {
           this.#jobEnded();
         }
@@ -283,11 +305,14 @@ export class Context implements RddContext {
 
   persistRdd(rdd: RDD<unknown>): void {
     this.#engine.onPersist(rdd.label);
-    this.#persisted.set(rdd.id, rdd);
+    if (this.#persisted.get(rdd.id)?.deref() === rdd) return;
+    this.#persisted.set(rdd.id, new WeakRef(rdd));
+    this.#persistCleaner.register(rdd, rdd.id, rdd);
   }
 
   async unpersistRdd(rdd: RDD<unknown>): Promise<void> {
     this.#persisted.delete(rdd.id);
+    this.#persistCleaner.unregister(rdd);
     this.#cache.removeRdd(rdd.id);
     if (!this.#stopped) await this.#backend.removeRdd(rdd.id);
   }
@@ -486,7 +511,8 @@ export class Context implements RddContext {
    * ```
    */
   getRDDStorageInfo(): RDDStorageInfo[] {
-    return [...this.#persisted.values()].map((rdd) => {
+    const live = [...this.#persisted.values()].flatMap((ref) => ref.deref() ?? []);
+    return live.map((rdd) => {
       const s = this.#cache.summary(rdd.id);
       return {
         id: rdd.id,
