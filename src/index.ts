@@ -26,6 +26,17 @@ export {
   InputPathError,
   NotAPairError,
   UnclonableDataError,
+  InvalidArgumentError,
+  ArgumentTypeError,
+  InvalidOptionError,
+  InvalidDataError,
+  IllegalStateError,
+  ModuleImportError,
+  EmptyCollectionError,
+  OutputCommitError,
+  CheckpointError,
+  type KindlingErrorCode,
+  type ErrorInfo,
 } from './core/errors.js';
 export { EventBus } from './scheduler/event-bus.js';
 export type * from './scheduler/events.js';

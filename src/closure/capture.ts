@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ClosureError } from './errors.js';
+import { ArgumentTypeError } from '../core/errors.js';
 
 /**
  * Key of the method through which an env value ships itself (broadcast variables and
@@ -100,7 +101,7 @@ export class ModuleRef {
 // biome-ignore lint/suspicious/noExplicitAny: an undeclared module type must be usable as any module
 export function useModule<M = any>(specifier: string): M {
   if (typeof specifier !== 'string' || specifier === '') {
-    throw new TypeError('useModule expects a module specifier such as "node:zlib" or "lodash"');
+    throw new ArgumentTypeError('useModule expects a module specifier such as "node:zlib" or "lodash"');
   }
   const cwd = process.cwd();
   const isPath = specifier.startsWith('./') || specifier.startsWith('../') ||

@@ -56,6 +56,7 @@ export async function compileFunction(fn: ShippedFunction, runtime: ClosureRunti
   const factory = factoryFor(withShim ? [NAME_HELPER, ...names] : names, fn.src);
   const compiled = withShim ? factory(nameShim, ...values) : factory(...values);
   if (typeof compiled !== 'function') {
+    // internal: the driver parsed this source as a function expression before shipping it
     throw new TypeError(`shipped source for '${fn.name}' did not evaluate to a function`);
   }
   return compiled;

@@ -1,3 +1,5 @@
+import { KindlingError, type KindlingErrorCode } from '../core/errors.js';
+
 /**
  * Thrown on the driver when a function cannot be shipped to worker threads: an undeclared
  * free variable, a native or bound function, a class, an async function, `this`, an env value
@@ -15,7 +17,9 @@
  * }
  * ```
  */
-export class ClosureError extends Error {
+export class ClosureError extends KindlingError {
+  override name = 'ClosureError';
+  override readonly code: KindlingErrorCode = 'KINDLING_CLOSURE';
   /** The label of the function that could not be shipped, e.g. "map function of RDD 3 (words)". */
   readonly what: string;
   /** The offending identifier or env key, when there is one. */
@@ -23,7 +27,6 @@ export class ClosureError extends Error {
 
   constructor(what: string, message: string, identifier?: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = 'ClosureError';
     this.what = what;
     this.identifier = identifier;
   }

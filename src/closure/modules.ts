@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { ModuleImportError } from '../core/errors.js';
 
 /**
  * Default `ClosureRuntime.importModule`: imports `specifier` the way the user's script would.
@@ -26,7 +27,7 @@ export async function importModuleFrom(specifier: string, cwd: string): Promise<
     try {
       resolved = resolveFrom(specifier, cwd);
     } catch {
-      throw new Error(`cannot import module '${specifier}' (declared with useModule) from ${cwd}: ` +
+      throw new ModuleImportError(`cannot import module '${specifier}' (declared with useModule) from ${cwd}: ` +
         `${(err as Error).message}`, { cause: err });
     }
     return import(pathToFileURL(resolved).href);

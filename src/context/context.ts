@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { ClosureError, shipFunction, type ShippedFunction } from '../closure/index.js';
-import { ContextStoppedError } from '../core/errors.js';
+import { ContextStoppedError, IllegalStateError, ArgumentTypeError, InvalidArgumentError } from '../core/errors.js';
 import {
   type RDD,
   ParallelCollectionRDD,
@@ -59,6 +59,12 @@ export interface ContextSnapshot {
   readonly tasks: TaskSchedulerState;
   /** Stage attempts whose RDD descriptions the driver still holds. */
   readonly stagesHeld: number;
+  /**
+   * Driver bookkeeping that grows with RDDs and shuffles, for checking that a long-running program keeps it
+   * bounded: persisted RDDs still reachable, RDDs with cached blocks, RDDs whose computations the hints count,
+   * shuffles with registered outputs and the reasons kept for lost outputs.
+   */
+  readonly driver: { readonly persistedRdds: number; readonly cachedRdds: number; readonly hintedRdds: number; readonly shuffles: number; readonly lostOutputReasons: number };
 }
 
 /** Fault injection for tests and demos of recovery. */
@@ -105,7 +111,16 @@ export class Context implements RddContext {
   readonly #builder: TaskBuilder;
   readonly #broadcasts = new Map<number, Broadcast<unknown>>();
   readonly #accumulators = new Map<number, Accumulator<unknown>>();
-  readonly #persisted = new Map<number, RDD<unknown>>();
+  /**
+   * Persisted RDDs, held weakly: one the program dropped without unpersist() can never be read again, so its
+   * blocks go with it (Spark's ContextCleaner) instead of piling up for the life of a streaming driver.
+   */
+  readonly #persisted = new Map<number, WeakRef<RDD<unknown>>>();
+  readonly #persistCleaner = new FinalizationRegistry<number>((rddId) => {
+    this.#persisted.delete(rddId);
+    this.#cache.removeRdd(rddId);
+    if (!this.#stopped) this.#backend.removeRdd(rddId).catch(() => undefined);
+  });
   readonly #progress: ConsoleProgressBar | undefined;
   readonly #hints: Hints;
   readonly #engine: DriverEngine;
@@ -134,7 +149,7 @@ export class Context implements RddContext {
     this.#builder = new TaskBuilder(this.#tracker, this.#cache, {
       broadcastValue: (id) => {
         const b = this.#broadcasts.get(id);
-        if (b === undefined) throw new Error(`broadcast ${id} was destroyed or belongs to another context`);
+        if (b === undefined) throw new IllegalStateError(`broadcast ${id} was destroyed or belongs to another context`);
         return b.value;
       },
       accumulatorKind: (id) => this.#accumulator(id).kind,
@@ -180,7 +195,14 @@ export class Context implements RddContext {
         this.#jobStarted();
         try {
           const backend = await this.#backend.snapshot();
-          return { backend, dag: this.#dag.state(), tasks: this.#tasks.state(), stagesHeld: this.#builder.stagesHeld };
+          const driver = {
+            persistedRdds: this.#persisted.size,
+            cachedRdds: this.#cache.rddsTracked,
+            hintedRdds: this.#hints.rddsTracked,
+            shuffles: this.#tracker.size.shuffles,
+            lostOutputReasons: this.#tracker.size.lostReasons,
+          };
+          return { backend, dag: this.#dag.state(), tasks: this.#tasks.state(), stagesHeld: this.#builder.stagesHeld, driver };
         } finally {
           this.#jobEnded();
         }
@@ -216,7 +238,7 @@ export class Context implements RddContext {
     this.#backend.removeShuffle(shuffleId);
   });
   ship(fn: Function, what: string): ShippedFunction {
-    if (typeof fn !== 'function') throw new TypeError(`${what}: expected a function, got ${fn === null ? 'null' : typeof fn}`);
+    if (typeof fn !== 'function') throw new ArgumentTypeError(`${what}: expected a function, got ${fn === null ? 'null' : typeof fn}`);
     const shipped = shipFunction(fn, what);
     this.#checkOwnVariables(shipped, what);
     return shipped;
@@ -242,7 +264,7 @@ export class Context implements RddContext {
     // One walk of the lineage serves the ownership check, the hints and the checkpoint step.
     const lineage = fullLineage(rdd);
     for (const r of lineage) {
-      if (r.context !== this) throw new Error(`${r.label} belongs to another context; RDDs cannot be shared between contexts`);
+      if (r.context !== this) throw new InvalidArgumentError(`${r.label} belongs to another context; RDDs cannot be shared between contexts`);
     }
     this.#jobStarted();
     try {
@@ -286,11 +308,14 @@ export class Context implements RddContext {
 
   persistRdd(rdd: RDD<unknown>): void {
     this.#engine.onPersist(rdd.label);
-    this.#persisted.set(rdd.id, rdd);
+    if (this.#persisted.get(rdd.id)?.deref() === rdd) return;
+    this.#persisted.set(rdd.id, new WeakRef(rdd));
+    this.#persistCleaner.register(rdd, rdd.id, rdd);
   }
 
   async unpersistRdd(rdd: RDD<unknown>): Promise<void> {
     this.#persisted.delete(rdd.id);
+    this.#persistCleaner.unregister(rdd);
     this.#cache.removeRdd(rdd.id);
     if (!this.#stopped) await this.#backend.removeRdd(rdd.id);
   }
@@ -324,7 +349,7 @@ export class Context implements RddContext {
   range(start: number, end?: number, step = 1, numSlices: number = this.defaultParallelism): RDD<number> {
     const [lo, hi] = end === undefined ? [0, start] : [start, end];
     for (const [name, v] of [['start', lo], ['end', hi], ['step', step]] as const) {
-      if (!Number.isFinite(v)) throw new RangeError(`range: ${name} must be a finite number, got ${v}`);
+      if (!Number.isFinite(v)) throw new InvalidArgumentError(`range: ${name} must be a finite number, got ${v}`);
     }
     checkSlices('range', numSlices);
     return new RangeRDD(this, { start: lo, step, count: RangeRDD.countOf(lo, hi, step), numSlices });
@@ -389,7 +414,7 @@ export class Context implements RddContext {
    * ```
    */
   union<T>(rdds: readonly RDD<T>[]): RDD<T> {
-    if (!Array.isArray(rdds)) throw new TypeError('union expects an array of RDDs');
+    if (!Array.isArray(rdds)) throw new ArgumentTypeError('union expects an array of RDDs');
     return new UnionRDD<T>(this, rdds);
   }
 
@@ -453,6 +478,7 @@ export class Context implements RddContext {
 
   #accumulator(id: number): Accumulator<unknown> {
     const a = this.#accumulators.get(id);
+    // internal: ship() refuses another context's accumulators, and accumulators are never dropped
     if (a === undefined) throw new Error(`accumulator ${id} belongs to another context`);
     return a;
   }
@@ -488,7 +514,8 @@ export class Context implements RddContext {
    * ```
    */
   getRDDStorageInfo(): RDDStorageInfo[] {
-    return [...this.#persisted.values()].map((rdd) => {
+    const live = [...this.#persisted.values()].flatMap((ref) => ref.deref() ?? []);
+    return live.map((rdd) => {
       const s = this.#cache.summary(rdd.id);
       return {
         id: rdd.id,
@@ -547,5 +574,5 @@ export class Context implements RddContext {
 }
 
 function checkSlices(op: string, n: number): void {
-  if (!Number.isInteger(n) || n <= 0) throw new RangeError(`${op}: number of partitions must be a positive integer, got ${n}`);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${op}: number of partitions must be a positive integer, got ${n}`);
 }

@@ -10,12 +10,22 @@ export class Hints {
   readonly #jobsComputing = new Map<number, number>();
   readonly #hinted = new Set<number>();
   #depthWarned = false;
+  /** Counts are kept by id and dropped with their RDD: a streaming program creates RDDs for hours. */
+  readonly #forget = new FinalizationRegistry<number>((rddId) => {
+    this.#jobsComputing.delete(rddId);
+    this.#hinted.delete(rddId);
+  });
 
   constructor(
     private readonly log: (message: string) => void,
     private readonly enabled: boolean,
     private readonly depthThreshold: number,
   ) {}
+
+  /** RDDs whose counts are held (diagnostics: stays bounded while a program drops its RDDs). */
+  get rddsTracked(): number {
+    return this.#jobsComputing.size;
+  }
 
   /** Times each RDD was computed by a job so far (for tests and reports). */
   timesComputed(rddId: number): number {
@@ -28,7 +38,11 @@ export class Hints {
    */
   jobFinished(fullLineage: readonly RDD<unknown>[], computed: ReadonlySet<number>): void {
     const lineage = fullLineage.filter((r) => computed.has(r.id));
-    for (const r of lineage) this.#jobsComputing.set(r.id, (this.#jobsComputing.get(r.id) ?? 0) + 1);
+    for (const r of lineage) {
+      const n = this.#jobsComputing.get(r.id);
+      if (n === undefined) this.#forget.register(r, r.id);
+      this.#jobsComputing.set(r.id, (n ?? 0) + 1);
+    }
     if (!this.enabled) return;
     const recomputed = lineage.filter((r) => this.#jobsComputing.get(r.id)! >= 2 && r.storageLevel.name === 'NONE' && !r.cheapToRecompute);
     const hasRecomputedChild = new Set<number>();

@@ -11,6 +11,7 @@
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { InvalidOptionError } from '../core/errors.js';
 
 const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 
@@ -53,7 +54,7 @@ export class LocalDirs {
       this.root = mkdtempSync(path.join(parent, `kindling-${safe}-`));
       writeFileSync(path.join(this.root, '.probe'), '');
     } catch (e) {
-      throw new Error(
+      throw new InvalidOptionError(
         `kindling cannot use ${path.resolve(parent)} for spill files (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); ` +
           'pass a writable folder as the localDir option',
       );

@@ -2,6 +2,7 @@
 import os from 'node:os';
 import { ENGINES, ENGINE_NAMES, isEngineName, type EngineName } from '../exec/engines.js';
 import { resolveMaster } from '../exec/backends.js';
+import { InvalidOptionError } from '../core/errors.js';
 
 export interface ContextOptions {
   /** `local` (1 worker thread), `local[N]`, or `local[*]` (one per core, the default). */
@@ -84,13 +85,13 @@ export function parseMaster(master: string, cores: number): number {
 
 function positiveInt(name: string, v: number | undefined, fallback: number): number {
   if (v === undefined) return fallback;
-  if (!Number.isInteger(v) || v < 1) throw new RangeError(`${name} must be a positive integer, got ${v}`);
+  if (!Number.isInteger(v) || v < 1) throw new InvalidOptionError(`${name} must be a positive integer, got ${v}`);
   return v;
 }
 
 function nonNegative(name: string, v: number | undefined, fallback: number): number {
   if (v === undefined) return fallback;
-  if (!(v >= 0)) throw new RangeError(`${name} must be >= 0, got ${v}`);
+  if (!(v >= 0)) throw new InvalidOptionError(`${name} must be >= 0, got ${v}`);
   return v;
 }
 
@@ -120,24 +121,24 @@ export function resolveOptions(o: ContextOptions, cores: number): ResolvedOption
 
 function resolveSpeculation(s: NonNullable<ContextOptions['speculation']>): ResolvedOptions['speculation'] {
   const r = { enabled: s.enabled ?? false, multiplier: s.multiplier ?? 3, quantile: s.quantile ?? 0.9, minRuntimeMs: s.minRuntimeMs ?? 100, intervalMs: s.intervalMs ?? 100 };
-  if (!(r.multiplier >= 1)) throw new RangeError(`speculation.multiplier must be >= 1, got ${r.multiplier}`);
-  if (!(r.quantile > 0 && r.quantile <= 1)) throw new RangeError(`speculation.quantile must be in (0, 1], got ${r.quantile}`);
-  if (!(r.minRuntimeMs >= 0) || !(r.intervalMs > 0)) throw new RangeError('speculation.minRuntimeMs must be >= 0 and intervalMs > 0');
+  if (!(r.multiplier >= 1)) throw new InvalidOptionError(`speculation.multiplier must be >= 1, got ${r.multiplier}`);
+  if (!(r.quantile > 0 && r.quantile <= 1)) throw new InvalidOptionError(`speculation.quantile must be in (0, 1], got ${r.quantile}`);
+  if (!(r.minRuntimeMs >= 0) || !(r.intervalMs > 0)) throw new InvalidOptionError('speculation.minRuntimeMs must be >= 0 and intervalMs > 0');
   return r;
 }
 
 function resolveEngine(e: ContextOptions['engine']): ResolvedOptions['engine'] {
   if (e === undefined) return 'memory';
   if (isEngineName(e)) return e;
-  throw new Error(`Unknown engine '${String(e)}': use ${ENGINE_NAMES.map((n) => `'${n}' (${ENGINES[n].description})`).join(' or ')}`);
+  throw new InvalidOptionError(`Unknown engine '${String(e)}': use ${ENGINE_NAMES.map((n) => `'${n}' (${ENGINES[n].description})`).join(' or ')}`);
 }
 
 function resolveMemory(m: NonNullable<ContextOptions['memory']>): { workerMB: number; storageBytes: number; shuffleSpillBytes: number } {
   const workerMB = positiveInt('memory.workerMB', m.workerMB, 2048);
   const fraction = m.storageFraction ?? 0.5;
-  if (!(fraction > 0 && fraction <= 1)) throw new RangeError(`memory.storageFraction must be in (0, 1], got ${fraction}`);
+  if (!(fraction > 0 && fraction <= 1)) throw new InvalidOptionError(`memory.storageFraction must be in (0, 1], got ${fraction}`);
   const shuffleFraction = m.shuffleFraction ?? 0.2;
-  if (!(shuffleFraction > 0 && shuffleFraction < 1)) throw new RangeError(`memory.shuffleFraction must be in (0, 1), got ${shuffleFraction}`);
+  if (!(shuffleFraction > 0 && shuffleFraction < 1)) throw new InvalidOptionError(`memory.shuffleFraction must be in (0, 1), got ${shuffleFraction}`);
   return {
     workerMB,
     storageBytes: Math.floor(workerMB * fraction * 2 ** 20),
@@ -148,11 +149,11 @@ function resolveMemory(m: NonNullable<ContextOptions['memory']>): { workerMB: nu
 /** Bytes from a number or a Spark-style size ('512m', '1g', '100k'). */
 export function parseSize(name: string, v: number | string): number {
   if (typeof v === 'number') {
-    if (!(v > 0)) throw new RangeError(`${name} must be a positive number of bytes, got ${v}`);
+    if (!(v > 0)) throw new InvalidOptionError(`${name} must be a positive number of bytes, got ${v}`);
     return v;
   }
   const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)b?$/i.exec(v.trim());
-  if (m === null) throw new RangeError(`${name}: cannot read size '${v}' (use bytes or e.g. '512m', '1g')`);
+  if (m === null) throw new InvalidOptionError(`${name}: cannot read size '${v}' (use bytes or e.g. '512m', '1g')`);
   const unit = { '': 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g' | 't'];
   return Math.floor(Number(m[1]) * unit);
 }

@@ -4,7 +4,7 @@
  * per worker, an accumulator's per-task additions back with each successful task.
  */
 import { findUnclonable, kShip, type Shippable, type WireShippable } from '../closure/index.js';
-import { UnclonableDataError } from '../core/errors.js';
+import { UnclonableDataError, IllegalStateError } from '../core/errors.js';
 import type { AccumulatorKind } from '../closure/index.js';
 
 /**
@@ -36,7 +36,7 @@ export class Broadcast<T> implements Shippable {
     }
   }
   [kShip](): WireShippable {
-    if (this.#destroyed) throw new Error(`broadcast ${this.id} was destroyed and cannot be used in a new job`);
+    if (this.#destroyed) throw new IllegalStateError(`broadcast ${this.id} was destroyed and cannot be used in a new job`);
     return { t: 'broadcast', id: this.id, ...(this.owner !== undefined ? { owner: this.owner } : {}) };
   }
   /** Removes the value from every worker; later jobs cannot use it. */

@@ -11,16 +11,119 @@ export interface ErrorInfo {
   /** The RDD whose user function threw, when known. */
   readonly rddId?: number;
   readonly rddLabel?: string;
+  /** The thrown error's `code` (a kindling code from `docs/errors.md`, or e.g. Node's 'ENOENT'), when it had one. */
+  readonly code?: string;
 }
 
-/** Base class of kindling's own errors. */
+/** The stable codes of kindling's errors, documented in docs/errors.md; messages may change, codes do not. */
+export type KindlingErrorCode =
+  | 'KINDLING_ERROR'
+  | 'KINDLING_CONTEXT_STOPPED'
+  | 'KINDLING_JOB_FAILED'
+  | 'KINDLING_INVALID_ARGUMENT'
+  | 'KINDLING_INVALID_OPTION'
+  | 'KINDLING_INVALID_DATA'
+  | 'KINDLING_ILLEGAL_STATE'
+  | 'KINDLING_CLOSURE'
+  | 'KINDLING_MODULE_IMPORT'
+  | 'KINDLING_NOT_A_PAIR'
+  | 'KINDLING_UNCLONABLE_DATA'
+  | 'KINDLING_EMPTY_COLLECTION'
+  | 'KINDLING_INPUT_PATH'
+  | 'KINDLING_OUTPUT_PATH'
+  | 'KINDLING_OUTPUT_COMMIT'
+  | 'KINDLING_CHECKPOINT';
+
+const kKindlingError = Symbol.for('kindling.error');
+
+/**
+ * Base class of kindling's own errors; `code` is stable. Argument errors must stay `RangeError`/`TypeError` (as
+ * Node's own ERR_OUT_OF_RANGE is a RangeError with a code), and a class has one parent, so those extend the
+ * built-in and carry a brand instead: `instanceof KindlingError` recognizes the brand, and subclasses keep the
+ * ordinary prototype check.
+ */
 export class KindlingError extends Error {
+  static override [Symbol.hasInstance](x: unknown): boolean {
+    if (this !== KindlingError) return Function.prototype[Symbol.hasInstance].call(this, x);
+    return typeof x === 'object' && x !== null && (x as Record<symbol, unknown>)[kKindlingError] === true;
+  }
   override name = 'KindlingError';
+  readonly code: KindlingErrorCode = 'KINDLING_ERROR';
+}
+brand(KindlingError);
+
+function brand(c: { prototype: object }): void {
+  Object.defineProperty(c.prototype, kKindlingError, { value: true });
+}
+
+/** A value out of range or out of the allowed set, given to a public function (a RangeError too). */
+export class InvalidArgumentError extends RangeError {
+  override name = 'InvalidArgumentError';
+  readonly code: KindlingErrorCode = 'KINDLING_INVALID_ARGUMENT';
+}
+brand(InvalidArgumentError);
+
+/** An argument of the wrong type given to a public function, e.g. a number where a function goes (a TypeError too). */
+export class ArgumentTypeError extends TypeError {
+  override name = 'ArgumentTypeError';
+  readonly code: KindlingErrorCode = 'KINDLING_INVALID_ARGUMENT';
+}
+brand(ArgumentTypeError);
+
+/** A `Context` option kindling cannot use: an unknown master or engine, a bad size or fraction, an unwritable localDir. */
+export class InvalidOptionError extends RangeError {
+  override name = 'InvalidOptionError';
+  readonly code: KindlingErrorCode = 'KINDLING_INVALID_OPTION';
+}
+brand(InvalidOptionError);
+
+/**
+ * Data of a shape the operation cannot handle: a key that cannot be hashed, a flatMap/mapPartitions function that
+ * did not return an Iterable, an element that cannot be written as a text line (a TypeError too).
+ */
+export class InvalidDataError extends TypeError {
+  override name = 'InvalidDataError';
+  readonly code: KindlingErrorCode = 'KINDLING_INVALID_DATA';
+}
+brand(InvalidDataError);
+
+/**
+ * A call not allowed in the state its object is in: a destroyed broadcast used by a new job, a storage level changed
+ * without unpersist(), checkpoint() with no checkpoint directory, an RDD used inside a task.
+ */
+export class IllegalStateError extends KindlingError {
+  override name = 'IllegalStateError';
+  override readonly code: KindlingErrorCode = 'KINDLING_ILLEGAL_STATE';
+}
+
+/** A module declared with `useModule` cannot be resolved or imported where the function runs. */
+export class ModuleImportError extends KindlingError {
+  override name = 'ModuleImportError';
+  override readonly code: KindlingErrorCode = 'KINDLING_MODULE_IMPORT';
+}
+
+/** reduce(), first(), max() and friends on an RDD with no elements (Spark's "empty collection"). */
+export class EmptyCollectionError extends KindlingError {
+  override name = 'EmptyCollectionError';
+  override readonly code: KindlingErrorCode = 'KINDLING_EMPTY_COLLECTION';
+}
+
+/** Writing or committing a save's output failed after its path was accepted (permissions, an aborted job, a full disk). */
+export class OutputCommitError extends KindlingError {
+  override name = 'OutputCommitError';
+  override readonly code: KindlingErrorCode = 'KINDLING_OUTPUT_COMMIT';
+}
+
+/** A checkpoint file cannot be read back, typically because the checkpoint folder was removed. */
+export class CheckpointError extends KindlingError {
+  override name = 'CheckpointError';
+  override readonly code: KindlingErrorCode = 'KINDLING_CHECKPOINT';
 }
 
 /** Thrown for actions on a stopped context. */
 export class ContextStoppedError extends KindlingError {
   override name = 'ContextStoppedError';
+  override readonly code: KindlingErrorCode = 'KINDLING_CONTEXT_STOPPED';
 }
 
 /**
@@ -29,6 +132,7 @@ export class ContextStoppedError extends KindlingError {
  */
 export class NotAPairError extends KindlingError {
   override name = 'NotAPairError';
+  override readonly code: KindlingErrorCode = 'KINDLING_NOT_A_PAIR';
   /** `consumer` names the operation or RDD that needs pairs; `producer` the RDD that produced `element`. */
   constructor(consumer: string, producer: string, element: unknown) {
     super(`${consumer} needs pairs [key, value], but ${producer} produced ${describeValue(element)}`);
@@ -47,6 +151,7 @@ export function isPair(x: unknown): boolean {
  */
 export class UnclonableDataError extends KindlingError {
   override name = 'UnclonableDataError';
+  override readonly code: KindlingErrorCode = 'KINDLING_UNCLONABLE_DATA';
 }
 
 /**
@@ -97,6 +202,7 @@ export interface TaskLocation {
 /** A job failed: the message names job, stage, partition and RDD, and carries every attempt's cause. */
 export class JobFailedError extends KindlingError {
   override name = 'JobFailedError';
+  override readonly code: KindlingErrorCode = 'KINDLING_JOB_FAILED';
   constructor(
     message: string,
     readonly location: TaskLocation | undefined,
@@ -124,7 +230,7 @@ export function tagUserError(error: unknown, rddId: number, rddLabel: string): u
     }
     return error;
   }
-  // A thrown primitive (throw 'boom') is wrapped so it can carry where it came from.
+  // A thrown primitive (throw 'boom') is wrapped so it can carry where it came from; the user's own error, not kindling's.
   const wrapped = new Error(String(error));
   return tagUserError(wrapped, rddId, rddLabel);
 }
@@ -133,11 +239,13 @@ export function tagUserError(error: unknown, rddId: number, rddLabel: string): u
 export function toErrorInfo(error: unknown): ErrorInfo {
   if (error instanceof Error) {
     const tag = (error as unknown as Record<symbol, { rddId: number; rddLabel: string } | undefined>)[kTagged];
+    const code: unknown = (error as { code?: unknown }).code;
     return {
       name: error.name,
       message: error.message,
       ...(error.stack !== undefined ? { stack: error.stack } : {}),
       ...(tag ? { rddId: tag.rddId, rddLabel: tag.rddLabel } : {}),
+      ...(typeof code === 'string' ? { code } : {}),
     };
   }
   return { name: 'Error', message: String(error) };
@@ -150,21 +258,25 @@ export function toErrorInfo(error: unknown): ErrorInfo {
  */
 export class OutputPathError extends KindlingError {
   override name = 'OutputPathError';
+  override readonly code: KindlingErrorCode = 'KINDLING_OUTPUT_PATH';
   constructor(
     message: string,
     readonly path: string,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
   }
 }
 
 /** An input path cannot be read as asked, e.g. a directory that has subdirectories, read without `recursive`. */
 export class InputPathError extends KindlingError {
   override name = 'InputPathError';
+  override readonly code: KindlingErrorCode = 'KINDLING_INPUT_PATH';
   constructor(
     message: string,
     readonly path: string,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
   }
 }

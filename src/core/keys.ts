@@ -1,3 +1,4 @@
+import { InvalidDataError } from './errors.js';
 /**
  * Structural key semantics for pair RDDs: hashing, identity, equality and the default ordering.
  *
@@ -97,9 +98,9 @@ function hashNumber(x: number): number {
   return fmix32(mixBlock(mixBlock(SEED_FLOAT, U32[LO_WORD]!), U32[HI_WORD]!) ^ 8);
 }
 
-function unsupported(key: unknown): TypeError {
+function unsupported(key: unknown): InvalidDataError {
   const what = typeof key === 'object' ? Object.prototype.toString.call(key) : typeof key;
-  return new TypeError(
+  return new InvalidDataError(
     `kindling: ${what} cannot be a key; use primitives, Dates, arrays or plain objects of them`,
   );
 }

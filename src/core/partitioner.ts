@@ -6,6 +6,7 @@
 
 import { compareKeys, hashKey, keysEqual, nonNegativeMod } from './keys.js';
 import { SeededRandom } from './random.js';
+import { InvalidArgumentError, ArgumentTypeError } from './errors.js';
 
 /** A partitioner as plain, structured-clone-safe data, for sending to workers. */
 export type PartitionerWire =
@@ -27,7 +28,7 @@ const MAX_PARTITIONS = 2 ** 31 - 1;
 
 function checkNumPartitions(n: unknown, who: string): number {
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_PARTITIONS) {
-    throw new RangeError(`kindling: ${who} numPartitions must be an integer in [1, ${MAX_PARTITIONS}], got ${String(n)}`);
+    throw new InvalidArgumentError(`kindling: ${who} numPartitions must be an integer in [1, ${MAX_PARTITIONS}], got ${String(n)}`);
   }
   return n;
 }
@@ -90,7 +91,7 @@ export class DirectPartitioner implements Partitioner {
   /** @throws TypeError if `key` is not a safe integer. */
   getPartition(key: unknown): number {
     if (!Number.isSafeInteger(key)) {
-      throw new TypeError(`kindling: DirectPartitioner keys must be safe integers, got ${typeof key === 'number' ? key : typeof key}`);
+      throw new ArgumentTypeError(`kindling: DirectPartitioner keys must be safe integers, got ${typeof key === 'number' ? key : typeof key}`);
     }
     return nonNegativeMod(key as number, this.numPartitions);
   }
@@ -127,13 +128,13 @@ export class RangePartitioner implements Partitioner {
   constructor(numPartitions: number, bounds: readonly unknown[], ascending = true) {
     this.numPartitions = checkNumPartitions(numPartitions, 'RangePartitioner');
     if (bounds.length > numPartitions - 1) {
-      throw new RangeError(
+      throw new InvalidArgumentError(
         `kindling: RangePartitioner with ${numPartitions} partitions takes at most ${numPartitions - 1} bounds, got ${bounds.length}`,
       );
     }
     for (let i = 1; i < bounds.length; i++) {
       if (compareKeys(bounds[i - 1], bounds[i]) >= 0) {
-        throw new RangeError(`kindling: RangePartitioner bounds must be strictly increasing (at index ${i})`);
+        throw new InvalidArgumentError(`kindling: RangePartitioner bounds must be strictly increasing (at index ${i})`);
       }
     }
     // A private frozen copy: a caller mutating its array later must not move keys between partitions.
@@ -188,6 +189,7 @@ export function partitionerFromWire(w: PartitionerWire): Partitioner {
     case 'range':
       return new RangePartitioner(w.numPartitions, w.bounds, w.ascending);
     default:
+      // internal: wire data comes from toWire() of a known partitioner; another kind means a bug
       throw new TypeError(`kindling: unknown partitioner kind ${JSON.stringify((w as { kind: unknown }).kind)}`);
   }
 }
@@ -209,7 +211,7 @@ export function determineBounds(candidates: ReadonlyArray<readonly [unknown, num
   if (partitions === 1 || candidates.length === 0) return bounds;
   let total = 0;
   for (const [, w] of candidates) {
-    if (!(w >= 0) || w === Infinity) throw new RangeError(`kindling: determineBounds weights must be finite and non-negative, got ${w}`);
+    if (!(w >= 0) || w === Infinity) throw new InvalidArgumentError(`kindling: determineBounds weights must be finite and non-negative, got ${w}`);
     total += w;
   }
   const sorted = candidates.slice().sort((x, y) => compareKeys(x[0], y[0]));
@@ -240,7 +242,7 @@ export function determineBounds(candidates: ReadonlyArray<readonly [unknown, num
  * ```
  */
 export function reservoirSample<T>(items: Iterable<T>, k: number, seed: number): { sample: T[]; count: number } {
-  if (!Number.isInteger(k) || k < 0) throw new RangeError(`kindling: reservoirSample size must be a non-negative integer, got ${k}`);
+  if (!Number.isInteger(k) || k < 0) throw new InvalidArgumentError(`kindling: reservoirSample size must be a non-negative integer, got ${k}`);
   const sample: T[] = [];
   let count = 0;
   const rng = new SeededRandom(seed);

@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from './errors.js';
 /**
  * The one seeded PRNG (xoshiro128**) for the engine's sampling and the data generators: the same seed gives
  * the same stream on every thread, process and platform, which `Math.random` cannot promise and which
@@ -41,7 +42,7 @@ export function deriveSeed(seed: number, index: number): number {
 // Seeds may exceed 32 bits (timestamps) or be negative: fold both halves of the integer part in, so
 // seeds that differ only in high bits still differ.
 function foldSeed(seed: number): number {
-  if (!Number.isFinite(seed)) throw new RangeError(`kindling: seed must be a finite number, got ${seed}`);
+  if (!Number.isFinite(seed)) throw new InvalidArgumentError(`kindling: seed must be a finite number, got ${seed}`);
   const t = Math.trunc(seed);
   const lo = t >>> 0;
   const hi = Math.floor(t / TWO_POW_32) >>> 0;
@@ -79,7 +80,7 @@ export class SeededRandom {
    */
   constructor(seed: number, stream = 0) {
     if (!Number.isInteger(stream) || stream < 0) {
-      throw new RangeError(`kindling: stream must be a non-negative integer, got ${stream}`);
+      throw new InvalidArgumentError(`kindling: stream must be a non-negative integer, got ${stream}`);
     }
     // Stream 0 is the seed's own sequence: single-stream callers such as sampling, which derives its seeds
     // with deriveSeed already, draw exactly from the seed they pass.
@@ -141,7 +142,7 @@ export class SeededRandom {
    */
   nextInt(n: number): number {
     if (!Number.isInteger(n) || n <= 0 || n > Number.MAX_SAFE_INTEGER) {
-      throw new RangeError(`kindling: nextInt bound must be a positive safe integer, got ${n}`);
+      throw new InvalidArgumentError(`kindling: nextInt bound must be a positive safe integer, got ${n}`);
     }
     // Draws at or above `limit` would make low results slightly more likely; redraw them. Bounds that fit
     // in 32 bits take one draw per try, larger ones 53 bits (exact in doubles, so `%` stays exact).

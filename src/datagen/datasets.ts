@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { writeGraph, type GraphOptions } from './graph.js';
 import { writePoints, type PointsOptions } from './points.js';
 import { DEFAULT_SEED, DEFAULT_VOCABULARY, writeTextCorpus } from './text.js';
+import { InvalidArgumentError } from '../core/errors.js';
 
 /**
  * Bumped whenever a generator's output for the same parameters changes, so that old files on disk are
@@ -111,7 +112,7 @@ export async function ensureDataset<N extends DatasetName>(
 ): Promise<string> {
   // The name often comes from a command line, where the type system cannot vouch for it.
   if (!DATASET_NAMES.includes(name)) {
-    throw new RangeError(`unknown data set '${String(name)}' (expected one of ${DATASET_NAMES.join(', ')})`);
+    throw new InvalidArgumentError(`unknown data set '${String(name)}' (expected one of ${DATASET_NAMES.join(', ')})`);
   }
   const params = paramsOf(name, opts as Record<string, number | undefined>);
   const path = join(dir, fileNameOf(name, params));

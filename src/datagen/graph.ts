@@ -19,6 +19,7 @@ import { SeededRandom } from '../core/random.js';
 import { writeChunks, writeUint } from './sink.js';
 import { DEFAULT_SEED } from './text.js';
 import { ZipfDistribution } from './zipf.js';
+import { InvalidArgumentError } from '../core/errors.js';
 
 /** Zipf exponents of source and target popularity; see the file comment for why these values. */
 export const OUT_DEGREE_EXPONENT = 0.6;
@@ -53,10 +54,10 @@ function resolve(opts: GraphOptions): { nodes: number; edges: number; seed: numb
   const edges = opts.edges ?? 1_000_000;
   const seed = opts.seed ?? DEFAULT_SEED;
   if (!Number.isInteger(nodes) || nodes < MIN_OUT_DEGREE + 1 || nodes > 2 ** 31 - 1) {
-    throw new RangeError(`nodes must be an integer in [${MIN_OUT_DEGREE + 1}, 2^31), got ${nodes}`);
+    throw new InvalidArgumentError(`nodes must be an integer in [${MIN_OUT_DEGREE + 1}, 2^31), got ${nodes}`);
   }
   if (!Number.isInteger(edges) || edges < MIN_OUT_DEGREE * nodes || edges > nodes * (nodes - 1)) {
-    throw new RangeError(
+    throw new InvalidArgumentError(
       `edges must be an integer in [${MIN_OUT_DEGREE} × nodes, nodes × (nodes - 1)] = ` +
         `[${MIN_OUT_DEGREE * nodes}, ${nodes * (nodes - 1)}], got ${edges}`,
     );

@@ -13,6 +13,7 @@
 import { SeededRandom } from '../core/random.js';
 import { writeChunks, writeFixed } from './sink.js';
 import { DEFAULT_SEED } from './text.js';
+import { InvalidArgumentError } from '../core/errors.js';
 
 /** Decimals kept per feature: enough for LR, and it keeps the default 1M × 10 file near 80 MB. */
 export const FEATURE_DECIMALS = 4;
@@ -59,8 +60,8 @@ export function lrWeights(dims: number): Float64Array {
 function resolve(opts: PointsOptions): { count: number; dims: number; seed: number } {
   const count = opts.count ?? 1_000_000;
   const dims = opts.dims ?? 10;
-  if (!Number.isInteger(count) || count < 0) throw new RangeError(`count must be a non-negative integer, got ${count}`);
-  if (!Number.isInteger(dims) || dims < 1) throw new RangeError(`dims must be a positive integer, got ${dims}`);
+  if (!Number.isInteger(count) || count < 0) throw new InvalidArgumentError(`count must be a non-negative integer, got ${count}`);
+  if (!Number.isInteger(dims) || dims < 1) throw new InvalidArgumentError(`dims must be a positive integer, got ${dims}`);
   return { count, dims, seed: opts.seed ?? DEFAULT_SEED };
 }
 

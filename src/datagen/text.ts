@@ -12,6 +12,7 @@
 import { SeededRandom } from '../core/random.js';
 import { writeChunks } from './sink.js';
 import { ZipfDistribution } from './zipf.js';
+import { InvalidArgumentError } from '../core/errors.js';
 
 const CONSONANTS = 'bdfghklmnprstvz';
 const VOWELS = 'aeiou';
@@ -45,7 +46,7 @@ export interface TextOptions {
  * ```
  */
 export function wordForRank(rank: number): string {
-  if (!Number.isInteger(rank) || rank < 0) throw new RangeError(`rank must be a non-negative integer, got ${rank}`);
+  if (!Number.isInteger(rank) || rank < 0) throw new InvalidArgumentError(`rank must be a non-negative integer, got ${rank}`);
   let rest = rank;
   let syllables = 1;
   let count = SYLLABLES;
@@ -106,7 +107,7 @@ class LineSource {
 
   constructor(seed: number, vocabulary: number) {
     if (!Number.isInteger(vocabulary) || vocabulary < 1) {
-      throw new RangeError(`vocabulary must be a positive integer, got ${vocabulary}`);
+      throw new InvalidArgumentError(`vocabulary must be a positive integer, got ${vocabulary}`);
     }
     this.#rng = new SeededRandom(seed);
     this.#vocab = vocabularyOf(vocabulary);
@@ -129,7 +130,7 @@ class LineSource {
 }
 
 function resolve(opts: TextOptions): { bytes: number; seed: number; vocabulary: number } {
-  if (!(opts.bytes >= 0) || !Number.isFinite(opts.bytes)) throw new RangeError(`bytes must be >= 0, got ${opts.bytes}`);
+  if (!(opts.bytes >= 0) || !Number.isFinite(opts.bytes)) throw new InvalidArgumentError(`bytes must be >= 0, got ${opts.bytes}`);
   return { bytes: opts.bytes, seed: opts.seed ?? DEFAULT_SEED, vocabulary: opts.vocabulary ?? DEFAULT_VOCABULARY };
 }
 

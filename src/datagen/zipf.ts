@@ -7,6 +7,7 @@
  */
 
 import type { SeededRandom } from '../core/random.js';
+import { InvalidArgumentError } from '../core/errors.js';
 
 /**
  * Zipf distribution over ranks `0 .. n-1`: P(rank r) ∝ 1 / (r + 1)^s.
@@ -26,8 +27,8 @@ export class ZipfDistribution {
   readonly #total: number;
 
   constructor(n: number, exponent: number) {
-    if (!Number.isInteger(n) || n < 1) throw new RangeError(`Zipf support size must be a positive integer, got ${n}`);
-    if (!(exponent >= 0)) throw new RangeError(`Zipf exponent must be >= 0, got ${exponent}`);
+    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`Zipf support size must be a positive integer, got ${n}`);
+    if (!(exponent >= 0)) throw new InvalidArgumentError(`Zipf exponent must be >= 0, got ${exponent}`);
     this.n = n;
     this.exponent = exponent;
     const cumulative = new Float64Array(n);

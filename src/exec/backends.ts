@@ -4,6 +4,7 @@
  * this process; another backend (`local-cluster[N]`, `redis://...`) is one more entry, registered here or with
  * {@link registerBackend}, and nothing else in the engine changes.
  */
+import { InvalidOptionError } from '../core/errors.js';
 import type { EngineName } from './engines.js';
 import type { WorkerInit } from './protocol.js';
 import type { TaskBackend } from './task-backend.js';
@@ -41,7 +42,7 @@ const local: BackendFactory = {
     if (m === null) return undefined;
     if (m[1] === '*') return Math.max(1, cores);
     const n = Number(m[1]);
-    if (n < 1) throw new Error(`master '${master}' asks for ${n} workers; it needs at least 1`);
+    if (n < 1) throw new InvalidOptionError(`master '${master}' asks for ${n} workers; it needs at least 1`);
     return n;
   },
   create: (_master, parallelism, s) =>
@@ -67,5 +68,5 @@ export function resolveMaster(master: string, cores: number): { factory: Backend
     const parallelism = factory.parallelism(master, cores);
     if (parallelism !== undefined) return { factory, parallelism };
   }
-  throw new Error(`Unknown master '${master}': use ${BACKENDS.map((f) => f.masters).join(', or ')}`);
+  throw new InvalidOptionError(`Unknown master '${master}': use ${BACKENDS.map((f) => f.masters).join(', or ')}`);
 }

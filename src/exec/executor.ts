@@ -127,6 +127,7 @@ export class Executor {
       const runtime = taskRuntime(this.workerIndex, this.#broadcasts, msg.accumulators);
       const rdds = await this.#stageRdds(msg, runtime.compile);
       const rdd = rdds.get(msg.finalRddId);
+      // internal: the task message carries its stage's RDDs, the final one included
       if (rdd === undefined) throw new Error(`task ${msg.taskId} names RDD ${msg.finalRddId}, which was not sent`);
       const tc = await this.#inputs(msg, meter);
       const ran = msg.shuffleWrite !== undefined ? await this.#runShuffleMap(msg, rdd, tc.context, runtime, meter) : await this.#runResult(msg, rdd, tc.context, runtime, meter);
@@ -179,6 +180,7 @@ export class Executor {
       }
     }
     const wires = this.#stageWires.get(msg.stageKey);
+    // internal: a stage's description reaches a worker before its tasks, on the same ordered channel
     if (wires === undefined) throw new Error(`worker ${this.workerIndex} has no description of stage attempt ${msg.stageKey}`);
     if (msg.accumulators.length > 0) return rebuildRdds(wires, compile);
     let rdds = this.#rebuilt.get(msg.stageKey);
@@ -207,6 +209,7 @@ export class Executor {
       blocks: this.blocks,
       shuffleInput: (shuffleId, reduceId) => {
         const b = inputs.get(`${shuffleId}/${reduceId}`);
+        // internal: inputs are fetched before compute starts
         if (b === undefined) throw new Error(`shuffle ${shuffleId} partition ${reduceId} was not fetched for this task`);
         return b as ReadonlyArray<ReadonlyArray<Pair>>;
       },

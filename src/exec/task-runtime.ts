@@ -35,11 +35,13 @@ export function taskRuntime(
   for (const [id, kind] of accumulatorKinds) accumulators.set(id, new LocalAccumulator(kind));
   const runtime: ClosureRuntime = {
     broadcastValue: (id) => {
+      // internal: the task builder sends every broadcast a task uses before the task
       if (!broadcasts.has(id)) throw new Error(`broadcast ${id} was not delivered to worker ${workerIndex} (destroyed?)`);
       return broadcasts.get(id);
     },
     accumulator: (id) => {
       const acc = accumulators.get(id);
+      // internal: the task message lists every accumulator its functions use
       if (acc === undefined) throw new Error(`accumulator ${id} is unknown to this task`);
       return acc;
     },

@@ -81,7 +81,7 @@ function isMissing(err: unknown): boolean {
 function withPath(err: unknown, p: string): Error {
   const code = (err as NodeJS.ErrnoException | undefined)?.code ?? 'error';
   const message = err instanceof Error ? err.message : String(err);
-  return new Error(`Cannot read input path ${p} (${code}): ${message}. Check its permissions.`, {
+  return new InputPathError(`Cannot read input path ${p} (${code}): ${message}. Check its permissions.`, p, {
     cause: err,
   });
 }
@@ -186,9 +186,10 @@ export function listInputFilesSync(spec: string, options: InputListingOptions = 
   const recursive = options.recursive ?? false;
   const entries = splitInputSpec(spec);
   if (entries.length === 0) {
-    throw new Error(
+    throw new InputPathError(
       `Input path is empty: ${JSON.stringify(spec)}. Pass a file, a directory, a glob such as data/*.txt, ` +
         'or a comma-separated list of them.',
+      spec,
     );
   }
   const found = new Set<string>();
@@ -210,9 +211,10 @@ export function listInputFilesSync(spec: string, options: InputListingOptions = 
     }
   }
   if (problems.length > 0) {
-    throw new Error(
+    throw new InputPathError(
       `${problems.join('\n')}\n(Check the spelling and the working directory ${process.cwd()}; ` +
         'relative paths and globs are resolved against it.)',
+      spec,
     );
   }
   if (notFiles.length > 0) {

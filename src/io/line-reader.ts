@@ -20,6 +20,7 @@
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { isCompressedPath, type TextSplit } from './text-splits.js';
+import { InputPathError, InvalidArgumentError } from '../core/errors.js';
 
 /** Bytes per read; big enough to amortise decode/split calls, small enough not to double a 32 MiB split. */
 export const DEFAULT_READ_CHUNK_BYTES = 4 * 1024 * 1024;
@@ -157,8 +158,9 @@ function readWholeBytes(path: string): Buffer {
   try {
     return gunzipSync(raw);
   } catch (err) {
-    throw new Error(
+    throw new InputPathError(
       `Cannot decompress ${path}: ${(err as Error).message}. The file is not valid gzip; rename it if it is not compressed.`,
+      path,
       { cause: err },
     );
   }
@@ -167,9 +169,10 @@ function readWholeBytes(path: string): Buffer {
 function readError(path: string, err: unknown): Error {
   if (err instanceof Error && err.message.includes(path)) return err;
   const code = (err as NodeJS.ErrnoException | undefined)?.code ?? 'error';
-  return new Error(
+  return new InputPathError(
     `Cannot read input file ${path} (${code}): ${(err as Error).message}. ` +
       'Check that it still exists and is readable; it may have changed since the job was planned.',
+    path,
     { cause: err },
   );
 }
@@ -183,7 +186,7 @@ export interface LineReadOptions {
 function chunkBytesOf(opts: LineReadOptions | undefined): number {
   const n = opts?.chunkBytes ?? DEFAULT_READ_CHUNK_BYTES;
   if (!Number.isSafeInteger(n) || n < 1) {
-    throw new RangeError(`chunkBytes must be a positive integer, got ${n}. Omit it to use 4 MiB.`);
+    throw new InvalidArgumentError(`chunkBytes must be a positive integer, got ${n}. Omit it to use 4 MiB.`);
   }
   return n;
 }
@@ -288,8 +291,9 @@ export function readWholeTextFile(path: string): string {
   try {
     return data.toString('utf8');
   } catch (err) {
-    throw new Error(
+    throw new InputPathError(
       `File ${path} is too large to hold as one string (${data.length} bytes). Read it with textFile instead.`,
+      path,
       { cause: err },
     );
   }

@@ -47,7 +47,7 @@ import { closeSync, existsSync, linkSync, openSync, realpathSync, renameSync, rm
 import { lstat, mkdir, readdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { OutputPathError } from '../core/errors.js';
+import { OutputPathError, OutputCommitError, InvalidArgumentError } from '../core/errors.js';
 import { inputSpecRoots } from './input-files.js';
 import { formatTextLine, partFileName } from './text-format.js';
 
@@ -188,9 +188,10 @@ export async function setupJob(outputPath: string, opts: SetupJobOptions): Promi
     const why = ['EACCES', 'EPERM', 'EROFS'].includes(code)
       ? `its parent directory ${parent} is not writable`
       : `cannot create a staging folder in ${parent}`;
-    throw new Error(
+    throw new OutputPathError(
       `Cannot write output ${abs}: ${why} (${(err as Error).message}). ` +
         'Choose a path whose parent is a writable directory, or fix its permissions.',
+      abs,
       { cause: err },
     );
   }
@@ -383,7 +384,7 @@ async function removeStaleFolders(abs: string): Promise<void> {
  */
 export function taskAttemptPath(plan: JobOutputPlan, partition: number, attempt: number): string {
   if (!Number.isSafeInteger(attempt) || attempt < 0) {
-    throw new RangeError(`Task attempt number must be a non-negative integer, got ${attempt}.`);
+    throw new InvalidArgumentError(`Task attempt number must be a non-negative integer, got ${attempt}.`);
   }
   return path.join(plan.stagingPath, TEMPORARY, `${partFileName(partition)}.attempt-${attempt}`);
 }
@@ -416,7 +417,7 @@ export function writeTaskOutput(
   try {
     fd = openSync(attemptPath, 'w');
   } catch (err) {
-    throw new Error(
+    throw new OutputCommitError(
       `Cannot create task output ${attemptPath} (${codeOf(err) ?? 'error'}). The job may have been aborted ` +
         'or its staging folder removed; re-run the job.',
       { cause: err },
@@ -474,14 +475,14 @@ export function commitTask(plan: JobOutputPlan, partition: number, attempt: numb
       return lost;
     }
     if (code === 'ENOENT') {
-      throw new Error(
+      throw new OutputCommitError(
         `Cannot commit task output ${attemptPath}: it does not exist. Call writeTaskOutput first; if you did, ` +
           'the job was aborted or already committed.',
         { cause: err },
       );
     }
     if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS' && code !== 'EMLINK') {
-      throw new Error(`Cannot commit task output ${attemptPath} to ${partPath} (${code ?? 'error'}).`, { cause: err });
+      throw new OutputCommitError(`Cannot commit task output ${attemptPath} to ${partPath} (${code ?? 'error'}).`, { cause: err });
     }
     // No hard links on this filesystem: check-then-rename leaves a small race between attempts.
     if (existsSync(partPath)) {
@@ -523,7 +524,7 @@ export async function commitJob(plan: JobOutputPlan): Promise<JobCommitResult> {
   try {
     names = await readdir(stagingPath);
   } catch (err) {
-    throw new Error(
+    throw new OutputCommitError(
       `Cannot commit job output ${outputPath}: staging folder ${stagingPath} is missing (${codeOf(err) ?? 'error'}). ` +
         'The job was aborted or already committed; re-run it.',
       { cause: err },
@@ -535,7 +536,7 @@ export async function commitJob(plan: JobOutputPlan): Promise<JobCommitResult> {
     for (let p = 0; p < plan.numPartitions; p++) if (!parts.has(partFileName(p))) missing.push(partFileName(p));
     if (missing.length > 0) {
       const shown = missing.slice(0, 10).join(', ') + (missing.length > 10 ? `, ... (${missing.length} in all)` : '');
-      throw new Error(
+      throw new OutputCommitError(
         `Cannot commit job output ${outputPath}: no committed output for ${shown} in ${stagingPath}. ` +
           'Every task must call commitTask before commitJob; abort the job and re-run it.',
       );
@@ -556,13 +557,13 @@ export async function commitJob(plan: JobOutputPlan): Promise<JobCommitResult> {
       try {
         await rename(asidePath, outputPath);
       } catch (restoreErr) {
-        throw new Error(
+        throw new OutputCommitError(
           `Cannot move job output into ${outputPath} (${codeOf(err) ?? 'error'}), nor move the previous output back ` +
             `from ${asidePath} (${codeOf(restoreErr) ?? 'error'}). Call abortJob to retry, or rename it back by hand.`,
           { cause: err },
         );
       }
-      throw new Error(
+      throw new OutputCommitError(
         `Cannot move job output into ${outputPath} (${codeOf(err) ?? 'error'}); the previous output was restored.`,
         { cause: err },
       );

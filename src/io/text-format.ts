@@ -1,3 +1,4 @@
+import { InvalidDataError, InvalidArgumentError } from '../core/errors.js';
 /**
  * How elements become lines and partitions become file names in `saveAsTextFile` output.
  *
@@ -40,7 +41,7 @@ export function formatTextLine(value: unknown): string {
   try {
     return JSON.stringify(value, jsonReplacer) ?? String(value);
   } catch (err) {
-    throw new TypeError(
+    throw new InvalidDataError(
       `Cannot write element as a text line: ${(err as Error).message}. ` +
         'Map elements to strings (e.g. rdd.map(formatFn)) before saveAsTextFile.',
       { cause: err },
@@ -66,7 +67,7 @@ function jsonReplacer(_key: string, v: unknown): unknown {
  */
 export function partFileName(partition: number): string {
   if (!Number.isSafeInteger(partition) || partition < 0) {
-    throw new RangeError(`Partition index must be a non-negative integer, got ${partition}.`);
+    throw new InvalidArgumentError(`Partition index must be a non-negative integer, got ${partition}.`);
   }
   return `part-${String(partition).padStart(5, '0')}`;
 }

@@ -7,6 +7,7 @@
  */
 
 import { statSync } from 'node:fs';
+import { InvalidArgumentError, InputPathError } from '../core/errors.js';
 
 /**
  * One unit of text input: the lines whose first byte lies in `[start, start + length)` of `path`.
@@ -77,7 +78,7 @@ export function computeTextSplitsSync(
 ): TextSplit[] {
   const blockSize = opts.maxSplitBytes ?? DEFAULT_BLOCK_SIZE;
   if (!Number.isSafeInteger(blockSize) || blockSize < 1) {
-    throw new RangeError(`maxSplitBytes must be a positive integer, got ${blockSize}. Omit it to use 32 MiB.`);
+    throw new InvalidArgumentError(`maxSplitBytes must be a positive integer, got ${blockSize}. Omit it to use 32 MiB.`);
   }
   const sizes = files.map(fileSize);
   const totalSize = sizes.reduce((a, b) => a + b, 0);
@@ -132,11 +133,11 @@ export async function computeTextSplits(
 function fileSize(path: string): number {
   try {
     const s = statSync(path);
-    if (!s.isFile()) throw new Error(`Input ${path} is not a regular file. Pass files, or list them with listInputFiles.`);
+    if (!s.isFile()) throw new InputPathError(`Input ${path} is not a regular file. Pass files, or list them with listInputFiles.`, path);
     return s.size;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new Error(`Input path does not exist: ${path} (it may have been removed after listing; re-run the job).`, {
+      throw new InputPathError(`Input path does not exist: ${path} (it may have been removed after listing; re-run the job).`, path, {
         cause: err,
       });
     }
@@ -163,7 +164,7 @@ export function groupFilesIntoPartitions(files: readonly string[], numPartitions
     try {
       return statSync(f).size + 1;
     } catch (err) {
-      throw new Error(`Cannot read input file ${f}: ${(err as Error).message}. Check that it still exists.`, {
+      throw new InputPathError(`Cannot read input file ${f}: ${(err as Error).message}. Check that it still exists.`, f, {
         cause: err,
       });
     }

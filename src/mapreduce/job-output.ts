@@ -35,6 +35,7 @@ export function readJobResults(root: string, jobId: number, results: readonly un
   writeFileSync(path.join(dir, '_SUCCESS'), '');
   const values = results.map((r) => {
     const file = (r as { resultFile?: string } | null)?.resultFile;
+    // internal: every successful task wrote and committed its result file before reporting success
     if (typeof file !== 'string' || !existsSync(file)) throw new Error(`job ${jobId}: a result file is missing in ${dir}`);
     return v8.deserialize(readFileSync(file));
   });

@@ -7,7 +7,7 @@ import { setupJob, commitJob, abortJob } from '../io/index.js';
 import type { ShippedFunction } from '../closure/index.js';
 import { emptyStats, mergeStats, type MaybeValue, type StatCounter } from './result-functions.js';
 import { MappedRDD, TextFileRDD, WholeTextFilesRDD, pair, type RDD } from './internal.js';
-import { NotAPairError, isPair } from '../core/errors.js';
+import { NotAPairError, isPair, ArgumentTypeError, InvalidArgumentError, EmptyCollectionError } from '../core/errors.js';
 
 /** Count, mean, sum, min, max, variance (population and sample) and standard deviations. */
 export interface Stats {
@@ -26,12 +26,12 @@ const any = (rdd: RDD<unknown>): RDD<unknown> => rdd;
 const cloneZero = <T>(z: T): T => (z === null || typeof z !== 'object' ? z : structuredClone(z));
 
 function ship(rdd: RDD<unknown>, op: string, fn: Function): ShippedFunction {
-  if (typeof fn !== 'function') throw new TypeError(`${op} expects a function, got ${typeof fn}`);
+  if (typeof fn !== 'function') throw new ArgumentTypeError(`${op} expects a function, got ${typeof fn}`);
   return rdd.context.ship(fn, `${op} function of an action on ${rdd.label}`)!;
 }
 
-function emptyError(rdd: RDD<unknown>, op: string): Error {
-  return new Error(`${op}() on an empty collection: ${rdd.label} is empty`);
+function emptyError(rdd: RDD<unknown>, op: string): EmptyCollectionError {
+  return new EmptyCollectionError(`${op}() on an empty collection: ${rdd.label} is empty`);
 }
 
 export async function collect<T>(rdd: RDD<T>): Promise<T[]> {
@@ -49,7 +49,7 @@ export async function count(rdd: RDD<unknown>): Promise<number> {
  * estimated from how many elements the scanned ones gave), stopping as soon as `n` are found.
  */
 export async function take<T>(rdd: RDD<T>, n: number): Promise<T[]> {
-  if (!Number.isInteger(n) || n < 0) throw new RangeError(`take: n must be a non-negative integer, got ${n}`);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`take: n must be a non-negative integer, got ${n}`);
   const buf: T[] = [];
   const total = rdd.getNumPartitions();
   let scanned = 0;
@@ -73,7 +73,7 @@ export async function first<T>(rdd: RDD<T>): Promise<T> {
 }
 
 export async function takeOrdered<T>(rdd: RDD<T>, n: number, keyFn: ((x: T) => unknown) | undefined, descending: boolean): Promise<T[]> {
-  if (!Number.isInteger(n) || n < 0) throw new RangeError(`takeOrdered/top: n must be a non-negative integer, got ${n}`);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`takeOrdered/top: n must be a non-negative integer, got ${n}`);
   const wire = { kind: 'takeOrdered' as const, n, descending, ...(keyFn ? { keyFn: ship(any(rdd), descending ? 'top' : 'takeOrdered', keyFn) } : {}) };
   const parts = await rdd.context.runJob<Array<[unknown, T]>>(any(rdd), wire, undefined, `takeOrdered at ${rdd.label}`);
   const sign = descending ? -1 : 1;

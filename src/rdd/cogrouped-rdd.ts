@@ -118,6 +118,7 @@ export class CoGroupedRDD<K> extends RDD<[K, unknown[][]]> {
 
 /** The RDD behind a shuffle input: always known on the driver, where dependencies are walked; absent in workers. */
 function driverSide(rdd: RDD<Pair> | undefined, owner: string): RDD<Pair> {
-  if (rdd === undefined) throw new Error(`internal: ${owner} was rebuilt in a worker, where shuffle inputs are read, not walked`);
+  // internal: shuffle inputs are walked on the driver only
+  if (rdd === undefined) throw new Error(`${owner} was rebuilt in a worker, where shuffle inputs are read, not walked`);
   return rdd;
 }

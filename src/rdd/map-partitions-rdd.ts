@@ -1,6 +1,6 @@
 import type { RddWireBody } from './wire.js';
 import { oneToOne, type Dependency } from './dependency.js';
-import { tagUserError } from '../core/errors.js';
+import { tagUserError, InvalidDataError } from '../core/errors.js';
 import type { ShippedFunction } from '../closure/index.js';
 import type { Aggregator, AggregatorWire } from '../shuffle/aggregator.js';
 import { combineValuesByKey } from '../shuffle/combine.js';
@@ -84,7 +84,7 @@ export class MapPartitionsRDD<T, U> extends RDD<U> {
         }
         if (result === null || result === undefined || typeof (result as Iterable<U>)[Symbol.iterator] !== 'function') {
           throw tagUserError(
-            new TypeError(`the ${pop.op} function of ${this.label} must return an Iterable (an array or a generator), got ${result === null ? 'null' : typeof result}`),
+            new InvalidDataError(`the ${pop.op} function of ${this.label} must return an Iterable (an array or a generator), got ${result === null ? 'null' : typeof result}`),
             this.id,
             this.label,
           );
@@ -118,6 +118,7 @@ export class MapPartitionsRDD<T, U> extends RDD<U> {
         return;
       case 'combineLocal': {
         const agg = this.compiled.aggregator;
+        // internal: the aggregator is compiled when the RDD is rebuilt in the worker
         if (agg === undefined) throw new Error(`${this.label}: aggregator was not compiled`);
         const combined = combineValuesByKey((each) => this.parent.forEach(p, tc, each as Sink<T>), agg, this.id, this.label, this.parent.label);
         for (const kv of combined) out(kv);
@@ -135,6 +136,7 @@ export class MapPartitionsRDD<T, U> extends RDD<U> {
       }
       default: {
         const never: never = pop;
+        // internal: exhaustive switch over the partition operations
         throw new Error(`unknown partition op ${(never as PartitionOp).mode}`);
       }
     }

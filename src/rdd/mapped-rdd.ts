@@ -1,6 +1,6 @@
 import type { RddWireBody } from './wire.js';
 import { oneToOne, type Dependency } from './dependency.js';
-import { NotAPairError, isPair, tagUserError } from '../core/errors.js';
+import { NotAPairError, isPair, tagUserError, InvalidDataError } from '../core/errors.js';
 import type { ShippedFunction } from '../closure/index.js';
 import type { TaskContext } from './task-context.js';
 import { RDD, type RddOptions, type Sink } from './internal.js';
@@ -189,7 +189,7 @@ function pushAll(ys: Iterable<unknown>, out: Sink<unknown>, label: string): void
     return;
   }
   if (ys === null || ys === undefined || typeof (ys as Iterable<unknown>)[Symbol.iterator] !== 'function') {
-    throw new TypeError(`the function of ${label} must return an Iterable (e.g. an array), got ${ys === null ? 'null' : typeof ys}`);
+    throw new InvalidDataError(`the function of ${label} must return an Iterable (e.g. an array), got ${ys === null ? 'null' : typeof ys}`);
   }
   for (const y of ys) out(y);
 }
@@ -237,6 +237,7 @@ function cogroupStep(op: ElementOp, out: Sink<unknown>): Sink<unknown> {
         if (vs.length > 0 && ws.length > 0) out(k);
       };
     default:
+      // internal: exhaustive switch over the element operations
       throw new Error(`unknown element operation ${op}`);
   }
 }

@@ -5,7 +5,7 @@
 import { HashPartitioner, type Partitioner } from '../core/partitioner.js';
 import type { AggregatorWire } from '../shuffle/aggregator.js';
 import { findUnclonable, type ShippedFunction } from '../closure/index.js';
-import { UnclonableDataError } from '../core/errors.js';
+import { UnclonableDataError, ArgumentTypeError } from '../core/errors.js';
 import { userCallSite } from '../util/call-site.js';
 import type { Pair } from './task-context.js';
 import { type RDD, MapPartitionsRDD, ShuffledRDD, CoGroupedRDD, MappedRDD, checkPartitionCount, type ElementOp } from './internal.js';
@@ -49,7 +49,7 @@ export function resolvePartitioner(op: string, arg: Parts, ...rdds: RDD<unknown>
 }
 
 function ship(rdd: RDD<unknown>, op: string, fn: Function): ShippedFunction {
-  if (typeof fn !== 'function') throw new TypeError(`${op} expects a function, got ${typeof fn}`);
+  if (typeof fn !== 'function') throw new ArgumentTypeError(`${op} expects a function, got ${typeof fn}`);
   return rdd.context.ship(fn, `${op} function at ${userCallSite()}`)!;
 }
 

@@ -3,6 +3,7 @@ import type { Dependency } from './dependency.js';
 import type { RddContext } from './rdd-context.js';
 import type { TaskContext } from './task-context.js';
 import { RDD, type RddOptions, type Sink } from './internal.js';
+import { InvalidArgumentError } from '../core/errors.js';
 
 export interface RangeArgs {
   readonly start: number;
@@ -24,7 +25,7 @@ export class RangeRDD extends RDD<number> {
 
   /** Element count of start, start+step, ... before end (Spark's rule; end exclusive). */
   static countOf(start: number, end: number, step: number): number {
-    if (step === 0) throw new RangeError('range: step cannot be 0');
+    if (step === 0) throw new InvalidArgumentError('range: step cannot be 0');
     const n = Math.ceil((end - start) / step);
     return n > 0 ? n : 0;
   }

@@ -5,6 +5,7 @@
 import type { ShippedFunction } from '../closure/index.js';
 import type { ResultFunctionWire } from './result-functions.js';
 import type { RDD } from './rdd.js';
+import { IllegalStateError } from '../core/errors.js';
 
 export interface RddContext {
   /** True on the driver; false for RDDs rebuilt inside a worker. */
@@ -28,7 +29,7 @@ export interface RddContext {
 
 const insideTask = (): never => {
   // Spark's SPARK-5063: RDDs cannot be used inside other RDDs' functions.
-  throw new Error(
+  throw new IllegalStateError(
     'RDD transformations and actions can only be invoked by the driver, not inside a task. ' +
       'Collect or broadcast the data you need first.',
   );

@@ -15,7 +15,7 @@ import { oneToOne, type Dependency, type ShuffleDependency } from './dependency.
 import type { Partitioner } from '../core/partitioner.js';
 import { StorageLevel, describeStorageLevel } from '../storage/storage-level.js';
 import { userCallSite } from '../util/call-site.js';
-import { classInstanceError } from '../core/errors.js';
+import { classInstanceError, IllegalStateError, InvalidArgumentError } from '../core/errors.js';
 import { findClassInstance } from '../closure/index.js';
 import type { RddContext } from './rdd-context.js';
 import type { TaskContext } from './task-context.js';
@@ -318,7 +318,7 @@ export abstract class RDD<T> {
    */
   persist(level: StorageLevel = StorageLevel.MEMORY_ONLY): this {
     if (this.#storageLevel !== StorageLevel.NONE && this.#storageLevel !== level) {
-      throw new Error(
+      throw new IllegalStateError(
         `Cannot change the storage level of ${this.label} from ${this.#storageLevel.name} to ${level.name} ` +
           'after it was assigned; call unpersist() first.',
       );
@@ -356,7 +356,7 @@ export abstract class RDD<T> {
    */
   checkpoint(): this {
     if (this.context.checkpointDir === undefined) {
-      throw new Error(
+      throw new IllegalStateError(
         `Checkpoint directory has not been set for ${this.label}: call sc.setCheckpointDir(dir) before checkpoint().`,
       );
     }
@@ -481,7 +481,7 @@ export abstract class RDD<T> {
    */
   sample(withReplacement: boolean, fraction: number, seed?: number): RDD<T> {
     if (!(fraction >= 0) || (!withReplacement && fraction > 1)) {
-      throw new RangeError(`sample: fraction must be in [0, 1] without replacement and >= 0 with it; got ${fraction}`);
+      throw new InvalidArgumentError(`sample: fraction must be in [0, 1] without replacement and >= 0 with it; got ${fraction}`);
     }
     const s = seed ?? Math.floor(Math.random() * 2 ** 31);
     return new MapPartitionsRDD<T, T>(this, { mode: 'sample', args: { withReplacement, fraction, seed: s }, op: 'sample', preservesPartitioning: true });
@@ -550,7 +550,7 @@ export abstract class RDD<T> {
    */
   zip<U>(other: RDD<U>): RDD<[T, U]> {
     if (this.getNumPartitions() !== other.getNumPartitions()) {
-      throw new Error(
+      throw new InvalidArgumentError(
         `Can only zip RDDs with the same number of partitions: ${this.label} has ${this.getNumPartitions()}, ` +
           `${other.label} has ${other.getNumPartitions()}`,
       );
@@ -973,6 +973,6 @@ export abstract class RDD<T> {
 /** Throws a RangeError at the call when a partition count is not a positive integer. */
 export function checkPartitionCount(op: string, n: number): void {
   if (!Number.isInteger(n) || n <= 0) {
-    throw new RangeError(`${op}: number of partitions must be a positive integer, got ${n}`);
+    throw new InvalidArgumentError(`${op}: number of partitions must be a positive integer, got ${n}`);
   }
 }

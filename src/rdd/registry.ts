@@ -75,7 +75,8 @@ const FACTORIES: { readonly [K in RddKind]: Factory<K> } = {
     const sources = w.args.sources.map((s): CoGroupSource => {
       if (s.type === 'shuffle') return { type: 'shuffle', shuffleId: s.shuffleId };
       const rdd = byId.get(s.rddId);
-      if (rdd === undefined) throw new Error(`internal: cogroup RDD ${w.id} reads RDD ${s.rddId}, which was not sent before it`);
+      // internal: the driver sends a stage's RDDs parents first
+      if (rdd === undefined) throw new Error(`cogroup RDD ${w.id} reads RDD ${s.rddId}, which was not sent before it`);
       return { type: 'narrow', rdd: rdd as RDD<Pair> };
     });
     return new CoGroupedRDD(W, sources, undefined, { ...opts(w), numPartitions: w.args.numPartitions });
@@ -97,9 +98,11 @@ export async function rebuildRdds(wires: readonly RddWire[], compile: Compile): 
   for (const w of wires) {
     // The one place the union is dispatched: each factory is typed for its own kind (see FACTORIES).
     const factory = FACTORIES[w.kind] as Factory<RddKind> | undefined;
+    // internal: every RDD kind registers its factory in this module (a kind from a newer driver would fail here)
     if (factory === undefined) throw new Error(`worker cannot rebuild RDD kind ${w.kind} (RDD ${w.id})`);
     const parents = w.parents.map((id) => {
       const r = byId.get(id);
+      // internal: stage descriptions list parents before children
       if (r === undefined) throw new Error(`RDD ${w.id} needs RDD ${id}, which was not sent before it`);
       return r;
     });

@@ -190,6 +190,7 @@ export async function prepareResultFunction(wire: ResultFunctionWire, compile: C
       };
     default: {
       const never: never = wire;
+      // internal: exhaustive switch over the result function kinds
       throw new Error(`unknown result function ${(never as ResultFunctionWire).kind}`);
     }
   }

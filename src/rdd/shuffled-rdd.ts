@@ -25,12 +25,14 @@ class PendingRangePartitioner implements Partitioner {
     readonly ascending: boolean,
   ) {}
   getPartition(): number {
+    // internal: prepareLineage() replaces this placeholder before any task asks for a partition
     throw new Error('the range partitioner of sortByKey gets its bounds when a job runs; no partition is known yet');
   }
   equals(other: Partitioner | undefined): boolean {
     return other === this;
   }
   toWire(): never {
+    // internal: prepareLineage() replaces this placeholder before a stage is described
     throw new Error('range partitioner bounds were not computed before the job');
   }
 }
@@ -97,7 +99,8 @@ export class ShuffledRDD<K, V, C> extends RDD<[K, C]> {
   }
   /** The map side's RDD: known on the driver (where lineage is walked); a worker reads the shuffle instead. */
   #driverParent(): RDD<[K, V]> {
-    if (this.parent === undefined) throw new Error(`internal: ${this.label} was rebuilt in a worker, where its input is the shuffle, not its parent`);
+    // internal: lineage is walked on the driver only
+    if (this.parent === undefined) throw new Error(`${this.label} was rebuilt in a worker, where its input is the shuffle, not its parent`);
     return this.parent;
   }
   protected wireBody(): RddWireBody {

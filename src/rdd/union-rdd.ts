@@ -60,6 +60,7 @@ export class UnionRDD<T> extends RDD<T> {
   /** Which parent, and which of its partitions, partition p is (binary search over the offsets). */
   #locate(p: number): [RDD<T>, number] {
     const offsets = this.#layout();
+    // internal: partition indices come from the scheduler, which checks them against getNumPartitions()
     if (!(p >= 0 && p < offsets[offsets.length - 1]!)) throw new RangeError(`${this.label} has no partition ${p}`);
     // The first input whose range ends after p (inputs with no partitions have empty ranges and are skipped).
     let lo = 0;

@@ -2,6 +2,7 @@ import type { RddWireBody } from './wire.js';
 import { oneToOne, type Dependency } from './dependency.js';
 import type { TaskContext } from './task-context.js';
 import { RDD, type RddOptions } from './internal.js';
+import { InvalidArgumentError } from '../core/errors.js';
 
 /** zip: the i-th elements of the same partition of two RDDs, paired. */
 export class ZippedPartitionsRDD<T, U> extends RDD<[T, U]> {
@@ -34,7 +35,7 @@ export class ZippedPartitionsRDD<T, U> extends RDD<[T, U]> {
       const y = b.next();
       if (x.done && y.done) return;
       if (x.done || y.done) {
-        throw new Error(
+        throw new InvalidArgumentError(
           `Can only zip RDDs with the same number of elements in each partition: partition ${p} of ` +
             `${this.left.label} and ${this.right.label} differ`,
         );

@@ -56,6 +56,7 @@ export class ZippedWithIndexRDD<T> extends RDD<[T, number]> {
   }
   protected override pushCompute(p: number, tc: TaskContext, sink: Sink<[T, number]>): void {
     let i = this.#offsets?.[p];
+    // internal: prepareLineage() counts the partitions before the job
     if (i === undefined) throw new Error(`${this.label}: partition offsets were not prepared`);
     this.parent.forEach(p, tc, (x) => sink([x, i!++]));
   }

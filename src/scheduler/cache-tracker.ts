@@ -34,6 +34,8 @@ export class CacheTracker {
         const where = parts?.get(u.partition);
         where?.delete(workerIndex);
         if (where?.size === 0) parts!.delete(u.partition);
+        // An RDD whose every block was evicted keeps no entry (RDDs come and go for the life of the driver).
+        if (parts?.size === 0) this.#blocks.delete(u.rddId);
       }
     }
   }
@@ -56,12 +58,18 @@ export class CacheTracker {
   }
 
   removeWorker(workerIndex: number): void {
-    for (const parts of this.#blocks.values()) {
+    for (const [rddId, parts] of this.#blocks) {
       for (const [p, where] of parts) {
         where.delete(workerIndex);
         if (where.size === 0) parts.delete(p);
       }
+      if (parts.size === 0) this.#blocks.delete(rddId);
     }
+  }
+
+  /** RDDs with at least one cached block (diagnostics). */
+  get rddsTracked(): number {
+    return this.#blocks.size;
   }
 
   summary(rddId: number): RddCacheSummary {

@@ -14,7 +14,7 @@
  * fetch failure (lost map output) unregisters the output and resubmits the parent stage's missing tasks and
  * then the failed stage, up to `maxStageAttempts` consecutive failed attempts.
  */
-import { JobFailedError, type ErrorInfo } from '../core/errors.js';
+import { JobFailedError, type ErrorInfo, InvalidArgumentError } from '../core/errors.js';
 import type { ShuffleDependency } from '../rdd/dependency.js';
 import type { RDD, ResultFunctionWire } from '../rdd/index.js';
 import type { TaskOutcome, TaskFailure } from '../exec/protocol.js';
@@ -92,7 +92,7 @@ export class DAGScheduler implements TaskSetListener {
     const jobId = this.#nextJobId++;
     const n = rdd.getNumPartitions();
     for (const p of partitions) {
-      if (!Number.isInteger(p) || p < 0 || p >= n) throw new RangeError(`job ${jobId}: ${rdd.label} has no partition ${p} (it has ${n})`);
+      if (!Number.isInteger(p) || p < 0 || p >= n) throw new InvalidArgumentError(`job ${jobId}: ${rdd.label} has no partition ${p} (it has ${n})`);
     }
     if (partitions.length === 0) return { jobId, results: [], computedRdds: new Set() };
     const computedRdds = new Set<number>();

@@ -14,8 +14,11 @@ interface Output {
 
 export class MapOutputTracker {
   readonly #shuffles = new Map<number, Array<Output | undefined>>();
-  /** Why outputs went missing ("worker 1 ran out of memory ..."), so a fetch failure can name its root cause. */
-  readonly #lostBecause = new Map<string, string>();
+  /**
+   * Why outputs went missing ("worker 1 ran out of memory ..."), so a fetch failure can name its root cause; per
+   * shuffle, so forgetting a shuffle forgets its reasons in one step.
+   */
+  readonly #lostBecause = new Map<number, Map<number, string>>();
 
   registerShuffle(shuffleId: number, numMaps: number): void {
     if (!this.#shuffles.has(shuffleId)) this.#shuffles.set(shuffleId, new Array(numMaps).fill(undefined));
@@ -24,12 +27,14 @@ export class MapOutputTracker {
   registerOutput(shuffleId: number, mapId: number, workerIndex: number, epoch: number, status: MapStatus): void {
     const outputs = this.#shuffles.get(shuffleId);
     if (outputs !== undefined) outputs[mapId] = { workerIndex, epoch, status };
-    this.#lostBecause.delete(`${shuffleId}/${mapId}`);
+    const lost = this.#lostBecause.get(shuffleId);
+    lost?.delete(mapId);
+    if (lost?.size === 0) this.#lostBecause.delete(shuffleId);
   }
 
   /** Why a missing map output was lost, if it was lost with a worker. */
   lostReason(shuffleId: number, mapId: number): string | undefined {
-    return this.#lostBecause.get(`${shuffleId}/${mapId}`);
+    return this.#lostBecause.get(shuffleId)?.get(mapId);
   }
 
   unregisterOutput(shuffleId: number, mapId: number, workerIndex: number): void {
@@ -48,7 +53,7 @@ export class MapOutputTracker {
       outputs.forEach((o, i) => {
         if (o !== undefined && o.workerIndex === workerIndex && o.epoch <= epoch) {
           outputs[i] = undefined;
-          this.#lostBecause.set(`${id}/${i}`, reason);
+          this.#lost(id, i, reason);
         }
       });
     }
@@ -62,7 +67,7 @@ export class MapOutputTracker {
       outputs.forEach((o, i) => {
         if (o?.workerIndex === workerIndex) {
           outputs[i] = undefined;
-          this.#lostBecause.set(`${id}/${i}`, reason);
+          this.#lost(id, i, reason);
           hit = true;
         }
       });
@@ -89,6 +94,7 @@ export class MapOutputTracker {
   locations(shuffleId: number): number[] {
     const outputs = this.#shuffles.get(shuffleId) ?? [];
     return outputs.map((o, i) => {
+      // internal: a reduce stage is submitted only once every map output of its shuffle is registered
       if (o === undefined) throw new Error(`map output ${i} of shuffle ${shuffleId} is missing`);
       return o.workerIndex;
     });
@@ -96,6 +102,19 @@ export class MapOutputTracker {
 
   unregisterShuffle(shuffleId: number): void {
     this.#shuffles.delete(shuffleId);
-    for (const key of [...this.#lostBecause.keys()]) if (key.startsWith(`${shuffleId}/`)) this.#lostBecause.delete(key);
+    this.#lostBecause.delete(shuffleId);
+  }
+
+  #lost(shuffleId: number, mapId: number, reason: string): void {
+    let lost = this.#lostBecause.get(shuffleId);
+    if (lost === undefined) this.#lostBecause.set(shuffleId, (lost = new Map()));
+    lost.set(mapId, reason);
+  }
+
+  /** What the tracker holds (diagnostics: shuffles go when their RDDs are dropped). */
+  get size(): { shuffles: number; lostReasons: number } {
+    let lostReasons = 0;
+    for (const m of this.#lostBecause.values()) lostReasons += m.size;
+    return { shuffles: this.#shuffles.size, lostReasons };
   }
 }

@@ -18,7 +18,7 @@
  *
  * The backend is an interface; tests drive this class with a fake backend that only records launches.
  */
-import type { ErrorInfo } from '../core/errors.js';
+import { InvalidArgumentError, toErrorInfo, type ErrorInfo } from '../core/errors.js';
 import type { EventBus } from './event-bus.js';
 import type { SchedulerEvent } from './events.js';
 import type { TaskBackend, BackendListener } from '../exec/task-backend.js';
@@ -142,7 +142,7 @@ export class TaskScheduler implements BackendListener {
 
   slowWorker(index: number, delayMs: number): void {
     if (!Number.isInteger(index) || index < 0 || index >= this.#inFlight.length) {
-      throw new RangeError(`slowWorker: no worker ${index} (there are ${this.#inFlight.length})`);
+      throw new InvalidArgumentError(`slowWorker: no worker ${index} (there are ${this.#inFlight.length})`);
     }
     if (delayMs > 0) this.#delays.set(index, delayMs);
     else this.#delays.delete(index);
@@ -280,8 +280,7 @@ export class TaskScheduler implements BackendListener {
         this.#prune();
         return;
       }
-      const err = e as Error;
-      this.#recordFailure(m, idx, attempt, w, { name: err.name, message: err.message, ...(err.stack ? { stack: err.stack } : {}) });
+      this.#recordFailure(m, idx, attempt, w, toErrorInfo(e));
       return;
     }
     const delay = this.#delays.get(w);
@@ -374,6 +373,7 @@ export class TaskScheduler implements BackendListener {
       }
       default: {
         const never: never = failure;
+        // internal: exhaustive switch over the failure kinds
         throw new Error(`unknown failure ${String(never)}`);
       }
     }

@@ -72,6 +72,7 @@ export async function compileAggregator(wire: AggregatorWire, compile: Compile):
       return { createCombiner: (v) => v, mergeValue: (c) => c, mergeCombiners: (a) => a };
     default: {
       const never: never = wire;
+      // internal: exhaustive switch over the aggregator kinds
       throw new Error(`unknown aggregator ${(never as { kind: string }).kind}`);
     }
   }

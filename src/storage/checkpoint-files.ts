@@ -6,6 +6,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import v8 from 'node:v8';
+import { CheckpointError } from '../core/errors.js';
 
 export const checkpointPartFile = (dir: string, partition: number): string => path.join(dir, `part-${String(partition).padStart(5, '0')}`);
 
@@ -24,6 +25,6 @@ export function readCheckpointPartition(dir: string, partition: number): unknown
   try {
     return v8.deserialize(readFileSync(file)) as unknown[];
   } catch (e) {
-    throw new Error(`checkpoint file ${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); was the checkpoint folder removed?`);
+    throw new CheckpointError(`checkpoint file ${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); was the checkpoint folder removed?`);
   }
 }

@@ -21,6 +21,7 @@ import { wrap, transfer, nodeEndpoint, type Remote } from './comlink.js';
 import type { BackendFaults, BackendListener, BackendSnapshot, TaskBackend } from '../task-backend.js';
 import type { TaskMessage, TaskOutcome, WorkerInit } from '../protocol.js';
 import type { WorkerApi } from './worker-api.js';
+import { InvalidArgumentError, ContextStoppedError } from '../../core/errors.js';
 
 const WORKER_ENTRY = new URL('./worker-main.js', import.meta.url);
 
@@ -360,7 +361,7 @@ export class WorkerPool implements TaskBackend {
 
   async #kill(index: number): Promise<void> {
     if (!Number.isInteger(index) || index < 0 || index >= this.numWorkers) {
-      throw new RangeError(`no worker ${index}: the pool has ${this.numWorkers}`);
+      throw new InvalidArgumentError(`no worker ${index}: the pool has ${this.numWorkers}`);
     }
     const slot = this.#slots[index];
     if (slot === undefined || slot.state === 'dead') return;
@@ -387,7 +388,7 @@ export class WorkerPool implements TaskBackend {
     if (this.#watchdog) clearInterval(this.#watchdog);
     if (!this.#readySettled) {
       this.#readySettled = true;
-      this.#rejectReady(new Error('the context was stopped while its workers were starting'));
+      this.#rejectReady(new ContextStoppedError('the context was stopped while its workers were starting'));
     }
     await Promise.all(this.#slots.map((s) => s.worker.terminate().catch(() => undefined)));
     for (const s of this.#slots) {
