@@ -44,6 +44,7 @@ const kKindlingError = Symbol.for('kindling.error');
  */
 export class KindlingError extends Error {
   static override [Symbol.hasInstance](x: unknown): boolean {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class instanceof was asked about (a subclass keeps the usual check)
     if (this !== KindlingError) return Function.prototype[Symbol.hasInstance].call(this, x);
     return typeof x === 'object' && x !== null && (x as Record<symbol, unknown>)[kKindlingError] === true;
   }

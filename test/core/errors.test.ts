@@ -8,7 +8,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { capture, ClosureError, Context, JobFailedError, KindlingError, StorageLevel, useModule } from 'kindling';
+import { capture, ClosureError, Context, type JobFailedError, KindlingError, StorageLevel, useModule } from 'kindling';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
