@@ -25,6 +25,11 @@ export interface ClosureRuntime {
 
 type Factory = (...values: unknown[]) => unknown;
 
+/** A compiled user function, called with whatever its operation passes. */
+export type Fn = (...args: unknown[]) => unknown;
+/** Compiles a shipped function in a worker (against one task's runtime). */
+export type Compile = (f: ShippedFunction) => Promise<Fn>;
+
 const MAX_FACTORIES = 1000;
 const factories = new Map<string, Factory>();
 let hits = 0;

@@ -19,6 +19,7 @@ import {
   TextFileRDD,
   WholeTextFilesRDD,
   CheckpointRDD,
+  checkPartitionCount,
   type RddContext,
   type ResultFunctionWire,
 } from '../rdd/index.js';
@@ -331,7 +332,7 @@ export class Context implements RddContext {
    * ```
    */
   parallelize<T>(data: Iterable<T>, numSlices: number = this.defaultParallelism): RDD<T> {
-    checkSlices('parallelize', numSlices);
+    checkPartitionCount('parallelize', numSlices);
     const items = Array.from(data);
     return new ParallelCollectionRDD<T>(this, ParallelCollectionRDD.slice(items, numSlices));
   }
@@ -351,7 +352,7 @@ export class Context implements RddContext {
     for (const [name, v] of [['start', lo], ['end', hi], ['step', step]] as const) {
       if (!Number.isFinite(v)) throw new InvalidArgumentError(`range: ${name} must be a finite number, got ${v}`);
     }
-    checkSlices('range', numSlices);
+    checkPartitionCount('range', numSlices);
     return new RangeRDD(this, { start: lo, step, count: RangeRDD.countOf(lo, hi, step), numSlices });
   }
 
@@ -377,7 +378,7 @@ export class Context implements RddContext {
   ): RDD<string> {
     const opts = typeof minPartitionsOrOptions === 'object' && minPartitionsOrOptions !== null ? minPartitionsOrOptions : { ...options, minPartitions: minPartitionsOrOptions };
     const minPartitions = opts.minPartitions ?? Math.min(this.defaultParallelism, 2);
-    checkSlices('textFile', minPartitions);
+    checkPartitionCount('textFile', minPartitions);
     return new TextFileRDD(this, path, minPartitions, { recursive: opts.recursive ?? false });
   }
 
@@ -401,7 +402,7 @@ export class Context implements RddContext {
   ): RDD<[string, string]> {
     const opts = typeof minPartitionsOrOptions === 'object' && minPartitionsOrOptions !== null ? minPartitionsOrOptions : { ...options, minPartitions: minPartitionsOrOptions };
     const minPartitions = opts.minPartitions ?? this.defaultParallelism;
-    checkSlices('wholeTextFiles', minPartitions);
+    checkPartitionCount('wholeTextFiles', minPartitions);
     return new WholeTextFilesRDD(this, path, minPartitions, { recursive: opts.recursive ?? false });
   }
 
@@ -571,8 +572,4 @@ export class Context implements RddContext {
       this.#keepAlive = undefined;
     }
   }
-}
-
-function checkSlices(op: string, n: number): void {
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${op}: number of partitions must be a positive integer, got ${n}`);
 }

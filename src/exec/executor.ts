@@ -10,7 +10,7 @@
  *    results that would lose their class or exceed maxResultSize;
  * 6. the outcome: success, or a failure as a value naming its kind. Nothing is thrown across the boundary.
  */
-import { findClassInstance, type ShippedFunction } from '../closure/index.js';
+import { findClassInstance, type Compile } from '../closure/index.js';
 import { classInstanceError, toErrorInfo } from '../core/errors.js';
 import { rebuildRdds, prepareResultFunction, type RDD, type RddWire, type TaskContext, type Pair } from '../rdd/index.js';
 import { compileAggregator } from '../shuffle/aggregator.js';
@@ -24,7 +24,7 @@ import { estimateSize } from '../storage/size-estimator.js';
 import { ENGINES, type WorkerServices } from './engines.js';
 import { STAGES_CACHED, type TaskMessage, type TaskMetrics, type TaskOutcome, type WorkerInit } from './protocol.js';
 import { ShuffleFetcher, type PeerShuffleService } from './shuffle-fetcher.js';
-import { taskRuntime, type Fn, type TaskRuntime } from './task-runtime.js';
+import { taskRuntime, type TaskRuntime } from './task-runtime.js';
 
 export type { PeerShuffleService };
 
@@ -170,7 +170,7 @@ export class Executor {
   }
 
   /** Phase 3: the stage's RDDs, rebuilt once per stage attempt unless the task has its own accumulators. */
-  async #stageRdds(msg: TaskMessage, compile: (f: ShippedFunction) => Promise<Fn>): Promise<Map<number, RDD<unknown>>> {
+  async #stageRdds(msg: TaskMessage, compile: Compile): Promise<Map<number, RDD<unknown>>> {
     if (msg.rdds !== undefined) {
       this.#stageWires.set(msg.stageKey, msg.rdds);
       if (this.#stageWires.size > STAGES_CACHED) {

@@ -4,9 +4,7 @@
  * and modules. Functions are compiled against it (compiled factories are cached per worker; env values are
  * applied per task).
  */
-import { compileFunction, importModuleFrom, type AccumulatorKind, type ClosureRuntime, type ShippedFunction } from '../closure/index.js';
-
-export type Fn = (...args: unknown[]) => unknown;
+import { compileFunction, importModuleFrom, type AccumulatorKind, type ClosureRuntime, type Compile } from '../closure/index.js';
 
 /** A task-local accumulator. */
 export class LocalAccumulator {
@@ -22,7 +20,7 @@ export class LocalAccumulator {
 
 export interface TaskRuntime {
   readonly accumulators: ReadonlyMap<number, LocalAccumulator>;
-  compile(f: ShippedFunction): Promise<Fn>;
+  readonly compile: Compile;
 }
 
 /** The runtime of one task, given the broadcast values this worker holds. */
@@ -47,5 +45,5 @@ export function taskRuntime(
     },
     importModule: importModuleFrom,
   };
-  return { accumulators, compile: async (f) => (await compileFunction(f, runtime)) as Fn };
+  return { accumulators, compile: async (f) => (await compileFunction(f, runtime)) as (...args: unknown[]) => unknown };
 }

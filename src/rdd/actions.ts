@@ -2,12 +2,14 @@
  * Actions: each runs one job (take may run a few) and merges the per-partition results on the driver. The
  * per-partition half of each action is in result-functions.ts.
  */
+import { shipUserFunction } from './rdd-context.js';
 import { compareKeys, keyId } from '../core/keys.js';
 import { setupJob, commitJob, abortJob } from '../io/index.js';
 import type { ShippedFunction } from '../closure/index.js';
 import { emptyStats, mergeStats, type MaybeValue, type StatCounter } from './result-functions.js';
 import { MappedRDD, TextFileRDD, WholeTextFilesRDD, pair, type RDD } from './internal.js';
-import { NotAPairError, isPair, ArgumentTypeError, InvalidArgumentError, EmptyCollectionError } from '../core/errors.js';
+import { NotAPairError, isPair, InvalidArgumentError, EmptyCollectionError } from '../core/errors.js';
+import { cloneZero } from '../shuffle/aggregator.js';
 
 /** Count, mean, sum, min, max, variance (population and sample) and standard deviations. */
 export interface Stats {
@@ -23,12 +25,8 @@ export interface Stats {
 }
 
 const any = (rdd: RDD<unknown>): RDD<unknown> => rdd;
-const cloneZero = <T>(z: T): T => (z === null || typeof z !== 'object' ? z : structuredClone(z));
 
-function ship(rdd: RDD<unknown>, op: string, fn: Function): ShippedFunction {
-  if (typeof fn !== 'function') throw new ArgumentTypeError(`${op} expects a function, got ${typeof fn}`);
-  return rdd.context.ship(fn, `${op} function of an action on ${rdd.label}`)!;
-}
+const ship = (rdd: RDD<unknown>, op: string, fn: Function): ShippedFunction => shipUserFunction(rdd, op, fn, `${op} function of an action on ${rdd.label}`);
 
 function emptyError(rdd: RDD<unknown>, op: string): EmptyCollectionError {
   return new EmptyCollectionError(`${op}() on an empty collection: ${rdd.label} is empty`);

@@ -1,7 +1,7 @@
 import type { RddWireBody } from './wire.js';
 import { oneToOne, type Dependency } from './dependency.js';
 import { NotAPairError, isPair, tagUserError, InvalidDataError } from '../core/errors.js';
-import type { ShippedFunction } from '../closure/index.js';
+import type { Fn, ShippedFunction } from '../closure/index.js';
 import type { TaskContext } from './task-context.js';
 import { RDD, type RddOptions, type Sink } from './internal.js';
 
@@ -38,7 +38,6 @@ const KEEPS_PARTITIONER: ReadonlySet<ElementOp> = new Set<ElementOp>([
   'subtractByKey',
 ]);
 
-type Fn = (...args: unknown[]) => unknown;
 
 /**
  * One element-wise step (Spark's MapPartitionsRDD for map/filter/flatMap). A chain of these is pipelined in one

@@ -2,10 +2,11 @@
  * Pair-RDD operations (Spark's PairRDDFunctions): combining by key, partitioning, joins. Each builds a shuffle
  * only when the input is not already partitioned the way the result must be.
  */
+import { shipUserFunction } from './rdd-context.js';
 import { HashPartitioner, type Partitioner } from '../core/partitioner.js';
 import type { AggregatorWire } from '../shuffle/aggregator.js';
 import { findUnclonable, type ShippedFunction } from '../closure/index.js';
-import { UnclonableDataError, ArgumentTypeError } from '../core/errors.js';
+import { UnclonableDataError } from '../core/errors.js';
 import { userCallSite } from '../util/call-site.js';
 import type { Pair } from './task-context.js';
 import { type RDD, MapPartitionsRDD, ShuffledRDD, CoGroupedRDD, MappedRDD, checkPartitionCount, type ElementOp } from './internal.js';
@@ -48,10 +49,7 @@ export function resolvePartitioner(op: string, arg: Parts, ...rdds: RDD<unknown>
   return arg;
 }
 
-function ship(rdd: RDD<unknown>, op: string, fn: Function): ShippedFunction {
-  if (typeof fn !== 'function') throw new ArgumentTypeError(`${op} expects a function, got ${typeof fn}`);
-  return rdd.context.ship(fn, `${op} function at ${userCallSite()}`)!;
-}
+const ship = (rdd: RDD<unknown>, op: string, fn: Function): ShippedFunction => shipUserFunction(rdd, op, fn, `${op} function at ${userCallSite()}`);
 
 /**
  * A zero value reaches the workers by structured clone, and is cloned again for each key there, so it follows the

@@ -5,7 +5,7 @@
 import type { ShippedFunction } from '../closure/index.js';
 import type { ResultFunctionWire } from './result-functions.js';
 import type { RDD } from './rdd.js';
-import { IllegalStateError } from '../core/errors.js';
+import { ArgumentTypeError, IllegalStateError } from '../core/errors.js';
 
 export interface RddContext {
   /** True on the driver; false for RDDs rebuilt inside a worker. */
@@ -47,3 +47,10 @@ export const WORKER_RDD_CONTEXT: RddContext = {
   unpersistRdd: insideTask,
   checkpointDir: undefined,
 };
+
+/** Ships a user function given to `op` on `rdd`, refusing a non-function at the call. */
+export function shipUserFunction(rdd: RDD<unknown>, op: string, fn: Function, what: string): ShippedFunction {
+  if (typeof fn !== 'function') throw new ArgumentTypeError(`${op} expects a function, got ${typeof fn}`);
+  // Driver-side only: transformations and actions are refused in workers before they get here.
+  return rdd.context.ship(fn, what)!;
+}

@@ -3,7 +3,7 @@
  * only ever construct the engine's own classes. User functions are compiled here, against the task's runtime.
  */
 import type { RddKind, RddWireOf } from './wire.js';
-import type { ShippedFunction } from '../closure/index.js';
+import type { Compile } from '../closure/index.js';
 import { DirectPartitioner } from '../core/partitioner.js';
 import { compileAggregator } from '../shuffle/aggregator.js';
 import { WORKER_RDD_CONTEXT as W } from './rdd-context.js';
@@ -29,8 +29,6 @@ import {
   type CoGroupSource,
 } from './internal.js';
 
-type Fn = (...args: unknown[]) => unknown;
-export type Compile = (f: ShippedFunction) => Promise<Fn>;
 type Factory<K extends RddKind> = (
   w: RddWireOf<K>,
   parents: RDD<unknown>[],

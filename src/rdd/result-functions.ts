@@ -3,7 +3,8 @@
  * arguments as plain data; the worker runs it and posts back only the (usually small) result. Merging the
  * per-partition results happens on the driver, in actions.ts.
  */
-import type { ShippedFunction } from '../closure/index.js';
+import type { Compile, Fn, ShippedFunction } from '../closure/index.js';
+import { cloneZero } from '../shuffle/aggregator.js';
 import { compareKeys, keyId, keysEqual } from '../core/keys.js';
 import { NotAPairError, isPair, tagUserError } from '../core/errors.js';
 import { reservoirSample } from '../core/partitioner.js';
@@ -43,10 +44,7 @@ export interface StatCounter {
 export type MaybeValue = { readonly empty: true } | { readonly empty: false; readonly value: unknown };
 
 export type ResultRunner = (rdd: RDD<unknown>, partition: number, tc: TaskContext) => unknown;
-type Fn = (...args: unknown[]) => unknown;
-type Compile = (f: ShippedFunction) => Promise<Fn>;
 
-const cloneZero = (z: unknown): unknown => (z === null || typeof z !== 'object' ? z : structuredClone(z));
 
 /** Builds the runner for one result function, compiling its user functions first. */
 export async function prepareResultFunction(wire: ResultFunctionWire, compile: Compile): Promise<ResultRunner> {

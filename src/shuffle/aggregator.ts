@@ -3,7 +3,7 @@
  * as plain data with shipped functions; a worker compiles it into three functions. Zero values are cloned for each
  * key, so a mutable zero (an array, an object) is never shared between keys.
  */
-import type { ShippedFunction } from '../closure/index.js';
+import type { Compile, ShippedFunction } from '../closure/index.js';
 
 export type AggregatorWire =
   | { readonly kind: 'reduce'; readonly fn: ShippedFunction }
@@ -27,7 +27,6 @@ export interface Aggregator {
   mergeCombiners(a: unknown, b: unknown): unknown;
 }
 
-type Compile = (f: ShippedFunction) => Promise<(...args: unknown[]) => unknown>;
 
 /** Builds the worker-side aggregator from its description. */
 export async function compileAggregator(wire: AggregatorWire, compile: Compile): Promise<Aggregator> {
@@ -78,7 +77,7 @@ export async function compileAggregator(wire: AggregatorWire, compile: Compile):
   }
 }
 
-/** Primitives need no copy; anything else is deep-copied so each key starts from a fresh zero. */
-function cloneZero(zero: unknown): unknown {
+/** Primitives need no copy; anything else is deep-copied so each key (or partition) starts from a fresh zero. */
+export function cloneZero<T>(zero: T): T {
   return zero === null || typeof zero !== 'object' ? zero : structuredClone(zero);
 }

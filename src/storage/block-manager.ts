@@ -14,7 +14,6 @@
  * driver knows where each partition is cached (for locality and the storage report).
  */
 import { LRUCache } from 'lru-cache';
-import path from 'node:path';
 import type { BlockUpdate, CachedBlocks } from './block-update.js';
 import { rddBlockId } from './block-id.js';
 import { DiskStore } from './disk-store.js';
@@ -156,7 +155,4 @@ export class BlockManager implements WorkerBlockStore {
     this.#disk?.clear();
   }
 
-  static spillDirFor(root: string, workerIndex: number, generation: number): string {
-    return path.join(root, `worker-${workerIndex}-${generation}`);
-  }
 }

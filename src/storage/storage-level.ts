@@ -27,10 +27,6 @@ export const StorageLevel = Object.freeze({
 });
 
 /** Looks a level up by name (levels travel to workers by name). */
-export function storageLevelByName(name: StorageLevel['name']): StorageLevel {
-  return StorageLevel[name];
-}
-
 /** Spark's description of a level, as `toDebugString()` prints it. */
 export function describeStorageLevel(l: StorageLevel): string {
   switch (l.name) {
