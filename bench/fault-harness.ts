@@ -76,8 +76,8 @@ export interface RunResult {
   readonly ms: number;
 }
 
-/** Injects the plan's fault now. */
-async function inject(sc: Context, flag: Int32Array, plan: FaultPlan, pick: () => number): Promise<void> {
+/** Injects the plan's fault now; a second in-task death waits for the first to be taken, until `over()`. */
+async function inject(sc: Context, flag: Int32Array, plan: FaultPlan, pick: () => number, over: () => boolean): Promise<void> {
   const targets = plan.workers === 2 ? [0, 1] : [pick()];
   if (plan.kind === 'kill') {
     await Promise.all(targets.map((w) => sc.faults.killWorker(w)));
@@ -85,7 +85,11 @@ async function inject(sc: Context, flag: Int32Array, plan: FaultPlan, pick: () =
   }
   // In-task deaths hit whichever worker processes an element next; two means arming twice.
   for (let i = 0; i < targets.length; i++) {
-    while (Atomics.load(flag, 0) !== 0) await new Promise((r) => setTimeout(r, 1));
+    while (Atomics.load(flag, 0) !== 0) {
+      // The job may end before any task takes the first death: then there is nothing left to die in.
+      if (over()) return;
+      await new Promise((r) => setTimeout(r, 1));
+    }
     Atomics.store(flag, 0, CODES[plan.kind]);
   }
 }
@@ -144,12 +148,13 @@ export async function runWithFault(o: RunOptions): Promise<RunResult> {
   let detail = '';
   let nextJobOk = false;
   let whole: true | string = 'not checked';
+  let jobOver = false;
   try {
     let fault: Promise<void> = Promise.resolve();
-    if (plan.moment === 'start-up') fault = sleep(plan.delayMs).then(() => inject(sc, flag, plan, pick));
+    if (plan.moment === 'start-up') fault = sleep(plan.delayMs).then(() => inject(sc, flag, plan, pick, () => jobOver));
     if (plan.moment === 'between jobs') await sc.range(0, 4, 1, 2).count();
-    if (plan.moment === 'between jobs') fault = sleep(plan.delayMs).then(() => inject(sc, flag, plan, pick));
-    if (plan.moment === 'during job') fault = sleep(plan.delayMs).then(() => inject(sc, flag, plan, pick));
+    if (plan.moment === 'between jobs') fault = sleep(plan.delayMs).then(() => inject(sc, flag, plan, pick, () => jobOver));
+    if (plan.moment === 'during job') fault = sleep(plan.delayMs).then(() => inject(sc, flag, plan, pick, () => jobOver));
     try {
       const got = await shuffleJob(sc, flag, o.n).sum();
       if (got !== o.expected) {
@@ -161,6 +166,7 @@ export async function runWithFault(o: RunOptions): Promise<RunResult> {
       outcome = /job \d+|stage \d+|worker \d/i.test(err.message) ? 'error' : 'wrong';
       detail = `${err.name}: ${err.message.split('\n')[0]}`;
     }
+    jobOver = true;
     await fault;
     // A death armed after the job's last element was processed has not happened: disarm it.
     Atomics.store(flag, 0, 0);

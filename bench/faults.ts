@@ -4,7 +4,7 @@
  * runs that gave the fault-free result, a clear error, or anything else, and of runs after which the next job
  * failed or the context was not whole again. Exit status 1 if any run was wrong.
  *
- *   npx tsx bench/faults.ts [--runs 1000] [--seed 7] [--max-delay 400]
+ *   npx tsx bench/faults.ts [--runs 1000] [--seed 7] [--max-delay 400] [--verbose]
  */
 import { Context } from 'kindling';
 import { SeededRandom } from 'kindling/datagen';
@@ -26,8 +26,10 @@ const random = () => rng.nextFloat();
 const expected = expectedSum(N);
 const results: RunResult[] = [];
 const started = performance.now();
+const VERBOSE = process.argv.includes('--verbose');
 for (let run = 0; run < RUNS; run++) {
   const plan = randomPlan(random, MAX_DELAY);
+  if (VERBOSE) console.log(`run ${run}: ${JSON.stringify(plan)}`);
   const r = await runWithFault({
     context: () => new Context({ master: 'local[2]', progress: false, hints: false, memory: { workerMB: 160 }, fetchTimeoutMs: 10_000 }),
     plan,
