@@ -2,7 +2,7 @@
  * The DAG and task schedulers driven step by step with a fake backend that only records what it was asked to
  * run: no threads, no timing. Each test reads as "these tasks were launched, in this order".
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { shipFunction } from '../../src/closure/index.js';
 import { ParallelCollectionRDD, type RDD, type RddContext } from '../../src/rdd/index.js';
 import { DAGScheduler } from '../../src/scheduler/dag-scheduler.js';
@@ -99,8 +99,26 @@ function setup(workers = 2, maxTaskFailures = 4, extra: Partial<TaskSchedulerOpt
     checkpointDir: undefined,
   };
   const parallelize = <T>(xs: T[], n: number): RDD<T> => new ParallelCollectionRDD(ctx, ParallelCollectionRDD.slice(xs, n));
-  return { backend, tracker, dag, ts, builder, parallelize };
+  const made = { backend, tracker, dag, ts, builder, parallelize };
+  setups.push(made);
+  return made;
 }
+
+/** Every scheduler of the test, checked after it: no job, stage, task set or in-flight task left behind. */
+const setups: Array<{ dag: DAGScheduler; ts: TaskScheduler; backend: FakeBackend }> = [];
+afterEach(async () => {
+  await flush();
+  for (const { dag, ts, backend } of setups.splice(0)) {
+    // Attempts a test launched and never settled are still running: settle them as lost, as a backend would.
+    for (const l of backend.take()) l.settle({ status: 'failed', epoch: 0, failure: { kind: 'workerLost', workerIndex: l.worker, message: 'test ended', causedByApp: false }, blockUpdates: [] });
+    await flush();
+    expect(dag.state()).toEqual({ activeJobs: 0, waitingStages: 0, runningStages: 0, shuffleStages: 0 });
+    expect(ts.state().taskSets).toBe(0);
+    expect(ts.state().runningAttempts).toBe(0);
+    expect(ts.state().inFlight.every((n) => n === 0)).toBe(true);
+    ts.stop();
+  }
+});
 
 describe('DAGScheduler with a fake backend', () => {
   it('runs the map stage of a shuffle before its reduce stage, one task per partition', async () => {
