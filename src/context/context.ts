@@ -172,7 +172,7 @@ export class Context implements RddContext {
         taskSucceeded: (ts, spec, outcome, w) => this.#dag.taskSucceeded(ts, spec, outcome, w),
         fetchFailed: (ts, spec, f) => this.#dag.fetchFailed(ts, spec, f),
         taskSetFailed: (ts, spec, attempts) => this.#dag.taskSetFailed(ts, spec, attempts),
-        blockUpdates: (w, o) => this.#dag.blockUpdates(w, o),
+        blockUpdates: (w, e, o) => this.#dag.blockUpdates(w, e, o),
         workerLost: (w, reason) => {
           this.#builder.forgetWorker(w);
           this.#dag.workerLost(w, reason);

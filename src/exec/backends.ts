@@ -20,7 +20,7 @@ export interface BackendSettings {
   readonly taskTimeoutMs: number;
   readonly engine: EngineName;
   /** What every executor starts with (its identity and folder are added by the backend). */
-  readonly executor: Omit<WorkerInit, 'workerIndex' | 'spillDir' | 'epoch' | 'engine'>;
+  readonly executor: Omit<WorkerInit, 'workerIndex' | 'spillDir' | 'epoch' | 'executorId' | 'engine'>;
 }
 
 export interface BackendFactory {

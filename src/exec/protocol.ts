@@ -88,6 +88,8 @@ export interface WorkerInit {
   readonly workerIndex: number;
   /** Which incarnation of this index the worker is. */
   readonly epoch: number;
+  /** This incarnation's executor id (Spark's): unique in the application, never reused by a replacement. */
+  readonly executorId: string;
   /** How long a fetch from a peer may take before it fails as a fetch failure (Spark's spark.network.timeout). */
   readonly fetchTimeoutMs: number;
   readonly storageBytes: number;

@@ -4,16 +4,17 @@
  *
  * Contract: `runTask` never rejects and always settles: a task on a worker that dies comes back as a
  * `workerLost` failure. After a worker is lost the backend replaces it and reports when the new one is ready.
- * Each incarnation of a worker index has its own epoch; a task carries the epoch it was built for, and a
- * backend refuses (as `workerLost`) a task whose epoch is not the current one.
+ * Executors fill a fixed number of slots (the scheduler's dense worker indexes). Each incarnation of a slot has
+ * an epoch (its count at that slot) and an executor id (a string unique in the application, as Spark's); a task
+ * carries the epoch it was built for, and a backend refuses (as `workerLost`) a task whose epoch is not current.
  */
 import type { TaskMessage, TaskOutcome } from './protocol.js';
 
 export interface BackendListener {
-  /** A worker died: its in-flight tasks have failed, its shuffle outputs and cached blocks are gone. */
-  workerLost(index: number, reason: string): void;
-  /** A replacement worker (or the first one) at `index` accepts tasks. */
-  workerReady(index: number, replacement: boolean): void;
+  /** Executor `executorId` at slot `index` died: its in-flight tasks have failed, its outputs and blocks are gone. */
+  workerLost(index: number, executorId: string, reason: string): void;
+  /** Executor `executorId` (a first one or a replacement) accepts tasks at slot `index`. */
+  workerReady(index: number, executorId: string, replacement: boolean): void;
   /** Index `index` could not be started after repeated attempts: it stays down. */
   workerFailed(index: number, reason: string): void;
 }
@@ -26,6 +27,7 @@ export interface BackendSnapshot {
   readonly workers: ReadonlyArray<{
     readonly index: number;
     readonly epoch: number;
+    readonly executorId: string;
     readonly state: 'starting' | 'ready' | 'dead';
     /** Tasks sent and not yet settled. */
     readonly inflight: number;
@@ -48,6 +50,8 @@ export interface TaskBackend {
   isAvailable(index: number): boolean;
   /** The epoch of the current incarnation of `index` (tasks for it must carry it). */
   epoch(index: number): number;
+  /** The executor id of the current incarnation of `index` (Spark's executor id: a string, never reused). */
+  executorId(index: number): string;
   runTask(workerIndex: number, task: TaskMessage): Promise<TaskOutcome>;
   /** Best effort cancellation of a task (see WorkerApi.cancelTask). */
   cancelTask(workerIndex: number, taskId: number): void;

@@ -383,12 +383,12 @@ export class DAGScheduler implements TaskSetListener {
     }
   }
 
-  blockUpdates(workerIndex: number, outcome: TaskOutcome): void {
+  blockUpdates(workerIndex: number, executorId: string, outcome: TaskOutcome): void {
     if (outcome.blockUpdates.length === 0) return;
     this.cache.apply(workerIndex, outcome.blockUpdates);
     if (this.bus.hasListeners('blockUpdated')) {
       const time = Date.now();
-      for (const u of outcome.blockUpdates) this.bus.emit({ type: 'blockUpdated', workerIndex, time, ...u });
+      for (const u of outcome.blockUpdates) this.bus.emit({ type: 'blockUpdated', workerIndex, executorId, time, ...u });
     }
   }
 

@@ -51,6 +51,8 @@ export interface TaskStartEvent {
   readonly partition: number;
   readonly attempt: number;
   readonly workerIndex: number;
+  /** The executor (Spark's executor id) behind the worker index at that time. */
+  readonly executorId: string;
   readonly speculative: boolean;
   readonly time: number;
 }
@@ -62,6 +64,8 @@ export interface TaskEndEvent {
   readonly partition: number;
   readonly attempt: number;
   readonly workerIndex: number;
+  /** The executor (Spark's executor id) behind the worker index at that time. */
+  readonly executorId: string;
   readonly speculative: boolean;
   readonly result: 'success' | 'failed' | 'killed';
   readonly error?: string;
@@ -73,6 +77,8 @@ export interface TaskEndEvent {
 export interface WorkerLostEvent {
   readonly type: 'workerLost';
   readonly workerIndex: number;
+  /** The executor (Spark's executor id) behind the worker index at that time. */
+  readonly executorId: string;
   readonly reason: string;
   readonly time: number;
 }
@@ -81,6 +87,8 @@ export interface WorkerLostEvent {
 export interface WorkerAddedEvent {
   readonly type: 'workerAdded';
   readonly workerIndex: number;
+  /** The executor (Spark's executor id) behind the worker index at that time. */
+  readonly executorId: string;
   readonly replacement: boolean;
   readonly time: number;
 }
@@ -97,6 +105,8 @@ export interface StageResubmittedEvent {
 export interface BlockUpdatedEvent {
   readonly type: 'blockUpdated';
   readonly workerIndex: number;
+  /** The executor (Spark's executor id) behind the worker index at that time. */
+  readonly executorId: string;
   readonly rddId: number;
   readonly partition: number;
   readonly change: 'added' | 'evicted' | 'spilled' | 'dropped';

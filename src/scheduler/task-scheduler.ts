@@ -48,7 +48,7 @@ export interface TaskSetListener {
   taskSucceeded(ts: TaskSet, spec: TaskSpec, outcome: Extract<TaskOutcome, { status: 'success' }>, workerIndex: number): void;
   fetchFailed(ts: TaskSet, spec: TaskSpec, failure: Extract<TaskFailure, { kind: 'fetchFailed' }>): void;
   taskSetFailed(ts: TaskSet, spec: TaskSpec, attempts: readonly AttemptFailure[]): void;
-  blockUpdates(workerIndex: number, outcome: TaskOutcome): void;
+  blockUpdates(workerIndex: number, executorId: string, outcome: TaskOutcome): void;
   workerLost(workerIndex: number, reason: string): void;
   /** Every worker is down and none can be started: nothing can run any more. */
   noWorkers(reason: string): void;
@@ -156,18 +156,18 @@ export class TaskScheduler implements BackendListener {
 
   // ---- BackendListener ------------------------------------------------------------------------------------
 
-  workerLost(index: number, reason: string): void {
-    this.bus.emit({ type: 'workerLost', workerIndex: index, reason, time: Date.now() });
+  workerLost(index: number, executorId: string, reason: string): void {
+    this.bus.emit({ type: 'workerLost', workerIndex: index, executorId, reason, time: Date.now() });
     this.listener.workerLost(index, reason);
   }
 
-  workerReady(index: number, replacement: boolean): void {
+  workerReady(index: number, executorId: string, replacement: boolean): void {
     // Attempts sent to the previous incarnation were all settled as lost by the backend.
     this.#epochs[index] = this.backend.epoch(index);
     this.#inFlight[index] = 0;
     this.#queues[index] = [];
     this.#down.delete(index);
-    this.bus.emit({ type: 'workerAdded', workerIndex: index, replacement, time: Date.now() });
+    this.bus.emit({ type: 'workerAdded', workerIndex: index, executorId, replacement, time: Date.now() });
     this.#offer();
   }
 
@@ -286,13 +286,13 @@ export class TaskScheduler implements BackendListener {
     const delay = this.#delays.get(w);
     if (delay !== undefined) msg = { ...msg, delayMs: delay };
     this.#inFlight[w]!++;
-    const run: RunningAttempt = { taskId: msg.taskId, index: idx, attempt, workerIndex: w, epoch: msg.epoch, startedAt: Date.now(), speculative };
+    const run: RunningAttempt = { taskId: msg.taskId, index: idx, attempt, workerIndex: w, epoch: msg.epoch, executorId: this.backend.executorId(w), startedAt: Date.now(), speculative };
     m.running.set(run.taskId, run);
     const queue = this.#queues[w]!;
     if (queue.length === 0) this.#headSince[w] = run.startedAt;
     queue.push({ m, run });
     if (this.bus.hasListeners('taskStart')) {
-      this.bus.emit({ type: 'taskStart', stageId: m.ts.stage.id, stageAttempt: m.ts.stageAttempt, partition: spec.partition, attempt, workerIndex: w, speculative, time: run.startedAt });
+      this.bus.emit({ type: 'taskStart', stageId: m.ts.stage.id, stageAttempt: m.ts.stageAttempt, partition: spec.partition, attempt, workerIndex: w, executorId: run.executorId, speculative, time: run.startedAt });
     }
     void this.backend.runTask(w, msg).then((outcome) => this.#finished(m, run, outcome));
   }
@@ -311,7 +311,7 @@ export class TaskScheduler implements BackendListener {
       if (at === 0) this.#headSince[w] = Date.now();
     }
     // Block updates of a dead incarnation describe blocks that died with it.
-    if (outcome.epoch === this.#epochs[w]) this.listener.blockUpdates(w, outcome);
+    if (outcome.epoch === this.#epochs[w]) this.listener.blockUpdates(w, run.executorId, outcome);
     const idx = run.index;
     const spec = m.ts.tasks[idx]!;
     if (m.moved.delete(run.taskId)) {
@@ -401,6 +401,7 @@ export class TaskScheduler implements BackendListener {
       partition: m.ts.tasks[run.index]!.partition,
       attempt: run.attempt,
       workerIndex: run.workerIndex,
+      executorId: run.executorId,
       speculative: run.speculative,
       result: killed ? 'killed' : outcome.status === 'success' ? 'success' : 'failed',
       ...(failure !== undefined ? { error: describeFailure(failure) } : {}),

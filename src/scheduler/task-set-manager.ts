@@ -17,8 +17,9 @@ export interface RunningAttempt {
   readonly index: number;
   readonly attempt: number;
   readonly workerIndex: number;
-  /** The epoch of the worker incarnation it was sent to. */
+  /** The epoch of the worker incarnation it was sent to, and that incarnation's executor id. */
   readonly epoch: number;
+  readonly executorId: string;
   readonly startedAt: number;
   readonly speculative: boolean;
 }

@@ -18,6 +18,7 @@ function executor(fetchTimeoutMs = 60_000, maxResultBytes = 1 << 20, services?: 
   const init: WorkerInit = {
     workerIndex: 0,
     epoch: 0,
+    executorId: '0',
     fetchTimeoutMs,
     storageBytes: 1 << 20,
     spillDir: mkdtempSync(path.join(tmpdir(), 'kindling-exec-')),

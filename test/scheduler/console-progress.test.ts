@@ -39,6 +39,7 @@ function start(bus: EventBus<SchedulerEvent>, stageId: number, partition: number
     partition,
     attempt: 0,
     workerIndex: 0,
+    executorId: '0',
     speculative,
     time: Date.now(),
   });
@@ -57,6 +58,7 @@ function end(
     partition,
     attempt: 0,
     workerIndex: 0,
+    executorId: '0',
     speculative,
     result,
     durationMs: 1,

@@ -31,6 +31,7 @@ class FakeBackend implements TaskBackend {
   }
   isAvailable = () => true;
   epoch = () => 0;
+  executorId = (w: number) => String(w);
   readonly released: number[][] = [];
   releaseStages(ids: readonly number[]) {
     this.released.push([...ids]);
@@ -269,8 +270,8 @@ describe('TaskScheduler bookkeeping', () => {
     expect(a!.msg.epoch).toBe(0);
     // Worker 0 is replaced (epoch 1) before a's outcome is processed; the lost attempt comes back later.
     epoch = 1;
-    backend.listener!.workerLost(0, 'killed');
-    backend.listener!.workerReady(0, true);
+    backend.listener!.workerLost(0, '0', 'killed');
+    backend.listener!.workerReady(0, '1', true);
     await flush();
     const [b] = backend.take();
     expect(b!.msg.epoch).toBe(1);

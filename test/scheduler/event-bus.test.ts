@@ -9,6 +9,7 @@ const taskEnd = (partition: number): TaskEndEvent => ({
   partition,
   attempt: 0,
   workerIndex: 0,
+  executorId: '0',
   speculative: false,
   result: 'success',
   durationMs: 5,

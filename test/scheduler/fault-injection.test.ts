@@ -93,6 +93,15 @@ describe('worker replacement', () => {
     const added = events.filter((e) => e.type === 'workerAdded' && e.replacement).length;
     expect(lost).toBe(1);
     expect(added).toBe(lost);
+    // Executor ids are Spark's: strings, one per incarnation, never reused by a replacement.
+    const lostEvent = events.find((e) => e.type === 'workerLost') as Extract<SchedulerEvent, { type: 'workerLost' }>;
+    const replacement = events.find((e) => e.type === 'workerAdded' && e.replacement) as Extract<SchedulerEvent, { type: 'workerAdded' }>;
+    expect(replacement.workerIndex).toBe(lostEvent.workerIndex);
+    expect(typeof replacement.executorId).toBe('string');
+    expect(replacement.executorId).not.toBe(lostEvent.executorId);
+    const ids = (await sc.faults.snapshot()).backend.workers.map((w) => w.executorId);
+    expect(new Set(ids).size).toBe(2);
+    expect(ids).toContain(replacement.executorId);
     const failedOnce = path.join(dir, 'failed');
     const second = await sc
       .range(0, 40, 1, 4)

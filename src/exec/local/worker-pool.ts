@@ -32,7 +32,7 @@ export interface WorkerPoolOptions {
   /** Root folder of the workers' spill folders (one per worker incarnation). */
   readonly spillRoot: string;
   /** What every worker starts with (its index, epoch and spill folder are added per incarnation). */
-  readonly worker: Omit<WorkerInit, 'workerIndex' | 'spillDir' | 'epoch'>;
+  readonly worker: Omit<WorkerInit, 'workerIndex' | 'spillDir' | 'epoch' | 'executorId'>;
   /** How long a starting worker may take to answer before it is replaced (default 60 s). */
   readonly startTimeoutMs?: number;
   /** Consecutive failed starts of one index before it is given up (default 3). */
@@ -52,6 +52,7 @@ interface InFlight {
 interface Slot {
   readonly index: number;
   readonly epoch: number;
+  readonly executorId: string;
   readonly worker: Worker;
   readonly remote: Remote<WorkerApi>;
   readonly spillDir: string;
@@ -76,6 +77,8 @@ export class WorkerPool implements TaskBackend {
   readonly #slots: Slot[] = [];
   /** Next epoch per index: a replacement never reuses a dead worker's epoch or spill folder. */
   readonly #epochs: number[] = [];
+  /** Executor ids are handed out in start order and never reused (Spark's). */
+  #nextExecutorId = 0;
   /** Consecutive failed starts per index (reset when a start succeeds). */
   readonly #startFailures: number[] = [];
   /** Indexes given up after too many failed starts. */
@@ -124,12 +127,17 @@ export class WorkerPool implements TaskBackend {
     return this.#slots[index]?.epoch ?? -1;
   }
 
+  executorId(index: number): string {
+    return this.#slots[index]?.executorId ?? '';
+  }
+
   // ---- starting workers ---------------------------------------------------------------------------------------
 
   #spawn(index: number): Slot {
     const epoch = this.#epochs[index]!++;
+    const executorId = String(this.#nextExecutorId++);
     const spillDir = path.join(this.#options.spillRoot, `worker-${index}-${epoch}`);
-    const init: WorkerInit = { ...this.#options.worker, workerIndex: index, epoch, spillDir };
+    const init: WorkerInit = { ...this.#options.worker, workerIndex: index, epoch, executorId, spillDir };
     const worker = new Worker(WORKER_ENTRY, {
       workerData: init,
       execArgv: workerExecArgv(),
@@ -140,6 +148,7 @@ export class WorkerPool implements TaskBackend {
     const slot: Slot = {
       index,
       epoch,
+      executorId,
       worker,
       remote: wrap<WorkerApi>(nodeEndpoint(worker as never)),
       spillDir,
@@ -238,7 +247,7 @@ export class WorkerPool implements TaskBackend {
     slot.state = 'ready';
     this.#givenUp.delete(slot.index);
     if (!this.#readySettled && this.#slots.length === this.numWorkers && this.#allSettled()) this.#settleReady();
-    this.#listener?.workerReady(slot.index, replacement);
+    this.#listener?.workerReady(slot.index, slot.executorId, replacement);
   }
 
   #giveUp(index: number, reason: string): void {
@@ -333,7 +342,7 @@ export class WorkerPool implements TaskBackend {
     for (const peer of this.#slots) {
       if (peer !== slot && peer.state === 'ready') peer.remote.peerLost(slot.index, slot.epoch).catch(() => undefined);
     }
-    this.#listener?.workerLost(slot.index, reason);
+    this.#listener?.workerLost(slot.index, slot.executorId, reason);
     // A worker that died on its own with nothing to do counts like a failed start, so a worker that cannot
     // stay up is given up instead of being restarted forever.
     if (inflight.length === 0 && !slot.killedByDriver) this.#startFailures[slot.index]!++;
@@ -373,7 +382,7 @@ export class WorkerPool implements TaskBackend {
   async snapshot(): Promise<BackendSnapshot> {
     const workers = await Promise.all(
       this.#slots.map(async (s) => {
-        const base = { index: s.index, epoch: s.epoch, state: s.state, inflight: s.inflight.size };
+        const base = { index: s.index, epoch: s.epoch, executorId: s.executorId, state: s.state, inflight: s.inflight.size };
         if (s.state !== 'ready') return { ...base, peers: [] };
         const peers = await withTimeout(s.remote.peers(), 5000, []);
         return { ...base, peers };
