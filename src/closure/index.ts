@@ -7,6 +7,6 @@ export { capture, useModule, ModuleRef, kShip, type Shippable, type WireShippabl
 export { ClosureError } from './errors.js';
 export { shipFunction, type ShippedFunction, type WireEnvValue } from './ship.js';
 export {
-  compileFunction, compileCacheStats, clearCompileCache, type ClosureRuntime,
+  compileFunction, compileCacheStats, clearCompileCache, userCodeFrame, type ClosureRuntime,
 } from './compile.js';
 export { importModuleFrom } from './modules.js';

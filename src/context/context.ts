@@ -242,7 +242,7 @@ export class Context implements RddContext {
     this.#hints.checkDepth(lineage);
     const parts = partitions ?? Array.from({ length: rdd.getNumPartitions() }, (_, i) => i);
     const { jobId, results, computedRdds } = await this.#dag.runJob(rdd, parts, fn, description ?? `job on ${rdd.label}`);
-    this.#hints.jobFinished(lineage, computedRdds);
+    this.#hints.jobFinished(lineage, computedRdds, partitions === undefined && fn.kind !== 'sampleKeys');
     return this.#engine.collectResults(jobId, results);
   }
 

@@ -8,9 +8,14 @@ import type { RDD } from '../rdd/index.js';
 /** Leaf RDDs whose partitions cost nothing to compute again (no input to read): never worth persisting. */
 const CHEAP_LEAVES: ReadonlySet<string> = new Set(['ParallelCollectionRDD', 'RangeRDD', 'EmptyRDD']);
 
+/** Every hint says how to switch hints off. */
+const OFF = '(Hints are off with { hints: false } in the Context options.)';
+
 export class Hints {
   /** How many jobs computed each RDD's partitions (rather than reading them from a cache or a shuffle). */
   readonly #jobsComputing = new Map<number, number>();
+  /** The same, counting only jobs a user can act on (see `jobFinished`). */
+  readonly #userJobsComputing = new Map<number, number>();
   readonly #hinted = new Set<number>();
   #depthWarned = false;
 
@@ -26,20 +31,24 @@ export class Hints {
   }
 
   /**
-   * After a job over `fullLineage` (every RDD it could have computed): count the RDDs it computed, and name the ones computed again by this job that were not
-   * persisted. Only the last RDD of a recomputed chain is named: persisting it saves the whole chain.
+   * After a job over `fullLineage` (every RDD it could have computed): count the RDDs it computed, and name the
+   * ones computed again that were not persisted. Only the last RDD of a recomputed chain is named: persisting it
+   * saves the whole chain. `actionable` is false for jobs whose recomputation a user cannot avoid or would not
+   * care about: the engine's own sampling jobs (sortByKey's range bounds, zipWithIndex's offsets) and jobs that
+   * read only some partitions (take, first, lookup with a partitioner); those are counted but never hinted on.
    */
-  jobFinished(fullLineage: readonly RDD<unknown>[], computed: ReadonlySet<number>): void {
+  jobFinished(fullLineage: readonly RDD<unknown>[], computed: ReadonlySet<number>, actionable = true): void {
     const lineage = fullLineage.filter((r) => computed.has(r.id));
     for (const r of lineage) this.#jobsComputing.set(r.id, (this.#jobsComputing.get(r.id) ?? 0) + 1);
-    if (!this.enabled) return;
-    const recomputed = lineage.filter((r) => this.#jobsComputing.get(r.id)! >= 2 && r.storageLevel.name === 'NONE' && !CHEAP_LEAVES.has(r.kind));
+    if (!this.enabled || !actionable) return;
+    for (const r of lineage) this.#userJobsComputing.set(r.id, (this.#userJobsComputing.get(r.id) ?? 0) + 1);
+    const recomputed = lineage.filter((r) => this.#userJobsComputing.get(r.id)! >= 2 && r.storageLevel.name === 'NONE' && !CHEAP_LEAVES.has(r.kind));
     const hasRecomputedChild = new Set<number>();
     for (const r of recomputed) for (const d of r.dependencies) if (d.type === 'narrow') hasRecomputedChild.add(d.rdd.id);
     for (const r of recomputed) {
       if (hasRecomputedChild.has(r.id) || this.#hinted.has(r.id)) continue;
       this.#hinted.add(r.id);
-      this.log(`${r.label} was computed ${this.#jobsComputing.get(r.id)} times; persist() it?`);
+      this.log(`${r.label} was computed ${this.#userJobsComputing.get(r.id)} times; persist() it? ${OFF}`);
     }
   }
 
@@ -59,7 +68,7 @@ export class Hints {
       this.#depthWarned = true;
       this.log(
         `the lineage of ${rdd.label} is ${deepest} RDDs deep (more than ${this.depthThreshold}); long lineages slow ` +
-          'scheduling and recovery: checkpoint() an RDD every few iterations (after sc.setCheckpointDir).',
+          `scheduling and recovery: checkpoint() an RDD every few iterations (after sc.setCheckpointDir). ${OFF}`,
       );
     }
   }

@@ -11,6 +11,10 @@ export interface ErrorInfo {
   /** The RDD whose user function threw, when known. */
   readonly rddId?: number;
   readonly rddLabel?: string;
+  /** The input record being processed when the error was thrown: `file` or `file, line N`. */
+  readonly input?: string;
+  /** The innermost line of shipped user code on the stack (see `userCodeFrame`). */
+  readonly userFrame?: string;
 }
 
 /** Base class of kindling's own errors. */
@@ -67,15 +71,34 @@ export function tagUserError(error: unknown, rddId: number, rddLabel: string): u
   return tagUserError(wrapped, rddId, rddLabel);
 }
 
+const kInput = Symbol.for('kindling.inputRecord');
+
+/**
+ * Marks an error with the input record it was thrown for (`file, line N`), once: the reader closest to the
+ * failing function knows the record, and readers further up (a union, a cached parent) must not overwrite it.
+ */
+export function tagInputRecord(error: unknown, input: string): unknown {
+  if (error !== null && typeof error === 'object' && (error as Record<symbol, unknown>)[kInput] === undefined) {
+    try {
+      Object.defineProperty(error, kInput, { value: input, enumerable: false });
+    } catch {
+      // A frozen error object keeps its message only.
+    }
+  }
+  return error;
+}
+
 /** Converts anything thrown into plain data that can be posted to the driver. */
 export function toErrorInfo(error: unknown): ErrorInfo {
   if (error instanceof Error) {
     const tag = (error as unknown as Record<symbol, { rddId: number; rddLabel: string } | undefined>)[kTagged];
+    const input = (error as unknown as Record<symbol, unknown>)[kInput];
     return {
       name: error.name,
       message: error.message,
       ...(error.stack !== undefined ? { stack: error.stack } : {}),
       ...(tag ? { rddId: tag.rddId, rddLabel: tag.rddLabel } : {}),
+      ...(typeof input === 'string' ? { input } : {}),
     };
   }
   return { name: 'Error', message: String(error) };

@@ -4,7 +4,7 @@
  * shuffle buckets the task reads (from its own store or from peers), then computes synchronously and returns a
  * TaskOutcome. Nothing is thrown across the boundary.
  */
-import { compileFunction, importModuleFrom, type ClosureRuntime, type ShippedFunction } from '../closure/index.js';
+import { compileFunction, importModuleFrom, userCodeFrame, type ClosureRuntime, type ShippedFunction } from '../closure/index.js';
 import { toErrorInfo } from '../core/errors.js';
 import { rebuildRdds, prepareResultFunction, type RDD, type TaskContext, type Pair } from '../rdd/index.js';
 import { compileAggregator } from '../shuffle/aggregator.js';
@@ -283,7 +283,10 @@ export class Executor {
           metrics: metrics(),
         };
       }
-      return { status: 'failed', epoch, failure: { kind: 'exception', error: toErrorInfo(e) }, blockUpdates, metrics: metrics() };
+      const info = toErrorInfo(e);
+      const userFrame = userCodeFrame(info.stack);
+      const error = userFrame === undefined ? info : { ...info, userFrame };
+      return { status: 'failed', epoch, failure: { kind: 'exception', error }, blockUpdates, metrics: metrics() };
     } finally {
       this.#active.delete(msg.taskId);
       this.#cancelled.delete(msg.taskId);

@@ -22,6 +22,7 @@ export {
 } from './text-splits.js';
 export {
   DEFAULT_READ_CHUNK_BYTES,
+  firstLineNumber,
   forEachSplitLine,
   forEachSplitLineBatch,
   readSplitLines,
