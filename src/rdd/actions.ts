@@ -3,6 +3,7 @@
  * per-partition half of each action is in result-functions.ts.
  */
 import { compareKeys, keyId } from '../core/keys.js';
+import { StructuralMap } from '../core/structural-map.js';
 import { setupJob, commitJob, abortJob } from '../io/index.js';
 import type { ShippedFunction } from '../closure/index.js';
 import { emptyStats, mergeStats, type MaybeValue, type StatCounter } from './result-functions.js';
@@ -121,7 +122,7 @@ export async function foreachPartition<T>(rdd: RDD<T>, fn: (it: Iterable<T>) => 
   await rdd.context.runJob(any(rdd), { kind: 'foreachPartition', fn: ship(any(rdd), 'foreachPartition', fn) }, undefined, `foreachPartition at ${rdd.label}`);
 }
 
-/** Counts per distinct element; the first-seen element object stands for its group. */
+/** Counts per distinct element, in a Map keyed structurally; the first-seen element object stands for its group. */
 export async function countByValue<T>(rdd: RDD<T>): Promise<Map<T, number>> {
   const parts = await rdd.context.runJob<Array<[T, number]>>(any(rdd), { kind: 'countByValue' }, undefined, `countByValue at ${rdd.label}`);
   const merged = new Map<unknown, [T, number]>();
@@ -133,7 +134,7 @@ export async function countByValue<T>(rdd: RDD<T>): Promise<Map<T, number>> {
       else cur[1] += c;
     }
   }
-  return new Map([...merged.values()]);
+  return new StructuralMap(merged.values());
 }
 
 export function countByKey<K, V>(rdd: RDD<[K, V]>): Promise<Map<K, number>> {
@@ -149,7 +150,7 @@ export async function collectAsMap<K, V>(rdd: RDD<[K, V]>): Promise<Map<K, V>> {
     if (cur === undefined) byId.set(id, [k, v]);
     else cur[1] = v;
   }
-  return new Map([...byId.values()]);
+  return new StructuralMap(byId.values());
 }
 
 export async function lookup<K, V>(rdd: RDD<[K, V]>, key: K): Promise<V[]> {

@@ -33,6 +33,28 @@ import {
 
 export type Sink<T> = (x: T) => void;
 
+declare const needsPairs: unique symbol;
+/**
+ * The parameter type of the fallback overload of each pair method: on an RDD whose elements are not
+ * `[key, value]` pairs, the compiler reports the mistake at that call, naming the method (the `this` parameter
+ * of the pair overload alone would report it at the start of the chain).
+ */
+export interface NotPairs<M extends string> {
+  readonly [needsPairs]: `${M}() needs an RDD of [key, value] pairs, e.g. rdd.map((x) => [key(x), x])`;
+}
+/**
+ * A single literal type widened (`1` to `number`, `'a'` to `string`), as an `as const` tuple's elements are, so
+ * its values can be combined (`reduceByKey((a, b) => a + b)`); unions of literals (`'red' | 'green'`) are kept.
+ */
+export type WidenLiteral<X> = [X] extends [boolean]
+  ? boolean extends X ? X : boolean
+  : IsUnion<X> extends true ? X
+  : X extends string ? (string extends X ? X : string)
+  : X extends number ? (number extends X ? X : number)
+  : X extends bigint ? (bigint extends X ? X : bigint)
+  : X;
+type IsUnion<X, Y = X> = X extends unknown ? ([Y] extends [X] ? false : true) : never;
+
 /** An RDD described as plain data, for rebuilding in a worker. */
 export interface RddWire {
   readonly id: number;
@@ -62,7 +84,7 @@ export interface RddOptions {
  * const sc = new Context({ master: 'local[2]' });
  * const counts = await sc.textFile('corpus.txt')
  *   .flatMap((line) => line.split(' '))
- *   .map((w) => [w, 1] as [string, number])
+ *   .map((w) => [w, 1])
  *   .reduceByKey((a, b) => a + b)
  *   .collect();
  * ```
@@ -375,8 +397,13 @@ export abstract class RDD<T> {
    * @example
    * ```ts
    * sc.parallelize([1, 2, 3]).map((x) => x * 2); // [2, 4, 6]
+   * sc.parallelize(['a', 'b']).map((w) => [w, 1]); // RDD<[string, number]>: a function returning a
+   * // 2-element array literal (or an `as const` tuple) makes a pair RDD, with no annotation
    * ```
    */
+  map<K, V>(fn: (x: T) => [K, V]): RDD<[WidenLiteral<K>, WidenLiteral<V>]>;
+  map<K, V>(fn: (x: T) => readonly [K, V]): RDD<[WidenLiteral<K>, WidenLiteral<V>]>;
+  map<U>(fn: (x: T) => U): RDD<U>;
   map<U>(fn: (x: T) => U): RDD<U> {
     return this.elementwise('map', fn);
   }
@@ -387,8 +414,11 @@ export abstract class RDD<T> {
    * @example
    * ```ts
    * sc.range(10).filter((x) => x % 2 === 0);
+   * sc.parallelize([1, 'a']).filter((x): x is string => typeof x === 'string'); // RDD<string>
    * ```
    */
+  filter<S extends T>(fn: (x: T) => x is S): RDD<S>;
+  filter(fn: (x: T) => boolean): RDD<T>;
   filter(fn: (x: T) => boolean): RDD<T> {
     return this.elementwise('filter', fn);
   }
@@ -401,6 +431,8 @@ export abstract class RDD<T> {
    * sc.parallelize(['a b', 'c']).flatMap((l) => l.split(' ')); // ['a', 'b', 'c']
    * ```
    */
+  flatMap<K, V>(fn: (x: T) => Iterable<[K, V]>): RDD<[K, V]>;
+  flatMap<U>(fn: (x: T) => Iterable<U>): RDD<U>;
   flatMap<U>(fn: (x: T) => Iterable<U>): RDD<U> {
     return this.elementwise('flatMap', fn);
   }
@@ -633,7 +665,9 @@ export abstract class RDD<T> {
    * pairs.mapValues((v) => v * 2);
    * ```
    */
-  mapValues<K, V, W>(this: RDD<[K, V]>, fn: (v: V) => W): RDD<[K, W]> {
+  mapValues<K, V, W>(this: RDD<[K, V]>, fn: (v: V) => W): RDD<[K, W]>;
+  mapValues(notPairs: NotPairs<'mapValues'>, ...rest: unknown[]): never;
+  mapValues<K, V, W>(this: RDD<any>, fn: any): RDD<[K, W]> {
     return this.elementwise('mapValues', fn);
   }
 
@@ -645,7 +679,9 @@ export abstract class RDD<T> {
    * sc.parallelize([['a', 'x y']]).flatMapValues((v) => v.split(' ')); // [['a', 'x'], ['a', 'y']]
    * ```
    */
-  flatMapValues<K, V, W>(this: RDD<[K, V]>, fn: (v: V) => Iterable<W>): RDD<[K, W]> {
+  flatMapValues<K, V, W>(this: RDD<[K, V]>, fn: (v: V) => Iterable<W>): RDD<[K, W]>;
+  flatMapValues(notPairs: NotPairs<'flatMapValues'>, ...rest: unknown[]): never;
+  flatMapValues<K, V, W>(this: RDD<any>, fn: any): RDD<[K, W]> {
     return this.elementwise('flatMapValues', fn);
   }
 
@@ -654,10 +690,12 @@ export abstract class RDD<T> {
    *
    * @example
    * ```ts
-   * words.map((w) => [w, 1] as [string, number]).reduceByKey((a, b) => a + b);
+   * words.map((w) => [w, 1]).reduceByKey((a, b) => a + b);
    * ```
    */
-  reduceByKey<K, V>(this: RDD<[K, V]>, fn: (a: V, b: V) => V, numPartitions?: number | Partitioner): RDD<[K, V]> {
+  reduceByKey<K, V>(this: RDD<[K, V]>, fn: (a: V, b: V) => V, numPartitions?: number | Partitioner): RDD<[K, V]>;
+  reduceByKey(notPairs: NotPairs<'reduceByKey'>, ...rest: unknown[]): never;
+  reduceByKey<K, V>(this: RDD<any>, fn: any, numPartitions?: number | Partitioner): RDD<[K, V]> {
     return pair.reduceByKey(this, fn, numPartitions);
   }
 
@@ -689,6 +727,14 @@ export abstract class RDD<T> {
     seqOp: (acc: U, v: V) => U,
     combOp: (a: U, b: U) => U,
     numPartitions?: number | Partitioner,
+  ): RDD<[K, U]>;
+  aggregateByKey(zero: unknown, notPairs: NotPairs<'aggregateByKey'>, ...rest: unknown[]): never;
+  aggregateByKey<K, V, U>(
+    this: RDD<any>,
+    zero: U,
+    seqOp: any,
+    combOp: (a: U, b: U) => U,
+    numPartitions?: number | Partitioner,
   ): RDD<[K, U]> {
     return pair.aggregateByKey(this, zero, seqOp, combOp, numPartitions);
   }
@@ -701,7 +747,9 @@ export abstract class RDD<T> {
    * pairs.foldByKey(0, (a, b) => a + b);
    * ```
    */
-  foldByKey<K, V>(this: RDD<[K, V]>, zero: V, fn: (a: V, b: V) => V, numPartitions?: number | Partitioner): RDD<[K, V]> {
+  foldByKey<K, V>(this: RDD<[K, V]>, zero: V, fn: (a: V, b: V) => V, numPartitions?: number | Partitioner): RDD<[K, V]>;
+  foldByKey(zero: unknown, notPairs: NotPairs<'foldByKey'>, ...rest: unknown[]): never;
+  foldByKey<K, V>(this: RDD<any>, zero: V, fn: any, numPartitions?: number | Partitioner): RDD<[K, V]> {
     return pair.foldByKey(this, zero, fn, numPartitions);
   }
 
@@ -720,6 +768,14 @@ export abstract class RDD<T> {
     mergeValue: (c: C, v: V) => C,
     mergeCombiners: (a: C, b: C) => C,
     numPartitions?: number | Partitioner,
+  ): RDD<[K, C]>;
+  combineByKey(notPairs: NotPairs<'combineByKey'>, ...rest: unknown[]): never;
+  combineByKey<K, V, C>(
+    this: RDD<any>,
+    create: any,
+    mergeValue: (c: C, v: V) => C,
+    mergeCombiners: (a: C, b: C) => C,
+    numPartitions?: number | Partitioner,
   ): RDD<[K, C]> {
     return pair.combineByKey(this, create, mergeValue, mergeCombiners, numPartitions);
   }
@@ -732,7 +788,9 @@ export abstract class RDD<T> {
    * const links = edges.groupByKey().partitionBy(new HashPartitioner(8)).cache();
    * ```
    */
-  partitionBy<K, V>(this: RDD<[K, V]>, partitioner: number | Partitioner): RDD<[K, V]> {
+  partitionBy<K, V>(this: RDD<[K, V]>, partitioner: number | Partitioner): RDD<[K, V]>;
+  partitionBy(notPairs: NotPairs<'partitionBy'>, ...rest: unknown[]): never;
+  partitionBy<K, V>(this: RDD<any>, partitioner: any): RDD<[K, V]> {
     return pair.partitionBy(this, partitioner);
   }
 
@@ -744,17 +802,23 @@ export abstract class RDD<T> {
    * a.join(b); // [['k', [1, 'x']], ...]
    * ```
    */
-  join<K, V, W>(this: RDD<[K, V]>, other: RDD<[K, W]>, numPartitions?: number | Partitioner): RDD<[K, [V, W]]> {
+  join<K, V, W>(this: RDD<[K, V]>, other: RDD<[K, W]>, numPartitions?: number | Partitioner): RDD<[K, [V, W]]>;
+  join(notPairs: NotPairs<'join'>, ...rest: unknown[]): never;
+  join<K, V, W>(this: RDD<any>, other: any, numPartitions?: number | Partitioner): RDD<[K, [V, W]]> {
     return pair.join(this, other, 'joinInner', numPartitions);
   }
 
   /** Left outer join; a missing right value is `null`. @example `a.leftOuterJoin(b)` */
-  leftOuterJoin<K, V, W>(this: RDD<[K, V]>, other: RDD<[K, W]>, numPartitions?: number | Partitioner): RDD<[K, [V, W | null]]> {
+  leftOuterJoin<K, V, W>(this: RDD<[K, V]>, other: RDD<[K, W]>, numPartitions?: number | Partitioner): RDD<[K, [V, W | null]]>;
+  leftOuterJoin(notPairs: NotPairs<'leftOuterJoin'>, ...rest: unknown[]): never;
+  leftOuterJoin<K, V, W>(this: RDD<any>, other: any, numPartitions?: number | Partitioner): RDD<[K, [V, W | null]]> {
     return pair.join(this, other, 'joinLeft', numPartitions);
   }
 
   /** Right outer join; a missing left value is `null`. @example `a.rightOuterJoin(b)` */
-  rightOuterJoin<K, V, W>(this: RDD<[K, V]>, other: RDD<[K, W]>, numPartitions?: number | Partitioner): RDD<[K, [V | null, W]]> {
+  rightOuterJoin<K, V, W>(this: RDD<[K, V]>, other: RDD<[K, W]>, numPartitions?: number | Partitioner): RDD<[K, [V | null, W]]>;
+  rightOuterJoin(notPairs: NotPairs<'rightOuterJoin'>, ...rest: unknown[]): never;
+  rightOuterJoin<K, V, W>(this: RDD<any>, other: any, numPartitions?: number | Partitioner): RDD<[K, [V | null, W]]> {
     return pair.join(this, other, 'joinRight', numPartitions);
   }
 
@@ -762,6 +826,12 @@ export abstract class RDD<T> {
   fullOuterJoin<K, V, W>(
     this: RDD<[K, V]>,
     other: RDD<[K, W]>,
+    numPartitions?: number | Partitioner,
+  ): RDD<[K, [V | null, W | null]]>;
+  fullOuterJoin(notPairs: NotPairs<'fullOuterJoin'>, ...rest: unknown[]): never;
+  fullOuterJoin<K, V, W>(
+    this: RDD<any>,
+    other: any,
     numPartitions?: number | Partitioner,
   ): RDD<[K, [V | null, W | null]]> {
     return pair.join(this, other, 'joinFull', numPartitions);
@@ -775,7 +845,9 @@ export abstract class RDD<T> {
    * a.cogroup(b); // [['k', [[1, 2], ['x']]], ...]
    * ```
    */
-  cogroup<K, V, W>(this: RDD<[K, V]>, other: RDD<[K, W]>, numPartitions?: number | Partitioner): RDD<[K, [V[], W[]]]> {
+  cogroup<K, V, W>(this: RDD<[K, V]>, other: RDD<[K, W]>, numPartitions?: number | Partitioner): RDD<[K, [V[], W[]]]>;
+  cogroup(notPairs: NotPairs<'cogroup'>, ...rest: unknown[]): never;
+  cogroup<K, V, W>(this: RDD<any>, other: any, numPartitions?: number | Partitioner): RDD<[K, [V[], W[]]]> {
     return pair.cogroup(this, other, numPartitions);
   }
 
@@ -787,7 +859,9 @@ export abstract class RDD<T> {
    * a.subtractByKey(b);
    * ```
    */
-  subtractByKey<K, V, W>(this: RDD<[K, V]>, other: RDD<[K, W]>, numPartitions?: number | Partitioner): RDD<[K, V]> {
+  subtractByKey<K, V, W>(this: RDD<[K, V]>, other: RDD<[K, W]>, numPartitions?: number | Partitioner): RDD<[K, V]>;
+  subtractByKey(notPairs: NotPairs<'subtractByKey'>, ...rest: unknown[]): never;
+  subtractByKey<K, V, W>(this: RDD<any>, other: any, numPartitions?: number | Partitioner): RDD<[K, V]> {
     return pair.subtractByKey(this, other, numPartitions);
   }
 
@@ -882,23 +956,25 @@ export abstract class RDD<T> {
     return actions.foreachPartition(this, fn);
   }
 
-  /** Counts of each key; with structural keys the first-seen key object stands for its group. @example `await pairs.countByKey()` */
+  /** Counts of each key, in a Map that finds array and object keys by an equal new key (`StructuralMap`). @example `(await pairs.countByKey()).get(['a', 1])` */
   countByKey<K, V>(this: RDD<[K, V]>): Promise<Map<K, number>> {
     return actions.countByKey(this);
   }
 
-  /** Counts of each distinct element. @example `await words.countByValue()` */
+  /** Counts of each distinct element, in a Map keyed structurally (`StructuralMap`). @example `await words.countByValue()` */
   countByValue(): Promise<Map<T, number>> {
     return actions.countByValue(this);
   }
 
-  /** The pairs as a Map (a later value for a key replaces an earlier one). @example `await pairs.collectAsMap()` */
+  /** The pairs as a Map keyed structurally (`StructuralMap`); a later value for a key replaces an earlier one. @example `await pairs.collectAsMap()` */
   collectAsMap<K, V>(this: RDD<[K, V]>): Promise<Map<K, V>> {
     return actions.collectAsMap(this);
   }
 
   /** The values of `key`; reads only the key's partition when the RDD has a partitioner. @example `await pairs.lookup('a')` */
-  lookup<K, V>(this: RDD<[K, V]>, key: K): Promise<V[]> {
+  lookup<K, V>(this: RDD<[K, V]>, key: K): Promise<V[]>;
+  lookup(notPairs: NotPairs<'lookup'>, ...rest: unknown[]): never;
+  lookup<K, V>(this: RDD<any>, key: any): Promise<V[]> {
     return actions.lookup(this, key);
   }
 

@@ -41,7 +41,7 @@ describe('recomputation hints', () => {
     const sc = context();
     const words = sc.range(1000, undefined, 1, 4).map((i) => `w${i % 37}`);
     expect((await words.sortBy((w) => w).take(2))).toEqual(['w0', 'w0']);
-    const counts = words.map((w): [string, number] => [w, 1]).reduceByKey((a, b) => a + b);
+    const counts = words.map((w) => [w, 1]).reduceByKey((a, b) => a + b);
     expect(await counts.sortByKey().first()).toEqual(['w0', 28]);
     expect(hintsLogged(warn)).toEqual([]);
   });
@@ -67,7 +67,7 @@ describe('recomputation hints', () => {
       const counts = sc.textFile(corpus)
         .flatMap((line) => line.split(' '))
         .filter(capture({ minLength }, (w) => w.length >= minLength))
-        .map((w): [string, number] => [w, 1])
+        .map((w) => [w, 1])
         .reduceByKey((a, b) => a + b);
       expect((await counts.top(2, ([, n]) => n)).map(([, n]) => n)).toEqual([200, 100]);
       expect(hintsLogged(warn)).toEqual([]);
