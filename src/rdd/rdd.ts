@@ -988,14 +988,130 @@ export abstract class RDD<T> {
     return actions.stats(this).then((s) => s.mean);
   }
 
-  /** Largest element by the default ordering; rejects on an empty RDD. @example `await rdd.max()` */
-  max(): Promise<T> {
-    return actions.extreme(this, 'max');
+  /**
+   * The largest element, by `keyFn` when given (compared with the engine's ordering); rejects on an empty RDD.
+   *
+   * @example
+   * ```ts
+   * await sc.parallelize([1, 5, 43, 10]).max(); // 43
+   * await sc.parallelize([1, 5, 43, 10]).max(String); // 5 ('5' > '43')
+   * ```
+   */
+  max(keyFn?: (x: T) => unknown): Promise<T> {
+    return actions.extreme(this, 'max', keyFn);
   }
 
-  /** Smallest element by the default ordering; rejects on an empty RDD. @example `await rdd.min()` */
-  min(): Promise<T> {
-    return actions.extreme(this, 'min');
+  /**
+   * The smallest element, by `keyFn` when given; rejects on an empty RDD.
+   *
+   * @example
+   * ```ts
+   * await sc.parallelize([2, 5, 43, 10]).min(); // 2
+   * await sc.parallelize([2, 5, 43, 10]).min(String); // 10 ('10' < '2')
+   * ```
+   */
+  min(keyFn?: (x: T) => unknown): Promise<T> {
+    return actions.extreme(this, 'min', keyFn);
+  }
+
+  /** Population variance of a numeric RDD (NaN when empty). @example `await sc.parallelize([1, 2, 3]).variance() // 0.666...` */
+  variance(this: RDD<number>): Promise<number> {
+    return actions.stats(this).then((s) => s.variance);
+  }
+
+  /** Population standard deviation of a numeric RDD. @example `await sc.parallelize([1, 2, 3]).stdev() // 0.816...` */
+  stdev(this: RDD<number>): Promise<number> {
+    return actions.stats(this).then((s) => s.stdev);
+  }
+
+  /** Sample variance (divided by n - 1) of a numeric RDD. @example `await sc.parallelize([1, 2, 3]).sampleVariance() // 1` */
+  sampleVariance(this: RDD<number>): Promise<number> {
+    return actions.stats(this).then((s) => s.sampleVariance);
+  }
+
+  /** Sample standard deviation (divided by n - 1) of a numeric RDD. @example `await sc.parallelize([1, 2, 3]).sampleStdev() // 1` */
+  sampleStdev(this: RDD<number>): Promise<number> {
+    return actions.stats(this).then((s) => s.sampleStdev);
+  }
+
+  /**
+   * The elements as an async iterable that fetches one partition at a time (a job per partition, run when the
+   * iteration reaches it), so the driver holds only the largest partition.
+   *
+   * @example
+   * ```ts
+   * for await (const line of sc.textFile('big.log').toLocalIterator()) if (line.includes('ERROR')) console.log(line);
+   * ```
+   */
+  toLocalIterator(): AsyncIterableIterator<T> {
+    return actions.toLocalIterator(this);
+  }
+
+  /**
+   * A random sample of exactly `num` elements (fewer only when the RDD is smaller and `withReplacement` is
+   * false), in random order, as Spark computes it; deterministic for a given seed.
+   *
+   * @example
+   * ```ts
+   * await sc.range(10).takeSample(false, 5, 2); // 5 distinct elements of 0..9
+   * await sc.range(10).takeSample(true, 20, 1); // 20 elements, repeats allowed
+   * ```
+   */
+  takeSample(withReplacement: boolean, num: number, seed?: number): Promise<T[]> {
+    return actions.takeSample(this, withReplacement, num, seed);
+  }
+
+  /**
+   * The approximate number of distinct elements (structural equality), by HyperLogLog with registers chosen
+   * for `relativeSD` (smaller is more accurate and uses more memory: 2^p one-byte registers per task).
+   *
+   * @example
+   * ```ts
+   * await sc.range(1000).countApproxDistinct(); // about 1000 (within a few percent)
+   * ```
+   */
+  countApproxDistinct(relativeSD = 0.05): Promise<number> {
+    return actions.countApproxDistinct(this as RDD<unknown>, relativeSD);
+  }
+
+  /**
+   * Reduces like `reduce`, combining the partitions' results in a multi-level tree of `depth` levels (shuffles)
+   * instead of all on the driver: for many partitions or large results. Rejects on an empty RDD.
+   *
+   * @example
+   * ```ts
+   * await sc.parallelize([-5, -4, -3, -2, -1, 1, 2, 3, 4], 10).treeReduce((a, b) => a + b); // -5
+   * ```
+   */
+  treeReduce(fn: (a: T, b: T) => T, depth = 2): Promise<T> {
+    return actions.treeReduce(this, fn, depth);
+  }
+
+  /**
+   * Aggregates like `aggregate`, combining the partitions' results in a multi-level tree of `depth` levels.
+   *
+   * @example
+   * ```ts
+   * await sc.parallelize([-5, -4, -3, -2, -1, 1, 2, 3, 4], 10).treeAggregate(0, (a, x) => a + x, (a, b) => a + b); // -5
+   * ```
+   */
+  treeAggregate<U>(zero: U, seqOp: (acc: U, x: T) => U, combOp: (a: U, b: U) => U, depth = 2): Promise<U> {
+    return actions.treeAggregate(this, zero, seqOp, combOp, depth);
+  }
+
+  /**
+   * A histogram, as pyspark's: with a number, that many even buckets between the minimum and the maximum; with
+   * sorted bounds `[b0, b1, ..., bn]`, the buckets `[b0, b1), ..., [b(n-1), bn]` (the last one closed). Returns
+   * `[buckets, counts]`; values outside the buckets (and NaN) are not counted. Bounds may be strings.
+   *
+   * @example
+   * ```ts
+   * await sc.range(51).histogram(2); // [[0, 25, 50], [25, 26]]
+   * await sc.range(51).histogram([0, 5, 25, 50]); // [[0, 5, 25, 50], [5, 20, 26]]
+   * ```
+   */
+  histogram(buckets: number | readonly T[]): Promise<[T[], number[]]> {
+    return actions.histogram(this as RDD<unknown>, buckets) as Promise<[T[], number[]]>;
   }
 
   /**
