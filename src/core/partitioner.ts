@@ -11,7 +11,9 @@ import { SeededRandom } from './random.js';
 export type PartitionerWire =
   | { kind: 'hash'; numPartitions: number }
   | { kind: 'direct'; numPartitions: number }
-  | { kind: 'range'; numPartitions: number; bounds: unknown[]; ascending: boolean };
+  | { kind: 'range'; numPartitions: number; bounds: unknown[]; ascending: boolean }
+  /** A user's partitioner: `getPartition` is a shipped function, compiled by the worker before its task runs. */
+  | { kind: 'custom'; numPartitions: number; getPartition: unknown };
 
 /** Maps each key to a partition index in `[0, numPartitions)`. */
 export interface Partitioner {
@@ -187,6 +189,8 @@ export function partitionerFromWire(w: PartitionerWire): Partitioner {
       return new DirectPartitioner(w.numPartitions);
     case 'range':
       return new RangePartitioner(w.numPartitions, w.bounds, w.ascending);
+    case 'custom':
+      throw new TypeError('kindling: a custom partitioner must be compiled by the worker, not rebuilt from its description');
     default:
       throw new TypeError(`kindling: unknown partitioner kind ${JSON.stringify((w as { kind: unknown }).kind)}`);
   }

@@ -6,7 +6,7 @@
  */
 import { compileFunction, importModuleFrom, userCodeFrame, type ClosureRuntime, type ShippedFunction } from '../closure/index.js';
 import { toErrorInfo } from '../core/errors.js';
-import { rebuildRdds, prepareResultFunction, type RDD, type TaskContext, type Pair } from '../rdd/index.js';
+import { rebuildRdds, prepareResultFunction, CompiledPartitioner, type RDD, type TaskContext, type Pair } from '../rdd/index.js';
 import { compileAggregator } from '../shuffle/aggregator.js';
 import { FetchFailedError } from '../shuffle/fetch-failed.js';
 import type { ShuffleManager } from '../shuffle/shuffle-manager.js';
@@ -240,7 +240,8 @@ export class Executor {
         const w = msg.shuffleWrite;
         const aggregator = w.aggregator && w.mapSideCombine ? await compileAggregator(w.aggregator, compile) : undefined;
         const writer = this.shuffles.writer(w.shuffleId, msg.partition, w.partitioner.numPartitions);
-        const status = writeShuffleOutput(rdd, msg.partition, tc, w, aggregator, writer);
+        const custom = w.partitioner.kind === 'custom' ? new CompiledPartitioner(w.partitioner.numPartitions, await compile(w.partitioner.getPartition as ShippedFunction)) : undefined;
+        const status = writeShuffleOutput(rdd, msg.partition, tc, w, aggregator, writer, custom);
         for (const s of status.sizes) writeRecords += s;
         mapStatus = status;
       } else if (msg.resultFn !== undefined) {

@@ -7,9 +7,10 @@ import type { AggregatorWire } from '../shuffle/aggregator.js';
 import type { ShippedFunction } from '../closure/index.js';
 import { userCallSite } from '../util/call-site.js';
 import type { Pair } from './task-context.js';
+import { isCustomPartitioner, ShippedPartitioner, type CustomPartitioner } from './user-partitioner.js';
 import { RDD, MapPartitionsRDD, ShuffledRDD, CoGroupedRDD, MappedRDD, checkPartitionCount, type ElementOp } from './internal.js';
 
-type Parts = number | Partitioner | undefined;
+type Parts = number | Partitioner | CustomPartitioner | undefined;
 
 /** True for partitioners that cannot yet be used by another shuffle (sortByKey before its sample). */
 const isPending = (p: Partitioner): boolean => {
@@ -44,7 +45,19 @@ export function resolvePartitioner(op: string, arg: Parts, ...rdds: RDD<unknown>
     checkPartitionCount(op, arg);
     return new HashPartitioner(arg);
   }
+  if (isCustomPartitioner(arg)) return shippedPartitionerFor(arg, rdds[0]!);
   return arg;
+}
+
+/** One driver-side wrapper per user partitioner object, so RDDs partitioned by it compare equal. */
+const shippedPartitioners = new WeakMap<CustomPartitioner, ShippedPartitioner>();
+function shippedPartitionerFor(user: CustomPartitioner, rdd: RDD<unknown>): ShippedPartitioner {
+  let p = shippedPartitioners.get(user);
+  if (p === undefined) {
+    p = new ShippedPartitioner(user, rdd.context);
+    shippedPartitioners.set(user, p);
+  }
+  return p;
 }
 
 function ship(rdd: RDD<unknown>, op: string, fn: Function): ShippedFunction {
@@ -110,7 +123,7 @@ export function combineByKey<K, V, C>(
   return combineWith(rdd as RDD<Pair>, agg, resolvePartitioner('combineByKey', n, r), true, 'combineByKey');
 }
 
-export function partitionBy<K, V>(rdd: RDD<[K, V]>, arg: number | Partitioner): RDD<[K, V]> {
+export function partitionBy<K, V>(rdd: RDD<[K, V]>, arg: number | Partitioner | CustomPartitioner): RDD<[K, V]> {
   const partitioner = resolvePartitioner('partitionBy', arg, rdd as RDD<unknown>);
   if (rdd.partitioner?.equals(partitioner)) return rdd;
   return new ShuffledRDD<K, V, V>(rdd.context, rdd, partitioner, { mapSideCombine: false }, { op: 'partitionBy' });
@@ -139,6 +152,18 @@ export function sortByKey<K, V>(rdd: RDD<[K, V]>, ascending: boolean, numPartiti
     { rangeAscending: ascending, numPartitions: Math.max(1, numPartitions) },
     { mapSideCombine: false, keyOrdering: ascending ? 'ascending' : 'descending' },
     { op: 'sortByKey' },
+  );
+}
+
+/** Spark's repartitionAndSortWithinPartitions: one shuffle that partitions by `arg` and sorts each partition by key. */
+export function repartitionAndSortWithinPartitions<K, V>(rdd: RDD<[K, V]>, arg: Parts, ascending: boolean): RDD<[K, V]> {
+  const partitioner = resolvePartitioner('repartitionAndSortWithinPartitions', arg, rdd as RDD<unknown>);
+  return new ShuffledRDD<K, V, V>(
+    rdd.context,
+    rdd,
+    partitioner,
+    { mapSideCombine: false, keyOrdering: ascending ? 'ascending' : 'descending' },
+    { op: 'repartitionAndSortWithinPartitions' },
   );
 }
 

@@ -13,8 +13,11 @@
  */
 import { oneToOne, type Dependency, type ShuffleDependency } from '../core/dependency.js';
 import type { Partitioner } from '../core/partitioner.js';
+import type { CustomPartitioner } from './user-partitioner.js';
 import { StorageLevel, describeStorageLevel } from '../storage/storage-level.js';
 import { userCallSite } from '../util/call-site.js';
+import { keyId } from '../core/keys.js';
+import { capture, useModule } from '../closure/index.js';
 import type { RddContext } from './rdd-context.js';
 import type { TaskContext } from './task-context.js';
 import {
@@ -502,6 +505,116 @@ export abstract class RDD<T> {
     return new MapPartitionsRDD<T, T>(this, { mode: 'sample', args: { withReplacement, fraction, seed: s }, op: 'sample', preservesPartitioning: true });
   }
 
+  /**
+   * Splits the RDD randomly by `weights` (normalized if they do not sum to 1): every element lands in exactly
+   * one split. Deterministic for a given seed.
+   *
+   * @example
+   * ```ts
+   * const [train, test] = sc.range(500).randomSplit([2, 3], 17); // about 200 and 300 elements
+   * ```
+   */
+  randomSplit(weights: readonly number[], seed?: number): RDD<T>[] {
+    if (weights.length === 0 || weights.some((w) => !(w >= 0) || !Number.isFinite(w))) {
+      throw new RangeError(`randomSplit: weights must be non-negative finite numbers, got [${weights.join(', ')}]`);
+    }
+    const total = weights.reduce((a, b) => a + b, 0);
+    if (!(total > 0)) throw new RangeError('randomSplit: the sum of weights must be positive');
+    const s = seed ?? Math.floor(Math.random() * 2 ** 31);
+    let lower = 0;
+    return weights.map((w, i) => {
+      // The last split ends at exactly 1 so rounding in the running sum loses no element.
+      const upper = i === weights.length - 1 ? 1 : lower + w / total;
+      const cell = [lower, upper] as const;
+      lower = upper;
+      return new MapPartitionsRDD<T, T>(this, { mode: 'sample', args: { withReplacement: false, fraction: upper - cell[0], seed: s, cell }, op: 'randomSplit', preservesPartitioning: true });
+    });
+  }
+
+  /**
+   * Pairs each element with a unique id: elements of partition k get k, n + k, 2n + k, ... (n partitions). Unlike
+   * zipWithIndex it runs no job, but the ids have gaps.
+   *
+   * @example
+   * ```ts
+   * await sc.parallelize(['a', 'b', 'c', 'd', 'e'], 3).zipWithUniqueId().collect();
+   * // [['a', 0], ['b', 1], ['c', 4], ['d', 2], ['e', 5]]
+   * ```
+   */
+  zipWithUniqueId(): RDD<[T, number]> {
+    const n = this.getNumPartitions();
+    return this.mapPartitionsWithIndex(
+      capture({ n }, function* (k: number, it: Iterable<T>): Iterable<[T, number]> {
+        let i = 0;
+        for (const x of it) yield [x, i++ * n + k];
+      }),
+      false,
+    );
+  }
+
+  /**
+   * Combines the i-th partition of this RDD and of `other` with `fn` (both must have as many partitions; the
+   * element counts may differ). Each partition is held in memory while `fn` runs.
+   *
+   * @example
+   * ```ts
+   * const a = sc.parallelize([1, 2, 3, 4], 2);
+   * const b = sc.parallelize(['a', 'b', 'c'], 2);
+   * await a.zipPartitions(b, (xs, ys) => [[...xs].length, [...ys].length]).collect(); // [2, 1, 2, 2]
+   * ```
+   */
+  zipPartitions<U, V>(other: RDD<U>, fn: (mine: Iterable<T>, theirs: Iterable<U>) => Iterable<V>): RDD<V> {
+    this.context.ship(fn, `zipPartitions function of ${this.label}`);
+    // One array per partition on each side, zipped partition by partition: the pair of arrays is what fn sees.
+    return this.glom()
+      .zip(other.glom())
+      .flatMap(capture({ fn }, ([mine, theirs]: [T[], U[]]) => fn(mine, theirs)));
+  }
+
+  /**
+   * Pipes each partition through an external command (run by the shell when given as a string): one line per
+   * element in (strings as they are, anything else as JSON), one element per output line out, as Spark's pipe.
+   * A command that exits with a non-zero code fails the task with its stderr.
+   *
+   * @example
+   * ```ts
+   * await sc.parallelize(['1', '2', '', '3']).pipe('cat').collect(); // ['1', '2', '', '3']
+   * await sc.parallelize(['b', 'a']).pipe(['sort']).collect(); // ['a', 'b']
+   * ```
+   */
+  pipe(command: string | readonly string[], options: { env?: Record<string, string> } = {}): RDD<string> {
+    const argv = typeof command === 'string' ? [command] : [...command];
+    if (argv.length === 0 || argv.some((a) => typeof a !== 'string') || argv[0] === '') {
+      throw new TypeError('pipe: command must be a non-empty string or array of strings');
+    }
+    const shell = typeof command === 'string';
+    const env = options.env ?? null;
+    const cp = useModule<typeof import('node:child_process')>('node:child_process');
+    return this.mapPartitions(
+      capture({ cp, argv, shell, env }, (it: Iterable<T>): string[] => {
+        const lines: string[] = [];
+        for (const x of it) lines.push(typeof x === 'string' ? x : JSON.stringify(x));
+        const input = lines.length === 0 ? '' : lines.join('\n') + '\n';
+        const r = cp.spawnSync(argv[0]!, argv.slice(1), {
+          input,
+          shell,
+          encoding: 'utf8',
+          maxBuffer: 2 ** 31 - 1,
+          env: env === null ? process.env : { ...process.env, ...env },
+        });
+        if (r.error) throw new Error(`pipe: cannot run ${JSON.stringify(argv.join(' '))}: ${r.error.message}`);
+        if (r.status !== 0) {
+          throw new Error(`pipe: ${JSON.stringify(argv.join(' '))} exited with ${r.status ?? r.signal}: ${String(r.stderr).trim().slice(0, 2000)}`);
+        }
+        const out = String(r.stdout);
+        if (out === '') return [];
+        const result = out.split('\n');
+        if (result[result.length - 1] === '') result.pop();
+        return result;
+      }),
+    );
+  }
+
   // ---- structural transformations ---------------------------------------------------------------------------
 
   /**
@@ -693,9 +806,9 @@ export abstract class RDD<T> {
    * words.map((w) => [w, 1]).reduceByKey((a, b) => a + b);
    * ```
    */
-  reduceByKey<K, V>(this: RDD<[K, V]>, fn: (a: V, b: V) => V, numPartitions?: number | Partitioner): RDD<[K, V]>;
+  reduceByKey<K, V>(this: RDD<[K, V]>, fn: (a: V, b: V) => V, numPartitions?: number | Partitioner | CustomPartitioner): RDD<[K, V]>;
   reduceByKey(notPairs: NotPairs<'reduceByKey'>, ...rest: unknown[]): never;
-  reduceByKey<K, V>(this: RDD<any>, fn: any, numPartitions?: number | Partitioner): RDD<[K, V]> {
+  reduceByKey<K, V>(this: RDD<any>, fn: any, numPartitions?: number | Partitioner | CustomPartitioner): RDD<[K, V]> {
     return pair.reduceByKey(this, fn, numPartitions);
   }
 
@@ -708,7 +821,7 @@ export abstract class RDD<T> {
    * pairs.groupByKey(); // [[k, [v1, v2, ...]], ...]
    * ```
    */
-  groupByKey<K, V>(this: RDD<[K, V]>, numPartitions?: number | Partitioner): RDD<[K, V[]]> {
+  groupByKey<K, V>(this: RDD<[K, V]>, numPartitions?: number | Partitioner | CustomPartitioner): RDD<[K, V[]]> {
     return pair.groupByKey(this, numPartitions);
   }
 
@@ -726,7 +839,7 @@ export abstract class RDD<T> {
     zero: U,
     seqOp: (acc: U, v: V) => U,
     combOp: (a: U, b: U) => U,
-    numPartitions?: number | Partitioner,
+    numPartitions?: number | Partitioner | CustomPartitioner,
   ): RDD<[K, U]>;
   aggregateByKey(zero: unknown, notPairs: NotPairs<'aggregateByKey'>, ...rest: unknown[]): never;
   aggregateByKey<K, V, U>(
@@ -734,7 +847,7 @@ export abstract class RDD<T> {
     zero: U,
     seqOp: any,
     combOp: (a: U, b: U) => U,
-    numPartitions?: number | Partitioner,
+    numPartitions?: number | Partitioner | CustomPartitioner,
   ): RDD<[K, U]> {
     return pair.aggregateByKey(this, zero, seqOp, combOp, numPartitions);
   }
@@ -747,9 +860,9 @@ export abstract class RDD<T> {
    * pairs.foldByKey(0, (a, b) => a + b);
    * ```
    */
-  foldByKey<K, V>(this: RDD<[K, V]>, zero: V, fn: (a: V, b: V) => V, numPartitions?: number | Partitioner): RDD<[K, V]>;
+  foldByKey<K, V>(this: RDD<[K, V]>, zero: V, fn: (a: V, b: V) => V, numPartitions?: number | Partitioner | CustomPartitioner): RDD<[K, V]>;
   foldByKey(zero: unknown, notPairs: NotPairs<'foldByKey'>, ...rest: unknown[]): never;
-  foldByKey<K, V>(this: RDD<any>, zero: V, fn: any, numPartitions?: number | Partitioner): RDD<[K, V]> {
+  foldByKey<K, V>(this: RDD<any>, zero: V, fn: any, numPartitions?: number | Partitioner | CustomPartitioner): RDD<[K, V]> {
     return pair.foldByKey(this, zero, fn, numPartitions);
   }
 
@@ -767,7 +880,7 @@ export abstract class RDD<T> {
     create: (v: V) => C,
     mergeValue: (c: C, v: V) => C,
     mergeCombiners: (a: C, b: C) => C,
-    numPartitions?: number | Partitioner,
+    numPartitions?: number | Partitioner | CustomPartitioner,
   ): RDD<[K, C]>;
   combineByKey(notPairs: NotPairs<'combineByKey'>, ...rest: unknown[]): never;
   combineByKey<K, V, C>(
@@ -775,7 +888,7 @@ export abstract class RDD<T> {
     create: any,
     mergeValue: (c: C, v: V) => C,
     mergeCombiners: (a: C, b: C) => C,
-    numPartitions?: number | Partitioner,
+    numPartitions?: number | Partitioner | CustomPartitioner,
   ): RDD<[K, C]> {
     return pair.combineByKey(this, create, mergeValue, mergeCombiners, numPartitions);
   }
@@ -788,10 +901,62 @@ export abstract class RDD<T> {
    * const links = edges.groupByKey().partitionBy(new HashPartitioner(8)).cache();
    * ```
    */
-  partitionBy<K, V>(this: RDD<[K, V]>, partitioner: number | Partitioner): RDD<[K, V]>;
+  partitionBy<K, V>(this: RDD<[K, V]>, partitioner: number | Partitioner | CustomPartitioner): RDD<[K, V]>;
   partitionBy(notPairs: NotPairs<'partitionBy'>, ...rest: unknown[]): never;
   partitionBy<K, V>(this: RDD<any>, partitioner: any): RDD<[K, V]> {
     return pair.partitionBy(this, partitioner);
+  }
+
+  /**
+   * Partitions by `partitioner` (a count means hash partitioning) and sorts each partition by key, in one
+   * shuffle: cheaper than `partitionBy` followed by sorting, as in Spark.
+   *
+   * @example
+   * ```ts
+   * sc.parallelize([[0, 5], [3, 8], [2, 6], [0, 8], [3, 8], [1, 3]])
+   *   .repartitionAndSortWithinPartitions({ numPartitions: 2, getPartition: (k: number) => k % 2 })
+   *   .glom(); // [[[0, 5], [0, 8], [2, 6]], [[1, 3], [3, 8], [3, 8]]]
+   * ```
+   */
+  repartitionAndSortWithinPartitions<K, V>(this: RDD<[K, V]>, partitioner: number | Partitioner | CustomPartitioner, ascending?: boolean): RDD<[K, V]>;
+  repartitionAndSortWithinPartitions(notPairs: NotPairs<'repartitionAndSortWithinPartitions'>, ...rest: unknown[]): never;
+  repartitionAndSortWithinPartitions<K, V>(this: RDD<any>, partitioner: any, ascending = true): RDD<[K, V]> {
+    return pair.repartitionAndSortWithinPartitions(this, partitioner, ascending);
+  }
+
+  /**
+   * A sample of each key's values with its own fraction (Spark's stratified sampling): `fractions` as a plain
+   * object (string keys) or a `Map` (any keys, compared structurally). Every key of the RDD must have a
+   * fraction. Deterministic for a given seed.
+   *
+   * @example
+   * ```ts
+   * pairs.sampleByKey(false, { a: 0.2, b: 0.1 }, 2);
+   * pairs.sampleByKey(true, new Map([[1, 0.5], [2, 2]]));
+   * ```
+   */
+  sampleByKey<K, V>(
+    this: RDD<[K, V]>,
+    withReplacement: boolean,
+    fractions: Readonly<Record<string, number>> | ReadonlyMap<K, number>,
+    seed?: number,
+  ): RDD<[K, V]>;
+  sampleByKey(notPairs: NotPairs<'sampleByKey'>, ...rest: unknown[]): never;
+  sampleByKey<K, V>(this: RDD<any>, withReplacement: any, fractions?: any, seed?: number): RDD<[K, V]> {
+    const entries: Array<[unknown, number]> = fractions instanceof Map ? [...fractions.entries()] : Object.entries(fractions as Record<string, number>);
+    for (const [k, f] of entries) {
+      if (!(f >= 0) || !Number.isFinite(f) || (!withReplacement && f > 1)) {
+        throw new RangeError(`sampleByKey: the fraction of key ${String(k)} must be in [0, 1] without replacement and >= 0 with it; got ${f}`);
+      }
+    }
+    const s = seed ?? Math.floor(Math.random() * 2 ** 31);
+    const byId = entries.map(([k, f]) => [keyId(k), f] as const);
+    return new MapPartitionsRDD<[K, V], [K, V]>(this, {
+      mode: 'sample',
+      args: { withReplacement, fraction: 0, seed: s, fractions: byId },
+      op: 'sampleByKey',
+      preservesPartitioning: true,
+    });
   }
 
   /**
@@ -802,23 +967,23 @@ export abstract class RDD<T> {
    * a.join(b); // [['k', [1, 'x']], ...]
    * ```
    */
-  join<K, V, W>(this: RDD<[K, V]>, other: RDD<[K, W]>, numPartitions?: number | Partitioner): RDD<[K, [V, W]]>;
+  join<K, V, W>(this: RDD<[K, V]>, other: RDD<[K, W]>, numPartitions?: number | Partitioner | CustomPartitioner): RDD<[K, [V, W]]>;
   join(notPairs: NotPairs<'join'>, ...rest: unknown[]): never;
-  join<K, V, W>(this: RDD<any>, other: any, numPartitions?: number | Partitioner): RDD<[K, [V, W]]> {
+  join<K, V, W>(this: RDD<any>, other: any, numPartitions?: number | Partitioner | CustomPartitioner): RDD<[K, [V, W]]> {
     return pair.join(this, other, 'joinInner', numPartitions);
   }
 
   /** Left outer join; a missing right value is `null`. @example `a.leftOuterJoin(b)` */
-  leftOuterJoin<K, V, W>(this: RDD<[K, V]>, other: RDD<[K, W]>, numPartitions?: number | Partitioner): RDD<[K, [V, W | null]]>;
+  leftOuterJoin<K, V, W>(this: RDD<[K, V]>, other: RDD<[K, W]>, numPartitions?: number | Partitioner | CustomPartitioner): RDD<[K, [V, W | null]]>;
   leftOuterJoin(notPairs: NotPairs<'leftOuterJoin'>, ...rest: unknown[]): never;
-  leftOuterJoin<K, V, W>(this: RDD<any>, other: any, numPartitions?: number | Partitioner): RDD<[K, [V, W | null]]> {
+  leftOuterJoin<K, V, W>(this: RDD<any>, other: any, numPartitions?: number | Partitioner | CustomPartitioner): RDD<[K, [V, W | null]]> {
     return pair.join(this, other, 'joinLeft', numPartitions);
   }
 
   /** Right outer join; a missing left value is `null`. @example `a.rightOuterJoin(b)` */
-  rightOuterJoin<K, V, W>(this: RDD<[K, V]>, other: RDD<[K, W]>, numPartitions?: number | Partitioner): RDD<[K, [V | null, W]]>;
+  rightOuterJoin<K, V, W>(this: RDD<[K, V]>, other: RDD<[K, W]>, numPartitions?: number | Partitioner | CustomPartitioner): RDD<[K, [V | null, W]]>;
   rightOuterJoin(notPairs: NotPairs<'rightOuterJoin'>, ...rest: unknown[]): never;
-  rightOuterJoin<K, V, W>(this: RDD<any>, other: any, numPartitions?: number | Partitioner): RDD<[K, [V | null, W]]> {
+  rightOuterJoin<K, V, W>(this: RDD<any>, other: any, numPartitions?: number | Partitioner | CustomPartitioner): RDD<[K, [V | null, W]]> {
     return pair.join(this, other, 'joinRight', numPartitions);
   }
 
@@ -826,13 +991,13 @@ export abstract class RDD<T> {
   fullOuterJoin<K, V, W>(
     this: RDD<[K, V]>,
     other: RDD<[K, W]>,
-    numPartitions?: number | Partitioner,
+    numPartitions?: number | Partitioner | CustomPartitioner,
   ): RDD<[K, [V | null, W | null]]>;
   fullOuterJoin(notPairs: NotPairs<'fullOuterJoin'>, ...rest: unknown[]): never;
   fullOuterJoin<K, V, W>(
     this: RDD<any>,
     other: any,
-    numPartitions?: number | Partitioner,
+    numPartitions?: number | Partitioner | CustomPartitioner,
   ): RDD<[K, [V | null, W | null]]> {
     return pair.join(this, other, 'joinFull', numPartitions);
   }
@@ -845,9 +1010,9 @@ export abstract class RDD<T> {
    * a.cogroup(b); // [['k', [[1, 2], ['x']]], ...]
    * ```
    */
-  cogroup<K, V, W>(this: RDD<[K, V]>, other: RDD<[K, W]>, numPartitions?: number | Partitioner): RDD<[K, [V[], W[]]]>;
+  cogroup<K, V, W>(this: RDD<[K, V]>, other: RDD<[K, W]>, numPartitions?: number | Partitioner | CustomPartitioner): RDD<[K, [V[], W[]]]>;
   cogroup(notPairs: NotPairs<'cogroup'>, ...rest: unknown[]): never;
-  cogroup<K, V, W>(this: RDD<any>, other: any, numPartitions?: number | Partitioner): RDD<[K, [V[], W[]]]> {
+  cogroup<K, V, W>(this: RDD<any>, other: any, numPartitions?: number | Partitioner | CustomPartitioner): RDD<[K, [V[], W[]]]> {
     return pair.cogroup(this, other, numPartitions);
   }
 
@@ -859,9 +1024,9 @@ export abstract class RDD<T> {
    * a.subtractByKey(b);
    * ```
    */
-  subtractByKey<K, V, W>(this: RDD<[K, V]>, other: RDD<[K, W]>, numPartitions?: number | Partitioner): RDD<[K, V]>;
+  subtractByKey<K, V, W>(this: RDD<[K, V]>, other: RDD<[K, W]>, numPartitions?: number | Partitioner | CustomPartitioner): RDD<[K, V]>;
   subtractByKey(notPairs: NotPairs<'subtractByKey'>, ...rest: unknown[]): never;
-  subtractByKey<K, V, W>(this: RDD<any>, other: any, numPartitions?: number | Partitioner): RDD<[K, V]> {
+  subtractByKey<K, V, W>(this: RDD<any>, other: any, numPartitions?: number | Partitioner | CustomPartitioner): RDD<[K, V]> {
     return pair.subtractByKey(this, other, numPartitions);
   }
 

@@ -2,7 +2,7 @@
  * The map side of a shuffle: buckets a partition's records by the partitioner, combining values by key first
  * when the shuffle asks for it (reduceByKey & co.). Combining before bucketing hashes each distinct key once.
  */
-import { partitionerFromWire } from '../core/partitioner.js';
+import { partitionerFromWire, type Partitioner } from '../core/partitioner.js';
 import type { RDD, TaskContext, Pair } from '../rdd/index.js';
 import type { MapStatus, ShuffleWriteWire } from '../exec/protocol.js';
 import type { MapOutputWriter } from './shuffle-manager.js';
@@ -16,8 +16,10 @@ export function writeShuffleOutput(
   w: ShuffleWriteWire,
   aggregator: Aggregator | undefined,
   out: MapOutputWriter,
+  /** Given when the partitioner needed compiling (a user's); otherwise rebuilt from the wire. */
+  compiledPartitioner?: Partitioner,
 ): MapStatus {
-  const partitioner = partitionerFromWire(w.partitioner);
+  const partitioner = compiledPartitioner ?? partitionerFromWire(w.partitioner);
   const place = (kv: Pair): void => out.add(partitioner.getPartition(kv[0]), kv);
   if (aggregator !== undefined && w.mapSideCombine) {
     const combined = combineValuesByKey((each) => rdd.forEach(partition, tc, each as (x: unknown) => void), aggregator, w.rddId, w.rddLabel);
