@@ -34,7 +34,7 @@ import { TaskScheduler, type TaskSchedulerState } from '../scheduler/task-schedu
 import { TaskBuilder } from '../scheduler/task-builder.js';
 import { fullLineage } from '../scheduler/lineage.js';
 import { resolveOptions, type ContextOptions, type ResolvedOptions } from './options.js';
-import { Accumulator, Broadcast } from './shared-variables.js';
+import { Accumulator, Broadcast, CustomAccumulator, type AccumulatorParam } from './shared-variables.js';
 import { LocalDirs } from './local-dirs.js';
 import { Hints } from './hints.js';
 import { createDriverEngine, type DriverEngine } from '../mapreduce/driver-engine.js';
@@ -388,11 +388,20 @@ export class Context implements RddContext {
    */
   broadcast<T>(value: T): Broadcast<T> {
     this.#checkRunning('broadcast');
-    const b = new Broadcast<T>(this.#nextSharedId++, value, (id) => {
-      this.#broadcasts.delete(id);
-      this.#builder.forgetBroadcast(id);
-      if (!this.#stopped) this.#backend.removeBroadcast(id);
-    });
+    const b = new Broadcast<T>(
+      this.#nextSharedId++,
+      value,
+      (id) => {
+        this.#broadcasts.delete(id);
+        this.#builder.forgetBroadcast(id);
+        if (!this.#stopped) this.#backend.removeBroadcast(id);
+      },
+      (id) => {
+        // Stays registered: the next task that needs it on a worker gets it shipped again.
+        this.#builder.forgetBroadcast(id);
+        if (!this.#stopped) this.#backend.removeBroadcast(id);
+      },
+    );
     this.#broadcasts.set(b.id, b as Broadcast<unknown>);
     return b;
   }
@@ -420,6 +429,26 @@ export class Context implements RddContext {
    */
   collectionAccumulator<T>(name?: string): Accumulator<T[]> {
     return this.#newAccumulator<T[]>('list', [], name);
+  }
+
+  /**
+   * An accumulator of any mergeable value (Spark's AccumulatorV2): `zero`, `add` and `merge` run on the driver;
+   * tasks send the elements they add, and each successful task counts once.
+   *
+   * @example
+   * ```ts
+   * const longest = sc.customAccumulator({ zero: () => '', add: (a, w: string) => (w.length > a.length ? w : a), merge: (a, b) => (b.length > a.length ? b : a) });
+   * await words.foreach(capture({ longest }, (w) => longest.add(w)));
+   * longest.value;
+   * ```
+   */
+  customAccumulator<T, V>(param: AccumulatorParam<T, V>, name?: string): CustomAccumulator<T, V> {
+    for (const f of ['zero', 'add', 'merge'] as const) {
+      if (typeof param?.[f] !== 'function') throw new TypeError(`customAccumulator: ${f} must be a function`);
+    }
+    const acc = new CustomAccumulator<T, V>(this.#nextSharedId++, param, name);
+    this.#accumulators.set(acc.id, acc as unknown as Accumulator<unknown>);
+    return acc;
   }
 
   #newAccumulator<T>(kind: AccumulatorKind, initial: T, name: string | undefined): Accumulator<T> {

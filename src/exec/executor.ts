@@ -6,7 +6,7 @@
  */
 import { compileFunction, importModuleFrom, userCodeFrame, type ClosureRuntime, type ShippedFunction } from '../closure/index.js';
 import { toErrorInfo } from '../core/errors.js';
-import { rebuildRdds, prepareResultFunction, CompiledPartitioner, type RDD, type TaskContext, type Pair } from '../rdd/index.js';
+import { rebuildRdds, prepareResultFunction, setCurrentTask, CompiledPartitioner, type RDD, type TaskContext, type Pair } from '../rdd/index.js';
 import { compileAggregator } from '../shuffle/aggregator.js';
 import { FetchFailedError } from '../shuffle/fetch-failed.js';
 import type { ShuffleManager } from '../shuffle/shuffle-manager.js';
@@ -234,6 +234,7 @@ export class Executor {
         computed: (rddId) => computed.set(rddId, (computed.get(rddId) ?? 0) + 1),
       };
 
+      const taskInfo = { partitionId: msg.partition, stageId: msg.stageId, attemptNumber: msg.attempt, taskAttemptId: msg.taskId };
       let value: unknown;
       let mapStatus;
       if (msg.shuffleWrite !== undefined) {
@@ -241,11 +242,13 @@ export class Executor {
         const aggregator = w.aggregator && w.mapSideCombine ? await compileAggregator(w.aggregator, compile) : undefined;
         const writer = this.shuffles.writer(w.shuffleId, msg.partition, w.partitioner.numPartitions);
         const custom = w.partitioner.kind === 'custom' ? new CompiledPartitioner(w.partitioner.numPartitions, await compile(w.partitioner.getPartition as ShippedFunction)) : undefined;
+        setCurrentTask(taskInfo);
         const status = writeShuffleOutput(rdd, msg.partition, tc, w, aggregator, writer, custom);
         for (const s of status.sizes) writeRecords += s;
         mapStatus = status;
       } else if (msg.resultFn !== undefined) {
         const run = await prepareResultFunction(msg.resultFn, compile);
+        setCurrentTask(taskInfo);
         value = run(rdd as RDD<unknown>, msg.partition, tc);
         // Refuse to send more than the driver accepts (Spark's spark.driver.maxResultSize) rather than exhaust it.
         if (value !== null && typeof value === 'object') {
@@ -289,6 +292,7 @@ export class Executor {
       const error = userFrame === undefined ? info : { ...info, userFrame };
       return { status: 'failed', epoch, failure: { kind: 'exception', error }, blockUpdates, metrics: metrics() };
     } finally {
+      setCurrentTask(undefined);
       this.#active.delete(msg.taskId);
       this.#cancelled.delete(msg.taskId);
     }

@@ -7,3 +7,4 @@ export type { TaskContext, CachedBlocks, Pair } from './task-context.js';
 export type { ResultFunctionWire } from './result-functions.js';
 export { prepareResultFunction } from './result-functions.js';
 export { CompiledPartitioner, ShippedPartitioner, isCustomPartitioner, type CustomPartitioner } from './user-partitioner.js';
+export { setCurrentTask, taskContext, type TaskInfo } from './task-info.js';
