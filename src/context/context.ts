@@ -7,7 +7,8 @@
 import os from 'node:os';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { shipFunction, type ShippedFunction } from '../closure/index.js';
+import { capture, shipFunction, useModule, type ShippedFunction } from '../closure/index.js';
+import { parseCsv, readObjectFile } from '../io/index.js';
 import { ContextStoppedError } from '../core/errors.js';
 import {
   RDD,
@@ -17,6 +18,7 @@ import {
   UnionRDD,
   TextFileRDD,
   WholeTextFilesRDD,
+  BinaryFilesRDD,
   CheckpointRDD,
   type RddContext,
   type ResultFunctionWire,
@@ -355,6 +357,92 @@ export class Context implements RddContext {
     const minPartitions = opts.minPartitions ?? this.defaultParallelism;
     checkSlices('wholeTextFiles', minPartitions);
     return new WholeTextFilesRDD(this, path, minPartitions, { recursive: opts.recursive ?? false });
+  }
+
+  /**
+   * One `[absolutePath, bytes]` pair per file (pyspark's binaryFiles), listed by the rules of {@link textFile};
+   * each file is read whole into a `Uint8Array`, without decompression.
+   *
+   * @example
+   * ```ts
+   * const sizes = sc.binaryFiles('images/').mapValues((bytes) => bytes.length);
+   * ```
+   */
+  binaryFiles(path: string, options: { minPartitions?: number; recursive?: boolean } = {}): RDD<[string, Uint8Array]> {
+    const minPartitions = options.minPartitions ?? this.defaultParallelism;
+    checkSlices('binaryFiles', minPartitions);
+    return new BinaryFilesRDD(this, path, minPartitions, { recursive: options.recursive ?? false });
+  }
+
+  /**
+   * The elements saved by `saveAsObjectFile` (V8 serialization: any structured-clone value comes back as it
+   * was, Maps, Dates, typed arrays and nested objects included), one partition per group of part files.
+   *
+   * @example
+   * ```ts
+   * await sc.parallelize([new Map([['a', 1]]), new Date(0)]).saveAsObjectFile('out/objects');
+   * const back = await sc.objectFile('out/objects').collect();
+   * ```
+   */
+  objectFile<T = unknown>(path: string, options: { minPartitions?: number; recursive?: boolean } = {}): RDD<T> {
+    const read = readObjectFile;
+    const v8 = useModule<typeof import('node:v8')>('node:v8');
+    return this.binaryFiles(path, options).flatMap(capture({ read, v8 }, ([file, bytes]: [string, Uint8Array]) => read(v8, bytes, file) as T[]));
+  }
+
+  /**
+   * The records of CSV files (RFC 4180: quoted fields may hold delimiters, quotes and line breaks). With
+   * `header` (the default), each file's first record names the fields and every other record becomes an
+   * object of strings; without it, records are arrays of strings. Each file is parsed whole by one task (a
+   * quoted field can span lines), so split large data into several files.
+   *
+   * @example
+   * ```ts
+   * const people = sc.csvFile('people.csv'); // RDD<Record<string, string>>: { name: 'ann', age: '31' }, ...
+   * const rows = sc.csvFile('data.tsv', { header: false, delimiter: '\t' }); // RDD<string[]>
+   * ```
+   */
+  csvFile(path: string, options?: { header?: true; delimiter?: string; minPartitions?: number; recursive?: boolean }): RDD<Record<string, string>>;
+  csvFile(path: string, options: { header: false; delimiter?: string; minPartitions?: number; recursive?: boolean }): RDD<string[]>;
+  csvFile(
+    path: string,
+    options: { header?: boolean; delimiter?: string; minPartitions?: number; recursive?: boolean } = {},
+  ): RDD<Record<string, string>> | RDD<string[]> {
+    const header = options.header ?? true;
+    const delimiter = options.delimiter ?? ',';
+    parseCsv('', delimiter); // checks the delimiter at the call
+    const parse = parseCsv;
+    const files = this.wholeTextFiles(path, { ...(options.minPartitions === undefined ? {} : { minPartitions: options.minPartitions }), recursive: options.recursive ?? false });
+    if (!header) return files.flatMap(capture({ parse, delimiter }, ([, text]: [string, string]) => parse(text, delimiter)));
+    return files.flatMap(
+      capture({ parse, delimiter }, ([file, text]: [string, string]) => {
+        const [names, ...records] = parse(text, delimiter);
+        if (names === undefined) return [];
+        return records.map((r, i) => {
+          if (r.length !== names.length) {
+            throw new Error(`${file}: record ${i + 2} has ${r.length} fields but the header names ${names.length}`);
+          }
+          const o: Record<string, string> = {};
+          names.forEach((name, j) => (o[name] = r[j]!));
+          return o;
+        });
+      }),
+    );
+  }
+
+  /**
+   * The values of JSON Lines files: one `JSON.parse`d value per non-blank line (a line that is not JSON fails
+   * the job naming the file and line). `rdd.saveAsJsonLines(path)` writes them.
+   *
+   * @example
+   * ```ts
+   * const events = sc.jsonLinesFile<{ user: string; ms: number }>('events/*.jsonl');
+   * ```
+   */
+  jsonLinesFile<T = unknown>(path: string, options: { minPartitions?: number; recursive?: boolean } = {}): RDD<T> {
+    return this.textFile(path, options)
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.parse(line) as T);
   }
 
   /**

@@ -35,12 +35,16 @@ export {
   abortTask,
   commitJob,
   commitTask,
+  partFileNameFor,
+  readObjectFile,
   setupJob,
   taskAttemptPath,
   writeTaskOutput,
   type JobCommitResult,
   type JobOutputPlan,
+  type OutputFormat,
   type SetupJobOptions,
   type TaskCommitResult,
   type TaskOutput,
 } from './output-committer.js';
+export { parseCsv } from './csv.js';

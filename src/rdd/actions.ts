@@ -4,7 +4,7 @@
  */
 import { compareKeys, keyId } from '../core/keys.js';
 import { StructuralMap } from '../core/structural-map.js';
-import { setupJob, commitJob, abortJob } from '../io/index.js';
+import { setupJob, commitJob, abortJob, type OutputFormat } from '../io/index.js';
 import type { ShippedFunction } from '../closure/index.js';
 import { capture } from '../closure/index.js';
 import { HashPartitioner } from '../core/partitioner.js';
@@ -376,22 +376,24 @@ function inputSpecs(rdd: RDD<unknown>): string[] {
     const r = stack.pop()!;
     if (seen.has(r.id)) continue;
     seen.add(r.id);
-    if (r.kind === 'TextFileRDD' || r.kind === 'WholeTextFileRDD') specs.push((r as RDD<unknown> & { path: string }).path);
+    if (r.kind === 'TextFileRDD' || r.kind === 'WholeTextFileRDD' || r.kind === 'BinaryFileRDD') specs.push((r as RDD<unknown> & { path: string }).path);
     for (const d of r.dependencies) stack.push(d.rdd);
   }
   return specs;
 }
 
 /** Hadoop's commit protocol: tasks write and commit into a staging folder; the job is moved into place at the end. */
-export async function saveAsTextFile(rdd: RDD<unknown>, path: string, overwrite: boolean): Promise<void> {
+export async function saveAsTextFile(rdd: RDD<unknown>, path: string, overwrite: boolean, format: OutputFormat = 'text'): Promise<void> {
   const plan = await setupJob(path, {
     overwrite,
+    format,
     jobId: `rdd${rdd.id}`,
     numPartitions: rdd.getNumPartitions(),
     inputs: inputSpecs(rdd),
   });
   try {
-    await rdd.context.runJob(rdd, { kind: 'save', plan }, undefined, `saveAsTextFile at ${rdd.label}`);
+    const op = format === 'object' ? 'saveAsObjectFile' : 'saveAsTextFile';
+    await rdd.context.runJob(rdd, { kind: 'save', plan }, undefined, `${op} at ${rdd.label}`);
     await commitJob(plan);
   } catch (e) {
     await abortJob(plan);

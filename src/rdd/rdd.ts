@@ -1298,15 +1298,52 @@ export abstract class RDD<T> {
 
   /**
    * Writes one text file per partition (`part-00000`, ...) and `_SUCCESS` into the directory `path`, committed
-   * atomically; strings are written as they are, numbers with `String`, anything else as JSON.
+   * atomically; strings are written as they are, numbers with `String`, anything else as JSON. With
+   * `compression: 'gzip'` the parts are `part-00000.gz` (textFile reads them back).
    *
    * @example
    * ```ts
    * await counts.saveAsTextFile('out/counts', { overwrite: true });
+   * await lines.saveAsTextFile('out/logs', { compression: 'gzip' });
    * ```
    */
-  saveAsTextFile(path: string, options: { overwrite?: boolean } = {}): Promise<void> {
-    return actions.saveAsTextFile(this, path, options.overwrite ?? false);
+  saveAsTextFile(path: string, options: { overwrite?: boolean; compression?: 'gzip' | 'none' } = {}): Promise<void> {
+    const c = options.compression ?? 'none';
+    if (c !== 'gzip' && c !== 'none') return Promise.reject(new TypeError(`saveAsTextFile: compression must be 'gzip' or 'none', got ${String(c)}`));
+    return actions.saveAsTextFile(this, path, options.overwrite ?? false, c === 'gzip' ? 'text-gzip' : 'text');
+  }
+
+  /**
+   * Writes the elements with V8 serialization (any structured-clone value: Maps, Sets, Dates, typed arrays,
+   * nested objects), one part file per partition, committed as `saveAsTextFile` is; `sc.objectFile(path)`
+   * reads them back.
+   *
+   * @example
+   * ```ts
+   * await model.saveAsObjectFile('out/model');
+   * const again = sc.objectFile<[string, Float64Array]>('out/model');
+   * ```
+   */
+  saveAsObjectFile(path: string, options: { overwrite?: boolean } = {}): Promise<void> {
+    return actions.saveAsTextFile(this, path, options.overwrite ?? false, 'object');
+  }
+
+  /**
+   * Writes one `JSON.stringify`d element per line (JSON Lines), committed as `saveAsTextFile`; strings are
+   * quoted, unlike `saveAsTextFile`. `sc.jsonLinesFile(path)` reads them back. An element JSON cannot
+   * represent (`undefined`, a function) fails the job.
+   *
+   * @example
+   * ```ts
+   * await events.saveAsJsonLines('out/events', { compression: 'gzip' });
+   * ```
+   */
+  saveAsJsonLines(path: string, options: { overwrite?: boolean; compression?: 'gzip' | 'none' } = {}): Promise<void> {
+    return this.map((x) => {
+      const line = JSON.stringify(x);
+      if (line === undefined) throw new TypeError(`saveAsJsonLines: ${typeof x} cannot be written as JSON`);
+      return line;
+    }).saveAsTextFile(path, options);
   }
 }
 

@@ -23,6 +23,7 @@ import {
   CoGroupedRDD,
   TextFileRDD,
   WholeTextFilesRDD,
+  BinaryFilesRDD,
   CheckpointRDD,
   type RddWire,
   type ElementOp,
@@ -81,6 +82,7 @@ const FACTORIES: Record<string, Factory> = {
   TextFileRDD: (w) => new TextFileRDD(W, (w.args as { path: string }).path, 0, { ...opts(w), numPartitions: w.numPartitions }),
   ReliableCheckpointRDD: (w) => new CheckpointRDD(W, (w.args as { dir: string }).dir, w.numPartitions, opts(w)),
   WholeTextFileRDD: (w) => new WholeTextFilesRDD(W, (w.args as { path: string }).path, 0, { ...opts(w), numPartitions: w.numPartitions }),
+  BinaryFileRDD: (w) => new BinaryFilesRDD(W, (w.args as { path: string }).path, 0, { ...opts(w), numPartitions: w.numPartitions }),
 };
 
 function opts(w: RddWire): { id: number; label: string } {
