@@ -38,6 +38,7 @@ import { fullLineage } from '../scheduler/lineage.js';
 import { resolveOptions, type ContextOptions, type ResolvedOptions } from './options.js';
 import { Accumulator, Broadcast, CustomAccumulator, type AccumulatorParam } from './shared-variables.js';
 import { LocalDirs } from './local-dirs.js';
+import { VERSION } from '../version.js';
 import { Hints } from './hints.js';
 import { createDriverEngine, type DriverEngine } from '../mapreduce/driver-engine.js';
 
@@ -83,6 +84,10 @@ export interface FaultInjector {
  * await sc.stop();
  * ```
  */
+/** Spark's log levels, most verbose first. */
+const LOG_LEVELS = ['ALL', 'TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL', 'OFF'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
 export class Context implements RddContext {
   readonly isDriver = true;
   readonly options: ResolvedOptions;
@@ -114,9 +119,9 @@ export class Context implements RddContext {
   constructor(options: ContextOptions = {}) {
     this.options = resolveOptions(options, os.availableParallelism());
     this.#localDirs = new LocalDirs(this.options.localDir, this.options.appName);
-    this.#engine = createDriverEngine(this.options.engine, path.join(this.#localDirs.root, 'jobs'), (m) => console.warn(`kindling: ${m}`));
+    this.#engine = createDriverEngine(this.options.engine, path.join(this.#localDirs.root, 'jobs'), (m) => this.#warn(`kindling: ${m}`));
     // "persist() it?" is no advice where nothing is cached between jobs.
-    this.#hints = new Hints((m) => console.warn(`kindling hint: ${m}`), this.options.hints && this.#engine.caches, this.options.lineageDepthWarning);
+    this.#hints = new Hints((m) => this.#warn(`kindling hint: ${m}`), this.options.hints && this.#engine.caches, this.options.lineageDepthWarning);
     this.#backend = new WorkerPool({
       numWorkers: this.options.numWorkers,
       maxHeapMb: this.options.workerMB,
@@ -188,6 +193,40 @@ export class Context implements RddContext {
   /** Number of worker threads (Spark's defaultParallelism in local mode). */
   get defaultParallelism(): number {
     return this.options.numWorkers;
+  }
+
+  /** The kindling version running this context (Spark's `sc.version`). @example `console.log(sc.version)` */
+  get version(): string {
+    return VERSION;
+  }
+
+  /** The application name (`appName` option, default `kindling`); it names the context's spill folder. @example `sc.appName` */
+  get appName(): string {
+    return this.options.appName;
+  }
+
+  #logLevel: LogLevel = 'WARN';
+
+  /**
+   * Which of kindling's own messages the driver prints (Spark's `sc.setLogLevel`): hints and notices are WARN,
+   * so `'ERROR'`, `'FATAL'` or `'OFF'` silence them; `'ALL'`, `'TRACE'`, `'DEBUG'`, `'INFO'` and `'WARN'` show
+   * them. Errors always reach your code as exceptions. The progress bar has its own `progress` option.
+   *
+   * @example
+   * ```ts
+   * sc.setLogLevel('ERROR');
+   * ```
+   */
+  setLogLevel(level: LogLevel): void {
+    const upper = String(level).toUpperCase() as LogLevel;
+    if (!LOG_LEVELS.includes(upper)) {
+      throw new RangeError(`setLogLevel: unknown level '${String(level)}'; use one of ${LOG_LEVELS.join(', ')}`);
+    }
+    this.#logLevel = upper;
+  }
+
+  #warn(message: string): void {
+    if (LOG_LEVELS.indexOf(this.#logLevel) <= LOG_LEVELS.indexOf('WARN')) console.warn(message);
   }
 
   get checkpointDir(): string | undefined {

@@ -76,3 +76,29 @@ describe('recomputation hints', () => {
     }
   });
 });
+
+describe('context conveniences', () => {
+  test('setLogLevel: ERROR silences hints, WARN shows them again; unknown levels are refused', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const sc = context();
+    sc.setLogLevel('ERROR');
+    const doubled = sc.range(10, undefined, 1, 2).map((x) => x * 2);
+    await doubled.count();
+    await doubled.count();
+    expect(hintsLogged(warn)).toEqual([]);
+    sc.setLogLevel('warn' as never);
+    const tripled = sc.range(10, undefined, 1, 2).map((x) => x * 3);
+    await tripled.count();
+    await tripled.count();
+    expect(hintsLogged(warn)).toHaveLength(1);
+    expect(() => sc.setLogLevel('LOUD' as never)).toThrow(/unknown level 'LOUD'/);
+  });
+
+  test('version, appName and defaultParallelism', () => {
+    const sc = new Context({ master: 'local[3]', progress: false, appName: 'my-app' });
+    contexts.push(sc);
+    expect(sc.version).toMatch(/^\d+\.\d+\.\d+/);
+    expect(sc.appName).toBe('my-app');
+    expect(sc.defaultParallelism).toBe(3);
+  });
+});
