@@ -14,7 +14,7 @@ export { Context, type FaultInjector, type ContextSnapshot, type RDDStorageInfo,
 export type { ContextOptions } from './context/options.js';
 export { Broadcast, Accumulator, CustomAccumulator, type AccumulatorParam } from './context/shared-variables.js';
 export { RDD, taskContext, type TaskInfo, type NotPairs, type WidenLiteral, type CustomPartitioner } from './rdd/index.js';
-export { StructuralMap } from './core/structural-map.js';
+export { structuralMap } from './core/structural-map.js';
 export type { Stats } from './rdd/actions.js';
 export { StorageLevel } from './storage/storage-level.js';
 export { HashPartitioner, RangePartitioner, type Partitioner } from './core/partitioner.js';

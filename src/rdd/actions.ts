@@ -3,7 +3,7 @@
  * per-partition half of each action is in result-functions.ts.
  */
 import { compareKeys, keyId } from '../core/keys.js';
-import { StructuralMap } from '../core/structural-map.js';
+import { structuralMap } from '../core/structural-map.js';
 import { setupJob, commitJob, abortJob, type OutputFormat } from '../io/index.js';
 import type { ShippedFunction } from '../closure/index.js';
 import { capture } from '../closure/index.js';
@@ -137,7 +137,7 @@ export async function countByValue<T>(rdd: RDD<T>): Promise<Map<T, number>> {
       else cur[1] += c;
     }
   }
-  return new StructuralMap(merged.values());
+  return structuralMap(merged.values());
 }
 
 export function countByKey<K, V>(rdd: RDD<[K, V]>): Promise<Map<K, number>> {
@@ -153,7 +153,7 @@ export async function collectAsMap<K, V>(rdd: RDD<[K, V]>): Promise<Map<K, V>> {
     if (cur === undefined) byId.set(id, [k, v]);
     else cur[1] = v;
   }
-  return new StructuralMap(byId.values());
+  return structuralMap(byId.values());
 }
 
 export async function lookup<K, V>(rdd: RDD<[K, V]>, key: K): Promise<V[]> {

@@ -1121,17 +1121,17 @@ export abstract class RDD<T> {
     return actions.foreachPartition(this, fn);
   }
 
-  /** Counts of each key, in a Map that finds array and object keys by an equal new key (`StructuralMap`). @example `(await pairs.countByKey()).get(['a', 1])` */
+  /** Counts of each key, in a Map that finds array and object keys by an equal new key (see `structuralMap`). @example `(await pairs.countByKey()).get(['a', 1])` */
   countByKey<K, V>(this: RDD<[K, V]>): Promise<Map<K, number>> {
     return actions.countByKey(this);
   }
 
-  /** Counts of each distinct element, in a Map keyed structurally (`StructuralMap`). @example `await words.countByValue()` */
+  /** Counts of each distinct element, in a Map keyed structurally (see `structuralMap`). @example `await words.countByValue()` */
   countByValue(): Promise<Map<T, number>> {
     return actions.countByValue(this);
   }
 
-  /** The pairs as a Map keyed structurally (`StructuralMap`); a later value for a key replaces an earlier one. @example `await pairs.collectAsMap()` */
+  /** The pairs as a Map keyed structurally (see `structuralMap`); a later value for a key replaces an earlier one. @example `await pairs.collectAsMap()` */
   collectAsMap<K, V>(this: RDD<[K, V]>): Promise<Map<K, V>> {
     return actions.collectAsMap(this);
   }

@@ -1,10 +1,10 @@
 import { describe, expect, test } from 'vitest';
-import { StructuralMap } from '../../src/core/structural-map.js';
+import { structuralMap } from '../../src/core/structural-map.js';
 
-describe('StructuralMap', () => {
+describe('structuralMap', () => {
   test('finds entries by an equal new key, keeps the first-seen key object, and is a Map', () => {
     const first = [1, 'a'] as [number, string];
-    const m = new StructuralMap<[number, string] | { a: number; b: number }, number>([[first, 1]]);
+    const m = structuralMap<[number, string] | { a: number; b: number }, number>([[first, 1]]);
     m.set([1, 'a'], 2);
     m.set({ a: 1, b: 2 }, 3);
     expect(m).toBeInstanceOf(Map);
@@ -25,8 +25,15 @@ describe('StructuralMap', () => {
     expect(m.has({ a: 1, b: 2 })).toBe(false);
   });
 
+  test('compares equal to a plain Map with the same entries (deep equality sees a Map)', () => {
+    const m = structuralMap<number, string>([[2, 'b'], [1, 'a']]);
+    expect(m.constructor).toBe(Map);
+    expect(m).toEqual(new Map([[1, 'a'], [2, 'b']]));
+    expect(m).toStrictEqual(new Map([[2, 'b'], [1, 'a']]));
+  });
+
   test('number keys stay numbers and differ from strings', () => {
-    const m = new StructuralMap<number | string, string>();
+    const m = structuralMap<number | string, string>();
     m.set(1, 'number').set('1', 'string').set(NaN, 'nan');
     expect(m.get(1)).toBe('number');
     expect(m.get('1')).toBe('string');
