@@ -207,7 +207,12 @@ export function partitionerFromWire(w: PartitionerWire): Partitioner {
  * determineBounds([[5, 1], [1, 1], [3, 1], [4, 1], [2, 1], [6, 1]], 3); // [2, 4]
  * ```
  */
-export function determineBounds(candidates: ReadonlyArray<readonly [unknown, number]>, partitions: number): unknown[] {
+export function determineBounds(
+  candidates: ReadonlyArray<readonly [unknown, number]>,
+  partitions: number,
+  /** The key order (a user's comparator for sortByKey with `compare`); the engine's by default. */
+  compare: (a: unknown, b: unknown) => number = compareKeys,
+): unknown[] {
   checkNumPartitions(partitions, 'determineBounds');
   const bounds: unknown[] = [];
   if (partitions === 1 || candidates.length === 0) return bounds;
@@ -216,7 +221,7 @@ export function determineBounds(candidates: ReadonlyArray<readonly [unknown, num
     if (!(w >= 0) || w === Infinity) throw new RangeError(`kindling: determineBounds weights must be finite and non-negative, got ${w}`);
     total += w;
   }
-  const sorted = candidates.slice().sort((x, y) => compareKeys(x[0], y[0]));
+  const sorted = candidates.slice().sort((x, y) => compare(x[0], y[0]));
   const step = total / partitions;
   let cumulative = 0;
   let nextTarget = step;
@@ -226,7 +231,7 @@ export function determineBounds(candidates: ReadonlyArray<readonly [unknown, num
     if (cumulative < nextTarget) continue;
     // A key equal to the previous bound cannot start a new range; wait for the next larger key, keeping
     // the same target so the lost split is made up as soon as possible.
-    if (bounds.length > 0 && compareKeys(key, bounds[bounds.length - 1]) <= 0) continue;
+    if (bounds.length > 0 && compare(key, bounds[bounds.length - 1]) <= 0) continue;
     bounds.push(key);
     nextTarget += step;
   }

@@ -4,7 +4,7 @@
  */
 import { HashPartitioner, type Partitioner } from '../core/partitioner.js';
 import type { AggregatorWire } from '../shuffle/aggregator.js';
-import type { ShippedFunction } from '../closure/index.js';
+import { capture, type ShippedFunction } from '../closure/index.js';
 import { userCallSite } from '../util/call-site.js';
 import type { Pair } from './task-context.js';
 import { isCustomPartitioner, ShippedPartitioner, type CustomPartitioner } from './user-partitioner.js';
@@ -145,13 +145,29 @@ export function subtractByKey<K, V, W>(a: RDD<[K, V]>, b: RDD<[K, W]>, n: Parts)
   return new MappedRDD<unknown, [K, V]>(cogroup(a, b, partitioner) as RDD<unknown>, 'subtractByKey', undefined, { op: 'subtractByKey' });
 }
 
-export function sortByKey<K, V>(rdd: RDD<[K, V]>, ascending: boolean, numPartitions: number): RDD<[K, V]> {
-  return new ShuffledRDD<K, V, V>(
+export function sortByKey<K, V>(rdd: RDD<[K, V]>, ascending: boolean, numPartitions: number, compare?: (a: K, b: K) => number): RDD<[K, V]> {
+  if (compare === undefined) {
+    return new ShuffledRDD<K, V, V>(
+      rdd.context,
+      rdd,
+      { rangeAscending: ascending, numPartitions: Math.max(1, numPartitions) },
+      { mapSideCombine: false, keyOrdering: ascending ? 'ascending' : 'descending' },
+      { op: 'sortByKey' },
+    );
+  }
+  ship(rdd as RDD<unknown>, 'sortByKey compare', compare);
+  const shuffled = new ShuffledRDD<K, V, V>(
     rdd.context,
     rdd,
-    { rangeAscending: ascending, numPartitions: Math.max(1, numPartitions) },
-    { mapSideCombine: false, keyOrdering: ascending ? 'ascending' : 'descending' },
+    { rangeAscending: ascending, numPartitions: Math.max(1, numPartitions), compare: compare as (a: unknown, b: unknown) => number },
+    { mapSideCombine: false },
     { op: 'sortByKey' },
+  );
+  // The shuffle ranges keys by the comparator; each partition is then sorted with it (a stable sort).
+  const sign = ascending ? 1 : -1;
+  return shuffled.mapPartitions(
+    capture({ compare, sign }, (it: Iterable<[K, V]>) => [...it].sort((a, b) => sign * compare(a[0], b[0]))),
+    true,
   );
 }
 

@@ -747,15 +747,18 @@ export abstract class RDD<T> {
   }
 
   /**
-   * Sorts by `keyFn` with a range-partitioning shuffle.
+   * Sorts by `keyFn` with a range-partitioning shuffle; by the engine's order of keys (numbers, then strings,
+   * ..., arrays element by element), or by `compare` (Scala's implicit Ordering), a comparator that ships to
+   * the workers like any function.
    *
    * @example
    * ```ts
    * sc.parallelize(['bb', 'a', 'ccc']).sortBy((s) => s.length); // ['a', 'bb', 'ccc']
+   * words.sortBy((w) => w, true, undefined, (a, b) => a.localeCompare(b, 'de')); // German collation
    * ```
    */
-  sortBy<K>(keyFn: (x: T) => K, ascending = true, numPartitions?: number): RDD<T> {
-    return this.keyBy(keyFn).sortByKey(ascending, numPartitions).values();
+  sortBy<K>(keyFn: (x: T) => K, ascending = true, numPartitions?: number, compare?: (a: K, b: K) => number): RDD<T> {
+    return this.keyBy(keyFn).sortByKey(ascending, numPartitions, compare).values();
   }
 
   // ---- pair transformations (RDD<[K, V]> only) ---------------------------------------------------------------
@@ -1031,16 +1034,18 @@ export abstract class RDD<T> {
   }
 
   /**
-   * Sorts by key with a range partitioner computed from a sample when the job runs.
+   * Sorts by key with a range partitioner computed from a sample when the job runs; by the engine's order of
+   * keys, or by `compare` (a comparator, shipped to the workers: it places keys in ranges and sorts each range).
    *
    * @example
    * ```ts
    * await counts.map(([w, n]) => [n, w]).sortByKey(false).take(10);
+   * await pairs.sortByKey(true, undefined, (a, b) => a.toLowerCase().localeCompare(b.toLowerCase())).collect();
    * ```
    */
-  sortByKey<K, V>(this: RDD<[K, V]>, ascending = true, numPartitions?: number): RDD<[K, V]> {
+  sortByKey<K, V>(this: RDD<[K, V]>, ascending = true, numPartitions?: number, compare?: (a: K, b: K) => number): RDD<[K, V]> {
     if (numPartitions !== undefined) checkPartitionCount('sortByKey', numPartitions);
-    return pair.sortByKey(this, ascending, numPartitions ?? this.getNumPartitions());
+    return pair.sortByKey(this, ascending, numPartitions ?? this.getNumPartitions(), compare);
   }
 
   // ---- actions ----------------------------------------------------------------------------------------------

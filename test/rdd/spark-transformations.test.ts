@@ -154,3 +154,29 @@ test('a user partitioner works in the mapreduce engine too', async () => {
     await sc.stop();
   }
 });
+
+describe.each(MODES)('sorting with a custom comparator (%s)', (master) => {
+  const ctx = useContext(master);
+
+  test('sortByKey with compare: globally ordered by the comparator, across partitions, both directions', async () => {
+    // Case-insensitive order, which the engine's own order (uppercase before lowercase) does not give.
+    const words = ['banana', 'Apple', 'cherry', 'apple2', 'Date', 'elder', 'Fig', 'grape', 'Honeydew', 'kiwi', 'Lemon', 'mango'];
+    const pairs = ctx().parallelize(words.map((w, i): [string, number] => [w, i]), 3);
+    const byLower = (a: string, b: string): number => (a.toLowerCase() < b.toLowerCase() ? -1 : a.toLowerCase() > b.toLowerCase() ? 1 : 0);
+    const expected = [...words].sort(byLower);
+    const sortedRdd = pairs.sortByKey(true, 3, byLower);
+    expect((await sortedRdd.keys().collect())).toEqual(expected);
+    // Ranges, not one partition: each partition holds a contiguous, sorted run.
+    const parts = await sortedRdd.keys().glom().collect();
+    expect(parts.filter((p) => p.length > 0).length).toBeGreaterThan(1);
+    expect(await pairs.sortByKey(false, 2, byLower).keys().collect()).toEqual([...expected].reverse());
+    // The engine's order differs, so the comparator really decided.
+    expect(await pairs.sortByKey(true, 3).keys().collect()).not.toEqual(expected);
+  });
+
+  test('sortBy with compare, e.g. by length then alphabetically', async () => {
+    const words = ctx().parallelize(['ccc', 'a', 'bb', 'aa', 'b', 'aaa'], 2);
+    const cmp = (x: string, y: string): number => x.length - y.length || (x < y ? -1 : x > y ? 1 : 0);
+    expect(await words.sortBy((w) => w, true, 2, cmp).collect()).toEqual(['a', 'b', 'aa', 'bb', 'aaa', 'ccc']);
+  });
+});
