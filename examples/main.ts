@@ -5,7 +5,7 @@
  * job's result through files, nothing cached) — then a per-iteration comparison table. Both runs show the
  * console progress bar on a terminal, and both are checked against the single-thread CSR baseline.
  *
- *   npx tsx examples/main.ts [--small] [--iterations 10] [--master local[N]]
+ *   npx tsx examples/main.ts [--small] [--iterations 10] [--master local[N]] [--help]
  */
 import { Context } from 'kindling';
 import { parseArgs } from 'node:util';
@@ -18,8 +18,17 @@ const { values } = parseArgs({
     small: { type: 'boolean', default: false },
     iterations: { type: 'string', default: '10' },
     master: { type: 'string' },
+    help: { type: 'boolean', default: false },
   },
 });
+if (values.help) {
+  console.log(
+    'Usage: main [--small] [--iterations 10] [--master local[N]]\n' +
+      'PageRank on the generated graph with the memory engine, then the mapreduce engine, checked against the\n' +
+      'single-thread baseline, with a per-iteration comparison table (npm start).',
+  );
+  process.exit(0);
+}
 const iterations = Number(values.iterations);
 const small = values.small ?? false;
 const input = await graphInput({ small });

@@ -1,15 +1,22 @@
 /**
- * The main job: word count over a generated Zipf corpus (about 50 MiB, written to data/ on first run) on the
- * embedded default master (one worker thread per core), with the console progress bar and a summary of the
- * stages the job ran.
+ * Word count over a generated Zipf corpus (about 50 MiB, written to data/ on first run) on the embedded default
+ * master (one worker thread per core), with the console progress bar and a summary of the stages the job ran.
+ * (The main job, `npm start`, is PageRank: see main.ts.)
  *
- *   npm start                      # build, then this script
- *   npx tsx examples/wordcount.ts [path] [--master local[N]] [--engine memory|mapreduce] [--mb 50]
+ *   npx kindling example wordcount
+ *   npx tsx examples/wordcount.ts [path] [--master local[N]] [--engine memory|mapreduce] [--mb 50] [--help]
  */
 import { Context, type SchedulerEvent } from 'kindling';
 import { ensureDataset } from 'kindling/datagen';
 
 const args = process.argv.slice(2);
+if (args.includes('--help') || args.includes('-h')) {
+  console.log(
+    'Usage: wordcount [path] [--master local[N]] [--engine memory|mapreduce] [--mb 50]\n' +
+      'Word count of a text file (default: a generated Zipf corpus of --mb MiB in data/), top 10 words and stages.',
+  );
+  process.exit(0);
+}
 const flag = (name: string): string | undefined => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;

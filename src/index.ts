@@ -10,10 +10,11 @@
  * await sc.stop();
  * ```
  */
-export { Context, type FaultInjector, type ContextSnapshot, type RDDStorageInfo } from './context/context.js';
+export { Context, type FaultInjector, type ContextSnapshot, type RDDStorageInfo, type LogLevel } from './context/context.js';
 export type { ContextOptions } from './context/options.js';
-export { Broadcast, Accumulator } from './context/shared-variables.js';
-export { RDD } from './rdd/index.js';
+export { Broadcast, Accumulator, CustomAccumulator, type AccumulatorParam } from './context/shared-variables.js';
+export { RDD, taskContext, type TaskInfo, type NotPairs, type WidenLiteral, type CustomPartitioner } from './rdd/index.js';
+export { structuralMap } from './core/structural-map.js';
 export type { Stats } from './rdd/actions.js';
 export { StorageLevel } from './storage/storage-level.js';
 export { HashPartitioner, RangePartitioner, type Partitioner } from './core/partitioner.js';

@@ -11,7 +11,8 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DATASET_NAMES, ensureDataset, type DatasetName } from '../datagen/index.js';
-import { parseMaster } from '../context/options.js';
+import { parseConf, parseMaster } from '../context/options.js';
+import { VERSION } from '../version.js';
 
 const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const require = createRequire(import.meta.url);
@@ -23,6 +24,10 @@ function masterOption(value: string): string {
     throw new InvalidArgumentError((e as Error).message);
   }
   return value;
+}
+
+function collectConf(value: string, previous: string[]): string[] {
+  return [...previous, value];
 }
 
 function engineOption(value: string): string {
@@ -59,18 +64,27 @@ function fail(message: string): never {
 export function buildProgram(): Command {
   const program = new Command('kindling')
     .description('A Spark-like in-memory RDD engine for TypeScript: run scripts, demos, benchmarks, data generators.')
+    .version(VERSION, '-V, --version', 'print the kindling version')
     .showHelpAfterError();
 
   program
     .command('run')
     .description('run a kindling script (TypeScript or JavaScript)')
     .argument('<script>', 'path of the script')
-    .argument('[args...]', 'arguments passed to the script')
+    .argument('[args...]', "arguments passed to the script, its own flags included (e.g. --iterations 5)")
     .option('--master <master>', "local, local[N] or local[*]", masterOption)
     .option('--engine <engine>', 'memory or mapreduce', engineOption)
-    .action(async (script: string, args: string[], opts: { master?: string; engine?: string }) => {
+    .option('--conf <key=value>', 'a Context option, e.g. --conf memory.workerMB=1024 --conf hints=false (repeatable)', collectConf, [])
+    .allowUnknownOption()
+    .action(async (script: string, args: string[], opts: { master?: string; engine?: string; conf: string[] }) => {
       if (!existsSync(script)) fail(`no such script: ${script}`);
-      process.exitCode = await runScript(path.resolve(script), args, { KINDLING_MASTER: opts.master, KINDLING_ENGINE: opts.engine });
+      let conf: string | undefined;
+      try {
+        conf = opts.conf.length > 0 ? JSON.stringify(parseConf(opts.conf)) : undefined;
+      } catch (e) {
+        fail(`--conf: ${(e as Error).message}`);
+      }
+      process.exitCode = await runScript(path.resolve(script), args, { KINDLING_MASTER: opts.master, KINDLING_ENGINE: opts.engine, KINDLING_CONF: conf });
     });
 
   program

@@ -1,6 +1,7 @@
 import { parse, type Options } from 'acorn';
 import { analyze as analyzeScopes } from 'eslint-scope';
 import type * as ESTree from 'estree';
+import { wrapperAdvice } from './builtins.js';
 import { ClosureError } from './errors.js';
 import { NATIVE_NAMESPACES } from './globals.js';
 
@@ -244,5 +245,5 @@ function nativeError(fn: Function, what: string): ClosureError {
     }
   }
   return new ClosureError(what, `${what} is a native function (${qualified}), which has no source to ship to ` +
-    `worker threads. Wrap it in a function of your own, e.g. xs => ${qualified}(...xs)`, qualified);
+    `worker threads. Wrap it in a function of your own, e.g. ${wrapperAdvice(qualified, fn, what)}`, qualified);
 }

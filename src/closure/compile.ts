@@ -32,6 +32,15 @@ export type Compile = (f: ShippedFunction) => Promise<Fn>;
 
 const MAX_FACTORIES = 1000;
 const factories = new Map<string, Factory>();
+/** The source of each cached factory by its `sourceURL`, so a stack frame in user code can show that code. */
+const sourcesByUrl = new Map<string, string>();
+const urlByKey = new Map<string, string>();
+let nextUrl = 0;
+const URL_PREFIX = 'kindling-fn-';
+/** Lines the Function constructor and the factory wrapper put before the first line of `src`. */
+const WRAPPER_LINES = 3;
+/** `return (` before the first line of `src`. */
+const WRAPPER_COLUMNS = 8;
 let hits = 0;
 let misses = 0;
 
@@ -77,12 +86,21 @@ function factoryFor(params: readonly string[], src: string): Factory {
     misses++;
     // Strict, like the ES module the function most likely came from; the newline keeps a
     // trailing line comment in `src` from swallowing the closing parenthesis.
-    factory = new Function(...params, `"use strict";\nreturn (${src}\n);`) as Factory;
+    // The sourceURL names the function's frames in stack traces, so a failure can point into user code.
+    const url = `${URL_PREFIX}${nextUrl++}`;
+    factory = new Function(...params, `"use strict";\nreturn (${src}\n);\n//# sourceURL=${url}`) as Factory;
+    sourcesByUrl.set(url, src);
+    urlByKey.set(key, url);
   }
   factories.set(key, factory);
   if (factories.size > MAX_FACTORIES) {
     const oldest = factories.keys().next();
-    if (!oldest.done) factories.delete(oldest.value);
+    if (!oldest.done) {
+      factories.delete(oldest.value);
+      const url = urlByKey.get(oldest.value);
+      urlByKey.delete(oldest.value);
+      if (url !== undefined) sourcesByUrl.delete(url);
+    }
   }
   return factory;
 }
@@ -131,6 +149,34 @@ export function compileCacheStats(): { size: number; builds: number; hits: numbe
  */
 export function clearCompileCache(): void {
   factories.clear();
+  sourcesByUrl.clear();
+  urlByKey.clear();
   hits = 0;
   misses = 0;
+}
+
+/**
+ * The innermost frame of `stack` that lies in a shipped function, as the line of that function's source
+ * (`line 2 of the function: if (x > 1) throw boom;`), or undefined when no user code is on the stack.
+ * Worker stacks otherwise only show the engine's frames and an anonymous `eval`.
+ *
+ * @example
+ * ```ts
+ * import { userCodeFrame } from './index.js';
+ * try { f(x); } catch (e) { console.log(userCodeFrame((e as Error).stack)); }
+ * ```
+ */
+export function userCodeFrame(stack: string | undefined): string | undefined {
+  if (stack === undefined) return undefined;
+  const m = new RegExp(`${URL_PREFIX}(\\d+):(\\d+):(\\d+)`).exec(stack);
+  if (m === null) return undefined;
+  const src = sourcesByUrl.get(`${URL_PREFIX}${m[1]}`);
+  const line = Number(m[2]) - WRAPPER_LINES;
+  if (src === undefined || line < 1) return undefined;
+  const text = src.split('\n')[line - 1];
+  if (text === undefined) return undefined;
+  const column = Number(m[3]) - (line === 1 ? WRAPPER_COLUMNS : 0);
+  const trimmed = text.trim();
+  const shown = trimmed.length > 160 ? `${trimmed.slice(0, 157)}...` : trimmed;
+  return `line ${line}, column ${column} of the function: ${shown}`;
 }

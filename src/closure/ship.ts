@@ -2,6 +2,7 @@ import { analyzeFunction, type FunctionAnalysis } from './analyze.js';
 import { capturedInfo, isShippable, kShip, ModuleRef, type WireShippable } from './capture.js';
 import { findUnclonable } from './clonable.js';
 import { ClosureError } from './errors.js';
+import { safeBuiltinExpression } from './builtins.js';
 import { ALLOWED_GLOBALS, VITE_IMPORT_PATTERN } from './globals.js';
 
 /**
@@ -75,6 +76,8 @@ function shipNested(fn: Function, what: string, selfKey: string | undefined, dep
   const captured = capturedInfo(fn);
   const target = captured?.fn ?? fn;
   const env = captured?.env ?? {};
+  const builtin = captured === undefined ? safeBuiltinExpression(target) : undefined;
+  if (builtin !== undefined) return { src: builtin, env: {}, name: target.name };
   const analysis = analyzeFunction(target, what);
   const used: string[] = [];
   const undeclared: string[] = [];
@@ -162,3 +165,4 @@ function signature(analysis: FunctionAnalysis, fnName: string): string {
     default: return `function ${fnName}${params} { ... }`;
   }
 }
+

@@ -8,7 +8,8 @@ import os from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { ClosureError, shipFunction, type ShippedFunction } from '../closure/index.js';
+import { ClosureError, capture, shipFunction, useModule, type ShippedFunction } from '../closure/index.js';
+import { parseCsv, readObjectFile } from '../io/index.js';
 import { ContextStoppedError, IllegalStateError, ArgumentTypeError, InvalidArgumentError } from '../core/errors.js';
 import {
   type RDD,
@@ -18,6 +19,7 @@ import {
   UnionRDD,
   TextFileRDD,
   WholeTextFilesRDD,
+  BinaryFilesRDD,
   CheckpointRDD,
   checkPartitionCount,
   type RddContext,
@@ -36,8 +38,9 @@ import { TaskScheduler, type TaskSchedulerState } from '../scheduler/task-schedu
 import { TaskBuilder } from '../scheduler/task-builder.js';
 import { fullLineage } from '../scheduler/lineage.js';
 import { resolveOptions, type ContextOptions, type ResolvedOptions } from './options.js';
-import { Accumulator, Broadcast } from './shared-variables.js';
+import { Accumulator, Broadcast, CustomAccumulator, type AccumulatorParam } from './shared-variables.js';
 import { LocalDirs } from './local-dirs.js';
+import { VERSION } from '../version.js';
 import { Hints } from './hints.js';
 import { ENGINES, type DriverEngine } from '../exec/engines.js';
 
@@ -89,6 +92,10 @@ export interface FaultInjector {
  * await sc.stop();
  * ```
  */
+/** Spark's log levels, most verbose first. */
+const LOG_LEVELS = ['ALL', 'TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL', 'OFF'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
 export class Context implements RddContext {
   readonly isDriver = true;
   readonly options: ResolvedOptions;
@@ -131,9 +138,9 @@ export class Context implements RddContext {
   constructor(options: ContextOptions = {}) {
     this.options = resolveOptions(options, os.availableParallelism());
     this.#localDirs = new LocalDirs(this.options.localDir, this.options.appName);
-    this.#engine = ENGINES[this.options.engine].driver(this.#localDirs.root, (m) => console.warn(`kindling: ${m}`));
+    this.#engine = ENGINES[this.options.engine].driver(this.#localDirs.root, (m) => this.#warn(`kindling: ${m}`));
     // "persist() it?" is no advice where nothing is cached between jobs.
-    this.#hints = new Hints((m) => console.warn(`kindling hint: ${m}`), this.options.hints && this.#engine.caches, this.options.lineageDepthWarning);
+    this.#hints = new Hints((m) => this.#warn(`kindling hint: ${m}`), this.options.hints && this.#engine.caches, this.options.lineageDepthWarning);
     this.#backend = resolveMaster(this.options.master, os.availableParallelism()).factory.create(this.options.master, this.options.numWorkers, {
       maxHeapMb: this.options.workerMB,
       scratchDir: this.#localDirs.root,
@@ -217,6 +224,40 @@ export class Context implements RddContext {
     return this.options.numWorkers;
   }
 
+  /** The kindling version running this context (Spark's `sc.version`). @example `console.log(sc.version)` */
+  get version(): string {
+    return VERSION;
+  }
+
+  /** The application name (`appName` option, default `kindling`); it names the context's spill folder. @example `sc.appName` */
+  get appName(): string {
+    return this.options.appName;
+  }
+
+  #logLevel: LogLevel = 'WARN';
+
+  /**
+   * Which of kindling's own messages the driver prints (Spark's `sc.setLogLevel`): hints and notices are WARN,
+   * so `'ERROR'`, `'FATAL'` or `'OFF'` silence them; `'ALL'`, `'TRACE'`, `'DEBUG'`, `'INFO'` and `'WARN'` show
+   * them. Errors always reach your code as exceptions. The progress bar has its own `progress` option.
+   *
+   * @example
+   * ```ts
+   * sc.setLogLevel('ERROR');
+   * ```
+   */
+  setLogLevel(level: LogLevel): void {
+    const upper = String(level).toUpperCase() as LogLevel;
+    if (!LOG_LEVELS.includes(upper)) {
+      throw new InvalidArgumentError(`setLogLevel: unknown level '${String(level)}'; use one of ${LOG_LEVELS.join(', ')}`);
+    }
+    this.#logLevel = upper;
+  }
+
+  #warn(message: string): void {
+    if (LOG_LEVELS.indexOf(this.#logLevel) <= LOG_LEVELS.indexOf('WARN')) console.warn(message);
+  }
+
   get checkpointDir(): string | undefined {
     return this.#checkpointDir;
   }
@@ -288,7 +329,7 @@ export class Context implements RddContext {
     this.#hints.checkDepth(lineage);
     const parts = partitions ?? Array.from({ length: rdd.getNumPartitions() }, (_, i) => i);
     const { jobId, results, computedRdds } = await this.#dag.runJob(rdd, parts, fn, description ?? `job on ${rdd.label}`);
-    this.#hints.jobFinished(lineage, computedRdds);
+    this.#hints.jobFinished(lineage, computedRdds, partitions === undefined && fn.kind !== 'sampleKeys');
     return this.#engine.collectResults(jobId, results);
   }
 
@@ -407,6 +448,97 @@ export class Context implements RddContext {
   }
 
   /**
+   * One `[absolutePath, bytes]` pair per file (pyspark's binaryFiles), listed by the rules of {@link textFile};
+   * each file is read whole into a `Uint8Array`, without decompression.
+   *
+   * @example
+   * ```ts
+   * const sizes = sc.binaryFiles('images/').mapValues((bytes) => bytes.length);
+   * ```
+   */
+  binaryFiles(path: string, options: { minPartitions?: number; recursive?: boolean } = {}): RDD<[string, Uint8Array]> {
+    const minPartitions = options.minPartitions ?? this.defaultParallelism;
+    checkPartitionCount('binaryFiles', minPartitions);
+    return new BinaryFilesRDD(this, path, minPartitions, { recursive: options.recursive ?? false });
+  }
+
+  /**
+   * The elements saved by `saveAsObjectFile` (V8 serialization: any structured-clone value comes back as it
+   * was, Maps, Dates, typed arrays and nested objects included), one partition per group of part files.
+   *
+   * @example
+   * ```ts
+   * await sc.parallelize([new Map([['a', 1]]), new Date(0)]).saveAsObjectFile('out/objects');
+   * const back = await sc.objectFile('out/objects').collect();
+   * ```
+   */
+  objectFile<T = unknown>(path: string, options: { minPartitions?: number; recursive?: boolean } = {}): RDD<T> {
+    const read = readObjectFile;
+    const v8 = useModule<typeof import('node:v8')>('node:v8');
+    return this.binaryFiles(path, options).flatMap(capture({ read, v8 }, ([file, bytes]: [string, Uint8Array]) => read(v8, bytes, file) as T[]));
+  }
+
+  /**
+   * The records of CSV files (RFC 4180: quoted fields may hold delimiters, quotes and line breaks). With
+   * `header` (the default), each file's first record names the fields and every other record becomes an
+   * object of strings; without it, records are arrays of strings. Each file is parsed whole by one task (a
+   * quoted field can span lines), so split large data into several files.
+   *
+   * @example
+   * ```ts
+   * const people = sc.csvFile('people.csv'); // RDD<Record<string, string>>: { name: 'ann', age: '31' }, ...
+   * const rows = sc.csvFile('data.tsv', { header: false, delimiter: '\t' }); // RDD<string[]>
+   * ```
+   */
+  csvFile(path: string, options?: { header?: true; delimiter?: string; minPartitions?: number; recursive?: boolean }): RDD<Record<string, string>>;
+  csvFile(path: string, options: { header: false; delimiter?: string; minPartitions?: number; recursive?: boolean }): RDD<string[]>;
+  csvFile(
+    path: string,
+    options: { header?: boolean; delimiter?: string; minPartitions?: number; recursive?: boolean } = {},
+  ): RDD<Record<string, string>> | RDD<string[]> {
+    const header = options.header ?? true;
+    const delimiter = options.delimiter ?? ',';
+    try {
+      parseCsv('', delimiter); // checks the delimiter at the call
+    } catch (e) {
+      throw new InvalidArgumentError(`csvFile: ${(e as Error).message}`);
+    }
+    const parse = parseCsv;
+    const files = this.wholeTextFiles(path, { ...(options.minPartitions === undefined ? {} : { minPartitions: options.minPartitions }), recursive: options.recursive ?? false });
+    if (!header) return files.flatMap(capture({ parse, delimiter }, ([, text]: [string, string]) => parse(text, delimiter)));
+    return files.flatMap(
+      capture({ parse, delimiter }, ([file, text]: [string, string]) => {
+        const [names, ...records] = parse(text, delimiter);
+        if (names === undefined) return [];
+        return records.map((r, i) => {
+          if (r.length !== names.length) {
+            // shipped: runs in the workers inside csvFile's flatMap function
+            throw new Error(`${file}: record ${i + 2} has ${r.length} fields but the header names ${names.length}`);
+          }
+          const o: Record<string, string> = {};
+          for (let j = 0; j < names.length; j++) o[names[j]!] = r[j]!;
+          return o;
+        });
+      }),
+    );
+  }
+
+  /**
+   * The values of JSON Lines files: one `JSON.parse`d value per non-blank line (a line that is not JSON fails
+   * the job naming the file and line). `rdd.saveAsJsonLines(path)` writes them.
+   *
+   * @example
+   * ```ts
+   * const events = sc.jsonLinesFile<{ user: string; ms: number }>('events/*.jsonl');
+   * ```
+   */
+  jsonLinesFile<T = unknown>(path: string, options: { minPartitions?: number; recursive?: boolean } = {}): RDD<T> {
+    return this.textFile(path, options)
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.parse(line) as T);
+  }
+
+  /**
    * The union of several RDDs (no shuffle).
    *
    * @example
@@ -437,11 +569,21 @@ export class Context implements RddContext {
    */
   broadcast<T>(value: T): Broadcast<T> {
     this.#checkRunning('broadcast');
-    const b = new Broadcast<T>(this.#nextSharedId++, value, (id) => {
-      this.#broadcasts.delete(id);
-      this.#builder.forgetBroadcast(id);
-      if (!this.#stopped) this.#backend.removeBroadcast(id);
-    }, this.#token);
+    const b = new Broadcast<T>(
+      this.#nextSharedId++,
+      value,
+      (id) => {
+        this.#broadcasts.delete(id);
+        this.#builder.forgetBroadcast(id);
+        if (!this.#stopped) this.#backend.removeBroadcast(id);
+      },
+      (id) => {
+        // Stays registered: the next task that needs it on a worker gets it shipped again.
+        this.#builder.forgetBroadcast(id);
+        if (!this.#stopped) this.#backend.removeBroadcast(id);
+      },
+      this.#token,
+    );
     this.#broadcasts.set(b.id, b as Broadcast<unknown>);
     return b;
   }
@@ -469,6 +611,26 @@ export class Context implements RddContext {
    */
   collectionAccumulator<T>(name?: string): Accumulator<T[]> {
     return this.#newAccumulator<T[]>('list', [], name);
+  }
+
+  /**
+   * An accumulator of any mergeable value (Spark's AccumulatorV2): `zero`, `add` and `merge` run on the driver;
+   * tasks send the elements they add, and each successful task counts once.
+   *
+   * @example
+   * ```ts
+   * const longest = sc.customAccumulator({ zero: () => '', add: (a, w: string) => (w.length > a.length ? w : a), merge: (a, b) => (b.length > a.length ? b : a) });
+   * await words.foreach(capture({ longest }, (w) => longest.add(w)));
+   * longest.value;
+   * ```
+   */
+  customAccumulator<T, V>(param: AccumulatorParam<T, V>, name?: string): CustomAccumulator<T, V> {
+    for (const f of ['zero', 'add', 'merge'] as const) {
+      if (typeof param?.[f] !== 'function') throw new ArgumentTypeError(`customAccumulator: ${f} must be a function`);
+    }
+    const acc = new CustomAccumulator<T, V>(this.#nextSharedId++, param, name, this.#token);
+    this.#accumulators.set(acc.id, acc as unknown as Accumulator<unknown>);
+    return acc;
   }
 
   #newAccumulator<T>(kind: AccumulatorKind, initial: T, name: string | undefined): Accumulator<T> {

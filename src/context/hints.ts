@@ -5,9 +5,14 @@
  */
 import type { RDD } from '../rdd/index.js';
 
+/** Every hint says how to switch hints off. */
+const OFF = '(Hints are off with { hints: false } in the Context options.)';
+
 export class Hints {
   /** How many jobs computed each RDD's partitions (rather than reading them from a cache or a shuffle). */
   readonly #jobsComputing = new Map<number, number>();
+  /** The same, counting only jobs a user can act on (see `jobFinished`). */
+  readonly #userJobsComputing = new Map<number, number>();
   readonly #hinted = new Set<number>();
   #depthWarned = false;
   /** Counts are kept by id and dropped with their RDD: a streaming program creates RDDs for hours. */
@@ -33,24 +38,28 @@ export class Hints {
   }
 
   /**
-   * After a job over `fullLineage` (every RDD it could have computed): count the RDDs it computed, and name the ones computed again by this job that were not
-   * persisted. Only the last RDD of a recomputed chain is named: persisting it saves the whole chain.
+   * After a job over `fullLineage` (every RDD it could have computed): count the RDDs it computed, and name the
+   * ones computed again that were not persisted. Only the last RDD of a recomputed chain is named: persisting it
+   * saves the whole chain. `actionable` is false for jobs whose recomputation a user cannot avoid or would not
+   * care about: the engine's own sampling jobs (sortByKey's range bounds, zipWithIndex's offsets) and jobs that
+   * read only some partitions (take, first, lookup with a partitioner); those are counted but never hinted on.
    */
-  jobFinished(fullLineage: readonly RDD<unknown>[], computed: ReadonlySet<number>): void {
+  jobFinished(fullLineage: readonly RDD<unknown>[], computed: ReadonlySet<number>, actionable = true): void {
     const lineage = fullLineage.filter((r) => computed.has(r.id));
     for (const r of lineage) {
       const n = this.#jobsComputing.get(r.id);
       if (n === undefined) this.#forget.register(r, r.id);
       this.#jobsComputing.set(r.id, (n ?? 0) + 1);
     }
-    if (!this.enabled) return;
-    const recomputed = lineage.filter((r) => this.#jobsComputing.get(r.id)! >= 2 && r.storageLevel.name === 'NONE' && !r.cheapToRecompute);
+    if (!this.enabled || !actionable) return;
+    for (const r of lineage) this.#userJobsComputing.set(r.id, (this.#userJobsComputing.get(r.id) ?? 0) + 1);
+    const recomputed = lineage.filter((r) => this.#userJobsComputing.get(r.id)! >= 2 && r.storageLevel.name === 'NONE' && !r.cheapToRecompute);
     const hasRecomputedChild = new Set<number>();
     for (const r of recomputed) for (const d of r.dependencies) if (d.type === 'narrow') hasRecomputedChild.add(d.rdd.id);
     for (const r of recomputed) {
       if (hasRecomputedChild.has(r.id) || this.#hinted.has(r.id)) continue;
       this.#hinted.add(r.id);
-      this.log(`${r.label} was computed ${this.#jobsComputing.get(r.id)} times; persist() it?`);
+      this.log(`${r.label} was computed ${this.#userJobsComputing.get(r.id)} times; persist() it? ${OFF}`);
     }
   }
 
@@ -70,7 +79,7 @@ export class Hints {
       this.#depthWarned = true;
       this.log(
         `the lineage of ${rdd.label} is ${deepest} RDDs deep (more than ${this.depthThreshold}); long lineages slow ` +
-          'scheduling and recovery: checkpoint() an RDD every few iterations (after sc.setCheckpointDir).',
+          `scheduling and recovery: checkpoint() an RDD every few iterations (after sc.setCheckpointDir). ${OFF}`,
       );
     }
   }

@@ -95,7 +95,58 @@ function nonNegative(name: string, v: number | undefined, fallback: number): num
   return v;
 }
 
-export function resolveOptions(o: ContextOptions, cores: number): ResolvedOptions {
+/**
+ * Options given as `key=value` pairs (`kindling run --conf memory.workerMB=1024 --conf hints=false`): dotted
+ * keys reach nested options; `true`/`false` and numbers are converted. Unknown keys are refused.
+ *
+ * @example
+ * ```ts
+ * parseConf(['maxTaskFailures=2', 'memory.workerMB=1024']); // { maxTaskFailures: 2, memory: { workerMB: 1024 } }
+ * ```
+ */
+export function parseConf(pairs: readonly string[]): ContextOptions {
+  const out: Record<string, unknown> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new InvalidOptionError(`--conf expects key=value, got '${pair}'`);
+    const key = pair.slice(0, eq).trim();
+    const raw = pair.slice(eq + 1).trim();
+    if (!CONF_KEYS.includes(key)) throw new InvalidOptionError(`unknown option '${key}'; known: ${CONF_KEYS.join(', ')}`);
+    const value: unknown = raw === 'true' ? true : raw === 'false' ? false : raw !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw;
+    const [head, sub] = key.split('.') as [string, string | undefined];
+    if (sub === undefined) out[head] = value;
+    else out[head] = { ...(out[head] as object | undefined), [sub]: value };
+  }
+  return out as ContextOptions;
+}
+
+const CONF_KEYS: readonly string[] = [
+  'master', 'appName', 'engine', 'maxTaskFailures', 'maxStageAttempts', 'progress', 'maxResultSize', 'localDir', 'hints',
+  'lineageDepthWarning', 'slotsPerWorker', 'localityWaitMs', 'taskTimeoutMs', 'fetchTimeoutMs',
+  'memory.workerMB', 'memory.storageFraction', 'memory.shuffleFraction',
+  'speculation.enabled', 'speculation.multiplier', 'speculation.quantile', 'speculation.minRuntimeMs', 'speculation.intervalMs',
+];
+
+/** Options from `kindling run --conf`, passed in KINDLING_CONF as JSON; options written in code win over them. */
+function withEnvConf(o: ContextOptions): ContextOptions {
+  const json = process.env.KINDLING_CONF;
+  if (json === undefined || json === '') return o;
+  let conf: Record<string, unknown>;
+  try {
+    conf = JSON.parse(json) as Record<string, unknown>;
+  } catch {
+    throw new InvalidOptionError(`KINDLING_CONF is not JSON: ${json}`);
+  }
+  const merged: Record<string, unknown> = { ...conf };
+  for (const [k, v] of Object.entries(o)) {
+    if (v === undefined) continue;
+    merged[k] = v !== null && typeof v === 'object' && typeof conf[k] === 'object' ? { ...(conf[k] as object), ...(v as object) } : v;
+  }
+  return merged as ContextOptions;
+}
+
+export function resolveOptions(given: ContextOptions, cores: number): ResolvedOptions {
+  const o = withEnvConf(given);
   // The `kindling` command passes --master/--engine through the environment; options in code win.
   const master = o.master ?? process.env.KINDLING_MASTER ?? 'local[*]';
   return {

@@ -13,6 +13,10 @@ export interface ErrorInfo {
   readonly rddLabel?: string;
   /** The thrown error's `code` (a kindling code from `docs/errors.md`, or e.g. Node's 'ENOENT'), when it had one. */
   readonly code?: string;
+  /** The input record being processed when the error was thrown: `file` or `file, line N`. */
+  readonly input?: string;
+  /** The innermost line of shipped user code on the stack (see `userCodeFrame`). */
+  readonly userFrame?: string;
 }
 
 /** The stable codes of kindling's errors, documented in docs/errors.md; messages may change, codes do not. */
@@ -236,17 +240,36 @@ export function tagUserError(error: unknown, rddId: number, rddLabel: string): u
   return tagUserError(wrapped, rddId, rddLabel);
 }
 
+const kInput = Symbol.for('kindling.inputRecord');
+
+/**
+ * Marks an error with the input record it was thrown for (`file, line N`), once: the reader closest to the
+ * failing function knows the record, and readers further up (a union, a cached parent) must not overwrite it.
+ */
+export function tagInputRecord(error: unknown, input: string): unknown {
+  if (error !== null && typeof error === 'object' && (error as Record<symbol, unknown>)[kInput] === undefined) {
+    try {
+      Object.defineProperty(error, kInput, { value: input, enumerable: false });
+    } catch {
+      // A frozen error object keeps its message only.
+    }
+  }
+  return error;
+}
+
 /** Converts anything thrown into plain data that can be posted to the driver. */
 export function toErrorInfo(error: unknown): ErrorInfo {
   if (error instanceof Error) {
     const tag = (error as unknown as Record<symbol, { rddId: number; rddLabel: string } | undefined>)[kTagged];
     const code: unknown = (error as { code?: unknown }).code;
+    const input = (error as unknown as Record<symbol, unknown>)[kInput];
     return {
       name: error.name,
       message: error.message,
       ...(error.stack !== undefined ? { stack: error.stack } : {}),
       ...(tag ? { rddId: tag.rddId, rddLabel: tag.rddLabel } : {}),
       ...(typeof code === 'string' ? { code } : {}),
+      ...(typeof input === 'string' ? { input } : {}),
     };
   }
   return { name: 'Error', message: String(error) };

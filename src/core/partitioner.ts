@@ -12,7 +12,9 @@ import { InvalidArgumentError, ArgumentTypeError } from './errors.js';
 export type PartitionerWire =
   | { kind: 'hash'; numPartitions: number }
   | { kind: 'direct'; numPartitions: number }
-  | { kind: 'range'; numPartitions: number; bounds: unknown[]; ascending: boolean };
+  | { kind: 'range'; numPartitions: number; bounds: unknown[]; ascending: boolean }
+  /** A user's partitioner: `getPartition` is a shipped function, compiled by the worker before its task runs. */
+  | { kind: 'custom'; numPartitions: number; getPartition: unknown };
 
 /** Maps each key to a partition index in `[0, numPartitions)`. */
 export interface Partitioner {
@@ -188,6 +190,9 @@ export function partitionerFromWire(w: PartitionerWire): Partitioner {
       return new DirectPartitioner(w.numPartitions);
     case 'range':
       return new RangePartitioner(w.numPartitions, w.bounds, w.ascending);
+    case 'custom':
+      // internal: the executor compiles custom partitioners before the shuffle writer needs one
+      throw new TypeError('kindling: a custom partitioner must be compiled by the worker, not rebuilt from its description');
     default:
       // internal: wire data comes from toWire() of a known partitioner; another kind means a bug
       throw new TypeError(`kindling: unknown partitioner kind ${JSON.stringify((w as { kind: unknown }).kind)}`);
@@ -205,7 +210,12 @@ export function partitionerFromWire(w: PartitionerWire): Partitioner {
  * determineBounds([[5, 1], [1, 1], [3, 1], [4, 1], [2, 1], [6, 1]], 3); // [2, 4]
  * ```
  */
-export function determineBounds(candidates: ReadonlyArray<readonly [unknown, number]>, partitions: number): unknown[] {
+export function determineBounds(
+  candidates: ReadonlyArray<readonly [unknown, number]>,
+  partitions: number,
+  /** The key order (a user's comparator for sortByKey with `compare`); the engine's by default. */
+  compare: (a: unknown, b: unknown) => number = compareKeys,
+): unknown[] {
   checkNumPartitions(partitions, 'determineBounds');
   const bounds: unknown[] = [];
   if (partitions === 1 || candidates.length === 0) return bounds;
@@ -214,7 +224,7 @@ export function determineBounds(candidates: ReadonlyArray<readonly [unknown, num
     if (!(w >= 0) || w === Infinity) throw new InvalidArgumentError(`kindling: determineBounds weights must be finite and non-negative, got ${w}`);
     total += w;
   }
-  const sorted = candidates.slice().sort((x, y) => compareKeys(x[0], y[0]));
+  const sorted = candidates.slice().sort((x, y) => compare(x[0], y[0]));
   const step = total / partitions;
   let cumulative = 0;
   let nextTarget = step;
@@ -224,7 +234,7 @@ export function determineBounds(candidates: ReadonlyArray<readonly [unknown, num
     if (cumulative < nextTarget) continue;
     // A key equal to the previous bound cannot start a new range; wait for the next larger key, keeping
     // the same target so the lost split is made up as soon as possible.
-    if (bounds.length > 0 && compareKeys(key, bounds[bounds.length - 1]) <= 0) continue;
+    if (bounds.length > 0 && compare(key, bounds[bounds.length - 1]) <= 0) continue;
     bounds.push(key);
     nextTarget += step;
   }

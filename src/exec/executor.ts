@@ -10,9 +10,9 @@
  *    results that would lose their class or exceed maxResultSize;
  * 6. the outcome: success, or a failure as a value naming its kind. Nothing is thrown across the boundary.
  */
-import { findClassInstance, type Compile } from '../closure/index.js';
+import { findClassInstance, userCodeFrame, type Compile, type ShippedFunction } from '../closure/index.js';
 import { classInstanceError, toErrorInfo } from '../core/errors.js';
-import { rebuildRdds, prepareResultFunction, type RDD, type RddWire, type TaskContext, type Pair } from '../rdd/index.js';
+import { rebuildRdds, prepareResultFunction, setCurrentTask, CompiledPartitioner, type RDD, type RddWire, type TaskContext, type Pair } from '../rdd/index.js';
 import { compileAggregator } from '../shuffle/aggregator.js';
 import { encodeBuckets } from '../shuffle/bucket-codec.js';
 import { FetchFailedError } from '../shuffle/fetch-failed.js';
@@ -130,6 +130,8 @@ export class Executor {
       // internal: the task message carries its stage's RDDs, the final one included
       if (rdd === undefined) throw new Error(`task ${msg.taskId} names RDD ${msg.finalRddId}, which was not sent`);
       const tc = await this.#inputs(msg, meter);
+      // What taskContext() returns inside user functions (Spark's TaskContext), while this task computes.
+      setCurrentTask({ partitionId: msg.partition, stageId: msg.stageId, attemptNumber: msg.attempt, taskAttemptId: msg.taskId });
       const ran = msg.shuffleWrite !== undefined ? await this.#runShuffleMap(msg, rdd, tc.context, runtime, meter) : await this.#runResult(msg, rdd, tc.context, runtime, meter);
       return {
         status: 'success',
@@ -143,6 +145,7 @@ export class Executor {
     } catch (e) {
       return { status: 'failed', epoch: this.epoch, failure: failureOf(e), blockUpdates: this.blocks.drainUpdates(), metrics: metricsOf(meter) };
     } finally {
+      setCurrentTask(undefined);
       this.#active.delete(msg.taskId);
       this.#cancelled.delete(msg.taskId);
     }
@@ -224,7 +227,10 @@ export class Executor {
     const w = msg.shuffleWrite!;
     const aggregator = w.aggregator && w.mapSideCombine ? await compileAggregator(w.aggregator, runtime.compile) : undefined;
     const writer = this.shuffles.writer(w.shuffleId, msg.partition, w.partitioner.numPartitions);
-    const mapStatus = writeShuffleOutput((each) => rdd.forEach(msg.partition, tc, each), rdd.label, w, aggregator, writer);
+    // A user's partitioner ships as a function; the engine's own are rebuilt from their wire form.
+    const custom =
+      w.partitioner.kind === 'custom' ? new CompiledPartitioner(w.partitioner.numPartitions, await runtime.compile(w.partitioner.getPartition as ShippedFunction)) : undefined;
+    const mapStatus = writeShuffleOutput((each) => rdd.forEach(msg.partition, tc, each), rdd.label, w, aggregator, writer, custom);
     for (const s of mapStatus.sizes) meter.writeRecords += s;
     return { mapStatus };
   }
@@ -256,7 +262,10 @@ function failureOf(e: unknown): Extract<TaskOutcome, { status: 'failed' }>['fail
   if (e instanceof FetchFailedError) {
     return { kind: 'fetchFailed', shuffleId: e.shuffleId, mapId: e.mapId, workerIndex: e.workerIndex, epoch: e.epoch, message: e.message };
   }
-  return { kind: 'exception', error: toErrorInfo(e) };
+  const info = toErrorInfo(e);
+  // The line of the user's shipped function that threw, when it is on the stack.
+  const userFrame = userCodeFrame(info.stack);
+  return { kind: 'exception', error: userFrame === undefined ? info : { ...info, userFrame } };
 }
 
 function metricsOf(m: Meter): TaskMetrics {

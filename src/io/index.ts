@@ -22,6 +22,7 @@ export {
 } from './text-splits.js';
 export {
   DEFAULT_READ_CHUNK_BYTES,
+  firstLineNumber,
   forEachSplitLine,
   forEachSplitLineBatch,
   readSplitLines,
@@ -34,12 +35,16 @@ export {
   abortTask,
   commitJob,
   commitTask,
+  partFileNameFor,
+  readObjectFile,
   setupJob,
   taskAttemptPath,
   writeTaskOutput,
   type JobCommitResult,
   type JobOutputPlan,
+  type OutputFormat,
   type SetupJobOptions,
   type TaskCommitResult,
   type TaskOutput,
 } from './output-committer.js';
+export { parseCsv } from './csv.js';

@@ -137,14 +137,55 @@ function withSource<T>(split: TextSplit, body: (src: ByteSource, start: number, 
     throw readError(split.path, err);
   }
   try {
-    const size = fstatSync(fd).size;
-    const src: ByteSource = { size, read: (buf, offset, length, position) => readSync(fd, buf, offset, length, position) };
-    return body(src, split.start, split.start + split.length);
-  } catch (err) {
-    throw readError(split.path, err);
+    let size: number;
+    try {
+      size = fstatSync(fd).size;
+    } catch (err) {
+      throw readError(split.path, err);
+    }
+    // Only the reads are wrapped: `body` also runs the consumer of the lines (user functions), whose own
+    // exceptions must reach the driver as themselves, not as a failure to read the file.
+    const read = (buf: Buffer, offset: number, length: number, position: number): number => {
+      try {
+        return readSync(fd, buf, offset, length, position);
+      } catch (err) {
+        throw readError(split.path, err);
+      }
+    };
+    return body({ size, read }, split.start, split.start + split.length);
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * The 1-based number, in its file, of the first line a split owns: one more than the lines that start before
+ * byte `split.start`. Reads the file up to there, so it is meant for error reports, not for every task.
+ *
+ * @example
+ * ```ts
+ * // file: "a\nbb\nccc"
+ * firstLineNumber({ path: '/data/f.txt', start: 3, length: 6, whole: false }); // 3 (the split owns 'ccc')
+ * ```
+ */
+export function firstLineNumber(split: TextSplit): number {
+  if (split.whole || isCompressedPath(split.path) || split.start <= 0) return 1;
+  // Lines starting before `start`: the one at byte 0 and one after each `\n` in [0, start - 1).
+  let lines = 1;
+  const end = split.start - 1;
+  const fd = openSync(split.path, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(Math.min(DEFAULT_READ_CHUNK_BYTES, Math.max(end, 1)));
+    for (let pos = 0; pos < end; ) {
+      const n = readSync(fd, buf, 0, Math.min(buf.length, end - pos), pos);
+      if (n === 0) break;
+      for (let i = buf.indexOf(NL); i >= 0 && i < n; i = buf.indexOf(NL, i + 1)) lines++;
+      pos += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return lines + 1;
 }
 
 function readWholeBytes(path: string): Buffer {

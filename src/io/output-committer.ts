@@ -50,6 +50,8 @@ import path from 'node:path';
 import { OutputPathError, OutputCommitError, InvalidArgumentError } from '../core/errors.js';
 import { inputSpecRoots } from './input-files.js';
 import { formatTextLine, partFileName } from './text-format.js';
+import { serialize } from 'node:v8';
+import { gzipSync } from 'node:zlib';
 
 /** Where one save job writes; plain data, created by {@link setupJob} and posted to workers. */
 export interface JobOutputPlan {
@@ -63,6 +65,19 @@ export interface JobOutputPlan {
   readonly overwrite: boolean;
   /** Partitions the job writes, if known: `commitJob` then refuses to publish with any missing. */
   readonly numPartitions?: number;
+  /**
+   * How part files are written: text lines (the default), text lines gzip-compressed (`part-NNNNN.gz`, read
+   * back by `textFile`), or V8-serialized elements (`saveAsObjectFile`, read back by `objectFile`).
+   */
+  readonly format?: OutputFormat;
+}
+
+/** The part-file formats of {@link JobOutputPlan}. */
+export type OutputFormat = 'text' | 'text-gzip' | 'object';
+
+/** The committed name of a partition's part file in a plan's format. */
+export function partFileNameFor(plan: Pick<JobOutputPlan, 'format'>, partition: number): string {
+  return partFileName(partition) + (plan.format === 'text-gzip' ? '.gz' : '');
 }
 
 /** Options for {@link setupJob}. */
@@ -70,6 +85,7 @@ export interface SetupJobOptions {
   readonly overwrite?: boolean;
   readonly jobId: string | number;
   readonly numPartitions?: number;
+  readonly format?: OutputFormat;
   /**
    * The job's input specs (as given to `textFile`/`wholeTextFiles`): the output may not be one of
    * them, contain one, or lie inside an input directory.
@@ -109,7 +125,7 @@ const WRITE_CHUNK_CHARS = 1 << 20;
 const STAGING_MARK = '._kindling_temporary-';
 const ASIDE_MARK = '._kindling_old-';
 /** What a save writes into its output, and so all `overwrite` may delete. */
-const OUTPUT_FILE = /^(part-\d{5,}|_SUCCESS)$/;
+const OUTPUT_FILE = /^(part-\d{5,}(\.gz)?|_SUCCESS)$/;
 
 /** A short, stable tag of this host: a process id means something only on the host that issued it. */
 const HOST_TAG = createHash('sha256').update(os.hostname()).digest('hex').slice(0, 8);
@@ -202,6 +218,7 @@ export async function setupJob(outputPath: string, opts: SetupJobOptions): Promi
     asidePath: path.join(parent, `.${name}${ASIDE_MARK}${suffix}`),
     overwrite,
     ...(opts.numPartitions === undefined ? {} : { numPartitions: opts.numPartitions }),
+    ...(opts.format === undefined || opts.format === 'text' ? {} : { format: opts.format }),
   };
   return plan;
 }
@@ -390,10 +407,67 @@ export function taskAttemptPath(plan: JobOutputPlan, partition: number, attempt:
 }
 
 function writeFully(fd: number, text: string): number {
-  const bytes = Buffer.from(text, 'utf8');
+  return writeBytes(fd, Buffer.from(text, 'utf8'));
+}
+
+function writeBytes(fd: number, bytes: Uint8Array): number {
   let off = 0;
   while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
   return bytes.length;
+}
+
+/** Elements per V8-serialized batch of an object file. */
+const OBJECT_BATCH = 1024;
+
+/**
+ * An object file is a sequence of frames: a 4-byte little-endian length, then that many bytes of
+ * `v8.serialize(batch)`, a batch being an array of up to 1024 elements (see `readObjectFile`).
+ */
+function writeObjectRecords(fd: number, values: Iterable<unknown>): { records: number; bytes: number } {
+  let records = 0;
+  let bytes = 0;
+  let batch: unknown[] = [];
+  const flush = (): void => {
+    const body = serialize(batch);
+    const header = Buffer.allocUnsafe(4);
+    header.writeUInt32LE(body.length, 0);
+    bytes += writeBytes(fd, header) + writeBytes(fd, body);
+    batch = [];
+  };
+  for (const v of values) {
+    batch.push(v);
+    records++;
+    if (batch.length >= OBJECT_BATCH) flush();
+  }
+  if (batch.length > 0) flush();
+  return { records, bytes };
+}
+
+/**
+ * The elements of an object file written by `saveAsObjectFile`, in order. Self-contained (it uses only its
+ * arguments and standard globals) so that it can be shipped to workers as a helper; pass `node:v8`.
+ *
+ * @example
+ * ```ts
+ * import * as v8 from 'node:v8';
+ * readObjectFile(v8, readFileSync('out/part-00000')); // [ ...the partition's elements ]
+ * ```
+ */
+export function readObjectFile(v8: { deserialize(bytes: Uint8Array): unknown }, data: Uint8Array, name = 'object file'): unknown[] {
+  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const out: unknown[] = [];
+  let off = 0;
+  while (off < buf.length) {
+    const len = off + 4 <= buf.length ? buf.readUInt32LE(off) : -1;
+    // shipped: readObjectFile runs in the workers as a helper of objectFile
+    if (len < 0 || off + 4 + len > buf.length) throw new Error(`${name} is truncated or not an object file (saveAsObjectFile output)`);
+    const batch = v8.deserialize(buf.subarray(off + 4, off + 4 + len));
+    // shipped: readObjectFile runs in the workers as a helper of objectFile
+    if (!Array.isArray(batch)) throw new Error(`${name} is not an object file (saveAsObjectFile output)`);
+    for (const x of batch) out.push(x);
+    off += 4 + len;
+  }
+  return out;
 }
 
 /**
@@ -426,17 +500,23 @@ export function writeTaskOutput(
   let records = 0;
   let bytes = 0;
   try {
-    // Concatenation builds a rope that is flattened once per ~1 MiB write.
-    let chunk = '';
-    for (const value of lines) {
-      chunk += formatTextLine(value) + '\n';
-      records++;
-      if (chunk.length >= WRITE_CHUNK_CHARS) {
-        bytes += writeFully(fd, chunk);
-        chunk = '';
+    if (plan.format === 'object') {
+      ({ records, bytes } = writeObjectRecords(fd, lines));
+    } else {
+      // Each ~1 MiB chunk of a gzip part is its own gzip member: concatenated members are one valid gzip file.
+      const write = plan.format === 'text-gzip' ? (text: string) => writeBytes(fd, gzipSync(text)) : (text: string) => writeFully(fd, text);
+      // Concatenation builds a rope that is flattened once per ~1 MiB write.
+      let chunk = '';
+      for (const value of lines) {
+        chunk += formatTextLine(value) + '\n';
+        records++;
+        if (chunk.length >= WRITE_CHUNK_CHARS) {
+          bytes += write(chunk);
+          chunk = '';
+        }
       }
+      if (chunk.length > 0) bytes += write(chunk);
     }
-    if (chunk.length > 0) bytes += writeFully(fd, chunk);
   } catch (err) {
     closeSync(fd);
     rmSync(attemptPath, { force: true });
@@ -460,7 +540,7 @@ export function writeTaskOutput(
  */
 export function commitTask(plan: JobOutputPlan, partition: number, attempt: number): TaskCommitResult {
   const attemptPath = taskAttemptPath(plan, partition, attempt);
-  const partPath = path.join(plan.stagingPath, partFileName(partition));
+  const partPath = path.join(plan.stagingPath, partFileNameFor(plan, partition));
   const lost: TaskCommitResult = {
     committed: false,
     partPath,
@@ -533,7 +613,7 @@ export async function commitJob(plan: JobOutputPlan): Promise<JobCommitResult> {
   const parts = new Set(names.filter((n) => n.startsWith('part-')));
   if (plan.numPartitions !== undefined) {
     const missing: string[] = [];
-    for (let p = 0; p < plan.numPartitions; p++) if (!parts.has(partFileName(p))) missing.push(partFileName(p));
+    for (let p = 0; p < plan.numPartitions; p++) if (!parts.has(partFileNameFor(plan, p))) missing.push(partFileNameFor(plan, p));
     if (missing.length > 0) {
       const shown = missing.slice(0, 10).join(', ') + (missing.length > 10 ? `, ... (${missing.length} in all)` : '');
       throw new OutputCommitError(

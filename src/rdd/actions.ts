@@ -4,12 +4,16 @@
  */
 import { shipUserFunction } from './rdd-context.js';
 import { compareKeys, keyId } from '../core/keys.js';
-import { setupJob, commitJob, abortJob } from '../io/index.js';
+import { structuralMap } from '../core/structural-map.js';
+import { setupJob, commitJob, abortJob, type OutputFormat } from '../io/index.js';
 import type { ShippedFunction } from '../closure/index.js';
-import { emptyStats, mergeStats, type MaybeValue, type StatCounter } from './result-functions.js';
-import { MappedRDD, TextFileRDD, WholeTextFilesRDD, pair, type RDD } from './internal.js';
+import { emptyStats, estimateHyperLogLog, mergeStats, type MaybeValue, type StatCounter } from './result-functions.js';
+import { MappedRDD, TextFileRDD, WholeTextFilesRDD, BinaryFilesRDD, pair, type RDD } from './internal.js';
 import { NotAPairError, isPair, InvalidArgumentError, EmptyCollectionError } from '../core/errors.js';
 import { cloneZero } from '../shuffle/aggregator.js';
+import { capture } from '../closure/index.js';
+import { HashPartitioner } from '../core/partitioner.js';
+import { SeededRandom } from '../core/random.js';
 
 /** Count, mean, sum, min, max, variance (population and sample) and standard deviations. */
 export interface Stats {
@@ -122,7 +126,7 @@ export async function foreachPartition<T>(rdd: RDD<T>, fn: (it: Iterable<T>) => 
   await rdd.context.runJob(any(rdd), { kind: 'foreachPartition', fn: ship(any(rdd), 'foreachPartition', fn) }, undefined, `foreachPartition at ${rdd.label}`);
 }
 
-/** Counts per distinct element; the first-seen element object stands for its group. */
+/** Counts per distinct element, in a Map keyed structurally; the first-seen element object stands for its group. */
 export async function countByValue<T>(rdd: RDD<T>): Promise<Map<T, number>> {
   const parts = await rdd.context.runJob<Array<[T, number]>>(any(rdd), { kind: 'countByValue' }, undefined, `countByValue at ${rdd.label}`);
   const merged = new Map<unknown, [T, number]>();
@@ -134,7 +138,7 @@ export async function countByValue<T>(rdd: RDD<T>): Promise<Map<T, number>> {
       else cur[1] += c;
     }
   }
-  return new Map([...merged.values()]);
+  return structuralMap(merged.values());
 }
 
 export function countByKey<K, V>(rdd: RDD<[K, V]>): Promise<Map<K, number>> {
@@ -153,7 +157,7 @@ export async function collectAsMap<K, V>(rdd: RDD<[K, V]>): Promise<Map<K, V>> {
     if (cur === undefined) byId.set(id, [k, v]);
     else cur[1] = v;
   }
-  return new Map([...byId.values()]);
+  return structuralMap(byId.values());
 }
 
 export async function lookup<K, V>(rdd: RDD<[K, V]>, key: K): Promise<V[]> {
@@ -186,18 +190,185 @@ export async function stats(rdd: RDD<number>): Promise<Stats> {
   };
 }
 
-export async function extreme<T>(rdd: RDD<T>, which: 'max' | 'min'): Promise<T> {
-  const parts = await rdd.context.runJob<MaybeValue>(any(rdd), { kind: 'extreme', which }, undefined, `${which} at ${rdd.label}`);
+export async function extreme<T>(rdd: RDD<T>, which: 'max' | 'min', keyFn?: (x: T) => unknown): Promise<T> {
+  const wire = { kind: 'extreme' as const, which, ...(keyFn ? { keyFn: ship(any(rdd), `${which} key`, keyFn) } : {}) };
+  const parts = await rdd.context.runJob<MaybeValue>(any(rdd), wire, undefined, `${which} at ${rdd.label}`);
   let has = false;
   let best: unknown;
+  let bestKey: unknown;
   const sign = which === 'max' ? 1 : -1;
   for (const r of parts) {
     if (r.empty) continue;
-    if (!has || sign * compareKeys(r.value, best) > 0) best = r.value;
+    const [k, x] = r.value as [unknown, unknown];
+    if (!has || sign * compareKeys(k, bestKey) > 0) {
+      best = x;
+      bestKey = k;
+    }
     has = true;
   }
   if (!has) throw emptyError(any(rdd), which);
   return best as T;
+}
+
+/** The elements, one partition at a time: a job per partition, run when the iteration reaches it. */
+export async function* toLocalIterator<T>(rdd: RDD<T>): AsyncGenerator<T, void, undefined> {
+  const n = rdd.getNumPartitions();
+  for (let p = 0; p < n; p++) {
+    const [part] = await rdd.context.runJob<T[]>(any(rdd), { kind: 'collect' }, [p], `toLocalIterator at ${rdd.label}`);
+    yield* part!;
+  }
+}
+
+/** Spark's bounds: a sampling fraction that yields at least `num` of `total` elements with probability 0.9999. */
+function fractionForSampleSize(num: number, total: number, withReplacement: boolean): number {
+  if (withReplacement) {
+    const numStd = num < 6 ? 12 : num < 16 ? 9 : 6;
+    return Math.max(num + numStd * Math.sqrt(num), 1e-10) / total;
+  }
+  const fraction = num / total;
+  const gamma = -Math.log(1e-4) / total;
+  return Math.min(1, Math.max(1e-10, fraction + gamma + Math.sqrt(gamma * gamma + 2 * gamma * fraction)));
+}
+
+function shuffleInPlace<T>(xs: T[], rng: SeededRandom): T[] {
+  for (let i = xs.length - 1; i > 0; i--) {
+    const j = rng.nextInt(i + 1);
+    [xs[i], xs[j]] = [xs[j]!, xs[i]!];
+  }
+  return xs;
+}
+
+/** Spark's takeSample: sample with a fraction that almost surely yields enough, retry if not, shuffle, cut. */
+export async function takeSample<T>(rdd: RDD<T>, withReplacement: boolean, num: number, seed?: number): Promise<T[]> {
+  if (!Number.isInteger(num) || num < 0) throw new InvalidArgumentError(`takeSample: num must be a non-negative integer, got ${num}`);
+  const rng = new SeededRandom(seed ?? Math.floor(Math.random() * 2 ** 31));
+  if (num === 0) return [];
+  const total = await count(rdd);
+  if (total === 0) return [];
+  if (!withReplacement && num >= total) return shuffleInPlace(await collect(rdd), rng);
+  const fraction = fractionForSampleSize(num, total, withReplacement);
+  let samples = await collect(rdd.sample(withReplacement, fraction, rng.nextUint32()));
+  // Unlikely (p < 1e-4 per round): the sample came out short; draw again with another seed.
+  while (samples.length < num) samples = await collect(rdd.sample(withReplacement, fraction, rng.nextUint32()));
+  return shuffleInPlace(samples, rng).slice(0, num);
+}
+
+/** Registers for a relative standard deviation, as Spark's HyperLogLog++ chooses them. */
+export async function countApproxDistinct(rdd: RDD<unknown>, relativeSD: number): Promise<number> {
+  if (!(relativeSD > 0.000017)) throw new InvalidArgumentError(`countApproxDistinct: relativeSD must be greater than 0.000017, got ${relativeSD}`);
+  const p = Math.max(4, Math.ceil((2 * Math.log(1.054 / relativeSD)) / Math.log(2)));
+  if (p > 24) throw new InvalidArgumentError(`countApproxDistinct: relativeSD ${relativeSD} needs 2^${p} registers; use 0.0003 or more`);
+  const parts = await rdd.context.runJob<Uint8Array>(rdd, { kind: 'hyperLogLog', p }, undefined, `countApproxDistinct at ${rdd.label}`);
+  const merged = new Uint8Array(1 << p);
+  for (const r of parts) for (let i = 0; i < r.length; i++) if (r[i]! > merged[i]!) merged[i] = r[i]!;
+  return estimateHyperLogLog(merged);
+}
+
+/**
+ * Spark's treeAggregate: partitions are aggregated in place, then combined in rounds of shuffles (each round
+ * divides the partition count by `scale`) until few enough remain for the driver to combine.
+ */
+export async function treeAggregate<T, U>(
+  rdd: RDD<T>,
+  zero: U,
+  seqOp: (acc: U, x: T) => U,
+  combOp: (a: U, b: U) => U,
+  depth: number,
+): Promise<U> {
+  if (!Number.isInteger(depth) || depth < 1) throw new InvalidArgumentError(`treeAggregate: depth must be a positive integer, got ${depth}`);
+  ship(any(rdd), 'treeAggregate seqOp', seqOp);
+  ship(any(rdd), 'treeAggregate combOp', combOp);
+  const partial = rdd.mapPartitions(
+    capture({ zero, seqOp }, function* (it: Iterable<T>) {
+      let acc = structuredClone(zero);
+      for (const x of it) acc = seqOp(acc, x);
+      yield acc;
+    }),
+  );
+  return fold(reduceInRounds(partial, combOp, depth), zero, combOp);
+}
+
+/** Spark's treeReduce: each partition reduced, empty ones dropped, then combined in rounds as treeAggregate. */
+export async function treeReduce<T>(rdd: RDD<T>, f: (a: T, b: T) => T, depth: number): Promise<T> {
+  if (!Number.isInteger(depth) || depth < 1) throw new InvalidArgumentError(`treeReduce: depth must be a positive integer, got ${depth}`);
+  ship(any(rdd), 'treeReduce', f);
+  const partial = rdd.mapPartitions(
+    capture({ f }, function* (it: Iterable<T>) {
+      let has = false;
+      let acc: T | undefined;
+      for (const x of it) {
+        acc = has ? f(acc as T, x) : x;
+        has = true;
+      }
+      if (has) yield acc as T;
+    }),
+  );
+  const rounds = reduceInRounds(partial, f, depth);
+  const parts = await rounds.context.runJob<MaybeValue>(any(rounds), { kind: 'reduce', fn: ship(any(rounds), 'treeReduce', f) }, undefined, `treeReduce at ${rdd.label}`);
+  let has = false;
+  let acc: T | undefined;
+  for (const r of parts) {
+    if (r.empty) continue;
+    acc = has ? f(acc as T, r.value as T) : (r.value as T);
+    has = true;
+  }
+  if (!has) throw emptyError(any(rdd), 'treeReduce');
+  return acc as T;
+}
+
+function reduceInRounds<U>(partial: RDD<U>, combOp: (a: U, b: U) => U, depth: number): RDD<U> {
+  let numPartitions = partial.getNumPartitions();
+  const scale = Math.max(Math.ceil(numPartitions ** (1 / depth)), 2);
+  let rdd = partial;
+  while (numPartitions > scale + Math.ceil(numPartitions / scale)) {
+    numPartitions = Math.floor(numPartitions / scale);
+    const target = numPartitions;
+    rdd = rdd
+      .mapPartitionsWithIndex(capture({ target }, (i: number, it: Iterable<U>) => Array.from(it, (x): [number, U] => [i % target, x])))
+      .reduceByKey(combOp, new HashPartitioner(target))
+      .values();
+  }
+  return rdd;
+}
+
+/**
+ * pyspark's histogram: `buckets` sorted bounds (the last bucket closed), or a count of even buckets between
+ * the minimum and the maximum. Values outside the buckets, NaN and values of another type are not counted.
+ */
+export async function histogram(rdd: RDD<unknown>, buckets: number | readonly unknown[]): Promise<[unknown[], number[]]> {
+  let bounds: unknown[];
+  let even: boolean;
+  if (typeof buckets === 'number') {
+    if (!Number.isInteger(buckets) || buckets < 1) throw new InvalidArgumentError(`histogram: the number of buckets must be a positive integer, got ${buckets}`);
+    const s = await stats(rdd.filter((x) => typeof x === 'number' && !Number.isNaN(x)) as RDD<number>);
+    if (s.count === 0) throw new InvalidArgumentError(`histogram: ${rdd.label} has no numbers to make buckets from`);
+    if (!Number.isFinite(s.min) || !Number.isFinite(s.max)) throw new InvalidArgumentError('histogram: cannot make buckets with an infinite value');
+    if (s.min === s.max || buckets === 1) return [[s.min, s.max], [s.count]];
+    const inc = (s.max - s.min) / buckets;
+    bounds = Array.from({ length: buckets }, (_, i) => s.min + i * inc);
+    bounds.push(s.max);
+    even = true;
+  } else {
+    bounds = [...buckets];
+    if (bounds.length < 2) throw new InvalidArgumentError('histogram: buckets must have at least 2 elements');
+    for (let i = 1; i < bounds.length; i++) {
+      const c = compareKeys(bounds[i - 1], bounds[i]);
+      if (c === 0) throw new InvalidArgumentError('histogram: buckets must not contain duplicated values');
+      if (c > 0) throw new InvalidArgumentError('histogram: buckets must be sorted');
+    }
+    if (bounds.some((b) => typeof b === 'number' && !Number.isFinite(b))) throw new InvalidArgumentError('histogram: buckets must be finite numbers');
+    even = bounds.every((b) => typeof b === 'number') && evenlySpaced(bounds as number[]);
+  }
+  const parts = await rdd.context.runJob<number[]>(rdd, { kind: 'histogram', buckets: bounds, even }, undefined, `histogram at ${rdd.label}`);
+  const counts = new Array<number>(bounds.length - 1).fill(0);
+  for (const part of parts) for (let i = 0; i < part.length; i++) counts[i]! += part[i]!;
+  return [bounds, counts];
+}
+
+function evenlySpaced(b: readonly number[]): boolean {
+  const width = b[1]! - b[0]!;
+  for (let i = 2; i < b.length; i++) if (Math.abs(b[i]! - b[i - 1]! - width) > 1e-10 * Math.max(1, Math.abs(width))) return false;
+  return true;
 }
 
 /** The input specs of the files `rdd` reads (its textFile and wholeTextFiles ancestors), found without listing. */
@@ -209,22 +380,24 @@ function inputSpecs(rdd: RDD<unknown>): string[] {
     const r = stack.pop()!;
     if (seen.has(r.id)) continue;
     seen.add(r.id);
-    if (r instanceof TextFileRDD || r instanceof WholeTextFilesRDD) specs.push(r.path);
+    if (r instanceof TextFileRDD || r instanceof WholeTextFilesRDD || r instanceof BinaryFilesRDD) specs.push(r.path);
     for (const d of r.dependencies) stack.push(d.rdd);
   }
   return specs;
 }
 
 /** Hadoop's commit protocol: tasks write and commit into a staging folder; the job is moved into place at the end. */
-export async function saveAsTextFile(rdd: RDD<unknown>, path: string, overwrite: boolean): Promise<void> {
+export async function saveAsTextFile(rdd: RDD<unknown>, path: string, overwrite: boolean, format: OutputFormat = 'text'): Promise<void> {
   const plan = await setupJob(path, {
     overwrite,
+    format,
     jobId: `rdd${rdd.id}`,
     numPartitions: rdd.getNumPartitions(),
     inputs: inputSpecs(rdd),
   });
   try {
-    await rdd.context.runJob(rdd, { kind: 'save', plan }, undefined, `saveAsTextFile at ${rdd.label}`);
+    const op = format === 'object' ? 'saveAsObjectFile' : 'saveAsTextFile';
+    await rdd.context.runJob(rdd, { kind: 'save', plan }, undefined, `${op} at ${rdd.label}`);
     await commitJob(plan);
   } catch (e) {
     await abortJob(plan);

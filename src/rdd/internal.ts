@@ -18,6 +18,7 @@ export * from './shuffled-rdd.js';
 export * from './cogrouped-rdd.js';
 export * from './text-file-rdd.js';
 export * from './whole-text-files-rdd.js';
+export * from './binary-files-rdd.js';
 export * from './checkpoint-rdd.js';
 export * as pair from './pair-functions.js';
 export * as setOps from './set-operations.js';

@@ -6,7 +6,7 @@ import type { Aggregator, AggregatorWire } from '../shuffle/aggregator.js';
 import { combineValuesByKey } from '../shuffle/combine.js';
 import { samplePartition, type SampleArgs } from './sampling.js';
 import type { TaskContext } from './task-context.js';
-import { RDD, type RddOptions, type Sink } from './internal.js';
+import { RDD, describeResult, type RddOptions, type Sink } from './internal.js';
 
 /** How a MapPartitionsRDD turns a parent partition into its own. */
 export type PartitionOp =
@@ -84,7 +84,7 @@ export class MapPartitionsRDD<T, U> extends RDD<U> {
         }
         if (result === null || result === undefined || typeof (result as Iterable<U>)[Symbol.iterator] !== 'function') {
           throw tagUserError(
-            new InvalidDataError(`the ${pop.op} function of ${this.label} must return an Iterable (an array or a generator), got ${result === null ? 'null' : typeof result}`),
+            new InvalidDataError(`the ${pop.op} function of ${this.label} must return an Iterable (an array or a generator), got ${describeResult(result)}`),
             this.id,
             this.label,
           );

@@ -106,6 +106,7 @@ export class MappedRDD<T, U> extends RDD<U> {
           } catch (e) {
             fail(e);
           }
+          if (y instanceof Promise) fail(promiseResult(this.op, this.label));
           out(y);
         };
       case 'filter':
@@ -116,6 +117,8 @@ export class MappedRDD<T, U> extends RDD<U> {
           } catch (e) {
             fail(e);
           }
+          // A Promise is truthy: without this check an async predicate would keep everything, silently.
+          if (keep instanceof Promise) fail(promiseResult(this.op, this.label));
           if (keep) out(x);
         };
       case 'flatMap':
@@ -148,6 +151,7 @@ export class MappedRDD<T, U> extends RDD<U> {
           } catch (e) {
             fail(e);
           }
+          if (w instanceof Promise) fail(promiseResult(this.op, this.label));
           out([kv[0], w]);
         };
       case 'flatMapValues':
@@ -188,9 +192,26 @@ function pushAll(ys: Iterable<unknown>, out: Sink<unknown>, label: string): void
     return;
   }
   if (ys === null || ys === undefined || typeof (ys as Iterable<unknown>)[Symbol.iterator] !== 'function') {
-    throw new InvalidDataError(`the function of ${label} must return an Iterable (e.g. an array), got ${ys === null ? 'null' : typeof ys}`);
+    throw new InvalidDataError(`the function of ${label} must return an Iterable (e.g. an array), got ${describeResult(ys)}`);
   }
   for (const y of ys) out(y);
+}
+
+/** What a function returned instead of an Iterable, in words that point at the fix. */
+export function describeResult(v: unknown): string {
+  if (v === null) return 'null';
+  if (v instanceof Promise) return 'a Promise: RDD functions are called synchronously, so they cannot be async or return Promises';
+  if (typeof v === 'object' && typeof (v as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function') {
+    return 'an async iterable: RDD functions are called synchronously; use a plain generator (function*)';
+  }
+  return typeof v;
+}
+
+function promiseResult(op: ElementOp, label: string): TypeError {
+  return new TypeError(
+    `the ${op} function of ${label} returned a Promise: RDD functions are called synchronously and must return ` +
+      'their result. Do the asynchronous work before the job, or use synchronous APIs inside the function.',
+  );
 }
 
 /** Steps over cogroup output `[k, [vs, ws]]` for joins and key-set operations. */

@@ -5,13 +5,14 @@
 import { shipUserFunction } from './rdd-context.js';
 import { HashPartitioner, type Partitioner } from '../core/partitioner.js';
 import type { AggregatorWire } from '../shuffle/aggregator.js';
-import { findUnclonable, type ShippedFunction } from '../closure/index.js';
+import { capture, findUnclonable, type ShippedFunction } from '../closure/index.js';
 import { UnclonableDataError } from '../core/errors.js';
 import { userCallSite } from '../util/call-site.js';
 import type { Pair } from './task-context.js';
+import { isCustomPartitioner, ShippedPartitioner, type CustomPartitioner } from './user-partitioner.js';
 import { type RDD, MapPartitionsRDD, ShuffledRDD, CoGroupedRDD, MappedRDD, checkPartitionCount, type ElementOp } from './internal.js';
 
-type Parts = number | Partitioner | undefined;
+type Parts = number | Partitioner | CustomPartitioner | undefined;
 
 /** True for partitioners that cannot yet be used by another shuffle (sortByKey before its sample). */
 const isPending = (p: Partitioner): boolean => {
@@ -46,7 +47,19 @@ export function resolvePartitioner(op: string, arg: Parts, ...rdds: RDD<unknown>
     checkPartitionCount(op, arg);
     return new HashPartitioner(arg);
   }
+  if (isCustomPartitioner(arg)) return shippedPartitionerFor(arg, rdds[0]!);
   return arg;
+}
+
+/** One driver-side wrapper per user partitioner object, so RDDs partitioned by it compare equal. */
+const shippedPartitioners = new WeakMap<CustomPartitioner, ShippedPartitioner>();
+function shippedPartitionerFor(user: CustomPartitioner, rdd: RDD<unknown>): ShippedPartitioner {
+  let p = shippedPartitioners.get(user);
+  if (p === undefined) {
+    p = new ShippedPartitioner(user, rdd.context);
+    shippedPartitioners.set(user, p);
+  }
+  return p;
 }
 
 const ship = (rdd: RDD<unknown>, op: string, fn: Function): ShippedFunction => shipUserFunction(rdd, op, fn, `${op} function at ${userCallSite()}`);
@@ -125,7 +138,7 @@ export function combineByKey<K, V, C>(
   return combineWith(rdd as RDD<Pair>, agg, resolvePartitioner('combineByKey', n, r), true, 'combineByKey');
 }
 
-export function partitionBy<K, V>(rdd: RDD<[K, V]>, arg: number | Partitioner): RDD<[K, V]> {
+export function partitionBy<K, V>(rdd: RDD<[K, V]>, arg: number | Partitioner | CustomPartitioner): RDD<[K, V]> {
   const partitioner = resolvePartitioner('partitionBy', arg, rdd);
   if (rdd.partitioner?.equals(partitioner)) return rdd;
   return new ShuffledRDD<K, V, V>(rdd.context, rdd, partitioner, { mapSideCombine: false }, { op: 'partitionBy' });
@@ -147,13 +160,41 @@ export function subtractByKey<K, V, W>(a: RDD<[K, V]>, b: RDD<[K, W]>, n: Parts)
   return new MappedRDD<unknown, [K, V]>(cogroup(a, b, partitioner), 'subtractByKey', undefined, { op: 'subtractByKey' });
 }
 
-export function sortByKey<K, V>(rdd: RDD<[K, V]>, ascending: boolean, numPartitions: number): RDD<[K, V]> {
+export function sortByKey<K, V>(rdd: RDD<[K, V]>, ascending: boolean, numPartitions: number, compare?: (a: K, b: K) => number): RDD<[K, V]> {
+  if (compare === undefined) {
+    return new ShuffledRDD<K, V, V>(
+      rdd.context,
+      rdd,
+      { rangeAscending: ascending, numPartitions: Math.max(1, numPartitions) },
+      { mapSideCombine: false, keyOrdering: ascending ? 'ascending' : 'descending' },
+      { op: 'sortByKey' },
+    );
+  }
+  ship(rdd as RDD<unknown>, 'sortByKey compare', compare);
+  const shuffled = new ShuffledRDD<K, V, V>(
+    rdd.context,
+    rdd,
+    { rangeAscending: ascending, numPartitions: Math.max(1, numPartitions), compare: compare as (a: unknown, b: unknown) => number },
+    { mapSideCombine: false },
+    { op: 'sortByKey' },
+  );
+  // The shuffle ranges keys by the comparator; each partition is then sorted with it (a stable sort).
+  const sign = ascending ? 1 : -1;
+  return shuffled.mapPartitions(
+    capture({ compare, sign }, (it: Iterable<[K, V]>) => [...it].sort((a, b) => sign * compare(a[0], b[0]))),
+    true,
+  );
+}
+
+/** Spark's repartitionAndSortWithinPartitions: one shuffle that partitions by `arg` and sorts each partition by key. */
+export function repartitionAndSortWithinPartitions<K, V>(rdd: RDD<[K, V]>, arg: Parts, ascending: boolean): RDD<[K, V]> {
+  const partitioner = resolvePartitioner('repartitionAndSortWithinPartitions', arg, rdd as RDD<unknown>);
   return new ShuffledRDD<K, V, V>(
     rdd.context,
     rdd,
-    { rangeAscending: ascending, numPartitions: Math.max(1, numPartitions) },
+    partitioner,
     { mapSideCombine: false, keyOrdering: ascending ? 'ascending' : 'descending' },
-    { op: 'sortByKey' },
+    { op: 'repartitionAndSortWithinPartitions' },
   );
 }
 

@@ -13,10 +13,12 @@
  */
 import { oneToOne, type Dependency, type ShuffleDependency } from './dependency.js';
 import type { Partitioner } from '../core/partitioner.js';
+import type { CustomPartitioner } from './user-partitioner.js';
 import { StorageLevel, describeStorageLevel } from '../storage/storage-level.js';
 import { userCallSite } from '../util/call-site.js';
-import { classInstanceError, IllegalStateError, InvalidArgumentError } from '../core/errors.js';
-import { findClassInstance } from '../closure/index.js';
+import { classInstanceError, IllegalStateError, InvalidArgumentError, ArgumentTypeError } from '../core/errors.js';
+import { keyId } from '../core/keys.js';
+import { capture, findClassInstance, useModule } from '../closure/index.js';
 import type { RddContext } from './rdd-context.js';
 import type { TaskContext } from './task-context.js';
 import type { RddWire, RddWireBody } from './wire.js';
@@ -35,6 +37,28 @@ import {
 } from './internal.js';
 
 export type Sink<T> = (x: T) => void;
+
+declare const needsPairs: unique symbol;
+/**
+ * The parameter type of the fallback overload of each pair method: on an RDD whose elements are not
+ * `[key, value]` pairs, the compiler reports the mistake at that call, naming the method (the `this` parameter
+ * of the pair overload alone would report it at the start of the chain).
+ */
+export interface NotPairs<M extends string> {
+  readonly [needsPairs]: `${M}() needs an RDD of [key, value] pairs, e.g. rdd.map((x) => [key(x), x])`;
+}
+/**
+ * A single literal type widened (`1` to `number`, `'a'` to `string`), as an `as const` tuple's elements are, so
+ * its values can be combined (`reduceByKey((a, b) => a + b)`); unions of literals (`'red' | 'green'`) are kept.
+ */
+export type WidenLiteral<X> = [X] extends [boolean]
+  ? boolean extends X ? X : boolean
+  : IsUnion<X> extends true ? X
+  : X extends string ? (string extends X ? X : string)
+  : X extends number ? (number extends X ? X : number)
+  : X extends bigint ? (bigint extends X ? X : bigint)
+  : X;
+type IsUnion<X, Y = X> = X extends unknown ? ([Y] extends [X] ? false : true) : never;
 
 /**
  * Partitions written to disk (persisted with a disk level, checkpointed) come back through V8's serializer, which
@@ -68,7 +92,7 @@ export interface RddOptions {
  * const sc = new Context({ master: 'local[2]' });
  * const counts = await sc.textFile('corpus.txt')
  *   .flatMap((line) => line.split(' '))
- *   .map((w) => [w, 1] as [string, number])
+ *   .map((w) => [w, 1])
  *   .reduceByKey((a, b) => a + b)
  *   .collect();
  * ```
@@ -392,8 +416,13 @@ export abstract class RDD<T> {
    * @example
    * ```ts
    * sc.parallelize([1, 2, 3]).map((x) => x * 2); // [2, 4, 6]
+   * sc.parallelize(['a', 'b']).map((w) => [w, 1]); // RDD<[string, number]>: a function returning a
+   * // 2-element array literal (or an `as const` tuple) makes a pair RDD, with no annotation
    * ```
    */
+  map<K, V>(fn: (x: T) => [K, V]): RDD<[WidenLiteral<K>, WidenLiteral<V>]>;
+  map<K, V>(fn: (x: T) => readonly [K, V]): RDD<[WidenLiteral<K>, WidenLiteral<V>]>;
+  map<U>(fn: (x: T) => U): RDD<U>;
   map<U>(fn: (x: T) => U): RDD<U> {
     return this.elementwise('map', fn);
   }
@@ -404,8 +433,11 @@ export abstract class RDD<T> {
    * @example
    * ```ts
    * sc.range(10).filter((x) => x % 2 === 0);
+   * sc.parallelize([1, 'a']).filter((x): x is string => typeof x === 'string'); // RDD<string>
    * ```
    */
+  filter<S extends T>(fn: (x: T) => x is S): RDD<S>;
+  filter(fn: (x: T) => boolean): RDD<T>;
   filter(fn: (x: T) => boolean): RDD<T> {
     return this.elementwise('filter', fn);
   }
@@ -418,6 +450,8 @@ export abstract class RDD<T> {
    * sc.parallelize(['a b', 'c']).flatMap((l) => l.split(' ')); // ['a', 'b', 'c']
    * ```
    */
+  flatMap<K, V>(fn: (x: T) => Iterable<[K, V]>): RDD<[K, V]>;
+  flatMap<U>(fn: (x: T) => Iterable<U>): RDD<U>;
   flatMap<U>(fn: (x: T) => Iterable<U>): RDD<U> {
     return this.elementwise('flatMap', fn);
   }
@@ -485,6 +519,118 @@ export abstract class RDD<T> {
     }
     const s = seed ?? Math.floor(Math.random() * 2 ** 31);
     return new MapPartitionsRDD<T, T>(this, { mode: 'sample', args: { withReplacement, fraction, seed: s }, op: 'sample', preservesPartitioning: true });
+  }
+
+  /**
+   * Splits the RDD randomly by `weights` (normalized if they do not sum to 1): every element lands in exactly
+   * one split. Deterministic for a given seed.
+   *
+   * @example
+   * ```ts
+   * const [train, test] = sc.range(500).randomSplit([2, 3], 17); // about 200 and 300 elements
+   * ```
+   */
+  randomSplit(weights: readonly number[], seed?: number): RDD<T>[] {
+    if (weights.length === 0 || weights.some((w) => !(w >= 0) || !Number.isFinite(w))) {
+      throw new InvalidArgumentError(`randomSplit: weights must be non-negative finite numbers, got [${weights.join(', ')}]`);
+    }
+    const total = weights.reduce((a, b) => a + b, 0);
+    if (!(total > 0)) throw new InvalidArgumentError('randomSplit: the sum of weights must be positive');
+    const s = seed ?? Math.floor(Math.random() * 2 ** 31);
+    let lower = 0;
+    return weights.map((w, i) => {
+      // The last split ends at exactly 1 so rounding in the running sum loses no element.
+      const upper = i === weights.length - 1 ? 1 : lower + w / total;
+      const cell = [lower, upper] as const;
+      lower = upper;
+      return new MapPartitionsRDD<T, T>(this, { mode: 'sample', args: { withReplacement: false, fraction: upper - cell[0], seed: s, cell }, op: 'randomSplit', preservesPartitioning: true });
+    });
+  }
+
+  /**
+   * Pairs each element with a unique id: elements of partition k get k, n + k, 2n + k, ... (n partitions). Unlike
+   * zipWithIndex it runs no job, but the ids have gaps.
+   *
+   * @example
+   * ```ts
+   * await sc.parallelize(['a', 'b', 'c', 'd', 'e'], 3).zipWithUniqueId().collect();
+   * // [['a', 0], ['b', 1], ['c', 4], ['d', 2], ['e', 5]]
+   * ```
+   */
+  zipWithUniqueId(): RDD<[T, number]> {
+    const n = this.getNumPartitions();
+    return this.mapPartitionsWithIndex(
+      capture({ n }, function* (k: number, it: Iterable<T>): Iterable<[T, number]> {
+        let i = 0;
+        for (const x of it) yield [x, i++ * n + k];
+      }),
+      false,
+    );
+  }
+
+  /**
+   * Combines the i-th partition of this RDD and of `other` with `fn` (both must have as many partitions; the
+   * element counts may differ). Each partition is held in memory while `fn` runs.
+   *
+   * @example
+   * ```ts
+   * const a = sc.parallelize([1, 2, 3, 4], 2);
+   * const b = sc.parallelize(['a', 'b', 'c'], 2);
+   * await a.zipPartitions(b, (xs, ys) => [[...xs].length, [...ys].length]).collect(); // [2, 1, 2, 2]
+   * ```
+   */
+  zipPartitions<U, V>(other: RDD<U>, fn: (mine: Iterable<T>, theirs: Iterable<U>) => Iterable<V>): RDD<V> {
+    this.context.ship(fn, `zipPartitions function of ${this.label}`);
+    // One array per partition on each side, zipped partition by partition: the pair of arrays is what fn sees.
+    return this.glom()
+      .zip(other.glom())
+      .flatMap(capture({ fn }, ([mine, theirs]: [T[], U[]]) => fn(mine, theirs)));
+  }
+
+  /**
+   * Pipes each partition through an external command (run by the shell when given as a string): one line per
+   * element in (strings as they are, anything else as JSON), one element per output line out, as Spark's pipe.
+   * A command that exits with a non-zero code fails the task with its stderr.
+   *
+   * @example
+   * ```ts
+   * await sc.parallelize(['1', '2', '', '3']).pipe('cat').collect(); // ['1', '2', '', '3']
+   * await sc.parallelize(['b', 'a']).pipe(['sort']).collect(); // ['a', 'b']
+   * ```
+   */
+  pipe(command: string | readonly string[], options: { env?: Record<string, string> } = {}): RDD<string> {
+    const argv = typeof command === 'string' ? [command] : [...command];
+    if (argv.length === 0 || argv.some((a) => typeof a !== 'string') || argv[0] === '') {
+      throw new ArgumentTypeError('pipe: command must be a non-empty string or array of strings');
+    }
+    const shell = typeof command === 'string';
+    const env = options.env ?? null;
+    const cp = useModule<typeof import('node:child_process')>('node:child_process');
+    return this.mapPartitions(
+      capture({ cp, argv, shell, env }, (it: Iterable<T>): string[] => {
+        const lines: string[] = [];
+        for (const x of it) lines.push(typeof x === 'string' ? x : JSON.stringify(x));
+        const input = lines.length === 0 ? '' : lines.join('\n') + '\n';
+        const r = cp.spawnSync(argv[0]!, argv.slice(1), {
+          input,
+          shell,
+          encoding: 'utf8',
+          maxBuffer: 2 ** 31 - 1,
+          env: env === null ? process.env : { ...process.env, ...env },
+        });
+        // shipped: runs in the workers as the mapPartitions function of pipe()
+        if (r.error) throw new Error(`pipe: cannot run ${JSON.stringify(argv.join(' '))}: ${r.error.message}`);
+        if (r.status !== 0) {
+          // shipped: runs in the workers as the mapPartitions function of pipe()
+          throw new Error(`pipe: ${JSON.stringify(argv.join(' '))} exited with ${r.status ?? r.signal}: ${String(r.stderr).trim().slice(0, 2000)}`);
+        }
+        const out = String(r.stdout);
+        if (out === '') return [];
+        const result = out.split('\n');
+        if (result[result.length - 1] === '') result.pop();
+        return result;
+      }),
+    );
   }
 
   // ---- structural transformations ---------------------------------------------------------------------------
@@ -619,15 +765,18 @@ export abstract class RDD<T> {
   }
 
   /**
-   * Sorts by `keyFn` with a range-partitioning shuffle.
+   * Sorts by `keyFn` with a range-partitioning shuffle; by the engine's order of keys (numbers, then strings,
+   * ..., arrays element by element), or by `compare` (Scala's implicit Ordering), a comparator that ships to
+   * the workers like any function.
    *
    * @example
    * ```ts
    * sc.parallelize(['bb', 'a', 'ccc']).sortBy((s) => s.length); // ['a', 'bb', 'ccc']
+   * words.sortBy((w) => w, true, undefined, (a, b) => a.localeCompare(b, 'de')); // German collation
    * ```
    */
-  sortBy<K>(keyFn: (x: T) => K, ascending = true, numPartitions?: number): RDD<T> {
-    return this.keyBy(keyFn).sortByKey(ascending, numPartitions).values();
+  sortBy<K>(keyFn: (x: T) => K, ascending = true, numPartitions?: number, compare?: (a: K, b: K) => number): RDD<T> {
+    return this.keyBy(keyFn).sortByKey(ascending, numPartitions, compare).values();
   }
 
   // ---- pair transformations (RDD<[K, V]> only) ---------------------------------------------------------------
@@ -650,7 +799,9 @@ export abstract class RDD<T> {
    * pairs.mapValues((v) => v * 2);
    * ```
    */
-  mapValues<K, V, W>(this: RDD<[K, V]>, fn: (v: V) => W): RDD<[K, W]> {
+  mapValues<K, V, W>(this: RDD<[K, V]>, fn: (v: V) => W): RDD<[K, W]>;
+  mapValues(notPairs: NotPairs<'mapValues'>, ...rest: unknown[]): never;
+  mapValues<K, W>(this: RDD<any>, fn: any): RDD<[K, W]> {
     return this.elementwise('mapValues', fn);
   }
 
@@ -662,7 +813,9 @@ export abstract class RDD<T> {
    * sc.parallelize([['a', 'x y']]).flatMapValues((v) => v.split(' ')); // [['a', 'x'], ['a', 'y']]
    * ```
    */
-  flatMapValues<K, V, W>(this: RDD<[K, V]>, fn: (v: V) => Iterable<W>): RDD<[K, W]> {
+  flatMapValues<K, V, W>(this: RDD<[K, V]>, fn: (v: V) => Iterable<W>): RDD<[K, W]>;
+  flatMapValues(notPairs: NotPairs<'flatMapValues'>, ...rest: unknown[]): never;
+  flatMapValues<K, W>(this: RDD<any>, fn: any): RDD<[K, W]> {
     return this.elementwise('flatMapValues', fn);
   }
 
@@ -671,10 +824,12 @@ export abstract class RDD<T> {
    *
    * @example
    * ```ts
-   * words.map((w) => [w, 1] as [string, number]).reduceByKey((a, b) => a + b);
+   * words.map((w) => [w, 1]).reduceByKey((a, b) => a + b);
    * ```
    */
-  reduceByKey<K, V>(this: RDD<[K, V]>, fn: (a: V, b: V) => V, numPartitions?: number | Partitioner): RDD<[K, V]> {
+  reduceByKey<K, V>(this: RDD<[K, V]>, fn: (a: V, b: V) => V, numPartitions?: number | Partitioner | CustomPartitioner): RDD<[K, V]>;
+  reduceByKey(notPairs: NotPairs<'reduceByKey'>, ...rest: unknown[]): never;
+  reduceByKey<K, V>(this: RDD<any>, fn: any, numPartitions?: number | Partitioner | CustomPartitioner): RDD<[K, V]> {
     return pair.reduceByKey(this, fn, numPartitions);
   }
 
@@ -687,7 +842,7 @@ export abstract class RDD<T> {
    * pairs.groupByKey(); // [[k, [v1, v2, ...]], ...]
    * ```
    */
-  groupByKey<K, V>(this: RDD<[K, V]>, numPartitions?: number | Partitioner): RDD<[K, V[]]> {
+  groupByKey<K, V>(this: RDD<[K, V]>, numPartitions?: number | Partitioner | CustomPartitioner): RDD<[K, V[]]> {
     return pair.groupByKey(this, numPartitions);
   }
 
@@ -705,7 +860,15 @@ export abstract class RDD<T> {
     zero: U,
     seqOp: (acc: U, v: V) => U,
     combOp: (a: U, b: U) => U,
-    numPartitions?: number | Partitioner,
+    numPartitions?: number | Partitioner | CustomPartitioner,
+  ): RDD<[K, U]>;
+  aggregateByKey(zero: unknown, notPairs: NotPairs<'aggregateByKey'>, ...rest: unknown[]): never;
+  aggregateByKey<K, U>(
+    this: RDD<any>,
+    zero: U,
+    seqOp: any,
+    combOp: (a: U, b: U) => U,
+    numPartitions?: number | Partitioner | CustomPartitioner,
   ): RDD<[K, U]> {
     return pair.aggregateByKey(this, zero, seqOp, combOp, numPartitions);
   }
@@ -718,7 +881,9 @@ export abstract class RDD<T> {
    * pairs.foldByKey(0, (a, b) => a + b);
    * ```
    */
-  foldByKey<K, V>(this: RDD<[K, V]>, zero: V, fn: (a: V, b: V) => V, numPartitions?: number | Partitioner): RDD<[K, V]> {
+  foldByKey<K, V>(this: RDD<[K, V]>, zero: V, fn: (a: V, b: V) => V, numPartitions?: number | Partitioner | CustomPartitioner): RDD<[K, V]>;
+  foldByKey(zero: unknown, notPairs: NotPairs<'foldByKey'>, ...rest: unknown[]): never;
+  foldByKey<K, V>(this: RDD<any>, zero: V, fn: any, numPartitions?: number | Partitioner | CustomPartitioner): RDD<[K, V]> {
     return pair.foldByKey(this, zero, fn, numPartitions);
   }
 
@@ -736,7 +901,15 @@ export abstract class RDD<T> {
     create: (v: V) => C,
     mergeValue: (c: C, v: V) => C,
     mergeCombiners: (a: C, b: C) => C,
-    numPartitions?: number | Partitioner,
+    numPartitions?: number | Partitioner | CustomPartitioner,
+  ): RDD<[K, C]>;
+  combineByKey(notPairs: NotPairs<'combineByKey'>, ...rest: unknown[]): never;
+  combineByKey<K, V, C>(
+    this: RDD<any>,
+    create: any,
+    mergeValue: (c: C, v: V) => C,
+    mergeCombiners: (a: C, b: C) => C,
+    numPartitions?: number | Partitioner | CustomPartitioner,
   ): RDD<[K, C]> {
     return pair.combineByKey(this, create, mergeValue, mergeCombiners, numPartitions);
   }
@@ -749,8 +922,62 @@ export abstract class RDD<T> {
    * const links = edges.groupByKey().partitionBy(new HashPartitioner(8)).cache();
    * ```
    */
-  partitionBy<K, V>(this: RDD<[K, V]>, partitioner: number | Partitioner): RDD<[K, V]> {
+  partitionBy<K, V>(this: RDD<[K, V]>, partitioner: number | Partitioner | CustomPartitioner): RDD<[K, V]>;
+  partitionBy(notPairs: NotPairs<'partitionBy'>, ...rest: unknown[]): never;
+  partitionBy<K, V>(this: RDD<any>, partitioner: any): RDD<[K, V]> {
     return pair.partitionBy(this, partitioner);
+  }
+
+  /**
+   * Partitions by `partitioner` (a count means hash partitioning) and sorts each partition by key, in one
+   * shuffle: cheaper than `partitionBy` followed by sorting, as in Spark.
+   *
+   * @example
+   * ```ts
+   * sc.parallelize([[0, 5], [3, 8], [2, 6], [0, 8], [3, 8], [1, 3]])
+   *   .repartitionAndSortWithinPartitions({ numPartitions: 2, getPartition: (k: number) => k % 2 })
+   *   .glom(); // [[[0, 5], [0, 8], [2, 6]], [[1, 3], [3, 8], [3, 8]]]
+   * ```
+   */
+  repartitionAndSortWithinPartitions<K, V>(this: RDD<[K, V]>, partitioner: number | Partitioner | CustomPartitioner, ascending?: boolean): RDD<[K, V]>;
+  repartitionAndSortWithinPartitions(notPairs: NotPairs<'repartitionAndSortWithinPartitions'>, ...rest: unknown[]): never;
+  repartitionAndSortWithinPartitions<K, V>(this: RDD<any>, partitioner: any, ascending = true): RDD<[K, V]> {
+    return pair.repartitionAndSortWithinPartitions(this, partitioner, ascending);
+  }
+
+  /**
+   * A sample of each key's values with its own fraction (Spark's stratified sampling): `fractions` as a plain
+   * object (string keys) or a `Map` (any keys, compared structurally). Every key of the RDD must have a
+   * fraction. Deterministic for a given seed.
+   *
+   * @example
+   * ```ts
+   * pairs.sampleByKey(false, { a: 0.2, b: 0.1 }, 2);
+   * pairs.sampleByKey(true, new Map([[1, 0.5], [2, 2]]));
+   * ```
+   */
+  sampleByKey<K, V>(
+    this: RDD<[K, V]>,
+    withReplacement: boolean,
+    fractions: Readonly<Record<string, number>> | ReadonlyMap<K, number>,
+    seed?: number,
+  ): RDD<[K, V]>;
+  sampleByKey(notPairs: NotPairs<'sampleByKey'>, ...rest: unknown[]): never;
+  sampleByKey<K, V>(this: RDD<any>, withReplacement: any, fractions?: any, seed?: number): RDD<[K, V]> {
+    const entries: Array<[unknown, number]> = fractions instanceof Map ? [...fractions.entries()] : Object.entries(fractions as Record<string, number>);
+    for (const [k, f] of entries) {
+      if (!(f >= 0) || !Number.isFinite(f) || (!withReplacement && f > 1)) {
+        throw new InvalidArgumentError(`sampleByKey: the fraction of key ${String(k)} must be in [0, 1] without replacement and >= 0 with it; got ${f}`);
+      }
+    }
+    const s = seed ?? Math.floor(Math.random() * 2 ** 31);
+    const byId = entries.map(([k, f]) => [keyId(k), f] as const);
+    return new MapPartitionsRDD<[K, V], [K, V]>(this, {
+      mode: 'sample',
+      args: { withReplacement, fraction: 0, seed: s, fractions: byId },
+      op: 'sampleByKey',
+      preservesPartitioning: true,
+    });
   }
 
   /**
@@ -761,17 +988,23 @@ export abstract class RDD<T> {
    * a.join(b); // [['k', [1, 'x']], ...]
    * ```
    */
-  join<K, V, W>(this: RDD<[K, V]>, other: RDD<[K, W]>, numPartitions?: number | Partitioner): RDD<[K, [V, W]]> {
+  join<K, V, W>(this: RDD<[K, V]>, other: RDD<[K, W]>, numPartitions?: number | Partitioner | CustomPartitioner): RDD<[K, [V, W]]>;
+  join(notPairs: NotPairs<'join'>, ...rest: unknown[]): never;
+  join<K, V, W>(this: RDD<any>, other: any, numPartitions?: number | Partitioner | CustomPartitioner): RDD<[K, [V, W]]> {
     return pair.join(this, other, 'joinInner', numPartitions);
   }
 
   /** Left outer join; a missing right value is `null`. @example `a.leftOuterJoin(b)` */
-  leftOuterJoin<K, V, W>(this: RDD<[K, V]>, other: RDD<[K, W]>, numPartitions?: number | Partitioner): RDD<[K, [V, W | null]]> {
+  leftOuterJoin<K, V, W>(this: RDD<[K, V]>, other: RDD<[K, W]>, numPartitions?: number | Partitioner | CustomPartitioner): RDD<[K, [V, W | null]]>;
+  leftOuterJoin(notPairs: NotPairs<'leftOuterJoin'>, ...rest: unknown[]): never;
+  leftOuterJoin<K, V, W>(this: RDD<any>, other: any, numPartitions?: number | Partitioner | CustomPartitioner): RDD<[K, [V, W | null]]> {
     return pair.join(this, other, 'joinLeft', numPartitions);
   }
 
   /** Right outer join; a missing left value is `null`. @example `a.rightOuterJoin(b)` */
-  rightOuterJoin<K, V, W>(this: RDD<[K, V]>, other: RDD<[K, W]>, numPartitions?: number | Partitioner): RDD<[K, [V | null, W]]> {
+  rightOuterJoin<K, V, W>(this: RDD<[K, V]>, other: RDD<[K, W]>, numPartitions?: number | Partitioner | CustomPartitioner): RDD<[K, [V | null, W]]>;
+  rightOuterJoin(notPairs: NotPairs<'rightOuterJoin'>, ...rest: unknown[]): never;
+  rightOuterJoin<K, V, W>(this: RDD<any>, other: any, numPartitions?: number | Partitioner | CustomPartitioner): RDD<[K, [V | null, W]]> {
     return pair.join(this, other, 'joinRight', numPartitions);
   }
 
@@ -779,7 +1012,13 @@ export abstract class RDD<T> {
   fullOuterJoin<K, V, W>(
     this: RDD<[K, V]>,
     other: RDD<[K, W]>,
-    numPartitions?: number | Partitioner,
+    numPartitions?: number | Partitioner | CustomPartitioner,
+  ): RDD<[K, [V | null, W | null]]>;
+  fullOuterJoin(notPairs: NotPairs<'fullOuterJoin'>, ...rest: unknown[]): never;
+  fullOuterJoin<K, V, W>(
+    this: RDD<any>,
+    other: any,
+    numPartitions?: number | Partitioner | CustomPartitioner,
   ): RDD<[K, [V | null, W | null]]> {
     return pair.join(this, other, 'joinFull', numPartitions);
   }
@@ -792,7 +1031,9 @@ export abstract class RDD<T> {
    * a.cogroup(b); // [['k', [[1, 2], ['x']]], ...]
    * ```
    */
-  cogroup<K, V, W>(this: RDD<[K, V]>, other: RDD<[K, W]>, numPartitions?: number | Partitioner): RDD<[K, [V[], W[]]]> {
+  cogroup<K, V, W>(this: RDD<[K, V]>, other: RDD<[K, W]>, numPartitions?: number | Partitioner | CustomPartitioner): RDD<[K, [V[], W[]]]>;
+  cogroup(notPairs: NotPairs<'cogroup'>, ...rest: unknown[]): never;
+  cogroup<K, V, W>(this: RDD<any>, other: any, numPartitions?: number | Partitioner | CustomPartitioner): RDD<[K, [V[], W[]]]> {
     return pair.cogroup(this, other, numPartitions);
   }
 
@@ -804,21 +1045,25 @@ export abstract class RDD<T> {
    * a.subtractByKey(b);
    * ```
    */
-  subtractByKey<K, V, W>(this: RDD<[K, V]>, other: RDD<[K, W]>, numPartitions?: number | Partitioner): RDD<[K, V]> {
+  subtractByKey<K, V, W>(this: RDD<[K, V]>, other: RDD<[K, W]>, numPartitions?: number | Partitioner | CustomPartitioner): RDD<[K, V]>;
+  subtractByKey(notPairs: NotPairs<'subtractByKey'>, ...rest: unknown[]): never;
+  subtractByKey<K, V>(this: RDD<any>, other: any, numPartitions?: number | Partitioner | CustomPartitioner): RDD<[K, V]> {
     return pair.subtractByKey(this, other, numPartitions);
   }
 
   /**
-   * Sorts by key with a range partitioner computed from a sample when the job runs.
+   * Sorts by key with a range partitioner computed from a sample when the job runs; by the engine's order of
+   * keys, or by `compare` (a comparator, shipped to the workers: it places keys in ranges and sorts each range).
    *
    * @example
    * ```ts
    * await counts.map(([w, n]) => [n, w]).sortByKey(false).take(10);
+   * await pairs.sortByKey(true, undefined, (a, b) => a.toLowerCase().localeCompare(b.toLowerCase())).collect();
    * ```
    */
-  sortByKey<K, V>(this: RDD<[K, V]>, ascending = true, numPartitions?: number): RDD<[K, V]> {
+  sortByKey<K, V>(this: RDD<[K, V]>, ascending = true, numPartitions?: number, compare?: (a: K, b: K) => number): RDD<[K, V]> {
     if (numPartitions !== undefined) checkPartitionCount('sortByKey', numPartitions);
-    return pair.sortByKey(this, ascending, numPartitions ?? this.getNumPartitions());
+    return pair.sortByKey(this, ascending, numPartitions ?? this.getNumPartitions(), compare);
   }
 
   // ---- actions ----------------------------------------------------------------------------------------------
@@ -899,23 +1144,25 @@ export abstract class RDD<T> {
     return actions.foreachPartition(this, fn);
   }
 
-  /** Counts of each key; with structural keys the first-seen key object stands for its group. @example `await pairs.countByKey()` */
+  /** Counts of each key, in a Map that finds array and object keys by an equal new key (see `structuralMap`). @example `(await pairs.countByKey()).get(['a', 1])` */
   countByKey<K, V>(this: RDD<[K, V]>): Promise<Map<K, number>> {
     return actions.countByKey(this);
   }
 
-  /** Counts of each distinct element. @example `await words.countByValue()` */
+  /** Counts of each distinct element, in a Map keyed structurally (see `structuralMap`). @example `await words.countByValue()` */
   countByValue(): Promise<Map<T, number>> {
     return actions.countByValue(this);
   }
 
-  /** The pairs as a Map (a later value for a key replaces an earlier one). @example `await pairs.collectAsMap()` */
+  /** The pairs as a Map keyed structurally (see `structuralMap`); a later value for a key replaces an earlier one. @example `await pairs.collectAsMap()` */
   collectAsMap<K, V>(this: RDD<[K, V]>): Promise<Map<K, V>> {
     return actions.collectAsMap(this);
   }
 
   /** The values of `key`; reads only the key's partition when the RDD has a partitioner. @example `await pairs.lookup('a')` */
-  lookup<K, V>(this: RDD<[K, V]>, key: K): Promise<V[]> {
+  lookup<K, V>(this: RDD<[K, V]>, key: K): Promise<V[]>;
+  lookup(notPairs: NotPairs<'lookup'>, ...rest: unknown[]): never;
+  lookup<V>(this: RDD<any>, key: any): Promise<V[]> {
     return actions.lookup(this, key);
   }
 
@@ -929,14 +1176,130 @@ export abstract class RDD<T> {
     return actions.stats(this).then((s) => s.mean);
   }
 
-  /** Largest element by the default ordering; rejects on an empty RDD. @example `await rdd.max()` */
-  max(): Promise<T> {
-    return actions.extreme(this, 'max');
+  /**
+   * The largest element, by `keyFn` when given (compared with the engine's ordering); rejects on an empty RDD.
+   *
+   * @example
+   * ```ts
+   * await sc.parallelize([1, 5, 43, 10]).max(); // 43
+   * await sc.parallelize([1, 5, 43, 10]).max(String); // 5 ('5' > '43')
+   * ```
+   */
+  max(keyFn?: (x: T) => unknown): Promise<T> {
+    return actions.extreme(this, 'max', keyFn);
   }
 
-  /** Smallest element by the default ordering; rejects on an empty RDD. @example `await rdd.min()` */
-  min(): Promise<T> {
-    return actions.extreme(this, 'min');
+  /**
+   * The smallest element, by `keyFn` when given; rejects on an empty RDD.
+   *
+   * @example
+   * ```ts
+   * await sc.parallelize([2, 5, 43, 10]).min(); // 2
+   * await sc.parallelize([2, 5, 43, 10]).min(String); // 10 ('10' < '2')
+   * ```
+   */
+  min(keyFn?: (x: T) => unknown): Promise<T> {
+    return actions.extreme(this, 'min', keyFn);
+  }
+
+  /** Population variance of a numeric RDD (NaN when empty). @example `await sc.parallelize([1, 2, 3]).variance() // 0.666...` */
+  variance(this: RDD<number>): Promise<number> {
+    return actions.stats(this).then((s) => s.variance);
+  }
+
+  /** Population standard deviation of a numeric RDD. @example `await sc.parallelize([1, 2, 3]).stdev() // 0.816...` */
+  stdev(this: RDD<number>): Promise<number> {
+    return actions.stats(this).then((s) => s.stdev);
+  }
+
+  /** Sample variance (divided by n - 1) of a numeric RDD. @example `await sc.parallelize([1, 2, 3]).sampleVariance() // 1` */
+  sampleVariance(this: RDD<number>): Promise<number> {
+    return actions.stats(this).then((s) => s.sampleVariance);
+  }
+
+  /** Sample standard deviation (divided by n - 1) of a numeric RDD. @example `await sc.parallelize([1, 2, 3]).sampleStdev() // 1` */
+  sampleStdev(this: RDD<number>): Promise<number> {
+    return actions.stats(this).then((s) => s.sampleStdev);
+  }
+
+  /**
+   * The elements as an async iterable that fetches one partition at a time (a job per partition, run when the
+   * iteration reaches it), so the driver holds only the largest partition.
+   *
+   * @example
+   * ```ts
+   * for await (const line of sc.textFile('big.log').toLocalIterator()) if (line.includes('ERROR')) console.log(line);
+   * ```
+   */
+  toLocalIterator(): AsyncIterableIterator<T> {
+    return actions.toLocalIterator(this);
+  }
+
+  /**
+   * A random sample of exactly `num` elements (fewer only when the RDD is smaller and `withReplacement` is
+   * false), in random order, as Spark computes it; deterministic for a given seed.
+   *
+   * @example
+   * ```ts
+   * await sc.range(10).takeSample(false, 5, 2); // 5 distinct elements of 0..9
+   * await sc.range(10).takeSample(true, 20, 1); // 20 elements, repeats allowed
+   * ```
+   */
+  takeSample(withReplacement: boolean, num: number, seed?: number): Promise<T[]> {
+    return actions.takeSample(this, withReplacement, num, seed);
+  }
+
+  /**
+   * The approximate number of distinct elements (structural equality), by HyperLogLog with registers chosen
+   * for `relativeSD` (smaller is more accurate and uses more memory: 2^p one-byte registers per task).
+   *
+   * @example
+   * ```ts
+   * await sc.range(1000).countApproxDistinct(); // about 1000 (within a few percent)
+   * ```
+   */
+  countApproxDistinct(relativeSD = 0.05): Promise<number> {
+    return actions.countApproxDistinct(this as RDD<unknown>, relativeSD);
+  }
+
+  /**
+   * Reduces like `reduce`, combining the partitions' results in a multi-level tree of `depth` levels (shuffles)
+   * instead of all on the driver: for many partitions or large results. Rejects on an empty RDD.
+   *
+   * @example
+   * ```ts
+   * await sc.parallelize([-5, -4, -3, -2, -1, 1, 2, 3, 4], 10).treeReduce((a, b) => a + b); // -5
+   * ```
+   */
+  treeReduce(fn: (a: T, b: T) => T, depth = 2): Promise<T> {
+    return actions.treeReduce(this, fn, depth);
+  }
+
+  /**
+   * Aggregates like `aggregate`, combining the partitions' results in a multi-level tree of `depth` levels.
+   *
+   * @example
+   * ```ts
+   * await sc.parallelize([-5, -4, -3, -2, -1, 1, 2, 3, 4], 10).treeAggregate(0, (a, x) => a + x, (a, b) => a + b); // -5
+   * ```
+   */
+  treeAggregate<U>(zero: U, seqOp: (acc: U, x: T) => U, combOp: (a: U, b: U) => U, depth = 2): Promise<U> {
+    return actions.treeAggregate(this, zero, seqOp, combOp, depth);
+  }
+
+  /**
+   * A histogram, as pyspark's: with a number, that many even buckets between the minimum and the maximum; with
+   * sorted bounds `[b0, b1, ..., bn]`, the buckets `[b0, b1), ..., [b(n-1), bn]` (the last one closed). Returns
+   * `[buckets, counts]`; values outside the buckets (and NaN) are not counted. Bounds may be strings.
+   *
+   * @example
+   * ```ts
+   * await sc.range(51).histogram(2); // [[0, 25, 50], [25, 26]]
+   * await sc.range(51).histogram([0, 5, 25, 50]); // [[0, 5, 25, 50], [5, 20, 26]]
+   * ```
+   */
+  histogram(buckets: number | readonly T[]): Promise<[T[], number[]]> {
+    return actions.histogram(this as RDD<unknown>, buckets) as Promise<[T[], number[]]>;
   }
 
   /**
@@ -958,15 +1321,53 @@ export abstract class RDD<T> {
 
   /**
    * Writes one text file per partition (`part-00000`, ...) and `_SUCCESS` into the directory `path`, committed
-   * atomically; strings are written as they are, numbers with `String`, anything else as JSON.
+   * atomically; strings are written as they are, numbers with `String`, anything else as JSON. With
+   * `compression: 'gzip'` the parts are `part-00000.gz` (textFile reads them back).
    *
    * @example
    * ```ts
    * await counts.saveAsTextFile('out/counts', { overwrite: true });
+   * await lines.saveAsTextFile('out/logs', { compression: 'gzip' });
    * ```
    */
-  saveAsTextFile(path: string, options: { overwrite?: boolean } = {}): Promise<void> {
-    return actions.saveAsTextFile(this, path, options.overwrite ?? false);
+  saveAsTextFile(path: string, options: { overwrite?: boolean; compression?: 'gzip' | 'none' } = {}): Promise<void> {
+    const c = options.compression ?? 'none';
+    if (c !== 'gzip' && c !== 'none') return Promise.reject(new TypeError(`saveAsTextFile: compression must be 'gzip' or 'none', got ${String(c)}`));
+    return actions.saveAsTextFile(this, path, options.overwrite ?? false, c === 'gzip' ? 'text-gzip' : 'text');
+  }
+
+  /**
+   * Writes the elements with V8 serialization (any structured-clone value: Maps, Sets, Dates, typed arrays,
+   * nested objects), one part file per partition, committed as `saveAsTextFile` is; `sc.objectFile(path)`
+   * reads them back.
+   *
+   * @example
+   * ```ts
+   * await model.saveAsObjectFile('out/model');
+   * const again = sc.objectFile<[string, Float64Array]>('out/model');
+   * ```
+   */
+  saveAsObjectFile(path: string, options: { overwrite?: boolean } = {}): Promise<void> {
+    return actions.saveAsTextFile(this, path, options.overwrite ?? false, 'object');
+  }
+
+  /**
+   * Writes one `JSON.stringify`d element per line (JSON Lines), committed as `saveAsTextFile`; strings are
+   * quoted, unlike `saveAsTextFile`. `sc.jsonLinesFile(path)` reads them back. An element JSON cannot
+   * represent (`undefined`, a function) fails the job.
+   *
+   * @example
+   * ```ts
+   * await events.saveAsJsonLines('out/events', { compression: 'gzip' });
+   * ```
+   */
+  saveAsJsonLines(path: string, options: { overwrite?: boolean; compression?: 'gzip' | 'none' } = {}): Promise<void> {
+    return this.map((x) => {
+      const line = JSON.stringify(x);
+      // shipped: runs in the workers as the map function of saveAsJsonLines
+      if (line === undefined) throw new TypeError(`saveAsJsonLines: ${typeof x} cannot be written as JSON`);
+      return line;
+    }).saveAsTextFile(path, options);
   }
 }
 

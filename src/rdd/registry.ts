@@ -24,6 +24,7 @@ import {
   CoGroupedRDD,
   TextFileRDD,
   WholeTextFilesRDD,
+  BinaryFilesRDD,
   CheckpointRDD,
   type RddWire,
   type CoGroupSource,
@@ -82,6 +83,7 @@ const FACTORIES: { readonly [K in RddKind]: Factory<K> } = {
   TextFileRDD: (w) => new TextFileRDD(W, w.args.path, 0, { ...opts(w), numPartitions: w.numPartitions }),
   ReliableCheckpointRDD: (w) => new CheckpointRDD(W, w.args.dir, w.numPartitions, opts(w)),
   WholeTextFileRDD: (w) => new WholeTextFilesRDD(W, w.args.path, 0, { ...opts(w), numPartitions: w.numPartitions }),
+  BinaryFileRDD: (w) => new BinaryFilesRDD(W, w.args.path, 0, { ...opts(w), numPartitions: w.numPartitions }),
 };
 
 function opts(w: RddWire): { id: number; label: string } {

@@ -5,7 +5,7 @@
  */
 import type { Compile, Fn, ShippedFunction } from '../closure/index.js';
 import { cloneZero } from '../shuffle/aggregator.js';
-import { compareKeys, keyId, keysEqual } from '../core/keys.js';
+import { compareKeys, hashKey, keyId, keysEqual } from '../core/keys.js';
 import { NotAPairError, isPair, tagUserError } from '../core/errors.js';
 import { reservoirSample } from '../core/partitioner.js';
 import { writeTaskOutput, commitTask, type JobOutputPlan } from '../io/index.js';
@@ -26,7 +26,9 @@ export type ResultFunctionWire =
   | { readonly kind: 'countByValue' }
   | { readonly kind: 'lookup'; readonly key: unknown }
   | { readonly kind: 'stats' }
-  | { readonly kind: 'extreme'; readonly which: 'max' | 'min' }
+  | { readonly kind: 'extreme'; readonly which: 'max' | 'min'; readonly keyFn?: ShippedFunction }
+  | { readonly kind: 'hyperLogLog'; readonly p: number }
+  | { readonly kind: 'histogram'; readonly buckets: readonly unknown[]; readonly even: boolean }
   | { readonly kind: 'sampleKeys'; readonly k: number; readonly seed: number; readonly for: string }
   | { readonly kind: 'save'; readonly plan: JobOutputPlan }
   | { readonly kind: 'checkpoint'; readonly dir: string };
@@ -151,18 +153,41 @@ export async function prepareResultFunction(wire: ResultFunctionWire, compile: C
         rdd.forEach(p, tc, (x) => addStat(s, x as number));
         return s;
       };
-    case 'extreme':
+    case 'extreme': {
+      const keyFn = wire.keyFn ? await compile(wire.keyFn) : undefined;
       return (rdd, p, tc) => {
         let has = false;
         let best: unknown;
+        let bestKey: unknown;
         const sign = wire.which === 'max' ? 1 : -1;
+        guarded(rdd, `${wire.which} key`, () =>
+          rdd.forEach(p, tc, (x) => {
+            const k = keyFn ? keyFn(x) : x;
+            if (!has || sign * compareKeys(k, bestKey) > 0) {
+              best = x;
+              bestKey = k;
+              has = true;
+            }
+          }),
+        );
+        return has ? { empty: false, value: [bestKey, best] } : { empty: true };
+      };
+    }
+    case 'hyperLogLog':
+      return (rdd, p, tc) => {
+        const registers = new Uint8Array(1 << wire.p);
+        rdd.forEach(p, tc, (x) => addToHyperLogLog(registers, wire.p, hashKey(x)));
+        return registers;
+      };
+    case 'histogram':
+      return (rdd, p, tc) => {
+        const counts = new Array<number>(wire.buckets.length - 1).fill(0);
+        const bucketOf = histogramBucketFinder(wire.buckets, wire.even);
         rdd.forEach(p, tc, (x) => {
-          if (!has || sign * compareKeys(x, best) > 0) {
-            best = x;
-            has = true;
-          }
+          const i = bucketOf(x);
+          if (i >= 0) counts[i]!++;
         });
-        return has ? { empty: false, value: best } : { empty: true };
+        return counts;
       };
     case 'sampleKeys':
       return (rdd, p, tc) => {
@@ -255,5 +280,72 @@ export function mergeStats(a: StatCounter, b: StatCounter): StatCounter {
     sum: a.sum + b.sum,
     max: Math.max(a.max, b.max),
     min: Math.min(a.min, b.min),
+  };
+}
+
+/**
+ * Adds one 32-bit hash to HyperLogLog registers (Flajolet et al.): the top `p` bits pick the register, which
+ * keeps the largest position of the first 1 bit among the remaining bits. The hash is mixed again first so
+ * small integers, which the key hash leaves close together, spread over the registers.
+ */
+export function addToHyperLogLog(registers: Uint8Array, p: number, hash: number): void {
+  let h = hash | 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  h = (h ^ (h >>> 16)) >>> 0;
+  const index = h >>> (32 - p);
+  const rest = (h << p) >>> 0;
+  const rank = rest === 0 ? 32 - p + 1 : Math.clz32(rest) + 1;
+  if (rank > registers[index]!) registers[index] = rank;
+}
+
+/** The cardinality estimate of HyperLogLog registers, with the small- and large-range corrections. */
+export function estimateHyperLogLog(registers: Uint8Array): number {
+  const m = registers.length;
+  const alpha = m === 16 ? 0.673 : m === 32 ? 0.697 : m === 64 ? 0.709 : 0.7213 / (1 + 1.079 / m);
+  let sum = 0;
+  let zeros = 0;
+  for (const r of registers) {
+    sum += 2 ** -r;
+    if (r === 0) zeros++;
+  }
+  const e = (alpha * m * m) / sum;
+  if (e <= 2.5 * m && zeros > 0) return Math.round(m * Math.log(m / zeros));
+  const two32 = 2 ** 32;
+  if (e > two32 / 30) return Math.round(-two32 * Math.log(1 - e / two32));
+  return Math.round(e);
+}
+
+/**
+ * The bucket index of a value for `histogram`, or -1 when it falls outside (or is NaN, null or of another
+ * type). Buckets are `[b0, b1), [b1, b2), ..., [b(n-1), bn]`: the last one includes its upper bound.
+ */
+export function histogramBucketFinder(buckets: readonly unknown[], even: boolean): (x: unknown) => number {
+  const n = buckets.length - 1;
+  const first = buckets[0];
+  const last = buckets[n];
+  if (even && typeof first === 'number' && typeof last === 'number') {
+    const width = (last - first) / n;
+    return (x) => {
+      if (typeof x !== 'number' || !(x >= first && x <= last)) return -1;
+      // Spark's fast path: arithmetic, with the last bucket closed.
+      const i = Math.floor((x - first) / width);
+      return i >= n ? n - 1 : i;
+    };
+  }
+  const kind = typeof first;
+  return (x) => {
+    if (typeof x !== kind || (typeof x === 'number' && Number.isNaN(x))) return -1;
+    if (compareKeys(x, first) < 0 || compareKeys(x, last) > 0) return -1;
+    if (compareKeys(x, last) === 0) return n - 1;
+    // The last bucket bound not above x.
+    let lo = 0;
+    let hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (compareKeys(buckets[mid], x) <= 0) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
   };
 }

@@ -6,7 +6,9 @@ import type { Aggregator, AggregatorWire } from '../shuffle/aggregator.js';
 import { combineCombinersByKey, combineValuesByKey } from '../shuffle/combine.js';
 import type { TaskContext, Pair } from './task-context.js';
 import type { RddContext } from './rdd-context.js';
+import { capture } from '../closure/index.js';
 import { RDD, type RddOptions, type Sink } from './internal.js';
+import { ShippedPartitioner } from './user-partitioner.js';
 
 /** What a shuffle does with the records it moves. */
 export interface ShuffleSpec {
@@ -23,6 +25,8 @@ class PendingRangePartitioner implements Partitioner {
   constructor(
     readonly numPartitions: number,
     readonly ascending: boolean,
+    /** A user's key order (sortByKey with `compare`); the engine's `compareKeys` when absent. */
+    readonly compare?: (a: unknown, b: unknown) => number,
   ) {}
   getPartition(): number {
     // internal: prepareLineage() replaces this placeholder before any task asks for a partition
@@ -58,14 +62,16 @@ export class ShuffledRDD<K, V, C> extends RDD<[K, C]> {
     context: RddContext,
     /** The map side's RDD; undefined when a worker rebuilds the reduce side, which reads shuffle files only. */
     readonly parent: RDD<[K, V]> | undefined,
-    partitioner: Partitioner | { rangeAscending: boolean; numPartitions: number },
+    partitioner: Partitioner | { rangeAscending: boolean; numPartitions: number; compare?: (a: unknown, b: unknown) => number },
     readonly spec: ShuffleSpec,
     options: RddOptions & { shuffleId?: number; aggregator?: Aggregator; numPartitions?: number } = {},
   ) {
     super(context, options);
     this.shuffleId = options.shuffleId ?? this.context.newShuffleId(this);
     this.partitioner =
-      'rangeAscending' in partitioner ? new PendingRangePartitioner(partitioner.numPartitions, partitioner.rangeAscending) : partitioner;
+      'rangeAscending' in partitioner
+        ? new PendingRangePartitioner(partitioner.numPartitions, partitioner.rangeAscending, partitioner.compare)
+        : partitioner;
     this.#numPartitions = this.partitioner.numPartitions;
     this.#aggregator = options.aggregator;
   }
@@ -124,8 +130,25 @@ export class ShuffledRDD<K, V, C> extends RDD<[K, C]> {
         const weight = sample.length > 0 ? count / sample.length : 0;
         for (const key of sample) candidates.push([key, weight]);
       }
-      const bounds = determineBounds(candidates, pending.numPartitions);
-      this.partitioner = new RangePartitioner(pending.numPartitions, bounds, pending.ascending);
+      const compare = pending.compare;
+      if (compare === undefined) {
+        this.partitioner = new RangePartitioner(pending.numPartitions, determineBounds(candidates, pending.numPartitions), pending.ascending);
+        return;
+      }
+      // A user's order: the same range partitioning, placed by the user's comparator in the map tasks.
+      const bounds = determineBounds(candidates, pending.numPartitions, compare);
+      const ascending = pending.ascending;
+      const getPartition = capture({ bounds, compare, ascending }, (key: unknown): number => {
+        let lo = 0;
+        let hi = bounds.length;
+        while (lo < hi) {
+          const mid = (lo + hi) >>> 1;
+          if (compare(key, bounds[mid]) > 0) lo = mid + 1;
+          else hi = mid;
+        }
+        return ascending ? lo : bounds.length - lo;
+      });
+      this.partitioner = new ShippedPartitioner({ numPartitions: pending.numPartitions, getPartition }, this.context);
     })();
     return this.#preparing;
   }

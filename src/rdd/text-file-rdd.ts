@@ -1,6 +1,7 @@
 import type { RddWireBody } from './wire.js';
 import type { Dependency } from './dependency.js';
-import { listInputFilesSync, computeTextSplitsSync, forEachSplitLine, type TextSplit } from '../io/index.js';
+import { tagInputRecord } from '../core/errors.js';
+import { listInputFilesSync, computeTextSplitsSync, forEachSplitLine, firstLineNumber, type TextSplit } from '../io/index.js';
 import type { RddContext } from './rdd-context.js';
 import type { TaskContext } from './task-context.js';
 import { RDD, type RddOptions, type Sink } from './internal.js';
@@ -51,6 +52,26 @@ export class TextFileRDD extends RDD<string> {
     return out;
   }
   protected override pushCompute(p: number, tc: TaskContext, sink: Sink<string>): void {
-    forEachSplitLine(tc.payload(this.id, p)[0] as TextSplit, sink);
+    const split = tc.payload(this.id, p)[0] as TextSplit;
+    // Counting lines costs one increment per line; it lets a failure downstream name the line it was processing.
+    let n = 0;
+    let inSink = false;
+    try {
+      forEachSplitLine(split, (line) => {
+        n++;
+        inSink = true;
+        sink(line);
+        inSink = false;
+      });
+    } catch (e) {
+      if (!inSink) throw e;
+      let line: number | undefined;
+      try {
+        line = firstLineNumber(split) + n - 1;
+      } catch {
+        line = undefined; // the file went away meanwhile: name the file only
+      }
+      throw tagInputRecord(e, line === undefined ? split.path : `${split.path}, line ${line}`);
+    }
   }
 }

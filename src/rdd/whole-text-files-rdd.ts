@@ -1,5 +1,6 @@
 import type { RddWireBody } from './wire.js';
 import type { Dependency } from './dependency.js';
+import { tagInputRecord } from '../core/errors.js';
 import { listInputFilesSync, groupFilesIntoPartitions, readWholeTextFile } from '../io/index.js';
 import type { RddContext } from './rdd-context.js';
 import type { TaskContext } from './task-context.js';
@@ -47,6 +48,13 @@ export class WholeTextFilesRDD extends RDD<[string, string]> {
     return (tc.payload(this.id, p) as string[]).map((f): [string, string] => [f, readWholeTextFile(f)]);
   }
   protected override pushCompute(p: number, tc: TaskContext, sink: Sink<[string, string]>): void {
-    for (const f of tc.payload(this.id, p) as string[]) sink([f, readWholeTextFile(f)]);
+    for (const f of tc.payload(this.id, p) as string[]) {
+      const content = readWholeTextFile(f);
+      try {
+        sink([f, content]);
+      } catch (e) {
+        throw tagInputRecord(e, f);
+      }
+    }
   }
 }

@@ -35,6 +35,8 @@ export interface RddWireArgs {
   TextFileRDD: { readonly path: string; readonly numPartitions: number };
   ReliableCheckpointRDD: { readonly dir: string };
   WholeTextFileRDD: { readonly path: string; readonly numPartitions: number };
+  /** File groups travel per task as payloads. */
+  BinaryFileRDD: { readonly path: string; readonly numPartitions: number };
 }
 
 export type RddKind = keyof RddWireArgs;

@@ -369,12 +369,22 @@ export class DAGScheduler implements TaskSetListener {
       `Job ${jobId} failed: task for partition ${spec.partition} of stage ${stage.id} (${stage.name}) failed ${attempts.length} time${attempts.length === 1 ? '' : 's'}, in ${rddLabel}.`,
       `Most recent failure (attempt ${last.attempt} on worker ${last.workerIndex}): ${last.error.name}: ${last.error.message}`,
     ];
-    if (attempts.length > 1) {
+    if (last.error.input !== undefined) lines.push(`Input record: ${last.error.input}`);
+    if (last.error.userFrame !== undefined) lines.push(`User code: ${last.error.userFrame}`);
+    const deterministic = attempts.length > 1 && attempts.every((a) => a.error.name === last.error.name && a.error.message === last.error.message);
+    if (deterministic) {
+      const workers = [...new Set(attempts.map((a) => a.workerIndex))].sort((a, b) => a - b);
+      lines.push(
+        `All ${attempts.length} attempts (on worker${workers.length === 1 ? '' : 's'} ${workers.join(', ')}) failed with this same error: ` +
+          'it is deterministic (the function or its input), so retrying does not help.',
+      );
+    } else if (attempts.length > 1) {
       lines.push('All attempts:');
       for (const a of attempts) lines.push(`  attempt ${a.attempt} on worker ${a.workerIndex}: ${a.error.name}: ${a.error.message}`);
     }
     if (last.error.stack) lines.push('Worker stack trace:', indent(last.error.stack));
     const error = new JobFailedError(lines.join('\n'), { jobId, stageId: stage.id, partition: spec.partition, rddId, rddLabel }, attempts.map((a) => a.error));
+    error.cause = userErrorOf(last.error);
     this.#running.delete(stage);
     this.bus.emit({ type: 'stageCompleted', jobId, stageId: stage.id, attempt: ts.stageAttempt, time: Date.now(), result: 'failed', failureReason: last.error.message });
     for (const j of [...stage.jobIds]) {
@@ -474,3 +484,11 @@ function indent(s: string): string {
 }
 
 export type { ErrorInfo };
+
+/** The user's exception as an Error of its own name, message and worker stack (the `cause` of a failed job). */
+function userErrorOf(info: ErrorInfo): Error {
+  const e = new Error(info.message);
+  e.name = info.name;
+  if (info.stack !== undefined) e.stack = info.stack;
+  return e;
+}

@@ -2,7 +2,7 @@
  * The map side of a shuffle: buckets a partition's records by the partitioner, combining values by key first
  * when the shuffle asks for it (reduceByKey & co.). Combining before bucketing hashes each distinct key once.
  */
-import { partitionerFromWire } from '../core/partitioner.js';
+import { partitionerFromWire, type Partitioner } from '../core/partitioner.js';
 import type { Pair } from '../core/pair.js';
 import type { MapStatus, ShuffleWriteWire } from './wire.js';
 import type { MapOutputWriter } from './shuffle-manager.js';
@@ -21,8 +21,10 @@ export function writeShuffleOutput(
   w: ShuffleWriteWire,
   aggregator: Aggregator | undefined,
   out: MapOutputWriter,
+  /** Given when the partitioner needed compiling (a user's); otherwise rebuilt from the wire. */
+  compiledPartitioner?: Partitioner,
 ): MapStatus {
-  const partitioner = partitionerFromWire(w.partitioner);
+  const partitioner = compiledPartitioner ?? partitionerFromWire(w.partitioner);
   // Every record may leave this thread (a peer's fetch, a spill, a disk shuffle), and the structured clone drops
   // prototypes: refuse class instances here, whether or not this record happens to cross, so that a program
   // behaves the same on one worker and on many. Primitive keys and values cost two typeof tests.

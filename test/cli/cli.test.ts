@@ -1,6 +1,7 @@
 /** The `kindling` command: help, errors as one line with a non-zero exit, and scripts run with flags. */
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 const kindling = (...args: string[]) => spawnSync(process.execPath, ['bin/kindling.js', ...args], { encoding: 'utf8', timeout: 60_000 });
 
@@ -34,6 +35,32 @@ describe('kindling CLI', () => {
     const r = kindling('run', 'test/fixtures/print-parallelism.ts', '--master', 'local[3]', '--engine', 'mapreduce');
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout.trim().split('\n').pop()!)).toEqual({ workers: 3, engine: 'mapreduce', n: 10 });
+  });
+
+  it('--conf key=value reaches the Context options (code wins), and the script gets its own flags', () => {
+    const r = kindling(
+      'run', 'test/fixtures/print-conf.ts', '--conf', 'maxTaskFailures=2', '--conf', 'hints=false', '--conf', 'memory.workerMB=512',
+      '--conf', 'appName=from-cli', '--iterations', '5', '--small', 'input.txt',
+    );
+    expect(r.status).toBe(0);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    expect(out).toEqual({
+      maxTaskFailures: 2,
+      hints: false,
+      workerMB: 512,
+      appName: 'conf-check',
+      version: JSON.parse(readFileSync('package.json', 'utf8')).version,
+      args: ['--iterations', '5', '--small', 'input.txt'],
+    });
+    const bad = kindling('run', 'test/fixtures/print-conf.ts', '--conf', 'nope=1');
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr.trim()).toMatch(/^kindling: --conf: unknown option 'nope'; known: master, /);
+  });
+
+  it('--version prints the package version', () => {
+    const r = kindling('--version');
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toBe(JSON.parse(readFileSync('package.json', 'utf8')).version);
   });
 
   it('passes a failing script exit code through', () => {

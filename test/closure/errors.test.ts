@@ -71,12 +71,24 @@ describe('undeclared free variables', () => {
 });
 
 describe('functions that cannot be shipped', () => {
-  test('native functions suggest a wrapper', () => {
-    const err = shipError(Math.max);
-    expect(err.identifier).toBe('Math.max');
-    expect(err.message).toContain('native function (Math.max)');
-    expect(err.message).toContain('xs => Math.max(...xs)');
-    expect(shipError(parseInt).message).toContain('xs => parseInt(...xs)');
+  test('native functions that cannot be passed as they are suggest a wrapper with the method\'s own arity', () => {
+    // Promise's statics need `this`; a rest-parameter wrapper would forward arguments a built-in may misread.
+    const err = shipError(Promise.resolve);
+    expect(err.identifier).toBe('Promise.resolve');
+    expect(err.message).toContain('native function (Promise.resolve)');
+    expect(err.message).toContain('e.g. (x) => Promise.resolve(x)');
+    expect(err.message).not.toContain('...');
+    const reduceErr = (() => {
+      try {
+        shipFunction(Promise.all, 'reduce function of an action on RDD 1');
+      } catch (e) {
+        return e as ClosureError;
+      }
+      throw new Error('expected shipFunction to throw');
+    })();
+    expect(reduceErr.message).toContain('e.g. (a, b) => Promise.all(a, b)');
+    // Constructors that refuse to be called without `new` are wrapped with `new`.
+    expect(shipError(Map).message).toContain('e.g. (x) => new Map(x)');
   });
 
   test('bound functions', () => {

@@ -27,6 +27,15 @@ describe('example commands', () => {
     expect(stdout).toContain('engine memory');
   });
 
+  it('--help prints the usage and exits 0 without running the job, for every program the README lists', async () => {
+    for (const name of ['main', 'wordcount', 'pagerank', 'kmeans']) {
+      const { stdout } = await exec('npx', ['--no-install', 'tsx', script(name), '--help'], { timeout: 30_000 });
+      expect(stdout).toMatch(/Usage/i);
+      // A run would print a result; --help stops before any context starts.
+      expect(stdout).not.toMatch(/validated|distinct words|iteration 1/);
+    }
+  });
+
   it('a bad option exits with status 2 and a one-line reason', async () => {
     const err = (await exec('npx', ['--no-install', 'tsx', script('kmeans'), '--engine', 'spark'], { timeout: 30_000 }).catch((e: unknown) => e)) as {
       code: number;

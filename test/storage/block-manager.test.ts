@@ -210,7 +210,9 @@ describe('driver protection and hints', () => {
     await links.count();
     await links.sum();
     const hints = warn.mock.calls.map((c) => String(c[0])).filter((m) => m.includes('persist() it?'));
-    expect(hints).toEqual([`kindling hint: RDD ${links.id} (links) was computed 2 times; persist() it?`]);
+    expect(hints).toEqual([
+      `kindling hint: RDD ${links.id} (links) was computed 2 times; persist() it? (Hints are off with { hints: false } in the Context options.)`,
+    ]);
     expect(sc.timesComputed(links)).toBe(3);
   });
 
