@@ -21,3 +21,5 @@ export { capture, useModule, ClosureError } from './closure/index.js';
 export { JobFailedError, ContextStoppedError, KindlingError, OutputPathError, InputPathError } from './core/errors.js';
 export { EventBus } from './scheduler/event-bus.js';
 export type * from './scheduler/events.js';
+export type { TaskMetrics } from './exec/protocol.js';
+export { quantiles, summarizeTaskMetrics, detectSkew, type Quantiles, type MetricQuantiles, type SkewReport } from './scheduler/task-metrics.js';

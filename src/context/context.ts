@@ -181,6 +181,11 @@ export class Context implements RddContext {
       },
     };
     if (this.options.progress) this.#progress = new ConsoleProgressBar(this.events);
+    if (this.options.hints) {
+      this.events.on('stageCompleted', (e) => {
+        if (e.skew !== undefined) this.#hints.stageSkewed(e.stageId, e.skew);
+      });
+    }
   }
 
   /** Number of worker threads (Spark's defaultParallelism in local mode). */

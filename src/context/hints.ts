@@ -4,6 +4,7 @@
  * once; `hints: false` turns them off.
  */
 import type { RDD } from '../rdd/index.js';
+import { describeSkew, type SkewReport } from '../scheduler/task-metrics.js';
 
 /** Leaf RDDs whose partitions cost nothing to compute again (no input to read): never worth persisting. */
 const CHEAP_LEAVES: ReadonlySet<string> = new Set(['ParallelCollectionRDD', 'RangeRDD', 'EmptyRDD']);
@@ -41,6 +42,11 @@ export class Hints {
       this.#hinted.add(r.id);
       this.log(`${r.label} was computed ${this.#jobsComputing.get(r.id)} times; persist() it?`);
     }
+  }
+
+  /** At a stage's end: the straggling partition of a skewed stage, each time (every stage is its own case). */
+  stageSkewed(stageId: number, skew: SkewReport): void {
+    if (this.enabled) this.log(describeSkew(stageId, skew));
   }
 
   /** Before a job: warn once when the lineage (parents first, the job's RDD last) is deeper than the threshold. */

@@ -16,8 +16,40 @@ import { transfer } from './comlink.js';
 import type { WorkerBlockStore } from '../storage/block-manager.js';
 import { createWorkerServices, type WorkerServices } from './worker-services.js';
 import { estimateSize } from '../storage/size-estimator.js';
-import { STAGES_CACHED, type AccumulatorKind, type Bucket, type TaskMessage, type TaskOutcome, type WorkerInit } from './protocol.js';
+import { STAGES_CACHED, type AccumulatorKind, type Bucket, type TaskMessage, type TaskMetrics, type TaskOutcome, type WorkerInit } from './protocol.js';
 import type { RddWire } from '../rdd/rdd.js';
+import { PerformanceObserver } from 'node:perf_hooks';
+
+/** GC pause time of this worker thread so far, read before and after each task for its gcMs. */
+let gcTotalMs = 0;
+let gcObserver: PerformanceObserver | undefined;
+function observeGc(): void {
+  if (gcObserver !== undefined) return;
+  gcObserver = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcTotalMs += e.duration;
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
+}
+
+/** Every this many shuffle records, one is measured for the write-byte estimate. */
+const WRITE_SAMPLE_EVERY = 64;
+
+function keySampleOf(buckets: readonly Bucket[]): string[] {
+  const out: string[] = [];
+  for (const b of buckets) {
+    for (let i = 0; i < b.length && out.length < 3; i++) {
+      let k: string;
+      try {
+        k = JSON.stringify(b[i]![0]) ?? String(b[i]![0]);
+      } catch {
+        k = String(b[i]![0]);
+      }
+      out.push(k.length > 40 ? k.slice(0, 40) + '...' : k);
+    }
+    if (out.length >= 3) break;
+  }
+  return out;
+}
 
 type Fn = (...args: unknown[]) => unknown;
 
@@ -58,6 +90,7 @@ export class Executor {
     this.#services = createWorkerServices(init);
     this.shuffles = this.#services.shuffles;
     this.blocks = this.#services.blocks;
+    observeGc();
   }
   readonly workerIndex: number;
 
@@ -171,11 +204,49 @@ export class Executor {
   }
 
   async runTask(msg: TaskMessage): Promise<TaskOutcome> {
-    const started = performance.now();
+    // Restarted once the task has the thread: a task queued behind another must not count its wait.
+    let started = performance.now();
+    let gcAtStart = gcTotalMs;
     let readRecords = 0;
+    let readBytes = 0;
     let writeRecords = 0;
+    let writeBytes = 0;
     let resultBytes = 0;
-    const metrics = () => ({ durationMs: performance.now() - started, shuffleReadRecords: readRecords, shuffleWriteRecords: writeRecords, resultBytes });
+    let resultRecords = 0;
+    let inputRecords = 0;
+    let compileMs = 0;
+    let runMs = 0;
+    let computeStart = 0;
+    let fetchWaitMs = 0;
+    let spillCount = 0;
+    let keySample: string[] | undefined;
+    const metrics = (): TaskMetrics => {
+      const durationMs = performance.now() - started;
+      return {
+        durationMs,
+        runMs,
+        compileMs,
+        gcMs: gcTotalMs - gcAtStart,
+        fetchWaitMs,
+        inputRecords,
+        shuffleReadRecords: readRecords,
+        shuffleReadBytes: readBytes,
+        shuffleWriteRecords: writeRecords,
+        shuffleWriteBytes: writeBytes,
+        spillCount,
+        resultRecords,
+        resultBytes,
+        ...(keySample !== undefined ? { keySample } : {}),
+      };
+    };
+    const timed = async <T>(f: () => Promise<T>, add: (ms: number) => void): Promise<T> => {
+      const t0 = performance.now();
+      try {
+        return await f();
+      } finally {
+        add(performance.now() - t0);
+      }
+    };
     const epoch = this.epoch;
     try {
       if (msg.epoch !== this.epoch) {
@@ -187,6 +258,9 @@ export class Executor {
       // queued task (the driver moved it to a free worker) must be seen before it starts.
       this.#active.add(msg.taskId);
       await new Promise<void>((resolve) => setImmediate(resolve));
+      started = performance.now();
+      gcAtStart = gcTotalMs;
+      // The fault-injection delay counts as run time: it stands for a slow computation.
       if (msg.delayMs) await this.#delay(msg.taskId, msg.delayMs);
       if (this.#cancelled.delete(msg.taskId)) {
         return { status: 'failed', epoch, failure: { kind: 'killed', message: `task ${msg.taskId} was cancelled` }, blockUpdates: [], metrics: metrics() };
@@ -207,19 +281,26 @@ export class Executor {
         importModule: importModuleFrom,
       };
       const compile = async (f: ShippedFunction): Promise<Fn> => (await compileFunction(f, runtime)) as Fn;
-      const rdds = await this.#stageRdds(msg, compile);
+      const rdds = await timed(() => this.#stageRdds(msg, compile), (ms) => (compileMs += ms));
       const rdd = rdds.get(msg.finalRddId);
       if (rdd === undefined) throw new Error(`task ${msg.taskId} names RDD ${msg.finalRddId}, which was not sent`);
 
       const inputs = new Map<string, Bucket[]>();
       for (const read of msg.shuffleReads) {
-        const buckets = await this.#fetch(read.shuffleId, read.reduceId, read.locations);
-        for (const b of buckets) readRecords += b.length;
+        const buckets = await timed(() => this.#fetch(read.shuffleId, read.reduceId, read.locations), (ms) => (fetchWaitMs += ms));
+        for (const b of buckets) {
+          readRecords += b.length;
+          if (b.length > 0) readBytes += estimateSize(b);
+        }
+        keySample ??= keySampleOf(buckets);
         inputs.set(`${read.shuffleId}/${read.reduceId}`, buckets);
       }
       const computed = new Map<number, number>();
       const payloads = new Map<string, readonly unknown[]>();
-      for (const [rddId, p, data] of msg.payloads) payloads.set(`${rddId}/${p}`, data);
+      for (const [rddId, p, data] of msg.payloads) {
+        payloads.set(`${rddId}/${p}`, data);
+        inputRecords += data.length;
+      }
       const tc: TaskContext = {
         stageId: msg.stageId,
         partition: msg.partition,
@@ -238,14 +319,35 @@ export class Executor {
       let mapStatus;
       if (msg.shuffleWrite !== undefined) {
         const w = msg.shuffleWrite;
-        const aggregator = w.aggregator && w.mapSideCombine ? await compileAggregator(w.aggregator, compile) : undefined;
+        const aggregator = w.aggregator && w.mapSideCombine ? await timed(() => compileAggregator(w.aggregator!, compile), (ms) => (compileMs += ms)) : undefined;
         const writer = this.shuffles.writer(w.shuffleId, msg.partition, w.partitioner.numPartitions);
-        const status = writeShuffleOutput(rdd, msg.partition, tc, w, aggregator, writer);
+        const spillsBefore = this.#spills();
+        let sampled = 0;
+        let sampledBytes = 0;
+        let seen = 0;
+        const measuring: typeof writer = {
+          add: (reduceId, kv) => {
+            if (seen++ % WRITE_SAMPLE_EVERY === 0) {
+              sampled++;
+              sampledBytes += estimateSize([kv]) - 24; // minus the estimator's array overhead
+            }
+            writer.add(reduceId, kv);
+          },
+          close: () => writer.close(),
+        };
+        computeStart = performance.now();
+        const status = writeShuffleOutput(rdd, msg.partition, tc, w, aggregator, measuring);
+        runMs = performance.now() - computeStart;
         for (const s of status.sizes) writeRecords += s;
+        writeBytes = sampled === 0 ? 0 : Math.round((sampledBytes / sampled) * writeRecords);
+        spillCount = this.#spills() - spillsBefore;
         mapStatus = status;
       } else if (msg.resultFn !== undefined) {
-        const run = await prepareResultFunction(msg.resultFn, compile);
+        const run = await timed(() => prepareResultFunction(msg.resultFn!, compile), (ms) => (compileMs += ms));
+        computeStart = performance.now();
         value = run(rdd as RDD<unknown>, msg.partition, tc);
+        runMs = performance.now() - computeStart;
+        resultRecords = Array.isArray(value) ? value.length : value === undefined ? 0 : 1;
         // Refuse to send more than the driver accepts (Spark's spark.driver.maxResultSize) rather than exhaust it.
         if (value !== null && typeof value === 'object') {
           const bytes = estimateSize(Array.isArray(value) ? value : [value]);
@@ -273,6 +375,7 @@ export class Executor {
         metrics: metrics(),
       };
     } catch (e) {
+      if (computeStart > 0 && runMs === 0) runMs = performance.now() - computeStart;
       const blockUpdates = this.blocks.drainUpdates();
       if (e instanceof FetchFailedError) {
         return {
@@ -288,6 +391,12 @@ export class Executor {
       this.#active.delete(msg.taskId);
       this.#cancelled.delete(msg.taskId);
     }
+  }
+
+  /** Spills of this worker's shuffle manager so far (a manager that never spills has no counter). */
+  #spills(): number {
+    const n = (this.shuffles as { spills?: unknown }).spills;
+    return typeof n === 'number' ? n : 0;
   }
 
   /** RDD descriptions per stage attempt, oldest first (the driver sends each once per worker). */

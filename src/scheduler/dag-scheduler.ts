@@ -17,7 +17,8 @@
 import { JobFailedError, type ErrorInfo } from '../core/errors.js';
 import type { ShuffleDependency } from '../core/dependency.js';
 import type { RDD, ResultFunctionWire } from '../rdd/index.js';
-import type { TaskOutcome, TaskFailure } from '../exec/protocol.js';
+import type { TaskOutcome, TaskFailure, TaskMetrics } from '../exec/protocol.js';
+import { detectSkew, summarizeTaskMetrics } from './task-metrics.js';
 import type { EventBus } from './event-bus.js';
 import type { SchedulerEvent } from './events.js';
 import type { MapOutputTracker } from './map-output-tracker.js';
@@ -252,6 +253,7 @@ export class DAGScheduler implements TaskSetListener {
   // ---- task ends (TaskSetListener) ----------------------------------------------------------------------
 
   taskSucceeded(ts: TaskSet, spec: TaskSpec, outcome: Extract<TaskOutcome, { status: 'success' }>, workerIndex: number): void {
+    this.#recordMetrics(ts, spec.partition, outcome.metrics);
     if (outcome.accumulators.length > 0) this.options.onAccumulatorUpdates(outcome.accumulators);
     const computed = this.#computed.get(ts.jobId);
     if (computed) for (const id of outcome.computedRdds) computed.add(id);
@@ -284,10 +286,35 @@ export class DAGScheduler implements TaskSetListener {
     }
   }
 
+  /** Successful tasks' metrics of each stage's current attempt, by partition (a speculative copy counts once). */
+  readonly #stageMetrics = new WeakMap<Stage, { attempt: number; byPartition: Map<number, TaskMetrics> }>();
+
+  #recordMetrics(ts: TaskSet, partition: number, metrics: TaskMetrics): void {
+    if (!this.bus.hasListeners('stageCompleted') || ts.stageAttempt !== ts.stage.nextAttempt - 1) return;
+    let m = this.#stageMetrics.get(ts.stage);
+    if (m === undefined || m.attempt !== ts.stageAttempt) this.#stageMetrics.set(ts.stage, (m = { attempt: ts.stageAttempt, byPartition: new Map() }));
+    if (!m.byPartition.has(partition)) m.byPartition.set(partition, metrics);
+  }
+
   #stageFinished(stage: Stage): void {
     this.#running.delete(stage);
     stage.failedAttempts = 0;
-    this.bus.emit({ type: 'stageCompleted', jobId: stage.firstJobId, stageId: stage.id, attempt: stage.nextAttempt - 1, time: Date.now(), result: 'succeeded' });
+    const attempt = stage.nextAttempt - 1;
+    const m = this.#stageMetrics.get(stage);
+    this.#stageMetrics.delete(stage);
+    const tasks = m !== undefined && m.attempt === attempt ? [...m.byPartition].map(([partition, metrics]) => ({ partition, metrics })) : [];
+    const taskMetrics = summarizeTaskMetrics(tasks);
+    const skew = detectSkew(tasks);
+    this.bus.emit({
+      type: 'stageCompleted',
+      jobId: stage.firstJobId,
+      stageId: stage.id,
+      attempt,
+      time: Date.now(),
+      result: 'succeeded',
+      ...(taskMetrics !== undefined ? { taskMetrics } : {}),
+      ...(skew !== undefined ? { skew } : {}),
+    });
     if (stage.kind === 'shuffleMap' && !this.tracker.isAvailable(stage.dep.shuffleId)) {
       // Outputs were lost while the stage ran (a worker died): run the missing ones again.
       this.#submitStage(stage);

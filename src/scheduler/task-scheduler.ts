@@ -405,6 +405,8 @@ export class TaskScheduler implements BackendListener {
       result: killed ? 'killed' : outcome.status === 'success' ? 'success' : 'failed',
       ...(failure !== undefined ? { error: describeFailure(failure) } : {}),
       durationMs: Date.now() - run.startedAt,
+      ...(outcome.metrics !== undefined ? { metrics: outcome.metrics } : {}),
+      locality: localityOf(m.ts.tasks[run.index]!.preferredWorkers, run.workerIndex),
       time: Date.now(),
     });
   }
@@ -486,4 +488,9 @@ export function resultTooLargeMessage(what: number | string, bytes: number, limi
     `${subject} is ${mib(bytes)}, more than maxResultSize (${mib(limit)}): the driver would have to hold it all. ` +
     'Reduce it in the workers first (reduce, aggregate, take), write it with saveAsTextFile, or raise maxResultSize.'
   );
+}
+
+function localityOf(preferred: readonly number[], worker: number): 'PROCESS_LOCAL' | 'ANY' | 'NO_PREF' {
+  if (preferred.length === 0) return 'NO_PREF';
+  return preferred.includes(worker) ? 'PROCESS_LOCAL' : 'ANY';
 }

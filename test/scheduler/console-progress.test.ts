@@ -60,6 +60,7 @@ function end(
     speculative,
     result,
     durationMs: 1,
+    locality: 'NO_PREF',
     time: Date.now(),
   });
 }
