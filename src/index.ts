@@ -23,3 +23,4 @@ export { EventBus } from './scheduler/event-bus.js';
 export type * from './scheduler/events.js';
 export type { TaskMetrics } from './exec/protocol.js';
 export { quantiles, summarizeTaskMetrics, detectSkew, type Quantiles, type MetricQuantiles, type SkewReport } from './scheduler/task-metrics.js';
+export type { StageInfo, RddInfo } from './scheduler/stage-info.js';

@@ -38,6 +38,7 @@ import { Accumulator, Broadcast } from './shared-variables.js';
 import { LocalDirs } from './local-dirs.js';
 import { Hints } from './hints.js';
 import { createDriverEngine, type DriverEngine } from '../mapreduce/driver-engine.js';
+import { startUi, type UiSubsystem } from '../ui/index.js';
 
 /** One persisted RDD in the storage report. */
 export interface RDDStorageInfo {
@@ -108,6 +109,7 @@ export class Context implements RddContext {
   readonly #engine: DriverEngine;
   #keepAlive: NodeJS.Timeout | undefined;
   #activeJobs = 0;
+  readonly #ui: UiSubsystem | undefined;
 
   constructor(options: ContextOptions = {}) {
     this.options = resolveOptions(options, os.availableParallelism());
@@ -186,11 +188,36 @@ export class Context implements RddContext {
         if (e.skew !== undefined) this.#hints.stageSkewed(e.stageId, e.skew);
       });
     }
+    this.#ui = startUi(this.events, {
+      appName: this.options.appName,
+      numWorkers: this.options.numWorkers,
+      storageBytesPerWorker: this.options.storageBytes,
+      options: this.options,
+      ui: this.options.ui,
+      eventLog: this.options.eventLog,
+    });
   }
 
   /** Number of worker threads (Spark's defaultParallelism in local mode). */
   get defaultParallelism(): number {
     return this.options.numWorkers;
+  }
+
+  /**
+   * The web UI's address (Spark's uiWebUrl), once it listens; undefined with `ui: false`.
+   *
+   * @example
+   * ```ts
+   * console.log(await sc.uiWebUrl()); // http://127.0.0.1:4040
+   * ```
+   */
+  async uiWebUrl(): Promise<string | undefined> {
+    return this.#ui?.url();
+  }
+
+  /** This application's id in the UI, the REST API and the event log (undefined when both are off). */
+  get applicationId(): string | undefined {
+    return this.#ui?.appId;
   }
 
   get checkpointDir(): string | undefined {
@@ -502,6 +529,7 @@ export class Context implements RddContext {
       this.#tasks.stop();
       this.#progress?.stop();
       await this.#backend.stop();
+      await this.#ui?.stop();
       this.#localDirs.remove();
       if (this.#keepAlive) clearInterval(this.#keepAlive);
     })();

@@ -1,5 +1,6 @@
 /** Context options, validated up front with exact errors. */
 import os from 'node:os';
+import { resolveEventLog, resolveUiOptions, type EventLogOptions, type ResolvedUiOptions, type UiOptions } from '../ui/options.js';
 
 export interface ContextOptions {
   /** `local` (1 worker thread), `local[N]`, or `local[*]` (one per core, the default). */
@@ -51,6 +52,13 @@ export interface ContextOptions {
    * output is recomputed elsewhere (Spark's spark.network.timeout). Default 120000.
    */
   readonly fetchTimeoutMs?: number;
+  /**
+   * The web UI and REST API, served by the driver while the context runs (Spark's spark.ui.*): on by default
+   * at http://127.0.0.1:4040 (the next free port when taken); `false` turns it off.
+   */
+  readonly ui?: UiOptions | false;
+  /** Writes every event to `{dir}/{appId}.jsonl` for `kindling history` (default: KINDLING_EVENT_LOG_DIR, else off). */
+  readonly eventLog?: EventLogOptions | false;
 }
 
 export interface ResolvedOptions {
@@ -73,6 +81,8 @@ export interface ResolvedOptions {
   readonly speculation: { enabled: boolean; multiplier: number; quantile: number; minRuntimeMs: number; intervalMs: number };
   readonly taskTimeoutMs: number;
   readonly fetchTimeoutMs: number;
+  readonly ui: ResolvedUiOptions | false;
+  readonly eventLog: { readonly dir: string } | false;
 }
 
 /** Parses `local`, `local[N]`, `local[*]`. */
@@ -121,6 +131,8 @@ export function resolveOptions(o: ContextOptions, cores: number): ResolvedOption
     speculation: resolveSpeculation(o.speculation ?? {}),
     taskTimeoutMs: nonNegative('taskTimeoutMs', o.taskTimeoutMs, 0),
     fetchTimeoutMs: positiveInt('fetchTimeoutMs', o.fetchTimeoutMs, 120_000),
+    ui: resolveUiOptions(o.ui),
+    eventLog: resolveEventLog(o.eventLog),
   };
 }
 

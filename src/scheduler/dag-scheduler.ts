@@ -19,6 +19,7 @@ import type { ShuffleDependency } from '../core/dependency.js';
 import type { RDD, ResultFunctionWire } from '../rdd/index.js';
 import type { TaskOutcome, TaskFailure, TaskMetrics } from '../exec/protocol.js';
 import { detectSkew, summarizeTaskMetrics } from './task-metrics.js';
+import { describeStages } from './stage-info.js';
 import type { EventBus } from './event-bus.js';
 import type { SchedulerEvent } from './events.js';
 import type { MapOutputTracker } from './map-output-tracker.js';
@@ -114,7 +115,9 @@ export class DAGScheduler implements TaskSetListener {
         };
         stage.job = job;
         this.#jobs.set(jobId, job);
-        this.bus.emit({ type: 'jobStart', jobId, time: Date.now(), description, stageIds: collectStageIds(stage) });
+        if (this.bus.hasListeners('jobStart')) {
+          this.bus.emit({ type: 'jobStart', jobId, time: Date.now(), description, stageIds: collectStageIds(stage), stages: describeStages(stage) });
+        }
         this.#submitStage(stage);
       } catch (e) {
         const job = this.#jobs.get(jobId);

@@ -7,6 +7,7 @@
 
 import type { TaskMetrics } from '../exec/protocol.js';
 import type { MetricQuantiles, SkewReport } from './task-metrics.js';
+import type { StageInfo } from './stage-info.js';
 
 export interface JobStartEvent {
   readonly type: 'jobStart';
@@ -15,6 +16,8 @@ export interface JobStartEvent {
   /** What started the job, e.g. `collect at RDD 7 (words)`. */
   readonly description: string;
   readonly stageIds: readonly number[];
+  /** The job's stages with their RDDs (for DAG drawings); stages a previous job ran are included. */
+  readonly stages?: readonly StageInfo[];
 }
 
 export interface JobEndEvent {
