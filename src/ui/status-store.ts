@@ -310,7 +310,12 @@ export class StatusStore {
         ex.removeReason = e.reason;
         ex.activeTasks = 0;
         // Its cached blocks are gone with it.
-        for (const r of this.rdds.values()) for (const where of r.partitions.values()) where.delete(e.workerIndex);
+        for (const r of this.rdds.values()) {
+          for (const [p, where] of r.partitions) {
+            where.delete(e.workerIndex);
+            if (where.size === 0) r.partitions.delete(p);
+          }
+        }
         return;
       }
       case 'blockUpdated': {
