@@ -16,6 +16,7 @@ import type { Partitioner } from '../core/partitioner.js';
 import { StorageLevel, describeStorageLevel } from '../storage/storage-level.js';
 import { userCallSite } from '../util/call-site.js';
 import type { RddContext } from './rdd-context.js';
+import { withActionOptions, type ActionOptions } from '../core/job-scope.js';
 import type { TaskContext } from './task-context.js';
 import {
   MappedRDD,
@@ -805,25 +806,26 @@ export abstract class RDD<T> {
   }
 
   // ---- actions ----------------------------------------------------------------------------------------------
+  // Each accepts `{ signal }` last: aborting it cancels the action's job(s) (see ActionOptions).
 
   /** All elements, in partition order. @example `await rdd.collect()` */
-  collect(): Promise<T[]> {
-    return actions.collect(this);
+  collect(options?: ActionOptions): Promise<T[]> {
+    return withActionOptions(options, () => actions.collect(this));
   }
 
   /** Number of elements. @example `await rdd.count()` */
-  count(): Promise<number> {
-    return actions.count(this);
+  count(options?: ActionOptions): Promise<number> {
+    return withActionOptions(options, () => actions.count(this));
   }
 
   /** The first element; rejects on an empty RDD. @example `await rdd.first()` */
-  first(): Promise<T> {
-    return actions.first(this);
+  first(options?: ActionOptions): Promise<T> {
+    return withActionOptions(options, () => actions.first(this));
   }
 
   /** The first `n` elements, scanning as few partitions as possible. @example `await rdd.take(5)` */
-  take(n: number): Promise<T[]> {
-    return actions.take(this, n);
+  take(n: number, options?: ActionOptions): Promise<T[]> {
+    return withActionOptions(options, () => actions.take(this, n));
   }
 
   /**
@@ -834,8 +836,8 @@ export abstract class RDD<T> {
    * await sc.parallelize([5, 1, 3]).takeOrdered(2); // [1, 3]
    * ```
    */
-  takeOrdered(n: number, keyFn?: (x: T) => unknown): Promise<T[]> {
-    return actions.takeOrdered(this, n, keyFn, false);
+  takeOrdered(n: number, keyFn?: (x: T) => unknown, options?: ActionOptions): Promise<T[]> {
+    return withActionOptions(options, () => actions.takeOrdered(this, n, keyFn, false));
   }
 
   /**
@@ -846,18 +848,18 @@ export abstract class RDD<T> {
    * await sc.parallelize([5, 1, 3]).top(2); // [5, 3]
    * ```
    */
-  top(n: number, keyFn?: (x: T) => unknown): Promise<T[]> {
-    return actions.takeOrdered(this, n, keyFn, true);
+  top(n: number, keyFn?: (x: T) => unknown, options?: ActionOptions): Promise<T[]> {
+    return withActionOptions(options, () => actions.takeOrdered(this, n, keyFn, true));
   }
 
   /** Reduces with an associative, commutative function; rejects on an empty RDD. @example `await rdd.reduce((a, b) => a + b)` */
-  reduce(fn: (a: T, b: T) => T): Promise<T> {
-    return actions.reduce(this, fn);
+  reduce(fn: (a: T, b: T) => T, options?: ActionOptions): Promise<T> {
+    return withActionOptions(options, () => actions.reduce(this, fn));
   }
 
   /** Folds each partition from `zero`, then the partition results from `zero`. @example `await rdd.fold(0, (a, b) => a + b)` */
-  fold(zero: T, fn: (a: T, b: T) => T): Promise<T> {
-    return actions.fold(this, zero, fn);
+  fold(zero: T, fn: (a: T, b: T) => T, options?: ActionOptions): Promise<T> {
+    return withActionOptions(options, () => actions.fold(this, zero, fn));
   }
 
   /**
@@ -868,58 +870,58 @@ export abstract class RDD<T> {
    * await rdd.aggregate([0, 0], (a, x) => [a[0] + x, a[1] + 1], (a, b) => [a[0] + b[0], a[1] + b[1]]);
    * ```
    */
-  aggregate<U>(zero: U, seqOp: (acc: U, x: T) => U, combOp: (a: U, b: U) => U): Promise<U> {
-    return actions.aggregate(this, zero, seqOp, combOp);
+  aggregate<U>(zero: U, seqOp: (acc: U, x: T) => U, combOp: (a: U, b: U) => U, options?: ActionOptions): Promise<U> {
+    return withActionOptions(options, () => actions.aggregate(this, zero, seqOp, combOp));
   }
 
   /** Runs `fn` on every element in the workers (for side effects, e.g. accumulators). @example `await rdd.foreach((x) => acc.add(x))` */
-  foreach(fn: (x: T) => void): Promise<void> {
-    return actions.foreach(this, fn);
+  foreach(fn: (x: T) => void, options?: ActionOptions): Promise<void> {
+    return withActionOptions(options, () => actions.foreach(this, fn));
   }
 
   /** Runs `fn` once per partition with an Iterable of its elements. @example `await rdd.foreachPartition((it) => { for (const x of it) send(x); })` */
-  foreachPartition(fn: (it: Iterable<T>) => void): Promise<void> {
-    return actions.foreachPartition(this, fn);
+  foreachPartition(fn: (it: Iterable<T>) => void, options?: ActionOptions): Promise<void> {
+    return withActionOptions(options, () => actions.foreachPartition(this, fn));
   }
 
   /** Counts of each key; with structural keys the first-seen key object stands for its group. @example `await pairs.countByKey()` */
-  countByKey<K, V>(this: RDD<[K, V]>): Promise<Map<K, number>> {
-    return actions.countByKey(this);
+  countByKey<K, V>(this: RDD<[K, V]>, options?: ActionOptions): Promise<Map<K, number>> {
+    return withActionOptions(options, () => actions.countByKey(this));
   }
 
   /** Counts of each distinct element. @example `await words.countByValue()` */
-  countByValue(): Promise<Map<T, number>> {
-    return actions.countByValue(this);
+  countByValue(options?: ActionOptions): Promise<Map<T, number>> {
+    return withActionOptions(options, () => actions.countByValue(this));
   }
 
   /** The pairs as a Map (a later value for a key replaces an earlier one). @example `await pairs.collectAsMap()` */
-  collectAsMap<K, V>(this: RDD<[K, V]>): Promise<Map<K, V>> {
-    return actions.collectAsMap(this);
+  collectAsMap<K, V>(this: RDD<[K, V]>, options?: ActionOptions): Promise<Map<K, V>> {
+    return withActionOptions(options, () => actions.collectAsMap(this));
   }
 
   /** The values of `key`; reads only the key's partition when the RDD has a partitioner. @example `await pairs.lookup('a')` */
-  lookup<K, V>(this: RDD<[K, V]>, key: K): Promise<V[]> {
-    return actions.lookup(this, key);
+  lookup<K, V>(this: RDD<[K, V]>, key: K, options?: ActionOptions): Promise<V[]> {
+    return withActionOptions(options, () => actions.lookup(this, key));
   }
 
   /** Sum of a numeric RDD. @example `await sc.range(5).sum()` */
-  sum(this: RDD<number>): Promise<number> {
-    return actions.stats(this).then((s) => s.sum);
+  sum(this: RDD<number>, options?: ActionOptions): Promise<number> {
+    return withActionOptions(options, () => actions.stats(this)).then((s) => s.sum);
   }
 
   /** Mean of a numeric RDD (NaN when empty). @example `await sc.range(5).mean()` */
-  mean(this: RDD<number>): Promise<number> {
-    return actions.stats(this).then((s) => s.mean);
+  mean(this: RDD<number>, options?: ActionOptions): Promise<number> {
+    return withActionOptions(options, () => actions.stats(this)).then((s) => s.mean);
   }
 
   /** Largest element by the default ordering; rejects on an empty RDD. @example `await rdd.max()` */
-  max(): Promise<T> {
-    return actions.extreme(this, 'max');
+  max(options?: ActionOptions): Promise<T> {
+    return withActionOptions(options, () => actions.extreme(this, 'max'));
   }
 
   /** Smallest element by the default ordering; rejects on an empty RDD. @example `await rdd.min()` */
-  min(): Promise<T> {
-    return actions.extreme(this, 'min');
+  min(options?: ActionOptions): Promise<T> {
+    return withActionOptions(options, () => actions.extreme(this, 'min'));
   }
 
   /**
@@ -930,13 +932,13 @@ export abstract class RDD<T> {
    * const { mean, stdev } = await sc.parallelize([1, 2, 3, 4]).stats();
    * ```
    */
-  stats(this: RDD<number>): Promise<actions.Stats> {
-    return actions.stats(this);
+  stats(this: RDD<number>, options?: ActionOptions): Promise<actions.Stats> {
+    return withActionOptions(options, () => actions.stats(this));
   }
 
   /** True when the RDD has no elements. @example `await rdd.isEmpty()` */
-  isEmpty(): Promise<boolean> {
-    return actions.take(this, 1).then((xs) => xs.length === 0);
+  isEmpty(options?: ActionOptions): Promise<boolean> {
+    return withActionOptions(options, () => actions.take(this, 1)).then((xs) => xs.length === 0);
   }
 
   /**
@@ -948,8 +950,8 @@ export abstract class RDD<T> {
    * await counts.saveAsTextFile('out/counts', { overwrite: true });
    * ```
    */
-  saveAsTextFile(path: string, options: { overwrite?: boolean } = {}): Promise<void> {
-    return actions.saveAsTextFile(this, path, options.overwrite ?? false);
+  saveAsTextFile(path: string, options: { overwrite?: boolean } & ActionOptions = {}): Promise<void> {
+    return withActionOptions(options, () => actions.saveAsTextFile(this, path, options.overwrite ?? false));
   }
 }
 

@@ -16,6 +16,8 @@ export interface JobStartEvent {
   /** What started the job, e.g. `collect at RDD 7 (words)`. */
   readonly description: string;
   readonly stageIds: readonly number[];
+  /** Set with Context.setJobGroup. */
+  readonly jobGroup?: string;
   /** The job's stages with their RDDs (for DAG drawings); stages a previous job ran are included. */
   readonly stages?: readonly StageInfo[];
 }

@@ -140,6 +140,29 @@ export class TaskScheduler implements BackendListener {
     this.#prune();
   }
 
+  /**
+   * Stops a stage of a cancelled job: launches nothing more and kills its running attempts (a task computing
+   * after `graceMs` has its worker replaced).
+   */
+  killStage(stage: Stage, graceMs: number): void {
+    for (const m of this.#sets) {
+      if (m.ts.stage !== stage) continue;
+      m.zombie = true;
+      for (const run of m.running.values()) this.backend.killTask(run.workerIndex, run.taskId, graceMs);
+    }
+    this.#prune();
+  }
+
+  /** Progress of a stage's newest task set, for the status tracker. */
+  stageProgress(stage: Stage): { attempt: number; numTasks: number; numActiveTasks: number; numCompletedTasks: number; numFailedTasks: number } | undefined {
+    let m: TaskSetManager | undefined;
+    for (const s of this.#sets) if (s.ts.stage === stage && (m === undefined || s.ts.stageAttempt > m.ts.stageAttempt)) m = s;
+    if (m === undefined) return undefined;
+    let failed = 0;
+    for (const f of m.failures) failed += f.length;
+    return { attempt: m.ts.stageAttempt, numTasks: m.ts.tasks.length, numActiveTasks: m.running.size, numCompletedTasks: m.numSucceeded, numFailedTasks: failed };
+  }
+
   slowWorker(index: number, delayMs: number): void {
     if (!Number.isInteger(index) || index < 0 || index >= this.#inFlight.length) {
       throw new RangeError(`slowWorker: no worker ${index} (there are ${this.#inFlight.length})`);

@@ -37,11 +37,15 @@ export interface UiSubsystem {
   url(): Promise<string | undefined>;
   /** Records the application's end, closes the log and the server. Idempotent. */
   stop(): Promise<void>;
+  /** The process is about to die by a signal: records the application's end and writes the log now. */
+  interrupted(): void;
 }
 
 /** What live-ui.ts provides once loaded. */
 export interface LiveUi {
   apply(e: AppEvent): void;
+  /** Writes buffered log lines now. */
+  flush(): void;
   readonly url: string | undefined;
   stop(): Promise<void>;
 }
@@ -105,6 +109,11 @@ export function startUi(bus: EventBus<SchedulerEvent>, view: UiContextView): UiS
   return {
     appId,
     url: async () => (await loading)?.url,
+    interrupted: () => {
+      if (live === undefined) return;
+      live.apply({ type: 'applicationEnd', time: Date.now() });
+      live.flush();
+    },
     stop: () =>
       (stopping ??= loading.then(async (l) => {
         off();

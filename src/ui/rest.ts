@@ -106,6 +106,7 @@ function jobJson(store: StatusStore, j: JobData): unknown {
     submissionTime: sparkDate(j.submissionTime),
     completionTime: sparkDate(j.completionTime),
     stageIds: j.stageIds,
+    ...(j.jobGroup !== undefined ? { jobGroup: j.jobGroup } : {}),
     status: j.status,
     numTasks: j.numTasks + skippedTasks,
     numActiveTasks: j.numActiveTasks,

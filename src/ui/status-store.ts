@@ -25,6 +25,7 @@ export type TaskStatus = 'RUNNING' | 'SUCCESS' | 'FAILED' | 'KILLED';
 export interface JobData {
   readonly jobId: number;
   readonly description: string;
+  readonly jobGroup: string | undefined;
   readonly submissionTime: number;
   completionTime: number | undefined;
   status: JobStatus;
@@ -155,7 +156,7 @@ export class StatusStore {
         this.endTime = e.time;
         return;
       case 'jobStart':
-        return this.#jobStart(e.jobId, e.description, e.time, e.stageIds, e.stages ?? []);
+        return this.#jobStart(e.jobId, e.description, e.time, e.stageIds, e.stages ?? [], e.jobGroup);
       case 'jobEnd': {
         const job = this.jobs.get(e.jobId);
         if (job === undefined) return;
@@ -338,7 +339,7 @@ export class StatusStore {
     }
   }
 
-  #jobStart(jobId: number, description: string, time: number, stageIds: readonly number[], stages: readonly StageInfo[]): void {
+  #jobStart(jobId: number, description: string, time: number, stageIds: readonly number[], stages: readonly StageInfo[], jobGroup: string | undefined): void {
     for (const info of stages) {
       for (const r of info.rdds) {
         this.#rddInfo.set(r.id, r);
@@ -355,6 +356,7 @@ export class StatusStore {
     this.jobs.set(jobId, {
       jobId,
       description,
+      jobGroup,
       submissionTime: time,
       completionTime: undefined,
       status: 'RUNNING',

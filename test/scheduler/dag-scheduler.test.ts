@@ -43,6 +43,10 @@ class FakeBackend implements TaskBackend {
   cancelTask(_worker: number, taskId: number) {
     this.cancelled.push(taskId);
   }
+  readonly killed: number[] = [];
+  killTask(_worker: number, taskId: number) {
+    this.killed.push(taskId);
+  }
   removeShuffle() {}
   removeRdd = async () => {};
   removeBroadcast() {}
