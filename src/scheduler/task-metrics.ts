@@ -47,8 +47,9 @@ export const SKEW_FACTOR = 3;
 export const SKEW_MIN_MS = 1000;
 
 /** Nearest-rank quantiles of `values` (at least one). */
-export function quantiles(values: readonly number[]): Quantiles {
-  const v = [...values].sort((a, b) => a - b);
+export function quantiles(values: ArrayLike<number>): Quantiles {
+  // A typed array sorts numerically without a comparator call per comparison (stages can have 100k tasks).
+  const v = Float64Array.from(values).sort();
   const at = (q: number): number => v[Math.min(v.length - 1, Math.max(0, Math.ceil(q * v.length) - 1))]!;
   return [v[0]!, at(0.25), at(0.5), at(0.75), v[v.length - 1]!];
 }
@@ -65,7 +66,11 @@ export function quantiles(values: readonly number[]): Quantiles {
 export function summarizeTaskMetrics(tasks: ReadonlyArray<{ readonly metrics: TaskMetrics }>): MetricQuantiles | undefined {
   if (tasks.length === 0) return undefined;
   const out = {} as Record<SummarizedMetric, Quantiles>;
-  for (const k of SUMMARIZED_METRICS) out[k] = quantiles(tasks.map((t) => t.metrics[k]));
+  const column = new Float64Array(tasks.length);
+  for (const k of SUMMARIZED_METRICS) {
+    for (let i = 0; i < tasks.length; i++) column[i] = tasks[i]!.metrics[k];
+    out[k] = quantiles(column);
+  }
   return out;
 }
 

@@ -79,6 +79,8 @@ export interface StageData {
   /** Sums over successful tasks, keyed like TaskMetrics. */
   readonly totals: Record<(typeof SUMMARIZED_METRICS)[number], number>;
   readonly tasks: Map<string, TaskData>;
+  /** False while replaying an event log (it has no taskStart lines): a task's end then creates it. */
+  sawTaskStarts: boolean;
   taskMetrics: MetricQuantiles | undefined;
   skew: SkewReport | undefined;
 }
@@ -220,32 +222,12 @@ export class StatusStore {
       case 'stageResubmitted':
         return;
       case 'taskStart': {
-        const s = this.stages.get(`${e.stageId}.${e.stageAttempt}`);
+        const s = this.#taskStage(e.stageId, e.stageAttempt);
         if (s === undefined) return;
         s.numActiveTasks++;
         s.firstTaskLaunchedTime ??= e.time;
-        const task: TaskData = {
-          taskId: this.#nextTaskId++,
-          index: e.partition,
-          attempt: e.attempt,
-          launchTime: e.time,
-          executorId: String(e.workerIndex),
-          speculative: e.speculative,
-          duration: undefined,
-          status: 'RUNNING',
-          locality: '',
-          errorMessage: undefined,
-          metrics: undefined,
-        };
-        s.tasks.set(taskKey(e.partition, e.attempt, e.workerIndex), task);
-        if (s.tasks.size > this.#retainedTasks) {
-          for (const [k, t] of s.tasks) {
-            if (t.status !== 'RUNNING') {
-              s.tasks.delete(k);
-              break;
-            }
-          }
-        }
+        s.sawTaskStarts = true;
+        this.#newTask(s, e.partition, e.attempt, e.workerIndex, e.speculative, e.time);
         const ex = this.#executor(e.workerIndex, e.time);
         ex.activeTasks++;
         for (const j of s.jobIds) {
@@ -255,7 +237,7 @@ export class StatusStore {
         return;
       }
       case 'taskEnd': {
-        const s = this.stages.get(`${e.stageId}.${e.stageAttempt}`);
+        const s = this.#taskStage(e.stageId, e.stageAttempt);
         const ex = this.#executor(e.workerIndex, e.time);
         ex.activeTasks = Math.max(0, ex.activeTasks - 1);
         ex.totalDuration += e.durationMs;
@@ -271,7 +253,12 @@ export class StatusStore {
         }
         if (s === undefined) return;
         s.numActiveTasks = Math.max(0, s.numActiveTasks - 1);
-        const task = s.tasks.get(taskKey(e.partition, e.attempt, e.workerIndex));
+        let task = s.tasks.get(taskKey(e.partition, e.attempt, e.workerIndex));
+        if (task === undefined && !s.sawTaskStarts) {
+          // Replaying an event log, which has no taskStart lines: the task starts where its end says.
+          task = this.#newTask(s, e.partition, e.attempt, e.workerIndex, e.speculative, e.time - e.durationMs);
+          s.firstTaskLaunchedTime ??= task.launchTime;
+        }
         if (task !== undefined) {
           task.status = e.result === 'success' ? 'SUCCESS' : e.result === 'failed' ? 'FAILED' : 'KILLED';
           task.duration = e.durationMs;
@@ -282,7 +269,7 @@ export class StatusStore {
         if (e.result === 'success') {
           s.numCompleteTasks++;
           s.completedIndices.add(e.partition);
-          if (m !== undefined) for (const k of SUMMARIZED_METRICS) s.totals[k] += m[k];
+          if (m !== undefined) addMetrics(s.totals, m);
         } else if (e.result === 'failed') s.numFailedTasks++;
         else s.numKilledTasks++;
         for (const j of s.jobIds) {
@@ -337,6 +324,43 @@ export class StatusStore {
         void never;
       }
     }
+  }
+
+  #newTask(s: StageData, partition: number, attempt: number, workerIndex: number, speculative: boolean, launchTime: number): TaskData {
+    const task: TaskData = {
+      taskId: this.#nextTaskId++,
+      index: partition,
+      attempt,
+      launchTime,
+      executorId: String(workerIndex),
+      speculative,
+      duration: undefined,
+      status: 'RUNNING',
+      locality: '',
+      errorMessage: undefined,
+      metrics: undefined,
+    };
+    s.tasks.set(taskKey(partition, attempt, workerIndex), task);
+    if (s.tasks.size > this.#retainedTasks) {
+      for (const [k, t] of s.tasks) {
+        if (t.status !== 'RUNNING') {
+          s.tasks.delete(k);
+          break;
+        }
+      }
+    }
+    return task;
+  }
+
+  /** Task events come in runs of one stage attempt: remember the last one looked up. */
+  #lastStage: StageData | undefined;
+
+  #taskStage(stageId: number, attempt: number): StageData | undefined {
+    const last = this.#lastStage;
+    if (last !== undefined && last.stageId === stageId && last.attemptId === attempt) return last;
+    const s = this.stages.get(`${stageId}.${attempt}`);
+    this.#lastStage = s;
+    return s;
   }
 
   #jobStart(jobId: number, description: string, time: number, stageIds: readonly number[], stages: readonly StageInfo[], jobGroup: string | undefined): void {
@@ -408,6 +432,7 @@ export class StatusStore {
       parentIds,
       totals: emptyTotals(),
       tasks: new Map(),
+      sawTaskStarts: false,
       taskMetrics: undefined,
       skew: undefined,
     };
@@ -436,6 +461,7 @@ export class StatusStore {
       if (this.stages.size <= this.#retainedStages) break;
       if (s.status !== 'ACTIVE' && s.status !== 'PENDING') {
         this.stages.delete(key);
+        if (this.#lastStage === s) this.#lastStage = undefined;
         if (this.#latestAttempt.get(s.stageId) === s.attemptId) this.#latestAttempt.delete(s.stageId);
       }
     }
@@ -468,6 +494,23 @@ export class StatusStore {
 }
 
 export { quantiles };
+
+/** Field by field: a loop over the names would make every addition a slow keyed access (hot path). */
+function addMetrics(t: StageData['totals'], m: TaskMetrics): void {
+  t.durationMs += m.durationMs;
+  t.runMs += m.runMs;
+  t.compileMs += m.compileMs;
+  t.gcMs += m.gcMs;
+  t.fetchWaitMs += m.fetchWaitMs;
+  t.inputRecords += m.inputRecords;
+  t.shuffleReadRecords += m.shuffleReadRecords;
+  t.shuffleReadBytes += m.shuffleReadBytes;
+  t.shuffleWriteRecords += m.shuffleWriteRecords;
+  t.shuffleWriteBytes += m.shuffleWriteBytes;
+  t.spillCount += m.spillCount;
+  t.resultRecords += m.resultRecords;
+  t.resultBytes += m.resultBytes;
+}
 
 function taskKey(partition: number, attempt: number, workerIndex: number): string {
   return `${partition}.${attempt}.${workerIndex}`;

@@ -154,6 +154,7 @@ describe('event log and kindling history', () => {
       expect(files).toEqual([`${done.applicationId}.jsonl`, `${running.applicationId}.jsonl`].sort());
       const lines = readFileSync(path.join(logDir, `${done.applicationId}.jsonl`), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Json);
       expect(lines[0]!.type).toBe('applicationStart');
+      expect(lines.filter((l) => l.type === 'taskEnd')).toHaveLength(7 + 3);
       expect(lines.at(-1)!.type).toBe('applicationEnd');
       expect(lines.filter((l) => l.type === 'jobEnd')).toHaveLength(2);
 
@@ -173,6 +174,10 @@ describe('event log and kindling history', () => {
       expect(byName.running.attempts[0].completed).toBe(false);
       const jobs = (await get(`${url}/api/v1/applications/${done.applicationId}/jobs`)) as unknown as Json[];
       expect(jobs.map((j) => [j.jobId, j.status, j.numSkippedStages])).toEqual([[1, 'SUCCEEDED', 1], [0, 'SUCCEEDED', 0]]);
+      // The log has no taskStart lines; each task is rebuilt from its end, metrics included.
+      const tasks = (await get(`${url}/api/v1/applications/${done.applicationId}/stages/1/0/taskList`)) as unknown as Json[];
+      expect(tasks.map((t) => [t.index, t.status]).sort()).toEqual([[0, 'SUCCESS'], [1, 'SUCCESS'], [2, 'SUCCESS']]);
+      expect(tasks.reduce((n, t) => n + t.taskMetrics.shuffleReadMetrics.recordsRead, 0)).toBeGreaterThan(0);
       const rdds = (await get(`${url}/api/v1/applications/${done.applicationId}/storage/rdd`)) as unknown as Json[];
       expect(rdds.map((r) => [r.name, r.numCachedPartitions])).toEqual([['counts', 3]]);
       const page = await fetch(`${url}/history/${done.applicationId}/jobs/`);
