@@ -223,7 +223,14 @@ export class Context implements RddContext {
     return this.#ui?.url();
   }
 
-  /** This application's id in the UI, the REST API and the event log (undefined when both are off). */
+  /**
+   * This application's id in the UI, the REST API and the event log (undefined when both are off).
+   *
+   * @example
+   * ```ts
+   * const jobs = await fetch(`${await sc.uiWebUrl()}/api/v1/applications/${sc.applicationId}/jobs`);
+   * ```
+   */
   get applicationId(): string | undefined {
     return this.#ui?.appId;
   }

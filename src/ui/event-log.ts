@@ -1,11 +1,11 @@
 /**
  * The event log: one JSON event per line, one file per application (`{appId}.jsonl`), written as the
- * application runs so that one that crashes still leaves its log. Lines are buffered for at most
- * FLUSH_MS (or FLUSH_BYTES) and written synchronously, so logging costs a job no I/O wait on its hot path
- * and a process exiting (even by an uncaught exception) still writes what it buffered. An application whose
- * log has no `applicationEnd` line did not finish.
+ * application runs so that one that crashes still leaves its log. Lines are buffered for at most FLUSH_MS (or
+ * FLUSH_BYTES, or until a job ends) and written without blocking; a process exiting (even by an uncaught
+ * exception) writes what it still holds synchronously. An application whose log has no `applicationEnd` line
+ * did not finish.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, write, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { AppEvent } from './app-events.js';
 import { UiError } from './errors.js';
@@ -16,6 +16,10 @@ export const EVENT_LOG_SUFFIX = '.jsonl';
 
 /**
  * Appends events to `{dir}/{appId}.jsonl`.
+ *
+ * Chunks are written asynchronously, each at its own offset, so the scheduler's thread never waits on the
+ * disk; since a positional write can be repeated, a process that exits while a chunk is in flight writes it
+ * again synchronously, with the rest, and loses nothing.
  *
  * @example
  * ```ts
@@ -29,14 +33,19 @@ export class EventLogWriter {
   #fd: number | undefined;
   #buffer: string[] = [];
   #bytes = 0;
+  /** Where the next chunk goes. */
+  #pos = 0;
+  #inFlight: { readonly buf: Buffer; readonly pos: number } | undefined;
+  #closing = false;
+  #warned = false;
   #timer: NodeJS.Timeout | undefined;
-  readonly #onExit = (): void => this.flush();
+  readonly #onExit = (): void => this.#flushSync();
 
   constructor(dir: string, appId: string) {
     try {
       mkdirSync(dir, { recursive: true });
       this.file = path.join(path.resolve(dir), appId + EVENT_LOG_SUFFIX);
-      this.#fd = openSync(this.file, 'a');
+      this.#fd = openSync(this.file, 'w');
     } catch (e) {
       throw new UiError(`Cannot write the event log in ${dir}: ${(e as Error).message}`, { cause: e });
     }
@@ -46,32 +55,70 @@ export class EventLogWriter {
   write(event: AppEvent): void {
     // A task's start is implied by its end (time - durationMs): logging only the end halves the lines of a log
     // and their cost on the scheduler's hot path. A crashed application's log so lacks only tasks still running.
-    if (this.#fd === undefined || event.type === 'taskStart') return;
+    if (this.#fd === undefined || this.#closing || event.type === 'taskStart') return;
     const line = serializeEvent(event) + '\n';
     this.#buffer.push(line);
     this.#bytes += line.length;
     if (this.#bytes >= FLUSH_BYTES || event.type === 'jobEnd' || event.type === 'applicationEnd') this.flush();
     else if (this.#timer === undefined) {
       this.#timer = setTimeout(() => this.flush(), FLUSH_MS);
-      // Logging must never be why a finished program keeps running; 'exit' flushes the rest.
+      // Logging must never be why a finished program keeps running; 'exit' writes the rest.
       this.#timer.unref();
     }
   }
 
+  /** Starts writing what is buffered (after the chunk in flight, if any). */
   flush(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (this.#fd === undefined || this.#buffer.length === 0) return;
-    const text = this.#buffer.join('');
+    if (this.#fd === undefined || this.#inFlight !== undefined || this.#buffer.length === 0) return;
+    const chunk = { buf: this.#take(), pos: this.#pos };
+    this.#pos += chunk.buf.length;
+    this.#inFlight = chunk;
+    const fd = this.#fd;
+    write(fd, chunk.buf, 0, chunk.buf.length, chunk.pos, (err) => {
+      this.#inFlight = undefined;
+      if (err && !this.#warned) {
+        this.#warned = true;
+        console.warn(`kindling: writing the event log ${this.file} failed: ${err.message}`);
+      }
+      if (this.#closing) closeSync(fd);
+      else this.flush();
+    });
+  }
+
+  /** Writes everything now, the chunk in flight again included. */
+  #flushSync(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#fd === undefined) return;
+    if (this.#inFlight !== undefined) writeSync(this.#fd, this.#inFlight.buf, 0, this.#inFlight.buf.length, this.#inFlight.pos);
+    if (this.#buffer.length > 0) {
+      const buf = this.#take();
+      writeSync(this.#fd, buf, 0, buf.length, this.#pos);
+      this.#pos += buf.length;
+    }
+  }
+
+  #take(): Buffer {
+    const buf = Buffer.from(this.#buffer.join(''));
     this.#buffer = [];
     this.#bytes = 0;
-    writeSync(this.#fd, text);
+    return buf;
+  }
+
+  /** Writes the rest synchronously (for a process about to die by a signal). */
+  flushSync(): void {
+    this.#flushSync();
   }
 
   close(): void {
-    this.flush();
+    if (this.#fd === undefined || this.#closing) return;
+    this.#flushSync();
+    this.#closing = true;
     process.off('exit', this.#onExit);
-    if (this.#fd !== undefined) closeSync(this.#fd);
+    // A chunk still in flight closes the file when it lands (its bytes are already written again above).
+    if (this.#inFlight === undefined) closeSync(this.#fd);
     this.#fd = undefined;
   }
 }

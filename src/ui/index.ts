@@ -44,7 +44,7 @@ export interface UiSubsystem {
 /** What live-ui.ts provides once loaded. */
 export interface LiveUi {
   apply(e: AppEvent): void;
-  /** Writes buffered log lines now. */
+  /** Writes buffered log lines now, synchronously (the process is about to die). */
   flush(): void;
   readonly url: string | undefined;
   stop(): Promise<void>;

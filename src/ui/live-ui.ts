@@ -50,7 +50,7 @@ export async function startLiveUi(view: UiContextView, appId: string): Promise<L
       log?.write(e);
     },
     url: server?.url,
-    flush: () => log?.flush(),
+    flush: () => log?.flushSync(),
     async stop(): Promise<void> {
       log?.close();
       await server?.close();

@@ -141,6 +141,9 @@ export class UiServer {
     if (p === '/kindling/stream') return this.#stream(url.searchParams.get('app') ?? '', res);
     if (p === '/kindling/kill' && req.method === 'POST') {
       if (!this.#options.killEnabled || this.#options.onKillJob === undefined) return void res.writeHead(403).end('kill is disabled (ui.killEnabled)');
+      // Another site's page must not kill jobs through the user's browser: browsers name the page's origin.
+      const origin = req.headers.origin;
+      if (origin !== undefined && origin !== `http://${req.headers.host ?? ''}`) return void res.writeHead(403).end('kill from another origin');
       this.#options.onKillJob(Number(url.searchParams.get('id')));
       return void res.writeHead(204).end();
     }

@@ -16,6 +16,11 @@ export interface RetentionLimits {
   readonly retainedStages?: number;
   /** Tasks kept per stage attempt, the oldest dropped first (spark.ui.retainedTasks). Default 10000. */
   readonly retainedTasks?: number;
+  /**
+   * Tasks kept in all: past it, finished stages lose their task lists, oldest stage first (their totals and
+   * quantiles stay). Default 100000: a program of many wide stages must not fill the driver with task rows.
+   */
+  readonly retainedTasksTotal?: number;
 }
 
 export type JobStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED';
@@ -140,11 +145,15 @@ export class StatusStore {
   readonly #retainedJobs: number;
   readonly #retainedStages: number;
   readonly #retainedTasks: number;
+  readonly #retainedTasksTotal: number;
+  /** Task rows held across all stages. */
+  #taskRows = 0;
 
   constructor(limits: RetentionLimits = {}) {
     this.#retainedJobs = limits.retainedJobs ?? 1000;
     this.#retainedStages = limits.retainedStages ?? 1000;
     this.#retainedTasks = limits.retainedTasks ?? 10_000;
+    this.#retainedTasksTotal = limits.retainedTasksTotal ?? 100_000;
   }
 
   apply(e: AppEvent): void {
@@ -341,15 +350,27 @@ export class StatusStore {
       metrics: undefined,
     };
     s.tasks.set(taskKey(partition, attempt, workerIndex), task);
+    this.#taskRows++;
     if (s.tasks.size > this.#retainedTasks) {
       for (const [k, t] of s.tasks) {
         if (t.status !== 'RUNNING') {
           s.tasks.delete(k);
+          this.#taskRows--;
           break;
         }
       }
     }
+    if (this.#taskRows > this.#retainedTasksTotal) this.#dropTaskRows();
     return task;
+  }
+
+  #dropTaskRows(): void {
+    for (const s of this.stages.values()) {
+      if (this.#taskRows <= this.#retainedTasksTotal * 0.9) return;
+      if (s.status === 'ACTIVE' || s.status === 'PENDING' || s.tasks.size === 0) continue;
+      this.#taskRows -= s.tasks.size;
+      s.tasks.clear();
+    }
   }
 
   /** Task events come in runs of one stage attempt: remember the last one looked up. */
@@ -461,6 +482,7 @@ export class StatusStore {
       if (this.stages.size <= this.#retainedStages) break;
       if (s.status !== 'ACTIVE' && s.status !== 'PENDING') {
         this.stages.delete(key);
+        this.#taskRows -= s.tasks.size;
         if (this.#lastStage === s) this.#lastStage = undefined;
         if (this.#latestAttempt.get(s.stageId) === s.attemptId) this.#latestAttempt.delete(s.stageId);
       }
