@@ -214,6 +214,7 @@ export class Executor {
     let resultBytes = 0;
     let resultRecords = 0;
     let inputRecords = 0;
+    let inputBytes = 0;
     let compileMs = 0;
     let runMs = 0;
     let computeStart = 0;
@@ -229,6 +230,7 @@ export class Executor {
         gcMs: gcTotalMs - gcAtStart,
         fetchWaitMs,
         inputRecords,
+        inputBytes,
         shuffleReadRecords: readRecords,
         shuffleReadBytes: readBytes,
         shuffleWriteRecords: writeRecords,
@@ -297,10 +299,7 @@ export class Executor {
       }
       const computed = new Map<number, number>();
       const payloads = new Map<string, readonly unknown[]>();
-      for (const [rddId, p, data] of msg.payloads) {
-        payloads.set(`${rddId}/${p}`, data);
-        inputRecords += data.length;
-      }
+      for (const [rddId, p, data] of msg.payloads) payloads.set(`${rddId}/${p}`, data);
       const tc: TaskContext = {
         stageId: msg.stageId,
         partition: msg.partition,
@@ -313,6 +312,10 @@ export class Executor {
         },
         payload: (rddId, p) => payloads.get(`${rddId}/${p}`) ?? [],
         computed: (rddId) => computed.set(rddId, (computed.get(rddId) ?? 0) + 1),
+        inputRead: (records, bytes) => {
+          inputRecords += records;
+          inputBytes += bytes;
+        },
       };
 
       let value: unknown;

@@ -102,8 +102,10 @@ export interface TaskMetrics {
   readonly gcMs: number;
   /** Waiting for shuffle buckets from this worker's store and its peers. */
   readonly fetchWaitMs: number;
-  /** Records of leaf data shipped with the task (parallelized slices). */
+  /** Records the task's leaf RDDs read (parallelized slices, lines of text files, whole files). */
   readonly inputRecords: number;
+  /** Bytes of input files the task read (0 for parallelized data). */
+  readonly inputBytes: number;
   readonly shuffleReadRecords: number;
   readonly shuffleReadBytes: number;
   readonly shuffleWriteRecords: number;

@@ -50,6 +50,12 @@ export class TextFileRDD extends RDD<string> {
     return out;
   }
   protected override pushCompute(p: number, tc: TaskContext, sink: Sink<string>): void {
-    forEachSplitLine(tc.payload(this.id, p)[0] as TextSplit, sink);
+    const split = tc.payload(this.id, p)[0] as TextSplit;
+    let lines = 0;
+    forEachSplitLine(split, (l) => {
+      lines++;
+      sink(l);
+    });
+    tc.inputRead?.(lines, split.length);
   }
 }

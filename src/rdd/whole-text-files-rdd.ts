@@ -46,6 +46,14 @@ export class WholeTextFilesRDD extends RDD<[string, string]> {
     return (tc.payload(this.id, p) as string[]).map((f): [string, string] => [f, readWholeTextFile(f)]);
   }
   protected override pushCompute(p: number, tc: TaskContext, sink: Sink<[string, string]>): void {
-    for (const f of tc.payload(this.id, p) as string[]) sink([f, readWholeTextFile(f)]);
+    let chars = 0;
+    const files = tc.payload(this.id, p) as string[];
+    for (const f of files) {
+      const text = readWholeTextFile(f);
+      chars += text.length;
+      sink([f, text]);
+    }
+    // Characters stand in for bytes: the decoded text is what the task read.
+    tc.inputRead?.(files.length, chars);
   }
 }

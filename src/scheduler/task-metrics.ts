@@ -16,6 +16,7 @@ export const SUMMARIZED_METRICS = [
   'gcMs',
   'fetchWaitMs',
   'inputRecords',
+  'inputBytes',
   'shuffleReadRecords',
   'shuffleReadBytes',
   'shuffleWriteRecords',

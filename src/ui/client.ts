@@ -182,9 +182,9 @@ export const CLIENT_JS = String.raw`
   }
 
   var QUANTILE_ROWS = [['duration', 'Duration', ms], ['executorRunTime', 'Run Time', ms], ['executorDeserializeTime', 'Compile Time', ms], ['jvmGcTime', 'GC Time', ms],
-    ['fetchWaitTime', 'Shuffle Fetch Wait', ms], ['inputRecords', 'Input Records', String], ['shuffleReadRecords', 'Shuffle Read Records', String], ['shuffleReadBytes', 'Shuffle Read Size', bytes],
+    ['fetchWaitTime', 'Shuffle Fetch Wait', ms], ['inputRecords', 'Input Records', String], ['inputBytes', 'Input Size', bytes], ['shuffleReadRecords', 'Shuffle Read Records', String], ['shuffleReadBytes', 'Shuffle Read Size', bytes],
     ['shuffleWriteRecords', 'Shuffle Write Records', String], ['shuffleWriteBytes', 'Shuffle Write Size', bytes], ['outputRecords', 'Result Records', String], ['resultSize', 'Result Size', bytes]];
-  var Q_KEYS = { duration: 'durationMs', executorRunTime: 'runMs', executorDeserializeTime: 'compileMs', jvmGcTime: 'gcMs', fetchWaitTime: 'fetchWaitMs', inputRecords: 'inputRecords', shuffleReadRecords: 'shuffleReadRecords', shuffleReadBytes: 'shuffleReadBytes', shuffleWriteRecords: 'shuffleWriteRecords', shuffleWriteBytes: 'shuffleWriteBytes', outputRecords: 'resultRecords', resultSize: 'resultBytes' };
+  var Q_KEYS = { duration: 'durationMs', executorRunTime: 'runMs', executorDeserializeTime: 'compileMs', jvmGcTime: 'gcMs', fetchWaitTime: 'fetchWaitMs', inputRecords: 'inputRecords', inputBytes: 'inputBytes', shuffleReadRecords: 'shuffleReadRecords', shuffleReadBytes: 'shuffleReadBytes', shuffleWriteRecords: 'shuffleWriteRecords', shuffleWriteBytes: 'shuffleWriteBytes', outputRecords: 'resultRecords', resultSize: 'resultBytes' };
 
   var TASK_COLS = [['index', 'Index'], ['taskId', 'Task Id'], ['attempt', 'Attempt'], ['status', 'Status'], ['taskLocality', 'Locality'], ['executorId', 'Worker'], ['launchTime', 'Launch Time'],
     ['duration', 'Duration'], ['run', 'Run Time'], ['gc', 'GC Time'], ['read', 'Shuffle Read Records'], ['write', 'Shuffle Write Records'], ['errorMessage', 'Error']];

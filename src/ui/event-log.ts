@@ -139,7 +139,7 @@ export function serializeEvent(e: AppEvent): string {
     const metrics =
       m === undefined
         ? ''
-        : `,"metrics":{"durationMs":${m.durationMs},"runMs":${m.runMs},"compileMs":${m.compileMs},"gcMs":${m.gcMs},"fetchWaitMs":${m.fetchWaitMs},"inputRecords":${m.inputRecords},` +
+        : `,"metrics":{"durationMs":${m.durationMs},"runMs":${m.runMs},"compileMs":${m.compileMs},"gcMs":${m.gcMs},"fetchWaitMs":${m.fetchWaitMs},"inputRecords":${m.inputRecords},"inputBytes":${m.inputBytes},` +
           `"shuffleReadRecords":${m.shuffleReadRecords},"shuffleReadBytes":${m.shuffleReadBytes},"shuffleWriteRecords":${m.shuffleWriteRecords},"shuffleWriteBytes":${m.shuffleWriteBytes},` +
           `"spillCount":${m.spillCount},"resultRecords":${m.resultRecords},"resultBytes":${m.resultBytes}${m.keySample === undefined ? '' : `,"keySample":${JSON.stringify(m.keySample)}`}}`;
     return (

@@ -104,6 +104,7 @@ export interface ExecutorData {
   totalDuration: number;
   totalGCTime: number;
   totalInputRecords: number;
+  totalInputBytes: number;
   totalShuffleRead: number;
   totalShuffleWrite: number;
 }
@@ -257,6 +258,7 @@ export class StatusStore {
         if (m !== undefined) {
           ex.totalGCTime += m.gcMs;
           ex.totalInputRecords += m.inputRecords;
+          ex.totalInputBytes += m.inputBytes;
           ex.totalShuffleRead += m.shuffleReadBytes;
           ex.totalShuffleWrite += m.shuffleWriteBytes;
         }
@@ -525,6 +527,7 @@ function addMetrics(t: StageData['totals'], m: TaskMetrics): void {
   t.gcMs += m.gcMs;
   t.fetchWaitMs += m.fetchWaitMs;
   t.inputRecords += m.inputRecords;
+  t.inputBytes += m.inputBytes;
   t.shuffleReadRecords += m.shuffleReadRecords;
   t.shuffleReadBytes += m.shuffleReadBytes;
   t.shuffleWriteRecords += m.shuffleWriteRecords;
@@ -553,6 +556,7 @@ function newExecutor(id: string, time: number, replacement: boolean): ExecutorDa
     totalDuration: 0,
     totalGCTime: 0,
     totalInputRecords: 0,
+    totalInputBytes: 0,
     totalShuffleRead: 0,
     totalShuffleWrite: 0,
   };

@@ -67,7 +67,7 @@ const ok = (value?: unknown, sizes?: number[]): TaskOutcome => ({
   computedRdds: [],
   blockUpdates: [],
   metrics: {
-    durationMs: 1, runMs: 1, compileMs: 0, gcMs: 0, fetchWaitMs: 0, inputRecords: 0, shuffleReadRecords: 0, shuffleReadBytes: 0,
+    durationMs: 1, runMs: 1, compileMs: 0, gcMs: 0, fetchWaitMs: 0, inputRecords: 0, inputBytes: 0, shuffleReadRecords: 0, shuffleReadBytes: 0,
     shuffleWriteRecords: 0, shuffleWriteBytes: 0, spillCount: 0, resultRecords: 0, resultBytes: 0,
   },
 });

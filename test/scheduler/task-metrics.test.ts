@@ -3,10 +3,13 @@
  * and a stage whose slowest task dwarfs the median flagged as skewed.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Context, quantiles, detectSkew, type SchedulerEvent, type TaskEndEvent, type StageCompletedEvent, type TaskMetrics } from 'kindling';
 
 const metrics = (durationMs: number, records = 0): TaskMetrics => ({
-  durationMs, runMs: durationMs, compileMs: 0, gcMs: 0, fetchWaitMs: 0, inputRecords: 0, shuffleReadRecords: records, shuffleReadBytes: 0,
+  durationMs, runMs: durationMs, compileMs: 0, gcMs: 0, fetchWaitMs: 0, inputRecords: 0, inputBytes: 0, shuffleReadRecords: records, shuffleReadBytes: 0,
   shuffleWriteRecords: 0, shuffleWriteBytes: 0, spillCount: 0, resultRecords: 0, resultBytes: 0, keySample: ['"hot"'],
 });
 
@@ -73,6 +76,23 @@ describe('task metrics from real workers', () => {
     expect(reduceSummary.shuffleReadRecords[0]).toBe(reads[0]);
     expect(reduceSummary.shuffleReadRecords[4]).toBe(reads[1]);
     expect(done.every((e) => e.skew === undefined)).toBe(true);
+  });
+
+  it('count the lines and bytes a text file task read', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-metrics-'));
+    const file = path.join(dir, 'lines.txt');
+    const text = Array.from({ length: 1000 }, (_, i) => `line ${i}`).join('\n') + '\n';
+    writeFileSync(file, text);
+    try {
+      events.length = 0;
+      expect(await sc.textFile(file, 3).count()).toBe(1000);
+      const ms = events.filter((e): e is TaskEndEvent => e.type === 'taskEnd').map((e) => e.metrics!);
+      expect(ms.length).toBeGreaterThanOrEqual(3);
+      expect(ms.reduce((s, m) => s + m.inputRecords, 0)).toBe(1000);
+      expect(ms.reduce((s, m) => s + m.inputBytes, 0)).toBe(Buffer.byteLength(text));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('flags a stage whose one partition is a straggler, as an event field and as a hint at stage end', async () => {

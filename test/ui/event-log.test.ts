@@ -10,7 +10,7 @@ import { EventLogWriter, readEventLog, serializeEvent } from '../../src/ui/event
 import type { AppEvent } from '../../src/ui/app-events.js';
 
 const metrics = {
-  durationMs: 1.2345678, runMs: 0.5, compileMs: 0.25, gcMs: 0, fetchWaitMs: 3, inputRecords: 10, shuffleReadRecords: 7, shuffleReadBytes: 700,
+  durationMs: 1.2345678, runMs: 0.5, compileMs: 0.25, gcMs: 0, fetchWaitMs: 3, inputRecords: 10, inputBytes: 99, shuffleReadRecords: 7, shuffleReadBytes: 700,
   shuffleWriteRecords: 5, shuffleWriteBytes: 500, spillCount: 1, resultRecords: 2, resultBytes: 64,
 };
 const samples: AppEvent[] = [
