@@ -41,3 +41,11 @@ export {
 } from './core/errors.js';
 export { EventBus } from './scheduler/event-bus.js';
 export type * from './scheduler/events.js';
+export type { TaskMetrics } from './exec/protocol.js';
+export { quantiles, summarizeTaskMetrics, detectSkew, type Quantiles, type MetricQuantiles, type SkewReport } from './scheduler/task-metrics.js';
+export type { StageInfo, RddInfo } from './scheduler/stage-info.js';
+export { AbortError } from './core/errors.js';
+export type { ActionOptions } from './core/job-scope.js';
+export { StatusTracker, type JobStatusInfo, type StageStatusInfo } from './context/status-tracker.js';
+export { UiError } from './ui/errors.js';
+export type { UiOptions, EventLogOptions } from './ui/options.js';

@@ -136,6 +136,21 @@ export function buildProgram(): Command {
       console.log(file);
     });
 
+  program
+    .command('history')
+    .description('serve the web UI and REST API for the event logs in a folder (written with eventLog / KINDLING_EVENT_LOG_DIR)')
+    .argument('<dir>', 'event log folder')
+    .option('--port <port>', 'first port to try', (v) => Number(v), 18080)
+    .option('--host <host>', 'interface to bind', '127.0.0.1')
+    .action(async (dir: string, opts: { port: number; host: string }) => {
+      // Loaded here: the other commands never pay for the UI.
+      const { startHistoryServer } = await import('../ui/history.js');
+      const server = await startHistoryServer({ dir, port: opts.port, host: opts.host });
+      console.log(`kindling history server at ${server.url} (Ctrl-C to stop)`);
+      // The server's sockets are unref'd (a live UI must never hold a program open); this one is the program.
+      setInterval(() => undefined, 1 << 30);
+    });
+
   return program;
 }
 

@@ -43,6 +43,9 @@ import { LocalDirs } from './local-dirs.js';
 import { VERSION } from '../version.js';
 import { Hints } from './hints.js';
 import { ENGINES, type DriverEngine } from '../exec/engines.js';
+import { startUi, type UiSubsystem } from '../ui/index.js';
+import { jobScope } from '../core/job-scope.js';
+import { StatusTracker } from './status-tracker.js';
 
 /** One persisted RDD in the storage report. */
 export interface RDDStorageInfo {
@@ -134,10 +137,15 @@ export class Context implements RddContext {
   readonly #engine: DriverEngine;
   #keepAlive: NodeJS.Timeout | undefined;
   #activeJobs = 0;
+  readonly #ui: UiSubsystem | undefined;
 
   constructor(options: ContextOptions = {}) {
     this.options = resolveOptions(options, os.availableParallelism());
-    this.#localDirs = new LocalDirs(this.options.localDir, this.options.appName);
+    // Ctrl-C: the jobs are cancelled (their end reaches the event log) before the process dies by the signal.
+    this.#localDirs = new LocalDirs(this.options.localDir, this.options.appName, (signal) => {
+      this.#dag.cancelAllJobs(`interrupted (${signal})`);
+      this.#ui?.interrupted();
+    });
     this.#engine = ENGINES[this.options.engine].driver(this.#localDirs.root, (m) => this.#warn(`kindling: ${m}`));
     // "persist() it?" is no advice where nothing is cached between jobs.
     this.#hints = new Hints((m) => this.#warn(`kindling hint: ${m}`), this.options.hints && this.#engine.caches, this.options.lineageDepthWarning);
@@ -217,6 +225,21 @@ export class Context implements RddContext {
       },
     };
     if (this.options.progress) this.#progress = new ConsoleProgressBar(this.events);
+    if (this.options.hints) {
+      this.events.on('stageCompleted', (e) => {
+        if (e.skew !== undefined) this.#hints.stageSkewed(e.stageId, e.skew);
+      });
+    }
+    this.#ui = startUi(this.events, {
+      appName: this.options.appName,
+      numWorkers: this.options.numWorkers,
+      storageBytesPerWorker: this.options.storageBytes,
+      options: this.options,
+      ui: this.options.ui,
+      eventLog: this.options.eventLog,
+      ...(this.options.ui !== false && this.options.ui.killEnabled ? { cancelJob: (id: number, reason: string) => void this.#dag.cancelJob(id, reason) } : {}),
+    });
+
   }
 
   /** Number of worker threads (Spark's defaultParallelism in local mode). */
@@ -256,6 +279,30 @@ export class Context implements RddContext {
 
   #warn(message: string): void {
     if (LOG_LEVELS.indexOf(this.#logLevel) <= LOG_LEVELS.indexOf('WARN')) console.warn(message);
+  }
+
+  /**
+   * The web UI's address (Spark's uiWebUrl), once it listens; undefined with `ui: false`.
+   *
+   * @example
+   * ```ts
+   * console.log(await sc.uiWebUrl()); // http://127.0.0.1:4040
+   * ```
+   */
+  async uiWebUrl(): Promise<string | undefined> {
+    return this.#ui?.url();
+  }
+
+  /**
+   * This application's id in the UI, the REST API and the event log (undefined when both are off).
+   *
+   * @example
+   * ```ts
+   * const jobs = await fetch(`${await sc.uiWebUrl()}/api/v1/applications/${sc.applicationId}/jobs`);
+   * ```
+   */
+  get applicationId(): string | undefined {
+    return this.#ui?.appId;
   }
 
   get checkpointDir(): string | undefined {
@@ -328,7 +375,7 @@ export class Context implements RddContext {
     await this.#backend.ready();
     this.#hints.checkDepth(lineage);
     const parts = partitions ?? Array.from({ length: rdd.getNumPartitions() }, (_, i) => i);
-    const { jobId, results, computedRdds } = await this.#dag.runJob(rdd, parts, fn, description ?? `job on ${rdd.label}`);
+    const { jobId, results, computedRdds } = await this.#dag.runJob(rdd, parts, fn, description ?? `job on ${rdd.label}`, jobScope.getStore());
     this.#hints.jobFinished(lineage, computedRdds, partitions === undefined && fn.kind !== 'sampleKeys');
     return this.#engine.collectResults(jobId, results);
   }
@@ -693,6 +740,80 @@ export class Context implements RddContext {
     });
   }
 
+  // ---- job control ---------------------------------------------------------------------------------------------
+
+  /**
+   * Puts the jobs started from here on (in this async call chain, as Spark does per thread) into a group,
+   * which cancelJobGroup() cancels together and the UI and REST API show. Node's async context rules apply:
+   * called before the first `await` of an async function it also affects that function's caller; to group
+   * one piece of work among concurrent ones, use {@link withJobGroup}.
+   *
+   * @example
+   * ```ts
+   * sc.setJobGroup('nightly', 'nightly aggregates');
+   * const pending = rdd.count();
+   * sc.cancelJobGroup('nightly'); // pending rejects with an AbortError
+   * ```
+   */
+  setJobGroup(groupId: string, description?: string): void {
+    void description; // Spark shows it in the UI; kindling names jobs by their action and call site instead.
+    jobScope.enterWith({ ...jobScope.getStore(), jobGroup: groupId });
+  }
+
+  /**
+   * Runs `body` with its jobs in a group, leaving the caller's group as it was.
+   *
+   * @example
+   * ```ts
+   * const nightly = sc.withJobGroup('nightly', () => rdd.count());
+   * sc.cancelJobGroup('nightly');
+   * ```
+   */
+  withJobGroup<R>(groupId: string, body: () => R): R {
+    return jobScope.run({ ...jobScope.getStore(), jobGroup: groupId }, body);
+  }
+
+  /** Jobs started from here on belong to no group. @example `sc.clearJobGroup()` */
+  clearJobGroup(): void {
+    const { jobGroup: _, ...rest } = jobScope.getStore() ?? {};
+    jobScope.enterWith(rest);
+  }
+
+  /**
+   * Cancels the running jobs of a group: they reject with an AbortError and their tasks are killed (a task
+   * that does not stop within a second has its worker replaced). Other jobs go on.
+   *
+   * @example
+   * ```ts
+   * sc.cancelJobGroup('nightly');
+   * ```
+   */
+  cancelJobGroup(groupId: string): number[] {
+    return this.#dag.cancelJobGroup(groupId, `its job group '${groupId}' was cancelled`);
+  }
+
+  /** Cancels every running job. @example `sc.cancelAllJobs()` */
+  cancelAllJobs(): number[] {
+    return this.#dag.cancelAllJobs('cancelAllJobs() was called');
+  }
+
+  /** Cancels one running job by id; false if it is not running. @example `sc.cancelJob(3)` */
+  cancelJob(jobId: number): boolean {
+    return this.#dag.cancelJob(jobId, 'cancelJob() was called');
+  }
+
+  /**
+   * Active job and stage ids and their progress (Spark's statusTracker).
+   *
+   * @example
+   * ```ts
+   * sc.statusTracker().getActiveJobIds(); // [4]
+   * ```
+   */
+  statusTracker(): StatusTracker {
+    return new StatusTracker(() => this.#dag.status());
+  }
+
   // ---- lifecycle ---------------------------------------------------------------------------------------------
 
   /**
@@ -710,6 +831,7 @@ export class Context implements RddContext {
       this.#tasks.stop();
       this.#progress?.stop();
       await this.#backend.stop();
+      await this.#ui?.stop();
       this.#localDirs.remove();
       if (this.#keepAlive) clearInterval(this.#keepAlive);
     })();

@@ -4,6 +4,7 @@
  * once; `hints: false` turns them off.
  */
 import type { RDD } from '../rdd/index.js';
+import { describeSkew, type SkewReport } from '../scheduler/task-metrics.js';
 
 /** Every hint says how to switch hints off. */
 const OFF = '(Hints are off with { hints: false } in the Context options.)';
@@ -61,6 +62,11 @@ export class Hints {
       this.#hinted.add(r.id);
       this.log(`${r.label} was computed ${this.#userJobsComputing.get(r.id)} times; persist() it? ${OFF}`);
     }
+  }
+
+  /** At a stage's end: the straggling partition of a skewed stage, each time (every stage is its own case). */
+  stageSkewed(stageId: number, skew: SkewReport): void {
+    if (this.enabled) this.log(describeSkew(stageId, skew));
   }
 
   /** Before a job: warn once when the lineage (parents first, the job's RDD last) is deeper than the threshold. */

@@ -28,7 +28,14 @@ const cleanup: SignalCleanup = ((globalThis as Record<symbol, unknown>)[Symbol.f
   dirs: new Set<LocalDirs>(),
   listener: (signal: NodeJS.Signals) => {
     if (process.listenerCount(signal) > 1) return;
-    for (const d of [...cleanup.dirs]) d.remove();
+    for (const d of [...cleanup.dirs]) {
+      try {
+        d.onSignal?.(signal);
+      } catch {
+        // The folders must go whatever a context's last words do.
+      }
+      d.remove();
+    }
     process.kill(process.pid, signal);
   },
 }) as SignalCleanup;
@@ -47,7 +54,11 @@ export class LocalDirs {
   readonly root: string;
   readonly #onExit = () => this.remove();
 
-  constructor(parent: string, appName: string) {
+  /**
+   * @param onSignal Runs when SIGINT or SIGTERM is about to end the process (the context cancels its jobs,
+   *   so that their end is recorded), before the folder is removed.
+   */
+  constructor(parent: string, appName: string, readonly onSignal?: (signal: NodeJS.Signals) => void) {
     const safe = appName.replace(/[^\w.-]+/g, '_').slice(0, 40) || 'app';
     try {
       mkdirSync(parent, { recursive: true });

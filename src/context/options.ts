@@ -3,6 +3,7 @@ import os from 'node:os';
 import { ENGINES, ENGINE_NAMES, isEngineName, type EngineName } from '../exec/engines.js';
 import { resolveMaster } from '../exec/backends.js';
 import { InvalidOptionError } from '../core/errors.js';
+import { resolveEventLog, resolveUiOptions, type EventLogOptions, type ResolvedUiOptions, type UiOptions } from '../ui/options.js';
 
 export interface ContextOptions {
   /** `local` (1 worker thread), `local[N]`, or `local[*]` (one per core, the default). */
@@ -54,6 +55,13 @@ export interface ContextOptions {
    * output is recomputed elsewhere (Spark's spark.network.timeout). Default 120000.
    */
   readonly fetchTimeoutMs?: number;
+  /**
+   * The web UI and REST API, served by the driver while the context runs (Spark's spark.ui.*): on by default
+   * at http://127.0.0.1:4040 (the next free port when taken); `false` turns it off.
+   */
+  readonly ui?: UiOptions | false;
+  /** Writes every event to `{dir}/{appId}.jsonl` for `kindling history` (default: KINDLING_EVENT_LOG_DIR, else off). */
+  readonly eventLog?: EventLogOptions | false;
 }
 
 export interface ResolvedOptions {
@@ -76,6 +84,8 @@ export interface ResolvedOptions {
   readonly speculation: { enabled: boolean; multiplier: number; quantile: number; minRuntimeMs: number; intervalMs: number };
   readonly taskTimeoutMs: number;
   readonly fetchTimeoutMs: number;
+  readonly ui: ResolvedUiOptions | false;
+  readonly eventLog: { readonly dir: string } | false;
 }
 
 /** The number of executor slots a master URL gives (the backend registry decides; errors name what is served). */
@@ -167,6 +177,8 @@ export function resolveOptions(given: ContextOptions, cores: number): ResolvedOp
     speculation: resolveSpeculation(o.speculation ?? {}),
     taskTimeoutMs: nonNegative('taskTimeoutMs', o.taskTimeoutMs, 0),
     fetchTimeoutMs: positiveInt('fetchTimeoutMs', o.fetchTimeoutMs, 120_000),
+    ui: resolveUiOptions(o.ui),
+    eventLog: resolveEventLog(o.eventLog),
   };
 }
 

@@ -195,6 +195,29 @@ export function describeValue(x: unknown): string {
   return s.length > 60 ? s.slice(0, 60) + '...' : s;
 }
 
+/**
+ * A job was cancelled: its AbortSignal was aborted, its job group was cancelled, or cancelAllJobs() was called.
+ * The message names the job.
+ *
+ * @example
+ * ```ts
+ * const ac = new AbortController();
+ * const p = rdd.count({ signal: ac.signal });
+ * ac.abort();
+ * await p.catch((e) => e instanceof AbortError); // true
+ * ```
+ */
+export class AbortError extends KindlingError {
+  override name = 'AbortError';
+  constructor(
+    message: string,
+    /** The cancelled job (undefined when the action was aborted before its job started). */
+    readonly jobId?: number,
+  ) {
+    super(message);
+  }
+}
+
 /** Where a failed task ran. */
 export interface TaskLocation {
   readonly jobId: number;

@@ -25,15 +25,71 @@ import { ENGINES, type WorkerServices } from './engines.js';
 import { STAGES_CACHED, type TaskMessage, type TaskMetrics, type TaskOutcome, type WorkerInit } from './protocol.js';
 import { ShuffleFetcher, type PeerShuffleService } from './shuffle-fetcher.js';
 import { taskRuntime, type TaskRuntime } from './task-runtime.js';
+import { PerformanceObserver } from 'node:perf_hooks';
 
 export type { PeerShuffleService };
 
-/** Counters a task's phases add to; turned into TaskMetrics when the outcome is made. */
+/** GC pause time of this worker thread so far, read before and after each task for its gcMs. */
+let gcTotalMs = 0;
+let gcObserver: PerformanceObserver | undefined;
+function observeGc(): void {
+  if (gcObserver !== undefined) return;
+  gcObserver = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcTotalMs += e.duration;
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
+}
+
+/** Every this many shuffle records, one is measured for the write-byte estimate. */
+const WRITE_SAMPLE_EVERY = 64;
+
+/** Up to three keys of the task's shuffle input, as short JSON: they name a skewed key in the UI. */
+function keySampleOf(buckets: readonly Bucket[]): string[] {
+  const out: string[] = [];
+  for (const b of buckets) {
+    for (let i = 0; i < b.length && out.length < 3; i++) {
+      let k: string;
+      try {
+        k = JSON.stringify(b[i]![0]) ?? String(b[i]![0]);
+      } catch {
+        k = String(b[i]![0]);
+      }
+      out.push(k.length > 40 ? k.slice(0, 40) + '...' : k);
+    }
+    if (out.length >= 3) break;
+  }
+  return out;
+}
+
+/** Runs `f`, adding its wall time to a counter. */
+async function timed<T>(f: () => Promise<T>, add: (ms: number) => void): Promise<T> {
+  const t0 = performance.now();
+  try {
+    return await f();
+  } finally {
+    add(performance.now() - t0);
+  }
+}
+
+/** Counters a task's phases add to (worker-measured); turned into TaskMetrics when the outcome is made. */
 interface Meter {
   readonly started: number;
+  gcAtStart: number;
+  compileMs: number;
+  fetchWaitMs: number;
+  /** When the computation of the partition started (0: not yet). */
+  computeStart: number;
+  runMs: number;
+  inputRecords: number;
+  inputBytes: number;
   readRecords: number;
+  readBytes: number;
   writeRecords: number;
+  writeBytes: number;
+  spillCount: number;
+  resultRecords: number;
   resultBytes: number;
+  keySample: string[] | undefined;
 }
 
 /** A task that ends early with this outcome (cancelled, refused, too large): not an error of the task's code. */
@@ -68,6 +124,7 @@ export class Executor {
     this.shuffles = services.shuffles;
     this.blocks = services.blocks;
     this.#fetcher = new ShuffleFetcher(init.workerIndex, init.epoch, services.shuffles, init.fetchTimeoutMs);
+    observeGc();
   }
 
   // ---- peers, stages, broadcasts, cancellation ----------------------------------------------------------------
@@ -114,7 +171,24 @@ export class Executor {
   // ---- running a task -----------------------------------------------------------------------------------------
 
   async runTask(msg: TaskMessage): Promise<TaskOutcome> {
-    const meter: Meter = { started: performance.now(), readRecords: 0, writeRecords: 0, resultBytes: 0 };
+    const meter: Meter = {
+      started: performance.now(),
+      gcAtStart: gcTotalMs,
+      compileMs: 0,
+      fetchWaitMs: 0,
+      computeStart: 0,
+      runMs: 0,
+      inputRecords: 0,
+      inputBytes: 0,
+      readRecords: 0,
+      readBytes: 0,
+      writeRecords: 0,
+      writeBytes: 0,
+      spillCount: 0,
+      resultRecords: 0,
+      resultBytes: 0,
+      keySample: undefined,
+    };
     if (msg.epoch !== this.epoch) {
       // Never happens through a backend; a task meant for another incarnation must not run here.
       const message = `task ${msg.taskId} was built for epoch ${msg.epoch} of worker ${this.workerIndex}, this is epoch ${this.epoch}`;
@@ -123,9 +197,11 @@ export class Executor {
     this.#active.add(msg.taskId);
     try {
       await this.#admit(msg);
+      // GC before this task started (another task's garbage) is not this task's.
+      meter.gcAtStart = gcTotalMs;
       for (const [id, value] of msg.broadcasts) this.#broadcasts.set(id, value);
       const runtime = taskRuntime(this.workerIndex, this.#broadcasts, msg.accumulators);
-      const rdds = await this.#stageRdds(msg, runtime.compile);
+      const rdds = await timed(() => this.#stageRdds(msg, runtime.compile), (ms) => (meter.compileMs += ms));
       const rdd = rdds.get(msg.finalRddId);
       // internal: the task message carries its stage's RDDs, the final one included
       if (rdd === undefined) throw new Error(`task ${msg.taskId} names RDD ${msg.finalRddId}, which was not sent`);
@@ -143,6 +219,7 @@ export class Executor {
         metrics: metricsOf(meter),
       };
     } catch (e) {
+      if (meter.computeStart > 0 && meter.runMs === 0) meter.runMs = performance.now() - meter.computeStart;
       return { status: 'failed', epoch: this.epoch, failure: failureOf(e), blockUpdates: this.blocks.drainUpdates(), metrics: metricsOf(meter) };
     } finally {
       setCurrentTask(undefined);
@@ -198,8 +275,12 @@ export class Executor {
   async #inputs(msg: TaskMessage, meter: Meter): Promise<{ context: TaskContext; computed: Map<number, number> }> {
     const inputs = new Map<string, Bucket[]>();
     for (const read of msg.shuffleReads) {
-      const buckets = await this.#fetcher.fetch(read.shuffleId, read.reduceId, read.locations);
-      for (const b of buckets) meter.readRecords += b.length;
+      const buckets = await timed(() => this.#fetcher.fetch(read.shuffleId, read.reduceId, read.locations), (ms) => (meter.fetchWaitMs += ms));
+      for (const b of buckets) {
+        meter.readRecords += b.length;
+        if (b.length > 0) meter.readBytes += estimateSize(b);
+      }
+      meter.keySample ??= keySampleOf(buckets);
       inputs.set(`${read.shuffleId}/${read.reduceId}`, buckets);
     }
     const computed = new Map<number, number>();
@@ -218,6 +299,10 @@ export class Executor {
       },
       payload: (rddId, p) => payloads.get(`${rddId}/${p}`) ?? [],
       computed: (rddId) => computed.set(rddId, (computed.get(rddId) ?? 0) + 1),
+      inputRead: (records, bytes) => {
+        meter.inputRecords += records;
+        meter.inputBytes += bytes;
+      },
     };
     return { context, computed };
   }
@@ -225,21 +310,50 @@ export class Executor {
   /** Phase 5, map side: buckets the partition (combining first when the shuffle asks) into the shuffle store. */
   async #runShuffleMap(msg: TaskMessage, rdd: RDD<unknown>, tc: TaskContext, runtime: TaskRuntime, meter: Meter): Promise<{ mapStatus: MapStatus }> {
     const w = msg.shuffleWrite!;
-    const aggregator = w.aggregator && w.mapSideCombine ? await compileAggregator(w.aggregator, runtime.compile) : undefined;
-    const writer = this.shuffles.writer(w.shuffleId, msg.partition, w.partitioner.numPartitions);
+    const aggregator = w.aggregator && w.mapSideCombine ? await timed(() => compileAggregator(w.aggregator!, runtime.compile), (ms) => (meter.compileMs += ms)) : undefined;
+    const stored = this.shuffles.writer(w.shuffleId, msg.partition, w.partitioner.numPartitions);
+    // Bytes written are estimated from one record in WRITE_SAMPLE_EVERY (estimating each would cost too much).
+    const spillsBefore = this.#spills();
+    let sampled = 0;
+    let sampledBytes = 0;
+    let seen = 0;
+    const writer: typeof stored = {
+      add: (reduceId, kv) => {
+        if (seen++ % WRITE_SAMPLE_EVERY === 0) {
+          sampled++;
+          sampledBytes += estimateSize([kv]) - 24; // minus the estimator's array overhead
+        }
+        stored.add(reduceId, kv);
+      },
+      close: () => stored.close(),
+    };
     // A user's partitioner ships as a function; the engine's own are rebuilt from their wire form.
     const custom =
       w.partitioner.kind === 'custom' ? new CompiledPartitioner(w.partitioner.numPartitions, await runtime.compile(w.partitioner.getPartition as ShippedFunction)) : undefined;
+    meter.computeStart = performance.now();
     const mapStatus = writeShuffleOutput((each) => rdd.forEach(msg.partition, tc, each), rdd.label, w, aggregator, writer, custom);
+    meter.runMs = performance.now() - meter.computeStart;
     for (const s of mapStatus.sizes) meter.writeRecords += s;
+    meter.writeBytes = sampled === 0 ? 0 : Math.round((sampledBytes / sampled) * meter.writeRecords);
+    meter.spillCount = this.#spills() - spillsBefore;
     return { mapStatus };
+  }
+
+  /** Spills of this worker's shuffle manager so far (a manager that never spills has no counter). */
+  #spills(): number {
+    const n = (this.shuffles as { spills?: unknown }).spills;
+    return typeof n === 'number' ? n : 0;
   }
 
   /** Phase 5, result side: the action's function on the partition, checked before it travels to the driver. */
   async #runResult(msg: TaskMessage, rdd: RDD<unknown>, tc: TaskContext, runtime: TaskRuntime, meter: Meter): Promise<{ value: unknown }> {
     if (msg.resultFn === undefined) return { value: undefined };
-    const run = await prepareResultFunction(msg.resultFn, runtime.compile);
+    const resultFn = msg.resultFn;
+    const run = await timed(() => prepareResultFunction(resultFn, runtime.compile), (ms) => (meter.compileMs += ms));
+    meter.computeStart = performance.now();
     const value = run(rdd, msg.partition, tc);
+    meter.runMs = performance.now() - meter.computeStart;
+    meter.resultRecords = Array.isArray(value) ? value.length : value === undefined ? 0 : 1;
     // Results reach the driver by structured clone (or serialized to files), which drops prototypes. Two
     // levels: the result's list, then each element and its direct items (see findClassInstance for the limit).
     const found = findClassInstance(value, 2);
@@ -269,7 +383,23 @@ function failureOf(e: unknown): Extract<TaskOutcome, { status: 'failed' }>['fail
 }
 
 function metricsOf(m: Meter): TaskMetrics {
-  return { durationMs: performance.now() - m.started, shuffleReadRecords: m.readRecords, shuffleWriteRecords: m.writeRecords, resultBytes: m.resultBytes };
+  return {
+    durationMs: performance.now() - m.started,
+    runMs: m.runMs,
+    compileMs: m.compileMs,
+    gcMs: gcTotalMs - m.gcAtStart,
+    fetchWaitMs: m.fetchWaitMs,
+    inputRecords: m.inputRecords,
+    inputBytes: m.inputBytes,
+    shuffleReadRecords: m.readRecords,
+    shuffleReadBytes: m.readBytes,
+    shuffleWriteRecords: m.writeRecords,
+    shuffleWriteBytes: m.writeBytes,
+    spillCount: m.spillCount,
+    resultRecords: m.resultRecords,
+    resultBytes: m.resultBytes,
+    ...(m.keySample !== undefined ? { keySample: m.keySample } : {}),
+  };
 }
 
 /** Stage keys are `stageId.attempt`. */

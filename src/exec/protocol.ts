@@ -55,12 +55,38 @@ export type TaskFailure =
   /** The task's result is larger than maxResultSize: not retried, the job fails. */
   | { readonly kind: 'resultTooLarge'; readonly bytes: number; readonly limit: number };
 
+/**
+ * Measured by the worker for one task attempt. Byte counts are estimates from sampled records (JS has no exact
+ * object sizes). A worker interleaves its queued tasks where they wait (compiling, fetching), so `durationMs`
+ * (wall clock from the task taking the thread to its outcome) can include another task's computing; `runMs`
+ * is the task's own synchronous computation and is what the skew check compares.
+ */
 export interface TaskMetrics {
   readonly durationMs: number;
+  /** Computing the partition (user functions, shuffle write, result function): the thread was this task's. */
+  readonly runMs: number;
+  /** Rebuilding the stage's RDDs and compiling the shipped functions (0 when the worker reused them). */
+  readonly compileMs: number;
+  /** Garbage collection pauses in the worker while the task ran (they may include other threads' work). */
+  readonly gcMs: number;
+  /** Waiting for shuffle buckets from this worker's store and its peers. */
+  readonly fetchWaitMs: number;
+  /** Records the task's leaf RDDs read (parallelized slices, lines of text files, whole files). */
+  readonly inputRecords: number;
+  /** Bytes of input files the task read (0 for parallelized data). */
+  readonly inputBytes: number;
   readonly shuffleReadRecords: number;
+  readonly shuffleReadBytes: number;
   readonly shuffleWriteRecords: number;
+  readonly shuffleWriteBytes: number;
+  /** Sorted runs this task's shuffle output spilled to disk. */
+  readonly spillCount: number;
+  /** Records sent back to the driver (elements of the result when it is an array). */
+  readonly resultRecords: number;
   /** Estimated size of the result sent to the driver. */
   readonly resultBytes: number;
+  /** Up to three keys the task read from its shuffle input (JSON, cut short): names a skewed key. */
+  readonly keySample?: readonly string[];
 }
 
 /** Every outcome names the epoch of the worker incarnation that produced it (or that was lost). */

@@ -55,6 +55,8 @@ export interface TaskBackend {
   runTask(workerIndex: number, task: TaskMessage): Promise<TaskOutcome>;
   /** Best effort cancellation of a task (see WorkerApi.cancelTask). */
   cancelTask(workerIndex: number, taskId: number): void;
+  /** Cancels a task of a cancelled job; one still computing after `graceMs` has its worker replaced. */
+  killTask(workerIndex: number, taskId: number, graceMs: number): void;
   removeShuffle(shuffleId: number): void;
   removeRdd(rddId: number): Promise<void>;
   removeBroadcast(id: number): void;

@@ -73,5 +73,6 @@ export class ParallelCollectionRDD<T> extends RDD<T> {
   protected override pushCompute(p: number, tc: TaskContext, sink: Sink<T>): void {
     const xs = tc.payload(this.id, p) as readonly T[];
     for (let i = 0; i < xs.length; i++) sink(xs[i] as T);
+    tc.inputRead?.(xs.length, 0);
   }
 }

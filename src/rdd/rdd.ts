@@ -20,6 +20,7 @@ import { classInstanceError, IllegalStateError, InvalidArgumentError, ArgumentTy
 import { keyId } from '../core/keys.js';
 import { capture, findClassInstance, useModule } from '../closure/index.js';
 import type { RddContext } from './rdd-context.js';
+import { withActionOptions, type ActionOptions } from '../core/job-scope.js';
 import type { TaskContext } from './task-context.js';
 import type { RddWire, RddWireBody } from './wire.js';
 import {
@@ -1067,25 +1068,26 @@ export abstract class RDD<T> {
   }
 
   // ---- actions ----------------------------------------------------------------------------------------------
+  // Each accepts `{ signal }` last: aborting it cancels the action's job(s) (see ActionOptions).
 
   /** All elements, in partition order. @example `await rdd.collect()` */
-  collect(): Promise<T[]> {
-    return actions.collect(this);
+  collect(options?: ActionOptions): Promise<T[]> {
+    return withActionOptions(options, () => actions.collect(this));
   }
 
   /** Number of elements. @example `await rdd.count()` */
-  count(): Promise<number> {
-    return actions.count(this);
+  count(options?: ActionOptions): Promise<number> {
+    return withActionOptions(options, () => actions.count(this));
   }
 
   /** The first element; rejects on an empty RDD. @example `await rdd.first()` */
-  first(): Promise<T> {
-    return actions.first(this);
+  first(options?: ActionOptions): Promise<T> {
+    return withActionOptions(options, () => actions.first(this));
   }
 
   /** The first `n` elements, scanning as few partitions as possible. @example `await rdd.take(5)` */
-  take(n: number): Promise<T[]> {
-    return actions.take(this, n);
+  take(n: number, options?: ActionOptions): Promise<T[]> {
+    return withActionOptions(options, () => actions.take(this, n));
   }
 
   /**
@@ -1096,8 +1098,8 @@ export abstract class RDD<T> {
    * await sc.parallelize([5, 1, 3]).takeOrdered(2); // [1, 3]
    * ```
    */
-  takeOrdered(n: number, keyFn?: (x: T) => unknown): Promise<T[]> {
-    return actions.takeOrdered(this, n, keyFn, false);
+  takeOrdered(n: number, keyFn?: (x: T) => unknown, options?: ActionOptions): Promise<T[]> {
+    return withActionOptions(options, () => actions.takeOrdered(this, n, keyFn, false));
   }
 
   /**
@@ -1108,18 +1110,18 @@ export abstract class RDD<T> {
    * await sc.parallelize([5, 1, 3]).top(2); // [5, 3]
    * ```
    */
-  top(n: number, keyFn?: (x: T) => unknown): Promise<T[]> {
-    return actions.takeOrdered(this, n, keyFn, true);
+  top(n: number, keyFn?: (x: T) => unknown, options?: ActionOptions): Promise<T[]> {
+    return withActionOptions(options, () => actions.takeOrdered(this, n, keyFn, true));
   }
 
   /** Reduces with an associative, commutative function; rejects on an empty RDD. @example `await rdd.reduce((a, b) => a + b)` */
-  reduce(fn: (a: T, b: T) => T): Promise<T> {
-    return actions.reduce(this, fn);
+  reduce(fn: (a: T, b: T) => T, options?: ActionOptions): Promise<T> {
+    return withActionOptions(options, () => actions.reduce(this, fn));
   }
 
   /** Folds each partition from `zero`, then the partition results from `zero`. @example `await rdd.fold(0, (a, b) => a + b)` */
-  fold(zero: T, fn: (a: T, b: T) => T): Promise<T> {
-    return actions.fold(this, zero, fn);
+  fold(zero: T, fn: (a: T, b: T) => T, options?: ActionOptions): Promise<T> {
+    return withActionOptions(options, () => actions.fold(this, zero, fn));
   }
 
   /**
@@ -1130,50 +1132,50 @@ export abstract class RDD<T> {
    * await rdd.aggregate([0, 0], (a, x) => [a[0] + x, a[1] + 1], (a, b) => [a[0] + b[0], a[1] + b[1]]);
    * ```
    */
-  aggregate<U>(zero: U, seqOp: (acc: U, x: T) => U, combOp: (a: U, b: U) => U): Promise<U> {
-    return actions.aggregate(this, zero, seqOp, combOp);
+  aggregate<U>(zero: U, seqOp: (acc: U, x: T) => U, combOp: (a: U, b: U) => U, options?: ActionOptions): Promise<U> {
+    return withActionOptions(options, () => actions.aggregate(this, zero, seqOp, combOp));
   }
 
   /** Runs `fn` on every element in the workers (for side effects, e.g. accumulators). @example `await rdd.foreach((x) => acc.add(x))` */
-  foreach(fn: (x: T) => void): Promise<void> {
-    return actions.foreach(this, fn);
+  foreach(fn: (x: T) => void, options?: ActionOptions): Promise<void> {
+    return withActionOptions(options, () => actions.foreach(this, fn));
   }
 
   /** Runs `fn` once per partition with an Iterable of its elements. @example `await rdd.foreachPartition((it) => { for (const x of it) send(x); })` */
-  foreachPartition(fn: (it: Iterable<T>) => void): Promise<void> {
-    return actions.foreachPartition(this, fn);
+  foreachPartition(fn: (it: Iterable<T>) => void, options?: ActionOptions): Promise<void> {
+    return withActionOptions(options, () => actions.foreachPartition(this, fn));
   }
 
   /** Counts of each key, in a Map that finds array and object keys by an equal new key (see `structuralMap`). @example `(await pairs.countByKey()).get(['a', 1])` */
-  countByKey<K, V>(this: RDD<[K, V]>): Promise<Map<K, number>> {
-    return actions.countByKey(this);
+  countByKey<K, V>(this: RDD<[K, V]>, options?: ActionOptions): Promise<Map<K, number>> {
+    return withActionOptions(options, () => actions.countByKey(this));
   }
 
   /** Counts of each distinct element, in a Map keyed structurally (see `structuralMap`). @example `await words.countByValue()` */
-  countByValue(): Promise<Map<T, number>> {
-    return actions.countByValue(this);
+  countByValue(options?: ActionOptions): Promise<Map<T, number>> {
+    return withActionOptions(options, () => actions.countByValue(this));
   }
 
   /** The pairs as a Map keyed structurally (see `structuralMap`); a later value for a key replaces an earlier one. @example `await pairs.collectAsMap()` */
-  collectAsMap<K, V>(this: RDD<[K, V]>): Promise<Map<K, V>> {
-    return actions.collectAsMap(this);
+  collectAsMap<K, V>(this: RDD<[K, V]>, options?: ActionOptions): Promise<Map<K, V>> {
+    return withActionOptions(options, () => actions.collectAsMap(this));
   }
 
   /** The values of `key`; reads only the key's partition when the RDD has a partitioner. @example `await pairs.lookup('a')` */
-  lookup<K, V>(this: RDD<[K, V]>, key: K): Promise<V[]>;
+  lookup<K, V>(this: RDD<[K, V]>, key: K, options?: ActionOptions): Promise<V[]>;
   lookup(notPairs: NotPairs<'lookup'>, ...rest: unknown[]): never;
-  lookup<V>(this: RDD<any>, key: any): Promise<V[]> {
-    return actions.lookup(this, key);
+  lookup<V>(this: RDD<any>, key: any, options?: ActionOptions): Promise<V[]> {
+    return withActionOptions(options, () => actions.lookup(this, key));
   }
 
   /** Sum of a numeric RDD. @example `await sc.range(5).sum()` */
-  sum(this: RDD<number>): Promise<number> {
-    return actions.stats(this).then((s) => s.sum);
+  sum(this: RDD<number>, options?: ActionOptions): Promise<number> {
+    return withActionOptions(options, () => actions.stats(this)).then((s) => s.sum);
   }
 
   /** Mean of a numeric RDD (NaN when empty). @example `await sc.range(5).mean()` */
-  mean(this: RDD<number>): Promise<number> {
-    return actions.stats(this).then((s) => s.mean);
+  mean(this: RDD<number>, options?: ActionOptions): Promise<number> {
+    return withActionOptions(options, () => actions.stats(this)).then((s) => s.mean);
   }
 
   /**
@@ -1185,8 +1187,8 @@ export abstract class RDD<T> {
    * await sc.parallelize([1, 5, 43, 10]).max(String); // 5 ('5' > '43')
    * ```
    */
-  max(keyFn?: (x: T) => unknown): Promise<T> {
-    return actions.extreme(this, 'max', keyFn);
+  max(keyFn?: (x: T) => unknown, options?: ActionOptions): Promise<T> {
+    return withActionOptions(options, () => actions.extreme(this, 'max', keyFn));
   }
 
   /**
@@ -1198,8 +1200,8 @@ export abstract class RDD<T> {
    * await sc.parallelize([2, 5, 43, 10]).min(String); // 10 ('10' < '2')
    * ```
    */
-  min(keyFn?: (x: T) => unknown): Promise<T> {
-    return actions.extreme(this, 'min', keyFn);
+  min(keyFn?: (x: T) => unknown, options?: ActionOptions): Promise<T> {
+    return withActionOptions(options, () => actions.extreme(this, 'min', keyFn));
   }
 
   /** Population variance of a numeric RDD (NaN when empty). @example `await sc.parallelize([1, 2, 3]).variance() // 0.666...` */
@@ -1310,13 +1312,13 @@ export abstract class RDD<T> {
    * const { mean, stdev } = await sc.parallelize([1, 2, 3, 4]).stats();
    * ```
    */
-  stats(this: RDD<number>): Promise<actions.Stats> {
-    return actions.stats(this);
+  stats(this: RDD<number>, options?: ActionOptions): Promise<actions.Stats> {
+    return withActionOptions(options, () => actions.stats(this));
   }
 
   /** True when the RDD has no elements. @example `await rdd.isEmpty()` */
-  isEmpty(): Promise<boolean> {
-    return actions.take(this, 1).then((xs) => xs.length === 0);
+  isEmpty(options?: ActionOptions): Promise<boolean> {
+    return withActionOptions(options, () => actions.take(this, 1)).then((xs) => xs.length === 0);
   }
 
   /**
@@ -1330,10 +1332,10 @@ export abstract class RDD<T> {
    * await lines.saveAsTextFile('out/logs', { compression: 'gzip' });
    * ```
    */
-  saveAsTextFile(path: string, options: { overwrite?: boolean; compression?: 'gzip' | 'none' } = {}): Promise<void> {
+  saveAsTextFile(path: string, options: { overwrite?: boolean; compression?: 'gzip' | 'none' } & ActionOptions = {}): Promise<void> {
     const c = options.compression ?? 'none';
-    if (c !== 'gzip' && c !== 'none') return Promise.reject(new TypeError(`saveAsTextFile: compression must be 'gzip' or 'none', got ${String(c)}`));
-    return actions.saveAsTextFile(this, path, options.overwrite ?? false, c === 'gzip' ? 'text-gzip' : 'text');
+    if (c !== 'gzip' && c !== 'none') return Promise.reject(new ArgumentTypeError(`saveAsTextFile: compression must be 'gzip' or 'none', got ${String(c)}`));
+    return withActionOptions(options, () => actions.saveAsTextFile(this, path, options.overwrite ?? false, c === 'gzip' ? 'text-gzip' : 'text'));
   }
 
   /**

@@ -19,4 +19,6 @@ export interface TaskContext {
   payload(rddId: number, partition: number): readonly unknown[];
   /** Counts a computation of one of an RDD's partitions (not a cache hit), for the recomputation hints. */
   computed?(rddId: number): void;
+  /** Counts what a leaf RDD read from its input (records, and bytes where known), for the task's metrics. */
+  inputRead?(records: number, bytes: number): void;
 }

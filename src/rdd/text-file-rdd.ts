@@ -73,5 +73,6 @@ export class TextFileRDD extends RDD<string> {
       }
       throw tagInputRecord(e, line === undefined ? split.path : `${split.path}, line ${line}`);
     }
+    tc.inputRead?.(n, split.length);
   }
 }

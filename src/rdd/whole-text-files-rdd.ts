@@ -48,13 +48,18 @@ export class WholeTextFilesRDD extends RDD<[string, string]> {
     return (tc.payload(this.id, p) as string[]).map((f): [string, string] => [f, readWholeTextFile(f)]);
   }
   protected override pushCompute(p: number, tc: TaskContext, sink: Sink<[string, string]>): void {
-    for (const f of tc.payload(this.id, p) as string[]) {
+    let chars = 0;
+    const files = tc.payload(this.id, p) as string[];
+    for (const f of files) {
       const content = readWholeTextFile(f);
+      chars += content.length;
       try {
         sink([f, content]);
       } catch (e) {
         throw tagInputRecord(e, f);
       }
     }
+    // Characters stand in for bytes: the decoded text is what the task read.
+    tc.inputRead?.(files.length, chars);
   }
 }

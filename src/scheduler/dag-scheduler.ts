@@ -14,10 +14,12 @@
  * fetch failure (lost map output) unregisters the output and resubmits the parent stage's missing tasks and
  * then the failed stage, up to `maxStageAttempts` consecutive failed attempts.
  */
-import { JobFailedError, type ErrorInfo, InvalidArgumentError } from '../core/errors.js';
+import { AbortError, JobFailedError, type ErrorInfo, InvalidArgumentError } from '../core/errors.js';
 import type { ShuffleDependency } from '../rdd/dependency.js';
 import type { RDD, ResultFunctionWire } from '../rdd/index.js';
-import type { TaskOutcome, TaskFailure } from '../exec/protocol.js';
+import type { TaskOutcome, TaskFailure, TaskMetrics } from '../exec/protocol.js';
+import { detectSkew, summarizeTaskMetrics } from './task-metrics.js';
+import { describeStages } from './stage-info.js';
 import type { EventBus } from './event-bus.js';
 import type { SchedulerEvent } from './events.js';
 import type { MapOutputTracker } from './map-output-tracker.js';
@@ -87,8 +89,11 @@ export class DAGScheduler implements TaskSetListener {
   readonly #computed = new Map<number, Set<number>>();
 
   /** Runs a job and resolves with one result per requested partition. */
-  async runJob(rdd: RDD<unknown>, partitions: readonly number[], resultFn: ResultFunctionWire, description: string): Promise<JobResult> {
+  async runJob(rdd: RDD<unknown>, partitions: readonly number[], resultFn: ResultFunctionWire, description: string, control: JobControl = {}): Promise<JobResult> {
+    const { signal, jobGroup } = control;
+    if (signal?.aborted) throw new AbortError(`${description} was cancelled before its job started: ${abortReason(signal)}`);
     await prepareLineage(rdd);
+    if (signal?.aborted) throw new AbortError(`${description} was cancelled before its job started: ${abortReason(signal)}`);
     const jobId = this.#nextJobId++;
     const n = rdd.getNumPartitions();
     for (const p of partitions) {
@@ -113,14 +118,35 @@ export class DAGScheduler implements TaskSetListener {
         };
         stage.job = job;
         this.#jobs.set(jobId, job);
-        this.bus.emit({ type: 'jobStart', jobId, time: Date.now(), description, stageIds: collectStageIds(stage) });
+        if (jobGroup !== undefined) this.#jobGroups.set(jobId, jobGroup);
+        if (this.bus.hasListeners('jobStart')) {
+          this.bus.emit({
+            type: 'jobStart',
+            jobId,
+            time: Date.now(),
+            description,
+            stageIds: collectStageIds(stage),
+            ...(jobGroup !== undefined ? { jobGroup } : {}),
+            stages: describeStages(stage),
+          });
+        }
+        if (signal !== undefined) {
+          const onAbort = (): void => void this.cancelJob(jobId, abortReason(signal));
+          signal.addEventListener('abort', onAbort, { once: true });
+          this.#abortListeners.set(jobId, () => signal.removeEventListener('abort', onAbort));
+        }
         this.#submitStage(stage);
       } catch (e) {
         const job = this.#jobs.get(jobId);
         if (job) this.#failJob(job, e as Error);
         else reject(e);
       }
-    }).finally(() => this.#computed.delete(jobId));
+    }).finally(() => {
+      this.#computed.delete(jobId);
+      this.#jobGroups.delete(jobId);
+      this.#abortListeners.get(jobId)?.();
+      this.#abortListeners.delete(jobId);
+    });
     return { jobId, results, computedRdds };
   }
 
@@ -252,6 +278,7 @@ export class DAGScheduler implements TaskSetListener {
   // ---- task ends (TaskSetListener) ----------------------------------------------------------------------
 
   taskSucceeded(ts: TaskSet, spec: TaskSpec, outcome: Extract<TaskOutcome, { status: 'success' }>, workerIndex: number): void {
+    this.#recordMetrics(ts, spec.partition, outcome.metrics);
     if (outcome.accumulators.length > 0) this.options.onAccumulatorUpdates(outcome.accumulators);
     const computed = this.#computed.get(ts.jobId);
     if (computed) for (const id of outcome.computedRdds) computed.add(id);
@@ -284,10 +311,35 @@ export class DAGScheduler implements TaskSetListener {
     }
   }
 
+  /** Successful tasks' metrics of each stage's current attempt, by partition (a speculative copy counts once). */
+  readonly #stageMetrics = new WeakMap<Stage, { attempt: number; byPartition: Map<number, TaskMetrics> }>();
+
+  #recordMetrics(ts: TaskSet, partition: number, metrics: TaskMetrics): void {
+    if (!this.bus.hasListeners('stageCompleted') || ts.stageAttempt !== ts.stage.nextAttempt - 1) return;
+    let m = this.#stageMetrics.get(ts.stage);
+    if (m === undefined || m.attempt !== ts.stageAttempt) this.#stageMetrics.set(ts.stage, (m = { attempt: ts.stageAttempt, byPartition: new Map() }));
+    if (!m.byPartition.has(partition)) m.byPartition.set(partition, metrics);
+  }
+
   #stageFinished(stage: Stage): void {
     this.#running.delete(stage);
     stage.failedAttempts = 0;
-    this.bus.emit({ type: 'stageCompleted', jobId: stage.firstJobId, stageId: stage.id, attempt: stage.nextAttempt - 1, time: Date.now(), result: 'succeeded' });
+    const attempt = stage.nextAttempt - 1;
+    const m = this.#stageMetrics.get(stage);
+    this.#stageMetrics.delete(stage);
+    const tasks = m !== undefined && m.attempt === attempt ? [...m.byPartition].map(([partition, metrics]) => ({ partition, metrics })) : [];
+    const taskMetrics = summarizeTaskMetrics(tasks);
+    const skew = detectSkew(tasks);
+    this.bus.emit({
+      type: 'stageCompleted',
+      jobId: stage.firstJobId,
+      stageId: stage.id,
+      attempt,
+      time: Date.now(),
+      result: 'succeeded',
+      ...(taskMetrics !== undefined ? { taskMetrics } : {}),
+      ...(skew !== undefined ? { skew } : {}),
+    });
     if (stage.kind === 'shuffleMap' && !this.tracker.isAvailable(stage.dep.shuffleId)) {
       // Outputs were lost while the stage ran (a worker died): run the missing ones again.
       this.#submitStage(stage);
@@ -411,15 +463,19 @@ export class DAGScheduler implements TaskSetListener {
     for (const wake of waiters ?? []) wake();
   }
 
-  #failJob(job: ActiveJob, error: Error): void {
+  #failJob(job: ActiveJob, error: Error, kill = false): void {
     if (!this.#jobs.delete(job.jobId)) return;
     // Stop this job's stages unless another active job still needs them.
     for (const s of [...this.#running, ...this.#waiting]) {
       s.jobIds.delete(job.jobId);
       if (![...s.jobIds].some((j) => this.#jobs.has(j))) {
-        this.#running.delete(s);
+        const wasRunning = this.#running.delete(s);
         this.#waiting.delete(s);
-        this.#taskScheduler?.cancelStage(s);
+        if (kill) this.#taskScheduler?.killStage(s, KILL_GRACE_MS);
+        else this.#taskScheduler?.cancelStage(s);
+        if (wasRunning && kill) {
+          this.bus.emit({ type: 'stageCompleted', jobId: job.jobId, stageId: s.id, attempt: s.nextAttempt - 1, time: Date.now(), result: 'failed', failureReason: error.message });
+        }
       }
     }
     this.bus.emit({ type: 'jobEnd', jobId: job.jobId, time: Date.now(), result: 'failed', error: error.message });
@@ -448,10 +504,98 @@ export class DAGScheduler implements TaskSetListener {
     this.options.onStagesReleased?.(released);
   }
 
+  // ---- cancellation and status --------------------------------------------------------------------------
+
+  readonly #jobGroups = new Map<number, string>();
+  readonly #abortListeners = new Map<number, () => void>();
+
+  /**
+   * Cancels an active job: it rejects with an AbortError naming it, and its stages' running tasks are killed
+   * (unless another active job needs the stage). Returns false if the job is not active.
+   */
+  cancelJob(jobId: number, reason: string): boolean {
+    const job = this.#jobs.get(jobId);
+    if (job === undefined) return false;
+    this.#failJob(job, new AbortError(`Job ${jobId} (${job.description}) was cancelled: ${reason}`, jobId), true);
+    return true;
+  }
+
+  /** Cancels the active jobs of a job group; returns their ids. */
+  cancelJobGroup(group: string, reason: string): number[] {
+    const ids = this.jobIdsForGroup(group);
+    for (const id of ids) this.cancelJob(id, reason);
+    return ids;
+  }
+
+  /** Cancels every active job; returns their ids. */
+  cancelAllJobs(reason: string): number[] {
+    const ids = [...this.#jobs.keys()];
+    for (const id of ids) this.cancelJob(id, reason);
+    return ids;
+  }
+
+  /** Active jobs of a group. */
+  jobIdsForGroup(group: string): number[] {
+    return [...this.#jobs.keys()].filter((id) => this.#jobGroups.get(id) === group);
+  }
+
+  /** Active jobs with their stages, and the stages running now with their progress. */
+  status(): { jobs: ActiveJobStatus[]; stages: ActiveStageStatus[] } {
+    const jobs = [...this.#jobs.values()].map((j) => ({
+      jobId: j.jobId,
+      description: j.description,
+      jobGroup: this.#jobGroups.get(j.jobId),
+      stageIds: collectStageIds(j.stage),
+      numTasks: j.done.length,
+      numCompletedTasks: j.done.length - j.remaining,
+    }));
+    const stages: ActiveStageStatus[] = [];
+    for (const s of this.#running) {
+      const p = this.#taskScheduler?.stageProgress(s);
+      if (p !== undefined) stages.push({ stageId: s.id, name: s.name, ...p });
+    }
+    return { jobs, stages: stages.sort((a, b) => a.stageId - b.stageId) };
+  }
+
   /** Fails every active job (context stopped). */
   abortAll(error: Error): void {
     for (const job of [...this.#jobs.values()]) this.#failJob(job, error);
   }
+}
+
+/** How long a task of a cancelled job may go on computing before its worker is replaced. */
+export const KILL_GRACE_MS = 1000;
+
+/** What an action passes with its job: cancellation and its job group. */
+export interface JobControl {
+  readonly signal?: AbortSignal;
+  readonly jobGroup?: string;
+}
+
+export interface ActiveJobStatus {
+  readonly jobId: number;
+  readonly description: string;
+  readonly jobGroup: string | undefined;
+  readonly stageIds: readonly number[];
+  /** Result tasks (partitions the action asked for) and how many have finished. */
+  readonly numTasks: number;
+  readonly numCompletedTasks: number;
+}
+
+export interface ActiveStageStatus {
+  readonly stageId: number;
+  readonly name: string;
+  readonly attempt: number;
+  readonly numTasks: number;
+  readonly numActiveTasks: number;
+  readonly numCompletedTasks: number;
+  readonly numFailedTasks: number;
+}
+
+function abortReason(signal: AbortSignal): string {
+  const r: unknown = signal.reason;
+  if (r instanceof Error) return r.name === 'AbortError' && r.message === 'This operation was aborted' ? 'its AbortSignal was aborted' : r.message;
+  return r === undefined ? 'its AbortSignal was aborted' : String(r);
 }
 
 function markJob(stage: Stage, jobId: number): void {

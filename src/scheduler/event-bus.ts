@@ -35,7 +35,7 @@ const NO_SUBSCRIPTIONS: readonly never[] = Object.freeze([]);
  * const off = bus.on('taskEnd', (e) => console.log(`task ${e.partition} took ${e.durationMs} ms`));
  * if (bus.hasListeners('taskEnd')) {
  *   bus.emit({ type: 'taskEnd', stageId: 0, stageAttempt: 0, partition: 3, attempt: 0, workerIndex: 1, executorId: '1',
- *     speculative: false, result: 'success', durationMs: 12, time: Date.now() });
+ *     speculative: false, result: 'success', durationMs: 12, locality: 'NO_PREF', time: Date.now() });
  * }
  * off();
  * ```

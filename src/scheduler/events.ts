@@ -5,6 +5,10 @@
  * waits on them. Every event is plain data so it can be logged or sent elsewhere as it is.
  */
 
+import type { TaskMetrics } from '../exec/protocol.js';
+import type { MetricQuantiles, SkewReport } from './task-metrics.js';
+import type { StageInfo } from './stage-info.js';
+
 export interface JobStartEvent {
   readonly type: 'jobStart';
   readonly jobId: number;
@@ -12,6 +16,10 @@ export interface JobStartEvent {
   /** What started the job, e.g. `collect at RDD 7 (words)`. */
   readonly description: string;
   readonly stageIds: readonly number[];
+  /** Set with Context.setJobGroup. */
+  readonly jobGroup?: string;
+  /** The job's stages with their RDDs (for DAG drawings); stages a previous job ran are included. */
+  readonly stages?: readonly StageInfo[];
 }
 
 export interface JobEndEvent {
@@ -42,6 +50,10 @@ export interface StageCompletedEvent {
   readonly time: number;
   readonly result: 'succeeded' | 'failed';
   readonly failureReason?: string;
+  /** Quantiles of the worker-measured metrics of this attempt's successful tasks (absent without any). */
+  readonly taskMetrics?: MetricQuantiles;
+  /** Set when the slowest task took more than 3x the median and more than 1 s. */
+  readonly skew?: SkewReport;
 }
 
 export interface TaskStartEvent {
@@ -69,7 +81,12 @@ export interface TaskEndEvent {
   readonly speculative: boolean;
   readonly result: 'success' | 'failed' | 'killed';
   readonly error?: string;
+  /** Driver-side: from handing the task to a worker to its outcome (queueing included). */
   readonly durationMs: number;
+  /** Measured by the worker; absent when the worker died before answering. */
+  readonly metrics?: TaskMetrics;
+  /** Spark's locality levels: on a worker caching its input, elsewhere, or no preference. */
+  readonly locality: 'PROCESS_LOCAL' | 'ANY' | 'NO_PREF';
   readonly time: number;
 }
 

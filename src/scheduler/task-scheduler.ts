@@ -140,6 +140,29 @@ export class TaskScheduler implements BackendListener {
     this.#prune();
   }
 
+  /**
+   * Stops a stage of a cancelled job: launches nothing more and kills its running attempts (a task computing
+   * after `graceMs` has its worker replaced).
+   */
+  killStage(stage: Stage, graceMs: number): void {
+    for (const m of this.#sets) {
+      if (m.ts.stage !== stage) continue;
+      m.zombie = true;
+      for (const run of m.running.values()) this.backend.killTask(run.workerIndex, run.taskId, graceMs);
+    }
+    this.#prune();
+  }
+
+  /** Progress of a stage's newest task set, for the status tracker. */
+  stageProgress(stage: Stage): { attempt: number; numTasks: number; numActiveTasks: number; numCompletedTasks: number; numFailedTasks: number } | undefined {
+    let m: TaskSetManager | undefined;
+    for (const s of this.#sets) if (s.ts.stage === stage && (m === undefined || s.ts.stageAttempt > m.ts.stageAttempt)) m = s;
+    if (m === undefined) return undefined;
+    let failed = 0;
+    for (const f of m.failures) failed += f.length;
+    return { attempt: m.ts.stageAttempt, numTasks: m.ts.tasks.length, numActiveTasks: m.running.size, numCompletedTasks: m.numSucceeded, numFailedTasks: failed };
+  }
+
   slowWorker(index: number, delayMs: number): void {
     if (!Number.isInteger(index) || index < 0 || index >= this.#inFlight.length) {
       throw new InvalidArgumentError(`slowWorker: no worker ${index} (there are ${this.#inFlight.length})`);
@@ -406,6 +429,8 @@ export class TaskScheduler implements BackendListener {
       result: killed ? 'killed' : outcome.status === 'success' ? 'success' : 'failed',
       ...(failure !== undefined ? { error: describeFailure(failure) } : {}),
       durationMs: Date.now() - run.startedAt,
+      ...(outcome.metrics !== undefined ? { metrics: outcome.metrics } : {}),
+      locality: localityOf(m.ts.tasks[run.index]!.preferredWorkers, run.workerIndex),
       time: Date.now(),
     });
   }
@@ -487,4 +512,9 @@ export function resultTooLargeMessage(what: number | string, bytes: number, limi
     `${subject} is ${mib(bytes)}, more than maxResultSize (${mib(limit)}): the driver would have to hold it all. ` +
     'Reduce it in the workers first (reduce, aggregate, take), write it with saveAsTextFile, or raise maxResultSize.'
   );
+}
+
+function localityOf(preferred: readonly number[], worker: number): 'PROCESS_LOCAL' | 'ANY' | 'NO_PREF' {
+  if (preferred.length === 0) return 'NO_PREF';
+  return preferred.includes(worker) ? 'PROCESS_LOCAL' : 'ANY';
 }

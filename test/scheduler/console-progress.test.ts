@@ -62,6 +62,7 @@ function end(
     speculative,
     result,
     durationMs: 1,
+    locality: 'NO_PREF',
     time: Date.now(),
   });
 }

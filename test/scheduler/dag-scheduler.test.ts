@@ -44,6 +44,10 @@ class FakeBackend implements TaskBackend {
   cancelTask(_worker: number, taskId: number) {
     this.cancelled.push(taskId);
   }
+  readonly killed: number[] = [];
+  killTask(_worker: number, taskId: number) {
+    this.killed.push(taskId);
+  }
   removeShuffle() {}
   removeRdd = async () => {};
   removeBroadcast() {}
@@ -62,7 +66,10 @@ const ok = (value?: unknown, sizes?: number[]): TaskOutcome => ({
   accumulators: [],
   computedRdds: [],
   blockUpdates: [],
-  metrics: { durationMs: 1, shuffleReadRecords: 0, shuffleWriteRecords: 0, resultBytes: 0 },
+  metrics: {
+    durationMs: 1, runMs: 1, compileMs: 0, gcMs: 0, fetchWaitMs: 0, inputRecords: 0, inputBytes: 0, shuffleReadRecords: 0, shuffleReadBytes: 0,
+    shuffleWriteRecords: 0, shuffleWriteBytes: 0, spillCount: 0, resultRecords: 0, resultBytes: 0,
+  },
 });
 const boom = (message: string): TaskOutcome => ({ status: 'failed', epoch: 0, failure: { kind: 'exception', error: { name: 'Error', message } }, blockUpdates: [] });
 

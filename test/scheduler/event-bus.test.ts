@@ -13,6 +13,7 @@ const taskEnd = (partition: number): TaskEndEvent => ({
   speculative: false,
   result: 'success',
   durationMs: 5,
+  locality: 'NO_PREF',
   time: 0,
 });
 const jobEnd: SchedulerEvent = { type: 'jobEnd', jobId: 1, time: 0, result: 'succeeded' };

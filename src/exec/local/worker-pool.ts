@@ -62,8 +62,11 @@ interface Slot {
   lastError: Error | undefined;
   /** The driver terminated it on purpose: its tasks' failures are not the tasks' fault. */
   killedByDriver: boolean;
-  /** A task that ran past taskTimeoutMs: the one task whose failure is its own fault. */
-  timedOut: { taskId: number; ms: number } | undefined;
+  /**
+   * A task that ran past taskTimeoutMs (the one task whose failure is its own fault), or, with `cancelled`, a
+   * task of a cancelled job that was still computing `ms` after it was asked to stop.
+   */
+  timedOut: { taskId: number; ms: number; cancelled?: boolean } | undefined;
   /** When the task now at the head of `inflight` started computing (as far as the driver can tell). */
   headSince: number;
   /** Resolves when this incarnation exits, with its exit code. */
@@ -274,6 +277,23 @@ export class WorkerPool implements TaskBackend {
     if (slot?.state === 'ready' && slot.inflight.has(taskId)) slot.remote.cancelTask(taskId).catch(() => undefined);
   }
 
+  /**
+   * Cancels a task: dropped by its worker if it has not started; if it is still computing after `graceMs`
+   * (JavaScript that never yields cannot be interrupted), its worker is terminated and replaced through the
+   * same path as a task past taskTimeoutMs.
+   */
+  killTask(workerIndex: number, taskId: number, graceMs: number): void {
+    const slot = this.#slots[workerIndex];
+    if (slot?.state !== 'ready' || !slot.inflight.has(taskId)) return;
+    slot.remote.cancelTask(taskId).catch(() => undefined);
+    const timer = setTimeout(() => {
+      if (this.#stopping || this.#slots[workerIndex] !== slot || slot.state !== 'ready' || !slot.inflight.has(taskId) || slot.timedOut !== undefined) return;
+      slot.timedOut = { taskId, ms: graceMs, cancelled: true };
+      void slot.worker.terminate();
+    }, graceMs);
+    timer.unref();
+  }
+
   runTask(workerIndex: number, task: TaskMessage): Promise<TaskOutcome> {
     const slot = this.#slots[workerIndex];
     if (slot === undefined || slot.state !== 'ready' || slot.epoch !== task.epoch) {
@@ -332,8 +352,10 @@ export class WorkerPool implements TaskBackend {
     const reason = describeExit(slot, code, this.#options.maxHeapMb);
     for (const [taskId, t] of inflight) {
       if (slot.timedOut?.taskId === taskId) {
-        const message = `task ${taskId} computed for more than taskTimeoutMs (${slot.timedOut.ms} ms); worker ${slot.index} was replaced`;
-        t.settle(lost(slot.index, slot.epoch, message, true));
+        const message = slot.timedOut.cancelled
+          ? `task ${taskId} was cancelled and still computed ${slot.timedOut.ms} ms later; worker ${slot.index} was replaced`
+          : `task ${taskId} computed for more than taskTimeoutMs (${slot.timedOut.ms} ms); worker ${slot.index} was replaced`;
+        t.settle(lost(slot.index, slot.epoch, message, !slot.timedOut.cancelled));
       } else {
         t.settle(lost(slot.index, slot.epoch, reason, !slot.killedByDriver && slot.timedOut === undefined));
       }
@@ -423,6 +445,7 @@ function describeExit(slot: Slot, code: number, maxHeapMb: number | undefined): 
       'a partition or a group of values was too large; use more partitions, or reduceByKey/aggregateByKey instead of groupByKey'
     );
   }
+  if (slot.timedOut?.cancelled) return `worker ${slot.index} was replaced because task ${slot.timedOut.taskId} of a cancelled job did not stop`;
   if (slot.timedOut) return `worker ${slot.index} was replaced because task ${slot.timedOut.taskId} exceeded taskTimeoutMs (${slot.timedOut.ms} ms)`;
   return `worker ${slot.index} exited with code ${code}${error ? ` (${error.message})` : ''}`;
 }

@@ -1,0 +1,113 @@
+/**
+ * Stage-level summaries of worker-measured task metrics: the quantiles Spark's stage page shows, and the
+ * skew check that names the straggling partition. Computed once per finished stage attempt by the DAG
+ * scheduler, from the metrics of its successful tasks, so every consumer of the event bus sees the same numbers.
+ */
+import type { TaskMetrics } from '../exec/protocol.js';
+
+/** min, 25th, 50th, 75th percentile and max (nearest-rank), as in Spark's task summary. */
+export type Quantiles = readonly [min: number, p25: number, p50: number, p75: number, max: number];
+
+/** The numeric task metrics summarized per stage. */
+export const SUMMARIZED_METRICS = [
+  'durationMs',
+  'runMs',
+  'compileMs',
+  'gcMs',
+  'fetchWaitMs',
+  'inputRecords',
+  'inputBytes',
+  'shuffleReadRecords',
+  'shuffleReadBytes',
+  'shuffleWriteRecords',
+  'shuffleWriteBytes',
+  'spillCount',
+  'resultRecords',
+  'resultBytes',
+] as const satisfies ReadonlyArray<keyof TaskMetrics>;
+
+export type SummarizedMetric = (typeof SUMMARIZED_METRICS)[number];
+
+export type MetricQuantiles = { readonly [K in SummarizedMetric]: Quantiles };
+
+/**
+ * A stage whose slowest task computed more than 3x as long as the median task, and more than 1 s. Times are
+ * `runMs`: a task's wall time on a worker can include other tasks' computing (see TaskMetrics).
+ */
+export interface SkewReport {
+  readonly partition: number;
+  readonly runMs: number;
+  readonly medianMs: number;
+  /** Records the task read (shuffle input and shipped input). */
+  readonly records: number;
+  readonly medianRecords: number;
+  readonly keySample: readonly string[];
+}
+
+export const SKEW_FACTOR = 3;
+export const SKEW_MIN_MS = 1000;
+
+/** Nearest-rank quantiles of `values` (at least one). */
+export function quantiles(values: ArrayLike<number>): Quantiles {
+  // A typed array sorts numerically without a comparator call per comparison (stages can have 100k tasks).
+  const v = Float64Array.from(values).sort();
+  const at = (q: number): number => v[Math.min(v.length - 1, Math.max(0, Math.ceil(q * v.length) - 1))]!;
+  return [v[0]!, at(0.25), at(0.5), at(0.75), v[v.length - 1]!];
+}
+
+/**
+ * Quantiles of every summarized metric over the tasks, or undefined without any task.
+ *
+ * @example
+ * ```ts
+ * const q = summarizeTaskMetrics([{ partition: 0, metrics }]);
+ * q?.durationMs; // [min, p25, median, p75, max]
+ * ```
+ */
+export function summarizeTaskMetrics(tasks: ReadonlyArray<{ readonly metrics: TaskMetrics }>): MetricQuantiles | undefined {
+  if (tasks.length === 0) return undefined;
+  const out = {} as Record<SummarizedMetric, Quantiles>;
+  const column = new Float64Array(tasks.length);
+  for (const k of SUMMARIZED_METRICS) {
+    for (let i = 0; i < tasks.length; i++) column[i] = tasks[i]!.metrics[k];
+    out[k] = quantiles(column);
+  }
+  return out;
+}
+
+/**
+ * The skew flag: the slowest task, when it took more than {@link SKEW_FACTOR} times the median and more than
+ * {@link SKEW_MIN_MS}. A single task has no median to compare with.
+ *
+ * @example
+ * ```ts
+ * const skew = detectSkew(tasks);
+ * if (skew) console.warn(`partition ${skew.partition} computed ${skew.runMs} ms`);
+ * ```
+ */
+export function detectSkew(tasks: ReadonlyArray<{ readonly partition: number; readonly metrics: TaskMetrics }>): SkewReport | undefined {
+  if (tasks.length < 2) return undefined;
+  let slowest = tasks[0]!;
+  for (const t of tasks) if (t.metrics.runMs > slowest.metrics.runMs) slowest = t;
+  const medianMs = quantiles(tasks.map((t) => t.metrics.runMs))[2];
+  const ms = slowest.metrics.runMs;
+  if (!(ms > SKEW_FACTOR * medianMs && ms > SKEW_MIN_MS)) return undefined;
+  const records = (m: TaskMetrics): number => m.shuffleReadRecords + m.inputRecords;
+  return {
+    partition: slowest.partition,
+    runMs: Math.round(ms),
+    medianMs: Math.round(medianMs),
+    records: records(slowest.metrics),
+    medianRecords: quantiles(tasks.map((t) => records(t.metrics)))[2],
+    keySample: slowest.metrics.keySample ?? [],
+  };
+}
+
+/** One line for the console and the hint log. */
+export function describeSkew(stageId: number, s: SkewReport): string {
+  const keys = s.keySample.length > 0 ? `, keys ${s.keySample.join(', ')}` : '';
+  return (
+    `stage ${stageId} is skewed: partition ${s.partition} computed ${s.runMs} ms (median ${s.medianMs} ms) ` +
+    `over ${s.records} records (median ${s.medianRecords})${keys}; repartition or salt the hot key?`
+  );
+}

@@ -1,0 +1,37 @@
+/**
+ * What the UI subsystem records besides the scheduler's events: the application's start (its settings, for the
+ * Environment page) and end. Together with the scheduler events they are exactly what an event log holds, so a
+ * history server rebuilds the same status store from a log as the live UI built from the bus.
+ */
+import type { SchedulerEvent } from '../scheduler/events.js';
+
+export interface ApplicationStartEvent {
+  readonly type: 'applicationStart';
+  readonly appId: string;
+  readonly appName: string;
+  readonly time: number;
+  readonly numWorkers: number;
+  /** Storage budget of each worker in bytes (the Executors page's memory budget). */
+  readonly storageBytesPerWorker: number;
+  /** The context's resolved options, flattened to `name = value` pairs. */
+  readonly options: ReadonlyArray<readonly [string, string]>;
+  readonly versions: ReadonlyArray<readonly [string, string]>;
+}
+
+export interface ApplicationEndEvent {
+  readonly type: 'applicationEnd';
+  readonly time: number;
+}
+
+export type AppEvent = SchedulerEvent | ApplicationStartEvent | ApplicationEndEvent;
+
+/** Flattens nested option objects to dotted names, as Spark lists its properties. */
+export function flattenOptions(options: object, prefix = ''): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (const [k, v] of Object.entries(options)) {
+    const name = prefix === '' ? k : `${prefix}.${k}`;
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) out.push(...flattenOptions(v as object, name));
+    else out.push([name, String(v)]);
+  }
+  return out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+}

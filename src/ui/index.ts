@@ -1,0 +1,125 @@
+/**
+ * The UI subsystem's one entry point for the context: `startUi` subscribes to the event bus at once (so no
+ * event is missed) and loads everything else (status store, server, event log) lazily, off the caller's path,
+ * buffering events until it is there. A script that never looks at the UI pays for one subscription and a
+ * dynamic import.
+ */
+import type { EventBus } from '../scheduler/event-bus.js';
+import type { SchedulerEvent } from '../scheduler/events.js';
+import { flattenOptions, type AppEvent, type ApplicationStartEvent } from './app-events.js';
+import type { ResolvedUiOptions } from './options.js';
+
+/** What the UI may see of its context: read-only settings, and a way to kill a job when ui.killEnabled. */
+export interface UiContextView {
+  readonly appName: string;
+  readonly numWorkers: number;
+  readonly storageBytesPerWorker: number;
+  /** Every resolved option, for the Environment page. */
+  readonly options: object;
+  readonly ui: ResolvedUiOptions | false;
+  readonly eventLog: { readonly dir: string } | false;
+  cancelJob?(jobId: number, reason: string): void;
+}
+
+/**
+ * A running UI subsystem.
+ *
+ * @example
+ * ```ts
+ * const ui = startUi(sc.events, view);
+ * console.log(await ui?.url()); // http://127.0.0.1:4040
+ * await ui?.stop();
+ * ```
+ */
+export interface UiSubsystem {
+  readonly appId: string;
+  /** The UI's address once it listens (undefined when the UI is off or could not start). */
+  url(): Promise<string | undefined>;
+  /** Records the application's end, closes the log and the server. Idempotent. */
+  stop(): Promise<void>;
+  /** The process is about to die by a signal: records the application's end and writes the log now. */
+  interrupted(): void;
+}
+
+/** What live-ui.ts provides once loaded. */
+export interface LiveUi {
+  apply(e: AppEvent): void;
+  /** Writes buffered log lines now, synchronously (the process is about to die). */
+  flush(): void;
+  readonly url: string | undefined;
+  stop(): Promise<void>;
+}
+
+let lastAppSecond = '';
+let appSeq = 0;
+
+/** Spark-style application ids: `app-YYYYMMDDHHMMSS-NNNN`, unique within a process and second. */
+function newAppId(now: number): string {
+  const stamp = new Date(now).toISOString().replace(/[-:T]/g, '').slice(0, 14);
+  if (stamp !== lastAppSecond) {
+    lastAppSecond = stamp;
+    appSeq = 0;
+  }
+  // The pid keeps two programs started in the same second apart in a shared event-log folder.
+  return `app-${stamp}-${String(process.pid % 10000).padStart(4, '0')}${appSeq++ === 0 ? '' : `-${appSeq - 1}`}`;
+}
+
+/** Starts the UI and/or event log for a context; undefined when both are off. */
+export function startUi(bus: EventBus<SchedulerEvent>, view: UiContextView): UiSubsystem | undefined {
+  if (view.ui === false && view.eventLog === false) return undefined;
+  const now = Date.now();
+  const appId = newAppId(now);
+  const start: ApplicationStartEvent = {
+    type: 'applicationStart',
+    appId,
+    appName: view.appName,
+    time: now,
+    numWorkers: view.numWorkers,
+    storageBytesPerWorker: view.storageBytesPerWorker,
+    options: flattenOptions(view.options),
+    versions: [
+      ['node', process.versions.node],
+      ['v8', process.versions.v8],
+      ['platform', `${process.platform} ${process.arch}`],
+    ],
+  };
+  let buffer: AppEvent[] | undefined = [start];
+  let live: LiveUi | undefined;
+  const off = bus.onAny((e) => {
+    if (live !== undefined) live.apply(e);
+    else buffer?.push(e);
+  });
+  const loading = import('./live-ui.js')
+    .then((m) => m.startLiveUi(view, appId))
+    .then(
+      (l) => {
+        for (const e of buffer ?? []) l.apply(e);
+        buffer = undefined;
+        live = l;
+        return l;
+      },
+      (e: unknown) => {
+        off();
+        buffer = undefined;
+        console.warn(`kindling: the UI did not start: ${(e as Error).message}`);
+        return undefined;
+      },
+    );
+  let stopping: Promise<void> | undefined;
+  return {
+    appId,
+    url: async () => (await loading)?.url,
+    interrupted: () => {
+      if (live === undefined) return;
+      live.apply({ type: 'applicationEnd', time: Date.now() });
+      live.flush();
+    },
+    stop: () =>
+      (stopping ??= loading.then(async (l) => {
+        off();
+        if (l === undefined) return;
+        l.apply({ type: 'applicationEnd', time: Date.now() });
+        await l.stop();
+      })),
+  };
+}

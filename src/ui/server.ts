@@ -1,0 +1,233 @@
+/**
+ * The UI's HTTP server, on Node's own `http` (no framework: a dozen routes do not need one, and it keeps the
+ * UI's start-up cost to what Node already has loaded). It serves the pages (one HTML shell and a script that
+ * renders each page from the REST API), the REST API, dagre for the DAG drawing from node_modules, and a
+ * server-sent-events stream telling browsers when an application changed.
+ *
+ * The server must never be why a program keeps running: the listening socket and every connection are unref'd.
+ */
+import http from 'node:http';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { handleRest } from './rest.js';
+import type { StatusStore } from './status-store.js';
+import { CLIENT_CSS, CLIENT_JS, pageHtml } from './client.js';
+import { UiError } from './errors.js';
+
+export interface UiServerOptions {
+  readonly host: string;
+  readonly port: number;
+  /** Ports tried after `port` when it is taken (Spark's spark.port.maxRetries, here 100). */
+  readonly maxRetries?: number;
+  /** Live: one application at `/jobs/` etc. History: every application under `/history/{appId}/`. */
+  readonly mode: 'live' | 'history';
+  /** Shows kill links (Spark's spark.ui.killEnabled); `onKillJob` does the killing. */
+  readonly killEnabled?: boolean;
+  readonly onKillJob?: (jobId: number) => void;
+  /** How often browsers are told of changes, in ms. Default 250. */
+  readonly pushIntervalMs?: number;
+}
+
+const PAGES = ['/jobs/', '/jobs/job/', '/stages/', '/stages/stage/', '/storage/', '/storage/rdd/', '/executors/', '/environment/'];
+
+let dagreSource: string | undefined;
+function dagre(): string {
+  if (dagreSource === undefined) {
+    const require = createRequire(import.meta.url);
+    const dir = path.dirname(require.resolve('@dagrejs/dagre/package.json'));
+    dagreSource = readFileSync(path.join(dir, 'dist', 'dagre.min.js'), 'utf8');
+  }
+  return dagreSource;
+}
+
+/**
+ * A started UI server.
+ *
+ * @example
+ * ```ts
+ * const server = await UiServer.start(new Map([[store.app!.appId, store]]), { host: '127.0.0.1', port: 4040, mode: 'live' });
+ * console.log(server.url); // http://127.0.0.1:4040
+ * await server.close();
+ * ```
+ */
+export class UiServer {
+  readonly #server: http.Server;
+  readonly #apps: () => ReadonlyMap<string, StatusStore>;
+  readonly #options: UiServerOptions;
+  readonly #streams = new Set<{ res: http.ServerResponse; app: string; version: number }>();
+  #timer: NodeJS.Timeout | undefined;
+  url = '';
+
+  private constructor(apps: () => ReadonlyMap<string, StatusStore>, options: UiServerOptions) {
+    this.#apps = apps;
+    this.#options = options;
+    this.#server = http.createServer((req, res) => {
+      try {
+        this.#handle(req, res);
+      } catch (e) {
+        res.writeHead(500, { 'content-type': 'text/plain' }).end(String((e as Error).stack ?? e));
+      }
+    });
+    this.#server.on('connection', (socket) => socket.unref());
+    this.#server.keepAliveTimeout = 2000;
+  }
+
+  /** Listens on `port`, or the next free one (up to `maxRetries` further). */
+  static async start(apps: () => ReadonlyMap<string, StatusStore>, options: UiServerOptions): Promise<UiServer> {
+    const s = new UiServer(apps, options);
+    const retries = options.maxRetries ?? 100;
+    for (let port = options.port, tries = 0; ; port++, tries++) {
+      try {
+        await s.#listen(port);
+        break;
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code !== 'EADDRINUSE' || options.port === 0 || tries >= retries) {
+          throw new UiError(`The UI could not listen on ${options.host}:${port}: ${(e as Error).message}`, { cause: e });
+        }
+      }
+    }
+    s.#server.unref();
+    const addr = s.#server.address() as AddressInfo;
+    const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+    s.url = `http://${host}:${addr.port}`;
+    return s;
+  }
+
+  #listen(port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onError = (e: Error): void => {
+        this.#server.off('listening', onListening);
+        reject(e);
+      };
+      const onListening = (): void => {
+        this.#server.off('error', onError);
+        resolve();
+      };
+      this.#server.once('error', onError);
+      this.#server.once('listening', onListening);
+      this.#server.listen(port, this.#options.host);
+    });
+  }
+
+  get port(): number {
+    return (this.#server.address() as AddressInfo).port;
+  }
+
+  /** Ends every stream and connection; resolves when the server is closed. */
+  close(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+    for (const s of this.#streams) s.res.end();
+    this.#streams.clear();
+    return new Promise((resolve) => {
+      this.#server.close(() => resolve());
+      this.#server.closeAllConnections();
+    });
+  }
+
+  #handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const p = url.pathname;
+    if (p.startsWith('/api/v1/')) {
+      if (req.method !== 'GET') return void res.writeHead(405).end();
+      const r = handleRest(this.#apps(), p.slice('/api/v1/'.length), url.searchParams);
+      res.writeHead(r.status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+      res.end(JSON.stringify(r.body, null, 2));
+      return;
+    }
+    if (p === '/kindling/stream') {
+      this.#stream(url.searchParams.get('app') ?? '', res);
+      return;
+    }
+    if (p === '/kindling/kill' && req.method === 'POST') {
+      if (!this.#options.killEnabled || this.#options.onKillJob === undefined) return void res.writeHead(403).end('kill is disabled (ui.killEnabled)');
+      // Another site's page must not kill jobs through the user's browser: browsers name the page's origin.
+      const origin = req.headers.origin;
+      if (origin !== undefined && origin !== `http://${req.headers.host ?? ''}`) return void res.writeHead(403).end('kill from another origin');
+      this.#options.onKillJob(Number(url.searchParams.get('id')));
+      return void res.writeHead(204).end();
+    }
+    if (p === '/static/kindling-ui.js') {
+      send(res, 'text/javascript', CLIENT_JS);
+      return;
+    }
+    if (p === '/static/kindling-ui.css') {
+      send(res, 'text/css', CLIENT_CSS);
+      return;
+    }
+    if (p === '/static/dagre.min.js') {
+      send(res, 'text/javascript', dagre(), true);
+      return;
+    }
+    if (this.#options.mode === 'live') {
+      if (p === '/') {
+        redirect(res, '/jobs/');
+        return;
+      }
+      if (PAGES.includes(p)) {
+        send(res, 'text/html', pageHtml({ killEnabled: this.#options.killEnabled === true }));
+        return;
+      }
+    } else {
+      if (p === '/') {
+        send(res, 'text/html', pageHtml({ killEnabled: false, historyIndex: true }));
+        return;
+      }
+      const m = /^\/history\/([^/]+)(\/.*)$/.exec(p);
+      if (m !== null) {
+        if (m[2] === '/') {
+          redirect(res, `/history/${m[1]}/jobs/`);
+          return;
+        }
+        if (PAGES.includes(m[2]!)) {
+          send(res, 'text/html', pageHtml({ killEnabled: false }));
+          return;
+        }
+      }
+      if (/^\/history\/[^/]+$/.test(p)) {
+        redirect(res, `${p}/jobs/`);
+        return;
+      }
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found: ${p}`);
+  }
+
+  #stream(app: string, res: http.ServerResponse): void {
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+    const s = { res, app, version: -1 };
+    this.#streams.add(s);
+    res.on('close', () => this.#streams.delete(s));
+    this.#push();
+    // One timer for every browser, only while some browser listens; unref'd like the sockets.
+    this.#timer ??= setInterval(() => this.#push(), this.#options.pushIntervalMs ?? 250);
+    this.#timer.unref();
+  }
+
+  #push(): void {
+    if (this.#streams.size === 0) {
+      if (this.#timer) clearInterval(this.#timer);
+      this.#timer = undefined;
+      return;
+    }
+    const apps = this.#apps();
+    for (const s of this.#streams) {
+      const store = apps.get(s.app) ?? (apps.size === 1 ? [...apps.values()][0] : undefined);
+      const version = store?.version ?? 0;
+      if (version === s.version) continue;
+      s.version = version;
+      s.res.write(`data: ${version}\n\n`);
+    }
+  }
+}
+
+function send(res: http.ServerResponse, type: string, body: string, cache = false): void {
+  res.writeHead(200, { 'content-type': `${type}; charset=utf-8`, 'cache-control': cache ? 'max-age=3600' : 'no-store' });
+  res.end(body);
+}
+
+function redirect(res: http.ServerResponse, to: string): void {
+  res.writeHead(302, { location: to }).end();
+}

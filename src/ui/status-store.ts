@@ -1,0 +1,564 @@
+/**
+ * The UI's model of one application (Spark's AppStatusStore), built only from events: the live UI feeds it from
+ * the context's event bus, the history server from an event log, so both show the same thing. It keeps a
+ * bounded history (Spark's spark.ui.retainedJobs / retainedStages / retainedTasks) so that a long-running
+ * program's UI does not grow without end: the oldest finished entries go first.
+ */
+import type { TaskMetrics } from '../exec/protocol.js';
+import type { StageInfo, RddInfo } from '../scheduler/stage-info.js';
+import { SUMMARIZED_METRICS, quantiles, summarizeTaskMetrics, type MetricQuantiles, type SkewReport } from '../scheduler/task-metrics.js';
+import type { AppEvent, ApplicationStartEvent } from './app-events.js';
+
+export interface RetentionLimits {
+  /** Finished jobs kept (Spark's spark.ui.retainedJobs). Default 1000. */
+  readonly retainedJobs?: number;
+  /** Finished stage attempts kept (spark.ui.retainedStages). Default 1000. */
+  readonly retainedStages?: number;
+  /** Tasks kept per stage attempt, the oldest dropped first (spark.ui.retainedTasks). Default 10000. */
+  readonly retainedTasks?: number;
+  /**
+   * Tasks kept in all: past it, finished stages lose their task lists, oldest stage first (their totals and
+   * quantiles stay). Default 100000: a program of many wide stages must not fill the driver with task rows.
+   */
+  readonly retainedTasksTotal?: number;
+}
+
+export type JobStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+export type StageStatus = 'ACTIVE' | 'COMPLETE' | 'PENDING' | 'SKIPPED' | 'FAILED';
+export type TaskStatus = 'RUNNING' | 'SUCCESS' | 'FAILED' | 'KILLED';
+
+export interface JobData {
+  readonly jobId: number;
+  readonly description: string;
+  readonly jobGroup: string | undefined;
+  readonly submissionTime: number;
+  completionTime: number | undefined;
+  status: JobStatus;
+  error: string | undefined;
+  readonly stageIds: readonly number[];
+  readonly stages: readonly StageInfo[];
+  numTasks: number;
+  numActiveTasks: number;
+  numCompletedTasks: number;
+  numFailedTasks: number;
+  numKilledTasks: number;
+  readonly activeStages: Set<number>;
+  readonly completedStages: Set<number>;
+  readonly failedStages: Set<number>;
+  /** Stages this job ran (submitted attempts), as opposed to those whose output an earlier job left. */
+  readonly ranStages: Set<number>;
+}
+
+export interface TaskData {
+  readonly taskId: number;
+  readonly index: number;
+  readonly attempt: number;
+  readonly launchTime: number;
+  readonly executorId: string;
+  readonly speculative: boolean;
+  duration: number | undefined;
+  status: TaskStatus;
+  locality: string;
+  errorMessage: string | undefined;
+  metrics: TaskMetrics | undefined;
+}
+
+export interface StageData {
+  readonly stageId: number;
+  readonly attemptId: number;
+  name: string;
+  status: StageStatus;
+  numTasks: number;
+  numActiveTasks: number;
+  numCompleteTasks: number;
+  numFailedTasks: number;
+  numKilledTasks: number;
+  readonly completedIndices: Set<number>;
+  submissionTime: number | undefined;
+  firstTaskLaunchedTime: number | undefined;
+  completionTime: number | undefined;
+  failureReason: string | undefined;
+  readonly jobIds: Set<number>;
+  readonly rdds: readonly RddInfo[];
+  readonly parentIds: readonly number[];
+  /** Sums over successful tasks, keyed like TaskMetrics. */
+  readonly totals: Record<(typeof SUMMARIZED_METRICS)[number], number>;
+  readonly tasks: Map<string, TaskData>;
+  /** False while replaying an event log (it has no taskStart lines): a task's end then creates it. */
+  sawTaskStarts: boolean;
+  taskMetrics: MetricQuantiles | undefined;
+  skew: SkewReport | undefined;
+}
+
+export interface ExecutorData {
+  readonly id: string;
+  isActive: boolean;
+  readonly addTime: number;
+  removeTime: number | undefined;
+  removeReason: string | undefined;
+  replacement: boolean;
+  activeTasks: number;
+  completedTasks: number;
+  failedTasks: number;
+  killedTasks: number;
+  totalDuration: number;
+  totalGCTime: number;
+  totalInputRecords: number;
+  totalInputBytes: number;
+  totalShuffleRead: number;
+  totalShuffleWrite: number;
+}
+
+export interface CachedRdd {
+  info: RddInfo;
+  /** Where each cached partition lives: worker index to bytes in memory and on disk. */
+  readonly partitions: Map<number, Map<number, { memoryBytes: number; diskBytes: number }>>;
+}
+
+const emptyTotals = (): StageData['totals'] => Object.fromEntries(SUMMARIZED_METRICS.map((k) => [k, 0])) as StageData['totals'];
+
+/**
+ * Applies events in order; reading is through the public maps and the REST layer.
+ *
+ * @example
+ * ```ts
+ * const store = new StatusStore();
+ * sc.events.onAny((e) => store.apply(e));
+ * await sc.parallelize([1, 2, 3]).count();
+ * store.jobs.get(0)?.status; // 'SUCCEEDED'
+ * ```
+ */
+export class StatusStore {
+  readonly jobs = new Map<number, JobData>();
+  /** Stage attempts by `stageId.attemptId`, in order of first sight. */
+  readonly stages = new Map<string, StageData>();
+  readonly executors = new Map<string, ExecutorData>();
+  readonly rdds = new Map<number, CachedRdd>();
+  app: ApplicationStartEvent | undefined;
+  endTime: number | undefined;
+  /** Time of the last event applied. */
+  lastUpdated = 0;
+  /** Bumped on every change: the server pushes an update to browsers when it moved. */
+  version = 0;
+  readonly #latestAttempt = new Map<number, number>();
+  readonly #rddInfo = new Map<number, RddInfo>();
+  #nextTaskId = 0;
+  readonly #retainedJobs: number;
+  readonly #retainedStages: number;
+  readonly #retainedTasks: number;
+  readonly #retainedTasksTotal: number;
+  /** Task rows held across all stages. */
+  #taskRows = 0;
+
+  constructor(limits: RetentionLimits = {}) {
+    this.#retainedJobs = limits.retainedJobs ?? 1000;
+    this.#retainedStages = limits.retainedStages ?? 1000;
+    this.#retainedTasks = limits.retainedTasks ?? 10_000;
+    this.#retainedTasksTotal = limits.retainedTasksTotal ?? 100_000;
+  }
+
+  apply(e: AppEvent): void {
+    this.version++;
+    this.lastUpdated = e.time;
+    switch (e.type) {
+      case 'applicationStart':
+        this.app = e;
+        return;
+      case 'applicationEnd':
+        this.endTime = e.time;
+        return;
+      case 'jobStart':
+        this.#jobStart(e.jobId, e.description, e.time, e.stageIds, e.stages ?? [], e.jobGroup);
+        return;
+      case 'jobEnd': {
+        const job = this.jobs.get(e.jobId);
+        if (job === undefined) return;
+        job.status = e.result === 'succeeded' ? 'SUCCEEDED' : 'FAILED';
+        job.completionTime = e.time;
+        job.error = e.error;
+        // Stages the job listed but never ran were skipped (their output was already there), or, when the job
+        // failed, will not run for it.
+        for (const id of job.stageIds) {
+          const s = this.#stage(id);
+          if (s !== undefined && s.status === 'PENDING') s.status = 'SKIPPED';
+          if (s !== undefined && s.status === 'ACTIVE' && job.status === 'FAILED' && [...s.jobIds].every((j) => this.jobs.get(j)?.status !== 'RUNNING')) {
+            s.status = 'FAILED';
+            s.completionTime = e.time;
+          }
+        }
+        job.numActiveTasks = 0;
+        this.#trimJobs();
+        return;
+      }
+      case 'stageSubmitted': {
+        const key = `${e.stageId}.${e.attempt}`;
+        let s = this.stages.get(key);
+        const info = this.#stageInfo(e.stageId);
+        if (s === undefined) {
+          s = this.#newStage(e.stageId, e.attempt, e.name, e.numTasks, info?.rdds ?? [], info?.parentIds ?? []);
+          this.stages.set(key, s);
+        }
+        s.name = e.name;
+        s.status = 'ACTIVE';
+        s.numTasks = e.numTasks;
+        s.submissionTime = e.time;
+        s.jobIds.add(e.jobId);
+        this.#latestAttempt.set(e.stageId, e.attempt);
+        const job = this.jobs.get(e.jobId);
+        if (job !== undefined) {
+          job.activeStages.add(e.stageId);
+          job.ranStages.add(e.stageId);
+          job.numTasks += e.numTasks;
+        }
+        this.#trimStages();
+        return;
+      }
+      case 'stageCompleted': {
+        const s = this.stages.get(`${e.stageId}.${e.attempt}`);
+        if (s === undefined) return;
+        s.status = e.result === 'succeeded' ? 'COMPLETE' : 'FAILED';
+        s.completionTime = e.time;
+        s.failureReason = e.failureReason;
+        s.numActiveTasks = 0;
+        if (e.taskMetrics !== undefined) s.taskMetrics = e.taskMetrics;
+        if (e.skew !== undefined) s.skew = e.skew;
+        for (const j of s.jobIds) {
+          const job = this.jobs.get(j);
+          if (job === undefined) continue;
+          job.activeStages.delete(e.stageId);
+          (e.result === 'succeeded' ? job.completedStages : job.failedStages).add(e.stageId);
+        }
+        return;
+      }
+      case 'stageResubmitted':
+        return;
+      case 'taskStart': {
+        const s = this.#taskStage(e.stageId, e.stageAttempt);
+        if (s === undefined) return;
+        s.numActiveTasks++;
+        s.firstTaskLaunchedTime ??= e.time;
+        s.sawTaskStarts = true;
+        this.#newTask(s, e.partition, e.attempt, e.workerIndex, e.speculative, e.time);
+        const ex = this.#executor(e.workerIndex, e.time);
+        ex.activeTasks++;
+        for (const j of s.jobIds) {
+          const job = this.jobs.get(j);
+          if (job !== undefined && job.status === 'RUNNING') job.numActiveTasks++;
+        }
+        return;
+      }
+      case 'taskEnd': {
+        const s = this.#taskStage(e.stageId, e.stageAttempt);
+        const ex = this.#executor(e.workerIndex, e.time);
+        ex.activeTasks = Math.max(0, ex.activeTasks - 1);
+        ex.totalDuration += e.durationMs;
+        if (e.result === 'success') ex.completedTasks++;
+        else if (e.result === 'failed') ex.failedTasks++;
+        else ex.killedTasks++;
+        const m = e.metrics;
+        if (m !== undefined) {
+          ex.totalGCTime += m.gcMs;
+          ex.totalInputRecords += m.inputRecords;
+          ex.totalInputBytes += m.inputBytes;
+          ex.totalShuffleRead += m.shuffleReadBytes;
+          ex.totalShuffleWrite += m.shuffleWriteBytes;
+        }
+        if (s === undefined) return;
+        s.numActiveTasks = Math.max(0, s.numActiveTasks - 1);
+        let task = s.tasks.get(taskKey(e.partition, e.attempt, e.workerIndex));
+        if (task === undefined && !s.sawTaskStarts) {
+          // Replaying an event log, which has no taskStart lines: the task starts where its end says.
+          task = this.#newTask(s, e.partition, e.attempt, e.workerIndex, e.speculative, e.time - e.durationMs);
+          s.firstTaskLaunchedTime ??= task.launchTime;
+        }
+        if (task !== undefined) {
+          task.status = e.result === 'success' ? 'SUCCESS' : e.result === 'failed' ? 'FAILED' : 'KILLED';
+          task.duration = e.durationMs;
+          task.locality = e.locality;
+          task.errorMessage = e.error;
+          task.metrics = m;
+        }
+        if (e.result === 'success') {
+          s.numCompleteTasks++;
+          s.completedIndices.add(e.partition);
+          if (m !== undefined) addMetrics(s.totals, m);
+        } else if (e.result === 'failed') s.numFailedTasks++;
+        else s.numKilledTasks++;
+        for (const j of s.jobIds) {
+          const job = this.jobs.get(j);
+          if (job === undefined) continue;
+          if (job.status === 'RUNNING') job.numActiveTasks = Math.max(0, job.numActiveTasks - 1);
+          if (e.result === 'success') job.numCompletedTasks++;
+          else if (e.result === 'failed') job.numFailedTasks++;
+          else job.numKilledTasks++;
+        }
+        return;
+      }
+      case 'workerAdded': {
+        const id = String(e.workerIndex);
+        const old = this.executors.get(id);
+        // A replacement worker takes the index of the one it replaces; the dead one stays listed (Spark lists
+        // removed executors too) under the index and the time it was added.
+        if (old !== undefined && !old.isActive) this.executors.set(`${id}@${old.addTime}`, old);
+        if (old === undefined || !old.isActive) this.executors.set(id, newExecutor(id, e.time, e.replacement));
+        return;
+      }
+      case 'workerLost': {
+        const ex = this.#executor(e.workerIndex, e.time);
+        ex.isActive = false;
+        ex.removeTime = e.time;
+        ex.removeReason = e.reason;
+        ex.activeTasks = 0;
+        // Its cached blocks are gone with it.
+        for (const r of this.rdds.values()) {
+          for (const [p, where] of r.partitions) {
+            where.delete(e.workerIndex);
+            if (where.size === 0) r.partitions.delete(p);
+          }
+        }
+        return;
+      }
+      case 'blockUpdated': {
+        let r = this.rdds.get(e.rddId);
+        if (r === undefined) {
+          const info = this.#rddInfo.get(e.rddId) ?? { id: e.rddId, name: `RDD ${e.rddId}`, kind: '', numPartitions: 0, storageLevel: '', parentIds: [] };
+          this.rdds.set(e.rddId, (r = { info, partitions: new Map() }));
+        }
+        let where = r.partitions.get(e.partition);
+        if (where === undefined) r.partitions.set(e.partition, (where = new Map()));
+        if (e.memoryBytes === 0 && e.diskBytes === 0) where.delete(e.workerIndex);
+        else where.set(e.workerIndex, { memoryBytes: e.memoryBytes, diskBytes: e.diskBytes });
+        if (where.size === 0) r.partitions.delete(e.partition);
+        return;
+      }
+      default: {
+        const never: never = e;
+        void never;
+      }
+    }
+  }
+
+  #newTask(s: StageData, partition: number, attempt: number, workerIndex: number, speculative: boolean, launchTime: number): TaskData {
+    const task: TaskData = {
+      taskId: this.#nextTaskId++,
+      index: partition,
+      attempt,
+      launchTime,
+      executorId: String(workerIndex),
+      speculative,
+      duration: undefined,
+      status: 'RUNNING',
+      locality: '',
+      errorMessage: undefined,
+      metrics: undefined,
+    };
+    s.tasks.set(taskKey(partition, attempt, workerIndex), task);
+    this.#taskRows++;
+    if (s.tasks.size > this.#retainedTasks) {
+      for (const [k, t] of s.tasks) {
+        if (t.status !== 'RUNNING') {
+          s.tasks.delete(k);
+          this.#taskRows--;
+          break;
+        }
+      }
+    }
+    if (this.#taskRows > this.#retainedTasksTotal) this.#dropTaskRows();
+    return task;
+  }
+
+  #dropTaskRows(): void {
+    for (const s of this.stages.values()) {
+      if (this.#taskRows <= this.#retainedTasksTotal * 0.9) return;
+      if (s.status === 'ACTIVE' || s.status === 'PENDING' || s.tasks.size === 0) continue;
+      this.#taskRows -= s.tasks.size;
+      s.tasks.clear();
+    }
+  }
+
+  /** Task events come in runs of one stage attempt: remember the last one looked up. */
+  #lastStage: StageData | undefined;
+
+  #taskStage(stageId: number, attempt: number): StageData | undefined {
+    const last = this.#lastStage;
+    if (last !== undefined && last.stageId === stageId && last.attemptId === attempt) return last;
+    const s = this.stages.get(`${stageId}.${attempt}`);
+    this.#lastStage = s;
+    return s;
+  }
+
+  #jobStart(jobId: number, description: string, time: number, stageIds: readonly number[], stages: readonly StageInfo[], jobGroup: string | undefined): void {
+    for (const info of stages) {
+      for (const r of info.rdds) {
+        this.#rddInfo.set(r.id, r);
+        const cached = this.rdds.get(r.id);
+        if (cached !== undefined) cached.info = r;
+      }
+      // Spark lists every stage of a job at its start as PENDING until it runs or is skipped.
+      if (!this.#latestAttempt.has(info.stageId)) {
+        this.stages.set(`${info.stageId}.0`, this.#newStage(info.stageId, 0, info.name, info.numTasks, info.rdds, info.parentIds));
+        this.#latestAttempt.set(info.stageId, 0);
+      }
+      this.#stage(info.stageId)?.jobIds.add(jobId);
+    }
+    this.jobs.set(jobId, {
+      jobId,
+      description,
+      jobGroup,
+      submissionTime: time,
+      completionTime: undefined,
+      status: 'RUNNING',
+      error: undefined,
+      stageIds,
+      stages,
+      numTasks: 0,
+      numActiveTasks: 0,
+      numCompletedTasks: 0,
+      numFailedTasks: 0,
+      numKilledTasks: 0,
+      activeStages: new Set(),
+      completedStages: new Set(),
+      failedStages: new Set(),
+      ranStages: new Set(),
+    });
+    this.#trimJobs();
+    this.#trimStages();
+  }
+
+  #stageInfo(stageId: number): StageData | undefined {
+    return this.#stage(stageId);
+  }
+
+  /** The latest attempt of a stage. */
+  #stage(stageId: number): StageData | undefined {
+    const a = this.#latestAttempt.get(stageId);
+    return a === undefined ? undefined : this.stages.get(`${stageId}.${a}`);
+  }
+
+  #newStage(stageId: number, attemptId: number, name: string, numTasks: number, rdds: readonly RddInfo[], parentIds: readonly number[]): StageData {
+    return {
+      stageId,
+      attemptId,
+      name,
+      status: 'PENDING',
+      numTasks,
+      numActiveTasks: 0,
+      numCompleteTasks: 0,
+      numFailedTasks: 0,
+      numKilledTasks: 0,
+      completedIndices: new Set(),
+      submissionTime: undefined,
+      firstTaskLaunchedTime: undefined,
+      completionTime: undefined,
+      failureReason: undefined,
+      jobIds: new Set(),
+      rdds,
+      parentIds,
+      totals: emptyTotals(),
+      tasks: new Map(),
+      sawTaskStarts: false,
+      taskMetrics: undefined,
+      skew: undefined,
+    };
+  }
+
+  #executor(workerIndex: number, time: number): ExecutorData {
+    const id = String(workerIndex);
+    let ex = this.executors.get(id);
+    if (ex === undefined) this.executors.set(id, (ex = newExecutor(id, time, false)));
+    return ex;
+  }
+
+  #trimJobs(): void {
+    if (this.jobs.size <= this.#retainedJobs) return;
+    for (const [id, job] of this.jobs) {
+      if (this.jobs.size <= this.#retainedJobs) break;
+      if (job.status !== 'RUNNING') {
+        this.jobs.delete(id);
+      }
+    }
+  }
+
+  #trimStages(): void {
+    if (this.stages.size <= this.#retainedStages) return;
+    for (const [key, s] of this.stages) {
+      if (this.stages.size <= this.#retainedStages) break;
+      if (s.status !== 'ACTIVE' && s.status !== 'PENDING') {
+        this.stages.delete(key);
+        this.#taskRows -= s.tasks.size;
+        if (this.#lastStage === s) this.#lastStage = undefined;
+        if (this.#latestAttempt.get(s.stageId) === s.attemptId) this.#latestAttempt.delete(s.stageId);
+      }
+    }
+  }
+
+  /** Quantiles of a stage attempt's task metrics: from its end event, or live from its retained tasks. */
+  stageQuantiles(s: StageData): MetricQuantiles | undefined {
+    if (s.taskMetrics !== undefined) return s.taskMetrics;
+    const done: Array<{ metrics: TaskMetrics }> = [];
+    for (const t of s.tasks.values()) if (t.status === 'SUCCESS' && t.metrics !== undefined) done.push({ metrics: t.metrics });
+    return summarizeTaskMetrics(done);
+  }
+
+  /** Memory and disk held per worker, and cached blocks. */
+  storageByWorker(): Map<number, { memoryBytes: number; diskBytes: number; blocks: number }> {
+    const out = new Map<number, { memoryBytes: number; diskBytes: number; blocks: number }>();
+    for (const r of this.rdds.values()) {
+      for (const where of r.partitions.values()) {
+        for (const [w, b] of where) {
+          const t = out.get(w) ?? { memoryBytes: 0, diskBytes: 0, blocks: 0 };
+          t.memoryBytes += b.memoryBytes;
+          t.diskBytes += b.diskBytes;
+          t.blocks++;
+          out.set(w, t);
+        }
+      }
+    }
+    return out;
+  }
+}
+
+export { quantiles };
+
+/** Field by field: a loop over the names would make every addition a slow keyed access (hot path). */
+function addMetrics(t: StageData['totals'], m: TaskMetrics): void {
+  t.durationMs += m.durationMs;
+  t.runMs += m.runMs;
+  t.compileMs += m.compileMs;
+  t.gcMs += m.gcMs;
+  t.fetchWaitMs += m.fetchWaitMs;
+  t.inputRecords += m.inputRecords;
+  t.inputBytes += m.inputBytes;
+  t.shuffleReadRecords += m.shuffleReadRecords;
+  t.shuffleReadBytes += m.shuffleReadBytes;
+  t.shuffleWriteRecords += m.shuffleWriteRecords;
+  t.shuffleWriteBytes += m.shuffleWriteBytes;
+  t.spillCount += m.spillCount;
+  t.resultRecords += m.resultRecords;
+  t.resultBytes += m.resultBytes;
+}
+
+function taskKey(partition: number, attempt: number, workerIndex: number): string {
+  return `${partition}.${attempt}.${workerIndex}`;
+}
+
+function newExecutor(id: string, time: number, replacement: boolean): ExecutorData {
+  return {
+    id,
+    isActive: true,
+    addTime: time,
+    removeTime: undefined,
+    removeReason: undefined,
+    replacement,
+    activeTasks: 0,
+    completedTasks: 0,
+    failedTasks: 0,
+    killedTasks: 0,
+    totalDuration: 0,
+    totalGCTime: 0,
+    totalInputRecords: 0,
+    totalInputBytes: 0,
+    totalShuffleRead: 0,
+    totalShuffleWrite: 0,
+  };
+}

@@ -1,0 +1,218 @@
+/**
+ * Job control: an AbortSignal on any action, job groups, cancelAllJobs, a runaway task's worker replaced, the
+ * status tracker, the UI's kill link, and Ctrl-C.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AbortError, Context, capture, type SchedulerEvent } from 'kindling';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** Resolves at the first event matching `pred`. */
+function when(sc: Context, pred: (e: SchedulerEvent) => boolean): Promise<SchedulerEvent> {
+  return new Promise((resolve) => {
+    const off = sc.events.onAny((e) => {
+      if (pred(e)) {
+        off();
+        resolve(e);
+      }
+    });
+  });
+}
+
+const rejection = (p: Promise<unknown>): Promise<unknown> => p.then(() => new Error('resolved'), (e: unknown) => e);
+
+describe('job control', () => {
+  let sc: Context;
+  beforeAll(() => {
+    sc = new Context({ master: 'local[2]', progress: false, ui: false, hints: false });
+  });
+  afterAll(() => sc.stop());
+
+  const slowPairs = () =>
+    sc.parallelize(Array.from({ length: 8 }, (_, i) => i), 4).map((x) => {
+      const until = Date.now() + 150;
+      while (Date.now() < until);
+      return [x % 3, x] as [number, number];
+    });
+
+  it('an aborted signal cancels a job in its map stage: AbortError naming the job; the next job runs correctly', async () => {
+    const ac = new AbortController();
+    const started = when(sc, (e) => e.type === 'taskStart');
+    const p = rejection(slowPairs().reduceByKey((a, b) => a + b).collect({ signal: ac.signal }));
+    const first = await started;
+    ac.abort();
+    const err = await p;
+    expect(err).toBeInstanceOf(AbortError);
+    expect((err as AbortError).message).toMatch(/^Job \d+ \(collect at RDD \d+ \(reduceByKey at job-control\.test\.ts:\d+\)\) was cancelled: its AbortSignal was aborted$/);
+    expect((first as { stageId: number }).stageId).toBeDefined();
+    expect(sc.statusTracker().getActiveJobIds()).toEqual([]);
+    expect(await sc.parallelize([1, 2, 3, 4], 2).map((x) => x * 2).collect()).toEqual([2, 4, 6, 8]);
+  });
+
+  it('cancels a job in its reduce stage, with the reason given to abort()', async () => {
+    const ac = new AbortController();
+    const pairs = sc.parallelize(Array.from({ length: 8 }, (_, i) => [i % 4, i] as [number, number]), 4);
+    const job = pairs.groupByKey(2).mapValues((vs) => {
+      const until = Date.now() + 200;
+      while (Date.now() < until);
+      return vs.length;
+    });
+    const reduceStarted = when(sc, (e) => e.type === 'stageSubmitted' && e.name.startsWith('collect'));
+    const p = rejection(job.collect({ signal: ac.signal }));
+    await reduceStarted;
+    ac.abort(new Error('user pressed stop'));
+    const err = await p;
+    expect(err).toBeInstanceOf(AbortError);
+    expect((err as Error).message).toMatch(/was cancelled: user pressed stop$/);
+    expect(await pairs.reduceByKey((a, b) => a + b, 2).collectAsMap()).toEqual(new Map([[0, 4], [1, 6], [2, 8], [3, 10]]));
+  });
+
+  it('rejects at once when the signal is already aborted, running nothing', async () => {
+    let jobs = 0;
+    const off = sc.events.on('jobStart', () => void jobs++);
+    const err = await rejection(sc.parallelize([1, 2]).count({ signal: AbortSignal.abort() }));
+    off();
+    expect(err).toBeInstanceOf(AbortError);
+    expect(jobs).toBe(0);
+  });
+
+  it('kills a task stuck in while (true) {}: its worker is replaced and the context runs the next job', async () => {
+    const events: SchedulerEvent[] = [];
+    const off = sc.events.onAny((e) => void events.push(e));
+    const ac = new AbortController();
+    const started = when(sc, (e) => e.type === 'taskStart');
+    const p = rejection(
+      sc
+        .parallelize([1, 2], 2)
+        .map((x) => {
+          if (x === 1) while (true);
+          return x;
+        })
+        .collect({ signal: ac.signal }),
+    );
+    await started;
+    await new Promise((r) => setTimeout(r, 100));
+    const t0 = Date.now();
+    ac.abort();
+    const err = await p;
+    expect(err).toBeInstanceOf(AbortError);
+    // The action settles at once, not after the second of grace the stuck worker gets before it is replaced.
+    expect(Date.now() - t0).toBeLessThan(900);
+    await when(sc, (e) => e.type === 'workerAdded' && e.replacement);
+    off();
+    const lost = events.find((e) => e.type === 'workerLost');
+    expect(lost).toMatchObject({ reason: expect.stringMatching(/of a cancelled job did not stop/) });
+    expect(await sc.parallelize([1, 2, 3, 4], 4).map((x) => x + 1).collect()).toEqual([2, 3, 4, 5]);
+  });
+
+  it('cancelJobGroup cancels that group’s jobs and leaves other jobs running; the status tracker sees both', async () => {
+    const slow = (tag: string) =>
+      sc.parallelize([1, 2, 3, 4], 2).map(
+        capture({ tag }, (x: number) => {
+          const until = Date.now() + 300;
+          while (Date.now() < until);
+          return tag + x;
+        }),
+      );
+    const inGroup = sc.withJobGroup('etl', () => slow('a').collect());
+    inGroup.catch(() => undefined);
+    const other = slow('b').collect();
+    await when(sc, (e) => e.type === 'taskStart');
+    const tracker = sc.statusTracker();
+    expect(tracker.getActiveJobIds()).toHaveLength(2);
+    const [groupJob] = tracker.getJobIdsForGroup('etl');
+    expect(tracker.getJobInfo(groupJob!)).toMatchObject({ jobId: groupJob, jobGroup: 'etl', status: 'RUNNING', numTasks: 2 });
+    const stageId = tracker.getActiveStageIds()[0]!;
+    expect(tracker.getStageInfo(stageId)).toMatchObject({ stageId, attempt: 0, numTasks: 2 });
+    expect(sc.cancelJobGroup('etl')).toEqual([groupJob]);
+    const err = await rejection(inGroup);
+    expect(err).toBeInstanceOf(AbortError);
+    expect((err as Error).message).toContain(`its job group 'etl' was cancelled`);
+    expect(await other).toEqual(['b1', 'b2', 'b3', 'b4']);
+  });
+
+  it('setJobGroup groups the jobs started after it in this async chain, until clearJobGroup', async () => {
+    const groups: Array<string | undefined> = [];
+    const off = sc.events.on('jobStart', (e) => void groups.push(e.jobGroup));
+    await sc.parallelize([1]).count();
+    sc.setJobGroup('report', 'monthly report');
+    await sc.parallelize([1]).count();
+    sc.clearJobGroup();
+    await sc.parallelize([1]).count();
+    off();
+    expect(groups).toEqual([undefined, 'report', undefined]);
+  });
+
+  it('cancelAllJobs cancels every running job', async () => {
+    const a = rejection(slowPairs().count());
+    const b = rejection(slowPairs().collect());
+    await when(sc, (e) => e.type === 'taskStart');
+    expect(sc.cancelAllJobs()).toHaveLength(2);
+    expect(await a).toBeInstanceOf(AbortError);
+    expect(await b).toBeInstanceOf(AbortError);
+  });
+});
+
+describe('kill link of the UI', () => {
+  it('is refused unless ui.killEnabled (and from another site), and cancels the job when enabled', async () => {
+    const off = new Context({ master: 'local[1]', progress: false, ui: { port: 0 } });
+    const on = new Context({ master: 'local[1]', progress: false, ui: { port: 0, killEnabled: true } });
+    try {
+      expect((await fetch(`${await off.uiWebUrl()}/kindling/kill?id=0`, { method: 'POST' })).status).toBe(403);
+      const p = rejection(
+        on.parallelize([1, 2], 2).map((x) => {
+          const until = Date.now() + 2000;
+          while (Date.now() < until);
+          return x;
+        }).collect(),
+      );
+      await when(on, (e) => e.type === 'taskStart');
+      const kill = `${await on.uiWebUrl()}/kindling/kill?id=0`;
+      expect((await fetch(kill, { method: 'POST', headers: { origin: 'http://elsewhere.example' } })).status).toBe(403);
+      expect((await fetch(kill, { method: 'POST' })).status).toBe(204);
+      const err = await p;
+      expect(err).toBeInstanceOf(AbortError);
+      expect((err as Error).message).toMatch(/killed from the UI/);
+    } finally {
+      await Promise.all([off.stop(), on.stop()]);
+    }
+  });
+});
+
+describe('Ctrl-C', () => {
+  it('cancels running jobs (their end is in the event log), leaves no temporary files, and ends the process as SIGINT does', async () => {
+    const localDir = mkdtempSync(path.join(os.tmpdir(), 'kindling-sigint-'));
+    const logDir = mkdtempSync(path.join(os.tmpdir(), 'kindling-sigint-log-'));
+    const script = `
+      import { Context } from 'kindling';
+      const sc = new Context({ master: 'local[1]', progress: false, ui: false, localDir: ${JSON.stringify(localDir)}, eventLog: { dir: ${JSON.stringify(logDir)} } });
+      sc.events.on('taskStart', () => console.log('running'));
+      await sc.parallelize([1]).map((x) => { while (true); }).collect();
+    `;
+    try {
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('running') && !child.killed) child.kill('SIGINT');
+      });
+      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      const signal = await new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, sig) => resolve(sig)));
+      clearTimeout(timer);
+      expect(signal).toBe('SIGINT');
+      expect(readdirSync(localDir)).toEqual([]);
+      const [log] = readdirSync(logDir);
+      const events = readFileSync(path.join(logDir, log!), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; error?: string });
+      expect(events.find((e) => e.type === 'jobEnd')).toMatchObject({ error: expect.stringMatching(/was cancelled: interrupted \(SIGINT\)$/) });
+      expect(events.at(-1)!.type).toBe('applicationEnd');
+    } finally {
+      rmSync(localDir, { recursive: true, force: true });
+      rmSync(logDir, { recursive: true, force: true });
+    }
+  });
+});

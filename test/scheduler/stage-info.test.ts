@@ -1,0 +1,40 @@
+/**
+ * The job's stages and RDDs in jobStart events, as the UI draws them: every stage (a stage whose output an
+ * earlier job left is listed too, as Spark lists skipped stages), and RDDs as they are at the job's start.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Context, type JobStartEvent } from 'kindling';
+
+describe('jobStart stage descriptions', () => {
+  let sc: Context;
+  const starts: JobStartEvent[] = [];
+  beforeAll(() => {
+    sc = new Context({ master: 'local[2]', progress: false, ui: false, hints: false });
+    sc.events.on('jobStart', (e) => void starts.push(e));
+  });
+  afterAll(() => sc.stop());
+
+  it('lists every stage with its RDDs and parent stages, the skipped map stage of a second job too', async () => {
+    const pairs = sc.parallelize([1, 2, 3, 4], 2).map((x) => [x % 2, x] as [number, number]);
+    const sums = pairs.reduceByKey((a, b) => a + b, 2);
+    await sums.collect();
+    await sums.count();
+    const [first, second] = starts.slice(-2) as [JobStartEvent, JobStartEvent];
+    const [mapStage, resultStage] = first.stages!;
+    expect(mapStage!.rdds.map((r) => r.id)).toEqual([pairs.id - 1, pairs.id]);
+    expect(resultStage!.parentIds).toEqual([mapStage!.stageId]);
+    expect(resultStage!.rdds.map((r) => [r.id, r.parentIds])).toEqual([[sums.id, [pairs.id]]]);
+    expect(second.stages!.map((s) => s.rdds.map((r) => r.id))).toEqual(first.stages!.map((s) => s.rdds.map((r) => r.id)));
+    expect(second.stageIds).toEqual(second.stages!.map((s) => s.stageId));
+  });
+
+  it('describes an RDD persisted and named after a first job as it is now', async () => {
+    const pairs = sc.parallelize([1, 2, 3, 4], 2).map((x) => [x % 2, x] as [number, number]);
+    const sums = pairs.reduceByKey((a, b) => a + b, 2);
+    await sums.count();
+    pairs.setName('pairs').cache();
+    await sums.count();
+    const info = starts.at(-1)!.stages![0]!.rdds.find((r) => r.id === pairs.id)!;
+    expect([info.name, info.storageLevel]).toEqual(['pairs', 'MEMORY_ONLY']);
+  });
+});

@@ -1,0 +1,127 @@
+/**
+ * Task metrics: measured by the workers, carried by taskEnd events, summarized as quantiles at each stage's end,
+ * and a stage whose slowest task dwarfs the median flagged as skewed.
+ */
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Context, quantiles, detectSkew, type SchedulerEvent, type TaskEndEvent, type StageCompletedEvent, type TaskMetrics } from 'kindling';
+
+const metrics = (durationMs: number, records = 0): TaskMetrics => ({
+  durationMs, runMs: durationMs, compileMs: 0, gcMs: 0, fetchWaitMs: 0, inputRecords: 0, inputBytes: 0, shuffleReadRecords: records, shuffleReadBytes: 0,
+  shuffleWriteRecords: 0, shuffleWriteBytes: 0, spillCount: 0, resultRecords: 0, resultBytes: 0, keySample: ['"hot"'],
+});
+
+describe('quantiles', () => {
+  it('are min, 25th, 50th, 75th percentile and max by nearest rank', () => {
+    expect(quantiles([5])).toEqual([5, 5, 5, 5, 5]);
+    expect(quantiles([4, 1, 3, 2])).toEqual([1, 1, 2, 3, 4]);
+    expect(quantiles([10, 20, 30, 40, 50, 60, 70, 80])).toEqual([10, 20, 40, 60, 80]);
+  });
+});
+
+describe('detectSkew', () => {
+  it('flags the slowest task when it computed more than 3x the median and more than 1 s, naming partition, records and keys', () => {
+    const tasks = [0, 1, 2, 3].map((p) => ({ partition: p, metrics: metrics(300, 10) }));
+    tasks.push({ partition: 4, metrics: metrics(1500, 900) });
+    expect(detectSkew(tasks)).toEqual({ partition: 4, runMs: 1500, medianMs: 300, records: 900, medianRecords: 10, keySample: ['"hot"'] });
+  });
+
+  it('does not flag a stage whose slowest task is under 1 s, or under 3x the median, or a single task', () => {
+    expect(detectSkew([{ partition: 0, metrics: metrics(10) }, { partition: 1, metrics: metrics(10) }, { partition: 2, metrics: metrics(900) }])).toBeUndefined();
+    expect(detectSkew([{ partition: 0, metrics: metrics(1000) }, { partition: 1, metrics: metrics(1000) }, { partition: 2, metrics: metrics(2900) }])).toBeUndefined();
+    expect(detectSkew([{ partition: 0, metrics: metrics(5000) }])).toBeUndefined();
+  });
+});
+
+describe('task metrics from real workers', () => {
+  let sc: Context;
+  const events: SchedulerEvent[] = [];
+  beforeAll(() => {
+    sc = new Context({ master: 'local[2]', progress: false, hints: false });
+    sc.events.onAny((e) => events.push(e));
+  });
+  afterAll(() => sc.stop());
+
+  it('count records in and out of a shuffle, time compile and run, and summarize each stage with quantiles', async () => {
+    events.length = 0;
+    const words = ['a', 'b', 'a', 'c', 'a', 'b', 'd', 'e'];
+    const counts = await sc.parallelize(words, 2).map((w) => [w, 1] as [string, number]).reduceByKey((x, y) => x + y, 2).collect();
+    expect(counts).toHaveLength(5);
+    const ends = events.filter((e): e is TaskEndEvent => e.type === 'taskEnd');
+    expect(ends).toHaveLength(4);
+    const [mapStage, reduceStage] = [...new Set(ends.map((e) => e.stageId))].sort((a, b) => a - b);
+    const of = (stageId: number) => ends.filter((e) => e.stageId === stageId).map((e) => e.metrics!);
+    const sum = (ms: TaskMetrics[], k: keyof TaskMetrics) => ms.reduce((s, m) => s + (m[k] as number), 0);
+    // Map side: the 8 shipped words, combined per task to that task's distinct words.
+    expect(sum(of(mapStage!), 'inputRecords')).toBe(8);
+    const written = sum(of(mapStage!), 'shuffleWriteRecords');
+    expect(written).toBeGreaterThanOrEqual(5);
+    expect(written).toBeLessThanOrEqual(8);
+    expect(sum(of(mapStage!), 'shuffleWriteBytes')).toBeGreaterThan(0);
+    // Reduce side reads exactly what the map side wrote, and returns the 5 distinct words.
+    expect(sum(of(reduceStage!), 'shuffleReadRecords')).toBe(written);
+    expect(sum(of(reduceStage!), 'shuffleReadBytes')).toBeGreaterThan(0);
+    expect(sum(of(reduceStage!), 'resultRecords')).toBe(5);
+    for (const m of [...of(mapStage!), ...of(reduceStage!)]) {
+      expect(m.runMs).toBeGreaterThan(0);
+      expect(m.durationMs).toBeGreaterThanOrEqual(m.runMs);
+    }
+    for (const e of ends) expect(['PROCESS_LOCAL', 'ANY', 'NO_PREF']).toContain(e.locality);
+    const done = events.filter((e): e is StageCompletedEvent => e.type === 'stageCompleted');
+    expect(done.map((e) => e.stageId).sort()).toEqual([mapStage, reduceStage]);
+    const reduceSummary = done.find((e) => e.stageId === reduceStage)!.taskMetrics!;
+    const reads = of(reduceStage!).map((m) => m.shuffleReadRecords).sort((a, b) => a - b);
+    expect(reduceSummary.shuffleReadRecords[0]).toBe(reads[0]);
+    expect(reduceSummary.shuffleReadRecords[4]).toBe(reads[1]);
+    expect(done.every((e) => e.skew === undefined)).toBe(true);
+  });
+
+  it('count the lines and bytes a text file task read', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-metrics-'));
+    const file = path.join(dir, 'lines.txt');
+    const text = Array.from({ length: 1000 }, (_, i) => `line ${i}`).join('\n') + '\n';
+    writeFileSync(file, text);
+    try {
+      events.length = 0;
+      expect(await sc.textFile(file, 3).count()).toBe(1000);
+      const ms = events.filter((e): e is TaskEndEvent => e.type === 'taskEnd').map((e) => e.metrics!);
+      expect(ms.length).toBeGreaterThanOrEqual(3);
+      expect(ms.reduce((s, m) => s + m.inputRecords, 0)).toBe(1000);
+      expect(ms.reduce((s, m) => s + m.inputBytes, 0)).toBe(Buffer.byteLength(text));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('flags a stage whose one partition is a straggler, as an event field and as a hint at stage end', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    const hinted = new Context({ master: 'local[2]', progress: false });
+    const seen: StageCompletedEvent[] = [];
+    hinted.events.on('stageCompleted', (e) => void seen.push(e));
+    try {
+      await hinted
+        .parallelize([['hot', 1], ['cold', 2], ['x', 3], ['y', 4]] as [string, number][], 4)
+        .groupByKey(4)
+        .mapPartitions((it) => {
+          const rows = [...it];
+          // A skewed key: the partition holding 'hot' computes for 1.2 s, the others at once.
+          if (rows.some(([k]) => k === 'hot')) {
+            const until = Date.now() + 1200;
+            while (Date.now() < until);
+          }
+          return rows;
+        })
+        .collect();
+      const flagged = seen.filter((e) => e.skew !== undefined);
+      expect(flagged).toHaveLength(1);
+      expect(flagged[0]!.skew!.runMs).toBeGreaterThan(1000);
+      expect(flagged[0]!.skew!.keySample).toContain('"hot"');
+      expect(warn.mock.calls.map((c) => String(c[0])).join('\n')).toMatch(new RegExp(`kindling hint: stage ${flagged[0]!.stageId} is skewed: partition ${flagged[0]!.skew!.partition} computed`));
+    } finally {
+      warn.mockRestore();
+      await hinted.stop();
+    }
+  });
+});

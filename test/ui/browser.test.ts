@@ -1,0 +1,175 @@
+/// <reference lib="dom" />
+/**
+ * The web UI in a real browser (Debian's chromium, driven by playwright-core): pages update live while jobs
+ * run, the DAG has one box per stage and the shuffle edges between them, the stage page shows the task
+ * quantiles and the skew flag, Storage shows a cached RDD, Executors a killed worker.
+ *
+ * In CI the browser must be there (.ci/run installs it); elsewhere the tests skip, saying why, when it is not.
+ * UPDATE_UI_SCREENSHOTS=1 writes docs/ui/*.png.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { Context, capture, type SchedulerEvent } from 'kindling';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const haveBrowser = existsSync(CHROMIUM);
+if (!haveBrowser && process.env.CI) throw new Error(`CI must run the browser tests, but ${CHROMIUM} is missing (.ci/run installs chromium)`);
+if (!haveBrowser) console.warn(`browser tests skipped: ${CHROMIUM} not found (apt-get install chromium, or set CHROMIUM_PATH)`);
+
+const shots = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../docs/ui');
+const screenshots = process.env.UPDATE_UI_SCREENSHOTS === '1';
+
+async function shot(page: Page, name: string): Promise<void> {
+  if (!screenshots) return;
+  mkdirSync(shots, { recursive: true });
+  await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
+}
+
+function when(sc: Context, pred: (e: SchedulerEvent) => boolean): Promise<SchedulerEvent> {
+  return new Promise((resolve) => {
+    const off = sc.events.onAny((e) => {
+      if (pred(e)) {
+        off();
+        resolve(e);
+      }
+    });
+  });
+}
+
+describe.skipIf(!haveBrowser)('web UI in Chromium', () => {
+  let browser: Browser;
+  let page: Page;
+  let sc: Context;
+  let url: string;
+  beforeAll(async () => {
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+    page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+    sc = new Context({ master: 'local[2]', progress: false, hints: false, appName: 'ui-demo', ui: { port: 0 } });
+    url = (await sc.uiWebUrl())!;
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await sc?.stop();
+  });
+
+  /** Loads a page and waits for its first rendering from the REST API. */
+  async function open(p: string): Promise<void> {
+    await page.goto(url + p);
+    await page.waitForFunction(() => Number(document.body.dataset.rendered ?? 0) >= 1);
+  }
+
+  it('shows the jobs of an iterative program appear and complete without reloading', async () => {
+    await open('/jobs/');
+    await page.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
+    expect(await page.locator('#completed-jobs').count()).toBe(0);
+    // An iterative program: each iteration is a job over a cached RDD.
+    const ranks = sc.parallelize(Array.from({ length: 40 }, (_, i) => [i % 8, 1] as [number, number]), 4).setName('ranks').cache();
+    let sum = 0;
+    for (let i = 0; i < 3; i++) {
+      const slow = ranks.mapValues(
+        capture({ i }, (v: number) => {
+          const until = Date.now() + 30;
+          while (Date.now() < until);
+          return v * (i + 1);
+        }),
+      );
+      const running = slow.reduceByKey((a, b) => a + b, 2).collect();
+      if (i === 1) {
+        await page.locator('#active-jobs').waitFor();
+        expect(await page.locator('#active-jobs tbody tr').count()).toBe(1);
+        await shot(page, 'jobs-running');
+      }
+      sum += (await running).reduce((s, [, v]) => s + v, 0);
+    }
+    expect(sum).toBe(40 * (1 + 2 + 3));
+    await page.waitForFunction(() => document.querySelectorAll('#completed-jobs tbody tr').length === 3);
+    expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
+    expect(await page.locator('#active-jobs').count()).toBe(0);
+    expect(await page.locator('#completed-jobs tbody tr').first().innerText()).toContain('SUCCEEDED');
+    expect(await page.locator('svg.timeline rect.job').count()).toBe(3);
+    await shot(page, 'jobs');
+  });
+
+  it('draws a job’s DAG: one box per stage with its RDDs, and the shuffle edges between stages', async () => {
+    const words = sc.parallelize('a b c a b a d e f a'.split(' '), 3);
+    await words
+      .map((w) => [w, 1] as [string, number])
+      .reduceByKey((a, b) => a + b, 2)
+      .map(([w, n]) => [n, w] as [number, string])
+      .groupByKey(2)
+      .collect();
+    const jobs = (await (await fetch(`${url}/api/v1/applications/${sc.applicationId}/jobs`)).json()) as Array<{ jobId: number; stageIds: number[] }>;
+    const job = jobs[0]!;
+    expect(job.stageIds).toHaveLength(3);
+    await open(`/jobs/job/?id=${job.jobId}`);
+    await page.locator('#dag svg').waitFor();
+    const boxes = await page.locator('#dag g.stage').evaluateAll((gs) => gs.map((g) => Number((g as HTMLElement).dataset.stageId)));
+    expect(boxes.sort()).toEqual(job.stageIds);
+    const edges = await page.locator('#dag path.edge.shuffle').evaluateAll((ps) => ps.map((p) => [Number((p as HTMLElement).dataset.fromStage), Number((p as HTMLElement).dataset.toStage)]));
+    const [s0, s1, s2] = job.stageIds;
+    expect(edges.sort()).toEqual([[s0, s1], [s1, s2]]);
+    // Every RDD box sits inside its stage's box.
+    expect(await page.locator('#dag g.rdd').count()).toBeGreaterThanOrEqual(5);
+    await shot(page, 'job-dag');
+  });
+
+  it('shows a stage’s task quantiles, a sortable task table, and the skew flag of a skewed stage', async () => {
+    await sc
+      .parallelize([['hot', 1], ['cold', 2], ['x', 3], ['y', 4]] as Array<[string, number]>, 4)
+      .groupByKey(4)
+      .mapPartitions((it) => {
+        const rows = [...it];
+        if (rows.some(([k]) => k === 'hot')) {
+          const until = Date.now() + 1100;
+          while (Date.now() < until);
+        }
+        return rows;
+      })
+      .collect();
+    const stages = (await (await fetch(`${url}/api/v1/applications/${sc.applicationId}/stages`)).json()) as Array<{ stageId: number; attemptId: number; kindlingSkew: unknown }>;
+    const skewed = stages.find((s) => s.kindlingSkew !== null)!;
+    expect(skewed).toBeDefined();
+    const summary = (await (await fetch(`${url}/api/v1/applications/${sc.applicationId}/stages/${skewed.stageId}/0/taskSummary`)).json()) as { shuffleReadRecords: number[] };
+    await open(`/stages/stage/?id=${skewed.stageId}&attempt=0`);
+    const row = await page.locator('#quantiles tr', { hasText: 'Shuffle Read Records' }).locator('td').allInnerTexts();
+    expect(row.slice(1).map(Number)).toEqual(summary.shuffleReadRecords);
+    expect(await page.locator('#quantiles tbody tr').count()).toBe(13);
+    expect(await page.locator('#skew').innerText()).toMatch(/Skewed stage: partition \d+ computed 1\.\d s/);
+    // Sorting by duration, slowest first: two clicks on the header.
+    await page.locator('#tasks th[data-sort="run"]').click();
+    await page.locator('#tasks th[data-sort="run"]').click();
+    const firstIndex = await page.locator('#tasks tbody tr').first().locator('td').first().innerText();
+    expect(Number(firstIndex)).toBe((skewed.kindlingSkew as { partition: number }).partition);
+    await shot(page, 'stage');
+  });
+
+  it('lists a cached RDD on the Storage page, with its partitions', async () => {
+    await open('/storage/');
+    const row = page.locator('#rdds tbody tr', { hasText: 'ranks' });
+    await row.waitFor();
+    expect(await row.innerText()).toMatch(/MEMORY_ONLY\s+4\/4\s+100%/);
+    await shot(page, 'storage');
+    await row.locator('a').click();
+    await page.locator('#partitions').waitFor();
+    expect(await page.locator('#partitions tbody tr').count()).toBe(4);
+  });
+
+  it('shows a killed worker as dead on the Executors page, live, next to its replacement', async () => {
+    await open('/executors/');
+    expect(await page.locator('#executors tbody tr').count()).toBe(2);
+    const replaced = when(sc, (e) => e.type === 'workerAdded' && e.replacement);
+    await sc.faults.killWorker(1);
+    await replaced;
+    await page.waitForFunction(() => document.querySelectorAll('#executors tbody tr').length === 3);
+    const dead = page.locator('#executors tbody tr', { hasText: 'Dead' });
+    expect(await dead.count()).toBe(1);
+    expect(await dead.locator('td').first().innerText()).toBe('1');
+    await shot(page, 'executors');
+    await open('/environment/');
+    expect(await page.locator('#properties').innerText()).toContain('local[2]');
+    await shot(page, 'environment');
+  });
+});

@@ -1,0 +1,109 @@
+/**
+ * The live UI's lifecycle: on by default, on the next free port when one is taken, closed at stop(), never
+ * the reason a program keeps running, and cheap to start.
+ */
+import { describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Context } from 'kindling';
+import { EventBus } from '../../src/scheduler/event-bus.js';
+import type { SchedulerEvent } from '../../src/scheduler/events.js';
+import { startUi } from '../../src/ui/index.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+function listen(port: number): Promise<net.Server> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(port, '127.0.0.1', () => resolve(s));
+  });
+}
+
+describe('live UI', () => {
+  it('is on by default on 127.0.0.1, takes the next port when its port is taken, redirects / to the Jobs page, and closes at stop()', async () => {
+    const blocker = await listen(0);
+    const taken = (blocker.address() as net.AddressInfo).port;
+    const sc = new Context({ master: 'local[1]', progress: false, ui: { port: taken } });
+    try {
+      const url = await sc.uiWebUrl();
+      expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(Number(new URL(url!).port)).toBeGreaterThan(taken);
+      const root = await fetch(`${url}/`, { redirect: 'manual' });
+      expect(root.status).toBe(302);
+      expect(root.headers.get('location')).toBe('/jobs/');
+      const jobs = await fetch(`${url}/jobs/`);
+      expect(await jobs.text()).toContain('<main id="content">');
+      expect((await fetch(`${url}/static/dagre.min.js`)).status).toBe(200);
+      await sc.stop();
+      await expect(fetch(`${url}/api/v1/applications`)).rejects.toThrow();
+    } finally {
+      await sc.stop();
+      blocker.close();
+    }
+    const defaults = new Context({ master: 'local[1]', progress: false });
+    try {
+      expect(defaults.options.ui).toMatchObject({ port: 4040, host: '127.0.0.1', killEnabled: false });
+      expect(Number(new URL((await defaults.uiWebUrl())!).port)).toBeGreaterThanOrEqual(4040);
+    } finally {
+      await defaults.stop();
+    }
+  });
+
+  it('can be turned off', async () => {
+    const sc = new Context({ master: 'local[1]', progress: false, ui: false });
+    expect(await sc.uiWebUrl()).toBeUndefined();
+    expect(sc.applicationId).toBeUndefined();
+    await sc.stop();
+  });
+
+  it('does not keep a program alive that never calls stop(), even with a browser connected to its live stream', async () => {
+    const script = `
+      import { Context } from 'kindling';
+      const sc = new Context({ master: 'local[1]', progress: false, ui: { port: 0 } });
+      console.log(await sc.uiWebUrl() + ' ' + sc.applicationId);
+      await new Promise((r) => setTimeout(r, 1000)); // time for the "browser" to connect
+      console.log(await sc.parallelize([1, 2, 3]).count());
+    `;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    const abort = new AbortController();
+    let out = '';
+    const connected = new Promise<void>((resolve) => {
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /^(http\S+) (\S+)\n/.exec(out);
+        if (m && !abort.signal.aborted) {
+          void fetch(`${m[1]}/kindling/stream?app=${m[2]}`, { signal: abort.signal }).then((r) => {
+            void r.body!.getReader().read().catch(() => undefined);
+            resolve();
+          }, () => resolve());
+        }
+      });
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const timeout = setTimeout(() => child.kill(), 15_000);
+    await connected;
+    const code = await exited;
+    clearTimeout(timeout);
+    abort.abort();
+    expect(code).toBe(0);
+    expect(out.trim().split('\n').at(-1)).toBe('3');
+  });
+
+  it('subscribes at once and loads the rest lazily: the synchronous start costs well under 20 ms', async () => {
+    const bus = new EventBus<SchedulerEvent>();
+    const view = { appName: 'cost', numWorkers: 1, storageBytesPerWorker: 1, options: {}, ui: { port: 0, host: '127.0.0.1', killEnabled: false, retainedJobs: 10, retainedStages: 10 }, eventLog: false as const };
+    const t0 = performance.now();
+    const ui = startUi(bus, view)!;
+    const syncMs = performance.now() - t0;
+    // An event emitted before the lazy modules arrive is not lost.
+    bus.emit({ type: 'jobStart', jobId: 0, time: Date.now(), description: 'early', stageIds: [] });
+    const url = await ui.url();
+    const jobs = (await (await fetch(`${url}/api/v1/applications/${ui.appId}/jobs`)).json()) as Array<{ description: string }>;
+    expect(jobs.map((j) => j.description)).toEqual(['early']);
+    await ui.stop();
+    expect(syncMs).toBeLessThan(20);
+  });
+});

@@ -1,0 +1,190 @@
+/**
+ * The REST API, shaped like Spark's monitoring API (`/api/v1`), live from a running context and from event
+ * logs through `kindling history`.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Context, type RDD } from 'kindling';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+type Json = Record<string, any>;
+
+async function get(url: string): Promise<Json> {
+  const r = await fetch(url);
+  expect(r.status, url).toBe(200);
+  return (await r.json()) as Json;
+}
+
+/** Word count over a cached result: two jobs, the second skipping the map stage. */
+async function wordCount(sc: Context): Promise<RDD<[string, number]>> {
+  const counts = sc
+    .parallelize('to be or not to be that is the question'.split(' '), 4)
+    .map((w) => [w, 1] as [string, number])
+    .reduceByKey((a, b) => a + b, 3)
+    .setName('counts')
+    .cache();
+  await counts.collect();
+  await counts.count();
+  return counts;
+}
+
+describe('REST API of a live context', () => {
+  let sc: Context;
+  let api: string;
+  let logDir: string;
+  beforeAll(async () => {
+    logDir = mkdtempSync(path.join(os.tmpdir(), 'kindling-log-'));
+    sc = new Context({ master: 'local[2]', progress: false, appName: 'rest-test', ui: { port: 0 }, eventLog: { dir: logDir } });
+    api = `${await sc.uiWebUrl()}/api/v1`;
+    await wordCount(sc);
+  });
+  afterAll(async () => {
+    await sc.stop();
+    rmSync(logDir, { recursive: true, force: true });
+  });
+
+  it('lists the application with its id and name, incomplete while it runs', async () => {
+    const apps = (await get(`${api}/applications`)) as unknown as Json[];
+    expect(apps).toHaveLength(1);
+    expect(apps[0]!.id).toBe(sc.applicationId);
+    expect(apps[0]!.name).toBe('rest-test');
+    expect(apps[0]!.attempts[0].completed).toBe(false);
+    expect(apps[0]!.attempts[0].startTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}GMT$/);
+  });
+
+  it('lists jobs newest first with Spark’s fields and statuses; the second job skipped the map stage', async () => {
+    const jobs = (await get(`${api}/applications/${sc.applicationId}/jobs`)) as unknown as Json[];
+    expect(jobs.map((j) => j.jobId)).toEqual([1, 0]);
+    const [count, collect] = jobs as [Json, Json];
+    expect(collect).toMatchObject({ status: 'SUCCEEDED', numTasks: 7, numCompletedTasks: 7, numFailedTasks: 0, numActiveTasks: 0, numCompletedStages: 2, numSkippedStages: 0 });
+    expect(collect.stageIds).toEqual([0, 1]);
+    expect(collect.description).toMatch(/^collect at RDD \d+ \(counts\)/);
+    expect(count).toMatchObject({ status: 'SUCCEEDED', numTasks: 7, numCompletedTasks: 3, numSkippedTasks: 4, numCompletedStages: 1, numSkippedStages: 1 });
+    expect(Date.parse(count.completionTime.replace('GMT', 'Z'))).toBeGreaterThanOrEqual(Date.parse(count.submissionTime.replace('GMT', 'Z')));
+    expect(await get(`${api}/applications/${sc.applicationId}/jobs/0`)).toMatchObject({ jobId: 0, status: 'SUCCEEDED' });
+    expect(((await get(`${api}/applications/${sc.applicationId}/jobs?status=running`)) as unknown as Json[]).length).toBe(0);
+  });
+
+  it('shows a job’s end by the time its action settles', async () => {
+    const n = await sc.parallelize([1, 2, 3], 3).count();
+    expect(n).toBe(3);
+    const jobs = (await get(`${api}/applications/${sc.applicationId}/jobs`)) as unknown as Json[];
+    expect(jobs[0]).toMatchObject({ jobId: 2, status: 'SUCCEEDED', numCompletedTasks: 3 });
+  });
+
+  it('describes stages with shuffle sizes, task lists and task-metric quantiles', async () => {
+    const app = `${api}/applications/${sc.applicationId}`;
+    const stages = (await get(`${app}/stages`)) as unknown as Json[];
+    const map = stages.find((s) => s.stageId === 0)!;
+    const reduce = stages.find((s) => s.stageId === 1)!;
+    expect(map).toMatchObject({ status: 'COMPLETE', attemptId: 0, numTasks: 4, numCompleteTasks: 4, numFailedTasks: 0 });
+    expect(map.shuffleWriteRecords).toBeGreaterThan(0);
+    expect(map.shuffleWriteBytes).toBeGreaterThan(0);
+    expect(reduce.shuffleReadRecords).toBe(map.shuffleWriteRecords);
+    expect(reduce.shuffleReadBytes).toBeGreaterThan(0);
+    expect(reduce.inputRecords + map.inputRecords).toBe(10);
+    const tasks = (await get(`${app}/stages/1/0/taskList?sortBy=-runtime`)) as unknown as Json[];
+    expect(tasks).toHaveLength(3);
+    expect(tasks.map((t) => t.status)).toEqual(['SUCCESS', 'SUCCESS', 'SUCCESS']);
+    const runs = tasks.map((t) => t.taskMetrics.kindling.runMs);
+    expect(runs).toEqual([...runs].sort((a, b) => b - a));
+    expect(tasks[0]).toHaveProperty('taskMetrics.shuffleReadMetrics.recordsRead');
+    const summary = await get(`${app}/stages/1/0/taskSummary`);
+    expect(summary.quantiles).toEqual([0, 0.25, 0.5, 0.75, 1]);
+    const reads = tasks.map((t) => t.taskMetrics.shuffleReadMetrics.recordsRead).sort((a: number, b: number) => a - b);
+    expect(summary.shuffleReadRecords[0]).toBe(reads[0]);
+    expect(summary.shuffleReadRecords[4]).toBe(reads[2]);
+    const attempt = await get(`${app}/stages/1/0`);
+    expect(Object.keys(attempt.tasks)).toHaveLength(3);
+  });
+
+  it('lists cached RDDs with partitions, memory and disk, and executors with task counts', async () => {
+    const app = `${api}/applications/${sc.applicationId}`;
+    const rdds = (await get(`${app}/storage/rdd`)) as unknown as Json[];
+    expect(rdds).toHaveLength(1);
+    expect(rdds[0]).toMatchObject({ name: 'counts', numPartitions: 3, numCachedPartitions: 3, storageLevel: 'MEMORY_ONLY', diskUsed: 0 });
+    expect(rdds[0]!.memoryUsed).toBeGreaterThan(0);
+    const detail = await get(`${app}/storage/rdd/${rdds[0]!.id}`);
+    expect(detail.partitions.map((p: Json) => p.blockName)).toEqual([0, 1, 2].map((p) => `rdd_${rdds[0]!.id}_${p}`));
+    const execs = (await get(`${app}/executors`)) as unknown as Json[];
+    expect(execs.map((e) => e.id).sort()).toEqual(['0', '1']);
+    const total = execs.reduce((s, e) => s + e.completedTasks, 0);
+    expect(total).toBe(7 + 3 + 3);
+    for (const e of execs) expect(e).toMatchObject({ isActive: true, activeTasks: 0, failedTasks: 0, maxMemory: sc.options.storageBytes });
+    expect(execs.reduce((s, e) => s + e.memoryUsed, 0)).toBe(rdds[0]!.memoryUsed);
+  });
+
+  it('shows the environment: options and versions', async () => {
+    const env = await get(`${api}/applications/${sc.applicationId}/environment`);
+    expect(env.runtime.nodeVersion).toBe(process.versions.node);
+    expect(env.sparkProperties).toContainEqual(['master', 'local[2]']);
+    expect(env.sparkProperties).toContainEqual(['appName', 'rest-test']);
+  });
+
+  it('answers an unknown application or job with 404', async () => {
+    expect((await fetch(`${api}/applications/nope/jobs`)).status).toBe(404);
+    expect((await fetch(`${api}/applications/${sc.applicationId}/jobs/999`)).status).toBe(404);
+  });
+});
+
+describe('event log and kindling history', () => {
+  let logDir: string;
+  let history: ChildProcess | undefined;
+  afterAll(() => {
+    history?.kill();
+    rmSync(logDir, { recursive: true, force: true });
+  });
+
+  it('logs one JSON event per line, and the history server serves the same REST API, an unfinished application as incomplete', async () => {
+    logDir = mkdtempSync(path.join(os.tmpdir(), 'kindling-history-'));
+    const done = new Context({ master: 'local[2]', progress: false, ui: false, appName: 'finished', eventLog: { dir: logDir } });
+    await wordCount(done);
+    await done.stop();
+    // An application that has not stopped: its log is flushed as it goes.
+    process.env.KINDLING_EVENT_LOG_DIR = logDir;
+    const running = new Context({ master: 'local[2]', progress: false, ui: false, appName: 'running' });
+    delete process.env.KINDLING_EVENT_LOG_DIR;
+    try {
+      await running.parallelize([1, 2, 3], 3).count();
+      const files = readdirSync(logDir).sort();
+      expect(files).toEqual([`${done.applicationId}.jsonl`, `${running.applicationId}.jsonl`].sort());
+      const lines = readFileSync(path.join(logDir, `${done.applicationId}.jsonl`), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Json);
+      expect(lines[0]!.type).toBe('applicationStart');
+      expect(lines.filter((l) => l.type === 'taskEnd')).toHaveLength(7 + 3);
+      expect(lines.at(-1)!.type).toBe('applicationEnd');
+      expect(lines.filter((l) => l.type === 'jobEnd')).toHaveLength(2);
+
+      history = spawn(process.execPath, [path.join(root, 'bin/kindling.js'), 'history', logDir, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        history!.stdout!.on('data', (d: Buffer) => {
+          out += d.toString();
+          const m = /at (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+          if (m) resolve(m[1]!);
+        });
+        history!.on('exit', (code) => reject(new Error(`history exited with ${code}: ${out}`)));
+      });
+      const apps = (await get(`${url}/api/v1/applications`)) as unknown as Json[];
+      const byName = Object.fromEntries(apps.map((a) => [a.name, a]));
+      expect(byName.finished.attempts[0].completed).toBe(true);
+      expect(byName.running.attempts[0].completed).toBe(false);
+      const jobs = (await get(`${url}/api/v1/applications/${done.applicationId}/jobs`)) as unknown as Json[];
+      expect(jobs.map((j) => [j.jobId, j.status, j.numSkippedStages])).toEqual([[1, 'SUCCEEDED', 1], [0, 'SUCCEEDED', 0]]);
+      // The log has no taskStart lines; each task is rebuilt from its end, metrics included.
+      const tasks = (await get(`${url}/api/v1/applications/${done.applicationId}/stages/1/0/taskList`)) as unknown as Json[];
+      expect(tasks.map((t) => [t.index, t.status]).sort()).toEqual([[0, 'SUCCESS'], [1, 'SUCCESS'], [2, 'SUCCESS']]);
+      expect(tasks.reduce((n, t) => n + t.taskMetrics.shuffleReadMetrics.recordsRead, 0)).toBeGreaterThan(0);
+      const rdds = (await get(`${url}/api/v1/applications/${done.applicationId}/storage/rdd`)) as unknown as Json[];
+      expect(rdds.map((r) => [r.name, r.numCachedPartitions])).toEqual([['counts', 3]]);
+      const page = await fetch(`${url}/history/${done.applicationId}/jobs/`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('kindling-ui.js');
+    } finally {
+      await running.stop();
+    }
+  });
+});

@@ -1,0 +1,88 @@
+/**
+ * The status store: the UI's model of an application, built from events alone, with Spark's status values and
+ * a bounded history.
+ */
+import { describe, expect, it } from 'vitest';
+import { StatusStore } from '../../src/ui/status-store.js';
+import type { SchedulerEvent } from '../../src/scheduler/events.js';
+import type { StageInfo } from '../../src/scheduler/stage-info.js';
+
+const rdd = (id: number, parentIds: number[] = [], storageLevel = 'NONE') => ({ id, name: `RDD ${id}`, kind: 'MappedRDD', numPartitions: 2, storageLevel, parentIds });
+const twoStages: StageInfo[] = [
+  { stageId: 0, name: 'shuffle 0', numTasks: 2, parentIds: [], rdds: [rdd(0), rdd(1, [0])] },
+  { stageId: 1, name: 'collect', numTasks: 2, parentIds: [0], rdds: [rdd(2, [1], 'MEMORY_ONLY')] },
+];
+
+function runJob(store: StatusStore, jobId: number, stages: StageInfo[], ran: number[], t = 0): void {
+  const apply = (e: SchedulerEvent) => store.apply(e);
+  apply({ type: 'jobStart', jobId, time: t, description: `job ${jobId}`, stageIds: stages.map((s) => s.stageId), stages });
+  for (const stageId of ran) {
+    apply({ type: 'stageSubmitted', jobId, stageId, attempt: 0, name: `stage ${stageId}`, numTasks: 2, numPartitions: 2, time: t });
+    for (const p of [0, 1]) {
+      apply({ type: 'taskStart', stageId, stageAttempt: 0, partition: p, attempt: 0, workerIndex: p, executorId: String(p), speculative: false, time: t });
+      apply({ type: 'taskEnd', stageId, stageAttempt: 0, partition: p, attempt: 0, workerIndex: p, executorId: String(p), speculative: false, result: 'success', durationMs: 5, locality: 'NO_PREF', time: t + 5 });
+    }
+    apply({ type: 'stageCompleted', jobId, stageId, attempt: 0, time: t + 6, result: 'succeeded' });
+  }
+  apply({ type: 'jobEnd', jobId, time: t + 7, result: 'succeeded' });
+}
+
+describe('StatusStore', () => {
+  it('lists a job’s stages as PENDING at its start, ACTIVE while they run, COMPLETE after, and counts tasks', () => {
+    const store = new StatusStore();
+    store.apply({ type: 'jobStart', jobId: 0, time: 0, description: 'collect', stageIds: [0, 1], stages: twoStages });
+    expect([...store.stages.values()].map((s) => [s.stageId, s.status])).toEqual([[0, 'PENDING'], [1, 'PENDING']]);
+    store.apply({ type: 'stageSubmitted', jobId: 0, stageId: 0, attempt: 0, name: 'shuffle 0', numTasks: 2, numPartitions: 2, time: 1 });
+    store.apply({ type: 'taskStart', stageId: 0, stageAttempt: 0, partition: 0, attempt: 0, workerIndex: 0, executorId: String(0), speculative: false, time: 1 });
+    expect(store.stages.get('0.0')!.status).toBe('ACTIVE');
+    expect(store.jobs.get(0)!.numActiveTasks).toBe(1);
+    expect(store.executors.get('0')!.activeTasks).toBe(1);
+    store.apply({ type: 'taskEnd', stageId: 0, stageAttempt: 0, partition: 0, attempt: 0, workerIndex: 0, executorId: String(0), speculative: false, result: 'failed', error: 'boom', durationMs: 3, locality: 'ANY', time: 4 });
+    const task = [...store.stages.get('0.0')!.tasks.values()][0]!;
+    expect([task.status, task.errorMessage, task.locality]).toEqual(['FAILED', 'boom', 'ANY']);
+    expect(store.jobs.get(0)!.numFailedTasks).toBe(1);
+    expect(store.executors.get('0')!.failedTasks).toBe(1);
+  });
+
+  it('marks stages whose output an earlier job left as SKIPPED for the job that did not run them', () => {
+    const store = new StatusStore();
+    runJob(store, 0, twoStages, [0, 1]);
+    runJob(store, 1, [twoStages[0]!, { ...twoStages[1]!, stageId: 2 }], [2]);
+    expect(store.jobs.get(1)!.ranStages).toEqual(new Set([2]));
+    expect(store.stages.get('0.0')!.status).toBe('COMPLETE');
+    runJob(store, 2, [{ ...twoStages[0]!, stageId: 3 }, { ...twoStages[1]!, stageId: 4, parentIds: [3] }], [4]);
+    expect(store.stages.get('3.0')!.status).toBe('SKIPPED');
+  });
+
+  it('keeps at most retainedJobs finished jobs and retainedStages finished stages, dropping the oldest first', () => {
+    const store = new StatusStore({ retainedJobs: 5, retainedStages: 4 });
+    for (let j = 0; j < 20; j++) runJob(store, j, [{ stageId: j, name: 's', numTasks: 2, parentIds: [], rdds: [rdd(j)] }], [j], j * 10);
+    expect([...store.jobs.keys()]).toEqual([15, 16, 17, 18, 19]);
+    expect([...store.stages.values()].map((s) => s.stageId)).toEqual([16, 17, 18, 19]);
+  });
+
+  it('never drops a running job to make room', () => {
+    const store = new StatusStore({ retainedJobs: 2 });
+    store.apply({ type: 'jobStart', jobId: 0, time: 0, description: 'long', stageIds: [], stages: [] });
+    for (let j = 1; j < 6; j++) runJob(store, j, [], []);
+    expect(store.jobs.has(0)).toBe(true);
+    expect(store.jobs.size).toBe(2);
+  });
+
+  it('tracks cached partitions per worker, and forgets a lost worker’s blocks and marks it dead', () => {
+    const store = new StatusStore();
+    runJob(store, 0, twoStages, [0, 1]);
+    for (const [w, p] of [[0, 0], [1, 1]] as const) {
+      store.apply({ type: 'blockUpdated', workerIndex: w, executorId: String(w), rddId: 2, partition: p, change: 'added', memoryBytes: 100, diskBytes: 0, time: 9 });
+    }
+    expect(store.rdds.get(2)!.info.storageLevel).toBe('MEMORY_ONLY');
+    expect(store.rdds.get(2)!.partitions.size).toBe(2);
+    store.apply({ type: 'workerLost', workerIndex: 1, executorId: String(1), reason: 'killed', time: 10 });
+    store.apply({ type: 'workerAdded', workerIndex: 1, executorId: String(1), replacement: true, time: 11 });
+    expect(store.rdds.get(2)!.partitions.size).toBe(1);
+    const execs = [...store.executors.values()];
+    expect(execs.filter((e) => !e.isActive).map((e) => [e.removeReason, e.completedTasks])).toEqual([['killed', 2]]);
+    expect(store.executors.get('1')!.isActive).toBe(true);
+    expect(store.executors.get('1')!.replacement).toBe(true);
+  });
+});
