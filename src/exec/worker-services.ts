@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { WorkerInit } from './protocol.js';
 import type { ShuffleManager } from '../shuffle/shuffle-manager.js';
 import { SpillingShuffleManager } from '../shuffle/spilling-shuffle-manager.js';
+import { MemoryBudget, setWorkerMemoryBudget } from '../shuffle/memory-budget.js';
 import { BlockManager, type WorkerBlockStore } from '../storage/block-manager.js';
 import { DiskShuffleManager } from '../mapreduce/disk-shuffle-manager.js';
 import { NoCacheStore } from '../mapreduce/no-cache-store.js';
@@ -20,10 +21,14 @@ export interface WorkerServices {
 
 export function createWorkerServices(init: WorkerInit): WorkerServices {
   const shuffleDir = path.join(init.spillDir, 'shuffle');
+  // One pool per worker for everything shuffles hold in memory (stored map outputs, combine tables); see
+  // memory.shuffleFraction. The mapreduce engine stores nothing in memory, but its combines use it too.
+  const budget = new MemoryBudget(init.shuffleSpillBytes, shuffleDir);
+  setWorkerMemoryBudget(budget);
   switch (init.engine) {
     case 'memory':
       return {
-        shuffles: new SpillingShuffleManager({ workerIndex: init.workerIndex, dir: shuffleDir, spillBytes: init.shuffleSpillBytes, writeAllToDisk: false }),
+        shuffles: new SpillingShuffleManager({ workerIndex: init.workerIndex, dir: shuffleDir, spillBytes: init.shuffleSpillBytes, writeAllToDisk: false, budget }),
         blocks: new BlockManager({ storageBytes: init.storageBytes, spillDir: path.join(init.spillDir, 'blocks') }),
         deliverResult: (_job, _p, _a, value) => value,
       };

@@ -2,7 +2,7 @@ import type { Dependency, ShuffleDependency } from '../core/dependency.js';
 import { RangePartitioner, determineBounds, type Partitioner } from '../core/partitioner.js';
 import { compareKeys } from '../core/keys.js';
 import type { Aggregator, AggregatorWire } from '../shuffle/aggregator.js';
-import { combineCombinersByKey, combineValuesByKey } from '../shuffle/combine.js';
+import { combineCombinersExternally, combineValuesExternally } from '../shuffle/external-combiner.js';
 import type { TaskContext, Pair } from './task-context.js';
 import type { RddContext } from './rdd-context.js';
 import { RDD, type RddOptions, type Sink } from './internal.js';
@@ -135,9 +135,15 @@ export class ShuffledRDD<K, V, C> extends RDD<[K, C]> {
     let records: Iterable<Pair>;
     const agg = this.#aggregator;
     if (agg !== undefined) {
-      records = this.spec.mapSideCombine
-        ? combineCombinersByKey(eachPair, agg, this.id, this.label)
-        : combineValuesByKey(eachPair, agg, this.id, this.label);
+      // One reduce partition's keys may not fit the worker: the combine spills sorted runs and merges them.
+      const combineInto = this.spec.mapSideCombine ? combineCombinersExternally : combineValuesExternally;
+      if (this.spec.keyOrdering === undefined) {
+        combineInto(eachPair, agg, this.id, this.label, sink as (kv: Pair) => void);
+        return;
+      }
+      const all: Pair[] = [];
+      combineInto(eachPair, agg, this.id, this.label, (kv) => all.push(kv));
+      records = all;
     } else if (this.spec.keyOrdering !== undefined) {
       const all: Pair[] = [];
       eachPair((kv) => all.push(kv));

@@ -7,7 +7,7 @@ import type { RDD, TaskContext, Pair } from '../rdd/index.js';
 import type { MapStatus, ShuffleWriteWire } from '../exec/protocol.js';
 import type { MapOutputWriter } from './shuffle-manager.js';
 import type { Aggregator } from './aggregator.js';
-import { combineValuesByKey } from './combine.js';
+import { combineExternally } from './external-combiner.js';
 
 export function writeShuffleOutput(
   rdd: RDD<unknown>,
@@ -19,16 +19,22 @@ export function writeShuffleOutput(
 ): MapStatus {
   const partitioner = partitionerFromWire(w.partitioner);
   const place = (kv: Pair): void => out.add(partitioner.getPartition(kv[0]), kv);
-  if (aggregator !== undefined && w.mapSideCombine) {
-    const combined = combineValuesByKey((each) => rdd.forEach(partition, tc, each as (x: unknown) => void), aggregator, w.rddId, w.rddLabel);
-    for (let i = 0; i < combined.length; i++) place(combined[i]!);
-  } else {
-    rdd.forEach(partition, tc, (x) => {
-      if (!Array.isArray(x) || x.length !== 2) {
-        throw new TypeError(`${w.rddLabel} shuffles pairs [key, value], but ${rdd.label} produced ${describe(x)}`);
-      }
-      place(x as Pair);
-    });
+  try {
+    if (aggregator !== undefined && w.mapSideCombine) {
+      // The table of a partition's distinct keys counts against the worker's shuffle pool and spills sorted runs.
+      const fns = { first: aggregator.createCombiner, merge: aggregator.mergeValue, mergeCombiners: aggregator.mergeCombiners };
+      combineExternally((each) => rdd.forEach(partition, tc, each as (x: unknown) => void), fns, w.rddId, w.rddLabel, place);
+    } else {
+      rdd.forEach(partition, tc, (x) => {
+        if (!Array.isArray(x) || x.length !== 2) {
+          throw new TypeError(`${w.rddLabel} shuffles pairs [key, value], but ${rdd.label} produced ${describe(x)}`);
+        }
+        place(x as Pair);
+      });
+    }
+  } catch (e) {
+    out.abort?.();
+    throw e;
   }
   return out.close();
 }
