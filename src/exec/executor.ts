@@ -16,10 +16,15 @@ import { transfer } from './comlink.js';
 import type { WorkerBlockStore } from '../storage/block-manager.js';
 import { createWorkerServices, type WorkerServices } from './worker-services.js';
 import { estimateSize } from '../storage/size-estimator.js';
+import { FetchedInput } from '../shuffle/fetched-input.js';
+import { workerMemoryBudget } from '../shuffle/memory-budget.js';
 import { STAGES_CACHED, type AccumulatorKind, type Bucket, type TaskMessage, type TaskOutcome, type WorkerInit } from './protocol.js';
 import type { RddWire } from '../rdd/rdd.js';
 
 type Fn = (...args: unknown[]) => unknown;
+
+/** Records per shuffle fetch request, roughly: small enough that fetched input can spill between requests. */
+const FETCH_CHUNK_RECORDS = 65536;
 
 /** What a worker serves to its peers: buckets in the encoding of bucket-codec.ts, which is cheaper to post. */
 export interface PeerShuffleService {
@@ -131,6 +136,7 @@ export class Executor {
     let writeRecords = 0;
     let resultBytes = 0;
     const metrics = () => ({ durationMs: performance.now() - started, shuffleReadRecords: readRecords, shuffleWriteRecords: writeRecords, resultBytes });
+    const inputs = new Map<string, FetchedInput>();
     try {
       if (msg.delayMs) await this.#delay(msg.taskId, msg.delayMs);
       if (this.#cancelled.delete(msg.taskId)) {
@@ -156,12 +162,17 @@ export class Executor {
       const rdd = rdds.get(msg.finalRddId);
       if (rdd === undefined) throw new Error(`task ${msg.taskId} names RDD ${msg.finalRddId}, which was not sent`);
 
-      const inputs = new Map<string, Bucket[]>();
       for (const read of msg.shuffleReads) {
-        const buckets = await this.#fetch(read.shuffleId, read.reduceId, read.locations);
-        for (const b of buckets) readRecords += b.length;
-        inputs.set(`${read.shuffleId}/${read.reduceId}`, buckets);
+        const input = new FetchedInput(workerMemoryBudget());
+        inputs.set(`${read.shuffleId}/${read.reduceId}`, input);
+        await this.#fetch(read.shuffleId, read.reduceId, read.locations, input);
+        readRecords += input.records;
       }
+      const fetched = (shuffleId: number, reduceId: number): FetchedInput => {
+        const input = inputs.get(`${shuffleId}/${reduceId}`);
+        if (input === undefined) throw new Error(`shuffle ${shuffleId} partition ${reduceId} was not fetched for this task`);
+        return input;
+      };
       const computed = new Map<number, number>();
       const payloads = new Map<string, readonly unknown[]>();
       for (const [rddId, p, data] of msg.payloads) payloads.set(`${rddId}/${p}`, data);
@@ -170,10 +181,10 @@ export class Executor {
         partition: msg.partition,
         attempt: msg.attempt,
         blocks: this.blocks,
-        shuffleInput: (shuffleId, reduceId) => {
-          const b = inputs.get(`${shuffleId}/${reduceId}`);
-          if (b === undefined) throw new Error(`shuffle ${shuffleId} partition ${reduceId} was not fetched for this task`);
-          return b as ReadonlyArray<ReadonlyArray<Pair>>;
+        shuffleInput: (shuffleId, reduceId) => fetched(shuffleId, reduceId).all() as ReadonlyArray<ReadonlyArray<Pair>>,
+        shuffleInputParts: (shuffleId, reduceId) => {
+          const { buckets, runs } = fetched(shuffleId, reduceId).parts();
+          return { buckets: buckets as ReadonlyArray<ReadonlyArray<Pair>>, runs };
         },
         payload: (rddId, p) => payloads.get(`${rddId}/${p}`) ?? [],
         computed: (rddId) => computed.set(rddId, (computed.get(rddId) ?? 0) + 1),
@@ -226,6 +237,8 @@ export class Executor {
         };
       }
       return { status: 'failed', failure: { kind: 'exception', error: toErrorInfo(e) }, blockUpdates, metrics: metrics() };
+    } finally {
+      for (const input of inputs.values()) input.dispose();
     }
   }
 
@@ -254,31 +267,41 @@ export class Executor {
     return rdds;
   }
 
-  /** Bucket `reduceId` of every map output, in map-id order, grouping the requests by the worker holding them. */
-  async #fetch(shuffleId: number, reduceId: number, locations: readonly number[]): Promise<Bucket[]> {
+  /**
+   * Bucket `reduceId` of every map output into `into`, grouping the requests by the worker holding them. Each
+   * worker is asked for a few buckets at a time (about FETCH_CHUNK_RECORDS records), so the input can spill to
+   * disk between chunks instead of arriving all at once.
+   */
+  async #fetch(shuffleId: number, reduceId: number, locations: readonly number[], into: FetchedInput): Promise<void> {
     const byWorker = new Map<number, number[]>();
     locations.forEach((w, mapId) => {
       let ids = byWorker.get(w);
       if (ids === undefined) byWorker.set(w, (ids = []));
       ids.push(mapId);
     });
-    const out: Bucket[] = new Array(locations.length);
     await Promise.all(
-      [...byWorker].map(async ([w, mapIds]) => {
-        let got: Bucket[];
-        if (w === this.workerIndex) {
-          got = this.shuffles.fetchBuckets(shuffleId, mapIds, reduceId);
-        } else {
-          try {
-            got = await this.#askPeer(w, shuffleId, mapIds, reduceId);
-          } catch (e) {
-            // A peer that lost its outputs (or died) shows up here: the driver resubmits the lost map tasks.
-            throw new FetchFailedError(shuffleId, mapIds[0]!, w, `fetching shuffle ${shuffleId} from worker ${w} failed: ${(e as Error).message}`);
+      [...byWorker].map(async ([w, allIds]) => {
+        let perBucket = 0;
+        for (let next = 0; next < allIds.length; ) {
+          // The first request is one bucket; later ones are sized by the records per bucket seen so far.
+          const n = next === 0 ? 1 : Math.max(1, Math.floor(FETCH_CHUNK_RECORDS / Math.max(perBucket, 1)));
+          const mapIds = allIds.slice(next, next + n);
+          next += mapIds.length;
+          let got: Bucket[];
+          if (w === this.workerIndex) {
+            got = this.shuffles.fetchBuckets(shuffleId, mapIds, reduceId);
+          } else {
+            try {
+              got = await this.#askPeer(w, shuffleId, mapIds, reduceId);
+            } catch (e) {
+              // A peer that lost its outputs (or died) shows up here: the driver resubmits the lost map tasks.
+              throw new FetchFailedError(shuffleId, mapIds[0]!, w, `fetching shuffle ${shuffleId} from worker ${w} failed: ${(e as Error).message}`);
+            }
           }
+          for (const b of got) perBucket = Math.max(perBucket, b.length);
+          into.add(mapIds, got);
         }
-        mapIds.forEach((mapId, i) => (out[mapId] = got[i]!));
       }),
     );
-    return out;
   }
 }

@@ -128,21 +128,24 @@ export class ShuffledRDD<K, V, C> extends RDD<[K, C]> {
   }
 
   protected override pushCompute(p: number, tc: TaskContext, sink: Sink<[K, C]>): void {
-    const buckets = tc.shuffleInput(this.shuffleId, p);
+    const agg = this.#aggregator;
+    // An aggregating reader merge-reads what the worker spilled while fetching; others get it all as arrays.
+    const parts = agg !== undefined && tc.shuffleInputParts ? tc.shuffleInputParts(this.shuffleId, p) : undefined;
+    const buckets = parts?.buckets ?? tc.shuffleInput(this.shuffleId, p);
     const eachPair = (f: (kv: Pair) => void): void => {
       for (const bucket of buckets) for (let i = 0; i < bucket.length; i++) f(bucket[i]!);
     };
     let records: Iterable<Pair>;
-    const agg = this.#aggregator;
     if (agg !== undefined) {
       // One reduce partition's keys may not fit the worker: the combine spills sorted runs and merges them.
       const combineInto = this.spec.mapSideCombine ? combineCombinersExternally : combineValuesExternally;
+      const runs = parts?.runs ?? [];
       if (this.spec.keyOrdering === undefined) {
-        combineInto(eachPair, agg, this.id, this.label, sink as (kv: Pair) => void);
+        combineInto(eachPair, agg, this.id, this.label, sink as (kv: Pair) => void, runs);
         return;
       }
       const all: Pair[] = [];
-      combineInto(eachPair, agg, this.id, this.label, (kv) => all.push(kv));
+      combineInto(eachPair, agg, this.id, this.label, (kv) => all.push(kv), runs);
       records = all;
     } else if (this.spec.keyOrdering !== undefined) {
       const all: Pair[] = [];

@@ -21,6 +21,13 @@ import { workerMemoryBudget, type MemoryBudget, type MemoryConsumer } from './me
 
 type Source = (each: (kv: Pair) => void) => void;
 
+/** Key-sorted run files that are part of the input (fetched shuffle input spilled to disk). */
+export interface InputRuns {
+  readonly files: readonly string[];
+  /** Turns a record of these runs into a combiner (createCombiner for raw values; identity for combiners). */
+  readonly toCombiner: (v: unknown) => unknown;
+}
+
 export interface CombineFunctions {
   /** Combiner of a key's first record in this table. */
   readonly first: (v: unknown) => unknown;
@@ -52,8 +59,9 @@ export function combineExternally(
   label: string,
   sink: (kv: Pair) => void,
   budget: MemoryBudget | undefined = workerMemoryBudget(),
+  input?: InputRuns,
 ): void {
-  if (budget === undefined) {
+  if (budget === undefined && (input === undefined || input.files.length === 0)) {
     const g = grouping(fns.first, fns.merge);
     try {
       source(g.add);
@@ -64,7 +72,8 @@ export function combineExternally(
     for (let i = 0; i < groups.length; i++) sink(groups[i]!);
     return;
   }
-  const c = new ExternalCombiner(fns, budget, label);
+  if (budget === undefined) throw new Error('spilled shuffle input needs a worker memory budget');
+  const c = new ExternalCombiner(fns, budget, label, input);
   try {
     try {
       source(c.add);
@@ -93,6 +102,7 @@ class ExternalCombiner implements MemoryConsumer {
     private readonly fns: CombineFunctions,
     private readonly budget: MemoryBudget,
     private readonly label: string,
+    private readonly input?: InputRuns,
   ) {
     // Counting groups and sampling combiners through createCombiner leaves the grouping's loop untouched.
     this.#first = (v) => {
@@ -142,20 +152,24 @@ class ExternalCombiner implements MemoryConsumer {
   }
 
   output(sink: (kv: Pair) => void, rddId: number, label: string): void {
-    if (this.#runs.length > 0) this.spill();
+    const inputFiles = this.input?.files ?? [];
+    if (this.#runs.length > 0 || inputFiles.length > 0) this.spill();
     this.#outputting = true;
-    if (this.#runs.length === 0) {
+    if (this.#runs.length === 0 && inputFiles.length === 0) {
       const groups = this.#g.groups();
       for (let i = 0; i < groups.length; i++) sink(groups[i]!);
       return;
     }
     this.budget.release(this);
     const merge = this.fns.mergeCombiners;
-    mergeFramedRuns(this.#runs, (block) => {
-      // A block holds each run's entry for keys the order calls equal; runs hold a key once each.
+    const own = this.#runs.length;
+    const toCombiner = this.input?.toCombiner;
+    mergeFramedRuns([...this.#runs, ...inputFiles], (block, runOf) => {
+      // A block holds the entries of keys the order calls equal: one per own run, any number per input run.
       let out: Pair[] = [];
       try {
-        for (const kv of block) {
+        for (let i = 0; i < block.length; i++) {
+          const kv: Pair = runOf[i]! < own ? block[i]! : [block[i]![0], toCombiner!(block[i]![1])];
           const same = out.length === 1 && out[0]![0] === kv[0] ? out[0] : out.find((o) => keysEqual(o[0], kv[0]));
           if (same === undefined) out.push(kv);
           else same[1] = merge(same[1], kv[1]);
@@ -196,6 +210,14 @@ export function writeFramedRun(file: string, sorted: readonly Pair[]): void {
   } finally {
     closeSync(fd);
   }
+}
+
+/** A whole framed run as one array (for readers that do not merge). */
+export function readFramedRun(file: string): Pair[] {
+  const out: Pair[] = [];
+  const r = new FramedRunReader(file);
+  for (let kv = r.head; kv !== undefined; r.advance(), kv = r.head) out.push(kv);
+  return out;
 }
 
 class FramedRunReader {
@@ -245,7 +267,7 @@ class FramedRunReader {
  * Merge-reads key-sorted framed runs; calls `onBlock` with the entries, in run order, of each set of keys that
  * compare equal.
  */
-export function mergeFramedRuns(files: readonly string[], onBlock: (block: Pair[]) => void): void {
+export function mergeFramedRuns(files: readonly string[], onBlock: (block: Pair[], runOf: number[]) => void): void {
   const readers = files.map((f) => new FramedRunReader(f));
   try {
     // A binary heap of reader indexes by head key; ties by index keep run order.
@@ -274,8 +296,10 @@ export function mergeFramedRuns(files: readonly string[], onBlock: (block: Pair[
         k = m;
       }
     };
+    let runOf: number[] = [];
     const pop = (): Pair => {
       const i = heap[0]!;
+      runOf.push(i);
       const kv = readers[i]!.head!;
       readers[i]!.advance();
       if (readers[i]!.head === undefined) {
@@ -291,10 +315,11 @@ export function mergeFramedRuns(files: readonly string[], onBlock: (block: Pair[
       up(heap.length - 1);
     }
     while (heap.length > 0) {
+      runOf = [];
       const first = pop();
       const block = [first];
       while (heap.length > 0 && compareKeys(readers[heap[0]!]!.head![0], first[0]) === 0) block.push(pop());
-      onBlock(block);
+      onBlock(block, runOf);
     }
   } finally {
     for (const r of readers) r.close();
@@ -302,8 +327,16 @@ export function mergeFramedRuns(files: readonly string[], onBlock: (block: Pair[
 }
 
 /** combineValuesByKey of `combine.ts`, under the worker's budget: createCombiner, then mergeValue. */
-export function combineValuesExternally(source: Source, agg: Aggregator, rddId: number, label: string, sink: (kv: Pair) => void): void {
-  combineExternally(source, { first: agg.createCombiner, merge: agg.mergeValue, mergeCombiners: agg.mergeCombiners }, rddId, label, sink);
+export function combineValuesExternally(
+  source: Source,
+  agg: Aggregator,
+  rddId: number,
+  label: string,
+  sink: (kv: Pair) => void,
+  inputRuns: readonly string[] = [],
+): void {
+  const fns = { first: agg.createCombiner, merge: agg.mergeValue, mergeCombiners: agg.mergeCombiners };
+  combineExternally(source, fns, rddId, label, sink, workerMemoryBudget(), { files: inputRuns, toCombiner: agg.createCombiner });
 }
 
 /**
@@ -311,8 +344,16 @@ export function combineValuesExternally(source: Source, agg: Aggregator, rddId: 
  * when it is an object: it may be a stored map output that mergeCombiners would otherwise modify. Combiners
  * read back from runs are copies already.
  */
-export function combineCombinersExternally(source: Source, agg: Aggregator, rddId: number, label: string, sink: (kv: Pair) => void): void {
-  combineExternally(source, { first: ownCopy, merge: agg.mergeCombiners, mergeCombiners: agg.mergeCombiners }, rddId, label, sink);
+export function combineCombinersExternally(
+  source: Source,
+  agg: Aggregator,
+  rddId: number,
+  label: string,
+  sink: (kv: Pair) => void,
+  inputRuns: readonly string[] = [],
+): void {
+  const fns = { first: ownCopy, merge: agg.mergeCombiners, mergeCombiners: agg.mergeCombiners };
+  combineExternally(source, fns, rddId, label, sink, workerMemoryBudget(), { files: inputRuns, toCombiner: (c) => c });
 }
 
 const ownCopy = (c: unknown): unknown => (c !== null && typeof c === 'object' ? structuredClone(c) : c);
