@@ -43,6 +43,11 @@ const CHECK_EVERY = 1024;
 const SAMPLES = 64;
 /** A group's own cost besides its key and combiner: the [key, combiner] pair and its hash-table entry. */
 const GROUP_OVERHEAD = 96;
+/**
+ * A single key's combiner estimated above this fraction of the heap cannot be merged, sunk and sent on without
+ * running the worker out of memory: the task fails with an explanation instead of the worker dying.
+ */
+const TOO_LARGE_FRACTION = 0.2;
 /** Pairs per frame of a run file: the unit read back while merging. */
 const FRAME = 4096;
 
@@ -164,22 +169,32 @@ class ExternalCombiner implements MemoryConsumer {
     const merge = this.fns.mergeCombiners;
     const own = this.#runs.length;
     const toCombiner = this.input?.toCombiner;
-    mergeFramedRuns([...this.#runs, ...inputFiles], (block, runOf) => {
-      // A block holds the entries of keys the order calls equal: one per own run, any number per input run.
-      let out: Pair[] = [];
+    // Entries of keys the order calls equal arrive together (one per own run, any number per input run) and
+    // are merged as they arrive, so a key with many values never has them all listed besides its combiner.
+    let out: Pair[] = [];
+    let merges = 0;
+    const tooLarge = TOO_LARGE_FRACTION * v8.getHeapStatistics().heap_size_limit;
+    mergeFramedRuns([...this.#runs, ...inputFiles], (entry, run, startsBlock) => {
+      if (startsBlock) {
+        for (const kv of out) sink(kv);
+        out = [];
+      }
       try {
-        for (let i = 0; i < block.length; i++) {
-          const kv: Pair = runOf[i]! < own ? block[i]! : [block[i]![0], toCombiner!(block[i]![1])];
-          const same = out.length === 1 && out[0]![0] === kv[0] ? out[0] : out.find((o) => keysEqual(o[0], kv[0]));
-          if (same === undefined) out.push(kv);
-          else same[1] = merge(same[1], kv[1]);
+        const kv: Pair = run < own ? entry : [entry[0], toCombiner!(entry[1])];
+        const same = out.length === 1 && out[0]![0] === kv[0] ? out[0] : out.find((o) => keysEqual(o[0], kv[0]));
+        if (same === undefined) out.push(kv);
+        else {
+          same[1] = merge(same[1], kv[1]);
+          if (++merges % CHECK_EVERY === 0) {
+            const bytes = estimateSize([same[1]]);
+            if (bytes > tooLarge) throw groupTooLarge(same[0], bytes, tooLarge, this.label);
+          }
         }
       } catch (e) {
         throw tagUserError(e, rddId, label);
       }
-      for (const kv of out) sink(kv);
-      out = [];
     });
+    for (const kv of out) sink(kv);
   }
 
   dispose(): void {
@@ -194,6 +209,23 @@ class ExternalCombiner implements MemoryConsumer {
 }
 
 const byKey = (a: Pair, b: Pair): number => compareKeys(a[0], b[0]);
+
+function groupTooLarge(key: unknown, bytes: number, limit: number, label: string): Error {
+  const mib = (b: number) => `${Math.round(b / 2 ** 20)} MiB`;
+  let shown: string;
+  try {
+    shown = JSON.stringify(key) ?? String(key);
+  } catch {
+    shown = String(key);
+  }
+  if (shown.length > 60) shown = shown.slice(0, 60) + '...';
+  return new Error(
+    `the values of one key (${shown}) in ${label} grew past ${mib(bytes)} (estimated), more than a worker can hold ` +
+      `(${mib(limit)}, ${TOO_LARGE_FRACTION * 100}% of its ${mib(limit / TOO_LARGE_FRACTION)} heap, set by memory.workerMB): ` +
+      'one key\'s values must fit in one worker; aggregate them with reduceByKey/aggregateByKey/combineByKey instead of ' +
+      'groupByKey, split the key (add a salt), or raise memory.workerMB',
+  );
+}
 
 /** Writes key-sorted pairs as length-prefixed V8-serialized frames, so a reader can hold one frame at a time. */
 export function writeFramedRun(file: string, sorted: readonly Pair[]): void {
@@ -264,10 +296,10 @@ class FramedRunReader {
 }
 
 /**
- * Merge-reads key-sorted framed runs; calls `onBlock` with the entries, in run order, of each set of keys that
- * compare equal.
+ * Merge-reads key-sorted framed runs; calls `onEntry` with each entry, its run, and whether its key starts a new
+ * set of keys the order calls equal (entries of one set come in run order).
  */
-export function mergeFramedRuns(files: readonly string[], onBlock: (block: Pair[], runOf: number[]) => void): void {
+export function mergeFramedRuns(files: readonly string[], onEntry: (kv: Pair, run: number, startsBlock: boolean) => void): void {
   const readers = files.map((f) => new FramedRunReader(f));
   try {
     // A binary heap of reader indexes by head key; ties by index keep run order.
@@ -296,10 +328,15 @@ export function mergeFramedRuns(files: readonly string[], onBlock: (block: Pair[
         k = m;
       }
     };
-    let runOf: number[] = [];
-    const pop = (): Pair => {
+    for (let i = 0; i < readers.length; i++) {
+      if (readers[i]!.head === undefined) continue;
+      heap.push(i);
+      up(heap.length - 1);
+    }
+    let blockKey: unknown;
+    let first = true;
+    while (heap.length > 0) {
       const i = heap[0]!;
-      runOf.push(i);
       const kv = readers[i]!.head!;
       readers[i]!.advance();
       if (readers[i]!.head === undefined) {
@@ -307,19 +344,10 @@ export function mergeFramedRuns(files: readonly string[], onBlock: (block: Pair[
         heap.pop();
       }
       if (heap.length > 0) down(0);
-      return kv;
-    };
-    for (let i = 0; i < readers.length; i++) {
-      if (readers[i]!.head === undefined) continue;
-      heap.push(i);
-      up(heap.length - 1);
-    }
-    while (heap.length > 0) {
-      runOf = [];
-      const first = pop();
-      const block = [first];
-      while (heap.length > 0 && compareKeys(readers[heap[0]!]!.head![0], first[0]) === 0) block.push(pop());
-      onBlock(block, runOf);
+      const starts = first || compareKeys(kv[0], blockKey) !== 0;
+      if (starts) blockKey = kv[0];
+      first = false;
+      onEntry(kv, i, starts);
     }
   } finally {
     for (const r of readers) r.close();
