@@ -22,7 +22,7 @@ export interface WorkerServices {
 export function createWorkerServices(init: WorkerInit): WorkerServices {
   const shuffleDir = path.join(init.spillDir, 'shuffle');
   // One pool per worker for everything shuffles hold in memory (stored map outputs, combine tables); see
-  // memory.shuffleFraction. The mapreduce engine stores nothing in memory, but its combines use it too.
+  // memory.shuffleFraction. The mapreduce engine stores nothing in memory, but its sort buffers and combines use it.
   const budget = new MemoryBudget(init.shuffleSpillBytes, shuffleDir);
   setWorkerMemoryBudget(budget);
   switch (init.engine) {
@@ -34,7 +34,7 @@ export function createWorkerServices(init: WorkerInit): WorkerServices {
       };
     case 'mapreduce':
       return {
-        shuffles: new DiskShuffleManager(init.workerIndex, shuffleDir),
+        shuffles: new DiskShuffleManager(init.workerIndex, shuffleDir, budget),
         blocks: new NoCacheStore(),
         deliverResult: (jobId, partition, attempt, value) => writeJobResult(init.jobOutputRoot, jobId, partition, attempt, value),
       };
