@@ -43,11 +43,6 @@ const CHECK_EVERY = 1024;
 const SAMPLES = 64;
 /** A group's own cost besides its key and combiner: the [key, combiner] pair and its hash-table entry. */
 const GROUP_OVERHEAD = 96;
-/**
- * A single key's combiner estimated above this fraction of the heap cannot be merged, sunk and sent on without
- * running the worker out of memory: the task fails with an explanation instead of the worker dying.
- */
-const TOO_LARGE_FRACTION = 0.2;
 /** Pairs per frame of a run file: the unit read back while merging. */
 const FRAME = 4096;
 
@@ -172,8 +167,6 @@ class ExternalCombiner implements MemoryConsumer {
     // Entries of keys the order calls equal arrive together (one per own run, any number per input run) and
     // are merged as they arrive, so a key with many values never has them all listed besides its combiner.
     let out: Pair[] = [];
-    let merges = 0;
-    const tooLarge = TOO_LARGE_FRACTION * v8.getHeapStatistics().heap_size_limit;
     mergeFramedRuns([...this.#runs, ...inputFiles], (entry, run, startsBlock) => {
       if (startsBlock) {
         for (const kv of out) sink(kv);
@@ -183,13 +176,7 @@ class ExternalCombiner implements MemoryConsumer {
         const kv: Pair = run < own ? entry : [entry[0], toCombiner!(entry[1])];
         const same = out.length === 1 && out[0]![0] === kv[0] ? out[0] : out.find((o) => keysEqual(o[0], kv[0]));
         if (same === undefined) out.push(kv);
-        else {
-          same[1] = merge(same[1], kv[1]);
-          if (++merges % CHECK_EVERY === 0) {
-            const bytes = estimateSize([same[1]]);
-            if (bytes > tooLarge) throw groupTooLarge(same[0], bytes, tooLarge, this.label);
-          }
-        }
+        else same[1] = merge(same[1], kv[1]);
       } catch (e) {
         throw tagUserError(e, rddId, label);
       }
@@ -210,22 +197,6 @@ class ExternalCombiner implements MemoryConsumer {
 
 const byKey = (a: Pair, b: Pair): number => compareKeys(a[0], b[0]);
 
-function groupTooLarge(key: unknown, bytes: number, limit: number, label: string): Error {
-  const mib = (b: number) => `${Math.round(b / 2 ** 20)} MiB`;
-  let shown: string;
-  try {
-    shown = JSON.stringify(key) ?? String(key);
-  } catch {
-    shown = String(key);
-  }
-  if (shown.length > 60) shown = shown.slice(0, 60) + '...';
-  return new Error(
-    `the values of one key (${shown}) in ${label} grew past ${mib(bytes)} (estimated), more than a worker can hold ` +
-      `(${mib(limit)}, ${TOO_LARGE_FRACTION * 100}% of its ${mib(limit / TOO_LARGE_FRACTION)} heap, set by memory.workerMB): ` +
-      'one key\'s values must fit in one worker; aggregate them with reduceByKey/aggregateByKey/combineByKey instead of ' +
-      'groupByKey, split the key (add a salt), or raise memory.workerMB',
-  );
-}
 
 /** Writes key-sorted pairs as length-prefixed V8-serialized frames, so a reader can hold one frame at a time. */
 export function writeFramedRun(file: string, sorted: readonly Pair[]): void {
