@@ -24,7 +24,8 @@ export interface ContextOptions {
    * Spark's execution memory is. When the pool is full, the largest holders spill key-sorted runs to disk and
    * reducers merge-read them. The pool is a fraction of the heap, not the rest of it, because sizes are
    * estimates and the heap also holds what the pool does not count (user data, results, V8's overhead). A
-   * single key's values must still fit in one worker (a task whose group outgrows a fifth of the heap fails).
+   * single key's values must still fit in one worker (groupByKey), and so must one map output's bucket for one
+   * reducer (it is served and received whole).
    */
   readonly memory?: { workerMB?: number; storageFraction?: number; shuffleFraction?: number };
   /** Largest total of results one action may bring to the driver: bytes, or '1g', '512m' (default 1 GiB). */
