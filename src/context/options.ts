@@ -22,8 +22,14 @@ export interface ContextOptions {
   readonly progress?: boolean;
   /**
    * Worker memory: each worker thread's heap is limited to `workerMB` (default 2048), of which `storageFraction`
-   * (default 0.5) is the budget for cached partitions, and `shuffleFraction` (default 0.2) the most one map
-   * task buffers of its shuffle output before spilling sorted runs to disk.
+   * (default 0.5) is the budget for cached partitions, and `shuffleFraction` (default 0.2) the worker's shuffle
+   * pool: everything shuffles hold in that worker's memory at once (stored map outputs, the buffers of map tasks
+   * being written, map-side and reduce-side combine tables, fetched reduce input), shared by all its tasks as
+   * Spark's execution memory is. When the pool is full, the largest holders spill key-sorted runs to disk and
+   * reducers merge-read them. The pool is a fraction of the heap, not the rest of it, because sizes are
+   * estimates and the heap also holds what the pool does not count (user data, results, V8's overhead). A
+   * single key's values must still fit in one worker (groupByKey), and so must one map output's bucket for one
+   * reducer (it is served and received whole).
    */
   readonly memory?: { workerMB?: number; storageFraction?: number; shuffleFraction?: number };
   /** Largest total of results one action may bring to the driver: bytes, or '1g', '512m' (default 1 GiB). */
@@ -74,6 +80,7 @@ export interface ResolvedOptions {
   readonly progress: boolean;
   readonly workerMB: number;
   readonly storageBytes: number;
+  /** Each worker's shuffle pool, `workerMB x shuffleFraction` (see `memory`). */
   readonly shuffleSpillBytes: number;
   readonly maxResultBytes: number;
   readonly localDir: string;

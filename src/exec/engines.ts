@@ -13,6 +13,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { ShuffleManager } from '../shuffle/shuffle-manager.js';
 import { SpillingShuffleManager } from '../shuffle/spilling-shuffle-manager.js';
+import { MemoryBudget, setWorkerMemoryBudget } from '../shuffle/memory-budget.js';
 import { BlockManager, type WorkerBlockStore } from '../storage/block-manager.js';
 import { DiskShuffleManager } from '../mapreduce/disk-shuffle-manager.js';
 import { NoCacheStore } from '../mapreduce/no-cache-store.js';
@@ -25,7 +26,10 @@ export interface EngineWorkerInit {
   readonly spillDir: string;
   /** Estimated bytes of cached partitions this worker may hold. */
   readonly storageBytes: number;
-  /** Estimated bytes of one map task's shuffle output kept in memory before it spills sorted runs. */
+  /**
+   * Estimated bytes of shuffle data the worker keeps in memory (its shuffle pool, shared by stored map outputs,
+   * combine tables and fetched reduce input) before spilling sorted runs.
+   */
   readonly shuffleSpillBytes: number;
   /** Where result tasks write job results, when the engine sends results through files. */
   readonly jobOutputRoot: string;
@@ -62,11 +66,14 @@ export const ENGINES = {
   memory: {
     description: 'Spark-style: data stays in worker memory between stages and jobs',
     driver: (scratchDir) => ({ jobOutputRoot: path.join(scratchDir, 'jobs'), caches: true, onPersist: () => undefined, collectResults: (_id, sent) => [...sent] }),
-    worker: (init) => ({
-      shuffles: new SpillingShuffleManager({ workerIndex: init.workerIndex, dir: path.join(init.spillDir, 'shuffle'), spillBytes: init.shuffleSpillBytes, writeAllToDisk: false }),
-      blocks: new BlockManager({ storageBytes: init.storageBytes, spillDir: path.join(init.spillDir, 'blocks') }),
-      deliverResult: (_job, _p, _a, value) => value,
-    }),
+    worker: (init) => {
+      const budget = shufflePool(init);
+      return {
+        shuffles: new SpillingShuffleManager({ workerIndex: init.workerIndex, dir: budget.dir, spillBytes: init.shuffleSpillBytes, writeAllToDisk: false, budget }),
+        blocks: new BlockManager({ storageBytes: init.storageBytes, spillDir: path.join(init.spillDir, 'blocks') }),
+        deliverResult: (_job, _p, _a, value) => value,
+      };
+    },
   },
   mapreduce: {
     description: 'Hadoop-style: every shuffle and every job result through files, nothing cached',
@@ -85,13 +92,28 @@ export const ENGINES = {
         collectResults: (jobId, sent) => readJobResults(jobOutputRoot, jobId, sent),
       };
     },
-    worker: (init) => ({
-      shuffles: new DiskShuffleManager(init.workerIndex, path.join(init.spillDir, 'shuffle')),
-      blocks: new NoCacheStore(),
-      deliverResult: (jobId, partition, attempt, value) => writeJobResult(init.jobOutputRoot, jobId, partition, attempt, value),
-    }),
+    worker: (init) => {
+      // The engine stores nothing in memory, but its sort buffers and combines count against the same pool.
+      const budget = shufflePool(init);
+      return {
+        shuffles: new DiskShuffleManager(init.workerIndex, budget.dir, budget),
+        blocks: new NoCacheStore(),
+        deliverResult: (jobId, partition, attempt, value) => writeJobResult(init.jobOutputRoot, jobId, partition, attempt, value),
+      };
+    },
   },
 } as const satisfies Record<string, EngineEntry>;
+
+/**
+ * One pool per worker for everything shuffles hold in memory (stored map outputs, the map task being written,
+ * combine tables, fetched reduce input), like Spark's execution memory; see memory.shuffleFraction. Set as the
+ * worker's pool, which combines and fetched input find without being handed it.
+ */
+function shufflePool(init: EngineWorkerInit): MemoryBudget {
+  const budget = new MemoryBudget(init.shuffleSpillBytes, path.join(init.spillDir, 'shuffle'));
+  setWorkerMemoryBudget(budget);
+  return budget;
+}
 
 /** The names of the registered engines: `'memory' | 'mapreduce'`. */
 export type EngineName = keyof typeof ENGINES;

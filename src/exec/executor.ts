@@ -24,6 +24,8 @@ import { estimateSize } from '../storage/size-estimator.js';
 import { ENGINES, type WorkerServices } from './engines.js';
 import { STAGES_CACHED, type TaskMessage, type TaskMetrics, type TaskOutcome, type WorkerInit } from './protocol.js';
 import { ShuffleFetcher, type PeerShuffleService } from './shuffle-fetcher.js';
+import { FetchedInput } from '../shuffle/fetched-input.js';
+import { workerMemoryBudget } from '../shuffle/memory-budget.js';
 import { taskRuntime, type TaskRuntime } from './task-runtime.js';
 import { PerformanceObserver } from 'node:perf_hooks';
 
@@ -195,6 +197,7 @@ export class Executor {
       return { status: 'failed', epoch: this.epoch, failure: { kind: 'workerLost', workerIndex: this.workerIndex, message, causedByApp: false }, blockUpdates: [] };
     }
     this.#active.add(msg.taskId);
+    const inputs = new Map<string, FetchedInput>();
     try {
       await this.#admit(msg);
       // GC before this task started (another task's garbage) is not this task's.
@@ -205,7 +208,7 @@ export class Executor {
       const rdd = rdds.get(msg.finalRddId);
       // internal: the task message carries its stage's RDDs, the final one included
       if (rdd === undefined) throw new Error(`task ${msg.taskId} names RDD ${msg.finalRddId}, which was not sent`);
-      const tc = await this.#inputs(msg, meter);
+      const tc = await this.#inputs(msg, meter, inputs);
       // What taskContext() returns inside user functions (Spark's TaskContext), while this task computes.
       setCurrentTask({ partitionId: msg.partition, stageId: msg.stageId, attemptNumber: msg.attempt, taskAttemptId: msg.taskId });
       const ran = msg.shuffleWrite !== undefined ? await this.#runShuffleMap(msg, rdd, tc.context, runtime, meter) : await this.#runResult(msg, rdd, tc.context, runtime, meter);
@@ -222,6 +225,7 @@ export class Executor {
       if (meter.computeStart > 0 && meter.runMs === 0) meter.runMs = performance.now() - meter.computeStart;
       return { status: 'failed', epoch: this.epoch, failure: failureOf(e), blockUpdates: this.blocks.drainUpdates(), metrics: metricsOf(meter) };
     } finally {
+      for (const input of inputs.values()) input.dispose();
       setCurrentTask(undefined);
       this.#active.delete(msg.taskId);
       this.#cancelled.delete(msg.taskId);
@@ -271,18 +275,27 @@ export class Executor {
     return rdds;
   }
 
-  /** Phase 4: shuffle buckets fetched, leaf data indexed, and the TaskContext the computation sees. */
-  async #inputs(msg: TaskMessage, meter: Meter): Promise<{ context: TaskContext; computed: Map<number, number> }> {
-    const inputs = new Map<string, Bucket[]>();
+  /**
+   * Phase 4: shuffle buckets fetched (under the worker's shuffle pool: spilled to sorted runs when it is full),
+   * leaf data indexed, and the TaskContext the computation sees. `inputs` is the caller's, to dispose of.
+   */
+  async #inputs(msg: TaskMessage, meter: Meter, inputs: Map<string, FetchedInput>): Promise<{ context: TaskContext; computed: Map<number, number> }> {
     for (const read of msg.shuffleReads) {
-      const buckets = await timed(() => this.#fetcher.fetch(read.shuffleId, read.reduceId, read.locations), (ms) => (meter.fetchWaitMs += ms));
-      for (const b of buckets) {
-        meter.readRecords += b.length;
-        if (b.length > 0) meter.readBytes += estimateSize(b);
-      }
-      meter.keySample ??= keySampleOf(buckets);
-      inputs.set(`${read.shuffleId}/${read.reduceId}`, buckets);
+      const input = new FetchedInput(workerMemoryBudget());
+      inputs.set(`${read.shuffleId}/${read.reduceId}`, input);
+      const received = (buckets: readonly Bucket[]): void => {
+        for (const b of buckets) if (b.length > 0) meter.readBytes += estimateSize(b);
+        meter.keySample ??= keySampleOf(buckets);
+      };
+      await timed(() => this.#fetcher.fetch(read.shuffleId, read.reduceId, read.locations, input, received), (ms) => (meter.fetchWaitMs += ms));
+      meter.readRecords += input.records;
     }
+    const fetched = (shuffleId: number, reduceId: number): FetchedInput => {
+      const input = inputs.get(`${shuffleId}/${reduceId}`);
+      // internal: inputs are fetched before compute starts
+      if (input === undefined) throw new Error(`shuffle ${shuffleId} partition ${reduceId} was not fetched for this task`);
+      return input;
+    };
     const computed = new Map<number, number>();
     const payloads = new Map<string, readonly unknown[]>();
     for (const [rddId, p, data] of msg.payloads) payloads.set(`${rddId}/${p}`, data);
@@ -291,11 +304,10 @@ export class Executor {
       partition: msg.partition,
       attempt: msg.attempt,
       blocks: this.blocks,
-      shuffleInput: (shuffleId, reduceId) => {
-        const b = inputs.get(`${shuffleId}/${reduceId}`);
-        // internal: inputs are fetched before compute starts
-        if (b === undefined) throw new Error(`shuffle ${shuffleId} partition ${reduceId} was not fetched for this task`);
-        return b as ReadonlyArray<ReadonlyArray<Pair>>;
+      shuffleInput: (shuffleId, reduceId) => fetched(shuffleId, reduceId).all() as ReadonlyArray<ReadonlyArray<Pair>>,
+      shuffleInputParts: (shuffleId, reduceId) => {
+        const { buckets, runs } = fetched(shuffleId, reduceId).parts();
+        return { buckets: buckets as ReadonlyArray<ReadonlyArray<Pair>>, runs };
       },
       payload: (rddId, p) => payloads.get(`${rddId}/${p}`) ?? [],
       computed: (rddId) => computed.set(rddId, (computed.get(rddId) ?? 0) + 1),
@@ -326,6 +338,7 @@ export class Executor {
         stored.add(reduceId, kv);
       },
       close: () => stored.close(),
+      abort: () => stored.abort?.(),
     };
     // A user's partitioner ships as a function; the engine's own are rebuilt from their wire form.
     const custom =

@@ -124,7 +124,10 @@ export interface WorkerInit {
   /** Largest result a task may send back (Spark's spark.driver.maxResultSize). */
   readonly maxResultBytes: number;
   readonly engine: EngineName;
-  /** Estimated bytes of one map task's shuffle output kept in memory before it spills sorted runs. */
+  /**
+   * Estimated bytes of shuffle data the worker keeps in memory (its shuffle pool, shared by stored map outputs
+   * and running combines in the memory engine) before spilling sorted runs.
+   */
   readonly shuffleSpillBytes: number;
   /** Where the mapreduce engine writes job results. */
   readonly jobOutputRoot: string;

@@ -9,6 +9,10 @@ import { decodeBucket, type EncodedBucket } from '../shuffle/bucket-codec.js';
 import { FetchFailedError } from '../shuffle/fetch-failed.js';
 import type { ShuffleManager } from '../shuffle/shuffle-manager.js';
 import type { Bucket } from '../shuffle/wire.js';
+import type { FetchedInput } from '../shuffle/fetched-input.js';
+
+/** Records per shuffle fetch request, roughly: small enough that fetched input can spill between requests. */
+const FETCH_CHUNK_RECORDS = 65536;
 
 /** What a worker serves to its peers: buckets in the encoding of bucket-codec.ts, which is cheaper to move. */
 export interface PeerShuffleService {
@@ -52,22 +56,34 @@ export class ShuffleFetcher {
     return [...this.#peers].map(([index, p]) => [index, p.epoch]);
   }
 
-  /** Bucket `reduceId` of every map output, in map-id order, grouping the requests by the worker holding them. */
-  async fetch(shuffleId: number, reduceId: number, locations: readonly number[]): Promise<Bucket[]> {
+  /**
+   * Bucket `reduceId` of every map output into `into`, grouping the requests by the worker holding them. Each
+   * worker is asked for a few buckets at a time (about FETCH_CHUNK_RECORDS records), so the input can spill to
+   * disk between chunks (it counts against the worker's shuffle pool) instead of arriving all at once.
+   * `received` sees each chunk (for the task's metrics).
+   */
+  async fetch(shuffleId: number, reduceId: number, locations: readonly number[], into: FetchedInput, received?: (buckets: readonly Bucket[]) => void): Promise<void> {
     const byWorker = new Map<number, number[]>();
     locations.forEach((w, mapId) => {
       let ids = byWorker.get(w);
       if (ids === undefined) byWorker.set(w, (ids = []));
       ids.push(mapId);
     });
-    const out: Bucket[] = new Array(locations.length);
     await Promise.all(
-      [...byWorker].map(async ([w, mapIds]) => {
-        const got = w === this.workerIndex ? this.#fetchLocal(shuffleId, mapIds, reduceId) : await this.#fetchRemote(w, shuffleId, mapIds, reduceId);
-        for (let i = 0; i < mapIds.length; i++) out[mapIds[i]!] = got[i]!;
+      [...byWorker].map(async ([w, allIds]) => {
+        let perBucket = 0;
+        for (let next = 0; next < allIds.length; ) {
+          // The first request is one bucket; later ones are sized by the records per bucket seen so far.
+          const n = next === 0 ? 1 : Math.max(1, Math.floor(FETCH_CHUNK_RECORDS / Math.max(perBucket, 1)));
+          const mapIds = allIds.slice(next, next + n);
+          next += mapIds.length;
+          const got = w === this.workerIndex ? this.#fetchLocal(shuffleId, mapIds, reduceId) : await this.#fetchRemote(w, shuffleId, mapIds, reduceId);
+          for (const b of got) perBucket = Math.max(perBucket, b.length);
+          received?.(got);
+          into.add(mapIds, got);
+        }
       }),
     );
-    return out;
   }
 
   #fetchLocal(shuffleId: number, mapIds: number[], reduceId: number): Bucket[] {

@@ -3,7 +3,7 @@ import type { Dependency, ShuffleDependency } from './dependency.js';
 import { RangePartitioner, determineBounds, type Partitioner } from '../core/partitioner.js';
 import { compareKeys } from '../core/keys.js';
 import type { Aggregator, AggregatorWire } from '../shuffle/aggregator.js';
-import { combineCombinersByKey, combineValuesByKey } from '../shuffle/combine.js';
+import { combineCombinersExternally, combineValuesExternally } from '../shuffle/external-combiner.js';
 import type { TaskContext, Pair } from './task-context.js';
 import type { RddContext } from './rdd-context.js';
 import { capture } from '../closure/index.js';
@@ -160,16 +160,25 @@ export class ShuffledRDD<K, V, C> extends RDD<[K, C]> {
   }
 
   protected override pushCompute(p: number, tc: TaskContext, sink: Sink<[K, C]>): void {
-    const buckets = tc.shuffleInput(this.shuffleId, p);
+    const agg = this.#aggregator;
+    // An aggregating reader merge-reads what the worker spilled while fetching; others get it all as arrays.
+    const parts = agg !== undefined && tc.shuffleInputParts ? tc.shuffleInputParts(this.shuffleId, p) : undefined;
+    const buckets = parts?.buckets ?? tc.shuffleInput(this.shuffleId, p);
     const eachPair = (f: (kv: Pair) => void): void => {
       for (const bucket of buckets) for (let i = 0; i < bucket.length; i++) f(bucket[i]!);
     };
     let records: Iterable<Pair>;
-    const agg = this.#aggregator;
     if (agg !== undefined) {
-      records = this.spec.mapSideCombine
-        ? combineCombinersByKey(eachPair, agg, this.id, this.label)
-        : combineValuesByKey(eachPair, agg, this.id, this.label, `shuffle ${this.shuffleId}`);
+      // One reduce partition's keys may not fit the worker: the combine spills sorted runs and merges them.
+      const combineInto = this.spec.mapSideCombine ? combineCombinersExternally : combineValuesExternally;
+      const runs = parts?.runs ?? [];
+      if (this.spec.keyOrdering === undefined) {
+        combineInto(eachPair, agg, this.id, this.label, sink as (kv: Pair) => void, runs);
+        return;
+      }
+      const all: Pair[] = [];
+      combineInto(eachPair, agg, this.id, this.label, (kv) => all.push(kv), runs);
+      records = all;
     } else if (this.spec.keyOrdering !== undefined) {
       const all: Pair[] = [];
       eachPair((kv) => all.push(kv));

@@ -14,6 +14,8 @@ export interface MapOutputWriter {
   add(reduceId: number, kv: Pair): void;
   /** Ends the map task's output and stores it; returns the record count of each reduce partition. */
   close(): MapStatus;
+  /** Drops what a failed map task wrote so far (its memory and run files). */
+  abort?(): void;
 }
 
 export interface ShuffleManager {

@@ -7,7 +7,7 @@ import type { Pair } from '../core/pair.js';
 import type { MapStatus, ShuffleWriteWire } from './wire.js';
 import type { MapOutputWriter } from './shuffle-manager.js';
 import type { Aggregator } from './aggregator.js';
-import { combineValuesByKey } from './combine.js';
+import { combineExternally } from './external-combiner.js';
 import { NotAPairError, classInstanceError, isPair } from '../core/errors.js';
 import { findClassInstance } from '../closure/index.js';
 
@@ -40,14 +40,22 @@ export function writeShuffleOutput(
     if ((typeof k === 'object' && k !== null) || (typeof v === 'object' && v !== null)) refuseClassInstance(kv);
     out.add(partitioner.getPartition(k), kv);
   };
-  if (aggregator !== undefined && w.mapSideCombine) {
-    const combined = combineValuesByKey((each) => source(each as (x: unknown) => void), aggregator, w.rddId, w.rddLabel, producer);
-    for (let i = 0; i < combined.length; i++) place(combined[i]!);
-  } else {
+  const pairs = (each: (kv: Pair) => void): void =>
     source((x) => {
       if (!isPair(x)) throw new NotAPairError(w.rddLabel, producer, x);
-      place(x as Pair);
+      each(x as Pair);
     });
+  try {
+    if (aggregator !== undefined && w.mapSideCombine) {
+      // The table of a partition's distinct keys counts against the worker's shuffle pool and spills sorted runs.
+      const fns = { first: aggregator.createCombiner, merge: aggregator.mergeValue, mergeCombiners: aggregator.mergeCombiners };
+      combineExternally(pairs, fns, w.rddId, w.rddLabel, place);
+    } else {
+      pairs(place);
+    }
+  } catch (e) {
+    out.abort?.();
+    throw e;
   }
   return out.close();
 }

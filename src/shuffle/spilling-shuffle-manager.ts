@@ -2,8 +2,10 @@
  * A shuffle manager that keeps map outputs as per-reducer buckets and writes sorted runs to disk when a map
  * task's output grows past `spillBytes` (Hadoop's sort buffer; Spark's shuffle spill). With `writeAllToDisk`
  * every map output ends on disk (the mapreduce engine); otherwise the tail stays in memory and only what did
- * not fit was spilled (the memory engine). A fetch of a spilled bucket merges its runs back into one
- * key-sorted bucket.
+ * not fit was spilled (the memory engine). With a `budget` (the memory engine), every map output, being
+ * written or stored, counts against the worker's shuffle memory pool, and the pool spills the largest ones
+ * when the total outgrows it: a worker holding many map outputs stays bounded, not only each task. A fetch of
+ * a spilled bucket merges its runs back into one key-sorted bucket.
  */
 import path from 'node:path';
 import { rmSync } from 'node:fs';
@@ -14,6 +16,7 @@ import type { Pair } from './combine.js';
 import type { MapOutputWriter, ShuffleManager } from './shuffle-manager.js';
 import { FetchFailedError } from './fetch-failed.js';
 import { mergeSortedRuns, readRun, writeSortedRun } from './sorted-runs.js';
+import type { MemoryBudget, MemoryConsumer } from './memory-budget.js';
 
 export interface SpillingShuffleOptions {
   readonly workerIndex: number;
@@ -23,6 +26,8 @@ export interface SpillingShuffleOptions {
   readonly spillBytes: number;
   /** Write every map output to disk when the task ends (Hadoop), not only what outgrew the buffer. */
   readonly writeAllToDisk: boolean;
+  /** The worker's shuffle memory pool, shared by all map outputs held here (and by combiners). */
+  readonly budget?: MemoryBudget;
 }
 
 interface MapOutput {
@@ -30,6 +35,8 @@ interface MapOutput {
   readonly buckets: Pair[][];
   /** Run files per reducer. */
   readonly runs: string[][];
+  /** Its share of the worker's pool, when there is one. */
+  readonly consumer?: MemoryConsumer;
 }
 
 /** Re-estimate the average record size every this many records (estimating each record would cost too much). */
@@ -46,29 +53,47 @@ export class SpillingShuffleManager implements ShuffleManager {
     const buckets: Pair[][] = Array.from({ length: numReducers }, () => []);
     const runs: string[][] = Array.from({ length: numReducers }, () => []);
     const counts = new Array<number>(numReducers).fill(0);
+    const budget = this.options.budget;
     let buffered = 0;
     let avgBytes = 0;
     let runIndex = 0;
+    let closed = false;
     const spill = (): void => {
       for (let r = 0; r < numReducers; r++) {
         const b = buckets[r]!;
         if (b.length === 0) continue;
         const file = path.join(this.options.dir, `shuffle_${shuffleId}_${mapId}_${r}.run${runIndex}`);
-        writeSortedRun(file, b);
+        // A stored bucket may be in the hands of a local reducer reading it right now: sort a copy, never it.
+        writeSortedRun(file, closed ? b.slice() : b);
         runs[r]!.push(file);
         buckets[r] = [];
       }
       runIndex++;
       this.spills++;
       buffered = 0;
+      if (budget !== undefined) {
+        budget.spills++;
+        budget.update(consumer, 0);
+      }
+    };
+    // Spilled by the pool while written (another task needs room) and after close (the output is stored).
+    const consumer: MemoryConsumer = { bytes: 0, spill: () => buffered > 0 && spill() };
+    budget?.register(consumer);
+    const removeAll = (): void => {
+      budget?.release(consumer);
+      removeFiles({ runs });
     };
     return {
       add: (reduceId, kv) => {
         buckets[reduceId]!.push(kv);
         counts[reduceId]!++;
         if (buffered % SAMPLE_EVERY === 0) {
-          const size = estimateSize([kv]) - 24; // minus the estimator's array overhead
+          const size = estimateSize([kv]) - 16; // minus the estimator's array overhead, plus the bucket slot
           avgBytes = avgBytes === 0 ? size : (avgBytes * 3 + size) / 4;
+          if (budget !== undefined && buffered > 0 && !budget.update(consumer, buffered * avgBytes)) {
+            spill();
+            return;
+          }
         }
         buffered++;
         if (buffered * avgBytes > this.options.spillBytes) spill();
@@ -76,14 +101,22 @@ export class SpillingShuffleManager implements ShuffleManager {
       close: (): MapStatus => {
         if (this.options.writeAllToDisk) spill();
         else if (runIndex > 0) for (const b of buckets) b.sort((a, c) => compare(a, c));
+        closed = true;
+        budget?.update(consumer, buffered * avgBytes);
         let byMap = this.#outputs.get(shuffleId);
         if (byMap === undefined) this.#outputs.set(shuffleId, (byMap = new Map()));
         const previous = byMap.get(mapId);
-        if (previous) removeFiles(previous);
-        byMap.set(mapId, { buckets, runs });
+        if (previous) this.#drop(previous);
+        byMap.set(mapId, { buckets, runs, consumer });
         return { sizes: counts };
       },
+      abort: removeAll,
     };
+  }
+
+  #drop(out: MapOutput): void {
+    if (out.consumer !== undefined) this.options.budget?.release(out.consumer);
+    removeFiles(out);
   }
 
   fetchBuckets(shuffleId: number, mapIds: readonly number[], reduceId: number): Bucket[] {
@@ -101,17 +134,18 @@ export class SpillingShuffleManager implements ShuffleManager {
   }
 
   remove(shuffleId: number): void {
-    for (const out of this.#outputs.get(shuffleId)?.values() ?? []) removeFiles(out);
+    for (const out of this.#outputs.get(shuffleId)?.values() ?? []) this.#drop(out);
     this.#outputs.delete(shuffleId);
   }
 
   close(): void {
+    for (const byMap of this.#outputs.values()) for (const out of byMap.values()) if (out.consumer) this.options.budget?.release(out.consumer);
     this.#outputs.clear();
     rmSync(this.options.dir, { recursive: true, force: true });
   }
 }
 
-function removeFiles(out: MapOutput): void {
+function removeFiles(out: Pick<MapOutput, 'runs'>): void {
   for (const files of out.runs) for (const f of files) rmSync(f, { force: true });
 }
 

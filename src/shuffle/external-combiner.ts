@@ -1,0 +1,359 @@
+/**
+ * Combining by key under the worker's shuffle memory budget (Spark's ExternalAppendOnlyMap, and the map-side
+ * combine spill of its ExternalSorter). Records go into the in-memory grouping of `combine.ts`; when the
+ * worker's pool cannot hold the table, it is sorted by the engine's key order and written as a run file, and
+ * a fresh table starts. At the end the runs (and what is still in memory) are merge-read, a frame at a time,
+ * and the combiners of equal keys are merged with mergeCombiners, so no more than one frame per run is in
+ * memory while merging.
+ *
+ * Without spills the output is the grouping's, in first-seen key order (unchanged behaviour); after spills it
+ * is in key order.
+ */
+import { closeSync, mkdirSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import v8 from 'node:v8';
+import { compareKeys, keysEqual } from '../core/keys.js';
+import { tagUserError } from '../core/errors.js';
+import { estimateSize } from '../storage/size-estimator.js';
+import type { Aggregator } from './aggregator.js';
+import { grouping, type Grouping, type Pair } from './combine.js';
+import { workerMemoryBudget, type MemoryBudget, type MemoryConsumer } from './memory-budget.js';
+
+type Source = (each: (kv: Pair) => void) => void;
+
+/** Key-sorted run files that are part of the input (fetched shuffle input spilled to disk). */
+export interface InputRuns {
+  readonly files: readonly string[];
+  /** Turns a record of these runs into a combiner (createCombiner for raw values; identity for combiners). */
+  readonly toCombiner: (v: unknown) => unknown;
+}
+
+export interface CombineFunctions {
+  /** Combiner of a key's first record in this table. */
+  readonly first: (v: unknown) => unknown;
+  /** Adds a record to a key's combiner. */
+  readonly merge: (c: unknown, v: unknown) => unknown;
+  /** Merges two combiners of one key (from two runs); may modify and return its first argument. */
+  readonly mergeCombiners: (a: unknown, b: unknown) => unknown;
+}
+
+/** Re-estimate the table's size every this many records: estimating each record would cost too much. */
+const CHECK_EVERY = 1024;
+/** Combiners kept to estimate the average combiner size (a live reference sees a groupByKey array grow). */
+const SAMPLES = 64;
+/** A group's own cost besides its key and combiner: the [key, combiner] pair and its hash-table entry. */
+const GROUP_OVERHEAD = 96;
+/** Pairs per frame of a run file: the unit read back while merging. */
+const FRAME = 4096;
+
+let runCounter = 0;
+
+/**
+ * Combines `source` by key, then pushes each [key, combiner] to `sink`. Spills to `budget.dir` when the
+ * worker's pool (default: this worker's, none on the driver) runs out; without a pool nothing spills.
+ */
+export function combineExternally(
+  source: Source,
+  fns: CombineFunctions,
+  rddId: number,
+  label: string,
+  sink: (kv: Pair) => void,
+  budget: MemoryBudget | undefined = workerMemoryBudget(),
+  input?: InputRuns,
+): void {
+  if (budget === undefined && (input === undefined || input.files.length === 0)) {
+    const g = grouping(fns.first, fns.merge);
+    try {
+      source(g.add);
+    } catch (e) {
+      throw tagUserError(e, rddId, label);
+    }
+    const groups = g.groups();
+    for (let i = 0; i < groups.length; i++) sink(groups[i]!);
+    return;
+  }
+  // internal: fetched input spills only where a worker pool exists, and the same pool is found here
+  if (budget === undefined) throw new Error('spilled shuffle input needs a worker memory budget');
+  const c = new ExternalCombiner(fns, budget, label, input);
+  try {
+    try {
+      source(c.add);
+    } catch (e) {
+      throw tagUserError(e, rddId, label);
+    }
+    c.output(sink, rddId, label);
+  } finally {
+    c.dispose();
+  }
+}
+
+class ExternalCombiner implements MemoryConsumer {
+  bytes = 0;
+  #g!: Grouping;
+  #groups = 0;
+  #records = 0;
+  #keyBytes = 0;
+  #samples: unknown[] = [];
+  readonly #runs: string[] = [];
+  /** Once the output starts, the in-memory table is being read and must not be spilled under it. */
+  #outputting = false;
+  readonly #first: (v: unknown) => unknown;
+
+  constructor(
+    private readonly fns: CombineFunctions,
+    private readonly budget: MemoryBudget,
+    private readonly label: string,
+    private readonly input?: InputRuns,
+  ) {
+    // Counting groups and sampling combiners through createCombiner leaves the grouping's loop untouched.
+    this.#first = (v) => {
+      const created = fns.first(v);
+      this.#groups++;
+      if (this.#samples.length < SAMPLES) this.#samples.push(created);
+      else if (Math.random() * this.#groups < SAMPLES) this.#samples[Math.floor(Math.random() * SAMPLES)] = created;
+      return created;
+    };
+    this.#reset();
+    budget.register(this);
+  }
+
+  #reset(): void {
+    this.#g = grouping(this.#first, this.fns.merge);
+    this.#groups = 0;
+    this.#samples = [];
+  }
+
+  readonly add = (kv: Pair): void => {
+    this.#g.add(kv);
+    if (++this.#records % CHECK_EVERY === 0) {
+      if (this.#keyBytes === 0 || this.#records % (CHECK_EVERY * 16) === 0) this.#keyBytes = estimateSize([kv[0]]) - 24;
+      if (!this.budget.update(this, this.#estimate())) this.spill();
+    }
+  };
+
+  #estimate(): number {
+    if (this.#groups === 0) return 0;
+    let combiner = 0;
+    for (const s of this.#samples) combiner += estimateSize([s]) - 24;
+    combiner /= Math.max(1, this.#samples.length);
+    return this.#groups * (GROUP_OVERHEAD + this.#keyBytes + combiner);
+  }
+
+  spill(): void {
+    if (this.#outputting || this.#groups === 0) return;
+    const groups = this.#g.groups();
+    // The grouping is dropped below, so its list may be sorted in place.
+    groups.sort(byKey);
+    const file = path.join(this.budget.dir, `combine_${process.pid}_${runCounter++}.run`);
+    writeFramedRun(file, groups);
+    this.#runs.push(file);
+    this.#reset();
+    this.budget.spills++;
+    this.budget.update(this, 0);
+  }
+
+  output(sink: (kv: Pair) => void, rddId: number, label: string): void {
+    const inputFiles = this.input?.files ?? [];
+    if (this.#runs.length > 0 || inputFiles.length > 0) this.spill();
+    this.#outputting = true;
+    if (this.#runs.length === 0 && inputFiles.length === 0) {
+      const groups = this.#g.groups();
+      for (let i = 0; i < groups.length; i++) sink(groups[i]!);
+      return;
+    }
+    this.budget.release(this);
+    const merge = this.fns.mergeCombiners;
+    const own = this.#runs.length;
+    const toCombiner = this.input?.toCombiner;
+    // Entries of keys the order calls equal arrive together (one per own run, any number per input run) and
+    // are merged as they arrive, so a key with many values never has them all listed besides its combiner.
+    let out: Pair[] = [];
+    mergeFramedRuns([...this.#runs, ...inputFiles], (entry, run, startsBlock) => {
+      if (startsBlock) {
+        for (const kv of out) sink(kv);
+        out = [];
+      }
+      try {
+        const kv: Pair = run < own ? entry : [entry[0], toCombiner!(entry[1])];
+        const same = out.length === 1 && out[0]![0] === kv[0] ? out[0] : out.find((o) => keysEqual(o[0], kv[0]));
+        if (same === undefined) out.push(kv);
+        else same[1] = merge(same[1], kv[1]);
+      } catch (e) {
+        throw tagUserError(e, rddId, label);
+      }
+    });
+    for (const kv of out) sink(kv);
+  }
+
+  dispose(): void {
+    this.budget.release(this);
+    for (const f of this.#runs) rmSync(f, { force: true });
+    this.#runs.length = 0;
+  }
+
+  toString(): string {
+    return `combine table of ${this.label}`;
+  }
+}
+
+const byKey = (a: Pair, b: Pair): number => compareKeys(a[0], b[0]);
+
+
+/** Writes key-sorted pairs as length-prefixed V8-serialized frames, so a reader can hold one frame at a time. */
+export function writeFramedRun(file: string, sorted: readonly Pair[]): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const fd = openSync(file, 'w');
+  try {
+    const len = Buffer.alloc(4);
+    for (let i = 0; i < sorted.length; i += FRAME) {
+      const data = v8.serialize(sorted.slice(i, i + FRAME));
+      len.writeUInt32LE(data.length, 0);
+      writeSync(fd, len);
+      writeSync(fd, data);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A whole framed run as one array (for readers that do not merge). */
+export function readFramedRun(file: string): Pair[] {
+  const out: Pair[] = [];
+  const r = new FramedRunReader(file);
+  for (let kv = r.head; kv !== undefined; r.advance(), kv = r.head) out.push(kv);
+  return out;
+}
+
+class FramedRunReader {
+  readonly #fd: number;
+  #frame: Pair[] = [];
+  #pos = 0;
+  #done = false;
+
+  constructor(file: string) {
+    this.#fd = openSync(file, 'r');
+    this.#next();
+  }
+
+  #next(): void {
+    const len = Buffer.alloc(4);
+    if (readSync(this.#fd, len, 0, 4, null) < 4) {
+      this.#done = true;
+      this.#frame = [];
+      closeSync(this.#fd);
+      return;
+    }
+    const n = len.readUInt32LE(0);
+    const data = Buffer.allocUnsafe(n);
+    let got = 0;
+    while (got < n) got += readSync(this.#fd, data, got, n - got, null);
+    this.#frame = v8.deserialize(data) as Pair[];
+    this.#pos = 0;
+  }
+
+  get head(): Pair | undefined {
+    return this.#done ? undefined : this.#frame[this.#pos];
+  }
+
+  advance(): void {
+    if (++this.#pos >= this.#frame.length) this.#next();
+  }
+
+  close(): void {
+    if (!this.#done) {
+      this.#done = true;
+      closeSync(this.#fd);
+    }
+  }
+}
+
+/**
+ * Merge-reads key-sorted framed runs; calls `onEntry` with each entry, its run, and whether its key starts a new
+ * set of keys the order calls equal (entries of one set come in run order).
+ */
+export function mergeFramedRuns(files: readonly string[], onEntry: (kv: Pair, run: number, startsBlock: boolean) => void): void {
+  const readers = files.map((f) => new FramedRunReader(f));
+  try {
+    // A binary heap of reader indexes by head key; ties by index keep run order.
+    const heap: number[] = [];
+    const less = (i: number, j: number): boolean => {
+      const c = byKey(readers[i]!.head!, readers[j]!.head!);
+      return c < 0 || (c === 0 && i < j);
+    };
+    const up = (k: number): void => {
+      while (k > 0) {
+        const parent = (k - 1) >> 1;
+        if (!less(heap[k]!, heap[parent]!)) break;
+        [heap[k], heap[parent]] = [heap[parent]!, heap[k]!];
+        k = parent;
+      }
+    };
+    const down = (k: number): void => {
+      for (;;) {
+        const l = 2 * k + 1;
+        const r = l + 1;
+        let m = k;
+        if (l < heap.length && less(heap[l]!, heap[m]!)) m = l;
+        if (r < heap.length && less(heap[r]!, heap[m]!)) m = r;
+        if (m === k) return;
+        [heap[k], heap[m]] = [heap[m]!, heap[k]!];
+        k = m;
+      }
+    };
+    for (let i = 0; i < readers.length; i++) {
+      if (readers[i]!.head === undefined) continue;
+      heap.push(i);
+      up(heap.length - 1);
+    }
+    let blockKey: unknown;
+    let first = true;
+    while (heap.length > 0) {
+      const i = heap[0]!;
+      const kv = readers[i]!.head!;
+      readers[i]!.advance();
+      if (readers[i]!.head === undefined) {
+        heap[0] = heap[heap.length - 1]!;
+        heap.pop();
+      }
+      if (heap.length > 0) down(0);
+      const starts = first || compareKeys(kv[0], blockKey) !== 0;
+      if (starts) blockKey = kv[0];
+      first = false;
+      onEntry(kv, i, starts);
+    }
+  } finally {
+    for (const r of readers) r.close();
+  }
+}
+
+/** combineValuesByKey of `combine.ts`, under the worker's budget: createCombiner, then mergeValue. */
+export function combineValuesExternally(
+  source: Source,
+  agg: Aggregator,
+  rddId: number,
+  label: string,
+  sink: (kv: Pair) => void,
+  inputRuns: readonly string[] = [],
+): void {
+  const fns = { first: agg.createCombiner, merge: agg.mergeValue, mergeCombiners: agg.mergeCombiners };
+  combineExternally(source, fns, rddId, label, sink, workerMemoryBudget(), { files: inputRuns, toCombiner: agg.createCombiner });
+}
+
+/**
+ * combineCombinersByKey of `combine.ts`, under the worker's budget. As there, a key's first combiner is copied
+ * when it is an object: it may be a stored map output that mergeCombiners would otherwise modify. Combiners
+ * read back from runs are copies already.
+ */
+export function combineCombinersExternally(
+  source: Source,
+  agg: Aggregator,
+  rddId: number,
+  label: string,
+  sink: (kv: Pair) => void,
+  inputRuns: readonly string[] = [],
+): void {
+  const fns = { first: ownCopy, merge: agg.mergeCombiners, mergeCombiners: agg.mergeCombiners };
+  combineExternally(source, fns, rddId, label, sink, workerMemoryBudget(), { files: inputRuns, toCombiner: (c) => c });
+}
+
+const ownCopy = (c: unknown): unknown => (c !== null && typeof c === 'object' ? structuredClone(c) : c);

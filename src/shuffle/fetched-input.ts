@@ -1,0 +1,92 @@
+/**
+ * A reduce task's fetched shuffle input under the worker's shuffle memory budget. A reduce partition reads one
+ * bucket of every map output, and together they can be as large as a whole map partition's output, whatever
+ * the budget: so buckets arrive in chunks, count against the worker's pool while in memory, and are written to
+ * key-sorted run files when the pool is full (Spark fetches large blocks to disk). An aggregating reducer
+ * merge-reads those runs (external-combiner.ts); any other reader gets everything back as arrays.
+ */
+import path from 'node:path';
+import { rmSync } from 'node:fs';
+import type { Bucket } from './wire.js';
+import { estimateSize } from '../storage/size-estimator.js';
+import type { Pair } from './combine.js';
+import { compareKeys } from '../core/keys.js';
+import { readFramedRun, writeFramedRun } from './external-combiner.js';
+import type { MemoryBudget, MemoryConsumer } from './memory-budget.js';
+
+let inputCounter = 0;
+
+export class FetchedInput implements MemoryConsumer {
+  bytes = 0;
+  /** Buckets in memory, by map id (the order readers that do not merge have always seen). */
+  #buckets: Bucket[] = [];
+  #inMemory = 0;
+  readonly #runs: string[] = [];
+  /** Set when the task starts reading: arrays handed out stay referenced, so spilling then frees nothing. */
+  #reading = false;
+  #records = 0;
+  #avgBytes = 0;
+
+  constructor(private readonly budget: MemoryBudget | undefined) {
+    budget?.register(this);
+  }
+
+  /** Records fetched so far (in memory and spilled). */
+  get records(): number {
+    return this.#records;
+  }
+
+  /** Adds the buckets of the given map outputs. */
+  add(mapIds: readonly number[], buckets: readonly Bucket[]): void {
+    for (let i = 0; i < mapIds.length; i++) {
+      const b = buckets[i]!;
+      this.#buckets[mapIds[i]!] = b;
+      this.#records += b.length;
+      this.#inMemory += b.length;
+      if (b.length === 0) continue;
+      const size = estimateSize(b as unknown[]) / b.length;
+      this.#avgBytes = this.#avgBytes === 0 ? size : (this.#avgBytes + size) / 2;
+    }
+    if (this.budget !== undefined && !this.budget.update(this, this.#inMemory * this.#avgBytes)) this.spill();
+  }
+
+  spill(): void {
+    if (this.#reading || this.#buckets.length === 0 || this.budget === undefined) return;
+    // One run per spill: all buckets in memory, as one key-sorted list (the order a merge-read needs).
+    const all: Pair[] = [];
+    for (const b of this.#buckets) if (b !== undefined) for (let i = 0; i < b.length; i++) all.push(b[i] as Pair);
+    all.sort((a, b) => compareKeys(a[0], b[0]));
+    const file = path.join(this.budget.dir, `input_${process.pid}_${inputCounter++}.run`);
+    writeFramedRun(file, all);
+    this.#runs.push(file);
+    this.#buckets = [];
+    this.#inMemory = 0;
+    this.budget.spills++;
+    this.budget.update(this, 0);
+  }
+
+  /** The input as in-memory buckets plus key-sorted run files (for readers that merge). */
+  parts(): { buckets: readonly Bucket[]; runs: readonly string[] } {
+    this.#reading = true;
+    return { buckets: this.#present(), runs: this.#runs };
+  }
+
+  /** Everything as arrays (spilled runs read back whole): for readers that do not merge. */
+  all(): Bucket[] {
+    this.#reading = true;
+    const out = this.#present();
+    for (const f of this.#runs) out.push(readFramedRun(f));
+    return out;
+  }
+
+  #present(): Bucket[] {
+    return this.#buckets.filter((b) => b !== undefined);
+  }
+
+  dispose(): void {
+    this.budget?.release(this);
+    for (const f of this.#runs) rmSync(f, { force: true });
+    this.#runs.length = 0;
+    this.#buckets = [];
+  }
+}

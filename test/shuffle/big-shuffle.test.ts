@@ -1,0 +1,68 @@
+/**
+ * End to end on real worker threads with a small heap: a shuffle whose state is several times the workers'
+ * shuffle budget finishes with the right answer (map outputs, map-side and reduce-side combine tables, and
+ * fetched input all spill), and a job that cannot fit (one group larger than the heap) fails with a clear
+ * error instead of restarting workers forever.
+ */
+import { describe, expect, it } from 'vitest';
+import { Context, capture } from 'kindling';
+
+describe('shuffles larger than the worker memory', () => {
+  it('reduceByKey over 400k distinct keys in two partitions finishes on local[2] with memory.workerMB 64', async () => {
+    // 800k records, 400k distinct string keys in two map partitions: each partition's combine table and map
+    // output are estimated at ~40 MB each, three times the shuffle pool (64 MB x 0.2) and together more than
+    // the worker's heap; each reducer reads as much again.
+    const n = 800_000;
+    const distinct = 400_000;
+    const sc = new Context({ master: 'local[2]', progress: false, hints: false, memory: { workerMB: 64 } });
+    try {
+      const counts = sc
+        .range(0, n, 1, 2)
+        .map(capture({ distinct }, (i): [string, number] => [`key-${(i * 7919) % distinct}`, i % 3]))
+        .reduceByKey((a, b) => a + b);
+      expect(await counts.count()).toBe(distinct);
+      const sample = await counts.filter(([k]) => k.endsWith('77')).collect();
+
+      // The plain computation, in this process.
+      const expected = new Map<string, number>();
+      for (let i = 0; i < n; i++) {
+        const k = `key-${(i * 7919) % distinct}`;
+        if (k.endsWith('77')) expected.set(k, (expected.get(k) ?? 0) + (i % 3));
+      }
+      expect(sample.length).toBe(expected.size);
+      for (const [k, v] of sample) expect(v).toBe(expected.get(k));
+    } finally {
+      await sc.stop();
+    }
+  }, 60_000);
+
+  it('a groupByKey whose one group is larger than the heap ends with an error naming the stage, the limit and the advice', async () => {
+    // 2M string values of one key (~80 MB as one array) over 16 map partitions: the map outputs, the fetched
+    // input and the partial groups all spill, so only the final group is too large. The worker dies of it at
+    // every attempt; the job must still end.
+    const sc = new Context({ master: 'local[2]', progress: false, hints: false, memory: { workerMB: 64 }, maxTaskFailures: 2, maxStageAttempts: 2 });
+    try {
+      const started = Date.now();
+      const error = await sc
+        .range(0, 2_000_000, 1, 16)
+        .map((i): [string, string] => ['hot', `value-${i}`])
+        .groupByKey()
+        .mapValues((vs) => vs.length)
+        .collect()
+        .then(
+          () => undefined,
+          (e: Error) => e,
+        );
+      expect(error).toBeInstanceOf(Error);
+      const message = error!.message;
+      expect(message).toMatch(/stage \d+/);
+      expect(message).toMatch(/mapValues at big-shuffle\.test\.ts/);
+      expect(message).toMatch(/worker \d ran out of memory \(heap limit 64 MiB, the context's memory\.workerMB\)/);
+      expect(message).toMatch(/reduceByKey\/aggregateByKey instead of groupByKey/);
+      expect(Date.now() - started).toBeLessThan(55_000);
+      expect(await sc.range(10).count()).toBe(10);
+    } finally {
+      await sc.stop();
+    }
+  }, 60_000);
+});
