@@ -40,3 +40,23 @@ export {
 } from './core/errors.js';
 export { EventBus } from './scheduler/event-bus.js';
 export type * from './scheduler/events.js';
+export {
+  StreamingContext,
+  DStream,
+  ManualClock,
+  SystemClock,
+  PidRateEstimator,
+  parseDuration,
+  type StreamingOptions,
+  type StreamingState,
+  type BatchTime,
+  type WindowSpec,
+  type Clock,
+  type Duration,
+  type PidOptions,
+  type Source,
+  type SourceBatch,
+  type BatchReport,
+  type BackpressureOptions,
+  type ReceiverOptions,
+} from './streaming/index.js';
