@@ -199,6 +199,7 @@ export class AsyncIterableSource<T> implements Source<T> {
   async #run(): Promise<void> {
     const it = this.#iterable[Symbol.asyncIterator]();
     this.#iterator = it;
+    let pulls = 0;
     try {
       while (this.#receiving) {
         if (this.#mode !== 'drop' && this.#size >= this.#bound()) {
@@ -206,6 +207,9 @@ export class AsyncIterableSource<T> implements Source<T> {
           await new Promise<void>((r) => (this.#wakePump = r));
           continue;
         }
+        // A producer that is always ready (a generator) resolves next() in a microtask, which would starve timers
+        // and I/O; yielding to the event loop now and then keeps batches and the rest of the driver running.
+        if (++pulls % 256 === 0) await new Promise((r) => setImmediate(r));
         const r = await it.next();
         if (r.done || !this.#receiving) {
           // A record that arrives after stopReceiving() is kept: it was taken from the producer already.
