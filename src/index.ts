@@ -59,4 +59,7 @@ export {
   type BatchReport,
   type BackpressureOptions,
   type ReceiverOptions,
+  type RedisEntry,
+  type RedisSourceOptions,
+  type RedisSinkOptions,
 } from './streaming/index.js';

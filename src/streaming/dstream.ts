@@ -13,6 +13,7 @@ import type { RDD } from '../rdd/index.js';
 import type { StreamingBatchTime } from '../scheduler/events.js';
 import { StorageLevel } from '../storage/storage-level.js';
 import { checkMultiple, type Duration, parseDuration } from './duration.js';
+import { addRedisSink, type RedisSinkOptions } from './redis.js';
 
 /** A batch: `id` counts batches from 0, `ms` is its time (a multiple of the batch interval). */
 export type BatchTime = StreamingBatchTime;
@@ -572,6 +573,20 @@ export abstract class DStream<T> implements StreamNode {
         await rdd.saveAsTextFile(target, { overwrite: true });
       },
     });
+  }
+
+  /**
+   * Appends every batch to the Redis stream `key`, one entry per record with the fields `encode` returns (run on
+   * the driver), ids `<batch ms>-<index>`. Idempotent per batch: a batch already written is skipped, so a replayed
+   * batch writes nothing twice. One writer per output stream.
+   *
+   * @example
+   * ```ts
+   * counts.toRedis({ key: 'word-counts', encode: ([w, n]) => ({ word: w, count: String(n) }) });
+   * ```
+   */
+  toRedis(options: RedisSinkOptions<T>): void {
+    addRedisSink(this, options);
   }
 
   /**

@@ -4,3 +4,4 @@ export { ManualClock, SystemClock, type Clock } from './clock.js';
 export { parseDuration, type Duration } from './duration.js';
 export { PidRateEstimator, type PidOptions } from './rate-estimator.js';
 export type { Source, SourceBatch, BatchReport, BackpressureOptions, ReceiverOptions } from './sources.js';
+export type { RedisEntry, RedisSourceOptions, RedisSinkOptions } from './redis.js';

@@ -20,6 +20,8 @@ export interface SourceBatch<T> {
   readonly buffered?: number;
   /** The records-per-second limit applied to this batch, when there is one. */
   readonly rateLimit?: number;
+  /** What a replayable source read (JSON data), recorded in the offsets log before the batch runs. */
+  readonly range?: unknown;
 }
 
 /** How a finished batch went, for sources that adapt their rate. */
@@ -55,6 +57,12 @@ export interface Source<T> {
   stopReceiving?(): void;
   /** Records received but not yet handed to a batch. */
   pending?(): number;
+  /** Replayable sources: the records of a range recorded by an earlier run (the uncommitted batch after a restart). */
+  replay?(range: unknown): Promise<T[]> | T[];
+  /** Replayable sources: continue after this recorded range (called before start() on a restart). */
+  resume?(range: unknown): void;
+  /** After the batch that read `range` is committed (acknowledge, delete, move processed files). */
+  commit?(range: unknown): void | Promise<void>;
   /** The error that ended the source, if any: it fails the stream. */
   failure?(): unknown;
   stop(): void | Promise<void>;

@@ -13,13 +13,19 @@ import type { SchedulerEvent, StreamingSourceStatus } from '../scheduler/events.
 import { type Clock, SystemClock } from './clock.js';
 import { type BatchTime, type DStream, InputDStream, type OutputOperation, type StreamGraph, type StreamNode } from './dstream.js';
 import { type Duration, parseDuration } from './duration.js';
+import { CheckpointLog, type OffsetEntry } from './checkpoint-log.js';
+import { type RedisEntry, type RedisSourceOptions, RedisStreamSource } from './redis.js';
 import { AsyncIterableSource, QueueSource, type ReceiverOptions, type Source, TextFileSource } from './sources.js';
 
 /** Options of a {@link StreamingContext}. */
 export interface StreamingOptions {
   /** Time between batches (required, as in Spark): milliseconds or a string such as `'500ms'`, `'2s'`. */
   batchInterval: Duration;
-  /** Where window and state RDDs are checkpointed (`<dir>/rdds`); sets the context's checkpoint folder if unset. */
+  /**
+   * A folder for the offset and commit logs (a restart with the same folder resumes after the last committed
+   * batch, replaying an uncommitted one with the same ranges and batch time) and for window and state RDD
+   * checkpoints (`<dir>/rdds`, unless the context has a checkpoint folder already).
+   */
   checkpoint?: string;
   /** Time source; a {@link ManualClock} makes tests deterministic. Default: the wall clock. */
   clock?: Clock;
@@ -34,6 +40,8 @@ interface QueuedBatch {
   readonly time: BatchTime;
   readonly sources: StreamingSourceStatus[];
   readonly records: number;
+  /** Source name -> range, for the offsets log and commit(). */
+  readonly ranges: Record<string, unknown>;
 }
 
 /**
@@ -78,6 +86,8 @@ export class StreamingContext {
   #resolveTerminated!: () => void;
   readonly #terminated = new Promise<void>((r) => (this.#resolveTerminated = r));
   readonly #graph: StreamGraph;
+  readonly #log: CheckpointLog | undefined;
+  #firstBatchMs = 0;
 
   constructor(sc: Context, options: StreamingOptions) {
     if (sc === null || typeof sc !== 'object' || typeof (sc as Context).parallelize !== 'function') {
@@ -89,6 +99,7 @@ export class StreamingContext {
     this.#clock = options.clock ?? new SystemClock();
     this.#backpressure = options.backpressure;
     if (options.checkpoint !== undefined && sc.checkpointDir === undefined) sc.setCheckpointDir(path.join(options.checkpoint, 'rdds'));
+    this.#log = options.checkpoint === undefined ? undefined : new CheckpointLog(options.checkpoint);
     const self = this;
     this.#graph = {
       sc,
@@ -187,6 +198,27 @@ export class StreamingContext {
   }
 
   /**
+   * Entries of a Redis stream, `{ id, ms, fields }`. `direct` mode reads id ranges (XRANGE) and records them in the
+   * offsets log, so with a `checkpoint` folder and an idempotent sink (`toRedis`, `saveAsTextFiles`) a restart
+   * gives exactly-once output; `group` mode reads with a consumer group and acknowledges after each committed batch.
+   *
+   * @example
+   * ```ts
+   * const ssc = new StreamingContext(sc, { batchInterval: '1s', checkpoint: 'ckpt/wc' });
+   * ssc.redisStream({ key: 'tweets', startId: '0' })
+   *   .flatMap((e) => (e.fields.text ?? '').split(' '))
+   *   .countByValue()
+   *   .toRedis({ key: 'counts', encode: ([w, n]) => ({ w, n: String(n) }) });
+   * ```
+   */
+  redisStream(options: RedisSourceOptions): DStream<RedisEntry> {
+    const source = new RedisStreamSource(options, this.batchIntervalMs, (s, rate) =>
+      this.sc.events.emit({ type: 'rateUpdated', source: s, recordsPerSec: rate, time: Date.now() }),
+    );
+    return this.source(source);
+  }
+
+  /**
    * The batch-by-batch union of several streams of the same slide.
    *
    * @example
@@ -224,18 +256,59 @@ export class StreamingContext {
           `pass { checkpoint: dir } to the StreamingContext or call sc.setCheckpointDir(dir)`,
       );
     }
+    const names = new Set<string>();
+    for (const { source } of this.#inputs) {
+      if (names.has(source.name)) throw new IllegalStateError(`start(): two sources are named '${source.name}'; the offsets log tells sources apart by name`);
+      names.add(source.name);
+    }
     this.#state = 'active';
-    for (const { source } of this.#inputs) await source.start();
     const now = this.#clock.now();
     // Spark's timer: the first batch at the next multiple of the interval; zero time one interval before it.
     this.#zeroMs = Math.floor(now / this.batchIntervalMs) * this.batchIntervalMs;
+    let replay: OffsetEntry | undefined;
+    if (this.#log !== undefined) {
+      // A restart keeps the first run's zero time, so batch ids and window alignment continue.
+      const zero = this.#log.readMetadata(this.batchIntervalMs);
+      if (zero === undefined) this.#log.writeMetadata(this.batchIntervalMs, this.#zeroMs);
+      else this.#zeroMs = zero;
+      const last = this.#log.last();
+      if (last !== undefined) {
+        for (const { source } of this.#inputs) {
+          const range = last.entry.sources[source.name];
+          if (range !== undefined) source.resume?.(range);
+        }
+        if (!last.committed) replay = last.entry;
+      }
+    }
+    for (const { source } of this.#inputs) await source.start();
+    this.#firstBatchMs = (Math.floor(now / this.batchIntervalMs) + 1) * this.batchIntervalMs;
+    if (replay !== undefined) {
+      await this.#replay(replay);
+      this.#firstBatchMs = Math.max(this.#firstBatchMs, replay.batch.ms + this.batchIntervalMs);
+    }
     this.#generator = this.#generate();
     this.#processor = this.#process();
     options.signal?.addEventListener('abort', () => void this.stop({ graceful: false, stopContext: false }), { once: true });
   }
 
+  /** The uncommitted batch of an earlier run, again: same time, same ranges (no empty down-time batches). */
+  async #replay(entry: OffsetEntry): Promise<void> {
+    const statuses: StreamingSourceStatus[] = [];
+    let total = 0;
+    for (const { stream, source } of this.#inputs) {
+      const range = entry.sources[source.name];
+      const records = range !== undefined && source.replay !== undefined ? await source.replay(range) : [];
+      stream.put(entry.batch.ms, records);
+      total += records.length;
+      statuses.push({ name: source.name, records: records.length, dropped: 0, buffered: 0 });
+    }
+    this.#lastCut = entry.batch.ms;
+    this.#queue.push({ time: entry.batch, sources: statuses, records: total, ranges: { ...entry.sources } });
+    this.sc.events.emit({ type: 'batchSubmitted', batch: entry.batch, records: total, sources: statuses, time: this.#clock.now() });
+  }
+
   async #generate(): Promise<void> {
-    let next = this.#zeroMs! + this.batchIntervalMs;
+    let next = this.#firstBatchMs;
     for (;;) {
       try {
         await this.#clock.sleepUntil(next, this.#abort.signal);
@@ -252,6 +325,7 @@ export class StreamingContext {
     this.#lastCut = ms;
     const time = this.#batchTime(ms);
     const statuses: StreamingSourceStatus[] = [];
+    const ranges: Record<string, unknown> = {};
     let total = 0;
     for (const { stream, source } of this.#inputs) {
       const failure = source.failure?.();
@@ -267,6 +341,7 @@ export class StreamingContext {
         return;
       }
       stream.put(ms, b.records);
+      if (b.range !== undefined) ranges[source.name] = b.range;
       const records = Array.isArray(b.records) ? b.records.length : undefined;
       total += records ?? 0;
       statuses.push({
@@ -277,7 +352,13 @@ export class StreamingContext {
         ...(b.rateLimit === undefined ? {} : { rateLimit: b.rateLimit }),
       });
     }
-    this.#queue.push({ time, sources: statuses, records: total });
+    try {
+      this.#log?.writeOffsets({ batch: time, sources: ranges });
+    } catch (error) {
+      this.#fail(error);
+      return;
+    }
+    this.#queue.push({ time, sources: statuses, records: total, ranges });
     this.sc.events.emit({ type: 'batchSubmitted', batch: time, records: total, sources: statuses, time: this.#clock.now() });
     this.#wakeProcessor?.();
     this.#wakeProcessor = undefined;
@@ -335,6 +416,11 @@ export class StreamingContext {
       time: this.#clock.now(),
     });
     if (error !== undefined) throw error;
+    this.#log?.writeCommit(batch.time, outputs.map((o) => o.name));
+    for (const { source } of this.#inputs) {
+      const range = batch.ranges[source.name];
+      if (range !== undefined) await source.commit?.(range);
+    }
     this.#batchesCompleted++;
     const endMs = Date.now();
     this.#inputs.forEach(({ source }, i) => {
