@@ -1,8 +1,8 @@
 /**
  * The offset and commit logs (Structured Streaming's): `offsets/<id>.json` is written before a batch runs, with
  * the range each replayable source handed over; `commits/<id>.json` after every output succeeded. A restart
- * resumes after the last committed batch and first replays an uncommitted one with the same ranges and the same
- * batch time, so sinks keyed by batch time (saveAsTextFiles, toRedis) write it once.
+ * resumes after the last committed batch and first replays the uncommitted ones with the same ranges and the same
+ * batch times, so sinks keyed by batch time (saveAsTextFiles, toRedis) write each once.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -50,13 +50,16 @@ export class CheckpointLog {
     this.#write(path.join(this.#dir, 'metadata.json'), { batchIntervalMs, zeroMs });
   }
 
-  /** The newest offsets entry and whether it was committed; undefined on a first run. */
-  last(): { entry: OffsetEntry; committed: boolean } | undefined {
+  /**
+   * The newest offsets entry (where sources resume) and every entry after the last commit, oldest first. Batches
+   * are cut ahead of processing, so several may have been cut and none of them committed when the driver died.
+   */
+  recover(): { newest: OffsetEntry; uncommitted: OffsetEntry[] } | undefined {
     const ids = this.#ids('offsets');
     if (ids.length === 0) return undefined;
-    const id = ids.at(-1)!;
-    const entry = this.#read<OffsetEntry>(path.join(this.#dir, 'offsets', name(id)));
-    return { entry, committed: existsSync(path.join(this.#dir, 'commits', name(id))) };
+    const lastCommit = this.#ids('commits').at(-1) ?? -1;
+    const read = (id: number) => this.#read<OffsetEntry>(path.join(this.#dir, 'offsets', name(id)));
+    return { newest: read(ids.at(-1)!), uncommitted: ids.filter((id) => id > lastCommit).map(read) };
   }
 
   writeOffsets(entry: OffsetEntry): void {

@@ -180,7 +180,7 @@ export class RedisStreamSource implements Source<RedisEntry> {
     const raw = (await this.#client.call('XRANGE', this.#o.key, `(${r.after}`, r.until)) as [string, string[]][];
     if (raw.length !== r.count) {
       throw new IllegalStateError(
-        `redisStream ${this.#o.key}: replaying the uncommitted batch found ${raw.length} entries in (${r.after}, ${r.until}], ` +
+        `redisStream ${this.#o.key}: replaying an uncommitted batch found ${raw.length} entries in (${r.after}, ${r.until}], ` +
           `the checkpoint recorded ${r.count}; were they trimmed (XTRIM/MAXLEN)?`,
       );
     }

@@ -57,7 +57,7 @@ export interface Source<T> {
   stopReceiving?(): void;
   /** Records received but not yet handed to a batch. */
   pending?(): number;
-  /** Replayable sources: the records of a range recorded by an earlier run (the uncommitted batch after a restart). */
+  /** Replayable sources: the records of a range recorded by an earlier run (uncommitted batches after a restart). */
   replay?(range: unknown): Promise<T[]> | T[];
   /** Replayable sources: continue after this recorded range (called before start() on a restart). */
   resume?(range: unknown): void;

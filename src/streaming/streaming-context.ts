@@ -23,7 +23,7 @@ export interface StreamingOptions {
   batchInterval: Duration;
   /**
    * A folder for the offset and commit logs (a restart with the same folder resumes after the last committed
-   * batch, replaying an uncommitted one with the same ranges and batch time) and for window and state RDD
+   * batch, replaying uncommitted ones with the same ranges and batch times) and for window and state RDD
    * checkpoints (`<dir>/rdds`, unless the context has a checkpoint folder already).
    */
   checkpoint?: string;
@@ -265,33 +265,33 @@ export class StreamingContext {
     const now = this.#clock.now();
     // Spark's timer: the first batch at the next multiple of the interval; zero time one interval before it.
     this.#zeroMs = Math.floor(now / this.batchIntervalMs) * this.batchIntervalMs;
-    let replay: OffsetEntry | undefined;
+    let replay: OffsetEntry[] = [];
     if (this.#log !== undefined) {
       // A restart keeps the first run's zero time, so batch ids and window alignment continue.
       const zero = this.#log.readMetadata(this.batchIntervalMs);
       if (zero === undefined) this.#log.writeMetadata(this.batchIntervalMs, this.#zeroMs);
       else this.#zeroMs = zero;
-      const last = this.#log.last();
-      if (last !== undefined) {
+      const recovered = this.#log.recover();
+      if (recovered !== undefined) {
         for (const { source } of this.#inputs) {
-          const range = last.entry.sources[source.name];
+          const range = recovered.newest.sources[source.name];
           if (range !== undefined) source.resume?.(range);
         }
-        if (!last.committed) replay = last.entry;
+        replay = recovered.uncommitted;
       }
     }
     for (const { source } of this.#inputs) await source.start();
     this.#firstBatchMs = (Math.floor(now / this.batchIntervalMs) + 1) * this.batchIntervalMs;
-    if (replay !== undefined) {
-      await this.#replay(replay);
-      this.#firstBatchMs = Math.max(this.#firstBatchMs, replay.batch.ms + this.batchIntervalMs);
+    for (const entry of replay) {
+      await this.#replay(entry);
+      this.#firstBatchMs = Math.max(this.#firstBatchMs, entry.batch.ms + this.batchIntervalMs);
     }
     this.#generator = this.#generate();
     this.#processor = this.#process();
     options.signal?.addEventListener('abort', () => void this.stop({ graceful: false, stopContext: false }), { once: true });
   }
 
-  /** The uncommitted batch of an earlier run, again: same time, same ranges (no empty down-time batches). */
+  /** An uncommitted batch of an earlier run, again: same time, same ranges (no empty down-time batches). */
   async #replay(entry: OffsetEntry): Promise<void> {
     const statuses: StreamingSourceStatus[] = [];
     let total = 0;
