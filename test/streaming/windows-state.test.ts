@@ -128,4 +128,35 @@ describe('windows and state (manual clock)', () => {
     const ckpt = `${dir()}/checkpoints`;
     expect(existsSync(ckpt) && readdirSync(ckpt).some((n) => n.startsWith('rdd-'))).toBe(true);
   });
+
+  it('a worker killed mid-batch changes nothing: cached window and state partitions are recomputed from lineage', async () => {
+    const interval = 100;
+    const { ssc, tick } = manual(sc(), interval);
+    const batches = Array.from({ length: 10 }, (_, i) => Array.from({ length: 20 }, (_, j) => `k${(i * 7 + j) % 5}`));
+    const pairs = ssc.queueStream(batches).map((w): [string, number] => [w, 1]);
+    const state = pairs.updateStateByKey((vs: number[], st?: number) => (st ?? 0) + vs.length).checkpoint(400);
+    const win = pairs.reduceByKeyAndWindow((a, b) => a + b, { window: 300, inverse: (a, b) => a - b, filter: ([, n]) => n > 0 });
+    const stateOut: Array<[string, number][]> = [];
+    const winOut: Array<[string, number][]> = [];
+    let batch = 0;
+    state.foreachRDD(async (rdd) => {
+      batch++;
+      // Kill a worker while this batch's jobs run: its cached blocks and shuffle outputs are lost.
+      const job = rdd.collect();
+      if (batch === 3 || batch === 6) await sc().faults.killWorker(batch % 2);
+      stateOut.push(sortedPairs(await job));
+    });
+    win.foreachRDD(async (rdd) => void winOut.push(sortedPairs(await rdd.collect())));
+    await ssc.start();
+    await tick(batches.length);
+    await ssc.stop({ stopContext: false });
+    const total = new Map<string, number>();
+    batches.forEach((b, i) => {
+      for (const k of b) total.set(k, (total.get(k) ?? 0) + 1);
+      expect(stateOut[i]).toEqual(sortedPairs([...total]));
+      const w = new Map<string, number>();
+      for (const k of batches.slice(Math.max(0, i - 2), i + 1).flat()) w.set(k, (w.get(k) ?? 0) + 1);
+      expect(winOut[i]).toEqual(sortedPairs([...w]));
+    });
+  });
 });
