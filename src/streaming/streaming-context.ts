@@ -88,6 +88,7 @@ export class StreamingContext {
   readonly #graph: StreamGraph;
   readonly #log: CheckpointLog | undefined;
   #firstBatchMs = 0;
+  #abandoning = false;
 
   constructor(sc: Context, options: StreamingOptions) {
     if (sc === null || typeof sc !== 'object' || typeof (sc as Context).parallelize !== 'function') {
@@ -288,7 +289,8 @@ export class StreamingContext {
     }
     this.#generator = this.#generate();
     this.#processor = this.#process();
-    options.signal?.addEventListener('abort', () => void this.stop({ graceful: false, stopContext: false }), { once: true });
+    if (options.signal?.aborted) void this.stop({ graceful: false, stopContext: false });
+    else options.signal?.addEventListener('abort', () => void this.stop({ graceful: false, stopContext: false }), { once: true });
   }
 
   /** An uncommitted batch of an earlier run, again: same time, same ranges (no empty down-time batches). */
@@ -428,12 +430,13 @@ export class StreamingContext {
     });
     const seen = new Set<StreamNode>();
     for (const op of this.#outputs) op.stream.clearOld(ms, seen);
-    // Inputs no output read at this time (a window's slide skipped it) still drop their data once out of reach.
-    for (const { stream } of this.#inputs) if (!seen.has(stream)) stream.dropBefore(ms);
+    // Batches no output ever reads (a window shorter than its slide skips some) still drop their data in time.
+    for (const { stream } of this.#inputs) stream.dropBefore(ms - (seen.has(stream) ? stream.rememberMs : 0));
   }
 
   #fail(error: unknown): void {
-    if (this.#failure !== undefined || this.#state === 'stopped') return;
+    // A stop that abandons running work (stopContext fails the running job) is not a failure of the stream.
+    if (this.#failure !== undefined || this.#state === 'stopped' || this.#abandoning) return;
     this.#failure = error;
     void this.stop({ graceful: false, stopContext: false });
   }
@@ -485,6 +488,7 @@ export class StreamingContext {
       if (stopContext) await this.sc.stop();
       return;
     }
+    if (!graceful) this.#abandoning = true;
     const limitMs = timeout === undefined ? 10 * this.batchIntervalMs : parseDuration(timeout, 'timeout');
     this.#abort.abort();
     for (const { source } of this.#inputs) source.stopReceiving?.();

@@ -4,7 +4,7 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { StreamingContext } from 'kindling';
+import { Context, ManualClock, StreamingContext } from 'kindling';
 import { collectBatches, manual, useStreamingContext } from './helpers.js';
 
 describe('sources and outputs', () => {
@@ -128,5 +128,24 @@ describe('sources and outputs', () => {
     expect(times.length).toBeGreaterThanOrEqual(3);
     for (const t of times) expect(t % 100).toBe(0);
     expect(times.slice(1).map((t, i) => t - times[i]!)).toEqual(times.slice(1).map(() => 100));
+  });
+
+  it('stop({ stopContext: true }) during a running batch stops both contexts, and is not reported as a failure', async () => {
+    const own = new Context({ master: 'local[1]', progress: false, hints: false });
+    const clock = new ManualClock(0);
+    const ssc = new StreamingContext(own, { batchInterval: 1000, clock });
+    let started!: () => void;
+    const running = new Promise<void>((r) => (started = r));
+    ssc.queueStream([[1, 2, 3]]).foreachRDD(async (rdd) => {
+      started();
+      // A job that runs until the context is stopped under it.
+      await rdd.map((x) => { const end = Date.now() + 2000; while (Date.now() < end); return x; }).collect();
+    });
+    await ssc.start();
+    clock.advance(1000);
+    await running;
+    await ssc.stop({ stopContext: true });
+    expect(await ssc.awaitTermination()).toBe(true);
+    expect(own.isStopped).toBe(true);
   });
 });
