@@ -45,6 +45,10 @@ describe('windows and state (manual clock)', () => {
         const plain = pairs.reduceByKeyAndWindow((a, b) => a + b, spec);
         const byValue = pairs.map(([w]) => w).countByValueAndWindow(windowMs, slideMs);
         const out = [inverse, inverseNoFilter, plain, byValue].map((s) => collectBatches(s));
+        const ones = pairs.map(() => 1);
+        const totalInverse = collectBatches(ones.reduceByWindow((a, b) => a + b, { ...spec, inverse: (a, b) => a - b }));
+        const totalPlain = collectBatches(ones.reduceByWindow((a, b) => a + b, spec));
+        const counted = collectBatches(pairs.countByWindow(windowMs, slideMs));
         await ssc.start();
         await tick(batches.length);
         await ssc.stop({ stopContext: false });
@@ -57,6 +61,11 @@ describe('windows and state (manual clock)', () => {
         for (const [, kv] of out[1]!) for (const [, n] of kv) expect(n).toBeGreaterThanOrEqual(0);
         expect(norm(out[2]!, false)).toEqual(expected);
         expect(norm(out[3]!, false)).toEqual(expected);
+        const totals = expected.map(([t, kv]): [number, number] => [t, kv.reduce((a, [, n]) => a + n, 0)]);
+        expect(counted).toEqual(totals.map(([t, n]) => [t, [n]]));
+        // A reduce of an empty window has no element; with an inverse, a window emptied by leaving batches keeps 0.
+        expect(totalPlain).toEqual(totals.map(([t, n]) => [t, n > 0 ? [n] : []]));
+        expect(totalInverse.map(([t, v]) => [t, v.filter((n) => n !== 0)])).toEqual(totals.map(([t, n]) => [t, n > 0 ? [n] : []]));
       }),
       { numRuns: 12 },
     );
