@@ -164,7 +164,18 @@ export class AsyncIterableSource<T> implements Source<T> {
   #wakePump: (() => void) | undefined;
   #pump: Promise<void> | undefined;
 
-  constructor(iterable: AsyncIterable<T>, batchMs: number, options: ReceiverOptions, name: string, onRate: (source: string, rate: number) => void) {
+  readonly #cleanup: (() => void) | undefined;
+
+  constructor(
+    iterable: AsyncIterable<T>,
+    batchMs: number,
+    options: ReceiverOptions,
+    name: string,
+    onRate: (source: string, rate: number) => void,
+    /** Releases what the iterable holds (a socket) when a pending next() would otherwise never settle. */
+    cleanup?: () => void,
+  ) {
+    this.#cleanup = cleanup;
     if (iterable === null || typeof (iterable as { [Symbol.asyncIterator]?: unknown })?.[Symbol.asyncIterator] !== 'function') {
       throw new ArgumentTypeError('fromAsyncIterable expects an async iterable (a Node Readable, events.on(...), an async generator)');
     }
@@ -295,6 +306,7 @@ export class AsyncIterableSource<T> implements Source<T> {
     this.#head = 0;
     // Not awaited: a producer blocked in next() would hold the stop forever; return() ends a generator once it yields.
     if (!this.#done) this.#iterator?.return?.()?.catch(() => undefined);
+    this.#cleanup?.();
   }
 }
 

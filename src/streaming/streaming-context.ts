@@ -4,7 +4,10 @@
  * JobScheduler with concurrentJobs = 1). Batch RDDs are ordinary RDDs, so worker loss, retries and shuffles are
  * the engine's business.
  */
+import { once } from 'node:events';
+import net from 'node:net';
 import path from 'node:path';
+import readline from 'node:readline';
 import type { Context } from '../context/context.js';
 import { ArgumentTypeError, IllegalStateError, InvalidArgumentError } from '../core/errors.js';
 import type { RDD } from '../rdd/index.js';
@@ -181,6 +184,49 @@ export class StreamingContext {
     const backpressure = options.backpressure ?? this.#backpressure;
     const source = new AsyncIterableSource<T>(iterable, this.batchIntervalMs, backpressure === undefined ? {} : { backpressure }, name, (s, rate) =>
       this.sc.events.emit({ type: 'rateUpdated', source: s, recordsPerSec: rate, time: Date.now() }),
+    );
+    return this.source(source);
+  }
+
+  /**
+   * Lines of text read from a TCP server (Spark's socketTextStream), under back pressure: in `block` mode the
+   * socket is paused while a batch's worth of lines waits, so TCP slows the producer down; in `drop` mode it is
+   * read at full speed and lines past the bound are dropped.
+   *
+   * @example
+   * ```ts
+   * ssc.socketTextStream('127.0.0.1', 9999).flatMap((l) => l.split(' ')).countByValue().print();
+   * ```
+   */
+  socketTextStream(host: string, port: number, options: ReceiverOptions = {}): DStream<string> {
+    if (typeof host !== 'string' || !Number.isInteger(port) || port <= 0 || port > 65535) {
+      throw new InvalidArgumentError(`socketTextStream expects a host and a TCP port, got ${String(host)}:${String(port)}`);
+    }
+    const name = options.name ?? `socket-${host}:${port}`;
+    let socket: net.Socket | undefined;
+    const lines: AsyncIterable<string> = {
+      async *[Symbol.asyncIterator]() {
+        socket = net.connect(port, host);
+        await once(socket, 'connect');
+        // readline's iterator stops reading the socket while its line queue is full, and the source stops asking
+        // for lines while its buffer is: the kernel buffers fill and the producer's write() returns false.
+        const rl = readline.createInterface({ input: socket, crlfDelay: Number.POSITIVE_INFINITY });
+        try {
+          yield* rl;
+        } finally {
+          rl.close();
+          socket.destroy();
+        }
+      },
+    };
+    const backpressure = options.backpressure ?? this.#backpressure;
+    const source = new AsyncIterableSource<string>(
+      lines,
+      this.batchIntervalMs,
+      backpressure === undefined ? {} : { backpressure },
+      name,
+      (s, rate) => this.sc.events.emit({ type: 'rateUpdated', source: s, recordsPerSec: rate, time: Date.now() }),
+      () => socket?.destroy(),
     );
     return this.source(source);
   }

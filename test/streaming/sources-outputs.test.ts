@@ -2,6 +2,7 @@
  * Sources (files, async iterables) and outputs (print, saveAsTextFiles, failures), plus one run on the wall clock.
  */
 import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { Context, ManualClock, StreamingContext } from 'kindling';
@@ -147,5 +148,49 @@ describe('sources and outputs', () => {
     await ssc.stop({ stopContext: true });
     expect(await ssc.awaitTermination()).toBe(true);
     expect(own.isStopped).toBe(true);
+  });
+
+  it('socketTextStream in block mode pauses the socket: the producer stalls, and lines arrive in order, none lost', async () => {
+    const total = 1_000_000;
+    let written = 0;
+    let finished = false;
+    const server = net.createServer((socket) => {
+      // Writes as fast as TCP accepts, honouring write() === false like any well-behaved producer.
+      const pump = () => {
+        while (written < total) {
+          let chunk = '';
+          for (let i = 0; i < 1000; i++) chunk += `line-${String(written + i).padStart(12, '0')}\n`;
+          written += 1000;
+          if (!socket.write(chunk)) return void socket.once('drain', pump);
+        }
+        finished = true;
+        socket.end();
+      };
+      socket.on('error', () => undefined);
+      pump();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as net.AddressInfo;
+    try {
+      const { ssc, tick } = manual(sc());
+      const got: string[] = [];
+      ssc.socketTextStream('127.0.0.1', port, { backpressure: { mode: 'block', maxRate: 1000 } }).foreachRDD(async (rdd) => void got.push(...(await rdd.collect())));
+      await ssc.start();
+      await new Promise((r) => setTimeout(r, 500));
+      const stalledAt = written;
+      for (let i = 0; i < 3; i++) {
+        // Time for the source to read one batch's worth; the producer keeps trying to write the rest.
+        await new Promise((r) => setTimeout(r, 100));
+        await tick();
+      }
+      await ssc.stop({ stopContext: false });
+      // 20 MB offered; what the kernel's socket buffers and readline hold is a small fraction of it.
+      expect(finished).toBe(false);
+      expect(stalledAt).toBeLessThan(total / 4);
+      expect(got).toHaveLength(3000);
+      expect(got).toEqual(Array.from({ length: 3000 }, (_, i) => `line-${String(i).padStart(12, '0')}`));
+    } finally {
+      server.close();
+    }
   });
 });
