@@ -28,6 +28,11 @@ export interface RedisSourceOptions {
   mode?: 'direct' | 'group';
   group?: string;
   consumer?: string;
+  /**
+   * Group mode: entries another consumer of the group has held unacknowledged for at least this long (it died,
+   * presumably) are claimed (XAUTOCLAIM) and processed here, before new ones. Off by default.
+   */
+  claimIdleMs?: number;
   /** Where a new application starts: `'$'` (default: entries added after the start), `'0'` (all), or an id. */
   startId?: string;
   /** Entries per second at most; the PID estimator lowers it when processing falls behind. */
@@ -106,6 +111,9 @@ export class RedisStreamSource implements Source<RedisEntry> {
     }
     const mode = options.mode ?? 'direct';
     if (mode !== 'direct' && mode !== 'group') throw new InvalidArgumentError(`redisStream: mode must be 'direct' or 'group', got '${String(mode)}'`);
+    if (options.claimIdleMs !== undefined && (mode !== 'group' || !(Number.isInteger(options.claimIdleMs) && options.claimIdleMs >= 0))) {
+      throw new InvalidArgumentError(`redisStream: claimIdleMs applies to mode 'group' and must be an integer >= 0, got ${String(options.claimIdleMs)}`);
+    }
     if (mode === 'group' && (options.group === undefined || options.consumer === undefined)) {
       throw new InvalidArgumentError("redisStream: mode 'group' needs { group, consumer }");
     }
@@ -162,6 +170,14 @@ export class RedisStreamSource implements Source<RedisEntry> {
       return (pair?.[1] ?? []).filter((e): e is [string, string[]] => e[1] !== null).map(toEntry);
     };
     let records: RedisEntry[] = [];
+    if (this.#o.claimIdleMs !== undefined) {
+      // XAUTOCLAIM moves the entries into this consumer's pending list; the next read of id 0 returns them.
+      const claimed = (await client.call('XAUTOCLAIM', this.#o.key, this.#o.group!, this.#o.consumer!, this.#o.claimIdleMs, '0-0', 'COUNT', limit)) as [
+        string,
+        unknown[],
+      ];
+      if ((claimed?.[1]?.length ?? 0) > 0) this.#pendingFirst = true;
+    }
     if (this.#pendingFirst) {
       records = await read('0');
       if (records.length < limit) this.#pendingFirst = false;

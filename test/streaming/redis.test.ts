@@ -148,4 +148,29 @@ describe.skipIf(redisSkipReason !== undefined)(`Redis Streams${redisSkipReason ?
     expect(second[0]).toEqual(WORDS.slice(0, 4));
     expect(((await redis.xpending('in:group', 'g')) as [number])[0]).toBe(0);
   });
+
+  it('group mode with claimIdleMs: another consumer claims what a dead one held, then reads on', async () => {
+    await push('in:claim', WORDS);
+    async function consume(consumer: string, fail: boolean, batches: number, claimIdleMs?: number) {
+      const clock = new ManualClock(0);
+      const ssc = new StreamingContext(sc(), { batchInterval: 1000, clock });
+      const got: string[][] = [];
+      ssc
+        .redisStream({ url: url(), key: 'in:claim', mode: 'group', group: 'g', consumer, startId: '0', maxPerBatch: 5, ...(claimIdleMs === undefined ? {} : { claimIdleMs }) })
+        .foreachRDD(async (rdd) => {
+          got.push((await rdd.collect()).map((e) => e.fields.word!));
+          if (fail) throw new Error('consumer died');
+        });
+      await runBatches(ssc, clock, batches, sc());
+      if (fail) await expect(ssc.awaitTermination()).rejects.toThrow(/consumer died/);
+      else await ssc.stop({ stopContext: false });
+      return got;
+    }
+    expect(await consume('dead', true, 1)).toEqual([WORDS.slice(0, 5)]);
+    await new Promise((r) => setTimeout(r, 60));
+    const other = await consume('alive', false, 5, 50);
+    expect(other[0]).toEqual(WORDS.slice(0, 5));
+    expect(other.flat()).toEqual(WORDS);
+    expect(((await redis.xpending('in:claim', 'g')) as [number])[0]).toBe(0);
+  });
 });
