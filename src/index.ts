@@ -47,6 +47,7 @@ export {
   SystemClock,
   PidRateEstimator,
   parseDuration,
+  formatBatchLine,
   type StreamingOptions,
   type StreamingState,
   type BatchTime,

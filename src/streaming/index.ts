@@ -5,3 +5,4 @@ export { parseDuration, type Duration } from './duration.js';
 export { PidRateEstimator, type PidOptions } from './rate-estimator.js';
 export type { Source, SourceBatch, BatchReport, BackpressureOptions, ReceiverOptions } from './sources.js';
 export type { RedisEntry, RedisSourceOptions, RedisSinkOptions } from './redis.js';
+export { formatBatchLine } from './console-line.js';

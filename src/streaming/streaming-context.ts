@@ -17,6 +17,7 @@ import { type Clock, SystemClock } from './clock.js';
 import { type BatchTime, type DStream, InputDStream, type OutputOperation, type StreamGraph, type StreamNode } from './dstream.js';
 import { type Duration, parseDuration } from './duration.js';
 import { CheckpointLog, type OffsetEntry } from './checkpoint-log.js';
+import { formatBatchLine } from './console-line.js';
 import { type RedisEntry, type RedisSourceOptions, RedisStreamSource } from './redis.js';
 import { AsyncIterableSource, QueueSource, type ReceiverOptions, type Source, TextFileSource } from './sources.js';
 
@@ -119,6 +120,14 @@ export class StreamingContext {
       nextStreamId: () => this.#nextStreamId++,
     };
   }
+
+  /** Prints one line per batch on a terminal, next to the jobs' progress bars (when the context's `progress` is on). */
+  #consoleLine(): void {
+    const stream = process.stderr;
+    if (!this.sc.options.progress || !stream.isTTY) return;
+    this.#offConsole = this.sc.events.on('batchCompleted', (e) => void stream.write(`${formatBatchLine(e, this.batchIntervalMs)}\n`));
+  }
+  #offConsole: (() => void) | undefined;
 
   /** The context's event bus, where batch events (`batchSubmitted`, `batchStarted`, `batchCompleted`, ...) appear. */
   get events(): EventBus<SchedulerEvent> {
@@ -333,6 +342,7 @@ export class StreamingContext {
       await this.#replay(entry);
       this.#firstBatchMs = Math.max(this.#firstBatchMs, entry.batch.ms + this.batchIntervalMs);
     }
+    this.#consoleLine();
     this.#generator = this.#generate();
     this.#processor = this.#process();
     if (options.signal?.aborted) void this.stop({ graceful: false, stopContext: false });
@@ -561,6 +571,7 @@ export class StreamingContext {
       await this.#processor?.catch(() => undefined);
     }
     this.#state = 'stopped';
+    this.#offConsole?.();
     for (const { source } of this.#inputs) await source.stop();
     for (const op of this.#outputs) op.close?.();
     this.sc.events.emit({

@@ -3,7 +3,7 @@
  * batch's input (Spark's TestSuiteBase.testOperation pattern).
  */
 import { describe, expect, it } from 'vitest';
-import { ClosureError, IllegalStateError, InvalidArgumentError, parseDuration, StreamingContext, capture, ManualClock } from 'kindling';
+import { ClosureError, IllegalStateError, InvalidArgumentError, parseDuration, StreamingContext, capture, ManualClock, formatBatchLine } from 'kindling';
 import { collectBatches, manual, sortedPairs, useStreamingContext } from './helpers.js';
 
 describe('DStream operations (manual clock)', () => {
@@ -155,5 +155,28 @@ describe('DStream operations (manual clock)', () => {
     } finally {
       await bare.stop();
     }
+  });
+});
+
+describe('formatBatchLine', () => {
+  it('shows batch time and id, records and rate, delays against the interval, drops and the rate limit', () => {
+    const line = formatBatchLine(
+      {
+        type: 'batchCompleted',
+        batch: { id: 42, ms: Date.UTC(2026, 0, 1, 12, 0, 5) },
+        records: 48_213,
+        schedulingDelayMs: 3.2,
+        processingMs: 412.4,
+        totalDelayMs: 415.6,
+        sources: [
+          { name: 'a', records: 48_000, dropped: 7, buffered: 0, rateLimit: 61_000 },
+          { name: 'b', records: 213, dropped: 0, buffered: 0 },
+        ],
+        outputs: [],
+        time: 0,
+      },
+      1000,
+    );
+    expect(line).toBe('batch 12:00:05.000 #42 | 48,213 rec 48.2k/s | sched 3 ms | proc 412/1000 ms | total 416 ms | dropped 7 | rate<=61.0k/s');
   });
 });
