@@ -63,7 +63,8 @@ describe('back pressure of fromAsyncIterable (manual clock, producer always read
   async function run(
     backpressure: Parameters<ReturnType<typeof manual>['ssc']['fromAsyncIterable']>[1],
     batches: number,
-    afterBatch?: (pulled: number) => Promise<void> | void,
+    /** Waits until the producer is where the test wants it before each batch is cut. */
+    beforeBatch: (batch: number, pulled: () => number) => Promise<void>,
   ) {
     const { ssc, tick } = manual(sc());
     const { state, iterable } = fastProducer();
@@ -76,9 +77,7 @@ describe('back pressure of fromAsyncIterable (manual clock, producer always read
     const heapBefore = process.memoryUsage().heapUsed;
     await ssc.start();
     for (let i = 0; i < batches; i++) {
-      // Give the producer time to run far ahead of the batch.
-      await new Promise((r) => setTimeout(r, 40));
-      await afterBatch?.(state.pulled);
+      await beforeBatch(i, () => state.pulled);
       await tick();
     }
     const heapGrowth = process.memoryUsage().heapUsed - heapBefore;
@@ -88,9 +87,14 @@ describe('back pressure of fromAsyncIterable (manual clock, producer always read
   }
 
   it('drop (newest): keeps the first maxBuffered records, counts the rest as dropped, memory stays bounded', async () => {
-    const { got, submitted, pulled, heapGrowth } = await run({ backpressure: { mode: 'drop', maxBuffered: 100 } }, 3);
+    // Before each batch, the producer runs at least 1,000 records past the previous cut.
+    let last = 0;
+    const { got, submitted, pulled, heapGrowth } = await run({ backpressure: { mode: 'drop', maxBuffered: 100 } }, 3, async (_i, pulled) => {
+      await vi.waitFor(() => expect(pulled()).toBeGreaterThan(last + 1000));
+      last = pulled();
+    });
     // The producer really was faster: it yielded far more than three batches could hold.
-    expect(pulled).toBeGreaterThan(10 * 300);
+    expect(pulled).toBeGreaterThan(3000);
     expect(got.map((b) => b.length)).toEqual([100, 100, 100]);
     const dropped = submitted.map((e) => e.sources[0]!.dropped);
     for (const d of dropped) expect(d).toBeGreaterThan(0);
@@ -104,7 +108,11 @@ describe('back pressure of fromAsyncIterable (manual clock, producer always read
   });
 
   it('drop (oldest): keeps the latest maxBuffered records; what was dropped is exactly what precedes them', async () => {
-    const { got, submitted } = await run({ backpressure: { mode: 'drop', maxBuffered: 50, dropPolicy: 'oldest' } }, 2);
+    let last = 0;
+    const { got, submitted } = await run({ backpressure: { mode: 'drop', maxBuffered: 50, dropPolicy: 'oldest' } }, 2, async (_i, pulled) => {
+      await vi.waitFor(() => expect(pulled()).toBeGreaterThan(last + 500));
+      last = pulled();
+    });
     const dropped = submitted.map((e) => e.sources[0]!.dropped);
     expect(got.map((b) => b.length)).toEqual([50, 50]);
     expect(got[0]![0]).toBe(dropped[0]);
@@ -114,7 +122,12 @@ describe('back pressure of fromAsyncIterable (manual clock, producer always read
 
   it('block: pulls no more than the next batch may take and loses nothing', async () => {
     const pulledAtTick: number[] = [];
-    const { got, pulled } = await run({ backpressure: { mode: 'block', maxRate: 200 } }, 3, (p) => void pulledAtTick.push(p));
+    const { got, pulled } = await run({ backpressure: { mode: 'block', maxRate: 200 } }, 3, async (i, p) => {
+      await vi.waitFor(() => expect(p()).toBeGreaterThanOrEqual(200 * (i + 1)));
+      // However long the producer is given, it gets no further.
+      await new Promise((r) => setTimeout(r, 30));
+      pulledAtTick.push(p());
+    });
     // 200/s over 1 s batches: at most 200 records wait, however long the producer has.
     expect(pulledAtTick).toEqual([200, 400, 600]);
     expect(got.map((b) => b.length)).toEqual([200, 200, 200]);
@@ -124,7 +137,11 @@ describe('back pressure of fromAsyncIterable (manual clock, producer always read
 
   it('buffer: pulls ahead up to maxBuffered, batches take the rate limit, nothing is lost', async () => {
     const pulledAtTick: number[] = [];
-    const { got } = await run({ backpressure: { mode: 'buffer', maxBuffered: 500, maxRate: 200 } }, 3, (p) => void pulledAtTick.push(p));
+    const { got } = await run({ backpressure: { mode: 'buffer', maxBuffered: 500, maxRate: 200 } }, 3, async (i, p) => {
+      await vi.waitFor(() => expect(p()).toBeGreaterThanOrEqual(500 + 200 * i));
+      await new Promise((r) => setTimeout(r, 30));
+      pulledAtTick.push(p());
+    });
     expect(pulledAtTick).toEqual([500, 700, 900]);
     expect(got.map((b) => b.length)).toEqual([200, 200, 200]);
     expect(got.flat()).toEqual(Array.from({ length: 600 }, (_, i) => i));
@@ -132,10 +149,11 @@ describe('back pressure of fromAsyncIterable (manual clock, producer always read
 
   it('the PID estimator limits the next batch to what processing sustained', async () => {
     const { ssc, tick } = manual(sc(), 100);
-    const { iterable } = fastProducer();
+    const { state, iterable } = fastProducer();
     const rates: RateUpdatedEvent[] = [];
     const sizes: number[] = [];
-    const off = sc().events.on('rateUpdated', (e) => void rates.push(e));
+    const submitted: BatchSubmittedEvent[] = [];
+    const offs = [sc().events.on('rateUpdated', (e) => void rates.push(e)), sc().events.on('batchSubmitted', (e) => void submitted.push(e))];
     ssc
       .fromAsyncIterable(iterable, { backpressure: { mode: 'block', maxBuffered: 5000 } })
       .foreachRDD(async (rdd) => {
@@ -145,20 +163,26 @@ describe('back pressure of fromAsyncIterable (manual clock, producer always read
         await new Promise((r) => setTimeout(r, n / 20));
       });
     await ssc.start();
+    // The first batch finds the buffer full (5000, no rate yet); tick() returns once each batch completed.
+    await vi.waitFor(() => expect(state.pulled).toBeGreaterThanOrEqual(5000));
     for (let i = 0; i < 5; i++) {
-      await vi.waitFor(() => expect(sizes.length >= i).toBe(true));
       await new Promise((r) => setTimeout(r, 30));
       await tick();
     }
     await ssc.stop({ stopContext: false });
-    off();
+    for (const off of offs) off();
     // No rate for the first two batches (the estimator needs two); then a limit below the 5000-record bound.
     expect(sizes[0]).toBe(5000);
     expect(rates.length).toBeGreaterThanOrEqual(3);
     const last = rates.at(-1)!.recordsPerSec;
     expect(last).toBeGreaterThan(100);
     expect(last).toBeLessThan(20_000);
-    // Every batch after an update takes at most rate x interval.
-    expect(sizes.at(-1)!).toBeLessThanOrEqual(Math.floor(rates.at(-2)!.recordsPerSec * 0.1) + 1);
+    // Once limited, every batch takes at most rate x interval, the limit it reports being the estimator's last.
+    const limited = submitted.filter((e) => e.sources[0]!.rateLimit !== undefined);
+    expect(limited.length).toBeGreaterThanOrEqual(2);
+    for (const e of limited) {
+      expect(e.sources[0]!.records!).toBeLessThanOrEqual(Math.max(1, Math.floor(e.sources[0]!.rateLimit! * 0.1)));
+      expect(rates.map((r) => r.recordsPerSec)).toContain(e.sources[0]!.rateLimit);
+    }
   });
 });
