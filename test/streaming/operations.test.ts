@@ -158,6 +158,36 @@ describe('DStream operations (manual clock)', () => {
   });
 });
 
+describe('lifecycle', () => {
+  const { sc } = useStreamingContext('local');
+
+  it('awaitTermination times out with false; a second start and a restart after stop are refused', async () => {
+    const { ssc, tick } = manual(sc());
+    const got = collectBatches(ssc.queueStream([[1, 2], [3], [4]], { oneAtATime: false }));
+    await expect(ssc.awaitTermination()).rejects.toThrow(IllegalStateError);
+    await ssc.start();
+    await expect(ssc.start()).rejects.toThrow(IllegalStateError);
+    expect(await ssc.awaitTermination({ timeout: '50ms' })).toBe(false);
+    await tick(2);
+    await ssc.stop({ stopContext: false });
+    expect(await ssc.awaitTermination({ timeout: 50 })).toBe(true);
+    expect(ssc.state).toBe('stopped');
+    await expect(ssc.start()).rejects.toThrow(/cannot be restarted/);
+    // oneAtATime: false takes everything queued in the first batch.
+    expect(got).toEqual([[1000, [1, 2, 3, 4]], [2000, []]]);
+  });
+
+  it('a StreamingContext stopped before its start just stops (and can stop its Context)', async () => {
+    const { Context } = await import('kindling');
+    const own = new Context({ master: 'local', progress: false });
+    const ssc = new StreamingContext(own, { batchInterval: '1s' });
+    ssc.queueStream<number>([]).print();
+    await ssc.stop();
+    expect(ssc.state).toBe('stopped');
+    expect(own.isStopped).toBe(true);
+  });
+});
+
 describe('formatBatchLine', () => {
   it('shows batch time and id, records and rate, delays against the interval, drops and the rate limit', () => {
     const line = formatBatchLine(
