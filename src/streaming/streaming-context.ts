@@ -557,7 +557,7 @@ export class StreamingContext {
       while (this.#failure === undefined && Date.now() < deadline && this.#inputs.some(({ source }) => (source.pending?.() ?? 0) > 0)) {
         await this.#cut(next);
         next += this.batchIntervalMs;
-        // Let the processor take the batch: a rate-limited source only drains as batches complete.
+        // Yield between cuts so the processor starts on queued batches while a rate-limited source drains.
         await new Promise((r) => setImmediate(r));
       }
       this.#draining = true;
