@@ -130,6 +130,8 @@ export interface StreamingSourceStatus {
   readonly buffered: number;
   /** Records per second the source may deliver per batch (back pressure), when limited. */
   readonly rateLimit?: number;
+  /** Entries waiting at the broker after this batch's read, where the broker reports it (Redis consumer groups). */
+  readonly lag?: number;
 }
 
 /** A streaming batch was cut from its sources and queued (Spark's onBatchSubmitted). */

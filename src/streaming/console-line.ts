@@ -21,6 +21,8 @@ export function formatBatchLine(e: BatchCompletedEvent, batchIntervalMs: number)
     `total ${Math.round(e.totalDelayMs)} ms`,
     `dropped ${dropped.toLocaleString('en')}`,
   ];
+  const lags = e.sources.flatMap((s) => (s.lag === undefined ? [] : [s.lag]));
+  if (lags.length > 0) parts.push(`lag ${lags.reduce((a, b) => a + b, 0).toLocaleString('en')}`);
   if (limits.length > 0) parts.push(`rate<=${compact(limits.reduce((a, b) => a + b, 0))}/s`);
   if (e.error !== undefined) parts.push(`FAILED: ${e.error.split('\n')[0]}`);
   return parts.join(' | ');

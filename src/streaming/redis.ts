@@ -184,7 +184,19 @@ export class RedisStreamSource implements Source<RedisEntry> {
     }
     if (records.length === 0) records = await read('>');
     const range: GroupRange = { ids: records.map((r) => r.id) };
-    return { records, range, ...(this.#rate === undefined ? {} : { rateLimit: this.#rate }) };
+    const lag = await this.#groupLag(client);
+    return { records, range, ...(this.#rate === undefined ? {} : { rateLimit: this.#rate }), ...(lag === undefined ? {} : { lag }) };
+  }
+
+  /** The group's lag as Redis 7 reports it (entries not yet delivered to the group); undefined when unknown. */
+  async #groupLag(client: RedisClient): Promise<number | undefined> {
+    const groups = (await client.call('XINFO', 'GROUPS', this.#o.key)) as unknown[][];
+    for (const g of groups) {
+      const info = new Map<string, unknown>();
+      for (let i = 0; i + 1 < g.length; i += 2) info.set(String(g[i]), g[i + 1]);
+      if (info.get('name') === this.#o.group) return typeof info.get('lag') === 'number' ? (info.get('lag') as number) : undefined;
+    }
+    return undefined;
   }
 
   /** Direct mode replays the recorded range; group mode re-reads its pending entries instead (at-least-once). */

@@ -20,6 +20,8 @@ export interface SourceBatch<T> {
   readonly buffered?: number;
   /** The records-per-second limit applied to this batch, when there is one. */
   readonly rateLimit?: number;
+  /** Entries waiting at the broker after this read, when the broker reports it. */
+  readonly lag?: number;
   /** What a replayable source read (JSON data), recorded in the offsets log before the batch runs. */
   readonly range?: unknown;
 }

@@ -408,6 +408,7 @@ export class StreamingContext {
         dropped: b.dropped ?? 0,
         buffered: b.buffered ?? 0,
         ...(b.rateLimit === undefined ? {} : { rateLimit: b.rateLimit }),
+        ...(b.lag === undefined ? {} : { lag: b.lag }),
       });
     }
     try {

@@ -200,13 +200,13 @@ describe('formatBatchLine', () => {
         totalDelayMs: 415.6,
         sources: [
           { name: 'a', records: 48_000, dropped: 7, buffered: 0, rateLimit: 61_000 },
-          { name: 'b', records: 213, dropped: 0, buffered: 0 },
+          { name: 'b', records: 213, dropped: 0, buffered: 0, lag: 1500 },
         ],
         outputs: [],
         time: 0,
       },
       1000,
     );
-    expect(line).toBe('batch 12:00:05.000 #42 | 48,213 rec 48.2k/s | sched 3 ms | proc 412/1000 ms | total 416 ms | dropped 7 | rate<=61.0k/s');
+    expect(line).toBe('batch 12:00:05.000 #42 | 48,213 rec 48.2k/s | sched 3 ms | proc 412/1000 ms | total 416 ms | dropped 7 | lag 1,500 | rate<=61.0k/s');
   });
 });

@@ -139,6 +139,11 @@ describe.skipIf(redisSkipReason !== undefined)(`Redis Streams${redisSkipReason ?
       else await ssc.stop({ stopContext: false });
       return got;
     }
+    const lags: number[] = [];
+    const offLag = sc().events.on('batchSubmitted', (e) => {
+      const lag = e.sources[0]?.lag;
+      if (lag !== undefined) lags.push(lag);
+    });
     const first = await consume(true, 1);
     expect(first).toEqual([WORDS.slice(0, 4)]);
     expect(((await redis.xpending('in:group', 'g')) as [number])[0]).toBe(4);
@@ -147,6 +152,10 @@ describe.skipIf(redisSkipReason !== undefined)(`Redis Streams${redisSkipReason ?
     expect(second.flat()).toEqual(WORDS);
     expect(second[0]).toEqual(WORDS.slice(0, 4));
     expect(((await redis.xpending('in:group', 'g')) as [number])[0]).toBe(0);
+    offLag();
+    // 16 entries read 4 at a time: the group's lag after each read of new entries, down to 0.
+    expect(lags.slice(0, 2)).toEqual([12, 12]);
+    expect(lags.at(-1)).toBe(0);
   });
 
   it('group mode with claimIdleMs: another consumer claims what a dead one held, then reads on', async () => {
