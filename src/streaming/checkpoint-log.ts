@@ -15,6 +15,13 @@ export interface OffsetEntry {
   readonly sources: Readonly<Record<string, unknown>>;
 }
 
+/** Where a state stream's newest checkpoint is: its batch time, folder and partition count. */
+export interface StateCheckpoint {
+  readonly ms: number;
+  readonly dir: string;
+  readonly partitions: number;
+}
+
 interface Metadata {
   readonly batchIntervalMs: number;
   readonly zeroMs: number;
@@ -66,11 +73,28 @@ export class CheckpointLog {
     this.#write(path.join(this.#dir, 'offsets', name(entry.batch.id)), entry);
   }
 
-  writeCommit(batch: BatchTime, outputs: readonly string[]): void {
-    this.#write(path.join(this.#dir, 'commits', name(batch.id)), { batch, outputs, finishedAt: Date.now() });
+  /** `state`: per state stream, its newest checkpoint at this commit (what a restart restores). */
+  writeCommit(batch: BatchTime, outputs: readonly string[], state: Readonly<Record<string, StateCheckpoint>> = {}): void {
+    this.#write(path.join(this.#dir, 'commits', name(batch.id)), { batch, outputs, state, finishedAt: Date.now() });
     for (const sub of ['offsets', 'commits']) {
       for (const id of this.#ids(sub)) if (id <= batch.id - RETAIN) rmSync(path.join(this.#dir, sub, name(id)), { force: true });
     }
+  }
+
+  /** The state checkpoints recorded by the last commit, and the committed offsets entries after `afterMs(stream)`. */
+  lastState(): Readonly<Record<string, StateCheckpoint>> {
+    const last = this.#ids('commits').at(-1);
+    if (last === undefined) return {};
+    return this.#read<{ state?: Record<string, StateCheckpoint> }>(path.join(this.#dir, 'commits', name(last))).state ?? {};
+  }
+
+  /** Committed batches after `ms`, oldest first (re-applied to restored state). */
+  committedAfter(ms: number): OffsetEntry[] {
+    const lastCommit = this.#ids('commits').at(-1) ?? -1;
+    return this.#ids('offsets')
+      .filter((id) => id <= lastCommit)
+      .map((id) => this.#read<OffsetEntry>(path.join(this.#dir, 'offsets', name(id))))
+      .filter((e) => e.batch.ms > ms);
   }
 
   #ids(sub: string): number[] {

@@ -103,6 +103,7 @@ export abstract class DStream<T> implements StreamNode {
   /** RDDs this stream persisted itself (and so may unpersist); a transform may return a user's cached RDD. */
   readonly #ownPersisted = new WeakSet<RDD<unknown>>();
   #lastCheckpointed: RDD<unknown> | undefined;
+  #lastCheckpointedMs = 0;
   readonly #checkpointedOld: RDD<unknown>[] = [];
 
   /** @internal */
@@ -144,9 +145,20 @@ export abstract class DStream<T> implements StreamNode {
       rdd.checkpoint();
       if (this.#lastCheckpointed !== undefined) this.#checkpointedOld.push(this.#lastCheckpointed);
       this.#lastCheckpointed = rdd;
+      this.#lastCheckpointedMs = ms;
     }
     this.#generated.set(ms, rdd);
     return rdd;
+  }
+
+  /** @internal The newest RDD of this stream whose checkpoint files are written, with its batch time. */
+  get lastCheckpoint(): { ms: number; rdd: RDD<unknown> } | undefined {
+    return this.#lastCheckpointed?.isCheckpointed ? { ms: this.#lastCheckpointedMs, rdd: this.#lastCheckpointed } : undefined;
+  }
+
+  /** @internal Installs the RDD of a time computed by an earlier run (state restored from its checkpoint). */
+  protected seed(ms: number, rdd: RDD<T>): void {
+    this.#generated.set(ms, rdd);
   }
 
   /** @internal This stream's RDDs at its valid times in (fromMs, toMs]. */
@@ -802,9 +814,23 @@ export class StateDStream<K, V, S> extends DStream<[K, S]> {
     this.check(this.#update, 'updateStateByKey');
   }
 
+  /**
+   * The last time this stream computed: the previous state. Normally ms - slide; after a restart, the restored
+   * checkpoint's time, so the time the driver was down is skipped instead of chained through batch by batch.
+   */
+  #lastMs: number | undefined;
+
+  /** @internal State of an earlier run (read back from its checkpoint files) as the state at `ms`. */
+  restore(ms: number, rdd: RDD<[K, S]>): void {
+    this.seed(ms, rdd);
+    this.#lastMs = ms;
+  }
+
   protected compute(ms: number): RDD<[K, S]> {
     const sc = this.graph.sc;
-    const prev = this.getOrCompute(ms - this.slideMs) ?? this.#initial ?? sc.emptyRDD<[K, S]>();
+    const prevMs = this.#lastMs !== undefined && this.#lastMs < ms ? this.#lastMs : ms - this.slideMs;
+    this.#lastMs = Math.max(this.#lastMs ?? ms, ms);
+    const prev = this.getOrCompute(prevMs) ?? this.#initial ?? sc.emptyRDD<[K, S]>();
     const batch = this.#parent.getOrCompute(ms) ?? sc.emptyRDD<[K, V]>();
     return prev.cogroup(batch, this.#partitioner).flatMap(this.#update);
   }

@@ -133,7 +133,8 @@ export class RedisStreamSource implements Source<RedisEntry> {
   }
 
   async start(): Promise<void> {
-    this.#client = await connect(this.#o.url);
+    // replay() may have connected already (a restart re-reads committed batches before the start).
+    this.#client ??= await connect(this.#o.url);
     const key = this.#o.key;
     const startId = this.#o.startId ?? '$';
     if (this.#mode === 'group') {

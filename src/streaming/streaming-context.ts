@@ -6,17 +6,18 @@
  */
 import { once } from 'node:events';
 import net from 'node:net';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import type { Context } from '../context/context.js';
 import { ArgumentTypeError, IllegalStateError, InvalidArgumentError } from '../core/errors.js';
-import type { RDD } from '../rdd/index.js';
+import { CheckpointRDD, type RDD } from '../rdd/index.js';
 import type { EventBus } from '../scheduler/event-bus.js';
 import type { SchedulerEvent, StreamingSourceStatus } from '../scheduler/events.js';
 import { type Clock, SystemClock } from './clock.js';
-import { type BatchTime, type DStream, InputDStream, type OutputOperation, type StreamGraph, type StreamNode } from './dstream.js';
+import { type BatchTime, type DStream, InputDStream, type OutputOperation, StateDStream, type StreamGraph, type StreamNode } from './dstream.js';
 import { type Duration, parseDuration } from './duration.js';
-import { CheckpointLog, type OffsetEntry } from './checkpoint-log.js';
+import { CheckpointLog, type OffsetEntry, type StateCheckpoint } from './checkpoint-log.js';
 import { formatBatchLine } from './console-line.js';
 import { type RedisEntry, type RedisSourceOptions, RedisStreamSource } from './redis.js';
 import { AsyncIterableSource, QueueSource, type ReceiverOptions, type Source, TextFileSource } from './sources.js';
@@ -92,6 +93,8 @@ export class StreamingContext {
   readonly #graph: StreamGraph;
   readonly #log: CheckpointLog | undefined;
   #firstBatchMs = 0;
+  /** State streams by a name stable across runs of the same program (creation order). */
+  readonly #states = new Map<string, StateDStream<unknown, unknown, unknown>>();
   #abandoning = false;
 
   constructor(sc: Context, options: StreamingOptions) {
@@ -322,6 +325,7 @@ export class StreamingContext {
     // Spark's timer: the first batch at the next multiple of the interval; zero time one interval before it.
     this.#zeroMs = Math.floor(now / this.batchIntervalMs) * this.batchIntervalMs;
     let replay: OffsetEntry[] = [];
+    for (const s of streams) if (s instanceof StateDStream) this.#states.set(`state-${s.id}`, s as StateDStream<unknown, unknown, unknown>);
     if (this.#log !== undefined) {
       // A restart keeps the first run's zero time, so batch ids and window alignment continue.
       const zero = this.#log.readMetadata(this.batchIntervalMs);
@@ -334,6 +338,7 @@ export class StreamingContext {
           if (range !== undefined) source.resume?.(range);
         }
         replay = recovered.uncommitted;
+        await this.#restoreState();
       }
     }
     for (const { source } of this.#inputs) await source.start();
@@ -347,6 +352,38 @@ export class StreamingContext {
     this.#processor = this.#process();
     if (options.signal?.aborted) void this.stop({ graceful: false, stopContext: false });
     else options.signal?.addEventListener('abort', () => void this.stop({ graceful: false, stopContext: false }), { once: true });
+  }
+
+  /**
+   * State streams resume from the state checkpoint the last commit recorded; the batches committed after it are
+   * read again from their recorded ranges and applied to the state only (their outputs ran already).
+   */
+  async #restoreState(): Promise<void> {
+    const saved = this.#log!.lastState();
+    let fromMs: number | undefined;
+    const restored: [StateDStream<unknown, unknown, unknown>, number][] = [];
+    for (const [key, stream] of this.#states) {
+      const rec = saved[key];
+      if (rec === undefined || !existsSync(rec.dir)) continue;
+      stream.restore(rec.ms, new CheckpointRDD<[unknown, unknown]>(this.sc, rec.dir, rec.partitions, { label: `restored ${stream.label}` }));
+      restored.push([stream, rec.ms]);
+      fromMs = Math.min(fromMs ?? rec.ms, rec.ms);
+    }
+    if (fromMs === undefined) return;
+    const entries = this.#log!.committedAfter(fromMs);
+    for (const entry of entries) {
+      for (const { stream, source } of this.#inputs) {
+        const range = entry.sources[source.name];
+        if (range === undefined) continue;
+        if (source.replay === undefined) {
+          console.warn(`kindling: source '${source.name}' cannot replay batch ${entry.batch.id}; restored state misses its records`);
+          continue;
+        }
+        stream.put(entry.batch.ms, await source.replay(range));
+      }
+    }
+    // Chain the state through those batches now, in order (RDDs only: their jobs run with the next batch).
+    for (const entry of entries) for (const [stream, ms] of restored) if (entry.batch.ms > ms) stream.getOrCompute(entry.batch.ms);
   }
 
   /** An uncommitted batch of an earlier run, again: same time, same ranges (no empty down-time batches). */
@@ -475,7 +512,15 @@ export class StreamingContext {
       time: this.#clock.now(),
     });
     if (error !== undefined) throw error;
-    this.#log?.writeCommit(batch.time, outputs.map((o) => o.name));
+    if (this.#log !== undefined) {
+      const state: Record<string, StateCheckpoint> = {};
+      for (const [key, stream] of this.#states) {
+        const c = stream.lastCheckpoint;
+        const dir = this.sc.checkpointDir;
+        if (c !== undefined && dir !== undefined) state[key] = { ms: c.ms, dir: path.join(dir, `rdd-${c.rdd.id}`), partitions: c.rdd.getNumPartitions() };
+      }
+      this.#log.writeCommit(batch.time, outputs.map((o) => o.name), state);
+    }
     for (const { source } of this.#inputs) {
       const range = batch.ranges[source.name];
       if (range !== undefined) await source.commit?.(range);

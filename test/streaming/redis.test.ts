@@ -182,4 +182,35 @@ describe.skipIf(redisSkipReason !== undefined)(`Redis Streams${redisSkipReason ?
     expect(other.flat()).toEqual(WORDS);
     expect(((await redis.xpending('in:claim', 'g')) as [number])[0]).toBe(0);
   });
+
+  it('updateStateByKey state survives a restart: the last state checkpoint plus the batches committed after it', async () => {
+    await push('in:state', WORDS);
+    const checkpoint = path.join(dir, 'state');
+    const counts = (ws: readonly string[]) => {
+      const m = new Map<string, number>();
+      for (const w of ws) m.set(w, (m.get(w) ?? 0) + 1);
+      return [...m].sort(([a], [b]) => (a < b ? -1 : 1));
+    };
+    async function runScript(startMs: number, batches: number) {
+      const clock = new ManualClock(startMs);
+      const ssc = new StreamingContext(sc(), { batchInterval: 1000, clock, checkpoint });
+      const snapshots: Array<[number, [string, number][]]> = [];
+      ssc
+        .redisStream({ url: url(), key: 'in:state', startId: '0', maxPerBatch: 4 })
+        .map((e): [string, number] => [e.fields.word!, 1])
+        .updateStateByKey((vs: number[], st?: number) => (st ?? 0) + vs.length)
+        .checkpoint(2000)
+        .foreachRDD(async (rdd, t) => void snapshots.push([t.ms, (await rdd.collect()).sort(([a], [b]) => (a < b ? -1 : 1))]));
+      await runBatches(ssc, clock, batches, sc());
+      await ssc.stop({ stopContext: false });
+      return snapshots;
+    }
+    // Run 1: three batches of 4 words; the state is checkpointed at 2000, batch 3000 is committed after it.
+    const first = await runScript(0, 3);
+    expect(first.map(([t, st]) => [t, st])).toEqual([1000, 2000, 3000].map((t, i) => [t, counts(WORDS.slice(0, 4 * (i + 1)))]));
+    // Run 2, a minute later: the restored state (2000) plus batch 3000 re-applied, then the last 4 words.
+    const second = await runScript(60_000, 2);
+    expect(second[0]).toEqual([61_000, counts(WORDS)]);
+    expect(second[1]).toEqual([62_000, counts(WORDS)]);
+  });
 });
