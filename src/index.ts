@@ -49,3 +49,27 @@ export type { ActionOptions } from './core/job-scope.js';
 export { StatusTracker, type JobStatusInfo, type StageStatusInfo } from './context/status-tracker.js';
 export { UiError } from './ui/errors.js';
 export type { UiOptions, EventLogOptions } from './ui/options.js';
+export {
+  StreamingContext,
+  DStream,
+  ManualClock,
+  SystemClock,
+  PidRateEstimator,
+  parseDuration,
+  formatBatchLine,
+  type StreamingOptions,
+  type StreamingState,
+  type BatchTime,
+  type WindowSpec,
+  type Clock,
+  type Duration,
+  type PidOptions,
+  type Source,
+  type SourceBatch,
+  type BatchReport,
+  type BackpressureOptions,
+  type ReceiverOptions,
+  type RedisEntry,
+  type RedisSourceOptions,
+  type RedisSinkOptions,
+} from './streaming/index.js';

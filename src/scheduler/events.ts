@@ -132,6 +132,73 @@ export interface BlockUpdatedEvent {
   readonly time: number;
 }
 
+/** A micro-batch of a StreamingContext: `id` counts batches from 0, `ms` is its aligned batch time. */
+export interface StreamingBatchTime {
+  readonly id: number;
+  readonly ms: number;
+}
+
+/** One input of a streaming batch: records taken, records dropped by back pressure, what stays buffered. */
+export interface StreamingSourceStatus {
+  readonly name: string;
+  /** Undefined when the source hands over an RDD (files) whose size is not known before it is read. */
+  readonly records?: number;
+  readonly dropped: number;
+  readonly buffered: number;
+  /** Records per second the source may deliver per batch (back pressure), when limited. */
+  readonly rateLimit?: number;
+  /** Entries waiting at the broker after this batch's read, where the broker reports it (Redis consumer groups). */
+  readonly lag?: number;
+}
+
+/** A streaming batch was cut from its sources and queued (Spark's onBatchSubmitted). */
+export interface BatchSubmittedEvent {
+  readonly type: 'batchSubmitted';
+  readonly batch: StreamingBatchTime;
+  readonly records: number;
+  readonly sources: readonly StreamingSourceStatus[];
+  readonly time: number;
+}
+
+/** A streaming batch's output operations start; `schedulingDelayMs` is the time it waited behind earlier batches. */
+export interface BatchStartedEvent {
+  readonly type: 'batchStarted';
+  readonly batch: StreamingBatchTime;
+  readonly schedulingDelayMs: number;
+  readonly time: number;
+}
+
+/** A streaming batch finished (Spark's BatchInfo): delays in ms; `error` when an output operation failed. */
+export interface BatchCompletedEvent {
+  readonly type: 'batchCompleted';
+  readonly batch: StreamingBatchTime;
+  readonly records: number;
+  readonly schedulingDelayMs: number;
+  readonly processingMs: number;
+  readonly totalDelayMs: number;
+  readonly sources: readonly StreamingSourceStatus[];
+  readonly outputs: ReadonlyArray<{ readonly name: string; readonly ms: number }>;
+  readonly error?: string;
+  readonly time: number;
+}
+
+/** The back-pressure rate estimator of a streaming source published a new limit. */
+export interface RateUpdatedEvent {
+  readonly type: 'rateUpdated';
+  readonly source: string;
+  readonly recordsPerSec: number;
+  readonly time: number;
+}
+
+/** A StreamingContext stopped. */
+export interface StreamingStoppedEvent {
+  readonly type: 'streamingStopped';
+  readonly graceful: boolean;
+  readonly batchesCompleted: number;
+  readonly error?: string;
+  readonly time: number;
+}
+
 export type SchedulerEvent =
   | JobStartEvent
   | JobEndEvent
@@ -142,6 +209,11 @@ export type SchedulerEvent =
   | WorkerLostEvent
   | WorkerAddedEvent
   | StageResubmittedEvent
-  | BlockUpdatedEvent;
+  | BlockUpdatedEvent
+  | BatchSubmittedEvent
+  | BatchStartedEvent
+  | BatchCompletedEvent
+  | RateUpdatedEvent
+  | StreamingStoppedEvent;
 
 export type SchedulerEventType = SchedulerEvent['type'];

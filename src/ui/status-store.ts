@@ -331,6 +331,13 @@ export class StatusStore {
         if (where.size === 0) r.partitions.delete(e.partition);
         return;
       }
+      // Streaming's batch events: the jobs each batch runs already reach the store as jobs (no Streaming page yet).
+      case 'batchSubmitted':
+      case 'batchStarted':
+      case 'batchCompleted':
+      case 'rateUpdated':
+      case 'streamingStopped':
+        return;
       default: {
         const never: never = e;
         void never;

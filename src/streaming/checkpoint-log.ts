@@ -1,0 +1,125 @@
+/**
+ * The offset and commit logs (Structured Streaming's): `offsets/<id>.json` is written before a batch runs, with
+ * the range each replayable source handed over; `commits/<id>.json` after every output succeeded. A restart
+ * resumes after the last committed batch and first replays the uncommitted ones with the same ranges and the same
+ * batch times, so sinks keyed by batch time (saveAsTextFiles, toRedis) write each once.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { CheckpointError } from '../core/errors.js';
+import type { BatchTime } from './dstream.js';
+
+export interface OffsetEntry {
+  readonly batch: BatchTime;
+  /** Source name -> the range it handed over (sources without ranges are absent). */
+  readonly sources: Readonly<Record<string, unknown>>;
+}
+
+/** Where a state stream's newest checkpoint is: its batch time, folder and partition count. */
+export interface StateCheckpoint {
+  readonly ms: number;
+  readonly dir: string;
+  readonly partitions: number;
+}
+
+interface Metadata {
+  readonly batchIntervalMs: number;
+  readonly zeroMs: number;
+}
+
+/** How many batches of logs are kept (spark.sql.streaming.minBatchesToRetain). */
+const RETAIN = 100;
+
+/** @internal */
+export class CheckpointLog {
+  readonly #dir: string;
+
+  constructor(dir: string) {
+    this.#dir = path.resolve(dir);
+    for (const sub of ['offsets', 'commits']) mkdirSync(path.join(this.#dir, sub), { recursive: true });
+  }
+
+  /** The zero time of an earlier run with the same interval, so batch times and ids continue where they were. */
+  readMetadata(batchIntervalMs: number): number | undefined {
+    const file = path.join(this.#dir, 'metadata.json');
+    if (!existsSync(file)) return undefined;
+    const m = this.#read<Metadata>(file);
+    if (m.batchIntervalMs !== batchIntervalMs) {
+      throw new CheckpointError(
+        `checkpoint ${this.#dir} was written with a batch interval of ${m.batchIntervalMs} ms, not ${batchIntervalMs} ms: ` +
+          'use another checkpoint folder, or the same interval',
+      );
+    }
+    return m.zeroMs;
+  }
+
+  writeMetadata(batchIntervalMs: number, zeroMs: number): void {
+    this.#write(path.join(this.#dir, 'metadata.json'), { batchIntervalMs, zeroMs });
+  }
+
+  /**
+   * The newest offsets entry (where sources resume) and every entry after the last commit, oldest first. Batches
+   * are cut ahead of processing, so several may have been cut and none of them committed when the driver died.
+   */
+  recover(): { newest: OffsetEntry; uncommitted: OffsetEntry[] } | undefined {
+    const ids = this.#ids('offsets');
+    if (ids.length === 0) return undefined;
+    const lastCommit = this.#ids('commits').at(-1) ?? -1;
+    const read = (id: number) => this.#read<OffsetEntry>(path.join(this.#dir, 'offsets', name(id)));
+    return { newest: read(ids.at(-1)!), uncommitted: ids.filter((id) => id > lastCommit).map(read) };
+  }
+
+  writeOffsets(entry: OffsetEntry): void {
+    this.#write(path.join(this.#dir, 'offsets', name(entry.batch.id)), entry);
+  }
+
+  /** `state`: per state stream, its newest checkpoint at this commit (what a restart restores). */
+  writeCommit(batch: BatchTime, outputs: readonly string[], state: Readonly<Record<string, StateCheckpoint>> = {}): void {
+    this.#write(path.join(this.#dir, 'commits', name(batch.id)), { batch, outputs, state, finishedAt: Date.now() });
+    for (const sub of ['offsets', 'commits']) {
+      for (const id of this.#ids(sub)) if (id <= batch.id - RETAIN) rmSync(path.join(this.#dir, sub, name(id)), { force: true });
+    }
+  }
+
+  /** The state checkpoints recorded by the last commit, and the committed offsets entries after `afterMs(stream)`. */
+  lastState(): Readonly<Record<string, StateCheckpoint>> {
+    const last = this.#ids('commits').at(-1);
+    if (last === undefined) return {};
+    return this.#read<{ state?: Record<string, StateCheckpoint> }>(path.join(this.#dir, 'commits', name(last))).state ?? {};
+  }
+
+  /** Committed batches after `ms`, oldest first (re-applied to restored state). */
+  committedAfter(ms: number): OffsetEntry[] {
+    const lastCommit = this.#ids('commits').at(-1) ?? -1;
+    return this.#ids('offsets')
+      .filter((id) => id <= lastCommit)
+      .map((id) => this.#read<OffsetEntry>(path.join(this.#dir, 'offsets', name(id))))
+      .filter((e) => e.batch.ms > ms);
+  }
+
+  #ids(sub: string): number[] {
+    return readdirSync(path.join(this.#dir, sub))
+      .filter((f) => /^\d+\.json$/.test(f))
+      .map((f) => Number(f.slice(0, -5)))
+      .sort((a, b) => a - b);
+  }
+
+  #read<T>(file: string): T {
+    try {
+      return JSON.parse(readFileSync(file, 'utf8')) as T;
+    } catch (error) {
+      throw new CheckpointError(`cannot read streaming checkpoint file ${file}: ${(error as Error).message}`);
+    }
+  }
+
+  /** Write to a temporary name and rename: a crash leaves the old file or the new one, never half of one. */
+  #write(file: string, value: unknown): void {
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify(value));
+    renameSync(tmp, file);
+  }
+}
+
+function name(id: number): string {
+  return `${String(id).padStart(9, '0')}.json`;
+}

@@ -1,0 +1,862 @@
+/**
+ * DStreams: a discretized stream is a sequence of RDDs, one per batch time (Spark's three hooks: a slide, its
+ * parents, `compute(time)`). Every batch's RDD is an ordinary RDD, so its jobs run on the engine unchanged.
+ */
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { capture } from '../closure/index.js';
+import type { Context } from '../context/context.js';
+import { ArgumentTypeError, InvalidArgumentError } from '../core/errors.js';
+import { HashPartitioner, type Partitioner } from '../core/partitioner.js';
+import type { RDD } from '../rdd/index.js';
+import type { StreamingBatchTime } from '../scheduler/events.js';
+import { StorageLevel } from '../storage/storage-level.js';
+import { checkMultiple, type Duration, parseDuration } from './duration.js';
+import { addRedisSink, type RedisSinkOptions } from './redis.js';
+
+/** A batch: `id` counts batches from 0, `ms` is its time (a multiple of the batch interval). */
+export type BatchTime = StreamingBatchTime;
+
+/** @internal What a DStream needs of its StreamingContext. */
+export interface StreamGraph {
+  readonly sc: Context;
+  readonly batchMs: number;
+  /** The time before the first batch (Spark's zeroTime); defined once started. */
+  readonly zeroMs: number | undefined;
+  batchTime(ms: number): BatchTime;
+  addOutput(op: OutputOperation): void;
+  nextStreamId(): number;
+}
+
+/**
+ * @internal The type-free face of a DStream that the graph walks (a DStream<T> is not a DStream<unknown>: its
+ * methods take T).
+ */
+export interface StreamNode {
+  readonly slideMs: number;
+  readonly label: string;
+  readonly checkpointMs: number | undefined;
+  isTimeValid(ms: number): boolean;
+  getOrCompute(ms: number): RDD<unknown> | undefined;
+  initialize(minRememberMs: number): void;
+  clearOld(ms: number, seen: Set<StreamNode>): void;
+  lineage(into?: Set<StreamNode>): Set<StreamNode>;
+}
+
+/** @internal An output operation: one action (or a few) per batch, run in registration order. */
+export interface OutputOperation {
+  readonly name: string;
+  readonly stream: StreamNode;
+  run(ms: number): Promise<void>;
+  /** Called once the streaming context stops (ends `batches()` iterators). */
+  close?(): void;
+}
+
+/** Options of the windowed reductions. */
+export interface WindowSpec<V> {
+  /** Length of the window; a multiple of this stream's slide. */
+  window: Duration;
+  /** How often the window is evaluated; a multiple of this stream's slide, default this stream's slide. */
+  slide?: Duration;
+  /**
+   * The inverse of the reduce function (`inverse(f(a, b), b) == a`). With it, each window is the previous one
+   * minus the batches that left plus those that entered, instead of a reduction over every batch in the window.
+   */
+  inverse?: (a: V, b: V) => V;
+  /** With an inverse: keys whose pair fails this test are dropped from the window (e.g. counts that fell to 0). */
+  filter?: (kv: [unknown, V]) => boolean;
+  /** Partitions of the windowed result; default the context's parallelism. */
+  partitions?: number;
+}
+
+/**
+ * A discretized stream: one RDD per batch. Transformations return new DStreams and are checked at the call
+ * (functions must be shippable, as for RDDs); output operations (`foreachRDD`, `print`, `saveAsTextFiles`,
+ * `batches`) register work for every batch and must be added before `start()`.
+ *
+ * @example
+ * ```ts
+ * const words = ssc.queueStream([['a b', 'b'], ['c']]).flatMap((line) => line.split(' '));
+ * words.map((w): [string, number] => [w, 1]).reduceByKey((a, b) => a + b).print();
+ * await ssc.start();
+ * ```
+ */
+export abstract class DStream<T> implements StreamNode {
+  /** @internal */
+  readonly graph: StreamGraph;
+  /** @internal */
+  readonly parents: readonly StreamNode[];
+  /** Interval between this stream's RDDs, in ms (the batch interval, or a window's slide). */
+  readonly slideMs: number;
+  readonly id: number;
+  /** @internal */
+  readonly label: string;
+  /** @internal How long generated RDDs are kept after their batch. */
+  rememberMs = 0;
+  /** @internal Interval of checkpoints of generated RDDs (lineage cut), when any. */
+  checkpointMs: number | undefined;
+  /** @internal Streams whose RDDs chain to their own previous RDD need checkpoints to keep lineage bounded. */
+  readonly mustCheckpoint: boolean = false;
+  #storage: StorageLevel | undefined;
+  readonly #generated = new Map<number, RDD<unknown>>();
+  /** RDDs this stream persisted itself (and so may unpersist); a transform may return a user's cached RDD. */
+  readonly #ownPersisted = new WeakSet<RDD<unknown>>();
+  #lastCheckpointed: RDD<unknown> | undefined;
+  #lastCheckpointedMs = 0;
+  readonly #checkpointedOld: RDD<unknown>[] = [];
+
+  /** @internal */
+  constructor(graph: StreamGraph, parents: readonly StreamNode[], slideMs: number, label: string) {
+    this.graph = graph;
+    this.parents = parents;
+    this.slideMs = slideMs;
+    this.id = graph.nextStreamId();
+    this.label = label;
+  }
+
+  /** @internal The RDD of batch time `ms`, or undefined when this stream has none at that time. */
+  protected abstract compute(ms: number): RDD<T> | undefined;
+
+  get #sc(): Context {
+    return this.graph.sc;
+  }
+
+  /** @internal True for times at which this stream produces an RDD (after the start, on its slide). */
+  isTimeValid(ms: number): boolean {
+    const zero = this.graph.zeroMs;
+    return zero !== undefined && ms > zero && (ms - zero) % this.slideMs === 0;
+  }
+
+  /** @internal Memoized by time, so every output and child of one batch sees the same RDD (and its cache). */
+  getOrCompute(ms: number): RDD<T> | undefined {
+    const hit = this.#generated.get(ms);
+    if (hit !== undefined) return hit as RDD<T>;
+    if (!this.isTimeValid(ms)) return undefined;
+    const rdd = this.compute(ms);
+    if (rdd === undefined) return undefined;
+    const checkpointDue = this.checkpointMs !== undefined && (ms - this.graph.zeroMs!) % this.checkpointMs === 0;
+    if ((this.#storage !== undefined || checkpointDue) && rdd.storageLevel === StorageLevel.NONE) {
+      // Checkpointing runs one more job over the RDD; caching it first keeps that job from recomputing it.
+      rdd.persist(this.#storage ?? StorageLevel.MEMORY_ONLY);
+      this.#ownPersisted.add(rdd);
+    }
+    if (checkpointDue && !rdd.checkpointRequested) {
+      rdd.checkpoint();
+      if (this.#lastCheckpointed !== undefined) this.#checkpointedOld.push(this.#lastCheckpointed);
+      this.#lastCheckpointed = rdd;
+      this.#lastCheckpointedMs = ms;
+    }
+    this.#generated.set(ms, rdd);
+    return rdd;
+  }
+
+  /** @internal The newest RDD of this stream whose checkpoint files are written, with its batch time. */
+  get lastCheckpoint(): { ms: number; rdd: RDD<unknown> } | undefined {
+    return this.#lastCheckpointed?.isCheckpointed ? { ms: this.#lastCheckpointedMs, rdd: this.#lastCheckpointed } : undefined;
+  }
+
+  /** @internal Installs the RDD of a time computed by an earlier run (state restored from its checkpoint). */
+  protected seed(ms: number, rdd: RDD<T>): void {
+    this.#generated.set(ms, rdd);
+  }
+
+  /** @internal This stream's RDDs at its valid times in (fromMs, toMs]. */
+  slice(fromMs: number, toMs: number): RDD<T>[] {
+    const zero = this.graph.zeroMs!;
+    const first = Math.max(zero + this.slideMs, zero + (Math.floor((fromMs - zero) / this.slideMs) + 1) * this.slideMs);
+    const out: RDD<T>[] = [];
+    for (let t = first; t <= toMs; t += this.slideMs) {
+      const rdd = this.getOrCompute(t);
+      if (rdd !== undefined) out.push(rdd);
+    }
+    return out;
+  }
+
+  /** @internal How much more history parents must keep than this stream (a window keeps its length). */
+  protected parentRememberMs(): number {
+    return this.rememberMs;
+  }
+
+  /** @internal Sets remember durations top-down before the start (Spark's DStream.initialize). */
+  initialize(minRememberMs: number): void {
+    if (this.mustCheckpoint && this.checkpointMs === undefined) {
+      // Spark's default: the first multiple of the slide of at least 10 s.
+      this.checkpointMs = this.slideMs * Math.ceil(10_000 / this.slideMs);
+    }
+    let remember = Math.max(this.rememberMs, minRememberMs, this.slideMs);
+    // Spark keeps twice the checkpoint interval ("#paranoia"): a lost partition recomputes from the last checkpoint.
+    if (this.checkpointMs !== undefined) remember = Math.max(remember, 2 * this.checkpointMs);
+    this.rememberMs = remember;
+    for (const p of this.parents) p.initialize(this.parentRememberMs());
+  }
+
+  /** @internal Forgets RDDs older than the remember duration after batch `ms` (Spark's clearMetadata). */
+  clearOld(ms: number, seen: Set<StreamNode>): void {
+    if (seen.has(this)) return;
+    seen.add(this);
+    for (const [t, rdd] of this.#generated) {
+      if (t > ms - this.rememberMs) continue;
+      this.#generated.delete(t);
+      if (this.#ownPersisted.has(rdd) && rdd !== this.#lastCheckpointed) rdd.unpersist();
+      this.forgetTime(t);
+    }
+    // An older checkpoint is read by nothing once a newer one cut the lineage and the RDDs between are forgotten.
+    const dir = this.#sc.checkpointDir;
+    if (dir !== undefined && this.#lastCheckpointed?.isCheckpointed) {
+      const oldest = Math.min(...[...this.#generated.values()].map((r) => r.id));
+      for (let i = this.#checkpointedOld.length - 1; i >= 0; i--) {
+        const old = this.#checkpointedOld[i]!;
+        if (old.id >= oldest) continue;
+        this.#checkpointedOld.splice(i, 1);
+        if (old.storageLevel !== StorageLevel.NONE) old.unpersist();
+        // The context writes an RDD's checkpoint to <dir>/rdd-<id> (context.ts, #checkpointLineage).
+        rm(path.join(dir, `rdd-${old.id}`), { recursive: true, force: true }).catch(() => undefined);
+      }
+    }
+    for (const p of this.parents) p.clearOld(ms, seen);
+  }
+
+  /** @internal Inputs drop the data they held for a forgotten time. */
+  protected forgetTime(_ms: number): void {}
+
+  /** @internal Every stream this one reads from, itself included. */
+  lineage(into: Set<StreamNode> = new Set()): Set<StreamNode> {
+    if (into.has(this)) return into;
+    into.add(this);
+    for (const p of this.parents) p.lineage(into);
+    return into;
+  }
+
+  /** @internal Ships `fn` once now, so an undeclared identifier fails at the call, not in the first batch. */
+  protected check(fn: Function, what: string): void {
+    this.#sc.ship(fn, `${what} on ${this.label}`);
+  }
+
+  /** @internal */
+  derive<U>(label: string, fn: (rdd: RDD<T>, ms: number) => RDD<U>): DStream<U> {
+    return new TransformedDStream<U>(this.graph, [this], this.slideMs, label, (rdds, ms) => fn(rdds[0] as RDD<T>, ms));
+  }
+
+  // ---- configuration ----------------------------------------------------------------------------------------
+
+  /**
+   * Caches every RDD of this stream (until it is forgotten), for streams several outputs or windows read.
+   *
+   * @example
+   * ```ts
+   * const parsed = lines.map((l) => JSON.parse(l)).persist();
+   * ```
+   */
+  persist(level: StorageLevel = StorageLevel.MEMORY_ONLY): this {
+    this.#storage = level;
+    return this;
+  }
+
+  /** Same as `persist()`. @example `stream.cache()` */
+  cache(): this {
+    return this.persist();
+  }
+
+  /**
+   * Checkpoints this stream's RDDs every `interval` (a multiple of its slide), cutting their lineage; needs a
+   * checkpoint folder (the `checkpoint` option or `sc.setCheckpointDir`).
+   *
+   * @example
+   * ```ts
+   * counts.updateStateByKey((vs: number[], s?: number) => (s ?? 0) + vs.length).checkpoint('5s');
+   * ```
+   */
+  checkpoint(interval: Duration): this {
+    const ms = parseDuration(interval, 'checkpoint interval');
+    checkMultiple(ms, this.slideMs, 'checkpoint interval', `the slide of ${this.label}`);
+    this.checkpointMs = ms;
+    return this;
+  }
+
+  // ---- transformations --------------------------------------------------------------------------------------
+
+  /** Applies `fn` to every element. @example `lines.map((l) => l.length)` */
+  map<U>(fn: (x: T) => U): DStream<U> {
+    this.check(fn, 'map');
+    return this.derive('map', (rdd) => rdd.map(fn));
+  }
+
+  /** Keeps elements for which `fn` is true. @example `nums.filter((n) => n > 0)` */
+  filter(fn: (x: T) => boolean): DStream<T> {
+    this.check(fn, 'filter');
+    return this.derive('filter', (rdd) => rdd.filter(fn));
+  }
+
+  /** Maps each element to zero or more. @example `lines.flatMap((l) => l.split(' '))` */
+  flatMap<U>(fn: (x: T) => Iterable<U>): DStream<U> {
+    this.check(fn, 'flatMap');
+    return this.derive('flatMap', (rdd) => rdd.flatMap(fn));
+  }
+
+  /** Maps each partition of each batch. @example `s.mapPartitions(function* (it) { for (const x of it) yield x * 2; })` */
+  mapPartitions<U>(fn: (it: Iterable<T>) => Iterable<U>): DStream<U> {
+    this.check(fn, 'mapPartitions');
+    return this.derive('mapPartitions', (rdd) => rdd.mapPartitions(fn));
+  }
+
+  /** Spreads each batch over `n` partitions (a shuffle). @example `input.repartition(8)` */
+  repartition(n: number): DStream<T> {
+    if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`repartition: number of partitions must be a positive integer, got ${n}`);
+    return this.derive('repartition', (rdd) => rdd.repartition(n));
+  }
+
+  /** The elements of both streams, batch by batch; both must have the same slide. @example `a.union(b)` */
+  union(other: DStream<T>): DStream<T> {
+    this.#sameSlide(other, 'union');
+    const sc = this.#sc;
+    return new TransformedDStream<T>(this.graph, [this, other], this.slideMs, 'union', (rdds) => sc.union(rdds as RDD<T>[]));
+  }
+
+  /**
+   * Any RDD-to-RDD function, run on the driver for every batch (join with a static RDD, sort, sample, ...).
+   *
+   * @example
+   * ```ts
+   * const blocked = sc.parallelize([['spam', true]] as [string, boolean][]);
+   * words.map((w): [string, number] => [w, 1]).transform((rdd) => rdd.subtractByKey(blocked));
+   * ```
+   */
+  transform<U>(fn: (rdd: RDD<T>, time: BatchTime) => RDD<U>): DStream<U> {
+    if (typeof fn !== 'function') throw new ArgumentTypeError(`transform expects a function, got ${typeof fn}`);
+    return this.derive('transform', (rdd, ms) => fn(rdd, this.graph.batchTime(ms)));
+  }
+
+  /** One element per batch: its number of elements. @example `events.count().print()` */
+  count(): DStream<number> {
+    const sc = this.#sc;
+    return this.derive('count', (rdd) =>
+      sc
+        .union([rdd.mapPartitions(countPartition), sc.parallelize([0], 1)])
+        .coalesce(1)
+        .mapPartitions(sumPartition),
+    );
+  }
+
+  /** One element per non-empty batch: all elements reduced with `fn`. @example `nums.reduce((a, b) => a + b)` */
+  reduce(fn: (a: T, b: T) => T): DStream<T> {
+    this.check(fn, 'reduce');
+    return this.derive('reduce', (rdd) =>
+      // Declared, not inferred: pair inference widens literal element types, which a generic T cannot follow.
+      (rdd.map((x): [number, T] => [0, x]) as RDD<[number, T]>).reduceByKey(fn, 1).map(([, v]) => v),
+    );
+  }
+
+  /** Occurrences of each distinct element per batch. @example `words.countByValue()` */
+  countByValue(): DStream<[T, number]> {
+    return this.derive('countByValue', (rdd) => (rdd.map((x): [T, number] => [x, 1]) as RDD<[T, number]>).reduceByKey((a, b) => a + b));
+  }
+
+  /**
+   * Every `slide`, the union of the batches of the last `window` (both multiples of this stream's slide).
+   *
+   * @example
+   * ```ts
+   * const last30s = events.window('30s', '10s');
+   * ```
+   */
+  window(window: Duration, slide?: Duration): DStream<T> {
+    const [windowMs, slideMs] = this.#windowSpec(window, slide);
+    return new WindowedDStream<T>(this, windowMs, slideMs);
+  }
+
+  /** Elements in the last `window`, every `slide`. @example `clicks.countByWindow('1m', '10s')` */
+  countByWindow(window: Duration, slide?: Duration): DStream<number> {
+    return this.window(window, slide).count();
+  }
+
+  /**
+   * All elements of the last `window` reduced with `fn`, every `slide`; with `inverse`, computed incrementally
+   * (needs a checkpoint folder).
+   *
+   * @example
+   * ```ts
+   * nums.reduceByWindow((a, b) => a + b, { window: '30s', slide: '10s', inverse: (a, b) => a - b });
+   * ```
+   */
+  reduceByWindow(fn: (a: T, b: T) => T, spec: WindowSpec<T>): DStream<T> {
+    this.check(fn, 'reduceByWindow');
+    if (spec.inverse === undefined) return this.reduce(fn).window(spec.window, spec.slide).reduce(fn);
+    return this.map((x): [number, T] => [0, x])
+      .reduceByKeyAndWindow(fn, { ...spec, partitions: 1 })
+      .map(([, v]) => v);
+  }
+
+  #windowSpec(window: Duration, slide: Duration | undefined): [number, number] {
+    const windowMs = parseDuration(window, 'window');
+    const slideMs = slide === undefined ? this.slideMs : parseDuration(slide, 'slide');
+    checkMultiple(windowMs, this.slideMs, 'window', `the slide of ${this.label}`);
+    checkMultiple(slideMs, this.slideMs, 'slide', `the slide of ${this.label}`);
+    return [windowMs, slideMs];
+  }
+
+  #sameSlide(other: StreamNode, op: string): void {
+    if (!(other instanceof DStream) || other.graph !== this.graph) {
+      throw new InvalidArgumentError(`${op}: expects a DStream of the same StreamingContext`);
+    }
+    if (other.slideMs !== this.slideMs) {
+      throw new InvalidArgumentError(`${op}: both streams must have the same slide, got ${this.slideMs} ms and ${other.slideMs} ms`);
+    }
+  }
+
+  // ---- pair transformations ---------------------------------------------------------------------------------
+
+  /** Transforms each value, keeping keys. @example `counts.mapValues((n) => n * 2)` */
+  mapValues<K, V, W>(this: DStream<[K, V]>, fn: (v: V) => W): DStream<[K, W]> {
+    this.check(fn, 'mapValues');
+    return this.derive('mapValues', (rdd) => rdd.mapValues(fn));
+  }
+
+  /** Per batch, the values of each key reduced with `fn`. @example `pairs.reduceByKey((a, b) => a + b)` */
+  reduceByKey<K, V>(this: DStream<[K, V]>, fn: (a: V, b: V) => V, partitions?: number | Partitioner): DStream<[K, V]> {
+    this.check(fn, 'reduceByKey');
+    return this.derive('reduceByKey', (rdd) => rdd.reduceByKey(fn, partitions));
+  }
+
+  /** Per batch, the values of each key. @example `pairs.groupByKey()` */
+  groupByKey<K, V>(this: DStream<[K, V]>, partitions?: number | Partitioner): DStream<[K, V[]]> {
+    return this.derive('groupByKey', (rdd) => rdd.groupByKey(partitions));
+  }
+
+  /** Per batch, the inner join with the same batch of `other`. @example `clicks.join(impressions)` */
+  join<K, V, W>(this: DStream<[K, V]>, other: DStream<[K, W]>, partitions?: number | Partitioner): DStream<[K, [V, W]]> {
+    return this.#binary(other, 'join', (a, b) => a.join(b, partitions));
+  }
+
+  /** Per batch, the left outer join with `other`. @example `clicks.leftOuterJoin(users)` */
+  leftOuterJoin<K, V, W>(this: DStream<[K, V]>, other: DStream<[K, W]>, partitions?: number | Partitioner): DStream<[K, [V, W | null]]> {
+    return this.#binary(other, 'leftOuterJoin', (a, b) => a.leftOuterJoin(b, partitions));
+  }
+
+  /** Per batch, each key's values in this stream and in `other`. @example `a.cogroup(b)` */
+  cogroup<K, V, W>(this: DStream<[K, V]>, other: DStream<[K, W]>, partitions?: number | Partitioner): DStream<[K, [V[], W[]]]> {
+    return this.#binary(other, 'cogroup', (a, b) => a.cogroup(b, partitions));
+  }
+
+  #binary<K, V, W, R>(this: DStream<[K, V]>, other: DStream<[K, W]>, op: string, fn: (a: RDD<[K, V]>, b: RDD<[K, W]>) => RDD<R>): DStream<R> {
+    this.#sameSlide(other, op);
+    const sc = this.#sc;
+    return new TransformedDStream<R>(this.graph, [this, other], this.slideMs, op, (rdds) =>
+      fn((rdds[0] ?? sc.emptyRDD()) as RDD<[K, V]>, (rdds[1] ?? sc.emptyRDD()) as RDD<[K, W]>),
+    );
+  }
+
+  /**
+   * Every `slide`, the values of each key over the last `window` reduced with `fn`. With `inverse`, only the
+   * batches entering and leaving the window are combined with the previous window (Spark's
+   * ReducedWindowedDStream); this needs a checkpoint folder, as the window's lineage grows with every slide.
+   *
+   * @example
+   * ```ts
+   * const counts = pairs.reduceByKeyAndWindow((a, b) => a + b,
+   *   { window: '30s', slide: '10s', inverse: (a, b) => a - b, filter: ([, n]) => n > 0 });
+   * ```
+   */
+  reduceByKeyAndWindow<K, V>(this: DStream<[K, V]>, fn: (a: V, b: V) => V, spec: WindowSpec<V>): DStream<[K, V]> {
+    if (typeof spec !== 'object' || spec === null) throw new ArgumentTypeError('reduceByKeyAndWindow expects options { window, slide?, inverse?, filter? }');
+    this.check(fn, 'reduceByKeyAndWindow');
+    const [windowMs, slideMs] = this.#windowSpec(spec.window, spec.slide);
+    const partitioner = new HashPartitioner(spec.partitions ?? this.#sc.defaultParallelism);
+    const reduced = this.reduceByKey(fn, partitioner);
+    if (spec.inverse === undefined) {
+      if (spec.filter !== undefined) throw new InvalidArgumentError('reduceByKeyAndWindow: filter applies only with an inverse function');
+      return reduced.window(windowMs, slideMs).reduceByKey(fn, partitioner);
+    }
+    this.check(spec.inverse, 'reduceByKeyAndWindow (inverse)');
+    if (spec.filter !== undefined) this.check(spec.filter, 'reduceByKeyAndWindow (filter)');
+    reduced.persist();
+    return new ReducedWindowedDStream<K, V>(reduced, windowMs, slideMs, fn, spec.inverse, spec.filter, partitioner);
+  }
+
+  /**
+   * Occurrences of each distinct element over the last `window`, every `slide`, computed incrementally (an
+   * inverse reduction; needs a checkpoint folder). Elements whose count falls to 0 leave the result.
+   *
+   * @example
+   * ```ts
+   * words.countByValueAndWindow('1m', '10s');
+   * ```
+   */
+  countByValueAndWindow(window: Duration, slide?: Duration, partitions?: number): DStream<[T, number]> {
+    return this.map((x): [T, number] => [x, 1]).reduceByKeyAndWindow((a, b) => a + b, {
+      window,
+      ...(slide === undefined ? {} : { slide }),
+      ...(partitions === undefined ? {} : { partitions }),
+      inverse: (a, b) => a - b,
+      filter: ([, n]) => n > 0,
+    });
+  }
+
+  /**
+   * A state per key carried across batches: every batch, `fn(newValues, previousState)` runs for every key with
+   * new values or a state (`previousState` undefined for a new key); returning undefined removes the key. The
+   * state RDDs are checkpointed every `checkpoint` interval (default the first multiple of the slide of at least
+   * 10 s) so their lineage stays short; this needs a checkpoint folder.
+   *
+   * @example
+   * ```ts
+   * const totals = pairs.updateStateByKey((values: number[], state?: number) => (state ?? 0) + values.length);
+   * ```
+   */
+  updateStateByKey<K, V, S>(
+    this: DStream<[K, V]>,
+    fn: (values: V[], state: S | undefined) => S | undefined,
+    options: { partitions?: number; initial?: RDD<[K, S]> } = {},
+  ): DStream<[K, S]> {
+    this.check(fn, 'updateStateByKey');
+    const partitioner = new HashPartitioner(options.partitions ?? this.#sc.defaultParallelism);
+    return new StateDStream<K, V, S>(this, fn, partitioner, options.initial);
+  }
+
+  // ---- output operations ------------------------------------------------------------------------------------
+
+  /**
+   * Runs `fn` on the driver with every batch's RDD, in order (at-least-once: a restarted batch runs it again; use
+   * `time.id` or `time.ms` to make writes idempotent).
+   *
+   * @example
+   * ```ts
+   * counts.foreachRDD(async (rdd, time) => console.log(time.ms, await rdd.collect()));
+   * ```
+   */
+  foreachRDD(fn: (rdd: RDD<T>, time: BatchTime) => void | Promise<void>): void {
+    if (typeof fn !== 'function') throw new ArgumentTypeError(`foreachRDD expects a function, got ${typeof fn}`);
+    this.graph.addOutput({
+      name: `foreachRDD on ${this.label}`,
+      stream: this,
+      run: async (ms) => {
+        const rdd = this.getOrCompute(ms);
+        if (rdd !== undefined) await fn(rdd, this.graph.batchTime(ms));
+      },
+    });
+  }
+
+  /**
+   * Prints the first `n` elements of every batch, as Spark does.
+   *
+   * @example
+   * ```ts
+   * counts.print(5);
+   * ```
+   */
+  print(n = 10): void {
+    if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`print: n must be a positive integer, got ${n}`);
+    this.graph.addOutput({
+      name: `print on ${this.label}`,
+      stream: this,
+      run: async (ms) => {
+        const rdd = this.getOrCompute(ms);
+        if (rdd === undefined) return;
+        const first = await rdd.take(n + 1);
+        const lines = ['-------------------------------------------', `Time: ${ms} ms`, '-------------------------------------------'];
+        for (const x of first.slice(0, n)) lines.push(typeof x === 'string' ? x : JSON.stringify(x));
+        if (first.length > n) lines.push('...');
+        console.log(`${lines.join('\n')}\n`);
+      },
+    });
+  }
+
+  /**
+   * Writes every batch to the folder `<prefix>-<batch ms>[.<suffix>]` (atomically, with `_SUCCESS`). Idempotent per
+   * batch: a batch whose folder is already committed is not written again, so a replayed batch writes nothing twice.
+   *
+   * @example
+   * ```ts
+   * counts.saveAsTextFiles('out/counts', 'txt'); // out/counts-1764662400000.txt/part-00000, ...
+   * ```
+   */
+  saveAsTextFiles(prefix: string, suffix?: string): void {
+    if (typeof prefix !== 'string' || prefix === '') throw new ArgumentTypeError('saveAsTextFiles expects a path prefix');
+    this.graph.addOutput({
+      name: `saveAsTextFiles ${prefix}`,
+      stream: this,
+      run: async (ms) => {
+        const rdd = this.getOrCompute(ms);
+        if (rdd === undefined) return;
+        const target = `${prefix}-${ms}${suffix ? `.${suffix}` : ''}`;
+        if (existsSync(path.join(target, '_SUCCESS'))) return;
+        await rdd.saveAsTextFile(target, { overwrite: true });
+      },
+    });
+  }
+
+  /**
+   * Appends every batch to the Redis stream `key`, one entry per record with the fields `encode` returns (run on
+   * the driver), ids `<batch ms>-<index>`. Idempotent per batch: a batch already written is skipped, so a replayed
+   * batch writes nothing twice. One writer per output stream.
+   *
+   * @example
+   * ```ts
+   * counts.toRedis({ key: 'word-counts', encode: ([w, n]) => ({ word: w, count: String(n) }) });
+   * ```
+   */
+  toRedis(options: RedisSinkOptions<T>): void {
+    addRedisSink(this, options);
+  }
+
+  /**
+   * Every batch's elements as an async iterable of `{ time, records }`, ending when the streaming context stops.
+   * At most `highWaterMark` batches wait for the reader; past that the next batch waits, so a slow reader slows
+   * the stream instead of filling memory. Call before `start()`.
+   *
+   * @example
+   * ```ts
+   * for await (const { time, records } of counts.batches()) console.log(time.id, records);
+   * ```
+   */
+  batches(options: { highWaterMark?: number; signal?: AbortSignal } = {}): AsyncIterable<{ time: BatchTime; records: T[] }> {
+    const hwm = options.highWaterMark ?? 8;
+    if (!Number.isInteger(hwm) || hwm <= 0) throw new InvalidArgumentError(`batches: highWaterMark must be a positive integer, got ${hwm}`);
+    const queue: { time: BatchTime; records: T[] }[] = [];
+    let closed = false;
+    let detached = false;
+    let wakeReader: (() => void) | undefined;
+    let wakeWriter: (() => void) | undefined;
+    const wake = () => {
+      wakeReader?.();
+      wakeReader = undefined;
+    };
+    const detach = () => {
+      detached = true;
+      queue.length = 0;
+      wakeWriter?.();
+      wakeWriter = undefined;
+      wake();
+    };
+    options.signal?.addEventListener('abort', detach, { once: true });
+    this.graph.addOutput({
+      name: `batches on ${this.label}`,
+      stream: this,
+      run: async (ms) => {
+        if (detached) return;
+        while (queue.length >= hwm && !detached) await new Promise<void>((r) => (wakeWriter = r));
+        if (detached) return;
+        const rdd = this.getOrCompute(ms);
+        const records = rdd === undefined ? [] : await rdd.collect();
+        queue.push({ time: this.graph.batchTime(ms), records });
+        wake();
+      },
+      close: () => {
+        closed = true;
+        wake();
+      },
+    });
+    return {
+      [Symbol.asyncIterator]: () => ({
+        next: async (): Promise<IteratorResult<{ time: BatchTime; records: T[] }>> => {
+          for (;;) {
+            if (detached) return { done: true, value: undefined };
+            const item = queue.shift();
+            if (item !== undefined) {
+              wakeWriter?.();
+              wakeWriter = undefined;
+              return { done: false, value: item };
+            }
+            if (closed) return { done: true, value: undefined };
+            await new Promise<void>((r) => (wakeReader = r));
+          }
+        },
+        return: async (): Promise<IteratorResult<{ time: BatchTime; records: T[] }>> => {
+          detach();
+          return { done: true, value: undefined };
+        },
+      }),
+    };
+  }
+}
+
+
+function countPartition(it: Iterable<unknown>): number[] {
+  let n = 0;
+  for (const _ of it) n++;
+  return [n];
+}
+
+function sumPartition(it: Iterable<number>): number[] {
+  let s = 0;
+  for (const x of it) s += x;
+  return [s];
+}
+
+/** @internal A stream computed from its parents' RDDs of the same time by a driver-side function. */
+export class TransformedDStream<T> extends DStream<T> {
+  readonly #fn: (rdds: RDD<unknown>[], ms: number) => RDD<T>;
+  constructor(graph: StreamGraph, parents: readonly StreamNode[], slideMs: number, label: string, fn: (rdds: RDD<unknown>[], ms: number) => RDD<T>) {
+    super(graph, parents, slideMs, label);
+    this.#fn = fn;
+  }
+  protected compute(ms: number): RDD<T> | undefined {
+    const rdds = this.parents.map((p) => p.getOrCompute(ms) ?? this.graph.sc.emptyRDD());
+    return this.#fn(rdds, ms);
+  }
+}
+
+/** @internal Every `slide`, the union of the parent's RDDs in (t - window, t]. */
+export class WindowedDStream<T> extends DStream<T> {
+  readonly #parent: DStream<T>;
+  readonly windowMs: number;
+  constructor(parent: DStream<T>, windowMs: number, slideMs: number) {
+    super(parent.graph, [parent], slideMs, `window(${windowMs}, ${slideMs})`);
+    this.#parent = parent;
+    this.windowMs = windowMs;
+  }
+  protected override parentRememberMs(): number {
+    return this.rememberMs + this.windowMs;
+  }
+  protected compute(ms: number): RDD<T> {
+    const rdds = this.#parent.slice(ms - this.windowMs, ms);
+    return rdds.length === 0 ? this.graph.sc.emptyRDD() : this.graph.sc.union(rdds);
+  }
+}
+
+/**
+ * @internal Spark's ReducedWindowedDStream: window(t) = previous window, minus (inverse) the reduced batches that
+ * left, plus the reduced batches that entered; one shuffle over the previous window and the changed batches.
+ */
+export class ReducedWindowedDStream<K, V> extends DStream<[K, V]> {
+  override readonly mustCheckpoint = true;
+  readonly #reduced: DStream<[K, V]>;
+  readonly windowMs: number;
+  readonly #merge: (kv: [K, [number, V][]]) => [K, V][];
+  readonly #partitioner: Partitioner;
+
+  constructor(
+    reduced: DStream<[K, V]>,
+    windowMs: number,
+    slideMs: number,
+    fn: (a: V, b: V) => V,
+    inverse: (a: V, b: V) => V,
+    filter: ((kv: [unknown, V]) => boolean) | undefined,
+    partitioner: Partitioner,
+  ) {
+    super(reduced.graph, [reduced], slideMs, `reduceByKeyAndWindow(${windowMs}, ${slideMs})`);
+    this.#reduced = reduced;
+    this.windowMs = windowMs;
+    this.#partitioner = partitioner;
+    const keep = filter ?? (() => true);
+    // Tags: 0 the previous window's value, 1 a batch that left, 2 a batch that entered.
+    this.#merge = capture({ fn, inverse, keep }, ([k, tagged]: [K, [number, V][]]): [K, V][] => {
+      let prev: V | undefined;
+      let hasPrev = false;
+      let olds: V | undefined;
+      let hasOld = false;
+      let news: V | undefined;
+      let hasNew = false;
+      for (const [tag, v] of tagged) {
+        if (tag === 0) {
+          prev = v;
+          hasPrev = true;
+        } else if (tag === 1) {
+          olds = hasOld ? fn(olds as V, v) : v;
+          hasOld = true;
+        } else {
+          news = hasNew ? fn(news as V, v) : v;
+          hasNew = true;
+        }
+      }
+      let value: V;
+      if (hasPrev) {
+        value = prev as V;
+        if (hasOld) value = inverse(value, olds as V);
+        if (hasNew) value = fn(value, news as V);
+      } else if (hasNew) {
+        // A key the filter removed had nothing left in the window, so nothing of it can be leaving either.
+        value = news as V;
+      } else return [];
+      return keep([k, value]) ? [[k, value]] : [];
+    });
+    this.check(this.#merge, 'reduceByKeyAndWindow');
+  }
+
+  protected override parentRememberMs(): number {
+    return this.rememberMs + this.windowMs;
+  }
+
+  protected compute(ms: number): RDD<[K, V]> {
+    const sc = this.graph.sc;
+    const s = this.slideMs;
+    const w = this.windowMs;
+    const prev = this.getOrCompute(ms - s);
+    const parts: RDD<[K, [number, V]]>[] = [];
+    if (prev !== undefined) parts.push(prev.mapValues((v): [number, V] => [0, v]));
+    // Without a previous window (the first one), every batch of the window is new and none leaves.
+    if (prev !== undefined) for (const r of this.#reduced.slice(ms - w - s, ms - w)) parts.push(r.mapValues((v): [number, V] => [1, v]));
+    for (const r of this.#reduced.slice(prev === undefined ? ms - w : ms - s, ms)) parts.push(r.mapValues((v): [number, V] => [2, v]));
+    if (parts.length === 0) return sc.emptyRDD();
+    return sc.union(parts).groupByKey(this.#partitioner).flatMap(this.#merge);
+  }
+}
+
+/** @internal Spark's StateDStream: state(t) = cogroup(state(t - slide), batch(t)) through the update function. */
+export class StateDStream<K, V, S> extends DStream<[K, S]> {
+  override readonly mustCheckpoint = true;
+  readonly #parent: DStream<[K, V]>;
+  readonly #update: (kv: [K, [S[], V[]]]) => [K, S][];
+  readonly #partitioner: Partitioner;
+  readonly #initial: RDD<[K, S]> | undefined;
+
+  constructor(parent: DStream<[K, V]>, fn: (values: V[], state: S | undefined) => S | undefined, partitioner: Partitioner, initial: RDD<[K, S]> | undefined) {
+    super(parent.graph, [parent], parent.slideMs, 'updateStateByKey');
+    this.#parent = parent;
+    this.#partitioner = partitioner;
+    this.#initial = initial;
+    this.#update = capture({ fn }, ([k, [states, values]]: [K, [S[], V[]]]): [K, S][] => {
+      const next = fn(values, states.length > 0 ? states[0] : undefined);
+      return next === undefined ? [] : [[k, next]];
+    });
+    this.check(this.#update, 'updateStateByKey');
+  }
+
+  /**
+   * The last time this stream computed: the previous state. Normally ms - slide; after a restart, the restored
+   * checkpoint's time, so the time the driver was down is skipped instead of chained through batch by batch.
+   */
+  #lastMs: number | undefined;
+
+  /** @internal State of an earlier run (read back from its checkpoint files) as the state at `ms`. */
+  restore(ms: number, rdd: RDD<[K, S]>): void {
+    this.seed(ms, rdd);
+    this.#lastMs = ms;
+  }
+
+  protected compute(ms: number): RDD<[K, S]> {
+    const sc = this.graph.sc;
+    const prevMs = this.#lastMs !== undefined && this.#lastMs < ms ? this.#lastMs : ms - this.slideMs;
+    this.#lastMs = Math.max(this.#lastMs ?? ms, ms);
+    const prev = this.getOrCompute(prevMs) ?? this.#initial ?? sc.emptyRDD<[K, S]>();
+    const batch = this.#parent.getOrCompute(ms) ?? sc.emptyRDD<[K, V]>();
+    return prev.cogroup(batch, this.#partitioner).flatMap(this.#update);
+  }
+}
+
+/** @internal A stream fed by a source: the generator stores each batch's records, compute turns them into an RDD. */
+export class InputDStream<T> extends DStream<T> {
+  readonly #pending = new Map<number, T[] | RDD<T>>();
+  constructor(graph: StreamGraph, label: string) {
+    super(graph, [], graph.batchMs, label);
+  }
+  /** @internal */
+  put(ms: number, records: T[] | RDD<T>): void {
+    this.#pending.set(ms, records);
+  }
+  protected compute(ms: number): RDD<T> {
+    const sc = this.graph.sc;
+    const data = this.#pending.get(ms);
+    this.#pending.delete(ms);
+    if (data === undefined) return sc.emptyRDD();
+    if (!Array.isArray(data)) return data;
+    return data.length === 0 ? sc.emptyRDD() : sc.parallelize(data, Math.min(sc.defaultParallelism, data.length));
+  }
+  protected override forgetTime(ms: number): void {
+    this.#pending.delete(ms);
+  }
+  /** @internal Data of times never computed is dropped with them. */
+  dropBefore(ms: number): void {
+    for (const t of this.#pending.keys()) if (t <= ms) this.#pending.delete(t);
+  }
+}

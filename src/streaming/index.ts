@@ -1,0 +1,8 @@
+export { StreamingContext, type StreamingOptions, type StreamingState } from './streaming-context.js';
+export { DStream, type BatchTime, type WindowSpec } from './dstream.js';
+export { ManualClock, SystemClock, type Clock } from './clock.js';
+export { parseDuration, type Duration } from './duration.js';
+export { PidRateEstimator, type PidOptions } from './rate-estimator.js';
+export type { Source, SourceBatch, BatchReport, BackpressureOptions, ReceiverOptions } from './sources.js';
+export type { RedisEntry, RedisSourceOptions, RedisSinkOptions } from './redis.js';
+export { formatBatchLine } from './console-line.js';

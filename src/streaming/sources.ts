@@ -1,0 +1,380 @@
+/**
+ * Sources run on the driver's event loop (Node reads without a thread, so unlike Spark's receivers no worker is
+ * held). At each batch time the context asks every source for the records of that batch.
+ */
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Context } from '../context/context.js';
+import { ArgumentTypeError, IllegalStateError, InvalidArgumentError } from '../core/errors.js';
+import type { RDD } from '../rdd/index.js';
+import type { BatchTime } from './dstream.js';
+import { type PidOptions, PidRateEstimator } from './rate-estimator.js';
+
+/** What a source hands over for one batch. */
+export interface SourceBatch<T> {
+  /** The batch's records, or an RDD that reads them (files). */
+  readonly records: T[] | RDD<T>;
+  /** Records discarded by back pressure since the previous batch. */
+  readonly dropped?: number;
+  /** Records received and not yet handed over. */
+  readonly buffered?: number;
+  /** The records-per-second limit applied to this batch, when there is one. */
+  readonly rateLimit?: number;
+  /** Entries waiting at the broker after this read, when the broker reports it. */
+  readonly lag?: number;
+  /** What a replayable source read (JSON data), recorded in the offsets log before the batch runs. */
+  readonly range?: unknown;
+}
+
+/** How a finished batch went, for sources that adapt their rate. */
+export interface BatchReport {
+  readonly time: BatchTime;
+  /** Records this source delivered to the batch. */
+  readonly records: number;
+  readonly processingMs: number;
+  readonly schedulingDelayMs: number;
+  /** Wall-clock end of the batch, in ms. */
+  readonly endMs: number;
+}
+
+/**
+ * An input of a StreamingContext; implement it to add one (AMQP, MQTT, Kafka, ...) and pass it to
+ * `ssc.source(s)`.
+ *
+ * @example
+ * ```ts
+ * let n = 0;
+ * const counter: Source<number> = { name: 'counter', start() {}, cut: () => ({ records: [n++] }), stop() {} };
+ * ssc.source(counter).print();
+ * ```
+ */
+export interface Source<T> {
+  readonly name: string;
+  start(): void | Promise<void>;
+  /** The records of batch `time` (everything received since the previous call, within the source's limits). */
+  cut(time: BatchTime): SourceBatch<T> | Promise<SourceBatch<T>>;
+  /** After each completed batch (rate estimation). */
+  batchCompleted?(report: BatchReport): void;
+  /** Stop taking new input (a graceful stop then drains what is buffered). */
+  stopReceiving?(): void;
+  /** Records received but not yet handed to a batch. */
+  pending?(): number;
+  /** Replayable sources: the records of a range recorded by an earlier run (uncommitted batches after a restart). */
+  replay?(range: unknown): Promise<T[]> | T[];
+  /** Replayable sources: continue after this recorded range (called before start() on a restart). */
+  resume?(range: unknown): void;
+  /** After the batch that read `range` is committed (acknowledge, delete, move processed files). */
+  commit?(range: unknown): void | Promise<void>;
+  /** The error that ended the source, if any: it fails the stream. */
+  failure?(): unknown;
+  stop(): void | Promise<void>;
+}
+
+/** Back pressure for sources that receive faster than batches are processed. */
+export interface BackpressureOptions {
+  /**
+   * `block` (default): pull no more than the next batch may take, so a producer awaiting the iterator slows down
+   * and nothing is lost. `buffer`: pull ahead up to `maxBuffered` records to absorb bursts, then wait.
+   * `drop`: never make the producer wait; past `maxBuffered`, discard records (`dropPolicy`) and count them.
+   */
+  mode?: 'block' | 'buffer' | 'drop';
+  /** Records held on the driver at most; default 10,000. */
+  maxBuffered?: number;
+  /** In `drop` mode: discard the arriving record (`newest`, default) or the oldest buffered one (`oldest`). */
+  dropPolicy?: 'newest' | 'oldest';
+  /** Records per second at most, whatever the estimator says (Spark's receiver.maxRate). */
+  maxRate?: number;
+  /** Records per second before the estimator has data (Spark's backpressure.initialRate). */
+  initialRate?: number;
+  /** Spark's PID rate estimator (proportional 1.0, integral 0.2, derivative 0, minRate 100/s); `false` turns it off. */
+  pid?: false | PidOptions;
+}
+
+/** Options of a source: a name for events, and back pressure. */
+export interface ReceiverOptions {
+  name?: string;
+  backpressure?: BackpressureOptions;
+}
+
+// ---- queueStream ------------------------------------------------------------------------------------------------
+
+/** @internal Spark's queueStream: one queued item per batch (or all of them), for tests and demos. */
+export class QueueSource<T> implements Source<T> {
+  readonly name: string;
+  readonly #queue: Iterable<T[] | RDD<T>>;
+  readonly #oneAtATime: boolean;
+  #iterator: Iterator<T[] | RDD<T>> | undefined;
+  readonly #sc: Context;
+
+  constructor(sc: Context, queue: Iterable<T[] | RDD<T>>, oneAtATime: boolean, name: string) {
+    if (queue === null || typeof (queue as { [Symbol.iterator]?: unknown })[Symbol.iterator] !== 'function') {
+      throw new ArgumentTypeError('queueStream expects an array (or iterable) of arrays or RDDs');
+    }
+    this.#sc = sc;
+    this.#queue = queue;
+    this.#oneAtATime = oneAtATime;
+    this.name = name;
+  }
+  start(): void {}
+  cut(): SourceBatch<T> {
+    // An array is used as a queue, so items pushed after the start are picked up (as Spark's mutable Queue).
+    if (Array.isArray(this.#queue)) {
+      const q = this.#queue as (T[] | RDD<T>)[];
+      if (q.length === 0) return { records: [] };
+      return { records: this.#oneAtATime ? q.shift()! : this.#merge(q.splice(0, q.length)), buffered: q.length };
+    }
+    this.#iterator ??= this.#queue[Symbol.iterator]();
+    const r = this.#iterator.next();
+    return { records: r.done ? [] : r.value };
+  }
+  #merge(items: (T[] | RDD<T>)[]): T[] | RDD<T> {
+    if (items.every((x) => Array.isArray(x))) return (items as T[][]).flat();
+    return this.#sc.union(items.map((x) => (Array.isArray(x) ? this.#sc.parallelize(x) : x)));
+  }
+  pending(): number {
+    return Array.isArray(this.#queue) ? this.#queue.length : 0;
+  }
+  stop(): void {}
+}
+
+// ---- fromAsyncIterable ------------------------------------------------------------------------------------------
+
+/**
+ * @internal Pulls an async iterable on the driver into a bounded buffer. The bound and the per-batch limit come
+ * from the back-pressure options and the PID estimator; see {@link BackpressureOptions}.
+ */
+export class AsyncIterableSource<T> implements Source<T> {
+  readonly name: string;
+  readonly #iterable: AsyncIterable<T>;
+  readonly #batchMs: number;
+  readonly #mode: 'block' | 'buffer' | 'drop';
+  readonly #maxBuffered: number;
+  readonly #dropOldest: boolean;
+  readonly #maxRate: number;
+  readonly #pid: PidRateEstimator | undefined;
+  readonly #onRate: (source: string, rate: number) => void;
+  #rate: number | undefined;
+  #buf: T[] = [];
+  #head = 0;
+  #dropped = 0;
+  #droppedTotal = 0;
+  #received = 0;
+  #receiving = true;
+  #done = false;
+  #failure: unknown;
+  #iterator: AsyncIterator<T> | undefined;
+  #wakePump: (() => void) | undefined;
+  #pump: Promise<void> | undefined;
+
+  readonly #cleanup: (() => void) | undefined;
+
+  constructor(
+    iterable: AsyncIterable<T>,
+    batchMs: number,
+    options: ReceiverOptions,
+    name: string,
+    onRate: (source: string, rate: number) => void,
+    /** Releases what the iterable holds (a socket) when a pending next() would otherwise never settle. */
+    cleanup?: () => void,
+  ) {
+    this.#cleanup = cleanup;
+    if (iterable === null || typeof (iterable as { [Symbol.asyncIterator]?: unknown })?.[Symbol.asyncIterator] !== 'function') {
+      throw new ArgumentTypeError('fromAsyncIterable expects an async iterable (a Node Readable, events.on(...), an async generator)');
+    }
+    const bp = options.backpressure ?? {};
+    const mode = bp.mode ?? 'block';
+    if (mode !== 'block' && mode !== 'buffer' && mode !== 'drop') throw new InvalidArgumentError(`backpressure.mode must be 'block', 'buffer' or 'drop', got '${String(mode)}'`);
+    const dropPolicy = bp.dropPolicy ?? 'newest';
+    if (dropPolicy !== 'newest' && dropPolicy !== 'oldest') throw new InvalidArgumentError(`backpressure.dropPolicy must be 'newest' or 'oldest', got '${String(dropPolicy)}'`);
+    this.#maxBuffered = positive(bp.maxBuffered ?? 10_000, 'backpressure.maxBuffered', true);
+    this.#maxRate = bp.maxRate === undefined ? Number.POSITIVE_INFINITY : positive(bp.maxRate, 'backpressure.maxRate', false);
+    if (bp.initialRate !== undefined) this.#rate = Math.min(positive(bp.initialRate, 'backpressure.initialRate', false), this.#maxRate);
+    else if (bp.maxRate !== undefined) this.#rate = this.#maxRate;
+    this.#pid = bp.pid === false ? undefined : new PidRateEstimator(batchMs, bp.pid ?? {});
+    this.#iterable = iterable;
+    this.#batchMs = batchMs;
+    this.#mode = mode;
+    this.#dropOldest = dropPolicy === 'oldest';
+    this.#onRate = onRate;
+    this.name = name;
+  }
+
+  /** Records the next batch may take (the rate limit over one interval), or Infinity without a limit. */
+  #batchLimit(): number {
+    return this.#rate === undefined ? Number.POSITIVE_INFINITY : Math.max(1, Math.floor((this.#rate * this.#batchMs) / 1000));
+  }
+
+  /** How many records the pump may hold before it stops pulling. */
+  #bound(): number {
+    return this.#mode === 'block' ? Math.min(this.#maxBuffered, this.#batchLimit()) : this.#maxBuffered;
+  }
+
+  get #size(): number {
+    return this.#buf.length - this.#head;
+  }
+
+  start(): void {
+    this.#pump ??= this.#run();
+  }
+
+  async #run(): Promise<void> {
+    const it = this.#iterable[Symbol.asyncIterator]();
+    this.#iterator = it;
+    let pulls = 0;
+    try {
+      while (this.#receiving) {
+        if (this.#mode !== 'drop' && this.#size >= this.#bound()) {
+          // Not pulling is the back pressure: an async generator (or a Readable) is not resumed until we ask.
+          await new Promise<void>((r) => (this.#wakePump = r));
+          continue;
+        }
+        // A producer that is always ready (a generator) resolves next() in a microtask, which would starve timers
+        // and I/O; yielding to the event loop now and then keeps batches and the rest of the driver running.
+        if (++pulls % 256 === 0) await new Promise((r) => setImmediate(r));
+        const r = await it.next();
+        if (r.done || !this.#receiving) {
+          // A record that arrives after stopReceiving() is kept: it was taken from the producer already.
+          if (!r.done) this.#add(r.value);
+          break;
+        }
+        this.#add(r.value);
+      }
+    } catch (error) {
+      this.#failure = error;
+    } finally {
+      this.#done = true;
+    }
+  }
+
+  #add(x: T): void {
+    this.#received++;
+    if (this.#size >= this.#maxBuffered) {
+      this.#dropped++;
+      this.#droppedTotal++;
+      if (!this.#dropOldest) return;
+      this.#head++;
+    }
+    this.#buf.push(x);
+  }
+
+  cut(): SourceBatch<T> {
+    const n = Math.min(this.#size, this.#batchLimit());
+    const records = this.#buf.slice(this.#head, this.#head + n);
+    this.#head += n;
+    // Compact once the consumed prefix dominates, so the array does not grow with everything ever received.
+    if (this.#head > 1024 && this.#head * 2 > this.#buf.length) {
+      this.#buf = this.#buf.slice(this.#head);
+      this.#head = 0;
+    }
+    const dropped = this.#dropped;
+    this.#dropped = 0;
+    this.#wakePump?.();
+    this.#wakePump = undefined;
+    return { records, dropped, buffered: this.#size, ...(this.#rate === undefined ? {} : { rateLimit: this.#rate }) };
+  }
+
+  batchCompleted(report: BatchReport): void {
+    if (this.#pid === undefined) return;
+    const rate = this.#pid.compute(report.endMs, report.records, report.processingMs, report.schedulingDelayMs);
+    if (rate === undefined) return;
+    this.#rate = Math.min(rate, this.#maxRate);
+    this.#onRate(this.name, this.#rate);
+    this.#wakePump?.();
+    this.#wakePump = undefined;
+  }
+
+  /** Totals since the start: records pulled from the iterable and records dropped. */
+  get stats(): { received: number; dropped: number; buffered: number } {
+    return { received: this.#received, dropped: this.#droppedTotal, buffered: this.#size };
+  }
+
+  stopReceiving(): void {
+    this.#receiving = false;
+    this.#wakePump?.();
+    this.#wakePump = undefined;
+  }
+
+  pending(): number {
+    return this.#size;
+  }
+
+  failure(): unknown {
+    return this.#failure;
+  }
+
+  stop(): void {
+    this.stopReceiving();
+    this.#buf = [];
+    this.#head = 0;
+    // Not awaited: a producer blocked in next() would hold the stop forever; return() ends a generator once it yields.
+    if (!this.#done) this.#iterator?.return?.()?.catch(() => undefined);
+    this.#cleanup?.();
+  }
+}
+
+function positive(x: number, what: string, integer: boolean): number {
+  if (typeof x !== 'number' || !(x > 0) || (integer && !Number.isInteger(x))) {
+    throw new InvalidArgumentError(`${what} must be a positive ${integer ? 'integer' : 'number'}, got ${String(x)}`);
+  }
+  return x;
+}
+
+// ---- textFileStream ---------------------------------------------------------------------------------------------
+
+/**
+ * @internal Spark's textFileStream: each batch reads the files that appeared in `dir` since the previous batch
+ * (files present at the start are not read). Files must be moved or renamed in complete: later appends are not seen.
+ */
+export class TextFileSource implements Source<string> {
+  readonly name: string;
+  readonly #sc: Context;
+  readonly #dir: string;
+  readonly #maxFiles: number;
+  /** Names present at the last listing; a name that disappears and comes back is a new file. */
+  #seen = new Set<string>();
+  #queued: string[] = [];
+
+  constructor(sc: Context, dir: string, options: { maxFilesPerBatch?: number }, name: string) {
+    if (typeof dir !== 'string' || dir === '') throw new ArgumentTypeError('textFileStream expects a folder path');
+    this.#sc = sc;
+    this.#dir = path.resolve(dir);
+    this.#maxFiles = options.maxFilesPerBatch === undefined ? Number.POSITIVE_INFINITY : positive(options.maxFilesPerBatch, 'maxFilesPerBatch', true);
+    this.name = name;
+  }
+
+  async #list(): Promise<Set<string>> {
+    let names: string[];
+    try {
+      names = await readdir(this.#dir);
+    } catch (error) {
+      throw new IllegalStateError(`textFileStream: cannot list ${this.#dir}: ${(error as Error).message}`);
+    }
+    const out = new Set<string>();
+    // Hidden and underscore names are in-progress or marker files by the same rule as textFile.
+    for (const name of names.filter((n) => !n.startsWith('.') && !n.startsWith('_')).sort()) {
+      const s = await stat(path.join(this.#dir, name)).catch(() => undefined);
+      if (s?.isFile()) out.add(name);
+    }
+    return out;
+  }
+
+  async start(): Promise<void> {
+    this.#seen = await this.#list();
+  }
+
+  async cut(): Promise<SourceBatch<string>> {
+    const now = await this.#list();
+    for (const name of now) if (!this.#seen.has(name)) this.#queued.push(name);
+    this.#seen = now;
+    const take = this.#queued.splice(0, Math.min(this.#queued.length, this.#maxFiles));
+    const sc = this.#sc;
+    const records = take.length === 0 ? [] : sc.union(take.map((n) => sc.textFile(path.join(this.#dir, n))));
+    return { records, buffered: this.#queued.length };
+  }
+
+  pending(): number {
+    return this.#queued.length;
+  }
+
+  stop(): void {}
+}

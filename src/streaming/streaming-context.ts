@@ -1,0 +1,633 @@
+/**
+ * The StreamingContext: a timer that cuts a batch from every source at each multiple of the batch interval, and
+ * a loop that runs the batches' output operations one batch at a time, in order (Spark's JobGenerator and
+ * JobScheduler with concurrentJobs = 1). Batch RDDs are ordinary RDDs, so worker loss, retries and shuffles are
+ * the engine's business.
+ */
+import { once } from 'node:events';
+import net from 'node:net';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import readline from 'node:readline';
+import type { Context } from '../context/context.js';
+import { ArgumentTypeError, IllegalStateError, InvalidArgumentError } from '../core/errors.js';
+import { CheckpointRDD, type RDD } from '../rdd/index.js';
+import type { EventBus } from '../scheduler/event-bus.js';
+import type { SchedulerEvent, StreamingSourceStatus } from '../scheduler/events.js';
+import { type Clock, SystemClock } from './clock.js';
+import { type BatchTime, type DStream, InputDStream, type OutputOperation, StateDStream, type StreamGraph, type StreamNode } from './dstream.js';
+import { type Duration, parseDuration } from './duration.js';
+import { CheckpointLog, type OffsetEntry, type StateCheckpoint } from './checkpoint-log.js';
+import { formatBatchLine } from './console-line.js';
+import { type RedisEntry, type RedisSourceOptions, RedisStreamSource } from './redis.js';
+import { AsyncIterableSource, QueueSource, type ReceiverOptions, type Source, TextFileSource } from './sources.js';
+
+/** Options of a {@link StreamingContext}. */
+export interface StreamingOptions {
+  /** Time between batches (required, as in Spark): milliseconds or a string such as `'500ms'`, `'2s'`. */
+  batchInterval: Duration;
+  /**
+   * A folder for the offset and commit logs (a restart with the same folder resumes after the last committed
+   * batch, replaying uncommitted ones with the same ranges and batch times) and for window and state RDD
+   * checkpoints (`<dir>/rdds`, unless the context has a checkpoint folder already).
+   */
+  checkpoint?: string;
+  /** Time source; a {@link ManualClock} makes tests deterministic. Default: the wall clock. */
+  clock?: Clock;
+  /** Default back pressure of push sources (`fromAsyncIterable`). */
+  backpressure?: ReceiverOptions['backpressure'];
+}
+
+/** Lifecycle of a StreamingContext. */
+export type StreamingState = 'initialized' | 'active' | 'stopped';
+
+interface QueuedBatch {
+  readonly time: BatchTime;
+  readonly sources: StreamingSourceStatus[];
+  readonly records: number;
+  /** Source name -> range, for the offsets log and commit(). */
+  readonly ranges: Record<string, unknown>;
+}
+
+/**
+ * Runs DStream programs as a sequence of micro-batches on a {@link Context}.
+ *
+ * @example
+ * ```ts
+ * import { Context, StreamingContext } from 'kindling';
+ * const sc = new Context({ master: 'local[2]' });
+ * const ssc = new StreamingContext(sc, { batchInterval: '1s' });
+ * ssc.queueStream([['a b a'], ['b c']])
+ *   .flatMap((line) => line.split(' '))
+ *   .map((w): [string, number] => [w, 1])
+ *   .reduceByKey((a, b) => a + b)
+ *   .print();
+ * await ssc.start();
+ * await ssc.awaitTermination({ timeout: '3s' });
+ * await ssc.stop();
+ * ```
+ */
+export class StreamingContext {
+  readonly sc: Context;
+  readonly batchIntervalMs: number;
+  readonly #clock: Clock;
+  readonly #backpressure: ReceiverOptions['backpressure'];
+  readonly #inputs: { stream: InputDStream<unknown>; source: Source<unknown> }[] = [];
+  readonly #outputs: OutputOperation[] = [];
+  #state: StreamingState = 'initialized';
+  #zeroMs: number | undefined;
+  #nextStreamId = 0;
+  #nextSourceId = 0;
+  readonly #abort = new AbortController();
+  #generator: Promise<void> | undefined;
+  #processor: Promise<void> | undefined;
+  readonly #queue: QueuedBatch[] = [];
+  #wakeProcessor: (() => void) | undefined;
+  #draining = false;
+  #lastCut: number | undefined;
+  #batchesCompleted = 0;
+  #failure: unknown;
+  #stopping: Promise<void> | undefined;
+  #resolveTerminated!: () => void;
+  readonly #terminated = new Promise<void>((r) => (this.#resolveTerminated = r));
+  readonly #graph: StreamGraph;
+  readonly #log: CheckpointLog | undefined;
+  #firstBatchMs = 0;
+  /** State streams by a name stable across runs of the same program (creation order). */
+  readonly #states = new Map<string, StateDStream<unknown, unknown, unknown>>();
+  #abandoning = false;
+
+  constructor(sc: Context, options: StreamingOptions) {
+    if (sc === null || typeof sc !== 'object' || typeof (sc as Context).parallelize !== 'function') {
+      throw new ArgumentTypeError('StreamingContext expects a Context as its first argument');
+    }
+    if (options === null || typeof options !== 'object') throw new ArgumentTypeError('StreamingContext expects options { batchInterval }');
+    this.sc = sc;
+    this.batchIntervalMs = parseDuration(options.batchInterval, 'batchInterval');
+    this.#clock = options.clock ?? new SystemClock();
+    this.#backpressure = options.backpressure;
+    if (options.checkpoint !== undefined && sc.checkpointDir === undefined) sc.setCheckpointDir(path.join(options.checkpoint, 'rdds'));
+    this.#log = options.checkpoint === undefined ? undefined : new CheckpointLog(options.checkpoint);
+    const self = this;
+    this.#graph = {
+      sc,
+      batchMs: this.batchIntervalMs,
+      get zeroMs() {
+        return self.#zeroMs;
+      },
+      batchTime: (ms) => this.#batchTime(ms),
+      addOutput: (op) => {
+        if (this.#state !== 'initialized') throw new IllegalStateError(`${op.name}: output operations must be added before start() (as in Spark)`);
+        this.#outputs.push(op);
+      },
+      nextStreamId: () => this.#nextStreamId++,
+    };
+  }
+
+  /** Prints one line per batch on a terminal, next to the jobs' progress bars (when the context's `progress` is on). */
+  #consoleLine(): void {
+    const stream = process.stderr;
+    if (!this.sc.options.progress || !stream.isTTY) return;
+    this.#offConsole = this.sc.events.on('batchCompleted', (e) => void stream.write(`${formatBatchLine(e, this.batchIntervalMs)}\n`));
+  }
+  #offConsole: (() => void) | undefined;
+
+  /** The context's event bus, where batch events (`batchSubmitted`, `batchStarted`, `batchCompleted`, ...) appear. */
+  get events(): EventBus<SchedulerEvent> {
+    return this.sc.events;
+  }
+
+  get state(): StreamingState {
+    return this.#state;
+  }
+
+  #batchTime(ms: number): BatchTime {
+    return { id: Math.round((ms - (this.#zeroMs ?? 0)) / this.batchIntervalMs) - 1, ms };
+  }
+
+  // ---- sources ------------------------------------------------------------------------------------------------
+
+  /**
+   * A stream from a user-defined {@link Source}.
+   *
+   * @example
+   * ```ts
+   * let n = 0;
+   * const ticks = ssc.source<number>({ name: 'ticks', start() {}, cut: () => ({ records: [n++] }), stop() {} });
+   * ```
+   */
+  source<T>(source: Source<T>): DStream<T> {
+    if (source === null || typeof source !== 'object' || typeof source.cut !== 'function') {
+      throw new ArgumentTypeError('source expects an object with name, start(), cut(time) and stop()');
+    }
+    if (this.#state !== 'initialized') throw new IllegalStateError(`source '${source.name}': inputs must be added before start()`);
+    const stream = new InputDStream<T>(this.#graph, source.name);
+    this.#inputs.push({ stream: stream as InputDStream<unknown>, source: source as Source<unknown> });
+    return stream;
+  }
+
+  /**
+   * One queued item (an array or an RDD) per batch, for tests and demos (Spark's queueStream). An array is read
+   * as a queue: items pushed onto it later are picked up. With `oneAtATime: false` a batch takes everything queued.
+   *
+   * @example
+   * ```ts
+   * const q: number[][] = [[1, 2], [3]];
+   * ssc.queueStream(q).map((x) => x * 10).print();
+   * ```
+   */
+  queueStream<T>(queue: Iterable<T[] | RDD<T>>, options: { oneAtATime?: boolean } = {}): DStream<T> {
+    return this.source(new QueueSource<T>(this.sc, queue, options.oneAtATime ?? true, `queue-${this.#nextSourceId++}`));
+  }
+
+  /**
+   * A stream of the values of an async iterable (a Node `Readable` in object mode, `events.on(...)`, an async
+   * generator), pulled on the driver under back pressure (default `block`: the iterable is not pulled faster than
+   * batches take records, so nothing is lost and memory stays bounded).
+   *
+   * @example
+   * ```ts
+   * async function* ticks() { for (let i = 0; ; i++) yield i; }
+   * ssc.fromAsyncIterable(ticks(), { backpressure: { mode: 'drop', maxBuffered: 1000 } }).count().print();
+   * ```
+   */
+  fromAsyncIterable<T>(iterable: AsyncIterable<T>, options: ReceiverOptions = {}): DStream<T> {
+    const name = options.name ?? `asyncIterable-${this.#nextSourceId++}`;
+    const backpressure = options.backpressure ?? this.#backpressure;
+    const source = new AsyncIterableSource<T>(iterable, this.batchIntervalMs, backpressure === undefined ? {} : { backpressure }, name, (s, rate) =>
+      this.sc.events.emit({ type: 'rateUpdated', source: s, recordsPerSec: rate, time: Date.now() }),
+    );
+    return this.source(source);
+  }
+
+  /**
+   * Lines of text read from a TCP server (Spark's socketTextStream), under back pressure: in `block` mode the
+   * socket is paused while a batch's worth of lines waits, so TCP slows the producer down; in `drop` mode it is
+   * read at full speed and lines past the bound are dropped.
+   *
+   * @example
+   * ```ts
+   * ssc.socketTextStream('127.0.0.1', 9999).flatMap((l) => l.split(' ')).countByValue().print();
+   * ```
+   */
+  socketTextStream(host: string, port: number, options: ReceiverOptions = {}): DStream<string> {
+    if (typeof host !== 'string' || !Number.isInteger(port) || port <= 0 || port > 65535) {
+      throw new InvalidArgumentError(`socketTextStream expects a host and a TCP port, got ${String(host)}:${String(port)}`);
+    }
+    const name = options.name ?? `socket-${host}:${port}`;
+    let socket: net.Socket | undefined;
+    const lines: AsyncIterable<string> = {
+      async *[Symbol.asyncIterator]() {
+        socket = net.connect(port, host);
+        await once(socket, 'connect');
+        // readline's iterator stops reading the socket while its line queue is full, and the source stops asking
+        // for lines while its buffer is: the kernel buffers fill and the producer's write() returns false.
+        const rl = readline.createInterface({ input: socket, crlfDelay: Number.POSITIVE_INFINITY });
+        try {
+          yield* rl;
+        } finally {
+          rl.close();
+          socket.destroy();
+        }
+      },
+    };
+    const backpressure = options.backpressure ?? this.#backpressure;
+    const source = new AsyncIterableSource<string>(
+      lines,
+      this.batchIntervalMs,
+      backpressure === undefined ? {} : { backpressure },
+      name,
+      (s, rate) => this.sc.events.emit({ type: 'rateUpdated', source: s, recordsPerSec: rate, time: Date.now() }),
+      () => socket?.destroy(),
+    );
+    return this.source(source);
+  }
+
+  /**
+   * The lines of files that appear in `dir` after the start (Spark's textFileStream): move or rename complete
+   * files in; later appends are not read. Names starting with `.` or `_` are ignored.
+   *
+   * @example
+   * ```ts
+   * ssc.textFileStream('incoming/').filter((l) => l.includes('ERROR')).print();
+   * ```
+   */
+  textFileStream(dir: string, options: { maxFilesPerBatch?: number } = {}): DStream<string> {
+    return this.source(new TextFileSource(this.sc, dir, options, `files-${this.#nextSourceId++}`));
+  }
+
+  /**
+   * Entries of a Redis stream, `{ id, ms, fields }`. `direct` mode reads id ranges (XRANGE) and records them in the
+   * offsets log, so with a `checkpoint` folder and an idempotent sink (`toRedis`, `saveAsTextFiles`) a restart
+   * gives exactly-once output; `group` mode reads with a consumer group and acknowledges after each committed batch.
+   *
+   * @example
+   * ```ts
+   * const ssc = new StreamingContext(sc, { batchInterval: '1s', checkpoint: 'ckpt/wc' });
+   * ssc.redisStream({ key: 'tweets', startId: '0' })
+   *   .flatMap((e) => (e.fields.text ?? '').split(' '))
+   *   .countByValue()
+   *   .toRedis({ key: 'counts', encode: ([w, n]) => ({ w, n: String(n) }) });
+   * ```
+   */
+  redisStream(options: RedisSourceOptions): DStream<RedisEntry> {
+    const source = new RedisStreamSource(options, this.batchIntervalMs, (s, rate) =>
+      this.sc.events.emit({ type: 'rateUpdated', source: s, recordsPerSec: rate, time: Date.now() }),
+    );
+    return this.source(source);
+  }
+
+  /**
+   * The batch-by-batch union of several streams of the same slide.
+   *
+   * @example
+   * ```ts
+   * const all = ssc.union([a, b, c]);
+   * ```
+   */
+  union<T>(streams: readonly DStream<T>[]): DStream<T> {
+    if (!Array.isArray(streams) || streams.length === 0) throw new InvalidArgumentError('union expects a non-empty array of DStreams');
+    return streams.slice(1).reduce((acc, s) => acc.union(s), streams[0]!);
+  }
+
+  // ---- lifecycle ----------------------------------------------------------------------------------------------
+
+  /**
+   * Starts the sources and the batch timer; the first batch is cut at the next multiple of the batch interval.
+   * An aborted `signal` stops the stream (not gracefully).
+   *
+   * @example
+   * ```ts
+   * await ssc.start({ signal: AbortSignal.timeout(60_000) });
+   * ```
+   */
+  async start(options: { signal?: AbortSignal } = {}): Promise<void> {
+    if (this.#state !== 'initialized') throw new IllegalStateError(`start(): the StreamingContext is ${this.#state}; a stopped one cannot be restarted`);
+    if (this.sc.isStopped) throw new IllegalStateError('start(): the Context was stopped');
+    if (this.#outputs.length === 0) throw new IllegalStateError('start(): no output operations registered (foreachRDD, print, saveAsTextFiles, batches)');
+    const streams = new Set<StreamNode>();
+    for (const op of this.#outputs) op.stream.lineage(streams);
+    for (const op of this.#outputs) op.stream.initialize(op.stream.slideMs);
+    const needsCheckpoint = [...streams].filter((s) => s.checkpointMs !== undefined);
+    if (needsCheckpoint.length > 0 && this.sc.checkpointDir === undefined) {
+      throw new IllegalStateError(
+        `start(): ${needsCheckpoint[0]!.label} checkpoints its RDDs to keep lineage short, but no checkpoint folder is set: ` +
+          `pass { checkpoint: dir } to the StreamingContext or call sc.setCheckpointDir(dir)`,
+      );
+    }
+    const names = new Set<string>();
+    for (const { source } of this.#inputs) {
+      if (names.has(source.name)) throw new IllegalStateError(`start(): two sources are named '${source.name}'; the offsets log tells sources apart by name`);
+      names.add(source.name);
+    }
+    this.#state = 'active';
+    const now = this.#clock.now();
+    // Spark's timer: the first batch at the next multiple of the interval; zero time one interval before it.
+    this.#zeroMs = Math.floor(now / this.batchIntervalMs) * this.batchIntervalMs;
+    let replay: OffsetEntry[] = [];
+    for (const s of streams) if (s instanceof StateDStream) this.#states.set(`state-${s.id}`, s as StateDStream<unknown, unknown, unknown>);
+    if (this.#log !== undefined) {
+      // A restart keeps the first run's zero time, so batch ids and window alignment continue.
+      const zero = this.#log.readMetadata(this.batchIntervalMs);
+      if (zero === undefined) this.#log.writeMetadata(this.batchIntervalMs, this.#zeroMs);
+      else this.#zeroMs = zero;
+      const recovered = this.#log.recover();
+      if (recovered !== undefined) {
+        for (const { source } of this.#inputs) {
+          const range = recovered.newest.sources[source.name];
+          if (range !== undefined) source.resume?.(range);
+        }
+        replay = recovered.uncommitted;
+        await this.#restoreState();
+      }
+    }
+    for (const { source } of this.#inputs) await source.start();
+    this.#firstBatchMs = (Math.floor(now / this.batchIntervalMs) + 1) * this.batchIntervalMs;
+    for (const entry of replay) {
+      await this.#replay(entry);
+      this.#firstBatchMs = Math.max(this.#firstBatchMs, entry.batch.ms + this.batchIntervalMs);
+    }
+    this.#consoleLine();
+    this.#generator = this.#generate();
+    this.#processor = this.#process();
+    if (options.signal?.aborted) void this.stop({ graceful: false, stopContext: false });
+    else options.signal?.addEventListener('abort', () => void this.stop({ graceful: false, stopContext: false }), { once: true });
+  }
+
+  /**
+   * State streams resume from the state checkpoint the last commit recorded; the batches committed after it are
+   * read again from their recorded ranges and applied to the state only (their outputs ran already).
+   */
+  async #restoreState(): Promise<void> {
+    const saved = this.#log!.lastState();
+    let fromMs: number | undefined;
+    const restored: [StateDStream<unknown, unknown, unknown>, number][] = [];
+    for (const [key, stream] of this.#states) {
+      const rec = saved[key];
+      if (rec === undefined || !existsSync(rec.dir)) continue;
+      stream.restore(rec.ms, new CheckpointRDD<[unknown, unknown]>(this.sc, rec.dir, rec.partitions, { label: `restored ${stream.label}` }));
+      restored.push([stream, rec.ms]);
+      fromMs = Math.min(fromMs ?? rec.ms, rec.ms);
+    }
+    if (fromMs === undefined) return;
+    const entries = this.#log!.committedAfter(fromMs);
+    for (const entry of entries) {
+      for (const { stream, source } of this.#inputs) {
+        const range = entry.sources[source.name];
+        if (range === undefined) continue;
+        if (source.replay === undefined) {
+          console.warn(`kindling: source '${source.name}' cannot replay batch ${entry.batch.id}; restored state misses its records`);
+          continue;
+        }
+        stream.put(entry.batch.ms, await source.replay(range));
+      }
+    }
+    // Chain the state through those batches now, in order (RDDs only: their jobs run with the next batch).
+    for (const entry of entries) for (const [stream, ms] of restored) if (entry.batch.ms > ms) stream.getOrCompute(entry.batch.ms);
+  }
+
+  /** An uncommitted batch of an earlier run, again: same time, same ranges (no empty down-time batches). */
+  async #replay(entry: OffsetEntry): Promise<void> {
+    const statuses: StreamingSourceStatus[] = [];
+    let total = 0;
+    for (const { stream, source } of this.#inputs) {
+      const range = entry.sources[source.name];
+      const records = range !== undefined && source.replay !== undefined ? await source.replay(range) : [];
+      stream.put(entry.batch.ms, records);
+      total += records.length;
+      statuses.push({ name: source.name, records: records.length, dropped: 0, buffered: 0 });
+    }
+    this.#lastCut = entry.batch.ms;
+    this.#queue.push({ time: entry.batch, sources: statuses, records: total, ranges: { ...entry.sources } });
+    this.sc.events.emit({ type: 'batchSubmitted', batch: entry.batch, records: total, sources: statuses, time: this.#clock.now() });
+  }
+
+  async #generate(): Promise<void> {
+    let next = this.#firstBatchMs;
+    for (;;) {
+      try {
+        await this.#clock.sleepUntil(next, this.#abort.signal);
+      } catch {
+        return;
+      }
+      if (this.#abort.signal.aborted) return;
+      await this.#cut(next);
+      next += this.batchIntervalMs;
+    }
+  }
+
+  async #cut(ms: number): Promise<void> {
+    this.#lastCut = ms;
+    const time = this.#batchTime(ms);
+    const statuses: StreamingSourceStatus[] = [];
+    const ranges: Record<string, unknown> = {};
+    let total = 0;
+    for (const { stream, source } of this.#inputs) {
+      const failure = source.failure?.();
+      if (failure !== undefined) {
+        this.#fail(failure);
+        return;
+      }
+      let b: Awaited<ReturnType<Source<unknown>['cut']>>;
+      try {
+        b = await source.cut(time);
+      } catch (error) {
+        this.#fail(error);
+        return;
+      }
+      stream.put(ms, b.records);
+      if (b.range !== undefined) ranges[source.name] = b.range;
+      const records = Array.isArray(b.records) ? b.records.length : undefined;
+      total += records ?? 0;
+      statuses.push({
+        name: source.name,
+        ...(records === undefined ? {} : { records }),
+        dropped: b.dropped ?? 0,
+        buffered: b.buffered ?? 0,
+        ...(b.rateLimit === undefined ? {} : { rateLimit: b.rateLimit }),
+        ...(b.lag === undefined ? {} : { lag: b.lag }),
+      });
+    }
+    try {
+      this.#log?.writeOffsets({ batch: time, sources: ranges });
+    } catch (error) {
+      this.#fail(error);
+      return;
+    }
+    this.#queue.push({ time, sources: statuses, records: total, ranges });
+    this.sc.events.emit({ type: 'batchSubmitted', batch: time, records: total, sources: statuses, time: this.#clock.now() });
+    this.#wakeProcessor?.();
+    this.#wakeProcessor = undefined;
+  }
+
+  async #process(): Promise<void> {
+    for (;;) {
+      const batch = this.#queue.shift();
+      if (batch === undefined) {
+        if (this.#draining || this.#state === 'stopped') return;
+        await new Promise<void>((r) => (this.#wakeProcessor = r));
+        continue;
+      }
+      if (this.#failure !== undefined) return;
+      try {
+        await this.#runBatch(batch);
+      } catch (error) {
+        this.#fail(error);
+        return;
+      }
+    }
+  }
+
+  async #runBatch(batch: QueuedBatch): Promise<void> {
+    const { ms } = batch.time;
+    const schedulingDelayMs = Math.max(0, this.#clock.now() - ms);
+    this.sc.events.emit({ type: 'batchStarted', batch: batch.time, schedulingDelayMs, time: this.#clock.now() });
+    // Processing time is real work, so it is measured on the wall clock even under a manual clock.
+    const t0 = performance.now();
+    const outputs: { name: string; ms: number }[] = [];
+    let error: unknown;
+    for (const op of this.#outputs) {
+      if (!op.stream.isTimeValid(ms)) continue;
+      const o0 = performance.now();
+      try {
+        await op.run(ms);
+      } catch (e) {
+        error = e;
+        break;
+      } finally {
+        outputs.push({ name: op.name, ms: performance.now() - o0 });
+      }
+    }
+    const processingMs = performance.now() - t0;
+    this.sc.events.emit({
+      type: 'batchCompleted',
+      batch: batch.time,
+      records: batch.records,
+      schedulingDelayMs,
+      processingMs,
+      totalDelayMs: schedulingDelayMs + processingMs,
+      sources: batch.sources,
+      outputs,
+      ...(error === undefined ? {} : { error: error instanceof Error ? error.message : String(error) }),
+      time: this.#clock.now(),
+    });
+    if (error !== undefined) throw error;
+    if (this.#log !== undefined) {
+      const state: Record<string, StateCheckpoint> = {};
+      for (const [key, stream] of this.#states) {
+        const c = stream.lastCheckpoint;
+        const dir = this.sc.checkpointDir;
+        if (c !== undefined && dir !== undefined) state[key] = { ms: c.ms, dir: path.join(dir, `rdd-${c.rdd.id}`), partitions: c.rdd.getNumPartitions() };
+      }
+      this.#log.writeCommit(batch.time, outputs.map((o) => o.name), state);
+    }
+    for (const { source } of this.#inputs) {
+      const range = batch.ranges[source.name];
+      if (range !== undefined) await source.commit?.(range);
+    }
+    this.#batchesCompleted++;
+    const endMs = Date.now();
+    this.#inputs.forEach(({ source }, i) => {
+      source.batchCompleted?.({ time: batch.time, records: batch.sources[i]?.records ?? 0, processingMs, schedulingDelayMs, endMs });
+    });
+    const seen = new Set<StreamNode>();
+    for (const op of this.#outputs) op.stream.clearOld(ms, seen);
+    // Batches no output ever reads (a window shorter than its slide skips some) still drop their data in time.
+    for (const { stream } of this.#inputs) stream.dropBefore(ms - (seen.has(stream) ? stream.rememberMs : 0));
+  }
+
+  #fail(error: unknown): void {
+    // A stop that abandons running work (stopContext fails the running job) is not a failure of the stream.
+    if (this.#failure !== undefined || this.#state === 'stopped' || this.#abandoning) return;
+    this.#failure = error;
+    void this.stop({ graceful: false, stopContext: false });
+  }
+
+  /**
+   * Resolves `true` once the stream has stopped, or `false` when `timeout` passes first; rejects with the error
+   * of a batch that failed (the stream then stops).
+   *
+   * @example
+   * ```ts
+   * await ssc.awaitTermination({ timeout: '10s' });
+   * ```
+   */
+  async awaitTermination(options: { timeout?: Duration } = {}): Promise<boolean> {
+    if (this.#state === 'initialized') throw new IllegalStateError('awaitTermination(): the StreamingContext was not started');
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut =
+      options.timeout === undefined
+        ? new Promise<never>(() => undefined)
+        : new Promise<false>((r) => (timer = setTimeout(() => r(false), parseDuration(options.timeout!, 'timeout'))));
+    try {
+      const done = await Promise.race([this.#terminated.then(() => true as const), timedOut]);
+      if (done && this.#failure !== undefined) throw this.#failure;
+      return done;
+    } finally {
+      if (timer !== undefined) clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Stops the stream. `graceful`: stop receiving, cut batches for what the sources still hold, and finish every
+   * batch first (Spark waits the same way, up to `timeout`, default 10 batch intervals). Otherwise queued batches
+   * are dropped and only the running one finishes. `stopContext` (default true, as Spark) stops the Context too.
+   *
+   * @example
+   * ```ts
+   * await ssc.stop({ graceful: true, stopContext: false });
+   * ```
+   */
+  stop(options: { graceful?: boolean; stopContext?: boolean; timeout?: Duration } = {}): Promise<void> {
+    this.#stopping ??= this.#stop(options.graceful ?? false, options.stopContext ?? true, options.timeout);
+    return this.#stopping;
+  }
+
+  async #stop(graceful: boolean, stopContext: boolean, timeout: Duration | undefined): Promise<void> {
+    if (this.#state === 'initialized') {
+      this.#state = 'stopped';
+      this.#resolveTerminated();
+      if (stopContext) await this.sc.stop();
+      return;
+    }
+    if (!graceful) this.#abandoning = true;
+    const limitMs = timeout === undefined ? 10 * this.batchIntervalMs : parseDuration(timeout, 'timeout');
+    this.#abort.abort();
+    for (const { source } of this.#inputs) source.stopReceiving?.();
+    await this.#generator;
+    if (graceful && this.#failure === undefined) {
+      // What the sources still hold goes into further batches at the following batch times, without waiting on
+      // the clock (which may be a manual one nobody advances any more).
+      const deadline = Date.now() + limitMs;
+      let next = (this.#lastCut ?? this.#zeroMs!) + this.batchIntervalMs;
+      while (this.#failure === undefined && Date.now() < deadline && this.#inputs.some(({ source }) => (source.pending?.() ?? 0) > 0)) {
+        await this.#cut(next);
+        next += this.batchIntervalMs;
+        // Yield between cuts so the processor starts on queued batches while a rate-limited source drains.
+        await new Promise((r) => setImmediate(r));
+      }
+      this.#draining = true;
+      this.#wakeProcessor?.();
+      await Promise.race([this.#processor, new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())).unref())]);
+    } else {
+      this.#queue.length = 0;
+      this.#draining = true;
+      this.#wakeProcessor?.();
+      if (stopContext) await this.sc.stop();
+      await this.#processor?.catch(() => undefined);
+    }
+    this.#state = 'stopped';
+    this.#offConsole?.();
+    for (const { source } of this.#inputs) await source.stop();
+    for (const op of this.#outputs) op.close?.();
+    this.sc.events.emit({
+      type: 'streamingStopped',
+      graceful,
+      batchesCompleted: this.#batchesCompleted,
+      ...(this.#failure === undefined ? {} : { error: this.#failure instanceof Error ? this.#failure.message : String(this.#failure) }),
+      time: this.#clock.now(),
+    });
+    this.#resolveTerminated();
+    if (stopContext) await this.sc.stop();
+  }
+}

@@ -1,0 +1,216 @@
+/**
+ * Redis Streams against a real redis-server: direct and group sources, the idempotent toRedis sink, and restarts
+ * from the offset/commit logs (a batch that failed after or before its sink wrote is replayed, and the sink holds
+ * every record exactly once).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock, StreamingContext, type Context, type BatchCompletedEvent } from 'kindling';
+import { useStreamingContext } from './helpers.js';
+import { redisSkipReason, useRedisServer } from './redis-server.js';
+
+const WORDS = 'the quick brown fox jumps over the lazy dog and the cat sat on the mat'.split(' ');
+
+describe.skipIf(redisSkipReason !== undefined)(`Redis Streams${redisSkipReason ? ` (skipped: ${redisSkipReason})` : ''}`, () => {
+  const { sc } = useStreamingContext();
+  const url = useRedisServer();
+  let redis: Redis;
+  let dir: string;
+  beforeAll(async () => {
+    redis = new Redis(url());
+    dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-redis-'));
+  });
+  afterAll(async () => {
+    await redis?.quit();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function push(key: string, words: readonly string[]): Promise<void> {
+    const p = redis.pipeline();
+    for (const w of words) p.xadd(key, '*', 'word', w, 'len', String(w.length));
+    await p.exec();
+  }
+
+  async function stream(key: string): Promise<[string, Record<string, string>][]> {
+    const raw = (await redis.xrange(key, '-', '+')) as [string, string[]][];
+    return raw.map(([id, f]) => [id, Object.fromEntries(Array.from({ length: f.length / 2 }, (_, i) => [f[2 * i], f[2 * i + 1]]))]);
+  }
+
+  /** Runs `n` batches on a manual clock starting at `startMs`; resolves with the completed batches (failed ones too). */
+  async function runBatches(ssc: StreamingContext, clock: ManualClock, n: number, s: Context): Promise<BatchCompletedEvent[]> {
+    const done: BatchCompletedEvent[] = [];
+    const off = s.events.on('batchCompleted', (e) => void done.push(e));
+    await ssc.start();
+    for (let i = 0; i < n && ssc.state === 'active'; i++) {
+      const before = done.length;
+      clock.advance(ssc.batchIntervalMs);
+      while (done.length === before && ssc.state === 'active') await new Promise((r) => setTimeout(r, 5));
+    }
+    off();
+    return done;
+  }
+
+  it('direct mode reads entries in order, as { id, ms, fields }, at most maxPerBatch per batch', async () => {
+    await push('in:direct', WORDS);
+    const clock = new ManualClock(0);
+    const ssc = new StreamingContext(sc(), { batchInterval: 1000, clock });
+    const got: { id: string; ms: number; fields: Record<string, string> }[][] = [];
+    ssc.redisStream({ url: url(), key: 'in:direct', startId: '0', maxPerBatch: 6 }).foreachRDD(async (rdd) => void got.push(await rdd.collect()));
+    await runBatches(ssc, clock, 4, sc());
+    await ssc.stop({ stopContext: false });
+    expect(got.map((b) => b.length)).toEqual([6, 6, 4, 0]);
+    const expected = await stream('in:direct');
+    expect(got.flat().map((e) => [e.id, e.fields])).toEqual(expected);
+    for (const e of got.flat()) expect(e.ms).toBe(Number(e.id.split('-')[0]));
+  });
+
+  it('toRedis writes one entry per record with ids from the batch time, and a replayed batch writes nothing', async () => {
+    const clock = new ManualClock(0);
+    const ssc = new StreamingContext(sc(), { batchInterval: 1000, clock });
+    const q = [['a', 'b'], ['c']];
+    const words = ssc.queueStream(q);
+    words.toRedis({ url: url(), key: 'out:sink', encode: (w) => ({ word: w, upper: w.toUpperCase() }) });
+    // The same sink twice: the second write of each batch is refused as already written.
+    words.toRedis({ url: url(), key: 'out:sink', encode: (w) => ({ word: w, upper: w.toUpperCase() }) });
+    await runBatches(ssc, clock, 2, sc());
+    await ssc.stop({ stopContext: false });
+    expect(await stream('out:sink')).toEqual([
+      ['1000-0', { word: 'a', upper: 'A' }],
+      ['1000-1', { word: 'b', upper: 'B' }],
+      ['2000-0', { word: 'c', upper: 'C' }],
+    ]);
+  });
+
+  it('a restarted script resumes after the last committed batch; an uncommitted batch is replayed once (exactly-once sink)', async () => {
+    const input = [...WORDS, ...WORDS.map((w) => w.toUpperCase())];
+    await push('in:restart', input);
+    const checkpoint = path.join(dir, 'restart');
+    /** One "run" of the script: fails on purpose at batch `failAt` (before or after the sink). */
+    async function runScript(startMs: number, batches: number, fail?: { atBatch: number; beforeSink: boolean }) {
+      const clock = new ManualClock(startMs);
+      const ssc = new StreamingContext(sc(), { batchInterval: 1000, clock, checkpoint });
+      const words = ssc.redisStream({ url: url(), key: 'in:restart', startId: '0', maxPerBatch: 5 }).map((e) => e.fields.word!);
+      let n = 0;
+      const maybeFail = () => {
+        n++;
+        if (fail !== undefined && n === fail.atBatch) throw new Error('simulated crash');
+      };
+      if (fail?.beforeSink) words.foreachRDD(maybeFail);
+      words.toRedis({ url: url(), key: 'out:restart', encode: (w) => ({ w }) });
+      if (fail !== undefined && !fail.beforeSink) words.foreachRDD(maybeFail);
+      const done = await runBatches(ssc, clock, batches, sc());
+      if (fail !== undefined) await expect(ssc.awaitTermination()).rejects.toThrow(/simulated crash/);
+      else await ssc.stop({ stopContext: false });
+      return done;
+    }
+    // Run 1: batches 1000, 2000 commit; batch 3000 writes its sink, then fails before its commit.
+    const run1 = await runScript(0, 5, { atBatch: 3, beforeSink: false });
+    expect(run1.map((e) => [e.batch.ms, e.records, e.error !== undefined])).toEqual([[1000, 5, false], [2000, 5, false], [3000, 5, true]]);
+    // Run 2, later: replays batch 3000 (its sink write is skipped), then fails at its next batch before the sink.
+    const run2 = await runScript(60_000, 5, { atBatch: 2, beforeSink: true });
+    expect(run2.map((e) => [e.batch.ms, e.batch.id, e.records, e.error !== undefined])).toEqual([[3000, 2, 5, false], [61_000, 60, 5, true]]);
+    // Run 3: replays 61000 (now written), then reads the rest.
+    const run3 = await runScript(120_000, 4);
+    expect(run3.map((e) => [e.batch.ms, e.records]).slice(0, 3)).toEqual([[61_000, 5], [121_000, 5], [122_000, 5]]);
+    // 32 words in batches of 5: the last batch takes the remaining 2, later ones are empty.
+    expect(input).toHaveLength(32);
+    expect(run3[3]?.records).toBe(2);
+    expect(run3.slice(4).map((e) => e.records)).toEqual(run3.slice(4).map(() => 0));
+    const out = await stream('out:restart');
+    expect(out.map(([, f]) => f.w)).toEqual(input);
+    expect(out.map(([id]) => Number(id.split('-')[0]))).toEqual(input.map((_, i) => [1000, 2000, 3000, 61_000, 121_000, 122_000, 123_000][Math.floor(i / 5)]));
+  });
+
+  it('group mode acknowledges after the batch commits; a consumer that died before acking gets its entries again', async () => {
+    await push('in:group', WORDS);
+    async function consume(fail: boolean, batches: number) {
+      const clock = new ManualClock(0);
+      const ssc = new StreamingContext(sc(), { batchInterval: 1000, clock });
+      const got: string[][] = [];
+      ssc.redisStream({ url: url(), key: 'in:group', mode: 'group', group: 'g', consumer: 'c1', startId: '0', maxPerBatch: 4 }).foreachRDD(async (rdd) => {
+        got.push((await rdd.collect()).map((e) => e.fields.word!));
+        if (fail) throw new Error('died before acknowledging');
+      });
+      await runBatches(ssc, clock, batches, sc());
+      if (fail) await expect(ssc.awaitTermination()).rejects.toThrow(/died before/);
+      else await ssc.stop({ stopContext: false });
+      return got;
+    }
+    const lags: number[] = [];
+    const offLag = sc().events.on('batchSubmitted', (e) => {
+      const lag = e.sources[0]?.lag;
+      if (lag !== undefined) lags.push(lag);
+    });
+    const first = await consume(true, 1);
+    expect(first).toEqual([WORDS.slice(0, 4)]);
+    expect(((await redis.xpending('in:group', 'g')) as [number])[0]).toBe(4);
+    const second = await consume(false, 5);
+    // The four unacknowledged entries come first, then the rest; nothing is left pending.
+    expect(second.flat()).toEqual(WORDS);
+    expect(second[0]).toEqual(WORDS.slice(0, 4));
+    expect(((await redis.xpending('in:group', 'g')) as [number])[0]).toBe(0);
+    offLag();
+    // 16 entries read 4 at a time: the group's lag after each read of new entries, down to 0.
+    expect(lags.slice(0, 2)).toEqual([12, 12]);
+    expect(lags.at(-1)).toBe(0);
+  });
+
+  it('group mode with claimIdleMs: another consumer claims what a dead one held, then reads on', async () => {
+    await push('in:claim', WORDS);
+    async function consume(consumer: string, fail: boolean, batches: number, claimIdleMs?: number) {
+      const clock = new ManualClock(0);
+      const ssc = new StreamingContext(sc(), { batchInterval: 1000, clock });
+      const got: string[][] = [];
+      ssc
+        .redisStream({ url: url(), key: 'in:claim', mode: 'group', group: 'g', consumer, startId: '0', maxPerBatch: 5, ...(claimIdleMs === undefined ? {} : { claimIdleMs }) })
+        .foreachRDD(async (rdd) => {
+          got.push((await rdd.collect()).map((e) => e.fields.word!));
+          if (fail) throw new Error('consumer died');
+        });
+      await runBatches(ssc, clock, batches, sc());
+      if (fail) await expect(ssc.awaitTermination()).rejects.toThrow(/consumer died/);
+      else await ssc.stop({ stopContext: false });
+      return got;
+    }
+    expect(await consume('dead', true, 1)).toEqual([WORDS.slice(0, 5)]);
+    await new Promise((r) => setTimeout(r, 60));
+    const other = await consume('alive', false, 5, 50);
+    expect(other[0]).toEqual(WORDS.slice(0, 5));
+    expect(other.flat()).toEqual(WORDS);
+    expect(((await redis.xpending('in:claim', 'g')) as [number])[0]).toBe(0);
+  });
+
+  it('updateStateByKey state survives a restart: the last state checkpoint plus the batches committed after it', async () => {
+    await push('in:state', WORDS);
+    const checkpoint = path.join(dir, 'state');
+    const counts = (ws: readonly string[]) => {
+      const m = new Map<string, number>();
+      for (const w of ws) m.set(w, (m.get(w) ?? 0) + 1);
+      return [...m].sort(([a], [b]) => (a < b ? -1 : 1));
+    };
+    async function runScript(startMs: number, batches: number) {
+      const clock = new ManualClock(startMs);
+      const ssc = new StreamingContext(sc(), { batchInterval: 1000, clock, checkpoint });
+      const snapshots: Array<[number, [string, number][]]> = [];
+      ssc
+        .redisStream({ url: url(), key: 'in:state', startId: '0', maxPerBatch: 4 })
+        .map((e): [string, number] => [e.fields.word!, 1])
+        .updateStateByKey((vs: number[], st?: number) => (st ?? 0) + vs.length)
+        .checkpoint(2000)
+        .foreachRDD(async (rdd, t) => void snapshots.push([t.ms, (await rdd.collect()).sort(([a], [b]) => (a < b ? -1 : 1))]));
+      await runBatches(ssc, clock, batches, sc());
+      await ssc.stop({ stopContext: false });
+      return snapshots;
+    }
+    // Run 1: three batches of 4 words; the state is checkpointed at 2000, batch 3000 is committed after it.
+    const first = await runScript(0, 3);
+    expect(first.map(([t, st]) => [t, st])).toEqual([1000, 2000, 3000].map((t, i) => [t, counts(WORDS.slice(0, 4 * (i + 1)))]));
+    // Run 2, a minute later: the restored state (2000) plus batch 3000 re-applied, then the last 4 words.
+    const second = await runScript(60_000, 2);
+    expect(second[0]).toEqual([61_000, counts(WORDS)]);
+    expect(second[1]).toEqual([62_000, counts(WORDS)]);
+  });
+});
