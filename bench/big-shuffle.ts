@@ -78,5 +78,8 @@ const [m, r] = outcomes;
 const same = m!.result !== undefined && JSON.stringify(m!.result) === JSON.stringify(r!.result);
 console.log(same ? 'both engines give the same counts' : 'the engines DISAGREE or one failed');
 mkdirSync('.bench-out', { recursive: true });
-appendFileSync('.bench-out/results.jsonl', JSON.stringify({ workload: 'big-shuffle', time: new Date().toISOString(), machine: machine(), mb, vocabulary, workerMB, outcomes, same }) + '\n');
+appendFileSync(
+  '.bench-out/results.jsonl',
+  JSON.stringify({ workload: 'big-shuffle', time: new Date().toISOString(), machine: machine(), mb, vocabulary, workerMB, outcomes, same }) + '\n',
+);
 if (!same) process.exit(1);

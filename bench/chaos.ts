@@ -17,14 +17,19 @@ const sleep = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(
 function job(sc: Context): RDD<[number, string]> {
   const words = sc
     .parallelize(LINES, 8)
-    .flatMap(capture({ sleep }, (l: string) => {
-      if (l.startsWith('w0 ')) sleep(2); // keep tasks alive long enough to be hit
-      return l.split(' ');
-    }))
+    .flatMap(
+      capture({ sleep }, (l: string) => {
+        if (l.startsWith('w0 ')) sleep(2); // keep tasks alive long enough to be hit
+        return l.split(' ');
+      }),
+    )
     .map((w): [string, number] => [w, 1])
     .reduceByKey((a, b) => a + b, 4);
   const lengths = words.map(([w]): [string, number] => [w, w.length]);
-  return words.join(lengths).map(([w, [c, len]]): [number, string] => [c * 100 + len, w]).sortByKey(false, 3);
+  return words
+    .join(lengths)
+    .map(([w, [c, len]]): [number, string] => [c * 100 + len, w])
+    .sortByKey(false, 3);
 }
 
 const reference = new Context({ master: 'local', progress: false, hints: false });
@@ -52,7 +57,12 @@ for (let run = 0; run < RUNS; run++) {
   await sc.stop();
 }
 const seconds = (performance.now() - started) / 1000;
-console.log(`chaos: ${RUNS} runs, ${totalKills} worker kills in total, ${identical}/${RUNS} results identical to the fault-free run (${seconds.toFixed(0)} s), ${machine()}`);
+console.log(
+  `chaos: ${RUNS} runs, ${totalKills} worker kills in total, ${identical}/${RUNS} results identical to the fault-free run (${seconds.toFixed(0)} s), ${machine()}`,
+);
 mkdirSync('.bench-out', { recursive: true });
-appendFileSync('.bench-out/results.jsonl', JSON.stringify({ workload: 'chaos', time: new Date().toISOString(), machine: machine(), runs: RUNS, kills: totalKills, identical, seconds }) + '\n');
+appendFileSync(
+  '.bench-out/results.jsonl',
+  JSON.stringify({ workload: 'chaos', time: new Date().toISOString(), machine: machine(), runs: RUNS, kills: totalKills, identical, seconds }) + '\n',
+);
 if (identical !== RUNS) process.exit(1);

@@ -66,7 +66,9 @@ export function renderChart(spec: ChartSpec): string {
       s.values.forEach((v, i) => {
         if (!Number.isFinite(v)) return;
         const x = M.left + band * i + band * 0.1 + bw * si;
-        parts.push(`<rect x="${x}" y="${y(v)}" width="${bw - 1}" height="${M.top + plotH - y(v)}" fill="${color}"><title>${esc(s.name)}: ${v}</title></rect>`);
+        parts.push(
+          `<rect x="${x}" y="${y(v)}" width="${bw - 1}" height="${M.top + plotH - y(v)}" fill="${color}"><title>${esc(s.name)}: ${v}</title></rect>`,
+        );
       });
     } else {
       const pts = s.values.map((v, i) => (Number.isFinite(v) ? `${M.left + band * (i + 0.5)},${y(v)}` : '')).filter(Boolean);

@@ -41,7 +41,9 @@ interface Run {
 function runOnce(side: 'kindling' | 'plain', workload: string): Promise<Run> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(process.execPath, ['--import', 'tsx', runner, side, workload, ...(small ? ['--small'] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', runner, side, workload, ...(small ? ['--small'] : [])], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.on('error', reject);
@@ -49,7 +51,8 @@ function runOnce(side: 'kindling' | 'plain', workload: string): Promise<Run> {
       const ms = performance.now() - started;
       const result = /^RESULT (.*)$/m.exec(out)?.[1];
       const rss = /^MAXRSS (\d+)$/m.exec(out)?.[1];
-      if (code !== 0 || result === undefined || rss === undefined) return reject(new Error(`${side} ${workload} exited with ${code}: ${out.slice(-500)}`));
+      if (code !== 0 || result === undefined || rss === undefined)
+        return reject(new Error(`${side} ${workload} exited with ${code}: ${out.slice(-500)}`));
       resolve({ ms, rssMb: Number(rss) / 1024, result: JSON.parse(result) });
     });
   });
@@ -85,7 +88,10 @@ for (let round = 0; round < ROUNDS; round++) {
   console.error(`round ${round + 1}/${ROUNDS} done`);
 }
 
-const load = os.loadavg().map((l) => l.toFixed(1)).join(' ');
+const load = os
+  .loadavg()
+  .map((l) => l.toFixed(1))
+  .join(' ');
 console.log(`COST, cold (a fresh process per run), ${ROUNDS} interleaved rounds, medians; ${small ? 'small data; ' : ''}${machine()}; load ${load}`);
 console.log('');
 console.log('| workload | kindling local[2] | plain, 1 thread | ratio | target | peak RSS kindling / plain | results agree |');
@@ -107,4 +113,7 @@ for (const w of WORKLOADS) {
   rows.push({ workload: w, kindlingMs: k, plainMs: p, ratio, kindlingRssMb: kr, plainRssMb: pr, agree: ok });
 }
 mkdirSync('.bench-out', { recursive: true });
-appendFileSync('.bench-out/results.jsonl', JSON.stringify({ workload: 'cost', time: new Date().toISOString(), machine: machine(), load, rounds: ROUNDS, small, rows }) + '\n');
+appendFileSync(
+  '.bench-out/results.jsonl',
+  JSON.stringify({ workload: 'cost', time: new Date().toISOString(), machine: machine(), load, rounds: ROUNDS, small, rows }) + '\n',
+);

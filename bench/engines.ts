@@ -55,10 +55,14 @@ if (only.includes('lr')) {
   const mem = split((await withContext('memory', (sc) => lr.run(sc, { small }))).timings);
   const mr = split((await withContext('mapreduce', (sc) => lr.run(sc, { small }))).timings);
   const b = split(base.timings);
-  console.log(`logistic regression: first iteration memory ${s(mem.first)}, mapreduce ${s(mr.first)}; later iterations memory ${s(mem.later)}, mapreduce ${s(mr.later)} -> ${(mr.later / mem.later).toFixed(1)}x (target >= 25x)`);
+  console.log(
+    `logistic regression: first iteration memory ${s(mem.first)}, mapreduce ${s(mr.first)}; later iterations memory ${s(mem.later)}, mapreduce ${s(mr.later)} -> ${(mr.later / mem.later).toFixed(1)}x (target >= 25x)`,
+  );
   const memCached = 10 * mem.later;
   const baseIters = 10 * b.later;
-  console.log(`  COST: 10 cached iterations kindling ${s(memCached)} vs single-thread baseline ${s(baseIters)} -> ${(memCached / baseIters).toFixed(2)}x the baseline's time (target <= 1x); end to end ${s(mem.total)} vs ${s(b.total)}`);
+  console.log(
+    `  COST: 10 cached iterations kindling ${s(memCached)} vs single-thread baseline ${s(baseIters)} -> ${(memCached / baseIters).toFixed(2)}x the baseline's time (target <= 1x); end to end ${s(mem.total)} vs ${s(b.total)}`,
+  );
   record.lr = { memory: mem, mapreduce: mr, baseline: b };
 }
 
@@ -68,7 +72,9 @@ if (only.includes('kmeans')) {
   const mem = split((await withContext('memory', (sc) => km.run(sc, { small }))).timings);
   const mr = split((await withContext('mapreduce', (sc) => km.run(sc, { small }))).timings);
   const b = split(base.timings);
-  console.log(`k-means: first iteration memory ${s(mem.first)}, mapreduce ${s(mr.first)}; later memory ${s(mem.later)}, mapreduce ${s(mr.later)} -> ${(mr.later / mem.later).toFixed(1)}x (paper: 1.9-3.2x)`);
+  console.log(
+    `k-means: first iteration memory ${s(mem.first)}, mapreduce ${s(mr.first)}; later memory ${s(mem.later)}, mapreduce ${s(mr.later)} -> ${(mr.later / mem.later).toFixed(1)}x (paper: 1.9-3.2x)`,
+  );
   console.log(`  COST: later iterations kindling ${s(mem.later)} vs baseline ${s(b.later)} -> ${(mem.later / b.later).toFixed(2)}x`);
   record.kmeans = { memory: mem, mapreduce: mr, baseline: b };
 }
@@ -89,7 +95,9 @@ if (only.includes('pagerank')) {
     `PageRank per iteration: mapreduce ${s(per(mr))}, memory (links not partitioned) ${s(per(mem))} (${(per(mr) / per(mem)).toFixed(1)}x, target >= 2.4x), ` +
       `memory+partitionBy ${s(per(part))} (${(per(mr) / per(part)).toFixed(1)}x, target >= 7.4x); classic program ${s(per(classic))}`,
   );
-  console.log(`  COST: per iteration kindling ${s(per(part))} vs CSR baseline ${s(per(b))} -> ${(per(part) / per(b)).toFixed(1)}x (target <= 10x); end to end ${s(part.total)} vs ${s(b.total)}`);
+  console.log(
+    `  COST: per iteration kindling ${s(per(part))} vs CSR baseline ${s(per(b))} -> ${(per(part) / per(b)).toFixed(1)}x (target <= 10x); end to end ${s(part.total)} vs ${s(b.total)}`,
+  );
   record.pagerank = { mapreduce: mr, memory: mem, classic, partitioned: part, baseline: b };
   writeChart('fig10-pagerank', {
     kind: 'bar',

@@ -44,15 +44,19 @@ function die(flag: Int32Array): void {
 export function shuffleJob(sc: Context, flag: Int32Array, n: number): RDD<number> {
   return sc
     .range(0, n, 1, 16)
-    .map(capture({ flag, die }, (x: number): [number, number] => {
-      if (flag[0] !== 0) die(flag);
-      return [x % 1009, x % 7];
-    }))
+    .map(
+      capture({ flag, die }, (x: number): [number, number] => {
+        if (flag[0] !== 0) die(flag);
+        return [x % 1009, x % 7];
+      }),
+    )
     .reduceByKey((a, b) => a + b, 8)
-    .map(capture({ flag, die }, ([k, v]: [number, number]) => {
-      if (flag[0] !== 0) die(flag);
-      return (k * 31 + v) % 10007;
-    }));
+    .map(
+      capture({ flag, die }, ([k, v]: [number, number]) => {
+        if (flag[0] !== 0) die(flag);
+        return (k * 31 + v) % 10007;
+      }),
+    );
 }
 
 /** What shuffleJob sums to, computed plainly. */
@@ -115,7 +119,10 @@ function wholeProblem(s: Awaited<ReturnType<Context['faults']['snapshot']>>): st
   if (backend.workers.length !== backend.configured) return `${backend.workers.length} of ${backend.configured} worker slots exist`;
   for (const w of backend.workers) {
     if (w.state !== 'ready') return `worker ${w.index} is ${w.state}`;
-    const want = backend.workers.filter((o) => o.index !== w.index).map((o) => `${o.index}.${o.epoch}`).sort();
+    const want = backend.workers
+      .filter((o) => o.index !== w.index)
+      .map((o) => `${o.index}.${o.epoch}`)
+      .sort();
     const have = w.peers.map(([i, e]) => `${i}.${e}`).sort();
     if (want.join() !== have.join()) return `worker ${w.index} has channels to [${have.join(', ')}], expected [${want.join(', ')}]`;
   }

@@ -61,7 +61,13 @@ for (const [key, r] of [...rows].sort()) {
   console.log(`| ${key.replace(/\s+/g, ' ')} | ${r.runs} | ${r.correct} | ${r.error} | ${r.wrong} | ${r.nextFailed} | ${r.notWhole} |`);
 }
 const bad = results.filter((r) => r.outcome === 'wrong' || !r.nextJobOk || r.whole !== true).length;
-console.log(`total: ${results.filter((r) => r.outcome === 'correct').length} fault-free results, ${results.filter((r) => r.outcome === 'error').length} clear errors, ${bad} bad runs`);
+console.log(
+  `total: ${results.filter((r) => r.outcome === 'correct').length} fault-free results, ${results.filter((r) => r.outcome === 'error').length} clear errors, ${bad} bad runs`,
+);
 mkdirSync('.bench-out', { recursive: true });
-appendFileSync('.bench-out/results.jsonl', JSON.stringify({ workload: 'faults', time: new Date().toISOString(), machine: machine(), runs: RUNS, seed: SEED, rows: Object.fromEntries(rows) }) + '\n');
+appendFileSync(
+  '.bench-out/results.jsonl',
+  JSON.stringify({ workload: 'faults', time: new Date().toISOString(), machine: machine(), runs: RUNS, seed: SEED, rows: Object.fromEntries(rows) }) +
+    '\n',
+);
 if (bad > 0) process.exit(1);

@@ -46,10 +46,12 @@ console.log(`fully cached: ${full.cachedPartitions} partitions, ${(perWorker / 2
 const rows: Array<{ percent: number; laterMs: number; firstMs: number; cached: number }> = [];
 for (const percent of [0, 25, 50, 75, 100]) {
   // A budget of `percent` of one worker's share (plus 2 % slack for estimate noise); 0 % caches nothing.
-  const bytes = percent === 0 ? 1 : (perWorker * percent) / 100 * 1.02;
+  const bytes = percent === 0 ? 1 : ((perWorker * percent) / 100) * 1.02;
   const r = await measure(bytes / (WORKER_MB * 2 ** 20));
   rows.push({ percent, laterMs: r.laterMs, firstMs: r.firstMs, cached: r.cachedPartitions });
-  console.log(`  ${String(percent).padStart(3)} % budget: ${r.cachedPartitions}/${PARTITIONS} partitions cached, later iterations ${r.laterMs.toFixed(1)} ms (first ${r.firstMs.toFixed(0)} ms)`);
+  console.log(
+    `  ${String(percent).padStart(3)} % budget: ${r.cachedPartitions}/${PARTITIONS} partitions cached, later iterations ${r.laterMs.toFixed(1)} ms (first ${r.firstMs.toFixed(0)} ms)`,
+  );
 }
 const ratio = rows[0]!.laterMs / rows[4]!.laterMs;
 console.log(`0 % vs 100 % cached, later iterations: ${ratio.toFixed(1)}x (target >= 10x)`);
@@ -62,5 +64,8 @@ const chart = writeChart('lr-cache-fraction', {
   xLabel: 'cache budget (% of parsed points that fit; partitions cached)',
 });
 mkdirSync('.bench-out', { recursive: true });
-appendFileSync('.bench-out/results.jsonl', JSON.stringify({ workload: 'lr-cache-fraction', time: new Date().toISOString(), machine: machine(), rows, ratio, chart }) + '\n');
+appendFileSync(
+  '.bench-out/results.jsonl',
+  JSON.stringify({ workload: 'lr-cache-fraction', time: new Date().toISOString(), machine: machine(), rows, ratio, chart }) + '\n',
+);
 console.log(`chart: docs/${chart}`);

@@ -46,10 +46,29 @@ clearInterval(sampler);
 const mib = (b: number) => (b / 2 ** 20).toFixed(0);
 const ok = sums.every((s) => s === expected);
 console.log(`memory-spill benchmark, ${machine()}`);
-console.log(`cached data ${mib(cachedBytes)} MiB (estimated), storage budget ${mib(storageBytes * 2)} MiB in total (${(cachedBytes / (storageBytes * 2)).toFixed(1)}x less)`);
-console.log(`MEMORY_AND_DISK: ${info.numCachedPartitions} partitions cached, ${mib(info.memoryBytes)} MiB in memory, ${mib(info.diskBytes)} MiB on disk`);
+console.log(
+  `cached data ${mib(cachedBytes)} MiB (estimated), storage budget ${mib(storageBytes * 2)} MiB in total (${(cachedBytes / (storageBytes * 2)).toFixed(1)}x less)`,
+);
+console.log(
+  `MEMORY_AND_DISK: ${info.numCachedPartitions} partitions cached, ${mib(info.memoryBytes)} MiB in memory, ${mib(info.diskBytes)} MiB on disk`,
+);
 console.log(`3 jobs in ${seconds.toFixed(1)} s, results ${ok ? 'identical to the uncached run' : 'DIFFERENT'}`);
-console.log(`peak process RSS ${mib(peakRss)} MiB (driver + 2 workers; each worker heap capped at ${WORKER_MB} MiB; RSS before ${mib(baseline)} MiB)`);
+console.log(
+  `peak process RSS ${mib(peakRss)} MiB (driver + 2 workers; each worker heap capped at ${WORKER_MB} MiB; RSS before ${mib(baseline)} MiB)`,
+);
 mkdirSync('.bench-out', { recursive: true });
-appendFileSync('.bench-out/results.jsonl', JSON.stringify({ workload: 'memory-spill', time: new Date().toISOString(), machine: machine(), cachedBytes, storageBytes: storageBytes * 2, info, peakRss, seconds, ok }) + '\n');
+appendFileSync(
+  '.bench-out/results.jsonl',
+  JSON.stringify({
+    workload: 'memory-spill',
+    time: new Date().toISOString(),
+    machine: machine(),
+    cachedBytes,
+    storageBytes: storageBytes * 2,
+    info,
+    peakRss,
+    seconds,
+    ok,
+  }) + '\n',
+);
 if (!ok) process.exit(1);

@@ -84,7 +84,9 @@ for (const checkpoint of [false, true]) {
 
 const slow = await straggler(false);
 const spec = await straggler(true);
-console.log(`straggler stage (one worker +2 s per task): ${(slow / 1000).toFixed(2)} s without speculation, ${(spec / 1000).toFixed(2)} s with (${(slow / spec).toFixed(1)}x faster)`);
+console.log(
+  `straggler stage (one worker +2 s per task): ${(slow / 1000).toFixed(2)} s without speculation, ${(spec / 1000).toFixed(2)} s with (${(slow / spec).toFixed(1)}x faster)`,
+);
 
 const chart = writeChart('pagerank-recovery', {
   kind: 'line',
@@ -98,5 +100,9 @@ const chart = writeChart('pagerank-recovery', {
   xLabel: 'iteration',
 });
 mkdirSync('.bench-out', { recursive: true });
-appendFileSync('.bench-out/results.jsonl', JSON.stringify({ workload: 'pagerank-recovery', time: new Date().toISOString(), machine: machine(), variants, straggler: { slow, spec }, chart }) + '\n');
+appendFileSync(
+  '.bench-out/results.jsonl',
+  JSON.stringify({ workload: 'pagerank-recovery', time: new Date().toISOString(), machine: machine(), variants, straggler: { slow, spec }, chart }) +
+    '\n',
+);
 console.log(`chart: docs/${chart}`);

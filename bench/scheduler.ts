@@ -14,10 +14,14 @@ const empty = sc.parallelize([], TASKS);
 const tiny = sc.parallelize([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
 
 console.log(`scheduler overhead, ${machine()}`);
-const [emptyJob, tinyJob] = await compare('scheduler', [
-  { name: `${TASKS} empty tasks (one job)`, run: () => empty.count() },
-  { name: 'tiny job (10 numbers, count)', run: () => tiny.count() },
-], 20);
+const [emptyJob, tinyJob] = await compare(
+  'scheduler',
+  [
+    { name: `${TASKS} empty tasks (one job)`, run: () => empty.count() },
+    { name: 'tiny job (10 numbers, count)', run: () => tiny.count() },
+  ],
+  20,
+);
 console.log(`empty tasks per second: ${Math.round(TASKS / (emptyJob!.meanMs / 1000))} (target >= 20000)`);
 console.log(`tiny job: ${tinyJob!.meanMs.toFixed(2)} ms (target < 5 ms)`);
 await sc.stop();

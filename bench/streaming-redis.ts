@@ -51,7 +51,8 @@ async function preload(key: string, n: number): Promise<void> {
   const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   for (let done = 0; done < n; done += 1000) {
     const p = redis.pipeline();
-    for (let i = 0; i < Math.min(1000, n - done); i++) p.xadd(key, '*', 'line', Array.from({ length: 10 }, () => VOCAB[Math.floor(rnd() ** 2 * 1000)]).join(' '));
+    for (let i = 0; i < Math.min(1000, n - done); i++)
+      p.xadd(key, '*', 'line', Array.from({ length: 10 }, () => VOCAB[Math.floor(rnd() ** 2 * 1000)]).join(' '));
     await p.exec();
   }
 }
@@ -90,7 +91,8 @@ if (latencyRate > 0) {
   const timer = setInterval(() => {
     const due = Math.floor(((Date.now() - t0) / 1000) * latencyRate) - sent;
     const p = producer.pipeline();
-    for (let i = 0; i < Math.min(due, perTick * 5); i++) p.xadd('live', '*', 'line', Array.from({ length: 10 }, () => VOCAB[Math.floor(rnd() ** 2 * 1000)]).join(' '));
+    for (let i = 0; i < Math.min(due, perTick * 5); i++)
+      p.xadd('live', '*', 'line', Array.from({ length: 10 }, () => VOCAB[Math.floor(rnd() ** 2 * 1000)]).join(' '));
     sent += Math.min(due, perTick * 5);
     void p.exec();
   }, 10);

@@ -114,7 +114,9 @@ console.log(
     `${(((medianBusy.on - medianBusy.off) / TASKS) * 1000).toFixed(2)} µs more per task`,
 );
 const pct = (a: number, b: number) => `${(((a - b) / b) * 100).toFixed(1)} %`;
-console.log(`word count: on ${(totals.wcOn / rounds).toFixed(0)} ms, off ${(totals.wcOff / rounds).toFixed(0)} ms: on is ${pct(totals.wcOn, totals.wcOff)} slower (target <= 5 %)`);
+console.log(
+  `word count: on ${(totals.wcOn / rounds).toFixed(0)} ms, off ${(totals.wcOff / rounds).toFixed(0)} ms: on is ${pct(totals.wcOn, totals.wcOff)} slower (target <= 5 %)`,
+);
 console.log(
   `empty tasks/s: on ${Math.round(TASKS / (totals.tOn / rounds / 1000))}, off ${Math.round(TASKS / (totals.tOff / rounds / 1000))}: on is ${pct(totals.tOn, totals.tOff)} slower (target <= 5 %)`,
 );

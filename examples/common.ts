@@ -75,7 +75,11 @@ export interface Cli {
 
 const COMMON: Record<string, OptionSpec & { default?: string | boolean }> = {
   // The `kindling` command passes --master and --engine to the examples it runs through these variables.
-  master: { type: 'string', help: 'local, local[N] or local[*] (default $KINDLING_MASTER or local[*])', default: process.env['KINDLING_MASTER'] ?? 'local[*]' },
+  master: {
+    type: 'string',
+    help: 'local, local[N] or local[*] (default $KINDLING_MASTER or local[*])',
+    default: process.env['KINDLING_MASTER'] ?? 'local[*]',
+  },
   engine: { type: 'string', help: 'memory or mapreduce (default $KINDLING_ENGINE or memory)', default: process.env['KINDLING_ENGINE'] ?? 'memory' },
   small: { type: 'boolean', help: 'small generated data (runs in a few seconds)', default: false },
   data: { type: 'string', help: 'directory for generated data sets (default data)', default: 'data' },
@@ -221,7 +225,10 @@ export function printTable(
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length)));
   const right = headers.map((_, i) => alignRight.includes(i) || (rows.length > 0 && rows.every((r) => typeof r[i] === 'number')));
   const line = (r: readonly string[]): string =>
-    r.map((c, i) => (right[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+    r
+      .map((c, i) => (right[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   console.log('  ' + line(headers));
   console.log('  ' + widths.map((w) => '-'.repeat(w)).join('  '));
   for (const r of cells) console.log('  ' + line(r));

@@ -58,11 +58,23 @@ export async function run(sc: Context, options: ConnectedComponentsOptions = {})
     .textFile(input)
     .filter((line) => line.trim().length > 0 && !line.startsWith('#'))
     .map(parseEdge)
-    .flatMap(([a, b]): Array<[number, number]> => (a === b ? [[a, b]] : [[a, b], [b, a]]))
+    .flatMap(
+      ([a, b]): Array<[number, number]> =>
+        a === b
+          ? [[a, b]]
+          : [
+              [a, b],
+              [b, a],
+            ],
+    )
     .groupByKey(partitioner)
     .setName('neighbours')
     .cache();
-  const vertices = await timer.time('load graph (undirected, group, cache)', () => neighbours.count(), (n) => `${n} vertices`);
+  const vertices = await timer.time(
+    'load graph (undirected, group, cache)',
+    () => neighbours.count(),
+    (n) => `${n} vertices`,
+  );
   // Every vertex labelled by its own id; mapPartitions keeps the partitioner (preservesPartitioning).
   let labels: RDD<[number, number]> = neighbours.mapPartitions(function* (it) {
     for (const [v] of it) yield [v, v] as [number, number];
@@ -124,10 +136,16 @@ export function printSummary(s: ConnectedComponentsSummary): void {
 }
 
 if (isMain(import.meta.url)) {
-  const cli = parseCli('connected-components', 'Connected components (label propagation) of the generated graph or an edge list, as undirected', {
-    'max-iterations': { type: 'string', help: 'stop after this many iterations (default 100)' },
-    partitions: { type: 'string', help: 'partitions of the shared HashPartitioner (default: workers)' },
-  }, undefined, 'edges.txt');
+  const cli = parseCli(
+    'connected-components',
+    'Connected components (label propagation) of the generated graph or an edge list, as undirected',
+    {
+      'max-iterations': { type: 'string', help: 'stop after this many iterations (default 100)' },
+      partitions: { type: 'string', help: 'partitions of the shared HashPartitioner (default: workers)' },
+    },
+    undefined,
+    'edges.txt',
+  );
   await runMain(cli, 'connected components', async (sc) => {
     const options: ConnectedComponentsOptions = {
       input: cli.positional,

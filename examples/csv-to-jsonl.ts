@@ -128,7 +128,7 @@ function resolveGen(o: CsvGenOptions, small: boolean): Required<CsvGenOptions> {
 
 const FIRST = ['Ada', 'Grace', 'Alan', 'Edsger', 'Barbara', 'Donald', 'Frances', 'Ken', 'Zoë', 'José', '李', 'Ngozi'];
 const LAST = ['Lovelace', 'Hopper', 'Turing', 'Dijkstra', 'Liskov', 'Knuth', "O'Brien", 'Müller', 'García', '王'];
-const CITIES = ['Paris', 'Washington, D.C.', 'Zürich', 'São Paulo', 'Tokyo', 'Lagos', 'St. John\'s, NL'];
+const CITIES = ['Paris', 'Washington, D.C.', 'Zürich', 'São Paulo', 'Tokyo', 'Lagos', "St. John's, NL"];
 const NOTES = [
   '',
   'prefers email',
@@ -161,12 +161,20 @@ export function generateCsv(dir: string, options: CsvGenOptions = {}, small = fa
     const pick = <T>(xs: readonly T[]): T => xs[rng.nextInt(xs.length)]!;
     const customers = f % 2 === 0;
     const name = `${customers ? 'customers' : 'orders'}-${String(f).padStart(2, '0')}.csv`;
-    const rows: string[][] = [customers ? ['id', 'name', 'email', 'city', 'notes'] : ['order_id', 'customer_id', 'amount', 'status', 'comment', 'date']];
+    const rows: string[][] = [
+      customers ? ['id', 'name', 'email', 'city', 'notes'] : ['order_id', 'customer_id', 'amount', 'status', 'comment', 'date'],
+    ];
     for (let r = 0; r < o.rowsPerFile; r++) {
       if (customers) {
         const first = pick(FIRST);
         const last = pick(LAST);
-        rows.push([String(f * o.rowsPerFile + r), `${last}, ${first}`, rng.nextFloat() < 0.1 ? '' : `${first}.${r}@example.com`.toLowerCase(), pick(CITIES), pick(NOTES)]);
+        rows.push([
+          String(f * o.rowsPerFile + r),
+          `${last}, ${first}`,
+          rng.nextFloat() < 0.1 ? '' : `${first}.${r}@example.com`.toLowerCase(),
+          pick(CITIES),
+          pick(NOTES),
+        ]);
       } else {
         const amount = (rng.nextInt(1_000_000) / 100).toFixed(2);
         const day = 1 + rng.nextInt(28);
@@ -208,7 +216,11 @@ export async function run(sc: Context, options: CsvOptions = {}): Promise<Exampl
   const timer = new Timer();
   const input = resolve(options.input ?? join(options.dataDir ?? 'data', options.small ? 'csv-small' : 'csv'));
   const output = resolve(options.output ?? `${input}-jsonl`);
-  await timer.time('prepare input', async () => ensureCsv(input, options.generate, options.small), () => input);
+  await timer.time(
+    'prepare input',
+    async () => ensureCsv(input, options.generate, options.small),
+    () => input,
+  );
   const files = sc.accumulator(0, 'CSV files');
   const rows = sc.accumulator(0, 'rows');
   const malformed = sc.accumulator(0, 'malformed rows');
@@ -242,7 +254,11 @@ export async function run(sc: Context, options: CsvOptions = {}): Promise<Exampl
       return out;
     }),
   );
-  await timer.time('parse + write JSON Lines', () => jsonl.saveAsTextFile(output, { overwrite: true }), () => output);
+  await timer.time(
+    'parse + write JSON Lines',
+    () => jsonl.saveAsTextFile(output, { overwrite: true }),
+    () => output,
+  );
   const parts = readdirSync(output).filter((f) => f.startsWith('part-')).length;
   return {
     summary: { input, output, files: files.value, rows: rows.value, malformed: malformed.value, parts },
@@ -252,21 +268,32 @@ export async function run(sc: Context, options: CsvOptions = {}): Promise<Exampl
 
 export function printSummary(s: CsvSummary): void {
   console.log(`\nCSV to JSON Lines: ${s.files} files, ${s.rows} rows converted, ${s.malformed} malformed rows skipped`);
-  printTable(['', 'path'], [
-    ['input', s.input],
-    ['output', `${s.output} (${s.parts} part files)`],
-  ]);
-  const first = readdirSync(s.output).filter((f) => f.startsWith('part-')).sort()[0];
+  printTable(
+    ['', 'path'],
+    [
+      ['input', s.input],
+      ['output', `${s.output} (${s.parts} part files)`],
+    ],
+  );
+  const first = readdirSync(s.output)
+    .filter((f) => f.startsWith('part-'))
+    .sort()[0];
   const sample = first === undefined ? undefined : readFileSync(join(s.output, first), 'utf8').split('\n')[0];
   if (sample) console.log(`  first line: ${sample}`);
 }
 
 if (isMain(import.meta.url)) {
-  const cli = parseCli('csv-to-jsonl', 'Convert a folder of CSV files (header line per file) to JSON Lines', {
-    input: { type: 'string', help: 'folder of .csv files (generated when missing; default data/csv or data/csv-small)' },
-    output: { type: 'string', help: 'output folder (default <input>-jsonl; replaced)' },
-    'file-field': { type: 'string', help: 'add the source file name to every object under this key' },
-  }, undefined, 'input-folder');
+  const cli = parseCli(
+    'csv-to-jsonl',
+    'Convert a folder of CSV files (header line per file) to JSON Lines',
+    {
+      input: { type: 'string', help: 'folder of .csv files (generated when missing; default data/csv or data/csv-small)' },
+      output: { type: 'string', help: 'output folder (default <input>-jsonl; replaced)' },
+      'file-field': { type: 'string', help: 'add the source file name to every object under this key' },
+    },
+    undefined,
+    'input-folder',
+  );
   await runMain(cli, 'csv-to-jsonl', async (sc) => {
     const result = await run(sc, {
       input: cli.string('input') ?? cli.positional,

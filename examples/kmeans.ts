@@ -103,8 +103,16 @@ export async function run(sc: Context, options: KMeansOptions = {}): Promise<Exa
     .map((p) => p.slice(1)) // the features; the label is not used
     .setName('points')
     .cache();
-  const n = await timer.time('load points (parse, cache)', () => points.count(), (c) => `${c} points`);
-  let centers = await timer.time('initial centers (first k points)', () => points.take(k), (cs) => `${cs.length} centers`);
+  const n = await timer.time(
+    'load points (parse, cache)',
+    () => points.count(),
+    (c) => `${c} points`,
+  );
+  let centers = await timer.time(
+    'initial centers (first k points)',
+    () => points.take(k),
+    (cs) => `${cs.length} centers`,
+  );
   check(centers.length === k, `k = ${k} but the input has only ${centers.length} points`);
   const costs: number[] = [];
   for (let i = 1; i <= iterations; i++) {
@@ -120,10 +128,17 @@ export async function run(sc: Context, options: KMeansOptions = {}): Promise<Exa
       return center;
     });
     costs.push(cost);
-    timer.timings[timer.timings.length - 1] = { ...timer.timings.at(-1)!, note: `cost ${cost.toFixed(3)}, max center move ${moved.toExponential(2)}` };
+    timer.timings[timer.timings.length - 1] = {
+      ...timer.timings.at(-1)!,
+      note: `cost ${cost.toFixed(3)}, max center move ${moved.toExponential(2)}`,
+    };
     centers = next;
   }
-  const final = await timer.time('final assignment', () => assign(points, centers).mapValues(([, count, d]) => [count, d] as const).collectAsMap());
+  const final = await timer.time('final assignment', () =>
+    assign(points, centers)
+      .mapValues(([, count, d]) => [count, d] as const)
+      .collectAsMap(),
+  );
   const sizes = centers.map((_, c) => final.get(c)?.[0] ?? 0);
   const cost = [...final.values()].reduce((s, [, d]) => s + d, 0);
   return {
@@ -147,11 +162,17 @@ export function printSummary(s: KMeansSummary): void {
 }
 
 if (isMain(import.meta.url)) {
-  const cli = parseCli('kmeans', 'k-means on the features of the generated points or a points file', {
-    iterations: { type: 'string', help: 'iterations (default 10)' },
-    k: { type: 'string', help: 'clusters (default 5)' },
-    partitions: { type: 'string', help: 'input partitions (default 2 x workers)' },
-  }, undefined, 'points.txt');
+  const cli = parseCli(
+    'kmeans',
+    'k-means on the features of the generated points or a points file',
+    {
+      iterations: { type: 'string', help: 'iterations (default 10)' },
+      k: { type: 'string', help: 'clusters (default 5)' },
+      partitions: { type: 'string', help: 'input partitions (default 2 x workers)' },
+    },
+    undefined,
+    'points.txt',
+  );
   await runMain(cli, 'k-means', async (sc) => {
     const options: KMeansOptions = {
       input: cli.positional,
@@ -170,7 +191,9 @@ if (isMain(import.meta.url)) {
       const diff = maxRelativeDiff(s.centers.flat(), base.centers.flat());
       check(diff <= 1e-9, `centers differ from the single-thread baseline (max relative difference ${diff})`);
       check(s.sizes.join() === base.sizes.join(), `cluster sizes ${s.sizes.join()} vs the baseline's ${base.sizes.join()}`);
-      console.log(`validated: cost never increased; centers and sizes equal the single-thread baseline (max relative difference ${diff.toExponential(2)})`);
+      console.log(
+        `validated: cost never increased; centers and sizes equal the single-thread baseline (max relative difference ${diff.toExponential(2)})`,
+      );
     }
     return result;
   });

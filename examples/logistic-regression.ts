@@ -113,7 +113,11 @@ export async function run(sc: Context, options: LogisticRegressionOptions = {}):
     .map(parsePoint)
     .setName('points')
     .cache();
-  const first = await timer.time('load points (parse, cache)', async () => [await points.count(), (await points.first()).length - 1] as const, ([n, d]) => `${n} points x ${d}`);
+  const first = await timer.time(
+    'load points (parse, cache)',
+    async () => [await points.count(), (await points.first()).length - 1] as const,
+    ([n, d]) => `${n} points x ${d}`,
+  );
   const [n, dims] = first;
   let w = initialWeights(dims, options.seed ?? 42);
   for (let i = 1; i <= iterations; i++) {
@@ -163,16 +167,25 @@ export async function run(sc: Context, options: LogisticRegressionOptions = {}):
 
 export function printSummary(s: LogisticRegressionSummary): void {
   console.log(`\nlogistic regression, ${s.iterations} iterations over ${s.points} points x ${s.dims}: accuracy ${(100 * s.accuracy).toFixed(2)}%`);
-  printTable(['j', 'weight'], s.weights.map((v, j) => [j + 1, v]));
+  printTable(
+    ['j', 'weight'],
+    s.weights.map((v, j) => [j + 1, v]),
+  );
 }
 
 if (isMain(import.meta.url)) {
-  const cli = parseCli('logistic-regression', 'Logistic regression (batch gradient descent) on the generated points or a points file', {
-    iterations: { type: 'string', help: 'iterations (default 10)' },
-    step: { type: 'string', help: 'step size on the mean gradient (default 1)' },
-    seed: { type: 'string', help: 'seed of the initial weights (default 42)' },
-    partitions: { type: 'string', help: 'input partitions (default 2 x workers)' },
-  }, undefined, 'points.txt');
+  const cli = parseCli(
+    'logistic-regression',
+    'Logistic regression (batch gradient descent) on the generated points or a points file',
+    {
+      iterations: { type: 'string', help: 'iterations (default 10)' },
+      step: { type: 'string', help: 'step size on the mean gradient (default 1)' },
+      seed: { type: 'string', help: 'seed of the initial weights (default 42)' },
+      partitions: { type: 'string', help: 'input partitions (default 2 x workers)' },
+    },
+    undefined,
+    'points.txt',
+  );
   await runMain(cli, 'logistic regression', async (sc) => {
     const options: LogisticRegressionOptions = {
       input: cli.positional,

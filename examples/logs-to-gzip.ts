@@ -165,7 +165,11 @@ export async function run(sc: Context, options: LogsOptions = {}): Promise<Examp
   const timer = new Timer();
   const input = resolve(options.input ?? join(options.dataDir ?? 'data', options.small ? 'logs-small' : 'logs'));
   const output = resolve(options.output ?? `${input}-archive`);
-  await timer.time('prepare input', async () => ensureLogs(input, options.generate, options.small), () => input);
+  await timer.time(
+    'prepare input',
+    async () => ensureLogs(input, options.generate, options.small),
+    () => input,
+  );
   mkdirSync(output, { recursive: true });
 
   const zlib = useModule<typeof import('node:zlib')>('node:zlib');
@@ -227,7 +231,10 @@ export function validateArchives(s: LogsSummary): void {
     const lines = text.split('\n');
     check(lines.pop() === '', `${d.archive} does not end with a newline`);
     check(lines.length === d.lines, `${d.archive} holds ${lines.length} lines, the summary says ${d.lines}`);
-    check(lines.every((l, i) => l.startsWith(d.day) && (i === 0 || lines[i - 1]! <= l)), `${d.archive} is not the day's lines in time order`);
+    check(
+      lines.every((l, i) => l.startsWith(d.day) && (i === 0 || lines[i - 1]! <= l)),
+      `${d.archive} is not the day's lines in time order`,
+    );
   }
 }
 
@@ -246,19 +253,33 @@ export function printSummary(s: LogsSummary): void {
 }
 
 if (isMain(import.meta.url)) {
-  const cli = parseCli('logs-to-gzip', 'Archive a folder of log files into one gzip file per day, with a per-day summary', {
-    input: { type: 'string', help: 'folder of log files (generated when missing; default data/logs or data/logs-small)' },
-    output: { type: 'string', help: 'folder for the archives and summary.json (default <input>-archive)' },
-  }, undefined, 'input-folder');
+  const cli = parseCli(
+    'logs-to-gzip',
+    'Archive a folder of log files into one gzip file per day, with a per-day summary',
+    {
+      input: { type: 'string', help: 'folder of log files (generated when missing; default data/logs or data/logs-small)' },
+      output: { type: 'string', help: 'folder for the archives and summary.json (default <input>-archive)' },
+    },
+    undefined,
+    'input-folder',
+  );
   await runMain(cli, 'logs-to-gzip', async (sc) => {
-    const result = await run(sc, { input: cli.string('input') ?? cli.positional, output: cli.string('output'), small: cli.small, dataDir: cli.dataDir });
+    const result = await run(sc, {
+      input: cli.string('input') ?? cli.positional,
+      output: cli.string('output'),
+      small: cli.small,
+      dataDir: cli.dataDir,
+    });
     printSummary(result.summary);
     if (cli.validate) {
       const s = result.summary;
       validateArchives(s);
-      const inputLines = await sc.textFile(s.input).filter((l) => l.length > 0).count();
+      const inputLines = await sc
+        .textFile(s.input)
+        .filter((l) => l.length > 0)
+        .count();
       check(inputLines === s.lines + s.skipped, `the input has ${inputLines} lines, the archives ${s.lines} and ${s.skipped} were skipped`);
-      console.log('validated: every input line is in its day\'s archive, which decompresses to the summary\'s lines and bytes, in time order');
+      console.log("validated: every input line is in its day's archive, which decompresses to the summary's lines and bytes, in time order");
     }
     return result;
   });

@@ -43,7 +43,12 @@ for (const engine of ['memory', 'mapreduce'] as const) {
     const mismatch = compareRanks(summary.ranks, baseline.summary.ranks);
     if (mismatch !== undefined) throw new Error(`engine ${engine} disagrees with the single-thread baseline: ${mismatch}`);
     results[engine] = timings;
-    console.log(`  ${summary.vertices} ranked vertices; top: ${summary.top.slice(0, 3).map(([v, r]) => `${v} (${r.toFixed(1)})`).join(', ')}`);
+    console.log(
+      `  ${summary.vertices} ranked vertices; top: ${summary.top
+        .slice(0, 3)
+        .map(([v, r]) => `${v} (${r.toFixed(1)})`)
+        .join(', ')}`,
+    );
   } finally {
     await sc.stop();
   }
@@ -61,4 +66,6 @@ const later = (engine: 'memory' | 'mapreduce') => {
   const its = results[engine].filter((t) => /^iteration ([2-9]|\d\d+)$/.test(t.phase));
   return its.reduce((s, t) => s + t.ms, 0) / its.length;
 };
-console.log(`\nlater iterations: memory ${formatMs(later('memory'))}, mapreduce ${formatMs(later('mapreduce'))} per iteration (${(later('mapreduce') / later('memory')).toFixed(1)}x)`);
+console.log(
+  `\nlater iterations: memory ${formatMs(later('memory'))}, mapreduce ${formatMs(later('mapreduce'))} per iteration (${(later('mapreduce') / later('memory')).toFixed(1)}x)`,
+);

@@ -105,9 +105,7 @@ export function pageRankPlan(
   input: string,
   options: { partitioned?: boolean; partitions?: number; unpartitionedLinks?: boolean } = {},
 ): PageRankPlan {
-  const partitioner: Partitioner | undefined = options.partitioned
-    ? new HashPartitioner(options.partitions ?? sc.defaultParallelism)
-    : undefined;
+  const partitioner: Partitioner | undefined = options.partitioned ? new HashPartitioner(options.partitions ?? sc.defaultParallelism) : undefined;
   let grouped = sc
     .textFile(input)
     .filter((line) => line.length > 0 && !line.startsWith('#'))
@@ -153,13 +151,25 @@ export async function run(sc: Context, options: PageRankOptions = {}): Promise<E
   const iterations = options.iterations ?? 10;
   const timer = new Timer();
   const plan = pageRankPlan(sc, input, options);
-  const edges = await timer.time('load links (distinct, group, cache)', () => plan.links.values().map((urls) => urls.length).sum(), (e) => `${e} edges`);
+  const edges = await timer.time(
+    'load links (distinct, group, cache)',
+    () =>
+      plan.links
+        .values()
+        .map((urls) => urls.length)
+        .sum(),
+    (e) => `${e} edges`,
+  );
   let ranks = plan.initialRanks;
   for (let i = 1; i <= iterations; i++) {
     // Cached so that the next iteration's join and this iteration's action share one computation.
     const previous = ranks;
     const current = plan.step(ranks).cache();
-    await timer.time(`iteration ${i}`, () => current.values().stats(), (s) => `${s.count} ranked, sum ${s.sum.toFixed(3)}`);
+    await timer.time(
+      `iteration ${i}`,
+      () => current.values().stats(),
+      (s) => `${s.count} ranked, sum ${s.sum.toFixed(3)}`,
+    );
     if (previous !== plan.initialRanks) previous.unpersist();
     ranks = current;
   }
@@ -192,16 +202,27 @@ export function compareRanks(a: ReadonlyMap<number, number>, b: ReadonlyMap<numb
 }
 
 export function printSummary(s: PageRankSummary): void {
-  console.log(`\nPageRank (${s.variant}), ${s.iterations} iterations over ${s.edges} edges: ${s.vertices} ranked vertices, rank sum ${s.rankSum.toFixed(4)}`);
-  printTable(['vertex', 'rank'], s.top.map(([v, r]) => [v, r]));
+  console.log(
+    `\nPageRank (${s.variant}), ${s.iterations} iterations over ${s.edges} edges: ${s.vertices} ranked vertices, rank sum ${s.rankSum.toFixed(4)}`,
+  );
+  printTable(
+    ['vertex', 'rank'],
+    s.top.map(([v, r]) => [v, r]),
+  );
 }
 
 if (isMain(import.meta.url)) {
-  const cli = parseCli('pagerank', 'PageRank (the classic Spark example) on the generated graph or an edge list', {
-    iterations: { type: 'string', help: 'iterations (default 10)' },
-    partitioned: { type: 'boolean', help: 'co-partition links and ranks (partitionBy) so the join is narrow' },
-    partitions: { type: 'string', help: 'partitions of the HashPartitioner with --partitioned (default: workers)' },
-  }, undefined, 'edges.txt');
+  const cli = parseCli(
+    'pagerank',
+    'PageRank (the classic Spark example) on the generated graph or an edge list',
+    {
+      iterations: { type: 'string', help: 'iterations (default 10)' },
+      partitioned: { type: 'boolean', help: 'co-partition links and ranks (partitionBy) so the join is narrow' },
+      partitions: { type: 'string', help: 'partitions of the HashPartitioner with --partitioned (default: workers)' },
+    },
+    undefined,
+    'edges.txt',
+  );
   await runMain(cli, `pagerank${cli.flag('partitioned') ? ' (partitioned)' : ''}`, async (sc) => {
     const options: PageRankOptions = {
       input: cli.positional,

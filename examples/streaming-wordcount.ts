@@ -36,12 +36,15 @@ export interface StreamingWordCountSummary {
   readonly maxSchedulingDelayMs: number;
 }
 
-const VOCABULARY = 'the of and to in is that it was for on are as with his they at be this from have or by one had not but what all were when we there can an your which their'.split(' ');
+const VOCABULARY =
+  'the of and to in is that it was for on are as with his they at be this from have or by one had not but what all were when we there can an your which their'.split(
+    ' ',
+  );
 
 /** Lines of 8 words with a skewed choice (low indexes more often), `rate` lines per second, seeded. */
 async function* lines(rate: number, signal: AbortSignal): AsyncGenerator<string> {
   let seed = 42;
-  const next = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const t0 = performance.now();
   for (let i = 0; !signal.aborted; i++) {
     // Ahead of schedule: wait, so the producer offers `rate` lines per second and not more.
@@ -61,7 +64,10 @@ export async function run(sc: Context, o: StreamingWordCountOptions): Promise<Ex
       ? ssc.redisStream({ url: o.redis.url, key: o.redis.key, startId: '0' }).map((e) => e.fields.line ?? '')
       : ssc.fromAsyncIterable(lines(o.rate, stopProducer.signal), { backpressure: { mode: 'block', maxBuffered: 1_000_000 } });
     // Two outputs read each batch's words (the window and the recount): cache them once.
-    const words = input.flatMap((line) => line.split(' ')).filter((w) => w.length > 0).persist();
+    const words = input
+      .flatMap((line) => line.split(' '))
+      .filter((w) => w.length > 0)
+      .persist();
     const counts = words
       .map((w): [string, number] => [w, 1])
       .reduceByKeyAndWindow((a, b) => a + b, {
@@ -110,7 +116,10 @@ export async function run(sc: Context, o: StreamingWordCountOptions): Promise<Ex
       });
     }
     const meanProcessingMs = processing.reduce((a, b) => a + b, 0) / Math.max(1, processing.length);
-    return { summary: { windows: windows.length, records, topWords, validated, meanProcessingMs, maxSchedulingDelayMs: maxDelay }, timings: timer.timings };
+    return {
+      summary: { windows: windows.length, records, topWords, validated, meanProcessingMs, maxSchedulingDelayMs: maxDelay },
+      timings: timer.timings,
+    };
   } finally {
     stopProducer.abort();
     rmSync(checkpoint, { recursive: true, force: true });

@@ -137,9 +137,17 @@ export async function run(sc: Context, options: TeraSortOptions = {}): Promise<E
   );
   const output = options.output;
   if (output === undefined) {
-    await timer.time('sample + sort + validate', () => checked.count(), () => `${sorted.getNumPartitions()} partitions`);
+    await timer.time(
+      'sample + sort + validate',
+      () => checked.count(),
+      () => `${sorted.getNumPartitions()} partitions`,
+    );
   } else {
-    await timer.time('sample + sort + validate + save', () => checked.map(([k, v]) => `${k}${v}`).saveAsTextFile(output, { overwrite: true }), () => output);
+    await timer.time(
+      'sample + sort + validate + save',
+      () => checked.map(([k, v]) => `${k}${v}`).saveAsTextFile(output, { overwrite: true }),
+      () => output,
+    );
   }
   const checks = [...partitionChecks.value].sort((a, b) => a.partition - b.partition);
   check(checks.length === sorted.getNumPartitions(), `${checks.length} partition reports for ${sorted.getNumPartitions()} partitions`);
@@ -174,10 +182,13 @@ export function printSummary(s: TeraSortSummary): void {
     `\nTeraSort: ${s.records} records of ${KEY_LENGTH + PAYLOAD_LENGTH} bytes in ${s.partitionSizes.length} partitions, ` +
       `${s.ordered ? 'in order' : 'NOT in order'}, checksum ${s.checksum.toString(16)}`,
   );
-  printTable(['', 'key'], [
-    ['first', JSON.stringify(s.firstKey)],
-    ['last', JSON.stringify(s.lastKey)],
-  ]);
+  printTable(
+    ['', 'key'],
+    [
+      ['first', JSON.stringify(s.firstKey)],
+      ['last', JSON.stringify(s.lastKey)],
+    ],
+  );
   console.log(`  records per partition: ${s.partitionSizes.join(', ')}`);
 }
 
@@ -201,8 +212,10 @@ if (isMain(import.meta.url)) {
     console.log('validated: every partition in order, boundaries in order, same record count and checksum as the input');
     if (cli.validate) {
       const base = teraSortBaseline(result.summary.records, options.seed).summary;
-      check(base.checksum === result.summary.checksum && base.firstKey === result.summary.firstKey && base.lastKey === result.summary.lastKey,
-        'the summary differs from the single-thread baseline');
+      check(
+        base.checksum === result.summary.checksum && base.firstKey === result.summary.firstKey && base.lastKey === result.summary.lastKey,
+        'the summary differs from the single-thread baseline',
+      );
       console.log('validated: same checksum, first and last key as the single-thread baseline');
     }
     return result;

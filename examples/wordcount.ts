@@ -28,7 +28,9 @@ if (engine !== 'memory' && engine !== 'mapreduce') {
   process.exit(2);
 }
 const mb = Number(flag('--mb') ?? 50);
-const input = args.find((a, i) => !a.startsWith('--') && !(i > 0 && args[i - 1]!.startsWith('--'))) ?? (await ensureDataset('text', 'data', { bytes: mb * 1024 * 1024 }));
+const input =
+  args.find((a, i) => !a.startsWith('--') && !(i > 0 && args[i - 1]!.startsWith('--'))) ??
+  (await ensureDataset('text', 'data', { bytes: mb * 1024 * 1024 }));
 
 const sc = new Context({ master, engine, appName: 'wordcount' });
 const stages = new Map<number, { name: string; tasks: number; start: number; end?: number }>();

@@ -12,7 +12,13 @@ import type { ExampleResult, Timing } from '../../examples/common.js';
 import type { ConnectedComponentsSummary } from '../../examples/connected-components.js';
 import { loadCsr, readEdgeList } from './pagerank.js';
 
-function summarize(isVertex: (v: number) => boolean, size: number, label: Int32Array, iterations: number, converged: boolean): ConnectedComponentsSummary {
+function summarize(
+  isVertex: (v: number) => boolean,
+  size: number,
+  label: Int32Array,
+  iterations: number,
+  converged: boolean,
+): ConnectedComponentsSummary {
   const labels = new Map<number, number>();
   const sizes = new Map<number, number>();
   for (let v = 0; v < size; v++) {

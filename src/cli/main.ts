@@ -71,8 +71,8 @@ export function buildProgram(): Command {
     .command('run')
     .description('run a kindling script (TypeScript or JavaScript)')
     .argument('<script>', 'path of the script')
-    .argument('[args...]', "arguments passed to the script, its own flags included (e.g. --iterations 5)")
-    .option('--master <master>', "local, local[N] or local[*]", masterOption)
+    .argument('[args...]', 'arguments passed to the script, its own flags included (e.g. --iterations 5)')
+    .option('--master <master>', 'local, local[N] or local[*]', masterOption)
     .option('--engine <engine>', 'memory or mapreduce', engineOption)
     .option('--conf <key=value>', 'a Context option, e.g. --conf memory.workerMB=1024 --conf hints=false (repeatable)', collectConf, [])
     .allowUnknownOption()
@@ -84,7 +84,11 @@ export function buildProgram(): Command {
       } catch (e) {
         fail(`--conf: ${(e as Error).message}`);
       }
-      process.exitCode = await runScript(path.resolve(script), args, { KINDLING_MASTER: opts.master, KINDLING_ENGINE: opts.engine, KINDLING_CONF: conf });
+      process.exitCode = await runScript(path.resolve(script), args, {
+        KINDLING_MASTER: opts.master,
+        KINDLING_ENGINE: opts.engine,
+        KINDLING_CONF: conf,
+      });
     });
 
   program
@@ -99,7 +103,10 @@ export function buildProgram(): Command {
       const names = listTs(path.join(packageRoot, 'examples'));
       if (!names.includes(name)) fail(`no example '${name}'; choose one of: ${names.join(', ')}`);
       const extra = [...args, ...(opts.master ? ['--master', opts.master] : []), ...(opts.engine ? ['--engine', opts.engine] : [])];
-      process.exitCode = await runScript(path.join(packageRoot, 'examples', `${name}.ts`), extra, { KINDLING_MASTER: opts.master, KINDLING_ENGINE: opts.engine });
+      process.exitCode = await runScript(path.join(packageRoot, 'examples', `${name}.ts`), extra, {
+        KINDLING_MASTER: opts.master,
+        KINDLING_ENGINE: opts.engine,
+      });
     });
 
   program

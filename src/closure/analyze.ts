@@ -72,8 +72,11 @@ function analyzeSource(src: string, what: string): FunctionAnalysis {
   const parsed = parseFunction(src, what);
   const { root, text } = parsed;
   if (root.async) {
-    throw new ClosureError(what, `${what} is an async function, which is not supported: the engine calls ` +
-      'shipped functions synchronously and would receive a Promise instead of a result. Use a synchronous function.');
+    throw new ClosureError(
+      what,
+      `${what} is an async function, which is not supported: the engine calls ` +
+        'shipped functions synchronously and would receive a Promise instead of a result. Use a synchronous function.',
+    );
   }
   checkReceiverAndImports(root, what);
   const scopes = analyzeScopes(parsed.program, SCOPE_OPTIONS);
@@ -95,13 +98,14 @@ function parseFunction(src: string, what: string): Parsed {
     const program = parse(STRICT + asExpression, PARSE_OPTIONS) as unknown as ESTree.Program;
     const node = onlyExpression(program);
     if (node?.type === 'ClassExpression') {
-      throw new ClosureError(what, `${what} is a class (${node.id?.name ?? 'anonymous'}); classes cannot be ` +
-        'shipped. Pass a function instead, and capture plain data rather than class instances.');
+      throw new ClosureError(
+        what,
+        `${what} is a class (${node.id?.name ?? 'anonymous'}); classes cannot be ` +
+          'shipped. Pass a function instead, and capture plain data rather than class instances.',
+      );
     }
-    if (node && (node.type === 'ArrowFunctionExpression' || node.type === 'FunctionExpression') &&
-        spans(node, STRICT.length + 1, src.length)) {
-      const kind: FunctionKind = node.type === 'ArrowFunctionExpression' ? 'arrow'
-        : node.generator ? 'generator' : 'function';
+    if (node && (node.type === 'ArrowFunctionExpression' || node.type === 'FunctionExpression') && spans(node, STRICT.length + 1, src.length)) {
+      const kind: FunctionKind = node.type === 'ArrowFunctionExpression' ? 'arrow' : node.generator ? 'generator' : 'function';
       return { program, root: node, text: STRICT + asExpression, expr: src, kind };
     }
     firstError = new Error('the source is not a function expression');
@@ -116,8 +120,12 @@ function parseFunction(src: string, what: string): Parsed {
     const program = parse(STRICT + asMethod, PARSE_OPTIONS) as unknown as ESTree.Program;
     const node = onlyExpression(program);
     const prop = node?.type === 'ObjectExpression' && node.properties.length === 1 ? node.properties[0] : undefined;
-    if (prop?.type === 'Property' && (prop.method || prop.kind !== 'init') &&
-        prop.value.type === 'FunctionExpression' && spans(prop, STRICT.length + 2, src.length)) {
+    if (
+      prop?.type === 'Property' &&
+      (prop.method || prop.kind !== 'init') &&
+      prop.value.type === 'FunctionExpression' &&
+      spans(prop, STRICT.length + 2, src.length)
+    ) {
       return { program, root: prop.value, text: STRICT + asMethod, expr: methodExpression(asMethod, prop), kind: 'method' };
     }
   } catch {
@@ -144,14 +152,16 @@ function slice(text: string, node: ESTree.Node): string {
 function methodExpression(wrapped: string, prop: ESTree.Property): string {
   const key = prop.key;
   if (!prop.computed && prop.kind === 'init') {
-    const name = key.type === 'Identifier' ? key.name
-      : key.type === 'Literal' && (typeof key.value === 'string' || typeof key.value === 'number') ? String(key.value)
-      : undefined;
+    const name =
+      key.type === 'Identifier'
+        ? key.name
+        : key.type === 'Literal' && (typeof key.value === 'string' || typeof key.value === 'number')
+          ? String(key.value)
+          : undefined;
     if (name !== undefined) return `${wrapped}[${JSON.stringify(name)}]`;
   }
   // Computed keys and accessors: take whatever single function the object literal defines.
-  return `((o) => { const d = Object.getOwnPropertyDescriptor(o, Reflect.ownKeys(o)[0]); ` +
-    `return d.get || d.set || d.value; })${wrapped}`;
+  return `((o) => { const d = Object.getOwnPropertyDescriptor(o, Reflect.ownKeys(o)[0]); ` + `return d.get || d.set || d.value; })${wrapped}`;
 }
 
 function syntaxError(src: string, wrappings: readonly string[], err: unknown, what: string): ClosureError {
@@ -173,9 +183,13 @@ function syntaxError(src: string, wrappings: readonly string[], err: unknown, wh
     }
   });
   if (/import\.meta/.test(raw)) {
-    return new ClosureError(what, `${what} uses import.meta, which does not exist in code compiled from source in ` +
-      'worker threads. Compute what you need from it on the driver and capture the result: capture({ url }, x => ...)',
-      'import.meta', { cause: err });
+    return new ClosureError(
+      what,
+      `${what} uses import.meta, which does not exist in code compiled from source in ` +
+        'worker threads. Compute what you need from it on the driver and capture the result: capture({ url }, x => ...)',
+      'import.meta',
+      { cause: err },
+    );
   }
   const excerpt = src.length > 120 ? `${src.slice(0, 117)}...` : src;
   const why = strictOnly
@@ -202,19 +216,27 @@ function checkReceiverAndImports(root: FunctionNode, what: string): void {
     if (typeof node !== 'object' || node === null || typeof (node as { type?: unknown }).type !== 'string') continue;
     const n = node as ESTree.Node;
     if (n.type === 'ThisExpression' && escapes) {
-      const arrowHint = root.type === 'ArrowFunctionExpression'
-        ? "an arrow function's 'this' belongs to the code around it, which does not exist in a worker"
-        : 'shipped functions are called without a receiver';
-      throw new ClosureError(what, `${what} uses 'this', but ${arrowHint}. Pass what you need as an ` +
-        "argument, or capture the plain data it holds: capture({ config }, x => ...)", 'this');
+      const arrowHint =
+        root.type === 'ArrowFunctionExpression'
+          ? "an arrow function's 'this' belongs to the code around it, which does not exist in a worker"
+          : 'shipped functions are called without a receiver';
+      throw new ClosureError(
+        what,
+        `${what} uses 'this', but ${arrowHint}. Pass what you need as an ` +
+          'argument, or capture the plain data it holds: capture({ config }, x => ...)',
+        'this',
+      );
     }
     if (n.type === 'ImportExpression') {
-      throw new ClosureError(what, `${what} uses import(), which shipped functions cannot use. Declare modules ` +
-        "instead: capture({ zlib: useModule('node:zlib') }, s => zlib.gzipSync(s))", 'import');
+      throw new ClosureError(
+        what,
+        `${what} uses import(), which shipped functions cannot use. Declare modules ` +
+          "instead: capture({ zlib: useModule('node:zlib') }, s => zlib.gzipSync(s))",
+        'import',
+      );
     }
     // Inside these, `this` is bound by the nested function or class, not by the shipped one.
-    const owns = n.type === 'FunctionExpression' || n.type === 'FunctionDeclaration' ||
-      n.type === 'StaticBlock' || n.type === 'PropertyDefinition';
+    const owns = n.type === 'FunctionExpression' || n.type === 'FunctionDeclaration' || n.type === 'StaticBlock' || n.type === 'PropertyDefinition';
     for (const [key, child] of Object.entries(n)) {
       if (key === 'range' || key === 'loc') continue;
       const inner = owns && !(n.type === 'PropertyDefinition' && key === 'key') ? false : escapes;
@@ -226,9 +248,12 @@ function checkReceiverAndImports(root: FunctionNode, what: string): void {
 function nativeError(fn: Function, what: string): ClosureError {
   const name = fn.name;
   if (name.startsWith('bound ')) {
-    return new ClosureError(what, `${what} is a bound function (${name}): bind() results have no source ` +
-      'to ship to worker threads. Use an arrow function and capture what it needs, e.g. capture({ obj }, x => obj.method(x))',
-      name);
+    return new ClosureError(
+      what,
+      `${what} is a bound function (${name}): bind() results have no source ` +
+        'to ship to worker threads. Use an arrow function and capture what it needs, e.g. capture({ obj }, x => obj.method(x))',
+      name,
+    );
   }
   let qualified = name || 'anonymous';
   for (const [prefix, ns] of NATIVE_NAMESPACES) {
@@ -244,6 +269,10 @@ function nativeError(fn: Function, what: string): ClosureError {
       break;
     }
   }
-  return new ClosureError(what, `${what} is a native function (${qualified}), which has no source to ship to ` +
-    `worker threads. Wrap it in a function of your own, e.g. ${wrapperAdvice(qualified, fn, what)}`, qualified);
+  return new ClosureError(
+    what,
+    `${what} is a native function (${qualified}), which has no source to ship to ` +
+      `worker threads. Wrap it in a function of your own, e.g. ${wrapperAdvice(qualified, fn, what)}`,
+    qualified,
+  );
 }

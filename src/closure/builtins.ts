@@ -5,10 +5,24 @@
 
 /** Global functions that are safe to call plainly, with no `this` and no `new`. */
 const SAFE_GLOBALS = [
-  'Number', 'String', 'Boolean', 'BigInt', 'Symbol',
-  'parseInt', 'parseFloat', 'isNaN', 'isFinite',
-  'encodeURI', 'encodeURIComponent', 'decodeURI', 'decodeURIComponent', 'escape', 'unescape',
-  'structuredClone', 'atob', 'btoa',
+  'Number',
+  'String',
+  'Boolean',
+  'BigInt',
+  'Symbol',
+  'parseInt',
+  'parseFloat',
+  'isNaN',
+  'isFinite',
+  'encodeURI',
+  'encodeURIComponent',
+  'decodeURI',
+  'decodeURIComponent',
+  'escape',
+  'unescape',
+  'structuredClone',
+  'atob',
+  'btoa',
 ] as const;
 
 /**
@@ -16,15 +30,47 @@ const SAFE_GLOBALS = [
  * purpose: they need `this` to be a constructor. Node's `console` methods are bound to `console`.
  */
 const SAFE_NAMESPACES: ReadonlyArray<readonly [string, object]> = [
-  ['Math', Math], ['JSON', JSON], ['Number', Number], ['String', String], ['Array', Array], ['Object', Object],
-  ['Reflect', Reflect], ['Date', Date], ['BigInt', BigInt], ['console', console],
+  ['Math', Math],
+  ['JSON', JSON],
+  ['Number', Number],
+  ['String', String],
+  ['Array', Array],
+  ['Object', Object],
+  ['Reflect', Reflect],
+  ['Date', Date],
+  ['BigInt', BigInt],
+  ['console', console],
 ];
 
 /** Constructors that throw without `new`: wrapping them needs `new`. */
 const CONSTRUCTORS = new Set<Function>([
-  Date, Map, Set, WeakMap, WeakSet, RegExp, Promise, Error, TypeError, RangeError, ArrayBuffer, DataView,
-  Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array,
-  Float64Array, BigInt64Array, BigUint64Array, URL, URLSearchParams, TextEncoder, TextDecoder,
+  Date,
+  Map,
+  Set,
+  WeakMap,
+  WeakSet,
+  RegExp,
+  Promise,
+  Error,
+  TypeError,
+  RangeError,
+  ArrayBuffer,
+  DataView,
+  Int8Array,
+  Uint8Array,
+  Uint8ClampedArray,
+  Int16Array,
+  Uint16Array,
+  Int32Array,
+  Uint32Array,
+  Float32Array,
+  Float64Array,
+  BigInt64Array,
+  BigUint64Array,
+  URL,
+  URLSearchParams,
+  TextEncoder,
+  TextDecoder,
 ]);
 
 let known: Map<Function, string> | undefined;
@@ -66,7 +112,8 @@ export function safeBuiltinExpression(fn: Function): string | undefined {
 }
 
 /** The methods (named first in a function's description) that call their function with two arguments. */
-const TWO_ARGUMENTS = /^(?:helper '[^']*' of )?(?:reduce|fold|aggregate|reduceByKey|foldByKey|aggregateByKey|treeReduce|treeAggregate|combineByKey (?:mergeValue|mergeCombiners)|mapPartitionsWithIndex|zipPartitions)\b/;
+const TWO_ARGUMENTS =
+  /^(?:helper '[^']*' of )?(?:reduce|fold|aggregate|reduceByKey|foldByKey|aggregateByKey|treeReduce|treeAggregate|combineByKey (?:mergeValue|mergeCombiners)|mapPartitionsWithIndex|zipPartitions)\b/;
 
 /**
  * A wrapper to suggest for a native function that cannot be passed as it is, with as many parameters as the

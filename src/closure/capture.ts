@@ -50,8 +50,9 @@ export interface Shippable {
 
 /** @internal Narrowing helper shared by the shipper. */
 export function isShippable(value: unknown): value is Shippable {
-  return (typeof value === 'object' || typeof value === 'function') && value !== null &&
-    typeof (value as { [kShip]?: unknown })[kShip] === 'function';
+  return (
+    (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { [kShip]?: unknown })[kShip] === 'function'
+  );
 }
 
 /**
@@ -104,8 +105,7 @@ export function useModule<M = any>(specifier: string): M {
     throw new ArgumentTypeError('useModule expects a module specifier such as "node:zlib" or "lodash"');
   }
   const cwd = process.cwd();
-  const isPath = specifier.startsWith('./') || specifier.startsWith('../') ||
-    specifier === '.' || specifier === '..' || path.isAbsolute(specifier);
+  const isPath = specifier.startsWith('./') || specifier.startsWith('../') || specifier === '.' || specifier === '..' || path.isAbsolute(specifier);
   // Workers import from this package's location, not the user's script, so a relative path
   // must be pinned to an absolute URL while we still know the driver's working directory.
   const wire = isPath ? pathToFileURL(path.resolve(cwd, specifier)).href : specifier;
@@ -145,7 +145,10 @@ export function capture<F extends (...args: any[]) => any>(env: Record<string, u
     throw new ClosureError('capture()', `capture(env, fn) expects a function as its second argument, got ${typeof fn}`);
   }
   if (typeof env !== 'object' || env === null || Array.isArray(env)) {
-    throw new ClosureError('capture()', 'capture(env, fn) expects an object of named values as its first argument, e.g. capture({ factor }, x => x * factor)');
+    throw new ClosureError(
+      'capture()',
+      'capture(env, fn) expects an object of named values as its first argument, e.g. capture({ factor }, x => x * factor)',
+    );
   }
   const inner = capturedFunctions.get(fn);
   const target = inner ? inner.fn : fn;

@@ -11,7 +11,13 @@ export interface Unclonable {
 const VISIT_BUDGET = 200_000;
 
 const LEAF_TYPES: ReadonlyArray<Function> = [
-  Date, RegExp, ArrayBuffer, Boolean, Number, String, BigInt,
+  Date,
+  RegExp,
+  ArrayBuffer,
+  Boolean,
+  Number,
+  String,
+  BigInt,
   ...(typeof SharedArrayBuffer === 'function' ? [SharedArrayBuffer] : []),
   ...(typeof Blob === 'function' ? [Blob] : []),
 ];
@@ -103,8 +109,7 @@ function classify(v: object, proto: object): Kind {
   }
   const ctor = (v as { constructor?: { name?: unknown } }).constructor;
   const className = typeof ctor?.name === 'string' && ctor.name !== '' ? ctor.name : 'a class';
-  if (v instanceof Promise || v instanceof WeakMap || v instanceof WeakSet ||
-      (typeof WeakRef === 'function' && v instanceof WeakRef)) {
+  if (v instanceof Promise || v instanceof WeakMap || v instanceof WeakSet || (typeof WeakRef === 'function' && v instanceof WeakRef)) {
     return { as: 'problem', reason: `a ${className}, which cannot be cloned`, className };
   }
   for (let p: object | null = proto; p !== null && p !== Object.prototype; p = Object.getPrototypeOf(p) as object | null) {
@@ -112,7 +117,8 @@ function classify(v: object, proto: object): Kind {
     if (member !== undefined) {
       return {
         as: 'problem',
-        reason: `an instance of ${className}; structured cloning keeps only its own data, so its methods ` +
+        reason:
+          `an instance of ${className}; structured cloning keeps only its own data, so its methods ` +
           `(such as ${member}) would be missing in workers`,
         className,
         member,

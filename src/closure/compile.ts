@@ -107,11 +107,16 @@ function factoryFor(params: readonly string[], src: string): Factory {
 
 async function materialize(wire: WireEnvValue, runtime: ClosureRuntime): Promise<unknown> {
   switch (wire.t) {
-    case 'value': return wire.v;
-    case 'fn': return compileFunction(wire.fn, runtime);
-    case 'broadcast': return { value: runtime.broadcastValue(wire.id) };
-    case 'accumulator': return runtime.accumulator(wire.id);
-    case 'module': return moduleBinding(await runtime.importModule(wire.specifier, wire.cwd));
+    case 'value':
+      return wire.v;
+    case 'fn':
+      return compileFunction(wire.fn, runtime);
+    case 'broadcast':
+      return { value: runtime.broadcastValue(wire.id) };
+    case 'accumulator':
+      return runtime.accumulator(wire.id);
+    case 'module':
+      return moduleBinding(await runtime.importModule(wire.specifier, wire.cwd));
   }
 }
 

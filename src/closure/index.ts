@@ -7,7 +7,13 @@ export { capture, useModule, ModuleRef, kShip, type Shippable, type WireShippabl
 export { ClosureError } from './errors.js';
 export { shipFunction, type ShippedFunction, type WireEnvValue } from './ship.js';
 export {
-  compileFunction, compileCacheStats, clearCompileCache, userCodeFrame, type ClosureRuntime, type Fn, type Compile,
+  compileFunction,
+  compileCacheStats,
+  clearCompileCache,
+  userCodeFrame,
+  type ClosureRuntime,
+  type Fn,
+  type Compile,
 } from './compile.js';
 export { importModuleFrom } from './modules.js';
 export { findUnclonable, findClassInstance, type ClassInstance } from './clonable.js';

@@ -27,8 +27,9 @@ export async function importModuleFrom(specifier: string, cwd: string): Promise<
     try {
       resolved = resolveFrom(specifier, cwd);
     } catch {
-      throw new ModuleImportError(`cannot import module '${specifier}' (declared with useModule) from ${cwd}: ` +
-        `${(err as Error).message}`, { cause: err });
+      throw new ModuleImportError(`cannot import module '${specifier}' (declared with useModule) from ${cwd}: ` + `${(err as Error).message}`, {
+        cause: err,
+      });
     }
     return import(pathToFileURL(resolved).href);
   }
@@ -71,8 +72,7 @@ function resolveImportOnly(specifier: string, cwd: string): string | undefined {
 const CONDITIONS = new Set(['import', 'node', 'default']);
 
 function pickExport(exports: unknown, subpath: string): string | undefined {
-  if (typeof exports === 'object' && exports !== null && !Array.isArray(exports) &&
-      Object.keys(exports).some((k) => k.startsWith('.'))) {
+  if (typeof exports === 'object' && exports !== null && !Array.isArray(exports) && Object.keys(exports).some((k) => k.startsWith('.'))) {
     return pickTarget((exports as Record<string, unknown>)[subpath]);
   }
   return subpath === '.' ? pickTarget(exports) : undefined;

@@ -104,9 +104,7 @@ function shipNested(fn: Function, what: string, selfKey: string | undefined, dep
   }
   // A helper that calls itself through the env name it was declared under (an arrow assigned
   // to a const) needs that name bound to itself in the worker too.
-  const src = selfReference && selfKey !== undefined
-    ? `(() => { const ${selfKey} = (${analysis.expr}\n); return ${selfKey}; })()`
-    : analysis.expr;
+  const src = selfReference && selfKey !== undefined ? `(() => { const ${selfKey} = (${analysis.expr}\n); return ${selfKey}; })()` : analysis.expr;
   return { src, env: wireEnv, name: target.name };
 }
 
@@ -119,9 +117,13 @@ function wireValue(key: string, value: unknown, what: string, depth: number): Wi
   const problem = findUnclonable(value, key);
   if (problem) {
     const subject = problem.path === key ? 'it' : problem.path;
-    throw new ClosureError(what, `${what} captures '${key}', which cannot be sent to worker threads: ${subject} ` +
-      `is ${problem.reason}. Capture plain data instead (numbers, strings, arrays, plain objects, Map, Set, ` +
-      'typed arrays, Date), or a broadcast variable.', key);
+    throw new ClosureError(
+      what,
+      `${what} captures '${key}', which cannot be sent to worker threads: ${subject} ` +
+        `is ${problem.reason}. Capture plain data instead (numbers, strings, arrays, plain objects, Map, Set, ` +
+        'typed arrays, Date), or a broadcast variable.',
+      key,
+    );
   }
   return { t: 'value', v: value };
 }
@@ -135,16 +137,22 @@ function writeError(what: string, name: string, declared: boolean): ClosureError
 }
 
 function undeclaredError(
-  what: string, names: readonly string[], declared: readonly string[], analysis: FunctionAnalysis, fnName: string,
+  what: string,
+  names: readonly string[],
+  declared: readonly string[],
+  analysis: FunctionAnalysis,
+  fnName: string,
 ): ClosureError {
   const quoted = names.map((n) => `'${n}'`);
   const list = quoted.length === 1 ? quoted[0]! : `${quoted.slice(0, -1).join(', ')} and ${quoted.at(-1)!}`;
   const suggestion = `capture({ ${[...declared, ...names].join(', ')} }, ${signature(analysis, fnName)})`;
-  let message = `${what} uses ${list}, which ${names.length === 1 ? 'is' : 'are'} not declared. Functions run in ` +
+  let message =
+    `${what} uses ${list}, which ${names.length === 1 ? 'is' : 'are'} not declared. Functions run in ` +
     `worker threads and see only their arguments, globals and what you declare: ${suggestion}`;
   const vite = names.find((n) => VITE_IMPORT_PATTERN.test(n));
   if (vite !== undefined) {
-    message += `. ('${vite}' is how Vite/vitest renames an imported binding inside the function: imported ` +
+    message +=
+      `. ('${vite}' is how Vite/vitest renames an imported binding inside the function: imported ` +
       "bindings must be declared too; use capture({ zlib: useModule('node:zlib') }, ...) for modules, and copy " +
       'imported values or functions into a local const, then capture that)';
   }
@@ -160,9 +168,11 @@ function undeclaredError(
 function signature(analysis: FunctionAnalysis, fnName: string): string {
   const params = analysis.params.startsWith('(') ? analysis.params : `(${analysis.params})`;
   switch (analysis.kind) {
-    case 'arrow': return `${analysis.params} => ...`;
-    case 'generator': return `function* ${fnName}${params} { ... }`;
-    default: return `function ${fnName}${params} { ... }`;
+    case 'arrow':
+      return `${analysis.params} => ...`;
+    case 'generator':
+      return `function* ${fnName}${params} { ... }`;
+    default:
+      return `function ${fnName}${params} { ... }`;
   }
 }
-

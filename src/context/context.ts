@@ -71,7 +71,13 @@ export interface ContextSnapshot {
    * bounded: persisted RDDs still reachable, RDDs with cached blocks, RDDs whose computations the hints count,
    * shuffles with registered outputs and the reasons kept for lost outputs.
    */
-  readonly driver: { readonly persistedRdds: number; readonly cachedRdds: number; readonly hintedRdds: number; readonly shuffles: number; readonly lostOutputReasons: number };
+  readonly driver: {
+    readonly persistedRdds: number;
+    readonly cachedRdds: number;
+    readonly hintedRdds: number;
+    readonly shuffles: number;
+    readonly lostOutputReasons: number;
+  };
 }
 
 /** Fault injection for tests and demos of recovery. */
@@ -196,13 +202,19 @@ export class Context implements RddContext {
       },
       (ts, spec, attempt, w, epoch) => this.#builder.build(ts.stage, ts.stageAttempt, ts.jobId, spec.partition, attempt, w, epoch),
       this.events,
-      { maxTaskFailures: this.options.maxTaskFailures, slotsPerWorker: this.options.slotsPerWorker, localityWaitMs: this.options.localityWaitMs, speculation: this.options.speculation },
+      {
+        maxTaskFailures: this.options.maxTaskFailures,
+        slotsPerWorker: this.options.slotsPerWorker,
+        localityWaitMs: this.options.localityWaitMs,
+        speculation: this.options.speculation,
+      },
     );
     this.#dag.attach(this.#tasks);
     this.faults = {
       killWorker: (index = 0) => {
         const faults = this.#backend.faults;
-        if (faults === undefined) return Promise.reject(new Error(`killWorker: the backend of master '${this.options.master}' offers no fault injection`));
+        if (faults === undefined)
+          return Promise.reject(new Error(`killWorker: the backend of master '${this.options.master}' offers no fault injection`));
         return faults.killWorker(index);
       },
       slowWorker: (index, delayMs) => this.#tasks.slowWorker(index, delayMs),
@@ -237,9 +249,10 @@ export class Context implements RddContext {
       options: this.options,
       ui: this.options.ui,
       eventLog: this.options.eventLog,
-      ...(this.options.ui !== false && this.options.ui.killEnabled ? { cancelJob: (id: number, reason: string) => void this.#dag.cancelJob(id, reason) } : {}),
+      ...(this.options.ui !== false && this.options.ui.killEnabled
+        ? { cancelJob: (id: number, reason: string) => void this.#dag.cancelJob(id, reason) }
+        : {}),
     });
-
   }
 
   /** Number of worker threads (Spark's defaultParallelism in local mode). */
@@ -437,7 +450,11 @@ export class Context implements RddContext {
    */
   range(start: number, end?: number, step = 1, numSlices: number = this.defaultParallelism): RDD<number> {
     const [lo, hi] = end === undefined ? [0, start] : [start, end];
-    for (const [name, v] of [['start', lo], ['end', hi], ['step', step]] as const) {
+    for (const [name, v] of [
+      ['start', lo],
+      ['end', hi],
+      ['step', step],
+    ] as const) {
       if (!Number.isFinite(v)) throw new InvalidArgumentError(`range: ${name} must be a finite number, got ${v}`);
     }
     checkPartitionCount('range', numSlices);
@@ -464,7 +481,10 @@ export class Context implements RddContext {
     minPartitionsOrOptions?: number | { minPartitions?: number; recursive?: boolean },
     options: { recursive?: boolean } = {},
   ): RDD<string> {
-    const opts = typeof minPartitionsOrOptions === 'object' && minPartitionsOrOptions !== null ? minPartitionsOrOptions : { ...options, minPartitions: minPartitionsOrOptions };
+    const opts =
+      typeof minPartitionsOrOptions === 'object' && minPartitionsOrOptions !== null
+        ? minPartitionsOrOptions
+        : { ...options, minPartitions: minPartitionsOrOptions };
     const minPartitions = opts.minPartitions ?? Math.min(this.defaultParallelism, 2);
     checkPartitionCount('textFile', minPartitions);
     return new TextFileRDD(this, path, minPartitions, { recursive: opts.recursive ?? false });
@@ -488,7 +508,10 @@ export class Context implements RddContext {
     minPartitionsOrOptions?: number | { minPartitions?: number; recursive?: boolean },
     options: { recursive?: boolean } = {},
   ): RDD<[string, string]> {
-    const opts = typeof minPartitionsOrOptions === 'object' && minPartitionsOrOptions !== null ? minPartitionsOrOptions : { ...options, minPartitions: minPartitionsOrOptions };
+    const opts =
+      typeof minPartitionsOrOptions === 'object' && minPartitionsOrOptions !== null
+        ? minPartitionsOrOptions
+        : { ...options, minPartitions: minPartitionsOrOptions };
     const minPartitions = opts.minPartitions ?? this.defaultParallelism;
     checkPartitionCount('wholeTextFiles', minPartitions);
     return new WholeTextFilesRDD(this, path, minPartitions, { recursive: opts.recursive ?? false });
@@ -551,7 +574,10 @@ export class Context implements RddContext {
       throw new InvalidArgumentError(`csvFile: ${(e as Error).message}`);
     }
     const parse = parseCsv;
-    const files = this.wholeTextFiles(path, { ...(options.minPartitions === undefined ? {} : { minPartitions: options.minPartitions }), recursive: options.recursive ?? false });
+    const files = this.wholeTextFiles(path, {
+      ...(options.minPartitions === undefined ? {} : { minPartitions: options.minPartitions }),
+      recursive: options.recursive ?? false,
+    });
     if (!header) return files.flatMap(capture({ parse, delimiter }, ([, text]: [string, string]) => parse(text, delimiter)));
     return files.flatMap(
       capture({ parse, delimiter }, ([file, text]: [string, string]) => {

@@ -58,7 +58,11 @@ export class LocalDirs {
    * @param onSignal Runs when SIGINT or SIGTERM is about to end the process (the context cancels its jobs,
    *   so that their end is recorded), before the folder is removed.
    */
-  constructor(parent: string, appName: string, readonly onSignal?: (signal: NodeJS.Signals) => void) {
+  constructor(
+    parent: string,
+    appName: string,
+    readonly onSignal?: (signal: NodeJS.Signals) => void,
+  ) {
     const safe = appName.replace(/[^\w.-]+/g, '_').slice(0, 40) || 'app';
     try {
       mkdirSync(parent, { recursive: true });

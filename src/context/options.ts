@@ -138,10 +138,28 @@ export function parseConf(pairs: readonly string[]): ContextOptions {
 }
 
 const CONF_KEYS: readonly string[] = [
-  'master', 'appName', 'engine', 'maxTaskFailures', 'maxStageAttempts', 'progress', 'maxResultSize', 'localDir', 'hints',
-  'lineageDepthWarning', 'slotsPerWorker', 'localityWaitMs', 'taskTimeoutMs', 'fetchTimeoutMs',
-  'memory.workerMB', 'memory.storageFraction', 'memory.shuffleFraction',
-  'speculation.enabled', 'speculation.multiplier', 'speculation.quantile', 'speculation.minRuntimeMs', 'speculation.intervalMs',
+  'master',
+  'appName',
+  'engine',
+  'maxTaskFailures',
+  'maxStageAttempts',
+  'progress',
+  'maxResultSize',
+  'localDir',
+  'hints',
+  'lineageDepthWarning',
+  'slotsPerWorker',
+  'localityWaitMs',
+  'taskTimeoutMs',
+  'fetchTimeoutMs',
+  'memory.workerMB',
+  'memory.storageFraction',
+  'memory.shuffleFraction',
+  'speculation.enabled',
+  'speculation.multiplier',
+  'speculation.quantile',
+  'speculation.minRuntimeMs',
+  'speculation.intervalMs',
 ];
 
 /** Options from `kindling run --conf`, passed in KINDLING_CONF as JSON; options written in code win over them. */
@@ -190,7 +208,13 @@ export function resolveOptions(given: ContextOptions, cores: number): ResolvedOp
 }
 
 function resolveSpeculation(s: NonNullable<ContextOptions['speculation']>): ResolvedOptions['speculation'] {
-  const r = { enabled: s.enabled ?? false, multiplier: s.multiplier ?? 3, quantile: s.quantile ?? 0.9, minRuntimeMs: s.minRuntimeMs ?? 100, intervalMs: s.intervalMs ?? 100 };
+  const r = {
+    enabled: s.enabled ?? false,
+    multiplier: s.multiplier ?? 3,
+    quantile: s.quantile ?? 0.9,
+    minRuntimeMs: s.minRuntimeMs ?? 100,
+    intervalMs: s.intervalMs ?? 100,
+  };
   if (!(r.multiplier >= 1)) throw new InvalidOptionError(`speculation.multiplier must be >= 1, got ${r.multiplier}`);
   if (!(r.quantile > 0 && r.quantile <= 1)) throw new InvalidOptionError(`speculation.quantile must be in (0, 1], got ${r.quantile}`);
   if (!(r.minRuntimeMs >= 0) || !(r.intervalMs > 0)) throw new InvalidOptionError('speculation.minRuntimeMs must be >= 0 and intervalMs > 0');

@@ -34,7 +34,9 @@ export class StatusTracker {
 
   /** Active jobs of a job group (set with setJobGroup). */
   getJobIdsForGroup(group: string): number[] {
-    return this.status().jobs.filter((j) => j.jobGroup === group).map((j) => j.jobId);
+    return this.status()
+      .jobs.filter((j) => j.jobGroup === group)
+      .map((j) => j.jobId);
   }
 
   /** An active job, or undefined once it ended. */

@@ -164,7 +164,11 @@ export class UnclonableDataError extends KindlingError {
  * goes ("In RDD 0 (parallelize at job.ts:3), element 2"); `crossing` says where the data was going ("would reach
  * the workers").
  */
-export function classInstanceError(found: { readonly path: string; readonly className: string; readonly member?: string }, subject: string, crossing: string): UnclonableDataError {
+export function classInstanceError(
+  found: { readonly path: string; readonly className: string; readonly member?: string },
+  subject: string,
+  crossing: string,
+): UnclonableDataError {
   const where = found.path === '' ? 'is' : `holds at ${found.path}`;
   const what =
     found.member === undefined

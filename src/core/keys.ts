@@ -100,15 +100,23 @@ function hashNumber(x: number): number {
 
 function unsupported(key: unknown): InvalidDataError {
   const what = typeof key === 'object' ? Object.prototype.toString.call(key) : typeof key;
-  return new InvalidDataError(
-    `kindling: ${what} cannot be a key; use primitives, Dates, arrays or plain objects of them`,
-  );
+  return new InvalidDataError(`kindling: ${what} cannot be a key; use primitives, Dates, arrays or plain objects of them`);
 }
 
 // Built-ins whose meaning lives outside their own enumerable properties: treating them as plain objects
 // would silently make every Map equal to every other Map.
 const OPAQUE: ReadonlyArray<abstract new (...args: never[]) => unknown> = [
-  Map, Set, WeakMap, WeakSet, RegExp, ArrayBuffer, Promise, Number, String, Boolean, Error,
+  Map,
+  Set,
+  WeakMap,
+  WeakSet,
+  RegExp,
+  ArrayBuffer,
+  Promise,
+  Number,
+  String,
+  Boolean,
+  Error,
 ];
 
 function rankOf(key: unknown): number {

@@ -54,7 +54,8 @@ export function structuralMap<K, V>(entries?: Iterable<readonly [K, V]> | null):
     },
   };
   // Non-enumerable own properties: the object still compares and prints as a Map.
-  for (const [name, fn] of Object.entries(methods)) Object.defineProperty(map, name, { value: fn, enumerable: false, writable: true, configurable: true });
+  for (const [name, fn] of Object.entries(methods))
+    Object.defineProperty(map, name, { value: fn, enumerable: false, writable: true, configurable: true });
   if (entries != null) for (const [k, v] of entries) map.set(k, v);
   return map;
 }

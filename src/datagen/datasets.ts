@@ -105,11 +105,7 @@ async function generate(name: DatasetName, path: string, params: Record<string, 
  * const points = await ensureDataset('points', '/tmp/kindling', { count: 50_000 });
  * ```
  */
-export async function ensureDataset<N extends DatasetName>(
-  name: N,
-  dir = 'data',
-  opts: DatasetOptions[N] = {},
-): Promise<string> {
+export async function ensureDataset<N extends DatasetName>(name: N, dir = 'data', opts: DatasetOptions[N] = {}): Promise<string> {
   // The name often comes from a command line, where the type system cannot vouch for it.
   if (!DATASET_NAMES.includes(name)) {
     throw new InvalidArgumentError(`unknown data set '${String(name)}' (expected one of ${DATASET_NAMES.join(', ')})`);

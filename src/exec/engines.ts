@@ -65,11 +65,22 @@ export interface EngineEntry {
 export const ENGINES = {
   memory: {
     description: 'Spark-style: data stays in worker memory between stages and jobs',
-    driver: (scratchDir) => ({ jobOutputRoot: path.join(scratchDir, 'jobs'), caches: true, onPersist: () => undefined, collectResults: (_id, sent) => [...sent] }),
+    driver: (scratchDir) => ({
+      jobOutputRoot: path.join(scratchDir, 'jobs'),
+      caches: true,
+      onPersist: () => undefined,
+      collectResults: (_id, sent) => [...sent],
+    }),
     worker: (init) => {
       const budget = shufflePool(init);
       return {
-        shuffles: new SpillingShuffleManager({ workerIndex: init.workerIndex, dir: budget.dir, spillBytes: init.shuffleSpillBytes, writeAllToDisk: false, budget }),
+        shuffles: new SpillingShuffleManager({
+          workerIndex: init.workerIndex,
+          dir: budget.dir,
+          spillBytes: init.shuffleSpillBytes,
+          writeAllToDisk: false,
+          budget,
+        }),
         blocks: new BlockManager({ storageBytes: init.storageBytes, spillDir: path.join(init.spillDir, 'blocks') }),
         deliverResult: (_job, _p, _a, value) => value,
       };

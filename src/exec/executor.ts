@@ -12,7 +12,16 @@
  */
 import { findClassInstance, userCodeFrame, type Compile, type ShippedFunction } from '../closure/index.js';
 import { classInstanceError, toErrorInfo } from '../core/errors.js';
-import { rebuildRdds, prepareResultFunction, setCurrentTask, CompiledPartitioner, type RDD, type RddWire, type TaskContext, type Pair } from '../rdd/index.js';
+import {
+  rebuildRdds,
+  prepareResultFunction,
+  setCurrentTask,
+  CompiledPartitioner,
+  type RDD,
+  type RddWire,
+  type TaskContext,
+  type Pair,
+} from '../rdd/index.js';
 import { compileAggregator } from '../shuffle/aggregator.js';
 import { encodeBuckets } from '../shuffle/bucket-codec.js';
 import { FetchFailedError } from '../shuffle/fetch-failed.js';
@@ -194,7 +203,12 @@ export class Executor {
     if (msg.epoch !== this.epoch) {
       // Never happens through a backend; a task meant for another incarnation must not run here.
       const message = `task ${msg.taskId} was built for epoch ${msg.epoch} of worker ${this.workerIndex}, this is epoch ${this.epoch}`;
-      return { status: 'failed', epoch: this.epoch, failure: { kind: 'workerLost', workerIndex: this.workerIndex, message, causedByApp: false }, blockUpdates: [] };
+      return {
+        status: 'failed',
+        epoch: this.epoch,
+        failure: { kind: 'workerLost', workerIndex: this.workerIndex, message, causedByApp: false },
+        blockUpdates: [],
+      };
     }
     this.#active.add(msg.taskId);
     const inputs = new Map<string, FetchedInput>();
@@ -204,14 +218,20 @@ export class Executor {
       meter.gcAtStart = gcTotalMs;
       for (const [id, value] of msg.broadcasts) this.#broadcasts.set(id, value);
       const runtime = taskRuntime(this.workerIndex, this.#broadcasts, msg.accumulators);
-      const rdds = await timed(() => this.#stageRdds(msg, runtime.compile), (ms) => (meter.compileMs += ms));
+      const rdds = await timed(
+        () => this.#stageRdds(msg, runtime.compile),
+        (ms) => (meter.compileMs += ms),
+      );
       const rdd = rdds.get(msg.finalRddId);
       // internal: the task message carries its stage's RDDs, the final one included
       if (rdd === undefined) throw new Error(`task ${msg.taskId} names RDD ${msg.finalRddId}, which was not sent`);
       const tc = await this.#inputs(msg, meter, inputs);
       // What taskContext() returns inside user functions (Spark's TaskContext), while this task computes.
       setCurrentTask({ partitionId: msg.partition, stageId: msg.stageId, attemptNumber: msg.attempt, taskAttemptId: msg.taskId });
-      const ran = msg.shuffleWrite !== undefined ? await this.#runShuffleMap(msg, rdd, tc.context, runtime, meter) : await this.#runResult(msg, rdd, tc.context, runtime, meter);
+      const ran =
+        msg.shuffleWrite !== undefined
+          ? await this.#runShuffleMap(msg, rdd, tc.context, runtime, meter)
+          : await this.#runResult(msg, rdd, tc.context, runtime, meter);
       return {
         status: 'success',
         epoch: this.epoch,
@@ -287,7 +307,10 @@ export class Executor {
         for (const b of buckets) if (b.length > 0) meter.readBytes += estimateSize(b);
         meter.keySample ??= keySampleOf(buckets);
       };
-      await timed(() => this.#fetcher.fetch(read.shuffleId, read.reduceId, read.locations, input, received), (ms) => (meter.fetchWaitMs += ms));
+      await timed(
+        () => this.#fetcher.fetch(read.shuffleId, read.reduceId, read.locations, input, received),
+        (ms) => (meter.fetchWaitMs += ms),
+      );
       meter.readRecords += input.records;
     }
     const fetched = (shuffleId: number, reduceId: number): FetchedInput => {
@@ -322,7 +345,13 @@ export class Executor {
   /** Phase 5, map side: buckets the partition (combining first when the shuffle asks) into the shuffle store. */
   async #runShuffleMap(msg: TaskMessage, rdd: RDD<unknown>, tc: TaskContext, runtime: TaskRuntime, meter: Meter): Promise<{ mapStatus: MapStatus }> {
     const w = msg.shuffleWrite!;
-    const aggregator = w.aggregator && w.mapSideCombine ? await timed(() => compileAggregator(w.aggregator!, runtime.compile), (ms) => (meter.compileMs += ms)) : undefined;
+    const aggregator =
+      w.aggregator && w.mapSideCombine
+        ? await timed(
+            () => compileAggregator(w.aggregator!, runtime.compile),
+            (ms) => (meter.compileMs += ms),
+          )
+        : undefined;
     const stored = this.shuffles.writer(w.shuffleId, msg.partition, w.partitioner.numPartitions);
     // Bytes written are estimated from one record in WRITE_SAMPLE_EVERY (estimating each would cost too much).
     const spillsBefore = this.#spills();
@@ -342,7 +371,9 @@ export class Executor {
     };
     // A user's partitioner ships as a function; the engine's own are rebuilt from their wire form.
     const custom =
-      w.partitioner.kind === 'custom' ? new CompiledPartitioner(w.partitioner.numPartitions, await runtime.compile(w.partitioner.getPartition as ShippedFunction)) : undefined;
+      w.partitioner.kind === 'custom'
+        ? new CompiledPartitioner(w.partitioner.numPartitions, await runtime.compile(w.partitioner.getPartition as ShippedFunction))
+        : undefined;
     meter.computeStart = performance.now();
     const mapStatus = writeShuffleOutput((each) => rdd.forEach(msg.partition, tc, each), rdd.label, w, aggregator, writer, custom);
     meter.runMs = performance.now() - meter.computeStart;
@@ -362,7 +393,10 @@ export class Executor {
   async #runResult(msg: TaskMessage, rdd: RDD<unknown>, tc: TaskContext, runtime: TaskRuntime, meter: Meter): Promise<{ value: unknown }> {
     if (msg.resultFn === undefined) return { value: undefined };
     const resultFn = msg.resultFn;
-    const run = await timed(() => prepareResultFunction(resultFn, runtime.compile), (ms) => (meter.compileMs += ms));
+    const run = await timed(
+      () => prepareResultFunction(resultFn, runtime.compile),
+      (ms) => (meter.compileMs += ms),
+    );
     meter.computeStart = performance.now();
     const value = run(rdd, msg.partition, tc);
     meter.runMs = performance.now() - meter.computeStart;

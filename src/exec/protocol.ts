@@ -47,7 +47,14 @@ export interface TaskMessage {
 export type TaskFailure =
   | { readonly kind: 'exception'; readonly error: ErrorInfo }
   /** `epoch`: the incarnation of `workerIndex` that could not serve the output (-1: unknown). */
-  | { readonly kind: 'fetchFailed'; readonly shuffleId: number; readonly mapId: number; readonly workerIndex: number; readonly epoch: number; readonly message: string }
+  | {
+      readonly kind: 'fetchFailed';
+      readonly shuffleId: number;
+      readonly mapId: number;
+      readonly workerIndex: number;
+      readonly epoch: number;
+      readonly message: string;
+    }
   /** `causedByApp` is false when the driver killed the worker (fault injection, stop): not the task's fault. */
   | { readonly kind: 'workerLost'; readonly workerIndex: number; readonly message: string; readonly causedByApp: boolean }
   /** Cancelled by the driver (the other copy of a speculative task won). */

@@ -62,7 +62,13 @@ export class ShuffleFetcher {
    * disk between chunks (it counts against the worker's shuffle pool) instead of arriving all at once.
    * `received` sees each chunk (for the task's metrics).
    */
-  async fetch(shuffleId: number, reduceId: number, locations: readonly number[], into: FetchedInput, received?: (buckets: readonly Bucket[]) => void): Promise<void> {
+  async fetch(
+    shuffleId: number,
+    reduceId: number,
+    locations: readonly number[],
+    into: FetchedInput,
+    received?: (buckets: readonly Bucket[]) => void,
+  ): Promise<void> {
     const byWorker = new Map<number, number[]>();
     locations.forEach((w, mapId) => {
       let ids = byWorker.get(w);
@@ -77,7 +83,8 @@ export class ShuffleFetcher {
           const n = next === 0 ? 1 : Math.max(1, Math.floor(FETCH_CHUNK_RECORDS / Math.max(perBucket, 1)));
           const mapIds = allIds.slice(next, next + n);
           next += mapIds.length;
-          const got = w === this.workerIndex ? this.#fetchLocal(shuffleId, mapIds, reduceId) : await this.#fetchRemote(w, shuffleId, mapIds, reduceId);
+          const got =
+            w === this.workerIndex ? this.#fetchLocal(shuffleId, mapIds, reduceId) : await this.#fetchRemote(w, shuffleId, mapIds, reduceId);
           for (const b of got) perBucket = Math.max(perBucket, b.length);
           received?.(got);
           into.add(mapIds, got);
@@ -114,7 +121,10 @@ export class ShuffleFetcher {
       if (set === undefined) this.#waiting.set(key, (set = new Set()));
       const waiting = set;
       waiting.add(reject);
-      const timer = setTimeout(() => reject(new Error(`worker ${w} did not answer within fetchTimeoutMs (${this.fetchTimeoutMs} ms)`)), this.fetchTimeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`worker ${w} did not answer within fetchTimeoutMs (${this.fetchTimeoutMs} ms)`)),
+        this.fetchTimeoutMs,
+      );
       Promise.resolve(peer.service.fetchBuckets(shuffleId, mapIds, reduceId))
         .then((encoded) => {
           try {

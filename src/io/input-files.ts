@@ -143,9 +143,7 @@ function expandGlob(absPattern: string, recursive: boolean, notFiles: string[]):
     expandDirectories: false,
     dot: false,
   });
-  const cleaned = matches
-    .map((m) => (m.length > 1 && m.endsWith('/') ? m.slice(0, -1) : m))
-    .filter((m) => !isHiddenFileName(path.basename(m)));
+  const cleaned = matches.map((m) => (m.length > 1 && m.endsWith('/') ? m.slice(0, -1) : m)).filter((m) => !isHiddenFileName(path.basename(m)));
   // Stat every match before crawling any matched directory, so an unreadable match fails the listing
   // before time is spent reading directories whose files would be discarded anyway.
   const stats = cleaned.map(statOrNull);
@@ -187,8 +185,7 @@ export function listInputFilesSync(spec: string, options: InputListingOptions = 
   const entries = splitInputSpec(spec);
   if (entries.length === 0) {
     throw new InputPathError(
-      `Input path is empty: ${JSON.stringify(spec)}. Pass a file, a directory, a glob such as data/*.txt, ` +
-        'or a comma-separated list of them.',
+      `Input path is empty: ${JSON.stringify(spec)}. Pass a file, a directory, a glob such as data/*.txt, ` + 'or a comma-separated list of them.',
       spec,
     );
   }

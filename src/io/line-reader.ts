@@ -38,13 +38,7 @@ interface ByteSource {
  * Calls `onText` with decoded runs of whole owned lines joined by `\n` (no final `\n`): each call
  * stands for `text.split('\n')`, at least one line, possibly one empty line.
  */
-function scanOwnedLines(
-  src: ByteSource,
-  start: number,
-  end: number,
-  chunkBytes: number,
-  onText: (text: string) => void,
-): void {
+function scanOwnedLines(src: ByteSource, start: number, end: number, chunkBytes: number, onText: (text: string) => void): void {
   if (end <= start || start >= src.size) return;
   const slack = Math.min(TAIL_SLACK, chunkBytes);
   let bufStart = start > 0 ? start - 1 : 0; // source offset of buf[0]
@@ -302,11 +296,7 @@ export function forEachSplitLine(split: TextSplit, fn: (line: string) => void, o
  * forEachSplitLineBatch(split, (lines) => { count += lines.length; });
  * ```
  */
-export function forEachSplitLineBatch(
-  split: TextSplit,
-  fn: (lines: string[]) => void,
-  opts?: LineReadOptions,
-): void {
+export function forEachSplitLineBatch(split: TextSplit, fn: (lines: string[]) => void, opts?: LineReadOptions): void {
   withSource(split, (src, start, end) =>
     scanOwnedLines(src, start, end, chunkBytesOf(opts), (text) => {
       const lines = text.split('\n');
@@ -332,10 +322,8 @@ export function readWholeTextFile(path: string): string {
   try {
     return data.toString('utf8');
   } catch (err) {
-    throw new InputPathError(
-      `File ${path} is too large to hold as one string (${data.length} bytes). Read it with textFile instead.`,
-      path,
-      { cause: err },
-    );
+    throw new InputPathError(`File ${path} is too large to hold as one string (${data.length} bytes). Read it with textFile instead.`, path, {
+      cause: err,
+    });
   }
 }

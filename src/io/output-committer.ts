@@ -134,14 +134,10 @@ const HOST_TAG = createHash('sha256').update(os.hostname()).digest('hex').slice(
  * Name suffixes of this process's save jobs between setup and commit or abort. Shared through the global
  * registry so two copies of this module in one process (a bundled and a linked one) agree.
  */
-const activeJobs: Set<string> = ((globalThis as Record<symbol, unknown>)[Symbol.for('kindling.activeSaveJobs')] ??=
-  new Set<string>()) as Set<string>;
+const activeJobs: Set<string> = ((globalThis as Record<symbol, unknown>)[Symbol.for('kindling.activeSaveJobs')] ??= new Set<string>()) as Set<string>;
 
 function existsError(abs: string, cause?: unknown): OutputPathError {
-  const err = new OutputPathError(
-    `Output path ${abs} already exists. Pass { overwrite: true } to replace it, or choose another path.`,
-    abs,
-  );
+  const err = new OutputPathError(`Output path ${abs} already exists. Pass { overwrite: true } to replace it, or choose another path.`, abs);
   if (cause !== undefined) err.cause = cause;
   return err;
 }
@@ -333,9 +329,10 @@ async function removeOutputFiles(dir: string): Promise<string[]> {
     if (e.isFile() && OUTPUT_FILE.test(e.name)) await rm(path.join(dir, e.name), { force: true });
     else left.push(e.name);
   }
-  if (left.length === 0) await rmdir(dir).catch((err: unknown) => {
-    if (codeOf(err) !== 'ENOENT') throw err;
-  });
+  if (left.length === 0)
+    await rmdir(dir).catch((err: unknown) => {
+      if (codeOf(err) !== 'ENOENT') throw err;
+    });
   return left;
 }
 
@@ -480,12 +477,7 @@ export function readObjectFile(v8: { deserialize(bytes: Uint8Array): unknown }, 
  * const result = commitTask(plan, 0, 0);
  * ```
  */
-export function writeTaskOutput(
-  plan: JobOutputPlan,
-  partition: number,
-  attempt: number,
-  lines: Iterable<unknown>,
-): TaskOutput {
+export function writeTaskOutput(plan: JobOutputPlan, partition: number, attempt: number, lines: Iterable<unknown>): TaskOutput {
   const attemptPath = taskAttemptPath(plan, partition, attempt);
   let fd: number;
   try {
@@ -643,10 +635,9 @@ export async function commitJob(plan: JobOutputPlan): Promise<JobCommitResult> {
           { cause: err },
         );
       }
-      throw new OutputCommitError(
-        `Cannot move job output into ${outputPath} (${codeOf(err) ?? 'error'}); the previous output was restored.`,
-        { cause: err },
-      );
+      throw new OutputCommitError(`Cannot move job output into ${outputPath} (${codeOf(err) ?? 'error'}); the previous output was restored.`, {
+        cause: err,
+      });
     }
     try {
       const left = await removeOutputFiles(asidePath);

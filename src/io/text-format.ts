@@ -42,8 +42,7 @@ export function formatTextLine(value: unknown): string {
     return JSON.stringify(value, jsonReplacer) ?? String(value);
   } catch (err) {
     throw new InvalidDataError(
-      `Cannot write element as a text line: ${(err as Error).message}. ` +
-        'Map elements to strings (e.g. rdd.map(formatFn)) before saveAsTextFile.',
+      `Cannot write element as a text line: ${(err as Error).message}. ` + 'Map elements to strings (e.g. rdd.map(formatFn)) before saveAsTextFile.',
       { cause: err },
     );
   }

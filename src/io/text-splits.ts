@@ -71,11 +71,7 @@ export interface TextSplitOptions {
  * //                    { path: '/data/a.txt', start: 500, length: 500, whole: false }]
  * ```
  */
-export function computeTextSplitsSync(
-  files: readonly string[],
-  minPartitions: number,
-  opts: TextSplitOptions = {},
-): TextSplit[] {
+export function computeTextSplitsSync(files: readonly string[], minPartitions: number, opts: TextSplitOptions = {}): TextSplit[] {
   const blockSize = opts.maxSplitBytes ?? DEFAULT_BLOCK_SIZE;
   if (!Number.isSafeInteger(blockSize) || blockSize < 1) {
     throw new InvalidArgumentError(`maxSplitBytes must be a positive integer, got ${blockSize}. Omit it to use 32 MiB.`);
@@ -122,11 +118,7 @@ export function computeTextSplitsSync(
  * //                    { path: '/data/a.txt', start: 500, length: 500, whole: false }]
  * ```
  */
-export async function computeTextSplits(
-  files: readonly string[],
-  minPartitions: number,
-  opts: TextSplitOptions = {},
-): Promise<TextSplit[]> {
+export async function computeTextSplits(files: readonly string[], minPartitions: number, opts: TextSplitOptions = {}): Promise<TextSplit[]> {
   return computeTextSplitsSync(files, minPartitions, opts);
 }
 

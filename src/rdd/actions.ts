@@ -30,7 +30,8 @@ export interface Stats {
 
 const any = (rdd: RDD<unknown>): RDD<unknown> => rdd;
 
-const ship = (rdd: RDD<unknown>, op: string, fn: Function): ShippedFunction => shipUserFunction(rdd, op, fn, `${op} function of an action on ${rdd.label}`);
+const ship = (rdd: RDD<unknown>, op: string, fn: Function): ShippedFunction =>
+  shipUserFunction(rdd, op, fn, `${op} function of an action on ${rdd.label}`);
 
 function emptyError(rdd: RDD<unknown>, op: string): EmptyCollectionError {
   return new EmptyCollectionError(`${op}() on an empty collection: ${rdd.label} is empty`);
@@ -76,7 +77,12 @@ export async function first<T>(rdd: RDD<T>): Promise<T> {
 
 export async function takeOrdered<T>(rdd: RDD<T>, n: number, keyFn: ((x: T) => unknown) | undefined, descending: boolean): Promise<T[]> {
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`takeOrdered/top: n must be a non-negative integer, got ${n}`);
-  const wire = { kind: 'takeOrdered' as const, n, descending, ...(keyFn ? { keyFn: ship(any(rdd), descending ? 'top' : 'takeOrdered', keyFn) } : {}) };
+  const wire = {
+    kind: 'takeOrdered' as const,
+    n,
+    descending,
+    ...(keyFn ? { keyFn: ship(any(rdd), descending ? 'top' : 'takeOrdered', keyFn) } : {}),
+  };
   const parts = await rdd.context.runJob<Array<[unknown, T]>>(any(rdd), wire, undefined, `takeOrdered at ${rdd.label}`);
   const sign = descending ? -1 : 1;
   // Stable sort over partition order keeps earlier elements first among equal keys.
@@ -88,7 +94,12 @@ export async function takeOrdered<T>(rdd: RDD<T>, n: number, keyFn: ((x: T) => u
 }
 
 export async function reduce<T>(rdd: RDD<T>, fn: (a: T, b: T) => T): Promise<T> {
-  const parts = await rdd.context.runJob<MaybeValue>(any(rdd), { kind: 'reduce', fn: ship(any(rdd), 'reduce', fn) }, undefined, `reduce at ${rdd.label}`);
+  const parts = await rdd.context.runJob<MaybeValue>(
+    any(rdd),
+    { kind: 'reduce', fn: ship(any(rdd), 'reduce', fn) },
+    undefined,
+    `reduce at ${rdd.label}`,
+  );
   let has = false;
   let acc: T | undefined;
   for (const r of parts) {
@@ -123,7 +134,12 @@ export async function foreach<T>(rdd: RDD<T>, fn: (x: T) => void): Promise<void>
 }
 
 export async function foreachPartition<T>(rdd: RDD<T>, fn: (it: Iterable<T>) => void): Promise<void> {
-  await rdd.context.runJob(any(rdd), { kind: 'foreachPartition', fn: ship(any(rdd), 'foreachPartition', fn) }, undefined, `foreachPartition at ${rdd.label}`);
+  await rdd.context.runJob(
+    any(rdd),
+    { kind: 'foreachPartition', fn: ship(any(rdd), 'foreachPartition', fn) },
+    undefined,
+    `foreachPartition at ${rdd.label}`,
+  );
 }
 
 /** Counts per distinct element, in a Map keyed structurally; the first-seen element object stands for its group. */
@@ -268,13 +284,7 @@ export async function countApproxDistinct(rdd: RDD<unknown>, relativeSD: number)
  * Spark's treeAggregate: partitions are aggregated in place, then combined in rounds of shuffles (each round
  * divides the partition count by `scale`) until few enough remain for the driver to combine.
  */
-export async function treeAggregate<T, U>(
-  rdd: RDD<T>,
-  zero: U,
-  seqOp: (acc: U, x: T) => U,
-  combOp: (a: U, b: U) => U,
-  depth: number,
-): Promise<U> {
+export async function treeAggregate<T, U>(rdd: RDD<T>, zero: U, seqOp: (acc: U, x: T) => U, combOp: (a: U, b: U) => U, depth: number): Promise<U> {
   if (!Number.isInteger(depth) || depth < 1) throw new InvalidArgumentError(`treeAggregate: depth must be a positive integer, got ${depth}`);
   ship(any(rdd), 'treeAggregate seqOp', seqOp);
   ship(any(rdd), 'treeAggregate combOp', combOp);
@@ -304,7 +314,12 @@ export async function treeReduce<T>(rdd: RDD<T>, f: (a: T, b: T) => T, depth: nu
     }),
   );
   const rounds = reduceInRounds(partial, f, depth);
-  const parts = await rounds.context.runJob<MaybeValue>(any(rounds), { kind: 'reduce', fn: ship(any(rounds), 'treeReduce', f) }, undefined, `treeReduce at ${rdd.label}`);
+  const parts = await rounds.context.runJob<MaybeValue>(
+    any(rounds),
+    { kind: 'reduce', fn: ship(any(rounds), 'treeReduce', f) },
+    undefined,
+    `treeReduce at ${rdd.label}`,
+  );
   let has = false;
   let acc: T | undefined;
   for (const r of parts) {
@@ -339,7 +354,8 @@ export async function histogram(rdd: RDD<unknown>, buckets: number | readonly un
   let bounds: unknown[];
   let even: boolean;
   if (typeof buckets === 'number') {
-    if (!Number.isInteger(buckets) || buckets < 1) throw new InvalidArgumentError(`histogram: the number of buckets must be a positive integer, got ${buckets}`);
+    if (!Number.isInteger(buckets) || buckets < 1)
+      throw new InvalidArgumentError(`histogram: the number of buckets must be a positive integer, got ${buckets}`);
     const s = await stats(rdd.filter((x) => typeof x === 'number' && !Number.isNaN(x)) as RDD<number>);
     if (s.count === 0) throw new InvalidArgumentError(`histogram: ${rdd.label} has no numbers to make buckets from`);
     if (!Number.isFinite(s.min) || !Number.isFinite(s.max)) throw new InvalidArgumentError('histogram: cannot make buckets with an infinite value');

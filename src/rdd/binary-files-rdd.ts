@@ -59,7 +59,9 @@ export class BinaryFilesRDD extends RDD<[string, Uint8Array]> {
       try {
         bytes = readFileSync(f);
       } catch (err) {
-        throw new InputPathError(`Cannot read input file ${f}: ${(err as Error).message}. Check that it still exists and is readable.`, f, { cause: err });
+        throw new InputPathError(`Cannot read input file ${f}: ${(err as Error).message}. Check that it still exists and is readable.`, f, {
+          cause: err,
+        });
       }
       try {
         sink([f, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)]);

@@ -18,10 +18,7 @@ export class CartesianRDD<T, U> extends RDD<[T, U]> {
   }
   protected getDependencies(): readonly Dependency[] {
     const m = this.right.getNumPartitions();
-    return [
-      customNarrow(this.left, (p) => [Math.floor(p / m)]),
-      customNarrow(this.right, (p) => [p % m]),
-    ];
+    return [customNarrow(this.left, (p) => [Math.floor(p / m)]), customNarrow(this.right, (p) => [p % m])];
   }
   protected override wireParents(): readonly RDD<unknown>[] {
     return [this.left, this.right];

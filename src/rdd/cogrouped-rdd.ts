@@ -8,7 +8,9 @@ import type { RddContext } from './rdd-context.js';
 import { RDD, type RddOptions, type Sink } from './internal.js';
 
 /** Where one input of a cogroup comes from inside a task. */
-export type CoGroupSource = { readonly type: 'narrow'; readonly rdd: RDD<Pair> } | { readonly type: 'shuffle'; readonly shuffleId: number; readonly rdd?: RDD<Pair> };
+export type CoGroupSource =
+  | { readonly type: 'narrow'; readonly rdd: RDD<Pair> }
+  | { readonly type: 'shuffle'; readonly shuffleId: number; readonly rdd?: RDD<Pair> };
 
 /**
  * cogroup and the joins built on it: for every key, the arrays of its values in each input. An input already
@@ -40,20 +42,21 @@ export class CoGroupedRDD<K> extends RDD<[K, unknown[][]]> {
     return this.#numPartitions;
   }
   protected getDependencies(): readonly Dependency[] {
-    return this.sources.map((s): Dependency =>
-      s.type === 'narrow'
-        ? oneToOne(s.rdd)
-        : {
-            type: 'shuffle',
-            rdd: driverSide(s.rdd, this.label),
-            shuffleId: s.shuffleId,
-            partitioner: this.partitioner!,
-            aggregator: undefined,
-            mapSideCombine: false,
-            keyOrdering: undefined,
-            childId: this.id,
-            childLabel: this.label,
-          },
+    return this.sources.map(
+      (s): Dependency =>
+        s.type === 'narrow'
+          ? oneToOne(s.rdd)
+          : {
+              type: 'shuffle',
+              rdd: driverSide(s.rdd, this.label),
+              shuffleId: s.shuffleId,
+              partitioner: this.partitioner!,
+              aggregator: undefined,
+              mapSideCombine: false,
+              keyOrdering: undefined,
+              childId: this.id,
+              childLabel: this.label,
+            },
     );
   }
   protected override wireParents(): readonly RDD<unknown>[] {
@@ -68,7 +71,6 @@ export class CoGroupedRDD<K> extends RDD<[K, unknown[][]]> {
       },
     };
   }
-
 
   compute(p: number, tc: TaskContext): Iterable<[K, unknown[][]]> {
     const out: [K, unknown[][]][] = [];

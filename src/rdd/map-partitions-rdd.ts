@@ -84,7 +84,9 @@ export class MapPartitionsRDD<T, U> extends RDD<U> {
         }
         if (result === null || result === undefined || typeof (result as Iterable<U>)[Symbol.iterator] !== 'function') {
           throw tagUserError(
-            new InvalidDataError(`the ${pop.op} function of ${this.label} must return an Iterable (an array or a generator), got ${describeResult(result)}`),
+            new InvalidDataError(
+              `the ${pop.op} function of ${this.label} must return an Iterable (an array or a generator), got ${describeResult(result)}`,
+            ),
             this.id,
             this.label,
           );

@@ -38,7 +38,6 @@ const KEEPS_PARTITIONER: ReadonlySet<ElementOp> = new Set<ElementOp>([
   'subtractByKey',
 ]);
 
-
 /**
  * One element-wise step (Spark's MapPartitionsRDD for map/filter/flatMap). A chain of these is pipelined in one
  * pass: each step wraps the sink of the next, so no intermediate collection or iterator is created.

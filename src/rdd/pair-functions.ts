@@ -94,7 +94,13 @@ export function combineWith<K, C>(
 
 export function reduceByKey<K, V>(rdd: RDD<[K, V]>, fn: (a: V, b: V) => V, n: Parts): RDD<[K, V]> {
   const r = rdd;
-  return combineWith(rdd as RDD<Pair>, { kind: 'reduce', fn: ship(r, 'reduceByKey', fn) }, resolvePartitioner('reduceByKey', n, r), true, 'reduceByKey');
+  return combineWith(
+    rdd as RDD<Pair>,
+    { kind: 'reduce', fn: ship(r, 'reduceByKey', fn) },
+    resolvePartitioner('reduceByKey', n, r),
+    true,
+    'reduceByKey',
+  );
 }
 
 export function groupByKey<K, V>(rdd: RDD<[K, V]>, n: Parts): RDD<[K, V[]]> {
@@ -102,23 +108,28 @@ export function groupByKey<K, V>(rdd: RDD<[K, V]>, n: Parts): RDD<[K, V[]]> {
   return combineWith(rdd as RDD<Pair>, { kind: 'group' }, resolvePartitioner('groupByKey', n, r), false, 'groupByKey');
 }
 
-export function aggregateByKey<K, V, U>(
-  rdd: RDD<[K, V]>,
-  zero: U,
-  seqOp: (acc: U, v: V) => U,
-  combOp: (a: U, b: U) => U,
-  n: Parts,
-): RDD<[K, U]> {
+export function aggregateByKey<K, V, U>(rdd: RDD<[K, V]>, zero: U, seqOp: (acc: U, v: V) => U, combOp: (a: U, b: U) => U, n: Parts): RDD<[K, U]> {
   const r = rdd;
   checkZero('aggregateByKey', zero);
-  const agg: AggregatorWire = { kind: 'aggregate', zero, seqOp: ship(r, 'aggregateByKey seqOp', seqOp), combOp: ship(r, 'aggregateByKey combOp', combOp) };
+  const agg: AggregatorWire = {
+    kind: 'aggregate',
+    zero,
+    seqOp: ship(r, 'aggregateByKey seqOp', seqOp),
+    combOp: ship(r, 'aggregateByKey combOp', combOp),
+  };
   return combineWith(rdd as RDD<Pair>, agg, resolvePartitioner('aggregateByKey', n, r), true, 'aggregateByKey');
 }
 
 export function foldByKey<K, V>(rdd: RDD<[K, V]>, zero: V, fn: (a: V, b: V) => V, n: Parts): RDD<[K, V]> {
   const r = rdd;
   checkZero('foldByKey', zero);
-  return combineWith(rdd as RDD<Pair>, { kind: 'fold', zero, fn: ship(r, 'foldByKey', fn) }, resolvePartitioner('foldByKey', n, r), true, 'foldByKey');
+  return combineWith(
+    rdd as RDD<Pair>,
+    { kind: 'fold', zero, fn: ship(r, 'foldByKey', fn) },
+    resolvePartitioner('foldByKey', n, r),
+    true,
+    'foldByKey',
+  );
 }
 
 export function combineByKey<K, V, C>(
@@ -156,7 +167,11 @@ export function join<K, V, W, R>(a: RDD<[K, V]>, b: RDD<[K, W]>, op: ElementOp, 
 export function subtractByKey<K, V, W>(a: RDD<[K, V]>, b: RDD<[K, W]>, n: Parts): RDD<[K, V]> {
   // Spark: the result follows the left side's partitioning.
   const partitioner =
-    n === undefined ? (a.partitioner !== undefined && !isPending(a.partitioner) ? a.partitioner : new HashPartitioner(Math.max(1, a.getNumPartitions()))) : resolvePartitioner('subtractByKey', n);
+    n === undefined
+      ? a.partitioner !== undefined && !isPending(a.partitioner)
+        ? a.partitioner
+        : new HashPartitioner(Math.max(1, a.getNumPartitions()))
+      : resolvePartitioner('subtractByKey', n);
   return new MappedRDD<unknown, [K, V]>(cogroup(a, b, partitioner), 'subtractByKey', undefined, { op: 'subtractByKey' });
 }
 

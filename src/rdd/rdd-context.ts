@@ -30,8 +30,7 @@ export interface RddContext {
 const insideTask = (): never => {
   // Spark's SPARK-5063: RDDs cannot be used inside other RDDs' functions.
   throw new IllegalStateError(
-    'RDD transformations and actions can only be invoked by the driver, not inside a task. ' +
-      'Collect or broadcast the data you need first.',
+    'RDD transformations and actions can only be invoked by the driver, not inside a task. ' + 'Collect or broadcast the data you need first.',
   );
 };
 

@@ -53,12 +53,24 @@ export interface NotPairs<M extends string> {
  * its values can be combined (`reduceByKey((a, b) => a + b)`); unions of literals (`'red' | 'green'`) are kept.
  */
 export type WidenLiteral<X> = [X] extends [boolean]
-  ? boolean extends X ? X : boolean
-  : IsUnion<X> extends true ? X
-  : X extends string ? (string extends X ? X : string)
-  : X extends number ? (number extends X ? X : number)
-  : X extends bigint ? (bigint extends X ? X : bigint)
-  : X;
+  ? boolean extends X
+    ? X
+    : boolean
+  : IsUnion<X> extends true
+    ? X
+    : X extends string
+      ? string extends X
+        ? X
+        : string
+      : X extends number
+        ? number extends X
+          ? X
+          : number
+        : X extends bigint
+          ? bigint extends X
+            ? X
+            : bigint
+          : X;
 type IsUnion<X, Y = X> = X extends unknown ? ([Y] extends [X] ? false : true) : never;
 
 /**
@@ -244,7 +256,8 @@ export abstract class RDD<T> {
     const values: T[] = [];
     tc.computed?.(this.id);
     this.pushCompute(partition, tc, (x) => values.push(x));
-    if (this.#storageLevel.useDisk) refuseClassInstances(values, `${this.label}, persisted ${this.#storageLevel.name},`, 'would be read back from disk');
+    if (this.#storageLevel.useDisk)
+      refuseClassInstances(values, `${this.label}, persisted ${this.#storageLevel.name},`, 'would be read back from disk');
     tc.blocks.put(this.id, partition, values, this.#storageLevel.name);
     return values;
   }
@@ -381,9 +394,7 @@ export abstract class RDD<T> {
    */
   checkpoint(): this {
     if (this.context.checkpointDir === undefined) {
-      throw new IllegalStateError(
-        `Checkpoint directory has not been set for ${this.label}: call sc.setCheckpointDir(dir) before checkpoint().`,
-      );
+      throw new IllegalStateError(`Checkpoint directory has not been set for ${this.label}: call sc.setCheckpointDir(dir) before checkpoint().`);
     }
     this.#checkpointRequested = true;
     return this;
@@ -519,7 +530,12 @@ export abstract class RDD<T> {
       throw new InvalidArgumentError(`sample: fraction must be in [0, 1] without replacement and >= 0 with it; got ${fraction}`);
     }
     const s = seed ?? Math.floor(Math.random() * 2 ** 31);
-    return new MapPartitionsRDD<T, T>(this, { mode: 'sample', args: { withReplacement, fraction, seed: s }, op: 'sample', preservesPartitioning: true });
+    return new MapPartitionsRDD<T, T>(this, {
+      mode: 'sample',
+      args: { withReplacement, fraction, seed: s },
+      op: 'sample',
+      preservesPartitioning: true,
+    });
   }
 
   /**
@@ -544,7 +560,12 @@ export abstract class RDD<T> {
       const upper = i === weights.length - 1 ? 1 : lower + w / total;
       const cell = [lower, upper] as const;
       lower = upper;
-      return new MapPartitionsRDD<T, T>(this, { mode: 'sample', args: { withReplacement: false, fraction: upper - cell[0], seed: s, cell }, op: 'randomSplit', preservesPartitioning: true });
+      return new MapPartitionsRDD<T, T>(this, {
+        mode: 'sample',
+        args: { withReplacement: false, fraction: upper - cell[0], seed: s, cell },
+        op: 'randomSplit',
+        preservesPartitioning: true,
+      });
     });
   }
 
@@ -940,7 +961,11 @@ export abstract class RDD<T> {
    *   .glom(); // [[[0, 5], [0, 8], [2, 6]], [[1, 3], [3, 8], [3, 8]]]
    * ```
    */
-  repartitionAndSortWithinPartitions<K, V>(this: RDD<[K, V]>, partitioner: number | Partitioner | CustomPartitioner, ascending?: boolean): RDD<[K, V]>;
+  repartitionAndSortWithinPartitions<K, V>(
+    this: RDD<[K, V]>,
+    partitioner: number | Partitioner | CustomPartitioner,
+    ascending?: boolean,
+  ): RDD<[K, V]>;
   repartitionAndSortWithinPartitions(notPairs: NotPairs<'repartitionAndSortWithinPartitions'>, ...rest: unknown[]): never;
   repartitionAndSortWithinPartitions<K, V>(this: RDD<any>, partitioner: any, ascending = true): RDD<[K, V]> {
     return pair.repartitionAndSortWithinPartitions(this, partitioner, ascending);
@@ -965,10 +990,13 @@ export abstract class RDD<T> {
   ): RDD<[K, V]>;
   sampleByKey(notPairs: NotPairs<'sampleByKey'>, ...rest: unknown[]): never;
   sampleByKey<K, V>(this: RDD<any>, withReplacement: any, fractions?: any, seed?: number): RDD<[K, V]> {
-    const entries: Array<[unknown, number]> = fractions instanceof Map ? [...fractions.entries()] : Object.entries(fractions as Record<string, number>);
+    const entries: Array<[unknown, number]> =
+      fractions instanceof Map ? [...fractions.entries()] : Object.entries(fractions as Record<string, number>);
     for (const [k, f] of entries) {
       if (!(f >= 0) || !Number.isFinite(f) || (!withReplacement && f > 1)) {
-        throw new InvalidArgumentError(`sampleByKey: the fraction of key ${String(k)} must be in [0, 1] without replacement and >= 0 with it; got ${f}`);
+        throw new InvalidArgumentError(
+          `sampleByKey: the fraction of key ${String(k)} must be in [0, 1] without replacement and >= 0 with it; got ${f}`,
+        );
       }
     }
     const s = seed ?? Math.floor(Math.random() * 2 ** 31);
@@ -1016,11 +1044,7 @@ export abstract class RDD<T> {
     numPartitions?: number | Partitioner | CustomPartitioner,
   ): RDD<[K, [V | null, W | null]]>;
   fullOuterJoin(notPairs: NotPairs<'fullOuterJoin'>, ...rest: unknown[]): never;
-  fullOuterJoin<K, V, W>(
-    this: RDD<any>,
-    other: any,
-    numPartitions?: number | Partitioner | CustomPartitioner,
-  ): RDD<[K, [V | null, W | null]]> {
+  fullOuterJoin<K, V, W>(this: RDD<any>, other: any, numPartitions?: number | Partitioner | CustomPartitioner): RDD<[K, [V | null, W | null]]> {
     return pair.join(this, other, 'joinFull', numPartitions);
   }
 
@@ -1334,7 +1358,8 @@ export abstract class RDD<T> {
    */
   saveAsTextFile(path: string, options: { overwrite?: boolean; compression?: 'gzip' | 'none' } & ActionOptions = {}): Promise<void> {
     const c = options.compression ?? 'none';
-    if (c !== 'gzip' && c !== 'none') return Promise.reject(new ArgumentTypeError(`saveAsTextFile: compression must be 'gzip' or 'none', got ${String(c)}`));
+    if (c !== 'gzip' && c !== 'none')
+      return Promise.reject(new ArgumentTypeError(`saveAsTextFile: compression must be 'gzip' or 'none', got ${String(c)}`));
     return withActionOptions(options, () => actions.saveAsTextFile(this, path, options.overwrite ?? false, c === 'gzip' ? 'text-gzip' : 'text'));
   }
 

@@ -47,7 +47,6 @@ export type MaybeValue = { readonly empty: true } | { readonly empty: false; rea
 
 export type ResultRunner = (rdd: RDD<unknown>, partition: number, tc: TaskContext) => unknown;
 
-
 /** Builds the runner for one result function, compiling its user functions first. */
 export async function prepareResultFunction(wire: ResultFunctionWire, compile: Compile): Promise<ResultRunner> {
   switch (wire.kind) {

@@ -20,12 +20,7 @@ export interface SampleArgs {
   readonly fractions?: ReadonlyArray<readonly [KeyId, number]>;
 }
 
-export function samplePartition(
-  args: SampleArgs,
-  partition: number,
-  source: (each: (x: unknown) => void) => void,
-  out: (x: unknown) => void,
-): void {
+export function samplePartition(args: SampleArgs, partition: number, source: (each: (x: unknown) => void) => void, out: (x: unknown) => void): void {
   const rng = new SeededRandom(deriveSeed(args.seed, partition));
   if (args.cell !== undefined) {
     const [lower, upper] = args.cell;

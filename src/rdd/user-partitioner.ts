@@ -30,7 +30,9 @@ export interface CustomPartitioner<K = any> {
 /** True for an object that looks like a user partitioner rather than one of the engine's. */
 export function isCustomPartitioner(x: unknown): x is CustomPartitioner {
   return (
-    typeof x === 'object' && x !== null && typeof (x as CustomPartitioner).getPartition === 'function' &&
+    typeof x === 'object' &&
+    x !== null &&
+    typeof (x as CustomPartitioner).getPartition === 'function' &&
     typeof (x as { toWire?: unknown }).toWire !== 'function'
   );
 }
@@ -58,7 +60,8 @@ export class ShippedPartitioner implements Partitioner {
     context: RddContext,
   ) {
     const n = user.numPartitions;
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`a custom partitioner's numPartitions must be a positive integer, got ${String(n)}`);
+    if (!Number.isInteger(n) || n < 1)
+      throw new InvalidArgumentError(`a custom partitioner's numPartitions must be a positive integer, got ${String(n)}`);
     this.numPartitions = n;
     this.#fn = context.ship(user.getPartition, 'getPartition function of a custom partitioner')!;
   }

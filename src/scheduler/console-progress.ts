@@ -16,14 +16,7 @@
  */
 
 import type { EventBus } from './event-bus.js';
-import type {
-  JobEndEvent,
-  SchedulerEvent,
-  StageCompletedEvent,
-  StageSubmittedEvent,
-  TaskEndEvent,
-  TaskStartEvent,
-} from './events.js';
+import type { JobEndEvent, SchedulerEvent, StageCompletedEvent, StageSubmittedEvent, TaskEndEvent, TaskStartEvent } from './events.js';
 
 /** The part of a writable stream the progress bar uses; `process.stderr` satisfies it. */
 export interface ProgressStream {
@@ -229,8 +222,7 @@ export class ConsoleProgressBar {
 function renderStage(s: StageProgress, width: number): string {
   const total = s.numTasks;
   const done = Math.min(s.succeeded.size, total);
-  const extras =
-    (s.failed > 0 ? `, ${s.failed} failed` : '') + (s.speculative > 0 ? `, ${s.speculative} speculative` : '');
+  const extras = (s.failed > 0 ? `, ${s.failed} failed` : '') + (s.speculative > 0 ? `, ${s.speculative} speculative` : '');
   const header = `[Stage ${s.stageId}:`;
   const tail = `(${done} + ${s.running}${extras}) / ${total}]`;
   const barWidth = width - header.length - tail.length;

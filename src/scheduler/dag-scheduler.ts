@@ -26,7 +26,14 @@ import type { MapOutputTracker } from './map-output-tracker.js';
 import type { CacheTracker } from './cache-tracker.js';
 import { prepareLineage, stageShuffleDeps } from './lineage.js';
 import { ResultStage, ShuffleMapStage, type ActiveJob, type Stage } from './stage.js';
-import { resultTooLargeMessage, type AttemptFailure, type TaskScheduler, type TaskSet, type TaskSetListener, type TaskSpec } from './task-scheduler.js';
+import {
+  resultTooLargeMessage,
+  type AttemptFailure,
+  type TaskScheduler,
+  type TaskSet,
+  type TaskSetListener,
+  type TaskSpec,
+} from './task-scheduler.js';
 
 export interface DAGSchedulerOptions {
   readonly maxStageAttempts: number;
@@ -82,14 +89,25 @@ export class DAGScheduler implements TaskSetListener {
   }
 
   state(): DAGSchedulerState {
-    return { activeJobs: this.#jobs.size, waitingStages: this.#waiting.size, runningStages: this.#running.size, shuffleStages: this.#shuffleStages.size };
+    return {
+      activeJobs: this.#jobs.size,
+      waitingStages: this.#waiting.size,
+      runningStages: this.#running.size,
+      shuffleStages: this.#shuffleStages.size,
+    };
   }
 
   /** RDDs computed by the tasks of each active job. */
   readonly #computed = new Map<number, Set<number>>();
 
   /** Runs a job and resolves with one result per requested partition. */
-  async runJob(rdd: RDD<unknown>, partitions: readonly number[], resultFn: ResultFunctionWire, description: string, control: JobControl = {}): Promise<JobResult> {
+  async runJob(
+    rdd: RDD<unknown>,
+    partitions: readonly number[],
+    resultFn: ResultFunctionWire,
+    description: string,
+    control: JobControl = {},
+  ): Promise<JobResult> {
     const { signal, jobGroup } = control;
     if (signal?.aborted) throw new AbortError(`${description} was cancelled before its job started: ${abortReason(signal)}`);
     await prepareLineage(rdd);
@@ -175,7 +193,8 @@ export class DAGScheduler implements TaskSetListener {
       if (seen.has(top.dep.shuffleId) || this.#shuffleStages.has(top.dep.shuffleId)) continue;
       seen.add(top.dep.shuffleId);
       stack.push({ dep: top.dep, expanded: true });
-      for (const d of stageShuffleDeps(top.dep.rdd)) if (!seen.has(d.shuffleId) && !this.#shuffleStages.has(d.shuffleId)) stack.push({ dep: d, expanded: false });
+      for (const d of stageShuffleDeps(top.dep.rdd))
+        if (!seen.has(d.shuffleId) && !this.#shuffleStages.has(d.shuffleId)) stack.push({ dep: d, expanded: false });
     }
     for (const d of order) {
       const parents = stageShuffleDeps(d.rdd).map((pd) => this.#shuffleStages.get(pd.shuffleId)!);
@@ -317,7 +336,8 @@ export class DAGScheduler implements TaskSetListener {
   #recordMetrics(ts: TaskSet, partition: number, metrics: TaskMetrics): void {
     if (!this.bus.hasListeners('stageCompleted') || ts.stageAttempt !== ts.stage.nextAttempt - 1) return;
     let m = this.#stageMetrics.get(ts.stage);
-    if (m === undefined || m.attempt !== ts.stageAttempt) this.#stageMetrics.set(ts.stage, (m = { attempt: ts.stageAttempt, byPartition: new Map() }));
+    if (m === undefined || m.attempt !== ts.stageAttempt)
+      this.#stageMetrics.set(ts.stage, (m = { attempt: ts.stageAttempt, byPartition: new Map() }));
     if (!m.byPartition.has(partition)) m.byPartition.set(partition, metrics);
   }
 
@@ -363,7 +383,15 @@ export class DAGScheduler implements TaskSetListener {
     this.#running.delete(stage);
     this.#taskScheduler!.cancelStage(stage);
     stage.failedAttempts++;
-    this.bus.emit({ type: 'stageCompleted', jobId: stage.firstJobId, stageId: stage.id, attempt: ts.stageAttempt, time: Date.now(), result: 'failed', failureReason: failure.message });
+    this.bus.emit({
+      type: 'stageCompleted',
+      jobId: stage.firstJobId,
+      stageId: stage.id,
+      attempt: ts.stageAttempt,
+      time: Date.now(),
+      result: 'failed',
+      failureReason: failure.message,
+    });
     if (stage.failedAttempts >= this.options.maxStageAttempts) {
       // A peer's port closes before the driver hears of the death: wait briefly for the reason, so the error
       // names the root cause (out of memory, an exit in user code) rather than only "worker N died".
@@ -435,10 +463,22 @@ export class DAGScheduler implements TaskSetListener {
       for (const a of attempts) lines.push(`  attempt ${a.attempt} on worker ${a.workerIndex}: ${a.error.name}: ${a.error.message}`);
     }
     if (last.error.stack) lines.push('Worker stack trace:', indent(last.error.stack));
-    const error = new JobFailedError(lines.join('\n'), { jobId, stageId: stage.id, partition: spec.partition, rddId, rddLabel }, attempts.map((a) => a.error));
+    const error = new JobFailedError(
+      lines.join('\n'),
+      { jobId, stageId: stage.id, partition: spec.partition, rddId, rddLabel },
+      attempts.map((a) => a.error),
+    );
     error.cause = userErrorOf(last.error);
     this.#running.delete(stage);
-    this.bus.emit({ type: 'stageCompleted', jobId, stageId: stage.id, attempt: ts.stageAttempt, time: Date.now(), result: 'failed', failureReason: last.error.message });
+    this.bus.emit({
+      type: 'stageCompleted',
+      jobId,
+      stageId: stage.id,
+      attempt: ts.stageAttempt,
+      time: Date.now(),
+      result: 'failed',
+      failureReason: last.error.message,
+    });
     for (const j of [...stage.jobIds]) {
       const job = this.#jobs.get(j);
       if (job) this.#failJob(job, error);
@@ -474,7 +514,15 @@ export class DAGScheduler implements TaskSetListener {
         if (kill) this.#taskScheduler?.killStage(s, KILL_GRACE_MS);
         else this.#taskScheduler?.cancelStage(s);
         if (wasRunning && kill) {
-          this.bus.emit({ type: 'stageCompleted', jobId: job.jobId, stageId: s.id, attempt: s.nextAttempt - 1, time: Date.now(), result: 'failed', failureReason: error.message });
+          this.bus.emit({
+            type: 'stageCompleted',
+            jobId: job.jobId,
+            stageId: s.id,
+            attempt: s.nextAttempt - 1,
+            time: Date.now(),
+            result: 'failed',
+            failureReason: error.message,
+          });
         }
       }
     }

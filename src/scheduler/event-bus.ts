@@ -153,10 +153,7 @@ export class EventBus<E extends { type: string }> {
     if (sub.warned) return;
     sub.warned = true;
     try {
-      console.warn(
-        `kindling: a listener for '${type}' events threw; it stays subscribed, further errors from it are not reported:`,
-        error,
-      );
+      console.warn(`kindling: a listener for '${type}' events threw; it stays subscribed, further errors from it are not reported:`, error);
     } catch {
       // A broken console must not turn into the emitter's problem either.
     }
@@ -164,9 +161,5 @@ export class EventBus<E extends { type: string }> {
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    value !== null &&
-    (typeof value === 'object' || typeof value === 'function') &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
+  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function';
 }

@@ -45,7 +45,12 @@ export class ShuffleMapStage extends StageBase {
   readonly kind = 'shuffleMap';
   /** Partitions of the current attempt still without output. */
   pending = new Set<number>();
-  constructor(id: number, readonly dep: ShuffleDependency, parents: readonly Stage[], firstJobId: number) {
+  constructor(
+    id: number,
+    readonly dep: ShuffleDependency,
+    parents: readonly Stage[],
+    firstJobId: number,
+  ) {
     super(id, dep.rdd, parents, firstJobId);
   }
   get name(): string {

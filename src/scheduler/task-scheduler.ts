@@ -154,13 +154,21 @@ export class TaskScheduler implements BackendListener {
   }
 
   /** Progress of a stage's newest task set, for the status tracker. */
-  stageProgress(stage: Stage): { attempt: number; numTasks: number; numActiveTasks: number; numCompletedTasks: number; numFailedTasks: number } | undefined {
+  stageProgress(
+    stage: Stage,
+  ): { attempt: number; numTasks: number; numActiveTasks: number; numCompletedTasks: number; numFailedTasks: number } | undefined {
     let m: TaskSetManager | undefined;
     for (const s of this.#sets) if (s.ts.stage === stage && (m === undefined || s.ts.stageAttempt > m.ts.stageAttempt)) m = s;
     if (m === undefined) return undefined;
     let failed = 0;
     for (const f of m.failures) failed += f.length;
-    return { attempt: m.ts.stageAttempt, numTasks: m.ts.tasks.length, numActiveTasks: m.running.size, numCompletedTasks: m.numSucceeded, numFailedTasks: failed };
+    return {
+      attempt: m.ts.stageAttempt,
+      numTasks: m.ts.tasks.length,
+      numActiveTasks: m.running.size,
+      numCompletedTasks: m.numSucceeded,
+      numFailedTasks: failed,
+    };
   }
 
   slowWorker(index: number, delayMs: number): void {
@@ -283,10 +291,13 @@ export class TaskScheduler implements BackendListener {
   /** Offers again when a locality wait runs out (nothing else may happen before then). */
   #wakeAfter(ms: number): void {
     if (this.#wakeTimer !== undefined) return;
-    this.#wakeTimer = setTimeout(() => {
-      this.#wakeTimer = undefined;
-      this.#offer();
-    }, Math.max(1, ms));
+    this.#wakeTimer = setTimeout(
+      () => {
+        this.#wakeTimer = undefined;
+        this.#offer();
+      },
+      Math.max(1, ms),
+    );
     this.#wakeTimer.unref();
   }
 
@@ -299,7 +310,14 @@ export class TaskScheduler implements BackendListener {
     } catch (e) {
       if (e instanceof MissingShuffleOutputError) {
         m.zombie = true;
-        this.listener.fetchFailed(m.ts, spec, { kind: 'fetchFailed', shuffleId: e.shuffleId, mapId: e.mapId, workerIndex: -1, epoch: -1, message: e.message });
+        this.listener.fetchFailed(m.ts, spec, {
+          kind: 'fetchFailed',
+          shuffleId: e.shuffleId,
+          mapId: e.mapId,
+          workerIndex: -1,
+          epoch: -1,
+          message: e.message,
+        });
         this.#prune();
         return;
       }
@@ -309,13 +327,32 @@ export class TaskScheduler implements BackendListener {
     const delay = this.#delays.get(w);
     if (delay !== undefined) msg = { ...msg, delayMs: delay };
     this.#inFlight[w]!++;
-    const run: RunningAttempt = { taskId: msg.taskId, index: idx, attempt, workerIndex: w, epoch: msg.epoch, executorId: this.backend.executorId(w), startedAt: Date.now(), speculative };
+    const run: RunningAttempt = {
+      taskId: msg.taskId,
+      index: idx,
+      attempt,
+      workerIndex: w,
+      epoch: msg.epoch,
+      executorId: this.backend.executorId(w),
+      startedAt: Date.now(),
+      speculative,
+    };
     m.running.set(run.taskId, run);
     const queue = this.#queues[w]!;
     if (queue.length === 0) this.#headSince[w] = run.startedAt;
     queue.push({ m, run });
     if (this.bus.hasListeners('taskStart')) {
-      this.bus.emit({ type: 'taskStart', stageId: m.ts.stage.id, stageAttempt: m.ts.stageAttempt, partition: spec.partition, attempt, workerIndex: w, executorId: run.executorId, speculative, time: run.startedAt });
+      this.bus.emit({
+        type: 'taskStart',
+        stageId: m.ts.stage.id,
+        stageAttempt: m.ts.stageAttempt,
+        partition: spec.partition,
+        attempt,
+        workerIndex: w,
+        executorId: run.executorId,
+        speculative,
+        time: run.startedAt,
+      });
     }
     void this.backend.runTask(w, msg).then((outcome) => this.#finished(m, run, outcome));
   }

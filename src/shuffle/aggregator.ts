@@ -27,7 +27,6 @@ export interface Aggregator {
   mergeCombiners(a: unknown, b: unknown): unknown;
 }
 
-
 /** Builds the worker-side aggregator from its description. */
 export async function compileAggregator(wire: AggregatorWire, compile: Compile): Promise<Aggregator> {
   switch (wire.kind) {
@@ -47,11 +46,7 @@ export async function compileAggregator(wire: AggregatorWire, compile: Compile):
       return { createCombiner: (v) => seq(cloneZero(zero), v), mergeValue: seq, mergeCombiners: comb };
     }
     case 'combine': {
-      const [create, mergeValue, mergeCombiners] = await Promise.all([
-        compile(wire.create),
-        compile(wire.mergeValue),
-        compile(wire.mergeCombiners),
-      ]);
+      const [create, mergeValue, mergeCombiners] = await Promise.all([compile(wire.create), compile(wire.mergeValue), compile(wire.mergeCombiners)]);
       return { createCombiner: create, mergeValue, mergeCombiners };
     }
     case 'group':

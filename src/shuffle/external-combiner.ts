@@ -198,7 +198,6 @@ class ExternalCombiner implements MemoryConsumer {
 
 const byKey = (a: Pair, b: Pair): number => compareKeys(a[0], b[0]);
 
-
 /** Writes key-sorted pairs as length-prefixed V8-serialized frames, so a reader can hold one frame at a time. */
 export function writeFramedRun(file: string, sorted: readonly Pair[]): void {
   mkdirSync(path.dirname(file), { recursive: true });

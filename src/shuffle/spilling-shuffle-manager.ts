@@ -124,7 +124,12 @@ export class SpillingShuffleManager implements ShuffleManager {
     return mapIds.map((mapId) => {
       const out = byMap?.get(mapId);
       if (out === undefined) {
-        throw new FetchFailedError(shuffleId, mapId, this.options.workerIndex, `worker ${this.options.workerIndex} has no output of map ${mapId} of shuffle ${shuffleId}`);
+        throw new FetchFailedError(
+          shuffleId,
+          mapId,
+          this.options.workerIndex,
+          `worker ${this.options.workerIndex} has no output of map ${mapId} of shuffle ${shuffleId}`,
+        );
       }
       const files = out.runs[reduceId] ?? [];
       const inMemory = out.buckets[reduceId] ?? [];

@@ -154,5 +154,4 @@ export class BlockManager implements WorkerBlockStore {
     this.#memory.clear();
     this.#disk?.clear();
   }
-
 }

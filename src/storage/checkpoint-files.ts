@@ -25,6 +25,8 @@ export function readCheckpointPartition(dir: string, partition: number): unknown
   try {
     return v8.deserialize(readFileSync(file)) as unknown[];
   } catch (e) {
-    throw new CheckpointError(`checkpoint file ${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); was the checkpoint folder removed?`);
+    throw new CheckpointError(
+      `checkpoint file ${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); was the checkpoint folder removed?`,
+    );
   }
 }

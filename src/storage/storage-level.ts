@@ -8,8 +8,7 @@ export interface StorageLevel {
   readonly useDisk: boolean;
 }
 
-const level = (name: StorageLevel['name'], useMemory: boolean, useDisk: boolean): StorageLevel =>
-  Object.freeze({ name, useMemory, useDisk });
+const level = (name: StorageLevel['name'], useMemory: boolean, useDisk: boolean): StorageLevel => Object.freeze({ name, useMemory, useDisk });
 
 /**
  * The storage levels accepted by `persist()`.

@@ -31,10 +31,13 @@ export class SystemClock implements Clock {
         reject(signal.reason);
       };
       // The timer keeps the process alive on purpose: a started stream should run until stopped.
-      const timer = setTimeout(() => {
-        signal.removeEventListener('abort', onAbort);
-        resolve();
-      }, Math.max(0, ms - Date.now()));
+      const timer = setTimeout(
+        () => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        Math.max(0, ms - Date.now()),
+      );
       signal.addEventListener('abort', onAbort, { once: true });
     });
   }

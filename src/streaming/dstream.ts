@@ -458,7 +458,8 @@ export abstract class DStream<T> implements StreamNode {
    * ```
    */
   reduceByKeyAndWindow<K, V>(this: DStream<[K, V]>, fn: (a: V, b: V) => V, spec: WindowSpec<V>): DStream<[K, V]> {
-    if (typeof spec !== 'object' || spec === null) throw new ArgumentTypeError('reduceByKeyAndWindow expects options { window, slide?, inverse?, filter? }');
+    if (typeof spec !== 'object' || spec === null)
+      throw new ArgumentTypeError('reduceByKeyAndWindow expects options { window, slide?, inverse?, filter? }');
     this.check(fn, 'reduceByKeyAndWindow');
     const [windowMs, slideMs] = this.#windowSpec(spec.window, spec.slide);
     const partitioner = new HashPartitioner(spec.partitions ?? this.#sc.defaultParallelism);
@@ -670,7 +671,6 @@ export abstract class DStream<T> implements StreamNode {
   }
 }
 
-
 function countPartition(it: Iterable<unknown>): number[] {
   let n = 0;
   for (const _ of it) n++;
@@ -800,7 +800,12 @@ export class StateDStream<K, V, S> extends DStream<[K, S]> {
   readonly #partitioner: Partitioner;
   readonly #initial: RDD<[K, S]> | undefined;
 
-  constructor(parent: DStream<[K, V]>, fn: (values: V[], state: S | undefined) => S | undefined, partitioner: Partitioner, initial: RDD<[K, S]> | undefined) {
+  constructor(
+    parent: DStream<[K, V]>,
+    fn: (values: V[], state: S | undefined) => S | undefined,
+    partitioner: Partitioner,
+    initial: RDD<[K, S]> | undefined,
+  ) {
     super(parent.graph, [parent], parent.slideMs, 'updateStateByKey');
     this.#parent = parent;
     this.#partitioner = partitioner;

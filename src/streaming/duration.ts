@@ -22,7 +22,8 @@ export function parseDuration(d: Duration, what: string): number {
     if (m === null) throw new InvalidArgumentError(`${what}: cannot read duration '${d}'; use milliseconds or a string such as '500ms', '2s', '1m'`);
     ms = Number(m[1]) * UNIT_MS[m[2]!]!;
   } else throw new ArgumentTypeError(`${what}: expected a duration (milliseconds or a string such as '2s'), got ${typeof d}`);
-  if (!Number.isInteger(ms) || ms <= 0) throw new InvalidArgumentError(`${what}: a duration must be a positive whole number of milliseconds, got ${String(d)}`);
+  if (!Number.isInteger(ms) || ms <= 0)
+    throw new InvalidArgumentError(`${what}: a duration must be a positive whole number of milliseconds, got ${String(d)}`);
   return ms;
 }
 

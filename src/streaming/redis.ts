@@ -112,7 +112,9 @@ export class RedisStreamSource implements Source<RedisEntry> {
     const mode = options.mode ?? 'direct';
     if (mode !== 'direct' && mode !== 'group') throw new InvalidArgumentError(`redisStream: mode must be 'direct' or 'group', got '${String(mode)}'`);
     if (options.claimIdleMs !== undefined && (mode !== 'group' || !(Number.isInteger(options.claimIdleMs) && options.claimIdleMs >= 0))) {
-      throw new InvalidArgumentError(`redisStream: claimIdleMs applies to mode 'group' and must be an integer >= 0, got ${String(options.claimIdleMs)}`);
+      throw new InvalidArgumentError(
+        `redisStream: claimIdleMs applies to mode 'group' and must be an integer >= 0, got ${String(options.claimIdleMs)}`,
+      );
     }
     if (mode === 'group' && (options.group === undefined || options.consumer === undefined)) {
       throw new InvalidArgumentError("redisStream: mode 'group' needs { group, consumer }");
@@ -164,7 +166,9 @@ export class RedisStreamSource implements Source<RedisEntry> {
       return { records, range, ...(this.#rate === undefined ? {} : { rateLimit: this.#rate }) };
     }
     const read = async (id: string) => {
-      const res = (await client.call('XREADGROUP', 'GROUP', this.#o.group!, this.#o.consumer!, 'COUNT', limit, 'STREAMS', this.#o.key, id)) as unknown[] | null;
+      const res = (await client.call('XREADGROUP', 'GROUP', this.#o.group!, this.#o.consumer!, 'COUNT', limit, 'STREAMS', this.#o.key, id)) as
+        | unknown[]
+        | null;
       // One reply per stream ([key, entries]); ioredis 6 hands back the single stream's pair without the outer list.
       const pair = (typeof res?.[0] === 'string' ? res : res?.[0]) as [string, [string, string[] | null][]] | undefined;
       // A pending entry that was trimmed away comes back with null fields; there is nothing left to deliver.
@@ -173,10 +177,16 @@ export class RedisStreamSource implements Source<RedisEntry> {
     let records: RedisEntry[] = [];
     if (this.#o.claimIdleMs !== undefined) {
       // XAUTOCLAIM moves the entries into this consumer's pending list; the next read of id 0 returns them.
-      const claimed = (await client.call('XAUTOCLAIM', this.#o.key, this.#o.group!, this.#o.consumer!, this.#o.claimIdleMs, '0-0', 'COUNT', limit)) as [
-        string,
-        unknown[],
-      ];
+      const claimed = (await client.call(
+        'XAUTOCLAIM',
+        this.#o.key,
+        this.#o.group!,
+        this.#o.consumer!,
+        this.#o.claimIdleMs,
+        '0-0',
+        'COUNT',
+        limit,
+      )) as [string, unknown[]];
       if ((claimed?.[1]?.length ?? 0) > 0) this.#pendingFirst = true;
     }
     if (this.#pendingFirst) {

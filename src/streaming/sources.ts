@@ -183,9 +183,11 @@ export class AsyncIterableSource<T> implements Source<T> {
     }
     const bp = options.backpressure ?? {};
     const mode = bp.mode ?? 'block';
-    if (mode !== 'block' && mode !== 'buffer' && mode !== 'drop') throw new InvalidArgumentError(`backpressure.mode must be 'block', 'buffer' or 'drop', got '${String(mode)}'`);
+    if (mode !== 'block' && mode !== 'buffer' && mode !== 'drop')
+      throw new InvalidArgumentError(`backpressure.mode must be 'block', 'buffer' or 'drop', got '${String(mode)}'`);
     const dropPolicy = bp.dropPolicy ?? 'newest';
-    if (dropPolicy !== 'newest' && dropPolicy !== 'oldest') throw new InvalidArgumentError(`backpressure.dropPolicy must be 'newest' or 'oldest', got '${String(dropPolicy)}'`);
+    if (dropPolicy !== 'newest' && dropPolicy !== 'oldest')
+      throw new InvalidArgumentError(`backpressure.dropPolicy must be 'newest' or 'oldest', got '${String(dropPolicy)}'`);
     this.#maxBuffered = positive(bp.maxBuffered ?? 10_000, 'backpressure.maxBuffered', true);
     this.#maxRate = bp.maxRate === undefined ? Number.POSITIVE_INFINITY : positive(bp.maxRate, 'backpressure.maxRate', false);
     if (bp.initialRate !== undefined) this.#rate = Math.min(positive(bp.initialRate, 'backpressure.initialRate', false), this.#maxRate);

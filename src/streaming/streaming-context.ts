@@ -302,9 +302,11 @@ export class StreamingContext {
    * ```
    */
   async start(options: { signal?: AbortSignal } = {}): Promise<void> {
-    if (this.#state !== 'initialized') throw new IllegalStateError(`start(): the StreamingContext is ${this.#state}; a stopped one cannot be restarted`);
+    if (this.#state !== 'initialized')
+      throw new IllegalStateError(`start(): the StreamingContext is ${this.#state}; a stopped one cannot be restarted`);
     if (this.sc.isStopped) throw new IllegalStateError('start(): the Context was stopped');
-    if (this.#outputs.length === 0) throw new IllegalStateError('start(): no output operations registered (foreachRDD, print, saveAsTextFiles, batches)');
+    if (this.#outputs.length === 0)
+      throw new IllegalStateError('start(): no output operations registered (foreachRDD, print, saveAsTextFiles, batches)');
     const streams = new Set<StreamNode>();
     for (const op of this.#outputs) op.stream.lineage(streams);
     for (const op of this.#outputs) op.stream.initialize(op.stream.slideMs);
@@ -317,7 +319,8 @@ export class StreamingContext {
     }
     const names = new Set<string>();
     for (const { source } of this.#inputs) {
-      if (names.has(source.name)) throw new IllegalStateError(`start(): two sources are named '${source.name}'; the offsets log tells sources apart by name`);
+      if (names.has(source.name))
+        throw new IllegalStateError(`start(): two sources are named '${source.name}'; the offsets log tells sources apart by name`);
       names.add(source.name);
     }
     this.#state = 'active';
@@ -517,9 +520,14 @@ export class StreamingContext {
       for (const [key, stream] of this.#states) {
         const c = stream.lastCheckpoint;
         const dir = this.sc.checkpointDir;
-        if (c !== undefined && dir !== undefined) state[key] = { ms: c.ms, dir: path.join(dir, `rdd-${c.rdd.id}`), partitions: c.rdd.getNumPartitions() };
+        if (c !== undefined && dir !== undefined)
+          state[key] = { ms: c.ms, dir: path.join(dir, `rdd-${c.rdd.id}`), partitions: c.rdd.getNumPartitions() };
       }
-      this.#log.writeCommit(batch.time, outputs.map((o) => o.name), state);
+      this.#log.writeCommit(
+        batch.time,
+        outputs.map((o) => o.name),
+        state,
+      );
     }
     for (const { source } of this.#inputs) {
       const range = batch.ranges[source.name];

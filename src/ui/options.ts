@@ -36,7 +36,13 @@ export function resolveUiOptions(ui: UiOptions | false | undefined): ResolvedUiO
     const v = o[k];
     if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new InvalidOptionError(`ui.${k} must be a positive integer, got ${v}`);
   }
-  return { port, host: o.host ?? '127.0.0.1', killEnabled: o.killEnabled ?? false, retainedJobs: o.retainedJobs ?? 1000, retainedStages: o.retainedStages ?? 1000 };
+  return {
+    port,
+    host: o.host ?? '127.0.0.1',
+    killEnabled: o.killEnabled ?? false,
+    retainedJobs: o.retainedJobs ?? 1000,
+    retainedStages: o.retainedStages ?? 1000,
+  };
 }
 
 /** `eventLog: { dir }`, else the KINDLING_EVENT_LOG_DIR environment variable, else no log. */

@@ -143,7 +143,8 @@ export class UiServer {
       return;
     }
     if (p === '/kindling/kill' && req.method === 'POST') {
-      if (!this.#options.killEnabled || this.#options.onKillJob === undefined) return void res.writeHead(403).end('kill is disabled (ui.killEnabled)');
+      if (!this.#options.killEnabled || this.#options.onKillJob === undefined)
+        return void res.writeHead(403).end('kill is disabled (ui.killEnabled)');
       // Another site's page must not kill jobs through the user's browser: browsers name the page's origin.
       const origin = req.headers.origin;
       if (origin !== undefined && origin !== `http://${req.headers.host ?? ''}`) return void res.writeHead(403).end('kill from another origin');

@@ -181,7 +181,12 @@ export class StatusStore {
         for (const id of job.stageIds) {
           const s = this.#stage(id);
           if (s !== undefined && s.status === 'PENDING') s.status = 'SKIPPED';
-          if (s !== undefined && s.status === 'ACTIVE' && job.status === 'FAILED' && [...s.jobIds].every((j) => this.jobs.get(j)?.status !== 'RUNNING')) {
+          if (
+            s !== undefined &&
+            s.status === 'ACTIVE' &&
+            job.status === 'FAILED' &&
+            [...s.jobIds].every((j) => this.jobs.get(j)?.status !== 'RUNNING')
+          ) {
             s.status = 'FAILED';
             s.completionTime = e.time;
           }
@@ -321,7 +326,14 @@ export class StatusStore {
       case 'blockUpdated': {
         let r = this.rdds.get(e.rddId);
         if (r === undefined) {
-          const info = this.#rddInfo.get(e.rddId) ?? { id: e.rddId, name: `RDD ${e.rddId}`, kind: '', numPartitions: 0, storageLevel: '', parentIds: [] };
+          const info = this.#rddInfo.get(e.rddId) ?? {
+            id: e.rddId,
+            name: `RDD ${e.rddId}`,
+            kind: '',
+            numPartitions: 0,
+            storageLevel: '',
+            parentIds: [],
+          };
           this.rdds.set(e.rddId, (r = { info, partitions: new Map() }));
         }
         let where = r.partitions.get(e.partition);
@@ -394,7 +406,14 @@ export class StatusStore {
     return s;
   }
 
-  #jobStart(jobId: number, description: string, time: number, stageIds: readonly number[], stages: readonly StageInfo[], jobGroup: string | undefined): void {
+  #jobStart(
+    jobId: number,
+    description: string,
+    time: number,
+    stageIds: readonly number[],
+    stages: readonly StageInfo[],
+    jobGroup: string | undefined,
+  ): void {
     for (const info of stages) {
       for (const r of info.rdds) {
         this.#rddInfo.set(r.id, r);

@@ -39,8 +39,20 @@ describe('kindling CLI', () => {
 
   it('--conf key=value reaches the Context options (code wins), and the script gets its own flags', () => {
     const r = kindling(
-      'run', 'test/fixtures/print-conf.ts', '--conf', 'maxTaskFailures=2', '--conf', 'hints=false', '--conf', 'memory.workerMB=512',
-      '--conf', 'appName=from-cli', '--iterations', '5', '--small', 'input.txt',
+      'run',
+      'test/fixtures/print-conf.ts',
+      '--conf',
+      'maxTaskFailures=2',
+      '--conf',
+      'hints=false',
+      '--conf',
+      'memory.workerMB=512',
+      '--conf',
+      'appName=from-cli',
+      '--iterations',
+      '5',
+      '--small',
+      'input.txt',
     );
     expect(r.status).toBe(0);
     const out = JSON.parse(r.stdout.trim().split('\n').pop()!);

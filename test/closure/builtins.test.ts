@@ -35,7 +35,12 @@ describe('built-ins passed directly', () => {
       expect(await sc.parallelize([0, 1, '', 'a', null, 2], 3).filter(Boolean).collect()).toEqual([1, 'a', 2]);
       expect(await sc.parallelize([3, 9, 1, 7], 2).reduce(Math.max)).toBe(9);
       expect(await sc.parallelize([4, 9]).map(Math.sqrt).collect()).toEqual([2, 3]);
-      expect(await sc.parallelize([[1, 'a']]).map(JSON.stringify).collect()).toEqual(['[1,"a"]']);
+      expect(
+        await sc
+          .parallelize([[1, 'a']])
+          .map(JSON.stringify)
+          .collect(),
+      ).toEqual(['[1,"a"]']);
     });
 
     test('foreach(console.log) runs without a wrapper', async () => {

@@ -1,8 +1,6 @@
 import fc from 'fast-check';
 import { beforeEach, describe, expect, test } from 'vitest';
-import {
-  capture, ClosureError, clearCompileCache, compileCacheStats, compileFunction, shipFunction,
-} from '../../src/closure/index.js';
+import { capture, ClosureError, clearCompileCache, compileCacheStats, compileFunction, shipFunction } from '../../src/closure/index.js';
 import { fakeRuntime, fromSource } from './helpers.js';
 
 describe('compile cache', () => {
@@ -12,8 +10,13 @@ describe('compile cache', () => {
     const runtime = fakeRuntime();
     const outputs: number[] = [];
     for (let weight = 1; weight <= 5; weight++) {
-      const wire = structuredClone(shipFunction(capture({ weight }, (x: number) => x * weight), 'map'));
-      outputs.push((await compileFunction(wire, runtime) as (x: number) => number)(2));
+      const wire = structuredClone(
+        shipFunction(
+          capture({ weight }, (x: number) => x * weight),
+          'map',
+        ),
+      );
+      outputs.push(((await compileFunction(wire, runtime)) as (x: number) => number)(2));
     }
     expect(outputs).toEqual([2, 4, 6, 8, 10]);
     expect(compileCacheStats()).toEqual({ size: 1, builds: 1, hits: 4 });
@@ -22,7 +25,10 @@ describe('compile cache', () => {
   test('helpers are cached too, and different env names make different factories', async () => {
     const runtime = fakeRuntime();
     const square = (x: number) => x * x;
-    const wire = shipFunction(capture({ square }, (x: number) => square(x)), 'map');
+    const wire = shipFunction(
+      capture({ square }, (x: number) => square(x)),
+      'map',
+    );
     await compileFunction(wire, runtime);
     await compileFunction(wire, runtime);
     expect(compileCacheStats()).toMatchObject({ builds: 2, hits: 2 });
@@ -58,42 +64,55 @@ const exprArb: fc.Arbitrary<Expr> = fc.letrec<{ e: Expr }>((tie) => ({
 
 function render(e: Expr): string {
   switch (e.k) {
-    case 'num': return `(${e.v})`;
-    case 'var': return e.name;
-    case 'op': return `(${render(e.l)} ${e.op} ${render(e.r)})`;
+    case 'num':
+      return `(${e.v})`;
+    case 'var':
+      return e.name;
+    case 'op':
+      return `(${render(e.l)} ${e.op} ${render(e.r)})`;
   }
 }
 
 function freeNames(e: Expr, into = new Set<string>()): Set<string> {
   if (e.k === 'var') into.add(e.name);
-  if (e.k === 'op') { freeNames(e.l, into); freeNames(e.r, into); }
+  if (e.k === 'op') {
+    freeNames(e.l, into);
+    freeNames(e.r, into);
+  }
   return into;
 }
 
 describe('property: arithmetic over declared names', () => {
-  const values = fc.record({ a: fc.integer(), b: fc.double(), c: fc.integer({ min: -3, max: 3 }), d: fc.bigInt() })
+  const values = fc
+    .record({ a: fc.integer(), b: fc.double(), c: fc.integer({ min: -3, max: 3 }), d: fc.bigInt() })
     .map(({ a, b, c, d }) => ({ a, b, c, d: Number(d % 1000n) }));
 
   test('round-trips to the same result as evaluating on the driver', async () => {
-    await fc.assert(fc.asyncProperty(exprArb, values, async (expr, env) => {
-      const body = render(expr);
-      const direct = new Function(...NAMES, `return (x) => ${body} + x`)(env.a, env.b, env.c, env.d) as (x: number) => number;
-      const fn = capture(env, direct);
-      const wire = structuredClone(shipFunction(fn, 'map'));
-      expect(Object.keys(wire.env).sort()).toEqual([...freeNames(expr)].sort());
-      const compiled = (await compileFunction(wire, fakeRuntime())) as (x: number) => number;
-      expect(compiled(7)).toStrictEqual(direct(7));
-    }), { numRuns: 150 });
+    await fc.assert(
+      fc.asyncProperty(exprArb, values, async (expr, env) => {
+        const body = render(expr);
+        const direct = new Function(...NAMES, `return (x) => ${body} + x`)(env.a, env.b, env.c, env.d) as (x: number) => number;
+        const fn = capture(env, direct);
+        const wire = structuredClone(shipFunction(fn, 'map'));
+        expect(Object.keys(wire.env).sort()).toEqual([...freeNames(expr)].sort());
+        const compiled = (await compileFunction(wire, fakeRuntime())) as (x: number) => number;
+        expect(compiled(7)).toStrictEqual(direct(7));
+      }),
+      { numRuns: 150 },
+    );
   });
 
   test('leaving any used name out of the env names it in the error', () => {
-    fc.assert(fc.property(exprArb, fc.constantFrom(...NAMES), (expr, missing) => {
-      fc.pre(freeNames(expr).has(missing));
-      const env: Record<string, number> = { a: 1, b: 2, c: 3, d: 4 };
-      delete env[missing];
-      const fn = capture(env, fromSource(`(x) => ${render(expr)} + x`));
-      expect(() => shipFunction(fn, 'map')).toThrow(ClosureError);
-      expect(() => shipFunction(fn, 'map')).toThrow(`uses '${missing}'`);
-    }), { numRuns: 100 });
+    fc.assert(
+      fc.property(exprArb, fc.constantFrom(...NAMES), (expr, missing) => {
+        fc.pre(freeNames(expr).has(missing));
+        const env: Record<string, number> = { a: 1, b: 2, c: 3, d: 4 };
+        delete env[missing];
+        const fn = capture(env, fromSource(`(x) => ${render(expr)} + x`));
+        expect(() => shipFunction(fn, 'map')).toThrow(ClosureError);
+        expect(() => shipFunction(fn, 'map')).toThrow(`uses '${missing}'`);
+      }),
+      { numRuns: 100 },
+    );
   });
 });

@@ -20,14 +20,18 @@ describe('undeclared free variables', () => {
   test('names the identifier, the function and the fix', () => {
     const factor = 3;
     const err = shipError((x: number) => x * factor);
-    expect(err.message).toBe(`${WHAT} uses 'factor', which is not declared. Functions run in worker threads and ` +
-      'see only their arguments, globals and what you declare: capture({ factor }, x => ...)');
+    expect(err.message).toBe(
+      `${WHAT} uses 'factor', which is not declared. Functions run in worker threads and ` +
+        'see only their arguments, globals and what you declare: capture({ factor }, x => ...)',
+    );
     expect(err.identifier).toBe('factor');
     expect(err.what).toBe(WHAT);
   });
 
   test('lists every missing name and keeps the declared ones in the suggestion', () => {
-    const a = 1, b = 2, c = 3;
+    const a = 1,
+      b = 2,
+      c = 3;
     const err = shipError(capture({ a }, (x: number, y: number) => x * a + b + c + y));
     expect(err.message).toContain("uses 'b' and 'c', which are not declared");
     expect(err.message).toContain('capture({ a, b, c }, (x, y) => ...)');
@@ -62,7 +66,11 @@ describe('undeclared free variables', () => {
 
   test('assigning to a captured value or a global is rejected', () => {
     let count = 0;
-    const err = shipError(capture({ count }, (x: number) => { count += x; }));
+    const err = shipError(
+      capture({ count }, (x: number) => {
+        count += x;
+      }),
+    );
     expect(err.identifier).toBe('count');
     expect(err.message).toContain("assigns to 'count'");
     expect(err.message).toContain('accumulator');
@@ -71,7 +79,7 @@ describe('undeclared free variables', () => {
 });
 
 describe('functions that cannot be shipped', () => {
-  test('native functions that cannot be passed as they are suggest a wrapper with the method\'s own arity', () => {
+  test("native functions that cannot be passed as they are suggest a wrapper with the method's own arity", () => {
     // Promise's statics need `this`; a rest-parameter wrapper would forward arguments a built-in may misread.
     const err = shipError(Promise.resolve);
     expect(err.identifier).toBe('Promise.resolve');
@@ -92,7 +100,12 @@ describe('functions that cannot be shipped', () => {
   });
 
   test('bound functions', () => {
-    const obj = { k: 2, times(x: number) { return x * this.k; } };
+    const obj = {
+      k: 2,
+      times(x: number) {
+        return x * this.k;
+      },
+    };
     const err = shipError(obj.times.bind(obj));
     expect(err.identifier).toBe('bound times');
     expect(err.message).toContain('bound function');
@@ -106,15 +119,29 @@ describe('functions that cannot be shipped', () => {
 
   test('async functions and async generators say they are not supported', () => {
     expect(shipError(async (x: number) => x).message).toContain('async function, which is not supported');
-    expect(shipError(async function* (it: number[]) { yield* it; }).message).toContain('not supported');
+    expect(
+      shipError(async function* (it: number[]) {
+        yield* it;
+      }).message,
+    ).toContain('not supported');
     expect(shipError({ async m() {} }.m).message).toContain('not supported');
   });
 
   test("'this' in a non-arrow function, and an arrow's outer 'this'", () => {
-    const err = shipError(function (this: { k: number }, x: number) { return x * this.k; });
+    const err = shipError(function (this: { k: number }, x: number) {
+      return x * this.k;
+    });
     expect(err.identifier).toBe('this');
     expect(err.message).toContain("uses 'this'");
-    expect(shipError({ m(x: number) { return (this as unknown as { k: number }).k + x; } }.m).identifier).toBe('this');
+    expect(
+      shipError(
+        {
+          m(x: number) {
+            return (this as unknown as { k: number }).k + x;
+          },
+        }.m,
+      ).identifier,
+    ).toBe('this');
     expect(shipError(fromSource('(x) => this.k + x')).message).toContain("arrow function's 'this'");
     expect(shipError(fromSource('function () { class A { [this.k] = 1 } }')).identifier).toBe('this');
   });
@@ -152,7 +179,12 @@ describe('env values that cannot be cloned', () => {
   });
 
   test('a class instance with methods, also deep inside plain data', () => {
-    class Model { constructor(readonly w: number) {} predict(x: number) { return x * this.w; } }
+    class Model {
+      constructor(readonly w: number) {}
+      predict(x: number) {
+        return x * this.w;
+      }
+    }
     const model = new Model(2);
     expect(shipError(capture({ model }, (x: number) => model.predict(x))).message).toContain('instance of Model');
     const config = { models: [{ m: new Model(1) }] };
@@ -162,10 +194,20 @@ describe('env values that cannot be cloned', () => {
   });
 
   test('data-only class instances, errors and cycles are fine', () => {
-    class Point { constructor(readonly x: number, readonly y: number) {} }
+    class Point {
+      constructor(
+        readonly x: number,
+        readonly y: number,
+      ) {}
+    }
     const data: Record<string, unknown> = { p: new Point(1, 2), e: new RangeError('x') };
     data['self'] = data;
-    expect(() => shipFunction(capture({ data }, () => data), WHAT)).not.toThrow();
+    expect(() =>
+      shipFunction(
+        capture({ data }, () => data),
+        WHAT,
+      ),
+    ).not.toThrow();
   });
 
   test('symbols, WeakMaps, promises and functions nested in data', () => {

@@ -1,10 +1,9 @@
-import {
-  compileFunction, importModuleFrom, shipFunction, type ClosureRuntime, type ShippedFunction,
-} from '../../src/closure/index.js';
+import { compileFunction, importModuleFrom, shipFunction, type ClosureRuntime, type ShippedFunction } from '../../src/closure/index.js';
 
 /** A runtime standing in for a worker: broadcasts and accumulators come from plain maps. */
 export function fakeRuntime(
-  broadcasts: Record<number, unknown> = {}, accumulators: Record<number, unknown> = {},
+  broadcasts: Record<number, unknown> = {},
+  accumulators: Record<number, unknown> = {},
 ): ClosureRuntime & { imports: string[] } {
   const imports: string[] = [];
   return {
@@ -22,9 +21,7 @@ export function fakeRuntime(
  * Ships `fn` as the driver would, passes the wire form through structured cloning (what
  * postMessage does), and compiles it as a worker would.
  */
-export async function roundTrip<F extends Function>(
-  fn: F, runtime: ClosureRuntime = fakeRuntime(),
-): Promise<{ compiled: F; wire: ShippedFunction }> {
+export async function roundTrip<F extends Function>(fn: F, runtime: ClosureRuntime = fakeRuntime()): Promise<{ compiled: F; wire: ShippedFunction }> {
   const wire = structuredClone(shipFunction(fn, 'test function'));
   return { compiled: (await compileFunction(wire, runtime)) as unknown as F, wire };
 }

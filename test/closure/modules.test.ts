@@ -3,9 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import {
-  capture, compileFunction, importModuleFrom, ModuleRef, shipFunction, useModule, type ShippedFunction,
-} from '../../src/closure/index.js';
+import { capture, compileFunction, importModuleFrom, ModuleRef, shipFunction, useModule, type ShippedFunction } from '../../src/closure/index.js';
 import { fakeRuntime, roundTrip } from './helpers.js';
 
 // Local bindings rather than static imports: Vite rewrites statically imported names inside
@@ -17,7 +15,10 @@ describe('useModule', () => {
   test('records the specifier and the driver cwd in the wire form', () => {
     const ref = useModule('node:zlib');
     expect(ref).toBeInstanceOf(ModuleRef);
-    const wire = shipFunction(capture({ zlib: ref }, (s: string) => zlib.gzipSync(s)), 'map');
+    const wire = shipFunction(
+      capture({ zlib: ref }, (s: string) => zlib.gzipSync(s)),
+      'map',
+    );
     expect(wire.env).toEqual({ zlib: { t: 'module', specifier: 'node:zlib', cwd: process.cwd() } });
   });
 
@@ -35,8 +36,7 @@ describe('useModule', () => {
   });
 
   test('an installed package (acorn)', async () => {
-    const fn = capture({ acorn: useModule('acorn') },
-      (src: string) => acorn.parse(src, { ecmaVersion: 'latest' }).body.length);
+    const fn = capture({ acorn: useModule('acorn') }, (src: string) => acorn.parse(src, { ecmaVersion: 'latest' }).body.length);
     const { compiled } = await roundTrip(fn);
     expect(compiled('a; b; c')).toBe(3);
   });
@@ -60,15 +60,21 @@ describe('resolving packages from the driver cwd', () => {
       for (const [file, text] of Object.entries(files)) writeFileSync(path.join(root, file), text);
     };
     pkg('kc-cjs-default', { main: 'index.js' }, { 'index.js': 'module.exports = (s) => `<${s}>`;' });
-    pkg('kc-esm-only', { type: 'module', exports: { '.': { import: './main.js' }, './extra': { import: './extra.js' } } },
-      { 'main.js': 'export const shout = (s) => s.toUpperCase();', 'extra.js': 'export const n = 42;' });
+    pkg(
+      'kc-esm-only',
+      { type: 'module', exports: { '.': { import: './main.js' }, './extra': { import: './extra.js' } } },
+      { 'main.js': 'export const shout = (s) => s.toUpperCase();', 'extra.js': 'export const n = 42;' },
+    );
     mkdirSync(path.join(dir, 'app', 'sub'), { recursive: true });
   });
 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  const wireUsing = (name: string, specifier: string, cwd: string, src: string): ShippedFunction =>
-    ({ src, name: '', env: { [name]: { t: 'module', specifier, cwd } } });
+  const wireUsing = (name: string, specifier: string, cwd: string, src: string): ShippedFunction => ({
+    src,
+    name: '',
+    env: { [name]: { t: 'module', specifier, cwd } },
+  });
 
   test('a CommonJS package whose namespace has only default is bound to default', async () => {
     const wire = wireUsing('wrap', 'kc-cjs-default', path.join(dir, 'app', 'sub'), '(s) => wrap(s)');

@@ -14,32 +14,49 @@ describe('accepted function forms round-trip', () => {
   });
 
   test('function expressions and declarations, named or anonymous', async () => {
-    const { compiled: anon } = await roundTrip(function (s: string) { return s.toUpperCase(); });
+    const { compiled: anon } = await roundTrip(function (s: string) {
+      return s.toUpperCase();
+    });
     expect(anon('ab')).toBe('AB');
-    function lengthOf(s: string): number { return s.length; }
+    function lengthOf(s: string): number {
+      return s.length;
+    }
     const { compiled: named, wire } = await roundTrip(lengthOf);
     expect(named('abc')).toBe(3);
     expect(wire.name).toBe('lengthOf');
   });
 
   test('a function recursive by its own name', async () => {
-    const { compiled } = await roundTrip(function fib(n: number): number { return n < 2 ? n : fib(n - 1) + fib(n - 2); });
+    const { compiled } = await roundTrip(function fib(n: number): number {
+      return n < 2 ? n : fib(n - 1) + fib(n - 2);
+    });
     expect(compiled(15)).toBe(610);
   });
 
   test('generator functions, as mapPartitions uses them', async () => {
-    const { compiled } = await roundTrip(function* (it: Iterable<number>) { for (const x of it) yield x * 10; });
+    const { compiled } = await roundTrip(function* (it: Iterable<number>) {
+      for (const x of it) yield x * 10;
+    });
     expect([...compiled([1, 2, 3])]).toEqual([10, 20, 30]);
   });
 
   test('method shorthand, including generator methods and quoted keys', async () => {
     const obj = {
-      double(x: number) { return x * 2; },
-      *pairs(xs: number[]) { for (const x of xs) yield [x, x] as const; },
-      'with space'(x: number) { return -x; },
+      double(x: number) {
+        return x * 2;
+      },
+      *pairs(xs: number[]) {
+        for (const x of xs) yield [x, x] as const;
+      },
+      'with space'(x: number) {
+        return -x;
+      },
     };
     expect((await roundTrip(obj.double)).compiled(4)).toBe(8);
-    expect([...(await roundTrip(obj.pairs)).compiled([1, 2])]).toEqual([[1, 1], [2, 2]]);
+    expect([...(await roundTrip(obj.pairs)).compiled([1, 2])]).toEqual([
+      [1, 1],
+      [2, 2],
+    ]);
     expect((await roundTrip(obj['with space'])).compiled(3)).toBe(-3);
   });
 
@@ -52,8 +69,15 @@ describe('accepted function forms round-trip', () => {
 
   test('nested functions may use their own this and arguments', async () => {
     const { compiled } = await roundTrip((x: number) => {
-      const counter = { n: x, inc() { return ++this.n; } };
-      function count(..._ignored: number[]) { return arguments.length; }
+      const counter = {
+        n: x,
+        inc() {
+          return ++this.n;
+        },
+      };
+      function count(..._ignored: number[]) {
+        return arguments.length;
+      }
       return counter.inc() + count.call(null, 1, 2);
     });
     expect(compiled(1)).toBe(4);
@@ -64,7 +88,11 @@ describe('accepted function forms round-trip', () => {
   });
 
   test('compiled functions are strict, like the ES modules they come from', async () => {
-    const { compiled } = await roundTrip(() => (function (this: unknown) { return this; })());
+    const { compiled } = await roundTrip(() =>
+      (function (this: unknown) {
+        return this;
+      })(),
+    );
     expect(compiled()).toBeUndefined();
   });
 });
@@ -75,7 +103,9 @@ describe('captured values', () => {
     const f = capture({ factor }, (x: number) => x * factor);
     expect(f(2)).toBe(6);
     expect(f.name).toBe('');
-    function named(x: number) { return x + factor; }
+    function named(x: number) {
+      return x + factor;
+    }
     const g = capture({ factor }, named);
     expect(g.name).toBe('named');
     expect(g.length).toBe(1);
@@ -83,13 +113,22 @@ describe('captured values', () => {
 
   test('data of every structured-clonable kind arrives intact', async () => {
     const env = {
-      n: 3, s: 'x', big: 10n, arr: [1, [2]], obj: { a: { b: 1 } },
-      map: new Map([['k', 1]]), set: new Set([1, 2]), typed: new Float64Array([0.5, 1.5]),
-      when: new Date(0), re: /a+/g, nothing: null,
+      n: 3,
+      s: 'x',
+      big: 10n,
+      arr: [1, [2]],
+      obj: { a: { b: 1 } },
+      map: new Map([['k', 1]]),
+      set: new Set([1, 2]),
+      typed: new Float64Array([0.5, 1.5]),
+      when: new Date(0),
+      re: /a+/g,
+      nothing: null,
     };
     const { n, s, big, arr, obj, map, set, typed, when, re, nothing } = env;
-    const { compiled } = await roundTrip(capture(env, () =>
-      [n, s, big, arr, obj, map.get('k'), set.has(2), typed[1], when.getTime(), re.source, nothing]));
+    const { compiled } = await roundTrip(
+      capture(env, () => [n, s, big, arr, obj, map.get('k'), set.has(2), typed[1], when.getTime(), re.source, nothing]),
+    );
     expect(compiled()).toEqual([3, 'x', 10n, [1, [2]], { a: { b: 1 } }, 1, true, 1.5, 0, 'a+', null]);
   });
 
@@ -110,7 +149,12 @@ describe('captured values', () => {
   test('capture of a captured function merges the envs', async () => {
     const a = 1;
     const b = 2;
-    const { compiled } = await roundTrip(capture({ b }, capture({ a }, () => a + b)));
+    const { compiled } = await roundTrip(
+      capture(
+        { b },
+        capture({ a }, () => a + b),
+      ),
+    );
     expect(compiled()).toBe(3);
   });
 
@@ -118,8 +162,11 @@ describe('captured values', () => {
     const runtime = fakeRuntime();
     const results: number[] = [];
     for (const weight of [1, 2, 3]) {
-      const wire = shipFunction(capture({ weight }, (x: number) => x * weight), 'map');
-      results.push((await compileFunction(wire, runtime) as (x: number) => number)(10));
+      const wire = shipFunction(
+        capture({ weight }, (x: number) => x * weight),
+        'map',
+      );
+      results.push(((await compileFunction(wire, runtime)) as (x: number) => number)(10));
     }
     expect(results).toEqual([10, 20, 30]);
   });
@@ -128,7 +175,9 @@ describe('captured values', () => {
 describe('helper functions', () => {
   test('plain helpers are shipped as source', async () => {
     const square = (x: number) => x * x;
-    function cube(x: number) { return x * x * x; }
+    function cube(x: number) {
+      return x * x * x;
+    }
     const { compiled, wire } = await roundTrip(capture({ square, cube }, (x: number) => square(x) + cube(x)));
     expect(compiled(2)).toBe(12);
     expect(wire.env['square']?.t).toBe('fn');
@@ -144,15 +193,23 @@ describe('helper functions', () => {
   });
 
   test('recursive helpers: a declaration, and an arrow calling itself by its env name', async () => {
-    function fib(n: number): number { return n < 2 ? n : fib(n - 1) + fib(n - 2); }
+    function fib(n: number): number {
+      return n < 2 ? n : fib(n - 1) + fib(n - 2);
+    }
     const fact = (n: number): number => (n <= 1 ? 1 : n * fact(n - 1));
     const { compiled } = await roundTrip(capture({ fib, fact }, (n: number) => [fib(n), fact(n)]));
     expect(compiled(10)).toEqual([55, 3628800]);
   });
 
   test('helpers are compiled with the shipped function, as generators too', async () => {
-    const evens = function* (xs: Iterable<number>) { for (const x of xs) if (x % 2 === 0) yield x; };
-    const { compiled } = await roundTrip(capture({ evens }, function* (it: Iterable<number>) { yield* evens(it); }));
+    const evens = function* (xs: Iterable<number>) {
+      for (const x of xs) if (x % 2 === 0) yield x;
+    };
+    const { compiled } = await roundTrip(
+      capture({ evens }, function* (it: Iterable<number>) {
+        yield* evens(it);
+      }),
+    );
     expect([...compiled([1, 2, 3, 4])]).toEqual([2, 4]);
   });
 });
@@ -176,7 +233,10 @@ describe('broadcasts and accumulators', () => {
     const { kShip } = await import('../../src/closure/index.js');
     const bc = { [kShip]: () => ({ t: 'broadcast', id: 7 }) as const, value: 'driver copy' };
     const acc = { [kShip]: () => ({ t: 'accumulator', id: 2 }) as const, add(_n: number) {} };
-    const fn = capture({ bc, acc }, (x: number) => { acc.add(x); return bc.value.length; });
+    const fn = capture({ bc, acc }, (x: number) => {
+      acc.add(x);
+      return bc.value.length;
+    });
     const wire = shipFunction(fn, 'map');
     expect(wire.env).toEqual({ bc: { t: 'broadcast', id: 7 }, acc: { t: 'accumulator', id: 2 } });
     const added: number[] = [];

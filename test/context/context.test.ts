@@ -48,7 +48,10 @@ describe('Context', () => {
   });
 
   it('names the named RDD whose function threw', async () => {
-    const rdd = sc.parallelize(['a', 'b'], 1).filter((s) => s.length > (null as unknown as { n: number }).n).setName('words');
+    const rdd = sc
+      .parallelize(['a', 'b'], 1)
+      .filter((s) => s.length > (null as unknown as { n: number }).n)
+      .setName('words');
     await expect(rdd.count()).rejects.toThrow(`in RDD ${rdd.id} (words)`);
   });
 
@@ -65,10 +68,12 @@ describe('Context', () => {
     const seen = sc.accumulator(0, 'seen');
     const out = await sc
       .parallelize([1, 2, 3], 3)
-      .map(capture({ offset, square, bc, seen }, (x: number) => {
-        seen.add(1);
-        return `${square(x) + offset}:${bc.value.get(x) ?? '-'}`;
-      }))
+      .map(
+        capture({ offset, square, bc, seen }, (x: number) => {
+          seen.add(1);
+          return `${square(x) + offset}:${bc.value.get(x) ?? '-'}`;
+        }),
+      )
       .collect();
     expect(out).toEqual(['11:one', '14:-', '19:-']);
     expect(seen.value).toBe(3);
@@ -92,7 +97,9 @@ describe('Context', () => {
   });
 
   it('a missing input file fails the job with the path named', async () => {
-    await expect(sc.textFile('/nonexistent/kindling/input.txt').count()).rejects.toThrow('Input path does not exist: /nonexistent/kindling/input.txt');
+    await expect(sc.textFile('/nonexistent/kindling/input.txt').count()).rejects.toThrow(
+      'Input path does not exist: /nonexistent/kindling/input.txt',
+    );
   });
 
   it('several contexts live at once, independently', async () => {
@@ -115,7 +122,10 @@ describe('Context', () => {
   });
 
   it('runs jobs concurrently on one context', async () => {
-    const rdd = sc.range(1000, undefined, 1, 8).map((x): [number, number] => [x % 7, 1]).reduceByKey((a, b) => a + b);
+    const rdd = sc
+      .range(1000, undefined, 1, 8)
+      .map((x): [number, number] => [x % 7, 1])
+      .reduceByKey((a, b) => a + b);
     const [n, sum, keys] = await Promise.all([sc.range(50).count(), sc.range(50).sum(), rdd.count()]);
     expect([n, sum, keys]).toEqual([50, 1225, 7]);
   });
@@ -129,7 +139,8 @@ describe('scripts run with tsx', () => {
   });
 
   it('a script that never calls stop() still exits', () => {
-    const script = "import { Context } from 'kindling'; const sc = new Context({ master: 'local[2]', progress: false }); console.log(await sc.range(4).count());";
+    const script =
+      "import { Context } from 'kindling'; const sc = new Context({ master: 'local[2]', progress: false }); console.log(await sc.range(4).count());";
     const out = execFileSync('node', ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
     expect(out.trim()).toBe('4');
   });

@@ -31,7 +31,10 @@ describe('driver state of a long-running program', () => {
 
   it('2,000 jobs over RDDs persisted and unpersisted leave nothing behind', async () => {
     for (let i = 0; i < 2000; i++) {
-      const r = sc.parallelize([i, i + 1], 1).map((x) => x * 2).persist(StorageLevel.MEMORY_ONLY);
+      const r = sc
+        .parallelize([i, i + 1], 1)
+        .map((x) => x * 2)
+        .persist(StorageLevel.MEMORY_ONLY);
       expect(await r.count()).toBe(2);
       await r.unpersist();
     }
@@ -43,16 +46,31 @@ describe('driver state of a long-running program', () => {
   });
 
   it('RDDs the program drops without unpersist(), and their shuffles, are forgotten; the ones it keeps are reported', async () => {
-    const kept = sc.parallelize([1, 2, 3], 1).map((x) => x + 1).setName('kept').persist(StorageLevel.MEMORY_ONLY);
+    const kept = sc
+      .parallelize([1, 2, 3], 1)
+      .map((x) => x + 1)
+      .setName('kept')
+      .persist(StorageLevel.MEMORY_ONLY);
     await kept.count();
     await kept.count();
     expect(sc.timesComputed(kept)).toBe(1);
 
     for (let i = 0; i < 2000; i++) {
-      const batch = sc.parallelize([i, i + 1], 1).map((x) => x * 2).persist(StorageLevel.MEMORY_ONLY);
+      const batch = sc
+        .parallelize([i, i + 1], 1)
+        .map((x) => x * 2)
+        .persist(StorageLevel.MEMORY_ONLY);
       expect(await batch.count()).toBe(2);
       if (i % 10 === 0) {
-        const counts = sc.parallelize<[number, number]>([[i, 1], [i, 2]], 1).reduceByKey((a, b) => a + b, 1);
+        const counts = sc
+          .parallelize<[number, number]>(
+            [
+              [i, 1],
+              [i, 2],
+            ],
+            1,
+          )
+          .reduceByKey((a, b) => a + b, 1);
         expect(await counts.collect()).toEqual([[i, 3]]);
       }
     }

@@ -25,7 +25,9 @@ describe('recomputation hints', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'kindling-hints-'));
     try {
       writeFileSync(path.join(dir, 'f.txt'), 'a\nb\n');
-      const lines = context().textFile(path.join(dir, 'f.txt')).map((l) => l.toUpperCase());
+      const lines = context()
+        .textFile(path.join(dir, 'f.txt'))
+        .map((l) => l.toUpperCase());
       await lines.count();
       await lines.collect();
       expect(hintsLogged(warn)).toEqual([
@@ -40,7 +42,7 @@ describe('recomputation hints', () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     const sc = context();
     const words = sc.range(1000, undefined, 1, 4).map((i) => `w${i % 37}`);
-    expect((await words.sortBy((w) => w).take(2))).toEqual(['w0', 'w0']);
+    expect(await words.sortBy((w) => w).take(2)).toEqual(['w0', 'w0']);
     const counts = words.map((w) => [w, 1]).reduceByKey((a, b) => a + b);
     expect(await counts.sortByKey().first()).toEqual(['w0', 28]);
     expect(hintsLogged(warn)).toEqual([]);
@@ -64,7 +66,8 @@ describe('recomputation hints', () => {
       writeFileSync(corpus, 'the cat sat on the mat\nthe dog ate the cat food\n'.repeat(50));
       const sc = context();
       const minLength = 3;
-      const counts = sc.textFile(corpus)
+      const counts = sc
+        .textFile(corpus)
         .flatMap((line) => line.split(' '))
         .filter(capture({ minLength }, (w) => w.length >= minLength))
         .map((w) => [w, 1])

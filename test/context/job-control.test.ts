@@ -24,7 +24,11 @@ function when(sc: Context, pred: (e: SchedulerEvent) => boolean): Promise<Schedu
   });
 }
 
-const rejection = (p: Promise<unknown>): Promise<unknown> => p.then(() => new Error('resolved'), (e: unknown) => e);
+const rejection = (p: Promise<unknown>): Promise<unknown> =>
+  p.then(
+    () => new Error('resolved'),
+    (e: unknown) => e,
+  );
 
 describe('job control', () => {
   let sc: Context;
@@ -34,29 +38,48 @@ describe('job control', () => {
   afterAll(() => sc.stop());
 
   const slowPairs = () =>
-    sc.parallelize(Array.from({ length: 8 }, (_, i) => i), 4).map((x) => {
-      const until = Date.now() + 150;
-      while (Date.now() < until);
-      return [x % 3, x] as [number, number];
-    });
+    sc
+      .parallelize(
+        Array.from({ length: 8 }, (_, i) => i),
+        4,
+      )
+      .map((x) => {
+        const until = Date.now() + 150;
+        while (Date.now() < until);
+        return [x % 3, x] as [number, number];
+      });
 
   it('an aborted signal cancels a job in its map stage: AbortError naming the job; the next job runs correctly', async () => {
     const ac = new AbortController();
     const started = when(sc, (e) => e.type === 'taskStart');
-    const p = rejection(slowPairs().reduceByKey((a, b) => a + b).collect({ signal: ac.signal }));
+    const p = rejection(
+      slowPairs()
+        .reduceByKey((a, b) => a + b)
+        .collect({ signal: ac.signal }),
+    );
     const first = await started;
     ac.abort();
     const err = await p;
     expect(err).toBeInstanceOf(AbortError);
-    expect((err as AbortError).message).toMatch(/^Job \d+ \(collect at RDD \d+ \(reduceByKey at job-control\.test\.ts:\d+\)\) was cancelled: its AbortSignal was aborted$/);
+    expect((err as AbortError).message).toMatch(
+      /^Job \d+ \(collect at RDD \d+ \(reduceByKey at job-control\.test\.ts:\d+\)\) was cancelled: its AbortSignal was aborted$/,
+    );
     expect((first as { stageId: number }).stageId).toBeDefined();
     expect(sc.statusTracker().getActiveJobIds()).toEqual([]);
-    expect(await sc.parallelize([1, 2, 3, 4], 2).map((x) => x * 2).collect()).toEqual([2, 4, 6, 8]);
+    expect(
+      await sc
+        .parallelize([1, 2, 3, 4], 2)
+        .map((x) => x * 2)
+        .collect(),
+    ).toEqual([2, 4, 6, 8]);
   });
 
   it('cancels a job in its reduce stage, with the reason given to abort()', async () => {
     const ac = new AbortController();
-    const pairs = sc.parallelize(Array.from({ length: 8 }, (_, i) => [i % 4, i] as [number, number]), 4);
+    const pairs = sc.parallelize(
+      Array.from({ length: 8 }, (_, i) => [i % 4, i] as [number, number]),
+      4,
+    );
     const job = pairs.groupByKey(2).mapValues((vs) => {
       const until = Date.now() + 200;
       while (Date.now() < until);
@@ -69,7 +92,14 @@ describe('job control', () => {
     const err = await p;
     expect(err).toBeInstanceOf(AbortError);
     expect((err as Error).message).toMatch(/was cancelled: user pressed stop$/);
-    expect(await pairs.reduceByKey((a, b) => a + b, 2).collectAsMap()).toEqual(new Map([[0, 4], [1, 6], [2, 8], [3, 10]]));
+    expect(await pairs.reduceByKey((a, b) => a + b, 2).collectAsMap()).toEqual(
+      new Map([
+        [0, 4],
+        [1, 6],
+        [2, 8],
+        [3, 10],
+      ]),
+    );
   });
 
   it('rejects at once when the signal is already aborted, running nothing', async () => {
@@ -107,7 +137,12 @@ describe('job control', () => {
     off();
     const lost = events.find((e) => e.type === 'workerLost');
     expect(lost).toMatchObject({ reason: expect.stringMatching(/of a cancelled job did not stop/) });
-    expect(await sc.parallelize([1, 2, 3, 4], 4).map((x) => x + 1).collect()).toEqual([2, 3, 4, 5]);
+    expect(
+      await sc
+        .parallelize([1, 2, 3, 4], 4)
+        .map((x) => x + 1)
+        .collect(),
+    ).toEqual([2, 3, 4, 5]);
   });
 
   it('cancelJobGroup cancels that group’s jobs and leaves other jobs running; the status tracker sees both', async () => {
@@ -165,11 +200,14 @@ describe('kill link of the UI', () => {
     try {
       expect((await fetch(`${await off.uiWebUrl()}/kindling/kill?id=0`, { method: 'POST' })).status).toBe(403);
       const p = rejection(
-        on.parallelize([1, 2], 2).map((x) => {
-          const until = Date.now() + 2000;
-          while (Date.now() < until);
-          return x;
-        }).collect(),
+        on
+          .parallelize([1, 2], 2)
+          .map((x) => {
+            const until = Date.now() + 2000;
+            while (Date.now() < until);
+            return x;
+          })
+          .collect(),
       );
       await when(on, (e) => e.type === 'taskStart');
       const kill = `${await on.uiWebUrl()}/kindling/kill?id=0`;
@@ -207,7 +245,10 @@ describe('Ctrl-C', () => {
       expect(signal).toBe('SIGINT');
       expect(readdirSync(localDir)).toEqual([]);
       const [log] = readdirSync(logDir);
-      const events = readFileSync(path.join(logDir, log!), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; error?: string });
+      const events = readFileSync(path.join(logDir, log!), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { type: string; error?: string });
       expect(events.find((e) => e.type === 'jobEnd')).toMatchObject({ error: expect.stringMatching(/was cancelled: interrupted \(SIGINT\)$/) });
       expect(events.at(-1)!.type).toBe('applicationEnd');
     } finally {

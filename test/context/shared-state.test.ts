@@ -13,11 +13,14 @@ describe('shared state', () => {
 
   describe('custom accumulators (zero, add, merge)', () => {
     test('a set of distinct values, counted once per successful task', async () => {
-      const seen = sc.customAccumulator({
-        zero: () => new Set<string>(),
-        add: (s: Set<string>, v: string) => s.add(v),
-        merge: (a: Set<string>, b: Set<string>) => new Set([...a, ...b]),
-      }, 'seen');
+      const seen = sc.customAccumulator(
+        {
+          zero: () => new Set<string>(),
+          add: (s: Set<string>, v: string) => s.add(v),
+          merge: (a: Set<string>, b: Set<string>) => new Set([...a, ...b]),
+        },
+        'seen',
+      );
       const words = sc.parallelize(['a', 'b', 'a', 'c', 'b', 'a'], 3);
       await words.foreach(capture({ seen }, (w: string) => seen.add(w)));
       expect([...seen.value].sort()).toEqual(['a', 'b', 'c']);
@@ -27,13 +30,22 @@ describe('shared state', () => {
     });
 
     test('merge combines per-task results: a max, and a [sum, count] pair', async () => {
-      const max = sc.customAccumulator({ zero: () => -Infinity, add: (a: number, v: number) => Math.max(a, v), merge: (a: number, b: number) => Math.max(a, b) });
+      const max = sc.customAccumulator({
+        zero: () => -Infinity,
+        add: (a: number, v: number) => Math.max(a, v),
+        merge: (a: number, b: number) => Math.max(a, b),
+      });
       const mean = sc.customAccumulator({
         zero: (): [number, number] => [0, 0],
         add: ([s, n]: [number, number], v: number): [number, number] => [s + v, n + 1],
         merge: (a: [number, number], b: [number, number]): [number, number] => [a[0] + b[0], a[1] + b[1]],
       });
-      await sc.range(100, undefined, 1, 4).foreach(capture({ max, mean }, (x: number) => { max.add(x); mean.add(x); }));
+      await sc.range(100, undefined, 1, 4).foreach(
+        capture({ max, mean }, (x: number) => {
+          max.add(x);
+          mean.add(x);
+        }),
+      );
       expect(max.value).toBe(99);
       expect(mean.value).toEqual([4950, 100]);
       expect(() => sc.customAccumulator({ zero: () => 0 } as never)).toThrow(/add must be a function/);
@@ -41,8 +53,13 @@ describe('shared state', () => {
   });
 
   describe('Broadcast', () => {
-    test('unpersist frees the workers\' copies; a later job ships the value again', async () => {
-      const lookup = sc.broadcast(new Map([['a', 1], ['b', 2]]));
+    test("unpersist frees the workers' copies; a later job ships the value again", async () => {
+      const lookup = sc.broadcast(
+        new Map([
+          ['a', 1],
+          ['b', 2],
+        ]),
+      );
       const keys = sc.parallelize(['a', 'b', 'a'], 2);
       const sum = (): Promise<number> => keys.map(capture({ lookup }, (k: string) => lookup.value.get(k) ?? 0)).reduce((x, y) => x + y);
       expect(await sum()).toBe(4);
@@ -55,7 +72,12 @@ describe('shared state', () => {
 
     test('destroy makes it unusable in new jobs', async () => {
       const b = sc.broadcast([1, 2, 3]);
-      expect(await sc.parallelize([0, 1]).map(capture({ b }, (i: number) => b.value[i])).collect()).toEqual([1, 2]);
+      expect(
+        await sc
+          .parallelize([0, 1])
+          .map(capture({ b }, (i: number) => b.value[i]))
+          .collect(),
+      ).toEqual([1, 2]);
       b.destroy();
       expect(b.destroyed).toBe(true);
       expect(() => sc.parallelize([0]).map(capture({ b }, (i: number) => b.value[i]))).toThrow(/destroyed/);
@@ -72,10 +94,12 @@ describe('shared state', () => {
       try {
         rows = await sc
           .parallelize(['a', 'b', 'c', 'd', 'e'], 3)
-          .map(capture({ task }, (x: string): [number, number, number, number, string] => {
-            const t = task();
-            return [t.partitionId, t.stageId, t.attemptNumber, t.taskAttemptId, x];
-          }))
+          .map(
+            capture({ task }, (x: string): [number, number, number, number, string] => {
+              const t = task();
+              return [t.partitionId, t.stageId, t.attemptNumber, t.taskAttemptId, x];
+            }),
+          )
           .collect();
       } finally {
         off();
@@ -95,12 +119,17 @@ describe('shared state', () => {
     test('attemptNumber counts retries: a function can tell a retry from the first attempt', async () => {
       const attempts = await sc
         .parallelize([1, 2], 2)
-        .map(capture({ task }, (x: number) => {
-          if (task().attemptNumber === 0) throw new Error('first attempt fails');
-          return [x, task().attemptNumber];
-        }))
+        .map(
+          capture({ task }, (x: number) => {
+            if (task().attemptNumber === 0) throw new Error('first attempt fails');
+            return [x, task().attemptNumber];
+          }),
+        )
         .collect();
-      expect(attempts).toEqual([[1, 1], [2, 1]]);
+      expect(attempts).toEqual([
+        [1, 1],
+        [2, 1],
+      ]);
     });
 
     test('works in the map side of a shuffle, and throws on the driver', async () => {

@@ -33,17 +33,26 @@ describe('shared variables of another context', () => {
     }
     expect(error).toBeInstanceOf(ClosureError);
     expect((error as ClosureError).identifier).toBe('fromA');
-    expect((error as Error).message).toMatch(/map function of RDD \d+ \(map at shared-variables\.test\.ts:\d+\) captures 'fromA', broadcast \d+ of another context/);
+    expect((error as Error).message).toMatch(
+      /map function of RDD \d+ \(map at shared-variables\.test\.ts:\d+\) captures 'fromA', broadcast \d+ of another context/,
+    );
 
     // Its own broadcast reads its own value; A's broadcast still works in A.
     expect(await words.map(capture({ fromB }, (w: string) => `${w}:${fromB.value}`)).collect()).toEqual(['x:value of B', 'y:value of B']);
-    expect(await a.parallelize([1], 1).map(capture({ fromA }, () => fromA.value)).collect()).toEqual(['value of A']);
+    expect(
+      await a
+        .parallelize([1], 1)
+        .map(capture({ fromA }, () => fromA.value))
+        .collect(),
+    ).toEqual(['value of A']);
   });
 
   it('a foreign broadcast inside a helper function, or in an action, is refused too', async () => {
     const fromA = a.broadcast(10);
     const helper = capture({ fromA }, (x: number) => x + fromA.value);
-    expect(() => b.parallelize([1], 1).map(capture({ helper }, (x: number) => helper(x)))).toThrow(/helper 'helper' of map function .* captures 'fromA', broadcast \d+ of another context/);
+    expect(() => b.parallelize([1], 1).map(capture({ helper }, (x: number) => helper(x)))).toThrow(
+      /helper 'helper' of map function .* captures 'fromA', broadcast \d+ of another context/,
+    );
     await expect(b.parallelize([1], 1).reduce(capture({ fromA }, (x: number, y: number) => x + y + fromA.value))).rejects.toThrow(
       /reduce function .* captures 'fromA', broadcast \d+ of another context/,
     );
@@ -68,7 +77,9 @@ describe('shared variables of another context', () => {
     const built = b.parallelize([0], 1).map(capture({ gone }, (i: number) => gone.value[i]));
     expect(await built.collect()).toEqual([1]);
     gone.destroy();
-    expect(() => b.parallelize([0], 1).map(capture({ gone }, (i: number) => gone.value[i]))).toThrow(/broadcast \d+ was destroyed and cannot be used in a new job/);
+    expect(() => b.parallelize([0], 1).map(capture({ gone }, (i: number) => gone.value[i]))).toThrow(
+      /broadcast \d+ was destroyed and cannot be used in a new job/,
+    );
     await expect(built.map((x) => x).collect()).rejects.toThrow(/broadcast \d+ was destroyed/);
   });
 });

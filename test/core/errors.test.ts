@@ -81,7 +81,10 @@ describe('errors users meet', () => {
     } finally {
       await other.stop();
     }
-    expectKindling(thrown(() => sc.range(4, undefined, 1, 2).zip(sc.range(4, undefined, 1, 1))), 'KINDLING_INVALID_ARGUMENT');
+    expectKindling(
+      thrown(() => sc.range(4, undefined, 1, 2).zip(sc.range(4, undefined, 1, 1))),
+      'KINDLING_INVALID_ARGUMENT',
+    );
   });
 
   it('a function that cannot be shipped is a ClosureError, a KindlingError with KINDLING_CLOSURE', () => {
@@ -93,15 +96,24 @@ describe('errors users meet', () => {
 
   it('calls the state of their object forbids are KINDLING_ILLEGAL_STATE', async () => {
     const cached = sc.range(3).persist(StorageLevel.MEMORY_ONLY);
-    expectKindling(thrown(() => cached.persist(StorageLevel.DISK_ONLY)), 'KINDLING_ILLEGAL_STATE');
-    expectKindling(thrown(() => sc.range(3).checkpoint()), 'KINDLING_ILLEGAL_STATE');
+    expectKindling(
+      thrown(() => cached.persist(StorageLevel.DISK_ONLY)),
+      'KINDLING_ILLEGAL_STATE',
+    );
+    expectKindling(
+      thrown(() => sc.range(3).checkpoint()),
+      'KINDLING_ILLEGAL_STATE',
+    );
     const b = sc.broadcast(1);
     const uses = sc.range(3).map(capture({ b }, (x) => x + b.value));
     await b.destroy();
     // As in Spark, the task that would carry it cannot be built, so the job fails; its causes say why.
     const e = await rejected(uses.count());
     expectKindling(e, 'KINDLING_JOB_FAILED');
-    expect((e as JobFailedError).causes[0]).toMatchObject({ code: 'KINDLING_ILLEGAL_STATE', message: expect.stringMatching(/broadcast \d+ was destroyed/) });
+    expect((e as JobFailedError).causes[0]).toMatchObject({
+      code: 'KINDLING_ILLEGAL_STATE',
+      message: expect.stringMatching(/broadcast \d+ was destroyed/),
+    });
   });
 
   it('reduce of an empty RDD is KINDLING_EMPTY_COLLECTION', async () => {
@@ -123,7 +135,12 @@ describe('errors users meet', () => {
   });
 
   it("a failed job is KINDLING_JOB_FAILED, and each cause keeps the code of the worker's error", async () => {
-    const notIterable = await rejected(sc.range(2, undefined, 1, 1).flatMap((x) => x as never).count());
+    const notIterable = await rejected(
+      sc
+        .range(2, undefined, 1, 1)
+        .flatMap((x) => x as never)
+        .count(),
+    );
     expectKindling(notIterable, 'KINDLING_JOB_FAILED');
     const causes = (notIterable as JobFailedError).causes;
     expect(causes.length).toBeGreaterThan(0);
@@ -133,7 +150,12 @@ describe('errors users meet', () => {
     const numbers = sc.parallelize([1, 2], 1) as unknown as ReturnType<typeof sc.parallelize<[number, number]>>;
     const notPairs = (await rejected(numbers.reduceByKey((a, b) => a + b).count())) as JobFailedError;
     expect(notPairs.causes[0]).toMatchObject({ code: 'KINDLING_NOT_A_PAIR' });
-    const mapKeys = (await rejected(sc.parallelize<[Map<string, number>, number]>([[new Map(), 1]], 1).reduceByKey((a: number, b: number) => a + b).count())) as JobFailedError;
+    const mapKeys = (await rejected(
+      sc
+        .parallelize<[Map<string, number>, number]>([[new Map(), 1]], 1)
+        .reduceByKey((a: number, b: number) => a + b)
+        .count(),
+    )) as JobFailedError;
     expect(mapKeys.causes[0]).toMatchObject({ code: 'KINDLING_INVALID_DATA' });
 
     // The user's own codes travel too, so `e.causes[0].code === 'ENOENT'` works on a failed read in user code.
@@ -148,7 +170,7 @@ describe('errors users meet', () => {
     expect(own.causes[0]).toMatchObject({ message: 'no quota left', code: 'E_QUOTA' });
   });
 
-  it('errors that are not kindling\'s are not KindlingErrors, even RangeErrors', () => {
+  it("errors that are not kindling's are not KindlingErrors, even RangeErrors", () => {
     expect(new RangeError('x')).not.toBeInstanceOf(KindlingError);
     expect(new Error('x')).not.toBeInstanceOf(KindlingError);
     expect(Object.assign(new Error('x'), { code: 'KINDLING_ERROR' })).not.toBeInstanceOf(KindlingError);
@@ -157,7 +179,9 @@ describe('errors users meet', () => {
 
 describe('the rule, kept', () => {
   const srcFiles = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? srcFiles(path.join(dir, d.name)) : d.name.endsWith('.ts') ? [path.join(dir, d.name)] : []));
+    readdirSync(dir, { withFileTypes: true }).flatMap((d) =>
+      d.isDirectory() ? srcFiles(path.join(dir, d.name)) : d.name.endsWith('.ts') ? [path.join(dir, d.name)] : [],
+    );
 
   it('every plain Error/TypeError/RangeError thrown in src/ is marked: an internal invariant, or code that ships as source', () => {
     const unmarked: string[] = [];
@@ -173,7 +197,10 @@ describe('the rule, kept', () => {
         else unmarked.push(`${path.relative(root, file)}:${i + 1}: ${line.trim()}`);
       });
     }
-    expect(unmarked, 'user-facing errors must be KindlingError subclasses; mark true invariants with // internal: why, shipped code with // shipped: why').toEqual([]);
+    expect(
+      unmarked,
+      'user-facing errors must be KindlingError subclasses; mark true invariants with // internal: why, shipped code with // shipped: why',
+    ).toEqual([]);
     expect(marked).toBeGreaterThan(0);
   });
 

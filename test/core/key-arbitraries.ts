@@ -87,7 +87,12 @@ export function canonical(key: unknown): string {
         if (v === null) return ['n'];
         if (v instanceof Date) return ['t', String(v.getTime())];
         if (Array.isArray(v)) return ['a', ...v.map(norm)];
-        return ['o', ...Object.keys(v as object).sort().map((k) => [k, norm((v as Record<string, unknown>)[k])])];
+        return [
+          'o',
+          ...Object.keys(v as object)
+            .sort()
+            .map((k) => [k, norm((v as Record<string, unknown>)[k])]),
+        ];
     }
   };
   return JSON.stringify(norm(key));

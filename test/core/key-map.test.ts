@@ -44,12 +44,23 @@ describe('KeyMap', () => {
             expect(map.delete(o.key)).toBe(model.delete(c));
           } else if (o.op === 'update') {
             const next = entry ? entry.value * 2 + 1 : 7;
-            expect(map.update(o.key, () => 7, (v) => v * 2 + 1)).toBe(next);
+            expect(
+              map.update(
+                o.key,
+                () => 7,
+                (v) => v * 2 + 1,
+              ),
+            ).toBe(next);
             if (entry) entry.value = next;
             else model.set(c, { key: o.key, value: next });
           } else {
             const next = entry ? entry.value - o.value : o.value + 1;
-            const got = map.combine(o.key, o.value, (v) => v + 1, (acc, v) => acc - v);
+            const got = map.combine(
+              o.key,
+              o.value,
+              (v) => v + 1,
+              (acc, v) => acc - v,
+            );
             expect(got).toBe(next);
             if (entry) entry.value = next;
             else model.set(c, { key: o.key, value: next });
@@ -113,10 +124,14 @@ describe('KeyMap', () => {
     m.set('k', undefined);
     expect(m.has('k')).toBe(true);
     let sawPresent = false;
-    m.update('k', () => 1, (v) => {
-      sawPresent = true;
-      return v === undefined ? 5 : v;
-    });
+    m.update(
+      'k',
+      () => 1,
+      (v) => {
+        sawPresent = true;
+        return v === undefined ? 5 : v;
+      },
+    );
     expect(sawPresent).toBe(true);
     expect(m.get('k')).toBe(5);
   });
@@ -124,8 +139,18 @@ describe('KeyMap', () => {
   it('counts words like countByKey, mixing primitive and composite keys', () => {
     const words = ['a', 'b', 'a', 'c', 'a', 'b'];
     const m = new KeyMap<unknown, number>();
-    for (const w of words) m.update(w, () => 1, (n) => n + 1);
-    for (const w of words) m.update([w, w.length], () => 1, (n) => n + 1);
+    for (const w of words)
+      m.update(
+        w,
+        () => 1,
+        (n) => n + 1,
+      );
+    for (const w of words)
+      m.update(
+        [w, w.length],
+        () => 1,
+        (n) => n + 1,
+      );
     expect([...m]).toEqual([
       ['a', 3],
       ['b', 2],

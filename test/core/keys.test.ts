@@ -169,7 +169,10 @@ describe('compareKeys', () => {
   // Array.prototype.sort moves `undefined` elements to the end without asking the comparator, so keys
   // are sorted inside one-element boxes, as pair RDDs sort [key, value] records.
   const sortKeys = (keys: unknown[]): unknown[] =>
-    keys.map((k) => [k] as const).sort((x, y) => compareKeys(x[0], y[0])).map((b) => b[0]);
+    keys
+      .map((k) => [k] as const)
+      .sort((x, y) => compareKeys(x[0], y[0]))
+      .map((b) => b[0]);
 
   it('is antisymmetric and returns 0 exactly for structurally equal keys', () => {
     fc.assert(

@@ -16,7 +16,10 @@ const badCounts: unknown[] = [0, -1, 1.5, NaN, Infinity, 2 ** 31, '4', undefined
 
 /** Sorted, distinct bounds drawn from arbitrary keys. */
 const boundsArb = fc.array(smallKey, { maxLength: 8 }).map((keys) => {
-  const sorted = keys.map((k) => [k] as const).sort((x, y) => compareKeys(x[0], y[0])).map((b) => b[0]);
+  const sorted = keys
+    .map((k) => [k] as const)
+    .sort((x, y) => compareKeys(x[0], y[0]))
+    .map((b) => b[0]);
   return sorted.filter((k, i) => i === 0 || compareKeys(sorted[i - 1], k) < 0);
 });
 
@@ -112,7 +115,7 @@ describe('RangePartitioner', () => {
     expect(() => new RangePartitioner(4, [[1], { a: 1 }, { a: 2 }])).not.toThrow();
   });
 
-  it('puts a key equal to a bound in that bound\'s partition and keys past the last bound after it', () => {
+  it("puts a key equal to a bound in that bound's partition and keys past the last bound after it", () => {
     const p = new RangePartitioner(5, [10, 20]);
     expect([-Infinity, 10, 10.5, 20, 21, NaN].map((k) => p.getPartition(k))).toEqual([0, 0, 1, 1, 2, 2]);
     const d = new RangePartitioner(5, [10, 20], false);
@@ -126,7 +129,10 @@ describe('RangePartitioner', () => {
         const n = bounds.length + 1 + extra;
         const asc = new RangePartitioner(n, bounds);
         const desc = new RangePartitioner(n, bounds, false);
-        const sorted = keys.map((k) => [k] as const).sort((x, y) => compareKeys(x[0], y[0])).map((b) => b[0]);
+        const sorted = keys
+          .map((k) => [k] as const)
+          .sort((x, y) => compareKeys(x[0], y[0]))
+          .map((b) => b[0]);
         let previous = 0;
         for (const k of sorted) {
           const i = asc.getPartition(k);
@@ -150,7 +156,7 @@ describe('RangePartitioner', () => {
     expect(p.equals(new HashPartitioner(4))).toBe(false);
   });
 
-  it('is not affected by later changes to the caller\'s bounds array', () => {
+  it("is not affected by later changes to the caller's bounds array", () => {
     const bounds = [5];
     const p = new RangePartitioner(2, bounds);
     bounds[0] = 100;
@@ -213,7 +219,10 @@ describe('determineBounds', () => {
     const load = [0, 0, 0, 0];
     for (const [k] of cands) load[p.getPartition(k)]! += 1;
     expect(load).toEqual([250, 250, 250, 250]);
-    const dups = determineBounds([1, 1, 1, 1, 1, 1, 2, 3].map((k): [number, number] => [k, 1]), 4);
+    const dups = determineBounds(
+      [1, 1, 1, 1, 1, 1, 2, 3].map((k): [number, number] => [k, 1]),
+      4,
+    );
     expect(dups).toEqual([1, 2, 3]);
   });
 });

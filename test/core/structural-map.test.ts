@@ -13,7 +13,10 @@ describe('structuralMap', () => {
     expect(m.has([1, 'b'])).toBe(false);
     expect(m.size).toBe(2);
     expect([...m.keys()][0]).toBe(first);
-    expect([...m.entries()]).toEqual([[[1, 'a'], 2], [{ a: 1, b: 2 }, 3]]);
+    expect([...m.entries()]).toEqual([
+      [[1, 'a'], 2],
+      [{ a: 1, b: 2 }, 3],
+    ]);
     const seen: unknown[] = [];
     m.forEach((v, k) => seen.push([k, v]));
     expect(seen).toEqual([...m]);
@@ -26,10 +29,23 @@ describe('structuralMap', () => {
   });
 
   test('compares equal to a plain Map with the same entries (deep equality sees a Map)', () => {
-    const m = structuralMap<number, string>([[2, 'b'], [1, 'a']]);
+    const m = structuralMap<number, string>([
+      [2, 'b'],
+      [1, 'a'],
+    ]);
     expect(m.constructor).toBe(Map);
-    expect(m).toEqual(new Map([[1, 'a'], [2, 'b']]));
-    expect(m).toStrictEqual(new Map([[2, 'b'], [1, 'a']]));
+    expect(m).toEqual(
+      new Map([
+        [1, 'a'],
+        [2, 'b'],
+      ]),
+    );
+    expect(m).toStrictEqual(
+      new Map([
+        [2, 'b'],
+        [1, 'a'],
+      ]),
+    );
   });
 
   test('number keys stay numbers and differ from strings', () => {

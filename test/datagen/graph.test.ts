@@ -59,16 +59,11 @@ describe('generateGraphEdges', () => {
 
   it('keeps its promises for any valid size, including complete graphs', () => {
     fc.assert(
-      fc.property(
-        fc.integer({ min: 3, max: 60 }),
-        fc.double({ min: 0, max: 1, noNaN: true }),
-        fc.integer(),
-        (nodes, fill, seed) => {
-          const min = 2 * nodes;
-          const edges = min + Math.floor(fill * (nodes * (nodes - 1) - min));
-          checkGraph(generateGraphEdges({ nodes, edges, seed }), nodes, edges);
-        },
-      ),
+      fc.property(fc.integer({ min: 3, max: 60 }), fc.double({ min: 0, max: 1, noNaN: true }), fc.integer(), (nodes, fill, seed) => {
+        const min = 2 * nodes;
+        const edges = min + Math.floor(fill * (nodes * (nodes - 1) - min));
+        checkGraph(generateGraphEdges({ nodes, edges, seed }), nodes, edges);
+      }),
       { numRuns: 60 },
     );
     checkGraph(generateGraphEdges({ nodes: 5, edges: 20, seed: 1 }), 5, 20);

@@ -2,14 +2,7 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  MAX_WORDS_PER_LINE,
-  MIN_WORDS_PER_LINE,
-  generateText,
-  textLines,
-  wordForRank,
-  writeTextCorpus,
-} from '../../src/datagen/text.js';
+import { MAX_WORDS_PER_LINE, MIN_WORDS_PER_LINE, generateText, textLines, wordForRank, writeTextCorpus } from '../../src/datagen/text.js';
 
 let dir: string;
 beforeAll(async () => {

@@ -29,7 +29,10 @@ function mappingRows(): Row[] {
       continue;
     }
     if (!inTable || line.startsWith('|---')) continue;
-    const [pyspark, kindling, status] = line.split('|').slice(1, 4).map((c) => c.trim());
+    const [pyspark, kindling, status] = line
+      .split('|')
+      .slice(1, 4)
+      .map((c) => c.trim());
     rows.push({ pyspark: pyspark!, kindling: kindling!, status: status! });
   }
   return rows;
@@ -39,8 +42,21 @@ const backticked = (cell: string): string[] => [...cell.matchAll(/`([^`]+)`/g)].
 
 /** Members that are engine hooks (used by the scheduler and workers), not API a user calls. */
 const RDD_INTERNAL = new Set([
-  'elementwise', 'forEach', 'inheritPartitionCount', 'inheritedNumPartitions', 'iterator', 'markCheckpointed', 'pushCompute',
-  'resetDependencies', 'restoreStorageLevel', 'toWire', 'wireBody', 'wireParents', 'shuffleDependencies', 'partitionPayload', 'cheapToRecompute',
+  'elementwise',
+  'forEach',
+  'inheritPartitionCount',
+  'inheritedNumPartitions',
+  'iterator',
+  'markCheckpointed',
+  'pushCompute',
+  'resetDependencies',
+  'restoreStorageLevel',
+  'toWire',
+  'wireBody',
+  'wireParents',
+  'shuffleDependencies',
+  'partitionPayload',
+  'cheapToRecompute',
 ]);
 const CONTEXT_INTERNAL = new Set(['newRddId', 'newShuffleId', 'persistRdd', 'unpersistRdd', 'ship', 'checkpointDir']);
 
@@ -64,9 +80,18 @@ describe('docs/pyspark.md', () => {
 
   test('every kindling name in the tables exists', () => {
     const targets: Record<string, object> = { rdd, sc, bc: sc.broadcast(1), acc: sc.accumulator(0) };
-    const names = [...mappingRows().filter((r) => r.status !== 'missing').flatMap((r) => backticked(r.kindling))];
+    const names = [
+      ...mappingRows()
+        .filter((r) => r.status !== 'missing')
+        .flatMap((r) => backticked(r.kindling)),
+    ];
     const adds = doc.slice(doc.indexOf('## What kindling adds'));
-    names.push(...adds.split('\n').filter((l) => l.startsWith('| `')).map((l) => backticked(l.split('|')[1]!)[0]!));
+    names.push(
+      ...adds
+        .split('\n')
+        .filter((l) => l.startsWith('| `'))
+        .map((l) => backticked(l.split('|')[1]!)[0]!),
+    );
     expect(names.length).toBeGreaterThan(100);
     for (const name of names) {
       const m = /^(rdd|sc|bc|acc)\.(\w+)$/.exec(name);
@@ -89,9 +114,7 @@ describe('docs/pyspark.md', () => {
   });
 
   test('every public RDD and Context method is on the page', () => {
-    const documented = new Set(
-      [...doc.matchAll(/`(rdd|sc)\.(\w+)`/g)].map((m) => `${m[1]}.${m[2]}`),
-    );
+    const documented = new Set([...doc.matchAll(/`(rdd|sc)\.(\w+)`/g)].map((m) => `${m[1]}.${m[2]}`));
     const rddNames = Object.getOwnPropertyNames(RDD.prototype).filter((n) => n !== 'constructor' && !RDD_INTERNAL.has(n));
     for (const n of [...rddNames, 'id', 'context', 'partitioner', 'getNumPartitions']) {
       expect(documented.has(`rdd.${n}`), `rdd.${n} is public but not in docs/pyspark.md`).toBe(true);

@@ -18,7 +18,22 @@ describe('example commands', () => {
   it('pagerank --small --partitioned runs, validates against the baseline and prints per-iteration timings', async () => {
     const { stdout } = await exec(
       'npx',
-      ['--no-install', 'tsx', script('pagerank'), '--small', '--partitioned', '--master', 'local[2]', '--engine', 'memory', '--iterations', '3', '--no-progress', '--data', DATA_DIR],
+      [
+        '--no-install',
+        'tsx',
+        script('pagerank'),
+        '--small',
+        '--partitioned',
+        '--master',
+        'local[2]',
+        '--engine',
+        'memory',
+        '--iterations',
+        '3',
+        '--no-progress',
+        '--data',
+        DATA_DIR,
+      ],
       { timeout: 30_000 },
     );
     expect(stdout).toContain('PageRank (partitioned), 3 iterations over 20000 edges');
@@ -48,15 +63,13 @@ describe('example commands', () => {
 
 describe('common helpers', () => {
   it('parseCli: common options with defaults, example options, negations', () => {
-    const cli = parseCli('x', 'about', { iterations: { type: 'string', help: '' }, partitioned: { type: 'boolean', help: '' } }, [
-      '--master',
-      'local[2]',
-      '--iterations',
-      '7',
-      '--partitioned',
-      '--no-validate',
-      'input.txt',
-    ], 'input');
+    const cli = parseCli(
+      'x',
+      'about',
+      { iterations: { type: 'string', help: '' }, partitioned: { type: 'boolean', help: '' } },
+      ['--master', 'local[2]', '--iterations', '7', '--partitioned', '--no-validate', 'input.txt'],
+      'input',
+    );
     expect([cli.master, cli.engine, cli.small, cli.dataDir, cli.progress, cli.validate, cli.positional]).toEqual([
       'local[2]',
       'memory',
@@ -73,7 +86,7 @@ describe('common helpers', () => {
   it('parseEdge and parsePoint: spaces, tabs, CR, extra columns; a bad edge line names itself', () => {
     expect(parseEdge('3 4')).toEqual([3, 4]);
     expect(parseEdge('  3\t 4 0.5\r')).toEqual([3, 4]);
-    expect(() => parseEdge('3')).toThrow("not an edge ('src dst'): \"3\"");
+    expect(() => parseEdge('3')).toThrow('not an edge (\'src dst\'): "3"');
     expect(() => parseEdge('a b')).toThrow(/not an edge/);
     expect(parsePoint('-1 0.5000 -1.2500\t3e-2\r')).toEqual([-1, 0.5, -1.25, 0.03]);
     expect(parsePoint('')).toEqual([]);

@@ -49,7 +49,7 @@ describe.each(ENGINES)('connected components example (%s engine)', (engine) => {
     expect(timings.at(-2)?.note).toBe('0 labels changed');
   });
 
-  it('stops at maxIterations without converging, with the baseline\'s partial labels', async () => {
+  it("stops at maxIterations without converging, with the baseline's partial labels", async () => {
     const path = join(tmp(), 'chain.txt');
     writeFileSync(path, Array.from({ length: 10 }, (_, i) => `${i} ${i + 1}`).join('\n') + '\n');
     const { summary } = await run(ctx(), { input: path, maxIterations: 3 });

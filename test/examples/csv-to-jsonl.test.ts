@@ -10,9 +10,19 @@ import { ENGINES, useContext, useTempDir } from './helpers.js';
 
 describe('parseCsv', () => {
   it('parses quoted fields with commas, doubled quotes and line breaks; LF, CRLF, BOM, empty fields', () => {
-    expect(parseCsv('a,b\n"x, y","say ""hi"""\n')).toEqual([['a', 'b'], ['x, y', 'say "hi"']]);
-    expect(parseCsv('\ufeffa,b\r\n1,"two\r\nlines"\r\n,\r\n')).toEqual([['a', 'b'], ['1', 'two\r\nlines'], ['', '']]);
-    expect(parseCsv('a,b,c\n1,,3')).toEqual([['a', 'b', 'c'], ['1', '', '3']]);
+    expect(parseCsv('a,b\n"x, y","say ""hi"""\n')).toEqual([
+      ['a', 'b'],
+      ['x, y', 'say "hi"'],
+    ]);
+    expect(parseCsv('\ufeffa,b\r\n1,"two\r\nlines"\r\n,\r\n')).toEqual([
+      ['a', 'b'],
+      ['1', 'two\r\nlines'],
+      ['', ''],
+    ]);
+    expect(parseCsv('a,b,c\n1,,3')).toEqual([
+      ['a', 'b', 'c'],
+      ['1', '', '3'],
+    ]);
     expect(parseCsv('a\n\nb\n')).toEqual([['a'], [''], ['b']]);
     expect(parseCsv('x,\n')).toEqual([['x', '']]);
     expect(parseCsv('""\n"",""')).toEqual([[''], ['', '']]);
@@ -35,7 +45,11 @@ describe.each(ENGINES)('csv-to-jsonl example (%s engine)', (engine) => {
     readdirSync(dir)
       .filter((f) => f.startsWith('part-'))
       .sort()
-      .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter((l) => l.length > 0))
+      .flatMap((f) =>
+        readFileSync(join(dir, f), 'utf8')
+          .split('\n')
+          .filter((l) => l.length > 0),
+      )
       .map((l) => JSON.parse(l) as Record<string, string>);
 
   it('round-trips the generated CSV files exactly (per file: header as keys, rows in order)', async () => {
@@ -68,7 +82,9 @@ describe.each(ENGINES)('csv-to-jsonl example (%s engine)', (engine) => {
     writeFileSync(join(input, 'notes.txt'), 'not,a,csv\n');
     const { summary } = await run(ctx(), { input, output });
     expect([summary.files, summary.rows, summary.malformed]).toEqual([2, 3, 1]);
-    const objects = readJsonl(output).map((o) => JSON.stringify(o)).sort();
+    const objects = readJsonl(output)
+      .map((o) => JSON.stringify(o))
+      .sort();
     expect(objects).toEqual(
       [{ id: '1', text: 'hello, world' }, { id: '3', text: 'line\nbreak' }, { x: 'only "one"' }].map((o) => JSON.stringify(o)).sort(),
     );

@@ -33,7 +33,7 @@ describe.each(ENGINES)('logs-to-gzip example (%s engine)', (engine) => {
   const ctx = useContext(engine);
   const tmp = useTempDir('logs');
 
-  it('archives every day: the archive decompresses to exactly the day\'s lines, in time order', async () => {
+  it("archives every day: the archive decompresses to exactly the day's lines, in time order", async () => {
     const input = join(tmp(), 'logs');
     const output = join(tmp(), 'archive');
     generateLogs(input, { files: 3, days: 4, linesPerFile: 1500, seed: 9 });

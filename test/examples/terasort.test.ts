@@ -10,8 +10,7 @@ import { recordHash, run, teraRecord, teraSortRdds } from '../../examples/teraso
 import { ENGINES, useContext, useTempDir } from './helpers.js';
 
 const RECORDS = 10_000;
-const byRecord = (a: [string, string], b: [string, string]): number =>
-  a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0;
+const byRecord = (a: [string, string], b: [string, string]): number => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0);
 
 describe('teraRecord', () => {
   it('makes 100-byte printable records from the index alone, with distinct keys', () => {
@@ -56,9 +55,15 @@ describe.each(ENGINES)('terasort example (%s engine)', (engine) => {
     const out = join(tmp(), 'sorted');
     const { summary } = await run(ctx(), { records: 3000, partitions: 2, output: out });
     expect(summary.ordered).toBe(true);
-    const parts = readdirSync(out).filter((f) => f.startsWith('part-')).sort();
+    const parts = readdirSync(out)
+      .filter((f) => f.startsWith('part-'))
+      .sort();
     expect(parts).toHaveLength(2);
-    const lines = parts.flatMap((p) => readFileSync(join(out, p), 'utf8').split('\n').filter((l) => l.length > 0));
+    const lines = parts.flatMap((p) =>
+      readFileSync(join(out, p), 'utf8')
+        .split('\n')
+        .filter((l) => l.length > 0),
+    );
     expect(lines).toEqual(teraSortBaseline(3000).sorted.map(([k, v]) => k + v));
   });
 });

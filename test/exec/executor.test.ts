@@ -102,7 +102,9 @@ describe('Executor peers', () => {
     ex.releaseStages([1]);
     const { rdds: _omit, ...withoutRdds } = task;
     const second = await ex.runTask({ ...withoutRdds, taskId: 5 });
-    expect(second.status === 'failed' && second.failure.kind === 'exception' && second.failure.error.message).toMatch(/has no description of stage attempt 1\.0/);
+    expect(second.status === 'failed' && second.failure.kind === 'exception' && second.failure.error.message).toMatch(
+      /has no description of stage attempt 1\.0/,
+    );
   });
 });
 
@@ -117,7 +119,17 @@ function rangeTask(taskId: number, end: number, resultFn: TaskMessage['resultFn'
     attempt: 0,
     epoch: 0,
     stageKey: `${100 + taskId}.0`,
-    rdds: [{ id: 1, kind: 'RangeRDD', label: 'range', numPartitions: 1, storageLevel: 'NONE', parents: [], args: { start: 0, step: 1, count: end, numSlices: 1 } }],
+    rdds: [
+      {
+        id: 1,
+        kind: 'RangeRDD',
+        label: 'range',
+        numPartitions: 1,
+        storageLevel: 'NONE',
+        parents: [],
+        args: { start: 0, step: 1, count: end, numSlices: 1 },
+      },
+    ],
     finalRddId: 1,
     payloads: [],
     shuffleReads: [],
@@ -177,7 +189,15 @@ describe('Executor tasks', () => {
     const task: TaskMessage = {
       ...rangeTask(14, 3),
       rdds: [
-        { id: 1, kind: 'RangeRDD', label: 'range', numPartitions: 1, storageLevel: 'NONE', parents: [], args: { start: 0, step: 1, count: 3, numSlices: 1 } },
+        {
+          id: 1,
+          kind: 'RangeRDD',
+          label: 'range',
+          numPartitions: 1,
+          storageLevel: 'NONE',
+          parents: [],
+          args: { start: 0, step: 1, count: 3, numSlices: 1 },
+        },
         { id: 2, kind: 'MappedRDD', label: 'map at job.ts:3', numPartitions: 1, storageLevel: 'NONE', parents: [1], args: { op: 'map', fn: boom } },
       ],
       finalRddId: 2,

@@ -69,11 +69,7 @@ describe.each([
   });
 
   it('with recursive, lists the files at every depth, still skipping hidden files and directories', async () => {
-    expect(await list(p('tree'), { recursive: true })).toEqual([
-      p('tree/sub/deep.txt'),
-      p('tree/sub/deeper/deepest.txt'),
-      p('tree/top.txt'),
-    ]);
+    expect(await list(p('tree'), { recursive: true })).toEqual([p('tree/sub/deep.txt'), p('tree/sub/deeper/deepest.txt'), p('tree/top.txt')]);
     expect(await list(p('data'), { recursive: true })).toEqual([p('data/a.txt'), p('data/b.txt'), p('data/c.csv')]);
   });
 
@@ -83,10 +79,7 @@ describe.each([
 
   it('expands globs, including ** and brace alternatives, skipping hidden names', async () => {
     expect(await list(p('data/*.txt'))).toEqual([p('data/a.txt'), p('data/b.txt')]);
-    expect(await list(p('logs/**/2024-*.log'))).toEqual([
-      p('logs/2024/2024-02-01.log'),
-      p('logs/2024/jan/2024-01-01.log'),
-    ]);
+    expect(await list(p('logs/**/2024-*.log'))).toEqual([p('logs/2024/2024-02-01.log'), p('logs/2024/jan/2024-01-01.log')]);
     expect(await list(p('data/{a,c}.*'))).toEqual([p('data/a.txt'), p('data/c.csv')]);
   });
 

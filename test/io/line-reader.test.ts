@@ -4,13 +4,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  forEachSplitLine,
-  forEachSplitLineBatch,
-  readSplitLines,
-  readWholeTextFile,
-  type LineReadOptions,
-} from '../../src/io/line-reader.js';
+import { forEachSplitLine, forEachSplitLineBatch, readSplitLines, readWholeTextFile, type LineReadOptions } from '../../src/io/line-reader.js';
 import { computeTextSplits, type TextSplit } from '../../src/io/text-splits.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'kindling-lines-'));

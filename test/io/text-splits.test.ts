@@ -26,8 +26,7 @@ describe.each([
   { name: 'computeTextSplits', compute: computeTextSplits },
   {
     name: 'computeTextSplitsSync',
-    compute: async (files: readonly string[], minPartitions: number, opts?: TextSplitOptions) =>
-      computeTextSplitsSync(files, minPartitions, opts),
+    compute: async (files: readonly string[], minPartitions: number, opts?: TextSplitOptions) => computeTextSplitsSync(files, minPartitions, opts),
   },
 ])('$name', ({ compute }) => {
   it('cuts by goalSize = total / minPartitions', async () => {
@@ -68,9 +67,7 @@ describe.each([
   it('gives no split for an empty file unless asked to keep empty splits', async () => {
     const e = fileOfSize('empty.txt', 0);
     expect(await compute([e], 2)).toEqual([]);
-    expect(await compute([e], 2, { ignoreEmptySplits: false })).toEqual([
-      { path: e, start: 0, length: 0, whole: false },
-    ]);
+    expect(await compute([e], 2, { ignoreEmptySplits: false })).toEqual([{ path: e, start: 0, length: 0, whole: false }]);
   });
 
   it('makes one whole split per gzip file', async () => {
@@ -126,7 +123,11 @@ describe('groupFilesIntoPartitions', () => {
     const files = [1000, 10, 10, 10, 1000, 500, 500].map((s, i) => fileOfSize(`g${i}`, s));
     const groups = groupFilesIntoPartitions(files, 3);
     expect(groups.flat()).toEqual(files);
-    expect(groups.map((g) => g.map((f) => path.basename(f)))).toEqual([['g0', 'g1', 'g2'], ['g3', 'g4'], ['g5', 'g6']]);
+    expect(groups.map((g) => g.map((f) => path.basename(f)))).toEqual([
+      ['g0', 'g1', 'g2'],
+      ['g3', 'g4'],
+      ['g5', 'g6'],
+    ]);
   });
 
   it('uses one group per file when there are enough partitions', () => {

@@ -24,17 +24,37 @@ async function programs(sc: Context): Promise<Record<string, unknown>> {
     joined: (await counts.join(lengths).collect()).sort(),
     // sortByKey orders keys; elements with equal keys may come in any order (as in Spark).
     sorted: tiesSorted(await sorted.collect()),
-    grouped: (await words.keyBy((w) => w.length).groupByKey(2).mapValues((ws) => ws.sort()).collect()).sort(),
+    grouped: (
+      await words
+        .keyBy((w) => w.length)
+        .groupByKey(2)
+        .mapValues((ws) => ws.sort())
+        .collect()
+    ).sort(),
     distinct: (await words.distinct(3).collect()).sort(),
     cogroup: (await counts.cogroup(lengths.filter(([w]) => w.startsWith('w1'))).collect()).sort(),
-    aggregated: (await counts.map(([w, n]): [string, number] => [w[0]!, n]).aggregateByKey([0, 0], (a, n) => [a[0]! + n, a[1]! + 1], (a, b) => [a[0]! + b[0]!, a[1]! + b[1]!]).collect()).sort(),
-    zipped: await words.zipWithIndex().filter(([, i]) => i % 97 === 0).collect(),
+    aggregated: (
+      await counts
+        .map(([w, n]): [string, number] => [w[0]!, n])
+        .aggregateByKey(
+          [0, 0],
+          (a, n) => [a[0]! + n, a[1]! + 1],
+          (a, b) => [a[0]! + b[0]!, a[1]! + b[1]!],
+        )
+        .collect()
+    ).sort(),
+    zipped: await words
+      .zipWithIndex()
+      .filter(([, i]) => i % 97 === 0)
+      .collect(),
     sample: await words.sample(false, 0.1, 7).collect(),
     top: await counts.top(3, ([w, n]) => [n, w]),
     // Floating-point sums depend on the order values arrive in; compare to 12 significant digits.
     stats: Object.fromEntries(Object.entries(await counts.values().stats()).map(([k, v]) => [k, Number(v.toPrecision(12))])),
     saved,
-    savedText: readFileSync(path.join(out, 'counts', 'part-00000'), 'utf8').split('\n').sort(),
+    savedText: readFileSync(path.join(out, 'counts', 'part-00000'), 'utf8')
+      .split('\n')
+      .sort(),
   };
 }
 
@@ -67,7 +87,10 @@ describe('engine: mapreduce', () => {
   });
 
   it('writes every shuffle as sorted run files on disk', async () => {
-    const pairs = mapreduce.range(1000, undefined, 1, 4).map((x): [number, number] => [x % 10, x]).reduceByKey((a, b) => a + b, 2);
+    const pairs = mapreduce
+      .range(1000, undefined, 1, 4)
+      .map((x): [number, number] => [x % 10, x])
+      .reduceByKey((a, b) => a + b, 2);
     expect(await pairs.count()).toBe(10);
     const files: string[] = [];
     const walk = (d: string) => {
@@ -80,10 +103,15 @@ describe('engine: mapreduce', () => {
   it('persist() keeps nothing between jobs (with a one-time notice): every job computes again', async () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     const computed = mapreduce.accumulator(0);
-    const rdd = mapreduce.range(100, undefined, 1, 2).map(capture({ computed }, (x: number) => {
-      computed.add(1);
-      return x;
-    })).cache();
+    const rdd = mapreduce
+      .range(100, undefined, 1, 2)
+      .map(
+        capture({ computed }, (x: number) => {
+          computed.add(1);
+          return x;
+        }),
+      )
+      .cache();
     await rdd.count();
     await rdd.count();
     mapreduce.range(3).cache();
@@ -94,7 +122,10 @@ describe('engine: mapreduce', () => {
 
   it('iterative programs read earlier iterations back from disk, with identical results', async () => {
     const iterate = async (sc: Context) => {
-      let ranks: RDD<[number, number]> = sc.parallelize(Array.from({ length: 50 }, (_, i): [number, number] => [i % 7, 1]), 3);
+      let ranks: RDD<[number, number]> = sc.parallelize(
+        Array.from({ length: 50 }, (_, i): [number, number] => [i % 7, 1]),
+        3,
+      );
       const trace: number[] = [];
       for (let i = 0; i < 5; i++) {
         ranks = ranks.mapValues((v) => v / 2 + 1).reduceByKey((a, b) => a + b, 3);

@@ -22,13 +22,23 @@ describe.each(MODES)('actions (%s)', (master) => {
       const sc = ctx();
       expect(await sc.parallelize(['x', 'y'], 2).first()).toBe('x');
       expect(await sc.parallelize([42], 6).first()).toBe(42);
-      expect(await sc.range(0, 100, 1, 5).filter((x) => x >= 77).first()).toBe(77);
+      expect(
+        await sc
+          .range(0, 100, 1, 5)
+          .filter((x) => x >= 77)
+          .first(),
+      ).toBe(77);
     });
 
     it('first on an empty RDD rejects with "empty"', async () => {
       const sc = ctx();
       await expect(sc.parallelize([], 3).first()).rejects.toThrow(/empty/);
-      await expect(sc.range(10).filter(() => false).first()).rejects.toThrow(/empty/);
+      await expect(
+        sc
+          .range(10)
+          .filter(() => false)
+          .first(),
+      ).rejects.toThrow(/empty/);
     });
 
     it('take scans across partitions, in order, including empty ones', async () => {
@@ -57,8 +67,18 @@ describe.each(MODES)('actions (%s)', (master) => {
       const sc = ctx();
       expect(await sc.parallelize([], 2).isEmpty()).toBe(true);
       expect(await sc.parallelize([0], 3).isEmpty()).toBe(false);
-      expect(await sc.range(50).filter((x) => x > 100).isEmpty()).toBe(true);
-      expect(await sc.range(0, 50, 1, 5).filter((x) => x === 49).isEmpty()).toBe(false);
+      expect(
+        await sc
+          .range(50)
+          .filter((x) => x > 100)
+          .isEmpty(),
+      ).toBe(true);
+      expect(
+        await sc
+          .range(0, 50, 1, 5)
+          .filter((x) => x === 49)
+          .isEmpty(),
+      ).toBe(false);
     });
   });
 
@@ -217,10 +237,12 @@ describe.each(MODES)('actions (%s)', (master) => {
 
     it('broadcast values are read through capture', async () => {
       const sc = ctx();
-      const table = sc.broadcast(new Map([
-        ['a', 1],
-        ['b', 2],
-      ]));
+      const table = sc.broadcast(
+        new Map([
+          ['a', 1],
+          ['b', 2],
+        ]),
+      );
       const names = sc.broadcast({ prefix: 'k-' });
       const out = await sc
         .parallelize(['a', 'b', 'c', 'a'], 3)
@@ -228,7 +250,12 @@ describe.each(MODES)('actions (%s)', (master) => {
         .collect();
       expect(out).toEqual(['k-1', 'k-2', 'k-0', 'k-1']);
       // a broadcast is reusable in later jobs
-      expect(await sc.parallelize(['b'], 1).map(capture({ table }, (k: string) => table.value.get(k))).collect()).toEqual([2]);
+      expect(
+        await sc
+          .parallelize(['b'], 1)
+          .map(capture({ table }, (k: string) => table.value.get(k)))
+          .collect(),
+      ).toEqual([2]);
     });
 
     it('an undeclared free variable is rejected at the call, naming it', () => {
@@ -266,7 +293,12 @@ describe.each(MODES)('actions (%s)', (master) => {
       expect(err!.causes.length).toBeGreaterThan(0);
       expect(err!.causes[0]!.message).toBe('bad element two');
       expect(err!.causes[0]!.stack).toMatch(/bad element two[\s\S]*\n\s+at /);
-      expect(await sc.parallelize([1, 2, 3], 2).map((x) => x + 1).collect()).toEqual([2, 3, 4]);
+      expect(
+        await sc
+          .parallelize([1, 2, 3], 2)
+          .map((x) => x + 1)
+          .collect(),
+      ).toEqual([2, 3, 4]);
     });
 
     it('an error in a map-side combine names the combining RDD', async () => {
@@ -449,7 +481,12 @@ describe.each(MODES)('actions (%s)', (master) => {
 
     it('lookup on a sorted RDD', async () => {
       const sc = ctx();
-      const s = sc.parallelize(Array.from({ length: 30 }, (_, i) => [i % 10, i] as [number, number]), 3).sortByKey();
+      const s = sc
+        .parallelize(
+          Array.from({ length: 30 }, (_, i) => [i % 10, i] as [number, number]),
+          3,
+        )
+        .sortByKey();
       expect((await s.lookup(4)).sort((a, b) => a - b)).toEqual([4, 14, 24]);
       expect((await s.lookup(7)).sort((a, b) => a - b)).toEqual([7, 17, 27]);
     });
@@ -471,7 +508,18 @@ describe.each(MODES)('actions (%s)', (master) => {
       expect(await sc.parallelize(['pear', 'apple', 'zoo', 'Zed'], 2).max()).toBe('zoo');
       expect(await sc.parallelize(['pear', 'apple', 'zoo', 'Zed'], 2).min()).toBe('Zed');
       expect(await sc.parallelize([10, 9, 100], 2).max()).toBe(100);
-      expect(await sc.parallelize([[1, 2], [1, 10], [0, 99]], 2).max()).toEqual([1, 10]);
+      expect(
+        await sc
+          .parallelize(
+            [
+              [1, 2],
+              [1, 10],
+              [0, 99],
+            ],
+            2,
+          )
+          .max(),
+      ).toEqual([1, 10]);
     });
 
     it('max and min of an empty RDD reject', async () => {

@@ -135,9 +135,17 @@ describe.each(MODES)('class instances in the data (%s)', (master) => {
       (c, v) => c.add(v),
       (a, b) => a.add(b.total),
     );
-    expect((await failure(() => combined.collect())).message).toMatch(/holds at \[1\] an instance of Sum, which would be shuffled without its methods \(such as add\)/);
+    expect((await failure(() => combined.collect())).message).toMatch(
+      /holds at \[1\] an instance of Sum, which would be shuffled without its methods \(such as add\)/,
+    );
     // The context keeps working.
-    expect(await sc.parallelize([1, 2, 3], 2).map((x): [number, number] => [x % 2, x]).reduceByKey((a, b) => a + b).collectAsMap()).toEqual(
+    expect(
+      await sc
+        .parallelize([1, 2, 3], 2)
+        .map((x): [number, number] => [x % 2, x])
+        .reduceByKey((a, b) => a + b)
+        .collectAsMap(),
+    ).toEqual(
       new Map([
         [1, 4],
         [0, 2],
@@ -157,8 +165,12 @@ describe.each(MODES)('class instances in the data (%s)', (master) => {
     });
     const e = await failure(() => made.collect());
     expect(e).toBeInstanceOf(JobFailedError);
-    expect(e.message).toContain(`UnclonableDataError: The result of collect on ${made.label} for partition 0 holds at [0][1] an instance of Vec, which would reach the driver without its methods (such as len)`);
-    expect((await failure(() => made.values().reduce((a) => a))).message).toMatch(/The result of reduce on RDD \d+ .* holds at \.value an instance of Vec/);
+    expect(e.message).toContain(
+      `UnclonableDataError: The result of collect on ${made.label} for partition 0 holds at [0][1] an instance of Vec, which would reach the driver without its methods (such as len)`,
+    );
+    expect((await failure(() => made.values().reduce((a) => a))).message).toMatch(
+      /The result of reduce on RDD \d+ .* holds at \.value an instance of Vec/,
+    );
   });
 
   it('inside a worker, class instances pass freely along narrow steps (nothing crosses)', async () => {
@@ -206,7 +218,9 @@ describe.each(MODES)('class instances in the data (%s)', (master) => {
       const marked = points();
       marked.checkpoint();
       const e = await failure(() => marked.map((p) => p.norm()).collect());
-      expect(e.message).toContain(`Element 0 of a partition of ${marked.label}, checkpointed, is an instance of P, which would be read back from the checkpoint`);
+      expect(e.message).toContain(
+        `Element 0 of a partition of ${marked.label}, checkpointed, is an instance of P, which would be read back from the checkpoint`,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -214,13 +228,43 @@ describe.each(MODES)('class instances in the data (%s)', (master) => {
 
   it('a zero value (aggregateByKey, foldByKey, fold, aggregate) refuses a class instance at the call, as capture does', async () => {
     const pairs = sc.parallelize<[string, number]>([['a', 3]], 1);
-    expect(() => pairs.aggregateByKey(new Point(0, 0), (p) => p, (p) => p)).toThrow(UnclonableDataError);
-    expect(() => pairs.aggregateByKey(new Point(0, 0), (p) => p, (p) => p)).toThrow(/^aggregateByKey: the zero value is an instance of Point; .* \(such as norm\)/);
-    expect(() => pairs.foldByKey({ at: new Point(0, 0) } as unknown as number, (a, b) => a + b)).toThrow(/^foldByKey: the zero value's \.at is an instance of Point/);
-    await expect(sc.parallelize([1], 1).fold(new Point(0, 0) as unknown as number, (a) => a)).rejects.toThrow(/^fold: the zero value is an instance of Point/);
-    await expect(sc.parallelize([1], 1).aggregate(new Point(0, 0), (p) => p, (p) => p)).rejects.toThrow(/^aggregate: the zero value is an instance of Point/);
+    expect(() =>
+      pairs.aggregateByKey(
+        new Point(0, 0),
+        (p) => p,
+        (p) => p,
+      ),
+    ).toThrow(UnclonableDataError);
+    expect(() =>
+      pairs.aggregateByKey(
+        new Point(0, 0),
+        (p) => p,
+        (p) => p,
+      ),
+    ).toThrow(/^aggregateByKey: the zero value is an instance of Point; .* \(such as norm\)/);
+    expect(() => pairs.foldByKey({ at: new Point(0, 0) } as unknown as number, (a, b) => a + b)).toThrow(
+      /^foldByKey: the zero value's \.at is an instance of Point/,
+    );
+    await expect(sc.parallelize([1], 1).fold(new Point(0, 0) as unknown as number, (a) => a)).rejects.toThrow(
+      /^fold: the zero value is an instance of Point/,
+    );
+    await expect(
+      sc.parallelize([1], 1).aggregate(
+        new Point(0, 0),
+        (p) => p,
+        (p) => p,
+      ),
+    ).rejects.toThrow(/^aggregate: the zero value is an instance of Point/);
     // Plain zero values work as before.
-    expect(await pairs.aggregateByKey({ n: 0 }, (acc, v) => ({ n: acc.n + v }), (x, y) => ({ n: x.n + y.n })).collect()).toEqual([['a', { n: 3 }]]);
+    expect(
+      await pairs
+        .aggregateByKey(
+          { n: 0 },
+          (acc, v) => ({ n: acc.n + v }),
+          (x, y) => ({ n: x.n + y.n }),
+        )
+        .collect(),
+    ).toEqual([['a', { n: 3 }]]);
   });
 
   it('a broadcast refuses a class instance at the call, as capture does', async () => {

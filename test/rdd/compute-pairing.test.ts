@@ -29,22 +29,37 @@ const STEPS: Array<(parent: RDD<unknown>) => RDD<unknown>> = [
   (p) => element(p, 'filter', (x: number) => x % 2 === 0),
   (p) => element(p, 'flatMap', (x: number) => [x, -x]),
   (p) => element(p, 'keyBy', (x: number) => x % 5),
-  (p) => element(element(p, 'keyBy', (x: number) => x % 3), 'mapValues', (v: number) => v + 1),
-  (p) => element(element(p, 'keyBy', (x: number) => x % 3), 'values', undefined),
+  (p) =>
+    element(
+      element(p, 'keyBy', (x: number) => x % 3),
+      'mapValues',
+      (v: number) => v + 1,
+    ),
+  (p) =>
+    element(
+      element(p, 'keyBy', (x: number) => x % 3),
+      'values',
+      undefined,
+    ),
   (p) => new MapPartitionsRDD(p, { mode: 'glom', op: 'glom' }, id()),
 ];
 
 describe('compute and pushCompute agree', () => {
   it('for random chains of element-wise steps over random ranges', () => {
     fc.assert(
-      fc.property(fc.integer({ min: -50, max: 50 }), fc.integer({ min: 0, max: 200 }), fc.array(fc.integer({ min: 0, max: STEPS.length - 1 }), { maxLength: 5 }), (start, count, chain) => {
-        let rdd: RDD<unknown> = new RangeRDD(WORKER_RDD_CONTEXT, { start, step: 1, count, numSlices: 1 }, { id: 0, label: 'range' });
-        for (const i of chain) rdd = STEPS[i]!(rdd);
-        const pulled = [...rdd.iterator(0, tc)];
-        const pushed: unknown[] = [];
-        rdd.forEach(0, tc, (x) => pushed.push(x));
-        expect(pushed).toEqual(pulled);
-      }),
+      fc.property(
+        fc.integer({ min: -50, max: 50 }),
+        fc.integer({ min: 0, max: 200 }),
+        fc.array(fc.integer({ min: 0, max: STEPS.length - 1 }), { maxLength: 5 }),
+        (start, count, chain) => {
+          let rdd: RDD<unknown> = new RangeRDD(WORKER_RDD_CONTEXT, { start, step: 1, count, numSlices: 1 }, { id: 0, label: 'range' });
+          for (const i of chain) rdd = STEPS[i]!(rdd);
+          const pulled = [...rdd.iterator(0, tc)];
+          const pushed: unknown[] = [];
+          rdd.forEach(0, tc, (x) => pushed.push(x));
+          expect(pushed).toEqual(pulled);
+        },
+      ),
       { numRuns: 200 },
     );
   });

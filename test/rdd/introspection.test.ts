@@ -71,7 +71,10 @@ describe.each(MODES)('introspection (%s)', (master) => {
   });
 
   it('a narrow chain has no indentation', () => {
-    const r = ctx().parallelize([1, 2], 2).map((x) => x).filter(() => true);
+    const r = ctx()
+      .parallelize([1, 2], 2)
+      .map((x) => x)
+      .filter(() => true);
     expect(shape(r.toDebugString())).toEqual([
       '(2) MapPartitionsRDD at filter []',
       ' |  MapPartitionsRDD at map []',

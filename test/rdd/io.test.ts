@@ -195,7 +195,14 @@ describe.each(MODES)('io (%s)', (master) => {
           2,
         )
         .saveAsTextFile(pairs);
-      expect((await sc.textFile(pairs).map((l) => JSON.parse(l) as [string, number]).collect()).sort()).toEqual([
+      expect(
+        (
+          await sc
+            .textFile(pairs)
+            .map((l) => JSON.parse(l) as [string, number])
+            .collect()
+        ).sort(),
+      ).toEqual([
         ['a', 1],
         ['b', 2],
       ]);
@@ -239,9 +246,7 @@ describe.each(MODES)('io (%s)', (master) => {
       const cwd = process.cwd();
       process.chdir(sandbox);
       try {
-        await expect(sc.parallelize(['x'], 1).saveAsTextFile('', { overwrite: true })).rejects.toThrow(
-          /^Can not create a Path from an empty string/,
-        );
+        await expect(sc.parallelize(['x'], 1).saveAsTextFile('', { overwrite: true })).rejects.toThrow(/^Can not create a Path from an empty string/);
         // OutputPathError is not exported by the package index (yet), so it is recognised by name.
         await expect(sc.parallelize(['x'], 1).saveAsTextFile('.', { overwrite: true })).rejects.toMatchObject({
           name: 'OutputPathError',
@@ -267,9 +272,7 @@ describe.each(MODES)('io (%s)', (master) => {
       const out = path.join(fresh('reread'), 'out');
       await sc.parallelize([1, 2], 2).saveAsTextFile(out);
       const doubled = sc.textFile(out).map((l) => String(Number(l) * 2));
-      await expect(doubled.saveAsTextFile(out, { overwrite: true })).rejects.toThrow(
-        `Output path ${out} is or contains the job's input ${out}`,
-      );
+      await expect(doubled.saveAsTextFile(out, { overwrite: true })).rejects.toThrow(`Output path ${out} is or contains the job's input ${out}`);
       expect(numSorted((await sc.textFile(out).collect()).map(Number))).toEqual([1, 2]);
     });
 
@@ -277,10 +280,19 @@ describe.each(MODES)('io (%s)', (master) => {
       const sc = ctx();
       const out = path.join(fresh('sorted'), 'out');
       const data = Array.from({ length: 60 }, (_, i) => (i * 17) % 60);
-      await sc.parallelize(data, 3).sortBy((x) => x, true, 3).saveAsTextFile(out);
-      const files = readdirSync(out).filter((f) => f.startsWith('part-')).sort();
+      await sc
+        .parallelize(data, 3)
+        .sortBy((x) => x, true, 3)
+        .saveAsTextFile(out);
+      const files = readdirSync(out)
+        .filter((f) => f.startsWith('part-'))
+        .sort();
       expect(files).toHaveLength(3);
-      const lines = files.flatMap((f) => readFileSync(path.join(out, f), 'utf8').split('\n').filter((l) => l !== ''));
+      const lines = files.flatMap((f) =>
+        readFileSync(path.join(out, f), 'utf8')
+          .split('\n')
+          .filter((l) => l !== ''),
+      );
       expect(lines.map(Number)).toEqual(Array.from({ length: 60 }, (_, i) => i));
     });
   });

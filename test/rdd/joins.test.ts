@@ -90,7 +90,13 @@ describe.each(MODES)('joins (%s)', (master) => {
     const out = await left().cogroup(right()).collect();
     expect(normCogroup(out)).toEqual(
       sorted([
-        ['a', [[1, 3], ['x', 'z']]],
+        [
+          'a',
+          [
+            [1, 3],
+            ['x', 'z'],
+          ],
+        ],
         ['b', [[2], []]],
         ['c', [[], ['y']]],
         ['d', [[7], ['w']]],
@@ -160,7 +166,10 @@ describe.each(MODES)('joins (%s)', (master) => {
     );
     expect(sorted(await a.join(b).collect())).toEqual(
       sorted([
-        [[1, 'x'], [1, 'arr']],
+        [
+          [1, 'x'],
+          [1, 'arr'],
+        ],
         [{ p: 1, q: 2 }, [2, 'obj']],
       ]),
     );

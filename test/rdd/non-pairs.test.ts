@@ -52,7 +52,11 @@ describe('pair operations refuse elements that are not pairs (local[2])', () => 
     // Deterministic, yet retried like every task failure (Spark's spark.task.maxFailures); each attempt says why.
     expect((e as JobFailedError).causes).toHaveLength(4);
     for (const cause of (e as JobFailedError).causes) expect(cause).toMatchObject({ name: 'NotAPairError' });
-    expect(await pairs().reduceByKey((a, b) => a + b).collectAsMap()).toEqual(
+    expect(
+      await pairs()
+        .reduceByKey((a, b) => a + b)
+        .collectAsMap(),
+    ).toEqual(
       new Map([
         ['a', 4],
         ['b', 2],
@@ -62,7 +66,11 @@ describe('pair operations refuse elements that are not pairs (local[2])', () => 
 
   it('arrays of another length and strings of two characters are not pairs', async () => {
     const triples = sc.parallelize([['a', 1, 'x']], 1);
-    const e1 = await failure(() => asPairs(triples).reduceByKey((a, b) => a + b).collect());
+    const e1 = await failure(() =>
+      asPairs(triples)
+        .reduceByKey((a, b) => a + b)
+        .collect(),
+    );
     expect(e1.message).toContain(`but ${triples.label} produced ["a",1,"x"]`);
     const strings = sc.parallelize(['ab'], 1);
     const e2 = await failure(() => asPairs(strings).groupByKey().collect());
@@ -72,9 +80,29 @@ describe('pair operations refuse elements that are not pairs (local[2])', () => 
   // Every pair operation, each with the operation (an RDD label, or the action's name) that must name itself.
   const cases: Array<[string, (input: RDD<unknown>) => { consumer: RegExp | string; run: () => Promise<unknown> }]> = [
     ['reduceByKey', (r) => label(asPairs(r).reduceByKey((a, b) => a + b))],
-    ['aggregateByKey', (r) => label(asPairs(r).aggregateByKey(0, (a, v) => a + v, (a, b) => a + b))],
+    [
+      'aggregateByKey',
+      (r) =>
+        label(
+          asPairs(r).aggregateByKey(
+            0,
+            (a, v) => a + v,
+            (a, b) => a + b,
+          ),
+        ),
+    ],
     ['foldByKey', (r) => label(asPairs(r).foldByKey(0, (a, b) => a + b))],
-    ['combineByKey', (r) => label(asPairs(r).combineByKey((v) => [v], (c, v) => [...c, v], (a, b) => [...a, ...b]))],
+    [
+      'combineByKey',
+      (r) =>
+        label(
+          asPairs(r).combineByKey(
+            (v) => [v],
+            (c, v) => [...c, v],
+            (a, b) => [...a, ...b],
+          ),
+        ),
+    ],
     ['groupByKey', (r) => label(asPairs(r).groupByKey())],
     ['partitionBy', (r) => label(asPairs(r).partitionBy(3))],
     ['sortByKey', (r) => label(asPairs(r).sortByKey())],
@@ -130,7 +158,12 @@ describe('pair operations refuse elements that are not pairs (local[2])', () => 
     const part = new HashPartitioner(2);
     const a = pairs().partitionBy(part);
     expect(await a.join(pairs().partitionBy(part)).count()).toBe(5);
-    expect(await pairs().mapValues((v) => v * 2).values().sum()).toBe(12);
+    expect(
+      await pairs()
+        .mapValues((v) => v * 2)
+        .values()
+        .sum(),
+    ).toBe(12);
     expect(await pairs().lookup('a')).toEqual([1, 3]);
     expect(await pairs().countByKey()).toEqual(
       new Map([

@@ -48,7 +48,11 @@ describe.each(MODES)('pair operations (%s)', (master) => {
     });
 
     it('mapValues maps the value only', async () => {
-      expect(await pairs().mapValues((v) => v * 10).collect()).toEqual([
+      expect(
+        await pairs()
+          .mapValues((v) => v * 10)
+          .collect(),
+      ).toEqual([
         ['a', 10],
         ['b', 20],
         ['a', 30],
@@ -170,7 +174,9 @@ describe.each(MODES)('pair operations (%s)', (master) => {
     });
 
     it('groupBy groups elements by a key function', async () => {
-      const g = ctx().range(1, 10, 1, 3).groupBy((x) => x % 3, 2);
+      const g = ctx()
+        .range(1, 10, 1, 3)
+        .groupBy((x) => x % 3, 2);
       expect(g.getNumPartitions()).toBe(2);
       const out = await g.collect();
       expect(sorted(out.map(([k, vs]) => [k, [...vs].sort((a, b) => a - b)]))).toEqual([
@@ -255,7 +261,17 @@ describe.each(MODES)('pair operations (%s)', (master) => {
       2,
     );
     // partition 0 holds k:1, partition 1 holds j:5 and k:2
-    expect(sorted(await r.aggregateByKey(10, (a, v) => a + v, (a, b) => a + b).collect())).toEqual([
+    expect(
+      sorted(
+        await r
+          .aggregateByKey(
+            10,
+            (a, v) => a + v,
+            (a, b) => a + b,
+          )
+          .collect(),
+      ),
+    ).toEqual([
       ['j', 15],
       ['k', 23],
     ]);
@@ -274,21 +290,47 @@ describe.each(MODES)('pair operations (%s)', (master) => {
   it('bad partition counts throw at the call for every shuffle', () => {
     const sc = ctx();
     expect(() => pairs().groupByKey(0)).toThrow(RangeError);
-    expect(() => pairs().aggregateByKey(0, (a, b) => a + b, (a, b) => a + b, -1)).toThrow(RangeError);
+    expect(() =>
+      pairs().aggregateByKey(
+        0,
+        (a, b) => a + b,
+        (a, b) => a + b,
+        -1,
+      ),
+    ).toThrow(RangeError);
     expect(() => pairs().foldByKey(0, (a, b) => a + b, 1.5)).toThrow(RangeError);
-    expect(() => pairs().combineByKey((v) => v, (a, b) => a + b, (a, b) => a + b, 0)).toThrow(RangeError);
+    expect(() =>
+      pairs().combineByKey(
+        (v) => v,
+        (a, b) => a + b,
+        (a, b) => a + b,
+        0,
+      ),
+    ).toThrow(RangeError);
     expect(() => sc.parallelize([1]).groupBy((x) => x, 0)).toThrow(RangeError);
     expect(() => sc.parallelize([1]).sortBy((x) => x, true, 0)).toThrow(RangeError);
   });
 
   describe('foldByKey and combineByKey', () => {
     it('foldByKey folds each key from zero', async () => {
-      expect(sorted(await pairs().foldByKey(0, (a, b) => a + b).collect())).toEqual([
+      expect(
+        sorted(
+          await pairs()
+            .foldByKey(0, (a, b) => a + b)
+            .collect(),
+        ),
+      ).toEqual([
         ['a', 10],
         ['b', 7],
         ['c', 4],
       ]);
-      expect(sorted(await pairs().foldByKey(1, (a, b) => a * b, 2).collect())).toEqual([
+      expect(
+        sorted(
+          await pairs()
+            .foldByKey(1, (a, b) => a * b, 2)
+            .collect(),
+        ),
+      ).toEqual([
         ['a', 18],
         ['b', 10],
         ['c', 4],
@@ -376,7 +418,10 @@ describe.each(MODES)('pair operations (%s)', (master) => {
       expect(grouped).toHaveLength(4);
       expect(sorted(grouped.map(([k, vs]) => [k, [...vs].sort((a, b) => a - b)]))).toEqual(
         sorted([
-          [[1, 2], [1, 2, 3]],
+          [
+            [1, 2],
+            [1, 2, 3],
+          ],
           [{ a: 1, b: 2 }, [10, 20]],
           [[2, 1], [100]],
           [{ a: 1, b: [3] }, [1000, 2000]],

@@ -13,7 +13,11 @@ const shuffles = (rdd: RDD<unknown>): number => new Set(rdd.toDebugString().matc
 describe.each(MODES)('partitioning (%s)', (master) => {
   const ctx = useContext(master);
   const keys = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l'];
-  const pairs = (n: number): RDD<[string, number]> => ctx().parallelize(keys.map((k, i) => [k, i] as [string, number]), n);
+  const pairs = (n: number): RDD<[string, number]> =>
+    ctx().parallelize(
+      keys.map((k, i) => [k, i] as [string, number]),
+      n,
+    );
 
   describe('partitionBy', () => {
     it('places every key in the partition its HashPartitioner names', async () => {
@@ -59,8 +63,12 @@ describe.each(MODES)('partitioning (%s)', (master) => {
       parts.forEach((part, i) => {
         for (const [k] of part) expect(hp.getPartition(k)).toBe(i);
       });
-      const objPart = parts.findIndex((part) => part.some(([k]) => k !== null && typeof k === 'object' && !Array.isArray(k) && 'b' in k && (k as { b: unknown }).b === 'x'));
-      expect(parts[objPart]!.filter(([k]) => k !== null && typeof k === 'object' && !Array.isArray(k) && (k as { b?: unknown }).b === 'x')).toHaveLength(2);
+      const objPart = parts.findIndex((part) =>
+        part.some(([k]) => k !== null && typeof k === 'object' && !Array.isArray(k) && 'b' in k && (k as { b: unknown }).b === 'x'),
+      );
+      expect(
+        parts[objPart]!.filter(([k]) => k !== null && typeof k === 'object' && !Array.isArray(k) && (k as { b?: unknown }).b === 'x'),
+      ).toHaveLength(2);
     });
 
     it('with an equal partitioner returns the same RDD: no new shuffle', () => {
@@ -79,18 +87,57 @@ describe.each(MODES)('partitioning (%s)', (master) => {
   describe('default partition count and partitioner reuse', () => {
     it('a shuffle without a count takes the largest parent count', () => {
       const sc = ctx();
-      expect(pairs(3).reduceByKey((a, b) => a + b).getNumPartitions()).toBe(3);
+      expect(
+        pairs(3)
+          .reduceByKey((a, b) => a + b)
+          .getNumPartitions(),
+      ).toBe(3);
       expect(pairs(5).groupByKey().getNumPartitions()).toBe(5);
       expect(pairs(2).join(pairs(7)).getNumPartitions()).toBe(7);
       expect(pairs(7).cogroup(pairs(2)).getNumPartitions()).toBe(7);
-      expect(pairs(2).union(pairs(3)).reduceByKey((a, b) => a + b).getNumPartitions()).toBe(5);
+      expect(
+        pairs(2)
+          .union(pairs(3))
+          .reduceByKey((a, b) => a + b)
+          .getNumPartitions(),
+      ).toBe(5);
       expect(sc.parallelize([1, 2], 4).distinct().getNumPartitions()).toBe(4);
-      expect(sc.parallelize([1, 2], 4).groupBy((x) => x).getNumPartitions()).toBe(4);
-      expect(sc.parallelize([1, 2], 4).sortBy((x) => x).getNumPartitions()).toBe(4);
+      expect(
+        sc
+          .parallelize([1, 2], 4)
+          .groupBy((x) => x)
+          .getNumPartitions(),
+      ).toBe(4);
+      expect(
+        sc
+          .parallelize([1, 2], 4)
+          .sortBy((x) => x)
+          .getNumPartitions(),
+      ).toBe(4);
       expect(pairs(6).sortByKey().getNumPartitions()).toBe(6);
-      expect(pairs(3).aggregateByKey(0, (a, b) => a + b, (a, b) => a + b).getNumPartitions()).toBe(3);
-      expect(pairs(3).foldByKey(0, (a, b) => a + b).getNumPartitions()).toBe(3);
-      expect(pairs(3).combineByKey((v) => v, (a, b) => a + b, (a, b) => a + b).getNumPartitions()).toBe(3);
+      expect(
+        pairs(3)
+          .aggregateByKey(
+            0,
+            (a, b) => a + b,
+            (a, b) => a + b,
+          )
+          .getNumPartitions(),
+      ).toBe(3);
+      expect(
+        pairs(3)
+          .foldByKey(0, (a, b) => a + b)
+          .getNumPartitions(),
+      ).toBe(3);
+      expect(
+        pairs(3)
+          .combineByKey(
+            (v) => v,
+            (a, b) => a + b,
+            (a, b) => a + b,
+          )
+          .getNumPartitions(),
+      ).toBe(3);
     });
 
     it('reuses an existing partitioner: combining a partitioned RDD needs no new shuffle', async () => {

@@ -87,7 +87,9 @@ describe.each(MODES)('persistence (%s)', (master) => {
   });
 
   it('toDebugString shows the storage level', () => {
-    const r = ctx().parallelize([1], 1).map((x) => x);
+    const r = ctx()
+      .parallelize([1], 1)
+      .map((x) => x);
     expect(r.toDebugString()).toMatch(/\[\]$/);
     r.cache();
     expect(r.toDebugString()).toContain('[Memory Deserialized 1x Replicated]');

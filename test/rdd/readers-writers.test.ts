@@ -21,18 +21,29 @@ describe.each(MODES)('readers and writers (%s)', (master) => {
     const names = readdirSync(out).sort();
     expect(names).toEqual(['_SUCCESS', 'part-00000.gz', 'part-00001.gz', 'part-00002.gz']);
     // Real gzip (concatenated members are one valid file for any gunzip).
-    expect(gunzipSync(readFileSync(path.join(out, 'part-00000.gz'))).toString().split('\n')[0]).toBe('line 0 ');
+    expect(
+      gunzipSync(readFileSync(path.join(out, 'part-00000.gz')))
+        .toString()
+        .split('\n')[0],
+    ).toBe('line 0 ');
     expect(await ctx().textFile(out).collect()).toEqual(lines);
     // overwrite replaces a previous gzip output
     await ctx().parallelize(['only'], 1).saveAsTextFile(out, { compression: 'gzip', overwrite: true });
     expect(await ctx().textFile(out).collect()).toEqual(['only']);
-    await expect(ctx().parallelize(['x']).saveAsTextFile(dir('bad'), { compression: 'zip' as never })).rejects.toThrow(/compression/);
+    await expect(
+      ctx()
+        .parallelize(['x'])
+        .saveAsTextFile(dir('bad'), { compression: 'zip' as never }),
+    ).rejects.toThrow(/compression/);
   });
 
   test('saveAsObjectFile / objectFile: any structured-clone value round-trips', async () => {
     const out = dir('objects');
     const values: unknown[] = [
-      new Map<unknown, unknown>([['a', 1], [[1, 2], { deep: [new Set([1, 2])] }]]),
+      new Map<unknown, unknown>([
+        ['a', 1],
+        [[1, 2], { deep: [new Set([1, 2])] }],
+      ]),
       new Date(1_700_000_000_000),
       new Float64Array([1.5, -0, NaN]),
       { nested: { arr: [1, 'two', null, undefined], big: 12345678901234567890n } },
@@ -41,7 +52,9 @@ describe.each(MODES)('readers and writers (%s)', (master) => {
       /re+gex/gi,
     ];
     const many = Array.from({ length: 3000 }, (_, i) => ({ i, tags: new Set([`t${i % 7}`]) }));
-    await ctx().parallelize([...values, ...many], 4).saveAsObjectFile(out);
+    await ctx()
+      .parallelize([...values, ...many], 4)
+      .saveAsObjectFile(out);
     const back = await ctx().objectFile(out).collect();
     expect(back).toHaveLength(values.length + many.length);
     expect(back.slice(0, values.length)).toEqual(values);
@@ -71,7 +84,10 @@ describe.each(MODES)('readers and writers (%s)', (master) => {
     expect(byName.get('a.bin')).toBeInstanceOf(Uint8Array);
     expect(Buffer.from(byName.get('a.bin')!).equals(a)).toBe(true);
     expect(Buffer.from(byName.get('b.bin')!).equals(b)).toBe(true);
-    const sizes = await ctx().binaryFiles(d).mapValues((bytes) => bytes.length).collectAsMap();
+    const sizes = await ctx()
+      .binaryFiles(d)
+      .mapValues((bytes) => bytes.length)
+      .collectAsMap();
     expect(sizes.get(path.join(d, 'a.bin'))).toBe(5);
     expect(sizes.get(path.join(d, 'b.bin'))).toBe(70_000);
   });
@@ -82,13 +98,18 @@ describe.each(MODES)('readers and writers (%s)', (master) => {
     writeFileSync(path.join(d, 'a.csv'), 'name,age,quote\r\nann,31,"said ""hi"", then left"\r\nbob,45,"two\nlines"\r\n');
     writeFileSync(path.join(d, 'b.csv'), 'name,age,quote\ncid,22,\n');
     const people = await ctx().csvFile(d).collect();
-    expect(sorted(people)).toEqual(sorted([
-      { name: 'ann', age: '31', quote: 'said "hi", then left' },
-      { name: 'bob', age: '45', quote: 'two\nlines' },
-      { name: 'cid', age: '22', quote: '' },
-    ]));
+    expect(sorted(people)).toEqual(
+      sorted([
+        { name: 'ann', age: '31', quote: 'said "hi", then left' },
+        { name: 'bob', age: '45', quote: 'two\nlines' },
+        { name: 'cid', age: '22', quote: '' },
+      ]),
+    );
     const raw = await ctx().csvFile(path.join(d, 'b.csv'), { header: false }).collect();
-    expect(raw).toEqual([['name', 'age', 'quote'], ['cid', '22', '']]);
+    expect(raw).toEqual([
+      ['name', 'age', 'quote'],
+      ['cid', '22', ''],
+    ]);
     writeFileSync(path.join(d, 'c.tsv'), 'x\ty\n1\t2\n');
     expect(await ctx().csvFile(path.join(d, 'c.tsv'), { delimiter: '\t' }).collect()).toEqual([{ x: '1', y: '2' }]);
     writeFileSync(path.join(d, 'bad.csv'), 'a,b\n1,2,3\n');
@@ -107,15 +128,23 @@ describe.each(MODES)('readers and writers (%s)', (master) => {
     const d = dir('jsonl-bad');
     mkdirSync(d, { recursive: true });
     writeFileSync(path.join(d, 'e.jsonl'), '{"a":1}\n\n{"a":2}\n{oops\n');
-    await expect(ctx().jsonLinesFile(d).collect()).rejects.toThrow(new RegExp(`Input record: ${path.join(d, 'e.jsonl').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, line 4`));
+    await expect(ctx().jsonLinesFile(d).collect()).rejects.toThrow(
+      new RegExp(`Input record: ${path.join(d, 'e.jsonl').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, line 4`),
+    );
     await expect(ctx().parallelize([undefined]).saveAsJsonLines(dir('jsonl-undef'))).rejects.toThrow(/undefined cannot be written as JSON/);
   });
 });
 
 describe('parseCsv', () => {
   test('RFC 4180 records', () => {
-    expect(parseCsv('a,b\n1,"x,y"\n')).toEqual([['a', 'b'], ['1', 'x,y']]);
-    expect(parseCsv('a,b\r\n,\r\n')).toEqual([['a', 'b'], ['', '']]);
+    expect(parseCsv('a,b\n1,"x,y"\n')).toEqual([
+      ['a', 'b'],
+      ['1', 'x,y'],
+    ]);
+    expect(parseCsv('a,b\r\n,\r\n')).toEqual([
+      ['a', 'b'],
+      ['', ''],
+    ]);
     expect(parseCsv('\ufeffh\n"q""uote"')).toEqual([['h'], ['q"uote']]);
     expect(parseCsv('a\n\nb\n')).toEqual([['a'], [''], ['b']]);
     expect(parseCsv('')).toEqual([]);

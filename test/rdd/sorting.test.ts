@@ -23,7 +23,12 @@ describe.each(MODES)('sorting (%s)', (master) => {
 
   it('sortByKey ascending is globally sorted across several partitions', async () => {
     const sc = ctx();
-    const s = sc.parallelize(data.map((k) => [k, `v${k}`] as [number, string]), 4).sortByKey();
+    const s = sc
+      .parallelize(
+        data.map((k) => [k, `v${k}`] as [number, string]),
+        4,
+      )
+      .sortByKey();
     expect(s.getNumPartitions()).toBe(4);
     const parts = await s.keys().glom().collect();
     expect(parts).toHaveLength(4);
@@ -37,7 +42,12 @@ describe.each(MODES)('sorting (%s)', (master) => {
 
   it('sortByKey descending is globally sorted in reverse', async () => {
     const sc = ctx();
-    const s = sc.parallelize(data.map((k) => [k, k * 2] as [number, number]), 3).sortByKey(false);
+    const s = sc
+      .parallelize(
+        data.map((k) => [k, k * 2] as [number, number]),
+        3,
+      )
+      .sortByKey(false);
     const parts = await s.keys().glom().collect();
     expect(parts).toHaveLength(3);
     expectGloballySorted(parts, false);
@@ -46,7 +56,12 @@ describe.each(MODES)('sorting (%s)', (master) => {
 
   it('sortByKey with an explicit partition count', async () => {
     const sc = ctx();
-    const s = sc.parallelize(data.map((k) => [k, null] as [number, null]), 2).sortByKey(true, 5);
+    const s = sc
+      .parallelize(
+        data.map((k) => [k, null] as [number, null]),
+        2,
+      )
+      .sortByKey(true, 5);
     expect(s.getNumPartitions()).toBe(5);
     const parts = await s.keys().glom().collect();
     expect(parts).toHaveLength(5);
@@ -58,37 +73,61 @@ describe.each(MODES)('sorting (%s)', (master) => {
   it('sortByKey of few distinct keys and of one hot key', async () => {
     const sc = ctx();
     const skewed = [...Array.from({ length: 50 }, () => 5), 1, 9, 5, 3];
-    const out = await sc.parallelize(skewed.map((k, i) => [k, i] as [number, number]), 3).sortByKey(true, 4).keys().collect();
+    const out = await sc
+      .parallelize(
+        skewed.map((k, i) => [k, i] as [number, number]),
+        3,
+      )
+      .sortByKey(true, 4)
+      .keys()
+      .collect();
     expect(out).toEqual([...skewed].sort((a, b) => a - b));
-    const same = await sc.parallelize(Array.from({ length: 20 }, (_, i) => [7, i] as [number, number]), 4).sortByKey(false).values().collect();
+    const same = await sc
+      .parallelize(
+        Array.from({ length: 20 }, (_, i) => [7, i] as [number, number]),
+        4,
+      )
+      .sortByKey(false)
+      .values()
+      .collect();
     expect([...same].sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i));
   });
 
   it('numbers order numerically, strings by code unit, arrays element by element', async () => {
     const sc = ctx();
     const nums = [10, 9, 100, -1, 2.5, -30, 0];
-    expect(await sc.parallelize(nums.map((n) => [n, 0] as [number, number]), 3).sortByKey().keys().collect()).toEqual([-30, -1, 0, 2.5, 9, 10, 100]);
+    expect(
+      await sc
+        .parallelize(
+          nums.map((n) => [n, 0] as [number, number]),
+          3,
+        )
+        .sortByKey()
+        .keys()
+        .collect(),
+    ).toEqual([-30, -1, 0, 2.5, 9, 10, 100]);
     const strs = ['b', 'a', 'B', 'é', 'Z', 'aa', '', 'a b'];
-    expect(await sc.parallelize(strs.map((s) => [s, 0] as [string, number]), 3).sortByKey().keys().collect()).toEqual([
-      '',
-      'B',
-      'Z',
-      'a',
-      'a b',
-      'aa',
-      'b',
-      'é',
-    ]);
+    expect(
+      await sc
+        .parallelize(
+          strs.map((s) => [s, 0] as [string, number]),
+          3,
+        )
+        .sortByKey()
+        .keys()
+        .collect(),
+    ).toEqual(['', 'B', 'Z', 'a', 'a b', 'aa', 'b', 'é']);
     const arrs = [[1, 2], [1], [0, 5], [1, 1], [], [1, 2, 0], [0, 10]];
-    expect(await sc.parallelize(arrs.map((a) => [a, 0] as [number[], number]), 3).sortByKey().keys().collect()).toEqual([
-      [],
-      [0, 5],
-      [0, 10],
-      [1],
-      [1, 1],
-      [1, 2],
-      [1, 2, 0],
-    ]);
+    expect(
+      await sc
+        .parallelize(
+          arrs.map((a) => [a, 0] as [number[], number]),
+          3,
+        )
+        .sortByKey()
+        .keys()
+        .collect(),
+    ).toEqual([[], [0, 5], [0, 10], [1], [1, 1], [1, 2], [1, 2, 0]]);
   });
 
   it('sortBy sorts elements by a key function, both directions, with a partition count', async () => {
@@ -100,7 +139,10 @@ describe.each(MODES)('sorting (%s)', (master) => {
     const desc = r.sortBy((w) => w, false, 2);
     expect(desc.getNumPartitions()).toBe(2);
     expect(await desc.collect()).toEqual([...words].sort().reverse());
-    const numbers = await sc.parallelize(data, 4).sortBy((x) => -x, true, 3).collect();
+    const numbers = await sc
+      .parallelize(data, 4)
+      .sortBy((x) => -x, true, 3)
+      .collect();
     expect(numbers).toEqual([...ascending].reverse());
   });
 
@@ -116,7 +158,12 @@ describe.each(MODES)('sorting (%s)', (master) => {
   it('sorting empty inputs and more partitions than elements', async () => {
     const sc = ctx();
     expect(await sc.parallelize<[number, number]>([], 3).sortByKey().collect()).toEqual([]);
-    expect(await sc.emptyRDD<number>().sortBy((x) => x).collect()).toEqual([]);
+    expect(
+      await sc
+        .emptyRDD<number>()
+        .sortBy((x) => x)
+        .collect(),
+    ).toEqual([]);
     const tiny = sc.parallelize([3, 1, 2], 8).sortBy((x) => x, true, 6);
     expect(tiny.getNumPartitions()).toBe(6);
     expect(await tiny.collect()).toEqual([1, 2, 3]);
@@ -124,10 +171,15 @@ describe.each(MODES)('sorting (%s)', (master) => {
 
   it('a sorted RDD can be sorted again and reused across jobs', async () => {
     const sc = ctx();
-    const s = sc.parallelize(data.map((k) => [k, k] as [number, number]), 3).sortByKey();
+    const s = sc
+      .parallelize(
+        data.map((k) => [k, k] as [number, number]),
+        3,
+      )
+      .sortByKey();
     expect(await s.count()).toBe(200);
     const again = s.map(([k, v]) => [-k, v] as [number, number]).sortByKey(true, 2);
-    expect((await again.keys().collect())).toEqual([...ascending].reverse().map((k) => -k));
+    expect(await again.keys().collect()).toEqual([...ascending].reverse().map((k) => -k));
     expect(await s.keys().take(3)).toEqual(ascending.slice(0, 3));
   });
 });

@@ -13,7 +13,10 @@ describe.each(MODES)('Spark actions (%s)', (master) => {
     test('yields every element in order, one partition per job, as the iteration reaches it', async () => {
       // >>> rdd = sc.parallelize(range(10)); [x for x in rdd.toLocalIterator()] -> [0, 1, ..., 9]
       const sc = ctx();
-      const rdd = sc.parallelize(Array.from({ length: 10 }, (_, i) => i), 3);
+      const rdd = sc.parallelize(
+        Array.from({ length: 10 }, (_, i) => i),
+        3,
+      );
       const jobs: number[] = [];
       const off = sc.events.on('jobStart', (e: { jobId: number }): void => void jobs.push(e.jobId));
       try {
@@ -73,13 +76,18 @@ describe.each(MODES)('Spark actions (%s)', (master) => {
       expect(n).toBeGreaterThan(900);
       expect(n).toBeLessThan(1100);
       // >>> n = sc.parallelize([i % 20 for i in range(1000)]).countApproxDistinct(); 16 < n < 24 -> True
-      const small = await ctx().range(1000, undefined, 1, 4).map((i) => i % 20).countApproxDistinct();
+      const small = await ctx()
+        .range(1000, undefined, 1, 4)
+        .map((i) => i % 20)
+        .countApproxDistinct();
       expect(small).toBeGreaterThan(16);
       expect(small).toBeLessThan(24);
     });
 
     test('counts structurally distinct elements, more accurately with a smaller relativeSD', async () => {
-      const pairs = ctx().range(50_000, undefined, 1, 4).map((i) => [i % 5000, `k${i % 5000}`]);
+      const pairs = ctx()
+        .range(50_000, undefined, 1, 4)
+        .map((i) => [i % 5000, `k${i % 5000}`]);
       const n = await pairs.countApproxDistinct(0.01);
       expect(Math.abs(n - 5000) / 5000).toBeLessThan(0.04);
       await expect(pairs.countApproxDistinct(0)).rejects.toThrow(RangeError);
@@ -120,9 +128,20 @@ describe.each(MODES)('Spark actions (%s)', (master) => {
       expect(await rdd.treeReduce((a, b) => a + b, 3)).toBe(1999 * 1000);
       // A captured function travels into the tree rounds too.
       const bias = 0.5;
-      expect(await rdd.treeReduce(capture({ bias }, (a: number, b: number) => Math.max(a, b) + bias - bias), 3)).toBe(1999);
+      expect(
+        await rdd.treeReduce(
+          capture({ bias }, (a: number, b: number) => Math.max(a, b) + bias - bias),
+          3,
+        ),
+      ).toBe(1999);
       await expect(sc.emptyRDD<number>().treeReduce((a, b) => a + b)).rejects.toThrow(/empty/);
-      expect(await sc.emptyRDD<number>().treeAggregate(7, (a, b) => a + b, (a, b) => a + b)).toBe(7);
+      expect(
+        await sc.emptyRDD<number>().treeAggregate(
+          7,
+          (a, b) => a + b,
+          (a, b) => a + b,
+        ),
+      ).toBe(7);
     });
   });
 
@@ -130,24 +149,42 @@ describe.each(MODES)('Spark actions (%s)', (master) => {
     test("pyspark's examples", async () => {
       const rdd = ctx().range(51, undefined, 1, 3);
       // >>> rdd.histogram(2) -> ([0, 25, 50], [25, 26])
-      expect(await rdd.histogram(2)).toEqual([[0, 25, 50], [25, 26]]);
+      expect(await rdd.histogram(2)).toEqual([
+        [0, 25, 50],
+        [25, 26],
+      ]);
       // >>> rdd.histogram([0, 5, 25, 50]) -> ([0, 5, 25, 50], [5, 20, 26])
-      expect(await rdd.histogram([0, 5, 25, 50])).toEqual([[0, 5, 25, 50], [5, 20, 26]]);
+      expect(await rdd.histogram([0, 5, 25, 50])).toEqual([
+        [0, 5, 25, 50],
+        [5, 20, 26],
+      ]);
       // >>> rdd.histogram([0, 15, 30, 45, 60])  # evenly spaced buckets -> ([0, 15, 30, 45, 60], [15, 15, 15, 6])
-      expect(await rdd.histogram([0, 15, 30, 45, 60])).toEqual([[0, 15, 30, 45, 60], [15, 15, 15, 6]]);
+      expect(await rdd.histogram([0, 15, 30, 45, 60])).toEqual([
+        [0, 15, 30, 45, 60],
+        [15, 15, 15, 6],
+      ]);
       // >>> rdd = sc.parallelize(["ab", "ac", "b", "bd", "ef"]); rdd.histogram(("a", "b", "c")) -> (('a', 'b', 'c'), [2, 2])
-      expect(await ctx().parallelize(['ab', 'ac', 'b', 'bd', 'ef']).histogram(['a', 'b', 'c'])).toEqual([['a', 'b', 'c'], [2, 2]]);
+      expect(await ctx().parallelize(['ab', 'ac', 'b', 'bd', 'ef']).histogram(['a', 'b', 'c'])).toEqual([
+        ['a', 'b', 'c'],
+        [2, 2],
+      ]);
     });
 
     test("Spark's edge cases: one value, NaN and out-of-range values, bad buckets", async () => {
       expect(await ctx().parallelize([3, 3, 3]).histogram(4)).toEqual([[3, 3], [3]]);
-      expect(await ctx().parallelize([1, NaN, 2, 100, -1]).histogram([0, 1, 2])).toEqual([[0, 1, 2], [0, 2]]);
+      expect(await ctx().parallelize([1, NaN, 2, 100, -1]).histogram([0, 1, 2])).toEqual([
+        [0, 1, 2],
+        [0, 2],
+      ]);
       await expect(ctx().parallelize([1, 2]).histogram([2, 1])).rejects.toThrow(/sorted/);
       await expect(ctx().parallelize([1, 2]).histogram([1, 1])).rejects.toThrow(/duplicated/);
       await expect(ctx().parallelize([1, 2]).histogram([1])).rejects.toThrow(/at least 2/);
       await expect(ctx().parallelize([1, Infinity]).histogram(2)).rejects.toThrow(/infinite/);
       // Uneven float buckets go through the binary search: 0.1 + 0.2 lands in [0.3, 1] only if >= 0.3.
-      expect(await ctx().parallelize([0.1, 0.2, 0.30000000000000004, 1]).histogram([0, 0.3, 0.5, 1])).toEqual([[0, 0.3, 0.5, 1], [2, 1, 1]]);
+      expect(await ctx().parallelize([0.1, 0.2, 0.30000000000000004, 1]).histogram([0, 0.3, 0.5, 1])).toEqual([
+        [0, 0.3, 0.5, 1],
+        [2, 1, 1],
+      ]);
     });
   });
 
@@ -175,10 +212,21 @@ describe.each(MODES)('Spark actions (%s)', (master) => {
     });
 
     test('max/min with a key return the element, the first of equal keys; reject on empty', async () => {
-      const people = ctx().parallelize([{ name: 'ann', age: 31 }, { name: 'bob', age: 45 }, { name: 'cid', age: 45 }], 3);
+      const people = ctx().parallelize(
+        [
+          { name: 'ann', age: 31 },
+          { name: 'bob', age: 45 },
+          { name: 'cid', age: 45 },
+        ],
+        3,
+      );
       expect(await people.max((p) => p.age)).toEqual({ name: 'bob', age: 45 });
       expect(await people.min((p) => p.name.length)).toEqual({ name: 'ann', age: 31 });
-      await expect(ctx().emptyRDD<number>().max((x) => -x)).rejects.toThrow(/empty/);
+      await expect(
+        ctx()
+          .emptyRDD<number>()
+          .max((x) => -x),
+      ).rejects.toThrow(/empty/);
       expect(await ctx().emptyRDD<number>().variance()).toBeNaN();
     });
   });

@@ -42,8 +42,22 @@ describe.each(MODES)('Spark transformations (%s)', (master) => {
     expect(sa.length > 100 && sa.length < 300 && sb.length > 50 && sb.length < 150).toBe(true);
     expect(Math.max(...sa) <= 999 && Math.min(...sa) >= 0).toBe(true);
     // A Map with structural keys, and with replacement (fractions above 1 allowed).
-    const tuples = sc.parallelize([[0, 0], [0, 1]]).cartesian(sc.range(500, undefined, 1, 2));
-    const withRep = await tuples.sampleByKey(true, new Map([[[0, 0], 2], [[0, 1], 0]]), 5).countByKey();
+    const tuples = sc
+      .parallelize([
+        [0, 0],
+        [0, 1],
+      ])
+      .cartesian(sc.range(500, undefined, 1, 2));
+    const withRep = await tuples
+      .sampleByKey(
+        true,
+        new Map([
+          [[0, 0], 2],
+          [[0, 1], 0],
+        ]),
+        5,
+      )
+      .countByKey();
     expect(withRep.get([0, 0])).toBeGreaterThan(800);
     expect(withRep.get([0, 0])).toBeLessThan(1200);
     expect(withRep.has([0, 1])).toBe(false);
@@ -54,12 +68,36 @@ describe.each(MODES)('Spark transformations (%s)', (master) => {
     // >>> rdd = sc.parallelize([(0, 5), (3, 8), (2, 6), (0, 8), (3, 8), (1, 3)])
     // >>> rdd2 = rdd.repartitionAndSortWithinPartitions(2, lambda x: x % 2, True)
     // >>> rdd2.glom().collect() -> [[(0, 5), (0, 8), (2, 6)], [(1, 3), (3, 8), (3, 8)]]
-    const rdd = ctx().parallelize<[number, number]>([[0, 5], [3, 8], [2, 6], [0, 8], [3, 8], [1, 3]], 3);
+    const rdd = ctx().parallelize<[number, number]>(
+      [
+        [0, 5],
+        [3, 8],
+        [2, 6],
+        [0, 8],
+        [3, 8],
+        [1, 3],
+      ],
+      3,
+    );
     const rdd2 = rdd.repartitionAndSortWithinPartitions({ numPartitions: 2, getPartition: (x: number) => x % 2 });
     const glommed = await rdd2.glom().collect();
     // Values of equal keys keep no particular order in Spark either; keys are sorted.
-    expect(glommed.map((p) => p.map(([k]) => k))).toEqual([[0, 0, 2], [1, 3, 3]]);
-    expect(glommed.map((p) => sorted(p))).toEqual([sorted([[0, 5], [0, 8], [2, 6]]), sorted([[1, 3], [3, 8], [3, 8]])]);
+    expect(glommed.map((p) => p.map(([k]) => k))).toEqual([
+      [0, 0, 2],
+      [1, 3, 3],
+    ]);
+    expect(glommed.map((p) => sorted(p))).toEqual([
+      sorted([
+        [0, 5],
+        [0, 8],
+        [2, 6],
+      ]),
+      sorted([
+        [1, 3],
+        [3, 8],
+        [3, 8],
+      ]),
+    ]);
     const desc = await rdd.repartitionAndSortWithinPartitions(1, false).collect();
     expect(desc.map(([k]) => k)).toEqual([3, 3, 2, 1, 0, 0]);
   });
@@ -68,7 +106,11 @@ describe.each(MODES)('Spark transformations (%s)', (master) => {
     // >>> sc.parallelize(["a", "b", "c", "d", "e"], 3).zipWithUniqueId().collect()
     // -> [('a', 0), ('b', 1), ('c', 4), ('d', 2), ('e', 5)]
     expect(await ctx().parallelize(['a', 'b', 'c', 'd', 'e'], 3).zipWithUniqueId().collect()).toEqual([
-      ['a', 0], ['b', 1], ['c', 4], ['d', 2], ['e', 5],
+      ['a', 0],
+      ['b', 1],
+      ['c', 4],
+      ['d', 2],
+      ['e', 5],
     ]);
   });
 
@@ -77,9 +119,12 @@ describe.each(MODES)('Spark transformations (%s)', (master) => {
     const b = ctx().parallelize(['a', 'b', 'c'], 2);
     expect(await a.zipPartitions(b, (xs, ys) => [[...xs].length, [...ys].length]).collect()).toEqual([2, 1, 2, 2]);
     const sep = '-';
-    const joined = a.zipPartitions(b, capture({ sep }, function* (xs: Iterable<number>, ys: Iterable<string>) {
-      yield [...xs].join(sep) + '|' + [...ys].join(sep);
-    }));
+    const joined = a.zipPartitions(
+      b,
+      capture({ sep }, function* (xs: Iterable<number>, ys: Iterable<string>) {
+        yield [...xs].join(sep) + '|' + [...ys].join(sep);
+      }),
+    );
     expect(await joined.collect()).toEqual(['1-2|a', '3-4|b-c']);
     expect(() => a.zipPartitions(ctx().parallelize([1], 1), (x) => x)).toThrow(/same number of partitions/);
   });
@@ -88,8 +133,18 @@ describe.each(MODES)('Spark transformations (%s)', (master) => {
     // >>> sc.parallelize(['1', '2', '', '3']).pipe('cat').collect() -> ['1', '2', '', '3']
     expect(await ctx().parallelize(['1', '2', '', '3'], 2).pipe('cat').collect()).toEqual(['1', '2', '', '3']);
     expect(await ctx().parallelize(['b', 'c', 'a'], 1).pipe(['sort']).collect()).toEqual(['a', 'b', 'c']);
-    expect(await ctx().parallelize([1, { a: 2 }], 1).pipe('cat').collect()).toEqual(['1', '{"a":2}']);
-    expect(await ctx().parallelize(['x'], 1).pipe('echo "$GREETING $(cat)"', { env: { GREETING: 'hi' } }).collect()).toEqual(['hi x']);
+    expect(
+      await ctx()
+        .parallelize([1, { a: 2 }], 1)
+        .pipe('cat')
+        .collect(),
+    ).toEqual(['1', '{"a":2}']);
+    expect(
+      await ctx()
+        .parallelize(['x'], 1)
+        .pipe('echo "$GREETING $(cat)"', { env: { GREETING: 'hi' } })
+        .collect(),
+    ).toEqual(['hi x']);
     expect(await ctx().emptyRDD<string>().pipe('cat').collect()).toEqual([]);
     await expect(ctx().parallelize(['x'], 1).pipe('echo oops >&2; exit 3').collect()).rejects.toThrow(/exited with 3: oops/);
   });
@@ -99,7 +154,9 @@ describe.each(MODES)('Spark transformations (%s)', (master) => {
     const byMod: CustomPartitioner<number> = { numPartitions: n, getPartition: capture({ n }, (k: number) => ((k % n) + n) % n) };
 
     test('partitionBy places keys with the user function in the workers', async () => {
-      const pairs = ctx().range(30, undefined, 1, 4).map((i) => [i, `v${i}`]);
+      const pairs = ctx()
+        .range(30, undefined, 1, 4)
+        .map((i) => [i, `v${i}`]);
       const parts = await pairs.partitionBy(byMod).glom().collect();
       expect(parts).toHaveLength(3);
       parts.forEach((p, i) => {
@@ -110,8 +167,15 @@ describe.each(MODES)('Spark transformations (%s)', (master) => {
 
     test('RDDs partitioned by the same partitioner join without another shuffle; lookup reads one partition', async () => {
       const sc = ctx();
-      const left = sc.range(60, undefined, 1, 4).map((i) => [i, i * 2]).partitionBy(byMod).cache();
-      const right = sc.range(60, undefined, 1, 2).map((i) => [i, `r${i}`]).partitionBy(byMod);
+      const left = sc
+        .range(60, undefined, 1, 4)
+        .map((i) => [i, i * 2])
+        .partitionBy(byMod)
+        .cache();
+      const right = sc
+        .range(60, undefined, 1, 2)
+        .map((i) => [i, `r${i}`])
+        .partitionBy(byMod);
       const joined = left.join(right);
       // The cogroup under the join reads both sides through narrow dependencies: no shuffle for the join itself.
       const cogrouped = joined.dependencies[0]!.rdd;
@@ -134,9 +198,15 @@ describe.each(MODES)('Spark transformations (%s)', (master) => {
 
     test('a getPartition result outside [0, numPartitions) fails the job naming the key', async () => {
       const bad = { numPartitions: 2, getPartition: (k: number) => k };
-      await expect(ctx().parallelize<[number, number]>([[0, 0], [5, 5]]).partitionBy(bad).collect()).rejects.toThrow(
-        /getPartition of a custom partitioner returned 5 for key 5; it must be an integer in \[0, 2\)/,
-      );
+      await expect(
+        ctx()
+          .parallelize<[number, number]>([
+            [0, 0],
+            [5, 5],
+          ])
+          .partitionBy(bad)
+          .collect(),
+      ).rejects.toThrow(/getPartition of a custom partitioner returned 5 for key 5; it must be an integer in \[0, 2\)/);
     });
   });
 });
@@ -145,7 +215,15 @@ test('a user partitioner works in the mapreduce engine too', async () => {
   const sc = new Context({ master: 'local[2]', engine: 'mapreduce', progress: false });
   try {
     const parts = await sc
-      .parallelize<[string, number]>([['a', 1], ['bb', 2], ['ccc', 3], ['dd', 4]], 2)
+      .parallelize<[string, number]>(
+        [
+          ['a', 1],
+          ['bb', 2],
+          ['ccc', 3],
+          ['dd', 4],
+        ],
+        2,
+      )
       .partitionBy({ numPartitions: 4, getPartition: (k: string) => k.length })
       .glom()
       .collect();
@@ -161,11 +239,14 @@ describe.each(MODES)('sorting with a custom comparator (%s)', (master) => {
   test('sortByKey with compare: globally ordered by the comparator, across partitions, both directions', async () => {
     // Case-insensitive order, which the engine's own order (uppercase before lowercase) does not give.
     const words = ['banana', 'Apple', 'cherry', 'apple2', 'Date', 'elder', 'Fig', 'grape', 'Honeydew', 'kiwi', 'Lemon', 'mango'];
-    const pairs = ctx().parallelize(words.map((w, i): [string, number] => [w, i]), 3);
+    const pairs = ctx().parallelize(
+      words.map((w, i): [string, number] => [w, i]),
+      3,
+    );
     const byLower = (a: string, b: string): number => (a.toLowerCase() < b.toLowerCase() ? -1 : a.toLowerCase() > b.toLowerCase() ? 1 : 0);
     const expected = [...words].sort(byLower);
     const sortedRdd = pairs.sortByKey(true, 3, byLower);
-    expect((await sortedRdd.keys().collect())).toEqual(expected);
+    expect(await sortedRdd.keys().collect()).toEqual(expected);
     // Ranges, not one partition: each partition holds a contiguous, sorted run.
     const parts = await sortedRdd.keys().glom().collect();
     expect(parts.filter((p) => p.length > 0).length).toBeGreaterThan(1);

@@ -13,7 +13,10 @@ describe.each(MODES)('transformations (%s)', (master) => {
   describe('parallelize', () => {
     it('slices by Spark rule floor(i*len/n)', async () => {
       const sc = ctx();
-      expect(await sc.parallelize([0, 1, 2, 3, 4], 2).glom().collect()).toEqual([[0, 1], [2, 3, 4]]);
+      expect(await sc.parallelize([0, 1, 2, 3, 4], 2).glom().collect()).toEqual([
+        [0, 1],
+        [2, 3, 4],
+      ]);
       expect(await sc.parallelize([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 3).glom().collect()).toEqual([
         [0, 1, 2],
         [3, 4, 5],
@@ -86,8 +89,15 @@ describe.each(MODES)('transformations (%s)', (master) => {
       expect(await sc.range(5, undefined, 2).collect()).toEqual([0, 2, 4]);
       const r = sc.range(6, undefined, 1, 3);
       expect(r.getNumPartitions()).toBe(3);
-      expect(await r.glom().collect()).toEqual([[0, 1], [2, 3], [4, 5]]);
-      expect(await sc.range(1, 10, 2, 2).glom().collect()).toEqual([[1, 3], [5, 7, 9]]);
+      expect(await r.glom().collect()).toEqual([
+        [0, 1],
+        [2, 3],
+        [4, 5],
+      ]);
+      expect(await sc.range(1, 10, 2, 2).glom().collect()).toEqual([
+        [1, 3],
+        [5, 7, 9],
+      ]);
     });
 
     it('slices like parallelize, with empty slices when short', async () => {
@@ -117,7 +127,12 @@ describe.each(MODES)('transformations (%s)', (master) => {
 
     it('flatMap accepts any iterable (generator, Set, string) and empty results', async () => {
       const sc = ctx();
-      expect(await sc.parallelize(['ab', '', 'c'], 2).flatMap((s) => s).collect()).toEqual(['a', 'b', 'c']);
+      expect(
+        await sc
+          .parallelize(['ab', '', 'c'], 2)
+          .flatMap((s) => s)
+          .collect(),
+      ).toEqual(['a', 'b', 'c']);
       expect(
         await sc
           .parallelize([1, 2, 3], 2)
@@ -126,20 +141,45 @@ describe.each(MODES)('transformations (%s)', (master) => {
           })
           .collect(),
       ).toEqual([1, 2, 2, 3, 3, 3]);
-      expect(await sc.parallelize([1, 1, 2], 2).flatMap((x) => new Set([x, x + 1])).collect()).toEqual([1, 2, 1, 2, 2, 3]);
-      expect(await sc.parallelize([1, 2], 2).flatMap(() => []).collect()).toEqual([]);
+      expect(
+        await sc
+          .parallelize([1, 1, 2], 2)
+          .flatMap((x) => new Set([x, x + 1]))
+          .collect(),
+      ).toEqual([1, 2, 1, 2, 2, 3]);
+      expect(
+        await sc
+          .parallelize([1, 2], 2)
+          .flatMap(() => [])
+          .collect(),
+      ).toEqual([]);
     });
 
     it('flatMap rejects a non-iterable result', async () => {
-      await expect(ctx().parallelize([1, 2], 2).flatMap(() => 5 as unknown as number[]).collect()).rejects.toThrow(/Iterable/);
+      await expect(
+        ctx()
+          .parallelize([1, 2], 2)
+          .flatMap(() => 5 as unknown as number[])
+          .collect(),
+      ).rejects.toThrow(/Iterable/);
     });
 
     it('map may return undefined and null elements', async () => {
-      expect(await ctx().parallelize([1, 2, 3], 2).map((x) => (x === 2 ? null : x === 3 ? undefined : x)).collect()).toEqual([1, null, undefined]);
+      expect(
+        await ctx()
+          .parallelize([1, 2, 3], 2)
+          .map((x) => (x === 2 ? null : x === 3 ? undefined : x))
+          .collect(),
+      ).toEqual([1, null, undefined]);
     });
 
     it('keyBy pairs each element with its key', async () => {
-      expect(await ctx().parallelize(['ab', 'c', 'def'], 2).keyBy((s) => s.length).collect()).toEqual([
+      expect(
+        await ctx()
+          .parallelize(['ab', 'c', 'def'], 2)
+          .keyBy((s) => s.length)
+          .collect(),
+      ).toEqual([
         [2, 'ab'],
         [1, 'c'],
         [3, 'def'],
@@ -152,9 +192,12 @@ describe.each(MODES)('transformations (%s)', (master) => {
       const offsets = { a: 100 };
       const inc = (x: number): number => x + 1;
       const scaled = capture({ factor, inc }, (x: number) => inc(x) * factor);
-      expect(await sc.parallelize([1, 2, 3], 2).map(capture({ scaled, offsets }, (x: number) => scaled(x) + offsets.a)).collect()).toEqual([
-        106, 109, 112,
-      ]);
+      expect(
+        await sc
+          .parallelize([1, 2, 3], 2)
+          .map(capture({ scaled, offsets }, (x: number) => scaled(x) + offsets.a))
+          .collect(),
+      ).toEqual([106, 109, 112]);
     });
 
     it('transformations are lazy: nothing runs until an action', async () => {
@@ -187,11 +230,21 @@ describe.each(MODES)('transformations (%s)', (master) => {
     });
 
     it('mapPartitions may return an array and runs on empty partitions too', async () => {
-      expect(await ctx().parallelize([1, 2], 4).mapPartitions((it) => [[...it].length]).collect()).toEqual([0, 1, 0, 1]);
+      expect(
+        await ctx()
+          .parallelize([1, 2], 4)
+          .mapPartitions((it) => [[...it].length])
+          .collect(),
+      ).toEqual([0, 1, 0, 1]);
     });
 
     it('mapPartitions rejects a non-iterable result', async () => {
-      await expect(ctx().parallelize([1, 2], 2).mapPartitions(() => 3 as unknown as number[]).collect()).rejects.toThrow(/Iterable/);
+      await expect(
+        ctx()
+          .parallelize([1, 2], 2)
+          .mapPartitions(() => 3 as unknown as number[])
+          .collect(),
+      ).rejects.toThrow(/Iterable/);
     });
 
     it('mapPartitionsWithIndex passes the partition index', async () => {
@@ -205,7 +258,13 @@ describe.each(MODES)('transformations (%s)', (master) => {
     it('glom turns each partition into an array, empty ones included', async () => {
       const sc = ctx();
       expect(await sc.parallelize([1, 2, 3], 5).glom().collect()).toEqual([[], [1], [], [2], [3]]);
-      expect(await sc.parallelize([1, 2, 3, 4], 2).filter((x) => x > 2).glom().collect()).toEqual([[], [3, 4]]);
+      expect(
+        await sc
+          .parallelize([1, 2, 3, 4], 2)
+          .filter((x) => x > 2)
+          .glom()
+          .collect(),
+      ).toEqual([[], [3, 4]]);
     });
   });
 
@@ -289,7 +348,12 @@ describe.each(MODES)('transformations (%s)', (master) => {
 
     it('zip rejects when a partition has different element counts', async () => {
       const sc = ctx();
-      await expect(sc.parallelize([1, 2, 3], 2).zip(sc.parallelize([1, 2, 3, 4], 2)).collect()).rejects.toThrow(/same number of elements/);
+      await expect(
+        sc
+          .parallelize([1, 2, 3], 2)
+          .zip(sc.parallelize([1, 2, 3, 4], 2))
+          .collect(),
+      ).rejects.toThrow(/same number of elements/);
     });
 
     it('zipWithIndex numbers elements across partitions, empty ones included', async () => {
@@ -315,7 +379,10 @@ describe.each(MODES)('transformations (%s)', (master) => {
 
     it('zipWithIndex over a shuffled RDD follows its partition order', async () => {
       const sc = ctx();
-      const z = sc.parallelize([5, 3, 9, 1, 7], 2).sortBy((x) => x, true, 3).zipWithIndex();
+      const z = sc
+        .parallelize([5, 3, 9, 1, 7], 2)
+        .sortBy((x) => x, true, 3)
+        .zipWithIndex();
       expect(await z.collect()).toEqual([
         [1, 0],
         [3, 1],
@@ -345,13 +412,27 @@ describe.each(MODES)('transformations (%s)', (master) => {
     it('with an empty side is empty', async () => {
       const sc = ctx();
       expect(await sc.parallelize([1, 2], 2).cartesian(sc.parallelize([], 2)).collect()).toEqual([]);
-      expect(await sc.emptyRDD<number>().cartesian(sc.parallelize([1], 1)).count()).toBe(0);
+      expect(
+        await sc
+          .emptyRDD<number>()
+          .cartesian(sc.parallelize([1], 1))
+          .count(),
+      ).toBe(0);
     });
 
     it('of an RDD with itself', async () => {
       const r = ctx().parallelize([1, 2, 3], 2);
-      const out = await r.cartesian(r).filter(([a, b]) => a < b).collect();
-      expect(sorted(out)).toEqual(sorted([[1, 2], [1, 3], [2, 3]]));
+      const out = await r
+        .cartesian(r)
+        .filter(([a, b]) => a < b)
+        .collect();
+      expect(sorted(out)).toEqual(
+        sorted([
+          [1, 2],
+          [1, 3],
+          [2, 3],
+        ]),
+      );
     });
   });
 
@@ -408,7 +489,16 @@ describe.each(MODES)('transformations (%s)', (master) => {
       expect(sizes.reduce((a, b) => a + b, 0)).toBe(103);
       expect(Math.max(...sizes) - Math.min(...sizes)).toBeLessThanOrEqual(3);
       // growing from one partition spreads round-robin: 10 over 4 is 3,3,2,2 in some order
-      const grown = (await sc.parallelize(Array.from({ length: 10 }, (_, i) => i), 1).repartition(4).glom().collect()).map((p) => p.length);
+      const grown = (
+        await sc
+          .parallelize(
+            Array.from({ length: 10 }, (_, i) => i),
+            1,
+          )
+          .repartition(4)
+          .glom()
+          .collect()
+      ).map((p) => p.length);
       expect(numSorted(grown)).toEqual([2, 2, 3, 3]);
     });
 
@@ -467,7 +557,12 @@ describe.each(MODES)('transformations (%s)', (master) => {
       expect(await e.take(3)).toEqual([]);
       expect(await e.fold(0, (a, b) => a + b)).toBe(0);
       expect(await e.sum()).toBe(0);
-      expect(await e.map((x) => x + 1).glom().collect()).toEqual([]);
+      expect(
+        await e
+          .map((x) => x + 1)
+          .glom()
+          .collect(),
+      ).toEqual([]);
       await expect(e.first()).rejects.toThrow(/empty/);
       await expect(e.reduce((a, b) => a + b)).rejects.toThrow(/empty/);
       expect(await e.union(sc.parallelize([7], 1)).collect()).toEqual([7]);

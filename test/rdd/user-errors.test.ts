@@ -60,14 +60,29 @@ describe('a user function that throws in a textFile pipeline', () => {
 
   test('the partition named is the one holding the line', async () => {
     const lines = sc.textFile(file, 4);
-    const e = await failure(lines.map((l) => { if (l === 'not a number') throw new Error('bad'); return l; }).count());
+    const e = await failure(
+      lines
+        .map((l) => {
+          if (l === 'not a number') throw new Error('bad');
+          return l;
+        })
+        .count(),
+    );
     const holding = (await lines.glom().collect()).findIndex((part) => part.includes('not a number'));
     expect(e.location?.partition).toBe(holding);
     expect(e.message).toContain(`task for partition ${holding} of stage`);
   });
 
   test('an error that differs between attempts lists every attempt', async () => {
-    const e = await failure(sc.textFile(file, 2).map((l) => { if (l === '1') throw new Error(`flaky ${Math.random()}`); return l; }).count());
+    const e = await failure(
+      sc
+        .textFile(file, 2)
+        .map((l) => {
+          if (l === '1') throw new Error(`flaky ${Math.random()}`);
+          return l;
+        })
+        .count(),
+    );
     expect(e.message).toContain('All attempts:');
     expect(e.message).not.toContain('deterministic');
   });
@@ -90,7 +105,12 @@ describe('a user function that throws in a textFile pipeline', () => {
     mkdirSync(dir);
     writeFileSync(path.join(dir, 'a.json'), '{"ok":1}');
     writeFileSync(path.join(dir, 'b.json'), '{broken');
-    const e = await failure(sc.wholeTextFiles(dir).mapValues((s) => JSON.parse(s)).collect());
+    const e = await failure(
+      sc
+        .wholeTextFiles(dir)
+        .mapValues((s) => JSON.parse(s))
+        .collect(),
+    );
     expect(e.message).toContain('SyntaxError');
     expect(e.message).not.toContain('Cannot read input file');
     expect(e.message).toContain(`Input record: ${path.join(dir, 'b.json')}`);

@@ -67,11 +67,28 @@ const ok = (value?: unknown, sizes?: number[]): TaskOutcome => ({
   computedRdds: [],
   blockUpdates: [],
   metrics: {
-    durationMs: 1, runMs: 1, compileMs: 0, gcMs: 0, fetchWaitMs: 0, inputRecords: 0, inputBytes: 0, shuffleReadRecords: 0, shuffleReadBytes: 0,
-    shuffleWriteRecords: 0, shuffleWriteBytes: 0, spillCount: 0, resultRecords: 0, resultBytes: 0,
+    durationMs: 1,
+    runMs: 1,
+    compileMs: 0,
+    gcMs: 0,
+    fetchWaitMs: 0,
+    inputRecords: 0,
+    inputBytes: 0,
+    shuffleReadRecords: 0,
+    shuffleReadBytes: 0,
+    shuffleWriteRecords: 0,
+    shuffleWriteBytes: 0,
+    spillCount: 0,
+    resultRecords: 0,
+    resultBytes: 0,
   },
 });
-const boom = (message: string): TaskOutcome => ({ status: 'failed', epoch: 0, failure: { kind: 'exception', error: { name: 'Error', message } }, blockUpdates: [] });
+const boom = (message: string): TaskOutcome => ({
+  status: 'failed',
+  epoch: 0,
+  failure: { kind: 'exception', error: { name: 'Error', message } },
+  blockUpdates: [],
+});
 
 const flush = () => new Promise((r) => setTimeout(r, 20));
 const names = (ls: Launch[]) => ls.map((l) => `${l.msg.stageId}:${l.msg.partition}`).sort();
@@ -91,7 +108,13 @@ function setup(workers = 2, maxTaskFailures = 4, extra: Partial<TaskSchedulerOpt
     },
   });
   const builder = new TaskBuilder(tracker, cache, { broadcastValue: () => undefined, accumulatorKind: () => 'sum' });
-  const ts = new TaskScheduler(backend, dag, (t, spec, attempt, w, epoch) => builder.build(t.stage, t.stageAttempt, t.jobId, spec.partition, attempt, w, epoch), bus, { maxTaskFailures, slotsPerWorker: 1, localityWaitMs: 0, ...extra });
+  const ts = new TaskScheduler(
+    backend,
+    dag,
+    (t, spec, attempt, w, epoch) => builder.build(t.stage, t.stageAttempt, t.jobId, spec.partition, attempt, w, epoch),
+    bus,
+    { maxTaskFailures, slotsPerWorker: 1, localityWaitMs: 0, ...extra },
+  );
   dag.attach(ts);
   let rddId = 0;
   let shuffleId = 0;
@@ -101,7 +124,8 @@ function setup(workers = 2, maxTaskFailures = 4, extra: Partial<TaskSchedulerOpt
     newRddId: () => rddId++,
     newShuffleId: () => shuffleId++,
     ship: (fn, what) => shipFunction(fn, what),
-    runJob: (rdd, fn, parts, desc) => dag.runJob(rdd, parts ?? [...Array(rdd.getNumPartitions()).keys()], fn, desc ?? 'test').then((r) => r.results) as never,
+    runJob: (rdd, fn, parts, desc) =>
+      dag.runJob(rdd, parts ?? [...Array(rdd.getNumPartitions()).keys()], fn, desc ?? 'test').then((r) => r.results) as never,
     persistRdd: () => {},
     unpersistRdd: async () => {},
     checkpointDir: undefined,
@@ -118,7 +142,13 @@ afterEach(async () => {
   await flush();
   for (const { dag, ts, backend } of setups.splice(0)) {
     // Attempts a test launched and never settled are still running: settle them as lost, as a backend would.
-    for (const l of backend.take()) l.settle({ status: 'failed', epoch: 0, failure: { kind: 'workerLost', workerIndex: l.worker, message: 'test ended', causedByApp: false }, blockUpdates: [] });
+    for (const l of backend.take())
+      l.settle({
+        status: 'failed',
+        epoch: 0,
+        failure: { kind: 'workerLost', workerIndex: l.worker, message: 'test ended', causedByApp: false },
+        blockUpdates: [],
+      });
     await flush();
     expect(dag.state()).toEqual({ activeJobs: 0, waitingStages: 0, runningStages: 0, shuffleStages: 0 });
     expect(ts.state().taskSets).toBe(0);
@@ -227,7 +257,12 @@ describe('DAGScheduler with a fake backend', () => {
     expect(names(reduces)).toEqual(['1:0', '1:1']);
     // Reduce partition 0 cannot fetch map 1's output from worker 1; partition 1 succeeds.
     const lostOn = reduces[0]!.msg.shuffleReads[0]!.locations[1]!;
-    reduces[0]!.settle({ status: 'failed', epoch: 0, failure: { kind: 'fetchFailed', shuffleId: 0, mapId: 1, workerIndex: lostOn, epoch: 0, message: 'lost' }, blockUpdates: [] });
+    reduces[0]!.settle({
+      status: 'failed',
+      epoch: 0,
+      failure: { kind: 'fetchFailed', shuffleId: 0, mapId: 1, workerIndex: lostOn, epoch: 0, message: 'lost' },
+      blockUpdates: [],
+    });
     reduces[1]!.settle(ok(1));
     await flush();
     const rerun = backend.take();
@@ -250,7 +285,11 @@ describe('TaskScheduler bookkeeping', () => {
     await flush();
     // Round-robin placement: partitions 0 and 2 on worker 0, partition 1 on worker 1.
     const first = backend.take();
-    expect(first.map((l) => [l.worker, l.msg.partition])).toEqual([[0, 0], [1, 1], [0, 2]]);
+    expect(first.map((l) => [l.worker, l.msg.partition])).toEqual([
+      [0, 0],
+      [1, 1],
+      [0, 2],
+    ]);
     const stuck = first[0]!;
     first[1]!.settle(ok([2]));
     // Worker 0 keeps computing partition 0 (a runaway task); worker 1 is idle.
@@ -282,7 +321,12 @@ describe('TaskScheduler bookkeeping', () => {
     await flush();
     const [b] = backend.take();
     expect(b!.msg.epoch).toBe(1);
-    a!.settle({ status: 'failed', epoch: 0, failure: { kind: 'workerLost', workerIndex: 0, message: 'killed', causedByApp: false }, blockUpdates: [] });
+    a!.settle({
+      status: 'failed',
+      epoch: 0,
+      failure: { kind: 'workerLost', workerIndex: 0, message: 'killed', causedByApp: false },
+      blockUpdates: [],
+    });
     await flush();
     // The stale outcome must not have freed the replacement's only slot: nothing new was launched beside b.
     expect(backend.take()).toEqual([]);

@@ -79,13 +79,15 @@ describe('worker replacement', () => {
     const marker = path.join(dir, 'exited');
     const out = await sc
       .range(0, 40, 1, 4)
-      .map(capture({ fs, marker }, (x: number) => {
-        if (x === 17 && !fs.existsSync(marker)) {
-          fs.writeFileSync(marker, '');
-          process.exit(3);
-        }
-        return x;
-      }))
+      .map(
+        capture({ fs, marker }, (x: number) => {
+          if (x === 17 && !fs.existsSync(marker)) {
+            fs.writeFileSync(marker, '');
+            process.exit(3);
+          }
+          return x;
+        }),
+      )
       .sum();
     expect(out).toBe(780);
     expect(await checkWhole(sc)).toBe(true);
@@ -105,13 +107,15 @@ describe('worker replacement', () => {
     const failedOnce = path.join(dir, 'failed');
     const second = await sc
       .range(0, 40, 1, 4)
-      .map(capture({ fs, failedOnce }, (x: number) => {
-        if (x === 3 && !fs.existsSync(failedOnce)) {
-          fs.writeFileSync(failedOnce, '');
-          throw new Error('fails once');
-        }
-        return x;
-      }))
+      .map(
+        capture({ fs, failedOnce }, (x: number) => {
+          if (x === 3 && !fs.existsSync(failedOnce)) {
+            fs.writeFileSync(failedOnce, '');
+            throw new Error('fails once');
+          }
+          return x;
+        }),
+      )
       .sum();
     expect(second).toBe(780);
   });
@@ -133,7 +137,19 @@ describe('worker replacement', () => {
       await kill;
     }
     expect(await checkWhole(sc)).toBe(true);
-    expect(await sc.parallelize([[1, 1], [2, 2], [1, 3]] as Array<[number, number]>, 3).reduceByKey((a, b) => a + b, 2).collectAsMap()).toEqual(
+    expect(
+      await sc
+        .parallelize(
+          [
+            [1, 1],
+            [2, 2],
+            [1, 3],
+          ] as Array<[number, number]>,
+          3,
+        )
+        .reduceByKey((a, b) => a + b, 2)
+        .collectAsMap(),
+    ).toEqual(
       new Map([
         [1, 4],
         [2, 2],

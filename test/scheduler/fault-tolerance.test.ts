@@ -43,11 +43,13 @@ const LINES = Array.from({ length: 400 }, (_, i) => `w${i % 37} w${i % 11} w${(i
 function job(sc: Context, slowMs = 0): RDD<[number, string]> {
   const words = sc
     .parallelize(LINES, 6)
-    .flatMap(capture({ slowMs, sleep }, (l: string) => {
-      // About one line in 37 sleeps, so every map task takes a little while.
-      if (slowMs > 0 && l.startsWith('w0 ')) sleep(slowMs);
-      return l.split(' ');
-    }))
+    .flatMap(
+      capture({ slowMs, sleep }, (l: string) => {
+        // About one line in 37 sleeps, so every map task takes a little while.
+        if (slowMs > 0 && l.startsWith('w0 ')) sleep(slowMs);
+        return l.split(' ');
+      }),
+    )
     .map((w): [string, number] => [w, 1])
     .reduceByKey((a, b) => a + b, 4);
   const lengths = words.map(([w]): [string, number] => [w, w.length]);
@@ -65,13 +67,15 @@ describe('fault tolerance', () => {
     const fs = useModule('node:fs');
     const out = await sc
       .range(20, undefined, 1, 4)
-      .map(capture({ fs, marker }, (x: number) => {
-        if (x === 13 && !fs.existsSync(marker)) {
-          fs.writeFileSync(marker, 'x');
-          throw new Error('transient failure');
-        }
-        return x * 2;
-      }))
+      .map(
+        capture({ fs, marker }, (x: number) => {
+          if (x === 13 && !fs.existsSync(marker)) {
+            fs.writeFileSync(marker, 'x');
+            throw new Error('transient failure');
+          }
+          return x * 2;
+        }),
+      )
       .collect();
     expect(out).toEqual(Array.from({ length: 20 }, (_, i) => i * 2));
     const ends = events.filter((e) => e.type === 'taskEnd');
@@ -84,13 +88,15 @@ describe('fault tolerance', () => {
     const marker = path.join(mkdtempSync(path.join(tmpdir(), 'kindling-ft-')), 'failed-once');
     const fs = useModule('node:fs');
     const seen = sc.accumulator(0);
-    await sc.range(100, undefined, 1, 4).foreach(capture({ fs, marker, seen }, (x: number) => {
-      seen.add(1);
-      if (x === 60 && !fs.existsSync(marker)) {
-        fs.writeFileSync(marker, 'x');
-        throw new Error('after counting 10 elements of this partition');
-      }
-    }));
+    await sc.range(100, undefined, 1, 4).foreach(
+      capture({ fs, marker, seen }, (x: number) => {
+        seen.add(1);
+        if (x === 60 && !fs.existsSync(marker)) {
+          fs.writeFileSync(marker, 'x');
+          throw new Error('after counting 10 elements of this partition');
+        }
+      }),
+    );
     expect(seen.value).toBe(100);
   });
 
@@ -148,10 +154,12 @@ describe('fault tolerance', () => {
     });
     const out = await sc
       .range(40, undefined, 1, 4)
-      .map(capture({ sleep }, (x: number) => {
-        sleep(5);
-        return x + 1;
-      }))
+      .map(
+        capture({ sleep }, (x: number) => {
+          sleep(5);
+          return x + 1;
+        }),
+      )
       .sum();
     expect(out).toBe(820);
     expect(killed).toBe(true);
@@ -166,10 +174,12 @@ describe('fault tolerance', () => {
     const started = Date.now();
     const out = await sc
       .range(80, undefined, 1, 8)
-      .map(capture({ counted }, (x: number) => {
-        counted.add(1);
-        return x;
-      }))
+      .map(
+        capture({ counted }, (x: number) => {
+          counted.add(1);
+          return x;
+        }),
+      )
       .collect();
     const elapsed = Date.now() - started;
     expect(out).toEqual(Array.from({ length: 80 }, (_, i) => i));
@@ -190,7 +200,7 @@ describe('fault tolerance', () => {
       let kills = 0;
       sc.events.on('taskStart', (e) => {
         // Deterministic "random": kill on a few task starts chosen by a hash of the run and the event.
-        if (kills < 2 && ((e.stageId * 31 + e.partition * 7 + run * 13) % 9 === 0)) {
+        if (kills < 2 && (e.stageId * 31 + e.partition * 7 + run * 13) % 9 === 0) {
           kills++;
           void sc.faults.killWorker(e.workerIndex);
         }

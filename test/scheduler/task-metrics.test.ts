@@ -9,8 +9,21 @@ import path from 'node:path';
 import { Context, quantiles, detectSkew, type SchedulerEvent, type TaskEndEvent, type StageCompletedEvent, type TaskMetrics } from 'kindling';
 
 const metrics = (durationMs: number, records = 0): TaskMetrics => ({
-  durationMs, runMs: durationMs, compileMs: 0, gcMs: 0, fetchWaitMs: 0, inputRecords: 0, inputBytes: 0, shuffleReadRecords: records, shuffleReadBytes: 0,
-  shuffleWriteRecords: 0, shuffleWriteBytes: 0, spillCount: 0, resultRecords: 0, resultBytes: 0, keySample: ['"hot"'],
+  durationMs,
+  runMs: durationMs,
+  compileMs: 0,
+  gcMs: 0,
+  fetchWaitMs: 0,
+  inputRecords: 0,
+  inputBytes: 0,
+  shuffleReadRecords: records,
+  shuffleReadBytes: 0,
+  shuffleWriteRecords: 0,
+  shuffleWriteBytes: 0,
+  spillCount: 0,
+  resultRecords: 0,
+  resultBytes: 0,
+  keySample: ['"hot"'],
 });
 
 describe('quantiles', () => {
@@ -29,8 +42,20 @@ describe('detectSkew', () => {
   });
 
   it('does not flag a stage whose slowest task is under 1 s, or under 3x the median, or a single task', () => {
-    expect(detectSkew([{ partition: 0, metrics: metrics(10) }, { partition: 1, metrics: metrics(10) }, { partition: 2, metrics: metrics(900) }])).toBeUndefined();
-    expect(detectSkew([{ partition: 0, metrics: metrics(1000) }, { partition: 1, metrics: metrics(1000) }, { partition: 2, metrics: metrics(2900) }])).toBeUndefined();
+    expect(
+      detectSkew([
+        { partition: 0, metrics: metrics(10) },
+        { partition: 1, metrics: metrics(10) },
+        { partition: 2, metrics: metrics(900) },
+      ]),
+    ).toBeUndefined();
+    expect(
+      detectSkew([
+        { partition: 0, metrics: metrics(1000) },
+        { partition: 1, metrics: metrics(1000) },
+        { partition: 2, metrics: metrics(2900) },
+      ]),
+    ).toBeUndefined();
     expect(detectSkew([{ partition: 0, metrics: metrics(5000) }])).toBeUndefined();
   });
 });
@@ -47,7 +72,11 @@ describe('task metrics from real workers', () => {
   it('count records in and out of a shuffle, time compile and run, and summarize each stage with quantiles', async () => {
     events.length = 0;
     const words = ['a', 'b', 'a', 'c', 'a', 'b', 'd', 'e'];
-    const counts = await sc.parallelize(words, 2).map((w) => [w, 1] as [string, number]).reduceByKey((x, y) => x + y, 2).collect();
+    const counts = await sc
+      .parallelize(words, 2)
+      .map((w) => [w, 1] as [string, number])
+      .reduceByKey((x, y) => x + y, 2)
+      .collect();
     expect(counts).toHaveLength(5);
     const ends = events.filter((e): e is TaskEndEvent => e.type === 'taskEnd');
     expect(ends).toHaveLength(4);
@@ -72,7 +101,9 @@ describe('task metrics from real workers', () => {
     const done = events.filter((e): e is StageCompletedEvent => e.type === 'stageCompleted');
     expect(done.map((e) => e.stageId).sort()).toEqual([mapStage, reduceStage]);
     const reduceSummary = done.find((e) => e.stageId === reduceStage)!.taskMetrics!;
-    const reads = of(reduceStage!).map((m) => m.shuffleReadRecords).sort((a, b) => a - b);
+    const reads = of(reduceStage!)
+      .map((m) => m.shuffleReadRecords)
+      .sort((a, b) => a - b);
     expect(reduceSummary.shuffleReadRecords[0]).toBe(reads[0]);
     expect(reduceSummary.shuffleReadRecords[4]).toBe(reads[1]);
     expect(done.every((e) => e.skew === undefined)).toBe(true);
@@ -102,7 +133,15 @@ describe('task metrics from real workers', () => {
     hinted.events.on('stageCompleted', (e) => void seen.push(e));
     try {
       await hinted
-        .parallelize([['hot', 1], ['cold', 2], ['x', 3], ['y', 4]] as [string, number][], 4)
+        .parallelize(
+          [
+            ['hot', 1],
+            ['cold', 2],
+            ['x', 3],
+            ['y', 4],
+          ] as [string, number][],
+          4,
+        )
         .groupByKey(4)
         .mapPartitions((it) => {
           const rows = [...it];
@@ -118,7 +157,9 @@ describe('task metrics from real workers', () => {
       expect(flagged).toHaveLength(1);
       expect(flagged[0]!.skew!.runMs).toBeGreaterThan(1000);
       expect(flagged[0]!.skew!.keySample).toContain('"hot"');
-      expect(warn.mock.calls.map((c) => String(c[0])).join('\n')).toMatch(new RegExp(`kindling hint: stage ${flagged[0]!.stageId} is skewed: partition ${flagged[0]!.skew!.partition} computed`));
+      expect(warn.mock.calls.map((c) => String(c[0])).join('\n')).toMatch(
+        new RegExp(`kindling hint: stage ${flagged[0]!.stageId} is skewed: partition ${flagged[0]!.skew!.partition} computed`),
+      );
     } finally {
       warn.mockRestore();
       await hinted.stop();

@@ -17,7 +17,11 @@ import type { Aggregator } from '../../src/shuffle/aggregator.js';
 import type { Pair } from '../../src/shuffle/combine.js';
 import type { MapOutputWriter } from '../../src/shuffle/shuffle-manager.js';
 
-const sum: Aggregator = { createCombiner: (v) => v, mergeValue: (a, b) => (a as number) + (b as number), mergeCombiners: (a, b) => (a as number) + (b as number) };
+const sum: Aggregator = {
+  createCombiner: (v) => v,
+  mergeValue: (a, b) => (a as number) + (b as number),
+  mergeCombiners: (a, b) => (a as number) + (b as number),
+};
 const group: Aggregator = {
   createCombiner: (v) => [v],
   mergeValue: (c, v) => {
@@ -71,7 +75,13 @@ describe('reduce-side combine under the worker budget', () => {
         const expected = plainGroups(recs);
 
         const summed: Pair[] = [];
-        combineValuesExternally((each) => recs.forEach(each), sum, 1, 'reduceByKey', (kv) => summed.push(kv));
+        combineValuesExternally(
+          (each) => recs.forEach(each),
+          sum,
+          1,
+          'reduceByKey',
+          (kv) => summed.push(kv),
+        );
         expect(budget.spills).toBeGreaterThan(0);
         expect(byKey(summed)).toEqual(byKey(expected.map(([k, vs]): Pair => [k, vs.reduce((a, b) => (a as number) + (b as number), 0)])));
 
@@ -82,7 +92,14 @@ describe('reduce-side combine under the worker budget', () => {
         fetched.spill();
         const { runs } = fetched.parts();
         const grouped: Pair[] = [];
-        combineValuesExternally((each) => recs.slice(cut).forEach(each), group, 1, 'groupByKey', (kv) => grouped.push(kv), runs);
+        combineValuesExternally(
+          (each) => recs.slice(cut).forEach(each),
+          group,
+          1,
+          'groupByKey',
+          (kv) => grouped.push(kv),
+          runs,
+        );
         fetched.dispose();
         const got = byKey(grouped).map(([k, vs]) => [k, numbers(vs)]);
         expect(got).toEqual(byKey(expected.map(([k, vs]): Pair => [k, vs])).map(([k, vs]) => [k, numbers(vs)]));
@@ -98,11 +115,23 @@ describe('reduce-side combine under the worker budget', () => {
     const stored: Pair[] = Array.from({ length: 5000 }, (_, i) => [i % 1500, [i]]);
     const snapshot = structuredClone(stored);
     const out: Pair[] = [];
-    combineCombinersExternally((each) => stored.forEach(each), group, 1, 'groupByKey', (kv) => out.push(kv));
+    combineCombinersExternally(
+      (each) => stored.forEach(each),
+      group,
+      1,
+      'groupByKey',
+      (kv) => out.push(kv),
+    );
     expect(budget.spills).toBeGreaterThan(0);
     expect(stored).toEqual(snapshot);
     expect(out.length).toBe(1500);
-    for (const [k, vs] of out) expect(numbers(vs)).toEqual([k as number, (k as number) + 1500, (k as number) + 3000, ...((k as number) + 4500 < 5000 ? [(k as number) + 4500] : [])]);
+    for (const [k, vs] of out)
+      expect(numbers(vs)).toEqual([
+        k as number,
+        (k as number) + 1500,
+        (k as number) + 3000,
+        ...((k as number) + 4500 < 5000 ? [(k as number) + 4500] : []),
+      ]);
     expect(readdirSync(budget.dir)).toEqual([]);
   });
 });

@@ -15,29 +15,51 @@ describe.each(['local', 'local[2]'])('functions that mutate their first argument
   });
 
   it('aggregateByKey: repeated jobs over the same shuffle give the same result', async () => {
-    const agg = sc.parallelize([['a', 1], ['a', 2], ['b', 3], ['a', 4]] as Array<[string, number]>, 3).aggregateByKey(
-      [] as number[],
-      (acc, v) => {
-        acc.push(v);
-        return acc;
-      },
-      (a, b) => {
-        a.push(...b);
-        return a;
-      },
-    );
+    const agg = sc
+      .parallelize(
+        [
+          ['a', 1],
+          ['a', 2],
+          ['b', 3],
+          ['a', 4],
+        ] as Array<[string, number]>,
+        3,
+      )
+      .aggregateByKey(
+        [] as number[],
+        (acc, v) => {
+          acc.push(v);
+          return acc;
+        },
+        (a, b) => {
+          a.push(...b);
+          return a;
+        },
+      );
     const norm = (xs: Array<[string, number[]]>) => xs.map(([k, vs]) => [k, [...vs].sort()]).sort();
     const first = norm(await agg.collect());
-    expect(first).toEqual([['a', [1, 2, 4]], ['b', [3]]]);
+    expect(first).toEqual([
+      ['a', [1, 2, 4]],
+      ['b', [3]],
+    ]);
     expect(norm(await agg.collect())).toEqual(first);
     expect(norm(await agg.collect())).toEqual(first);
   });
 
   it('reduceByKey with a mutating reducer over array values: stable across jobs', async () => {
-    const red = sc.parallelize([['k', [1]], ['k', [2]], ['k', [3]]] as Array<[string, number[]]>, 3).reduceByKey((a, b) => {
-      a.push(...b);
-      return a;
-    });
+    const red = sc
+      .parallelize(
+        [
+          ['k', [1]],
+          ['k', [2]],
+          ['k', [3]],
+        ] as Array<[string, number[]]>,
+        3,
+      )
+      .reduceByKey((a, b) => {
+        a.push(...b);
+        return a;
+      });
     const first = (await red.collect()).map(([k, vs]) => [k, [...vs].sort()]);
     expect(first).toEqual([['k', [1, 2, 3]]]);
     expect((await red.collect()).map(([k, vs]) => [k, [...vs].sort()])).toEqual(first);

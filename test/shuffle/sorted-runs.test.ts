@@ -12,19 +12,29 @@ const sortPairs = (xs: Pair[]) => [...xs].sort((a, b) => compareKeys(a[0], b[0])
 describe('sorted runs', () => {
   it('a run is written sorted by key and reads back identical', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'kindling-runs-'));
-    const pairs: Pair[] = [['b', 1], [[1, 2], 'x'], [3, { a: 1 }], ['a', new Map([[1, 2]])]];
+    const pairs: Pair[] = [
+      ['b', 1],
+      [[1, 2], 'x'],
+      [3, { a: 1 }],
+      ['a', new Map([[1, 2]])],
+    ];
     writeSortedRun(path.join(dir, 'r0'), pairs);
     expect(readRun(path.join(dir, 'r0'))).toEqual(sortPairs(pairs));
   });
 
   it('merging sorted runs equals sorting their concatenation, stably', () => {
     fc.assert(
-      fc.property(fc.array(fc.array(fc.tuple(fc.oneof(fc.integer({ min: -5, max: 5 }), fc.string({ maxLength: 2 })), fc.nat()), { maxLength: 30 }), { maxLength: 6 }), (runs) => {
-        const sortedRuns = runs.map((r) => sortPairs(r as Pair[]));
-        const merged = mergeSortedRuns(sortedRuns);
-        // Stable reference: sort the concatenation (Array.prototype.sort is stable), runs in order.
-        expect(merged).toEqual(sortPairs(sortedRuns.flat()));
-      }),
+      fc.property(
+        fc.array(fc.array(fc.tuple(fc.oneof(fc.integer({ min: -5, max: 5 }), fc.string({ maxLength: 2 })), fc.nat()), { maxLength: 30 }), {
+          maxLength: 6,
+        }),
+        (runs) => {
+          const sortedRuns = runs.map((r) => sortPairs(r as Pair[]));
+          const merged = mergeSortedRuns(sortedRuns);
+          // Stable reference: sort the concatenation (Array.prototype.sort is stable), runs in order.
+          expect(merged).toEqual(sortPairs(sortedRuns.flat()));
+        },
+      ),
       { numRuns: 100 },
     );
   });

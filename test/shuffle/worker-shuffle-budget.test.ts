@@ -37,7 +37,11 @@ function store(manager: SpillingShuffleManager): void {
 
 /** A bucket's records in the engine's key order, ties by value, so spilled (sorted) and unspilled compare. */
 const canonical = (b: readonly Pair[]): Pair[] =>
-  [...b].sort((x, y) => compareKeys(x[0], y[0]) || compareKeys([(x[1] as { map: number }).map, (x[1] as { i: number }).i], [(y[1] as { map: number }).map, (y[1] as { i: number }).i]));
+  [...b].sort(
+    (x, y) =>
+      compareKeys(x[0], y[0]) ||
+      compareKeys([(x[1] as { map: number }).map, (x[1] as { i: number }).i], [(y[1] as { map: number }).map, (y[1] as { i: number }).i]),
+  );
 
 describe('the shuffle store under a worker-wide budget', () => {
   it('spills stored map outputs once their total outgrows the pool, though each is under the per-task threshold', () => {
@@ -68,7 +72,7 @@ describe('the shuffle store under a worker-wide budget', () => {
     unbounded.close();
   });
 
-  it('releases a shuffle\'s share of the pool when the shuffle is removed', () => {
+  it("releases a shuffle's share of the pool when the shuffle is removed", () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'kindling-budget-'));
     const budget = new MemoryBudget(64 * 2 ** 20, dir);
     const manager = new SpillingShuffleManager({ workerIndex: 0, dir, spillBytes: 64 * 2 ** 20, writeAllToDisk: false, budget });

@@ -23,10 +23,12 @@ afterEach(async () => {
 const TINY = { workerMB: 256, storageFraction: 128 / (256 * 1024) };
 
 function data(sc: Context, counter: ReturnType<Context['accumulator']>): RDD<string> {
-  return sc.range(8000, undefined, 1, 8).map(capture({ counter }, (i: number) => {
-    counter.add(1);
-    return `element-${i}-${'x'.repeat(20)}`;
-  }));
+  return sc.range(8000, undefined, 1, 8).map(
+    capture({ counter }, (i: number) => {
+      counter.add(1);
+      return `element-${i}-${'x'.repeat(20)}`;
+    }),
+  );
 }
 
 describe('block manager', () => {
@@ -127,7 +129,9 @@ describe('block manager', () => {
   it('refuses to change the storage level of a persisted RDD (Spark rule)', () => {
     const sc = context();
     const rdd = sc.range(10).cache();
-    expect(() => rdd.persist(StorageLevel.DISK_ONLY)).toThrow(/Cannot change the storage level of RDD \d+ .* from MEMORY_ONLY to DISK_ONLY.*unpersist\(\)/);
+    expect(() => rdd.persist(StorageLevel.DISK_ONLY)).toThrow(
+      /Cannot change the storage level of RDD \d+ .* from MEMORY_ONLY to DISK_ONLY.*unpersist\(\)/,
+    );
     expect(rdd.persist(StorageLevel.MEMORY_ONLY)).toBe(rdd);
   });
 
@@ -205,7 +209,10 @@ describe('driver protection and hints', () => {
   it('hints once when an unpersisted RDD is computed again by a later job, naming it', async () => {
     const sc = context({ hints: true });
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
-    const links = sc.range(100, undefined, 1, 2).map((x) => x * 2).setName('links');
+    const links = sc
+      .range(100, undefined, 1, 2)
+      .map((x) => x * 2)
+      .setName('links');
     await links.count();
     await links.count();
     await links.sum();

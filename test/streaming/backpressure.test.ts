@@ -154,14 +154,12 @@ describe('back pressure of fromAsyncIterable (manual clock, producer always read
     const sizes: number[] = [];
     const submitted: BatchSubmittedEvent[] = [];
     const offs = [sc().events.on('rateUpdated', (e) => void rates.push(e)), sc().events.on('batchSubmitted', (e) => void submitted.push(e))];
-    ssc
-      .fromAsyncIterable(iterable, { backpressure: { mode: 'block', maxBuffered: 5000 } })
-      .foreachRDD(async (rdd) => {
-        const n = await rdd.count();
-        sizes.push(n);
-        // Processing sustains about 20,000 records/s: 1 ms per 20 records.
-        await new Promise((r) => setTimeout(r, n / 20));
-      });
+    ssc.fromAsyncIterable(iterable, { backpressure: { mode: 'block', maxBuffered: 5000 } }).foreachRDD(async (rdd) => {
+      const n = await rdd.count();
+      sizes.push(n);
+      // Processing sustains about 20,000 records/s: 1 ms per 20 records.
+      await new Promise((r) => setTimeout(r, n / 20));
+    });
     await ssc.start();
     // The first batch finds the buffer full (5000, no rate yet); tick() returns once each batch completed.
     await vi.waitFor(() => expect(state.pulled).toBeGreaterThanOrEqual(5000));

@@ -3,7 +3,16 @@
  * batch's input (Spark's TestSuiteBase.testOperation pattern).
  */
 import { describe, expect, it } from 'vitest';
-import { ClosureError, IllegalStateError, InvalidArgumentError, parseDuration, StreamingContext, capture, ManualClock, formatBatchLine } from 'kindling';
+import {
+  ClosureError,
+  IllegalStateError,
+  InvalidArgumentError,
+  parseDuration,
+  StreamingContext,
+  capture,
+  ManualClock,
+  formatBatchLine,
+} from 'kindling';
 import { collectBatches, manual, sortedPairs, useStreamingContext } from './helpers.js';
 
 describe('DStream operations (manual clock)', () => {
@@ -14,13 +23,31 @@ describe('DStream operations (manual clock)', () => {
     const lines = ssc.queueStream([['a b', 'c'], [], ['d e f']]);
     const words = collectBatches(lines.flatMap((l) => l.split(' ')));
     const lengths = collectBatches(lines.map((l) => l.length).filter((n) => n > 1));
-    const doubled = collectBatches(lines.mapPartitions(function* (it) { for (const l of it) yield l + l; }).repartition(3));
+    const doubled = collectBatches(
+      lines
+        .mapPartitions(function* (it) {
+          for (const l of it) yield l + l;
+        })
+        .repartition(3),
+    );
     await ssc.start();
     await tick(3);
     await ssc.stop({ stopContext: false });
-    expect(words).toEqual([[1000, ['a', 'b', 'c']], [2000, []], [3000, ['d', 'e', 'f']]]);
-    expect(lengths).toEqual([[1000, [3]], [2000, []], [3000, [5]]]);
-    expect(doubled.map(([t, xs]) => [t, xs.sort()])).toEqual([[1000, ['a ba b', 'cc']], [2000, []], [3000, ['d e fd e f']]]);
+    expect(words).toEqual([
+      [1000, ['a', 'b', 'c']],
+      [2000, []],
+      [3000, ['d', 'e', 'f']],
+    ]);
+    expect(lengths).toEqual([
+      [1000, [3]],
+      [2000, []],
+      [3000, [5]],
+    ]);
+    expect(doubled.map(([t, xs]) => [t, xs.sort()])).toEqual([
+      [1000, ['a ba b', 'cc']],
+      [2000, []],
+      [3000, ['d e fd e f']],
+    ]);
   });
 
   it('union, transform (join with a static RDD) and count', async () => {
@@ -28,21 +55,58 @@ describe('DStream operations (manual clock)', () => {
     const a = ssc.queueStream([[1, 2], [3]]);
     const b = ssc.queueStream([[10], [20, 30]]);
     const both = collectBatches(a.union(b));
-    const names = sc().parallelize([[1, 'one'], [3, 'three'], [20, 'twenty']] as [number, string][]);
-    const joined = collectBatches(ssc.union([a, b]).map((x): [number, null] => [x, null]).transform((rdd) => rdd.join(names).map(([, [, n]]) => n)));
+    const names = sc().parallelize([
+      [1, 'one'],
+      [3, 'three'],
+      [20, 'twenty'],
+    ] as [number, string][]);
+    const joined = collectBatches(
+      ssc
+        .union([a, b])
+        .map((x): [number, null] => [x, null])
+        .transform((rdd) => rdd.join(names).map(([, [, n]]) => n)),
+    );
     const counts = collectBatches(a.union(b).count());
     await ssc.start();
     await tick(3);
     await ssc.stop({ stopContext: false });
-    expect(both.map(([t, xs]) => [t, xs.sort((x, y) => x - y)])).toEqual([[1000, [1, 2, 10]], [2000, [3, 20, 30]], [3000, []]]);
-    expect(joined.map(([t, xs]) => [t, xs.sort()])).toEqual([[1000, ['one']], [2000, ['three', 'twenty']], [3000, []]]);
-    expect(counts).toEqual([[1000, [3]], [2000, [3]], [3000, [0]]]);
+    expect(both.map(([t, xs]) => [t, xs.sort((x, y) => x - y)])).toEqual([
+      [1000, [1, 2, 10]],
+      [2000, [3, 20, 30]],
+      [3000, []],
+    ]);
+    expect(joined.map(([t, xs]) => [t, xs.sort()])).toEqual([
+      [1000, ['one']],
+      [2000, ['three', 'twenty']],
+      [3000, []],
+    ]);
+    expect(counts).toEqual([
+      [1000, [3]],
+      [2000, [3]],
+      [3000, [0]],
+    ]);
   });
 
   it('pair operations: reduceByKey, groupByKey, mapValues, join, leftOuterJoin and cogroup with another stream', async () => {
     const { ssc, tick } = manual(sc());
-    const clicks = ssc.queueStream<[string, number]>([[['u1', 1], ['u2', 1], ['u1', 1]], [['u3', 1]]]);
-    const views = ssc.queueStream<[string, string]>([[['u1', 'home'], ['u4', 'faq']], [['u3', 'cart'], ['u3', 'pay']]]);
+    const clicks = ssc.queueStream<[string, number]>([
+      [
+        ['u1', 1],
+        ['u2', 1],
+        ['u1', 1],
+      ],
+      [['u3', 1]],
+    ]);
+    const views = ssc.queueStream<[string, string]>([
+      [
+        ['u1', 'home'],
+        ['u4', 'faq'],
+      ],
+      [
+        ['u3', 'cart'],
+        ['u3', 'pay'],
+      ],
+    ]);
     const reduced = collectBatches(clicks.reduceByKey((a, b) => a + b));
     const grouped = collectBatches(views.groupByKey().mapValues((vs) => vs.sort().join('+')));
     const joined = collectBatches(clicks.reduceByKey((a, b) => a + b).join(views));
@@ -51,12 +115,61 @@ describe('DStream operations (manual clock)', () => {
     await ssc.start();
     await tick(2);
     await ssc.stop({ stopContext: false });
-    expect(reduced.map(([t, xs]) => [t, sortedPairs(xs)])).toEqual([[1000, [['u1', 2], ['u2', 1]]], [2000, [['u3', 1]]]]);
-    expect(grouped.map(([t, xs]) => [t, sortedPairs(xs)])).toEqual([[1000, [['u1', 'home'], ['u4', 'faq']]], [2000, [['u3', 'cart+pay']]]]);
-    expect(joined.map(([t, xs]) => [t, sortedPairs(xs)])).toEqual([[1000, [['u1', [2, 'home']]]], [2000, sortedPairs([['u3', [1, 'cart']], ['u3', [1, 'pay']]])]]);
-    expect(left.map(([t, xs]) => [t, sortedPairs(xs)])).toEqual([[1000, [['u1', [2, 'home']], ['u2', [1, null]]]], [2000, sortedPairs([['u3', [1, 'cart']], ['u3', [1, 'pay']]])]]);
+    expect(reduced.map(([t, xs]) => [t, sortedPairs(xs)])).toEqual([
+      [
+        1000,
+        [
+          ['u1', 2],
+          ['u2', 1],
+        ],
+      ],
+      [2000, [['u3', 1]]],
+    ]);
+    expect(grouped.map(([t, xs]) => [t, sortedPairs(xs)])).toEqual([
+      [
+        1000,
+        [
+          ['u1', 'home'],
+          ['u4', 'faq'],
+        ],
+      ],
+      [2000, [['u3', 'cart+pay']]],
+    ]);
+    expect(joined.map(([t, xs]) => [t, sortedPairs(xs)])).toEqual([
+      [1000, [['u1', [2, 'home']]]],
+      [
+        2000,
+        sortedPairs([
+          ['u3', [1, 'cart']],
+          ['u3', [1, 'pay']],
+        ]),
+      ],
+    ]);
+    expect(left.map(([t, xs]) => [t, sortedPairs(xs)])).toEqual([
+      [
+        1000,
+        [
+          ['u1', [2, 'home']],
+          ['u2', [1, null]],
+        ],
+      ],
+      [
+        2000,
+        sortedPairs([
+          ['u3', [1, 'cart']],
+          ['u3', [1, 'pay']],
+        ]),
+      ],
+    ]);
     expect(co.map(([t, xs]) => [t, sortedPairs(xs)])).toEqual([
-      [1000, [['u1', [2, ['home']]], ['u2', [1, []]], ['u4', [0, ['faq']]]]],
+      [
+        1000,
+        [
+          ['u1', [2, ['home']]],
+          ['u2', [1, []]],
+          ['u4', [0, ['faq']]],
+        ],
+      ],
       [2000, [['u3', [1, ['cart', 'pay']]]]],
     ]);
   });
@@ -70,14 +183,29 @@ describe('DStream operations (manual clock)', () => {
     await ssc.start();
     await tick(5);
     await ssc.stop({ stopContext: false });
-    expect(win.map(([t, xs]) => [t, xs.sort()])).toEqual([[2000, [1, 2]], [4000, [2, 3, 4]]]);
-    expect(byWindow).toEqual([[2000, [2]], [4000, [3]]]);
-    expect(sums).toEqual([[1000, [1]], [2000, [3]], [3000, [5]], [4000, [7]], [5000, [9]]]);
+    expect(win.map(([t, xs]) => [t, xs.sort()])).toEqual([
+      [2000, [1, 2]],
+      [4000, [2, 3, 4]],
+    ]);
+    expect(byWindow).toEqual([
+      [2000, [2]],
+      [4000, [3]],
+    ]);
+    expect(sums).toEqual([
+      [1000, [1]],
+      [2000, [3]],
+      [3000, [5]],
+      [4000, [7]],
+      [5000, [9]],
+    ]);
   });
 
   it('batches() yields { time, records } per batch and ends when the stream stops', async () => {
     const { ssc, tick } = manual(sc(), 500);
-    const it = ssc.queueStream([['x'], ['y', 'z']]).map((s) => s.toUpperCase()).batches();
+    const it = ssc
+      .queueStream([['x'], ['y', 'z']])
+      .map((s) => s.toUpperCase())
+      .batches();
     await ssc.start();
     await tick(2);
     await ssc.stop({ stopContext: false, graceful: true });
@@ -101,7 +229,13 @@ describe('DStream operations (manual clock)', () => {
       sc().events.on('batchStarted', (e) => events.push(`started ${e.batch.id}`)),
       sc().events.on('batchCompleted', (e) => {
         events.push(`completed ${e.batch.id}`);
-        completed.push({ records: e.records, schedulingDelayMs: e.schedulingDelayMs, processingMs: e.processingMs, totalDelayMs: e.totalDelayMs, outputs: e.outputs.length });
+        completed.push({
+          records: e.records,
+          schedulingDelayMs: e.schedulingDelayMs,
+          processingMs: e.processingMs,
+          totalDelayMs: e.totalDelayMs,
+          outputs: e.outputs.length,
+        });
       }),
     ];
     await ssc.start();
@@ -121,7 +255,10 @@ describe('DStream operations (manual clock)', () => {
     expect(events.filter((e) => !e.startsWith('submitted'))).toEqual(['started 0', 'completed 0', 'started 1', 'completed 1']);
     expect(events.filter((e) => e.startsWith('submitted'))).toEqual(['submitted 0 3', 'submitted 1 1']);
     expect(events.indexOf('submitted 1 1')).toBeLessThan(events.indexOf('started 1'));
-    expect(completed.map((c) => [c.records, c.schedulingDelayMs, c.outputs])).toEqual([[3, 1000, 1], [1, 0, 1]]);
+    expect(completed.map((c) => [c.records, c.schedulingDelayMs, c.outputs])).toEqual([
+      [3, 1000, 1],
+      [1, 0, 1],
+    ]);
     for (const c of completed) {
       expect(c.processingMs).toBeGreaterThan(0);
       expect(c.totalDelayMs).toBeCloseTo(c.schedulingDelayMs + c.processingMs, 6);
@@ -137,7 +274,9 @@ describe('DStream operations (manual clock)', () => {
     expect(() => s.window('1500ms')).toThrow(InvalidArgumentError);
     expect(() => s.window(2000, 1500)).toThrow(/multiple of/);
     expect(() => parseDuration('2 fortnights' as never, 'x')).toThrow(InvalidArgumentError);
-    expect([parseDuration('500ms', 'x'), parseDuration('2s', 'x'), parseDuration('1m', 'x'), parseDuration(250, 'x')]).toEqual([500, 2000, 60_000, 250]);
+    expect([parseDuration('500ms', 'x'), parseDuration('2s', 'x'), parseDuration('1m', 'x'), parseDuration(250, 'x')]).toEqual([
+      500, 2000, 60_000, 250,
+    ]);
     await expect(ssc.start()).rejects.toThrow(/no output operations/);
 
     const other = new StreamingContext(sc(), { batchInterval: 1000, clock: new ManualClock() });
@@ -150,7 +289,10 @@ describe('DStream operations (manual clock)', () => {
     const bare = new Context({ master: 'local', progress: false });
     try {
       const noDir = new StreamingContext(bare, { batchInterval: 1000, clock: new ManualClock() });
-      noDir.queueStream<[string, number]>([]).updateStateByKey((vs: number[], st?: number) => (st ?? 0) + vs.length).print();
+      noDir
+        .queueStream<[string, number]>([])
+        .updateStateByKey((vs: number[], st?: number) => (st ?? 0) + vs.length)
+        .print();
       await expect(noDir.start()).rejects.toThrow(/no checkpoint folder is set/);
     } finally {
       await bare.stop();
@@ -174,7 +316,10 @@ describe('lifecycle', () => {
     expect(ssc.state).toBe('stopped');
     await expect(ssc.start()).rejects.toThrow(/cannot be restarted/);
     // oneAtATime: false takes everything queued in the first batch.
-    expect(got).toEqual([[1000, [1, 2, 3, 4]], [2000, []]]);
+    expect(got).toEqual([
+      [1000, [1, 2, 3, 4]],
+      [2000, []],
+    ]);
   });
 
   it('a StreamingContext stopped before its start just stops (and can stop its Context)', async () => {
@@ -207,6 +352,8 @@ describe('formatBatchLine', () => {
       },
       1000,
     );
-    expect(line).toBe('batch 12:00:05.000 #42 | 48,213 rec 48.2k/s | sched 3 ms | proc 412/1000 ms | total 416 ms | dropped 7 | lag 1,500 | rate<=61.0k/s');
+    expect(line).toBe(
+      'batch 12:00:05.000 #42 | 48,213 rec 48.2k/s | sched 3 ms | proc 412/1000 ms | total 416 ms | dropped 7 | lag 1,500 | rate<=61.0k/s',
+    );
   });
 });

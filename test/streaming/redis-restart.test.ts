@@ -81,7 +81,11 @@ describe.skipIf(redisSkipReason !== undefined)(`driver killed mid-stream${redisS
         readdirSync(path.join(outDir, f))
           .filter((p) => p.startsWith('part-'))
           .sort()
-          .flatMap((p) => readFileSync(path.join(outDir, f, p), 'utf8').split('\n').filter(Boolean)),
+          .flatMap((p) =>
+            readFileSync(path.join(outDir, f, p), 'utf8')
+              .split('\n')
+              .filter(Boolean),
+          ),
       );
     expect(lines).toEqual(input);
   });

@@ -108,20 +108,33 @@ describe.skipIf(redisSkipReason !== undefined)(`Redis Streams${redisSkipReason ?
     }
     // Run 1: batches 1000, 2000 commit; batch 3000 writes its sink, then fails before its commit.
     const run1 = await runScript(0, 5, { atBatch: 3, beforeSink: false });
-    expect(run1.map((e) => [e.batch.ms, e.records, e.error !== undefined])).toEqual([[1000, 5, false], [2000, 5, false], [3000, 5, true]]);
+    expect(run1.map((e) => [e.batch.ms, e.records, e.error !== undefined])).toEqual([
+      [1000, 5, false],
+      [2000, 5, false],
+      [3000, 5, true],
+    ]);
     // Run 2, later: replays batch 3000 (its sink write is skipped), then fails at its next batch before the sink.
     const run2 = await runScript(60_000, 5, { atBatch: 2, beforeSink: true });
-    expect(run2.map((e) => [e.batch.ms, e.batch.id, e.records, e.error !== undefined])).toEqual([[3000, 2, 5, false], [61_000, 60, 5, true]]);
+    expect(run2.map((e) => [e.batch.ms, e.batch.id, e.records, e.error !== undefined])).toEqual([
+      [3000, 2, 5, false],
+      [61_000, 60, 5, true],
+    ]);
     // Run 3: replays 61000 (now written), then reads the rest.
     const run3 = await runScript(120_000, 4);
-    expect(run3.map((e) => [e.batch.ms, e.records]).slice(0, 3)).toEqual([[61_000, 5], [121_000, 5], [122_000, 5]]);
+    expect(run3.map((e) => [e.batch.ms, e.records]).slice(0, 3)).toEqual([
+      [61_000, 5],
+      [121_000, 5],
+      [122_000, 5],
+    ]);
     // 32 words in batches of 5: the last batch takes the remaining 2, later ones are empty.
     expect(input).toHaveLength(32);
     expect(run3[3]?.records).toBe(2);
     expect(run3.slice(4).map((e) => e.records)).toEqual(run3.slice(4).map(() => 0));
     const out = await stream('out:restart');
     expect(out.map(([, f]) => f.w)).toEqual(input);
-    expect(out.map(([id]) => Number(id.split('-')[0]))).toEqual(input.map((_, i) => [1000, 2000, 3000, 61_000, 121_000, 122_000, 123_000][Math.floor(i / 5)]));
+    expect(out.map(([id]) => Number(id.split('-')[0]))).toEqual(
+      input.map((_, i) => [1000, 2000, 3000, 61_000, 121_000, 122_000, 123_000][Math.floor(i / 5)]),
+    );
   });
 
   it('group mode acknowledges after the batch commits; a consumer that died before acking gets its entries again', async () => {
@@ -130,10 +143,12 @@ describe.skipIf(redisSkipReason !== undefined)(`Redis Streams${redisSkipReason ?
       const clock = new ManualClock(0);
       const ssc = new StreamingContext(sc(), { batchInterval: 1000, clock });
       const got: string[][] = [];
-      ssc.redisStream({ url: url(), key: 'in:group', mode: 'group', group: 'g', consumer: 'c1', startId: '0', maxPerBatch: 4 }).foreachRDD(async (rdd) => {
-        got.push((await rdd.collect()).map((e) => e.fields.word!));
-        if (fail) throw new Error('died before acknowledging');
-      });
+      ssc
+        .redisStream({ url: url(), key: 'in:group', mode: 'group', group: 'g', consumer: 'c1', startId: '0', maxPerBatch: 4 })
+        .foreachRDD(async (rdd) => {
+          got.push((await rdd.collect()).map((e) => e.fields.word!));
+          if (fail) throw new Error('died before acknowledging');
+        });
       await runBatches(ssc, clock, batches, sc());
       if (fail) await expect(ssc.awaitTermination()).rejects.toThrow(/died before/);
       else await ssc.stop({ stopContext: false });
@@ -165,7 +180,16 @@ describe.skipIf(redisSkipReason !== undefined)(`Redis Streams${redisSkipReason ?
       const ssc = new StreamingContext(sc(), { batchInterval: 1000, clock });
       const got: string[][] = [];
       ssc
-        .redisStream({ url: url(), key: 'in:claim', mode: 'group', group: 'g', consumer, startId: '0', maxPerBatch: 5, ...(claimIdleMs === undefined ? {} : { claimIdleMs }) })
+        .redisStream({
+          url: url(),
+          key: 'in:claim',
+          mode: 'group',
+          group: 'g',
+          consumer,
+          startId: '0',
+          maxPerBatch: 5,
+          ...(claimIdleMs === undefined ? {} : { claimIdleMs }),
+        })
         .foreachRDD(async (rdd) => {
           got.push((await rdd.collect()).map((e) => e.fields.word!));
           if (fail) throw new Error('consumer died');

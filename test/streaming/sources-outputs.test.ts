@@ -27,7 +27,11 @@ describe('sources and outputs', () => {
     writeFileSync(path.join(inbox, '_SUCCESS'), '');
     await tick();
     await ssc.stop({ stopContext: false });
-    expect(lines.map(([t, xs]) => [t, xs.sort()])).toEqual([[1000, ['a1', 'a2']], [2000, []], [3000, ['b1']]]);
+    expect(lines.map(([t, xs]) => [t, xs.sort()])).toEqual([
+      [1000, ['a1', 'a2']],
+      [2000, []],
+      [3000, ['b1']],
+    ]);
   });
 
   it('saveAsTextFiles writes one committed folder per batch and skips a batch already committed', async () => {
@@ -45,7 +49,11 @@ describe('sources and outputs', () => {
     const read = (ms: number) =>
       readdirSync(`${prefix}-${ms}.txt`)
         .filter((f) => f.startsWith('part-'))
-        .flatMap((f) => readFileSync(path.join(`${prefix}-${ms}.txt`, f), 'utf8').split('\n').filter(Boolean))
+        .flatMap((f) =>
+          readFileSync(path.join(`${prefix}-${ms}.txt`, f), 'utf8')
+            .split('\n')
+            .filter(Boolean),
+        )
         .sort();
     expect(read(1000)).toEqual(['a', 'b']);
     expect(read(2000)).toEqual(['from the first run']);
@@ -72,7 +80,8 @@ describe('sources and outputs', () => {
 
   it('a failing batch stops the stream and rejects awaitTermination with the job error', async () => {
     const { ssc, clock } = manual(sc());
-    ssc.queueStream([[1], [0], [2]])
+    ssc
+      .queueStream([[1], [0], [2]])
       .map((x) => {
         if (x === 0) throw new Error('zero is not allowed');
         return x;
@@ -140,7 +149,13 @@ describe('sources and outputs', () => {
     ssc.queueStream([[1, 2, 3]]).foreachRDD(async (rdd) => {
       started();
       // A job that runs until the context is stopped under it.
-      await rdd.map((x) => { const end = Date.now() + 2000; while (Date.now() < end); return x; }).collect();
+      await rdd
+        .map((x) => {
+          const end = Date.now() + 2000;
+          while (Date.now() < end);
+          return x;
+        })
+        .collect();
     });
     await ssc.start();
     clock.advance(1000);

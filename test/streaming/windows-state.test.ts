@@ -40,7 +40,9 @@ describe('windows and state (manual clock)', () => {
         const pairs = ssc.queueStream(batches.map((b) => [...b])).map((w): [string, number] => [w, 1]);
         const spec = { window: windowMs, slide: slideMs };
         // Checkpoint every other slide, so the property also covers windows read back from checkpoint files.
-        const inverse = pairs.reduceByKeyAndWindow((a, b) => a + b, { ...spec, inverse: (a, b) => a - b, filter: ([, n]) => n > 0 }).checkpoint(2 * slideMs);
+        const inverse = pairs
+          .reduceByKeyAndWindow((a, b) => a + b, { ...spec, inverse: (a, b) => a - b, filter: ([, n]) => n > 0 })
+          .checkpoint(2 * slideMs);
         const inverseNoFilter = pairs.reduceByKeyAndWindow((a, b) => a + b, { ...spec, inverse: (a, b) => a - b, partitions: 3 });
         const plain = pairs.reduceByKeyAndWindow((a, b) => a + b, spec);
         const byValue = pairs.map(([w]) => w).countByValueAndWindow(windowMs, slideMs);
@@ -97,7 +99,10 @@ describe('windows and state (manual clock)', () => {
   it('updateStateByKey matches a running fold, removes keys on undefined, and checkpoints its state', async () => {
     const interval = 100;
     const { ssc, tick } = manual(sc(), interval);
-    const rng = fc.sample(fc.array(fc.tuple(fc.constantFrom('a', 'b', 'c', 'reset'), fc.integer({ min: 1, max: 9 })), { maxLength: 8 }), { numRuns: 30, seed: 42 });
+    const rng = fc.sample(fc.array(fc.tuple(fc.constantFrom('a', 'b', 'c', 'reset'), fc.integer({ min: 1, max: 9 })), { maxLength: 8 }), {
+      numRuns: 30,
+      seed: 42,
+    });
     const pairs = ssc.queueStream(rng.map((b) => b.map(([k, v]): [string, number] => [k, v])));
     // A key's state is its running sum; 'reset' values remove a key whose sum passed 20.
     const state = pairs

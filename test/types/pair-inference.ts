@@ -64,6 +64,7 @@ export function pairInference(sc: Context): void {
     .map((s) => s.toUpperCase())
     // @ts-expect-error join needs pairs on this side
     .join(ones);
+  // biome-ignore format: the expected error must stay on the line of the call
   const notGrouped = sc
     .parallelize([1])
     .map((x) => x + 1)

@@ -66,7 +66,13 @@ describe.skipIf(!haveBrowser)('web UI in Chromium', () => {
     await page.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
     expect(await page.locator('#completed-jobs').count()).toBe(0);
     // An iterative program: each iteration is a job over a cached RDD.
-    const ranks = sc.parallelize(Array.from({ length: 40 }, (_, i) => [i % 8, 1] as [number, number]), 4).setName('ranks').cache();
+    const ranks = sc
+      .parallelize(
+        Array.from({ length: 40 }, (_, i) => [i % 8, 1] as [number, number]),
+        4,
+      )
+      .setName('ranks')
+      .cache();
     let sum = 0;
     for (let i = 0; i < 3; i++) {
       const slow = ranks.mapValues(
@@ -108,9 +114,14 @@ describe.skipIf(!haveBrowser)('web UI in Chromium', () => {
     await page.locator('#dag svg').waitFor();
     const boxes = await page.locator('#dag g.stage').evaluateAll((gs) => gs.map((g) => Number((g as HTMLElement).dataset.stageId)));
     expect(boxes.sort()).toEqual(job.stageIds);
-    const edges = await page.locator('#dag path.edge.shuffle').evaluateAll((ps) => ps.map((p) => [Number((p as HTMLElement).dataset.fromStage), Number((p as HTMLElement).dataset.toStage)]));
+    const edges = await page
+      .locator('#dag path.edge.shuffle')
+      .evaluateAll((ps) => ps.map((p) => [Number((p as HTMLElement).dataset.fromStage), Number((p as HTMLElement).dataset.toStage)]));
     const [s0, s1, s2] = job.stageIds;
-    expect(edges.sort()).toEqual([[s0, s1], [s1, s2]]);
+    expect(edges.sort()).toEqual([
+      [s0, s1],
+      [s1, s2],
+    ]);
     // Every RDD box sits inside its stage's box.
     expect(await page.locator('#dag g.rdd').count()).toBeGreaterThanOrEqual(5);
     await shot(page, 'job-dag');
@@ -118,7 +129,15 @@ describe.skipIf(!haveBrowser)('web UI in Chromium', () => {
 
   it('shows a stage’s task quantiles, a sortable task table, and the skew flag of a skewed stage', async () => {
     await sc
-      .parallelize([['hot', 1], ['cold', 2], ['x', 3], ['y', 4]] as Array<[string, number]>, 4)
+      .parallelize(
+        [
+          ['hot', 1],
+          ['cold', 2],
+          ['x', 3],
+          ['y', 4],
+        ] as Array<[string, number]>,
+        4,
+      )
       .groupByKey(4)
       .mapPartitions((it) => {
         const rows = [...it];
@@ -129,10 +148,16 @@ describe.skipIf(!haveBrowser)('web UI in Chromium', () => {
         return rows;
       })
       .collect();
-    const stages = (await (await fetch(`${url}/api/v1/applications/${sc.applicationId}/stages`)).json()) as Array<{ stageId: number; attemptId: number; kindlingSkew: unknown }>;
+    const stages = (await (await fetch(`${url}/api/v1/applications/${sc.applicationId}/stages`)).json()) as Array<{
+      stageId: number;
+      attemptId: number;
+      kindlingSkew: unknown;
+    }>;
     const skewed = stages.find((s) => s.kindlingSkew !== null)!;
     expect(skewed).toBeDefined();
-    const summary = (await (await fetch(`${url}/api/v1/applications/${sc.applicationId}/stages/${skewed.stageId}/0/taskSummary`)).json()) as { shuffleReadRecords: number[] };
+    const summary = (await (await fetch(`${url}/api/v1/applications/${sc.applicationId}/stages/${skewed.stageId}/0/taskSummary`)).json()) as {
+      shuffleReadRecords: number[];
+    };
     await open(`/stages/stage/?id=${skewed.stageId}&attempt=0`);
     const row = await page.locator('#quantiles tr', { hasText: 'Shuffle Read Records' }).locator('td').allInnerTexts();
     expect(row.slice(1).map(Number)).toEqual(summary.shuffleReadRecords);

@@ -75,10 +75,16 @@ describe('live UI', () => {
         out += d.toString();
         const m = /^(http\S+) (\S+)\n/.exec(out);
         if (m && !abort.signal.aborted) {
-          void fetch(`${m[1]}/kindling/stream?app=${m[2]}`, { signal: abort.signal }).then((r) => {
-            void r.body!.getReader().read().catch(() => undefined);
-            resolve();
-          }, () => resolve());
+          void fetch(`${m[1]}/kindling/stream?app=${m[2]}`, { signal: abort.signal }).then(
+            (r) => {
+              void r
+                .body!.getReader()
+                .read()
+                .catch(() => undefined);
+              resolve();
+            },
+            () => resolve(),
+          );
         }
       });
     });
@@ -94,7 +100,14 @@ describe('live UI', () => {
 
   it('subscribes at once and loads the rest lazily: the synchronous start costs well under 20 ms', async () => {
     const bus = new EventBus<SchedulerEvent>();
-    const view = { appName: 'cost', numWorkers: 1, storageBytesPerWorker: 1, options: {}, ui: { port: 0, host: '127.0.0.1', killEnabled: false, retainedJobs: 10, retainedStages: 10 }, eventLog: false as const };
+    const view = {
+      appName: 'cost',
+      numWorkers: 1,
+      storageBytesPerWorker: 1,
+      options: {},
+      ui: { port: 0, host: '127.0.0.1', killEnabled: false, retainedJobs: 10, retainedStages: 10 },
+      eventLog: false as const,
+    };
     const t0 = performance.now();
     const ui = startUi(bus, view)!;
     const syncMs = performance.now() - t0;

@@ -60,10 +60,25 @@ describe('REST API of a live context', () => {
     const jobs = (await get(`${api}/applications/${sc.applicationId}/jobs`)) as unknown as Json[];
     expect(jobs.map((j) => j.jobId)).toEqual([1, 0]);
     const [count, collect] = jobs as [Json, Json];
-    expect(collect).toMatchObject({ status: 'SUCCEEDED', numTasks: 7, numCompletedTasks: 7, numFailedTasks: 0, numActiveTasks: 0, numCompletedStages: 2, numSkippedStages: 0 });
+    expect(collect).toMatchObject({
+      status: 'SUCCEEDED',
+      numTasks: 7,
+      numCompletedTasks: 7,
+      numFailedTasks: 0,
+      numActiveTasks: 0,
+      numCompletedStages: 2,
+      numSkippedStages: 0,
+    });
     expect(collect.stageIds).toEqual([0, 1]);
     expect(collect.description).toMatch(/^collect at RDD \d+ \(counts\)/);
-    expect(count).toMatchObject({ status: 'SUCCEEDED', numTasks: 7, numCompletedTasks: 3, numSkippedTasks: 4, numCompletedStages: 1, numSkippedStages: 1 });
+    expect(count).toMatchObject({
+      status: 'SUCCEEDED',
+      numTasks: 7,
+      numCompletedTasks: 3,
+      numSkippedTasks: 4,
+      numCompletedStages: 1,
+      numSkippedStages: 1,
+    });
     expect(Date.parse(count.completionTime.replace('GMT', 'Z'))).toBeGreaterThanOrEqual(Date.parse(count.submissionTime.replace('GMT', 'Z')));
     expect(await get(`${api}/applications/${sc.applicationId}/jobs/0`)).toMatchObject({ jobId: 0, status: 'SUCCEEDED' });
     expect(((await get(`${api}/applications/${sc.applicationId}/jobs?status=running`)) as unknown as Json[]).length).toBe(0);
@@ -152,13 +167,18 @@ describe('event log and kindling history', () => {
       await running.parallelize([1, 2, 3], 3).count();
       const files = readdirSync(logDir).sort();
       expect(files).toEqual([`${done.applicationId}.jsonl`, `${running.applicationId}.jsonl`].sort());
-      const lines = readFileSync(path.join(logDir, `${done.applicationId}.jsonl`), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Json);
+      const lines = readFileSync(path.join(logDir, `${done.applicationId}.jsonl`), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Json);
       expect(lines[0]!.type).toBe('applicationStart');
       expect(lines.filter((l) => l.type === 'taskEnd')).toHaveLength(7 + 3);
       expect(lines.at(-1)!.type).toBe('applicationEnd');
       expect(lines.filter((l) => l.type === 'jobEnd')).toHaveLength(2);
 
-      history = spawn(process.execPath, [path.join(root, 'bin/kindling.js'), 'history', logDir, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      history = spawn(process.execPath, [path.join(root, 'bin/kindling.js'), 'history', logDir, '--port', '0'], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
       const url = await new Promise<string>((resolve, reject) => {
         let out = '';
         history!.stdout!.on('data', (d: Buffer) => {
@@ -173,10 +193,17 @@ describe('event log and kindling history', () => {
       expect(byName.finished.attempts[0].completed).toBe(true);
       expect(byName.running.attempts[0].completed).toBe(false);
       const jobs = (await get(`${url}/api/v1/applications/${done.applicationId}/jobs`)) as unknown as Json[];
-      expect(jobs.map((j) => [j.jobId, j.status, j.numSkippedStages])).toEqual([[1, 'SUCCEEDED', 1], [0, 'SUCCEEDED', 0]]);
+      expect(jobs.map((j) => [j.jobId, j.status, j.numSkippedStages])).toEqual([
+        [1, 'SUCCEEDED', 1],
+        [0, 'SUCCEEDED', 0],
+      ]);
       // The log has no taskStart lines; each task is rebuilt from its end, metrics included.
       const tasks = (await get(`${url}/api/v1/applications/${done.applicationId}/stages/1/0/taskList`)) as unknown as Json[];
-      expect(tasks.map((t) => [t.index, t.status]).sort()).toEqual([[0, 'SUCCESS'], [1, 'SUCCESS'], [2, 'SUCCESS']]);
+      expect(tasks.map((t) => [t.index, t.status]).sort()).toEqual([
+        [0, 'SUCCESS'],
+        [1, 'SUCCESS'],
+        [2, 'SUCCESS'],
+      ]);
       expect(tasks.reduce((n, t) => n + t.taskMetrics.shuffleReadMetrics.recordsRead, 0)).toBeGreaterThan(0);
       const rdds = (await get(`${url}/api/v1/applications/${done.applicationId}/storage/rdd`)) as unknown as Json[];
       expect(rdds.map((r) => [r.name, r.numCachedPartitions])).toEqual([['counts', 3]]);

@@ -7,7 +7,14 @@ import { StatusStore } from '../../src/ui/status-store.js';
 import type { SchedulerEvent } from '../../src/scheduler/events.js';
 import type { StageInfo } from '../../src/scheduler/stage-info.js';
 
-const rdd = (id: number, parentIds: number[] = [], storageLevel = 'NONE') => ({ id, name: `RDD ${id}`, kind: 'MappedRDD', numPartitions: 2, storageLevel, parentIds });
+const rdd = (id: number, parentIds: number[] = [], storageLevel = 'NONE') => ({
+  id,
+  name: `RDD ${id}`,
+  kind: 'MappedRDD',
+  numPartitions: 2,
+  storageLevel,
+  parentIds,
+});
 const twoStages: StageInfo[] = [
   { stageId: 0, name: 'shuffle 0', numTasks: 2, parentIds: [], rdds: [rdd(0), rdd(1, [0])] },
   { stageId: 1, name: 'collect', numTasks: 2, parentIds: [0], rdds: [rdd(2, [1], 'MEMORY_ONLY')] },
@@ -19,8 +26,31 @@ function runJob(store: StatusStore, jobId: number, stages: StageInfo[], ran: num
   for (const stageId of ran) {
     apply({ type: 'stageSubmitted', jobId, stageId, attempt: 0, name: `stage ${stageId}`, numTasks: 2, numPartitions: 2, time: t });
     for (const p of [0, 1]) {
-      apply({ type: 'taskStart', stageId, stageAttempt: 0, partition: p, attempt: 0, workerIndex: p, executorId: String(p), speculative: false, time: t });
-      apply({ type: 'taskEnd', stageId, stageAttempt: 0, partition: p, attempt: 0, workerIndex: p, executorId: String(p), speculative: false, result: 'success', durationMs: 5, locality: 'NO_PREF', time: t + 5 });
+      apply({
+        type: 'taskStart',
+        stageId,
+        stageAttempt: 0,
+        partition: p,
+        attempt: 0,
+        workerIndex: p,
+        executorId: String(p),
+        speculative: false,
+        time: t,
+      });
+      apply({
+        type: 'taskEnd',
+        stageId,
+        stageAttempt: 0,
+        partition: p,
+        attempt: 0,
+        workerIndex: p,
+        executorId: String(p),
+        speculative: false,
+        result: 'success',
+        durationMs: 5,
+        locality: 'NO_PREF',
+        time: t + 5,
+      });
     }
     apply({ type: 'stageCompleted', jobId, stageId, attempt: 0, time: t + 6, result: 'succeeded' });
   }
@@ -31,13 +61,40 @@ describe('StatusStore', () => {
   it('lists a job’s stages as PENDING at its start, ACTIVE while they run, COMPLETE after, and counts tasks', () => {
     const store = new StatusStore();
     store.apply({ type: 'jobStart', jobId: 0, time: 0, description: 'collect', stageIds: [0, 1], stages: twoStages });
-    expect([...store.stages.values()].map((s) => [s.stageId, s.status])).toEqual([[0, 'PENDING'], [1, 'PENDING']]);
+    expect([...store.stages.values()].map((s) => [s.stageId, s.status])).toEqual([
+      [0, 'PENDING'],
+      [1, 'PENDING'],
+    ]);
     store.apply({ type: 'stageSubmitted', jobId: 0, stageId: 0, attempt: 0, name: 'shuffle 0', numTasks: 2, numPartitions: 2, time: 1 });
-    store.apply({ type: 'taskStart', stageId: 0, stageAttempt: 0, partition: 0, attempt: 0, workerIndex: 0, executorId: String(0), speculative: false, time: 1 });
+    store.apply({
+      type: 'taskStart',
+      stageId: 0,
+      stageAttempt: 0,
+      partition: 0,
+      attempt: 0,
+      workerIndex: 0,
+      executorId: String(0),
+      speculative: false,
+      time: 1,
+    });
     expect(store.stages.get('0.0')!.status).toBe('ACTIVE');
     expect(store.jobs.get(0)!.numActiveTasks).toBe(1);
     expect(store.executors.get('0')!.activeTasks).toBe(1);
-    store.apply({ type: 'taskEnd', stageId: 0, stageAttempt: 0, partition: 0, attempt: 0, workerIndex: 0, executorId: String(0), speculative: false, result: 'failed', error: 'boom', durationMs: 3, locality: 'ANY', time: 4 });
+    store.apply({
+      type: 'taskEnd',
+      stageId: 0,
+      stageAttempt: 0,
+      partition: 0,
+      attempt: 0,
+      workerIndex: 0,
+      executorId: String(0),
+      speculative: false,
+      result: 'failed',
+      error: 'boom',
+      durationMs: 3,
+      locality: 'ANY',
+      time: 4,
+    });
     const task = [...store.stages.get('0.0')!.tasks.values()][0]!;
     expect([task.status, task.errorMessage, task.locality]).toEqual(['FAILED', 'boom', 'ANY']);
     expect(store.jobs.get(0)!.numFailedTasks).toBe(1);
@@ -50,7 +107,15 @@ describe('StatusStore', () => {
     runJob(store, 1, [twoStages[0]!, { ...twoStages[1]!, stageId: 2 }], [2]);
     expect(store.jobs.get(1)!.ranStages).toEqual(new Set([2]));
     expect(store.stages.get('0.0')!.status).toBe('COMPLETE');
-    runJob(store, 2, [{ ...twoStages[0]!, stageId: 3 }, { ...twoStages[1]!, stageId: 4, parentIds: [3] }], [4]);
+    runJob(
+      store,
+      2,
+      [
+        { ...twoStages[0]!, stageId: 3 },
+        { ...twoStages[1]!, stageId: 4, parentIds: [3] },
+      ],
+      [4],
+    );
     expect(store.stages.get('3.0')!.status).toBe('SKIPPED');
   });
 
@@ -72,8 +137,21 @@ describe('StatusStore', () => {
   it('tracks cached partitions per worker, and forgets a lost worker’s blocks and marks it dead', () => {
     const store = new StatusStore();
     runJob(store, 0, twoStages, [0, 1]);
-    for (const [w, p] of [[0, 0], [1, 1]] as const) {
-      store.apply({ type: 'blockUpdated', workerIndex: w, executorId: String(w), rddId: 2, partition: p, change: 'added', memoryBytes: 100, diskBytes: 0, time: 9 });
+    for (const [w, p] of [
+      [0, 0],
+      [1, 1],
+    ] as const) {
+      store.apply({
+        type: 'blockUpdated',
+        workerIndex: w,
+        executorId: String(w),
+        rddId: 2,
+        partition: p,
+        change: 'added',
+        memoryBytes: 100,
+        diskBytes: 0,
+        time: 9,
+      });
     }
     expect(store.rdds.get(2)!.info.storageLevel).toBe('MEMORY_ONLY');
     expect(store.rdds.get(2)!.partitions.size).toBe(2);

@@ -34,4 +34,3 @@ export interface WorkerApi extends ShuffleService {
   peers(): Array<[index: number, epoch: number]>;
   ping(): number;
 }
-

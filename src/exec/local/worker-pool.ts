@@ -287,7 +287,8 @@ export class WorkerPool implements TaskBackend {
     if (slot?.state !== 'ready' || !slot.inflight.has(taskId)) return;
     slot.remote.cancelTask(taskId).catch(() => undefined);
     const timer = setTimeout(() => {
-      if (this.#stopping || this.#slots[workerIndex] !== slot || slot.state !== 'ready' || !slot.inflight.has(taskId) || slot.timedOut !== undefined) return;
+      if (this.#stopping || this.#slots[workerIndex] !== slot || slot.state !== 'ready' || !slot.inflight.has(taskId) || slot.timedOut !== undefined)
+        return;
       slot.timedOut = { taskId, ms: graceMs, cancelled: true };
       void slot.worker.terminate();
     }, graceMs);
@@ -321,7 +322,10 @@ export class WorkerPool implements TaskBackend {
           epoch: task.epoch,
           failure: {
             kind: 'exception',
-            error: { name: 'DataCloneError', message: `task ${task.taskId} could not be sent to or returned from worker ${workerIndex}: ${(e as Error)?.message ?? e}` },
+            error: {
+              name: 'DataCloneError',
+              message: `task ${task.taskId} could not be sent to or returned from worker ${workerIndex}: ${(e as Error)?.message ?? e}`,
+            },
           },
           blockUpdates: [],
         }),
