@@ -9,6 +9,7 @@
  * Without spills the output is the grouping's, in first-seen key order (unchanged behaviour); after spills it
  * is in key order.
  */
+import { IndexHeap } from './index-heap.js';
 import { closeSync, mkdirSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import v8 from 'node:v8';
@@ -273,48 +274,18 @@ class FramedRunReader {
 export function mergeFramedRuns(files: readonly string[], onEntry: (kv: Pair, run: number, startsBlock: boolean) => void): void {
   const readers = files.map((f) => new FramedRunReader(f));
   try {
-    // A binary heap of reader indexes by head key; ties by index keep run order.
-    const heap: number[] = [];
-    const less = (i: number, j: number): boolean => {
+    // Reader indexes by head key; ties by index keep run order.
+    const heap = new IndexHeap((i, j) => {
       const c = byKey(readers[i]!.head!, readers[j]!.head!);
       return c < 0 || (c === 0 && i < j);
-    };
-    const up = (k: number): void => {
-      while (k > 0) {
-        const parent = (k - 1) >> 1;
-        if (!less(heap[k]!, heap[parent]!)) break;
-        [heap[k], heap[parent]] = [heap[parent]!, heap[k]!];
-        k = parent;
-      }
-    };
-    const down = (k: number): void => {
-      for (;;) {
-        const l = 2 * k + 1;
-        const r = l + 1;
-        let m = k;
-        if (l < heap.length && less(heap[l]!, heap[m]!)) m = l;
-        if (r < heap.length && less(heap[r]!, heap[m]!)) m = r;
-        if (m === k) return;
-        [heap[k], heap[m]] = [heap[m]!, heap[k]!];
-        k = m;
-      }
-    };
-    for (let i = 0; i < readers.length; i++) {
-      if (readers[i]!.head === undefined) continue;
-      heap.push(i);
-      up(heap.length - 1);
-    }
+    });
+    for (let i = 0; i < readers.length; i++) if (readers[i]!.head !== undefined) heap.push(i);
     let blockKey: unknown;
     let first = true;
-    while (heap.length > 0) {
-      const i = heap[0]!;
+    for (let i = heap.peek(); i !== undefined; i = heap.peek()) {
       const kv = readers[i]!.head!;
       readers[i]!.advance();
-      if (readers[i]!.head === undefined) {
-        heap[0] = heap[heap.length - 1]!;
-        heap.pop();
-      }
-      if (heap.length > 0) down(0);
+      heap.advanced(readers[i]!.head === undefined);
       const starts = first || compareKeys(kv[0], blockKey) !== 0;
       if (starts) blockKey = kv[0];
       first = false;

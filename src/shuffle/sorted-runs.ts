@@ -3,6 +3,7 @@
  * that reads several runs back as one sorted bucket (Hadoop's spill and merge). Sorting uses the engine's key
  * order, so runs of any key type merge correctly.
  */
+import { IndexHeap } from './index-heap.js';
 import { mkdirSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import v8 from 'node:v8';
@@ -37,46 +38,16 @@ export function mergeSortedRuns(runs: readonly Pair[][]): Pair[] {
   if (live.length === 1) return live[0]!;
   const out: Pair[] = [];
   const pos = new Array<number>(live.length).fill(0);
-  // A binary heap of run indexes ordered by their current head (ties by run index, for stability).
-  const heap: number[] = [];
-  const less = (i: number, j: number): boolean => {
+  // Run indexes ordered by their current head (ties by run index, for stability).
+  const heap = new IndexHeap((i, j) => {
     const c = byKey(live[i]![pos[i]!]!, live[j]![pos[j]!]!);
     return c < 0 || (c === 0 && i < j);
-  };
-  const up = (k: number): void => {
-    while (k > 0) {
-      const parent = (k - 1) >> 1;
-      if (!less(heap[k]!, heap[parent]!)) break;
-      [heap[k], heap[parent]] = [heap[parent]!, heap[k]!];
-      k = parent;
-    }
-  };
-  const down = (k: number): void => {
-    for (;;) {
-      const l = 2 * k + 1;
-      const r = l + 1;
-      let m = k;
-      if (l < heap.length && less(heap[l]!, heap[m]!)) m = l;
-      if (r < heap.length && less(heap[r]!, heap[m]!)) m = r;
-      if (m === k) return;
-      [heap[k], heap[m]] = [heap[m]!, heap[k]!];
-      k = m;
-    }
-  };
-  for (let i = 0; i < live.length; i++) {
-    heap.push(i);
-    up(heap.length - 1);
-  }
-  while (heap.length > 0) {
-    const i = heap[0]!;
+  });
+  for (let i = 0; i < live.length; i++) heap.push(i);
+  for (let i = heap.peek(); i !== undefined; i = heap.peek()) {
     out.push(live[i]![pos[i]!]!);
     pos[i]!++;
-    if (pos[i]! < live[i]!.length) down(0);
-    else {
-      heap[0] = heap[heap.length - 1]!;
-      heap.pop();
-      if (heap.length > 0) down(0);
-    }
+    heap.advanced(pos[i]! >= live[i]!.length);
   }
   return out;
 }
