@@ -6,7 +6,8 @@
  *
  *   npx kindling bench cost [--rounds 3] [--small] [--only wordcount,pagerank,lr,kmeans]
  *
- * Targets (issue 8): word count <= 1.0x the plain loop; PageRank end to end <= 6x a CSR loop, peak RSS <= 300 MB;
+ * Targets (issue 8): word count <= 0.7x the plain split-based loop (bench/baselines/wordcount.ts; <= 1.0x a
+ * character-scanning loop, not in this table yet); PageRank end to end <= 6x a CSR loop, peak RSS <= 300 MB;
  * logistic regression <= 1.0x; k-means <= 1.0x; every other peak RSS <= 3x the plain program's.
  */
 import { spawn } from 'node:child_process';
@@ -24,7 +25,7 @@ const ROUNDS = Number(flag('--rounds') ?? 3);
 const small = args.includes('--small');
 const WORKLOADS = (flag('--only') ?? 'wordcount,pagerank,lr,kmeans').split(',');
 const TARGETS: Record<string, { ratio: number; rssMb?: number }> = {
-  wordcount: { ratio: 1.0 },
+  wordcount: { ratio: 0.7 },
   pagerank: { ratio: 6.0, rssMb: 300 },
   lr: { ratio: 1.0 },
   kmeans: { ratio: 1.0 },
