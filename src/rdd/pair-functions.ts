@@ -202,13 +202,14 @@ export function sortByKey<K, V>(rdd: RDD<[K, V]>, ascending: boolean, numPartiti
 }
 
 /** Spark's repartitionAndSortWithinPartitions: one shuffle that partitions by `arg` and sorts each partition by key. */
-export function repartitionAndSortWithinPartitions<K, V>(rdd: RDD<[K, V]>, arg: Parts, ascending: boolean): RDD<[K, V]> {
+export function repartitionAndSortWithinPartitions<K, V>(rdd: RDD<[K, V]>, arg: Parts, ascending: boolean, keyFn?: (k: K) => unknown): RDD<[K, V]> {
   const partitioner = resolvePartitioner('repartitionAndSortWithinPartitions', arg, rdd as RDD<unknown>);
+  const sortKey = keyFn === undefined ? undefined : ship(rdd, 'repartitionAndSortWithinPartitions', keyFn);
   return new ShuffledRDD<K, V, V>(
     rdd.context,
     rdd,
     partitioner,
-    { mapSideCombine: false, keyOrdering: ascending ? 'ascending' : 'descending' },
+    { mapSideCombine: false, keyOrdering: ascending ? 'ascending' : 'descending', ...(sortKey ? { sortKey } : {}) },
     { op: 'repartitionAndSortWithinPartitions' },
   );
 }

@@ -965,10 +965,11 @@ export abstract class RDD<T> {
     this: RDD<[K, V]>,
     partitioner: number | Partitioner | CustomPartitioner,
     ascending?: boolean,
+    keyFn?: (key: K) => unknown,
   ): RDD<[K, V]>;
   repartitionAndSortWithinPartitions(notPairs: NotPairs<'repartitionAndSortWithinPartitions'>, ...rest: unknown[]): never;
-  repartitionAndSortWithinPartitions<K, V>(this: RDD<any>, partitioner: any, ascending = true): RDD<[K, V]> {
-    return pair.repartitionAndSortWithinPartitions(this, partitioner, ascending);
+  repartitionAndSortWithinPartitions<K, V>(this: RDD<any>, partitioner: any, ascending = true, keyFn?: (key: any) => unknown): RDD<[K, V]> {
+    return pair.repartitionAndSortWithinPartitions(this, partitioner, ascending, keyFn);
   }
 
   /**

@@ -63,11 +63,13 @@ const FACTORIES: { readonly [K in RddKind]: Factory<K> } = {
   ShuffledRDD: async (w, _parents, compile) => {
     const a = w.args;
     const aggregator = a.spec.aggregator ? await compileAggregator(a.spec.aggregator, compile) : undefined;
+    const sortKey = a.spec.sortKey ? ((await compile(a.spec.sortKey)) as (k: unknown) => unknown) : undefined;
     // The reduce side only needs the partition count; which keys landed where was decided by the map side.
     return new ShuffledRDD(W, undefined, new DirectPartitioner(a.numPartitions), a.spec, {
       ...opts(w),
       shuffleId: a.shuffleId,
       ...(aggregator ? { aggregator } : {}),
+      ...(sortKey ? { sortKey } : {}),
     });
   },
   CoGroupedRDD: (w, _parents, _compile, byId) => {

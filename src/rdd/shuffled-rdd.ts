@@ -1,3 +1,4 @@
+import type { ShippedFunction } from '../closure/index.js';
 import type { RddWireBody } from './wire.js';
 import type { Dependency, ShuffleDependency } from './dependency.js';
 import { RangePartitioner, determineBounds, type Partitioner } from '../core/partitioner.js';
@@ -15,6 +16,8 @@ export interface ShuffleSpec {
   readonly aggregator?: AggregatorWire;
   readonly mapSideCombine: boolean;
   readonly keyOrdering?: 'ascending' | 'descending';
+  /** With keyOrdering: each partition is sorted by this function of the key (pyspark's `keyfunc`). */
+  readonly sortKey?: ShippedFunction;
 }
 
 /**
@@ -54,6 +57,8 @@ function sampleSizePerPartition(outPartitions: number, inPartitions: number): nu
 export class ShuffledRDD<K, V, C> extends RDD<[K, C]> {
   readonly kind = 'ShuffledRDD';
   readonly shuffleId: number;
+  /** The compiled sort-key function (workers), when the spec has one. */
+  readonly #sortKey: ((k: unknown) => unknown) | undefined;
   readonly #numPartitions: number;
   readonly #aggregator: Aggregator | undefined;
   #preparing: Promise<void> | undefined;
@@ -64,9 +69,10 @@ export class ShuffledRDD<K, V, C> extends RDD<[K, C]> {
     readonly parent: RDD<[K, V]> | undefined,
     partitioner: Partitioner | { rangeAscending: boolean; numPartitions: number; compare?: (a: unknown, b: unknown) => number },
     readonly spec: ShuffleSpec,
-    options: RddOptions & { shuffleId?: number; aggregator?: Aggregator; numPartitions?: number } = {},
+    options: RddOptions & { shuffleId?: number; aggregator?: Aggregator; numPartitions?: number; sortKey?: (k: unknown) => unknown } = {},
   ) {
     super(context, options);
+    this.#sortKey = options.sortKey;
     this.shuffleId = options.shuffleId ?? this.context.newShuffleId(this);
     this.partitioner =
       'rangeAscending' in partitioner
@@ -190,8 +196,16 @@ export class ShuffledRDD<K, V, C> extends RDD<[K, C]> {
     if (this.spec.keyOrdering !== undefined) {
       const arr = Array.isArray(records) ? (records as Pair[]) : [...records];
       const sign = this.spec.keyOrdering === 'ascending' ? 1 : -1;
-      arr.sort((a, b) => sign * compareKeys(a[0], b[0]));
-      records = arr;
+      const sortKey = this.#sortKey;
+      if (sortKey === undefined) {
+        arr.sort((a, b) => sign * compareKeys(a[0], b[0]));
+        records = arr;
+      } else {
+        // The user's key function runs once per record, not once per comparison; ties keep arrival order.
+        const keyed = arr.map((kv, i) => ({ k: sortKey(kv[0]), i, kv }));
+        keyed.sort((a, b) => sign * compareKeys(a.k, b.k) || a.i - b.i);
+        records = keyed.map((x) => x.kv);
+      }
     }
     for (const kv of records) sink(kv as [K, C]);
   }

@@ -102,6 +102,40 @@ describe.each(MODES)('Spark transformations (%s)', (master) => {
     expect(desc.map(([k]) => k)).toEqual([3, 3, 2, 1, 0, 0]);
   });
 
+  test('repartitionAndSortWithinPartitions with a key function (pyspark keyfunc): sorted by its result, ties in arrival order', async () => {
+    const words = ctx().parallelize<[string, number]>(
+      [
+        ['ccc', 1],
+        ['a', 2],
+        ['bb', 3],
+        ['dd', 4],
+        ['e', 5],
+      ],
+      2,
+    );
+    const byLength = await words.repartitionAndSortWithinPartitions(1, true, (k) => k.length).collect();
+    expect(byLength.map(([k]) => k.length)).toEqual([1, 1, 2, 2, 3]);
+    expect(new Set(byLength.map(([k]) => k))).toEqual(new Set(['ccc', 'a', 'bb', 'dd', 'e']));
+    const longestFirst = await words.repartitionAndSortWithinPartitions(1, false, (k) => k.length).collect();
+    expect(longestFirst.map(([k]) => k.length)).toEqual([3, 2, 2, 1, 1]);
+    // Two partitions: each sorted by the key function, without it the engine's order (alphabetical) would show.
+    const parts = await words
+      .repartitionAndSortWithinPartitions({ numPartitions: 2, getPartition: (k: string) => k.length % 2 }, true, (k) => -k.charCodeAt(0))
+      .glom()
+      .collect();
+    expect(parts).toEqual([
+      [
+        ['dd', 4],
+        ['bb', 3],
+      ],
+      [
+        ['e', 5],
+        ['ccc', 1],
+        ['a', 2],
+      ],
+    ]);
+  });
+
   test('zipWithUniqueId', async () => {
     // >>> sc.parallelize(["a", "b", "c", "d", "e"], 3).zipWithUniqueId().collect()
     // -> [('a', 0), ('b', 1), ('c', 4), ('d', 2), ('e', 5)]
