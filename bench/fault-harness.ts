@@ -8,8 +8,12 @@
  * - `rejection`: user code leaves a rejected promise unhandled.
  * Every run must give the fault-free result or a clear error; then the next job on the same context must
  * succeed, and the context must be whole again: every worker index ready, every pair of workers connected to
- * each other's current incarnation, and no job, stage or task state left on the driver.
+ * each other's current incarnation, and no job, stage or task state left on the driver; after stop(), nothing
+ * may be left in the context's scratch folder.
  */
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { capture, type Context, type RDD } from 'kindling';
 
 export const DEATH_KINDS = ['kill', 'exit', 'oom', 'rejection'] as const;
@@ -77,6 +81,8 @@ export interface RunResult {
   readonly nextJobOk: boolean;
   /** The context was whole again (see checkWhole); the reason if not. */
   readonly whole: true | string;
+  /** After stop(), nothing was left in the context's scratch folder (spills, shuffle files, job outputs). */
+  readonly clean: true | string;
   readonly ms: number;
 }
 
@@ -134,8 +140,8 @@ function wholeProblem(s: Awaited<ReturnType<Context['faults']['snapshot']>>): st
 }
 
 export interface RunOptions {
-  /** Creates the context (local[2]); the harness stops it. */
-  readonly context: () => Context;
+  /** Creates the context (local[2]) with `localDir` as its scratch folder; the harness stops it. */
+  readonly context: (localDir: string) => Context;
   readonly plan: FaultPlan;
   readonly n: number;
   readonly expected: number;
@@ -149,7 +155,8 @@ export async function runWithFault(o: RunOptions): Promise<RunResult> {
   const flag = new Int32Array(new SharedArrayBuffer(4));
   const pick = () => (o.random() < 0.5 ? 0 : 1);
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-  const sc = o.context();
+  const scratch = mkdtempSync(path.join(tmpdir(), 'kindling-fault-'));
+  const sc = o.context(scratch);
   const { plan } = o;
   let outcome: RunResult['outcome'] = 'correct';
   let detail = '';
@@ -186,7 +193,10 @@ export async function runWithFault(o: RunOptions): Promise<RunResult> {
   } finally {
     await sc.stop();
   }
-  return { plan, outcome, detail, nextJobOk, whole, ms: Date.now() - started };
+  const left = readdirSync(scratch, { recursive: true });
+  const clean: true | string = left.length === 0 ? true : `left behind after stop(): ${left.slice(0, 3).join(', ')}`;
+  rmSync(scratch, { recursive: true, force: true });
+  return { plan, outcome, detail, nextJobOk, whole, clean, ms: Date.now() - started };
 }
 
 /** A random plan: any kind, any moment, a delay within `maxDelayMs`, two workers in one run of four. */

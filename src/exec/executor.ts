@@ -303,8 +303,8 @@ export class Executor {
     for (const read of msg.shuffleReads) {
       const input = new FetchedInput(workerMemoryBudget());
       inputs.set(`${read.shuffleId}/${read.reduceId}`, input);
+      // The fetched input estimates each bucket's size already (for the shuffle pool): the metric reuses it.
       const received = (buckets: readonly Bucket[]): void => {
-        for (const b of buckets) if (b.length > 0) meter.readBytes += estimateSize(b);
         meter.keySample ??= keySampleOf(buckets);
       };
       await timed(
@@ -312,6 +312,7 @@ export class Executor {
         (ms) => (meter.fetchWaitMs += ms),
       );
       meter.readRecords += input.records;
+      meter.readBytes += input.estimatedBytes;
     }
     const fetched = (shuffleId: number, reduceId: number): FetchedInput => {
       const input = inputs.get(`${shuffleId}/${reduceId}`);

@@ -100,6 +100,11 @@ export async function reduce<T>(rdd: RDD<T>, fn: (a: T, b: T) => T): Promise<T> 
     undefined,
     `reduce at ${rdd.label}`,
   );
+  return mergeReduced(parts, fn, rdd, 'reduce');
+}
+
+/** The driver's last step of reduce-like actions: the partitions' partial results, reduced; empty RDDs refused. */
+function mergeReduced<T>(parts: readonly MaybeValue[], fn: (a: T, b: T) => T, rdd: RDD<T>, op: string): T {
   let has = false;
   let acc: T | undefined;
   for (const r of parts) {
@@ -107,7 +112,7 @@ export async function reduce<T>(rdd: RDD<T>, fn: (a: T, b: T) => T): Promise<T> 
     acc = has ? fn(acc as T, r.value as T) : (r.value as T);
     has = true;
   }
-  if (!has) throw emptyError(any(rdd), 'reduce');
+  if (!has) throw emptyError(any(rdd), op);
   return acc as T;
 }
 
@@ -320,15 +325,7 @@ export async function treeReduce<T>(rdd: RDD<T>, f: (a: T, b: T) => T, depth: nu
     undefined,
     `treeReduce at ${rdd.label}`,
   );
-  let has = false;
-  let acc: T | undefined;
-  for (const r of parts) {
-    if (r.empty) continue;
-    acc = has ? f(acc as T, r.value as T) : (r.value as T);
-    has = true;
-  }
-  if (!has) throw emptyError(any(rdd), 'treeReduce');
-  return acc as T;
+  return mergeReduced(parts, f, rdd, 'treeReduce');
 }
 
 function reduceInRounds<U>(partial: RDD<U>, combOp: (a: U, b: U) => U, depth: number): RDD<U> {

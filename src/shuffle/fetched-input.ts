@@ -31,6 +31,13 @@ export class FetchedInput implements MemoryConsumer {
     budget?.register(this);
   }
 
+  #estimatedBytes = 0;
+
+  /** Estimated bytes fetched so far, bucket by bucket as they arrived (the task's shuffle-read metric). */
+  get estimatedBytes(): number {
+    return this.#estimatedBytes;
+  }
+
   /** Records fetched so far (in memory and spilled). */
   get records(): number {
     return this.#records;
@@ -44,7 +51,9 @@ export class FetchedInput implements MemoryConsumer {
       this.#records += b.length;
       this.#inMemory += b.length;
       if (b.length === 0) continue;
-      const size = estimateSize(b as unknown[]) / b.length;
+      const bucketBytes = estimateSize(b as unknown[]);
+      this.#estimatedBytes += bucketBytes;
+      const size = bucketBytes / b.length;
       this.#avgBytes = this.#avgBytes === 0 ? size : (this.#avgBytes + size) / 2;
     }
     if (this.budget !== undefined && !this.budget.update(this, this.#inMemory * this.#avgBytes)) this.spill();

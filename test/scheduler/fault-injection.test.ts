@@ -6,29 +6,16 @@
  * `bench/faults.ts` runs the same harness thousands of times; this suite runs a seeded sample and the cases
  * that once broke.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Context, capture, useModule, type SchedulerEvent } from 'kindling';
 import { SeededRandom } from 'kindling/datagen';
+import { record, useContexts } from './helpers.js';
 import { checkWhole, expectedSum, randomPlan, runWithFault, DEATH_KINDS, MOMENTS } from '../../bench/fault-harness.js';
 
-const contexts: Context[] = [];
-function context(options: ConstructorParameters<typeof Context>[0] = {}): Context {
-  const sc = new Context({ master: 'local[2]', progress: false, hints: false, ...options });
-  contexts.push(sc);
-  return sc;
-}
-afterEach(async () => {
-  await Promise.all(contexts.splice(0).map((sc) => sc.stop()));
-});
-
-function record(sc: Context): SchedulerEvent[] {
-  const events: SchedulerEvent[] = [];
-  sc.events.onAny((e) => void events.push(e));
-  return events;
-}
+const context = useContexts({ hints: false });
 
 const N = 200_000;
 const EXPECTED = expectedSum(N);
@@ -42,7 +29,8 @@ describe('faults at random moments (a seeded sample of bench/faults.ts)', () => 
   for (const plan of plans) {
     it(`${plan.kind} of ${plan.workers} worker${plan.workers === 2 ? 's' : ''}, ${plan.moment}, after ${plan.delayMs} ms`, async () => {
       const r = await runWithFault({
-        context: () => new Context({ master: 'local[2]', progress: false, hints: false, memory: { workerMB: 160 }, fetchTimeoutMs: 10_000 }),
+        context: (localDir) =>
+          new Context({ master: 'local[2]', progress: false, hints: false, memory: { workerMB: 160 }, fetchTimeoutMs: 10_000, localDir }),
         plan,
         n: N,
         expected: EXPECTED,
@@ -51,6 +39,7 @@ describe('faults at random moments (a seeded sample of bench/faults.ts)', () => 
       expect(r.outcome === 'wrong' ? r.detail : r.outcome).toMatch(/^(correct|error)$/);
       expect(r.nextJobOk).toBe(true);
       expect(r.whole).toBe(true);
+      expect(r.clean).toBe(true);
     });
   }
 });

@@ -3,27 +3,14 @@
  * recomputed from lineage, lost shuffle output is regenerated, stragglers get speculative copies, and every
  * run returns exactly what a fault-free run returns.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Context, capture, useModule, type RDD, type SchedulerEvent } from 'kindling';
+import { Context, capture, useModule, type RDD } from 'kindling';
+import { record, useContexts } from './helpers.js';
 
-const contexts: Context[] = [];
-function context(options: ConstructorParameters<typeof Context>[0] = {}): Context {
-  const sc = new Context({ master: 'local[2]', progress: false, ...options });
-  contexts.push(sc);
-  return sc;
-}
-afterEach(async () => {
-  await Promise.all(contexts.splice(0).map((sc) => sc.stop()));
-});
-
-function record(sc: Context): SchedulerEvent[] {
-  const events: SchedulerEvent[] = [];
-  sc.events.onAny((e) => void events.push(e));
-  return events;
-}
+const context = useContexts();
 
 /** Waits until `condition` holds, failing after `ms`. */
 async function waitFor(condition: () => boolean, ms = 5000): Promise<void> {
