@@ -49,6 +49,18 @@ export interface NotPairs<M extends string> {
   readonly [needsPairs]: `${M}() needs an RDD of [key, value] pairs, e.g. rdd.map((x) => [key(x), x])`;
 }
 /**
+ * The parameters of a pair method whose arguments may all be omitted (`keys()`, `groupByKey()`,
+ * `countByKey()`): `A` on an RDD of pairs; otherwise one required `NotPairs` argument, so that a call with no
+ * arguments is an arity error, which the compiler reports at that call (a `this` mismatch alone is reported at
+ * the start of the chain, and overloads cannot catch a call that has no argument to mismatch). `T` is a tuple
+ * even in generic code (`RDD<[K, V]>`), so the condition resolves there too. The `NotPairs` argument is also
+ * of the first optional parameter's type, so that methods compare bivariantly and an `RDD<[K, V]>` stays
+ * assignable to `RDD<unknown>`.
+ */
+export type PairArgs<T, M extends string, A extends unknown[] = []> = T extends readonly [unknown, unknown]
+  ? A
+  : [rddOfPairsNeeded: NotPairs<M> & (A extends [] ? unknown : A[0])];
+/**
  * A single literal type widened (`1` to `number`, `'a'` to `string`), as an `as const` tuple's elements are, so
  * its values can be combined (`reduceByKey((a, b) => a + b)`); unions of literals (`'red' | 'green'`) are kept.
  */
@@ -430,10 +442,23 @@ export abstract class RDD<T> {
    * sc.parallelize([1, 2, 3]).map((x) => x * 2); // [2, 4, 6]
    * sc.parallelize(['a', 'b']).map((w) => [w, 1]); // RDD<[string, number]>: a function returning a
    * // 2-element array literal (or an `as const` tuple) makes a pair RDD, with no annotation
+   * function ones<T>(rdd: RDD<T>): RDD<[T, number]> {
+   *   return rdd.map((x) => [x, 1]); // generic code too
+   * }
    * ```
+   *
+   * An `as const` tuple's literal types are widened (`1` to `number`) where they are concrete; a key or value
+   * whose type is a type parameter is kept as it is, so generic code gets exactly `[T, ...]`. Only a type
+   * parameter constrained to `{}` (or narrower) would be widened too, which the compiler cannot resolve: give
+   * the element type there, `rdd.map<[T, number]>((x) => [x, 1])`.
    */
-  map<K, V>(fn: (x: T) => [K, V]): RDD<[WidenLiteral<K>, WidenLiteral<V>]>;
-  map<K, V>(fn: (x: T) => readonly [K, V]): RDD<[WidenLiteral<K>, WidenLiteral<V>]>;
+  // The constraint `{}` is what tells a concrete key or value from a type parameter of generic code, which
+  // `WidenLiteral` cannot resolve (an unconstrained type parameter is not assignable to `{}`); a nullable value
+  // (`number | null`) takes an unwidened overload, which is right because only `as const` keeps literals there.
+  map<K extends {}, V extends {}>(fn: (x: T) => readonly [K, V]): RDD<[WidenLiteral<K>, WidenLiteral<V>]>;
+  map<K extends {}, V>(fn: (x: T) => readonly [K, V]): RDD<[WidenLiteral<K>, V]>;
+  map<K, V extends {}>(fn: (x: T) => readonly [K, V]): RDD<[K, WidenLiteral<V>]>;
+  map<K, V>(fn: (x: T) => readonly [K, V]): RDD<[K, V]>;
   map<U>(fn: (x: T) => U): RDD<U>;
   map<U>(fn: (x: T) => U): RDD<U> {
     return this.elementwise('map', fn);
@@ -804,12 +829,14 @@ export abstract class RDD<T> {
   // ---- pair transformations (RDD<[K, V]> only) ---------------------------------------------------------------
 
   /** The keys of a pair RDD. @example `pairs.keys()` */
-  keys<K, V>(this: RDD<[K, V]>): RDD<K> {
+  keys<K, V>(this: RDD<[K, V]>, ...pairsOnly: PairArgs<T, 'keys'>): RDD<K>;
+  keys<K>(this: RDD<any>): RDD<K> {
     return this.elementwise('keys');
   }
 
   /** The values of a pair RDD. @example `pairs.values()` */
-  values<K, V>(this: RDD<[K, V]>): RDD<V> {
+  values<K, V>(this: RDD<[K, V]>, ...pairsOnly: PairArgs<T, 'values'>): RDD<V>;
+  values<V>(this: RDD<any>): RDD<V> {
     return this.elementwise('values');
   }
 
@@ -864,7 +891,9 @@ export abstract class RDD<T> {
    * pairs.groupByKey(); // [[k, [v1, v2, ...]], ...]
    * ```
    */
-  groupByKey<K, V>(this: RDD<[K, V]>, numPartitions?: number | Partitioner | CustomPartitioner): RDD<[K, V[]]> {
+  groupByKey<K, V>(this: RDD<[K, V]>, ...args: PairArgs<T, 'groupByKey', [numPartitions?: number | Partitioner | CustomPartitioner]>): RDD<[K, V[]]>;
+  groupByKey(notPairs: NotPairs<'groupByKey'>, ...rest: unknown[]): never;
+  groupByKey<K, V>(this: RDD<any>, numPartitions?: any): RDD<[K, V[]]> {
     return pair.groupByKey(this, numPartitions);
   }
 
@@ -1087,7 +1116,12 @@ export abstract class RDD<T> {
    * await pairs.sortByKey(true, undefined, (a, b) => a.toLowerCase().localeCompare(b.toLowerCase())).collect();
    * ```
    */
-  sortByKey<K, V>(this: RDD<[K, V]>, ascending = true, numPartitions?: number, compare?: (a: K, b: K) => number): RDD<[K, V]> {
+  sortByKey<K, V>(
+    this: RDD<[K, V]>,
+    ...args: PairArgs<T, 'sortByKey', [ascending?: boolean, numPartitions?: number, compare?: (a: K, b: K) => number]>
+  ): RDD<[K, V]>;
+  sortByKey(notPairs: NotPairs<'sortByKey'>, ...rest: unknown[]): never;
+  sortByKey<K, V>(this: RDD<any>, ascending: any = true, numPartitions?: number, compare?: (a: K, b: K) => number): RDD<[K, V]> {
     if (numPartitions !== undefined) checkPartitionCount('sortByKey', numPartitions);
     return pair.sortByKey(this, ascending, numPartitions ?? this.getNumPartitions(), compare);
   }
@@ -1172,7 +1206,9 @@ export abstract class RDD<T> {
   }
 
   /** Counts of each key, in a Map that finds array and object keys by an equal new key (see `structuralMap`). @example `(await pairs.countByKey()).get(['a', 1])` */
-  countByKey<K, V>(this: RDD<[K, V]>, options?: ActionOptions): Promise<Map<K, number>> {
+  countByKey<K, V>(this: RDD<[K, V]>, ...args: PairArgs<T, 'countByKey', [options?: ActionOptions]>): Promise<Map<K, number>>;
+  countByKey(notPairs: NotPairs<'countByKey'>, ...rest: unknown[]): never;
+  countByKey<K>(this: RDD<any>, options?: any): Promise<Map<K, number>> {
     return withActionOptions(options, () => actions.countByKey(this));
   }
 
@@ -1182,7 +1218,9 @@ export abstract class RDD<T> {
   }
 
   /** The pairs as a Map keyed structurally (see `structuralMap`); a later value for a key replaces an earlier one. @example `await pairs.collectAsMap()` */
-  collectAsMap<K, V>(this: RDD<[K, V]>, options?: ActionOptions): Promise<Map<K, V>> {
+  collectAsMap<K, V>(this: RDD<[K, V]>, ...args: PairArgs<T, 'collectAsMap', [options?: ActionOptions]>): Promise<Map<K, V>>;
+  collectAsMap(notPairs: NotPairs<'collectAsMap'>, ...rest: unknown[]): never;
+  collectAsMap<K, V>(this: RDD<any>, options?: any): Promise<Map<K, V>> {
     return withActionOptions(options, () => actions.collectAsMap(this));
   }
 

@@ -342,14 +342,16 @@ export abstract class DStream<T> implements StreamNode {
   reduce(fn: (a: T, b: T) => T): DStream<T> {
     this.check(fn, 'reduce');
     return this.derive('reduce', (rdd) =>
-      // Declared, not inferred: pair inference widens literal element types, which a generic T cannot follow.
-      (rdd.map((x): [number, T] => [0, x]) as RDD<[number, T]>).reduceByKey(fn, 1).map(([, v]) => v),
+      rdd
+        .map((x) => [0, x])
+        .reduceByKey(fn, 1)
+        .map(([, v]) => v),
     );
   }
 
   /** Occurrences of each distinct element per batch. @example `words.countByValue()` */
   countByValue(): DStream<[T, number]> {
-    return this.derive('countByValue', (rdd) => (rdd.map((x): [T, number] => [x, 1]) as RDD<[T, number]>).reduceByKey((a, b) => a + b));
+    return this.derive('countByValue', (rdd) => rdd.map((x) => [x, 1]).reduceByKey((a, b) => a + b));
   }
 
   /**

@@ -81,4 +81,87 @@ export function pairInference(sc: Context): void {
     // @ts-expect-error lookup needs pairs
     .lookup(1);
   void [notPairs, notJoinable, notGrouped, notMapped, noLookup];
+
+  // The pair methods that take no argument (or only optional ones) too: each error is on the line of its call.
+  const nums = sc.parallelize([1, 2, 3]).map((x) => x * 2);
+  // biome-ignore format: each expected error must stay on the line of its call
+  const zeroArgs = [
+    nums
+      .filter((x) => x > 2)
+      // @ts-expect-error keys needs pairs
+      .keys(),
+    nums
+      .filter((x) => x > 2)
+      // @ts-expect-error values needs pairs
+      .values(),
+    nums
+      .filter((x) => x > 2)
+      // @ts-expect-error groupByKey() needs pairs
+      .groupByKey(),
+    nums
+      .filter((x) => x > 2)
+      // @ts-expect-error groupByKey(n) needs pairs
+      .groupByKey(4),
+    nums
+      .filter((x) => x > 2)
+      // @ts-expect-error sortByKey() needs pairs
+      .sortByKey(),
+    nums
+      .filter((x) => x > 2)
+      // @ts-expect-error sortByKey(false) needs pairs
+      .sortByKey(false),
+    nums
+      .filter((x) => x > 2)
+      // @ts-expect-error countByKey needs pairs
+      .countByKey(),
+    nums
+      .filter((x) => x > 2)
+      // @ts-expect-error collectAsMap needs pairs
+      .collectAsMap(),
+  ];
+  void zeroArgs;
+  // ... and on pairs they keep their types, with and without their optional arguments.
+  expectType(ones.keys())<RDD<string>>(true);
+  expectType(ones.values())<RDD<number>>(true);
+  expectType(ones.groupByKey(2))<RDD<[string, number[]]>>(true);
+  expectType(ones.sortByKey(false, 2, (a, b) => a.localeCompare(b)))<RDD<[string, number]>>(true);
+  expectType(ones.countByKey())<Promise<Map<string, number>>>(true);
+  expectType(ones.collectAsMap({ signal: new AbortController().signal }))<Promise<Map<string, number>>>(true);
+  // A pair RDD is still an RDD<unknown> (the pair-only parameters do not make RDD invariant).
+  const anyRdd: RDD<unknown> = ones;
+  void anyRdd;
+
+  // Values that a ternary makes literal are widened as before; nullable values keep their null.
+  expectType(words.map((w) => [w, w.length > 3 ? 'long' : 'short']))<RDD<[string, string]>>(true);
+  expectType(words.map((w) => [w, w === 'a' ? 1 : null]))<RDD<[string, number | null]>>(true);
+  expectType(words.map((w) => [w, true] as const))<RDD<[string, boolean]>>(true);
+  expectType(words.map((w) => [[w], { n: 1 }]))<RDD<[string[], { n: number }]>>(true);
+}
+
+/**
+ * Generic code follows the pair types: no cast where the element type is a type parameter (DStream's
+ * `reduce` and `countByValue` are written this way).
+ */
+export function genericPairs<T, K, V>(rdd: RDD<T>, kv: RDD<[K, V]>): void {
+  expectType(rdd.map((x) => [x, 1]))<RDD<[T, number]>>(true);
+  expectType(rdd.map((x) => [0, x]))<RDD<[number, T]>>(true);
+  expectType(rdd.map((x) => [x, x]))<RDD<[T, T]>>(true);
+  expectType(rdd.map((x) => [x, 1] as const))<RDD<[T, number]>>(true);
+  expectType(rdd.map((x): [number, T] => [0, x]))<RDD<[number, T]>>(true);
+  expectType(rdd.map((x) => [x, 1]).reduceByKey((a, b) => a + b))<RDD<[T, number]>>(true);
+  expectType(rdd.map((x) => [0, x]).groupByKey())<RDD<[number, T[]]>>(true);
+  // The pair methods without arguments resolve on a generic pair type too.
+  expectType(kv.keys())<RDD<K>>(true);
+  expectType(kv.values())<RDD<V>>(true);
+  expectType(kv.groupByKey())<RDD<[K, V[]]>>(true);
+  expectType(kv.sortByKey())<RDD<[K, V]>>(true);
+  expectType(kv.countByKey())<Promise<Map<K, number>>>(true);
+  expectType(kv.collectAsMap())<Promise<Map<K, V>>>(true);
+  // @ts-expect-error an unknown element type is not a pair
+  rdd.keys();
+}
+
+/** A type parameter constrained to `{}` cannot be told from a concrete type: the element type is given. */
+export function constrainedGeneric<T extends {}>(rdd: RDD<T>): void {
+  expectType(rdd.map<[T, number]>((x) => [x, 1]))<RDD<[T, number]>>(true);
 }
