@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { ShippedFunction } from './ship.js';
 import { pathToFileURL } from 'node:url';
 import { ClosureError } from './errors.js';
 import { ArgumentTypeError } from '../core/errors.js';
@@ -29,8 +30,12 @@ export const kShip: unique symbol = Symbol.for('kindling.closure.ship') as never
  */
 export type WireShippable = { t: 'broadcast'; id: number; owner?: string } | { t: 'accumulator'; id: number; owner?: string };
 
-/** How an accumulator adds up tasks' contributions: a sum of numbers, or a list of values. */
-export type AccumulatorKind = 'sum' | 'list';
+/**
+ * How a task's own copy of an accumulator starts and grows: a sum of numbers, a list of values, or a custom
+ * accumulator's `zero` and `add`, shipped to run in the task (Spark's AccumulatorV2: each task adds into its own
+ * copy, which goes back with the task's result).
+ */
+export type AccumulatorKind = 'sum' | 'list' | { readonly custom: { readonly zero: ShippedFunction; readonly add: ShippedFunction } };
 
 /**
  * Something in an env that ships itself instead of being structured-cloned.

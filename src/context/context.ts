@@ -180,7 +180,20 @@ export class Context implements RddContext {
       maxStageAttempts: this.options.maxStageAttempts,
       maxResultBytes: this.options.maxResultBytes,
       onAccumulatorUpdates: (updates) => {
-        for (const [id, delta] of updates) this.#accumulators.get(id)?.merge(delta);
+        for (const [id, delta] of updates) {
+          const acc = this.#accumulators.get(id);
+          try {
+            acc?.merge(delta);
+          } catch (e) {
+            // A custom accumulator's `merge` is user code running inside the scheduler: its failure must not
+            // stop the job. Spark logs it and goes on (DAGScheduler.updateAccumulators); so do we.
+            const name = acc?.name === undefined ? '' : ` ('${acc.name}')`;
+            this.#log(
+              'ERROR',
+              `kindling: merging a task's copy into accumulator ${id}${name} failed, so that task's additions are lost: ${String(e)}`,
+            );
+          }
+        }
       },
       onStagesReleased: (ids) => {
         this.#builder.forgetStages(ids);
@@ -275,7 +288,8 @@ export class Context implements RddContext {
   /**
    * Which of kindling's own messages the driver prints (Spark's `sc.setLogLevel`): hints and notices are WARN,
    * so `'ERROR'`, `'FATAL'` or `'OFF'` silence them; `'ALL'`, `'TRACE'`, `'DEBUG'`, `'INFO'` and `'WARN'` show
-   * them. Errors always reach your code as exceptions. The progress bar has its own `progress` option.
+   * them. Errors always reach your code as exceptions; the one ERROR message is a custom accumulator's `merge`
+   * that threw on the driver (the job goes on without that task's copy). The progress bar has its own `progress` option.
    *
    * @example
    * ```ts
@@ -291,7 +305,13 @@ export class Context implements RddContext {
   }
 
   #warn(message: string): void {
-    if (LOG_LEVELS.indexOf(this.#logLevel) <= LOG_LEVELS.indexOf('WARN')) console.warn(message);
+    this.#log('WARN', message);
+  }
+
+  #log(level: 'WARN' | 'ERROR', message: string): void {
+    if (LOG_LEVELS.indexOf(this.#logLevel) > LOG_LEVELS.indexOf(level)) return;
+    if (level === 'ERROR') console.error(message);
+    else console.warn(message);
   }
 
   /**

@@ -3,7 +3,7 @@
  * Both ship themselves as an id (see closure/ `kShip`); the value itself travels separately: a broadcast once
  * per worker, an accumulator's per-task additions back with each successful task.
  */
-import { findUnclonable, kShip, type Shippable, type WireShippable } from '../closure/index.js';
+import { findUnclonable, kShip, shipFunction, type Shippable, type WireShippable } from '../closure/index.js';
 import { UnclonableDataError, IllegalStateError } from '../core/errors.js';
 import type { AccumulatorKind } from '../closure/index.js';
 
@@ -117,7 +117,9 @@ export class Accumulator<T> implements Shippable {
 
 /**
  * What a custom accumulator does (Spark's AccumulatorV2, pyspark's AccumulatorParam): `zero` makes an empty
- * value, `add` adds one element to a value, `merge` combines two values. All three run on the driver only.
+ * value, `add` adds one element to a value and returns it (it may change `acc` in place), `merge` combines two
+ * values. `zero` and `add` run in the tasks, so they follow the rules of every shipped function (arguments,
+ * standard globals, what they declare with `capture`); `merge` runs on the driver only and may use anything.
  */
 export interface AccumulatorParam<T, V> {
   zero(): T;
@@ -126,10 +128,12 @@ export interface AccumulatorParam<T, V> {
 }
 
 /**
- * An accumulator of any mergeable value: a set of distinct items, a histogram, a max. Tasks `add` elements;
- * each successful task's elements reach the driver once, where they are added to a fresh `zero()` in task order
- * and the result is `merge`d into the total (so the elements must be structured-clonable; `add` and `merge` need
- * not be shipped and may use anything).
+ * An accumulator of any mergeable value: a set of distinct items, a histogram, a max. As Spark's AccumulatorV2:
+ * each task adds into its own copy, started from `zero()` in the worker; the copy goes back with the task's
+ * result (so it must be structured-clonable) and the driver `merge`s it into the total once per task, only if
+ * the task succeeds: failed attempts and the losing copy of a speculative task never count. (As in Spark, a
+ * stage computed again because its output was lost counts again; only additions made in actions are
+ * guaranteed to count once.)
  *
  * @example
  * ```ts
@@ -139,8 +143,8 @@ export interface AccumulatorParam<T, V> {
  * ```
  */
 export class CustomAccumulator<T, V> implements Shippable {
-  /** Tasks collect the elements they add in a list, like a collection accumulator's. */
-  readonly kind: AccumulatorKind = 'list';
+  /** How a task makes and grows its copy: `zero` and `add`, shipped (checked here, at creation). */
+  readonly kind: AccumulatorKind;
   #total: T;
   constructor(
     readonly id: number,
@@ -149,6 +153,8 @@ export class CustomAccumulator<T, V> implements Shippable {
     /** @internal The token of the context that created it. */
     readonly owner?: string,
   ) {
+    const what = `custom accumulator ${name === undefined ? id : `'${name}'`}`;
+    this.kind = { custom: { zero: shipFunction(param.zero, `zero of ${what}`), add: shipFunction(param.add, `add of ${what}`) } };
     this.#total = param.zero();
   }
   get value(): T {
@@ -161,10 +167,8 @@ export class CustomAccumulator<T, V> implements Shippable {
   [kShip](): WireShippable {
     return { t: 'accumulator', id: this.id, ...(this.owner !== undefined ? { owner: this.owner } : {}) };
   }
-  /** @internal merges one successful task's elements */
-  merge(delta: unknown): void {
-    let partial = this.param.zero();
-    for (const v of delta as V[]) partial = this.param.add(partial, v);
-    this.#total = this.param.merge(this.#total, partial);
+  /** @internal merges one successful task's copy */
+  merge(taskCopy: unknown): void {
+    this.#total = this.param.merge(this.#total, taskCopy as T);
   }
 }

@@ -4,16 +4,23 @@
  * and modules. Functions are compiled against it (compiled factories are cached per worker; env values are
  * applied per task).
  */
-import { compileFunction, importModuleFrom, type AccumulatorKind, type ClosureRuntime, type Compile } from '../closure/index.js';
+import { compileFunction, importModuleFrom, type AccumulatorKind, type ClosureRuntime, type Compile, type Fn } from '../closure/index.js';
 
-/** A task-local accumulator. */
+/** A task's own copy of an accumulator; its value goes back with the task's result. */
 export class LocalAccumulator {
   value: unknown;
-  constructor(readonly kind: AccumulatorKind) {
-    this.value = kind === 'sum' ? 0 : [];
+  readonly #add: Fn | undefined;
+  /** `custom`: a custom accumulator's compiled `zero` and `add`. */
+  constructor(
+    readonly kind: AccumulatorKind,
+    custom?: { zero: Fn; add: Fn },
+  ) {
+    this.#add = custom?.add;
+    this.value = custom !== undefined ? custom.zero() : kind === 'sum' ? 0 : [];
   }
   add(v: unknown): void {
-    if (this.kind === 'sum') this.value = (this.value as number) + (v as number);
+    if (this.#add !== undefined) this.value = this.#add(this.value, v);
+    else if (this.kind === 'sum') this.value = (this.value as number) + (v as number);
     else (this.value as unknown[]).push(v);
   }
 }
@@ -30,7 +37,22 @@ export function taskRuntime(
   accumulatorKinds: ReadonlyArray<readonly [id: number, kind: AccumulatorKind]>,
 ): TaskRuntime {
   const accumulators = new Map<number, LocalAccumulator>();
-  for (const [id, kind] of accumulatorKinds) accumulators.set(id, new LocalAccumulator(kind));
+  // A custom accumulator's copy starts from its shipped `zero`, compiled when a function first binds it.
+  const customs = new Map<number, Promise<LocalAccumulator>>();
+  for (const [id, kind] of accumulatorKinds) if (typeof kind !== 'object') accumulators.set(id, new LocalAccumulator(kind));
+  const customCopy = (id: number, kind: Extract<AccumulatorKind, object>): Promise<LocalAccumulator> => {
+    let copy = customs.get(id);
+    if (copy === undefined) {
+      copy = Promise.all([compile(kind.custom.zero), compile(kind.custom.add)]).then(([zero, add]) => {
+        const acc = new LocalAccumulator(kind, { zero, add });
+        accumulators.set(id, acc);
+        return acc;
+      });
+      customs.set(id, copy);
+    }
+    return copy;
+  };
+  const kinds = new Map(accumulatorKinds);
   const runtime: ClosureRuntime = {
     broadcastValue: (id) => {
       // internal: the task builder sends every broadcast a task uses before the task
@@ -38,12 +60,13 @@ export function taskRuntime(
       return broadcasts.get(id);
     },
     accumulator: (id) => {
-      const acc = accumulators.get(id);
+      const kind = kinds.get(id);
       // internal: the task message lists every accumulator its functions use
-      if (acc === undefined) throw new Error(`accumulator ${id} is unknown to this task`);
-      return acc;
+      if (kind === undefined) throw new Error(`accumulator ${id} is unknown to this task`);
+      return typeof kind === 'object' ? customCopy(id, kind) : accumulators.get(id);
     },
     importModule: importModuleFrom,
   };
-  return { accumulators, compile: async (f) => (await compileFunction(f, runtime)) as (...args: unknown[]) => unknown };
+  const compile: Compile = async (f) => (await compileFunction(f, runtime)) as Fn;
+  return { accumulators, compile };
 }

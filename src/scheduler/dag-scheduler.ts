@@ -298,11 +298,12 @@ export class DAGScheduler implements TaskSetListener {
 
   taskSucceeded(ts: TaskSet, spec: TaskSpec, outcome: Extract<TaskOutcome, { status: 'success' }>, workerIndex: number): void {
     this.#recordMetrics(ts, spec.partition, outcome.metrics);
-    if (outcome.accumulators.length > 0) this.options.onAccumulatorUpdates(outcome.accumulators);
     const computed = this.#computed.get(ts.jobId);
     if (computed) for (const id of outcome.computedRdds) computed.add(id);
     const stage = ts.stage;
     if (stage.kind === 'shuffleMap') {
+      // A map stage computed again (lost output) counts again, as in Spark: only actions count once per task.
+      if (outcome.accumulators.length > 0) this.options.onAccumulatorUpdates(outcome.accumulators);
       this.tracker.registerOutput(stage.dep.shuffleId, spec.partition, workerIndex, outcome.epoch, outcome.mapStatus ?? { sizes: [] });
       stage.pending.delete(spec.partition);
       if (this.#running.has(stage) && stage.pending.size === 0 && ts.stageAttempt === stage.nextAttempt - 1) {
@@ -311,7 +312,10 @@ export class DAGScheduler implements TaskSetListener {
       return;
     }
     const job = stage.job;
+    // A result task counts once (Spark's DAGScheduler.updateAccumulators): an attempt of an earlier stage
+    // attempt finishing after its partition was done again does not count twice.
     if (job === undefined || job.done[spec.outputIndex] || !this.#jobs.has(job.jobId)) return;
+    if (outcome.accumulators.length > 0) this.options.onAccumulatorUpdates(outcome.accumulators);
     job.resultBytes += outcome.metrics.resultBytes;
     if (job.resultBytes > this.options.maxResultBytes) {
       const msg = resultTooLargeMessage(`the total result of job ${job.jobId} (${job.description})`, job.resultBytes, this.options.maxResultBytes);

@@ -1,6 +1,6 @@
 /** Custom accumulators, Broadcast.unpersist/destroy, and the TaskContext user functions can read. */
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { capture, Context, taskContext } from 'kindling';
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
+import { capture, Context, taskContext, type CustomAccumulator } from 'kindling';
 
 describe('shared state', () => {
   let sc: Context;
@@ -49,6 +49,107 @@ describe('shared state', () => {
       expect(max.value).toBe(99);
       expect(mean.value).toEqual([4950, 100]);
       expect(() => sc.customAccumulator({ zero: () => 0 } as never)).toThrow(/add must be a function/);
+    });
+
+    /** A sum whose `merge` (which runs on the driver) records what each task sent back. */
+    function recordingSum(): { acc: CustomAccumulator<number, number>; merged: number[] } {
+      const merged: number[] = [];
+      const acc = sc.customAccumulator({
+        zero: () => 0,
+        add: (a: number, v: number) => a + v,
+        merge: (total: number, taskCopy: number) => {
+          merged.push(taskCopy);
+          return total + taskCopy;
+        },
+      });
+      return { acc, merged };
+    }
+    /** Sums of the 4 partitions of range(100): what each task's own copy holds at its end. */
+    const PARTITION_SUMS = [300, 925, 1550, 2175];
+
+    test('each task adds into its own copy, started from zero() in the worker; the driver merges one copy per task', async () => {
+      const { acc, merged } = recordingSum();
+      // `add` runs in the task: it can read the task's context (which throws on the driver).
+      const task = taskContext;
+      const partitions = sc.customAccumulator({
+        zero: (): number[] => [],
+        add: capture({ task }, (seen: number[], _x: number) => (seen.includes(task().partitionId) ? seen : [...seen, task().partitionId])),
+        merge: (a: number[], b: number[]) => [...a, ...b],
+      });
+      await sc.range(100, undefined, 1, 4).foreach(
+        capture({ acc, partitions }, (x: number) => {
+          acc.add(x);
+          partitions.add(x);
+        }),
+      );
+      expect(acc.value).toBe(4950);
+      // Not the elements: one value per task, that task's own copy.
+      expect(merged.sort((a, b) => a - b)).toEqual(PARTITION_SUMS);
+      expect(partitions.value.sort()).toEqual([0, 1, 2, 3]);
+    });
+
+    test('a retried task counts once: the failed attempt copy is dropped (failure at a random element)', async () => {
+      const { acc, merged } = recordingSum();
+      const failAt = Math.floor(Math.random() * 100);
+      const task = taskContext;
+      await sc.range(100, undefined, 1, 4).foreach(
+        capture({ acc, failAt, task }, (x: number) => {
+          acc.add(x);
+          if (x === failAt && task().attemptNumber === 0) throw new Error(`first attempt fails after adding ${x}`);
+        }),
+      );
+      expect(acc.value, `failing at ${failAt}`).toBe(4950);
+      expect(merged.sort((a, b) => a - b)).toEqual(PARTITION_SUMS);
+    });
+
+    test("a merge that throws on the driver loses that task's copy, logged as an error; the job and the context go on", async () => {
+      const errors = vi.spyOn(console, 'error').mockImplementation(() => {});
+      try {
+        const acc = sc.customAccumulator(
+          {
+            zero: () => 0,
+            add: (a: number, v: number) => a + v,
+            merge: (a: number, b: number) => {
+              if (b === 3) throw new Error('no threes');
+              return a + b;
+            },
+          },
+          'picky',
+        );
+        expect(
+          await sc
+            .parallelize([1, 2, 3], 3)
+            .map(
+              capture({ acc }, (x: number) => {
+                acc.add(x);
+                return x;
+              }),
+            )
+            .sum(),
+        ).toBe(6);
+        expect(acc.value).toBe(3);
+        expect(errors).toHaveBeenCalledWith(
+          expect.stringMatching(/accumulator \d+ \('picky'\) failed, so that task's additions are lost: Error: no threes/),
+        );
+      } finally {
+        errors.mockRestore();
+      }
+    });
+
+    test('zero and add are shipped: refused at creation when they use an undeclared name; capture works', async () => {
+      const start = 10;
+      expect(() => sc.customAccumulator({ zero: () => start, add: (a: number, v: number) => a + v, merge: (a, b) => a + b }, 'from ten')).toThrow(
+        /zero of custom accumulator 'from ten' uses 'start'/,
+      );
+      const bonus = 1000;
+      // merge runs on the driver only: it may use anything, like `bonus` here, undeclared.
+      const acc = sc.customAccumulator({
+        zero: () => 0,
+        add: capture({ start }, (a: number, v: number) => a + v + start),
+        merge: (a: number, b: number) => a + b + bonus * 0,
+      });
+      await sc.parallelize([1, 2, 3], 3).foreach(capture({ acc }, (x: number) => acc.add(x)));
+      expect(acc.value).toBe(36);
     });
   });
 

@@ -87,6 +87,39 @@ describe('fault tolerance', () => {
     expect(seen.value).toBe(100);
   });
 
+  it('a custom accumulator counts each task of an action once when a worker is killed at a random moment', async () => {
+    let lostMidJob = 0;
+    for (let run = 0; run < 3; run++) {
+      const sc = context();
+      const events = record(sc);
+      const merges: number[] = [];
+      const total = sc.customAccumulator({
+        zero: () => 0,
+        add: (a: number, v: number) => a + v,
+        merge: (a: number, b: number) => {
+          merges.push(b);
+          return a + b;
+        },
+      });
+      await sc.range(2).count(); // both workers up, so the kill lands in the job
+      // The job takes about 8 x 40 ms / 2 workers; the kill lands somewhere in it.
+      const delayMs = Math.floor(Math.random() * 120);
+      const killing = new Promise<void>((resolve) => setTimeout(() => void sc.faults.killWorker(run % 2).then(resolve, resolve), delayMs));
+      await sc.range(400, undefined, 1, 8).foreach(
+        capture({ total, sleep }, (x: number) => {
+          total.add(x);
+          if (x % 5 === 0) sleep(4);
+        }),
+      );
+      if (events.some((e) => e.type === 'taskEnd' && e.result !== 'success')) lostMidJob++;
+      await killing;
+      expect(total.value, `kill after ${delayMs} ms`).toBe((399 * 400) / 2);
+      expect(merges, `kill after ${delayMs} ms`).toHaveLength(8);
+    }
+    // At least one kill hit a running task (each run's delay is random, within the job's length).
+    expect(lostMidJob).toBeGreaterThan(0);
+  });
+
   for (const when of ['map stage', 'reduce stage'] as const) {
     it(`killing a worker in the ${when} of word count + join + sortByKey gives the fault-free result`, async () => {
       const expected = await job(context({ master: 'local' })).collect();
