@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { ClosureError, capture, shipFunction, useModule, type ShippedFunction } from '../closure/index.js';
-import { parseCsv, readObjectFile } from '../io/index.js';
+import { checkCsvDelimiter, readObjectFile } from '../io/index.js';
 import { ContextStoppedError, IllegalStateError, ArgumentTypeError, InvalidArgumentError } from '../core/errors.js';
 import {
   type RDD,
@@ -18,6 +18,7 @@ import {
   EmptyRDD,
   UnionRDD,
   TextFileRDD,
+  CsvFileRDD,
   WholeTextFilesRDD,
   BinaryFilesRDD,
   CheckpointRDD,
@@ -102,6 +103,20 @@ export interface FaultInjector {
  * ```
  */
 /** Spark's log levels, most verbose first. */
+/** Options of `sc.csvFile`. */
+export interface CsvFileOptions {
+  /** The first record of each file names the fields (default true). */
+  readonly header?: boolean;
+  /** One character other than a quote or line break (default `,`). */
+  readonly delimiter?: string;
+  /** Quoted fields may hold line breaks: each file is read whole by one task (default false: files are split). */
+  readonly multiLine?: boolean;
+  /** As `textFile`'s (default `min(defaultParallelism, 2)`); ignored with `multiLine`. */
+  readonly minPartitions?: number;
+  /** Read files in subdirectories of input directories too. */
+  readonly recursive?: boolean;
+}
+
 const LOG_LEVELS = ['ALL', 'TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL', 'OFF'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -569,51 +584,31 @@ export class Context implements RddContext {
   }
 
   /**
-   * The records of CSV files (RFC 4180: quoted fields may hold delimiters, quotes and line breaks). With
-   * `header` (the default), each file's first record names the fields and every other record becomes an
-   * object of strings; without it, records are arrays of strings. Each file is parsed whole by one task (a
-   * quoted field can span lines), so split large data into several files.
+   * The records of CSV files (RFC 4180: quoted fields may hold delimiters and doubled quotes). With `header`
+   * (the default), each file's first record names the fields and every other record becomes an object of
+   * strings; without it, records are arrays of strings.
+   *
+   * As Spark's CSV source, a record is one line by default, so large files are split like `textFile`'s and read
+   * by the workers in a stream (each split learns its file's header from the file's first line). A quoted field
+   * that holds a line break fails the job naming the file and line: read such files with `multiLine: true`,
+   * which keeps each file whole (one task per file, still streamed) so that records may span lines.
    *
    * @example
    * ```ts
    * const people = sc.csvFile('people.csv'); // RDD<Record<string, string>>: { name: 'ann', age: '31' }, ...
    * const rows = sc.csvFile('data.tsv', { header: false, delimiter: '\t' }); // RDD<string[]>
+   * const notes = sc.csvFile('notes.csv', { multiLine: true }); // quoted fields with line breaks
    * ```
    */
-  csvFile(path: string, options?: { header?: true; delimiter?: string; minPartitions?: number; recursive?: boolean }): RDD<Record<string, string>>;
-  csvFile(path: string, options: { header: false; delimiter?: string; minPartitions?: number; recursive?: boolean }): RDD<string[]>;
-  csvFile(
-    path: string,
-    options: { header?: boolean; delimiter?: string; minPartitions?: number; recursive?: boolean } = {},
-  ): RDD<Record<string, string>> | RDD<string[]> {
-    const header = options.header ?? true;
+  csvFile(path: string, options?: CsvFileOptions & { header?: true }): RDD<Record<string, string>>;
+  csvFile(path: string, options: CsvFileOptions & { header: false }): RDD<string[]>;
+  csvFile(path: string, options: CsvFileOptions & { header?: boolean } = {}): RDD<Record<string, string>> | RDD<string[]> {
     const delimiter = options.delimiter ?? ',';
-    try {
-      parseCsv('', delimiter); // checks the delimiter at the call
-    } catch (e) {
-      throw new InvalidArgumentError(`csvFile: ${(e as Error).message}`);
-    }
-    const parse = parseCsv;
-    const files = this.wholeTextFiles(path, {
-      ...(options.minPartitions === undefined ? {} : { minPartitions: options.minPartitions }),
-      recursive: options.recursive ?? false,
-    });
-    if (!header) return files.flatMap(capture({ parse, delimiter }, ([, text]: [string, string]) => parse(text, delimiter)));
-    return files.flatMap(
-      capture({ parse, delimiter }, ([file, text]: [string, string]) => {
-        const [names, ...records] = parse(text, delimiter);
-        if (names === undefined) return [];
-        return records.map((r, i) => {
-          if (r.length !== names.length) {
-            // shipped: runs in the workers inside csvFile's flatMap function
-            throw new Error(`${file}: record ${i + 2} has ${r.length} fields but the header names ${names.length}`);
-          }
-          const o: Record<string, string> = {};
-          for (let j = 0; j < names.length; j++) o[names[j]!] = r[j]!;
-          return o;
-        });
-      }),
-    );
+    checkCsvDelimiter(delimiter, 'csvFile');
+    const minPartitions = options.minPartitions ?? Math.min(this.defaultParallelism, 2);
+    checkPartitionCount('csvFile', minPartitions);
+    const csv = { header: options.header ?? true, delimiter, multiLine: options.multiLine ?? false };
+    return new CsvFileRDD(this, path, minPartitions, csv, { recursive: options.recursive ?? false }) as RDD<Record<string, string>>;
   }
 
   /**

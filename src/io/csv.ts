@@ -1,12 +1,114 @@
 /**
- * CSV parsing for `sc.csvFile`. Self-contained (only its arguments and standard globals), so it ships to the
- * workers as a helper function.
+ * CSV parsing for `sc.csvFile`, one line at a time, so a reader can stream a file (or a byte range of it)
+ * through the parser without holding the file.
  */
+import { InvalidArgumentError, InvalidDataError } from '../core/errors.js';
 
 /**
- * Parses CSV text (RFC 4180): fields separated by `delimiter`, records by `\n` or `\r\n`; a field in double
- * quotes may hold delimiters, line breaks and doubled quotes (`""`). A final line break does not start a
- * record; an empty line is a record with one empty field, except at the end.
+ * Checks a CSV delimiter: one character other than a quote or a line break.
+ *
+ * @example
+ * ```ts
+ * checkCsvDelimiter('\t'); // ok
+ * checkCsvDelimiter('"'); // throws InvalidArgumentError
+ * ```
+ */
+export function checkCsvDelimiter(delimiter: string, where = 'CSV'): void {
+  if (typeof delimiter !== 'string' || delimiter.length !== 1 || delimiter === '"' || delimiter === '\n' || delimiter === '\r') {
+    throw new InvalidArgumentError(
+      `${where}: the delimiter must be one character other than a quote or line break, got ${JSON.stringify(delimiter)}`,
+    );
+  }
+}
+
+/**
+ * An RFC 4180 parser fed one line at a time (without its `\n`): fields separated by `delimiter`; a field that
+ * starts with a double quote runs to the closing quote and may hold delimiters, doubled quotes (`""`) and line
+ * breaks. `push` returns the record a line completes, or `undefined` while a quoted field is still open: the
+ * line break belongs to the field, and the next line continues it (read as `\n`; a `\r` before it stays, as a
+ * `\r` ending a complete record is dropped).
+ *
+ * @example
+ * ```ts
+ * const p = new CsvLineParser(',');
+ * p.push('ann,"said ""hi"", left"'); // ['ann', 'said "hi", left']
+ * p.push('bob,"two'); // undefined: the quoted field goes on
+ * p.push('lines"'); // ['bob', 'two\nlines']
+ * ```
+ */
+export class CsvLineParser {
+  readonly #delimiter: string;
+  /** The fields of a record whose last field is an open quoted field, and that field's text so far. */
+  #row: string[] | undefined;
+  #field = '';
+
+  constructor(delimiter: string) {
+    checkCsvDelimiter(delimiter);
+    this.#delimiter = delimiter;
+  }
+
+  /** Whether the last line ended inside a quoted field. */
+  get open(): boolean {
+    return this.#row !== undefined;
+  }
+
+  push(line: string): string[] | undefined {
+    const d = this.#delimiter;
+    const n = line.length;
+    const row = this.#row ?? [];
+    let field = this.#field;
+    let quoted = this.#row !== undefined;
+    if (quoted) field += '\n';
+    this.#row = undefined;
+    this.#field = '';
+    let i = 0;
+    for (;;) {
+      if (quoted) {
+        const q = line.indexOf('"', i);
+        if (q < 0) {
+          this.#row = row;
+          this.#field = field + line.slice(i);
+          return undefined;
+        }
+        field += line.slice(i, q);
+        if (line.charCodeAt(q + 1) === 34) {
+          field += '"';
+          i = q + 2;
+        } else {
+          i = q + 1;
+          quoted = false;
+        }
+        continue;
+      }
+      if (i >= n) {
+        row.push(field);
+        return row;
+      }
+      const c = line[i]!;
+      if (c === '"' && field === '') {
+        quoted = true;
+        i++;
+        continue;
+      }
+      if (c === d) {
+        row.push(field);
+        field = '';
+        i++;
+        continue;
+      }
+      // Unquoted text runs to the next delimiter (a quote inside it is an ordinary character).
+      const next = line.indexOf(d, i);
+      const end = next < 0 ? n : next;
+      field += end === n && line.charCodeAt(n - 1) === 13 ? line.slice(i, n - 1) : line.slice(i, end);
+      i = end;
+    }
+  }
+}
+
+/**
+ * Parses CSV text (RFC 4180; see {@link CsvLineParser}): records end at `\n` or `\r\n`. A final line break
+ * does not start a record; an empty line is a record with one empty field, except at the end; a leading
+ * byte-order mark is dropped.
  *
  * @example
  * ```ts
@@ -15,61 +117,14 @@
  * ```
  */
 export function parseCsv(text: string, delimiter = ','): string[][] {
-  if (delimiter.length !== 1 || delimiter === '"' || delimiter === '\n' || delimiter === '\r') {
-    // internal: sc.csvFile checks the delimiter on the driver first; this file stays self-contained (it ships)
-    throw new RangeError(`CSV delimiter must be one character other than a quote or line break, got ${JSON.stringify(delimiter)}`);
-  }
+  const parser = new CsvLineParser(delimiter);
+  const lines = (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text).split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
   const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let i = 0;
-  const n = text.length;
-  // A byte-order mark is not part of the first field.
-  if (text.charCodeAt(0) === 0xfeff) i = 1;
-  let atRecordStart = true;
-  while (i < n) {
-    const c = text[i]!;
-    if (c === '"' && field === '') {
-      // Quoted field: up to the closing quote, "" standing for one quote.
-      i++;
-      for (;;) {
-        const q = text.indexOf('"', i);
-        if (q < 0) throw new SyntaxError(`CSV: a quoted field that starts in record ${rows.length + 1} is never closed`);
-        field += text.slice(i, q);
-        if (text[q + 1] === '"') {
-          field += '"';
-          i = q + 2;
-        } else {
-          i = q + 1;
-          break;
-        }
-      }
-      atRecordStart = false;
-      continue;
-    }
-    if (c === delimiter) {
-      row.push(field);
-      field = '';
-      i++;
-      atRecordStart = false;
-      continue;
-    }
-    if (c === '\n' || (c === '\r' && text[i + 1] === '\n')) {
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-      i += c === '\r' ? 2 : 1;
-      atRecordStart = true;
-      continue;
-    }
-    field += c;
-    i++;
-    atRecordStart = false;
+  for (const line of lines) {
+    const row = parser.push(line);
+    if (row !== undefined) rows.push(row);
   }
-  if (!atRecordStart) {
-    row.push(field);
-    rows.push(row);
-  }
+  if (parser.open) throw new InvalidDataError(`CSV: a quoted field that starts in record ${rows.length + 1} is never closed`);
   return rows;
 }

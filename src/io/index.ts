@@ -47,4 +47,4 @@ export {
   type TaskCommitResult,
   type TaskOutput,
 } from './output-committer.js';
-export { parseCsv } from './csv.js';
+export { parseCsv, CsvLineParser, checkCsvDelimiter } from './csv.js';

@@ -23,6 +23,7 @@ import {
   ShuffledRDD,
   CoGroupedRDD,
   TextFileRDD,
+  CsvFileRDD,
   WholeTextFilesRDD,
   BinaryFilesRDD,
   CheckpointRDD,
@@ -83,6 +84,10 @@ const FACTORIES: { readonly [K in RddKind]: Factory<K> } = {
     return new CoGroupedRDD(W, sources, undefined, { ...opts(w), numPartitions: w.args.numPartitions });
   },
   TextFileRDD: (w) => new TextFileRDD(W, w.args.path, 0, { ...opts(w), numPartitions: w.numPartitions }),
+  CsvFileRDD: (w) => {
+    const { path, header, delimiter, multiLine } = w.args;
+    return new CsvFileRDD(W, path, 0, { header, delimiter, multiLine }, { ...opts(w), numPartitions: w.numPartitions });
+  },
   ReliableCheckpointRDD: (w) => new CheckpointRDD(W, w.args.dir, w.numPartitions, opts(w)),
   WholeTextFileRDD: (w) => new WholeTextFilesRDD(W, w.args.path, 0, { ...opts(w), numPartitions: w.numPartitions }),
   BinaryFileRDD: (w) => new BinaryFilesRDD(W, w.args.path, 0, { ...opts(w), numPartitions: w.numPartitions }),

@@ -11,6 +11,7 @@ import type { ElementOp } from './mapped-rdd.js';
 import type { PartitionOpWire } from './map-partitions-rdd.js';
 import type { RangeArgs } from './range-rdd.js';
 import type { ShuffleSpec } from './shuffled-rdd.js';
+import type { CsvReadOptions } from './csv-file-rdd.js';
 import type { StorageLevel } from '../storage/storage-level.js';
 
 /** Each RDD kind and the arguments a worker needs to rebuild it. */
@@ -33,6 +34,8 @@ export interface RddWireArgs {
   };
   /** Splits travel per task as payloads. */
   TextFileRDD: { readonly path: string; readonly numPartitions: number };
+  /** Splits travel per task as payloads. */
+  CsvFileRDD: { readonly path: string; readonly numPartitions: number } & CsvReadOptions;
   ReliableCheckpointRDD: { readonly dir: string };
   WholeTextFileRDD: { readonly path: string; readonly numPartitions: number };
   /** File groups travel per task as payloads. */

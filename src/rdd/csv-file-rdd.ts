@@ -1,0 +1,157 @@
+import type { RddWireBody } from './wire.js';
+import type { Dependency } from './dependency.js';
+import { InvalidDataError, tagInputRecord } from '../core/errors.js';
+import {
+  CsvLineParser,
+  listInputFilesSync,
+  computeTextSplitsSync,
+  forEachSplitLine,
+  firstLineNumber,
+  isCompressedPath,
+  type TextSplit,
+} from '../io/index.js';
+import type { RddContext } from './rdd-context.js';
+import type { TaskContext } from './task-context.js';
+import { RDD, type RddOptions, type Sink } from './internal.js';
+
+/** How `sc.csvFile` reads: a header row or not, the delimiter, and whether quoted fields may hold line breaks. */
+export interface CsvReadOptions {
+  readonly header: boolean;
+  readonly delimiter: string;
+  readonly multiLine: boolean;
+}
+
+/**
+ * `sc.csvFile(path)`: the records of CSV files, as objects named by each file's header row or as arrays.
+ *
+ * Spark's choice (its CSV source's `multiLine` option): by default a record is a line, so files are cut into
+ * line-aligned byte ranges like `textFile`'s and read by the workers in a stream; a split that does not start
+ * its file reads the header from the file's first line. A quoted field that does not close on its line fails
+ * the task, naming file and line, and says to use `multiLine: true`: then each file is one split, still read in
+ * a stream, and a record may span lines. (Telling a line break inside quotes from one between records from the
+ * middle of a file would need the whole file before it, which is what a split must not read.)
+ */
+export class CsvFileRDD extends RDD<Record<string, string> | string[]> {
+  readonly kind = 'CsvFileRDD';
+  #splits: readonly TextSplit[] | undefined;
+  #numPartitions: number | undefined;
+  /** Whether files in subdirectories of input directories are read (listing happens on the driver only). */
+  readonly recursive: boolean;
+
+  constructor(
+    context: RddContext,
+    readonly path: string,
+    readonly minPartitions: number,
+    readonly csv: CsvReadOptions,
+    options: RddOptions & { numPartitions?: number; recursive?: boolean } = {},
+  ) {
+    super(context, { op: 'csvFile', ...options });
+    this.#numPartitions = options.numPartitions;
+    this.recursive = options.recursive ?? false;
+  }
+
+  #getSplits(): readonly TextSplit[] {
+    if (this.#splits === undefined) {
+      const files = listInputFilesSync(this.path, { recursive: this.recursive });
+      // multiLine: one split per file (a minimum of 1 partition makes the split size the total size).
+      this.#splits = this.csv.multiLine
+        ? computeTextSplitsSync(files, 1, { maxSplitBytes: Number.MAX_SAFE_INTEGER })
+        : computeTextSplitsSync(files, this.minPartitions);
+    }
+    return this.#splits;
+  }
+  getNumPartitions(): number {
+    this.#numPartitions ??= this.#getSplits().length;
+    return this.#numPartitions;
+  }
+  protected getDependencies(): readonly Dependency[] {
+    return [];
+  }
+  protected wireBody(): RddWireBody {
+    return { kind: 'CsvFileRDD', args: { path: this.path, numPartitions: this.getNumPartitions(), ...this.csv } };
+  }
+  override partitionPayload(p: number): readonly unknown[] {
+    return [this.#getSplits()[p]];
+  }
+  compute(p: number, tc: TaskContext): Iterable<Record<string, string> | string[]> {
+    const out: Array<Record<string, string> | string[]> = [];
+    this.pushCompute(p, tc, (r) => out.push(r));
+    return out;
+  }
+  protected override pushCompute(p: number, tc: TaskContext, sink: Sink<Record<string, string> | string[]>): void {
+    const split = tc.payload(this.id, p)[0] as TextSplit;
+    const { header, delimiter, multiLine } = this.csv;
+    const fromFileStart = split.start === 0 || split.whole || isCompressedPath(split.path);
+    const parser = new CsvLineParser(delimiter);
+    // Lines read so far, and the line (counted in this split) where the record being read started; file line
+    // numbers are computed only for an error (they need the bytes before the split).
+    let n = 0;
+    let recordLine = 1;
+    const lineInFile = (k: number): string => {
+      try {
+        return `${split.path}, line ${firstLineNumber(split) + k - 1}`;
+      } catch {
+        return split.path; // the file went away meanwhile: name the file only
+      }
+    };
+    let names: string[] | undefined = header && !fromFileStart ? readHeader(split.path, delimiter) : undefined;
+    let inSink = false;
+    const emit = (fields: string[]): void => {
+      if (header && names === undefined) {
+        names = fields;
+        return;
+      }
+      let record: Record<string, string> | string[] = fields;
+      if (names !== undefined) {
+        if (fields.length !== names.length) {
+          throw new InvalidDataError(
+            `csvFile: ${lineInFile(recordLine)}: the record has ${fields.length} fields but the header names ${names.length}`,
+          );
+        }
+        const o: Record<string, string> = {};
+        for (let j = 0; j < names.length; j++) o[names[j]!] = fields[j]!;
+        record = o;
+      }
+      inSink = true;
+      sink(record);
+      inSink = false;
+    };
+    try {
+      forEachSplitLine(split, (raw) => {
+        n++;
+        const line = n === 1 && fromFileStart && raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw;
+        if (!parser.open) recordLine = n;
+        const fields = parser.push(line);
+        if (fields !== undefined) emit(fields);
+        else if (!multiLine) throw notClosedOnItsLine(lineInFile(n));
+      });
+      if (parser.open) {
+        throw new InvalidDataError(`csvFile: ${lineInFile(recordLine)}: a quoted field that starts on this line is never closed`);
+      }
+    } catch (e) {
+      if (!inSink) throw e;
+      throw tagInputRecord(e, lineInFile(recordLine));
+    }
+    tc.inputRead?.(n, split.length);
+  }
+}
+
+function notClosedOnItsLine(where: string): InvalidDataError {
+  return new InvalidDataError(
+    `csvFile: ${where}: a quoted field is not closed on its line. By default a CSV record is one line, so that ` +
+      'files can be split; for quoted fields that hold line breaks, read with csvFile(path, { multiLine: true }) ' +
+      '(one task per file).',
+  );
+}
+
+/** The header of a file, for a split that does not start it: the first line (without a byte-order mark). */
+function readHeader(path: string, delimiter: string): string[] {
+  let first: string | undefined;
+  // A split of the first byte owns exactly the file's first line.
+  forEachSplitLine({ path, start: 0, length: 1, whole: false }, (line) => {
+    first ??= line;
+  });
+  const fields = new CsvLineParser(delimiter).push((first ?? '').replace(/^\ufeff/, ''));
+  if (fields === undefined) throw notClosedOnItsLine(`${path}, line 1`);
+  return fields;
+}

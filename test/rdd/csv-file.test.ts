@@ -1,0 +1,131 @@
+/**
+ * `sc.csvFile` on files larger than a split. By default (Spark's `multiLine: false`) a record is a line: files
+ * are cut into line-aligned byte ranges read by the workers, each split learns its file's header from the
+ * file's first line, and the records are exactly those of parsing the whole file. With `multiLine: true` each
+ * file is one split, so quoted fields may hold line breaks wherever the byte ranges would have fallen.
+ */
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterAll, describe, expect, test } from 'vitest';
+import { capture, JobFailedError } from 'kindling';
+import { parseCsv } from '../../src/io/csv.js';
+import { MODES, useContext } from './helpers.js';
+
+const root = mkdtempSync(path.join(tmpdir(), 'kindling-csv-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+/** A small seeded generator (mulberry32), so a failing layout can be reproduced from the seed in the message. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A field as a CSV writer quotes it: quoted when it holds the delimiter, a quote or a line break. */
+function csvField(v: string): string {
+  return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+}
+
+/**
+ * CSV text of `rows` records under a header: fields with commas, doubled quotes, empty values, and (when
+ * `lineBreaks`) quoted line breaks; CRLF or LF line ends, a byte-order mark at the start.
+ */
+function csvText(rows: number, seed: number, lineBreaks: boolean, eol: string): string {
+  const next = random(seed);
+  const pick = (): string => {
+    const r = next();
+    if (r < 0.1) return '';
+    if (r < 0.25) return `a, b ${Math.floor(next() * 1000)}`;
+    if (r < 0.35) return `say "hi" ${Math.floor(next() * 100)}`;
+    if (lineBreaks && r < 0.5) return `two\nlines ${Math.floor(next() * 100)}`;
+    return 'x'.repeat(Math.floor(next() * 40));
+  };
+  const lines = ['id,name,note'];
+  for (let i = 0; i < rows; i++) lines.push([String(i), pick(), pick()].map(csvField).join(','));
+  return `\ufeff${lines.join(eol)}${eol}`;
+}
+
+/** The records `csvFile` must return for `text`: the whole-text parser's, the header naming the fields. */
+function expected(text: string): Array<Record<string, string>> {
+  const [names, ...records] = parseCsv(text);
+  return records.map((r) => Object.fromEntries(names!.map((n, j) => [n, r[j]!])));
+}
+
+describe.each(MODES)('csvFile on files larger than a split (%s)', (master) => {
+  const ctx = useContext(master);
+  const dir = (name: string): string => {
+    const d = path.join(root, `${master}-${name}`);
+    mkdirSync(d, { recursive: true });
+    return d;
+  };
+
+  test('split by byte ranges: every record once, in order, the header read once per file; any split count', async () => {
+    const d = dir('split');
+    const seed = Math.floor(Math.random() * 1e9);
+    const texts = [csvText(3000, seed, false, '\r\n'), csvText(1000, seed + 1, false, '\n')];
+    texts.forEach((t, i) => writeFileSync(path.join(d, `part-${i}.csv`), t));
+    const size = statSync(path.join(d, 'part-0.csv')).size;
+    expect(size).toBeGreaterThan(60_000);
+    const want = texts.flatMap(expected);
+    for (const minPartitions of [1, 3, 7, 16]) {
+      const people = ctx().csvFile(d, { minPartitions });
+      // Several byte ranges per file once minPartitions asks for them.
+      expect(people.getNumPartitions(), `seed ${seed}`).toBeGreaterThanOrEqual(minPartitions);
+      expect(await people.collect(), `seed ${seed}, minPartitions ${minPartitions}`).toEqual(want);
+    }
+    const rows = await ctx().csvFile(d, { header: false, minPartitions: 5 }).collect();
+    expect(rows).toEqual(texts.flatMap((t) => parseCsv(t)));
+  });
+
+  test('a quoted line break fails a split read naming file and line; multiLine reads it, wherever splits would fall', async () => {
+    const d = dir('multiline');
+    const seed = Math.floor(Math.random() * 1e9);
+    const text = csvText(3000, seed, true, '\n');
+    const file = path.join(d, 'notes.csv');
+    writeFileSync(file, text);
+    const firstBroken = text.split('\n').findIndex((l) => /"two$/.test(l)) + 1;
+    const e = await ctx()
+      .csvFile(file, { minPartitions: 1 })
+      .count()
+      .catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(JobFailedError);
+    expect((e as Error).message).toContain(`notes.csv, line ${firstBroken}: a quoted field is not closed on its line`);
+    expect((e as Error).message).toContain('multiLine: true');
+
+    const notes = ctx().csvFile(d, { multiLine: true, minPartitions: 8 });
+    expect(notes.getNumPartitions()).toBe(1);
+    expect(await notes.collect(), `seed ${seed}`).toEqual(expected(text));
+    // Two files, one task each; gzip too.
+    writeFileSync(path.join(d, 'more.csv.gz'), gzipSync(csvText(50, seed + 2, true, '\r\n')));
+    const both = ctx().csvFile(d, { multiLine: true });
+    expect(both.getNumPartitions()).toBe(2);
+    expect(await both.count()).toBe(3050);
+  });
+
+  test("a user function's error names the file and line of the record, in a split that does not start the file", async () => {
+    const d = dir('user-error');
+    const lines = ['k,v', ...Array.from({ length: 2000 }, (_, i) => `${i},${'v'.repeat(30)}`)];
+    writeFileSync(path.join(d, 'data.csv'), `${lines.join('\n')}\n`);
+    const bad = 1700;
+    const e = await ctx()
+      .csvFile(d, { minPartitions: 4 })
+      .map(
+        capture({ bad }, (r: Record<string, string>) => {
+          if (Number(r.k) === bad) throw new Error(`bad record ${r.k}`);
+          return r.k;
+        }),
+      )
+      .count()
+      .catch((x: unknown) => x);
+    expect((e as Error).message).toContain(`bad record ${bad}`);
+    // The header is line 1, record k is line k + 2.
+    expect((e as Error).message).toContain(`data.csv, line ${bad + 2}`);
+  });
+});
