@@ -17,6 +17,8 @@ export interface FunctionAnalysis {
   readonly free: ReadonlyMap<string, boolean>;
   /** Parameter list as written, for suggestions in error messages. */
   readonly params: string;
+  /** An `async` function (or async generator): shipped only where the operation awaits it. */
+  readonly async: boolean;
 }
 
 // Workers compile with `new Function` and a "use strict" directive: strict script code, not a
@@ -39,7 +41,20 @@ type FunctionNode = ESTree.ArrowFunctionExpression | ESTree.FunctionExpression;
  * Parses `fn`'s source and finds its free identifiers. Results are cached by function object
  * and by source text, so a hot function is parsed once per driver.
  */
-export function analyzeFunction(fn: Function, what: string): FunctionAnalysis {
+export function analyzeFunction(fn: Function, what: string, options: { allowAsync?: boolean } = {}): FunctionAnalysis {
+  const analysis = analyzeCached(fn, what);
+  if (analysis.async && options.allowAsync !== true) {
+    throw new ClosureError(
+      what,
+      `${what} is an async function, which is not supported: the engine calls shipped functions synchronously and ` +
+        'would receive a Promise instead of a result. Use a synchronous function, or an operation that awaits: ' +
+        'rdd.mapAsync(f, { concurrency }) or rdd.foreachPartition(async (it) => ...).',
+    );
+  }
+  return analysis;
+}
+
+function analyzeCached(fn: Function, what: string): FunctionAnalysis {
   const known = byFunction.get(fn);
   if (known) return known;
   const src = Function.prototype.toString.call(fn);
@@ -71,13 +86,6 @@ interface Parsed {
 function analyzeSource(src: string, what: string): FunctionAnalysis {
   const parsed = parseFunction(src, what);
   const { root, text } = parsed;
-  if (root.async) {
-    throw new ClosureError(
-      what,
-      `${what} is an async function, which is not supported: the engine calls ` +
-        'shipped functions synchronously and would receive a Promise instead of a result. Use a synchronous function.',
-    );
-  }
   checkReceiverAndImports(root, what);
   const scopes = analyzeScopes(parsed.program, SCOPE_OPTIONS);
   const free = new Map<string, boolean>();
@@ -87,7 +95,7 @@ function analyzeSource(src: string, what: string): FunctionAnalysis {
   }
   const params = root.params.map((p) => slice(text, p)).join(', ');
   const single = root.params.length === 1 && root.params[0]?.type === 'Identifier';
-  return { expr: parsed.expr, kind: parsed.kind, free, params: single ? params : `(${params})` };
+  return { expr: parsed.expr, kind: parsed.kind, free, params: single ? params : `(${params})`, async: root.async === true };
 }
 
 function parseFunction(src: string, what: string): Parsed {

@@ -62,11 +62,20 @@ const MAX_DEPTH = 64;
  * worker.postMessage(wire);
  * ```
  */
-export function shipFunction(fn: Function, what: string): ShippedFunction {
-  return shipNested(fn, what, undefined, 0);
+export function shipFunction(fn: Function, what: string, options: ShipOptions = {}): ShippedFunction {
+  return shipNested(fn, what, undefined, 0, options);
 }
 
-function shipNested(fn: Function, what: string, selfKey: string | undefined, depth: number): ShippedFunction {
+/** How a function may be shipped. */
+export interface ShipOptions {
+  /**
+   * The operation awaits what the function returns (`mapAsync`, `foreachPartition`), so it may be `async`, and so
+   * may the helpers it captures.
+   */
+  readonly allowAsync?: boolean;
+}
+
+function shipNested(fn: Function, what: string, selfKey: string | undefined, depth: number, options: ShipOptions): ShippedFunction {
   if (typeof fn !== 'function') {
     throw new ClosureError(what, `${what} must be a function, got ${fn === null ? 'null' : typeof fn}`);
   }
@@ -78,7 +87,7 @@ function shipNested(fn: Function, what: string, selfKey: string | undefined, dep
   const env = captured?.env ?? {};
   const builtin = captured === undefined ? safeBuiltinExpression(target) : undefined;
   if (builtin !== undefined) return { src: builtin, env: {}, name: target.name };
-  const analysis = analyzeFunction(target, what);
+  const analysis = analyzeFunction(target, what, options);
   const used: string[] = [];
   const undeclared: string[] = [];
   let selfReference = false;
@@ -100,7 +109,7 @@ function shipNested(fn: Function, what: string, selfKey: string | undefined, dep
     if (key === 'arguments' || key === 'eval') {
       throw new ClosureError(what, `${what} declares '${key}' in its env, which strict-mode code cannot bind; rename it`, key);
     }
-    wireEnv[key] = wireValue(key, env[key], what, depth);
+    wireEnv[key] = wireValue(key, env[key], what, depth, options);
   }
   // A helper that calls itself through the env name it was declared under (an arrow assigned
   // to a const) needs that name bound to itself in the worker too.
@@ -108,11 +117,11 @@ function shipNested(fn: Function, what: string, selfKey: string | undefined, dep
   return { src, env: wireEnv, name: target.name };
 }
 
-function wireValue(key: string, value: unknown, what: string, depth: number): WireEnvValue {
+function wireValue(key: string, value: unknown, what: string, depth: number, options: ShipOptions): WireEnvValue {
   if (isShippable(value)) return value[kShip]();
   if (value instanceof ModuleRef) return { t: 'module', specifier: value.specifier, cwd: value.cwd };
   if (typeof value === 'function') {
-    return { t: 'fn', fn: shipNested(value, `helper '${key}' of ${what}`, key, depth + 1) };
+    return { t: 'fn', fn: shipNested(value, `helper '${key}' of ${what}`, key, depth + 1, options) };
   }
   const problem = findUnclonable(value, key);
   if (problem) {

@@ -8,7 +8,7 @@ import os from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { ClosureError, capture, shipFunction, useModule, type ShippedFunction } from '../closure/index.js';
+import { ClosureError, capture, shipFunction, useModule, type ShippedFunction, type ShipOptions } from '../closure/index.js';
 import { checkCsvDelimiter, readObjectFile } from '../io/index.js';
 import { ContextStoppedError, IllegalStateError, ArgumentTypeError, InvalidArgumentError } from '../core/errors.js';
 import {
@@ -374,9 +374,9 @@ export class Context implements RddContext {
     this.#tracker.unregisterShuffle(shuffleId);
     this.#backend.removeShuffle(shuffleId);
   });
-  ship(fn: Function, what: string): ShippedFunction {
+  ship(fn: Function, what: string, options?: ShipOptions): ShippedFunction {
     if (typeof fn !== 'function') throw new ArgumentTypeError(`${what}: expected a function, got ${fn === null ? 'null' : typeof fn}`);
-    const shipped = shipFunction(fn, what);
+    const shipped = shipFunction(fn, what, options);
     this.#checkOwnVariables(shipped, what);
     return shipped;
   }

@@ -16,6 +16,7 @@ import {
   rebuildRdds,
   prepareResultFunction,
   setCurrentTask,
+  prepareAsyncPartitions,
   CompiledPartitioner,
   type RDD,
   type RddWire,
@@ -228,6 +229,9 @@ export class Executor {
       const tc = await this.#inputs(msg, meter, inputs);
       // What taskContext() returns inside user functions (Spark's TaskContext), while this task computes.
       setCurrentTask({ partitionId: msg.partition, stageId: msg.stageId, attemptNumber: msg.attempt, taskAttemptId: msg.taskId });
+      // mapAsync partitions this task reads are awaited before the (synchronous) computation.
+      const awaiting = prepareAsyncPartitions(rdds, rdd, msg.partition, tc.context);
+      if (awaiting !== undefined) await awaiting;
       const ran =
         msg.shuffleWrite !== undefined
           ? await this.#runShuffleMap(msg, rdd, tc.context, runtime, meter)
@@ -399,7 +403,9 @@ export class Executor {
       (ms) => (meter.compileMs += ms),
     );
     meter.computeStart = performance.now();
-    const value = run(rdd, msg.partition, tc);
+    // A runner returns a Promise only for a function the action awaits (foreachPartition's).
+    const ran = run(rdd, msg.partition, tc);
+    const value = ran instanceof Promise ? await ran : ran;
     meter.runMs = performance.now() - meter.computeStart;
     meter.resultRecords = Array.isArray(value) ? value.length : value === undefined ? 0 : 1;
     // Results reach the driver by structured clone (or serialized to files), which drops prototypes. Two

@@ -138,13 +138,10 @@ export async function foreach<T>(rdd: RDD<T>, fn: (x: T) => void): Promise<void>
   await rdd.context.runJob(any(rdd), { kind: 'foreach', fn: ship(any(rdd), 'foreach', fn) }, undefined, `foreach at ${rdd.label}`);
 }
 
-export async function foreachPartition<T>(rdd: RDD<T>, fn: (it: Iterable<T>) => void): Promise<void> {
-  await rdd.context.runJob(
-    any(rdd),
-    { kind: 'foreachPartition', fn: ship(any(rdd), 'foreachPartition', fn) },
-    undefined,
-    `foreachPartition at ${rdd.label}`,
-  );
+export async function foreachPartition<T>(rdd: RDD<T>, fn: (it: Iterable<T>) => void | PromiseLike<void>): Promise<void> {
+  const op = 'foreachPartition';
+  const shipped = shipUserFunction(any(rdd), op, fn, `${op} function of an action on ${rdd.label}`, { allowAsync: true });
+  await rdd.context.runJob(any(rdd), { kind: 'foreachPartition', fn: shipped }, undefined, `foreachPartition at ${rdd.label}`);
 }
 
 /** Counts per distinct element, in a Map keyed structurally; the first-seen element object stands for its group. */

@@ -8,6 +8,7 @@ export * from './parallel-collection-rdd.js';
 export * from './range-rdd.js';
 export * from './empty-rdd.js';
 export * from './mapped-rdd.js';
+export * from './map-async-rdd.js';
 export * from './map-partitions-rdd.js';
 export * from './union-rdd.js';
 export * from './coalesced-rdd.js';

@@ -209,7 +209,7 @@ export function describeResult(v: unknown): string {
 function promiseResult(op: ElementOp, label: string): TypeError {
   return new TypeError(
     `the ${op} function of ${label} returned a Promise: RDD functions are called synchronously and must return ` +
-      'their result. Do the asynchronous work before the job, or use synchronous APIs inside the function.',
+      'their result. Use rdd.mapAsync(f, { concurrency }), which awaits, or synchronous APIs inside the function.',
   );
 }
 

@@ -2,7 +2,7 @@
  * What an RDD needs from the context that created it. The RDD layer sees only this interface, so it never
  * imports the scheduler; a worker rebuilds RDDs against a context that refuses driver-only operations.
  */
-import type { ShippedFunction } from '../closure/index.js';
+import type { ShippedFunction, ShipOptions } from '../closure/index.js';
 import type { ResultFunctionWire } from './result-functions.js';
 import type { RDD } from './rdd.js';
 import { ArgumentTypeError, IllegalStateError } from '../core/errors.js';
@@ -18,7 +18,7 @@ export interface RddContext {
    */
   newShuffleId(owner: RDD<unknown>): number;
   /** Checks and describes a user function for shipping; throws a ClosureError naming any undeclared variable. */
-  ship(fn: Function, what: string): ShippedFunction | undefined;
+  ship(fn: Function, what: string, options?: ShipOptions): ShippedFunction | undefined;
   /** Runs one job over the given partitions and returns one result per partition, in partition order. */
   runJob<R>(rdd: RDD<unknown>, fn: ResultFunctionWire, partitions?: readonly number[], description?: string): Promise<R[]>;
   /** Persistence bookkeeping (the block manager master lives behind the context). */
@@ -48,8 +48,8 @@ export const WORKER_RDD_CONTEXT: RddContext = {
 };
 
 /** Ships a user function given to `op` on `rdd`, refusing a non-function at the call. */
-export function shipUserFunction(rdd: RDD<unknown>, op: string, fn: Function, what: string): ShippedFunction {
+export function shipUserFunction(rdd: RDD<unknown>, op: string, fn: Function, what: string, options?: ShipOptions): ShippedFunction {
   if (typeof fn !== 'function') throw new ArgumentTypeError(`${op} expects a function, got ${typeof fn}`);
   // Driver-side only: transformations and actions are refused in workers before they get here.
-  return rdd.context.ship(fn, what)!;
+  return rdd.context.ship(fn, what, options)!;
 }

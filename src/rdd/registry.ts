@@ -23,6 +23,7 @@ import {
   ShuffledRDD,
   CoGroupedRDD,
   TextFileRDD,
+  MapAsyncRDD,
   CsvFileRDD,
   WholeTextFilesRDD,
   BinaryFilesRDD,
@@ -44,6 +45,7 @@ const FACTORIES: { readonly [K in RddKind]: Factory<K> } = {
   RangeRDD: (w) => new RangeRDD(W, w.args, opts(w)),
   EmptyRDD: (w) => new EmptyRDD(W, opts(w)),
   MappedRDD: async (w, [parent], compile) => new MappedRDD(parent!, w.args.op, w.args.fn ? await compile(w.args.fn) : undefined, opts(w)),
+  MapAsyncRDD: async (w, [parent], compile) => new MapAsyncRDD(parent!, await compile(w.args.fn), w.args.concurrency, opts(w)),
   MapPartitionsRDD: async (w, [parent], compile) => {
     const a = w.args;
     if (a.mode === 'user' || a.mode === 'userWithIndex') {

@@ -6,7 +6,7 @@
 import type { Compile, Fn, ShippedFunction } from '../closure/index.js';
 import { cloneZero } from '../shuffle/aggregator.js';
 import { compareKeys, hashKey, keyId, keysEqual } from '../core/keys.js';
-import { NotAPairError, isPair, tagUserError } from '../core/errors.js';
+import { InvalidDataError, NotAPairError, isPair, tagUserError } from '../core/errors.js';
 import { reservoirSample } from '../core/partitioner.js';
 import { writeTaskOutput, commitTask, type JobOutputPlan } from '../io/index.js';
 import { writeCheckpointPartition } from '../storage/checkpoint-files.js';
@@ -106,14 +106,38 @@ export async function prepareResultFunction(wire: ResultFunctionWire, compile: C
     case 'foreach': {
       const f = await compile(wire.fn);
       return (rdd, p, tc) => {
-        guarded(rdd, 'foreach', () => rdd.forEach(p, tc, (x) => void f(x)));
+        guarded(rdd, 'foreach', () =>
+          rdd.forEach(p, tc, (x) => {
+            const r = f(x);
+            if (r instanceof Promise) {
+              // Its outcome is not awaited; a rejection must not surface later as an unhandled one.
+              r.catch(() => {});
+              throw new InvalidDataError(
+                `the foreach function of an action on ${rdd.label} returned a Promise, which foreach does not await: ` +
+                  'use rdd.foreachPartition(async (it) => { for (const x of it) await ... }), which awaits, or rdd.mapAsync.',
+              );
+            }
+          }),
+        );
         return null;
       };
     }
     case 'foreachPartition': {
       const f = await compile(wire.fn);
       return (rdd, p, tc) => {
-        guarded(rdd, 'foreachPartition', () => void f(rdd.iterator(p, tc)));
+        let r: unknown;
+        guarded(rdd, 'foreachPartition', () => {
+          r = f(rdd.iterator(p, tc));
+        });
+        // An async function (or one returning a Promise) is awaited, so the task ends when its work does.
+        if (r instanceof Promise) {
+          return r.then(
+            () => null,
+            (e: unknown) => {
+              throw tagUserError(e, rdd.id, `${rdd.label} (foreachPartition function)`);
+            },
+          );
+        }
         return null;
       };
     }

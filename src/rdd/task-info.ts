@@ -22,6 +22,11 @@ export function setCurrentTask(info: TaskInfo | undefined): void {
   (globalThis as Record<symbol, unknown>)[CURRENT] = info;
 }
 
+/** @internal the task published by the executor, if any (what `taskContext()` returns, without throwing) */
+export function currentTaskInfo(): TaskInfo | undefined {
+  return (globalThis as Record<symbol, unknown>)[CURRENT] as TaskInfo | undefined;
+}
+
 /**
  * The task the calling user function runs in (Spark's `TaskContext`). Declare it with `capture` like any
  * helper; on the driver, outside a task, it throws.

@@ -21,6 +21,7 @@ export interface RddWireArgs {
   RangeRDD: RangeArgs;
   EmptyRDD: null;
   MappedRDD: { readonly op: ElementOp; readonly fn: ShippedFunction | undefined };
+  MapAsyncRDD: { readonly fn: ShippedFunction; readonly concurrency: number };
   MapPartitionsRDD: PartitionOpWire;
   UnionRDD: { readonly counts: readonly number[] };
   CoalescedRDD: { readonly numPartitions: number };

@@ -136,6 +136,11 @@ export function pairInference(sc: Context): void {
   expectType(words.map((w) => [w, w === 'a' ? 1 : null]))<RDD<[string, number | null]>>(true);
   expectType(words.map((w) => [w, true] as const))<RDD<[string, boolean]>>(true);
   expectType(words.map((w) => [[w], { n: 1 }]))<RDD<[string[], { n: number }]>>(true);
+
+  // mapAsync: the awaited value is the element; an async function returning a pair makes pairs.
+  expectType(words.mapAsync(async (w) => w.length))<RDD<number>>(true);
+  expectType(words.mapAsync(async (w) => [w, 1]))<RDD<[string, number]>>(true);
+  expectType(words.mapAsync((w) => Promise.resolve([w, w.length] as const)).reduceByKey((a, b) => a + b))<RDD<[string, number]>>(true);
 }
 
 /**
