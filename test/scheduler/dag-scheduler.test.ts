@@ -93,7 +93,12 @@ const boom = (message: string): TaskOutcome => ({
 const flush = () => new Promise((r) => setTimeout(r, 20));
 const names = (ls: Launch[]) => ls.map((l) => `${l.msg.stageId}:${l.msg.partition}`).sort();
 
-function setup(workers = 2, maxTaskFailures = 4, extra: Partial<TaskSchedulerOptions> = {}) {
+function setup(
+  workers = 2,
+  maxTaskFailures = 4,
+  extra: Partial<TaskSchedulerOptions> = {},
+  onAccumulatorUpdates: (updates: ReadonlyArray<readonly [number, unknown]>) => void = () => {},
+) {
   const backend = new FakeBackend(workers);
   const tracker = new MapOutputTracker();
   const cache = new CacheTracker();
@@ -101,7 +106,7 @@ function setup(workers = 2, maxTaskFailures = 4, extra: Partial<TaskSchedulerOpt
   const dag = new DAGScheduler(tracker, cache, bus, {
     maxStageAttempts: 4,
     maxResultBytes: 2 ** 30,
-    onAccumulatorUpdates: () => {},
+    onAccumulatorUpdates,
     onStagesReleased: (ids) => {
       builder.forgetStages(ids);
       backend.releaseStages(ids);
@@ -275,6 +280,46 @@ describe('DAGScheduler with a fake backend', () => {
     expect(names(reduceAgain)).toEqual(['1:0']);
     reduceAgain[0]!.settle(ok(2));
     expect(await job).toBe(3);
+  });
+
+  it("a result task's accumulator updates count once, even when an attempt of the earlier stage attempt finishes late", async () => {
+    const updates: unknown[] = [];
+    const { backend, parallelize } = setup(2, 4, { slotsPerWorker: 2 }, (u) => updates.push(...u.map(([, v]) => v)));
+    const grouped = parallelize([1, 2, 3, 4], 2)
+      .map((x): [number, number] => [x % 2, x])
+      .groupByKey(2);
+    const job = grouped.count();
+    await flush();
+    backend.take().forEach((x) => x.settle(ok(undefined, [1, 1])));
+    await flush();
+    const reduces = backend.take().sort((x, y) => x.msg.partition - y.msg.partition);
+    expect(names(reduces)).toEqual(['1:0', '1:1']);
+    // Reduce 0 loses its input; reduce 1 (stage attempt 0) is still computing while the stage is resubmitted.
+    reduces[0]!.settle({
+      status: 'failed',
+      epoch: 0,
+      failure: {
+        kind: 'fetchFailed',
+        shuffleId: 0,
+        mapId: 1,
+        workerIndex: reduces[0]!.msg.shuffleReads[0]!.locations[1]!,
+        epoch: 0,
+        message: 'lost',
+      },
+      blockUpdates: [],
+    });
+    await flush();
+    backend.take().forEach((x) => x.settle(ok(undefined, [1, 1])));
+    await flush();
+    const again = backend.take().sort((x, y) => x.msg.partition - y.msg.partition);
+    expect(names(again)).toEqual(['1:0', '1:1']);
+    const withAcc = (value: unknown, add: number): TaskOutcome => ({ ...ok(value), accumulators: [[7, add]] }) as TaskOutcome;
+    // The old attempt of partition 1 finishes first and counts; the new one of the same partition does not.
+    reduces[1]!.settle(withAcc(2, 100));
+    again[1]!.settle(withAcc(2, 1000));
+    again[0]!.settle(withAcc(2, 10));
+    expect(await job).toBe(4);
+    expect(updates.sort()).toEqual([10, 100]);
   });
 });
 
