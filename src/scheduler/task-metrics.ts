@@ -21,7 +21,11 @@ export const SUMMARIZED_METRICS = [
   'shuffleReadBytes',
   'shuffleWriteRecords',
   'shuffleWriteBytes',
+  'outputRecords',
+  'outputBytes',
   'spillCount',
+  'memoryBytesSpilled',
+  'diskBytesSpilled',
   'resultRecords',
   'resultBytes',
 ] as const satisfies ReadonlyArray<keyof TaskMetrics>;

@@ -5,6 +5,7 @@
  * program's UI does not grow without end: the oldest finished entries go first.
  */
 import type { TaskMetrics } from '../exec/protocol.js';
+import type { JobStartEvent } from '../scheduler/events.js';
 import type { StageInfo, RddInfo } from '../scheduler/stage-info.js';
 import { SUMMARIZED_METRICS, quantiles, summarizeTaskMetrics, type MetricQuantiles, type SkewReport } from '../scheduler/task-metrics.js';
 import type { AppEvent, ApplicationStartEvent } from './app-events.js';
@@ -31,6 +32,8 @@ export interface JobData {
   readonly jobId: number;
   readonly description: string;
   readonly jobGroup: string | undefined;
+  /** The job group's description (setJobGroup), when one was given. */
+  readonly jobDescription: string | undefined;
   readonly submissionTime: number;
   completionTime: number | undefined;
   status: JobStatus;
@@ -168,7 +171,7 @@ export class StatusStore {
         this.endTime = e.time;
         return;
       case 'jobStart':
-        this.#jobStart(e.jobId, e.description, e.time, e.stageIds, e.stages ?? [], e.jobGroup);
+        this.#jobStart(e);
         return;
       case 'jobEnd': {
         const job = this.jobs.get(e.jobId);
@@ -406,14 +409,9 @@ export class StatusStore {
     return s;
   }
 
-  #jobStart(
-    jobId: number,
-    description: string,
-    time: number,
-    stageIds: readonly number[],
-    stages: readonly StageInfo[],
-    jobGroup: string | undefined,
-  ): void {
+  #jobStart(e: JobStartEvent): void {
+    const { jobId, description, time, stageIds, jobGroup, jobDescription } = e;
+    const stages = e.stages ?? [];
     for (const info of stages) {
       for (const r of info.rdds) {
         this.#rddInfo.set(r.id, r);
@@ -431,6 +429,7 @@ export class StatusStore {
       jobId,
       description,
       jobGroup,
+      jobDescription,
       submissionTime: time,
       completionTime: undefined,
       status: 'RUNNING',
@@ -559,7 +558,11 @@ function addMetrics(t: StageData['totals'], m: TaskMetrics): void {
   t.shuffleReadBytes += m.shuffleReadBytes;
   t.shuffleWriteRecords += m.shuffleWriteRecords;
   t.shuffleWriteBytes += m.shuffleWriteBytes;
+  t.outputRecords += m.outputRecords;
+  t.outputBytes += m.outputBytes;
   t.spillCount += m.spillCount;
+  t.memoryBytesSpilled += m.memoryBytesSpilled;
+  t.diskBytesSpilled += m.diskBytesSpilled;
   t.resultRecords += m.resultRecords;
   t.resultBytes += m.resultBytes;
 }

@@ -161,7 +161,11 @@ describe.skipIf(!haveBrowser)('web UI in Chromium', () => {
     await open(`/stages/stage/?id=${skewed.stageId}&attempt=0`);
     const row = await page.locator('#quantiles tr', { hasText: 'Shuffle Read Records' }).locator('td').allInnerTexts();
     expect(row.slice(1).map(Number)).toEqual(summary.shuffleReadRecords);
-    expect(await page.locator('#quantiles tbody tr').count()).toBe(13);
+    // One row per summarized metric, Spark's output and spill metrics among them.
+    expect(await page.locator('#quantiles tbody tr').count()).toBe(17);
+    for (const name of ['Output Records', 'Output Size', 'Spill (Memory)', 'Spill (Disk)']) {
+      expect(await page.locator('#quantiles tr', { hasText: name }).count()).toBe(1);
+    }
     expect(await page.locator('#skew').innerText()).toMatch(/Skewed stage: partition \d+ computed 1\.\d s/);
     // Sorting by duration, slowest first: two clicks on the header.
     await page.locator('#tasks th[data-sort="run"]').click();
