@@ -103,6 +103,9 @@ describe('event log', () => {
     // The failed task has no metrics: its row says so, and its metric cells are 0.
     expect(columns.metrics).toEqual([1, 1, 0]);
     expect(columns['metrics.spillCount']).toEqual([1, 1, 0]);
+    // Times to the microsecond are written as whole microseconds; finer ones as they are.
+    expect(columns['metrics.runMs']).toEqual({ us: [500, 500, 0] });
+    expect(columns['metrics.durationMs']).toEqual([1.2345678, 1.2345678, 0]);
   });
 
   it('keeps task ends in their place among the other events', () => {
