@@ -278,6 +278,11 @@ function taskSummary(store: StatusStore, s: StageData): unknown {
   const out: Record<string, unknown> = { quantiles: [0, 0.25, 0.5, 0.75, 1] };
   if (q === undefined) return out;
   for (const k of SUMMARIZED_METRICS) out[METRIC_NAMES[k]] = q[k];
+  // Spark's TaskMetricDistributions nests the I/O metrics; both shapes are given (the flat one is kindling's).
+  out.inputMetrics = { bytesRead: q.inputBytes, recordsRead: q.inputRecords };
+  out.outputMetrics = { bytesWritten: q.outputBytes, recordsWritten: q.outputRecords };
+  out.shuffleReadMetrics = { readBytes: q.shuffleReadBytes, readRecords: q.shuffleReadRecords, fetchWaitTime: q.fetchWaitMs };
+  out.shuffleWriteMetrics = { writeBytes: q.shuffleWriteBytes, writeRecords: q.shuffleWriteRecords };
   return out;
 }
 

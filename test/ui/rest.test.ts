@@ -181,6 +181,9 @@ describe('REST API of a live context', () => {
     expect(tasks.reduce((s, t) => s + t.taskMetrics.outputMetrics.bytesWritten, 0)).toBe(written);
     const summary = await get(`${app}/stages/${stage.stageId}/0/taskSummary`);
     expect(summary.outputRecords).toEqual([50, 50, 50, 50, 50]);
+    // Spark's nested shape of the same distributions.
+    expect(summary.outputMetrics.recordsWritten).toEqual([50, 50, 50, 50, 50]);
+    expect(summary.inputMetrics.recordsRead).toEqual([50, 50, 50, 50, 50]);
     expect(summary.diskBytesSpilled).toEqual([0, 0, 0, 0, 0]);
   });
 });
