@@ -82,7 +82,8 @@ describe.skipIf(!haveBrowser)('web UI in Chromium', () => {
           return v * (i + 1);
         }),
       );
-      const running = slow.reduceByKey((a, b) => a + b, 2).collect();
+      // Each iteration's job carries the description given with its job group, as Spark's Jobs page shows it.
+      const running = sc.withJobGroup('ranks', () => slow.reduceByKey((a, b) => a + b, 2).collect(), `iteration ${i + 1}`);
       if (i === 1) {
         await page.locator('#active-jobs').waitFor();
         expect(await page.locator('#active-jobs tbody tr').count()).toBe(1);
@@ -95,6 +96,8 @@ describe.skipIf(!haveBrowser)('web UI in Chromium', () => {
     expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
     expect(await page.locator('#active-jobs').count()).toBe(0);
     expect(await page.locator('#completed-jobs tbody tr').first().innerText()).toContain('SUCCEEDED');
+    // The description first, the action that ran the job under it.
+    expect(await page.locator('#completed-jobs tbody tr').first().innerText()).toMatch(/iteration 3\s+collect at /);
     expect(await page.locator('svg.timeline rect.job').count()).toBe(3);
     await shot(page, 'jobs');
   });
