@@ -13,7 +13,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, write, writeSync } from '
 import path from 'node:path';
 import type { TaskMetrics } from '../exec/protocol.js';
 import type { TaskEndEvent } from '../scheduler/events.js';
-import { SUMMARIZED_METRICS, metricColumns, type SummarizedMetric } from '../scheduler/task-metrics.js';
+import { SUMMARIZED_METRICS, type SummarizedMetric } from '../scheduler/task-metrics.js';
 import type { AppEvent } from './app-events.js';
 import { UiError } from './errors.js';
 
@@ -47,7 +47,7 @@ export class EventLogWriter {
   #buffer: string[] = [];
   #bytes = 0;
   /** Task ends since the last other event, written as one block (in order with the lines around them). */
-  #taskEnds: TaskEndEvent[] = [];
+  #taskEnds = new TaskEndColumns();
   /** Where the next chunk goes. */
   #pos = 0;
   #inFlight: { readonly buf: Buffer; readonly pos: number } | undefined;
@@ -72,9 +72,9 @@ export class EventLogWriter {
     // and their cost on the scheduler's hot path. A crashed application's log so lacks only tasks still running.
     if (this.#fd === undefined || this.#closing || event.type === 'taskStart') return;
     if (event.type === 'taskEnd') {
-      // Only the event is kept here: the line is made once for the whole block, off the task's path.
-      this.#taskEnds.push(event);
-      if (this.#taskEnds.length >= FLUSH_TASKS) this.flush();
+      // Its values are copied into columns; the line is made once for the whole block, off the task's path.
+      this.#taskEnds.append(event);
+      if (this.#taskEnds.size >= FLUSH_TASKS) this.flush();
       else this.#armTimer();
       return;
     }
@@ -88,9 +88,8 @@ export class EventLogWriter {
 
   /** Turns the task ends held into their block line. */
   #blockTaskEnds(): void {
-    if (this.#taskEnds.length === 0) return;
-    const line = taskEndsLine(this.#taskEnds) + '\n';
-    this.#taskEnds = [];
+    if (this.#taskEnds.size === 0) return;
+    const line = this.#taskEnds.line() + '\n';
     this.#buffer.push(line);
     this.#bytes += line.length;
   }
@@ -186,9 +185,9 @@ const TASK_END_FIELDS = [
 const METRIC_COLUMNS = Object.fromEntries(TASK_METRIC_NAMES.map((k) => [k, `metrics.${k}`])) as Record<SummarizedMetric, string>;
 
 /** A column: its values, or the one value they all have (a metric that is 0 for every task costs one character). */
-function column(values: ArrayLike<unknown>): unknown {
+function column(values: readonly unknown[]): unknown {
   const first = values[0];
-  for (let i = 1; i < values.length; i++) if (values[i] !== first) return Array.from(values);
+  for (let i = 1; i < values.length; i++) if (values[i] !== first) return values;
   return { all: first ?? null };
 }
 
@@ -196,7 +195,7 @@ function column(values: ArrayLike<unknown>): unknown {
  * A column of times in ms. Times measured to the microsecond (as workers report them) are written as integer
  * microseconds, `{"us":[...]}`: printing an integer costs a fraction of printing a fraction, and reads back exact.
  */
-function timeColumn(values: Float64Array): unknown {
+function timeColumn(values: readonly number[]): unknown {
   const first = values[0];
   let same = true;
   let micros = true;
@@ -206,16 +205,128 @@ function timeColumn(values: Float64Array): unknown {
     if (micros && Math.round(v * 1000) / 1000 !== v) micros = false;
   }
   if (same) return { all: first ?? null };
-  if (!micros) return Array.from(values);
+  if (!micros) return values;
   const us = new Array<number>(values.length);
   for (let i = 0; i < values.length; i++) us[i] = Math.round(values[i]! * 1000);
   return { us };
 }
 
 /**
- * Task ends as one JSON line of columns: `{"type":"taskEnds","count":n,"columns":{...}}`. A task without metrics
- * (its worker died) has `metrics` 0 in its row; metric columns are `metrics.{name}`, times in whole
- * microseconds as `{"us":[...]}`; `error` and `metrics.keySample` are null where absent.
+ * Task ends gathered as columns, one task at a time: each value is copied out of its event at once, so the log
+ * keeps no event alive (events held for a flush outlived the young generation and made garbage collection cost
+ * more than writing them). Every field is read by its name (a field read by a variable name is a slow lookup).
+ */
+export class TaskEndColumns {
+  #n = 0;
+  #stageId: number[] = [];
+  #stageAttempt: number[] = [];
+  #partition: number[] = [];
+  #attempt: number[] = [];
+  #workerIndex: number[] = [];
+  #executorId: string[] = [];
+  #speculative: boolean[] = [];
+  #result: string[] = [];
+  #error: Array<string | null> = [];
+  #durationMs: number[] = [];
+  #locality: string[] = [];
+  #time: number[] = [];
+  #has: number[] = [];
+  #keySample: Array<readonly string[] | null> = [];
+  #metrics: Record<SummarizedMetric, number[]> = emptyMetricLists();
+
+  get size(): number {
+    return this.#n;
+  }
+
+  append(e: TaskEndEvent): void {
+    this.#n++;
+    this.#stageId.push(e.stageId);
+    this.#stageAttempt.push(e.stageAttempt);
+    this.#partition.push(e.partition);
+    this.#attempt.push(e.attempt);
+    this.#workerIndex.push(e.workerIndex);
+    this.#executorId.push(e.executorId);
+    this.#speculative.push(e.speculative);
+    this.#result.push(e.result);
+    this.#error.push(e.error ?? null);
+    this.#durationMs.push(e.durationMs);
+    this.#locality.push(e.locality);
+    this.#time.push(e.time);
+    const m = e.metrics;
+    this.#has.push(m === undefined ? 0 : 1);
+    this.#keySample.push(m?.keySample ?? null);
+    const c = this.#metrics;
+    c.durationMs.push(m?.durationMs ?? 0);
+    c.runMs.push(m?.runMs ?? 0);
+    c.compileMs.push(m?.compileMs ?? 0);
+    c.gcMs.push(m?.gcMs ?? 0);
+    c.fetchWaitMs.push(m?.fetchWaitMs ?? 0);
+    c.inputRecords.push(m?.inputRecords ?? 0);
+    c.inputBytes.push(m?.inputBytes ?? 0);
+    c.shuffleReadRecords.push(m?.shuffleReadRecords ?? 0);
+    c.shuffleReadBytes.push(m?.shuffleReadBytes ?? 0);
+    c.shuffleWriteRecords.push(m?.shuffleWriteRecords ?? 0);
+    c.shuffleWriteBytes.push(m?.shuffleWriteBytes ?? 0);
+    c.outputRecords.push(m?.outputRecords ?? 0);
+    c.outputBytes.push(m?.outputBytes ?? 0);
+    c.spillCount.push(m?.spillCount ?? 0);
+    c.memoryBytesSpilled.push(m?.memoryBytesSpilled ?? 0);
+    c.diskBytesSpilled.push(m?.diskBytesSpilled ?? 0);
+    c.resultRecords.push(m?.resultRecords ?? 0);
+    c.resultBytes.push(m?.resultBytes ?? 0);
+  }
+
+  /**
+   * The task ends appended so far as one JSON line, `{"type":"taskEnds","count":n,"columns":{...}}`, and empties
+   * the columns. A task without metrics (its worker died) has `metrics` 0 in its row; metric columns are
+   * `metrics.{name}`, times in whole microseconds as `{"us":[...]}`; `error` and `metrics.keySample` are null
+   * where absent. {@link expandTaskEnds} turns it back into the events.
+   */
+  line(): string {
+    const columns: Record<string, unknown> = {
+      stageId: column(this.#stageId),
+      stageAttempt: column(this.#stageAttempt),
+      partition: column(this.#partition),
+      attempt: column(this.#attempt),
+      workerIndex: column(this.#workerIndex),
+      executorId: column(this.#executorId),
+      speculative: column(this.#speculative),
+      result: column(this.#result),
+      error: column(this.#error),
+      durationMs: column(this.#durationMs),
+      locality: column(this.#locality),
+      time: column(this.#time),
+      metrics: column(this.#has),
+    } satisfies Record<(typeof TASK_END_FIELDS)[number] | 'metrics', unknown>;
+    for (const k of TASK_METRIC_NAMES) columns[METRIC_COLUMNS[k]] = k.endsWith('Ms') ? timeColumn(this.#metrics[k]) : column(this.#metrics[k]);
+    columns['metrics.keySample'] = column(this.#keySample);
+    const line = JSON.stringify({ type: 'taskEnds', count: this.#n, columns });
+    this.#n = 0;
+    this.#stageId = [];
+    this.#stageAttempt = [];
+    this.#partition = [];
+    this.#attempt = [];
+    this.#workerIndex = [];
+    this.#executorId = [];
+    this.#speculative = [];
+    this.#result = [];
+    this.#error = [];
+    this.#durationMs = [];
+    this.#locality = [];
+    this.#time = [];
+    this.#has = [];
+    this.#keySample = [];
+    this.#metrics = emptyMetricLists();
+    return line;
+  }
+}
+
+function emptyMetricLists(): Record<SummarizedMetric, number[]> {
+  return Object.fromEntries(TASK_METRIC_NAMES.map((k) => [k, []])) as unknown as Record<SummarizedMetric, number[]>;
+}
+
+/**
+ * Task ends as one JSON line of columns (see {@link TaskEndColumns.line}).
  *
  * @example
  * ```ts
@@ -224,38 +335,9 @@ function timeColumn(values: Float64Array): unknown {
  * ```
  */
 export function taskEndsLine(events: readonly TaskEndEvent[]): string {
-  const n = events.length;
-  // Every field by its name, in one pass (see metricColumns: a field read by a variable name is slow).
-  const f = TASK_END_FIELDS.map(() => new Array<unknown>(n));
-  const metrics = new Array<TaskMetrics | undefined>(n);
-  const has = new Uint8Array(n);
-  const keys = new Array<unknown>(n);
-  for (let i = 0; i < n; i++) {
-    const e = events[i]!;
-    f[0]![i] = e.stageId;
-    f[1]![i] = e.stageAttempt;
-    f[2]![i] = e.partition;
-    f[3]![i] = e.attempt;
-    f[4]![i] = e.workerIndex;
-    f[5]![i] = e.executorId;
-    f[6]![i] = e.speculative;
-    f[7]![i] = e.result;
-    f[8]![i] = e.error ?? null;
-    f[9]![i] = e.durationMs;
-    f[10]![i] = e.locality;
-    f[11]![i] = e.time;
-    const m = e.metrics;
-    metrics[i] = m;
-    has[i] = m === undefined ? 0 : 1;
-    keys[i] = m?.keySample ?? null;
-  }
-  const columns: Record<string, unknown> = {};
-  TASK_END_FIELDS.forEach((name, j) => (columns[name] = column(f[j]!)));
-  columns.metrics = column(has);
-  const mc = metricColumns(metrics);
-  for (const k of TASK_METRIC_NAMES) columns[METRIC_COLUMNS[k]] = k.endsWith('Ms') ? timeColumn(mc[k]) : column(mc[k]);
-  columns['metrics.keySample'] = column(keys);
-  return JSON.stringify({ type: 'taskEnds', count: n, columns });
+  const c = new TaskEndColumns();
+  for (const e of events) c.append(e);
+  return c.line();
 }
 
 interface TaskEndsBlock {
