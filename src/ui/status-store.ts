@@ -499,7 +499,7 @@ export class StatusStore {
   #executor(workerIndex: number, time: number): ExecutorData {
     // Every task event looks its worker up: by index first, without building the id string.
     const cached = this.#byIndex[workerIndex];
-    if (cached !== undefined && cached.isActive) return cached;
+    if (cached?.isActive) return cached;
     const id = String(workerIndex);
     let ex = this.executors.get(id);
     if (ex === undefined) this.executors.set(id, (ex = newExecutor(id, time, false)));
