@@ -217,63 +217,48 @@ function timeColumn(values: readonly number[]): unknown {
  * more than writing them). Every field is read by its name (a field read by a variable name is a slow lookup).
  */
 export class TaskEndColumns {
-  #n = 0;
-  #stageId: number[] = [];
-  #stageAttempt: number[] = [];
-  #partition: number[] = [];
-  #attempt: number[] = [];
-  #workerIndex: number[] = [];
-  #executorId: string[] = [];
-  #speculative: boolean[] = [];
-  #result: string[] = [];
-  #error: Array<string | null> = [];
-  #durationMs: number[] = [];
-  #locality: string[] = [];
-  #time: number[] = [];
-  #has: number[] = [];
-  #keySample: Array<readonly string[] | null> = [];
-  #metrics: Record<SummarizedMetric, number[]> = emptyMetricLists();
+  #c = emptyColumns();
 
   get size(): number {
-    return this.#n;
+    return this.#c.stageId.length;
   }
 
   append(e: TaskEndEvent): void {
-    this.#n++;
-    this.#stageId.push(e.stageId);
-    this.#stageAttempt.push(e.stageAttempt);
-    this.#partition.push(e.partition);
-    this.#attempt.push(e.attempt);
-    this.#workerIndex.push(e.workerIndex);
-    this.#executorId.push(e.executorId);
-    this.#speculative.push(e.speculative);
-    this.#result.push(e.result);
-    this.#error.push(e.error ?? null);
-    this.#durationMs.push(e.durationMs);
-    this.#locality.push(e.locality);
-    this.#time.push(e.time);
+    const c = this.#c;
+    c.stageId.push(e.stageId);
+    c.stageAttempt.push(e.stageAttempt);
+    c.partition.push(e.partition);
+    c.attempt.push(e.attempt);
+    c.workerIndex.push(e.workerIndex);
+    c.executorId.push(e.executorId);
+    c.speculative.push(e.speculative);
+    c.result.push(e.result);
+    c.error.push(e.error ?? null);
+    c.durationMs.push(e.durationMs);
+    c.locality.push(e.locality);
+    c.time.push(e.time);
     const m = e.metrics;
-    this.#has.push(m === undefined ? 0 : 1);
-    this.#keySample.push(m?.keySample ?? null);
-    const c = this.#metrics;
-    c.durationMs.push(m?.durationMs ?? 0);
-    c.runMs.push(m?.runMs ?? 0);
-    c.compileMs.push(m?.compileMs ?? 0);
-    c.gcMs.push(m?.gcMs ?? 0);
-    c.fetchWaitMs.push(m?.fetchWaitMs ?? 0);
-    c.inputRecords.push(m?.inputRecords ?? 0);
-    c.inputBytes.push(m?.inputBytes ?? 0);
-    c.shuffleReadRecords.push(m?.shuffleReadRecords ?? 0);
-    c.shuffleReadBytes.push(m?.shuffleReadBytes ?? 0);
-    c.shuffleWriteRecords.push(m?.shuffleWriteRecords ?? 0);
-    c.shuffleWriteBytes.push(m?.shuffleWriteBytes ?? 0);
-    c.outputRecords.push(m?.outputRecords ?? 0);
-    c.outputBytes.push(m?.outputBytes ?? 0);
-    c.spillCount.push(m?.spillCount ?? 0);
-    c.memoryBytesSpilled.push(m?.memoryBytesSpilled ?? 0);
-    c.diskBytesSpilled.push(m?.diskBytesSpilled ?? 0);
-    c.resultRecords.push(m?.resultRecords ?? 0);
-    c.resultBytes.push(m?.resultBytes ?? 0);
+    c.metrics.push(m === undefined ? 0 : 1);
+    c.keySample.push(m?.keySample ?? null);
+    const v = c.values;
+    v.durationMs.push(m?.durationMs ?? 0);
+    v.runMs.push(m?.runMs ?? 0);
+    v.compileMs.push(m?.compileMs ?? 0);
+    v.gcMs.push(m?.gcMs ?? 0);
+    v.fetchWaitMs.push(m?.fetchWaitMs ?? 0);
+    v.inputRecords.push(m?.inputRecords ?? 0);
+    v.inputBytes.push(m?.inputBytes ?? 0);
+    v.shuffleReadRecords.push(m?.shuffleReadRecords ?? 0);
+    v.shuffleReadBytes.push(m?.shuffleReadBytes ?? 0);
+    v.shuffleWriteRecords.push(m?.shuffleWriteRecords ?? 0);
+    v.shuffleWriteBytes.push(m?.shuffleWriteBytes ?? 0);
+    v.outputRecords.push(m?.outputRecords ?? 0);
+    v.outputBytes.push(m?.outputBytes ?? 0);
+    v.spillCount.push(m?.spillCount ?? 0);
+    v.memoryBytesSpilled.push(m?.memoryBytesSpilled ?? 0);
+    v.diskBytesSpilled.push(m?.diskBytesSpilled ?? 0);
+    v.resultRecords.push(m?.resultRecords ?? 0);
+    v.resultBytes.push(m?.resultBytes ?? 0);
   }
 
   /**
@@ -283,46 +268,36 @@ export class TaskEndColumns {
    * where absent. {@link expandTaskEnds} turns it back into the events.
    */
   line(): string {
-    const columns: Record<string, unknown> = {
-      stageId: column(this.#stageId),
-      stageAttempt: column(this.#stageAttempt),
-      partition: column(this.#partition),
-      attempt: column(this.#attempt),
-      workerIndex: column(this.#workerIndex),
-      executorId: column(this.#executorId),
-      speculative: column(this.#speculative),
-      result: column(this.#result),
-      error: column(this.#error),
-      durationMs: column(this.#durationMs),
-      locality: column(this.#locality),
-      time: column(this.#time),
-      metrics: column(this.#has),
-    } satisfies Record<(typeof TASK_END_FIELDS)[number] | 'metrics', unknown>;
-    for (const k of TASK_METRIC_NAMES) columns[METRIC_COLUMNS[k]] = k.endsWith('Ms') ? timeColumn(this.#metrics[k]) : column(this.#metrics[k]);
-    columns['metrics.keySample'] = column(this.#keySample);
-    const line = JSON.stringify({ type: 'taskEnds', count: this.#n, columns });
-    this.#n = 0;
-    this.#stageId = [];
-    this.#stageAttempt = [];
-    this.#partition = [];
-    this.#attempt = [];
-    this.#workerIndex = [];
-    this.#executorId = [];
-    this.#speculative = [];
-    this.#result = [];
-    this.#error = [];
-    this.#durationMs = [];
-    this.#locality = [];
-    this.#time = [];
-    this.#has = [];
-    this.#keySample = [];
-    this.#metrics = emptyMetricLists();
+    const { values, keySample, ...fields } = this.#c;
+    const columns: Record<string, unknown> = {};
+    for (const [name, list] of Object.entries(fields)) columns[name] = column(list);
+    for (const k of TASK_METRIC_NAMES) columns[METRIC_COLUMNS[k]] = k.endsWith('Ms') ? timeColumn(values[k]) : column(values[k]);
+    columns['metrics.keySample'] = column(keySample);
+    const line = JSON.stringify({ type: 'taskEnds', count: fields.stageId.length, columns });
+    this.#c = emptyColumns();
     return line;
   }
 }
 
-function emptyMetricLists(): Record<SummarizedMetric, number[]> {
-  return Object.fromEntries(TASK_METRIC_NAMES.map((k) => [k, []])) as unknown as Record<SummarizedMetric, number[]>;
+/** The columns of a block: the task end's plain fields, whether it has metrics, and each metric. */
+function emptyColumns() {
+  return {
+    stageId: [] as number[],
+    stageAttempt: [] as number[],
+    partition: [] as number[],
+    attempt: [] as number[],
+    workerIndex: [] as number[],
+    executorId: [] as string[],
+    speculative: [] as boolean[],
+    result: [] as string[],
+    error: [] as Array<string | null>,
+    durationMs: [] as number[],
+    locality: [] as string[],
+    time: [] as number[],
+    metrics: [] as number[],
+    keySample: [] as Array<readonly string[] | null>,
+    values: Object.fromEntries(TASK_METRIC_NAMES.map((k) => [k, []])) as unknown as Record<SummarizedMetric, number[]>,
+  } satisfies Record<(typeof TASK_END_FIELDS)[number] | 'metrics' | 'keySample' | 'values', unknown>;
 }
 
 /**
