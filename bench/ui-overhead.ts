@@ -169,12 +169,11 @@ console.log(
     `event log ${median(cpu.log).toFixed(2)} µs; ${(((median(cpu.store) + median(cpu.log)) / offBusyPerTask) * 100).toFixed(1)} % of the ` +
     `driver's ${offBusyPerTask.toFixed(1)} µs per task with both off`,
 );
-console.log(
-  `load average at the end: ${os
-    .loadavg()
-    .map((l) => l.toFixed(1))
-    .join(' ')}`,
-);
+const loadNow = os
+  .loadavg()
+  .map((l) => l.toFixed(1))
+  .join(' ');
+console.log(`load average at the end: ${loadNow}; peak RSS of this process ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB`);
 
 const pct = (a: number, b: number) => `${(((a - b) / b) * 100).toFixed(1)} %`;
 console.log(
