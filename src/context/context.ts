@@ -771,9 +771,9 @@ export class Context implements RddContext {
   /**
    * Puts the jobs started from here on (in this async call chain, as Spark does per thread) into a group,
    * which cancelJobGroup() cancels together and the UI and REST API show; the description, when given, is
-   * those jobs' description in the UI, the REST API (`description`) and the event log, as in Spark. Node's async context rules apply:
-   * called before the first `await` of an async function it also affects that function's caller; to group
-   * one piece of work among concurrent ones, use {@link withJobGroup}.
+   * those jobs' description in the UI, the REST API (`description`) and the event log, as in Spark. Node's
+   * async context rules apply: called before the first `await` of an async function it also affects that
+   * function's caller; to group one piece of work among concurrent ones, use {@link withJobGroup}.
    *
    * @example
    * ```ts

@@ -85,7 +85,7 @@ export function summarizeTaskMetrics(tasks: ReadonlyArray<{ readonly metrics: Ta
  * metricColumns([m1, m2]).runMs; // Float64Array [m1.runMs, m2.runMs]
  * ```
  */
-export function metricColumns(ms: ReadonlyArray<TaskMetrics | undefined>): Record<SummarizedMetric, Float64Array> {
+function metricColumns(ms: ReadonlyArray<TaskMetrics | undefined>): Record<SummarizedMetric, Float64Array> {
   const n = ms.length;
   const c = {
     durationMs: new Float64Array(n),

@@ -79,7 +79,7 @@ export class EventLogWriter {
       return;
     }
     this.#blockTaskEnds();
-    const line = serializeEvent(event) + '\n';
+    const line = JSON.stringify(event) + '\n';
     this.#buffer.push(line);
     this.#bytes += line.length;
     if (this.#bytes >= FLUSH_BYTES || event.type === 'jobEnd' || event.type === 'applicationEnd') this.flush();
@@ -158,11 +158,6 @@ export class EventLogWriter {
     if (this.#inFlight === undefined) closeSync(this.#fd);
     this.#fd = undefined;
   }
-}
-
-/** One event as its JSON line (task ends go in blocks: see {@link taskEndsLine}). */
-export function serializeEvent(e: AppEvent): string {
-  return JSON.stringify(e);
 }
 
 /** The plain fields of a task end, in the order its columns are written. */
