@@ -4,7 +4,10 @@
  * rounds in one process so that both see the same machine load. Target: at most 5 % apart. Also the start-up
  * cost of a context with the UI on versus off (cold: the first context of the process; warm: later ones).
  *
- *   npx tsx bench/ui-overhead.ts [--mb 20] [--rounds 3]
+ * At the end: empty-task jobs in alternating pairs (medians), and the CPU time the status store and the event log
+ * spend per task, replaying recorded events (a measure that other processes' load barely disturbs).
+ *
+ *   npx tsx bench/ui-overhead.ts [--mb 20] [--rounds 3] [--pairs 20]
  */
 import { execFileSync } from 'node:child_process';
 import { performance as perf } from 'node:perf_hooks';
@@ -14,6 +17,10 @@ import path from 'node:path';
 import { Context } from 'kindling';
 import { ensureDataset } from 'kindling/datagen';
 import { compare, machine } from './harness.js';
+// The UI's own classes, for the replay below (the package exports only the context's API).
+import { StatusStore } from '../src/ui/status-store.js';
+import { EventLogWriter } from '../src/ui/event-log.js';
+import type { AppEvent } from '../src/ui/app-events.js';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(name);
@@ -22,9 +29,15 @@ const arg = (name: string, fallback: number) => {
 const mb = arg('--mb', 20);
 const rounds = arg('--rounds', 3);
 const TASKS = 4000;
+const PAIRS = arg('--pairs', 20);
 const logDir = mkdtempSync(path.join(os.tmpdir(), 'kindling-bench-log-'));
 
-console.log(`UI and event log on vs off, ${machine()}`);
+console.log(
+  `UI and event log on vs off, ${machine()}, load average ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`,
+);
 
 // Start-up: the constructor's cost (what a script waits for) and when the UI answers. Cold: a fresh process
 // each time (module loading included); warm: later contexts of this process. Medians, on and off alternating.
@@ -113,6 +126,55 @@ console.log(
   `driver busy per ${TASKS}-task job (median of 20): on ${medianBusy.on.toFixed(1)} ms, off ${medianBusy.off.toFixed(1)} ms: ` +
     `${(((medianBusy.on - medianBusy.off) / TASKS) * 1000).toFixed(2)} µs more per task`,
 );
+// Empty-task jobs one by one, on and off alternating (ABAB...), medians of wall time: under a changing load this
+// pairs each job with a neighbour run moments apart, which the per-case blocks of compare() above do not.
+const pairs: Record<'on' | 'off', number[]> = { on: [], off: [] };
+for (let i = 0; i < 2 * PAIRS; i++) {
+  const w = i % 2 === 0 ? 'on' : 'off';
+  const t0 = perf.now();
+  await (w === 'on' ? emptyOn : emptyOff).count();
+  pairs[w].push(perf.now() - t0);
+}
+const medianPairs = { on: median(pairs.on), off: median(pairs.off) };
+console.log(
+  `empty tasks, ${PAIRS} alternating pairs (median wall): on ${Math.round(TASKS / (medianPairs.on / 1000))}, off ${Math.round(TASKS / (medianPairs.off / 1000))} tasks/s: ` +
+    `on is ${(((medianPairs.on - medianPairs.off) / medianPairs.off) * 100).toFixed(1)} % slower (target <= 5 %)`,
+);
+
+// The listeners' own CPU time, which other processes' load barely disturbs: the events of 10 empty-task jobs,
+// recorded, replayed into a status store and an event log (process CPU time, the log's writes included).
+const recorded: AppEvent[] = [];
+const offRecord = off.events.onAny((e) => void recorded.push(e));
+for (let i = 0; i < 10; i++) await emptyOff.count();
+offRecord();
+const replayTasks = recorded.filter((e) => e.type === 'taskEnd').length;
+const cpu: Record<'store' | 'log', number[]> = { store: [], log: [] };
+for (let r = 0; r < 5; r++) {
+  for (const what of ['store', 'log'] as const) {
+    const store = new StatusStore();
+    const log = new EventLogWriter(logDir, `replay-${r}-${what}`);
+    const c0 = process.cpuUsage();
+    for (const e of recorded) {
+      if (what === 'store') store.apply(e);
+      else log.write(e);
+    }
+    log.close();
+    const d = process.cpuUsage(c0);
+    cpu[what].push((d.user + d.system) / replayTasks);
+  }
+}
+const offBusyPerTask = (medianBusy.off / TASKS) * 1000;
+console.log(
+  `listener CPU per task (replay of ${replayTasks} task events, median of 5): status store ${median(cpu.store).toFixed(2)} µs, ` +
+    `event log ${median(cpu.log).toFixed(2)} µs; ${(((median(cpu.store) + median(cpu.log)) / offBusyPerTask) * 100).toFixed(1)} % of the ` +
+    `driver's ${offBusyPerTask.toFixed(1)} µs per task with both off`,
+);
+const loadNow = os
+  .loadavg()
+  .map((l) => l.toFixed(1))
+  .join(' ');
+console.log(`load average at the end: ${loadNow}; peak RSS of this process ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB`);
+
 const pct = (a: number, b: number) => `${(((a - b) / b) * 100).toFixed(1)} %`;
 console.log(
   `word count: on ${(totals.wcOn / rounds).toFixed(0)} ms, off ${(totals.wcOff / rounds).toFixed(0)} ms: on is ${pct(totals.wcOn, totals.wcOff)} slower (target <= 5 %)`,

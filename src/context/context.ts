@@ -785,9 +785,10 @@ export class Context implements RddContext {
 
   /**
    * Puts the jobs started from here on (in this async call chain, as Spark does per thread) into a group,
-   * which cancelJobGroup() cancels together and the UI and REST API show. Node's async context rules apply:
-   * called before the first `await` of an async function it also affects that function's caller; to group
-   * one piece of work among concurrent ones, use {@link withJobGroup}.
+   * which cancelJobGroup() cancels together and the UI and REST API show; the description, when given, is
+   * those jobs' description in the UI, the REST API (`description`) and the event log, as in Spark. Node's
+   * async context rules apply: called before the first `await` of an async function it also affects that
+   * function's caller; to group one piece of work among concurrent ones, use {@link withJobGroup}.
    *
    * @example
    * ```ts
@@ -797,12 +798,13 @@ export class Context implements RddContext {
    * ```
    */
   setJobGroup(groupId: string, description?: string): void {
-    void description; // Spark shows it in the UI; kindling names jobs by their action and call site instead.
-    jobScope.enterWith({ ...jobScope.getStore(), jobGroup: groupId });
+    const { jobDescription: _, ...rest } = jobScope.getStore() ?? {};
+    jobScope.enterWith({ ...rest, jobGroup: groupId, ...(description !== undefined ? { jobDescription: description } : {}) });
   }
 
   /**
-   * Runs `body` with its jobs in a group, leaving the caller's group as it was.
+   * Runs `body` with its jobs in a group (and `description`, see {@link setJobGroup}), leaving the caller's
+   * group as it was.
    *
    * @example
    * ```ts
@@ -810,13 +812,14 @@ export class Context implements RddContext {
    * sc.cancelJobGroup('nightly');
    * ```
    */
-  withJobGroup<R>(groupId: string, body: () => R): R {
-    return jobScope.run({ ...jobScope.getStore(), jobGroup: groupId }, body);
+  withJobGroup<R>(groupId: string, body: () => R, description?: string): R {
+    const { jobDescription: _, ...rest } = jobScope.getStore() ?? {};
+    return jobScope.run({ ...rest, jobGroup: groupId, ...(description !== undefined ? { jobDescription: description } : {}) }, body);
   }
 
   /** Jobs started from here on belong to no group. @example `sc.clearJobGroup()` */
   clearJobGroup(): void {
-    const { jobGroup: _, ...rest } = jobScope.getStore() ?? {};
+    const { jobGroup: _, jobDescription: __, ...rest } = jobScope.getStore() ?? {};
     jobScope.enterWith(rest);
   }
 

@@ -8,6 +8,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 export interface JobScope {
   readonly signal?: AbortSignal;
   readonly jobGroup?: string;
+  /** The description given with the job group (Spark's spark.job.description), shown as the jobs' description. */
+  readonly jobDescription?: string;
 }
 
 /** What every action accepts. */

@@ -98,7 +98,10 @@ interface Meter {
   readBytes: number;
   writeRecords: number;
   writeBytes: number;
-  spillCount: number;
+  outputRecords: number;
+  outputBytes: number;
+  /** The worker's shuffle pool's spill counters when the task was let through (none on a pool-less worker). */
+  spillsAtStart: SpillCounters | undefined;
   resultRecords: number;
   resultBytes: number;
   keySample: string[] | undefined;
@@ -196,7 +199,9 @@ export class Executor {
       readBytes: 0,
       writeRecords: 0,
       writeBytes: 0,
-      spillCount: 0,
+      outputRecords: 0,
+      outputBytes: 0,
+      spillsAtStart: undefined,
       resultRecords: 0,
       resultBytes: 0,
       keySample: undefined,
@@ -215,8 +220,9 @@ export class Executor {
     const inputs = new Map<string, FetchedInput>();
     try {
       await this.#admit(msg);
-      // GC before this task started (another task's garbage) is not this task's.
+      // GC and spills before this task started (another task's) are not this task's.
       meter.gcAtStart = gcTotalMs;
+      meter.spillsAtStart = spillCounters();
       for (const [id, value] of msg.broadcasts) this.#broadcasts.set(id, value);
       const runtime = taskRuntime(this.workerIndex, this.#broadcasts, msg.accumulators);
       const rdds = await timed(
@@ -331,7 +337,18 @@ export class Executor {
       stageId: msg.stageId,
       partition: msg.partition,
       attempt: msg.attempt,
-      blocks: this.blocks,
+      // Cached partitions read count as input, as in Spark (a hit's size is known to the store, not estimated again).
+      blocks: {
+        get: (rddId, p) => {
+          const hit = this.blocks.get(rddId, p);
+          if (hit !== undefined) {
+            meter.inputRecords += hit.length;
+            meter.inputBytes += this.blocks.sizeOf(rddId, p);
+          }
+          return hit;
+        },
+        put: (rddId, p, values, level) => this.blocks.put(rddId, p, values, level),
+      },
       shuffleInput: (shuffleId, reduceId) => fetched(shuffleId, reduceId).all() as ReadonlyArray<ReadonlyArray<Pair>>,
       shuffleInputParts: (shuffleId, reduceId) => {
         const { buckets, runs } = fetched(shuffleId, reduceId).parts();
@@ -342,6 +359,10 @@ export class Executor {
       inputRead: (records, bytes) => {
         meter.inputRecords += records;
         meter.inputBytes += bytes;
+      },
+      outputWritten: (records, bytes) => {
+        meter.outputRecords += records;
+        meter.outputBytes += bytes;
       },
     };
     return { context, computed };
@@ -359,7 +380,6 @@ export class Executor {
         : undefined;
     const stored = this.shuffles.writer(w.shuffleId, msg.partition, w.partitioner.numPartitions);
     // Bytes written are estimated from one record in WRITE_SAMPLE_EVERY (estimating each would cost too much).
-    const spillsBefore = this.#spills();
     let sampled = 0;
     let sampledBytes = 0;
     let seen = 0;
@@ -384,14 +404,7 @@ export class Executor {
     meter.runMs = performance.now() - meter.computeStart;
     for (const s of mapStatus.sizes) meter.writeRecords += s;
     meter.writeBytes = sampled === 0 ? 0 : Math.round((sampledBytes / sampled) * meter.writeRecords);
-    meter.spillCount = this.#spills() - spillsBefore;
     return { mapStatus };
-  }
-
-  /** Spills of this worker's shuffle manager so far (a manager that never spills has no counter). */
-  #spills(): number {
-    const n = (this.shuffles as { spills?: unknown }).spills;
-    return typeof n === 'number' ? n : 0;
   }
 
   /** Phase 5, result side: the action's function on the partition, checked before it travels to the driver. */
@@ -436,20 +449,36 @@ function failureOf(e: unknown): Extract<TaskOutcome, { status: 'failed' }>['fail
   return { kind: 'exception', error: userFrame === undefined ? info : { ...info, userFrame } };
 }
 
+type SpillCounters = readonly [spills: number, memoryBytes: number, diskBytes: number];
+
+function spillCounters(): SpillCounters | undefined {
+  const b = workerMemoryBudget();
+  return b === undefined ? undefined : [b.spills, b.memoryBytesSpilled, b.diskBytesSpilled];
+}
+
+/** Times in ms to the microsecond: finer digits are noise, and they would lengthen every event-log line. */
+const us = (ms: number): number => Math.round(ms * 1000) / 1000;
+
 function metricsOf(m: Meter): TaskMetrics {
+  const s0 = m.spillsAtStart;
+  const s1 = s0 === undefined ? undefined : spillCounters();
   return {
-    durationMs: performance.now() - m.started,
-    runMs: m.runMs,
-    compileMs: m.compileMs,
-    gcMs: gcTotalMs - m.gcAtStart,
-    fetchWaitMs: m.fetchWaitMs,
+    durationMs: us(performance.now() - m.started),
+    runMs: us(m.runMs),
+    compileMs: us(m.compileMs),
+    gcMs: us(gcTotalMs - m.gcAtStart),
+    fetchWaitMs: us(m.fetchWaitMs),
     inputRecords: m.inputRecords,
     inputBytes: m.inputBytes,
     shuffleReadRecords: m.readRecords,
     shuffleReadBytes: m.readBytes,
     shuffleWriteRecords: m.writeRecords,
     shuffleWriteBytes: m.writeBytes,
-    spillCount: m.spillCount,
+    outputRecords: m.outputRecords,
+    outputBytes: m.outputBytes,
+    spillCount: s1 === undefined ? 0 : s1[0] - s0![0],
+    memoryBytesSpilled: s1 === undefined ? 0 : s1[1] - s0![1],
+    diskBytesSpilled: s1 === undefined ? 0 : s1[2] - s0![2],
     resultRecords: m.resultRecords,
     resultBytes: m.resultBytes,
     ...(m.keySample !== undefined ? { keySample: m.keySample } : {}),

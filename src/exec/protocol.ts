@@ -78,16 +78,30 @@ export interface TaskMetrics {
   readonly gcMs: number;
   /** Waiting for shuffle buckets from this worker's store and its peers. */
   readonly fetchWaitMs: number;
-  /** Records the task's leaf RDDs read (parallelized slices, lines of text files, whole files). */
+  /**
+   * Records the task read from its input (Spark's input metrics): its leaf RDDs (parallelized slices, lines of
+   * text files, whole files) and the cached partitions it read instead of computing them.
+   */
   readonly inputRecords: number;
-  /** Bytes of input files the task read (0 for parallelized data). */
+  /** Bytes of input files the task read (0 for parallelized data), plus the size of the cached partitions it read. */
   readonly inputBytes: number;
   readonly shuffleReadRecords: number;
   readonly shuffleReadBytes: number;
   readonly shuffleWriteRecords: number;
   readonly shuffleWriteBytes: number;
-  /** Sorted runs this task's shuffle output spilled to disk. */
+  /** Records written to an output by this task (saveAsTextFile and the other save actions: Spark's output metrics). */
+  readonly outputRecords: number;
+  /** Bytes of those records as written to the output file (after compression). */
+  readonly outputBytes: number;
+  /**
+   * Sorted runs the worker's shuffle memory pool spilled to disk while this task ran (map outputs, combine
+   * tables, fetched input; a spill the task's growth forced on another holder counts here too).
+   */
   readonly spillCount: number;
+  /** Estimated in-memory size of what those spills moved to disk (Spark's memoryBytesSpilled). */
+  readonly memoryBytesSpilled: number;
+  /** Bytes those spills wrote to disk (Spark's diskBytesSpilled). */
+  readonly diskBytesSpilled: number;
   /** Records sent back to the driver (elements of the result when it is an array). */
   readonly resultRecords: number;
   /** Estimated size of the result sent to the driver. */

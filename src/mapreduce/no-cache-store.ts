@@ -10,6 +10,9 @@ export class NoCacheStore implements WorkerBlockStore {
     return undefined;
   }
   put(): void {}
+  sizeOf(): number {
+    return 0;
+  }
   removeRdd(): BlockUpdate[] {
     return [];
   }

@@ -68,7 +68,10 @@ export class ParallelCollectionRDD<T> extends RDD<T> {
     return this.#slices?.[p] ?? [];
   }
   compute(p: number, tc: TaskContext): Iterable<T> {
-    return tc.payload(this.id, p) as readonly T[];
+    const xs = tc.payload(this.id, p) as readonly T[];
+    // The slice came whole with the task: it counts as read even when the consumer stops early (take).
+    tc.inputRead?.(xs.length, 0);
+    return xs;
   }
   protected override pushCompute(p: number, tc: TaskContext, sink: Sink<T>): void {
     const xs = tc.payload(this.id, p) as readonly T[];

@@ -223,7 +223,8 @@ export async function prepareResultFunction(wire: ResultFunctionWire, compile: C
       };
     case 'save':
       return (rdd, p, tc) => {
-        writeTaskOutput(wire.plan, p, tc.attempt, rdd.iterator(p, tc));
+        const written = writeTaskOutput(wire.plan, p, tc.attempt, rdd.iterator(p, tc));
+        tc.outputWritten?.(written.records, written.bytes);
         // Only one attempt per partition commits; a losing (speculative or retried) attempt's file is discarded.
         return commitTask(wire.plan, p, tc.attempt).committed;
       };

@@ -26,4 +26,6 @@ export interface TaskContext {
   computed?(rddId: number): void;
   /** Counts what a leaf RDD read from its input (records, and bytes where known), for the task's metrics. */
   inputRead?(records: number, bytes: number): void;
+  /** Counts what a save action wrote to its output (records, and bytes as written), for the task's metrics. */
+  outputWritten?(records: number, bytes: number): void;
 }

@@ -108,7 +108,7 @@ export class DAGScheduler implements TaskSetListener {
     description: string,
     control: JobControl = {},
   ): Promise<JobResult> {
-    const { signal, jobGroup } = control;
+    const { signal, jobGroup, jobDescription } = control;
     if (signal?.aborted) throw new AbortError(`${description} was cancelled before its job started: ${abortReason(signal)}`);
     await prepareLineage(rdd);
     if (signal?.aborted) throw new AbortError(`${description} was cancelled before its job started: ${abortReason(signal)}`);
@@ -145,6 +145,7 @@ export class DAGScheduler implements TaskSetListener {
             description,
             stageIds: collectStageIds(stage),
             ...(jobGroup !== undefined ? { jobGroup } : {}),
+            ...(jobDescription !== undefined ? { jobDescription } : {}),
             stages: describeStages(stage),
           });
         }
@@ -622,6 +623,7 @@ export const KILL_GRACE_MS = 1000;
 export interface JobControl {
   readonly signal?: AbortSignal;
   readonly jobGroup?: string;
+  readonly jobDescription?: string;
 }
 
 export interface ActiveJobStatus {

@@ -18,6 +18,8 @@ export interface JobStartEvent {
   readonly stageIds: readonly number[];
   /** Set with Context.setJobGroup. */
   readonly jobGroup?: string;
+  /** The description given to setJobGroup (Spark's spark.job.description): what the UI shows for the job. */
+  readonly jobDescription?: string;
   /** The job's stages with their RDDs (for DAG drawings); stages a previous job ran are included. */
   readonly stages?: readonly StageInfo[];
 }

@@ -146,10 +146,11 @@ class ExternalCombiner implements MemoryConsumer {
     // The grouping is dropped below, so its list may be sorted in place.
     groups.sort(byKey);
     const file = path.join(this.budget.dir, `combine_${process.pid}_${runCounter++}.run`);
-    writeFramedRun(file, groups);
+    const diskBytes = writeFramedRun(file, groups);
     this.#runs.push(file);
+    const memoryBytes = this.bytes;
     this.#reset();
-    this.budget.spills++;
+    this.budget.spilled(memoryBytes, diskBytes);
     this.budget.update(this, 0);
   }
 
@@ -199,10 +200,14 @@ class ExternalCombiner implements MemoryConsumer {
 
 const byKey = (a: Pair, b: Pair): number => compareKeys(a[0], b[0]);
 
-/** Writes key-sorted pairs as length-prefixed V8-serialized frames, so a reader can hold one frame at a time. */
-export function writeFramedRun(file: string, sorted: readonly Pair[]): void {
+/**
+ * Writes key-sorted pairs as length-prefixed V8-serialized frames, so a reader can hold one frame at a time.
+ * Returns the bytes written.
+ */
+export function writeFramedRun(file: string, sorted: readonly Pair[]): number {
   mkdirSync(path.dirname(file), { recursive: true });
   const fd = openSync(file, 'w');
+  let bytes = 0;
   try {
     const len = Buffer.alloc(4);
     for (let i = 0; i < sorted.length; i += FRAME) {
@@ -210,10 +215,12 @@ export function writeFramedRun(file: string, sorted: readonly Pair[]): void {
       len.writeUInt32LE(data.length, 0);
       writeSync(fd, len);
       writeSync(fd, data);
+      bytes += 4 + data.length;
     }
   } finally {
     closeSync(fd);
   }
+  return bytes;
 }
 
 /** A whole framed run as one array (for readers that do not merge). */

@@ -66,11 +66,11 @@ export class FetchedInput implements MemoryConsumer {
     for (const b of this.#buckets) if (b !== undefined) for (let i = 0; i < b.length; i++) all.push(b[i] as Pair);
     all.sort((a, b) => compareKeys(a[0], b[0]));
     const file = path.join(this.budget.dir, `input_${process.pid}_${inputCounter++}.run`);
-    writeFramedRun(file, all);
+    const diskBytes = writeFramedRun(file, all);
     this.#runs.push(file);
     this.#buckets = [];
     this.#inMemory = 0;
-    this.budget.spills++;
+    this.budget.spilled(this.bytes, diskBytes);
     this.budget.update(this, 0);
   }
 

@@ -21,6 +21,9 @@ export class MemoryBudget {
   readonly #consumers = new Set<MemoryConsumer>();
   /** Spills performed by the consumers of this pool (visible to tests and metrics). */
   spills = 0;
+  /** Estimated in-memory bytes those spills moved to disk, and the bytes they wrote (each task's spill metrics). */
+  memoryBytesSpilled = 0;
+  diskBytesSpilled = 0;
 
   constructor(
     readonly limit: number,
@@ -35,6 +38,13 @@ export class MemoryBudget {
   register(c: MemoryConsumer): void {
     this.#consumers.add(c);
     this.#used += c.bytes;
+  }
+
+  /** Counts one spill of a consumer: what it held in memory (estimated) and what the run took on disk. */
+  spilled(memoryBytes: number, diskBytes: number): void {
+    this.spills++;
+    this.memoryBytesSpilled += memoryBytes;
+    this.diskBytesSpilled += diskBytes;
   }
 
   /** Forgets a consumer and the bytes it held (its data was dropped or handed on). */

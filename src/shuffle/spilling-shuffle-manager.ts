@@ -59,20 +59,22 @@ export class SpillingShuffleManager implements ShuffleManager {
     let runIndex = 0;
     let closed = false;
     const spill = (): void => {
+      let diskBytes = 0;
       for (let r = 0; r < numReducers; r++) {
         const b = buckets[r]!;
         if (b.length === 0) continue;
         const file = path.join(this.options.dir, `shuffle_${shuffleId}_${mapId}_${r}.run${runIndex}`);
         // A stored bucket may be in the hands of a local reducer reading it right now: sort a copy, never it.
-        writeSortedRun(file, closed ? b.slice() : b);
+        diskBytes += writeSortedRun(file, closed ? b.slice() : b);
         runs[r]!.push(file);
         buckets[r] = [];
       }
       runIndex++;
       this.spills++;
+      const memoryBytes = Math.round(buffered * avgBytes);
       buffered = 0;
       if (budget !== undefined) {
-        budget.spills++;
+        budget.spilled(memoryBytes, diskBytes);
         budget.update(consumer, 0);
       }
     };

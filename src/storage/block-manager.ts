@@ -37,6 +37,8 @@ export interface BlockManagerOptions {
 
 /** What the executor needs of a block store (the mapreduce engine plugs in one that caches nothing). */
 export interface WorkerBlockStore extends CachedBlocks {
+  /** Estimated bytes of a cached partition in memory, or its size on disk (0 when not cached): read metrics. */
+  sizeOf(rddId: number, partition: number): number;
   removeRdd(rddId: number): BlockUpdate[];
   drainUpdates(): BlockUpdate[];
   close(): void;
@@ -71,6 +73,11 @@ export class BlockManager implements WorkerBlockStore {
     if (hit !== undefined) return hit.values;
     if (this.#disk?.has(id)) return this.#disk.get(id);
     return undefined;
+  }
+
+  sizeOf(rddId: number, partition: number): number {
+    const id = rddBlockId(rddId, partition);
+    return this.#memory.peek(id)?.bytes ?? this.#disk?.size(id) ?? 0;
   }
 
   put(rddId: number, partition: number, values: readonly unknown[], level: string): void {

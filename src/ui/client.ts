@@ -81,7 +81,8 @@ function get(p) { return fetch(api + p).then(function (r) { if (!r.ok) throw new
   function jobRows(jobs) {
     return jobs.map(function (j) {
       var kill = killEnabled && j.status === 'RUNNING' ? ' <button class="kill" data-job="' + j.jobId + '">kill</button>' : '';
-      return [j.jobId, link('/jobs/job/?id=' + j.jobId, h(j.description)) + kill, t(j.submissionTime), dur(j.submissionTime, j.completionTime),
+      var named = j.description !== j.name ? h(j.description) + '<br><span class="muted">' + h(j.name) + '</span>' : h(j.description);
+      return [j.jobId, link('/jobs/job/?id=' + j.jobId, named) + kill, t(j.submissionTime), dur(j.submissionTime, j.completionTime),
         j.numCompletedStages + '/' + (j.stageIds.length - j.numSkippedStages) + (j.numSkippedStages ? ' (' + j.numSkippedStages + ' skipped)' : ''),
         bar(j.numCompletedTasks, j.numActiveTasks, j.numTasks - j.numSkippedTasks), status(j.status)];
     });
@@ -129,7 +130,7 @@ function get(p) { return fetch(api + p).then(function (r) { if (!r.ok) throw new
       return Promise.all([get('/jobs/' + id), get('/stages')]).then(function (r) {
         var j = r[0];
         var stages = r[1].filter(function (s) { return s.jobIds.indexOf(j.jobId) >= 0 || j.stageIds.indexOf(s.stageId) >= 0; });
-        var html = '<h2>Details for Job ' + j.jobId + '</h2><p>' + h(j.description) + '<br>Status: ' + status(j.status) + ' &middot; Submitted ' + t(j.submissionTime) + ' &middot; Duration ' + dur(j.submissionTime, j.completionTime) + (j.failureReason ? '<br>Failure: ' + h(j.failureReason) : '') + '</p>';
+        var html = '<h2>Details for Job ' + j.jobId + '</h2><p>' + h(j.description) + (j.name !== j.description ? ' (' + h(j.name) + ')' : '') + '<br>Status: ' + status(j.status) + ' &middot; Submitted ' + t(j.submissionTime) + ' &middot; Duration ' + dur(j.submissionTime, j.completionTime) + (j.failureReason ? '<br>Failure: ' + h(j.failureReason) : '') + '</p>';
         html += '<h3>DAG Visualization</h3><div class="dag" id="dag"></div>';
         html += '<h3>Stages</h3>' + stageTable(stages.filter(function (s) { return j.stageIds.indexOf(s.stageId) >= 0; }), j);
         return { html: html, after: function () { drawDag(document.getElementById('dag'), j); } };
@@ -184,8 +185,9 @@ function get(p) { return fetch(api + p).then(function (r) { if (!r.ok) throw new
 
   var QUANTILE_ROWS = [['duration', 'Duration', ms], ['executorRunTime', 'Run Time', ms], ['executorDeserializeTime', 'Compile Time', ms], ['jvmGcTime', 'GC Time', ms],
     ['fetchWaitTime', 'Shuffle Fetch Wait', ms], ['inputRecords', 'Input Records', String], ['inputBytes', 'Input Size', bytes], ['shuffleReadRecords', 'Shuffle Read Records', String], ['shuffleReadBytes', 'Shuffle Read Size', bytes],
-    ['shuffleWriteRecords', 'Shuffle Write Records', String], ['shuffleWriteBytes', 'Shuffle Write Size', bytes], ['outputRecords', 'Result Records', String], ['resultSize', 'Result Size', bytes]];
-  var Q_KEYS = { duration: 'durationMs', executorRunTime: 'runMs', executorDeserializeTime: 'compileMs', jvmGcTime: 'gcMs', fetchWaitTime: 'fetchWaitMs', inputRecords: 'inputRecords', inputBytes: 'inputBytes', shuffleReadRecords: 'shuffleReadRecords', shuffleReadBytes: 'shuffleReadBytes', shuffleWriteRecords: 'shuffleWriteRecords', shuffleWriteBytes: 'shuffleWriteBytes', outputRecords: 'resultRecords', resultSize: 'resultBytes' };
+    ['shuffleWriteRecords', 'Shuffle Write Records', String], ['shuffleWriteBytes', 'Shuffle Write Size', bytes], ['outputRecords', 'Output Records', String], ['outputBytes', 'Output Size', bytes],
+    ['memoryBytesSpilled', 'Spill (Memory)', bytes], ['diskBytesSpilled', 'Spill (Disk)', bytes], ['resultRecords', 'Result Records', String], ['resultSize', 'Result Size', bytes]];
+  var Q_KEYS = { duration: 'durationMs', executorRunTime: 'runMs', executorDeserializeTime: 'compileMs', jvmGcTime: 'gcMs', fetchWaitTime: 'fetchWaitMs', inputRecords: 'inputRecords', inputBytes: 'inputBytes', shuffleReadRecords: 'shuffleReadRecords', shuffleReadBytes: 'shuffleReadBytes', shuffleWriteRecords: 'shuffleWriteRecords', shuffleWriteBytes: 'shuffleWriteBytes', outputRecords: 'outputRecords', outputBytes: 'outputBytes', memoryBytesSpilled: 'memoryBytesSpilled', diskBytesSpilled: 'diskBytesSpilled', resultRecords: 'resultRecords', resultSize: 'resultBytes' };
 
   var TASK_COLS = [['index', 'Index'], ['taskId', 'Task Id'], ['attempt', 'Attempt'], ['status', 'Status'], ['taskLocality', 'Locality'], ['executorId', 'Worker'], ['launchTime', 'Launch Time'],
     ['duration', 'Duration'], ['run', 'Run Time'], ['gc', 'GC Time'], ['read', 'Shuffle Read Records'], ['write', 'Shuffle Write Records'], ['errorMessage', 'Error']];
@@ -214,6 +216,8 @@ function get(p) { return fetch(api + p).then(function (r) { if (!r.ok) throw new
     var q = s.kindlingTaskQuantiles;
     var html = '<h2>Details for Stage ' + s.stageId + ' (Attempt ' + s.attemptId + ')</h2><p>' + h(s.name) + '<br>Status: ' + status(s.status) + ' &middot; Tasks: ' + s.numCompleteTasks + '/' + s.numTasks +
       (s.numFailedTasks ? ' (' + s.numFailedTasks + ' failed)' : '') + ' &middot; Run time total: ' + ms(s.executorRunTime) + ' &middot; Shuffle read: ' + bytes(s.shuffleReadBytes) + ' / ' + s.shuffleReadRecords + ' records &middot; Shuffle write: ' + bytes(s.shuffleWriteBytes) + ' / ' + s.shuffleWriteRecords + ' records' +
+      (s.inputRecords ? ' &middot; Input: ' + bytes(s.inputBytes) + ' / ' + s.inputRecords + ' records' : '') + (s.outputRecords ? ' &middot; Output: ' + bytes(s.outputBytes) + ' / ' + s.outputRecords + ' records' : '') +
+      (s.memoryBytesSpilled || s.diskBytesSpilled ? ' &middot; Spill (memory): ' + bytes(s.memoryBytesSpilled) + ' &middot; Spill (disk): ' + bytes(s.diskBytesSpilled) : '') +
       (s.failureReason ? '<br>Failure: ' + h(s.failureReason) : '') + '</p>';
     if (s.kindlingSkew) {
       var k = s.kindlingSkew;

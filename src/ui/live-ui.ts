@@ -23,10 +23,11 @@ function kindlingVersion(): string {
 
 export async function startLiveUi(view: UiContextView, appId: string): Promise<LiveUi> {
   const ui = view.ui;
-  const store = new StatusStore(ui === false ? {} : { retainedJobs: ui.retainedJobs, retainedStages: ui.retainedStages });
+  // Without a UI the store would have no reader: an event log alone costs only the log.
+  const store = ui === false ? undefined : new StatusStore({ retainedJobs: ui.retainedJobs, retainedStages: ui.retainedStages });
   const log = view.eventLog === false ? undefined : new EventLogWriter(view.eventLog.dir, appId);
   let server: UiServer | undefined;
-  if (ui !== false) {
+  if (ui !== false && store !== undefined) {
     const apps = new Map([[appId, store]]);
     try {
       server = await UiServer.start(() => apps, {
@@ -46,7 +47,7 @@ export async function startLiveUi(view: UiContextView, appId: string): Promise<L
   return {
     apply(e: AppEvent): void {
       if (e.type === 'applicationStart') e = { ...e, versions: [['kindling', version], ...e.versions] };
-      store.apply(e);
+      store?.apply(e);
       log?.write(e);
     },
     url: server?.url,

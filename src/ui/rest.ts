@@ -101,8 +101,9 @@ function jobJson(store: StatusStore, j: JobData): unknown {
   for (const s of j.stages) if (skipped.includes(s.stageId)) skippedTasks += s.numTasks;
   return {
     jobId: j.jobId,
+    // Spark: the name is the call site, the description the one given with setJobGroup (else the name here).
     name: j.description,
-    description: j.description,
+    description: j.jobDescription ?? j.description,
     submissionTime: sparkDate(j.submissionTime),
     completionTime: sparkDate(j.completionTime),
     stageIds: j.stageIds,
@@ -145,8 +146,12 @@ const METRIC_NAMES: Record<SummarizedMetric, string> = {
   shuffleReadBytes: 'shuffleReadBytes',
   shuffleWriteRecords: 'shuffleWriteRecords',
   shuffleWriteBytes: 'shuffleWriteBytes',
+  outputRecords: 'outputRecords',
+  outputBytes: 'outputBytes',
   spillCount: 'kindlingSpillCount',
-  resultRecords: 'outputRecords',
+  memoryBytesSpilled: 'memoryBytesSpilled',
+  diskBytesSpilled: 'diskBytesSpilled',
+  resultRecords: 'kindlingResultRecords',
   resultBytes: 'resultSize',
 };
 
@@ -173,15 +178,15 @@ function stageJson(store: StatusStore, s: StageData, withTasks: boolean): unknow
     jvmGcTime: Math.round(t.gcMs),
     inputBytes: t.inputBytes,
     inputRecords: t.inputRecords,
-    outputBytes: 0,
-    outputRecords: t.resultRecords,
+    outputBytes: t.outputBytes,
+    outputRecords: t.outputRecords,
     shuffleFetchWaitTime: Math.round(t.fetchWaitMs),
     shuffleReadBytes: t.shuffleReadBytes,
     shuffleReadRecords: t.shuffleReadRecords,
     shuffleWriteBytes: t.shuffleWriteBytes,
     shuffleWriteRecords: t.shuffleWriteRecords,
-    memoryBytesSpilled: 0,
-    diskBytesSpilled: 0,
+    memoryBytesSpilled: t.memoryBytesSpilled,
+    diskBytesSpilled: t.diskBytesSpilled,
     name: s.name,
     details: '',
     schedulingPool: 'default',
@@ -191,6 +196,8 @@ function stageJson(store: StatusStore, s: StageData, withTasks: boolean): unknow
     jobIds: [...s.jobIds],
     kindlingParentStageIds: s.parentIds,
     kindlingSkew: s.skew ?? null,
+    kindlingSpillCount: t.spillCount,
+    kindlingResultRecords: t.resultRecords,
   };
   if (withTasks) {
     body.tasks = Object.fromEntries([...s.tasks.values()].map((task) => [task.taskId, taskJson(task)]));
@@ -224,10 +231,10 @@ function taskJson(t: TaskData): unknown {
             resultSize: m.resultBytes,
             jvmGcTime: Math.round(m.gcMs),
             resultSerializationTime: 0,
-            memoryBytesSpilled: 0,
-            diskBytesSpilled: 0,
+            memoryBytesSpilled: m.memoryBytesSpilled,
+            diskBytesSpilled: m.diskBytesSpilled,
             inputMetrics: { bytesRead: m.inputBytes, recordsRead: m.inputRecords },
-            outputMetrics: { bytesWritten: 0, recordsWritten: m.resultRecords },
+            outputMetrics: { bytesWritten: m.outputBytes, recordsWritten: m.outputRecords },
             shuffleReadMetrics: {
               remoteBlocksFetched: 0,
               localBlocksFetched: 0,
@@ -271,6 +278,11 @@ function taskSummary(store: StatusStore, s: StageData): unknown {
   const out: Record<string, unknown> = { quantiles: [0, 0.25, 0.5, 0.75, 1] };
   if (q === undefined) return out;
   for (const k of SUMMARIZED_METRICS) out[METRIC_NAMES[k]] = q[k];
+  // Spark's TaskMetricDistributions nests the I/O metrics; both shapes are given (the flat one is kindling's).
+  out.inputMetrics = { bytesRead: q.inputBytes, recordsRead: q.inputRecords };
+  out.outputMetrics = { bytesWritten: q.outputBytes, recordsWritten: q.outputRecords };
+  out.shuffleReadMetrics = { readBytes: q.shuffleReadBytes, readRecords: q.shuffleReadRecords, fetchWaitTime: q.fetchWaitMs };
+  out.shuffleWriteMetrics = { writeBytes: q.shuffleWriteBytes, writeRecords: q.shuffleWriteRecords };
   return out;
 }
 

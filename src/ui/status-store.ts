@@ -5,6 +5,7 @@
  * program's UI does not grow without end: the oldest finished entries go first.
  */
 import type { TaskMetrics } from '../exec/protocol.js';
+import type { JobStartEvent, TaskEndEvent, TaskStartEvent } from '../scheduler/events.js';
 import type { StageInfo, RddInfo } from '../scheduler/stage-info.js';
 import { SUMMARIZED_METRICS, quantiles, summarizeTaskMetrics, type MetricQuantiles, type SkewReport } from '../scheduler/task-metrics.js';
 import type { AppEvent, ApplicationStartEvent } from './app-events.js';
@@ -31,6 +32,8 @@ export interface JobData {
   readonly jobId: number;
   readonly description: string;
   readonly jobGroup: string | undefined;
+  /** The job group's description (setJobGroup), when one was given. */
+  readonly jobDescription: string | undefined;
   readonly submissionTime: number;
   completionTime: number | undefined;
   status: JobStatus;
@@ -83,7 +86,7 @@ export interface StageData {
   readonly parentIds: readonly number[];
   /** Sums over successful tasks, keyed like TaskMetrics. */
   readonly totals: Record<(typeof SUMMARIZED_METRICS)[number], number>;
-  readonly tasks: Map<string, TaskData>;
+  readonly tasks: Map<number, TaskData>;
   /** False while replaying an event log (it has no taskStart lines): a task's end then creates it. */
   sawTaskStarts: boolean;
   taskMetrics: MetricQuantiles | undefined;
@@ -147,6 +150,8 @@ export class StatusStore {
   readonly #retainedStages: number;
   readonly #retainedTasks: number;
   readonly #retainedTasksTotal: number;
+  /** The executor of each worker index, as last looked up. */
+  readonly #byIndex: Array<ExecutorData | undefined> = [];
   /** Task rows held across all stages. */
   #taskRows = 0;
 
@@ -168,7 +173,7 @@ export class StatusStore {
         this.endTime = e.time;
         return;
       case 'jobStart':
-        this.#jobStart(e.jobId, e.description, e.time, e.stageIds, e.stages ?? [], e.jobGroup);
+        this.#jobStart(e);
         return;
       case 'jobEnd': {
         const job = this.jobs.get(e.jobId);
@@ -237,68 +242,12 @@ export class StatusStore {
       }
       case 'stageResubmitted':
         return;
-      case 'taskStart': {
-        const s = this.#taskStage(e.stageId, e.stageAttempt);
-        if (s === undefined) return;
-        s.numActiveTasks++;
-        s.firstTaskLaunchedTime ??= e.time;
-        s.sawTaskStarts = true;
-        this.#newTask(s, e.partition, e.attempt, e.workerIndex, e.speculative, e.time);
-        const ex = this.#executor(e.workerIndex, e.time);
-        ex.activeTasks++;
-        for (const j of s.jobIds) {
-          const job = this.jobs.get(j);
-          if (job !== undefined && job.status === 'RUNNING') job.numActiveTasks++;
-        }
+      case 'taskStart':
+        this.#taskStart(e);
         return;
-      }
-      case 'taskEnd': {
-        const s = this.#taskStage(e.stageId, e.stageAttempt);
-        const ex = this.#executor(e.workerIndex, e.time);
-        ex.activeTasks = Math.max(0, ex.activeTasks - 1);
-        ex.totalDuration += e.durationMs;
-        if (e.result === 'success') ex.completedTasks++;
-        else if (e.result === 'failed') ex.failedTasks++;
-        else ex.killedTasks++;
-        const m = e.metrics;
-        if (m !== undefined) {
-          ex.totalGCTime += m.gcMs;
-          ex.totalInputRecords += m.inputRecords;
-          ex.totalInputBytes += m.inputBytes;
-          ex.totalShuffleRead += m.shuffleReadBytes;
-          ex.totalShuffleWrite += m.shuffleWriteBytes;
-        }
-        if (s === undefined) return;
-        s.numActiveTasks = Math.max(0, s.numActiveTasks - 1);
-        let task = s.tasks.get(taskKey(e.partition, e.attempt, e.workerIndex));
-        if (task === undefined && !s.sawTaskStarts) {
-          // Replaying an event log, which has no taskStart lines: the task starts where its end says.
-          task = this.#newTask(s, e.partition, e.attempt, e.workerIndex, e.speculative, e.time - e.durationMs);
-          s.firstTaskLaunchedTime ??= task.launchTime;
-        }
-        if (task !== undefined) {
-          task.status = e.result === 'success' ? 'SUCCESS' : e.result === 'failed' ? 'FAILED' : 'KILLED';
-          task.duration = e.durationMs;
-          task.locality = e.locality;
-          task.errorMessage = e.error;
-          task.metrics = m;
-        }
-        if (e.result === 'success') {
-          s.numCompleteTasks++;
-          s.completedIndices.add(e.partition);
-          if (m !== undefined) addMetrics(s.totals, m);
-        } else if (e.result === 'failed') s.numFailedTasks++;
-        else s.numKilledTasks++;
-        for (const j of s.jobIds) {
-          const job = this.jobs.get(j);
-          if (job === undefined) continue;
-          if (job.status === 'RUNNING') job.numActiveTasks = Math.max(0, job.numActiveTasks - 1);
-          if (e.result === 'success') job.numCompletedTasks++;
-          else if (e.result === 'failed') job.numFailedTasks++;
-          else job.numKilledTasks++;
-        }
+      case 'taskEnd':
+        this.#taskEnd(e);
         return;
-      }
       case 'workerAdded': {
         const id = String(e.workerIndex);
         const old = this.executors.get(id);
@@ -357,6 +306,69 @@ export class StatusStore {
     }
   }
 
+  /** Task events are most events: a method each, kept small for the optimizer. */
+  #taskStart(e: TaskStartEvent): void {
+    const s = this.#taskStage(e.stageId, e.stageAttempt);
+    if (s === undefined) return;
+    s.numActiveTasks++;
+    s.firstTaskLaunchedTime ??= e.time;
+    s.sawTaskStarts = true;
+    this.#newTask(s, e.partition, e.attempt, e.workerIndex, e.speculative, e.time);
+    const ex = this.#executor(e.workerIndex, e.time);
+    ex.activeTasks++;
+    for (const j of s.jobIds) {
+      const job = this.jobs.get(j);
+      if (job !== undefined && job.status === 'RUNNING') job.numActiveTasks++;
+    }
+  }
+
+  #taskEnd(e: TaskEndEvent): void {
+    const s = this.#taskStage(e.stageId, e.stageAttempt);
+    const ex = this.#executor(e.workerIndex, e.time);
+    ex.activeTasks = Math.max(0, ex.activeTasks - 1);
+    ex.totalDuration += e.durationMs;
+    if (e.result === 'success') ex.completedTasks++;
+    else if (e.result === 'failed') ex.failedTasks++;
+    else ex.killedTasks++;
+    const m = e.metrics;
+    if (m !== undefined) {
+      ex.totalGCTime += m.gcMs;
+      ex.totalInputRecords += m.inputRecords;
+      ex.totalInputBytes += m.inputBytes;
+      ex.totalShuffleRead += m.shuffleReadBytes;
+      ex.totalShuffleWrite += m.shuffleWriteBytes;
+    }
+    if (s === undefined) return;
+    s.numActiveTasks = Math.max(0, s.numActiveTasks - 1);
+    let task = s.tasks.get(taskKey(e.partition, e.attempt, e.workerIndex));
+    if (task === undefined && !s.sawTaskStarts) {
+      // Replaying an event log, which has no taskStart lines: the task starts where its end says.
+      task = this.#newTask(s, e.partition, e.attempt, e.workerIndex, e.speculative, e.time - e.durationMs);
+      s.firstTaskLaunchedTime ??= task.launchTime;
+    }
+    if (task !== undefined) {
+      task.status = e.result === 'success' ? 'SUCCESS' : e.result === 'failed' ? 'FAILED' : 'KILLED';
+      task.duration = e.durationMs;
+      task.locality = e.locality;
+      task.errorMessage = e.error;
+      task.metrics = m;
+    }
+    if (e.result === 'success') {
+      s.numCompleteTasks++;
+      s.completedIndices.add(e.partition);
+      if (m !== undefined) addMetrics(s.totals, m);
+    } else if (e.result === 'failed') s.numFailedTasks++;
+    else s.numKilledTasks++;
+    for (const j of s.jobIds) {
+      const job = this.jobs.get(j);
+      if (job === undefined) continue;
+      if (job.status === 'RUNNING') job.numActiveTasks = Math.max(0, job.numActiveTasks - 1);
+      if (e.result === 'success') job.numCompletedTasks++;
+      else if (e.result === 'failed') job.numFailedTasks++;
+      else job.numKilledTasks++;
+    }
+  }
+
   #newTask(s: StageData, partition: number, attempt: number, workerIndex: number, speculative: boolean, launchTime: number): TaskData {
     const task: TaskData = {
       taskId: this.#nextTaskId++,
@@ -406,14 +418,9 @@ export class StatusStore {
     return s;
   }
 
-  #jobStart(
-    jobId: number,
-    description: string,
-    time: number,
-    stageIds: readonly number[],
-    stages: readonly StageInfo[],
-    jobGroup: string | undefined,
-  ): void {
+  #jobStart(e: JobStartEvent): void {
+    const { jobId, description, time, stageIds, jobGroup, jobDescription } = e;
+    const stages = e.stages ?? [];
     for (const info of stages) {
       for (const r of info.rdds) {
         this.#rddInfo.set(r.id, r);
@@ -431,6 +438,7 @@ export class StatusStore {
       jobId,
       description,
       jobGroup,
+      jobDescription,
       submissionTime: time,
       completionTime: undefined,
       status: 'RUNNING',
@@ -489,9 +497,13 @@ export class StatusStore {
   }
 
   #executor(workerIndex: number, time: number): ExecutorData {
+    // Every task event looks its worker up: by index first, without building the id string.
+    const cached = this.#byIndex[workerIndex];
+    if (cached?.isActive) return cached;
     const id = String(workerIndex);
     let ex = this.executors.get(id);
     if (ex === undefined) this.executors.set(id, (ex = newExecutor(id, time, false)));
+    this.#byIndex[workerIndex] = ex;
     return ex;
   }
 
@@ -559,13 +571,18 @@ function addMetrics(t: StageData['totals'], m: TaskMetrics): void {
   t.shuffleReadBytes += m.shuffleReadBytes;
   t.shuffleWriteRecords += m.shuffleWriteRecords;
   t.shuffleWriteBytes += m.shuffleWriteBytes;
+  t.outputRecords += m.outputRecords;
+  t.outputBytes += m.outputBytes;
   t.spillCount += m.spillCount;
+  t.memoryBytesSpilled += m.memoryBytesSpilled;
+  t.diskBytesSpilled += m.diskBytesSpilled;
   t.resultRecords += m.resultRecords;
   t.resultBytes += m.resultBytes;
 }
 
-function taskKey(partition: number, attempt: number, workerIndex: number): string {
-  return `${partition}.${attempt}.${workerIndex}`;
+/** A task attempt's key in its stage: a number (a string built per task event was a cost on the driver). */
+function taskKey(partition: number, attempt: number, workerIndex: number): number {
+  return partition + 2 ** 24 * (workerIndex + 2 ** 12 * attempt);
 }
 
 function newExecutor(id: string, time: number, replacement: boolean): ExecutorData {

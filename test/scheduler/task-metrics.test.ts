@@ -3,7 +3,7 @@
  * and a stage whose slowest task dwarfs the median flagged as skewed.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Context, quantiles, detectSkew, type SchedulerEvent, type TaskEndEvent, type StageCompletedEvent, type TaskMetrics } from 'kindling';
@@ -20,7 +20,11 @@ const metrics = (durationMs: number, records = 0): TaskMetrics => ({
   shuffleReadBytes: 0,
   shuffleWriteRecords: 0,
   shuffleWriteBytes: 0,
+  outputRecords: 0,
+  outputBytes: 0,
   spillCount: 0,
+  memoryBytesSpilled: 0,
+  diskBytesSpilled: 0,
   resultRecords: 0,
   resultBytes: 0,
   keySample: ['"hot"'],
@@ -123,6 +127,81 @@ describe('task metrics from real workers', () => {
       expect(ms.reduce((s, m) => s + m.inputBytes, 0)).toBe(Buffer.byteLength(text));
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('count the records and bytes a task read from the cache as input, as Spark does', async () => {
+    const cached = sc
+      .parallelize(
+        Array.from({ length: 400 }, (_, i) => `value ${i}`),
+        4,
+      )
+      .cache();
+    events.length = 0;
+    await cached.count();
+    const first = events.filter((e): e is TaskEndEvent => e.type === 'taskEnd').map((e) => e.metrics!);
+    // Computed the first time: the parallelized slices are the input (they have no size in bytes).
+    expect(first.reduce((s, m) => s + m.inputRecords, 0)).toBe(400);
+    expect(first.reduce((s, m) => s + m.inputBytes, 0)).toBe(0);
+    events.length = 0;
+    expect(await cached.map((x) => x.length).count()).toBe(400);
+    const again = events.filter((e): e is TaskEndEvent => e.type === 'taskEnd').map((e) => e.metrics!);
+    // Read from the cache the second time: the records again, and the cached partitions' size.
+    expect(again.reduce((s, m) => s + m.inputRecords, 0)).toBe(400);
+    const bytes = again.reduce((s, m) => s + m.inputBytes, 0);
+    const stored = sc.getRDDStorageInfo().find((r) => r.id === cached.id)!;
+    expect(bytes).toBe(stored.memoryBytes);
+    expect(bytes).toBeGreaterThan(400 * 'value 0'.length);
+    const done = events.find((e): e is StageCompletedEvent => e.type === 'stageCompleted')!;
+    expect(done.taskMetrics!.inputBytes[4]).toBeGreaterThan(0);
+    cached.unpersist();
+  });
+
+  it('count the records and bytes a save action wrote', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-metrics-'));
+    const out = path.join(dir, 'out');
+    try {
+      events.length = 0;
+      await sc
+        .parallelize(
+          Array.from({ length: 1000 }, (_, i) => `line ${i}`),
+          3,
+        )
+        .saveAsTextFile(out);
+      const ms = events.filter((e): e is TaskEndEvent => e.type === 'taskEnd').map((e) => e.metrics!);
+      expect(ms.reduce((s, m) => s + m.outputRecords, 0)).toBe(1000);
+      const onDisk = readdirSync(out)
+        .filter((f) => f.startsWith('part-'))
+        .reduce((s, f) => s + statSync(path.join(out, f)).size, 0);
+      expect(ms.reduce((s, m) => s + m.outputBytes, 0)).toBe(onDisk);
+      const done = events.find((e): e is StageCompletedEvent => e.type === 'stageCompleted')!;
+      expect(done.taskMetrics!.outputRecords).toEqual(quantiles(ms.map((m) => m.outputRecords)));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('count what the shuffle memory pool spilled, in memory and on disk, in the tasks that spilled', async () => {
+    // A pool of ~0.6 MiB per worker: 100k distinct keys cannot stay in it on either side of the shuffle.
+    const small = new Context({ master: 'local[2]', progress: false, hints: false, memory: { workerMB: 64, shuffleFraction: 0.01 } });
+    const seen: TaskEndEvent[] = [];
+    small.events.on('taskEnd', (e) => void seen.push(e));
+    try {
+      const n = await small
+        .range(0, 100_000, 1, 2)
+        .map((i) => [`key ${i}`, i] as [string, number])
+        .reduceByKey((a, b) => a + b, 2)
+        .count();
+      expect(n).toBe(100_000);
+      const ms = seen.map((e) => e.metrics!);
+      const spills = ms.reduce((s, m) => s + m.spillCount, 0);
+      expect(spills).toBeGreaterThan(0);
+      expect(ms.reduce((s, m) => s + m.memoryBytesSpilled, 0)).toBeGreaterThan(0);
+      expect(ms.reduce((s, m) => s + m.diskBytesSpilled, 0)).toBeGreaterThan(0);
+      // Bytes are reported by the tasks that spilled, and only by them.
+      for (const m of ms) expect(m.diskBytesSpilled > 0).toBe(m.spillCount > 0);
+    } finally {
+      await small.stop();
     }
   });
 

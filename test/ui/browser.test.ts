@@ -82,7 +82,8 @@ describe.skipIf(!haveBrowser)('web UI in Chromium', () => {
           return v * (i + 1);
         }),
       );
-      const running = slow.reduceByKey((a, b) => a + b, 2).collect();
+      // Each iteration's job carries the description given with its job group, as Spark's Jobs page shows it.
+      const running = sc.withJobGroup('ranks', () => slow.reduceByKey((a, b) => a + b, 2).collect(), `iteration ${i + 1}`);
       if (i === 1) {
         await page.locator('#active-jobs').waitFor();
         expect(await page.locator('#active-jobs tbody tr').count()).toBe(1);
@@ -95,6 +96,8 @@ describe.skipIf(!haveBrowser)('web UI in Chromium', () => {
     expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
     expect(await page.locator('#active-jobs').count()).toBe(0);
     expect(await page.locator('#completed-jobs tbody tr').first().innerText()).toContain('SUCCEEDED');
+    // The description first, the action that ran the job under it.
+    expect(await page.locator('#completed-jobs tbody tr').first().innerText()).toMatch(/iteration 3\s+collect at /);
     expect(await page.locator('svg.timeline rect.job').count()).toBe(3);
     await shot(page, 'jobs');
   });
@@ -161,7 +164,11 @@ describe.skipIf(!haveBrowser)('web UI in Chromium', () => {
     await open(`/stages/stage/?id=${skewed.stageId}&attempt=0`);
     const row = await page.locator('#quantiles tr', { hasText: 'Shuffle Read Records' }).locator('td').allInnerTexts();
     expect(row.slice(1).map(Number)).toEqual(summary.shuffleReadRecords);
-    expect(await page.locator('#quantiles tbody tr').count()).toBe(13);
+    // One row per summarized metric, Spark's output and spill metrics among them.
+    expect(await page.locator('#quantiles tbody tr').count()).toBe(17);
+    for (const name of ['Output Records', 'Output Size', 'Spill (Memory)', 'Spill (Disk)']) {
+      expect(await page.locator('#quantiles tr', { hasText: name }).count()).toBe(1);
+    }
     expect(await page.locator('#skew').innerText()).toMatch(/Skewed stage: partition \d+ computed 1\.\d s/);
     // Sorting by duration, slowest first: two clicks on the header.
     await page.locator('#tasks th[data-sort="run"]').click();

@@ -1,12 +1,13 @@
 /**
- * The event log's lines: the hand-written serialization of task events is the same JSON as JSON.stringify, and
- * a line cut short by a crash is skipped when the log is read.
+ * The event log's lines: task ends between two other events are one line of columns that reads back as the same
+ * events, in their place among the others; a line cut short by a crash is skipped when the log is read.
  */
 import { describe, expect, it } from 'vitest';
-import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { EventLogWriter, readEventLog, serializeEvent } from '../../src/ui/event-log.js';
+import { EventLogWriter, expandTaskEnds, readEventLog, taskEndsLine } from '../../src/ui/event-log.js';
+import type { TaskEndEvent } from '../../src/scheduler/events.js';
 import type { AppEvent } from '../../src/ui/app-events.js';
 
 const metrics = {
@@ -21,7 +22,11 @@ const metrics = {
   shuffleReadBytes: 700,
   shuffleWriteRecords: 5,
   shuffleWriteBytes: 500,
+  outputRecords: 4,
+  outputBytes: 40,
   spillCount: 1,
+  memoryBytesSpilled: 4096,
+  diskBytesSpilled: 1000,
   resultRecords: 2,
   resultBytes: 64,
 };
@@ -86,8 +91,50 @@ const samples: AppEvent[] = [
 ];
 
 describe('event log', () => {
-  it('writes task events as the same JSON as JSON.stringify', () => {
-    for (const e of samples) expect(JSON.parse(serializeEvent(e))).toEqual(JSON.parse(JSON.stringify(e)));
+  it('writes a run of task ends as one line of columns that reads back as the same events', () => {
+    const ends = samples.filter((e): e is TaskEndEvent => e.type === 'taskEnd');
+    const line = taskEndsLine(ends);
+    expect(line).not.toContain('\n');
+    expect(expandTaskEnds(JSON.parse(line))).toEqual(JSON.parse(JSON.stringify(ends)));
+    // A column whose values are all the same is written once, not once per task.
+    const { columns } = JSON.parse(line) as { columns: Record<string, unknown> };
+    expect(columns.stageId).toEqual({ all: 3 });
+    expect(columns.locality).toEqual(['NO_PREF', 'ANY', 'PROCESS_LOCAL']);
+    // The failed task has no metrics: its row says so, and its metric cells are 0.
+    expect(columns.metrics).toEqual([1, 1, 0]);
+    expect(columns['metrics.spillCount']).toEqual([1, 1, 0]);
+    // Times to the microsecond are written as whole microseconds; finer ones as they are.
+    expect(columns['metrics.runMs']).toEqual({ us: [500, 500, 0] });
+    expect(columns['metrics.durationMs']).toEqual([1.2345678, 1.2345678, 0]);
+  });
+
+  it('keeps task ends in their place among the other events', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-evlog-'));
+    try {
+      const end = (partition: number): TaskEndEvent => ({ ...(samples[1] as TaskEndEvent), partition, time: 10 + partition });
+      const events: AppEvent[] = [
+        { type: 'stageSubmitted', jobId: 1, stageId: 3, attempt: 0, name: 's', numTasks: 3, numPartitions: 3, time: 9 },
+        end(0),
+        end(1),
+        { type: 'stageResubmitted', stageId: 3, reason: 'lost', time: 12 },
+        end(2),
+        { type: 'stageCompleted', jobId: 1, stageId: 3, attempt: 0, time: 13, result: 'succeeded' },
+      ];
+      const log = new EventLogWriter(dir, 'app-2');
+      for (const e of events) log.write(e);
+      log.close();
+      const lines = readFileSync(log.file, 'utf8').trim().split('\n');
+      expect(lines.map((l) => (JSON.parse(l) as { type: string }).type)).toEqual([
+        'stageSubmitted',
+        'taskEnds',
+        'stageResubmitted',
+        'taskEnds',
+        'stageCompleted',
+      ]);
+      expect(readEventLog(log.file)).toEqual(JSON.parse(JSON.stringify(events)));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('reads back every event written but task starts (implied by task ends), skipping a last line cut short by a crash', () => {

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -144,6 +144,48 @@ describe('REST API of a live context', () => {
     expect((await fetch(`${api}/applications/nope/jobs`)).status).toBe(404);
     expect((await fetch(`${api}/applications/${sc.applicationId}/jobs/999`)).status).toBe(404);
   });
+
+  // The tests below add jobs: the ones above count the jobs and tasks of the word count.
+
+  it('shows the description given with setJobGroup as the job’s description, its action as its name', async () => {
+    sc.setJobGroup('nightly', 'nightly aggregates');
+    await sc.parallelize([1, 2, 3], 2).count();
+    sc.clearJobGroup();
+    await sc.withJobGroup('hourly', () => sc.parallelize([1], 1).count(), 'hourly check');
+    await sc.parallelize([1], 1).count();
+    const [plain, hourly, nightly] = (await get(`${api}/applications/${sc.applicationId}/jobs`)) as unknown as Json[];
+    expect(nightly).toMatchObject({ jobGroup: 'nightly', description: 'nightly aggregates' });
+    expect(nightly!.name).toMatch(/^count at /);
+    expect(hourly).toMatchObject({ jobGroup: 'hourly', description: 'hourly check' });
+    expect(plain!.jobGroup).toBeUndefined();
+    expect(plain!.description).toBe(plain!.name);
+  });
+
+  it('shows Spark’s input, output and spill metrics of stages and tasks', async () => {
+    const app = `${api}/applications/${sc.applicationId}`;
+    const out = path.join(logDir, 'saved');
+    await sc
+      .parallelize(
+        Array.from({ length: 100 }, (_, i) => `line ${i}`),
+        2,
+      )
+      .saveAsTextFile(out);
+    const [job] = (await get(`${app}/jobs`)) as unknown as Json[];
+    const stage = (await get(`${app}/stages/${job!.stageIds.at(-1)}/0`)) as Json;
+    const written = readdirSync(out)
+      .filter((f) => f.startsWith('part-'))
+      .reduce((s, f) => s + statSync(path.join(out, f)).size, 0);
+    expect(stage).toMatchObject({ outputRecords: 100, outputBytes: written, inputRecords: 100, memoryBytesSpilled: 0, diskBytesSpilled: 0 });
+    const tasks = (await get(`${app}/stages/${stage.stageId}/0/taskList`)) as unknown as Json[];
+    expect(tasks.map((t) => t.taskMetrics.outputMetrics.recordsWritten).sort()).toEqual([50, 50]);
+    expect(tasks.reduce((s, t) => s + t.taskMetrics.outputMetrics.bytesWritten, 0)).toBe(written);
+    const summary = await get(`${app}/stages/${stage.stageId}/0/taskSummary`);
+    expect(summary.outputRecords).toEqual([50, 50, 50, 50, 50]);
+    // Spark's nested shape of the same distributions.
+    expect(summary.outputMetrics.recordsWritten).toEqual([50, 50, 50, 50, 50]);
+    expect(summary.inputMetrics.recordsRead).toEqual([50, 50, 50, 50, 50]);
+    expect(summary.diskBytesSpilled).toEqual([0, 0, 0, 0, 0]);
+  });
 });
 
 describe('event log and kindling history', () => {
@@ -154,7 +196,7 @@ describe('event log and kindling history', () => {
     rmSync(logDir, { recursive: true, force: true });
   });
 
-  it('logs one JSON event per line, and the history server serves the same REST API, an unfinished application as incomplete', async () => {
+  it('logs JSON lines as the application runs, and the history server serves the same REST API, an unfinished application as incomplete', async () => {
     logDir = mkdtempSync(path.join(os.tmpdir(), 'kindling-history-'));
     const done = new Context({ master: 'local[2]', progress: false, ui: false, appName: 'finished', eventLog: { dir: logDir } });
     await wordCount(done);
@@ -172,7 +214,8 @@ describe('event log and kindling history', () => {
         .split('\n')
         .map((l) => JSON.parse(l) as Json);
       expect(lines[0]!.type).toBe('applicationStart');
-      expect(lines.filter((l) => l.type === 'taskEnd')).toHaveLength(7 + 3);
+      // Task ends go in blocks of columns, one per run of them between other events.
+      expect(lines.filter((l) => l.type === 'taskEnds').reduce((n, l) => n + l.count, 0)).toBe(7 + 3);
       expect(lines.at(-1)!.type).toBe('applicationEnd');
       expect(lines.filter((l) => l.type === 'jobEnd')).toHaveLength(2);
 
