@@ -24,6 +24,11 @@ export interface StreamGraph {
   readonly batchMs: number;
   /** The time before the first batch (Spark's zeroTime); defined once started. */
   readonly zeroMs: number | undefined;
+  /**
+   * The first batch time this run processes (an earlier run's uncommitted batch, or the first new one). RDDs of
+   * earlier times were computed by an earlier run: what chains to them (an incremental window) starts afresh.
+   */
+  readonly runStartMs: number | undefined;
   batchTime(ms: number): BatchTime;
   addOutput(op: OutputOperation): void;
   nextStreamId(): number;
@@ -781,7 +786,9 @@ export class ReducedWindowedDStream<K, V> extends DStream<[K, V]> {
     const sc = this.graph.sc;
     const s = this.slideMs;
     const w = this.windowMs;
-    const prev = this.getOrCompute(ms - s);
+    // The previous window is used only when this run computed it; after a restart the first window is reduced
+    // from scratch over its batches, whose input the StreamingContext put back from the offsets log.
+    const prev = ms - s >= (this.graph.runStartMs ?? 0) ? this.getOrCompute(ms - s) : undefined;
     const parts: RDD<[K, [number, V]]>[] = [];
     if (prev !== undefined) parts.push(prev.mapValues((v): [number, V] => [0, v]));
     // Without a previous window (the first one), every batch of the window is new and none leaves.
@@ -823,10 +830,18 @@ export class StateDStream<K, V, S> extends DStream<[K, S]> {
    */
   #lastMs: number | undefined;
 
-  /** @internal State of an earlier run (read back from its checkpoint files) as the state at `ms`. */
-  restore(ms: number, rdd: RDD<[K, S]>): void {
-    this.seed(ms, rdd);
+  /**
+   * @internal State of an earlier run (read back from its checkpoint files) as the state at `ms`; without an RDD,
+   * the initial state at the zero time.
+   */
+  restore(ms: number, rdd: RDD<[K, S]> | undefined): void {
+    if (rdd !== undefined) this.seed(ms, rdd);
     this.#lastMs = ms;
+  }
+
+  /** @internal After a restore: the state at `ms`, a committed batch of the earlier run, if it is past the restored one. */
+  chainTo(ms: number): void {
+    if (this.#lastMs !== undefined && ms > this.#lastMs) this.getOrCompute(ms);
   }
 
   protected compute(ms: number): RDD<[K, S]> {

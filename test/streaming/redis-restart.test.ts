@@ -1,6 +1,8 @@
 /**
  * The driver is a child process that gets SIGKILLed mid-stream, repeatedly, and restarted with the same checkpoint
- * folder: the Redis sink and the text files hold every input record exactly once, in order.
+ * folder: the Redis sink and the text files hold every input record exactly once, in order; windows (with and
+ * without an inverse function) and state after each restart equal what an uninterrupted run gives for the same
+ * batches.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -26,10 +28,11 @@ describe.skipIf(redisSkipReason !== undefined)(`driver killed mid-stream${redisS
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function startDriver(): { child: ChildProcess; batches: () => number } {
-    const child = spawn(process.execPath, ['test/fixtures/streaming-redis-job.mjs', url(), path.join(dir, 'ckpt'), path.join(dir, 'out', 'words')], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+  function startDriver(args = ['test/fixtures/streaming-redis-job.mjs', url(), path.join(dir, 'ckpt'), path.join(dir, 'out', 'words')]): {
+    child: ChildProcess;
+    batches: () => number;
+  } {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     children.push(child);
     let n = 0;
     child.stdout!.on('data', (d: Buffer) => {
@@ -88,5 +91,78 @@ describe.skipIf(redisSkipReason !== undefined)(`driver killed mid-stream${redisS
           ),
       );
     expect(lines).toEqual(input);
+  });
+
+  it('windows and state after SIGKILLs at random points equal a recomputation from the batches each run really cut', async () => {
+    const vocabulary = ['ant', 'bee', 'cat', 'dog', 'eel', 'fox', 'gnu'];
+    const input = Array.from({ length: 600 }, (_, i) => vocabulary[(i * i + 3 * i) % vocabulary.length]!);
+    const p = redis.pipeline();
+    for (const w of input) p.xadd('win:in', '*', 'word', w);
+    await p.exec();
+    const checkpoint = path.join(dir, 'ckpt-windows');
+    const args = ['test/fixtures/streaming-window-job.mjs', url(), checkpoint];
+    const killed: number[] = [];
+    for (const waitBatches of [4, 7, 5]) {
+      const { child, batches } = startDriver(args);
+      await until(() => batches() >= waitBatches, `${waitBatches} batches`);
+      await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 200)));
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await exited;
+      killed.push(await redis.xlen('batches'));
+    }
+    expect(killed[2]).toBeLessThan(input.length);
+    const { child, batches } = startDriver(args);
+    await until(async () => (await redis.xlen('batches')) >= input.length, 'every record in a batch');
+    // Past the last record by more than a window, so the windows that still hold it ran and committed.
+    const seen = batches();
+    await until(() => batches() >= seen + 25, 'a window length more of batches');
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await exited;
+
+    const byBatch = async (key: string): Promise<Map<number, string[][]>> => {
+      const m = new Map<number, string[][]>();
+      for (const [id, f] of (await redis.xrange(key, '-', '+')) as [string, string[]][]) {
+        const ms = Number(id.split('-')[0]);
+        m.set(ms, [...(m.get(ms) ?? []), f.filter((_, i) => i % 2 === 1)]);
+      }
+      return m;
+    };
+    const batchWords = await byBatch('batches');
+    expect([...batchWords.values()].flat().map(([w]) => w)).toEqual(input);
+    const counts = (fromMs: number, toMs: number) => {
+      const m = new Map<string, number>();
+      for (const [ms, ws] of batchWords) if (ms > fromMs && ms <= toMs) for (const [w] of ws) m.set(w!, (m.get(w!) ?? 0) + 1);
+      return [...m].sort(([a], [b]) => (a < b ? -1 : 1));
+    };
+    const asCounts = (entries: string[][] | undefined) =>
+      (entries ?? []).map(([w, n]): [string, number] => [w!, Number(n)]).sort(([a], [b]) => (a < b ? -1 : 1));
+    const commits = readdirSync(path.join(checkpoint, 'commits'))
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => JSON.parse(readFileSync(path.join(checkpoint, 'commits', f), 'utf8')).batch.ms as number)
+      .sort((a, b) => a - b);
+    const zeroMs = JSON.parse(readFileSync(path.join(checkpoint, 'metadata.json'), 'utf8')).zeroMs as number;
+    const inverse = await byBatch('win:inverse');
+    const plain = await byBatch('win:plain');
+    const state = await byBatch('state');
+    let checked = 0;
+    let spanning = 0;
+    for (const t of commits) {
+      expect(asCounts(state.get(t)), `state at ${t}`).toEqual(counts(-Infinity, t));
+      if ((t - zeroMs) % 400 !== 0) continue;
+      const expected = counts(t - 4000, t);
+      expect(asCounts(inverse.get(t)), `inverse window at ${t}`).toEqual(expected);
+      expect(asCounts(plain.get(t)), `plain window at ${t}`).toEqual(expected);
+      checked++;
+      // A window that holds records cut before a kill as well as records cut after the restart (committed batch
+      // times jump over the time the driver was down).
+      const inWindow = commits.filter((c) => c > t - 4000 && c <= t);
+      const restart = inWindow.findIndex((c, i) => i > 0 && c - inWindow[i - 1]! > 200);
+      if (restart > 0 && inWindow.slice(0, restart).some((c) => batchWords.has(c)) && inWindow.slice(restart).some((c) => batchWords.has(c)))
+        spanning++;
+    }
+    expect(checked).toBeGreaterThan(10);
+    expect(spanning).toBeGreaterThan(0);
   });
 });
