@@ -52,6 +52,10 @@ export type { UiOptions, EventLogOptions } from './ui/options.js';
 export {
   StreamingContext,
   DStream,
+  MapWithStateDStream,
+  StateSpec,
+  type State,
+  type MappingFunction,
   ManualClock,
   SystemClock,
   PidRateEstimator,

@@ -13,6 +13,7 @@ import type { RDD } from '../rdd/index.js';
 import type { StreamingBatchTime } from '../scheduler/events.js';
 import { StorageLevel } from '../storage/storage-level.js';
 import { checkMultiple, type Duration, parseDuration } from './duration.js';
+import { batchStep, mappedOf, snapshotOf, type StateSpec, stateOf, type Tagged } from './map-with-state.js';
 import { addRedisSink, type RedisSinkOptions } from './redis.js';
 
 /** A batch: `id` counts batches from 0, `ms` is its time (a multiple of the batch interval). */
@@ -519,6 +520,33 @@ export abstract class DStream<T> implements StreamNode {
     return new StateDStream<K, V, S>(this, fn, partitioner, options.initial);
   }
 
+  /**
+   * Spark's mapWithState: for every record of every batch, `spec`'s function gets the key, the value and the key's
+   * {@link State} (get, update, remove, exists), and what it returns (unless undefined) is this stream's element.
+   * Keys without data cost nothing per batch except with a timeout, which removes keys idle longer than it (one
+   * last call with `state.isTimingOut()`). The state is checkpointed every 10 batches (needs a checkpoint folder)
+   * and restored after a driver restart; `stateSnapshots()` gives every key's state.
+   *
+   * @example
+   * ```ts
+   * const spec = StateSpec.function((word: string, one: number | undefined, state: State<number>) => {
+   *   if (state.isTimingOut()) return undefined;
+   *   const n = (state.getOption() ?? 0) + (one ?? 0);
+   *   state.update(n);
+   *   return [word, n] as [string, number];
+   * }).timeout('10m');
+   * words.map((w): [string, number] => [w, 1]).mapWithState(spec).print();
+   * ```
+   */
+  mapWithState<K, V, S, M>(this: DStream<[K, V]>, spec: StateSpec<K, V, S, M>): MapWithStateDStream<K, S, M> {
+    if (spec === null || typeof spec !== 'object' || typeof spec.fn !== 'function') {
+      throw new ArgumentTypeError('mapWithState expects a StateSpec: StateSpec.function((key, value, state) => ...)');
+    }
+    const p = spec.partitioning;
+    const partitioner = p !== undefined && typeof p === 'object' ? p : new HashPartitioner(p ?? this.#sc.defaultParallelism);
+    return new MapWithStateDStream<K, S, M>(new MapWithStateStepDStream<K, V, S, M>(this, spec, partitioner));
+  }
+
   // ---- output operations ------------------------------------------------------------------------------------
 
   /**
@@ -799,9 +827,44 @@ export class ReducedWindowedDStream<K, V> extends DStream<[K, V]> {
   }
 }
 
-/** @internal Spark's StateDStream: state(t) = cogroup(state(t - slide), batch(t)) through the update function. */
-export class StateDStream<K, V, S> extends DStream<[K, S]> {
+/**
+ * @internal A stream whose RDD at t is computed from its own RDD of the previous batch (state streams). After a
+ * restart its chain resumes from a restored RDD (or from its initial state) instead of the batch before.
+ */
+export abstract class StatefulDStream<T> extends DStream<T> {
   override readonly mustCheckpoint = true;
+  /**
+   * The last time this stream computed: the previous state. Normally ms - slide; after a restart, the restored
+   * checkpoint's time, so the time the driver was down is skipped instead of chained through batch by batch.
+   */
+  #lastMs: number | undefined;
+
+  /** @internal The RDD of time `ms` from the previous one (undefined before the first batch). */
+  protected abstract next(prev: RDD<T> | undefined, ms: number): RDD<T>;
+
+  /**
+   * @internal State of an earlier run (read back from its checkpoint files) as the state at `ms`; without an RDD,
+   * the initial state at the zero time.
+   */
+  restore(ms: number, rdd: RDD<T> | undefined): void {
+    if (rdd !== undefined) this.seed(ms, rdd);
+    this.#lastMs = ms;
+  }
+
+  /** @internal After a restore: the state at `ms`, a committed batch of the earlier run, if it is past the restored one. */
+  chainTo(ms: number): void {
+    if (this.#lastMs !== undefined && ms > this.#lastMs) this.getOrCompute(ms);
+  }
+
+  protected compute(ms: number): RDD<T> {
+    const prevMs = this.#lastMs !== undefined && this.#lastMs < ms ? this.#lastMs : ms - this.slideMs;
+    this.#lastMs = Math.max(this.#lastMs ?? ms, ms);
+    return this.next(this.getOrCompute(prevMs), ms);
+  }
+}
+
+/** @internal Spark's StateDStream: state(t) = cogroup(state(t - slide), batch(t)) through the update function. */
+export class StateDStream<K, V, S> extends StatefulDStream<[K, S]> {
   readonly #parent: DStream<[K, V]>;
   readonly #update: (kv: [K, [S[], V[]]]) => [K, S][];
   readonly #partitioner: Partitioner;
@@ -824,33 +887,80 @@ export class StateDStream<K, V, S> extends DStream<[K, S]> {
     this.check(this.#update, 'updateStateByKey');
   }
 
-  /**
-   * The last time this stream computed: the previous state. Normally ms - slide; after a restart, the restored
-   * checkpoint's time, so the time the driver was down is skipped instead of chained through batch by batch.
-   */
-  #lastMs: number | undefined;
-
-  /**
-   * @internal State of an earlier run (read back from its checkpoint files) as the state at `ms`; without an RDD,
-   * the initial state at the zero time.
-   */
-  restore(ms: number, rdd: RDD<[K, S]> | undefined): void {
-    if (rdd !== undefined) this.seed(ms, rdd);
-    this.#lastMs = ms;
-  }
-
-  /** @internal After a restore: the state at `ms`, a committed batch of the earlier run, if it is past the restored one. */
-  chainTo(ms: number): void {
-    if (this.#lastMs !== undefined && ms > this.#lastMs) this.getOrCompute(ms);
-  }
-
-  protected compute(ms: number): RDD<[K, S]> {
+  protected next(prev: RDD<[K, S]> | undefined, ms: number): RDD<[K, S]> {
     const sc = this.graph.sc;
-    const prevMs = this.#lastMs !== undefined && this.#lastMs < ms ? this.#lastMs : ms - this.slideMs;
-    this.#lastMs = Math.max(this.#lastMs ?? ms, ms);
-    const prev = this.getOrCompute(prevMs) ?? this.#initial ?? sc.emptyRDD<[K, S]>();
     const batch = this.#parent.getOrCompute(ms) ?? sc.emptyRDD<[K, V]>();
-    return prev.cogroup(batch, this.#partitioner).flatMap(this.#update);
+    return (prev ?? this.#initial ?? sc.emptyRDD<[K, S]>()).cogroup(batch, this.#partitioner).flatMap(this.#update);
+  }
+}
+
+/**
+ * @internal Spark's InternalMapWithStateDStream: every batch, one RDD holding the keys' states and the mapped
+ * values (tagged), partitioned like the state so the next batch's cogroup reads the state without a shuffle.
+ */
+export class MapWithStateStepDStream<K, V, S, M> extends StatefulDStream<Tagged<K, S, M>> {
+  readonly #parent: DStream<[K, V]>;
+  readonly #spec: StateSpec<K, V, S, M>;
+  readonly #partitioner: Partitioner;
+
+  constructor(parent: DStream<[K, V]>, spec: StateSpec<K, V, S, M>, partitioner: Partitioner) {
+    super(parent.graph, [parent], parent.slideMs, 'mapWithState');
+    this.#parent = parent;
+    this.#spec = spec;
+    this.#partitioner = partitioner;
+    // Spark's default for mapWithState: a checkpoint every 10 batches.
+    this.checkpointMs = 10 * this.slideMs;
+    // Read three times a batch (mapped values, snapshots, the next batch's state).
+    this.persist();
+    this.check(batchStep(spec.fn, spec.timeoutMs, 0), 'mapWithState');
+  }
+
+  protected next(prev: RDD<Tagged<K, S, M>> | undefined, ms: number): RDD<Tagged<K, S, M>> {
+    const sc = this.graph.sc;
+    const state: RDD<[K, [S, number]]> =
+      prev !== undefined
+        ? prev.mapPartitions(stateOf as (it: Iterable<Tagged<K, S, M>>) => Iterable<[K, [S, number]]>, true)
+        : (this.#spec.initial?.mapValues(capture({ ms }, (s: S): [S, number] => [s, ms])) ?? sc.emptyRDD<[K, [S, number]]>());
+    const batch = this.#parent.getOrCompute(ms) ?? sc.emptyRDD<[K, V]>();
+    return state.cogroup(batch, this.#partitioner).mapPartitions(batchStep(this.#spec.fn, this.#spec.timeoutMs, ms), true);
+  }
+}
+
+/**
+ * The stream `mapWithState` returns: the values the mapping function returned, every batch; `stateSnapshots()`
+ * gives every key's state.
+ *
+ * @example
+ * ```ts
+ * const running = pairs.mapWithState(StateSpec.function((k: string, v: number | undefined, s: State<number>) => {
+ *   s.update((s.getOption() ?? 0) + (v ?? 0));
+ *   return [k, s.get()] as [string, number];
+ * }));
+ * running.stateSnapshots().print();
+ * ```
+ */
+export class MapWithStateDStream<K, S, M> extends DStream<M> {
+  readonly #step: DStream<Tagged<K, S, M>>;
+
+  /** @internal */
+  constructor(step: DStream<Tagged<K, S, M>>) {
+    super(step.graph, [step], step.slideMs, 'mapWithState (mapped)');
+    this.#step = step;
+  }
+
+  protected compute(ms: number): RDD<M> | undefined {
+    return this.#step.getOrCompute(ms)?.mapPartitions(mappedOf as (it: Iterable<Tagged<K, S, M>>) => Iterable<M>);
+  }
+
+  /** Checkpoints the state (default every 10 batches), as Spark's MapWithStateDStream does. @example `running.checkpoint('5s')` */
+  override checkpoint(interval: Duration): this {
+    this.#step.checkpoint(interval);
+    return this;
+  }
+
+  /** Every key's state after each batch, as [key, state] pairs. @example `running.stateSnapshots().print()` */
+  stateSnapshots(): DStream<[K, S]> {
+    return this.#step.derive('stateSnapshots', (rdd) => rdd.mapPartitions(snapshotOf as (it: Iterable<Tagged<K, S, M>>) => Iterable<[K, S]>, true));
   }
 }
 

@@ -1,5 +1,6 @@
 export { StreamingContext, type StreamingOptions, type StreamingState } from './streaming-context.js';
-export { DStream, type BatchTime, type WindowSpec } from './dstream.js';
+export { DStream, MapWithStateDStream, type BatchTime, type WindowSpec } from './dstream.js';
+export { StateSpec, type State, type MappingFunction } from './map-with-state.js';
 export { ManualClock, SystemClock, type Clock } from './clock.js';
 export { parseDuration, type Duration } from './duration.js';
 export { PidRateEstimator, type PidOptions } from './rate-estimator.js';

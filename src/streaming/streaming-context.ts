@@ -15,7 +15,7 @@ import { CheckpointRDD, type RDD } from '../rdd/index.js';
 import type { EventBus } from '../scheduler/event-bus.js';
 import type { SchedulerEvent, StreamingSourceStatus } from '../scheduler/events.js';
 import { type Clock, SystemClock } from './clock.js';
-import { type BatchTime, type DStream, InputDStream, type OutputOperation, StateDStream, type StreamGraph, type StreamNode } from './dstream.js';
+import { type BatchTime, type DStream, InputDStream, type OutputOperation, StatefulDStream, type StreamGraph, type StreamNode } from './dstream.js';
 import { type Duration, parseDuration } from './duration.js';
 import { CheckpointLog, type OffsetEntry, type StateCheckpoint } from './checkpoint-log.js';
 import { formatBatchLine } from './console-line.js';
@@ -95,7 +95,7 @@ export class StreamingContext {
   #firstBatchMs = 0;
   #runStartMs: number | undefined;
   /** State streams by a name stable across runs of the same program (creation order). */
-  readonly #states = new Map<string, StateDStream<unknown, unknown, unknown>>();
+  readonly #states = new Map<string, StatefulDStream<unknown>>();
   #abandoning = false;
 
   constructor(sc: Context, options: StreamingOptions) {
@@ -334,7 +334,7 @@ export class StreamingContext {
     let replay: OffsetEntry[] = [];
     this.#firstBatchMs = (Math.floor(now / this.batchIntervalMs) + 1) * this.batchIntervalMs;
     this.#runStartMs = this.#firstBatchMs;
-    for (const s of streams) if (s instanceof StateDStream) this.#states.set(`state-${s.id}`, s as StateDStream<unknown, unknown, unknown>);
+    for (const s of streams) if (s instanceof StatefulDStream) this.#states.set(`state-${s.id}`, s as StatefulDStream<unknown>);
     if (this.#log !== undefined) {
       // A restart keeps the first run's zero time, so batch ids and window alignment continue.
       const zero = this.#log.readMetadata(this.batchIntervalMs);
@@ -370,7 +370,7 @@ export class StreamingContext {
    */
   #historyMs(streams: Set<StreamNode>): number {
     let checkpointMs = 0;
-    for (const s of streams) if (s instanceof StateDStream) checkpointMs = Math.max(checkpointMs, s.checkpointMs ?? 0);
+    for (const s of streams) if (s instanceof StatefulDStream) checkpointMs = Math.max(checkpointMs, s.checkpointMs ?? 0);
     return this.#inputRememberMs() + 2 * checkpointMs;
   }
 
@@ -398,7 +398,7 @@ export class StreamingContext {
         fromMs = this.#zeroMs!;
         continue;
       }
-      stream.restore(rec.ms, new CheckpointRDD<[unknown, unknown]>(this.sc, rec.dir, rec.partitions, { label: `restored ${stream.label}` }));
+      stream.restore(rec.ms, new CheckpointRDD<unknown>(this.sc, rec.dir, rec.partitions, { label: `restored ${stream.label}` }));
       fromMs = Math.min(fromMs, rec.ms);
     }
     const entries = this.#log!.committedAfter(Math.max(this.#zeroMs!, fromMs - this.#inputRememberMs()));

@@ -1,7 +1,7 @@
 /**
  * The driver is a child process that gets SIGKILLed mid-stream, repeatedly, and restarted with the same checkpoint
  * folder: the Redis sink and the text files hold every input record exactly once, in order; windows (with and
- * without an inverse function) and state after each restart equal what an uninterrupted run gives for the same
+ * without an inverse function), updateStateByKey and mapWithState after each restart equal what an uninterrupted run gives for the same
  * batches.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -93,7 +93,7 @@ describe.skipIf(redisSkipReason !== undefined)(`driver killed mid-stream${redisS
     expect(lines).toEqual(input);
   });
 
-  it('windows and state after SIGKILLs at random points equal a recomputation from the batches each run really cut', async () => {
+  it('windows, updateStateByKey and mapWithState after SIGKILLs at random points equal a recomputation from the batches each run really cut', async () => {
     const vocabulary = ['ant', 'bee', 'cat', 'dog', 'eel', 'fox', 'gnu'];
     const input = Array.from({ length: 600 }, (_, i) => vocabulary[(i * i + 3 * i) % vocabulary.length]!);
     const p = redis.pipeline();
@@ -146,10 +146,12 @@ describe.skipIf(redisSkipReason !== undefined)(`driver killed mid-stream${redisS
     const inverse = await byBatch('win:inverse');
     const plain = await byBatch('win:plain');
     const state = await byBatch('state');
+    const mapWithState = await byBatch('mapWithState');
     let checked = 0;
     let spanning = 0;
     for (const t of commits) {
       expect(asCounts(state.get(t)), `state at ${t}`).toEqual(counts(-Infinity, t));
+      expect(asCounts(mapWithState.get(t)), `mapWithState at ${t}`).toEqual(counts(-Infinity, t));
       if ((t - zeroMs) % 400 !== 0) continue;
       const expected = counts(t - 4000, t);
       expect(asCounts(inverse.get(t)), `inverse window at ${t}`).toEqual(expected);
