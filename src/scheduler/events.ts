@@ -190,6 +190,18 @@ export interface RateUpdatedEvent {
   readonly time: number;
 }
 
+/** An event-time stream finished measuring a batch: the watermark it used, the next one, its late records. */
+export interface WatermarkAdvancedEvent {
+  readonly type: 'watermarkAdvanced';
+  readonly stream: string;
+  readonly batch: StreamingBatchTime;
+  readonly watermarkMs: number;
+  readonly nextWatermarkMs: number;
+  /** Records of this batch older than its watermark, dropped. */
+  readonly lateRecords: number;
+  readonly time: number;
+}
+
 /** A StreamingContext stopped. */
 export interface StreamingStoppedEvent {
   readonly type: 'streamingStopped';
@@ -214,6 +226,7 @@ export type SchedulerEvent =
   | BatchStartedEvent
   | BatchCompletedEvent
   | RateUpdatedEvent
+  | WatermarkAdvancedEvent
   | StreamingStoppedEvent;
 
 export type SchedulerEventType = SchedulerEvent['type'];

@@ -22,6 +22,18 @@ export interface StateCheckpoint {
   readonly partitions: number;
 }
 
+/** An event-time stream at a commit: the watermark its batch used, and the newest event time after it. */
+export interface WatermarkCheckpoint {
+  readonly used: number;
+  readonly maxEventMs: number;
+}
+
+interface CommitRecord {
+  readonly batch: BatchTime;
+  readonly state?: Record<string, StateCheckpoint>;
+  readonly watermarks?: Record<string, WatermarkCheckpoint>;
+}
+
 interface Metadata {
   readonly batchIntervalMs: number;
   readonly zeroMs: number;
@@ -79,8 +91,13 @@ export class CheckpointLog {
   }
 
   /** `state`: per state stream, its newest checkpoint at this commit (what a restart restores). */
-  writeCommit(batch: BatchTime, outputs: readonly string[], state: Readonly<Record<string, StateCheckpoint>> = {}): void {
-    this.#write(path.join(this.#dir, 'commits', name(batch.id)), { batch, outputs, state, finishedAt: Date.now() });
+  writeCommit(
+    batch: BatchTime,
+    outputs: readonly string[],
+    state: Readonly<Record<string, StateCheckpoint>> = {},
+    watermarks: Readonly<Record<string, WatermarkCheckpoint>> = {},
+  ): void {
+    this.#write(path.join(this.#dir, 'commits', name(batch.id)), { batch, outputs, state, watermarks, finishedAt: Date.now() });
     for (const sub of ['offsets', 'commits']) {
       for (const id of this.#ids(sub)) if (id <= batch.id - this.retain) rmSync(path.join(this.#dir, sub, name(id)), { force: true });
     }
@@ -90,7 +107,15 @@ export class CheckpointLog {
   lastState(): Readonly<Record<string, StateCheckpoint>> {
     const last = this.#ids('commits').at(-1);
     if (last === undefined) return {};
-    return this.#read<{ state?: Record<string, StateCheckpoint> }>(path.join(this.#dir, 'commits', name(last))).state ?? {};
+    return this.#read<CommitRecord>(path.join(this.#dir, 'commits', name(last))).state ?? {};
+  }
+
+  /** Every retained commit's event-time watermarks, oldest first. */
+  watermarks(): { batch: BatchTime; watermarks: Readonly<Record<string, WatermarkCheckpoint>> }[] {
+    return this.#ids('commits').map((id) => {
+      const c = this.#read<CommitRecord>(path.join(this.#dir, 'commits', name(id)));
+      return { batch: c.batch, watermarks: c.watermarks ?? {} };
+    });
   }
 
   /** The last committed batch, if any. */

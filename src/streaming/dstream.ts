@@ -13,7 +13,8 @@ import type { RDD } from '../rdd/index.js';
 import type { StreamingBatchTime } from '../scheduler/events.js';
 import { StorageLevel } from '../storage/storage-level.js';
 import { checkMultiple, type Duration, parseDuration } from './duration.js';
-import { batchStep, mappedOf, snapshotOf, type StateSpec, stateOf, type Tagged } from './map-with-state.js';
+import { assignWindows, batchEventStats, type EventWindow, notLate, type OutputMode, type WindowState, windowStep } from './event-time.js';
+import { batchStep, mappedOf, snapshotOf, type StateSpec, stateOf, type Tagged, type TaggedOut } from './map-with-state.js';
 import { addRedisSink, type RedisSinkOptions } from './redis.js';
 
 /** A batch: `id` counts batches from 0, `ms` is its time (a multiple of the batch interval). */
@@ -544,7 +545,26 @@ export abstract class DStream<T> implements StreamNode {
     }
     const p = spec.partitioning;
     const partitioner = p !== undefined && typeof p === 'object' ? p : new HashPartitioner(p ?? this.#sc.defaultParallelism);
-    return new MapWithStateDStream<K, S, M>(new MapWithStateStepDStream<K, V, S, M>(this, spec, partitioner));
+    return new MapWithStateDStream<K, S, M>(new MapWithStateStepDStream<K, V, S, M>(this, spec, partitioner), 'mapWithState (mapped)');
+  }
+
+  /**
+   * Event time: `eventTime(x)` is a record's time in ms (from the record, not its arrival). The watermark is the
+   * newest event time of the batches so far minus `delay`; each batch drops (and counts) records older than its
+   * watermark. Windows by event time: `reduceByKeyAndEventWindow` on the returned stream.
+   *
+   * @example
+   * ```ts
+   * const events = lines.map((l) => JSON.parse(l) as { ts: number; user: string }).withWatermark((e) => e.ts, '10s');
+   * ```
+   */
+  withWatermark(eventTime: (x: T) => number, delay: Duration): EventTimeDStream<T> {
+    if (typeof eventTime !== 'function')
+      throw new ArgumentTypeError(`withWatermark expects an event-time function (x) => ms, got ${typeof eventTime}`);
+    this.check(eventTime, 'withWatermark');
+    // No delay at all is allowed (Spark's "0 seconds"): then any record older than the newest one seen is late.
+    const delayMs = delay === 0 || delay === '0' || delay === '0ms' || delay === '0s' ? 0 : parseDuration(delay, 'watermark delay');
+    return new EventTimeDStream<T>(this, eventTime, delayMs);
   }
 
   // ---- output operations ------------------------------------------------------------------------------------
@@ -926,6 +946,28 @@ export class MapWithStateStepDStream<K, V, S, M> extends StatefulDStream<Tagged<
   }
 }
 
+/** @internal The output part of a stateful step's RDDs (the part that is not the state). */
+export class StepOutputDStream<E, M> extends DStream<M> {
+  /** @internal */
+  readonly step: DStream<TaggedOut<E, M>>;
+
+  /** @internal */
+  constructor(step: DStream<TaggedOut<E, M>>, label: string) {
+    super(step.graph, [step], step.slideMs, label);
+    this.step = step;
+  }
+
+  protected compute(ms: number): RDD<M> | undefined {
+    return this.step.getOrCompute(ms)?.mapPartitions(mappedOf as (it: Iterable<TaggedOut<E, M>>) => Iterable<M>);
+  }
+
+  /** Checkpoints the state (its RDDs chain batch to batch), not this stream. @example `running.checkpoint('5s')` */
+  override checkpoint(interval: Duration): this {
+    this.step.checkpoint(interval);
+    return this;
+  }
+}
+
 /**
  * The stream `mapWithState` returns: the values the mapping function returned, every batch; `stateSnapshots()`
  * gives every key's state.
@@ -939,28 +981,181 @@ export class MapWithStateStepDStream<K, V, S, M> extends StatefulDStream<Tagged<
  * running.stateSnapshots().print();
  * ```
  */
-export class MapWithStateDStream<K, S, M> extends DStream<M> {
-  readonly #step: DStream<Tagged<K, S, M>>;
-
-  /** @internal */
-  constructor(step: DStream<Tagged<K, S, M>>) {
-    super(step.graph, [step], step.slideMs, 'mapWithState (mapped)');
-    this.#step = step;
-  }
-
-  protected compute(ms: number): RDD<M> | undefined {
-    return this.#step.getOrCompute(ms)?.mapPartitions(mappedOf as (it: Iterable<Tagged<K, S, M>>) => Iterable<M>);
-  }
-
-  /** Checkpoints the state (default every 10 batches), as Spark's MapWithStateDStream does. @example `running.checkpoint('5s')` */
-  override checkpoint(interval: Duration): this {
-    this.#step.checkpoint(interval);
-    return this;
-  }
-
+export class MapWithStateDStream<K, S, M> extends StepOutputDStream<[K, [S, number]], M> {
   /** Every key's state after each batch, as [key, state] pairs. @example `running.stateSnapshots().print()` */
   stateSnapshots(): DStream<[K, S]> {
-    return this.#step.derive('stateSnapshots', (rdd) => rdd.mapPartitions(snapshotOf as (it: Iterable<Tagged<K, S, M>>) => Iterable<[K, S]>, true));
+    return this.step.derive('stateSnapshots', (rdd) => rdd.mapPartitions(snapshotOf as (it: Iterable<Tagged<K, S, M>>) => Iterable<[K, S]>, true));
+  }
+}
+
+/**
+ * A stream with event time (from `withWatermark`): each batch keeps the records at or after the watermark, the
+ * newest event time seen in earlier batches minus the allowed delay; older ones are dropped and counted
+ * (`lateRecords`, and a `watermarkAdvanced` event per batch). Its windows are by event time.
+ *
+ * @example
+ * ```ts
+ * const clicks = ssc.redisStream({ key: 'clicks' }).withWatermark((e) => Number(e.fields.ts), '10s');
+ * clicks.reduceByKeyAndEventWindow((e) => [e.fields.page!, 1], (a, b) => a + b, { window: '1m', slide: '10s' }).print();
+ * ```
+ */
+export class EventTimeDStream<T> extends DStream<T> {
+  readonly #parent: DStream<T>;
+  /** @internal */
+  readonly eventTime: (x: T) => number;
+  readonly delayMs: number;
+  /** Newest event time seen so far (records of completed batches). */
+  #maxEventMs = Number.NEGATIVE_INFINITY;
+  /** The watermark each batch time used, fixed when its RDD was first computed. */
+  readonly #at = new Map<number, number>();
+  #late = 0;
+
+  /** @internal */
+  constructor(parent: DStream<T>, eventTime: (x: T) => number, delayMs: number) {
+    super(parent.graph, [parent], parent.slideMs, `withWatermark(${delayMs})`);
+    this.#parent = parent;
+    this.eventTime = eventTime;
+    this.delayMs = delayMs;
+    // After each batch: its newest event time (for the next batches' watermark) and its late records.
+    this.graph.addOutput({ name: `watermark of ${parent.label}`, stream: this, run: (ms) => this.#measure(ms) });
+  }
+
+  /** The watermark the next batch uses (-Infinity before any record). */
+  get watermarkMs(): number {
+    return this.#maxEventMs - this.delayMs;
+  }
+
+  /** Records dropped as late (older than the watermark of their batch) so far. */
+  get lateRecords(): number {
+    return this.#late;
+  }
+
+  /** @internal The watermark of batch `ms`: fixed by the batches before it. */
+  watermarkAt(ms: number): number {
+    let w = this.#at.get(ms);
+    if (w === undefined) this.#at.set(ms, (w = this.watermarkMs));
+    return w;
+  }
+
+  /** @internal What a commit records, and what a restart puts back: the watermark used at `ms`, the newest event time after it. */
+  checkpointState(ms: number): { used: number; maxEventMs: number } {
+    return { used: this.watermarkAt(ms), maxEventMs: this.#maxEventMs };
+  }
+
+  /** @internal */
+  restoreWatermark(usedAt: ReadonlyMap<number, number | null>, maxEventMs: number | null): void {
+    // JSON writes -Infinity (no record yet) as null.
+    const read = (x: number | null) => (typeof x === 'number' && Number.isFinite(x) ? x : Number.NEGATIVE_INFINITY);
+    for (const [ms, w] of usedAt) this.#at.set(ms, read(w));
+    this.#maxEventMs = read(maxEventMs);
+  }
+
+  protected compute(ms: number): RDD<T> | undefined {
+    const w = this.watermarkAt(ms);
+    const rdd = this.#parent.getOrCompute(ms);
+    return rdd === undefined || w === Number.NEGATIVE_INFINITY ? rdd : rdd.filter(notLate(this.eventTime, w));
+  }
+
+  async #measure(ms: number): Promise<void> {
+    const rdd = this.#parent.getOrCompute(ms);
+    const w = this.watermarkAt(ms);
+    let late = 0;
+    if (rdd !== undefined) {
+      for (const [max, n] of await rdd.mapPartitions(batchEventStats(this.eventTime, w)).collect()) {
+        if (max > this.#maxEventMs) this.#maxEventMs = max;
+        late += n;
+      }
+    }
+    this.#late += late;
+    for (const t of this.#at.keys()) if (t < ms - this.rememberMs) this.#at.delete(t);
+    this.graph.sc.events.emit({
+      type: 'watermarkAdvanced',
+      stream: this.label,
+      batch: this.graph.batchTime(ms),
+      watermarkMs: w,
+      nextWatermarkMs: this.watermarkMs,
+      lateRecords: late,
+      time: Date.now(),
+    });
+  }
+
+  /**
+   * Every record `toPair(x)` into each event-time window `[start, start + window)` holding its event time (starts
+   * are multiples of `slide` from 0), values of a key and window reduced with `fn` across batches. In `append`
+   * mode (default) a window is emitted once, at the first batch whose watermark passed its end, then forgotten;
+   * in `update` mode every batch emits the windows it changed. Late records never reach a window, and state
+   * stays bounded: windows are forgotten once the watermark passes their end. Checkpointed like other state.
+   *
+   * @example
+   * ```ts
+   * events.withWatermark((e) => e.ts, '5s')
+   *   .reduceByKeyAndEventWindow((e) => [e.user, 1], (a, b) => a + b, { window: '1m', slide: '30s' })
+   *   .foreachRDD(async (rdd) => console.log(await rdd.collect())); // { start, end, key, value }
+   * ```
+   */
+  reduceByKeyAndEventWindow<K, V>(
+    toPair: (x: T) => [K, V],
+    fn: (a: V, b: V) => V,
+    spec: { window: Duration; slide?: Duration; outputMode?: OutputMode; partitions?: number },
+  ): DStream<EventWindow<K, V>> {
+    if (typeof spec !== 'object' || spec === null)
+      throw new ArgumentTypeError('reduceByKeyAndEventWindow expects options { window, slide?, outputMode? }');
+    const windowMs = parseDuration(spec.window, 'window');
+    const slideMs = spec.slide === undefined ? windowMs : parseDuration(spec.slide, 'slide');
+    if (windowMs % slideMs !== 0)
+      throw new InvalidArgumentError(`reduceByKeyAndEventWindow: window (${windowMs} ms) must be a multiple of slide (${slideMs} ms)`);
+    const mode = spec.outputMode ?? 'append';
+    if (mode !== 'append' && mode !== 'update')
+      throw new InvalidArgumentError(`reduceByKeyAndEventWindow: outputMode must be 'append' or 'update', got '${String(mode)}'`);
+    this.check(toPair, 'reduceByKeyAndEventWindow');
+    this.check(fn, 'reduceByKeyAndEventWindow');
+    const partitioner = new HashPartitioner(spec.partitions ?? this.graph.sc.defaultParallelism);
+    const step = new EventWindowDStream<T, K, V>(this, toPair, fn, windowMs, slideMs, mode, partitioner);
+    return new StepOutputDStream(step, `reduceByKeyAndEventWindow(${windowMs}, ${slideMs})`);
+  }
+}
+
+/** @internal The state of the open event-time windows, batch to batch, and the windows each batch emits. */
+export class EventWindowDStream<T, K, V> extends StatefulDStream<TaggedOut<WindowState<K, V>, EventWindow<K, V>>> {
+  readonly #events: EventTimeDStream<T>;
+  readonly #assign: (x: T) => Iterable<[[K, number], V]>;
+  readonly #fn: (a: V, b: V) => V;
+  readonly #windowMs: number;
+  readonly #mode: OutputMode;
+  readonly #partitioner: Partitioner;
+
+  constructor(
+    events: EventTimeDStream<T>,
+    toPair: (x: T) => [K, V],
+    fn: (a: V, b: V) => V,
+    windowMs: number,
+    slideMs: number,
+    mode: OutputMode,
+    partitioner: Partitioner,
+  ) {
+    super(events.graph, [events], events.slideMs, 'reduceByKeyAndEventWindow');
+    this.#events = events;
+    this.#assign = assignWindows(events.eventTime, toPair, windowMs, slideMs);
+    this.#fn = fn;
+    this.#windowMs = windowMs;
+    this.#mode = mode;
+    this.#partitioner = partitioner;
+    this.persist();
+  }
+
+  protected next(
+    prev: RDD<TaggedOut<WindowState<K, V>, EventWindow<K, V>>> | undefined,
+    ms: number,
+  ): RDD<TaggedOut<WindowState<K, V>, EventWindow<K, V>>> {
+    const sc = this.graph.sc;
+    const state: RDD<WindowState<K, V>> =
+      prev === undefined
+        ? sc.emptyRDD<WindowState<K, V>>()
+        : prev.mapPartitions(stateOf as (it: Iterable<TaggedOut<WindowState<K, V>, unknown>>) => Iterable<WindowState<K, V>>, true);
+    const batch = this.#events.getOrCompute(ms) ?? sc.emptyRDD<T>();
+    const added = (batch.flatMap(this.#assign) as RDD<WindowState<K, V>>).reduceByKey(this.#fn, this.#partitioner);
+    const w = this.#events.watermarkAt(ms);
+    return state.cogroup(added, this.#partitioner).mapPartitions(windowStep<K, V>(this.#fn, this.#windowMs, w, this.#mode), true);
   }
 }
 

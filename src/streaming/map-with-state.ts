@@ -113,8 +113,11 @@ export class StateSpec<K, V, S, M> {
   }
 }
 
-/** @internal What one batch's step emits: `[0, [key, [state, last update ms]]]` or `[1, mapped value]`. */
-export type Tagged<K, S, M> = [0, [K, [S, number]]] | [1, M];
+/** @internal What a stateful step emits for one batch: `[0, state entry]` (kept) or `[1, output]`. */
+export type TaggedOut<E, M> = [0, E] | [1, M];
+
+/** @internal mapWithState's step: state entries `[key, [state, last data ms]]`. */
+export type Tagged<K, S, M> = TaggedOut<[K, [S, number]], M>;
 
 /** @internal The step of batch `now`, over cogrouped [key, [[state, time][], values]]. */
 export function batchStep<K, V, S, M>(
@@ -168,12 +171,12 @@ export function batchStep<K, V, S, M>(
 }
 
 /** @internal The state part of a batch's step output, keyed (partitioning preserved). */
-export function* stateOf<K, S>(it: Iterable<Tagged<K, S, unknown>>): Iterable<[K, [S, number]]> {
+export function* stateOf<E>(it: Iterable<TaggedOut<E, unknown>>): Iterable<E> {
   for (const x of it) if (x[0] === 0) yield x[1];
 }
 
-/** @internal The mapped part. */
-export function* mappedOf<M>(it: Iterable<Tagged<unknown, unknown, M>>): Iterable<M> {
+/** @internal The output part. */
+export function* mappedOf<M>(it: Iterable<TaggedOut<unknown, M>>): Iterable<M> {
   for (const x of it) if (x[0] === 1) yield x[1];
 }
 

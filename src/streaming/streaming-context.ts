@@ -15,9 +15,18 @@ import { CheckpointRDD, type RDD } from '../rdd/index.js';
 import type { EventBus } from '../scheduler/event-bus.js';
 import type { SchedulerEvent, StreamingSourceStatus } from '../scheduler/events.js';
 import { type Clock, SystemClock } from './clock.js';
-import { type BatchTime, type DStream, InputDStream, type OutputOperation, StatefulDStream, type StreamGraph, type StreamNode } from './dstream.js';
+import {
+  type BatchTime,
+  type DStream,
+  EventTimeDStream,
+  InputDStream,
+  type OutputOperation,
+  StatefulDStream,
+  type StreamGraph,
+  type StreamNode,
+} from './dstream.js';
 import { type Duration, parseDuration } from './duration.js';
-import { CheckpointLog, type OffsetEntry, type StateCheckpoint } from './checkpoint-log.js';
+import { CheckpointLog, type OffsetEntry, type StateCheckpoint, type WatermarkCheckpoint } from './checkpoint-log.js';
 import { formatBatchLine } from './console-line.js';
 import { type RedisEntry, type RedisSourceOptions, RedisStreamSource } from './redis.js';
 import { AsyncIterableSource, QueueSource, type ReceiverOptions, type Source, TextFileSource } from './sources.js';
@@ -96,6 +105,8 @@ export class StreamingContext {
   #runStartMs: number | undefined;
   /** State streams by a name stable across runs of the same program (creation order). */
   readonly #states = new Map<string, StatefulDStream<unknown>>();
+  /** Event-time streams by the same kind of name: their watermarks are committed and restored. */
+  readonly #watermarked = new Map<string, EventTimeDStream<unknown>>();
   #abandoning = false;
 
   constructor(sc: Context, options: StreamingOptions) {
@@ -334,7 +345,10 @@ export class StreamingContext {
     let replay: OffsetEntry[] = [];
     this.#firstBatchMs = (Math.floor(now / this.batchIntervalMs) + 1) * this.batchIntervalMs;
     this.#runStartMs = this.#firstBatchMs;
-    for (const s of streams) if (s instanceof StatefulDStream) this.#states.set(`state-${s.id}`, s as StatefulDStream<unknown>);
+    for (const s of streams) {
+      if (s instanceof StatefulDStream) this.#states.set(`state-${s.id}`, s as StatefulDStream<unknown>);
+      if (s instanceof EventTimeDStream) this.#watermarked.set(`watermark-${s.id}`, s as EventTimeDStream<unknown>);
+    }
     if (this.#log !== undefined) {
       // A restart keeps the first run's zero time, so batch ids and window alignment continue.
       const zero = this.#log.readMetadata(this.batchIntervalMs);
@@ -388,6 +402,17 @@ export class StreamingContext {
   async #recover(): Promise<void> {
     const last = this.#log!.lastCommitted();
     if (last === undefined) return;
+    // Watermarks first: batches recomputed below must drop the same late records as the earlier run did.
+    const commits = this.#log!.watermarks();
+    for (const [key, stream] of this.#watermarked) {
+      const used = new Map<number, number>();
+      for (const c of commits) {
+        const wm = c.watermarks[key];
+        if (wm !== undefined) used.set(c.batch.ms, wm.used);
+      }
+      const newest = commits.at(-1)?.watermarks[key];
+      if (newest !== undefined) stream.restoreWatermark(used, newest.maxEventMs);
+    }
     const saved = this.#log!.lastState();
     let fromMs = last.ms;
     for (const [key, stream] of this.#states) {
@@ -551,10 +576,13 @@ export class StreamingContext {
         if (c !== undefined && dir !== undefined)
           state[key] = { ms: c.ms, dir: path.join(dir, `rdd-${c.rdd.id}`), partitions: c.rdd.getNumPartitions() };
       }
+      const watermarks: Record<string, WatermarkCheckpoint> = {};
+      for (const [key, stream] of this.#watermarked) watermarks[key] = stream.checkpointState(ms);
       this.#log.writeCommit(
         batch.time,
         outputs.map((o) => o.name),
         state,
+        watermarks,
       );
     }
     for (const { source } of this.#inputs) {

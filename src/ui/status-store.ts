@@ -348,6 +348,7 @@ export class StatusStore {
       case 'batchStarted':
       case 'batchCompleted':
       case 'rateUpdated':
+      case 'watermarkAdvanced':
       case 'streamingStopped':
         return;
       default: {
