@@ -151,6 +151,14 @@ export interface StreamingSourceStatus {
   readonly lag?: number;
 }
 
+/** A StreamingContext started (Spark's onStreamingStarted): its batch interval, and its input sources by name. */
+export interface StreamingStartedEvent {
+  readonly type: 'streamingStarted';
+  readonly batchIntervalMs: number;
+  readonly sources: readonly string[];
+  readonly time: number;
+}
+
 /** A streaming batch was cut from its sources and queued (Spark's onBatchSubmitted). */
 export interface BatchSubmittedEvent {
   readonly type: 'batchSubmitted';
@@ -222,6 +230,7 @@ export type SchedulerEvent =
   | WorkerAddedEvent
   | StageResubmittedEvent
   | BlockUpdatedEvent
+  | StreamingStartedEvent
   | BatchSubmittedEvent
   | BatchStartedEvent
   | BatchCompletedEvent

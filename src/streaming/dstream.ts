@@ -563,7 +563,7 @@ export abstract class DStream<T> implements StreamNode {
       throw new ArgumentTypeError(`withWatermark expects an event-time function (x) => ms, got ${typeof eventTime}`);
     this.check(eventTime, 'withWatermark');
     // No delay at all is allowed (Spark's "0 seconds"): then any record older than the newest one seen is late.
-    const delayMs = delay === 0 || delay === '0' || delay === '0ms' || delay === '0s' ? 0 : parseDuration(delay, 'watermark delay');
+    const delayMs = delay === 0 || delay === '0ms' || delay === '0s' ? 0 : parseDuration(delay, 'watermark delay');
     return new EventTimeDStream<T>(this, eventTime, delayMs);
   }
 

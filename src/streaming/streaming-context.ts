@@ -372,6 +372,12 @@ export class StreamingContext {
       this.#firstBatchMs = Math.max(this.#firstBatchMs, entry.batch.ms + this.batchIntervalMs);
     }
     this.#consoleLine();
+    this.sc.events.emit({
+      type: 'streamingStarted',
+      batchIntervalMs: this.batchIntervalMs,
+      sources: this.#inputs.map(({ source }) => source.name),
+      time: this.#clock.now(),
+    });
     this.#generator = this.#generate();
     this.#processor = this.#process();
     if (options.signal?.aborted) void this.stop({ graceful: false, stopContext: false });
