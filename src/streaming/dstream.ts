@@ -788,6 +788,8 @@ export class ReducedWindowedDStream<K, V> extends DStream<[K, V]> {
     partitioner: Partitioner,
   ) {
     super(reduced.graph, [reduced], slideMs, `reduceByKeyAndWindow(${windowMs}, ${slideMs})`);
+    // Each window is read by its outputs and by the next window (Spark persists these too).
+    this.persist();
     this.#reduced = reduced;
     this.windowMs = windowMs;
     this.#partitioner = partitioner;
@@ -900,6 +902,8 @@ export class StateDStream<K, V, S> extends StatefulDStream<[K, S]> {
     this.#parent = parent;
     this.#partitioner = partitioner;
     this.#initial = initial;
+    // Each state is read twice: by this batch's outputs and by the next batch (Spark persists state streams too).
+    this.persist();
     this.#update = capture({ fn }, ([k, [states, values]]: [K, [S[], V[]]]): [K, S][] => {
       const next = fn(values, states.length > 0 ? states[0] : undefined);
       return next === undefined ? [] : [[k, next]];

@@ -242,7 +242,7 @@ describe('mapWithState (manual clock)', () => {
         const { ssc, tick } = manual(sc(), interval);
         let spec = StateSpec.function(fn).numPartitions(2);
         if (timeoutBatches !== undefined) spec = spec.timeout(timeoutBatches * interval);
-        const out = ssc.queueStream(batches.map((b) => [...b])).mapWithState(spec);
+        const out = ssc.queueStream<[string, number]>(batches.map((b) => [...b])).mapWithState(spec);
         out.checkpoint(2 * interval);
         const mapped = collectBatches(out);
         const snapshots = collectBatches(out.stateSnapshots());
