@@ -107,7 +107,11 @@ export async function run(sc: Context, o: AnomalyOptions): Promise<ExampleResult
     });
     const batches: Array<Array<[string, [number, number]]>> = [];
     if (o.validate !== false) readings.foreachRDD(async (rdd) => void batches.push(await rdd.collect()));
-    if (o.print) alerts.foreachRDD(async (rdd, t) => (await rdd.collect()).forEach((a) => console.log(`batch ${t.id}: ALERT ${JSON.stringify(a)}`)));
+    if (o.print) {
+      alerts.foreachRDD(async (rdd, t) => {
+        for (const a of await rdd.collect()) console.log(`batch ${t.id}: ALERT ${JSON.stringify(a)}`);
+      });
+    }
     let done = 0;
     const off = sc.events.on('batchCompleted', () => void done++);
     const producing = produce(redis, keys.readings, o.rate, stopProducer.signal);
