@@ -286,7 +286,7 @@ export class StreamingContext {
    * ```
    */
   redisStream(options: RedisSourceOptions): DStream<RedisEntry> {
-    const source = new RedisStreamSource(options, this.batchIntervalMs, (s, rate) =>
+    const source = new RedisStreamSource(options, this.batchIntervalMs, this.sc, (s, rate) =>
       this.sc.events.emit({ type: 'rateUpdated', source: s, recordsPerSec: rate, time: Date.now() }),
     );
     return this.source(source);
@@ -499,7 +499,7 @@ export class StreamingContext {
       }
       stream.put(ms, b.records);
       if (b.range !== undefined) ranges[source.name] = b.range;
-      const records = Array.isArray(b.records) ? b.records.length : undefined;
+      const records = Array.isArray(b.records) ? b.records.length : b.count;
       total += records ?? 0;
       statuses.push({
         name: source.name,
