@@ -230,6 +230,10 @@ export type SchedulerEvent =
   | WorkerAddedEvent
   | StageResubmittedEvent
   | BlockUpdatedEvent
+  | StreamingEvent;
+
+/** What a StreamingContext publishes (the UI's Streaming page is built from these alone). */
+export type StreamingEvent =
   | StreamingStartedEvent
   | BatchSubmittedEvent
   | BatchStartedEvent

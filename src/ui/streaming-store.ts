@@ -4,25 +4,8 @@
  * retained up to a bound as Spark's `spark.streaming.ui.retainedBatches`; and the answers of Spark's streaming
  * REST endpoints (`/streaming/statistics`, `/streaming/batches[/{batchId}]`) with Spark's field names.
  */
-import type {
-  BatchCompletedEvent,
-  BatchStartedEvent,
-  BatchSubmittedEvent,
-  RateUpdatedEvent,
-  StreamingStartedEvent,
-  StreamingStoppedEvent,
-  WatermarkAdvancedEvent,
-} from '../scheduler/events.js';
+import type { StreamingEvent, StreamingStartedEvent, StreamingStoppedEvent } from '../scheduler/events.js';
 import { type RestResponse, sparkDate } from './rest.js';
-
-export type StreamingUiEvent =
-  | StreamingStartedEvent
-  | BatchSubmittedEvent
-  | BatchStartedEvent
-  | BatchCompletedEvent
-  | RateUpdatedEvent
-  | WatermarkAdvancedEvent
-  | StreamingStoppedEvent;
 
 /** One batch as the page shows it. */
 export interface BatchData {
@@ -65,11 +48,11 @@ export class StreamingStore {
     this.#retained = retainedBatches;
   }
 
-  static handles(e: { type: string }): e is StreamingUiEvent {
+  static handles(e: { type: string }): e is StreamingEvent {
     return STREAMING_TYPES.has(e.type);
   }
 
-  apply(e: StreamingUiEvent): void {
+  apply(e: StreamingEvent): void {
     switch (e.type) {
       case 'streamingStarted':
         this.started = e;
