@@ -55,8 +55,14 @@ export class StreamingStore {
   apply(e: StreamingEvent): void {
     switch (e.type) {
       case 'streamingStarted':
+        // A new StreamingContext of the same application starts its batch ids at 0 again: the page shows the
+        // current one (as Spark's listener is per StreamingContext).
         this.started = e;
         this.stopped = undefined;
+        this.batches.clear();
+        this.#completed = 0;
+        this.#records = 0;
+        this.#rates.clear();
         return;
       case 'batchSubmitted':
         this.batches.set(e.batch.id, {

@@ -90,6 +90,16 @@ describe('streaming status (events only)', () => {
     expect(rest(store, 'streaming/batches/9').status).toBe(404);
     store.apply({ type: 'streamingStopped', graceful: true, batchesCompleted: 2, time: 4000 });
     expect(rest(store, 'streaming/statistics').body).toMatchObject({ numActiveReceivers: 0, numInactiveReceivers: 1, kindlingStopped: true });
+    // A second StreamingContext in the same application: its batches, from id 0 again, replace the first one's.
+    store.apply({ type: 'streamingStarted', batchIntervalMs: 500, sources: ['a', 'b'], time: 5000 });
+    batch(store, 0, 7, 10);
+    expect(rest(store, 'streaming/batches').body.map((b: any) => [b.batchId, b.inputSize])).toEqual([[0, 7]]);
+    expect(rest(store, 'streaming/statistics').body).toMatchObject({
+      batchDuration: 500,
+      numReceivers: 2,
+      numTotalCompletedBatches: 1,
+      kindlingStopped: false,
+    });
   });
 
   it('keeps the last 1,000 completed batches; totals count every batch', () => {
