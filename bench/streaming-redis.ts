@@ -4,8 +4,10 @@
  * The stream is preloaded, so every batch reads exactly R entries (a backlog drained at a fixed rate); the rate R/s
  * is sustainable while processing stays under the 1 s interval. Starts its own redis-server on a free port.
  *
- *   npx tsx bench/streaming-redis.ts [--rates 10000,25000,50000,100000] [--batches 8]
- *   npx tsx bench/streaming-redis.ts --latency 25000 [--seconds 30]
+ *   npx tsx bench/streaming-redis.ts [--rates 10000,25000,50000,100000] [--batches 8] [--modes xrange,eval] [--rounds 1]
+ *   npx tsx bench/streaming-redis.ts --latency 25000 [--seconds 30] [--modes eval|xrange]
+ *
+ * --modes: the direct source's read paths to compare (`readWith`), run alternately on the same data.
  *
  * --latency R: a live producer (in this process, pipelined XADD every 10 ms) offers R entries/s for --seconds; the
  * latency of an entry is the time its batch's output finished minus the entry's XADD time (its id).
@@ -18,6 +20,8 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { Context, StreamingContext } from 'kindling';
 import { machine } from './harness.js';
+
+const loadavg = () => os.loadavg()[0]!.toFixed(1);
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -68,7 +72,8 @@ if (latencyRate > 0) {
   const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-bench-stream-'));
   const ssc = new StreamingContext(sc, { batchInterval: '1s', checkpoint: dir });
-  const entries = ssc.redisStream({ url, key: 'live', startId: '$' }).persist();
+  const readWith = arg('modes', 'eval') === 'xrange' ? 'xrange' : 'eval';
+  const entries = ssc.redisStream({ url, key: 'live', startId: '$', readWith }).persist();
   entries
     .flatMap((e) => (e.fields.line ?? '').split(' '))
     .map((w): [string, number] => [w, 1])
@@ -105,7 +110,7 @@ if (latencyRate > 0) {
   processing.sort((a, b) => a - b);
   const q = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
   console.log(
-    `live producer ${latencyRate.toLocaleString('en')}/s for ${seconds} s: sent ${sent.toLocaleString('en')}, received ${latencies.length.toLocaleString('en')}; ` +
+    `live producer ${latencyRate.toLocaleString('en')}/s for ${seconds} s (read with ${readWith}, load ${loadavg()}): sent ${sent.toLocaleString('en')}, received ${latencies.length.toLocaleString('en')}; ` +
       `latency p50 ${q(latencies, 0.5)} ms, p99 ${q(latencies, 0.99)} ms, max ${latencies.at(-1)} ms; ` +
       `processing per batch p50 ${q(processing, 0.5).toFixed(0)} ms, max ${processing.at(-1)!.toFixed(0)} ms`,
   );
@@ -114,47 +119,62 @@ if (latencyRate > 0) {
   rates.length = 0;
 }
 
-const results: { rate: number; medianMs: number; maxMs: number; coldMs: number }[] = [];
+// Each rate's data is read twice per round from the same preloaded stream (direct mode re-reads from id 0), once
+// per read path, alternating, so the two are compared side by side under the same load.
+const modes = arg('modes', 'xrange,eval').split(',') as ('xrange' | 'eval')[];
+const rounds = Number(arg('rounds', '1'));
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 for (const rate of rates) {
   const key = `lines-${rate}`;
   const t0 = performance.now();
   await preload(key, rate * (batches + 1));
   const preloadS = (performance.now() - t0) / 1000;
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-bench-stream-'));
-  const ssc = new StreamingContext(sc, { batchInterval: '1s', checkpoint: dir });
-  ssc
-    .redisStream({ url, key, startId: '0', maxPerBatch: rate, pid: false })
-    .flatMap((e) => (e.fields.line ?? '').split(' '))
-    .map((w): [string, number] => [w, 1])
-    .reduceByKeyAndWindow((a, b) => a + b, { window: '10s', inverse: (a, b) => a - b, filter: ([, n]) => n > 0 })
-    .foreachRDD(async (rdd) => {
-      await rdd.count();
-    });
-  const times: number[] = [];
-  const done = new Promise<void>((resolve) => {
-    const off = sc.events.on('batchCompleted', (e) => {
-      if (e.records === 0) return;
-      times.push(e.processingMs);
-      if (times.length === batches + 1) {
-        off();
-        resolve();
-      }
-    });
-  });
-  await ssc.start();
-  await done;
-  await ssc.stop({ stopContext: false });
-  rmSync(dir, { recursive: true, force: true });
-  // The first batch includes the first jobs of a fresh stream (cold); the rest are warm.
-  const warm = times.slice(1).sort((a, b) => a - b);
-  const r = { rate, coldMs: times[0]!, medianMs: warm[Math.floor(warm.length / 2)]!, maxMs: warm.at(-1)! };
-  results.push(r);
-  console.log(
-    `${rate.toLocaleString('en')} records/batch: cold ${r.coldMs.toFixed(0)} ms, warm median ${r.medianMs.toFixed(0)} ms, max ${r.maxMs.toFixed(0)} ms` +
-      ` ${r.maxMs < 1000 ? '(under the 1 s interval)' : '(over the interval: not sustainable)'}; preload ${preloadS.toFixed(1)} s`,
-  );
+  console.log(`${rate.toLocaleString('en')} records/batch (preload ${preloadS.toFixed(1)} s, load ${loadavg()}):`);
+  for (let round = 0; round < rounds; round++) {
+    for (const mode of modes) {
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-bench-stream-'));
+      const ssc = new StreamingContext(sc, { batchInterval: '1s', checkpoint: dir });
+      ssc
+        .redisStream({ url, key, startId: '0', maxPerBatch: rate, pid: false, readWith: mode })
+        .flatMap((e) => (e.fields.line ?? '').split(' '))
+        .map((w): [string, number] => [w, 1])
+        .reduceByKeyAndWindow((a, b) => a + b, { window: '10s', inverse: (a, b) => a - b, filter: ([, n]) => n > 0 })
+        .foreachRDD(async (rdd) => {
+          await rdd.count();
+        });
+      // Per batch: read (batch time to the batch queued: the source's read), processing, and end to end (batch time
+      // to its outputs done: read + waiting + processing).
+      const read = new Map<number, number>();
+      const rows: { read: number; processing: number; end: number }[] = [];
+      const offSubmitted = sc.events.on('batchSubmitted', (e) => void read.set(e.batch.ms, e.time - e.batch.ms));
+      const done = new Promise<void>((resolve) => {
+        const off = sc.events.on('batchCompleted', (e) => {
+          if (e.records === 0) return;
+          rows.push({ read: read.get(e.batch.ms) ?? 0, processing: e.processingMs, end: e.time - e.batch.ms });
+          if (rows.length === batches + 1) {
+            off();
+            resolve();
+          }
+        });
+      });
+      await ssc.start();
+      await done;
+      offSubmitted();
+      await ssc.stop({ stopContext: false });
+      rmSync(dir, { recursive: true, force: true });
+      // The first batch includes the first jobs of a fresh stream (cold); the rest are warm.
+      const warm = rows.slice(1);
+      const maxEnd = Math.max(...warm.map((r) => r.end));
+      console.log(
+        `  ${mode.padEnd(6)} cold end-to-end ${rows[0]!.end.toFixed(0)} ms; warm median read ${median(warm.map((r) => r.read)).toFixed(0)} ms, ` +
+          `processing ${median(warm.map((r) => r.processing)).toFixed(0)} ms, end-to-end ${median(warm.map((r) => r.end)).toFixed(0)} ms, ` +
+          `max end-to-end ${maxEnd.toFixed(0)} ms${maxEnd < 1000 ? ' (every batch done within the 1 s interval)' : ''}; load ${loadavg()}`,
+      );
+    }
+  }
   await redis.del(key);
 }
+console.log(`peak RSS of the driver process ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
 await sc.stop();
 await redis.quit();
 server.kill('SIGTERM');

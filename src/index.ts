@@ -52,6 +52,13 @@ export type { UiOptions, EventLogOptions } from './ui/options.js';
 export {
   StreamingContext,
   DStream,
+  MapWithStateDStream,
+  EventTimeDStream,
+  type EventWindow,
+  type OutputMode,
+  StateSpec,
+  type State,
+  type MappingFunction,
   ManualClock,
   SystemClock,
   PidRateEstimator,

@@ -153,6 +153,14 @@ export interface StreamingSourceStatus {
   readonly lag?: number;
 }
 
+/** A StreamingContext started (Spark's onStreamingStarted): its batch interval, and its input sources by name. */
+export interface StreamingStartedEvent {
+  readonly type: 'streamingStarted';
+  readonly batchIntervalMs: number;
+  readonly sources: readonly string[];
+  readonly time: number;
+}
+
 /** A streaming batch was cut from its sources and queued (Spark's onBatchSubmitted). */
 export interface BatchSubmittedEvent {
   readonly type: 'batchSubmitted';
@@ -192,6 +200,18 @@ export interface RateUpdatedEvent {
   readonly time: number;
 }
 
+/** An event-time stream finished measuring a batch: the watermark it used, the next one, its late records. */
+export interface WatermarkAdvancedEvent {
+  readonly type: 'watermarkAdvanced';
+  readonly stream: string;
+  readonly batch: StreamingBatchTime;
+  readonly watermarkMs: number;
+  readonly nextWatermarkMs: number;
+  /** Records of this batch older than its watermark, dropped. */
+  readonly lateRecords: number;
+  readonly time: number;
+}
+
 /** A StreamingContext stopped. */
 export interface StreamingStoppedEvent {
   readonly type: 'streamingStopped';
@@ -212,10 +232,16 @@ export type SchedulerEvent =
   | WorkerAddedEvent
   | StageResubmittedEvent
   | BlockUpdatedEvent
+  | StreamingEvent;
+
+/** What a StreamingContext publishes (the UI's Streaming page is built from these alone). */
+export type StreamingEvent =
+  | StreamingStartedEvent
   | BatchSubmittedEvent
   | BatchStartedEvent
   | BatchCompletedEvent
   | RateUpdatedEvent
+  | WatermarkAdvancedEvent
   | StreamingStoppedEvent;
 
 export type SchedulerEventType = SchedulerEvent['type'];

@@ -22,6 +22,18 @@ export interface StateCheckpoint {
   readonly partitions: number;
 }
 
+/** An event-time stream at a commit: the watermark its batch used, and the newest event time after it. */
+export interface WatermarkCheckpoint {
+  readonly used: number;
+  readonly maxEventMs: number;
+}
+
+interface CommitRecord {
+  readonly batch: BatchTime;
+  readonly state?: Record<string, StateCheckpoint>;
+  readonly watermarks?: Record<string, WatermarkCheckpoint>;
+}
+
 interface Metadata {
   readonly batchIntervalMs: number;
   readonly zeroMs: number;
@@ -33,6 +45,11 @@ const RETAIN = 100;
 /** @internal */
 export class CheckpointLog {
   readonly #dir: string;
+  /**
+   * Batches of logs kept: at least RETAIN, and more when a window or a state chain must replay further back after
+   * a restart (the StreamingContext raises it once it knows its streams' remember durations).
+   */
+  retain = RETAIN;
 
   constructor(dir: string) {
     this.#dir = path.resolve(dir);
@@ -74,21 +91,40 @@ export class CheckpointLog {
   }
 
   /** `state`: per state stream, its newest checkpoint at this commit (what a restart restores). */
-  writeCommit(batch: BatchTime, outputs: readonly string[], state: Readonly<Record<string, StateCheckpoint>> = {}): void {
-    this.#write(path.join(this.#dir, 'commits', name(batch.id)), { batch, outputs, state, finishedAt: Date.now() });
+  writeCommit(
+    batch: BatchTime,
+    outputs: readonly string[],
+    state: Readonly<Record<string, StateCheckpoint>> = {},
+    watermarks: Readonly<Record<string, WatermarkCheckpoint>> = {},
+  ): void {
+    this.#write(path.join(this.#dir, 'commits', name(batch.id)), { batch, outputs, state, watermarks, finishedAt: Date.now() });
     for (const sub of ['offsets', 'commits']) {
-      for (const id of this.#ids(sub)) if (id <= batch.id - RETAIN) rmSync(path.join(this.#dir, sub, name(id)), { force: true });
+      for (const id of this.#ids(sub)) if (id <= batch.id - this.retain) rmSync(path.join(this.#dir, sub, name(id)), { force: true });
     }
   }
 
-  /** The state checkpoints recorded by the last commit, and the committed offsets entries after `afterMs(stream)`. */
+  /** The state checkpoints recorded by the last commit. */
   lastState(): Readonly<Record<string, StateCheckpoint>> {
     const last = this.#ids('commits').at(-1);
     if (last === undefined) return {};
-    return this.#read<{ state?: Record<string, StateCheckpoint> }>(path.join(this.#dir, 'commits', name(last))).state ?? {};
+    return this.#read<CommitRecord>(path.join(this.#dir, 'commits', name(last))).state ?? {};
   }
 
-  /** Committed batches after `ms`, oldest first (re-applied to restored state). */
+  /** Every retained commit's event-time watermarks, oldest first. */
+  watermarks(): { batch: BatchTime; watermarks: Readonly<Record<string, WatermarkCheckpoint>> }[] {
+    return this.#ids('commits').map((id) => {
+      const c = this.#read<CommitRecord>(path.join(this.#dir, 'commits', name(id)));
+      return { batch: c.batch, watermarks: c.watermarks ?? {} };
+    });
+  }
+
+  /** The last committed batch, if any. */
+  lastCommitted(): BatchTime | undefined {
+    const last = this.#ids('commits').at(-1);
+    return last === undefined ? undefined : this.#read<{ batch: BatchTime }>(path.join(this.#dir, 'commits', name(last))).batch;
+  }
+
+  /** Committed batches after `ms`, oldest first (their input is put back for windows and restored state). */
   committedAfter(ms: number): OffsetEntry[] {
     const lastCommit = this.#ids('commits').at(-1) ?? -1;
     return this.#ids('offsets')

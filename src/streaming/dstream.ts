@@ -13,6 +13,8 @@ import type { RDD } from '../rdd/index.js';
 import type { StreamingBatchTime } from '../scheduler/events.js';
 import { StorageLevel } from '../storage/storage-level.js';
 import { checkMultiple, type Duration, parseDuration } from './duration.js';
+import { assignWindows, batchEventStats, type EventWindow, notLate, type OutputMode, type WindowState, windowStep } from './event-time.js';
+import { batchStep, mappedOf, snapshotOf, type StateSpec, stateOf, type Tagged, type TaggedOut } from './map-with-state.js';
 import { addRedisSink, type RedisSinkOptions } from './redis.js';
 
 /** A batch: `id` counts batches from 0, `ms` is its time (a multiple of the batch interval). */
@@ -24,6 +26,11 @@ export interface StreamGraph {
   readonly batchMs: number;
   /** The time before the first batch (Spark's zeroTime); defined once started. */
   readonly zeroMs: number | undefined;
+  /**
+   * The first batch time this run processes (an earlier run's uncommitted batch, or the first new one). RDDs of
+   * earlier times were computed by an earlier run: what chains to them (an incremental window) starts afresh.
+   */
+  readonly runStartMs: number | undefined;
   batchTime(ms: number): BatchTime;
   addOutput(op: OutputOperation): void;
   nextStreamId(): number;
@@ -516,6 +523,52 @@ export abstract class DStream<T> implements StreamNode {
     return new StateDStream<K, V, S>(this, fn, partitioner, options.initial);
   }
 
+  /**
+   * Spark's mapWithState: for every record of every batch, `spec`'s function gets the key, the value and the key's
+   * {@link State} (get, update, remove, exists), and what it returns (unless undefined) is this stream's element.
+   * Keys without data cost nothing per batch except with a timeout, which removes keys idle longer than it (one
+   * last call with `state.isTimingOut()`). The state is checkpointed every 10 batches (needs a checkpoint folder)
+   * and restored after a driver restart; `stateSnapshots()` gives every key's state.
+   *
+   * @example
+   * ```ts
+   * const spec = StateSpec.function((word: string, one: number | undefined, state: State<number>) => {
+   *   if (state.isTimingOut()) return undefined;
+   *   const n = (state.getOption() ?? 0) + (one ?? 0);
+   *   state.update(n);
+   *   return [word, n] as [string, number];
+   * }).timeout('10m');
+   * words.map((w): [string, number] => [w, 1]).mapWithState(spec).print();
+   * ```
+   */
+  mapWithState<K, V, S, M>(this: DStream<[K, V]>, spec: StateSpec<K, V, S, M>): MapWithStateDStream<K, S, M> {
+    if (spec === null || typeof spec !== 'object' || typeof spec.fn !== 'function') {
+      throw new ArgumentTypeError('mapWithState expects a StateSpec: StateSpec.function((key, value, state) => ...)');
+    }
+    const p = spec.partitioning;
+    const partitioner = p !== undefined && typeof p === 'object' ? p : new HashPartitioner(p ?? this.#sc.defaultParallelism);
+    return new MapWithStateDStream<K, S, M>(new MapWithStateStepDStream<K, V, S, M>(this, spec, partitioner), 'mapWithState (mapped)');
+  }
+
+  /**
+   * Event time: `eventTime(x)` is a record's time in ms (from the record, not its arrival). The watermark is the
+   * newest event time of the batches so far minus `delay`; each batch drops (and counts) records older than its
+   * watermark. Windows by event time: `reduceByKeyAndEventWindow` on the returned stream.
+   *
+   * @example
+   * ```ts
+   * const events = lines.map((l) => JSON.parse(l) as { ts: number; user: string }).withWatermark((e) => e.ts, '10s');
+   * ```
+   */
+  withWatermark(eventTime: (x: T) => number, delay: Duration): EventTimeDStream<T> {
+    if (typeof eventTime !== 'function')
+      throw new ArgumentTypeError(`withWatermark expects an event-time function (x) => ms, got ${typeof eventTime}`);
+    this.check(eventTime, 'withWatermark');
+    // No delay at all is allowed (Spark's "0 seconds"): then any record older than the newest one seen is late.
+    const delayMs = delay === 0 || delay === '0ms' || delay === '0s' ? 0 : parseDuration(delay, 'watermark delay');
+    return new EventTimeDStream<T>(this, eventTime, delayMs);
+  }
+
   // ---- output operations ------------------------------------------------------------------------------------
 
   /**
@@ -737,6 +790,8 @@ export class ReducedWindowedDStream<K, V> extends DStream<[K, V]> {
     partitioner: Partitioner,
   ) {
     super(reduced.graph, [reduced], slideMs, `reduceByKeyAndWindow(${windowMs}, ${slideMs})`);
+    // Each window is read by its outputs and by the next window (Spark persists these too).
+    this.persist();
     this.#reduced = reduced;
     this.windowMs = windowMs;
     this.#partitioner = partitioner;
@@ -783,7 +838,9 @@ export class ReducedWindowedDStream<K, V> extends DStream<[K, V]> {
     const sc = this.graph.sc;
     const s = this.slideMs;
     const w = this.windowMs;
-    const prev = this.getOrCompute(ms - s);
+    // The previous window is used only when this run computed it; after a restart the first window is reduced
+    // from scratch over its batches, whose input the StreamingContext put back from the offsets log.
+    const prev = ms - s >= (this.graph.runStartMs ?? 0) ? this.getOrCompute(ms - s) : undefined;
     const parts: RDD<[K, [number, V]]>[] = [];
     if (prev !== undefined) parts.push(prev.mapValues((v): [number, V] => [0, v]));
     // Without a previous window (the first one), every batch of the window is new and none leaves.
@@ -794,9 +851,44 @@ export class ReducedWindowedDStream<K, V> extends DStream<[K, V]> {
   }
 }
 
-/** @internal Spark's StateDStream: state(t) = cogroup(state(t - slide), batch(t)) through the update function. */
-export class StateDStream<K, V, S> extends DStream<[K, S]> {
+/**
+ * @internal A stream whose RDD at t is computed from its own RDD of the previous batch (state streams). After a
+ * restart its chain resumes from a restored RDD (or from its initial state) instead of the batch before.
+ */
+export abstract class StatefulDStream<T> extends DStream<T> {
   override readonly mustCheckpoint = true;
+  /**
+   * The last time this stream computed: the previous state. Normally ms - slide; after a restart, the restored
+   * checkpoint's time, so the time the driver was down is skipped instead of chained through batch by batch.
+   */
+  #lastMs: number | undefined;
+
+  /** @internal The RDD of time `ms` from the previous one (undefined before the first batch). */
+  protected abstract next(prev: RDD<T> | undefined, ms: number): RDD<T>;
+
+  /**
+   * @internal State of an earlier run (read back from its checkpoint files) as the state at `ms`; without an RDD,
+   * the initial state at the zero time.
+   */
+  restore(ms: number, rdd: RDD<T> | undefined): void {
+    if (rdd !== undefined) this.seed(ms, rdd);
+    this.#lastMs = ms;
+  }
+
+  /** @internal After a restore: the state at `ms`, a committed batch of the earlier run, if it is past the restored one. */
+  chainTo(ms: number): void {
+    if (this.#lastMs !== undefined && ms > this.#lastMs) this.getOrCompute(ms);
+  }
+
+  protected compute(ms: number): RDD<T> {
+    const prevMs = this.#lastMs !== undefined && this.#lastMs < ms ? this.#lastMs : ms - this.slideMs;
+    this.#lastMs = Math.max(this.#lastMs ?? ms, ms);
+    return this.next(this.getOrCompute(prevMs), ms);
+  }
+}
+
+/** @internal Spark's StateDStream: state(t) = cogroup(state(t - slide), batch(t)) through the update function. */
+export class StateDStream<K, V, S> extends StatefulDStream<[K, S]> {
   readonly #parent: DStream<[K, V]>;
   readonly #update: (kv: [K, [S[], V[]]]) => [K, S][];
   readonly #partitioner: Partitioner;
@@ -812,6 +904,8 @@ export class StateDStream<K, V, S> extends DStream<[K, S]> {
     this.#parent = parent;
     this.#partitioner = partitioner;
     this.#initial = initial;
+    // Each state is read twice: by this batch's outputs and by the next batch (Spark persists state streams too).
+    this.persist();
     this.#update = capture({ fn }, ([k, [states, values]]: [K, [S[], V[]]]): [K, S][] => {
       const next = fn(values, states.length > 0 ? states[0] : undefined);
       return next === undefined ? [] : [[k, next]];
@@ -819,25 +913,255 @@ export class StateDStream<K, V, S> extends DStream<[K, S]> {
     this.check(this.#update, 'updateStateByKey');
   }
 
-  /**
-   * The last time this stream computed: the previous state. Normally ms - slide; after a restart, the restored
-   * checkpoint's time, so the time the driver was down is skipped instead of chained through batch by batch.
-   */
-  #lastMs: number | undefined;
+  protected next(prev: RDD<[K, S]> | undefined, ms: number): RDD<[K, S]> {
+    const sc = this.graph.sc;
+    const batch = this.#parent.getOrCompute(ms) ?? sc.emptyRDD<[K, V]>();
+    return (prev ?? this.#initial ?? sc.emptyRDD<[K, S]>()).cogroup(batch, this.#partitioner).flatMap(this.#update);
+  }
+}
 
-  /** @internal State of an earlier run (read back from its checkpoint files) as the state at `ms`. */
-  restore(ms: number, rdd: RDD<[K, S]>): void {
-    this.seed(ms, rdd);
-    this.#lastMs = ms;
+/**
+ * @internal Spark's InternalMapWithStateDStream: every batch, one RDD holding the keys' states and the mapped
+ * values (tagged), partitioned like the state so the next batch's cogroup reads the state without a shuffle.
+ */
+export class MapWithStateStepDStream<K, V, S, M> extends StatefulDStream<Tagged<K, S, M>> {
+  readonly #parent: DStream<[K, V]>;
+  readonly #spec: StateSpec<K, V, S, M>;
+  readonly #partitioner: Partitioner;
+
+  constructor(parent: DStream<[K, V]>, spec: StateSpec<K, V, S, M>, partitioner: Partitioner) {
+    super(parent.graph, [parent], parent.slideMs, 'mapWithState');
+    this.#parent = parent;
+    this.#spec = spec;
+    this.#partitioner = partitioner;
+    // Spark's default for mapWithState: a checkpoint every 10 batches.
+    this.checkpointMs = 10 * this.slideMs;
+    // Read three times a batch (mapped values, snapshots, the next batch's state).
+    this.persist();
+    this.check(batchStep(spec.fn, spec.timeoutMs, 0), 'mapWithState');
   }
 
-  protected compute(ms: number): RDD<[K, S]> {
+  protected next(prev: RDD<Tagged<K, S, M>> | undefined, ms: number): RDD<Tagged<K, S, M>> {
     const sc = this.graph.sc;
-    const prevMs = this.#lastMs !== undefined && this.#lastMs < ms ? this.#lastMs : ms - this.slideMs;
-    this.#lastMs = Math.max(this.#lastMs ?? ms, ms);
-    const prev = this.getOrCompute(prevMs) ?? this.#initial ?? sc.emptyRDD<[K, S]>();
+    const state: RDD<[K, [S, number]]> =
+      prev !== undefined
+        ? prev.mapPartitions(stateOf as (it: Iterable<Tagged<K, S, M>>) => Iterable<[K, [S, number]]>, true)
+        : (this.#spec.initial?.mapValues(capture({ ms }, (s: S): [S, number] => [s, ms])) ?? sc.emptyRDD<[K, [S, number]]>());
     const batch = this.#parent.getOrCompute(ms) ?? sc.emptyRDD<[K, V]>();
-    return prev.cogroup(batch, this.#partitioner).flatMap(this.#update);
+    return state.cogroup(batch, this.#partitioner).mapPartitions(batchStep(this.#spec.fn, this.#spec.timeoutMs, ms), true);
+  }
+}
+
+/** @internal The output part of a stateful step's RDDs (the part that is not the state). */
+export class StepOutputDStream<E, M> extends DStream<M> {
+  /** @internal */
+  readonly step: DStream<TaggedOut<E, M>>;
+
+  /** @internal */
+  constructor(step: DStream<TaggedOut<E, M>>, label: string) {
+    super(step.graph, [step], step.slideMs, label);
+    this.step = step;
+  }
+
+  protected compute(ms: number): RDD<M> | undefined {
+    return this.step.getOrCompute(ms)?.mapPartitions(mappedOf as (it: Iterable<TaggedOut<E, M>>) => Iterable<M>);
+  }
+
+  /** Checkpoints the state (its RDDs chain batch to batch), not this stream. @example `running.checkpoint('5s')` */
+  override checkpoint(interval: Duration): this {
+    this.step.checkpoint(interval);
+    return this;
+  }
+}
+
+/**
+ * The stream `mapWithState` returns: the values the mapping function returned, every batch; `stateSnapshots()`
+ * gives every key's state.
+ *
+ * @example
+ * ```ts
+ * const running = pairs.mapWithState(StateSpec.function((k: string, v: number | undefined, s: State<number>) => {
+ *   s.update((s.getOption() ?? 0) + (v ?? 0));
+ *   return [k, s.get()] as [string, number];
+ * }));
+ * running.stateSnapshots().print();
+ * ```
+ */
+export class MapWithStateDStream<K, S, M> extends StepOutputDStream<[K, [S, number]], M> {
+  /** Every key's state after each batch, as [key, state] pairs. @example `running.stateSnapshots().print()` */
+  stateSnapshots(): DStream<[K, S]> {
+    return this.step.derive('stateSnapshots', (rdd) => rdd.mapPartitions(snapshotOf as (it: Iterable<Tagged<K, S, M>>) => Iterable<[K, S]>, true));
+  }
+}
+
+/**
+ * A stream with event time (from `withWatermark`): each batch keeps the records at or after the watermark, the
+ * newest event time seen in earlier batches minus the allowed delay; older ones are dropped and counted
+ * (`lateRecords`, and a `watermarkAdvanced` event per batch). Its windows are by event time.
+ *
+ * @example
+ * ```ts
+ * const clicks = ssc.redisStream({ key: 'clicks' }).withWatermark((e) => Number(e.fields.ts), '10s');
+ * clicks.reduceByKeyAndEventWindow((e) => [e.fields.page!, 1], (a, b) => a + b, { window: '1m', slide: '10s' }).print();
+ * ```
+ */
+export class EventTimeDStream<T> extends DStream<T> {
+  readonly #parent: DStream<T>;
+  /** @internal */
+  readonly eventTime: (x: T) => number;
+  readonly delayMs: number;
+  /** Newest event time seen so far (records of completed batches). */
+  #maxEventMs = Number.NEGATIVE_INFINITY;
+  /** The watermark each batch time used, fixed when its RDD was first computed. */
+  readonly #at = new Map<number, number>();
+  #late = 0;
+
+  /** @internal */
+  constructor(parent: DStream<T>, eventTime: (x: T) => number, delayMs: number) {
+    super(parent.graph, [parent], parent.slideMs, `withWatermark(${delayMs})`);
+    this.#parent = parent;
+    this.eventTime = eventTime;
+    this.delayMs = delayMs;
+    // After each batch: its newest event time (for the next batches' watermark) and its late records.
+    this.graph.addOutput({ name: `watermark of ${parent.label}`, stream: this, run: (ms) => this.#measure(ms) });
+  }
+
+  /** The watermark the next batch uses (-Infinity before any record). */
+  get watermarkMs(): number {
+    return this.#maxEventMs - this.delayMs;
+  }
+
+  /** Records dropped as late (older than the watermark of their batch) so far. */
+  get lateRecords(): number {
+    return this.#late;
+  }
+
+  /** @internal The watermark of batch `ms`: fixed by the batches before it. */
+  watermarkAt(ms: number): number {
+    let w = this.#at.get(ms);
+    if (w === undefined) this.#at.set(ms, (w = this.watermarkMs));
+    return w;
+  }
+
+  /** @internal What a commit records, and what a restart puts back: the watermark used at `ms`, the newest event time after it. */
+  checkpointState(ms: number): { used: number; maxEventMs: number } {
+    return { used: this.watermarkAt(ms), maxEventMs: this.#maxEventMs };
+  }
+
+  /** @internal */
+  restoreWatermark(usedAt: ReadonlyMap<number, number | null>, maxEventMs: number | null): void {
+    // JSON writes -Infinity (no record yet) as null.
+    const read = (x: number | null) => (typeof x === 'number' && Number.isFinite(x) ? x : Number.NEGATIVE_INFINITY);
+    for (const [ms, w] of usedAt) this.#at.set(ms, read(w));
+    this.#maxEventMs = read(maxEventMs);
+  }
+
+  protected compute(ms: number): RDD<T> | undefined {
+    const w = this.watermarkAt(ms);
+    const rdd = this.#parent.getOrCompute(ms);
+    return rdd === undefined || w === Number.NEGATIVE_INFINITY ? rdd : rdd.filter(notLate(this.eventTime, w));
+  }
+
+  async #measure(ms: number): Promise<void> {
+    const rdd = this.#parent.getOrCompute(ms);
+    const w = this.watermarkAt(ms);
+    let late = 0;
+    if (rdd !== undefined) {
+      for (const [max, n] of await rdd.mapPartitions(batchEventStats(this.eventTime, w)).collect()) {
+        if (max > this.#maxEventMs) this.#maxEventMs = max;
+        late += n;
+      }
+    }
+    this.#late += late;
+    for (const t of this.#at.keys()) if (t < ms - this.rememberMs) this.#at.delete(t);
+    this.graph.sc.events.emit({
+      type: 'watermarkAdvanced',
+      stream: this.label,
+      batch: this.graph.batchTime(ms),
+      watermarkMs: w,
+      nextWatermarkMs: this.watermarkMs,
+      lateRecords: late,
+      time: Date.now(),
+    });
+  }
+
+  /**
+   * Every record `toPair(x)` into each event-time window `[start, start + window)` holding its event time (starts
+   * are multiples of `slide` from 0), values of a key and window reduced with `fn` across batches. In `append`
+   * mode (default) a window is emitted once, at the first batch whose watermark passed its end, then forgotten;
+   * in `update` mode every batch emits the windows it changed. Late records never reach a window, and state
+   * stays bounded: windows are forgotten once the watermark passes their end. Checkpointed like other state.
+   *
+   * @example
+   * ```ts
+   * events.withWatermark((e) => e.ts, '5s')
+   *   .reduceByKeyAndEventWindow((e) => [e.user, 1], (a, b) => a + b, { window: '1m', slide: '30s' })
+   *   .foreachRDD(async (rdd) => console.log(await rdd.collect())); // { start, end, key, value }
+   * ```
+   */
+  reduceByKeyAndEventWindow<K, V>(
+    toPair: (x: T) => [K, V],
+    fn: (a: V, b: V) => V,
+    spec: { window: Duration; slide?: Duration; outputMode?: OutputMode; partitions?: number },
+  ): DStream<EventWindow<K, V>> {
+    if (typeof spec !== 'object' || spec === null)
+      throw new ArgumentTypeError('reduceByKeyAndEventWindow expects options { window, slide?, outputMode? }');
+    const windowMs = parseDuration(spec.window, 'window');
+    const slideMs = spec.slide === undefined ? windowMs : parseDuration(spec.slide, 'slide');
+    if (windowMs % slideMs !== 0)
+      throw new InvalidArgumentError(`reduceByKeyAndEventWindow: window (${windowMs} ms) must be a multiple of slide (${slideMs} ms)`);
+    const mode = spec.outputMode ?? 'append';
+    if (mode !== 'append' && mode !== 'update')
+      throw new InvalidArgumentError(`reduceByKeyAndEventWindow: outputMode must be 'append' or 'update', got '${String(mode)}'`);
+    this.check(toPair, 'reduceByKeyAndEventWindow');
+    this.check(fn, 'reduceByKeyAndEventWindow');
+    const partitioner = new HashPartitioner(spec.partitions ?? this.graph.sc.defaultParallelism);
+    const step = new EventWindowDStream<T, K, V>(this, toPair, fn, windowMs, slideMs, mode, partitioner);
+    return new StepOutputDStream(step, `reduceByKeyAndEventWindow(${windowMs}, ${slideMs})`);
+  }
+}
+
+/** @internal The state of the open event-time windows, batch to batch, and the windows each batch emits. */
+export class EventWindowDStream<T, K, V> extends StatefulDStream<TaggedOut<WindowState<K, V>, EventWindow<K, V>>> {
+  readonly #events: EventTimeDStream<T>;
+  readonly #assign: (x: T) => Iterable<[[K, number], V]>;
+  readonly #fn: (a: V, b: V) => V;
+  readonly #windowMs: number;
+  readonly #mode: OutputMode;
+  readonly #partitioner: Partitioner;
+
+  constructor(
+    events: EventTimeDStream<T>,
+    toPair: (x: T) => [K, V],
+    fn: (a: V, b: V) => V,
+    windowMs: number,
+    slideMs: number,
+    mode: OutputMode,
+    partitioner: Partitioner,
+  ) {
+    super(events.graph, [events], events.slideMs, 'reduceByKeyAndEventWindow');
+    this.#events = events;
+    this.#assign = assignWindows(events.eventTime, toPair, windowMs, slideMs);
+    this.#fn = fn;
+    this.#windowMs = windowMs;
+    this.#mode = mode;
+    this.#partitioner = partitioner;
+    this.persist();
+  }
+
+  protected next(
+    prev: RDD<TaggedOut<WindowState<K, V>, EventWindow<K, V>>> | undefined,
+    ms: number,
+  ): RDD<TaggedOut<WindowState<K, V>, EventWindow<K, V>>> {
+    const sc = this.graph.sc;
+    const state: RDD<WindowState<K, V>> =
+      prev === undefined
+        ? sc.emptyRDD<WindowState<K, V>>()
+        : prev.mapPartitions(stateOf as (it: Iterable<TaggedOut<WindowState<K, V>, unknown>>) => Iterable<WindowState<K, V>>, true);
+    const batch = this.#events.getOrCompute(ms) ?? sc.emptyRDD<T>();
+    const added = (batch.flatMap(this.#assign) as RDD<WindowState<K, V>>).reduceByKey(this.#fn, this.#partitioner);
+    const w = this.#events.watermarkAt(ms);
+    return state.cogroup(added, this.#partitioner).mapPartitions(windowStep<K, V>(this.#fn, this.#windowMs, w, this.#mode), true);
   }
 }
 

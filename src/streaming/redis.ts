@@ -2,7 +2,9 @@
  * Redis Streams as a source and a sink (through ioredis, loaded on first use). Reads happen on the driver, one
  * round trip per batch; batch records then travel to workers as parallelized slices like any other source.
  */
+import { capture } from '../closure/index.js';
 import { ArgumentTypeError, IllegalStateError, InvalidArgumentError } from '../core/errors.js';
+import type { Context } from '../context/context.js';
 import type { RDD } from '../rdd/index.js';
 import type { DStream } from './dstream.js';
 import { type PidOptions, PidRateEstimator } from './rate-estimator.js';
@@ -41,6 +43,12 @@ export interface RedisSourceOptions {
   pid?: false | PidOptions;
   /** Entries per batch at most when no rate is known yet; default 100,000. */
   maxPerBatch?: number;
+  /**
+   * Direct mode: how a batch is read. `eval` (default): one Lua script slices the entries into JSON texts inside
+   * Redis, and the workers parse them (no per-entry work on the driver). `xrange`: a plain XRANGE decoded on the
+   * driver, for servers where scripts are not allowed (ACLs, some managed services).
+   */
+  readWith?: 'eval' | 'xrange';
 }
 
 /** Options of `toRedis`. */
@@ -70,11 +78,34 @@ async function connect(url: string | undefined): Promise<RedisClient> {
   return client as unknown as RedisClient;
 }
 
+/**
+ * A direct batch read inside Redis (one EVAL): the entries after ARGV[1], at most ARGV[2], returned as their count,
+ * the last id, and ARGV[3] JSON texts of consecutive slices. The driver then decodes a few strings instead of an
+ * array per entry, and ships each text to a worker, which parses it: no per-entry work on the driver.
+ */
+const DIRECT_CUT = `
+local r = redis.call('XRANGE', KEYS[1], ARGV[1], '+', 'COUNT', tonumber(ARGV[2]))
+local n = #r
+local out = { n, n > 0 and r[n][1] or '' }
+local size = math.ceil(n / tonumber(ARGV[3]))
+local lo = 1
+while lo <= n do
+  local hi = math.min(n, lo + size - 1)
+  local slice = {}
+  for i = lo, hi do slice[i - lo + 1] = r[i] end
+  out[#out + 1] = cjson.encode(slice)
+  lo = hi + 1
+end
+return out`;
+
 function toEntry([id, flat]: [string, string[]]): RedisEntry {
   const fields: Record<string, string> = {};
   for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i]!] = flat[i + 1]!;
   return { id, ms: Number(id.slice(0, id.indexOf('-'))), fields };
 }
+
+/** @internal Entries from a JSON text of [id, [field, value, ...]] pairs (a slice of DIRECT_CUT; run in the workers). */
+const parseEntries = capture({ toEntry }, (text: string): RedisEntry[] => (JSON.parse(text) as [string, string[]][]).map(toEntry));
 
 /** The range a direct batch read: ids in (after, until]; `until === after` for an empty batch. */
 interface DirectRange {
@@ -105,7 +136,10 @@ export class RedisStreamSource implements Source<RedisEntry> {
   /** Group mode: re-read this consumer's own pending entries before new ones. */
   #pendingFirst = true;
 
-  constructor(options: RedisSourceOptions, batchMs: number, onRate: (source: string, rate: number) => void) {
+  readonly #sc: Context;
+
+  constructor(options: RedisSourceOptions, batchMs: number, sc: Context, onRate: (source: string, rate: number) => void) {
+    this.#sc = sc;
     if (options === null || typeof options !== 'object' || typeof options.key !== 'string' || options.key === '') {
       throw new ArgumentTypeError('redisStream expects options { key, url?, mode? }');
     }
@@ -115,6 +149,9 @@ export class RedisStreamSource implements Source<RedisEntry> {
       throw new InvalidArgumentError(
         `redisStream: claimIdleMs applies to mode 'group' and must be an integer >= 0, got ${String(options.claimIdleMs)}`,
       );
+    }
+    if (options.readWith !== undefined && options.readWith !== 'eval' && options.readWith !== 'xrange') {
+      throw new InvalidArgumentError(`redisStream: readWith must be 'eval' or 'xrange', got '${String(options.readWith)}'`);
     }
     if (mode === 'group' && (options.group === undefined || options.consumer === undefined)) {
       throw new InvalidArgumentError("redisStream: mode 'group' needs { group, consumer }");
@@ -158,12 +195,23 @@ export class RedisStreamSource implements Source<RedisEntry> {
   async cut(): Promise<SourceBatch<RedisEntry>> {
     const client = this.#client!;
     const limit = this.#limit();
-    if (this.#mode === 'direct') {
-      const raw = (await client.call('XRANGE', this.#o.key, `(${this.#after}`, '+', 'COUNT', limit)) as [string, string[]][];
-      const records = raw.map(toEntry);
+    if (this.#mode === 'direct' && this.#o.readWith === 'xrange') {
+      const records = ((await client.call('XRANGE', this.#o.key, `(${this.#after}`, '+', 'COUNT', limit)) as [string, string[]][]).map(toEntry);
       const range: DirectRange = { after: this.#after, until: records.at(-1)?.id ?? this.#after, count: records.length };
       this.#after = range.until;
       return { records, range, ...(this.#rate === undefined ? {} : { rateLimit: this.#rate }) };
+    }
+    if (this.#mode === 'direct') {
+      const parts = this.#sc.defaultParallelism;
+      const [count, last, ...slices] = (await client.call('EVAL', DIRECT_CUT, 1, this.#o.key, `(${this.#after}`, limit, parts)) as [
+        number,
+        string,
+        ...string[],
+      ];
+      const range: DirectRange = { after: this.#after, until: count > 0 ? last : this.#after, count };
+      this.#after = range.until;
+      const records = count === 0 ? [] : this.#sc.parallelize(slices, slices.length).flatMap(parseEntries);
+      return { records, count, range, ...(this.#rate === undefined ? {} : { rateLimit: this.#rate }) };
     }
     const read = async (id: string) => {
       const res = (await client.call('XREADGROUP', 'GROUP', this.#o.group!, this.#o.consumer!, 'COUNT', limit, 'STREAMS', this.#o.key, id)) as

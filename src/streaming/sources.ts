@@ -12,8 +12,10 @@ import { type PidOptions, PidRateEstimator } from './rate-estimator.js';
 
 /** What a source hands over for one batch. */
 export interface SourceBatch<T> {
-  /** The batch's records, or an RDD that reads them (files). */
+  /** The batch's records, or an RDD that reads them (files, Redis entries parsed in the workers). */
   readonly records: T[] | RDD<T>;
+  /** How many records an RDD holds, when the source knows (rates, batch events). */
+  readonly count?: number;
   /** Records discarded by back pressure since the previous batch. */
   readonly dropped?: number;
   /** Records received and not yet handed over. */

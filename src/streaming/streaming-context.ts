@@ -15,9 +15,18 @@ import { CheckpointRDD, type RDD } from '../rdd/index.js';
 import type { EventBus } from '../scheduler/event-bus.js';
 import type { SchedulerEvent, StreamingSourceStatus } from '../scheduler/events.js';
 import { type Clock, SystemClock } from './clock.js';
-import { type BatchTime, type DStream, InputDStream, type OutputOperation, StateDStream, type StreamGraph, type StreamNode } from './dstream.js';
+import {
+  type BatchTime,
+  type DStream,
+  EventTimeDStream,
+  InputDStream,
+  type OutputOperation,
+  StatefulDStream,
+  type StreamGraph,
+  type StreamNode,
+} from './dstream.js';
 import { type Duration, parseDuration } from './duration.js';
-import { CheckpointLog, type OffsetEntry, type StateCheckpoint } from './checkpoint-log.js';
+import { CheckpointLog, type OffsetEntry, type StateCheckpoint, type WatermarkCheckpoint } from './checkpoint-log.js';
 import { formatBatchLine } from './console-line.js';
 import { type RedisEntry, type RedisSourceOptions, RedisStreamSource } from './redis.js';
 import { AsyncIterableSource, QueueSource, type ReceiverOptions, type Source, TextFileSource } from './sources.js';
@@ -93,8 +102,11 @@ export class StreamingContext {
   readonly #graph: StreamGraph;
   readonly #log: CheckpointLog | undefined;
   #firstBatchMs = 0;
+  #runStartMs: number | undefined;
   /** State streams by a name stable across runs of the same program (creation order). */
-  readonly #states = new Map<string, StateDStream<unknown, unknown, unknown>>();
+  readonly #states = new Map<string, StatefulDStream<unknown>>();
+  /** Event-time streams by the same kind of name: their watermarks are committed and restored. */
+  readonly #watermarked = new Map<string, EventTimeDStream<unknown>>();
   #abandoning = false;
 
   constructor(sc: Context, options: StreamingOptions) {
@@ -114,6 +126,9 @@ export class StreamingContext {
       batchMs: this.batchIntervalMs,
       get zeroMs() {
         return self.#zeroMs;
+      },
+      get runStartMs() {
+        return self.#runStartMs;
       },
       batchTime: (ms) => this.#batchTime(ms),
       addOutput: (op) => {
@@ -271,7 +286,7 @@ export class StreamingContext {
    * ```
    */
   redisStream(options: RedisSourceOptions): DStream<RedisEntry> {
-    const source = new RedisStreamSource(options, this.batchIntervalMs, (s, rate) =>
+    const source = new RedisStreamSource(options, this.batchIntervalMs, this.sc, (s, rate) =>
       this.sc.events.emit({ type: 'rateUpdated', source: s, recordsPerSec: rate, time: Date.now() }),
     );
     return this.source(source);
@@ -328,12 +343,18 @@ export class StreamingContext {
     // Spark's timer: the first batch at the next multiple of the interval; zero time one interval before it.
     this.#zeroMs = Math.floor(now / this.batchIntervalMs) * this.batchIntervalMs;
     let replay: OffsetEntry[] = [];
-    for (const s of streams) if (s instanceof StateDStream) this.#states.set(`state-${s.id}`, s as StateDStream<unknown, unknown, unknown>);
+    this.#firstBatchMs = (Math.floor(now / this.batchIntervalMs) + 1) * this.batchIntervalMs;
+    this.#runStartMs = this.#firstBatchMs;
+    for (const s of streams) {
+      if (s instanceof StatefulDStream) this.#states.set(`state-${s.id}`, s as StatefulDStream<unknown>);
+      if (s instanceof EventTimeDStream) this.#watermarked.set(`watermark-${s.id}`, s as EventTimeDStream<unknown>);
+    }
     if (this.#log !== undefined) {
       // A restart keeps the first run's zero time, so batch ids and window alignment continue.
       const zero = this.#log.readMetadata(this.batchIntervalMs);
       if (zero === undefined) this.#log.writeMetadata(this.batchIntervalMs, this.#zeroMs);
       else this.#zeroMs = zero;
+      this.#log.retain = Math.max(this.#log.retain, Math.ceil(this.#historyMs(streams) / this.batchIntervalMs) + 2);
       const recovered = this.#log.recover();
       if (recovered !== undefined) {
         for (const { source } of this.#inputs) {
@@ -341,16 +362,22 @@ export class StreamingContext {
           if (range !== undefined) source.resume?.(range);
         }
         replay = recovered.uncommitted;
-        await this.#restoreState();
+        if (replay.length > 0) this.#runStartMs = replay[0]!.batch.ms;
+        await this.#recover();
       }
     }
     for (const { source } of this.#inputs) await source.start();
-    this.#firstBatchMs = (Math.floor(now / this.batchIntervalMs) + 1) * this.batchIntervalMs;
     for (const entry of replay) {
       await this.#replay(entry);
       this.#firstBatchMs = Math.max(this.#firstBatchMs, entry.batch.ms + this.batchIntervalMs);
     }
     this.#consoleLine();
+    this.sc.events.emit({
+      type: 'streamingStarted',
+      batchIntervalMs: this.batchIntervalMs,
+      sources: this.#inputs.map(({ source }) => source.name),
+      time: this.#clock.now(),
+    });
     this.#generator = this.#generate();
     this.#processor = this.#process();
     if (options.signal?.aborted) void this.stop({ graceful: false, stopContext: false });
@@ -358,35 +385,67 @@ export class StreamingContext {
   }
 
   /**
-   * State streams resume from the state checkpoint the last commit recorded; the batches committed after it are
-   * read again from their recorded ranges and applied to the state only (their outputs ran already).
+   * How far back a restart must put input back: the longest time an input stream keeps its batches (a window's
+   * length and slide), plus a state stream's checkpoint interval twice (its restored checkpoint may be that old).
    */
-  async #restoreState(): Promise<void> {
+  #historyMs(streams: Set<StreamNode>): number {
+    let checkpointMs = 0;
+    for (const s of streams) if (s instanceof StatefulDStream) checkpointMs = Math.max(checkpointMs, s.checkpointMs ?? 0);
+    return this.#inputRememberMs() + 2 * checkpointMs;
+  }
+
+  #inputRememberMs(): number {
+    return Math.max(0, ...this.#inputs.map(({ stream }) => stream.rememberMs));
+  }
+
+  /**
+   * Puts back what the streams held when the earlier run stopped. State streams resume from the state checkpoint
+   * the last commit recorded (or from their initial state when none was written yet); the input of the committed
+   * batches after it, and of every batch a window still covers, is read again from the recorded ranges. Those
+   * batches' outputs ran already: only their RDDs are rebuilt, so windows and state at the next batches equal
+   * what an uninterrupted run gives for the same batches.
+   */
+  async #recover(): Promise<void> {
+    const last = this.#log!.lastCommitted();
+    if (last === undefined) return;
+    // Watermarks first: batches recomputed below must drop the same late records as the earlier run did.
+    const commits = this.#log!.watermarks();
+    for (const [key, stream] of this.#watermarked) {
+      const used = new Map<number, number>();
+      for (const c of commits) {
+        const wm = c.watermarks[key];
+        if (wm !== undefined) used.set(c.batch.ms, wm.used);
+      }
+      const newest = commits.at(-1)?.watermarks[key];
+      if (newest !== undefined) stream.restoreWatermark(used, newest.maxEventMs);
+    }
     const saved = this.#log!.lastState();
-    let fromMs: number | undefined;
-    const restored: [StateDStream<unknown, unknown, unknown>, number][] = [];
+    let fromMs = last.ms;
     for (const [key, stream] of this.#states) {
       const rec = saved[key];
-      if (rec === undefined || !existsSync(rec.dir)) continue;
-      stream.restore(rec.ms, new CheckpointRDD<[unknown, unknown]>(this.sc, rec.dir, rec.partitions, { label: `restored ${stream.label}` }));
-      restored.push([stream, rec.ms]);
-      fromMs = Math.min(fromMs ?? rec.ms, rec.ms);
+      if (rec === undefined || !existsSync(rec.dir)) {
+        // No checkpoint yet: the state chains from its initial state through every committed batch.
+        stream.restore(this.#zeroMs!, undefined);
+        fromMs = this.#zeroMs!;
+        continue;
+      }
+      stream.restore(rec.ms, new CheckpointRDD<unknown>(this.sc, rec.dir, rec.partitions, { label: `restored ${stream.label}` }));
+      fromMs = Math.min(fromMs, rec.ms);
     }
-    if (fromMs === undefined) return;
-    const entries = this.#log!.committedAfter(fromMs);
+    const entries = this.#log!.committedAfter(Math.max(this.#zeroMs!, fromMs - this.#inputRememberMs()));
     for (const entry of entries) {
       for (const { stream, source } of this.#inputs) {
         const range = entry.sources[source.name];
         if (range === undefined) continue;
         if (source.replay === undefined) {
-          console.warn(`kindling: source '${source.name}' cannot replay batch ${entry.batch.id}; restored state misses its records`);
+          console.warn(`kindling: source '${source.name}' cannot replay batch ${entry.batch.id}; windows and state after a restart miss its records`);
           continue;
         }
         stream.put(entry.batch.ms, await source.replay(range));
       }
     }
-    // Chain the state through those batches now, in order (RDDs only: their jobs run with the next batch).
-    for (const entry of entries) for (const [stream, ms] of restored) if (entry.batch.ms > ms) stream.getOrCompute(entry.batch.ms);
+    // Chain the state through the committed batches now, in order (RDDs only: their jobs run with the next batch).
+    for (const entry of entries) for (const stream of this.#states.values()) stream.chainTo(entry.batch.ms);
   }
 
   /** An uncommitted batch of an earlier run, again: same time, same ranges (no empty down-time batches). */
@@ -440,7 +499,7 @@ export class StreamingContext {
       }
       stream.put(ms, b.records);
       if (b.range !== undefined) ranges[source.name] = b.range;
-      const records = Array.isArray(b.records) ? b.records.length : undefined;
+      const records = Array.isArray(b.records) ? b.records.length : b.count;
       total += records ?? 0;
       statuses.push({
         name: source.name,
@@ -523,10 +582,13 @@ export class StreamingContext {
         if (c !== undefined && dir !== undefined)
           state[key] = { ms: c.ms, dir: path.join(dir, `rdd-${c.rdd.id}`), partitions: c.rdd.getNumPartitions() };
       }
+      const watermarks: Record<string, WatermarkCheckpoint> = {};
+      for (const [key, stream] of this.#watermarked) watermarks[key] = stream.checkpointState(ms);
       this.#log.writeCommit(
         batch.time,
         outputs.map((o) => o.name),
         state,
+        watermarks,
       );
     }
     for (const { source } of this.#inputs) {

@@ -11,11 +11,12 @@ export function pageHtml(o: { killEnabled: boolean; historyIndex?: boolean }): s
 <html lang="en"><head><meta charset="utf-8"><title>kindling UI</title>
 <link rel="stylesheet" href="/static/kindling-ui.css">
 <script src="/static/dagre.min.js" defer></script>
+<script src="/static/kindling-streaming.js" defer></script>
 <script src="/static/kindling-ui.js" defer></script>
 </head><body data-kill-enabled="${o.killEnabled}" data-history-index="${o.historyIndex === true}">
 <nav id="nav"><span class="brand">kindling</span>
 <a data-page="jobs" href="jobs/">Jobs</a><a data-page="stages" href="stages/">Stages</a><a data-page="storage" href="storage/">Storage</a>
-<a data-page="executors" href="executors/">Executors</a><a data-page="environment" href="environment/">Environment</a>
+<a data-page="executors" href="executors/">Executors</a><a data-page="environment" href="environment/">Environment</a><a data-page="streaming" href="streaming/">Streaming</a>
 <span id="app-name"></span><span id="live" title="live updates"></span></nav>
 <main id="content">Loading...</main>
 </body></html>`;
@@ -299,6 +300,10 @@ function get(p) { return fetch(api + p).then(function (r) { if (!r.ok) throw new
       document.getElementById('content').innerHTML = '<h2>History</h2>' + table(['App ID', 'App Name', 'Started', 'Completed', 'Duration'], rows, 'id="applications"');
     });
   }
+
+  // Pages in their own scripts (streaming-client.ts) register here, and get the helpers they share.
+  var extra = window.kindlingPages || {};
+  Object.keys(extra).forEach(function (k) { pages[k] = function () { return extra[k]({ get: get, h: h, table: table, ms: ms, status: status }); }; });
 
   var rendering = false, again = false;
   function render() {

@@ -5,6 +5,7 @@
  */
 import { SUMMARIZED_METRICS, type SummarizedMetric } from '../scheduler/task-metrics.js';
 import type { ExecutorData, JobData, StageData, StatusStore, TaskData } from './status-store.js';
+import { streamingRest } from './streaming-store.js';
 
 /** Spark's date format in the REST API: `2015-02-03T16:42:59.720GMT`. */
 export function sparkDate(ms: number | undefined): string | undefined {
@@ -66,6 +67,8 @@ export function handleRest(apps: ReadonlyMap<string, StatusStore>, path: string,
     }
     case 'environment':
       return { status: 200, body: environment(store) };
+    case 'streaming':
+      return streamingRest(store.streaming, a, b, query);
     default:
       return notFound(`unknown endpoint ${what}`);
   }

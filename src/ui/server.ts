@@ -14,6 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { handleRest } from './rest.js';
 import type { StatusStore } from './status-store.js';
 import { CLIENT_CSS, CLIENT_JS, pageHtml } from './client.js';
+import { STREAMING_CSS, STREAMING_JS } from './streaming-client.js';
 import { UiError } from './errors.js';
 
 export interface UiServerOptions {
@@ -30,7 +31,7 @@ export interface UiServerOptions {
   readonly pushIntervalMs?: number;
 }
 
-const PAGES = ['/jobs/', '/jobs/job/', '/stages/', '/stages/stage/', '/storage/', '/storage/rdd/', '/executors/', '/environment/'];
+const PAGES = ['/jobs/', '/jobs/job/', '/stages/', '/stages/stage/', '/storage/', '/storage/rdd/', '/executors/', '/environment/', '/streaming/'];
 
 let dagreSource: string | undefined;
 function dagre(): string {
@@ -155,8 +156,12 @@ export class UiServer {
       send(res, 'text/javascript', CLIENT_JS);
       return;
     }
+    if (p === '/static/kindling-streaming.js') {
+      send(res, 'text/javascript', STREAMING_JS);
+      return;
+    }
     if (p === '/static/kindling-ui.css') {
-      send(res, 'text/css', CLIENT_CSS);
+      send(res, 'text/css', CLIENT_CSS + STREAMING_CSS);
       return;
     }
     if (p === '/static/dagre.min.js') {

@@ -8,6 +8,7 @@ import type { TaskMetrics } from '../exec/protocol.js';
 import type { JobStartEvent, TaskEndEvent, TaskStartEvent } from '../scheduler/events.js';
 import type { StageInfo, RddInfo } from '../scheduler/stage-info.js';
 import { SUMMARIZED_METRICS, quantiles, summarizeTaskMetrics, type MetricQuantiles, type SkewReport } from '../scheduler/task-metrics.js';
+import { StreamingStore } from './streaming-store.js';
 import type { AppEvent, ApplicationStartEvent } from './app-events.js';
 
 export interface RetentionLimits {
@@ -143,6 +144,8 @@ export class StatusStore {
   lastUpdated = 0;
   /** Bumped on every change: the server pushes an update to browsers when it moved. */
   version = 0;
+  /** The Streaming page's batches. */
+  readonly streaming = new StreamingStore();
   readonly #latestAttempt = new Map<number, number>();
   readonly #rddInfo = new Map<number, RddInfo>();
   #nextTaskId = 0;
@@ -292,12 +295,15 @@ export class StatusStore {
         if (where.size === 0) r.partitions.delete(e.partition);
         return;
       }
-      // Streaming's batch events: the jobs each batch runs already reach the store as jobs (no Streaming page yet).
+      // Streaming's events feed the Streaming page (the jobs each batch runs reach the store as jobs).
+      case 'streamingStarted':
       case 'batchSubmitted':
       case 'batchStarted':
       case 'batchCompleted':
       case 'rateUpdated':
+      case 'watermarkAdvanced':
       case 'streamingStopped':
+        this.streaming.apply(e);
         return;
       default: {
         const never: never = e;

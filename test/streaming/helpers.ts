@@ -67,3 +67,53 @@ export function collectBatches<T>(stream: DStream<T>): Array<[number, T[]]> {
 export function sortedPairs<T>(xs: readonly T[]): T[] {
   return [...xs].sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : JSON.stringify(a) > JSON.stringify(b) ? 1 : 0));
 }
+
+/**
+ * A plain reference of event-time windows with a watermark: per batch, the watermark is the newest event time of the
+ * batches before minus `delayMs`; records older than it are late (dropped, counted); a record counts once in every
+ * window [start, start + windowMs) holding its time (starts multiples of `slideMs`); a window whose end is at or
+ * before the watermark is final: emitted then in `append` mode, and forgotten. `update` emits what a batch changed.
+ */
+export function eventWindowCountsRef(
+  batches: ReadonlyArray<ReadonlyArray<readonly [string, number]>>,
+  delayMs: number,
+  windowMs: number,
+  slideMs: number,
+  mode: 'append' | 'update',
+): Array<{ late: number; windows: Array<{ start: number; end: number; key: string; value: number }> }> {
+  let max = Number.NEGATIVE_INFINITY;
+  const open = new Map<string, { start: number; key: string; value: number }>();
+  return batches.map((batch) => {
+    const w = max - delayMs;
+    let late = 0;
+    const changed = new Set<string>();
+    for (const [key, t] of batch) {
+      if (t < w) {
+        late++;
+        continue;
+      }
+      for (let start = Math.floor(t / slideMs) * slideMs; start > t - windowMs; start -= slideMs) {
+        const id = JSON.stringify([key, start]);
+        const entry = open.get(id) ?? { start, key, value: 0 };
+        entry.value++;
+        open.set(id, entry);
+        changed.add(id);
+      }
+    }
+    for (const [, t] of batch) max = Math.max(max, t);
+    const windows: Array<{ start: number; end: number; key: string; value: number }> = [];
+    for (const [id, { start, key, value }] of open) {
+      const final = start + windowMs <= w;
+      if (mode === 'append' ? final : changed.has(id)) windows.push({ start, end: start + windowMs, key, value });
+      if (final) open.delete(id);
+    }
+    return { late, windows: windows.sort((a, b) => a.start - b.start || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)) };
+  });
+}
+
+/** Sorts event windows by start, then key. */
+export function sortedWindows<W extends { start: number; key: unknown }>(xs: readonly W[]): W[] {
+  return [...xs].sort(
+    (a, b) => a.start - b.start || (JSON.stringify(a.key) < JSON.stringify(b.key) ? -1 : JSON.stringify(a.key) > JSON.stringify(b.key) ? 1 : 0),
+  );
+}

@@ -1,6 +1,8 @@
 /**
  * The driver is a child process that gets SIGKILLed mid-stream, repeatedly, and restarted with the same checkpoint
- * folder: the Redis sink and the text files hold every input record exactly once, in order.
+ * folder: the Redis sink and the text files hold every input record exactly once, in order; windows (with and
+ * without an inverse function), updateStateByKey, mapWithState and event-time windows with a watermark after each restart equal what an uninterrupted run gives for the same
+ * batches.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -8,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventWindowCountsRef, sortedWindows } from './helpers.js';
 import { redisSkipReason, useRedisServer } from './redis-server.js';
 
 describe.skipIf(redisSkipReason !== undefined)(`driver killed mid-stream${redisSkipReason ? ` (skipped: ${redisSkipReason})` : ''}`, () => {
@@ -26,10 +29,11 @@ describe.skipIf(redisSkipReason !== undefined)(`driver killed mid-stream${redisS
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function startDriver(): { child: ChildProcess; batches: () => number } {
-    const child = spawn(process.execPath, ['test/fixtures/streaming-redis-job.mjs', url(), path.join(dir, 'ckpt'), path.join(dir, 'out', 'words')], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+  function startDriver(args = ['test/fixtures/streaming-redis-job.mjs', url(), path.join(dir, 'ckpt'), path.join(dir, 'out', 'words')]): {
+    child: ChildProcess;
+    batches: () => number;
+  } {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     children.push(child);
     let n = 0;
     child.stdout!.on('data', (d: Buffer) => {
@@ -88,5 +92,99 @@ describe.skipIf(redisSkipReason !== undefined)(`driver killed mid-stream${redisS
           ),
       );
     expect(lines).toEqual(input);
+  });
+
+  it('windows, updateStateByKey, mapWithState and event-time windows after SIGKILLs at random points equal a recomputation from the batches each run really cut', async () => {
+    const vocabulary = ['ant', 'bee', 'cat', 'dog', 'eel', 'fox', 'gnu'];
+    const input = Array.from({ length: 600 }, (_, i) => vocabulary[(i * i + 3 * i) % vocabulary.length]!);
+    const p = redis.pipeline();
+    // Event times drift 10 ms a record, jittered back by up to 90 ms (out of order).
+    const ts = input.map((_, i) => i * 10 - ((i * 37) % 7) * 15);
+    input.forEach((w, i) => p.xadd('win:in', '*', 'word', w, 'ts', String(ts[i])));
+    await p.exec();
+    const checkpoint = path.join(dir, 'ckpt-windows');
+    const args = ['test/fixtures/streaming-window-job.mjs', url(), checkpoint];
+    const killed: number[] = [];
+    for (const waitBatches of [4, 7, 5]) {
+      const { child, batches } = startDriver(args);
+      await until(() => batches() >= waitBatches, `${waitBatches} batches`);
+      await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 200)));
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await exited;
+      killed.push(await redis.xlen('batches'));
+    }
+    expect(killed[2]).toBeLessThan(input.length);
+    const { child, batches } = startDriver(args);
+    await until(async () => (await redis.xlen('batches')) >= input.length, 'every record in a batch');
+    // Past the last record by more than a window, so the windows that still hold it ran and committed.
+    const seen = batches();
+    await until(() => batches() >= seen + 25, 'a window length more of batches');
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await exited;
+
+    const byBatch = async (key: string): Promise<Map<number, string[][]>> => {
+      const m = new Map<number, string[][]>();
+      for (const [id, f] of (await redis.xrange(key, '-', '+')) as [string, string[]][]) {
+        const ms = Number(id.split('-')[0]);
+        m.set(ms, [...(m.get(ms) ?? []), f.filter((_, i) => i % 2 === 1)]);
+      }
+      return m;
+    };
+    const batchWords = await byBatch('batches');
+    expect([...batchWords.values()].flat().map(([w]) => w)).toEqual(input);
+    const counts = (fromMs: number, toMs: number) => {
+      const m = new Map<string, number>();
+      for (const [ms, ws] of batchWords) if (ms > fromMs && ms <= toMs) for (const [w] of ws) m.set(w!, (m.get(w!) ?? 0) + 1);
+      return [...m].sort(([a], [b]) => (a < b ? -1 : 1));
+    };
+    const asCounts = (entries: string[][] | undefined) =>
+      (entries ?? []).map(([w, n]): [string, number] => [w!, Number(n)]).sort(([a], [b]) => (a < b ? -1 : 1));
+    const commits = readdirSync(path.join(checkpoint, 'commits'))
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => JSON.parse(readFileSync(path.join(checkpoint, 'commits', f), 'utf8')).batch.ms as number)
+      .sort((a, b) => a - b);
+    const zeroMs = JSON.parse(readFileSync(path.join(checkpoint, 'metadata.json'), 'utf8')).zeroMs as number;
+    const inverse = await byBatch('win:inverse');
+    const plain = await byBatch('win:plain');
+    const state = await byBatch('state');
+    const mapWithState = await byBatch('mapWithState');
+    let checked = 0;
+    let spanning = 0;
+    for (const t of commits) {
+      expect(asCounts(state.get(t)), `state at ${t}`).toEqual(counts(-Infinity, t));
+      expect(asCounts(mapWithState.get(t)), `mapWithState at ${t}`).toEqual(counts(-Infinity, t));
+      if ((t - zeroMs) % 400 !== 0) continue;
+      const expected = counts(t - 4000, t);
+      expect(asCounts(inverse.get(t)), `inverse window at ${t}`).toEqual(expected);
+      expect(asCounts(plain.get(t)), `plain window at ${t}`).toEqual(expected);
+      checked++;
+      // A window that holds records cut before a kill as well as records cut after the restart (committed batch
+      // times jump over the time the driver was down).
+      const inWindow = commits.filter((c) => c > t - 4000 && c <= t);
+      const restart = inWindow.findIndex((c, i) => i > 0 && c - inWindow[i - 1]! > 200);
+      if (restart > 0 && inWindow.slice(0, restart).some((c) => batchWords.has(c)) && inWindow.slice(restart).some((c) => batchWords.has(c)))
+        spanning++;
+    }
+    expect(checked).toBeGreaterThan(10);
+    // Event-time windows (append mode) depend on the order of the batches with data only, not on the empty ones
+    // or on when the driver was down: every window the watermark closed, once, with its count, and the same
+    // records late, as a plain fold over the batches each run cut.
+    const dataBatches = [...batchWords.keys()]
+      .sort((a, b) => a - b)
+      .map((ms) => batchWords.get(ms)!.map(([w, t]): [string, number] => [w!, Number(t)]));
+    // The empty batches after the last record see the watermark it set, and emit what it closed.
+    const ref = eventWindowCountsRef([...dataBatches, []], 30, 100, 50, 'append');
+    const emitted = ((await redis.xrange('eventWindows', '-', '+')) as [string, string[]][]).map(([, f]) => ({
+      start: Number(f[3]),
+      end: Number(f[5]),
+      key: f[1]!,
+      value: Number(f[7]),
+    }));
+    expect(sortedWindows(emitted)).toEqual(sortedWindows(ref.flatMap((r) => r.windows)));
+    expect(ref.reduce((n, r) => n + r.late, 0)).toBeGreaterThan(0);
+    expect(emitted.length).toBeGreaterThan(20);
+    expect(spanning).toBeGreaterThan(0);
   });
 });

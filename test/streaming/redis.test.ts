@@ -53,19 +53,29 @@ describe.skipIf(redisSkipReason !== undefined)(`Redis Streams${redisSkipReason ?
     return done;
   }
 
-  it('direct mode reads entries in order, as { id, ms, fields }, at most maxPerBatch per batch', async () => {
-    await push('in:direct', WORDS);
-    const clock = new ManualClock(0);
-    const ssc = new StreamingContext(sc(), { batchInterval: 1000, clock });
-    const got: { id: string; ms: number; fields: Record<string, string> }[][] = [];
-    ssc.redisStream({ url: url(), key: 'in:direct', startId: '0', maxPerBatch: 6 }).foreachRDD(async (rdd) => void got.push(await rdd.collect()));
-    await runBatches(ssc, clock, 4, sc());
-    await ssc.stop({ stopContext: false });
-    expect(got.map((b) => b.length)).toEqual([6, 6, 4, 0]);
-    const expected = await stream('in:direct');
-    expect(got.flat().map((e) => [e.id, e.fields])).toEqual(expected);
-    for (const e of got.flat()) expect(e.ms).toBe(Number(e.id.split('-')[0]));
-  });
+  it.each(['eval', 'xrange'] as const)(
+    'direct mode (read with %s) reads entries in order, as { id, ms, fields }, at most maxPerBatch per batch',
+    async (readWith) => {
+      const key = `in:direct:${readWith}`;
+      await push(key, WORDS);
+      // Fields with quotes, backslashes, slashes and non-ASCII text survive the JSON slices of the script.
+      await redis.xadd(key, '*', 'word', 'q"u\\o/té 😀', 'len', '0');
+      const clock = new ManualClock(0);
+      const ssc = new StreamingContext(sc(), { batchInterval: 1000, clock });
+      const got: { id: string; ms: number; fields: Record<string, string> }[][] = [];
+      const submitted: number[] = [];
+      const off = sc().events.on('batchSubmitted', (e) => void submitted.push(e.records));
+      ssc.redisStream({ url: url(), key, startId: '0', maxPerBatch: 6, readWith }).foreachRDD(async (rdd) => void got.push(await rdd.collect()));
+      await runBatches(ssc, clock, 4, sc());
+      await ssc.stop({ stopContext: false });
+      off();
+      expect(got.map((b) => b.length)).toEqual([6, 6, 5, 0]);
+      expect(submitted).toEqual([6, 6, 5, 0]);
+      const expected = await stream(key);
+      expect(got.flat().map((e) => [e.id, e.fields])).toEqual(expected);
+      for (const e of got.flat()) expect(e.ms).toBe(Number(e.id.split('-')[0]));
+    },
+  );
 
   it('toRedis writes one entry per record with ids from the batch time, and a replayed batch writes nothing', async () => {
     const clock = new ManualClock(0);

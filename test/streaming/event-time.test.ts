@@ -1,0 +1,163 @@
+/**
+ * Event time: records carry their own time and arrive out of order; the watermark (newest event time of earlier
+ * batches minus the allowed delay) drops and counts late records; windows are by event time, across batches,
+ * emitted when the watermark closes them (append) or as they change (update), checked against a plain reference.
+ */
+import fc from 'fast-check';
+import type { WatermarkAdvancedEvent } from 'kindling';
+import { describe, expect, it } from 'vitest';
+import { collectBatches, eventWindowCountsRef, manual, sortedWindows, useStreamingContext } from './helpers.js';
+
+type Ev = [string, number];
+
+describe('event time and watermarks (manual clock)', () => {
+  const { sc } = useStreamingContext();
+
+  it('records older than the watermark are dropped and counted; out-of-order records within the delay are kept', async () => {
+    const { ssc, tick } = manual(sc());
+    const q: Ev[][] = [
+      [
+        ['a', 1000],
+        ['b', 3000],
+        ['c', 2000],
+      ],
+      [
+        ['late', 500],
+        ['d', 1500],
+        ['e', 6000],
+      ],
+      [
+        ['late', 3500],
+        ['f', 4500],
+        ['g', 4000],
+      ],
+    ];
+    const events = ssc.queueStream(q).withWatermark(([, t]) => t, '2s');
+    const kept = collectBatches(events);
+    const marks: WatermarkAdvancedEvent[] = [];
+    const off = sc().events.on('watermarkAdvanced', (e) => void marks.push(e));
+    await ssc.start();
+    await tick(3);
+    await ssc.stop({ stopContext: false });
+    off();
+    expect(kept.map(([t, xs]) => [t, xs.map(([k]) => k).sort()])).toEqual([
+      [1000, ['a', 'b', 'c']],
+      [2000, ['d', 'e']],
+      [3000, ['f', 'g']],
+    ]);
+    // Batch 1 has no watermark yet; batch 2's is 3000 - 2000; batch 3's is 6000 - 2000 (4000 itself is not late).
+    expect(marks.map((m) => [m.batch.ms, m.watermarkMs, m.nextWatermarkMs, m.lateRecords])).toEqual([
+      [1000, Number.NEGATIVE_INFINITY, 1000, 0],
+      [2000, 1000, 4000, 1],
+      [3000, 4000, 4000, 1],
+    ]);
+    expect(events.lateRecords).toBe(2);
+    expect(events.watermarkMs).toBe(4000);
+  });
+
+  it('an event-time window gathers its records from several batches and is emitted once the watermark passes its end', async () => {
+    const { ssc, tick } = manual(sc());
+    // Tumbling 10 s windows by event time, delay 5 s; the batches arrive every second with times out of order.
+    const q: Ev[][] = [
+      [
+        ['x', 2000],
+        ['x', 12_000],
+      ],
+      [
+        ['x', 8000],
+        ['y', 9000],
+      ],
+      [['x', 21_000]],
+      [['x', 9500]],
+      [['y', 30_000]],
+    ];
+    const counts = ssc
+      .queueStream(q)
+      .withWatermark(([, t]) => t, '5s')
+      .reduceByKeyAndEventWindow(
+        ([k]) => [k, 1],
+        (a: number, b: number) => a + b,
+        { window: '10s' },
+      );
+    const out = collectBatches(counts);
+    await ssc.start();
+    await tick(q.length);
+    await ssc.stop({ stopContext: false });
+    // Watermarks per batch: -inf, 7000, 7000, 16000 (9500 is late), 16000. Window [0, 10000) closes at batch 4.
+    expect(out.map(([t, ws]) => [t, sortedWindows(ws)])).toEqual([
+      [1000, []],
+      [2000, []],
+      [3000, []],
+      [
+        4000,
+        [
+          { start: 0, end: 10_000, key: 'x', value: 2 },
+          { start: 0, end: 10_000, key: 'y', value: 1 },
+        ],
+      ],
+      [5000, []],
+    ]);
+  });
+
+  const scenario = fc.record({
+    // Times drift forward batch by batch, with jitter both ways: some records arrive out of order, some late.
+    batches: fc.array(fc.array(fc.tuple(fc.constantFrom('a', 'b', 'c'), fc.integer({ min: -3000, max: 1500 })), { maxLength: 6 }), {
+      minLength: 1,
+      maxLength: 10,
+    }),
+    delayMs: fc.constantFrom(0, 500, 1000, 2500),
+    windowSlides: fc.integer({ min: 1, max: 3 }),
+    slideMs: fc.constantFrom(500, 1000),
+    mode: fc.constantFrom('append' as const, 'update' as const),
+  });
+
+  it('equals the plain reference over random out-of-order batches, sliding and tumbling, append and update (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(scenario, async ({ batches, delayMs, windowSlides, slideMs, mode }) => {
+        const timed: Ev[][] = batches.map((b, i) => b.map(([k, jitter]): Ev => [k, Math.max(0, (i + 1) * 1000 + jitter)]));
+        const windowMs = windowSlides * slideMs;
+        const { ssc, tick } = manual(sc(), 1000);
+        const events = ssc.queueStream(timed.map((b) => [...b])).withWatermark(([, t]) => t, delayMs);
+        const windows = events
+          .reduceByKeyAndEventWindow(
+            ([k]) => [k, 1],
+            (a: number, b: number) => a + b,
+            { window: windowMs, slide: slideMs, outputMode: mode, partitions: 3 },
+          )
+          .checkpoint(2000);
+        const out = collectBatches(windows);
+        const late: number[] = [];
+        const off = sc().events.on('watermarkAdvanced', (e) => void late.push(e.lateRecords));
+        await ssc.start();
+        await tick(timed.length);
+        await ssc.stop({ stopContext: false });
+        off();
+        const ref = eventWindowCountsRef(timed, delayMs, windowMs, slideMs, mode);
+        expect(out.map(([, ws]) => sortedWindows(ws))).toEqual(ref.map((r) => r.windows));
+        expect(late).toEqual(ref.map((r) => r.late));
+      }),
+      { numRuns: 15 },
+    );
+  });
+
+  it('refuses a window that is not a multiple of its slide, an unknown output mode, and an event-time function using an undeclared name', () => {
+    const { ssc } = manual(sc());
+    const events = ssc.queueStream<Ev>([]).withWatermark(([, t]) => t, '1s');
+    expect(() =>
+      events.reduceByKeyAndEventWindow(
+        ([k]) => [k, 1],
+        (a: number, b: number) => a + b,
+        { window: 3000, slide: 2000 },
+      ),
+    ).toThrow(/multiple of slide/);
+    expect(() =>
+      events.reduceByKeyAndEventWindow(
+        ([k]) => [k, 1],
+        (a: number, b: number) => a + b,
+        { window: 3000, outputMode: 'complete' as 'append' },
+      ),
+    ).toThrow(/outputMode/);
+    const offset = 5;
+    expect(() => ssc.queueStream<Ev>([]).withWatermark(([, t]) => t + offset, '1s')).toThrow(/offset/);
+  });
+});

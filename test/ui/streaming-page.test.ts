@@ -1,0 +1,86 @@
+/// <reference lib="dom" />
+/**
+ * The Streaming page in a real browser (Debian's chromium via playwright-core, like browser.test.ts): batches of a
+ * running StreamingContext appear live, without reloading, with their records, and the statistics agree with the
+ * batch events on the bus. In CI the browser must be there (.ci/run installs it).
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { type BatchCompletedEvent, Context, StreamingContext } from 'kindling';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const haveBrowser = existsSync(CHROMIUM);
+if (!haveBrowser && process.env.CI) throw new Error(`CI must run the browser tests, but ${CHROMIUM} is missing (.ci/run installs chromium)`);
+
+/** UPDATE_UI_SCREENSHOTS=1 writes docs/ui/streaming.png. */
+async function shot(page: Page): Promise<void> {
+  if (process.env.UPDATE_UI_SCREENSHOTS !== '1') return;
+  const dir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../docs/ui');
+  mkdirSync(dir, { recursive: true });
+  await page.screenshot({ path: path.join(dir, 'streaming.png'), fullPage: true });
+}
+
+describe.skipIf(!haveBrowser)(`Streaming page in Chromium${haveBrowser ? '' : ` (skipped: ${CHROMIUM} not found)`}`, () => {
+  let browser: Browser;
+  let page: Page;
+  let sc: Context;
+  let url: string;
+  beforeAll(async () => {
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+    page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+    sc = new Context({ master: 'local[2]', progress: false, hints: false, appName: 'streaming-ui', ui: { port: 0 } });
+    url = (await sc.uiWebUrl())!;
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await sc?.stop();
+  });
+
+  it('says so before any StreamingContext, then shows batches appear live with their records and delays', async () => {
+    await page.goto(`${url}/streaming/`);
+    await page.locator('#no-streaming').waitFor();
+    const ssc = new StreamingContext(sc, { batchInterval: 200 });
+    // Batch i holds 10 * (i + 1) records, then the queue runs dry (empty batches).
+    const queue = Array.from({ length: 6 }, (_, i) => Array.from({ length: 10 * (i + 1) }, (_, j) => `r${i}-${j}`));
+    const completed: BatchCompletedEvent[] = [];
+    const off = sc.events.on('batchCompleted', (e) => void completed.push(e));
+    ssc.queueStream(queue).foreachRDD(async (rdd) => void (await rdd.count()));
+    await ssc.start();
+    // The page was loaded before the stream started; the live stream must bring it in.
+    await page.locator('#streaming-stats').waitFor({ timeout: 20_000 });
+    await page.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
+    await page.waitForFunction(() => document.querySelectorAll('#completed-batches tbody tr').length >= 8, undefined, { timeout: 30_000 });
+    expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
+    await shot(page);
+    await ssc.stop({ stopContext: false, graceful: true });
+    off();
+    await page.waitForFunction(() => (document.getElementById('streaming-summary')?.textContent ?? '').startsWith('Stopped'), undefined, {
+      timeout: 10_000,
+    });
+    const rows = await page
+      .locator('#completed-batches tbody tr')
+      .evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')));
+    // Newest first; the records column of each batch is what its batchCompleted event said.
+    const byId = new Map(completed.map((e) => [e.batch.id, e.records]));
+    expect(rows.length).toBe(completed.length);
+    for (const r of rows) {
+      const id = Number(/#(\d+)/.exec(r[0]!)![1]);
+      expect(Number(r[1]!.replace(/,/g, ''))).toBe(byId.get(id));
+      expect(r[6]).toBe('1/1');
+      expect(r[9]).toBe('COMPLETED');
+    }
+    const total = completed.reduce((n, e) => n + e.records, 0);
+    expect(total).toBe(10 * (1 + 2 + 3 + 4 + 5 + 6));
+    expect(await page.locator('#streaming-summary').innerText()).toContain(
+      `${completed.length} completed batches, ${total.toLocaleString('en-US')} records`,
+    );
+    // Four metrics with a timeline each; processing time is drawn against the batch interval.
+    expect(await page.locator('#streaming-stats tbody tr').count()).toBe(4);
+    expect(await page.locator('#streaming-stats svg.sparkline polyline').count()).toBe(4);
+    expect(await page.locator('#streaming-stats svg.sparkline line.interval').count()).toBe(1);
+    expect(await page.locator('#nav a.active').innerText()).toBe('Streaming');
+  });
+});
