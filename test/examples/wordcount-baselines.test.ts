@@ -15,7 +15,7 @@ describe('word-count baselines', () => {
   const tmp = useTempDir('wc-baselines');
 
   it('count the same tokens on random texts', () => {
-    const word = fc.stringMatching(/^[a-cé€😀]{0,4}$/);
+    const word = fc.array(fc.constantFrom('a', 'b', 'c', 'é', '€', '😀'), { maxLength: 4 }).map((cs) => cs.join(''));
     const line = fc.array(word, { maxLength: 6 }).map((ws) => ws.join(' '));
     fc.assert(
       fc.property(fc.array(line, { maxLength: 30 }), fc.boolean(), (lines, finalNewline) => {
