@@ -23,7 +23,7 @@ import {
   type Pair,
 } from '../rdd/index.js';
 import { compileAggregator } from '../shuffle/aggregator.js';
-import { encodeBuckets } from '../shuffle/bucket-codec.js';
+import { buffersOf, encodeBuckets } from '../shuffle/bucket-codec.js';
 import { FetchFailedError } from '../shuffle/fetch-failed.js';
 import type { ShuffleManager } from '../shuffle/shuffle-manager.js';
 import { writeShuffleOutput } from '../shuffle/shuffle-writer.js';
@@ -155,6 +155,8 @@ export class Executor {
    * may move rather than copy (a thread transfers them; a network transport sends them as they are).
    */
   serveBuckets(shuffleId: number, mapIds: readonly number[], reduceId: number): ReturnType<typeof encodeBuckets> {
+    const stored = this.shuffles.fetchEncoded?.(shuffleId, mapIds, reduceId);
+    if (stored !== undefined) return { encoded: stored, transfer: buffersOf(stored) };
     return encodeBuckets(this.shuffles.fetchBuckets(shuffleId, mapIds, reduceId));
   }
 

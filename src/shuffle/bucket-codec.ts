@@ -16,6 +16,9 @@ import type { Pair } from './combine.js';
 type Column =
   | { readonly kind: 'i32'; readonly data: Int32Array }
   | { readonly kind: 'f64'; readonly data: Float64Array }
+  /** Arrays of `width` numbers each, row after row. */
+  | { readonly kind: 'i32rows'; readonly width: number; readonly data: Int32Array }
+  | { readonly kind: 'f64rows'; readonly width: number; readonly data: Float64Array }
   | { readonly kind: 'null' }
   | { readonly kind: 'undefined' }
   | { readonly kind: 'any'; readonly data: unknown[] };
@@ -27,17 +30,40 @@ export interface EncodedBucket {
   readonly values: Column;
 }
 
+/** Longest array encoded as a row of numbers. */
+const MAX_ROW = 16;
+
 /** Encodes buckets for posting; returns the buffers to transfer with them. */
 export function encodeBuckets(buckets: readonly (readonly Pair[])[]): { encoded: EncodedBucket[]; transfer: ArrayBuffer[] } {
+  const encoded = buckets.map(encodeBucket);
+  return { encoded, transfer: buffersOf(encoded) };
+}
+
+/** One bucket as columns (its typed arrays are its own: nothing else refers to them). */
+export function encodeBucket(b: readonly Pair[]): EncodedBucket {
+  return { length: b.length, keys: encodeColumn(b, 0), values: encodeColumn(b, 1) };
+}
+
+/** The typed arrays' buffers of `encoded`, which a transport may move instead of copying. */
+export function buffersOf(encoded: readonly EncodedBucket[]): ArrayBuffer[] {
   const transfer: ArrayBuffer[] = [];
-  const encoded = buckets.map((b): EncodedBucket => {
-    const keys = encodeColumn(b, 0);
-    const values = encodeColumn(b, 1);
-    if (keys.kind === 'i32' || keys.kind === 'f64') transfer.push(keys.data.buffer as ArrayBuffer);
-    if (values.kind === 'i32' || values.kind === 'f64') transfer.push(values.data.buffer as ArrayBuffer);
-    return { length: b.length, keys, values };
-  });
-  return { encoded, transfer };
+  for (const e of encoded) {
+    if ('data' in e.keys && !Array.isArray(e.keys.data)) transfer.push(e.keys.data.buffer as ArrayBuffer);
+    if ('data' in e.values && !Array.isArray(e.values.data)) transfer.push(e.values.data.buffer as ArrayBuffer);
+  }
+  return transfer;
+}
+
+/** A copy of a stored encoded bucket whose typed arrays may be transferred without detaching the stored ones. */
+export function copyEncoded(e: EncodedBucket): EncodedBucket {
+  const copy = (c: Column): Column => ('data' in c && !Array.isArray(c.data) ? ({ ...c, data: c.data.slice() } as Column) : c);
+  return { length: e.length, keys: copy(e.keys), values: copy(e.values) };
+}
+
+/** Estimated heap and buffer bytes an encoded bucket holds (its `any` columns estimated as the cache does). */
+export function encodedBytes(e: EncodedBucket, estimate: (xs: unknown[]) => number): number {
+  const of = (c: Column): number => ('data' in c ? (Array.isArray(c.data) ? estimate(c.data) : 64 + c.data.byteLength) : 0);
+  return 64 + of(e.keys) + of(e.values);
 }
 
 function encodeColumn(b: readonly Pair[], side: 0 | 1): Column {
@@ -66,9 +92,49 @@ function encodeColumn(b: readonly Pair[], side: 0 | 1): Column {
   }
   if (nulls) return { kind: 'null' };
   if (undefineds) return { kind: 'undefined' };
+  const rows = n > 0 ? encodeRows(b, side) : undefined;
+  if (rows !== undefined) return rows;
   const data = new Array<unknown>(n);
   for (let i = 0; i < n; i++) data[i] = b[i]![side];
   return { kind: 'any', data };
+}
+
+/** Arrays of one small length holding only numbers, as one typed array; undefined for any other column. */
+function encodeRows(b: readonly Pair[], side: 0 | 1): Column | undefined {
+  const n = b.length;
+  const first = b[0]![side];
+  if (!Array.isArray(first) || first.length === 0 || first.length > MAX_ROW) return undefined;
+  const width = first.length;
+  let ints = true;
+  for (let i = 0; i < n; i++) {
+    const row = b[i]![side];
+    if (!Array.isArray(row) || row.length !== width) return undefined;
+    for (let j = 0; j < width; j++) {
+      // `in` refuses holes, which a rebuilt array would fill with undefined.
+      const x: unknown = row[j];
+      if (typeof x !== 'number' || !(j in row)) return undefined;
+      if (ints && ((x | 0) !== x || (x === 0 && 1 / x < 0))) ints = false;
+    }
+  }
+  const data = ints ? new Int32Array(n * width) : new Float64Array(n * width);
+  for (let i = 0, at = 0; i < n; i++) {
+    const row = b[i]![side] as number[];
+    for (let j = 0; j < width; j++) data[at++] = row[j]!;
+  }
+  return ints ? { kind: 'i32rows', width, data: data as Int32Array } : { kind: 'f64rows', width, data: data as Float64Array };
+}
+
+/** The arrays of a row column, one per record. */
+function decodeRows(c: { readonly width: number; readonly data: Int32Array | Float64Array }, n: number): unknown[] {
+  const out = new Array<unknown>(n);
+  const { width, data } = c;
+  for (let i = 0, at = 0; i < n; i++) {
+    // Pushed rather than preallocated, so that the array is packed, as a cloned one is.
+    const row: number[] = [];
+    for (let j = 0; j < width; j++) row.push(data[at++]!);
+    out[i] = row;
+  }
+  return out;
 }
 
 /** The pairs of a bucket that {@link encodeBuckets} encoded (after its trip through postMessage). */
@@ -77,8 +143,8 @@ export function decodeBucket(e: EncodedBucket): Pair[] {
   const out = new Array<Pair>(n);
   const k = e.keys;
   const v = e.values;
-  const kd = 'data' in k ? k.data : undefined;
-  const vd = 'data' in v ? v.data : undefined;
+  const kd = k.kind === 'i32rows' || k.kind === 'f64rows' ? decodeRows(k, n) : 'data' in k ? k.data : undefined;
+  const vd = v.kind === 'i32rows' || v.kind === 'f64rows' ? decodeRows(v, n) : 'data' in v ? v.data : undefined;
   const kc = k.kind === 'null' ? null : undefined;
   const vc = v.kind === 'null' ? null : undefined;
   for (let i = 0; i < n; i++) {
