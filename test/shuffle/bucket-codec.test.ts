@@ -157,7 +157,7 @@ describe('programs over numeric and row keys give the reference results on local
             .parallelize(kvs, 3)
             .reduceByKey((a, b) => a + b, 2)
             .collect();
-          const refSums = new Map<string, [unknown, number]>();
+          const refSums = new Map<unknown, [unknown, number]>();
           for (const [k, v] of kvs) {
             const id = keyId(k);
             const g = refSums.get(id);
