@@ -48,6 +48,10 @@ export class KeyTable<G> {
     }
   }
 
+  get size(): number {
+    return this.#keys.length;
+  }
+
   /** The groups in the order their keys were added (the table's own array: read it, do not change it). */
   groups(): G[] {
     return this.#groups;
@@ -79,6 +83,75 @@ export class KeyTable<G> {
       slots[i] = e + 1;
     }
     this.#slots = slots;
+  }
+}
+
+/**
+ * A hash table from int32 keys to groups (open addressing, linear probing, load at most 1/2): the keys live in an
+ * Int32Array next to their slots, so a lookup touches no object until it finds its group. `-0` is stored as 0.
+ */
+export class IntTable<G> {
+  /** 0 for an empty slot, else 1 + the entry's index. */
+  #slots = new Int32Array(INITIAL_SLOTS);
+  #keys = new Int32Array(INITIAL_SLOTS);
+  /**
+   * 32 - log2(slots): a key's first slot is the top bits of the key times 2^32/phi (Fibonacci hashing), so keys that
+   * are multiples of a power of two spread as well as consecutive ones.
+   */
+  #shift = 32 - Math.log2(INITIAL_SLOTS);
+  readonly #groups: G[] = [];
+  #missSlot = -1;
+
+  get size(): number {
+    return this.#groups.length;
+  }
+
+  /** The group of `key` (an int32), or undefined; after a miss, {@link addAfterMiss} adds that key's group. */
+  get(key: number): G | undefined {
+    const slots = this.#slots;
+    const keys = this.#keys;
+    const mask = slots.length - 1;
+    for (let i = Math.imul(key, 0x9e3779b1) >>> this.#shift; ; i = (i + 1) & mask) {
+      const s = slots[i]!;
+      if (s === 0) {
+        this.#missSlot = i;
+        return undefined;
+      }
+      if (keys[i] === key) return this.#groups[s - 1];
+    }
+  }
+
+  /** The groups in the order their keys were added (the table's own array: read it, do not change it). */
+  groups(): G[] {
+    return this.#groups;
+  }
+
+  /** Adds `group` for `key`, which the immediately preceding {@link get} did not find. */
+  addAfterMiss(group: G, key: number): void {
+    const e = this.#groups.length;
+    this.#groups.push(group);
+    this.#slots[this.#missSlot] = e + 1;
+    this.#keys[this.#missSlot] = key;
+    this.#missSlot = -1;
+    if (2 * (e + 1) > this.#slots.length) this.#grow();
+  }
+
+  #grow(): void {
+    const oldSlots = this.#slots;
+    const oldKeys = this.#keys;
+    const slots = new Int32Array(oldSlots.length * 2);
+    const keys = new Int32Array(oldSlots.length * 2);
+    const mask = slots.length - 1;
+    const shift = --this.#shift;
+    for (let j = 0; j < oldSlots.length; j++) {
+      if (oldSlots[j] === 0) continue;
+      let i = Math.imul(oldKeys[j]!, 0x9e3779b1) >>> shift;
+      while (slots[i] !== 0) i = (i + 1) & mask;
+      slots[i] = oldSlots[j]!;
+      keys[i] = oldKeys[j]!;
+    }
+    this.#slots = slots;
+    this.#keys = keys;
   }
 }
 
