@@ -54,6 +54,20 @@ export function buffersOf(encoded: readonly EncodedBucket[]): ArrayBuffer[] {
   return transfer;
 }
 
+/**
+ * `xs` as an encoded bucket when every element is a pair (a plain array of exactly two present items) and one of
+ * the two columns has a compact form; otherwise undefined (the structured clone of `xs` is then as good). For
+ * results of actions: a task collecting numeric pairs sends two typed arrays instead of a clone per pair.
+ */
+export function encodePairs(xs: readonly unknown[]): EncodedBucket | undefined {
+  for (let i = 0; i < xs.length; i++) {
+    const x = xs[i];
+    if (!Array.isArray(x) || x.length !== 2 || !(0 in x) || !(1 in x)) return undefined;
+  }
+  const e = encodeBucket(xs as Pair[]);
+  return e.keys.kind === 'any' && e.values.kind === 'any' ? undefined : e;
+}
+
 /** A copy of a stored encoded bucket whose typed arrays may be transferred without detaching the stored ones. */
 export function copyEncoded(e: EncodedBucket): EncodedBucket {
   const copy = (c: Column): Column => ('data' in c && !Array.isArray(c.data) ? ({ ...c, data: c.data.slice() } as Column) : c);

@@ -4,7 +4,7 @@
  * rows that only look like rows, strings, structural keys, mixed), whether the bucket crossed to a peer or was
  * read from this worker's store. The memory engine keeps every stored map output in this form, so the same
  * programs must give the same results with it as the records themselves would (checked end to end on
- * local[2] against a plain-JS reference).
+ * local[2] against a plain-JS reference). Long results made of pairs reach the driver in the same form.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -169,6 +169,29 @@ describe('programs over numeric and row keys give the reference results on local
         },
       ),
       { numRuns: 30 },
+    );
+  });
+});
+
+describe('results of actions made of pairs reach the driver as they were', () => {
+  const ctx = useContext('local[2]');
+
+  it('collect of long lists of pairs of every kind (packed as columns from 512 elements) and of near-pairs', async () => {
+    // One column kind per list, so that most lists have a compact form; some elements are not pairs at all.
+    const list = fc.tuple(column, column, fc.integer({ min: 0, max: 1500 })).chain(([k, v, n]) =>
+      fc.array(
+        fc.tuple(k, v).map((kv) => kv as unknown),
+        { minLength: n, maxLength: n },
+      ),
+    );
+    const nearPair = fc.constantFrom<unknown>([1], [1, 2, 3], 7, 'ab', { 0: 1, 1: 2, length: 2 });
+    await fc.assert(
+      fc.asyncProperty(list, fc.option(fc.tuple(nearPair, fc.nat()), { nil: undefined }), async (xs, odd) => {
+        if (odd !== undefined && xs.length > 0) xs[odd[1] % xs.length] = odd[0];
+        // One slice: the whole list is one task's result.
+        expect(await ctx().parallelize(xs, 1).collect()).toEqual(structuredClone(xs));
+      }),
+      { numRuns: 60 },
     );
   });
 });
