@@ -68,6 +68,51 @@ export function encodePairs(xs: readonly unknown[]): EncodedBucket | undefined {
   return e.keys.kind === 'any' && e.values.kind === 'any' ? undefined : e;
 }
 
+/**
+ * One encoded bucket holding the records of `parts` in order. Parts whose columns have the same kind (ints and
+ * doubles mixed become doubles, rows of one width likewise) are joined column by column; any other mix is decoded
+ * and encoded again as a whole.
+ */
+export function concatEncoded(parts: readonly EncodedBucket[]): EncodedBucket {
+  const nonEmpty = parts.filter((p) => p.length > 0);
+  if (nonEmpty.length === 0) return encodeBucket([]);
+  if (nonEmpty.length === 1) return nonEmpty[0]!;
+  const length = nonEmpty.reduce((n, p) => n + p.length, 0);
+  const keys = concatColumns(nonEmpty.map((p) => p.keys));
+  const values = concatColumns(nonEmpty.map((p) => p.values));
+  if (keys === undefined || values === undefined) return encodeBucket(nonEmpty.flatMap(decodeBucket));
+  return { length, keys, values };
+}
+
+function concatColumns(cols: readonly Column[]): Column | undefined {
+  const kinds = new Set(cols.map((c) => c.kind));
+  const widths = new Set(cols.map((c) => ('width' in c ? c.width : 0)));
+  if (widths.size > 1) return undefined;
+  const width = [...widths][0]!;
+  const typed = (Kind: typeof Int32Array | typeof Float64Array): Int32Array | Float64Array => {
+    const total = cols.reduce((n, c) => n + (c as { data: Int32Array | Float64Array }).data.length, 0);
+    const out = new Kind(total);
+    let at = 0;
+    for (const c of cols) {
+      const d = (c as { data: Int32Array | Float64Array }).data;
+      out.set(d, at);
+      at += d.length;
+    }
+    return out;
+  };
+  if (kinds.size === 1) {
+    const kind = cols[0]!.kind;
+    if (kind === 'null' || kind === 'undefined') return cols[0];
+    if (kind === 'any') return { kind, data: cols.flatMap((c) => (c as { data: unknown[] }).data) };
+    if (kind === 'i32' || kind === 'i32rows') return { kind, width, data: typed(Int32Array) } as Column;
+    return { kind, width, data: typed(Float64Array) } as Column;
+  }
+  // Int32 parts among doubles: the doubles' form holds every int32 exactly.
+  if ([...kinds].every((k) => k === 'i32' || k === 'f64')) return { kind: 'f64', data: typed(Float64Array) as Float64Array };
+  if ([...kinds].every((k) => k === 'i32rows' || k === 'f64rows')) return { kind: 'f64rows', width, data: typed(Float64Array) as Float64Array };
+  return undefined;
+}
+
 /** A copy of a stored encoded bucket whose typed arrays may be transferred without detaching the stored ones. */
 export function copyEncoded(e: EncodedBucket): EncodedBucket {
   const copy = (c: Column): Column => ('data' in c && !Array.isArray(c.data) ? ({ ...c, data: c.data.slice() } as Column) : c);

@@ -15,7 +15,7 @@
 import path from 'node:path';
 import { rmSync } from 'node:fs';
 import type { Bucket, MapStatus } from './wire.js';
-import { copyEncoded, decodeBucket, encodeBucket, encodedBytes, type EncodedBucket } from './bucket-codec.js';
+import { concatEncoded, copyEncoded, decodeBucket, encodeBucket, encodedBytes, type EncodedBucket } from './bucket-codec.js';
 import { compareKeys } from '../core/keys.js';
 import { estimateSize } from '../storage/size-estimator.js';
 import type { Pair } from './combine.js';
@@ -47,6 +47,12 @@ interface MapOutput {
 
 /** Re-estimate the average record size every this many records (estimating each record would cost too much). */
 const SAMPLE_EVERY = 1024;
+/**
+ * Records of one bucket encoded together while a map task writes (memory engine): the pairs then live only for
+ * a few thousand records (dying young, cheaply) instead of until the task ends (promoted, then traced and freed
+ * by full collections).
+ */
+const CHUNK = 4096;
 
 export class SpillingShuffleManager implements ShuffleManager {
   readonly #outputs = new Map<number, Map<number, MapOutput>>();
@@ -57,6 +63,11 @@ export class SpillingShuffleManager implements ShuffleManager {
 
   writer(shuffleId: number, mapId: number, numReducers: number): MapOutputWriter {
     const buckets: Pair[][] = Array.from({ length: numReducers }, () => []);
+    /** Earlier records of each bucket, encoded CHUNK at a time. */
+    const chunks: EncodedBucket[][] = Array.from({ length: numReducers }, () => []);
+    const chunked = !this.options.writeAllToDisk;
+    /** All records of bucket r written so far, as pairs. */
+    const recordsOf = (r: number): Pair[] => (chunks[r]!.length === 0 ? buckets[r]! : [...chunks[r]!.flatMap(decodeBucket), ...buckets[r]!]);
     const runs: string[][] = Array.from({ length: numReducers }, () => []);
     const counts = new Array<number>(numReducers).fill(0);
     const budget = this.options.budget;
@@ -67,12 +78,13 @@ export class SpillingShuffleManager implements ShuffleManager {
     let stored: EncodedBucket[] | undefined;
     const spill = (): void => {
       for (let r = 0; r < numReducers; r++) {
-        const b = stored !== undefined ? decodeBucket(stored[r]!) : buckets[r]!;
+        const b = stored !== undefined ? decodeBucket(stored[r]!) : recordsOf(r);
         if (b.length === 0) continue;
         const file = path.join(this.options.dir, `shuffle_${shuffleId}_${mapId}_${r}.run${runIndex}`);
         writeSortedRun(file, b);
         runs[r]!.push(file);
         buckets[r] = [];
+        chunks[r] = [];
         if (stored !== undefined) stored[r] = encodeBucket([]);
       }
       runIndex++;
@@ -92,7 +104,12 @@ export class SpillingShuffleManager implements ShuffleManager {
     };
     return {
       add: (reduceId, kv) => {
-        buckets[reduceId]!.push(kv);
+        const b = buckets[reduceId]!;
+        b.push(kv);
+        if (chunked && b.length === CHUNK) {
+          chunks[reduceId]!.push(encodeBucket(b));
+          buckets[reduceId] = [];
+        }
         counts[reduceId]!++;
         if (buffered % SAMPLE_EVERY === 0) {
           const size = estimateSize([kv]) - 16; // minus the estimator's array overhead, plus the bucket slot
@@ -107,9 +124,15 @@ export class SpillingShuffleManager implements ShuffleManager {
       },
       close: (): MapStatus => {
         if (this.options.writeAllToDisk) spill();
-        else if (runIndex > 0) for (const b of buckets) b.sort((a, c) => compare(a, c));
-        stored = buckets.map(encodeBucket);
+        else if (runIndex > 0) {
+          for (let r = 0; r < numReducers; r++) {
+            buckets[r] = recordsOf(r).sort((a, c) => compare(a, c));
+            chunks[r] = [];
+          }
+        }
+        stored = buckets.map((b, r) => concatEncoded([...chunks[r]!, encodeBucket(b)]));
         buckets.fill([]);
+        chunks.fill([]);
         let bytes = 0;
         for (const e of stored) bytes += e.length === 0 ? 0 : encodedBytes(e, estimateSize);
         budget?.update(consumer, bytes);

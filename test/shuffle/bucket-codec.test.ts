@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeBucket, encodeBucket, encodeBuckets } from '../../src/shuffle/bucket-codec.js';
+import { concatEncoded, decodeBucket, encodeBucket, encodeBuckets } from '../../src/shuffle/bucket-codec.js';
 import { SpillingShuffleManager } from '../../src/shuffle/spilling-shuffle-manager.js';
 import { MemoryBudget } from '../../src/shuffle/memory-budget.js';
 import type { Pair } from '../../src/shuffle/combine.js';
@@ -68,6 +68,35 @@ describe('bucket codec', () => {
       }),
       { numRuns: 500 },
     );
+  });
+
+  it('joins encoded parts into one bucket of all their records, whatever the parts hold', () => {
+    fc.assert(
+      fc.property(fc.array(bucket, { maxLength: 5 }), (parts) => {
+        const joined = concatEncoded(parts.map(encodeBucket));
+        expect(decodeBucket(structuredClone(joined))).toEqual(structuredClone(parts.flat()));
+      }),
+      { numRuns: 500 },
+    );
+    // Ints then doubles stay one typed column.
+    expect(concatEncoded([encodeBucket([[1, 2]]), encodeBucket([[1.5, 2]])]).keys.kind).toBe('f64');
+  });
+
+  it('a map task writing many records per bucket, whose kinds change on the way, stores them all in order', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'kindling-codec-'));
+    try {
+      const manager = new SpillingShuffleManager({ workerIndex: 0, dir, spillBytes: 1 << 30, writeAllToDisk: false });
+      const records: Pair[] = [];
+      for (let i = 0; i < 30_000; i++)
+        records.push(i < 9000 ? [i, i] : i < 17_000 ? [i / 7, [i, -i]] : i < 25_000 ? [`k${i}`, null] : [[i, i], i / 3]);
+      const w = manager.writer(3, 0, 2);
+      records.forEach((kv, i) => w.add(i % 2, kv));
+      w.close();
+      for (const r of [0, 1]) expect(manager.fetchBuckets(3, [0], r)[0]).toEqual(records.filter((_, i) => i % 2 === r));
+      manager.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('keeps numeric pairs and rows of numbers in typed arrays', () => {
