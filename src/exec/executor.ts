@@ -23,7 +23,7 @@ import {
   type Pair,
 } from '../rdd/index.js';
 import { compileAggregator } from '../shuffle/aggregator.js';
-import { buffersOf, encodeBuckets } from '../shuffle/bucket-codec.js';
+import { buffersOf, decodeRange, encodeBuckets, type EncodedBucket } from '../shuffle/bucket-codec.js';
 import { FetchFailedError } from '../shuffle/fetch-failed.js';
 import type { ShuffleManager } from '../shuffle/shuffle-manager.js';
 import { writeShuffleOutput } from '../shuffle/shuffle-writer.js';
@@ -33,7 +33,7 @@ import { estimateSize } from '../storage/size-estimator.js';
 import { ENGINES, type WorkerServices } from './engines.js';
 import { STAGES_CACHED, type TaskMessage, type TaskMetrics, type TaskOutcome, type WorkerInit } from './protocol.js';
 import { ShuffleFetcher, type PeerShuffleService } from './shuffle-fetcher.js';
-import { FetchedInput } from '../shuffle/fetched-input.js';
+import { FetchedInput, type FetchedBucket } from '../shuffle/fetched-input.js';
 import { workerMemoryBudget } from '../shuffle/memory-budget.js';
 import { taskRuntime, type TaskRuntime } from './task-runtime.js';
 import { PerformanceObserver } from 'node:perf_hooks';
@@ -55,9 +55,10 @@ function observeGc(): void {
 const WRITE_SAMPLE_EVERY = 64;
 
 /** Up to three keys of the task's shuffle input, as short JSON: they name a skewed key in the UI. */
-function keySampleOf(buckets: readonly Bucket[]): string[] {
+function keySampleOf(fetched: readonly FetchedBucket[]): string[] {
   const out: string[] = [];
-  for (const b of buckets) {
+  for (const f of fetched) {
+    const b = Array.isArray(f) ? (f as Bucket) : decodeRange(f as EncodedBucket, 0, Math.min(3, f.length));
     for (let i = 0; i < b.length && out.length < 3; i++) {
       let k: string;
       try {
@@ -322,7 +323,7 @@ export class Executor {
       const input = new FetchedInput(workerMemoryBudget());
       inputs.set(`${read.shuffleId}/${read.reduceId}`, input);
       // The fetched input estimates each bucket's size already (for the shuffle pool): the metric reuses it.
-      const received = (buckets: readonly Bucket[]): void => {
+      const received = (buckets: readonly FetchedBucket[]): void => {
         meter.keySample ??= keySampleOf(buckets);
       };
       await timed(
@@ -346,10 +347,10 @@ export class Executor {
       partition: msg.partition,
       attempt: msg.attempt,
       blocks: this.blocks,
-      shuffleInput: (shuffleId, reduceId) => fetched(shuffleId, reduceId).all() as ReadonlyArray<ReadonlyArray<Pair>>,
+      shuffleInput: (shuffleId, reduceId) => fetched(shuffleId, reduceId).all() as Iterable<ReadonlyArray<Pair>>,
       shuffleInputParts: (shuffleId, reduceId) => {
         const { buckets, runs } = fetched(shuffleId, reduceId).parts();
-        return { buckets: buckets as ReadonlyArray<ReadonlyArray<Pair>>, runs };
+        return { buckets: buckets as Iterable<ReadonlyArray<Pair>>, runs };
       },
       payload: (rddId, p) => payloads.get(`${rddId}/${p}`) ?? [],
       computed: (rddId) => computed.set(rddId, (computed.get(rddId) ?? 0) + 1),

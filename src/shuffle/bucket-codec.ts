@@ -183,11 +183,11 @@ function encodeRows(b: readonly Pair[], side: 0 | 1): Column | undefined {
   return ints ? { kind: 'i32rows', width, data: data as Int32Array } : { kind: 'f64rows', width, data: data as Float64Array };
 }
 
-/** The arrays of a row column, one per record. */
-function decodeRows(c: { readonly width: number; readonly data: Int32Array | Float64Array }, n: number): unknown[] {
-  const out = new Array<unknown>(n);
+/** The arrays of records `from .. to` of a row column. */
+function decodeRows(c: { readonly width: number; readonly data: Int32Array | Float64Array }, from: number, to: number): unknown[] {
+  const out = new Array<unknown>(to - from);
   const { width, data } = c;
-  for (let i = 0, at = 0; i < n; i++) {
+  for (let i = 0, at = from * width; i < to - from; i++) {
     // Pushed rather than preallocated, so that the array is packed, as a cloned one is.
     const row: number[] = [];
     for (let j = 0; j < width; j++) row.push(data[at++]!);
@@ -198,12 +198,22 @@ function decodeRows(c: { readonly width: number; readonly data: Int32Array | Flo
 
 /** The pairs of a bucket that {@link encodeBuckets} encoded (after its trip through postMessage). */
 export function decodeBucket(e: EncodedBucket): Pair[] {
-  const n = e.length;
+  return decodeRange(e, 0, e.length);
+}
+
+/** Records `from .. to` of an encoded bucket, as pairs: a reader may decode a large bucket a slice at a time. */
+export function decodeRange(e: EncodedBucket, from: number, to: number): Pair[] {
+  const n = to - from;
   const out = new Array<Pair>(n);
   const k = e.keys;
   const v = e.values;
-  const kd = k.kind === 'i32rows' || k.kind === 'f64rows' ? decodeRows(k, n) : 'data' in k ? k.data : undefined;
-  const vd = v.kind === 'i32rows' || v.kind === 'f64rows' ? decodeRows(v, n) : 'data' in v ? v.data : undefined;
+  // Rows are decoded for the slice only (indexed from 0); other columns are read where the slice starts.
+  const kRows = k.kind === 'i32rows' || k.kind === 'f64rows';
+  const vRows = v.kind === 'i32rows' || v.kind === 'f64rows';
+  const kd = kRows ? decodeRows(k, from, to) : 'data' in k ? k.data : undefined;
+  const vd = vRows ? decodeRows(v, from, to) : 'data' in v ? v.data : undefined;
+  const ko = kRows ? 0 : from;
+  const vo = vRows ? 0 : from;
   const kc = k.kind === 'null' ? null : undefined;
   const vc = v.kind === 'null' ? null : undefined;
   for (let i = 0; i < n; i++) {
@@ -212,8 +222,8 @@ export function decodeBucket(e: EncodedBucket): Pair[] {
     // pairs out of such values ran 2.4x slower). Stored like this, a pair holds Smis and heap numbers, as the
     // structured clone's pairs do; ints come from an Int32Array so that they are Smis in every tier.
     const p: Pair = [null, null];
-    p[0] = kd === undefined ? kc : kd[i];
-    p[1] = vd === undefined ? vc : vd[i];
+    p[0] = kd === undefined ? kc : kd[ko + i];
+    p[1] = vd === undefined ? vc : vd[vo + i];
     out[i] = p;
   }
   return out;
