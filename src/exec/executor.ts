@@ -222,12 +222,14 @@ export class Executor {
       };
     }
     this.#active.add(msg.taskId);
+    // What the message carries for later tasks is kept even if this one never starts: the driver counts the
+    // stage's description and the broadcasts as delivered, and a cancelled (moved) task must not take them along.
+    this.#keepStageWires(msg);
+    for (const [id, value] of msg.broadcasts) this.#broadcasts.set(id, value);
     const inputs = new Map<string, FetchedInput>();
     try {
       await this.#admit(msg);
       // GC before this task started (another task's garbage) is not this task's.
-      meter.gcAtStart = gcTotalMs;
-      for (const [id, value] of msg.broadcasts) this.#broadcasts.set(id, value);
       const runtime = taskRuntime(this.workerIndex, this.#broadcasts, msg.accumulators);
       const rdds = await timed(
         () => this.#stageRdds(msg, runtime.compile),
@@ -292,16 +294,19 @@ export class Executor {
     }).finally(() => this.#wakeUps.delete(taskId));
   }
 
+  /** Phase 0: the stage's description, when a task message carries it (the first of its stage on this worker). */
+  #keepStageWires(msg: TaskMessage): void {
+    if (msg.rdds === undefined) return;
+    this.#stageWires.set(msg.stageKey, msg.rdds);
+    if (this.#stageWires.size > STAGES_CACHED) {
+      const oldest = this.#stageWires.keys().next().value!;
+      this.#stageWires.delete(oldest);
+      this.#rebuilt.delete(oldest);
+    }
+  }
+
   /** Phase 3: the stage's RDDs, rebuilt once per stage attempt unless the task has its own accumulators. */
   async #stageRdds(msg: TaskMessage, compile: Compile): Promise<Map<number, RDD<unknown>>> {
-    if (msg.rdds !== undefined) {
-      this.#stageWires.set(msg.stageKey, msg.rdds);
-      if (this.#stageWires.size > STAGES_CACHED) {
-        const oldest = this.#stageWires.keys().next().value!;
-        this.#stageWires.delete(oldest);
-        this.#rebuilt.delete(oldest);
-      }
-    }
     const wires = this.#stageWires.get(msg.stageKey);
     // internal: a stage's description reaches a worker before its tasks, on the same ordered channel
     if (wires === undefined) throw new Error(`worker ${this.workerIndex} has no description of stage attempt ${msg.stageKey}`);
