@@ -1,14 +1,20 @@
 /**
  * One side of one COST workload, run in a fresh process by bench/cost.ts (as a user runs a script: start-up
  * included): `kindling` runs the ordinary program of examples/ on local[2] with default options; `plain` runs the
- * hand-written single-thread program of bench/baselines/ on the same data. It prints the result (for the check
- * that both agree) and its own peak RSS, each on a line of its own.
+ * hand-written single-thread program of bench/baselines/ on the same data; `scan` (word counts only) the
+ * character-scanning loop. It prints the result (for the check that both agree), the program's own phase timings
+ * (so that cost.ts can compare iterations, not only whole runs) and its peak RSS, each on a line of its own.
  *
- *   npx tsx bench/cost-run.ts kindling|plain wordcount|pagerank|lr|kmeans [--small]
+ *   npx tsx bench/cost-run.ts kindling|plain|scan wordcount|wordcount-hc|pagerank|lr|kmeans [--small]
+ *
+ * `wordcount-hc` is the high-cardinality text: the same generator over a 2M-word vocabulary, which leaves most
+ * of its ~1M distinct words (~0.2M with --small) seen once or a few times, as in real text with names, numbers
+ * and typos (at least 500k distinct at full size), so the shuffle and the result carry most keys once.
  */
 import { Context } from 'kindling';
 import { ensureDataset } from 'kindling/datagen';
 import { wordCountBaseline } from './baselines/wordcount.js';
+import { wordCountScanBaseline } from './baselines/wordcount-scan.js';
 import { pageRankBaseline } from './baselines/pagerank.js';
 import { logisticRegressionBaseline } from './baselines/logistic-regression.js';
 import { kMeansBaseline } from './baselines/kmeans.js';
@@ -19,14 +25,20 @@ import { run as kMeans } from '../examples/kmeans.js';
 const [side, workload] = process.argv.slice(2);
 const small = process.argv.includes('--small');
 const textMb = small ? 4 : 50;
+/** The text of a word-count workload: the default Zipf corpus, or the high-cardinality one. */
+const textInput = (): Promise<string> =>
+  ensureDataset('text', 'data', { bytes: textMb * 1024 * 1024, ...(workload === 'wordcount-hc' ? { vocabulary: 2_000_000 } : {}) });
+/** Phase timings of the program (iterations included), printed for cost.ts. */
+let timings: ReadonlyArray<{ phase: string; ms: number }> = [];
 
 /** What both sides must agree on, per workload (numbers compared with a relative tolerance by cost.ts). */
 async function kindling(): Promise<unknown> {
   const sc = new Context({ master: 'local[2]' });
   try {
     switch (workload) {
-      case 'wordcount': {
-        const path = await ensureDataset('text', 'data', { bytes: textMb * 1024 * 1024 });
+      case 'wordcount':
+      case 'wordcount-hc': {
+        const path = await textInput();
         const counts = await sc
           .textFile(path)
           .flatMap((line) => line.split(' '))
@@ -36,7 +48,8 @@ async function kindling(): Promise<unknown> {
         return wordDigest(counts);
       }
       case 'pagerank': {
-        const { summary } = await pageRank(sc, { small, iterations: 10 });
+        const { summary, timings: t } = await pageRank(sc, { small, iterations: 10 });
+        timings = t;
         return { vertices: summary.vertices, rankSum: summary.rankSum, top: summary.top.slice(0, 5) };
       }
       case 'lr': {
@@ -44,7 +57,8 @@ async function kindling(): Promise<unknown> {
         return { points: summary.points, weights: summary.weights };
       }
       case 'kmeans': {
-        const { summary } = await kMeans(sc, { small, iterations: 10 });
+        const { summary, timings: t } = await kMeans(sc, { small, iterations: 10 });
+        timings = t;
         return { points: summary.points, centers: summary.centers };
       }
       default:
@@ -58,9 +72,11 @@ async function kindling(): Promise<unknown> {
 async function plain(): Promise<unknown> {
   switch (workload) {
     case 'wordcount':
-      return wordDigest(wordCountBaseline(await ensureDataset('text', 'data', { bytes: textMb * 1024 * 1024 })));
+    case 'wordcount-hc':
+      return wordDigest((side === 'scan' ? wordCountScanBaseline : wordCountBaseline)(await textInput()));
     case 'pagerank': {
-      const { summary } = pageRankBaseline(await ensureDataset('graph', 'data', graphParams(small)), 10);
+      const { summary, timings: t } = pageRankBaseline(await ensureDataset('graph', 'data', graphParams(small)), 10);
+      timings = t;
       return { vertices: summary.vertices, rankSum: summary.rankSum, top: summary.top.slice(0, 5) };
     }
     case 'lr': {
@@ -68,7 +84,8 @@ async function plain(): Promise<unknown> {
       return { points: summary.points, weights: summary.weights };
     }
     case 'kmeans': {
-      const { summary } = kMeansBaseline(await ensureDataset('points', 'data', pointsParams(small)), { iterations: 10 });
+      const { summary, timings: t } = kMeansBaseline(await ensureDataset('points', 'data', pointsParams(small)), { iterations: 10 });
+      timings = t;
       return { points: summary.points, centers: summary.centers };
     }
     default:
@@ -85,4 +102,5 @@ function wordDigest(counts: ReadonlyMap<string, number>): unknown {
 
 const result = side === 'kindling' ? await kindling() : await plain();
 console.log(`RESULT ${JSON.stringify(result)}`);
+console.log(`TIMINGS ${JSON.stringify(timings.map(({ phase, ms }) => ({ phase, ms })))}`);
 console.log(`MAXRSS ${process.resourceUsage().maxRSS}`);

@@ -24,7 +24,7 @@ import {
   type Pair,
 } from '../rdd/index.js';
 import { compileAggregator } from '../shuffle/aggregator.js';
-import { encodeBuckets } from '../shuffle/bucket-codec.js';
+import { buffersOf, decodeRange, encodeBuckets, type EncodedBucket } from '../shuffle/bucket-codec.js';
 import { FetchFailedError } from '../shuffle/fetch-failed.js';
 import type { ShuffleManager } from '../shuffle/shuffle-manager.js';
 import { writeShuffleOutput } from '../shuffle/shuffle-writer.js';
@@ -34,7 +34,7 @@ import { estimateSize } from '../storage/size-estimator.js';
 import { ENGINES, type WorkerServices } from './engines.js';
 import { STAGES_CACHED, type TaskMessage, type TaskMetrics, type TaskOutcome, type WorkerInit } from './protocol.js';
 import { ShuffleFetcher, type PeerShuffleService } from './shuffle-fetcher.js';
-import { FetchedInput } from '../shuffle/fetched-input.js';
+import { FetchedInput, type FetchedBucket } from '../shuffle/fetched-input.js';
 import { workerMemoryBudget } from '../shuffle/memory-budget.js';
 import { taskRuntime, type TaskRuntime } from './task-runtime.js';
 import { PerformanceObserver } from 'node:perf_hooks';
@@ -56,9 +56,10 @@ function observeGc(): void {
 const WRITE_SAMPLE_EVERY = 64;
 
 /** Up to three keys of the task's shuffle input, as short JSON: they name a skewed key in the UI. */
-function keySampleOf(buckets: readonly Bucket[]): string[] {
+function keySampleOf(fetched: readonly FetchedBucket[]): string[] {
   const out: string[] = [];
-  for (const b of buckets) {
+  for (const f of fetched) {
+    const b = Array.isArray(f) ? (f as Bucket) : decodeRange(f as EncodedBucket, 0, Math.min(3, f.length));
     for (let i = 0; i < b.length && out.length < 3; i++) {
       let k: string;
       try {
@@ -107,6 +108,12 @@ interface Meter {
   keySample: string[] | undefined;
 }
 
+/**
+ * A task's admission lets the message queue run when the thread has not done so for this long: well under the
+ * driver's 100 ms before it moves tasks queued behind a long one, so the driver's lag has a wide margin.
+ */
+const QUEUE_LOOK_MS = 10;
+
 /** A task that ends early with this outcome (cancelled, refused, too large): not an error of the task's code. */
 class EarlyOutcome {
   constructor(readonly failure: Extract<TaskOutcome, { status: 'failed' }>['failure']) {}
@@ -125,6 +132,8 @@ export class Executor {
   readonly #active = new Set<number>();
   /** Tasks the driver cancelled before they started computing. */
   readonly #cancelled = new Set<number>();
+  /** When a task's admission last let the thread's message queue run (performance.now()). */
+  #queueSeenAt = Number.NEGATIVE_INFINITY;
   readonly #wakeUps = new Map<number, () => void>();
   /** RDD descriptions per stage attempt, oldest first (the driver sends each once per worker). */
   readonly #stageWires = new Map<string, readonly RddWire[]>();
@@ -159,6 +168,8 @@ export class Executor {
    * may move rather than copy (a thread transfers them; a network transport sends them as they are).
    */
   serveBuckets(shuffleId: number, mapIds: readonly number[], reduceId: number): ReturnType<typeof encodeBuckets> {
+    const stored = this.shuffles.fetchEncoded?.(shuffleId, mapIds, reduceId);
+    if (stored !== undefined) return { encoded: stored, transfer: buffersOf(stored) };
     return encodeBuckets(this.shuffles.fetchBuckets(shuffleId, mapIds, reduceId));
   }
 
@@ -217,13 +228,16 @@ export class Executor {
       };
     }
     this.#active.add(msg.taskId);
+    // What the message carries for later tasks is kept even if this one never starts: the driver counts the
+    // stage's description and the broadcasts as delivered, and a cancelled (moved) task must not take them along.
+    this.#keepStageWires(msg);
+    for (const [id, value] of msg.broadcasts) this.#broadcasts.set(id, value);
     const inputs = new Map<string, FetchedInput>();
     try {
       await this.#admit(msg);
       // GC and spills before this task started (another task's) are not this task's.
       meter.gcAtStart = gcTotalMs;
       meter.spillsAtStart = spillCounters();
-      for (const [id, value] of msg.broadcasts) this.#broadcasts.set(id, value);
       const runtime = taskRuntime(this.workerIndex, this.#broadcasts, msg.accumulators);
       const rdds = await timed(
         () => this.#stageRdds(msg, runtime.compile),
@@ -264,9 +278,17 @@ export class Executor {
 
   /** Phase 1: lets the task start, unless it was cancelled while it waited. */
   async #admit(msg: TaskMessage): Promise<void> {
-    // Messages that arrived while the previous task computed are handled first: a cancellation of this queued
-    // task (the driver moved it to a free worker) must be seen before it starts.
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    // Messages that arrived while earlier tasks computed are handled first: a cancellation of this queued task
+    // (the driver moved it to a free worker) must be seen before it starts. The driver moves only tasks queued
+    // behind one that has computed for 100 ms or more, so such a message can be waiting only if this thread has
+    // not looked at its queue for a while; a turn of the queue per task (a few µs) is paid only then, and
+    // between short tasks a microtask turn sees a cancellation sent along with the task.
+    if (performance.now() - this.#queueSeenAt >= QUEUE_LOOK_MS) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      this.#queueSeenAt = performance.now();
+    } else {
+      await undefined;
+    }
     if (msg.delayMs) await this.#delay(msg.taskId, msg.delayMs);
     if (this.#cancelled.has(msg.taskId)) throw new EarlyOutcome({ kind: 'killed', message: `task ${msg.taskId} was cancelled` });
   }
@@ -283,16 +305,19 @@ export class Executor {
     }).finally(() => this.#wakeUps.delete(taskId));
   }
 
+  /** Phase 0: the stage's description, when a task message carries it (the first of its stage on this worker). */
+  #keepStageWires(msg: TaskMessage): void {
+    if (msg.rdds === undefined) return;
+    this.#stageWires.set(msg.stageKey, msg.rdds);
+    if (this.#stageWires.size > STAGES_CACHED) {
+      const oldest = this.#stageWires.keys().next().value!;
+      this.#stageWires.delete(oldest);
+      this.#rebuilt.delete(oldest);
+    }
+  }
+
   /** Phase 3: the stage's RDDs, rebuilt once per stage attempt unless the task has its own accumulators. */
   async #stageRdds(msg: TaskMessage, compile: Compile): Promise<Map<number, RDD<unknown>>> {
-    if (msg.rdds !== undefined) {
-      this.#stageWires.set(msg.stageKey, msg.rdds);
-      if (this.#stageWires.size > STAGES_CACHED) {
-        const oldest = this.#stageWires.keys().next().value!;
-        this.#stageWires.delete(oldest);
-        this.#rebuilt.delete(oldest);
-      }
-    }
     const wires = this.#stageWires.get(msg.stageKey);
     // internal: a stage's description reaches a worker before its tasks, on the same ordered channel
     if (wires === undefined) throw new Error(`worker ${this.workerIndex} has no description of stage attempt ${msg.stageKey}`);
@@ -314,7 +339,7 @@ export class Executor {
       const input = new FetchedInput(workerMemoryBudget());
       inputs.set(`${read.shuffleId}/${read.reduceId}`, input);
       // The fetched input estimates each bucket's size already (for the shuffle pool): the metric reuses it.
-      const received = (buckets: readonly Bucket[]): void => {
+      const received = (buckets: readonly FetchedBucket[]): void => {
         meter.keySample ??= keySampleOf(buckets);
       };
       await timed(
@@ -349,10 +374,10 @@ export class Executor {
         },
         put: (rddId, p, values, level) => this.blocks.put(rddId, p, values, level),
       },
-      shuffleInput: (shuffleId, reduceId) => fetched(shuffleId, reduceId).all() as ReadonlyArray<ReadonlyArray<Pair>>,
+      shuffleInput: (shuffleId, reduceId) => fetched(shuffleId, reduceId).all() as Iterable<ReadonlyArray<Pair>>,
       shuffleInputParts: (shuffleId, reduceId) => {
         const { buckets, runs } = fetched(shuffleId, reduceId).parts();
-        return { buckets: buckets as ReadonlyArray<ReadonlyArray<Pair>>, runs };
+        return { buckets: buckets as Iterable<ReadonlyArray<Pair>>, runs };
       },
       payload: (rddId, p) => payloads.get(`${rddId}/${p}`) ?? [],
       computed: (rddId) => computed.set(rddId, (computed.get(rddId) ?? 0) + 1),

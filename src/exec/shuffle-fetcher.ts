@@ -5,11 +5,10 @@
  * FetchFailedError the driver can repair by recomputing the output) when the peer dies while it waits, has no
  * channel, or does not answer within `fetchTimeoutMs` (a peer stuck in a runaway task serves nothing).
  */
-import { decodeBucket, type EncodedBucket } from '../shuffle/bucket-codec.js';
+import type { EncodedBucket } from '../shuffle/bucket-codec.js';
 import { FetchFailedError } from '../shuffle/fetch-failed.js';
 import type { ShuffleManager } from '../shuffle/shuffle-manager.js';
-import type { Bucket } from '../shuffle/wire.js';
-import type { FetchedInput } from '../shuffle/fetched-input.js';
+import type { FetchedBucket, FetchedInput } from '../shuffle/fetched-input.js';
 
 /** Records per shuffle fetch request, roughly: small enough that fetched input can spill between requests. */
 const FETCH_CHUNK_RECORDS = 65536;
@@ -67,7 +66,7 @@ export class ShuffleFetcher {
     reduceId: number,
     locations: readonly number[],
     into: FetchedInput,
-    received?: (buckets: readonly Bucket[]) => void,
+    received?: (buckets: readonly FetchedBucket[]) => void,
   ): Promise<void> {
     const byWorker = new Map<number, number[]>();
     locations.forEach((w, mapId) => {
@@ -93,16 +92,17 @@ export class ShuffleFetcher {
     );
   }
 
-  #fetchLocal(shuffleId: number, mapIds: number[], reduceId: number): Bucket[] {
+  #fetchLocal(shuffleId: number, mapIds: number[], reduceId: number): FetchedBucket[] {
     try {
-      return this.local.fetchBuckets(shuffleId, mapIds, reduceId);
+      // Stored encoded (memory engine): read as stored, decoded as the task reads it.
+      return this.local.fetchEncoded?.(shuffleId, mapIds, reduceId) ?? this.local.fetchBuckets(shuffleId, mapIds, reduceId);
     } catch (e) {
       if (e instanceof FetchFailedError) throw new FetchFailedError(e.shuffleId, e.mapId, this.workerIndex, e.message, this.epoch);
       throw e;
     }
   }
 
-  async #fetchRemote(w: number, shuffleId: number, mapIds: number[], reduceId: number): Promise<Bucket[]> {
+  async #fetchRemote(w: number, shuffleId: number, mapIds: number[], reduceId: number): Promise<FetchedBucket[]> {
     const epoch = this.#peers.get(w)?.epoch ?? -1;
     try {
       return await this.#askPeer(w, shuffleId, mapIds, reduceId);
@@ -112,11 +112,11 @@ export class ShuffleFetcher {
     }
   }
 
-  #askPeer(w: number, shuffleId: number, mapIds: number[], reduceId: number): Promise<Bucket[]> {
+  #askPeer(w: number, shuffleId: number, mapIds: number[], reduceId: number): Promise<EncodedBucket[]> {
     const peer = this.#peers.get(w);
     if (peer === undefined) return Promise.reject(new Error(`worker ${w} is not reachable from worker ${this.workerIndex}`));
     const key = `${w}.${peer.epoch}`;
-    return new Promise<Bucket[]>((resolve, reject) => {
+    return new Promise<EncodedBucket[]>((resolve, reject) => {
       let set = this.#waiting.get(key);
       if (set === undefined) this.#waiting.set(key, (set = new Set()));
       const waiting = set;
@@ -126,13 +126,7 @@ export class ShuffleFetcher {
         this.fetchTimeoutMs,
       );
       Promise.resolve(peer.service.fetchBuckets(shuffleId, mapIds, reduceId))
-        .then((encoded) => {
-          try {
-            resolve(encoded.map(decodeBucket));
-          } catch (e) {
-            reject(e);
-          }
-        }, reject)
+        .then(resolve, reject)
         .finally(() => {
           clearTimeout(timer);
           waiting.delete(reject);

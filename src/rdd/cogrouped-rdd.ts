@@ -113,8 +113,7 @@ export class CoGroupedRDD<K> extends RDD<[K, unknown[][]]> {
         for (const bucket of tc.shuffleInput(s.shuffleId, p)) for (let j = 0; j < bucket.length; j++) groups.add(bucket[j]!);
       }
     }
-    const out = groups.groups();
-    for (let j = 0; j < out.length; j++) sink(out[j] as [K, unknown[][]]);
+    groups.each(sink as (kv: Pair) => void);
   }
 }
 

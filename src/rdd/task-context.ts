@@ -13,13 +13,16 @@ export interface TaskContext {
   readonly partition: number;
   readonly attempt: number;
   readonly blocks: CachedBlocks;
-  /** The buckets of one reduce partition of a shuffle, one per map output, in map-id order. */
-  shuffleInput(shuffleId: number, reduceId: number): ReadonlyArray<ReadonlyArray<Pair>>;
+  /**
+   * The records of one reduce partition of a shuffle, bucket by bucket in map-id order (a large bucket may come as
+   * several consecutive slices); each call reads the input anew.
+   */
+  shuffleInput(shuffleId: number, reduceId: number): Iterable<ReadonlyArray<Pair>>;
   /**
    * The same input as buckets still in memory plus key-sorted run files the worker spilled while fetching, for
    * readers that merge-read runs (aggregating shuffles); absent where nothing spills.
    */
-  shuffleInputParts?(shuffleId: number, reduceId: number): { buckets: ReadonlyArray<ReadonlyArray<Pair>>; runs: readonly string[] };
+  shuffleInputParts?(shuffleId: number, reduceId: number): { buckets: Iterable<ReadonlyArray<Pair>>; runs: readonly string[] };
   /** Data shipped with the task for a leaf partition (parallelize). */
   payload(rddId: number, partition: number): readonly unknown[];
   /** Counts a computation of one of an RDD's partitions (not a cache hit), for the recomputation hints. */

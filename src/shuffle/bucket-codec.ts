@@ -16,6 +16,9 @@ import type { Pair } from './combine.js';
 type Column =
   | { readonly kind: 'i32'; readonly data: Int32Array }
   | { readonly kind: 'f64'; readonly data: Float64Array }
+  /** Arrays of `width` numbers each, row after row. */
+  | { readonly kind: 'i32rows'; readonly width: number; readonly data: Int32Array }
+  | { readonly kind: 'f64rows'; readonly width: number; readonly data: Float64Array }
   | { readonly kind: 'null' }
   | { readonly kind: 'undefined' }
   | { readonly kind: 'any'; readonly data: unknown[] };
@@ -27,17 +30,99 @@ export interface EncodedBucket {
   readonly values: Column;
 }
 
+/** Longest array encoded as a row of numbers. */
+const MAX_ROW = 16;
+
 /** Encodes buckets for posting; returns the buffers to transfer with them. */
 export function encodeBuckets(buckets: readonly (readonly Pair[])[]): { encoded: EncodedBucket[]; transfer: ArrayBuffer[] } {
+  const encoded = buckets.map(encodeBucket);
+  return { encoded, transfer: buffersOf(encoded) };
+}
+
+/** One bucket as columns (its typed arrays are its own: nothing else refers to them). */
+export function encodeBucket(b: readonly Pair[]): EncodedBucket {
+  return { length: b.length, keys: encodeColumn(b, 0), values: encodeColumn(b, 1) };
+}
+
+/** The typed arrays' buffers of `encoded`, which a transport may move instead of copying. */
+export function buffersOf(encoded: readonly EncodedBucket[]): ArrayBuffer[] {
   const transfer: ArrayBuffer[] = [];
-  const encoded = buckets.map((b): EncodedBucket => {
-    const keys = encodeColumn(b, 0);
-    const values = encodeColumn(b, 1);
-    if (keys.kind === 'i32' || keys.kind === 'f64') transfer.push(keys.data.buffer as ArrayBuffer);
-    if (values.kind === 'i32' || values.kind === 'f64') transfer.push(values.data.buffer as ArrayBuffer);
-    return { length: b.length, keys, values };
-  });
-  return { encoded, transfer };
+  for (const e of encoded) {
+    if ('data' in e.keys && !Array.isArray(e.keys.data)) transfer.push(e.keys.data.buffer as ArrayBuffer);
+    if ('data' in e.values && !Array.isArray(e.values.data)) transfer.push(e.values.data.buffer as ArrayBuffer);
+  }
+  return transfer;
+}
+
+/**
+ * `xs` as an encoded bucket when every element is a pair (a plain array of exactly two present items) and one of
+ * the two columns has a compact form; otherwise undefined (the structured clone of `xs` is then as good). For
+ * results of actions: a task collecting numeric pairs sends two typed arrays instead of a clone per pair.
+ */
+export function encodePairs(xs: readonly unknown[]): EncodedBucket | undefined {
+  for (let i = 0; i < xs.length; i++) {
+    const x = xs[i];
+    if (!Array.isArray(x) || x.length !== 2 || !(0 in x) || !(1 in x)) return undefined;
+  }
+  const e = encodeBucket(xs as Pair[]);
+  return e.keys.kind === 'any' && e.values.kind === 'any' ? undefined : e;
+}
+
+/**
+ * One encoded bucket holding the records of `parts` in order. Parts whose columns have the same kind (ints and
+ * doubles mixed become doubles, rows of one width likewise) are joined column by column; any other mix is decoded
+ * and encoded again as a whole.
+ */
+export function concatEncoded(parts: readonly EncodedBucket[]): EncodedBucket {
+  const nonEmpty = parts.filter((p) => p.length > 0);
+  if (nonEmpty.length === 0) return encodeBucket([]);
+  if (nonEmpty.length === 1) return nonEmpty[0]!;
+  const length = nonEmpty.reduce((n, p) => n + p.length, 0);
+  const keys = concatColumns(nonEmpty.map((p) => p.keys));
+  const values = concatColumns(nonEmpty.map((p) => p.values));
+  if (keys === undefined || values === undefined) return encodeBucket(nonEmpty.flatMap(decodeBucket));
+  return { length, keys, values };
+}
+
+function concatColumns(cols: readonly Column[]): Column | undefined {
+  const kinds = new Set(cols.map((c) => c.kind));
+  const widths = new Set(cols.map((c) => ('width' in c ? c.width : 0)));
+  if (widths.size > 1) return undefined;
+  const width = [...widths][0]!;
+  const typed = (Kind: typeof Int32Array | typeof Float64Array): Int32Array | Float64Array => {
+    const total = cols.reduce((n, c) => n + (c as { data: Int32Array | Float64Array }).data.length, 0);
+    const out = new Kind(total);
+    let at = 0;
+    for (const c of cols) {
+      const d = (c as { data: Int32Array | Float64Array }).data;
+      out.set(d, at);
+      at += d.length;
+    }
+    return out;
+  };
+  if (kinds.size === 1) {
+    const kind = cols[0]!.kind;
+    if (kind === 'null' || kind === 'undefined') return cols[0];
+    if (kind === 'any') return { kind, data: cols.flatMap((c) => (c as { data: unknown[] }).data) };
+    if (kind === 'i32' || kind === 'i32rows') return { kind, width, data: typed(Int32Array) } as Column;
+    return { kind, width, data: typed(Float64Array) } as Column;
+  }
+  // Int32 parts among doubles: the doubles' form holds every int32 exactly.
+  if ([...kinds].every((k) => k === 'i32' || k === 'f64')) return { kind: 'f64', data: typed(Float64Array) as Float64Array };
+  if ([...kinds].every((k) => k === 'i32rows' || k === 'f64rows')) return { kind: 'f64rows', width, data: typed(Float64Array) as Float64Array };
+  return undefined;
+}
+
+/** A copy of a stored encoded bucket whose typed arrays may be transferred without detaching the stored ones. */
+export function copyEncoded(e: EncodedBucket): EncodedBucket {
+  const copy = (c: Column): Column => ('data' in c && !Array.isArray(c.data) ? ({ ...c, data: c.data.slice() } as Column) : c);
+  return { length: e.length, keys: copy(e.keys), values: copy(e.values) };
+}
+
+/** Estimated heap and buffer bytes an encoded bucket holds (its `any` columns estimated as the cache does). */
+export function encodedBytes(e: EncodedBucket, estimate: (xs: unknown[]) => number): number {
+  const of = (c: Column): number => ('data' in c ? (Array.isArray(c.data) ? estimate(c.data) : 64 + c.data.byteLength) : 0);
+  return 64 + of(e.keys) + of(e.values);
 }
 
 function encodeColumn(b: readonly Pair[], side: 0 | 1): Column {
@@ -66,19 +151,69 @@ function encodeColumn(b: readonly Pair[], side: 0 | 1): Column {
   }
   if (nulls) return { kind: 'null' };
   if (undefineds) return { kind: 'undefined' };
+  const rows = n > 0 ? encodeRows(b, side) : undefined;
+  if (rows !== undefined) return rows;
   const data = new Array<unknown>(n);
   for (let i = 0; i < n; i++) data[i] = b[i]![side];
   return { kind: 'any', data };
 }
 
+/** Arrays of one small length holding only numbers, as one typed array; undefined for any other column. */
+function encodeRows(b: readonly Pair[], side: 0 | 1): Column | undefined {
+  const n = b.length;
+  const first = b[0]![side];
+  if (!Array.isArray(first) || first.length === 0 || first.length > MAX_ROW) return undefined;
+  const width = first.length;
+  let ints = true;
+  for (let i = 0; i < n; i++) {
+    const row = b[i]![side];
+    if (!Array.isArray(row) || row.length !== width) return undefined;
+    for (let j = 0; j < width; j++) {
+      // `in` refuses holes, which a rebuilt array would fill with undefined.
+      const x: unknown = row[j];
+      if (typeof x !== 'number' || !(j in row)) return undefined;
+      if (ints && ((x | 0) !== x || (x === 0 && 1 / x < 0))) ints = false;
+    }
+  }
+  const data = ints ? new Int32Array(n * width) : new Float64Array(n * width);
+  for (let i = 0, at = 0; i < n; i++) {
+    const row = b[i]![side] as number[];
+    for (let j = 0; j < width; j++) data[at++] = row[j]!;
+  }
+  return ints ? { kind: 'i32rows', width, data: data as Int32Array } : { kind: 'f64rows', width, data: data as Float64Array };
+}
+
+/** The arrays of records `from .. to` of a row column. */
+function decodeRows(c: { readonly width: number; readonly data: Int32Array | Float64Array }, from: number, to: number): unknown[] {
+  const out = new Array<unknown>(to - from);
+  const { width, data } = c;
+  for (let i = 0, at = from * width; i < to - from; i++) {
+    // Pushed rather than preallocated, so that the array is packed, as a cloned one is.
+    const row: number[] = [];
+    for (let j = 0; j < width; j++) row.push(data[at++]!);
+    out[i] = row;
+  }
+  return out;
+}
+
 /** The pairs of a bucket that {@link encodeBuckets} encoded (after its trip through postMessage). */
 export function decodeBucket(e: EncodedBucket): Pair[] {
-  const n = e.length;
+  return decodeRange(e, 0, e.length);
+}
+
+/** Records `from .. to` of an encoded bucket, as pairs: a reader may decode a large bucket a slice at a time. */
+export function decodeRange(e: EncodedBucket, from: number, to: number): Pair[] {
+  const n = to - from;
   const out = new Array<Pair>(n);
   const k = e.keys;
   const v = e.values;
-  const kd = 'data' in k ? k.data : undefined;
-  const vd = 'data' in v ? v.data : undefined;
+  // Rows are decoded for the slice only (indexed from 0); other columns are read where the slice starts.
+  const kRows = k.kind === 'i32rows' || k.kind === 'f64rows';
+  const vRows = v.kind === 'i32rows' || v.kind === 'f64rows';
+  const kd = kRows ? decodeRows(k, from, to) : 'data' in k ? k.data : undefined;
+  const vd = vRows ? decodeRows(v, from, to) : 'data' in v ? v.data : undefined;
+  const ko = kRows ? 0 : from;
+  const vo = vRows ? 0 : from;
   const kc = k.kind === 'null' ? null : undefined;
   const vc = v.kind === 'null' ? null : undefined;
   for (let i = 0; i < n; i++) {
@@ -87,8 +222,8 @@ export function decodeBucket(e: EncodedBucket): Pair[] {
     // pairs out of such values ran 2.4x slower). Stored like this, a pair holds Smis and heap numbers, as the
     // structured clone's pairs do; ints come from an Int32Array so that they are Smis in every tier.
     const p: Pair = [null, null];
-    p[0] = kd === undefined ? kc : kd[i];
-    p[1] = vd === undefined ? vc : vd[i];
+    p[0] = kd === undefined ? kc : kd[ko + i];
+    p[1] = vd === undefined ? vc : vd[vo + i];
     out[i] = p;
   }
   return out;

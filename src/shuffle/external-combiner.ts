@@ -69,8 +69,7 @@ export function combineExternally(
     } catch (e) {
       throw tagUserError(e, rddId, label);
     }
-    const groups = g.groups();
-    for (let i = 0; i < groups.length; i++) sink(groups[i]!);
+    g.each(sink);
     return;
   }
   // internal: fetched input spills only where a worker pool exists, and the same pool is found here
@@ -159,8 +158,7 @@ class ExternalCombiner implements MemoryConsumer {
     if (this.#runs.length > 0 || inputFiles.length > 0) this.spill();
     this.#outputting = true;
     if (this.#runs.length === 0 && inputFiles.length === 0) {
-      const groups = this.#g.groups();
-      for (let i = 0; i < groups.length; i++) sink(groups[i]!);
+      this.#g.each(sink);
       return;
     }
     this.budget.release(this);

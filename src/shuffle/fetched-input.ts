@@ -4,6 +4,10 @@
  * the budget: so buckets arrive in chunks, count against the worker's pool while in memory, and are written to
  * key-sorted run files when the pool is full (Spark fetches large blocks to disk). An aggregating reducer
  * merge-reads those runs (external-combiner.ts); any other reader gets everything back as arrays.
+ *
+ * Buckets that arrive encoded (bucket-codec.ts: a peer's, or this worker's own stored output) stay encoded until
+ * the task reads them, and are decoded a slice at a time as it does: the task's input then never exists as one
+ * list of pair objects, which would outlive the young generation and be promoted only to die with the task.
  */
 import path from 'node:path';
 import { rmSync } from 'node:fs';
@@ -13,13 +17,25 @@ import type { Pair } from './combine.js';
 import { compareKeys } from '../core/keys.js';
 import { readFramedRun, writeFramedRun } from './external-combiner.js';
 import type { MemoryBudget, MemoryConsumer } from './memory-budget.js';
+import { decodeBucket, decodeRange, encodedBytes, type EncodedBucket } from './bucket-codec.js';
+
+/** A bucket as fetched: pairs, or columns decoded as read. */
+export type FetchedBucket = Bucket | EncodedBucket;
+
+/** Records decoded at a time from an encoded bucket. */
+const SLICE = 4096;
+
+/** The pairs of a fetched bucket, all at once. */
+function pairsOf(b: FetchedBucket): Bucket {
+  return Array.isArray(b) ? b : decodeBucket(b as EncodedBucket);
+}
 
 let inputCounter = 0;
 
 export class FetchedInput implements MemoryConsumer {
   bytes = 0;
   /** Buckets in memory, by map id (the order readers that do not merge have always seen). */
-  #buckets: Bucket[] = [];
+  #buckets: FetchedBucket[] = [];
   #inMemory = 0;
   readonly #runs: string[] = [];
   /** Set when the task starts reading: arrays handed out stay referenced, so spilling then frees nothing. */
@@ -44,14 +60,14 @@ export class FetchedInput implements MemoryConsumer {
   }
 
   /** Adds the buckets of the given map outputs. */
-  add(mapIds: readonly number[], buckets: readonly Bucket[]): void {
+  add(mapIds: readonly number[], buckets: readonly FetchedBucket[]): void {
     for (let i = 0; i < mapIds.length; i++) {
       const b = buckets[i]!;
       this.#buckets[mapIds[i]!] = b;
       this.#records += b.length;
       this.#inMemory += b.length;
       if (b.length === 0) continue;
-      const bucketBytes = estimateSize(b as unknown[]);
+      const bucketBytes = Array.isArray(b) ? estimateSize(b as unknown[]) : encodedBytes(b as EncodedBucket, estimateSize);
       this.#estimatedBytes += bucketBytes;
       const size = bucketBytes / b.length;
       this.#avgBytes = this.#avgBytes === 0 ? size : (this.#avgBytes + size) / 2;
@@ -63,7 +79,11 @@ export class FetchedInput implements MemoryConsumer {
     if (this.#reading || this.#buckets.length === 0 || this.budget === undefined) return;
     // One run per spill: all buckets in memory, as one key-sorted list (the order a merge-read needs).
     const all: Pair[] = [];
-    for (const b of this.#buckets) if (b !== undefined) for (let i = 0; i < b.length; i++) all.push(b[i] as Pair);
+    for (const fetched of this.#buckets) {
+      if (fetched === undefined) continue;
+      const b = pairsOf(fetched);
+      for (let i = 0; i < b.length; i++) all.push(b[i] as Pair);
+    }
     all.sort((a, b) => compareKeys(a[0], b[0]));
     const file = path.join(this.budget.dir, `input_${process.pid}_${inputCounter++}.run`);
     const diskBytes = writeFramedRun(file, all);
@@ -75,21 +95,34 @@ export class FetchedInput implements MemoryConsumer {
   }
 
   /** The input as in-memory buckets plus key-sorted run files (for readers that merge). */
-  parts(): { buckets: readonly Bucket[]; runs: readonly string[] } {
+  parts(): { buckets: Iterable<Bucket>; runs: readonly string[] } {
     this.#reading = true;
     return { buckets: this.#present(), runs: this.#runs };
   }
 
-  /** Everything as arrays (spilled runs read back whole): for readers that do not merge. */
-  all(): Bucket[] {
+  /** Everything as arrays (spilled runs read back whole), read once: for readers that do not merge. */
+  all(): Iterable<Bucket> {
     this.#reading = true;
-    const out = this.#present();
-    for (const f of this.#runs) out.push(readFramedRun(f));
-    return out;
+    const runs = this.#runs;
+    const present = this.#present();
+    return (function* () {
+      yield* present;
+      for (const f of runs) yield readFramedRun(f);
+    })();
   }
 
-  #present(): Bucket[] {
-    return this.#buckets.filter((b) => b !== undefined);
+  /** The in-memory buckets in map order, encoded ones a slice at a time (read once). */
+  *#present(): Generator<Bucket, void, undefined> {
+    this.#reading = true;
+    for (const b of this.#buckets) {
+      if (b === undefined) continue;
+      if (Array.isArray(b)) {
+        yield b;
+        continue;
+      }
+      const e = b as EncodedBucket;
+      for (let from = 0; from < e.length; from += SLICE) yield decodeRange(e, from, Math.min(e.length, from + SLICE));
+    }
   }
 
   dispose(): void {

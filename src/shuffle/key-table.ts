@@ -48,6 +48,10 @@ export class KeyTable<G> {
     }
   }
 
+  get size(): number {
+    return this.#keys.length;
+  }
+
   /** The groups in the order their keys were added (the table's own array: read it, do not change it). */
   groups(): G[] {
     return this.#groups;
@@ -80,6 +84,184 @@ export class KeyTable<G> {
     }
     this.#slots = slots;
   }
+}
+
+/**
+ * A hash table from int32 keys to groups (open addressing, linear probing, load at most 1/2): the keys live in an
+ * Int32Array next to their slots, so a lookup touches no object until it finds its group. `-0` is stored as 0.
+ */
+export class IntTable<G> {
+  /** 0 for an empty slot, else 1 + the entry's index. */
+  #slots = new Int32Array(INITIAL_SLOTS);
+  #keys = new Int32Array(INITIAL_SLOTS);
+  /**
+   * 32 - log2(slots): a key's first slot is the top bits of the key times 2^32/phi (Fibonacci hashing), so keys that
+   * are multiples of a power of two spread as well as consecutive ones.
+   */
+  #shift = 32 - Math.log2(INITIAL_SLOTS);
+  readonly #groups: G[] = [];
+  #missSlot = -1;
+
+  get size(): number {
+    return this.#groups.length;
+  }
+
+  /** The group of `key` (an int32), or undefined; after a miss, {@link addAfterMiss} adds that key's group. */
+  get(key: number): G | undefined {
+    const slots = this.#slots;
+    const keys = this.#keys;
+    const mask = slots.length - 1;
+    for (let i = Math.imul(key, 0x9e3779b1) >>> this.#shift; ; i = (i + 1) & mask) {
+      const s = slots[i]!;
+      if (s === 0) {
+        this.#missSlot = i;
+        return undefined;
+      }
+      if (keys[i] === key) return this.#groups[s - 1];
+    }
+  }
+
+  /** The groups in the order their keys were added (the table's own array: read it, do not change it). */
+  groups(): G[] {
+    return this.#groups;
+  }
+
+  /** Adds `group` for `key`, which the immediately preceding {@link get} did not find. */
+  addAfterMiss(group: G, key: number): void {
+    const e = this.#groups.length;
+    this.#groups.push(group);
+    this.#slots[this.#missSlot] = e + 1;
+    this.#keys[this.#missSlot] = key;
+    this.#missSlot = -1;
+    if (2 * (e + 1) > this.#slots.length) this.#grow();
+  }
+
+  #grow(): void {
+    const oldSlots = this.#slots;
+    const oldKeys = this.#keys;
+    const slots = new Int32Array(oldSlots.length * 2);
+    const keys = new Int32Array(oldSlots.length * 2);
+    const mask = slots.length - 1;
+    const shift = --this.#shift;
+    for (let j = 0; j < oldSlots.length; j++) {
+      if (oldSlots[j] === 0) continue;
+      let i = Math.imul(oldKeys[j]!, 0x9e3779b1) >>> shift;
+      while (slots[i] !== 0) i = (i + 1) & mask;
+      slots[i] = oldSlots[j]!;
+      keys[i] = oldKeys[j]!;
+    }
+    this.#slots = slots;
+    this.#keys = keys;
+  }
+}
+
+/** Widest array key a {@link RowTable} holds. */
+export const MAX_ROW_KEY = 4;
+
+/**
+ * Whether `key` is a row a {@link RowTable} can hold: a plain array of 1 to MAX_ROW_KEY int32 numbers, none of
+ * them -0 (which would come back as 0) and no holes.
+ */
+export function isIntRow(key: unknown): key is number[] {
+  if (!Array.isArray(key) || key.length === 0 || key.length > MAX_ROW_KEY) return false;
+  for (let i = 0; i < key.length; i++) {
+    const x: unknown = key[i];
+    if (typeof x !== 'number' || (x | 0) !== x || (x === 0 && 1 / x < 0) || !(i in key)) return false;
+  }
+  return true;
+}
+
+/**
+ * Groups keyed by int32 rows of one width (the `[src, dst]` edges of a `distinct`), with no object per group: the
+ * rows' numbers in one Int32Array, the combiners in one array. A million distinct edges cost some 20 MB here
+ * instead of some 100 MB of key arrays, group pairs and table entries, all long-lived enough to be promoted and
+ * traced by every full collection. Keys come back as new arrays of their numbers.
+ */
+export class RowTable {
+  /** 0 for an empty slot, else 1 + the entry's index. */
+  #slots = new Int32Array(INITIAL_SLOTS);
+  #hashes = new Int32Array(INITIAL_SLOTS / 2);
+  #rows: Int32Array;
+  readonly #combiners: unknown[] = [];
+
+  constructor(readonly width: number) {
+    this.#rows = new Int32Array((INITIAL_SLOTS / 2) * width);
+  }
+
+  get size(): number {
+    return this.#combiners.length;
+  }
+
+  /** Adds a record whose key is a row of this table's width: `first(v)` for a new key, else merge into its combiner. */
+  add(key: readonly number[], v: unknown, first: (v: unknown) => unknown, merge: (c: unknown, v: unknown) => unknown): void {
+    const w = this.width;
+    let h = 0x2f0a3c5d;
+    for (let j = 0; j < w; j++) h = Math.imul(h ^ key[j]!, 0x9e3779b1) ^ (h >>> 15);
+    h = fmix(h);
+    const slots = this.#slots;
+    const rows = this.#rows;
+    const mask = slots.length - 1;
+    let i = h & mask;
+    for (; ; i = (i + 1) & mask) {
+      const s = slots[i]!;
+      if (s === 0) break;
+      if (this.#hashes[s - 1] !== h) continue;
+      let at = (s - 1) * w;
+      let j = 0;
+      while (j < w && rows[at++] === key[j]) j++;
+      if (j === w) {
+        const e = s - 1;
+        this.#combiners[e] = merge(this.#combiners[e], v);
+        return;
+      }
+    }
+    const created = first(v);
+    const e = this.#combiners.length;
+    if (e === this.#hashes.length) {
+      const hashes = new Int32Array(e * 2);
+      hashes.set(this.#hashes);
+      this.#hashes = hashes;
+      const grown = new Int32Array(e * 2 * w);
+      grown.set(rows);
+      this.#rows = grown;
+    }
+    this.#combiners.push(created);
+    this.#hashes[e] = h;
+    this.#rows.set(key, e * w);
+    slots[i] = e + 1;
+    if (2 * (e + 1) > slots.length) this.#grow();
+  }
+
+  /** Each group as a new `[key, combiner]` pair, in first-seen order. */
+  each(sink: (kv: [unknown, unknown]) => void): void {
+    const w = this.width;
+    const rows = this.#rows;
+    for (let e = 0; e < this.#combiners.length; e++) {
+      const key: number[] = [];
+      for (let j = 0, at = e * w; j < w; j++) key.push(rows[at++]!);
+      sink([key, this.#combiners[e]]);
+    }
+  }
+
+  #grow(): void {
+    const slots = new Int32Array(this.#slots.length * 2);
+    const mask = slots.length - 1;
+    for (let e = 0; e < this.#combiners.length; e++) {
+      let i = this.#hashes[e]! & mask;
+      while (slots[i] !== 0) i = (i + 1) & mask;
+      slots[i] = e + 1;
+    }
+    this.#slots = slots;
+  }
+}
+
+/** murmur3's finalizer: every input bit reaches the low bits that index the slots. */
+function fmix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
 }
 
 /** Longest string kept in a {@link KeyTable}. */

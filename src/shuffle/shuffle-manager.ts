@@ -8,6 +8,7 @@
  */
 import type { Bucket, MapStatus } from './wire.js';
 import type { Pair } from './combine.js';
+import type { EncodedBucket } from './bucket-codec.js';
 
 /** Receives one map task's records, already assigned to reduce partitions. */
 export interface MapOutputWriter {
@@ -22,6 +23,11 @@ export interface ShuffleManager {
   writer(shuffleId: number, mapId: number, numReducers: number): MapOutputWriter;
   /** Bucket `reduceId` of each listed map output held here, in the order asked; throws naming a missing one. */
   fetchBuckets(shuffleId: number, mapIds: readonly number[], reduceId: number): Bucket[];
+  /**
+   * The same buckets in the encoding peers receive (bucket-codec.ts), when the manager stores them that way: served
+   * without decoding and encoding again. Its typed arrays are the caller's to transfer.
+   */
+  fetchEncoded?(shuffleId: number, mapIds: readonly number[], reduceId: number): EncodedBucket[];
   remove(shuffleId: number): void;
   /** Deletes everything (worker shutdown). */
   close(): void;

@@ -6,10 +6,16 @@
  * written or stored, counts against the worker's shuffle memory pool, and the pool spills the largest ones
  * when the total outgrows it: a worker holding many map outputs stays bounded, not only each task. A fetch of
  * a spilled bucket merges its runs back into one key-sorted bucket.
+ *
+ * A stored output's in-memory buckets are kept encoded as columns (bucket-codec.ts: numbers and rows of numbers
+ * in typed arrays), the form in which they are also served to peers: held until the shuffle is no longer
+ * reachable, they would otherwise be millions of long-lived pair objects. A reducer on this worker gets new pairs
+ * decoded from them, as a peer does, never the stored records themselves.
  */
 import path from 'node:path';
 import { rmSync } from 'node:fs';
 import type { Bucket, MapStatus } from './wire.js';
+import { concatEncoded, copyEncoded, decodeBucket, encodeBucket, encodedBytes, type EncodedBucket } from './bucket-codec.js';
 import { compareKeys } from '../core/keys.js';
 import { estimateSize } from '../storage/size-estimator.js';
 import type { Pair } from './combine.js';
@@ -31,8 +37,8 @@ export interface SpillingShuffleOptions {
 }
 
 interface MapOutput {
-  /** Records still in memory, per reducer (sorted by key when the output also has runs). */
-  readonly buckets: Pair[][];
+  /** Records still in memory, per reducer, encoded (sorted by key when the output also has runs). */
+  readonly buckets: EncodedBucket[];
   /** Run files per reducer. */
   readonly runs: string[][];
   /** Its share of the worker's pool, when there is one. */
@@ -41,6 +47,12 @@ interface MapOutput {
 
 /** Re-estimate the average record size every this many records (estimating each record would cost too much). */
 const SAMPLE_EVERY = 1024;
+/**
+ * Records of one bucket encoded together while a map task writes (memory engine): the pairs then live only for
+ * a few thousand records (dying young, cheaply) instead of until the task ends (promoted, then traced and freed
+ * by full collections).
+ */
+const CHUNK = 4096;
 
 export class SpillingShuffleManager implements ShuffleManager {
   readonly #outputs = new Map<number, Map<number, MapOutput>>();
@@ -51,23 +63,30 @@ export class SpillingShuffleManager implements ShuffleManager {
 
   writer(shuffleId: number, mapId: number, numReducers: number): MapOutputWriter {
     const buckets: Pair[][] = Array.from({ length: numReducers }, () => []);
+    /** Earlier records of each bucket, encoded CHUNK at a time. */
+    const chunks: EncodedBucket[][] = Array.from({ length: numReducers }, () => []);
+    const chunked = !this.options.writeAllToDisk;
+    /** All records of bucket r written so far, as pairs. */
+    const recordsOf = (r: number): Pair[] => (chunks[r]!.length === 0 ? buckets[r]! : [...chunks[r]!.flatMap(decodeBucket), ...buckets[r]!]);
     const runs: string[][] = Array.from({ length: numReducers }, () => []);
     const counts = new Array<number>(numReducers).fill(0);
     const budget = this.options.budget;
     let buffered = 0;
     let avgBytes = 0;
     let runIndex = 0;
-    let closed = false;
+    // The stored form, once closed: what stays in memory is encoded.
+    let stored: EncodedBucket[] | undefined;
     const spill = (): void => {
       let diskBytes = 0;
       for (let r = 0; r < numReducers; r++) {
-        const b = buckets[r]!;
+        const b = stored !== undefined ? decodeBucket(stored[r]!) : recordsOf(r);
         if (b.length === 0) continue;
         const file = path.join(this.options.dir, `shuffle_${shuffleId}_${mapId}_${r}.run${runIndex}`);
-        // A stored bucket may be in the hands of a local reducer reading it right now: sort a copy, never it.
-        diskBytes += writeSortedRun(file, closed ? b.slice() : b);
+        diskBytes += writeSortedRun(file, b);
         runs[r]!.push(file);
         buckets[r] = [];
+        chunks[r] = [];
+        if (stored !== undefined) stored[r] = encodeBucket([]);
       }
       runIndex++;
       this.spills++;
@@ -87,7 +106,12 @@ export class SpillingShuffleManager implements ShuffleManager {
     };
     return {
       add: (reduceId, kv) => {
-        buckets[reduceId]!.push(kv);
+        const b = buckets[reduceId]!;
+        b.push(kv);
+        if (chunked && b.length === CHUNK) {
+          chunks[reduceId]!.push(encodeBucket(b));
+          buckets[reduceId] = [];
+        }
         counts[reduceId]!++;
         if (buffered % SAMPLE_EVERY === 0) {
           const size = estimateSize([kv]) - 16; // minus the estimator's array overhead, plus the bucket slot
@@ -102,14 +126,23 @@ export class SpillingShuffleManager implements ShuffleManager {
       },
       close: (): MapStatus => {
         if (this.options.writeAllToDisk) spill();
-        else if (runIndex > 0) for (const b of buckets) b.sort((a, c) => compare(a, c));
-        closed = true;
-        budget?.update(consumer, buffered * avgBytes);
+        else if (runIndex > 0) {
+          for (let r = 0; r < numReducers; r++) {
+            buckets[r] = recordsOf(r).sort((a, c) => compare(a, c));
+            chunks[r] = [];
+          }
+        }
+        stored = buckets.map((b, r) => concatEncoded([...chunks[r]!, encodeBucket(b)]));
+        buckets.fill([]);
+        chunks.fill([]);
+        let bytes = 0;
+        for (const e of stored) bytes += e.length === 0 ? 0 : encodedBytes(e, estimateSize);
+        budget?.update(consumer, bytes);
         let byMap = this.#outputs.get(shuffleId);
         if (byMap === undefined) this.#outputs.set(shuffleId, (byMap = new Map()));
         const previous = byMap.get(mapId);
         if (previous) this.#drop(previous);
-        byMap.set(mapId, { buckets, runs, consumer });
+        byMap.set(mapId, { buckets: stored, runs, consumer });
         return { sizes: counts };
       },
       abort: removeAll,
@@ -122,22 +155,37 @@ export class SpillingShuffleManager implements ShuffleManager {
   }
 
   fetchBuckets(shuffleId: number, mapIds: readonly number[], reduceId: number): Bucket[] {
-    const byMap = this.#outputs.get(shuffleId);
     return mapIds.map((mapId) => {
-      const out = byMap?.get(mapId);
-      if (out === undefined) {
-        throw new FetchFailedError(
-          shuffleId,
-          mapId,
-          this.options.workerIndex,
-          `worker ${this.options.workerIndex} has no output of map ${mapId} of shuffle ${shuffleId}`,
-        );
-      }
+      const out = this.#output(shuffleId, mapId);
       const files = out.runs[reduceId] ?? [];
-      const inMemory = out.buckets[reduceId] ?? [];
-      if (files.length === 0) return inMemory;
-      return mergeSortedRuns([...files.map(readRun), inMemory]);
+      const inMemory = out.buckets[reduceId];
+      const decoded = inMemory === undefined ? [] : decodeBucket(inMemory);
+      if (files.length === 0) return decoded;
+      return mergeSortedRuns([...files.map(readRun), decoded]);
     });
+  }
+
+  fetchEncoded(shuffleId: number, mapIds: readonly number[], reduceId: number): EncodedBucket[] {
+    return mapIds.map((mapId) => {
+      const out = this.#output(shuffleId, mapId);
+      const inMemory = out.buckets[reduceId];
+      // Only spilled outputs need merging; the rest is served as stored (copied, since the copy may be transferred).
+      if ((out.runs[reduceId] ?? []).length > 0 || inMemory === undefined) return encodeBucket(this.fetchBuckets(shuffleId, [mapId], reduceId)[0]!);
+      return copyEncoded(inMemory);
+    });
+  }
+
+  #output(shuffleId: number, mapId: number): MapOutput {
+    const out = this.#outputs.get(shuffleId)?.get(mapId);
+    if (out === undefined) {
+      throw new FetchFailedError(
+        shuffleId,
+        mapId,
+        this.options.workerIndex,
+        `worker ${this.options.workerIndex} has no output of map ${mapId} of shuffle ${shuffleId}`,
+      );
+    }
+    return out;
   }
 
   remove(shuffleId: number): void {

@@ -152,6 +152,19 @@ describe('Executor tasks', () => {
     expect(again.status === 'success' && again.value).toEqual([0, 1, 2, 3, 4]);
   });
 
+  it('a cancelled task still leaves its stage description for the next task of its stage', async () => {
+    // The driver sends a stage's RDDs (and new broadcasts) with the first task of the stage a worker gets and
+    // counts them as delivered; if that task is moved away before it starts, the next one comes without them.
+    const ex = executor();
+    const first = { ...rangeTask(20, 4), broadcasts: [[7, 'seven']] as const };
+    const cancelled = ex.runTask(first);
+    ex.cancelTask(20);
+    expect((await cancelled).status === 'failed' && ((await cancelled) as { failure: { kind: string } }).failure.kind).toBe('killed');
+    const { rdds: _omit, ...withoutRdds } = first;
+    const next = await ex.runTask({ ...withoutRdds, taskId: 21, broadcasts: [] });
+    expect(next.status === 'success' && next.value).toEqual([0, 1, 2, 3]);
+  });
+
   it('a result larger than maxResultSize is refused as resultTooLarge, not sent', async () => {
     const ex = executor(60_000, 1000);
     const o = await ex.runTask(rangeTask(11, 10_000));

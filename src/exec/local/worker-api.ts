@@ -6,6 +6,14 @@ import type { MessagePort } from 'node:worker_threads';
 import type { Bucket } from '../../shuffle/wire.js';
 import type { BlockUpdate } from '../../storage/block-update.js';
 import type { TaskMessage, TaskOutcome } from '../protocol.js';
+import type { EncodedBucket } from '../../shuffle/bucket-codec.js';
+
+/**
+ * A task outcome as it crosses the thread boundary: a large result that is a list of pairs travels as columns
+ * (`pairs`, typed arrays transferred, see bucket-codec.ts) instead of `value`; the pool turns it back into the
+ * list before anything else sees the outcome.
+ */
+export type PostedOutcome = TaskOutcome | (Extract<TaskOutcome, { status: 'success' }> & { readonly pairs: EncodedBucket });
 
 /** What a worker serves to its peers: shuffle buckets it holds. */
 export interface ShuffleService {
@@ -15,7 +23,7 @@ export interface ShuffleService {
 
 /** What the driver calls on a worker. */
 export interface WorkerApi extends ShuffleService {
-  runTask(task: TaskMessage): Promise<TaskOutcome>;
+  runTask(task: TaskMessage): Promise<PostedOutcome>;
   /**
    * Connects this worker to incarnation `epoch` of peer `index`: `callPort` reaches the peer's shuffle service,
    * `servePort` serves it ours. Replaces any channel to an older incarnation.

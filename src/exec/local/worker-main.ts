@@ -7,13 +7,25 @@ import { expose, wrap, nodeEndpoint, transfer, type Remote } from './comlink.js'
 import { Executor } from '../executor.js';
 import type { PeerShuffleService } from '../shuffle-fetcher.js';
 import type { WorkerInit } from '../protocol.js';
-import type { WorkerApi } from './worker-api.js';
+import type { PostedOutcome, WorkerApi } from './worker-api.js';
+import { buffersOf, encodePairs } from '../../shuffle/bucket-codec.js';
 
 const init = workerData as WorkerInit;
 const executor = new Executor(init);
 
+/** Results shorter than this are cloned as they are: packing them would save less than it costs. */
+const PACK_RESULTS_FROM = 512;
+
+/** A long list of pairs as a result goes as columns (its typed arrays moved, not copied); see PostedOutcome. */
+function posted(o: Awaited<ReturnType<Executor['runTask']>>): PostedOutcome {
+  if (o.status !== 'success' || !Array.isArray(o.value) || o.value.length < PACK_RESULTS_FROM) return o;
+  const pairs = encodePairs(o.value);
+  if (pairs === undefined) return o;
+  return transfer({ ...o, value: undefined, pairs }, buffersOf([pairs]));
+}
+
 const api: WorkerApi = {
-  runTask: (task) => executor.runTask(task),
+  runTask: async (task) => posted(await executor.runTask(task)),
   fetchBuckets: (s, m, r) => executor.shuffles.fetchBuckets(s, m, r),
   connectPeer(index, epoch, callPort, servePort) {
     if (callPort) {

@@ -1,0 +1,95 @@
+/**
+ * The by-key grouping of every aggregating shuffle (combine.ts) keeps int32 keys in a typed-array table, short
+ * strings and structural keys in a KeyTable and the other keys in a Map, and while all keys are int32 rows of
+ * one width, a RowTable without group objects. Whatever mix of keys arrives, its groups must be those of the
+ * plain definition: one per structurally equal key (-0 and 0 one key, NaN one key), holding the first-seen key
+ * object (for int32 rows: an equal array), combined in arrival order, listed in first-seen order.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { keysEqual } from '../../src/core/keys.js';
+import { isIntRow } from '../../src/shuffle/key-table.js';
+import { grouping, type Pair } from '../../src/shuffle/combine.js';
+import { smallKey, wideKey } from '../core/key-arbitraries.js';
+
+/** The definition, by linear search: slow, and independent of the tables. */
+function reference(records: readonly Pair[]): Array<[unknown, unknown[]]> {
+  const groups: Array<[unknown, unknown[]]> = [];
+  for (const [k, v] of records) {
+    const g = groups.find(([gk]) => keysEqual(gk, k));
+    if (g === undefined) groups.push([k, [v]]);
+    else g[1].push(v);
+  }
+  return groups;
+}
+
+const int32 = fc.oneof(fc.integer({ min: -40, max: 40 }), fc.constantFrom(-0, 2 ** 31 - 1, -(2 ** 31), 1 << 20, 3 << 20, 5 << 20));
+const nearInt = fc.constantFrom(2 ** 31, -(2 ** 31) - 1, 0.5, NaN, Infinity, 1e-300);
+const row = fc.oneof(fc.tuple(fc.integer({ min: -3, max: 3 }), fc.integer({ min: 0, max: 3 })), fc.tuple(int32, int32, int32));
+const key = fc.oneof(int32, nearInt, row, fc.constantFrom('a', 'b', 'a long string key', [1, -0], [1.5, 2]), smallKey, wideKey);
+
+describe('grouping', () => {
+  it('groups like the definition, over keys of every kind mixed in any order', () => {
+    // Often all rows for a while (the RowTable), then anything (which moves them to the KeyTable).
+    const recordLists = fc
+      .tuple(fc.array(fc.tuple(row, fc.integer()), { maxLength: 40 }), fc.array(fc.tuple(fc.oneof(int32, key), fc.integer()), { maxLength: 60 }))
+      .map(([a, b]) => [...a, ...b]);
+    fc.assert(
+      fc.property(recordLists, (records) => {
+        const g = grouping(
+          (v) => [v],
+          (c, v) => {
+            (c as unknown[]).push(v);
+            return c;
+          },
+        );
+        for (const kv of records) g.add(kv as Pair);
+        const got = g.groups();
+        const streamed: Pair[] = [];
+        g.each((kv) => streamed.push(kv));
+        expect(streamed).toEqual(got);
+        const expected = reference(records as Pair[]);
+        expect(got.length).toBe(expected.length);
+        got.forEach(([k, vs], i) => {
+          // The very key object seen first (Object.is: -0 stays -0 if it came first); an int32 row may be a copy.
+          if (isIntRow(expected[i]![0])) expect(k).toEqual(expected[i]![0]);
+          else expect(Object.is(k, expected[i]![0])).toBe(true);
+          expect(vs).toEqual(expected[i]![1]);
+        });
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('holds many int keys, spread or multiples of a power of two, through the table growing', () => {
+    // Strides whose 50k multiples stay int32: the worst case of a table indexed by the low bits of the key.
+    for (const stride of [1, 1024, 1 << 14, -7]) {
+      const g = grouping(
+        (v) => v,
+        (c, v) => (c as number) + (v as number),
+      );
+      for (let r = 0; r < 3; r++) for (let i = 0; i < 50_000; i++) g.add([i * stride, 1]);
+      const groups = g.groups();
+      expect(groups.length).toBe(50_000);
+      expect(groups.every(([k, n], i) => k === i * stride && n === 3)).toBe(true);
+    }
+  });
+
+  it('holds many int32 rows through the row table growing, then moves them to the key table in order', () => {
+    const g = grouping(
+      (v) => v,
+      (c, v) => (c as number) + (v as number),
+    );
+    for (let r = 0; r < 2; r++) for (let i = 0; i < 60_000; i++) g.add([[i % 300, Math.floor(i / 300) << 12], 1]);
+    g.add(['not a row', 5]);
+    g.add([[7, 0], 1]);
+    const groups = g.groups();
+    expect(groups.length).toBe(60_001);
+    expect(
+      groups
+        .slice(0, 60_000)
+        .every(([k, n], i) => (k as number[])[0] === i % 300 && (k as number[])[1] === Math.floor(i / 300) << 12 && n === (i === 7 ? 3 : 2)),
+    ).toBe(true);
+    expect(groups[60_000]).toEqual(['not a row', 5]);
+  });
+});
