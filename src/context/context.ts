@@ -167,6 +167,7 @@ export class Context implements RddContext {
         shuffleSpillBytes: this.options.shuffleSpillBytes,
         jobOutputRoot: this.#engine.jobOutputRoot,
       },
+      cluster: this.options.cluster,
     });
     this.#builder = new TaskBuilder(this.#tracker, this.#cache, {
       broadcastValue: (id) => {

@@ -68,6 +68,16 @@ export interface ContextOptions {
   readonly ui?: UiOptions | false;
   /** Writes every event to `{dir}/{appId}.jsonl` for `kindling history` (default: KINDLING_EVENT_LOG_DIR, else off). */
   readonly eventLog?: EventLogOptions | false;
+  /** `redis://` masters: the cluster's name in Redis (default `default`); only its executors are leased. */
+  readonly cluster?: string;
+  /** `redis://` masters: the most executors this driver leases (default: as many as its slots take). */
+  readonly maxExecutors?: number;
+  /** Cluster masters: how long to wait for executors before an action fails (default 30000 ms). */
+  readonly executorWaitMs?: number;
+  /** Cluster masters: an executor whose heartbeat stops this long is lost, its tasks rerun (default 10000 ms). */
+  readonly executorTimeoutMs?: number;
+  /** Cluster masters: how long executors stay leased to a driver that died (default 10000 ms). */
+  readonly leaseMs?: number;
 }
 
 export interface ResolvedOptions {
@@ -93,6 +103,7 @@ export interface ResolvedOptions {
   readonly fetchTimeoutMs: number;
   readonly ui: ResolvedUiOptions | false;
   readonly eventLog: { readonly dir: string } | false;
+  readonly cluster: { name: string; maxExecutors: number; executorWaitMs: number; executorTimeoutMs: number; leaseMs: number };
 }
 
 /** The number of executor slots a master URL gives (the backend registry decides; errors name what is served). */
@@ -152,6 +163,11 @@ const CONF_KEYS: readonly string[] = [
   'localityWaitMs',
   'taskTimeoutMs',
   'fetchTimeoutMs',
+  'cluster',
+  'maxExecutors',
+  'executorWaitMs',
+  'executorTimeoutMs',
+  'leaseMs',
   'memory.workerMB',
   'memory.storageFraction',
   'memory.shuffleFraction',
@@ -204,6 +220,13 @@ export function resolveOptions(given: ContextOptions, cores: number): ResolvedOp
     fetchTimeoutMs: positiveInt('fetchTimeoutMs', o.fetchTimeoutMs, 120_000),
     ui: resolveUiOptions(o.ui),
     eventLog: resolveEventLog(o.eventLog),
+    cluster: {
+      name: o.cluster ?? 'default',
+      maxExecutors: positiveInt('maxExecutors', o.maxExecutors, Number.MAX_SAFE_INTEGER),
+      executorWaitMs: positiveInt('executorWaitMs', o.executorWaitMs, 30_000),
+      executorTimeoutMs: positiveInt('executorTimeoutMs', o.executorTimeoutMs, 10_000),
+      leaseMs: positiveInt('leaseMs', o.leaseMs, 10_000),
+    },
   };
 }
 

@@ -1,0 +1,519 @@
+/**
+ * One executor process of a cluster (`kindling executor --master redis://...`): registers in Redis, waits to be
+ * leased by a driver, runs the driver's tasks on worker threads (the same worker entry, Executor and engines as
+ * the local backend: one thread per task slot), and serves its shuffle blocks and large results to peers over
+ * TCP. When its lease ends (the driver stopped, or died and the lease expired) it drops the application's
+ * threads, blocks and files, registers again under a new id, and serves the next driver.
+ */
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { ClusterError } from '../../core/errors.js';
+import type { TaskOutcome, WorkerInit } from '../protocol.js';
+import type { PeerShuffleService } from '../shuffle-fetcher.js';
+import { expose, nodeEndpoint, transfer, wrap, type Remote } from '../local/comlink.js';
+import type { WorkerApi } from '../local/worker-api.js';
+import {
+  append,
+  encode,
+  HEARTBEAT_MS,
+  HEARTBEAT_TTL_MS,
+  INDIRECT_RESULT_BYTES,
+  keys,
+  readStream,
+  type ControlMessage,
+  type ExecutorMessage,
+  type PeerAddress,
+  type SlotAssignment,
+} from './control.js';
+import { checkBind, FrameClient, startFrameServer, type FrameServer } from './wire.js';
+
+const WORKER_ENTRY = new URL('../local/worker-main.js', import.meta.url);
+
+export interface ExecutorProcessOptions {
+  /** `redis://[user:password@]host:port[/db]`. */
+  readonly master: string;
+  readonly cluster: string;
+  /** Task slots: worker threads. */
+  readonly cores: number;
+  /** Memory for all slots, MiB: each thread's heap is at most memoryMB / cores. */
+  readonly memoryMB: number;
+  /** The address peers and drivers reach this executor at (and the one it binds). */
+  readonly host: string;
+  /** 0: any free port. */
+  readonly port: number;
+  readonly secret?: string;
+  readonly log: (line: string) => void;
+}
+
+interface Thread {
+  readonly slot: SlotAssignment;
+  readonly worker: Worker;
+  readonly remote: Remote<WorkerApi>;
+  /** The thread's shuffle service, as its peers see it. */
+  readonly serve: Remote<PeerShuffleService>;
+  readonly inflight: Set<number>;
+  /** Ports this executor serves for this thread's remote peers, by peer index. */
+  readonly proxies: Map<number, { epoch: number; port: MessagePort }>;
+  dead: boolean;
+  /** Why the executor itself ended the thread (a cancelled task that did not stop). */
+  endedBecause?: string;
+}
+
+interface App {
+  readonly appId: string;
+  readonly heapMb: number;
+  readonly init: Omit<WorkerInit, 'workerIndex' | 'spillDir' | 'epoch' | 'executorId'>;
+  readonly dir: string;
+  readonly threads: Map<number, Thread>;
+  peers: Map<number, PeerAddress>;
+  /** Serialized large outcomes waiting for the driver to fetch them, by task id. */
+  readonly results: Map<number, Buffer>;
+  readonly out: ExecutorMessage[];
+  flushing: boolean;
+}
+
+export class ExecutorProcess {
+  readonly #o: ExecutorProcessOptions;
+  readonly #keys: ReturnType<typeof keys>;
+  #redis!: Redis;
+  #reader!: Redis;
+  #server!: FrameServer;
+  #id = '';
+  #controlId = '0-0';
+  #registrations = 0;
+  #beats = 0;
+  #app: App | undefined;
+  #stopping = false;
+  #heartbeat: NodeJS.Timeout | undefined;
+  readonly #clients = new Map<string, FrameClient>();
+  #loop: Promise<void> | undefined;
+
+  constructor(options: ExecutorProcessOptions) {
+    this.#o = options;
+    this.#keys = keys(options.cluster);
+  }
+
+  get id(): string {
+    return this.#id;
+  }
+
+  /** Connects, listens, registers; resolves once the executor is ready for a driver. */
+  async start(): Promise<void> {
+    checkBind(this.#o.host, this.#o.secret);
+    this.#redis = connect(this.#o.master);
+    this.#reader = connect(this.#o.master);
+    let why = '';
+    for (const r of [this.#redis, this.#reader]) r.on('error', (e: Error) => (why = e.message));
+    try {
+      await Promise.all([this.#redis.connect(), this.#reader.connect()]);
+    } catch (e) {
+      this.#redis.disconnect();
+      this.#reader.disconnect();
+      throw new ClusterError(`cannot reach Redis at ${redactUrl(this.#o.master)} (cluster '${this.#o.cluster}'): ${why || (e as Error).message}`);
+    }
+    this.#server = await startFrameServer(
+      this.#o.host,
+      this.#o.port,
+      this.#o.secret,
+      (req) => this.#serve(req.body),
+      (line) => this.#o.log(`kindling executor ${this.#id}: ${line}`),
+    );
+    await this.#register();
+    this.#heartbeat = setInterval(() => void this.#beat(), HEARTBEAT_MS);
+    this.#loop = this.#controlLoop();
+  }
+
+  async #register(): Promise<void> {
+    const old = this.#id;
+    this.#id = String(await this.#redis.incr(this.#keys.nextExecutor));
+    this.#controlId = '0-0';
+    const k = this.#keys;
+    const p = this.#redis.multi();
+    if (old !== '') p.srem(k.executors, old).del(k.executor(old), k.heartbeat(old), k.control(old));
+    p.hset(k.executor(this.#id), {
+      host: this.#o.host,
+      port: String(this.#server.port),
+      cores: String(this.#o.cores),
+      memoryMB: String(this.#o.memoryMB),
+      pid: String(process.pid),
+      hostname: os.hostname(),
+    });
+    p.set(k.heartbeat(this.#id), String(this.#beats), 'PX', HEARTBEAT_TTL_MS);
+    p.sadd(k.executors, this.#id);
+    await p.exec();
+    this.#registrations++;
+    const where = `cluster '${this.#o.cluster}', ${this.#o.host}:${this.#server.port}, ${this.#o.cores} cores, ${this.#o.memoryMB} MiB`;
+    this.#o.log(
+      this.#registrations === 1
+        ? `kindling executor ${this.#id} registered and ready (${where})`
+        : `kindling executor ${old} is idle again: registered as executor ${this.#id} (${where})`,
+    );
+  }
+
+  async #beat(): Promise<void> {
+    if (this.#stopping) return;
+    try {
+      this.#beats++;
+      const id = this.#id;
+      await this.#redis.set(this.#keys.heartbeat(id), String(this.#beats), 'PX', HEARTBEAT_TTL_MS);
+      const app = this.#app;
+      if (app !== undefined) {
+        const holder = await this.#redis.get(this.#keys.lease(id));
+        // The lease was released, expired (the driver died) or taken back (the driver declared us lost).
+        if (holder !== app.appId && this.#app === app && this.#id === id) await this.#dropApp(`lease of application ${app.appId} ended`);
+      }
+    } catch {
+      // Redis is away: keep serving what runs; the driver decides whether we are lost.
+    }
+  }
+
+  async #controlLoop(): Promise<void> {
+    while (!this.#stopping) {
+      const id = this.#id;
+      let read: { messages: ControlMessage[]; lastId: string };
+      try {
+        read = await readStream<ControlMessage>(this.#reader, this.#keys.control(id), this.#controlId, 1000);
+      } catch {
+        if (this.#stopping) return;
+        await new Promise((r) => setTimeout(r, 200));
+        continue;
+      }
+      // Re-registered while the read was blocked: those messages belong to the old registration.
+      if (id !== this.#id) continue;
+      this.#controlId = read.lastId;
+      for (const m of read.messages) this.#handle(m);
+    }
+  }
+
+  /** Handles one driver message, synchronously: threads see peers and stages before the tasks that need them. */
+  #handle(m: ControlMessage): void {
+    if (m.kind === 'lease') {
+      if (this.#app !== undefined) return;
+      const dir = path.join(os.tmpdir(), `kindling-executor-${process.pid}`, m.appId);
+      this.#app = {
+        appId: m.appId,
+        heapMb: m.heapMb,
+        init: m.init,
+        dir,
+        threads: new Map(),
+        peers: new Map(),
+        results: new Map(),
+        out: [],
+        flushing: false,
+      };
+      this.#o.log(`kindling executor ${this.#id}: leased by application ${m.appId}`);
+      return;
+    }
+    const app = this.#app;
+    if (app === undefined) return;
+    switch (m.kind) {
+      case 'slots':
+        for (const s of m.slots) this.#startThread(app, s);
+        this.#connectPeers(app);
+        return;
+      case 'peers':
+        this.#setPeers(app, m.peers);
+        return;
+      case 'task': {
+        const t = app.threads.get(m.index);
+        if (t === undefined || t.dead || t.slot.epoch !== m.task.epoch) {
+          this.#send(app, {
+            kind: 'outcome',
+            index: m.index,
+            epoch: m.task.epoch,
+            taskId: m.task.taskId,
+            outcome: lost(m.index, m.task.epoch, `slot ${m.index} (epoch ${m.task.epoch}) is not on executor ${this.#id}`),
+          });
+          return;
+        }
+        t.inflight.add(m.task.taskId);
+        (t.remote.runTask(m.task) as Promise<TaskOutcome>).then(
+          (outcome) => {
+            if (!t.inflight.delete(m.task.taskId) || this.#app !== app) return;
+            this.#sendOutcome(app, m.index, t.slot.epoch, m.task.taskId, outcome);
+          },
+          () => undefined,
+        );
+        return;
+      }
+      case 'cancel': {
+        const t = app.threads.get(m.index);
+        if (t === undefined || t.dead || !t.inflight.has(m.taskId)) return;
+        t.remote.cancelTask(m.taskId).catch(() => undefined);
+        if (m.graceMs !== undefined) {
+          const timer = setTimeout(() => {
+            if (t.dead || !t.inflight.has(m.taskId)) return;
+            t.endedBecause = `task ${m.taskId} of a cancelled job still computed ${m.graceMs} ms later; slot ${m.index} was replaced`;
+            void t.worker.terminate();
+          }, m.graceMs);
+          timer.unref();
+        }
+        return;
+      }
+      case 'removeShuffle':
+        for (const t of this.#live(app)) t.remote.removeShuffle(m.id).catch(() => undefined);
+        return;
+      case 'removeRdd':
+        for (const t of this.#live(app)) t.remote.removeRdd(m.id).catch(() => undefined);
+        return;
+      case 'removeBroadcast':
+        for (const t of this.#live(app)) t.remote.removeBroadcast(m.id).catch(() => undefined);
+        return;
+      case 'releaseStages':
+        for (const t of this.#live(app)) t.remote.releaseStages([...m.ids]).catch(() => undefined);
+        return;
+      case 'release':
+        void this.#dropApp(`released by application ${app.appId}`);
+        return;
+    }
+  }
+
+  #live(app: App): Thread[] {
+    return [...app.threads.values()].filter((t) => !t.dead);
+  }
+
+  #startThread(app: App, slot: SlotAssignment): void {
+    const spillDir = path.join(app.dir, `slot-${slot.index}-${slot.epoch}`);
+    const init: WorkerInit = { ...app.init, workerIndex: slot.index, epoch: slot.epoch, executorId: slot.executorId, spillDir };
+    const heapMb = Math.max(64, Math.min(app.heapMb, Math.floor(this.#o.memoryMB / this.#o.cores)));
+    const worker = new Worker(WORKER_ENTRY, { workerData: init, resourceLimits: { maxOldGenerationSizeMb: heapMb } });
+    const remote = wrap<WorkerApi>(nodeEndpoint(worker as never));
+    const ch = new MessageChannel();
+    remote.connectPeer(-1, -1, null, transfer(ch.port2, [ch.port2 as never]) as never).catch(() => undefined);
+    ch.port1.unref();
+    const thread: Thread = {
+      slot,
+      worker,
+      remote,
+      serve: wrap<PeerShuffleService>(nodeEndpoint(ch.port1 as never)),
+      inflight: new Set(),
+      proxies: new Map(),
+      dead: false,
+    };
+    let lastError: Error | undefined;
+    worker.on('error', (e) => (lastError = e));
+    worker.on('exit', (code) => {
+      thread.dead = true;
+      rmSync(spillDir, { recursive: true, force: true });
+      for (const p of thread.proxies.values()) p.port.close();
+      if (this.#app !== app || app.threads.get(slot.index) !== thread) return;
+      const oom = (lastError as { code?: string } | undefined)?.code === 'ERR_WORKER_OUT_OF_MEMORY';
+      const reason =
+        thread.endedBecause ??
+        (oom
+          ? `slot ${slot.index} of executor ${this.#id} ran out of memory (heap limit ${heapMb} MiB): use more partitions, or reduceByKey/aggregateByKey instead of groupByKey`
+          : `slot ${slot.index} of executor ${this.#id} exited with code ${code}${lastError ? ` (${lastError.message})` : ''}`);
+      for (const other of this.#live(app)) other.remote.peerLost(slot.index, slot.epoch).catch(() => undefined);
+      this.#send(app, { kind: 'slotLost', executor: this.#id, index: slot.index, epoch: slot.epoch, reason });
+    });
+    app.threads.set(slot.index, thread);
+    remote.ping().then(
+      () => {
+        if (!thread.dead && this.#app === app) this.#send(app, { kind: 'slotReady', executor: this.#id, index: slot.index, epoch: slot.epoch });
+      },
+      () => undefined,
+    );
+  }
+
+  /** Threads of this executor talk to each other over message channels, as in the local backend. */
+  #connectPeers(app: App): void {
+    const threads = this.#live(app);
+    for (const a of threads) {
+      for (const b of threads) {
+        if (a.slot.index >= b.slot.index) continue;
+        const ab = new MessageChannel();
+        const ba = new MessageChannel();
+        a.remote
+          .connectPeer(b.slot.index, b.slot.epoch, transfer(ab.port1, [ab.port1 as never]) as never, transfer(ba.port2, [ba.port2 as never]) as never)
+          .catch(() => undefined);
+        b.remote
+          .connectPeer(a.slot.index, a.slot.epoch, transfer(ba.port1, [ba.port1 as never]) as never, transfer(ab.port2, [ab.port2 as never]) as never)
+          .catch(() => undefined);
+      }
+    }
+    this.#setPeers(app, [...app.peers.values()]);
+  }
+
+  /**
+   * The driver's table of every slot of the application. Each local thread gets a channel to every remote slot;
+   * its other end is served here by forwarding the fetch over TCP to the executor holding that slot.
+   */
+  #setPeers(app: App, peers: readonly PeerAddress[]): void {
+    const next = new Map<number, PeerAddress>();
+    for (const p of peers) if (!app.threads.has(p.index) || app.threads.get(p.index)!.slot.epoch !== p.epoch) next.set(p.index, p);
+    for (const [index, old] of app.peers) {
+      if (next.get(index)?.epoch === old.epoch) continue;
+      for (const t of this.#live(app)) {
+        t.remote.peerLost(index, old.epoch).catch(() => undefined);
+        const proxy = t.proxies.get(index);
+        if (proxy?.epoch === old.epoch) {
+          proxy.port.close();
+          t.proxies.delete(index);
+        }
+      }
+    }
+    app.peers = next;
+    for (const t of this.#live(app)) {
+      for (const p of next.values()) {
+        if (t.proxies.get(p.index)?.epoch === p.epoch) continue;
+        const ch = new MessageChannel();
+        const service: PeerShuffleService = {
+          fetchBuckets: (shuffleId, mapIds, reduceId) =>
+            this.#client(p.host, p.port).request({
+              kind: 'fetch',
+              index: p.index,
+              epoch: p.epoch,
+              shuffleId,
+              mapIds: [...mapIds],
+              reduceId,
+            }) as never,
+        };
+        expose(service, nodeEndpoint(ch.port2 as never));
+        ch.port2.unref();
+        t.proxies.set(p.index, { epoch: p.epoch, port: ch.port2 });
+        t.remote.connectPeer(p.index, p.epoch, transfer(ch.port1, [ch.port1 as never]) as never, null).catch(() => undefined);
+      }
+    }
+  }
+
+  #client(host: string, port: number): FrameClient {
+    const key = `${host}:${port}`;
+    let c = this.#clients.get(key);
+    if (c === undefined || c.closed) {
+      c = new FrameClient(host, port, this.#o.secret).unref();
+      this.#clients.set(key, c);
+    }
+    return c;
+  }
+
+  /** What peers and the driver ask of this executor over TCP. */
+  async #serve(body: unknown): Promise<unknown> {
+    const req = body as {
+      kind: string;
+      index?: number;
+      epoch?: number;
+      shuffleId?: number;
+      mapIds?: number[];
+      reduceId?: number;
+      taskId?: number;
+      appId?: string;
+    };
+    const app = this.#app;
+    if (req.kind === 'ping') return this.#id;
+    if (app === undefined) throw new Error(`executor ${this.#id} runs no application`);
+    if (req.kind === 'fetch') {
+      const t = app.threads.get(req.index!);
+      if (t === undefined || t.dead || t.slot.epoch !== req.epoch)
+        throw new Error(`slot ${req.index} (epoch ${req.epoch}) is not on executor ${this.#id}`);
+      return t.serve.fetchBuckets(req.shuffleId!, req.mapIds!, req.reduceId!);
+    }
+    if (req.kind === 'result' && req.appId === app.appId) {
+      const buf = app.results.get(req.taskId!);
+      if (buf === undefined) throw new Error(`executor ${this.#id} holds no result of task ${req.taskId}`);
+      app.results.delete(req.taskId!);
+      return buf;
+    }
+    throw new Error(`executor ${this.#id}: unknown request '${req.kind}'`);
+  }
+
+  #sendOutcome(app: App, index: number, epoch: number, taskId: number, outcome: TaskOutcome): void {
+    let encoded: Buffer | undefined;
+    if (outcome.status === 'success' && outcome.value !== undefined) {
+      encoded = encode(outcome);
+      if (encoded.length > INDIRECT_RESULT_BYTES) {
+        app.results.set(taskId, encoded);
+        this.#send(app, { kind: 'indirect', index, epoch, taskId, bytes: encoded.length });
+        return;
+      }
+    }
+    this.#send(app, { kind: 'outcome', index, epoch, taskId, outcome });
+  }
+
+  /** Queues a message for the driver; messages of one turn of the event loop go in one round trip. */
+  #send(app: App, m: ExecutorMessage): void {
+    app.out.push(m);
+    if (app.flushing) return;
+    app.flushing = true;
+    setImmediate(() => void this.#flush(app));
+  }
+
+  async #flush(app: App): Promise<void> {
+    while (app.out.length > 0) {
+      const batch = app.out.splice(0, app.out.length);
+      try {
+        await append(this.#redis, keys(this.#o.cluster).outcomes(app.appId), batch);
+      } catch {
+        // Redis is away: the driver will declare this executor lost; its tasks rerun elsewhere.
+      }
+    }
+    app.flushing = false;
+  }
+
+  async #dropApp(why: string): Promise<void> {
+    const app = this.#app;
+    if (app === undefined) return;
+    this.#app = undefined;
+    this.#o.log(`kindling executor ${this.#id}: ${why}; dropping its threads, blocks and files`);
+    await Promise.all([...app.threads.values()].map((t) => t.worker.terminate().catch(() => undefined)));
+    for (const c of this.#clients.values()) c.close();
+    this.#clients.clear();
+    rmSync(app.dir, { recursive: true, force: true });
+    if (!this.#stopping) await this.#register().catch(() => undefined);
+  }
+
+  /** Leaves the cluster: the driver hears of every slot at once (not after executorTimeoutMs). */
+  async stop(reason: string): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
+    const app = this.#app;
+    if (app !== undefined) {
+      for (const t of app.threads.values())
+        app.out.push({
+          kind: 'slotLost',
+          executor: this.#id,
+          index: t.slot.index,
+          epoch: t.slot.epoch,
+          reason: `executor ${this.#id} left: ${reason}`,
+        });
+      await append(this.#redis, this.#keys.outcomes(app.appId), app.out.splice(0)).catch(() => undefined);
+      this.#app = undefined;
+      await Promise.all([...app.threads.values()].map((t) => t.worker.terminate().catch(() => undefined)));
+      rmSync(app.dir, { recursive: true, force: true });
+    }
+    const k = this.#keys;
+    await this.#redis
+      .multi()
+      .srem(k.executors, this.#id)
+      .del(k.executor(this.#id), k.heartbeat(this.#id), k.control(this.#id))
+      .exec()
+      .catch(() => undefined);
+    this.#reader.disconnect();
+    await this.#loop?.catch(() => undefined);
+    await this.#redis.quit().catch(() => undefined);
+    for (const c of this.#clients.values()) c.close();
+    await this.#server.close();
+  }
+}
+
+function lost(workerIndex: number, epoch: number, message: string): TaskOutcome {
+  return { status: 'failed', epoch, failure: { kind: 'workerLost', workerIndex, message, causedByApp: false }, blockUpdates: [] };
+}
+
+/** A Redis connection that retries after the first connect; the first must succeed (see `start`). */
+export function connect(url: string): Redis {
+  return new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 3000,
+    retryStrategy: (times) => Math.min(100 * times, 1000),
+  });
+}
+
+/** The Redis URL without its password, for messages. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^@/]*):[^@/]*@/, '//$1:***@');
+}
