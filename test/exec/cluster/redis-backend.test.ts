@@ -1,0 +1,73 @@
+/**
+ * `redis://` masters: a driver leases executors started on their own (here by the test, with the real command),
+ * runs jobs on them, and gives them back at stop(); two drivers get disjoint executors; with none, an action
+ * fails after executorWaitMs naming the Redis address and the cluster.
+ */
+import { describe, expect, it } from 'vitest';
+import { ClusterError, Context } from 'kindling';
+import { redisSkipReason, useRedisServer } from '../../streaming/redis-server.js';
+import { useExecutors } from './helpers.js';
+
+async function executorIds(sc: Context): Promise<string[]> {
+  const snap = await sc.faults.snapshot();
+  return snap.backend.workers.filter((w) => w.state === 'ready').map((w) => w.executorId);
+}
+
+describe.skipIf(redisSkipReason !== undefined)('redis:// master', () => {
+  const url = useRedisServer();
+  const executor = useExecutors();
+
+  it('with no executor, an action fails after executorWaitMs naming the Redis address and the cluster', async () => {
+    const sc = new Context({ master: url(), cluster: 'nobody', executorWaitMs: 300, progress: false, ui: false });
+    try {
+      const t0 = Date.now();
+      const err = await sc
+        .range(0, 10)
+        .count()
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ClusterError);
+      expect((err as Error).message).toMatch(
+        new RegExp(`no executor registered in Redis at ${url().replace(/[.]/g, '\\.')}, cluster 'nobody' within executorWaitMs \\(300 ms\\)`),
+      );
+      expect((err as Error).message).toContain(`npx kindling executor --master ${url()} --cluster nobody`);
+      expect(Date.now() - t0).toBeLessThan(5000);
+    } finally {
+      await sc.stop();
+    }
+  });
+
+  it('runs jobs on leased executors; two drivers get disjoint executors; stop() gives them back', async () => {
+    const args = ['--master', url(), '--cluster', 'two', '--cores', '1', '--memory', '512m'];
+    const execs = [executor(args), executor(args)];
+    await Promise.all(execs.map((e) => e.waitFor('registered and ready')));
+    const options = { cluster: 'two', maxExecutors: 1, progress: false, ui: false } as const;
+    const a = new Context({ master: `${url()}?cores=1`, ...options });
+    const b = new Context({ master: `${url()}?cores=1`, ...options });
+    try {
+      const job = (sc: Context) =>
+        sc
+          .range(0, 2000, 1, 4)
+          .map((x) => [x % 7, 1] as [number, number])
+          .reduceByKey((x, y) => x + y, 3)
+          .collect();
+      const [ra, rb] = await Promise.all([job(a), job(b)]);
+      const expected = Array.from({ length: 7 }, (_, k) => [k, Math.floor((2000 - k - 1) / 7) + 1]);
+      expect(ra.sort((x, y) => x[0] - y[0])).toEqual(expected);
+      expect(rb.sort((x, y) => x[0] - y[0])).toEqual(expected);
+      const [ia, ib] = [await executorIds(a), await executorIds(b)];
+      expect(ia).toHaveLength(1);
+      expect(ib).toHaveLength(1);
+      expect(ia[0]).not.toBe(ib[0]);
+    } finally {
+      await a.stop();
+    }
+    // a's executor drops the application, registers again under a new id, and serves the next driver.
+    await Promise.race(execs.map((e) => e.waitFor('is idle again')));
+    const c = new Context({ master: `${url()}?cores=1`, ...options, executorWaitMs: 10_000 });
+    try {
+      expect(await c.range(0, 100, 1, 2).sum()).toBe(4950);
+    } finally {
+      await Promise.all([b.stop(), c.stop()]);
+    }
+  });
+});
