@@ -44,7 +44,9 @@ describe('kindling executor: flags', () => {
   it('an unreachable Redis is one line naming the address and the cluster', async () => {
     const { code, stderr } = await kindling(['executor', '--master', 'redis://127.0.0.1:1', '--cluster', 'c1']);
     expect(code).toBe(1);
-    expect(stderr.trim().split('\n')).toEqual([expect.stringMatching(/^kindling: cannot reach Redis at redis:\/\/127\.0\.0\.1:1 \(cluster 'c1'\): .*ECONNREFUSED/)]);
+    expect(stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^kindling: cannot reach Redis at redis:\/\/127\.0\.0\.1:1 \(cluster 'c1'\): .*ECONNREFUSED/),
+    ]);
   });
 
   it('a non-loopback --host without a secret is refused', async () => {
@@ -61,7 +63,9 @@ describe.skipIf(redisSkipReason !== undefined)('kindling executor: life cycle', 
   it('prints one line when registered and ready, and leaves the cluster on SIGTERM', async () => {
     const e = executor(['--master', url(), '--cluster', 'life', '--cores', '1', '--memory', '256m']);
     const out = await e.waitFor('registered and ready');
-    expect(out.trim().split('\n')).toEqual([expect.stringMatching(/^kindling executor \d+ registered and ready \(cluster 'life', 127\.0\.0\.1:\d+, 1 cores, 256 MiB\)$/)]);
+    expect(out.trim().split('\n')).toEqual([
+      expect.stringMatching(/^kindling executor \d+ registered and ready \(cluster 'life', 127\.0\.0\.1:\d+, 1 cores, 256 MiB\)$/),
+    ]);
     expect(await registered(url(), 'life')).toHaveLength(1);
     e.child.kill('SIGTERM');
     expect(await e.exited).toEqual({ code: 0, signal: null });
