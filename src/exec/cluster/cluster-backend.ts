@@ -425,6 +425,8 @@ export class ClusterBackend implements TaskBackend {
         return;
       }
       case 'outcome':
+        if (m.outcome.status === 'failed' && m.outcome.failure.kind === 'fetchFailed')
+          this.#probe(m.outcome.failure.workerIndex, m.outcome.failure.epoch);
         slot.inflight.get(m.taskId)?.(m.outcome);
         return;
       case 'indirect': {
@@ -447,6 +449,46 @@ export class ClusterBackend implements TaskBackend {
         return;
       }
     }
+  }
+
+  readonly #probing = new Set<string>();
+
+  /**
+   * A peer could not serve a fetch: ask its executor directly, on a new connection. One that does not answer
+   * within a few seconds is lost now, not after executorTimeoutMs: otherwise the resubmitted map tasks would be
+   * sent to it and every retry of the stage would fail on the same dead peer.
+   */
+  #probe(index: number, epoch: number): void {
+    const exec = this.#slots[index]?.epoch === epoch ? this.#slots[index]!.exec : undefined;
+    if (exec === undefined || exec.lost || this.#probing.has(exec.id)) return;
+    this.#probing.add(exec.id);
+    const client = new FrameClient(exec.host, exec.port, this.#o.secret).unref();
+    let timer: NodeJS.Timeout | undefined;
+    const timeoutMs = Math.min(2000, this.#o.executorTimeoutMs);
+    Promise.race([
+      client.request({ kind: 'ping' }),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+        timer.unref();
+      }),
+    ])
+      .then(
+        () => undefined,
+        (e: unknown) => {
+          if (!this.#stopping)
+            this.#executorLost(exec, `executor ${exec.id} (${exec.host}:${exec.port}) failed a fetch and does not answer: ${(e as Error).message}`);
+        },
+      )
+      .finally(() => {
+        clearTimeout(timer);
+        client.close();
+        this.#probing.delete(exec.id);
+      });
+  }
+
+  /** The process of an executor ended (local-cluster watches its children): lost now, not after executorTimeoutMs. */
+  executorExited(pid: number, reason: string): void {
+    for (const e of this.#liveExecs()) if (e.pid === pid) this.#executorLost(e, `executor ${e.id} (${e.host}:${e.port}): ${reason}`);
   }
 
   #client(exec: Exec): FrameClient {
@@ -586,7 +628,8 @@ export class ClusterBackend implements TaskBackend {
     }
     for (const c of this.#clients.values()) c.close();
     this.#reader.disconnect();
-    await this.#loop?.catch(() => undefined);
+    // A read blocked on a Redis that went away may never settle: do not wait for it long.
+    await Promise.race([this.#loop?.catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
     this.#redis.disconnect();
   }
 }

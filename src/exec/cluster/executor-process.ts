@@ -492,7 +492,7 @@ export class ExecutorProcess {
       .exec()
       .catch(() => undefined);
     this.#reader.disconnect();
-    await this.#loop?.catch(() => undefined);
+    await Promise.race([this.#loop?.catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
     await this.#redis.quit().catch(() => undefined);
     for (const c of this.#clients.values()) c.close();
     await this.#server.close();

@@ -163,8 +163,9 @@ export class LocalCluster {
     child.unref();
     for (const s of [child.stdin, child.stdout]) (s as unknown as { unref?: () => void })?.unref?.();
     const started = whenPrinted(child, 'registered and ready', 'a local-cluster executor', 60_000);
-    child.once('exit', () => {
+    child.once('exit', (code, signal) => {
       this.#executors.delete(child);
+      if (child.pid !== undefined) this.backend.executorExited(child.pid, `its process ${child.pid} ended (${signal ?? `exit code ${code}`})`);
       if (this.#stopping || this.#startFailures >= 3) return;
       void this.#startExecutor().catch(() => undefined);
     });
