@@ -442,7 +442,8 @@ export class ClusterBackend implements TaskBackend {
                   slot.index,
                   slot.epoch,
                   `the result of task ${m.taskId} (${m.bytes} bytes) could not be fetched from executor ${slot.exec.id}: ${(e as Error).message}`,
-                  false,
+                  // Counted against the task: a driver that cannot fetch results must not retry for ever.
+                  true,
                 ),
               ),
           );

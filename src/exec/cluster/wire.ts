@@ -113,6 +113,8 @@ export function startFrameServer(
     const nonce = randomBytes(32);
     let authed = false;
     const reader = new FrameReader((frame) => {
+      // Frames that came in the same chunk as a refused answer are never looked at.
+      if (socket.destroyed) return;
       if (!authed) {
         const answer = (frame as { mac?: unknown }).mac;
         const expected = secret ? hmac(secret, nonce) : undefined;

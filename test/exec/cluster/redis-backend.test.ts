@@ -66,6 +66,10 @@ describe.skipIf(redisSkipReason !== undefined)('redis:// master', () => {
     const c = new Context({ master: `${url()}?cores=1`, ...options, executorWaitMs: 10_000 });
     try {
       expect(await c.range(0, 100, 1, 2).sum()).toBe(4950);
+      // Over 1 MiB per task: each result stays on its executor and the driver fetches it over TCP.
+      const big = await c.range(0, 600_000, 1, 2).collect();
+      expect(big.length).toBe(600_000);
+      expect(big[599_999]).toBe(599_999);
     } finally {
       await Promise.all([b.stop(), c.stop()]);
     }
