@@ -343,6 +343,10 @@ export class StatusStore {
         if (where.size === 0) r.partitions.delete(e.partition);
         return;
       }
+      // Cluster executors: their task slots reach the store as workers (workerAdded / workerLost).
+      case 'executorAdded':
+      case 'executorRemoved':
+        return;
       // Streaming's batch events: the jobs each batch runs already reach the store as jobs (no Streaming page yet).
       case 'batchSubmitted':
       case 'batchStarted':

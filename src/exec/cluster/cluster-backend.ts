@@ -427,7 +427,7 @@ export class ClusterBackend implements TaskBackend {
       case 'outcome':
         if (m.outcome.status === 'failed' && m.outcome.failure.kind === 'fetchFailed')
           this.#probe(m.outcome.failure.workerIndex, m.outcome.failure.epoch);
-        slot.inflight.get(m.taskId)?.(m.outcome);
+        slot.inflight.get(m.taskId)?.(explained(m.outcome, slot.exec));
         return;
       case 'indirect': {
         const settle = slot.inflight.get(m.taskId);
@@ -633,6 +633,24 @@ export class ClusterBackend implements TaskBackend {
     await Promise.race([this.#loop?.catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
     this.#redis.disconnect();
   }
+}
+
+/**
+ * What a cluster adds to a task's error: a file or a module missing where the task ran is a missing file or
+ * module on that executor (the driver may well have it), so the message names the executor and the remedy.
+ */
+function explained(outcome: TaskOutcome, exec: Exec): TaskOutcome {
+  if (outcome.status !== 'failed' || outcome.failure.kind !== 'exception') return outcome;
+  const error = outcome.failure.error;
+  const where = `on executor ${exec.id} at ${exec.host}`;
+  let message: string | undefined;
+  if (error.code === 'ENOENT') {
+    message = `${error.message} (${where}: textFile, saveAsTextFile and checkpoint need a path every executor can see, such as a shared filesystem; see docs/cluster.md)`;
+  } else if (error.code === 'KINDLING_MODULE_IMPORT') {
+    message = `${error.message} (${where}: install the package where the executors run, or run them from the driver's project folder)`;
+  }
+  if (message === undefined) return outcome;
+  return { ...outcome, failure: { kind: 'exception', error: { ...error, message } } };
 }
 
 function lost(workerIndex: number, epoch: number, message: string, causedByApp: boolean): TaskOutcome {
