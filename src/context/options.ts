@@ -40,7 +40,7 @@ export interface ContextOptions {
   readonly hints?: boolean;
   /** Lineage depth above which a hint suggests checkpoint(). Default 100. */
   readonly lineageDepthWarning?: number;
-  /** Tasks queued per worker thread (it computes one at a time). Default 2. */
+  /** Tasks queued per worker thread (it computes one at a time). Default 2; 8 on cluster masters (a round trip through Redis is longer). */
   readonly slotsPerWorker?: number;
   /** How long a task waits for the worker that caches its data before running elsewhere, in ms. Default 300. */
   readonly localityWaitMs?: number;
@@ -213,7 +213,7 @@ export function resolveOptions(given: ContextOptions, cores: number): ResolvedOp
     localDir: o.localDir ?? os.tmpdir(),
     hints: o.hints ?? true,
     lineageDepthWarning: positiveInt('lineageDepthWarning', o.lineageDepthWarning, 100),
-    slotsPerWorker: positiveInt('slotsPerWorker', o.slotsPerWorker, 2),
+    slotsPerWorker: positiveInt('slotsPerWorker', o.slotsPerWorker, resolveMaster(master, cores).factory.tasksAhead ?? 2),
     localityWaitMs: nonNegative('localityWaitMs', o.localityWaitMs, 300),
     speculation: resolveSpeculation(o.speculation ?? {}),
     taskTimeoutMs: nonNegative('taskTimeoutMs', o.taskTimeoutMs, 0),

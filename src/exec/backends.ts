@@ -52,6 +52,11 @@ export interface BackendFactory {
    */
   parallelism(master: string, cores: number): number | undefined;
   create(master: string, parallelism: number, settings: BackendSettings): TaskBackend;
+  /**
+   * The default of the `slotsPerWorker` option for this backend: tasks sent to a slot ahead of the one it
+   * computes, so that it never waits for the driver between tasks (more where the round trip is longer).
+   */
+  readonly tasksAhead?: number;
 }
 
 const local: BackendFactory = {

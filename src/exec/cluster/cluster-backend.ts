@@ -19,7 +19,7 @@ import type { Redis } from 'ioredis';
 import { ClusterError, ContextStoppedError } from '../../core/errors.js';
 import type { TaskMessage, TaskOutcome, WorkerInit } from '../protocol.js';
 import type { BackendFaults, BackendListener, BackendSnapshot, TaskBackend } from '../task-backend.js';
-import { append, decode, keys, readStream, type ControlMessage, type ExecutorMessage, type PeerAddress } from './control.js';
+import { append, decode, keys, readStream, trim, type ControlMessage, type ExecutorMessage, type PeerAddress } from './control.js';
 import { connect, redactUrl } from './executor-process.js';
 import { FrameClient } from './wire.js';
 
@@ -392,6 +392,7 @@ export class ClusterBackend implements TaskBackend {
       }
       last = read.lastId;
       for (const m of read.messages) this.#received(m);
+      if (read.messages.length > 0) trim(this.#redis, stream, last);
     }
   }
 

@@ -86,13 +86,15 @@ export function decode<T>(buf: Buffer): T {
   return v8.deserialize(buf) as T;
 }
 
-/** Appends messages to a stream in one round trip. */
+/** Appends messages to a stream as one entry (one Redis operation however many messages a turn produced). */
 export async function append(redis: Redis, stream: string, messages: readonly unknown[]): Promise<void> {
   if (messages.length === 0) return;
-  const p = redis.pipeline();
-  for (const m of messages) p.xadd(stream, '*', 'm', encode(m));
-  const results = await p.exec();
-  for (const [err] of results ?? []) if (err) throw err;
+  await redis.xadd(stream, '*', 'm', encode(messages));
+}
+
+/** Drops what was read (entries before `lastId`): a stream holds only messages not yet handled. */
+export function trim(redis: Redis, stream: string, lastId: string): void {
+  redis.xtrim(stream, 'MINID', lastId).catch(() => undefined);
 }
 
 /**
@@ -108,7 +110,7 @@ export async function readStream<T>(redis: Redis, stream: string, lastId: string
   for (const [, entries] of pairs) {
     for (const [id, fields] of entries) {
       last = id.toString();
-      for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i]!.toString() === 'm') messages.push(decode<T>(fields[i + 1]!));
+      for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i]!.toString() === 'm') for (const m of decode<T[]>(fields[i + 1]!)) messages.push(m);
     }
   }
   return { messages, lastId: last };

@@ -23,6 +23,7 @@ import {
   INDIRECT_RESULT_BYTES,
   keys,
   readStream,
+  trim,
   type ControlMessage,
   type ExecutorMessage,
   type PeerAddress,
@@ -185,6 +186,7 @@ export class ExecutorProcess {
       if (id !== this.#id) continue;
       this.#controlId = read.lastId;
       for (const m of read.messages) this.#handle(m);
+      if (read.messages.length > 0) trim(this.#redis, this.#keys.control(id), read.lastId);
     }
   }
 
@@ -421,7 +423,8 @@ export class ExecutorProcess {
 
   #sendOutcome(app: App, index: number, epoch: number, taskId: number, outcome: TaskOutcome): void {
     let encoded: Buffer | undefined;
-    if (outcome.status === 'success' && outcome.value !== undefined) {
+    // Only an object can be large; numbers and short strings need no size check.
+    if (outcome.status === 'success' && typeof outcome.value === 'object' && outcome.value !== null) {
       encoded = encode(outcome);
       if (encoded.length > INDIRECT_RESULT_BYTES) {
         app.results.set(taskId, encoded);

@@ -33,6 +33,8 @@ function common(s: BackendSettings): Pick<
 /** `redis://[user:password@]host:port[/db][?cores=N]`: `cores` is the number of task slots (default: this machine's cores). */
 export const redisBackend: BackendFactory = {
   masters: "'redis://HOST:PORT' (executors started with 'kindling executor')",
+  // A task's round trip goes through Redis twice: more tasks queued per slot keep the executors busy.
+  tasksAhead: 8,
   parallelism(master, cores) {
     if (!/^rediss?:\/\//.test(master)) return undefined;
     const q = /[?&]cores=([^&]*)/.exec(master);
@@ -56,6 +58,7 @@ export const redisBackend: BackendFactory = {
 
 export const localClusterBackend: BackendFactory = {
   masters: "'local-cluster[N]' or 'local-cluster[N,cores,memoryMB]' (N executor processes and a redis-server on this machine)",
+  tasksAhead: 8,
   parallelism(master) {
     if (!master.startsWith('local-cluster')) return undefined;
     const spec = parseLocalCluster(master);
