@@ -158,11 +158,13 @@ if (only.has('pagerank')) {
         if (previous !== plan.initialRanks) previous.unpersist();
         times.push(performance.now() - t0);
       }
+      childrenPeak = Math.max(childrenPeak, peakRssMiB().children);
       return { times, sum };
     } finally {
       await sc.stop();
     }
   };
+  let childrenPeak = 0;
   console.log(`PageRank (${small ? 'small graph' : '100k nodes / 1M edges'}), ranks and links cached + checkpointed`);
   const fmt = (ts: number[]) => ts.map((t) => (t / 1000).toFixed(2)).join('  ');
   const local = await run('local[2]', false);
@@ -178,5 +180,5 @@ if (only.has('pagerank')) {
   console.log(
     `  recovery iteration: ${(faulty.times[4]! / typical).toFixed(2)}x a normal one (target <= 2x); iterations 7-10: ${(median(faulty.times.slice(6)) / typical).toFixed(2)}x`,
   );
-  console.log(rssLine());
+  console.log(`peak RSS: driver ${peakRssMiB().driver.toFixed(0)} MiB + executors and redis-server ${childrenPeak.toFixed(0)} MiB (one context's)`);
 }

@@ -97,7 +97,7 @@ export function buildProgram(): Command {
     .description('run a kindling script (TypeScript or JavaScript)')
     .argument('<script>', 'path of the script')
     .argument('[args...]', 'arguments passed to the script, its own flags included (e.g. --iterations 5)')
-    .option('--master <master>', 'local, local[N] or local[*]', masterOption)
+    .option('--master <master>', 'local, local[N], local[*], local-cluster[N] or redis://HOST:PORT', masterOption)
     .option('--engine <engine>', 'memory or mapreduce', engineOption)
     .option('--conf <key=value>', 'a Context option, e.g. --conf memory.workerMB=1024 --conf hints=false (repeatable)', collectConf, [])
     .allowUnknownOption()
@@ -121,7 +121,7 @@ export function buildProgram(): Command {
     .description(`run a demo program (${listTs(path.join(packageRoot, 'examples')).join(', ')})`)
     .argument('<name>', 'demo name')
     .argument('[args...]', 'options of the demo, e.g. --iterations 5 --small')
-    .option('--master <master>', 'local, local[N] or local[*]', masterOption)
+    .option('--master <master>', 'local, local[N], local[*], local-cluster[N] or redis://HOST:PORT', masterOption)
     .option('--engine <engine>', 'memory or mapreduce', engineOption)
     .allowUnknownOption()
     .action(async (name: string, args: string[], opts: { master?: string; engine?: string }) => {

@@ -19,7 +19,7 @@ import type { Redis } from 'ioredis';
 import { ClusterError, ContextStoppedError } from '../../core/errors.js';
 import type { TaskMessage, TaskOutcome, WorkerInit } from '../protocol.js';
 import type { BackendFaults, BackendListener, BackendSnapshot, TaskBackend } from '../task-backend.js';
-import { append, decode, keys, readStream, trim, type ControlMessage, type ExecutorMessage, type PeerAddress } from './control.js';
+import { append, decode, encode, keys, readStream, trim, type ControlMessage, type ExecutorMessage, type PeerAddress } from './control.js';
 import { connect, redactUrl } from './executor-process.js';
 import { FrameClient } from './wire.js';
 
@@ -108,6 +108,8 @@ export class ClusterBackend implements TaskBackend {
   #redisError = '';
   readonly #clients = new Map<string, FrameClient>();
   #loop: Promise<void> | undefined;
+  /** Broadcast ids whose values are in the application's broadcast hash. */
+  readonly #broadcastsStored = new Set<number>();
 
   constructor(options: ClusterBackendOptions) {
     this.#o = options;
@@ -540,7 +542,20 @@ export class ClusterBackend implements TaskBackend {
       slot.inflight.set(task.taskId, (o) => {
         if (slot.inflight.delete(task.taskId) || o.status === 'failed') resolve(o);
       });
-      this.#control(slot.exec, { kind: 'task', index: workerIndex, task });
+      if (task.broadcasts.length === 0) {
+        this.#control(slot.exec, { kind: 'task', index: workerIndex, task });
+        return;
+      }
+      // Broadcast values go to Redis once per application (this connection's order puts the HSET before the
+      // XADD of the task), and each executor fetches each value once.
+      const broadcastIds: number[] = [];
+      for (const [id, value] of task.broadcasts) {
+        broadcastIds.push(id);
+        if (this.#broadcastsStored.has(id)) continue;
+        this.#broadcastsStored.add(id);
+        this.#redis.hset(this.#keys.broadcasts(this.appId), String(id), encode(value)).catch(() => undefined);
+      }
+      this.#control(slot.exec, { kind: 'task', index: workerIndex, task: { ...task, broadcasts: [] }, broadcastIds });
     });
   }
 
@@ -567,6 +582,7 @@ export class ClusterBackend implements TaskBackend {
   }
 
   removeBroadcast(id: number): void {
+    if (this.#broadcastsStored.delete(id)) this.#redis.hdel(this.#keys.broadcasts(this.appId), String(id)).catch(() => undefined);
     this.#toAll({ kind: 'removeBroadcast', id });
   }
 
@@ -621,7 +637,7 @@ export class ClusterBackend implements TaskBackend {
       if (this.#redis.status === 'ready') {
         const p = this.#redis.pipeline();
         for (const e of live) p.del(this.#keys.lease(e.id));
-        p.del(this.#keys.outcomes(this.appId));
+        p.del(this.#keys.outcomes(this.appId), this.#keys.broadcasts(this.appId));
         await Promise.race([p.exec(), new Promise((r) => setTimeout(r, 2000).unref())]);
         for (const e of live) await append(this.#redis, this.#keys.control(e.id), [{ kind: 'release' }]).catch(() => undefined);
       }

@@ -12,6 +12,7 @@
  *   when the driver dies, and the executor then drops the application and registers again).
  * - `control:{id}`: the executor's stream of driver messages, in order (slots, peers, tasks, removals).
  * - `outcomes:{appId}`: the driver's stream of executor messages (slots ready or lost, task outcomes).
+ * - `broadcasts:{appId}`: the application's broadcast values (a hash by id), fetched once by each executor.
  */
 import v8 from 'node:v8';
 import type { Redis } from 'ioredis';
@@ -33,6 +34,8 @@ export function keys(cluster: string) {
     lease: (id: string) => `${p}lease:${id}`,
     control: (id: string) => `${p}control:${id}`,
     outcomes: (appId: string) => `${p}outcomes:${appId}`,
+    /** A hash of the application's broadcast values by id: each executor fetches a value once (HGET). */
+    broadcasts: (appId: string) => `${p}broadcasts:${appId}`,
   };
 }
 
@@ -62,7 +65,11 @@ export type ControlMessage =
     }
   | { readonly kind: 'slots'; readonly slots: readonly SlotAssignment[] }
   | { readonly kind: 'peers'; readonly peers: readonly PeerAddress[] }
-  | { readonly kind: 'task'; readonly index: number; readonly task: TaskMessage }
+  /**
+   * `broadcastIds`: broadcast values the task needs that its slot has not received; they are not in the task
+   * message but in the application's broadcast hash, fetched once per executor (not once per slot or task).
+   */
+  | { readonly kind: 'task'; readonly index: number; readonly task: TaskMessage; readonly broadcastIds?: readonly number[] }
   | { readonly kind: 'cancel'; readonly index: number; readonly taskId: number; readonly graceMs?: number }
   | { readonly kind: 'removeShuffle'; readonly id: number }
   | { readonly kind: 'removeRdd'; readonly id: number }

@@ -11,12 +11,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { ClusterError } from '../../core/errors.js';
-import type { TaskOutcome, WorkerInit } from '../protocol.js';
+import type { TaskMessage, TaskOutcome, WorkerInit } from '../protocol.js';
 import type { PeerShuffleService } from '../shuffle-fetcher.js';
 import { expose, nodeEndpoint, transfer, wrap, type Remote } from '../local/comlink.js';
 import type { WorkerApi } from '../local/worker-api.js';
 import {
   append,
+  decode,
   encode,
   HEARTBEAT_MS,
   HEARTBEAT_TTL_MS,
@@ -61,6 +62,15 @@ interface Thread {
   dead: boolean;
   /** Why the executor itself ended the thread (a cancelled task that did not stop). */
   endedBecause?: string;
+  /**
+   * Tasks waiting for broadcast values to arrive, in order: a later task of this slot waits behind them (it may
+   * rely on the stage description an earlier one carries).
+   */
+  queued: number;
+  queue: Promise<void>;
+  readonly waiting: Set<number>;
+  /** Waiting tasks the driver cancelled. */
+  readonly cancelled: Set<number>;
 }
 
 interface App {
@@ -72,6 +82,9 @@ interface App {
   peers: Map<number, PeerAddress>;
   /** Serialized large outcomes waiting for the driver to fetch them, by task id. */
   readonly results: Map<number, Buffer>;
+  /** Broadcast values of this application, fetched once for all the executor's slots (fetches, then values). */
+  readonly broadcasts: Map<number, Promise<unknown>>;
+  readonly broadcastValues: Map<number, unknown>;
   readonly out: ExecutorMessage[];
   flushing: boolean;
 }
@@ -203,6 +216,8 @@ export class ExecutorProcess {
         threads: new Map(),
         peers: new Map(),
         results: new Map(),
+        broadcasts: new Map(),
+        broadcastValues: new Map(),
         out: [],
         flushing: false,
       };
@@ -232,18 +247,14 @@ export class ExecutorProcess {
           return;
         }
         t.inflight.add(m.task.taskId);
-        (t.remote.runTask(m.task) as Promise<TaskOutcome>).then(
-          (outcome) => {
-            if (!t.inflight.delete(m.task.taskId) || this.#app !== app) return;
-            this.#sendOutcome(app, m.index, t.slot.epoch, m.task.taskId, outcome);
-          },
-          () => undefined,
-        );
+        this.#enqueue(app, t, m.index, m.task, m.broadcastIds ?? []);
         return;
       }
       case 'cancel': {
         const t = app.threads.get(m.index);
         if (t === undefined || t.dead || !t.inflight.has(m.taskId)) return;
+        // Still waiting here for broadcast values: the thread has not seen it, so it is dropped here.
+        if (t.waiting.has(m.taskId)) t.cancelled.add(m.taskId);
         t.remote.cancelTask(m.taskId).catch(() => undefined);
         if (m.graceMs !== undefined) {
           const timer = setTimeout(() => {
@@ -262,6 +273,8 @@ export class ExecutorProcess {
         for (const t of this.#live(app)) t.remote.removeRdd(m.id).catch(() => undefined);
         return;
       case 'removeBroadcast':
+        app.broadcasts.delete(m.id);
+        app.broadcastValues.delete(m.id);
         for (const t of this.#live(app)) t.remote.removeBroadcast(m.id).catch(() => undefined);
         return;
       case 'releaseStages':
@@ -271,6 +284,80 @@ export class ExecutorProcess {
         void this.#dropApp(`released by application ${app.appId}`);
         return;
     }
+  }
+
+  /** The value of broadcast `id`: fetched from Redis by the first slot of this executor that needs it. */
+  #fetchBroadcast(app: App, id: number): Promise<unknown> {
+    let p = app.broadcasts.get(id);
+    if (p === undefined) {
+      p = this.#redis.hgetBuffer(this.#keys.broadcasts(app.appId), String(id)).then((buf) => {
+        if (buf === null) throw new Error(`broadcast ${id} of application ${app.appId} is not in Redis (destroyed?)`);
+        const value = decode<unknown>(buf);
+        app.broadcastValues.set(id, value);
+        return value;
+      });
+      app.broadcasts.set(id, p);
+      p.catch(() => app.broadcasts.delete(id));
+    }
+    return p;
+  }
+
+  /**
+   * Hands a task to its thread. One whose broadcast values are all here goes at once; otherwise it waits for
+   * them, and the slot's later tasks wait behind it (they may rely on the stage description it carries).
+   */
+  #enqueue(app: App, t: Thread, index: number, task: TaskMessage, ids: readonly number[]): void {
+    if (t.queued === 0 && ids.every((id) => app.broadcastValues.has(id))) {
+      this.#dispatch(app, t, index, task, ids);
+      return;
+    }
+    t.queued++;
+    t.waiting.add(task.taskId);
+    t.queue = t.queue
+      .then(async () => {
+        try {
+          await Promise.all(ids.map((id) => this.#fetchBroadcast(app, id)));
+        } catch (e) {
+          t.inflight.delete(task.taskId);
+          const error = { name: 'ClusterError', code: 'KINDLING_CLUSTER', message: `executor ${this.#id}: ${(e as Error).message}` };
+          this.#send(app, {
+            kind: 'outcome',
+            index,
+            epoch: task.epoch,
+            taskId: task.taskId,
+            outcome: { status: 'failed', epoch: task.epoch, failure: { kind: 'exception', error }, blockUpdates: [] },
+          });
+          return;
+        }
+        this.#dispatch(app, t, index, task, ids);
+      })
+      .finally(() => {
+        t.queued--;
+        t.waiting.delete(task.taskId);
+      });
+  }
+
+  #dispatch(app: App, t: Thread, index: number, task: TaskMessage, ids: readonly number[]): void {
+    if (t.dead || this.#app !== app || !t.inflight.has(task.taskId)) return;
+    if (t.cancelled.delete(task.taskId)) {
+      t.inflight.delete(task.taskId);
+      const outcome: TaskOutcome = {
+        status: 'failed',
+        epoch: task.epoch,
+        failure: { kind: 'killed', message: `task ${task.taskId} was cancelled` },
+        blockUpdates: [],
+      };
+      this.#send(app, { kind: 'outcome', index, epoch: task.epoch, taskId: task.taskId, outcome });
+      return;
+    }
+    const message = ids.length === 0 ? task : { ...task, broadcasts: ids.map((id) => [id, app.broadcastValues.get(id)] as const) };
+    (t.remote.runTask(message) as Promise<TaskOutcome>).then(
+      (outcome) => {
+        if (!t.inflight.delete(task.taskId) || this.#app !== app) return;
+        this.#sendOutcome(app, index, t.slot.epoch, task.taskId, outcome);
+      },
+      () => undefined,
+    );
   }
 
   #live(app: App): Thread[] {
@@ -294,6 +381,10 @@ export class ExecutorProcess {
       inflight: new Set(),
       proxies: new Map(),
       dead: false,
+      queued: 0,
+      queue: Promise.resolve(),
+      waiting: new Set(),
+      cancelled: new Set(),
     };
     let lastError: Error | undefined;
     worker.on('error', (e) => (lastError = e));

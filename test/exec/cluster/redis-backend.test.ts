@@ -6,6 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { ClusterError, Context } from 'kindling';
 import { redisSkipReason, useRedisServer } from '../../streaming/redis-server.js';
+import { Redis } from 'ioredis';
+import { capture } from 'kindling';
 import { useExecutors } from './helpers.js';
 
 async function executorIds(sc: Context): Promise<string[]> {
@@ -72,6 +74,32 @@ describe.skipIf(redisSkipReason !== undefined)('redis:// master', () => {
       expect(big[599_999]).toBe(599_999);
     } finally {
       await Promise.all([b.stop(), c.stop()]);
+    }
+  });
+
+  it('a broadcast value is fetched once per executor, not sent with every task or slot', async () => {
+    const e = executor(['--master', url(), '--cluster', 'bcast', '--cores', '2', '--memory', '512m']);
+    await e.waitFor('registered and ready');
+    const sc = new Context({ master: `${url()}?cores=2`, cluster: 'bcast', progress: false, ui: false });
+    const redis = new Redis(url());
+    try {
+      await sc.range(0, 4, 1, 4).count();
+      // Both slots of the executor (its second thread may still be starting after the first job).
+      for (let i = 0; i < 100 && (await executorIds(sc)).length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(await executorIds(sc)).toEqual(['1.0', '1.1'].map((id) => expect.stringMatching(new RegExp(`^\\d+\\.${id.slice(-1)}$`))));
+      const table = sc.broadcast(Array.from({ length: 200_000 }, (_, i) => i % 97));
+      await redis.config('RESETSTAT');
+      const sums = await sc
+        .range(0, 16, 1, 16)
+        .map(capture({ table }, (i: number) => table.value[i]! + table.value.length))
+        .collect();
+      expect(sums).toEqual(Array.from({ length: 16 }, (_, i) => (i % 97) + 200_000));
+      const stats = await redis.info('commandstats');
+      // HGET is the executors' broadcast fetch and nothing else: one executor, one broadcast, one fetch.
+      expect(/cmdstat_hget:calls=(\d+)/.exec(stats)?.[1]).toBe('1');
+    } finally {
+      redis.disconnect();
+      await sc.stop();
     }
   });
 });
