@@ -13,12 +13,12 @@
  *   npx tsx bench/cluster.ts [--mb 50] [--small] [--only tasks,wordcount,transfer,pagerank]
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import os, { tmpdir } from 'node:os';
-import path from 'node:path';
-import { Context, type RDD } from 'kindling';
+import { readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import { Context } from 'kindling';
 import { ensureDataset } from 'kindling/datagen';
-import { graphInput, pageRankPlan } from '../examples/pagerank.js';
+import { graphInput } from '../examples/pagerank.js';
+import { timedPageRank } from './pagerank-timed.js';
 import { FrameClient, startFrameServer } from '../src/exec/cluster/wire.js';
 import { compare, machine } from './harness.js';
 
@@ -138,32 +138,12 @@ if (only.has('transfer')) {
 if (only.has('pagerank')) {
   const input = await graphInput({ small });
   const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
-  const run = async (master: string, kill: boolean) => {
-    const sc = new Context({ master, progress: false, ui: false, hints: false });
-    sc.setCheckpointDir(mkdtempSync(path.join(tmpdir(), 'kindling-cluster-ckpt-')));
-    try {
-      const plan = pageRankPlan(sc, input);
-      plan.links.checkpoint();
-      await plan.links.count();
-      let ranks: RDD<[number, number]> = plan.initialRanks;
-      const times: number[] = [];
-      let sum = 0;
-      for (let i = 1; i <= 10; i++) {
-        const t0 = performance.now();
-        if (kill && i === 5) await sc.faults.killWorker(1);
-        const previous = ranks;
-        ranks = plan.step(ranks).cache();
-        ranks.checkpoint();
-        sum = await ranks.values().sum();
-        if (previous !== plan.initialRanks) previous.unpersist();
-        times.push(performance.now() - t0);
-      }
-      childrenPeak = Math.max(childrenPeak, peakRssMiB().children);
-      return { times, sum };
-    } finally {
-      await sc.stop();
-    }
-  };
+  const run = (master: string, kill: boolean) =>
+    timedPageRank(new Context({ master, progress: false, ui: false, hints: false }), input, {
+      kill,
+      checkpoint: true,
+      beforeStop: () => (childrenPeak = Math.max(childrenPeak, peakRssMiB().children)),
+    });
   let childrenPeak = 0;
   console.log(`PageRank (${small ? 'small graph' : '100k nodes / 1M edges'}), ranks and links cached + checkpointed`);
   const fmt = (ts: number[]) => ts.map((t) => (t / 1000).toFixed(2)).join('  ');

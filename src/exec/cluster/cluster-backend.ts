@@ -19,7 +19,7 @@ import type { Redis } from 'ioredis';
 import { ClusterError, ContextStoppedError } from '../../core/errors.js';
 import type { TaskMessage, TaskOutcome, WorkerInit } from '../protocol.js';
 import type { BackendFaults, BackendListener, BackendSnapshot, TaskBackend } from '../task-backend.js';
-import { append, decode, encode, keys, readStream, trim, type ControlMessage, type ExecutorMessage, type PeerAddress } from './control.js';
+import { append, decode, encode, keys, Outbox, readStream, trim, type ControlMessage, type ExecutorMessage, type PeerAddress } from './control.js';
 import { connect, redactUrl } from './executor-process.js';
 import { FrameClient } from './wire.js';
 
@@ -77,9 +77,8 @@ interface Exec {
   lastBeat: string | null;
   lastChange: number;
   lost: boolean;
-  /** Control messages waiting for the next round trip, in order. */
-  readonly queue: ControlMessage[];
-  flushing: boolean;
+  /** Its control stream. */
+  readonly outbox: Outbox<ControlMessage>;
 }
 
 export class ClusterBackend implements TaskBackend {
@@ -241,8 +240,7 @@ export class ClusterBackend implements TaskBackend {
       lastBeat: beat,
       lastChange: Date.now(),
       lost: false,
-      queue: [],
-      flushing: false,
+      outbox: new Outbox<ControlMessage>(this.#redis, this.#keys.control(id), (batch, e) => this.#unsent(batch, e)),
     };
     this.#execs.set(id, exec);
     this.#control(exec, { kind: 'lease', appId: this.appId, heapMb: this.#o.heapMb, init: this.#o.init });
@@ -506,31 +504,20 @@ export class ClusterBackend implements TaskBackend {
 
   // ---- driver messages ----------------------------------------------------------------------------------------
 
-  /** Queues a message on the executor's stream; one turn of the event loop's messages go in one round trip. */
+  /** Queues a message on the executor's stream (in order; one Redis operation per turn of the event loop). */
   #control(exec: Exec, m: ControlMessage): void {
-    exec.queue.push(m);
-    if (exec.flushing) return;
-    exec.flushing = true;
-    setImmediate(() => void this.#flush(exec));
+    exec.outbox.push(m);
   }
 
-  async #flush(exec: Exec): Promise<void> {
-    while (exec.queue.length > 0) {
-      const batch = exec.queue.splice(0, exec.queue.length);
-      try {
-        await append(this.#redis, this.#keys.control(exec.id), batch);
-      } catch (e) {
-        // Redis is away (#watch gives up after executorTimeoutMs) or the message cannot be serialized.
-        for (const m of batch) {
-          if (m.kind !== 'task') continue;
-          const slot = this.#current(m.index, m.task.epoch);
-          slot?.inflight.get(m.task.taskId)?.(
-            lost(m.index, m.task.epoch, `task ${m.task.taskId} could not be sent through ${this.#where}: ${(e as Error).message}`, false),
-          );
-        }
-      }
+  /** Tasks Redis did not take fail at once (Redis is away: #watch gives up after executorTimeoutMs). */
+  #unsent(batch: readonly ControlMessage[], e: Error): void {
+    for (const m of batch) {
+      if (m.kind !== 'task') continue;
+      const slot = this.#current(m.index, m.task.epoch);
+      slot?.inflight.get(m.task.taskId)?.(
+        lost(m.index, m.task.epoch, `task ${m.task.taskId} could not be sent through ${this.#where}: ${e.message}`, false),
+      );
     }
-    exec.flushing = false;
   }
 
   runTask(workerIndex: number, task: TaskMessage): Promise<TaskOutcome> {

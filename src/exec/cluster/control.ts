@@ -99,6 +99,43 @@ export async function append(redis: Redis, stream: string, messages: readonly un
   await redis.xadd(stream, '*', 'm', encode(messages));
 }
 
+/**
+ * Messages for one stream, sent as one entry per turn of the event loop (a burst of tasks or outcomes costs one
+ * Redis operation), in the order they were pushed. `failed` hears of a batch Redis did not take.
+ */
+export class Outbox<M> {
+  readonly #queue: M[] = [];
+  #flushing: Promise<void> | undefined;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly stream: string,
+    private readonly failed: (batch: readonly M[], e: Error) => void = () => undefined,
+  ) {}
+
+  push(m: M): void {
+    this.#queue.push(m);
+    this.#flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.#flush());
+  }
+
+  /** Resolves once everything pushed so far has been sent (or failed). */
+  async drain(): Promise<void> {
+    while (this.#flushing !== undefined) await this.#flushing;
+  }
+
+  async #flush(): Promise<void> {
+    while (this.#queue.length > 0) {
+      const batch = this.#queue.splice(0, this.#queue.length);
+      try {
+        await append(this.redis, this.stream, batch);
+      } catch (e) {
+        this.failed(batch, e as Error);
+      }
+    }
+    this.#flushing = undefined;
+  }
+}
+
 /** Drops what was read (entries before `lastId`): a stream holds only messages not yet handled. */
 export function trim(redis: Redis, stream: string, lastId: string): void {
   redis.xtrim(stream, 'MINID', lastId).catch(() => undefined);

@@ -16,13 +16,13 @@ import type { PeerShuffleService } from '../shuffle-fetcher.js';
 import { expose, nodeEndpoint, transfer, wrap, type Remote } from '../local/comlink.js';
 import type { WorkerApi } from '../local/worker-api.js';
 import {
-  append,
   decode,
   encode,
   HEARTBEAT_MS,
   HEARTBEAT_TTL_MS,
   INDIRECT_RESULT_BYTES,
   keys,
+  Outbox,
   readStream,
   trim,
   type ControlMessage,
@@ -85,8 +85,7 @@ interface App {
   /** Broadcast values of this application, fetched once for all the executor's slots (fetches, then values). */
   readonly broadcasts: Map<number, Promise<unknown>>;
   readonly broadcastValues: Map<number, unknown>;
-  readonly out: ExecutorMessage[];
-  flushing: boolean;
+  readonly outbox: Outbox<ExecutorMessage>;
 }
 
 export class ExecutorProcess {
@@ -218,8 +217,7 @@ export class ExecutorProcess {
         results: new Map(),
         broadcasts: new Map(),
         broadcastValues: new Map(),
-        out: [],
-        flushing: false,
+        outbox: new Outbox<ExecutorMessage>(this.#redis, this.#keys.outcomes(m.appId)),
       };
       this.#o.log(`kindling executor ${this.#id}: leased by application ${m.appId}`);
       return;
@@ -526,24 +524,9 @@ export class ExecutorProcess {
     this.#send(app, { kind: 'outcome', index, epoch, taskId, outcome });
   }
 
-  /** Queues a message for the driver; messages of one turn of the event loop go in one round trip. */
+  /** Queues a message for the driver (a Redis that is away loses it: the driver then declares this executor lost). */
   #send(app: App, m: ExecutorMessage): void {
-    app.out.push(m);
-    if (app.flushing) return;
-    app.flushing = true;
-    setImmediate(() => void this.#flush(app));
-  }
-
-  async #flush(app: App): Promise<void> {
-    while (app.out.length > 0) {
-      const batch = app.out.splice(0, app.out.length);
-      try {
-        await append(this.#redis, keys(this.#o.cluster).outcomes(app.appId), batch);
-      } catch {
-        // Redis is away: the driver will declare this executor lost; its tasks rerun elsewhere.
-      }
-    }
-    app.flushing = false;
+    app.outbox.push(m);
   }
 
   async #dropApp(why: string): Promise<void> {
@@ -566,14 +549,14 @@ export class ExecutorProcess {
     const app = this.#app;
     if (app !== undefined) {
       for (const t of app.threads.values())
-        app.out.push({
+        app.outbox.push({
           kind: 'slotLost',
           executor: this.#id,
           index: t.slot.index,
           epoch: t.slot.epoch,
           reason: `executor ${this.#id} left: ${reason}`,
         });
-      await append(this.#redis, this.#keys.outcomes(app.appId), app.out.splice(0)).catch(() => undefined);
+      await app.outbox.drain();
       this.#app = undefined;
       await Promise.all([...app.threads.values()].map((t) => t.worker.terminate().catch(() => undefined)));
       rmSync(app.dir, { recursive: true, force: true });

@@ -27,7 +27,8 @@ export function parseLocalCluster(master: string): LocalClusterSpec | undefined 
   return { executors: Number(m[1]), cores: Number(m[2] ?? 1), memoryMB: Number(m[3] ?? 1024) };
 }
 
-function freePort(): Promise<number> {
+/** A port free on loopback right now. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.once('error', reject);

@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterEach } from 'vitest';
 import { Redis } from 'ioredis';
+import { freePort } from '../../../src/exec/cluster/local-cluster.js';
 
 export const BIN = path.resolve(import.meta.dirname, '../../../bin/kindling.js');
 
@@ -89,15 +90,7 @@ export async function registered(url: string, cluster: string): Promise<string[]
 
 /** A redis-server of the test's own, on a free loopback port (for tests that stop it on purpose). */
 export async function startRedis(): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
-  const net = await import('node:net');
-  const port = await new Promise<number>((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as import('node:net').AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
+  const port = await freePort();
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
