@@ -289,7 +289,7 @@ export class ExecutorProcess {
     let p = app.broadcasts.get(id);
     if (p === undefined) {
       p = this.#redis.hgetBuffer(this.#keys.broadcasts(app.appId), String(id)).then((buf) => {
-        if (buf === null) throw new Error(`broadcast ${id} of application ${app.appId} is not in Redis (destroyed?)`);
+        if (buf === null) throw new ClusterError(`broadcast ${id} of application ${app.appId} is not in Redis (destroyed?)`);
         const value = decode<unknown>(buf);
         app.broadcastValues.set(id, value);
         return value;
@@ -494,20 +494,20 @@ export class ExecutorProcess {
     };
     const app = this.#app;
     if (req.kind === 'ping') return this.#id;
-    if (app === undefined) throw new Error(`executor ${this.#id} runs no application`);
+    if (app === undefined) throw new ClusterError(`executor ${this.#id} runs no application`);
     if (req.kind === 'fetch') {
       const t = app.threads.get(req.index!);
       if (t === undefined || t.dead || t.slot.epoch !== req.epoch)
-        throw new Error(`slot ${req.index} (epoch ${req.epoch}) is not on executor ${this.#id}`);
+        throw new ClusterError(`slot ${req.index} (epoch ${req.epoch}) is not on executor ${this.#id}`);
       return t.serve.fetchBuckets(req.shuffleId!, req.mapIds!, req.reduceId!);
     }
     if (req.kind === 'result' && req.appId === app.appId) {
       const buf = app.results.get(req.taskId!);
-      if (buf === undefined) throw new Error(`executor ${this.#id} holds no result of task ${req.taskId}`);
+      if (buf === undefined) throw new ClusterError(`executor ${this.#id} holds no result of task ${req.taskId}`);
       app.results.delete(req.taskId!);
       return buf;
     }
-    throw new Error(`executor ${this.#id}: unknown request '${req.kind}'`);
+    throw new ClusterError(`executor ${this.#id}: unknown request '${req.kind}'`);
   }
 
   #sendOutcome(app: App, index: number, epoch: number, taskId: number, outcome: TaskOutcome): void {
