@@ -40,6 +40,8 @@ export interface ClusterBackendOptions {
   readonly waitForAllSlots: boolean;
   readonly secret?: string;
   readonly heapMb: number;
+  /** A task computing longer has its thread replaced and counts as a failed attempt (0: no limit). */
+  readonly taskTimeoutMs: number;
   readonly init: Omit<WorkerInit, 'workerIndex' | 'spillDir' | 'epoch' | 'executorId'>;
   /** What a fault injection does to the executor holding a slot (local-cluster kills its process). */
   readonly killExecutor?: (pid: number) => void;
@@ -243,7 +245,7 @@ export class ClusterBackend implements TaskBackend {
       outbox: new Outbox<ControlMessage>(this.#redis, this.#keys.control(id), (batch, e) => this.#unsent(batch, e)),
     };
     this.#execs.set(id, exec);
-    this.#control(exec, { kind: 'lease', appId: this.appId, heapMb: this.#o.heapMb, init: this.#o.init });
+    this.#control(exec, { kind: 'lease', appId: this.appId, heapMb: this.#o.heapMb, taskTimeoutMs: this.#o.taskTimeoutMs, init: this.#o.init });
     this.#assignSlots(exec, Math.min(exec.cores, this.#freeSlots().length));
     this.#o.onExecutor?.({ type: 'added', executorId: id, host: exec.host, port: exec.port, cores: exec.cores, memoryMB: exec.memoryMB });
   }
@@ -366,13 +368,16 @@ export class ClusterBackend implements TaskBackend {
     this.#broadcastPeers();
   }
 
-  #slotLost(slot: Slot, reason: string, causedByApp: boolean): void {
+  /** `causedByApp`: whether the lost tasks count as failed attempts (a number: only that task's does). */
+  #slotLost(slot: Slot, reason: string, causedByApp: boolean | number): void {
     if (slot.state === 'dead') return;
     const wasReady = slot.state === 'ready';
     slot.state = 'dead';
-    const inflight = [...slot.inflight.values()];
+    const inflight = [...slot.inflight];
     slot.inflight.clear();
-    for (const settle of inflight) settle(lost(slot.index, slot.epoch, reason, causedByApp));
+    for (const [taskId, settle] of inflight) {
+      settle(lost(slot.index, slot.epoch, reason, typeof causedByApp === 'number' ? taskId === causedByApp : causedByApp));
+    }
     if (wasReady) this.#listener?.workerLost(slot.index, slot.executorId, reason);
   }
 
@@ -420,7 +425,7 @@ export class ClusterBackend implements TaskBackend {
         return;
       }
       case 'slotLost': {
-        this.#slotLost(slot, m.reason, !m.reason.includes(' left: '));
+        this.#slotLost(slot, m.reason, m.timedOutTask ?? !m.reason.includes(' left: '));
         // A thread died (out of memory, a cancelled task that would not stop), its executor lives on: a new slot.
         if (!slot.exec.lost) this.#assignSlots(slot.exec, 1);
         return;

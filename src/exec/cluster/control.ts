@@ -61,6 +61,8 @@ export type ControlMessage =
       readonly kind: 'lease';
       readonly appId: string;
       readonly heapMb: number;
+      /** A task computing longer has its thread replaced and fails (0: no limit). */
+      readonly taskTimeoutMs: number;
       readonly init: Omit<WorkerInit, 'workerIndex' | 'spillDir' | 'epoch' | 'executorId'>;
     }
   | { readonly kind: 'slots'; readonly slots: readonly SlotAssignment[] }
@@ -80,7 +82,15 @@ export type ControlMessage =
 /** Executor -> driver, on `outcomes:{appId}`. */
 export type ExecutorMessage =
   | { readonly kind: 'slotReady'; readonly executor: string; readonly index: number; readonly epoch: number }
-  | { readonly kind: 'slotLost'; readonly executor: string; readonly index: number; readonly epoch: number; readonly reason: string }
+  /** `timedOutTask`: the task that ran past taskTimeoutMs (the one lost task whose fault it was). */
+  | {
+      readonly kind: 'slotLost';
+      readonly executor: string;
+      readonly index: number;
+      readonly epoch: number;
+      readonly reason: string;
+      readonly timedOutTask?: number;
+    }
   | { readonly kind: 'outcome'; readonly index: number; readonly epoch: number; readonly taskId: number; readonly outcome: TaskOutcome }
   /** The outcome is large: fetch it from the executor (Spark's IndirectTaskResult). */
   | { readonly kind: 'indirect'; readonly index: number; readonly epoch: number; readonly taskId: number; readonly bytes: number };

@@ -60,8 +60,12 @@ interface Thread {
   /** Ports this executor serves for this thread's remote peers, by peer index. */
   readonly proxies: Map<number, { epoch: number; port: MessagePort }>;
   dead: boolean;
-  /** Why the executor itself ended the thread (a cancelled task that did not stop). */
+  /** Why the executor itself ended the thread (a cancelled task that did not stop, one past taskTimeoutMs). */
   endedBecause?: string;
+  timedOutTask?: number;
+  /** Tasks handed to the thread, in order: it computes the first; since when (as far as this process can tell). */
+  readonly running: Set<number>;
+  headSince: number;
   /**
    * Tasks waiting for broadcast values to arrive, in order: a later task of this slot waits behind them (it may
    * rely on the stage description an earlier one carries).
@@ -76,6 +80,7 @@ interface Thread {
 interface App {
   readonly appId: string;
   readonly heapMb: number;
+  readonly taskTimeoutMs: number;
   readonly init: Omit<WorkerInit, 'workerIndex' | 'spillDir' | 'epoch' | 'executorId'>;
   readonly dir: string;
   readonly threads: Map<number, Thread>;
@@ -166,8 +171,22 @@ export class ExecutorProcess {
     );
   }
 
+  /** Replaces threads whose current task has computed longer than the application's taskTimeoutMs. */
+  #checkTimeouts(app: App): void {
+    if (app.taskTimeoutMs <= 0) return;
+    const now = Date.now();
+    for (const t of this.#live(app)) {
+      if (t.running.size === 0 || t.endedBecause !== undefined || now - t.headSince <= app.taskTimeoutMs) continue;
+      const taskId = t.running.values().next().value!;
+      t.timedOutTask = taskId;
+      t.endedBecause = `task ${taskId} computed for more than taskTimeoutMs (${app.taskTimeoutMs} ms); slot ${t.slot.index} of executor ${this.#id} was replaced`;
+      void t.worker.terminate();
+    }
+  }
+
   async #beat(): Promise<void> {
     if (this.#stopping) return;
+    if (this.#app !== undefined) this.#checkTimeouts(this.#app);
     try {
       this.#beats++;
       const id = this.#id;
@@ -210,6 +229,7 @@ export class ExecutorProcess {
       this.#app = {
         appId: m.appId,
         heapMb: m.heapMb,
+        taskTimeoutMs: m.taskTimeoutMs,
         init: m.init,
         dir,
         threads: new Map(),
@@ -349,8 +369,13 @@ export class ExecutorProcess {
       return;
     }
     const message = ids.length === 0 ? task : { ...task, broadcasts: ids.map((id) => [id, app.broadcastValues.get(id)] as const) };
+    if (t.running.size === 0) t.headSince = Date.now();
+    t.running.add(task.taskId);
     (t.remote.runTask(message) as Promise<TaskOutcome>).then(
       (outcome) => {
+        const wasHead = t.running.values().next().value === task.taskId;
+        t.running.delete(task.taskId);
+        if (wasHead) t.headSince = Date.now();
         if (!t.inflight.delete(task.taskId) || this.#app !== app) return;
         this.#sendOutcome(app, index, t.slot.epoch, task.taskId, outcome);
       },
@@ -383,6 +408,8 @@ export class ExecutorProcess {
       queue: Promise.resolve(),
       waiting: new Set(),
       cancelled: new Set(),
+      running: new Set(),
+      headSince: 0,
     };
     let lastError: Error | undefined;
     worker.on('error', (e) => (lastError = e));
@@ -398,7 +425,14 @@ export class ExecutorProcess {
           ? `slot ${slot.index} of executor ${this.#id} ran out of memory (heap limit ${heapMb} MiB): use more partitions, or reduceByKey/aggregateByKey instead of groupByKey`
           : `slot ${slot.index} of executor ${this.#id} exited with code ${code}${lastError ? ` (${lastError.message})` : ''}`);
       for (const other of this.#live(app)) other.remote.peerLost(slot.index, slot.epoch).catch(() => undefined);
-      this.#send(app, { kind: 'slotLost', executor: this.#id, index: slot.index, epoch: slot.epoch, reason });
+      this.#send(app, {
+        kind: 'slotLost',
+        executor: this.#id,
+        index: slot.index,
+        epoch: slot.epoch,
+        reason,
+        ...(thread.timedOutTask !== undefined ? { timedOutTask: thread.timedOutTask } : {}),
+      });
     });
     app.threads.set(slot.index, thread);
     remote.ping().then(

@@ -13,7 +13,7 @@ export { ClusterBackend } from './cluster-backend.js';
 
 function common(s: BackendSettings): Pick<
   ClusterBackendOptions,
-  'executorWaitMs' | 'executorTimeoutMs' | 'leaseMs' | 'heapMb' | 'init' | 'onExecutor'
+  'executorWaitMs' | 'executorTimeoutMs' | 'leaseMs' | 'heapMb' | 'taskTimeoutMs' | 'init' | 'onExecutor'
 > & {
   secret?: string;
 } {
@@ -24,6 +24,7 @@ function common(s: BackendSettings): Pick<
     executorTimeoutMs: c?.executorTimeoutMs ?? 10_000,
     leaseMs: c?.leaseMs ?? 10_000,
     heapMb: s.maxHeapMb,
+    taskTimeoutMs: s.taskTimeoutMs,
     init: { ...s.executor, engine: s.engine },
     ...(c?.onExecutor ? { onExecutor: c.onExecutor } : {}),
     ...(secret ? { secret } : {}),

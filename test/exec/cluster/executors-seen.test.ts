@@ -80,3 +80,26 @@ describe.skipIf(redisSkipReason !== undefined)('executors of local-cluster[2,1,5
     );
   });
 });
+
+describe.skipIf(redisSkipReason !== undefined)('taskTimeoutMs on local-cluster[1]', () => {
+  it('a runaway task has its thread replaced and fails its attempts; the executor stays and runs the next job', async () => {
+    const sc = new Context({ master: 'local-cluster[1]', progress: false, ui: false, taskTimeoutMs: 800, maxTaskFailures: 2 });
+    try {
+      await sc.range(0, 2, 1, 1).count();
+      const t0 = Date.now();
+      const err = await sc
+        .range(0, 1, 1, 1)
+        .map((x: number) => {
+          while (x >= 0) x++;
+          return x;
+        })
+        .collect()
+        .catch((e: unknown) => e as Error);
+      expect((err as Error).message).toMatch(/task \d+ computed for more than taskTimeoutMs \(800 ms\); slot 0 of executor \d+ was replaced/);
+      expect(Date.now() - t0).toBeLessThan(15_000);
+      expect(await sc.range(0, 10, 1, 2).sum()).toBe(45);
+    } finally {
+      await sc.stop();
+    }
+  });
+});
