@@ -68,7 +68,15 @@ export interface ContextOptions {
   readonly ui?: UiOptions | false;
   /** Writes every event to `{dir}/{appId}.jsonl` for `kindling history` (default: KINDLING_EVENT_LOG_DIR, else off). */
   readonly eventLog?: EventLogOptions | false;
-  /** `redis://` masters: the cluster's name in Redis (default `default`); only its executors are leased. */
+  /**
+   * `redis://` masters: the cluster's name in Redis (default `default`); only its executors are leased. See
+   * docs/cluster.md.
+   *
+   * @example
+   * ```ts
+   * const sc = new Context({ master: 'redis://10.0.0.5:6379', cluster: 'analytics', executorWaitMs: 60_000 });
+   * ```
+   */
   readonly cluster?: string;
   /** `redis://` masters: the most executors this driver leases (default: as many as its slots take). */
   readonly maxExecutors?: number;

@@ -594,18 +594,6 @@ export class ClusterBackend implements TaskBackend {
     };
   }
 
-  /** The executors this driver holds, for tests: id, pid, and their slots. */
-  executors(): Array<{ id: string; pid: number; host: string; port: number; slots: number[]; lost: boolean }> {
-    return [...this.#execs.values()].map((e) => ({
-      id: e.id,
-      pid: e.pid,
-      host: e.host,
-      port: e.port,
-      slots: e.slots.map((s) => s.index),
-      lost: e.lost,
-    }));
-  }
-
   async snapshot(): Promise<BackendSnapshot> {
     const workers = this.#slots
       .filter((s): s is Slot => s !== undefined)
