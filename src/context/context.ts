@@ -167,32 +167,8 @@ export class Context implements RddContext {
         shuffleSpillBytes: this.options.shuffleSpillBytes,
         jobOutputRoot: this.#engine.jobOutputRoot,
       },
-      cluster: {
-        ...this.options.cluster,
-        onExecutor: (e) =>
-          this.events.emit(
-            e.type === 'added'
-              ? {
-                  type: 'executorAdded',
-                  executorId: e.executorId,
-                  host: e.host,
-                  port: e.port,
-                  cores: e.cores,
-                  memoryMB: e.memoryMB,
-                  time: Date.now(),
-                }
-              : {
-                  type: 'executorRemoved',
-                  executorId: e.executorId,
-                  host: e.host,
-                  port: e.port,
-                  cores: e.cores,
-                  memoryMB: e.memoryMB,
-                  reason: e.reason ?? '',
-                  time: Date.now(),
-                },
-          ),
-      },
+      // Executors of a cluster master come and go: events, as Spark's SparkListenerExecutorAdded/Removed.
+      cluster: { ...this.options.cluster, onExecutor: (e) => this.events.emit({ ...e, time: Date.now() }) },
     });
     this.#builder = new TaskBuilder(this.#tracker, this.#cache, {
       broadcastValue: (id) => {

@@ -49,15 +49,25 @@ export interface ClusterBackendOptions {
   readonly onExecutor?: (e: ExecutorChange) => void;
 }
 
-export interface ExecutorChange {
-  readonly type: 'added' | 'lost';
-  readonly executorId: string;
-  readonly host: string;
-  readonly port: number;
-  readonly cores: number;
-  readonly memoryMB: number;
-  readonly reason?: string;
-}
+/** An executor leased or lost, as the scheduler's `executorAdded` / `executorRemoved` events say it (less the time). */
+export type ExecutorChange =
+  | {
+      readonly type: 'executorAdded';
+      readonly executorId: string;
+      readonly host: string;
+      readonly port: number;
+      readonly cores: number;
+      readonly memoryMB: number;
+    }
+  | {
+      readonly type: 'executorRemoved';
+      readonly executorId: string;
+      readonly host: string;
+      readonly port: number;
+      readonly cores: number;
+      readonly memoryMB: number;
+      readonly reason: string;
+    };
 
 interface Slot {
   readonly index: number;
@@ -247,7 +257,7 @@ export class ClusterBackend implements TaskBackend {
     this.#execs.set(id, exec);
     this.#control(exec, { kind: 'lease', appId: this.appId, heapMb: this.#o.heapMb, taskTimeoutMs: this.#o.taskTimeoutMs, init: this.#o.init });
     this.#assignSlots(exec, Math.min(exec.cores, this.#freeSlots().length));
-    this.#o.onExecutor?.({ type: 'added', executorId: id, host: exec.host, port: exec.port, cores: exec.cores, memoryMB: exec.memoryMB });
+    this.#o.onExecutor?.({ type: 'executorAdded', executorId: id, host: exec.host, port: exec.port, cores: exec.cores, memoryMB: exec.memoryMB });
   }
 
   /** Gives `exec` up to `n` free slots (new epochs), then tells every executor the new table. */
@@ -364,7 +374,15 @@ export class ClusterBackend implements TaskBackend {
     // If it is only paused, it finds its lease gone when it wakes, drops this application and registers anew.
     this.#redis.del(this.#keys.lease(exec.id)).catch(() => undefined);
     for (const s of exec.slots) this.#slotLost(s, reason, true);
-    this.#o.onExecutor?.({ type: 'lost', executorId: exec.id, host: exec.host, port: exec.port, cores: exec.cores, memoryMB: exec.memoryMB, reason });
+    this.#o.onExecutor?.({
+      type: 'executorRemoved',
+      executorId: exec.id,
+      host: exec.host,
+      port: exec.port,
+      cores: exec.cores,
+      memoryMB: exec.memoryMB,
+      reason,
+    });
     this.#broadcastPeers();
   }
 
