@@ -6,46 +6,18 @@
  *
  *   npx tsx bench/pagerank-recovery.ts [--small]
  */
-import { Context, type RDD } from 'kindling';
-import { graphInput, pageRankPlan } from '../examples/pagerank.js';
+import { Context } from 'kindling';
+import { graphInput } from '../examples/pagerank.js';
+import { timedPageRank } from './pagerank-timed.js';
 import { writeChart } from './chart.js';
 import { machine } from './harness.js';
-import { appendFileSync, mkdirSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { appendFileSync, mkdirSync } from 'node:fs';
 
 const small = process.argv.includes('--small');
 const input = await graphInput({ small });
 
-/**
- * With `checkpoint`, links and every iteration's ranks are checkpointed (the RDD paper's advice for PageRank's
- * long lineage): a lost worker's partitions are then read back from the checkpoint files instead of being
- * recomputed through every earlier iteration's shuffle.
- */
-async function pagerank(kill: boolean, checkpoint: boolean): Promise<{ times: number[]; sum: number }> {
-  const sc = new Context({ master: 'local[2]', progress: false, hints: false });
-  if (checkpoint) sc.setCheckpointDir(mkdtempSync(path.join(tmpdir(), 'kindling-pr-ckpt-')));
-  try {
-    const plan = pageRankPlan(sc, input);
-    if (checkpoint) plan.links.checkpoint();
-    await plan.links.count();
-    let ranks: RDD<[number, number]> = plan.initialRanks;
-    const times: number[] = [];
-    let sum = 0;
-    for (let i = 1; i <= 10; i++) {
-      const t0 = performance.now();
-      if (kill && i === 5) await sc.faults.killWorker(1);
-      const previous = ranks;
-      ranks = plan.step(ranks).cache();
-      if (checkpoint) ranks.checkpoint();
-      sum = await ranks.values().sum();
-      if (previous !== plan.initialRanks) previous.unpersist();
-      times.push(performance.now() - t0);
-    }
-    return { times, sum };
-  } finally {
-    await sc.stop();
-  }
+function pagerank(kill: boolean, checkpoint: boolean): Promise<{ times: number[]; sum: number }> {
+  return timedPageRank(new Context({ master: 'local[2]', progress: false, hints: false }), input, { kill, checkpoint });
 }
 
 async function straggler(speculation: boolean): Promise<number> {

@@ -36,6 +36,7 @@ export {
   EmptyCollectionError,
   OutputCommitError,
   CheckpointError,
+  ClusterError,
   type KindlingErrorCode,
   type ErrorInfo,
 } from './core/errors.js';

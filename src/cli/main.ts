@@ -4,9 +4,10 @@
  * KINDLING_MASTER / KINDLING_ENGINE environment variables (options written in the script take precedence, as
  * spark-submit flags yield to settings in code).
  */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +25,30 @@ function masterOption(value: string): string {
     throw new InvalidArgumentError((e as Error).message);
   }
   return value;
+}
+
+function redisUrlOption(value: string): string {
+  if (!/^rediss?:\/\/[^/]+/.test(value)) throw new InvalidArgumentError(`expected redis://HOST:PORT, got '${value}'`);
+  return value;
+}
+
+function positiveIntOption(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`expected a positive integer, got '${value}'`);
+  return n;
+}
+
+function portOption(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`expected a port (0-65535), got '${value}'`);
+  return n;
+}
+
+/** `2g`, `512m`, `1024` (MiB). */
+function memoryOption(value: string): number {
+  const m = /^(\d+)([mMgG]?)$/.exec(value.trim());
+  if (m === null || Number(m[1]) === 0) throw new InvalidArgumentError(`expected a size like 2g or 512m, got '${value}'`);
+  return Number(m[1]) * (m[2]?.toLowerCase() === 'g' ? 1024 : 1);
 }
 
 function collectConf(value: string, previous: string[]): string[] {
@@ -72,7 +97,7 @@ export function buildProgram(): Command {
     .description('run a kindling script (TypeScript or JavaScript)')
     .argument('<script>', 'path of the script')
     .argument('[args...]', 'arguments passed to the script, its own flags included (e.g. --iterations 5)')
-    .option('--master <master>', 'local, local[N] or local[*]', masterOption)
+    .option('--master <master>', 'local, local[N], local[*], local-cluster[N] or redis://HOST:PORT', masterOption)
     .option('--engine <engine>', 'memory or mapreduce', engineOption)
     .option('--conf <key=value>', 'a Context option, e.g. --conf memory.workerMB=1024 --conf hints=false (repeatable)', collectConf, [])
     .allowUnknownOption()
@@ -96,7 +121,7 @@ export function buildProgram(): Command {
     .description(`run a demo program (${listTs(path.join(packageRoot, 'examples')).join(', ')})`)
     .argument('<name>', 'demo name')
     .argument('[args...]', 'options of the demo, e.g. --iterations 5 --small')
-    .option('--master <master>', 'local, local[N] or local[*]', masterOption)
+    .option('--master <master>', 'local, local[N], local[*], local-cluster[N] or redis://HOST:PORT', masterOption)
     .option('--engine <engine>', 'memory or mapreduce', engineOption)
     .allowUnknownOption()
     .action(async (name: string, args: string[], opts: { master?: string; engine?: string }) => {
@@ -142,6 +167,68 @@ export function buildProgram(): Command {
       const file = await ensureDataset(dataset as DatasetName, opts.dir, params as never);
       console.log(file);
     });
+
+  program
+    .command('executor')
+    .description('run an executor of a cluster: registers in Redis, runs the tasks of the driver that leases it, serves its blocks to peers')
+    .requiredOption('--master <url>', 'the Redis that drivers and executors meet through: redis://[user:password@]HOST:PORT[/db]', redisUrlOption)
+    .option('--cluster <name>', 'cluster name (drivers lease executors of their cluster only)', 'default')
+    .option('--cores <n>', 'task slots (worker threads)', positiveIntOption, os.availableParallelism())
+    .option('--memory <size>', 'memory for all slots, e.g. 2g or 512m (each thread gets memory / cores)', memoryOption, 2048)
+    .option('--host <host>', 'address to bind and advertise to peers (not loopback: needs a shared secret)', '127.0.0.1')
+    .option('--port <port>', 'port for peers and the driver (0: any free port)', portOption, 0)
+    .option('--secret-file <file>', 'file holding the shared secret (or set KINDLING_SECRET)')
+    .addOption(new Option('--exit-with-parent', 'exit when stdin closes (local-cluster)').hideHelp())
+    .showHelpAfterError(false)
+    .action(
+      async (opts: {
+        master: string;
+        cluster: string;
+        cores: number;
+        memory: number;
+        host: string;
+        port: number;
+        secretFile?: string;
+        exitWithParent?: boolean;
+      }) => {
+        let secret = process.env.KINDLING_SECRET;
+        if (opts.secretFile !== undefined) {
+          try {
+            secret = readFileSync(opts.secretFile, 'utf8').trim();
+          } catch (e) {
+            fail(`--secret-file: ${(e as Error).message}`);
+          }
+          if (secret === '') fail(`--secret-file: ${opts.secretFile} is empty`);
+        }
+        const { ExecutorProcess } = await import('../exec/cluster/index.js');
+        const executor = new ExecutorProcess({
+          master: opts.master,
+          cluster: opts.cluster,
+          cores: opts.cores,
+          memoryMB: opts.memory,
+          host: opts.host,
+          port: opts.port,
+          ...(secret ? { secret } : {}),
+          log: (line) => console.log(line),
+        });
+        try {
+          await executor.start();
+        } catch (e) {
+          fail((e as Error).message);
+        }
+        const leave = (signal: string) => {
+          console.log(`kindling executor ${executor.id}: ${signal}, leaving the cluster`);
+          void executor.stop(signal).then(() => process.exit(0));
+        };
+        process.once('SIGTERM', () => leave('SIGTERM'));
+        process.once('SIGINT', () => leave('SIGINT'));
+        if (opts.exitWithParent) {
+          process.stdin.on('end', () => leave('driver gone'));
+          process.stdin.on('close', () => leave('driver gone'));
+          process.stdin.resume();
+        }
+      },
+    );
 
   program
     .command('history')

@@ -182,6 +182,8 @@ export class Context implements RddContext {
         shuffleSpillBytes: this.options.shuffleSpillBytes,
         jobOutputRoot: this.#engine.jobOutputRoot,
       },
+      // Executors of a cluster master come and go: events, as Spark's SparkListenerExecutorAdded/Removed.
+      cluster: { ...this.options.cluster, onExecutor: (e) => this.events.emit({ ...e, time: Date.now() }) },
     });
     this.#builder = new TaskBuilder(this.#tracker, this.#cache, {
       broadcastValue: (id) => {

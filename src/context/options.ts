@@ -40,7 +40,7 @@ export interface ContextOptions {
   readonly hints?: boolean;
   /** Lineage depth above which a hint suggests checkpoint(). Default 100. */
   readonly lineageDepthWarning?: number;
-  /** Tasks queued per worker thread (it computes one at a time). Default 2. */
+  /** Tasks queued per worker thread (it computes one at a time). Default 2; 8 on cluster masters (a round trip through Redis is longer). */
   readonly slotsPerWorker?: number;
   /** How long a task waits for the worker that caches its data before running elsewhere, in ms. Default 300. */
   readonly localityWaitMs?: number;
@@ -68,6 +68,24 @@ export interface ContextOptions {
   readonly ui?: UiOptions | false;
   /** Writes every event to `{dir}/{appId}.jsonl` for `kindling history` (default: KINDLING_EVENT_LOG_DIR, else off). */
   readonly eventLog?: EventLogOptions | false;
+  /**
+   * `redis://` masters: the cluster's name in Redis (default `default`); only its executors are leased. See
+   * docs/cluster.md.
+   *
+   * @example
+   * ```ts
+   * const sc = new Context({ master: 'redis://10.0.0.5:6379', cluster: 'analytics', executorWaitMs: 60_000 });
+   * ```
+   */
+  readonly cluster?: string;
+  /** `redis://` masters: the most executors this driver leases (default: as many as its slots take). */
+  readonly maxExecutors?: number;
+  /** Cluster masters: how long to wait for executors before an action fails (default 30000 ms). */
+  readonly executorWaitMs?: number;
+  /** Cluster masters: an executor whose heartbeat stops this long is lost, its tasks rerun (default 10000 ms). */
+  readonly executorTimeoutMs?: number;
+  /** Cluster masters: how long executors stay leased to a driver that died (default 10000 ms). */
+  readonly leaseMs?: number;
 }
 
 export interface ResolvedOptions {
@@ -93,6 +111,7 @@ export interface ResolvedOptions {
   readonly fetchTimeoutMs: number;
   readonly ui: ResolvedUiOptions | false;
   readonly eventLog: { readonly dir: string } | false;
+  readonly cluster: { name: string; maxExecutors: number; executorWaitMs: number; executorTimeoutMs: number; leaseMs: number };
 }
 
 /** The number of executor slots a master URL gives (the backend registry decides; errors name what is served). */
@@ -152,6 +171,11 @@ const CONF_KEYS: readonly string[] = [
   'localityWaitMs',
   'taskTimeoutMs',
   'fetchTimeoutMs',
+  'cluster',
+  'maxExecutors',
+  'executorWaitMs',
+  'executorTimeoutMs',
+  'leaseMs',
   'memory.workerMB',
   'memory.storageFraction',
   'memory.shuffleFraction',
@@ -197,13 +221,20 @@ export function resolveOptions(given: ContextOptions, cores: number): ResolvedOp
     localDir: o.localDir ?? os.tmpdir(),
     hints: o.hints ?? true,
     lineageDepthWarning: positiveInt('lineageDepthWarning', o.lineageDepthWarning, 100),
-    slotsPerWorker: positiveInt('slotsPerWorker', o.slotsPerWorker, 2),
+    slotsPerWorker: positiveInt('slotsPerWorker', o.slotsPerWorker, resolveMaster(master, cores).factory.tasksAhead ?? 2),
     localityWaitMs: nonNegative('localityWaitMs', o.localityWaitMs, 300),
     speculation: resolveSpeculation(o.speculation ?? {}),
     taskTimeoutMs: nonNegative('taskTimeoutMs', o.taskTimeoutMs, 0),
     fetchTimeoutMs: positiveInt('fetchTimeoutMs', o.fetchTimeoutMs, 120_000),
     ui: resolveUiOptions(o.ui),
     eventLog: resolveEventLog(o.eventLog),
+    cluster: {
+      name: o.cluster ?? 'default',
+      maxExecutors: positiveInt('maxExecutors', o.maxExecutors, Number.MAX_SAFE_INTEGER),
+      executorWaitMs: positiveInt('executorWaitMs', o.executorWaitMs, 30_000),
+      executorTimeoutMs: positiveInt('executorTimeoutMs', o.executorTimeoutMs, 10_000),
+      leaseMs: positiveInt('leaseMs', o.leaseMs, 10_000),
+    },
   };
 }
 

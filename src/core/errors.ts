@@ -36,7 +36,8 @@ export type KindlingErrorCode =
   | 'KINDLING_INPUT_PATH'
   | 'KINDLING_OUTPUT_PATH'
   | 'KINDLING_OUTPUT_COMMIT'
-  | 'KINDLING_CHECKPOINT';
+  | 'KINDLING_CHECKPOINT'
+  | 'KINDLING_CLUSTER';
 
 const kKindlingError = Symbol.for('kindling.error');
 
@@ -123,6 +124,16 @@ export class OutputCommitError extends KindlingError {
 export class CheckpointError extends KindlingError {
   override name = 'CheckpointError';
   override readonly code: KindlingErrorCode = 'KINDLING_CHECKPOINT';
+}
+
+/**
+ * A cluster backend (`redis://`, `local-cluster[N]`) cannot do its part: no executor came within
+ * `executorWaitMs`, Redis is unreachable or went away mid-job, an executor cannot start or refused a peer. The
+ * message names the Redis address and the cluster.
+ */
+export class ClusterError extends KindlingError {
+  override name = 'ClusterError';
+  override readonly code: KindlingErrorCode = 'KINDLING_CLUSTER';
 }
 
 /** Thrown for actions on a stopped context. */

@@ -9,6 +9,25 @@ import type { EngineName } from './engines.js';
 import type { WorkerInit } from './protocol.js';
 import type { TaskBackend } from './task-backend.js';
 import { WorkerPool } from './local/worker-pool.js';
+import { localClusterBackend, redisBackend } from './cluster/index.js';
+import type { ExecutorChange } from './cluster/cluster-backend.js';
+
+export type { ExecutorChange };
+
+/** Options of the cluster backends (`redis://`, `local-cluster[N]`); the local backend ignores them. */
+export interface ClusterSettings {
+  /** The cluster's name in Redis (default `default`): drivers lease only executors registered under it. */
+  readonly name?: string;
+  /** Most executors a driver leases (default: as many as its slots take). */
+  readonly maxExecutors?: number;
+  /** How long to wait for a first executor before failing (default 30 s). */
+  readonly executorWaitMs?: number;
+  /** An executor silent this long is lost (default 10 s). */
+  readonly executorTimeoutMs?: number;
+  /** How long a dead driver's executors stay leased (default 10 s). */
+  readonly leaseMs?: number;
+  readonly onExecutor?: (e: ExecutorChange) => void;
+}
 
 /** What every backend needs to start executors, whatever their transport. */
 export interface BackendSettings {
@@ -21,6 +40,7 @@ export interface BackendSettings {
   readonly engine: EngineName;
   /** What every executor starts with (its identity and folder are added by the backend). */
   readonly executor: Omit<WorkerInit, 'workerIndex' | 'spillDir' | 'epoch' | 'executorId' | 'engine'>;
+  readonly cluster?: ClusterSettings;
 }
 
 export interface BackendFactory {
@@ -32,6 +52,11 @@ export interface BackendFactory {
    */
   parallelism(master: string, cores: number): number | undefined;
   create(master: string, parallelism: number, settings: BackendSettings): TaskBackend;
+  /**
+   * The default of the `slotsPerWorker` option for this backend: tasks sent to a slot ahead of the one it
+   * computes, so that it never waits for the driver between tasks (more where the round trip is longer).
+   */
+  readonly tasksAhead?: number;
 }
 
 const local: BackendFactory = {
@@ -55,7 +80,7 @@ const local: BackendFactory = {
     }),
 };
 
-const BACKENDS: BackendFactory[] = [local];
+const BACKENDS: BackendFactory[] = [localClusterBackend, redisBackend, local];
 
 /** Adds a backend for further master URLs; later registrations are tried first. */
 export function registerBackend(factory: BackendFactory): void {

@@ -16,7 +16,16 @@
  */
 
 import type { EventBus } from './event-bus.js';
-import type { JobEndEvent, SchedulerEvent, StageCompletedEvent, StageSubmittedEvent, TaskEndEvent, TaskStartEvent } from './events.js';
+import type {
+  ExecutorAddedEvent,
+  ExecutorRemovedEvent,
+  JobEndEvent,
+  SchedulerEvent,
+  StageCompletedEvent,
+  StageSubmittedEvent,
+  TaskEndEvent,
+  TaskStartEvent,
+} from './events.js';
 
 /** The part of a writable stream the progress bar uses; `process.stderr` satisfies it. */
 export interface ProgressStream {
@@ -96,7 +105,17 @@ export class ConsoleProgressBar {
       bus.on('taskEnd', (e) => this.#onTaskEnd(e)),
       bus.on('stageCompleted', (e) => this.#onStageCompleted(e)),
       bus.on('jobEnd', (e) => this.#onJobEnd(e)),
+      bus.on('executorAdded', (e) => this.#onExecutor(e)),
+      bus.on('executorRemoved', (e) => this.#onExecutor(e)),
     );
+  }
+
+  /** A cluster's executors coming and going: one line each, above the bar (which is redrawn after it). */
+  #onExecutor(e: ExecutorAddedEvent | ExecutorRemovedEvent): void {
+    const what = `executor ${e.executorId} (${e.host}:${e.port}, ${e.cores} cores, ${e.memoryMB} MiB)`;
+    const line = e.type === 'executorAdded' ? `kindling: ${what} added` : `kindling: ${what} lost: ${e.reason}`;
+    this.#clearLine();
+    this.#write(`${line}\n`);
   }
 
   /**

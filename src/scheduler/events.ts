@@ -112,6 +112,33 @@ export interface WorkerAddedEvent {
   readonly time: number;
 }
 
+/**
+ * An executor process of a cluster (`redis://`, `local-cluster[N]`) was leased by this driver (Spark's
+ * SparkListenerExecutorAdded); its task slots then appear as `workerAdded`.
+ */
+export interface ExecutorAddedEvent {
+  readonly type: 'executorAdded';
+  readonly executorId: string;
+  /** Where it serves blocks. */
+  readonly host: string;
+  readonly port: number;
+  readonly cores: number;
+  readonly memoryMB: number;
+  readonly time: number;
+}
+
+/** An executor process of a cluster was lost or left (Spark's SparkListenerExecutorRemoved); its slots are `workerLost`. */
+export interface ExecutorRemovedEvent {
+  readonly type: 'executorRemoved';
+  readonly executorId: string;
+  readonly host: string;
+  readonly port: number;
+  readonly cores: number;
+  readonly memoryMB: number;
+  readonly reason: string;
+  readonly time: number;
+}
+
 /** A stage runs again because shuffle output it needed was lost (Spark's FetchFailed). */
 export interface StageResubmittedEvent {
   readonly type: 'stageResubmitted';
@@ -230,6 +257,8 @@ export type SchedulerEvent =
   | TaskEndEvent
   | WorkerLostEvent
   | WorkerAddedEvent
+  | ExecutorAddedEvent
+  | ExecutorRemovedEvent
   | StageResubmittedEvent
   | BlockUpdatedEvent
   | StreamingEvent;

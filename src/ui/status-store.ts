@@ -295,6 +295,10 @@ export class StatusStore {
         if (where.size === 0) r.partitions.delete(e.partition);
         return;
       }
+      // Cluster executors: their task slots reach the store as workers (workerAdded / workerLost).
+      case 'executorAdded':
+      case 'executorRemoved':
+        return;
       // Streaming's events feed the Streaming page (the jobs each batch runs reach the store as jobs).
       case 'streamingStarted':
       case 'batchSubmitted':

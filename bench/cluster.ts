@@ -1,0 +1,164 @@
+/**
+ * The cluster backend's costs, each measured side by side with `local[2]` in one run:
+ * 1. empty tasks through Redis (one job of 4,000 empty partitions) and a tiny job, on `local-cluster[2]`
+ *    (targets: >= 10,000 tasks/s, a tiny job under 20 ms);
+ * 2. word count over the 50 MiB corpus, `local-cluster[2]` / `local[2]` (target <= 1.3x);
+ * 3. block transfer between two processes on loopback through the executors' data plane (framing, V8
+ *    serialization, HMAC-authenticated TCP; a 64 MiB numeric bucket column, as shuffle buckets travel)
+ *    (target >= 500 MB/s);
+ * 4. PageRank, links and ranks cached and checkpointed, an executor process SIGKILLed at the start of
+ *    iteration 5 (target: recovery iteration <= 2x a normal one).
+ * Peak RSS is the driver's plus its executor processes' (VmHWM of each child of this process, from /proc).
+ *
+ *   npx tsx bench/cluster.ts [--mb 50] [--small] [--only tasks,wordcount,transfer,pagerank]
+ */
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import { Context } from 'kindling';
+import { ensureDataset } from 'kindling/datagen';
+import { graphInput } from '../examples/pagerank.js';
+import { timedPageRank } from './pagerank-timed.js';
+import { FrameClient, startFrameServer } from '../src/exec/cluster/wire.js';
+import { compare, machine } from './harness.js';
+
+const arg = (name: string) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : undefined;
+};
+
+// The serving side of the transfer benchmark runs in a process of its own.
+if (process.argv.includes('--serve')) {
+  const column = new Float64Array(8 * 2 ** 20).map((_, i) => i * 0.5);
+  const server = await startFrameServer(
+    '127.0.0.1',
+    0,
+    'bench-secret',
+    async () => [{ length: column.length, columns: [column] }],
+    () => undefined,
+  );
+  console.log(`port ${server.port}`);
+  await new Promise(() => undefined);
+}
+
+const only = new Set((arg('--only') ?? 'tasks,wordcount,transfer,pagerank').split(','));
+const mb = Number(arg('--mb') ?? 50);
+const small = process.argv.includes('--small');
+
+/** Peak resident set of this process and each of its children (executor processes, redis-server), in MiB. */
+function peakRssMiB(): { driver: number; children: number } {
+  const driver = process.resourceUsage().maxRSS / 1024;
+  let children = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      if (Number(/PPid:\s+(\d+)/.exec(status)?.[1]) !== process.pid) continue;
+      children += Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return { driver, children };
+}
+
+const rssLine = () => {
+  const r = peakRssMiB();
+  return `peak RSS: driver ${r.driver.toFixed(0)} MiB + children ${r.children.toFixed(0)} MiB`;
+};
+
+console.log(
+  `cluster benchmarks, ${machine()}, load average ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
+
+if (only.has('tasks')) {
+  const TASKS = 4000;
+  const local = new Context({ master: 'local[2]', progress: false, ui: false });
+  const cluster = new Context({ master: 'local-cluster[2]', progress: false, ui: false });
+  const t0 = performance.now();
+  await cluster.range(0, 2, 1, 2).count();
+  console.log(`local-cluster[2] start-up to first job done (cold): ${(performance.now() - t0).toFixed(0)} ms`);
+  const [le, lt, ce, ct] = await compare(
+    'cluster-tasks',
+    [
+      { name: `local[2]: ${TASKS} empty tasks`, run: () => local.parallelize([], TASKS).count() },
+      { name: 'local[2]: tiny job', run: () => local.parallelize([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]).count() },
+      { name: `local-cluster[2]: ${TASKS} empty tasks`, run: () => cluster.parallelize([], TASKS).count() },
+      { name: 'local-cluster[2]: tiny job', run: () => cluster.parallelize([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]).count() },
+    ],
+    20,
+  );
+  console.log(
+    `empty tasks/s: local[2] ${Math.round(TASKS / (le!.meanMs / 1000))}, local-cluster[2] ${Math.round(TASKS / (ce!.meanMs / 1000))} (target >= 10000)`,
+  );
+  console.log(`tiny job: local[2] ${lt!.meanMs.toFixed(2)} ms, local-cluster[2] ${ct!.meanMs.toFixed(2)} ms (target < 20 ms)`);
+  console.log(rssLine());
+  await Promise.all([local.stop(), cluster.stop()]);
+}
+
+if (only.has('wordcount')) {
+  const file = await ensureDataset('text', 'data', { bytes: mb * 1024 * 1024 });
+  const local = new Context({ master: 'local[2]', progress: false, ui: false });
+  const cluster = new Context({ master: 'local-cluster[2]', progress: false, ui: false });
+  const count = (sc: Context) =>
+    sc
+      .textFile(file)
+      .flatMap((l) => l.split(' '))
+      .map((w): [string, number] => [w, 1])
+      .reduceByKey((a, b) => a + b)
+      .collectAsMap();
+  const a = await count(local);
+  const b = await count(cluster);
+  if (a.size !== b.size || a.get('ba') !== b.get('ba')) throw new Error('local[2] and local-cluster[2] disagree');
+  console.log(`word count, ${mb} MiB (${a.size} distinct words)`);
+  const [l, c] = await compare(`cluster-wordcount-${mb}MiB`, [
+    { name: 'local[2]', run: () => count(local) },
+    { name: 'local-cluster[2]', run: () => count(cluster) },
+  ]);
+  console.log(`ratio local-cluster[2] / local[2]: ${(c!.meanMs / l!.meanMs).toFixed(2)}x (target <= 1.3x)`);
+  console.log(rssLine());
+  await Promise.all([local.stop(), cluster.stop()]);
+}
+
+if (only.has('transfer')) {
+  const server = spawn(process.execPath, [...process.execArgv, process.argv[1]!, '--serve'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve) => server.stdout!.on('data', (d: Buffer) => resolve(Number(/port (\d+)/.exec(d.toString())![1]))));
+  const client = new FrameClient('127.0.0.1', port, 'bench-secret');
+  const bytes = 8 * 2 ** 20 * 8;
+  const got = (await client.request({})) as Array<{ columns: Float64Array[] }>;
+  if (got[0]!.columns[0]![12345] !== 12345 * 0.5) throw new Error('the transferred column is wrong');
+  const [r] = await compare('cluster-transfer', [{ name: 'fetch a 64 MiB bucket column', run: () => client.request({}) }], 10);
+  console.log(`block transfer over loopback: ${(bytes / 1e6 / (r!.meanMs / 1000)).toFixed(0)} MB/s (target >= 500 MB/s)`);
+  client.close();
+  server.kill();
+}
+
+if (only.has('pagerank')) {
+  const input = await graphInput({ small });
+  const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+  const run = (master: string, kill: boolean) =>
+    timedPageRank(new Context({ master, progress: false, ui: false, hints: false }), input, {
+      kill,
+      checkpoint: true,
+      beforeStop: () => (childrenPeak = Math.max(childrenPeak, peakRssMiB().children)),
+    });
+  let childrenPeak = 0;
+  console.log(`PageRank (${small ? 'small graph' : '100k nodes / 1M edges'}), ranks and links cached + checkpointed`);
+  const fmt = (ts: number[]) => ts.map((t) => (t / 1000).toFixed(2)).join('  ');
+  const local = await run('local[2]', false);
+  const normal = await run('local-cluster[2]', false);
+  const faulty = await run('local-cluster[2]', true);
+  if (Math.abs(normal.sum - faulty.sum) > 1e-6 * normal.sum || Math.abs(local.sum - faulty.sum) > 1e-6 * local.sum) {
+    throw new Error(`ranks differ: ${local.sum} / ${normal.sum} / ${faulty.sum}`);
+  }
+  console.log(`  local[2], no failure          : ${fmt(local.times)} s`);
+  console.log(`  local-cluster[2], no failure  : ${fmt(normal.times)} s`);
+  console.log(`  local-cluster[2], kill in 5   : ${fmt(faulty.times)} s`);
+  const typical = median(faulty.times.slice(1, 4));
+  console.log(
+    `  recovery iteration: ${(faulty.times[4]! / typical).toFixed(2)}x a normal one (target <= 2x); iterations 7-10: ${(median(faulty.times.slice(6)) / typical).toFixed(2)}x`,
+  );
+  console.log(`peak RSS: driver ${peakRssMiB().driver.toFixed(0)} MiB + executors and redis-server ${childrenPeak.toFixed(0)} MiB (one context's)`);
+}

@@ -1,0 +1,673 @@
+/**
+ * The driver's side of a cluster (`redis://HOST:PORT`, and `local-cluster[N]` on top of it): a TaskBackend whose
+ * slots are worker threads of executor processes met through Redis. Slots are the scheduler's dense worker
+ * indexes, assigned when an executor is leased (one per core) and reused, with a new epoch, when their executor
+ * is lost and another one comes; so the scheduler's indexes stay dense while executors come and go.
+ *
+ * - Leases: an idle executor is taken with SET NX on its lease key (two drivers never share one), renewed every
+ *   third of `leaseMs`, and released at `stop()`; when the driver dies the lease expires and the executor goes
+ *   back to the pool.
+ * - Loss: an executor whose heartbeat counter has not changed for `executorTimeoutMs` (the driver's clock), or
+ *   that said it left, is lost: its tasks fail as `workerLost` (and rerun elsewhere), its slots' outputs are
+ *   forgotten by the DAG scheduler; its lease is deleted, so if it comes back it registers as a new executor.
+ *   Outcomes from a lost slot's epoch are ignored.
+ * - Redis gone for `executorTimeoutMs`: every slot is lost and then given up, so a running job fails with a
+ *   ClusterError-worded reason instead of waiting for ever.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { ClusterError, ContextStoppedError } from '../../core/errors.js';
+import type { TaskMessage, TaskOutcome, WorkerInit } from '../protocol.js';
+import type { BackendFaults, BackendListener, BackendSnapshot, TaskBackend } from '../task-backend.js';
+import { append, decode, encode, keys, Outbox, readStream, trim, type ControlMessage, type ExecutorMessage, type PeerAddress } from './control.js';
+import { connect, redactUrl } from './executor-process.js';
+import { FrameClient } from './wire.js';
+
+export interface ClusterBackendOptions {
+  /** The Redis URL, or its promise (local-cluster starts its redis-server first). */
+  readonly url: string | Promise<string>;
+  readonly cluster: string;
+  /** Task slots (the context's parallelism): executors are leased until their cores fill them. */
+  readonly slots: number;
+  /** Most executors this driver leases. */
+  readonly maxExecutors: number;
+  /** How long to wait for executors before ready() fails (and, later, for any executor while none is left). */
+  readonly executorWaitMs: number;
+  readonly executorTimeoutMs: number;
+  /** Lease TTL: how long after the driver dies its executors are idle again. */
+  readonly leaseMs: number;
+  /** ready() waits for every slot (local-cluster) rather than for the first one. */
+  readonly waitForAllSlots: boolean;
+  readonly secret?: string;
+  readonly heapMb: number;
+  /** A task computing longer has its thread replaced and counts as a failed attempt (0: no limit). */
+  readonly taskTimeoutMs: number;
+  readonly init: Omit<WorkerInit, 'workerIndex' | 'spillDir' | 'epoch' | 'executorId'>;
+  /** What a fault injection does to the executor holding a slot (local-cluster kills its process). */
+  readonly killExecutor?: (pid: number) => void;
+  /** Executors added and lost, with their resources (the context turns them into events). */
+  readonly onExecutor?: (e: ExecutorChange) => void;
+}
+
+/** An executor leased or lost, as the scheduler's `executorAdded` / `executorRemoved` events say it (less the time). */
+export type ExecutorChange =
+  | {
+      readonly type: 'executorAdded';
+      readonly executorId: string;
+      readonly host: string;
+      readonly port: number;
+      readonly cores: number;
+      readonly memoryMB: number;
+    }
+  | {
+      readonly type: 'executorRemoved';
+      readonly executorId: string;
+      readonly host: string;
+      readonly port: number;
+      readonly cores: number;
+      readonly memoryMB: number;
+      readonly reason: string;
+    };
+
+interface Slot {
+  readonly index: number;
+  readonly epoch: number;
+  readonly executorId: string;
+  readonly exec: Exec;
+  state: 'starting' | 'ready' | 'dead';
+  readonly inflight: Map<number, (o: TaskOutcome) => void>;
+}
+
+interface Exec {
+  readonly id: string;
+  readonly host: string;
+  readonly port: number;
+  readonly cores: number;
+  readonly memoryMB: number;
+  readonly pid: number;
+  readonly slots: Slot[];
+  lastBeat: string | null;
+  lastChange: number;
+  lost: boolean;
+  /** Its control stream. */
+  readonly outbox: Outbox<ControlMessage>;
+}
+
+export class ClusterBackend implements TaskBackend {
+  readonly numWorkers: number;
+  readonly appId = `app-${Date.now()}-${randomBytes(4).toString('hex')}`;
+  readonly #o: ClusterBackendOptions;
+  readonly #keys: ReturnType<typeof keys>;
+  readonly #slots: Array<Slot | undefined>;
+  readonly #nextEpoch: number[];
+  readonly #execs = new Map<string, Exec>();
+  /** Executors seen lost or refused by this driver: never leased again under the same id. */
+  readonly #gone = new Set<string>();
+  #url = '';
+  #redis!: Redis;
+  #reader!: Redis;
+  #listener: BackendListener | undefined;
+  #stopping = false;
+  #ready!: { resolve: () => void; reject: (e: Error) => void; settled: boolean };
+  readonly #readyPromise: Promise<void>;
+  readonly #timers: NodeJS.Timeout[] = [];
+  readonly #startedAt = Date.now();
+  /** Since when no slot has been ready (undefined: one is). */
+  #noneReadySince: number | undefined = Date.now();
+  #givenUp = false;
+  #redisDownSince: number | undefined;
+  #redisError = '';
+  readonly #clients = new Map<string, FrameClient>();
+  #loop: Promise<void> | undefined;
+  /** Broadcast ids whose values are in the application's broadcast hash. */
+  readonly #broadcastsStored = new Set<number>();
+
+  constructor(options: ClusterBackendOptions) {
+    this.#o = options;
+    this.numWorkers = options.slots;
+    this.#keys = keys(options.cluster);
+    this.#slots = new Array(options.slots).fill(undefined);
+    this.#nextEpoch = new Array(options.slots).fill(0);
+    this.#readyPromise = new Promise<void>((resolve, reject) => (this.#ready = { resolve, reject, settled: false }));
+    this.#readyPromise.catch(() => undefined);
+    void this.#start();
+  }
+
+  get #where(): string {
+    return `Redis at ${redactUrl(this.#url)}, cluster '${this.#o.cluster}'`;
+  }
+
+  async #start(): Promise<void> {
+    try {
+      this.#url = await this.#o.url;
+    } catch (e) {
+      this.#failReady(e as Error);
+      return;
+    }
+    if (this.#stopping) return;
+    this.#redis = connect(this.#url);
+    this.#reader = connect(this.#url);
+    for (const r of [this.#redis, this.#reader]) r.on('error', (e: Error) => (this.#redisError = e.message));
+    try {
+      await Promise.all([this.#redis.connect(), this.#reader.connect()]);
+    } catch (e) {
+      this.#failReady(new ClusterError(`cannot reach ${this.#where}: ${this.#redisError || (e as Error).message}`));
+      return;
+    }
+    if (this.#stopping) return;
+    this.#loop = this.#outcomeLoop();
+    const every = (ms: number, f: () => Promise<void> | void) => {
+      const t = setInterval(() => void f(), ms);
+      t.unref();
+      this.#timers.push(t);
+    };
+    every(100, () => this.#discover());
+    every(Math.max(50, Math.min(500, this.#o.executorTimeoutMs / 4)), () => this.#watch());
+    every(Math.max(100, Math.floor(this.#o.leaseMs / 3)), () => this.#renew());
+    void this.#discover();
+  }
+
+  ready(): Promise<void> {
+    return this.#readyPromise;
+  }
+
+  #failReady(e: Error): void {
+    if (this.#ready.settled) return;
+    this.#ready.settled = true;
+    this.#ready.reject(e);
+  }
+
+  setListener(listener: BackendListener): void {
+    this.#listener = listener;
+  }
+
+  isAvailable(index: number): boolean {
+    return this.#slots[index]?.state === 'ready';
+  }
+
+  epoch(index: number): number {
+    return this.#slots[index]?.epoch ?? -1;
+  }
+
+  executorId(index: number): string {
+    return this.#slots[index]?.executorId ?? '';
+  }
+
+  // ---- membership ---------------------------------------------------------------------------------------------
+
+  #discovering = false;
+
+  /** Leases idle executors while slots are free. */
+  async #discover(): Promise<void> {
+    if (this.#stopping || this.#discovering) return;
+    const free = this.#freeSlots();
+    if (free.length === 0 || this.#liveExecs().length >= this.#o.maxExecutors) return;
+    this.#discovering = true;
+    try {
+      const ids = (await this.#redis.smembers(this.#keys.executors)).sort((a, b) => Number(a) - Number(b));
+      for (const id of ids) {
+        if (this.#stopping || this.#execs.has(id) || this.#gone.has(id)) continue;
+        if (this.#freeSlots().length === 0 || this.#liveExecs().length >= this.#o.maxExecutors) break;
+        const beat = await this.#redis.get(this.#keys.heartbeat(id));
+        if (beat === null) {
+          // Registered, then died without leaving: its registration is stale.
+          await this.#redis.srem(this.#keys.executors, id);
+          continue;
+        }
+        const got = await this.#redis.set(this.#keys.lease(id), this.appId, 'PX', this.#o.leaseMs, 'NX');
+        if (got !== 'OK') continue;
+        const info = await this.#redis.hgetall(this.#keys.executor(id));
+        if (info.host === undefined) {
+          await this.#redis.del(this.#keys.lease(id));
+          continue;
+        }
+        this.#lease(id, info, beat);
+      }
+    } catch {
+      // Redis trouble is watched by #watch.
+    } finally {
+      this.#discovering = false;
+    }
+  }
+
+  #freeSlots(): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < this.#slots.length; i++) if (this.#slots[i] === undefined || this.#slots[i]!.state === 'dead') out.push(i);
+    return out;
+  }
+
+  #liveExecs(): Exec[] {
+    return [...this.#execs.values()].filter((e) => !e.lost);
+  }
+
+  #lease(id: string, info: Record<string, string>, beat: string): void {
+    const exec: Exec = {
+      id,
+      host: info.host!,
+      port: Number(info.port),
+      cores: Math.max(1, Number(info.cores) || 1),
+      memoryMB: Number(info.memoryMB) || 0,
+      pid: Number(info.pid) || 0,
+      slots: [],
+      lastBeat: beat,
+      lastChange: Date.now(),
+      lost: false,
+      outbox: new Outbox<ControlMessage>(this.#redis, this.#keys.control(id), (batch, e) => this.#unsent(batch, e)),
+    };
+    this.#execs.set(id, exec);
+    this.#control(exec, { kind: 'lease', appId: this.appId, heapMb: this.#o.heapMb, taskTimeoutMs: this.#o.taskTimeoutMs, init: this.#o.init });
+    this.#assignSlots(exec, Math.min(exec.cores, this.#freeSlots().length));
+    this.#o.onExecutor?.({ type: 'executorAdded', executorId: id, host: exec.host, port: exec.port, cores: exec.cores, memoryMB: exec.memoryMB });
+  }
+
+  /** Gives `exec` up to `n` free slots (new epochs), then tells every executor the new table. */
+  #assignSlots(exec: Exec, n: number): void {
+    const assigned: Slot[] = [];
+    for (const index of this.#freeSlots().slice(0, n)) {
+      const epoch = this.#nextEpoch[index]!++;
+      const local = exec.slots.length;
+      const slot: Slot = {
+        index,
+        epoch,
+        executorId: exec.cores === 1 && local === 0 ? exec.id : `${exec.id}.${local}`,
+        exec,
+        state: 'starting',
+        inflight: new Map(),
+      };
+      this.#slots[index] = slot;
+      exec.slots.push(slot);
+      assigned.push(slot);
+    }
+    if (assigned.length === 0) return;
+    this.#control(exec, { kind: 'slots', slots: assigned.map((s) => ({ index: s.index, epoch: s.epoch, executorId: s.executorId })) });
+    this.#broadcastPeers();
+  }
+
+  #broadcastPeers(): void {
+    const peers: PeerAddress[] = [];
+    for (const s of this.#slots) {
+      if (s !== undefined && s.state !== 'dead')
+        peers.push({ index: s.index, epoch: s.epoch, executor: s.exec.id, host: s.exec.host, port: s.exec.port });
+    }
+    for (const e of this.#liveExecs()) this.#control(e, { kind: 'peers', peers });
+  }
+
+  /** Heartbeats, Redis health, and giving up when no executor is left for executorWaitMs. */
+  async #watch(): Promise<void> {
+    if (this.#stopping) return;
+    const now = Date.now();
+    const live = this.#liveExecs();
+    try {
+      if (live.length > 0) {
+        const beats = await this.#redis.mget(live.map((e) => this.#keys.heartbeat(e.id)));
+        live.forEach((e, i) => {
+          if (beats[i] !== e.lastBeat) {
+            e.lastBeat = beats[i] ?? null;
+            e.lastChange = Date.now();
+          }
+        });
+      } else {
+        await this.#redis.ping();
+      }
+      this.#redisDownSince = undefined;
+    } catch (e) {
+      this.#redisDownSince ??= now;
+      this.#redisError = (e as Error).message;
+    }
+    if (this.#redisDownSince !== undefined) {
+      if (now - this.#redisDownSince > this.#o.executorTimeoutMs) {
+        this.#giveUpAll(`${this.#where} has been unreachable for ${now - this.#redisDownSince} ms (${this.#redisError})`);
+      }
+      return;
+    }
+    for (const e of live) {
+      if (e.lastBeat === null || now - e.lastChange > this.#o.executorTimeoutMs) {
+        this.#executorLost(
+          e,
+          `executor ${e.id} (${e.host}:${e.port}) sent no heartbeat for ${now - e.lastChange} ms (executorTimeoutMs ${this.#o.executorTimeoutMs})`,
+        );
+      }
+    }
+    if ([...this.#slots].some((s) => s?.state === 'ready')) this.#noneReadySince = undefined;
+    else this.#noneReadySince ??= now;
+    if (this.#noneReadySince !== undefined && now - this.#noneReadySince > this.#o.executorWaitMs) {
+      const never = now - this.#startedAt <= this.#o.executorWaitMs + 1000 && this.#execs.size === 0;
+      this.#giveUpAll(
+        never
+          ? `no executor registered in ${this.#where} within executorWaitMs (${this.#o.executorWaitMs} ms); start one with: npx kindling executor --master ${redactUrl(this.#url)} --cluster ${this.#o.cluster}`
+          : `no executor left in ${this.#where} for executorWaitMs (${this.#o.executorWaitMs} ms)`,
+      );
+    }
+  }
+
+  /** Every slot lost and given up: running jobs fail with `reason` (a later executor brings slots back). */
+  #giveUpAll(reason: string): void {
+    this.#failReady(new ClusterError(reason));
+    for (const e of this.#liveExecs()) this.#executorLost(e, reason);
+    if (this.#givenUp) return;
+    this.#givenUp = true;
+    this.#noneReadySince = Date.now();
+    for (let i = 0; i < this.#slots.length; i++) this.#listener?.workerFailed(i, reason);
+  }
+
+  async #renew(): Promise<void> {
+    if (this.#stopping) return;
+    const live = this.#liveExecs();
+    if (live.length === 0) return;
+    try {
+      const p = this.#redis.pipeline();
+      for (const e of live) p.set(this.#keys.lease(e.id), this.appId, 'PX', this.#o.leaseMs, 'XX', 'GET');
+      const res = (await p.exec()) ?? [];
+      live.forEach((e, i) => {
+        const [err, held] = res[i] ?? [];
+        if (!err && held !== this.appId && !e.lost) this.#executorLost(e, `executor ${e.id} lost its lease (held by ${held ?? 'nobody'})`);
+      });
+    } catch {
+      // #watch notices Redis trouble.
+    }
+  }
+
+  #executorLost(exec: Exec, reason: string): void {
+    if (exec.lost) return;
+    exec.lost = true;
+    this.#gone.add(exec.id);
+    // If it is only paused, it finds its lease gone when it wakes, drops this application and registers anew.
+    this.#redis.del(this.#keys.lease(exec.id)).catch(() => undefined);
+    for (const s of exec.slots) this.#slotLost(s, reason, true);
+    this.#o.onExecutor?.({
+      type: 'executorRemoved',
+      executorId: exec.id,
+      host: exec.host,
+      port: exec.port,
+      cores: exec.cores,
+      memoryMB: exec.memoryMB,
+      reason,
+    });
+    this.#broadcastPeers();
+  }
+
+  /** `causedByApp`: whether the lost tasks count as failed attempts (a number: only that task's does). */
+  #slotLost(slot: Slot, reason: string, causedByApp: boolean | number): void {
+    if (slot.state === 'dead') return;
+    const wasReady = slot.state === 'ready';
+    slot.state = 'dead';
+    const inflight = [...slot.inflight];
+    slot.inflight.clear();
+    for (const [taskId, settle] of inflight) {
+      settle(lost(slot.index, slot.epoch, reason, typeof causedByApp === 'number' ? taskId === causedByApp : causedByApp));
+    }
+    if (wasReady) this.#listener?.workerLost(slot.index, slot.executorId, reason);
+  }
+
+  // ---- executor messages --------------------------------------------------------------------------------------
+
+  async #outcomeLoop(): Promise<void> {
+    let last = '0-0';
+    const stream = this.#keys.outcomes(this.appId);
+    while (!this.#stopping) {
+      let read: { messages: ExecutorMessage[]; lastId: string };
+      try {
+        read = await readStream<ExecutorMessage>(this.#reader, stream, last, 1000);
+      } catch {
+        if (this.#stopping) return;
+        await new Promise((r) => setTimeout(r, 100));
+        continue;
+      }
+      last = read.lastId;
+      for (const m of read.messages) this.#received(m);
+      if (read.messages.length > 0) trim(this.#redis, stream, last);
+    }
+  }
+
+  #current(index: number, epoch: number): Slot | undefined {
+    const s = this.#slots[index];
+    return s !== undefined && s.epoch === epoch && s.state !== 'dead' ? s : undefined;
+  }
+
+  #received(m: ExecutorMessage): void {
+    const slot = this.#current(m.index, m.epoch);
+    // A late message of a lost slot (a paused executor that came back): its tasks already ran elsewhere.
+    if (slot === undefined || this.#stopping) return;
+    switch (m.kind) {
+      case 'slotReady': {
+        if (slot.state !== 'starting') return;
+        slot.state = 'ready';
+        this.#givenUp = false;
+        this.#noneReadySince = undefined;
+        this.#listener?.workerReady(slot.index, slot.executorId, slot.epoch > 0);
+        const ready = this.#slots.filter((s) => s?.state === 'ready').length;
+        if (!this.#ready.settled && (!this.#o.waitForAllSlots || ready === this.numWorkers)) {
+          this.#ready.settled = true;
+          this.#ready.resolve();
+        }
+        return;
+      }
+      case 'slotLost': {
+        this.#slotLost(slot, m.reason, m.timedOutTask ?? !m.reason.includes(' left: '));
+        // A thread died (out of memory, a cancelled task that would not stop), its executor lives on: a new slot.
+        if (!slot.exec.lost) this.#assignSlots(slot.exec, 1);
+        return;
+      }
+      case 'outcome':
+        if (m.outcome.status === 'failed' && m.outcome.failure.kind === 'fetchFailed')
+          this.#probe(m.outcome.failure.workerIndex, m.outcome.failure.epoch);
+        slot.inflight.get(m.taskId)?.(explained(m.outcome, slot.exec));
+        return;
+      case 'indirect': {
+        const settle = slot.inflight.get(m.taskId);
+        if (settle === undefined) return;
+        this.#client(slot.exec)
+          .request({ kind: 'result', appId: this.appId, taskId: m.taskId })
+          .then(
+            (buf) => settle(decode<TaskOutcome>(Buffer.from(buf as Uint8Array))),
+            (e: unknown) =>
+              settle(
+                lost(
+                  slot.index,
+                  slot.epoch,
+                  `the result of task ${m.taskId} (${m.bytes} bytes) could not be fetched from executor ${slot.exec.id}: ${(e as Error).message}`,
+                  // Counted against the task: a driver that cannot fetch results must not retry for ever.
+                  true,
+                ),
+              ),
+          );
+        return;
+      }
+    }
+  }
+
+  readonly #probing = new Set<string>();
+
+  /**
+   * A peer could not serve a fetch: ask its executor directly, on a new connection. One that does not answer
+   * within a few seconds is lost now, not after executorTimeoutMs: otherwise the resubmitted map tasks would be
+   * sent to it and every retry of the stage would fail on the same dead peer.
+   */
+  #probe(index: number, epoch: number): void {
+    const exec = this.#slots[index]?.epoch === epoch ? this.#slots[index]!.exec : undefined;
+    if (exec === undefined || exec.lost || this.#probing.has(exec.id)) return;
+    this.#probing.add(exec.id);
+    const client = new FrameClient(exec.host, exec.port, this.#o.secret).unref();
+    let timer: NodeJS.Timeout | undefined;
+    const timeoutMs = Math.min(2000, this.#o.executorTimeoutMs);
+    Promise.race([
+      client.request({ kind: 'ping' }),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+        timer.unref();
+      }),
+    ])
+      .then(
+        () => undefined,
+        (e: unknown) => {
+          if (!this.#stopping)
+            this.#executorLost(exec, `executor ${exec.id} (${exec.host}:${exec.port}) failed a fetch and does not answer: ${(e as Error).message}`);
+        },
+      )
+      .finally(() => {
+        clearTimeout(timer);
+        client.close();
+        this.#probing.delete(exec.id);
+      });
+  }
+
+  /** The process of an executor ended (local-cluster watches its children): lost now, not after executorTimeoutMs. */
+  executorExited(pid: number, reason: string): void {
+    for (const e of this.#liveExecs()) if (e.pid === pid) this.#executorLost(e, `executor ${e.id} (${e.host}:${e.port}): ${reason}`);
+  }
+
+  #client(exec: Exec): FrameClient {
+    let c = this.#clients.get(exec.id);
+    if (c === undefined || c.closed) {
+      c = new FrameClient(exec.host, exec.port, this.#o.secret).unref();
+      this.#clients.set(exec.id, c);
+    }
+    return c;
+  }
+
+  // ---- driver messages ----------------------------------------------------------------------------------------
+
+  /** Queues a message on the executor's stream (in order; one Redis operation per turn of the event loop). */
+  #control(exec: Exec, m: ControlMessage): void {
+    exec.outbox.push(m);
+  }
+
+  /** Tasks Redis did not take fail at once (Redis is away: #watch gives up after executorTimeoutMs). */
+  #unsent(batch: readonly ControlMessage[], e: Error): void {
+    for (const m of batch) {
+      if (m.kind !== 'task') continue;
+      const slot = this.#current(m.index, m.task.epoch);
+      slot?.inflight.get(m.task.taskId)?.(
+        lost(m.index, m.task.epoch, `task ${m.task.taskId} could not be sent through ${this.#where}: ${e.message}`, false),
+      );
+    }
+  }
+
+  runTask(workerIndex: number, task: TaskMessage): Promise<TaskOutcome> {
+    const slot = this.#current(workerIndex, task.epoch);
+    if (slot === undefined || slot.state !== 'ready') {
+      return Promise.resolve(lost(workerIndex, task.epoch, `slot ${workerIndex} (epoch ${task.epoch}) is not available`, false));
+    }
+    return new Promise<TaskOutcome>((resolve) => {
+      slot.inflight.set(task.taskId, (o) => {
+        if (slot.inflight.delete(task.taskId) || o.status === 'failed') resolve(o);
+      });
+      if (task.broadcasts.length === 0) {
+        this.#control(slot.exec, { kind: 'task', index: workerIndex, task });
+        return;
+      }
+      // Broadcast values go to Redis once per application (this connection's order puts the HSET before the
+      // XADD of the task), and each executor fetches each value once.
+      const broadcastIds: number[] = [];
+      for (const [id, value] of task.broadcasts) {
+        broadcastIds.push(id);
+        if (this.#broadcastsStored.has(id)) continue;
+        this.#broadcastsStored.add(id);
+        this.#redis.hset(this.#keys.broadcasts(this.appId), String(id), encode(value)).catch(() => undefined);
+      }
+      this.#control(slot.exec, { kind: 'task', index: workerIndex, task: { ...task, broadcasts: [] }, broadcastIds });
+    });
+  }
+
+  cancelTask(workerIndex: number, taskId: number): void {
+    const s = this.#slots[workerIndex];
+    if (s?.state === 'ready' && s.inflight.has(taskId)) this.#control(s.exec, { kind: 'cancel', index: workerIndex, taskId });
+  }
+
+  killTask(workerIndex: number, taskId: number, graceMs: number): void {
+    const s = this.#slots[workerIndex];
+    if (s?.state === 'ready' && s.inflight.has(taskId)) this.#control(s.exec, { kind: 'cancel', index: workerIndex, taskId, graceMs });
+  }
+
+  #toAll(m: ControlMessage): void {
+    for (const e of this.#liveExecs()) this.#control(e, m);
+  }
+
+  removeShuffle(shuffleId: number): void {
+    this.#toAll({ kind: 'removeShuffle', id: shuffleId });
+  }
+
+  async removeRdd(rddId: number): Promise<void> {
+    this.#toAll({ kind: 'removeRdd', id: rddId });
+  }
+
+  removeBroadcast(id: number): void {
+    if (this.#broadcastsStored.delete(id)) this.#redis.hdel(this.#keys.broadcasts(this.appId), String(id)).catch(() => undefined);
+    this.#toAll({ kind: 'removeBroadcast', id });
+  }
+
+  releaseStages(stageIds: readonly number[]): void {
+    if (stageIds.length > 0) this.#toAll({ kind: 'releaseStages', ids: [...stageIds] });
+  }
+
+  get faults(): BackendFaults | undefined {
+    const kill = this.#o.killExecutor;
+    if (kill === undefined) return undefined;
+    return {
+      killWorker: async (index) => {
+        const s = this.#slots[index];
+        if (s === undefined || s.state === 'dead') return;
+        kill(s.exec.pid);
+      },
+    };
+  }
+
+  async snapshot(): Promise<BackendSnapshot> {
+    const workers = this.#slots
+      .filter((s): s is Slot => s !== undefined)
+      .map((s) => ({ index: s.index, epoch: s.epoch, executorId: s.executorId, state: s.state, inflight: s.inflight.size, peers: [] }));
+    return { configured: this.numWorkers, givenUp: this.#givenUp ? this.#slots.map((_, i) => i) : [], workers };
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    for (const t of this.#timers) clearInterval(t);
+    this.#failReady(new ContextStoppedError('the context was stopped while waiting for executors'));
+    for (const s of this.#slots) {
+      if (s === undefined) continue;
+      for (const settle of s.inflight.values()) settle(lost(s.index, s.epoch, 'the context was stopped', false));
+      s.inflight.clear();
+    }
+    const live = this.#liveExecs();
+    if (this.#redis === undefined) return;
+    try {
+      if (this.#redis.status === 'ready') {
+        const p = this.#redis.pipeline();
+        for (const e of live) p.del(this.#keys.lease(e.id));
+        p.del(this.#keys.outcomes(this.appId), this.#keys.broadcasts(this.appId));
+        await Promise.race([p.exec(), new Promise((r) => setTimeout(r, 2000).unref())]);
+        for (const e of live) await append(this.#redis, this.#keys.control(e.id), [{ kind: 'release' }]).catch(() => undefined);
+      }
+    } catch {
+      // Leases expire on their own.
+    }
+    for (const c of this.#clients.values()) c.close();
+    this.#reader.disconnect();
+    // A read blocked on a Redis that went away may never settle: do not wait for it long.
+    await Promise.race([this.#loop?.catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
+    this.#redis.disconnect();
+  }
+}
+
+/**
+ * What a cluster adds to a task's error: a file or a module missing where the task ran is a missing file or
+ * module on that executor (the driver may well have it), so the message names the executor and the remedy.
+ */
+function explained(outcome: TaskOutcome, exec: Exec): TaskOutcome {
+  if (outcome.status !== 'failed' || outcome.failure.kind !== 'exception') return outcome;
+  const error = outcome.failure.error;
+  const where = `on executor ${exec.id} at ${exec.host}`;
+  let message: string | undefined;
+  if (error.code === 'ENOENT') {
+    message = `${error.message} (${where}: textFile, saveAsTextFile and checkpoint need a path every executor can see, such as a shared filesystem; see docs/cluster.md)`;
+  } else if (error.code === 'KINDLING_MODULE_IMPORT') {
+    message = `${error.message} (${where}: install the package where the executors run, or run them from the driver's project folder)`;
+  }
+  if (message === undefined) return outcome;
+  return { ...outcome, failure: { kind: 'exception', error: { ...error, message } } };
+}
+
+function lost(workerIndex: number, epoch: number, message: string, causedByApp: boolean): TaskOutcome {
+  return { status: 'failed', epoch, failure: { kind: 'workerLost', workerIndex, message, causedByApp }, blockUpdates: [] };
+}

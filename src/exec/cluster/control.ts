@@ -1,0 +1,171 @@
+/**
+ * The cluster's control plane in Redis, shared by the driver backend and the executor process. Key names (all
+ * under `kindling:{cluster}:`) and the messages on the streams. Values on the streams are V8-serialized (the
+ * same structured-clone data the local backend posts to its threads).
+ *
+ * - `next-executor`: a counter; every registration takes a new executor id (never reused in the cluster, so an
+ *   executor that comes back after being declared lost is a new executor).
+ * - `executors`: the set of registered ids; `executor:{id}`: a hash with host, port, cores, memoryMB, pid.
+ * - `heartbeat:{id}`: a counter the executor increments every HEARTBEAT_MS, with a TTL; the driver watches it
+ *   change with its own clock (no clock shared between hosts is assumed).
+ * - `lease:{id}`: the application holding the executor (SET NX with a TTL, renewed by the driver; it expires
+ *   when the driver dies, and the executor then drops the application and registers again).
+ * - `control:{id}`: the executor's stream of driver messages, in order (slots, peers, tasks, removals).
+ * - `outcomes:{appId}`: the driver's stream of executor messages (slots ready or lost, task outcomes).
+ * - `broadcasts:{appId}`: the application's broadcast values (a hash by id), fetched once by each executor.
+ */
+import v8 from 'node:v8';
+import type { Redis } from 'ioredis';
+import type { TaskMessage, TaskOutcome, WorkerInit } from '../protocol.js';
+
+export const HEARTBEAT_MS = 500;
+/** A registration whose heartbeat key is gone for this long is removed from `executors` by drivers. */
+export const HEARTBEAT_TTL_MS = 30_000;
+/** Task outcomes larger than this stay on the executor, and the driver fetches them over TCP. */
+export const INDIRECT_RESULT_BYTES = 1 << 20;
+
+export function keys(cluster: string) {
+  const p = `kindling:${cluster}:`;
+  return {
+    nextExecutor: `${p}next-executor`,
+    executors: `${p}executors`,
+    executor: (id: string) => `${p}executor:${id}`,
+    heartbeat: (id: string) => `${p}heartbeat:${id}`,
+    lease: (id: string) => `${p}lease:${id}`,
+    control: (id: string) => `${p}control:${id}`,
+    outcomes: (appId: string) => `${p}outcomes:${appId}`,
+    /** A hash of the application's broadcast values by id: each executor fetches a value once (HGET). */
+    broadcasts: (appId: string) => `${p}broadcasts:${appId}`,
+  };
+}
+
+/** One task slot (a worker thread of an executor) as the driver assigned it. */
+export interface SlotAssignment {
+  readonly index: number;
+  readonly epoch: number;
+  readonly executorId: string;
+}
+
+/** Where a slot's executor serves blocks. */
+export interface PeerAddress {
+  readonly index: number;
+  readonly epoch: number;
+  readonly executor: string;
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Driver -> executor, on `control:{id}`. */
+export type ControlMessage =
+  | {
+      readonly kind: 'lease';
+      readonly appId: string;
+      readonly heapMb: number;
+      /** A task computing longer has its thread replaced and fails (0: no limit). */
+      readonly taskTimeoutMs: number;
+      readonly init: Omit<WorkerInit, 'workerIndex' | 'spillDir' | 'epoch' | 'executorId'>;
+    }
+  | { readonly kind: 'slots'; readonly slots: readonly SlotAssignment[] }
+  | { readonly kind: 'peers'; readonly peers: readonly PeerAddress[] }
+  /**
+   * `broadcastIds`: broadcast values the task needs that its slot has not received; they are not in the task
+   * message but in the application's broadcast hash, fetched once per executor (not once per slot or task).
+   */
+  | { readonly kind: 'task'; readonly index: number; readonly task: TaskMessage; readonly broadcastIds?: readonly number[] }
+  | { readonly kind: 'cancel'; readonly index: number; readonly taskId: number; readonly graceMs?: number }
+  | { readonly kind: 'removeShuffle'; readonly id: number }
+  | { readonly kind: 'removeRdd'; readonly id: number }
+  | { readonly kind: 'removeBroadcast'; readonly id: number }
+  | { readonly kind: 'releaseStages'; readonly ids: readonly number[] }
+  | { readonly kind: 'release' };
+
+/** Executor -> driver, on `outcomes:{appId}`. */
+export type ExecutorMessage =
+  | { readonly kind: 'slotReady'; readonly executor: string; readonly index: number; readonly epoch: number }
+  /** `timedOutTask`: the task that ran past taskTimeoutMs (the one lost task whose fault it was). */
+  | {
+      readonly kind: 'slotLost';
+      readonly executor: string;
+      readonly index: number;
+      readonly epoch: number;
+      readonly reason: string;
+      readonly timedOutTask?: number;
+    }
+  | { readonly kind: 'outcome'; readonly index: number; readonly epoch: number; readonly taskId: number; readonly outcome: TaskOutcome }
+  /** The outcome is large: fetch it from the executor (Spark's IndirectTaskResult). */
+  | { readonly kind: 'indirect'; readonly index: number; readonly epoch: number; readonly taskId: number; readonly bytes: number };
+
+export function encode(value: unknown): Buffer {
+  return v8.serialize(value);
+}
+
+export function decode<T>(buf: Buffer): T {
+  return v8.deserialize(buf) as T;
+}
+
+/** Appends messages to a stream as one entry (one Redis operation however many messages a turn produced). */
+export async function append(redis: Redis, stream: string, messages: readonly unknown[]): Promise<void> {
+  if (messages.length === 0) return;
+  await redis.xadd(stream, '*', 'm', encode(messages));
+}
+
+/**
+ * Messages for one stream, sent as one entry per turn of the event loop (a burst of tasks or outcomes costs one
+ * Redis operation), in the order they were pushed. `failed` hears of a batch Redis did not take.
+ */
+export class Outbox<M> {
+  readonly #queue: M[] = [];
+  #flushing: Promise<void> | undefined;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly stream: string,
+    private readonly failed: (batch: readonly M[], e: Error) => void = () => undefined,
+  ) {}
+
+  push(m: M): void {
+    this.#queue.push(m);
+    this.#flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.#flush());
+  }
+
+  /** Resolves once everything pushed so far has been sent (or failed). */
+  async drain(): Promise<void> {
+    while (this.#flushing !== undefined) await this.#flushing;
+  }
+
+  async #flush(): Promise<void> {
+    while (this.#queue.length > 0) {
+      const batch = this.#queue.splice(0, this.#queue.length);
+      try {
+        await append(this.redis, this.stream, batch);
+      } catch (e) {
+        this.failed(batch, e as Error);
+      }
+    }
+    this.#flushing = undefined;
+  }
+}
+
+/** Drops what was read (entries before `lastId`): a stream holds only messages not yet handled. */
+export function trim(redis: Redis, stream: string, lastId: string): void {
+  redis.xtrim(stream, 'MINID', lastId).catch(() => undefined);
+}
+
+/**
+ * Reads a stream from `lastId` (blocking up to `blockMs`), returning the decoded messages and the id to read on
+ * from. `redis` must be a connection of its own: a blocked XREAD holds it.
+ */
+export async function readStream<T>(redis: Redis, stream: string, lastId: string, blockMs: number): Promise<{ messages: T[]; lastId: string }> {
+  const reply = (await redis.xreadBuffer('COUNT', 10_000, 'BLOCK', blockMs, 'STREAMS', stream, lastId)) as unknown[] | null;
+  // One reply per stream ([key, entries]); ioredis 6 hands back the single stream's pair without the outer list.
+  const pairs = (reply === null ? [] : Buffer.isBuffer(reply[0]) ? [reply] : reply) as Array<[Buffer, Array<[Buffer, Buffer[]]>]>;
+  const messages: T[] = [];
+  let last = lastId;
+  for (const [, entries] of pairs) {
+    for (const [id, fields] of entries) {
+      last = id.toString();
+      for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i]!.toString() === 'm') for (const m of decode<T[]>(fields[i + 1]!)) messages.push(m);
+    }
+  }
+  return { messages, lastId: last };
+}

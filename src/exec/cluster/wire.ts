@@ -1,0 +1,249 @@
+/**
+ * The cluster's data plane framing: executor <-> executor and driver <-> executor messages over TCP. A frame is
+ * a 4-byte big-endian length and a V8-serialized value (the structured-clone algorithm, so bucket columns and
+ * typed arrays travel as they are, as they do between threads). Writers wait for `drain` when the socket's
+ * buffer is full (back pressure); readers cut frames from the byte stream as they arrive.
+ *
+ * Every connection starts with an HMAC challenge (Spark's spark.authenticate): the server sends a random nonce,
+ * the client answers HMAC-SHA256(secret, nonce). A server with a secret refuses a wrong or missing answer and
+ * logs the peer's address; a server without one (bound to loopback only, see `checkBind`) accepts every answer.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import net from 'node:net';
+import v8 from 'node:v8';
+import { ClusterError } from '../../core/errors.js';
+
+/** Frames larger than this are refused (a corrupt length, or a peer that is not kindling). */
+const MAX_FRAME_BYTES = 2 ** 31 - 1;
+
+/** Cuts V8-serialized frames out of a byte stream. */
+export class FrameReader {
+  #chunks: Buffer[] = [];
+  #buffered = 0;
+
+  constructor(private readonly onFrame: (value: unknown) => void) {}
+
+  push(chunk: Buffer): void {
+    this.#chunks.push(chunk);
+    this.#buffered += chunk.length;
+    while (this.#buffered >= 4) {
+      const head = this.#peek(4);
+      const length = head.readUInt32BE(0);
+      if (length > MAX_FRAME_BYTES) throw new ClusterError(`frame of ${length} bytes refused`);
+      if (this.#buffered < 4 + length) return;
+      const frame = this.#take(4 + length);
+      this.onFrame(v8.deserialize(frame.subarray(4)));
+    }
+  }
+
+  #peek(n: number): Buffer {
+    if (this.#chunks[0]!.length >= n) return this.#chunks[0]!;
+    const all = Buffer.concat(this.#chunks);
+    this.#chunks = [all];
+    return all;
+  }
+
+  #take(n: number): Buffer {
+    const all = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks);
+    const frame = all.subarray(0, n);
+    const rest = all.subarray(n);
+    this.#chunks = rest.length > 0 ? [rest] : [];
+    this.#buffered = rest.length;
+    return frame;
+  }
+}
+
+/** Writes one frame; resolves once the socket can take more (back pressure). */
+export function writeFrame(socket: net.Socket, value: unknown): Promise<void> {
+  const body = v8.serialize(value);
+  const head = Buffer.allocUnsafe(4);
+  head.writeUInt32BE(body.length, 0);
+  socket.write(head);
+  if (socket.write(body)) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      socket.off('drain', done);
+      socket.off('close', done);
+      resolve();
+    };
+    socket.once('drain', done);
+    socket.once('close', done);
+  });
+}
+
+export function hmac(secret: string, nonce: Buffer): Buffer {
+  return createHmac('sha256', secret).update(nonce).digest();
+}
+
+/** Loopback addresses need no secret; any other bind does (the same rule for executors and drivers). */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+/** Refuses a non-loopback bind without a shared secret. */
+export function checkBind(host: string, secret: string | undefined): void {
+  if (!isLoopback(host) && (secret === undefined || secret === '')) {
+    throw new ClusterError(
+      `binding ${host} (not loopback) needs a shared secret: pass --secret-file FILE or set KINDLING_SECRET (every executor and the driver use the same one)`,
+    );
+  }
+}
+
+/** A request/response server: one handler per request, answers matched by request id; HMAC-authenticated. */
+export interface FrameServer {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export type Handler = (request: { readonly id: number; readonly body: unknown }) => Promise<unknown>;
+
+export function startFrameServer(
+  host: string,
+  port: number,
+  secret: string | undefined,
+  handle: Handler,
+  log: (line: string) => void,
+): Promise<FrameServer> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+    socket.setNoDelay(true);
+    const nonce = randomBytes(32);
+    let authed = false;
+    const reader = new FrameReader((frame) => {
+      // Frames that came in the same chunk as a refused answer are never looked at.
+      if (socket.destroyed) return;
+      if (!authed) {
+        const answer = (frame as { mac?: unknown }).mac;
+        const expected = secret ? hmac(secret, nonce) : undefined;
+        const ok =
+          expected === undefined || (Buffer.isBuffer(answer) || answer instanceof Uint8Array ? safeEqual(Buffer.from(answer), expected) : false);
+        if (!ok) {
+          log(`refused a connection from ${socket.remoteAddress}:${socket.remotePort}: wrong or missing shared secret`);
+          socket.destroy();
+          return;
+        }
+        authed = true;
+        void writeFrame(socket, { ok: true });
+        return;
+      }
+      const req = frame as { id: number; body: unknown };
+      handle(req).then(
+        (value) => writeFrame(socket, { id: req.id, value }),
+        (e: unknown) => writeFrame(socket, { id: req.id, error: (e as Error)?.message ?? String(e) }),
+      );
+    });
+    socket.on('data', (chunk) => {
+      try {
+        reader.push(chunk);
+      } catch {
+        socket.destroy();
+      }
+    });
+    void writeFrame(socket, { nonce });
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', (e) => reject(new ClusterError(`cannot listen on ${host}:${port}: ${e.message}`)));
+    server.listen(port, host, () => {
+      const address = server.address() as net.AddressInfo;
+      resolve({
+        port: address.port,
+        close: () =>
+          new Promise<void>((r) => {
+            for (const s of sockets) s.destroy();
+            server.close(() => r());
+          }),
+      });
+    });
+  });
+}
+
+function safeEqual(a: Buffer, b: Buffer): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/**
+ * A client connection to a FrameServer: requests are multiplexed by id; a lost connection fails every waiting
+ * request (the caller decides what that means: a fetch failure, a lost result).
+ */
+export class FrameClient {
+  readonly #socket: net.Socket;
+  readonly #waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  #nextId = 0;
+  #closed: Error | undefined;
+  readonly #ready: Promise<void>;
+
+  constructor(host: string, port: number, secret: string | undefined) {
+    this.#socket = net.connect({ host, port });
+    this.#socket.setNoDelay(true);
+    let authed = false;
+    let onAuthed!: () => void;
+    let onFailed!: (e: Error) => void;
+    this.#ready = new Promise<void>((resolve, reject) => {
+      onAuthed = resolve;
+      onFailed = reject;
+    });
+    this.#ready.catch(() => undefined);
+    const reader = new FrameReader((frame) => {
+      const f = frame as { nonce?: Uint8Array; ok?: boolean; id?: number; value?: unknown; error?: string };
+      if (!authed) {
+        if (f.nonce !== undefined) {
+          void writeFrame(this.#socket, { mac: secret ? hmac(secret, Buffer.from(f.nonce)) : Buffer.alloc(0) });
+        } else if (f.ok) {
+          authed = true;
+          onAuthed();
+        }
+        return;
+      }
+      const w = this.#waiting.get(f.id!);
+      if (w === undefined) return;
+      this.#waiting.delete(f.id!);
+      if (f.error !== undefined) w.reject(new Error(f.error));
+      else w.resolve(f.value);
+    });
+    this.#socket.on('data', (chunk) => {
+      try {
+        reader.push(chunk);
+      } catch (e) {
+        this.#socket.destroy(e as Error);
+      }
+    });
+    const fail = (e: Error): void => {
+      if (this.#closed !== undefined) return;
+      this.#closed = e;
+      onFailed(e);
+      for (const w of this.#waiting.values()) w.reject(e);
+      this.#waiting.clear();
+    };
+    this.#socket.on('error', (e) => fail(new Error(`connection to ${host}:${port} failed: ${e.message}`)));
+    this.#socket.on('close', () =>
+      fail(new Error(authed ? `connection to ${host}:${port} closed` : `${host}:${port} refused the connection (wrong shared secret?)`)),
+    );
+  }
+
+  get closed(): boolean {
+    return this.#closed !== undefined;
+  }
+
+  async request(body: unknown): Promise<unknown> {
+    await this.#ready;
+    if (this.#closed !== undefined) throw this.#closed;
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#waiting.set(id, { resolve, reject });
+      void writeFrame(this.#socket, { id, body });
+    });
+  }
+
+  close(): void {
+    this.#socket.destroy();
+  }
+
+  /** Does not keep the process alive by itself. */
+  unref(): this {
+    this.#socket.unref();
+    return this;
+  }
+}

@@ -1,0 +1,260 @@
+/**
+ * Faults of a cluster, by real signals to real processes: an executor SIGKILLed in a map stage, in a reduce
+ * stage, between PageRank iterations (results as without the fault); an executor SIGSTOPped (a hung host:
+ * detected within executorTimeoutMs, its tasks rerun, its late results ignored, and after SIGCONT it joins again
+ * as a new executor); the driver SIGKILLed (its executors idle again within the lease and serve the next
+ * driver); Redis stopped mid-job (a clear error, never a hang). Kill moments are random (seeded per run, logged).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { capture, Context, type RDD, type SchedulerEvent } from 'kindling';
+import { redisSkipReason, useRedisServer } from '../../streaming/redis-server.js';
+import { startRedis, useExecutors, waitUntil } from './helpers.js';
+
+/** Busy-waits `ms`: a task that computes for a while (declared here: vitest renames imported bindings). */
+function spin(ms: number): void {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    // computing
+  }
+}
+
+const seed = Number(process.env.KINDLING_FAULT_SEED ?? Date.now() % 100_000);
+let state = seed;
+/** A small seeded generator: the kill moments of a failing run can be replayed with KINDLING_FAULT_SEED. */
+function random(): number {
+  state = (state * 1103515245 + 12345) % 2 ** 31;
+  return state / 2 ** 31;
+}
+
+const contexts: Context[] = [];
+afterEach(async () => {
+  await Promise.all(contexts.splice(0).map((sc) => sc.stop()));
+});
+function context(options: ConstructorParameters<typeof Context>[0]): Context {
+  const sc = new Context({ progress: false, ui: false, ...options });
+  contexts.push(sc);
+  return sc;
+}
+
+function record(sc: Context): SchedulerEvent[] {
+  const events: SchedulerEvent[] = [];
+  sc.events.onAny((e) => void events.push(e));
+  return events;
+}
+
+/** Word-count shaped: a map stage of 8 tasks, a reduce stage of 4, each task computing a little while. */
+function job(sc: Context): Promise<Array<[number, number]>> {
+  return sc
+    .range(0, 4000, 1, 8)
+    .map(
+      capture({ spin }, (x: number): [number, number] => {
+        if (x % 500 === 0) spin(40);
+        return [x % 13, x];
+      }),
+    )
+    .reduceByKey((a, b) => a + b, 4)
+    .mapValues(
+      capture({ spin }, (v: number) => {
+        spin(20);
+        return v;
+      }),
+    )
+    .collect()
+    .then((r) => r.sort((a, b) => a[0] - b[0]));
+}
+
+const expected: Array<[number, number]> = Array.from({ length: 13 }, (_, k) => {
+  let s = 0;
+  for (let x = k; x < 4000; x += 13) s += x;
+  return [k, s];
+});
+
+describe.skipIf(redisSkipReason !== undefined)(`executor processes SIGKILLed (local-cluster[2], seed ${seed})`, () => {
+  for (const when of ['map stage', 'reduce stage'] as const) {
+    it(`in the ${when}: the same result`, async () => {
+      const sc = context({ master: 'local-cluster[2]' });
+      const events = record(sc);
+      await sc.range(0, 2).count();
+      const target = Math.floor(random() * (when === 'map stage' ? 8 : 4));
+      const delay = Math.floor(random() * 30);
+      let killed = false;
+      sc.events.on('taskStart', (e) => {
+        const inStage = when === 'map stage' ? e.stageId === 1 : e.stageId === 2;
+        if (!killed && inStage && e.partition === target) {
+          killed = true;
+          setTimeout(() => void sc.faults.killWorker(e.workerIndex), delay);
+        }
+      });
+      expect(await job(sc)).toEqual(expected);
+      expect(killed).toBe(true);
+      await waitUntil(() => events.some((e) => e.type === 'workerLost'), 15_000, 'the lost executor');
+      // local-cluster starts a new executor process; the driver leases it into the freed slot with a new epoch.
+      await waitUntil(() => events.some((e) => e.type === 'workerAdded' && e.replacement), 30_000, 'a new executor');
+      expect(await job(sc)).toEqual(expected);
+    });
+  }
+
+  it('between PageRank iterations (links cached): ranks as on local[2]', async () => {
+    const pagerank = async (sc: Context, killAfter: number | undefined): Promise<Array<[number, number]>> => {
+      const edges: Array<[number, number]> = [];
+      for (let i = 0; i < 60; i++) for (const d of [1, 7, 13]) edges.push([i, (i * d + 3) % 60]);
+      const links = sc.parallelize(edges, 4).groupByKey(4).persist();
+      let ranks: RDD<[number, number]> = links.mapValues(() => 1);
+      for (let i = 0; i < 6; i++) {
+        const contribs = links.join(ranks).flatMap(([, [dests, rank]]) => dests.map((d): [number, number] => [d, rank / dests.length]));
+        ranks = contribs.reduceByKey((a, b) => a + b, 4).mapValues((r) => 0.15 + 0.85 * r);
+        await ranks.count();
+        if (i === killAfter) await sc.faults.killWorker(Math.floor(random() * 2));
+      }
+      return (await ranks.collect()).sort((a, b) => a[0] - b[0]);
+    };
+    const want = await pagerank(context({ master: 'local[2]' }), undefined);
+    const sc = context({ master: 'local-cluster[2]' });
+    const events = record(sc);
+    const got = await pagerank(sc, 2);
+    expect(got.map(([k]) => k)).toEqual(want.map(([k]) => k));
+    // Sums of the same numbers in another order may differ in the last bits.
+    got.forEach(([, r], i) => expect(r).toBeCloseTo(want[i]![1], 9));
+    expect(events.some((e) => e.type === 'workerLost')).toBe(true);
+  });
+});
+
+describe.skipIf(redisSkipReason !== undefined)('a hung executor, a killed driver (redis://)', () => {
+  const url = useRedisServer();
+  const executor = useExecutors();
+
+  it('SIGSTOP: lost within executorTimeoutMs, tasks rerun, late results ignored; after SIGCONT it joins again as a new executor', async () => {
+    const args = ['--master', url(), '--cluster', 'stop', '--cores', '1', '--memory', '512m'];
+    const execs = [executor(args), executor(args)];
+    await Promise.all(execs.map((e) => e.waitFor('registered and ready')));
+    const timeoutMs = 1500;
+    const sc = context({ master: `${url()}?cores=2`, cluster: 'stop', executorTimeoutMs: timeoutMs, executorWaitMs: 20_000 });
+    const events = record(sc);
+    await sc.range(0, 2, 1, 2).count();
+    const snap = await sc.faults.snapshot();
+    const ids = snap.backend.workers.map((w) => w.executorId);
+    expect(new Set(ids).size).toBe(2);
+    // Which process is which executor: each printed its id when it registered.
+    const victim = execs.find((e) => e.output().includes(`executor ${ids[0]} registered`))!;
+    let stoppedAt = 0;
+    const target = Math.floor(random() * 3);
+    sc.events.on('taskStart', (e) => {
+      if (stoppedAt === 0 && e.executorId === ids[0] && e.partition >= target) {
+        stoppedAt = Date.now();
+        victim.child.kill('SIGSTOP');
+      }
+    });
+    const out = await sc
+      .range(0, 24, 1, 12)
+      .map(
+        capture({ spin }, (x: number) => {
+          spin(60);
+          return x * 2;
+        }),
+      )
+      .collect();
+    expect(out).toEqual(Array.from({ length: 24 }, (_, i) => i * 2));
+    const lostEvent = events.find((e) => e.type === 'workerLost');
+    expect(lostEvent).toMatchObject({ executorId: ids[0], reason: expect.stringMatching(/sent no heartbeat for \d+ ms \(executorTimeoutMs 1500\)/) });
+    expect(lostEvent!.time - stoppedAt).toBeLessThan(timeoutMs + 1500);
+    const lostAt = events.indexOf(lostEvent!);
+    victim.child.kill('SIGCONT');
+    // Its lease is gone: it drops the application and registers under a new id, which the driver leases again.
+    const rejoined = await victim.waitFor(/is idle again: registered as executor (\d+)/, 15_000);
+    const newId = /is idle again: registered as executor (\d+)/.exec(rejoined)![1]!;
+    expect(newId).not.toBe(ids[0]);
+    await waitUntil(() => events.some((e) => e.type === 'workerAdded' && e.executorId === newId), 15_000, `executor ${newId} in the driver`);
+    // Nothing the stopped incarnation finished after it was declared lost reached the scheduler.
+    expect(events.slice(lostAt).filter((e) => e.type === 'taskEnd' && e.executorId === ids[0] && e.result === 'success')).toEqual([]);
+    expect(await sc.range(0, 100, 1, 4).sum()).toBe(4950);
+  });
+
+  it('SIGKILL of an executor between jobs, seen by no one but its peers: the failed fetch has it probed and lost at once', async () => {
+    const args = ['--master', url(), '--cluster', 'probe', '--cores', '1', '--memory', '512m'];
+    const execs = [executor(args), executor(args)];
+    await Promise.all(execs.map((e) => e.waitFor('registered and ready')));
+    // executorTimeoutMs is long: without the probe the stage would retry on the dead peer until it gave up.
+    const sc = context({ master: `${url()}?cores=2`, cluster: 'probe', executorTimeoutMs: 60_000 });
+    const events = record(sc);
+    const counts = sc
+      .range(0, 3000, 1, 6)
+      .map((x): [number, number] => [x % 11, 1])
+      .reduceByKey((a, b) => a + b, 4);
+    expect((await counts.collect()).length).toBe(11);
+    // The victim holds map output (a randomly chosen map task's executor), so the next job must fetch from it.
+    const mapEnds = events.filter((e) => e.type === 'taskEnd' && e.stageId === 0);
+    const holder = mapEnds[Math.floor(random() * mapEnds.length)]!;
+    const holderId = holder.type === 'taskEnd' ? holder.executorId : '';
+    const victim = execs.find((e) => e.output().includes(`executor ${holderId} registered`))!;
+    victim.child.kill('SIGKILL');
+    await victim.exited;
+    const t0 = Date.now();
+    const again = await counts.mapValues((n) => n * 2).collect();
+    expect(again.sort((a, b) => a[0] - b[0])).toEqual(Array.from({ length: 11 }, (_, k) => [k, 2 * Math.ceil((3000 - k) / 11)]));
+    expect(Date.now() - t0).toBeLessThan(20_000);
+    expect(events.find((e) => e.type === 'workerLost')).toMatchObject({ reason: expect.stringMatching(/failed a fetch and does not answer/) });
+  });
+
+  it('SIGKILL of the driver: its executors are idle again within the lease and serve the next driver', async () => {
+    const args = ['--master', url(), '--cluster', 'orphan', '--cores', '1', '--memory', '512m'];
+    const execs = [executor(args), executor(args)];
+    await Promise.all(execs.map((e) => e.waitFor('registered and ready')));
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-driver-'));
+    const script = path.join(dir, 'driver.mjs');
+    const dist = path.resolve(import.meta.dirname, '../../../dist/index.js');
+    writeFileSync(
+      script,
+      `import { Context } from ${JSON.stringify(dist)};
+const sc = new Context({ master: ${JSON.stringify(`${url()}?cores=2`)}, cluster: 'orphan', leaseMs: 1500, progress: false, ui: false });
+sc.events.on('taskStart', () => console.log('computing'));
+await sc.range(0, 1000, 1, 100).map((x) => { const end = Date.now() + 100; while (Date.now() < end); return x; }).count();
+`,
+    );
+    const driver = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve) => driver.stdout!.on('data', (d: Buffer) => d.toString().includes('computing') && resolve()));
+    const killedAt = Date.now();
+    driver.kill('SIGKILL');
+    await Promise.all(execs.map((e) => e.waitFor(/lease of application \S+ ended/, 10_000)));
+    expect(Date.now() - killedAt).toBeLessThan(1500 + 2500);
+    await Promise.all(execs.map((e) => e.waitFor('is idle again')));
+    const sc = context({ master: `${url()}?cores=2`, cluster: 'orphan', executorWaitMs: 10_000 });
+    expect(await job(sc)).toEqual(expected);
+    expect((await sc.faults.snapshot()).backend.workers.filter((w) => w.state === 'ready')).toHaveLength(2);
+  });
+});
+
+describe.skipIf(redisSkipReason !== undefined)('Redis stopped mid-job', () => {
+  const executor = useExecutors();
+
+  it('the job fails with a clear error naming Redis, and does not hang', async () => {
+    const redis = await startRedis();
+    try {
+      const args = ['--master', redis.url, '--cluster', 'gone', '--cores', '1', '--memory', '512m'];
+      await Promise.all([executor(args), executor(args)].map((e) => e.waitFor('registered and ready')));
+      const sc = context({ master: `${redis.url}?cores=2`, cluster: 'gone', executorTimeoutMs: 1000 });
+      await sc.range(0, 2, 1, 2).count();
+      const delay = Math.floor(random() * 200);
+      sc.events.on('taskStart', () => void setTimeout(() => void redis.stop(), delay));
+      const t0 = Date.now();
+      const err = await sc
+        .range(0, 200, 1, 100)
+        .map(
+          capture({ spin }, (x: number) => {
+            spin(50);
+            return x;
+          }),
+        )
+        .count()
+        .catch((e: unknown) => e as Error);
+      expect(err).toBeInstanceOf(Error);
+      expect((err as Error).message).toMatch(new RegExp(`Redis at ${redis.url.replace(/[.]/g, '\\.')}, cluster 'gone' has been unreachable`));
+      expect(Date.now() - t0).toBeLessThan(15_000);
+    } finally {
+      await redis.stop();
+    }
+  });
+});

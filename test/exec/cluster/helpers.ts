@@ -1,0 +1,122 @@
+/**
+ * Executor processes for the cluster specs: each started with the real command (`kindling executor`), against a
+ * redis-server of the test file's own (test/streaming/redis-server.ts), and stopped after the test.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+import { afterEach } from 'vitest';
+import { Redis } from 'ioredis';
+import { freePort } from '../../../src/exec/cluster/local-cluster.js';
+
+export const BIN = path.resolve(import.meta.dirname, '../../../bin/kindling.js');
+
+export interface ExecutorHandle {
+  readonly child: ChildProcess;
+  /** Everything it printed so far. */
+  output(): string;
+  /** Resolves when its output (from now on, or all of it) contains `text`. */
+  waitFor(text: string | RegExp, timeoutMs?: number): Promise<string>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export function startExecutor(args: readonly string[], env: Record<string, string> = {}): ExecutorHandle {
+  const child = spawn(process.execPath, [BIN, 'executor', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  let out = '';
+  const listeners = new Set<() => void>();
+  const onData = (d: Buffer) => {
+    out += d.toString();
+    for (const l of listeners) l();
+  };
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return {
+    child,
+    output: () => out,
+    exited,
+    waitFor(text, timeoutMs = 30_000) {
+      const from = 0;
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const hay = out.slice(from);
+          const hit = typeof text === 'string' ? hay.includes(text) : text.test(hay);
+          if (hit) {
+            listeners.delete(check);
+            clearTimeout(timer);
+            resolve(out);
+          }
+        };
+        const timer = setTimeout(() => {
+          listeners.delete(check);
+          reject(new Error(`executor did not print ${String(text)} within ${timeoutMs} ms; it printed:\n${out}`));
+        }, timeoutMs);
+        listeners.add(check);
+        check();
+      });
+    },
+  };
+}
+
+/** Executors started in a test are killed after it (SIGKILL: a test that wanted a clean exit awaited it). */
+export function useExecutors(): (args: readonly string[], env?: Record<string, string>) => ExecutorHandle {
+  const started: ExecutorHandle[] = [];
+  afterEach(async () => {
+    for (const e of started.splice(0)) {
+      if (e.child.exitCode === null && e.child.signalCode === null) {
+        e.child.kill('SIGCONT');
+        e.child.kill('SIGKILL');
+        await e.exited;
+      }
+    }
+  });
+  return (args, env) => {
+    const e = startExecutor(args, env);
+    started.push(e);
+    return e;
+  };
+}
+
+/** The ids registered in a cluster right now. */
+export async function registered(url: string, cluster: string): Promise<string[]> {
+  const r = new Redis(url);
+  try {
+    return (await r.smembers(`kindling:${cluster}:executors`)).sort();
+  } finally {
+    r.disconnect();
+  }
+}
+
+/** A redis-server of the test's own, on a free loopback port (for tests that stop it on purpose). */
+export async function startRedis(): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
+  const port = await freePort();
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('Ready to accept connections')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${out}`)));
+  });
+  const exited = new Promise((r) => child.once('exit', r));
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    child,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+export async function waitUntil(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * `redis://` masters: a driver leases executors started on their own (here by the test, with the real command),
+ * runs jobs on them, and gives them back at stop(); two drivers get disjoint executors; with none, an action
+ * fails after executorWaitMs naming the Redis address and the cluster.
+ */
+import { describe, expect, it } from 'vitest';
+import { ClusterError, Context } from 'kindling';
+import { redisSkipReason, useRedisServer } from '../../streaming/redis-server.js';
+import { Redis } from 'ioredis';
+import { capture } from 'kindling';
+import { useExecutors } from './helpers.js';
+
+async function executorIds(sc: Context): Promise<string[]> {
+  const snap = await sc.faults.snapshot();
+  return snap.backend.workers.filter((w) => w.state === 'ready').map((w) => w.executorId);
+}
+
+describe.skipIf(redisSkipReason !== undefined)('redis:// master', () => {
+  const url = useRedisServer();
+  const executor = useExecutors();
+
+  it('with no executor, an action fails after executorWaitMs naming the Redis address and the cluster', async () => {
+    const sc = new Context({ master: url(), cluster: 'nobody', executorWaitMs: 300, progress: false, ui: false });
+    try {
+      const t0 = Date.now();
+      const err = await sc
+        .range(0, 10)
+        .count()
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ClusterError);
+      expect((err as Error).message).toMatch(
+        new RegExp(`no executor registered in Redis at ${url().replace(/[.]/g, '\\.')}, cluster 'nobody' within executorWaitMs \\(300 ms\\)`),
+      );
+      expect((err as Error).message).toContain(`npx kindling executor --master ${url()} --cluster nobody`);
+      expect(Date.now() - t0).toBeLessThan(5000);
+    } finally {
+      await sc.stop();
+    }
+  });
+
+  it('runs jobs on leased executors; two drivers get disjoint executors; stop() gives them back', async () => {
+    const args = ['--master', url(), '--cluster', 'two', '--cores', '1', '--memory', '512m'];
+    const execs = [executor(args), executor(args)];
+    await Promise.all(execs.map((e) => e.waitFor('registered and ready')));
+    const options = { cluster: 'two', maxExecutors: 1, progress: false, ui: false } as const;
+    const a = new Context({ master: `${url()}?cores=1`, ...options });
+    const b = new Context({ master: `${url()}?cores=1`, ...options });
+    try {
+      const job = (sc: Context) =>
+        sc
+          .range(0, 2000, 1, 4)
+          .map((x) => [x % 7, 1] as [number, number])
+          .reduceByKey((x, y) => x + y, 3)
+          .collect();
+      const [ra, rb] = await Promise.all([job(a), job(b)]);
+      const expected = Array.from({ length: 7 }, (_, k) => [k, Math.floor((2000 - k - 1) / 7) + 1]);
+      expect(ra.sort((x, y) => x[0] - y[0])).toEqual(expected);
+      expect(rb.sort((x, y) => x[0] - y[0])).toEqual(expected);
+      const [ia, ib] = [await executorIds(a), await executorIds(b)];
+      expect(ia).toHaveLength(1);
+      expect(ib).toHaveLength(1);
+      expect(ia[0]).not.toBe(ib[0]);
+    } finally {
+      await a.stop();
+    }
+    // a's executor drops the application, registers again under a new id, and serves the next driver.
+    await Promise.race(execs.map((e) => e.waitFor('is idle again')));
+    const c = new Context({ master: `${url()}?cores=1`, ...options, executorWaitMs: 10_000 });
+    try {
+      expect(await c.range(0, 100, 1, 2).sum()).toBe(4950);
+      // Over 1 MiB per task: each result stays on its executor and the driver fetches it over TCP.
+      const big = await c.range(0, 600_000, 1, 2).collect();
+      expect(big.length).toBe(600_000);
+      expect(big[599_999]).toBe(599_999);
+    } finally {
+      await Promise.all([b.stop(), c.stop()]);
+    }
+  });
+
+  it('a broadcast value is fetched once per executor, not sent with every task or slot', async () => {
+    const e = executor(['--master', url(), '--cluster', 'bcast', '--cores', '2', '--memory', '512m']);
+    await e.waitFor('registered and ready');
+    const sc = new Context({ master: `${url()}?cores=2`, cluster: 'bcast', progress: false, ui: false });
+    const redis = new Redis(url());
+    try {
+      await sc.range(0, 4, 1, 4).count();
+      // Both slots of the executor (its second thread may still be starting after the first job).
+      for (let i = 0; i < 100 && (await executorIds(sc)).length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(await executorIds(sc)).toEqual(['1.0', '1.1'].map((id) => expect.stringMatching(new RegExp(`^\\d+\\.${id.slice(-1)}$`))));
+      const table = sc.broadcast(Array.from({ length: 200_000 }, (_, i) => i % 97));
+      await redis.config('RESETSTAT');
+      const sums = await sc
+        .range(0, 16, 1, 16)
+        .map(capture({ table }, (i: number) => table.value[i]! + table.value.length))
+        .collect();
+      expect(sums).toEqual(Array.from({ length: 16 }, (_, i) => (i % 97) + 200_000));
+      const stats = await redis.info('commandstats');
+      // HGET is the executors' broadcast fetch and nothing else: one executor, one broadcast, one fetch.
+      expect(/cmdstat_hget:calls=(\d+)/.exec(stats)?.[1]).toBe('1');
+    } finally {
+      redis.disconnect();
+      await sc.stop();
+    }
+  });
+});
