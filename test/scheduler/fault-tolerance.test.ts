@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Context, capture, useModule, type RDD } from 'kindling';
+import { type Context, capture, useModule, type RDD } from 'kindling';
 import { record, useContexts } from './helpers.js';
 
 const context = useContexts();

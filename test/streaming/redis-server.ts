@@ -3,8 +3,8 @@
  * installed the Redis tests skip locally (saying why) but fail under CI, which installs it (.ci/run).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import net from 'node:net';
 import { afterAll, beforeAll } from 'vitest';
+import { freePort } from '../../src/exec/cluster/local-cluster.js';
 
 function installed(): boolean {
   try {
@@ -18,17 +18,6 @@ function installed(): boolean {
 export const redisAvailable = installed();
 export const redisSkipReason =
   redisAvailable || process.env.CI ? undefined : 'redis-server is not installed (apt-get install -y redis-server); these tests run in CI';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Starts redis-server in beforeAll, stops it in afterAll; returns its URL once started. */
 export function useRedisServer(): () => string {

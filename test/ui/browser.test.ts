@@ -8,25 +8,9 @@
  * UPDATE_UI_SCREENSHOTS=1 writes docs/ui/*.png.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { Context, capture, type SchedulerEvent } from 'kindling';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const haveBrowser = existsSync(CHROMIUM);
-if (!haveBrowser && process.env.CI) throw new Error(`CI must run the browser tests, but ${CHROMIUM} is missing (.ci/run installs chromium)`);
-if (!haveBrowser) console.warn(`browser tests skipped: ${CHROMIUM} not found (apt-get install chromium, or set CHROMIUM_PATH)`);
-
-const shots = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../docs/ui');
-const screenshots = process.env.UPDATE_UI_SCREENSHOTS === '1';
-
-async function shot(page: Page, name: string): Promise<void> {
-  if (!screenshots) return;
-  mkdirSync(shots, { recursive: true });
-  await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
-}
+import type { Page } from 'playwright-core';
+import { capture, type Context, type SchedulerEvent } from 'kindling';
+import { type BrowserUi, haveBrowser, openBrowserUi, shot } from './browser-helpers.js';
 
 function when(sc: Context, pred: (e: SchedulerEvent) => boolean): Promise<SchedulerEvent> {
   return new Promise((resolve) => {
@@ -40,19 +24,16 @@ function when(sc: Context, pred: (e: SchedulerEvent) => boolean): Promise<Schedu
 }
 
 describe.skipIf(!haveBrowser)('web UI in Chromium', () => {
-  let browser: Browser;
+  let ui: BrowserUi;
   let page: Page;
   let sc: Context;
   let url: string;
   beforeAll(async () => {
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
-    page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
-    sc = new Context({ master: 'local[2]', progress: false, hints: false, appName: 'ui-demo', ui: { port: 0 } });
-    url = (await sc.uiWebUrl())!;
+    ui = await openBrowserUi('ui-demo');
+    ({ page, sc, url } = ui);
   });
   afterAll(async () => {
-    await browser?.close();
-    await sc?.stop();
+    await ui?.close();
   });
 
   /** Loads a page and waits for its first rendering from the REST API. */

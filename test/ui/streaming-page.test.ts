@@ -4,39 +4,22 @@
  * running StreamingContext appear live, without reloading, with their records, and the statistics agree with the
  * batch events on the bus. In CI the browser must be there (.ci/run installs it).
  */
-import { existsSync, mkdirSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { type BatchCompletedEvent, Context, StreamingContext } from 'kindling';
+import type { Page } from 'playwright-core';
+import { type BatchCompletedEvent, type Context, StreamingContext } from 'kindling';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const haveBrowser = existsSync(CHROMIUM);
-if (!haveBrowser && process.env.CI) throw new Error(`CI must run the browser tests, but ${CHROMIUM} is missing (.ci/run installs chromium)`);
-
-/** UPDATE_UI_SCREENSHOTS=1 writes docs/ui/streaming.png. */
-async function shot(page: Page): Promise<void> {
-  if (process.env.UPDATE_UI_SCREENSHOTS !== '1') return;
-  const dir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../docs/ui');
-  mkdirSync(dir, { recursive: true });
-  await page.screenshot({ path: path.join(dir, 'streaming.png'), fullPage: true });
-}
+import { type BrowserUi, CHROMIUM, haveBrowser, openBrowserUi, shot } from './browser-helpers.js';
 
 describe.skipIf(!haveBrowser)(`Streaming page in Chromium${haveBrowser ? '' : ` (skipped: ${CHROMIUM} not found)`}`, () => {
-  let browser: Browser;
+  let ui: BrowserUi;
   let page: Page;
   let sc: Context;
   let url: string;
   beforeAll(async () => {
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
-    page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
-    sc = new Context({ master: 'local[2]', progress: false, hints: false, appName: 'streaming-ui', ui: { port: 0 } });
-    url = (await sc.uiWebUrl())!;
+    ui = await openBrowserUi('streaming-ui');
+    ({ page, sc, url } = ui);
   });
   afterAll(async () => {
-    await browser?.close();
-    await sc?.stop();
+    await ui?.close();
   });
 
   it('says so before any StreamingContext, then shows batches appear live with their records and delays', async () => {
@@ -54,7 +37,7 @@ describe.skipIf(!haveBrowser)(`Streaming page in Chromium${haveBrowser ? '' : ` 
     await page.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
     await page.waitForFunction(() => document.querySelectorAll('#completed-batches tbody tr').length >= 8, undefined, { timeout: 30_000 });
     expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
-    await shot(page);
+    await shot(page, 'streaming');
     await ssc.stop({ stopContext: false, graceful: true });
     off();
     await page.waitForFunction(() => (document.getElementById('streaming-summary')?.textContent ?? '').startsWith('Stopped'), undefined, {
