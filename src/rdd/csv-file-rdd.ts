@@ -1,18 +1,9 @@
 import type { RddWireBody } from './wire.js';
-import type { Dependency } from './dependency.js';
 import { InvalidDataError, tagInputRecord } from '../core/errors.js';
-import {
-  CsvLineParser,
-  listInputFilesSync,
-  computeTextSplitsSync,
-  forEachSplitLine,
-  firstLineNumber,
-  isCompressedPath,
-  type TextSplit,
-} from '../io/index.js';
+import { CsvLineParser, computeTextSplitsSync, forEachSplitLine, firstLineNumber, isCompressedPath, type TextSplit } from '../io/index.js';
 import type { RddContext } from './rdd-context.js';
 import type { TaskContext } from './task-context.js';
-import { RDD, type RddOptions, type Sink } from './internal.js';
+import { InputFilesRDD, type RddOptions, type Sink } from './internal.js';
 
 /** How `sc.csvFile` reads: a header row or not, the delimiter, and whether quoted fields may hold line breaks. */
 export interface CsvReadOptions {
@@ -31,47 +22,29 @@ export interface CsvReadOptions {
  * a stream, and a record may span lines. (Telling a line break inside quotes from one between records from the
  * middle of a file would need the whole file before it, which is what a split must not read.)
  */
-export class CsvFileRDD extends RDD<Record<string, string> | string[]> {
+export class CsvFileRDD extends InputFilesRDD<Record<string, string> | string[], TextSplit> {
   readonly kind = 'CsvFileRDD';
-  #splits: readonly TextSplit[] | undefined;
-  #numPartitions: number | undefined;
-  /** Whether files in subdirectories of input directories are read (listing happens on the driver only). */
-  readonly recursive: boolean;
 
   constructor(
     context: RddContext,
-    readonly path: string,
-    readonly minPartitions: number,
+    path: string,
+    minPartitions: number,
     readonly csv: CsvReadOptions,
     options: RddOptions & { numPartitions?: number; recursive?: boolean } = {},
   ) {
-    super(context, { op: 'csvFile', ...options });
-    this.#numPartitions = options.numPartitions;
-    this.recursive = options.recursive ?? false;
+    super(context, path, minPartitions, 'csvFile', options);
   }
-
-  #getSplits(): readonly TextSplit[] {
-    if (this.#splits === undefined) {
-      const files = listInputFilesSync(this.path, { recursive: this.recursive });
-      // multiLine: one split per file (a minimum of 1 partition makes the split size the total size).
-      this.#splits = this.csv.multiLine
-        ? computeTextSplitsSync(files, 1, { maxSplitBytes: Number.MAX_SAFE_INTEGER })
-        : computeTextSplitsSync(files, this.minPartitions);
-    }
-    return this.#splits;
+  // multiLine: one split per file (a minimum of 1 partition makes the split size the total size).
+  protected planPartitions(files: readonly string[]): readonly TextSplit[] {
+    return this.csv.multiLine
+      ? computeTextSplitsSync(files, 1, { maxSplitBytes: Number.MAX_SAFE_INTEGER })
+      : computeTextSplitsSync(files, this.minPartitions);
   }
-  getNumPartitions(): number {
-    this.#numPartitions ??= this.#getSplits().length;
-    return this.#numPartitions;
-  }
-  protected getDependencies(): readonly Dependency[] {
-    return [];
+  protected payloadOf(split: TextSplit | undefined): readonly unknown[] {
+    return [split];
   }
   protected wireBody(): RddWireBody {
     return { kind: 'CsvFileRDD', args: { path: this.path, numPartitions: this.getNumPartitions(), ...this.csv } };
-  }
-  override partitionPayload(p: number): readonly unknown[] {
-    return [this.#getSplits()[p]];
   }
   compute(p: number, tc: TaskContext): Iterable<Record<string, string> | string[]> {
     const out: Array<Record<string, string> | string[]> = [];

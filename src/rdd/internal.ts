@@ -17,6 +17,7 @@ export * from './zipped-partitions-rdd.js';
 export * from './zipped-with-index-rdd.js';
 export * from './shuffled-rdd.js';
 export * from './cogrouped-rdd.js';
+export * from './input-files-rdd.js';
 export * from './text-file-rdd.js';
 export * from './csv-file-rdd.js';
 export * from './whole-files-rdd.js';

@@ -1,50 +1,29 @@
 import type { RddWireBody } from './wire.js';
-import type { Dependency } from './dependency.js';
 import { tagInputRecord } from '../core/errors.js';
-import { listInputFilesSync, computeTextSplitsSync, forEachSplitLine, firstLineNumber, type TextSplit } from '../io/index.js';
+import { computeTextSplitsSync, forEachSplitLine, firstLineNumber, type TextSplit } from '../io/index.js';
 import type { RddContext } from './rdd-context.js';
 import type { TaskContext } from './task-context.js';
-import { RDD, type RddOptions, type Sink } from './internal.js';
+import { InputFilesRDD, type RddOptions, type Sink } from './internal.js';
 
 /**
  * `sc.textFile(path)`: the lines of files, split into byte ranges aligned to lines that the workers read
  * themselves. Files are listed and split on first use (like Spark, a missing path fails the first job, not the
  * call); each task carries only its own split.
  */
-export class TextFileRDD extends RDD<string> {
+export class TextFileRDD extends InputFilesRDD<string, TextSplit> {
   readonly kind = 'TextFileRDD';
-  #splits: readonly TextSplit[] | undefined;
 
-  constructor(
-    context: RddContext,
-    readonly path: string,
-    readonly minPartitions: number,
-    options: RddOptions & { numPartitions?: number; recursive?: boolean } = {},
-  ) {
-    super(context, { op: 'textFile', ...options });
-    this.#numPartitions = options.numPartitions;
-    this.recursive = options.recursive ?? false;
+  constructor(context: RddContext, path: string, minPartitions: number, options: RddOptions & { numPartitions?: number; recursive?: boolean } = {}) {
+    super(context, path, minPartitions, 'textFile', options);
   }
-  /** Whether files in subdirectories of input directories are read (listing happens on the driver only). */
-  readonly recursive: boolean;
-  #numPartitions: number | undefined;
-
-  #getSplits(): readonly TextSplit[] {
-    this.#splits ??= computeTextSplitsSync(listInputFilesSync(this.path, { recursive: this.recursive }), this.minPartitions);
-    return this.#splits;
+  protected planPartitions(files: readonly string[]): readonly TextSplit[] {
+    return computeTextSplitsSync(files, this.minPartitions);
   }
-  getNumPartitions(): number {
-    this.#numPartitions ??= this.#getSplits().length;
-    return this.#numPartitions;
-  }
-  protected getDependencies(): readonly Dependency[] {
-    return [];
+  protected payloadOf(split: TextSplit | undefined): readonly unknown[] {
+    return [split];
   }
   protected wireBody(): RddWireBody {
     return { kind: 'TextFileRDD', args: { path: this.path, numPartitions: this.getNumPartitions() } };
-  }
-  override partitionPayload(p: number): readonly unknown[] {
-    return [this.#getSplits()[p]];
   }
   compute(p: number, tc: TaskContext): Iterable<string> {
     const out: string[] = [];

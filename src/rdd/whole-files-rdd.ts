@@ -1,54 +1,24 @@
-import type { Dependency } from './dependency.js';
 import { tagInputRecord } from '../core/errors.js';
-import { listInputFilesSync, groupFilesIntoPartitions } from '../io/index.js';
-import type { RddContext } from './rdd-context.js';
+import { groupFilesIntoPartitions } from '../io/index.js';
 import type { TaskContext } from './task-context.js';
-import { RDD, type RddOptions, type Sink } from './internal.js';
+import { InputFilesRDD, type Sink } from './internal.js';
 
 /**
  * The shape of `wholeTextFiles` and `binaryFiles`: one `[absolutePath, content]` pair per file, the files listed
  * on the driver and grouped into partitions, each group travelling with its task, each file read whole inside
  * the worker. Subclasses say how a file is read and what they send on the wire.
  */
-export abstract class WholeFilesRDD<V> extends RDD<[string, V]> {
-  #groups: readonly (readonly string[])[] | undefined;
-  #numPartitions: number | undefined;
-  /** Whether files in subdirectories of input directories are read (listing happens on the driver only). */
-  readonly recursive: boolean;
-
-  constructor(
-    context: RddContext,
-    readonly path: string,
-    readonly minPartitions: number,
-    op: string,
-    options: RddOptions & { numPartitions?: number; recursive?: boolean } = {},
-  ) {
-    super(context, { op, ...options });
-    this.#numPartitions = options.numPartitions;
-    this.recursive = options.recursive ?? false;
-  }
-
+export abstract class WholeFilesRDD<V> extends InputFilesRDD<[string, V], readonly string[]> {
   /** Reads one file whole, in the worker. */
   protected abstract readFile(file: string): V;
   /** The size the task's input metrics count for one file's content. */
   protected abstract sizeOf(content: V): number;
 
-  #getGroups(): readonly (readonly string[])[] {
-    if (this.#groups === undefined) {
-      const files = listInputFilesSync(this.path, { recursive: this.recursive });
-      this.#groups = groupFilesIntoPartitions(files, Math.max(1, Math.min(files.length, this.minPartitions)));
-    }
-    return this.#groups;
+  protected planPartitions(files: readonly string[]): readonly (readonly string[])[] {
+    return groupFilesIntoPartitions(files, Math.max(1, Math.min(files.length, this.minPartitions)));
   }
-  getNumPartitions(): number {
-    this.#numPartitions ??= this.#getGroups().length;
-    return this.#numPartitions;
-  }
-  protected getDependencies(): readonly Dependency[] {
-    return [];
-  }
-  override partitionPayload(p: number): readonly unknown[] {
-    return this.#getGroups()[p] ?? [];
+  protected payloadOf(group: readonly string[] | undefined): readonly unknown[] {
+    return group ?? [];
   }
   compute(p: number, tc: TaskContext): Iterable<[string, V]> {
     const out: Array<[string, V]> = [];
