@@ -7,13 +7,17 @@
  * At the end: empty-task jobs in alternating pairs (medians), and the CPU time the status store and the event log
  * spend per task, replaying recorded events (a measure that other processes' load barely disturbs).
  *
- *   npx tsx bench/ui-overhead.ts [--mb 20] [--rounds 3] [--pairs 20]
+ * With `--baseline DIR` (a copy of an earlier build's dist/ inside this checkout, so that it finds node_modules),
+ * also empty-task jobs of that build with the UI on, in the same alternation: before and after side by side.
+ *
+ *   npx tsx bench/ui-overhead.ts [--mb 20] [--rounds 3] [--pairs 20] [--baseline .bench-old/dist]
  */
 import { execFileSync } from 'node:child_process';
 import { performance as perf } from 'node:perf_hooks';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Context } from 'kindling';
 import { ensureDataset } from 'kindling/datagen';
 import { compare, machine } from './harness.js';
@@ -30,6 +34,8 @@ const mb = arg('--mb', 20);
 const rounds = arg('--rounds', 3);
 const TASKS = 4000;
 const PAIRS = arg('--pairs', 20);
+const baselineAt = process.argv.indexOf('--baseline');
+const baseline = baselineAt > 0 ? path.resolve(process.argv[baselineAt + 1]!) : undefined;
 const logDir = mkdtempSync(path.join(os.tmpdir(), 'kindling-bench-log-'));
 
 console.log(
@@ -140,6 +146,35 @@ console.log(
   `empty tasks, ${PAIRS} alternating pairs (median wall): on ${Math.round(TASKS / (medianPairs.on / 1000))}, off ${Math.round(TASKS / (medianPairs.off / 1000))} tasks/s: ` +
     `on is ${(((medianPairs.on - medianPairs.off) / medianPairs.off) * 100).toFixed(1)} % slower (target <= 5 %)`,
 );
+
+// Before and after: the baseline build's UI on, this build's UI on, and off, one job each in turn (the order
+// rotating), medians of wall time and of the driver's busy time.
+if (baseline !== undefined) {
+  const old = (await import(pathToFileURL(path.join(baseline, 'index.js')).href)) as typeof import('kindling');
+  const before = new old.Context({ master: 'local[2]', progress: false, appName: 'bench-ui-baseline', ui: { port: 0 }, eventLog: { dir: logDir } });
+  const emptyBefore = before.parallelize([], TASKS);
+  const jobs = { baseline: () => emptyBefore.count(), on: () => emptyOn.count(), off: () => emptyOff.count() };
+  const names = ['baseline', 'on', 'off'] as const;
+  const wall: Record<(typeof names)[number], number[]> = { baseline: [], on: [], off: [] };
+  const driver: Record<(typeof names)[number], number[]> = { baseline: [], on: [], off: [] };
+  for (const w of names) await jobs[w]();
+  for (let i = 0; i < 3 * PAIRS; i++) {
+    const w = names[(i + Math.floor(i / 3)) % 3]!;
+    const t0 = perf.now();
+    const elu = perf.eventLoopUtilization();
+    await jobs[w]();
+    driver[w].push(perf.eventLoopUtilization(elu).active);
+    wall[w].push(perf.now() - t0);
+  }
+  const rel = (w: 'baseline' | 'on', of: Record<string, number[]>) =>
+    `${(((median(of[w]!) - median(of.off!)) / median(of.off!)) * 100).toFixed(1)} %`;
+  console.log(
+    `before/after, empty tasks, ${PAIRS} rotating triples (medians): wall baseline-on ${median(wall.baseline).toFixed(1)} ms (${rel('baseline', wall)} over off), ` +
+      `on ${median(wall.on).toFixed(1)} ms (${rel('on', wall)}), off ${median(wall.off).toFixed(1)} ms; driver busy baseline-on ` +
+      `${median(driver.baseline).toFixed(1)} ms (${rel('baseline', driver)}), on ${median(driver.on).toFixed(1)} ms (${rel('on', driver)}), off ${median(driver.off).toFixed(1)} ms`,
+  );
+  await before.stop();
+}
 
 // The listeners' own CPU time, which other processes' load barely disturbs: the events of 10 empty-task jobs,
 // recorded, replayed into a status store and an event log (process CPU time, the log's writes included).
