@@ -17,13 +17,13 @@ import { performance as perf } from 'node:perf_hooks';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Context } from 'kindling';
 import { ensureDataset } from 'kindling/datagen';
 import { compare, machine } from './harness.js';
-// The UI's own classes, for the replay below (the package exports only the context's API).
-import { StatusStore } from '../src/ui/status-store.js';
-import { EventLogWriter } from '../src/ui/event-log.js';
+// The UI's own classes' types, for the replay below (the package exports only the context's API).
+import type { StatusStore } from '../src/ui/status-store.js';
+import type { EventLogWriter } from '../src/ui/event-log.js';
 import type { AppEvent } from '../src/ui/app-events.js';
 
 const arg = (name: string, fallback: number) => {
@@ -183,26 +183,39 @@ const offRecord = off.events.onAny((e) => void recorded.push(e));
 for (let i = 0; i < 10; i++) await emptyOff.count();
 offRecord();
 const replayTasks = recorded.filter((e) => e.type === 'taskEnd').length;
-const cpu: Record<'store' | 'log', number[]> = { store: [], log: [] };
+type Replayed = { store: { apply(e: AppEvent): void }; log: { write(e: AppEvent): void; close(): void } };
+// The built classes (what a program runs; the sources as tsx compiles them run at another speed).
+const replayed = async (dist: string, name: string) => {
+  const { StatusStore: Store } = (await import(pathToFileURL(path.join(dist, 'ui/status-store.js')).href)) as { StatusStore: typeof StatusStore };
+  const { EventLogWriter: Log } = (await import(pathToFileURL(path.join(dist, 'ui/event-log.js')).href)) as { EventLogWriter: typeof EventLogWriter };
+  return (r: number): Replayed => ({ store: new Store(), log: new Log(logDir, `replay-${name}${r}`) });
+};
+const builds: Record<string, (r: number) => Replayed> = { '': await replayed(fileURLToPath(new URL('../dist', import.meta.url)), '') };
+if (baseline !== undefined) builds['baseline '] = await replayed(baseline, 'old-');
+const cpu: Record<string, number[]> = {};
 for (let r = 0; r < 5; r++) {
-  for (const what of ['store', 'log'] as const) {
-    const store = new StatusStore();
-    const log = new EventLogWriter(logDir, `replay-${r}-${what}`);
-    const c0 = process.cpuUsage();
-    for (const e of recorded) {
-      if (what === 'store') store.apply(e);
-      else log.write(e);
+  for (const [build, make] of r % 2 === 0 ? Object.entries(builds) : Object.entries(builds).reverse()) {
+    for (const what of ['store', 'log'] as const) {
+      const { store, log } = make(r);
+      const c0 = process.cpuUsage();
+      for (const e of recorded) {
+        if (what === 'store') store.apply(e);
+        else log.write(e);
+      }
+      log.close();
+      const d = process.cpuUsage(c0);
+      (cpu[build + what] ??= []).push((d.user + d.system) / replayTasks);
     }
-    log.close();
-    const d = process.cpuUsage(c0);
-    cpu[what].push((d.user + d.system) / replayTasks);
   }
 }
 const offBusyPerTask = (medianBusy.off / TASKS) * 1000;
 console.log(
-  `listener CPU per task (replay of ${replayTasks} task events, median of 5): status store ${median(cpu.store).toFixed(2)} µs, ` +
-    `event log ${median(cpu.log).toFixed(2)} µs; ${(((median(cpu.store) + median(cpu.log)) / offBusyPerTask) * 100).toFixed(1)} % of the ` +
-    `driver's ${offBusyPerTask.toFixed(1)} µs per task with both off`,
+  `listener CPU per task (replay of ${replayTasks} task events, median of 5): status store ${median(cpu.store!).toFixed(2)} µs, ` +
+    `event log ${median(cpu.log!).toFixed(2)} µs; ${(((median(cpu.store!) + median(cpu.log!)) / offBusyPerTask) * 100).toFixed(1)} % of the ` +
+    `driver's ${offBusyPerTask.toFixed(1)} µs per task with both off` +
+    (baseline === undefined
+      ? ''
+      : `; baseline build, same replay alternating: status store ${median(cpu['baseline store']!).toFixed(2)} µs, event log ${median(cpu['baseline log']!).toFixed(2)} µs`),
 );
 const loadNow = os
   .loadavg()

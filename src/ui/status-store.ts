@@ -174,10 +174,13 @@ export class TaskTable {
   }
 
   start(key: number, taskId: number, index: number, attempt: number, workerIndex: number, speculative: boolean, launchTime: number): number {
-    const old = this.#rows.get(key);
-    if (old !== undefined) this.#drop(old);
     if (this.#used * WIDTH === this.#numbers.length) this.#makeRoom();
     const row = this.#used++;
+    const size = this.#rows.size;
+    this.#rows.set(key, row);
+    // The same attempt on the same worker again (rare): its new row replaces the old one, found by a scan rather
+    // than by a lookup on every start.
+    if (this.#rows.size === size) this.#dropReplaced(key, row);
     const n = this.#numbers;
     const o = row * WIDTH;
     n[o + KEY] = key;
@@ -192,7 +195,6 @@ export class TaskTable {
     c[row * 4 + STATUS] = 0;
     c[row * 4 + LOCALITY] = 0;
     c[row * 4 + FLAGS] = speculative ? SPECULATIVE : 0;
-    this.#rows.set(key, row);
     return row;
   }
 
@@ -211,7 +213,7 @@ export class TaskTable {
     c[row * 4 + STATUS] = result === 'success' ? 1 : result === 'failed' ? 2 : 3;
     c[row * 4 + LOCALITY] = locality === 'PROCESS_LOCAL' ? 1 : locality === 'ANY' ? 2 : locality === 'NO_PREF' ? 3 : 0;
     if (error !== undefined) this.#errors.set(row, error);
-    else this.#errors.delete(row);
+    else if (this.#errors.size > 0) this.#errors.delete(row);
     if (m === undefined) {
       c[row * 4 + FLAGS] = c[row * 4 + FLAGS]! & ~HAS_METRICS;
       return;
@@ -238,7 +240,7 @@ export class TaskTable {
     n[p + 16] = m.resultRecords;
     n[p + 17] = m.resultBytes;
     if (m.keySample !== undefined) this.#keySamples.set(row, m.keySample);
-    else this.#keySamples.delete(row);
+    else if (this.#keySamples.size > 0) this.#keySamples.delete(row);
   }
 
   /** Drops the oldest task that is not running (Spark's spark.ui.retainedTasks); false when all are running. */
@@ -295,6 +297,17 @@ export class TaskTable {
       errorMessage: this.#errors.get(row),
       metrics,
     };
+  }
+
+  #dropReplaced(key: number, row: number): void {
+    for (let r = this.#oldest; r < row; r++) {
+      if (this.#codes[r * 4 + ALIVE] === 1 && this.#numbers[r * WIDTH + KEY] === key) {
+        this.#codes[r * 4 + ALIVE] = 0;
+        this.#errors.delete(r);
+        this.#keySamples.delete(r);
+        return;
+      }
+    }
   }
 
   #drop(row: number): void {
