@@ -7,19 +7,23 @@
  * At the end: empty-task jobs in alternating pairs (medians), and the CPU time the status store and the event log
  * spend per task, replaying recorded events (a measure that other processes' load barely disturbs).
  *
- *   npx tsx bench/ui-overhead.ts [--mb 20] [--rounds 3] [--pairs 20]
+ * With `--baseline DIR` (a copy of an earlier build's dist/ inside this checkout, so that it finds node_modules),
+ * also empty-task jobs of that build with the UI on, in the same alternation: before and after side by side.
+ *
+ *   npx tsx bench/ui-overhead.ts [--mb 20] [--rounds 3] [--pairs 20] [--baseline .bench-old/dist]
  */
 import { execFileSync } from 'node:child_process';
 import { performance as perf } from 'node:perf_hooks';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Context } from 'kindling';
 import { ensureDataset } from 'kindling/datagen';
 import { compare, machine } from './harness.js';
-// The UI's own classes, for the replay below (the package exports only the context's API).
-import { StatusStore } from '../src/ui/status-store.js';
-import { EventLogWriter } from '../src/ui/event-log.js';
+// The UI's own classes' types, for the replay below (the package exports only the context's API).
+import type { StatusStore } from '../src/ui/status-store.js';
+import type { EventLogWriter } from '../src/ui/event-log.js';
 import type { AppEvent } from '../src/ui/app-events.js';
 
 const arg = (name: string, fallback: number) => {
@@ -30,6 +34,8 @@ const mb = arg('--mb', 20);
 const rounds = arg('--rounds', 3);
 const TASKS = 4000;
 const PAIRS = arg('--pairs', 20);
+const baselineAt = process.argv.indexOf('--baseline');
+const baseline = baselineAt > 0 ? path.resolve(process.argv[baselineAt + 1]!) : undefined;
 const logDir = mkdtempSync(path.join(os.tmpdir(), 'kindling-bench-log-'));
 
 console.log(
@@ -141,6 +147,35 @@ console.log(
     `on is ${(((medianPairs.on - medianPairs.off) / medianPairs.off) * 100).toFixed(1)} % slower (target <= 5 %)`,
 );
 
+// Before and after: the baseline build's UI on, this build's UI on, and off, one job each in turn (the order
+// rotating), medians of wall time and of the driver's busy time.
+if (baseline !== undefined) {
+  const old = (await import(pathToFileURL(path.join(baseline, 'index.js')).href)) as typeof import('kindling');
+  const before = new old.Context({ master: 'local[2]', progress: false, appName: 'bench-ui-baseline', ui: { port: 0 }, eventLog: { dir: logDir } });
+  const emptyBefore = before.parallelize([], TASKS);
+  const jobs = { baseline: () => emptyBefore.count(), on: () => emptyOn.count(), off: () => emptyOff.count() };
+  const names = ['baseline', 'on', 'off'] as const;
+  const wall: Record<(typeof names)[number], number[]> = { baseline: [], on: [], off: [] };
+  const driver: Record<(typeof names)[number], number[]> = { baseline: [], on: [], off: [] };
+  for (const w of names) await jobs[w]();
+  for (let i = 0; i < 3 * PAIRS; i++) {
+    const w = names[(i + Math.floor(i / 3)) % 3]!;
+    const t0 = perf.now();
+    const elu = perf.eventLoopUtilization();
+    await jobs[w]();
+    driver[w].push(perf.eventLoopUtilization(elu).active);
+    wall[w].push(perf.now() - t0);
+  }
+  const rel = (w: 'baseline' | 'on', of: Record<string, number[]>) =>
+    `${(((median(of[w]!) - median(of.off!)) / median(of.off!)) * 100).toFixed(1)} %`;
+  console.log(
+    `before/after, empty tasks, ${PAIRS} rotating triples (medians): wall baseline-on ${median(wall.baseline).toFixed(1)} ms (${rel('baseline', wall)} over off), ` +
+      `on ${median(wall.on).toFixed(1)} ms (${rel('on', wall)}), off ${median(wall.off).toFixed(1)} ms; driver busy baseline-on ` +
+      `${median(driver.baseline).toFixed(1)} ms (${rel('baseline', driver)}), on ${median(driver.on).toFixed(1)} ms (${rel('on', driver)}), off ${median(driver.off).toFixed(1)} ms`,
+  );
+  await before.stop();
+}
+
 // The listeners' own CPU time, which other processes' load barely disturbs: the events of 10 empty-task jobs,
 // recorded, replayed into a status store and an event log (process CPU time, the log's writes included).
 const recorded: AppEvent[] = [];
@@ -148,26 +183,39 @@ const offRecord = off.events.onAny((e) => void recorded.push(e));
 for (let i = 0; i < 10; i++) await emptyOff.count();
 offRecord();
 const replayTasks = recorded.filter((e) => e.type === 'taskEnd').length;
-const cpu: Record<'store' | 'log', number[]> = { store: [], log: [] };
+type Replayed = { store: { apply(e: AppEvent): void }; log: { write(e: AppEvent): void; close(): void } };
+// The built classes (what a program runs; the sources as tsx compiles them run at another speed).
+const replayed = async (dist: string, name: string) => {
+  const { StatusStore: Store } = (await import(pathToFileURL(path.join(dist, 'ui/status-store.js')).href)) as { StatusStore: typeof StatusStore };
+  const { EventLogWriter: Log } = (await import(pathToFileURL(path.join(dist, 'ui/event-log.js')).href)) as { EventLogWriter: typeof EventLogWriter };
+  return (r: number): Replayed => ({ store: new Store(), log: new Log(logDir, `replay-${name}${r}`) });
+};
+const builds: Record<string, (r: number) => Replayed> = { '': await replayed(fileURLToPath(new URL('../dist', import.meta.url)), '') };
+if (baseline !== undefined) builds['baseline '] = await replayed(baseline, 'old-');
+const cpu: Record<string, number[]> = {};
 for (let r = 0; r < 5; r++) {
-  for (const what of ['store', 'log'] as const) {
-    const store = new StatusStore();
-    const log = new EventLogWriter(logDir, `replay-${r}-${what}`);
-    const c0 = process.cpuUsage();
-    for (const e of recorded) {
-      if (what === 'store') store.apply(e);
-      else log.write(e);
+  for (const [build, make] of r % 2 === 0 ? Object.entries(builds) : Object.entries(builds).reverse()) {
+    for (const what of ['store', 'log'] as const) {
+      const { store, log } = make(r);
+      const c0 = process.cpuUsage();
+      for (const e of recorded) {
+        if (what === 'store') store.apply(e);
+        else log.write(e);
+      }
+      log.close();
+      const d = process.cpuUsage(c0);
+      (cpu[build + what] ??= []).push((d.user + d.system) / replayTasks);
     }
-    log.close();
-    const d = process.cpuUsage(c0);
-    cpu[what].push((d.user + d.system) / replayTasks);
   }
 }
 const offBusyPerTask = (medianBusy.off / TASKS) * 1000;
 console.log(
-  `listener CPU per task (replay of ${replayTasks} task events, median of 5): status store ${median(cpu.store).toFixed(2)} µs, ` +
-    `event log ${median(cpu.log).toFixed(2)} µs; ${(((median(cpu.store) + median(cpu.log)) / offBusyPerTask) * 100).toFixed(1)} % of the ` +
-    `driver's ${offBusyPerTask.toFixed(1)} µs per task with both off`,
+  `listener CPU per task (replay of ${replayTasks} task events, median of 5): status store ${median(cpu.store!).toFixed(2)} µs, ` +
+    `event log ${median(cpu.log!).toFixed(2)} µs; ${(((median(cpu.store!) + median(cpu.log!)) / offBusyPerTask) * 100).toFixed(1)} % of the ` +
+    `driver's ${offBusyPerTask.toFixed(1)} µs per task with both off` +
+    (baseline === undefined
+      ? ''
+      : `; baseline build, same replay alternating: status store ${median(cpu['baseline store']!).toFixed(2)} µs, event log ${median(cpu['baseline log']!).toFixed(2)} µs`),
 );
 const loadNow = os
   .loadavg()

@@ -206,54 +206,112 @@ function timeColumn(values: readonly number[]): unknown {
   return { us };
 }
 
+const RESULTS = ['success', 'failed', 'killed'] as const;
+const LOCALITIES = ['PROCESS_LOCAL', 'ANY', 'NO_PREF'] as const;
+/** The numeric fields of a task end, the metrics flag, then each metric: one row of a block's number columns. */
+const NUMBER_FIELDS = ['stageId', 'stageAttempt', 'partition', 'attempt', 'workerIndex', 'durationMs', 'time', 'metrics'] as const;
+const WIDTH = NUMBER_FIELDS.length + TASK_METRIC_NAMES.length;
+
 /**
  * Task ends gathered as columns, one task at a time: each value is copied out of its event at once, so the log
  * keeps no event alive (events held for a flush outlived the young generation and made garbage collection cost
- * more than writing them). Every field is read by its name (a field read by a variable name is a slow lookup).
+ * more than writing them). Numbers, flags and the result and locality codes go into typed arrays allocated once
+ * and reused from block to block, so a task end allocates nothing (a push onto ~30 growing arrays per task was
+ * most of the log's cost on the scheduler's thread); only executor ids, errors and key samples, which are not
+ * numbers, are kept in plain arrays. Every field is read by its name (a field read by a variable name is a slow
+ * lookup).
  */
 export class TaskEndColumns {
-  #c = emptyColumns();
+  #size = 0;
+  #capacity = 0;
+  /** Row-major: WIDTH numbers per task end (one write position per task, one cache line or two). */
+  #numbers = new Float64Array(0);
+  /** speculative, result code, locality code per task end. */
+  #codes = new Uint8Array(0);
+  #executorId: string[] = [];
+  #error: Array<string | null> = [];
+  #keySample: Array<readonly string[] | null> = [];
+
+  constructor(capacity = FLUSH_TASKS) {
+    this.#grow(capacity);
+  }
 
   get size(): number {
-    return this.#c.stageId.length;
+    return this.#size;
+  }
+
+  #grow(capacity: number): void {
+    const numbers = new Float64Array(capacity * WIDTH);
+    numbers.set(this.#numbers.subarray(0, this.#size * WIDTH));
+    const codes = new Uint8Array(capacity * 3);
+    codes.set(this.#codes.subarray(0, this.#size * 3));
+    this.#numbers = numbers;
+    this.#codes = codes;
+    this.#capacity = capacity;
   }
 
   append(e: TaskEndEvent): void {
-    const c = this.#c;
-    c.stageId.push(e.stageId);
-    c.stageAttempt.push(e.stageAttempt);
-    c.partition.push(e.partition);
-    c.attempt.push(e.attempt);
-    c.workerIndex.push(e.workerIndex);
-    c.executorId.push(e.executorId);
-    c.speculative.push(e.speculative);
-    c.result.push(e.result);
-    c.error.push(e.error ?? null);
-    c.durationMs.push(e.durationMs);
-    c.locality.push(e.locality);
-    c.time.push(e.time);
+    if (this.#size === this.#capacity) this.#grow(this.#capacity * 2);
+    const i = this.#size++;
+    const n = this.#numbers;
+    let o = i * WIDTH;
+    n[o] = e.stageId;
+    n[o + 1] = e.stageAttempt;
+    n[o + 2] = e.partition;
+    n[o + 3] = e.attempt;
+    n[o + 4] = e.workerIndex;
+    n[o + 5] = e.durationMs;
+    n[o + 6] = e.time;
+    const c = this.#codes;
+    c[i * 3] = e.speculative ? 1 : 0;
+    c[i * 3 + 1] = e.result === 'success' ? 0 : e.result === 'failed' ? 1 : 2;
+    c[i * 3 + 2] = e.locality === 'PROCESS_LOCAL' ? 0 : e.locality === 'ANY' ? 1 : 2;
+    this.#executorId.push(e.executorId);
+    this.#error.push(e.error ?? null);
     const m = e.metrics;
-    c.metrics.push(m === undefined ? 0 : 1);
-    c.keySample.push(m?.keySample ?? null);
-    const v = c.values;
-    v.durationMs.push(m?.durationMs ?? 0);
-    v.runMs.push(m?.runMs ?? 0);
-    v.compileMs.push(m?.compileMs ?? 0);
-    v.gcMs.push(m?.gcMs ?? 0);
-    v.fetchWaitMs.push(m?.fetchWaitMs ?? 0);
-    v.inputRecords.push(m?.inputRecords ?? 0);
-    v.inputBytes.push(m?.inputBytes ?? 0);
-    v.shuffleReadRecords.push(m?.shuffleReadRecords ?? 0);
-    v.shuffleReadBytes.push(m?.shuffleReadBytes ?? 0);
-    v.shuffleWriteRecords.push(m?.shuffleWriteRecords ?? 0);
-    v.shuffleWriteBytes.push(m?.shuffleWriteBytes ?? 0);
-    v.outputRecords.push(m?.outputRecords ?? 0);
-    v.outputBytes.push(m?.outputBytes ?? 0);
-    v.spillCount.push(m?.spillCount ?? 0);
-    v.memoryBytesSpilled.push(m?.memoryBytesSpilled ?? 0);
-    v.diskBytesSpilled.push(m?.diskBytesSpilled ?? 0);
-    v.resultRecords.push(m?.resultRecords ?? 0);
-    v.resultBytes.push(m?.resultBytes ?? 0);
+    if (m === undefined) {
+      // Zero every metric (the row may hold a previous block's values).
+      n.fill(0, o + 7, o + WIDTH);
+      this.#keySample.push(null);
+      return;
+    }
+    n[o + 7] = 1;
+    o += 8;
+    // In SUMMARIZED_METRICS order (the test of the reader checks every metric reads back).
+    n[o] = m.durationMs;
+    n[o + 1] = m.runMs;
+    n[o + 2] = m.compileMs;
+    n[o + 3] = m.gcMs;
+    n[o + 4] = m.fetchWaitMs;
+    n[o + 5] = m.inputRecords;
+    n[o + 6] = m.inputBytes;
+    n[o + 7] = m.shuffleReadRecords;
+    n[o + 8] = m.shuffleReadBytes;
+    n[o + 9] = m.shuffleWriteRecords;
+    n[o + 10] = m.shuffleWriteBytes;
+    n[o + 11] = m.outputRecords;
+    n[o + 12] = m.outputBytes;
+    n[o + 13] = m.spillCount;
+    n[o + 14] = m.memoryBytesSpilled;
+    n[o + 15] = m.diskBytesSpilled;
+    n[o + 16] = m.resultRecords;
+    n[o + 17] = m.resultBytes;
+    this.#keySample.push(m.keySample ?? null);
+  }
+
+  /** Column `j` of the number rows, as a plain array (a typed array would be written as an object). */
+  #numberColumn(j: number): number[] {
+    const out = new Array<number>(this.#size);
+    const n = this.#numbers;
+    for (let i = 0, o = j; i < out.length; i++, o += WIDTH) out[i] = n[o]!;
+    return out;
+  }
+
+  #codeColumn<T>(j: number, names: readonly T[]): T[] {
+    const out = new Array<T>(this.#size);
+    const c = this.#codes;
+    for (let i = 0; i < out.length; i++) out[i] = names[c[i * 3 + j]!]!;
+    return out;
   }
 
   /**
@@ -263,36 +321,34 @@ export class TaskEndColumns {
    * where absent. {@link expandTaskEnds} turns it back into the events.
    */
   line(): string {
-    const { values, keySample, ...fields } = this.#c;
-    const columns: Record<string, unknown> = {};
-    for (const [name, list] of Object.entries(fields)) columns[name] = column(list);
-    for (const k of TASK_METRIC_NAMES) columns[METRIC_COLUMNS[k]] = k.endsWith('Ms') ? timeColumn(values[k]) : column(values[k]);
-    columns['metrics.keySample'] = column(keySample);
-    const line = JSON.stringify({ type: 'taskEnds', count: fields.stageId.length, columns });
-    this.#c = emptyColumns();
+    const num = (f: (typeof NUMBER_FIELDS)[number]) => column(this.#numberColumn(NUMBER_FIELDS.indexOf(f)));
+    const columns: Record<string, unknown> = {
+      stageId: num('stageId'),
+      stageAttempt: num('stageAttempt'),
+      partition: num('partition'),
+      attempt: num('attempt'),
+      workerIndex: num('workerIndex'),
+      executorId: column(this.#executorId),
+      speculative: column(this.#codeColumn(0, [false, true])),
+      result: column(this.#codeColumn(1, RESULTS)),
+      error: column(this.#error),
+      durationMs: num('durationMs'),
+      locality: column(this.#codeColumn(2, LOCALITIES)),
+      time: num('time'),
+      metrics: num('metrics'),
+    } satisfies Record<(typeof TASK_END_FIELDS)[number] | 'metrics', unknown>;
+    TASK_METRIC_NAMES.forEach((k, j) => {
+      const values = this.#numberColumn(NUMBER_FIELDS.length + j);
+      columns[METRIC_COLUMNS[k]] = k.endsWith('Ms') ? timeColumn(values) : column(values);
+    });
+    columns['metrics.keySample'] = column(this.#keySample);
+    const line = JSON.stringify({ type: 'taskEnds', count: this.#size, columns });
+    this.#size = 0;
+    this.#executorId = [];
+    this.#error = [];
+    this.#keySample = [];
     return line;
   }
-}
-
-/** The columns of a block: the task end's plain fields, whether it has metrics, and each metric. */
-function emptyColumns() {
-  return {
-    stageId: [] as number[],
-    stageAttempt: [] as number[],
-    partition: [] as number[],
-    attempt: [] as number[],
-    workerIndex: [] as number[],
-    executorId: [] as string[],
-    speculative: [] as boolean[],
-    result: [] as string[],
-    error: [] as Array<string | null>,
-    durationMs: [] as number[],
-    locality: [] as string[],
-    time: [] as number[],
-    metrics: [] as number[],
-    keySample: [] as Array<readonly string[] | null>,
-    values: Object.fromEntries(TASK_METRIC_NAMES.map((k) => [k, []])) as unknown as Record<SummarizedMetric, number[]>,
-  } satisfies Record<(typeof TASK_END_FIELDS)[number] | 'metrics' | 'keySample' | 'values', unknown>;
 }
 
 /**

@@ -87,7 +87,8 @@ export interface StageData {
   readonly parentIds: readonly number[];
   /** Sums over successful tasks, keyed like TaskMetrics. */
   readonly totals: Record<(typeof SUMMARIZED_METRICS)[number], number>;
-  readonly tasks: Map<number, TaskData>;
+  /** The retained task attempts, oldest first. */
+  readonly tasks: TaskTable;
   /** False while replaying an event log (it has no taskStart lines): a task's end then creates it. */
   sawTaskStarts: boolean;
   taskMetrics: MetricQuantiles | undefined;
@@ -117,6 +118,232 @@ export interface CachedRdd {
   info: RddInfo;
   /** Where each cached partition lives: worker index to bytes in memory and on disk. */
   readonly partitions: Map<number, Map<number, { memoryBytes: number; diskBytes: number }>>;
+}
+
+const TASK_STATUSES: readonly TaskStatus[] = ['RUNNING', 'SUCCESS', 'FAILED', 'KILLED'];
+const LOCALITIES: readonly string[] = ['', 'PROCESS_LOCAL', 'ANY', 'NO_PREF'];
+/** A row's numbers: its key, then TaskData's numbers (duration NaN while it runs), then each metric. */
+const KEY = 0;
+const TASK_ID = 1;
+const INDEX = 2;
+const ATTEMPT = 3;
+const LAUNCH = 4;
+const WORKER = 5;
+const DURATION = 6;
+const METRICS = 7;
+const WIDTH = METRICS + SUMMARIZED_METRICS.length;
+/** A row's codes: alive, status, locality, flags. */
+const ALIVE = 0;
+const STATUS = 1;
+const LOCALITY = 2;
+const FLAGS = 3;
+const SPECULATIVE = 1;
+const HAS_METRICS = 2;
+
+/**
+ * A stage attempt's task attempts as rows of typed columns (Spark's task table): adding and finishing a task
+ * allocates nothing and keeps no event's objects alive. A TaskData object per task, each holding its event's
+ * metrics, was most of the status store's cost per task, and tens of thousands of them retained made every
+ * garbage collection slower. Rows are read back as {@link TaskData} objects, made when read.
+ *
+ * @example
+ * ```ts
+ * for (const task of store.stages.get('0.0')!.tasks.values()) console.log(task.index, task.status);
+ * ```
+ */
+export class TaskTable {
+  /** Task key to row. */
+  readonly #rows = new Map<number, number>();
+  /** Rows used, dropped ones included. */
+  #used = 0;
+  #numbers = new Float64Array(0);
+  #codes = new Uint8Array(0);
+  /** Rare values, by row. */
+  #errors = new Map<number, string>();
+  #keySamples = new Map<number, readonly string[]>();
+  /** No live row before it. */
+  #oldest = 0;
+
+  get size(): number {
+    return this.#rows.size;
+  }
+
+  /** The row of a task attempt, or -1. */
+  rowOf(key: number): number {
+    return this.#rows.get(key) ?? -1;
+  }
+
+  start(key: number, taskId: number, index: number, attempt: number, workerIndex: number, speculative: boolean, launchTime: number): number {
+    if (this.#used * WIDTH === this.#numbers.length) this.#makeRoom();
+    const row = this.#used++;
+    const size = this.#rows.size;
+    this.#rows.set(key, row);
+    // The same attempt on the same worker again (rare): its new row replaces the old one, found by a scan rather
+    // than by a lookup on every start.
+    if (this.#rows.size === size) this.#dropReplaced(key, row);
+    const n = this.#numbers;
+    const o = row * WIDTH;
+    n[o + KEY] = key;
+    n[o + TASK_ID] = taskId;
+    n[o + INDEX] = index;
+    n[o + ATTEMPT] = attempt;
+    n[o + LAUNCH] = launchTime;
+    n[o + WORKER] = workerIndex;
+    n[o + DURATION] = Number.NaN;
+    const c = this.#codes;
+    c[row * 4 + ALIVE] = 1;
+    c[row * 4 + STATUS] = 0;
+    c[row * 4 + LOCALITY] = 0;
+    c[row * 4 + FLAGS] = speculative ? SPECULATIVE : 0;
+    return row;
+  }
+
+  finish(
+    row: number,
+    result: TaskEndEvent['result'],
+    durationMs: number,
+    locality: string,
+    error: string | undefined,
+    m: TaskMetrics | undefined,
+  ): void {
+    const n = this.#numbers;
+    const o = row * WIDTH;
+    n[o + DURATION] = durationMs;
+    const c = this.#codes;
+    c[row * 4 + STATUS] = result === 'success' ? 1 : result === 'failed' ? 2 : 3;
+    c[row * 4 + LOCALITY] = locality === 'PROCESS_LOCAL' ? 1 : locality === 'ANY' ? 2 : locality === 'NO_PREF' ? 3 : 0;
+    if (error !== undefined) this.#errors.set(row, error);
+    else if (this.#errors.size > 0) this.#errors.delete(row);
+    if (m === undefined) {
+      c[row * 4 + FLAGS] = c[row * 4 + FLAGS]! & ~HAS_METRICS;
+      return;
+    }
+    c[row * 4 + FLAGS] = c[row * 4 + FLAGS]! | HAS_METRICS;
+    // In SUMMARIZED_METRICS order, field by field (a loop over the names would be a slow keyed access per task).
+    const p = o + METRICS;
+    n[p] = m.durationMs;
+    n[p + 1] = m.runMs;
+    n[p + 2] = m.compileMs;
+    n[p + 3] = m.gcMs;
+    n[p + 4] = m.fetchWaitMs;
+    n[p + 5] = m.inputRecords;
+    n[p + 6] = m.inputBytes;
+    n[p + 7] = m.shuffleReadRecords;
+    n[p + 8] = m.shuffleReadBytes;
+    n[p + 9] = m.shuffleWriteRecords;
+    n[p + 10] = m.shuffleWriteBytes;
+    n[p + 11] = m.outputRecords;
+    n[p + 12] = m.outputBytes;
+    n[p + 13] = m.spillCount;
+    n[p + 14] = m.memoryBytesSpilled;
+    n[p + 15] = m.diskBytesSpilled;
+    n[p + 16] = m.resultRecords;
+    n[p + 17] = m.resultBytes;
+    if (m.keySample !== undefined) this.#keySamples.set(row, m.keySample);
+    else if (this.#keySamples.size > 0) this.#keySamples.delete(row);
+  }
+
+  /** Drops the oldest task that is not running (Spark's spark.ui.retainedTasks); false when all are running. */
+  dropOldestFinished(): boolean {
+    const c = this.#codes;
+    while (this.#oldest < this.#used && c[this.#oldest * 4 + ALIVE] === 0) this.#oldest++;
+    for (let row = this.#oldest; row < this.#used; row++) {
+      if (c[row * 4 + ALIVE] === 1 && c[row * 4 + STATUS] !== 0) {
+        this.#drop(row);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  clear(): void {
+    this.#rows.clear();
+    this.#errors.clear();
+    this.#keySamples.clear();
+    this.#used = 0;
+    this.#oldest = 0;
+  }
+
+  /** The retained tasks, oldest first. */
+  *values(): IterableIterator<TaskData> {
+    for (let row = this.#oldest; row < this.#used; row++) if (this.#codes[row * 4 + ALIVE] === 1) yield this.#read(row);
+  }
+
+  #read(row: number): TaskData {
+    const n = this.#numbers;
+    const o = row * WIDTH;
+    const c = this.#codes;
+    const duration = n[o + DURATION]!;
+    let metrics: TaskMetrics | undefined;
+    if ((c[row * 4 + FLAGS]! & HAS_METRICS) !== 0) {
+      const m: Record<string, unknown> = {};
+      SUMMARIZED_METRICS.forEach((k, j) => {
+        m[k] = n[o + METRICS + j];
+      });
+      const keySample = this.#keySamples.get(row);
+      if (keySample !== undefined) m.keySample = keySample;
+      metrics = m as unknown as TaskMetrics;
+    }
+    return {
+      taskId: n[o + TASK_ID]!,
+      index: n[o + INDEX]!,
+      attempt: n[o + ATTEMPT]!,
+      launchTime: n[o + LAUNCH]!,
+      executorId: String(n[o + WORKER]),
+      speculative: (c[row * 4 + FLAGS]! & SPECULATIVE) !== 0,
+      duration: Number.isNaN(duration) ? undefined : duration,
+      status: TASK_STATUSES[c[row * 4 + STATUS]!]!,
+      locality: LOCALITIES[c[row * 4 + LOCALITY]!]!,
+      errorMessage: this.#errors.get(row),
+      metrics,
+    };
+  }
+
+  #dropReplaced(key: number, row: number): void {
+    for (let r = this.#oldest; r < row; r++) {
+      if (this.#codes[r * 4 + ALIVE] === 1 && this.#numbers[r * WIDTH + KEY] === key) {
+        this.#codes[r * 4 + ALIVE] = 0;
+        this.#errors.delete(r);
+        this.#keySamples.delete(r);
+        return;
+      }
+    }
+  }
+
+  #drop(row: number): void {
+    this.#codes[row * 4 + ALIVE] = 0;
+    this.#rows.delete(this.#numbers[row * WIDTH + KEY]!);
+    this.#errors.delete(row);
+    this.#keySamples.delete(row);
+  }
+
+  /** Before a row is added to full columns: moves the live rows down when at least half are dropped, else doubles. */
+  #makeRoom(): void {
+    const live = this.#rows.size;
+    const capacity = live * 2 <= this.#used && this.#used > 0 ? this.#used : Math.max(64, this.#used * 2);
+    const numbers = new Float64Array(capacity * WIDTH);
+    const codes = new Uint8Array(capacity * 4);
+    const errors = new Map<number, string>();
+    const keySamples = new Map<number, readonly string[]>();
+    let to = 0;
+    for (let row = this.#oldest; row < this.#used; row++) {
+      if (this.#codes[row * 4 + ALIVE] === 0) continue;
+      numbers.set(this.#numbers.subarray(row * WIDTH, (row + 1) * WIDTH), to * WIDTH);
+      codes.set(this.#codes.subarray(row * 4, (row + 1) * 4), to * 4);
+      const error = this.#errors.get(row);
+      if (error !== undefined) errors.set(to, error);
+      const keySample = this.#keySamples.get(row);
+      if (keySample !== undefined) keySamples.set(to, keySample);
+      if (to !== row) this.#rows.set(numbers[to * WIDTH + KEY]!, to);
+      to++;
+    }
+    this.#numbers = numbers;
+    this.#codes = codes;
+    this.#errors = errors;
+    this.#keySamples = keySamples;
+    this.#used = to;
+    this.#oldest = 0;
+  }
 }
 
 const emptyTotals = (): StageData['totals'] => Object.fromEntries(SUMMARIZED_METRICS.map((k) => [k, 0])) as StageData['totals'];
@@ -350,19 +577,14 @@ export class StatusStore {
     }
     if (s === undefined) return;
     s.numActiveTasks = Math.max(0, s.numActiveTasks - 1);
-    let task = s.tasks.get(taskKey(e.partition, e.attempt, e.workerIndex));
-    if (task === undefined && !s.sawTaskStarts) {
+    let row = s.tasks.rowOf(taskKey(e.partition, e.attempt, e.workerIndex));
+    if (row < 0 && !s.sawTaskStarts) {
       // Replaying an event log, which has no taskStart lines: the task starts where its end says.
-      task = this.#newTask(s, e.partition, e.attempt, e.workerIndex, e.speculative, e.time - e.durationMs);
-      s.firstTaskLaunchedTime ??= task.launchTime;
+      const launchTime = e.time - e.durationMs;
+      row = this.#newTask(s, e.partition, e.attempt, e.workerIndex, e.speculative, launchTime);
+      s.firstTaskLaunchedTime ??= launchTime;
     }
-    if (task !== undefined) {
-      task.status = e.result === 'success' ? 'SUCCESS' : e.result === 'failed' ? 'FAILED' : 'KILLED';
-      task.duration = e.durationMs;
-      task.locality = e.locality;
-      task.errorMessage = e.error;
-      task.metrics = m;
-    }
+    if (row >= 0) s.tasks.finish(row, e.result, e.durationMs, e.locality, e.error, m);
     if (e.result === 'success') {
       s.numCompleteTasks++;
       s.completedIndices.add(e.partition);
@@ -379,33 +601,14 @@ export class StatusStore {
     }
   }
 
-  #newTask(s: StageData, partition: number, attempt: number, workerIndex: number, speculative: boolean, launchTime: number): TaskData {
-    const task: TaskData = {
-      taskId: this.#nextTaskId++,
-      index: partition,
-      attempt,
-      launchTime,
-      executorId: String(workerIndex),
-      speculative,
-      duration: undefined,
-      status: 'RUNNING',
-      locality: '',
-      errorMessage: undefined,
-      metrics: undefined,
-    };
-    s.tasks.set(taskKey(partition, attempt, workerIndex), task);
-    this.#taskRows++;
-    if (s.tasks.size > this.#retainedTasks) {
-      for (const [k, t] of s.tasks) {
-        if (t.status !== 'RUNNING') {
-          s.tasks.delete(k);
-          this.#taskRows--;
-          break;
-        }
-      }
-    }
+  /** Adds a running task's row; its row number holds until the next task is added to the stage. */
+  #newTask(s: StageData, partition: number, attempt: number, workerIndex: number, speculative: boolean, launchTime: number): number {
+    const before = s.tasks.size;
+    const row = s.tasks.start(taskKey(partition, attempt, workerIndex), this.#nextTaskId++, partition, attempt, workerIndex, speculative, launchTime);
+    if (s.tasks.size > this.#retainedTasks) s.tasks.dropOldestFinished();
+    this.#taskRows += s.tasks.size - before;
     if (this.#taskRows > this.#retainedTasksTotal) this.#dropTaskRows();
-    return task;
+    return row;
   }
 
   #dropTaskRows(): void {
@@ -499,7 +702,7 @@ export class StatusStore {
       rdds,
       parentIds,
       totals: emptyTotals(),
-      tasks: new Map(),
+      tasks: new TaskTable(),
       sawTaskStarts: false,
       taskMetrics: undefined,
       skew: undefined,

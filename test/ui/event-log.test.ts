@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { EventLogWriter, expandTaskEnds, readEventLog, taskEndsLine } from '../../src/ui/event-log.js';
+import { EventLogWriter, TaskEndColumns, expandTaskEnds, readEventLog, taskEndsLine } from '../../src/ui/event-log.js';
+import { SUMMARIZED_METRICS } from '../../src/scheduler/task-metrics.js';
 import type { TaskEndEvent } from '../../src/scheduler/events.js';
 import type { AppEvent } from '../../src/ui/app-events.js';
 
@@ -147,6 +148,44 @@ describe('event log', () => {
       expect(readEventLog(log.file)).toEqual(samples.filter((e) => e.type !== 'taskStart').map((e) => JSON.parse(JSON.stringify(e))));
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reads back every metric in its own column, across blocks larger than the columns first hold and reusing them', () => {
+    // Each metric a value of its own, so that two columns swapped would not read back equal.
+    const distinct = (seed: number) =>
+      Object.fromEntries(
+        SUMMARIZED_METRICS.map((k, j) => [k, seed * 100 + j + (k.endsWith('Ms') ? 0.001 : 0)]),
+      ) as unknown as TaskEndEvent['metrics'];
+    const end = (i: number): TaskEndEvent => ({
+      type: 'taskEnd',
+      stageId: i % 3,
+      stageAttempt: i % 2,
+      partition: i,
+      attempt: i % 4,
+      workerIndex: i % 5,
+      executorId: `e${i % 7}`,
+      speculative: i % 6 === 0,
+      result: i % 11 === 0 ? 'failed' : i % 13 === 0 ? 'killed' : 'success',
+      ...(i % 11 === 0 ? { error: `boom ${i}` } : { metrics: { ...distinct(i)!, ...(i % 9 === 0 ? { keySample: [`k${i}`] } : {}) } }),
+      durationMs: i / 8,
+      locality: (['PROCESS_LOCAL', 'ANY', 'NO_PREF'] as const)[i % 3]!,
+      time: 1_700_000_000_000 + i,
+    });
+    const columns = new TaskEndColumns(4);
+    for (const n of [1000, 37]) {
+      // The second, smaller block reuses rows the first filled: a task without metrics must not read old ones.
+      const ends = Array.from({ length: n }, (_, i) => end(n === 37 ? i * 11 + (i % 2) : i));
+      for (const e of ends) columns.append(e);
+      expect(columns.size).toBe(n);
+      const block = JSON.parse(columns.line());
+      expect(expandTaskEnds(block)).toEqual(JSON.parse(JSON.stringify(ends)));
+      expect(columns.size).toBe(0);
+      // A task without metrics has 0 in every metric cell, whatever the row held in an earlier block.
+      const flags = block.columns.metrics as number[];
+      const bytes = block.columns['metrics.resultBytes'] as number[];
+      expect(flags.some((f) => f === 0) && flags.some((f) => f === 1)).toBe(true);
+      flags.forEach((f, i) => f === 0 && expect(bytes[i]).toBe(0));
     }
   });
 });

@@ -3,7 +3,9 @@
  * a bounded history.
  */
 import { describe, expect, it } from 'vitest';
-import { StatusStore } from '../../src/ui/status-store.js';
+import { StatusStore, TaskTable, type TaskData } from '../../src/ui/status-store.js';
+import { SUMMARIZED_METRICS } from '../../src/scheduler/task-metrics.js';
+import type { TaskMetrics } from '../../src/exec/protocol.js';
 import type { SchedulerEvent } from '../../src/scheduler/events.js';
 import type { StageInfo } from '../../src/scheduler/stage-info.js';
 
@@ -162,5 +164,62 @@ describe('StatusStore', () => {
     expect(execs.filter((e) => !e.isActive).map((e) => [e.removeReason, e.completedTasks])).toEqual([['killed', 2]]);
     expect(store.executors.get('1')!.isActive).toBe(true);
     expect(store.executors.get('1')!.replacement).toBe(true);
+  });
+
+  it('keeps task rows as a table that reads back what a list of task objects would hold, oldest finished dropped first', () => {
+    // A model (plain objects in insertion order) and the table, fed the same random starts, ends and drops.
+    let seed = 7;
+    const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+    const table = new TaskTable();
+    const model = new Map<number, TaskData>();
+    let nextId = 0;
+    for (let step = 0; step < 5000; step++) {
+      const r = random();
+      if (r < 0.45 || model.size === 0) {
+        const key = Math.floor(random() * 3000);
+        const task: TaskData = {
+          taskId: nextId++,
+          index: key,
+          attempt: key % 3,
+          launchTime: 1_700_000_000_000 + step + 0.25,
+          executorId: String(key % 4),
+          speculative: key % 5 === 0,
+          duration: undefined,
+          status: 'RUNNING',
+          locality: '',
+          errorMessage: undefined,
+          metrics: undefined,
+        };
+        model.delete(key);
+        model.set(key, task);
+        table.start(key, task.taskId, task.index, task.attempt, key % 4, task.speculative, task.launchTime);
+      } else if (r < 0.85) {
+        const keys = [...model.keys()];
+        const key = keys[Math.floor(random() * keys.length)]!;
+        const task = model.get(key)!;
+        const result = (['success', 'failed', 'killed'] as const)[Math.floor(random() * 3)]!;
+        const metrics =
+          result === 'success'
+            ? ({
+                ...Object.fromEntries(SUMMARIZED_METRICS.map((k, j) => [k, step * 31 + j + 0.5])),
+                ...(step % 3 === 0 ? { keySample: [`k${step}`] } : {}),
+              } as unknown as TaskMetrics)
+            : undefined;
+        task.status = result === 'success' ? 'SUCCESS' : result === 'failed' ? 'FAILED' : 'KILLED';
+        task.duration = step / 4;
+        task.locality = (['PROCESS_LOCAL', 'ANY', 'NO_PREF'] as const)[step % 3]!;
+        task.errorMessage = result === 'failed' ? `boom ${step}` : undefined;
+        task.metrics = metrics;
+        table.finish(table.rowOf(key), result, task.duration, task.locality, task.errorMessage, metrics);
+      } else {
+        const oldest = [...model].find(([, t]) => t.status !== 'RUNNING');
+        expect(table.dropOldestFinished()).toBe(oldest !== undefined);
+        if (oldest !== undefined) model.delete(oldest[0]);
+      }
+      expect(table.size).toBe(model.size);
+    }
+    expect([...table.values()]).toEqual([...model.values()]);
+    table.clear();
+    expect([...table.values()]).toEqual([]);
   });
 });
