@@ -691,8 +691,11 @@ export abstract class RDD<T> {
           maxBuffer: 2 ** 31 - 1,
           env: env === null ? process.env : { ...process.env, ...env },
         });
+        // A command that exits before reading all its input (`head`, or one that fails at once) closes the pipe
+        // under the writer: its exit status says what happened, not the EPIPE.
+        const stoppedReading = (r.error as NodeJS.ErrnoException | undefined)?.code === 'EPIPE' && r.status !== null;
         // shipped: runs in the workers as the mapPartitions function of pipe()
-        if (r.error) throw new Error(`pipe: cannot run ${JSON.stringify(argv.join(' '))}: ${r.error.message}`);
+        if (r.error && !stoppedReading) throw new Error(`pipe: cannot run ${JSON.stringify(argv.join(' '))}: ${r.error.message}`);
         if (r.status !== 0) {
           // shipped: runs in the workers as the mapPartitions function of pipe()
           throw new Error(`pipe: ${JSON.stringify(argv.join(' '))} exited with ${r.status ?? r.signal}: ${String(r.stderr).trim().slice(0, 2000)}`);

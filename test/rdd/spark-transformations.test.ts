@@ -183,6 +183,13 @@ describe.each(MODES)('Spark transformations (%s)', (master) => {
     await expect(ctx().parallelize(['x'], 1).pipe('echo oops >&2; exit 3').collect()).rejects.toThrow(/exited with 3: oops/);
   });
 
+  test('pipe: a command that stops reading its input is judged by its exit status, not by the broken pipe', async () => {
+    // Input far larger than a pipe's buffer, so the writer is still writing when the command exits.
+    const lines = Array.from({ length: 200_000 }, (_, i) => `line ${i}`);
+    expect(await ctx().parallelize(lines, 2).pipe('head -n 1').collect()).toEqual(['line 0', 'line 100000']);
+    await expect(ctx().parallelize(lines, 1).pipe('echo oops >&2; exit 3').collect()).rejects.toThrow(/exited with 3: oops/);
+  });
+
   describe('user-defined partitioners', () => {
     const n = 3;
     const byMod: CustomPartitioner<number> = { numPartitions: n, getPartition: capture({ n }, (k: number) => ((k % n) + n) % n) };
