@@ -10,8 +10,8 @@
  *    iteration 5 (target: recovery iteration <= 2x a normal one).
  * Peak RSS is the driver's plus its executor processes' (VmHWM of each child of this process, from /proc).
  *
- * `--baseline DIR` also measures a built copy of kindling (the `dist/` of an earlier commit, copied aside) in the
- * same run: its data plane in the transfer case, its `local-cluster[2]` in the tasks case.
+ * `--baseline DIR` also measures the data plane of a built copy of kindling (the `dist/` of an earlier commit,
+ * copied aside) in the same run, in the transfer case.
  *
  *   npx tsx bench/cluster.ts [--mb 50] [--small] [--only tasks,wordcount,transfer,pagerank] [--baseline DIR]
  */
@@ -152,9 +152,9 @@ if (only.has('transfer')) {
     sides.map((s) => ({ name: `${s.name}: fetch a 64 MiB bucket column`, run: () => s.client.request({}) })),
     10,
   );
-  results.forEach((r, i) =>
-    console.log(`block transfer over loopback, ${sides[i]!.name}: ${(bytes / 1e6 / (r.meanMs / 1000)).toFixed(0)} MB/s (target >= 500 MB/s)`),
-  );
+  for (const [i, r] of results.entries()) {
+    console.log(`block transfer over loopback, ${sides[i]!.name}: ${(bytes / 1e6 / (r.meanMs / 1000)).toFixed(0)} MB/s (target >= 500 MB/s)`);
+  }
   for (const s of sides) {
     s.client.close();
     s.server.kill();
