@@ -155,6 +155,7 @@ if (only.has('transfer')) {
   for (const [i, r] of results.entries()) {
     console.log(`block transfer over loopback, ${sides[i]!.name}: ${(bytes / 1e6 / (r.meanMs / 1000)).toFixed(0)} MB/s (target >= 500 MB/s)`);
   }
+  console.log(rssLine());
   for (const s of sides) {
     s.client.close();
     s.server.kill();
