@@ -10,7 +10,10 @@
  *    iteration 5 (target: recovery iteration <= 2x a normal one).
  * Peak RSS is the driver's plus its executor processes' (VmHWM of each child of this process, from /proc).
  *
- *   npx tsx bench/cluster.ts [--mb 50] [--small] [--only tasks,wordcount,transfer,pagerank]
+ * `--baseline DIR` also measures the data plane of a built copy of kindling (the `dist/` of an earlier commit,
+ * copied aside) in the same run, in the transfer case.
+ *
+ *   npx tsx bench/cluster.ts [--mb 50] [--small] [--only tasks,wordcount,transfer,pagerank] [--baseline DIR]
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -19,7 +22,7 @@ import { Context } from 'kindling';
 import { ensureDataset } from 'kindling/datagen';
 import { graphInput } from '../examples/pagerank.js';
 import { timedPageRank } from './pagerank-timed.js';
-import { FrameClient, startFrameServer } from '../src/exec/cluster/wire.js';
+import * as currentWire from '../src/exec/cluster/wire.js';
 import { compare, machine } from './harness.js';
 
 const arg = (name: string) => {
@@ -27,10 +30,15 @@ const arg = (name: string) => {
   return i > 0 ? process.argv[i + 1] : undefined;
 };
 
+const baseline = arg('--baseline');
+type Wire = typeof currentWire;
+const baselineWire = async (): Promise<Wire> => (await import(`${baseline}/exec/cluster/wire.js`)) as Wire;
+
 // The serving side of the transfer benchmark runs in a process of its own.
 if (process.argv.includes('--serve')) {
+  const wire = process.argv.includes('--serve-baseline') ? await baselineWire() : currentWire;
   const column = new Float64Array(8 * 2 ** 20).map((_, i) => i * 0.5);
-  const server = await startFrameServer(
+  const server = await wire.startFrameServer(
     '127.0.0.1',
     0,
     'bench-secret',
@@ -123,16 +131,35 @@ if (only.has('wordcount')) {
 }
 
 if (only.has('transfer')) {
-  const server = spawn(process.execPath, [...process.execArgv, process.argv[1]!, '--serve'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<number>((resolve) => server.stdout!.on('data', (d: Buffer) => resolve(Number(/port (\d+)/.exec(d.toString())![1]))));
-  const client = new FrameClient('127.0.0.1', port, 'bench-secret');
   const bytes = 8 * 2 ** 20 * 8;
-  const got = (await client.request({})) as Array<{ columns: Float64Array[] }>;
-  if (got[0]!.columns[0]![12345] !== 12345 * 0.5) throw new Error('the transferred column is wrong');
-  const [r] = await compare('cluster-transfer', [{ name: 'fetch a 64 MiB bucket column', run: () => client.request({}) }], 10);
-  console.log(`block transfer over loopback: ${(bytes / 1e6 / (r!.meanMs / 1000)).toFixed(0)} MB/s (target >= 500 MB/s)`);
-  client.close();
-  server.kill();
+  const connect = async (wire: Wire, which: string[]) => {
+    const server = spawn(process.execPath, [...process.execArgv, process.argv[1]!, '--serve', ...which], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const port = await new Promise<number>((resolve) =>
+      server.stdout!.on('data', (d: Buffer) => resolve(Number(/port (\d+)/.exec(d.toString())![1]))),
+    );
+    const client = new wire.FrameClient('127.0.0.1', port, 'bench-secret');
+    const got = (await client.request({})) as Array<{ columns: Float64Array[] }>;
+    if (got[0]!.columns[0]![12345] !== 12345 * 0.5) throw new Error('the transferred column is wrong');
+    return { client, server };
+  };
+  const sides = [{ name: 'this build', ...(await connect(currentWire, [])) }];
+  if (baseline !== undefined)
+    sides.push({ name: 'baseline', ...(await connect(await baselineWire(), ['--serve-baseline', '--baseline', baseline])) });
+  const results = await compare(
+    'cluster-transfer',
+    sides.map((s) => ({ name: `${s.name}: fetch a 64 MiB bucket column`, run: () => s.client.request({}) })),
+    10,
+  );
+  for (const [i, r] of results.entries()) {
+    console.log(`block transfer over loopback, ${sides[i]!.name}: ${(bytes / 1e6 / (r.meanMs / 1000)).toFixed(0)} MB/s (target >= 500 MB/s)`);
+  }
+  console.log(rssLine());
+  for (const s of sides) {
+    s.client.close();
+    s.server.kill();
+  }
 }
 
 if (only.has('pagerank')) {
