@@ -5,6 +5,7 @@
  * waits on them. Every event is plain data so it can be logged or sent elsewhere as it is.
  */
 
+import type { ExecutorChange } from '../exec/backends.js';
 import type { TaskMetrics } from '../exec/protocol.js';
 import type { MetricQuantiles, SkewReport } from './task-metrics.js';
 import type { StageInfo } from './stage-info.js';
@@ -116,28 +117,10 @@ export interface WorkerAddedEvent {
  * An executor process of a cluster (`redis://`, `local-cluster[N]`) was leased by this driver (Spark's
  * SparkListenerExecutorAdded); its task slots then appear as `workerAdded`.
  */
-export interface ExecutorAddedEvent {
-  readonly type: 'executorAdded';
-  readonly executorId: string;
-  /** Where it serves blocks. */
-  readonly host: string;
-  readonly port: number;
-  readonly cores: number;
-  readonly memoryMB: number;
-  readonly time: number;
-}
+export type ExecutorAddedEvent = Extract<ExecutorChange, { type: 'executorAdded' }> & { readonly time: number };
 
 /** An executor process of a cluster was lost or left (Spark's SparkListenerExecutorRemoved); its slots are `workerLost`. */
-export interface ExecutorRemovedEvent {
-  readonly type: 'executorRemoved';
-  readonly executorId: string;
-  readonly host: string;
-  readonly port: number;
-  readonly cores: number;
-  readonly memoryMB: number;
-  readonly reason: string;
-  readonly time: number;
-}
+export type ExecutorRemovedEvent = Extract<ExecutorChange, { type: 'executorRemoved' }> & { readonly time: number };
 
 /** A stage runs again because shuffle output it needed was lost (Spark's FetchFailed). */
 export interface StageResubmittedEvent {

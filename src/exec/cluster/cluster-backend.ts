@@ -54,6 +54,7 @@ export type ExecutorChange =
   | {
       readonly type: 'executorAdded';
       readonly executorId: string;
+      /** Where it serves blocks. */
       readonly host: string;
       readonly port: number;
       readonly cores: number;
