@@ -73,3 +73,54 @@ function nonNegative(x: number, what: string): number {
   if (!(x >= 0)) throw new InvalidArgumentError(`${what} must be >= 0, got ${x}`);
   return x;
 }
+
+/**
+ * A source's rate limit in records per second: a fixed maximum, an optional starting rate, and Spark's PID
+ * estimator moving it after every batch (never above the maximum). Undefined rate: no limit yet.
+ *
+ * @example
+ * ```ts
+ * const limit = new RateLimit(1000, { maxRate: 50_000 }, (rate) => console.log(`rate now ${rate}/s`));
+ * limit.perBatch(); // 50000
+ * ```
+ */
+export class RateLimit {
+  readonly #pid: PidRateEstimator | undefined;
+  readonly #maxRate: number;
+  readonly #batchMs: number;
+  readonly #onRate: (rate: number) => void;
+  #rate: number | undefined;
+
+  constructor(batchMs: number, o: { maxRate?: number; initialRate?: number; pid?: PidOptions | false }, onRate: (rate: number) => void) {
+    this.#batchMs = batchMs;
+    this.#maxRate = o.maxRate ?? Number.POSITIVE_INFINITY;
+    if (o.initialRate !== undefined) this.#rate = Math.min(o.initialRate, this.#maxRate);
+    else if (o.maxRate !== undefined) this.#rate = o.maxRate;
+    this.#pid = o.pid === false ? undefined : new PidRateEstimator(batchMs, o.pid ?? {});
+    this.#onRate = onRate;
+  }
+
+  get rate(): number | undefined {
+    return this.#rate;
+  }
+
+  /** Records one batch interval may take at the current rate (at least 1), or Infinity without a limit. */
+  perBatch(): number {
+    return this.#rate === undefined ? Number.POSITIVE_INFINITY : Math.max(1, Math.floor((this.#rate * this.#batchMs) / 1000));
+  }
+
+  /** The `rateLimit` field of a batch's input report (absent without a limit). */
+  reportField(): { rateLimit?: number } {
+    return this.#rate === undefined ? {} : { rateLimit: this.#rate };
+  }
+
+  /** Moves the limit after a batch; true when the estimator gave a new rate. */
+  batchCompleted(report: { endMs: number; records: number; processingMs: number; schedulingDelayMs: number }): boolean {
+    if (this.#pid === undefined) return false;
+    const rate = this.#pid.compute(report.endMs, report.records, report.processingMs, report.schedulingDelayMs);
+    if (rate === undefined) return false;
+    this.#rate = Math.min(rate, this.#maxRate);
+    this.#onRate(this.#rate);
+    return true;
+  }
+}

@@ -7,7 +7,7 @@ import { ArgumentTypeError, IllegalStateError, InvalidArgumentError } from '../c
 import type { Context } from '../context/context.js';
 import type { RDD } from '../rdd/index.js';
 import type { DStream } from './dstream.js';
-import { type PidOptions, PidRateEstimator } from './rate-estimator.js';
+import { type PidOptions, RateLimit } from './rate-estimator.js';
 import type { BatchReport, Source, SourceBatch } from './sources.js';
 
 /** One stream entry: its id, the millisecond time in the id, and its field/value pairs in order. */
@@ -124,11 +124,7 @@ export class RedisStreamSource implements Source<RedisEntry> {
   readonly name: string;
   readonly #o: RedisSourceOptions;
   readonly #mode: 'direct' | 'group';
-  readonly #batchMs: number;
-  readonly #pid: PidRateEstimator | undefined;
-  readonly #maxRate: number;
-  readonly #onRate: (source: string, rate: number) => void;
-  #rate: number | undefined;
+  readonly #limit: RateLimit;
   #client: RedisClient | undefined;
   /** Direct mode: the last id handed to a batch. */
   #after = '0-0';
@@ -158,17 +154,17 @@ export class RedisStreamSource implements Source<RedisEntry> {
     }
     this.#o = options;
     this.#mode = mode;
-    this.#batchMs = batchMs;
-    this.#maxRate = options.maxRate ?? Number.POSITIVE_INFINITY;
-    if (options.maxRate !== undefined) this.#rate = options.maxRate;
-    this.#pid = options.pid === false ? undefined : new PidRateEstimator(batchMs, options.pid ?? {});
-    this.#onRate = onRate;
     this.name = mode === 'direct' ? `redis:${options.key}` : `redis:${options.key}:${options.group}:${options.consumer}`;
+    const name = this.name;
+    this.#limit = new RateLimit(
+      batchMs,
+      { ...(options.maxRate === undefined ? {} : { maxRate: options.maxRate }), ...(options.pid === undefined ? {} : { pid: options.pid }) },
+      (rate) => onRate(name, rate),
+    );
   }
 
-  #limit(): number {
-    const perBatch = this.#o.maxPerBatch ?? 100_000;
-    return this.#rate === undefined ? perBatch : Math.max(1, Math.min(perBatch, Math.floor((this.#rate * this.#batchMs) / 1000)));
+  #batchLimit(): number {
+    return Math.min(this.#o.maxPerBatch ?? 100_000, this.#limit.perBatch());
   }
 
   async start(): Promise<void> {
@@ -194,12 +190,12 @@ export class RedisStreamSource implements Source<RedisEntry> {
 
   async cut(): Promise<SourceBatch<RedisEntry>> {
     const client = this.#client!;
-    const limit = this.#limit();
+    const limit = this.#batchLimit();
     if (this.#mode === 'direct' && this.#o.readWith === 'xrange') {
       const records = ((await client.call('XRANGE', this.#o.key, `(${this.#after}`, '+', 'COUNT', limit)) as [string, string[]][]).map(toEntry);
       const range: DirectRange = { after: this.#after, until: records.at(-1)?.id ?? this.#after, count: records.length };
       this.#after = range.until;
-      return { records, range, ...(this.#rate === undefined ? {} : { rateLimit: this.#rate }) };
+      return { records, range, ...this.#limit.reportField() };
     }
     if (this.#mode === 'direct') {
       const parts = this.#sc.defaultParallelism;
@@ -211,7 +207,7 @@ export class RedisStreamSource implements Source<RedisEntry> {
       const range: DirectRange = { after: this.#after, until: count > 0 ? last : this.#after, count };
       this.#after = range.until;
       const records = count === 0 ? [] : this.#sc.parallelize(slices, slices.length).flatMap(parseEntries);
-      return { records, count, range, ...(this.#rate === undefined ? {} : { rateLimit: this.#rate }) };
+      return { records, count, range, ...this.#limit.reportField() };
     }
     const read = async (id: string) => {
       const res = (await client.call('XREADGROUP', 'GROUP', this.#o.group!, this.#o.consumer!, 'COUNT', limit, 'STREAMS', this.#o.key, id)) as
@@ -244,7 +240,7 @@ export class RedisStreamSource implements Source<RedisEntry> {
     if (records.length === 0) records = await read('>');
     const range: GroupRange = { ids: records.map((r) => r.id) };
     const lag = await this.#groupLag(client);
-    return { records, range, ...(this.#rate === undefined ? {} : { rateLimit: this.#rate }), ...(lag === undefined ? {} : { lag }) };
+    return { records, range, ...this.#limit.reportField(), ...(lag === undefined ? {} : { lag }) };
   }
 
   /** The group's lag as Redis 7 reports it (entries not yet delivered to the group); undefined when unknown. */
@@ -287,11 +283,7 @@ export class RedisStreamSource implements Source<RedisEntry> {
   }
 
   batchCompleted(report: BatchReport): void {
-    if (this.#pid === undefined) return;
-    const rate = this.#pid.compute(report.endMs, report.records, report.processingMs, report.schedulingDelayMs);
-    if (rate === undefined) return;
-    this.#rate = Math.min(rate, this.#maxRate);
-    this.#onRate(this.name, this.#rate);
+    this.#limit.batchCompleted(report);
   }
 
   async stop(): Promise<void> {

@@ -8,7 +8,7 @@ import type { Context } from '../context/context.js';
 import { ArgumentTypeError, IllegalStateError, InvalidArgumentError } from '../core/errors.js';
 import type { RDD } from '../rdd/index.js';
 import type { BatchTime } from './dstream.js';
-import { type PidOptions, PidRateEstimator } from './rate-estimator.js';
+import { type PidOptions, RateLimit } from './rate-estimator.js';
 
 /** What a source hands over for one batch. */
 export interface SourceBatch<T> {
@@ -148,14 +148,10 @@ export class QueueSource<T> implements Source<T> {
 export class AsyncIterableSource<T> implements Source<T> {
   readonly name: string;
   readonly #iterable: AsyncIterable<T>;
-  readonly #batchMs: number;
   readonly #mode: 'block' | 'buffer' | 'drop';
   readonly #maxBuffered: number;
   readonly #dropOldest: boolean;
-  readonly #maxRate: number;
-  readonly #pid: PidRateEstimator | undefined;
-  readonly #onRate: (source: string, rate: number) => void;
-  #rate: number | undefined;
+  readonly #limit: RateLimit;
   #buf: T[] = [];
   #head = 0;
   #dropped = 0;
@@ -191,21 +187,24 @@ export class AsyncIterableSource<T> implements Source<T> {
     if (dropPolicy !== 'newest' && dropPolicy !== 'oldest')
       throw new InvalidArgumentError(`backpressure.dropPolicy must be 'newest' or 'oldest', got '${String(dropPolicy)}'`);
     this.#maxBuffered = positive(bp.maxBuffered ?? 10_000, 'backpressure.maxBuffered', true);
-    this.#maxRate = bp.maxRate === undefined ? Number.POSITIVE_INFINITY : positive(bp.maxRate, 'backpressure.maxRate', false);
-    if (bp.initialRate !== undefined) this.#rate = Math.min(positive(bp.initialRate, 'backpressure.initialRate', false), this.#maxRate);
-    else if (bp.maxRate !== undefined) this.#rate = this.#maxRate;
-    this.#pid = bp.pid === false ? undefined : new PidRateEstimator(batchMs, bp.pid ?? {});
+    this.#limit = new RateLimit(
+      batchMs,
+      {
+        ...(bp.maxRate === undefined ? {} : { maxRate: positive(bp.maxRate, 'backpressure.maxRate', false) }),
+        ...(bp.initialRate === undefined ? {} : { initialRate: positive(bp.initialRate, 'backpressure.initialRate', false) }),
+        ...(bp.pid === undefined ? {} : { pid: bp.pid }),
+      },
+      (rate) => onRate(name, rate),
+    );
     this.#iterable = iterable;
-    this.#batchMs = batchMs;
     this.#mode = mode;
     this.#dropOldest = dropPolicy === 'oldest';
-    this.#onRate = onRate;
     this.name = name;
   }
 
   /** Records the next batch may take (the rate limit over one interval), or Infinity without a limit. */
   #batchLimit(): number {
-    return this.#rate === undefined ? Number.POSITIVE_INFINITY : Math.max(1, Math.floor((this.#rate * this.#batchMs) / 1000));
+    return this.#limit.perBatch();
   }
 
   /** How many records the pump may hold before it stops pulling. */
@@ -274,15 +273,11 @@ export class AsyncIterableSource<T> implements Source<T> {
     this.#dropped = 0;
     this.#wakePump?.();
     this.#wakePump = undefined;
-    return { records, dropped, buffered: this.#size, ...(this.#rate === undefined ? {} : { rateLimit: this.#rate }) };
+    return { records, dropped, buffered: this.#size, ...this.#limit.reportField() };
   }
 
   batchCompleted(report: BatchReport): void {
-    if (this.#pid === undefined) return;
-    const rate = this.#pid.compute(report.endMs, report.records, report.processingMs, report.schedulingDelayMs);
-    if (rate === undefined) return;
-    this.#rate = Math.min(rate, this.#maxRate);
-    this.#onRate(this.name, this.#rate);
+    if (!this.#limit.batchCompleted(report)) return;
     this.#wakePump?.();
     this.#wakePump = undefined;
   }
