@@ -14,6 +14,7 @@ import { EventBus } from '../../src/scheduler/event-bus.js';
 import type { SchedulerEvent } from '../../src/scheduler/events.js';
 import type { BackendListener, TaskBackend } from '../../src/exec/task-backend.js';
 import type { TaskMessage, TaskOutcome } from '../../src/exec/protocol.js';
+import { taskMetrics } from './helpers.js';
 
 interface Launch {
   readonly worker: number;
@@ -66,26 +67,7 @@ const ok = (value?: unknown, sizes?: number[]): TaskOutcome => ({
   accumulators: [],
   computedRdds: [],
   blockUpdates: [],
-  metrics: {
-    durationMs: 1,
-    runMs: 1,
-    compileMs: 0,
-    gcMs: 0,
-    fetchWaitMs: 0,
-    inputRecords: 0,
-    inputBytes: 0,
-    shuffleReadRecords: 0,
-    shuffleReadBytes: 0,
-    shuffleWriteRecords: 0,
-    shuffleWriteBytes: 0,
-    outputRecords: 0,
-    outputBytes: 0,
-    spillCount: 0,
-    memoryBytesSpilled: 0,
-    diskBytesSpilled: 0,
-    resultRecords: 0,
-    resultBytes: 0,
-  },
+  metrics: taskMetrics({ durationMs: 1, runMs: 1 }),
 });
 const boom = (message: string): TaskOutcome => ({
   status: 'failed',

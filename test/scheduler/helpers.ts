@@ -1,6 +1,6 @@
 /** What the fault specifications share: contexts stopped after each test, and a recorder of scheduler events. */
 import { afterEach } from 'vitest';
-import { Context, type SchedulerEvent } from 'kindling';
+import { Context, type SchedulerEvent, type TaskMetrics } from 'kindling';
 
 type Options = ConstructorParameters<typeof Context>[0];
 
@@ -22,4 +22,29 @@ export function record(sc: Context): SchedulerEvent[] {
   const events: SchedulerEvent[] = [];
   sc.events.onAny((e) => void events.push(e));
   return events;
+}
+
+/** Task metrics as a worker reports them, every figure 0 unless given. */
+export function taskMetrics(given: Partial<TaskMetrics> = {}): TaskMetrics {
+  return {
+    durationMs: 0,
+    runMs: 0,
+    compileMs: 0,
+    gcMs: 0,
+    fetchWaitMs: 0,
+    inputRecords: 0,
+    inputBytes: 0,
+    shuffleReadRecords: 0,
+    shuffleReadBytes: 0,
+    shuffleWriteRecords: 0,
+    shuffleWriteBytes: 0,
+    outputRecords: 0,
+    outputBytes: 0,
+    spillCount: 0,
+    memoryBytesSpilled: 0,
+    diskBytesSpilled: 0,
+    resultRecords: 0,
+    resultBytes: 0,
+    ...given,
+  };
 }
