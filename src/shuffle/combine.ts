@@ -8,6 +8,7 @@
 import { NotAPairError, isPair, tagUserError } from '../core/errors.js';
 import type { Aggregator } from './aggregator.js';
 import { IntTable, KeyTable, RowTable, inKeyTable, isIntRow } from './key-table.js';
+import { NumberTable, isNumberTableKey } from './number-table.js';
 
 import type { Pair } from '../core/pair.js';
 
@@ -35,8 +36,10 @@ export function grouping(first: (v: unknown) => unknown, merge: (c: unknown, v: 
   /** The groups so far, when `created` is the first group outside the one structure used until now. */
   const others = (): Pair[] => [...primitives.values(), ...(ints?.groups() ?? []), ...(table?.groups() ?? [])];
   let used = 0; // how many of the three structures hold groups (a new group in a second one starts `mixed`)
-  const created = (k: unknown, v: unknown, count: number): Pair => {
-    const g: Pair = [k, first(v)];
+  const created = (k: unknown, v: unknown, count: number): Pair => groupOf(k, first(v), count);
+  /** The group of a new key whose combiner is already built. */
+  const groupOf = (k: unknown, c: unknown, count: number): Pair => {
+    const g: Pair = [k, c];
     if (mixed !== undefined) mixed.push(g);
     else if (count === 0 && used++ > 0) mixed = [...others(), g];
     return g;
@@ -57,6 +60,22 @@ export function grouping(first: (v: unknown) => unknown, merge: (c: unknown, v: 
     });
     used = 1;
   };
+  // Int32 keys with number combiners while they are the only keys, in typed arrays; `numbersOff` once another
+  // key or combiner came. Their groups then move to the IntTable, in their order.
+  let numbers: NumberTable | undefined;
+  let numbersOff = false;
+  const numbersToInts = (): void => {
+    numbersOff = true;
+    const n = numbers;
+    numbers = undefined;
+    if (n === undefined || n.size === 0) return;
+    const t = (ints ??= new IntTable<Pair>());
+    n.each((g) => {
+      t.get(g[0] as number);
+      t.addAfterMiss(g, g[0] as number);
+    });
+    used = 1;
+  };
   const add = (kv: Pair): void => {
     const k = kv[0];
     if (!rowsOff) {
@@ -65,6 +84,21 @@ export function grouping(first: (v: unknown) => unknown, merge: (c: unknown, v: 
         return;
       }
       rowsToTable();
+    }
+    if (!numbersOff) {
+      if (used === 0 && isNumberTableKey(k)) {
+        const n = (numbers ??= new NumberTable());
+        if (n.add(k, kv[1], first, merge)) return;
+        // The record's combiner is built (createCombiner or merge ran once) but is not a number.
+        const combiner = n.refused!;
+        numbersToInts();
+        const t = (ints ??= new IntTable<Pair>());
+        const g = t.get(k);
+        if (g === undefined) t.addAfterMiss(groupOf(k, combiner, t.size), k);
+        else g[1] = combiner;
+        return;
+      }
+      numbersToInts();
     }
     // Int32 keys (vertex ids, indexes, counts; -0 is 0, as keysEqual has it) hash in a typed array: several times
     // faster than a Map of 100k numbers.
@@ -85,9 +119,10 @@ export function grouping(first: (v: unknown) => unknown, merge: (c: unknown, v: 
     }
   };
   const groups = (): Pair[] => {
-    if (rows !== undefined) {
+    const flat = rows ?? numbers;
+    if (flat !== undefined) {
       const all: Pair[] = [];
-      rows.each((g) => all.push(g));
+      flat.each((g) => all.push(g));
       return all;
     }
     return mixed ?? (ints !== undefined ? ints.groups() : table !== undefined ? table.groups() : Array.from(primitives.values()));
@@ -96,8 +131,9 @@ export function grouping(first: (v: unknown) => unknown, merge: (c: unknown, v: 
     add,
     groups,
     each: (sink) => {
-      if (rows !== undefined) {
-        rows.each(sink);
+      const flat = rows ?? numbers;
+      if (flat !== undefined) {
+        flat.each(sink);
         return;
       }
       const all = groups();
