@@ -15,6 +15,7 @@ import { oneToOne, type Dependency, type ShuffleDependency } from './dependency.
 import type { Partitioner } from '../core/partitioner.js';
 import type { CustomPartitioner } from './user-partitioner.js';
 import { StorageLevel, describeStorageLevel } from '../storage/storage-level.js';
+import { eachCached, type CachedPartition } from '../storage/columnar-block.js';
 import { userCallSite } from '../util/call-site.js';
 import { classInstanceError, IllegalStateError, InvalidArgumentError, ArgumentTypeError } from '../core/errors.js';
 import { keyId } from '../core/keys.js';
@@ -255,17 +256,16 @@ export abstract class RDD<T> {
   /** Pushes the partition's elements into `sink`, from the cache when persisted. */
   forEach(partition: number, tc: TaskContext, sink: Sink<T>): void {
     if (this.#storageLevel !== StorageLevel.NONE) {
-      const values = this.#getOrCompute(partition, tc);
-      for (let i = 0; i < values.length; i++) sink(values[i] as T);
+      eachCached(this.#getOrCompute(partition, tc), sink as (x: unknown) => void);
       return;
     }
     tc.computed?.(this.id);
     this.pushCompute(partition, tc, sink);
   }
 
-  #getOrCompute(partition: number, tc: TaskContext): readonly T[] {
+  #getOrCompute(partition: number, tc: TaskContext): CachedPartition & Iterable<T> {
     const hit = tc.blocks.get(this.id, partition);
-    if (hit !== undefined) return hit as readonly T[];
+    if (hit !== undefined) return hit as CachedPartition & Iterable<T>;
     const values: T[] = [];
     tc.computed?.(this.id);
     this.pushCompute(partition, tc, (x) => values.push(x));

@@ -15,6 +15,7 @@
  */
 import { LRUCache } from 'lru-cache';
 import type { BlockUpdate, CachedBlocks } from './block-update.js';
+import { cachedArray, packPartition, type CachedPartition } from './columnar-block.js';
 import { rddBlockId } from './block-id.js';
 import { DiskStore } from './disk-store.js';
 import { estimateSize } from './size-estimator.js';
@@ -23,7 +24,8 @@ import type { StorageLevel } from './storage-level.js';
 interface MemoryEntry {
   readonly rddId: number;
   readonly partition: number;
-  readonly values: readonly unknown[];
+  /** Columns for numbers and pairs of numbers, else the elements' array. */
+  readonly values: CachedPartition;
   readonly bytes: number;
   readonly level: StorageLevel['name'];
 }
@@ -67,7 +69,7 @@ export class BlockManager implements WorkerBlockStore {
     return this.#memory.maxSize;
   }
 
-  get(rddId: number, partition: number): readonly unknown[] | undefined {
+  get(rddId: number, partition: number): CachedPartition | undefined {
     const id = rddBlockId(rddId, partition);
     const hit = this.#memory.get(id);
     if (hit !== undefined) return hit.values;
@@ -87,9 +89,11 @@ export class BlockManager implements WorkerBlockStore {
       this.#toDisk(id, rddId, partition, values, 'added');
       return;
     }
-    const bytes = estimateSize(values);
+    // Numbers and pairs of numbers as columns, whose size is known; other data estimated from a sample.
+    const packed = packPartition(values);
+    const bytes = packed?.bytes ?? estimateSize(values);
     if (this.#makeRoom(rddId, bytes)) {
-      this.#memory.set(id, { rddId, partition, values, bytes, level: name });
+      this.#memory.set(id, { rddId, partition, values: packed ?? values, bytes, level: name });
       this.#updates.push({ rddId, partition, memoryBytes: bytes, diskBytes: 0, change: 'added' });
     } else if (name === 'MEMORY_AND_DISK') {
       // No room without evicting its own RDD: straight to disk.
@@ -126,9 +130,9 @@ export class BlockManager implements WorkerBlockStore {
     else this.#updates.push({ rddId: e.rddId, partition: e.partition, memoryBytes: 0, diskBytes: 0, change: 'evicted' });
   }
 
-  #toDisk(id: string, rddId: number, partition: number, values: readonly unknown[], change: BlockUpdate['change']): void {
+  #toDisk(id: string, rddId: number, partition: number, values: CachedPartition, change: BlockUpdate['change']): void {
     this.#disk ??= new DiskStore(this.#spillDir);
-    const diskBytes = this.#disk.put(id, values);
+    const diskBytes = this.#disk.put(id, cachedArray(values));
     this.#onDisk.set(id, { rddId, partition });
     this.#updates.push({ rddId, partition, memoryBytes: 0, diskBytes, change });
   }
