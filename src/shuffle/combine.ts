@@ -44,12 +44,10 @@ export function grouping(first: (v: unknown) => unknown, merge: (c: unknown, v: 
     else if (count === 0 && used++ > 0) mixed = [...others(), g];
     return g;
   };
-  // Row keys while they are the only keys; `rowsOff` once a key of another kind (or width) came.
+  // Row keys while they are the only keys (addRow).
   let rows: RowTable | undefined;
-  let rowsOff = false;
   /** Moves the row groups into the KeyTable (as pairs of a new key array and the combiner), in their order. */
   const rowsToTable = (): void => {
-    rowsOff = true;
     const r = rows;
     rows = undefined;
     if (r === undefined || r.size === 0) return;
@@ -60,12 +58,10 @@ export function grouping(first: (v: unknown) => unknown, merge: (c: unknown, v: 
     });
     used = 1;
   };
-  // Int32 keys with number combiners while they are the only keys, in typed arrays; `numbersOff` once another
-  // key or combiner came. Their groups then move to the IntTable, in their order.
+  // Int32 keys with number combiners while they are the only keys and combiners, in typed arrays (addNumber);
+  // then their groups move to the IntTable, in their order.
   let numbers: NumberTable | undefined;
-  let numbersOff = false;
   const numbersToInts = (): void => {
-    numbersOff = true;
     const n = numbers;
     numbers = undefined;
     if (n === undefined || n.size === 0) return;
@@ -76,30 +72,9 @@ export function grouping(first: (v: unknown) => unknown, merge: (c: unknown, v: 
     });
     used = 1;
   };
-  const add = (kv: Pair): void => {
+  /** Any key, in the IntTable, KeyTable or Map. */
+  const addAny = (kv: Pair): void => {
     const k = kv[0];
-    if (!rowsOff) {
-      if (used === 0 && isIntRow(k) && (rows === undefined || rows.width === k.length)) {
-        (rows ??= new RowTable(k.length)).add(k, kv[1], first, merge);
-        return;
-      }
-      rowsToTable();
-    }
-    if (!numbersOff) {
-      if (used === 0 && isNumberTableKey(k)) {
-        const n = (numbers ??= new NumberTable());
-        if (n.add(k, kv[1], first, merge)) return;
-        // The record's combiner is built (createCombiner or merge ran once) but is not a number.
-        const combiner = n.refused!;
-        numbersToInts();
-        const t = (ints ??= new IntTable<Pair>());
-        const g = t.get(k);
-        if (g === undefined) t.addAfterMiss(groupOf(k, combiner, t.size), k);
-        else g[1] = combiner;
-        return;
-      }
-      numbersToInts();
-    }
     // Int32 keys (vertex ids, indexes, counts; -0 is 0, as keysEqual has it) hash in a typed array: several times
     // faster than a Map of 100k numbers.
     if (typeof k === 'number' && (k | 0) === k) {
@@ -118,6 +93,47 @@ export function grouping(first: (v: unknown) => unknown, merge: (c: unknown, v: 
       else g[1] = merge(g[1], kv[1]);
     }
   };
+  /** While every key is an int32 row of one width. */
+  const addRow = (kv: Pair): void => {
+    const k = kv[0];
+    if (isIntRow(k) && (rows === undefined || rows.width === k.length)) {
+      (rows ??= new RowTable(k.length)).add(k, kv[1], first, merge);
+      return;
+    }
+    rowsToTable();
+    impl = addAny;
+    addAny(kv);
+  };
+  /** While every key is an int32 and every combiner a number. */
+  const addNumber = (kv: Pair): void => {
+    const k = kv[0];
+    if (isNumberTableKey(k)) {
+      const n = (numbers ??= new NumberTable());
+      if (n.add(k, kv[1], first, merge)) return;
+      // The record's combiner is built (createCombiner or merge ran once) but is not a number.
+      const combiner = n.refused;
+      numbersToInts();
+      impl = addAny;
+      const t = (ints ??= new IntTable<Pair>());
+      const g = t.get(k);
+      if (g === undefined) t.addAfterMiss(groupOf(k, combiner, t.size), k);
+      else g[1] = combiner;
+      return;
+    }
+    numbersToInts();
+    impl = addAny;
+    addAny(kv);
+  };
+  // The way records are added, chosen by the first one and left for addAny at the first that does not fit. Each
+  // way is a function of its own so that its call sites and loads see only its kind of record: one function for
+  // all (V8 shares its type feedback between every grouping of the worker) ran PageRank's number combine 3x
+  // slower once the same worker had grouped rows and lists.
+  let impl = (kv: Pair): void => {
+    const k = kv[0];
+    impl = isIntRow(k) ? addRow : isNumberTableKey(k) ? addNumber : addAny;
+    impl(kv);
+  };
+  const add = (kv: Pair): void => impl(kv);
   const groups = (): Pair[] => {
     const flat = rows ?? numbers;
     if (flat !== undefined) {
