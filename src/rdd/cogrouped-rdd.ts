@@ -3,6 +3,7 @@ import { oneToOne, type Dependency } from './dependency.js';
 import type { Partitioner } from '../core/partitioner.js';
 import { NotAPairError, isPair } from '../core/errors.js';
 import { grouping } from '../shuffle/combine.js';
+import { KeyIndex } from '../shuffle/key-index.js';
 import type { TaskContext, Pair } from './task-context.js';
 import type { RddContext } from './rdd-context.js';
 import { RDD, type RddOptions, type Sink } from './internal.js';
@@ -99,21 +100,82 @@ export class CoGroupedRDD<K> extends RDD<[K, unknown[][]]> {
         return lists;
       },
     );
-    for (; i < n; i++) {
-      const s = this.sources[i]!;
-      if (s.type === 'narrow') {
-        // A co-partitioned input is read here directly, so its records are checked here (a shuffled one was
-        // checked by the map side's writer).
-        const from = s.rdd;
-        from.forEach(p, tc, (kv) => {
-          if (!isPair(kv)) throw new NotAPairError(this.label, from.label, kv);
-          groups.add(kv);
-        });
-      } else {
-        for (const bucket of tc.shuffleInput(s.shuffleId, p)) for (let j = 0; j < bucket.length; j++) groups.add(bucket[j]!);
-      }
-    }
+    for (; i < n; i++) this.#read(i, p, tc, groups.add);
     groups.each(sink as (kv: Pair) => void);
+  }
+
+  /** Pushes each record of input `i` (checked to be a pair when read here, from a co-partitioned input). */
+  #read(i: number, p: number, tc: TaskContext, each: (kv: Pair) => void): void {
+    const s = this.sources[i]!;
+    if (s.type === 'narrow') {
+      // A co-partitioned input is read here directly, so its records are checked here (a shuffled one was
+      // checked by the map side's writer).
+      const from = s.rdd;
+      from.forEach(p, tc, (kv) => {
+        if (!isPair(kv)) throw new NotAPairError(this.label, from.label, kv);
+        each(kv);
+      });
+    } else {
+      for (const bucket of tc.shuffleInput(s.shuffleId, p)) for (let j = 0; j < bucket.length; j++) each(bucket[j]!);
+    }
+  }
+
+  /**
+   * The inner join of a two-input cogroup, `[k, [v, w]]` for every pair of values of a key in both inputs, pushed
+   * in exactly the order that flattening the cogroup gives (keys in first-seen order, first input's values
+   * outer, second's inner), without building the cogroup: no `[k, [vs, ws]]` and two lists per key, which were
+   * most of the garbage of PageRank's join. Values are kept by key index, the first one of each side in a column
+   * and any further ones in a list of their own (a key seen once per side, the usual case, costs no list).
+   */
+  pushInnerJoin(p: number, tc: TaskContext, sink: Sink<[unknown, [unknown, unknown]]>): void {
+    const index = new KeyIndex();
+    const left: unknown[] = [];
+    let leftMore: Map<number, unknown[]> | undefined;
+    this.#read(0, p, tc, (kv) => {
+      const k = kv[0];
+      const i = index.find(k);
+      if (i < 0) {
+        index.add(k);
+        left.push(kv[1]);
+      } else {
+        const extra = (leftMore ??= new Map<number, unknown[]>());
+        const more = extra.get(i);
+        if (more === undefined) extra.set(i, [kv[1]]);
+        else more.push(kv[1]);
+      }
+    });
+    const n = index.size;
+    // Right values of keys the left side has (inner join: others are dropped).
+    const rightCount = new Int32Array(n);
+    const right = new Array<unknown>(n);
+    let rightMore: Map<number, unknown[]> | undefined;
+    this.#read(1, p, tc, (kv) => {
+      const i = index.find(kv[0]);
+      if (i < 0) return;
+      const seen = rightCount[i]!;
+      rightCount[i] = seen + 1;
+      if (seen === 0) right[i] = kv[1];
+      else {
+        const extra = (rightMore ??= new Map<number, unknown[]>());
+        const more = extra.get(i);
+        if (more === undefined) extra.set(i, [kv[1]]);
+        else more.push(kv[1]);
+      }
+    });
+    const keys = index.keys;
+    for (let i = 0; i < n; i++) {
+      if (rightCount[i] === 0) continue;
+      const k = keys[i];
+      const lMore = leftMore?.get(i);
+      const rMore = rightCount[i]! > 1 ? rightMore!.get(i)! : undefined;
+      if (lMore === undefined && rMore === undefined) {
+        sink([k, [left[i], right[i]]]);
+        continue;
+      }
+      const vs = lMore === undefined ? [left[i]] : [left[i], ...lMore];
+      const ws = rMore === undefined ? [right[i]] : [right[i], ...rMore];
+      for (const v of vs) for (const w of ws) sink([k, [v, w]]);
+    }
   }
 }
 

@@ -4,6 +4,13 @@ import { NotAPairError, isPair, tagUserError, InvalidDataError } from '../core/e
 import type { Fn, ShippedFunction } from '../closure/index.js';
 import type { TaskContext } from './task-context.js';
 import { RDD, type RddOptions, type Sink } from './internal.js';
+import { StorageLevel } from '../storage/storage-level.js';
+
+/** A two-input cogroup that can push its inner join without building its groups (CoGroupedRDD). */
+interface InnerJoinSource {
+  readonly sources: readonly unknown[];
+  pushInnerJoin(p: number, tc: TaskContext, sink: Sink<unknown>): void;
+}
 
 /**
  * Element-wise operations. User operations carry a function; the others are the engine's own steps (joins
@@ -71,10 +78,31 @@ export class MappedRDD<T, U> extends RDD<U> {
   }
 
   protected override pushCompute(p: number, tc: TaskContext, sink: Sink<U>): void {
+    const join = this.#innerJoinSource();
+    if (join !== undefined) {
+      // A join straight from its inputs, in the order flattening the cogroup gives (what parent.forEach would do).
+      tc.computed?.(this.parent.id);
+      join.pushInnerJoin(p, tc, sink as Sink<unknown>);
+      return;
+    }
     this.parent.forEach(p, tc, this.#step(sink));
   }
 
+  /** The parent, when this is an inner join of a two-input cogroup that is computed (not read from a cache). */
+  #innerJoinSource(): InnerJoinSource | undefined {
+    const parent = this.parent as RDD<T> & Partial<InnerJoinSource>;
+    const usable = this.op === 'joinInner' && parent.pushInnerJoin !== undefined && parent.sources?.length === 2;
+    return usable && parent.storageLevel === StorageLevel.NONE ? (parent as InnerJoinSource) : undefined;
+  }
+
   *compute(p: number, tc: TaskContext): Iterable<U> {
+    if (this.#innerJoinSource() !== undefined) {
+      // The cogroup's compute lists its whole partition too.
+      const all: U[] = [];
+      this.pushCompute(p, tc, (y) => all.push(y));
+      yield* all;
+      return;
+    }
     const buffer: U[] = [];
     const step = this.#step((y) => buffer.push(y));
     for (const x of this.parent.iterator(p, tc)) {
