@@ -32,7 +32,7 @@ describe.each(MODES)('cached partitions as columns (%s)', (master) => {
     await fc.assert(
       fc.asyncProperty(shapes, fc.integer({ min: 1, max: 4 }), async (data, slices) => {
         const rdd = ctx()
-          .parallelize(data, slices)
+          .parallelize<unknown>(data, slices)
           .map((x) => x)
           .cache();
         const first = await rdd.collect();
