@@ -137,22 +137,32 @@ export class IntTable<G> {
   }
 
   #grow(): void {
-    const oldSlots = this.#slots;
-    const oldKeys = this.#keys;
-    const slots = new Int32Array(oldSlots.length * 2);
-    const keys = new Int32Array(oldSlots.length * 2);
-    const mask = slots.length - 1;
-    const shift = --this.#shift;
-    for (let j = 0; j < oldSlots.length; j++) {
-      if (oldSlots[j] === 0) continue;
-      let i = Math.imul(oldKeys[j]!, 0x9e3779b1) >>> shift;
-      while (slots[i] !== 0) i = (i + 1) & mask;
-      slots[i] = oldSlots[j]!;
-      keys[i] = oldKeys[j]!;
-    }
-    this.#slots = slots;
-    this.#keys = keys;
+    const grown = growIntSlots(this.#slots, this.#keys, --this.#shift);
+    this.#slots = grown.slots;
+    this.#keys = grown.keys;
   }
+}
+
+/**
+ * The slots and slot keys of an int32 table (IntTable, NumberTable: Fibonacci hashing, linear probing) at twice
+ * the size, each entry placed by the top `32 - shift` bits of its key times 2^32/phi.
+ */
+export function growIntSlots(
+  oldSlots: Int32Array,
+  oldKeys: Int32Array,
+  shift: number,
+): { slots: Int32Array<ArrayBuffer>; keys: Int32Array<ArrayBuffer> } {
+  const slots = new Int32Array(oldSlots.length * 2);
+  const keys = new Int32Array(oldSlots.length * 2);
+  const mask = slots.length - 1;
+  for (let j = 0; j < oldSlots.length; j++) {
+    if (oldSlots[j] === 0) continue;
+    let i = Math.imul(oldKeys[j]!, 0x9e3779b1) >>> shift;
+    while (slots[i] !== 0) i = (i + 1) & mask;
+    slots[i] = oldSlots[j]!;
+    keys[i] = oldKeys[j]!;
+  }
+  return { slots, keys };
 }
 
 /** Widest array key a {@link RowTable} holds. */

@@ -8,6 +8,8 @@
  * refused, and the caller moves the groups to the general structures (see combine.ts).
  */
 
+import { growIntSlots } from './key-table.js';
+
 const INITIAL_SLOTS = 64;
 
 /** Whether `k` is a key of a {@link NumberTable}: an int32 number, not -0 (which a typed array would turn into 0). */
@@ -88,20 +90,8 @@ export class NumberTable {
   }
 
   #grow(): void {
-    const oldSlots = this.#slots;
-    const oldKeys = this.#slotKeys;
-    const slots = new Int32Array(oldSlots.length * 2);
-    const keys = new Int32Array(oldSlots.length * 2);
-    const mask = slots.length - 1;
-    const shift = --this.#shift;
-    for (let j = 0; j < oldSlots.length; j++) {
-      if (oldSlots[j] === 0) continue;
-      let i = Math.imul(oldKeys[j]!, 0x9e3779b1) >>> shift;
-      while (slots[i] !== 0) i = (i + 1) & mask;
-      slots[i] = oldSlots[j]!;
-      keys[i] = oldKeys[j]!;
-    }
-    this.#slots = slots;
-    this.#slotKeys = keys;
+    const grown = growIntSlots(this.#slots, this.#slotKeys, --this.#shift);
+    this.#slots = grown.slots;
+    this.#slotKeys = grown.keys;
   }
 }
