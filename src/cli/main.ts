@@ -178,6 +178,7 @@ export function buildProgram(): Command {
     .option('--host <host>', 'address to bind and advertise to peers (not loopback: needs a shared secret)', '127.0.0.1')
     .option('--port <port>', 'port for peers and the driver (0: any free port)', portOption, 0)
     .option('--secret-file <file>', 'file holding the shared secret (or set KINDLING_SECRET)')
+    .option('--local-dir <dir>', "this executor's own folder for spills, shuffle files and job output (default: the OS temp folder)")
     .addOption(new Option('--exit-with-parent', 'exit when stdin closes (local-cluster)').hideHelp())
     .showHelpAfterError(false)
     .action(
@@ -189,6 +190,7 @@ export function buildProgram(): Command {
         host: string;
         port: number;
         secretFile?: string;
+        localDir?: string;
         exitWithParent?: boolean;
       }) => {
         let secret = process.env.KINDLING_SECRET;
@@ -209,6 +211,7 @@ export function buildProgram(): Command {
           host: opts.host,
           port: opts.port,
           ...(secret ? { secret } : {}),
+          ...(opts.localDir !== undefined ? { localDir: path.resolve(opts.localDir) } : {}),
           log: (line) => console.log(line),
         });
         try {

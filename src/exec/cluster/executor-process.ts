@@ -47,6 +47,11 @@ export interface ExecutorProcessOptions {
   /** 0: any free port. */
   readonly port: number;
   readonly secret?: string;
+  /**
+   * This executor's own disk for spills, shuffle files and the mapreduce engine's job output (default: the OS
+   * temp folder). Nothing in it is read by the driver or by other executors except through this process.
+   */
+  readonly localDir?: string;
   readonly log: (line: string) => void;
 }
 
@@ -112,6 +117,11 @@ export class ExecutorProcess {
   constructor(options: ExecutorProcessOptions) {
     this.#o = options;
     this.#keys = keys(options.cluster);
+  }
+
+  /** This process's folder: one subfolder per application, removed when the application is dropped. */
+  get #root(): string {
+    return path.join(this.#o.localDir ?? os.tmpdir(), `kindling-executor-${process.pid}`);
   }
 
   get id(): string {
@@ -225,7 +235,7 @@ export class ExecutorProcess {
   #handle(m: ControlMessage): void {
     if (m.kind === 'lease') {
       if (this.#app !== undefined) return;
-      const dir = path.join(os.tmpdir(), `kindling-executor-${process.pid}`, m.appId);
+      const dir = path.join(this.#root, m.appId);
       this.#app = {
         appId: m.appId,
         heapMb: m.heapMb,
@@ -389,7 +399,16 @@ export class ExecutorProcess {
 
   #startThread(app: App, slot: SlotAssignment): void {
     const spillDir = path.join(app.dir, `slot-${slot.index}-${slot.epoch}`);
-    const init: WorkerInit = { ...app.init, workerIndex: slot.index, epoch: slot.epoch, executorId: slot.executorId, spillDir };
+    const init: WorkerInit = {
+      ...app.init,
+      workerIndex: slot.index,
+      epoch: slot.epoch,
+      executorId: slot.executorId,
+      spillDir,
+      // Job output goes to this executor's disk, not to the driver's folder: the driver gets it with the outcome.
+      jobOutputRoot: path.join(app.dir, 'jobs'),
+      jobOutputIsLocal: true,
+    };
     const heapMb = Math.max(64, Math.min(app.heapMb, Math.floor(this.#o.memoryMB / this.#o.cores)));
     const worker = new Worker(WORKER_ENTRY, { workerData: init, resourceLimits: { maxOldGenerationSizeMb: heapMb } });
     const remote = wrap<WorkerApi>(nodeEndpoint(worker as never));
@@ -593,8 +612,8 @@ export class ExecutorProcess {
       await app.outbox.drain();
       this.#app = undefined;
       await Promise.all([...app.threads.values()].map((t) => t.worker.terminate().catch(() => undefined)));
-      rmSync(app.dir, { recursive: true, force: true });
     }
+    rmSync(this.#root, { recursive: true, force: true });
     const k = this.#keys;
     await this.#redis
       .multi()
