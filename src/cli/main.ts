@@ -81,6 +81,18 @@ function listTs(dir: string): string[] {
     .sort();
 }
 
+/** The shared secret in `file` (trimmed); a missing or empty file is a one-line error. */
+function readSecretFile(file: string): string {
+  let secret = '';
+  try {
+    secret = readFileSync(file, 'utf8').trim();
+  } catch (e) {
+    fail(`--secret-file: ${(e as Error).message}`);
+  }
+  if (secret === '') fail(`--secret-file: ${file} is empty`);
+  return secret;
+}
+
 function fail(message: string): never {
   console.error(`kindling: ${message}`);
   process.exit(1);
@@ -100,9 +112,11 @@ export function buildProgram(): Command {
     .option('--master <master>', 'local, local[N], local[*], local-cluster[N] or redis://HOST:PORT', masterOption)
     .option('--engine <engine>', 'memory or mapreduce', engineOption)
     .option('--conf <key=value>', 'a Context option, e.g. --conf memory.workerMB=1024 --conf hints=false (repeatable)', collectConf, [])
+    .option('--secret-file <file>', "file holding the cluster's shared secret (given to the script as KINDLING_SECRET)")
     .allowUnknownOption()
-    .action(async (script: string, args: string[], opts: { master?: string; engine?: string; conf: string[] }) => {
+    .action(async (script: string, args: string[], opts: { master?: string; engine?: string; conf: string[]; secretFile?: string }) => {
       if (!existsSync(script)) fail(`no such script: ${script}`);
+      const secret = opts.secretFile === undefined ? undefined : readSecretFile(opts.secretFile);
       let conf: string | undefined;
       try {
         conf = opts.conf.length > 0 ? JSON.stringify(parseConf(opts.conf)) : undefined;
@@ -113,6 +127,7 @@ export function buildProgram(): Command {
         KINDLING_MASTER: opts.master,
         KINDLING_ENGINE: opts.engine,
         KINDLING_CONF: conf,
+        KINDLING_SECRET: secret ?? process.env.KINDLING_SECRET,
       });
     });
 
@@ -193,15 +208,7 @@ export function buildProgram(): Command {
         localDir?: string;
         exitWithParent?: boolean;
       }) => {
-        let secret = process.env.KINDLING_SECRET;
-        if (opts.secretFile !== undefined) {
-          try {
-            secret = readFileSync(opts.secretFile, 'utf8').trim();
-          } catch (e) {
-            fail(`--secret-file: ${(e as Error).message}`);
-          }
-          if (secret === '') fail(`--secret-file: ${opts.secretFile} is empty`);
-        }
+        const secret = opts.secretFile === undefined ? process.env.KINDLING_SECRET : readSecretFile(opts.secretFile);
         const { ExecutorProcess } = await import('../exec/cluster/index.js');
         const executor = new ExecutorProcess({
           master: opts.master,

@@ -183,7 +183,12 @@ export class Context implements RddContext {
         jobOutputRoot: this.#engine.jobOutputRoot,
       },
       // Executors of a cluster master come and go: events, as Spark's SparkListenerExecutorAdded/Removed.
-      cluster: { ...this.options.cluster, onExecutor: (e) => this.events.emit({ ...e, time: Date.now() }) },
+      // The secret is kept out of the resolved options, which the UI and the event log show.
+      cluster: {
+        ...this.options.cluster,
+        ...(options.secret !== undefined ? { secret: options.secret } : {}),
+        onExecutor: (e) => this.events.emit({ ...e, time: Date.now() }),
+      },
     });
     this.#builder = new TaskBuilder(this.#tracker, this.#cache, {
       broadcastValue: (id) => {

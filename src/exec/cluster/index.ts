@@ -18,7 +18,7 @@ function common(s: BackendSettings): Pick<
   secret?: string;
 } {
   const c = s.cluster;
-  const secret = process.env.KINDLING_SECRET;
+  const secret = c?.secret ?? process.env.KINDLING_SECRET;
   return {
     executorWaitMs: c?.executorWaitMs ?? 30_000,
     executorTimeoutMs: c?.executorTimeoutMs ?? 10_000,
