@@ -40,7 +40,7 @@ export interface ContextOptions {
   readonly hints?: boolean;
   /** Lineage depth above which a hint suggests checkpoint(). Default 100. */
   readonly lineageDepthWarning?: number;
-  /** Tasks queued per worker thread (it computes one at a time). Default 2; 8 on cluster masters (a round trip through Redis is longer). */
+  /** Tasks queued per worker thread (it computes one at a time). Default 2; 24 on cluster masters (a round trip through Redis is longer). */
   readonly slotsPerWorker?: number;
   /** How long a task waits for the worker that caches its data before running elsewhere, in ms. Default 300. */
   readonly localityWaitMs?: number;

