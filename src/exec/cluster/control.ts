@@ -16,7 +16,8 @@
  */
 import v8 from 'node:v8';
 import type { Redis } from 'ioredis';
-import type { TaskMessage, TaskOutcome, WorkerInit } from '../protocol.js';
+import type { TaskMessage, WorkerInit } from '../protocol.js';
+import type { PostedOutcome } from '../local/worker-api.js';
 
 export const HEARTBEAT_MS = 500;
 /** A registration whose heartbeat key is gone for this long is removed from `executors` by drivers. */
@@ -91,7 +92,8 @@ export type ExecutorMessage =
       readonly reason: string;
       readonly timedOutTask?: number;
     }
-  | { readonly kind: 'outcome'; readonly index: number; readonly epoch: number; readonly taskId: number; readonly outcome: TaskOutcome }
+  /** A result of many pairs stays in columns (`PostedOutcome`) until the driver: smaller on Redis and TCP. */
+  | { readonly kind: 'outcome'; readonly index: number; readonly epoch: number; readonly taskId: number; readonly outcome: PostedOutcome }
   /** The outcome is large: fetch it from the executor (Spark's IndirectTaskResult). */
   | { readonly kind: 'indirect'; readonly index: number; readonly epoch: number; readonly taskId: number; readonly bytes: number };
 

@@ -14,7 +14,7 @@ import { ClusterError } from '../../core/errors.js';
 import type { TaskMessage, TaskOutcome, WorkerInit } from '../protocol.js';
 import type { PeerShuffleService } from '../shuffle-fetcher.js';
 import { expose, nodeEndpoint, transfer, wrap, type Remote } from '../local/comlink.js';
-import type { WorkerApi } from '../local/worker-api.js';
+import type { PostedOutcome, WorkerApi } from '../local/worker-api.js';
 import {
   decode,
   encode,
@@ -382,7 +382,7 @@ export class ExecutorProcess {
     const message = ids.length === 0 ? task : { ...task, broadcasts: ids.map((id) => [id, app.broadcastValues.get(id)] as const) };
     if (t.running.size === 0) t.headSince = Date.now();
     t.running.add(task.taskId);
-    (t.remote.runTask(message) as Promise<TaskOutcome>).then(
+    (t.remote.runTask(message) as Promise<PostedOutcome>).then(
       (outcome) => {
         const wasHead = t.running.values().next().value === task.taskId;
         t.running.delete(task.taskId);
@@ -564,10 +564,10 @@ export class ExecutorProcess {
     throw new ClusterError(`executor ${this.#id}: unknown request '${req.kind}'`);
   }
 
-  #sendOutcome(app: App, index: number, epoch: number, taskId: number, outcome: TaskOutcome): void {
+  #sendOutcome(app: App, index: number, epoch: number, taskId: number, outcome: PostedOutcome): void {
     let encoded: Buffer | undefined;
-    // Only an object can be large; numbers and short strings need no size check.
-    if (outcome.status === 'success' && typeof outcome.value === 'object' && outcome.value !== null) {
+    // Only an object (or a result packed as columns) can be large; numbers and short strings need no size check.
+    if (outcome.status === 'success' && ('pairs' in outcome || (typeof outcome.value === 'object' && outcome.value !== null))) {
       encoded = encode(outcome);
       if (encoded.length > INDIRECT_RESULT_BYTES) {
         app.results.set(taskId, encoded);
