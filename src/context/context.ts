@@ -292,7 +292,8 @@ export class Context implements RddContext {
 
   /** Number of worker threads (Spark's defaultParallelism in local mode). */
   get defaultParallelism(): number {
-    return this.options.numWorkers;
+    // A `redis://` master without ?cores=N grows with the executors it leases (their cores, as Spark's).
+    return this.#backend.numWorkers > 0 ? this.#backend.numWorkers : this.options.numWorkers;
   }
 
   /** The kindling version running this context (Spark's `sc.version`). @example `console.log(sc.version)` */

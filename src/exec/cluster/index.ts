@@ -33,7 +33,11 @@ function common(s: BackendSettings): Pick<
   };
 }
 
-/** `redis://[user:password@]host:port[/db][?cores=N]`: `cores` is the number of task slots (default: this machine's cores). */
+/**
+ * `redis://[user:password@]host:port[/db][?cores=N]`: `cores` caps the task slots (Spark's spark.cores.max);
+ * without it the driver takes every core of the executors it leases. The default parallelism before the first
+ * executor is leased is this machine's cores.
+ */
 export const redisBackend: BackendFactory = {
   masters: "'redis://HOST:PORT' (executors started with 'kindling executor')",
   // A task's round trip goes through Redis twice: more tasks queued per slot keep the executors busy, and each
@@ -54,7 +58,8 @@ export const redisBackend: BackendFactory = {
       ...common(s),
       url: master.replace(/\?.*$/, ''),
       cluster: c?.name ?? 'default',
-      slots: parallelism,
+      // Without ?cores=N, every core of every leased executor is a slot (Spark's default: all cores).
+      slots: /[?&]cores=/.test(master) ? parallelism : 'leased',
       maxExecutors: c?.maxExecutors ?? Number.MAX_SAFE_INTEGER,
       waitForAllSlots: false,
     });
