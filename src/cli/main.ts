@@ -81,6 +81,18 @@ function listTs(dir: string): string[] {
     .sort();
 }
 
+/** The shared secret in `file` (trimmed); a missing or empty file is a one-line error. */
+function readSecretFile(file: string): string {
+  let secret = '';
+  try {
+    secret = readFileSync(file, 'utf8').trim();
+  } catch (e) {
+    fail(`--secret-file: ${(e as Error).message}`);
+  }
+  if (secret === '') fail(`--secret-file: ${file} is empty`);
+  return secret;
+}
+
 function fail(message: string): never {
   console.error(`kindling: ${message}`);
   process.exit(1);
@@ -100,9 +112,11 @@ export function buildProgram(): Command {
     .option('--master <master>', 'local, local[N], local[*], local-cluster[N] or redis://HOST:PORT', masterOption)
     .option('--engine <engine>', 'memory or mapreduce', engineOption)
     .option('--conf <key=value>', 'a Context option, e.g. --conf memory.workerMB=1024 --conf hints=false (repeatable)', collectConf, [])
+    .option('--secret-file <file>', "file holding the cluster's shared secret (given to the script as KINDLING_SECRET)")
     .allowUnknownOption()
-    .action(async (script: string, args: string[], opts: { master?: string; engine?: string; conf: string[] }) => {
+    .action(async (script: string, args: string[], opts: { master?: string; engine?: string; conf: string[]; secretFile?: string }) => {
       if (!existsSync(script)) fail(`no such script: ${script}`);
+      const secret = opts.secretFile === undefined ? undefined : readSecretFile(opts.secretFile);
       let conf: string | undefined;
       try {
         conf = opts.conf.length > 0 ? JSON.stringify(parseConf(opts.conf)) : undefined;
@@ -113,6 +127,7 @@ export function buildProgram(): Command {
         KINDLING_MASTER: opts.master,
         KINDLING_ENGINE: opts.engine,
         KINDLING_CONF: conf,
+        KINDLING_SECRET: secret ?? process.env.KINDLING_SECRET,
       });
     });
 
@@ -178,6 +193,7 @@ export function buildProgram(): Command {
     .option('--host <host>', 'address to bind and advertise to peers (not loopback: needs a shared secret)', '127.0.0.1')
     .option('--port <port>', 'port for peers and the driver (0: any free port)', portOption, 0)
     .option('--secret-file <file>', 'file holding the shared secret (or set KINDLING_SECRET)')
+    .option('--local-dir <dir>', "this executor's own folder for spills, shuffle files and job output (default: the OS temp folder)")
     .addOption(new Option('--exit-with-parent', 'exit when stdin closes (local-cluster)').hideHelp())
     .showHelpAfterError(false)
     .action(
@@ -189,17 +205,10 @@ export function buildProgram(): Command {
         host: string;
         port: number;
         secretFile?: string;
+        localDir?: string;
         exitWithParent?: boolean;
       }) => {
-        let secret = process.env.KINDLING_SECRET;
-        if (opts.secretFile !== undefined) {
-          try {
-            secret = readFileSync(opts.secretFile, 'utf8').trim();
-          } catch (e) {
-            fail(`--secret-file: ${(e as Error).message}`);
-          }
-          if (secret === '') fail(`--secret-file: ${opts.secretFile} is empty`);
-        }
+        const secret = opts.secretFile === undefined ? process.env.KINDLING_SECRET : readSecretFile(opts.secretFile);
         const { ExecutorProcess } = await import('../exec/cluster/index.js');
         const executor = new ExecutorProcess({
           master: opts.master,
@@ -209,6 +218,7 @@ export function buildProgram(): Command {
           host: opts.host,
           port: opts.port,
           ...(secret ? { secret } : {}),
+          ...(opts.localDir !== undefined ? { localDir: path.resolve(opts.localDir) } : {}),
           log: (line) => console.log(line),
         });
         try {

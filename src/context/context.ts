@@ -183,7 +183,12 @@ export class Context implements RddContext {
         jobOutputRoot: this.#engine.jobOutputRoot,
       },
       // Executors of a cluster master come and go: events, as Spark's SparkListenerExecutorAdded/Removed.
-      cluster: { ...this.options.cluster, onExecutor: (e) => this.events.emit({ ...e, time: Date.now() }) },
+      // The secret is kept out of the resolved options, which the UI and the event log show.
+      cluster: {
+        ...this.options.cluster,
+        ...(options.secret !== undefined ? { secret: options.secret } : {}),
+        onExecutor: (e) => this.events.emit({ ...e, time: Date.now() }),
+      },
     });
     this.#builder = new TaskBuilder(this.#tracker, this.#cache, {
       broadcastValue: (id) => {
@@ -287,7 +292,8 @@ export class Context implements RddContext {
 
   /** Number of worker threads (Spark's defaultParallelism in local mode). */
   get defaultParallelism(): number {
-    return this.options.numWorkers;
+    // A `redis://` master without ?cores=N grows with the executors it leases (their cores, as Spark's).
+    return this.#backend.numWorkers > 0 ? this.#backend.numWorkers : this.options.numWorkers;
   }
 
   /** The kindling version running this context (Spark's `sc.version`). @example `console.log(sc.version)` */

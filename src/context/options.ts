@@ -40,7 +40,7 @@ export interface ContextOptions {
   readonly hints?: boolean;
   /** Lineage depth above which a hint suggests checkpoint(). Default 100. */
   readonly lineageDepthWarning?: number;
-  /** Tasks queued per worker thread (it computes one at a time). Default 2; 8 on cluster masters (a round trip through Redis is longer). */
+  /** Tasks queued per worker thread (it computes one at a time). Default 2; 24 on cluster masters (a round trip through Redis is longer). */
   readonly slotsPerWorker?: number;
   /** How long a task waits for the worker that caches its data before running elsewhere, in ms. Default 300. */
   readonly localityWaitMs?: number;
@@ -86,6 +86,18 @@ export interface ContextOptions {
   readonly executorTimeoutMs?: number;
   /** Cluster masters: how long executors stay leased to a driver that died (default 10000 ms). */
   readonly leaseMs?: number;
+  /**
+   * Cluster masters: the shared secret every connection to an executor is authenticated with (HMAC challenge,
+   * Spark's `spark.authenticate.secret`); executors bound to a non-loopback address require it. Default: the
+   * `KINDLING_SECRET` environment variable (`kindling run --secret-file FILE` sets it). It is never shown in
+   * the UI, the REST API or the event log.
+   *
+   * @example
+   * ```ts
+   * const sc = new Context({ master: 'redis://10.0.0.5:6379', secret: readFileSync('/etc/kindling/secret', 'utf8').trim() });
+   * ```
+   */
+  readonly secret?: string;
 }
 
 export interface ResolvedOptions {

@@ -26,6 +26,8 @@ export interface ClusterSettings {
   readonly executorTimeoutMs?: number;
   /** How long a dead driver's executors stay leased (default 10 s). */
   readonly leaseMs?: number;
+  /** The shared secret of every connection to an executor (default: KINDLING_SECRET). */
+  readonly secret?: string;
   readonly onExecutor?: (e: ExecutorChange) => void;
 }
 

@@ -33,6 +33,8 @@ export interface EngineWorkerInit {
   readonly shuffleSpillBytes: number;
   /** Where result tasks write job results, when the engine sends results through files. */
   readonly jobOutputRoot: string;
+  /** `jobOutputRoot` is on the worker's own disk (a cluster executor): results travel with task outcomes. */
+  readonly jobOutputIsLocal?: boolean;
 }
 
 /** The worker half of an engine, created once when a worker starts. The executor sees only these interfaces. */
@@ -109,7 +111,8 @@ export const ENGINES = {
       return {
         shuffles: new DiskShuffleManager(init.workerIndex, budget.dir, budget),
         blocks: new NoCacheStore(),
-        deliverResult: (jobId, partition, attempt, value) => writeJobResult(init.jobOutputRoot, jobId, partition, attempt, value),
+        deliverResult: (jobId, partition, attempt, value) =>
+          writeJobResult(init.jobOutputRoot, jobId, partition, attempt, value, init.jobOutputIsLocal === true),
       };
     },
   },

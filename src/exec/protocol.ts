@@ -152,4 +152,9 @@ export interface WorkerInit {
   readonly shuffleSpillBytes: number;
   /** Where the mapreduce engine writes job results. */
   readonly jobOutputRoot: string;
+  /**
+   * `jobOutputRoot` is on this worker's own disk, which the driver cannot read (a cluster executor): the
+   * mapreduce engine sends each committed result file's bytes back with the task's outcome.
+   */
+  readonly jobOutputIsLocal?: boolean;
 }

@@ -193,6 +193,14 @@ export class TaskScheduler implements BackendListener {
   }
 
   workerReady(index: number, executorId: string, replacement: boolean): void {
+    // A backend whose slots grow (a cluster taking every core of the executors it leases) reports indexes past
+    // the ends of the arrays, not necessarily in order.
+    while (this.#queues.length <= index) {
+      this.#queues.push([]);
+      this.#inFlight.push(0);
+      this.#headSince.push(0);
+      this.#epochs.push(-1);
+    }
     // Attempts sent to the previous incarnation were all settled as lost by the backend.
     this.#epochs[index] = this.backend.epoch(index);
     this.#inFlight[index] = 0;

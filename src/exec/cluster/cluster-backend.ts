@@ -19,16 +19,21 @@ import type { Redis } from 'ioredis';
 import { ClusterError, ContextStoppedError } from '../../core/errors.js';
 import type { TaskMessage, TaskOutcome, WorkerInit } from '../protocol.js';
 import type { BackendFaults, BackendListener, BackendSnapshot, TaskBackend } from '../task-backend.js';
-import { append, decode, encode, keys, Outbox, readStream, trim, type ControlMessage, type ExecutorMessage, type PeerAddress } from './control.js';
+import { append, decode, encode, keys, Outbox, readStream, Trimmer, type ControlMessage, type ExecutorMessage, type PeerAddress } from './control.js';
 import { connect, redactUrl } from './executor-process.js';
 import { FrameClient } from './wire.js';
+import { unpackOutcome, type PostedOutcome } from '../local/worker-api.js';
 
 export interface ClusterBackendOptions {
   /** The Redis URL, or its promise (local-cluster starts its redis-server first). */
   readonly url: string | Promise<string>;
   readonly cluster: string;
-  /** Task slots (the context's parallelism): executors are leased until their cores fill them. */
-  readonly slots: number;
+  /**
+   * Task slots (the context's parallelism): executors are leased until their cores fill them. `'leased'`: as
+   * many as the leased executors registered cores (Spark's default without spark.cores.max); the slots grow
+   * with each executor leased.
+   */
+  readonly slots: number | 'leased';
   /** Most executors this driver leases. */
   readonly maxExecutors: number;
   /** How long to wait for executors before ready() fails (and, later, for any executor while none is left). */
@@ -95,7 +100,6 @@ interface Exec {
 }
 
 export class ClusterBackend implements TaskBackend {
-  readonly numWorkers: number;
   readonly appId = `app-${Date.now()}-${randomBytes(4).toString('hex')}`;
   readonly #o: ClusterBackendOptions;
   readonly #keys: ReturnType<typeof keys>;
@@ -125,13 +129,22 @@ export class ClusterBackend implements TaskBackend {
 
   constructor(options: ClusterBackendOptions) {
     this.#o = options;
-    this.numWorkers = options.slots;
     this.#keys = keys(options.cluster);
-    this.#slots = new Array(options.slots).fill(undefined);
-    this.#nextEpoch = new Array(options.slots).fill(0);
+    const fixed = options.slots === 'leased' ? 0 : options.slots;
+    this.#slots = new Array(fixed).fill(undefined);
+    this.#nextEpoch = new Array(fixed).fill(0);
     this.#readyPromise = new Promise<void>((resolve, reject) => (this.#ready = { resolve, reject, settled: false }));
     this.#readyPromise.catch(() => undefined);
     void this.#start();
+  }
+
+  /** The scheduler's worker indexes: fixed, or (slots 'leased') the cores of every executor leased so far. */
+  get numWorkers(): number {
+    return this.#slots.length;
+  }
+
+  get #growing(): boolean {
+    return this.#o.slots === 'leased';
   }
 
   get #where(): string {
@@ -146,7 +159,7 @@ export class ClusterBackend implements TaskBackend {
       return;
     }
     if (this.#stopping) return;
-    this.#redis = connect(this.#url);
+    this.#redis = connect(this.#url, true);
     this.#reader = connect(this.#url);
     for (const r of [this.#redis, this.#reader]) r.on('error', (e: Error) => (this.#redisError = e.message));
     try {
@@ -202,13 +215,13 @@ export class ClusterBackend implements TaskBackend {
   async #discover(): Promise<void> {
     if (this.#stopping || this.#discovering) return;
     const free = this.#freeSlots();
-    if (free.length === 0 || this.#liveExecs().length >= this.#o.maxExecutors) return;
+    if ((free.length === 0 && !this.#growing) || this.#liveExecs().length >= this.#o.maxExecutors) return;
     this.#discovering = true;
     try {
       const ids = (await this.#redis.smembers(this.#keys.executors)).sort((a, b) => Number(a) - Number(b));
       for (const id of ids) {
         if (this.#stopping || this.#execs.has(id) || this.#gone.has(id)) continue;
-        if (this.#freeSlots().length === 0 || this.#liveExecs().length >= this.#o.maxExecutors) break;
+        if ((this.#freeSlots().length === 0 && !this.#growing) || this.#liveExecs().length >= this.#o.maxExecutors) break;
         const beat = await this.#redis.get(this.#keys.heartbeat(id));
         if (beat === null) {
           // Registered, then died without leaving: its registration is stale.
@@ -257,6 +270,13 @@ export class ClusterBackend implements TaskBackend {
     };
     this.#execs.set(id, exec);
     this.#control(exec, { kind: 'lease', appId: this.appId, heapMb: this.#o.heapMb, taskTimeoutMs: this.#o.taskTimeoutMs, init: this.#o.init });
+    if (this.#growing) {
+      // Every core of the executor becomes a slot: free ones (of lost executors) first, then new indexes.
+      for (let missing = exec.cores - this.#freeSlots().length; missing > 0; missing--) {
+        this.#slots.push(undefined);
+        this.#nextEpoch.push(0);
+      }
+    }
     this.#assignSlots(exec, Math.min(exec.cores, this.#freeSlots().length));
     this.#o.onExecutor?.({ type: 'executorAdded', executorId: id, host: exec.host, port: exec.port, cores: exec.cores, memoryMB: exec.memoryMB });
   }
@@ -405,6 +425,7 @@ export class ClusterBackend implements TaskBackend {
   async #outcomeLoop(): Promise<void> {
     let last = '0-0';
     const stream = this.#keys.outcomes(this.appId);
+    const trimmer = new Trimmer(this.#redis);
     while (!this.#stopping) {
       let read: { messages: ExecutorMessage[]; lastId: string };
       try {
@@ -416,7 +437,7 @@ export class ClusterBackend implements TaskBackend {
       }
       last = read.lastId;
       for (const m of read.messages) this.#received(m);
-      if (read.messages.length > 0) trim(this.#redis, stream, last);
+      if (read.messages.length > 0) trimmer.read(stream, last);
     }
   }
 
@@ -452,7 +473,7 @@ export class ClusterBackend implements TaskBackend {
       case 'outcome':
         if (m.outcome.status === 'failed' && m.outcome.failure.kind === 'fetchFailed')
           this.#probe(m.outcome.failure.workerIndex, m.outcome.failure.epoch);
-        slot.inflight.get(m.taskId)?.(explained(m.outcome, slot.exec));
+        slot.inflight.get(m.taskId)?.(explained(unpackOutcome(m.outcome), slot.exec));
         return;
       case 'indirect': {
         const settle = slot.inflight.get(m.taskId);
@@ -460,7 +481,7 @@ export class ClusterBackend implements TaskBackend {
         this.#client(slot.exec)
           .request({ kind: 'result', appId: this.appId, taskId: m.taskId })
           .then(
-            (buf) => settle(decode<TaskOutcome>(Buffer.from(buf as Uint8Array))),
+            (buf) => settle(unpackOutcome(decode<PostedOutcome>(Buffer.from(buf as Uint8Array)))),
             (e: unknown) =>
               settle(
                 lost(

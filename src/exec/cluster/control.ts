@@ -16,7 +16,8 @@
  */
 import v8 from 'node:v8';
 import type { Redis } from 'ioredis';
-import type { TaskMessage, TaskOutcome, WorkerInit } from '../protocol.js';
+import type { TaskMessage, WorkerInit } from '../protocol.js';
+import type { PostedOutcome } from '../local/worker-api.js';
 
 export const HEARTBEAT_MS = 500;
 /** A registration whose heartbeat key is gone for this long is removed from `executors` by drivers. */
@@ -91,7 +92,8 @@ export type ExecutorMessage =
       readonly reason: string;
       readonly timedOutTask?: number;
     }
-  | { readonly kind: 'outcome'; readonly index: number; readonly epoch: number; readonly taskId: number; readonly outcome: TaskOutcome }
+  /** A result of many pairs stays in columns (`PostedOutcome`) until the driver: smaller on Redis and TCP. */
+  | { readonly kind: 'outcome'; readonly index: number; readonly epoch: number; readonly taskId: number; readonly outcome: PostedOutcome }
   /** The outcome is large: fetch it from the executor (Spark's IndirectTaskResult). */
   | { readonly kind: 'indirect'; readonly index: number; readonly epoch: number; readonly taskId: number; readonly bytes: number };
 
@@ -146,9 +148,27 @@ export class Outbox<M> {
   }
 }
 
-/** Drops what was read (entries before `lastId`): a stream holds only messages not yet handled. */
-export function trim(redis: Redis, stream: string, lastId: string): void {
-  redis.xtrim(stream, 'MINID', lastId).catch(() => undefined);
+/**
+ * Drops what a reader has handled (entries before the last id it read), so a stream holds little more than
+ * messages not yet handled. Not after every read: one XTRIM per read was a third of the Redis commands on the
+ * task path; at most every {@link Trimmer.EVERY_READS} reads or {@link Trimmer.EVERY_MS} ms keeps a stream just
+ * as bounded.
+ */
+export class Trimmer {
+  static readonly EVERY_READS = 64;
+  static readonly EVERY_MS = 100;
+  #reads = 0;
+  #since = Date.now();
+
+  constructor(private readonly redis: Redis) {}
+
+  /** After a read of `stream` that returned entries up to `lastId`. */
+  read(stream: string, lastId: string): void {
+    if (++this.#reads < Trimmer.EVERY_READS && Date.now() - this.#since < Trimmer.EVERY_MS) return;
+    this.#reads = 0;
+    this.#since = Date.now();
+    this.redis.xtrim(stream, 'MINID', lastId).catch(() => undefined);
+  }
 }
 
 /**

@@ -14,7 +14,7 @@ import { ClusterError } from '../../core/errors.js';
 import type { TaskMessage, TaskOutcome, WorkerInit } from '../protocol.js';
 import type { PeerShuffleService } from '../shuffle-fetcher.js';
 import { expose, nodeEndpoint, transfer, wrap, type Remote } from '../local/comlink.js';
-import type { WorkerApi } from '../local/worker-api.js';
+import type { PostedOutcome, WorkerApi } from '../local/worker-api.js';
 import {
   decode,
   encode,
@@ -24,7 +24,7 @@ import {
   keys,
   Outbox,
   readStream,
-  trim,
+  Trimmer,
   type ControlMessage,
   type ExecutorMessage,
   type PeerAddress,
@@ -47,6 +47,11 @@ export interface ExecutorProcessOptions {
   /** 0: any free port. */
   readonly port: number;
   readonly secret?: string;
+  /**
+   * This executor's own disk for spills, shuffle files and the mapreduce engine's job output (default: the OS
+   * temp folder). Nothing in it is read by the driver or by other executors except through this process.
+   */
+  readonly localDir?: string;
   readonly log: (line: string) => void;
 }
 
@@ -114,6 +119,11 @@ export class ExecutorProcess {
     this.#keys = keys(options.cluster);
   }
 
+  /** This process's folder: one subfolder per application, removed when the application is dropped. */
+  get #root(): string {
+    return path.join(this.#o.localDir ?? os.tmpdir(), `kindling-executor-${process.pid}`);
+  }
+
   get id(): string {
     return this.#id;
   }
@@ -121,7 +131,7 @@ export class ExecutorProcess {
   /** Connects, listens, registers; resolves once the executor is ready for a driver. */
   async start(): Promise<void> {
     checkBind(this.#o.host, this.#o.secret);
-    this.#redis = connect(this.#o.master);
+    this.#redis = connect(this.#o.master, true);
     this.#reader = connect(this.#o.master);
     let why = '';
     for (const r of [this.#redis, this.#reader]) r.on('error', (e: Error) => (why = e.message));
@@ -203,6 +213,7 @@ export class ExecutorProcess {
   }
 
   async #controlLoop(): Promise<void> {
+    const trimmer = new Trimmer(this.#redis);
     while (!this.#stopping) {
       const id = this.#id;
       let read: { messages: ControlMessage[]; lastId: string };
@@ -217,7 +228,7 @@ export class ExecutorProcess {
       if (id !== this.#id) continue;
       this.#controlId = read.lastId;
       for (const m of read.messages) this.#handle(m);
-      if (read.messages.length > 0) trim(this.#redis, this.#keys.control(id), read.lastId);
+      if (read.messages.length > 0) trimmer.read(this.#keys.control(id), read.lastId);
     }
   }
 
@@ -225,7 +236,7 @@ export class ExecutorProcess {
   #handle(m: ControlMessage): void {
     if (m.kind === 'lease') {
       if (this.#app !== undefined) return;
-      const dir = path.join(os.tmpdir(), `kindling-executor-${process.pid}`, m.appId);
+      const dir = path.join(this.#root, m.appId);
       this.#app = {
         appId: m.appId,
         heapMb: m.heapMb,
@@ -371,7 +382,7 @@ export class ExecutorProcess {
     const message = ids.length === 0 ? task : { ...task, broadcasts: ids.map((id) => [id, app.broadcastValues.get(id)] as const) };
     if (t.running.size === 0) t.headSince = Date.now();
     t.running.add(task.taskId);
-    (t.remote.runTask(message) as Promise<TaskOutcome>).then(
+    (t.remote.runTask(message) as Promise<PostedOutcome>).then(
       (outcome) => {
         const wasHead = t.running.values().next().value === task.taskId;
         t.running.delete(task.taskId);
@@ -389,7 +400,16 @@ export class ExecutorProcess {
 
   #startThread(app: App, slot: SlotAssignment): void {
     const spillDir = path.join(app.dir, `slot-${slot.index}-${slot.epoch}`);
-    const init: WorkerInit = { ...app.init, workerIndex: slot.index, epoch: slot.epoch, executorId: slot.executorId, spillDir };
+    const init: WorkerInit = {
+      ...app.init,
+      workerIndex: slot.index,
+      epoch: slot.epoch,
+      executorId: slot.executorId,
+      spillDir,
+      // Job output goes to this executor's disk, not to the driver's folder: the driver gets it with the outcome.
+      jobOutputRoot: path.join(app.dir, 'jobs'),
+      jobOutputIsLocal: true,
+    };
     const heapMb = Math.max(64, Math.min(app.heapMb, Math.floor(this.#o.memoryMB / this.#o.cores)));
     const worker = new Worker(WORKER_ENTRY, { workerData: init, resourceLimits: { maxOldGenerationSizeMb: heapMb } });
     const remote = wrap<WorkerApi>(nodeEndpoint(worker as never));
@@ -544,10 +564,10 @@ export class ExecutorProcess {
     throw new ClusterError(`executor ${this.#id}: unknown request '${req.kind}'`);
   }
 
-  #sendOutcome(app: App, index: number, epoch: number, taskId: number, outcome: TaskOutcome): void {
+  #sendOutcome(app: App, index: number, epoch: number, taskId: number, outcome: PostedOutcome): void {
     let encoded: Buffer | undefined;
-    // Only an object can be large; numbers and short strings need no size check.
-    if (outcome.status === 'success' && typeof outcome.value === 'object' && outcome.value !== null) {
+    // Only an object (or a result packed as columns) can be large; numbers and short strings need no size check.
+    if (outcome.status === 'success' && ('pairs' in outcome || (typeof outcome.value === 'object' && outcome.value !== null))) {
       encoded = encode(outcome);
       if (encoded.length > INDIRECT_RESULT_BYTES) {
         app.results.set(taskId, encoded);
@@ -593,8 +613,8 @@ export class ExecutorProcess {
       await app.outbox.drain();
       this.#app = undefined;
       await Promise.all([...app.threads.values()].map((t) => t.worker.terminate().catch(() => undefined)));
-      rmSync(app.dir, { recursive: true, force: true });
     }
+    rmSync(this.#root, { recursive: true, force: true });
     const k = this.#keys;
     await this.#redis
       .multi()
@@ -614,9 +634,13 @@ function lost(workerIndex: number, epoch: number, message: string): TaskOutcome 
   return { status: 'failed', epoch, failure: { kind: 'workerLost', workerIndex, message, causedByApp: false }, blockUpdates: [] };
 }
 
-/** A Redis connection that retries after the first connect; the first must succeed (see `start`). */
-export function connect(url: string): Redis {
+/**
+ * A Redis connection that retries after the first connect; the first must succeed (see `start`). `pipelined`:
+ * the commands of one turn of the event loop go in one write (not for a connection that blocks in XREAD).
+ */
+export function connect(url: string, pipelined = false): Redis {
   return new Redis(url, {
+    enableAutoPipelining: pipelined,
     lazyConnect: true,
     maxRetriesPerRequest: 1,
     connectTimeout: 3000,

@@ -6,7 +6,9 @@
  * would; the driver sees a lost executor and then a new one. The driver side is the `redis://` backend.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ClusterError } from '../../core/errors.js';
@@ -85,6 +87,12 @@ export class LocalCluster {
   #stopping = false;
   /** Executor processes that died while starting, in a row: past 3 the cluster stops replacing them. */
   #startFailures = 0;
+  /**
+   * Each executor process gets a folder of its own below this one (`executor-1`, `executor-2`, ...), as each
+   * machine of a real cluster has its own disk: nothing may rely on the driver or a peer seeing it.
+   */
+  readonly #localDirs = path.join(os.tmpdir(), `kindling-${this.#cluster}`);
+  #started = 0;
 
   constructor(
     spec: LocalClusterSpec,
@@ -155,6 +163,8 @@ export class LocalCluster {
         String(cores),
         '--memory',
         `${memoryMB}m`,
+        '--local-dir',
+        path.join(this.#localDirs, `executor-${++this.#started}`),
         '--exit-with-parent',
       ],
       { stdio: ['pipe', 'pipe', 'inherit'] },
@@ -207,5 +217,6 @@ export class LocalCluster {
       if (this.#redis.exitCode === null) this.#redis.kill('SIGKILL');
     }
     for (const c of all) children.delete(c);
+    rmSync(this.#localDirs, { recursive: true, force: true });
   }
 }

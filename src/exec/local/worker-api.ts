@@ -6,7 +6,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type { Bucket } from '../../shuffle/wire.js';
 import type { BlockUpdate } from '../../storage/block-update.js';
 import type { TaskMessage, TaskOutcome } from '../protocol.js';
-import type { EncodedBucket } from '../../shuffle/bucket-codec.js';
+import { decodeBucket, type EncodedBucket } from '../../shuffle/bucket-codec.js';
 
 /**
  * A task outcome as it crosses the thread boundary: a large result that is a list of pairs travels as columns
@@ -14,6 +14,16 @@ import type { EncodedBucket } from '../../shuffle/bucket-codec.js';
  * list before anything else sees the outcome.
  */
 export type PostedOutcome = TaskOutcome | (Extract<TaskOutcome, { status: 'success' }> & { readonly pairs: EncodedBucket });
+
+/**
+ * The outcome as the executor returned it: a result posted as columns becomes its list of pairs again (on the
+ * driver: the local backend's pool, and a cluster's backend after the columns crossed Redis or TCP as they are).
+ */
+export function unpackOutcome(o: PostedOutcome): TaskOutcome {
+  if (!('pairs' in o)) return o;
+  const { pairs, ...rest } = o;
+  return { ...rest, value: decodeBucket(pairs) };
+}
 
 /** What a worker serves to its peers: shuffle buckets it holds. */
 export interface ShuffleService {

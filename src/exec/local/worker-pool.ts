@@ -20,8 +20,7 @@ import path from 'node:path';
 import { wrap, transfer, nodeEndpoint, type Remote } from './comlink.js';
 import type { BackendFaults, BackendListener, BackendSnapshot, TaskBackend } from '../task-backend.js';
 import type { TaskMessage, TaskOutcome, WorkerInit } from '../protocol.js';
-import type { PostedOutcome, WorkerApi } from './worker-api.js';
-import { decodeBucket } from '../../shuffle/bucket-codec.js';
+import { unpackOutcome, type PostedOutcome, type WorkerApi } from './worker-api.js';
 import { InvalidArgumentError, ContextStoppedError } from '../../core/errors.js';
 
 const WORKER_ENTRY = new URL('./worker-main.js', import.meta.url);
@@ -313,7 +312,7 @@ export class WorkerPool implements TaskBackend {
       };
       let call: Promise<TaskOutcome>;
       try {
-        call = (slot.remote.runTask(task) as Promise<PostedOutcome>).then(unpacked);
+        call = (slot.remote.runTask(task) as Promise<PostedOutcome>).then(unpackOutcome);
       } catch (e) {
         call = Promise.reject(e);
       }
@@ -479,11 +478,4 @@ async function withTimeout<T>(p: Promise<T>, ms: number, fallback: T): Promise<T
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** The outcome as the executor returned it: a result posted as columns becomes its list of pairs again. */
-function unpacked(o: PostedOutcome): TaskOutcome {
-  if (!('pairs' in o)) return o;
-  const { pairs, ...rest } = o;
-  return { ...rest, value: decodeBucket(pairs) };
 }

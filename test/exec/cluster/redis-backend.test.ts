@@ -102,4 +102,41 @@ describe.skipIf(redisSkipReason !== undefined)('redis:// master', () => {
       await sc.stop();
     }
   });
+
+  it('without ?cores=N the driver takes every core of the executors it leases; with it, no more than N', async () => {
+    const args = (cores: number) => ['--master', url(), '--cluster', 'cores', '--cores', String(cores), '--memory', '512m'];
+    const execs = [executor(args(2)), executor(args(1))];
+    await Promise.all(execs.map((e) => e.waitFor('registered and ready')));
+    const sc = new Context({ master: url(), cluster: 'cores', progress: false, ui: false });
+    try {
+      const ran = new Set<string>();
+      sc.events.on('taskEnd', (e) => void ran.add(e.executorId));
+      // Wait until both executors' slots are ready: the first job may start on the first slot alone.
+      await sc.range(0, 4, 1, 4).count();
+      for (let i = 0; i < 100 && (await executorIds(sc)).length < 3; i++) await new Promise((r) => setTimeout(r, 50));
+      expect((await executorIds(sc)).length).toBe(3);
+      expect(sc.defaultParallelism).toBe(3);
+      const spin = (x: number) => {
+        const end = Date.now() + 30;
+        while (Date.now() < end) {
+          // long enough that every slot gets some of the 30 tasks
+        }
+        return x;
+      };
+      ran.clear();
+      expect(await sc.range(0, 30, 1, 30).map(spin).sum()).toBe(435);
+      expect(ran.size).toBe(3);
+    } finally {
+      await sc.stop();
+    }
+    await Promise.all(execs.map((e) => e.waitFor('is idle again')));
+    const capped = new Context({ master: `${url()}?cores=1`, cluster: 'cores', progress: false, ui: false });
+    try {
+      await capped.range(0, 4, 1, 4).count();
+      expect(await executorIds(capped)).toHaveLength(1);
+      expect(capped.defaultParallelism).toBe(1);
+    } finally {
+      await capped.stop();
+    }
+  });
 });

@@ -6,7 +6,7 @@
 import net from 'node:net';
 import v8 from 'node:v8';
 import { describe, expect, it } from 'vitest';
-import { checkBind, FrameClient, FrameReader, hmac, startFrameServer } from '../../../src/exec/cluster/wire.js';
+import { checkBind, FrameClient, FrameReader, hmac, startFrameServer, writeFrame } from '../../../src/exec/cluster/wire.js';
 import { redisSkipReason, useRedisServer } from '../../streaming/redis-server.js';
 import { useExecutors } from './helpers.js';
 
@@ -44,6 +44,83 @@ describe('frames', () => {
       const got = (await client.request({})) as Float64Array;
       expect(got.length).toBe(big.length);
       expect(got[big.length - 1]).toBe(big.length - 1);
+    } finally {
+      client.close();
+      await server.close();
+    }
+  });
+});
+
+describe('large typed arrays are not copied', () => {
+  /** A socket that keeps what is written to it, as written. */
+  function capture(): { socket: net.Socket; chunks: Buffer[] } {
+    const chunks: Buffer[] = [];
+    const socket = {
+      cork: () => undefined,
+      uncork: () => undefined,
+      write: (b: Buffer) => chunks.push(b) > 0,
+      once: () => undefined,
+      off: () => undefined,
+    } as unknown as net.Socket;
+    return { socket, chunks };
+  }
+
+  /** Equal contents, compared as bytes (an element-wise deep equality of a million numbers takes seconds). */
+  const sameBytes = (x: ArrayBufferView, y: ArrayBufferView) =>
+    Buffer.from(x.buffer, x.byteOffset, x.byteLength).equals(Buffer.from(y.buffer, y.byteOffset, y.byteLength)) && x.constructor === y.constructor;
+
+  const columns = () => ({
+    a: new Float64Array(2 ** 20).map((_, i) => i / 2),
+    b: new Int32Array(100_000).map((_, i) => -i),
+    small: new Float64Array([1, 2, 3]),
+  });
+
+  it('are written from their own memory and read back as aligned views onto one frame buffer', async () => {
+    const sent = columns();
+    const { socket, chunks } = capture();
+    await writeFrame(socket, sent);
+    // Sending: the arrays' own memory is handed to the socket, not a serialized copy of it.
+    expect(chunks.some((c) => c.buffer === sent.a.buffer && c.byteLength === sent.a.byteLength)).toBe(true);
+    expect(chunks.some((c) => c.buffer === sent.b.buffer && c.byteLength === sent.b.byteLength)).toBe(true);
+    // Receiving as a socket's onread does: every read lands in the same reused buffer (transient).
+    const bytes = Buffer.concat(chunks);
+    const readBuffer = Buffer.alloc(65_536);
+    const got: Array<ReturnType<typeof columns>> = [];
+    const reader = new FrameReader((v) => got.push(v as ReturnType<typeof columns>));
+    for (let at = 0; at < bytes.length; at += readBuffer.length) {
+      const n = bytes.copy(readBuffer, 0, at, Math.min(bytes.length, at + readBuffer.length));
+      reader.push(readBuffer.subarray(0, n), true);
+    }
+    expect(got).toHaveLength(1);
+    const { a, b, small } = got[0]!;
+    expect(sameBytes(a, sent.a)).toBe(true);
+    expect(sameBytes(b, sent.b)).toBe(true);
+    expect(small).toEqual(sent.small);
+    // A copy would own an ArrayBuffer of exactly its size; views share the frame's, larger than either.
+    // (Compared as booleans: a failing toBe would print two 8 MiB buffers.)
+    expect(a.buffer === b.buffer).toBe(true);
+    expect(a.buffer.byteLength).toBeGreaterThan(a.byteLength + b.byteLength);
+    expect(a.byteOffset % 8).toBe(0);
+    expect(b.byteOffset % 8).toBe(0);
+    // The readBuffer is reused by the next read: what was received must not live in it.
+    expect(a.buffer === readBuffer.buffer).toBe(false);
+  });
+
+  it('an answer over TCP arrives as views onto its frame, not copies', async () => {
+    const server = await startFrameServer(
+      '127.0.0.1',
+      0,
+      'secret',
+      async () => columns(),
+      () => undefined,
+    );
+    const client = new FrameClient('127.0.0.1', server.port, 'secret');
+    try {
+      const got = (await client.request({})) as ReturnType<typeof columns>;
+      expect(sameBytes(got.a, columns().a)).toBe(true);
+      expect(sameBytes(got.b, columns().b)).toBe(true);
+      expect(got.a.buffer === got.b.buffer).toBe(true);
+      expect(got.a.buffer.byteLength).toBeGreaterThan(got.a.byteLength + got.b.byteLength);
     } finally {
       client.close();
       await server.close();
