@@ -12,14 +12,13 @@
  * --latency R: a live producer (in this process, pipelined XADD every 10 ms) offers R entries/s for --seconds; the
  * latency of an entry is the time its batch's output finished minus the entry's XADD time (its id).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { Context, StreamingContext } from 'kindling';
 import { machine } from './harness.js';
+import { startRedis } from './redis-server.js';
 
 const loadavg = () => os.loadavg()[0]!.toFixed(1);
 
@@ -30,23 +29,8 @@ const arg = (name: string, fallback: string) => {
 const rates = arg('rates', '10000,25000,50000,100000').split(',').map(Number);
 const batches = Number(arg('batches', '8'));
 
-const port = await new Promise<number>((resolve) => {
-  const s = net.createServer().listen(0, '127.0.0.1', () => {
-    const p = (s.address() as net.AddressInfo).port;
-    s.close(() => resolve(p));
-  });
-});
-const server: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
-await new Promise<void>((resolve) => {
-  let out = '';
-  server.stdout!.on('data', (d: Buffer) => {
-    out += d.toString();
-    if (out.includes('Ready to accept connections')) resolve();
-  });
-});
-const url = `redis://127.0.0.1:${port}`;
+const server = await startRedis();
+const url = server.url;
 const redis = new Redis(url);
 
 const VOCAB = Array.from({ length: 1000 }, (_, i) => `w${i}`);
@@ -177,4 +161,4 @@ for (const rate of rates) {
 console.log(`peak RSS of the driver process ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
 await sc.stop();
 await redis.quit();
-server.kill('SIGTERM');
+server.stop();
