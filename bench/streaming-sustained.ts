@@ -14,9 +14,9 @@
  * entry's id is its XADD time); at the sink, right after the window's counts are collected, every entry counted
  * since the previous batch is `now − its id ms` old.
  *
- *   npx tsx bench/streaming-sustained.ts [--rates 100000] [--seconds 60] [--producers 1] [--latency]
+ *   npx tsx bench/streaming-sustained.ts [--rates 100000] [--seconds 60] [--producers 1] [--latency] [--read resp|eval|xrange]
  *
- * --rates a,b,c runs each rate in turn (one fresh stream each, same context). --latency adds the latency
+ * VERBOSE=1 prints every batch. --rates a,b,c runs each rate in turn (one fresh stream each, same context). --latency adds the latency
  * measurement (run it at half the sustained rate, as issue 11 asks).
  */
 import { spawn } from 'node:child_process';
@@ -37,6 +37,7 @@ const rates = arg('rates', '100000').split(',').map(Number);
 const seconds = Number(arg('seconds', '60'));
 const producers = Number(arg('producers', '1'));
 const latency = process.argv.includes('--latency');
+const readWith = arg('read', 'resp') as 'resp' | 'eval' | 'xrange';
 const WINDOW_BATCHES = 10;
 const loadavg = () =>
   os
@@ -106,7 +107,7 @@ for (const [n, rate] of rates.entries()) {
       return a;
     },
   });
-  let entries = ssc.redisStream({ url: server.url, key, startId: '$', maxPerBatch: rate * 4, pid: false });
+  let entries = ssc.redisStream({ url: server.url, key, startId: '$', maxPerBatch: rate * 4, pid: false, readWith });
   if (latency)
     entries = entries.map(
       capture({ perMs }, (e) => {
@@ -130,12 +131,13 @@ for (const [n, rate] of rates.entries()) {
   const read = new Map<number, number>();
   const offSubmitted = sc.events.on('batchSubmitted', (e) => {
     read.set(e.batch.ms, e.time - e.batch.ms);
-    if (process.env.VERBOSE) console.log(`batch ${e.batch.id} submitted: ${e.records} records, read ${e.time - e.batch.ms} ms`);
   });
-  if (process.env.VERBOSE) setInterval(() => console.log('alive', new Date().toISOString()), 2000).unref();
   const offCompleted = sc.events.on('batchCompleted', (e) => {
     if (process.env.VERBOSE)
-      console.log(`batch ${e.batch.id}: ${e.records} records, processing ${e.processingMs.toFixed(0)} ms, lag ${e.sources[0]?.lag}`);
+      console.log(
+        `batch ${e.batch.id}: ${e.records} records, read ${read.get(e.batch.ms)} ms, delay ${e.schedulingDelayMs.toFixed(0)} ms, ` +
+          `processing ${e.processingMs.toFixed(0)} ms, lag ${e.sources[0]?.lag}, done ${e.time - e.batch.ms} ms after the batch time`,
+      );
     batches.push({
       ms: e.batch.ms,
       records: e.records,
@@ -189,7 +191,7 @@ for (const [n, rate] of rates.entries()) {
   const secondHalf = sched.slice(Math.floor(sched.length / 2));
   const holds = over === 0 && Math.max(...sched) < 1000 && q(secondHalf, 0.5) <= q(firstHalf, 0.5) + 100 && Math.max(...lags) <= rate;
   console.log(
-    `${rate.toLocaleString('en')} entries/s × ${seconds} s (${producers} producer${producers > 1 ? 's' : ''}; load ${load0} → ${loadavg()}): ` +
+    `${rate.toLocaleString('en')} entries/s × ${seconds} s (read with ${readWith}, ${producers} producer${producers > 1 ? 's' : ''}; load ${load0} → ${loadavg()}): ` +
       `sent ${sent.toLocaleString('en')}, taken ${taken.toLocaleString('en')}, word counts ${wrong === 0 && taken === sent ? 'equal to the producer’s' : `WRONG (${wrong} words differ)`}; ` +
       `${live.length} batches under load: records p50 ${q(
         live.map((b) => b.records),
