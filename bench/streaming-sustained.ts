@@ -14,7 +14,7 @@
  * entry's id is its XADD time); at the sink, right after the window's counts are collected, every entry counted
  * since the previous batch is `now − its id ms` old.
  *
- *   npx tsx bench/streaming-sustained.ts [--rates 100000] [--seconds 60] [--producers 1] [--latency] [--read resp|eval|xrange]
+ *   npx tsx bench/streaming-sustained.ts [--rates 100000] [--seconds 60] [--producers 1] [--latency] [--read resp|eval|xrange] [--no-ui]
  *
  * VERBOSE=1 prints every batch. --rates a,b,c runs each rate in turn (one fresh stream each, same context). --latency adds the latency
  * measurement (run it at half the sustained rate, as issue 11 asks).
@@ -48,8 +48,10 @@ const q = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs
 
 const server = await startRedis();
 const redis = new Redis(server.url);
-const sc = new Context({ master: 'local[2]', progress: false, hints: false });
-console.log(`sustained windowed word count over Redis: 1 s batches, window 10 s / slide 1 s (inverse), local[2], ${machine()}`);
+// The web UI is on by default (as for users); --no-ui measures without it.
+const ui = !process.argv.includes('--no-ui');
+const sc = new Context({ master: 'local[2]', progress: false, hints: false, ...(ui ? { ui: { port: 0 } } : { ui: false }) });
+console.log(`sustained windowed word count over Redis: 1 s batches, window 10 s / slide 1 s (inverse), local[2], UI ${ui ? 'on' : 'off'}, ${machine()}`);
 
 interface Producer {
   sent: number;

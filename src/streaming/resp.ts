@@ -281,20 +281,24 @@ export class RawStreamReader {
  */
 export const parseRespEntries = capture({}, (bytes: Uint8Array): Entry[] => {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // Latin-1 gives one character per byte, so RESP's byte lengths are offsets in this text too. When every byte is
+  // ASCII (the common case) ids and fields are substrings of it; otherwise each is decoded from its UTF-8 bytes.
+  const text = buf.toString('latin1');
+  const ascii = !/[^\x00-\x7f]/.test(text);
   const out: Entry[] = [];
   let p = 0;
   const int = (type: number): number => {
     // p is at a type byte; reads the header's number and moves past its CRLF.
-    if (buf[p] !== type) throw new Error(`redisStream: malformed XRANGE reply slice at byte ${p} of ${buf.length}`); // shipped: runs in workers
+    if (text.charCodeAt(p) !== type) throw new Error(`redisStream: malformed XRANGE reply slice at byte ${p} of ${buf.length}`); // shipped: runs in workers
     let n = 0;
     let i = p + 1;
-    for (; i < buf.length && buf[i] !== 0x0d; i++) n = n * 10 + (buf[i]! - 0x30);
+    for (let c = text.charCodeAt(i); c !== 0x0d && i < text.length; c = text.charCodeAt(++i)) n = n * 10 + (c - 0x30);
     p = i + 2;
     return n;
   };
   const str = (): string => {
     const n = int(0x24);
-    const s = buf.toString('utf8', p, p + n);
+    const s = ascii ? text.slice(p, p + n) : buf.toString('utf8', p, p + n);
     p += n + 2;
     return s;
   };
