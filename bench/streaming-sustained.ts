@@ -14,9 +14,10 @@
  * entry's id is its XADD time); at the sink, right after the window's counts are collected, every entry counted
  * since the previous batch is `now − its id ms` old.
  *
- *   npx tsx bench/streaming-sustained.ts [--rates 100000] [--seconds 60] [--producers 1] [--latency] [--read resp|eval|xrange] [--no-ui]
+ *   npx tsx bench/streaming-sustained.ts [--rates 100000] [--seconds 60] [--producers 1] [--latency] [--read resp,eval,...] [--no-ui]
  *
- * VERBOSE=1 prints every batch. --rates a,b,c runs each rate in turn (one fresh stream each, same context). --latency adds the latency
+ * VERBOSE=1 prints every batch. --rates a,b,c runs each rate in turn, each with every read path of --read in turn
+ * (repeat one to alternate: --read eval,resp,eval,resp) (one fresh stream each, same context). --latency adds the latency
  * measurement (run it at half the sustained rate, as issue 11 asks).
  */
 import { spawn } from 'node:child_process';
@@ -37,7 +38,7 @@ const rates = arg('rates', '100000').split(',').map(Number);
 const seconds = Number(arg('seconds', '60'));
 const producers = Number(arg('producers', '1'));
 const latency = process.argv.includes('--latency');
-const readWith = arg('read', 'resp') as 'resp' | 'eval' | 'xrange';
+const reads = arg('read', 'resp').split(',') as ('resp' | 'eval' | 'xrange')[];
 const WINDOW_BATCHES = 10;
 const loadavg = () =>
   os
@@ -51,7 +52,9 @@ const redis = new Redis(server.url);
 // The web UI is on by default (as for users); --no-ui measures without it.
 const ui = !process.argv.includes('--no-ui');
 const sc = new Context({ master: 'local[2]', progress: false, hints: false, ...(ui ? { ui: { port: 0 } } : { ui: false }) });
-console.log(`sustained windowed word count over Redis: 1 s batches, window 10 s / slide 1 s (inverse), local[2], UI ${ui ? 'on' : 'off'}, ${machine()}`);
+console.log(
+  `sustained windowed word count over Redis: 1 s batches, window 10 s / slide 1 s (inverse), local[2], UI ${ui ? 'on' : 'off'}, ${machine()}`,
+);
 
 interface Producer {
   sent: number;
@@ -97,7 +100,8 @@ interface Batch {
   lag: number | undefined;
 }
 
-for (const [n, rate] of rates.entries()) {
+const runs = rates.flatMap((rate) => reads.map((readWith) => ({ rate, readWith })));
+for (const [n, { rate, readWith }] of runs.entries()) {
   const key = `live-${n}`;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-bench-sustained-'));
   const ssc = new StreamingContext(sc, { batchInterval: '1s', checkpoint: dir });
