@@ -21,6 +21,7 @@
  * measurement (run it at half the sustained rate, as issue 11 asks).
  */
 import { spawn } from 'node:child_process';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -98,7 +99,24 @@ interface Batch {
   schedulingMs: number;
   processingMs: number;
   lag: number | undefined;
+  /** Where a batch's time went: its tasks' run and GC time (summed over workers), the driver's GC, a checkpoint job. */
+  taskRunMs: number;
+  taskGcMs: number;
+  driverGcMs: number;
+  checkpoint: boolean;
 }
+
+// Attribution of slow batches: what ran between a batch's start and its end.
+let current = { taskRunMs: 0, taskGcMs: 0, driverGcMs: 0, checkpoint: false };
+sc.events.on('batchStarted', () => void (current = { taskRunMs: 0, taskGcMs: 0, driverGcMs: 0, checkpoint: false }));
+sc.events.on('taskEnd', (e) => {
+  current.taskRunMs += e.metrics?.runMs ?? 0;
+  current.taskGcMs += e.metrics?.gcMs ?? 0;
+});
+sc.events.on('jobStart', (e) => void (current.checkpoint ||= e.description.startsWith('checkpoint')));
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) current.driverGcMs += entry.duration;
+}).observe({ entryTypes: ['gc'] });
 
 const runs = rates.flatMap((rate) => reads.map((readWith) => ({ rate, readWith })));
 for (const [n, { rate, readWith }] of runs.entries()) {
@@ -151,6 +169,7 @@ for (const [n, { rate, readWith }] of runs.entries()) {
       schedulingMs: e.schedulingDelayMs,
       processingMs: e.processingMs,
       lag: e.sources[0]?.lag,
+      ...current,
     });
   });
   const load0 = loadavg();
@@ -213,6 +232,31 @@ for (const [n, { rate, readWith }] of runs.entries()) {
       `producer longest pause ${Math.max(...made.map((p) => p.maxGapMs))} ms → ${holds ? 'HOLDS' : 'does not hold'}`,
   );
   console.log(`  processing per batch (ms): ${proc.map((x) => x.toFixed(0)).join(' ')}`);
+  const slow = live.filter((b) => b.processingMs >= Math.max(1000, 2 * q(proc, 0.5)));
+  const share = (xs: Batch[], f: (b: Batch) => number) =>
+    xs.reduce((a, b) => a + f(b), 0) /
+    Math.max(
+      1,
+      xs.reduce((a, b) => a + b.taskRunMs, 0),
+    );
+  console.log(
+    `  slow batches (≥ 1 s and ≥ 2x the median): ${slow.length}, ${slow.filter((b) => b.checkpoint).length} with a checkpoint job ` +
+      `(${live.filter((b) => b.checkpoint).length} of all ${live.length}); worker GC ${(100 * share(slow, (b) => b.taskGcMs)).toFixed(0)} % of their task time ` +
+      `(all batches ${(100 * share(live, (b) => b.taskGcMs)).toFixed(0)} %); task time per record ${(
+        slow.reduce((a, b) => a + b.taskRunMs, 0) /
+          Math.max(
+            1,
+            slow.reduce((a, b) => a + b.records, 0),
+          )
+      ).toFixed(4)} ms ` +
+      `(all ${(
+        live.reduce((a, b) => a + b.taskRunMs, 0) /
+          Math.max(
+            1,
+            live.reduce((a, b) => a + b.records, 0),
+          )
+      ).toFixed(4)}); driver GC in them ${slow.reduce((a, b) => a + b.driverGcMs, 0).toFixed(0)} ms`,
+  );
   if (latency) {
     latencies.sort((a, b) => a[0] - b[0]);
     const count = latencies.reduce((a, [, c]) => a + c, 0);
