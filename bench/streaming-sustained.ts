@@ -160,7 +160,9 @@ for (const [n, { rate, readWith }] of runs.entries()) {
     if (process.env.VERBOSE)
       console.log(
         `batch ${e.batch.id}: ${e.records} records, read ${read.get(e.batch.ms)} ms, delay ${e.schedulingDelayMs.toFixed(0)} ms, ` +
-          `processing ${e.processingMs.toFixed(0)} ms, lag ${e.sources[0]?.lag}, done ${e.time - e.batch.ms} ms after the batch time`,
+          `processing ${e.processingMs.toFixed(0)} ms, lag ${e.sources[0]?.lag}, done ${e.time - e.batch.ms} ms after the batch time; ` +
+          `driver heap ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MiB, external ${(process.memoryUsage().external / 2 ** 20).toFixed(0)} MiB, ` +
+          `array buffers ${(process.memoryUsage().arrayBuffers / 2 ** 20).toFixed(0)} MiB, GC ${current.driverGcMs.toFixed(0)} ms`,
       );
     batches.push({
       ms: e.batch.ms,
