@@ -284,7 +284,8 @@ export const parseRespEntries = capture({}, (bytes: Uint8Array): Entry[] => {
   // Latin-1 gives one character per byte, so RESP's byte lengths are offsets in this text too. When every byte is
   // ASCII (the common case) ids and fields are substrings of it; otherwise each is decoded from its UTF-8 bytes.
   const text = buf.toString('latin1');
-  const ascii = !/[^\x00-\x7f]/.test(text);
+  // A Latin-1 character above 0x7f takes two bytes in UTF-8: equal lengths mean every byte is ASCII.
+  const ascii = Buffer.byteLength(text, 'utf8') === text.length;
   const out: Entry[] = [];
   let p = 0;
   const int = (type: number): number => {
