@@ -123,6 +123,37 @@ describe.skipIf(redisSkipReason !== undefined)(`Redis Streams${redisSkipReason ?
     },
   );
 
+  it('the raw read path authenticates and selects the database the URL names; a wrong password fails the stream clearly', async () => {
+    const admin = new Redis(url());
+    await admin.config('SET', 'requirepass', 's3cret');
+    try {
+      const db2 = new Redis(url(), { password: 's3cret', db: 2 });
+      await db2.xadd('in:auth', '*', 'word', 'only-in-db-2');
+      await db2.quit();
+      const withAuth = `redis://:s3cret@${url().slice('redis://'.length)}/2`;
+      const run = async (u: string) => {
+        const clock = new ManualClock(0);
+        const ssc = new StreamingContext(sc(), { batchInterval: 1000, clock });
+        const got: string[] = [];
+        ssc.redisStream({ url: u, key: 'in:auth', startId: '0', readWith: 'resp' }).foreachRDD(async (rdd) => {
+          for (const e of await rdd.collect()) got.push(e.fields.word!);
+        });
+        return { ssc, got, done: runBatches(ssc, clock, 1, sc()) };
+      };
+      const ok = await run(withAuth);
+      await ok.done;
+      await ok.ssc.stop({ stopContext: false });
+      expect(ok.got).toEqual(['only-in-db-2']);
+      const bad = await run(`redis://:wrong@${url().slice('redis://'.length)}/2`);
+      await expect(bad.done).rejects.toThrow(/WRONGPASS|invalid password|cannot connect/);
+      await bad.ssc.stop({ stopContext: false });
+    } finally {
+      await admin.call('AUTH', 's3cret');
+      await admin.config('SET', 'requirepass', '');
+      await admin.quit();
+    }
+  });
+
   it('toRedis writes one entry per record with ids from the batch time, and a replayed batch writes nothing', async () => {
     const clock = new ManualClock(0);
     const ssc = new StreamingContext(sc(), { batchInterval: 1000, clock });
