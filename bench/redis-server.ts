@@ -25,5 +25,13 @@ export async function startRedis(): Promise<BenchRedis> {
       if (out.includes('Ready to accept connections')) resolve();
     });
   });
-  return { url: `redis://127.0.0.1:${port}`, port, stop: () => void server.kill('SIGTERM') };
+  // A benchmark that fails or is interrupted must not leave its server running.
+  const stop = () => void server.kill('SIGTERM');
+  process.once('exit', stop);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.once(signal, () => {
+      stop();
+      process.exit(130);
+    });
+  return { url: `redis://127.0.0.1:${port}`, port, stop };
 }
