@@ -4,22 +4,19 @@
  * The stream is preloaded, so every batch reads exactly R entries (a backlog drained at a fixed rate); the rate R/s
  * is sustainable while processing stays under the 1 s interval. Starts its own redis-server on a free port.
  *
- *   npx tsx bench/streaming-redis.ts [--rates 10000,25000,50000,100000] [--batches 8] [--modes xrange,eval] [--rounds 1]
- *   npx tsx bench/streaming-redis.ts --latency 25000 [--seconds 30] [--modes eval|xrange]
+ *   npx tsx bench/streaming-redis.ts [--rates 10000,25000,50000,100000] [--batches 8] [--modes eval,resp] [--rounds 1]
  *
  * --modes: the direct source's read paths to compare (`readWith`), run alternately on the same data.
  *
- * --latency R: a live producer (in this process, pipelined XADD every 10 ms) offers R entries/s for --seconds; the
- * latency of an entry is the time its batch's output finished minus the entry's XADD time (its id).
+ * A live producer, sustained rates and latency: bench/streaming-sustained.ts.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { Context, StreamingContext } from 'kindling';
 import { machine } from './harness.js';
+import { startRedis } from './redis-server.js';
 
 const loadavg = () => os.loadavg()[0]!.toFixed(1);
 
@@ -30,23 +27,8 @@ const arg = (name: string, fallback: string) => {
 const rates = arg('rates', '10000,25000,50000,100000').split(',').map(Number);
 const batches = Number(arg('batches', '8'));
 
-const port = await new Promise<number>((resolve) => {
-  const s = net.createServer().listen(0, '127.0.0.1', () => {
-    const p = (s.address() as net.AddressInfo).port;
-    s.close(() => resolve(p));
-  });
-});
-const server: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
-await new Promise<void>((resolve) => {
-  let out = '';
-  server.stdout!.on('data', (d: Buffer) => {
-    out += d.toString();
-    if (out.includes('Ready to accept connections')) resolve();
-  });
-});
-const url = `redis://127.0.0.1:${port}`;
+const server = await startRedis();
+const url = server.url;
 const redis = new Redis(url);
 
 const VOCAB = Array.from({ length: 1000 }, (_, i) => `w${i}`);
@@ -64,64 +46,9 @@ async function preload(key: string, n: number): Promise<void> {
 console.log(`streaming word count over Redis, 1 s batches, window 10 s / slide 1 s (inverse), ${machine()}`);
 const sc = new Context({ master: 'local[2]', progress: false, hints: false });
 
-const latencyRate = Number(arg('latency', '0'));
-if (latencyRate > 0) {
-  const seconds = Number(arg('seconds', '30'));
-  const producer = new Redis(url);
-  let seed = 11;
-  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-bench-stream-'));
-  const ssc = new StreamingContext(sc, { batchInterval: '1s', checkpoint: dir });
-  const readWith = arg('modes', 'eval') === 'xrange' ? 'xrange' : 'eval';
-  const entries = ssc.redisStream({ url, key: 'live', startId: '$', readWith }).persist();
-  entries
-    .flatMap((e) => (e.fields.line ?? '').split(' '))
-    .map((w): [string, number] => [w, 1])
-    .reduceByKeyAndWindow((a, b) => a + b, { window: '10s', inverse: (a, b) => a - b, filter: ([, n]) => n > 0 })
-    .foreachRDD(async (rdd) => {
-      await rdd.count();
-    });
-  const latencies: number[] = [];
-  const processing: number[] = [];
-  entries.foreachRDD(async (rdd) => {
-    const ms = await rdd.map((e) => e.ms).collect();
-    const now = Date.now();
-    for (const m of ms) latencies.push(now - m);
-  });
-  const off = sc.events.on('batchCompleted', (e) => void processing.push(e.processingMs));
-  await ssc.start();
-  const perTick = latencyRate / 100;
-  let sent = 0;
-  const t0 = Date.now();
-  const timer = setInterval(() => {
-    const due = Math.floor(((Date.now() - t0) / 1000) * latencyRate) - sent;
-    const p = producer.pipeline();
-    for (let i = 0; i < Math.min(due, perTick * 5); i++)
-      p.xadd('live', '*', 'line', Array.from({ length: 10 }, () => VOCAB[Math.floor(rnd() ** 2 * 1000)]).join(' '));
-    sent += Math.min(due, perTick * 5);
-    void p.exec();
-  }, 10);
-  await new Promise((r) => setTimeout(r, seconds * 1000));
-  clearInterval(timer);
-  await new Promise((r) => setTimeout(r, 2500));
-  await ssc.stop({ stopContext: false });
-  off();
-  latencies.sort((a, b) => a - b);
-  processing.sort((a, b) => a - b);
-  const q = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
-  console.log(
-    `live producer ${latencyRate.toLocaleString('en')}/s for ${seconds} s (read with ${readWith}, load ${loadavg()}): sent ${sent.toLocaleString('en')}, received ${latencies.length.toLocaleString('en')}; ` +
-      `latency p50 ${q(latencies, 0.5)} ms, p99 ${q(latencies, 0.99)} ms, max ${latencies.at(-1)} ms; ` +
-      `processing per batch p50 ${q(processing, 0.5).toFixed(0)} ms, max ${processing.at(-1)!.toFixed(0)} ms`,
-  );
-  rmSync(dir, { recursive: true, force: true });
-  await producer.quit();
-  rates.length = 0;
-}
-
 // Each rate's data is read twice per round from the same preloaded stream (direct mode re-reads from id 0), once
 // per read path, alternating, so the two are compared side by side under the same load.
-const modes = arg('modes', 'xrange,eval').split(',') as ('xrange' | 'eval')[];
+const modes = arg('modes', 'eval,resp').split(',') as ('xrange' | 'eval' | 'resp')[];
 const rounds = Number(arg('rounds', '1'));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 for (const rate of rates) {
@@ -177,4 +104,4 @@ for (const rate of rates) {
 console.log(`peak RSS of the driver process ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
 await sc.stop();
 await redis.quit();
-server.kill('SIGTERM');
+server.stop();

@@ -7,13 +7,23 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { capture } from '../closure/index.js';
 import type { Context } from '../context/context.js';
+import type { CustomAccumulator } from '../context/shared-variables.js';
 import { ArgumentTypeError, InvalidArgumentError } from '../core/errors.js';
 import { HashPartitioner, type Partitioner } from '../core/partitioner.js';
 import type { RDD } from '../rdd/index.js';
 import type { StreamingBatchTime } from '../scheduler/events.js';
 import { StorageLevel } from '../storage/storage-level.js';
 import { checkMultiple, type Duration, parseDuration } from './duration.js';
-import { assignWindows, batchEventStats, type EventWindow, notLate, type OutputMode, type WindowState, windowStep } from './event-time.js';
+import {
+  assignWindows,
+  batchEventStats,
+  dropLateMeasured,
+  type EventWindow,
+  type OutputMode,
+  type PartitionEventStats,
+  type WindowState,
+  windowStep,
+} from './event-time.js';
 import { batchStep, mappedOf, snapshotOf, type StateSpec, stateOf, type Tagged, type TaggedOut } from './map-with-state.js';
 import { addRedisSink, type RedisSinkOptions } from './redis.js';
 
@@ -56,6 +66,8 @@ export interface OutputOperation {
   readonly name: string;
   readonly stream: StreamNode;
   run(ms: number): Promise<void>;
+  /** Runs after the batch's other outputs (bookkeeping that reads what their jobs measured). */
+  readonly last?: boolean;
   /** Called once the streaming context stops (ends `batches()` iterators). */
   close?(): void;
 }
@@ -1015,6 +1027,11 @@ export class EventTimeDStream<T> extends DStream<T> {
   /** The watermark each batch time used, fixed when its RDD was first computed. */
   readonly #at = new Map<number, number>();
   #late = 0;
+  /**
+   * Each partition's newest event time and late count, measured by the tasks that filter it (in the batch's own
+   * jobs), keyed `ms/partition`. A partition computed twice reports the same values, so merging overwrites.
+   */
+  readonly #stats: CustomAccumulator<Map<string, [number, number]>, PartitionEventStats>;
 
   /** @internal */
   constructor(parent: DStream<T>, eventTime: (x: T) => number, delayMs: number) {
@@ -1022,8 +1039,19 @@ export class EventTimeDStream<T> extends DStream<T> {
     this.#parent = parent;
     this.eventTime = eventTime;
     this.delayMs = delayMs;
-    // After each batch: its newest event time (for the next batches' watermark) and its late records.
-    this.graph.addOutput({ name: `watermark of ${parent.label}`, stream: this, run: (ms) => this.#measure(ms) });
+    this.#stats = this.graph.sc.customAccumulator(
+      {
+        zero: () => new Map<string, [number, number]>(),
+        add: (m: Map<string, [number, number]>, [ms, p, max, late]: PartitionEventStats) => m.set(`${ms}/${p}`, [max, late]),
+        merge: (a, b) => {
+          for (const [k, v] of b) a.set(k, v);
+          return a;
+        },
+      },
+      `event time of ${parent.label}`,
+    );
+    // After each batch's outputs: its newest event time (for the next batches' watermark) and its late records.
+    this.graph.addOutput({ name: `watermark of ${parent.label}`, stream: this, last: true, run: (ms) => this.#measure(ms) });
   }
 
   /** The watermark the next batch uses (-Infinity before any record). */
@@ -1058,20 +1086,34 @@ export class EventTimeDStream<T> extends DStream<T> {
 
   protected compute(ms: number): RDD<T> | undefined {
     const w = this.watermarkAt(ms);
-    const rdd = this.#parent.getOrCompute(ms);
-    return rdd === undefined || w === Number.NEGATIVE_INFINITY ? rdd : rdd.filter(notLate(this.eventTime, w));
+    return this.#parent.getOrCompute(ms)?.mapPartitionsWithIndex(dropLateMeasured(this.eventTime, w, ms, this.#stats), true);
   }
 
+  /**
+   * The batch's newest event time and late records, as its jobs measured them while filtering; partitions no job
+   * read whole (no output read this stream, or only `take`) are read by one small job here, as before.
+   */
   async #measure(ms: number): Promise<void> {
     const rdd = this.#parent.getOrCompute(ms);
     const w = this.watermarkAt(ms);
+    const seen = this.#stats.value;
     let late = 0;
     if (rdd !== undefined) {
-      for (const [max, n] of await rdd.mapPartitions(batchEventStats(this.eventTime, w)).collect()) {
+      const n = rdd.getNumPartitions();
+      const stats: [number, number][] = [];
+      for (let p = 0; p < n; p++) {
+        const s = seen.get(`${ms}/${p}`);
+        if (s === undefined) break;
+        stats.push(s);
+      }
+      const measured = stats.length === n ? stats : await rdd.mapPartitions(batchEventStats(this.eventTime, w)).collect();
+      for (const [max, count] of measured) {
         if (max > this.#maxEventMs) this.#maxEventMs = max;
-        late += n;
+        late += count;
       }
     }
+    // This batch's entries, and any of batches that failed before their measure.
+    for (const k of seen.keys()) if (Number(k.slice(0, k.indexOf('/'))) <= ms) seen.delete(k);
     this.#late += late;
     for (const t of this.#at.keys()) if (t < ms - this.rememberMs) this.#at.delete(t);
     this.graph.sc.events.emit({

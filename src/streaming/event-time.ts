@@ -21,11 +21,6 @@ export interface EventWindow<K, V> {
  */
 export type OutputMode = 'append' | 'update';
 
-/** @internal Keeps the records at or after the watermark `w`. */
-export function notLate<T>(eventTime: (x: T) => number, w: number): (x: T) => boolean {
-  return capture({ eventTime, w }, (x: T) => eventTime(x) >= w);
-}
-
 /** @internal Per partition: [newest event time, records older than `w`]. */
 export function batchEventStats<T>(eventTime: (x: T) => number, w: number): (it: Iterable<T>) => Iterable<[number, number]> {
   return capture({ eventTime, w }, (it: Iterable<T>): [number, number][] => {
@@ -37,6 +32,33 @@ export function batchEventStats<T>(eventTime: (x: T) => number, w: number): (it:
       if (t < w) late++;
     }
     return [[max, late]];
+  });
+}
+
+/** @internal What one partition of batch `ms` held: `[ms, partition, newest event time, records older than w]`. */
+export type PartitionEventStats = [number, number, number, number];
+
+/**
+ * @internal Keeps the records at or after the watermark `w` and, once the whole partition was read, reports its
+ * newest event time and late count to `stats` (an accumulator merged on the driver when the task succeeds). A
+ * partition read only in part (`take`) reports nothing, so the batch's measure knows to read it itself.
+ */
+export function dropLateMeasured<T>(
+  eventTime: (x: T) => number,
+  w: number,
+  ms: number,
+  stats: { add(v: PartitionEventStats): void },
+): (index: number, it: Iterable<T>) => Iterable<T> {
+  return capture({ eventTime, w, ms, stats }, function* (index: number, it: Iterable<T>): Iterable<T> {
+    let max = Number.NEGATIVE_INFINITY;
+    let late = 0;
+    for (const x of it) {
+      const t = eventTime(x);
+      if (t > max) max = t;
+      if (t < w) late++;
+      else yield x;
+    }
+    stats.add([ms, index, max, late]);
   });
 }
 

@@ -8,6 +8,7 @@ import type { Context } from '../context/context.js';
 import type { RDD } from '../rdd/index.js';
 import type { DStream } from './dstream.js';
 import { type PidOptions, RateLimit } from './rate-estimator.js';
+import { parseRespEntries, RawStreamReader } from './resp.js';
 import type { BatchReport, Source, SourceBatch } from './sources.js';
 
 /** One stream entry: its id, the millisecond time in the id, and its field/value pairs in order. */
@@ -44,11 +45,13 @@ export interface RedisSourceOptions {
   /** Entries per batch at most when no rate is known yet; default 100,000. */
   maxPerBatch?: number;
   /**
-   * Direct mode: how a batch is read. `eval` (default): one Lua script slices the entries into JSON texts inside
-   * Redis, and the workers parse them (no per-entry work on the driver). `xrange`: a plain XRANGE decoded on the
-   * driver, for servers where scripts are not allowed (ACLs, some managed services).
+   * Direct mode: how a batch is read. `resp` (default): a plain XRANGE whose reply the driver does not decode; it
+   * cuts the reply's bytes at entry boundaries and the workers decode the entries. `eval`: one Lua script slices
+   * the entries into JSON texts inside Redis (it holds Redis up for longer). `xrange`: the entries decoded on the
+   * driver by the client library (the slowest), for servers or proxies that pass only what ioredis speaks; `rediss://`
+   * URLs use `eval` by default.
    */
-  readWith?: 'eval' | 'xrange';
+  readWith?: 'resp' | 'eval' | 'xrange';
 }
 
 /** Options of `toRedis`. */
@@ -78,15 +81,34 @@ async function connect(url: string | undefined): Promise<RedisClient> {
   return client as unknown as RedisClient;
 }
 
+async function connectRaw(url: string | undefined): Promise<RawStreamReader> {
+  try {
+    return await RawStreamReader.connect(url ?? 'redis://127.0.0.1:6379');
+  } catch (error) {
+    throw new IllegalStateError(`cannot connect to Redis at ${url ?? 'redis://127.0.0.1:6379'}: ${(error as Error).message}`);
+  }
+}
+
 /**
  * A direct batch read inside Redis (one EVAL): the entries after ARGV[1], at most ARGV[2], returned as their count,
- * the last id, and ARGV[3] JSON texts of consecutive slices. The driver then decodes a few strings instead of an
- * array per entry, and ships each text to a worker, which parses it: no per-entry work on the driver.
+ * the last id, the stream's counters (see {@link StreamCounters}) and ARGV[3] JSON texts of consecutive slices. The
+ * driver then decodes a few strings instead of an array per entry, and ships each text to a worker, which parses
+ * it: no per-entry work on the driver. The counters are read in the same atomic script, so "everything up to the
+ * last id" and "entries added so far" describe the same moment.
  */
 const DIRECT_CUT = `
 local r = redis.call('XRANGE', KEYS[1], ARGV[1], '+', 'COUNT', tonumber(ARGV[2]))
 local n = #r
-local out = { n, n > 0 and r[n][1] or '' }
+local info = redis.pcall('XINFO', 'STREAM', KEYS[1])
+local added, deleted = 0, '0-0'
+if type(info) == 'table' and not info.err then
+  added = -1
+  for i = 1, #info, 2 do
+    if info[i] == 'entries-added' then added = info[i + 1] end
+    if info[i] == 'max-deleted-entry-id' then deleted = info[i + 1] end
+  end
+end
+local out = { n, n > 0 and r[n][1] or '', added, deleted }
 local size = math.ceil(n / tonumber(ARGV[3]))
 local lo = 1
 while lo <= n do
@@ -97,6 +119,41 @@ while lo <= n do
   lo = hi + 1
 end
 return out`;
+
+/**
+ * What XINFO STREAM says about a stream (Redis 7): entries ever added (0 for no such stream yet, -1 when unknown: an
+ * older server) and the newest id deleted or trimmed away. The direct source's lag comes from these: entries added minus
+ * the count at its position, valid while nothing after its position was deleted.
+ */
+interface StreamCounters {
+  readonly added: number;
+  readonly maxDeleted: string;
+}
+
+async function streamCounters(client: RedisClient, key: string): Promise<StreamCounters & { lastId: string; length: number }> {
+  let info: unknown[];
+  try {
+    info = (await client.call('XINFO', 'STREAM', key)) as unknown[];
+  } catch {
+    // No such key yet: nothing added, nothing to skip.
+    return { added: 0, maxDeleted: '0-0', lastId: '0-0', length: 0 };
+  }
+  const get = (name: string) => info[info.indexOf(name) + 1];
+  const added = get('entries-added');
+  return {
+    added: typeof added === 'number' ? added : -1,
+    maxDeleted: String(get('max-deleted-entry-id') ?? '0-0'),
+    lastId: String(get('last-generated-id')),
+    length: Number(get('length')),
+  };
+}
+
+/** Stream ids compared as (ms, seq). */
+function idAfter(a: string, b: string): boolean {
+  const [am, as] = a.split('-').map(Number) as [number, number];
+  const [bm, bs] = b.split('-').map(Number) as [number, number];
+  return am > bm || (am === bm && as > bs);
+}
 
 function toEntry([id, flat]: [string, string[]]): RedisEntry {
   const fields: Record<string, string> = {};
@@ -126,9 +183,17 @@ export class RedisStreamSource implements Source<RedisEntry> {
   readonly #mode: 'direct' | 'group';
   readonly #limit: RateLimit;
   #client: RedisClient | undefined;
+  /** Direct mode, `readWith: 'resp'`: the connection batches are read on. */
+  #raw: RawStreamReader | undefined;
+  readonly #readWith: 'resp' | 'eval' | 'xrange';
   /** Direct mode: the last id handed to a batch. */
   #after = '0-0';
   #resumed = false;
+  /**
+   * Direct mode: the stream's entries-added count at `#after` (entries up to and including it), when known; the lag
+   * is entries added since. Known from the start position ('$', '0') or once a read reaches the stream's end.
+   */
+  #position: number | undefined;
   /** Group mode: re-read this consumer's own pending entries before new ones. */
   #pendingFirst = true;
 
@@ -146,14 +211,15 @@ export class RedisStreamSource implements Source<RedisEntry> {
         `redisStream: claimIdleMs applies to mode 'group' and must be an integer >= 0, got ${String(options.claimIdleMs)}`,
       );
     }
-    if (options.readWith !== undefined && options.readWith !== 'eval' && options.readWith !== 'xrange') {
-      throw new InvalidArgumentError(`redisStream: readWith must be 'eval' or 'xrange', got '${String(options.readWith)}'`);
+    if (options.readWith !== undefined && !['resp', 'eval', 'xrange'].includes(options.readWith)) {
+      throw new InvalidArgumentError(`redisStream: readWith must be 'resp', 'eval' or 'xrange', got '${String(options.readWith)}'`);
     }
     if (mode === 'group' && (options.group === undefined || options.consumer === undefined)) {
       throw new InvalidArgumentError("redisStream: mode 'group' needs { group, consumer }");
     }
     this.#o = options;
     this.#mode = mode;
+    this.#readWith = options.readWith ?? (options.url?.startsWith('rediss:') ? 'eval' : 'resp');
     this.name = mode === 'direct' ? `redis:${options.key}` : `redis:${options.key}:${options.group}:${options.consumer}`;
     const name = this.name;
     this.#limit = new RateLimit(
@@ -182,32 +248,59 @@ export class RedisStreamSource implements Source<RedisEntry> {
     }
     // A checkpoint wins over startId: resume() already placed the reader.
     if (this.#resumed) return;
+    const c = await streamCounters(this.#client, key);
+    const known = c.added >= 0;
     if (startId === '$') {
-      const last = (await this.#client.call('XREVRANGE', key, '+', '-', 'COUNT', 1)) as [string, string[]][];
-      this.#after = last.length > 0 ? last[0]![0] : '0-0';
-    } else this.#after = startId === '0' ? '0-0' : startId;
+      this.#after = c.lastId;
+      this.#position = known ? c.added : undefined;
+    } else if (startId === '0' || startId === '0-0') {
+      // Every entry still in the stream is ahead; the ones deleted or trimmed were counted in entries-added.
+      this.#after = '0-0';
+      this.#position = known ? c.added - c.length : undefined;
+    } else this.#after = startId;
   }
 
   async cut(): Promise<SourceBatch<RedisEntry>> {
     const client = this.#client!;
     const limit = this.#batchLimit();
-    if (this.#mode === 'direct' && this.#o.readWith === 'xrange') {
+    if (this.#mode === 'direct' && this.#readWith === 'xrange') {
       const records = ((await client.call('XRANGE', this.#o.key, `(${this.#after}`, '+', 'COUNT', limit)) as [string, string[]][]).map(toEntry);
       const range: DirectRange = { after: this.#after, until: records.at(-1)?.id ?? this.#after, count: records.length };
       this.#after = range.until;
-      return { records, range, ...this.#limit.reportField() };
+      // Not atomic with the read (entries added in between count as lag, which they are by now).
+      const lag = this.#lag(records.length, limit, await streamCounters(client, this.#o.key));
+      return { records, range, ...this.#limit.reportField(), ...(lag === undefined ? {} : { lag }) };
+    }
+    if (this.#mode === 'direct' && this.#readWith === 'resp') {
+      this.#raw ??= await connectRaw(this.#o.url);
+      const r = await this.#raw.read(this.#o.key, this.#after, limit, this.#sc.defaultParallelism);
+      const added = r.info?.get('entries-added');
+      const counters = {
+        added: typeof added === 'number' ? added : r.info === undefined ? 0 : -1,
+        maxDeleted: String(r.info?.get('max-deleted-entry-id') ?? '0-0'),
+      };
+      const range: DirectRange = { after: this.#after, until: r.count > 0 ? r.lastId : this.#after, count: r.count };
+      this.#after = range.until;
+      const lag = this.#lag(r.count, limit, counters);
+      const records = r.count === 0 ? [] : this.#sc.parallelize(r.slices, r.slices.length).flatMap(parseRespEntries);
+      return { records, count: r.count, range, ...this.#limit.reportField(), ...(lag === undefined ? {} : { lag }) };
     }
     if (this.#mode === 'direct') {
       const parts = this.#sc.defaultParallelism;
-      const [count, last, ...slices] = (await client.call('EVAL', DIRECT_CUT, 1, this.#o.key, `(${this.#after}`, limit, parts)) as [
-        number,
-        string,
-        ...string[],
-      ];
+      const [count, last, added, maxDeleted, ...slices] = (await client.call(
+        'EVAL',
+        DIRECT_CUT,
+        1,
+        this.#o.key,
+        `(${this.#after}`,
+        limit,
+        parts,
+      )) as [number, string, number, string, ...string[]];
       const range: DirectRange = { after: this.#after, until: count > 0 ? last : this.#after, count };
       this.#after = range.until;
+      const lag = this.#lag(count, limit, { added, maxDeleted });
       const records = count === 0 ? [] : this.#sc.parallelize(slices, slices.length).flatMap(parseEntries);
-      return { records, count, range, ...this.#limit.reportField() };
+      return { records, count, range, ...this.#limit.reportField(), ...(lag === undefined ? {} : { lag }) };
     }
     const read = async (id: string) => {
       const res = (await client.call('XREADGROUP', 'GROUP', this.#o.group!, this.#o.consumer!, 'COUNT', limit, 'STREAMS', this.#o.key, id)) as
@@ -241,6 +334,26 @@ export class RedisStreamSource implements Source<RedisEntry> {
     const range: GroupRange = { ids: records.map((r) => r.id) };
     const lag = await this.#groupLag(client);
     return { records, range, ...this.#limit.reportField(), ...(lag === undefined ? {} : { lag }) };
+  }
+
+  /**
+   * Direct mode: entries in the stream after the batch just read. A read that took fewer than it could reached the
+   * end (lag 0, and the position is entries-added); otherwise the position moves by what was read, and the lag is
+   * what was added beyond it, unless an entry after the position was deleted (then unknown until the next catch-up,
+   * as Redis's own consumer-group lag).
+   */
+  #lag(read: number, limit: number, c: StreamCounters): number | undefined {
+    if (c.added < 0) return undefined;
+    if (read < limit) {
+      this.#position = c.added;
+      return 0;
+    }
+    if (this.#position === undefined || idAfter(c.maxDeleted, this.#after)) {
+      this.#position = undefined;
+      return undefined;
+    }
+    this.#position += read;
+    return Math.max(0, c.added - this.#position);
   }
 
   /** The group's lag as Redis 7 reports it (entries not yet delivered to the group); undefined when unknown. */
@@ -287,6 +400,8 @@ export class RedisStreamSource implements Source<RedisEntry> {
   }
 
   async stop(): Promise<void> {
+    this.#raw?.close();
+    this.#raw = undefined;
     const c = this.#client;
     this.#client = undefined;
     await c?.quit().catch(() => c.disconnect());

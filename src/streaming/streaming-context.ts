@@ -338,6 +338,8 @@ export class StreamingContext {
         throw new IllegalStateError(`start(): two sources are named '${source.name}'; the offsets log tells sources apart by name`);
       names.add(source.name);
     }
+    // Bookkeeping outputs (a watermark's measure) read what the batch's other jobs measured: they go last.
+    this.#outputs.sort((a, b) => Number(a.last ?? false) - Number(b.last ?? false));
     this.#state = 'active';
     const now = this.#clock.now();
     // Spark's timer: the first batch at the next multiple of the interval; zero time one interval before it.

@@ -4,7 +4,7 @@
  * emitted when the watermark closes them (append) or as they change (update), checked against a plain reference.
  */
 import fc from 'fast-check';
-import type { WatermarkAdvancedEvent } from 'kindling';
+import type { RDD, WatermarkAdvancedEvent } from 'kindling';
 import { describe, expect, it } from 'vitest';
 import { collectBatches, eventWindowCountsRef, manual, sortedWindows, useStreamingContext } from './helpers.js';
 
@@ -53,6 +53,61 @@ describe('event time and watermarks (manual clock)', () => {
     ]);
     expect(events.lateRecords).toBe(2);
     expect(events.watermarkMs).toBe(4000);
+  });
+
+  it('the watermark is measured inside the batch’s own job; a batch read only in part is measured whole by one more job', async () => {
+    const batches = (): Ev[][] => [
+      [
+        ['a', 1000],
+        ['c', 2000],
+        ['d', 2500],
+        ['b', 3000],
+      ],
+      [
+        ['late', 500],
+        ['late', 900],
+        ['f', 1500],
+        ['e', 6000],
+      ],
+      [
+        ['g', 4500],
+        ['late', 3500],
+      ],
+    ];
+    const run = async (read: (rdd: RDD<Ev>) => Promise<unknown>) => {
+      const { ssc, tick } = manual(sc());
+      ssc
+        .queueStream(batches())
+        .withWatermark(([, t]) => t, '2s')
+        .foreachRDD(async (rdd) => void (await read(rdd)));
+      const jobs: number[] = [];
+      const marks: WatermarkAdvancedEvent[] = [];
+      const offs = [
+        sc().events.on('batchStarted', () => void jobs.push(0)),
+        sc().events.on('jobStart', () => void jobs[jobs.length - 1]!++),
+        sc().events.on('watermarkAdvanced', (e) => void marks.push(e)),
+      ];
+      await ssc.start();
+      await tick(3);
+      await ssc.stop({ stopContext: false });
+      for (const off of offs) off();
+      return { jobs, marks: marks.map((m) => [m.watermarkMs, m.nextWatermarkMs, m.lateRecords]) };
+    };
+    // Batch 1 sets the watermark to 3000 - 2000; batch 2 drops 2 records before 1000 and moves it to 6000 - 2000.
+    const expected = [
+      [Number.NEGATIVE_INFINITY, 1000, 0],
+      [1000, 4000, 2],
+      [4000, 4000, 1],
+    ];
+    // Both partitions of each batch are read whole by the output's job, which measures them as it filters.
+    const whole = await run((rdd) => rdd.collect());
+    expect(whole.marks).toEqual(expected);
+    expect(whole.jobs).toEqual([1, 1, 1]);
+    // take(1) reads one partition: the measure reads the batch itself (each batch's newest time, and batch 3's late
+    // record, are in its second partition).
+    const part = await run((rdd) => rdd.take(1));
+    expect(part.marks).toEqual(expected);
+    expect(part.jobs.every((n) => n >= 2)).toBe(true);
   });
 
   it('an event-time window gathers its records from several batches and is emitted once the watermark passes its end', async () => {

@@ -53,29 +53,106 @@ describe.skipIf(redisSkipReason !== undefined)(`Redis Streams${redisSkipReason ?
     return done;
   }
 
-  it.each(['eval', 'xrange'] as const)(
+  it.each(['resp', 'eval', 'xrange'] as const)(
     'direct mode (read with %s) reads entries in order, as { id, ms, fields }, at most maxPerBatch per batch',
     async (readWith) => {
       const key = `in:direct:${readWith}`;
       await push(key, WORDS);
-      // Fields with quotes, backslashes, slashes and non-ASCII text survive the JSON slices of the script.
+      // Fields with quotes, backslashes, slashes, CRLF, RESP-like and non-ASCII text survive the JSON slices of the
+      // script and the byte slices of the raw reply (whose lengths count bytes, not characters); so do empty ones.
       await redis.xadd(key, '*', 'word', 'q"u\\o/té 😀', 'len', '0');
+      await redis.xadd(key, '*', 'word', '*2\r\n$3\r\nabc\r\n', '', '', 'ünï', 'x'.repeat(70_000));
       const clock = new ManualClock(0);
       const ssc = new StreamingContext(sc(), { batchInterval: 1000, clock });
       const got: { id: string; ms: number; fields: Record<string, string> }[][] = [];
       const submitted: number[] = [];
       const off = sc().events.on('batchSubmitted', (e) => void submitted.push(e.records));
-      ssc.redisStream({ url: url(), key, startId: '0', maxPerBatch: 6, readWith }).foreachRDD(async (rdd) => void got.push(await rdd.collect()));
+      const entries = ssc.redisStream({ url: url(), key, startId: '0', maxPerBatch: 6, readWith });
+      entries.foreachRDD(async (rdd) => void got.push(await rdd.collect()));
+      // A window reads each batch's input again one batch later, after the next read (it must not have changed).
+      const windows: string[][] = [];
+      entries.window(2000, 1000).foreachRDD(async (rdd) => void windows.push((await rdd.collect()).map((e) => e.id)));
       await runBatches(ssc, clock, 4, sc());
       await ssc.stop({ stopContext: false });
       off();
-      expect(got.map((b) => b.length)).toEqual([6, 6, 5, 0]);
-      expect(submitted).toEqual([6, 6, 5, 0]);
+      expect(windows).toEqual(got.map((b, i) => [...(got[i - 1] ?? []), ...b].map((e) => e.id)));
+      expect(got.map((b) => b.length)).toEqual([6, 6, 6, 0]);
+      expect(submitted).toEqual([6, 6, 6, 0]);
       const expected = await stream(key);
       expect(got.flat().map((e) => [e.id, e.fields])).toEqual(expected);
       for (const e of got.flat()) expect(e.ms).toBe(Number(e.id.split('-')[0]));
     },
   );
+
+  it.each(['resp', 'eval', 'xrange'] as const)(
+    'direct mode (read with %s) reports its lag: entries in the stream after each batch, 0 once caught up',
+    async (readWith) => {
+      const key = `in:lag:${readWith}`;
+      await push(key, WORDS.slice(0, 10));
+      const lags = async (startId: string, batches: number, between?: () => Promise<void>) => {
+        const clock = new ManualClock(0);
+        const ssc = new StreamingContext(sc(), { batchInterval: 1000, clock });
+        const out: (number | undefined)[] = [];
+        const off = sc().events.on('batchSubmitted', (e) => void out.push(e.sources[0]!.lag));
+        ssc.redisStream({ url: url(), key, startId, maxPerBatch: 4, readWith }).foreachRDD(async (rdd) => {
+          await rdd.count();
+          await between?.();
+        });
+        await runBatches(ssc, clock, batches, sc());
+        await ssc.stop({ stopContext: false });
+        off();
+        return out;
+      };
+      // From '0': 10 entries read 4 at a time; 5 more arrive during the first batch.
+      let added = false;
+      const more = async () => {
+        if (!added) await push(key, WORDS.slice(0, 5));
+        added = true;
+      };
+      expect(await lags('0', 5, more)).toEqual([6, 7, 3, 0, 0]);
+      // From an id in the middle, the position is unknown until a read reaches the end.
+      const ids = (await redis.xrange(key, '-', '+')).map(([id]) => id);
+      expect(await lags(ids[2]!, 4)).toEqual([undefined, undefined, undefined, 0]);
+      // An entry deleted ahead of the reader makes the count unsure until it catches up (as Redis's group lag).
+      await push(key, WORDS.slice(0, 6));
+      const tail = (await redis.xrange(key, '-', '+')).map(([id]) => id);
+      await redis.xdel(key, tail.at(-1)!);
+      expect(await lags(tail.at(-7)!, 3)).toEqual([undefined, 0, 0]);
+      // '$' starts at the end: only what arrives later counts.
+      expect(await lags('$', 2)).toEqual([0, 0]);
+    },
+  );
+
+  it('the raw read path authenticates and selects the database the URL names; a wrong password fails the stream clearly', async () => {
+    const admin = new Redis(url());
+    await admin.config('SET', 'requirepass', 's3cret');
+    try {
+      const db2 = new Redis(url(), { password: 's3cret', db: 2 });
+      await db2.xadd('in:auth', '*', 'word', 'only-in-db-2');
+      await db2.quit();
+      const withAuth = `redis://:s3cret@${url().slice('redis://'.length)}/2`;
+      const run = async (u: string) => {
+        const clock = new ManualClock(0);
+        const ssc = new StreamingContext(sc(), { batchInterval: 1000, clock });
+        const got: string[] = [];
+        ssc.redisStream({ url: u, key: 'in:auth', startId: '0', readWith: 'resp' }).foreachRDD(async (rdd) => {
+          for (const e of await rdd.collect()) got.push(e.fields.word!);
+        });
+        return { ssc, got, done: runBatches(ssc, clock, 1, sc()) };
+      };
+      const ok = await run(withAuth);
+      await ok.done;
+      await ok.ssc.stop({ stopContext: false });
+      expect(ok.got).toEqual(['only-in-db-2']);
+      const bad = await run(`redis://:wrong@${url().slice('redis://'.length)}/2`);
+      await expect(bad.done).rejects.toThrow(/WRONGPASS|invalid password|cannot connect/);
+      await bad.ssc.stop({ stopContext: false });
+    } finally {
+      await admin.call('AUTH', 's3cret');
+      await admin.config('SET', 'requirepass', '');
+      await admin.quit();
+    }
+  });
 
   it('toRedis writes one entry per record with ids from the batch time, and a replayed batch writes nothing', async () => {
     const clock = new ManualClock(0);
