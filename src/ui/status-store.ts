@@ -77,7 +77,7 @@ export interface StageData {
   numCompleteTasks: number;
   numFailedTasks: number;
   numKilledTasks: number;
-  readonly completedIndices: Set<number>;
+  readonly completedIndices: IndexSet;
   submissionTime: number | undefined;
   firstTaskLaunchedTime: number | undefined;
   completionTime: number | undefined;
@@ -173,6 +173,13 @@ export class TaskTable {
   #keySamples = new Map<number, readonly string[]>();
   /** No live row before it. */
   #oldest = 0;
+  /** Rows to allocate when the first is added. */
+  readonly #firstCapacity: number;
+
+  /** `capacity`: the rows it will likely hold (the stage's tasks), allocated when the first task starts. */
+  constructor(capacity = 64) {
+    this.#firstCapacity = Math.max(64, capacity);
+  }
 
   get size(): number {
     return this.#rows.size;
@@ -268,6 +275,9 @@ export class TaskTable {
 
   clear(): void {
     this.#rows.clear();
+    // Its memory goes too: clearing is how the store keeps to retainedTasksTotal.
+    this.#numbers = new Float64Array(0);
+    this.#codes = new Uint8Array(0);
     this.#executorIds = [];
     this.#errors.clear();
     this.#keySamples.clear();
@@ -331,7 +341,7 @@ export class TaskTable {
   /** Before a row is added to full columns: moves the live rows down when at least half are dropped, else doubles. */
   #makeRoom(): void {
     const live = this.#rows.size;
-    const capacity = live * 2 <= this.#used && this.#used > 0 ? this.#used : Math.max(64, this.#used * 2);
+    const capacity = live * 2 <= this.#used && this.#used > 0 ? this.#used : Math.max(this.#firstCapacity, this.#used * 2);
     const numbers = new Float64Array(capacity * WIDTH);
     const codes = new Uint8Array(capacity * 4);
     const executorIds = new Array<string>(capacity);
@@ -357,6 +367,37 @@ export class TaskTable {
     this.#keySamples = keySamples;
     this.#used = to;
     this.#oldest = 0;
+  }
+}
+
+/**
+ * A set of small non-negative integers (partition indices) as a growable bitmap: a stage's completed partitions,
+ * added once per task end (a Set's hashing and growth was a cost per task).
+ */
+export class IndexSet {
+  #bits = new Uint8Array(64);
+  #size = 0;
+
+  get size(): number {
+    return this.#size;
+  }
+
+  has(i: number): boolean {
+    return i >> 3 < this.#bits.length && (this.#bits[i >> 3]! & (1 << (i & 7))) !== 0;
+  }
+
+  add(i: number): void {
+    const at = i >> 3;
+    if (at >= this.#bits.length) {
+      const grown = new Uint8Array(Math.max(at + 1, this.#bits.length * 2));
+      grown.set(this.#bits);
+      this.#bits = grown;
+    }
+    const bit = 1 << (i & 7);
+    if ((this.#bits[at]! & bit) === 0) {
+      this.#bits[at]! |= bit;
+      this.#size++;
+    }
   }
 }
 
@@ -720,7 +761,7 @@ export class StatusStore {
       numCompleteTasks: 0,
       numFailedTasks: 0,
       numKilledTasks: 0,
-      completedIndices: new Set(),
+      completedIndices: new IndexSet(),
       submissionTime: undefined,
       firstTaskLaunchedTime: undefined,
       completionTime: undefined,
@@ -729,7 +770,8 @@ export class StatusStore {
       rdds,
       parentIds,
       totals: emptyTotals(),
-      tasks: new TaskTable(),
+      // Its first rows are allocated at once for every task it may hold (growing by doubling copied them ~7 times).
+      tasks: new TaskTable(Math.min(numTasks, this.#retainedTasks + 1)),
       sawTaskStarts: false,
       taskMetrics: undefined,
       skew: undefined,
