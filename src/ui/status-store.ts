@@ -160,8 +160,14 @@ const HAS_METRICS = 2;
  * ```
  */
 export class TaskTable {
-  /** Task key to row. */
-  readonly #rows = new Map<number, number>();
+  /**
+   * Rows found by task index without a Map entry per task: `#head[index]` is the newest row of that index plus 1
+   * (0: none), `#prev[row]` the row before it of the same index plus 1. A chain is as long as the index's attempts.
+   */
+  #head = new Int32Array(0);
+  #prev = new Int32Array(0);
+  /** Live rows. */
+  #live = 0;
   /** Rows used, dropped ones included. */
   #used = 0;
   #numbers = new Float64Array(0);
@@ -182,22 +188,26 @@ export class TaskTable {
   }
 
   get size(): number {
-    return this.#rows.size;
+    return this.#live;
   }
 
-  /** The row of a task attempt, or -1. */
-  rowOf(key: number): number {
-    return this.#rows.get(key) ?? -1;
+  /** The live row of a task attempt (its key, and its task index), or -1. */
+  rowOf(key: number, index: number): number {
+    if (index >= this.#head.length) return -1;
+    const n = this.#numbers;
+    const c = this.#codes;
+    for (let r = this.#head[index]! - 1; r >= 0; r = this.#prev[r]! - 1) if (n[r * WIDTH + KEY] === key && c[r * 4 + ALIVE] === 1) return r;
+    return -1;
   }
 
   start(key: number, taskId: number, index: number, attempt: number, executorId: string, speculative: boolean, launchTime: number): number {
     if (this.#used * WIDTH === this.#numbers.length) this.#makeRoom();
+    // The same attempt on the same worker again (rare): its new row replaces the old one.
+    const replaced = this.rowOf(key, index);
+    if (replaced >= 0) this.#drop(replaced);
     const row = this.#used++;
-    const size = this.#rows.size;
-    this.#rows.set(key, row);
-    // The same attempt on the same worker again (rare): its new row replaces the old one, found by a scan rather
-    // than by a lookup on every start.
-    if (this.#rows.size === size) this.#dropReplaced(key, row);
+    this.#live++;
+    this.#link(row, index);
     const n = this.#numbers;
     const o = row * WIDTH;
     n[o + KEY] = key;
@@ -274,7 +284,9 @@ export class TaskTable {
   }
 
   clear(): void {
-    this.#rows.clear();
+    this.#live = 0;
+    this.#head = new Int32Array(0);
+    this.#prev = new Int32Array(0);
     // Its memory goes too: clearing is how the store keeps to retainedTasksTotal.
     this.#numbers = new Float64Array(0);
     this.#codes = new Uint8Array(0);
@@ -320,33 +332,36 @@ export class TaskTable {
     };
   }
 
-  #dropReplaced(key: number, row: number): void {
-    for (let r = this.#oldest; r < row; r++) {
-      if (this.#codes[r * 4 + ALIVE] === 1 && this.#numbers[r * WIDTH + KEY] === key) {
-        this.#codes[r * 4 + ALIVE] = 0;
-        this.#errors.delete(r);
-        this.#keySamples.delete(r);
-        return;
-      }
+  /** Makes `row` the newest of its task index. */
+  #link(row: number, index: number): void {
+    if (index >= this.#head.length) {
+      const head = new Int32Array(Math.max(index + 1, this.#head.length * 2, 64));
+      head.set(this.#head);
+      this.#head = head;
     }
+    this.#prev[row] = this.#head[index]!;
+    this.#head[index] = row + 1;
   }
 
   #drop(row: number): void {
     this.#codes[row * 4 + ALIVE] = 0;
-    this.#rows.delete(this.#numbers[row * WIDTH + KEY]!);
+    this.#live--;
     this.#errors.delete(row);
     this.#keySamples.delete(row);
   }
 
   /** Before a row is added to full columns: moves the live rows down when at least half are dropped, else doubles. */
   #makeRoom(): void {
-    const live = this.#rows.size;
+    const live = this.#live;
     const capacity = live * 2 <= this.#used && this.#used > 0 ? this.#used : Math.max(this.#firstCapacity, this.#used * 2);
     const numbers = new Float64Array(capacity * WIDTH);
     const codes = new Uint8Array(capacity * 4);
     const executorIds = new Array<string>(capacity);
     const errors = new Map<number, string>();
     const keySamples = new Map<number, readonly string[]>();
+    // Chains are rebuilt over the moved rows, oldest first, so each index's newest row heads its chain again.
+    this.#head.fill(0);
+    this.#prev = new Int32Array(capacity);
     let to = 0;
     for (let row = this.#oldest; row < this.#used; row++) {
       if (this.#codes[row * 4 + ALIVE] === 0) continue;
@@ -357,7 +372,7 @@ export class TaskTable {
       if (error !== undefined) errors.set(to, error);
       const keySample = this.#keySamples.get(row);
       if (keySample !== undefined) keySamples.set(to, keySample);
-      if (to !== row) this.#rows.set(numbers[to * WIDTH + KEY]!, to);
+      this.#link(to, numbers[to * WIDTH + INDEX]!);
       to++;
     }
     this.#numbers = numbers;
@@ -637,7 +652,7 @@ export class StatusStore {
     }
     if (s === undefined) return;
     s.numActiveTasks = Math.max(0, s.numActiveTasks - 1);
-    let row = s.tasks.rowOf(taskKey(e.partition, e.attempt, e.workerIndex));
+    let row = s.tasks.rowOf(taskKey(e.partition, e.attempt, e.workerIndex), e.partition);
     if (row < 0 && !s.sawTaskStarts) {
       // Replaying an event log, which has no taskStart lines: the task starts where its end says.
       const launchTime = e.time - e.durationMs;

@@ -261,7 +261,7 @@ describe('StatusStore', () => {
         task.locality = (['PROCESS_LOCAL', 'ANY', 'NO_PREF'] as const)[step % 3]!;
         task.errorMessage = result === 'failed' ? `boom ${step}` : undefined;
         task.metrics = metrics;
-        table.finish(table.rowOf(key), result, task.duration, task.locality, task.errorMessage, metrics);
+        table.finish(table.rowOf(key, task.index), result, task.duration, task.locality, task.errorMessage, metrics);
       } else {
         const oldest = [...model].find(([, t]) => t.status !== 'RUNNING');
         expect(table.dropOldestFinished()).toBe(oldest !== undefined);
