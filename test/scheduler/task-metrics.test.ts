@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { taskMetrics } from './helpers.js';
+import { skewedJob, taskMetrics } from './helpers.js';
 import { Context, quantiles, detectSkew, type SchedulerEvent, type TaskEndEvent, type StageCompletedEvent, type TaskMetrics } from 'kindling';
 
 const metrics = (durationMs: number, records = 0): TaskMetrics =>
@@ -238,27 +238,3 @@ describe('task metrics from real workers', () => {
     }
   });
 });
-
-/** A job whose reduce stage is skewed: the partition holding the key 'hot' computes for 1.2 s, the others at once. */
-function skewedJob(sc: Context): Promise<unknown> {
-  return sc
-    .parallelize(
-      [
-        ['hot', 1],
-        ['cold', 2],
-        ['x', 3],
-        ['y', 4],
-      ] as [string, number][],
-      4,
-    )
-    .groupByKey(4)
-    .mapPartitions((it) => {
-      const rows = [...it];
-      if (rows.some(([k]) => k === 'hot')) {
-        const until = Date.now() + 1200;
-        while (Date.now() < until);
-      }
-      return rows;
-    })
-    .collect();
-}
