@@ -96,7 +96,7 @@ describe('REST API of a live context', () => {
     const stages = (await get(`${app}/stages`)) as unknown as Json[];
     const map = stages.find((s) => s.stageId === 0)!;
     const reduce = stages.find((s) => s.stageId === 1)!;
-    expect(map).toMatchObject({ status: 'COMPLETE', attemptId: 0, numTasks: 4, numCompleteTasks: 4, numFailedTasks: 0 });
+    expect(map).toMatchObject({ status: 'COMPLETE', attemptId: 0, numTasks: 4, numCompleteTasks: 4, numCompletedIndices: 4, numFailedTasks: 0 });
     expect(map.shuffleWriteRecords).toBeGreaterThan(0);
     expect(map.shuffleWriteBytes).toBeGreaterThan(0);
     expect(reduce.shuffleReadRecords).toBe(map.shuffleWriteRecords);

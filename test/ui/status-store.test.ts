@@ -3,7 +3,7 @@
  * a bounded history.
  */
 import { describe, expect, it } from 'vitest';
-import { StatusStore, TaskTable, type TaskData } from '../../src/ui/status-store.js';
+import { IndexSet, StatusStore, TaskTable, type TaskData } from '../../src/ui/status-store.js';
 import { SUMMARIZED_METRICS } from '../../src/scheduler/task-metrics.js';
 import type { TaskMetrics } from '../../src/exec/protocol.js';
 import type { SchedulerEvent } from '../../src/scheduler/events.js';
@@ -272,5 +272,20 @@ describe('StatusStore', () => {
     expect([...table.values()]).toEqual([...model.values()]);
     table.clear();
     expect([...table.values()]).toEqual([]);
+  });
+
+  it('counts distinct task indices once each, however far apart and however often added (IndexSet)', () => {
+    const set = new IndexSet();
+    const model = new Set<number>();
+    let seed = 3;
+    for (let i = 0; i < 3000; i++) {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      const v = seed % (i < 1500 ? 100 : 100_000);
+      set.add(v);
+      model.add(v);
+    }
+    expect(set.size).toBe(model.size);
+    for (const v of [...model].slice(0, 200)) expect(set.has(v)).toBe(true);
+    expect(set.has(100_001)).toBe(false);
   });
 });
