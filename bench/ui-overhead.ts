@@ -296,7 +296,9 @@ async function inProcesses(n: number, jobs: number): Promise<void> {
         `CPU ${median(r.map((x) => x.cpu)).toFixed(2)} µs per task, peak RSS ${Math.round(Math.max(...r.map((x) => x.rss)))} MiB${vs}`,
     );
   }
-  console.log(
-    `  per round, on vs off wall: ${got.on!.map((r, i) => pct(r.wall, got.off![i]!.wall).toFixed(1)).join(', ')} %; load average at the end ${load()}`,
-  );
+  for (const k of ['wall', 'busy', 'cpu'] as const) {
+    const rounds = (kind: 'on' | 'baseline') => got[kind]!.map((r, i) => pct(r[k], got.off![i]![k]).toFixed(1)).join(', ');
+    console.log(`  per round, ${k}: on vs off ${rounds('on')} %${got.baseline === undefined ? '' : `; baseline vs off ${rounds('baseline')} %`}`);
+  }
+  console.log(`  load average at the end ${load()}`);
 }
