@@ -553,7 +553,15 @@ export class StatusStore {
       case 'workerAdded': {
         // A replacement worker takes the index of the one it replaces under a new executor id; the dead one stays
         // listed under its own (Spark lists removed executors too).
-        const ex = this.#executor(e.workerIndex, executorIdOf(e), e.time);
+        const id = executorIdOf(e);
+        const dead = this.executors.get(id);
+        if (dead !== undefined && !dead.isActive) {
+          // Only in a log written before executor ids (the worker index was the id): the dead one keeps its row.
+          this.executors.delete(id);
+          this.executors.set(`${id}@${dead.addTime}`, dead);
+          this.#byIndex[dead.workerIndex] = undefined;
+        }
+        const ex = this.#executor(e.workerIndex, id, e.time);
         ex.replacement = e.replacement;
         return;
       }

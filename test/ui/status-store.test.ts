@@ -206,6 +206,19 @@ describe('StatusStore', () => {
     ]);
   });
 
+  it('reads a log written before executor ids: the worker index names the executor, a replaced one stays listed', () => {
+    const store = new StatusStore();
+    // Events of such a log: no executorId field.
+    const old = (e: object) => store.apply(e as SchedulerEvent);
+    old({ type: 'workerAdded', workerIndex: 1, replacement: false, time: 1 });
+    old({ type: 'workerLost', workerIndex: 1, reason: 'killed', time: 2 });
+    old({ type: 'workerAdded', workerIndex: 1, replacement: true, time: 3 });
+    expect([...store.executors.values()].map((e) => [e.id, e.isActive, e.replacement])).toEqual([
+      ['1', false, false],
+      ['1', true, true],
+    ]);
+  });
+
   it('names a cluster executor’s slots after it, with its host and port', () => {
     const store = new StatusStore();
     store.apply({ type: 'executorAdded', executorId: '7', host: '10.0.0.2', port: 7077, cores: 2, memoryMB: 1024, time: 0 });
