@@ -3,7 +3,8 @@
  * fresh processes running empty-task jobs on one context, this build and (with `--baseline DIR`) an earlier build
  * alternating. Reported per build: the share of the driver thread's busy samples (idle excluded) inside the UI's
  * listeners (`LiveUi.apply`, status store and event log), inside the event bus's `emit` (the listeners included),
- * and in the stage-end quantiles (`summarizeTaskMetrics`). A share is a ratio within one process, so the machine's
+ * in the stage-end quantiles (`summarizeTaskMetrics`), and in garbage collection, also for this build with the UI and
+ * the log off (what the UI adds to collection shows there). A share is a ratio within one process, so the machine's
  * load, which stretches every sample alike, disturbs it much less than a time.
  *
  *   npx tsx bench/ui-profile.ts [--runs 3] [--jobs 40] [--baseline .bench-old/dist]
@@ -22,8 +23,9 @@ const arg = (name: string, fallback: number) => {
 const runs = arg('--runs', 3);
 const jobs = arg('--jobs', 40);
 const baselineAt = process.argv.indexOf('--baseline');
-const builds: Record<string, string> = { 'this build': fileURLToPath(new URL('../dist', import.meta.url)) };
-if (baselineAt > 0) builds.baseline = path.resolve(process.argv[baselineAt + 1]!);
+const dist = fileURLToPath(new URL('../dist', import.meta.url));
+const builds: Record<string, { dist: string; ui: boolean }> = { 'this build': { dist, ui: true }, 'UI off': { dist, ui: false } };
+if (baselineAt > 0) builds.baseline = { dist: path.resolve(process.argv[baselineAt + 1]!), ui: true };
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'kindling-ui-profile-'));
 const load = () =>
   os
@@ -32,9 +34,9 @@ const load = () =>
     .join(' ');
 console.log(`UI share of the driver's busy time, ${machine()}, load average ${load()}`);
 
-const child = (dist: string) => `
-  const { Context } = await import(${JSON.stringify(pathToFileURL(path.join(dist, 'index.js')).href)});
-  const sc = new Context({ master: 'local[2]', progress: false, ui: { port: 0 }, eventLog: { dir: ${JSON.stringify(path.join(tmp, 'log'))} } });
+const child = (b: { dist: string; ui: boolean }) => `
+  const { Context } = await import(${JSON.stringify(pathToFileURL(path.join(b.dist, 'index.js')).href)});
+  const sc = new Context({ master: 'local[2]', progress: false, ${b.ui ? `ui: { port: 0 }, eventLog: { dir: ${JSON.stringify(path.join(tmp, 'log'))} }` : 'ui: false'} });
   const rdd = sc.parallelize([], 4000);
   for (let i = 0; i < ${jobs + 5}; i++) await rdd.count();
   await sc.stop();
@@ -71,12 +73,17 @@ function shares(file: string, patterns: Record<string, RegExp>): Record<string, 
   return out;
 }
 
-const patterns = { listeners: /^apply .*\/ui\/live-ui\.js$/, emit: /^emit .*\/scheduler\/event-bus\.js$/, quantiles: /^summarizeTaskMetrics / };
+const patterns = {
+  listeners: /^apply .*\/ui\/live-ui\.js$/,
+  emit: /^emit .*\/scheduler\/event-bus\.js$/,
+  quantiles: /^summarizeTaskMetrics /,
+  gc: /^\(garbage collector\) /,
+};
 const got: Record<string, Array<Record<string, number>>> = {};
 for (let r = 0; r < runs; r++) {
-  for (const [name, dist] of r % 2 === 0 ? Object.entries(builds) : Object.entries(builds).reverse()) {
+  for (const [name, build] of r % 2 === 0 ? Object.entries(builds) : Object.entries(builds).reverse()) {
     const dir = path.join(tmp, `${r}-${name.replace(' ', '-')}`);
-    execFileSync(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--input-type=module', '-e', child(dist)], { stdio: 'ignore' });
+    execFileSync(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--input-type=module', '-e', child(build)], { stdio: 'ignore' });
     // The main thread's profile is the largest (workers write their own).
     const main = readdirSync(dir)
       .map((f) => path.join(dir, f))
@@ -89,7 +96,7 @@ for (const [name, rs] of Object.entries(got)) {
   const pct = (k: string) => median(rs.map((x) => (x[k]! / x.busy!) * 100)).toFixed(1);
   console.log(
     `  ${name.padEnd(10)} ${runs} processes x ${jobs + 5} jobs of 4000 empty tasks (medians): UI listeners ${pct('listeners')} %, ` +
-      `bus emit (listeners included) ${pct('emit')} %, stage-end quantiles ${pct('quantiles')} % of the driver's busy samples ` +
+      `bus emit (listeners included) ${pct('emit')} %, stage-end quantiles ${pct('quantiles')} %, garbage collection ${pct('gc')} % of the driver's busy samples ` +
       `(${median(rs.map((x) => x.busy!)).toFixed(0)} ms busy)`,
   );
 }
