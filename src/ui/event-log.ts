@@ -14,7 +14,7 @@ import path from 'node:path';
 import type { TaskMetrics } from '../exec/protocol.js';
 import type { TaskEndEvent } from '../scheduler/events.js';
 import { SUMMARIZED_METRICS, type SummarizedMetric } from '../scheduler/task-metrics.js';
-import type { AppEvent } from './app-events.js';
+import { EVENT_LOG_SUFFIX, type AppEvent } from './app-events.js';
 import { UiError } from './errors.js';
 
 type Unsummarized = Exclude<keyof TaskMetrics, SummarizedMetric | 'keySample'>;
@@ -25,7 +25,7 @@ const FLUSH_MS = 100;
 const FLUSH_BYTES = 1 << 16;
 /** Task ends held before they are written as one block, whatever the time. */
 const FLUSH_TASKS = 4096;
-export const EVENT_LOG_SUFFIX = '.jsonl';
+export { EVENT_LOG_SUFFIX };
 
 /**
  * Appends events to `{dir}/{appId}.jsonl`.
