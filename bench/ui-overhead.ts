@@ -11,6 +11,15 @@
  * also empty-task jobs of that build with the UI on, in the same alternation: before and after side by side.
  *
  *   npx tsx bench/ui-overhead.ts [--mb 20] [--rounds 3] [--pairs 20] [--baseline .bench-old/dist]
+ *
+ * With `--processes N`, only this: empty-task jobs in fresh processes, one context each, UI and log on or off (and
+ * the baseline build's on), N processes per setting, alternating (on, off, baseline, on, off, ...). Contexts that
+ * share a process disturb each other: work one leaves behind (a log write landing, a collection of its garbage)
+ * runs during the next job, whichever context it belongs to, and two identical contexts of one process measured
+ * 15-20 % apart here. Each process reports the medians of its jobs (wall, driver busy, and CPU of all its threads
+ * per task); the result is the median over processes of each on process against the off process next to it.
+ *
+ *   npx tsx bench/ui-overhead.ts --processes 12 [--jobs 20] [--baseline .bench-old/dist]
  */
 import { execFileSync } from 'node:child_process';
 import { performance as perf } from 'node:perf_hooks';
@@ -37,6 +46,13 @@ const PAIRS = arg('--pairs', 20);
 const baselineAt = process.argv.indexOf('--baseline');
 const baseline = baselineAt > 0 ? path.resolve(process.argv[baselineAt + 1]!) : undefined;
 const logDir = mkdtempSync(path.join(os.tmpdir(), 'kindling-bench-log-'));
+const processes = arg('--processes', 0);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+if (processes > 0) {
+  await inProcesses(processes, arg('--jobs', 20));
+  rmSync(logDir, { recursive: true, force: true });
+  process.exit(0);
+}
 
 console.log(
   `UI and event log on vs off, ${machine()}, load average ${os
@@ -47,7 +63,6 @@ console.log(
 
 // Start-up: the constructor's cost (what a script waits for) and when the UI answers. Cold: a fresh process
 // each time (module loading included); warm: later contexts of this process. Medians, on and off alternating.
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const probe = (ui: boolean) => `
   const t0 = performance.now();
   const { Context } = await import('kindling');
@@ -232,3 +247,58 @@ console.log(
 );
 await Promise.all([on.stop(), off.stop()]);
 rmSync(logDir, { recursive: true, force: true });
+
+/** One process per measurement: see the header. */
+async function inProcesses(n: number, jobs: number): Promise<void> {
+  const load = () =>
+    os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ');
+  console.log(`UI and event log on vs off, fresh process each, ${machine()}, load average ${load()}`);
+  const child = (kind: 'on' | 'off' | 'baseline') => `
+    const { performance: perf } = await import('node:perf_hooks');
+    const { Context } = await import(${JSON.stringify(kind === 'baseline' ? pathToFileURL(path.join(baseline!, 'index.js')).href : 'kindling')});
+    const sc = new Context({ master: 'local[2]', progress: false, ${kind === 'off' ? 'ui: false' : `ui: { port: 0 }, eventLog: { dir: ${JSON.stringify(logDir)} }`} });
+    const rdd = sc.parallelize([], ${TASKS});
+    for (let i = 0; i < 5; i++) await rdd.count();
+    const wall = [], busy = [], cpu = [];
+    for (let i = 0; i < ${jobs}; i++) {
+      const t0 = perf.now(), e0 = perf.eventLoopUtilization(), c0 = process.cpuUsage();
+      await rdd.count();
+      const c = process.cpuUsage(c0);
+      wall.push(perf.now() - t0); busy.push(perf.eventLoopUtilization(e0).active); cpu.push((c.user + c.system) / ${TASKS});
+    }
+    await sc.stop();
+    const med = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+    console.log(JSON.stringify({ wall: med(wall), busy: med(busy), cpu: med(cpu), rss: process.resourceUsage().maxRSS / 1024 }));
+  `;
+  const kinds = baseline === undefined ? (['on', 'off'] as const) : (['on', 'off', 'baseline'] as const);
+  const got: Record<string, Array<{ wall: number; busy: number; cpu: number; rss: number }>> = {};
+  for (let i = 0; i < n; i++) {
+    // The order within a round alternates, so neither setting always follows the other.
+    for (const kind of i % 2 === 0 ? kinds : [...kinds].reverse()) {
+      const out = execFileSync(process.execPath, ['--input-type=module', '-e', child(kind)], { encoding: 'utf8' });
+      (got[kind] ??= []).push(JSON.parse(out.trim().split('\n').at(-1)!));
+    }
+  }
+  const pct = (a: number, b: number) => ((a - b) / b) * 100;
+  const rel = (kind: string, k: 'wall' | 'busy' | 'cpu') => median(got[kind]!.map((r, i) => pct(r[k], got.off![i]![k])));
+  for (const kind of kinds) {
+    const r = got[kind]!;
+    const vs =
+      kind === 'off'
+        ? ''
+        : `; against the off process of its round, median ${rel(kind, 'wall').toFixed(1)} % wall, ${rel(kind, 'busy').toFixed(1)} % busy, ${rel(kind, 'cpu').toFixed(1)} % CPU`;
+    console.log(
+      `  ${kind.padEnd(8)} ${n} processes x ${jobs} jobs of ${TASKS} empty tasks: median wall ${median(r.map((x) => x.wall)).toFixed(1)} ms ` +
+        `(${Math.round(TASKS / (median(r.map((x) => x.wall)) / 1000))} tasks/s), driver busy ${median(r.map((x) => x.busy)).toFixed(1)} ms, ` +
+        `CPU ${median(r.map((x) => x.cpu)).toFixed(2)} µs per task, peak RSS ${Math.round(Math.max(...r.map((x) => x.rss)))} MiB${vs}`,
+    );
+  }
+  for (const k of ['wall', 'busy', 'cpu'] as const) {
+    const rounds = (kind: 'on' | 'baseline') => got[kind]!.map((r, i) => pct(r[k], got.off![i]![k]).toFixed(1)).join(', ');
+    console.log(`  per round, ${k}: on vs off ${rounds('on')} %${got.baseline === undefined ? '' : `; baseline vs off ${rounds('baseline')} %`}`);
+  }
+  console.log(`  load average at the end ${load()}`);
+}

@@ -274,7 +274,8 @@ export class Context implements RddContext {
     if (this.options.progress) this.#progress = new ConsoleProgressBar(this.events);
     if (this.options.hints) {
       this.events.on('stageCompleted', (e) => {
-        if (e.skew !== undefined) this.#hints.stageSkewed(e.stageId, e.skew);
+        // On a terminal the progress bar prints the skewed stage itself: one line, not the same line twice.
+        if (e.skew !== undefined && this.#progress?.drawing !== true) this.#hints.stageSkewed(e.stageId, e.skew);
       });
     }
     this.#ui = startUi(this.events, {

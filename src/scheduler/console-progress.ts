@@ -12,7 +12,8 @@
  * Behaviour follows Spark's ConsoleProgressBar: a stage shows up only once it has run longer than
  * `showAfterMs` (short stages never flicker), the line is redrawn on a timer at most every `refreshMs`
  * and only when its text changed, at most three stages are shown, and the line is wiped once no stage
- * is running so that it does not litter the log.
+ * is running so that it does not litter the log. A skewed stage (see `detectSkew`) gets one line above the bar
+ * at its end, whether or not hints are on: on a terminal that is where someone watching a job looks.
  */
 
 import type { EventBus } from './event-bus.js';
@@ -26,6 +27,7 @@ import type {
   TaskEndEvent,
   TaskStartEvent,
 } from './events.js';
+import { describeSkew } from './task-metrics.js';
 
 /** The part of a writable stream the progress bar uses; `process.stderr` satisfies it. */
 export interface ProgressStream {
@@ -92,6 +94,11 @@ export class ConsoleProgressBar {
   /** Text currently on the terminal line ('' when the line is clean). */
   #drawn = '';
   #stopped = false;
+
+  /** Whether it draws (its stream is a terminal): then it also prints skewed stages, and the hint need not. */
+  get drawing(): boolean {
+    return this.#stream.isTTY === true && !this.#stopped;
+  }
 
   constructor(bus: EventBus<SchedulerEvent>, opts: ConsoleProgressBarOptions = {}) {
     this.#stream = opts.stream ?? process.stderr;
@@ -179,6 +186,10 @@ export class ConsoleProgressBar {
   }
 
   #onStageCompleted(e: StageCompletedEvent): void {
+    if (e.skew !== undefined) {
+      this.#clearLine();
+      this.#write(`kindling: ${describeSkew(e.stageId, e.skew)}\n`);
+    }
     if (this.#stageFor(e.stageId, e.attempt) === undefined) return;
     this.#stages.delete(e.stageId);
     this.#afterRemoval();

@@ -53,6 +53,11 @@ export const SKEW_MIN_MS = 1000;
 
 /** Nearest-rank quantiles of `values` (at least one). */
 export function quantiles(values: ArrayLike<number>): Quantiles {
+  // Most metrics are the same for every task of a stage (0 bytes spilled, 1 result record): no copy, no sort.
+  const first = values[0]!;
+  let i = 1;
+  while (i < values.length && values[i] === first) i++;
+  if (i >= values.length) return [first, first, first, first, first];
   // A typed array sorts numerically without a comparator call per comparison (stages can have 100k tasks).
   const v = Float64Array.from(values).sort();
   const at = (q: number): number => v[Math.min(v.length - 1, Math.max(0, Math.ceil(q * v.length) - 1))]!;

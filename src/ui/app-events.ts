@@ -5,6 +5,9 @@
  */
 import type { SchedulerEvent } from '../scheduler/events.js';
 
+/** An event log's file name is `{appId}.jsonl`. */
+export const EVENT_LOG_SUFFIX = '.jsonl';
+
 export interface ApplicationStartEvent {
   readonly type: 'applicationStart';
   readonly appId: string;

@@ -153,17 +153,17 @@ function get(p) { return fetch(api + p).then(function (r) { if (!r.ok) throw new
     '/storage/rdd/': function () {
       return get('/storage/rdd/' + params.get('id')).then(function (d) {
         return '<h2>RDD Storage Info for ' + h(d.name) + '</h2><p>Storage level: ' + h(d.storageLevel) + ' &middot; Cached partitions: ' + d.numCachedPartitions + '/' + d.numPartitions + ' &middot; Memory: ' + bytes(d.memoryUsed) + ' &middot; Disk: ' + bytes(d.diskUsed) + '</p>' +
-          '<h3>Data Distribution on Workers</h3>' + table(['Worker', 'Memory', 'Disk'], d.dataDistribution.map(function (x) { return [h(x.address), bytes(x.memoryUsed), bytes(x.diskUsed)]; })) +
-          '<h3>Partitions (' + d.partitions.length + ')</h3>' + table(['Block Name', 'Storage Level', 'Size in Memory', 'Size on Disk', 'Workers'], d.partitions.map(function (p) { return [h(p.blockName), h(p.storageLevel), bytes(p.memoryUsed), bytes(p.diskUsed), h(p.executors.join(', '))]; }), 'id="partitions"');
+          '<h3>Data Distribution on Executors</h3>' + table(['Executor ID', 'Address', 'Memory', 'Disk'], d.dataDistribution.map(function (x) { return [h(x.executorId), h(x.address), bytes(x.memoryUsed), bytes(x.diskUsed)]; })) +
+          '<h3>Partitions (' + d.partitions.length + ')</h3>' + table(['Block Name', 'Storage Level', 'Size in Memory', 'Size on Disk', 'Executors'], d.partitions.map(function (p) { return [h(p.blockName), h(p.storageLevel), bytes(p.memoryUsed), bytes(p.diskUsed), h(p.executors.join(', '))]; }), 'id="partitions"');
       });
     },
     '/executors/': function () {
       return get('/allexecutors').then(function (ex) {
         var rows = ex.map(function (e) {
-          return [h(e.id), e.isActive ? status('Active').replace('status-Active', 'status-SUCCEEDED') : '<span class="status-FAILED">Dead</span>' + (e.removeReason ? ' <span class="muted">(' + h(e.removeReason) + ')</span>' : ''),
+          return [h(e.id), e.kindlingWorkerIndex, h(e.hostPort), e.isActive ? status('Active').replace('status-Active', 'status-SUCCEEDED') : '<span class="status-FAILED">Dead</span>' + (e.removeReason ? ' <span class="muted">(' + h(e.removeReason) + ')</span>' : ''),
             e.rddBlocks, bytes(e.memoryUsed) + ' / ' + bytes(e.maxMemory), bytes(e.diskUsed), e.activeTasks, e.failedTasks, e.completedTasks, e.totalTasks, ms(e.totalDuration) + ' (' + ms(e.totalGCTime) + ' GC)', bytes(e.totalShuffleRead), bytes(e.totalShuffleWrite)];
         });
-        return '<h2>Executors</h2><p>Worker threads of this application; a replaced worker stays listed as dead.</p>' + table(['Worker', 'Status', 'RDD Blocks', 'Storage Memory', 'Disk Used', 'Active Tasks', 'Failed Tasks', 'Complete Tasks', 'Total Tasks', 'Task Time (GC Time)', 'Shuffle Read', 'Shuffle Write'], rows, 'id="executors"');
+        return '<h2>Executors</h2><p>Executors of this application (worker threads, or task slots of executor processes); a replaced worker is a new executor in the same worker slot, the dead one stays listed.</p>' + table(['Executor ID', 'Worker', 'Address', 'Status', 'RDD Blocks', 'Storage Memory', 'Disk Used', 'Active Tasks', 'Failed Tasks', 'Complete Tasks', 'Total Tasks', 'Task Time (GC Time)', 'Shuffle Read', 'Shuffle Write'], rows, 'id="executors"');
       });
     },
     '/environment/': function () {
@@ -190,7 +190,7 @@ function get(p) { return fetch(api + p).then(function (r) { if (!r.ok) throw new
     ['memoryBytesSpilled', 'Spill (Memory)', bytes], ['diskBytesSpilled', 'Spill (Disk)', bytes], ['resultRecords', 'Result Records', String], ['resultSize', 'Result Size', bytes]];
   var Q_KEYS = { duration: 'durationMs', executorRunTime: 'runMs', executorDeserializeTime: 'compileMs', jvmGcTime: 'gcMs', fetchWaitTime: 'fetchWaitMs', inputRecords: 'inputRecords', inputBytes: 'inputBytes', shuffleReadRecords: 'shuffleReadRecords', shuffleReadBytes: 'shuffleReadBytes', shuffleWriteRecords: 'shuffleWriteRecords', shuffleWriteBytes: 'shuffleWriteBytes', outputRecords: 'outputRecords', outputBytes: 'outputBytes', memoryBytesSpilled: 'memoryBytesSpilled', diskBytesSpilled: 'diskBytesSpilled', resultRecords: 'resultRecords', resultSize: 'resultBytes' };
 
-  var TASK_COLS = [['index', 'Index'], ['taskId', 'Task Id'], ['attempt', 'Attempt'], ['status', 'Status'], ['taskLocality', 'Locality'], ['executorId', 'Worker'], ['launchTime', 'Launch Time'],
+  var TASK_COLS = [['index', 'Index'], ['taskId', 'Task Id'], ['attempt', 'Attempt'], ['status', 'Status'], ['taskLocality', 'Locality'], ['executorId', 'Executor ID'], ['launchTime', 'Launch Time'],
     ['duration', 'Duration'], ['run', 'Run Time'], ['gc', 'GC Time'], ['read', 'Shuffle Read Records'], ['write', 'Shuffle Write Records'], ['errorMessage', 'Error']];
   function taskValue(task, k) {
     var m = task.taskMetrics && task.taskMetrics.kindling;

@@ -6,7 +6,9 @@
  */
 import type { EventBus } from '../scheduler/event-bus.js';
 import type { SchedulerEvent } from '../scheduler/events.js';
-import { flattenOptions, type AppEvent, type ApplicationStartEvent } from './app-events.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { EVENT_LOG_SUFFIX, flattenOptions, type AppEvent, type ApplicationStartEvent } from './app-events.js';
 import type { ResolvedUiOptions } from './options.js';
 
 /** What the UI may see of its context: read-only settings, and a way to kill a job when ui.killEnabled. */
@@ -85,12 +87,14 @@ export function startUi(bus: EventBus<SchedulerEvent>, view: UiContextView): UiS
   };
   let buffer: AppEvent[] | undefined = [start];
   let live: LiveUi | undefined;
+  /** Set when a signal came before the live UI loaded: the log was written from the buffer, and must stay so. */
+  let interruptedEarly = false;
   const off = bus.onAny((e) => {
     if (live !== undefined) live.apply(e);
     else buffer?.push(e);
   });
   const loading = import('./live-ui.js')
-    .then((m) => m.startLiveUi(view, appId))
+    .then((m) => (interruptedEarly ? Promise.reject(new Error('the process was interrupted')) : m.startLiveUi(view, appId)))
     .then(
       (l) => {
         for (const e of buffer ?? []) l.apply(e);
@@ -101,7 +105,7 @@ export function startUi(bus: EventBus<SchedulerEvent>, view: UiContextView): UiS
       (e: unknown) => {
         off();
         buffer = undefined;
-        console.warn(`kindling: the UI did not start: ${(e as Error).message}`);
+        if (!interruptedEarly) console.warn(`kindling: the UI did not start: ${(e as Error).message}`);
         return undefined;
       },
     );
@@ -110,7 +114,15 @@ export function startUi(bus: EventBus<SchedulerEvent>, view: UiContextView): UiS
     appId,
     url: async () => (await loading)?.url,
     interrupted: () => {
-      if (live === undefined) return;
+      if (live === undefined) {
+        // A signal while the UI's modules still load (soon after start, or on a loaded machine): the log is
+        // written from the buffer, one event a line (what readEventLog reads), or the application would leave none.
+        if (view.eventLog !== false && buffer !== undefined && !interruptedEarly) {
+          interruptedEarly = true;
+          writeLogNow(view.eventLog.dir, appId, [...buffer, { type: 'applicationEnd', time: Date.now() }]);
+        }
+        return;
+      }
       live.apply({ type: 'applicationEnd', time: Date.now() });
       live.flush();
     },
@@ -122,4 +134,15 @@ export function startUi(bus: EventBus<SchedulerEvent>, view: UiContextView): UiS
         await l.stop();
       })),
   };
+}
+
+function writeLogNow(dir: string, appId: string, events: readonly AppEvent[]): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+    // Task starts are not logged (a task's end names its start), as the event log writer does.
+    const lines = events.filter((e) => e.type !== 'taskStart').map((e) => `${JSON.stringify(e)}\n`);
+    writeFileSync(path.join(dir, appId + EVENT_LOG_SUFFIX), lines.join(''));
+  } catch (e) {
+    console.warn(`kindling: could not write the event log in ${dir}: ${(e as Error).message}`);
+  }
 }

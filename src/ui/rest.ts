@@ -61,9 +61,10 @@ export function handleRest(apps: ReadonlyMap<string, StatusStore>, path: string,
       return { status: 200, body: executors(store, true) };
     case 'storage': {
       if (a !== 'rdd') return notFound(`unknown endpoint storage/${a ?? ''}`);
-      if (b === undefined) return { status: 200, body: [...store.rdds.values()].filter((r) => r.partitions.size > 0).map((r) => rddJson(r, false)) };
+      if (b === undefined)
+        return { status: 200, body: [...store.rdds.values()].filter((r) => r.partitions.size > 0).map((r) => rddJson(store, r, false)) };
       const rdd = store.rdds.get(Number(b));
-      return rdd === undefined ? notFound(`unknown rdd: ${b}`) : { status: 200, body: rddJson(rdd, true) };
+      return rdd === undefined ? notFound(`unknown rdd: ${b}`) : { status: 200, body: rddJson(store, rdd, true) };
     }
     case 'environment':
       return { status: 200, body: environment(store) };
@@ -290,15 +291,16 @@ function taskSummary(store: StatusStore, s: StageData): unknown {
 }
 
 function executors(store: StatusStore, all: boolean): unknown {
-  const storage = store.storageByWorker();
+  const storage = store.storageByExecutor();
   const budget = store.app?.storageBytesPerWorker ?? 0;
   return [...store.executors.values()]
     .filter((e) => all || e.isActive)
+    .sort((a, b) => byId(a.id, b.id))
     .map((e: ExecutorData) => {
-      const s = e.isActive ? storage.get(Number(e.id)) : undefined;
+      const s = e.isActive ? storage.get(e.id) : undefined;
       return {
         id: e.id,
-        hostPort: 'localhost',
+        hostPort: e.hostPort,
         isActive: e.isActive,
         rddBlocks: s?.blocks ?? 0,
         memoryUsed: s?.memoryBytes ?? 0,
@@ -320,6 +322,7 @@ function executors(store: StatusStore, all: boolean): unknown {
         addTime: sparkDate(e.addTime),
         ...(e.removeTime !== undefined ? { removeTime: sparkDate(e.removeTime), removeReason: e.removeReason } : {}),
         executorLogs: {},
+        kindlingWorkerIndex: e.workerIndex,
         kindlingReplacement: e.replacement,
         kindlingKilledTasks: e.killedTasks,
         kindlingInputRecords: e.totalInputRecords,
@@ -327,18 +330,23 @@ function executors(store: StatusStore, all: boolean): unknown {
     });
 }
 
-function rddJson(r: StatusStore['rdds'] extends Map<number, infer R> ? R : never, withPartitions: boolean): unknown {
+/** Executor ids in their order: numerically where they are numbers (`local`), slot by slot within a process (`3.1`). */
+function byId(a: string, b: string): number {
+  return a.localeCompare(b, 'en', { numeric: true });
+}
+
+function rddJson(store: StatusStore, r: StatusStore['rdds'] extends Map<number, infer R> ? R : never, withPartitions: boolean): unknown {
   let memoryUsed = 0;
   let diskUsed = 0;
-  const byWorker = new Map<number, { memoryUsed: number; diskUsed: number }>();
+  const byExecutor = new Map<string, { memoryUsed: number; diskUsed: number }>();
   for (const where of r.partitions.values()) {
     for (const [w, b] of where) {
       memoryUsed += b.memoryBytes;
       diskUsed += b.diskBytes;
-      const t = byWorker.get(w) ?? { memoryUsed: 0, diskUsed: 0 };
+      const t = byExecutor.get(w) ?? { memoryUsed: 0, diskUsed: 0 };
       t.memoryUsed += b.memoryBytes;
       t.diskUsed += b.diskBytes;
-      byWorker.set(w, t);
+      byExecutor.set(w, t);
     }
   }
   const body: Record<string, unknown> = {
@@ -351,7 +359,9 @@ function rddJson(r: StatusStore['rdds'] extends Map<number, infer R> ? R : never
     diskUsed,
   };
   if (withPartitions) {
-    body.dataDistribution = [...byWorker].sort((a, b) => a[0] - b[0]).map(([w, t]) => ({ address: `worker ${w}`, ...t, memoryRemaining: 0 }));
+    body.dataDistribution = [...byExecutor]
+      .sort((a, b) => byId(a[0], b[0]))
+      .map(([id, t]) => ({ address: store.executors.get(id)?.hostPort ?? 'localhost', executorId: id, ...t, memoryRemaining: 0 }));
     body.partitions = [...r.partitions]
       .sort((a, b) => a[0] - b[0])
       .map(([p, where]) => ({
@@ -359,7 +369,7 @@ function rddJson(r: StatusStore['rdds'] extends Map<number, infer R> ? R : never
         storageLevel: r.info.storageLevel,
         memoryUsed: [...where.values()].reduce((s, b) => s + b.memoryBytes, 0),
         diskUsed: [...where.values()].reduce((s, b) => s + b.diskBytes, 0),
-        executors: [...where.keys()].map(String),
+        executors: [...where.keys()].sort(byId),
       }));
   }
   return body;

@@ -77,7 +77,7 @@ export interface StageData {
   numCompleteTasks: number;
   numFailedTasks: number;
   numKilledTasks: number;
-  readonly completedIndices: Set<number>;
+  readonly completedIndices: IndexSet;
   submissionTime: number | undefined;
   firstTaskLaunchedTime: number | undefined;
   completionTime: number | undefined;
@@ -95,8 +95,17 @@ export interface StageData {
   skew: SkewReport | undefined;
 }
 
+/**
+ * An executor (Spark's executor id: a worker thread incarnation in `local` modes, a task slot of an executor
+ * process on a cluster). A replaced worker is a new executor with a new id in the same worker index; the dead
+ * one stays listed, inactive, as Spark's `allexecutors` lists removed executors.
+ */
 export interface ExecutorData {
   readonly id: string;
+  /** The scheduler's worker index (slot) it ran in. */
+  readonly workerIndex: number;
+  /** `host:port` of its executor process on a cluster; `localhost` for worker threads. */
+  readonly hostPort: string;
   isActive: boolean;
   readonly addTime: number;
   removeTime: number | undefined;
@@ -116,8 +125,8 @@ export interface ExecutorData {
 
 export interface CachedRdd {
   info: RddInfo;
-  /** Where each cached partition lives: worker index to bytes in memory and on disk. */
-  readonly partitions: Map<number, Map<number, { memoryBytes: number; diskBytes: number }>>;
+  /** Where each cached partition lives: executor id to bytes in memory and on disk. */
+  readonly partitions: Map<number, Map<string, { memoryBytes: number; diskBytes: number }>>;
 }
 
 const TASK_STATUSES: readonly TaskStatus[] = ['RUNNING', 'SUCCESS', 'FAILED', 'KILLED'];
@@ -128,9 +137,8 @@ const TASK_ID = 1;
 const INDEX = 2;
 const ATTEMPT = 3;
 const LAUNCH = 4;
-const WORKER = 5;
-const DURATION = 6;
-const METRICS = 7;
+const DURATION = 5;
+const METRICS = 6;
 const WIDTH = METRICS + SUMMARIZED_METRICS.length;
 /** A row's codes: alive, status, locality, flags. */
 const ALIVE = 0;
@@ -152,35 +160,54 @@ const HAS_METRICS = 2;
  * ```
  */
 export class TaskTable {
-  /** Task key to row. */
-  readonly #rows = new Map<number, number>();
+  /**
+   * Rows found by task index without a Map entry per task: `#head[index]` is the newest row of that index plus 1
+   * (0: none), `#prev[row]` the row before it of the same index plus 1. A chain is as long as the index's attempts.
+   */
+  #head = new Int32Array(0);
+  #prev = new Int32Array(0);
+  /** Live rows. */
+  #live = 0;
   /** Rows used, dropped ones included. */
   #used = 0;
   #numbers = new Float64Array(0);
   #codes = new Uint8Array(0);
+  /** Each row's executor id (a pointer each: ids are strings shared with the events). */
+  #executorIds: string[] = [];
   /** Rare values, by row. */
   #errors = new Map<number, string>();
   #keySamples = new Map<number, readonly string[]>();
   /** No live row before it. */
   #oldest = 0;
+  /** Rows to allocate when the first is added. */
+  readonly #firstCapacity: number;
+
+  /** `capacity`: the rows it will likely hold (the stage's tasks), allocated when the first task starts. */
+  constructor(capacity = 64) {
+    this.#firstCapacity = Math.max(64, capacity);
+  }
 
   get size(): number {
-    return this.#rows.size;
+    return this.#live;
   }
 
-  /** The row of a task attempt, or -1. */
-  rowOf(key: number): number {
-    return this.#rows.get(key) ?? -1;
+  /** The live row of a task attempt (its key, and its task index), or -1. */
+  rowOf(key: number, index: number): number {
+    if (index >= this.#head.length) return -1;
+    const n = this.#numbers;
+    const c = this.#codes;
+    for (let r = this.#head[index]! - 1; r >= 0; r = this.#prev[r]! - 1) if (n[r * WIDTH + KEY] === key && c[r * 4 + ALIVE] === 1) return r;
+    return -1;
   }
 
-  start(key: number, taskId: number, index: number, attempt: number, workerIndex: number, speculative: boolean, launchTime: number): number {
+  start(key: number, taskId: number, index: number, attempt: number, executorId: string, speculative: boolean, launchTime: number): number {
     if (this.#used * WIDTH === this.#numbers.length) this.#makeRoom();
+    // The same attempt on the same worker again (rare): its new row replaces the old one.
+    const replaced = this.rowOf(key, index);
+    if (replaced >= 0) this.#drop(replaced);
     const row = this.#used++;
-    const size = this.#rows.size;
-    this.#rows.set(key, row);
-    // The same attempt on the same worker again (rare): its new row replaces the old one, found by a scan rather
-    // than by a lookup on every start.
-    if (this.#rows.size === size) this.#dropReplaced(key, row);
+    this.#live++;
+    this.#link(row, index);
     const n = this.#numbers;
     const o = row * WIDTH;
     n[o + KEY] = key;
@@ -188,7 +215,7 @@ export class TaskTable {
     n[o + INDEX] = index;
     n[o + ATTEMPT] = attempt;
     n[o + LAUNCH] = launchTime;
-    n[o + WORKER] = workerIndex;
+    this.#executorIds[row] = executorId;
     n[o + DURATION] = Number.NaN;
     const c = this.#codes;
     c[row * 4 + ALIVE] = 1;
@@ -257,7 +284,13 @@ export class TaskTable {
   }
 
   clear(): void {
-    this.#rows.clear();
+    this.#live = 0;
+    this.#head = new Int32Array(0);
+    this.#prev = new Int32Array(0);
+    // Its memory goes too: clearing is how the store keeps to retainedTasksTotal.
+    this.#numbers = new Float64Array(0);
+    this.#codes = new Uint8Array(0);
+    this.#executorIds = [];
     this.#errors.clear();
     this.#keySamples.clear();
     this.#used = 0;
@@ -289,7 +322,7 @@ export class TaskTable {
       index: n[o + INDEX]!,
       attempt: n[o + ATTEMPT]!,
       launchTime: n[o + LAUNCH]!,
-      executorId: String(n[o + WORKER]),
+      executorId: this.#executorIds[row]!,
       speculative: (c[row * 4 + FLAGS]! & SPECULATIVE) !== 0,
       duration: Number.isNaN(duration) ? undefined : duration,
       status: TASK_STATUSES[c[row * 4 + STATUS]!]!,
@@ -299,50 +332,87 @@ export class TaskTable {
     };
   }
 
-  #dropReplaced(key: number, row: number): void {
-    for (let r = this.#oldest; r < row; r++) {
-      if (this.#codes[r * 4 + ALIVE] === 1 && this.#numbers[r * WIDTH + KEY] === key) {
-        this.#codes[r * 4 + ALIVE] = 0;
-        this.#errors.delete(r);
-        this.#keySamples.delete(r);
-        return;
-      }
+  /** Makes `row` the newest of its task index. */
+  #link(row: number, index: number): void {
+    if (index >= this.#head.length) {
+      const head = new Int32Array(Math.max(index + 1, this.#head.length * 2, 64));
+      head.set(this.#head);
+      this.#head = head;
     }
+    this.#prev[row] = this.#head[index]!;
+    this.#head[index] = row + 1;
   }
 
   #drop(row: number): void {
     this.#codes[row * 4 + ALIVE] = 0;
-    this.#rows.delete(this.#numbers[row * WIDTH + KEY]!);
+    this.#live--;
     this.#errors.delete(row);
     this.#keySamples.delete(row);
   }
 
   /** Before a row is added to full columns: moves the live rows down when at least half are dropped, else doubles. */
   #makeRoom(): void {
-    const live = this.#rows.size;
-    const capacity = live * 2 <= this.#used && this.#used > 0 ? this.#used : Math.max(64, this.#used * 2);
+    const live = this.#live;
+    const capacity = live * 2 <= this.#used && this.#used > 0 ? this.#used : Math.max(this.#firstCapacity, this.#used * 2);
     const numbers = new Float64Array(capacity * WIDTH);
     const codes = new Uint8Array(capacity * 4);
+    const executorIds = new Array<string>(capacity);
     const errors = new Map<number, string>();
     const keySamples = new Map<number, readonly string[]>();
+    // Chains are rebuilt over the moved rows, oldest first, so each index's newest row heads its chain again.
+    this.#head.fill(0);
+    this.#prev = new Int32Array(capacity);
     let to = 0;
     for (let row = this.#oldest; row < this.#used; row++) {
       if (this.#codes[row * 4 + ALIVE] === 0) continue;
       numbers.set(this.#numbers.subarray(row * WIDTH, (row + 1) * WIDTH), to * WIDTH);
       codes.set(this.#codes.subarray(row * 4, (row + 1) * 4), to * 4);
+      executorIds[to] = this.#executorIds[row]!;
       const error = this.#errors.get(row);
       if (error !== undefined) errors.set(to, error);
       const keySample = this.#keySamples.get(row);
       if (keySample !== undefined) keySamples.set(to, keySample);
-      if (to !== row) this.#rows.set(numbers[to * WIDTH + KEY]!, to);
+      this.#link(to, numbers[to * WIDTH + INDEX]!);
       to++;
     }
     this.#numbers = numbers;
     this.#codes = codes;
+    this.#executorIds = executorIds;
     this.#errors = errors;
     this.#keySamples = keySamples;
     this.#used = to;
     this.#oldest = 0;
+  }
+}
+
+/**
+ * A set of small non-negative integers (partition indices) as a growable bitmap: a stage's completed partitions,
+ * added once per task end (a Set's hashing and growth was a cost per task).
+ */
+export class IndexSet {
+  #bits = new Uint8Array(64);
+  #size = 0;
+
+  get size(): number {
+    return this.#size;
+  }
+
+  has(i: number): boolean {
+    return i >> 3 < this.#bits.length && (this.#bits[i >> 3]! & (1 << (i & 7))) !== 0;
+  }
+
+  add(i: number): void {
+    const at = i >> 3;
+    if (at >= this.#bits.length) {
+      const grown = new Uint8Array(Math.max(at + 1, this.#bits.length * 2));
+      grown.set(this.#bits);
+      this.#bits = grown;
+    }
+    const bit = 1 << (i & 7);
+    if ((this.#bits[at]! & bit) === 0) {
+      this.#bits[at]! |= bit;
+      this.#size++;
+    }
   }
 }
 
@@ -380,6 +450,8 @@ export class StatusStore {
   readonly #retainedStages: number;
   readonly #retainedTasks: number;
   readonly #retainedTasksTotal: number;
+  /** `host:port` of each cluster executor process, by its id. */
+  readonly #hosts = new Map<string, string>();
   /** The executor of each worker index, as last looked up. */
   readonly #byIndex: Array<ExecutorData | undefined> = [];
   /** Task rows held across all stages. */
@@ -479,16 +551,23 @@ export class StatusStore {
         this.#taskEnd(e);
         return;
       case 'workerAdded': {
-        const id = String(e.workerIndex);
-        const old = this.executors.get(id);
-        // A replacement worker takes the index of the one it replaces; the dead one stays listed (Spark lists
-        // removed executors too) under the index and the time it was added.
-        if (old !== undefined && !old.isActive) this.executors.set(`${id}@${old.addTime}`, old);
-        if (old === undefined || !old.isActive) this.executors.set(id, newExecutor(id, e.time, e.replacement));
+        // A replacement worker takes the index of the one it replaces under a new executor id; the dead one stays
+        // listed under its own (Spark lists removed executors too).
+        const id = executorIdOf(e);
+        const dead = this.executors.get(id);
+        if (dead !== undefined && !dead.isActive) {
+          // Only in a log written before executor ids (the worker index was the id): the dead one keeps its row.
+          this.executors.delete(id);
+          this.executors.set(`${id}@${dead.addTime}`, dead);
+          this.#byIndex[dead.workerIndex] = undefined;
+        }
+        const ex = this.#executor(e.workerIndex, id, e.time);
+        ex.replacement = e.replacement;
         return;
       }
       case 'workerLost': {
-        const ex = this.#executor(e.workerIndex, e.time);
+        const id = executorIdOf(e);
+        const ex = this.#executor(e.workerIndex, id, e.time);
         ex.isActive = false;
         ex.removeTime = e.time;
         ex.removeReason = e.reason;
@@ -496,7 +575,7 @@ export class StatusStore {
         // Its cached blocks are gone with it.
         for (const r of this.rdds.values()) {
           for (const [p, where] of r.partitions) {
-            where.delete(e.workerIndex);
+            where.delete(id);
             if (where.size === 0) r.partitions.delete(p);
           }
         }
@@ -517,13 +596,17 @@ export class StatusStore {
         }
         let where = r.partitions.get(e.partition);
         if (where === undefined) r.partitions.set(e.partition, (where = new Map()));
-        if (e.memoryBytes === 0 && e.diskBytes === 0) where.delete(e.workerIndex);
-        else where.set(e.workerIndex, { memoryBytes: e.memoryBytes, diskBytes: e.diskBytes });
+        const id = executorIdOf(e);
+        if (e.memoryBytes === 0 && e.diskBytes === 0) where.delete(id);
+        else where.set(id, { memoryBytes: e.memoryBytes, diskBytes: e.diskBytes });
         if (where.size === 0) r.partitions.delete(e.partition);
         return;
       }
-      // Cluster executors: their task slots reach the store as workers (workerAdded / workerLost).
+      // Cluster executor processes: their task slots reach the store as workers (workerAdded / workerLost), named
+      // after the process; the process gives them their address.
       case 'executorAdded':
+        this.#hosts.set(e.executorId, `${e.host}:${e.port}`);
+        return;
       case 'executorRemoved':
         return;
       // Streaming's events feed the Streaming page (the jobs each batch runs reach the store as jobs).
@@ -550,8 +633,8 @@ export class StatusStore {
     s.numActiveTasks++;
     s.firstTaskLaunchedTime ??= e.time;
     s.sawTaskStarts = true;
-    this.#newTask(s, e.partition, e.attempt, e.workerIndex, e.speculative, e.time);
-    const ex = this.#executor(e.workerIndex, e.time);
+    const ex = this.#executor(e.workerIndex, e.executorId, e.time);
+    this.#newTask(s, e.partition, e.attempt, e.workerIndex, ex.id, e.speculative, e.time);
     ex.activeTasks++;
     for (const j of s.jobIds) {
       const job = this.jobs.get(j);
@@ -561,7 +644,7 @@ export class StatusStore {
 
   #taskEnd(e: TaskEndEvent): void {
     const s = this.#taskStage(e.stageId, e.stageAttempt);
-    const ex = this.#executor(e.workerIndex, e.time);
+    const ex = this.#executor(e.workerIndex, e.executorId, e.time);
     ex.activeTasks = Math.max(0, ex.activeTasks - 1);
     ex.totalDuration += e.durationMs;
     if (e.result === 'success') ex.completedTasks++;
@@ -577,11 +660,11 @@ export class StatusStore {
     }
     if (s === undefined) return;
     s.numActiveTasks = Math.max(0, s.numActiveTasks - 1);
-    let row = s.tasks.rowOf(taskKey(e.partition, e.attempt, e.workerIndex));
+    let row = s.tasks.rowOf(taskKey(e.partition, e.attempt, e.workerIndex), e.partition);
     if (row < 0 && !s.sawTaskStarts) {
       // Replaying an event log, which has no taskStart lines: the task starts where its end says.
       const launchTime = e.time - e.durationMs;
-      row = this.#newTask(s, e.partition, e.attempt, e.workerIndex, e.speculative, launchTime);
+      row = this.#newTask(s, e.partition, e.attempt, e.workerIndex, ex.id, e.speculative, launchTime);
       s.firstTaskLaunchedTime ??= launchTime;
     }
     if (row >= 0) s.tasks.finish(row, e.result, e.durationMs, e.locality, e.error, m);
@@ -602,9 +685,17 @@ export class StatusStore {
   }
 
   /** Adds a running task's row; its row number holds until the next task is added to the stage. */
-  #newTask(s: StageData, partition: number, attempt: number, workerIndex: number, speculative: boolean, launchTime: number): number {
+  #newTask(
+    s: StageData,
+    partition: number,
+    attempt: number,
+    workerIndex: number,
+    executorId: string,
+    speculative: boolean,
+    launchTime: number,
+  ): number {
     const before = s.tasks.size;
-    const row = s.tasks.start(taskKey(partition, attempt, workerIndex), this.#nextTaskId++, partition, attempt, workerIndex, speculative, launchTime);
+    const row = s.tasks.start(taskKey(partition, attempt, workerIndex), this.#nextTaskId++, partition, attempt, executorId, speculative, launchTime);
     if (s.tasks.size > this.#retainedTasks) s.tasks.dropOldestFinished();
     this.#taskRows += s.tasks.size - before;
     if (this.#taskRows > this.#retainedTasksTotal) this.#dropTaskRows();
@@ -693,7 +784,7 @@ export class StatusStore {
       numCompleteTasks: 0,
       numFailedTasks: 0,
       numKilledTasks: 0,
-      completedIndices: new Set(),
+      completedIndices: new IndexSet(),
       submissionTime: undefined,
       firstTaskLaunchedTime: undefined,
       completionTime: undefined,
@@ -702,21 +793,27 @@ export class StatusStore {
       rdds,
       parentIds,
       totals: emptyTotals(),
-      tasks: new TaskTable(),
+      // Its first rows are allocated at once for every task it may hold (growing by doubling copied them ~7 times).
+      tasks: new TaskTable(Math.min(numTasks, this.#retainedTasks + 1)),
       sawTaskStarts: false,
       taskMetrics: undefined,
       skew: undefined,
     };
   }
 
-  #executor(workerIndex: number, time: number): ExecutorData {
-    // Every task event looks its worker up: by index first, without building the id string.
+  /** The executor of an event, made when first seen (an event log replayed from the middle has no workerAdded). */
+  #executor(workerIndex: number, executorId: string | undefined, time: number): ExecutorData {
+    // Every task event looks its executor up: by worker index first (the id is then almost always the same string).
     const cached = this.#byIndex[workerIndex];
-    if (cached?.isActive) return cached;
-    const id = String(workerIndex);
+    const id = executorId ?? String(workerIndex);
+    if (cached !== undefined && cached.id === id) return cached;
     let ex = this.executors.get(id);
-    if (ex === undefined) this.executors.set(id, (ex = newExecutor(id, time, false)));
-    this.#byIndex[workerIndex] = ex;
+    if (ex === undefined) {
+      const hostPort = this.#hosts.get(id.slice(0, id.includes('.') ? id.indexOf('.') : id.length)) ?? 'localhost';
+      this.executors.set(id, (ex = newExecutor(id, workerIndex, hostPort, time)));
+    }
+    // A late event of a dead incarnation does not make it the index's executor again.
+    if (ex.isActive || cached === undefined) this.#byIndex[workerIndex] = ex;
     return ex;
   }
 
@@ -751,9 +848,9 @@ export class StatusStore {
     return summarizeTaskMetrics(done);
   }
 
-  /** Memory and disk held per worker, and cached blocks. */
-  storageByWorker(): Map<number, { memoryBytes: number; diskBytes: number; blocks: number }> {
-    const out = new Map<number, { memoryBytes: number; diskBytes: number; blocks: number }>();
+  /** Memory and disk held per executor id, and cached blocks. */
+  storageByExecutor(): Map<string, { memoryBytes: number; diskBytes: number; blocks: number }> {
+    const out = new Map<string, { memoryBytes: number; diskBytes: number; blocks: number }>();
     for (const r of this.rdds.values()) {
       for (const where of r.partitions.values()) {
         for (const [w, b] of where) {
@@ -798,14 +895,21 @@ function taskKey(partition: number, attempt: number, workerIndex: number): numbe
   return partition + 2 ** 24 * (workerIndex + 2 ** 12 * attempt);
 }
 
-function newExecutor(id: string, time: number, replacement: boolean): ExecutorData {
+/** Events logged before executor ids existed name only the worker index. */
+function executorIdOf(e: { readonly workerIndex: number; readonly executorId?: string }): string {
+  return e.executorId ?? String(e.workerIndex);
+}
+
+function newExecutor(id: string, workerIndex: number, hostPort: string, time: number): ExecutorData {
   return {
     id,
+    workerIndex,
+    hostPort,
     isActive: true,
     addTime: time,
     removeTime: undefined,
     removeReason: undefined,
-    replacement,
+    replacement: false,
     activeTasks: 0,
     completedTasks: 0,
     failedTasks: 0,

@@ -234,6 +234,30 @@ describe('ConsoleProgressBar', () => {
     expect(stream.screen).toMatch(/\(0 \+ 0\) \/ 3\]$/);
   });
 
+  it('prints a skewed stage at its end, one line above the bar, which is drawn again after it', () => {
+    const stream = new FakeStream(true, 80);
+    make(stream);
+    submit(bus, 0, 4);
+    submit(bus, 1, 4);
+    progress(bus, 1, 2, 1);
+    vi.advanceTimersByTime(600);
+    const bar = stream.screen;
+    expect(bar).toContain('[Stage 1:');
+    const skew = { partition: 2, runMs: 1500, medianMs: 40, records: 9000, medianRecords: 12, keySample: ['"hot"'] };
+    bus.emit({ type: 'stageCompleted', jobId: 0, stageId: 0, attempt: 0, time: Date.now(), result: 'succeeded', skew });
+    // The drawn bar is wiped first, so the line does not run into it.
+    expect(stream.writes.at(-2)).toBe(`\r${' '.repeat(bar.length)}\r`);
+    expect(stream.writes.at(-1)).toBe(
+      'kindling: stage 0 is skewed: partition 2 computed 1500 ms (median 40 ms) over 9000 records (median 12), keys "hot"; repartition or salt the hot key?\n',
+    );
+    vi.advanceTimersByTime(200);
+    expect(stream.screen).toContain('[Stage 1:');
+    // A stage without skew prints nothing at its end.
+    const writes = stream.writes.length;
+    complete(bus, 1);
+    expect(stream.writes.slice(writes).join('')).not.toContain('skewed');
+  });
+
   it('is silent on a non-TTY stream and does not even subscribe', () => {
     const stream = new FakeStream(false, 80);
     make(stream);

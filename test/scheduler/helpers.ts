@@ -1,6 +1,6 @@
 /** What the fault specifications share: contexts stopped after each test, and a recorder of scheduler events. */
 import { afterEach } from 'vitest';
-import { Context, type SchedulerEvent, type TaskMetrics } from 'kindling';
+import { Context, capture, type SchedulerEvent, type TaskMetrics } from 'kindling';
 
 type Options = ConstructorParameters<typeof Context>[0];
 
@@ -47,4 +47,30 @@ export function taskMetrics(given: Partial<TaskMetrics> = {}): TaskMetrics {
     resultBytes: 0,
     ...given,
   };
+}
+
+/** A job whose reduce stage is skewed: the partition holding the key 'hot' computes for `ms` (over the 1 s skew floor), the others at once. */
+export function skewedJob(sc: Context, ms = 1200): Promise<unknown> {
+  return sc
+    .parallelize(
+      [
+        ['hot', 1],
+        ['cold', 2],
+        ['x', 3],
+        ['y', 4],
+      ] as [string, number][],
+      4,
+    )
+    .groupByKey(4)
+    .mapPartitions(
+      capture({ ms }, (it) => {
+        const rows = [...it];
+        if (rows.some(([k]) => k === 'hot')) {
+          const until = Date.now() + ms;
+          while (Date.now() < until);
+        }
+        return rows;
+      }),
+    )
+    .collect();
 }

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { taskMetrics } from './helpers.js';
+import { skewedJob, taskMetrics } from './helpers.js';
 import { Context, quantiles, detectSkew, type SchedulerEvent, type TaskEndEvent, type StageCompletedEvent, type TaskMetrics } from 'kindling';
 
 const metrics = (durationMs: number, records = 0): TaskMetrics =>
@@ -193,27 +193,7 @@ describe('task metrics from real workers', () => {
     const seen: StageCompletedEvent[] = [];
     hinted.events.on('stageCompleted', (e) => void seen.push(e));
     try {
-      await hinted
-        .parallelize(
-          [
-            ['hot', 1],
-            ['cold', 2],
-            ['x', 3],
-            ['y', 4],
-          ] as [string, number][],
-          4,
-        )
-        .groupByKey(4)
-        .mapPartitions((it) => {
-          const rows = [...it];
-          // A skewed key: the partition holding 'hot' computes for 1.2 s, the others at once.
-          if (rows.some(([k]) => k === 'hot')) {
-            const until = Date.now() + 1200;
-            while (Date.now() < until);
-          }
-          return rows;
-        })
-        .collect();
+      await skewedJob(hinted);
       const flagged = seen.filter((e) => e.skew !== undefined);
       expect(flagged).toHaveLength(1);
       expect(flagged[0]!.skew!.runMs).toBeGreaterThan(1000);
@@ -224,6 +204,37 @@ describe('task metrics from real workers', () => {
     } finally {
       warn.mockRestore();
       await hinted.stop();
+    }
+  });
+
+  it('prints a skewed stage on the console at its end, with hints off or on (once: the hint does not repeat it)', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    // The progress bar draws only on a terminal: make stderr one while the contexts are made and run.
+    const wasTTY = process.stderr.isTTY;
+    process.stderr.isTTY = true;
+    const written: string[] = [];
+    const write = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
+      written.push(String(s));
+      return true;
+    });
+    try {
+      for (const hints of [false, true]) {
+        written.length = 0;
+        const sc = new Context({ master: 'local[2]', hints, ui: false });
+        try {
+          await skewedJob(sc);
+        } finally {
+          await sc.stop();
+        }
+        const lines = written.filter((s) => s.includes('skewed'));
+        expect(lines).toHaveLength(1);
+        expect(lines[0]).toMatch(/^kindling: stage \d+ is skewed: partition \d+ computed \d+ ms \(median \d+ ms\) over \d+ records .*keys "hot"/);
+      }
+      expect(warn.mock.calls.map((c) => String(c[0])).join('\n')).not.toContain('skewed');
+    } finally {
+      write.mockRestore();
+      process.stderr.isTTY = wasTTY;
+      warn.mockRestore();
     }
   });
 });

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { capture, type Context, type SchedulerEvent } from 'kindling';
 import { type BrowserUi, haveBrowser, openBrowserUi, shot } from './browser-helpers.js';
+import { skewedJob } from '../scheduler/helpers.js';
 
 function when(sc: Context, pred: (e: SchedulerEvent) => boolean): Promise<SchedulerEvent> {
   return new Promise((resolve) => {
@@ -112,26 +113,7 @@ describe.skipIf(!haveBrowser)('web UI in Chromium', () => {
   });
 
   it('shows a stage’s task quantiles, a sortable task table, and the skew flag of a skewed stage', async () => {
-    await sc
-      .parallelize(
-        [
-          ['hot', 1],
-          ['cold', 2],
-          ['x', 3],
-          ['y', 4],
-        ] as Array<[string, number]>,
-        4,
-      )
-      .groupByKey(4)
-      .mapPartitions((it) => {
-        const rows = [...it];
-        if (rows.some(([k]) => k === 'hot')) {
-          const until = Date.now() + 1100;
-          while (Date.now() < until);
-        }
-        return rows;
-      })
-      .collect();
+    await skewedJob(sc, 1100);
     const stages = (await (await fetch(`${url}/api/v1/applications/${sc.applicationId}/stages`)).json()) as Array<{
       stageId: number;
       attemptId: number;

@@ -7,6 +7,7 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { EventLogWriter, TaskEndColumns, expandTaskEnds, readEventLog, taskEndsLine } from '../../src/ui/event-log.js';
+import type { TaskMetrics } from '../../src/exec/protocol.js';
 import { SUMMARIZED_METRICS } from '../../src/scheduler/task-metrics.js';
 import type { TaskEndEvent } from '../../src/scheduler/events.js';
 import type { AppEvent } from '../../src/ui/app-events.js';
@@ -186,6 +187,36 @@ describe('event log', () => {
       const bytes = block.columns['metrics.resultBytes'] as number[];
       expect(flags.some((f) => f === 0) && flags.some((f) => f === 1)).toBe(true);
       flags.forEach((f, i) => f === 0 && expect(bytes[i]).toBe(0));
+      // Times as offsets from the first, executor ids as a dictionary: the encodings read back above.
+      expect(block.columns.time.base).toBe(ends[0]!.time);
+      expect(block.columns.executorId.dict).toHaveLength(7);
     }
+  });
+
+  it('writes a column whose values are all alike once, whatever its kind, and a time that is not whole ms as it is', () => {
+    const end = (i: number): TaskEndEvent => ({
+      type: 'taskEnd',
+      stageId: 4,
+      stageAttempt: 0,
+      partition: i,
+      attempt: 0,
+      workerIndex: 1,
+      executorId: '3',
+      speculative: false,
+      result: 'success',
+      durationMs: 2,
+      locality: 'ANY',
+      time: 1_700_000_000_000 + i / 2,
+      metrics: { ...(Object.fromEntries(SUMMARIZED_METRICS.map((k) => [k, 0])) as unknown as TaskMetrics), runMs: i },
+    });
+    const columns = new TaskEndColumns();
+    const ends = Array.from({ length: 50 }, (_, i) => end(i));
+    for (const e of ends) columns.append(e);
+    const block = JSON.parse(columns.line());
+    expect(expandTaskEnds(block)).toEqual(ends);
+    for (const c of ['stageId', 'workerIndex', 'executorId', 'speculative', 'result', 'locality', 'durationMs', 'metrics.gcMs']) {
+      expect(Object.keys(block.columns[c]), c).toEqual(['all']);
+    }
+    expect(Array.isArray(block.columns.time)).toBe(true);
   });
 });

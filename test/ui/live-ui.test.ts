@@ -5,12 +5,15 @@
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import net from 'node:net';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Context } from 'kindling';
 import { EventBus } from '../../src/scheduler/event-bus.js';
 import type { SchedulerEvent } from '../../src/scheduler/events.js';
 import { startUi } from '../../src/ui/index.js';
+import { readEventLog } from '../../src/ui/event-log.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -118,5 +121,37 @@ describe('live UI', () => {
     expect(jobs.map((j) => j.description)).toEqual(['early']);
     await ui.stop();
     expect(syncMs).toBeLessThan(20);
+  });
+
+  it('writes the event log of a process interrupted before the UI finished loading, from what it buffered', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-early-log-'));
+    try {
+      const bus = new EventBus<SchedulerEvent>();
+      const view = { appName: 'early', numWorkers: 1, storageBytesPerWorker: 1, options: {}, ui: false as const, eventLog: { dir } };
+      const ui = startUi(bus, view)!;
+      bus.emit({ type: 'jobStart', jobId: 0, time: 1, description: 'collect', stageIds: [0] });
+      bus.emit({
+        type: 'taskStart',
+        stageId: 0,
+        stageAttempt: 0,
+        partition: 0,
+        attempt: 0,
+        workerIndex: 0,
+        executorId: '0',
+        speculative: false,
+        time: 2,
+      });
+      bus.emit({ type: 'jobEnd', jobId: 0, time: 3, result: 'failed', error: 'interrupted (SIGINT)' });
+      // Synchronously, as a signal handler does: the UI's modules are still loading.
+      ui.interrupted();
+      const [log] = readdirSync(dir);
+      expect(log).toBe(`${ui.appId}.jsonl`);
+      expect(readEventLog(path.join(dir, log!)).map((e) => e.type)).toEqual(['applicationStart', 'jobStart', 'jobEnd', 'applicationEnd']);
+      await ui.stop();
+      // The UI that finishes loading afterwards does not start over the log.
+      expect(readEventLog(path.join(dir, log!)).map((e) => e.type)).toEqual(['applicationStart', 'jobStart', 'jobEnd', 'applicationEnd']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

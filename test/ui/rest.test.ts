@@ -96,7 +96,7 @@ describe('REST API of a live context', () => {
     const stages = (await get(`${app}/stages`)) as unknown as Json[];
     const map = stages.find((s) => s.stageId === 0)!;
     const reduce = stages.find((s) => s.stageId === 1)!;
-    expect(map).toMatchObject({ status: 'COMPLETE', attemptId: 0, numTasks: 4, numCompleteTasks: 4, numFailedTasks: 0 });
+    expect(map).toMatchObject({ status: 'COMPLETE', attemptId: 0, numTasks: 4, numCompleteTasks: 4, numCompletedIndices: 4, numFailedTasks: 0 });
     expect(map.shuffleWriteRecords).toBeGreaterThan(0);
     expect(map.shuffleWriteBytes).toBeGreaterThan(0);
     expect(reduce.shuffleReadRecords).toBe(map.shuffleWriteRecords);
@@ -185,6 +185,57 @@ describe('REST API of a live context', () => {
     expect(summary.outputMetrics.recordsWritten).toEqual([50, 50, 50, 50, 50]);
     expect(summary.inputMetrics.recordsRead).toEqual([50, 50, 50, 50, 50]);
     expect(summary.diskBytesSpilled).toEqual([0, 0, 0, 0, 0]);
+  });
+});
+
+describe('executors by executor id', () => {
+  it('lists a worker killed at a random moment of a job as a removed executor, its replacement as a new one in the same worker', async () => {
+    const logDir = mkdtempSync(path.join(os.tmpdir(), 'kindling-log-'));
+    const sc = new Context({ master: 'local[2]', progress: false, appName: 'executors-test', ui: { port: 0 }, eventLog: { dir: logDir } });
+    try {
+      const app = `${await sc.uiWebUrl()}/api/v1/applications/${sc.applicationId}`;
+      await sc.parallelize([1, 2], 2).count();
+      const replaced = new Promise<void>((resolve) => {
+        const off = sc.events.on('workerAdded', (e) => {
+          if (e.replacement) resolve(off());
+        });
+      });
+      const job = sc
+        .parallelize(
+          Array.from({ length: 60 }, (_, i) => i),
+          60,
+        )
+        .map((x) => {
+          const until = Date.now() + 5;
+          while (Date.now() < until);
+          return x;
+        })
+        .count();
+      await new Promise((r) => setTimeout(r, Math.random() * 150));
+      await sc.faults.killWorker(1);
+      expect(await job).toBe(60);
+      await replaced;
+      const all = (await get(`${app}/allexecutors`)) as unknown as Json[];
+      expect(all.map((e) => [e.id, e.kindlingWorkerIndex, e.isActive, e.kindlingReplacement])).toEqual([
+        ['0', 0, true, false],
+        ['1', 1, false, false],
+        ['2', 1, true, true],
+      ]);
+      expect(all[1]!.removeReason).toMatch(/killed|exit/i);
+      expect(all[1]!.removeTime).toMatch(/GMT$/);
+      expect(((await get(`${app}/executors`)) as unknown as Json[]).map((e) => e.id)).toEqual(['0', '2']);
+      // Each successful task is counted once, on the executor that ran it (the stages' task lists agree).
+      const ran = new Map<string, number>();
+      for (const stage of (await get(`${app}/stages`)) as unknown as Json[]) {
+        const tasks = (await get(`${app}/stages/${stage.stageId}/${stage.attemptId}/taskList?length=1000`)) as unknown as Json[];
+        for (const t of tasks) if (t.status === 'SUCCESS') ran.set(t.executorId, (ran.get(t.executorId) ?? 0) + 1);
+      }
+      expect([...ran.values()].reduce((a, b) => a + b, 0)).toBe(62);
+      for (const e of all) expect(e.completedTasks, `executor ${e.id}`).toBe(ran.get(e.id) ?? 0);
+    } finally {
+      await sc.stop();
+      rmSync(logDir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -3,7 +3,7 @@
  * a bounded history.
  */
 import { describe, expect, it } from 'vitest';
-import { StatusStore, TaskTable, type TaskData } from '../../src/ui/status-store.js';
+import { IndexSet, StatusStore, TaskTable, type TaskData } from '../../src/ui/status-store.js';
 import { SUMMARIZED_METRICS } from '../../src/scheduler/task-metrics.js';
 import type { TaskMetrics } from '../../src/exec/protocol.js';
 import type { SchedulerEvent } from '../../src/scheduler/events.js';
@@ -136,7 +136,7 @@ describe('StatusStore', () => {
     expect(store.jobs.size).toBe(2);
   });
 
-  it('tracks cached partitions per worker, and forgets a lost worker’s blocks and marks it dead', () => {
+  it('tracks cached partitions per executor, and forgets a lost executor’s blocks and marks it dead', () => {
     const store = new StatusStore();
     runJob(store, 0, twoStages, [0, 1]);
     for (const [w, p] of [
@@ -157,13 +157,77 @@ describe('StatusStore', () => {
     }
     expect(store.rdds.get(2)!.info.storageLevel).toBe('MEMORY_ONLY');
     expect(store.rdds.get(2)!.partitions.size).toBe(2);
-    store.apply({ type: 'workerLost', workerIndex: 1, executorId: String(1), reason: 'killed', time: 10 });
-    store.apply({ type: 'workerAdded', workerIndex: 1, executorId: String(1), replacement: true, time: 11 });
+    expect([...store.rdds.get(2)!.partitions.values()].map((where) => [...where.keys()])).toEqual([['0'], ['1']]);
+    store.apply({ type: 'workerLost', workerIndex: 1, executorId: '1', reason: 'killed', time: 10 });
+    // The replacement is a new executor (Spark's executor ids are never reused) in the same worker index.
+    store.apply({ type: 'workerAdded', workerIndex: 1, executorId: '2', replacement: true, time: 11 });
     expect(store.rdds.get(2)!.partitions.size).toBe(1);
-    const execs = [...store.executors.values()];
-    expect(execs.filter((e) => !e.isActive).map((e) => [e.removeReason, e.completedTasks])).toEqual([['killed', 2]]);
-    expect(store.executors.get('1')!.isActive).toBe(true);
-    expect(store.executors.get('1')!.replacement).toBe(true);
+    expect([...store.executors.values()].map((e) => [e.id, e.workerIndex, e.isActive, e.removeReason, e.completedTasks, e.replacement])).toEqual([
+      ['0', 0, true, undefined, 2, false],
+      ['1', 1, false, 'killed', 2, false],
+      ['2', 1, true, undefined, 0, true],
+    ]);
+  });
+
+  it('counts each task on the executor that ran it: a dead incarnation’s late end stays with it, not with its replacement', () => {
+    const store = new StatusStore();
+    const task = (type: 'taskStart' | 'taskEnd', executorId: string, partition: number, time: number): SchedulerEvent =>
+      type === 'taskStart'
+        ? { type, stageId: 0, stageAttempt: 0, partition, attempt: 0, workerIndex: 1, executorId, speculative: false, time }
+        : {
+            type,
+            stageId: 0,
+            stageAttempt: 0,
+            partition,
+            attempt: 0,
+            workerIndex: 1,
+            executorId,
+            speculative: false,
+            result: 'failed',
+            error: 'lost',
+            durationMs: 1,
+            locality: 'NO_PREF',
+            time,
+          };
+    store.apply({ type: 'jobStart', jobId: 0, time: 0, description: 'j', stageIds: [0], stages: [twoStages[0]!] });
+    store.apply({ type: 'stageSubmitted', jobId: 0, stageId: 0, attempt: 0, name: 's', numTasks: 2, numPartitions: 2, time: 0 });
+    store.apply({ type: 'workerAdded', workerIndex: 1, executorId: '1', replacement: false, time: 0 });
+    store.apply(task('taskStart', '1', 0, 1));
+    store.apply({ type: 'workerLost', workerIndex: 1, executorId: '1', reason: 'killed', time: 2 });
+    store.apply({ type: 'workerAdded', workerIndex: 1, executorId: '5', replacement: true, time: 3 });
+    store.apply(task('taskStart', '5', 1, 4));
+    store.apply(task('taskEnd', '1', 0, 5));
+    const [dead, live] = [store.executors.get('1')!, store.executors.get('5')!];
+    expect([dead.isActive, dead.failedTasks, dead.activeTasks]).toEqual([false, 1, 0]);
+    expect([live.isActive, live.failedTasks, live.activeTasks]).toEqual([true, 0, 1]);
+    expect([...store.stages.get('0.0')!.tasks.values()].map((t) => [t.index, t.executorId, t.status])).toEqual([
+      [0, '1', 'FAILED'],
+      [1, '5', 'RUNNING'],
+    ]);
+  });
+
+  it('reads a log written before executor ids: the worker index names the executor, a replaced one stays listed', () => {
+    const store = new StatusStore();
+    // Events of such a log: no executorId field.
+    const old = (e: object) => store.apply(e as SchedulerEvent);
+    old({ type: 'workerAdded', workerIndex: 1, replacement: false, time: 1 });
+    old({ type: 'workerLost', workerIndex: 1, reason: 'killed', time: 2 });
+    old({ type: 'workerAdded', workerIndex: 1, replacement: true, time: 3 });
+    expect([...store.executors.values()].map((e) => [e.id, e.isActive, e.replacement])).toEqual([
+      ['1', false, false],
+      ['1', true, true],
+    ]);
+  });
+
+  it('names a cluster executor’s slots after it, with its host and port', () => {
+    const store = new StatusStore();
+    store.apply({ type: 'executorAdded', executorId: '7', host: '10.0.0.2', port: 7077, cores: 2, memoryMB: 1024, time: 0 });
+    store.apply({ type: 'workerAdded', workerIndex: 0, executorId: '7.0', replacement: false, time: 1 });
+    store.apply({ type: 'workerAdded', workerIndex: 1, executorId: '7.1', replacement: false, time: 1 });
+    expect([...store.executors.values()].map((e) => [e.id, e.workerIndex, e.hostPort])).toEqual([
+      ['7.0', 0, '10.0.0.2:7077'],
+      ['7.1', 1, '10.0.0.2:7077'],
+    ]);
   });
 
   it('keeps task rows as a table that reads back what a list of task objects would hold, oldest finished dropped first', () => {
@@ -192,7 +256,7 @@ describe('StatusStore', () => {
         };
         model.delete(key);
         model.set(key, task);
-        table.start(key, task.taskId, task.index, task.attempt, key % 4, task.speculative, task.launchTime);
+        table.start(key, task.taskId, task.index, task.attempt, task.executorId, task.speculative, task.launchTime);
       } else if (r < 0.85) {
         const keys = [...model.keys()];
         const key = keys[Math.floor(random() * keys.length)]!;
@@ -210,7 +274,7 @@ describe('StatusStore', () => {
         task.locality = (['PROCESS_LOCAL', 'ANY', 'NO_PREF'] as const)[step % 3]!;
         task.errorMessage = result === 'failed' ? `boom ${step}` : undefined;
         task.metrics = metrics;
-        table.finish(table.rowOf(key), result, task.duration, task.locality, task.errorMessage, metrics);
+        table.finish(table.rowOf(key, task.index), result, task.duration, task.locality, task.errorMessage, metrics);
       } else {
         const oldest = [...model].find(([, t]) => t.status !== 'RUNNING');
         expect(table.dropOldestFinished()).toBe(oldest !== undefined);
@@ -221,5 +285,20 @@ describe('StatusStore', () => {
     expect([...table.values()]).toEqual([...model.values()]);
     table.clear();
     expect([...table.values()]).toEqual([]);
+  });
+
+  it('counts distinct task indices once each, however far apart and however often added (IndexSet)', () => {
+    const set = new IndexSet();
+    const model = new Set<number>();
+    let seed = 3;
+    for (let i = 0; i < 3000; i++) {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      const v = seed % (i < 1500 ? 100 : 100_000);
+      set.add(v);
+      model.add(v);
+    }
+    expect(set.size).toBe(model.size);
+    for (const v of [...model].slice(0, 200)) expect(set.has(v)).toBe(true);
+    expect(set.has(100_001)).toBe(false);
   });
 });

@@ -1,0 +1,104 @@
+/**
+ * Where the driver's thread spends its time with the UI and the event log on: CPU profiles (`node --cpu-prof`) of
+ * fresh processes running empty-task jobs on one context, this build and (with `--baseline DIR`) an earlier build
+ * alternating. Reported per build: the share of the driver thread's busy samples (idle excluded) inside the UI's
+ * listeners (`LiveUi.apply`, status store and event log), inside the event bus's `emit` (the listeners included),
+ * in the stage-end quantiles (`summarizeTaskMetrics`), and in garbage collection, also for this build with the UI and
+ * the log off (what the UI adds to collection shows there). A share is a ratio within one process, so the machine's
+ * load, which stretches every sample alike, disturbs it much less than a time.
+ *
+ *   npx tsx bench/ui-profile.ts [--runs 3] [--jobs 40] [--baseline .bench-old/dist]
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { machine } from './harness.js';
+
+const arg = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const runs = arg('--runs', 3);
+const jobs = arg('--jobs', 40);
+const baselineAt = process.argv.indexOf('--baseline');
+const dist = fileURLToPath(new URL('../dist', import.meta.url));
+const builds: Record<string, { dist: string; ui: boolean }> = { 'this build': { dist, ui: true }, 'UI off': { dist, ui: false } };
+if (baselineAt > 0) builds.baseline = { dist: path.resolve(process.argv[baselineAt + 1]!), ui: true };
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'kindling-ui-profile-'));
+const load = () =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
+console.log(`UI share of the driver's busy time, ${machine()}, load average ${load()}`);
+
+const child = (b: { dist: string; ui: boolean }) => `
+  const { Context } = await import(${JSON.stringify(pathToFileURL(path.join(b.dist, 'index.js')).href)});
+  const sc = new Context({ master: 'local[2]', progress: false, ${b.ui ? `ui: { port: 0 }, eventLog: { dir: ${JSON.stringify(path.join(tmp, 'log'))} }` : 'ui: false'} });
+  const rdd = sc.parallelize([], 4000);
+  for (let i = 0; i < ${jobs + 5}; i++) await rdd.count();
+  await sc.stop();
+`;
+
+interface Node {
+  id: number;
+  callFrame: { functionName: string; url: string };
+  children?: number[];
+}
+/** Busy samples (ms) of the main thread's profile, in total and inside functions matching each pattern. */
+function shares(file: string, patterns: Record<string, RegExp>): Record<string, number> {
+  const p = JSON.parse(readFileSync(file, 'utf8')) as { nodes: Node[]; samples: number[]; timeDeltas: number[] };
+  const parent = new Map<number, number>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const out: Record<string, number> = { busy: 0 };
+  for (const k of Object.keys(patterns)) out[k] = 0;
+  p.samples.forEach((id, i) => {
+    const ms = (p.timeDeltas[i] ?? 0) / 1000;
+    const name = byId.get(id)!.callFrame.functionName;
+    if (name === '(idle)' || name === '(program)') return;
+    out.busy! += ms;
+    for (const [k, re] of Object.entries(patterns)) {
+      for (let c: number | undefined = id; c !== undefined; c = parent.get(c)) {
+        const f = byId.get(c)!.callFrame;
+        if (re.test(`${f.functionName} ${f.url}`)) {
+          out[k]! += ms;
+          break;
+        }
+      }
+    }
+  });
+  return out;
+}
+
+const patterns = {
+  listeners: /^apply .*\/ui\/live-ui\.js$/,
+  emit: /^emit .*\/scheduler\/event-bus\.js$/,
+  quantiles: /^summarizeTaskMetrics /,
+  gc: /^\(garbage collector\) /,
+};
+const got: Record<string, Array<Record<string, number>>> = {};
+for (let r = 0; r < runs; r++) {
+  for (const [name, build] of r % 2 === 0 ? Object.entries(builds) : Object.entries(builds).reverse()) {
+    const dir = path.join(tmp, `${r}-${name.replace(' ', '-')}`);
+    execFileSync(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--input-type=module', '-e', child(build)], { stdio: 'ignore' });
+    // The main thread's profile is the largest (workers write their own).
+    const main = readdirSync(dir)
+      .map((f) => path.join(dir, f))
+      .sort((a, b) => statSync(b).size - statSync(a).size)[0]!;
+    (got[name] ??= []).push(shares(main, patterns));
+  }
+}
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+for (const [name, rs] of Object.entries(got)) {
+  const pct = (k: string) => median(rs.map((x) => (x[k]! / x.busy!) * 100)).toFixed(1);
+  console.log(
+    `  ${name.padEnd(10)} ${runs} processes x ${jobs + 5} jobs of 4000 empty tasks (medians): UI listeners ${pct('listeners')} %, ` +
+      `bus emit (listeners included) ${pct('emit')} %, stage-end quantiles ${pct('quantiles')} %, garbage collection ${pct('gc')} % of the driver's busy samples ` +
+      `(${median(rs.map((x) => x.busy!)).toFixed(0)} ms busy)`,
+  );
+}
+console.log(`  load average at the end ${load()}`);
+rmSync(tmp, { recursive: true, force: true });
