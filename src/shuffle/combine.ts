@@ -3,11 +3,13 @@
  * combine inside already-partitioned data). Int32 keys go in an IntTable, short strings and structural keys in a
  * KeyTable, other keys in a Map; each group keeps its first-seen key object. While every key is a row of int32
  * numbers of one width (edges, grid cells), the groups live in a RowTable instead, with no object per group, and
- * such keys come out as new arrays of their numbers; the first key of another kind moves them to the KeyTable.
+ * such keys come out as new arrays of their numbers; while every key is a string (word counts), they live in a
+ * StringTable, with number combiners in a Float64Array. The first key of another kind moves either kind's groups
+ * to the general structures, in their order.
  */
 import { NotAPairError, isPair, tagUserError } from '../core/errors.js';
 import type { Aggregator } from './aggregator.js';
-import { IntTable, KeyTable, RowTable, inKeyTable, isIntRow } from './key-table.js';
+import { IntTable, KeyTable, RowTable, StringTable, inKeyTable, isIntRow } from './key-table.js';
 
 import type { Pair } from '../core/pair.js';
 
@@ -23,6 +25,11 @@ export interface Grouping {
   /** Each group in first-seen order, without listing them all at once where the grouping holds no group objects. */
   each(sink: (kv: Pair) => void): void;
 }
+
+const NONE = 0;
+const ROWS = 1;
+const STRINGS = 2;
+const GENERAL = 3;
 
 /** A Grouping. Closures rather than a class: the same loop as a class measured 20% slower on 400k keys. */
 export function grouping(first: (v: unknown) => unknown, merge: (c: unknown, v: unknown) => unknown): Grouping {
@@ -41,30 +48,68 @@ export function grouping(first: (v: unknown) => unknown, merge: (c: unknown, v: 
     else if (count === 0 && used++ > 0) mixed = [...others(), g];
     return g;
   };
-  // Row keys while they are the only keys; `rowsOff` once a key of another kind (or width) came.
+  // While every key is an int32 row of one width (ROWS) or a string (STRINGS), the groups live in a table of that
+  // kind with no object per group; the first key of another kind moves them to the structures above (GENERAL).
+  let mode = NONE;
   let rows: RowTable | undefined;
-  let rowsOff = false;
-  /** Moves the row groups into the KeyTable (as pairs of a new key array and the combiner), in their order. */
-  const rowsToTable = (): void => {
-    rowsOff = true;
-    const r = rows;
-    rows = undefined;
-    if (r === undefined || r.size === 0) return;
-    const t = (table ??= new KeyTable<Pair>());
-    r.each((g) => {
-      t.get(g[0]);
-      t.addAfterMiss(g[0], g);
+  let strings: StringTable | undefined;
+  /** Moves the groups of the row or string table into the general structures, in their order. */
+  const leave = (): void => {
+    mode = GENERAL;
+    if (rows !== undefined) {
+      const r = rows;
+      rows = undefined;
+      if (r.size === 0) return;
+      const t = (table ??= new KeyTable<Pair>());
+      r.each((g) => {
+        t.get(g[0]);
+        t.addAfterMiss(g[0], g);
+      });
+      used = 1;
+      return;
+    }
+    const w = strings;
+    strings = undefined;
+    if (w === undefined || w.size === 0) return;
+    // Short strings go to the KeyTable, long ones to the Map: both may be used, so `mixed` keeps their order.
+    const all: Pair[] = [];
+    w.each((g) => {
+      all.push(g);
+      const k = g[0];
+      if (inKeyTable(k)) {
+        const t = (table ??= new KeyTable<Pair>());
+        t.get(k);
+        t.addAfterMiss(k, g);
+      } else primitives.set(k, g);
     });
-    used = 1;
+    mixed = all;
+    used = 2;
   };
   const add = (kv: Pair): void => {
     const k = kv[0];
-    if (!rowsOff) {
-      if (used === 0 && isIntRow(k) && (rows === undefined || rows.width === k.length)) {
-        (rows ??= new RowTable(k.length)).add(k, kv[1], first, merge);
-        return;
+    if (mode !== GENERAL) {
+      if (mode === NONE) {
+        if (typeof k === 'string') {
+          mode = STRINGS;
+          strings = new StringTable();
+        } else if (isIntRow(k)) {
+          mode = ROWS;
+          rows = new RowTable(k.length);
+        } else mode = GENERAL;
       }
-      rowsToTable();
+      if (mode === STRINGS) {
+        if (typeof k === 'string') {
+          strings!.add(k, kv[1], first, merge);
+          return;
+        }
+        leave();
+      } else if (mode === ROWS) {
+        if (isIntRow(k) && k.length === rows!.width) {
+          rows!.add(k, kv[1], first, merge);
+          return;
+        }
+        leave();
+      }
     }
     // Int32 keys (vertex ids, indexes, counts; -0 is 0, as keysEqual has it) hash in a typed array: several times
     // faster than a Map of 100k numbers.
@@ -85,9 +130,10 @@ export function grouping(first: (v: unknown) => unknown, merge: (c: unknown, v: 
     }
   };
   const groups = (): Pair[] => {
-    if (rows !== undefined) {
+    const special = rows ?? strings;
+    if (special !== undefined) {
       const all: Pair[] = [];
-      rows.each((g) => all.push(g));
+      special.each((g) => all.push(g));
       return all;
     }
     return mixed ?? (ints !== undefined ? ints.groups() : table !== undefined ? table.groups() : Array.from(primitives.values()));
@@ -96,8 +142,9 @@ export function grouping(first: (v: unknown) => unknown, merge: (c: unknown, v: 
     add,
     groups,
     each: (sink) => {
-      if (rows !== undefined) {
-        rows.each(sink);
+      const special = rows ?? strings;
+      if (special !== undefined) {
+        special.each(sink);
         return;
       }
       const all = groups();
