@@ -13,6 +13,18 @@ import { hashKey, keysEqual } from '../core/keys.js';
 
 const INITIAL_SLOTS = 64;
 
+/** The slots (0 empty, else 1 + entry index) of `count` entries with these hashes, in a table of `size` slots. */
+function slotsOf(hashes: Int32Array, count: number, size: number): Int32Array<ArrayBuffer> {
+  const slots = new Int32Array(size);
+  const mask = size - 1;
+  for (let e = 0; e < count; e++) {
+    let i = hashes[e]! & mask;
+    while (slots[i] !== 0) i = (i + 1) & mask;
+    slots[i] = e + 1;
+  }
+  return slots;
+}
+
 /** Open addressing with linear probing; the load factor stays at or below 1/2. */
 export class KeyTable<G> {
   /** 0 for an empty slot, else 1 + the entry's index. */
@@ -74,15 +86,7 @@ export class KeyTable<G> {
   }
 
   #grow(): void {
-    const slots = new Int32Array(this.#slots.length * 2);
-    const mask = slots.length - 1;
-    const hashes = this.#hashes;
-    for (let e = 0; e < this.#keys.length; e++) {
-      let i = hashes[e]! & mask;
-      while (slots[i] !== 0) i = (i + 1) & mask;
-      slots[i] = e + 1;
-    }
-    this.#slots = slots;
+    this.#slots = slotsOf(this.#hashes, this.#keys.length, this.#slots.length * 2);
   }
 }
 
@@ -244,14 +248,7 @@ export class RowTable {
   }
 
   #grow(): void {
-    const slots = new Int32Array(this.#slots.length * 2);
-    const mask = slots.length - 1;
-    for (let e = 0; e < this.#combiners.length; e++) {
-      let i = this.#hashes[e]! & mask;
-      while (slots[i] !== 0) i = (i + 1) & mask;
-      slots[i] = e + 1;
-    }
-    this.#slots = slots;
+    this.#slots = slotsOf(this.#hashes, this.#combiners.length, this.#slots.length * 2);
   }
 }
 
@@ -363,14 +360,6 @@ export class StringTable {
   }
 
   #grow(): void {
-    const slots = new Int32Array(this.#slots.length * 2);
-    const mask = slots.length - 1;
-    const hashes = this.#hashes;
-    for (let e = 0; e < this.#keys.length; e++) {
-      let i = hashes[e]! & mask;
-      while (slots[i] !== 0) i = (i + 1) & mask;
-      slots[i] = e + 1;
-    }
-    this.#slots = slots;
+    this.#slots = slotsOf(this.#hashes, this.#keys.length, this.#slots.length * 2);
   }
 }
