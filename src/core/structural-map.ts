@@ -20,29 +20,37 @@ import { keyId, type KeyId } from './keys.js';
  */
 export function structuralMap<K, V>(entries?: Iterable<readonly [K, V]> | null): Map<K, V> {
   const map = new Map<K, V>();
+  // Keys whose id is the key itself (primitives: numbers, most strings) are their own Map keys, which compare as
+  // the engine's keys do; only the others (structural keys, NaN, strings that start with U+0001) are found
+  // through their id. A collect of a million string keys so makes one Map entry per key instead of two.
   const ids = new Map<KeyId, K>();
   const plain = {
     get: Map.prototype.get,
     set: Map.prototype.set,
+    has: Map.prototype.has,
     delete: Map.prototype.delete,
     clear: Map.prototype.clear,
   };
   const methods = {
     get(key: K): V | undefined {
       const id = keyId(key);
+      if (id === key) return plain.get.call(map, key) as V | undefined;
       return ids.has(id) ? plain.get.call(map, ids.get(id) as K) : undefined;
     },
     has(key: K): boolean {
-      return ids.has(keyId(key));
+      const id = keyId(key);
+      return id === key ? plain.has.call(map, key) : ids.has(id);
     },
     set(key: K, value: V): Map<K, V> {
       const id = keyId(key);
+      if (id === key) return plain.set.call(map, key, value) as Map<K, V>;
       if (ids.has(id)) return plain.set.call(map, ids.get(id) as K, value) as Map<K, V>;
       ids.set(id, key);
       return plain.set.call(map, key, value) as Map<K, V>;
     },
     delete(key: K): boolean {
       const id = keyId(key);
+      if (id === key) return plain.delete.call(map, key);
       if (!ids.has(id)) return false;
       const stored = ids.get(id) as K;
       ids.delete(id);

@@ -11,7 +11,7 @@ import { emptyStats, estimateHyperLogLog, mergeStats, type MaybeValue, type Stat
 import { MappedRDD, TextFileRDD, WholeTextFilesRDD, BinaryFilesRDD, pair, type RDD } from './internal.js';
 import { NotAPairError, isPair, InvalidArgumentError, EmptyCollectionError } from '../core/errors.js';
 import { cloneZero } from '../shuffle/aggregator.js';
-import { capture } from '../closure/index.js';
+import { capture } from '../closure/capture.js';
 import { HashPartitioner } from '../core/partitioner.js';
 import { SeededRandom } from '../core/random.js';
 
@@ -165,17 +165,18 @@ export function countByKey<K, V>(rdd: RDD<[K, V]>): Promise<Map<K, number>> {
 }
 
 export async function collectAsMap<K, V>(rdd: RDD<[K, V]>): Promise<Map<K, V>> {
-  const pairs = await collect(rdd);
-  const byId = new Map<unknown, [K, V]>();
-  for (const kv of pairs) {
-    if (!isPair(kv)) throw new NotAPairError('collectAsMap', rdd.label, kv);
-    const [k, v] = kv;
-    const id = keyId(k);
-    const cur = byId.get(id);
-    if (cur === undefined) byId.set(id, [k, v]);
-    else cur[1] = v;
+  const parts = await rdd.context.runJob<Array<[K, V]>>(any(rdd), { kind: 'collect' }, undefined, `collect at ${rdd.label}`);
+  // Straight into the structural map, partition by partition (no flattened copy, no second map of ids): the
+  // first-seen key object stays, the last value wins, as Spark's collectAsMap has it.
+  const out = structuralMap<K, V>();
+  for (const pairs of parts) {
+    for (let i = 0; i < pairs.length; i++) {
+      const kv = pairs[i]!;
+      if (!isPair(kv)) throw new NotAPairError('collectAsMap', rdd.label, kv);
+      out.set(kv[0], kv[1]);
+    }
   }
-  return structuralMap(byId.values());
+  return out;
 }
 
 export async function lookup<K, V>(rdd: RDD<[K, V]>, key: K): Promise<V[]> {

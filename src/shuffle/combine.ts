@@ -3,11 +3,14 @@
  * combine inside already-partitioned data). Int32 keys go in an IntTable, short strings and structural keys in a
  * KeyTable, other keys in a Map; each group keeps its first-seen key object. While every key is a row of int32
  * numbers of one width (edges, grid cells), the groups live in a RowTable instead, with no object per group, and
- * such keys come out as new arrays of their numbers; the first key of another kind moves them to the KeyTable.
+ * such keys come out as new arrays of their numbers; while every key is a string (word counts), they live in a
+ * StringTable, with number combiners in a Float64Array; while every key is an int32 and every combiner a number,
+ * in a NumberTable. The first key (or combiner) of another kind moves the groups to the general structures, in
+ * their order.
  */
 import { NotAPairError, isPair, tagUserError } from '../core/errors.js';
 import type { Aggregator } from './aggregator.js';
-import { IntTable, KeyTable, RowTable, inKeyTable, isIntRow } from './key-table.js';
+import { IntTable, KeyTable, RowTable, StringTable, inKeyTable, isIntRow } from './key-table.js';
 import { NumberTable, isNumberTableKey } from './number-table.js';
 
 import type { Pair } from '../core/pair.js';
@@ -72,6 +75,27 @@ export function grouping(first: (v: unknown) => unknown, merge: (c: unknown, v: 
     });
     used = 1;
   };
+  // String keys while they are the only keys (addString).
+  let strings: StringTable | undefined;
+  /** Moves the string groups into the KeyTable (short strings) and the Map (long ones), in their order. */
+  const stringsToGeneral = (): void => {
+    const w = strings;
+    strings = undefined;
+    if (w === undefined || w.size === 0) return;
+    // Both structures may be used, so `mixed` keeps the first-seen order.
+    const all: Pair[] = [];
+    w.each((g) => {
+      all.push(g);
+      const k = g[0];
+      if (inKeyTable(k)) {
+        const t = (table ??= new KeyTable<Pair>());
+        t.get(k);
+        t.addAfterMiss(k, g);
+      } else primitives.set(k, g);
+    });
+    mixed = all;
+    used = 2;
+  };
   /** Any key, in the IntTable, KeyTable or Map. */
   const addAny = (kv: Pair): void => {
     const k = kv[0];
@@ -104,6 +128,17 @@ export function grouping(first: (v: unknown) => unknown, merge: (c: unknown, v: 
     impl = addAny;
     addAny(kv);
   };
+  /** While every key is a string. */
+  const addString = (kv: Pair): void => {
+    const k = kv[0];
+    if (typeof k === 'string') {
+      (strings ??= new StringTable()).add(k, kv[1], first, merge);
+      return;
+    }
+    stringsToGeneral();
+    impl = addAny;
+    addAny(kv);
+  };
   /** While every key is an int32 and every combiner a number. */
   const addNumber = (kv: Pair): void => {
     const k = kv[0];
@@ -130,12 +165,12 @@ export function grouping(first: (v: unknown) => unknown, merge: (c: unknown, v: 
   // slower once the same worker had grouped rows and lists.
   let impl = (kv: Pair): void => {
     const k = kv[0];
-    impl = isIntRow(k) ? addRow : isNumberTableKey(k) ? addNumber : addAny;
+    impl = typeof k === 'string' ? addString : isIntRow(k) ? addRow : isNumberTableKey(k) ? addNumber : addAny;
     impl(kv);
   };
   const add = (kv: Pair): void => impl(kv);
   const groups = (): Pair[] => {
-    const flat = rows ?? numbers;
+    const flat = rows ?? numbers ?? strings;
     if (flat !== undefined) {
       const all: Pair[] = [];
       flat.each((g) => all.push(g));
@@ -147,7 +182,7 @@ export function grouping(first: (v: unknown) => unknown, merge: (c: unknown, v: 
     add,
     groups,
     each: (sink) => {
-      const flat = rows ?? numbers;
+      const flat = rows ?? numbers ?? strings;
       if (flat !== undefined) {
         flat.each(sink);
         return;

@@ -3,13 +3,15 @@
  * strings and structural keys in a KeyTable and the other keys in a Map, and while all keys are int32 rows of
  * one width, a RowTable without group objects. Whatever mix of keys arrives, its groups must be those of the
  * plain definition: one per structurally equal key (-0 and 0 one key, NaN one key), holding the first-seen key
- * object (for int32 rows: an equal array), combined in arrival order, listed in first-seen order.
+ * object (for int32 rows: an equal array), combined in arrival order, listed in first-seen order. While every key
+ * is a string, a StringTable holds the groups, with number combiners in a Float64Array: the same must hold there,
+ * with combiners that stop being numbers midway and keys of another kind arriving at any point.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { keysEqual } from '../../src/core/keys.js';
 import { isIntRow } from '../../src/shuffle/key-table.js';
-import { grouping, type Pair } from '../../src/shuffle/combine.js';
+import { grouping, type Grouping, type Pair } from '../../src/shuffle/combine.js';
 import { smallKey, wideKey } from '../core/key-arbitraries.js';
 
 /** The definition, by linear search: slow, and independent of the tables. */
@@ -21,6 +23,26 @@ function reference(records: readonly Pair[]): Array<[unknown, unknown[]]> {
     else g[1].push(v);
   }
   return groups;
+}
+
+/**
+ * Adds `records` to `g` and checks its groups against the definition: streamed and listed alike, one per key in
+ * first-seen order, each holding the very key object seen first (Object.is: -0 stays -0 if it came first; an int32
+ * row may be a copy); `checkCombiner` compares a group's combiner with the values of its key, in arrival order.
+ */
+function checkGroups(g: Grouping, records: readonly Pair[], checkCombiner: (c: unknown, values: unknown[]) => void): void {
+  for (const kv of records) g.add(kv);
+  const got = g.groups();
+  const streamed: Pair[] = [];
+  g.each((kv) => streamed.push(kv));
+  expect(streamed).toEqual(got);
+  const expected = reference(records);
+  expect(got.length).toBe(expected.length);
+  got.forEach(([k, c], i) => {
+    if (isIntRow(expected[i]![0])) expect(k).toEqual(expected[i]![0]);
+    else expect(Object.is(k, expected[i]![0])).toBe(true);
+    checkCombiner(c, expected[i]![1]);
+  });
 }
 
 const int32 = fc.oneof(fc.integer({ min: -40, max: 40 }), fc.constantFrom(-0, 2 ** 31 - 1, -(2 ** 31), 1 << 20, 3 << 20, 5 << 20));
@@ -43,19 +65,7 @@ describe('grouping', () => {
             return c;
           },
         );
-        for (const kv of records) g.add(kv as Pair);
-        const got = g.groups();
-        const streamed: Pair[] = [];
-        g.each((kv) => streamed.push(kv));
-        expect(streamed).toEqual(got);
-        const expected = reference(records as Pair[]);
-        expect(got.length).toBe(expected.length);
-        got.forEach(([k, vs], i) => {
-          // The very key object seen first (Object.is: -0 stays -0 if it came first); an int32 row may be a copy.
-          if (isIntRow(expected[i]![0])) expect(k).toEqual(expected[i]![0]);
-          else expect(Object.is(k, expected[i]![0])).toBe(true);
-          expect(vs).toEqual(expected[i]![1]);
-        });
+        checkGroups(g, records as Pair[], (vs, values) => expect(vs).toEqual(values));
       }),
       { numRuns: 1000 },
     );
@@ -91,6 +101,51 @@ describe('grouping', () => {
         .every(([k, n], i) => (k as number[])[0] === i % 300 && (k as number[])[1] === Math.floor(i / 300) << 12 && n === (i === 7 ? 3 : 2)),
     ).toBe(true);
     expect(groups[60_000]).toEqual(['not a row', 5]);
+  });
+
+  it('holds string keys with number combiners like the definition, also when a combiner or a key stops fitting', () => {
+    // Words of any length (the KeyTable holds up to 8 characters, a Map the rest) and unicode; values are mostly
+    // numbers, sometimes a string (a combiner that is no number) or a -0, NaN or fraction; now and then a key of
+    // another kind, which moves every group out of the StringTable.
+    const word = fc.oneof(fc.constantFrom('', 'a', 'b', 'ab', 'a long string key', 'ünï', '\u{1F600}'), fc.string({ maxLength: 12 }));
+    const value = fc.oneof(
+      { weight: 8, arbitrary: fc.integer({ min: -5, max: 5 }) },
+      { weight: 1, arbitrary: fc.constantFrom(-0, NaN, 0.25, 1e300, 'x') },
+    );
+    const recordLists = fc.array(fc.tuple(fc.oneof({ weight: 20, arbitrary: word }, { weight: 1, arbitrary: key }), value), { maxLength: 80 });
+    // Addition keeps numbers numbers (and turns a number plus 'x' into a string); a sum is checked against the
+    // definition's values folded the same way, in arrival order.
+    const plus = (c: unknown, v: unknown): unknown => (c as number) + (v as number);
+    fc.assert(
+      fc.property(recordLists, (records) => {
+        checkGroups(
+          grouping((v) => v, plus),
+          records as Pair[],
+          (c, vs) => expect(Object.is(c, vs.slice(1).reduce(plus, vs[0]))).toBe(true),
+        );
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('holds many string keys through the string table growing, then moves them out in order when a number key comes', () => {
+    const g = grouping(
+      (v) => v,
+      (c, v) => (c as number) + (v as number),
+    );
+    // Short and long words alternate, so that leaving the StringTable fills both the KeyTable and the Map.
+    const word = (i: number): string => (i % 2 === 0 ? `w${i}` : `a longer word number ${i}`);
+    for (let r = 0; r < 3; r++) for (let i = 0; i < 50_000; i++) g.add([word(i), 1]);
+    g.add([7, 5]);
+    g.add([word(3), 1]);
+    g.add(['new', 2]);
+    const groups = g.groups();
+    expect(groups.length).toBe(50_002);
+    expect(groups.slice(0, 50_000).every(([k, n], i) => k === word(i) && n === (i === 3 ? 4 : 3))).toBe(true);
+    expect(groups.slice(50_000)).toEqual([
+      [7, 5],
+      ['new', 2],
+    ]);
   });
 });
 

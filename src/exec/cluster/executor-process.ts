@@ -8,8 +8,9 @@
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { rmSync } from 'node:fs';
 import os from 'node:os';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { ClusterError } from '../../core/errors.js';
 import type { TaskMessage, TaskOutcome, WorkerInit } from '../protocol.js';
 import type { PeerShuffleService } from '../shuffle-fetcher.js';
@@ -636,9 +637,12 @@ function lost(workerIndex: number, epoch: number, message: string): TaskOutcome 
 
 /**
  * A Redis connection that retries after the first connect; the first must succeed (see `start`). `pipelined`:
- * the commands of one turn of the event loop go in one write (not for a connection that blocks in XREAD).
+ * the commands of one turn of the event loop go in one write (not for a connection that blocks in XREAD). ioredis
+ * is loaded here, on first use, not when kindling is imported: every program imports this module through the
+ * backends, and loading ioredis cost 40-120 ms of each local script's start-up.
  */
 export function connect(url: string, pipelined = false): Redis {
+  const { Redis } = createRequire(import.meta.url)('ioredis') as typeof import('ioredis');
   return new Redis(url, {
     enableAutoPipelining: pipelined,
     lazyConnect: true,
