@@ -7,7 +7,7 @@ import type { Aggregator, AggregatorWire } from '../shuffle/aggregator.js';
 import { combineCombinersExternally, combineValuesExternally } from '../shuffle/external-combiner.js';
 import type { TaskContext, Pair } from './task-context.js';
 import type { RddContext } from './rdd-context.js';
-import { capture } from '../closure/capture.js';
+import { capture } from '../closure/index.js';
 import { RDD, type RddOptions, type Sink } from './internal.js';
 import { ShippedPartitioner } from './user-partitioner.js';
 

@@ -9,7 +9,7 @@ import type { MapOutputWriter } from './shuffle-manager.js';
 import type { Aggregator } from './aggregator.js';
 import { combineExternally } from './external-combiner.js';
 import { NotAPairError, classInstanceError, isPair } from '../core/errors.js';
-import { findClassInstance } from '../closure/clonable.js';
+import { findClassInstance } from '../closure/index.js';
 
 /** One map task's records, pushed to `each` (the RDD's pipelined partition, so no array is built). */
 export type RecordSource = (each: (x: unknown) => void) => void;
