@@ -29,8 +29,16 @@ function ip(...args: string[]): string {
 function skipReason(): string | undefined {
   if (process.getuid?.() !== 0) return 'network namespaces need root (ip netns add); run the suite as root, as CI does';
   try {
+    // Everything the test does once, on a probe: some containers allow `netns add` but not the mounts of
+    // `netns exec` or a veth pair.
     ip('netns', 'add', `kindling-probe-${tag}`);
-    ip('netns', 'del', `kindling-probe-${tag}`);
+    try {
+      execFileSync('ip', ['netns', 'exec', `kindling-probe-${tag}`, 'true'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      ip('link', 'add', `kp${tag}a`, 'type', 'veth', 'peer', 'name', `kp${tag}b`);
+      ip('link', 'del', `kp${tag}a`);
+    } finally {
+      ip('netns', 'del', `kindling-probe-${tag}`);
+    }
     return undefined;
   } catch (e) {
     const why = String((e as { stderr?: string }).stderr ?? (e as Error).message);
