@@ -35,11 +35,11 @@ export const STREAMING_JS = String.raw`
         ['Processing Time', ui.ms(s.avgProcessingTime), spark(col(function (b) { return b.processingTime; }), s.batchDuration)],
         ['Total Delay', ui.ms(s.avgTotalDelay), spark(col(function (b) { return b.totalDelay; }))]
       ], 'id="streaming-stats"');
-      var cols = ['Batch Time', 'Records', 'Input Rate', 'Scheduling Delay', 'Processing Time', 'Total Delay', 'Output Ops: Succeeded/Total', 'Late', 'Dropped', 'Status'];
+      var cols = ['Batch Time', 'Records', 'Input Rate', 'Scheduling Delay', 'Processing Time', 'Total Delay', 'Output Ops: Succeeded/Total', 'Late', 'Dropped', 'Lag', 'Status'];
       var row = function (b) {
         return [ui.h(new Date(b.batchTime.replace('GMT', 'Z')).toLocaleTimeString()) + ' <span class="muted">#' + b.batchId + '</span>', num(b.inputSize), num(b.kindlingInputRate) + '/s',
           ui.ms(b.schedulingDelay), ui.ms(b.processingTime), ui.ms(b.totalDelay), b.numCompletedOutputOps + '/' + b.numTotalOutputOps,
-          num(b.kindlingLateRecords), num(b.kindlingDropped), b.firstFailureReason ? ui.status('FAILED') + ' ' + ui.h(b.firstFailureReason) : ui.status(b.status)];
+          num(b.kindlingLateRecords), num(b.kindlingDropped), b.kindlingLag === undefined ? '' : num(b.kindlingLag), b.firstFailureReason ? ui.status('FAILED') + ' ' + ui.h(b.firstFailureReason) : ui.status(b.status)];
       };
       html += '<h3>Active Batches (' + active.length + ')</h3>' + ui.table(cols, active.map(row), 'id="active-batches"');
       html += '<h3>Completed Batches (last ' + done.length + ' out of ' + s.numTotalCompletedBatches + ')</h3>' + ui.table(cols, done.map(row), 'id="completed-batches"');

@@ -14,6 +14,8 @@ export interface BatchData {
   status: 'QUEUED' | 'PROCESSING' | 'COMPLETED';
   records: number;
   dropped: number;
+  /** Entries the sources had not read yet at the broker when the batch was cut (those that report it), else undefined. */
+  lag: number | undefined;
   schedulingDelayMs: number | undefined;
   processingMs: number | undefined;
   totalDelayMs: number | undefined;
@@ -71,6 +73,7 @@ export class StreamingStore {
           status: 'QUEUED',
           records: e.records,
           dropped: e.sources.reduce((n, s) => n + s.dropped, 0),
+          lag: e.sources.reduce<number | undefined>((n, s) => (s.lag === undefined ? n : (n ?? 0) + s.lag), undefined),
           schedulingDelayMs: undefined,
           processingMs: undefined,
           totalDelayMs: undefined,
@@ -176,6 +179,7 @@ export class StreamingStore {
       firstFailureReason: b.failure,
       kindlingInputRate: interval > 0 ? (b.records * 1000) / interval : undefined,
       kindlingDropped: b.dropped,
+      kindlingLag: b.lag,
       kindlingLateRecords: b.late,
       kindlingWatermark: b.watermarkMs === undefined ? undefined : sparkDate(b.watermarkMs),
     };

@@ -11,7 +11,8 @@ import type { SchedulerEvent } from '../../src/scheduler/events.js';
 function batch(store: StatusStore, id: number, records: number, processingMs: number, schedulingDelayMs = 0, error?: string): void {
   const ms = 1000 * (id + 1);
   const apply = (e: SchedulerEvent) => store.apply(e);
-  const sources = [{ name: 'in', records, dropped: id === 1 ? 5 : 0, buffered: 0 }];
+  // Only batch 1's source knows its lag at the broker (a Redis stream read from an explicit id knows it late).
+  const sources = [{ name: 'in', records, dropped: id === 1 ? 5 : 0, buffered: 0, ...(id === 1 ? { lag: 42 } : {}) }];
   apply({ type: 'batchSubmitted', batch: { id, ms }, records, sources, time: ms });
   apply({ type: 'batchStarted', batch: { id, ms }, schedulingDelayMs, time: ms + schedulingDelayMs });
   apply({ type: 'watermarkAdvanced', stream: 's', batch: { id, ms }, watermarkMs: ms - 500, nextWatermarkMs: ms, lateRecords: id, time: ms });
@@ -83,8 +84,10 @@ describe('streaming status (events only)', () => {
       firstFailureReason: 'boom',
       kindlingInputRate: 300,
       kindlingDropped: 5,
+      kindlingLag: 42,
       kindlingLateRecords: 1,
     });
+    expect(batches[2].kindlingLag).toBeUndefined();
     expect(rest(store, 'streaming/batches?status=processing').body.map((b: any) => b.batchId)).toEqual([2]);
     expect(rest(store, 'streaming/batches/0').body.inputSize).toBe(100);
     expect(rest(store, 'streaming/batches/9').status).toBe(404);
