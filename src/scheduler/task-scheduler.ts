@@ -207,7 +207,48 @@ export class TaskScheduler implements BackendListener {
     this.#queues[index] = [];
     this.#down.delete(index);
     this.bus.emit({ type: 'workerAdded', workerIndex: index, executorId, replacement, time: Date.now() });
+    this.#shareQueuedWith(index);
     this.#offer();
+  }
+
+  /**
+   * A worker that comes up while others hold tasks queued ahead of their head (a job submitted while an executor
+   * was still starting, a replacement joining mid-stage) takes its share of them at once. Otherwise queued tasks
+   * move only from behind a long-running head (`#moveQueuedTasks`), which a stream of short tasks never has, and
+   * the new worker would idle for the rest of the stage. Each moved task is cancelled where it waits and launched
+   * here, the latest queued first.
+   */
+  #shareQueuedWith(joined: number): void {
+    if (!this.backend.isAvailable(joined)) return;
+    const waiting = (w: number) =>
+      this.#queues[w]!.slice(1).filter(({ m, run }) => m.running.has(run.taskId) && !m.zombie && !m.succeeded[run.index]);
+    let up = 0;
+    let total = 0;
+    for (let w = 0; w < this.#queues.length; w++) {
+      if (!this.backend.isAvailable(w)) continue;
+      up++;
+      if (w !== joined) total += waiting(w).length;
+    }
+    let share = Math.min(Math.floor(total / up), this.options.slotsPerWorker - this.#inFlight[joined]!);
+    while (share > 0) {
+      let from = -1;
+      let longest: ReturnType<typeof waiting> = [];
+      for (let w = 0; w < this.#queues.length; w++) {
+        if (w === joined || !this.backend.isAvailable(w)) continue;
+        const q = waiting(w);
+        if (q.length > longest.length) {
+          from = w;
+          longest = q;
+        }
+      }
+      if (from < 0) return;
+      const { m, run } = longest[longest.length - 1]!;
+      m.running.delete(run.taskId);
+      m.moved.add(run.taskId);
+      this.backend.cancelTask(from, run.taskId);
+      if (m.siblings(run.index, run.taskId).length === 0) this.#launch(m, run.index, joined, false);
+      share--;
+    }
   }
 
   workerFailed(index: number, reason: string): void {

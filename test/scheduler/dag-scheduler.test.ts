@@ -337,6 +337,33 @@ describe('TaskScheduler bookkeeping', () => {
     ts.stop();
   });
 
+  it('a worker that comes up while another holds queued tasks takes its share of them at once', async () => {
+    // Worker 1 is still starting when the job is submitted: every task is queued on worker 0 (8 ahead allowed).
+    const { backend, ts, parallelize } = setup(2, 4, { slotsPerWorker: 8, queuedTaskMoveMs: 60_000 });
+    const up = [true, false];
+    backend.isAvailable = (w: number) => up[w]!;
+    const job = parallelize([0, 1, 2, 3, 4, 5], 6).collect();
+    await flush();
+    const first = backend.take();
+    expect(first.map((l) => l.worker)).toEqual([0, 0, 0, 0, 0, 0]);
+    // Worker 1 comes up: half of the waiting tasks (the head keeps computing) move to it, the latest queued first.
+    up[1] = true;
+    backend.listener!.workerReady(1, '1', false);
+    const moved = backend.take();
+    expect(moved.map((l) => [l.worker, l.msg.partition])).toEqual([
+      [1, 5],
+      [1, 4],
+    ]);
+    expect(backend.cancelled.sort()).toEqual([first[4]!.msg.taskId, first[5]!.msg.taskId].sort());
+    for (const l of moved) l.settle(ok([l.msg.partition]));
+    for (const l of first.slice(0, 4)) l.settle(ok([l.msg.partition]));
+    // The abandoned copies end as cancelled when worker 0 gets to them; their outcomes are ignored.
+    for (const l of first.slice(4)) l.settle({ status: 'failed', epoch: 0, failure: { kind: 'killed', message: 'cancelled' }, blockUpdates: [] });
+    expect(await job).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(ts.state()).toEqual({ taskSets: 0, runningAttempts: 0, inFlight: [0, 0] });
+    ts.stop();
+  });
+
   it('an outcome from an earlier incarnation of a worker does not free a slot of its replacement', async () => {
     const { backend, ts, parallelize } = setup(1, 4, { slotsPerWorker: 1 });
     let epoch = 0;
