@@ -30,7 +30,7 @@ class FakeBackend implements TaskBackend {
   setListener(l: BackendListener) {
     this.listener = l;
   }
-  isAvailable = () => true;
+  isAvailable = (_worker: number) => true;
   epoch = () => 0;
   executorId = (w: number) => String(w);
   readonly released: number[][] = [];
