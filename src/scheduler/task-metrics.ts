@@ -32,6 +32,31 @@ export const SUMMARIZED_METRICS = [
 
 export type SummarizedMetric = (typeof SUMMARIZED_METRICS)[number];
 
+/**
+ * Writes `m`'s summarized metrics into `n` from `at`, in SUMMARIZED_METRICS order: field by field, since a loop
+ * over the names would be a keyed access per metric on a path that runs once per task (status store, event log).
+ */
+export function writeMetrics(n: Float64Array, at: number, m: TaskMetrics): void {
+  n[at] = m.durationMs;
+  n[at + 1] = m.runMs;
+  n[at + 2] = m.compileMs;
+  n[at + 3] = m.gcMs;
+  n[at + 4] = m.fetchWaitMs;
+  n[at + 5] = m.inputRecords;
+  n[at + 6] = m.inputBytes;
+  n[at + 7] = m.shuffleReadRecords;
+  n[at + 8] = m.shuffleReadBytes;
+  n[at + 9] = m.shuffleWriteRecords;
+  n[at + 10] = m.shuffleWriteBytes;
+  n[at + 11] = m.outputRecords;
+  n[at + 12] = m.outputBytes;
+  n[at + 13] = m.spillCount;
+  n[at + 14] = m.memoryBytesSpilled;
+  n[at + 15] = m.diskBytesSpilled;
+  n[at + 16] = m.resultRecords;
+  n[at + 17] = m.resultBytes;
+}
+
 export type MetricQuantiles = { readonly [K in SummarizedMetric]: Quantiles };
 
 /**

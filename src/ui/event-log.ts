@@ -13,7 +13,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, write, writeSync } from '
 import path from 'node:path';
 import type { TaskMetrics } from '../exec/protocol.js';
 import type { TaskEndEvent } from '../scheduler/events.js';
-import { SUMMARIZED_METRICS, type SummarizedMetric } from '../scheduler/task-metrics.js';
+import { SUMMARIZED_METRICS, type SummarizedMetric, writeMetrics } from '../scheduler/task-metrics.js';
 import { EVENT_LOG_SUFFIX, type AppEvent } from './app-events.js';
 import { UiError } from './errors.js';
 
@@ -272,7 +272,7 @@ export class TaskEndColumns {
     if (this.#size === this.#capacity) this.#grow(this.#capacity * 2);
     const i = this.#size++;
     const n = this.#numbers;
-    let o = i * WIDTH;
+    const o = i * WIDTH;
     n[o] = e.stageId;
     n[o + 1] = e.stageAttempt;
     n[o + 2] = e.partition;
@@ -294,26 +294,8 @@ export class TaskEndColumns {
       return;
     }
     n[o + 7] = 1;
-    o += 8;
     // In SUMMARIZED_METRICS order (the test of the reader checks every metric reads back).
-    n[o] = m.durationMs;
-    n[o + 1] = m.runMs;
-    n[o + 2] = m.compileMs;
-    n[o + 3] = m.gcMs;
-    n[o + 4] = m.fetchWaitMs;
-    n[o + 5] = m.inputRecords;
-    n[o + 6] = m.inputBytes;
-    n[o + 7] = m.shuffleReadRecords;
-    n[o + 8] = m.shuffleReadBytes;
-    n[o + 9] = m.shuffleWriteRecords;
-    n[o + 10] = m.shuffleWriteBytes;
-    n[o + 11] = m.outputRecords;
-    n[o + 12] = m.outputBytes;
-    n[o + 13] = m.spillCount;
-    n[o + 14] = m.memoryBytesSpilled;
-    n[o + 15] = m.diskBytesSpilled;
-    n[o + 16] = m.resultRecords;
-    n[o + 17] = m.resultBytes;
+    writeMetrics(n, o + 8, m);
     this.#keySample[i] = m.keySample ?? null;
   }
 

@@ -7,7 +7,14 @@
 import type { TaskMetrics } from '../exec/protocol.js';
 import type { JobStartEvent, TaskEndEvent, TaskStartEvent } from '../scheduler/events.js';
 import type { StageInfo, RddInfo } from '../scheduler/stage-info.js';
-import { SUMMARIZED_METRICS, quantiles, summarizeTaskMetrics, type MetricQuantiles, type SkewReport } from '../scheduler/task-metrics.js';
+import {
+  SUMMARIZED_METRICS,
+  quantiles,
+  summarizeTaskMetrics,
+  type MetricQuantiles,
+  type SkewReport,
+  writeMetrics,
+} from '../scheduler/task-metrics.js';
 import { StreamingStore } from './streaming-store.js';
 import type { AppEvent, ApplicationStartEvent } from './app-events.js';
 
@@ -246,26 +253,7 @@ export class TaskTable {
       return;
     }
     c[row * 4 + FLAGS] = c[row * 4 + FLAGS]! | HAS_METRICS;
-    // In SUMMARIZED_METRICS order, field by field (a loop over the names would be a slow keyed access per task).
-    const p = o + METRICS;
-    n[p] = m.durationMs;
-    n[p + 1] = m.runMs;
-    n[p + 2] = m.compileMs;
-    n[p + 3] = m.gcMs;
-    n[p + 4] = m.fetchWaitMs;
-    n[p + 5] = m.inputRecords;
-    n[p + 6] = m.inputBytes;
-    n[p + 7] = m.shuffleReadRecords;
-    n[p + 8] = m.shuffleReadBytes;
-    n[p + 9] = m.shuffleWriteRecords;
-    n[p + 10] = m.shuffleWriteBytes;
-    n[p + 11] = m.outputRecords;
-    n[p + 12] = m.outputBytes;
-    n[p + 13] = m.spillCount;
-    n[p + 14] = m.memoryBytesSpilled;
-    n[p + 15] = m.diskBytesSpilled;
-    n[p + 16] = m.resultRecords;
-    n[p + 17] = m.resultBytes;
+    writeMetrics(n, o + METRICS, m);
     if (m.keySample !== undefined) this.#keySamples.set(row, m.keySample);
     else if (this.#keySamples.size > 0) this.#keySamples.delete(row);
   }
