@@ -14,6 +14,7 @@ import { cloneZero } from '../shuffle/aggregator.js';
 import { capture } from '../closure/index.js';
 import { HashPartitioner } from '../core/partitioner.js';
 import { SeededRandom } from '../core/random.js';
+import { concatArrays } from '../util/arrays.js';
 
 /** Count, mean, sum, min, max, variance (population and sample) and standard deviations. */
 export interface Stats {
@@ -39,7 +40,7 @@ function emptyError(rdd: RDD<unknown>, op: string): EmptyCollectionError {
 
 export async function collect<T>(rdd: RDD<T>): Promise<T[]> {
   const parts = await rdd.context.runJob<T[]>(any(rdd), { kind: 'collect' }, undefined, `collect at ${rdd.label}`);
-  return parts.flat() as T[];
+  return concatArrays(parts);
 }
 
 export async function count(rdd: RDD<unknown>): Promise<number> {

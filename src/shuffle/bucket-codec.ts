@@ -12,6 +12,7 @@
  * between pairs stay shared. Only the pair arrays themselves are new, as they are after any clone.
  */
 import type { Pair } from './combine.js';
+import { concatArrays } from '../util/arrays.js';
 
 type Column =
   | { readonly kind: 'i32'; readonly data: Int32Array }
@@ -103,7 +104,7 @@ function concatColumns(cols: readonly Column[]): Column | undefined {
   if (kinds.size === 1) {
     const kind = cols[0]!.kind;
     if (kind === 'null' || kind === 'undefined') return cols[0];
-    if (kind === 'any') return { kind, data: cols.flatMap((c) => (c as { data: unknown[] }).data) };
+    if (kind === 'any') return { kind, data: concatArrays(cols.map((c) => (c as { data: unknown[] }).data)) };
     if (kind === 'i32' || kind === 'i32rows') return { kind, width, data: typed(Int32Array) } as Column;
     return { kind, width, data: typed(Float64Array) } as Column;
   }

@@ -112,6 +112,46 @@ describe('readSplitLines and friends', () => {
     expect(allLines(splits, 'each')).toEqual(lines);
   });
 
+  it('decodes ASCII runs (as latin1) and runs with any other byte (as UTF-8) to the characters UTF-8 gives', async () => {
+    // Bytes, not characters: lone continuation bytes, cut sequences and overlong forms must come out as the UTF-8
+    // decoder's U+FFFD, also when every other line of the run is ASCII.
+    const asciiLine = fc.array(fc.constantFrom('a', 'Z', '0', ' ', '\t', '\r', '~', '\u0000', '\u007f'), { maxLength: 30 }).map((cs) => Buffer.from(cs.join(''), 'latin1'));
+    const otherLine = fc.oneof(
+      fc.constantFrom('é', '€', '😀', '\u0080', '\u00ff', '\uffff', 'aé b').map((t) => Buffer.from(t, 'utf8')),
+      fc.uint8Array({ minLength: 1, maxLength: 8 }).map((b) => Buffer.from(b.map((x) => (x === 10 ? 0x80 : x)))),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.oneof({ weight: 6, arbitrary: asciiLine }, { weight: 1, arbitrary: otherLine }), { maxLength: 40 }),
+        fc.boolean(),
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 1, max: 200 }),
+        async (lines, finalNewline, numSplits, chunkBytes) => {
+          const parts = lines.flatMap((l, i) => (i < lines.length - 1 || finalNewline ? [l, Buffer.from('\n')] : [l]));
+          const bytes = Buffer.concat(parts);
+          const file = writeTemp(bytes);
+          const splits = await computeTextSplits([file], numSplits);
+          // The whole file through the UTF-8 decoder at once: a cut at a newline never splits a character.
+          const expected = expectedLines(bytes.toString('utf8'));
+          expect(allLines(splits, 'each', { chunkBytes })).toEqual(expected);
+          expect(allLines(splits, 'batch', { chunkBytes })).toEqual(expected);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('decodes chunks of MiBs of ASCII (external latin1 strings) like UTF-8, with a non-ASCII line among them', () => {
+    // Past about 1 MiB Node makes a latin1 run an external string: lines sliced from it and words split from
+    // those must be the same strings as the UTF-8 decoder's (the same characters, equal, same length).
+    const lines = Array.from({ length: 120_000 }, (_, i) => (i === 60_000 ? 'née à Zürich 😀 ' : `w${i % 977} line ${i}`));
+    const file = writeTemp(lines.join('\n') + '\n');
+    const got = allLines([{ path: file, start: 0, length: Buffer.byteLength(lines.join('\n') + '\n'), whole: false }], 'each', { chunkBytes: 2 << 20 });
+    expect(got).toEqual(lines);
+    expect(got[60_000]!.split(' ')).toEqual(['née', 'à', 'Zürich', '😀', '']);
+    expect(new Map(got.slice(0, 1000).map((l) => [l.split(' ')[0], 1])).get('w976')).toBe(1);
+  });
+
   it('reads a gzip file as one whole split', async () => {
     const content = 'one\r\ntwo\n\nthree';
     const file = writeTemp(gzipSync(Buffer.from(content)), '.txt.gz');
