@@ -115,7 +115,9 @@ describe('readSplitLines and friends', () => {
   it('decodes ASCII runs (as latin1) and runs with any other byte (as UTF-8) to the characters UTF-8 gives', async () => {
     // Bytes, not characters: lone continuation bytes, cut sequences and overlong forms must come out as the UTF-8
     // decoder's U+FFFD, also when every other line of the run is ASCII.
-    const asciiLine = fc.array(fc.constantFrom('a', 'Z', '0', ' ', '\t', '\r', '~', '\u0000', '\u007f'), { maxLength: 30 }).map((cs) => Buffer.from(cs.join(''), 'latin1'));
+    const asciiLine = fc
+      .array(fc.constantFrom('a', 'Z', '0', ' ', '\t', '\r', '~', '\u0000', '\u007f'), { maxLength: 30 })
+      .map((cs) => Buffer.from(cs.join(''), 'latin1'));
     const otherLine = fc.oneof(
       fc.constantFrom('é', '€', '😀', '\u0080', '\u00ff', '\uffff', 'aé b').map((t) => Buffer.from(t, 'utf8')),
       fc.uint8Array({ minLength: 1, maxLength: 8 }).map((b) => Buffer.from(b.map((x) => (x === 10 ? 0x80 : x)))),
@@ -146,7 +148,9 @@ describe('readSplitLines and friends', () => {
     // those must be the same strings as the UTF-8 decoder's (the same characters, equal, same length).
     const lines = Array.from({ length: 120_000 }, (_, i) => (i === 60_000 ? 'née à Zürich 😀 ' : `w${i % 977} line ${i}`));
     const file = writeTemp(lines.join('\n') + '\n');
-    const got = allLines([{ path: file, start: 0, length: Buffer.byteLength(lines.join('\n') + '\n'), whole: false }], 'each', { chunkBytes: 2 << 20 });
+    const got = allLines([{ path: file, start: 0, length: Buffer.byteLength(lines.join('\n') + '\n'), whole: false }], 'each', {
+      chunkBytes: 2 << 20,
+    });
     expect(got).toEqual(lines);
     expect(got[60_000]!.split(' ')).toEqual(['née', 'à', 'Zürich', '😀', '']);
     expect(new Map(got.slice(0, 1000).map((l) => [l.split(' ')[0], 1])).get('w976')).toBe(1);

@@ -17,8 +17,8 @@ describe('concatArrays', () => {
   });
 
   it('does not flatten items that are arrays, and joins more parts than one call takes', () => {
-    expect(concatArrays([[1, 2], [], [[3]]])).toEqual([1, 2, [3]]);
-    const parts = Array.from({ length: 10_000 }, (_, i) => (i % 3 === 0 ? [] : [i, [i]]));
+    expect(concatArrays<unknown>([[1, 2], [], [[3]]])).toEqual([1, 2, [3]]);
+    const parts = Array.from({ length: 10_000 }, (_, i): unknown[] => (i % 3 === 0 ? [] : [i, [i]]));
     expect(concatArrays(parts)).toEqual(parts.flat());
   });
 });
