@@ -12,9 +12,9 @@
  * LineRecordReader does.
  *
  * Speed: bytes are read synchronously in chunks of a few MiB, and every chunk is cut at its last `\n`
- * (a byte that never occurs inside a multi-byte UTF-8 sequence), decoded with one `toString` and split
- * with one `split('\n')`. Decoding per line is several times slower. `.gz` files are decompressed in
- * one piece (gzip cannot be entered mid-stream), then cut the same way.
+ * (a byte that never occurs inside a multi-byte UTF-8 sequence), decoded with one `toString` (latin1 when
+ * the run is ASCII, see decodeText) and split with one `split('\n')`. Decoding per line is several times
+ * slower. `.gz` files are decompressed in one piece (gzip cannot be entered mid-stream), then cut the same way.
  */
 
 import { isAscii } from 'node:buffer';
