@@ -46,20 +46,20 @@ const intRows = fc.array(fc.array(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1
   maxLength: 30,
 });
 // Pairs of numbers with a longer or shorter array of numbers somewhere: rows, not pairs.
-const pairsThenRows = fc
-  .tuple(numberPairs, fc.array(anyNumber, { maxLength: 5 }), fc.nat())
-  .map(([pairs, row, at]) => {
-    const out: number[][] = [...pairs];
-    out.splice(at % (out.length + 1), 0, row);
-    return out;
-  });
+const pairsThenRows = fc.tuple(numberPairs, fc.array(anyNumber, { maxLength: 5 }), fc.nat()).map(([pairs, row, at]) => {
+  const out: number[][] = [...pairs];
+  out.splice(at % (out.length + 1), 0, row);
+  return out;
+});
 // A hole, a string, an array or an object among the numbers of one array: not rows.
 const spoiledRow = fc.oneof(
-  fc.constant((() => {
-    const holey = [0.5, 1.5];
-    holey[3] = 2.5;
-    return holey;
-  })()),
+  fc.constant(
+    (() => {
+      const holey = [0.5, 1.5];
+      holey[3] = 2.5;
+      return holey;
+    })(),
+  ),
   fc.constant([0.5, 'x']),
   fc.constant([0.5, [1.5]]),
   fc.constant([0.5, { x: 1 }]),
@@ -124,7 +124,12 @@ describe('packPartition', () => {
     expect(packPartition([[1, 2], holey])).toBeUndefined();
     expect(packPartition([holey])).toBeUndefined();
     expect(packPartition([[[1, 2]], [[3, 4]]])).toBeUndefined();
-    expect(packPartition([[0.5, 1], [2, 'x']])).toBeUndefined();
+    expect(
+      packPartition([
+        [0.5, 1],
+        [2, 'x'],
+      ]),
+    ).toBeUndefined();
     expect(packPartition([[1, 2], 'x'])).toBeUndefined();
     expect(packPartition([])).toBeUndefined();
     class Tuple extends Array<number> {}
@@ -134,10 +139,25 @@ describe('packPartition', () => {
 
   it('keeps pairs of numbers and number lists in their own columns, and takes arrays of numbers as rows', () => {
     // PageRank's ranks and links: the pair and CSR blocks, not rows.
-    expect(packPartition([[1, 0.5], [2, 0.25]])?.constructor.name).toBe('PairBlock');
-    expect(packPartition([[1, [2, 3]], [2, []]])?.constructor.name).toBe('ListBlock');
+    expect(
+      packPartition([
+        [1, 0.5],
+        [2, 0.25],
+      ])?.constructor.name,
+    ).toBe('PairBlock');
+    expect(
+      packPartition([
+        [1, [2, 3]],
+        [2, []],
+      ])?.constructor.name,
+    ).toBe('ListBlock');
     expect(packPartition([[1, 2, 3]])?.constructor.name).toBe('RowBlock');
-    expect(packPartition([[1, 0.5], [2, 0.25, 7]])?.constructor.name).toBe('RowBlock');
+    expect(
+      packPartition([
+        [1, 0.5],
+        [2, 0.25, 7],
+      ])?.constructor.name,
+    ).toBe('RowBlock');
     expect(packPartition([[], []])?.constructor.name).toBe('RowBlock');
     expect(same(cachedArray(packPartition([[], [-0, NaN], [], [Infinity]])!), [[], [-0, NaN], [], [Infinity]])).toBe(true);
   });
