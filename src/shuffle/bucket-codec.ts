@@ -253,6 +253,16 @@ export function unboxNumberArrays(buckets: readonly EncodedBucket[]): void {
   }
 }
 
+/**
+ * `x` with its arrays of numbers (itself, or one level down) as packed unboxed copies, as {@link unboxNumberArrays}
+ * does for a column: for a value just cloned by `structuredClone`.
+ */
+export function unboxValue(x: unknown): unknown {
+  const one = [x];
+  unboxColumn(one, new Map());
+  return one[0];
+}
+
 function unboxColumn(data: unknown[], copies: Map<unknown[], number[]>): void {
   for (let i = 0; i < data.length; i++) {
     const x = data[i];
