@@ -12,7 +12,8 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import v8 from 'node:v8';
-import { concatEncoded, decodeBucket, encodeBucket, encodeBuckets, unboxNumberArrays } from '../../src/shuffle/bucket-codec.js';
+import { concatEncoded, decodeBucket, encodeBucket, encodeBuckets, unboxNumberArrays, unboxValue } from '../../src/shuffle/bucket-codec.js';
+import { combineCombinersByKey } from '../../src/shuffle/combine.js';
 import { SpillingShuffleManager } from '../../src/shuffle/spilling-shuffle-manager.js';
 import { MemoryBudget } from '../../src/shuffle/memory-budget.js';
 import type { Pair } from '../../src/shuffle/combine.js';
@@ -138,6 +139,48 @@ describe('bucket codec', () => {
     const [kept, unboxed] = decodeBucket(e)[0]![1] as [typeof named, number[]];
     expect(kept).toBe(named);
     expect(hasDoubles(unboxed)).toBe(true);
+  });
+
+  it("unboxes one cloned value's arrays of numbers, as a reduce side's copy of a key's first combiner", () => {
+    v8.setFlagsFromString('--allow-natives-syntax');
+    const hasDoubles = new Function('x', 'return %HasDoubleElements(x)') as (x: unknown) => boolean;
+    fc.assert(
+      fc.property(carrier, (v) => {
+        const asCloned = structuredClone(v);
+        const copy = unboxValue(structuredClone(v));
+        expect(copy).toStrictEqual(asCloned);
+        for (const x of [copy, ...(Array.isArray(copy) ? copy : [])]) {
+          if (!Array.isArray(x)) continue;
+          const plain = x.length > 0 && Object.keys(x).length === x.length && x.every((n) => typeof n === 'number');
+          if (plain && x.some((n) => !Number.isInteger(n) || Object.is(n, -0))) expect(hasDoubles(x)).toBe(true);
+        }
+      }),
+      { numRuns: 300 },
+    );
+    // The reduce side's merge of k-means-like combiners: the first combiner is a copy (mergeCombiners may change
+    // it), equal to the stored one, with its vector unboxed.
+    const stored: Pair = [0, [[0.5, 1.5], 1, 0.25]];
+    const merged = combineCombinersByKey(
+      (each) => {
+        each(stored);
+        each([0, [[0.25, 0.5], 2, 0.5]]);
+      },
+      {
+        createCombiner: (c) => c,
+        mergeValue: (a) => a,
+        mergeCombiners: (a, b) => {
+          const [s1, n1, d1] = a as [number[], number, number];
+          const [s2, n2, d2] = b as [number[], number, number];
+          for (let j = 0; j < s1.length; j++) s1[j]! += s2[j]!;
+          return [s1, n1 + n2, d1 + d2];
+        },
+      },
+      1,
+      'test',
+    );
+    expect(merged).toStrictEqual([[0, [[0.75, 2], 3, 0.75]]]);
+    expect(stored).toStrictEqual([0, [[0.5, 1.5], 1, 0.25]]);
+    expect(hasDoubles((merged[0]![1] as [number[]])[0])).toBe(true);
   });
 
   it('decodes what a structured clone of the records would be, after its own trip through postMessage', () => {
