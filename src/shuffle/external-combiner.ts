@@ -18,7 +18,6 @@ import { tagUserError } from '../core/errors.js';
 import { estimateSize } from '../storage/size-estimator.js';
 import type { Aggregator } from './aggregator.js';
 import { grouping, type Grouping, type Pair } from './combine.js';
-import { unboxValue } from './bucket-codec.js';
 import { workerMemoryBudget, type MemoryBudget, type MemoryConsumer } from './memory-budget.js';
 
 type Source = (each: (kv: Pair) => void) => void;
@@ -332,6 +331,4 @@ export function combineCombinersExternally(
   combineExternally(source, fns, rddId, label, sink, workerMemoryBudget(), { files: inputRuns, toCombiner: (c) => c });
 }
 
-// The clone's arrays of numbers come back boxed; unboxed again so that mergeCombiners, which the map side also
-// calls (reduceByKey) with unboxed arrays, sees one kind (see unboxNumberArrays).
-const ownCopy = (c: unknown): unknown => (c !== null && typeof c === 'object' ? unboxValue(structuredClone(c)) : c);
+const ownCopy = (c: unknown): unknown => (c !== null && typeof c === 'object' ? structuredClone(c) : c);

@@ -4,28 +4,17 @@
  * arrays of 600 KB instead of 50k pair objects and heap numbers that every full collection traces, and its size
  * is known exactly rather than estimated from a sample.
  *
- * Four shapes are held, each element checked when the partition is stored:
+ * Three shapes are held, each element checked when the partition is stored:
  * - numbers: one column;
  * - pairs `[number, number]`: a key column and a value column;
  * - pairs `[number, number[]]` (PageRank's links, adjacency lists): a key column and the lists back to back with
- *   their offsets (CSR);
- * - arrays of numbers of any lengths (k-means' points, feature vectors): the numbers back to back with their
- *   offsets.
+ *   their offsets (CSR).
  * A column is an Int32Array when all its numbers are int32 (and none is -0), else a Float64Array, so every number
- * (NaN, -0, Infinity, fractions) comes back as it was. Anything else (a string, a hole, a class instance, an array
- * that is not a plain one, an array of arrays) leaves the partition an array of its elements. Named properties
- * set on a cached array (not its items) are not kept.
+ * (NaN, -0, Infinity, fractions) comes back as it was. Anything else (a third item, a string, a class instance,
+ * an array that is not a plain one) leaves the partition an array of its elements.
  *
  * Elements are built again on each read, so a reader gets fresh pairs and lists: changing an element read
  * from the cache (which Spark leaves undefined) no longer changes what the next reader sees.
- *
- * Why arrays of numbers are not kept as the objects they were: V8 stores a parsed point's numbers unboxed
- * (double elements), but optimized code that has seen both such arrays and arrays of boxed numbers at one read
- * (a user's merge reading a cached point on the map side and a cloned combiner on the reduce side; the engine's
- * size sampling) converts every double array it reads to boxed numbers, in place. A cached partition read every
- * iteration was so converted a point at a time: 10 heap numbers per point allocated young and promoted, the
- * cache grown 2.3x, and k-means workers spending 35-45 % of an iteration in the garbage collector. Rows built
- * fresh from a Float64Array are young, die young, and leave the cache as it was.
  */
 
 /** A typed column of numbers. */
@@ -133,60 +122,6 @@ class ListBlock extends ColumnBlock {
   }
 }
 
-/** Arrays of numbers: their items back to back, and where each array starts. */
-class RowBlock extends ColumnBlock {
-  readonly bytes: number;
-  constructor(
-    /** length + 1 offsets into items. */
-    readonly offsets: Int32Array,
-    readonly items: Column,
-    /** The length of every row when all have one, else -1. */
-    readonly width: number,
-  ) {
-    super();
-    this.bytes = OBJECT_BYTES + columnBytes(offsets) + columnBytes(items);
-  }
-  get length(): number {
-    return this.offsets.length - 1;
-  }
-  forEach(sink: (x: unknown) => void): void {
-    const { offsets, items, width } = this;
-    const n = offsets.length - 1;
-    if (width >= 0 && width <= MAX_LITERAL_ROW) {
-      // Every row of one width (the common case: points, feature vectors).
-      const row = rowMaker(width, items instanceof Int32Array);
-      for (let i = 0, at = 0; i < n; i++, at += width) sink(row(items, at));
-      return;
-    }
-    for (let i = 0; i < n; i++) {
-      const row: number[] = [];
-      for (let j = offsets[i]!, end = offsets[i + 1]!; j < end; j++) row.push(items[j]!);
-      sink(row);
-    }
-  }
-}
-
-/** Widest row built by an array literal (wider ones are pushed item by item). */
-const MAX_LITERAL_ROW = 32;
-type RowMaker = (items: Column, at: number) => number[];
-const rowMakers = new Map<string, RowMaker>();
-
-/**
- * A function returning `[items[at], .., items[at + width - 1]]` as one array literal: 3x faster than pushing the
- * items into `[]` (no growing, one allocation of the exact size), and packed, with unboxed doubles, as the parsed
- * arrays were. One per width and column type, so that each literal's allocation site sees one kind of number.
- */
-function rowMaker(width: number, ints: boolean): RowMaker {
-  const key = `${width}${ints ? 'i' : 'f'}`;
-  let make = rowMakers.get(key);
-  if (make === undefined) {
-    const items = Array.from({ length: width }, (_, j) => `c[at + ${j}]`).join(', ');
-    make = new Function('c', 'at', `return [${items}];`) as RowMaker;
-    rowMakers.set(key, make);
-  }
-  return make;
-}
-
 function columnBytes(c: Column): number {
   return ARRAY_OBJECT_BYTES + c.byteLength;
 }
@@ -228,13 +163,10 @@ export function packPartition(values: readonly unknown[]): ColumnBlock | undefin
     }
     return new NumberBlock(narrowed(f));
   }
-  if (isPlainPair(first) && typeof first[0] === 'number') {
-    // Pairs of numbers are also arrays of numbers: rows when some later element is not a pair.
-    if (typeof first[1] === 'number') return packPairs(values) ?? packRows(values);
-    if (isPlainList(first[1])) return packLists(values);
-    return undefined;
-  }
-  return isPlainList(first) ? packRows(values) : undefined;
+  if (!isPlainPair(first) || typeof first[0] !== 'number') return undefined;
+  if (typeof first[1] === 'number') return packPairs(values);
+  if (isPlainList(first[1])) return packLists(values);
+  return undefined;
 }
 
 function packPairs(values: readonly unknown[]): ColumnBlock | undefined {
@@ -280,26 +212,4 @@ function packLists(values: readonly unknown[]): ColumnBlock | undefined {
     for (let j = 0; j < list.length; j++) items[at++] = list[j]!;
   }
   return new ListBlock(narrowed(keys), offsets, narrowed(items));
-}
-
-function packRows(values: readonly unknown[]): ColumnBlock | undefined {
-  const n = values.length;
-  const offsets = new Int32Array(n + 1);
-  let total = 0;
-  let width = (values[0] as unknown[]).length;
-  for (let i = 0; i < n; i++) {
-    const row = values[i];
-    if (!isPlainList(row)) return undefined;
-    if (row.length !== width) width = -1;
-    total += row.length;
-    // Offsets are int32: a partition of more than 2^31 - 1 numbers stays an array.
-    if (total > 0x7fffffff) return undefined;
-    offsets[i + 1] = total;
-  }
-  const items = new Float64Array(total);
-  for (let i = 0, at = 0; i < n; i++) {
-    const row = values[i] as number[];
-    for (let j = 0; j < row.length; j++) items[at++] = row[j]!;
-  }
-  return new RowBlock(offsets, narrowed(items), width);
 }
