@@ -10,7 +10,7 @@
  *   npx tsx bench/ui-profile.ts [--runs 3] [--jobs 40] [--baseline .bench-old/dist]
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -84,10 +84,9 @@ for (let r = 0; r < runs; r++) {
   for (const [name, build] of r % 2 === 0 ? Object.entries(builds) : Object.entries(builds).reverse()) {
     const dir = path.join(tmp, `${r}-${name.replace(' ', '-')}`);
     execFileSync(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--input-type=module', '-e', child(build)], { stdio: 'ignore' });
-    // The main thread's profile is the largest (workers write their own).
-    const main = readdirSync(dir)
-      .map((f) => path.join(dir, f))
-      .sort((a, b) => statSync(b).size - statSync(a).size)[0]!;
+    // The main thread's profile is thread 0 (CPU.date.time.pid.thread.seq): workers write their own, and one of
+    // theirs can be the largest file (it was with the UI off, so that column measured a worker before).
+    const main = path.join(dir, readdirSync(dir).find((f) => /^CPU\.\d+\.\d+\.\d+\.0\.\d+\.cpuprofile$/.test(f))!);
     (got[name] ??= []).push(shares(main, patterns));
   }
 }
