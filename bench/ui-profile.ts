@@ -2,7 +2,8 @@
  * Where the driver's thread spends its time with the UI and the event log on: CPU profiles (`node --cpu-prof`) of
  * fresh processes running empty-task jobs on one context, this build and (with `--baseline DIR`) an earlier build
  * alternating. Reported per build: the share of the driver thread's busy samples (idle excluded) inside the UI's
- * listeners (`LiveUi.apply`, status store and event log), inside the event bus's `emit` (the listeners included),
+ * listeners (`LiveUi.apply`, status store and event log), in any code of the UI's modules (the listeners, and the
+ * event log's timed flushes and write callbacks, which run outside them), inside the event bus's `emit` (the listeners included),
  * in the stage-end quantiles (`summarizeTaskMetrics`), and in garbage collection, also for this build with the UI and
  * the log off (what the UI adds to collection shows there). A share is a ratio within one process, so the machine's
  * load, which stretches every sample alike, disturbs it much less than a time.
@@ -75,6 +76,9 @@ function shares(file: string, patterns: Record<string, RegExp>): Record<string, 
 
 const patterns = {
   listeners: /^apply .*\/ui\/live-ui\.js$/,
+  // Everything the UI's modules run, also outside the listeners: the event log's timed flushes and the callbacks
+  // of its writes (the native write call included) run from timers and I/O, not from an event.
+  ui: / .*\/ui\/[^/]+\.js$/,
   emit: /^emit .*\/scheduler\/event-bus\.js$/,
   quantiles: /^summarizeTaskMetrics /,
   gc: /^\(garbage collector\) /,
@@ -94,7 +98,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 for (const [name, rs] of Object.entries(got)) {
   const pct = (k: string) => median(rs.map((x) => (x[k]! / x.busy!) * 100)).toFixed(1);
   console.log(
-    `  ${name.padEnd(10)} ${runs} processes x ${jobs + 5} jobs of 4000 empty tasks (medians): UI listeners ${pct('listeners')} %, ` +
+    `  ${name.padEnd(10)} ${runs} processes x ${jobs + 5} jobs of 4000 empty tasks (medians): UI listeners ${pct('listeners')} %, all UI code ${pct('ui')} %, ` +
       `bus emit (listeners included) ${pct('emit')} %, stage-end quantiles ${pct('quantiles')} %, garbage collection ${pct('gc')} % of the driver's busy samples ` +
       `(${median(rs.map((x) => x.busy!)).toFixed(0)} ms busy)`,
   );
