@@ -16,7 +16,7 @@
  * the baseline build's on), N processes per setting, alternating (on, off, baseline, on, off, ...). Contexts that
  * share a process disturb each other: work one leaves behind (a log write landing, a collection of its garbage)
  * runs during the next job, whichever context it belongs to, and two identical contexts of one process measured
- * 15-20 % apart here. Each process reports the medians of its jobs (wall, driver busy, and CPU of all its threads
+ * 15-20 % apart here. Each process reports the medians of its jobs (wall, driver busy, CPU of all its threads and of the driver thread
  * per task); the result is the median over processes of each on process against the off process next to it.
  *
  *   npx tsx bench/ui-overhead.ts --processes 12 [--jobs 20] [--baseline .bench-old/dist]
@@ -262,19 +262,24 @@ async function inProcesses(n: number, jobs: number): Promise<void> {
     const sc = new Context({ master: 'local[2]', progress: false, ${kind === 'off' ? 'ui: false' : `ui: { port: 0 }, eventLog: { dir: ${JSON.stringify(logDir)} }`} });
     const rdd = sc.parallelize([], ${TASKS});
     for (let i = 0; i < 5; i++) await rdd.count();
-    const wall = [], busy = [], cpu = [];
+    // The driver thread's own CPU time (Linux: ns on a CPU, from the scheduler): what the UI adds to the thread that
+    // bounds empty tasks, without the workers' time and without the time the thread waited for a core.
+    const { readFileSync } = await import('node:fs');
+    const mainNs = () => { try { return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]); } catch { return Number.NaN; } };
+    const wall = [], busy = [], cpu = [], main = [];
     for (let i = 0; i < ${jobs}; i++) {
-      const t0 = perf.now(), e0 = perf.eventLoopUtilization(), c0 = process.cpuUsage();
+      const t0 = perf.now(), e0 = perf.eventLoopUtilization(), c0 = process.cpuUsage(), m0 = mainNs();
       await rdd.count();
       const c = process.cpuUsage(c0);
+      main.push((mainNs() - m0) / 1000 / ${TASKS});
       wall.push(perf.now() - t0); busy.push(perf.eventLoopUtilization(e0).active); cpu.push((c.user + c.system) / ${TASKS});
     }
     await sc.stop();
     const med = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-    console.log(JSON.stringify({ wall: med(wall), busy: med(busy), cpu: med(cpu), rss: process.resourceUsage().maxRSS / 1024 }));
+    console.log(JSON.stringify({ wall: med(wall), busy: med(busy), cpu: med(cpu), main: med(main), rss: process.resourceUsage().maxRSS / 1024 }));
   `;
   const kinds = baseline === undefined ? (['on', 'off'] as const) : (['on', 'off', 'baseline'] as const);
-  const got: Record<string, Array<{ wall: number; busy: number; cpu: number; rss: number }>> = {};
+  const got: Record<string, Array<{ wall: number; busy: number; cpu: number; main: number; rss: number }>> = {};
   for (let i = 0; i < n; i++) {
     // The order within a round alternates, so neither setting always follows the other.
     for (const kind of i % 2 === 0 ? kinds : [...kinds].reverse()) {
@@ -283,20 +288,20 @@ async function inProcesses(n: number, jobs: number): Promise<void> {
     }
   }
   const pct = (a: number, b: number) => ((a - b) / b) * 100;
-  const rel = (kind: string, k: 'wall' | 'busy' | 'cpu') => median(got[kind]!.map((r, i) => pct(r[k], got.off![i]![k])));
+  const rel = (kind: string, k: 'wall' | 'busy' | 'cpu' | 'main') => median(got[kind]!.map((r, i) => pct(r[k], got.off![i]![k])));
   for (const kind of kinds) {
     const r = got[kind]!;
     const vs =
       kind === 'off'
         ? ''
-        : `; against the off process of its round, median ${rel(kind, 'wall').toFixed(1)} % wall, ${rel(kind, 'busy').toFixed(1)} % busy, ${rel(kind, 'cpu').toFixed(1)} % CPU`;
+        : `; against the off process of its round, median ${rel(kind, 'wall').toFixed(1)} % wall, ${rel(kind, 'busy').toFixed(1)} % busy, ${rel(kind, 'cpu').toFixed(1)} % CPU, ${rel(kind, 'main').toFixed(1)} % driver-thread CPU`;
     console.log(
       `  ${kind.padEnd(8)} ${n} processes x ${jobs} jobs of ${TASKS} empty tasks: median wall ${median(r.map((x) => x.wall)).toFixed(1)} ms ` +
         `(${Math.round(TASKS / (median(r.map((x) => x.wall)) / 1000))} tasks/s), driver busy ${median(r.map((x) => x.busy)).toFixed(1)} ms, ` +
-        `CPU ${median(r.map((x) => x.cpu)).toFixed(2)} µs per task, peak RSS ${Math.round(Math.max(...r.map((x) => x.rss)))} MiB${vs}`,
+        `CPU ${median(r.map((x) => x.cpu)).toFixed(2)} µs per task (driver thread ${median(r.map((x) => x.main)).toFixed(2)} µs), peak RSS ${Math.round(Math.max(...r.map((x) => x.rss)))} MiB${vs}`,
     );
   }
-  for (const k of ['wall', 'busy', 'cpu'] as const) {
+  for (const k of ['wall', 'busy', 'cpu', 'main'] as const) {
     const rounds = (kind: 'on' | 'baseline') => got[kind]!.map((r, i) => pct(r[k], got.off![i]![k]).toFixed(1)).join(', ');
     console.log(`  per round, ${k}: on vs off ${rounds('on')} %${got.baseline === undefined ? '' : `; baseline vs off ${rounds('baseline')} %`}`);
   }

@@ -2,7 +2,8 @@
  * Where the driver's thread spends its time with the UI and the event log on: CPU profiles (`node --cpu-prof`) of
  * fresh processes running empty-task jobs on one context, this build and (with `--baseline DIR`) an earlier build
  * alternating. Reported per build: the share of the driver thread's busy samples (idle excluded) inside the UI's
- * listeners (`LiveUi.apply`, status store and event log), inside the event bus's `emit` (the listeners included),
+ * listeners (`LiveUi.apply`, status store and event log), in any code of the UI's modules (the listeners, and the
+ * event log's timed flushes and write callbacks, which run outside them), inside the event bus's `emit` (the listeners included),
  * in the stage-end quantiles (`summarizeTaskMetrics`), and in garbage collection, also for this build with the UI and
  * the log off (what the UI adds to collection shows there). A share is a ratio within one process, so the machine's
  * load, which stretches every sample alike, disturbs it much less than a time.
@@ -10,7 +11,7 @@
  *   npx tsx bench/ui-profile.ts [--runs 3] [--jobs 40] [--baseline .bench-old/dist]
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -75,6 +76,9 @@ function shares(file: string, patterns: Record<string, RegExp>): Record<string, 
 
 const patterns = {
   listeners: /^apply .*\/ui\/live-ui\.js$/,
+  // Everything the UI's modules run, also outside the listeners: the event log's timed flushes and the callbacks
+  // of its writes (the native write call included) run from timers and I/O, not from an event.
+  ui: / .*\/ui\/[^/]+\.js$/,
   emit: /^emit .*\/scheduler\/event-bus\.js$/,
   quantiles: /^summarizeTaskMetrics /,
   gc: /^\(garbage collector\) /,
@@ -84,10 +88,9 @@ for (let r = 0; r < runs; r++) {
   for (const [name, build] of r % 2 === 0 ? Object.entries(builds) : Object.entries(builds).reverse()) {
     const dir = path.join(tmp, `${r}-${name.replace(' ', '-')}`);
     execFileSync(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--input-type=module', '-e', child(build)], { stdio: 'ignore' });
-    // The main thread's profile is the largest (workers write their own).
-    const main = readdirSync(dir)
-      .map((f) => path.join(dir, f))
-      .sort((a, b) => statSync(b).size - statSync(a).size)[0]!;
+    // The main thread's profile is thread 0 (CPU.date.time.pid.thread.seq): workers write their own, and one of
+    // theirs can be the largest file (it was with the UI off, so that column measured a worker before).
+    const main = path.join(dir, readdirSync(dir).find((f) => /^CPU\.\d+\.\d+\.\d+\.0\.\d+\.cpuprofile$/.test(f))!);
     (got[name] ??= []).push(shares(main, patterns));
   }
 }
@@ -95,7 +98,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 for (const [name, rs] of Object.entries(got)) {
   const pct = (k: string) => median(rs.map((x) => (x[k]! / x.busy!) * 100)).toFixed(1);
   console.log(
-    `  ${name.padEnd(10)} ${runs} processes x ${jobs + 5} jobs of 4000 empty tasks (medians): UI listeners ${pct('listeners')} %, ` +
+    `  ${name.padEnd(10)} ${runs} processes x ${jobs + 5} jobs of 4000 empty tasks (medians): UI listeners ${pct('listeners')} %, all UI code ${pct('ui')} %, ` +
       `bus emit (listeners included) ${pct('emit')} %, stage-end quantiles ${pct('quantiles')} %, garbage collection ${pct('gc')} % of the driver's busy samples ` +
       `(${median(rs.map((x) => x.busy!)).toFixed(0)} ms busy)`,
   );

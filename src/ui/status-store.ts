@@ -155,6 +155,55 @@ const FLAGS = 3;
 const SPECULATIVE = 1;
 const HAS_METRICS = 2;
 
+/** A task table's typed columns, handed from a table that no longer needs them to the next one. */
+interface Columns {
+  readonly numbers: Float64Array<ArrayBuffer>;
+  readonly codes: Uint8Array<ArrayBuffer>;
+  readonly prev: Int32Array<ArrayBuffer>;
+}
+
+/**
+ * Columns of dropped task tables, kept for the tables of later stages. A stage of 4,000 tasks needs 0.8 MB of
+ * columns; fresh memory each stage was paid in page faults on the driver's thread as its rows were first written
+ * (1-7 ms per 4,000-task stage, most of what the store cost per task in a running program). A store keeps the
+ * task rows of ~25 such stages (retainedTasksTotal), so in a long program a stage's columns are those of one
+ * dropped a moment before.
+ *
+ * @example
+ * ```ts
+ * const pool = new ColumnPool();
+ * const table = new TaskTable(4000, pool);
+ * table.clear(); // its columns go to the pool, for the next table made with it
+ * ```
+ */
+export class ColumnPool {
+  /** Kept free columns, at most MAX_POOLED. */
+  readonly #free: Columns[] = [];
+
+  /** Free columns of at least `rows` rows (and not grossly more), or undefined. */
+  take(rows: number): Columns | undefined {
+    for (let i = 0; i < this.#free.length; i++) {
+      const c = this.#free[i]!;
+      const capacity = c.codes.length / 4;
+      // A small stage taking a big table's columns would keep them from the big stage that comes next.
+      if (capacity >= rows && capacity <= rows * 4 + 256) {
+        this.#free.splice(i, 1);
+        return c;
+      }
+    }
+    return undefined;
+  }
+
+  give(c: Columns): void {
+    if (c.codes.length === 0) return;
+    if (this.#free.length >= MAX_POOLED) this.#free.shift();
+    this.#free.push(c);
+  }
+}
+
+/** Free column sets a pool keeps: a few stages' worth, oldest given up first. */
+const MAX_POOLED = 4;
+
 /**
  * A stage attempt's task attempts as rows of typed columns (Spark's task table): adding and finishing a task
  * allocates nothing and keeps no event's objects alive. A TaskData object per task, each holding its event's
@@ -188,10 +237,15 @@ export class TaskTable {
   #oldest = 0;
   /** Rows to allocate when the first is added. */
   readonly #firstCapacity: number;
+  readonly #pool: ColumnPool | undefined;
 
-  /** `capacity`: the rows it will likely hold (the stage's tasks), allocated when the first task starts. */
-  constructor(capacity = 64) {
+  /**
+   * `capacity`: the rows it will likely hold (the stage's tasks), allocated when the first task starts; `pool`:
+   * where its columns come from and go back to when cleared.
+   */
+  constructor(capacity = 64, pool?: ColumnPool) {
     this.#firstCapacity = Math.max(64, capacity);
+    this.#pool = pool;
   }
 
   get size(): number {
@@ -274,8 +328,9 @@ export class TaskTable {
   clear(): void {
     this.#live = 0;
     this.#head = new Int32Array(0);
+    // Its memory goes too (to the pool, for a later stage): clearing is how the store keeps to retainedTasksTotal.
+    this.#pool?.give({ numbers: this.#numbers, codes: this.#codes, prev: this.#prev });
     this.#prev = new Int32Array(0);
-    // Its memory goes too: clearing is how the store keeps to retainedTasksTotal.
     this.#numbers = new Float64Array(0);
     this.#codes = new Uint8Array(0);
     this.#executorIds = [];
@@ -341,15 +396,20 @@ export class TaskTable {
   /** Before a row is added to full columns: moves the live rows down when at least half are dropped, else doubles. */
   #makeRoom(): void {
     const live = this.#live;
-    const capacity = live * 2 <= this.#used && this.#used > 0 ? this.#used : Math.max(this.#firstCapacity, this.#used * 2);
-    const numbers = new Float64Array(capacity * WIDTH);
-    const codes = new Uint8Array(capacity * 4);
+    const wanted = live * 2 <= this.#used && this.#used > 0 ? this.#used : Math.max(this.#firstCapacity, this.#used * 2);
+    // Pooled columns hold old rows: every field of a row is written when it starts (metrics when it finishes, and
+    // read only when its flag says so), and only rows below #used are ever read.
+    const pooled = this.#pool?.take(wanted);
+    const capacity = pooled === undefined ? wanted : pooled.codes.length / 4;
+    const numbers = pooled?.numbers ?? new Float64Array(capacity * WIDTH);
+    const codes = pooled?.codes ?? new Uint8Array(capacity * 4);
     const executorIds = new Array<string>(capacity);
     const errors = new Map<number, string>();
     const keySamples = new Map<number, readonly string[]>();
     // Chains are rebuilt over the moved rows, oldest first, so each index's newest row heads its chain again.
     this.#head.fill(0);
-    this.#prev = new Int32Array(capacity);
+    const old = { numbers: this.#numbers, codes: this.#codes, prev: this.#prev };
+    this.#prev = pooled?.prev ?? new Int32Array(capacity);
     let to = 0;
     for (let row = this.#oldest; row < this.#used; row++) {
       if (this.#codes[row * 4 + ALIVE] === 0) continue;
@@ -370,6 +430,7 @@ export class TaskTable {
     this.#keySamples = keySamples;
     this.#used = to;
     this.#oldest = 0;
+    this.#pool?.give(old);
   }
 }
 
@@ -444,6 +505,8 @@ export class StatusStore {
   readonly #byIndex: Array<ExecutorData | undefined> = [];
   /** Task rows held across all stages. */
   #taskRows = 0;
+  /** Columns of dropped stages' task tables, for the next stages'. */
+  readonly #pool = new ColumnPool();
 
   constructor(limits: RetentionLimits = {}) {
     this.#retainedJobs = limits.retainedJobs ?? 1000;
@@ -782,7 +845,7 @@ export class StatusStore {
       parentIds,
       totals: emptyTotals(),
       // Its first rows are allocated at once for every task it may hold (growing by doubling copied them ~7 times).
-      tasks: new TaskTable(Math.min(numTasks, this.#retainedTasks + 1)),
+      tasks: new TaskTable(Math.min(numTasks, this.#retainedTasks + 1), this.#pool),
       sawTaskStarts: false,
       taskMetrics: undefined,
       skew: undefined,
@@ -822,6 +885,7 @@ export class StatusStore {
       if (s.status !== 'ACTIVE' && s.status !== 'PENDING') {
         this.stages.delete(key);
         this.#taskRows -= s.tasks.size;
+        s.tasks.clear();
         if (this.#lastStage === s) this.#lastStage = undefined;
         if (this.#latestAttempt.get(s.stageId) === s.attemptId) this.#latestAttempt.delete(s.stageId);
       }

@@ -2,7 +2,7 @@
  * The event log's lines: task ends between two other events are one line of columns that reads back as the same
  * events, in their place among the others; a line cut short by a crash is skipped when the log is read.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -135,6 +135,47 @@ describe('event log', () => {
       ]);
       expect(readEventLog(log.file)).toEqual(JSON.parse(JSON.stringify(events)));
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('writes what came in during a write at the next flush, not as soon as the write lands, unless a flush was asked for meanwhile', async () => {
+    // Writing again whenever a chunk landed made the log write back to back through a whole job (~40 chunks and
+    // task-end lines per 4,000 empty tasks, each costing the scheduler's thread); task ends wait for the timer.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-evlog-'));
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const log = new EventLogWriter(dir, 'app-3');
+      const types = () =>
+        readFileSync(log.file, 'utf8')
+          .split('\n')
+          .filter((l) => l !== '')
+          .map((l) => (JSON.parse(l) as { type: string }).type);
+      /** Real I/O ticks until the file has `n` lines (fake timers do not run meanwhile). */
+      const lines = async (n: number) => {
+        for (let i = 0; i < 5000 && types().length < n; i++) await new Promise((r) => setImmediate(r));
+        return types();
+      };
+      const end = (partition: number): TaskEndEvent => ({ ...(samples[1] as TaskEndEvent), partition });
+      log.write({ type: 'jobStart', jobId: 1, time: 1, description: 'd', stageIds: [3] });
+      log.flush(); // in flight now
+      for (let p = 0; p < 50; p++) log.write(end(p));
+      expect(await lines(1)).toEqual(['jobStart']);
+      // The chunk landed; the task ends stay in memory for the timer's flush.
+      for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+      expect(types()).toEqual(['jobStart']);
+      vi.advanceTimersByTime(100);
+      expect(await lines(2)).toEqual(['jobStart', 'taskEnds']);
+      // A job's end asks for a flush while a chunk is in flight: it is written as soon as that chunk lands.
+      log.write({ type: 'stageResubmitted', stageId: 3, reason: 'r', time: 2 });
+      log.flush();
+      for (let p = 50; p < 60; p++) log.write(end(p));
+      log.write({ type: 'jobEnd', jobId: 1, time: 3, result: 'succeeded' });
+      expect(await lines(5)).toEqual(['jobStart', 'taskEnds', 'stageResubmitted', 'taskEnds', 'jobEnd']);
+      log.close();
+      expect(readEventLog(log.file).filter((e) => e.type === 'taskEnd')).toHaveLength(60);
+    } finally {
+      vi.useRealTimers();
       rmSync(dir, { recursive: true, force: true });
     }
   });

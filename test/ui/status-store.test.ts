@@ -3,7 +3,8 @@
  * a bounded history.
  */
 import { describe, expect, it } from 'vitest';
-import { IndexSet, StatusStore, TaskTable, type TaskData } from '../../src/ui/status-store.js';
+import fc from 'fast-check';
+import { ColumnPool, IndexSet, StatusStore, TaskTable, type TaskData } from '../../src/ui/status-store.js';
 import { SUMMARIZED_METRICS } from '../../src/scheduler/task-metrics.js';
 import type { TaskMetrics } from '../../src/exec/protocol.js';
 import type { SchedulerEvent } from '../../src/scheduler/events.js';
@@ -285,6 +286,117 @@ describe('StatusStore', () => {
     expect([...table.values()]).toEqual([...model.values()]);
     table.clear();
     expect([...table.values()]).toEqual([]);
+  });
+
+  it('reads back the same rows from columns another table used before (ColumnPool): nothing of the old rows shows', () => {
+    // Each stage's table takes the columns of the one cleared before it, full of that stage's rows: the new rows
+    // must read back as a fresh table's would, whatever the old ones held (metrics, errors, flags, more rows).
+    type Op =
+      | { kind: 'start'; index: number; attempt: number; worker: number; speculative: boolean }
+      | { kind: 'finish'; pick: number; result: 0 | 1 | 2; metrics: boolean; value: number }
+      | { kind: 'drop' };
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('start' as const), index: fc.nat(300), attempt: fc.nat(2), worker: fc.nat(3), speculative: fc.boolean() }),
+      fc.record({
+        kind: fc.constant('finish' as const),
+        pick: fc.nat(),
+        result: fc.constantFrom(0 as const, 1 as const, 2 as const),
+        metrics: fc.boolean(),
+        value: fc.double({ noNaN: true }),
+      }),
+      fc.record({ kind: fc.constant('drop' as const) }),
+    );
+    const play = (table: TaskTable, ops: Op[], step0: number): TaskData[] => {
+      const model = new Map<number, TaskData>();
+      ops.forEach((o, step) => {
+        if (o.kind === 'start') {
+          const key = o.index + 2 ** 24 * (o.worker + 2 ** 12 * o.attempt);
+          const task: TaskData = {
+            taskId: step0 + step,
+            index: o.index,
+            attempt: o.attempt,
+            launchTime: step0 + step + 0.5,
+            executorId: `e${o.worker}`,
+            speculative: o.speculative,
+            duration: undefined,
+            status: 'RUNNING',
+            locality: '',
+            errorMessage: undefined,
+            metrics: undefined,
+          };
+          model.delete(key);
+          model.set(key, task);
+          table.start(key, task.taskId, task.index, task.attempt, task.executorId, task.speculative, task.launchTime);
+        } else if (o.kind === 'finish') {
+          const keys = [...model.keys()];
+          if (keys.length === 0) return;
+          const key = keys[o.pick % keys.length]!;
+          const task = model.get(key)!;
+          const result = (['success', 'failed', 'killed'] as const)[o.result];
+          const metrics = o.metrics
+            ? ({
+                ...Object.fromEntries(SUMMARIZED_METRICS.map((k, j) => [k, o.value + j])),
+                ...(o.result === 0 ? { keySample: [`k${step}`] } : {}),
+              } as unknown as TaskMetrics)
+            : undefined;
+          task.status = result === 'success' ? 'SUCCESS' : result === 'failed' ? 'FAILED' : 'KILLED';
+          task.duration = o.value;
+          task.locality = 'ANY';
+          task.errorMessage = result === 'failed' ? `boom ${step}` : undefined;
+          task.metrics = metrics;
+          table.finish(table.rowOf(key, task.index), result, task.duration, task.locality, task.errorMessage, metrics);
+        } else {
+          const oldest = [...model].find(([, t]) => t.status !== 'RUNNING');
+          expect(table.dropOldestFinished()).toBe(oldest !== undefined);
+          if (oldest !== undefined) model.delete(oldest[0]);
+        }
+      });
+      return [...model.values()];
+    };
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 1, max: 400 }), fc.array(op, { maxLength: 400 })), { minLength: 1, maxLength: 4 }),
+        (stages) => {
+          const pool = new ColumnPool();
+          let previous: TaskTable | undefined;
+          stages.forEach(([capacity, ops], i) => {
+            previous?.clear();
+            const table = new TaskTable(capacity, pool);
+            const expected = play(table, ops, i * 1000);
+            expect([...table.values()]).toEqual(expected);
+            // The same operations on a table of fresh columns read back alike.
+            const fresh = new TaskTable(capacity);
+            play(fresh, ops, i * 1000);
+            expect([...table.values()]).toEqual([...fresh.values()]);
+            previous = table;
+          });
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('gives a cleared table’s columns to the next table of a like size, and keeps few of them', () => {
+    const pool = new ColumnPool();
+    const a = new TaskTable(4000, pool);
+    a.start(0, 0, 0, 0, 'e0', false, 1);
+    a.clear();
+    const taken = pool.take(4000);
+    expect(taken?.codes.length).toBe(4000 * 4);
+    expect(pool.take(4000)).toBeUndefined();
+    pool.give(taken!);
+    // Far larger than needed: kept for a stage its size, not spent on a small one.
+    expect(pool.take(10)).toBeUndefined();
+    const tables = Array.from({ length: 10 }, () => new TaskTable(64, pool));
+    for (const t of tables) t.start(0, 0, 0, 0, 'e0', false, 1);
+    expect(pool.take(4000)).toBe(taken);
+    pool.give(taken!);
+    for (const t of tables) t.clear();
+    // The newest four are kept; the oldest (the 4,000-row one) went first.
+    expect(pool.take(4000)).toBeUndefined();
+    let kept = 0;
+    while (pool.take(64) !== undefined) kept++;
+    expect(kept).toBe(4);
   });
 
   it('counts distinct task indices once each, however far apart and however often added (IndexSet)', () => {
