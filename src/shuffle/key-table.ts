@@ -10,6 +10,7 @@
  * beats hashKey's murmur3 written in JavaScript, so longer strings stay in the `Map`.
  */
 import { hashKey, keysEqual } from '../core/keys.js';
+import { rowAt } from './bucket-codec.js';
 
 const INITIAL_SLOTS = 64;
 
@@ -251,9 +252,7 @@ export class RowTable {
     const w = this.width;
     const rows = this.#rows;
     for (let e = 0; e < this.#combiners.length; e++) {
-      const key: number[] = [];
-      for (let j = 0, at = e * w; j < w; j++) key.push(rows[at++]!);
-      sink([key, this.#combiners[e]]);
+      sink([rowAt(rows, e * w, w), this.#combiners[e]]);
     }
   }
 

@@ -47,7 +47,13 @@ function checkGroups(g: Grouping, records: readonly Pair[], checkCombiner: (c: u
 
 const int32 = fc.oneof(fc.integer({ min: -40, max: 40 }), fc.constantFrom(-0, 2 ** 31 - 1, -(2 ** 31), 1 << 20, 3 << 20, 5 << 20));
 const nearInt = fc.constantFrom(2 ** 31, -(2 ** 31) - 1, 0.5, NaN, Infinity, 1e-300);
-const row = fc.oneof(fc.tuple(fc.integer({ min: -3, max: 3 }), fc.integer({ min: 0, max: 3 })), fc.tuple(int32, int32, int32));
+const row = fc.oneof(
+  fc.tuple(fc.integer({ min: -3, max: 3 }), fc.integer({ min: 0, max: 3 })),
+  fc.tuple(int32, int32, int32),
+  fc.tuple(fc.integer({ min: -2, max: 2 })),
+  fc.tuple(fc.integer({ min: 0, max: 1 }), int32, fc.integer({ min: 0, max: 1 }), fc.integer({ min: -1, max: 0 })),
+  fc.array(fc.integer({ min: 0, max: 1 }), { minLength: 6, maxLength: 6 }),
+);
 const key = fc.oneof(int32, nearInt, row, fc.constantFrom('a', 'b', 'a long string key', [1, -0], [1.5, 2]), smallKey, wideKey);
 
 describe('grouping', () => {
