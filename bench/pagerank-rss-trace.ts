@@ -18,12 +18,16 @@ const mb = (x: number): string => (x / 2 ** 20).toFixed(0);
 const stamp = (): string => `${(performance.now() - t0).toFixed(0).padStart(6)} ms`;
 let peak = 0;
 let peakAt = '';
+let phase = 'start';
 const running = new Map<number, string>();
 const timer = setInterval(() => {
   const rss = process.memoryUsage.rss();
   if (rss > peak) {
     peak = rss;
-    peakAt = `${stamp()} during stage(s) ${[...running.values()].join(', ') || '(none)'}`;
+    const m = process.memoryUsage();
+    peakAt =
+      `${stamp()} during stage(s) ${[...running.values()].join(', ') || `(none; ${phase})`}; driver heap ${mb(m.heapUsed)} of ` +
+      `${mb(m.heapTotal)} MB, its array buffers ${mb(m.arrayBuffers)} MB`;
   }
 }, 20);
 const sc = new Context({ master: 'local[2]', progress: false });
@@ -36,7 +40,11 @@ sc.events.on('stageCompleted', (e) => {
   console.log(`${stamp()} rss ${mb(process.memoryUsage.rss())} MB  end   stage ${e.stageId}`);
 });
 const { summary } = await run(sc, { small: args.includes('--small'), iterations });
+phase = 'stopping';
+console.log(`${stamp()} rss ${mb(process.memoryUsage.rss())} MB  program done, stopping`);
 await sc.stop();
+phase = 'stopped';
+console.log(`${stamp()} rss ${mb(process.memoryUsage.rss())} MB  stopped`);
 clearInterval(timer);
 console.log(`vertices ${summary.vertices}, rank sum ${summary.rankSum.toFixed(6)}`);
 console.log(`peak RSS sampled ${mb(peak)} MB at ${peakAt}; maxRSS ${mb(process.resourceUsage().maxRSS * 1024)} MB`);
