@@ -15,7 +15,7 @@ import { ClusterError } from '../../core/errors.js';
 import type { TaskMessage, TaskOutcome, WorkerInit } from '../protocol.js';
 import type { PeerShuffleService } from '../shuffle-fetcher.js';
 import { expose, nodeEndpoint, transfer, wrap, type Remote } from '../local/comlink.js';
-import { workerResourceLimits, type PostedOutcome, type WorkerApi } from '../local/worker-api.js';
+import type { PostedOutcome, WorkerApi } from '../local/worker-api.js';
 import {
   decode,
   encode,
@@ -412,7 +412,7 @@ export class ExecutorProcess {
       jobOutputIsLocal: true,
     };
     const heapMb = Math.max(64, Math.min(app.heapMb, Math.floor(this.#o.memoryMB / this.#o.cores)));
-    const worker = new Worker(WORKER_ENTRY, { workerData: init, resourceLimits: workerResourceLimits(heapMb) });
+    const worker = new Worker(WORKER_ENTRY, { workerData: init, resourceLimits: { maxOldGenerationSizeMb: heapMb } });
     const remote = wrap<WorkerApi>(nodeEndpoint(worker as never));
     const ch = new MessageChannel();
     remote.connectPeer(-1, -1, null, transfer(ch.port2, [ch.port2 as never]) as never).catch(() => undefined);

@@ -25,23 +25,6 @@ export function unpackOutcome(o: PostedOutcome): TaskOutcome {
   return { ...rest, value: decodeBucket(pairs) };
 }
 
-/**
- * Young generation of each worker thread's heap, in MiB (V8 splits it into two semi-spaces and a large-object
- * space of a third each). V8's default lets each isolate's young generation grow to 48 MiB; with two workers
- * and the driver that is a large part of a job's RSS, held for records that die within one task. Measured on
- * PageRank's load (issue 8, see docs/benchmarks.md, Session 5).
- */
-export const WORKER_YOUNG_GENERATION_MB = 12;
-
-/** A worker thread's `resourceLimits`: its heap limit (when set) and the young generation above. */
-export function workerResourceLimits(maxOldGenerationSizeMb: number | undefined): {
-  maxOldGenerationSizeMb?: number;
-  maxYoungGenerationSizeMb: number;
-} {
-  const young = WORKER_YOUNG_GENERATION_MB;
-  return maxOldGenerationSizeMb ? { maxOldGenerationSizeMb, maxYoungGenerationSizeMb: young } : { maxYoungGenerationSizeMb: young };
-}
-
 /** What a worker serves to its peers: shuffle buckets it holds. */
 export interface ShuffleService {
   /** Buckets `reduceId` of the given map outputs, in the order asked; throws naming a missing one. */

@@ -20,7 +20,7 @@ import path from 'node:path';
 import { wrap, transfer, nodeEndpoint, type Remote } from './comlink.js';
 import type { BackendFaults, BackendListener, BackendSnapshot, TaskBackend } from '../task-backend.js';
 import type { TaskMessage, TaskOutcome, WorkerInit } from '../protocol.js';
-import { unpackOutcome, workerResourceLimits, type PostedOutcome, type WorkerApi } from './worker-api.js';
+import { unpackOutcome, type PostedOutcome, type WorkerApi } from './worker-api.js';
 import { InvalidArgumentError, ContextStoppedError } from '../../core/errors.js';
 
 const WORKER_ENTRY = new URL('./worker-main.js', import.meta.url);
@@ -144,7 +144,7 @@ export class WorkerPool implements TaskBackend {
     const worker = new Worker(WORKER_ENTRY, {
       workerData: init,
       execArgv: workerExecArgv(),
-      resourceLimits: workerResourceLimits(this.#options.maxHeapMb),
+      ...(this.#options.maxHeapMb ? { resourceLimits: { maxOldGenerationSizeMb: this.#options.maxHeapMb } } : {}),
     });
     let onExit!: (code: number) => void;
     const exited = new Promise<number>((resolve) => (onExit = resolve));
