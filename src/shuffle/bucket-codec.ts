@@ -184,16 +184,36 @@ function encodeRows(b: readonly Pair[], side: 0 | 1): Column | undefined {
   return ints ? { kind: 'i32rows', width, data: data as Int32Array } : { kind: 'f64rows', width, data: data as Float64Array };
 }
 
+/**
+ * The `width` numbers of `data` from `at` as a new packed array of exactly that capacity. Pushing onto `[]` gives
+ * the same packed array but reserves 17 slots for the first push (152 bytes for a 2-number edge instead of 32): on
+ * a shuffle of a million edges that was most of what the reduce side allocated, and rows held in a map task's
+ * buffers until they are encoded live long enough to be promoted, so the excess reached the old generation too.
+ */
+export function rowAt(data: Int32Array | Float64Array, at: number, width: number): number[] {
+  switch (width) {
+    case 1:
+      return [data[at]!];
+    case 2:
+      return [data[at]!, data[at + 1]!];
+    case 3:
+      return [data[at]!, data[at + 1]!, data[at + 2]!];
+    case 4:
+      return [data[at]!, data[at + 1]!, data[at + 2]!, data[at + 3]!];
+    default: {
+      // Wider rows are rare; pushed, so that the array is packed (as a cloned one is) rather than holey.
+      const row: number[] = [];
+      for (let j = 0; j < width; j++) row.push(data[at + j]!);
+      return row;
+    }
+  }
+}
+
 /** The arrays of records `from .. to` of a row column. */
 function decodeRows(c: { readonly width: number; readonly data: Int32Array | Float64Array }, from: number, to: number): unknown[] {
   const out = new Array<unknown>(to - from);
   const { width, data } = c;
-  for (let i = 0, at = from * width; i < to - from; i++) {
-    // Pushed rather than preallocated, so that the array is packed, as a cloned one is.
-    const row: number[] = [];
-    for (let j = 0; j < width; j++) row.push(data[at++]!);
-    out[i] = row;
-  }
+  for (let i = 0, at = from * width; i < to - from; i++, at += width) out[i] = rowAt(data, at, width);
   return out;
 }
 

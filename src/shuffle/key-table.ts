@@ -10,6 +10,7 @@
  * beats hashKey's murmur3 written in JavaScript, so longer strings stay in the `Map`.
  */
 import { hashKey, keysEqual } from '../core/keys.js';
+import { rowAt } from './bucket-codec.js';
 
 const INITIAL_SLOTS = 64;
 
@@ -190,20 +191,26 @@ export function isIntRow(key: unknown): key is number[] {
  * rows' numbers in one Int32Array, the combiners in one array. A million distinct edges cost some 20 MB here
  * instead of some 100 MB of key arrays, group pairs and table entries, all long-lived enough to be promoted and
  * traced by every full collection. Keys come back as new arrays of their numbers.
+ *
+ * While every combiner is `null` (a `distinct`, whose values are all null), no combiner is stored: the array of
+ * them (8 bytes a group, and its copies as it grows) was the largest object such a table allocated on the heap,
+ * and lived as long as the table. The first other combiner fills it in.
  */
 export class RowTable {
   /** 0 for an empty slot, else 1 + the entry's index. */
   #slots = new Int32Array(INITIAL_SLOTS);
   #hashes = new Int32Array(INITIAL_SLOTS / 2);
   #rows: Int32Array;
-  readonly #combiners: unknown[] = [];
+  #size = 0;
+  /** The combiners by entry; undefined while all of them are null. */
+  #combiners: unknown[] | undefined;
 
   constructor(readonly width: number) {
     this.#rows = new Int32Array((INITIAL_SLOTS / 2) * width);
   }
 
   get size(): number {
-    return this.#combiners.length;
+    return this.#size;
   }
 
   /** Adds a record whose key is a row of this table's width: `first(v)` for a new key, else merge into its combiner. */
@@ -225,12 +232,17 @@ export class RowTable {
       while (j < w && rows[at++] === key[j]) j++;
       if (j === w) {
         const e = s - 1;
-        this.#combiners[e] = merge(this.#combiners[e], v);
+        const combiners = this.#combiners;
+        if (combiners !== undefined) combiners[e] = merge(combiners[e], v);
+        else {
+          const merged = merge(null, v);
+          if (merged !== null) this.#combinersFilled()[e] = merged;
+        }
         return;
       }
     }
     const created = first(v);
-    const e = this.#combiners.length;
+    const e = this.#size;
     if (e === this.#hashes.length) {
       const hashes = new Int32Array(e * 2);
       hashes.set(this.#hashes);
@@ -239,26 +251,35 @@ export class RowTable {
       grown.set(rows);
       this.#rows = grown;
     }
-    this.#combiners.push(created);
+    if (this.#combiners !== undefined) this.#combiners.push(created);
+    else if (created !== null) this.#combinersFilled().push(created);
+    this.#size = e + 1;
     this.#hashes[e] = h;
     this.#rows.set(key, e * w);
     slots[i] = e + 1;
     if (2 * (e + 1) > slots.length) this.#grow();
   }
 
+  /** The combiners' array, made (all null so far) at the first combiner that is not null. */
+  #combinersFilled(): unknown[] {
+    if (this.#combiners === undefined) {
+      const all: unknown[] = [];
+      for (let e = 0; e < this.#size; e++) all.push(null);
+      this.#combiners = all;
+    }
+    return this.#combiners;
+  }
+
   /** Each group as a new `[key, combiner]` pair, in first-seen order. */
   each(sink: (kv: [unknown, unknown]) => void): void {
     const w = this.width;
     const rows = this.#rows;
-    for (let e = 0; e < this.#combiners.length; e++) {
-      const key: number[] = [];
-      for (let j = 0, at = e * w; j < w; j++) key.push(rows[at++]!);
-      sink([key, this.#combiners[e]]);
-    }
+    const combiners = this.#combiners;
+    for (let e = 0; e < this.#size; e++) sink([rowAt(rows, e * w, w), combiners === undefined ? null : combiners[e]]);
   }
 
   #grow(): void {
-    this.#slots = slotsOf(this.#hashes, this.#combiners.length, this.#slots.length * 2);
+    this.#slots = slotsOf(this.#hashes, this.#size, this.#slots.length * 2);
   }
 }
 

@@ -47,7 +47,13 @@ function checkGroups(g: Grouping, records: readonly Pair[], checkCombiner: (c: u
 
 const int32 = fc.oneof(fc.integer({ min: -40, max: 40 }), fc.constantFrom(-0, 2 ** 31 - 1, -(2 ** 31), 1 << 20, 3 << 20, 5 << 20));
 const nearInt = fc.constantFrom(2 ** 31, -(2 ** 31) - 1, 0.5, NaN, Infinity, 1e-300);
-const row = fc.oneof(fc.tuple(fc.integer({ min: -3, max: 3 }), fc.integer({ min: 0, max: 3 })), fc.tuple(int32, int32, int32));
+const row = fc.oneof(
+  fc.tuple(fc.integer({ min: -3, max: 3 }), fc.integer({ min: 0, max: 3 })),
+  fc.tuple(int32, int32, int32),
+  fc.tuple(fc.integer({ min: -2, max: 2 })),
+  fc.tuple(fc.integer({ min: 0, max: 1 }), int32, fc.integer({ min: 0, max: 1 }), fc.integer({ min: -1, max: 0 })),
+  fc.array(fc.integer({ min: 0, max: 1 }), { minLength: 6, maxLength: 6 }),
+);
 const key = fc.oneof(int32, nearInt, row, fc.constantFrom('a', 'b', 'a long string key', [1, -0], [1.5, 2]), smallKey, wideKey);
 
 describe('grouping', () => {
@@ -69,6 +75,41 @@ describe('grouping', () => {
       }),
       { numRuns: 1000 },
     );
+  });
+
+  it('groups rows whose combiners are all null (distinct) like the definition, also when a combiner that is not null comes', () => {
+    // The RowTable stores no combiner while all are null; a first value or a merge giving something else must find
+    // every earlier group still null, and that one holding its value.
+    const value = fc.oneof({ weight: 12, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.constantFrom(0, 'x', undefined, [1]) });
+    // Rows of one width from a small domain (so keys repeat), as long as the RowTable holds them; then anything.
+    const oneWidth = fc.constantFrom<fc.Arbitrary<number[]>>(
+      fc.tuple(fc.integer({ min: -3, max: 3 }), fc.integer({ min: 0, max: 3 })),
+      fc.tuple(fc.integer({ min: 0, max: 2 })),
+      fc.tuple(fc.integer({ min: 0, max: 1 }), fc.integer({ min: 0, max: 1 }), fc.constant(7), fc.integer({ min: -1, max: 0 })),
+    );
+    const recordLists = oneWidth.chain((r) =>
+      fc
+        .tuple(fc.array(fc.tuple(r, value), { maxLength: 60 }), fc.array(fc.tuple(fc.oneof(r, key), value), { maxLength: 10 }))
+        .map(([a, b]) => [...a, ...b]),
+    );
+    const keepFirstNotNull = (c: unknown, v: unknown): unknown => (c === null ? v : c);
+    fc.assert(
+      fc.property(recordLists, (records) => {
+        checkGroups(
+          grouping((v) => v, keepFirstNotNull),
+          records as Pair[],
+          (c, vs) => expect(Object.is(c, vs.slice(1).reduce(keepFirstNotNull, vs[0]))).toBe(true),
+        );
+      }),
+      { numRuns: 1000 },
+    );
+    // Many groups through the table growing, all null, then one merge that is not.
+    const g = grouping((v) => v, keepFirstNotNull);
+    for (let i = 0; i < 70_000; i++) g.add([[i, i * 3], null]);
+    g.add([[5, 15], 'x']);
+    const groups = g.groups();
+    expect(groups.length).toBe(70_000);
+    expect(groups.every(([k, c], i) => (k as number[])[0] === i && (k as number[])[1] === i * 3 && c === (i === 5 ? 'x' : null))).toBe(true);
   });
 
   it('holds many int keys, spread or multiples of a power of two, through the table growing', () => {
