@@ -78,7 +78,9 @@ try {
       const first = Math.min(...ts.map((t) => t.start));
       parts.push(
         `  stage ${s.id}: gap before ${f(first - last)}, span ${f(s.completed - first)}; tasks ` +
-          ts.map((t) => `w${t.worker} [dur ${f(t.end - t.start)} run ${f(t.run)} fetch ${f(t.fetch)} gc ${f(t.gc)} compile ${f(t.compile)}]`).join(' '),
+          ts
+            .map((t) => `w${t.worker} [dur ${f(t.end - t.start)} run ${f(t.run)} fetch ${f(t.fetch)} gc ${f(t.gc)} compile ${f(t.compile)}]`)
+            .join(' '),
       );
       last = s.completed;
     }
