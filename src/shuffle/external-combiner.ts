@@ -50,8 +50,16 @@ const FRAME = 4096;
 let runCounter = 0;
 
 /**
+ * Receives the groups as columns instead of pairs (see {@link combineExternally}): int32 keys and their number
+ * combiners, in the order the pairs would have come.
+ */
+export type NumberGroupsSink = (keys: Int32Array, combiners: Float64Array) => void;
+
+/**
  * Combines `source` by key, then pushes each [key, combiner] to `sink`. Spills to `budget.dir` when the
- * worker's pool (default: this worker's, none on the driver) runs out; without a pool nothing spills.
+ * worker's pool (default: this worker's, none on the driver) runs out; without a pool nothing spills. With
+ * `numbers`, groups that all have int32 keys and number combiners and never spilled go to it as two columns
+ * instead (in the same order), so a map task's output can be bucketed without a pair per group.
  */
 export function combineExternally(
   source: Source,
@@ -61,6 +69,7 @@ export function combineExternally(
   sink: (kv: Pair) => void,
   budget: MemoryBudget | undefined = workerMemoryBudget(),
   input?: InputRuns,
+  numbers?: NumberGroupsSink,
 ): void {
   if (budget === undefined && (input === undefined || input.files.length === 0)) {
     const g = grouping(fns.first, fns.merge);
@@ -69,7 +78,9 @@ export function combineExternally(
     } catch (e) {
       throw tagUserError(e, rddId, label);
     }
-    g.each(sink);
+    const columns = numbers === undefined ? undefined : g.numbers();
+    if (columns !== undefined) numbers!(columns.keys, columns.combiners);
+    else g.each(sink);
     return;
   }
   // internal: fetched input spills only where a worker pool exists, and the same pool is found here
@@ -81,7 +92,7 @@ export function combineExternally(
     } catch (e) {
       throw tagUserError(e, rddId, label);
     }
-    c.output(sink, rddId, label);
+    c.output(sink, rddId, label, numbers);
   } finally {
     c.dispose();
   }
@@ -153,12 +164,14 @@ class ExternalCombiner implements MemoryConsumer {
     this.budget.update(this, 0);
   }
 
-  output(sink: (kv: Pair) => void, rddId: number, label: string): void {
+  output(sink: (kv: Pair) => void, rddId: number, label: string, numbers?: NumberGroupsSink): void {
     const inputFiles = this.input?.files ?? [];
     if (this.#runs.length > 0 || inputFiles.length > 0) this.spill();
     this.#outputting = true;
     if (this.#runs.length === 0 && inputFiles.length === 0) {
-      this.#g.each(sink);
+      const columns = numbers === undefined ? undefined : this.#g.numbers();
+      if (columns !== undefined) numbers!(columns.keys, columns.combiners);
+      else this.#g.each(sink);
       return;
     }
     this.budget.release(this);
