@@ -58,7 +58,7 @@ function written(
   partitioner: Partitioner,
   columns: boolean,
   opts: { writeAllToDisk: boolean; spillBytes: number; budget: number | undefined },
-): { sizes: readonly number[]; buckets: unknown[][] } {
+): { sizes: readonly number[]; buckets: (readonly unknown[])[] } {
   const dir = mkdtempSync(path.join(tmpdir(), 'kindling-swc-'));
   const budget = opts.budget === undefined ? undefined : new MemoryBudget(opts.budget, dir);
   setWorkerMemoryBudget(budget);
@@ -68,7 +68,7 @@ function written(
     const out: MapOutputWriter = columns ? w : { add: w.add, close: w.close, abort: w.abort };
     const wire = { shuffleId: 0, partitioner: partitioner.toWire(), mapSideCombine: true, rddId: 2, rddLabel: 'reduceByKey' } as const;
     const status = writeShuffleOutput((f) => data.forEach(f), 'contributions', wire, agg, out, partitioner);
-    const buckets: unknown[][] = [];
+    const buckets: (readonly unknown[])[] = [];
     for (let r = 0; r < partitioner.numPartitions; r++) buckets.push(manager.fetchBuckets(0, [0], r)[0]!);
     return { sizes: status.sizes, buckets };
   } finally {
