@@ -28,14 +28,26 @@ const sc = new Context({ master: 'local[2]' });
 /** Monotonic microseconds (the clock of V8's CPU profiles) at each job's start and end, to cut profiles to iterations. */
 const marks: string[] = [];
 const micros = (): string => (process.hrtime.bigint() / 1000n).toString();
+/**
+ * CPU time of the whole process (driver and worker threads) at each job's start and end: unlike wall time, it
+ * does not count the time other processes held the cores, so it compares two builds on a loaded machine.
+ */
+const cpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+const cpuAt = new Map<number, number>();
+const cpuOf = new Map<number, number>();
 sc.events.on('jobStart', (e) => {
   marks.push(`job ${e.jobId} start ${micros()}`);
+  cpuAt.set(e.jobId, cpuMs());
   const row: Row = { job: e.jobId, start: e.time, end: 0, stages: [], tasks: [] };
   jobs.set(e.jobId, row);
 });
 sc.events.on('jobEnd', (e) => {
   jobs.get(e.jobId)!.end = e.time;
   marks.push(`job ${e.jobId} end ${micros()}`);
+  cpuOf.set(e.jobId, cpuMs() - cpuAt.get(e.jobId)!);
 });
 sc.events.on('stageSubmitted', (e) => {
   const row = jobs.get(e.jobId)!;
@@ -71,7 +83,7 @@ try {
   // The load job first, then one job per iteration, then collectAsMap.
   ordered.forEach((row, n) => {
     const phase = timings[n]?.phase ?? '?';
-    const parts = [`${phase} (job ${row.job}): ${f(row.end - row.start)} ms`];
+    const parts = [`${phase} (job ${row.job}): ${f(row.end - row.start)} ms, CPU ${f(cpuOf.get(row.job) ?? 0)} ms`];
     let last = row.start;
     for (const s of row.stages) {
       const ts = row.tasks.filter((t) => t.stage === s.id);
@@ -87,9 +99,13 @@ try {
     parts.push(`  after last stage ${f(row.end - last)}`);
     console.log(parts.join('\n'));
   });
+  // Iterations 2-10: the jobs after the load and the first iteration, before collectAsMap.
+  const later = ordered.slice(2, -1).map((row) => cpuOf.get(row.job) ?? 0);
+  const sorted = [...later].sort((a, b) => a - b);
+  console.log(`LATER_CPU_MEDIAN ${f(sorted[Math.floor(sorted.length / 2)] ?? 0)} ms of ${later.length} iterations`);
   console.log(`MARKS ${marks.join(', ')}`);
   console.log(`TIMINGS ${JSON.stringify(timings.map(({ phase, ms }) => ({ phase, ms: Math.round(ms) })))}`);
 } finally {
   await sc.stop();
 }
-console.log(`MAXRSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MB`);
+console.log(`MAXRSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MB, TOTAL_CPU ${Math.round(cpuMs())} ms`);
