@@ -376,8 +376,8 @@ export class Executor {
       },
       shuffleInput: (shuffleId, reduceId) => fetched(shuffleId, reduceId).all() as Iterable<ReadonlyArray<Pair>>,
       shuffleInputParts: (shuffleId, reduceId) => {
-        const { buckets, runs } = fetched(shuffleId, reduceId).parts();
-        return { buckets: buckets as Iterable<ReadonlyArray<Pair>>, runs };
+        const { buckets, runs, read } = fetched(shuffleId, reduceId).parts();
+        return { buckets: buckets as Iterable<ReadonlyArray<Pair>>, runs, read };
       },
       payload: (rddId, p) => payloads.get(`${rddId}/${p}`) ?? [],
       computed: (rddId) => computed.set(rddId, (computed.get(rddId) ?? 0) + 1),

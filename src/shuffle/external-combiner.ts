@@ -17,10 +17,14 @@ import { compareKeys, keysEqual } from '../core/keys.js';
 import { tagUserError } from '../core/errors.js';
 import { estimateSize } from '../storage/size-estimator.js';
 import type { Aggregator } from './aggregator.js';
-import { grouping, type Grouping, type Pair } from './combine.js';
+import { grouping, type Grouping, type NumberColumnsSink, type Pair } from './combine.js';
 import { workerMemoryBudget, type MemoryBudget, type MemoryConsumer } from './memory-budget.js';
 
-type Source = (each: (kv: Pair) => void) => void;
+/**
+ * The records to combine, pushed to `each`; a source holding int32 keys and number values as columns (fetched
+ * shuffle input) may push those to `numbers` instead, which takes them without a pair per record.
+ */
+type Source = (each: (kv: Pair) => void, numbers: NumberColumnsSink) => void;
 
 /** Key-sorted run files that are part of the input (fetched shuffle input spilled to disk). */
 export interface InputRuns {
@@ -74,7 +78,7 @@ export function combineExternally(
   if (budget === undefined && (input === undefined || input.files.length === 0)) {
     const g = grouping(fns.first, fns.merge);
     try {
-      source(g.add);
+      source(g.add, g.addNumbers);
     } catch (e) {
       throw tagUserError(e, rddId, label);
     }
@@ -88,7 +92,7 @@ export function combineExternally(
   const c = new ExternalCombiner(fns, budget, label, input);
   try {
     try {
-      source(c.add);
+      source(c.add, c.addNumbers);
     } catch (e) {
       throw tagUserError(e, rddId, label);
     }
@@ -139,6 +143,20 @@ class ExternalCombiner implements MemoryConsumer {
     if (++this.#records % CHECK_EVERY === 0) {
       if (this.#keyBytes === 0 || this.#records % (CHECK_EVERY * 16) === 0) this.#keyBytes = estimateSize([kv[0]]) - 24;
       if (!this.budget.update(this, this.#estimate())) this.spill();
+    }
+  };
+
+  readonly addNumbers: NumberColumnsSink = (keys, values, from, to) => {
+    // Slices cut where `add` would measure the table, so that it is measured (and spilled) after the same records.
+    for (let i = from; i < to; ) {
+      const end = Math.min(to, i + CHECK_EVERY - (this.#records % CHECK_EVERY));
+      this.#g.addNumbers(keys, values, i, end);
+      this.#records += end - i;
+      i = end;
+      if (this.#records % CHECK_EVERY === 0) {
+        if (this.#keyBytes === 0 || this.#records % (CHECK_EVERY * 16) === 0) this.#keyBytes = estimateSize([keys[end - 1]]) - 24;
+        if (!this.budget.update(this, this.#estimate())) this.spill();
+      }
     }
   };
 
