@@ -83,9 +83,18 @@ function counted(agg: Aggregator): { agg: Aggregator; calls: unknown[] } {
   return {
     calls,
     agg: {
-      createCombiner: (v) => (calls.push(['first', v]), agg.createCombiner(v)),
-      mergeValue: (c, v) => (calls.push(['merge', c, v]), agg.mergeValue(c, v)),
-      mergeCombiners: (a, b) => (calls.push(['combine', a, b]), agg.mergeCombiners(a, b)),
+      createCombiner: (v) => {
+        calls.push(['first', v]);
+        return agg.createCombiner(v);
+      },
+      mergeValue: (c, v) => {
+        calls.push(['merge', c, v]);
+        return agg.mergeValue(c, v);
+      },
+      mergeCombiners: (a, b) => {
+        calls.push(['combine', a, b]);
+        return agg.mergeCombiners(a, b);
+      },
     },
   };
 }
