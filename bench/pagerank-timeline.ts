@@ -77,7 +77,9 @@ sc.events.on('taskEnd', (e) => {
   });
 });
 try {
-  const { timings } = await pageRank(sc, { small, iterations });
+  const { timings, summary } = await pageRank(sc, { small, iterations });
+  // What two builds must agree on (as bench/cost-run.ts prints it).
+  console.log(`RESULT ${JSON.stringify({ vertices: summary.vertices, rankSum: summary.rankSum, top: summary.top.slice(0, 5) })}`);
   const f = (x: number): string => x.toFixed(1);
   const ordered = [...jobs.values()].sort((a, b) => a.job - b.job);
   // The load job first, then one job per iteration, then collectAsMap.
