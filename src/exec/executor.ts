@@ -376,8 +376,8 @@ export class Executor {
       },
       shuffleInput: (shuffleId, reduceId) => fetched(shuffleId, reduceId).all() as Iterable<ReadonlyArray<Pair>>,
       shuffleInputParts: (shuffleId, reduceId) => {
-        const { buckets, runs } = fetched(shuffleId, reduceId).parts();
-        return { buckets: buckets as Iterable<ReadonlyArray<Pair>>, runs };
+        const { buckets, runs, read } = fetched(shuffleId, reduceId).parts();
+        return { buckets: buckets as Iterable<ReadonlyArray<Pair>>, runs, read };
       },
       payload: (rddId, p) => payloads.get(`${rddId}/${p}`) ?? [],
       computed: (rddId) => computed.set(rddId, (computed.get(rddId) ?? 0) + 1),
@@ -416,6 +416,19 @@ export class Executor {
         }
         stored.add(reduceId, kv);
       },
+      // Columns (a combine of numbers) pass through as they are, sampled at the same records as pairs would be.
+      ...(stored.addEncoded === undefined
+        ? {}
+        : {
+            addEncoded: (reduceId: number, records: EncodedBucket) => {
+              for (let i = (WRITE_SAMPLE_EVERY - (seen % WRITE_SAMPLE_EVERY)) % WRITE_SAMPLE_EVERY; i < records.length; i += WRITE_SAMPLE_EVERY) {
+                sampled++;
+                sampledBytes += estimateSize(decodeRange(records, i, i + 1)) - 24;
+              }
+              seen += records.length;
+              stored.addEncoded!(reduceId, records);
+            },
+          }),
       close: () => stored.close(),
       abort: () => stored.abort?.(),
     };

@@ -4,6 +4,8 @@ import type { Partitioner } from '../core/partitioner.js';
 import { NotAPairError, isPair } from '../core/errors.js';
 import { grouping } from '../shuffle/combine.js';
 import { KeyIndex } from '../shuffle/key-index.js';
+import { joinColumns } from '../shuffle/column-join.js';
+import { eachCached, pairColumns, type CachedPartition, type PairColumns } from '../storage/columnar-block.js';
 import type { TaskContext, Pair } from './task-context.js';
 import type { RddContext } from './rdd-context.js';
 import { RDD, type RddOptions, type Sink } from './internal.js';
@@ -104,17 +106,22 @@ export class CoGroupedRDD<K> extends RDD<[K, unknown[][]]> {
     groups.each(sink as (kv: Pair) => void);
   }
 
-  /** Pushes each record of input `i` (checked to be a pair when read here, from a co-partitioned input). */
-  #read(i: number, p: number, tc: TaskContext, each: (kv: Pair) => void): void {
+  /**
+   * Pushes each record of input `i` (checked to be a pair when read here, from a co-partitioned input); `cached`
+   * is that input's cached partition when the caller already read it from the cache.
+   */
+  #read(i: number, p: number, tc: TaskContext, each: (kv: Pair) => void, cached?: CachedPartition): void {
     const s = this.sources[i]!;
     if (s.type === 'narrow') {
       // A co-partitioned input is read here directly, so its records are checked here (a shuffled one was
       // checked by the map side's writer).
       const from = s.rdd;
-      from.forEach(p, tc, (kv) => {
+      const checked = (kv: unknown): void => {
         if (!isPair(kv)) throw new NotAPairError(this.label, from.label, kv);
-        each(kv);
-      });
+        each(kv as Pair);
+      };
+      if (cached !== undefined) eachCached(cached, checked);
+      else from.forEach(p, tc, checked);
     } else {
       for (const bucket of tc.shuffleInput(s.shuffleId, p)) for (let j = 0; j < bucket.length; j++) each(bucket[j]!);
     }
@@ -128,40 +135,62 @@ export class CoGroupedRDD<K> extends RDD<[K, unknown[][]]> {
    * and any further ones in a list of their own (a key seen once per side, the usual case, costs no list).
    */
   pushInnerJoin(p: number, tc: TaskContext, sink: Sink<[unknown, [unknown, unknown]]>): void {
+    // Two co-partitioned inputs cached as pair columns, int32 keys on the left: joined by row (column-join.ts).
+    const [a, b] = this.sources;
+    const leftCached = a!.type === 'narrow' ? a!.rdd.cachedPartition(p, tc) : undefined;
+    const rightCached = leftCached !== undefined && b!.type === 'narrow' ? b!.rdd.cachedPartition(p, tc) : undefined;
+    const leftColumns = leftCached === undefined ? undefined : pairColumns(leftCached);
+    const rightColumns = rightCached === undefined ? undefined : pairColumns(rightCached);
+    if (leftColumns !== undefined && rightColumns !== undefined && leftColumns.keys instanceof Int32Array) {
+      joinColumns(leftColumns as PairColumns & { keys: Int32Array }, rightColumns, sink);
+      return;
+    }
     const index = new KeyIndex();
     const left: unknown[] = [];
     let leftMore: Map<number, unknown[]> | undefined;
-    this.#read(0, p, tc, (kv) => {
-      const k = kv[0];
-      const i = index.find(k);
-      if (i < 0) {
-        index.add(k);
-        left.push(kv[1]);
-      } else {
-        const extra = (leftMore ??= new Map<number, unknown[]>());
-        const more = extra.get(i);
-        if (more === undefined) extra.set(i, [kv[1]]);
-        else more.push(kv[1]);
-      }
-    });
+    this.#read(
+      0,
+      p,
+      tc,
+      (kv) => {
+        const k = kv[0];
+        const i = index.find(k);
+        if (i < 0) {
+          index.add(k);
+          left.push(kv[1]);
+        } else {
+          const extra = (leftMore ??= new Map<number, unknown[]>());
+          const more = extra.get(i);
+          if (more === undefined) extra.set(i, [kv[1]]);
+          else more.push(kv[1]);
+        }
+      },
+      leftCached,
+    );
     const n = index.size;
     // Right values of keys the left side has (inner join: others are dropped).
     const rightCount = new Int32Array(n);
     const right = new Array<unknown>(n);
     let rightMore: Map<number, unknown[]> | undefined;
-    this.#read(1, p, tc, (kv) => {
-      const i = index.find(kv[0]);
-      if (i < 0) return;
-      const seen = rightCount[i]!;
-      rightCount[i] = seen + 1;
-      if (seen === 0) right[i] = kv[1];
-      else {
-        const extra = (rightMore ??= new Map<number, unknown[]>());
-        const more = extra.get(i);
-        if (more === undefined) extra.set(i, [kv[1]]);
-        else more.push(kv[1]);
-      }
-    });
+    this.#read(
+      1,
+      p,
+      tc,
+      (kv) => {
+        const i = index.find(kv[0]);
+        if (i < 0) return;
+        const seen = rightCount[i]!;
+        rightCount[i] = seen + 1;
+        if (seen === 0) right[i] = kv[1];
+        else {
+          const extra = (rightMore ??= new Map<number, unknown[]>());
+          const more = extra.get(i);
+          if (more === undefined) extra.set(i, [kv[1]]);
+          else more.push(kv[1]);
+        }
+      },
+      rightCached,
+    );
     const keys = index.keys;
     for (let i = 0; i < n; i++) {
       if (rightCount[i] === 0) continue;

@@ -263,6 +263,14 @@ export abstract class RDD<T> {
     this.pushCompute(partition, tc, sink);
   }
 
+  /**
+   * The partition as the cache holds it (computed and cached first on a miss) when this RDD is persisted, so that
+   * a by-key reader can use its columns; undefined when it is not persisted (read it with `forEach`).
+   */
+  cachedPartition(partition: number, tc: TaskContext): CachedPartition | undefined {
+    return this.#storageLevel === StorageLevel.NONE ? undefined : this.#getOrCompute(partition, tc);
+  }
+
   #getOrCompute(partition: number, tc: TaskContext): CachedPartition & Iterable<T> {
     const hit = tc.blocks.get(this.id, partition);
     if (hit !== undefined) return hit as CachedPartition & Iterable<T>;

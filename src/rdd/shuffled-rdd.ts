@@ -5,6 +5,7 @@ import { RangePartitioner, determineBounds, type Partitioner } from '../core/par
 import { compareKeys } from '../core/keys.js';
 import type { Aggregator, AggregatorWire } from '../shuffle/aggregator.js';
 import { combineCombinersExternally, combineValuesExternally } from '../shuffle/external-combiner.js';
+import type { NumberColumnsSink } from '../shuffle/combine.js';
 import type { TaskContext, Pair } from './task-context.js';
 import type { RddContext } from './rdd-context.js';
 import { capture } from '../closure/index.js';
@@ -170,7 +171,12 @@ export class ShuffledRDD<K, V, C> extends RDD<[K, C]> {
     // An aggregating reader merge-reads what the worker spilled while fetching; others get it all as arrays.
     const parts = agg !== undefined && tc.shuffleInputParts ? tc.shuffleInputParts(this.shuffleId, p) : undefined;
     const buckets = parts?.buckets ?? tc.shuffleInput(this.shuffleId, p);
-    const eachPair = (f: (kv: Pair) => void): void => {
+    const eachPair = (f: (kv: Pair) => void, numbers?: NumberColumnsSink): void => {
+      // Numeric columns go to the combine as they are (no pair per record) where the input can hand them over.
+      if (numbers !== undefined && parts?.read !== undefined) {
+        parts.read(f, numbers);
+        return;
+      }
       for (const bucket of buckets) for (let i = 0; i < bucket.length; i++) f(bucket[i]!);
     };
     let records: Iterable<Pair>;

@@ -4,6 +4,7 @@
  * is synchronous; everything asynchronous (fetching from peers, compiling functions) happens before it starts.
  */
 import type { Pair } from '../core/pair.js';
+import type { NumberColumnsSink } from '../shuffle/combine.js';
 import type { CachedBlocks } from '../storage/block-update.js';
 
 export type { Pair, CachedBlocks };
@@ -22,7 +23,18 @@ export interface TaskContext {
    * The same input as buckets still in memory plus key-sorted run files the worker spilled while fetching, for
    * readers that merge-read runs (aggregating shuffles); absent where nothing spills.
    */
-  shuffleInputParts?(shuffleId: number, reduceId: number): { buckets: Iterable<ReadonlyArray<Pair>>; runs: readonly string[] };
+  shuffleInputParts?(
+    shuffleId: number,
+    reduceId: number,
+  ): {
+    buckets: Iterable<ReadonlyArray<Pair>>;
+    runs: readonly string[];
+    /**
+     * Reads the same buckets instead of `buckets`: records of int32 keys and number values as columns to
+     * `numbers` where the input holds them so, others as pairs to `each`, in the same order.
+     */
+    read?: (each: (kv: Pair) => void, numbers: NumberColumnsSink) => void;
+  };
   /** Data shipped with the task for a leaf partition (parallelize). */
   payload(rddId: number, partition: number): readonly unknown[];
   /** Counts a computation of one of an RDD's partitions (not a cache hit), for the recomputation hints. */

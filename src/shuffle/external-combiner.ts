@@ -17,10 +17,14 @@ import { compareKeys, keysEqual } from '../core/keys.js';
 import { tagUserError } from '../core/errors.js';
 import { estimateSize } from '../storage/size-estimator.js';
 import type { Aggregator } from './aggregator.js';
-import { grouping, type Grouping, type Pair } from './combine.js';
+import { grouping, type Grouping, type NumberColumnsSink, type Pair } from './combine.js';
 import { workerMemoryBudget, type MemoryBudget, type MemoryConsumer } from './memory-budget.js';
 
-type Source = (each: (kv: Pair) => void) => void;
+/**
+ * The records to combine, pushed to `each`; a source holding int32 keys and number values as columns (fetched
+ * shuffle input) may push those to `numbers` instead, which takes them without a pair per record.
+ */
+type Source = (each: (kv: Pair) => void, numbers: NumberColumnsSink) => void;
 
 /** Key-sorted run files that are part of the input (fetched shuffle input spilled to disk). */
 export interface InputRuns {
@@ -50,8 +54,16 @@ const FRAME = 4096;
 let runCounter = 0;
 
 /**
+ * Receives the groups as columns instead of pairs (see {@link combineExternally}): int32 keys and their number
+ * combiners, in the order the pairs would have come.
+ */
+export type NumberGroupsSink = (keys: Int32Array, combiners: Float64Array) => void;
+
+/**
  * Combines `source` by key, then pushes each [key, combiner] to `sink`. Spills to `budget.dir` when the
- * worker's pool (default: this worker's, none on the driver) runs out; without a pool nothing spills.
+ * worker's pool (default: this worker's, none on the driver) runs out; without a pool nothing spills. With
+ * `numbers`, groups that all have int32 keys and number combiners and never spilled go to it as two columns
+ * instead (in the same order), so a map task's output can be bucketed without a pair per group.
  */
 export function combineExternally(
   source: Source,
@@ -61,15 +73,18 @@ export function combineExternally(
   sink: (kv: Pair) => void,
   budget: MemoryBudget | undefined = workerMemoryBudget(),
   input?: InputRuns,
+  numbers?: NumberGroupsSink,
 ): void {
   if (budget === undefined && (input === undefined || input.files.length === 0)) {
     const g = grouping(fns.first, fns.merge);
     try {
-      source(g.add);
+      source(g.add, g.addNumbers);
     } catch (e) {
       throw tagUserError(e, rddId, label);
     }
-    g.each(sink);
+    const columns = numbers === undefined ? undefined : g.numbers();
+    if (columns !== undefined) numbers!(columns.keys, columns.combiners);
+    else g.each(sink);
     return;
   }
   // internal: fetched input spills only where a worker pool exists, and the same pool is found here
@@ -77,11 +92,11 @@ export function combineExternally(
   const c = new ExternalCombiner(fns, budget, label, input);
   try {
     try {
-      source(c.add);
+      source(c.add, c.addNumbers);
     } catch (e) {
       throw tagUserError(e, rddId, label);
     }
-    c.output(sink, rddId, label);
+    c.output(sink, rddId, label, numbers);
   } finally {
     c.dispose();
   }
@@ -131,6 +146,20 @@ class ExternalCombiner implements MemoryConsumer {
     }
   };
 
+  readonly addNumbers: NumberColumnsSink = (keys, values, from, to) => {
+    // Slices cut where `add` would measure the table, so that it is measured (and spilled) after the same records.
+    for (let i = from; i < to; ) {
+      const end = Math.min(to, i + CHECK_EVERY - (this.#records % CHECK_EVERY));
+      this.#g.addNumbers(keys, values, i, end);
+      this.#records += end - i;
+      i = end;
+      if (this.#records % CHECK_EVERY === 0) {
+        if (this.#keyBytes === 0 || this.#records % (CHECK_EVERY * 16) === 0) this.#keyBytes = estimateSize([keys[end - 1]]) - 24;
+        if (!this.budget.update(this, this.#estimate())) this.spill();
+      }
+    }
+  };
+
   #estimate(): number {
     if (this.#groups === 0) return 0;
     let combiner = 0;
@@ -153,12 +182,14 @@ class ExternalCombiner implements MemoryConsumer {
     this.budget.update(this, 0);
   }
 
-  output(sink: (kv: Pair) => void, rddId: number, label: string): void {
+  output(sink: (kv: Pair) => void, rddId: number, label: string, numbers?: NumberGroupsSink): void {
     const inputFiles = this.input?.files ?? [];
     if (this.#runs.length > 0 || inputFiles.length > 0) this.spill();
     this.#outputting = true;
     if (this.#runs.length === 0 && inputFiles.length === 0) {
-      this.#g.each(sink);
+      const columns = numbers === undefined ? undefined : this.#g.numbers();
+      if (columns !== undefined) numbers!(columns.keys, columns.combiners);
+      else this.#g.each(sink);
       return;
     }
     this.budget.release(this);

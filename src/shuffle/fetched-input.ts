@@ -13,7 +13,7 @@ import path from 'node:path';
 import { rmSync } from 'node:fs';
 import type { Bucket } from './wire.js';
 import { estimateSize } from '../storage/size-estimator.js';
-import type { Pair } from './combine.js';
+import type { NumberColumnsSink, Pair } from './combine.js';
 import { compareKeys } from '../core/keys.js';
 import { readFramedRun, writeFramedRun } from './external-combiner.js';
 import type { MemoryBudget, MemoryConsumer } from './memory-budget.js';
@@ -94,10 +94,36 @@ export class FetchedInput implements MemoryConsumer {
     this.budget.update(this, 0);
   }
 
-  /** The input as in-memory buckets plus key-sorted run files (for readers that merge). */
-  parts(): { buckets: Iterable<Bucket>; runs: readonly string[] } {
+  /**
+   * The input as in-memory buckets plus key-sorted run files (for readers that merge). The buckets can be read
+   * either as pairs (`buckets`) or with `read`, which hands the records of encoded buckets of int32 keys and
+   * number values to `numbers` as columns, in the same order (read one way, once).
+   */
+  parts(): { buckets: Iterable<Bucket>; runs: readonly string[]; read: (each: (kv: Pair) => void, numbers: NumberColumnsSink) => void } {
     this.#reading = true;
-    return { buckets: this.#present(), runs: this.#runs };
+    return { buckets: this.#present(), runs: this.#runs, read: (each, numbers) => this.#read(each, numbers) };
+  }
+
+  #read(each: (kv: Pair) => void, numbers: NumberColumnsSink): void {
+    for (const b of this.#buckets) {
+      if (b === undefined || b.length === 0) continue;
+      if (!Array.isArray(b)) {
+        const e = b as EncodedBucket;
+        const k = e.keys;
+        const v = e.values;
+        if (k.kind === 'i32' && (v.kind === 'f64' || v.kind === 'i32')) {
+          numbers(k.data, v.data, 0, e.length);
+          continue;
+        }
+        for (let from = 0; from < e.length; from += SLICE) {
+          const slice = decodeRange(e, from, Math.min(e.length, from + SLICE));
+          for (let i = 0; i < slice.length; i++) each(slice[i] as Pair);
+        }
+        continue;
+      }
+      const pairs = b as Bucket;
+      for (let i = 0; i < pairs.length; i++) each(pairs[i] as Pair);
+    }
   }
 
   /** Everything as arrays (spilled runs read back whole), read once: for readers that do not merge. */

@@ -82,6 +82,11 @@ export class NumberTable {
     return true;
   }
 
+  /** The keys and combiners in first-seen order, as views of the table's columns (read them before adding more). */
+  columns(): { keys: Int32Array; combiners: Float64Array } {
+    return { keys: this.#keys.subarray(0, this.#size), combiners: this.#combiners.subarray(0, this.#size) };
+  }
+
   /** Each group as a new `[key, combiner]` pair, in first-seen order. */
   each(sink: (kv: [unknown, unknown]) => void): void {
     const keys = this.#keys;

@@ -13,6 +13,11 @@ import type { EncodedBucket } from './bucket-codec.js';
 /** Receives one map task's records, already assigned to reduce partitions. */
 export interface MapOutputWriter {
   add(reduceId: number, kv: Pair): void;
+  /**
+   * Adds records already encoded as columns (bucket-codec.ts), after those added before: what `add` of each of
+   * them would do. Optional: a writer without it is given the records one by one.
+   */
+  addEncoded?(reduceId: number, records: EncodedBucket): void;
   /** Ends the map task's output and stores it; returns the record count of each reduce partition. */
   close(): MapStatus;
   /** Drops what a failed map task wrote so far (its memory and run files). */

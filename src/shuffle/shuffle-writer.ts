@@ -6,6 +6,7 @@ import { partitionerFromWire, type Partitioner } from '../core/partitioner.js';
 import type { Pair } from '../core/pair.js';
 import type { MapStatus, ShuffleWriteWire } from './wire.js';
 import type { MapOutputWriter } from './shuffle-manager.js';
+import type { EncodedBucket } from './bucket-codec.js';
 import type { Aggregator } from './aggregator.js';
 import { combineExternally } from './external-combiner.js';
 import { NotAPairError, classInstanceError, isPair } from '../core/errors.js';
@@ -49,7 +50,10 @@ export function writeShuffleOutput(
     if (aggregator !== undefined && w.mapSideCombine) {
       // The table of a partition's distinct keys counts against the worker's shuffle pool and spills sorted runs.
       const fns = { first: aggregator.createCombiner, merge: aggregator.mergeValue, mergeCombiners: aggregator.mergeCombiners };
-      combineExternally(pairs, fns, w.rddId, w.rddLabel, place);
+      const addEncoded = out.addEncoded?.bind(out);
+      const numbers =
+        addEncoded === undefined ? undefined : (keys: Int32Array, combiners: Float64Array) => placeColumns(keys, combiners, partitioner, addEncoded);
+      combineExternally(pairs, fns, w.rddId, w.rddLabel, place, undefined, undefined, numbers);
     } else {
       pairs(place);
     }
@@ -58,4 +62,39 @@ export function writeShuffleOutput(
     throw e;
   }
   return out.close();
+}
+
+/**
+ * Buckets groups held as columns (int32 keys, number combiners: a reduceByKey of numbers) without a pair per
+ * group: each reduce partition's keys and combiners are copied into columns of their own, in the groups' order,
+ * and handed to the writer encoded, as `place` and the writer's own encoding would have stored them.
+ */
+function placeColumns(
+  keys: Int32Array,
+  combiners: Float64Array,
+  partitioner: Partitioner,
+  addEncoded: (reduceId: number, records: EncodedBucket) => void,
+): void {
+  const n = keys.length;
+  const parts = partitioner.numPartitions;
+  const of = new Int32Array(n);
+  const counts = new Int32Array(parts);
+  for (let i = 0; i < n; i++) {
+    const r = partitioner.getPartition(keys[i]);
+    of[i] = r;
+    counts[r]!++;
+  }
+  const bucketKeys = Array.from({ length: parts }, (_, r) => new Int32Array(counts[r]!));
+  const bucketValues = Array.from({ length: parts }, (_, r) => new Float64Array(counts[r]!));
+  const at = new Int32Array(parts);
+  for (let i = 0; i < n; i++) {
+    const r = of[i]!;
+    const j = at[r]!++;
+    bucketKeys[r]![j] = keys[i]!;
+    bucketValues[r]![j] = combiners[i]!;
+  }
+  for (let r = 0; r < parts; r++) {
+    if (counts[r] === 0) continue;
+    addEncoded(r, { length: counts[r]!, keys: { kind: 'i32', data: bucketKeys[r]! }, values: { kind: 'f64', data: bucketValues[r]! } });
+  }
 }

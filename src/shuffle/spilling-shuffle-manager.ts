@@ -104,24 +104,51 @@ export class SpillingShuffleManager implements ShuffleManager {
       budget?.release(consumer);
       removeFiles({ runs });
     };
+    const add = (reduceId: number, kv: Pair): void => {
+      const b = buckets[reduceId]!;
+      b.push(kv);
+      if (chunked && b.length === CHUNK) {
+        chunks[reduceId]!.push(encodeBucket(b));
+        buckets[reduceId] = [];
+      }
+      counts[reduceId]!++;
+      if (buffered % SAMPLE_EVERY === 0) {
+        const size = estimateSize([kv]) - 16; // minus the estimator's array overhead, plus the bucket slot
+        avgBytes = avgBytes === 0 ? size : (avgBytes * 3 + size) / 4;
+        if (budget !== undefined && buffered > 0 && !budget.update(consumer, buffered * avgBytes)) {
+          spill();
+          return;
+        }
+      }
+      buffered++;
+      if (buffered * avgBytes > this.options.spillBytes) spill();
+    };
     return {
-      add: (reduceId, kv) => {
+      add,
+      addEncoded: (reduceId, records) => {
+        if (records.length === 0) return;
+        if (!chunked) {
+          // The disk engine keeps pairs until it sorts and writes them at close.
+          const pairs = decodeBucket(records);
+          for (let i = 0; i < pairs.length; i++) add(reduceId, pairs[i]!);
+          return;
+        }
+        // The records go after those still buffered as pairs, so those are encoded first.
         const b = buckets[reduceId]!;
-        b.push(kv);
-        if (chunked && b.length === CHUNK) {
+        if (b.length > 0) {
           chunks[reduceId]!.push(encodeBucket(b));
           buckets[reduceId] = [];
         }
-        counts[reduceId]!++;
-        if (buffered % SAMPLE_EVERY === 0) {
-          const size = estimateSize([kv]) - 16; // minus the estimator's array overhead, plus the bucket slot
-          avgBytes = avgBytes === 0 ? size : (avgBytes * 3 + size) / 4;
-          if (budget !== undefined && buffered > 0 && !budget.update(consumer, buffered * avgBytes)) {
-            spill();
-            return;
-          }
+        chunks[reduceId]!.push(records);
+        counts[reduceId]! += records.length;
+        // Counted against the budget and the spill threshold as `add` counts pairs, at the columns' own size.
+        const size = encodedBytes(records, estimateSize) / records.length;
+        avgBytes = avgBytes === 0 ? size : (avgBytes * 3 + size) / 4;
+        buffered += records.length;
+        if (budget !== undefined && !budget.update(consumer, buffered * avgBytes)) {
+          spill();
+          return;
         }
-        buffered++;
         if (buffered * avgBytes > this.options.spillBytes) spill();
       },
       close: (): MapStatus => {

@@ -18,7 +18,7 @@
  */
 
 /** A typed column of numbers. */
-type Column = Int32Array | Float64Array;
+export type Column = Int32Array | Float64Array;
 
 /** Bytes of a JS object holding typed arrays, and of each typed array object besides its data (V8, 64-bit). */
 const OBJECT_BYTES = 80;
@@ -49,6 +49,22 @@ export abstract class ColumnBlock implements Iterable<unknown> {
 /** A cached partition as read: its elements' array, or the columns they were stored in. */
 export type CachedPartition = readonly unknown[] | ColumnBlock;
 
+/**
+ * A cached partition of pairs read by row without building its pairs: the key column, and each row's value
+ * built on demand (a number, or a fresh list for the lists of a ListBlock). What a by-key loop over cached data
+ * (the co-partitioned join) reads instead of the elements.
+ */
+export interface PairColumns {
+  readonly keys: Column;
+  /** The value of row `i`, built as the element's value would be (a new list on each call for lists). */
+  valueAt(i: number): unknown;
+}
+
+/** The pair columns of a cached partition stored as pairs of numbers or number lists; undefined for anything else. */
+export function pairColumns(p: CachedPartition): PairColumns | undefined {
+  return p instanceof PairBlock || p instanceof ListBlock ? p : undefined;
+}
+
 /** Pushes each element of a cached partition, columns or array, to `sink`. */
 export function eachCached(p: CachedPartition, sink: (x: unknown) => void): void {
   if (p instanceof ColumnBlock) {
@@ -78,7 +94,7 @@ class NumberBlock extends ColumnBlock {
   }
 }
 
-class PairBlock extends ColumnBlock {
+class PairBlock extends ColumnBlock implements PairColumns {
   readonly bytes: number;
   constructor(
     readonly keys: Column,
@@ -95,10 +111,13 @@ class PairBlock extends ColumnBlock {
     const v = this.values;
     for (let i = 0; i < k.length; i++) sink([k[i], v[i]]);
   }
+  valueAt(i: number): unknown {
+    return this.values[i];
+  }
 }
 
 /** Pairs of a number and a list of numbers: keys, the lists back to back, and where each list starts (CSR). */
-class ListBlock extends ColumnBlock {
+class ListBlock extends ColumnBlock implements PairColumns {
   readonly bytes: number;
   constructor(
     readonly keys: Column,
@@ -119,6 +138,12 @@ class ListBlock extends ColumnBlock {
       for (let j = offsets[i]!, end = offsets[i + 1]!; j < end; j++) list.push(items[j]!);
       sink([keys[i], list]);
     }
+  }
+  valueAt(i: number): unknown {
+    const { offsets, items } = this;
+    const list: number[] = [];
+    for (let j = offsets[i]!, end = offsets[i + 1]!; j < end; j++) list.push(items[j]!);
+    return list;
   }
 }
 

@@ -43,6 +43,7 @@ const backticked = (cell: string): string[] => [...cell.matchAll(/`([^`]+)`/g)].
 /** Members that are engine hooks (used by the scheduler and workers), not API a user calls. */
 const RDD_INTERNAL = new Set([
   'elementwise',
+  'cachedPartition',
   'forEach',
   'inheritPartitionCount',
   'inheritedNumPartitions',

@@ -1,0 +1,113 @@
+/**
+ * Where a later PageRank iteration's wall time goes, from the scheduler's own events: per iteration (one job of
+ * two stages), the driver's gaps (job start to the first task, between the stages, last task to the job's end)
+ * and each task's worker-measured times (run, fetch wait, GC, compile) against its driver-side duration. The
+ * classic program of examples/pagerank.ts, cold, on local[2] with default options; run under `node --cpu-prof`
+ * (worker threads inherit it) to see the same iterations as CPU samples.
+ *
+ *   npx tsx bench/pagerank-timeline.ts [--small] [--iterations 10]
+ */
+import { Context } from 'kindling';
+import { run as pageRank } from '../examples/pagerank.js';
+
+const small = process.argv.includes('--small');
+const i = process.argv.indexOf('--iterations');
+const iterations = i >= 0 ? Number(process.argv[i + 1]) : 10;
+
+interface Row {
+  job: number;
+  start: number;
+  end: number;
+  stages: Array<{ id: number; submitted: number; completed: number }>;
+  tasks: Array<{ stage: number; worker: number; start: number; end: number; run: number; fetch: number; gc: number; compile: number }>;
+}
+const jobs = new Map<number, Row>();
+const stageJob = new Map<number, Row>();
+const taskStarts = new Map<string, number>();
+const sc = new Context({ master: 'local[2]' });
+/** Monotonic microseconds (the clock of V8's CPU profiles) at each job's start and end, to cut profiles to iterations. */
+const marks: string[] = [];
+const micros = (): string => (process.hrtime.bigint() / 1000n).toString();
+/**
+ * CPU time of the whole process (driver and worker threads) at each job's start and end: unlike wall time, it
+ * does not count the time other processes held the cores, so it compares two builds on a loaded machine.
+ */
+const cpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+const cpuAt = new Map<number, number>();
+const cpuOf = new Map<number, number>();
+sc.events.on('jobStart', (e) => {
+  marks.push(`job ${e.jobId} start ${micros()}`);
+  cpuAt.set(e.jobId, cpuMs());
+  const row: Row = { job: e.jobId, start: e.time, end: 0, stages: [], tasks: [] };
+  jobs.set(e.jobId, row);
+});
+sc.events.on('jobEnd', (e) => {
+  jobs.get(e.jobId)!.end = e.time;
+  marks.push(`job ${e.jobId} end ${micros()}`);
+  cpuOf.set(e.jobId, cpuMs() - cpuAt.get(e.jobId)!);
+});
+sc.events.on('stageSubmitted', (e) => {
+  const row = jobs.get(e.jobId)!;
+  row.stages.push({ id: e.stageId, submitted: e.time, completed: 0 });
+  stageJob.set(e.stageId, row);
+});
+sc.events.on('stageCompleted', (e) => {
+  const s = stageJob.get(e.stageId)?.stages.find((x) => x.id === e.stageId);
+  if (s !== undefined) s.completed = e.time;
+});
+sc.events.on('taskStart', (e) => {
+  taskStarts.set(`${e.stageId}.${e.partition}.${e.attempt}`, e.time);
+});
+sc.events.on('taskEnd', (e) => {
+  const row = stageJob.get(e.stageId);
+  const m = e.metrics;
+  if (row === undefined || m === undefined) return;
+  row.tasks.push({
+    stage: e.stageId,
+    worker: e.workerIndex,
+    start: taskStarts.get(`${e.stageId}.${e.partition}.${e.attempt}`) ?? e.time - e.durationMs,
+    end: e.time,
+    run: m.runMs,
+    fetch: m.fetchWaitMs,
+    gc: m.gcMs,
+    compile: m.compileMs,
+  });
+});
+try {
+  const { timings, summary } = await pageRank(sc, { small, iterations });
+  // What two builds must agree on (as bench/cost-run.ts prints it).
+  console.log(`RESULT ${JSON.stringify({ vertices: summary.vertices, rankSum: summary.rankSum, top: summary.top.slice(0, 5) })}`);
+  const f = (x: number): string => x.toFixed(1);
+  const ordered = [...jobs.values()].sort((a, b) => a.job - b.job);
+  // The load job first, then one job per iteration, then collectAsMap.
+  ordered.forEach((row, n) => {
+    const phase = timings[n]?.phase ?? '?';
+    const parts = [`${phase} (job ${row.job}): ${f(row.end - row.start)} ms, CPU ${f(cpuOf.get(row.job) ?? 0)} ms`];
+    let last = row.start;
+    for (const s of row.stages) {
+      const ts = row.tasks.filter((t) => t.stage === s.id);
+      const first = Math.min(...ts.map((t) => t.start));
+      parts.push(
+        `  stage ${s.id}: gap before ${f(first - last)}, span ${f(s.completed - first)}; tasks ` +
+          ts
+            .map((t) => `w${t.worker} [dur ${f(t.end - t.start)} run ${f(t.run)} fetch ${f(t.fetch)} gc ${f(t.gc)} compile ${f(t.compile)}]`)
+            .join(' '),
+      );
+      last = s.completed;
+    }
+    parts.push(`  after last stage ${f(row.end - last)}`);
+    console.log(parts.join('\n'));
+  });
+  // Iterations 2-10: the jobs after the load and the first iteration, before collectAsMap.
+  const later = ordered.slice(2, -1).map((row) => cpuOf.get(row.job) ?? 0);
+  const sorted = [...later].sort((a, b) => a - b);
+  console.log(`LATER_CPU_MEDIAN ${f(sorted[Math.floor(sorted.length / 2)] ?? 0)} ms of ${later.length} iterations`);
+  console.log(`MARKS ${marks.join(', ')}`);
+  console.log(`TIMINGS ${JSON.stringify(timings.map(({ phase, ms }) => ({ phase, ms: Math.round(ms) })))}`);
+} finally {
+  await sc.stop();
+}
+console.log(`MAXRSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MB, TOTAL_CPU ${Math.round(cpuMs())} ms`);

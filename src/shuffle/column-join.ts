@@ -1,0 +1,130 @@
+/**
+ * The inner join of two partitions cached as pair columns (storage/columnar-block.ts), by row: PageRank's
+ * `links.join(ranks)` reads a cached CSR partition of links and a cached column pair of ranks every iteration.
+ * Read as elements, both sides built a pair per row (and every list of links at once, kept for the whole task,
+ * so they were promoted and traced by full collections) only for the join to take them apart again. Here the
+ * left keys are indexed straight from their Int32Array, the right rows are matched by number, and a value is
+ * built only when a joined record is pushed, so a list lives as long as the user's function needs it.
+ *
+ * The output is exactly CoGroupedRDD.pushInnerJoin's: keys in the left side's first-seen order, the left side's
+ * values outer and the right side's inner, the left's first-seen key in each record (for int32 keys, the same
+ * number), each value built once per key and shared by that key's records, as there.
+ */
+import type { PairColumns } from '../storage/columnar-block.js';
+
+/**
+ * Rows of an Int32Array of keys by key: the first row of each key and, per row, the next row with the same key.
+ * Open addressing with linear probing and Fibonacci hashing, sized once for all rows (load at most 1/2).
+ */
+export class IntColumnIndex {
+  /** 0 for an empty slot, else 1 + the first row of the slot's key. */
+  readonly #slots: Int32Array;
+  readonly #slotKeys: Int32Array;
+  readonly #shift: number;
+  /** The next row with the same key as row i, or -1. */
+  readonly next: Int32Array;
+
+  constructor(keys: Int32Array) {
+    const n = keys.length;
+    let bits = 4;
+    while (1 << bits < 2 * n) bits++;
+    this.#slots = new Int32Array(1 << bits);
+    this.#slotKeys = new Int32Array(1 << bits);
+    this.#shift = 32 - bits;
+    this.next = new Int32Array(n).fill(-1);
+    // The last row of each key so far, by its first row, to append duplicates in row order.
+    let last: Int32Array | undefined;
+    const slots = this.#slots;
+    const slotKeys = this.#slotKeys;
+    const mask = slots.length - 1;
+    for (let r = 0; r < n; r++) {
+      const k = keys[r]!;
+      let i = Math.imul(k, 0x9e3779b1) >>> this.#shift;
+      for (; ; i = (i + 1) & mask) {
+        const s = slots[i]!;
+        if (s === 0) {
+          slots[i] = r + 1;
+          slotKeys[i] = k;
+          break;
+        }
+        if (slotKeys[i] === k) {
+          last ??= new Int32Array(n).fill(-1);
+          const first = s - 1;
+          const tail = last[first]! < 0 ? first : last[first]!;
+          this.next[tail] = r;
+          last[first] = r;
+          break;
+        }
+      }
+    }
+  }
+
+  /** The first row of key `k` (an int32), or -1. */
+  find(k: number): number {
+    const slots = this.#slots;
+    const slotKeys = this.#slotKeys;
+    const mask = slots.length - 1;
+    for (let i = Math.imul(k, 0x9e3779b1) >>> this.#shift; ; i = (i + 1) & mask) {
+      const s = slots[i]!;
+      if (s === 0) return -1;
+      if (slotKeys[i] === k) return s - 1;
+    }
+  }
+}
+
+/**
+ * Pushes `[k, [v, w]]` for every pair of a left row and a right row with equal keys, in pushInnerJoin's order
+ * (see above). The left keys must be an Int32Array (int32 numbers, no -0): the engine's key equality on them is
+ * number equality, so a right key matches when it is the same int32 (-0 matching 0), and NaN, fractions and
+ * numbers beyond int32 match nothing.
+ *
+ * @example
+ * ```ts
+ * joinColumns(linksBlock, ranksBlock, (kv) => out.push(kv)); // [vertex, [neighbours, rank]], links' order
+ * ```
+ */
+export function joinColumns(
+  left: PairColumns & { readonly keys: Int32Array },
+  right: PairColumns,
+  sink: (kv: [number, [unknown, unknown]]) => void,
+): void {
+  const lk = left.keys;
+  const n = lk.length;
+  const index = new IntColumnIndex(lk);
+  // Right rows by the first left row of their key: the first in a column, any further ones in a list.
+  const rightCount = new Int32Array(n);
+  const rightFirst = new Int32Array(n);
+  let rightMore: Map<number, number[]> | undefined;
+  const rk = right.keys;
+  for (let j = 0; j < rk.length; j++) {
+    const k = rk[j]!;
+    if ((k | 0) !== k) continue;
+    const r = index.find(k);
+    if (r < 0) continue;
+    const seen = rightCount[r]!;
+    rightCount[r] = seen + 1;
+    if (seen === 0) rightFirst[r] = j;
+    else {
+      const extra = (rightMore ??= new Map<number, number[]>());
+      const more = extra.get(r);
+      if (more === undefined) extra.set(r, [j]);
+      else more.push(j);
+    }
+  }
+  const next = index.next;
+  for (let r = 0; r < n; r++) {
+    // Only the first row of a key has right rows counted.
+    const count = rightCount[r]!;
+    if (count === 0) continue;
+    const k = lk[r]!;
+    if (count === 1 && next[r]! < 0) {
+      sink([k, [left.valueAt(r), right.valueAt(rightFirst[r]!)]]);
+      continue;
+    }
+    const vs: unknown[] = [];
+    for (let x = r; x >= 0; x = next[x]!) vs.push(left.valueAt(x));
+    const ws: unknown[] = [right.valueAt(rightFirst[r]!)];
+    if (count > 1) for (const j of rightMore!.get(r)!) ws.push(right.valueAt(j));
+    for (const v of vs) for (const w of ws) sink([k, [v, w]]);
+  }
+}

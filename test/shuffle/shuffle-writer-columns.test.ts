@@ -1,0 +1,137 @@
+/**
+ * A map-side combine whose groups all have int32 keys and number combiners (a reduceByKey of numbers) hands them
+ * to the shuffle writer as columns, bucketed without a pair per group (shuffle-writer.ts, placeColumns; the
+ * writer's addEncoded). What the shuffle stores and serves must be exactly what the pair path stores: the same
+ * records per reduce partition in the same order, the same counts, for keys of every kind (int32 and the numbers
+ * that are not: -0, NaN, fractions, beyond int32; strings, arrays) and combiners of every kind (any number, or a
+ * merge that stops returning numbers), with and without spills, in memory and on disk (the mapreduce engine).
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import { HashPartitioner, RangePartitioner, type Partitioner } from '../../src/core/partitioner.js';
+import type { Aggregator } from '../../src/shuffle/aggregator.js';
+import type { Pair } from '../../src/shuffle/combine.js';
+import { MemoryBudget, setWorkerMemoryBudget } from '../../src/shuffle/memory-budget.js';
+import type { MapOutputWriter } from '../../src/shuffle/shuffle-manager.js';
+import { writeShuffleOutput } from '../../src/shuffle/shuffle-writer.js';
+import { SpillingShuffleManager } from '../../src/shuffle/spilling-shuffle-manager.js';
+
+/** Deep equality that tells -0 from 0 and NaN from nothing (toEqual does not). */
+function same(a: unknown, b: unknown): boolean {
+  if (typeof a === 'number' || typeof b === 'number') return Object.is(a, b);
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => same(x, b[i]));
+  return a === b;
+}
+
+const intKey = fc.integer({ min: -50, max: 400 });
+const otherKey = fc.constantFrom<unknown>(-0, NaN, 0.5, 2 ** 31, -(2 ** 31) - 1, 'a', '', 'é', [1, 2]);
+const value = fc.oneof(fc.integer(), fc.double(), fc.constantFrom(-0, NaN, Infinity, 2 ** 53, 0.1));
+/** Mostly int32 keys only (the columns), sometimes one key of another kind anywhere (the pairs). */
+const records = fc.oneof(
+  fc.array(fc.tuple(intKey, value), { minLength: 0, maxLength: 3000 }),
+  fc.array(fc.tuple(fc.oneof({ weight: 20, arbitrary: intKey }, { weight: 1, arbitrary: otherKey }), value), { maxLength: 3000 }),
+) as fc.Arbitrary<Pair[]>;
+
+const sum: Aggregator = {
+  createCombiner: (v) => v,
+  mergeValue: (a, b) => (a as number) + (b as number),
+  mergeCombiners: (a, b) => (a as number) + (b as number),
+};
+/** Stops returning numbers for a large enough sum: the groups then leave the number table. */
+const capped: Aggregator = {
+  createCombiner: (v) => v,
+  mergeValue: (a, b) => (typeof a === 'number' && a > 1e9 ? `big ${a}` : typeof a === 'number' ? a + (b as number) : a),
+  mergeCombiners: (a) => a,
+};
+
+const partitioners: Partitioner[] = [new HashPartitioner(1), new HashPartitioner(3), new HashPartitioner(7), new RangePartitioner(3, [0, 100], true)];
+
+afterEach(() => setWorkerMemoryBudget(undefined));
+
+/** Writes `data` through a fresh manager; `columns` false hides the writer's addEncoded (the pair path). */
+function written(
+  data: readonly Pair[],
+  agg: Aggregator,
+  partitioner: Partitioner,
+  columns: boolean,
+  opts: { writeAllToDisk: boolean; spillBytes: number; budget: number | undefined },
+): { sizes: readonly number[]; buckets: (readonly unknown[])[] } {
+  const dir = mkdtempSync(path.join(tmpdir(), 'kindling-swc-'));
+  const budget = opts.budget === undefined ? undefined : new MemoryBudget(opts.budget, dir);
+  setWorkerMemoryBudget(budget);
+  const manager = new SpillingShuffleManager({ workerIndex: 0, dir, spillBytes: opts.spillBytes, writeAllToDisk: opts.writeAllToDisk, budget });
+  try {
+    const w = manager.writer(0, 0, partitioner.numPartitions);
+    const out: MapOutputWriter = columns ? w : { add: w.add, close: w.close, abort: w.abort };
+    const wire = { shuffleId: 0, partitioner: partitioner.toWire(), mapSideCombine: true, rddId: 2, rddLabel: 'reduceByKey' } as const;
+    const status = writeShuffleOutput((f) => data.forEach(f), 'contributions', wire, agg, out, partitioner);
+    const buckets: (readonly unknown[])[] = [];
+    for (let r = 0; r < partitioner.numPartitions; r++) buckets.push(manager.fetchBuckets(0, [0], r)[0]!);
+    return { sizes: status.sizes, buckets };
+  } finally {
+    manager.close();
+  }
+}
+
+describe('map-side combine of numbers bucketed as columns', () => {
+  it('stores exactly what the pair path stores, in memory (property)', () => {
+    fc.assert(
+      fc.property(records, fc.constantFrom(...partitioners), fc.constantFrom(sum, capped), (data, p, agg) => {
+        const opts = { writeAllToDisk: false, spillBytes: 1 << 30, budget: undefined };
+        const a = written(data, agg, p, true, opts);
+        const b = written(data, agg, p, false, opts);
+        expect(a.sizes).toEqual(b.sizes);
+        expect(same(a.buckets, b.buckets)).toBe(true);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('stores exactly what the pair path stores when the writer spills, and on disk (property)', () => {
+    fc.assert(
+      fc.property(
+        records,
+        fc.constantFrom(...partitioners),
+        fc.record({ writeAllToDisk: fc.boolean(), spillBytes: fc.constantFrom(2_000, 1 << 30), budget: fc.constantFrom(undefined, 4_000, 1 << 30) }),
+        (data, p, opts) => {
+          const a = written(data, sum, p, true, opts);
+          const b = written(data, sum, p, false, opts);
+          expect(a.sizes).toEqual(b.sizes);
+          // A spilled output is served sorted by key, whichever path wrote it; numbers compared exactly.
+          expect(same(a.buckets, b.buckets)).toBe(true);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('takes the column path for int32 keys with number sums (the writer receives columns, not pairs)', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'kindling-swc-'));
+    const manager = new SpillingShuffleManager({ workerIndex: 0, dir, spillBytes: 1 << 30, writeAllToDisk: false });
+    const w = manager.writer(0, 0, 2);
+    let pairs = 0;
+    let encoded = 0;
+    const out: MapOutputWriter = {
+      add: (r, kv) => {
+        pairs++;
+        w.add(r, kv);
+      },
+      addEncoded: (r, e) => {
+        encoded += e.length;
+        w.addEncoded!(r, e);
+      },
+      close: w.close,
+    };
+    const data: Pair[] = Array.from({ length: 10_000 }, (_, i) => [(i * 7) % 1000, 0.5]);
+    const p = new HashPartitioner(2);
+    const wire = { shuffleId: 0, partitioner: p.toWire(), mapSideCombine: true, rddId: 2, rddLabel: 'reduceByKey' } as const;
+    expect(writeShuffleOutput((f) => data.forEach(f), 'contributions', wire, sum, out, p).sizes.reduce((x, y) => x + y)).toBe(1000);
+    expect([pairs, encoded]).toEqual([0, 1000]);
+    const all = [...manager.fetchBuckets(0, [0], 0)[0]!, ...manager.fetchBuckets(0, [0], 1)[0]!];
+    expect(all.map(([, v]) => v)).toEqual(new Array(1000).fill(5));
+    manager.close();
+  });
+});
