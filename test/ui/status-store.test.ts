@@ -60,6 +60,39 @@ function runJob(store: StatusStore, jobId: number, stages: StageInfo[], ran: num
   apply({ type: 'jobEnd', jobId, time: t + 7, result: 'succeeded' });
 }
 
+/** Starts a task in `table` and in the test's model of it (the row a fresh start must read back as). */
+function startTask(
+  table: TaskTable,
+  model: Map<number, TaskData>,
+  key: number,
+  t: Pick<TaskData, 'taskId' | 'index' | 'attempt' | 'launchTime' | 'executorId' | 'speculative'>,
+): void {
+  const task: TaskData = { ...t, duration: undefined, status: 'RUNNING', locality: '', errorMessage: undefined, metrics: undefined };
+  model.delete(key);
+  model.set(key, task);
+  table.start(key, task.taskId, task.index, task.attempt, task.executorId, task.speculative, task.launchTime);
+}
+
+/** Finishes the task of `key` in `table` and in the model. */
+function finishTask(
+  table: TaskTable,
+  key: number,
+  task: TaskData,
+  result: 'success' | 'failed' | 'killed',
+  f: { duration: number } & Pick<TaskData, 'locality' | 'errorMessage' | 'metrics'>,
+): void {
+  task.status = result === 'success' ? 'SUCCESS' : result === 'failed' ? 'FAILED' : 'KILLED';
+  Object.assign(task, f);
+  table.finish(table.rowOf(key, task.index), result, f.duration, f.locality, f.errorMessage, f.metrics);
+}
+
+/** Drops the oldest finished task from `table` and from the model (the table must say whether there was one). */
+function dropOldest(table: TaskTable, model: Map<number, TaskData>): void {
+  const oldest = [...model].find(([, t]) => t.status !== 'RUNNING');
+  expect(table.dropOldestFinished()).toBe(oldest !== undefined);
+  if (oldest !== undefined) model.delete(oldest[0]);
+}
+
 describe('StatusStore', () => {
   it('lists a job’s stages as PENDING at its start, ACTIVE while they run, COMPLETE after, and counts tasks', () => {
     const store = new StatusStore();
@@ -242,22 +275,14 @@ describe('StatusStore', () => {
       const r = random();
       if (r < 0.45 || model.size === 0) {
         const key = Math.floor(random() * 3000);
-        const task: TaskData = {
+        startTask(table, model, key, {
           taskId: nextId++,
           index: key,
           attempt: key % 3,
           launchTime: 1_700_000_000_000 + step + 0.25,
           executorId: String(key % 4),
           speculative: key % 5 === 0,
-          duration: undefined,
-          status: 'RUNNING',
-          locality: '',
-          errorMessage: undefined,
-          metrics: undefined,
-        };
-        model.delete(key);
-        model.set(key, task);
-        table.start(key, task.taskId, task.index, task.attempt, task.executorId, task.speculative, task.launchTime);
+        });
       } else if (r < 0.85) {
         const keys = [...model.keys()];
         const key = keys[Math.floor(random() * keys.length)]!;
@@ -270,16 +295,14 @@ describe('StatusStore', () => {
                 ...(step % 3 === 0 ? { keySample: [`k${step}`] } : {}),
               } as unknown as TaskMetrics)
             : undefined;
-        task.status = result === 'success' ? 'SUCCESS' : result === 'failed' ? 'FAILED' : 'KILLED';
-        task.duration = step / 4;
-        task.locality = (['PROCESS_LOCAL', 'ANY', 'NO_PREF'] as const)[step % 3]!;
-        task.errorMessage = result === 'failed' ? `boom ${step}` : undefined;
-        task.metrics = metrics;
-        table.finish(table.rowOf(key, task.index), result, task.duration, task.locality, task.errorMessage, metrics);
+        finishTask(table, key, task, result, {
+          duration: step / 4,
+          locality: (['PROCESS_LOCAL', 'ANY', 'NO_PREF'] as const)[step % 3]!,
+          errorMessage: result === 'failed' ? `boom ${step}` : undefined,
+          metrics,
+        });
       } else {
-        const oldest = [...model].find(([, t]) => t.status !== 'RUNNING');
-        expect(table.dropOldestFinished()).toBe(oldest !== undefined);
-        if (oldest !== undefined) model.delete(oldest[0]);
+        dropOldest(table, model);
       }
       expect(table.size).toBe(model.size);
     }
@@ -311,22 +334,14 @@ describe('StatusStore', () => {
       ops.forEach((o, step) => {
         if (o.kind === 'start') {
           const key = o.index + 2 ** 24 * (o.worker + 2 ** 12 * o.attempt);
-          const task: TaskData = {
+          startTask(table, model, key, {
             taskId: step0 + step,
             index: o.index,
             attempt: o.attempt,
             launchTime: step0 + step + 0.5,
             executorId: `e${o.worker}`,
             speculative: o.speculative,
-            duration: undefined,
-            status: 'RUNNING',
-            locality: '',
-            errorMessage: undefined,
-            metrics: undefined,
-          };
-          model.delete(key);
-          model.set(key, task);
-          table.start(key, task.taskId, task.index, task.attempt, task.executorId, task.speculative, task.launchTime);
+          });
         } else if (o.kind === 'finish') {
           const keys = [...model.keys()];
           if (keys.length === 0) return;
@@ -339,16 +354,14 @@ describe('StatusStore', () => {
                 ...(o.result === 0 ? { keySample: [`k${step}`] } : {}),
               } as unknown as TaskMetrics)
             : undefined;
-          task.status = result === 'success' ? 'SUCCESS' : result === 'failed' ? 'FAILED' : 'KILLED';
-          task.duration = o.value;
-          task.locality = 'ANY';
-          task.errorMessage = result === 'failed' ? `boom ${step}` : undefined;
-          task.metrics = metrics;
-          table.finish(table.rowOf(key, task.index), result, task.duration, task.locality, task.errorMessage, metrics);
+          finishTask(table, key, task, result, {
+            duration: o.value,
+            locality: 'ANY',
+            errorMessage: result === 'failed' ? `boom ${step}` : undefined,
+            metrics,
+          });
         } else {
-          const oldest = [...model].find(([, t]) => t.status !== 'RUNNING');
-          expect(table.dropOldestFinished()).toBe(oldest !== undefined);
-          if (oldest !== undefined) model.delete(oldest[0]);
+          dropOldest(table, model);
         }
       });
       return [...model.values()];
