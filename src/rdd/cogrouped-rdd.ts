@@ -159,10 +159,7 @@ export class CoGroupedRDD<K> extends RDD<[K, unknown[][]]> {
           index.add(k);
           left.push(kv[1]);
         } else {
-          const extra = (leftMore ??= new Map<number, unknown[]>());
-          const more = extra.get(i);
-          if (more === undefined) extra.set(i, [kv[1]]);
-          else more.push(kv[1]);
+          addMore((leftMore ??= new Map<number, unknown[]>()), i, kv[1]);
         }
       },
       leftCached,
@@ -183,10 +180,7 @@ export class CoGroupedRDD<K> extends RDD<[K, unknown[][]]> {
         rightCount[i] = seen + 1;
         if (seen === 0) right[i] = kv[1];
         else {
-          const extra = (rightMore ??= new Map<number, unknown[]>());
-          const more = extra.get(i);
-          if (more === undefined) extra.set(i, [kv[1]]);
-          else more.push(kv[1]);
+          addMore((rightMore ??= new Map<number, unknown[]>()), i, kv[1]);
         }
       },
       rightCached,
@@ -213,4 +207,11 @@ function driverSide(rdd: RDD<Pair> | undefined, owner: string): RDD<Pair> {
   // internal: shuffle inputs are walked on the driver only
   if (rdd === undefined) throw new Error(`${owner} was rebuilt in a worker, where shuffle inputs are read, not walked`);
   return rdd;
+}
+
+/** A key's values after its first (kept in a column), by key number: lists only for the keys that have them. */
+function addMore(more: Map<number, unknown[]>, i: number, v: unknown): void {
+  const list = more.get(i);
+  if (list === undefined) more.set(i, [v]);
+  else list.push(v);
 }
