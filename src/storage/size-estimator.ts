@@ -15,7 +15,8 @@ export function estimateSize(values: readonly unknown[]): number {
   return 16 + 8 * n + Math.ceil((bytes / sampled) * n);
 }
 
-function sizeOf(v: unknown, depth: number): number {
+/** One value's estimate (`depth` levels already walked); exported for tests. */
+export function sizeOf(v: unknown, depth: number): number {
   switch (typeof v) {
     case 'number':
       return 8;
@@ -32,8 +33,13 @@ function sizeOf(v: unknown, depth: number): number {
       if (Array.isArray(v)) {
         const s = 16 + 8 * v.length;
         const m = Math.min(v.length, 32);
+        // Read a copy made by a builtin, never the user's array: an element load here has seen arrays of every
+        // kind, and V8's optimized code makes such a load monomorphic by converting its receiver in place (an
+        // array of unboxed doubles, a cached point, into one of boxed numbers), which then spreads to the
+        // user's own functions. The copy is converted instead and dropped.
+        const items = v.slice(0, m);
         let inner = 0;
-        for (let i = 0; i < m; i++) inner += sizeOf(v[i], depth + 1);
+        for (let i = 0; i < m; i++) inner += sizeOf(items[i], depth + 1);
         return s + (m > 0 ? (inner / m) * v.length : 0);
       }
       if (v instanceof Map || v instanceof Set) return 64 + 48 * v.size;
