@@ -5,7 +5,7 @@
  * FetchFailedError the driver can repair by recomputing the output) when the peer dies while it waits, has no
  * channel, or does not answer within `fetchTimeoutMs` (a peer stuck in a runaway task serves nothing).
  */
-import type { EncodedBucket } from '../shuffle/bucket-codec.js';
+import { unboxNumberArrays, type EncodedBucket } from '../shuffle/bucket-codec.js';
 import { FetchFailedError } from '../shuffle/fetch-failed.js';
 import type { ShuffleManager } from '../shuffle/shuffle-manager.js';
 import type { FetchedBucket, FetchedInput } from '../shuffle/fetched-input.js';
@@ -104,12 +104,15 @@ export class ShuffleFetcher {
 
   async #fetchRemote(w: number, shuffleId: number, mapIds: number[], reduceId: number): Promise<FetchedBucket[]> {
     const epoch = this.#peers.get(w)?.epoch ?? -1;
+    let buckets: EncodedBucket[];
     try {
-      return await this.#askPeer(w, shuffleId, mapIds, reduceId);
+      buckets = await this.#askPeer(w, shuffleId, mapIds, reduceId);
     } catch (e) {
       // A peer that lost its outputs (or died, or is stuck) shows up here: the driver recomputes them.
       throw new FetchFailedError(shuffleId, mapIds[0]!, w, `fetching shuffle ${shuffleId} from worker ${w} failed: ${(e as Error).message}`, epoch);
     }
+    unboxNumberArrays(buckets);
+    return buckets;
   }
 
   #askPeer(w: number, shuffleId: number, mapIds: number[], reduceId: number): Promise<EncodedBucket[]> {

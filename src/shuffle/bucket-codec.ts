@@ -249,3 +249,82 @@ export function decodeRange(e: EncodedBucket, from: number, to: number): Pair[] 
   }
   return out;
 }
+
+/**
+ * Rebuilds, in place, the arrays of numbers in the `any` columns of buckets that came through a structured clone
+ * (a peer's, over a MessagePort or TCP) as the packed arrays of unboxed numbers a program makes: a column's
+ * values and keys themselves, and the arrays of numbers they hold one level down (a combiner such as
+ * `[vector, count, cost]`, or `{ sum, n }`). The clone delivers every array as an array of boxed numbers; a
+ * user's merge then reads this worker's own arrays (unboxed) and the peer's (boxed) at one site, and V8's
+ * optimized code for such a read converts each unboxed array it meets to boxed numbers (k-means' merge of
+ * cached points ran 3x slower so). Arrays shared between records stay shared; an array with a hole, an item
+ * that is not a number, a named property or another prototype is left as it is.
+ *
+ * @example
+ * ```ts
+ * const buckets = await peer.fetchBuckets(shuffleId, mapIds, reduceId); // cloned
+ * unboxNumberArrays(buckets); // [[0, [[0.5, 1.5], 2, 0.25]]] now holds [0.5, 1.5] as a packed double array
+ * ```
+ */
+export function unboxNumberArrays(buckets: readonly EncodedBucket[]): void {
+  const copies = new Map<unknown[], number[]>();
+  for (const b of buckets) {
+    if (b.keys.kind === 'any') unboxColumn(b.keys.data, copies);
+    if (b.values.kind === 'any') unboxColumn(b.values.data, copies);
+  }
+}
+
+/**
+ * `x` with its arrays of numbers (itself, or one level down) as packed unboxed copies, as {@link unboxNumberArrays}
+ * does for a column: for a value just cloned by `structuredClone`.
+ */
+export function unboxValue(x: unknown): unknown {
+  const one = [x];
+  unboxColumn(one, new Map());
+  return one[0];
+}
+
+function unboxColumn(data: unknown[], copies: Map<unknown[], number[]>): void {
+  for (let i = 0; i < data.length; i++) {
+    const x = data[i];
+    if (typeof x !== 'object' || x === null) continue;
+    if (Array.isArray(x)) {
+      const packed = packedNumbers(x, copies);
+      if (packed !== undefined) {
+        data[i] = packed;
+        continue;
+      }
+      for (let j = 0; j < x.length; j++) {
+        const y: unknown = x[j];
+        if (Array.isArray(y)) {
+          const p = packedNumbers(y, copies);
+          if (p !== undefined) x[j] = p;
+        }
+      }
+    } else if (Object.getPrototypeOf(x) === Object.prototype) {
+      const o = x as Record<string, unknown>;
+      for (const k of Object.keys(o)) {
+        const y = o[k];
+        if (Array.isArray(y)) {
+          const p = packedNumbers(y, copies);
+          if (p !== undefined) o[k] = p;
+        }
+      }
+    }
+  }
+}
+
+/** A packed copy of `x` when it is a plain array of numbers only (the same copy for the same array), else undefined. */
+function packedNumbers(x: unknown[], copies: Map<unknown[], number[]>): number[] | undefined {
+  const n = x.length;
+  if (n === 0 || Object.getPrototypeOf(x) !== Array.prototype) return undefined;
+  const seen = copies.get(x);
+  if (seen !== undefined) return seen;
+  // A hole reads as undefined and so refuses the array.
+  for (let i = 0; i < n; i++) if (typeof x[i] !== 'number') return undefined;
+  if (Object.keys(x).length !== n) return undefined;
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) out.push(x[i] as number);
+  copies.set(x, out);
+  return out;
+}

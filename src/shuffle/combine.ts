@@ -10,6 +10,7 @@
  */
 import { NotAPairError, isPair, tagUserError } from '../core/errors.js';
 import type { Aggregator } from './aggregator.js';
+import { unboxValue } from './bucket-codec.js';
 import { IntTable, KeyTable, RowTable, StringTable, inKeyTable, isIntRow } from './key-table.js';
 import { NumberTable, isNumberTableKey } from './number-table.js';
 
@@ -263,4 +264,6 @@ export function combineCombinersByKey(source: Source, agg: Aggregator, rddId: nu
   return combine(source, ownCopy, agg.mergeCombiners, rddId, label);
 }
 
-const ownCopy = (c: unknown): unknown => (c !== null && typeof c === 'object' ? structuredClone(c) : c);
+// The clone's arrays of numbers come back boxed; unboxed again so that mergeCombiners, which the map side also
+// calls (reduceByKey) with unboxed arrays, sees one kind (see unboxNumberArrays).
+const ownCopy = (c: unknown): unknown => (c !== null && typeof c === 'object' ? unboxValue(structuredClone(c)) : c);

@@ -18,6 +18,7 @@ import { tagUserError } from '../core/errors.js';
 import { estimateSize } from '../storage/size-estimator.js';
 import type { Aggregator } from './aggregator.js';
 import { grouping, type Grouping, type NumberColumnsSink, type Pair } from './combine.js';
+import { unboxValue } from './bucket-codec.js';
 import { workerMemoryBudget, type MemoryBudget, type MemoryConsumer } from './memory-budget.js';
 
 /**
@@ -362,4 +363,6 @@ export function combineCombinersExternally(
   combineExternally(source, fns, rddId, label, sink, workerMemoryBudget(), { files: inputRuns, toCombiner: (c) => c });
 }
 
-const ownCopy = (c: unknown): unknown => (c !== null && typeof c === 'object' ? structuredClone(c) : c);
+// The clone's arrays of numbers come back boxed; unboxed again so that mergeCombiners, which the map side also
+// calls (reduceByKey) with unboxed arrays, sees one kind (see unboxNumberArrays).
+const ownCopy = (c: unknown): unknown => (c !== null && typeof c === 'object' ? unboxValue(structuredClone(c)) : c);
