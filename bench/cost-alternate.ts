@@ -3,11 +3,17 @@
  * more build trees: the side-by-side comparison of a change with the code before it (a copy of an earlier commit,
  * built, with `node_modules` and `data` linked in). Prints each run (load average, whole-process wall time, the
  * program's first phase, the median of its later iterations, peak RSS, the start of its result, which must agree)
- * and the medians per tree.
+ * and the medians per tree. CPU time is user + system of the whole process tree, all threads (`/usr/bin/time`): far
+ * less at the mercy of a shared machine's load than wall time.
  *
  *   npx tsx bench/cost-alternate.ts --rounds 3 --workload pagerank /tmp/base-tree .
+ *
+ * A tree may carry context options after `::`, as JSON (passed in KINDLING_CONF, as `kindling run --conf` does),
+ * so that one tree can run against itself with another setting:
+ *
+ *   npx tsx bench/cost-alternate.ts --workload kmeans . '.::{"localityWaitMs":3000}'
  */
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -18,7 +24,15 @@ const flag = (name: string): string | undefined => {
 };
 const rounds = Number(flag('--rounds') ?? 3);
 const workload = flag('--workload') ?? 'pagerank';
-const trees = args.filter((a, i) => !a.startsWith('--') && !args[i - 1]?.startsWith('--')).map((t) => path.resolve(t));
+const trees = args
+  .filter((a, i) => !a.startsWith('--') && !args[i - 1]?.startsWith('--'))
+  .map((t) => {
+    const at = t.indexOf('::');
+    const dir = path.resolve(at < 0 ? t : t.slice(0, at));
+    return at < 0 ? dir : `${dir}::${t.slice(at + 2)}`;
+  });
+const dirOf = (tree: string): string => tree.split('::')[0]!;
+const confOf = (tree: string): string | undefined => (tree.includes('::') ? tree.slice(tree.indexOf('::') + 2) : undefined);
 if (trees.length < 2) {
   // Part of `npx kindling bench` (every benchmark): nothing to compare without trees.
   console.log('usage: npx tsx bench/cost-alternate.ts [--rounds 3] [--workload pagerank] TREE TREE...');
@@ -29,29 +43,46 @@ const median = (xs: readonly number[]): number => {
   return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
-const runs = new Map(trees.map((t) => [t, { total: [] as number[], later: [] as number[], rss: [] as number[] }]));
+const runs = new Map(
+  trees.map((t) => [t, { total: [] as number[], later: [] as number[], rss: [] as number[], cpu: [] as number[], all: [] as number[] }]),
+);
 for (let r = 0; r < rounds; r++) {
   // Alternate which tree goes first, so that neither always meets the load of the other's tail.
   for (const tree of r % 2 === 0 ? trees : [...trees].reverse()) {
     const load = os.loadavg()[0]!;
     const t0 = performance.now();
-    const out = execFileSync('npx', ['tsx', 'bench/cost-run.ts', 'kindling', workload], { cwd: tree, encoding: 'utf8' });
+    const run = spawnSync('/usr/bin/time', ['-f', 'CPUTIME %U %S', 'npx', 'tsx', 'bench/cost-run.ts', 'kindling', workload], {
+      cwd: dirOf(tree),
+      env: { ...process.env, ...(confOf(tree) === undefined ? {} : { KINDLING_CONF: confOf(tree) }) },
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    });
     const total = performance.now() - t0;
+    if (run.status !== 0) throw new Error(`run in ${tree} failed (${run.status}): ${run.stderr}`);
+    const out = run.stdout;
+    const [user, sys] = /CPUTIME ([\d.]+) ([\d.]+)/.exec(run.stderr)!.slice(1).map(Number) as [number, number];
+    const cpu = user + sys;
     const timings = JSON.parse(/TIMINGS (.*)/.exec(out)![1]!) as Array<{ phase: string; ms: number }>;
     const later = timings.filter((x) => /^iteration ([2-9]|\d\d+)$/.test(x.phase)).map((x) => x.ms);
+    // Every iteration, the first included (what bench/cost.ts compares for k-means).
+    const all = timings.filter((x) => /^iteration \d+$/.test(x.phase)).map((x) => x.ms);
     const rss = Number(/MAXRSS (\d+)/.exec(out)![1]) / 1024;
     const m = runs.get(tree)!;
     m.total.push(total);
     if (later.length > 0) m.later.push(median(later));
+    if (all.length > 0) m.all.push(median(all));
     m.rss.push(rss);
+    m.cpu.push(cpu);
     const first = timings[0] === undefined ? '' : `${timings[0].phase} ${timings[0].ms.toFixed(0)} ms, `;
     console.log(
-      `${tree}: load ${load.toFixed(1)}, ${(total / 1000).toFixed(2)} s, ${first}later iterations median ` +
-        `${later.length > 0 ? median(later).toFixed(0) : '-'} ms, peak RSS ${rss.toFixed(0)} MB, ${/RESULT (.{0,70})/.exec(out)![1]}`,
+      `${tree}: load ${load.toFixed(1)}, ${(total / 1000).toFixed(2)} s, CPU ${cpu.toFixed(2)} s, ${first}later iterations median ` +
+        `${later.length > 0 ? median(later).toFixed(0) : '-'} ms (1-N ${all.length > 0 ? median(all).toFixed(0) : '-'} ms), peak RSS ${rss.toFixed(0)} MB, ${/RESULT (.{0,70})/.exec(out)![1]}`,
     );
   }
 }
 for (const [tree, m] of runs) {
-  const later = m.later.length > 0 ? `${median(m.later).toFixed(0)} ms` : '-';
-  console.log(`median ${tree}: ${(median(m.total) / 1000).toFixed(2)} s, later iteration ${later}, peak RSS ${median(m.rss).toFixed(0)} MB`);
+  const later = m.later.length > 0 ? `${median(m.later).toFixed(0)} ms (1-N ${median(m.all).toFixed(0)} ms)` : '-';
+  console.log(
+    `median ${tree}: ${(median(m.total) / 1000).toFixed(2)} s, CPU ${median(m.cpu).toFixed(2)} s, later iteration ${later}, peak RSS ${median(m.rss).toFixed(0)} MB`,
+  );
 }
