@@ -128,6 +128,8 @@ function classify(v: object, proto: object): Kind {
   return FIELDS;
 }
 
+const isObject = (item: unknown): boolean => typeof item === 'object' && item !== null;
+
 /** An instance of a class with methods (or an object that cannot be cloned) found in an element. */
 export interface ClassInstance {
   /** Where in the element: '' for the element itself, else like `[1].pos`. */
@@ -155,7 +157,13 @@ export function findClassInstance(x: unknown, levels: number): ClassInstance | u
   }
   if (levels === 0) return undefined;
   if (Array.isArray(x)) {
-    for (let i = 0; i < x.length; i++) {
+    // Most arrays hold no object (numbers, strings): a builtin finds that, reading the array as it is stored. An
+    // element load here sees arrays of every kind, and V8's optimized code for such a load converts each array
+    // of unboxed doubles it then reads (a cached point in a result, a partition persisted to disk) to boxed
+    // numbers in place. Only arrays holding an object, never of unboxed doubles, reach the loop.
+    const start = x.findIndex(isObject);
+    if (start < 0) return undefined;
+    for (let i = start; i < x.length; i++) {
       const item: unknown = x[i];
       if (typeof item !== 'object' || item === null) continue;
       const found = findClassInstance(item, levels - 1);
