@@ -3,11 +3,12 @@
  * more build trees: the side-by-side comparison of a change with the code before it (a copy of an earlier commit,
  * built, with `node_modules` and `data` linked in). Prints each run (load average, whole-process wall time, the
  * program's first phase, the median of its later iterations, peak RSS, the start of its result, which must agree)
- * and the medians per tree.
+ * and the medians per tree, with the CPU time of the whole process (user + system, every thread, from
+ * `/usr/bin/time`), which the load of a shared machine moves far less than wall time.
  *
  *   npx tsx bench/cost-alternate.ts --rounds 3 --workload pagerank /tmp/base-tree .
  */
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -29,29 +30,41 @@ const median = (xs: readonly number[]): number => {
   return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
-const runs = new Map(trees.map((t) => [t, { total: [] as number[], later: [] as number[], rss: [] as number[] }]));
+const runs = new Map(trees.map((t) => [t, { total: [] as number[], cpu: [] as number[], later: [] as number[], rss: [] as number[] }]));
 for (let r = 0; r < rounds; r++) {
   // Alternate which tree goes first, so that neither always meets the load of the other's tail.
   for (const tree of r % 2 === 0 ? trees : [...trees].reverse()) {
     const load = os.loadavg()[0]!;
     const t0 = performance.now();
-    const out = execFileSync('npx', ['tsx', 'bench/cost-run.ts', 'kindling', workload], { cwd: tree, encoding: 'utf8' });
+    // The script's own node process (tsx as its loader), without npx's in front of it, timed by /usr/bin/time.
+    const run = spawnSync('/usr/bin/time', ['-f', 'CPUTIME %U %S', process.execPath, '--import', 'tsx', 'bench/cost-run.ts', 'kindling', workload], {
+      cwd: tree,
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    });
     const total = performance.now() - t0;
+    const out = run.stdout;
+    if (run.status !== 0) throw new Error(`${tree}: exit ${run.status}\n${run.stderr}`);
+    const [user, sys] = /CPUTIME ([\d.]+) ([\d.]+)/.exec(run.stderr)!.slice(1).map(Number) as [number, number];
+    const cpu = user + sys;
     const timings = JSON.parse(/TIMINGS (.*)/.exec(out)![1]!) as Array<{ phase: string; ms: number }>;
     const later = timings.filter((x) => /^iteration ([2-9]|\d\d+)$/.test(x.phase)).map((x) => x.ms);
     const rss = Number(/MAXRSS (\d+)/.exec(out)![1]) / 1024;
     const m = runs.get(tree)!;
     m.total.push(total);
+    m.cpu.push(cpu);
     if (later.length > 0) m.later.push(median(later));
     m.rss.push(rss);
     const first = timings[0] === undefined ? '' : `${timings[0].phase} ${timings[0].ms.toFixed(0)} ms, `;
     console.log(
-      `${tree}: load ${load.toFixed(1)}, ${(total / 1000).toFixed(2)} s, ${first}later iterations median ` +
+      `${tree}: load ${load.toFixed(1)}, ${(total / 1000).toFixed(2)} s, CPU ${cpu.toFixed(2)} s (user ${user.toFixed(2)} + sys ${sys.toFixed(2)}), ${first}later iterations median ` +
         `${later.length > 0 ? median(later).toFixed(0) : '-'} ms, peak RSS ${rss.toFixed(0)} MB, ${/RESULT (.{0,70})/.exec(out)![1]}`,
     );
   }
 }
 for (const [tree, m] of runs) {
   const later = m.later.length > 0 ? `${median(m.later).toFixed(0)} ms` : '-';
-  console.log(`median ${tree}: ${(median(m.total) / 1000).toFixed(2)} s, later iteration ${later}, peak RSS ${median(m.rss).toFixed(0)} MB`);
+  console.log(
+    `median ${tree}: ${(median(m.total) / 1000).toFixed(2)} s, CPU ${median(m.cpu).toFixed(2)} s, later iteration ${later}, peak RSS ${median(m.rss).toFixed(0)} MB`,
+  );
 }
