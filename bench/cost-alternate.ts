@@ -51,7 +51,8 @@ for (let r = 0; r < rounds; r++) {
   for (const tree of r % 2 === 0 ? trees : [...trees].reverse()) {
     const load = os.loadavg()[0]!;
     const t0 = performance.now();
-    const run = spawnSync('/usr/bin/time', ['-f', 'CPUTIME %U %S', 'npx', 'tsx', 'bench/cost-run.ts', 'kindling', workload], {
+    // The script's own node process (tsx as its loader), without npx in front of it, timed by /usr/bin/time.
+    const run = spawnSync('/usr/bin/time', ['-f', 'CPUTIME %U %S', process.execPath, '--import', 'tsx', 'bench/cost-run.ts', 'kindling', workload], {
       cwd: dirOf(tree),
       env: { ...process.env, ...(confOf(tree) === undefined ? {} : { KINDLING_CONF: confOf(tree) }) },
       encoding: 'utf8',

@@ -10,7 +10,10 @@
  *    results that would lose their class or exceed maxResultSize;
  * 6. the outcome: success, or a failure as a value naming its kind. Nothing is thrown across the boundary.
  */
-import { findClassInstance, userCodeFrame, type Compile, type ShippedFunction } from '../closure/index.js';
+// Not the closure index: it brings the driver's function analysis (acorn, eslint-scope) into every worker's start-up.
+import { findClassInstance } from '../closure/clonable.js';
+import { userCodeFrame } from '../closure/compile.js';
+import type { Compile, ShippedFunction } from '../closure/index.js';
 import { classInstanceError, toErrorInfo } from '../core/errors.js';
 import {
   rebuildRdds,

@@ -4,7 +4,10 @@
  * and modules. Functions are compiled against it (compiled factories are cached per worker; env values are
  * applied per task).
  */
-import { compileFunction, importModuleFrom, type AccumulatorKind, type ClosureRuntime, type Compile, type Fn } from '../closure/index.js';
+// The closure modules a worker runs, one by one: the index also brings the driver's analysis (acorn, eslint-scope).
+import { compileFunction } from '../closure/compile.js';
+import { importModuleFrom } from '../closure/modules.js';
+import type { AccumulatorKind, ClosureRuntime, Compile, Fn } from '../closure/index.js';
 
 /** A task's own copy of an accumulator; its value goes back with the task's result. */
 export class LocalAccumulator {

@@ -13,7 +13,12 @@
 import { readdirSync, statSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import path from 'node:path';
-import { globSync, isDynamicPattern } from 'tinyglobby';
+import { createRequire } from 'node:module';
+
+type Tinyglobby = typeof import('tinyglobby');
+let tinyglobby: Tinyglobby | undefined;
+/** tinyglobby, loaded when a path is first listed (on the driver): worker threads import this module but never list. */
+const globber = (): Tinyglobby => (tinyglobby ??= createRequire(import.meta.url)('tinyglobby') as Tinyglobby);
 import { InputPathError } from '../core/errors.js';
 
 /** Options for {@link listInputFilesSync} and {@link listInputFiles}. */
@@ -136,7 +141,7 @@ function splitGlobBase(absPattern: string): { base: string; rest: string } {
 function expandGlob(absPattern: string, recursive: boolean, notFiles: string[]): string[] {
   const { base, rest } = splitGlobBase(absPattern);
   if (!statOrNull(base)?.isDirectory()) return [];
-  const matches = globSync(rest, {
+  const matches = globber().globSync(rest, {
     cwd: base,
     absolute: true,
     onlyFiles: false,
@@ -199,7 +204,7 @@ export function listInputFilesSync(spec: string, options: InputListingOptions = 
       for (const f of filesInDirectory(abs, recursive, notFiles)) found.add(f);
     } else if (s !== null) {
       found.add(abs);
-    } else if (isDynamicPattern(entry)) {
+    } else if (globber().isDynamicPattern(entry)) {
       const matches = expandGlob(abs, recursive, notFiles);
       if (matches.length === 0) problems.push(`Input pattern matches 0 files: ${abs}`);
       for (const f of matches) found.add(f);
@@ -256,7 +261,7 @@ export async function listInputFiles(spec: string, options: InputListingOptions 
 export function inputSpecRoots(spec: string): Array<{ path: string; glob: boolean }> {
   return splitInputSpec(spec).map((entry) => {
     const abs = path.resolve(entry);
-    if (statOrNull(abs) === null && isDynamicPattern(entry)) return { path: splitGlobBase(abs).base, glob: true };
+    if (statOrNull(abs) === null && globber().isDynamicPattern(entry)) return { path: splitGlobBase(abs).base, glob: true };
     return { path: abs, glob: false };
   });
 }

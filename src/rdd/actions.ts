@@ -11,7 +11,7 @@ import { emptyStats, estimateHyperLogLog, mergeStats, type MaybeValue, type Stat
 import { MappedRDD, TextFileRDD, WholeTextFilesRDD, BinaryFilesRDD, pair, type RDD } from './internal.js';
 import { NotAPairError, isPair, InvalidArgumentError, EmptyCollectionError } from '../core/errors.js';
 import { cloneZero } from '../shuffle/aggregator.js';
-import { capture } from '../closure/index.js';
+import { capture } from '../closure/capture.js';
 import { HashPartitioner } from '../core/partitioner.js';
 import { SeededRandom } from '../core/random.js';
 import { concatArrays } from '../util/arrays.js';

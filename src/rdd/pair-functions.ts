@@ -5,7 +5,9 @@
 import { shipUserFunction } from './rdd-context.js';
 import { HashPartitioner, type Partitioner } from '../core/partitioner.js';
 import type { AggregatorWire } from '../shuffle/aggregator.js';
-import { capture, findUnclonable, type ShippedFunction } from '../closure/index.js';
+import { capture } from '../closure/capture.js';
+import { findUnclonable } from '../closure/clonable.js';
+import type { ShippedFunction } from '../closure/index.js';
 import { UnclonableDataError } from '../core/errors.js';
 import { userCallSite } from '../util/call-site.js';
 import type { Pair } from './task-context.js';

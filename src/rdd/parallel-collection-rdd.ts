@@ -1,7 +1,7 @@
 import type { RddWireBody } from './wire.js';
 import type { Dependency } from './dependency.js';
 import { classInstanceError } from '../core/errors.js';
-import { findClassInstance } from '../closure/index.js';
+import { findClassInstance } from '../closure/clonable.js';
 import type { RddContext } from './rdd-context.js';
 import type { TaskContext } from './task-context.js';
 import { RDD, type RddOptions, type Sink } from './internal.js';

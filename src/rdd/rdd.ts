@@ -19,7 +19,10 @@ import { eachCached, type CachedPartition } from '../storage/columnar-block.js';
 import { userCallSite } from '../util/call-site.js';
 import { classInstanceError, IllegalStateError, InvalidArgumentError, ArgumentTypeError } from '../core/errors.js';
 import { keyId } from '../core/keys.js';
-import { capture, findClassInstance, useModule } from '../closure/index.js';
+// Closure modules one by one, not the index: workers load this file, and the index brings the driver's function
+// analysis (acorn, eslint-scope), most of a worker's module loading.
+import { capture, useModule } from '../closure/capture.js';
+import { findClassInstance } from '../closure/clonable.js';
 import type { RddContext } from './rdd-context.js';
 import { withActionOptions, type ActionOptions } from '../core/job-scope.js';
 import type { TaskContext } from './task-context.js';

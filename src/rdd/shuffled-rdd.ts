@@ -8,7 +8,7 @@ import { combineCombinersExternally, combineValuesExternally } from '../shuffle/
 import type { NumberColumnsSink } from '../shuffle/combine.js';
 import type { TaskContext, Pair } from './task-context.js';
 import type { RddContext } from './rdd-context.js';
-import { capture } from '../closure/index.js';
+import { capture } from '../closure/capture.js';
 import { RDD, type RddOptions, type Sink } from './internal.js';
 import { ShippedPartitioner } from './user-partitioner.js';
 

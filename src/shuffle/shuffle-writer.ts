@@ -10,7 +10,7 @@ import type { EncodedBucket } from './bucket-codec.js';
 import type { Aggregator } from './aggregator.js';
 import { combineExternally } from './external-combiner.js';
 import { NotAPairError, classInstanceError, isPair } from '../core/errors.js';
-import { findClassInstance } from '../closure/index.js';
+import { findClassInstance } from '../closure/clonable.js';
 
 /** One map task's records, pushed to `each` (the RDD's pipelined partition, so no array is built). */
 export type RecordSource = (each: (x: unknown) => void) => void;

@@ -32,8 +32,9 @@ import {
   type SlotAssignment,
 } from './control.js';
 import { checkBind, FrameClient, startFrameServer, type FrameServer } from './wire.js';
+import { workerEntry } from '../local/worker-entry.js';
 
-const WORKER_ENTRY = new URL('../local/worker-main.js', import.meta.url);
+const WORKER_ENTRY = workerEntry();
 
 export interface ExecutorProcessOptions {
   /** `redis://[user:password@]host:port[/db]`. */

@@ -21,9 +21,11 @@ import { wrap, transfer, nodeEndpoint, type Remote } from './comlink.js';
 import type { BackendFaults, BackendListener, BackendSnapshot, TaskBackend } from '../task-backend.js';
 import type { TaskMessage, TaskOutcome, WorkerInit } from '../protocol.js';
 import { unpackOutcome, type PostedOutcome, type WorkerApi } from './worker-api.js';
+import { workerEntry } from './worker-entry.js';
 import { InvalidArgumentError, ContextStoppedError } from '../../core/errors.js';
 
-const WORKER_ENTRY = new URL('./worker-main.js', import.meta.url);
+/** Chosen once per process: the bundle, when the build made a current one (see worker-entry.ts). */
+const WORKER_ENTRY = workerEntry();
 
 export interface WorkerPoolOptions {
   readonly numWorkers: number;
