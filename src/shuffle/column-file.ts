@@ -45,6 +45,7 @@ export async function writeColumnFile(file: string, buckets: readonly EncodedBuc
   const chunks: Array<{ bytes: Uint8Array; offset: number }> = [];
   let offset = 0;
   const place = (c: Column): FileColumn => {
+    // internal: callers check compactColumns first.
     if (c.kind === 'any') throw new Error('a plain-array column has no raw form');
     if (c.kind === 'null') return { kind: 'null' };
     if (c.kind === 'undefined') return { kind: 'undefined' };
@@ -81,6 +82,7 @@ export function readColumnBucket(file: string, b: FileBucket): EncodedBucket {
       const bytes = new Uint8Array(data.buffer);
       for (let done = 0; done < bytes.length; ) {
         const n = readSync(fd, bytes, done, bytes.length - done, c.offset + done);
+        // internal: the engine's own file, written whole before it is used; cut short only by something outside.
         if (n === 0) throw new Error(`${file} ends before its column at ${c.offset} (${bytes.length} bytes)`);
         done += n;
       }
