@@ -82,6 +82,7 @@ export const ENGINES = {
           spillBytes: init.shuffleSpillBytes,
           writeAllToDisk: false,
           budget,
+          moveReadOutputs: true,
         }),
         blocks: new BlockManager({ storageBytes: init.storageBytes, spillDir: path.join(init.spillDir, 'blocks') }),
         deliverResult: (_job, _p, _a, value) => value,

@@ -11,6 +11,7 @@ import { emptyStats, estimateHyperLogLog, mergeStats, type MaybeValue, type Stat
 import { MappedRDD, TextFileRDD, WholeTextFilesRDD, BinaryFilesRDD, pair, type RDD } from './internal.js';
 import { NotAPairError, isPair, InvalidArgumentError, EmptyCollectionError } from '../core/errors.js';
 import { cloneZero } from '../shuffle/aggregator.js';
+import { eachPair, type EncodedBucket } from '../shuffle/bucket-codec.js';
 import { capture } from '../closure/capture.js';
 import { HashPartitioner } from '../core/partitioner.js';
 import { SeededRandom } from '../core/random.js';
@@ -166,11 +167,22 @@ export function countByKey<K, V>(rdd: RDD<[K, V]>): Promise<Map<K, number>> {
 }
 
 export async function collectAsMap<K, V>(rdd: RDD<[K, V]>): Promise<Map<K, V>> {
-  const parts = await rdd.context.runJob<Array<[K, V]>>(any(rdd), { kind: 'collect' }, undefined, `collect at ${rdd.label}`);
+  const parts = await rdd.context.runJob<Array<[K, V]> | EncodedBucket>(
+    any(rdd),
+    { kind: 'collect', pairColumns: true },
+    undefined,
+    `collect at ${rdd.label}`,
+  );
   // Straight into the structural map, partition by partition (no flattened copy, no second map of ids): the
-  // first-seen key object stays, the last value wins, as Spark's collectAsMap has it.
+  // first-seen key object stays, the last value wins, as Spark's collectAsMap has it. A long partition of pairs
+  // may arrive as the columns it travelled in (local backend): read from them, no pair is built.
   const out = structuralMap<K, V>();
+  const set = (k: unknown, v: unknown): void => void out.set(k as K, v as V);
   for (const pairs of parts) {
+    if (!Array.isArray(pairs)) {
+      eachPair(pairs, set);
+      continue;
+    }
     for (let i = 0; i < pairs.length; i++) {
       const kv = pairs[i]!;
       if (!isPair(kv)) throw new NotAPairError('collectAsMap', rdd.label, kv);

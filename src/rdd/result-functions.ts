@@ -14,7 +14,12 @@ import type { TaskContext } from './task-context.js';
 import { refuseClassInstances, type RDD } from './internal.js';
 
 export type ResultFunctionWire =
-  | { readonly kind: 'collect' }
+  /**
+   * `pairColumns`: the driver may keep a partition's list of pairs in the columns it travelled in (the local
+   * backend's long results, see `exec/local/worker-api.ts`) instead of building its pairs: the action reads them
+   * (collectAsMap). The task computes the same list either way.
+   */
+  | { readonly kind: 'collect'; readonly pairColumns?: true }
   | { readonly kind: 'count' }
   | { readonly kind: 'take'; readonly n: number }
   | { readonly kind: 'reduce'; readonly fn: ShippedFunction }

@@ -217,6 +217,33 @@ function decodeRows(c: { readonly width: number; readonly data: Int32Array | Flo
   return out;
 }
 
+/**
+ * Calls `each` with the key and the value of every record of `e` in order: the values {@link decodeBucket}'s pairs
+ * would hold (rows as new arrays), without the pairs.
+ */
+export function eachPair(e: EncodedBucket, each: (key: unknown, value: unknown) => void): void {
+  const at = (c: Column): ((i: number) => unknown) => {
+    switch (c.kind) {
+      case 'null':
+        return () => null;
+      case 'undefined':
+        return () => undefined;
+      case 'i32rows':
+      case 'f64rows': {
+        const { data, width } = c;
+        return (i) => rowAt(data, i * width, width);
+      }
+      default: {
+        const data = c.data;
+        return (i) => data[i];
+      }
+    }
+  };
+  const key = at(e.keys);
+  const value = at(e.values);
+  for (let i = 0; i < e.length; i++) each(key(i), value(i));
+}
+
 /** The pairs of a bucket that {@link encodeBuckets} encoded (after its trip through postMessage). */
 export function decodeBucket(e: EncodedBucket): Pair[] {
   return decodeRange(e, 0, e.length);

@@ -11,6 +11,13 @@
  * in typed arrays), the form in which they are also served to peers: held until the shuffle is no longer
  * reachable, they would otherwise be millions of long-lived pair objects. A reducer on this worker gets new pairs
  * decoded from them, as a peer does, never the stored records themselves.
+ *
+ * With `moveReadOutputs` (the memory engine), a stored output whose every bucket has been fetched at least once
+ * moves to disk, as raw columns (column-file.ts), once the worker is between tasks: it is then kept only for a
+ * reduce partition computed again (a lost cached block, a retried task, another job over the same uncached
+ * shuffle), which reads it back from the file. An iterative program, whose every iteration leaves a shuffle that
+ * its lineage still references (so the context's cleaner cannot remove it), so holds only the outputs being read.
+ * Outputs with a column that is a plain array (strings, objects) have no raw form and stay in memory.
  */
 import path from 'node:path';
 import { rmSync } from 'node:fs';
@@ -22,6 +29,7 @@ import type { Pair } from './combine.js';
 import type { MapOutputWriter, ShuffleManager } from './shuffle-manager.js';
 import { FetchFailedError } from './fetch-failed.js';
 import { mergeSortedRuns, readRun, writeSortedRun } from './sorted-runs.js';
+import { compactColumns, readColumnBucket, writeColumnFile, type FileBucket } from './column-file.js';
 import type { MemoryBudget, MemoryConsumer } from './memory-budget.js';
 
 export interface SpillingShuffleOptions {
@@ -34,6 +42,8 @@ export interface SpillingShuffleOptions {
   readonly writeAllToDisk: boolean;
   /** The worker's shuffle memory pool, shared by all map outputs held here (and by combiners). */
   readonly budget?: MemoryBudget;
+  /** Move a stored output to disk once every one of its buckets has been fetched (see above). */
+  readonly moveReadOutputs?: boolean;
 }
 
 interface MapOutput {
@@ -43,6 +53,15 @@ interface MapOutput {
   readonly runs: string[][];
   /** Its share of the worker's pool, when there is one. */
   readonly consumer?: MemoryConsumer;
+  /** Per reducer, whether its bucket is still to be fetched a first time (with `moveReadOutputs`). */
+  unread?: Uint8Array;
+  /** How many of `unread` are set. */
+  unreadCount?: number;
+  /** Where the buckets are once moved to disk (`buckets` then holds empty ones). */
+  file?: { readonly path: string; readonly buckets: readonly FileBucket[] };
+  /** Being written to disk, or dropped (removed, replaced) meanwhile. */
+  moving?: boolean;
+  dropped?: boolean;
 }
 
 /** Re-estimate the average record size every this many records (estimating each record would cost too much). */
@@ -58,6 +77,14 @@ export class SpillingShuffleManager implements ShuffleManager {
   readonly #outputs = new Map<number, Map<number, MapOutput>>();
   /** Spills performed so far (visible to tests and metrics). */
   spills = 0;
+  /** Stored outputs moved to disk after every reducer read them, and their bytes (visible to tests). */
+  movedToDisk = 0;
+  movedBytes = 0;
+  /** Outputs fully read, to be moved at the next turn of the event loop (the worker is then between tasks). */
+  readonly #toMove = new Set<MapOutput>();
+  #moveScheduled = false;
+  /** Names the files of moved outputs. */
+  #files = 0;
 
   constructor(private readonly options: SpillingShuffleOptions) {}
 
@@ -169,7 +196,13 @@ export class SpillingShuffleManager implements ShuffleManager {
         if (byMap === undefined) this.#outputs.set(shuffleId, (byMap = new Map()));
         const previous = byMap.get(mapId);
         if (previous) this.#drop(previous);
-        byMap.set(mapId, { buckets: stored, runs, consumer });
+        const output: MapOutput = { buckets: stored, runs, consumer };
+        if (this.options.moveReadOutputs && runIndex === 0 && compactColumns(stored)) {
+          // Empty buckets count as read: nothing is lost by moving the output before a reducer asks for them.
+          output.unread = Uint8Array.from(stored, (e) => (e.length > 0 ? 1 : 0));
+          output.unreadCount = output.unread.reduce((n, x) => n + x, 0);
+        }
+        byMap.set(mapId, output);
         return { sizes: counts };
       },
       abort: removeAll,
@@ -179,13 +212,81 @@ export class SpillingShuffleManager implements ShuffleManager {
   #drop(out: MapOutput): void {
     if (out.consumer !== undefined) this.options.budget?.release(out.consumer);
     removeFiles(out);
+    out.dropped = true;
+    this.#toMove.delete(out);
+    if (out.file !== undefined) rmSync(out.file.path, { force: true });
+  }
+
+  /** Notes that bucket `reduceId` of `out` was fetched; the first time the last one is, the output is queued to move. */
+  #read(out: MapOutput, reduceId: number): void {
+    const unread = out.unread;
+    if (unread === undefined || unread[reduceId] !== 1) return;
+    unread[reduceId] = 0;
+    out.unreadCount!--;
+    if (out.unreadCount! > 0) return;
+    this.#toMove.add(out);
+    if (this.#moveScheduled) return;
+    this.#moveScheduled = true;
+    // Not during the fetch: a local fetch runs inside a task, and a peer's fetch is waiting on the answer.
+    setImmediate(() => {
+      this.#moveScheduled = false;
+      void this.moveReadOutputs();
+    });
+  }
+
+  /**
+   * Moves the fully read outputs to disk (called by the manager at the next turn of the event loop after the last
+   * read; public for tests). The writes run off the thread; until one ends, the output is read from memory, and
+   * its memory is given up only when the file is complete. Resolves when these writes have ended.
+   */
+  async moveReadOutputs(): Promise<void> {
+    const writes: Array<Promise<void>> = [];
+    for (const out of this.#toMove) {
+      this.#toMove.delete(out);
+      if (out.moving || out.file !== undefined) continue;
+      out.moving = true;
+      const file = path.join(this.options.dir, `shuffle_out_${++this.#files}.cols`);
+      writes.push(
+        writeColumnFile(file, out.buckets).then(
+          (buckets) => {
+            out.moving = false;
+            // Dropped meanwhile (shuffle removed, output replaced), or spilled by the pool (it then has runs, which
+            // hold its records): the file is not needed.
+            if (out.dropped || out.runs.some((r) => r.length > 0)) {
+              rmSync(file, { force: true });
+              return;
+            }
+            let bytes = 0;
+            for (const e of out.buckets) bytes += encodedBytes(e, estimateSize);
+            out.file = { path: file, buckets };
+            // Its pool share goes (and with it any later request to spill it); only empty buckets stay in memory.
+            if (out.consumer !== undefined) this.options.budget?.release(out.consumer);
+            for (let r = 0; r < out.buckets.length; r++) out.buckets[r] = EMPTY;
+            this.movedToDisk++;
+            this.movedBytes += bytes;
+          },
+          () => {
+            out.moving = false; // (a full disk): it stays in memory, as it would have without moving
+          },
+        ),
+      );
+    }
+    await Promise.all(writes);
+  }
+
+  /** The in-memory (encoded) bucket `reduceId` of an output, read back from its file when it was moved there. */
+  #stored(out: MapOutput, reduceId: number): EncodedBucket | undefined {
+    if (out.file === undefined) return out.buckets[reduceId];
+    const b = out.file.buckets[reduceId];
+    return b === undefined ? undefined : readColumnBucket(out.file.path, b);
   }
 
   fetchBuckets(shuffleId: number, mapIds: readonly number[], reduceId: number): Bucket[] {
     return mapIds.map((mapId) => {
       const out = this.#output(shuffleId, mapId);
       const files = out.runs[reduceId] ?? [];
-      const inMemory = out.buckets[reduceId];
+      const inMemory = this.#stored(out, reduceId);
+      this.#read(out, reduceId);
       const decoded = inMemory === undefined ? [] : decodeBucket(inMemory);
       if (files.length === 0) return decoded;
       return mergeSortedRuns([...files.map(readRun), decoded]);
@@ -195,10 +296,13 @@ export class SpillingShuffleManager implements ShuffleManager {
   fetchEncoded(shuffleId: number, mapIds: readonly number[], reduceId: number): EncodedBucket[] {
     return mapIds.map((mapId) => {
       const out = this.#output(shuffleId, mapId);
-      const inMemory = out.buckets[reduceId];
-      // Only spilled outputs need merging; the rest is served as stored (copied, since the copy may be transferred).
-      if ((out.runs[reduceId] ?? []).length > 0 || inMemory === undefined) return encodeBucket(this.fetchBuckets(shuffleId, [mapId], reduceId)[0]!);
-      return copyEncoded(inMemory);
+      // Only spilled outputs need merging; the rest is served as stored (copied, since the copy may be transferred;
+      // read back from its file, it is already a copy).
+      if ((out.runs[reduceId] ?? []).length > 0 || out.buckets[reduceId] === undefined)
+        return encodeBucket(this.fetchBuckets(shuffleId, [mapId], reduceId)[0]!);
+      if (out.file !== undefined) return this.#stored(out, reduceId)!;
+      this.#read(out, reduceId);
+      return copyEncoded(out.buckets[reduceId]!);
     });
   }
 
@@ -221,7 +325,13 @@ export class SpillingShuffleManager implements ShuffleManager {
   }
 
   close(): void {
-    for (const byMap of this.#outputs.values()) for (const out of byMap.values()) if (out.consumer) this.options.budget?.release(out.consumer);
+    this.#toMove.clear();
+    for (const byMap of this.#outputs.values()) {
+      for (const out of byMap.values()) {
+        if (out.consumer) this.options.budget?.release(out.consumer);
+        out.dropped = true; // a move still writing ends without keeping its file
+      }
+    }
     this.#outputs.clear();
     rmSync(this.options.dir, { recursive: true, force: true });
   }
@@ -232,3 +342,6 @@ function removeFiles(out: Pick<MapOutput, 'runs'>): void {
 }
 
 const compare = (a: Pair, b: Pair): number => compareKeys(a[0], b[0]);
+
+/** What a moved output keeps in memory per bucket (nothing: its records are read from the file). */
+const EMPTY: EncodedBucket = { length: 0, keys: { kind: 'null' }, values: { kind: 'null' } };

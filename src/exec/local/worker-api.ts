@@ -18,11 +18,17 @@ export type PostedOutcome = TaskOutcome | (Extract<TaskOutcome, { status: 'succe
 /**
  * The outcome as the executor returned it: a result posted as columns becomes its list of pairs again (on the
  * driver: the local backend's pool, and a cluster's backend after the columns crossed Redis or TCP as they are).
+ * With `keepColumns` (a task whose action reads columns, see {@link readsPairColumns}) the columns are the value.
  */
-export function unpackOutcome(o: PostedOutcome): TaskOutcome {
+export function unpackOutcome(o: PostedOutcome, keepColumns = false): TaskOutcome {
   if (!('pairs' in o)) return o;
   const { pairs, ...rest } = o;
-  return { ...rest, value: decodeBucket(pairs) };
+  return { ...rest, value: keepColumns ? pairs : decodeBucket(pairs) };
+}
+
+/** Whether the action of `task` takes a list of pairs as the columns it travelled in (collectAsMap's collect). */
+export function readsPairColumns(task: TaskMessage): boolean {
+  return task.resultFn?.kind === 'collect' && task.resultFn.pairColumns === true;
 }
 
 /** What a worker serves to its peers: shuffle buckets it holds. */

@@ -20,7 +20,7 @@ import path from 'node:path';
 import { wrap, transfer, nodeEndpoint, type Remote } from './comlink.js';
 import type { BackendFaults, BackendListener, BackendSnapshot, TaskBackend } from '../task-backend.js';
 import type { TaskMessage, TaskOutcome, WorkerInit } from '../protocol.js';
-import { unpackOutcome, type PostedOutcome, type WorkerApi } from './worker-api.js';
+import { readsPairColumns, unpackOutcome, type PostedOutcome, type WorkerApi } from './worker-api.js';
 import { workerEntry } from './worker-entry.js';
 import { InvalidArgumentError, ContextStoppedError } from '../../core/errors.js';
 
@@ -314,7 +314,8 @@ export class WorkerPool implements TaskBackend {
       };
       let call: Promise<TaskOutcome>;
       try {
-        call = (slot.remote.runTask(task) as Promise<PostedOutcome>).then(unpackOutcome);
+        const keepColumns = readsPairColumns(task);
+        call = (slot.remote.runTask(task) as Promise<PostedOutcome>).then((o) => unpackOutcome(o, keepColumns));
       } catch (e) {
         call = Promise.reject(e);
       }

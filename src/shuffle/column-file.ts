@@ -1,0 +1,98 @@
+/**
+ * Encoded buckets (bucket-codec.ts) whose columns are all compact (typed arrays, or only nulls / undefineds) written
+ * to one file as their raw bytes, and read back one bucket at a time. Used for map outputs that every reducer has
+ * already read (spilling-shuffle-manager.ts): they are kept only in case a reduce partition is computed again (a
+ * lost cached block, a retried task, a second job over an uncached shuffle), so they can wait on disk (in the OS's
+ * page cache, as Spark's shuffle files do) instead of in the worker's memory. Writing them costs one copy of their
+ * bytes, with no serializer: a column that is a plain array (strings, objects) has no such form, and an output
+ * holding one stays in memory.
+ */
+import { closeSync, openSync, readSync } from 'node:fs';
+import { mkdir, open, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { EncodedBucket } from './bucket-codec.js';
+
+type Column = EncodedBucket['keys'];
+
+/** Where a column's bytes are in the file (the column's kind and shape, without its data). */
+type FileColumn =
+  | { readonly kind: 'null' }
+  | { readonly kind: 'undefined' }
+  | { readonly kind: 'i32'; readonly offset: number; readonly count: number }
+  | { readonly kind: 'f64'; readonly offset: number; readonly count: number }
+  | { readonly kind: 'i32rows'; readonly width: number; readonly offset: number; readonly count: number }
+  | { readonly kind: 'f64rows'; readonly width: number; readonly offset: number; readonly count: number };
+
+/** One bucket of a column file. */
+export interface FileBucket {
+  readonly length: number;
+  readonly keys: FileColumn;
+  readonly values: FileColumn;
+}
+
+/** Whether {@link writeColumnFile} can hold these buckets: no column of them is a plain array. */
+export function compactColumns(buckets: readonly EncodedBucket[]): boolean {
+  return buckets.every((b) => b.keys.kind !== 'any' && b.values.kind !== 'any');
+}
+
+/**
+ * Writes the buckets' columns to `file` (created, or replaced) and resolves to where each one is; on a failure the
+ * file is removed and the promise rejects. The write runs off the thread (libuv's pool), so the caller's event loop
+ * goes on meanwhile; the columns must not change until it ends (stored map outputs never do). The caller checks
+ * {@link compactColumns} first.
+ */
+export async function writeColumnFile(file: string, buckets: readonly EncodedBucket[]): Promise<FileBucket[]> {
+  const chunks: Array<{ bytes: Uint8Array; offset: number }> = [];
+  let offset = 0;
+  const place = (c: Column): FileColumn => {
+    // internal: callers check compactColumns first.
+    if (c.kind === 'any') throw new Error('a plain-array column has no raw form');
+    if (c.kind === 'null') return { kind: 'null' };
+    if (c.kind === 'undefined') return { kind: 'undefined' };
+    chunks.push({ bytes: new Uint8Array(c.data.buffer, c.data.byteOffset, c.data.byteLength), offset });
+    const at = offset;
+    offset += c.data.byteLength;
+    if (c.kind === 'i32' || c.kind === 'f64') return { kind: c.kind, offset: at, count: c.data.length } as FileColumn;
+    return { kind: c.kind, width: c.width, offset: at, count: c.data.length } as FileColumn;
+  };
+  const index = buckets.map((b) => ({ length: b.length, keys: place(b.keys), values: place(b.values) }));
+  await mkdir(path.dirname(file), { recursive: true });
+  const handle = await open(file, 'w');
+  try {
+    for (const { bytes, offset: at } of chunks) {
+      for (let done = 0; done < bytes.length; ) done += (await handle.write(bytes, done, bytes.length - done, at + done)).bytesWritten;
+    }
+  } catch (e) {
+    await handle.close();
+    await rm(file, { force: true });
+    throw e;
+  }
+  await handle.close();
+  return index;
+}
+
+/** One bucket of a column file, as new typed arrays (the caller's to keep or transfer). */
+export function readColumnBucket(file: string, b: FileBucket): EncodedBucket {
+  const fd = openSync(file, 'r');
+  try {
+    const load = (c: FileColumn): Column => {
+      if (c.kind === 'null') return { kind: 'null' };
+      if (c.kind === 'undefined') return { kind: 'undefined' };
+      const data = c.kind === 'i32' || c.kind === 'i32rows' ? new Int32Array(c.count) : new Float64Array(c.count);
+      const bytes = new Uint8Array(data.buffer);
+      for (let done = 0; done < bytes.length; ) {
+        const n = readSync(fd, bytes, done, bytes.length - done, c.offset + done);
+        // internal: the engine's own file, written whole before it is used; cut short only by something outside.
+        if (n === 0) throw new Error(`${file} ends before its column at ${c.offset} (${bytes.length} bytes)`);
+        done += n;
+      }
+      if (c.kind === 'i32') return { kind: 'i32', data: data as Int32Array };
+      if (c.kind === 'f64') return { kind: 'f64', data: data as Float64Array };
+      if (c.kind === 'i32rows') return { kind: 'i32rows', width: c.width, data: data as Int32Array };
+      return { kind: 'f64rows', width: c.width, data: data as Float64Array };
+    };
+    return { length: b.length, keys: load(b.keys), values: load(b.values) };
+  } finally {
+    closeSync(fd);
+  }
+}
