@@ -10,6 +10,8 @@ export {
   compileFunction,
   compileCacheStats,
   clearCompileCache,
+  sharedFunctionStats,
+  setFunctionSharing,
   userCodeFrame,
   type ClosureRuntime,
   type Fn,
