@@ -76,14 +76,13 @@ export function combineExternally(
   numbers?: NumberGroupsSink,
 ): void {
   if (budget === undefined && (input === undefined || input.files.length === 0)) {
-    const g = grouping(fns.first, fns.merge, expectedGroups(fns));
+    const g = grouping(fns.first, fns.merge);
     try {
       source(g.add, g.addNumbers);
     } catch (e) {
       throw tagUserError(e, rddId, label);
     }
     const columns = numbers === undefined ? undefined : g.numbers();
-    if (columns !== undefined) rememberGroups(fns, columns.keys.length);
     if (columns !== undefined) numbers!(columns.keys, columns.combiners);
     else g.each(sink);
     return;
@@ -101,27 +100,6 @@ export function combineExternally(
   } finally {
     c.dispose();
   }
-}
-
-/**
- * How many groups the last combine with the same createCombiner and merge functions held in this worker (its
- * number table's size), by those two function objects. Compiled user functions and the engine's own are the same
- * objects from task to task and job to job (see closure/compile.ts), so an iterative job's combine (PageRank's
- * reduceByKey, map side and reduce side) starts with its table at the size the previous iteration's ended,
- * instead of growing (rehashing) to it. A capacity hint only: it changes no result, and any combine records its
- * own size for the next.
- */
-const sizeHints = new WeakMap<Function, WeakMap<Function, number>>();
-
-/** The capacity hint a combine with these functions gets in this worker now (0 for none). */
-export function expectedGroups(fns: CombineFunctions): number {
-  return sizeHints.get(fns.first)?.get(fns.merge) ?? 0;
-}
-
-function rememberGroups(fns: CombineFunctions, groups: number): void {
-  let byMerge = sizeHints.get(fns.first);
-  if (byMerge === undefined) sizeHints.set(fns.first, (byMerge = new WeakMap()));
-  byMerge.set(fns.merge, groups);
 }
 
 class ExternalCombiner implements MemoryConsumer {
@@ -155,8 +133,7 @@ class ExternalCombiner implements MemoryConsumer {
   }
 
   #reset(): void {
-    // After a spill the table starts small again: the pool had no room for the one that spilled.
-    this.#g = grouping(this.#first, this.fns.merge, this.#runs.length === 0 ? expectedGroups(this.fns) : 0);
+    this.#g = grouping(this.#first, this.fns.merge);
     this.#groups = 0;
     this.#samples = [];
   }
@@ -210,15 +187,11 @@ class ExternalCombiner implements MemoryConsumer {
     if (this.#runs.length > 0 || inputFiles.length > 0) this.spill();
     this.#outputting = true;
     if (this.#runs.length === 0 && inputFiles.length === 0) {
-      const columns = this.#g.numbers();
-      // Only an unspilled number table's size is a hint (the only table that takes one).
-      if (columns !== undefined) rememberGroups(this.fns, columns.keys.length);
-      else rememberGroups(this.fns, 0);
-      if (columns !== undefined && numbers !== undefined) numbers(columns.keys, columns.combiners);
+      const columns = numbers === undefined ? undefined : this.#g.numbers();
+      if (columns !== undefined) numbers!(columns.keys, columns.combiners);
       else this.#g.each(sink);
       return;
     }
-    rememberGroups(this.fns, 0);
     this.budget.release(this);
     const merge = this.fns.mergeCombiners;
     const own = this.#runs.length;

@@ -11,8 +11,6 @@
 import { growIntSlots } from './key-table.js';
 
 const INITIAL_SLOTS = 64;
-/** The largest capacity hint taken (512k keys: some 14 MB of slots and columns); beyond it the table grows as it fills. */
-const MAX_EXPECTED = 1 << 19;
 
 /** Whether `k` is a key of a {@link NumberTable}: an int32 number, not -0 (which a typed array would turn into 0). */
 export function isNumberTableKey(k: unknown): k is number {
@@ -22,31 +20,14 @@ export function isNumberTableKey(k: unknown): k is number {
 /** Open addressing, linear probing, Fibonacci hashing, load at most 1/2 (as IntTable). */
 export class NumberTable {
   /** 0 for an empty slot, else 1 + the entry's index. */
-  #slots: Int32Array;
+  #slots = new Int32Array(INITIAL_SLOTS);
   /** Slot keys, next to the slots so that a probe touches no other memory. */
-  #slotKeys: Int32Array;
-  #shift: number;
+  #slotKeys = new Int32Array(INITIAL_SLOTS);
+  #shift = 32 - Math.log2(INITIAL_SLOTS);
   /** Entries in first-seen order. */
-  #keys: Int32Array;
-  #combiners: Float64Array;
+  #keys = new Int32Array(INITIAL_SLOTS / 2);
+  #combiners = new Float64Array(INITIAL_SLOTS / 2);
   #size = 0;
-
-  /**
-   * `expected`: how many keys the table will likely hold (a capacity hint, e.g. the size of the previous table of
-   * the same combine in this worker); the table is allocated for that many at once instead of growing to it. It
-   * changes only memory and speed, never what the table holds or the order it lists.
-   */
-  constructor(expected = 0) {
-    let slots = INITIAL_SLOTS;
-    // NaN, negative or fractional hints count as none or their whole part.
-    const wanted = expected >= 1 ? Math.min(Math.floor(expected), MAX_EXPECTED) : 0;
-    while (slots < 2 * wanted) slots *= 2;
-    this.#slots = new Int32Array(slots);
-    this.#slotKeys = new Int32Array(slots);
-    this.#shift = 32 - Math.log2(slots);
-    this.#keys = new Int32Array(Math.max(INITIAL_SLOTS / 2, wanted));
-    this.#combiners = new Float64Array(this.#keys.length);
-  }
   /**
    * Set when {@link add} refused a record: the combiner it had already built (createCombiner's or merge's
    * result, which must not be computed twice: either may count or have effects).
@@ -55,11 +36,6 @@ export class NumberTable {
 
   get size(): number {
     return this.#size;
-  }
-
-  /** How many slots the table has (at most half of them are used before it grows): for tests and diagnostics. */
-  get slotCount(): number {
-    return this.#slots.length;
   }
 
   /**
