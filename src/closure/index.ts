@@ -10,8 +10,6 @@ export {
   compileFunction,
   compileCacheStats,
   clearCompileCache,
-  sharedFunctionStats,
-  setFunctionSharing,
   userCodeFrame,
   type ClosureRuntime,
   type Fn,

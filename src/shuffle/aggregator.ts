@@ -32,7 +32,7 @@ export async function compileAggregator(wire: AggregatorWire, compile: Compile):
   switch (wire.kind) {
     case 'reduce': {
       const f = await compile(wire.fn);
-      return { createCombiner: identity, mergeValue: f, mergeCombiners: f };
+      return { createCombiner: (v) => v, mergeValue: f, mergeCombiners: f };
     }
     case 'fold': {
       const f = await compile(wire.fn);
@@ -71,12 +71,6 @@ export async function compileAggregator(wire: AggregatorWire, compile: Compile):
     }
   }
 }
-
-/**
- * reduceByKey's createCombiner: one function object for every task of the worker, like the shared compiled
- * functions, so the combine's call site of it does not see a new target each task.
- */
-const identity = (v: unknown): unknown => v;
 
 /** Primitives need no copy; anything else is deep-copied so each key (or partition) starts from a fresh zero. */
 export function cloneZero<T>(zero: T): T {
