@@ -1,0 +1,134 @@
+/**
+ * The map side of one later PageRank iteration's `reduceByKey`, measured in one thread, side by side with an
+ * earlier build: one worker's half of the links of the generated graph (sources with an even id, ~500k
+ * contributions into ~97k destinations), each list turned into `[dst, share]` pairs as the example's flatMap does,
+ * combined by the engine's `combineValuesExternally` under a worker memory pool, with `(a, b) => a + b` (the same
+ * function object every round). The first rounds warm up. Session 6 used it to test a capacity hint for the
+ * number table (start at the size the previous combine with the same functions ended at): no difference, reverted.
+ *
+ * CPU time (user + system) of this process per combine, median and minimum over rounds, builds interleaved (the
+ * order swapped every round): on a shared 2-core machine CPU time moves far less with the load than wall time.
+ *
+ *   npx tsx bench/pagerank-map-combine.ts [--rounds 30] [--baseline DIR]
+ *
+ * `--baseline DIR`: the root of another checkout whose `dist/` was built; its combine runs in the same rotation.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ensureDataset } from 'kindling/datagen';
+import { machine } from './harness.js';
+
+const args = process.argv.slice(2);
+const flag = (name: string): string | undefined => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const rounds = Number(flag('--rounds') ?? 30);
+const baseline = flag('--baseline');
+const WARMUP = 4;
+
+type Pair = [unknown, unknown];
+interface Aggregator {
+  createCombiner(v: unknown): unknown;
+  mergeValue(c: unknown, v: unknown): unknown;
+  mergeCombiners(a: unknown, b: unknown): unknown;
+}
+type CombineFn = (source: (each: (kv: Pair) => void) => void, agg: Aggregator, rddId: number, label: string, sink: (kv: Pair) => void) => void;
+interface Build {
+  name: string;
+  combine: CombineFn;
+  setBudget: (b: unknown) => void;
+  budget: unknown;
+  agg: Aggregator;
+  cpu: number[];
+}
+
+const load = async (root: string, file: string): Promise<Record<string, unknown>> =>
+  (await import(pathToFileURL(path.join(root, 'dist', file)).href)) as Record<string, unknown>;
+const here = path.resolve(import.meta.dirname, '..');
+const roots: Array<{ name: string; root: string }> = [{ name: 'this build', root: here }];
+if (baseline !== undefined) roots.push({ name: `baseline (${baseline})`, root: path.resolve(baseline) });
+const spill = mkdtempSync(path.join(os.tmpdir(), 'kindling-map-combine-'));
+const add = (a: unknown, b: unknown): unknown => (a as number) + (b as number);
+const identity = (v: unknown): unknown => v;
+const builds: Build[] = [];
+for (const { name, root } of roots) {
+  const ext = await load(root, 'shuffle/external-combiner.js');
+  const mb = (await load(root, 'shuffle/memory-budget.js')) as {
+    MemoryBudget: new (bytes: number, dir: string) => unknown;
+    setWorkerMemoryBudget: (b: unknown) => void;
+  };
+  builds.push({
+    name,
+    combine: ext.combineValuesExternally as CombineFn,
+    setBudget: mb.setWorkerMemoryBudget,
+    budget: new mb.MemoryBudget(1 << 30, spill),
+    // reduceByKey's aggregator: createCombiner the identity, merges the user's function.
+    agg: { createCombiner: identity, mergeValue: add, mergeCombiners: add },
+    cpu: [],
+  });
+}
+
+// One worker's half of the links: out-lists of the sources with an even id.
+const file = await ensureDataset('graph', 'data', { nodes: 100_000, edges: 1_000_000 });
+const byNode = new Map<number, number[]>();
+for (const line of readFileSync(file, 'latin1').split('\n')) {
+  if (line.length === 0 || line.startsWith('#')) continue;
+  const [s, d] = line.split(/\s+/).map(Number) as [number, number];
+  if (s % 2 !== 0) continue;
+  let l = byNode.get(s);
+  if (l === undefined) byNode.set(s, (l = []));
+  if (!l.includes(d)) l.push(d);
+}
+const lists = [...byNode.values()];
+const ranks = lists.map((_, i) => 0.15 + ((i * 7919) % 1000) / 500);
+const contributions = lists.reduce((n, l) => n + l.length, 0);
+const cpu = (): number => {
+  const c = process.cpuUsage();
+  return (c.user + c.system) / 1000;
+};
+
+let groups = 0;
+for (let r = 0; r < rounds + WARMUP; r++) {
+  for (const b of r % 2 === 0 ? builds : [...builds].reverse()) {
+    b.setBudget(b.budget);
+    const c0 = cpu();
+    let n = 0;
+    b.combine(
+      (each) => {
+        for (let s = 0; s < lists.length; s++) {
+          const urls = lists[s]!;
+          const share = ranks[s]! / urls.length;
+          const ys = urls.map((url): Pair => [url, share]);
+          for (let i = 0; i < ys.length; i++) each(ys[i]!);
+        }
+      },
+      b.agg,
+      1,
+      'reduceByKey',
+      () => n++,
+    );
+    const ms = cpu() - c0;
+    b.setBudget(undefined);
+    if (r >= WARMUP) b.cpu.push(ms);
+    groups = n;
+  }
+}
+rmSync(spill, { recursive: true, force: true });
+
+const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+console.log(
+  `${machine()}; load ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`,
+);
+console.log(`${contributions} contributions into ${groups} keys, ${rounds} rounds after ${WARMUP} of warm-up, CPU ms per combine:`);
+for (const b of builds) {
+  const m = median(b.cpu);
+  console.log(
+    `  ${b.name}: median ${m.toFixed(1)} ms (${((m * 1e6) / contributions).toFixed(0)} ns a contribution), min ${Math.min(...b.cpu).toFixed(1)} ms`,
+  );
+}
