@@ -17,7 +17,7 @@
  * share a process disturb each other: work one leaves behind (a log write landing, a collection of its garbage)
  * runs during the next job, whichever context it belongs to, and two identical contexts of one process measured
  * 15-20 % apart here. Each process reports the medians of its jobs (wall, driver busy, CPU of all its threads and of the driver thread
- * per task); the result is the median over processes of each on process against the off process next to it.
+ * per task) and its minor page faults per task (a count, which the machine's load does not stretch); the result is the median over processes of each on process against the off process next to it.
  *
  *   npx tsx bench/ui-overhead.ts --processes 12 [--jobs 20] [--baseline .bench-old/dist]
  *
@@ -274,20 +274,21 @@ async function inProcesses(n: number, jobs: number): Promise<void> {
     // bounds empty tasks, without the workers' time and without the time the thread waited for a core.
     const { readFileSync } = await import('node:fs');
     const mainNs = () => { try { return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]); } catch { return Number.NaN; } };
-    const wall = [], busy = [], cpu = [], main = [];
+    const wall = [], busy = [], cpu = [], main = [], faults = [];
     for (let i = 0; i < ${jobs}; i++) {
-      const t0 = perf.now(), e0 = perf.eventLoopUtilization(), c0 = process.cpuUsage(), m0 = mainNs();
+      const t0 = perf.now(), e0 = perf.eventLoopUtilization(), c0 = process.cpuUsage(), m0 = mainNs(), f0 = process.resourceUsage().minorPageFault;
       await rdd.count();
       const c = process.cpuUsage(c0);
+      faults.push((process.resourceUsage().minorPageFault - f0) / ${TASKS});
       main.push((mainNs() - m0) / 1000 / ${TASKS});
       wall.push(perf.now() - t0); busy.push(perf.eventLoopUtilization(e0).active); cpu.push((c.user + c.system) / ${TASKS});
     }
     await sc.stop();
     const med = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-    console.log(JSON.stringify({ wall: med(wall), busy: med(busy), cpu: med(cpu), main: med(main), rss: process.resourceUsage().maxRSS / 1024 }));
+    console.log(JSON.stringify({ wall: med(wall), busy: med(busy), cpu: med(cpu), main: med(main), faults: faults.reduce((a, b) => a + b, 0) / faults.length, rss: process.resourceUsage().maxRSS / 1024 }));
   `;
   const kinds = baseline === undefined ? (['on', 'off'] as const) : (['on', 'off', 'baseline'] as const);
-  const got: Record<string, Array<{ wall: number; busy: number; cpu: number; main: number; rss: number }>> = {};
+  const got: Record<string, Array<{ wall: number; busy: number; cpu: number; main: number; faults: number; rss: number }>> = {};
   for (let i = 0; i < n; i++) {
     // The order within a round alternates, so neither setting always follows the other.
     for (const kind of i % 2 === 0 ? kinds : [...kinds].reverse()) {
@@ -306,7 +307,8 @@ async function inProcesses(n: number, jobs: number): Promise<void> {
     console.log(
       `  ${kind.padEnd(8)} ${n} processes x ${jobs} jobs of ${TASKS} empty tasks: median wall ${median(r.map((x) => x.wall)).toFixed(1)} ms ` +
         `(${Math.round(TASKS / (median(r.map((x) => x.wall)) / 1000))} tasks/s), driver busy ${median(r.map((x) => x.busy)).toFixed(1)} ms, ` +
-        `CPU ${median(r.map((x) => x.cpu)).toFixed(2)} µs per task (driver thread ${median(r.map((x) => x.main)).toFixed(2)} µs), peak RSS ${Math.round(Math.max(...r.map((x) => x.rss)))} MiB${vs}`,
+        `CPU ${median(r.map((x) => x.cpu)).toFixed(2)} µs per task (driver thread ${median(r.map((x) => x.main)).toFixed(2)} µs), ` +
+        `minor page faults ${median(r.map((x) => x.faults)).toFixed(3)} per task (all threads, mean over the jobs), peak RSS ${Math.round(Math.max(...r.map((x) => x.rss)))} MiB${vs}`,
     );
   }
   for (const k of ['wall', 'busy', 'cpu', 'main'] as const) {
