@@ -207,6 +207,12 @@ export class ColumnPool {
 const MAX_POOLED = 4;
 
 /**
+ * Tables with room for fewer rows keep them as they are at a stage's end: a small stage's columns are a few pages
+ * (64 rows: 12 KB), and compacting them would cost a tiny job more than the faults it saves.
+ */
+const COMPACT_FROM_ROWS = 1024;
+
+/**
  * A stage attempt's task attempts as rows of typed columns (Spark's task table): adding and finishing a task
  * allocates nothing and keeps no event's objects alive. A TaskData object per task, each holding its event's
  * metrics, was most of the status store's cost per task, and tens of thousands of them retained made every
@@ -250,14 +256,18 @@ export class TaskTable {
   /** Rows to allocate when the first is added. */
   readonly #firstCapacity: number;
   readonly #pool: ColumnPool | undefined;
+  /** Tables with room for fewer rows are not compacted. */
+  readonly #compactFrom: number;
 
   /**
    * `capacity`: the rows it will likely hold (the stage's tasks), allocated when the first task starts; `pool`:
-   * where its columns come from and go back to when cleared or compacted.
+   * where its columns come from and go back to when cleared or compacted; `compactFrom`: the least room (rows) a
+   * table must have for {@link TaskTable.compact} to compact it.
    */
-  constructor(capacity = 64, pool?: ColumnPool) {
+  constructor(capacity = 64, pool?: ColumnPool, compactFrom = COMPACT_FROM_ROWS) {
     this.#firstCapacity = Math.max(64, capacity);
     this.#pool = pool;
+    this.#compactFrom = compactFrom;
   }
 
   get size(): number {
@@ -390,10 +400,10 @@ export class TaskTable {
    * this each of those stages took fresh memory for its 24 numbers a row, and the first write into each fresh page
    * was a page fault on the driver's thread. Compacted, an empty-task stage keeps a few numbers a row (most metrics
    * are 0 for every task), and the next stage writes its rows into the columns this one gave back. Returns whether
-   * it compacted.
+   * it compacted (never for a table with room for fewer than `compactFrom` rows).
    */
   compact(): boolean {
-    if (this.#frozen !== undefined || this.#capacity === 0) return false;
+    if (this.#frozen !== undefined || this.#capacity === 0 || this.#capacity < this.#compactFrom) return false;
     const c = this.#codes;
     for (let row = this.#oldest; row < this.#used; row++) if (c[row * 4 + ALIVE] === 1 && c[row * 4 + STATUS] === 0) return false; // its end writes into the row
     if (this.#live < this.#used) this.#pack();

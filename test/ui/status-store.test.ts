@@ -398,7 +398,8 @@ describe('StatusStore', () => {
           let previous: TaskTable | undefined;
           stages.forEach(([capacity, ops, compactAtEnd], i) => {
             previous?.clear();
-            const table = new TaskTable(capacity, pool);
+            // Compacting tables of any size (a program's store compacts only large ones).
+            const table = new TaskTable(capacity, pool, 0);
             const expected = play(table, ops, i * 1000, true);
             expect([...table.values()]).toEqual(expected);
             // The same operations on a table of fresh columns, never compacted, read back alike.
@@ -436,6 +437,11 @@ describe('StatusStore', () => {
     expect(a.compact()).toBe(false);
     expect([...a.values()]).toEqual(before);
     expect(before).toEqual([...model.values()]);
+    // A small table keeps its rows (compacting a few pages would cost more than it saves).
+    const small = new TaskTable(64, pool);
+    small.start(0, 0, 0, 0, 'e0', false, 1);
+    small.finish(0, 'success', 1, 'ANY', undefined, undefined);
+    expect(small.compact()).toBe(false);
     // The 4,000-row columns went to the pool: the next stage's table writes into them.
     const taken = pool.take(4000);
     expect(taken?.codes.length).toBe(4000 * 4);
