@@ -17,9 +17,15 @@
  * share a process disturb each other: work one leaves behind (a log write landing, a collection of its garbage)
  * runs during the next job, whichever context it belongs to, and two identical contexts of one process measured
  * 15-20 % apart here. Each process reports the medians of its jobs (wall, driver busy, CPU of all its threads and of the driver thread
- * per task); the result is the median over processes of each on process against the off process next to it.
+ * per task) and its minor page faults per task (a count, which the machine's load does not stretch); the result is the median over processes of each on process against the off process next to it.
  *
  *   npx tsx bench/ui-overhead.ts --processes 12 [--jobs 20] [--baseline .bench-old/dist]
+ *
+ * With `--processes N --wordcount`, the same for word count of `--mb` MiB instead: each fresh process runs it once,
+ * cold (the process's first job: module loading, worker start-up and compilation included, as a script meets
+ * them), then `--jobs` more times warm; it reports the cold run, and the median of the warm ones.
+ *
+ *   npx tsx bench/ui-overhead.ts --processes 8 --wordcount [--mb 20] [--jobs 3] [--baseline .bench-old/dist]
  */
 import { execFileSync } from 'node:child_process';
 import { performance as perf } from 'node:perf_hooks';
@@ -48,8 +54,10 @@ const baseline = baselineAt > 0 ? path.resolve(process.argv[baselineAt + 1]!) : 
 const logDir = mkdtempSync(path.join(os.tmpdir(), 'kindling-bench-log-'));
 const processes = arg('--processes', 0);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const wordcountMode = process.argv.includes('--wordcount');
 if (processes > 0) {
-  await inProcesses(processes, arg('--jobs', 20));
+  if (wordcountMode) await wordCountInProcesses(processes, arg('--jobs', 3), await ensureDataset('text', 'data', { bytes: mb * 1024 * 1024 }));
+  else await inProcesses(processes, arg('--jobs', 20));
   rmSync(logDir, { recursive: true, force: true });
   process.exit(0);
 }
@@ -266,20 +274,21 @@ async function inProcesses(n: number, jobs: number): Promise<void> {
     // bounds empty tasks, without the workers' time and without the time the thread waited for a core.
     const { readFileSync } = await import('node:fs');
     const mainNs = () => { try { return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]); } catch { return Number.NaN; } };
-    const wall = [], busy = [], cpu = [], main = [];
+    const wall = [], busy = [], cpu = [], main = [], faults = [];
     for (let i = 0; i < ${jobs}; i++) {
-      const t0 = perf.now(), e0 = perf.eventLoopUtilization(), c0 = process.cpuUsage(), m0 = mainNs();
+      const t0 = perf.now(), e0 = perf.eventLoopUtilization(), c0 = process.cpuUsage(), m0 = mainNs(), f0 = process.resourceUsage().minorPageFault;
       await rdd.count();
       const c = process.cpuUsage(c0);
+      faults.push((process.resourceUsage().minorPageFault - f0) / ${TASKS});
       main.push((mainNs() - m0) / 1000 / ${TASKS});
       wall.push(perf.now() - t0); busy.push(perf.eventLoopUtilization(e0).active); cpu.push((c.user + c.system) / ${TASKS});
     }
     await sc.stop();
     const med = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-    console.log(JSON.stringify({ wall: med(wall), busy: med(busy), cpu: med(cpu), main: med(main), rss: process.resourceUsage().maxRSS / 1024 }));
+    console.log(JSON.stringify({ wall: med(wall), busy: med(busy), cpu: med(cpu), main: med(main), faults: faults.reduce((a, b) => a + b, 0) / faults.length, rss: process.resourceUsage().maxRSS / 1024 }));
   `;
   const kinds = baseline === undefined ? (['on', 'off'] as const) : (['on', 'off', 'baseline'] as const);
-  const got: Record<string, Array<{ wall: number; busy: number; cpu: number; main: number; rss: number }>> = {};
+  const got: Record<string, Array<{ wall: number; busy: number; cpu: number; main: number; faults: number; rss: number }>> = {};
   for (let i = 0; i < n; i++) {
     // The order within a round alternates, so neither setting always follows the other.
     for (const kind of i % 2 === 0 ? kinds : [...kinds].reverse()) {
@@ -298,10 +307,71 @@ async function inProcesses(n: number, jobs: number): Promise<void> {
     console.log(
       `  ${kind.padEnd(8)} ${n} processes x ${jobs} jobs of ${TASKS} empty tasks: median wall ${median(r.map((x) => x.wall)).toFixed(1)} ms ` +
         `(${Math.round(TASKS / (median(r.map((x) => x.wall)) / 1000))} tasks/s), driver busy ${median(r.map((x) => x.busy)).toFixed(1)} ms, ` +
-        `CPU ${median(r.map((x) => x.cpu)).toFixed(2)} µs per task (driver thread ${median(r.map((x) => x.main)).toFixed(2)} µs), peak RSS ${Math.round(Math.max(...r.map((x) => x.rss)))} MiB${vs}`,
+        `CPU ${median(r.map((x) => x.cpu)).toFixed(2)} µs per task (driver thread ${median(r.map((x) => x.main)).toFixed(2)} µs), ` +
+        `minor page faults ${median(r.map((x) => x.faults)).toFixed(3)} per task (all threads, mean over the jobs), peak RSS ${Math.round(Math.max(...r.map((x) => x.rss)))} MiB${vs}`,
     );
   }
   for (const k of ['wall', 'busy', 'cpu', 'main'] as const) {
+    const rounds = (kind: 'on' | 'baseline') => got[kind]!.map((r, i) => pct(r[k], got.off![i]![k]).toFixed(1)).join(', ');
+    console.log(`  per round, ${k}: on vs off ${rounds('on')} %${got.baseline === undefined ? '' : `; baseline vs off ${rounds('baseline')} %`}`);
+  }
+  console.log(`  load average at the end ${load()}`);
+}
+
+/** Word count in fresh processes, cold and warm: see the header. */
+async function wordCountInProcesses(n: number, jobs: number, file: string): Promise<void> {
+  const load = () =>
+    os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ');
+  console.log(`word count ${mb} MiB, UI and event log on vs off, fresh process each, ${machine()}, load average ${load()}`);
+  const child = (kind: 'on' | 'off' | 'baseline') => `
+    const { performance: perf } = await import('node:perf_hooks');
+    const { readFileSync } = await import('node:fs');
+    const mainNs = () => { try { return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]); } catch { return Number.NaN; } };
+    const t0 = perf.now(), c0 = process.cpuUsage(), m0 = mainNs();
+    const { Context } = await import(${JSON.stringify(kind === 'baseline' ? pathToFileURL(path.join(baseline!, 'index.js')).href : 'kindling')});
+    const sc = new Context({ master: 'local[2]', progress: false, ${kind === 'off' ? 'ui: false' : `ui: { port: 0 }, eventLog: { dir: ${JSON.stringify(logDir)} }`} });
+    const run = () => sc.textFile(${JSON.stringify(file)}).flatMap((l) => l.split(' ')).map((w) => [w, 1]).reduceByKey((a, b) => a + b).count();
+    await run();
+    const c = process.cpuUsage(c0);
+    const cold = { wall: perf.now() - t0, cpu: (c.user + c.system) / 1000, main: (mainNs() - m0) / 1e6 };
+    const warm = [];
+    for (let i = 0; i < ${jobs}; i++) {
+      const w0 = perf.now();
+      await run();
+      warm.push(perf.now() - w0);
+    }
+    await sc.stop();
+    const med = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+    console.log(JSON.stringify({ ...cold, warm: ${jobs} > 0 ? med(warm) : Number.NaN }));
+  `;
+  const kinds = baseline === undefined ? (['on', 'off'] as const) : (['on', 'off', 'baseline'] as const);
+  type Row = { wall: number; cpu: number; main: number; warm: number };
+  const got: Record<string, Row[]> = {};
+  for (let i = 0; i < n; i++) {
+    for (const kind of i % 2 === 0 ? kinds : [...kinds].reverse()) {
+      const out = execFileSync(process.execPath, ['--input-type=module', '-e', child(kind)], { encoding: 'utf8' });
+      (got[kind] ??= []).push(JSON.parse(out.trim().split('\n').at(-1)!) as Row);
+    }
+  }
+  const pct = (a: number, b: number) => ((a - b) / b) * 100;
+  const keys = ['wall', 'cpu', 'main', 'warm'] as const;
+  const rel = (kind: string, k: (typeof keys)[number]) => median(got[kind]!.map((r, i) => pct(r[k], got.off![i]![k])));
+  for (const kind of kinds) {
+    const r = got[kind]!;
+    const vs =
+      kind === 'off'
+        ? ''
+        : `; against the off process of its round, median ${rel(kind, 'wall').toFixed(1)} % cold wall, ${rel(kind, 'cpu').toFixed(1)} % cold CPU, ` +
+          `${rel(kind, 'main').toFixed(1)} % cold driver-thread CPU, ${rel(kind, 'warm').toFixed(1)} % warm wall`;
+    console.log(
+      `  ${kind.padEnd(8)} ${n} processes: cold wall ${median(r.map((x) => x.wall)).toFixed(0)} ms, CPU of all threads ${median(r.map((x) => x.cpu)).toFixed(0)} ms ` +
+        `(driver thread ${median(r.map((x) => x.main)).toFixed(0)} ms); warm wall ${median(r.map((x) => x.warm)).toFixed(0)} ms${vs}`,
+    );
+  }
+  for (const k of keys) {
     const rounds = (kind: 'on' | 'baseline') => got[kind]!.map((r, i) => pct(r[k], got.off![i]![k]).toFixed(1)).join(', ');
     console.log(`  per round, ${k}: on vs off ${rounds('on')} %${got.baseline === undefined ? '' : `; baseline vs off ${rounds('baseline')} %`}`);
   }

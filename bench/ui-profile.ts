@@ -8,7 +8,11 @@
  * the log off (what the UI adds to collection shows there). A share is a ratio within one process, so the machine's
  * load, which stretches every sample alike, disturbs it much less than a time.
  *
- *   npx tsx bench/ui-profile.ts [--runs 3] [--jobs 40] [--baseline .bench-old/dist]
+ * With `--top N`, also the N functions whose self time on the driver thread grows most with the UI on (this build on
+ * minus off, and the baseline's on minus this build's off), in µs per task summed over the processes of each setting:
+ * where to look, not a measure to quote on its own (a few ms of samples per function at low load).
+ *
+ *   npx tsx bench/ui-profile.ts [--runs 3] [--jobs 40] [--baseline .bench-old/dist] [--top 25]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -22,6 +26,7 @@ const arg = (name: string, fallback: number) => {
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 };
 const runs = arg('--runs', 3);
+const top = arg('--top', 0);
 const jobs = arg('--jobs', 40);
 const baselineAt = process.argv.indexOf('--baseline');
 const dist = fileURLToPath(new URL('../dist', import.meta.url));
@@ -48,9 +53,21 @@ interface Node {
   callFrame: { functionName: string; url: string };
   children?: number[];
 }
+/** Self time (ms) per function of the main thread's profile, keyed `name file:line`, summed over the setting's processes. */
+const selfMs: Record<string, Map<string, number>> = {};
+function addSelf(into: Map<string, number>, p: { nodes: Node[]; samples: number[]; timeDeltas: number[] }): void {
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  p.samples.forEach((id, i) => {
+    const f = byId.get(id)!.callFrame as Node['callFrame'] & { lineNumber?: number };
+    if (f.functionName === '(idle)') return;
+    const key = `${f.functionName || '(anonymous)'} ${f.url.replace(/^.*\/(dist|node_modules)\//, '')}:${(f.lineNumber ?? -1) + 1}`;
+    into.set(key, (into.get(key) ?? 0) + (p.timeDeltas[i] ?? 0) / 1000);
+  });
+}
 /** Busy samples (ms) of the main thread's profile, in total and inside functions matching each pattern. */
-function shares(file: string, patterns: Record<string, RegExp>): Record<string, number> {
+function shares(file: string, patterns: Record<string, RegExp>, name: string): Record<string, number> {
   const p = JSON.parse(readFileSync(file, 'utf8')) as { nodes: Node[]; samples: number[]; timeDeltas: number[] };
+  addSelf((selfMs[name] ??= new Map()), p);
   const parent = new Map<number, number>();
   for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
@@ -91,7 +108,7 @@ for (let r = 0; r < runs; r++) {
     // The main thread's profile is thread 0 (CPU.date.time.pid.thread.seq): workers write their own, and one of
     // theirs can be the largest file (it was with the UI off, so that column measured a worker before).
     const main = path.join(dir, readdirSync(dir).find((f) => /^CPU\.\d+\.\d+\.\d+\.0\.\d+\.cpuprofile$/.test(f))!);
-    (got[name] ??= []).push(shares(main, patterns));
+    (got[name] ??= []).push(shares(main, patterns, name));
   }
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -102,6 +119,20 @@ for (const [name, rs] of Object.entries(got)) {
       `bus emit (listeners included) ${pct('emit')} %, stage-end quantiles ${pct('quantiles')} %, garbage collection ${pct('gc')} % of the driver's busy samples ` +
       `(${median(rs.map((x) => x.busy!)).toFixed(0)} ms busy)`,
   );
+}
+if (top > 0) {
+  const perTask = (ms: number) => (ms * 1000) / (runs * jobs + runs * 5) / 4000;
+  const diff = (on: string) => {
+    const a = selfMs[on]!;
+    const b = selfMs['UI off']!;
+    const keys = new Set([...a.keys(), ...b.keys()]);
+    const rows = [...keys].map((k) => [k, (a.get(k) ?? 0) - (b.get(k) ?? 0)] as const).sort((x, y) => y[1] - x[1]);
+    const total = [...a.values()].reduce((s, x) => s + x, 0) - [...b.values()].reduce((s, x) => s + x, 0);
+    console.log(`  ${on} minus UI off, self time per task on the driver thread (busy samples: ${perTask(total).toFixed(2)} µs):`);
+    for (const [k, ms] of rows.slice(0, top)) console.log(`    ${perTask(ms).toFixed(3).padStart(7)} µs  ${k}`);
+  };
+  diff('this build');
+  if (selfMs.baseline !== undefined) diff('baseline');
 }
 console.log(`  load average at the end ${load()}`);
 rmSync(tmp, { recursive: true, force: true });

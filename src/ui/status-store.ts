@@ -9,11 +9,11 @@ import type { JobStartEvent, TaskEndEvent, TaskStartEvent } from '../scheduler/e
 import type { StageInfo, RddInfo } from '../scheduler/stage-info.js';
 import {
   SUMMARIZED_METRICS,
+  type SummarizedMetric,
   quantiles,
   summarizeTaskMetrics,
   type MetricQuantiles,
   type SkewReport,
-  writeMetrics,
 } from '../scheduler/task-metrics.js';
 import { StreamingStore } from './streaming-store.js';
 import type { AppEvent, ApplicationStartEvent } from './app-events.js';
@@ -90,10 +90,12 @@ export interface StageData {
   completionTime: number | undefined;
   failureReason: string | undefined;
   readonly jobIds: Set<number>;
+  /** `jobIds` in the order added, for the loops run per task (iterating a Set allocates an iterator and a result per step). */
+  readonly jobList: number[];
   readonly rdds: readonly RddInfo[];
   readonly parentIds: readonly number[];
   /** Sums over successful tasks, keyed like TaskMetrics. */
-  readonly totals: Record<(typeof SUMMARIZED_METRICS)[number], number>;
+  readonly totals: MetricTotals;
   /** The retained task attempts, oldest first. */
   readonly tasks: TaskTable;
   /** False while replaying an event log (it has no taskStart lines): a task's end then creates it. */
@@ -205,10 +207,19 @@ export class ColumnPool {
 const MAX_POOLED = 4;
 
 /**
+ * Tables with room for fewer rows keep them as they are at a stage's end: a small stage's columns are a few pages
+ * (64 rows: 12 KB), and compacting them would cost a tiny job more than the faults it saves.
+ */
+const COMPACT_FROM_ROWS = 1024;
+
+/**
  * A stage attempt's task attempts as rows of typed columns (Spark's task table): adding and finishing a task
  * allocates nothing and keeps no event's objects alive. A TaskData object per task, each holding its event's
  * metrics, was most of the status store's cost per task, and tens of thousands of them retained made every
  * garbage collection slower. Rows are read back as {@link TaskData} objects, made when read.
+ *
+ * The numbers are column-major (column `j` of row `r` at `j * capacity + r`), so that whole columns are compared,
+ * copied and filled by native calls (see {@link TaskTable.compact}); the codes are 4 bytes a row.
  *
  * @example
  * ```ts
@@ -226,6 +237,8 @@ export class TaskTable {
   #live = 0;
   /** Rows used, dropped ones included. */
   #used = 0;
+  /** Rows the columns have room for. */
+  #capacity = 0;
   #numbers = new Float64Array(0);
   #codes = new Uint8Array(0);
   /** Each row's executor id (a pointer each: ids are strings shared with the events). */
@@ -235,17 +248,26 @@ export class TaskTable {
   #keySamples = new Map<number, readonly string[]>();
   /** No live row before it. */
   #oldest = 0;
+  /**
+   * Set while compacted ({@link TaskTable.compact}): column `j` of rows `0 .. #used`, as the one value all of them
+   * hold, or as a Float64Array of exactly those rows. The columns, the chains and the head are then empty.
+   */
+  #frozen: Array<number | Float64Array> | undefined;
   /** Rows to allocate when the first is added. */
   readonly #firstCapacity: number;
   readonly #pool: ColumnPool | undefined;
+  /** Tables with room for fewer rows are not compacted. */
+  readonly #compactFrom: number;
 
   /**
    * `capacity`: the rows it will likely hold (the stage's tasks), allocated when the first task starts; `pool`:
-   * where its columns come from and go back to when cleared.
+   * where its columns come from and go back to when cleared or compacted; `compactFrom`: the least room (rows) a
+   * table must have for {@link TaskTable.compact} to compact it.
    */
-  constructor(capacity = 64, pool?: ColumnPool) {
+  constructor(capacity = 64, pool?: ColumnPool, compactFrom = COMPACT_FROM_ROWS) {
     this.#firstCapacity = Math.max(64, capacity);
     this.#pool = pool;
+    this.#compactFrom = compactFrom;
   }
 
   get size(): number {
@@ -254,15 +276,18 @@ export class TaskTable {
 
   /** The live row of a task attempt (its key, and its task index), or -1. */
   rowOf(key: number, index: number): number {
+    if (this.#frozen !== undefined) this.#thaw();
     if (index >= this.#head.length) return -1;
     const n = this.#numbers;
     const c = this.#codes;
-    for (let r = this.#head[index]! - 1; r >= 0; r = this.#prev[r]! - 1) if (n[r * WIDTH + KEY] === key && c[r * 4 + ALIVE] === 1) return r;
+    const keys = KEY * this.#capacity;
+    for (let r = this.#head[index]! - 1; r >= 0; r = this.#prev[r]! - 1) if (n[keys + r] === key && c[r * 4 + ALIVE] === 1) return r;
     return -1;
   }
 
   start(key: number, taskId: number, index: number, attempt: number, executorId: string, speculative: boolean, launchTime: number): number {
-    if (this.#used * WIDTH === this.#numbers.length) this.#makeRoom();
+    if (this.#frozen !== undefined) this.#thaw();
+    if (this.#used === this.#capacity) this.#makeRoom();
     // The same attempt on the same worker again (rare): its new row replaces the old one.
     const replaced = this.rowOf(key, index);
     if (replaced >= 0) this.#drop(replaced);
@@ -270,14 +295,14 @@ export class TaskTable {
     this.#live++;
     this.#link(row, index);
     const n = this.#numbers;
-    const o = row * WIDTH;
-    n[o + KEY] = key;
-    n[o + TASK_ID] = taskId;
-    n[o + INDEX] = index;
-    n[o + ATTEMPT] = attempt;
-    n[o + LAUNCH] = launchTime;
+    const cap = this.#capacity;
+    n[KEY * cap + row] = key;
+    n[TASK_ID * cap + row] = taskId;
+    n[INDEX * cap + row] = index;
+    n[ATTEMPT * cap + row] = attempt;
+    n[LAUNCH * cap + row] = launchTime;
+    n[DURATION * cap + row] = Number.NaN;
     this.#executorIds[row] = executorId;
-    n[o + DURATION] = Number.NaN;
     const c = this.#codes;
     c[row * 4 + ALIVE] = 1;
     c[row * 4 + STATUS] = 0;
@@ -286,6 +311,7 @@ export class TaskTable {
     return row;
   }
 
+  /** `row` from rowOf or start (which thaw a compacted table). */
   finish(
     row: number,
     result: TaskEndEvent['result'],
@@ -295,8 +321,8 @@ export class TaskTable {
     m: TaskMetrics | undefined,
   ): void {
     const n = this.#numbers;
-    const o = row * WIDTH;
-    n[o + DURATION] = durationMs;
+    const cap = this.#capacity;
+    n[DURATION * cap + row] = durationMs;
     const c = this.#codes;
     c[row * 4 + STATUS] = result === 'success' ? 1 : result === 'failed' ? 2 : 3;
     c[row * 4 + LOCALITY] = locality === 'PROCESS_LOCAL' ? 1 : locality === 'ANY' ? 2 : locality === 'NO_PREF' ? 3 : 0;
@@ -307,13 +333,33 @@ export class TaskTable {
       return;
     }
     c[row * 4 + FLAGS] = c[row * 4 + FLAGS]! | HAS_METRICS;
-    writeMetrics(n, o + METRICS, m);
+    // In SUMMARIZED_METRICS order, a column apart; field by field (a loop over the names would be a keyed access each).
+    let at = METRICS * cap + row;
+    n[at] = m.durationMs;
+    n[(at += cap)] = m.runMs;
+    n[(at += cap)] = m.compileMs;
+    n[(at += cap)] = m.gcMs;
+    n[(at += cap)] = m.fetchWaitMs;
+    n[(at += cap)] = m.inputRecords;
+    n[(at += cap)] = m.inputBytes;
+    n[(at += cap)] = m.shuffleReadRecords;
+    n[(at += cap)] = m.shuffleReadBytes;
+    n[(at += cap)] = m.shuffleWriteRecords;
+    n[(at += cap)] = m.shuffleWriteBytes;
+    n[(at += cap)] = m.outputRecords;
+    n[(at += cap)] = m.outputBytes;
+    n[(at += cap)] = m.spillCount;
+    n[(at += cap)] = m.memoryBytesSpilled;
+    n[(at += cap)] = m.diskBytesSpilled;
+    n[(at += cap)] = m.resultRecords;
+    n[(at += cap)] = m.resultBytes;
     if (m.keySample !== undefined) this.#keySamples.set(row, m.keySample);
     else if (this.#keySamples.size > 0) this.#keySamples.delete(row);
   }
 
   /** Drops the oldest task that is not running (Spark's spark.ui.retainedTasks); false when all are running. */
   dropOldestFinished(): boolean {
+    if (this.#frozen !== undefined) this.#thaw();
     const c = this.#codes;
     while (this.#oldest < this.#used && c[this.#oldest * 4 + ALIVE] === 0) this.#oldest++;
     for (let row = this.#oldest; row < this.#used; row++) {
@@ -329,15 +375,101 @@ export class TaskTable {
     this.#live = 0;
     this.#head = new Int32Array(0);
     // Its memory goes too (to the pool, for a later stage): clearing is how the store keeps to retainedTasksTotal.
-    this.#pool?.give({ numbers: this.#numbers, codes: this.#codes, prev: this.#prev });
+    // A compacted table's columns are its own, exactly sized: the pool has no use for them.
+    if (this.#frozen === undefined) this.#pool?.give({ numbers: this.#numbers, codes: this.#codes, prev: this.#prev });
+    this.#frozen = undefined;
     this.#prev = new Int32Array(0);
     this.#numbers = new Float64Array(0);
     this.#codes = new Uint8Array(0);
+    this.#capacity = 0;
     this.#executorIds = [];
     this.#errors.clear();
     this.#keySamples.clear();
     this.#used = 0;
     this.#oldest = 0;
+  }
+
+  /**
+   * Once no task of the table runs (its stage attempt ended): keeps the rows column by column, a column whose rows all
+   * hold one value as that value, any other as a Float64Array of exactly the rows, and gives the full-size columns to
+   * the pool. Reads are unchanged; a start, a finish or a drop afterwards (a late task end) first thaws it back.
+   * Native calls only (a byte comparison of each column with itself one row on, a slice): a loop over the values ran
+   * as the interpreter's, boxing every double it read.
+   *
+   * Why: the store keeps the rows of ~25 stages of 4,000 tasks (retainedTasksTotal) before it drops any, so without
+   * this each of those stages took fresh memory for its 24 numbers a row, and the first write into each fresh page
+   * was a page fault on the driver's thread. Compacted, an empty-task stage keeps a few numbers a row (most metrics
+   * are 0 for every task), and the next stage writes its rows into the columns this one gave back. Returns whether
+   * it compacted (never for a table with room for fewer than `compactFrom` rows).
+   */
+  compact(): boolean {
+    if (this.#frozen !== undefined || this.#capacity === 0 || this.#capacity < this.#compactFrom) return false;
+    const c = this.#codes;
+    for (let row = this.#oldest; row < this.#used; row++) if (c[row * 4 + ALIVE] === 1 && c[row * 4 + STATUS] === 0) return false; // its end writes into the row
+    if (this.#live < this.#used) this.#pack();
+    const rows = this.#used;
+    const cap = this.#capacity;
+    const n = this.#numbers;
+    const bytes = new Uint8Array(n.buffer, n.byteOffset, n.byteLength);
+    const frozen = new Array<number | Float64Array>(WIDTH);
+    for (let j = 0; j < WIDTH; j++) {
+      const from = j * cap;
+      // Equal to itself one row on, byte for byte: one value (0 and -0 differ, as they should).
+      const same =
+        rows <= 1 || Buffer.compare(bytes.subarray(from * 8, (from + rows - 1) * 8), bytes.subarray((from + 1) * 8, (from + rows) * 8)) === 0;
+      frozen[j] = same ? (rows === 0 ? 0 : n[from]!) : n.slice(from, from + rows);
+    }
+    this.#pool?.give({ numbers: n, codes: c, prev: this.#prev });
+    this.#codes = c.slice(0, rows * 4);
+    this.#executorIds = this.#executorIds.slice(0, rows);
+    this.#numbers = new Float64Array(0);
+    this.#prev = new Int32Array(0);
+    this.#head = new Int32Array(0);
+    this.#capacity = 0;
+    this.#frozen = frozen;
+    return true;
+  }
+
+  /** Back into full columns (from the pool, if it has some), every row and number as it was. */
+  #thaw(): void {
+    const frozen = this.#frozen!;
+    this.#frozen = undefined;
+    const rows = this.#used;
+    this.#setColumns(Math.max(this.#firstCapacity, rows));
+    const n = this.#numbers;
+    const cap = this.#capacity;
+    for (let j = 0; j < WIDTH; j++) {
+      const column = frozen[j]!;
+      if (typeof column === 'number') n.fill(column, j * cap, j * cap + rows);
+      else n.set(column, j * cap);
+    }
+    this.#relink();
+  }
+
+  /**
+   * Takes columns for `wanted` rows or more (the pool's, or new), keeping rows `0 .. #used`'s codes and executor
+   * ids; the numbers are the caller's to fill, and the chains to rebuild (#relink) once the indices are there.
+   */
+  #setColumns(wanted: number): void {
+    const pooled = this.#pool?.take(wanted);
+    const capacity = pooled === undefined ? wanted : pooled.codes.length / 4;
+    const codes = pooled?.codes ?? new Uint8Array(capacity * 4);
+    codes.set(this.#codes.subarray(0, this.#used * 4));
+    const executorIds = new Array<string>(capacity);
+    for (let row = 0; row < this.#used; row++) executorIds[row] = this.#executorIds[row]!;
+    this.#numbers = pooled?.numbers ?? new Float64Array(capacity * WIDTH);
+    this.#codes = codes;
+    this.#executorIds = executorIds;
+    this.#prev = pooled?.prev ?? new Int32Array(capacity);
+    this.#capacity = capacity;
+  }
+
+  /** Column `j` of `row`, compacted or not. */
+  #number(row: number, j: number): number {
+    const f = this.#frozen;
+    if (f === undefined) return this.#numbers[j * this.#capacity + row]!;
+    const column = f[j]!;
+    return typeof column === 'number' ? column : column[row]!;
   }
 
   /** The retained tasks, oldest first. */
@@ -346,25 +478,23 @@ export class TaskTable {
   }
 
   #read(row: number): TaskData {
-    const n = this.#numbers;
-    const o = row * WIDTH;
     const c = this.#codes;
-    const duration = n[o + DURATION]!;
+    const duration = this.#number(row, DURATION);
     let metrics: TaskMetrics | undefined;
     if ((c[row * 4 + FLAGS]! & HAS_METRICS) !== 0) {
       const m: Record<string, unknown> = {};
       SUMMARIZED_METRICS.forEach((k, j) => {
-        m[k] = n[o + METRICS + j];
+        m[k] = this.#number(row, METRICS + j);
       });
       const keySample = this.#keySamples.get(row);
       if (keySample !== undefined) m.keySample = keySample;
       metrics = m as unknown as TaskMetrics;
     }
     return {
-      taskId: n[o + TASK_ID]!,
-      index: n[o + INDEX]!,
-      attempt: n[o + ATTEMPT]!,
-      launchTime: n[o + LAUNCH]!,
+      taskId: this.#number(row, TASK_ID),
+      index: this.#number(row, INDEX),
+      attempt: this.#number(row, ATTEMPT),
+      launchTime: this.#number(row, LAUNCH),
       executorId: this.#executorIds[row]!,
       speculative: (c[row * 4 + FLAGS]! & SPECULATIVE) !== 0,
       duration: Number.isNaN(duration) ? undefined : duration,
@@ -386,6 +516,13 @@ export class TaskTable {
     this.#head[index] = row + 1;
   }
 
+  /** Chains rebuilt over rows `0 .. #used`, oldest first, so each index's newest row heads its chain again. */
+  #relink(): void {
+    this.#head.fill(0);
+    const indices = INDEX * this.#capacity;
+    for (let row = 0; row < this.#used; row++) if (this.#codes[row * 4 + ALIVE] === 1) this.#link(row, this.#numbers[indices + row]!);
+  }
+
   #drop(row: number): void {
     this.#codes[row * 4 + ALIVE] = 0;
     this.#live--;
@@ -393,43 +530,49 @@ export class TaskTable {
     this.#keySamples.delete(row);
   }
 
-  /** Before a row is added to full columns: moves the live rows down when at least half are dropped, else doubles. */
-  #makeRoom(): void {
-    const live = this.#live;
-    const wanted = live * 2 <= this.#used && this.#used > 0 ? this.#used : Math.max(this.#firstCapacity, this.#used * 2);
-    // Pooled columns hold old rows: every field of a row is written when it starts (metrics when it finishes, and
-    // read only when its flag says so), and only rows below #used are ever read.
-    const pooled = this.#pool?.take(wanted);
-    const capacity = pooled === undefined ? wanted : pooled.codes.length / 4;
-    const numbers = pooled?.numbers ?? new Float64Array(capacity * WIDTH);
-    const codes = pooled?.codes ?? new Uint8Array(capacity * 4);
-    const executorIds = new Array<string>(capacity);
+  /** Moves the live rows down to rows `0 .. #live`, in place, in order. */
+  #pack(): void {
+    const n = this.#numbers;
+    const c = this.#codes;
+    const cap = this.#capacity;
     const errors = new Map<number, string>();
     const keySamples = new Map<number, readonly string[]>();
-    // Chains are rebuilt over the moved rows, oldest first, so each index's newest row heads its chain again.
-    this.#head.fill(0);
-    const old = { numbers: this.#numbers, codes: this.#codes, prev: this.#prev };
-    this.#prev = pooled?.prev ?? new Int32Array(capacity);
     let to = 0;
     for (let row = this.#oldest; row < this.#used; row++) {
-      if (this.#codes[row * 4 + ALIVE] === 0) continue;
-      numbers.set(this.#numbers.subarray(row * WIDTH, (row + 1) * WIDTH), to * WIDTH);
-      codes.set(this.#codes.subarray(row * 4, (row + 1) * 4), to * 4);
-      executorIds[to] = this.#executorIds[row]!;
+      if (c[row * 4 + ALIVE] === 0) continue;
+      if (to !== row) {
+        for (let j = 0; j < WIDTH; j++) n[j * cap + to] = n[j * cap + row]!;
+        c.copyWithin(to * 4, row * 4, row * 4 + 4);
+        this.#executorIds[to] = this.#executorIds[row]!;
+      }
       const error = this.#errors.get(row);
       if (error !== undefined) errors.set(to, error);
       const keySample = this.#keySamples.get(row);
       if (keySample !== undefined) keySamples.set(to, keySample);
-      this.#link(to, numbers[to * WIDTH + INDEX]!);
       to++;
     }
-    this.#numbers = numbers;
-    this.#codes = codes;
-    this.#executorIds = executorIds;
     this.#errors = errors;
     this.#keySamples = keySamples;
     this.#used = to;
     this.#oldest = 0;
+    this.#relink();
+  }
+
+  /** Before a row is added to full columns: moves the live rows down when at least half are dropped, else doubles. */
+  #makeRoom(): void {
+    if (this.#used > 0 && this.#live * 2 <= this.#used) {
+      this.#pack();
+      return;
+    }
+    if (this.#live < this.#used) this.#pack();
+    // Pooled columns hold old rows: every field of a row is written when it starts (metrics when it finishes, and
+    // read only when its flag says so), and only rows below #used are ever read.
+    const old = { numbers: this.#numbers, codes: this.#codes, prev: this.#prev };
+    const oldCap = this.#capacity;
+    this.#setColumns(Math.max(this.#firstCapacity, this.#used * 2));
+    const cap = this.#capacity;
+    for (let j = 0; j < WIDTH; j++) this.#numbers.set(old.numbers.subarray(j * oldCap, j * oldCap + this.#used), j * cap);
+    this.#relink();
     this.#pool?.give(old);
   }
 }
@@ -465,7 +608,33 @@ export class IndexSet {
   }
 }
 
-const emptyTotals = (): StageData['totals'] => Object.fromEntries(SUMMARIZED_METRICS.map((k) => [k, 0])) as StageData['totals'];
+/**
+ * A stage's sums of its successful tasks' metrics, read by metric name (`totals.shuffleReadBytes`); kept in a typed
+ * array in SUMMARIZED_METRICS order. Sums in an object's fields took a new heap number per task for every metric
+ * that is not a small integer (times): an allocation per task and metric.
+ */
+export type MetricTotals = Readonly<Record<SummarizedMetric, number>> & { readonly sums: Float64Array };
+
+const totalsPrototype: object = {};
+SUMMARIZED_METRICS.forEach((k, j) => {
+  Object.defineProperty(totalsPrototype, k, {
+    get(this: MetricTotals): number {
+      return this.sums[j]!;
+    },
+    enumerable: true,
+  });
+});
+const emptyTotals = (): MetricTotals => {
+  const t = Object.create(totalsPrototype) as { sums: Float64Array };
+  t.sums = new Float64Array(SUMMARIZED_METRICS.length);
+  return t as MetricTotals;
+};
+
+function addJob(s: StageData, jobId: number): void {
+  if (s.jobIds.has(jobId)) return;
+  s.jobIds.add(jobId);
+  s.jobList.push(jobId);
+}
 
 /**
  * Applies events in order; reading is through the public maps and the REST layer.
@@ -487,7 +656,14 @@ export class StatusStore {
   app: ApplicationStartEvent | undefined;
   endTime: number | undefined;
   /** Time of the last event applied. */
-  lastUpdated = 0;
+  get lastUpdated(): number {
+    return this.#times[0]!;
+  }
+  /**
+   * Numbers stored per event, in a typed array: a class field that holds a time (a double) took a new heap number
+   * at every store, i.e. an allocation per event.
+   */
+  readonly #times = new Float64Array(1);
   /** Bumped on every change: the server pushes an update to browsers when it moved. */
   version = 0;
   /** The Streaming page's batches. */
@@ -517,7 +693,7 @@ export class StatusStore {
 
   apply(e: AppEvent): void {
     this.version++;
-    this.lastUpdated = e.time;
+    this.#times[0] = e.time;
     switch (e.type) {
       case 'applicationStart':
         this.app = e;
@@ -565,7 +741,7 @@ export class StatusStore {
         s.status = 'ACTIVE';
         s.numTasks = e.numTasks;
         s.submissionTime = e.time;
-        s.jobIds.add(e.jobId);
+        addJob(s, e.jobId);
         this.#latestAttempt.set(e.stageId, e.attempt);
         const job = this.jobs.get(e.jobId);
         if (job !== undefined) {
@@ -585,6 +761,8 @@ export class StatusStore {
         s.numActiveTasks = 0;
         if (e.taskMetrics !== undefined) s.taskMetrics = e.taskMetrics;
         if (e.skew !== undefined) s.skew = e.skew;
+        // Its rows (unless a task of it still runs) become columns, and their memory goes to the next stage's table.
+        s.tasks.compact();
         for (const j of s.jobIds) {
           const job = this.jobs.get(j);
           if (job === undefined) continue;
@@ -687,8 +865,8 @@ export class StatusStore {
     const ex = this.#executor(e.workerIndex, e.executorId, e.time);
     this.#newTask(s, e.partition, e.attempt, e.workerIndex, ex.id, e.speculative, e.time);
     ex.activeTasks++;
-    for (const j of s.jobIds) {
-      const job = this.jobs.get(j);
+    for (let i = 0; i < s.jobList.length; i++) {
+      const job = this.jobs.get(s.jobList[i]!);
       if (job !== undefined && job.status === 'RUNNING') job.numActiveTasks++;
     }
   }
@@ -725,8 +903,8 @@ export class StatusStore {
       if (m !== undefined) addMetrics(s.totals, m);
     } else if (e.result === 'failed') s.numFailedTasks++;
     else s.numKilledTasks++;
-    for (const j of s.jobIds) {
-      const job = this.jobs.get(j);
+    for (let i = 0; i < s.jobList.length; i++) {
+      const job = this.jobs.get(s.jobList[i]!);
       if (job === undefined) continue;
       if (job.status === 'RUNNING') job.numActiveTasks = Math.max(0, job.numActiveTasks - 1);
       if (e.result === 'success') job.numCompletedTasks++;
@@ -787,7 +965,8 @@ export class StatusStore {
         this.stages.set(`${info.stageId}.0`, this.#newStage(info.stageId, 0, info.name, info.numTasks, info.rdds, info.parentIds));
         this.#latestAttempt.set(info.stageId, 0);
       }
-      this.#stage(info.stageId)?.jobIds.add(jobId);
+      const s = this.#stage(info.stageId);
+      if (s !== undefined) addJob(s, jobId);
     }
     this.jobs.set(jobId, {
       jobId,
@@ -841,6 +1020,7 @@ export class StatusStore {
       completionTime: undefined,
       failureReason: undefined,
       jobIds: new Set(),
+      jobList: [],
       rdds,
       parentIds,
       totals: emptyTotals(),
@@ -920,26 +1100,27 @@ export class StatusStore {
 
 export { quantiles };
 
-/** Field by field: a loop over the names would make every addition a slow keyed access (hot path). */
-function addMetrics(t: StageData['totals'], m: TaskMetrics): void {
-  t.durationMs += m.durationMs;
-  t.runMs += m.runMs;
-  t.compileMs += m.compileMs;
-  t.gcMs += m.gcMs;
-  t.fetchWaitMs += m.fetchWaitMs;
-  t.inputRecords += m.inputRecords;
-  t.inputBytes += m.inputBytes;
-  t.shuffleReadRecords += m.shuffleReadRecords;
-  t.shuffleReadBytes += m.shuffleReadBytes;
-  t.shuffleWriteRecords += m.shuffleWriteRecords;
-  t.shuffleWriteBytes += m.shuffleWriteBytes;
-  t.outputRecords += m.outputRecords;
-  t.outputBytes += m.outputBytes;
-  t.spillCount += m.spillCount;
-  t.memoryBytesSpilled += m.memoryBytesSpilled;
-  t.diskBytesSpilled += m.diskBytesSpilled;
-  t.resultRecords += m.resultRecords;
-  t.resultBytes += m.resultBytes;
+/** Field by field, in SUMMARIZED_METRICS order: a loop over the names would make every addition a slow keyed access (hot path). */
+function addMetrics(t: MetricTotals, m: TaskMetrics): void {
+  const a = t.sums;
+  a[0]! += m.durationMs;
+  a[1]! += m.runMs;
+  a[2]! += m.compileMs;
+  a[3]! += m.gcMs;
+  a[4]! += m.fetchWaitMs;
+  a[5]! += m.inputRecords;
+  a[6]! += m.inputBytes;
+  a[7]! += m.shuffleReadRecords;
+  a[8]! += m.shuffleReadBytes;
+  a[9]! += m.shuffleWriteRecords;
+  a[10]! += m.shuffleWriteBytes;
+  a[11]! += m.outputRecords;
+  a[12]! += m.outputBytes;
+  a[13]! += m.spillCount;
+  a[14]! += m.memoryBytesSpilled;
+  a[15]! += m.diskBytesSpilled;
+  a[16]! += m.resultRecords;
+  a[17]! += m.resultBytes;
 }
 
 /** A task attempt's key in its stage: a number (a string built per task event was a cost on the driver). */

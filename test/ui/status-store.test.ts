@@ -311,13 +311,18 @@ describe('StatusStore', () => {
     expect([...table.values()]).toEqual([]);
   });
 
-  it('reads back the same rows from columns another table used before (ColumnPool): nothing of the old rows shows', () => {
-    // Each stage's table takes the columns of the one cleared before it, full of that stage's rows: the new rows
-    // must read back as a fresh table's would, whatever the old ones held (metrics, errors, flags, more rows).
+  it('reads back the same rows from columns another table used before (ColumnPool) or after compaction: nothing of the old rows shows', () => {
+    // Each stage's table takes the columns of the one cleared or compacted before it, full of that stage's rows: the
+    // new rows must read back as a fresh table's would, whatever the old ones held (metrics, errors, flags, more rows).
+    // Compacting (at random points; refused while a task runs) must not change what a table reads back, before or
+    // after later starts, ends and drops thaw it.
     type Op =
       | { kind: 'start'; index: number; attempt: number; worker: number; speculative: boolean }
       | { kind: 'finish'; pick: number; result: 0 | 1 | 2; metrics: boolean; value: number }
+      | { kind: 'finishAll'; value: number }
+      | { kind: 'compact' }
       | { kind: 'drop' };
+    const value = fc.oneof(fc.double(), fc.integer(), fc.constantFrom(0, -0, 2 ** 31, -(2 ** 31), 1.5));
     const op = fc.oneof(
       fc.record({ kind: fc.constant('start' as const), index: fc.nat(300), attempt: fc.nat(2), worker: fc.nat(3), speculative: fc.boolean() }),
       fc.record({
@@ -325,14 +330,40 @@ describe('StatusStore', () => {
         pick: fc.nat(),
         result: fc.constantFrom(0 as const, 1 as const, 2 as const),
         metrics: fc.boolean(),
-        value: fc.double({ noNaN: true }),
+        value,
       }),
+      fc.record({ kind: fc.constant('finishAll' as const), value }),
+      fc.record({ kind: fc.constant('compact' as const) }),
       fc.record({ kind: fc.constant('drop' as const) }),
     );
-    const play = (table: TaskTable, ops: Op[], step0: number): TaskData[] => {
+    const play = (table: TaskTable, ops: Op[], step0: number, compacting: boolean): TaskData[] => {
       const model = new Map<number, TaskData>();
+      // Compacting does something once a task was started, no task runs, and the table is not compacted already.
+      let started = false;
+      let compacted = false;
+      const finish = (key: number, result: 'success' | 'failed' | 'killed', withMetrics: boolean, v: number, step: number) => {
+        const metrics = withMetrics
+          ? ({
+              ...Object.fromEntries(SUMMARIZED_METRICS.map((k, j) => [k, j % 3 === 0 ? v : j % 3 === 1 ? v + j : 0])),
+              ...(result === 'success' ? { keySample: [`k${step}`] } : {}),
+            } as unknown as TaskMetrics)
+          : undefined;
+        finishTask(table, key, model.get(key)!, result, {
+          duration: v,
+          locality: 'ANY',
+          errorMessage: result === 'failed' ? `boom ${step}` : undefined,
+          metrics,
+        });
+      };
       ops.forEach((o, step) => {
+        if (
+          o.kind !== 'compact' &&
+          (o.kind !== 'finish' || model.size > 0) &&
+          (o.kind !== 'finishAll' || [...model.values()].some((t) => t.status === 'RUNNING'))
+        )
+          compacted = false;
         if (o.kind === 'start') {
+          started = true;
           const key = o.index + 2 ** 24 * (o.worker + 2 ** 12 * o.attempt);
           startTask(table, model, key, {
             taskId: step0 + step,
@@ -345,21 +376,14 @@ describe('StatusStore', () => {
         } else if (o.kind === 'finish') {
           const keys = [...model.keys()];
           if (keys.length === 0) return;
-          const key = keys[o.pick % keys.length]!;
-          const task = model.get(key)!;
-          const result = (['success', 'failed', 'killed'] as const)[o.result];
-          const metrics = o.metrics
-            ? ({
-                ...Object.fromEntries(SUMMARIZED_METRICS.map((k, j) => [k, o.value + j])),
-                ...(o.result === 0 ? { keySample: [`k${step}`] } : {}),
-              } as unknown as TaskMetrics)
-            : undefined;
-          finishTask(table, key, task, result, {
-            duration: o.value,
-            locality: 'ANY',
-            errorMessage: result === 'failed' ? `boom ${step}` : undefined,
-            metrics,
-          });
+          finish(keys[o.pick % keys.length]!, (['success', 'failed', 'killed'] as const)[o.result], o.metrics, o.value, step);
+        } else if (o.kind === 'finishAll') {
+          for (const [key, task] of model) if (task.status === 'RUNNING') finish(key, 'success', true, o.value, step);
+        } else if (o.kind === 'compact') {
+          const running = [...model.values()].some((t) => t.status === 'RUNNING');
+          if (!compacting) return;
+          expect(table.compact()).toBe(started && !compacted && !running);
+          compacted ||= started && !running;
         } else {
           dropOldest(table, model);
         }
@@ -368,25 +392,70 @@ describe('StatusStore', () => {
     };
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(fc.integer({ min: 1, max: 400 }), fc.array(op, { maxLength: 400 })), { minLength: 1, maxLength: 4 }),
+        fc.array(fc.tuple(fc.integer({ min: 1, max: 400 }), fc.array(op, { maxLength: 400 }), fc.boolean()), { minLength: 1, maxLength: 4 }),
         (stages) => {
           const pool = new ColumnPool();
           let previous: TaskTable | undefined;
-          stages.forEach(([capacity, ops], i) => {
+          stages.forEach(([capacity, ops, compactAtEnd], i) => {
             previous?.clear();
-            const table = new TaskTable(capacity, pool);
-            const expected = play(table, ops, i * 1000);
+            // Compacting tables of any size (a program's store compacts only large ones).
+            const table = new TaskTable(capacity, pool, 0);
+            const expected = play(table, ops, i * 1000, true);
             expect([...table.values()]).toEqual(expected);
-            // The same operations on a table of fresh columns read back alike.
+            // The same operations on a table of fresh columns, never compacted, read back alike.
             const fresh = new TaskTable(capacity);
-            play(fresh, ops, i * 1000);
+            play(fresh, ops, i * 1000, false);
             expect([...table.values()]).toEqual([...fresh.values()]);
-            previous = table;
+            // A stage ending: compacted, it reads back the same, and the next table may take the columns it gave up.
+            if (compactAtEnd) {
+              table.compact();
+              expect([...table.values()]).toEqual(expected);
+              expect(table.size).toBe(expected.length);
+            } else previous = table;
           });
         },
       ),
-      { numRuns: 150 },
+      { numRuns: 200 },
     );
+  });
+
+  it('compacts a finished stage’s rows into columns and gives its row memory to the next table', () => {
+    const pool = new ColumnPool();
+    const a = new TaskTable(4000, pool);
+    const model = new Map<number, TaskData>();
+    for (let i = 0; i < 4000; i++) {
+      startTask(a, model, i, { taskId: i, index: i, attempt: 0, launchTime: 1_700_000_000_000 + i / 8, executorId: `e${i % 2}`, speculative: false });
+    }
+    // Refused while a task runs.
+    expect(a.compact()).toBe(false);
+    const metrics = (i: number) =>
+      ({ ...Object.fromEntries(SUMMARIZED_METRICS.map((k) => [k, k === 'runMs' ? i / 1000 : 0])), resultRecords: 1 }) as unknown as TaskMetrics;
+    for (const [key, task] of model)
+      finishTask(a, key, task, 'success', { duration: key % 7, locality: 'NO_PREF', errorMessage: undefined, metrics: metrics(key) });
+    const before = [...a.values()];
+    expect(a.compact()).toBe(true);
+    expect(a.compact()).toBe(false);
+    expect([...a.values()]).toEqual(before);
+    expect(before).toEqual([...model.values()]);
+    // A small table keeps its rows (compacting a few pages would cost more than it saves).
+    const small = new TaskTable(64, pool);
+    small.start(0, 0, 0, 0, 'e0', false, 1);
+    small.finish(0, 'success', 1, 'ANY', undefined, undefined);
+    expect(small.compact()).toBe(false);
+    // The 4,000-row columns went to the pool: the next stage's table writes into them.
+    const taken = pool.take(4000);
+    expect(taken?.codes.length).toBe(4000 * 4);
+    pool.give(taken!);
+    const b = new TaskTable(4000, pool);
+    b.start(0, 0, 0, 0, 'e0', false, 1);
+    expect(pool.take(4000)).toBeUndefined();
+    // A late end on the compacted table (its row found again) thaws it: everything else reads back unchanged.
+    const row = a.rowOf(17, 17);
+    expect(row).toBeGreaterThanOrEqual(0);
+    a.finish(row, 'killed', 99, 'ANY', 'late', undefined);
+    const late = model.get(17)!;
+    Object.assign(late, { status: 'KILLED', duration: 99, locality: 'ANY', errorMessage: 'late', metrics: undefined });
+    expect([...a.values()]).toEqual([...model.values()]);
   });
 
   it('gives a cleared table’s columns to the next table of a like size, and keeps few of them', () => {
@@ -410,6 +479,55 @@ describe('StatusStore', () => {
     let kept = 0;
     while (pool.take(64) !== undefined) kept++;
     expect(kept).toBe(4);
+  });
+
+  it('sums each successful task’s metrics into its stage’s totals, read by metric name (failed and killed tasks not counted)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(
+            fc.constantFrom('success' as const, 'failed' as const, 'killed' as const),
+            fc.array(fc.double({ min: -1e12, max: 1e12, noNaN: true }), {
+              minLength: SUMMARIZED_METRICS.length,
+              maxLength: SUMMARIZED_METRICS.length,
+            }),
+          ),
+          { maxLength: 30 },
+        ),
+        (tasks) => {
+          const store = new StatusStore();
+          store.apply({
+            type: 'jobStart',
+            jobId: 0,
+            time: 0,
+            description: 'j',
+            stageIds: [0],
+            stages: [{ ...twoStages[0]!, numTasks: tasks.length }],
+          });
+          store.apply({
+            type: 'stageSubmitted',
+            jobId: 0,
+            stageId: 0,
+            attempt: 0,
+            name: 's',
+            numTasks: tasks.length,
+            numPartitions: tasks.length,
+            time: 0,
+          });
+          const expected = Object.fromEntries(SUMMARIZED_METRICS.map((k) => [k, 0]));
+          tasks.forEach(([result, values], p) => {
+            const metrics = Object.fromEntries(SUMMARIZED_METRICS.map((k, j) => [k, values[j]!])) as unknown as TaskMetrics;
+            const task = { stageId: 0, stageAttempt: 0, partition: p, attempt: 0, workerIndex: 0, executorId: '0', speculative: false };
+            store.apply({ type: 'taskStart', ...task, time: 1 });
+            store.apply({ type: 'taskEnd', ...task, result, durationMs: 1, metrics, locality: 'ANY', time: 2 });
+            if (result === 'success') SUMMARIZED_METRICS.forEach((k, j) => (expected[k]! += values[j]!));
+          });
+          const totals = store.stages.get('0.0')!.totals;
+          expect(Object.fromEntries(SUMMARIZED_METRICS.map((k) => [k, totals[k]]))).toEqual(expected);
+        },
+      ),
+      { numRuns: 100 },
+    );
   });
 
   it('counts distinct task indices once each, however far apart and however often added (IndexSet)', () => {
