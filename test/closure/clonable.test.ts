@@ -6,10 +6,10 @@
  * unboxed doubles converts each unboxed array it then reads to boxed numbers in place, and a converted cached
  * point makes the user's own functions convert the rest of the cache (session 6, docs/benchmarks.md).
  */
-import v8 from 'node:v8';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { findClassInstance } from '../../src/closure/clonable.js';
+import { v8Natives } from '../fixtures/v8-natives.js';
 
 class Point {
   constructor(
@@ -63,15 +63,8 @@ describe('findClassInstance', () => {
   // First in the file: the property test below gives the walk feedback of so many kinds that its loads go
   // generic (megamorphic), which converts nothing; the conversion needs feedback of a few kinds, as a worker's is.
   it('leaves arrays of unboxed doubles unboxed, even once optimized after reading boxed ones', () => {
-    v8.setFlagsFromString('--allow-natives-syntax');
-    const natives = (body: string) => new Function('f', 'x', body) as (f: unknown, x?: unknown) => unknown;
-    const hasDoubles = natives('return %HasDoubleElements(x)') as (f: unknown, x: unknown) => boolean;
-    const prepare = natives('%PrepareFunctionForOptimization(f)');
-    const optimizeNext = natives('%OptimizeFunctionOnNextCall(f)');
-    const status = natives('return %GetOptimizationStatus(f)') as (f: unknown) => number;
-    const unboxed = (i: number): number[] => [0.5, 1.5, 2.5].map((x) => x + i);
-    const boxed = (i: number): number[] => structuredClone(unboxed(i));
-    expect(hasDoubles(null, boxed(1))).toBe(false); // what a clone delivers
+    const { hasDoubles, prepare, optimizeNext, isTurbofanned, unboxed, boxed } = v8Natives();
+    expect(hasDoubles(boxed(1))).toBe(false); // what a clone delivers
     prepare(findClassInstance);
     for (let i = 0; i < 20; i++) {
       findClassInstance([boxed(i), [i, 'a']], 2);
@@ -81,11 +74,11 @@ describe('findClassInstance', () => {
     optimizeNext(findClassInstance);
     findClassInstance([boxed(0), unboxed(0)], 2);
     // TurboFan code (bit 6 of the status) read the points below: a take(5) of cached points, a partition on disk.
-    expect(status(findClassInstance) & (1 << 6)).not.toBe(0);
+    expect(isTurbofanned(findClassInstance)).toBe(true);
     const points = Array.from({ length: 50 }, (_, i) => unboxed(i));
     for (let i = 0; i < 10; i++) expect(findClassInstance(points.slice(i * 5, i * 5 + 5), 2)).toBeUndefined();
     for (const p of points) expect(findClassInstance(p, 1)).toBeUndefined();
-    expect(points.filter((p) => !hasDoubles(null, p))).toEqual([]);
+    expect(points.filter((p) => !hasDoubles(p))).toEqual([]);
   });
 
   it('finds the instance a plain walk finds, at the same path, at every depth', () => {

@@ -7,10 +7,10 @@
  * copy, that converted the first point of each key in every map task, and from there the user's functions
  * converted the whole cache (session 6, docs/benchmarks.md).
  */
-import v8 from 'node:v8';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { estimateSize, sizeOf } from '../../src/storage/size-estimator.js';
+import { v8Natives } from '../fixtures/v8-natives.js';
 
 /** The estimate as defined before the estimator read arrays through a copy: the figures must not move. */
 function referenceSizeOf(v: unknown, depth: number): number {
@@ -77,16 +77,9 @@ describe('size estimator', () => {
   // First in the file: the property test below gives sizeOf feedback of so many kinds that its loads go generic
   // (megamorphic), which converts nothing; the conversion needs feedback of a few kinds, as a worker's is.
   it('leaves arrays of unboxed doubles unboxed, even once optimized after reading boxed ones', () => {
-    v8.setFlagsFromString('--allow-natives-syntax');
-    const natives = (body: string) => new Function('f', 'x', body) as (f: unknown, x?: unknown) => unknown;
-    const hasDoubles = natives('return %HasDoubleElements(x)') as (f: unknown, x: unknown) => boolean;
-    const prepare = natives('%PrepareFunctionForOptimization(f)');
-    const optimizeNext = natives('%OptimizeFunctionOnNextCall(f)');
-    const status = natives('return %GetOptimizationStatus(f)') as (f: unknown) => number;
-    const unboxed = (i: number): number[] => [0.5, 1.5, 2.5].map((x) => x + i);
-    const boxed = (i: number): number[] => structuredClone(unboxed(i));
-    expect(hasDoubles(null, unboxed(1))).toBe(true);
-    expect(hasDoubles(null, boxed(1))).toBe(false); // what a clone delivers
+    const { hasDoubles, prepare, optimizeNext, isTurbofanned, unboxed, boxed } = v8Natives();
+    expect(hasDoubles(unboxed(1))).toBe(true);
+    expect(hasDoubles(boxed(1))).toBe(false); // what a clone delivers
     prepare(sizeOf);
     for (let i = 0; i < 20; i++) {
       sizeOf(boxed(i), 0);
@@ -96,10 +89,10 @@ describe('size estimator', () => {
     optimizeNext(sizeOf);
     sizeOf([boxed(0), unboxed(0)], 0);
     // TurboFan code (bit 6 of the status: optimized by TurboFan) read the points below.
-    expect(status(sizeOf) & (1 << 6)).not.toBe(0);
+    expect(isTurbofanned(sizeOf)).toBe(true);
     const points = Array.from({ length: 50 }, (_, i) => unboxed(i));
     for (const p of points) expect(sizeOf([p, 1, 0.5], 0)).toBe(referenceSizeOf([p, 1, 0.5], 0));
-    expect(points.filter((p) => !hasDoubles(null, p))).toEqual([]);
+    expect(points.filter((p) => !hasDoubles(p))).toEqual([]);
   });
 
   it('estimates every value as the definition does', () => {
