@@ -3,9 +3,9 @@
  * of its map-side combine): when the table of keys outgrows the pool it is written as a sorted run, and the
  * runs are merged with mergeCombiners in the engine's key order. Results equal a plain in-process computation.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { compareKeys, keysEqual } from '../../src/core/keys.js';
@@ -63,7 +63,10 @@ const key = fc.oneof(
 const records = fc.array(fc.tuple(key, fc.integer({ min: -1000, max: 1000 })), { minLength: 2100, maxLength: 3000 }) as fc.Arbitrary<Pair[]>;
 
 let budget: MemoryBudget;
-const newBudget = (limit: number): MemoryBudget => (budget = new MemoryBudget(limit, mkdtempSync(path.join(tmpdir(), 'kindling-xc-'))));
+const newBudget = (limit: number): MemoryBudget => (budget = new MemoryBudget(limit, mkdtempSync(path.join(scratch, 'budget-'))));
+// One scratch folder for the file's budgets (a property test makes hundreds), removed at the end.
+const scratch = mkdtempSync(path.join(tmpdir(), 'kindling-xc-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 afterEach(() => setWorkerMemoryBudget(undefined));
 
 describe('reduce-side combine under the worker budget', () => {

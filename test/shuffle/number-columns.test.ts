@@ -5,11 +5,11 @@
  * order, the same combiners (every number, -0 and NaN included), the same calls of createCombiner and merge,
  * whatever came before (keys of other kinds, a combiner that stops being a number) and with spills.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { compareKeys } from '../../src/core/keys.js';
 import { encodeBucket, type EncodedBucket } from '../../src/shuffle/bucket-codec.js';
 import { grouping, type Pair } from '../../src/shuffle/combine.js';
@@ -99,6 +99,9 @@ function counted(agg: Aggregator): { agg: Aggregator; calls: unknown[] } {
   };
 }
 
+// One scratch folder for the file's budgets (a property test makes hundreds), removed at the end.
+const scratch = mkdtempSync(path.join(tmpdir(), 'kindling-nc-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 afterEach(() => setWorkerMemoryBudget(undefined));
 
 describe('combining number columns without pairs', () => {
@@ -128,7 +131,7 @@ describe('combining number columns without pairs', () => {
       // records to measure the table several times (every 1,024 records) and spill under the small budget.
       fc.property(manyChunks, fc.constantFrom('sum', 'list'), fc.constantFrom(2_000, 1 << 30), fc.boolean(), (cs, name, limit, combiners) => {
         const run = (columns: boolean): Pair[] => {
-          const budget = new MemoryBudget(limit, mkdtempSync(path.join(tmpdir(), 'kindling-nc-')));
+          const budget = new MemoryBudget(limit, mkdtempSync(path.join(scratch, 'budget-')));
           setWorkerMemoryBudget(budget);
           const out: Pair[] = [];
           const source = (
