@@ -264,6 +264,9 @@ export function combineCombinersByKey(source: Source, agg: Aggregator, rddId: nu
   return combine(source, ownCopy, agg.mergeCombiners, rddId, label);
 }
 
-// The clone's arrays of numbers come back boxed; unboxed again so that mergeCombiners, which the map side also
-// calls (reduceByKey) with unboxed arrays, sees one kind (see unboxNumberArrays).
-const ownCopy = (c: unknown): unknown => (c !== null && typeof c === 'object' ? unboxValue(structuredClone(c)) : c);
+/**
+ * The reduce side's own copy of a key's first combiner, so that `mergeCombiners` may change it in place. The clone's
+ * arrays of numbers come back boxed; they are unboxed again so that `mergeCombiners`, which the map side also calls
+ * (reduceByKey) with unboxed arrays, sees one kind (see unboxNumberArrays).
+ */
+export const ownCopy = (c: unknown): unknown => (c !== null && typeof c === 'object' ? unboxValue(structuredClone(c)) : c);

@@ -17,8 +17,7 @@ import { compareKeys, keysEqual } from '../core/keys.js';
 import { tagUserError } from '../core/errors.js';
 import { estimateSize } from '../storage/size-estimator.js';
 import type { Aggregator } from './aggregator.js';
-import { grouping, type Grouping, type NumberColumnsSink, type Pair } from './combine.js';
-import { unboxValue } from './bucket-codec.js';
+import { grouping, ownCopy, type Grouping, type NumberColumnsSink, type Pair } from './combine.js';
 import { workerMemoryBudget, type MemoryBudget, type MemoryConsumer } from './memory-budget.js';
 
 /**
@@ -362,7 +361,3 @@ export function combineCombinersExternally(
   const fns = { first: ownCopy, merge: agg.mergeCombiners, mergeCombiners: agg.mergeCombiners };
   combineExternally(source, fns, rddId, label, sink, workerMemoryBudget(), { files: inputRuns, toCombiner: (c) => c });
 }
-
-// The clone's arrays of numbers come back boxed; unboxed again so that mergeCombiners, which the map side also
-// calls (reduceByKey) with unboxed arrays, sees one kind (see unboxNumberArrays).
-const ownCopy = (c: unknown): unknown => (c !== null && typeof c === 'object' ? unboxValue(structuredClone(c)) : c);
