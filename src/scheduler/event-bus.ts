@@ -17,6 +17,18 @@ interface Subscription<E> {
   readonly listener: EventListener<E>;
   /** Set after the first failure so that a listener throwing on every event does not flood the log. */
   warned: boolean;
+  /** Types whose events this listener copies before it returns and never keeps (see {@link EventBus.onAny}). */
+  readonly copies?: ReadonlySet<string>;
+}
+
+/** Options of {@link EventBus.onAny}. */
+export interface AnyListenerOptions<T extends string> {
+  /**
+   * Event types whose events the listener only reads while it runs: it copies what it keeps and never holds on to
+   * the event (nor hands it to code that might). While every listener of such a type says so, the emitter may pass
+   * one record that it fills anew for each event instead of a new object per event ({@link EventBus.needsFreshEvent}).
+   */
+  readonly copies?: readonly T[];
 }
 
 const NO_SUBSCRIPTIONS: readonly never[] = Object.freeze([]);
@@ -43,6 +55,8 @@ const NO_SUBSCRIPTIONS: readonly never[] = Object.freeze([]);
 export class EventBus<E extends { type: string }> {
   readonly #byType = new Map<string, readonly Subscription<E>[]>();
   #any: readonly Subscription<E>[] = NO_SUBSCRIPTIONS;
+  /** Catch-all listeners without a `copies` list. */
+  #anyKeeping = 0;
 
   /**
    * Subscribes to one event type; the listener receives the narrowed event.
@@ -68,7 +82,8 @@ export class EventBus<E extends { type: string }> {
   }
 
   /**
-   * Subscribes to every event, e.g. for an event log.
+   * Subscribes to every event, e.g. for an event log. With `options.copies`, the listener promises to only copy the
+   * events of those types (see {@link AnyListenerOptions}), so that their emitter may reuse one record for them.
    *
    * @example
    * ```ts
@@ -76,16 +91,37 @@ export class EventBus<E extends { type: string }> {
    * off();
    * ```
    */
-  onAny(listener: EventListener<E>): Unsubscribe {
-    const sub: Subscription<E> = { listener, warned: false };
+  onAny(listener: EventListener<E>, options?: AnyListenerOptions<E['type']>): Unsubscribe {
+    const copies = options?.copies !== undefined && options.copies.length > 0 ? new Set<string>(options.copies) : undefined;
+    const sub: Subscription<E> = copies === undefined ? { listener, warned: false } : { listener, warned: false, copies };
     this.#any = [...this.#any, sub];
+    this.#anyKeeping = this.#any.filter((s) => s.copies === undefined).length;
     let active = true;
     return () => {
       if (!active) return;
       active = false;
       const remaining = this.#any.filter((s) => s !== sub);
       this.#any = remaining.length === 0 ? NO_SUBSCRIPTIONS : remaining;
+      this.#anyKeeping = this.#any.filter((s) => s.copies === undefined).length;
     };
+  }
+
+  /**
+   * Whether an event of `type` would reach a listener that may keep it (a listener of the type, or a catch-all one
+   * that did not list the type in its `copies`). When none would, an emitter on a hot path may emit one record it
+   * fills anew for each event (the scheduler does so for task starts and ends, which the web UI only copies): no
+   * object per event. Always false when {@link EventBus.hasListeners} is.
+   *
+   * @example
+   * ```ts
+   * if (bus.hasListeners('taskEnd')) bus.emit(bus.needsFreshEvent('taskEnd') ? { ...record } : record);
+   * ```
+   */
+  needsFreshEvent(type: E['type']): boolean {
+    if (this.#anyKeeping > 0 || this.#byType.has(type)) return true;
+    const any = this.#any;
+    for (let i = 0; i < any.length; i++) if (!any[i]!.copies!.has(type)) return true;
+    return false;
   }
 
   /**
@@ -132,6 +168,7 @@ export class EventBus<E extends { type: string }> {
   clear(): void {
     this.#byType.clear();
     this.#any = NO_SUBSCRIPTIONS;
+    this.#anyKeeping = 0;
   }
 
   #deliver(sub: Subscription<E>, event: E): void {

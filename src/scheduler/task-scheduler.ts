@@ -20,7 +20,7 @@
  */
 import { InvalidArgumentError, toErrorInfo, type ErrorInfo } from '../core/errors.js';
 import type { EventBus } from './event-bus.js';
-import type { SchedulerEvent } from './events.js';
+import type { SchedulerEvent, TaskEndEvent, TaskStartEvent } from './events.js';
 import type { TaskBackend, BackendListener } from '../exec/task-backend.js';
 import type { TaskMessage, TaskOutcome, TaskFailure } from '../exec/protocol.js';
 import { MissingShuffleOutputError } from './task-builder.js';
@@ -28,6 +28,8 @@ import { TaskSetManager, type AttemptFailure, type RunningAttempt, type Speculat
 import type { Stage } from './stage.js';
 
 export type { AttemptFailure, SpeculationOptions };
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 export interface TaskSpec {
   readonly partition: number;
@@ -390,19 +392,7 @@ export class TaskScheduler implements BackendListener {
     const queue = this.#queues[w]!;
     if (queue.length === 0) this.#headSince[w] = run.startedAt;
     queue.push({ m, run });
-    if (this.bus.hasListeners('taskStart')) {
-      this.bus.emit({
-        type: 'taskStart',
-        stageId: m.ts.stage.id,
-        stageAttempt: m.ts.stageAttempt,
-        partition: spec.partition,
-        attempt,
-        workerIndex: w,
-        executorId: run.executorId,
-        speculative,
-        time: run.startedAt,
-      });
-    }
+    if (this.bus.hasListeners('taskStart')) this.#emitStart(m, run, spec.partition);
     void this.backend.runTask(w, msg).then((outcome) => this.#finished(m, run, outcome));
   }
 
@@ -499,31 +489,128 @@ export class TaskScheduler implements BackendListener {
     }
   }
 
+  /**
+   * Task starts and ends are most events. While every listener of their type only copies them (the web UI's status
+   * store and event log: `onAny(listener, { copies })`), each is one record of this scheduler filled anew per task
+   * and emitted as it is, with no object per task; a listener that may keep events gets a new object each time.
+   * A record is taken while it is being delivered, so an event emitted from within a listener gets a new object.
+   */
+  readonly #startRecord: Mutable<TaskStartEvent> = {
+    type: 'taskStart',
+    stageId: 0,
+    stageAttempt: 0,
+    partition: 0,
+    attempt: 0,
+    workerIndex: 0,
+    executorId: '',
+    speculative: false,
+    time: 0,
+  };
+  readonly #endRecord: Mutable<TaskEndEvent> = {
+    type: 'taskEnd',
+    stageId: 0,
+    stageAttempt: 0,
+    partition: 0,
+    attempt: 0,
+    workerIndex: 0,
+    executorId: '',
+    speculative: false,
+    result: 'success',
+    error: undefined,
+    durationMs: 0,
+    metrics: undefined,
+    locality: 'NO_PREF',
+    time: 0,
+  };
+  #startRecordTaken = false;
+  #endRecordTaken = false;
+
+  #emitStart(m: TaskSetManager, run: RunningAttempt, partition: number): void {
+    if (this.#startRecordTaken || this.bus.needsFreshEvent('taskStart')) {
+      this.bus.emit({
+        type: 'taskStart',
+        stageId: m.ts.stage.id,
+        stageAttempt: m.ts.stageAttempt,
+        partition,
+        attempt: run.attempt,
+        workerIndex: run.workerIndex,
+        executorId: run.executorId,
+        speculative: run.speculative,
+        time: run.startedAt,
+      });
+      return;
+    }
+    const r = this.#startRecord;
+    r.stageId = m.ts.stage.id;
+    r.stageAttempt = m.ts.stageAttempt;
+    r.partition = partition;
+    r.attempt = run.attempt;
+    r.workerIndex = run.workerIndex;
+    r.executorId = run.executorId;
+    r.speculative = run.speculative;
+    r.time = run.startedAt;
+    this.#startRecordTaken = true;
+    try {
+      this.bus.emit(r);
+    } finally {
+      this.#startRecordTaken = false;
+    }
+  }
+
   #emitEnd(m: TaskSetManager, run: RunningAttempt, outcome: TaskOutcome, lostTheRace: boolean): void {
     if (!this.bus.hasListeners('taskEnd')) return;
     const failure = outcome.status === 'failed' ? outcome.failure : undefined;
     const killed = lostTheRace || failure?.kind === 'killed';
     const task = m.ts.tasks[run.index]!;
     const now = Date.now();
-    // One object literal of one shape per task end: conditional spreads built two throwaway objects and gave the
-    // event a dictionary-mode shape that every listener then read slowly. An absent error or metrics is an
-    // undefined field (JSON and the listeners treat both alike).
-    this.bus.emit({
-      type: 'taskEnd',
-      stageId: m.ts.stage.id,
-      stageAttempt: m.ts.stageAttempt,
-      partition: task.partition,
-      attempt: run.attempt,
-      workerIndex: run.workerIndex,
-      executorId: run.executorId,
-      speculative: run.speculative,
-      result: killed ? 'killed' : outcome.status === 'success' ? 'success' : 'failed',
-      error: failure !== undefined ? describeFailure(failure) : undefined,
-      durationMs: now - run.startedAt,
-      metrics: outcome.metrics,
-      locality: localityOf(task.preferredWorkers, run.workerIndex),
-      time: now,
-    });
+    const result = killed ? 'killed' : outcome.status === 'success' ? 'success' : 'failed';
+    const error = failure !== undefined ? describeFailure(failure) : undefined;
+    const locality = localityOf(task.preferredWorkers, run.workerIndex);
+    if (this.#endRecordTaken || this.bus.needsFreshEvent('taskEnd')) {
+      // One object literal of one shape per task end: conditional spreads built two throwaway objects and gave the
+      // event a dictionary-mode shape that every listener then read slowly. An absent error or metrics is an
+      // undefined field (JSON and the listeners treat both alike).
+      this.bus.emit({
+        type: 'taskEnd',
+        stageId: m.ts.stage.id,
+        stageAttempt: m.ts.stageAttempt,
+        partition: task.partition,
+        attempt: run.attempt,
+        workerIndex: run.workerIndex,
+        executorId: run.executorId,
+        speculative: run.speculative,
+        result,
+        error,
+        durationMs: now - run.startedAt,
+        metrics: outcome.metrics,
+        locality,
+        time: now,
+      });
+      return;
+    }
+    const r = this.#endRecord;
+    r.stageId = m.ts.stage.id;
+    r.stageAttempt = m.ts.stageAttempt;
+    r.partition = task.partition;
+    r.attempt = run.attempt;
+    r.workerIndex = run.workerIndex;
+    r.executorId = run.executorId;
+    r.speculative = run.speculative;
+    r.result = result;
+    r.error = error;
+    r.durationMs = now - run.startedAt;
+    r.metrics = outcome.metrics;
+    r.locality = locality;
+    r.time = now;
+    this.#endRecordTaken = true;
+    try {
+      this.bus.emit(r);
+    } finally {
+      this.#endRecordTaken = false;
+      // The worker's metrics and the error go with the task, not with the record.
+      r.metrics = undefined;
+      r.error = undefined;
+    }
   }
 
   // ---- tasks held up behind a long one ----------------------------------------------------------------------

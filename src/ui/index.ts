@@ -89,10 +89,16 @@ export function startUi(bus: EventBus<SchedulerEvent>, view: UiContextView): UiS
   let live: LiveUi | undefined;
   /** Set when a signal came before the live UI loaded: the log was written from the buffer, and must stay so. */
   let interruptedEarly = false;
-  const off = bus.onAny((e) => {
-    if (live !== undefined) live.apply(e);
-    else buffer?.push(e);
-  });
+  // The store and the log copy a task event's values (into typed columns) and keep nothing of it, so the scheduler may
+  // pass one record filled anew per task instead of an object per task (EventBus.needsFreshEvent); the buffer, which
+  // keeps events, copies them.
+  const off = bus.onAny(
+    (e) => {
+      if (live !== undefined) live.apply(e);
+      else buffer?.push(e.type === 'taskStart' || e.type === 'taskEnd' ? { ...e } : e);
+    },
+    { copies: ['taskStart', 'taskEnd'] },
+  );
   const loading = import('./live-ui.js')
     .then((m) => (interruptedEarly ? Promise.reject(new Error('the process was interrupted')) : m.startLiveUi(view, appId)))
     .then(

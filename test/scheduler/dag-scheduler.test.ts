@@ -122,7 +122,7 @@ function setup(
     checkpointDir: undefined,
   };
   const parallelize = <T>(xs: T[], n: number): RDD<T> => new ParallelCollectionRDD(ctx, ParallelCollectionRDD.slice(xs, n));
-  const made = { backend, tracker, dag, ts, builder, parallelize };
+  const made = { backend, tracker, dag, ts, builder, parallelize, bus };
   setups.push(made);
   return made;
 }
@@ -199,6 +199,64 @@ describe('DAGScheduler with a fake backend', () => {
     expect(launched.map((l) => l.msg.partition).sort()).toEqual([0, 1]);
     launched.forEach((l) => l.settle(ok(2)));
     expect(await second).toBe(4);
+  });
+
+  it('hands task events to listeners that only copy them as one record refilled per task, and new objects to any that may keep them', async () => {
+    const { backend, parallelize, bus } = setup(2);
+    type Seen = { readonly ref: object; readonly copy: Record<string, unknown> };
+    const copied: Seen[] = [];
+    const offCopying = bus.onAny((e) => void (e.type === 'taskStart' || e.type === 'taskEnd' ? copied.push({ ref: e, copy: { ...e } }) : 0), {
+      copies: ['taskStart', 'taskEnd'],
+    });
+    expect(bus.hasListeners('taskEnd')).toBe(true);
+    expect(bus.needsFreshEvent('taskEnd')).toBe(false);
+    // Two tasks of one job, the second failing once: starts, a failed end with its error, a retry, successes.
+    const first = parallelize([1, 2, 3, 4], 2).count();
+    await flush();
+    const [a, b] = backend.take().sort((x, y) => x.msg.partition - y.msg.partition);
+    a!.settle(boom('flaky'));
+    b!.settle(ok(2));
+    await flush();
+    backend.take().forEach((l) => l.settle(ok(2)));
+    expect(await first).toBe(4);
+    const starts = copied.filter((s) => s.copy.type === 'taskStart');
+    const ends = copied.filter((s) => s.copy.type === 'taskEnd');
+    expect(starts.map((s) => s.copy.partition)).toEqual([0, 1, 0]);
+    expect(ends.map((s) => [s.copy.partition, s.copy.attempt, s.copy.result, s.copy.error])).toEqual([
+      [0, 0, 'failed', 'Error: flaky'],
+      [1, 0, 'success', undefined],
+      [0, 1, 'success', undefined],
+    ]);
+    expect(ends.map((s) => s.copy.metrics === undefined)).toEqual([true, false, false]);
+    // One record per kind, refilled for each task; the worker's metrics and the error are not held by it afterwards.
+    expect(new Set(starts.map((s) => s.ref)).size).toBe(1);
+    expect(new Set(ends.map((s) => s.ref)).size).toBe(1);
+    expect((ends[0]!.ref as { metrics?: unknown }).metrics).toBeUndefined();
+    expect((ends[0]!.ref as { error?: unknown }).error).toBeUndefined();
+
+    // A listener that keeps events (of that type, or any) gets a new object per event, with the same values.
+    const kept: object[] = [];
+    for (const subscribe of [
+      () => bus.on('taskEnd', (e) => void kept.push(e)),
+      () => bus.onAny((e) => void (e.type === 'taskEnd' && kept.push(e))),
+    ]) {
+      kept.length = 0;
+      const off = subscribe();
+      expect(bus.needsFreshEvent('taskEnd')).toBe(true);
+      copied.length = 0;
+      const job = parallelize([1, 2, 3, 4], 2).count();
+      await flush();
+      backend.take().forEach((l) => l.settle(ok(2)));
+      expect(await job).toBe(4);
+      const seen = copied.filter((s) => s.copy.type === 'taskEnd');
+      expect(kept).toHaveLength(2);
+      expect(new Set(kept).size).toBe(2);
+      expect(seen.map((s) => s.ref)).toEqual(kept);
+      expect(kept.map((e) => (e as { partition: number }).partition).sort()).toEqual([0, 1]);
+      off();
+    }
+    offCopying();
+    expect(bus.hasListeners('taskEnd')).toBe(false);
   });
 
   it('retries a task that fails once: exactly one more attempt runs, on the other worker', async () => {

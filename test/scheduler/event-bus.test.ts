@@ -133,6 +133,39 @@ describe('EventBus', () => {
     expect(seen).toEqual(['taskEnd', 'jobEnd']);
   });
 
+  it('says an event needs a new object while any listener may keep events of its type, and not while its listeners only copy them', () => {
+    const bus = new EventBus<SchedulerEvent>();
+    expect(bus.needsFreshEvent('taskEnd')).toBe(false);
+    const seen: number[] = [];
+    const offCopying = bus.onAny((e) => void (e.type === 'taskEnd' && seen.push(e.partition)), { copies: ['taskStart', 'taskEnd'] });
+    expect(bus.hasListeners('taskEnd')).toBe(true);
+    expect(bus.needsFreshEvent('taskEnd')).toBe(false);
+    expect(bus.needsFreshEvent('taskStart')).toBe(false);
+    // The copying listener keeps the events of other types.
+    expect(bus.needsFreshEvent('jobEnd')).toBe(true);
+    const offTyped = bus.on('taskEnd', () => {});
+    expect(bus.needsFreshEvent('taskEnd')).toBe(true);
+    expect(bus.needsFreshEvent('taskStart')).toBe(false);
+    offTyped();
+    expect(bus.needsFreshEvent('taskEnd')).toBe(false);
+    const offKeeping = bus.onAny(() => {});
+    expect(bus.needsFreshEvent('taskStart')).toBe(true);
+    offKeeping();
+    const offOther = bus.onAny(() => {}, { copies: ['taskStart'] });
+    expect(bus.needsFreshEvent('taskStart')).toBe(false);
+    expect(bus.needsFreshEvent('taskEnd')).toBe(true);
+    offOther();
+    expect(bus.needsFreshEvent('taskEnd')).toBe(false);
+    // Delivery is the same either way.
+    bus.emit(taskEnd(3));
+    expect(seen).toEqual([3]);
+    offCopying();
+    expect(bus.needsFreshEvent('jobEnd')).toBe(false);
+    bus.onAny(() => {});
+    bus.clear();
+    expect(bus.needsFreshEvent('jobEnd')).toBe(false);
+  });
+
   it('clear removes every listener', () => {
     const bus = new EventBus<SchedulerEvent>();
     let n = 0;
