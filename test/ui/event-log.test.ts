@@ -3,6 +3,7 @@
  * events, in their place among the others; a line cut short by a crash is skipped when the log is read.
  */
 import { describe, expect, it, vi } from 'vitest';
+import fc from 'fast-check';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -92,6 +93,80 @@ const samples: AppEvent[] = [
   { type: 'jobEnd', jobId: 1, time: 2, result: 'failed', error: 'boom' },
 ];
 
+/**
+ * The block line as the writer built it before its columns were made packed in one pass: every column a plain array
+ * of its values first, then the one-value, microsecond, offset and dictionary forms, then JSON.stringify. The writer
+ * must write exactly this line (the reader and older logs rely on it).
+ */
+function referenceLine(events: readonly TaskEndEvent[]): string {
+  const col = (values: unknown[]): unknown => (values.every((v) => v === values[0]) ? { all: values[0] ?? null } : values);
+  const ms = (values: number[]): unknown => {
+    if (values.every((v) => v === values[0])) return { all: values[0] ?? null };
+    if (values.some((v) => Math.round(v * 1000) / 1000 !== v)) return values;
+    return { us: values.map((v) => Math.round(v * 1000)) };
+  };
+  const stamp = (values: number[]): unknown => {
+    if (values.every((v) => v === values[0])) return { all: values[0] ?? null };
+    const d = values.map((v) => v - values[0]!);
+    return d.every((v) => Number.isInteger(v)) ? { base: values[0], d } : values;
+  };
+  const dictionary = (values: string[]): unknown => {
+    if (values.every((v) => v === values[0])) return { all: values[0] ?? null };
+    const dict = [...new Set(values)];
+    return { dict, idx: values.map((v) => dict.indexOf(v)) };
+  };
+  const columns: Record<string, unknown> = {
+    stageId: col(events.map((e) => e.stageId)),
+    stageAttempt: col(events.map((e) => e.stageAttempt)),
+    partition: col(events.map((e) => e.partition)),
+    attempt: col(events.map((e) => e.attempt)),
+    workerIndex: col(events.map((e) => e.workerIndex)),
+    executorId: dictionary(events.map((e) => e.executorId)),
+    speculative: col(events.map((e) => e.speculative)),
+    result: col(events.map((e) => e.result)),
+    error: col(events.map((e) => e.error ?? null)),
+    durationMs: col(events.map((e) => e.durationMs)),
+    locality: col(events.map((e) => e.locality)),
+    time: stamp(events.map((e) => e.time)),
+    metrics: col(events.map((e) => (e.metrics === undefined ? 0 : 1))),
+  };
+  for (const k of SUMMARIZED_METRICS) {
+    const values = events.map((e) => e.metrics?.[k] ?? 0);
+    columns[`metrics.${k}`] = k.endsWith('Ms') ? ms(values) : col(values);
+  }
+  columns['metrics.keySample'] = col(events.map((e) => e.metrics?.keySample ?? null));
+  return JSON.stringify({ type: 'taskEnds', count: events.length, columns });
+}
+
+/** Task ends of every kind of value a column meets: small and large integers, fractions, -0, repeats, errors, key samples. */
+const number = fc.oneof(
+  fc.constantFrom(0, -0, 1, 7, 2 ** 31, 2 ** 53 - 1, 0.5, 1e-7),
+  fc.integer({ min: -5, max: 5 }),
+  fc.integer({ min: 0, max: 2 ** 40 }),
+  fc.double({ min: 0, max: 1e6, noNaN: true }),
+  fc.integer({ min: 0, max: 10 ** 7 }).map((us) => us / 1000),
+);
+const arbitraryMetrics = fc.record({
+  ...Object.fromEntries(SUMMARIZED_METRICS.map((k) => [k, number])),
+  keySample: fc.option(fc.array(fc.string(), { maxLength: 3 }), { nil: undefined }),
+}) as fc.Arbitrary<TaskMetrics>;
+const arbitraryTaskEnd: fc.Arbitrary<TaskEndEvent> = fc.record({
+  type: fc.constant('taskEnd' as const),
+  stageId: fc.integer({ min: 0, max: 3 }),
+  stageAttempt: fc.integer({ min: 0, max: 1 }),
+  partition: fc.nat({ max: 100_000 }),
+  attempt: fc.nat({ max: 3 }),
+  workerIndex: fc.nat({ max: 3 }),
+  executorId: fc.constantFrom('0', '1', '2', '3.1', 'exec-7'),
+  speculative: fc.boolean(),
+  result: fc.constantFrom('success' as const, 'failed' as const, 'killed' as const),
+  error: fc.option(fc.string(), { nil: undefined }),
+  durationMs: fc.oneof(fc.nat({ max: 10_000 }), number),
+  metrics: fc.option(arbitraryMetrics, { nil: undefined }),
+  locality: fc.constantFrom('PROCESS_LOCAL' as const, 'ANY' as const, 'NO_PREF' as const),
+  time: fc.oneof(fc.integer({ min: 1_700_000_000_000, max: 1_700_000_100_000 }), number),
+});
+
 describe('event log', () => {
   it('writes a run of task ends as one line of columns that reads back as the same events', () => {
     const ends = samples.filter((e): e is TaskEndEvent => e.type === 'taskEnd');
@@ -108,6 +183,37 @@ describe('event log', () => {
     // Times to the microsecond are written as whole microseconds; finer ones as they are.
     expect(columns['metrics.runMs']).toEqual({ us: [500, 500, 0] });
     expect(columns['metrics.durationMs']).toEqual([1.2345678, 1.2345678, 0]);
+  });
+
+  it('writes exactly the line of the plain columns and JSON.stringify, for task ends of every kind of value (property)', () => {
+    // Columns that vary and columns of one value: blocks of one template repeated with a few fields changed, and
+    // blocks of unrelated task ends.
+    const block = fc.oneof(
+      fc.array(arbitraryTaskEnd, { minLength: 1, maxLength: 40 }),
+      fc
+        .tuple(
+          arbitraryTaskEnd,
+          fc.array(fc.record({ partition: fc.nat({ max: 5000 }), time: fc.nat({ max: 50 }), runMs: number }), { minLength: 1, maxLength: 60 }),
+        )
+        .map(([t, rows]) =>
+          rows.map(
+            (r): TaskEndEvent => ({ ...t, partition: r.partition, time: t.time + r.time, metrics: t.metrics && { ...t.metrics, runMs: r.runMs } }),
+          ),
+        ),
+    );
+    // One column set reused across blocks, as the writer does.
+    const columns = new TaskEndColumns(8);
+    fc.assert(
+      fc.property(fc.array(block, { minLength: 1, maxLength: 3 }), (blocks) => {
+        for (const events of blocks) {
+          for (const e of events) columns.append(e);
+          const line = columns.line();
+          expect(line).toBe(referenceLine(events));
+          expect(taskEndsLine(events)).toBe(line);
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('keeps task ends in their place among the other events', () => {
