@@ -1,0 +1,170 @@
+/**
+ * What the web UI and the event log cost the driver's thread per task, measured where the machine's load disturbs it
+ * least: the DAG and task schedulers alone on one thread (a backend that answers every task at once with a worker's
+ * metrics; no worker threads, no messages), jobs of 4,000 empty tasks, with the status store and an event log
+ * subscribed as the UI subscribes them (`onAny(..., { copies })`) or not (the skew hint's `stageCompleted` listener
+ * only, as with the UI off). Process CPU time per task, medians over rounds, the builds alternating job by job.
+ *
+ * The fresh-process benchmark (`bench/ui-overhead.ts --processes N`) measures the whole program; at a load of 10-40 its
+ * per-round spread is ±20-70 %. This one leaves out the workers, comlink and postMessage (the same with the UI on and
+ * off), so its "off" is ~3-4 µs per task rather than the ~35 µs of a real driver, and what it shows is the UI's own
+ * part: on minus off. One build per process is measured against the other in the same process, loaded in both
+ * orders across runs (the build loaded first ran 0.1-0.3 µs per task faster in every pair of runs here).
+ *
+ *   npx tsx bench/ui-driver.ts [--setting on|off|log-off] [--rounds 25] [--baseline .bench-old/dist [--baseline-first]]
+ *
+ * `--setting log-off` is the UI without an event log (the default of a program).
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { TaskMessage, TaskOutcome, TaskMetrics } from '../src/exec/protocol.js';
+import { machine } from './harness.js';
+
+const arg = (name: string, fallback: string) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1]! : fallback;
+};
+const setting = arg('--setting', 'on') as 'on' | 'off' | 'log-off';
+const rounds = Number(arg('--rounds', '25'));
+const baselineAt = process.argv.indexOf('--baseline');
+const own = fileURLToPath(new URL('../dist', import.meta.url));
+const dists: Record<string, string> =
+  baselineAt < 0
+    ? { 'this build': own }
+    : process.argv.includes('--baseline-first')
+      ? { baseline: path.resolve(process.argv[baselineAt + 1]!), 'this build': own }
+      : { 'this build': own, baseline: path.resolve(process.argv[baselineAt + 1]!) };
+const TASKS = 4000;
+const logDir = mkdtempSync(path.join(os.tmpdir(), 'kindling-ui-driver-'));
+
+const metrics = (): TaskMetrics => ({
+  durationMs: 0.013 + Math.random() / 1000,
+  runMs: 0.001,
+  compileMs: 0.002,
+  gcMs: 0,
+  fetchWaitMs: 0,
+  inputRecords: 0,
+  inputBytes: 0,
+  shuffleReadRecords: 0,
+  shuffleReadBytes: 0,
+  shuffleWriteRecords: 0,
+  shuffleWriteBytes: 0,
+  outputRecords: 0,
+  outputBytes: 0,
+  spillCount: 0,
+  memoryBytesSpilled: 0,
+  diskBytesSpilled: 0,
+  resultRecords: 1,
+  resultBytes: 0,
+});
+
+/** One build's schedulers, listeners per `setting`; returns a function running one job of TASKS empty tasks. */
+async function setup(dist: string): Promise<() => Promise<unknown>> {
+  const imp = <T>(p: string) => import(pathToFileURL(path.join(dist, p)).href) as Promise<T>;
+  const { DAGScheduler } = await imp<typeof import('../src/scheduler/dag-scheduler.js')>('scheduler/dag-scheduler.js');
+  const { TaskScheduler } = await imp<typeof import('../src/scheduler/task-scheduler.js')>('scheduler/task-scheduler.js');
+  const { TaskBuilder } = await imp<typeof import('../src/scheduler/task-builder.js')>('scheduler/task-builder.js');
+  const { MapOutputTracker } = await imp<typeof import('../src/scheduler/map-output-tracker.js')>('scheduler/map-output-tracker.js');
+  const { CacheTracker } = await imp<typeof import('../src/scheduler/cache-tracker.js')>('scheduler/cache-tracker.js');
+  const { EventBus } = await imp<typeof import('../src/scheduler/event-bus.js')>('scheduler/event-bus.js');
+  const { ParallelCollectionRDD } = await imp<typeof import('../src/rdd/index.js')>('rdd/index.js');
+  const { shipFunction } = await imp<typeof import('../src/closure/index.js')>('closure/index.js');
+  const { StatusStore } = await imp<typeof import('../src/ui/status-store.js')>('ui/status-store.js');
+  const { EventLogWriter } = await imp<typeof import('../src/ui/event-log.js')>('ui/event-log.js');
+  type Bus = InstanceType<typeof EventBus<import('../src/scheduler/events.js').SchedulerEvent>>;
+  const backend = {
+    numWorkers: 2,
+    setListener() {},
+    ready: () => Promise.resolve(),
+    isAvailable: () => true,
+    epoch: () => 0,
+    executorId: (w: number) => String(w),
+    releaseStages() {},
+    snapshot: async () => ({ configured: 2, givenUp: [], workers: [] }),
+    runTask: (_w: number, _msg: TaskMessage): Promise<TaskOutcome> =>
+      Promise.resolve({ status: 'success', epoch: 0, value: 0, accumulators: [], computedRdds: [], blockUpdates: [], metrics: metrics() }),
+    cancelTask() {},
+    killTask() {},
+    removeShuffle() {},
+    removeRdd: async () => {},
+    removeBroadcast() {},
+    stop: async () => {},
+  };
+  const tracker = new MapOutputTracker();
+  const cache = new CacheTracker();
+  const bus: Bus = new EventBus();
+  const builder = new TaskBuilder(tracker, cache, { broadcastValue: () => undefined, accumulatorKind: () => 'sum' });
+  const dag = new DAGScheduler(tracker, cache, bus, {
+    maxStageAttempts: 4,
+    maxResultBytes: 2 ** 30,
+    onAccumulatorUpdates: () => {},
+    onStagesReleased: (ids) => builder.forgetStages(ids),
+  });
+  const ts = new TaskScheduler(
+    backend as never,
+    dag,
+    (t, spec, attempt, w, epoch) => builder.build(t.stage, t.stageAttempt, t.jobId, spec.partition, attempt, w, epoch),
+    bus,
+    { maxTaskFailures: 4, slotsPerWorker: 2, localityWaitMs: 0 },
+  );
+  dag.attach(ts);
+  // The skew hint listens to stage ends with the UI off too.
+  bus.on('stageCompleted', () => {});
+  if (setting !== 'off') {
+    const store = new StatusStore();
+    const log = setting === 'on' ? new EventLogWriter(logDir, `driver-${Math.random()}`) : undefined;
+    // As ui/index.ts subscribes (an older build's bus ignores the option and gets new objects, as it did).
+    bus.onAny(
+      (e) => {
+        store.apply(e);
+        log?.write(e);
+      },
+      { copies: ['taskStart', 'taskEnd'] },
+    );
+  }
+  let rddId = 0;
+  const ctx = {
+    isDriver: true,
+    defaultParallelism: 2,
+    newRddId: () => rddId++,
+    newShuffleId: () => 0,
+    ship: (fn: never, what: never) => shipFunction(fn, what),
+    runJob: () => Promise.reject(new Error('not used')),
+    persistRdd: () => {},
+    unpersistRdd: async () => {},
+    checkpointDir: undefined,
+  };
+  const rdd = new ParallelCollectionRDD(ctx as never, ParallelCollectionRDD.slice([], TASKS));
+  const parts = [...Array(TASKS).keys()];
+  return () => dag.runJob(rdd, parts, { kind: 'count' } as never, 'count');
+}
+
+const cpu = () => {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+};
+const load = () =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
+console.log(`UI on the driver's thread, schedulers alone, setting ${setting}, ${machine()}, load average ${load()}`);
+const jobs: Record<string, () => Promise<unknown>> = {};
+for (const [name, dist] of Object.entries(dists)) jobs[name] = await setup(dist);
+const names = Object.keys(jobs);
+for (const n of names) for (let i = 0; i < 5; i++) await jobs[n]!();
+const perTask: Record<string, number[]> = {};
+for (let r = 0; r < rounds; r++) {
+  for (const n of r % 2 === 0 ? names : [...names].reverse()) {
+    const c0 = cpu();
+    await jobs[n]!();
+    (perTask[n] ??= []).push((cpu() - c0) / TASKS);
+  }
+}
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+for (const n of names) console.log(`  ${n.padEnd(10)} CPU ${median(perTask[n]!).toFixed(2)} µs per task (median of ${rounds} jobs of ${TASKS})`);
+console.log(`  loaded in this order: ${names.join(', ')}; load average at the end ${load()}`);
+rmSync(logDir, { recursive: true, force: true });
+process.exit(0);
