@@ -369,6 +369,15 @@ export class StringTable {
     else for (let e = 0; e < keys.length; e++) sink([keys[e], this.#combiners![e]]);
   }
 
+  /**
+   * The groups as columns while every combiner is a number: the keys (the table's own array) and the combiners (a
+   * view of the table's), in first-seen order; undefined once a combiner was not a number.
+   */
+  columns(): { keys: string[]; combiners: Float64Array } | undefined {
+    const numbers = this.#numbers;
+    return numbers === undefined ? undefined : { keys: this.#keys, combiners: numbers.subarray(0, this.#keys.length) };
+  }
+
   /** The combiners as a plain array from now on (a combiner that is not a number arrived). */
   #objects(): unknown[] {
     if (this.#combiners === undefined) {
