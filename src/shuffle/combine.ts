@@ -37,10 +37,10 @@ export interface Grouping {
    */
   numbers(): { keys: Int32Array; combiners: Float64Array } | undefined;
   /**
-   * The groups as columns (string keys and number combiners in first-seen order, the grouping's own: read them at
-   * once) while every key is a string and every combiner a number; undefined otherwise.
+   * The groups as columns (string keys, number combiners and the keys' `hashKey` values in first-seen order, the
+   * grouping's own: read them at once) while every key is a string and every combiner a number; undefined otherwise.
    */
-  strings(): { keys: string[]; combiners: Float64Array } | undefined;
+  strings(): { keys: string[]; combiners: Float64Array; hashes: Int32Array } | undefined;
 }
 
 /** A Grouping. Closures rather than a class: the same loop as a class measured 20% slower on 400k keys. */

@@ -56,8 +56,9 @@ let runCounter = 0;
 /**
  * Receives the groups as columns instead of pairs (see {@link combineExternally}): int32 keys (or string keys) and
  * their number combiners, in the order the pairs would have come. The columns are the grouping's own, handed over.
+ * String keys come with their `hashKey` values (`hashes`), which a hash partitioner need not compute again.
  */
-export type NumberGroupsSink = (keys: Int32Array | string[], combiners: Float64Array) => void;
+export type NumberGroupsSink = (keys: Int32Array | string[], combiners: Float64Array, hashes?: Int32Array) => void;
 
 /**
  * Combines `source` by key, then pushes each [key, combiner] to `sink`. Spills to `budget.dir` when the
@@ -84,7 +85,7 @@ export function combineExternally(
       throw tagUserError(e, rddId, label);
     }
     const columns = numbers === undefined ? undefined : (g.numbers() ?? g.strings());
-    if (columns !== undefined) numbers!(columns.keys, columns.combiners);
+    if (columns !== undefined) numbers!(columns.keys, columns.combiners, 'hashes' in columns ? columns.hashes : undefined);
     else g.each(sink);
     return;
   }
@@ -189,7 +190,7 @@ class ExternalCombiner implements MemoryConsumer {
     this.#outputting = true;
     if (this.#runs.length === 0 && inputFiles.length === 0) {
       const columns = numbers === undefined ? undefined : (this.#g.numbers() ?? this.#g.strings());
-      if (columns !== undefined) numbers!(columns.keys, columns.combiners);
+      if (columns !== undefined) numbers!(columns.keys, columns.combiners, 'hashes' in columns ? columns.hashes : undefined);
       else this.#g.each(sink);
       return;
     }

@@ -54,9 +54,12 @@ const reduceValue = fc.constantFrom<fc.Arbitrary<unknown>>(
   fc.oneof(fc.double(), fc.constantFrom(-0, NaN, Infinity, 2 ** 53, 0.1)),
   fc.oneof({ weight: 60, arbitrary: fc.integer() }, { weight: 1, arbitrary: fc.constant('s') }),
 );
-const reduceRecords = fc
-  .tuple(reduceKey, reduceValue)
-  .chain(([k, v]) => fc.array(fc.tuple(k, v).map((kv) => kv as Pair), { minLength: 0, maxLength: 3000 }));
+const reduceRecords = fc.tuple(reduceKey, reduceValue).chain(([k, v]) =>
+  fc.array(
+    fc.tuple(k, v).map((kv) => kv as Pair),
+    { minLength: 0, maxLength: 3000 },
+  ),
+);
 
 /** Entries of a map as [key id, key, value] in iteration order, so that two maps compare by order, keys and values. */
 const entries = (m: Map<unknown, unknown>): unknown[] => [...m].map(([k, v]) => [keyId(k), k, v]);
@@ -115,7 +118,10 @@ describe('collectAsMap from result columns', () => {
       );
       // A word count: the reduce's columns themselves reach the driver.
       const words = Array.from({ length: 20_000 }, (_, i): [string, number] => [`w${(i * 7919) % 3001}`, 1]);
-      const m = await sc.parallelize(words, 2).reduceByKey((a, b) => a + b, 2).collectAsMap();
+      const m = await sc
+        .parallelize(words, 2)
+        .reduceByKey((a, b) => a + b, 2)
+        .collectAsMap();
       expect(m.size).toBe(3001);
       expect([...m.values()].reduce((a, b) => a + b)).toBe(20_000);
       expect(m.get('w0')).toBe(words.filter(([w]) => w === 'w0').length);
