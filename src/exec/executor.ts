@@ -27,7 +27,7 @@ import {
   type Pair,
 } from '../rdd/index.js';
 import { compileAggregator } from '../shuffle/aggregator.js';
-import { buffersOf, decodeRange, encodeBuckets, type EncodedBucket } from '../shuffle/bucket-codec.js';
+import { buffersOf, decodeRange, encodeBuckets, isEncodedBucket, type EncodedBucket } from '../shuffle/bucket-codec.js';
 import { FetchFailedError } from '../shuffle/fetch-failed.js';
 import type { ShuffleManager } from '../shuffle/shuffle-manager.js';
 import { writeShuffleOutput } from '../shuffle/shuffle-writer.js';
@@ -461,7 +461,14 @@ export class Executor {
     const ran = run(rdd, msg.partition, tc);
     const value = ran instanceof Promise ? await ran : ran;
     meter.runMs = performance.now() - meter.computeStart;
-    meter.resultRecords = Array.isArray(value) ? value.length : value === undefined ? 0 : 1;
+    // A collect's pairs may come as columns (see result-functions.ts).
+    meter.resultRecords = Array.isArray(value)
+      ? value.length
+      : resultFn.kind === 'collect' && isEncodedBucket(value)
+        ? value.length
+        : value === undefined
+          ? 0
+          : 1;
     // Results reach the driver by structured clone (or serialized to files), which drops prototypes. Two
     // levels: the result's list, then each element and its direct items (see findClassInstance for the limit).
     const found = findClassInstance(value, 2);

@@ -27,6 +27,7 @@ import type { RddContext } from './rdd-context.js';
 import { withActionOptions, type ActionOptions } from '../core/job-scope.js';
 import type { TaskContext } from './task-context.js';
 import type { RddWire, RddWireBody } from './wire.js';
+import type { NumberGroupsSink } from '../shuffle/external-combiner.js';
 import {
   MappedRDD,
   MapAsyncRDD,
@@ -264,6 +265,17 @@ export abstract class RDD<T> {
     }
     tc.computed?.(this.id);
     this.pushCompute(partition, tc, sink);
+  }
+
+  /**
+   * As {@link forEach}, for a reader that can take a partition of pairs as two columns (collectAsMap's collect): an
+   * RDD whose computation ends with its pairs held as columns (a combine by key whose keys are all int32 or all
+   * strings and whose combiners are all numbers) hands them to `columns` once, in the order `sink` would have seen
+   * them, and pushes nothing to `sink`. Any other RDD pushes to `sink`.
+   */
+  forEachOrColumns(partition: number, tc: TaskContext, sink: Sink<T>, columns: NumberGroupsSink): void {
+    void columns;
+    this.forEach(partition, tc, sink);
   }
 
   /**

@@ -12,6 +12,16 @@ import { writeTaskOutput, commitTask, type JobOutputPlan } from '../io/index.js'
 import { writeCheckpointPartition } from '../storage/checkpoint-files.js';
 import type { TaskContext } from './task-context.js';
 import { refuseClassInstances, type RDD } from './internal.js';
+import type { EncodedBucket } from '../shuffle/bucket-codec.js';
+
+/** Columns of a partition's pairs as an encoded bucket of their own (copies of views, so they may be transferred). */
+function pairColumnsOf(keys: Int32Array | string[], combiners: Float64Array): EncodedBucket {
+  return {
+    length: keys.length,
+    keys: keys instanceof Int32Array ? { kind: 'i32', data: keys.slice() } : { kind: 'any', data: keys },
+    values: { kind: 'f64', data: combiners.slice() },
+  };
+}
 
 export type ResultFunctionWire =
   /**
@@ -56,6 +66,23 @@ export type ResultRunner = (rdd: RDD<unknown>, partition: number, tc: TaskContex
 export async function prepareResultFunction(wire: ResultFunctionWire, compile: Compile): Promise<ResultRunner> {
   switch (wire.kind) {
     case 'collect':
+      if (wire.pairColumns === true) {
+        // The driver reads the pairs as columns: where the partition's pairs end as columns (a reduceByKey of
+        // words or int32 keys counting numbers), they go as they are, with no pair built (see EncodedBucket).
+        return (rdd, p, tc) => {
+          const out: unknown[] = [];
+          let columns: EncodedBucket | undefined;
+          rdd.forEachOrColumns(
+            p,
+            tc,
+            (x) => out.push(x),
+            (keys, combiners) => {
+              columns = pairColumnsOf(keys, combiners);
+            },
+          );
+          return columns ?? out;
+        };
+      }
       return (rdd, p, tc) => {
         const out: unknown[] = [];
         rdd.forEach(p, tc, (x) => out.push(x));

@@ -4,7 +4,8 @@ import type { Dependency, ShuffleDependency } from './dependency.js';
 import { RangePartitioner, determineBounds, type Partitioner } from '../core/partitioner.js';
 import { compareKeys } from '../core/keys.js';
 import type { Aggregator, AggregatorWire } from '../shuffle/aggregator.js';
-import { combineCombinersExternally, combineValuesExternally } from '../shuffle/external-combiner.js';
+import { combineCombinersExternally, combineValuesExternally, type NumberGroupsSink } from '../shuffle/external-combiner.js';
+import { StorageLevel } from '../storage/storage-level.js';
 import type { NumberColumnsSink } from '../shuffle/combine.js';
 import type { TaskContext, Pair } from './task-context.js';
 import type { RddContext } from './rdd-context.js';
@@ -166,7 +167,21 @@ export class ShuffledRDD<K, V, C> extends RDD<[K, C]> {
     return out;
   }
 
+  override forEachOrColumns(p: number, tc: TaskContext, sink: Sink<[K, C]>, columns: NumberGroupsSink): void {
+    // A persisted partition is read from (or computed into) the cache, as forEach does.
+    if (this.storageLevel !== StorageLevel.NONE || this.#aggregator === undefined || this.spec.keyOrdering !== undefined) {
+      this.forEach(p, tc, sink);
+      return;
+    }
+    tc.computed?.(this.id);
+    this.#push(p, tc, sink, columns);
+  }
+
   protected override pushCompute(p: number, tc: TaskContext, sink: Sink<[K, C]>): void {
+    this.#push(p, tc, sink);
+  }
+
+  #push(p: number, tc: TaskContext, sink: Sink<[K, C]>, columns?: NumberGroupsSink): void {
     const agg = this.#aggregator;
     // An aggregating reader merge-reads what the worker spilled while fetching; others get it all as arrays.
     const parts = agg !== undefined && tc.shuffleInputParts ? tc.shuffleInputParts(this.shuffleId, p) : undefined;
@@ -185,7 +200,7 @@ export class ShuffledRDD<K, V, C> extends RDD<[K, C]> {
       const combineInto = this.spec.mapSideCombine ? combineCombinersExternally : combineValuesExternally;
       const runs = parts?.runs ?? [];
       if (this.spec.keyOrdering === undefined) {
-        combineInto(eachPair, agg, this.id, this.label, sink as (kv: Pair) => void, runs);
+        combineInto(eachPair, agg, this.id, this.label, sink as (kv: Pair) => void, runs, columns);
         return;
       }
       const all: Pair[] = [];

@@ -34,6 +34,16 @@ export interface EncodedBucket {
 /** Longest array encoded as a row of numbers. */
 const MAX_ROW = 16;
 
+/**
+ * Whether `x` has the shape of an encoded bucket: for values that are either a list or an encoded bucket (a collect
+ * whose driver reads columns, see `rdd/result-functions.ts`), never to tell one from an arbitrary user object.
+ */
+export function isEncodedBucket(x: unknown): x is EncodedBucket {
+  if (typeof x !== 'object' || x === null || Array.isArray(x)) return false;
+  const e = x as Partial<EncodedBucket>;
+  return typeof e.length === 'number' && typeof e.keys?.kind === 'string' && typeof e.values?.kind === 'string';
+}
+
 /** Encodes buckets for posting; returns the buffers to transfer with them. */
 export function encodeBuckets(buckets: readonly (readonly Pair[])[]): { encoded: EncodedBucket[]; transfer: ArrayBuffer[] } {
   const encoded = buckets.map(encodeBucket);

@@ -36,6 +36,11 @@ export interface Grouping {
    * int32 and every combiner a number; undefined otherwise.
    */
   numbers(): { keys: Int32Array; combiners: Float64Array } | undefined;
+  /**
+   * The groups as columns (string keys, number combiners and the keys' `hashKey` values in first-seen order, the
+   * grouping's own: read them at once) while every key is a string and every combiner a number; undefined otherwise.
+   */
+  strings(): { keys: string[]; combiners: Float64Array; hashes: Int32Array } | undefined;
 }
 
 /** A Grouping. Closures rather than a class: the same loop as a class measured 20% slower on 400k keys. */
@@ -219,6 +224,7 @@ export function grouping(first: (v: unknown) => unknown, merge: (c: unknown, v: 
     groups,
     // Set only while every group is in it (it is dropped when they move).
     numbers: () => numbers?.columns(),
+    strings: () => strings?.columns(),
     each: (sink) => {
       const flat = rows ?? numbers ?? strings;
       if (flat !== undefined) {

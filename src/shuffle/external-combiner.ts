@@ -54,16 +54,18 @@ const FRAME = 4096;
 let runCounter = 0;
 
 /**
- * Receives the groups as columns instead of pairs (see {@link combineExternally}): int32 keys and their number
- * combiners, in the order the pairs would have come.
+ * Receives the groups as columns instead of pairs (see {@link combineExternally}): int32 keys (or string keys) and
+ * their number combiners, in the order the pairs would have come. The columns are the grouping's own, handed over.
+ * String keys come with their `hashKey` values (`hashes`), which a hash partitioner need not compute again.
  */
-export type NumberGroupsSink = (keys: Int32Array, combiners: Float64Array) => void;
+export type NumberGroupsSink = (keys: Int32Array | string[], combiners: Float64Array, hashes?: Int32Array) => void;
 
 /**
  * Combines `source` by key, then pushes each [key, combiner] to `sink`. Spills to `budget.dir` when the
  * worker's pool (default: this worker's, none on the driver) runs out; without a pool nothing spills. With
  * `numbers`, groups that all have int32 keys and number combiners and never spilled go to it as two columns
- * instead (in the same order), so a map task's output can be bucketed without a pair per group.
+ * instead (in the same order), so a map task's output can be bucketed without a pair per group; so do groups that
+ * all have string keys and number combiners (word counts).
  */
 export function combineExternally(
   source: Source,
@@ -82,8 +84,8 @@ export function combineExternally(
     } catch (e) {
       throw tagUserError(e, rddId, label);
     }
-    const columns = numbers === undefined ? undefined : g.numbers();
-    if (columns !== undefined) numbers!(columns.keys, columns.combiners);
+    const columns = numbers === undefined ? undefined : (g.numbers() ?? g.strings());
+    if (columns !== undefined) numbers!(columns.keys, columns.combiners, 'hashes' in columns ? columns.hashes : undefined);
     else g.each(sink);
     return;
   }
@@ -187,8 +189,8 @@ class ExternalCombiner implements MemoryConsumer {
     if (this.#runs.length > 0 || inputFiles.length > 0) this.spill();
     this.#outputting = true;
     if (this.#runs.length === 0 && inputFiles.length === 0) {
-      const columns = numbers === undefined ? undefined : this.#g.numbers();
-      if (columns !== undefined) numbers!(columns.keys, columns.combiners);
+      const columns = numbers === undefined ? undefined : (this.#g.numbers() ?? this.#g.strings());
+      if (columns !== undefined) numbers!(columns.keys, columns.combiners, 'hashes' in columns ? columns.hashes : undefined);
       else this.#g.each(sink);
       return;
     }
@@ -340,9 +342,10 @@ export function combineValuesExternally(
   label: string,
   sink: (kv: Pair) => void,
   inputRuns: readonly string[] = [],
+  columns?: NumberGroupsSink,
 ): void {
   const fns = { first: agg.createCombiner, merge: agg.mergeValue, mergeCombiners: agg.mergeCombiners };
-  combineExternally(source, fns, rddId, label, sink, workerMemoryBudget(), { files: inputRuns, toCombiner: agg.createCombiner });
+  combineExternally(source, fns, rddId, label, sink, workerMemoryBudget(), { files: inputRuns, toCombiner: agg.createCombiner }, columns);
 }
 
 /**
@@ -357,7 +360,8 @@ export function combineCombinersExternally(
   label: string,
   sink: (kv: Pair) => void,
   inputRuns: readonly string[] = [],
+  columns?: NumberGroupsSink,
 ): void {
   const fns = { first: ownCopy, merge: agg.mergeCombiners, mergeCombiners: agg.mergeCombiners };
-  combineExternally(source, fns, rddId, label, sink, workerMemoryBudget(), { files: inputRuns, toCombiner: (c) => c });
+  combineExternally(source, fns, rddId, label, sink, workerMemoryBudget(), { files: inputRuns, toCombiner: (c) => c }, columns);
 }

@@ -369,6 +369,16 @@ export class StringTable {
     else for (let e = 0; e < keys.length; e++) sink([keys[e], this.#combiners![e]]);
   }
 
+  /**
+   * The groups as columns while every combiner is a number: the keys (the table's own array), the combiners and
+   * each key's `hashKey` (views of the table's), in first-seen order; undefined once a combiner was not a number.
+   */
+  columns(): { keys: string[]; combiners: Float64Array; hashes: Int32Array } | undefined {
+    const numbers = this.#numbers;
+    const n = this.#keys.length;
+    return numbers === undefined ? undefined : { keys: this.#keys, combiners: numbers.subarray(0, n), hashes: this.#hashes.subarray(0, n) };
+  }
+
   /** The combiners as a plain array from now on (a combiner that is not a number arrived). */
   #objects(): unknown[] {
     if (this.#combiners === undefined) {

@@ -2,7 +2,7 @@
  * The map side of a shuffle: buckets a partition's records by the partitioner, combining values by key first
  * when the shuffle asks for it (reduceByKey & co.). Combining before bucketing hashes each distinct key once.
  */
-import { partitionerFromWire, type Partitioner } from '../core/partitioner.js';
+import { HashPartitioner, partitionerFromWire, type Partitioner } from '../core/partitioner.js';
 import type { Pair } from '../core/pair.js';
 import type { MapStatus, ShuffleWriteWire } from './wire.js';
 import type { MapOutputWriter } from './shuffle-manager.js';
@@ -52,7 +52,10 @@ export function writeShuffleOutput(
       const fns = { first: aggregator.createCombiner, merge: aggregator.mergeValue, mergeCombiners: aggregator.mergeCombiners };
       const addEncoded = out.addEncoded?.bind(out);
       const numbers =
-        addEncoded === undefined ? undefined : (keys: Int32Array, combiners: Float64Array) => placeColumns(keys, combiners, partitioner, addEncoded);
+        addEncoded === undefined
+          ? undefined
+          : (keys: Int32Array | string[], combiners: Float64Array, hashes?: Int32Array) =>
+              placeColumns(keys, combiners, partitioner, addEncoded, hashes);
       combineExternally(pairs, fns, w.rddId, w.rddLabel, place, undefined, undefined, numbers);
     } else {
       pairs(place);
@@ -65,28 +68,54 @@ export function writeShuffleOutput(
 }
 
 /**
- * Buckets groups held as columns (int32 keys, number combiners: a reduceByKey of numbers) without a pair per
- * group: each reduce partition's keys and combiners are copied into columns of their own, in the groups' order,
- * and handed to the writer encoded, as `place` and the writer's own encoding would have stored them.
+ * Buckets groups held as columns (int32 or string keys, number combiners: a reduceByKey of numbers, a word count)
+ * without a pair per group: each reduce partition's keys and combiners are copied into columns of their own, in
+ * the groups' order, and handed to the writer encoded, as `place` and the writer's own encoding would have stored
+ * them (string keys as a plain-array column; number combiners as doubles, which hold every value exactly). With
+ * `hashes` (each key's `hashKey`, kept by the string table), a hash partitioner's choice is read from them.
  */
 function placeColumns(
-  keys: Int32Array,
+  keys: Int32Array | string[],
   combiners: Float64Array,
   partitioner: Partitioner,
   addEncoded: (reduceId: number, records: EncodedBucket) => void,
+  hashes?: Int32Array,
 ): void {
   const n = keys.length;
   const parts = partitioner.numPartitions;
   const of = new Int32Array(n);
   const counts = new Int32Array(parts);
-  for (let i = 0; i < n; i++) {
-    const r = partitioner.getPartition(keys[i]);
-    of[i] = r;
-    counts[r]!++;
+  if (hashes !== undefined && partitioner.constructor === HashPartitioner) {
+    // What HashPartitioner.getPartition computes, from the hash the table already has.
+    for (let i = 0; i < n; i++) {
+      const r = (hashes[i]! >>> 0) % parts;
+      of[i] = r;
+      counts[r]!++;
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      const r = partitioner.getPartition(keys[i]);
+      of[i] = r;
+      counts[r]!++;
+    }
   }
-  const bucketKeys = Array.from({ length: parts }, (_, r) => new Int32Array(counts[r]!));
   const bucketValues = Array.from({ length: parts }, (_, r) => new Float64Array(counts[r]!));
   const at = new Int32Array(parts);
+  if (!(keys instanceof Int32Array)) {
+    // Pushed, so that each bucket's keys are a packed array (as a clone or `encodeColumn` makes them).
+    const bucketKeys = Array.from({ length: parts }, (): string[] => []);
+    for (let i = 0; i < n; i++) {
+      const r = of[i]!;
+      bucketKeys[r]!.push(keys[i]!);
+      bucketValues[r]![at[r]!++] = combiners[i]!;
+    }
+    for (let r = 0; r < parts; r++) {
+      if (counts[r] === 0) continue;
+      addEncoded(r, { length: counts[r]!, keys: { kind: 'any', data: bucketKeys[r]! }, values: { kind: 'f64', data: bucketValues[r]! } });
+    }
+    return;
+  }
+  const bucketKeys = Array.from({ length: parts }, (_, r) => new Int32Array(counts[r]!));
   for (let i = 0; i < n; i++) {
     const r = of[i]!;
     const j = at[r]!++;

@@ -45,6 +45,7 @@ const RDD_INTERNAL = new Set([
   'elementwise',
   'cachedPartition',
   'forEach',
+  'forEachOrColumns',
   'inheritPartitionCount',
   'inheritedNumPartitions',
   'iterator',

@@ -2,7 +2,9 @@
  * collectAsMap over the columns a long result travels in (local backend): a partition of 512 or more pairs reaches
  * the driver as columns (bucket-codec.ts) and collectAsMap fills its map straight from them (`eachPair`), with no
  * pair built. The map must be the one built from the pairs themselves (`collect`, which decodes them): the same
- * keys in the same order, the same values (numbers bit for bit), for keys and values of every kind.
+ * keys in the same order, the same values (numbers bit for bit), for keys and values of every kind. A reduceByKey
+ * whose reduce side ends with its groups as columns (string or int32 keys, number combiners) hands those columns to
+ * the result as they are (result-functions.ts, `forEachOrColumns`); the map must again be the one from `collect`.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -37,6 +39,27 @@ const pairsOf = (minLength: number, maxLength: number): fc.Arbitrary<Pair[]> =>
       { minLength, maxLength },
     ),
   );
+
+/** Keys of a reduceByKey: mostly words (or mostly int32), at times one of any other kind, anywhere. */
+const word = fc.oneof(fc.string({ maxLength: 10 }), fc.constantFrom('a', 'ba', 'é', '\u0001x', 'a word over nine chars', ''));
+const reduceKey = fc.constantFrom<fc.Arbitrary<unknown>>(
+  word,
+  fc.integer({ min: -3000, max: 3000 }),
+  fc.oneof({ weight: 40, arbitrary: word }, { weight: 1, arbitrary: smallKey }),
+  fc.oneof({ weight: 40, arbitrary: fc.integer({ min: 0, max: 500 }) }, { weight: 1, arbitrary: fc.oneof(word, smallKey) }),
+);
+/** Values to sum: numbers of every kind, at times a string (the sum then stops being a number for that key). */
+const reduceValue = fc.constantFrom<fc.Arbitrary<unknown>>(
+  fc.integer({ min: -5, max: 5 }),
+  fc.oneof(fc.double(), fc.constantFrom(-0, NaN, Infinity, 2 ** 53, 0.1)),
+  fc.oneof({ weight: 60, arbitrary: fc.integer() }, { weight: 1, arbitrary: fc.constant('s') }),
+);
+const reduceRecords = fc.tuple(reduceKey, reduceValue).chain(([k, v]) =>
+  fc.array(
+    fc.tuple(k, v).map((kv) => kv as Pair),
+    { minLength: 0, maxLength: 3000 },
+  ),
+);
 
 /** Entries of a map as [key id, key, value] in iteration order, so that two maps compare by order, keys and values. */
 const entries = (m: Map<unknown, unknown>): unknown[] => [...m].map(([k, v]) => [keyId(k), k, v]);
@@ -75,6 +98,33 @@ describe('collectAsMap from result columns', () => {
       const m = await sc.parallelize(ranks, 2).collectAsMap();
       expect(entries(m)).toEqual(entries(structuralMap(ranks)));
       expect(Object.is(m.get(2500), -0)).toBe(true); // i = 4500, after i = 500 with the same key
+    } finally {
+      await sc.stop();
+    }
+  });
+
+  it('after a reduceByKey whose reduce ends with its groups as columns (words or int32 keys, number sums), the map equals the one built from collect() (property)', async () => {
+    const sc = new Context({ master: 'local[2]', progress: false });
+    try {
+      await fc.assert(
+        fc.asyncProperty(reduceRecords, fc.integer({ min: 1, max: 3 }), async (records, partitions) => {
+          const counts = sc.parallelize(records, 2).reduceByKey((a: unknown, b: unknown) => (a as number) + (b as number), partitions);
+          const viaColumns = await counts.collectAsMap();
+          const viaPairs = structuralMap(await counts.collect());
+          expect(entries(viaColumns)).toEqual(entries(viaPairs));
+          expect(viaColumns.size).toBe(viaPairs.size);
+        }),
+        { numRuns: 40 },
+      );
+      // A word count: the reduce's columns themselves reach the driver.
+      const words = Array.from({ length: 20_000 }, (_, i): [string, number] => [`w${(i * 7919) % 3001}`, 1]);
+      const m = await sc
+        .parallelize(words, 2)
+        .reduceByKey((a, b) => a + b, 2)
+        .collectAsMap();
+      expect(m.size).toBe(3001);
+      expect([...m.values()].reduce((a, b) => a + b)).toBe(20_000);
+      expect(m.get('w0')).toBe(words.filter(([w]) => w === 'w0').length);
     } finally {
       await sc.stop();
     }

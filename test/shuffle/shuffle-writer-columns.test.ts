@@ -3,7 +3,7 @@
  * to the shuffle writer as columns, bucketed without a pair per group (shuffle-writer.ts, placeColumns; the
  * writer's addEncoded). What the shuffle stores and serves must be exactly what the pair path stores: the same
  * records per reduce partition in the same order, the same counts, for keys of every kind (int32 and the numbers
- * that are not: -0, NaN, fractions, beyond int32; strings, arrays) and combiners of every kind (any number, or a
+ * that are not: -0, NaN, fractions, beyond int32; strings, arrays; all strings, which take the columns too) and combiners of every kind (any number, or a
  * merge that stops returning numbers), with and without spills, in memory and on disk (the mapreduce engine).
  */
 import { mkdtempSync } from 'node:fs';
@@ -33,6 +33,13 @@ const value = fc.oneof(fc.integer(), fc.double(), fc.constantFrom(-0, NaN, Infin
 const records = fc.oneof(
   fc.array(fc.tuple(intKey, value), { minLength: 0, maxLength: 3000 }),
   fc.array(fc.tuple(fc.oneof({ weight: 20, arbitrary: intKey }, { weight: 1, arbitrary: otherKey }), value), { maxLength: 3000 }),
+) as fc.Arbitrary<Pair[]>;
+
+/** Words of any characters, short and long, repeating; sometimes one key of another kind anywhere (the pairs). */
+const word = fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('a', 'ba', 'é', '\u0001x', 'a word over nine chars', ''));
+const stringRecords = fc.oneof(
+  fc.array(fc.tuple(word, value), { minLength: 0, maxLength: 3000 }),
+  fc.array(fc.tuple(fc.oneof({ weight: 30, arbitrary: word }, { weight: 1, arbitrary: otherKey }), value), { maxLength: 3000 }),
 ) as fc.Arbitrary<Pair[]>;
 
 const sum: Aggregator = {
@@ -106,6 +113,52 @@ describe('map-side combine of numbers bucketed as columns', () => {
       ),
       { numRuns: 60 },
     );
+  });
+
+  it('string keys: stores exactly what the pair path stores, with and without spills, in memory and on disk (property)', () => {
+    fc.assert(
+      fc.property(
+        stringRecords,
+        fc.constantFrom(...partitioners),
+        fc.constantFrom(sum, capped),
+        fc.record({ writeAllToDisk: fc.boolean(), spillBytes: fc.constantFrom(2_000, 1 << 30), budget: fc.constantFrom(undefined, 4_000, 1 << 30) }),
+        (data, p, agg, opts) => {
+          const a = written(data, agg, p, true, opts);
+          const b = written(data, agg, p, false, opts);
+          expect(a.sizes).toEqual(b.sizes);
+          expect(same(a.buckets, b.buckets)).toBe(true);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('takes the column path for string keys with number sums', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'kindling-swc-'));
+    const manager = new SpillingShuffleManager({ workerIndex: 0, dir, spillBytes: 1 << 30, writeAllToDisk: false });
+    const w = manager.writer(0, 0, 2);
+    let pairs = 0;
+    let encoded = 0;
+    const out: MapOutputWriter = {
+      add: (r, kv) => {
+        pairs++;
+        w.add(r, kv);
+      },
+      addEncoded: (r, e) => {
+        encoded += e.length;
+        w.addEncoded!(r, e);
+      },
+      close: w.close,
+    };
+    const data: Pair[] = Array.from({ length: 10_000 }, (_, i) => [`w${(i * 7) % 1000}`, 1]);
+    const p = new HashPartitioner(2);
+    const wire = { shuffleId: 0, partitioner: p.toWire(), mapSideCombine: true, rddId: 2, rddLabel: 'reduceByKey' } as const;
+    expect(writeShuffleOutput((f) => data.forEach(f), 'words', wire, sum, out, p).sizes.reduce((x, y) => x + y)).toBe(1000);
+    expect([pairs, encoded]).toEqual([0, 1000]);
+    const all = [...manager.fetchBuckets(0, [0], 0)[0]!, ...manager.fetchBuckets(0, [0], 1)[0]!];
+    expect(all.map(([, v]) => v)).toEqual(new Array(1000).fill(10));
+    expect(new Set(all.map(([k]) => k)).size).toBe(1000);
+    manager.close();
   });
 
   it('takes the column path for int32 keys with number sums (the writer receives columns, not pairs)', () => {

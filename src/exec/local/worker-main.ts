@@ -7,8 +7,8 @@ import { expose, wrap, nodeEndpoint, transfer, type Remote } from './comlink.js'
 import { Executor } from '../executor.js';
 import type { PeerShuffleService } from '../shuffle-fetcher.js';
 import type { WorkerInit } from '../protocol.js';
-import type { PostedOutcome, WorkerApi } from './worker-api.js';
-import { buffersOf, encodePairs } from '../../shuffle/bucket-codec.js';
+import { readsPairColumns, type PostedOutcome, type WorkerApi } from './worker-api.js';
+import { buffersOf, encodePairs, isEncodedBucket } from '../../shuffle/bucket-codec.js';
 
 const init = workerData as WorkerInit;
 const executor = new Executor(init);
@@ -16,8 +16,13 @@ const executor = new Executor(init);
 /** Results shorter than this are cloned as they are: packing them would save less than it costs. */
 const PACK_RESULTS_FROM = 512;
 
-/** A long list of pairs as a result goes as columns (its typed arrays moved, not copied); see PostedOutcome. */
-function posted(o: Awaited<ReturnType<Executor['runTask']>>): PostedOutcome {
+/**
+ * A long list of pairs as a result goes as columns (its typed arrays moved, not copied); see PostedOutcome. So does
+ * a collect that computed its pairs as columns already (`columns`: the task's action reads columns).
+ */
+function posted(o: Awaited<ReturnType<Executor['runTask']>>, columns: boolean): PostedOutcome {
+  if (columns && o.status === 'success' && isEncodedBucket(o.value))
+    return transfer({ ...o, value: undefined, pairs: o.value }, buffersOf([o.value]));
   if (o.status !== 'success' || !Array.isArray(o.value) || o.value.length < PACK_RESULTS_FROM) return o;
   const pairs = encodePairs(o.value);
   if (pairs === undefined) return o;
@@ -25,7 +30,7 @@ function posted(o: Awaited<ReturnType<Executor['runTask']>>): PostedOutcome {
 }
 
 const api: WorkerApi = {
-  runTask: async (task) => posted(await executor.runTask(task)),
+  runTask: async (task) => posted(await executor.runTask(task), readsPairColumns(task)),
   fetchBuckets: (s, m, r) => executor.shuffles.fetchBuckets(s, m, r),
   connectPeer(index, epoch, callPort, servePort) {
     if (callPort) {
