@@ -9,7 +9,7 @@
  * CPU time (user + system) of this process per combine, median and minimum over rounds, builds interleaved (the
  * order swapped every round): on a shared 2-core machine CPU time moves far less with the load than wall time.
  *
- *   npx tsx bench/pagerank-map-combine.ts [--rounds 30] [--baseline DIR] [--hashed] [--many]
+ *   npx tsx bench/pagerank-map-combine.ts [--rounds 30] [--baseline DIR] [--hashed]
  *
  * `--baseline DIR`: the root of another checkout whose `dist/` was built; its combine runs in the same rotation.
  */
@@ -35,14 +35,7 @@ interface Aggregator {
   mergeValue(c: unknown, v: unknown): unknown;
   mergeCombiners(a: unknown, b: unknown): unknown;
 }
-type PairsSink = (xs: readonly unknown[], from: number, to: number, notPair: (x: unknown) => never) => void;
-type CombineFn = (
-  source: (each: (kv: Pair) => void, numbers: unknown, pairs?: PairsSink) => void,
-  agg: Aggregator,
-  rddId: number,
-  label: string,
-  sink: (kv: Pair) => void,
-) => void;
+type CombineFn = (source: (each: (kv: Pair) => void) => void, agg: Aggregator, rddId: number, label: string, sink: (kv: Pair) => void) => void;
 interface Build {
   name: string;
   combine: CombineFn;
@@ -52,27 +45,20 @@ interface Build {
   cpu: number[];
   /** Sets whether this build's number tables address dense keys directly (builds that have the switch). */
   dense?: () => void;
-  /** Hands each list's array of pairs to the combine in one call (builds that take it), as the flatMap step does. */
-  many?: boolean;
 }
 
 const load = async (root: string, file: string): Promise<Record<string, unknown>> =>
   (await import(pathToFileURL(path.join(root, 'dist', file)).href)) as Record<string, unknown>;
 const here = path.resolve(import.meta.dirname, '..');
-const roots: Array<{ name: string; root: string; dense?: boolean; many?: boolean }> = [{ name: 'this build', root: here }];
-// `--many`: this build again, each array of pairs handed to the combine in one call (ManySink / addPairs).
-if (args.includes('--many')) roots.push({ name: 'this build, arrays in one call', root: here, many: true });
+const roots: Array<{ name: string; root: string; dense?: boolean }> = [{ name: 'this build', root: here }];
 // `--hashed`: this build again with the direct layout for dense keys off (number-table.ts), in the same rotation.
 if (args.includes('--hashed')) roots.push({ name: 'this build, dense keys hashed', root: here, dense: false });
 if (baseline !== undefined) roots.push({ name: `baseline (${baseline})`, root: path.resolve(baseline) });
 const spill = mkdtempSync(path.join(os.tmpdir(), 'kindling-map-combine-'));
 const add = (a: unknown, b: unknown): unknown => (a as number) + (b as number);
 const identity = (v: unknown): unknown => v;
-const notPair = (x: unknown): never => {
-  throw new Error(`not a pair: ${String(x)}`);
-};
 const builds: Build[] = [];
-for (const { name, root, dense, many } of roots) {
+for (const { name, root, dense } of roots) {
   const ext = await load(root, 'shuffle/external-combiner.js');
   const nt = (await load(root, 'shuffle/number-table.js')) as { setDenseNumberKeys?: (on: boolean) => boolean };
   const mb = (await load(root, 'shuffle/memory-budget.js')) as {
@@ -88,7 +74,6 @@ for (const { name, root, dense, many } of roots) {
     agg: { createCombiner: identity, mergeValue: add, mergeCombiners: add },
     cpu: [],
     dense: nt.setDenseNumberKeys === undefined ? undefined : () => nt.setDenseNumberKeys!(dense ?? true),
-    many,
   });
 }
 
@@ -119,14 +104,12 @@ for (let r = 0; r < rounds + WARMUP; r++) {
     const c0 = cpu();
     let n = 0;
     b.combine(
-      (each, _numbers, pairs) => {
-        const batch = b.many === true ? pairs : undefined;
+      (each) => {
         for (let s = 0; s < lists.length; s++) {
           const urls = lists[s]!;
           const share = ranks[s]! / urls.length;
           const ys = urls.map((url): Pair => [url, share]);
-          if (batch !== undefined) batch(ys, 0, ys.length, notPair);
-          else for (let i = 0; i < ys.length; i++) each(ys[i]!);
+          for (let i = 0; i < ys.length; i++) each(ys[i]!);
         }
       },
       b.agg,
