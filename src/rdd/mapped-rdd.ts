@@ -5,7 +5,6 @@ import type { Fn, ShippedFunction } from '../closure/index.js';
 import type { TaskContext } from './task-context.js';
 import { RDD, type RddOptions, type Sink } from './internal.js';
 import { StorageLevel } from '../storage/storage-level.js';
-import type { ManySink } from '../shuffle/combine.js';
 
 /** A two-input cogroup that can push its inner join without building its groups (CoGroupedRDD). */
 interface InnerJoinSource {
@@ -149,21 +148,7 @@ export class MappedRDD<T, U> extends RDD<U> {
           if (keep instanceof Promise) fail(promiseResult(this.op, this.label));
           if (keep) out(x);
         };
-      case 'flatMap': {
-        // A sink that takes arrays whole (the shuffle writer's before a map-side combine) gets each array at once.
-        const many = (sink as ManySink).many;
-        if (many !== undefined) {
-          return (x) => {
-            let ys: Iterable<unknown>;
-            try {
-              ys = f(x) as Iterable<unknown>;
-            } catch (e) {
-              return fail(e);
-            }
-            if (Array.isArray(ys)) many(ys);
-            else pushAll(ys, out, this.label);
-          };
-        }
+      case 'flatMap':
         return (x) => {
           let ys: Iterable<unknown>;
           try {
@@ -173,7 +158,6 @@ export class MappedRDD<T, U> extends RDD<U> {
           }
           pushAll(ys, out, this.label);
         };
-      }
       case 'keyBy':
         return (x) => {
           let k: unknown;

@@ -19,17 +19,6 @@ import type { Pair } from '../core/pair.js';
 export type { Pair };
 /** Receives records `from .. to` of two columns, int32 keys and number values, instead of their pairs. */
 export type NumberColumnsSink = (keys: Int32Array, values: Float64Array | Int32Array, from: number, to: number) => void;
-/**
- * Receives records `from .. to` of an array (a flatMap's result) in one call instead of one call each: what adding
- * each in turn does, `notPair` called (and expected to throw) for an element that is not a pair, when it is reached.
- */
-export type PairsSink = (xs: readonly unknown[], from: number, to: number, notPair: (x: unknown) => never) => void;
-/**
- * A sink of records that may also take an array of them in one call: `many(xs)` does what calling the sink with
- * each element of `xs` in turn does. A flatMap step hands its results to `many` when the sink has it (the shuffle
- * writer's, before a map-side combine), which saves the calls per record between the user's array and the table.
- */
-export type ManySink = ((x: unknown) => void) & { many?: (xs: readonly unknown[]) => void };
 type Source = (each: (kv: Pair) => void) => void;
 
 /** Records grouped by key; each group is its output pair [first-seen key, combiner], updated in place. */
@@ -38,8 +27,6 @@ export interface Grouping {
   readonly add: (kv: Pair) => void;
   /** Adds records `from .. to` of columns of int32 keys and numbers: what `add` of each as a pair would do. */
   readonly addNumbers: NumberColumnsSink;
-  /** Adds elements `from .. to` of an array, each checked to be a pair: what `add` of each in turn does. */
-  readonly addPairs: PairsSink;
   /** The groups in first-seen order (an array the grouping may still use: read it, do not change it). */
   groups(): Pair[];
   /** Each group in first-seen order, without listing them all at once where the grouping holds no group objects. */
@@ -217,22 +204,6 @@ export function grouping(first: (v: unknown) => unknown, merge: (c: unknown, v: 
       impl(kv);
     }
   };
-  const addPairs: PairsSink = (xs, from, to, notPair) => {
-    for (let i = from; i < to; i++) {
-      const kv = xs[i];
-      if (!isPair(kv)) notPair(kv);
-      // The number table's loop without the calls in between (add, impl, addNumber) while it holds every group.
-      if (impl === addNumber) {
-        const k = (kv as Pair)[0];
-        if (isNumberTableKey(k)) {
-          const n = (numbers ??= new NumberTable());
-          if (!n.add(k, (kv as Pair)[1], first, merge)) refusedNumber(n, k);
-          continue;
-        }
-      }
-      impl(kv as Pair);
-    }
-  };
   const groups = (): Pair[] => {
     const flat = rows ?? numbers ?? strings;
     if (flat !== undefined) {
@@ -245,7 +216,6 @@ export function grouping(first: (v: unknown) => unknown, merge: (c: unknown, v: 
   return {
     add,
     addNumbers,
-    addPairs,
     groups,
     // Set only while every group is in it (it is dropped when they move).
     numbers: () => numbers?.columns(),

@@ -17,15 +17,14 @@ import { compareKeys, keysEqual } from '../core/keys.js';
 import { tagUserError } from '../core/errors.js';
 import { estimateSize } from '../storage/size-estimator.js';
 import type { Aggregator } from './aggregator.js';
-import { grouping, ownCopy, type Grouping, type NumberColumnsSink, type Pair, type PairsSink } from './combine.js';
+import { grouping, ownCopy, type Grouping, type NumberColumnsSink, type Pair } from './combine.js';
 import { workerMemoryBudget, type MemoryBudget, type MemoryConsumer } from './memory-budget.js';
 
 /**
  * The records to combine, pushed to `each`; a source holding int32 keys and number values as columns (fetched
- * shuffle input) may push those to `numbers` instead, which takes them without a pair per record; one holding them
- * in arrays (a flatMap's results) may hand each array to `pairs`, which checks and adds its elements in one call.
+ * shuffle input) may push those to `numbers` instead, which takes them without a pair per record.
  */
-type Source = (each: (kv: Pair) => void, numbers: NumberColumnsSink, pairs: PairsSink) => void;
+type Source = (each: (kv: Pair) => void, numbers: NumberColumnsSink) => void;
 
 /** Key-sorted run files that are part of the input (fetched shuffle input spilled to disk). */
 export interface InputRuns {
@@ -79,7 +78,7 @@ export function combineExternally(
   if (budget === undefined && (input === undefined || input.files.length === 0)) {
     const g = grouping(fns.first, fns.merge);
     try {
-      source(g.add, g.addNumbers, g.addPairs);
+      source(g.add, g.addNumbers);
     } catch (e) {
       throw tagUserError(e, rddId, label);
     }
@@ -93,7 +92,7 @@ export function combineExternally(
   const c = new ExternalCombiner(fns, budget, label, input);
   try {
     try {
-      source(c.add, c.addNumbers, c.addPairs);
+      source(c.add, c.addNumbers);
     } catch (e) {
       throw tagUserError(e, rddId, label);
     }
@@ -156,20 +155,6 @@ class ExternalCombiner implements MemoryConsumer {
       i = end;
       if (this.#records % CHECK_EVERY === 0) {
         if (this.#keyBytes === 0 || this.#records % (CHECK_EVERY * 16) === 0) this.#keyBytes = estimateSize([keys[end - 1]]) - 24;
-        if (!this.budget.update(this, this.#estimate())) this.spill();
-      }
-    }
-  };
-
-  readonly addPairs: PairsSink = (xs, from, to, notPair) => {
-    // Cut where `add` would measure the table, as addNumbers does.
-    for (let i = from; i < to; ) {
-      const end = Math.min(to, i + CHECK_EVERY - (this.#records % CHECK_EVERY));
-      this.#g.addPairs(xs, i, end, notPair);
-      this.#records += end - i;
-      i = end;
-      if (this.#records % CHECK_EVERY === 0) {
-        if (this.#keyBytes === 0 || this.#records % (CHECK_EVERY * 16) === 0) this.#keyBytes = estimateSize([(xs[end - 1] as Pair)[0]]) - 24;
         if (!this.budget.update(this, this.#estimate())) this.spill();
       }
     }

@@ -9,12 +9,11 @@ import type { MapOutputWriter } from './shuffle-manager.js';
 import type { EncodedBucket } from './bucket-codec.js';
 import type { Aggregator } from './aggregator.js';
 import { combineExternally } from './external-combiner.js';
-import type { ManySink, NumberColumnsSink, PairsSink } from './combine.js';
 import { NotAPairError, classInstanceError, isPair } from '../core/errors.js';
 import { findClassInstance } from '../closure/clonable.js';
 
 /** One map task's records, pushed to `each` (the RDD's pipelined partition, so no array is built). */
-export type RecordSource = (each: ManySink) => void;
+export type RecordSource = (each: (x: unknown) => void) => void;
 
 export function writeShuffleOutput(
   source: RecordSource,
@@ -42,18 +41,11 @@ export function writeShuffleOutput(
     if ((typeof k === 'object' && k !== null) || (typeof v === 'object' && v !== null)) refuseClassInstance(kv);
     out.add(partitioner.getPartition(k), kv);
   };
-  const notPair = (x: unknown): never => {
-    throw new NotAPairError(w.rddLabel, producer, x);
-  };
-  const pairs = (each: (kv: Pair) => void, _numbers?: NumberColumnsSink, many?: PairsSink): void => {
-    const checked: ManySink = (x) => {
-      if (!isPair(x)) notPair(x);
+  const pairs = (each: (kv: Pair) => void): void =>
+    source((x) => {
+      if (!isPair(x)) throw new NotAPairError(w.rddLabel, producer, x);
       each(x as Pair);
-    };
-    // A flatMap right before the combine hands over each array it returns in one call (see ManySink).
-    if (many !== undefined) checked.many = (xs) => many(xs, 0, xs.length, notPair);
-    source(checked);
-  };
+    });
   try {
     if (aggregator !== undefined && w.mapSideCombine) {
       // The table of a partition's distinct keys counts against the worker's shuffle pool and spills sorted runs.
