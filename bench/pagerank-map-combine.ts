@@ -9,7 +9,7 @@
  * CPU time (user + system) of this process per combine, median and minimum over rounds, builds interleaved (the
  * order swapped every round): on a shared 2-core machine CPU time moves far less with the load than wall time.
  *
- *   npx tsx bench/pagerank-map-combine.ts [--rounds 30] [--baseline DIR]
+ *   npx tsx bench/pagerank-map-combine.ts [--rounds 30] [--baseline DIR] [--hashed]
  *
  * `--baseline DIR`: the root of another checkout whose `dist/` was built; its combine runs in the same rotation.
  */
@@ -43,19 +43,24 @@ interface Build {
   budget: unknown;
   agg: Aggregator;
   cpu: number[];
+  /** Sets whether this build's number tables address dense keys directly (builds that have the switch). */
+  dense?: () => void;
 }
 
 const load = async (root: string, file: string): Promise<Record<string, unknown>> =>
   (await import(pathToFileURL(path.join(root, 'dist', file)).href)) as Record<string, unknown>;
 const here = path.resolve(import.meta.dirname, '..');
-const roots: Array<{ name: string; root: string }> = [{ name: 'this build', root: here }];
+const roots: Array<{ name: string; root: string; dense?: boolean }> = [{ name: 'this build', root: here }];
+// `--hashed`: this build again with the direct layout for dense keys off (number-table.ts), in the same rotation.
+if (args.includes('--hashed')) roots.push({ name: 'this build, dense keys hashed', root: here, dense: false });
 if (baseline !== undefined) roots.push({ name: `baseline (${baseline})`, root: path.resolve(baseline) });
 const spill = mkdtempSync(path.join(os.tmpdir(), 'kindling-map-combine-'));
 const add = (a: unknown, b: unknown): unknown => (a as number) + (b as number);
 const identity = (v: unknown): unknown => v;
 const builds: Build[] = [];
-for (const { name, root } of roots) {
+for (const { name, root, dense } of roots) {
   const ext = await load(root, 'shuffle/external-combiner.js');
+  const nt = (await load(root, 'shuffle/number-table.js')) as { setDenseNumberKeys?: (on: boolean) => boolean };
   const mb = (await load(root, 'shuffle/memory-budget.js')) as {
     MemoryBudget: new (bytes: number, dir: string) => unknown;
     setWorkerMemoryBudget: (b: unknown) => void;
@@ -68,6 +73,7 @@ for (const { name, root } of roots) {
     // reduceByKey's aggregator: createCombiner the identity, merges the user's function.
     agg: { createCombiner: identity, mergeValue: add, mergeCombiners: add },
     cpu: [],
+    dense: nt.setDenseNumberKeys === undefined ? undefined : () => nt.setDenseNumberKeys!(dense ?? true),
   });
 }
 
@@ -94,6 +100,7 @@ let groups = 0;
 for (let r = 0; r < rounds + WARMUP; r++) {
   for (const b of r % 2 === 0 ? builds : [...builds].reverse()) {
     b.setBudget(b.budget);
+    b.dense?.();
     const c0 = cpu();
     let n = 0;
     b.combine(

@@ -4,6 +4,15 @@
  * PageRank's contributions (a million per iteration into 100k keys) spent most of their map-side combine
  * allocating and collecting those; here a merge writes a double into a Float64Array.
  *
+ * Dense keys (ids, indexes: integers in a range not much wider than their count) are addressed directly instead
+ * of hashed: while the keys seen span at most {@link DENSE_SPAN_PER_KEY} times their count (or at most
+ * {@link DENSE_SPAN_FLOOR}), a key's combiner sits at `key - base` of one Float64Array, with a bitmap of the keys
+ * present, so a merge costs one bit test and one load instead of a probe of a hash table three times the size
+ * (which missed the cache on most records). The table starts hashed (keys may be anything int32), checks the keys'
+ * span each time it grows, and moves to the direct layout when they are dense; a later key outside the range
+ * widens it while the keys stay dense, else the groups move back to hashing (and may move again at a later growth).
+ * Either way the groups, their first-seen order and every createCombiner/merge call are the same.
+ *
  * The table holds only what it can: the first combiner that is not a number (or a key it does not take) is
  * refused, and the caller moves the groups to the general structures (see combine.ts).
  */
@@ -11,23 +20,55 @@
 import { growIntSlots } from './key-table.js';
 
 const INITIAL_SLOTS = 64;
+/** The direct layout is used while the keys span at most this many times their count... */
+export const DENSE_SPAN_PER_KEY = 4;
+/** ...or at most this many integers (1 MiB of combiners), whatever their count. */
+export const DENSE_SPAN_FLOOR = 1 << 17;
+const INT32_MIN = -2147483648;
+const INT32_MAX = 2147483647;
+const NO_F64 = new Float64Array(0);
+const NO_I32 = new Int32Array(0);
+
+let denseKeys = true;
+/**
+ * Turns the direct layout for dense keys on or off for tables created from now on (tests and benchmarks compare the
+ * two; the engine leaves it on). Returns the previous setting.
+ */
+export function setDenseNumberKeys(on: boolean): boolean {
+  const was = denseKeys;
+  denseKeys = on;
+  return was;
+}
 
 /** Whether `k` is a key of a {@link NumberTable}: an int32 number, not -0 (which a typed array would turn into 0). */
 export function isNumberTableKey(k: unknown): k is number {
   return typeof k === 'number' && (k | 0) === k && (k !== 0 || 1 / k > 0);
 }
 
-/** Open addressing, linear probing, Fibonacci hashing, load at most 1/2 (as IntTable). */
+/** How wide a range of keys the direct layout may cover for `count` keys. */
+const denseLimit = (count: number): number => Math.max(DENSE_SPAN_PER_KEY * count, DENSE_SPAN_FLOOR);
+
+/** Open addressing, linear probing, Fibonacci hashing, load at most 1/2 (as IntTable); or direct (see above). */
 export class NumberTable {
-  /** 0 for an empty slot, else 1 + the entry's index. */
+  /** 0 for an empty slot, else 1 + the entry's index (hashed layout; empty in the direct one). */
   #slots = new Int32Array(INITIAL_SLOTS);
   /** Slot keys, next to the slots so that a probe touches no other memory. */
   #slotKeys = new Int32Array(INITIAL_SLOTS);
   #shift = 32 - Math.log2(INITIAL_SLOTS);
   /** Entries in first-seen order. */
   #keys = new Int32Array(INITIAL_SLOTS / 2);
+  /** Combiners by entry (hashed layout; in the direct one only filled by {@link columns}). */
   #combiners = new Float64Array(INITIAL_SLOTS / 2);
   #size = 0;
+  /** Smallest and largest key so far. */
+  #min = INT32_MAX;
+  #max = INT32_MIN;
+  readonly #mayBeDense = denseKeys;
+  /** Direct layout: the combiner of key `base + d` at `d`, its presence at bit `d` of `#present`. */
+  #dense = false;
+  #base = 0;
+  #values: Float64Array = NO_F64;
+  #present: Int32Array = NO_I32;
   /**
    * Set when {@link add} refused a record: the combiner it had already built (createCombiner's or merge's
    * result, which must not be computed twice: either may count or have effects).
@@ -38,11 +79,44 @@ export class NumberTable {
     return this.#size;
   }
 
+  /** Whether the keys are addressed directly now (for tests). */
+  get dense(): boolean {
+    return this.#dense;
+  }
+
   /**
    * Adds a record with an int32 key (see isNumberTableKey): `first(v)` for a new key, else `merge(c, v)`.
    * Returns false, with {@link refused} set and the table unchanged, when the result is not a number.
    */
   add(key: number, v: unknown, first: (v: unknown) => unknown, merge: (c: unknown, v: unknown) => unknown): boolean {
+    if (this.#dense) {
+      const values = this.#values;
+      const d = key - this.#base;
+      if (d >= 0 && d < values.length) {
+        const present = this.#present;
+        const w = d >>> 5;
+        const bit = 1 << (d & 31);
+        if ((present[w]! & bit) !== 0) {
+          const c = merge(values[d], v);
+          if (typeof c !== 'number') {
+            this.refused = c;
+            return false;
+          }
+          values[d] = c;
+          return true;
+        }
+        const c = first(v);
+        if (typeof c !== 'number') {
+          this.refused = c;
+          return false;
+        }
+        present[w] = present[w]! | bit;
+        values[d] = c;
+        this.#append(key);
+        return true;
+      }
+      return this.#addOutside(key, v, first);
+    }
     const slots = this.#slots;
     const slotKeys = this.#slotKeys;
     const mask = slots.length - 1;
@@ -66,16 +140,11 @@ export class NumberTable {
       return false;
     }
     const e = this.#size++;
-    if (e === this.#keys.length) {
-      const keys = new Int32Array(e * 2);
-      keys.set(this.#keys);
-      this.#keys = keys;
-      const combiners = new Float64Array(e * 2);
-      combiners.set(this.#combiners);
-      this.#combiners = combiners;
-    }
+    if (e === this.#keys.length) this.#growEntries(e * 2);
     this.#keys[e] = key;
     this.#combiners[e] = c;
+    if (key < this.#min) this.#min = key;
+    if (key > this.#max) this.#max = key;
     slots[i] = e + 1;
     slotKeys[i] = key;
     if (2 * (e + 1) > slots.length) this.#grow();
@@ -84,17 +153,159 @@ export class NumberTable {
 
   /** The keys and combiners in first-seen order, as views of the table's columns (read them before adding more). */
   columns(): { keys: Int32Array; combiners: Float64Array } {
+    if (this.#dense) this.#gather();
     return { keys: this.#keys.subarray(0, this.#size), combiners: this.#combiners.subarray(0, this.#size) };
   }
 
   /** Each group as a new `[key, combiner]` pair, in first-seen order. */
   each(sink: (kv: [unknown, unknown]) => void): void {
+    if (this.#dense) this.#gather();
     const keys = this.#keys;
     const combiners = this.#combiners;
     for (let e = 0; e < this.#size; e++) sink([keys[e]!, combiners[e]!]);
   }
 
+  /** A new key in the direct layout (its combiner already stored): appended to the entries. */
+  #append(key: number): void {
+    const e = this.#size++;
+    if (e === this.#keys.length) {
+      const keys = new Int32Array(e * 2);
+      keys.set(this.#keys);
+      this.#keys = keys;
+    }
+    this.#keys[e] = key;
+    if (key < this.#min) this.#min = key;
+    if (key > this.#max) this.#max = key;
+  }
+
+  /** A new key outside the direct layout's range: the range widens while the keys stay dense, else back to hashing. */
+  #addOutside(key: number, v: unknown, first: (v: unknown) => unknown): boolean {
+    const c = first(v);
+    if (typeof c !== 'number') {
+      this.refused = c;
+      return false;
+    }
+    const min = Math.min(this.#min, key);
+    const max = Math.max(this.#max, key);
+    const span = max - min + 1;
+    if (span <= denseLimit(this.#size + 1)) {
+      // Room beyond the new key too (a quarter of the span), so that keys arriving in order widen it rarely.
+      const slack = span >>> 2;
+      const lo = key < this.#base ? Math.max(INT32_MIN, min - slack) : this.#base;
+      const hi = key < this.#base ? this.#base + this.#values.length - 1 : Math.min(INT32_MAX, max + slack);
+      this.#place(lo, hi - lo + 1, this.#values, this.#base);
+    } else {
+      this.#toHashed();
+      // Now a miss of the hashed layout: added as `add` adds a new key, with the combiner already built.
+      this.#insertHashed(key, c);
+      return true;
+    }
+    const d = key - this.#base;
+    this.#present[d >>> 5] = this.#present[d >>> 5]! | (1 << (d & 31));
+    this.#values[d] = c;
+    this.#append(key);
+    return true;
+  }
+
+  /** Adds a key known to be absent, with its combiner, to the hashed layout. */
+  #insertHashed(key: number, c: number): void {
+    const slots = this.#slots;
+    const mask = slots.length - 1;
+    let i = Math.imul(key, 0x9e3779b1) >>> this.#shift;
+    while (slots[i] !== 0) i = (i + 1) & mask;
+    const e = this.#size++;
+    if (e === this.#keys.length) this.#growEntries(e * 2);
+    this.#keys[e] = key;
+    this.#combiners[e] = c;
+    if (key < this.#min) this.#min = key;
+    if (key > this.#max) this.#max = key;
+    slots[i] = e + 1;
+    this.#slotKeys[i] = key;
+    if (2 * (e + 1) > slots.length) this.#grow();
+  }
+
+  /**
+   * The direct layout over `length` keys from `lo`, holding the groups: moved from the old direct arrays when
+   * given (`oldBase`), else from the entries' combiners.
+   */
+  #place(lo: number, length: number, oldValues: Float64Array, oldBase: number): void {
+    const values = new Float64Array(length);
+    const present = new Int32Array((length + 31) >>> 5);
+    const keys = this.#keys;
+    const fromDirect = oldValues.length > 0;
+    for (let e = 0; e < this.#size; e++) {
+      const k = keys[e]!;
+      const d = k - lo;
+      values[d] = fromDirect ? oldValues[k - oldBase]! : this.#combiners[e]!;
+      present[d >>> 5] = present[d >>> 5]! | (1 << (d & 31));
+    }
+    this.#values = values;
+    this.#present = present;
+    this.#base = lo;
+  }
+
+  /** From the hashed layout to the direct one (the keys were found dense). */
+  #toDense(): void {
+    const span = this.#max - this.#min + 1;
+    const slack = span >>> 3;
+    const lo = Math.max(INT32_MIN, this.#min - slack);
+    const hi = Math.min(INT32_MAX, this.#max + slack);
+    this.#place(lo, hi - lo + 1, NO_F64, 0);
+    this.#dense = true;
+    this.#slots = NO_I32;
+    this.#slotKeys = NO_I32;
+    this.#combiners = NO_F64;
+  }
+
+  /** From the direct layout back to hashing (a key far outside the range). */
+  #toHashed(): void {
+    this.#gather();
+    let bits = Math.log2(INITIAL_SLOTS);
+    while (1 << bits < 2 * (this.#size + 1)) bits++;
+    const slots = new Int32Array(1 << bits);
+    const slotKeys = new Int32Array(1 << bits);
+    const shift = 32 - bits;
+    const mask = slots.length - 1;
+    const keys = this.#keys;
+    for (let e = 0; e < this.#size; e++) {
+      const k = keys[e]!;
+      let i = Math.imul(k, 0x9e3779b1) >>> shift;
+      while (slots[i] !== 0) i = (i + 1) & mask;
+      slots[i] = e + 1;
+      slotKeys[i] = k;
+    }
+    this.#slots = slots;
+    this.#slotKeys = slotKeys;
+    this.#shift = shift;
+    this.#dense = false;
+    this.#values = NO_F64;
+    this.#present = NO_I32;
+  }
+
+  /** The direct layout's combiners into `#combiners`, by entry. */
+  #gather(): void {
+    const combiners = new Float64Array(Math.max(this.#keys.length, 1));
+    const keys = this.#keys;
+    const values = this.#values;
+    const base = this.#base;
+    for (let e = 0; e < this.#size; e++) combiners[e] = values[keys[e]! - base]!;
+    this.#combiners = combiners;
+  }
+
+  #growEntries(length: number): void {
+    const keys = new Int32Array(length);
+    keys.set(this.#keys);
+    this.#keys = keys;
+    const combiners = new Float64Array(length);
+    combiners.set(this.#combiners);
+    this.#combiners = combiners;
+  }
+
   #grow(): void {
+    if (this.#mayBeDense && this.#max - this.#min + 1 <= denseLimit(this.#size)) {
+      this.#toDense();
+      return;
+    }
     const grown = growIntSlots(this.#slots, this.#slotKeys, --this.#shift);
     this.#slots = grown.slots;
     this.#slotKeys = grown.keys;

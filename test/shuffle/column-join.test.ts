@@ -117,4 +117,42 @@ describe('joinColumns', () => {
       { numRuns: 200 },
     );
   });
+
+  it('IntColumnIndex addresses dense keys directly and answers exactly as the hashed index (property)', () => {
+    const INT32_MIN = -(2 ** 31);
+    const INT32_MAX = 2 ** 31 - 1;
+    const base = fc.oneof(
+      fc.integer({ min: -500, max: 500 }),
+      fc.constant(INT32_MIN),
+      fc.constant(INT32_MAX - 600),
+      fc.integer({ min: INT32_MIN, max: INT32_MAX - 600 }),
+    );
+    // Dense blocks (duplicates included), strided ones (a hash partition's ids), sparse keys, and mixes of them.
+    const block = fc.oneof(
+      fc.tuple(base, fc.array(fc.nat(600), { maxLength: 200 })).map(([b, xs]) => xs.map((x) => b + x)),
+      fc.tuple(base, fc.integer({ min: 2, max: 6 }), fc.array(fc.nat(100), { maxLength: 200 })).map(([b, k, xs]) => xs.map((x) => b + k * x)),
+      fc.array(fc.integer({ min: INT32_MIN, max: INT32_MAX }), { maxLength: 30 }),
+    );
+    let direct = 0;
+    fc.assert(
+      fc.property(
+        fc.array(block, { minLength: 1, maxLength: 3 }),
+        fc.array(fc.integer({ min: INT32_MIN, max: INT32_MAX }), { maxLength: 20 }),
+        (blocks, probes) => {
+          const keys = Int32Array.from(blocks.flat());
+          const dense = new IntColumnIndex(keys);
+          const hashed = new IntColumnIndex(keys, { dense: false });
+          expect(hashed.dense).toBe(false);
+          if (dense.dense) direct++;
+          expect(Array.from(dense.next)).toEqual(Array.from(hashed.next));
+          const ends = keys.length === 0 ? [] : [Math.min(...keys) - 1, Math.max(...keys) + 1].filter((k) => k >= INT32_MIN && k <= INT32_MAX);
+          for (const k of [...keys, ...probes, ...ends, 0, -1, INT32_MIN, INT32_MAX]) expect(dense.find(k)).toBe(hashed.find(k));
+        },
+      ),
+      { numRuns: 300 },
+    );
+    expect(direct).toBeGreaterThan(50);
+    expect(new IntColumnIndex(Int32Array.from([5, 1e9, -3])).dense).toBe(false);
+    expect(new IntColumnIndex(Int32Array.from({ length: 5000 }, (_, i) => 2 * i + 7)).dense).toBe(true);
+  });
 });

@@ -1,0 +1,271 @@
+/**
+ * The number table addresses dense int32 keys directly (a Float64Array by `key - base` and a bitmap) instead of
+ * hashing them, moving between the two layouts as keys arrive. Which layout holds the groups must not show: the
+ * same groups in the same first-seen order, the same combiners (-0 and NaN included), the same refusals and the
+ * same createCombiner/merge calls as the hashed table alone, for keys dense, sparse, negative, near the ends of
+ * int32, arriving in any order, and through the grouping with keys of every other kind mixed in.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import fc from 'fast-check';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { compareKeys } from '../../src/core/keys.js';
+import type { Aggregator } from '../../src/shuffle/aggregator.js';
+import { grouping, type Pair } from '../../src/shuffle/combine.js';
+import { combineValuesExternally } from '../../src/shuffle/external-combiner.js';
+import { MemoryBudget, setWorkerMemoryBudget } from '../../src/shuffle/memory-budget.js';
+import { DENSE_SPAN_FLOOR, NumberTable, setDenseNumberKeys } from '../../src/shuffle/number-table.js';
+
+/** Deep equality that tells -0 from 0 and NaN from nothing (toEqual does not). */
+function same(a: unknown, b: unknown): boolean {
+  if (typeof a === 'number' || typeof b === 'number') return Object.is(a, b);
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => same(x, b[i]));
+  return a === b;
+}
+
+/** `f` with the direct layout for dense keys on or off for the tables it creates. */
+function withDense<T>(on: boolean, f: () => T): T {
+  const was = setDenseNumberKeys(on);
+  try {
+    return f();
+  } finally {
+    setDenseNumberKeys(was);
+  }
+}
+
+const INT32_MIN = -(2 ** 31);
+const INT32_MAX = 2 ** 31 - 1;
+
+/**
+ * Int32 keys in runs of several shapes: a dense block at a random base (negative, near either end of int32), a
+ * strided block (every k-th id, as a reduce partition of a hash partitioner sees them), keys spread over all of
+ * int32 (sparse), and single far outliers that push a direct layout back to hashing.
+ */
+const base = fc.oneof(
+  fc.integer({ min: -1000, max: 1000 }),
+  fc.integer({ min: INT32_MIN, max: INT32_MIN + 500 }),
+  fc.integer({ min: INT32_MAX - 3000, max: INT32_MAX - 100 }),
+  fc.integer({ min: INT32_MIN, max: INT32_MAX - 4000 }),
+);
+const keyRun: fc.Arbitrary<number[]> = fc.oneof(
+  fc
+    .tuple(base, fc.integer({ min: 1, max: 400 }), fc.array(fc.nat(), { minLength: 20, maxLength: 300 }))
+    .map(([b, width, xs]) => xs.map((x) => Math.min(INT32_MAX, b + (x % width)))),
+  fc
+    .tuple(base, fc.integer({ min: 2, max: 9 }), fc.array(fc.nat(300), { minLength: 20, maxLength: 300 }))
+    .map(([b, stride, xs]) => xs.map((x) => Math.min(INT32_MAX, b + x * stride))),
+  fc.array(fc.integer({ min: INT32_MIN, max: INT32_MAX }), { maxLength: 40 }),
+  fc.constantFrom<number[]>([INT32_MIN], [INT32_MAX], [0], [-1], [DENSE_SPAN_FLOOR * 3], [-DENSE_SPAN_FLOOR * 5]),
+);
+const value = fc.oneof(fc.double(), fc.constantFrom(-0, NaN, Infinity, -Infinity, 0.25), fc.integer({ min: -9, max: 9 }));
+const recordsOf = (runs: fc.Arbitrary<number[][]>): fc.Arbitrary<Array<[number, number]>> =>
+  runs
+    .map((rs) => rs.flat())
+    .chain((ks) => fc.array(value, { minLength: ks.length, maxLength: ks.length }).map((vs) => ks.map((k, i): [number, number] => [k, vs[i]!])));
+const records = recordsOf(fc.array(keyRun, { maxLength: 8 }));
+/**
+ * Enough records (at least 2,500: the generated ones repeated, each copy's values scaled) for the external combine
+ * to measure its table (every 1,024 records) and spill.
+ */
+const manyRecords = recordsOf(fc.array(keyRun, { minLength: 1, maxLength: 8 }))
+  .filter((rs) => rs.length > 0)
+  .map((rs) => {
+    const out: Array<[number, number]> = [];
+    for (let copy = 1; out.length < 2500; copy++) for (const [k, v] of rs) out.push([k, v * copy]);
+    return out;
+  });
+
+/** Combine functions that keep numbers, or stop keeping them at some point (refused, so the caller moves on). */
+const aggregators: Record<string, Aggregator> = {
+  sum: { createCombiner: (v) => v, mergeValue: (a, b) => (a as number) + (b as number), mergeCombiners: (a, b) => (a as number) + (b as number) },
+  last: { createCombiner: (v) => v, mergeValue: (_a, b) => b, mergeCombiners: (_a, b) => b },
+  capped: {
+    createCombiner: (v) => (typeof v === 'number' && v > 1e300 ? `huge ${v}` : v),
+    mergeValue: (a, b) => (typeof a === 'number' && Math.abs(a) > 1e3 ? `big ${a}` : (a as number) + (b as number)),
+    mergeCombiners: (a, b) => `${a}|${b}`,
+  },
+};
+
+/** Every createCombiner and merge call with its arguments, and its result. */
+function counted(agg: Aggregator): { first: (v: unknown) => unknown; merge: (c: unknown, v: unknown) => unknown; calls: unknown[] } {
+  const calls: unknown[] = [];
+  return {
+    calls,
+    first: (v) => {
+      const r = agg.createCombiner(v);
+      calls.push(['first', v, r]);
+      return r;
+    },
+    merge: (c, v) => {
+      const r = agg.mergeValue(c, v);
+      calls.push(['merge', c, v, r]);
+      return r;
+    },
+  };
+}
+
+/** What a table does with `rs` until its first refusal: each add's answer, the refused combiner, groups and calls. */
+function runTable(dense: boolean, rs: ReadonlyArray<[number, number]>, agg: Aggregator) {
+  return withDense(dense, () => {
+    const fns = counted(agg);
+    const t = new NumberTable();
+    const answers: boolean[] = [];
+    let wasDense = false;
+    let refused: unknown;
+    for (const [k, v] of rs) {
+      const ok = t.add(k, v, fns.first, fns.merge);
+      answers.push(ok);
+      wasDense ||= t.dense;
+      if (!ok) {
+        refused = t.refused;
+        break;
+      }
+    }
+    const columns = t.columns();
+    const each: Array<[unknown, unknown]> = [];
+    t.each((kv) => each.push(kv));
+    return {
+      answers,
+      refused,
+      size: t.size,
+      keys: Array.from(columns.keys),
+      combiners: Array.from(columns.combiners),
+      each,
+      calls: fns.calls,
+      wasDense,
+    };
+  });
+}
+
+const scratch = mkdtempSync(path.join(tmpdir(), 'kindling-nt-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+afterEach(() => setWorkerMemoryBudget(undefined));
+
+describe('NumberTable: dense keys addressed directly', () => {
+  it('gives what the hashed table gives: groups, order, combiners, refusals and calls (property)', () => {
+    let direct = 0;
+    let both = 0;
+    fc.assert(
+      fc.property(records, fc.constantFrom(...Object.keys(aggregators)), (rs, name) => {
+        const hashed = runTable(false, rs, aggregators[name]!);
+        const dense = runTable(true, rs, aggregators[name]!);
+        expect(hashed.wasDense).toBe(false);
+        if (dense.wasDense) direct++;
+        const { wasDense: _a, ...h } = hashed;
+        const { wasDense: _b, ...d } = dense;
+        expect(same(d.keys, h.keys)).toBe(true);
+        expect(same(d.combiners, h.combiners)).toBe(true);
+        expect(same(d.each, h.each)).toBe(true);
+        expect(same(d.calls, h.calls)).toBe(true);
+        expect(same(d.answers, h.answers)).toBe(true);
+        expect(same(d.refused, h.refused)).toBe(true);
+        expect(d.size).toBe(h.size);
+        if (dense.wasDense && h.size > 0) both++;
+      }),
+      { numRuns: 500 },
+    );
+    // The generator does reach the direct layout (else this compares the hashed table with itself).
+    expect(direct).toBeGreaterThan(50);
+    expect(both).toBeGreaterThan(50);
+  });
+
+  it('moves to the direct layout for dense keys, widens it, and goes back to hashing for a far key', () => {
+    const t = new NumberTable();
+    const add = (k: number, v: number): boolean =>
+      t.add(
+        k,
+        v,
+        (x) => x,
+        (a, b) => (a as number) + (b as number),
+      );
+    for (let k = 0; k < 1000; k++) add(k, 1);
+    expect(t.dense).toBe(true);
+    // Below the range and beyond it: the range widens.
+    add(-500, 2);
+    add(2000, 3);
+    expect(t.dense).toBe(true);
+    for (let k = 0; k < 1000; k++) add(k, 1);
+    // A key so far away that the keys would span more than the limit: back to hashing, nothing lost.
+    add(1_000_000_000, 4);
+    expect(t.dense).toBe(false);
+    add(7, 10);
+    const { keys, combiners } = t.columns();
+    expect(keys.length).toBe(1003);
+    expect(Array.from(keys.subarray(0, 3))).toEqual([0, 1, 2]);
+    expect(Array.from(keys.subarray(1000))).toEqual([-500, 2000, 1_000_000_000]);
+    expect(combiners[7]).toBe(12);
+    expect(combiners[999]).toBe(2);
+    expect(Array.from(combiners.subarray(1000))).toEqual([2, 3, 4]);
+  });
+
+  it('keeps sparse keys hashed', () => {
+    const t = new NumberTable();
+    for (let i = 0; i < 5000; i++)
+      t.add(
+        Math.imul(i, 0x9e3779b1),
+        i,
+        (x) => x,
+        (a) => a,
+      );
+    expect(t.dense).toBe(false);
+    expect(t.size).toBe(5000);
+  });
+
+  it('through the grouping, with keys of every kind mixed in (-0, NaN, fractions, beyond int32, strings, rows), the groups are the same (property)', () => {
+    const other = fc.constantFrom<unknown>(-0, NaN, 0.5, -1.5, 2 ** 31, -(2 ** 31) - 1, 2 ** 53, 1e300, 'a', '', '7', [1, 2], [3]);
+    const mixed = fc.tuple(records, fc.array(fc.tuple(fc.nat(), other, value), { maxLength: 4 })).map(([rs, extra]) => {
+      const out: Pair[] = rs.map(([k, v]): Pair => [k, v]);
+      for (const [at, k, v] of extra) out.splice(out.length === 0 ? 0 : at % (out.length + 1), 0, [k, v]);
+      return out;
+    });
+    fc.assert(
+      fc.property(mixed, fc.constantFrom(...Object.keys(aggregators)), (rs, name) => {
+        const run = (dense: boolean): { groups: Pair[]; calls: unknown[] } =>
+          withDense(dense, () => {
+            const fns = counted(aggregators[name]!);
+            const g = grouping(fns.first, fns.merge);
+            for (const kv of rs) g.add(kv);
+            return { groups: g.groups().map(([k, c]): Pair => [k, c]), calls: fns.calls };
+          });
+        const a = run(true);
+        const b = run(false);
+        expect(same(a.groups, b.groups)).toBe(true);
+        expect(same(a.calls, b.calls)).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('the external combine spilling under a small budget gives the same output (property)', () => {
+    let spilled = 0;
+    fc.assert(
+      fc.property(manyRecords, fc.constantFrom(2_000, 1 << 30), (rs, limit) => {
+        const run = (dense: boolean): Pair[] =>
+          withDense(dense, () => {
+            const budget = new MemoryBudget(limit, mkdtempSync(path.join(scratch, 'budget-')));
+            setWorkerMemoryBudget(budget);
+            const out: Pair[] = [];
+            combineValuesExternally(
+              (each) => {
+                for (const [k, v] of rs) each([k, v]);
+              },
+              aggregators.sum!,
+              1,
+              'reduceByKey',
+              (kv) => out.push(kv),
+            );
+            if (budget.spills > 0) spilled++;
+            return out;
+          });
+        const a = run(true);
+        const b = run(false);
+        // A spill's output is in key order; whether the table spills depends on a random sample of combiners.
+        const sorted = (xs: Pair[]): Pair[] => [...xs].sort((x, y) => compareKeys(x[0], y[0]));
+        expect(same(sorted(a), sorted(b))).toBe(true);
+      }),
+      { numRuns: 60 },
+    );
+    expect(spilled).toBeGreaterThan(0);
+  });
+});
