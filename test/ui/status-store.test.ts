@@ -349,7 +349,9 @@ describe('StatusStore', () => {
             } as unknown as TaskMetrics)
           : undefined;
         finishTask(table, key, model.get(key)!, result, {
-          duration: v,
+          // A finished task's duration is the scheduler's clock difference, never NaN (NaN is the table's mark of a
+          // task still running); the metrics below do take NaN.
+          duration: Number.isNaN(v) ? 0 : v,
           locality: 'ANY',
           errorMessage: result === 'failed' ? `boom ${step}` : undefined,
           metrics,
