@@ -229,7 +229,8 @@ sc.events.on('taskStart', () => console.log('computing'));
 await sc.range(0, 1000, 1, 100).map((x) => { const end = Date.now() + 100; while (Date.now() < end); return x; }).count();
 `,
     );
-    const driver = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // SIGKILLed below, so its context cannot remove its folder: it makes it in `dir`, removed with the scratch folder.
+    const driver = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, TMPDIR: dir } });
     await new Promise<void>((resolve) => driver.stdout!.on('data', (d: Buffer) => d.toString().includes('computing') && resolve()));
     const killedAt = Date.now();
     driver.kill('SIGKILL');
