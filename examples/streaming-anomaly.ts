@@ -5,7 +5,11 @@
  * every batch's readings with their sensor's window, and publishes readings more than `--sigmas` standard
  * deviations from the window's mean to the Redis stream `alerts` (toRedis: idempotent per batch). Validates the
  * alerts read back from Redis against a recomputation from the recorded batches, and that every injected spike
- * the job read was flagged.
+ * the producer sent was read and flagged. The producer keeps its own record (how many readings it sent, and the
+ * sequence number of every spike among them); the job runs until it has read everything the producer sent, so the
+ * counts compare exactly. `paced` makes the producer write a fixed number of readings a chunk at a time, each
+ * chunk once a batch has taken the previous one (what the test uses: each chunk whole in one batch, whatever the
+ * machine's load).
  *
  * Needs redis-server: --redis <url>, or a redis-server on the PATH, which it starts on a free port for the run.
  *
@@ -27,8 +31,14 @@ export interface AnomalyOptions {
   readonly intervalMs: number;
   /** Window length in batches (slide: one batch). */
   readonly windowBatches: number;
-  /** Readings per second written by the producer. */
+  /** Readings per second written by the producer (until `batches` batches have run); ignored with `paced`. */
   readonly rate: number;
+  /**
+   * Instead of a rate: `readings` readings in all, written `perBatch` at a time (one transaction each), each chunk
+   * once the job's batches have taken everything before it. The run ends when the job has read them all, after at least
+   * `batches` batches.
+   */
+  readonly paced?: { readonly readings: number; readonly perBatch: number };
   readonly sigmas: number;
   /** Stream keys (default `readings`, `alerts`); tests use their own. */
   readonly keys?: { readings: string; alerts: string };
@@ -37,6 +47,10 @@ export interface AnomalyOptions {
 }
 
 export interface AnomalySummary {
+  /** Readings the producer sent (its own count); the job reads all of them before the run ends. */
+  readonly sent: number;
+  /** Sequence numbers of the spikes the producer sent, by its own record. */
+  readonly spikesSent: readonly number[];
   readonly readings: number;
   readonly alerts: number;
   readonly spikesRead: number;
@@ -48,17 +62,66 @@ const SENSORS = ['s1', 's2', 's3', 's4'];
 /** Every `SPIKE_EVERY`-th reading is a spike (a sensor fault): far off its sensor's level. */
 const SPIKE_EVERY = 97;
 
-/** Writes readings (`sensor`, `value`, `seq`) at `rate` per second until aborted. */
-async function produce(redis: Redis, key: string, rate: number, signal: AbortSignal): Promise<void> {
+/** What the producer sent, by its own record. */
+interface Sent {
+  count: number;
+  readonly spikes: number[];
+}
+
+/** Reading `i`: its sensor's level, uniform noise of +-1 from the seeded generator, and a spike every SPIKE_EVERY-th. */
+function reading(i: number, next: () => number): [sensor: string, value: string, spike: boolean] {
+  const s = i % SENSORS.length;
+  const spike = i > 0 && i % SPIKE_EVERY === 0;
+  return [SENSORS[s]!, (20 + 10 * s + (next() * 2 - 1) + (spike ? 40 : 0)).toFixed(3), spike];
+}
+
+function generator(): () => number {
   let seed = 3;
-  const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  return () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+}
+
+/** Writes readings (`sensor`, `value`, `seq`) at `rate` per second until aborted; records them in `sent`. */
+async function produce(redis: Redis, key: string, rate: number, signal: AbortSignal, sent: Sent): Promise<void> {
+  const next = generator();
   const t0 = performance.now();
   for (let i = 0; !signal.aborted; i++) {
     const due = t0 + (i / rate) * 1000;
     if (performance.now() < due) await new Promise((r) => setTimeout(r, due - performance.now()));
-    const s = i % SENSORS.length;
-    const value = 20 + 10 * s + (next() * 2 - 1) + (i > 0 && i % SPIKE_EVERY === 0 ? 40 : 0);
-    await redis.xadd(key, '*', 'sensor', SENSORS[s]!, 'value', value.toFixed(3), 'seq', String(i));
+    const [sensor, value, spike] = reading(i, next);
+    await redis.xadd(key, '*', 'sensor', sensor, 'value', value, 'seq', String(i));
+    sent.count = i + 1;
+    if (spike) sent.spikes.push(i);
+  }
+}
+
+/**
+ * Writes `readings` readings, `perBatch` at a time in one MULTI each (a batch takes a chunk whole or not at all),
+ * the next chunk only once `taken()` says the job's batches have taken everything sent so far (a batch takes its
+ * readings when it is cut, at its interval, and may be processed much later on a loaded machine); records them in
+ * `sent`.
+ */
+async function producePaced(
+  redis: Redis,
+  key: string,
+  paced: { readings: number; perBatch: number },
+  taken: () => number,
+  signal: AbortSignal,
+  sent: Sent,
+): Promise<void> {
+  const next = generator();
+  for (let i = 0; i < paced.readings && !signal.aborted; ) {
+    const multi = redis.multi();
+    const spikes: number[] = [];
+    const end = Math.min(paced.readings, i + paced.perBatch);
+    for (; i < end; i++) {
+      const [sensor, value, spike] = reading(i, next);
+      multi.xadd(key, '*', 'sensor', sensor, 'value', value, 'seq', String(i));
+      if (spike) spikes.push(i);
+    }
+    await multi.exec();
+    sent.count = end;
+    sent.spikes.push(...spikes);
+    while (taken() < sent.count && !signal.aborted) await new Promise((r) => setTimeout(r, 5));
   }
 }
 
@@ -82,7 +145,9 @@ export async function run(sc: Context, o: AnomalyOptions): Promise<ExampleResult
     await redis.del(keys.readings, keys.alerts);
     const ssc = new StreamingContext(sc, { batchInterval: o.intervalMs, checkpoint });
     const readings = ssc
-      .redisStream({ url: o.redisUrl, key: keys.readings, startId: '0' })
+      // Paced, the producer waits for the job, which is never behind it: no back pressure to apply (the PID
+      // estimator would cut each chunk into batches of its floor rate, 10 readings at 100 ms, on a loaded machine).
+      .redisStream({ url: o.redisUrl, key: keys.readings, startId: '0', ...(o.paced === undefined ? {} : { pid: false as const }) })
       .map((e): [string, [number, number]] => [e.fields.sensor!, [Number(e.fields.value), Number(e.fields.seq)]])
       .persist();
     // Count, sum and sum of squares per sensor over the window; readings leaving it are subtracted.
@@ -113,16 +178,32 @@ export async function run(sc: Context, o: AnomalyOptions): Promise<ExampleResult
       });
     }
     let done = 0;
-    const off = sc.events.on('batchCompleted', () => void done++);
-    const producing = produce(redis, keys.readings, o.rate, stopProducer.signal);
+    let readCount = 0;
+    let taken = 0;
+    const offCompleted = sc.events.on('batchCompleted', (e) => {
+      done++;
+      readCount += e.records;
+    });
+    const offSubmitted = sc.events.on('batchSubmitted', (e) => void (taken += e.records));
+    const sent: Sent = { count: 0, spikes: [] };
+    const producing =
+      o.paced === undefined
+        ? produce(redis, keys.readings, o.rate, stopProducer.signal, sent)
+        : producePaced(redis, keys.readings, o.paced, () => taken, stopProducer.signal, sent);
+    const wait = () => new Promise((r) => setTimeout(r, o.intervalMs / 4));
     await timer.time(`stream ${o.batches} batches of ${o.intervalMs} ms`, async () => {
       await ssc.start();
-      while (done < o.batches && ssc.state === 'active') await new Promise((r) => setTimeout(r, o.intervalMs / 4));
-      stopProducer.abort();
+      if (o.paced === undefined) {
+        while (done < o.batches && ssc.state === 'active') await wait();
+        stopProducer.abort();
+      }
       await producing;
+      // Until the job has read everything the producer sent (and at least `batches` batches ran).
+      while ((done < o.batches || readCount < sent.count) && ssc.state === 'active') await wait();
       await ssc.stop({ stopContext: false });
     });
-    off();
+    offCompleted();
+    offSubmitted();
     const published = ((await redis.xrange(keys.alerts, '-', '+')) as [string, string[]][]).map(([, f]) => Number(f[5]));
     const read = batches.flat();
     const spikes = read.filter(([, [, seq]]) => seq > 0 && seq % SPIKE_EVERY === 0).map(([, [, seq]]) => seq);
@@ -144,6 +225,7 @@ export async function run(sc: Context, o: AnomalyOptions): Promise<ExampleResult
         const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
         check(JSON.stringify(sorted(published)) === JSON.stringify(sorted(expected)), 'the alerts in Redis equal a recomputation from the batches');
         const flagged = new Set(published);
+        check(JSON.stringify(sorted(spikes)) === JSON.stringify(sent.spikes), 'the job read every spike the producer sent, and no other');
         check(
           spikes.every((s) => flagged.has(s)),
           'every injected spike the job read was flagged',
@@ -153,6 +235,8 @@ export async function run(sc: Context, o: AnomalyOptions): Promise<ExampleResult
     }
     return {
       summary: {
+        sent: sent.count,
+        spikesSent: sent.spikes,
         readings: read.length,
         alerts: published.length,
         spikesRead: spikes.length,
@@ -226,7 +310,7 @@ if (isMain(import.meta.url)) {
       });
       const s = result.summary;
       console.log(
-        `\n${s.readings} readings, ${s.alerts} alerts in Redis ('alerts'); ${s.spikesFlagged} of ${s.spikesRead} injected spikes flagged` +
+        `\n${s.readings} of ${s.sent} readings sent read, ${s.alerts} alerts in Redis ('alerts'); ${s.spikesFlagged} of ${s.spikesRead} injected spikes flagged` +
           (s.validated ? '; alerts equal a recomputation from the batches' : ''),
       );
       return result;

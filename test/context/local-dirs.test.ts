@@ -92,4 +92,29 @@ describe('spill folders and signals', () => {
     expect(process.listenerCount('SIGTERM')).toBe(before.SIGTERM);
     expect(readdirSync(localDir)).toEqual([]);
   });
+
+  it.each(['memory', 'mapreduce'] as const)('%s engine: a job that failed mid-shuffle leaves nothing once the context stops', async (engine) => {
+    const localDir = path.join(root, `failed-${counter++}`);
+    const sc = new Context({ master: 'local[2]', progress: false, hints: false, engine, localDir, maxTaskFailures: 1 });
+    try {
+      // Map outputs written (to disk in the mapreduce engine), then a reduce task throws.
+      const failed = sc
+        .range(0, 20_000, 1, 4)
+        .map((i): [number, number] => [i % 100, i])
+        .reduceByKey((a, b) => a + b, 2)
+        .map(([k, v]) => {
+          if (k === 7) throw new Error('boom');
+          return v;
+        })
+        .collect();
+      await expect(failed).rejects.toThrow(/boom/);
+      expect(readdirSync(localDir)).toHaveLength(1);
+      // The mapreduce engine's map outputs are files in that folder: there is something to remove.
+      const written = readdirSync(path.join(localDir, readdirSync(localDir)[0]!), { recursive: true });
+      if (engine === 'mapreduce') expect(written.length).toBeGreaterThan(1);
+    } finally {
+      await sc.stop();
+    }
+    expect(readdirSync(localDir)).toEqual([]);
+  });
 });

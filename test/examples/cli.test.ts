@@ -13,15 +13,20 @@ import { DATA_DIR } from './helpers.js';
 
 const exec = promisify(execFile);
 const script = (name: string): string => fileURLToPath(new URL(`../../examples/${name}.ts`, import.meta.url));
+/**
+ * An example run as `npx tsx examples/<name>.ts ARGS`, in one process (`node --import tsx`, which is what the tsx
+ * command starts; npx and tsx's own launcher would be two more node processes). A fresh node compiling the example
+ * and loading kindling costs 1.5-3 s of CPU: at load 20 on two cores that was 25-45 s of wall time per process
+ * (measured 20:27 UTC, 2026-12-02), so each spawn gets 110 s and its own test of 120 s.
+ */
+const tsx = (name: string, args: readonly string[]) => exec(process.execPath, ['--import', 'tsx', script(name), ...args], { timeout: 110_000 });
+const SPAWN_TEST_MS = 120_000;
 
 describe('example commands', () => {
-  it('pagerank --small --partitioned runs, validates against the baseline and prints per-iteration timings', async () => {
-    const { stdout } = await exec(
-      'npx',
-      [
-        '--no-install',
-        'tsx',
-        script('pagerank'),
+  it(
+    'pagerank --small --partitioned runs, validates against the baseline and prints per-iteration timings',
+    async () => {
+      const { stdout } = await tsx('pagerank', [
         '--small',
         '--partitioned',
         '--master',
@@ -33,32 +38,39 @@ describe('example commands', () => {
         '--no-progress',
         '--data',
         DATA_DIR,
-      ],
-      { timeout: 30_000 },
-    );
-    expect(stdout).toContain('PageRank (partitioned), 3 iterations over 20000 edges');
-    expect(stdout).toContain('validated: every rank equals the single-thread CSR baseline');
-    expect(stdout).toMatch(/iteration 3\s+[\d.]+ m?s/);
-    expect(stdout).toContain('engine memory');
-  });
+      ]);
+      expect(stdout).toContain('PageRank (partitioned), 3 iterations over 20000 edges');
+      expect(stdout).toContain('validated: every rank equals the single-thread CSR baseline');
+      expect(stdout).toMatch(/iteration 3\s+[\d.]+ m?s/);
+      expect(stdout).toContain('engine memory');
+    },
+    SPAWN_TEST_MS,
+  );
 
-  it('--help prints the usage and exits 0 without running the job, for every program the README lists', async () => {
-    for (const name of ['main', 'wordcount', 'pagerank', 'kmeans']) {
-      const { stdout } = await exec('npx', ['--no-install', 'tsx', script(name), '--help'], { timeout: 30_000 });
+  // Every program the README lists, one process per test.
+  it.each(['main', 'wordcount', 'pagerank', 'kmeans'])(
+    '%s --help prints the usage and exits 0 without running the job',
+    async (name) => {
+      const { stdout } = await tsx(name, ['--help']);
       expect(stdout).toMatch(/Usage/i);
       // A run would print a result; --help stops before any context starts.
       expect(stdout).not.toMatch(/validated|distinct words|iteration 1/);
-    }
-  });
+    },
+    SPAWN_TEST_MS,
+  );
 
-  it('a bad option exits with status 2 and a one-line reason', async () => {
-    const err = (await exec('npx', ['--no-install', 'tsx', script('kmeans'), '--engine', 'spark'], { timeout: 30_000 }).catch((e: unknown) => e)) as {
-      code: number;
-      stderr: string;
-    };
-    expect(err.code).toBe(2);
-    expect(err.stderr.trim()).toBe("kmeans: --engine must be memory or mapreduce, got 'spark' (see --help)");
-  });
+  it(
+    'a bad option exits with status 2 and a one-line reason',
+    async () => {
+      const err = (await tsx('kmeans', ['--engine', 'spark']).catch((e: unknown) => e)) as {
+        code: number;
+        stderr: string;
+      };
+      expect(err.code).toBe(2);
+      expect(err.stderr.trim()).toBe("kmeans: --engine must be memory or mapreduce, got 'spark' (see --help)");
+    },
+    SPAWN_TEST_MS,
+  );
 });
 
 describe('common helpers', () => {

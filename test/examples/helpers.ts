@@ -15,8 +15,11 @@ import { Context } from 'kindling';
  */
 export const ENGINES = (process.env['KINDLING_TEST_ENGINES'] ?? 'memory,mapreduce').split(',').map((e) => e.trim()) as Array<'memory' | 'mapreduce'>;
 
-/** Generated data sets (graph, points) for all example tests. */
-export const DATA_DIR = join(os.tmpdir(), 'kindling-example-tests');
+/**
+ * Generated data sets (graph, points) for all example tests: in the run's shared temp folder, not in the test
+ * file's own (see test/setup/temp-folders.ts), so they are generated once and kept between runs.
+ */
+export const DATA_DIR = join(process.env['KINDLING_TEST_SHARED_TMPDIR'] ?? os.tmpdir(), 'kindling-example-tests');
 
 /** One context per describe block, started in beforeAll and stopped in afterAll. */
 export function useContext(engine: 'memory' | 'mapreduce', master = 'local[2]'): () => Context {

@@ -4,8 +4,8 @@
  * at once, a peer that does not answer times out, a task cancelled before it starts never runs, a result larger
  * than maxResultSize is refused, and every failure comes back as a value naming its kind.
  */
-import { describe, expect, it } from 'vitest';
-import { mkdtempSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Executor } from '../../src/exec/executor.js';
@@ -14,6 +14,10 @@ import type { WorkerServices } from '../../src/exec/engines.js';
 import { FetchFailedError } from '../../src/shuffle/fetch-failed.js';
 import { NoCacheStore } from '../../src/mapreduce/no-cache-store.js';
 
+// One scratch folder for the file's executors (each has its own spill and job-output folders), removed at the end.
+const scratch = mkdtempSync(path.join(tmpdir(), 'kindling-executor-test-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
 function executor(fetchTimeoutMs = 60_000, maxResultBytes = 1 << 20, services?: WorkerServices): Executor {
   const init: WorkerInit = {
     workerIndex: 0,
@@ -21,11 +25,11 @@ function executor(fetchTimeoutMs = 60_000, maxResultBytes = 1 << 20, services?: 
     executorId: '0',
     fetchTimeoutMs,
     storageBytes: 1 << 20,
-    spillDir: mkdtempSync(path.join(tmpdir(), 'kindling-exec-')),
+    spillDir: mkdtempSync(path.join(scratch, 'exec-')),
     maxResultBytes,
     engine: 'memory',
     shuffleSpillBytes: 1 << 20,
-    jobOutputRoot: mkdtempSync(path.join(tmpdir(), 'kindling-jobs-')),
+    jobOutputRoot: mkdtempSync(path.join(scratch, 'jobs-')),
   };
   return new Executor(init, services);
 }

@@ -3,10 +3,14 @@
  * through sorted run files, nothing cached between jobs. Also the memory engine's shuffle spill.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Context, capture, type RDD } from 'kindling';
+
+// The specs' temporary folders, inside one scratch folder removed at the end.
+const scratch = mkdtempSync(path.join(tmpdir(), 'kindling-mr-engine-test-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 const LINES = Array.from({ length: 300 }, (_, i) => `w${i % 17} w${(i * 7) % 29} x${i % 5} shared`);
 
@@ -16,7 +20,7 @@ async function programs(sc: Context): Promise<Record<string, unknown>> {
   const counts = words.map((w): [string, number] => [w, 1]).reduceByKey((a, b) => a + b, 3);
   const lengths = counts.map(([w]): [string, number] => [w, w.length]);
   const sorted = counts.map(([w, n]): [number, string] => [n, w]).sortByKey(false, 3);
-  const out = mkdtempSync(path.join(tmpdir(), 'kindling-mr-out-'));
+  const out = mkdtempSync(path.join(scratch, 'mr-out-'));
   await counts.map(([w, n]) => `${w}\t${n}`).saveAsTextFile(path.join(out, 'counts'));
   const saved = readdirSync(path.join(out, 'counts')).sort();
   return {
@@ -73,7 +77,7 @@ describe('engine: mapreduce', () => {
   let mapreduce: Context;
   let localDir: string;
   beforeAll(() => {
-    localDir = mkdtempSync(path.join(tmpdir(), 'kindling-mr-'));
+    localDir = mkdtempSync(path.join(scratch, 'mr-'));
     memory = new Context({ master: 'local[2]', progress: false, hints: false });
     mapreduce = new Context({ master: 'local[2]', progress: false, hints: false, engine: 'mapreduce', localDir });
   });
@@ -139,7 +143,7 @@ describe('engine: mapreduce', () => {
 
 describe('memory engine shuffle spill', () => {
   it('a map output larger than the shuffle budget spills sorted runs and merges them, with identical results', async () => {
-    const localDir = mkdtempSync(path.join(tmpdir(), 'kindling-spill-'));
+    const localDir = mkdtempSync(path.join(scratch, 'spill-'));
     // 256 MiB heap x 0.001 = 256 KiB of buffered shuffle output per map task before a spill.
     const sc = new Context({ master: 'local[2]', progress: false, hints: false, localDir, memory: { workerMB: 256, shuffleFraction: 0.001 } });
     try {

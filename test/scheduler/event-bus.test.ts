@@ -177,15 +177,29 @@ describe('EventBus', () => {
     expect(bus.hasListeners()).toBe(false);
   });
 
-  it('emitting with no listeners is cheap', () => {
+  it('emitting with no listeners reads nothing of the event but its type, and calls nothing', () => {
+    // The cost bound (1M emits under 500 ms) is in bench/hot-path-bounds.ts: a wall-clock bound failed on a loaded
+    // machine. Here, what makes it cheap: no listener, no work per call beyond finding none for the type.
     const bus = new EventBus<SchedulerEvent>();
-    const e = taskEnd(0);
-    const start = performance.now();
-    for (let i = 0; i < 1_000_000; i++) {
-      if (bus.hasListeners('taskEnd')) bus.emit(e);
-      bus.emit(e);
-    }
-    // Generous bound for a shared 2-core machine; the point is "no allocation, no per-call work".
-    expect(performance.now() - start).toBeLessThan(500);
+    const reads: PropertyKey[] = [];
+    const e = new Proxy(taskEnd(0), {
+      get(target, key, receiver) {
+        reads.push(key);
+        return Reflect.get(target, key, receiver);
+      },
+    });
+    expect(bus.hasListeners('taskEnd')).toBe(false);
+    expect(bus.hasListeners()).toBe(false);
+    for (let i = 0; i < 1000; i++) bus.emit(e);
+    expect(new Set(reads)).toEqual(new Set(['type']));
+    expect(reads).toHaveLength(1000);
+    // A listener of another type does not change that: the event is looked up by type and goes nowhere.
+    let seen = 0;
+    const off = bus.on('jobEnd', () => void seen++);
+    reads.length = 0;
+    bus.emit(e);
+    expect(reads).toEqual(['type']);
+    expect(seen).toBe(0);
+    off();
   });
 });

@@ -3,12 +3,16 @@
  * recomputed from lineage, lost shuffle output is regenerated, stragglers get speculative copies, and every
  * run returns exactly what a fault-free run returns.
  */
-import { describe, expect, it } from 'vitest';
-import { mkdtempSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type Context, capture, useModule, type RDD } from 'kindling';
 import { record, useContexts } from './helpers.js';
+
+// The specs' temporary folders, inside one scratch folder removed at the end.
+const scratch = mkdtempSync(path.join(tmpdir(), 'kindling-fault-tolerance-test-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 const context = useContexts();
 
@@ -50,7 +54,7 @@ describe('fault tolerance', () => {
   it('a task that fails on its first attempt only: the job succeeds after exactly one retry', async () => {
     const sc = context();
     const events = record(sc);
-    const marker = path.join(mkdtempSync(path.join(tmpdir(), 'kindling-ft-')), 'failed-once');
+    const marker = path.join(mkdtempSync(path.join(scratch, 'ft-')), 'failed-once');
     const fs = useModule('node:fs');
     const out = await sc
       .range(20, undefined, 1, 4)
@@ -72,7 +76,7 @@ describe('fault tolerance', () => {
 
   it('accumulators count each successful task once, not the failed attempts', async () => {
     const sc = context();
-    const marker = path.join(mkdtempSync(path.join(tmpdir(), 'kindling-ft-')), 'failed-once');
+    const marker = path.join(mkdtempSync(path.join(scratch, 'ft-')), 'failed-once');
     const fs = useModule('node:fs');
     const seen = sc.accumulator(0);
     await sc.range(100, undefined, 1, 4).foreach(

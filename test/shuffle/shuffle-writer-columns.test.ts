@@ -6,11 +6,11 @@
  * that are not: -0, NaN, fractions, beyond int32; strings, arrays; all strings, which take the columns too) and combiners of every kind (any number, or a
  * merge that stops returning numbers), with and without spills, in memory and on disk (the mapreduce engine).
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { HashPartitioner, RangePartitioner, type Partitioner } from '../../src/core/partitioner.js';
 import type { Aggregator } from '../../src/shuffle/aggregator.js';
 import type { Pair } from '../../src/shuffle/combine.js';
@@ -18,6 +18,10 @@ import { MemoryBudget, setWorkerMemoryBudget } from '../../src/shuffle/memory-bu
 import type { MapOutputWriter } from '../../src/shuffle/shuffle-manager.js';
 import { writeShuffleOutput } from '../../src/shuffle/shuffle-writer.js';
 import { SpillingShuffleManager } from '../../src/shuffle/spilling-shuffle-manager.js';
+
+// The specs' temporary folders, inside one scratch folder removed at the end.
+const scratch = mkdtempSync(path.join(tmpdir(), 'kindling-shuffle-writer-columns-test-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 /** Deep equality that tells -0 from 0 and NaN from nothing (toEqual does not). */
 function same(a: unknown, b: unknown): boolean {
@@ -66,7 +70,7 @@ function written(
   columns: boolean,
   opts: { writeAllToDisk: boolean; spillBytes: number; budget: number | undefined },
 ): { sizes: readonly number[]; buckets: (readonly unknown[])[] } {
-  const dir = mkdtempSync(path.join(tmpdir(), 'kindling-swc-'));
+  const dir = mkdtempSync(path.join(scratch, 'swc-'));
   const budget = opts.budget === undefined ? undefined : new MemoryBudget(opts.budget, dir);
   setWorkerMemoryBudget(budget);
   const manager = new SpillingShuffleManager({ workerIndex: 0, dir, spillBytes: opts.spillBytes, writeAllToDisk: opts.writeAllToDisk, budget });
@@ -162,7 +166,7 @@ describe('map-side combine of numbers bucketed as columns', () => {
   });
 
   it('takes the column path for int32 keys with number sums (the writer receives columns, not pairs)', () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'kindling-swc-'));
+    const dir = mkdtempSync(path.join(scratch, 'swc-'));
     const manager = new SpillingShuffleManager({ workerIndex: 0, dir, spillBytes: 1 << 30, writeAllToDisk: false });
     const w = manager.writer(0, 0, 2);
     let pairs = 0;

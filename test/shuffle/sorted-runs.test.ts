@@ -1,17 +1,21 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { compareKeys } from '../../src/core/keys.js';
 import { mergeSortedRuns, readRun, writeSortedRun } from '../../src/shuffle/sorted-runs.js';
 import type { Pair } from '../../src/shuffle/combine.js';
 
+// The specs' temporary folders, inside one scratch folder removed at the end.
+const scratch = mkdtempSync(path.join(tmpdir(), 'kindling-sorted-runs-test-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
 const sortPairs = (xs: Pair[]) => [...xs].sort((a, b) => compareKeys(a[0], b[0]));
 
 describe('sorted runs', () => {
   it('a run is written sorted by key and reads back identical', () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'kindling-runs-'));
+    const dir = mkdtempSync(path.join(scratch, 'runs-'));
     const pairs: Pair[] = [
       ['b', 1],
       [[1, 2], 'x'],

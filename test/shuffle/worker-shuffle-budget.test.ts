@@ -3,14 +3,18 @@
  * many map tasks, each under the per-task spill threshold, and together they must still fit the worker's
  * shuffle pool (Spark's shared execution memory). What the pool spills reads back identical.
  */
-import { describe, expect, it } from 'vitest';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { compareKeys } from '../../src/core/keys.js';
 import { SpillingShuffleManager } from '../../src/shuffle/spilling-shuffle-manager.js';
 import { MemoryBudget } from '../../src/shuffle/memory-budget.js';
 import type { Pair } from '../../src/shuffle/combine.js';
+
+// The specs' temporary folders, inside one scratch folder removed at the end.
+const scratch = mkdtempSync(path.join(tmpdir(), 'kindling-worker-shuffle-budget-test-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 const MAPS = 20;
 const REDUCERS = 4;
@@ -45,7 +49,7 @@ const canonical = (b: readonly Pair[]): Pair[] =>
 
 describe('the shuffle store under a worker-wide budget', () => {
   it('spills stored map outputs once their total outgrows the pool, though each is under the per-task threshold', () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'kindling-budget-'));
+    const dir = mkdtempSync(path.join(scratch, 'budget-'));
     // Each map output is far below the per-task threshold (so without the pool nothing would spill), but the
     // twenty of them are several times the pool.
     const perTask = 64 * 2 ** 20;
@@ -73,7 +77,7 @@ describe('the shuffle store under a worker-wide budget', () => {
   });
 
   it("releases a shuffle's share of the pool when the shuffle is removed", () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'kindling-budget-'));
+    const dir = mkdtempSync(path.join(scratch, 'budget-'));
     const budget = new MemoryBudget(64 * 2 ** 20, dir);
     const manager = new SpillingShuffleManager({ workerIndex: 0, dir, spillBytes: 64 * 2 ** 20, writeAllToDisk: false, budget });
     store(manager);

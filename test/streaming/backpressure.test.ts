@@ -4,7 +4,7 @@
  */
 import { describe, expect, it, vi } from 'vitest';
 import { type BatchSubmittedEvent, InvalidArgumentError, PidRateEstimator, type RateUpdatedEvent } from 'kindling';
-import { manual, useStreamingContext } from './helpers.js';
+import { manual, UNTIL, useStreamingContext } from './helpers.js';
 
 describe('PidRateEstimator', () => {
   it('gives no estimate for the first batch, then one for the second', () => {
@@ -90,7 +90,7 @@ describe('back pressure of fromAsyncIterable (manual clock, producer always read
     // Before each batch, the producer runs at least 1,000 records past the previous cut.
     let last = 0;
     const { got, submitted, pulled, heapGrowth } = await run({ backpressure: { mode: 'drop', maxBuffered: 100 } }, 3, async (_i, pulled) => {
-      await vi.waitFor(() => expect(pulled()).toBeGreaterThan(last + 1000));
+      await vi.waitFor(() => expect(pulled()).toBeGreaterThan(last + 1000), UNTIL);
       last = pulled();
     });
     // The producer really was faster: it yielded far more than three batches could hold.
@@ -110,7 +110,7 @@ describe('back pressure of fromAsyncIterable (manual clock, producer always read
   it('drop (oldest): keeps the latest maxBuffered records; what was dropped is exactly what precedes them', async () => {
     let last = 0;
     const { got, submitted } = await run({ backpressure: { mode: 'drop', maxBuffered: 50, dropPolicy: 'oldest' } }, 2, async (_i, pulled) => {
-      await vi.waitFor(() => expect(pulled()).toBeGreaterThan(last + 500));
+      await vi.waitFor(() => expect(pulled()).toBeGreaterThan(last + 500), UNTIL);
       last = pulled();
     });
     const dropped = submitted.map((e) => e.sources[0]!.dropped);
@@ -123,7 +123,7 @@ describe('back pressure of fromAsyncIterable (manual clock, producer always read
   it('block: pulls no more than the next batch may take and loses nothing', async () => {
     const pulledAtTick: number[] = [];
     const { got, pulled } = await run({ backpressure: { mode: 'block', maxRate: 200 } }, 3, async (i, p) => {
-      await vi.waitFor(() => expect(p()).toBeGreaterThanOrEqual(200 * (i + 1)));
+      await vi.waitFor(() => expect(p()).toBeGreaterThanOrEqual(200 * (i + 1)), UNTIL);
       // However long the producer is given, it gets no further.
       await new Promise((r) => setTimeout(r, 30));
       pulledAtTick.push(p());
@@ -138,7 +138,7 @@ describe('back pressure of fromAsyncIterable (manual clock, producer always read
   it('buffer: pulls ahead up to maxBuffered, batches take the rate limit, nothing is lost', async () => {
     const pulledAtTick: number[] = [];
     const { got } = await run({ backpressure: { mode: 'buffer', maxBuffered: 500, maxRate: 200 } }, 3, async (i, p) => {
-      await vi.waitFor(() => expect(p()).toBeGreaterThanOrEqual(500 + 200 * i));
+      await vi.waitFor(() => expect(p()).toBeGreaterThanOrEqual(500 + 200 * i), UNTIL);
       await new Promise((r) => setTimeout(r, 30));
       pulledAtTick.push(p());
     });
@@ -162,7 +162,7 @@ describe('back pressure of fromAsyncIterable (manual clock, producer always read
     });
     await ssc.start();
     // The first batch finds the buffer full (5000, no rate yet); tick() returns once each batch completed.
-    await vi.waitFor(() => expect(state.pulled).toBeGreaterThanOrEqual(5000));
+    await vi.waitFor(() => expect(state.pulled).toBeGreaterThanOrEqual(5000), UNTIL);
     for (let i = 0; i < 5; i++) {
       await new Promise((r) => setTimeout(r, 30));
       await tick();

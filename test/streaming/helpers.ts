@@ -117,3 +117,10 @@ export function sortedWindows<W extends { start: number; key: unknown }>(xs: rea
     (a, b) => a.start - b.start || (JSON.stringify(a.key) < JSON.stringify(b.key) ? -1 : JSON.stringify(a.key) > JSON.stringify(b.key) ? 1 : 0),
   );
 }
+
+/**
+ * Options for `vi.waitFor` in these specs: it waits on a condition (a producer got far enough, a file was
+ * deleted), and its default of 1 s is a wall-clock bound a loaded machine broke (a producer paused for longer than
+ * that between two of its yields). The condition is what is asserted; this only bounds a hang.
+ */
+export const UNTIL = { timeout: 30_000, interval: 10 } as const;

@@ -5,7 +5,7 @@
  * batches.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -33,7 +33,10 @@ describe.skipIf(redisSkipReason !== undefined)(`driver killed mid-stream${redisS
     child: ChildProcess;
     batches: () => number;
   } {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    // The drivers are SIGKILLed, so their contexts cannot remove their folders: they make them inside `dir`.
+    const tmp = path.join(dir, 'tmp');
+    mkdirSync(tmp, { recursive: true });
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, TMPDIR: tmp } });
     children.push(child);
     let n = 0;
     child.stdout!.on('data', (d: Buffer) => {

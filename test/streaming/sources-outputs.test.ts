@@ -6,7 +6,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { Context, ManualClock, StreamingContext } from 'kindling';
-import { collectBatches, manual, useStreamingContext } from './helpers.js';
+import { collectBatches, manual, UNTIL, useStreamingContext } from './helpers.js';
 
 describe('sources and outputs', () => {
   const { sc, dir } = useStreamingContext();
@@ -107,13 +107,13 @@ describe('sources and outputs', () => {
     const it = ssc.fromAsyncIterable(produce(), { backpressure: { mode: 'block', maxRate: 100 } }).batches();
     await ssc.start();
     // 100/s over 1 s batches: the source holds at most one batch (100) and leaves the generator suspended.
-    await vi.waitFor(() => expect(pulled).toBe(100));
+    await vi.waitFor(() => expect(pulled).toBe(100), UNTIL);
     await new Promise((r) => setTimeout(r, 20));
     expect(pulled).toBe(100);
     await tick();
-    await vi.waitFor(() => expect(pulled).toBe(200));
+    await vi.waitFor(() => expect(pulled).toBe(200), UNTIL);
     await tick();
-    await vi.waitFor(() => expect(pulled).toBe(250));
+    await vi.waitFor(() => expect(pulled).toBe(250), UNTIL);
     await ssc.stop({ graceful: true, stopContext: false });
     const all: number[] = [];
     const sizes: number[] = [];

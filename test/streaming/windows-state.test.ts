@@ -5,7 +5,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
-import { collectBatches, manual, sortedPairs, useStreamingContext } from './helpers.js';
+import { collectBatches, manual, sortedPairs, UNTIL, useStreamingContext } from './helpers.js';
 
 /** Per valid window time t (a multiple of the slide), the counts of each key over batches (t - window, t]. */
 function windowCountsRef(batches: string[][], intervalMs: number, windowMs: number, slideMs: number): Array<[number, [string, number][]]> {
@@ -148,7 +148,7 @@ describe('windows and state (manual clock)', () => {
       expect(left.length).toBeGreaterThanOrEqual(1);
       expect(left.length).toBeLessThanOrEqual(2);
       expect(left).toContain(checkpointIds.at(-1));
-    });
+    }, UNTIL);
     expect(readdirSync(ckpt).length).toBeGreaterThan(0);
   });
 

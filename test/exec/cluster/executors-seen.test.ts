@@ -3,7 +3,7 @@
  * line above the progress bar for each, and errors that name the executor where a file or a module is missing
  * (the driver may have them; an executor on another host may not).
  */
-import { mkdtempSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +12,10 @@ import { ConsoleProgressBar } from '../../../src/scheduler/console-progress.js';
 import { EventBus } from '../../../src/scheduler/event-bus.js';
 import { redisSkipReason } from '../../streaming/redis-server.js';
 import { waitUntil } from './helpers.js';
+
+// The specs' temporary folders, inside one scratch folder removed at the end.
+const scratch = mkdtempSync(path.join(os.tmpdir(), 'kindling-executors-seen-test-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 describe('the progress bar', () => {
   it('prints a line for each executor added or lost, above the bar', () => {
@@ -54,7 +58,7 @@ describe.skipIf(redisSkipReason !== undefined)('executors of local-cluster[2,1,5
   });
 
   it('a file missing on the executor fails naming the executor and the shared filesystem', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-shared-'));
+    const dir = mkdtempSync(path.join(scratch, 'shared-'));
     const file = path.join(dir, 'in.txt');
     writeFileSync(file, 'a\nb\n');
     const lines = sc.textFile(file);

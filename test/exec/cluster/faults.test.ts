@@ -6,13 +6,17 @@
  * driver); Redis stopped mid-job (a clear error, never a hang). Kill moments are random (seeded per run, logged).
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { capture, Context, type RDD, type SchedulerEvent } from 'kindling';
 import { redisSkipReason, useRedisServer } from '../../streaming/redis-server.js';
 import { startRedis, useExecutors, waitUntil } from './helpers.js';
+
+// The specs' temporary folders, inside one scratch folder removed at the end.
+const scratch = mkdtempSync(path.join(os.tmpdir(), 'kindling-cluster-faults-test-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 /** Busy-waits `ms`: a task that computes for a while (declared here: vitest renames imported bindings). */
 function spin(ms: number): void {
@@ -214,7 +218,7 @@ describe.skipIf(redisSkipReason !== undefined)('a hung executor, a killed driver
     const args = ['--master', url(), '--cluster', 'orphan', '--cores', '1', '--memory', '512m'];
     const execs = [executor(args), executor(args)];
     await Promise.all(execs.map((e) => e.waitFor('registered and ready')));
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-driver-'));
+    const dir = mkdtempSync(path.join(scratch, 'driver-'));
     const script = path.join(dir, 'driver.mjs');
     const dist = path.resolve(import.meta.dirname, '../../../dist/index.js');
     writeFileSync(
@@ -225,7 +229,8 @@ sc.events.on('taskStart', () => console.log('computing'));
 await sc.range(0, 1000, 1, 100).map((x) => { const end = Date.now() + 100; while (Date.now() < end); return x; }).count();
 `,
     );
-    const driver = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // SIGKILLed below, so its context cannot remove its folder: it makes it in `dir`, removed with the scratch folder.
+    const driver = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, TMPDIR: dir } });
     await new Promise<void>((resolve) => driver.stdout!.on('data', (d: Buffer) => d.toString().includes('computing') && resolve()));
     const killedAt = Date.now();
     driver.kill('SIGKILL');

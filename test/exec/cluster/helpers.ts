@@ -3,6 +3,8 @@
  * redis-server of the test file's own (test/streaming/redis-server.ts), and stopped after the test.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterEach } from 'vitest';
 import { Redis } from 'ioredis';
@@ -17,6 +19,8 @@ export interface ExecutorHandle {
   /** Resolves when its output (from now on, or all of it) contains `text`. */
   waitFor(text: string | RegExp, timeoutMs?: number): Promise<string>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Its folder (`kindling-executor-PID` in --local-dir or the temp folder), which it removes only at a clean stop. */
+  readonly folder: string;
 }
 
 export function startExecutor(args: readonly string[], env: Record<string, string> = {}): ExecutorHandle {
@@ -32,10 +36,12 @@ export function startExecutor(args: readonly string[], env: Record<string, strin
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
+  const localDir = args.includes('--local-dir') ? args[args.indexOf('--local-dir') + 1] : undefined;
   return {
     child,
     output: () => out,
     exited,
+    folder: path.join(localDir ?? env['TMPDIR'] ?? os.tmpdir(), `kindling-executor-${child.pid}`),
     waitFor(text, timeoutMs = 30_000) {
       const from = 0;
       return new Promise((resolve, reject) => {
@@ -59,7 +65,10 @@ export function startExecutor(args: readonly string[], env: Record<string, strin
   };
 }
 
-/** Executors started in a test are killed after it (SIGKILL: a test that wanted a clean exit awaited it). */
+/**
+ * Executors started in a test are killed after it (SIGKILL: a test that wanted a clean exit awaited it), and their
+ * folders removed (a killed executor cannot; these were the kindling-executor-* folders left in /tmp).
+ */
 export function useExecutors(): (args: readonly string[], env?: Record<string, string>) => ExecutorHandle {
   const started: ExecutorHandle[] = [];
   afterEach(async () => {
@@ -69,6 +78,7 @@ export function useExecutors(): (args: readonly string[], env?: Record<string, s
         e.child.kill('SIGKILL');
         await e.exited;
       }
+      rmSync(e.folder, { recursive: true, force: true });
     }
   });
   return (args, env) => {

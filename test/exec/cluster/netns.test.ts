@@ -131,10 +131,13 @@ describe.skipIf(reason !== undefined)(`executors in separate network namespaces$
     ]);
     procs.push(redis);
     await redis.waitFor('Ready to accept connections', 15_000);
+    // SIGKILLed at the end, so they cannot remove their folders: each makes its own in `dir`, removed with it.
     const executors = [1, 2].map((i) =>
       inNamespace(ns(i), process.execPath, [
         BIN,
         'executor',
+        '--local-dir',
+        path.join(dir, `executor-${i}`),
         '--master',
         url,
         '--cluster',
