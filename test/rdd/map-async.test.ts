@@ -189,15 +189,22 @@ describe('mapAsync: refused at the call, and a worker killed while tasks await',
     let hitMidJob = 0;
     for (let run = 0; run < 3; run++) {
       const sc = new Context({ master: 'local[2]', progress: false });
+      const victim = run % 2;
       let failedTasks = 0;
+      let delayMs = -1;
       sc.events.on('taskEnd', (e) => {
         if (e.result !== 'success') failedTasks++;
       });
       try {
         await sc.range(2).count(); // both workers up
-        // 8 tasks of 25 elements, 5 at a time, 10 ms each: about 200 ms on two workers.
-        const delayMs = Math.floor(Math.random() * 150);
-        setTimeout(() => void sc.faults.killWorker(run % 2).catch(() => {}), delayMs);
+        // 8 tasks of 25 elements, 5 at a time, 10 ms each: a task awaits at least 50 ms. The kill comes at a random
+        // moment in the first 30 ms after the victim's first task was launched (not a moment measured from the job's
+        // start, which a loaded machine can stretch past every kill), so it always finds that task awaiting.
+        const off = sc.events.on('taskStart', (e) => {
+          if (e.workerIndex !== victim || delayMs >= 0) return;
+          delayMs = Math.floor(Math.random() * 30);
+          setTimeout(() => void sc.faults.killWorker(victim).catch(() => {}), delayMs);
+        });
         const out = await sc
           .range(200, undefined, 1, 8)
           .mapAsync(
@@ -205,14 +212,15 @@ describe('mapAsync: refused at the call, and a worker killed while tasks await',
             { concurrency: 5 },
           )
           .collect();
-        expect(out, `kill after ${delayMs} ms`).toEqual(Array.from({ length: 200 }, (_, i) => i * 3));
+        off();
+        expect(out, `kill ${delayMs} ms after the first task on worker ${victim}`).toEqual(Array.from({ length: 200 }, (_, i) => i * 3));
         if (failedTasks > 0) hitMidJob++;
       } finally {
         await sc.stop();
       }
     }
-    // The delays are random within the job's length: at least one kill found tasks awaiting.
-    expect(hitMidJob).toBeGreaterThan(0);
+    // Every kill found a task awaiting on the victim, and the job still gave the exact result.
+    expect(hitMidJob).toBe(3);
   });
 });
 
