@@ -60,6 +60,26 @@ const capped: Aggregator = {
 
 const partitioners: Partitioner[] = [new HashPartitioner(1), new HashPartitioner(3), new HashPartitioner(7), new RangePartitioner(3, [0, 100], true)];
 
+/** A map output writer over a fresh manager's writer (map 0, 2 reducers) that counts what reaches it as pairs and as encoded columns. */
+function countingWriter(): { manager: SpillingShuffleManager; out: MapOutputWriter; counts: { pairs: number; encoded: number } } {
+  const dir = mkdtempSync(path.join(scratch, 'swc-'));
+  const manager = new SpillingShuffleManager({ workerIndex: 0, dir, spillBytes: 1 << 30, writeAllToDisk: false });
+  const w = manager.writer(0, 0, 2);
+  const counts = { pairs: 0, encoded: 0 };
+  const out: MapOutputWriter = {
+    add: (r, kv) => {
+      counts.pairs++;
+      w.add(r, kv);
+    },
+    addEncoded: (r, e) => {
+      counts.encoded += e.length;
+      w.addEncoded!(r, e);
+    },
+    close: w.close,
+  };
+  return { manager, out, counts };
+}
+
 afterEach(() => setWorkerMemoryBudget(undefined));
 
 /** Writes `data` through a fresh manager; `columns` false hides the writer's addEncoded (the pair path). */
@@ -138,27 +158,12 @@ describe('map-side combine of numbers bucketed as columns', () => {
   });
 
   it('takes the column path for string keys with number sums', () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'kindling-swc-'));
-    const manager = new SpillingShuffleManager({ workerIndex: 0, dir, spillBytes: 1 << 30, writeAllToDisk: false });
-    const w = manager.writer(0, 0, 2);
-    let pairs = 0;
-    let encoded = 0;
-    const out: MapOutputWriter = {
-      add: (r, kv) => {
-        pairs++;
-        w.add(r, kv);
-      },
-      addEncoded: (r, e) => {
-        encoded += e.length;
-        w.addEncoded!(r, e);
-      },
-      close: w.close,
-    };
+    const { manager, out, counts } = countingWriter();
     const data: Pair[] = Array.from({ length: 10_000 }, (_, i) => [`w${(i * 7) % 1000}`, 1]);
     const p = new HashPartitioner(2);
     const wire = { shuffleId: 0, partitioner: p.toWire(), mapSideCombine: true, rddId: 2, rddLabel: 'reduceByKey' } as const;
     expect(writeShuffleOutput((f) => data.forEach(f), 'words', wire, sum, out, p).sizes.reduce((x, y) => x + y)).toBe(1000);
-    expect([pairs, encoded]).toEqual([0, 1000]);
+    expect([counts.pairs, counts.encoded]).toEqual([0, 1000]);
     const all = [...manager.fetchBuckets(0, [0], 0)[0]!, ...manager.fetchBuckets(0, [0], 1)[0]!];
     expect(all.map(([, v]) => v)).toEqual(new Array(1000).fill(10));
     expect(new Set(all.map(([k]) => k)).size).toBe(1000);
@@ -166,27 +171,12 @@ describe('map-side combine of numbers bucketed as columns', () => {
   });
 
   it('takes the column path for int32 keys with number sums (the writer receives columns, not pairs)', () => {
-    const dir = mkdtempSync(path.join(scratch, 'swc-'));
-    const manager = new SpillingShuffleManager({ workerIndex: 0, dir, spillBytes: 1 << 30, writeAllToDisk: false });
-    const w = manager.writer(0, 0, 2);
-    let pairs = 0;
-    let encoded = 0;
-    const out: MapOutputWriter = {
-      add: (r, kv) => {
-        pairs++;
-        w.add(r, kv);
-      },
-      addEncoded: (r, e) => {
-        encoded += e.length;
-        w.addEncoded!(r, e);
-      },
-      close: w.close,
-    };
+    const { manager, out, counts } = countingWriter();
     const data: Pair[] = Array.from({ length: 10_000 }, (_, i) => [(i * 7) % 1000, 0.5]);
     const p = new HashPartitioner(2);
     const wire = { shuffleId: 0, partitioner: p.toWire(), mapSideCombine: true, rddId: 2, rddLabel: 'reduceByKey' } as const;
     expect(writeShuffleOutput((f) => data.forEach(f), 'contributions', wire, sum, out, p).sizes.reduce((x, y) => x + y)).toBe(1000);
-    expect([pairs, encoded]).toEqual([0, 1000]);
+    expect([counts.pairs, counts.encoded]).toEqual([0, 1000]);
     const all = [...manager.fetchBuckets(0, [0], 0)[0]!, ...manager.fetchBuckets(0, [0], 1)[0]!];
     expect(all.map(([, v]) => v)).toEqual(new Array(1000).fill(5));
     manager.close();
