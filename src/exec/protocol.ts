@@ -110,6 +110,31 @@ export interface TaskMetrics {
   readonly keySample?: readonly string[];
 }
 
+/** Task metrics with every figure 0 except those given: outcomes made outside a worker (tests, scheduler benchmarks). */
+export function zeroTaskMetrics(given: Partial<TaskMetrics> = {}): TaskMetrics {
+  return {
+    durationMs: 0,
+    runMs: 0,
+    compileMs: 0,
+    gcMs: 0,
+    fetchWaitMs: 0,
+    inputRecords: 0,
+    inputBytes: 0,
+    shuffleReadRecords: 0,
+    shuffleReadBytes: 0,
+    shuffleWriteRecords: 0,
+    shuffleWriteBytes: 0,
+    outputRecords: 0,
+    outputBytes: 0,
+    spillCount: 0,
+    memoryBytesSpilled: 0,
+    diskBytesSpilled: 0,
+    resultRecords: 0,
+    resultBytes: 0,
+    ...given,
+  };
+}
+
 /** Every outcome names the epoch of the worker incarnation that produced it (or that was lost). */
 export type TaskOutcome =
   | {
