@@ -19,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { TaskMessage, TaskOutcome, TaskMetrics } from '../src/exec/protocol.js';
+import { zeroTaskMetrics, type TaskMessage, type TaskOutcome, type TaskMetrics } from '../src/exec/protocol.js';
 import { machine } from './harness.js';
 
 const arg = (name: string, fallback: string) => {
@@ -39,26 +39,7 @@ const dists: Record<string, string> =
 const TASKS = 4000;
 const logDir = mkdtempSync(path.join(os.tmpdir(), 'kindling-ui-driver-'));
 
-const metrics = (): TaskMetrics => ({
-  durationMs: 0.013 + Math.random() / 1000,
-  runMs: 0.001,
-  compileMs: 0.002,
-  gcMs: 0,
-  fetchWaitMs: 0,
-  inputRecords: 0,
-  inputBytes: 0,
-  shuffleReadRecords: 0,
-  shuffleReadBytes: 0,
-  shuffleWriteRecords: 0,
-  shuffleWriteBytes: 0,
-  outputRecords: 0,
-  outputBytes: 0,
-  spillCount: 0,
-  memoryBytesSpilled: 0,
-  diskBytesSpilled: 0,
-  resultRecords: 1,
-  resultBytes: 0,
-});
+const metrics = (): TaskMetrics => zeroTaskMetrics({ durationMs: 0.013 + Math.random() / 1000, runMs: 0.001, compileMs: 0.002, resultRecords: 1 });
 
 /** One build's schedulers, listeners per `setting`; returns a function running one job of TASKS empty tasks. */
 async function setup(dist: string): Promise<() => Promise<unknown>> {

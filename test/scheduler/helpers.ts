@@ -1,6 +1,7 @@
 /** What the fault specifications share: contexts stopped after each test, and a recorder of scheduler events. */
 import { afterEach } from 'vitest';
-import { Context, capture, type SchedulerEvent, type TaskMetrics } from 'kindling';
+import { Context, capture, type SchedulerEvent } from 'kindling';
+import { zeroTaskMetrics } from '../../src/exec/protocol.js';
 
 type Options = ConstructorParameters<typeof Context>[0];
 
@@ -25,29 +26,7 @@ export function record(sc: Context): SchedulerEvent[] {
 }
 
 /** Task metrics as a worker reports them, every figure 0 unless given. */
-export function taskMetrics(given: Partial<TaskMetrics> = {}): TaskMetrics {
-  return {
-    durationMs: 0,
-    runMs: 0,
-    compileMs: 0,
-    gcMs: 0,
-    fetchWaitMs: 0,
-    inputRecords: 0,
-    inputBytes: 0,
-    shuffleReadRecords: 0,
-    shuffleReadBytes: 0,
-    shuffleWriteRecords: 0,
-    shuffleWriteBytes: 0,
-    outputRecords: 0,
-    outputBytes: 0,
-    spillCount: 0,
-    memoryBytesSpilled: 0,
-    diskBytesSpilled: 0,
-    resultRecords: 0,
-    resultBytes: 0,
-    ...given,
-  };
-}
+export const taskMetrics = zeroTaskMetrics;
 
 /** A job whose reduce stage is skewed: the partition holding the key 'hot' computes for `ms` (over the 1 s skew floor), the others at once. */
 export function skewedJob(sc: Context, ms = 1200): Promise<unknown> {

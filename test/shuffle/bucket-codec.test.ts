@@ -17,33 +17,11 @@ import { combineCombinersByKey } from '../../src/shuffle/combine.js';
 import { SpillingShuffleManager } from '../../src/shuffle/spilling-shuffle-manager.js';
 import { MemoryBudget } from '../../src/shuffle/memory-budget.js';
 import type { Pair } from '../../src/shuffle/combine.js';
-import { smallKey, wideKey } from '../core/key-arbitraries.js';
+import { smallKey } from '../core/key-arbitraries.js';
+import { column, double, int } from '../fixtures/column-arbitraries.js';
 import { compareKeys, keyId } from '../../src/core/keys.js';
 import { canonical, sorted, useContext } from '../rdd/helpers.js';
 
-const int = fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 });
-const double = fc.oneof(fc.double(), fc.constantFrom(-0, NaN, Infinity, 2 ** 31, 0.5));
-/** One column's generator: homogeneous kinds (which have compact forms) and near misses (which must not). */
-const column: fc.Arbitrary<fc.Arbitrary<unknown>> = fc.constantFrom<fc.Arbitrary<unknown>>(
-  int,
-  double,
-  fc.oneof(int, double),
-  fc.constant(null),
-  fc.constant(undefined),
-  fc.tuple(int, int),
-  fc.tuple(double, int, double),
-  // Every width a row column has a literal for (1 to 4), and wider ones up to the longest encoded.
-  fc.tuple(int),
-  fc.tuple(int, double, int, int),
-  fc.array(double, { minLength: 5, maxLength: 5 }),
-  fc.array(int, { minLength: 16, maxLength: 16 }),
-  fc.array(int, { minLength: 1, maxLength: 3 }), // rows of different widths: no compact form
-  fc.oneof(fc.tuple(int, int), fc.tuple(int, fc.constant('x'))), // a row with a string
-  fc.array(int, { minLength: 17, maxLength: 18 }), // rows too wide
-  fc.constantFrom('a', 'bc', ''),
-  smallKey,
-  wideKey,
-);
 const bucket = fc
   .tuple(column, column)
   .chain(([k, v]) =>

@@ -15,27 +15,9 @@ import { compactColumns } from '../../src/shuffle/column-file.js';
 import { MemoryBudget } from '../../src/shuffle/memory-budget.js';
 import { SpillingShuffleManager } from '../../src/shuffle/spilling-shuffle-manager.js';
 import type { Pair } from '../../src/shuffle/combine.js';
-import { smallKey, wideKey } from '../core/key-arbitraries.js';
+import { column } from '../fixtures/column-arbitraries.js';
 import { Context } from 'kindling';
 
-const int = fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 });
-const double = fc.oneof(fc.double(), fc.constantFrom(-0, NaN, Infinity, -Infinity, 2 ** 31, 0.5));
-/** One column's values: every kind with a compact form (ints, doubles, rows of both, null, undefined) and some without. */
-const column: fc.Arbitrary<fc.Arbitrary<unknown>> = fc.constantFrom<fc.Arbitrary<unknown>>(
-  int,
-  double,
-  fc.oneof(int, double),
-  fc.constant(null),
-  fc.constant(undefined),
-  fc.tuple(int),
-  fc.tuple(int, int),
-  fc.tuple(double, int, double),
-  fc.array(double, { minLength: 5, maxLength: 5 }),
-  fc.array(int, { minLength: 16, maxLength: 16 }),
-  fc.constantFrom('a', 'bc', ''),
-  smallKey,
-  wideKey,
-);
 /** The buckets of one map output: per reducer, records whose keys and values are each of one generated kind. */
 const output = fc.integer({ min: 1, max: 4 }).chain((reducers) =>
   fc.tuple(column, column).chain(([k, v]) =>
