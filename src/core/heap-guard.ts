@@ -113,9 +113,11 @@ export function checkHeap(what: () => string, hint?: string, needBytes = 0): voi
     lookAt = LOOK_AT * limitBytes;
     throw new HeapLimitError(heapLimitMessage(what(), live, needBytes, hint));
   }
-  // Look again once half of the room left below the failing point is used: a heap that stays near it is
-  // collected a few times more, a heap that fell back is looked at from the usual point.
-  lookAt = Math.max(LOOK_AT * limitBytes, live + (FAIL_AT * limitBytes - live) / 2);
+  // Look again once half of the room left below the failing point is used (the step just checked counted as
+  // taken, so the same step asked again does not collect again): a heap that stays near the point is collected a
+  // few times more, a heap that fell back is looked at from the usual point.
+  const planned = live + needBytes;
+  lookAt = Math.max(LOOK_AT * limitBytes, planned + (FAIL_AT * limitBytes - planned) / 2);
 }
 
 /** As {@link checkHeap}, for loops whose steps vary in size (merging groups): at most every few milliseconds. */

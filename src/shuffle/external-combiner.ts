@@ -207,20 +207,33 @@ class ExternalCombiner implements MemoryConsumer {
     // Entries of keys the order calls equal arrive together (one per own run, any number per input run) and
     // are merged as they arrive, so a key with many values never has them all listed besides its combiner.
     let out: Pair[] = [];
+    let measureAt = LONG_LIST;
     const reading = (): string => `reading back the spilled groups of ${label}`;
     mergeFramedRuns([...this.#runs, ...inputFiles], reading, (entry, run, startsBlock) => {
       if (startsBlock) {
         for (const kv of out) sink(kv);
         out = [];
+        measureAt = LONG_LIST;
       }
       // One key's combiners merged from every run can outgrow the heap (a hot key's group): the one place where
       // a single step may take much memory, so it is checked by time rather than by count.
-      checkHeapByTime(() => `merging the spilled groups of ${label} for key ${describeKey(entry[0])}`, HEAP_HINT);
+      const what = (): string => `merging the spilled groups of ${label} for key ${describeKey(entry[0])}`;
+      checkHeapByTime(what, HEAP_HINT);
       try {
         const kv: Pair = run < own ? entry : [entry[0], toCombiner!(entry[1])];
         const same = out.length === 1 && out[0]![0] === kv[0] ? out[0] : out.find((o) => keysEqual(o[0], kv[0]));
         if (same === undefined) out.push(kv);
-        else same[1] = merge(same[1], kv[1]);
+        else {
+          // Appending to a long list (a group) may move it to a store 1.5 times its length while the old one is
+          // still alive: a step of tens of MB for a hot key, counted before it is taken.
+          const list = same[1];
+          if (Array.isArray(list) && list.length >= measureAt) {
+            checkHeap(what, HEAP_HINT, 12 * (list.length + lengthOf(kv[1])));
+            // Again once it has grown by a quarter: a list grows its store by half at a time.
+            measureAt = list.length * 1.25;
+          }
+          same[1] = merge(list, kv[1]);
+        }
       } catch (e) {
         throw tagUserError(e, rddId, label);
       }
@@ -238,6 +251,11 @@ class ExternalCombiner implements MemoryConsumer {
     return `combine table of ${this.label}`;
   }
 }
+
+/** A combiner list this long is measured against the heap before each merge into it (64k elements: 512 KiB of slots). */
+const LONG_LIST = 65_536;
+
+const lengthOf = (c: unknown): number => (Array.isArray(c) ? c.length : 1);
 
 /** The heap guard's advice when a shuffle's groups cannot fit (as the worker-death message's). */
 export const HEAP_HINT = 'use more partitions, or reduceByKey/aggregateByKey instead of groupByKey';
