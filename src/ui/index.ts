@@ -55,7 +55,7 @@ export interface LiveUi {
 }
 
 /**
- * The live UI's modules as one file (scripts/bundle-ui.js, run by `npm run build`) when it is current, else
+ * The live UI's modules as one file (scripts/bundle.js, run by `npm run build`) when it is current, else
  * undefined (the modules themselves): the bundle costs the driver a third less CPU to load than the eight modules it
  * holds. Decided once per process.
  */

@@ -1,5 +1,5 @@
 /**
- * The live UI loads as one bundled file (scripts/bundle-ui.js, run by `npm run build`) rather than the eight modules
+ * The live UI loads as one bundled file (scripts/bundle.js, run by `npm run build`) rather than the eight modules
  * only it uses: every program with the UI on loads them at start-up. The bundle shares the modules the context loads
  * eagerly (one UiError class, one set of event types), is used only while current, and serves the same UI.
  */
