@@ -61,8 +61,8 @@ export class EventLogWriter {
   #pos = 0;
   /**
    * Two chunk buffers, reused: the lines are encoded into the one not in flight. A new Buffer per chunk (Buffer.from of
-   * the joined lines) was fresh memory every 100 ms, each page of it a fault on the driver's thread, and took ~10x as
-   * long as encoding into memory already touched (~0.2 µs per task of 20k tasks/s, bench/ui-driver.ts profile).
+   * the joined lines) was fresh memory at every flush and took 4-10x as long as encoding into memory already touched
+   * (a 106 KB block line: 56-133 vs 7-14 µs; docs/benchmarks.md, session 8).
    */
   readonly #chunks: [Buffer, Buffer] = [Buffer.allocUnsafeSlow(0), Buffer.allocUnsafeSlow(0)];
   #inFlight: { readonly buf: Buffer; readonly pos: number; readonly slot: 0 | 1 } | undefined;
