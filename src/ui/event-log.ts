@@ -25,6 +25,15 @@ const FLUSH_MS = 100;
 const FLUSH_BYTES = 1 << 16;
 /** Task ends held before they are written as one block, whatever the time. */
 const FLUSH_TASKS = 4096;
+/** Chunk buffers up to this size are reused; a larger one (a burst of big lines) goes with its chunk. */
+const MAX_KEPT_CHUNK = 1 << 20;
+
+/** `buf` with room for `more` bytes after its first `used`, which it keeps. */
+function grown(buf: Buffer, used: number, more: number): Buffer {
+  const next = Buffer.allocUnsafeSlow(Math.max(used + more, buf.length * 2, 1 << 14));
+  buf.copy(next, 0, 0, used);
+  return next;
+}
 export { EVENT_LOG_SUFFIX };
 
 /**
@@ -50,7 +59,13 @@ export class EventLogWriter {
   #taskEnds = new TaskEndColumns();
   /** Where the next chunk goes. */
   #pos = 0;
-  #inFlight: { readonly buf: Buffer; readonly pos: number } | undefined;
+  /**
+   * Two chunk buffers, reused: the lines are encoded into the one not in flight. A new Buffer per chunk (Buffer.from of
+   * the joined lines) was fresh memory at every flush and took 4-10x as long as encoding into memory already touched
+   * (a 106 KB block line: 56-133 vs 7-14 µs; docs/benchmarks.md, session 8).
+   */
+  readonly #chunks: [Buffer, Buffer] = [Buffer.allocUnsafeSlow(0), Buffer.allocUnsafeSlow(0)];
+  #inFlight: { readonly buf: Buffer; readonly pos: number; readonly slot: 0 | 1 } | undefined;
   /** flush() was called while a chunk was in flight: its callback writes again at once. */
   #flushAsked = false;
   #closing = false;
@@ -116,7 +131,8 @@ export class EventLogWriter {
     this.#flushAsked = false;
     this.#blockTaskEnds();
     if (this.#fd === undefined || this.#buffer.length === 0) return;
-    const chunk = { buf: this.#take(), pos: this.#pos };
+    // Nothing is in flight here, so buffer 0 is free; buffer 1 is for what #flushSync writes while a chunk flies.
+    const chunk = { buf: this.#take(0), pos: this.#pos, slot: 0 as const };
     this.#pos += chunk.buf.length;
     this.#inFlight = chunk;
     const fd = this.#fd;
@@ -143,17 +159,33 @@ export class EventLogWriter {
     this.#blockTaskEnds();
     if (this.#inFlight !== undefined) writeSync(this.#fd, this.#inFlight.buf, 0, this.#inFlight.buf.length, this.#inFlight.pos);
     if (this.#buffer.length > 0) {
-      const buf = this.#take();
+      // Written before it returns: the chunk in flight, if any, keeps its own buffer.
+      const buf = this.#take(this.#inFlight?.slot === 0 ? 1 : 0);
       writeSync(this.#fd, buf, 0, buf.length, this.#pos);
       this.#pos += buf.length;
     }
   }
 
-  #take(): Buffer {
-    const buf = Buffer.from(this.#buffer.join(''));
+  /** The buffered lines as UTF-8 in chunk buffer `slot` (grown when they do not fit), and empties the buffer. */
+  #take(slot: 0 | 1): Buffer {
+    let buf = this.#chunks[slot];
+    let at = 0;
+    for (const line of this.#buffer) {
+      // Room for an ASCII line (JSON is, but for the text of names, errors and keys) and for the widest character.
+      if (buf.length - at < line.length + 4) buf = grown(buf, at, line.length + 4);
+      let written = buf.write(line, at);
+      if (buf.length - at - written < 4) {
+        // It stopped at the end of the buffer (a line with wider characters): room for all of it, and again.
+        buf = grown(buf, at, Buffer.byteLength(line) + 4);
+        written = buf.write(line, at);
+      }
+      at += written;
+    }
+    // A burst's buffer is not kept for ever: the next chunk of a big one takes it anew.
+    this.#chunks[slot] = buf.length <= MAX_KEPT_CHUNK ? buf : Buffer.allocUnsafeSlow(0);
     this.#buffer = [];
     this.#bytes = 0;
-    return buf;
+    return buf.subarray(0, at);
   }
 
   /** Writes the rest synchronously (for a process about to die by a signal). */
@@ -316,8 +348,12 @@ export class TaskEndColumns {
     }
     if (kind === 'stamp') {
       // Times since the epoch in whole ms as the first and the offsets from it (small integers print fast).
+      // An offset that is whole only by rounding (a time near 0 in a block of epoch times) would not read back.
       let whole = true;
-      for (let p = j; p < end && whole; p += WIDTH) whole = Number.isInteger(n[p]! - first);
+      for (let p = j; p < end && whole; p += WIDTH) {
+        const d = n[p]! - first;
+        whole = Number.isInteger(d) && first + d === n[p]!;
+      }
       return whole ? { base: first, d: packed(n, j, end, 1, first) } : packed(n, j, end, 1, 0);
     }
     return packed(n, j, end, 1, 0);

@@ -8,6 +8,8 @@ import type { EventBus } from '../scheduler/event-bus.js';
 import type { SchedulerEvent } from '../scheduler/events.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { bundleIsCurrent } from '../exec/local/worker-entry.js';
 import { EVENT_LOG_SUFFIX, flattenOptions, type AppEvent, type ApplicationStartEvent } from './app-events.js';
 import type { ResolvedUiOptions } from './options.js';
 
@@ -50,6 +52,25 @@ export interface LiveUi {
   flush(): void;
   readonly url: string | undefined;
   stop(): Promise<void>;
+}
+
+/**
+ * The live UI's modules as one file (scripts/bundle.js, run by `npm run build`) when it is current, else
+ * undefined (the modules themselves): the bundle costs the driver a third less CPU to load than the eight modules it
+ * holds. Decided once per process.
+ */
+export function liveUiBundle(): string | undefined {
+  if (bundleHref === null) {
+    const bundle = new URL('./live-ui-bundle.js', import.meta.url);
+    bundleHref = bundleIsCurrent(fileURLToPath(bundle), fileURLToPath(new URL('./live-ui.js', import.meta.url))) ? bundle.href : undefined;
+  }
+  return bundleHref;
+}
+let bundleHref: string | undefined | null = null;
+
+function loadLiveUi(): Promise<typeof import('./live-ui.js')> {
+  const bundle = liveUiBundle();
+  return bundle === undefined ? import('./live-ui.js') : (import(bundle) as Promise<typeof import('./live-ui.js')>);
 }
 
 let lastAppSecond = '';
@@ -99,7 +120,7 @@ export function startUi(bus: EventBus<SchedulerEvent>, view: UiContextView): UiS
     },
     { copies: ['taskStart', 'taskEnd'] },
   );
-  const loading = import('./live-ui.js')
+  const loading = loadLiveUi()
     .then((m) => (interruptedEarly ? Promise.reject(new Error('the process was interrupted')) : m.startLiveUi(view, appId)))
     .then(
       (l) => {

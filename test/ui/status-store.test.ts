@@ -460,6 +460,32 @@ describe('StatusStore', () => {
     expect([...a.values()]).toEqual([...model.values()]);
   });
 
+  it('compacts once the last running task ends, however rows ended: replaced while running, ended twice, dropped, cleared', () => {
+    // compact() knows "nothing runs" from a count kept as rows start, end and go, not from a scan of the rows.
+    const t = new TaskTable(16, undefined, 0);
+    const key = (i: number) => i + 2 ** 24;
+    t.start(key(0), 0, 0, 0, 'e0', false, 1);
+    t.start(key(1), 1, 1, 0, 'e0', false, 1);
+    // The same attempt on the same worker again, while it runs: its new row replaces the running one.
+    t.start(key(0), 2, 0, 0, 'e0', false, 2);
+    expect(t.size).toBe(2);
+    t.finish(t.rowOf(key(0), 0), 'success', 1, 'ANY', undefined, undefined);
+    expect(t.compact()).toBe(false); // task 1 still runs
+    // A second end for an ended row does not count a task as ended twice.
+    t.finish(t.rowOf(key(0), 0), 'failed', 1, 'ANY', 'again', undefined);
+    expect(t.compact()).toBe(false);
+    t.finish(t.rowOf(key(1), 1), 'success', 1, 'ANY', undefined, undefined);
+    expect(t.dropOldestFinished()).toBe(true);
+    expect(t.compact()).toBe(true);
+    // A late start thaws it and runs again; clearing forgets it.
+    t.start(key(2), 3, 2, 0, 'e1', false, 3);
+    expect(t.compact()).toBe(false);
+    t.clear();
+    t.start(key(3), 4, 3, 0, 'e1', false, 4);
+    t.finish(t.rowOf(key(3), 3), 'killed', 1, 'ANY', undefined, undefined);
+    expect(t.compact()).toBe(true);
+  });
+
   it('gives a cleared table’s columns to the next table of a like size, and keeps few of them', () => {
     const pool = new ColumnPool();
     const a = new TaskTable(4000, pool);

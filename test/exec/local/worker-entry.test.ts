@@ -1,5 +1,5 @@
 /**
- * Workers start from one bundled file (scripts/bundle-worker.js, run by `npm run build`) rather than ~90 modules,
+ * Workers start from one bundled file (scripts/bundle.js, run by `npm run build`) rather than ~90 modules,
  * which was most of a worker's start-up. The bundle is used only while it is current; a stale or missing one falls
  * back to the modules, so a build without the bundling step can never run an older build's code in workers.
  */
