@@ -96,8 +96,8 @@ export class FetchedInput implements MemoryConsumer {
 
   /**
    * The input as in-memory buckets plus key-sorted run files (for readers that merge). The buckets can be read
-   * either as pairs (`buckets`) or with `read`, which hands the records of encoded buckets of int32 keys and
-   * number values to `numbers` as columns, in the same order (read one way, once).
+   * either as pairs (`buckets`) or with `read`, which hands the records of encoded buckets of number values (and
+   * int32 keys, or keys in a plain array) to `numbers` as columns, in the same order (read one way, once).
    */
   parts(): { buckets: Iterable<Bucket>; runs: readonly string[]; read: (each: (kv: Pair) => void, numbers: NumberColumnsSink) => void } {
     this.#reading = true;
@@ -111,7 +111,7 @@ export class FetchedInput implements MemoryConsumer {
         const e = b as EncodedBucket;
         const k = e.keys;
         const v = e.values;
-        if (k.kind === 'i32' && (v.kind === 'f64' || v.kind === 'i32')) {
+        if ((k.kind === 'i32' || k.kind === 'any') && (v.kind === 'f64' || v.kind === 'i32')) {
           numbers(k.data, v.data, 0, e.length);
           continue;
         }
