@@ -51,7 +51,9 @@ const wordKeys = fc.oneof(
 const wordColumns: fc.Arbitrary<Chunk> = fc.oneof(
   wordKeys.chain((ks) => fc.array(double, { minLength: ks.length, maxLength: ks.length }).map((vs) => ({ keys: ks, values: Float64Array.from(vs) }))),
   wordKeys.chain((ks) =>
-    fc.array(fc.integer({ min: -1000, max: 1000 }), { minLength: ks.length, maxLength: ks.length }).map((vs) => ({ keys: ks, values: Int32Array.from(vs) })),
+    fc
+      .array(fc.integer({ min: -1000, max: 1000 }), { minLength: ks.length, maxLength: ks.length })
+      .map((vs) => ({ keys: ks, values: Int32Array.from(vs) })),
   ),
 );
 const chunk: fc.Arbitrary<Chunk> = fc.oneof(
@@ -64,7 +66,9 @@ const chunk: fc.Arbitrary<Chunk> = fc.oneof(
   })),
   fc.array(fc.tuple(anyKey, double), { maxLength: 40 }).map((xs) => ({ pairs: xs as Pair[] })),
   wordColumns,
-  fc.array(fc.tuple(fc.oneof({ weight: 8, arbitrary: word }, { weight: 1, arbitrary: anyKey }), double), { maxLength: 40 }).map((xs) => ({ pairs: xs as Pair[] })),
+  fc
+    .array(fc.tuple(fc.oneof({ weight: 8, arbitrary: word }, { weight: 1, arbitrary: anyKey }), double), { maxLength: 40 })
+    .map((xs) => ({ pairs: xs as Pair[] })),
 );
 const chunks = fc.array(chunk, { maxLength: 8 });
 /** Enough records (2k-5k) to measure the table several times (every 1,024 records) and spill under a small budget. */
@@ -164,30 +168,36 @@ describe('combining number columns without pairs', () => {
     fc.assert(
       // Aggregators whose merges agree (a spill merges what the table held with mergeCombiners), and enough
       // records to measure the table several times (every 1,024 records) and spill under the small budget.
-      fc.property(fc.oneof(manyChunks, manyWordChunks), fc.constantFrom('sum', 'list'), fc.constantFrom(2_000, 1 << 30), fc.boolean(), (cs, name, limit, combiners) => {
-        const run = (columns: boolean): Pair[] => {
-          const budget = new MemoryBudget(limit, mkdtempSync(path.join(scratch, 'budget-')));
-          setWorkerMemoryBudget(budget);
-          const out: Pair[] = [];
-          const source = (
-            each: (kv: Pair) => void,
-            numbers: (k: Int32Array | readonly unknown[], v: Float64Array | Int32Array, from: number, to: number) => void,
-          ): void => {
-            for (const c of cs) {
-              if (columns && !('pairs' in c)) numbers(c.keys, c.values, 0, c.keys.length);
-              else for (const kv of pairsOf(c)) each(kv);
-            }
+      fc.property(
+        fc.oneof(manyChunks, manyWordChunks),
+        fc.constantFrom('sum', 'list'),
+        fc.constantFrom(2_000, 1 << 30),
+        fc.boolean(),
+        (cs, name, limit, combiners) => {
+          const run = (columns: boolean): Pair[] => {
+            const budget = new MemoryBudget(limit, mkdtempSync(path.join(scratch, 'budget-')));
+            setWorkerMemoryBudget(budget);
+            const out: Pair[] = [];
+            const source = (
+              each: (kv: Pair) => void,
+              numbers: (k: Int32Array | readonly unknown[], v: Float64Array | Int32Array, from: number, to: number) => void,
+            ): void => {
+              for (const c of cs) {
+                if (columns && !('pairs' in c)) numbers(c.keys, c.values, 0, c.keys.length);
+                else for (const kv of pairsOf(c)) each(kv);
+              }
+            };
+            // Merging combiners of lists needs lists: the list aggregator combines values only.
+            const combine = combiners && name !== 'list' ? combineCombinersExternally : combineValuesExternally;
+            combine(source, aggregators[name]!, 1, 'reduceByKey', (kv) => out.push(kv));
+            if (columns && budget.spills > 0) spilled++;
+            return out;
           };
-          // Merging combiners of lists needs lists: the list aggregator combines values only.
-          const combine = combiners && name !== 'list' ? combineCombinersExternally : combineValuesExternally;
-          combine(source, aggregators[name]!, 1, 'reduceByKey', (kv) => out.push(kv));
-          if (columns && budget.spills > 0) spilled++;
-          return out;
-        };
-        // Whether the table spills depends on a random sample of combiners (so on the run, not on the way records
-        // came): after a spill the groups come in key order, and of -0 and 0 (one key) either may be the key kept.
-        expect(same(byKey(run(true)), byKey(run(false)))).toBe(true);
-      }),
+          // Whether the table spills depends on a random sample of combiners (so on the run, not on the way records
+          // came): after a spill the groups come in key order, and of -0 and 0 (one key) either may be the key kept.
+          expect(same(byKey(run(true)), byKey(run(false)))).toBe(true);
+        },
+      ),
       { numRuns: 60 },
     );
     // The small budget did make the column path spill.
@@ -217,7 +227,10 @@ describe('combining number columns without pairs', () => {
         expect(same(read, expected)).toBe(true);
         const numeric = buckets.filter(
           (b) =>
-            !Array.isArray(b) && b.length > 0 && (b.keys.kind === 'i32' || b.keys.kind === 'any') && (b.values.kind === 'f64' || b.values.kind === 'i32'),
+            !Array.isArray(b) &&
+            b.length > 0 &&
+            (b.keys.kind === 'i32' || b.keys.kind === 'any') &&
+            (b.values.kind === 'f64' || b.values.kind === 'i32'),
         );
         expect(columns).toBe(numeric.length);
       }),
