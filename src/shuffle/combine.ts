@@ -46,8 +46,11 @@ export interface Grouping {
   strings(): { keys: string[]; combiners: Float64Array; hashes: Int32Array } | undefined;
 }
 
-/** A Grouping. Closures rather than a class: the same loop as a class measured 20% slower on 400k keys. */
-export function grouping(first: (v: unknown) => unknown, merge: (c: unknown, v: unknown) => unknown): Grouping {
+/**
+ * A Grouping. Closures rather than a class: the same loop as a class measured 20% slower on 400k keys.
+ * `expectedGroups` (a lower bound on the distinct keys to come, 0 if unknown) presizes the string table.
+ */
+export function grouping(first: (v: unknown) => unknown, merge: (c: unknown, v: unknown) => unknown, expectedGroups = 0): Grouping {
   const primitives = new Map<unknown, Pair>();
   let ints: IntTable<Pair> | undefined;
   let table: KeyTable<Pair> | undefined;
@@ -150,7 +153,7 @@ export function grouping(first: (v: unknown) => unknown, merge: (c: unknown, v: 
   const addString = (kv: Pair): void => {
     const k = kv[0];
     if (typeof k === 'string') {
-      (strings ??= new StringTable()).add(k, kv[1], first, merge);
+      (strings ??= new StringTable(expectedGroups)).add(k, kv[1], first, merge);
       return;
     }
     stringsToGeneral();
@@ -221,7 +224,7 @@ export function grouping(first: (v: unknown) => unknown, merge: (c: unknown, v: 
     let i = from;
     if (impl === choose && i < to && typeof keys[i] === 'string') impl = addString;
     if (impl === addString) {
-      const s = (strings ??= new StringTable());
+      const s = (strings ??= new StringTable(expectedGroups));
       for (; i < to; i++) {
         const k = keys[i];
         if (typeof k !== 'string') break;

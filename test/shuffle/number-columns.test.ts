@@ -173,7 +173,9 @@ describe('combining number columns without pairs', () => {
         fc.constantFrom('sum', 'list'),
         fc.constantFrom(2_000, 1 << 30),
         fc.boolean(),
-        (cs, name, limit, combiners) => {
+        // The reduce's hint of how many groups come (fewer, or more than come): the columns' run takes it.
+        fc.constantFrom(0, 40, 5_000),
+        (cs, name, limit, combiners, expected) => {
           const run = (columns: boolean): Pair[] => {
             const budget = new MemoryBudget(limit, mkdtempSync(path.join(scratch, 'budget-')));
             setWorkerMemoryBudget(budget);
@@ -189,7 +191,7 @@ describe('combining number columns without pairs', () => {
             };
             // Merging combiners of lists needs lists: the list aggregator combines values only.
             const combine = combiners && name !== 'list' ? combineCombinersExternally : combineValuesExternally;
-            combine(source, aggregators[name]!, 1, 'reduceByKey', (kv) => out.push(kv));
+            combine(source, aggregators[name]!, 1, 'reduceByKey', (kv) => out.push(kv), [], undefined, columns ? expected : 0);
             if (columns && budget.spills > 0) spilled++;
             return out;
           };
@@ -216,7 +218,10 @@ describe('combining number columns without pairs', () => {
         );
         const read: Pair[] = [];
         let columns = 0;
-        input.parts().read(
+        const parts = input.parts();
+        expect(parts.largestBucket).toBe(Math.max(0, ...cs.map((c) => pairsOf(c).length)));
+        expect(parts.inMemoryRecords).toBe(cs.reduce((n, c) => n + pairsOf(c).length, 0));
+        parts.read(
           (kv) => read.push(kv),
           (keys, values, from, to) => {
             columns++;
