@@ -394,8 +394,8 @@ export class Executor {
       },
       shuffleInput: (shuffleId, reduceId) => fetched(shuffleId, reduceId).all() as Iterable<ReadonlyArray<Pair>>,
       shuffleInputParts: (shuffleId, reduceId) => {
-        const { buckets, runs, read } = fetched(shuffleId, reduceId).parts();
-        return { buckets: buckets as Iterable<ReadonlyArray<Pair>>, runs, read };
+        const { buckets, runs, read, largestBucket, inMemoryRecords } = fetched(shuffleId, reduceId).parts();
+        return { buckets: buckets as Iterable<ReadonlyArray<Pair>>, runs, read, largestBucket, inMemoryRecords };
       },
       payload: (rddId, p) => payloads.get(`${rddId}/${p}`) ?? [],
       computed: (rddId) => computed.set(rddId, (computed.get(rddId) ?? 0) + 1),

@@ -201,7 +201,11 @@ export class ShuffledRDD<K, V, C> extends RDD<[K, C]> {
       const combineInto = this.spec.mapSideCombine ? combineCombinersExternally : combineValuesExternally;
       const runs = parts?.runs ?? [];
       if (this.spec.keyOrdering === undefined) {
-        combineInto(eachPair, agg, this.id, this.label, sink as (kv: Pair) => void, runs, columns);
+        // Map-side combined outputs hold each key once, so the table holds at least as many keys as the largest; room
+        // for twice that (never more than all records) also spares the last doubling when, as in word counts of a
+        // long tail, the other outputs add many keys of their own.
+        const expected = this.spec.mapSideCombine ? Math.min(2 * (parts?.largestBucket ?? 0), parts?.inMemoryRecords ?? 0) : 0;
+        combineInto(eachPair, agg, this.id, this.label, sink as (kv: Pair) => void, runs, columns, expected);
         return;
       }
       const all: Pair[] = [];

@@ -30,10 +30,13 @@ export interface TaskContext {
     buckets: Iterable<ReadonlyArray<Pair>>;
     runs: readonly string[];
     /**
-     * Reads the same buckets instead of `buckets`: records of int32 keys and number values as columns to
+     * Reads the same buckets instead of `buckets`: records of number values (int32 keys, or any keys) as columns to
      * `numbers` where the input holds them so, others as pairs to `each`, in the same order.
      */
     read?: (each: (kv: Pair) => void, numbers: NumberColumnsSink) => void;
+    /** The most records of one map output still in memory, and the records of all of them. */
+    largestBucket?: number;
+    inMemoryRecords?: number;
   };
   /** Data shipped with the task for a leaf partition (parallelize). */
   payload(rddId: number, partition: number): readonly unknown[];

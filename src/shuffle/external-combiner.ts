@@ -32,6 +32,8 @@ export interface InputRuns {
   readonly files: readonly string[];
   /** Turns a record of these runs into a combiner (createCombiner for raw values; identity for combiners). */
   readonly toCombiner: (v: unknown) => unknown;
+  /** At least this many distinct keys come (0 or absent: unknown); the first table is sized for them. */
+  readonly expectedGroups?: number;
 }
 
 export interface CombineFunctions {
@@ -79,7 +81,7 @@ export function combineExternally(
   numbers?: NumberGroupsSink,
 ): void {
   if (budget === undefined && (input === undefined || input.files.length === 0)) {
-    const g = grouping(fns.first, fns.merge);
+    const g = grouping(fns.first, fns.merge, input?.expectedGroups);
     try {
       source(g.add, g.addNumbers);
     } catch (e) {
@@ -131,12 +133,13 @@ class ExternalCombiner implements MemoryConsumer {
       else if (Math.random() * this.#groups < SAMPLES) this.#samples[Math.floor(Math.random() * SAMPLES)] = created;
       return created;
     };
-    this.#reset();
+    this.#reset(input?.expectedGroups);
     budget.register(this);
   }
 
-  #reset(): void {
-    this.#g = grouping(this.#first, this.fns.merge);
+  /** A new table: sized for `expectedGroups` at the start only (after a spill the next table's size is unknown). */
+  #reset(expectedGroups = 0): void {
+    this.#g = grouping(this.#first, this.fns.merge, expectedGroups);
     this.#groups = 0;
     this.#samples = [];
   }
@@ -391,15 +394,25 @@ export function combineValuesExternally(
   sink: (kv: Pair) => void,
   inputRuns: readonly string[] = [],
   columns?: NumberGroupsSink,
+  expectedGroups = 0,
 ): void {
   const fns = { first: agg.createCombiner, merge: agg.mergeValue, mergeCombiners: agg.mergeCombiners };
-  combineExternally(source, fns, rddId, label, sink, workerMemoryBudget(), { files: inputRuns, toCombiner: agg.createCombiner }, columns);
+  combineExternally(
+    source,
+    fns,
+    rddId,
+    label,
+    sink,
+    workerMemoryBudget(),
+    { files: inputRuns, toCombiner: agg.createCombiner, expectedGroups },
+    columns,
+  );
 }
 
 /**
  * combineCombinersByKey of `combine.ts`, under the worker's budget. As there, a key's first combiner is copied
  * when it is an object: it may be a stored map output that mergeCombiners would otherwise modify. Combiners
- * read back from runs are copies already.
+ * read back from runs are copies already. `expectedGroups`: see {@link InputRuns}.
  */
 export function combineCombinersExternally(
   source: Source,
@@ -409,7 +422,8 @@ export function combineCombinersExternally(
   sink: (kv: Pair) => void,
   inputRuns: readonly string[] = [],
   columns?: NumberGroupsSink,
+  expectedGroups = 0,
 ): void {
   const fns = { first: ownCopy, merge: agg.mergeCombiners, mergeCombiners: agg.mergeCombiners };
-  combineExternally(source, fns, rddId, label, sink, workerMemoryBudget(), { files: inputRuns, toCombiner: (c) => c }, columns);
+  combineExternally(source, fns, rddId, label, sink, workerMemoryBudget(), { files: inputRuns, toCombiner: (c) => c, expectedGroups }, columns);
 }

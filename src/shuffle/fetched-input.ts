@@ -105,12 +105,23 @@ export class FetchedInput implements MemoryConsumer {
 
   /**
    * The input as in-memory buckets plus key-sorted run files (for readers that merge). The buckets can be read
-   * either as pairs (`buckets`) or with `read`, which hands the records of encoded buckets of int32 keys and
-   * number values to `numbers` as columns, in the same order (read one way, once).
+   * either as pairs (`buckets`) or with `read`, which hands the records of encoded buckets of number values (and
+   * int32 keys, or keys in a plain array) to `numbers` as columns, in the same order (read one way, once).
+   * `largestBucket`: the most records of one map output still in memory (one map output holds a key once when the
+   * map side combined, so a lower bound on the keys then); `inMemoryRecords`: all of theirs.
    */
-  parts(): { buckets: Iterable<Bucket>; runs: readonly string[]; read: (each: (kv: Pair) => void, numbers: NumberColumnsSink) => void } {
+  parts(): {
+    buckets: Iterable<Bucket>;
+    runs: readonly string[];
+    read: (each: (kv: Pair) => void, numbers: NumberColumnsSink) => void;
+    largestBucket: number;
+    inMemoryRecords: number;
+  } {
     this.#reading = true;
-    return { buckets: this.#present(), runs: this.#runs, read: (each, numbers) => this.#read(each, numbers) };
+    let largestBucket = 0;
+    for (const b of this.#buckets) if (b !== undefined && b.length > largestBucket) largestBucket = b.length;
+    const read = (each: (kv: Pair) => void, numbers: NumberColumnsSink): void => this.#read(each, numbers);
+    return { buckets: this.#present(), runs: this.#runs, read, largestBucket, inMemoryRecords: this.#inMemory };
   }
 
   #read(each: (kv: Pair) => void, numbers: NumberColumnsSink): void {
@@ -120,7 +131,7 @@ export class FetchedInput implements MemoryConsumer {
         const e = b as EncodedBucket;
         const k = e.keys;
         const v = e.values;
-        if (k.kind === 'i32' && (v.kind === 'f64' || v.kind === 'i32')) {
+        if ((k.kind === 'i32' || k.kind === 'any') && (v.kind === 'f64' || v.kind === 'i32')) {
           numbers(k.data, v.data, 0, e.length);
           continue;
         }

@@ -315,12 +315,24 @@ export function inKeyTable(key: unknown): boolean {
  */
 export class StringTable {
   /** 0 for an empty slot, else 1 + the entry's index. */
-  #slots = new Int32Array(INITIAL_SLOTS);
-  #hashes = new Int32Array(INITIAL_SLOTS / 2);
+  #slots: Int32Array<ArrayBuffer>;
+  #hashes: Int32Array<ArrayBuffer>;
   readonly #keys: string[] = [];
   /** The combiners while all are numbers; undefined once one was not (then `#combiners` holds them all). */
-  #numbers: Float64Array | undefined = new Float64Array(INITIAL_SLOTS / 2);
+  #numbers: Float64Array | undefined;
   #combiners: unknown[] | undefined;
+
+  /**
+   * @param expected how many groups are known to come (a reduce task's largest fetched map output): room for them
+   *   from the start, so that the table is not rebuilt on the way (each doubling re-slots every key).
+   */
+  constructor(expected = 0) {
+    let entries = INITIAL_SLOTS / 2;
+    while (entries < expected) entries *= 2;
+    this.#slots = new Int32Array(entries * 2);
+    this.#hashes = new Int32Array(entries);
+    this.#numbers = new Float64Array(entries);
+  }
 
   get size(): number {
     return this.#keys.length;

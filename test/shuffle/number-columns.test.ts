@@ -1,7 +1,7 @@
 /**
- * A reduce task combines fetched buckets of int32 keys and number values straight from their columns
- * (FetchedInput's `read`, the grouping's `addNumbers`, ExternalCombiner's `addNumbers`), without a pair per
- * record. Adding columns must do exactly what adding their records as pairs does: the same groups in the same
+ * A reduce task combines fetched buckets of number values, with int32 keys or keys in a plain array (the words of a
+ * word count), straight from their columns (FetchedInput's `read`, the grouping's `addNumbers`, ExternalCombiner's
+ * `addNumbers`), without a pair per record. Adding columns must do exactly what adding their records as pairs does: the same groups in the same
  * order, the same combiners (every number, -0 and NaN included), the same calls of createCombiner and merge,
  * whatever came before (keys of other kinds, a combiner that stops being a number) and with spills.
  */
@@ -28,12 +28,34 @@ function same(a: unknown, b: unknown): boolean {
 const zero = (k: unknown): unknown => (Object.is(k, -0) ? 0 : k);
 const byKey = (xs: Pair[]): Pair[] => xs.map(([k, v]): Pair => [zero(k), v]).sort((a, b) => compareKeys(a[0], b[0]));
 
-/** A chunk of input: pairs of any keys, or columns of int32 keys with doubles or int32 values. */
-type Chunk = { pairs: Pair[] } | { keys: Int32Array; values: Float64Array | Int32Array };
+/**
+ * A chunk of input: pairs of any keys, or columns of number values (doubles or int32) with int32 keys or keys in a
+ * plain array (a fetched bucket's string keys, sometimes with keys of other kinds among them).
+ */
+type Chunk = { pairs: Pair[] } | { keys: Int32Array | unknown[]; values: Float64Array | Int32Array };
 
 const intKey = fc.integer({ min: -20, max: 60 });
 const anyKey = fc.oneof({ weight: 8, arbitrary: intKey }, { weight: 1, arbitrary: fc.constantFrom<unknown>(-0, NaN, 0.5, 2 ** 31, 'a', '', [1, 2]) });
 const double = fc.oneof(fc.double(), fc.constantFrom(-0, NaN, Infinity, 0.25));
+/** Words of any UTF-16 code units (lone surrogates included), empty, short and long, from a small pool so that they repeat. */
+const word = fc.oneof(
+  { weight: 4, arbitrary: fc.constantFrom('a', 'ba', 'b', '', 'é', '\ud800', '\udc00x', '😀', '\u0001a', 'a word over nine characters') },
+  { weight: 1, arbitrary: fc.string({ unit: fc.nat(0xffff).map((c) => String.fromCharCode(c)), maxLength: 20 }) },
+);
+const strayKey = fc.constantFrom<unknown>(7, -0, NaN, 0.5, null, [1, 2], ['a']);
+/** A plain-array key column: all words, or words with a stray key of another kind. */
+const wordKeys = fc.oneof(
+  fc.array(word, { maxLength: 60 }),
+  fc.array(fc.oneof({ weight: 15, arbitrary: word }, { weight: 1, arbitrary: strayKey }), { maxLength: 60 }),
+);
+const wordColumns: fc.Arbitrary<Chunk> = fc.oneof(
+  wordKeys.chain((ks) => fc.array(double, { minLength: ks.length, maxLength: ks.length }).map((vs) => ({ keys: ks, values: Float64Array.from(vs) }))),
+  wordKeys.chain((ks) =>
+    fc
+      .array(fc.integer({ min: -1000, max: 1000 }), { minLength: ks.length, maxLength: ks.length })
+      .map((vs) => ({ keys: ks, values: Int32Array.from(vs) })),
+  ),
+);
 const chunk: fc.Arbitrary<Chunk> = fc.oneof(
   fc
     .array(fc.tuple(intKey, double), { maxLength: 80 })
@@ -43,6 +65,10 @@ const chunk: fc.Arbitrary<Chunk> = fc.oneof(
     values: Int32Array.from(xs.map(([, v]) => v)),
   })),
   fc.array(fc.tuple(anyKey, double), { maxLength: 40 }).map((xs) => ({ pairs: xs as Pair[] })),
+  wordColumns,
+  fc
+    .array(fc.tuple(fc.oneof({ weight: 8, arbitrary: word }, { weight: 1, arbitrary: anyKey }), double), { maxLength: 40 })
+    .map((xs) => ({ pairs: xs as Pair[] })),
 );
 const chunks = fc.array(chunk, { maxLength: 8 });
 /** Enough records (2k-5k) to measure the table several times (every 1,024 records) and spill under a small budget. */
@@ -58,9 +84,22 @@ const manyChunks = fc.array(
   ),
   { minLength: 15, maxLength: 25 },
 );
+/** As manyChunks, of word columns (many distinct words, so that the string table is measured and spills). */
+const manyWordChunks = fc.array(
+  fc.oneof(
+    fc
+      .array(fc.tuple(fc.oneof({ weight: 3, arbitrary: word }, { weight: 1, arbitrary: fc.nat(400).map((n) => `w${n}`) }), double), {
+        minLength: 100,
+        maxLength: 250,
+      })
+      .map((xs): Chunk => ({ keys: xs.map(([k]) => k), values: Float64Array.from(xs.map(([, v]) => v)) })),
+    fc.array(fc.tuple(fc.oneof(word, anyKey), double), { minLength: 20, maxLength: 60 }).map((xs): Chunk => ({ pairs: xs as Pair[] })),
+  ),
+  { minLength: 15, maxLength: 25 },
+);
 
 /** The pairs of a chunk, as a decoded bucket holds them. */
-const pairsOf = (c: Chunk): Pair[] => ('pairs' in c ? c.pairs : Array.from(c.keys, (k, i): Pair => [k, c.values[i]]));
+const pairsOf = (c: Chunk): Pair[] => ('pairs' in c ? c.pairs : Array.from(c.keys as ArrayLike<unknown>, (k, i): Pair => [k, c.values[i]]));
 
 /** Aggregators that keep numbers, stop keeping them (a string for a large sum), or never do (lists). */
 const aggregators: Record<string, Aggregator> = {
@@ -129,37 +168,45 @@ describe('combining number columns without pairs', () => {
     fc.assert(
       // Aggregators whose merges agree (a spill merges what the table held with mergeCombiners), and enough
       // records to measure the table several times (every 1,024 records) and spill under the small budget.
-      fc.property(manyChunks, fc.constantFrom('sum', 'list'), fc.constantFrom(2_000, 1 << 30), fc.boolean(), (cs, name, limit, combiners) => {
-        const run = (columns: boolean): Pair[] => {
-          const budget = new MemoryBudget(limit, mkdtempSync(path.join(scratch, 'budget-')));
-          setWorkerMemoryBudget(budget);
-          const out: Pair[] = [];
-          const source = (
-            each: (kv: Pair) => void,
-            numbers: (k: Int32Array, v: Float64Array | Int32Array, from: number, to: number) => void,
-          ): void => {
-            for (const c of cs) {
-              if (columns && !('pairs' in c)) numbers(c.keys, c.values, 0, c.keys.length);
-              else for (const kv of pairsOf(c)) each(kv);
-            }
+      fc.property(
+        fc.oneof(manyChunks, manyWordChunks),
+        fc.constantFrom('sum', 'list'),
+        fc.constantFrom(2_000, 1 << 30),
+        fc.boolean(),
+        // The reduce's hint of how many groups come (fewer, or more than come): the columns' run takes it.
+        fc.constantFrom(0, 40, 5_000),
+        (cs, name, limit, combiners, expected) => {
+          const run = (columns: boolean): Pair[] => {
+            const budget = new MemoryBudget(limit, mkdtempSync(path.join(scratch, 'budget-')));
+            setWorkerMemoryBudget(budget);
+            const out: Pair[] = [];
+            const source = (
+              each: (kv: Pair) => void,
+              numbers: (k: Int32Array | readonly unknown[], v: Float64Array | Int32Array, from: number, to: number) => void,
+            ): void => {
+              for (const c of cs) {
+                if (columns && !('pairs' in c)) numbers(c.keys, c.values, 0, c.keys.length);
+                else for (const kv of pairsOf(c)) each(kv);
+              }
+            };
+            // Merging combiners of lists needs lists: the list aggregator combines values only.
+            const combine = combiners && name !== 'list' ? combineCombinersExternally : combineValuesExternally;
+            combine(source, aggregators[name]!, 1, 'reduceByKey', (kv) => out.push(kv), [], undefined, columns ? expected : 0);
+            if (columns && budget.spills > 0) spilled++;
+            return out;
           };
-          // Merging combiners of lists needs lists: the list aggregator combines values only.
-          const combine = combiners && name !== 'list' ? combineCombinersExternally : combineValuesExternally;
-          combine(source, aggregators[name]!, 1, 'reduceByKey', (kv) => out.push(kv));
-          if (columns && budget.spills > 0) spilled++;
-          return out;
-        };
-        // Whether the table spills depends on a random sample of combiners (so on the run, not on the way records
-        // came): after a spill the groups come in key order, and of -0 and 0 (one key) either may be the key kept.
-        expect(same(byKey(run(true)), byKey(run(false)))).toBe(true);
-      }),
+          // Whether the table spills depends on a random sample of combiners (so on the run, not on the way records
+          // came): after a spill the groups come in key order, and of -0 and 0 (one key) either may be the key kept.
+          expect(same(byKey(run(true)), byKey(run(false)))).toBe(true);
+        },
+      ),
       { numRuns: 60 },
     );
     // The small budget did make the column path spill.
     expect(spilled).toBeGreaterThan(0);
   });
 
-  it("FetchedInput's read hands numeric encoded buckets over as columns and the rest as pairs, in the buckets' order", () => {
+  it("FetchedInput's read hands encoded buckets of number values over as columns and the rest as pairs, in the buckets' order", () => {
     fc.assert(
       fc.property(chunks, (cs) => {
         const input = new FetchedInput(undefined);
@@ -171,7 +218,10 @@ describe('combining number columns without pairs', () => {
         );
         const read: Pair[] = [];
         let columns = 0;
-        input.parts().read(
+        const parts = input.parts();
+        expect(parts.largestBucket).toBe(Math.max(0, ...cs.map((c) => pairsOf(c).length)));
+        expect(parts.inMemoryRecords).toBe(cs.reduce((n, c) => n + pairsOf(c).length, 0));
+        parts.read(
           (kv) => read.push(kv),
           (keys, values, from, to) => {
             columns++;
@@ -181,7 +231,11 @@ describe('combining number columns without pairs', () => {
         const expected = cs.flatMap(pairsOf);
         expect(same(read, expected)).toBe(true);
         const numeric = buckets.filter(
-          (b) => !Array.isArray(b) && b.length > 0 && b.keys.kind === 'i32' && (b.values.kind === 'f64' || b.values.kind === 'i32'),
+          (b) =>
+            !Array.isArray(b) &&
+            b.length > 0 &&
+            (b.keys.kind === 'i32' || b.keys.kind === 'any') &&
+            (b.values.kind === 'f64' || b.values.kind === 'i32'),
         );
         expect(columns).toBe(numeric.length);
       }),
