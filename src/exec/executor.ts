@@ -36,7 +36,7 @@ import type { WorkerBlockStore } from '../storage/block-manager.js';
 import { estimateSize } from '../storage/size-estimator.js';
 import { ENGINES, type WorkerServices } from './engines.js';
 import { STAGES_CACHED, type TaskMessage, type TaskMetrics, type TaskOutcome, type WorkerInit } from './protocol.js';
-import { ShuffleFetcher, type PeerShuffleService } from './shuffle-fetcher.js';
+import { ShuffleFetcher, type EarlyAsks, type PeerShuffleService } from './shuffle-fetcher.js';
 import { FetchedInput, type FetchedBucket } from '../shuffle/fetched-input.js';
 import { workerMemoryBudget } from '../shuffle/memory-budget.js';
 import { taskRuntime, type TaskRuntime } from './task-runtime.js';
@@ -236,6 +236,7 @@ export class Executor {
     this.#keepStageWires(msg);
     for (const [id, value] of msg.broadcasts) this.#broadcasts.set(id, value);
     const inputs = new Map<string, FetchedInput>();
+    const early = msg.shuffleReads.map((read) => this.#fetcher.askEarly(read.shuffleId, read.reduceId, read.locations));
     try {
       await this.#admit(msg);
       // GC and spills before this task started (another task's) are not this task's.
@@ -249,7 +250,7 @@ export class Executor {
       const rdd = rdds.get(msg.finalRddId);
       // internal: the task message carries its stage's RDDs, the final one included
       if (rdd === undefined) throw new Error(`task ${msg.taskId} names RDD ${msg.finalRddId}, which was not sent`);
-      const tc = await this.#inputs(msg, meter, inputs);
+      const tc = await this.#inputs(msg, meter, inputs, early);
       // What taskContext() returns inside user functions (Spark's TaskContext), while this task computes.
       setCurrentTask({ partitionId: msg.partition, stageId: msg.stageId, attemptNumber: msg.attempt, taskAttemptId: msg.taskId });
       // mapAsync partitions this task reads are awaited before the (synchronous) computation.
@@ -337,8 +338,13 @@ export class Executor {
    * Phase 4: shuffle buckets fetched (under the worker's shuffle pool: spilled to sorted runs when it is full),
    * leaf data indexed, and the TaskContext the computation sees. `inputs` is the caller's, to dispose of.
    */
-  async #inputs(msg: TaskMessage, meter: Meter, inputs: Map<string, FetchedInput>): Promise<{ context: TaskContext; computed: Map<number, number> }> {
-    for (const read of msg.shuffleReads) {
+  async #inputs(
+    msg: TaskMessage,
+    meter: Meter,
+    inputs: Map<string, FetchedInput>,
+    early: readonly EarlyAsks[],
+  ): Promise<{ context: TaskContext; computed: Map<number, number> }> {
+    for (const [r, read] of msg.shuffleReads.entries()) {
       const input = new FetchedInput(workerMemoryBudget());
       inputs.set(`${read.shuffleId}/${read.reduceId}`, input);
       // The fetched input estimates each bucket's size already (for the shuffle pool): the metric reuses it.
@@ -346,12 +352,15 @@ export class Executor {
         meter.keySample ??= keySampleOf(buckets);
       };
       await timed(
-        () => this.#fetcher.fetch(read.shuffleId, read.reduceId, read.locations, input, received),
+        () => this.#fetcher.fetch(read.shuffleId, read.reduceId, read.locations, input, received, early[r]),
         (ms) => (meter.fetchWaitMs += ms),
       );
       meter.readRecords += input.records;
       meter.readBytes += input.estimatedBytes;
     }
+    // A peer's request can wait on another port than the answers just read (and was maybe sent before them):
+    // one turn of the queue serves it before the synchronous computation, which would hold it for its length.
+    if (early.some((asks) => asks.size > 0)) await new Promise<void>((resolve) => setImmediate(resolve));
     const fetched = (shuffleId: number, reduceId: number): FetchedInput => {
       const input = inputs.get(`${shuffleId}/${reduceId}`);
       // internal: inputs are fetched before compute starts
