@@ -3,24 +3,15 @@
  * admitted): the input fetched with them is the input fetched without them, bucket for bucket in map order, for
  * map outputs spread over any number of workers, keys and values of every kind, empty buckets; the early request
  * is the first one `fetch` would have made and is not made again; a peer that fails it fails the fetch (never an
- * unhandled rejection); and the executor sends it in the same turn the task arrives, before anything queued
- * behind the task (a peer's own request among them) is handled.
+ * unhandled rejection). That the executor sends it as the task arrives is in executor.test.ts.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { ShuffleFetcher, type PeerShuffleService } from '../../src/exec/shuffle-fetcher.js';
-import { Executor } from '../../src/exec/executor.js';
-import type { TaskMessage } from '../../src/exec/protocol.js';
 import { FetchedInput } from '../../src/shuffle/fetched-input.js';
 import { encodeBuckets } from '../../src/shuffle/bucket-codec.js';
 import type { ShuffleManager } from '../../src/shuffle/shuffle-manager.js';
 import type { Pair } from '../../src/shuffle/combine.js';
-
-const scratch = mkdtempSync(path.join(tmpdir(), 'kindling-fetcher-test-'));
-afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 type Buckets = Pair[][];
 
@@ -127,57 +118,5 @@ describe('ShuffleFetcher early requests', () => {
     expect(fetcher.askEarly(2, 0, [1, 0, 1]).size).toBe(1);
     expect(fetcher.askEarly(2, 0, [0, 0]).size).toBe(0);
     await new Promise((r) => setTimeout(r, 10));
-  });
-});
-
-describe('Executor: a reduce task asks its peers as it arrives', () => {
-  it('in the same turn as the task, before a message queued behind it, and once', async () => {
-    const ex = new Executor({
-      workerIndex: 0,
-      epoch: 0,
-      executorId: '0',
-      fetchTimeoutMs: 60_000,
-      storageBytes: 1 << 20,
-      spillDir: mkdtempSync(path.join(scratch, 'exec-')),
-      maxResultBytes: 1 << 20,
-      engine: 'memory',
-      shuffleSpillBytes: 1 << 20,
-      jobOutputRoot: mkdtempSync(path.join(scratch, 'jobs-')),
-    });
-    const events: string[] = [];
-    const bucket: Pair[] = [
-      [1, 0.5],
-      [2, 0.25],
-    ];
-    ex.setPeer(1, 0, {
-      fetchBuckets: (_s, mapIds) => {
-        events.push(`asked ${mapIds.join(',')}`);
-        return new Promise((resolve) => setTimeout(() => resolve(encodeBuckets([bucket]).encoded), 5));
-      },
-    });
-    const msg: TaskMessage = {
-      taskId: 1,
-      jobId: 0,
-      stageId: 1,
-      stageAttempt: 0,
-      partition: 0,
-      attempt: 0,
-      epoch: 0,
-      stageKey: '1.0',
-      rdds: [{ id: 9, kind: 'EmptyRDD', label: 'empty', numPartitions: 1, storageLevel: 'NONE', parents: [], args: null }],
-      finalRddId: 9,
-      payloads: [],
-      shuffleReads: [{ shuffleId: 0, reduceId: 0, locations: [1] }],
-      broadcasts: [],
-      accumulators: [],
-    };
-    // A message handled after the task's (a peer's request, say) comes as a later macrotask.
-    setImmediate(() => events.push('next message'));
-    const outcome = ex.runTask(msg);
-    events.push('task handed over');
-    const o = await outcome;
-    expect(events).toEqual(['asked 0', 'task handed over', 'next message']);
-    expect(o.status).toBe('success');
-    expect(o.status === 'success' && o.metrics?.shuffleReadRecords).toBe(2);
   });
 });
