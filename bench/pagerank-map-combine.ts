@@ -9,7 +9,7 @@
  * CPU time (user + system) of this process per combine, median and minimum over rounds, builds interleaved (the
  * order swapped every round): on a shared 2-core machine CPU time moves far less with the load than wall time.
  *
- *   npx tsx bench/pagerank-map-combine.ts [--rounds 30] [--baseline DIR] [--hashed]
+ *   npx tsx bench/pagerank-map-combine.ts [--rounds 30] [--baseline DIR] [--hashed] [--fresh]
  *
  * `--baseline DIR`: the root of another checkout whose `dist/` was built; its combine runs in the same rotation.
  */
@@ -57,6 +57,10 @@ if (baseline !== undefined) roots.push({ name: `baseline (${baseline})`, root: p
 const spill = mkdtempSync(path.join(os.tmpdir(), 'kindling-map-combine-'));
 const add = (a: unknown, b: unknown): unknown => (a as number) + (b as number);
 const identity = (v: unknown): unknown => v;
+// `--fresh`: the user's `(a, b) => a + b` as a new function object every round, from one factory of its source
+// (closure/compile.ts gives each task such a closure), instead of the same object throughout.
+const fresh = args.includes('--fresh');
+const userAdd = new Function('"use strict";\nreturn ((a, b) => a + b\n);') as () => (a: unknown, b: unknown) => unknown;
 const builds: Build[] = [];
 for (const { name, root, dense } of roots) {
   const ext = await load(root, 'shuffle/external-combiner.js');
@@ -101,6 +105,11 @@ for (let r = 0; r < rounds + WARMUP; r++) {
   for (const b of r % 2 === 0 ? builds : [...builds].reverse()) {
     b.setBudget(b.budget);
     b.dense?.();
+    if (fresh) {
+      // A new closure of the same compiled source every round, as a worker's compile gives each task.
+      const merge = userAdd();
+      b.agg = { createCombiner: identity, mergeValue: merge, mergeCombiners: merge };
+    }
     const c0 = cpu();
     let n = 0;
     b.combine(

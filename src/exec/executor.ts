@@ -37,7 +37,7 @@ import type { WorkerBlockStore } from '../storage/block-manager.js';
 import { estimateSize } from '../storage/size-estimator.js';
 import { ENGINES, type WorkerServices } from './engines.js';
 import { STAGES_CACHED, type TaskMessage, type TaskMetrics, type TaskOutcome, type WorkerInit } from './protocol.js';
-import { ShuffleFetcher, type PeerShuffleService } from './shuffle-fetcher.js';
+import { ShuffleFetcher, type EarlyAsks, type PeerShuffleService } from './shuffle-fetcher.js';
 import { FetchedInput, type FetchedBucket } from '../shuffle/fetched-input.js';
 import { workerMemoryBudget } from '../shuffle/memory-budget.js';
 import { taskRuntime, type TaskRuntime } from './task-runtime.js';
@@ -243,6 +243,7 @@ export class Executor {
       stage: msg.stageId,
       job: msg.jobId,
     };
+    const early = msg.shuffleReads.map((read) => this.#fetcher.askEarly(read.shuffleId, read.reduceId, read.locations));
     try {
       await this.#admit(msg);
       // GC and spills before this task started (another task's) are not this task's.
@@ -257,7 +258,7 @@ export class Executor {
       const rdd = rdds.get(msg.finalRddId);
       // internal: the task message carries its stage's RDDs, the final one included
       if (rdd === undefined) throw new Error(`task ${msg.taskId} names RDD ${msg.finalRddId}, which was not sent`);
-      const tc = await this.#inputs(msg, meter, inputs, rdds);
+      const tc = await this.#inputs(msg, meter, inputs, rdds, early);
       // What taskContext() returns inside user functions (Spark's TaskContext), while this task computes.
       setCurrentTask({ partitionId: msg.partition, stageId: msg.stageId, attemptNumber: msg.attempt, taskAttemptId: msg.taskId });
       setHeapGuardTask(guarded);
@@ -352,8 +353,9 @@ export class Executor {
     meter: Meter,
     inputs: Map<string, FetchedInput>,
     rdds: ReadonlyMap<number, RDD<unknown>>,
+    early: readonly EarlyAsks[],
   ): Promise<{ context: TaskContext; computed: Map<number, number> }> {
-    for (const read of msg.shuffleReads) {
+    for (const [r, read] of msg.shuffleReads.entries()) {
       const input = new FetchedInput(workerMemoryBudget(), `shuffle ${read.shuffleId}, read by ${readerOf(rdds, read.shuffleId)}`);
       inputs.set(`${read.shuffleId}/${read.reduceId}`, input);
       // The fetched input estimates each bucket's size already (for the shuffle pool): the metric reuses it.
@@ -361,12 +363,15 @@ export class Executor {
         meter.keySample ??= keySampleOf(buckets);
       };
       await timed(
-        () => this.#fetcher.fetch(read.shuffleId, read.reduceId, read.locations, input, received),
+        () => this.#fetcher.fetch(read.shuffleId, read.reduceId, read.locations, input, received, early[r]),
         (ms) => (meter.fetchWaitMs += ms),
       );
       meter.readRecords += input.records;
       meter.readBytes += input.estimatedBytes;
     }
+    // A peer's request can wait on another port than the answers just read (and was maybe sent before them):
+    // one turn of the queue serves it before the synchronous computation, which would hold it for its length.
+    if (early.some((asks) => asks.size > 0)) await new Promise<void>((resolve) => setImmediate(resolve));
     const fetched = (shuffleId: number, reduceId: number): FetchedInput => {
       const input = inputs.get(`${shuffleId}/${reduceId}`);
       // internal: inputs are fetched before compute starts

@@ -18,6 +18,20 @@ export interface PeerShuffleService {
   fetchBuckets(shuffleId: number, mapIds: readonly number[], reduceId: number): EncodedBucket[] | Promise<EncodedBucket[]>;
 }
 
+/** The first answer of each peer asked by `askEarly`, by worker index. */
+export type EarlyAsks = ReadonlyMap<number, Promise<FetchedBucket[]>>;
+
+/** The map ids of a shuffle's outputs by the worker holding them, in map order. */
+function mapIdsByWorker(locations: readonly number[]): Map<number, number[]> {
+  const byWorker = new Map<number, number[]>();
+  locations.forEach((w, mapId) => {
+    let ids = byWorker.get(w);
+    if (ids === undefined) byWorker.set(w, (ids = []));
+    ids.push(mapId);
+  });
+  return byWorker;
+}
+
 export class ShuffleFetcher {
   /** Peers' shuffle services, by worker index, with the epoch of the incarnation each channel reaches. */
   readonly #peers = new Map<number, { readonly epoch: number; readonly service: PeerShuffleService }>();
@@ -67,29 +81,46 @@ export class ShuffleFetcher {
     locations: readonly number[],
     into: FetchedInput,
     received?: (buckets: readonly FetchedBucket[]) => void,
+    early?: EarlyAsks,
   ): Promise<void> {
-    const byWorker = new Map<number, number[]>();
-    locations.forEach((w, mapId) => {
-      let ids = byWorker.get(w);
-      if (ids === undefined) byWorker.set(w, (ids = []));
-      ids.push(mapId);
-    });
     await Promise.all(
-      [...byWorker].map(async ([w, allIds]) => {
+      [...mapIdsByWorker(locations)].map(async ([w, allIds]) => {
         let perBucket = 0;
         for (let next = 0; next < allIds.length; ) {
           // The first request is one bucket; later ones are sized by the records per bucket seen so far.
           const n = next === 0 ? 1 : Math.max(1, Math.floor(FETCH_CHUNK_RECORDS / Math.max(perBucket, 1)));
           const mapIds = allIds.slice(next, next + n);
+          const asked = next === 0 ? early?.get(w) : undefined;
           next += mapIds.length;
           const got =
-            w === this.workerIndex ? this.#fetchLocal(shuffleId, mapIds, reduceId) : await this.#fetchRemote(w, shuffleId, mapIds, reduceId);
+            w === this.workerIndex
+              ? this.#fetchLocal(shuffleId, mapIds, reduceId)
+              : await (asked ?? this.#fetchRemote(w, shuffleId, mapIds, reduceId));
           for (const b of got) perBucket = Math.max(perBucket, b.length);
           received?.(got);
           into.add(mapIds, got);
         }
       }),
     );
+  }
+
+  /**
+   * Sends the first request of `fetch` to each peer holding part of bucket `reduceId` now, before the task's
+   * other set-up, which can let this thread serve a peer's own request first: when two workers fetch from each
+   * other at a stage's start, the one answered first would otherwise begin its synchronous computation before
+   * it has read the other's request, and the other would wait for all of it (fetch wait of a whole reduce task
+   * in every PageRank iteration). Answers go to `fetch`, which takes `early`; a rejection is handled there (or
+   * nowhere, if the task ends before fetching: the answer is then dropped).
+   */
+  askEarly(shuffleId: number, reduceId: number, locations: readonly number[]): EarlyAsks {
+    const early = new Map<number, Promise<FetchedBucket[]>>();
+    for (const [w, allIds] of mapIdsByWorker(locations)) {
+      if (w === this.workerIndex) continue;
+      const answer = this.#fetchRemote(w, shuffleId, allIds.slice(0, 1), reduceId);
+      answer.catch(() => undefined);
+      early.set(w, answer);
+    }
+    return early;
   }
 
   #fetchLocal(shuffleId: number, mapIds: number[], reduceId: number): FetchedBucket[] {

@@ -13,6 +13,8 @@ import type { TaskMessage, WorkerInit } from '../../src/exec/protocol.js';
 import type { WorkerServices } from '../../src/exec/engines.js';
 import { FetchFailedError } from '../../src/shuffle/fetch-failed.js';
 import { NoCacheStore } from '../../src/mapreduce/no-cache-store.js';
+import { encodeBuckets } from '../../src/shuffle/bucket-codec.js';
+import type { Pair } from '../../src/shuffle/combine.js';
 
 // One scratch folder for the file's executors (each has its own spill and job-output folders), removed at the end.
 const scratch = mkdtempSync(path.join(tmpdir(), 'kindling-executor-test-'));
@@ -178,6 +180,29 @@ describe('Executor tasks', () => {
     // A small result on the same executor is fine.
     const small = await ex.runTask(rangeTask(12, 3));
     expect(small.status === 'success' && small.value).toEqual([0, 1, 2]);
+  });
+
+  it("sends its first request to each peer in the task's own turn, before a message queued behind it, and once", async () => {
+    // A peer's request reaching this worker meanwhile is such a message: asked first, the peer answers it first.
+    const ex = executor();
+    const events: string[] = [];
+    const bucket: Pair[] = [
+      [1, 0.5],
+      [2, 0.25],
+    ];
+    ex.setPeer(1, 0, {
+      fetchBuckets: (_s, mapIds) => {
+        events.push(`asked ${mapIds.join(',')}`);
+        return new Promise((resolve) => setTimeout(() => resolve(encodeBuckets([bucket]).encoded), 5));
+      },
+    });
+    setImmediate(() => events.push('next message'));
+    const outcome = ex.runTask(reduceTask(14));
+    events.push('task handed over');
+    const o = await outcome;
+    expect(events).toEqual(['asked 0', 'task handed over', 'next message']);
+    expect(o.status).toBe('success');
+    expect(o.status === 'success' && o.metrics?.shuffleReadRecords).toBe(2);
   });
 
   it('a map output missing from its own store is a fetch failure naming this incarnation', async () => {
