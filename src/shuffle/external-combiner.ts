@@ -80,13 +80,17 @@ export function combineExternally(
   if (budget === undefined && (input === undefined || input.files.length === 0)) {
     const g = grouping(fns.first, fns.merge);
     try {
-      source(g.add, g.addNumbers);
-    } catch (e) {
-      throw tagUserError(e, rddId, label);
+      try {
+        source(g.add, g.addNumbers);
+      } catch (e) {
+        throw tagUserError(e, rddId, label);
+      }
+      const columns = numbers === undefined ? undefined : (g.numbers() ?? g.strings());
+      if (columns !== undefined) numbers!(columns.keys, columns.combiners, 'hashes' in columns ? columns.hashes : undefined);
+      else g.each(sink);
+    } finally {
+      g.release();
     }
-    const columns = numbers === undefined ? undefined : (g.numbers() ?? g.strings());
-    if (columns !== undefined) numbers!(columns.keys, columns.combiners, 'hashes' in columns ? columns.hashes : undefined);
-    else g.each(sink);
     return;
   }
   // internal: fetched input spills only where a worker pool exists, and the same pool is found here
@@ -135,6 +139,8 @@ class ExternalCombiner implements MemoryConsumer {
   }
 
   #reset(): void {
+    // A spilled grouping's groups are in their run file: its arrays serve the next one.
+    this.#g?.release();
     this.#g = grouping(this.#first, this.fns.merge);
     this.#groups = 0;
     this.#samples = [];
@@ -219,6 +225,7 @@ class ExternalCombiner implements MemoryConsumer {
   }
 
   dispose(): void {
+    this.#g.release();
     this.budget.release(this);
     for (const f of this.#runs) rmSync(f, { force: true });
     this.#runs.length = 0;
