@@ -18,6 +18,7 @@
 
 /** Smallest byte length worth pooling: glibc's initial mmap threshold is twice this. */
 export const MIN_POOLED_BYTES = 64 * 1024;
+let minPooledBytes = MIN_POOLED_BYTES;
 /** The most bytes this thread's pool keeps between uses; beyond it the oldest given back are dropped. */
 const MAX_POOLED_BYTES = 24 * 1024 * 1024;
 
@@ -32,7 +33,7 @@ const lent = new WeakSet<ArrayBuffer>();
  * different sizes a table has from one task to the next (a range of keys with slack) fit a buffer given back.
  */
 function rounded(bytes: number): number {
-  const step = 2 ** Math.max(12, 31 - Math.clz32(bytes) - 3);
+  const step = 2 ** Math.max(3, 31 - Math.clz32(bytes) - 3);
   return Math.ceil(bytes / step) * step;
 }
 
@@ -58,7 +59,7 @@ function buffer(bytes: number): { buffer: ArrayBuffer; reused: boolean } {
 
 /** A zeroed Int32Array of `length`, from the pool when it is large. */
 export function takeInt32(length: number): Int32Array<ArrayBuffer> {
-  if (length * 4 < MIN_POOLED_BYTES) return new Int32Array(length);
+  if (length * 4 < minPooledBytes) return new Int32Array(length);
   const { buffer: b, reused } = buffer(length * 4);
   const a = new Int32Array(b, 0, length);
   if (reused) a.fill(0);
@@ -67,7 +68,7 @@ export function takeInt32(length: number): Int32Array<ArrayBuffer> {
 
 /** A zeroed Float64Array of `length`, from the pool when it is large. */
 export function takeFloat64(length: number): Float64Array<ArrayBuffer> {
-  if (length * 8 < MIN_POOLED_BYTES) return new Float64Array(length);
+  if (length * 8 < minPooledBytes) return new Float64Array(length);
   const { buffer: b, reused } = buffer(length * 8);
   const a = new Float64Array(b, 0, length);
   if (reused) a.fill(0);
@@ -88,6 +89,16 @@ export function giveBack(a: Int32Array | Float64Array): void {
   free.push(b);
   freeBytes += b.byteLength;
   while (freeBytes > MAX_POOLED_BYTES) freeBytes -= free.shift()!.byteLength;
+}
+
+/**
+ * Pools arrays from `bytes` on (tests pool every array, so that their tables of a few hundred keys share buffers
+ * as a worker's large ones do; `Infinity` pools none). Returns the previous setting.
+ */
+export function setMinPooledBytes(bytes: number): number {
+  const was = minPooledBytes;
+  minPooledBytes = bytes;
+  return was;
 }
 
 /** What the pool holds now (for tests). */
