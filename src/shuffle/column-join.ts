@@ -228,7 +228,24 @@ export function joinColumnsWithPairs(
   const lk = left.keys;
   const n = lk.length;
   const index = new IntColumnIndex(lk);
-  const rightCount = new Int32Array(n);
+  const rightCount = takeInt32(n);
+  try {
+    joinRowsWithPairs(left, eachRight, index, rightCount, sink);
+  } finally {
+    index.release();
+    giveBack(rightCount);
+  }
+}
+
+function joinRowsWithPairs(
+  left: PairColumns & { readonly keys: Int32Array },
+  eachRight: (each: (kv: readonly [unknown, unknown]) => void) => void,
+  index: IntColumnIndex,
+  rightCount: Int32Array,
+  sink: (kv: [number, [unknown, unknown]]) => void,
+): void {
+  const lk = left.keys;
+  const n = lk.length;
   const rightFirst = new Array<unknown>(n);
   let rightMore: Map<number, unknown[]> | undefined;
   eachRight((kv) => {
