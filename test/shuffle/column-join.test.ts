@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { IntColumnIndex, joinColumns, joinColumnsWithPairs } from '../../src/shuffle/column-join.js';
 import { pairColumns, packPartition, type PairColumns } from '../../src/storage/columnar-block.js';
+import { MIN_POOLED_BYTES, setMinPooledBytes } from '../../src/util/scratch-arrays.js';
 
 type P = [number, unknown];
 
@@ -237,5 +238,37 @@ describe('joinColumns', () => {
     expect(direct).toBeGreaterThan(50);
     expect(new IntColumnIndex(Int32Array.from([5, 1e9, -3])).dense).toBe(false);
     expect(new IntColumnIndex(Int32Array.from({ length: 5000 }, (_, i) => 2 * i + 7)).dense).toBe(true);
+  });
+});
+
+describe('column joins with their arrays from the thread pool (util/scratch-arrays.ts)', () => {
+  it('a join run inside another join\'s sink (both holding pooled arrays) pushes what each pushes alone (property)', () => {
+    // Every array pooled: the inner join takes the arrays the outer one gave back at the previous key's end, and
+    // would corrupt the outer one's index or counts if they were shared or given back while it reads them.
+    const was = setMinPooledBytes(1);
+    try {
+      fc.assert(
+        fc.property(side(intKey), side(rightKey), side(intKey), side(rightKey), fc.boolean(), (l, r, l2, r2, withPairs) => {
+          const inner = (): unknown[] => {
+            const out: unknown[] = [];
+            joinColumns(columns(l2) as PairColumns & { keys: Int32Array }, columns(r2), (kv) => out.push(kv));
+            return out;
+          };
+          const alone = inner();
+          const outer: unknown[] = [];
+          const sink = (kv: unknown): void => {
+            outer.push(kv);
+            expect(same(inner(), alone)).toBe(true);
+          };
+          const left = columns(l) as PairColumns & { keys: Int32Array };
+          if (withPairs) joinColumnsWithPairs(left, (each) => r.forEach((kv) => each(kv)), sink);
+          else joinColumns(left, columns(r), sink);
+          expect(same(outer, reference(l, r))).toBe(true);
+        }),
+        { numRuns: 150 },
+      );
+    } finally {
+      setMinPooledBytes(MIN_POOLED_BYTES);
+    }
   });
 });
