@@ -242,10 +242,10 @@ describe('joinColumns', () => {
 });
 
 describe('column joins with their arrays from the thread pool (util/scratch-arrays.ts)', () => {
-  it('a join run inside another join\'s sink (both holding pooled arrays) pushes what each pushes alone (property)', () => {
+  it("a join run inside another join's sink (both holding pooled arrays) pushes what each pushes alone (property)", () => {
     // Every array pooled: the inner join takes the arrays the outer one gave back at the previous key's end, and
     // would corrupt the outer one's index or counts if they were shared or given back while it reads them.
-    const was = setMinPooledBytes(1);
+    setMinPooledBytes(1);
     try {
       fc.assert(
         fc.property(side(intKey), side(rightKey), side(intKey), side(rightKey), fc.boolean(), (l, r, l2, r2, withPairs) => {

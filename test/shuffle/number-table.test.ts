@@ -279,10 +279,7 @@ describe('NumberTable: arrays from the thread pool (util/scratch-arrays.ts)', ()
     // read first, as the combine reads them) and replaced by a new one later. Every array is pooled, so released
     // arrays go straight to the next table that grows: a table still reading an array it gave back, or two tables
     // handed the same one, changes the groups.
-    const step = fc.oneof(
-      fc.record({ table: fc.nat(2), records }),
-      fc.record({ release: fc.nat(2) }),
-    );
+    const step = fc.oneof(fc.record({ table: fc.nat(2), records }), fc.record({ release: fc.nat(2) }));
     fc.assert(
       fc.property(fc.array(step, { maxLength: 12 }), fc.boolean(), (steps, dense) => {
         const run = (minBytes: number): unknown[] =>
@@ -306,7 +303,13 @@ describe('NumberTable: arrays from the thread pool (util/scratch-arrays.ts)', ()
                 if ('release' in s) done(s.release);
                 else {
                   const t = (tables[s.table] ??= new NumberTable());
-                  for (const [k, v] of s.records) t.add(k, v, (x) => x, (a, b) => (a as number) + (b as number));
+                  for (const [k, v] of s.records)
+                    t.add(
+                      k,
+                      v,
+                      (x) => x,
+                      (a, b) => (a as number) + (b as number),
+                    );
                 }
               }
               for (let i = 0; i < 3; i++) done(i);

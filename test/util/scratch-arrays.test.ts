@@ -45,7 +45,9 @@ describe('scratch arrays', () => {
     setMinPooledBytes(1);
     fc.assert(
       fc.property(
-        fc.array(fc.oneof(fc.record({ take: fc.integer({ min: 0, max: 300_000 }), f64: fc.boolean() }), fc.record({ give: fc.nat() })), { maxLength: 80 }),
+        fc.array(fc.oneof(fc.record({ take: fc.integer({ min: 0, max: 300_000 }), f64: fc.boolean() }), fc.record({ give: fc.nat() })), {
+          maxLength: 80,
+        }),
         (ops) => {
           // Each live array is filled with its own mark; a shared buffer would overwrite another's.
           const live: Array<{ a: Int32Array | Float64Array; mark: number }> = [];
