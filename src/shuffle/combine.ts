@@ -41,6 +41,8 @@ export interface Grouping {
    * grouping's own: read them at once) while every key is a string and every combiner a number; undefined otherwise.
    */
   strings(): { keys: string[]; combiners: Float64Array; hashes: Int32Array } | undefined;
+  /** Bytes held by the grouping's typed-array table (0 while its groups are elsewhere): a floor for estimates. */
+  tableBytes(): number;
   /**
    * Gives the grouping's large scratch arrays back to the thread's pool (util/scratch-arrays.ts): call it once the
    * groups have been read (columns copied, pairs pushed); the grouping is not used afterwards.
@@ -233,6 +235,7 @@ export function grouping(first: (v: unknown) => unknown, merge: (c: unknown, v: 
     // Set only while every group is in it (it is dropped when they move).
     numbers: () => numbers?.columns(),
     strings: () => strings?.columns(),
+    tableBytes: () => numbers?.bytes ?? 0,
     release: () => {
       numbers?.release();
       numbers = undefined;

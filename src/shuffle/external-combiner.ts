@@ -173,7 +173,8 @@ class ExternalCombiner implements MemoryConsumer {
     let combiner = 0;
     for (const s of this.#samples) combiner += estimateSize([s]) - 24;
     combiner /= Math.max(1, this.#samples.length);
-    return this.#groups * (GROUP_OVERHEAD + this.#keyBytes + combiner);
+    // A number table's arrays may outweigh its groups (the direct layout spans the keys' range): never less.
+    return Math.max(this.#groups * (GROUP_OVERHEAD + this.#keyBytes + combiner), this.#g.tableBytes());
   }
 
   spill(): void {

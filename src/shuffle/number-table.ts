@@ -80,6 +80,21 @@ export class NumberTable {
     return this.#size;
   }
 
+  /**
+   * Bytes the table's arrays hold. The direct layout's are set by the keys' span, not their count: a few keys
+   * spread over 128k integers hold about 1 MB, which an estimate per group misses.
+   */
+  get bytes(): number {
+    return (
+      this.#slots.buffer.byteLength +
+      this.#slotKeys.buffer.byteLength +
+      this.#keys.buffer.byteLength +
+      this.#combiners.buffer.byteLength +
+      this.#values.buffer.byteLength +
+      this.#present.buffer.byteLength
+    );
+  }
+
   /** Whether the keys are addressed directly now (for tests). */
   get dense(): boolean {
     return this.#dense;
