@@ -75,16 +75,13 @@ export function grouping(first: (v: unknown) => unknown, merge: (c: unknown, v: 
   const rowsToTable = (): void => {
     const r = rows;
     rows = undefined;
-    if (r === undefined) return;
-    if (r.size > 0) {
-      const t = (table ??= new KeyTable<Pair>());
-      r.each((g) => {
-        t.get(g[0]);
-        t.addAfterMiss(g[0], g);
-      });
-      used = 1;
-    }
-    r.release();
+    if (r === undefined || r.size === 0) return;
+    const t = (table ??= new KeyTable<Pair>());
+    r.each((g) => {
+      t.get(g[0]);
+      t.addAfterMiss(g[0], g);
+    });
+    used = 1;
   };
   // Int32 keys with number combiners while they are the only keys and combiners, in typed arrays (addNumber);
   // then their groups move to the IntTable, in their order.
@@ -242,8 +239,6 @@ export function grouping(first: (v: unknown) => unknown, merge: (c: unknown, v: 
     release: () => {
       numbers?.release();
       numbers = undefined;
-      rows?.release();
-      rows = undefined;
     },
     each: (sink) => {
       const flat = rows ?? numbers ?? strings;

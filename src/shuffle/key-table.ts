@@ -11,13 +11,13 @@
  */
 import { hashKey, keysEqual } from '../core/keys.js';
 import { rowAt } from './bucket-codec.js';
-import { giveBack, takeInt32 } from '../util/scratch-arrays.js';
+import { takeInt32 } from '../util/scratch-arrays.js';
 
 const INITIAL_SLOTS = 64;
 
 /** The slots (0 empty, else 1 + entry index) of `count` entries with these hashes, in a table of `size` slots. */
 function slotsOf(hashes: Int32Array, count: number, size: number): Int32Array<ArrayBuffer> {
-  const slots = takeInt32(size);
+  const slots = new Int32Array(size);
   const mask = size - 1;
   for (let e = 0; e < count; e++) {
     let i = hashes[e]! & mask;
@@ -245,13 +245,11 @@ export class RowTable {
     const created = first(v);
     const e = this.#size;
     if (e === this.#hashes.length) {
-      const hashes = takeInt32(e * 2);
+      const hashes = new Int32Array(e * 2);
       hashes.set(this.#hashes);
-      giveBack(this.#hashes);
       this.#hashes = hashes;
-      const grown = takeInt32(e * 2 * w);
+      const grown = new Int32Array(e * 2 * w);
       grown.set(rows);
-      giveBack(rows);
       this.#rows = grown;
     }
     if (this.#combiners !== undefined) this.#combiners.push(created);
@@ -282,24 +280,7 @@ export class RowTable {
   }
 
   #grow(): void {
-    const old = this.#slots;
     this.#slots = slotsOf(this.#hashes, this.#size, this.#slots.length * 2);
-    giveBack(old);
-  }
-
-  /**
-   * Gives the table's arrays back to the thread's pool (util/scratch-arrays.ts) for the next table: call it when
-   * the groups have been read; the table is empty afterwards.
-   */
-  release(): void {
-    giveBack(this.#slots);
-    giveBack(this.#hashes);
-    giveBack(this.#rows);
-    this.#slots = new Int32Array(INITIAL_SLOTS);
-    this.#hashes = new Int32Array(INITIAL_SLOTS / 2);
-    this.#rows = new Int32Array((INITIAL_SLOTS / 2) * this.width);
-    this.#size = 0;
-    this.#combiners = undefined;
   }
 }
 
