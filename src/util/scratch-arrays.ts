@@ -21,10 +21,18 @@ export const MIN_POOLED_BYTES = 64 * 1024;
 let minPooledBytes = MIN_POOLED_BYTES;
 /** The most bytes this thread's pool keeps between uses; beyond it the oldest given back are dropped. */
 const MAX_POOLED_BYTES = 24 * 1024 * 1024;
+/**
+ * A buffer not taken again within this many takes of large arrays is dropped (left to the collector): the tables of
+ * one phase (a load's row tables of millions of edges) must not hold their memory through later phases that
+ * never ask for arrays that large. An iteration of PageRank takes some 30.
+ */
+const MAX_AGE = 256;
 
-/** Buffers ready to be taken, oldest given back first. */
+/** Buffers ready to be taken, oldest given back first, each with the take count when it was given back. */
 const free: ArrayBuffer[] = [];
+const givenAt: number[] = [];
 let freeBytes = 0;
+let takes = 0;
 /** Buffers out of the pool: only these are taken back, once each. */
 const lent = new WeakSet<ArrayBuffer>();
 
@@ -39,6 +47,8 @@ function rounded(bytes: number): number {
 
 /** The smallest free buffer of at least `bytes`, out of the pool, or a new one. */
 function buffer(bytes: number): { buffer: ArrayBuffer; reused: boolean } {
+  takes++;
+  while (free.length > 0 && takes - givenAt[0]! > MAX_AGE) drop();
   let best = -1;
   for (let i = 0; i < free.length; i++) {
     const b = free[i]!.byteLength;
@@ -48,6 +58,7 @@ function buffer(bytes: number): { buffer: ArrayBuffer; reused: boolean } {
   }
   if (best >= 0) {
     const [found] = free.splice(best, 1);
+    givenAt.splice(best, 1);
     freeBytes -= found!.byteLength;
     lent.add(found!);
     return { buffer: found!, reused: true };
@@ -87,8 +98,15 @@ export function giveBack(a: Int32Array | Float64Array): void {
   // A transferred buffer is empty: nothing to keep.
   if (b.byteLength === 0) return;
   free.push(b);
+  givenAt.push(takes);
   freeBytes += b.byteLength;
-  while (freeBytes > MAX_POOLED_BYTES) freeBytes -= free.shift()!.byteLength;
+  while (freeBytes > MAX_POOLED_BYTES) drop();
+}
+
+/** Drops the oldest free buffer. */
+function drop(): void {
+  freeBytes -= free.shift()!.byteLength;
+  givenAt.shift();
 }
 
 /**
