@@ -216,65 +216,23 @@ function joinRows(
  * as pairs (`eachRight` pushes them: an uncached co-partitioned input, one cached as an array, a shuffle's
  * buckets). PageRank's first iteration: `links.join(ranks 0)`, where `ranks 0 = links.mapValues(...)` is computed,
  * not cached. Read as elements, the left side built every list of links at once and kept them for the whole task
- * (they were promoted, and each worker's old generation grew for them); here the right values are kept by the
- * first left row of their key, and a left value is built only when its records are pushed, as in joinColumns.
- * Pushes exactly what joinColumns pushes for the same pairs (keys that are not int32 numbers match nothing).
+ * (they were promoted, and each worker's old generation grew for them); here the right pairs are kept as two
+ * columns and joined by joinColumns, so a left value is built only when its records are pushed. Pushes exactly
+ * what joinColumns pushes for the same pairs (keys that are not int32 numbers match nothing).
  */
 export function joinColumnsWithPairs(
   left: PairColumns & { readonly keys: Int32Array },
   eachRight: (each: (kv: readonly [unknown, unknown]) => void) => void,
   sink: (kv: [number, [unknown, unknown]]) => void,
 ): void {
-  const lk = left.keys;
-  const n = lk.length;
-  const index = new IntColumnIndex(lk);
-  const rightCount = takeInt32(n);
-  try {
-    joinRowsWithPairs(left, eachRight, index, rightCount, sink);
-  } finally {
-    index.release();
-    giveBack(rightCount);
-  }
-}
-
-function joinRowsWithPairs(
-  left: PairColumns & { readonly keys: Int32Array },
-  eachRight: (each: (kv: readonly [unknown, unknown]) => void) => void,
-  index: IntColumnIndex,
-  rightCount: Int32Array,
-  sink: (kv: [number, [unknown, unknown]]) => void,
-): void {
-  const lk = left.keys;
-  const n = lk.length;
-  const rightFirst = new Array<unknown>(n);
-  let rightMore: Map<number, unknown[]> | undefined;
+  // The right pairs as columns, then joinColumns: the same order and sharing. A key that is not a number becomes
+  // NaN, which matches nothing, as it would not match an int32 key; -0 stays -0 and matches 0.
+  const keys: number[] = [];
+  const values: unknown[] = [];
   eachRight((kv) => {
     const k = kv[0];
-    if (typeof k !== 'number' || (k | 0) !== k) return;
-    const r = index.find(k);
-    if (r < 0) return;
-    const seen = rightCount[r]!;
-    rightCount[r] = seen + 1;
-    if (seen === 0) rightFirst[r] = kv[1];
-    else {
-      const extra = (rightMore ??= new Map<number, unknown[]>());
-      const more = extra.get(r);
-      if (more === undefined) extra.set(r, [kv[1]]);
-      else more.push(kv[1]);
-    }
+    keys.push(typeof k === 'number' ? k : Number.NaN);
+    values.push(kv[1]);
   });
-  const next = index.next;
-  for (let r = 0; r < n; r++) {
-    const count = rightCount[r]!;
-    if (count === 0) continue;
-    const k = lk[r]!;
-    if (count === 1 && next[r]! < 0) {
-      sink([k, [left.valueAt(r), rightFirst[r]]]);
-      continue;
-    }
-    const vs: unknown[] = [];
-    for (let x = r; x >= 0; x = next[x]!) vs.push(left.valueAt(x));
-    const ws: unknown[] = count > 1 ? [rightFirst[r], ...rightMore!.get(r)!] : [rightFirst[r]];
-    for (const v of vs) for (const w of ws) sink([k, [v, w]]);
-  }
+  joinColumns(left, { keys: Float64Array.from(keys), valueAt: (j) => values[j] }, sink);
 }
