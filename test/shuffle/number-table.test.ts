@@ -140,6 +140,26 @@ function runTable(dense: boolean, rs: ReadonlyArray<[number, number]>, agg: Aggr
 }
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'kindling-nt-'));
+
+/** A reduceByKey of `rs` by sum through the external combine under a pool of `limit` bytes, and its spill count. */
+function externalSum(rs: ReadonlyArray<[number, number]>, limit: number): { out: Pair[]; spills: number } {
+  const budget = new MemoryBudget(limit, mkdtempSync(path.join(scratch, 'budget-')));
+  setWorkerMemoryBudget(budget);
+  const out: Pair[] = [];
+  combineValuesExternally(
+    (each) => {
+      for (const [k, v] of rs) each([k, v]);
+    },
+    aggregators.sum!,
+    1,
+    'reduceByKey',
+    (kv) => out.push(kv),
+  );
+  return { out, spills: budget.spills };
+}
+
+/** A spill's output is in key order; whether the table spills depends on a random sample of combiners. */
+const sorted = (xs: Pair[]): Pair[] => [...xs].sort((x, y) => compareKeys(x[0], y[0]));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 afterEach(() => setWorkerMemoryBudget(undefined));
 
@@ -244,26 +264,11 @@ describe('NumberTable: dense keys addressed directly', () => {
       fc.property(manyRecords, fc.constantFrom(2_000, 1 << 30), (rs, limit) => {
         const run = (dense: boolean): Pair[] =>
           withDense(dense, () => {
-            const budget = new MemoryBudget(limit, mkdtempSync(path.join(scratch, 'budget-')));
-            setWorkerMemoryBudget(budget);
-            const out: Pair[] = [];
-            combineValuesExternally(
-              (each) => {
-                for (const [k, v] of rs) each([k, v]);
-              },
-              aggregators.sum!,
-              1,
-              'reduceByKey',
-              (kv) => out.push(kv),
-            );
-            if (budget.spills > 0) spilled++;
+            const { out, spills } = externalSum(rs, limit);
+            if (spills > 0) spilled++;
             return out;
           });
-        const a = run(true);
-        const b = run(false);
-        // A spill's output is in key order; whether the table spills depends on a random sample of combiners.
-        const sorted = (xs: Pair[]): Pair[] => [...xs].sort((x, y) => compareKeys(x[0], y[0]));
-        expect(same(sorted(a), sorted(b))).toBe(true);
+        expect(same(sorted(run(true)), sorted(run(false)))).toBe(true);
       }),
       { numRuns: 60 },
     );
@@ -332,24 +337,11 @@ describe('NumberTable: arrays from the thread pool (util/scratch-arrays.ts)', ()
         const run = (minBytes: number): Pair[] => {
           const was = setMinPooledBytes(minBytes);
           try {
-            const budget = new MemoryBudget(limit, mkdtempSync(path.join(scratch, 'budget-')));
-            setWorkerMemoryBudget(budget);
-            const out: Pair[] = [];
-            combineValuesExternally(
-              (each) => {
-                for (const [k, v] of rs) each([k, v]);
-              },
-              aggregators.sum!,
-              1,
-              'reduceByKey',
-              (kv) => out.push(kv),
-            );
-            return out;
+            return externalSum(rs, limit).out;
           } finally {
             setMinPooledBytes(was);
           }
         };
-        const sorted = (xs: Pair[]): Pair[] => [...xs].sort((x, y) => compareKeys(x[0], y[0]));
         const a = run(1);
         expect(same(sorted(a), sorted(run(1)))).toBe(true);
         expect(same(sorted(a), sorted(run(Number.POSITIVE_INFINITY)))).toBe(true);
