@@ -225,14 +225,16 @@ export function joinColumnsWithPairs(
   eachRight: (each: (kv: readonly [unknown, unknown]) => void) => void,
   sink: (kv: [number, [unknown, unknown]]) => void,
 ): void {
-  // The right pairs as columns, then joinColumns: the same order and sharing. A key that is not a number becomes
-  // NaN, which matches nothing, as it would not match an int32 key; -0 stays -0 and matches 0.
+  // The right pairs whose key can match an int32 (-0 as 0) as columns, then joinColumns: the same order and
+  // sharing. Int32 keys, as the cached ranks' are: joinColumns' loop then sees one kind of key column (a Float64Array
+  // here made it polymorphic, and the later iterations' joins slower).
   const keys: number[] = [];
   const values: unknown[] = [];
   eachRight((kv) => {
     const k = kv[0];
-    keys.push(typeof k === 'number' ? k : Number.NaN);
+    if (typeof k !== 'number' || (k | 0) !== k) return;
+    keys.push(k);
     values.push(kv[1]);
   });
-  joinColumns(left, { keys: Float64Array.from(keys), valueAt: (j) => values[j] }, sink);
+  joinColumns(left, { keys: Int32Array.from(keys), valueAt: (j) => values[j] }, sink);
 }
