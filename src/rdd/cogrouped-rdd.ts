@@ -4,7 +4,7 @@ import type { Partitioner } from '../core/partitioner.js';
 import { NotAPairError, isPair } from '../core/errors.js';
 import { grouping } from '../shuffle/combine.js';
 import { KeyIndex } from '../shuffle/key-index.js';
-import { joinColumns, joinColumnsWithPairs } from '../shuffle/column-join.js';
+import { joinColumns } from '../shuffle/column-join.js';
 import { eachCached, pairColumns, type CachedPartition, type PairColumns } from '../storage/columnar-block.js';
 import type { TaskContext, Pair } from './task-context.js';
 import type { RddContext } from './rdd-context.js';
@@ -135,19 +135,14 @@ export class CoGroupedRDD<K> extends RDD<[K, unknown[][]]> {
    * and any further ones in a list of their own (a key seen once per side, the usual case, costs no list).
    */
   pushInnerJoin(p: number, tc: TaskContext, sink: Sink<[unknown, [unknown, unknown]]>): void {
-    // The left side cached as pair columns with int32 keys (co-partitioned): joined by row (column-join.ts), the right
-    // side as columns too when it is cached so, else as pairs.
+    // Two co-partitioned inputs cached as pair columns, int32 keys on the left: joined by row (column-join.ts).
     const [a, b] = this.sources;
     const leftCached = a!.type === 'narrow' ? a!.rdd.cachedPartition(p, tc) : undefined;
     const rightCached = leftCached !== undefined && b!.type === 'narrow' ? b!.rdd.cachedPartition(p, tc) : undefined;
     const leftColumns = leftCached === undefined ? undefined : pairColumns(leftCached);
     const rightColumns = rightCached === undefined ? undefined : pairColumns(rightCached);
-    if (leftColumns !== undefined && leftColumns.keys instanceof Int32Array) {
-      const leftInts = leftColumns as PairColumns & { keys: Int32Array };
-      if (rightColumns !== undefined) joinColumns(leftInts, rightColumns, sink);
-      // The right side read as pairs (checked here when narrow), the left still by row: no list of links is
-      // built before its records are pushed (PageRank's first iteration, whose ranks are not cached).
-      else joinColumnsWithPairs(leftInts, (each) => this.#read(1, p, tc, each, rightCached), sink);
+    if (leftColumns !== undefined && rightColumns !== undefined && leftColumns.keys instanceof Int32Array) {
+      joinColumns(leftColumns as PairColumns & { keys: Int32Array }, rightColumns, sink);
       return;
     }
     const index = new KeyIndex();

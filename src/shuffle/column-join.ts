@@ -210,31 +210,3 @@ function joinRows(
     for (const v of vs) for (const w of ws) sink([k, [v, w]]);
   }
 }
-
-/**
- * The same inner join when only the left side is cached as pair columns (int32 keys) and the right side is read
- * as pairs (`eachRight` pushes them: an uncached co-partitioned input, one cached as an array, a shuffle's
- * buckets). PageRank's first iteration: `links.join(ranks 0)`, where `ranks 0 = links.mapValues(...)` is computed,
- * not cached. Read as elements, the left side built every list of links at once and kept them for the whole task
- * (they were promoted, and each worker's old generation grew for them); here the right pairs are kept as two
- * columns and joined by joinColumns, so a left value is built only when its records are pushed. Pushes exactly
- * what joinColumns pushes for the same pairs (keys that are not int32 numbers match nothing).
- */
-export function joinColumnsWithPairs(
-  left: PairColumns & { readonly keys: Int32Array },
-  eachRight: (each: (kv: readonly [unknown, unknown]) => void) => void,
-  sink: (kv: [number, [unknown, unknown]]) => void,
-): void {
-  // The right pairs whose key can match an int32 (-0 as 0) as columns, then joinColumns: the same order and
-  // sharing. Int32 keys, as the cached ranks' are: joinColumns' loop then sees one kind of key column (a Float64Array
-  // here made it polymorphic, and the later iterations' joins slower).
-  const keys: number[] = [];
-  const values: unknown[] = [];
-  eachRight((kv) => {
-    const k = kv[0];
-    if (typeof k !== 'number' || (k | 0) !== k) return;
-    keys.push(k);
-    values.push(kv[1]);
-  });
-  joinColumns(left, { keys: Int32Array.from(keys), valueAt: (j) => values[j] }, sink);
-}

@@ -1,6 +1,5 @@
 /**
- * joinColumns (shuffle/column-join.ts) joins two partitions cached as pair columns by row; joinColumnsWithPairs
- * joins a left side cached as pair columns with a right side read as pairs (of any kind). It must push exactly
+ * joinColumns (shuffle/column-join.ts) joins two partitions cached as pair columns by row. It must push exactly
  * what the inner join of their elements pushes (CoGroupedRDD.pushInnerJoin: keys in the left side's first-seen
  * order, left values outer, right values inner, each value built once per key), for every number a right key can
  * be (int32, -0, NaN, fractions, beyond int32), duplicate keys on either side, and values that are numbers or
@@ -8,7 +7,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { IntColumnIndex, joinColumns, joinColumnsWithPairs } from '../../src/shuffle/column-join.js';
+import { IntColumnIndex, joinColumns } from '../../src/shuffle/column-join.js';
 import { pairColumns, packPartition, type PairColumns } from '../../src/storage/columnar-block.js';
 import { MIN_POOLED_BYTES, setMinPooledBytes } from '../../src/util/scratch-arrays.js';
 
@@ -97,88 +96,6 @@ describe('joinColumns', () => {
     expect(again[0]![1][0]).toEqual([10, 11]);
   });
 
-  it('joinColumnsWithPairs pushes what the inner join of the elements pushes, right keys and values of any kind', () => {
-    // Right keys of every kind the engine supports: only an int32 number (or -0) equals an int32 left key; strings
-    // of digits, arrays, objects, booleans, null, bigints, NaN, fractions and numbers beyond int32 match nothing.
-    const anyKey = fc.oneof(
-      rightKey,
-      fc.constantFrom<unknown>('1', '', 'a long string key', [1], [1, 2], { x: 1 }, true, false, null, undefined, 1n, 3n),
-    );
-    const anyValue = fc.oneof(numberValue, listValue, fc.string({ maxLength: 3 }), fc.constant(null), fc.object({ maxDepth: 1 }));
-    const eq = (a: number, b: unknown): boolean => typeof b === 'number' && a === b;
-    fc.assert(
-      fc.property(side(intKey), fc.array(fc.tuple(anyKey, anyValue), { maxLength: 60 }), (l, r) => {
-        const left = columns(l) as PairColumns & { keys: Int32Array };
-        expect(left.keys).toBeInstanceOf(Int32Array);
-        const got: unknown[] = [];
-        joinColumnsWithPairs(
-          left,
-          (each) => r.forEach((kv) => each(kv)),
-          (kv) => got.push(kv),
-        );
-        const order: number[] = [];
-        for (const [k] of l) if (!order.includes(k)) order.push(k);
-        const want: unknown[] = [];
-        for (const k of order) {
-          const vs = l.filter(([x]) => x === k).map(([, v]) => v);
-          const ws = r.filter(([x]) => eq(k, x)).map(([, w]) => w);
-          for (const v of vs) for (const w of ws) want.push([k, [v, w]]);
-        }
-        expect(same(got, want)).toBe(true);
-        // Right values are pushed as they are (the very objects), left keys as the left's numbers.
-        for (const kv of got as Array<[number, [unknown, unknown]]>) expect(Object.is(kv[0], -0)).toBe(false);
-        // And the same as joinColumns when the right side packs as columns too.
-        const numeric = r.filter((kv): kv is [number, number] => typeof kv[0] === 'number' && typeof kv[1] === 'number');
-        const block = numeric.length > 0 ? packPartition(numeric) : undefined;
-        const rightColumns = block === undefined ? undefined : pairColumns(block);
-        if (rightColumns !== undefined) {
-          const byColumns: unknown[] = [];
-          joinColumns(left, rightColumns, (kv) => byColumns.push(kv));
-          const byPairs: unknown[] = [];
-          joinColumnsWithPairs(
-            left,
-            (each) => numeric.forEach((kv) => each(kv)),
-            (kv) => byPairs.push(kv),
-          );
-          expect(same(byPairs, byColumns)).toBe(true);
-        }
-      }),
-      { numRuns: 400 },
-    );
-  });
-
-  it('joinColumnsWithPairs builds each left value once per key, when its records are pushed', () => {
-    const left = columns([
-      [1, [10, 11]],
-      [1, [12]],
-      [2, [20]],
-      [3, [30]],
-    ]) as PairColumns & { keys: Int32Array };
-    const got: Array<[number, [number[], unknown]]> = [];
-    const shared = { w: 1 };
-    joinColumnsWithPairs(
-      left,
-      (each) => {
-        each([1, 'a']);
-        each([2, shared]);
-        each([1, 'b']);
-        each(['2', 'no']);
-        each([4, 'none']);
-      },
-      (kv) => got.push(kv as [number, [number[], unknown]]),
-    );
-    expect(got).toEqual([
-      [1, [[10, 11], 'a']],
-      [1, [[10, 11], 'b']],
-      [1, [[12], 'a']],
-      [1, [[12], 'b']],
-      [2, [[20], shared]],
-    ]);
-    expect(got[0]![1][0]).toBe(got[1]![1][0]);
-    expect(got[0]![1][0]).not.toBe(got[2]![1][0]);
-    expect(got[4]![1][1]).toBe(shared);
-  });
-
   it('IntColumnIndex finds the first row of every key and chains the rest in row order', () => {
     fc.assert(
       fc.property(
@@ -241,14 +158,13 @@ describe('joinColumns', () => {
   });
 });
 
-describe('column joins with their arrays from the thread pool (util/scratch-arrays.ts)', () => {
+describe('joinColumns with its arrays from the thread pool (util/scratch-arrays.ts)', () => {
   it("a join run inside another join's sink (both holding pooled arrays) pushes what each pushes alone (property)", () => {
-    // Every array pooled: the inner join takes the arrays the outer one gave back at the previous key's end, and
-    // would corrupt the outer one's index or counts if they were shared or given back while it reads them.
+    // Every array pooled: the inner join takes the arrays the outer one would share or give back too early.
     setMinPooledBytes(1);
     try {
       fc.assert(
-        fc.property(side(intKey), side(rightKey), side(intKey), side(rightKey), fc.boolean(), (l, r, l2, r2, withPairs) => {
+        fc.property(side(intKey), side(rightKey), side(intKey), side(rightKey), (l, r, l2, r2) => {
           const inner = (): unknown[] => {
             const out: unknown[] = [];
             joinColumns(columns(l2) as PairColumns & { keys: Int32Array }, columns(r2), (kv) => out.push(kv));
@@ -256,13 +172,10 @@ describe('column joins with their arrays from the thread pool (util/scratch-arra
           };
           const alone = inner();
           const outer: unknown[] = [];
-          const sink = (kv: unknown): void => {
+          joinColumns(columns(l) as PairColumns & { keys: Int32Array }, columns(r), (kv) => {
             outer.push(kv);
             expect(same(inner(), alone)).toBe(true);
-          };
-          const left = columns(l) as PairColumns & { keys: Int32Array };
-          if (withPairs) joinColumnsWithPairs(left, (each) => r.forEach((kv) => each(kv)), sink);
-          else joinColumns(left, columns(r), sink);
+          });
           expect(same(outer, reference(l, r))).toBe(true);
         }),
         { numRuns: 150 },
