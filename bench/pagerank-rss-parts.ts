@@ -2,8 +2,8 @@
  * What PageRank's process RSS is made of (issue 8): runs the classic program (examples/pagerank.ts, default options
  * but the console bar) on local[2] and, after iteration 1, after the last iteration and at the end, groups
  * `/proc/self/smaps` by mapping: V8's heap pages (256 KiB anonymous mappings, though adjacent ones may merge),
- * larger anonymous mappings (glibc's per-thread malloc arenas, where typed-array backing stores live, and merged V8
- * pages), the node binary and the rest. Linux only. Compare with `MALLOC_MMAP_THRESHOLD_=131072` in the environment
+ * glibc's per-thread malloc arenas (where typed-array backing stores live: rw-p mappings starting 64 MiB-aligned),
+ * other larger anonymous mappings (merged V8 pages, large objects), the node binary and the rest. Linux only. Compare with `MALLOC_MMAP_THRESHOLD_=131072` in the environment
  * to see how much of the second group is freed malloc memory that glibc kept (docs/benchmarks.md, session 7).
  *
  *   node --import tsx bench/pagerank-rss-parts.ts [--iterations 10] [--small]
@@ -16,6 +16,8 @@ const args = process.argv.slice(2);
 const i = args.indexOf('--iterations');
 const iterations = i >= 0 ? Number(args[i + 1]) : 10;
 
+const ARENA_ALIGN = 64n * 1024n * 1024n;
+
 /** RSS per kind of mapping, MB, largest first. */
 function parts(label: string): void {
   const groups = new Map<string, number>();
@@ -23,10 +25,13 @@ function parts(label: string): void {
   for (const line of readFileSync('/proc/self/smaps', 'utf8').split('\n')) {
     const m = /^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \d+\s*(.*)$/.exec(line);
     if (m) {
-      const mb = (Number.parseInt(m[2]!, 16) - Number.parseInt(m[1]!, 16)) / 2 ** 20;
+      const start = BigInt(`0x${m[1]!}`);
+      const mb = Number(BigInt(`0x${m[2]!}`) - start) / 2 ** 20;
       const name = m[4]!.trim();
       if (name.startsWith('/')) current = `file ${name.split('/').pop()}`;
       else if (name !== '') current = name;
+      // A thread's glibc arena is a heap reserved 64 MiB-aligned (HEAP_MAX_SIZE), its used part readable.
+      else if (m[3] === 'rw-p' && start % ARENA_ALIGN === 0n) current = 'glibc thread arenas';
       else current = `anonymous ${mb >= 1 ? '>= 1 MiB' : '< 1 MiB'} (${m[3]})`;
       continue;
     }

@@ -11,6 +11,7 @@
  * number), each value built once per key and shared by that key's records, as there.
  */
 import type { PairColumns } from '../storage/columnar-block.js';
+import { giveBack, takeInt32 } from '../util/scratch-arrays.js';
 
 /**
  * Rows of an Int32Array of keys by key: the first row of each key and, per row, the next row with the same key.
@@ -33,7 +34,7 @@ export class IntColumnIndex {
   /** `options.dense: false` keeps the hashed layout whatever the keys (tests compare the two). */
   constructor(keys: Int32Array, options: { dense?: boolean } = {}) {
     const n = keys.length;
-    this.next = new Int32Array(n).fill(-1);
+    this.next = takeInt32(n).fill(-1);
     const mayBeDense = n > 0 && options.dense !== false;
     let min = 0;
     let max = -1;
@@ -52,7 +53,7 @@ export class IntColumnIndex {
     if (mayBeDense && span <= Math.max(4 * n, 1024)) {
       this.#direct = true;
       this.#base = min;
-      this.#slots = new Int32Array(span);
+      this.#slots = takeInt32(span);
       this.#slotKeys = this.#slots;
       this.#shift = 0;
       const slots = this.#slots;
@@ -63,20 +64,21 @@ export class IntColumnIndex {
           slots[d] = r + 1;
           continue;
         }
-        last ??= new Int32Array(n).fill(-1);
+        last ??= takeInt32(n).fill(-1);
         const first = s - 1;
         const tail = last[first]! < 0 ? first : last[first]!;
         this.next[tail] = r;
         last[first] = r;
       }
+      if (last !== undefined) giveBack(last);
       return;
     }
     this.#direct = false;
     this.#base = 0;
     let bits = 4;
     while (1 << bits < 2 * n) bits++;
-    this.#slots = new Int32Array(1 << bits);
-    this.#slotKeys = new Int32Array(1 << bits);
+    this.#slots = takeInt32(1 << bits);
+    this.#slotKeys = takeInt32(1 << bits);
     this.#shift = 32 - bits;
     const slots = this.#slots;
     const slotKeys = this.#slotKeys;
@@ -92,7 +94,7 @@ export class IntColumnIndex {
           break;
         }
         if (slotKeys[i] === k) {
-          last ??= new Int32Array(n).fill(-1);
+          last ??= takeInt32(n).fill(-1);
           const first = s - 1;
           const tail = last[first]! < 0 ? first : last[first]!;
           this.next[tail] = r;
@@ -101,6 +103,14 @@ export class IntColumnIndex {
         }
       }
     }
+    if (last !== undefined) giveBack(last);
+  }
+
+  /** Gives the index's arrays back to the thread's pool (util/scratch-arrays.ts); the index is not used afterwards. */
+  release(): void {
+    giveBack(this.#slots);
+    giveBack(this.#slotKeys);
+    giveBack(this.next);
   }
 
   /** Whether the keys are addressed directly (for tests). */
@@ -145,8 +155,27 @@ export function joinColumns(
   const n = lk.length;
   const index = new IntColumnIndex(lk);
   // Right rows by the first left row of their key: the first in a column, any further ones in a list.
-  const rightCount = new Int32Array(n);
-  const rightFirst = new Int32Array(n);
+  const rightCount = takeInt32(n);
+  const rightFirst = takeInt32(n);
+  try {
+    joinRows(left, right, index, rightCount, rightFirst, sink);
+  } finally {
+    index.release();
+    giveBack(rightCount);
+    giveBack(rightFirst);
+  }
+}
+
+function joinRows(
+  left: PairColumns & { readonly keys: Int32Array },
+  right: PairColumns,
+  index: IntColumnIndex,
+  rightCount: Int32Array,
+  rightFirst: Int32Array,
+  sink: (kv: [number, [unknown, unknown]]) => void,
+): void {
+  const lk = left.keys;
+  const n = lk.length;
   let rightMore: Map<number, number[]> | undefined;
   const rk = right.keys;
   for (let j = 0; j < rk.length; j++) {

@@ -44,6 +44,13 @@ export interface Grouping {
    * grouping's own: read them at once) while every key is a string and every combiner a number; undefined otherwise.
    */
   strings(): { keys: string[]; combiners: Float64Array; hashes: Int32Array } | undefined;
+  /** Bytes held by the grouping's typed-array table (0 while its groups are elsewhere): a floor for estimates. */
+  tableBytes(): number;
+  /**
+   * Gives the grouping's large scratch arrays back to the thread's pool (util/scratch-arrays.ts): call it once the
+   * groups have been read (columns copied, pairs pushed); the grouping is not used afterwards.
+   */
+  release(): void;
 }
 
 /**
@@ -88,13 +95,16 @@ export function grouping(first: (v: unknown) => unknown, merge: (c: unknown, v: 
   const numbersToInts = (): void => {
     const n = numbers;
     numbers = undefined;
-    if (n === undefined || n.size === 0) return;
-    const t = (ints ??= new IntTable<Pair>());
-    n.each((g) => {
-      t.get(g[0] as number);
-      t.addAfterMiss(g, g[0] as number);
-    });
-    used = 1;
+    if (n === undefined) return;
+    if (n.size > 0) {
+      const t = (ints ??= new IntTable<Pair>());
+      n.each((g) => {
+        t.get(g[0] as number);
+        t.addAfterMiss(g, g[0] as number);
+      });
+      used = 1;
+    }
+    n.release();
   };
   // String keys while they are the only keys (addString).
   let strings: StringTable | undefined;
@@ -255,6 +265,11 @@ export function grouping(first: (v: unknown) => unknown, merge: (c: unknown, v: 
     // Set only while every group is in it (it is dropped when they move).
     numbers: () => numbers?.columns(),
     strings: () => strings?.columns(),
+    tableBytes: () => numbers?.bytes ?? 0,
+    release: () => {
+      numbers?.release();
+      numbers = undefined;
+    },
     each: (sink) => {
       const flat = rows ?? numbers ?? strings;
       if (flat !== undefined) {
@@ -274,7 +289,9 @@ function combine(source: Source, first: (v: unknown) => unknown, merge: (c: unkn
   } catch (e) {
     throw tagUserError(e, rddId, label);
   }
-  return g.groups();
+  const groups = g.groups();
+  g.release();
+  return groups;
 }
 
 /**

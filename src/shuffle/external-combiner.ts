@@ -58,8 +58,9 @@ let runCounter = 0;
 
 /**
  * Receives the groups as columns instead of pairs (see {@link combineExternally}): int32 keys (or string keys) and
- * their number combiners, in the order the pairs would have come. The columns are the grouping's own, handed over.
- * String keys come with their `hashKey` values (`hashes`), which a hash partitioner need not compute again.
+ * their number combiners, in the order the pairs would have come. The columns are the grouping's own and valid only
+ * until the sink returns (a number table's arrays then go back to the thread's pool): copy what is kept. String
+ * keys come with their `hashKey` values (`hashes`), which a hash partitioner need not compute again.
  */
 export type NumberGroupsSink = (keys: Int32Array | string[], combiners: Float64Array, hashes?: Int32Array) => void;
 
@@ -83,13 +84,17 @@ export function combineExternally(
   if (budget === undefined && (input === undefined || input.files.length === 0)) {
     const g = grouping(fns.first, fns.merge, input?.expectedGroups);
     try {
-      source(g.add, g.addNumbers);
-    } catch (e) {
-      throw tagUserError(e, rddId, label);
+      try {
+        source(g.add, g.addNumbers);
+      } catch (e) {
+        throw tagUserError(e, rddId, label);
+      }
+      const columns = numbers === undefined ? undefined : (g.numbers() ?? g.strings());
+      if (columns !== undefined) numbers!(columns.keys, columns.combiners, 'hashes' in columns ? columns.hashes : undefined);
+      else g.each(sink);
+    } finally {
+      g.release();
     }
-    const columns = numbers === undefined ? undefined : (g.numbers() ?? g.strings());
-    if (columns !== undefined) numbers!(columns.keys, columns.combiners, 'hashes' in columns ? columns.hashes : undefined);
-    else g.each(sink);
     return;
   }
   // internal: fetched input spills only where a worker pool exists, and the same pool is found here
@@ -139,6 +144,8 @@ class ExternalCombiner implements MemoryConsumer {
 
   /** A new table: sized for `expectedGroups` at the start only (after a spill the next table's size is unknown). */
   #reset(expectedGroups = 0): void {
+    // A spilled grouping's groups are in their run file: its arrays serve the next one.
+    this.#g?.release();
     this.#g = grouping(this.#first, this.fns.merge, expectedGroups);
     this.#groups = 0;
     this.#samples = [];
@@ -176,7 +183,8 @@ class ExternalCombiner implements MemoryConsumer {
     let combiner = 0;
     for (const s of this.#samples) combiner += estimateSize([s]) - 24;
     combiner /= Math.max(1, this.#samples.length);
-    return this.#groups * (GROUP_OVERHEAD + this.#keyBytes + combiner);
+    // A number table's arrays may outweigh its groups (the direct layout spans the keys' range): never less.
+    return Math.max(this.#groups * (GROUP_OVERHEAD + this.#keyBytes + combiner), this.#g.tableBytes());
   }
 
   spill(): void {
@@ -245,6 +253,7 @@ class ExternalCombiner implements MemoryConsumer {
   }
 
   dispose(): void {
+    this.#g.release();
     this.budget.release(this);
     for (const f of this.#runs) rmSync(f, { force: true });
     this.#runs.length = 0;

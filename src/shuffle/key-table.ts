@@ -11,6 +11,7 @@
  */
 import { hashKey, keysEqual } from '../core/keys.js';
 import { rowAt } from './bucket-codec.js';
+import { takeInt32 } from '../util/scratch-arrays.js';
 
 const INITIAL_SLOTS = 64;
 
@@ -157,8 +158,8 @@ export function growIntSlots(
   oldKeys: Int32Array,
   shift: number,
 ): { slots: Int32Array<ArrayBuffer>; keys: Int32Array<ArrayBuffer> } {
-  const slots = new Int32Array(oldSlots.length * 2);
-  const keys = new Int32Array(oldSlots.length * 2);
+  const slots = takeInt32(oldSlots.length * 2);
+  const keys = takeInt32(oldSlots.length * 2);
   const mask = slots.length - 1;
   for (let j = 0; j < oldSlots.length; j++) {
     if (oldSlots[j] === 0) continue;

@@ -17,6 +17,7 @@
  * refused, and the caller moves the groups to the general structures (see combine.ts).
  */
 
+import { giveBack, takeFloat64, takeInt32 } from '../util/scratch-arrays.js';
 import { growIntSlots } from './key-table.js';
 
 const INITIAL_SLOTS = 64;
@@ -77,6 +78,21 @@ export class NumberTable {
 
   get size(): number {
     return this.#size;
+  }
+
+  /**
+   * Bytes the table's arrays hold. The direct layout's are set by the keys' span, not their count: a few keys
+   * spread over 128k integers hold about 1 MB, which an estimate per group misses.
+   */
+  get bytes(): number {
+    return (
+      this.#slots.buffer.byteLength +
+      this.#slotKeys.buffer.byteLength +
+      this.#keys.buffer.byteLength +
+      this.#combiners.buffer.byteLength +
+      this.#values.buffer.byteLength +
+      this.#present.buffer.byteLength
+    );
   }
 
   /** Whether the keys are addressed directly now (for tests). */
@@ -169,8 +185,9 @@ export class NumberTable {
   #append(key: number): void {
     const e = this.#size++;
     if (e === this.#keys.length) {
-      const keys = new Int32Array(e * 2);
+      const keys = takeInt32(e * 2);
       keys.set(this.#keys);
+      giveBack(this.#keys);
       this.#keys = keys;
     }
     this.#keys[e] = key;
@@ -229,8 +246,8 @@ export class NumberTable {
    * given (`oldBase`), else from the entries' combiners.
    */
   #place(lo: number, length: number, oldValues: Float64Array, oldBase: number): void {
-    const values = new Float64Array(length);
-    const present = new Int32Array((length + 31) >>> 5);
+    const values = takeFloat64(length);
+    const present = takeInt32((length + 31) >>> 5);
     const keys = this.#keys;
     const fromDirect = oldValues.length > 0;
     for (let e = 0; e < this.#size; e++) {
@@ -239,6 +256,8 @@ export class NumberTable {
       values[d] = fromDirect ? oldValues[k - oldBase]! : this.#combiners[e]!;
       present[d >>> 5] = present[d >>> 5]! | (1 << (d & 31));
     }
+    giveBack(oldValues);
+    giveBack(this.#present);
     this.#values = values;
     this.#present = present;
     this.#base = lo;
@@ -252,6 +271,9 @@ export class NumberTable {
     const hi = Math.min(INT32_MAX, this.#max + slack);
     this.#place(lo, hi - lo + 1, NO_F64, 0);
     this.#dense = true;
+    giveBack(this.#slots);
+    giveBack(this.#slotKeys);
+    giveBack(this.#combiners);
     this.#slots = NO_I32;
     this.#slotKeys = NO_I32;
     this.#combiners = NO_F64;
@@ -262,8 +284,8 @@ export class NumberTable {
     this.#gather();
     let bits = Math.log2(INITIAL_SLOTS);
     while (1 << bits < 2 * (this.#size + 1)) bits++;
-    const slots = new Int32Array(1 << bits);
-    const slotKeys = new Int32Array(1 << bits);
+    const slots = takeInt32(1 << bits);
+    const slotKeys = takeInt32(1 << bits);
     const shift = 32 - bits;
     const mask = slots.length - 1;
     const keys = this.#keys;
@@ -278,26 +300,31 @@ export class NumberTable {
     this.#slotKeys = slotKeys;
     this.#shift = shift;
     this.#dense = false;
+    giveBack(this.#values);
+    giveBack(this.#present);
     this.#values = NO_F64;
     this.#present = NO_I32;
   }
 
   /** The direct layout's combiners into `#combiners`, by entry. */
   #gather(): void {
-    const combiners = new Float64Array(Math.max(this.#keys.length, 1));
+    const combiners = takeFloat64(Math.max(this.#keys.length, 1));
     const keys = this.#keys;
     const values = this.#values;
     const base = this.#base;
     for (let e = 0; e < this.#size; e++) combiners[e] = values[keys[e]! - base]!;
+    giveBack(this.#combiners);
     this.#combiners = combiners;
   }
 
   #growEntries(length: number): void {
-    const keys = new Int32Array(length);
+    const keys = takeInt32(length);
     keys.set(this.#keys);
+    giveBack(this.#keys);
     this.#keys = keys;
-    const combiners = new Float64Array(length);
+    const combiners = takeFloat64(length);
     combiners.set(this.#combiners);
+    giveBack(this.#combiners);
     this.#combiners = combiners;
   }
 
@@ -307,7 +334,34 @@ export class NumberTable {
       return;
     }
     const grown = growIntSlots(this.#slots, this.#slotKeys, --this.#shift);
+    giveBack(this.#slots);
+    giveBack(this.#slotKeys);
     this.#slots = grown.slots;
     this.#slotKeys = grown.keys;
+  }
+
+  /**
+   * Gives the table's large arrays back to this thread's pool (util/scratch-arrays.ts) for the next table: call it
+   * when the groups have been read (views from {@link columns} copied); the table is empty afterwards.
+   */
+  release(): void {
+    giveBack(this.#slots);
+    giveBack(this.#slotKeys);
+    giveBack(this.#keys);
+    giveBack(this.#combiners);
+    giveBack(this.#values);
+    giveBack(this.#present);
+    this.#slots = new Int32Array(INITIAL_SLOTS);
+    this.#slotKeys = new Int32Array(INITIAL_SLOTS);
+    this.#shift = 32 - Math.log2(INITIAL_SLOTS);
+    this.#keys = new Int32Array(INITIAL_SLOTS / 2);
+    this.#combiners = new Float64Array(INITIAL_SLOTS / 2);
+    this.#size = 0;
+    this.#min = INT32_MAX;
+    this.#max = INT32_MIN;
+    this.#dense = false;
+    this.#base = 0;
+    this.#values = NO_F64;
+    this.#present = NO_I32;
   }
 }

@@ -11,6 +11,7 @@ import type { Aggregator } from './aggregator.js';
 import { combineExternally } from './external-combiner.js';
 import { NotAPairError, classInstanceError, isPair } from '../core/errors.js';
 import { findClassInstance } from '../closure/clonable.js';
+import { giveBack, takeInt32 } from '../util/scratch-arrays.js';
 
 /** One map task's records, pushed to `each` (the RDD's pipelined partition, so no array is built). */
 export type RecordSource = (each: (x: unknown) => void) => void;
@@ -83,7 +84,8 @@ function placeColumns(
 ): void {
   const n = keys.length;
   const parts = partitioner.numPartitions;
-  const of = new Int32Array(n);
+  // Scratch: each group's reduce partition, read only here.
+  const of = takeInt32(n);
   const counts = new Int32Array(parts);
   if (hashes !== undefined && partitioner.constructor === HashPartitioner) {
     // What HashPartitioner.getPartition computes, from the hash the table already has.
@@ -113,6 +115,7 @@ function placeColumns(
       if (counts[r] === 0) continue;
       addEncoded(r, { length: counts[r]!, keys: { kind: 'any', data: bucketKeys[r]! }, values: { kind: 'f64', data: bucketValues[r]! } });
     }
+    giveBack(of);
     return;
   }
   const bucketKeys = Array.from({ length: parts }, (_, r) => new Int32Array(counts[r]!));
@@ -122,6 +125,7 @@ function placeColumns(
     bucketKeys[r]![j] = keys[i]!;
     bucketValues[r]![j] = combiners[i]!;
   }
+  giveBack(of);
   for (let r = 0; r < parts; r++) {
     if (counts[r] === 0) continue;
     addEncoded(r, { length: counts[r]!, keys: { kind: 'i32', data: bucketKeys[r]! }, values: { kind: 'f64', data: bucketValues[r]! } });

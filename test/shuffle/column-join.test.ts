@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { IntColumnIndex, joinColumns } from '../../src/shuffle/column-join.js';
 import { pairColumns, packPartition, type PairColumns } from '../../src/storage/columnar-block.js';
+import { MIN_POOLED_BYTES, setMinPooledBytes } from '../../src/util/scratch-arrays.js';
 
 type P = [number, unknown];
 
@@ -154,5 +155,33 @@ describe('joinColumns', () => {
     expect(direct).toBeGreaterThan(50);
     expect(new IntColumnIndex(Int32Array.from([5, 1e9, -3])).dense).toBe(false);
     expect(new IntColumnIndex(Int32Array.from({ length: 5000 }, (_, i) => 2 * i + 7)).dense).toBe(true);
+  });
+});
+
+describe('joinColumns with its arrays from the thread pool (util/scratch-arrays.ts)', () => {
+  it("a join run inside another join's sink (both holding pooled arrays) pushes what each pushes alone (property)", () => {
+    // Every array pooled: the inner join takes the arrays the outer one would share or give back too early.
+    setMinPooledBytes(1);
+    try {
+      fc.assert(
+        fc.property(side(intKey), side(rightKey), side(intKey), side(rightKey), (l, r, l2, r2) => {
+          const inner = (): unknown[] => {
+            const out: unknown[] = [];
+            joinColumns(columns(l2) as PairColumns & { keys: Int32Array }, columns(r2), (kv) => out.push(kv));
+            return out;
+          };
+          const alone = inner();
+          const outer: unknown[] = [];
+          joinColumns(columns(l) as PairColumns & { keys: Int32Array }, columns(r), (kv) => {
+            outer.push(kv);
+            expect(same(inner(), alone)).toBe(true);
+          });
+          expect(same(outer, reference(l, r))).toBe(true);
+        }),
+        { numRuns: 150 },
+      );
+    } finally {
+      setMinPooledBytes(MIN_POOLED_BYTES);
+    }
   });
 });

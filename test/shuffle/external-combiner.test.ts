@@ -112,6 +112,26 @@ describe('reduce-side combine under the worker budget', () => {
     );
   });
 
+  it("counts a number table's arrays, not only its groups: a few keys spread over 120k integers hold about 1 MB", () => {
+    // 40 int32 keys over 0..120,000 make the number table address them directly (about 1.2 MB of combiners);
+    // by groups alone they would be estimated at a few KB and never spill under a 200 KB pool.
+    const keys = Array.from({ length: 40 }, (_, i) => i * 3000);
+    const recs: Pair[] = [];
+    for (let i = 0; i < 4096; i++) recs.push([keys[i % keys.length]!, 1]);
+    setWorkerMemoryBudget(newBudget(200_000));
+    const out: Pair[] = [];
+    combineValuesExternally(
+      (each) => recs.forEach(each),
+      sum,
+      1,
+      'reduceByKey',
+      (kv) => out.push(kv),
+    );
+    expect(budget.spills).toBeGreaterThan(0);
+    expect(byKey(out)).toEqual(keys.map((k): Pair => [k, Math.floor(4096 / 40) + (keys.indexOf(k) < 4096 % 40 ? 1 : 0)]));
+    expect(budget.used).toBe(0);
+  });
+
   it('merging combiners copies nothing it may not change and spills like merging values', () => {
     setWorkerMemoryBudget(newBudget(1024));
     // Map outputs' combiners (arrays) that later jobs read again must survive mergeCombiners unchanged.

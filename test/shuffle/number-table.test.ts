@@ -16,6 +16,7 @@ import { grouping, type Pair } from '../../src/shuffle/combine.js';
 import { combineValuesExternally } from '../../src/shuffle/external-combiner.js';
 import { MemoryBudget, setWorkerMemoryBudget } from '../../src/shuffle/memory-budget.js';
 import { DENSE_SPAN_FLOOR, NumberTable, setDenseNumberKeys } from '../../src/shuffle/number-table.js';
+import { MIN_POOLED_BYTES, setMinPooledBytes } from '../../src/util/scratch-arrays.js';
 
 /** Deep equality that tells -0 from 0 and NaN from nothing (toEqual does not). */
 function same(a: unknown, b: unknown): boolean {
@@ -139,6 +140,26 @@ function runTable(dense: boolean, rs: ReadonlyArray<[number, number]>, agg: Aggr
 }
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'kindling-nt-'));
+
+/** A reduceByKey of `rs` by sum through the external combine under a pool of `limit` bytes, and its spill count. */
+function externalSum(rs: ReadonlyArray<[number, number]>, limit: number): { out: Pair[]; spills: number } {
+  const budget = new MemoryBudget(limit, mkdtempSync(path.join(scratch, 'budget-')));
+  setWorkerMemoryBudget(budget);
+  const out: Pair[] = [];
+  combineValuesExternally(
+    (each) => {
+      for (const [k, v] of rs) each([k, v]);
+    },
+    aggregators.sum!,
+    1,
+    'reduceByKey',
+    (kv) => out.push(kv),
+  );
+  return { out, spills: budget.spills };
+}
+
+/** A spill's output is in key order; whether the table spills depends on a random sample of combiners. */
+const sorted = (xs: Pair[]): Pair[] => [...xs].sort((x, y) => compareKeys(x[0], y[0]));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 afterEach(() => setWorkerMemoryBudget(undefined));
 
@@ -243,29 +264,102 @@ describe('NumberTable: dense keys addressed directly', () => {
       fc.property(manyRecords, fc.constantFrom(2_000, 1 << 30), (rs, limit) => {
         const run = (dense: boolean): Pair[] =>
           withDense(dense, () => {
-            const budget = new MemoryBudget(limit, mkdtempSync(path.join(scratch, 'budget-')));
-            setWorkerMemoryBudget(budget);
-            const out: Pair[] = [];
-            combineValuesExternally(
-              (each) => {
-                for (const [k, v] of rs) each([k, v]);
-              },
-              aggregators.sum!,
-              1,
-              'reduceByKey',
-              (kv) => out.push(kv),
-            );
-            if (budget.spills > 0) spilled++;
+            const { out, spills } = externalSum(rs, limit);
+            if (spills > 0) spilled++;
             return out;
           });
-        const a = run(true);
-        const b = run(false);
-        // A spill's output is in key order; whether the table spills depends on a random sample of combiners.
-        const sorted = (xs: Pair[]): Pair[] => [...xs].sort((x, y) => compareKeys(x[0], y[0]));
-        expect(same(sorted(a), sorted(b))).toBe(true);
+        expect(same(sorted(run(true)), sorted(run(false)))).toBe(true);
       }),
       { numRuns: 60 },
     );
     expect(spilled).toBeGreaterThan(0);
+  });
+});
+
+describe('NumberTable: arrays from the thread pool (util/scratch-arrays.ts)', () => {
+  afterEach(() => setMinPooledBytes(MIN_POOLED_BYTES));
+
+  it('tables living side by side and released at any point give what unpooled tables give (property)', () => {
+    // Steps on up to three tables at once: records into one (created at first use), or one released (its groups
+    // read first, as the combine reads them) and replaced by a new one later. Every array is pooled, so released
+    // arrays go straight to the next table that grows: a table still reading an array it gave back, or two tables
+    // handed the same one, changes the groups.
+    const step = fc.oneof(fc.record({ table: fc.nat(2), records }), fc.record({ release: fc.nat(2) }));
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 12 }), fc.boolean(), (steps, dense) => {
+        const run = (minBytes: number): unknown[] =>
+          withDense(dense, () => {
+            const was = setMinPooledBytes(minBytes);
+            try {
+              const tables: Array<NumberTable | undefined> = [];
+              const read: unknown[] = [];
+              const done = (i: number): void => {
+                const t = tables[i];
+                if (t === undefined) return;
+                const { keys, combiners } = t.columns();
+                const each: Array<[unknown, unknown]> = [];
+                t.each((kv) => each.push(kv));
+                read.push([i, Array.from(keys), Array.from(combiners), each]);
+                t.release();
+                expect(t.size).toBe(0);
+                tables[i] = undefined;
+              };
+              for (const s of steps) {
+                if ('release' in s) done(s.release);
+                else {
+                  const t = (tables[s.table] ??= new NumberTable());
+                  for (const [k, v] of s.records)
+                    t.add(
+                      k,
+                      v,
+                      (x) => x,
+                      (a, b) => (a as number) + (b as number),
+                    );
+                }
+              }
+              for (let i = 0; i < 3; i++) done(i);
+              return read;
+            } finally {
+              setMinPooledBytes(was);
+            }
+          });
+        expect(same(run(1), run(Number.POSITIVE_INFINITY))).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('the external combine, spilling or not, gives the same output with every array pooled (property)', () => {
+    // Spills release a grouping in the middle of the input and the output releases the last one: the next
+    // grouping (here the next run's) takes their arrays.
+    fc.assert(
+      fc.property(manyRecords, fc.constantFrom(2_000, 1 << 30), (rs, limit) => {
+        const run = (minBytes: number): Pair[] => {
+          const was = setMinPooledBytes(minBytes);
+          try {
+            return externalSum(rs, limit).out;
+          } finally {
+            setMinPooledBytes(was);
+          }
+        };
+        const a = run(1);
+        expect(same(sorted(a), sorted(run(1)))).toBe(true);
+        expect(same(sorted(a), sorted(run(Number.POSITIVE_INFINITY)))).toBe(true);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('a released table is empty and takes new groups', () => {
+    const t = new NumberTable();
+    const sum = (a: unknown, b: unknown): unknown => (a as number) + (b as number);
+    for (let k = 0; k < 50_000; k++) t.add(k, 1, (x) => x, sum);
+    expect(t.dense).toBe(true);
+    t.release();
+    expect(t.size).toBe(0);
+    expect(Array.from(t.columns().keys)).toEqual([]);
+    t.add(-5, 2, (x) => x, sum);
+    t.add(-5, 3, (x) => x, sum);
+    expect(Array.from(t.columns().combiners)).toEqual([5]);
   });
 });
