@@ -37,7 +37,6 @@ export {
   OutputCommitError,
   CheckpointError,
   ClusterError,
-  HeapLimitError,
   type KindlingErrorCode,
   type ErrorInfo,
 } from './core/errors.js';
