@@ -9,7 +9,7 @@ import type { SchedulerEvent } from '../scheduler/events.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundleIsCurrent } from '../exec/local/worker-entry.js';
+import { bundleIsCurrent } from '../util/bundle.js';
 import { EVENT_LOG_SUFFIX, flattenOptions, type AppEvent, type ApplicationStartEvent } from './app-events.js';
 import type { ResolvedUiOptions } from './options.js';
 

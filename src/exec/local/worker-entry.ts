@@ -5,7 +5,7 @@
  * least as new as `worker-main.js`: a build that rewrote the modules without bundling (a bare `tsc`) must not
  * leave workers running the code of an older build, so they fall back to the modules themselves.
  */
-import { statSync } from 'node:fs';
+import { bundleIsCurrent } from '../../util/bundle.js';
 import { fileURLToPath } from 'node:url';
 
 const MODULES = new URL('./worker-main.js', import.meta.url);
@@ -14,11 +14,4 @@ const BUNDLE = new URL('./worker-bundle.js', import.meta.url);
 /** The bundle when it is current, else the unbundled entry module. */
 export function workerEntry(): URL {
   return bundleIsCurrent(fileURLToPath(BUNDLE), fileURLToPath(MODULES)) ? BUNDLE : MODULES;
-}
-
-/** Whether `bundle` exists and was written no earlier than `entry` (the build writes the bundle last). */
-export function bundleIsCurrent(bundle: string, entry: string): boolean {
-  const b = statSync(bundle, { throwIfNoEntry: false });
-  const e = statSync(entry, { throwIfNoEntry: false });
-  return b !== undefined && e !== undefined && b.mtimeMs >= e.mtimeMs;
 }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { bundleIsCurrent } from '../../../src/exec/local/worker-entry.js';
+import { bundleIsCurrent } from '../../../src/util/bundle.js';
 
 const dist = path.resolve(import.meta.dirname, '../../../dist/exec/local');
 
