@@ -12,10 +12,13 @@
  * so that one tree can run against itself with another setting:
  *
  *   npx tsx bench/cost-alternate.ts --workload kmeans . '.::{"localityWaitMs":3000}'
+ *
+ * With two trees or more, each is also compared with the first, round by round (bench/paired.ts).
  */
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
+import { formatPaired, pairedDifference } from './paired.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string): string | undefined => {
@@ -85,5 +88,15 @@ for (const [tree, m] of runs) {
   const later = m.later.length > 0 ? `${median(m.later).toFixed(0)} ms (1-N ${median(m.all).toFixed(0)} ms)` : '-';
   console.log(
     `median ${tree}: ${(median(m.total) / 1000).toFixed(2)} s, CPU ${median(m.cpu).toFixed(2)} s, later iteration ${later}, peak RSS ${median(m.rss).toFixed(0)} MB`,
+  );
+}
+// Each tree against the first, round by round (the runs of a round are moments apart): the median of the paired
+// differences and its bootstrap 95 % interval, which the medians above cannot give when a run spreads more than
+// the difference sought.
+const [first, ...others] = [...runs];
+for (const [tree, m] of others) {
+  const of = first![1];
+  console.log(
+    `paired ${tree} vs ${first![0]}: wall ${formatPaired(pairedDifference(m.total, of.total))}; CPU ${formatPaired(pairedDifference(m.cpu, of.cpu))}`,
   );
 }

@@ -3,7 +3,14 @@
  * least: the DAG and task schedulers alone on one thread (a backend that answers every task at once with a worker's
  * metrics; no worker threads, no messages), jobs of 4,000 empty tasks, with the status store and an event log
  * subscribed as the UI subscribes them (`onAny(..., { copies })`) or not (the skew hint's `stageCompleted` listener
- * only, as with the UI off). Process CPU time per task, medians over rounds, the builds alternating job by job.
+ * only, as with the UI off). Process CPU time per task (the log's writes on the thread pool included), medians over
+ * rounds, every build and setting asked for alternating job by job in one process; with `off` among the settings,
+ * each other setting's jobs against the `off` job of the same round and build: the median of those paired
+ * differences and its bootstrap 95 % interval (bench/paired.ts), which is the figure to judge by.
+ *
+ * Each job is followed by a 3 ms pause inside its measurement: the fake backend answers every task at once, so a
+ * job never returns to the event loop, and without it the log's writes never landed (their lines piled up in the
+ * writer until the process exited, and their garbage was collected during later jobs of any setting).
  *
  * The fresh-process benchmark (`bench/ui-overhead.ts --processes N`) measures the whole program; at a load of 10-40 its
  * per-round spread is ±20-70 %. This one leaves out the workers, comlink and postMessage (the same with the UI on and
@@ -11,7 +18,9 @@
  * part: on minus off. One build per process is measured against the other in the same process, loaded in both
  * orders across runs (the build loaded first ran 0.1-0.3 µs per task faster in every pair of runs here).
  *
- *   npx tsx bench/ui-driver.ts [--setting on|off|log-off] [--rounds 25] [--baseline .bench-old/dist [--baseline-first]]
+ *   npx tsx bench/ui-driver.ts [--settings on,off] [--rounds 25] [--baseline .bench-old/dist [--baseline-first]]
+ *
+ * (`--setting X` is `--settings X`.)
  *
  * `--setting log-off` is the UI without an event log (the default of a program).
  */
@@ -21,12 +30,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { zeroTaskMetrics, type TaskMessage, type TaskOutcome, type TaskMetrics } from '../src/exec/protocol.js';
 import { machine } from './harness.js';
+import { formatPaired, median, pairedDifference } from './paired.js';
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(name);
   return i > 0 ? process.argv[i + 1]! : fallback;
 };
-const setting = arg('--setting', 'on') as 'on' | 'off' | 'log-off';
+type Setting = 'on' | 'off' | 'log-off';
+const settings = arg('--settings', arg('--setting', 'on,off')).split(',') as Setting[];
 const rounds = Number(arg('--rounds', '25'));
 const baselineAt = process.argv.indexOf('--baseline');
 const own = fileURLToPath(new URL('../dist', import.meta.url));
@@ -42,7 +53,7 @@ const logDir = mkdtempSync(path.join(os.tmpdir(), 'kindling-ui-driver-'));
 const metrics = (): TaskMetrics => zeroTaskMetrics({ durationMs: 0.013 + Math.random() / 1000, runMs: 0.001, compileMs: 0.002, resultRecords: 1 });
 
 /** One build's schedulers, listeners per `setting`; returns a function running one job of TASKS empty tasks. */
-async function setup(dist: string): Promise<() => Promise<unknown>> {
+async function setup(dist: string, setting: Setting): Promise<() => Promise<unknown>> {
   const imp = <T>(p: string) => import(pathToFileURL(path.join(dist, p)).href) as Promise<T>;
   const { DAGScheduler } = await imp<typeof import('../src/scheduler/dag-scheduler.js')>('scheduler/dag-scheduler.js');
   const { TaskScheduler } = await imp<typeof import('../src/scheduler/task-scheduler.js')>('scheduler/task-scheduler.js');
@@ -131,21 +142,31 @@ const load = () =>
     .loadavg()
     .map((l) => l.toFixed(1))
     .join(' ');
-console.log(`UI on the driver's thread, schedulers alone, setting ${setting}, ${machine()}, load average ${load()}`);
+console.log(`UI on the driver's thread, schedulers alone, settings ${settings.join(', ')}, ${machine()}, load average ${load()}`);
 const jobs: Record<string, () => Promise<unknown>> = {};
-for (const [name, dist] of Object.entries(dists)) jobs[name] = await setup(dist);
+for (const [build, dist] of Object.entries(dists)) for (const setting of settings) jobs[`${build} ${setting}`] = await setup(dist, setting);
 const names = Object.keys(jobs);
+const pause = () => new Promise((resolve) => setTimeout(resolve, 3));
 for (const n of names) for (let i = 0; i < 5; i++) await jobs[n]!();
 const perTask: Record<string, number[]> = {};
 for (let r = 0; r < rounds; r++) {
   for (const n of r % 2 === 0 ? names : [...names].reverse()) {
     const c0 = cpu();
     await jobs[n]!();
+    await pause();
     (perTask[n] ??= []).push((cpu() - c0) / TASKS);
   }
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
-for (const n of names) console.log(`  ${n.padEnd(10)} CPU ${median(perTask[n]!).toFixed(2)} µs per task (median of ${rounds} jobs of ${TASKS})`);
-console.log(`  loaded in this order: ${names.join(', ')}; load average at the end ${load()}`);
+for (const n of names) console.log(`  ${n.padEnd(20)} CPU ${median(perTask[n]!).toFixed(2)} µs per task (median of ${rounds} jobs of ${TASKS})`);
+for (const build of Object.keys(dists)) {
+  const off = perTask[`${build} off`];
+  if (off === undefined) continue;
+  for (const setting of settings.filter((x) => x !== 'off')) {
+    const on = perTask[`${build} ${setting}`]!;
+    const extra = median(on.map((x, i) => x - off[i]!));
+    console.log(`  ${build}, ${setting} vs off: ${formatPaired(pairedDifference(on, off))}; ${extra.toFixed(2)} µs per task (median of the pairs)`);
+  }
+}
+console.log(`  loaded in this order: ${Object.keys(dists).join(', ')}; load average at the end ${load()}`);
 rmSync(logDir, { recursive: true, force: true });
 process.exit(0);

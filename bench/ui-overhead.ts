@@ -36,6 +36,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Context } from 'kindling';
 import { ensureDataset } from 'kindling/datagen';
 import { compare, machine } from './harness.js';
+import { formatPaired, pairedDifference } from './paired.js';
 // The UI's own classes' types, for the replay below (the package exports only the context's API).
 import type { StatusStore } from '../src/ui/status-store.js';
 import type { EventLogWriter } from '../src/ui/event-log.js';
@@ -315,6 +316,7 @@ async function inProcesses(n: number, jobs: number): Promise<void> {
     const rounds = (kind: 'on' | 'baseline') => got[kind]!.map((r, i) => pct(r[k], got.off![i]![k]).toFixed(1)).join(', ');
     console.log(`  per round, ${k}: on vs off ${rounds('on')} %${got.baseline === undefined ? '' : `; baseline vs off ${rounds('baseline')} %`}`);
   }
+  printPaired(got, ['main', 'cpu', 'busy', 'wall']);
   console.log(`  load average at the end ${load()}`);
 }
 
@@ -375,5 +377,23 @@ async function wordCountInProcesses(n: number, jobs: number, file: string): Prom
     const rounds = (kind: 'on' | 'baseline') => got[kind]!.map((r, i) => pct(r[k], got.off![i]![k]).toFixed(1)).join(', ');
     console.log(`  per round, ${k}: on vs off ${rounds('on')} %${got.baseline === undefined ? '' : `; baseline vs off ${rounds('baseline')} %`}`);
   }
+  printPaired(got, ['main', 'cpu', 'wall', 'warm']);
   console.log(`  load average at the end ${load()}`);
+}
+
+/**
+ * The judgement: each setting's process against the off process of its round (moments apart), the median of those
+ * differences and its bootstrap 95 % interval (bench/paired.ts); and, with a baseline, this build's on against the
+ * baseline's on, round by round.
+ */
+function printPaired<K extends string>(got: Record<string, Array<Record<K, number>>>, keys: readonly K[]): void {
+  for (const k of keys) {
+    const of = (kind: string) => got[kind]!.map((r) => r[k]);
+    const parts = [`on vs off ${formatPaired(pairedDifference(of('on'), of('off')))}`];
+    if (got.baseline !== undefined) {
+      parts.push(`baseline vs off ${formatPaired(pairedDifference(of('baseline'), of('off')))}`);
+      parts.push(`on vs baseline ${formatPaired(pairedDifference(of('on'), of('baseline')))}`);
+    }
+    console.log(`  paired, ${k}: ${parts.join('; ')}`);
+  }
 }

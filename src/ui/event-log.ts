@@ -10,6 +10,7 @@
  * not written: a task's end names its start. {@link readEventLog} turns the lines back into events.
  */
 import { closeSync, mkdirSync, openSync, readFileSync, write, writeSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { TaskMetrics } from '../exec/protocol.js';
 import type { TaskEndEvent } from '../scheduler/events.js';
@@ -223,6 +224,11 @@ const TASK_END_FIELDS = [
 /** Metric columns are named `metrics.{name}` (a task end has a `durationMs` of its own). */
 const METRIC_COLUMNS = Object.fromEntries(TASK_METRIC_NAMES.map((k) => [k, `metrics.${k}`])) as Record<SummarizedMetric, string>;
 
+/** `{"all":v}` as JSON.stringify writes it. */
+function allText(v: unknown): string {
+  return `{"all":${JSON.stringify(v ?? null)}}`;
+}
+
 /** A column: its values, or the one value they all have (a metric that is 0 for every task costs one character). */
 function column(values: readonly unknown[]): unknown {
   const first = values[0];
@@ -230,20 +236,17 @@ function column(values: readonly unknown[]): unknown {
   return { all: first ?? null };
 }
 
-/**
- * Every `WIDTH`th number of `n` from `from` to `end`, times `scale` (rounded when scaled) minus `minus`, as a plain array
- * built by push. A plain array for JSON.stringify, not a typed one (written as an object), and packed: one made as
- * `new Array(size)` is holey, and JSON.stringify reads a holey array's elements one by one through the slow generic
- * path (a property lookup each), which took about a third of a block line's cost. Whole numbers go in as small
- * integers (JSON writes 5 and 5.0 alike, and -0 as 0, so the line is unchanged).
- */
-function packed(n: Float64Array, from: number, end: number, scale: number, minus: number): number[] {
-  const out: number[] = [];
-  for (let p = from; p < end; p += WIDTH) {
-    const v = scale === 1 ? n[p]! - minus : Math.round(n[p]! * scale);
-    out.push(v === (v | 0) ? v | 0 : v);
+/** Typed arrays are written little-endian, whatever the machine (the reader reads them so). */
+const BIG_ENDIAN = os.endianness() === 'BE';
+
+/** `bytes` bytes of `a` as base64, little-endian (`width`: 4 or 8 bytes a value). */
+function base64Of(a: Int32Array | Float64Array, bytes: number, width: 4 | 8): string {
+  const b = Buffer.from(a.buffer, a.byteOffset, bytes);
+  if (BIG_ENDIAN) {
+    if (width === 4) b.swap32();
+    else b.swap64();
   }
-  return out;
+  return b.toString('base64');
 }
 
 const RESULTS = ['success', 'failed', 'killed'] as const;
@@ -272,6 +275,9 @@ export class TaskEndColumns {
   #executorId: string[] = [];
   #error: Array<string | null> = [];
   #keySample: Array<readonly string[] | null> = [];
+  /** One varying column at a time, as written (reused: grown with the rows). */
+  #ints = new Int32Array(0);
+  #floats = new Float64Array(0);
 
   constructor(capacity = FLUSH_TASKS) {
     this.#grow(capacity);
@@ -288,6 +294,8 @@ export class TaskEndColumns {
     codes.set(this.#codes.subarray(0, this.#size * 3));
     this.#numbers = numbers;
     this.#codes = codes;
+    this.#ints = new Int32Array(capacity);
+    this.#floats = new Float64Array(capacity);
     for (let i = this.#capacity; i < capacity; i++) {
       this.#executorId.push('');
       this.#error.push(null);
@@ -328,79 +336,97 @@ export class TaskEndColumns {
   }
 
   /**
-   * Column `j` of the number rows as {@link column} or {@link timeColumn} writes it. Most columns hold one value
-   * (a metric that is 0 for every task): that is found in the typed array, before any plain array is made.
+   * Column `j` of the number rows: `{"all":v}` when every row holds v (most metrics are 0 for every task: found in
+   * the typed array, before anything is made), else the values as a base64 Int32Array, `{"i32":...}`, each value
+   * `base + x / scale` (`scale` 1000 for times measured to the microsecond, `base` the first time for times since
+   * the epoch), or, when a value would not read back exactly so, as a base64 Float64Array, `{"f64":...}`.
+   *
+   * Why binary: the decimal JSON of the varying columns (partition, worker, executor, durations, time: ~8 numbers
+   * per task) was most of the log's cost on the driver's thread, ~0.05-0.1 µs per number printed; copying a column
+   * into a typed array and encoding its bytes natively costs a few ns per number.
    */
-  #numberColumn(j: number, kind: 'plain' | 'ms' | 'stamp' = 'plain'): unknown {
+  #numberColumn(j: number, kind: 'plain' | 'ms' | 'stamp' = 'plain'): string {
     const n = this.#numbers;
     const size = this.#size;
     const first = n[j]!;
     let o = j + WIDTH;
     for (let i = 1; i < size && n[o] === first; i++) o += WIDTH;
-    if (size === 0 || o >= size * WIDTH) return { all: size === 0 ? null : first };
-    const end = size * WIDTH;
-    if (kind === 'ms') {
-      // Times measured to the microsecond (as workers report them) are written as integer microseconds,
-      // `{"us":[...]}`: printing an integer costs a fraction of printing a fraction, and reads back exact.
-      let micros = true;
-      for (let p = j; p < end && micros; p += WIDTH) micros = Math.round(n[p]! * 1000) / 1000 === n[p]!;
-      return micros ? { us: packed(n, j, end, 1000, 0) } : packed(n, j, end, 1, 0);
+    if (size === 0 || o >= size * WIDTH) return allText(size === 0 ? null : first);
+    const scale = kind === 'ms' ? 1000 : 1;
+    const base = kind === 'stamp' ? first : 0;
+    const ints = this.#ints;
+    let p = j;
+    let i = 0;
+    for (; i < size; i++, p += WIDTH) {
+      const v = n[p]!;
+      ints[i] = Math.round((v - base) * scale);
+      // Exactly as the reader computes it, after the int32 wrap: a value out of range or finer than the scale fails.
+      if (base + ints[i]! / scale !== v) break;
     }
-    if (kind === 'stamp') {
-      // Times since the epoch in whole ms as the first and the offsets from it (small integers print fast).
-      // An offset that is whole only by rounding (a time near 0 in a block of epoch times) would not read back.
-      let whole = true;
-      for (let p = j; p < end && whole; p += WIDTH) {
-        const d = n[p]! - first;
-        whole = Number.isInteger(d) && first + d === n[p]!;
-      }
-      return whole ? { base: first, d: packed(n, j, end, 1, first) } : packed(n, j, end, 1, 0);
+    if (i === size) {
+      const i32 = base64Of(ints, size * 4, 4);
+      return kind === 'stamp'
+        ? `{"i32":"${i32}","base":${JSON.stringify(base)}}`
+        : kind === 'ms'
+          ? `{"i32":"${i32}","scale":${scale}}`
+          : `{"i32":"${i32}"}`;
     }
-    return packed(n, j, end, 1, 0);
+    const floats = this.#floats;
+    for (let k = 0, q = j; k < size; k++, q += WIDTH) floats[k] = n[q]!;
+    return `{"f64":"${base64Of(floats, size * 8, 8)}"}`;
   }
 
-  /** A code column as {@link column} writes it, its names looked up only when its codes differ. */
-  #codeColumn<T>(j: number, names: readonly T[]): unknown {
+  /** Codes (`codes[i * 3 + j]`) as `{"dict":names,"i32":...}` (see {@link TaskEndColumns.line}), or the one value. */
+  #codeColumn<T>(j: number, names: readonly T[]): string {
     const c = this.#codes;
     const size = this.#size;
     let i = 1;
     while (i < size && c[i * 3 + j] === c[j]) i++;
-    if (i >= size) return { all: size === 0 ? null : names[c[j]!]! };
-    const out: T[] = [];
-    for (let k = 0; k < size; k++) out.push(names[c[k * 3 + j]!]!);
-    return out;
+    if (i >= size) return allText(size === 0 ? null : names[c[j]!]!);
+    const ints = this.#ints;
+    for (let k = 0; k < size; k++) ints[k] = c[k * 3 + j]!;
+    return `{"dict":${JSON.stringify(names)},"i32":"${base64Of(ints, size * 4, 4)}"}`;
   }
 
   /** A string column: the one value, or each distinct value once and an index per row (ids repeat in every row). */
-  #dictionaryColumn(values: readonly string[]): unknown {
+  #dictionaryColumn(values: readonly string[]): string {
     const size = this.#size;
     const first = values[0];
     let i = 1;
     while (i < size && values[i] === first) i++;
-    if (i >= size) return { all: size === 0 ? null : first };
+    if (i >= size) return allText(size === 0 ? null : first);
     const dict: string[] = [];
     const codes = new Map<string, number>();
-    const idx: number[] = [];
+    const ints = this.#ints;
+    let last: string | undefined;
+    let lastCode = 0;
     for (let k = 0; k < size; k++) {
       const v = values[k]!;
-      let code = codes.get(v);
-      if (code === undefined) codes.set(v, (code = dict.push(v) - 1));
-      idx.push(code);
+      if (v !== last) {
+        let code = codes.get(v);
+        if (code === undefined) codes.set(v, (code = dict.push(v) - 1));
+        last = v;
+        lastCode = code;
+      }
+      ints[k] = lastCode;
     }
-    return { dict, idx };
+    return `{"dict":${JSON.stringify(dict)},"i32":"${base64Of(ints, size * 4, 4)}"}`;
   }
 
   /**
    * The task ends appended so far as one JSON line, `{"type":"taskEnds","count":n,"columns":{...}}`, and empties
    * the columns. A task without metrics (its worker died) has `metrics` 0 in its row; metric columns are
-   * `metrics.{name}`, times in whole microseconds as `{"us":[...]}`; `error` and `metrics.keySample` are null
-   * where absent; `time` as `{"base":t,"d":[...]}` (milliseconds after the first), `executorId` as
-   * `{"dict":[ids],"idx":[...]}`: small integers print several times faster than 13-digit times and strings.
-   * {@link expandTaskEnds} turns it back into the events.
+   * `metrics.{name}`; number columns as `#numberColumn` writes them; `executorId`,
+   * `speculative`, `result` and `locality` as their one value or `{"dict":[values],"i32":...}` (an index into
+   * `dict` per task); `error` and `metrics.keySample` as their one value or a plain array, null where absent.
+   * {@link expandTaskEnds} turns it back into the events (and the columns older logs wrote as plain arrays).
    */
   line(): string {
-    const num = (f: (typeof NUMBER_FIELDS)[number]) => this.#numberColumn(NUMBER_FIELDS.indexOf(f));
-    const columns: Record<string, unknown> = {
+    const size = this.#size;
+    const num = (f: (typeof NUMBER_FIELDS)[number], kind?: 'stamp') => this.#numberColumn(NUMBER_FIELDS.indexOf(f), kind);
+    // The text is put together here, not by JSON.stringify of the columns: it checks every character of the base64
+    // strings for escapes (~3 ns each, several times the cost of making them), and they have none.
+    const columns = {
       stageId: num('stageId'),
       stageAttempt: num('stageAttempt'),
       partition: num('partition'),
@@ -409,20 +435,21 @@ export class TaskEndColumns {
       executorId: this.#dictionaryColumn(this.#executorId),
       speculative: this.#codeColumn(0, [false, true]),
       result: this.#codeColumn(1, RESULTS),
-      error: column(this.#error.slice(0, this.#size)),
+      error: JSON.stringify(column(this.#error.slice(0, size))),
       durationMs: num('durationMs'),
       locality: this.#codeColumn(2, LOCALITIES),
-      time: this.#numberColumn(NUMBER_FIELDS.indexOf('time'), 'stamp'),
+      time: num('time', 'stamp'),
       metrics: num('metrics'),
-    } satisfies Record<(typeof TASK_END_FIELDS)[number] | 'metrics', unknown>;
+    } satisfies Record<(typeof TASK_END_FIELDS)[number] | 'metrics', string>;
+    let text = `{"type":"taskEnds","count":${size},"columns":{`;
+    for (const [name, value] of Object.entries(columns)) text += `"${name}":${value},`;
     TASK_METRIC_NAMES.forEach((k, j) => {
-      columns[METRIC_COLUMNS[k]] = this.#numberColumn(NUMBER_FIELDS.length + j, k.endsWith('Ms') ? 'ms' : 'plain');
+      text += `"${METRIC_COLUMNS[k]}":${this.#numberColumn(NUMBER_FIELDS.length + j, k.endsWith('Ms') ? 'ms' : 'plain')},`;
     });
-    columns['metrics.keySample'] = column(this.#keySample.slice(0, this.#size));
-    const line = JSON.stringify({ type: 'taskEnds', count: this.#size, columns });
+    text += `"metrics.keySample":${JSON.stringify(column(this.#keySample.slice(0, size)))}}}`;
     // Rows past the size are never read; the references they hold (key samples) go at the next block's writes.
     this.#size = 0;
-    return line;
+    return text;
   }
 }
 
@@ -441,43 +468,62 @@ export function taskEndsLine(events: readonly TaskEndEvent[]): string {
   return c.line();
 }
 
+/** A column of a block line, as this writer writes it or as older logs did (plain arrays, `us`, `d`, `idx`). */
+type BlockColumn =
+  | unknown[]
+  | { readonly all: unknown }
+  | { readonly i32: string; readonly scale?: number; readonly base?: number; readonly dict?: readonly unknown[] }
+  | { readonly f64: string }
+  | { readonly us: number[] }
+  | { readonly base: number; readonly d: number[] }
+  | { readonly dict: unknown[]; readonly idx: number[] };
+
 interface TaskEndsBlock {
   readonly type: 'taskEnds';
   readonly count: number;
-  readonly columns: Readonly<
-    Record<
-      string,
-      | unknown[]
-      | { readonly all: unknown }
-      | { readonly us: number[] }
-      | { readonly base: number; readonly d: number[] }
-      | { readonly dict: unknown[]; readonly idx: number[] }
-    >
-  >;
+  readonly columns: Readonly<Record<string, BlockColumn>>;
+}
+
+/** A column's value of row `i` (undefined: no such column, as in logs written before it existed). */
+function columnReader(c: BlockColumn | undefined): (i: number) => unknown {
+  if (c === undefined) return () => undefined;
+  if (Array.isArray(c)) return (i) => c[i];
+  if ('i32' in c) {
+    const bytes = Buffer.from(c.i32, 'base64');
+    const { scale = 1, base = 0, dict } = c;
+    return dict !== undefined ? (i) => dict[bytes.readInt32LE(i * 4)] : (i) => base + bytes.readInt32LE(i * 4) / scale;
+  }
+  if ('f64' in c) {
+    const bytes = Buffer.from(c.f64, 'base64');
+    // As JSON would give it back, like every other number of a log: -0 as 0, NaN and infinities as null.
+    return (i) => {
+      const v = bytes.readDoubleLE(i * 8);
+      return Number.isFinite(v) ? v + 0 : null;
+    };
+  }
+  if ('us' in c) return (i) => c.us[i]! / 1000;
+  if ('d' in c) return (i) => c.base + c.d[i]!;
+  if ('idx' in c) return (i) => c.dict[c.idx[i]!];
+  return () => c.all;
 }
 
 /** The task ends of a block line, in the order they happened. */
 export function expandTaskEnds(block: TaskEndsBlock): TaskEndEvent[] {
-  const at = (name: string, i: number): unknown => {
-    const c = block.columns[name];
-    if (Array.isArray(c)) return c[i];
-    if (c === undefined) return undefined;
-    if ('us' in c) return c.us[i]! / 1000;
-    if ('d' in c) return c.base + c.d[i]!;
-    if ('idx' in c) return c.dict[c.idx[i]!];
-    return c.all;
-  };
+  const fields = TASK_END_FIELDS.map((f) => [f, columnReader(block.columns[f])] as const);
+  const hasMetrics = columnReader(block.columns.metrics);
+  const metrics = TASK_METRIC_NAMES.map((k) => [k, columnReader(block.columns[METRIC_COLUMNS[k]])] as const);
+  const keySamples = columnReader(block.columns['metrics.keySample']);
   const out: TaskEndEvent[] = [];
   for (let i = 0; i < block.count; i++) {
     const e: Record<string, unknown> = { type: 'taskEnd' };
-    for (const f of TASK_END_FIELDS) {
-      const v = at(f, i);
+    for (const [f, at] of fields) {
+      const v = at(i);
       if (v !== null && v !== undefined) e[f] = v;
     }
-    if (at('metrics', i) === 1) {
+    if (hasMetrics(i) === 1) {
       const m: Record<string, unknown> = {};
-      for (const k of TASK_METRIC_NAMES) m[k] = at(METRIC_COLUMNS[k], i);
-      const keySample = at('metrics.keySample', i);
+      for (const [k, at] of metrics) m[k] = at(i);
+      const keySample = keySamples(i);
       if (keySample !== null && keySample !== undefined) m.keySample = keySample;
       e.metrics = m;
     }

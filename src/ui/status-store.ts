@@ -201,7 +201,39 @@ export class ColumnPool {
     if (this.#free.length >= MAX_POOLED) this.#free.shift();
     this.#free.push(c);
   }
+
+  /**
+   * Exactly sized columns of compacted tables that were cleared or thawed, by length. A compaction copies a table's
+   * varying columns (keys, ids, times, durations: 5-10 of them) into arrays of exactly its rows; new ones each time
+   * were fresh memory on the driver's thread, 60-80 µs per 4,000-row column here (1-2.5 ms per 4,000-task stage,
+   * the status store's largest cost per task), whereas a program that keeps running clears a stage's rows for each
+   * new one (retainedTasksTotal), so the same lengths come back.
+   */
+  readonly #exact = new Map<number, Array<Float64Array<ArrayBuffer>>>();
+  #exactBytes = 0;
+
+  /** A column of `rows` numbers, to be overwritten: a kept one, or a new one. */
+  column(rows: number): Float64Array<ArrayBuffer> {
+    const kept = this.#exact.get(rows)?.pop();
+    if (kept === undefined) return new Float64Array(rows);
+    this.#exactBytes -= kept.byteLength;
+    return kept;
+  }
+
+  /** The columns of a compacted table that no longer reads them (a number is a column of one value: nothing to keep). */
+  giveExact(columns: ReadonlyArray<number | Float64Array<ArrayBuffer>>): void {
+    for (const c of columns) {
+      if (typeof c === 'number' || this.#exactBytes + c.byteLength > MAX_POOLED_EXACT_BYTES) continue;
+      let list = this.#exact.get(c.length);
+      if (list === undefined) this.#exact.set(c.length, (list = []));
+      list.push(c);
+      this.#exactBytes += c.byteLength;
+    }
+  }
 }
+
+/** Memory the pool keeps in exactly sized columns: the varying columns of ~30 stages of 4,000 tasks. */
+const MAX_POOLED_EXACT_BYTES = 8 << 20;
 
 /** Free column sets a pool keeps: a few stages' worth, oldest given up first. */
 const MAX_POOLED = 4;
@@ -258,7 +290,7 @@ export class TaskTable {
    * Set while compacted ({@link TaskTable.compact}): column `j` of rows `0 .. #used`, as the one value all of them
    * hold, or as a Float64Array of exactly those rows. The columns, the chains and the head are then empty.
    */
-  #frozen: Array<number | Float64Array> | undefined;
+  #frozen: Array<number | Float64Array<ArrayBuffer>> | undefined;
   /** Rows to allocate when the first is added. */
   readonly #firstCapacity: number;
   readonly #pool: ColumnPool | undefined;
@@ -384,8 +416,8 @@ export class TaskTable {
     this.#running = 0;
     this.#head = new Int32Array(0);
     // Its memory goes too (to the pool, for a later stage): clearing is how the store keeps to retainedTasksTotal.
-    // A compacted table's columns are its own, exactly sized: the pool has no use for them.
     if (this.#frozen === undefined) this.#pool?.give({ numbers: this.#numbers, codes: this.#codes, prev: this.#prev });
+    else this.#pool?.giveExact(this.#frozen);
     this.#frozen = undefined;
     this.#prev = new Int32Array(0);
     this.#numbers = new Float64Array(0);
@@ -420,13 +452,18 @@ export class TaskTable {
     const cap = this.#capacity;
     const n = this.#numbers;
     const bytes = new Uint8Array(n.buffer, n.byteOffset, n.byteLength);
-    const frozen = new Array<number | Float64Array>(WIDTH);
+    const frozen = new Array<number | Float64Array<ArrayBuffer>>(WIDTH);
     for (let j = 0; j < WIDTH; j++) {
       const from = j * cap;
       // Equal to itself one row on, byte for byte: one value (0 and -0 differ, as they should).
       const same =
         rows <= 1 || Buffer.compare(bytes.subarray(from * 8, (from + rows - 1) * 8), bytes.subarray((from + 1) * 8, (from + rows) * 8)) === 0;
-      frozen[j] = same ? (rows === 0 ? 0 : n[from]!) : n.slice(from, from + rows);
+      if (same) frozen[j] = rows === 0 ? 0 : n[from]!;
+      else {
+        const column = this.#pool?.column(rows) ?? new Float64Array(rows);
+        column.set(n.subarray(from, from + rows));
+        frozen[j] = column;
+      }
     }
     this.#pool?.give({ numbers: n, codes: c, prev: this.#prev });
     this.#codes = c.slice(0, rows * 4);
@@ -452,6 +489,7 @@ export class TaskTable {
       if (typeof column === 'number') n.fill(column, j * cap, j * cap + rows);
       else n.set(column, j * cap);
     }
+    this.#pool?.giveExact(frozen);
     this.#relink();
   }
 

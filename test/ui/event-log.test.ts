@@ -93,12 +93,77 @@ const samples: AppEvent[] = [
   { type: 'jobEnd', jobId: 1, time: 2, result: 'failed', error: 'boom' },
 ];
 
+/** Little-endian bytes of `values` as base64, each written by `put` (a DataView's setter), `width` bytes apart. */
+function base64(values: readonly number[], width: number, put: (v: DataView, at: number, x: number) => void): string {
+  const view = new DataView(new ArrayBuffer(values.length * width));
+  values.forEach((x, i) => put(view, i * width, x));
+  return Buffer.from(view.buffer).toString('base64');
+}
+const i32 = (values: readonly number[]) => base64(values, 4, (v, at, x) => v.setInt32(at, x, true));
+const f64 = (values: readonly number[]) => base64(values, 8, (v, at, x) => v.setFloat64(at, x, true));
+
 /**
- * The block line as the writer built it before its columns were made packed in one pass: every column a plain array
- * of its values first, then the one-value, microsecond, offset and dictionary forms, then JSON.stringify. The writer
- * must write exactly this line (the reader and older logs rely on it).
+ * The block line written the plain way: every column a plain array of its values first, then its form (one value;
+ * int32 values, scaled or offset, when each reads back exactly; else float64), then JSON.stringify. The writer must
+ * write exactly this line.
  */
 function referenceLine(events: readonly TaskEndEvent[]): string {
+  const same = (values: readonly unknown[]) => values.every((v) => v === values[0]);
+  const col = (values: unknown[]): unknown => (same(values) ? { all: values[0] ?? null } : values);
+  const num = (values: number[], kind: 'plain' | 'ms' | 'stamp' = 'plain'): unknown => {
+    if (same(values)) return { all: values[0] ?? null };
+    const scale = kind === 'ms' ? 1000 : 1;
+    const base = kind === 'stamp' ? values[0]! : 0;
+    const xs = values.map((v) => Math.round((v - base) * scale));
+    const fits = xs.every((x, i) => x >= -(2 ** 31) && x < 2 ** 31 && base + x / scale === values[i]);
+    if (!fits) return { f64: f64(values) };
+    return kind === 'ms' ? { i32: i32(xs), scale } : kind === 'stamp' ? { i32: i32(xs), base } : { i32: i32(xs) };
+  };
+  const dictionary = (values: unknown[], names?: readonly unknown[]): unknown => {
+    if (same(values)) return { all: values[0] ?? null };
+    const dict = names ?? [...new Set(values)];
+    return { dict, i32: i32(values.map((v) => dict.indexOf(v))) };
+  };
+  const columns: Record<string, unknown> = {
+    stageId: num(events.map((e) => e.stageId)),
+    stageAttempt: num(events.map((e) => e.stageAttempt)),
+    partition: num(events.map((e) => e.partition)),
+    attempt: num(events.map((e) => e.attempt)),
+    workerIndex: num(events.map((e) => e.workerIndex)),
+    executorId: dictionary(events.map((e) => e.executorId)),
+    speculative: dictionary(
+      events.map((e) => e.speculative),
+      [false, true],
+    ),
+    result: dictionary(
+      events.map((e) => e.result),
+      ['success', 'failed', 'killed'],
+    ),
+    error: col(events.map((e) => e.error ?? null)),
+    durationMs: num(events.map((e) => e.durationMs)),
+    locality: dictionary(
+      events.map((e) => e.locality),
+      ['PROCESS_LOCAL', 'ANY', 'NO_PREF'],
+    ),
+    time: num(
+      events.map((e) => e.time),
+      'stamp',
+    ),
+    metrics: num(events.map((e) => (e.metrics === undefined ? 0 : 1))),
+  };
+  for (const k of SUMMARIZED_METRICS) {
+    const values = events.map((e) => e.metrics?.[k] ?? 0);
+    columns[`metrics.${k}`] = num(values, k.endsWith('Ms') ? 'ms' : 'plain');
+  }
+  columns['metrics.keySample'] = col(events.map((e) => e.metrics?.keySample ?? null));
+  return JSON.stringify({ type: 'taskEnds', count: events.length, columns });
+}
+
+/**
+ * The block line as the writer wrote it up to session 8 (varying columns as decimal JSON arrays): logs written so
+ * must still read back.
+ */
+function olderLine(events: readonly TaskEndEvent[]): string {
   const col = (values: unknown[]): unknown => (values.every((v) => v === values[0]) ? { all: values[0] ?? null } : values);
   const ms = (values: number[]): unknown => {
     if (values.every((v) => v === values[0])) return { all: values[0] ?? null };
@@ -168,6 +233,16 @@ const arbitraryTaskEnd: fc.Arbitrary<TaskEndEvent> = fc.record({
   time: fc.oneof(fc.integer({ min: 1_700_000_000_000, max: 1_700_000_100_000 }), number),
 });
 
+/** A column's int32 values as written, whatever their scale or base. */
+function ints(column: unknown): number[] {
+  const bytes = Buffer.from((column as { i32: string }).i32, 'base64');
+  return Array.from({ length: bytes.length / 4 }, (_, i) => bytes.readInt32LE(i * 4));
+}
+function doubles(column: unknown): number[] {
+  const bytes = Buffer.from((column as { f64: string }).f64, 'base64');
+  return Array.from({ length: bytes.length / 8 }, (_, i) => bytes.readDoubleLE(i * 8));
+}
+
 describe('event log', () => {
   it('writes a run of task ends as one line of columns that reads back as the same events', () => {
     const ends = samples.filter((e): e is TaskEndEvent => e.type === 'taskEnd');
@@ -177,13 +252,15 @@ describe('event log', () => {
     // A column whose values are all the same is written once, not once per task.
     const { columns } = JSON.parse(line) as { columns: Record<string, unknown> };
     expect(columns.stageId).toEqual({ all: 3 });
-    expect(columns.locality).toEqual(['NO_PREF', 'ANY', 'PROCESS_LOCAL']);
+    expect(columns.locality).toMatchObject({ dict: ['PROCESS_LOCAL', 'ANY', 'NO_PREF'] });
+    expect(ints(columns.locality)).toEqual([2, 1, 0]);
     // The failed task has no metrics: its row says so, and its metric cells are 0.
-    expect(columns.metrics).toEqual([1, 1, 0]);
-    expect(columns['metrics.spillCount']).toEqual([1, 1, 0]);
+    expect(ints(columns.metrics)).toEqual([1, 1, 0]);
+    expect(ints(columns['metrics.spillCount'])).toEqual([1, 1, 0]);
     // Times to the microsecond are written as whole microseconds; finer ones as they are.
-    expect(columns['metrics.runMs']).toEqual({ us: [500, 500, 0] });
-    expect(columns['metrics.durationMs']).toEqual([1.2345678, 1.2345678, 0]);
+    expect(columns['metrics.runMs']).toMatchObject({ scale: 1000 });
+    expect(ints(columns['metrics.runMs'])).toEqual([500, 500, 0]);
+    expect(doubles(columns['metrics.durationMs'])).toEqual([1.2345678, 1.2345678, 0]);
   });
 
   it('writes exactly the line of the plain columns and JSON.stringify, for task ends of every kind of value (property)', () => {
@@ -211,6 +288,10 @@ describe('event log', () => {
           const line = columns.line();
           expect(line).toBe(referenceLine(events));
           expect(taskEndsLine(events)).toBe(line);
+          // Read back as the events, and so are the lines older logs hold.
+          const events2 = JSON.parse(JSON.stringify(events));
+          expect(expandTaskEnds(JSON.parse(line))).toEqual(events2);
+          expect(expandTaskEnds(JSON.parse(olderLine(events)))).toEqual(events2);
         }
       }),
       { numRuns: 300 },
@@ -390,8 +471,8 @@ describe('event log', () => {
       expect(expandTaskEnds(block)).toEqual(JSON.parse(JSON.stringify(ends)));
       expect(columns.size).toBe(0);
       // A task without metrics has 0 in every metric cell, whatever the row held in an earlier block.
-      const flags = block.columns.metrics as number[];
-      const bytes = block.columns['metrics.resultBytes'] as number[];
+      const flags = ints(block.columns.metrics);
+      const bytes = ints(block.columns['metrics.resultBytes']);
       expect(flags.some((f) => f === 0) && flags.some((f) => f === 1)).toBe(true);
       flags.forEach((f, i) => f === 0 && expect(bytes[i]).toBe(0));
       // Times as offsets from the first, executor ids as a dictionary: the encodings read back above.
@@ -424,6 +505,6 @@ describe('event log', () => {
     for (const c of ['stageId', 'workerIndex', 'executorId', 'speculative', 'result', 'locality', 'durationMs', 'metrics.gcMs']) {
       expect(Object.keys(block.columns[c]), c).toEqual(['all']);
     }
-    expect(Array.isArray(block.columns.time)).toBe(true);
+    expect(doubles(block.columns.time)).toEqual(ends.map((e) => e.time));
   });
 });

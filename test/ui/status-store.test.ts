@@ -311,7 +311,7 @@ describe('StatusStore', () => {
     expect([...table.values()]).toEqual([]);
   });
 
-  it('reads back the same rows from columns another table used before (ColumnPool) or after compaction: nothing of the old rows shows', () => {
+  it('reads back the same rows from columns another table used before (ColumnPool, full or exactly sized) or after compaction: nothing of the old rows shows', () => {
     // Each stage's table takes the columns of the one cleared or compacted before it, full of that stage's rows: the
     // new rows must read back as a fresh table's would, whatever the old ones held (metrics, errors, flags, more rows).
     // Compacting (at random points; refused while a task runs) must not change what a table reads back, before or
@@ -394,12 +394,17 @@ describe('StatusStore', () => {
     };
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(fc.integer({ min: 1, max: 400 }), fc.array(op, { maxLength: 400 }), fc.boolean()), { minLength: 1, maxLength: 4 }),
+        fc.array(fc.tuple(fc.integer({ min: 1, max: 400 }), fc.array(op, { maxLength: 400 }), fc.boolean(), fc.boolean()), {
+          minLength: 1,
+          maxLength: 5,
+        }),
         (stages) => {
           const pool = new ColumnPool();
           let previous: TaskTable | undefined;
-          stages.forEach(([capacity, ops, compactAtEnd], i) => {
+          const kept: Array<[TaskTable, TaskData[]]> = [];
+          stages.forEach(([capacity, ops, compactAtEnd, clearAfter], i) => {
             previous?.clear();
+            previous = undefined;
             // Compacting tables of any size (a program's store compacts only large ones).
             const table = new TaskTable(capacity, pool, 0);
             const expected = play(table, ops, i * 1000, true);
@@ -413,8 +418,13 @@ describe('StatusStore', () => {
               table.compact();
               expect([...table.values()]).toEqual(expected);
               expect(table.size).toBe(expected.length);
-            } else previous = table;
+            }
+            // Cleared when the next stage starts (its columns, full or exactly sized, to the pool), or kept.
+            if (clearAfter) previous = table;
+            else kept.push([table, expected]);
           });
+          // A kept table reads back what it held, whatever columns the tables after it took from the pool.
+          for (const [table, expected] of kept) expect([...table.values()]).toEqual(expected);
         },
       ),
       { numRuns: 200 },
@@ -484,6 +494,44 @@ describe('StatusStore', () => {
     t.start(key(3), 4, 3, 0, 'e1', false, 4);
     t.finish(t.rowOf(key(3), 3), 'killed', 1, 'ANY', undefined, undefined);
     expect(t.compact()).toBe(true);
+  });
+
+  it('reuses a cleared or thawed compacted table’s exact columns for the next compaction of as many rows, never those of a table still kept', () => {
+    const pool = new ColumnPool();
+    const metrics = (v: number) => Object.fromEntries(SUMMARIZED_METRICS.map((k, j) => [k, v + j])) as unknown as TaskMetrics;
+    const filled = (base: number): TaskTable => {
+      const t = new TaskTable(50, pool, 0);
+      for (let i = 0; i < 50; i++) {
+        const row = t.start(i, base + i, i, 0, `e${i % 2}`, false, base + i + 0.5);
+        t.finish(row, 'success', base + i / 7, 'ANY', undefined, metrics(base + i));
+      }
+      expect(t.compact()).toBe(true);
+      return t;
+    };
+    const a = filled(1000);
+    const aRows = [...a.values()];
+    const b = filled(2000);
+    const bRows = [...b.values()];
+    // a is kept: b's compaction did not take its columns.
+    expect([...a.values()]).toEqual(aRows);
+    b.clear();
+    const c = filled(3000);
+    expect([...a.values()]).toEqual(aRows);
+    expect([...c.values()].map((t) => t.taskId)).toEqual(bRows.map((t) => t.taskId + 1000));
+    // A late start thaws c: its exact columns go to the pool, and c reads back from its full columns.
+    const late = c.start(50, 3050, 50, 0, 'e0', false, 3050.5);
+    c.finish(late, 'success', 1, 'ANY', undefined, metrics(3050));
+    const cRows = [...c.values()];
+    filled(4000);
+    expect([...c.values()]).toEqual(cRows);
+    expect([...a.values()]).toEqual(aRows);
+    // The pool itself: a column of the length asked for, kept up to a bound in bytes.
+    const column = new Float64Array(7);
+    pool.giveExact([1, column]);
+    expect(pool.column(7)).toBe(column);
+    expect(pool.column(7)).not.toBe(column);
+    pool.giveExact([new Float64Array(9 << 20)]);
+    expect(pool.column(9 << 20)).toHaveLength(9 << 20);
   });
 
   it('gives a cleared table’s columns to the next table of a like size, and keeps few of them', () => {

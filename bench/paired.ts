@@ -1,0 +1,69 @@
+/**
+ * Paired comparisons for benchmarks whose rounds alternate two settings under a changing machine load: each round's
+ * relative difference (`a / b - 1`, both measured moments apart), the median of those, and a percentile bootstrap
+ * 95 % interval of that median. The medians of each setting's own runs do not say whether a difference is real when
+ * one round spreads over more than the difference (as the UI's overhead does on a loaded machine); the interval does.
+ *
+ * @example
+ * ```ts
+ * const d = pairedDifference([10.4, 10.9, 10.2], [10.0, 10.5, 10.1]);
+ * console.log(formatPaired(d)); // +3.0 % (95 % CI +1.0 … +4.0 %, 3 pairs, 3 of 3 higher)
+ * ```
+ */
+
+export interface PairedDifference {
+  /** Per-pair relative differences, in %. */
+  readonly diffs: readonly number[];
+  /** Median of `diffs`, in %. */
+  readonly median: number;
+  /** Bootstrap 95 % interval of the median, in %. */
+  readonly lo: number;
+  readonly hi: number;
+  /** Pairs where `a` was higher. */
+  readonly higher: number;
+}
+
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const n = s.length;
+  return n === 0 ? Number.NaN : n % 2 === 1 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
+}
+
+/** A seeded generator (mulberry32), so that a report's interval can be computed again from its numbers. */
+function random(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** `a[i]` against `b[i]` for each pair (same length): see the module's comment. */
+export function pairedDifference(a: readonly number[], b: readonly number[], resamples = 10_000): PairedDifference {
+  if (a.length !== b.length) throw new Error(`paired samples of different sizes: ${a.length} and ${b.length}`);
+  const diffs = a.map((x, i) => (x / b[i]! - 1) * 100);
+  const next = random(12345);
+  const medians = new Float64Array(resamples);
+  const sample = new Array<number>(diffs.length);
+  for (let r = 0; r < resamples; r++) {
+    for (let i = 0; i < diffs.length; i++) sample[i] = diffs[Math.floor(next() * diffs.length)]!;
+    medians[r] = median(sample);
+  }
+  medians.sort();
+  return {
+    diffs,
+    median: median(diffs),
+    lo: medians[Math.floor(resamples * 0.025)]!,
+    hi: medians[Math.ceil(resamples * 0.975) - 1]!,
+    higher: diffs.filter((d) => d > 0).length,
+  };
+}
+
+const signed = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;
+
+export function formatPaired(d: PairedDifference): string {
+  return `${signed(d.median)} % (95 % CI ${signed(d.lo)} … ${signed(d.hi)} %, ${d.diffs.length} pairs, ${d.higher} of ${d.diffs.length} higher)`;
+}
