@@ -104,12 +104,15 @@ function placeColumns(
   const bucketValues = Array.from({ length: parts }, (_, r) => new Float64Array(counts[r]!));
   const at = new Int32Array(parts);
   if (!(keys instanceof Int32Array)) {
-    // Pushed, so that each bucket's keys are a packed array (as a clone or `encodeColumn` makes them).
-    const bucketKeys = Array.from({ length: parts }, (): string[] => []);
+    // Each bucket's keys must be a packed array (as a clone or `encodeColumn` makes them: V8 clones an array with
+    // holes, which `new Array(n)` has, entry by entry). Array.from of a length makes one packed at its full size,
+    // so the copy neither grows arrays as pushes do nor leaves them holey.
+    const bucketKeys = Array.from({ length: parts }, (_, r): string[] => Array.from({ length: counts[r]! }));
     for (let i = 0; i < n; i++) {
       const r = of[i]!;
-      bucketKeys[r]!.push(keys[i]!);
-      bucketValues[r]![at[r]!++] = combiners[i]!;
+      const j = at[r]!++;
+      bucketKeys[r]![j] = keys[i]!;
+      bucketValues[r]![j] = combiners[i]!;
     }
     for (let r = 0; r < parts; r++) {
       if (counts[r] === 0) continue;

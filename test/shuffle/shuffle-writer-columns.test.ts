@@ -9,6 +9,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import v8 from 'node:v8';
 import fc from 'fast-check';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { HashPartitioner, RangePartitioner, type Partitioner } from '../../src/core/partitioner.js';
@@ -168,6 +169,32 @@ describe('map-side combine of numbers bucketed as columns', () => {
     expect(all.map(([, v]) => v)).toEqual(new Array(1000).fill(10));
     expect(new Set(all.map(([k]) => k)).size).toBe(1000);
     manager.close();
+  });
+
+  it('hands each string bucket over as a packed array (V8 clones an array with holes entry by entry)', () => {
+    const seen: string[][] = [];
+    const out: MapOutputWriter = {
+      add: () => {
+        throw new Error('pairs instead of columns');
+      },
+      addEncoded: (_r, e) => {
+        if (e.keys.kind !== 'any') throw new Error(`a key column of kind ${e.keys.kind}`);
+        seen.push(e.keys.data as string[]);
+      },
+      close: () => ({ sizes: [] }),
+    };
+    const data: Pair[] = Array.from({ length: 5_000 }, (_, i) => [`w${(i * 7) % 2000}`, 1]);
+    const p = new HashPartitioner(3);
+    const wire = { shuffleId: 0, partitioner: p.toWire(), mapSideCombine: true, rddId: 2, rddLabel: 'reduceByKey' } as const;
+    writeShuffleOutput((f) => data.forEach(f), 'words', wire, sum, out, p);
+    expect(seen.map((k) => k.length).reduce((x, y) => x + y)).toBe(2000);
+    // An array built by pushes is packed; one with holes (`new Array(n)`, even filled, and its copies) serializes
+    // in V8's sparse form, longer.
+    for (const keys of seen) {
+      const packed: string[] = [];
+      for (const k of keys) packed.push(k);
+      expect(v8.serialize(keys).equals(v8.serialize(packed))).toBe(true);
+    }
   });
 
   it('takes the column path for int32 keys with number sums (the writer receives columns, not pairs)', () => {
