@@ -15,7 +15,8 @@ import type { Bucket } from './wire.js';
 import { estimateSize } from '../storage/size-estimator.js';
 import type { NumberColumnsSink, Pair } from './combine.js';
 import { compareKeys } from '../core/keys.js';
-import { readFramedRun, writeFramedRun } from './external-combiner.js';
+import { HEAP_HINT, readFramedRun, writeFramedRun } from './external-combiner.js';
+import { checkHeap } from '../core/heap-guard.js';
 import type { MemoryBudget, MemoryConsumer } from './memory-budget.js';
 import { decodeBucket, decodeRange, encodedBytes, type EncodedBucket } from './bucket-codec.js';
 
@@ -43,7 +44,11 @@ export class FetchedInput implements MemoryConsumer {
   #records = 0;
   #avgBytes = 0;
 
-  constructor(private readonly budget: MemoryBudget | undefined) {
+  constructor(
+    private readonly budget: MemoryBudget | undefined,
+    /** What the heap guard names if this input cannot fit: the shuffle and the RDD reading it. */
+    private readonly what = 'a shuffle',
+  ) {
     budget?.register(this);
   }
 
@@ -73,6 +78,10 @@ export class FetchedInput implements MemoryConsumer {
       this.#avgBytes = this.#avgBytes === 0 ? size : (this.#avgBytes + size) / 2;
     }
     if (this.budget !== undefined && !this.budget.update(this, this.#inMemory * this.#avgBytes)) this.spill();
+    checkHeap(
+      () => `the fetched input of ${this.what} (${this.#records} records, ~${Math.round(this.#estimatedBytes / 2 ** 20)} MiB estimated)`,
+      HEAP_HINT,
+    );
   }
 
   spill(): void {
@@ -144,7 +153,7 @@ export class FetchedInput implements MemoryConsumer {
     const present = this.#present();
     return (function* () {
       yield* present;
-      for (const f of runs) yield readFramedRun(f);
+      for (const f of runs) yield readFramedRun(f, () => `reading back spilled shuffle input (${f})`);
     })();
   }
 
