@@ -108,7 +108,9 @@ export function checkHeap(what: () => string, hint?: string, needBytes = 0): voi
   if (oldGenerationUsed() + needBytes < lookAt) return;
   relieve?.();
   collect?.();
-  const live = oldGenerationUsed();
+  // Young objects that survived the collection count too: they are promoted into the old generation, whose
+  // limit is the one V8 enforces.
+  const live = v8.getHeapStatistics().used_heap_size;
   if (live + needBytes >= FAIL_AT * limitBytes) {
     lookAt = LOOK_AT * limitBytes;
     throw new HeapLimitError(heapLimitMessage(what(), live, needBytes, hint));

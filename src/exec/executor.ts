@@ -30,7 +30,7 @@ import {
 import { compileAggregator } from '../shuffle/aggregator.js';
 import { buffersOf, decodeRange, encodeBuckets, isEncodedBucket, type EncodedBucket } from '../shuffle/bucket-codec.js';
 import { FetchFailedError } from '../shuffle/fetch-failed.js';
-import type { ShuffleManager } from '../shuffle/shuffle-manager.js';
+import type { BucketCursor, BucketParts, ShuffleManager } from '../shuffle/shuffle-manager.js';
 import { writeShuffleOutput } from '../shuffle/shuffle-writer.js';
 import type { Bucket, MapStatus } from '../shuffle/wire.js';
 import type { WorkerBlockStore } from '../storage/block-manager.js';
@@ -175,6 +175,22 @@ export class Executor {
     const stored = this.shuffles.fetchEncoded?.(shuffleId, mapIds, reduceId);
     if (stored !== undefined) return { encoded: stored, transfer: buffersOf(stored) };
     return encodeBuckets(this.shuffles.fetchBuckets(shuffleId, mapIds, reduceId));
+  }
+
+  /** As {@link serveBuckets}, in bounded parts (`ShuffleManager.fetchParts`); whole buckets from a manager without them. */
+  serveParts(
+    shuffleId: number,
+    mapIds: readonly number[],
+    reduceId: number,
+    at: BucketCursor,
+    maxBytes: number,
+  ): { parts: BucketParts; transfer: ArrayBuffer[] } {
+    if (this.shuffles.fetchParts === undefined) {
+      const whole = this.serveBuckets(shuffleId, mapIds, reduceId);
+      return { parts: { buckets: whole.encoded }, transfer: whole.transfer };
+    }
+    const parts = this.shuffles.fetchParts(shuffleId, mapIds, reduceId, at, maxBytes);
+    return { parts, transfer: buffersOf(parts.buckets) };
   }
 
   /** Forgets the given stages' RDD descriptions and rebuilt RDDs (and so the values their closures captured). */

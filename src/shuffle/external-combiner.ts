@@ -316,6 +316,35 @@ export function readFramedRun(file: string, what: () => string): Pair[] {
   return out;
 }
 
+/**
+ * The frames of a framed run from byte `at` (a frame's start), until about `maxBytes` of them are read (one frame
+ * at least): a run served a bounded part at a time. `next` is where the following frame starts, absent at the end.
+ */
+export function readFramesFrom(file: string, at: number, maxBytes: number): { pairs: Pair[]; bytes: number; next?: number } {
+  const fd = openSync(file, 'r');
+  try {
+    const pairs: Pair[] = [];
+    const len = Buffer.alloc(4);
+    let pos = at;
+    let bytes = 0;
+    while (bytes === 0 || bytes < maxBytes) {
+      if (readSync(fd, len, 0, 4, pos) < 4) return { pairs, bytes };
+      const n = len.readUInt32LE(0);
+      const data = Buffer.allocUnsafe(n);
+      let got = 0;
+      while (got < n) got += readSync(fd, data, got, n - got, pos + 4 + got);
+      const frame = v8.deserialize(data) as Pair[];
+      for (let i = 0; i < frame.length; i++) pairs.push(frame[i]!);
+      pos += 4 + n;
+      bytes += 4 + n;
+    }
+    // More frames may follow: the caller asks again from here (an empty read then ends it).
+    return readSync(fd, len, 0, 4, pos) < 4 ? { pairs, bytes } : { pairs, bytes, next: pos };
+  } finally {
+    closeSync(fd);
+  }
+}
+
 class FramedRunReader {
   readonly #fd: number;
   #frame: Pair[] = [];

@@ -22,13 +22,14 @@
 import path from 'node:path';
 import { rmSync } from 'node:fs';
 import type { Bucket, MapStatus } from './wire.js';
-import { concatEncoded, copyEncoded, decodeBucket, encodeBucket, encodedBytes, type EncodedBucket } from './bucket-codec.js';
+import { concatEncoded, copyEncoded, decodeBucket, encodeBucket, encodedBytes, sliceEncoded, type EncodedBucket } from './bucket-codec.js';
 import { compareKeys } from '../core/keys.js';
 import { estimateSize } from '../storage/size-estimator.js';
 import type { Pair } from './combine.js';
-import type { MapOutputWriter, ShuffleManager } from './shuffle-manager.js';
+import { BUCKET_START, type BucketCursor, type BucketParts, type MapOutputWriter, type ShuffleManager } from './shuffle-manager.js';
 import { FetchFailedError } from './fetch-failed.js';
-import { mergeSortedRuns, readRun, writeSortedRun } from './sorted-runs.js';
+import { mergeSortedRuns } from './sorted-runs.js';
+import { readFramedRun, readFramesFrom, writeFramedRun } from './external-combiner.js';
 import { compactColumns, readColumnBucket, writeColumnFile, type FileBucket } from './column-file.js';
 import type { MemoryBudget, MemoryConsumer } from './memory-budget.js';
 
@@ -109,7 +110,8 @@ export class SpillingShuffleManager implements ShuffleManager {
         const b = stored !== undefined ? decodeBucket(stored[r]!) : recordsOf(r);
         if (b.length === 0) continue;
         const file = path.join(this.options.dir, `shuffle_${shuffleId}_${mapId}_${r}.run${runIndex}`);
-        diskBytes += writeSortedRun(file, b);
+        // Framed (a few thousand records a frame), so a fetch in parts reads a run a frame at a time.
+        diskBytes += writeFramedRun(file, b.sort(compare));
         runs[r]!.push(file);
         buckets[r] = [];
         chunks[r] = [];
@@ -289,7 +291,7 @@ export class SpillingShuffleManager implements ShuffleManager {
       this.#read(out, reduceId);
       const decoded = inMemory === undefined ? [] : decodeBucket(inMemory);
       if (files.length === 0) return decoded;
-      return mergeSortedRuns([...files.map(readRun), decoded]);
+      return mergeSortedRuns([...files.map((f) => readFramedRun(f, () => `reading back the map output run ${f}`)), decoded]);
     });
   }
 
@@ -304,6 +306,46 @@ export class SpillingShuffleManager implements ShuffleManager {
       this.#read(out, reduceId);
       return copyEncoded(out.buckets[reduceId]!);
     });
+  }
+
+  fetchParts(shuffleId: number, mapIds: readonly number[], reduceId: number, at: BucketCursor, maxBytes: number): BucketParts {
+    const buckets: EncodedBucket[] = [];
+    let room = maxBytes;
+    for (let i = 0; i < mapIds.length; i++) {
+      const part = this.#part(this.#output(shuffleId, mapIds[i]!), reduceId, i === 0 ? at : BUCKET_START, room);
+      buckets.push(part.bucket);
+      room -= part.bytes;
+      if (part.next !== undefined) return { buckets, rest: { index: i, at: part.next } };
+      if (room <= 0 && i + 1 < mapIds.length) return { buckets, rest: { index: i + 1, at: BUCKET_START } };
+    }
+    return { buckets };
+  }
+
+  /**
+   * About `room` estimated bytes of `out`'s bucket `reduceId` from `at` (at least one record, or one frame of a
+   * run), from one segment: a run (read a frame at a time) or the part kept in memory; `next` unless the bucket is
+   * served to its end.
+   */
+  #part(out: MapOutput, reduceId: number, at: BucketCursor, room: number): { bucket: EncodedBucket; bytes: number; next?: BucketCursor } {
+    const files = out.runs[reduceId] ?? [];
+    const { segment, offset } = at;
+    const stored = this.#stored(out, reduceId) ?? EMPTY;
+    if (segment < files.length) {
+      // A run's offset is a byte position in its file (a frame's start).
+      const read = readFramesFrom(files[segment]!, offset, room);
+      const served = { bucket: encodeBucket(read.pairs), bytes: read.bytes };
+      if (read.next !== undefined) return { ...served, next: { segment, offset: read.next } };
+      if (segment + 1 < files.length || stored.length > 0) return { ...served, next: { segment: segment + 1, offset: 0 } };
+      this.#read(out, reduceId);
+      return served;
+    }
+    const length = stored.length;
+    const perRecord = length === 0 ? 0 : encodedBytes(stored, estimateSize) / length;
+    const end = Math.min(length, offset + Math.max(1, Math.floor(room / perRecord)));
+    const served = { bucket: sliceEncoded(stored, offset, end), bytes: (end - offset) * perRecord };
+    if (end < length) return { ...served, next: { segment, offset: end } };
+    this.#read(out, reduceId);
+    return served;
   }
 
   #output(shuffleId: number, mapId: number): MapOutput {
