@@ -10,11 +10,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import v8 from 'node:v8';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { compareKeys } from '../../src/core/keys.js';
 import { ShuffleFetcher, fetchPartBytes } from '../../src/exec/shuffle-fetcher.js';
-import { decodeBucket, encodedBytes, type EncodedBucket } from '../../src/shuffle/bucket-codec.js';
+import { decodeBucket, encodeBucket, encodedBytes, type EncodedBucket } from '../../src/shuffle/bucket-codec.js';
+import { armHeapGuard } from '../../src/core/heap-guard.js';
+import { HeapLimitError } from '../../src/core/errors.js';
 import { estimateSize } from '../../src/storage/size-estimator.js';
 import type { Pair } from '../../src/shuffle/combine.js';
 import { FetchedInput } from '../../src/shuffle/fetched-input.js';
@@ -188,38 +191,80 @@ describe('fetchParts', () => {
 describe('ShuffleFetcher in parts', () => {
   it('fetches from this worker and its peers in parts what it fetches whole (property)', async () => {
     await fc.assert(
-      fc.asyncProperty(setup, fc.integer({ min: 1, max: 3 }), fc.constantFrom(1, 200, 4_000, 1 << 30), async (s, workers, partBytes) => {
-        // Map m on worker m % workers; each worker's manager holds its own maps (the others' empty, never asked).
-        const locations = s.maps.map((_, m) => m % workers);
-        const managers = Array.from({ length: workers }, (_, w) =>
-          managerOf({ ...s, maps: s.maps.map((records, m) => (locations[m] === w ? records : [])) }),
-        );
-        try {
-          const fetcher = new ShuffleFetcher(0, 0, managers[0]!.manager, 60_000, () => partBytes);
-          for (let w = 1; w < workers; w++) {
-            const m = managers[w]!.manager;
-            fetcher.setPeer(w, 0, {
-              fetchBuckets: () => Promise.reject(new Error('asked whole')),
-              fetchParts: (shuffleId, mapIds, reduceId, at, maxBytes) =>
-                new Promise((resolve) => setTimeout(() => resolve(m.fetchParts(shuffleId, mapIds, reduceId, at, maxBytes)), 0)),
-            });
+      fc.asyncProperty(
+        setup,
+        fc.integer({ min: 1, max: 3 }),
+        fc.constantFrom(1, 200, 4_000, 1 << 30),
+        fc.constantFrom(undefined, 3_000, 1 << 30),
+        async (s, workers, partBytes, pool) => {
+          // Map m on worker m % workers; each worker's manager holds its own maps (the others' empty, never asked).
+          const locations = s.maps.map((_, m) => m % workers);
+          const managers = Array.from({ length: workers }, (_, w) =>
+            managerOf({ ...s, maps: s.maps.map((records, m) => (locations[m] === w ? records : [])) }),
+          );
+          try {
+            const fetcher = new ShuffleFetcher(0, 0, managers[0]!.manager, 60_000, () => partBytes);
+            for (let w = 1; w < workers; w++) {
+              const m = managers[w]!.manager;
+              fetcher.setPeer(w, 0, {
+                fetchBuckets: () => Promise.reject(new Error('asked whole')),
+                fetchParts: (shuffleId, mapIds, reduceId, at, maxBytes) =>
+                  new Promise((resolve) => setTimeout(() => resolve(m.fetchParts(shuffleId, mapIds, reduceId, at, maxBytes)), 0)),
+              });
+            }
+            for (let r = 0; r < s.reducers; r++) {
+              // A small pool spills the input between parts (a bucket's first parts on disk, the rest in memory).
+              const budget = pool === undefined ? undefined : new MemoryBudget(pool, mkdtempSync(path.join(scratch, 'input-')));
+              const input = new FetchedInput(budget);
+              await fetcher.fetch(0, r, locations, input, undefined, fetcher.askEarly(0, r, locations));
+              const got: Pair[] = [];
+              for (const b of input.all()) got.push(...(b as Pair[]));
+              input.dispose();
+              const whole = s.maps.flatMap((_, m) => managers[locations[m]!]!.manager.fetchBuckets(0, [m], r)[0]! as Pair[]);
+              expect(got.length).toBe(whole.length);
+              expect(same(byKey(got), byKey(whole))).toBe(true);
+            }
+          } finally {
+            for (const { manager } of managers) manager.close();
           }
-          for (let r = 0; r < s.reducers; r++) {
-            const input = new FetchedInput(undefined);
-            await fetcher.fetch(0, r, locations, input, undefined, fetcher.askEarly(0, r, locations));
-            const got: Pair[] = [];
-            for (const b of input.all()) got.push(...(b as Pair[]));
-            input.dispose();
-            const whole = s.maps.flatMap((_, m) => managers[locations[m]!]!.manager.fetchBuckets(0, [m], r)[0]! as Pair[]);
-            expect(got.length).toBe(whole.length);
-            expect(same(byKey(got), byKey(whole))).toBe(true);
-          }
-        } finally {
-          for (const { manager } of managers) manager.close();
-        }
-      }),
+        },
+      ),
       { numRuns: 80 },
     );
+  });
+
+  it('refuses to ask for an answer the heap has no room for: the task fails naming its input, the peer is never asked', async () => {
+    // This thread's heap limit set just above what it holds: no room for an answer of the limit's size.
+    const limitMb = Math.ceil(v8.getHeapStatistics().used_heap_size / 2 ** 20) + 64;
+    armHeapGuard(limitMb);
+    try {
+      const asked: number[] = [];
+      const { manager } = managerOf({ maps: [[]], reducers: 1, spillBytes: 1 << 30, writeAllToDisk: false, budget: undefined, maxBytes: 1 });
+      const fetcher = new ShuffleFetcher(0, 0, manager, 60_000, () => limitMb * 2 ** 20);
+      fetcher.setPeer(1, 0, {
+        fetchBuckets: () => Promise.reject(new Error('asked whole')),
+        fetchParts: (_s, mapIds) => {
+          asked.push(...mapIds);
+          return { buckets: mapIds.map(() => encodeBucket([])) };
+        },
+      });
+      const input = new FetchedInput(undefined, 'shuffle 0, read by groupByKey at x.ts:1');
+      const err = await fetcher.fetch(0, 0, [1], input).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      input.dispose();
+      manager.close();
+      expect(err).toBeInstanceOf(HeapLimitError);
+      expect((err as Error).message).toMatch(
+        new RegExp(
+          `the fetched input of shuffle 0, read by groupByKey at x\\.ts:1 \\(0 records, ~0 MiB estimated\\) needs ~${limitMb} MiB more on top of`,
+        ),
+      );
+      expect(asked).toEqual([]);
+    } finally {
+      armHeapGuard(0);
+    }
   });
 
   it('bounds an answer by the heap limit: a 32nd of it, within 256 KiB and 64 MiB', () => {
