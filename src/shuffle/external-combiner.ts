@@ -317,15 +317,21 @@ export function readFramedRun(file: string, what: () => string): Pair[] {
 }
 
 /**
- * The frames of a framed run from byte `at` (a frame's start), until about `maxBytes` of them are read (one frame
- * at least): a run served a bounded part at a time. `next` is where the following frame starts, absent at the end.
+ * Records of a framed run from record `from`, until about `maxBytes` of frames are read (one frame at least): a
+ * run served a bounded part at a time. Frames hold FRAME records each (the last fewer), so the frames before
+ * `from` are skipped by their length prefixes alone. `next` is the record to go on from, absent at the end.
  */
-export function readFramesFrom(file: string, at: number, maxBytes: number): { pairs: Pair[]; bytes: number; next?: number } {
+export function readFramesFrom(file: string, from: number, maxBytes: number): { pairs: Pair[]; bytes: number; next?: number } {
   const fd = openSync(file, 'r');
   try {
-    const pairs: Pair[] = [];
     const len = Buffer.alloc(4);
-    let pos = at;
+    let pos = 0;
+    for (let skip = Math.floor(from / FRAME); skip > 0; skip--) {
+      if (readSync(fd, len, 0, 4, pos) < 4) return { pairs: [], bytes: 0 };
+      pos += 4 + len.readUInt32LE(0);
+    }
+    const pairs: Pair[] = [];
+    let drop = from % FRAME;
     let bytes = 0;
     while (bytes === 0 || bytes < maxBytes) {
       if (readSync(fd, len, 0, 4, pos) < 4) return { pairs, bytes };
@@ -334,12 +340,12 @@ export function readFramesFrom(file: string, at: number, maxBytes: number): { pa
       let got = 0;
       while (got < n) got += readSync(fd, data, got, n - got, pos + 4 + got);
       const frame = v8.deserialize(data) as Pair[];
-      for (let i = 0; i < frame.length; i++) pairs.push(frame[i]!);
+      for (let i = drop; i < frame.length; i++) pairs.push(frame[i]!);
+      drop = 0;
       pos += 4 + n;
       bytes += 4 + n;
     }
-    // More frames may follow: the caller asks again from here (an empty read then ends it).
-    return readSync(fd, len, 0, 4, pos) < 4 ? { pairs, bytes } : { pairs, bytes, next: pos };
+    return readSync(fd, len, 0, 4, pos) < 4 ? { pairs, bytes } : { pairs, bytes, next: from + pairs.length };
   } finally {
     closeSync(fd);
   }

@@ -11,9 +11,10 @@ import type { Pair } from './combine.js';
 import type { EncodedBucket } from './bucket-codec.js';
 
 /**
- * A position in one map output's bucket as served in parts: a spilled bucket is served run by run (each run is
- * key-sorted; a key's records keep their order across runs), then what stayed in memory, so no part needs the
- * whole bucket merged in memory first. `segment` counts the runs, then the in-memory rest.
+ * A position in one map output's bucket as served in parts: a spilled bucket is served run by run (a key's
+ * records keep their order across runs), then what stayed in memory, so no part needs the whole bucket merged in
+ * memory first. `segment` counts the runs, then the in-memory rest; `offset` is a record in it. The in-memory rest,
+ * spilled while a reducer is part way through it, becomes the next run in the same order: the cursor still holds.
  */
 export interface BucketCursor {
   readonly segment: number;

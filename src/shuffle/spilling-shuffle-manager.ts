@@ -28,7 +28,6 @@ import { estimateSize } from '../storage/size-estimator.js';
 import type { Pair } from './combine.js';
 import { BUCKET_START, type BucketCursor, type BucketParts, type MapOutputWriter, type ShuffleManager } from './shuffle-manager.js';
 import { FetchFailedError } from './fetch-failed.js';
-import { mergeSortedRuns } from './sorted-runs.js';
 import { readFramedRun, readFramesFrom, writeFramedRun } from './external-combiner.js';
 import { compactColumns, readColumnBucket, writeColumnFile, type FileBucket } from './column-file.js';
 import type { MemoryBudget, MemoryConsumer } from './memory-budget.js';
@@ -86,6 +85,8 @@ export class SpillingShuffleManager implements ShuffleManager {
   #moveScheduled = false;
   /** Names the files of moved outputs. */
   #files = 0;
+  /** Names spilled runs. */
+  #runFiles = 0;
 
   constructor(private readonly options: SpillingShuffleOptions) {}
 
@@ -109,9 +110,13 @@ export class SpillingShuffleManager implements ShuffleManager {
       for (let r = 0; r < numReducers; r++) {
         const b = stored !== undefined ? decodeBucket(stored[r]!) : recordsOf(r);
         if (b.length === 0) continue;
-        const file = path.join(this.options.dir, `shuffle_${shuffleId}_${mapId}_${r}.run${runIndex}`);
-        // Framed (a few thousand records a frame), so a fetch in parts reads a run a frame at a time.
-        diskBytes += writeFramedRun(file, b.sort(compare));
+        // Numbered per manager, not per writer: a map task run again here (a retried stage) writes new files
+        // before the output it replaces is dropped with its own.
+        const file = path.join(this.options.dir, `shuffle_${shuffleId}_${mapId}_${r}.run${this.#runFiles++}`);
+        // Framed (a few thousand records a frame), so a fetch in parts reads a run a frame at a time. A stored
+        // output keeps its order: a reducer may be part way through its in-memory bucket, and goes on at the same
+        // record in the run that now holds it (the same segment of its cursor; see #part).
+        diskBytes += writeFramedRun(file, stored !== undefined ? b : b.sort(compare));
         runs[r]!.push(file);
         buckets[r] = [];
         chunks[r] = [];
@@ -291,7 +296,11 @@ export class SpillingShuffleManager implements ShuffleManager {
       this.#read(out, reduceId);
       const decoded = inMemory === undefined ? [] : decodeBucket(inMemory);
       if (files.length === 0) return decoded;
-      return mergeSortedRuns([...files.map((f) => readFramedRun(f, () => `reading back the map output run ${f}`)), decoded]);
+      // Runs in run order, then a stable sort: a key's records keep their order (a run spilled from a stored
+      // output is not sorted, see the writer's spill).
+      const all = files.flatMap((f) => readFramedRun(f, () => `reading back the map output run ${f}`));
+      for (let i = 0; i < decoded.length; i++) all.push(decoded[i]!);
+      return all.sort(compare);
     });
   }
 
@@ -331,7 +340,6 @@ export class SpillingShuffleManager implements ShuffleManager {
     const { segment, offset } = at;
     const stored = this.#stored(out, reduceId) ?? EMPTY;
     if (segment < files.length) {
-      // A run's offset is a byte position in its file (a frame's start).
       const read = readFramesFrom(files[segment]!, offset, room);
       const served = { bucket: encodeBucket(read.pairs), bytes: read.bytes };
       if (read.next !== undefined) return { ...served, next: { segment, offset: read.next } };

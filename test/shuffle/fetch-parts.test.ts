@@ -178,6 +178,75 @@ describe('fetchParts', () => {
     }
   });
 
+  it('a stored output spilled while a reducer is part way through it: the reducer goes on at the same record', () => {
+    fc.assert(
+      fc.property(mapOutput, fc.nat(40), fc.constantFrom(1, 300, 5_000), (records, after, maxBytes) => {
+        const dir = mkdtempSync(path.join(scratch, 'respill-'));
+        const budget = new MemoryBudget(1 << 30, dir);
+        const manager = new SpillingShuffleManager({ workerIndex: 0, dir, spillBytes: 1 << 30, writeAllToDisk: false, budget });
+        try {
+          const w = manager.writer(0, 0, 1);
+          for (const kv of records) w.add(0, kv);
+          w.close();
+          const got: Pair[] = [];
+          let at: BucketCursor = BUCKET_START;
+          for (let asked = 0; ; asked++) {
+            // The pool spills everything after a few answers (another holder grew), or before the first.
+            if (asked === after % 4) budget.spillAll();
+            const part = manager.fetchParts(0, [0], 0, at, maxBytes);
+            got.push(...decodeBucket(part.buckets[0]!));
+            if (part.rest === undefined) break;
+            at = part.rest.at;
+          }
+          expect(same(got, records)).toBe(true);
+          if (records.length > 0 && after % 4 === 0) expect(manager.spills).toBe(1);
+        } finally {
+          manager.close();
+        }
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('a map task run again on the same worker keeps the files it wrote (the replaced output drops only its own)', () => {
+    const s: Setup = {
+      maps: [
+        [
+          [1, 'a'],
+          [2, 'b'],
+          [1, 'c'],
+        ],
+      ],
+      reducers: 1,
+      spillBytes: 1 << 30,
+      writeAllToDisk: true,
+      budget: undefined,
+      maxBytes: 1 << 30,
+    };
+    const { manager } = managerOf(s);
+    try {
+      const again = manager.writer(0, 0, 1);
+      for (const kv of s.maps[0]!) again.add(0, kv);
+      again.close();
+      expect(
+        same(partsOf(manager, [0], 0, 1).byMap.get(0), [
+          [1, 'a'],
+          [1, 'c'],
+          [2, 'b'],
+        ]),
+      ).toBe(true);
+      expect(
+        same(manager.fetchBuckets(0, [0], 0)[0], [
+          [1, 'a'],
+          [1, 'c'],
+          [2, 'b'],
+        ]),
+      ).toBe(true);
+    } finally {
+      manager.close();
+    }
+  });
+
   it('names a missing map output as a fetch failure', () => {
     const { manager } = managerOf({ maps: [[]], reducers: 1, spillBytes: 1 << 30, writeAllToDisk: false, budget: undefined, maxBytes: 1 });
     try {
