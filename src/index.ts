@@ -37,6 +37,7 @@ export {
   OutputCommitError,
   CheckpointError,
   ClusterError,
+  HeapLimitError,
   type KindlingErrorCode,
   type ErrorInfo,
 } from './core/errors.js';

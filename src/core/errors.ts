@@ -37,7 +37,8 @@ export type KindlingErrorCode =
   | 'KINDLING_OUTPUT_PATH'
   | 'KINDLING_OUTPUT_COMMIT'
   | 'KINDLING_CHECKPOINT'
-  | 'KINDLING_CLUSTER';
+  | 'KINDLING_CLUSTER'
+  | 'KINDLING_HEAP_LIMIT';
 
 const kKindlingError = Symbol.for('kindling.error');
 
@@ -134,6 +135,15 @@ export class CheckpointError extends KindlingError {
 export class ClusterError extends KindlingError {
   override name = 'ClusterError';
   override readonly code: KindlingErrorCode = 'KINDLING_CLUSTER';
+}
+
+/**
+ * A task whose data would not fit its worker's heap (a group of one key, a partition's table): failed by the
+ * worker's heap guard before V8's limit kills the worker, naming the task, the RDD and the sizes.
+ */
+export class HeapLimitError extends KindlingError {
+  override name = 'HeapLimitError';
+  override readonly code: KindlingErrorCode = 'KINDLING_HEAP_LIMIT';
 }
 
 /** Thrown for actions on a stopped context. */

@@ -14,6 +14,7 @@ import path from 'node:path';
 import type { ShuffleManager } from '../shuffle/shuffle-manager.js';
 import { SpillingShuffleManager } from '../shuffle/spilling-shuffle-manager.js';
 import { MemoryBudget, setWorkerMemoryBudget } from '../shuffle/memory-budget.js';
+import { armHeapGuard, setHeapRelief } from '../core/heap-guard.js';
 import { BlockManager, type WorkerBlockStore } from '../storage/block-manager.js';
 import { DiskShuffleManager } from '../mapreduce/disk-shuffle-manager.js';
 import { NoCacheStore } from '../mapreduce/no-cache-store.js';
@@ -127,6 +128,9 @@ export const ENGINES = {
 function shufflePool(init: EngineWorkerInit): MemoryBudget {
   const budget = new MemoryBudget(init.shuffleSpillBytes, path.join(init.spillDir, 'shuffle'));
   setWorkerMemoryBudget(budget);
+  // Near the heap limit, the guard spills the whole pool before it decides a task cannot fit.
+  setHeapRelief(() => budget.spillAll());
+  armHeapGuard();
   return budget;
 }
 

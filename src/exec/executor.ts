@@ -15,6 +15,7 @@ import { findClassInstance } from '../closure/clonable.js';
 import { userCodeFrame } from '../closure/compile.js';
 import type { Compile, ShippedFunction } from '../closure/index.js';
 import { classInstanceError, toErrorInfo } from '../core/errors.js';
+import { clearHeapGuardTask, setHeapGuardTask, type GuardedTask } from '../core/heap-guard.js';
 import {
   rebuildRdds,
   prepareResultFunction,
@@ -29,7 +30,7 @@ import {
 import { compileAggregator } from '../shuffle/aggregator.js';
 import { buffersOf, decodeRange, encodeBuckets, isEncodedBucket, type EncodedBucket } from '../shuffle/bucket-codec.js';
 import { FetchFailedError } from '../shuffle/fetch-failed.js';
-import type { ShuffleManager } from '../shuffle/shuffle-manager.js';
+import type { BucketCursor, BucketParts, ShuffleManager } from '../shuffle/shuffle-manager.js';
 import { writeShuffleOutput } from '../shuffle/shuffle-writer.js';
 import type { Bucket, MapStatus } from '../shuffle/wire.js';
 import type { WorkerBlockStore } from '../storage/block-manager.js';
@@ -176,6 +177,22 @@ export class Executor {
     return encodeBuckets(this.shuffles.fetchBuckets(shuffleId, mapIds, reduceId));
   }
 
+  /** As {@link serveBuckets}, in bounded parts (`ShuffleManager.fetchParts`); whole buckets from a manager without them. */
+  serveParts(
+    shuffleId: number,
+    mapIds: readonly number[],
+    reduceId: number,
+    at: BucketCursor,
+    maxBytes: number,
+  ): { parts: BucketParts; transfer: ArrayBuffer[] } {
+    if (this.shuffles.fetchParts === undefined) {
+      const whole = this.serveBuckets(shuffleId, mapIds, reduceId);
+      return { parts: { buckets: whole.encoded }, transfer: whole.transfer };
+    }
+    const parts = this.shuffles.fetchParts(shuffleId, mapIds, reduceId, at, maxBytes);
+    return { parts, transfer: buffersOf(parts.buckets) };
+  }
+
   /** Forgets the given stages' RDD descriptions and rebuilt RDDs (and so the values their closures captured). */
   releaseStages(stageIds: readonly number[]): void {
     const ids = new Set(stageIds);
@@ -236,12 +253,19 @@ export class Executor {
     this.#keepStageWires(msg);
     for (const [id, value] of msg.broadcasts) this.#broadcasts.set(id, value);
     const inputs = new Map<string, FetchedInput>();
+    const guarded: GuardedTask = {
+      kind: msg.shuffleWrite !== undefined ? 'map' : 'result',
+      partition: msg.partition,
+      stage: msg.stageId,
+      job: msg.jobId,
+    };
     const early = msg.shuffleReads.map((read) => this.#fetcher.askEarly(read.shuffleId, read.reduceId, read.locations));
     try {
       await this.#admit(msg);
       // GC and spills before this task started (another task's) are not this task's.
       meter.gcAtStart = gcTotalMs;
       meter.spillsAtStart = spillCounters();
+      setHeapGuardTask(guarded);
       const runtime = taskRuntime(this.workerIndex, this.#broadcasts, msg.accumulators);
       const rdds = await timed(
         () => this.#stageRdds(msg, runtime.compile),
@@ -250,9 +274,10 @@ export class Executor {
       const rdd = rdds.get(msg.finalRddId);
       // internal: the task message carries its stage's RDDs, the final one included
       if (rdd === undefined) throw new Error(`task ${msg.taskId} names RDD ${msg.finalRddId}, which was not sent`);
-      const tc = await this.#inputs(msg, meter, inputs, early);
+      const tc = await this.#inputs(msg, meter, inputs, rdds, early);
       // What taskContext() returns inside user functions (Spark's TaskContext), while this task computes.
       setCurrentTask({ partitionId: msg.partition, stageId: msg.stageId, attemptNumber: msg.attempt, taskAttemptId: msg.taskId });
+      setHeapGuardTask(guarded);
       // mapAsync partitions this task reads are awaited before the (synchronous) computation.
       const awaiting = prepareAsyncPartitions(rdds, rdd, msg.partition, tc.context);
       if (awaiting !== undefined) await awaiting;
@@ -275,6 +300,7 @@ export class Executor {
     } finally {
       for (const input of inputs.values()) input.dispose();
       setCurrentTask(undefined);
+      clearHeapGuardTask(guarded);
       this.#active.delete(msg.taskId);
       this.#cancelled.delete(msg.taskId);
     }
@@ -342,10 +368,11 @@ export class Executor {
     msg: TaskMessage,
     meter: Meter,
     inputs: Map<string, FetchedInput>,
+    rdds: ReadonlyMap<number, RDD<unknown>>,
     early: readonly EarlyAsks[],
   ): Promise<{ context: TaskContext; computed: Map<number, number> }> {
     for (const [r, read] of msg.shuffleReads.entries()) {
-      const input = new FetchedInput(workerMemoryBudget());
+      const input = new FetchedInput(workerMemoryBudget(), `shuffle ${read.shuffleId}, read by ${readerOf(rdds, read.shuffleId)}`);
       inputs.set(`${read.shuffleId}/${read.reduceId}`, input);
       // The fetched input estimates each bucket's size already (for the shuffle pool): the metric reuses it.
       const received = (buckets: readonly FetchedBucket[]): void => {
@@ -492,6 +519,12 @@ export class Executor {
     }
     return { value: this.#services.deliverResult(msg.jobId, msg.partition, msg.attempt, value) };
   }
+}
+
+/** The label of the RDD reading a shuffle (the heap guard names it), or "its reader" for one not found by id (a cogroup). */
+function readerOf(rdds: ReadonlyMap<number, RDD<unknown>>, shuffleId: number): string {
+  for (const r of rdds.values()) if ((r as { shuffleId?: unknown }).shuffleId === shuffleId) return r.label;
+  return 'its reader';
 }
 
 /** Phase 6, failures: each kind of end as the value the driver's scheduler acts on. */

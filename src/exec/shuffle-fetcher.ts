@@ -7,19 +7,42 @@
  */
 import { unboxNumberArrays, type EncodedBucket } from '../shuffle/bucket-codec.js';
 import { FetchFailedError } from '../shuffle/fetch-failed.js';
-import type { ShuffleManager } from '../shuffle/shuffle-manager.js';
+import { BUCKET_START, type BucketCursor, type BucketParts, type ShuffleManager } from '../shuffle/shuffle-manager.js';
+import { heapGuardLimit } from '../core/heap-guard.js';
 import type { FetchedBucket, FetchedInput } from '../shuffle/fetched-input.js';
 
 /** Records per shuffle fetch request, roughly: small enough that fetched input can spill between requests. */
 const FETCH_CHUNK_RECORDS = 65536;
 
+/**
+ * A reducer's share of its heap that one fetch answer may take (split between the peers asked at once): the
+ * structured clone of an answer cannot be interrupted by the heap guard, so no answer may be large.
+ */
+const PART_OF_HEAP = 1 / 32;
+const MIN_PART_BYTES = 256 * 1024;
+const MAX_PART_BYTES = 64 * 2 ** 20;
+
+/** Bytes one fetch answer may hold, from this worker's heap limit (the largest where no limit is set). */
+export function fetchPartBytes(limitBytes: number = heapGuardLimit()): number {
+  return limitBytes > 0 ? Math.min(MAX_PART_BYTES, Math.max(MIN_PART_BYTES, Math.floor(limitBytes * PART_OF_HEAP))) : MAX_PART_BYTES;
+}
+
 /** What a worker serves to its peers: buckets in the encoding of bucket-codec.ts, which is cheaper to move. */
 export interface PeerShuffleService {
+  /** Whole buckets (a peer that cannot serve parts). */
   fetchBuckets(shuffleId: number, mapIds: readonly number[], reduceId: number): EncodedBucket[] | Promise<EncodedBucket[]>;
+  /** Bounded parts, as `ShuffleManager.fetchParts`. */
+  fetchParts?(shuffleId: number, mapIds: readonly number[], reduceId: number, at: BucketCursor, maxBytes: number): BucketParts | Promise<BucketParts>;
+}
+
+/** A fetch answer as the reducer reads it. */
+interface Fetched {
+  readonly buckets: FetchedBucket[];
+  readonly rest?: BucketParts['rest'];
 }
 
 /** The first answer of each peer asked by `askEarly`, by worker index. */
-export type EarlyAsks = ReadonlyMap<number, Promise<FetchedBucket[]>>;
+export type EarlyAsks = ReadonlyMap<number, Promise<Fetched>>;
 
 /** The map ids of a shuffle's outputs by the worker holding them, in map order. */
 function mapIdsByWorker(locations: readonly number[]): Map<number, number[]> {
@@ -43,7 +66,14 @@ export class ShuffleFetcher {
     private readonly epoch: number,
     private readonly local: ShuffleManager,
     private readonly fetchTimeoutMs: number,
+    /** Bytes one answer may hold, all peers' answers in flight together (see PART_OF_HEAP). */
+    private readonly partBytes: () => number = fetchPartBytes,
   ) {}
+
+  /** Each peer's bound when `peers` are asked at once. */
+  #maxBytes(peers: number): number {
+    return Math.max(1, Math.floor(this.partBytes() / Math.max(1, peers)));
+  }
 
   /** A channel to incarnation `epoch` of peer `index`; a channel to an older incarnation is dropped. */
   setPeer(index: number, epoch: number, service: PeerShuffleService): void {
@@ -71,9 +101,10 @@ export class ShuffleFetcher {
 
   /**
    * Bucket `reduceId` of every map output into `into`, grouping the requests by the worker holding them. Each
-   * worker is asked for a few buckets at a time (about FETCH_CHUNK_RECORDS records), so the input can spill to
-   * disk between chunks (it counts against the worker's shuffle pool) instead of arriving all at once.
-   * `received` sees each chunk (for the task's metrics).
+   * worker is asked for a few buckets at a time (about FETCH_CHUNK_RECORDS records, and at most a bounded number of
+   * bytes: a large bucket comes in parts), so the input can spill to disk between answers (it counts against the
+   * worker's shuffle pool) and the heap guard checks that the next answer has room before asking for it.
+   * `received` sees each answer (for the task's metrics).
    */
   async fetch(
     shuffleId: number,
@@ -83,22 +114,34 @@ export class ShuffleFetcher {
     received?: (buckets: readonly FetchedBucket[]) => void,
     early?: EarlyAsks,
   ): Promise<void> {
+    const byWorker = mapIdsByWorker(locations);
+    const maxBytes = this.#maxBytes(byWorker.size);
     await Promise.all(
-      [...mapIdsByWorker(locations)].map(async ([w, allIds]) => {
+      [...byWorker].map(async ([w, allIds]) => {
         let perBucket = 0;
+        let at = BUCKET_START;
+        let first = true;
         for (let next = 0; next < allIds.length; ) {
           // The first request is one bucket; later ones are sized by the records per bucket seen so far.
           const n = next === 0 ? 1 : Math.max(1, Math.floor(FETCH_CHUNK_RECORDS / Math.max(perBucket, 1)));
           const mapIds = allIds.slice(next, next + n);
-          const asked = next === 0 ? early?.get(w) : undefined;
-          next += mapIds.length;
+          const asked = first ? early?.get(w) : undefined;
+          first = false;
+          if (asked === undefined) into.makeRoom(maxBytes);
           const got =
             w === this.workerIndex
-              ? this.#fetchLocal(shuffleId, mapIds, reduceId)
-              : await (asked ?? this.#fetchRemote(w, shuffleId, mapIds, reduceId));
-          for (const b of got) perBucket = Math.max(perBucket, b.length);
-          received?.(got);
-          into.add(mapIds, got);
+              ? this.#fetchLocal(shuffleId, mapIds, reduceId, at, maxBytes)
+              : await (asked ?? this.#fetchRemote(w, shuffleId, mapIds, reduceId, at, maxBytes));
+          for (const b of got.buckets) perBucket = Math.max(perBucket, b.length);
+          received?.(got.buckets);
+          into.add(mapIds.slice(0, got.buckets.length), got.buckets);
+          if (got.rest === undefined) {
+            next += mapIds.length;
+            at = BUCKET_START;
+          } else {
+            next += got.rest.index;
+            at = got.rest.at;
+          }
         }
       }),
     );
@@ -113,44 +156,51 @@ export class ShuffleFetcher {
    * nowhere, if the task ends before fetching: the answer is then dropped).
    */
   askEarly(shuffleId: number, reduceId: number, locations: readonly number[]): EarlyAsks {
-    const early = new Map<number, Promise<FetchedBucket[]>>();
-    for (const [w, allIds] of mapIdsByWorker(locations)) {
+    const early = new Map<number, Promise<Fetched>>();
+    const byWorker = mapIdsByWorker(locations);
+    const maxBytes = this.#maxBytes(byWorker.size);
+    for (const [w, allIds] of byWorker) {
       if (w === this.workerIndex) continue;
-      const answer = this.#fetchRemote(w, shuffleId, allIds.slice(0, 1), reduceId);
+      const answer = this.#fetchRemote(w, shuffleId, allIds.slice(0, 1), reduceId, BUCKET_START, maxBytes);
       answer.catch(() => undefined);
       early.set(w, answer);
     }
     return early;
   }
 
-  #fetchLocal(shuffleId: number, mapIds: number[], reduceId: number): FetchedBucket[] {
+  #fetchLocal(shuffleId: number, mapIds: number[], reduceId: number, at: BucketCursor, maxBytes: number): Fetched {
     try {
       // Stored encoded (memory engine): read as stored, decoded as the task reads it.
-      return this.local.fetchEncoded?.(shuffleId, mapIds, reduceId) ?? this.local.fetchBuckets(shuffleId, mapIds, reduceId);
+      if (this.local.fetchParts !== undefined) return this.local.fetchParts(shuffleId, mapIds, reduceId, at, maxBytes);
+      return { buckets: this.local.fetchEncoded?.(shuffleId, mapIds, reduceId) ?? this.local.fetchBuckets(shuffleId, mapIds, reduceId) };
     } catch (e) {
       if (e instanceof FetchFailedError) throw new FetchFailedError(e.shuffleId, e.mapId, this.workerIndex, e.message, this.epoch);
       throw e;
     }
   }
 
-  async #fetchRemote(w: number, shuffleId: number, mapIds: number[], reduceId: number): Promise<FetchedBucket[]> {
+  async #fetchRemote(w: number, shuffleId: number, mapIds: number[], reduceId: number, at: BucketCursor, maxBytes: number): Promise<Fetched> {
     const epoch = this.#peers.get(w)?.epoch ?? -1;
-    let buckets: EncodedBucket[];
+    let answer: BucketParts;
     try {
-      buckets = await this.#askPeer(w, shuffleId, mapIds, reduceId);
+      answer = await this.#askPeer(w, (p) =>
+        p.fetchParts !== undefined
+          ? p.fetchParts(shuffleId, mapIds, reduceId, at, maxBytes)
+          : Promise.resolve(p.fetchBuckets(shuffleId, mapIds, reduceId)).then((buckets) => ({ buckets })),
+      );
     } catch (e) {
       // A peer that lost its outputs (or died, or is stuck) shows up here: the driver recomputes them.
       throw new FetchFailedError(shuffleId, mapIds[0]!, w, `fetching shuffle ${shuffleId} from worker ${w} failed: ${(e as Error).message}`, epoch);
     }
-    unboxNumberArrays(buckets);
-    return buckets;
+    unboxNumberArrays(answer.buckets);
+    return answer;
   }
 
-  #askPeer(w: number, shuffleId: number, mapIds: number[], reduceId: number): Promise<EncodedBucket[]> {
+  #askPeer<T>(w: number, ask: (peer: PeerShuffleService) => T | Promise<T>): Promise<T> {
     const peer = this.#peers.get(w);
     if (peer === undefined) return Promise.reject(new Error(`worker ${w} is not reachable from worker ${this.workerIndex}`));
     const key = `${w}.${peer.epoch}`;
-    return new Promise<EncodedBucket[]>((resolve, reject) => {
+    return new Promise<T>((resolve, reject) => {
       let set = this.#waiting.get(key);
       if (set === undefined) this.#waiting.set(key, (set = new Set()));
       const waiting = set;
@@ -159,7 +209,7 @@ export class ShuffleFetcher {
         () => reject(new Error(`worker ${w} did not answer within fetchTimeoutMs (${this.fetchTimeoutMs} ms)`)),
         this.fetchTimeoutMs,
       );
-      Promise.resolve(peer.service.fetchBuckets(shuffleId, mapIds, reduceId))
+      Promise.resolve(ask(peer.service))
         .then(resolve, reject)
         .finally(() => {
           clearTimeout(timer);

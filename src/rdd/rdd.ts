@@ -19,6 +19,7 @@ import { eachCached, type CachedPartition } from '../storage/columnar-block.js';
 import { userCallSite } from '../util/call-site.js';
 import { classInstanceError, IllegalStateError, InvalidArgumentError, ArgumentTypeError } from '../core/errors.js';
 import { keyId } from '../core/keys.js';
+import { checkHeap } from '../core/heap-guard.js';
 // Closure modules one by one, not the index: workers load this file, and the index brings the driver's function
 // analysis (acorn, eslint-scope), most of a worker's module loading.
 import { capture, useModule } from '../closure/capture.js';
@@ -291,7 +292,10 @@ export abstract class RDD<T> {
     if (hit !== undefined) return hit as CachedPartition & Iterable<T>;
     const values: T[] = [];
     tc.computed?.(this.id);
-    this.pushCompute(partition, tc, (x) => values.push(x));
+    this.pushCompute(partition, tc, (x) => {
+      if ((values.push(x) & 4095) === 0)
+        checkHeap(() => `the partition being cached (${values.length} elements so far) of ${this.label}`, 'use more partitions');
+    });
     if (this.#storageLevel.useDisk)
       refuseClassInstances(values, `${this.label}, persisted ${this.#storageLevel.name},`, 'would be read back from disk');
     tc.blocks.put(this.id, partition, values, this.#storageLevel.name);

@@ -8,6 +8,7 @@ import { cloneZero } from '../shuffle/aggregator.js';
 import { compareKeys, hashKey, keyId, keysEqual } from '../core/keys.js';
 import { InvalidDataError, NotAPairError, isPair, tagUserError } from '../core/errors.js';
 import { reservoirSample } from '../core/partitioner.js';
+import { checkHeap } from '../core/heap-guard.js';
 import { writeTaskOutput, commitTask, type JobOutputPlan } from '../io/index.js';
 import { writeCheckpointPartition } from '../storage/checkpoint-files.js';
 import type { TaskContext } from './task-context.js';
@@ -60,6 +61,10 @@ export interface StatCounter {
 
 export type MaybeValue = { readonly empty: true } | { readonly empty: false; readonly value: unknown };
 
+/** A task's growing result is measured against the heap every this many elements (a power of 2, minus 1). */
+const CHECK_MASK = 4095;
+const COLLECT_HINT = 'collect fewer elements (take, sample, a reduction) or write them out with saveAsTextFile';
+
 export type ResultRunner = (rdd: RDD<unknown>, partition: number, tc: TaskContext) => unknown;
 
 /** Builds the runner for one result function, compiling its user functions first. */
@@ -75,7 +80,9 @@ export async function prepareResultFunction(wire: ResultFunctionWire, compile: C
           rdd.forEachOrColumns(
             p,
             tc,
-            (x) => out.push(x),
+            (x) => {
+              if ((out.push(x) & CHECK_MASK) === 0) checkHeap(() => `the collected elements of ${rdd.label} (${out.length} so far)`, COLLECT_HINT);
+            },
             (keys, combiners) => {
               columns = pairColumnsOf(keys, combiners);
             },
@@ -85,7 +92,9 @@ export async function prepareResultFunction(wire: ResultFunctionWire, compile: C
       }
       return (rdd, p, tc) => {
         const out: unknown[] = [];
-        rdd.forEach(p, tc, (x) => out.push(x));
+        rdd.forEach(p, tc, (x) => {
+          if ((out.push(x) & CHECK_MASK) === 0) checkHeap(() => `the collected elements of ${rdd.label} (${out.length} so far)`, COLLECT_HINT);
+        });
         return out;
       };
     case 'count':

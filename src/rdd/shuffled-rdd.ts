@@ -4,6 +4,7 @@ import type { Dependency, ShuffleDependency } from './dependency.js';
 import { RangePartitioner, determineBounds, type Partitioner } from '../core/partitioner.js';
 import { compareKeys } from '../core/keys.js';
 import type { Aggregator, AggregatorWire } from '../shuffle/aggregator.js';
+import { checkHeap } from '../core/heap-guard.js';
 import { combineCombinersExternally, combineValuesExternally, type NumberGroupsSink } from '../shuffle/external-combiner.js';
 import { StorageLevel } from '../storage/storage-level.js';
 import type { NumberColumnsSink } from '../shuffle/combine.js';
@@ -208,11 +209,11 @@ export class ShuffledRDD<K, V, C> extends RDD<[K, C]> {
         return;
       }
       const all: Pair[] = [];
-      combineInto(eachPair, agg, this.id, this.label, (kv) => all.push(kv), runs);
+      combineInto(eachPair, agg, this.id, this.label, (kv) => sortBuffer(all, kv, this.label), runs);
       records = all;
     } else if (this.spec.keyOrdering !== undefined) {
       const all: Pair[] = [];
-      eachPair((kv) => all.push(kv));
+      eachPair((kv) => sortBuffer(all, kv, this.label));
       records = all;
     } else {
       eachPair(sink as (kv: Pair) => void);
@@ -234,4 +235,9 @@ export class ShuffledRDD<K, V, C> extends RDD<[K, C]> {
     }
     for (const kv of records) sink(kv as [K, C]);
   }
+}
+
+/** Adds a record to a partition's sort buffer, which is not spilled: the heap guard fails the task before it outgrows the heap. */
+function sortBuffer(all: Pair[], kv: Pair, label: string): void {
+  if ((all.push(kv) & 4095) === 0) checkHeap(() => `the sort buffer of ${label} (${all.length} records so far)`, 'use more partitions');
 }

@@ -130,6 +130,21 @@ export function copyEncoded(e: EncodedBucket): EncodedBucket {
   return { length: e.length, keys: copy(e.keys), values: copy(e.values) };
 }
 
+/**
+ * Records `from .. to` of an encoded bucket as a bucket of their own (typed arrays copied, so they may be
+ * transferred; an `any` column's items shared): a large stored bucket is served a bounded part at a time.
+ */
+export function sliceEncoded(e: EncodedBucket, from: number, to: number): EncodedBucket {
+  if (from === 0 && to === e.length) return copyEncoded(e);
+  const slice = (c: Column): Column => {
+    if (!('data' in c)) return c;
+    // By kind: concatenated single-number columns carry a width of 0.
+    const w = c.kind === 'i32rows' || c.kind === 'f64rows' ? c.width : 1;
+    return { ...c, data: c.data.slice(from * w, to * w) } as Column;
+  };
+  return { length: to - from, keys: slice(e.keys), values: slice(e.values) };
+}
+
 /** Estimated heap and buffer bytes an encoded bucket holds (its `any` columns estimated as the cache does). */
 export function encodedBytes(e: EncodedBucket, estimate: (xs: unknown[]) => number): number {
   const of = (c: Column): number => ('data' in c ? (Array.isArray(c.data) ? estimate(c.data) : 64 + c.data.byteLength) : 0);

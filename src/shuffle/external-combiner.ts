@@ -19,6 +19,7 @@ import { estimateSize } from '../storage/size-estimator.js';
 import type { Aggregator } from './aggregator.js';
 import { grouping, ownCopy, type Grouping, type NumberColumnsSink, type Pair } from './combine.js';
 import { workerMemoryBudget, type MemoryBudget, type MemoryConsumer } from './memory-budget.js';
+import { checkHeap, checkHeapByTime } from '../core/heap-guard.js';
 
 /**
  * The records to combine, pushed to `each`; a source holding int32 keys and number values as columns (fetched
@@ -155,6 +156,7 @@ class ExternalCombiner implements MemoryConsumer {
     if (++this.#records % CHECK_EVERY === 0) {
       if (this.#keyBytes === 0 || this.#records % (CHECK_EVERY * 16) === 0) this.#keyBytes = estimateSize([kv[0]]) - 24;
       if (!this.budget.update(this, this.#estimate())) this.spill();
+      checkHeap(this.#what, HEAP_HINT);
     }
   };
 
@@ -168,9 +170,13 @@ class ExternalCombiner implements MemoryConsumer {
       if (this.#records % CHECK_EVERY === 0) {
         if (this.#keyBytes === 0 || this.#records % (CHECK_EVERY * 16) === 0) this.#keyBytes = estimateSize([keys[end - 1]]) - 24;
         if (!this.budget.update(this, this.#estimate())) this.spill();
+        checkHeap(this.#what, HEAP_HINT);
       }
     }
   };
+
+  /** What the heap guard names when this table cannot fit. */
+  readonly #what = (): string => `the combine table of ${this.label} (~${Math.round(this.#estimate() / 2 ** 20)} MiB estimated in memory)`;
 
   #estimate(): number {
     if (this.#groups === 0) return 0;
@@ -212,16 +218,33 @@ class ExternalCombiner implements MemoryConsumer {
     // Entries of keys the order calls equal arrive together (one per own run, any number per input run) and
     // are merged as they arrive, so a key with many values never has them all listed besides its combiner.
     let out: Pair[] = [];
-    mergeFramedRuns([...this.#runs, ...inputFiles], (entry, run, startsBlock) => {
+    let measureAt = LONG_LIST;
+    const reading = (): string => `reading back the spilled groups of ${label}`;
+    mergeFramedRuns([...this.#runs, ...inputFiles], reading, (entry, run, startsBlock) => {
       if (startsBlock) {
         for (const kv of out) sink(kv);
         out = [];
+        measureAt = LONG_LIST;
       }
+      // One key's combiners merged from every run can outgrow the heap (a hot key's group): the one place where
+      // a single step may take much memory, so it is checked by time rather than by count.
+      const what = (): string => `merging the spilled groups of ${label} for key ${describeKey(entry[0])}`;
+      checkHeapByTime(what, HEAP_HINT);
       try {
         const kv: Pair = run < own ? entry : [entry[0], toCombiner!(entry[1])];
         const same = out.length === 1 && out[0]![0] === kv[0] ? out[0] : out.find((o) => keysEqual(o[0], kv[0]));
         if (same === undefined) out.push(kv);
-        else same[1] = merge(same[1], kv[1]);
+        else {
+          // Appending to a long list (a group) may move it to a store 1.5 times its length while the old one is
+          // still alive: a step of tens of MB for a hot key, counted before it is taken.
+          const list = same[1];
+          if (Array.isArray(list) && list.length >= measureAt) {
+            checkHeap(what, HEAP_HINT, 12 * (list.length + lengthOf(kv[1])));
+            // Again once it has grown by a quarter: a list grows its store by half at a time.
+            measureAt = list.length * 1.25;
+          }
+          same[1] = merge(list, kv[1]);
+        }
       } catch (e) {
         throw tagUserError(e, rddId, label);
       }
@@ -239,6 +262,25 @@ class ExternalCombiner implements MemoryConsumer {
   toString(): string {
     return `combine table of ${this.label}`;
   }
+}
+
+/** A combiner list this long is measured against the heap before each merge into it (64k elements: 512 KiB of slots). */
+const LONG_LIST = 65_536;
+
+const lengthOf = (c: unknown): number => (Array.isArray(c) ? c.length : 1);
+
+/** The heap guard's advice when a shuffle's groups cannot fit (as the worker-death message's). */
+export const HEAP_HINT = 'use more partitions, or reduceByKey/aggregateByKey instead of groupByKey';
+
+/** A key as short text for an error message. */
+function describeKey(k: unknown): string {
+  let s: string;
+  try {
+    s = JSON.stringify(k) ?? String(k);
+  } catch {
+    s = String(k);
+  }
+  return s.length > 40 ? `${s.slice(0, 40)}...` : s;
 }
 
 const byKey = (a: Pair, b: Pair): number => compareKeys(a[0], b[0]);
@@ -267,11 +309,46 @@ export function writeFramedRun(file: string, sorted: readonly Pair[]): number {
 }
 
 /** A whole framed run as one array (for readers that do not merge). */
-export function readFramedRun(file: string): Pair[] {
+export function readFramedRun(file: string, what: () => string): Pair[] {
   const out: Pair[] = [];
-  const r = new FramedRunReader(file);
+  const r = new FramedRunReader(file, what);
   for (let kv = r.head; kv !== undefined; r.advance(), kv = r.head) out.push(kv);
   return out;
+}
+
+/**
+ * Records of a framed run from record `from`, until about `maxBytes` of frames are read (one frame at least): a
+ * run served a bounded part at a time. Frames hold FRAME records each (the last fewer), so the frames before
+ * `from` are skipped by their length prefixes alone. `next` is the record to go on from, absent at the end.
+ */
+export function readFramesFrom(file: string, from: number, maxBytes: number): { pairs: Pair[]; bytes: number; next?: number } {
+  const fd = openSync(file, 'r');
+  try {
+    const len = Buffer.alloc(4);
+    let pos = 0;
+    for (let skip = Math.floor(from / FRAME); skip > 0; skip--) {
+      if (readSync(fd, len, 0, 4, pos) < 4) return { pairs: [], bytes: 0 };
+      pos += 4 + len.readUInt32LE(0);
+    }
+    const pairs: Pair[] = [];
+    let drop = from % FRAME;
+    let bytes = 0;
+    while (bytes === 0 || bytes < maxBytes) {
+      if (readSync(fd, len, 0, 4, pos) < 4) return { pairs, bytes };
+      const n = len.readUInt32LE(0);
+      const data = Buffer.allocUnsafe(n);
+      let got = 0;
+      while (got < n) got += readSync(fd, data, got, n - got, pos + 4 + got);
+      const frame = v8.deserialize(data) as Pair[];
+      for (let i = drop; i < frame.length; i++) pairs.push(frame[i]!);
+      drop = 0;
+      pos += 4 + n;
+      bytes += 4 + n;
+    }
+    return readSync(fd, len, 0, 4, pos) < 4 ? { pairs, bytes } : { pairs, bytes, next: from + pairs.length };
+  } finally {
+    closeSync(fd);
+  }
 }
 
 class FramedRunReader {
@@ -280,7 +357,10 @@ class FramedRunReader {
   #pos = 0;
   #done = false;
 
-  constructor(file: string) {
+  constructor(
+    file: string,
+    private readonly what: () => string,
+  ) {
     this.#fd = openSync(file, 'r');
     this.#next();
   }
@@ -294,6 +374,9 @@ class FramedRunReader {
       return;
     }
     const n = len.readUInt32LE(0);
+    // A frame is deserialized in one step the guard cannot interrupt (one group of a hot key can fill it), so
+    // its heap cost (about twice its bytes) is checked for before.
+    checkHeap(this.what, HEAP_HINT, 2 * n);
     const data = Buffer.allocUnsafe(n);
     let got = 0;
     while (got < n) got += readSync(this.#fd, data, got, n - got, null);
@@ -318,11 +401,11 @@ class FramedRunReader {
 }
 
 /**
- * Merge-reads key-sorted framed runs; calls `onEntry` with each entry, its run, and whether its key starts a new
+ * Merge-reads key-sorted framed runs (`what` names them if the heap guard fails the task); calls `onEntry` with each entry, its run, and whether its key starts a new
  * set of keys the order calls equal (entries of one set come in run order).
  */
-export function mergeFramedRuns(files: readonly string[], onEntry: (kv: Pair, run: number, startsBlock: boolean) => void): void {
-  const readers = files.map((f) => new FramedRunReader(f));
+export function mergeFramedRuns(files: readonly string[], what: () => string, onEntry: (kv: Pair, run: number, startsBlock: boolean) => void): void {
+  const readers = files.map((f) => new FramedRunReader(f, what));
   try {
     // Reader indexes by head key; ties by index keep run order.
     const heap = new IndexHeap((i, j) => {

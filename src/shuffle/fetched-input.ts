@@ -15,7 +15,8 @@ import type { Bucket } from './wire.js';
 import { estimateSize } from '../storage/size-estimator.js';
 import type { NumberColumnsSink, Pair } from './combine.js';
 import { compareKeys } from '../core/keys.js';
-import { readFramedRun, writeFramedRun } from './external-combiner.js';
+import { HEAP_HINT, readFramedRun, writeFramedRun } from './external-combiner.js';
+import { checkHeap } from '../core/heap-guard.js';
 import type { MemoryBudget, MemoryConsumer } from './memory-budget.js';
 import { decodeBucket, decodeRange, encodedBytes, type EncodedBucket } from './bucket-codec.js';
 
@@ -32,10 +33,18 @@ function pairsOf(b: FetchedBucket): Bucket {
 
 let inputCounter = 0;
 
+/** The parts of one map output's bucket, fetched one after another (a bucket is itself an array: so a class). */
+class Parts {
+  constructor(readonly list: FetchedBucket[]) {}
+}
+
 export class FetchedInput implements MemoryConsumer {
   bytes = 0;
-  /** Buckets in memory, by map id (the order readers that do not merge have always seen). */
-  #buckets: FetchedBucket[] = [];
+  /**
+   * Buckets in memory, by map id (the order readers that do not merge have always seen); a bucket fetched in
+   * parts has several, in order.
+   */
+  #buckets: Array<FetchedBucket | Parts> = [];
   #inMemory = 0;
   readonly #runs: string[] = [];
   /** Set when the task starts reading: arrays handed out stay referenced, so spilling then frees nothing. */
@@ -43,7 +52,11 @@ export class FetchedInput implements MemoryConsumer {
   #records = 0;
   #avgBytes = 0;
 
-  constructor(private readonly budget: MemoryBudget | undefined) {
+  constructor(
+    private readonly budget: MemoryBudget | undefined,
+    /** What the heap guard names if this input cannot fit: the shuffle and the RDD reading it. */
+    private readonly what = 'a shuffle',
+  ) {
     budget?.register(this);
   }
 
@@ -59,11 +72,14 @@ export class FetchedInput implements MemoryConsumer {
     return this.#records;
   }
 
-  /** Adds the buckets of the given map outputs. */
+  /** Adds the buckets of the given map outputs (or the next part of one already added). */
   add(mapIds: readonly number[], buckets: readonly FetchedBucket[]): void {
     for (let i = 0; i < mapIds.length; i++) {
       const b = buckets[i]!;
-      this.#buckets[mapIds[i]!] = b;
+      const had = this.#buckets[mapIds[i]!];
+      if (had === undefined) this.#buckets[mapIds[i]!] = b;
+      else if (had instanceof Parts) had.list.push(b);
+      else this.#buckets[mapIds[i]!] = new Parts([had, b]);
       this.#records += b.length;
       this.#inMemory += b.length;
       if (b.length === 0) continue;
@@ -73,14 +89,22 @@ export class FetchedInput implements MemoryConsumer {
       this.#avgBytes = this.#avgBytes === 0 ? size : (this.#avgBytes + size) / 2;
     }
     if (this.budget !== undefined && !this.budget.update(this, this.#inMemory * this.#avgBytes)) this.spill();
+    checkHeap(this.#what, HEAP_HINT);
   }
+
+  /** Fails the task (HeapLimitError) unless the heap has room for `bytes` more to arrive at once (a fetch answer). */
+  makeRoom(bytes: number): void {
+    checkHeap(this.#what, HEAP_HINT, bytes);
+  }
+
+  readonly #what = (): string =>
+    `the fetched input of ${this.what} (${this.#records} records, ~${Math.round(this.#estimatedBytes / 2 ** 20)} MiB estimated)`;
 
   spill(): void {
     if (this.#reading || this.#buckets.length === 0 || this.budget === undefined) return;
     // One run per spill: all buckets in memory, as one key-sorted list (the order a merge-read needs).
     const all: Pair[] = [];
-    for (const fetched of this.#buckets) {
-      if (fetched === undefined) continue;
+    for (const fetched of this.#inOrder()) {
       const b = pairsOf(fetched);
       for (let i = 0; i < b.length; i++) all.push(b[i] as Pair);
     }
@@ -110,14 +134,19 @@ export class FetchedInput implements MemoryConsumer {
   } {
     this.#reading = true;
     let largestBucket = 0;
-    for (const b of this.#buckets) if (b !== undefined && b.length > largestBucket) largestBucket = b.length;
+    for (const b of this.#buckets) {
+      if (b === undefined) continue;
+      // A bucket's parts together hold its records (one map output).
+      const n = b instanceof Parts ? b.list.reduce((sum, p) => sum + p.length, 0) : b.length;
+      if (n > largestBucket) largestBucket = n;
+    }
     const read = (each: (kv: Pair) => void, numbers: NumberColumnsSink): void => this.#read(each, numbers);
     return { buckets: this.#present(), runs: this.#runs, read, largestBucket, inMemoryRecords: this.#inMemory };
   }
 
   #read(each: (kv: Pair) => void, numbers: NumberColumnsSink): void {
-    for (const b of this.#buckets) {
-      if (b === undefined || b.length === 0) continue;
+    for (const b of this.#inOrder()) {
+      if (b.length === 0) continue;
       if (!Array.isArray(b)) {
         const e = b as EncodedBucket;
         const k = e.keys;
@@ -144,21 +173,29 @@ export class FetchedInput implements MemoryConsumer {
     const present = this.#present();
     return (function* () {
       yield* present;
-      for (const f of runs) yield readFramedRun(f);
+      for (const f of runs) yield readFramedRun(f, () => `reading back spilled shuffle input (${f})`);
     })();
   }
 
   /** The in-memory buckets in map order, encoded ones a slice at a time (read once). */
   *#present(): Generator<Bucket, void, undefined> {
     this.#reading = true;
-    for (const b of this.#buckets) {
-      if (b === undefined) continue;
+    for (const b of this.#inOrder()) {
       if (Array.isArray(b)) {
         yield b;
         continue;
       }
       const e = b as EncodedBucket;
       for (let from = 0; from < e.length; from += SLICE) yield decodeRange(e, from, Math.min(e.length, from + SLICE));
+    }
+  }
+
+  /** The buckets in memory (parts one by one), in map order. */
+  *#inOrder(): Generator<FetchedBucket, void, undefined> {
+    for (const b of this.#buckets) {
+      if (b === undefined) continue;
+      if (b instanceof Parts) yield* b.list;
+      else yield b;
     }
   }
 

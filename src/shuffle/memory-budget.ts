@@ -72,6 +72,11 @@ export class MemoryBudget {
     }
     return this.#used <= this.limit;
   }
+
+  /** Spills every consumer that can (those being read refuse): the heap guard's last resort before failing a task. */
+  spillAll(): void {
+    for (const o of [...this.#consumers].sort((a, b) => b.bytes - a.bytes)) if (o.bytes > 0) o.spill();
+  }
 }
 
 // One pool per worker thread: worker threads have their own module instances, so a module-level pool is

@@ -10,6 +10,26 @@ import type { Bucket, MapStatus } from './wire.js';
 import type { Pair } from './combine.js';
 import type { EncodedBucket } from './bucket-codec.js';
 
+/**
+ * A position in one map output's bucket as served in parts: a spilled bucket is served run by run (a key's
+ * records keep their order across runs), then what stayed in memory, so no part needs the whole bucket merged in
+ * memory first. `segment` counts the runs, then the in-memory rest; `offset` is a record in it. The in-memory rest,
+ * spilled while a reducer is part way through it, becomes the next run in the same order: the cursor still holds.
+ */
+export interface BucketCursor {
+  readonly segment: number;
+  readonly offset: number;
+}
+
+export const BUCKET_START: BucketCursor = { segment: 0, offset: 0 };
+
+/** An answer of `fetchParts`: buckets (or parts) of the map ids asked, in order, and where to go on if not all. */
+export interface BucketParts {
+  readonly buckets: EncodedBucket[];
+  /** Ask again from `mapIds[index]`, at `at` in its bucket. */
+  readonly rest?: { readonly index: number; readonly at: BucketCursor };
+}
+
 /** Receives one map task's records, already assigned to reduce partitions. */
 export interface MapOutputWriter {
   add(reduceId: number, kv: Pair): void;
@@ -33,6 +53,12 @@ export interface ShuffleManager {
    * without decoding and encoding again. Its typed arrays are the caller's to transfer.
    */
   fetchEncoded?(shuffleId: number, mapIds: readonly number[], reduceId: number): EncodedBucket[];
+  /**
+   * The same buckets, encoded, from `at` in the first one, until about `maxBytes` are served: the last one may be a
+   * part of its bucket, and `rest` says where to ask again. A reducer then never receives more than a bounded
+   * amount at once (a structured clone or a deserialization cannot be interrupted to check the heap).
+   */
+  fetchParts?(shuffleId: number, mapIds: readonly number[], reduceId: number, at: BucketCursor, maxBytes: number): BucketParts;
   remove(shuffleId: number): void;
   /** Deletes everything (worker shutdown). */
   close(): void;

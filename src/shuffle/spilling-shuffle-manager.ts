@@ -22,13 +22,13 @@
 import path from 'node:path';
 import { rmSync } from 'node:fs';
 import type { Bucket, MapStatus } from './wire.js';
-import { concatEncoded, copyEncoded, decodeBucket, encodeBucket, encodedBytes, type EncodedBucket } from './bucket-codec.js';
+import { concatEncoded, copyEncoded, decodeBucket, encodeBucket, encodedBytes, sliceEncoded, type EncodedBucket } from './bucket-codec.js';
 import { compareKeys } from '../core/keys.js';
 import { estimateSize } from '../storage/size-estimator.js';
 import type { Pair } from './combine.js';
-import type { MapOutputWriter, ShuffleManager } from './shuffle-manager.js';
+import { BUCKET_START, type BucketCursor, type BucketParts, type MapOutputWriter, type ShuffleManager } from './shuffle-manager.js';
 import { FetchFailedError } from './fetch-failed.js';
-import { mergeSortedRuns, readRun, writeSortedRun } from './sorted-runs.js';
+import { readFramedRun, readFramesFrom, writeFramedRun } from './external-combiner.js';
 import { compactColumns, readColumnBucket, writeColumnFile, type FileBucket } from './column-file.js';
 import type { MemoryBudget, MemoryConsumer } from './memory-budget.js';
 
@@ -85,6 +85,8 @@ export class SpillingShuffleManager implements ShuffleManager {
   #moveScheduled = false;
   /** Names the files of moved outputs. */
   #files = 0;
+  /** Names spilled runs. */
+  #runFiles = 0;
 
   constructor(private readonly options: SpillingShuffleOptions) {}
 
@@ -108,8 +110,13 @@ export class SpillingShuffleManager implements ShuffleManager {
       for (let r = 0; r < numReducers; r++) {
         const b = stored !== undefined ? decodeBucket(stored[r]!) : recordsOf(r);
         if (b.length === 0) continue;
-        const file = path.join(this.options.dir, `shuffle_${shuffleId}_${mapId}_${r}.run${runIndex}`);
-        diskBytes += writeSortedRun(file, b);
+        // Numbered per manager, not per writer: a map task run again here (a retried stage) writes new files
+        // before the output it replaces is dropped with its own.
+        const file = path.join(this.options.dir, `shuffle_${shuffleId}_${mapId}_${r}.run${this.#runFiles++}`);
+        // Framed (a few thousand records a frame), so a fetch in parts reads a run a frame at a time. A stored
+        // output keeps its order: a reducer may be part way through its in-memory bucket, and goes on at the same
+        // record in the run that now holds it (the same segment of its cursor; see #part).
+        diskBytes += writeFramedRun(file, stored !== undefined ? b : b.sort(compare));
         runs[r]!.push(file);
         buckets[r] = [];
         chunks[r] = [];
@@ -289,7 +296,11 @@ export class SpillingShuffleManager implements ShuffleManager {
       this.#read(out, reduceId);
       const decoded = inMemory === undefined ? [] : decodeBucket(inMemory);
       if (files.length === 0) return decoded;
-      return mergeSortedRuns([...files.map(readRun), decoded]);
+      // Runs in run order, then a stable sort: a key's records keep their order (a run spilled from a stored
+      // output is not sorted, see the writer's spill).
+      const all = files.flatMap((f) => readFramedRun(f, () => `reading back the map output run ${f}`));
+      for (let i = 0; i < decoded.length; i++) all.push(decoded[i]!);
+      return all.sort(compare);
     });
   }
 
@@ -304,6 +315,45 @@ export class SpillingShuffleManager implements ShuffleManager {
       this.#read(out, reduceId);
       return copyEncoded(out.buckets[reduceId]!);
     });
+  }
+
+  fetchParts(shuffleId: number, mapIds: readonly number[], reduceId: number, at: BucketCursor, maxBytes: number): BucketParts {
+    const buckets: EncodedBucket[] = [];
+    let room = maxBytes;
+    for (let i = 0; i < mapIds.length; i++) {
+      const part = this.#part(this.#output(shuffleId, mapIds[i]!), reduceId, i === 0 ? at : BUCKET_START, room);
+      buckets.push(part.bucket);
+      room -= part.bytes;
+      if (part.next !== undefined) return { buckets, rest: { index: i, at: part.next } };
+      if (room <= 0 && i + 1 < mapIds.length) return { buckets, rest: { index: i + 1, at: BUCKET_START } };
+    }
+    return { buckets };
+  }
+
+  /**
+   * About `room` estimated bytes of `out`'s bucket `reduceId` from `at` (at least one record, or one frame of a
+   * run), from one segment: a run (read a frame at a time) or the part kept in memory; `next` unless the bucket is
+   * served to its end.
+   */
+  #part(out: MapOutput, reduceId: number, at: BucketCursor, room: number): { bucket: EncodedBucket; bytes: number; next?: BucketCursor } {
+    const files = out.runs[reduceId] ?? [];
+    const { segment, offset } = at;
+    const stored = this.#stored(out, reduceId) ?? EMPTY;
+    if (segment < files.length) {
+      const read = readFramesFrom(files[segment]!, offset, room);
+      const served = { bucket: encodeBucket(read.pairs), bytes: read.bytes };
+      if (read.next !== undefined) return { ...served, next: { segment, offset: read.next } };
+      if (segment + 1 < files.length || stored.length > 0) return { ...served, next: { segment: segment + 1, offset: 0 } };
+      this.#read(out, reduceId);
+      return served;
+    }
+    const length = stored.length;
+    const perRecord = length === 0 ? 0 : encodedBytes(stored, estimateSize) / length;
+    const end = Math.min(length, offset + Math.max(1, Math.floor(room / perRecord)));
+    const served = { bucket: sliceEncoded(stored, offset, end), bytes: (end - offset) * perRecord };
+    if (end < length) return { ...served, next: { segment, offset: end } };
+    this.#read(out, reduceId);
+    return served;
   }
 
   #output(shuffleId: number, mapId: number): MapOutput {

@@ -14,6 +14,7 @@ import type { Redis } from 'ioredis';
 import { ClusterError } from '../../core/errors.js';
 import type { TaskMessage, TaskOutcome, WorkerInit } from '../protocol.js';
 import type { PeerShuffleService } from '../shuffle-fetcher.js';
+import type { BucketCursor } from '../../shuffle/shuffle-manager.js';
 import { expose, nodeEndpoint, transfer, wrap, type Remote } from '../local/comlink.js';
 import type { PostedOutcome, WorkerApi } from '../local/worker-api.js';
 import {
@@ -62,7 +63,7 @@ interface Thread {
   readonly worker: Worker;
   readonly remote: Remote<WorkerApi>;
   /** The thread's shuffle service, as its peers see it. */
-  readonly serve: Remote<PeerShuffleService>;
+  readonly serve: Remote<Required<PeerShuffleService>>;
   readonly inflight: Set<number>;
   /** Ports this executor serves for this thread's remote peers, by peer index. */
   readonly proxies: Map<number, { epoch: number; port: MessagePort }>;
@@ -422,7 +423,7 @@ export class ExecutorProcess {
       slot,
       worker,
       remote,
-      serve: wrap<PeerShuffleService>(nodeEndpoint(ch.port1 as never)),
+      serve: wrap<Required<PeerShuffleService>>(nodeEndpoint(ch.port1 as never)),
       inflight: new Set(),
       proxies: new Map(),
       dead: false,
@@ -517,6 +518,17 @@ export class ExecutorProcess {
               mapIds: [...mapIds],
               reduceId,
             }) as never,
+          fetchParts: (shuffleId, mapIds, reduceId, at, maxBytes) =>
+            this.#client(p.host, p.port).request({
+              kind: 'fetchParts',
+              index: p.index,
+              epoch: p.epoch,
+              shuffleId,
+              mapIds: [...mapIds],
+              reduceId,
+              at,
+              maxBytes,
+            }) as never,
         };
         expose(service, nodeEndpoint(ch.port2 as never));
         ch.port2.unref();
@@ -545,16 +557,19 @@ export class ExecutorProcess {
       shuffleId?: number;
       mapIds?: number[];
       reduceId?: number;
+      at?: BucketCursor;
+      maxBytes?: number;
       taskId?: number;
       appId?: string;
     };
     const app = this.#app;
     if (req.kind === 'ping') return this.#id;
     if (app === undefined) throw new ClusterError(`executor ${this.#id} runs no application`);
-    if (req.kind === 'fetch') {
+    if (req.kind === 'fetch' || req.kind === 'fetchParts') {
       const t = app.threads.get(req.index!);
       if (t === undefined || t.dead || t.slot.epoch !== req.epoch)
         throw new ClusterError(`slot ${req.index} (epoch ${req.epoch}) is not on executor ${this.#id}`);
+      if (req.kind === 'fetchParts') return t.serve.fetchParts(req.shuffleId!, req.mapIds!, req.reduceId!, req.at!, req.maxBytes!);
       return t.serve.fetchBuckets(req.shuffleId!, req.mapIds!, req.reduceId!);
     }
     if (req.kind === 'result' && req.appId === app.appId) {

@@ -34,8 +34,11 @@ const api: WorkerApi = {
   fetchBuckets: (s, m, r) => executor.shuffles.fetchBuckets(s, m, r),
   connectPeer(index, epoch, callPort, servePort) {
     if (callPort) {
-      const remote: Remote<PeerShuffleService> = wrap<PeerShuffleService>(nodeEndpoint(callPort as never));
-      executor.setPeer(index, epoch, { fetchBuckets: (s, m, r) => remote.fetchBuckets(s, [...m], r) });
+      const remote: Remote<Required<PeerShuffleService>> = wrap<Required<PeerShuffleService>>(nodeEndpoint(callPort as never));
+      executor.setPeer(index, epoch, {
+        fetchBuckets: (s, m, r) => remote.fetchBuckets(s, [...m], r),
+        fetchParts: (s, m, r, at, maxBytes) => remote.fetchParts(s, [...m], r, at, maxBytes),
+      });
       // The port closes when the peer's thread ends: fail fetches waiting on that incarnation (only that one:
       // the close may come after its replacement is connected).
       (callPort as unknown as { on(e: string, f: () => void): void }).on('close', () => executor.peerLost(index, epoch));
@@ -48,6 +51,10 @@ const api: WorkerApi = {
         fetchBuckets: (s, m, r) => {
           const served = executor.serveBuckets(s, m, r);
           return transfer(served.encoded, served.transfer);
+        },
+        fetchParts: (s, m, r, at, maxBytes) => {
+          const served = executor.serveParts(s, m, r, at, maxBytes);
+          return transfer(served.parts, served.transfer);
         },
       };
       expose(service, nodeEndpoint(servePort as never));
