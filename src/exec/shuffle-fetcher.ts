@@ -126,7 +126,7 @@ export class ShuffleFetcher {
   #fetchLocal(shuffleId: number, mapIds: number[], reduceId: number): FetchedBucket[] {
     try {
       // Stored encoded (memory engine): read as stored, decoded as the task reads it.
-      return this.local.fetchEncoded?.(shuffleId, mapIds, reduceId) ?? this.local.fetchBuckets(shuffleId, mapIds, reduceId);
+      return this.local.fetchEncoded?.(shuffleId, mapIds, reduceId, true) ?? this.local.fetchBuckets(shuffleId, mapIds, reduceId);
     } catch (e) {
       if (e instanceof FetchFailedError) throw new FetchFailedError(e.shuffleId, e.mapId, this.workerIndex, e.message, this.epoch);
       throw e;

@@ -30,9 +30,10 @@ export interface ShuffleManager {
   fetchBuckets(shuffleId: number, mapIds: readonly number[], reduceId: number): Bucket[];
   /**
    * The same buckets in the encoding peers receive (bucket-codec.ts), when the manager stores them that way: served
-   * without decoding and encoding again. Its typed arrays are the caller's to transfer.
+   * without decoding and encoding again. Its typed arrays are the caller's to transfer, unless `readOnly` (a task of
+   * this worker that only reads them): then they may be the stored ones, not copied.
    */
-  fetchEncoded?(shuffleId: number, mapIds: readonly number[], reduceId: number): EncodedBucket[];
+  fetchEncoded?(shuffleId: number, mapIds: readonly number[], reduceId: number, readOnly?: boolean): EncodedBucket[];
   remove(shuffleId: number): void;
   /** Deletes everything (worker shutdown). */
   close(): void;

@@ -293,16 +293,17 @@ export class SpillingShuffleManager implements ShuffleManager {
     });
   }
 
-  fetchEncoded(shuffleId: number, mapIds: readonly number[], reduceId: number): EncodedBucket[] {
+  fetchEncoded(shuffleId: number, mapIds: readonly number[], reduceId: number, readOnly = false): EncodedBucket[] {
     return mapIds.map((mapId) => {
       const out = this.#output(shuffleId, mapId);
       // Only spilled outputs need merging; the rest is served as stored (copied, since the copy may be transferred;
-      // read back from its file, it is already a copy).
+      // read back from its file, it is already a copy). A local reader only reads: moving the output to disk later
+      // replaces the stored bucket object and leaves its arrays to the reader.
       if ((out.runs[reduceId] ?? []).length > 0 || out.buckets[reduceId] === undefined)
         return encodeBucket(this.fetchBuckets(shuffleId, [mapId], reduceId)[0]!);
       if (out.file !== undefined) return this.#stored(out, reduceId)!;
       this.#read(out, reduceId);
-      return copyEncoded(out.buckets[reduceId]!);
+      return readOnly ? out.buckets[reduceId]! : copyEncoded(out.buckets[reduceId]!);
     });
   }
 
