@@ -11,7 +11,7 @@ import { eachCached, pairColumns } from '../storage/columnar-block.js';
 /** A two-input cogroup that can push its inner join without building its groups (CoGroupedRDD). */
 interface InnerJoinSource {
   readonly sources: readonly unknown[];
-  pushInnerJoin(p: number, tc: TaskContext, sink: Sink<unknown>): void;
+  pushInnerJoin(p: number, tc: TaskContext, sink: Sink<unknown>, valuesOnly?: Sink<unknown>): void;
 }
 
 /**
@@ -85,6 +85,14 @@ export class MappedRDD<T, U> extends RDD<U> {
       // A join straight from its inputs, in the order flattening the cogroup gives (what parent.forEach would do).
       tc.computed?.(this.parent.id);
       join.pushInnerJoin(p, tc, sink as Sink<unknown>);
+      return;
+    }
+    const parentJoin = this.op === 'values' && this.parent instanceof MappedRDD ? this.parent.#innerJoinSource() : undefined;
+    if (parentJoin !== undefined && this.parent.storageLevel === StorageLevel.NONE) {
+      // A join's values, straight from its inputs: the join's [k, [v, w]] would only be taken apart again.
+      tc.computed?.(this.parent.id);
+      tc.computed?.((this.parent as MappedRDD<unknown, unknown>).parent.id);
+      parentJoin.pushInnerJoin(p, tc, sink as Sink<unknown>, sink as Sink<unknown>);
       return;
     }
     if ((this.op === 'values' || this.op === 'keys') && this.parent.storageLevel !== StorageLevel.NONE) {
