@@ -171,8 +171,8 @@ export class ShuffleFetcher {
   #fetchLocal(shuffleId: number, mapIds: number[], reduceId: number, at: BucketCursor, maxBytes: number): Fetched {
     try {
       // Stored encoded (memory engine): read as stored, decoded as the task reads it.
-      if (this.local.fetchParts !== undefined) return this.local.fetchParts(shuffleId, mapIds, reduceId, at, maxBytes);
-      return { buckets: this.local.fetchEncoded?.(shuffleId, mapIds, reduceId) ?? this.local.fetchBuckets(shuffleId, mapIds, reduceId) };
+      if (this.local.fetchParts !== undefined) return this.local.fetchParts(shuffleId, mapIds, reduceId, at, maxBytes, true);
+      return { buckets: this.local.fetchEncoded?.(shuffleId, mapIds, reduceId, true) ?? this.local.fetchBuckets(shuffleId, mapIds, reduceId) };
     } catch (e) {
       if (e instanceof FetchFailedError) throw new FetchFailedError(e.shuffleId, e.mapId, this.workerIndex, e.message, this.epoch);
       throw e;

@@ -133,8 +133,9 @@ export class CoGroupedRDD<K> extends RDD<[K, unknown[][]]> {
    * outer, second's inner), without building the cogroup: no `[k, [vs, ws]]` and two lists per key, which were
    * most of the garbage of PageRank's join. Values are kept by key index, the first one of each side in a column
    * and any further ones in a list of their own (a key seen once per side, the usual case, costs no list).
+   * With `valuesOnly` (the join's `values()`), each `[v, w]` goes there instead, with no pair with its key built.
    */
-  pushInnerJoin(p: number, tc: TaskContext, sink: Sink<[unknown, [unknown, unknown]]>): void {
+  pushInnerJoin(p: number, tc: TaskContext, sink: Sink<[unknown, [unknown, unknown]]>, valuesOnly?: Sink<[unknown, unknown]>): void {
     // Two co-partitioned inputs cached as pair columns, int32 keys on the left: joined by row (column-join.ts).
     const [a, b] = this.sources;
     const leftCached = a!.type === 'narrow' ? a!.rdd.cachedPartition(p, tc) : undefined;
@@ -142,7 +143,7 @@ export class CoGroupedRDD<K> extends RDD<[K, unknown[][]]> {
     const leftColumns = leftCached === undefined ? undefined : pairColumns(leftCached);
     const rightColumns = rightCached === undefined ? undefined : pairColumns(rightCached);
     if (leftColumns !== undefined && rightColumns !== undefined && leftColumns.keys instanceof Int32Array) {
-      joinColumns(leftColumns as PairColumns & { keys: Int32Array }, rightColumns, sink);
+      joinColumns(leftColumns as PairColumns & { keys: Int32Array }, rightColumns, sink, valuesOnly);
       return;
     }
     const index = new KeyIndex();
@@ -192,12 +193,18 @@ export class CoGroupedRDD<K> extends RDD<[K, unknown[][]]> {
       const lMore = leftMore?.get(i);
       const rMore = rightCount[i]! > 1 ? rightMore!.get(i)! : undefined;
       if (lMore === undefined && rMore === undefined) {
-        sink([k, [left[i], right[i]]]);
+        if (valuesOnly !== undefined) valuesOnly([left[i], right[i]]);
+        else sink([k, [left[i], right[i]]]);
         continue;
       }
       const vs = lMore === undefined ? [left[i]] : [left[i], ...lMore];
       const ws = rMore === undefined ? [right[i]] : [right[i], ...rMore];
-      for (const v of vs) for (const w of ws) sink([k, [v, w]]);
+      for (const v of vs) {
+        for (const w of ws) {
+          if (valuesOnly !== undefined) valuesOnly([v, w]);
+          else sink([k, [v, w]]);
+        }
+      }
     }
   }
 }

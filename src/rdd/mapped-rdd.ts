@@ -5,11 +5,13 @@ import type { Fn, ShippedFunction } from '../closure/index.js';
 import type { TaskContext } from './task-context.js';
 import { RDD, type RddOptions, type Sink } from './internal.js';
 import { StorageLevel } from '../storage/storage-level.js';
+import type { NumberGroupsSink } from '../shuffle/external-combiner.js';
+import { eachCached, pairColumns } from '../storage/columnar-block.js';
 
 /** A two-input cogroup that can push its inner join without building its groups (CoGroupedRDD). */
 interface InnerJoinSource {
   readonly sources: readonly unknown[];
-  pushInnerJoin(p: number, tc: TaskContext, sink: Sink<unknown>): void;
+  pushInnerJoin(p: number, tc: TaskContext, sink: Sink<unknown>, valuesOnly?: Sink<unknown>): void;
 }
 
 /**
@@ -85,7 +87,63 @@ export class MappedRDD<T, U> extends RDD<U> {
       join.pushInnerJoin(p, tc, sink as Sink<unknown>);
       return;
     }
+    const parentJoin = this.op === 'values' && this.parent instanceof MappedRDD ? this.parent.#innerJoinSource() : undefined;
+    if (parentJoin !== undefined && this.parent.storageLevel === StorageLevel.NONE) {
+      // A join's values, straight from its inputs: the join's [k, [v, w]] would only be taken apart again.
+      tc.computed?.(this.parent.id);
+      tc.computed?.((this.parent as MappedRDD<unknown, unknown>).parent.id);
+      parentJoin.pushInnerJoin(p, tc, sink as Sink<unknown>, sink as Sink<unknown>);
+      return;
+    }
+    if ((this.op === 'values' || this.op === 'keys') && this.parent.storageLevel !== StorageLevel.NONE) {
+      // A cached partition held as columns gives its keys or values without a pair built for each.
+      const cached = this.parent.cachedPartition(p, tc)!;
+      const columns = pairColumns(cached);
+      if (columns === undefined) eachCached(cached, this.#step(sink) as Sink<unknown>);
+      else if (this.op === 'keys') for (let i = 0, keys = columns.keys; i < keys.length; i++) (sink as Sink<unknown>)(keys[i]);
+      else for (let i = 0, n = columns.keys.length; i < n; i++) (sink as Sink<unknown>)(columns.valueAt(i));
+      return;
+    }
     this.parent.forEach(p, tc, this.#step(sink));
+  }
+
+  /**
+   * A mapValues hands columns on as columns: its function runs once per value, in order, and only where a result is
+   * not a number do the groups go on as pairs (those before it with the values already computed).
+   */
+  protected override pushComputeOrColumns(p: number, tc: TaskContext, sink: Sink<U>, columns: NumberGroupsSink): void {
+    if (this.op !== 'mapValues') {
+      this.pushCompute(p, tc, sink);
+      return;
+    }
+    const f = this.#fn as Fn;
+    const out = sink as Sink<unknown>;
+    const apply = (v: number): unknown => {
+      let w: unknown;
+      try {
+        w = f(v);
+      } catch (e) {
+        throw tagUserError(e, this.id, this.label);
+      }
+      if (w instanceof Promise) throw tagUserError(promiseResult(this.op, this.label), this.id, this.label);
+      return w;
+    };
+    this.parent.forEachOrColumns(p, tc, this.#step(sink), (keys, combiners, hashes) => {
+      const n = keys.length;
+      const mapped = new Float64Array(n);
+      for (let i = 0; i < n; i++) {
+        const w = apply(combiners[i]!);
+        if (typeof w === 'number') {
+          mapped[i] = w;
+          continue;
+        }
+        for (let j = 0; j < i; j++) out([keys[j], mapped[j]]);
+        out([keys[i], w]);
+        for (let j = i + 1; j < n; j++) out([keys[j], apply(combiners[j]!)]);
+        return;
+      }
+      columns(keys, mapped, hashes);
+    });
   }
 
   /** The parent, when this is an inner join of a two-input cogroup that is computed (not read from a cache). */

@@ -15,7 +15,7 @@ import { oneToOne, type Dependency, type ShuffleDependency } from './dependency.
 import type { Partitioner } from '../core/partitioner.js';
 import type { CustomPartitioner } from './user-partitioner.js';
 import { StorageLevel, describeStorageLevel } from '../storage/storage-level.js';
-import { eachCached, type CachedPartition } from '../storage/columnar-block.js';
+import { type ColumnBlock, eachCached, pairBlockOf, type CachedPartition } from '../storage/columnar-block.js';
 import { userCallSite } from '../util/call-site.js';
 import { classInstanceError, IllegalStateError, InvalidArgumentError, ArgumentTypeError } from '../core/errors.js';
 import { keyId } from '../core/keys.js';
@@ -275,8 +275,22 @@ export abstract class RDD<T> {
    * them, and pushes nothing to `sink`. Any other RDD pushes to `sink`.
    */
   forEachOrColumns(partition: number, tc: TaskContext, sink: Sink<T>, columns: NumberGroupsSink): void {
+    // A persisted partition is read from (or computed into) the cache, as forEach does.
+    if (this.#storageLevel !== StorageLevel.NONE) {
+      this.forEach(partition, tc, sink);
+      return;
+    }
+    tc.computed?.(this.id);
+    this.pushComputeOrColumns(partition, tc, sink, columns);
+  }
+
+  /**
+   * `pushCompute`, for a reader that takes pairs as columns (see {@link forEachOrColumns}): an RDD that can end with
+   * its pairs as columns overrides it (the shuffle's combine, a mapValues over one); others push to `sink`.
+   */
+  protected pushComputeOrColumns(partition: number, tc: TaskContext, sink: Sink<T>, columns: NumberGroupsSink): void {
     void columns;
-    this.forEach(partition, tc, sink);
+    this.pushCompute(partition, tc, sink);
   }
 
   /**
@@ -291,11 +305,22 @@ export abstract class RDD<T> {
     const hit = tc.blocks.get(this.id, partition);
     if (hit !== undefined) return hit as CachedPartition & Iterable<T>;
     const values: T[] = [];
+    let block: ColumnBlock | undefined;
     tc.computed?.(this.id);
-    this.pushCompute(partition, tc, (x) => {
+    // A partition that ends as int32 keys with number values (a reduceByKey's groups, a mapValues over them) is
+    // cached as the columns it would be packed into anyway, with no pair built on the way.
+    const keep = (x: T): void => {
       if ((values.push(x) & 4095) === 0)
         checkHeap(() => `the partition being cached (${values.length} elements so far) of ${this.label}`, 'use more partitions');
+    };
+    this.pushComputeOrColumns(partition, tc, keep, (keys, combiners) => {
+      if (keys instanceof Int32Array) block = pairBlockOf(keys, combiners);
+      else for (let i = 0; i < keys.length; i++) keep([keys[i], combiners[i]] as T);
     });
+    if (block !== undefined) {
+      tc.blocks.put(this.id, partition, block, this.#storageLevel.name);
+      return block as ColumnBlock & Iterable<T>;
+    }
     if (this.#storageLevel.useDisk)
       refuseClassInstances(values, `${this.label}, persisted ${this.#storageLevel.name},`, 'would be read back from disk');
     tc.blocks.put(this.id, partition, values, this.#storageLevel.name);

@@ -6,7 +6,6 @@ import { compareKeys } from '../core/keys.js';
 import type { Aggregator, AggregatorWire } from '../shuffle/aggregator.js';
 import { checkHeap } from '../core/heap-guard.js';
 import { combineCombinersExternally, combineValuesExternally, type NumberGroupsSink } from '../shuffle/external-combiner.js';
-import { StorageLevel } from '../storage/storage-level.js';
 import type { NumberColumnsSink } from '../shuffle/combine.js';
 import type { TaskContext, Pair } from './task-context.js';
 import type { RddContext } from './rdd-context.js';
@@ -168,13 +167,8 @@ export class ShuffledRDD<K, V, C> extends RDD<[K, C]> {
     return out;
   }
 
-  override forEachOrColumns(p: number, tc: TaskContext, sink: Sink<[K, C]>, columns: NumberGroupsSink): void {
-    // A persisted partition is read from (or computed into) the cache, as forEach does.
-    if (this.storageLevel !== StorageLevel.NONE || this.#aggregator === undefined || this.spec.keyOrdering !== undefined) {
-      this.forEach(p, tc, sink);
-      return;
-    }
-    tc.computed?.(this.id);
+  protected override pushComputeOrColumns(p: number, tc: TaskContext, sink: Sink<[K, C]>, columns: NumberGroupsSink): void {
+    // Only an unsorted combine ends with columns; #push hands them over there alone.
     this.#push(p, tc, sink, columns);
   }
 

@@ -132,15 +132,17 @@ export function copyEncoded(e: EncodedBucket): EncodedBucket {
 
 /**
  * Records `from .. to` of an encoded bucket as a bucket of their own (typed arrays copied, so they may be
- * transferred; an `any` column's items shared): a large stored bucket is served a bounded part at a time.
+ * transferred; an `any` column's items shared): a large stored bucket is served a bounded part at a time. A
+ * `view` shares the stored typed arrays instead, for a reader of this worker that only reads them.
  */
-export function sliceEncoded(e: EncodedBucket, from: number, to: number): EncodedBucket {
-  if (from === 0 && to === e.length) return copyEncoded(e);
+export function sliceEncoded(e: EncodedBucket, from: number, to: number, view = false): EncodedBucket {
+  if (from === 0 && to === e.length) return view ? e : copyEncoded(e);
   const slice = (c: Column): Column => {
     if (!('data' in c)) return c;
     // By kind: concatenated single-number columns carry a width of 0.
     const w = c.kind === 'i32rows' || c.kind === 'f64rows' ? c.width : 1;
-    return { ...c, data: c.data.slice(from * w, to * w) } as Column;
+    const data = view && !Array.isArray(c.data) ? c.data.subarray(from * w, to * w) : c.data.slice(from * w, to * w);
+    return { ...c, data } as Column;
   };
   return { length: to - from, keys: slice(e.keys), values: slice(e.values) };
 }

@@ -139,7 +139,8 @@ export class IntColumnIndex {
  * Pushes `[k, [v, w]]` for every pair of a left row and a right row with equal keys, in pushInnerJoin's order
  * (see above). The left keys must be an Int32Array (int32 numbers, no -0): the engine's key equality on them is
  * number equality, so a right key matches when it is the same int32 (-0 matching 0), and NaN, fractions and
- * numbers beyond int32 match nothing.
+ * numbers beyond int32 match nothing. With `valuesOnly` (the join's `values()`), pushes each `[v, w]` to it instead,
+ * with no pair of the key and the values built.
  *
  * @example
  * ```ts
@@ -150,6 +151,7 @@ export function joinColumns(
   left: PairColumns & { readonly keys: Int32Array },
   right: PairColumns,
   sink: (kv: [number, [unknown, unknown]]) => void,
+  valuesOnly?: (vw: [unknown, unknown]) => void,
 ): void {
   const lk = left.keys;
   const n = lk.length;
@@ -158,7 +160,7 @@ export function joinColumns(
   const rightCount = takeInt32(n);
   const rightFirst = takeInt32(n);
   try {
-    joinRows(left, right, index, rightCount, rightFirst, sink);
+    joinRows(left, right, index, rightCount, rightFirst, sink, valuesOnly);
   } finally {
     index.release();
     giveBack(rightCount);
@@ -173,6 +175,7 @@ function joinRows(
   rightCount: Int32Array,
   rightFirst: Int32Array,
   sink: (kv: [number, [unknown, unknown]]) => void,
+  valuesOnly: ((vw: [unknown, unknown]) => void) | undefined,
 ): void {
   const lk = left.keys;
   const n = lk.length;
@@ -200,13 +203,19 @@ function joinRows(
     if (count === 0) continue;
     const k = lk[r]!;
     if (count === 1 && next[r]! < 0) {
-      sink([k, [left.valueAt(r), right.valueAt(rightFirst[r]!)]]);
+      if (valuesOnly !== undefined) valuesOnly([left.valueAt(r), right.valueAt(rightFirst[r]!)]);
+      else sink([k, [left.valueAt(r), right.valueAt(rightFirst[r]!)]]);
       continue;
     }
     const vs: unknown[] = [];
     for (let x = r; x >= 0; x = next[x]!) vs.push(left.valueAt(x));
     const ws: unknown[] = [right.valueAt(rightFirst[r]!)];
     if (count > 1) for (const j of rightMore!.get(r)!) ws.push(right.valueAt(j));
-    for (const v of vs) for (const w of ws) sink([k, [v, w]]);
+    for (const v of vs) {
+      for (const w of ws) {
+        if (valuesOnly !== undefined) valuesOnly([v, w]);
+        else sink([k, [v, w]]);
+      }
+    }
   }
 }

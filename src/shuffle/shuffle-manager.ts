@@ -50,15 +50,24 @@ export interface ShuffleManager {
   fetchBuckets(shuffleId: number, mapIds: readonly number[], reduceId: number): Bucket[];
   /**
    * The same buckets in the encoding peers receive (bucket-codec.ts), when the manager stores them that way: served
-   * without decoding and encoding again. Its typed arrays are the caller's to transfer.
+   * without decoding and encoding again. Its typed arrays are the caller's to transfer, unless `readOnly` (a task of
+   * this worker that only reads them): then they may be the stored ones, not copied.
    */
-  fetchEncoded?(shuffleId: number, mapIds: readonly number[], reduceId: number): EncodedBucket[];
+  fetchEncoded?(shuffleId: number, mapIds: readonly number[], reduceId: number, readOnly?: boolean): EncodedBucket[];
   /**
    * The same buckets, encoded, from `at` in the first one, until about `maxBytes` are served: the last one may be a
    * part of its bucket, and `rest` says where to ask again. A reducer then never receives more than a bounded
-   * amount at once (a structured clone or a deserialization cannot be interrupted to check the heap).
+   * amount at once (a structured clone or a deserialization cannot be interrupted to check the heap). `readOnly` as
+   * for `fetchEncoded`.
    */
-  fetchParts?(shuffleId: number, mapIds: readonly number[], reduceId: number, at: BucketCursor, maxBytes: number): BucketParts;
+  fetchParts?(
+    shuffleId: number,
+    mapIds: readonly number[],
+    reduceId: number,
+    at: BucketCursor,
+    maxBytes: number,
+    readOnly?: boolean,
+  ): BucketParts;
   remove(shuffleId: number): void;
   /** Deletes everything (worker shutdown). */
   close(): void;

@@ -304,24 +304,25 @@ export class SpillingShuffleManager implements ShuffleManager {
     });
   }
 
-  fetchEncoded(shuffleId: number, mapIds: readonly number[], reduceId: number): EncodedBucket[] {
+  fetchEncoded(shuffleId: number, mapIds: readonly number[], reduceId: number, readOnly = false): EncodedBucket[] {
     return mapIds.map((mapId) => {
       const out = this.#output(shuffleId, mapId);
       // Only spilled outputs need merging; the rest is served as stored (copied, since the copy may be transferred;
-      // read back from its file, it is already a copy).
+      // read back from its file, it is already a copy). A local reader only reads: moving the output to disk later
+      // replaces the stored bucket object and leaves its arrays to the reader.
       if ((out.runs[reduceId] ?? []).length > 0 || out.buckets[reduceId] === undefined)
         return encodeBucket(this.fetchBuckets(shuffleId, [mapId], reduceId)[0]!);
       if (out.file !== undefined) return this.#stored(out, reduceId)!;
       this.#read(out, reduceId);
-      return copyEncoded(out.buckets[reduceId]!);
+      return readOnly ? out.buckets[reduceId]! : copyEncoded(out.buckets[reduceId]!);
     });
   }
 
-  fetchParts(shuffleId: number, mapIds: readonly number[], reduceId: number, at: BucketCursor, maxBytes: number): BucketParts {
+  fetchParts(shuffleId: number, mapIds: readonly number[], reduceId: number, at: BucketCursor, maxBytes: number, readOnly = false): BucketParts {
     const buckets: EncodedBucket[] = [];
     let room = maxBytes;
     for (let i = 0; i < mapIds.length; i++) {
-      const part = this.#part(this.#output(shuffleId, mapIds[i]!), reduceId, i === 0 ? at : BUCKET_START, room);
+      const part = this.#part(this.#output(shuffleId, mapIds[i]!), reduceId, i === 0 ? at : BUCKET_START, room, readOnly);
       buckets.push(part.bucket);
       room -= part.bytes;
       if (part.next !== undefined) return { buckets, rest: { index: i, at: part.next } };
@@ -333,9 +334,9 @@ export class SpillingShuffleManager implements ShuffleManager {
   /**
    * About `room` estimated bytes of `out`'s bucket `reduceId` from `at` (at least one record, or one frame of a
    * run), from one segment: a run (read a frame at a time) or the part kept in memory; `next` unless the bucket is
-   * served to its end.
+   * served to its end. A `readOnly` part of the part kept in memory views the stored arrays (see fetchEncoded).
    */
-  #part(out: MapOutput, reduceId: number, at: BucketCursor, room: number): { bucket: EncodedBucket; bytes: number; next?: BucketCursor } {
+  #part(out: MapOutput, reduceId: number, at: BucketCursor, room: number, readOnly: boolean): { bucket: EncodedBucket; bytes: number; next?: BucketCursor } {
     const files = out.runs[reduceId] ?? [];
     const { segment, offset } = at;
     const stored = this.#stored(out, reduceId) ?? EMPTY;
@@ -350,7 +351,7 @@ export class SpillingShuffleManager implements ShuffleManager {
     const length = stored.length;
     const perRecord = length === 0 ? 0 : encodedBytes(stored, estimateSize) / length;
     const end = Math.min(length, offset + Math.max(1, Math.floor(room / perRecord)));
-    const served = { bucket: sliceEncoded(stored, offset, end), bytes: (end - offset) * perRecord };
+    const served = { bucket: sliceEncoded(stored, offset, end, readOnly), bytes: (end - offset) * perRecord };
     if (end < length) return { ...served, next: { segment, offset: end } };
     this.#read(out, reduceId);
     return served;

@@ -15,7 +15,7 @@
  */
 import { LRUCache } from 'lru-cache';
 import type { BlockUpdate, CachedBlocks } from './block-update.js';
-import { cachedArray, packPartition, type CachedPartition } from './columnar-block.js';
+import { ColumnBlock, cachedArray, packPartition, type CachedPartition } from './columnar-block.js';
 import { rddBlockId } from './block-id.js';
 import { DiskStore } from './disk-store.js';
 import { estimateSize } from './size-estimator.js';
@@ -82,7 +82,7 @@ export class BlockManager implements WorkerBlockStore {
     return this.#memory.peek(id)?.bytes ?? this.#disk?.size(id) ?? 0;
   }
 
-  put(rddId: number, partition: number, values: readonly unknown[], level: string): void {
+  put(rddId: number, partition: number, values: CachedPartition, level: string): void {
     const name = level as StorageLevel['name'];
     const id = rddBlockId(rddId, partition);
     if (name === 'DISK_ONLY') {
@@ -90,8 +90,8 @@ export class BlockManager implements WorkerBlockStore {
       return;
     }
     // Numbers and pairs of numbers as columns, whose size is known; other data estimated from a sample.
-    const packed = packPartition(values);
-    const bytes = packed?.bytes ?? estimateSize(values);
+    const packed = values instanceof ColumnBlock ? values : packPartition(values);
+    const bytes = packed?.bytes ?? estimateSize(values as readonly unknown[]);
     if (this.#makeRoom(rddId, bytes)) {
       this.#memory.set(id, { rddId, partition, values: packed ?? values, bytes, level: name });
       this.#updates.push({ rddId, partition, memoryBytes: bytes, diskBytes: 0, change: 'added' });

@@ -19,6 +19,6 @@ export interface CachedBlocks {
    * numbers) whose elements are built as they are read (see columnar-block.ts).
    */
   get(rddId: number, partition: number): CachedPartition | undefined;
-  /** Stores a computed partition under the RDD's storage level. */
-  put(rddId: number, partition: number, values: readonly unknown[], level: string): void;
+  /** Stores a computed partition (its elements, or the columns a computation ended with) under the RDD's storage level. */
+  put(rddId: number, partition: number, values: CachedPartition, level: string): void;
 }

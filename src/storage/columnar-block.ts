@@ -194,6 +194,15 @@ export function packPartition(values: readonly unknown[]): ColumnBlock | undefin
   return undefined;
 }
 
+/**
+ * A partition of pairs already held as columns (a combine by int32 key whose combiners are numbers) as a cached
+ * block, without building its pairs: the same block `packPartition` gives for those pairs. Both columns are copied,
+ * since a combine's arrays go back to its pool.
+ */
+export function pairBlockOf(keys: Int32Array, values: Float64Array): ColumnBlock {
+  return new PairBlock(keys.slice(), narrowed(values.slice()));
+}
+
 function packPairs(values: readonly unknown[]): ColumnBlock | undefined {
   const n = values.length;
   const keys = new Float64Array(n);

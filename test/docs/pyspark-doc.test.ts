@@ -51,6 +51,7 @@ const RDD_INTERNAL = new Set([
   'iterator',
   'markCheckpointed',
   'pushCompute',
+  'pushComputeOrColumns',
   'resetDependencies',
   'restoreStorageLevel',
   'toWire',

@@ -3,7 +3,7 @@
  * building the cogroup and flattening it. It must give exactly what flattening the cogroup gives, in the same
  * order, for keys of every kind (int32 and other numbers, -0, NaN, strings short and long, arrays and objects
  * compared structurally, mixed), duplicate keys on either side, and inputs that are shuffled, co-partitioned
- * (narrow) or cached as columns.
+ * (narrow) or cached as columns; and its `values()`, pushed without the key pairs, what the join's pairs hold.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -39,7 +39,9 @@ describe.each(MODES)('inner join without building the cogroup (%s)', (master) =>
       fc.asyncProperty(side, side, fc.integer({ min: 1, max: 3 }), async (l, r, parts) => {
         const a = ctx().parallelize<P>(l, 2);
         const b = ctx().parallelize<P>(r, 3);
-        expect(await a.join(b, parts).collect()).toEqual(await flattened(a, b, parts));
+        const want = await flattened(a, b, parts);
+        expect(await a.join(b, parts).collect()).toEqual(want);
+        expect(await a.join(b, parts).values().collect()).toEqual(want.map((kv) => (kv as P)[1]));
       }),
       { numRuns: 12 },
     );
@@ -60,7 +62,9 @@ describe.each(MODES)('inner join without building the cogroup (%s)', (master) =>
         const joined = a.join(b);
         // Narrow: the two partitionBy shuffles are the only ones.
         expect(joined.toDebugString().match(/\+-/g)?.length).toBe(2);
-        expect(await joined.collect()).toEqual(await flattened(a, b));
+        const want = await flattened(a, b);
+        expect(await joined.collect()).toEqual(want);
+        expect(await joined.values().collect()).toEqual(want.map((kv) => (kv as P)[1]));
         a.unpersist();
       }),
       { numRuns: 8 },
@@ -92,6 +96,15 @@ describe.each(MODES)('inner join without building the cogroup (%s)', (master) =>
         expect(got).toEqual(want);
         // toEqual takes -0 for 0: the keys must be the very numbers the cogroup gives.
         expect(got.map((kv) => Object.is((kv as P)[0], -0))).toEqual(want.map((kv) => Object.is((kv as P)[0], -0)));
+        // Its values() (the join's pairs of values, no key pair built), read on through a flatMap as PageRank does.
+        const values = want.map((kv) => (kv as P)[1] as P);
+        expect(await joined.values().collect()).toEqual(values);
+        expect(
+          await joined
+            .values()
+            .flatMap(([v, w]) => [w, v])
+            .collect(),
+        ).toEqual(values.flatMap(([v, w]) => [w, v]));
         a.unpersist();
         b.unpersist();
       }),

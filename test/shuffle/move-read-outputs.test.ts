@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { decodeBucket, encodeBucket } from '../../src/shuffle/bucket-codec.js';
+import { buffersOf, decodeBucket, encodeBucket, type EncodedBucket } from '../../src/shuffle/bucket-codec.js';
 import { compactColumns } from '../../src/shuffle/column-file.js';
 import { MemoryBudget } from '../../src/shuffle/memory-budget.js';
 import { SpillingShuffleManager } from '../../src/shuffle/spilling-shuffle-manager.js';
@@ -68,7 +68,7 @@ describe('map outputs moved to disk after every reducer read them', () => {
 
   it('read back, every bucket equals what a manager keeping it in memory serves, for keys and values of every kind', async () => {
     await fc.assert(
-      fc.asyncProperty(output, fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }), async (buckets, firstReadLocal) => {
+      fc.asyncProperty(output, fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 4, maxLength: 4 }), async (buckets, firstRead) => {
         const dir = tempDir();
         const moving = new SpillingShuffleManager({
           workerIndex: 0,
@@ -80,12 +80,28 @@ describe('map outputs moved to disk after every reducer read them', () => {
         const plain = new SpillingShuffleManager({ workerIndex: 0, dir: path.join(dir, 'plain'), spillBytes: 1 << 30, writeAllToDisk: false });
         write(moving, 1, buckets);
         write(plain, 1, buckets);
-        // The first read of each bucket, one way or the other (both count as read).
+        // The first read of each bucket, one of three ways (all count as read): as pairs, encoded for a peer, or
+        // encoded for a local task that only reads (the stored columns themselves, not a copy).
+        const readOnly = new Map<number, EncodedBucket>();
         buckets.forEach((_, r) => {
-          const first = firstReadLocal[r] ? moving.fetchBuckets(1, [0], r)[0]! : decodeBucket(moving.fetchEncoded(1, [0], r)[0]!);
+          const way = firstRead[r]!;
+          if (way === 2) readOnly.set(r, moving.fetchEncoded(1, [0], r, true)[0]!);
+          const first =
+            way === 0
+              ? moving.fetchBuckets(1, [0], r)[0]!
+              : way === 1
+                ? decodeBucket(moving.fetchEncoded(1, [0], r)[0]!)
+                : decodeBucket(readOnly.get(r)!);
           expect(first).toEqual(plain.fetchBuckets(1, [0], r)[0]);
         });
         await moving.moveReadOutputs();
+        // A read-only reader still holds its columns, unchanged, once the output moved to disk; a copy served
+        // afterwards and transferred away does not detach them.
+        for (const [r, held] of readOnly) {
+          const served = moving.fetchEncoded(1, [0], r)[0]!;
+          structuredClone(served, { transfer: buffersOf([served]) });
+          expect(decodeBucket(held)).toEqual(plain.fetchBuckets(1, [0], r)[0]);
+        }
         // Moved exactly when every column has a raw form and there is something to move (so the path compared
         // below did run whenever it could).
         const movable = compactColumns(buckets.map(encodeBucket)) && buckets.some((b) => b.length > 0);
