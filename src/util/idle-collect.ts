@@ -1,0 +1,107 @@
+/**
+ * A full garbage collection of this thread's heap when the thread has just become idle and its heap has grown
+ * well beyond what the last collection left (issue 8: PageRank's peak RSS, docs/benchmarks.md, session 9).
+ *
+ * Why: a worker with little live data (5–10 MB) gets a mark-compact from V8 seldom, so what a task promoted (a
+ * join's lists, a combine's tables) stays in the old generation, committed, for several more tasks. In PageRank
+ * the first iteration leaves 35–50 MB of such garbage per worker, held through iterations 2–5 until V8 collects
+ * it, and with both workers in that state the process reaches its peak. Collected as soon as the task that made
+ * it has ended, it costs one mark-compact that V8 would have run later anyway (the live data is what it marks),
+ * in a moment when the worker has no task: only a task arriving during the collection waits for it.
+ *
+ * The collection function is V8's `gc` (the `--expose-gc` extension), taken from a fresh `vm` context with the
+ * flag set just for that and cleared again, so that no other context sees a `gc` global. Where that cannot be
+ * done (the flag frozen) this does nothing.
+ */
+import v8 from 'node:v8';
+import vm from 'node:vm';
+
+/** Heap growth (bytes used beyond what the last collection left) that makes an idle thread collect. */
+export const IDLE_COLLECT_GROWTH = 24 * 1024 * 1024;
+
+let collect: (() => void) | undefined | null = null;
+
+/** V8's full collection of this thread's heap, or undefined where it is not available. */
+function fullCollection(): (() => void) | undefined {
+  if (collect !== null) return collect;
+  collect = undefined;
+  try {
+    v8.setFlagsFromString('--expose-gc');
+    const gc: unknown = vm.runInNewContext('typeof gc === "function" ? gc : undefined');
+    if (typeof gc === 'function') collect = () => void gc();
+  } catch {
+    // No collection on demand: the heap is left to V8's own schedule.
+  } finally {
+    try {
+      v8.setFlagsFromString('--no-expose-gc');
+    } catch {
+      // Nothing was changed.
+    }
+  }
+  return collect;
+}
+
+/**
+ * Counts running tasks; when the last one ends, checks the heap at the next turn of the event loop (after the
+ * task's result has been posted) and collects if it grew by at least `growth` bytes since the last collection
+ * this made (or since it was created).
+ */
+export class IdleCollector {
+  readonly #growth: number;
+  readonly #used: () => number;
+  readonly #collect: () => (() => void) | undefined;
+  #running = 0;
+  #pending: ReturnType<typeof setImmediate> | undefined;
+  /** Heap bytes used after the last collection (the lowest seen since, as V8's own collections lower it too). */
+  #floor: number;
+  /** Collections made; read by tests and benchmarks. */
+  collections = 0;
+
+  constructor(
+    options: {
+      growth?: number;
+      /** Heap bytes in use (tests give their own). */
+      used?: () => number;
+      /** The collection function (tests give their own). */
+      collect?: () => (() => void) | undefined;
+    } = {},
+  ) {
+    this.#growth = options.growth ?? IDLE_COLLECT_GROWTH;
+    this.#used = options.used ?? (() => v8.getHeapStatistics().used_heap_size);
+    this.#collect = options.collect ?? fullCollection;
+    this.#floor = this.#used();
+  }
+
+  taskStarted(): void {
+    this.#running++;
+    if (this.#pending !== undefined) {
+      clearImmediate(this.#pending);
+      this.#pending = undefined;
+    }
+  }
+
+  taskEnded(): void {
+    this.#running = Math.max(0, this.#running - 1);
+    if (this.#running > 0 || this.#pending !== undefined) return;
+    this.#pending = setImmediate(() => {
+      this.#pending = undefined;
+      this.check();
+    });
+    // A pending check must not keep a thread alive that has nothing else to do.
+    this.#pending.unref();
+  }
+
+  /** Collects now if no task runs and the heap grew enough; true when it did. */
+  check(): boolean {
+    if (this.#running > 0) return false;
+    const used = this.#used();
+    if (used < this.#floor) this.#floor = used;
+    if (used - this.#floor < this.#growth) return false;
+    const gc = this.#collect();
+    if (gc === undefined) return false;
+    gc();
+    this.collections++;
+    this.#floor = this.#used();
+    return true;
+  }
+}

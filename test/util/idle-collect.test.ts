@@ -1,0 +1,102 @@
+/**
+ * The idle thread's collection (util/idle-collect.ts): it collects exactly when no task runs and the heap grew by
+ * the threshold since the lowest use seen after the last collection, never while a task runs, once per idle
+ * moment; and the real collection lowers a heap full of garbage without leaving a `gc` global to anyone.
+ */
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { IdleCollector } from '../../src/util/idle-collect.js';
+
+type Step = { kind: 'start' } | { kind: 'end' } | { kind: 'check'; used: number };
+
+const step: fc.Arbitrary<Step> = fc.oneof(
+  fc.constant<Step>({ kind: 'start' }),
+  fc.constant<Step>({ kind: 'end' }),
+  fc.integer({ min: 0, max: 200 }).map((used): Step => ({ kind: 'check', used })),
+);
+
+describe('IdleCollector', () => {
+  it('collects exactly when idle and grown by the threshold (model)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 100 }), fc.integer({ min: 1, max: 60 }), fc.array(step, { maxLength: 60 }), (start, growth, steps) => {
+        let used = start;
+        let collected = 0;
+        const c = new IdleCollector({
+          growth,
+          used: () => used,
+          // A collection leaves a tenth of what was used.
+          collect: () => () => {
+            collected++;
+            used = Math.floor(used / 10);
+          },
+        });
+        let running = 0;
+        let floor = start;
+        for (const s of steps) {
+          if (s.kind === 'start') {
+            c.taskStarted();
+            running++;
+          } else if (s.kind === 'end') {
+            c.taskEnded();
+            running = Math.max(0, running - 1);
+          } else {
+            used = s.used;
+            const before = collected;
+            const idle = running === 0;
+            if (idle) floor = Math.min(floor, used);
+            const expected = idle && used - floor >= growth;
+            expect(c.check()).toBe(expected);
+            expect(collected - before).toBe(expected ? 1 : 0);
+            if (expected) floor = used;
+          }
+        }
+        expect(c.collections).toBe(collected);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('checks at the next turn after the last task ends, not while another has started', async () => {
+    let used = 0;
+    const c = new IdleCollector({ growth: 10, used: () => used, collect: () => () => void (used = 0) });
+    c.taskStarted();
+    c.taskStarted();
+    used = 50;
+    c.taskEnded();
+    await new Promise((r) => setImmediate(r));
+    expect(c.collections).toBe(0); // one task still runs
+    c.taskEnded();
+    c.taskStarted(); // a task arrived before the check's turn: the check is dropped
+    await new Promise((r) => setImmediate(r));
+    expect(c.collections).toBe(0);
+    c.taskEnded();
+    await new Promise((r) => setImmediate(r));
+    expect(c.collections).toBe(1);
+    expect(used).toBe(0);
+  });
+
+  it('does nothing where no collection function is available', () => {
+    let used = 0;
+    const c = new IdleCollector({ growth: 1, used: () => used, collect: () => undefined });
+    used = 100;
+    expect(c.check()).toBe(false);
+    expect(c.collections).toBe(0);
+  });
+
+  it("collects this thread's garbage with V8's collector and exposes no gc global", () => {
+    const c = new IdleCollector({ growth: 8 * 1024 * 1024 });
+    // Garbage once the function returns: 400k objects and strings.
+    const grown = ((): number => {
+      const made: unknown[] = [];
+      for (let i = 0; i < 400_000; i++) made.push({ i, s: `x${i}` });
+      return v8.getHeapStatistics().used_heap_size;
+    })();
+    expect(c.check()).toBe(true);
+    expect(c.collections).toBe(1);
+    expect(v8.getHeapStatistics().used_heap_size).toBeLessThan(grown - 8 * 1024 * 1024);
+    expect(typeof (globalThis as { gc?: unknown }).gc).toBe('undefined');
+    expect(vm.runInNewContext('typeof gc')).toBe('undefined');
+  });
+});
