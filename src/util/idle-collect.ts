@@ -16,7 +16,7 @@
 import v8 from 'node:v8';
 import vm from 'node:vm';
 
-/** Heap growth (bytes used beyond what the last collection left) that makes an idle thread collect. */
+/** Heap growth (bytes used beyond what the last collection left) that makes an idle thread collect, if the heap also doubled. */
 export const IDLE_COLLECT_GROWTH = 24 * 1024 * 1024;
 
 let collect: (() => void) | undefined | null = null;
@@ -43,8 +43,8 @@ function fullCollection(): (() => void) | undefined {
 
 /**
  * Counts running tasks; when the last one ends, checks the heap at the next turn of the event loop (after the
- * task's result has been posted) and collects if it grew by at least `growth` bytes since the last collection
- * this made (or since it was created).
+ * task's result has been posted) and collects if it grew by at least `growth` bytes, and at least doubled, since
+ * the last collection this made (or since it was created).
  */
 export class IdleCollector {
   readonly #growth: number;
@@ -96,7 +96,10 @@ export class IdleCollector {
     if (this.#running > 0) return false;
     const used = this.#used();
     if (used < this.#floor) this.#floor = used;
-    if (used - this.#floor < this.#growth) return false;
+    // Also at least twice what was left: a heap of much live data (a cached partition of objects) would else be
+    // marked whole at every 24 MB it grows, at a cost growing with it; doubling bounds their sum as V8's own limit
+    // does.
+    if (used - this.#floor < this.#growth || used < 2 * this.#floor) return false;
     const gc = this.#collect();
     if (gc === undefined) return false;
     gc();
