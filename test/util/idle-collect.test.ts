@@ -1,31 +1,35 @@
 /**
- * The idle thread's collection (util/idle-collect.ts): it collects exactly when no task runs and the heap grew by
- * the threshold, and at least doubled, since the lowest use seen after the last collection, never while a task
- * runs, once per idle moment; and the real collection lowers a heap full of garbage without leaving a `gc` global to anyone.
+ * The idle thread's collection (util/idle-collect.ts): it collects exactly when no task runs, the heap grew by the
+ * threshold and at least doubled since the lowest use seen after the last collection, and a full collection
+ * since the last one it made found at least half of the heap garbage; never while a task runs, once per idle moment. The real
+ * collection lowers a heap full of garbage, is seen by the GC profiler, and leaves no `gc` global to anyone.
  */
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { IdleCollector } from '../../src/util/idle-collect.js';
+import { IdleCollector, majorCollections } from '../../src/util/idle-collect.js';
 
-type Step = { kind: 'start' } | { kind: 'end' } | { kind: 'check'; used: number };
+type Step = { kind: 'start' } | { kind: 'end' } | { kind: 'check'; used: number } | { kind: 'paid'; paid: boolean };
 
 const step: fc.Arbitrary<Step> = fc.oneof(
   fc.constant<Step>({ kind: 'start' }),
   fc.constant<Step>({ kind: 'end' }),
   fc.integer({ min: 0, max: 200 }).map((used): Step => ({ kind: 'check', used })),
+  fc.boolean().map((paid): Step => ({ kind: 'paid', paid })),
 );
 
 describe('IdleCollector', () => {
-  it('collects exactly when idle, grown by the threshold and doubled (model)', () => {
+  it('collects exactly when idle, grown by the threshold and doubled, and collecting pays (model)', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 100 }), fc.integer({ min: 1, max: 60 }), fc.array(step, { maxLength: 60 }), (start, growth, steps) => {
         let used = start;
         let collected = 0;
+        let paid = false;
         const c = new IdleCollector({
           growth,
           used: () => used,
+          paid: () => paid,
           // A collection leaves a tenth of what was used.
           collect: () => () => {
             collected++;
@@ -41,12 +45,14 @@ describe('IdleCollector', () => {
           } else if (s.kind === 'end') {
             c.taskEnded();
             running = Math.max(0, running - 1);
+          } else if (s.kind === 'paid') {
+            paid = s.paid;
           } else {
             used = s.used;
             const before = collected;
             const idle = running === 0;
             if (idle) floor = Math.min(floor, used);
-            const expected = idle && used - floor >= growth && used >= 2 * floor;
+            const expected = idle && used - floor >= growth && used >= 2 * floor && paid;
             expect(c.check()).toBe(expected);
             expect(collected - before).toBe(expected ? 1 : 0);
             if (expected) floor = used;
@@ -60,7 +66,7 @@ describe('IdleCollector', () => {
 
   it('checks at the next turn after the last task ends, not while another has started', async () => {
     let used = 0;
-    const c = new IdleCollector({ growth: 10, used: () => used, collect: () => () => void (used = 0) });
+    const c = new IdleCollector({ growth: 10, used: () => used, collect: () => () => void (used = 0), paid: () => true });
     c.taskStarted();
     c.taskStarted();
     used = 50;
@@ -79,7 +85,7 @@ describe('IdleCollector', () => {
 
   it('does nothing where no collection function is available', () => {
     let used = 0;
-    const c = new IdleCollector({ growth: 1, used: () => used, collect: () => undefined });
+    const c = new IdleCollector({ growth: 1, used: () => used, collect: () => undefined, paid: () => true });
     used = 100;
     expect(c.check()).toBe(false);
     expect(c.collections).toBe(0);
@@ -87,7 +93,8 @@ describe('IdleCollector', () => {
 
   it("collects this thread's garbage with V8's collector and exposes no gc global", () => {
     const start = v8.getHeapStatistics().used_heap_size;
-    const c = new IdleCollector({ growth: 8 * 1024 * 1024 });
+    const majors = majorCollections();
+    const c = new IdleCollector({ growth: 8 * 1024 * 1024, paid: () => true });
     // Garbage once the function returns: objects and strings until the heap has more than doubled.
     const grown = ((): number => {
       const made: unknown[] = [];
@@ -98,6 +105,10 @@ describe('IdleCollector', () => {
     expect(c.check()).toBe(true);
     expect(c.collections).toBe(1);
     expect(v8.getHeapStatistics().used_heap_size).toBeLessThan(grown - 8 * 1024 * 1024);
+    // The profiler saw it: the latest full collection left less than the grown heap.
+    expect(majors.paid()).toBe(true);
+    majors.made({ before: 10, after: 6 });
+    expect(majors.paid()).toBe(false);
     expect(typeof (globalThis as { gc?: unknown }).gc).toBe('undefined');
     expect(vm.runInNewContext('typeof gc')).toBe('undefined');
   });
