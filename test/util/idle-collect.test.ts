@@ -8,7 +8,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { IdleCollector, majorCollections } from '../../src/util/idle-collect.js';
+import { CHECK_EVERY_MS, IdleCollector, majorCollections } from '../../src/util/idle-collect.js';
 
 type Step = { kind: 'start' } | { kind: 'end' } | { kind: 'check'; used: number } | { kind: 'paid'; paid: boolean };
 
@@ -64,7 +64,7 @@ describe('IdleCollector', () => {
     );
   });
 
-  it('checks at the next turn after the last task ends, not while another has started', async () => {
+  it('checks at the next turn after the last task ends, not while another has started, at most once per CHECK_EVERY_MS', async () => {
     let used = 0;
     const c = new IdleCollector({ growth: 10, used: () => used, collect: () => () => void (used = 0), paid: () => true });
     c.taskStarted();
@@ -77,6 +77,11 @@ describe('IdleCollector', () => {
     c.taskStarted(); // a task arrived before the check's turn: the check is dropped
     await new Promise((r) => setImmediate(r));
     expect(c.collections).toBe(0);
+    c.taskEnded(); // within CHECK_EVERY_MS of the dropped check: none scheduled
+    await new Promise((r) => setImmediate(r));
+    expect(c.collections).toBe(0);
+    await new Promise((r) => setTimeout(r, CHECK_EVERY_MS + 5));
+    c.taskStarted();
     c.taskEnded();
     await new Promise((r) => setImmediate(r));
     expect(c.collections).toBe(1);
