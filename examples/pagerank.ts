@@ -23,7 +23,7 @@
  */
 import { HashPartitioner, type Context, type Partitioner, type RDD } from 'kindling';
 import { ensureDataset } from 'kindling/datagen';
-import { pageRankBaseline } from '../bench/baselines/pagerank.js';
+import { pageRankBaseline, topRanks } from '../bench/baselines/pagerank.js';
 import { Timer, check, isMain, parseCli, printTable, runMain, type ExampleResult } from './common.js';
 
 export interface PageRankOptions {
@@ -133,10 +133,8 @@ export function pageRankPlan(
   return { links, initialRanks, step };
 }
 
-/** The top `n` of a rank map: highest rank first, ties by vertex id. */
-export function topRanks(ranks: ReadonlyMap<number, number>, n: number): Array<[number, number]> {
-  return [...ranks].sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, n);
-}
+/** The top `n` of a rank map (highest rank first, ties by vertex id), shared with the single-thread baseline. */
+export { topRanks };
 
 /**
  * Runs PageRank and returns the ranks and one timing per iteration (plus loading the links).
