@@ -60,14 +60,7 @@ export interface ShuffleManager {
    * amount at once (a structured clone or a deserialization cannot be interrupted to check the heap). `readOnly` as
    * for `fetchEncoded`.
    */
-  fetchParts?(
-    shuffleId: number,
-    mapIds: readonly number[],
-    reduceId: number,
-    at: BucketCursor,
-    maxBytes: number,
-    readOnly?: boolean,
-  ): BucketParts;
+  fetchParts?(shuffleId: number, mapIds: readonly number[], reduceId: number, at: BucketCursor, maxBytes: number, readOnly?: boolean): BucketParts;
   remove(shuffleId: number): void;
   /** Deletes everything (worker shutdown). */
   close(): void;

@@ -336,7 +336,13 @@ export class SpillingShuffleManager implements ShuffleManager {
    * run), from one segment: a run (read a frame at a time) or the part kept in memory; `next` unless the bucket is
    * served to its end. A `readOnly` part of the part kept in memory views the stored arrays (see fetchEncoded).
    */
-  #part(out: MapOutput, reduceId: number, at: BucketCursor, room: number, readOnly: boolean): { bucket: EncodedBucket; bytes: number; next?: BucketCursor } {
+  #part(
+    out: MapOutput,
+    reduceId: number,
+    at: BucketCursor,
+    room: number,
+    readOnly: boolean,
+  ): { bucket: EncodedBucket; bytes: number; next?: BucketCursor } {
     const files = out.runs[reduceId] ?? [];
     const { segment, offset } = at;
     const stored = this.#stored(out, reduceId) ?? EMPTY;
