@@ -9,12 +9,9 @@ import type { PeerShuffleService } from '../shuffle-fetcher.js';
 import type { WorkerInit } from '../protocol.js';
 import { readsPairColumns, type PostedOutcome, type WorkerApi } from './worker-api.js';
 import { buffersOf, encodePairs, isEncodedBucket } from '../../shuffle/bucket-codec.js';
-import { IdleCollector } from '../../util/idle-collect.js';
 
 const init = workerData as WorkerInit;
 const executor = new Executor(init);
-/** What a task left in the old generation is collected when the worker has no task (see IdleCollector). */
-const idle = new IdleCollector();
 
 /** Results shorter than this are cloned as they are: packing them would save less than it costs. */
 const PACK_RESULTS_FROM = 512;
@@ -33,14 +30,7 @@ function posted(o: Awaited<ReturnType<Executor['runTask']>>, columns: boolean): 
 }
 
 const api: WorkerApi = {
-  runTask: async (task) => {
-    idle.taskStarted();
-    try {
-      return posted(await executor.runTask(task), readsPairColumns(task));
-    } finally {
-      idle.taskEnded();
-    }
-  },
+  runTask: async (task) => posted(await executor.runTask(task), readsPairColumns(task)),
   fetchBuckets: (s, m, r) => executor.shuffles.fetchBuckets(s, m, r),
   connectPeer(index, epoch, callPort, servePort) {
     if (callPort) {
