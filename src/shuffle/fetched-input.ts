@@ -171,9 +171,11 @@ export class FetchedInput implements MemoryConsumer {
     this.#reading = true;
     const runs = this.#runs;
     const present = this.#present();
+    // Runs first: they hold what was fetched before what is still in memory (a bucket fetched in parts can have its
+    // first parts spilled and the rest in memory), so a key's records come back in the order they were fetched.
     return (function* () {
-      yield* present;
       for (const f of runs) yield readFramedRun(f, () => `reading back spilled shuffle input (${f})`);
+      yield* present;
     })();
   }
 

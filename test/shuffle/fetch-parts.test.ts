@@ -298,7 +298,52 @@ describe('ShuffleFetcher in parts', () => {
           }
         },
       ),
-      { numRuns: 80 },
+      {
+        numRuns: 80,
+        examples: [
+          // Found by CI: a bucket whose first parts spilled and whose rest stayed in memory came back rest first, so
+          // the object key's records changed order (spilled runs are now read before what is in memory).
+          [
+            {
+              maps: [
+                [
+                  ['', ''],
+                  ['', ''],
+                  ['', ''],
+                  ['', ''],
+                ],
+                [
+                  ['', ''],
+                  ['', ''],
+                  ['', ''],
+                  ['', ''],
+                  ['', ''],
+                  ['', ''],
+                  ['', ''],
+                  ['', ''],
+                  ['', ''],
+                ],
+                [
+                  [-0, ''],
+                  [0, []],
+                  [0, [0, 0]],
+                  [[0, ''], 0],
+                  [[0, ''], ''],
+                  [[0, ''], ''],
+                ],
+              ],
+              reducers: 1,
+              spillBytes: 1_500,
+              writeAllToDisk: false,
+              budget: undefined,
+              maxBytes: 1,
+            },
+            1,
+            1,
+            3_000,
+          ],
+        ],
+      },
     );
   });
 
