@@ -122,6 +122,14 @@ export function checkHeap(what: () => string, hint?: string, needBytes = 0): voi
   lookAt = Math.max(LOOK_AT * limitBytes, planned + (FAIL_AT * limitBytes - planned) / 2);
 }
 
+/**
+ * Whether `needBytes` more fit below the point where {@link checkHeap} would start collecting, without collecting:
+ * for work that may as well wait for the checked path (an early fetch request).
+ */
+export function heapHasRoom(needBytes: number): boolean {
+  return limitBytes === 0 || v8.getHeapStatistics().used_heap_size + needBytes < lookAt;
+}
+
 /** As {@link checkHeap}, for loops whose steps vary in size (merging groups): at most every few milliseconds. */
 export function checkHeapByTime(what: () => string, hint?: string): void {
   if (limitBytes === 0) return;

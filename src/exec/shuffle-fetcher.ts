@@ -8,7 +8,7 @@
 import { unboxNumberArrays, type EncodedBucket } from '../shuffle/bucket-codec.js';
 import { FetchFailedError } from '../shuffle/fetch-failed.js';
 import { BUCKET_START, type BucketCursor, type BucketParts, type ShuffleManager } from '../shuffle/shuffle-manager.js';
-import { heapGuardLimit } from '../core/heap-guard.js';
+import { heapGuardLimit, heapHasRoom } from '../core/heap-guard.js';
 import type { FetchedBucket, FetchedInput } from '../shuffle/fetched-input.js';
 
 /** Records per shuffle fetch request, roughly: small enough that fetched input can spill between requests. */
@@ -159,6 +159,10 @@ export class ShuffleFetcher {
     const early = new Map<number, Promise<Fetched>>();
     const byWorker = mapIdsByWorker(locations);
     const maxBytes = this.#maxBytes(byWorker.size);
+    // Answers asked for early are not checked by `fetch` (they are on their way): ask only while the heap has room
+    // for all of them without a collection, or leave it to `fetch`, which checks before each request.
+    const peers = byWorker.size - (byWorker.has(this.workerIndex) ? 1 : 0);
+    if (!heapHasRoom(maxBytes * peers)) return early;
     for (const [w, allIds] of byWorker) {
       if (w === this.workerIndex) continue;
       const answer = this.#fetchRemote(w, shuffleId, allIds.slice(0, 1), reduceId, BUCKET_START, maxBytes);

@@ -16,20 +16,15 @@ import { estimateSize } from '../storage/size-estimator.js';
 import type { NumberColumnsSink, Pair } from './combine.js';
 import { compareKeys } from '../core/keys.js';
 import { HEAP_HINT, readFramedRun, writeFramedRun } from './external-combiner.js';
-import { checkHeap } from '../core/heap-guard.js';
+import { checkHeap, heapGuardLimit } from '../core/heap-guard.js';
 import type { MemoryBudget, MemoryConsumer } from './memory-budget.js';
-import { decodeBucket, decodeRange, encodedBytes, type EncodedBucket } from './bucket-codec.js';
+import { decodeRange, encodedBytes, type EncodedBucket } from './bucket-codec.js';
 
 /** A bucket as fetched: pairs, or columns decoded as read. */
 export type FetchedBucket = Bucket | EncodedBucket;
 
 /** Records decoded at a time from an encoded bucket. */
 const SLICE = 4096;
-
-/** The pairs of a fetched bucket, all at once. */
-function pairsOf(b: FetchedBucket): Bucket {
-  return Array.isArray(b) ? b : decodeBucket(b as EncodedBucket);
-}
 
 let inputCounter = 0;
 
@@ -56,6 +51,8 @@ export class FetchedInput implements MemoryConsumer {
     private readonly budget: MemoryBudget | undefined,
     /** What the heap guard names if this input cannot fit: the shuffle and the RDD reading it. */
     private readonly what = 'a shuffle',
+    /** Decoded bytes per spilled run at most (by default 1/16 of the worker's heap limit; unbounded without one). */
+    private readonly runBytes = heapGuardLimit() > 0 ? heapGuardLimit() / 16 : Number.POSITIVE_INFINITY,
   ) {
     budget?.register(this);
   }
@@ -102,16 +99,33 @@ export class FetchedInput implements MemoryConsumer {
 
   spill(): void {
     if (this.#reading || this.#buckets.length === 0 || this.budget === undefined) return;
-    // One run per spill: all buckets in memory, as one key-sorted list (the order a merge-read needs).
-    const all: Pair[] = [];
+    // Key-sorted runs of at most `runBytes` decoded records each, written in fetch order (a merge keeps run order
+    // between equal keys, and `all` reads runs in order, so a key's records keep their order). Decoding the
+    // whole in-memory input at once would hold up to ~3x the pool's share of the heap as pair objects: numeric
+    // columns grow that much when decoded.
+    let run: Pair[] = [];
+    let runBytes = 0;
+    let diskBytes = 0;
+    const flush = (): void => {
+      if (run.length === 0) return;
+      run.sort((a, b) => compareKeys(a[0], b[0]));
+      const file = path.join(this.budget!.dir, `input_${process.pid}_${inputCounter++}.run`);
+      diskBytes += writeFramedRun(file, run);
+      this.#runs.push(file);
+      run = [];
+      runBytes = 0;
+    };
     for (const fetched of this.#inOrder()) {
-      const b = pairsOf(fetched);
-      for (let i = 0; i < b.length; i++) all.push(b[i] as Pair);
+      for (let from = 0; from < fetched.length; from += SLICE) {
+        const to = Math.min(fetched.length, from + SLICE);
+        const slice = Array.isArray(fetched) ? fetched.slice(from, to) : decodeRange(fetched as EncodedBucket, from, to);
+        for (let i = 0; i < slice.length; i++) run.push(slice[i] as Pair);
+        if (this.runBytes === Number.POSITIVE_INFINITY) continue;
+        runBytes += estimateSize(slice as unknown[]);
+        if (runBytes >= this.runBytes) flush();
+      }
     }
-    all.sort((a, b) => compareKeys(a[0], b[0]));
-    const file = path.join(this.budget.dir, `input_${process.pid}_${inputCounter++}.run`);
-    const diskBytes = writeFramedRun(file, all);
-    this.#runs.push(file);
+    flush();
     this.#buckets = [];
     this.#inMemory = 0;
     this.budget.spilled(this.bytes, diskBytes);

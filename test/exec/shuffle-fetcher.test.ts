@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { ShuffleFetcher, type PeerShuffleService } from '../../src/exec/shuffle-fetcher.js';
 import { FetchedInput } from '../../src/shuffle/fetched-input.js';
+import { armHeapGuard } from '../../src/core/heap-guard.js';
 import { encodeBuckets } from '../../src/shuffle/bucket-codec.js';
 import type { ShuffleManager } from '../../src/shuffle/shuffle-manager.js';
 import type { Pair } from '../../src/shuffle/combine.js';
@@ -118,5 +119,25 @@ describe('ShuffleFetcher early requests', () => {
     expect(fetcher.askEarly(2, 0, [1, 0, 1]).size).toBe(1);
     expect(fetcher.askEarly(2, 0, [0, 0]).size).toBe(0);
     await new Promise((r) => setTimeout(r, 10));
+  });
+
+  it('asks nothing early when the heap has no room for the answers without a collection (fetch then checks first)', () => {
+    const asked: Array<[number, number[]]> = [];
+    const outputs: Buckets[] = [[[[1, 1]]], [[[2, 2]]], [[[3, 3]]]];
+    const locations = [0, 1, 2];
+    const fetcher = new ShuffleFetcher(0, 0, store(outputs, locations, 0), 60_000);
+    for (let w = 1; w < 3; w++) fetcher.setPeer(w, 0, peer(outputs, locations, w, asked));
+    try {
+      // A limit far below this process's heap: no room.
+      armHeapGuard(1);
+      expect(fetcher.askEarly(7, 0, locations).size).toBe(0);
+      expect(asked).toEqual([]);
+      // A limit far above it: both peers are asked at once.
+      armHeapGuard(1 << 20);
+      expect(fetcher.askEarly(7, 0, locations).size).toBe(2);
+      expect(asked.map(([w]) => w)).toEqual([1, 2]);
+    } finally {
+      armHeapGuard(0);
+    }
   });
 });

@@ -72,7 +72,7 @@ afterEach(() => setWorkerMemoryBudget(undefined));
 describe('reduce-side combine under the worker budget', () => {
   it('reduceByKey and groupByKey spill sorted runs and merge them to the plain result (property)', () => {
     fc.assert(
-      fc.property(records, fc.integer({ min: 0, max: 3 }), (recs, split) => {
+      fc.property(records, fc.integer({ min: 0, max: 3 }), fc.constantFrom(Number.POSITIVE_INFINITY, 1), (recs, split, runBytes) => {
         // A pool of one byte: every size check spills, so each case merges several runs.
         setWorkerMemoryBudget(newBudget(1));
         const expected = plainGroups(recs);
@@ -90,10 +90,13 @@ describe('reduce-side combine under the worker budget', () => {
 
         // groupByKey, part of the input arriving as fetched input that spilled to runs before the task ran.
         const cut = Math.floor((recs.length * split) / 4);
-        const fetched = new FetchedInput(budget);
-        fetched.add([0], [recs.slice(0, cut)]);
+        // Two map outputs' buckets; with `runBytes` 1 each is spilled to a run of its own.
+        const fetched = new FetchedInput(budget, 'a shuffle', runBytes);
+        fetched.add([0, 1], [recs.slice(0, cut >> 1), recs.slice(cut >> 1, cut)]);
         fetched.spill();
         const { runs } = fetched.parts();
+        // Bounded runs: each non-empty bucket in a run of its own.
+        if (runBytes === 1) expect(runs.length).toBe((cut >> 1 > 0 ? 1 : 0) + (cut - (cut >> 1) > 0 ? 1 : 0));
         const grouped: Pair[] = [];
         combineValuesExternally(
           (each) => recs.slice(cut).forEach(each),

@@ -265,7 +265,9 @@ describe('ShuffleFetcher in parts', () => {
         fc.integer({ min: 1, max: 3 }),
         fc.constantFrom(1, 200, 4_000, 1 << 30),
         fc.constantFrom(undefined, 3_000, 1 << 30),
-        async (s, workers, partBytes, pool) => {
+        // Decoded bytes per spilled run: one run per spill, or one per slice of a bucket (several runs per spill).
+        fc.constantFrom(Number.POSITIVE_INFINITY, 1),
+        async (s, workers, partBytes, pool, runBytes) => {
           // Map m on worker m % workers; each worker's manager holds its own maps (the others' empty, never asked).
           const locations = s.maps.map((_, m) => m % workers);
           const managers = Array.from({ length: workers }, (_, w) =>
@@ -284,7 +286,7 @@ describe('ShuffleFetcher in parts', () => {
             for (let r = 0; r < s.reducers; r++) {
               // A small pool spills the input between parts (a bucket's first parts on disk, the rest in memory).
               const budget = pool === undefined ? undefined : new MemoryBudget(pool, mkdtempSync(path.join(scratch, 'input-')));
-              const input = new FetchedInput(budget);
+              const input = new FetchedInput(budget, 'a shuffle', runBytes);
               await fetcher.fetch(0, r, locations, input, undefined, fetcher.askEarly(0, r, locations));
               const got: Pair[] = [];
               for (const b of input.all()) got.push(...(b as Pair[]));
@@ -341,6 +343,7 @@ describe('ShuffleFetcher in parts', () => {
             1,
             1,
             3_000,
+            Number.POSITIVE_INFINITY,
           ],
         ],
       },
