@@ -19,7 +19,6 @@
 
 import { isAscii } from 'node:buffer';
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
-import { gunzipSync } from 'node:zlib';
 import { isCompressedPath, type TextSplit } from './text-splits.js';
 import { InputPathError, InvalidArgumentError } from '../core/errors.js';
 
@@ -203,7 +202,8 @@ function readWholeBytes(path: string): Buffer {
   }
   if (!isCompressedPath(path)) return raw;
   try {
-    return gunzipSync(raw);
+    // node:zlib only when a compressed file is read: it is not worth loading at every worker's start.
+    return process.getBuiltinModule('node:zlib').gunzipSync(raw);
   } catch (err) {
     throw new InputPathError(
       `Cannot decompress ${path}: ${(err as Error).message}. The file is not valid gzip; rename it if it is not compressed.`,

@@ -42,16 +42,13 @@
  * part files and `_SUCCESS` are deleted.
  */
 
-import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, linkSync, openSync, realpathSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { lstat, mkdir, readdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { OutputPathError, OutputCommitError, InvalidArgumentError } from '../core/errors.js';
 import { inputSpecRoots } from './input-files.js';
 import { formatTextLine, partFileName } from './text-format.js';
 import { serialize } from 'node:v8';
-import { gzipSync } from 'node:zlib';
 
 /** Where one save job writes; plain data, created by {@link setupJob} and posted to workers. */
 export interface JobOutputPlan {
@@ -127,8 +124,17 @@ const ASIDE_MARK = '._kindling_old-';
 /** What a save writes into its output, and so all `overwrite` may delete. */
 const OUTPUT_FILE = /^(part-\d{5,}(\.gz)?|_SUCCESS)$/;
 
+/*
+ * node:crypto, node:zlib and node:os are taken when a save first needs them, not when this module loads: every worker
+ * thread loads this module at its start, most never save, and loading crypto and zlib was a measurable part of a
+ * worker's start-up (docs/benchmarks.md, session 10).
+ */
+const crypto = () => process.getBuiltinModule('node:crypto');
+const os = () => process.getBuiltinModule('node:os');
+
+let hostTagOnce: string | undefined;
 /** A short, stable tag of this host: a process id means something only on the host that issued it. */
-const HOST_TAG = createHash('sha256').update(os.hostname()).digest('hex').slice(0, 8);
+const hostTag = (): string => (hostTagOnce ??= crypto().createHash('sha256').update(os().hostname()).digest('hex').slice(0, 8));
 
 /**
  * Name suffixes of this process's save jobs between setup and commit or abort. Shared through the global
@@ -186,7 +192,7 @@ export async function setupJob(outputPath: string, opts: SetupJobOptions): Promi
   }
 
   const jobId = String(opts.jobId).replace(/[^A-Za-z0-9_-]/g, '_');
-  const suffix = `${jobId}-${randomBytes(4).toString('hex')}-p${process.pid}-h${HOST_TAG}`;
+  const suffix = `${jobId}-${crypto().randomBytes(4).toString('hex')}-p${process.pid}-h${hostTag()}`;
   const stagingPath = path.join(parent, `.${name}${STAGING_MARK}${suffix}`);
   activeJobs.add(suffix);
   try {
@@ -248,7 +254,7 @@ function checkOutputPath(outputPath: string): string {
   const abs = path.resolve(outputPath);
   const guarded: Array<[string, string]> = [
     [process.cwd(), 'the working directory'],
-    [os.homedir(), 'the home directory'],
+    [os().homedir(), 'the home directory'],
   ];
   const candidates = [...new Set([abs, realOrSelf(abs)])];
   for (const candidate of candidates) {
@@ -354,7 +360,7 @@ function isProcessAlive(pid: number): boolean {
 
 function isStale(suffix: string): boolean {
   const owner = ownerOf(suffix);
-  if (owner === undefined || owner.host !== HOST_TAG) return false;
+  if (owner === undefined || owner.host !== hostTag()) return false;
   if (owner.pid === process.pid) return !activeJobs.has(suffix);
   return !isProcessAlive(owner.pid);
 }
@@ -496,7 +502,10 @@ export function writeTaskOutput(plan: JobOutputPlan, partition: number, attempt:
       ({ records, bytes } = writeObjectRecords(fd, lines));
     } else {
       // Each ~1 MiB chunk of a gzip part is its own gzip member: concatenated members are one valid gzip file.
-      const write = plan.format === 'text-gzip' ? (text: string) => writeBytes(fd, gzipSync(text)) : (text: string) => writeFully(fd, text);
+      const write =
+        plan.format === 'text-gzip'
+          ? (text: string) => writeBytes(fd, process.getBuiltinModule('node:zlib').gzipSync(text))
+          : (text: string) => writeFully(fd, text);
       // Concatenation builds a rope that is flattened once per ~1 MiB write.
       let chunk = '';
       for (const value of lines) {

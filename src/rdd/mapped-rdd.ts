@@ -214,7 +214,7 @@ export class MappedRDD<T, U> extends RDD<U> {
           } catch (e) {
             return fail(e);
           }
-          pushAll(ys, out, this.label);
+          pushAll(ys, out, this);
         };
       case 'keyBy':
         return (x) => {
@@ -250,7 +250,7 @@ export class MappedRDD<T, U> extends RDD<U> {
             return fail(e);
           }
           const k = kv[0];
-          pushAll(ws, (w) => out([k, w]), this.label);
+          pushAll(ws, (w) => out([k, w]), this);
         };
       case 'keys':
         return (x) => {
@@ -270,14 +270,17 @@ export class MappedRDD<T, U> extends RDD<U> {
   }
 }
 
-/** Pushes every element of an iterable; arrays take the fast path. */
-function pushAll(ys: Iterable<unknown>, out: Sink<unknown>, label: string): void {
+/**
+ * Pushes every element of an iterable; arrays take the fast path. The RDD is named only when the function returned
+ * no iterable: its label is a new string each time it is read, and this runs once per input element.
+ */
+function pushAll(ys: Iterable<unknown>, out: Sink<unknown>, rdd: { readonly label: string }): void {
   if (Array.isArray(ys)) {
     for (let i = 0; i < ys.length; i++) out(ys[i]);
     return;
   }
   if (ys === null || ys === undefined || typeof (ys as Iterable<unknown>)[Symbol.iterator] !== 'function') {
-    throw new InvalidDataError(`the function of ${label} must return an Iterable (e.g. an array), got ${describeResult(ys)}`);
+    throw new InvalidDataError(`the function of ${rdd.label} must return an Iterable (e.g. an array), got ${describeResult(ys)}`);
   }
   for (const y of ys) out(y);
 }

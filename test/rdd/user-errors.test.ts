@@ -98,6 +98,18 @@ describe('a user function that throws in a textFile pipeline', () => {
     expect(e.message).not.toContain('Input record');
   });
 
+  test('a flatMap or flatMapValues function that returns no iterable is named by its RDD', async () => {
+    const flat = sc.textFile(file, 2).flatMap((l) => (l === '7' ? (7 as unknown as string[]) : [l]));
+    const e = await failure(flat.count());
+    expect(e.message).toContain(`the function of ${flat.label} must return an Iterable (e.g. an array), got number`);
+    const values = sc
+      .textFile(file, 2)
+      .map((l): [string, string] => [l, l])
+      .flatMapValues((v) => (v === '9' ? (null as unknown as string[]) : [v]));
+    const e2 = await failure(values.count());
+    expect(e2.message).toContain(`the function of ${values.label} must return an Iterable (e.g. an array), got null`);
+  });
+
   test('wholeTextFiles names the file whose content the function was processing', async () => {
     const dir = path.join(root, 'docs');
     rmSync(dir, { recursive: true, force: true });
