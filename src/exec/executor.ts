@@ -143,6 +143,11 @@ export class Executor {
   readonly #stageWires = new Map<string, readonly RddWire[]>();
   /** Rebuilt RDDs per stage attempt, shared by its tasks when they use no accumulator (task-local state). */
   readonly #rebuilt = new Map<string, Map<number, RDD<unknown>>>();
+  /**
+   * Called as a task starts its synchronous computation: the host sends the outcomes of tasks that ended before
+   * it, which that computation would otherwise hold back for its whole length.
+   */
+  beforeCompute: (() => void) | undefined;
 
   constructor(init: WorkerInit, services: WorkerServices = ENGINES[init.engine].worker(init)) {
     this.workerIndex = init.workerIndex;
@@ -476,6 +481,7 @@ export class Executor {
       w.partitioner.kind === 'custom'
         ? new CompiledPartitioner(w.partitioner.numPartitions, await runtime.compile(w.partitioner.getPartition as ShippedFunction))
         : undefined;
+    this.beforeCompute?.();
     meter.computeStart = performance.now();
     const mapStatus = writeShuffleOutput((each) => rdd.forEach(msg.partition, tc, each), rdd.label, w, aggregator, writer, custom);
     meter.runMs = performance.now() - meter.computeStart;
@@ -492,6 +498,7 @@ export class Executor {
       () => prepareResultFunction(resultFn, runtime.compile),
       (ms) => (meter.compileMs += ms),
     );
+    this.beforeCompute?.();
     meter.computeStart = performance.now();
     // A runner returns a Promise only for a function the action awaits (foreachPartition's).
     const ran = run(rdd, msg.partition, tc);
