@@ -41,9 +41,11 @@ export function uncloneable(taskId: number, epoch: number, e: unknown, where: st
 }
 
 /**
- * The driver's end: `send` queues a task and sends the queue at the end of the current microtask turn (the
- * scheduler launches the tasks of several outcomes in one turn). Each task settles on its own, when its outcome
- * arrives; a task whose worker dies is settled by whoever watches the worker (the channel knows nothing of it).
+ * The driver's end: `send` queues a task and sends the queue at the end of this turn of the event loop
+ * (setImmediate), not of this microtask turn: a driver slower than its workers finds several of their outcome
+ * messages waiting, each handled with its own microtask turn, and the tasks launched for all of them go in one
+ * message. Each task settles on its own, when its outcome arrives; a task whose worker dies is settled by whoever
+ * watches the worker (the channel knows nothing of it).
  */
 export class TaskChannel {
   readonly #port: TaskPort;
@@ -72,7 +74,7 @@ export class TaskChannel {
     this.#queue.push(task);
     if (!this.#flushQueued) {
       this.#flushQueued = true;
-      queueMicrotask(this.#flush);
+      setImmediate(this.#flush);
     }
   }
 
