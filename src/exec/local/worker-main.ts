@@ -68,7 +68,14 @@ function sendOutcomes(): void {
 }
 
 function ended(task: RunTasks['runTasks'][number], o: Awaited<ReturnType<Executor['runTask']>>): void {
-  const [out, transfers] = posted(o, readsPairColumns(task));
+  let out: PostedOutcome;
+  let transfers: ArrayBuffer[] | undefined;
+  try {
+    [out, transfers] = posted(o, readsPairColumns(task));
+  } catch (e) {
+    // Packing the result failed: the task fails (an unhandled rejection would end the thread and its other tasks).
+    [out, transfers] = [uncloneable(task.taskId, task.epoch, e, 'packed for the driver'), undefined];
+  }
   outIds.push(task.taskId);
   outcomes.push(out);
   outEpochs.push(task.epoch);
