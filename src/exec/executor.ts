@@ -96,6 +96,12 @@ interface Meter {
   fetchWaitMs: number;
   /** When the computation of the partition started (0: not yet). */
   computeStart: number;
+  /**
+   * Called right before the synchronous computation, after the task's last await: publishes the task as the one
+   * computing (taskContext(), the heap guard's name for it), since tasks of one worker interleave at their awaits
+   * and another may have published itself since; and lets the host send the outcomes of tasks that ended.
+   */
+  enter: () => void;
   runMs: number;
   inputRecords: number;
   inputBytes: number;
@@ -143,6 +149,11 @@ export class Executor {
   readonly #stageWires = new Map<string, readonly RddWire[]>();
   /** Rebuilt RDDs per stage attempt, shared by its tasks when they use no accumulator (task-local state). */
   readonly #rebuilt = new Map<string, Map<number, RDD<unknown>>>();
+  /**
+   * Called as a task starts its synchronous computation: the host sends the outcomes of tasks that ended before
+   * it, which that computation would otherwise hold back for its whole length.
+   */
+  beforeCompute: (() => void) | undefined;
 
   constructor(init: WorkerInit, services: WorkerServices = ENGINES[init.engine].worker(init)) {
     this.workerIndex = init.workerIndex;
@@ -223,6 +234,7 @@ export class Executor {
       compileMs: 0,
       fetchWaitMs: 0,
       computeStart: 0,
+      enter: () => undefined,
       runMs: 0,
       inputRecords: 0,
       inputBytes: 0,
@@ -276,8 +288,13 @@ export class Executor {
       if (rdd === undefined) throw new Error(`task ${msg.taskId} names RDD ${msg.finalRddId}, which was not sent`);
       const tc = await this.#inputs(msg, meter, inputs, rdds, early);
       // What taskContext() returns inside user functions (Spark's TaskContext), while this task computes.
-      setCurrentTask({ partitionId: msg.partition, stageId: msg.stageId, attemptNumber: msg.attempt, taskAttemptId: msg.taskId });
-      setHeapGuardTask(guarded);
+      const current = { partitionId: msg.partition, stageId: msg.stageId, attemptNumber: msg.attempt, taskAttemptId: msg.taskId };
+      meter.enter = () => {
+        this.beforeCompute?.();
+        setCurrentTask(current);
+        setHeapGuardTask(guarded);
+      };
+      meter.enter();
       // mapAsync partitions this task reads are awaited before the (synchronous) computation.
       const awaiting = prepareAsyncPartitions(rdds, rdd, msg.partition, tc.context);
       if (awaiting !== undefined) await awaiting;
@@ -476,6 +493,7 @@ export class Executor {
       w.partitioner.kind === 'custom'
         ? new CompiledPartitioner(w.partitioner.numPartitions, await runtime.compile(w.partitioner.getPartition as ShippedFunction))
         : undefined;
+    meter.enter();
     meter.computeStart = performance.now();
     const mapStatus = writeShuffleOutput((each) => rdd.forEach(msg.partition, tc, each), rdd.label, w, aggregator, writer, custom);
     meter.runMs = performance.now() - meter.computeStart;
@@ -492,6 +510,7 @@ export class Executor {
       () => prepareResultFunction(resultFn, runtime.compile),
       (ms) => (meter.compileMs += ms),
     );
+    meter.enter();
     meter.computeStart = performance.now();
     // A runner returns a Promise only for a function the action awaits (foreachPartition's).
     const ran = run(rdd, msg.partition, tc);

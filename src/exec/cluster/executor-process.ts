@@ -17,6 +17,7 @@ import type { PeerShuffleService } from '../shuffle-fetcher.js';
 import type { BucketCursor } from '../../shuffle/shuffle-manager.js';
 import { expose, nodeEndpoint, transfer, wrap, type Remote } from '../local/comlink.js';
 import type { PostedOutcome, WorkerApi } from '../local/worker-api.js';
+import { TaskChannel } from '../local/task-channel.js';
 import {
   decode,
   encode,
@@ -61,7 +62,9 @@ export interface ExecutorProcessOptions {
 interface Thread {
   readonly slot: SlotAssignment;
   readonly worker: Worker;
+  /** Every call but tasks; call `tasks.flush()` first, so that nothing overtakes a task sent before it. */
   readonly remote: Remote<WorkerApi>;
+  readonly tasks: TaskChannel;
   /** The thread's shuffle service, as its peers see it. */
   readonly serve: Remote<Required<PeerShuffleService>>;
   readonly inflight: Set<number>;
@@ -287,7 +290,9 @@ export class ExecutorProcess {
         if (t === undefined || t.dead || !t.inflight.has(m.taskId)) return;
         // Still waiting here for broadcast values: the thread has not seen it, so it is dropped here.
         if (t.waiting.has(m.taskId)) t.cancelled.add(m.taskId);
-        t.remote.cancelTask(m.taskId).catch(() => undefined);
+        call(t)
+          .cancelTask(m.taskId)
+          .catch(() => undefined);
         if (m.graceMs !== undefined) {
           const timer = setTimeout(() => {
             if (t.dead || !t.inflight.has(m.taskId)) return;
@@ -299,18 +304,30 @@ export class ExecutorProcess {
         return;
       }
       case 'removeShuffle':
-        for (const t of this.#live(app)) t.remote.removeShuffle(m.id).catch(() => undefined);
+        for (const t of this.#live(app))
+          call(t)
+            .removeShuffle(m.id)
+            .catch(() => undefined);
         return;
       case 'removeRdd':
-        for (const t of this.#live(app)) t.remote.removeRdd(m.id).catch(() => undefined);
+        for (const t of this.#live(app))
+          call(t)
+            .removeRdd(m.id)
+            .catch(() => undefined);
         return;
       case 'removeBroadcast':
         app.broadcasts.delete(m.id);
         app.broadcastValues.delete(m.id);
-        for (const t of this.#live(app)) t.remote.removeBroadcast(m.id).catch(() => undefined);
+        for (const t of this.#live(app))
+          call(t)
+            .removeBroadcast(m.id)
+            .catch(() => undefined);
         return;
       case 'releaseStages':
-        for (const t of this.#live(app)) t.remote.releaseStages([...m.ids]).catch(() => undefined);
+        for (const t of this.#live(app))
+          call(t)
+            .releaseStages([...m.ids])
+            .catch(() => undefined);
         return;
       case 'release':
         void this.#dropApp(`released by application ${app.appId}`);
@@ -385,16 +402,13 @@ export class ExecutorProcess {
     const message = ids.length === 0 ? task : { ...task, broadcasts: ids.map((id) => [id, app.broadcastValues.get(id)] as const) };
     if (t.running.size === 0) t.headSince = Date.now();
     t.running.add(task.taskId);
-    (t.remote.runTask(message) as Promise<PostedOutcome>).then(
-      (outcome) => {
-        const wasHead = t.running.values().next().value === task.taskId;
-        t.running.delete(task.taskId);
-        if (wasHead) t.headSince = Date.now();
-        if (!t.inflight.delete(task.taskId) || this.#app !== app) return;
-        this.#sendOutcome(app, index, t.slot.epoch, task.taskId, outcome);
-      },
-      () => undefined,
-    );
+    t.tasks.send(message, (outcome) => {
+      const wasHead = t.running.values().next().value === task.taskId;
+      t.running.delete(task.taskId);
+      if (wasHead) t.headSince = Date.now();
+      if (!t.inflight.delete(task.taskId) || this.#app !== app) return;
+      this.#sendOutcome(app, index, t.slot.epoch, task.taskId, outcome);
+    });
   }
 
   #live(app: App): Thread[] {
@@ -423,6 +437,7 @@ export class ExecutorProcess {
       slot,
       worker,
       remote,
+      tasks: new TaskChannel(worker),
       serve: wrap<Required<PeerShuffleService>>(nodeEndpoint(ch.port1 as never)),
       inflight: new Set(),
       proxies: new Map(),
@@ -447,7 +462,10 @@ export class ExecutorProcess {
         (oom
           ? `slot ${slot.index} of executor ${this.#id} ran out of memory (heap limit ${heapMb} MiB): use more partitions, or reduceByKey/aggregateByKey instead of groupByKey`
           : `slot ${slot.index} of executor ${this.#id} exited with code ${code}${lastError ? ` (${lastError.message})` : ''}`);
-      for (const other of this.#live(app)) other.remote.peerLost(slot.index, slot.epoch).catch(() => undefined);
+      for (const other of this.#live(app))
+        call(other)
+          .peerLost(slot.index, slot.epoch)
+          .catch(() => undefined);
       this.#send(app, {
         kind: 'slotLost',
         executor: this.#id,
@@ -495,7 +513,9 @@ export class ExecutorProcess {
     for (const [index, old] of app.peers) {
       if (next.get(index)?.epoch === old.epoch) continue;
       for (const t of this.#live(app)) {
-        t.remote.peerLost(index, old.epoch).catch(() => undefined);
+        call(t)
+          .peerLost(index, old.epoch)
+          .catch(() => undefined);
         const proxy = t.proxies.get(index);
         if (proxy?.epoch === old.epoch) {
           proxy.port.close();
@@ -533,7 +553,9 @@ export class ExecutorProcess {
         expose(service, nodeEndpoint(ch.port2 as never));
         ch.port2.unref();
         t.proxies.set(p.index, { epoch: p.epoch, port: ch.port2 });
-        t.remote.connectPeer(p.index, p.epoch, transfer(ch.port1, [ch.port1 as never]) as never, null).catch(() => undefined);
+        call(t)
+          .connectPeer(p.index, p.epoch, transfer(ch.port1, [ch.port1 as never]) as never, null)
+          .catch(() => undefined);
       }
     }
   }
@@ -671,4 +693,10 @@ export function connect(url: string, pipelined = false): Redis {
 /** The Redis URL without its password, for messages. */
 export function redactUrl(url: string): string {
   return url.replace(/\/\/([^@/]*):[^@/]*@/, '//$1:***@');
+}
+
+/** A thread's comlink calls, after the tasks queued for it: nothing sent after a task may overtake it. */
+function call(t: Thread): Remote<WorkerApi> {
+  t.tasks.flush();
+  return t.remote;
 }

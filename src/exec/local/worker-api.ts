@@ -37,9 +37,8 @@ export interface ShuffleService {
   fetchBuckets(shuffleId: number, mapIds: readonly number[], reduceId: number): Bucket[];
 }
 
-/** What the driver calls on a worker. */
+/** What the driver calls on a worker over comlink (tasks and their outcomes travel beside it: task-channel.ts). */
 export interface WorkerApi extends ShuffleService {
-  runTask(task: TaskMessage): Promise<PostedOutcome>;
   /**
    * Connects this worker to incarnation `epoch` of peer `index`: `callPort` reaches the peer's shuffle service,
    * `servePort` serves it ours. Replaces any channel to an older incarnation.

@@ -1,6 +1,6 @@
 /**
- * Entry point of a worker thread: exposes the WorkerApi to the driver over comlink on the parent port, and the
- * shuffle service to each peer on a port of its own. Imports only the worker-side parts of the engine.
+ * Entry point of a worker thread: runs the tasks the driver sends on the parent port (task-channel.ts), exposes the
+ * WorkerApi beside them over comlink, and the shuffle service to each peer on a port of its own. Imports only the worker-side parts of the engine.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { expose, wrap, nodeEndpoint, transfer, type Remote } from './comlink.js';
@@ -8,6 +8,7 @@ import { Executor } from '../executor.js';
 import type { PeerShuffleService } from '../shuffle-fetcher.js';
 import type { WorkerInit } from '../protocol.js';
 import { readsPairColumns, type PostedOutcome, type WorkerApi } from './worker-api.js';
+import { uncloneable, type RunTasks, type TaskOutcomes } from './task-channel.js';
 import { buffersOf, encodePairs, isEncodedBucket } from '../../shuffle/bucket-codec.js';
 
 const init = workerData as WorkerInit;
@@ -18,19 +19,81 @@ const PACK_RESULTS_FROM = 512;
 
 /**
  * A long list of pairs as a result goes as columns (its typed arrays moved, not copied); see PostedOutcome. So does
- * a collect that computed its pairs as columns already (`columns`: the task's action reads columns).
+ * a collect that computed its pairs as columns already (`columns`: the task's action reads columns). Returns the
+ * buffers to move with it.
  */
-function posted(o: Awaited<ReturnType<Executor['runTask']>>, columns: boolean): PostedOutcome {
-  if (columns && o.status === 'success' && isEncodedBucket(o.value))
-    return transfer({ ...o, value: undefined, pairs: o.value }, buffersOf([o.value]));
-  if (o.status !== 'success' || !Array.isArray(o.value) || o.value.length < PACK_RESULTS_FROM) return o;
+function posted(o: Awaited<ReturnType<Executor['runTask']>>, columns: boolean): [PostedOutcome, ArrayBuffer[] | undefined] {
+  if (columns && o.status === 'success' && isEncodedBucket(o.value)) return [{ ...o, value: undefined, pairs: o.value }, buffersOf([o.value])];
+  if (o.status !== 'success' || !Array.isArray(o.value) || o.value.length < PACK_RESULTS_FROM) return [o, undefined];
   const pairs = encodePairs(o.value);
-  if (pairs === undefined) return o;
-  return transfer({ ...o, value: undefined, pairs }, buffersOf([pairs]));
+  if (pairs === undefined) return [o, undefined];
+  return [{ ...o, value: undefined, pairs }, buffersOf([pairs])];
 }
 
+/**
+ * Outcomes of tasks that ended, sent together at the end of this turn of the thread (see task-channel.ts), or
+ * before a task starts computing, whichever comes first: a long computation never holds back the report of a
+ * task that ended before it.
+ */
+let outIds: number[] = [];
+let outcomes: PostedOutcome[] = [];
+let outEpochs: number[] = [];
+let outTransfers: ArrayBuffer[] = [];
+let sendQueued = false;
+
+function sendOutcomes(): void {
+  sendQueued = false;
+  if (outIds.length === 0) return;
+  const batch: TaskOutcomes = { taskIds: outIds, outcomes };
+  const epochs = outEpochs;
+  const transfers = outTransfers;
+  outIds = [];
+  outcomes = [];
+  outEpochs = [];
+  outTransfers = [];
+  try {
+    parentPort!.postMessage(batch, transfers);
+  } catch {
+    // One outcome the clone refuses (a function in a result) fails its own task, not the others sent with it.
+    for (let i = 0; i < batch.taskIds.length; i++) {
+      const id = batch.taskIds[i]!;
+      const o = batch.outcomes[i]!;
+      try {
+        parentPort!.postMessage({ taskIds: [id], outcomes: [o] } satisfies TaskOutcomes, 'pairs' in o ? buffersOf([o.pairs]) : []);
+      } catch (e) {
+        parentPort!.postMessage({ taskIds: [id], outcomes: [uncloneable(id, epochs[i]!, e, 'returned to the driver')] } satisfies TaskOutcomes);
+      }
+    }
+  }
+}
+
+function ended(task: RunTasks['runTasks'][number], o: Awaited<ReturnType<Executor['runTask']>>): void {
+  let out: PostedOutcome;
+  let transfers: ArrayBuffer[] | undefined;
+  try {
+    [out, transfers] = posted(o, readsPairColumns(task));
+  } catch (e) {
+    // Packing the result failed: the task fails (an unhandled rejection would end the thread and its other tasks).
+    [out, transfers] = [uncloneable(task.taskId, task.epoch, e, 'packed for the driver'), undefined];
+  }
+  outIds.push(task.taskId);
+  outcomes.push(out);
+  outEpochs.push(task.epoch);
+  if (transfers !== undefined) for (const b of transfers) outTransfers.push(b);
+  if (!sendQueued) {
+    sendQueued = true;
+    setImmediate(sendOutcomes);
+  }
+}
+
+executor.beforeCompute = sendOutcomes;
+parentPort!.on('message', (m: Partial<RunTasks> | null) => {
+  const tasks = m?.runTasks;
+  if (tasks === undefined) return;
+  for (const task of tasks) void executor.runTask(task).then((o) => ended(task, o));
+});
+
 const api: WorkerApi = {
-  runTask: async (task) => posted(await executor.runTask(task), readsPairColumns(task)),
   fetchBuckets: (s, m, r) => executor.shuffles.fetchBuckets(s, m, r),
   connectPeer(index, epoch, callPort, servePort) {
     if (callPort) {

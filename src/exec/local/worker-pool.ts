@@ -20,7 +20,8 @@ import path from 'node:path';
 import { wrap, transfer, nodeEndpoint, type Remote } from './comlink.js';
 import type { BackendFaults, BackendListener, BackendSnapshot, TaskBackend } from '../task-backend.js';
 import type { TaskMessage, TaskOutcome, WorkerInit } from '../protocol.js';
-import { readsPairColumns, unpackOutcome, type PostedOutcome, type WorkerApi } from './worker-api.js';
+import { readsPairColumns, unpackOutcome, type WorkerApi } from './worker-api.js';
+import { TaskChannel } from './task-channel.js';
 import { workerEntry } from './worker-entry.js';
 import { InvalidArgumentError, ContextStoppedError } from '../../core/errors.js';
 
@@ -56,7 +57,9 @@ interface Slot {
   readonly epoch: number;
   readonly executorId: string;
   readonly worker: Worker;
+  /** Every call but tasks; use {@link call}, which sends the queued tasks first. */
   readonly remote: Remote<WorkerApi>;
+  readonly tasks: TaskChannel;
   readonly spillDir: string;
   /** In send order: the first is the one computing. */
   readonly inflight: Map<number, InFlight>;
@@ -156,6 +159,7 @@ export class WorkerPool implements TaskBackend {
       executorId,
       worker,
       remote: wrap<WorkerApi>(nodeEndpoint(worker as never)),
+      tasks: new TaskChannel(worker),
       spillDir,
       inflight: new Map(),
       state: 'starting',
@@ -242,10 +246,10 @@ export class WorkerPool implements TaskBackend {
       if (peer === slot || peer.state !== 'ready') continue;
       const ab = new MessageChannel();
       const ba = new MessageChannel();
-      slot.remote
+      call(slot)
         .connectPeer(peer.index, peer.epoch, transfer(ab.port1, [ab.port1 as never]) as never, transfer(ba.port2, [ba.port2 as never]) as never)
         .catch(() => undefined);
-      peer.remote
+      call(peer)
         .connectPeer(slot.index, slot.epoch, transfer(ba.port1, [ba.port1 as never]) as never, transfer(ab.port2, [ab.port2 as never]) as never)
         .catch(() => undefined);
     }
@@ -276,7 +280,10 @@ export class WorkerPool implements TaskBackend {
 
   cancelTask(workerIndex: number, taskId: number): void {
     const slot = this.#slots[workerIndex];
-    if (slot?.state === 'ready' && slot.inflight.has(taskId)) slot.remote.cancelTask(taskId).catch(() => undefined);
+    if (slot?.state === 'ready' && slot.inflight.has(taskId))
+      call(slot)
+        .cancelTask(taskId)
+        .catch(() => undefined);
   }
 
   /**
@@ -287,7 +294,9 @@ export class WorkerPool implements TaskBackend {
   killTask(workerIndex: number, taskId: number, graceMs: number): void {
     const slot = this.#slots[workerIndex];
     if (slot?.state !== 'ready' || !slot.inflight.has(taskId)) return;
-    slot.remote.cancelTask(taskId).catch(() => undefined);
+    call(slot)
+      .cancelTask(taskId)
+      .catch(() => undefined);
     const timer = setTimeout(() => {
       if (this.#stopping || this.#slots[workerIndex] !== slot || slot.state !== 'ready' || !slot.inflight.has(taskId) || slot.timedOut !== undefined)
         return;
@@ -306,33 +315,13 @@ export class WorkerPool implements TaskBackend {
       const now = Date.now();
       if (slot.inflight.size === 0) slot.headSince = now;
       slot.inflight.set(task.taskId, { settle: resolve, sentAt: now });
-      const settle = (o: TaskOutcome) => {
+      const keepColumns = readsPairColumns(task);
+      slot.tasks.send(task, (o) => {
         const wasHead = slot.inflight.keys().next().value === task.taskId;
         if (!slot.inflight.delete(task.taskId)) return;
         if (wasHead) slot.headSince = Date.now();
-        resolve(o);
-      };
-      let call: Promise<TaskOutcome>;
-      try {
-        const keepColumns = readsPairColumns(task);
-        call = (slot.remote.runTask(task) as Promise<PostedOutcome>).then((o) => unpackOutcome(o, keepColumns));
-      } catch (e) {
-        call = Promise.reject(e);
-      }
-      call.then(settle, (e: unknown) =>
-        settle({
-          status: 'failed',
-          epoch: task.epoch,
-          failure: {
-            kind: 'exception',
-            error: {
-              name: 'DataCloneError',
-              message: `task ${task.taskId} could not be sent to or returned from worker ${workerIndex}: ${(e as Error)?.message ?? e}`,
-            },
-          },
-          blockUpdates: [],
-        }),
-      );
+        resolve(unpackOutcome(o, keepColumns));
+      });
     });
   }
 
@@ -369,7 +358,10 @@ export class WorkerPool implements TaskBackend {
     }
     // Peers waiting on this worker's shuffle output fail those fetches now instead of waiting forever.
     for (const peer of this.#slots) {
-      if (peer !== slot && peer.state === 'ready') peer.remote.peerLost(slot.index, slot.epoch).catch(() => undefined);
+      if (peer !== slot && peer.state === 'ready')
+        call(peer)
+          .peerLost(slot.index, slot.epoch)
+          .catch(() => undefined);
     }
     this.#listener?.workerLost(slot.index, slot.executorId, reason);
     // A worker that died on its own with nothing to do counts like a failed start, so a worker that cannot
@@ -379,20 +371,40 @@ export class WorkerPool implements TaskBackend {
   }
 
   removeShuffle(shuffleId: number): void {
-    for (const s of this.#slots) if (s.state === 'ready') s.remote.removeShuffle(shuffleId).catch(() => undefined);
+    for (const s of this.#slots)
+      if (s.state === 'ready')
+        call(s)
+          .removeShuffle(shuffleId)
+          .catch(() => undefined);
   }
 
   async removeRdd(rddId: number): Promise<void> {
-    await Promise.all(this.#slots.filter((s) => s.state === 'ready').map((s) => s.remote.removeRdd(rddId).catch(() => undefined)));
+    await Promise.all(
+      this.#slots
+        .filter((s) => s.state === 'ready')
+        .map((s) =>
+          call(s)
+            .removeRdd(rddId)
+            .catch(() => undefined),
+        ),
+    );
   }
 
   removeBroadcast(id: number): void {
-    for (const s of this.#slots) if (s.state === 'ready') s.remote.removeBroadcast(id).catch(() => undefined);
+    for (const s of this.#slots)
+      if (s.state === 'ready')
+        call(s)
+          .removeBroadcast(id)
+          .catch(() => undefined);
   }
 
   releaseStages(stageIds: readonly number[]): void {
     if (stageIds.length === 0) return;
-    for (const s of this.#slots) if (s.state === 'ready') s.remote.releaseStages([...stageIds]).catch(() => undefined);
+    for (const s of this.#slots)
+      if (s.state === 'ready')
+        call(s)
+          .releaseStages([...stageIds])
+          .catch(() => undefined);
   }
 
   readonly faults: BackendFaults = { killWorker: (index) => this.#kill(index) };
@@ -413,7 +425,7 @@ export class WorkerPool implements TaskBackend {
       this.#slots.map(async (s) => {
         const base = { index: s.index, epoch: s.epoch, executorId: s.executorId, state: s.state, inflight: s.inflight.size };
         if (s.state !== 'ready') return { ...base, peers: [] };
-        const peers = await withTimeout(s.remote.peers(), 5000, []);
+        const peers = await withTimeout(call(s).peers(), 5000, []);
         return { ...base, peers };
       }),
     );
@@ -434,6 +446,12 @@ export class WorkerPool implements TaskBackend {
       s.inflight.clear();
     }
   }
+}
+
+/** A worker's comlink calls, after the tasks queued for it: nothing sent after a task may overtake it. */
+function call(slot: Slot): Remote<WorkerApi> {
+  slot.tasks.flush();
+  return slot.remote;
 }
 
 function describeStartDeath(slot: Slot, code: number): string {

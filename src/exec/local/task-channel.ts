@@ -1,0 +1,105 @@
+/**
+ * The task path to a worker thread, beside comlink on the same channel (so a task never overtakes a peer's port
+ * or a removal sent before it). comlink costs a call id made of four random numbers printed in hex, a Proxy with a
+ * FinalizationRegistry entry, and a message and a wake-up of the other thread per call; at thousands of tasks per
+ * second those were a large part of the driver's time. Here the tasks a worker is given in one turn of the
+ * driver go in one message ({@link RunTasks}), and the worker sends the outcomes of the tasks that ended in one
+ * of its turns in one message ({@link TaskOutcomes}). comlink's listeners ignore both: they carry no call `id`
+ * (the driver's side) and no call `type` (the worker's side).
+ */
+import type { TaskMessage } from '../protocol.js';
+import type { PostedOutcome } from './worker-api.js';
+
+/** Driver to worker: tasks to run, in launch order. */
+export interface RunTasks {
+  readonly runTasks: readonly TaskMessage[];
+}
+
+/** Worker to driver: `outcomes[i]` is the outcome of task `taskIds[i]`. */
+export interface TaskOutcomes {
+  readonly taskIds: readonly number[];
+  readonly outcomes: readonly PostedOutcome[];
+}
+
+/** What a channel needs of a Worker (or a MessagePort). */
+export interface TaskPort {
+  postMessage(message: unknown): void;
+  on(event: 'message', listener: (message: unknown) => void): unknown;
+}
+
+/** The failure of a task or outcome the structured clone refused (a function or a symbol in it). */
+export function uncloneable(taskId: number, epoch: number, e: unknown, where: string): PostedOutcome {
+  return {
+    status: 'failed',
+    epoch,
+    failure: {
+      kind: 'exception',
+      error: { name: 'DataCloneError', message: `task ${taskId} could not be ${where}: ${(e as Error)?.message ?? e}` },
+    },
+    blockUpdates: [],
+  };
+}
+
+/**
+ * The driver's end: `send` queues a task and sends the queue at the end of this turn of the event loop
+ * (setImmediate), not of this microtask turn: a driver slower than its workers finds several of their outcome
+ * messages waiting, each handled with its own microtask turn, and the tasks launched for all of them go in one
+ * message. Each task settles on its own, when its outcome arrives; a task whose worker dies is settled by whoever
+ * watches the worker (the channel knows nothing of it).
+ */
+export class TaskChannel {
+  readonly #port: TaskPort;
+  readonly #pending = new Map<number, (o: PostedOutcome) => void>();
+  #queue: TaskMessage[] = [];
+  #flushQueued = false;
+  readonly #flush = (): void => this.flush();
+
+  constructor(port: TaskPort) {
+    this.#port = port;
+    port.on('message', (m) => {
+      const batch = m as Partial<TaskOutcomes> | null;
+      if (batch === null || typeof batch !== 'object' || batch.taskIds === undefined) return;
+      const { taskIds, outcomes } = batch as TaskOutcomes;
+      for (let i = 0; i < taskIds.length; i++) {
+        const settle = this.#pending.get(taskIds[i]!);
+        if (settle === undefined) continue;
+        this.#pending.delete(taskIds[i]!);
+        settle(outcomes[i]!);
+      }
+    });
+  }
+
+  send(task: TaskMessage, settle: (o: PostedOutcome) => void): void {
+    this.#pending.set(task.taskId, settle);
+    this.#queue.push(task);
+    if (!this.#flushQueued) {
+      this.#flushQueued = true;
+      setImmediate(this.#flush);
+    }
+  }
+
+  /**
+   * Sends the queued tasks now: before any other message to the same worker (a cancellation, a removal), which
+   * must not arrive ahead of a task launched before it.
+   */
+  flush(): void {
+    this.#flushQueued = false;
+    if (this.#queue.length === 0) return;
+    const tasks = this.#queue;
+    this.#queue = [];
+    try {
+      this.#port.postMessage({ runTasks: tasks } satisfies RunTasks);
+    } catch {
+      // One task the clone refuses must not fail the others sent with it.
+      for (const task of tasks) {
+        try {
+          this.#port.postMessage({ runTasks: [task] } satisfies RunTasks);
+        } catch (e) {
+          const settle = this.#pending.get(task.taskId);
+          this.#pending.delete(task.taskId);
+          settle?.(uncloneable(task.taskId, task.epoch, e, 'sent to its worker'));
+        }
+      }
+    }
+  }
+}

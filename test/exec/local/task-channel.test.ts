@@ -1,0 +1,157 @@
+/**
+ * The task path to a worker thread: tasks launched in one turn go in one message, each settles on its own, a
+ * task or an outcome the structured clone refuses fails alone, and an outcome is never held back by a
+ * computation that starts after it.
+ */
+import { describe, expect, it } from 'vitest';
+import { Context } from 'kindling';
+import { TaskChannel, type RunTasks, type TaskOutcomes } from '../../../src/exec/local/task-channel.js';
+import { zeroTaskMetrics, type TaskMessage, type TaskOutcome } from '../../../src/exec/protocol.js';
+
+function task(taskId: number, extra: Partial<TaskMessage> = {}): TaskMessage {
+  return {
+    taskId,
+    jobId: 0,
+    stageId: 0,
+    stageAttempt: 0,
+    partition: taskId,
+    attempt: 0,
+    epoch: 3,
+    stageKey: '0.0',
+    finalRddId: 0,
+    payloads: [],
+    shuffleReads: [],
+    broadcasts: [],
+    accumulators: [],
+    ...extra,
+  };
+}
+
+const success = (value: unknown): TaskOutcome => ({
+  status: 'success',
+  epoch: 3,
+  value,
+  accumulators: [],
+  computedRdds: [],
+  blockUpdates: [],
+  metrics: zeroTaskMetrics(),
+});
+
+/** The end of this turn of the event loop, when a channel sends what it queued. */
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** A port that clones what is posted (as a thread boundary does) and lets the test answer. */
+class FakePort {
+  readonly posted: RunTasks[] = [];
+  #listener: ((m: unknown) => void) | undefined;
+  postMessage(m: unknown): void {
+    this.posted.push(structuredClone(m) as RunTasks);
+  }
+  on(_event: 'message', listener: (m: unknown) => void): void {
+    this.#listener = listener;
+  }
+  answer(batch: TaskOutcomes | { id: string }): void {
+    this.#listener!(batch);
+  }
+}
+
+describe('TaskChannel', () => {
+  it('sends the tasks of one turn of the event loop in one message, in launch order, and settles each by its own outcome', async () => {
+    const port = new FakePort();
+    const channel = new TaskChannel(port);
+    const settled: Array<[number, unknown]> = [];
+    // Launched from separate microtask turns (as for outcomes that arrived in separate messages).
+    for (const id of [7, 8, 9]) {
+      channel.send(task(id), (o) => settled.push([id, o.status === 'success' ? o.value : o.failure.kind]));
+      await Promise.resolve();
+    }
+    expect(port.posted).toEqual([]);
+    await turn();
+    expect(port.posted.map((m) => m.runTasks.map((t) => t.taskId))).toEqual([[7, 8, 9]]);
+    // A comlink answer (it has an id) and an outcome of a task this channel does not hold are ignored.
+    port.answer({ id: 'a-b-c-d' });
+    port.answer({ taskIds: [9, 42], outcomes: [success('nine'), success('stray')] });
+    expect(settled).toEqual([[9, 'nine']]);
+    port.answer({ taskIds: [7, 8, 9], outcomes: [success('seven'), success('eight'), success('again')] });
+    expect(settled).toEqual([
+      [9, 'nine'],
+      [7, 'seven'],
+      [8, 'eight'],
+    ]);
+    // The next turn's tasks are a message of their own.
+    channel.send(task(10), () => undefined);
+    await turn();
+    expect(port.posted.map((m) => m.runTasks.map((t) => t.taskId))).toEqual([[7, 8, 9], [10]]);
+  });
+
+  it('flush() sends the queued tasks at once (before a cancellation that must not overtake them), and only once', async () => {
+    const port = new FakePort();
+    const channel = new TaskChannel(port);
+    channel.send(task(1), () => undefined);
+    channel.flush();
+    expect(port.posted.map((m) => m.runTasks.map((t) => t.taskId))).toEqual([[1]]);
+    await turn();
+    channel.flush();
+    expect(port.posted).toHaveLength(1);
+  });
+
+  it('a task the clone refuses fails alone, naming why; the tasks sent with it still go', async () => {
+    const port = new FakePort();
+    const channel = new TaskChannel(port);
+    const settled: Array<[number, string]> = [];
+    const record = (id: number) => (o: TaskOutcome) =>
+      settled.push([id, o.status === 'failed' && o.failure.kind === 'exception' ? `${o.failure.error.name}: ${o.failure.error.message}` : o.status]);
+    channel.send(task(1), record(1));
+    channel.send(task(2, { broadcasts: [[0, () => 1]] }), record(2));
+    channel.send(task(3), record(3));
+    await turn();
+    expect(port.posted.map((m) => m.runTasks.map((t) => t.taskId))).toEqual([[1], [3]]);
+    expect(settled).toEqual([[2, expect.stringMatching(/^DataCloneError: task 2 could not be sent to its worker: .*could not be cloned/)]]);
+  });
+});
+
+describe('the task path through worker threads', () => {
+  it('a result the clone refuses fails its task with a DataCloneError naming it; the context runs on', async () => {
+    const sc = new Context({ master: 'local[2]', progress: false, ui: false, maxTaskFailures: 1 });
+    try {
+      await expect(
+        sc
+          .parallelize([1, 2, 3, 4], 4)
+          .map((x) => (x === 3 ? Symbol('s') : x))
+          .collect(),
+      ).rejects.toThrow(/DataCloneError: task \d+ could not be returned to the driver: Symbol\(s\) could not be cloned/);
+      expect(
+        await sc
+          .parallelize([1, 2, 3, 4], 4)
+          .map((x) => x * 2)
+          .collect(),
+      ).toEqual([2, 4, 6, 8]);
+    } finally {
+      await sc.stop();
+    }
+  });
+
+  it('the outcome of a task that ended is not held back by the computation of the task queued behind it', async () => {
+    // One worker, two tasks sent together: partition 0 ends at once, partition 1 computes for 1.5 s after it.
+    const sc = new Context({ master: 'local[1]', progress: false, ui: false });
+    try {
+      const ends = new Map<number, number>();
+      sc.events.on('taskEnd', (e) => void ends.set(e.partition, Date.now()));
+      await sc
+        .parallelize([0, 1], 2)
+        .map((x) => {
+          if (x === 1) {
+            const until = Date.now() + 1500;
+            while (Date.now() < until) {
+              // computing
+            }
+          }
+          return x;
+        })
+        .collect();
+      expect(ends.get(1)! - ends.get(0)!).toBeGreaterThan(1000);
+    } finally {
+      await sc.stop();
+    }
+  });
+});
