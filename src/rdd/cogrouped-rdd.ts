@@ -5,6 +5,7 @@ import { NotAPairError, isPair } from '../core/errors.js';
 import { grouping } from '../shuffle/combine.js';
 import { KeyIndex } from '../shuffle/key-index.js';
 import { joinColumns } from '../shuffle/column-join.js';
+import { joinColumnsWithPairs } from '../shuffle/column-pairs-join.js';
 import { eachCached, pairColumns, type CachedPartition, type PairColumns } from '../storage/columnar-block.js';
 import type { TaskContext, Pair } from './task-context.js';
 import type { RddContext } from './rdd-context.js';
@@ -136,14 +137,19 @@ export class CoGroupedRDD<K> extends RDD<[K, unknown[][]]> {
    * With `valuesOnly` (the join's `values()`), each `[v, w]` goes there instead, with no pair with its key built.
    */
   pushInnerJoin(p: number, tc: TaskContext, sink: Sink<[unknown, [unknown, unknown]]>, valuesOnly?: Sink<[unknown, unknown]>): void {
-    // Two co-partitioned inputs cached as pair columns, int32 keys on the left: joined by row (column-join.ts).
+    // The left input cached as pair columns with int32 keys (co-partitioned): joined by row, the right side in columns
+    // too when it is cached so (column-join.ts), else read as pairs (column-pairs-join.ts).
     const [a, b] = this.sources;
     const leftCached = a!.type === 'narrow' ? a!.rdd.cachedPartition(p, tc) : undefined;
     const rightCached = leftCached !== undefined && b!.type === 'narrow' ? b!.rdd.cachedPartition(p, tc) : undefined;
     const leftColumns = leftCached === undefined ? undefined : pairColumns(leftCached);
     const rightColumns = rightCached === undefined ? undefined : pairColumns(rightCached);
-    if (leftColumns !== undefined && rightColumns !== undefined && leftColumns.keys instanceof Int32Array) {
-      joinColumns(leftColumns as PairColumns & { keys: Int32Array }, rightColumns, sink, valuesOnly);
+    if (leftColumns !== undefined && leftColumns.keys instanceof Int32Array) {
+      const leftInts = leftColumns as PairColumns & { keys: Int32Array };
+      if (rightColumns !== undefined) joinColumns(leftInts, rightColumns, sink, valuesOnly);
+      // The right side read as pairs (checked by #read when narrow), the left still by row: no list of links is
+      // built before its records are pushed (PageRank's first iteration, whose ranks are not cached).
+      else joinColumnsWithPairs(leftInts, (each) => this.#read(1, p, tc, each, rightCached), sink, valuesOnly);
       return;
     }
     const index = new KeyIndex();

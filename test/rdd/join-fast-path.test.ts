@@ -71,6 +71,38 @@ describe.each(MODES)('inner join without building the cogroup (%s)', (master) =>
     );
   });
 
+  it('gives what flattening the cogroup gives when only the left input is cached as columns and the right is read as pairs', async () => {
+    // PageRank's first iteration: links (int32 keys, lists of numbers, empty partitions possible) cached as CSR
+    // columns, joined with ranks computed from them and not cached; and a co-partitioned right side with keys and
+    // values of every kind, uncached or cached as an array.
+    const lists = fc.array(fc.tuple(fc.integer({ min: -3, max: 30 }), fc.array(fc.integer({ min: -5, max: 40 }), { maxLength: 4 })), {
+      maxLength: 50,
+    });
+    await fc.assert(
+      fc.asyncProperty(lists, side, fc.boolean(), async (l, r, cacheRight) => {
+        const hp = new HashPartitioner(3);
+        const links = ctx().parallelize<P>(l, 2).partitionBy(hp).cache();
+        await links.count();
+        const ranks = links.mapValues((urls) => (urls as number[]).length + 0.5);
+        const other = ctx().parallelize<P>(r, 3).partitionBy(hp);
+        if (cacheRight) other.cache();
+        for (const right of [ranks, other]) {
+          const joined = links.join(right);
+          // Narrow: the partitionBy shuffles (links' one on both sides for ranks) are the only ones.
+          expect(joined.toDebugString().match(/\+-/g)?.length).toBe(2);
+          const want = await flattened(links, right);
+          const got = await joined.collect();
+          expect(got).toEqual(want);
+          expect(got.map((kv) => Object.is((kv as P)[0], -0))).toEqual(want.map((kv) => Object.is((kv as P)[0], -0)));
+          expect(await joined.values().collect()).toEqual(want.map((kv) => (kv as P)[1]));
+        }
+        links.unpersist();
+        other.unpersist();
+      }),
+      { numRuns: 10 },
+    );
+  });
+
   it('gives what flattening the cogroup gives when both co-partitioned inputs are cached as columns (joined by row)', async () => {
     // Left keys all int32 (an Int32Array column: the join by row) or with one other number (a Float64Array
     // column: the join by key index); values numbers or lists of numbers on either side; right keys any number.

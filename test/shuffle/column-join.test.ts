@@ -3,13 +3,15 @@
  * what the inner join of their elements pushes (CoGroupedRDD.pushInnerJoin: keys in the left side's first-seen
  * order, left values outer, right values inner, each value built once per key), for every number a right key can
  * be (int32, -0, NaN, fractions, beyond int32), duplicate keys on either side, and values that are numbers or
- * lists of numbers.
+ * lists of numbers. joinColumnsWithPairs (shuffle/column-pairs-join.ts) joins a left side cached as pair columns
+ * with a right side read as pairs of any kind, and must push the same.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { IntColumnIndex, joinColumns } from '../../src/shuffle/column-join.js';
+import { joinColumnsWithPairs } from '../../src/shuffle/column-pairs-join.js';
 import { pairColumns, packPartition, type PairColumns } from '../../src/storage/columnar-block.js';
-import { MIN_POOLED_BYTES, setMinPooledBytes } from '../../src/util/scratch-arrays.js';
+import { MIN_POOLED_BYTES, pooledBytes, setMinPooledBytes } from '../../src/util/scratch-arrays.js';
 
 type P = [number, unknown];
 
@@ -183,5 +185,156 @@ describe('joinColumns with its arrays from the thread pool (util/scratch-arrays.
     } finally {
       setMinPooledBytes(MIN_POOLED_BYTES);
     }
+  });
+});
+
+describe('joinColumnsWithPairs', () => {
+  // Right keys of every kind the engine supports: only an int32 number (or -0) equals an int32 left key; strings of
+  // digits, arrays, objects, booleans, null, bigints, NaN, fractions and numbers beyond int32 match nothing.
+  const anyKey = fc.oneof(
+    rightKey,
+    fc.constantFrom<unknown>('1', '', 'a long string key', [1], [1, 2], { x: 1 }, true, false, null, undefined, 1n, 3n),
+  );
+  const anyValue = fc.oneof(
+    numberValue,
+    listValue,
+    fc.string({ maxLength: 3 }),
+    fc.constant(null),
+    fc.constant(undefined),
+    fc.object({ maxDepth: 1 }),
+  );
+
+  it('pushes what the inner join of the elements pushes, right keys and values of any kind, with and without values()', () => {
+    const eq = (a: number, b: unknown): boolean => typeof b === 'number' && a === b;
+    fc.assert(
+      fc.property(side(intKey), fc.array(fc.tuple(anyKey, anyValue), { maxLength: 60 }), (l, r) => {
+        const left = columns(l) as PairColumns & { keys: Int32Array };
+        expect(left.keys).toBeInstanceOf(Int32Array);
+        const order: number[] = [];
+        for (const [k] of l) if (!order.includes(k)) order.push(k);
+        const want: Array<[number, [unknown, unknown]]> = [];
+        for (const k of order) {
+          const vs = l.filter(([x]) => x === k).map(([, v]) => v);
+          const ws = r.filter(([x]) => eq(k, x)).map(([, w]) => w);
+          for (const v of vs) for (const w of ws) want.push([k, [v, w]]);
+        }
+        const got: Array<[number, [unknown, unknown]]> = [];
+        joinColumnsWithPairs(
+          left,
+          (each) => r.forEach((kv) => each(kv)),
+          (kv) => got.push(kv),
+        );
+        expect(same(got, want)).toBe(true);
+        // Right values are pushed as they are (the very objects, undefined included), left keys as the left's numbers.
+        got.forEach((kv, i) => expect(kv[1][1]).toBe(want[i]![1][1]));
+        for (const kv of got) expect(Object.is(kv[0], -0)).toBe(false);
+        const values: unknown[] = [];
+        joinColumnsWithPairs(
+          left,
+          (each) => r.forEach((kv) => each(kv)),
+          () => {
+            throw new Error('pushed a pair with its key to the sink while values() was asked for');
+          },
+          (vw) => values.push(vw),
+        );
+        expect(
+          same(
+            values,
+            want.map((kv) => kv[1]),
+          ),
+        ).toBe(true);
+        // And the same as joinColumns when the right side packs as columns too.
+        const numeric = r.filter((kv): kv is [number, number] => typeof kv[0] === 'number' && typeof kv[1] === 'number');
+        const block = numeric.length > 0 ? packPartition(numeric) : undefined;
+        const rightColumns = block === undefined ? undefined : pairColumns(block);
+        if (rightColumns !== undefined) {
+          const byColumns: unknown[] = [];
+          joinColumns(left, rightColumns, (kv) => byColumns.push(kv));
+          const byPairs: unknown[] = [];
+          joinColumnsWithPairs(
+            left,
+            (each) => numeric.forEach((kv) => each(kv)),
+            (kv) => byPairs.push(kv),
+          );
+          expect(same(byPairs, byColumns)).toBe(true);
+        }
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('builds each left value once per key, when its records are pushed, and none of a key without right values', () => {
+    const packed = columns([
+      [1, [10, 11]],
+      [1, [12]],
+      [2, [20]],
+      [3, [30]],
+    ]) as PairColumns & { keys: Int32Array };
+    const got: Array<[number, [number[], unknown]]> = [];
+    // Each row built, with how many records had been pushed then.
+    const builtAt: Array<[number, number]> = [];
+    const left = {
+      keys: packed.keys,
+      valueAt: (i: number): unknown => {
+        builtAt.push([i, got.length]);
+        return packed.valueAt(i);
+      },
+    };
+    const shared = { w: 1 };
+    joinColumnsWithPairs(
+      left,
+      (each) => {
+        each([1, 'a']);
+        each([2, shared]);
+        each([1, 'b']);
+        each(['2', 'no']);
+        each([4, 'none']);
+      },
+      (kv) => got.push(kv as [number, [number[], unknown]]),
+    );
+    expect(got).toEqual([
+      [1, [[10, 11], 'a']],
+      [1, [[10, 11], 'b']],
+      [1, [[12], 'a']],
+      [1, [[12], 'b']],
+      [2, [[20], shared]],
+    ]);
+    expect(builtAt).toEqual([
+      [0, 0],
+      [1, 0],
+      [2, 4],
+    ]);
+    expect(got[0]![1][0]).toBe(got[1]![1][0]);
+    expect(got[0]![1][0]).not.toBe(got[2]![1][0]);
+    expect(got[4]![1][1]).toBe(shared);
+  });
+
+  it('gives its pooled arrays back when the right side throws, and joins correctly afterwards', () => {
+    const left = columns(Array.from({ length: 40_000 }, (_, i): P => [i, i / 2])) as PairColumns & { keys: Int32Array };
+    const right = (each: (kv: readonly [unknown, unknown]) => void): void => {
+      each([7, 'y']);
+      each([39_999, 'z']);
+    };
+    const got: unknown[] = [];
+    // A first join leaves its arrays (index, counts) in the pool; the failing one takes them again.
+    joinColumnsWithPairs(left, right, () => undefined);
+    const pooled = pooledBytes();
+    expect(pooled).toBeGreaterThanOrEqual(3 * 40_000 * 4);
+    expect(() =>
+      joinColumnsWithPairs(
+        left,
+        (each) => {
+          each([1, 'x']);
+          throw new Error('not a pair');
+        },
+        () => undefined,
+      ),
+    ).toThrow('not a pair');
+    expect(pooledBytes()).toBe(pooled);
+    joinColumnsWithPairs(left, right, (kv) => got.push(kv));
+    expect(got).toEqual([
+      [7, [3.5, 'y']],
+      [39_999, [19_999.5, 'z']],
+    ]);
   });
 });

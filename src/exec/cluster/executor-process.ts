@@ -34,7 +34,7 @@ import {
   type SlotAssignment,
 } from './control.js';
 import { checkBind, FrameClient, startFrameServer, type FrameServer } from './wire.js';
-import { workerEntry } from '../local/worker-entry.js';
+import { workerEntry, workerResourceLimits } from '../local/worker-entry.js';
 
 const WORKER_ENTRY = workerEntry();
 
@@ -428,7 +428,7 @@ export class ExecutorProcess {
       jobOutputIsLocal: true,
     };
     const heapMb = Math.max(64, Math.min(app.heapMb, Math.floor(this.#o.memoryMB / this.#o.cores)));
-    const worker = new Worker(WORKER_ENTRY, { workerData: init, resourceLimits: { maxOldGenerationSizeMb: heapMb } });
+    const worker = new Worker(WORKER_ENTRY, { workerData: init, resourceLimits: workerResourceLimits(heapMb) });
     const remote = wrap<WorkerApi>(nodeEndpoint(worker as never));
     const ch = new MessageChannel();
     remote.connectPeer(-1, -1, null, transfer(ch.port2, [ch.port2 as never]) as never).catch(() => undefined);

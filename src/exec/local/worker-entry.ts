@@ -15,3 +15,21 @@ const BUNDLE = new URL('./worker-bundle.js', import.meta.url);
 export function workerEntry(): URL {
   return bundleIsCurrent(fileURLToPath(BUNDLE), fileURLToPath(MODULES)) ? BUNDLE : MODULES;
 }
+
+/**
+ * A worker's young generation, MiB (V8 splits it into two semi-spaces and a large-object space of one semi-space
+ * each, so 24 gives 8 MiB semi-spaces). V8's default lets a worker's semi-spaces grow to 16 MiB each as soon as
+ * a task's records survive a scavenge, and keeps them committed for the worker's life: 32 MiB resident per worker
+ * for the young generation alone, the largest part of a PageRank worker's heap after its load (its live data is
+ * 5–10 MB). 24 held PageRank's peak RSS 30–40 MB lower (every COST workload's 25–45 MB) at equal CPU but for
+ * k-means (~6 % more); 12 cost PageRank ~13 % CPU; V8 rounds other sizes to a power-of-two semi-space
+ * (docs/benchmarks.md, session 10).
+ */
+export const WORKER_YOUNG_GENERATION_MB = 24;
+
+/** A worker thread's heap limits: the old generation's `maxOldMb` (the context's memory.workerMB), if given. */
+export function workerResourceLimits(maxOldMb: number | undefined): { maxOldGenerationSizeMb?: number; maxYoungGenerationSizeMb: number } {
+  return maxOldMb
+    ? { maxOldGenerationSizeMb: maxOldMb, maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB }
+    : { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB };
+}

@@ -22,7 +22,7 @@ import type { BackendFaults, BackendListener, BackendSnapshot, TaskBackend } fro
 import type { TaskMessage, TaskOutcome, WorkerInit } from '../protocol.js';
 import { readsPairColumns, unpackOutcome, type WorkerApi } from './worker-api.js';
 import { TaskChannel } from './task-channel.js';
-import { workerEntry } from './worker-entry.js';
+import { workerEntry, workerResourceLimits } from './worker-entry.js';
 import { InvalidArgumentError, ContextStoppedError } from '../../core/errors.js';
 
 /** Chosen once per process: the bundle, when the build made a current one (see worker-entry.ts). */
@@ -149,7 +149,7 @@ export class WorkerPool implements TaskBackend {
     const worker = new Worker(WORKER_ENTRY, {
       workerData: init,
       execArgv: workerExecArgv(),
-      ...(this.#options.maxHeapMb ? { resourceLimits: { maxOldGenerationSizeMb: this.#options.maxHeapMb } } : {}),
+      resourceLimits: workerResourceLimits(this.#options.maxHeapMb),
     });
     let onExit!: (code: number) => void;
     const exited = new Promise<number>((resolve) => (onExit = resolve));

@@ -2,11 +2,19 @@
  * Workers start from one bundled file (scripts/bundle.js, run by `npm run build`) rather than ~90 modules,
  * which was most of a worker's start-up. The bundle is used only while it is current; a stale or missing one falls
  * back to the modules (test/util/bundle.test.ts), so a build without the bundling step can never run an older build's code in workers.
+ * Every worker thread, local or an executor's, starts with its young generation capped (workerResourceLimits).
  */
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { Context, capture, useModule } from 'kindling';
+import { WORKER_YOUNG_GENERATION_MB } from '../../../src/exec/local/worker-entry.js';
+import { MODES } from '../../rdd/helpers.js';
+
+// For the types of what the task's function captures (the names are bound to the modules in the worker).
+const v8 = await import('node:v8');
+const threads = await import('node:worker_threads');
 
 const dist = path.resolve(import.meta.dirname, '../../../dist/exec/local');
 
@@ -27,6 +35,46 @@ describe('worker entry', () => {
     }
     for (const p of ['acorn', 'eslint-scope', 'estraverse', 'tinyglobby', 'ioredis', 'closure/analyze', 'context/context', 'scheduler/']) {
       expect(files.filter((s) => s.includes(p))).toEqual([]);
+    }
+  });
+});
+
+describe.each(MODES)("a worker's heap limits (%s)", (master) => {
+  it('caps the young generation at WORKER_YOUNG_GENERATION_MB: records surviving scavenges do not grow it to V8 default 32 MiB', async () => {
+    expect(WORKER_YOUNG_GENERATION_MB).toBe(24);
+    const sc = new Context({ master, progress: false, memory: { workerMB: 512 } });
+    try {
+      const seen = await sc
+        .parallelize([0, 1], 2)
+        .map(
+          capture({ v8: useModule('node:v8'), threads: useModule('node:worker_threads') }, () => {
+            // Live sets of ~200k small objects kept across many scavenges: V8 grows the semi-spaces to their limit.
+            const keep: unknown[][] = [];
+            for (let r = 0; r < 8; r++) {
+              const batch: unknown[] = [];
+              for (let i = 0; i < 200_000; i++) batch.push({ i, list: [i] });
+              keep.push(batch);
+              if (keep.length > 3) keep.shift();
+            }
+            const space = v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')!;
+            return {
+              newSpace: space.space_size,
+              young: threads.resourceLimits.maxYoungGenerationSizeMb,
+              old: threads.resourceLimits.maxOldGenerationSizeMb,
+              kept: keep.length,
+            };
+          }),
+        )
+        .collect();
+      for (const s of seen) {
+        expect(s.kept).toBe(3);
+        expect(s.young).toBe(WORKER_YOUNG_GENERATION_MB);
+        // Two semi-spaces of a third of the young generation each.
+        expect(s.newSpace).toBeLessThanOrEqual(((2 * WORKER_YOUNG_GENERATION_MB) / 3) * 2 ** 20);
+        if (master !== 'local-cluster[2]') expect(s.old).toBe(512);
+      }
+    } finally {
+      await sc.stop();
     }
   });
 });
