@@ -54,20 +54,27 @@ const intChunks = fc.array(fc.array(fc.tuple(intKey, value), { maxLength: 40 }),
 
 /** Aggregators that log every call: a sum, one that stops returning numbers for a large sum, and a list (groupByKey). */
 function aggregators(log: unknown[]): Record<string, Aggregator> {
+  /** `f`, logging its arguments (tagged `what`) before each call. */
+  const logged =
+    <A extends unknown[], R>(what: string, f: (...a: A) => R) =>
+    (...a: A): R => {
+      log.push([what, ...a]);
+      return f(...a);
+    };
   return {
     sum: {
-      createCombiner: (v) => (log.push(['c', v]), v),
-      mergeValue: (a, b) => (log.push(['m', a, b]), (a as number) + (b as number)),
+      createCombiner: logged('c', (v) => v),
+      mergeValue: logged('m', (a, b) => (a as number) + (b as number)),
       mergeCombiners: (a, b) => (a as number) + (b as number),
     },
     capped: {
-      createCombiner: (v) => (log.push(['c', v]), v),
-      mergeValue: (a, b) => (log.push(['m', a, b]), typeof a === 'number' && a > 20 ? `big ${a}` : typeof a === 'number' ? a + (b as number) : a),
+      createCombiner: logged('c', (v) => v),
+      mergeValue: logged('m', (a, b) => (typeof a === 'number' && a > 20 ? `big ${a}` : typeof a === 'number' ? a + (b as number) : a)),
       mergeCombiners: (a) => a,
     },
     list: {
-      createCombiner: (v) => (log.push(['c', v]), [v]),
-      mergeValue: (a, b) => (log.push(['m', b]), [...(a as unknown[]), b]),
+      createCombiner: logged('c', (v) => [v]),
+      mergeValue: logged('m', (a, b) => [...(a as unknown[]), b]),
       mergeCombiners: (a, b) => [...(a as unknown[]), ...(b as unknown[])],
     },
   };
