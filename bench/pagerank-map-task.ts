@@ -11,12 +11,11 @@
  *
  * `--baseline DIR` (repeatable): the root of another checkout whose `dist/` was built.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ensureDataset } from 'kindling/datagen';
-import { machine } from './harness.js';
+import { cpuMs, machineAndLoad, median, workerHalf } from './pagerank-worker-half.js';
 
 const args = process.argv.slice(2);
 const rounds = Number(args[args.indexOf('--rounds') + 1] || 40);
@@ -30,19 +29,9 @@ const load = async (root: string, file: string): Promise<Record<string, Any>> =>
   (await import(pathToFileURL(path.join(root, 'dist', file)).href)) as Record<string, Any>;
 
 // One worker's half of the links (sources with an even id), as groupByKey leaves them, and a rank per source.
-const file = await ensureDataset('graph', 'data', { nodes: 100_000, edges: 1_000_000 });
-const byNode = new Map<number, number[]>();
-for (const line of readFileSync(file, 'latin1').split('\n')) {
-  if (line.length === 0 || line.startsWith('#')) continue;
-  const [s, d] = line.split(/\s+/).map(Number) as [number, number];
-  if (s % 2 !== 0) continue;
-  let l = byNode.get(s);
-  if (l === undefined) byNode.set(s, (l = []));
-  if (!l.includes(d)) l.push(d);
-}
-const links = [...byNode.entries()];
-const ranks = links.map(([s], i): [number, number] => [s, 0.15 + ((i * 7919) % 1000) / 500]);
-const contributions = links.reduce((n, [, l]) => n + l.length, 0);
+const half = await workerHalf();
+const { links, contributions } = half;
+const ranks = links.map(([s], i): [number, number] => [s, half.ranks[i]!]);
 
 /** The user's functions as a worker compiles them: from source text, a new closure per task. */
 const compiled = (src: string): Function => new Function(`"use strict";\nreturn (${src}\n);`)() as Function;
@@ -123,10 +112,7 @@ for (const root of [path.resolve(import.meta.dirname, '..'), ...baselines]) {
   builds.push({ name: root, task, cpu: [] });
 }
 
-const cpu = (): number => {
-  const c = process.cpuUsage();
-  return (c.user + c.system) / 1000;
-};
+const cpu = cpuMs;
 let groups = 0;
 for (let r = 0; r < rounds + WARMUP; r++) {
   for (const b of r % 2 === 0 ? builds : [...builds].reverse()) {
@@ -138,13 +124,7 @@ for (let r = 0; r < rounds + WARMUP; r++) {
 }
 rmSync(scratch, { recursive: true, force: true });
 
-const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-console.log(
-  `${machine()}; load ${os
-    .loadavg()
-    .map((l) => l.toFixed(1))
-    .join(' ')}`,
-);
+console.log(machineAndLoad());
 console.log(
   `${links.length} sources, ${contributions} contributions into ${groups} keys, ${rounds} rounds after ${WARMUP} of warm-up, CPU ms per map task:`,
 );

@@ -131,6 +131,15 @@ function written(
   }
 }
 
+/** What the two paths must agree on: the error, counts, buckets, aggregator calls and spills. */
+function expectSame(a: Written, b: Written): void {
+  expect(a.error).toBe(b.error);
+  expect(a.sizes).toEqual(b.sizes);
+  expect(same(a.buckets, b.buckets)).toBe(true);
+  expect(same(a.log, b.log)).toBe(true);
+  expect(a.spills).toBe(b.spills);
+}
+
 describe('records handed over as arrays (a flatMap into a shuffle)', () => {
   it('store exactly what the same records one by one store, with and without a combine (property)', () => {
     fc.assert(
@@ -141,11 +150,7 @@ describe('records handed over as arrays (a flatMap into a shuffle)', () => {
         (data, p, agg) => {
           const opts = { writeAllToDisk: false, budget: undefined };
           const a = written(data, agg, p, true, opts);
-          const b = written(data, agg, p, false, opts);
-          expect(a.error).toBe(b.error);
-          expect(a.sizes).toEqual(b.sizes);
-          expect(same(a.buckets, b.buckets)).toBe(true);
-          expect(same(a.log, b.log)).toBe(true);
+          expectSame(a, written(data, agg, p, false, opts));
         },
       ),
       { numRuns: 200 },
@@ -161,12 +166,7 @@ describe('records handed over as arrays (a flatMap into a shuffle)', () => {
         fc.record({ writeAllToDisk: fc.boolean(), budget: fc.constantFrom(undefined, 3_000, 1 << 30) }),
         (data, p, agg, opts) => {
           const a = written(data, agg, p, true, opts);
-          const b = written(data, agg, p, false, opts);
-          expect(a.error).toBe(b.error);
-          expect(a.sizes).toEqual(b.sizes);
-          expect(same(a.buckets, b.buckets)).toBe(true);
-          expect(same(a.log, b.log)).toBe(true);
-          expect(a.spills).toBe(b.spills);
+          expectSame(a, written(data, agg, p, false, opts));
         },
       ),
       { numRuns: 80 },
