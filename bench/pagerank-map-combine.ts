@@ -13,12 +13,11 @@
  *
  * `--baseline DIR`: the root of another checkout whose `dist/` was built; its combine runs in the same rotation.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ensureDataset } from 'kindling/datagen';
-import { machine } from './harness.js';
+import { cpuMs, machineAndLoad, median, workerHalf } from './pagerank-worker-half.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string): string | undefined => {
@@ -82,23 +81,10 @@ for (const { name, root, dense } of roots) {
 }
 
 // One worker's half of the links: out-lists of the sources with an even id.
-const file = await ensureDataset('graph', 'data', { nodes: 100_000, edges: 1_000_000 });
-const byNode = new Map<number, number[]>();
-for (const line of readFileSync(file, 'latin1').split('\n')) {
-  if (line.length === 0 || line.startsWith('#')) continue;
-  const [s, d] = line.split(/\s+/).map(Number) as [number, number];
-  if (s % 2 !== 0) continue;
-  let l = byNode.get(s);
-  if (l === undefined) byNode.set(s, (l = []));
-  if (!l.includes(d)) l.push(d);
-}
-const lists = [...byNode.values()];
-const ranks = lists.map((_, i) => 0.15 + ((i * 7919) % 1000) / 500);
-const contributions = lists.reduce((n, l) => n + l.length, 0);
-const cpu = (): number => {
-  const c = process.cpuUsage();
-  return (c.user + c.system) / 1000;
-};
+const half = await workerHalf();
+const lists = half.links.map(([, l]) => l);
+const { ranks, contributions } = half;
+const cpu = cpuMs;
 
 let groups = 0;
 for (let r = 0; r < rounds + WARMUP; r++) {
@@ -134,13 +120,7 @@ for (let r = 0; r < rounds + WARMUP; r++) {
 }
 rmSync(spill, { recursive: true, force: true });
 
-const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-console.log(
-  `${machine()}; load ${os
-    .loadavg()
-    .map((l) => l.toFixed(1))
-    .join(' ')}`,
-);
+console.log(machineAndLoad());
 console.log(`${contributions} contributions into ${groups} keys, ${rounds} rounds after ${WARMUP} of warm-up, CPU ms per combine:`);
 for (const b of builds) {
   const m = median(b.cpu);

@@ -7,6 +7,7 @@ import { RDD, type RddOptions, type Sink } from './internal.js';
 import { StorageLevel } from '../storage/storage-level.js';
 import type { NumberGroupsSink } from '../shuffle/external-combiner.js';
 import { eachCached, pairColumns } from '../storage/columnar-block.js';
+import { manyOf } from '../core/many-sink.js';
 
 /** A two-input cogroup that can push its inner join without building its groups (CoGroupedRDD). */
 interface InnerJoinSource {
@@ -206,7 +207,9 @@ export class MappedRDD<T, U> extends RDD<U> {
           if (keep instanceof Promise) fail(promiseResult(this.op, this.label));
           if (keep) out(x);
         };
-      case 'flatMap':
+      case 'flatMap': {
+        // A sink that takes whole arrays (the shuffle writer's combine) gets each result array in one call.
+        const many = manyOf(out);
         return (x) => {
           let ys: Iterable<unknown>;
           try {
@@ -214,8 +217,10 @@ export class MappedRDD<T, U> extends RDD<U> {
           } catch (e) {
             return fail(e);
           }
-          pushAll(ys, out, this);
+          if (many !== undefined && Array.isArray(ys)) many(ys);
+          else pushAll(ys, out, this);
         };
+      }
       case 'keyBy':
         return (x) => {
           let k: unknown;

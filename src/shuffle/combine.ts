@@ -23,6 +23,8 @@ export type { Pair };
  */
 export type NumberColumnsSink = (keys: Int32Array | readonly unknown[], values: Float64Array | Int32Array, from: number, to: number) => void;
 type Source = (each: (kv: Pair) => void) => void;
+/** Receives elements `from .. to` of an array of records; `notAPair(x)` throws for an element that is not a pair. */
+export type PairsSink = (xs: readonly unknown[], from: number, to: number, notAPair: (x: unknown) => never) => void;
 
 /** Records grouped by key; each group is its output pair [first-seen key, combiner], updated in place. */
 export interface Grouping {
@@ -30,6 +32,11 @@ export interface Grouping {
   readonly add: (kv: Pair) => void;
   /** Adds records `from .. to` of columns of keys and numbers: what `add` of each as a pair would do. */
   readonly addNumbers: NumberColumnsSink;
+  /**
+   * Adds elements `from .. to` of an array of records (a flatMap's result), each checked to be a pair first
+   * (`notAPair` throws for one that is not): what `add` of each, after that check, would do.
+   */
+  readonly addPairs: PairsSink;
   /** The groups in first-seen order (an array the grouping may still use: read it, do not change it). */
   groups(): Pair[];
   /** Each group in first-seen order, without listing them all at once where the grouping holds no group objects. */
@@ -229,6 +236,34 @@ export function grouping(first: (v: unknown) => unknown, merge: (c: unknown, v: 
       impl(kv);
     }
   };
+  const addPairs: PairsSink = (xs, from, to, notAPair) => {
+    let i = from;
+    if (impl === choose && i < to) {
+      // The first record chooses the way, as `add` would.
+      const kv = xs[i++];
+      if (!isPair(kv)) notAPair(kv);
+      impl(kv as Pair);
+    }
+    if (impl === addNumber) {
+      // One loop from the array to the number table, with no call per record between them.
+      const n = (numbers ??= new NumberTable());
+      for (; i < to; i++) {
+        const kv = xs[i];
+        if (!isPair(kv)) notAPair(kv);
+        const k = (kv as Pair)[0];
+        if (!isNumberTableKey(k)) break;
+        if (n.add(k, (kv as Pair)[1], first, merge)) continue;
+        refusedNumber(n, k);
+        i++;
+        break;
+      }
+    }
+    for (; i < to; i++) {
+      const kv = xs[i];
+      if (!isPair(kv)) notAPair(kv);
+      impl(kv as Pair);
+    }
+  };
   /** A key column of any kind: string keys straight into the string table while it is the way, the rest as pairs. */
   const addKeyed = (keys: readonly unknown[], values: Float64Array | Int32Array, from: number, to: number): void => {
     let i = from;
@@ -261,6 +296,7 @@ export function grouping(first: (v: unknown) => unknown, merge: (c: unknown, v: 
   return {
     add,
     addNumbers,
+    addPairs,
     groups,
     // Set only while every group is in it (it is dropped when they move).
     numbers: () => numbers?.columns(),

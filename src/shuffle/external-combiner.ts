@@ -17,7 +17,7 @@ import { compareKeys, keysEqual } from '../core/keys.js';
 import { tagUserError } from '../core/errors.js';
 import { estimateSize } from '../storage/size-estimator.js';
 import type { Aggregator } from './aggregator.js';
-import { grouping, ownCopy, type Grouping, type NumberColumnsSink, type Pair } from './combine.js';
+import { grouping, ownCopy, type Grouping, type NumberColumnsSink, type Pair, type PairsSink } from './combine.js';
 import { workerMemoryBudget, type MemoryBudget, type MemoryConsumer } from './memory-budget.js';
 import { checkHeap, checkHeapByTime } from '../core/heap-guard.js';
 
@@ -25,7 +25,7 @@ import { checkHeap, checkHeapByTime } from '../core/heap-guard.js';
  * The records to combine, pushed to `each`; a source holding int32 keys and number values as columns (fetched
  * shuffle input) may push those to `numbers` instead, which takes them without a pair per record.
  */
-type Source = (each: (kv: Pair) => void, numbers: NumberColumnsSink) => void;
+type Source = (each: (kv: Pair) => void, numbers: NumberColumnsSink, pairs: PairsSink) => void;
 
 /** Key-sorted run files that are part of the input (fetched shuffle input spilled to disk). */
 export interface InputRuns {
@@ -51,6 +51,8 @@ const CHECK_EVERY = 1024;
 const SAMPLES = 64;
 /** A group's own cost besides its key and combiner: the [key, combiner] pair and its hash-table entry. */
 const GROUP_OVERHEAD = 96;
+/** What `estimateSize([n]) - 24` gives for a number `n`: its 8 bytes. */
+const NUMBER_BYTES = 8;
 /** Pairs per frame of a run file: the unit read back while merging. */
 const FRAME = 4096;
 
@@ -85,7 +87,7 @@ export function combineExternally(
     const g = grouping(fns.first, fns.merge, input?.expectedGroups);
     try {
       try {
-        source(g.add, g.addNumbers);
+        source(g.add, g.addNumbers, g.addPairs);
       } catch (e) {
         throw tagUserError(e, rddId, label);
       }
@@ -102,7 +104,7 @@ export function combineExternally(
   const c = new ExternalCombiner(fns, budget, label, input);
   try {
     try {
-      source(c.add, c.addNumbers);
+      source(c.add, c.addNumbers, c.addPairs);
     } catch (e) {
       throw tagUserError(e, rddId, label);
     }
@@ -161,19 +163,46 @@ class ExternalCombiner implements MemoryConsumer {
   };
 
   readonly addNumbers: NumberColumnsSink = (keys, values, from, to) => {
-    // Slices cut where `add` would measure the table, so that it is measured (and spilled) after the same records.
+    this.#inSlices(
+      from,
+      to,
+      (i, end) => this.#g.addNumbers(keys, values, i, end),
+      (end) => keys[end - 1],
+    );
+  };
+
+  readonly addPairs: PairsSink = (xs, from, to, notAPair) => {
+    if (to - from < CHECK_EVERY - (this.#records % CHECK_EVERY)) {
+      // The usual case (a flatMap's array of a few records): all of them before the next measurement.
+      this.#g.addPairs(xs, from, to, notAPair);
+      this.#records += to - from;
+      return;
+    }
+    this.#inSlices(
+      from,
+      to,
+      (i, end) => this.#g.addPairs(xs, i, end, notAPair),
+      (end) => (xs[end - 1] as Pair)[0],
+    );
+  };
+
+  /**
+   * Adds records `from .. to` in slices cut where `add` would measure the table, so that it is measured (and
+   * spilled) after the same records; `keyAt(end)` is the key of the record before `end`.
+   */
+  #inSlices(from: number, to: number, addSlice: (i: number, end: number) => void, keyAt: (end: number) => unknown): void {
     for (let i = from; i < to; ) {
       const end = Math.min(to, i + CHECK_EVERY - (this.#records % CHECK_EVERY));
-      this.#g.addNumbers(keys, values, i, end);
+      addSlice(i, end);
       this.#records += end - i;
       i = end;
       if (this.#records % CHECK_EVERY === 0) {
-        if (this.#keyBytes === 0 || this.#records % (CHECK_EVERY * 16) === 0) this.#keyBytes = estimateSize([keys[end - 1]]) - 24;
+        if (this.#keyBytes === 0 || this.#records % (CHECK_EVERY * 16) === 0) this.#keyBytes = estimateSize([keyAt(end)]) - 24;
         if (!this.budget.update(this, this.#estimate())) this.spill();
         checkHeap(this.#what, HEAP_HINT);
       }
     }
-  };
+  }
 
   /** What the heap guard names when this table cannot fit. */
   readonly #what = (): string => `the combine table of ${this.label} (~${Math.round(this.#estimate() / 2 ** 20)} MiB estimated in memory)`;
@@ -181,7 +210,9 @@ class ExternalCombiner implements MemoryConsumer {
   #estimate(): number {
     if (this.#groups === 0) return 0;
     let combiner = 0;
-    for (const s of this.#samples) combiner += estimateSize([s]) - 24;
+    // A number's estimate (8) without an array made and walked for it: a reduceByKey of numbers is measured every
+    // 1,024 records, 64 samples each time.
+    for (const s of this.#samples) combiner += typeof s === 'number' ? NUMBER_BYTES : estimateSize([s]) - 24;
     combiner /= Math.max(1, this.#samples.length);
     // A number table's arrays may outweigh its groups (the direct layout spans the keys' range): never less.
     return Math.max(this.#groups * (GROUP_OVERHEAD + this.#keyBytes + combiner), this.#g.tableBytes());

@@ -105,28 +105,37 @@ export class NumberTable {
    * Returns false, with {@link refused} set and the table unchanged, when the result is not a number.
    */
   add(key: number, v: unknown, first: (v: unknown) => unknown, merge: (c: unknown, v: unknown) => unknown): boolean {
+    // A merge into a key present in the direct layout, the most common record by far, is kept small enough here for
+    // V8 to inline `add` (and the merge function) into the caller's loop; everything else is in #addOther.
+    if (this.#dense) {
+      const values = this.#values;
+      const d = key - this.#base;
+      if (d >= 0 && d < values.length && (this.#present[d >>> 5]! & (1 << (d & 31))) !== 0) {
+        const c = merge(values[d], v);
+        if (typeof c !== 'number') {
+          this.refused = c;
+          return false;
+        }
+        values[d] = c;
+        return true;
+      }
+    }
+    return this.#addOther(key, v, first, merge);
+  }
+
+  /** {@link add} of anything but a merge into a present key of the direct layout. */
+  #addOther(key: number, v: unknown, first: (v: unknown) => unknown, merge: (c: unknown, v: unknown) => unknown): boolean {
     if (this.#dense) {
       const values = this.#values;
       const d = key - this.#base;
       if (d >= 0 && d < values.length) {
-        const present = this.#present;
-        const w = d >>> 5;
-        const bit = 1 << (d & 31);
-        if ((present[w]! & bit) !== 0) {
-          const c = merge(values[d], v);
-          if (typeof c !== 'number') {
-            this.refused = c;
-            return false;
-          }
-          values[d] = c;
-          return true;
-        }
+        // Absent (a present key was merged in `add`).
         const c = first(v);
         if (typeof c !== 'number') {
           this.refused = c;
           return false;
         }
-        present[w] = present[w]! | bit;
+        this.#present[d >>> 5] = this.#present[d >>> 5]! | (1 << (d & 31));
         values[d] = c;
         this.#append(key);
         return true;

@@ -9,6 +9,8 @@ import type { MapOutputWriter } from './shuffle-manager.js';
 import type { EncodedBucket } from './bucket-codec.js';
 import type { Aggregator } from './aggregator.js';
 import { combineExternally } from './external-combiner.js';
+import type { PairsSink } from './combine.js';
+import { withMany } from '../core/many-sink.js';
 import { NotAPairError, classInstanceError, isPair } from '../core/errors.js';
 import { findClassInstance } from '../closure/clonable.js';
 import { giveBack, takeInt32 } from '../util/scratch-arrays.js';
@@ -42,11 +44,17 @@ export function writeShuffleOutput(
     if ((typeof k === 'object' && k !== null) || (typeof v === 'object' && v !== null)) refuseClassInstance(kv);
     out.add(partitioner.getPartition(k), kv);
   };
-  const pairs = (each: (kv: Pair) => void): void =>
-    source((x) => {
-      if (!isPair(x)) throw new NotAPairError(w.rddLabel, producer, x);
+  const notAPair = (x: unknown): never => {
+    throw new NotAPairError(w.rddLabel, producer, x);
+  };
+  // `many`: what the combine does with a whole array of records (a flatMap's result), checked as `each` checks one.
+  const pairs = (each: (kv: Pair) => void, _numbers?: unknown, many?: PairsSink): void => {
+    const one = (x: unknown): void => {
+      if (!isPair(x)) notAPair(x);
       each(x as Pair);
-    });
+    };
+    source(many === undefined ? one : withMany(one, (xs) => many(xs, 0, xs.length, notAPair)));
+  };
   try {
     if (aggregator !== undefined && w.mapSideCombine) {
       // The table of a partition's distinct keys counts against the worker's shuffle pool and spills sorted runs.
@@ -59,7 +67,13 @@ export function writeShuffleOutput(
               placeColumns(keys, combiners, partitioner, addEncoded, hashes);
       combineExternally(pairs, fns, w.rddId, w.rddLabel, place, undefined, undefined, numbers);
     } else {
-      pairs(place);
+      pairs(place, undefined, (xs, from, to) => {
+        for (let i = from; i < to; i++) {
+          const x = xs[i];
+          if (!isPair(x)) notAPair(x);
+          place(x as Pair);
+        }
+      });
     }
   } catch (e) {
     out.abort?.();

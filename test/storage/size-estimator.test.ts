@@ -104,4 +104,9 @@ describe('size estimator', () => {
       { numRuns: 300 },
     );
   });
+
+  // The external combiner counts a number combiner as 8 bytes without calling estimateSize (external-combiner.ts).
+  it('estimates one number alone as 8 bytes over a one-element array', () => {
+    for (const n of [0, -0, 1, -1, 0.5, NaN, Infinity, 2 ** 31, -(2 ** 53)]) expect(estimateSize([n]) - 24).toBe(8);
+  });
 });
