@@ -25,7 +25,7 @@ import type { SchedulerEvent } from './events.js';
 import type { MapOutputTracker } from './map-output-tracker.js';
 import type { CacheTracker } from './cache-tracker.js';
 import { prepareLineage, stageShuffleDeps } from './lineage.js';
-import { ResultStage, ShuffleMapStage, type ActiveJob, type Stage } from './stage.js';
+import { ResultStage, ShuffleMapStage, type ActiveJob, type ResultHandler, type Stage } from './stage.js';
 import {
   resultTooLargeMessage,
   type AttemptFailure,
@@ -100,13 +100,18 @@ export class DAGScheduler implements TaskSetListener {
   /** RDDs computed by the tasks of each active job. */
   readonly #computed = new Map<number, Set<number>>();
 
-  /** Runs a job and resolves with one result per requested partition. */
+  /**
+   * Runs a job and resolves with one result per requested partition. `onResult`, if given, gets each result
+   * in partition order as soon as the partitions before it have arrived, once per partition (a rerun or a
+   * speculative copy of a finished partition is not handed over again), before the job resolves.
+   */
   async runJob(
     rdd: RDD<unknown>,
     partitions: readonly number[],
     resultFn: ResultFunctionWire,
     description: string,
     control: JobControl = {},
+    onResult?: ResultHandler,
   ): Promise<JobResult> {
     const { signal, jobGroup, jobDescription } = control;
     if (signal?.aborted) throw new AbortError(`${description} was cancelled before its job started: ${abortReason(signal)}`);
@@ -131,6 +136,8 @@ export class DAGScheduler implements TaskSetListener {
           done: new Array(partitions.length).fill(false),
           remaining: partitions.length,
           resultBytes: 0,
+          onResult,
+          delivered: 0,
           resolve,
           reject,
         };
@@ -326,6 +333,8 @@ export class DAGScheduler implements TaskSetListener {
     job.done[spec.outputIndex] = true;
     job.results[spec.outputIndex] = outcome.value;
     job.remaining--;
+    if (job.onResult !== undefined)
+      while (job.delivered < job.done.length && job.done[job.delivered]) job.onResult(job.delivered, job.results[job.delivered++]);
     if (job.remaining === 0) {
       this.#stageFinished(stage);
       this.#jobs.delete(job.jobId);
