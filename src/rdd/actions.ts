@@ -148,16 +148,16 @@ export async function foreachPartition<T>(rdd: RDD<T>, fn: (it: Iterable<T>) => 
 
 /** Counts per distinct element, in a Map keyed structurally; the first-seen element object stands for its group. */
 export async function countByValue<T>(rdd: RDD<T>): Promise<Map<T, number>> {
-  const parts = await rdd.context.runJob<Array<[T, number]>>(any(rdd), { kind: 'countByValue' }, undefined, `countByValue at ${rdd.label}`);
   const merged = new Map<unknown, [T, number]>();
-  for (const part of parts) {
+  // Each partition's counts merged as it arrives, in partition order, while later partitions still compute.
+  await rdd.context.runJob<Array<[T, number]>>(any(rdd), { kind: 'countByValue' }, undefined, `countByValue at ${rdd.label}`, (_, part) => {
     for (const [x, c] of part) {
       const id = keyId(x);
       const cur = merged.get(id);
       if (cur === undefined) merged.set(id, [x, c]);
       else cur[1] += c;
     }
-  }
+  });
   return structuralMap(merged.values());
 }
 

@@ -74,6 +74,26 @@ describe('collectAsMap merging partitions as they arrive', () => {
     );
   });
 
+  it('countByValue, merged the same way, counts as one pass over all elements in partition order does (property)', async () => {
+    const sc = context({ master: 'local[3]' });
+    await fc.assert(
+      fc.asyncProperty(
+        fc
+          .array(fc.array(key, { maxLength: 30 }), { minLength: 1, maxLength: 5 })
+          .chain((parts) =>
+            fc.tuple(fc.constant(parts), fc.array(fc.integer({ min: 0, max: 40 }), { minLength: parts.length, maxLength: parts.length })),
+          ),
+        async ([parts, delays]) => {
+          const expected = structuralMap<unknown, number>();
+          for (const x of parts.flat()) expected.set(x, (expected.get(x) ?? 0) + 1);
+          const rdd = delayed(sc, parts, delays) as unknown as RDD<unknown>;
+          expect(entries(await rdd.countByValue())).toEqual(entries(expected));
+        },
+      ),
+      { numRuns: 20 },
+    );
+  });
+
   it('hands partition 0 to the action while partition 1 still computes, and each once', async () => {
     const sc = context();
     const events: SchedulerEvent[] = [];
