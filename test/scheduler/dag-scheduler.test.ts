@@ -79,6 +79,31 @@ const boom = (message: string): TaskOutcome => ({
 const flush = () => new Promise((r) => setTimeout(r, 20));
 const names = (ls: Launch[]) => ls.map((l) => `${l.msg.stageId}:${l.msg.partition}`).sort();
 
+/**
+ * A job of two map and two reduce tasks (slots for both stage attempts at once): the map stage ends, reduce 0 fails
+ * to fetch map 1's output while reduce 1 still runs, the lost map output is computed again, and the reduce stage's
+ * next attempt launches both partitions. Returns the first attempt's reduce launches and the second's.
+ */
+async function reduceStageResubmitted(backend: FakeBackend): Promise<{ reduces: Launch[]; again: Launch[] }> {
+  await flush();
+  backend.take().forEach((x) => x.settle(ok(undefined, [1, 1])));
+  await flush();
+  const reduces = backend.take().sort((x, y) => x.msg.partition - y.msg.partition);
+  expect(names(reduces)).toEqual(['1:0', '1:1']);
+  reduces[0]!.settle({
+    status: 'failed',
+    epoch: 0,
+    failure: { kind: 'fetchFailed', shuffleId: 0, mapId: 1, workerIndex: reduces[0]!.msg.shuffleReads[0]!.locations[1]!, epoch: 0, message: 'lost' },
+    blockUpdates: [],
+  });
+  await flush();
+  backend.take().forEach((x) => x.settle(ok(undefined, [1, 1])));
+  await flush();
+  const again = backend.take().sort((x, y) => x.msg.partition - y.msg.partition);
+  expect(names(again)).toEqual(['1:0', '1:1']);
+  return { reduces, again };
+}
+
 function setup(
   workers = 2,
   maxTaskFailures = 4,
@@ -342,30 +367,8 @@ describe('DAGScheduler with a fake backend', () => {
       .map((x): [number, number] => [x % 2, x])
       .groupByKey(2);
     const job = grouped.count();
-    await flush();
-    backend.take().forEach((x) => x.settle(ok(undefined, [1, 1])));
-    await flush();
-    const reduces = backend.take().sort((x, y) => x.msg.partition - y.msg.partition);
-    expect(names(reduces)).toEqual(['1:0', '1:1']);
     // Reduce 0 loses its input; reduce 1 (stage attempt 0) is still computing while the stage is resubmitted.
-    reduces[0]!.settle({
-      status: 'failed',
-      epoch: 0,
-      failure: {
-        kind: 'fetchFailed',
-        shuffleId: 0,
-        mapId: 1,
-        workerIndex: reduces[0]!.msg.shuffleReads[0]!.locations[1]!,
-        epoch: 0,
-        message: 'lost',
-      },
-      blockUpdates: [],
-    });
-    await flush();
-    backend.take().forEach((x) => x.settle(ok(undefined, [1, 1])));
-    await flush();
-    const again = backend.take().sort((x, y) => x.msg.partition - y.msg.partition);
-    expect(names(again)).toEqual(['1:0', '1:1']);
+    const { reduces, again } = await reduceStageResubmitted(backend);
     const withAcc = (value: unknown, add: number): TaskOutcome => ({ ...ok(value), accumulators: [[7, add]] }) as TaskOutcome;
     // The old attempt of partition 1 finishes first and counts; the new one of the same partition does not.
     reduces[1]!.settle(withAcc(2, 100));
@@ -419,28 +422,7 @@ describe('results handed to the action as they arrive', () => {
       .groupByKey(2);
     const got: Array<[number, unknown]> = [];
     const job = dag.runJob(grouped, [0, 1], { kind: 'count' }, 'test', {}, (i, r) => got.push([i, r]));
-    await flush();
-    backend.take().forEach((x) => x.settle(ok(undefined, [1, 1])));
-    await flush();
-    const reduces = backend.take().sort((x, y) => x.msg.partition - y.msg.partition);
-    reduces[0]!.settle({
-      status: 'failed',
-      epoch: 0,
-      failure: {
-        kind: 'fetchFailed',
-        shuffleId: 0,
-        mapId: 1,
-        workerIndex: reduces[0]!.msg.shuffleReads[0]!.locations[1]!,
-        epoch: 0,
-        message: 'lost',
-      },
-      blockUpdates: [],
-    });
-    await flush();
-    backend.take().forEach((x) => x.settle(ok(undefined, [1, 1])));
-    await flush();
-    const again = backend.take().sort((x, y) => x.msg.partition - y.msg.partition);
-    expect(names(again)).toEqual(['1:0', '1:1']);
+    const { reduces, again } = await reduceStageResubmitted(backend);
     reduces[1]!.settle(ok(20));
     again[1]!.settle(ok(21));
     again[0]!.settle(ok(10));
