@@ -333,8 +333,9 @@ export class DAGScheduler implements TaskSetListener {
     job.done[spec.outputIndex] = true;
     job.results[spec.outputIndex] = outcome.value;
     job.remaining--;
-    if (job.onResult !== undefined)
-      while (job.delivered < job.done.length && job.done[job.delivered]) job.onResult(job.delivered, job.results[job.delivered++]);
+    // Handed over once the task scheduler's turn is over (it offers the freed slot after this returns): a merge
+    // on the driver must not keep a worker waiting for its next task. Before the job's promise settles, still.
+    if (job.onResult !== undefined) queueMicrotask(() => this.#handOver(job));
     if (job.remaining === 0) {
       this.#stageFinished(stage);
       this.#jobs.delete(job.jobId);
@@ -342,6 +343,13 @@ export class DAGScheduler implements TaskSetListener {
       this.#forgetIdleStages(stage);
       job.resolve(job.results);
     }
+  }
+
+  /** Gives `job.onResult` the results that are in, in partition order, unless the job failed meanwhile. */
+  #handOver(job: ActiveJob): void {
+    const onResult = job.onResult!;
+    while ((job.remaining === 0 || this.#jobs.has(job.jobId)) && job.delivered < job.done.length && job.done[job.delivered])
+      onResult(job.delivered, job.results[job.delivered++]);
   }
 
   /** Successful tasks' metrics of each stage's current attempt, by partition (a speculative copy counts once). */

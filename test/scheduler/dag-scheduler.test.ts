@@ -415,6 +415,23 @@ describe('results handed to the action as they arrive', () => {
     ]);
   });
 
+  it('the freed slot gets its next task before the result is handed over (the merge does not hold the worker up)', async () => {
+    const { backend, dag, parallelize } = setup(1, 4, { slotsPerWorker: 1 });
+    const launchedAtHandOver: number[] = [];
+    const job = dag.runJob(parallelize([1, 2, 3], 3), [0, 1, 2], { kind: 'count' }, 'test', {}, () =>
+      launchedAtHandOver.push(backend.launches.length),
+    );
+    for (let p = 0; p < 3; p++) {
+      await flush();
+      const [l] = backend.take();
+      expect(l!.msg.partition).toBe(p);
+      l!.settle(ok(1));
+    }
+    expect((await job).results).toEqual([1, 1, 1]);
+    // Partitions 0 and 1 were handed over with the next partition's task already launched.
+    expect(launchedAtHandOver).toEqual([1, 1, 0]);
+  });
+
   it('a partition computed twice (an earlier stage attempt finishing late) is handed over once', async () => {
     const { backend, dag, parallelize } = setup(2, 4, { slotsPerWorker: 2 });
     const grouped = parallelize([1, 2, 3, 4], 2)
