@@ -405,7 +405,13 @@ export class Context implements RddContext {
     }
   }
 
-  async runJob<R>(rdd: RDD<unknown>, fn: ResultFunctionWire, partitions?: readonly number[], description?: string): Promise<R[]> {
+  async runJob<R>(
+    rdd: RDD<unknown>,
+    fn: ResultFunctionWire,
+    partitions?: readonly number[],
+    description?: string,
+    onResult?: (index: number, result: R) => void,
+  ): Promise<R[]> {
     if (this.#stopped) throw new ContextStoppedError(`Cannot run ${description ?? 'a job'}: the context was stopped (stop() was called)`);
     // One walk of the lineage serves the ownership check, the hints and the checkpoint step.
     const lineage = fullLineage(rdd);
@@ -414,7 +420,7 @@ export class Context implements RddContext {
     }
     this.#jobStarted();
     try {
-      const results = await this.#runJobOnly(rdd, lineage, fn, partitions, description);
+      const results = await this.#runJobOnly(rdd, lineage, fn, partitions, description, onResult as ((i: number, r: unknown) => void) | undefined);
       await this.#checkpointLineage(lineage);
       return results as R[];
     } finally {
@@ -428,13 +434,32 @@ export class Context implements RddContext {
     fn: ResultFunctionWire,
     partitions: readonly number[] | undefined,
     description: string | undefined,
+    onResult?: (index: number, result: unknown) => void,
   ): Promise<unknown[]> {
     await this.#backend.ready();
     this.#hints.checkDepth(lineage);
     const parts = partitions ?? Array.from({ length: rdd.getNumPartitions() }, (_, i) => i);
-    const { jobId, results, computedRdds } = await this.#dag.runJob(rdd, parts, fn, description ?? `job on ${rdd.label}`, jobScope.getStore());
+    // Results merged as they arrive (the driver's share of an action overlapping the tasks still running) when
+    // the engine sends them as they are; the handler's first error is the action's, thrown once the job is over,
+    // as it would be had the results been merged after it.
+    let failure: { error: unknown } | undefined;
+    const early =
+      onResult !== undefined && this.#engine.resultsAsSent
+        ? (i: number, r: unknown): void => {
+            if (failure !== undefined) return;
+            try {
+              onResult(i, r);
+            } catch (error) {
+              failure = { error };
+            }
+          }
+        : undefined;
+    const { jobId, results, computedRdds } = await this.#dag.runJob(rdd, parts, fn, description ?? `job on ${rdd.label}`, jobScope.getStore(), early);
     this.#hints.jobFinished(lineage, computedRdds, partitions === undefined && fn.kind !== 'sampleKeys');
-    return this.#engine.collectResults(jobId, results);
+    if (failure !== undefined) throw failure.error;
+    const collected = this.#engine.collectResults(jobId, results);
+    if (onResult !== undefined && early === undefined) for (let i = 0; i < collected.length; i++) onResult(i, collected[i]);
+    return collected;
   }
 
   /**

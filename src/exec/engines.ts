@@ -56,6 +56,11 @@ export interface DriverEngine {
   onPersist(label: string): void;
   /** Turns what result tasks sent into the job's results. */
   collectResults(jobId: number, sent: readonly unknown[]): unknown[];
+  /**
+   * Whether what a result task sent is its result as it is, so an action may merge it as it arrives, while
+   * later tasks still run (engines that send results through files read them back after the job).
+   */
+  readonly resultsAsSent: boolean;
 }
 
 export interface EngineEntry {
@@ -73,6 +78,7 @@ export const ENGINES = {
       caches: true,
       onPersist: () => undefined,
       collectResults: (_id, sent) => [...sent],
+      resultsAsSent: true,
     }),
     worker: (init) => {
       const budget = shufflePool(init);
@@ -105,6 +111,7 @@ export const ENGINES = {
           notice(`engine 'mapreduce' keeps nothing in memory between jobs: persist() of ${label} (and any other) has no effect`);
         },
         collectResults: (jobId, sent) => readJobResults(jobOutputRoot, jobId, sent),
+        resultsAsSent: false,
       };
     },
     worker: (init) => {

@@ -148,16 +148,16 @@ export async function foreachPartition<T>(rdd: RDD<T>, fn: (it: Iterable<T>) => 
 
 /** Counts per distinct element, in a Map keyed structurally; the first-seen element object stands for its group. */
 export async function countByValue<T>(rdd: RDD<T>): Promise<Map<T, number>> {
-  const parts = await rdd.context.runJob<Array<[T, number]>>(any(rdd), { kind: 'countByValue' }, undefined, `countByValue at ${rdd.label}`);
   const merged = new Map<unknown, [T, number]>();
-  for (const part of parts) {
+  // Each partition's counts merged as it arrives, in partition order, while later partitions still compute.
+  await rdd.context.runJob<Array<[T, number]>>(any(rdd), { kind: 'countByValue' }, undefined, `countByValue at ${rdd.label}`, (_, part) => {
     for (const [x, c] of part) {
       const id = keyId(x);
       const cur = merged.get(id);
       if (cur === undefined) merged.set(id, [x, c]);
       else cur[1] += c;
     }
-  }
+  });
   return structuralMap(merged.values());
 }
 
@@ -167,28 +167,29 @@ export function countByKey<K, V>(rdd: RDD<[K, V]>): Promise<Map<K, number>> {
 }
 
 export async function collectAsMap<K, V>(rdd: RDD<[K, V]>): Promise<Map<K, V>> {
-  const parts = await rdd.context.runJob<Array<[K, V]> | EncodedBucket>(
+  // Straight into the structural map, partition by partition as each arrives in order (the driver fills the
+  // map while later partitions still compute; no flattened copy, no second map of ids): the first-seen key
+  // object stays, the last value wins, as Spark's collectAsMap has it. A long partition of pairs may arrive as
+  // the columns it travelled in (local backend): read from them, no pair is built.
+  const out = structuralMap<K, V>();
+  const set = (k: unknown, v: unknown): void => void out.set(k as K, v as V);
+  await rdd.context.runJob<Array<[K, V]> | EncodedBucket>(
     any(rdd),
     { kind: 'collect', pairColumns: true },
     undefined,
     `collect at ${rdd.label}`,
+    (_, pairs) => {
+      if (!Array.isArray(pairs)) {
+        eachPair(pairs, set);
+        return;
+      }
+      for (let i = 0; i < pairs.length; i++) {
+        const kv = pairs[i]!;
+        if (!isPair(kv)) throw new NotAPairError('collectAsMap', rdd.label, kv);
+        out.set(kv[0], kv[1]);
+      }
+    },
   );
-  // Straight into the structural map, partition by partition (no flattened copy, no second map of ids): the
-  // first-seen key object stays, the last value wins, as Spark's collectAsMap has it. A long partition of pairs
-  // may arrive as the columns it travelled in (local backend): read from them, no pair is built.
-  const out = structuralMap<K, V>();
-  const set = (k: unknown, v: unknown): void => void out.set(k as K, v as V);
-  for (const pairs of parts) {
-    if (!Array.isArray(pairs)) {
-      eachPair(pairs, set);
-      continue;
-    }
-    for (let i = 0; i < pairs.length; i++) {
-      const kv = pairs[i]!;
-      if (!isPair(kv)) throw new NotAPairError('collectAsMap', rdd.label, kv);
-      out.set(kv[0], kv[1]);
-    }
-  }
   return out;
 }
 

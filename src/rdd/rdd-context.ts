@@ -19,8 +19,18 @@ export interface RddContext {
   newShuffleId(owner: RDD<unknown>): number;
   /** Checks and describes a user function for shipping; throws a ClosureError naming any undeclared variable. */
   ship(fn: Function, what: string, options?: ShipOptions): ShippedFunction | undefined;
-  /** Runs one job over the given partitions and returns one result per partition, in partition order. */
-  runJob<R>(rdd: RDD<unknown>, fn: ResultFunctionWire, partitions?: readonly number[], description?: string): Promise<R[]>;
+  /**
+   * Runs one job over the given partitions and returns one result per partition, in partition order.
+   * `onResult` gets each result (its index in `partitions`) once, in that order, before the promise resolves:
+   * as soon as it and the results before it have arrived, so the action can merge while later tasks run.
+   */
+  runJob<R>(
+    rdd: RDD<unknown>,
+    fn: ResultFunctionWire,
+    partitions?: readonly number[],
+    description?: string,
+    onResult?: (index: number, result: R) => void,
+  ): Promise<R[]>;
   /** Persistence bookkeeping (the block manager master lives behind the context). */
   persistRdd(rdd: RDD<unknown>): void;
   unpersistRdd(rdd: RDD<unknown>): Promise<void>;

@@ -25,7 +25,7 @@ import type { SchedulerEvent } from './events.js';
 import type { MapOutputTracker } from './map-output-tracker.js';
 import type { CacheTracker } from './cache-tracker.js';
 import { prepareLineage, stageShuffleDeps } from './lineage.js';
-import { ResultStage, ShuffleMapStage, type ActiveJob, type Stage } from './stage.js';
+import { ResultStage, ShuffleMapStage, type ActiveJob, type ResultHandler, type Stage } from './stage.js';
 import {
   resultTooLargeMessage,
   type AttemptFailure,
@@ -100,13 +100,18 @@ export class DAGScheduler implements TaskSetListener {
   /** RDDs computed by the tasks of each active job. */
   readonly #computed = new Map<number, Set<number>>();
 
-  /** Runs a job and resolves with one result per requested partition. */
+  /**
+   * Runs a job and resolves with one result per requested partition. `onResult`, if given, gets each result
+   * in partition order as soon as the partitions before it have arrived, once per partition (a rerun or a
+   * speculative copy of a finished partition is not handed over again), before the job resolves.
+   */
   async runJob(
     rdd: RDD<unknown>,
     partitions: readonly number[],
     resultFn: ResultFunctionWire,
     description: string,
     control: JobControl = {},
+    onResult?: ResultHandler,
   ): Promise<JobResult> {
     const { signal, jobGroup, jobDescription } = control;
     if (signal?.aborted) throw new AbortError(`${description} was cancelled before its job started: ${abortReason(signal)}`);
@@ -131,6 +136,8 @@ export class DAGScheduler implements TaskSetListener {
           done: new Array(partitions.length).fill(false),
           remaining: partitions.length,
           resultBytes: 0,
+          onResult,
+          delivered: 0,
           resolve,
           reject,
         };
@@ -326,6 +333,9 @@ export class DAGScheduler implements TaskSetListener {
     job.done[spec.outputIndex] = true;
     job.results[spec.outputIndex] = outcome.value;
     job.remaining--;
+    // Handed over once the task scheduler's turn is over (it offers the freed slot after this returns): a merge
+    // on the driver must not keep a worker waiting for its next task. Before the job's promise settles, still.
+    if (job.onResult !== undefined) queueMicrotask(() => this.#handOver(job));
     if (job.remaining === 0) {
       this.#stageFinished(stage);
       this.#jobs.delete(job.jobId);
@@ -333,6 +343,13 @@ export class DAGScheduler implements TaskSetListener {
       this.#forgetIdleStages(stage);
       job.resolve(job.results);
     }
+  }
+
+  /** Gives `job.onResult` the results that are in, in partition order, unless the job failed meanwhile. */
+  #handOver(job: ActiveJob): void {
+    const onResult = job.onResult!;
+    while ((job.remaining === 0 || this.#jobs.has(job.jobId)) && job.delivered < job.done.length && job.done[job.delivered])
+      onResult(job.delivered, job.results[job.delivered++]);
   }
 
   /** Successful tasks' metrics of each stage's current attempt, by partition (a speculative copy counts once). */

@@ -6,6 +6,9 @@
 import type { ShuffleDependency } from '../rdd/dependency.js';
 import type { RDD, ResultFunctionWire } from '../rdd/index.js';
 
+/** Takes result `index` (of the job's partition list) on the driver; must not throw. */
+export type ResultHandler = (index: number, result: unknown) => void;
+
 export interface ActiveJob {
   readonly jobId: number;
   readonly description: string;
@@ -15,6 +18,13 @@ export interface ActiveJob {
   remaining: number;
   /** Estimated bytes of results received so far (checked against maxResultSize). */
   resultBytes: number;
+  /**
+   * Called with each partition's result as soon as it and every earlier partition have arrived (Spark's
+   * JobListener.taskSucceeded, in partition order), so the action merges while later tasks still run.
+   */
+  readonly onResult: ResultHandler | undefined;
+  /** Results handed to `onResult` so far: partitions `0 .. delivered - 1` of the job's list. */
+  delivered: number;
   readonly resolve: (results: unknown[]) => void;
   readonly reject: (error: Error) => void;
 }

@@ -79,6 +79,31 @@ const boom = (message: string): TaskOutcome => ({
 const flush = () => new Promise((r) => setTimeout(r, 20));
 const names = (ls: Launch[]) => ls.map((l) => `${l.msg.stageId}:${l.msg.partition}`).sort();
 
+/**
+ * A job of two map and two reduce tasks (slots for both stage attempts at once): the map stage ends, reduce 0 fails
+ * to fetch map 1's output while reduce 1 still runs, the lost map output is computed again, and the reduce stage's
+ * next attempt launches both partitions. Returns the first attempt's reduce launches and the second's.
+ */
+async function reduceStageResubmitted(backend: FakeBackend): Promise<{ reduces: Launch[]; again: Launch[] }> {
+  await flush();
+  backend.take().forEach((x) => x.settle(ok(undefined, [1, 1])));
+  await flush();
+  const reduces = backend.take().sort((x, y) => x.msg.partition - y.msg.partition);
+  expect(names(reduces)).toEqual(['1:0', '1:1']);
+  reduces[0]!.settle({
+    status: 'failed',
+    epoch: 0,
+    failure: { kind: 'fetchFailed', shuffleId: 0, mapId: 1, workerIndex: reduces[0]!.msg.shuffleReads[0]!.locations[1]!, epoch: 0, message: 'lost' },
+    blockUpdates: [],
+  });
+  await flush();
+  backend.take().forEach((x) => x.settle(ok(undefined, [1, 1])));
+  await flush();
+  const again = backend.take().sort((x, y) => x.msg.partition - y.msg.partition);
+  expect(names(again)).toEqual(['1:0', '1:1']);
+  return { reduces, again };
+}
+
 function setup(
   workers = 2,
   maxTaskFailures = 4,
@@ -115,8 +140,17 @@ function setup(
     newRddId: () => rddId++,
     newShuffleId: () => shuffleId++,
     ship: (fn, what) => shipFunction(fn, what),
-    runJob: (rdd, fn, parts, desc) =>
-      dag.runJob(rdd, parts ?? [...Array(rdd.getNumPartitions()).keys()], fn, desc ?? 'test').then((r) => r.results) as never,
+    runJob: (rdd, fn, parts, desc, onResult) =>
+      dag
+        .runJob(
+          rdd,
+          parts ?? [...Array(rdd.getNumPartitions()).keys()],
+          fn,
+          desc ?? 'test',
+          {},
+          onResult as ((i: number, r: unknown) => void) | undefined,
+        )
+        .then((r) => r.results) as never,
     persistRdd: () => {},
     unpersistRdd: async () => {},
     checkpointDir: undefined,
@@ -333,30 +367,8 @@ describe('DAGScheduler with a fake backend', () => {
       .map((x): [number, number] => [x % 2, x])
       .groupByKey(2);
     const job = grouped.count();
-    await flush();
-    backend.take().forEach((x) => x.settle(ok(undefined, [1, 1])));
-    await flush();
-    const reduces = backend.take().sort((x, y) => x.msg.partition - y.msg.partition);
-    expect(names(reduces)).toEqual(['1:0', '1:1']);
     // Reduce 0 loses its input; reduce 1 (stage attempt 0) is still computing while the stage is resubmitted.
-    reduces[0]!.settle({
-      status: 'failed',
-      epoch: 0,
-      failure: {
-        kind: 'fetchFailed',
-        shuffleId: 0,
-        mapId: 1,
-        workerIndex: reduces[0]!.msg.shuffleReads[0]!.locations[1]!,
-        epoch: 0,
-        message: 'lost',
-      },
-      blockUpdates: [],
-    });
-    await flush();
-    backend.take().forEach((x) => x.settle(ok(undefined, [1, 1])));
-    await flush();
-    const again = backend.take().sort((x, y) => x.msg.partition - y.msg.partition);
-    expect(names(again)).toEqual(['1:0', '1:1']);
+    const { reduces, again } = await reduceStageResubmitted(backend);
     const withAcc = (value: unknown, add: number): TaskOutcome => ({ ...ok(value), accumulators: [[7, add]] }) as TaskOutcome;
     // The old attempt of partition 1 finishes first and counts; the new one of the same partition does not.
     reduces[1]!.settle(withAcc(2, 100));
@@ -364,6 +376,120 @@ describe('DAGScheduler with a fake backend', () => {
     again[0]!.settle(withAcc(2, 10));
     expect(await job).toBe(4);
     expect(updates.sort()).toEqual([10, 100]);
+  });
+});
+
+describe('results handed to the action as they arrive', () => {
+  it('in partition order, each once, the earlier ones before later partitions finish', async () => {
+    const { backend, dag, parallelize } = setup(3, 4);
+    const rdd = parallelize([1, 2, 3, 4, 5, 6], 3);
+    const got: Array<[number, unknown]> = [];
+    let resolved = false;
+    const job = dag
+      .runJob(rdd, [0, 1, 2], { kind: 'collect' }, 'test', {}, (i, r) => got.push([i, r]))
+      .then((r) => {
+        resolved = true;
+        return r.results;
+      });
+    await flush();
+    const [a, b, c] = backend.take().sort((x, y) => x.msg.partition - y.msg.partition);
+    // The last partition first: held until the ones before it are in.
+    c!.settle(ok(['c']));
+    await flush();
+    expect(got).toEqual([]);
+    a!.settle(ok(['a']));
+    await flush();
+    expect(got).toEqual([[0, ['a']]]);
+    expect(resolved).toBe(false);
+    // Partition 1 fails once; its rerun's result is handed over, then the held partition 2.
+    b!.settle(boom('flaky'));
+    await flush();
+    const retry = backend.take();
+    expect(retry.map((l) => l.msg.partition)).toEqual([1]);
+    retry[0]!.settle(ok(['b']));
+    expect(await job).toEqual([['a'], ['b'], ['c']]);
+    expect(got).toEqual([
+      [0, ['a']],
+      [1, ['b']],
+      [2, ['c']],
+    ]);
+  });
+
+  it('the freed slot gets its next task before the result is handed over (the merge does not hold the worker up)', async () => {
+    const { backend, dag, parallelize } = setup(1, 4, { slotsPerWorker: 1 });
+    const launchedAtHandOver: number[] = [];
+    const job = dag.runJob(parallelize([1, 2, 3], 3), [0, 1, 2], { kind: 'count' }, 'test', {}, () =>
+      launchedAtHandOver.push(backend.launches.length),
+    );
+    for (let p = 0; p < 3; p++) {
+      await flush();
+      const [l] = backend.take();
+      expect(l!.msg.partition).toBe(p);
+      l!.settle(ok(1));
+    }
+    expect((await job).results).toEqual([1, 1, 1]);
+    // Partitions 0 and 1 were handed over with the next partition's task already launched.
+    expect(launchedAtHandOver).toEqual([1, 1, 0]);
+  });
+
+  it('a partition computed twice (an earlier stage attempt finishing late) is handed over once', async () => {
+    const { backend, dag, parallelize } = setup(2, 4, { slotsPerWorker: 2 });
+    const grouped = parallelize([1, 2, 3, 4], 2)
+      .map((x): [number, number] => [x % 2, x])
+      .groupByKey(2);
+    const got: Array<[number, unknown]> = [];
+    const job = dag.runJob(grouped, [0, 1], { kind: 'count' }, 'test', {}, (i, r) => got.push([i, r]));
+    const { reduces, again } = await reduceStageResubmitted(backend);
+    reduces[1]!.settle(ok(20));
+    again[1]!.settle(ok(21));
+    again[0]!.settle(ok(10));
+    expect((await job).results).toEqual([10, 20]);
+    expect(got).toEqual([
+      [0, 10],
+      [1, 20],
+    ]);
+  });
+
+  it('collectAsMap fills its map in partition order whatever order the tasks end in; the last value wins', async () => {
+    const { backend, parallelize } = setup(2, 4);
+    const job = parallelize<[unknown, number]>([], 2).collectAsMap();
+    await flush();
+    const [a, b] = backend.take().sort((x, y) => x.msg.partition - y.msg.partition);
+    b!.settle(
+      ok([
+        ['x', 3],
+        [[1, 'k'], 4],
+        ['y', 5],
+      ]),
+    );
+    await flush();
+    a!.settle(
+      ok([
+        ['y', 1],
+        [[1, 'k'], 2],
+      ]),
+    );
+    const m = await job;
+    expect([...m]).toEqual([
+      ['y', 5],
+      [[1, 'k'], 4],
+      ['x', 3],
+    ]);
+  });
+
+  it('a job that fails after some results were handed over rejects, with nothing more handed over', async () => {
+    const { backend, dag, parallelize } = setup(2, 2);
+    const got: number[] = [];
+    const job = dag.runJob(parallelize([1, 2], 2), [0, 1], { kind: 'count' }, 'test', {}, (i) => got.push(i));
+    const failure = expect(job).rejects.toThrow(/failed 2 times[\s\S]*broken/);
+    await flush();
+    const [a, b] = backend.take().sort((x, y) => x.msg.partition - y.msg.partition);
+    a!.settle(ok(1));
+    b!.settle(boom('broken'));
+    await flush();
+    backend.take().forEach((l) => l.settle(boom('broken')));
+    await failure;
+    expect(got).toEqual([0]);
   });
 });
 

@@ -1,0 +1,179 @@
+/**
+ * collectAsMap merges each partition's result as it arrives, in partition order (the DAG scheduler hands results
+ * over once each, as soon as every earlier partition is in), so the driver fills its map while later tasks still
+ * run. Whatever order the tasks end in, the map must be the one built from all the pairs in partition order:
+ * same keys, same first-seen key objects, same order, last value wins; a failed or killed task's rerun must not
+ * be applied twice; a job cancelled or failing midway rejects.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { capture, type Context, type RDD, type SchedulerEvent } from 'kindling';
+import { structuralMap } from '../../src/core/structural-map.js';
+import { keyId } from '../../src/core/keys.js';
+import { smallKey, wideKey } from '../core/key-arbitraries.js';
+import { useContexts } from '../scheduler/helpers.js';
+
+const context = useContexts({ hints: false });
+
+/** Blocks the worker thread for `ms`, so a partition ends after the others. */
+const sleep = (ms: number): void => void Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
+/** Entries of a map as [key id, key, value] in iteration order, so that two maps compare by order, keys and values. */
+const entries = (m: Map<unknown, unknown>): unknown[] => [...m].map(([k, v]) => [keyId(k), k, v]);
+
+/** Each partition of `parts` delayed by its own number of milliseconds before it gives its elements. */
+function delayed(sc: Context, parts: unknown[][], delays: number[]): RDD<[unknown, unknown]> {
+  return sc.parallelize(parts, parts.length).mapPartitionsWithIndex(
+    capture({ delays, sleep }, (i: number, it: Iterable<unknown>) => {
+      sleep(delays[i]!);
+      return [...it].flatMap((p) => p as unknown[]);
+    }),
+  ) as RDD<[unknown, unknown]>;
+}
+
+const int = fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 });
+const double = fc.oneof(fc.double(), fc.constantFrom(-0, NaN, Infinity, -Infinity, 0.5));
+const text = fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('', 'a', '\ud800', '\udc00x', '😀', 'é', '\u0001x', 'x'.repeat(300)));
+/** Keys that repeat across partitions (so later partitions overwrite values), of every kind. */
+const key = fc.oneof(
+  { weight: 4, arbitrary: fc.constantFrom<unknown>('a', 'b', '', 0, -0, 1, NaN, 'NaN', [1, 'k'], { a: 1 }, null) },
+  { weight: 4, arbitrary: text },
+  { weight: 2, arbitrary: int },
+  { weight: 1, arbitrary: double },
+  { weight: 1, arbitrary: smallKey },
+  { weight: 1, arbitrary: wideKey },
+);
+const value = fc.oneof(int, double, text, fc.constant(undefined), fc.tuple(int, text), fc.record({ n: int, s: text }));
+const pair = fc.tuple(key, value);
+/** A partition: empty, short, or long enough (512+) to travel as columns. */
+const partition = fc.oneof(
+  { weight: 1, arbitrary: fc.constant([] as Array<[unknown, unknown]>) },
+  { weight: 4, arbitrary: fc.array(pair, { maxLength: 40 }) },
+  { weight: 2, arbitrary: fc.array(fc.tuple(fc.oneof(text, int), fc.oneof(int, double)), { minLength: 512, maxLength: 900 }) },
+);
+
+describe('collectAsMap merging partitions as they arrive', () => {
+  it('equals the map of all pairs in partition order, whatever order the partitions end in (property)', async () => {
+    const sc = context({ master: 'local[3]' });
+    await fc.assert(
+      fc.asyncProperty(
+        fc
+          .array(partition, { minLength: 1, maxLength: 6 })
+          .chain((parts) =>
+            fc.tuple(fc.constant(parts), fc.array(fc.integer({ min: 0, max: 40 }), { minLength: parts.length, maxLength: parts.length })),
+          ),
+        async ([parts, delays]) => {
+          const rdd = delayed(sc, parts, delays);
+          const expected = structuralMap(parts.flat());
+          const got = await rdd.collectAsMap();
+          expect(entries(got)).toEqual(entries(expected));
+          expect(got.size).toBe(expected.size);
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+
+  it('countByValue, merged the same way, counts as one pass over all elements in partition order does (property)', async () => {
+    const sc = context({ master: 'local[3]' });
+    await fc.assert(
+      fc.asyncProperty(
+        fc
+          .array(fc.array(key, { maxLength: 30 }), { minLength: 1, maxLength: 5 })
+          .chain((parts) =>
+            fc.tuple(fc.constant(parts), fc.array(fc.integer({ min: 0, max: 40 }), { minLength: parts.length, maxLength: parts.length })),
+          ),
+        async ([parts, delays]) => {
+          const expected = structuralMap<unknown, number>();
+          for (const x of parts.flat()) expected.set(x, (expected.get(x) ?? 0) + 1);
+          const rdd = delayed(sc, parts, delays) as unknown as RDD<unknown>;
+          expect(entries(await rdd.countByValue())).toEqual(entries(expected));
+        },
+      ),
+      { numRuns: 20 },
+    );
+  });
+
+  it('hands partition 0 to the action while partition 1 still computes, and each once', async () => {
+    const sc = context();
+    const events: SchedulerEvent[] = [];
+    sc.events.onAny((e) => void events.push(e));
+    const rdd = delayed(sc, [[['a', 1]], [['b', 2]]], [0, 1500]);
+    const handed: Array<[number, unknown, number]> = [];
+    const results = await sc.runJob<unknown[]>(rdd, { kind: 'collect' }, undefined, 'streamed', (i, r) => {
+      handed.push([i, r, events.filter((e) => e.type === 'taskEnd' || e.type === 'jobEnd').length]);
+    });
+    expect(results).toEqual([[['a', 1]], [['b', 2]]]);
+    expect(handed.map(([i, r]) => [i, r])).toEqual([
+      [0, [['a', 1]]],
+      [1, [['b', 2]]],
+    ]);
+    // Partition 0 was handed over before partition 1's task ended (one task end seen, partition 0's).
+    expect(handed[0]![2]).toBeLessThan(2);
+    expect(events.some((e) => e.type === 'jobEnd')).toBe(true);
+  });
+
+  it('a worker killed while a later partition runs: its rerun is applied once, the map is the fault-free one', async () => {
+    const sc = context();
+    const starts: Array<{ partition: number; workerIndex: number }> = [];
+    sc.events.on('taskStart', (e) => void starts.push({ partition: e.partition, workerIndex: e.workerIndex }));
+    const parts = [
+      Array.from({ length: 600 }, (_, i): [string, number] => [`k${i % 450}`, i]),
+      Array.from({ length: 700 }, (_, i): [string, number] => [`k${(i * 7) % 800}`, -i]),
+    ];
+    const rdd = delayed(sc, parts, [0, 1500]);
+    const handed: number[] = [];
+    let killed: Promise<void> | undefined;
+    const results = await sc.runJob<unknown[]>(rdd, { kind: 'collect' }, undefined, 'killed midway', (i) => {
+      handed.push(i);
+      if (i === 0) {
+        const slow = starts.find((s) => s.partition === 1);
+        expect(slow).toBeDefined();
+        killed = sc.faults.killWorker(slow!.workerIndex);
+      }
+    });
+    await killed;
+    expect(handed).toEqual([0, 1]);
+    expect(results).toEqual(parts);
+    // Partition 1 ran twice (its first attempt died with its worker), and counted once.
+    expect(starts.filter((s) => s.partition === 1).length).toBe(2);
+    expect(entries(await rdd.collectAsMap())).toEqual(entries(structuralMap(parts.flat())));
+  });
+
+  it('a job cancelled after partition 0 was merged rejects with the cancellation', async () => {
+    const sc = context();
+    const rdd = delayed(sc, [[['a', 1]], [['b', 2]]], [0, 2000]);
+    let merged = 0;
+    const job = sc.runJob(rdd, { kind: 'collect' }, undefined, 'cancelled', () => {
+      merged++;
+      sc.cancelAllJobs();
+    });
+    await expect(job).rejects.toThrow(/cancelled/);
+    expect(merged).toBe(1);
+  });
+
+  it('a partition that is not pairs fails collectAsMap once the job is over, naming the RDD, whatever runs after it', async () => {
+    const sc = context();
+    const rdd = delayed(sc, [[1, 2], [['b', 2]]], [0, 300]);
+    await expect(rdd.collectAsMap()).rejects.toThrow(/collectAsMap/);
+    // The context is still usable.
+    expect([...(await delayed(sc, [[['a', 1]]], [0]).collectAsMap())]).toEqual([['a', 1]]);
+  });
+
+  it('the mapreduce engine, whose results are read back from files, merges them after the job, in order', async () => {
+    const sc = context({ engine: 'mapreduce' });
+    const parts = [
+      [
+        ['x', 1],
+        ['y', 2],
+      ],
+      [],
+      [
+        ['x', 3],
+        [[1], 4],
+      ],
+    ];
+    const got = await delayed(sc, parts, [200, 0, 0]).collectAsMap();
+    expect(entries(got)).toEqual(entries(structuralMap(parts.flat() as Array<[unknown, unknown]>)));
+  });
+});
