@@ -528,27 +528,14 @@ export class ExecutorProcess {
       for (const p of next.values()) {
         if (t.proxies.get(p.index)?.epoch === p.epoch) continue;
         const ch = new MessageChannel();
+        // Both requests name the peer's output the same way; a part also says where to go on from and how much.
+        const about = (shuffleId: number, mapIds: readonly number[], reduceId: number) =>
+          ({ index: p.index, epoch: p.epoch, shuffleId, mapIds: [...mapIds], reduceId }) as const;
         const service: PeerShuffleService = {
           fetchBuckets: (shuffleId, mapIds, reduceId) =>
-            this.#client(p.host, p.port).request({
-              kind: 'fetch',
-              index: p.index,
-              epoch: p.epoch,
-              shuffleId,
-              mapIds: [...mapIds],
-              reduceId,
-            }) as never,
+            this.#client(p.host, p.port).request({ kind: 'fetch', ...about(shuffleId, mapIds, reduceId) }) as never,
           fetchParts: (shuffleId, mapIds, reduceId, at, maxBytes) =>
-            this.#client(p.host, p.port).request({
-              kind: 'fetchParts',
-              index: p.index,
-              epoch: p.epoch,
-              shuffleId,
-              mapIds: [...mapIds],
-              reduceId,
-              at,
-              maxBytes,
-            }) as never,
+            this.#client(p.host, p.port).request({ kind: 'fetchParts', ...about(shuffleId, mapIds, reduceId), at, maxBytes }) as never,
         };
         expose(service, nodeEndpoint(ch.port2 as never));
         ch.port2.unref();
