@@ -7,7 +7,7 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Context, capture, type RDD } from 'kindling';
+import { Context, type RDD } from 'kindling';
 
 type K = number | string | null | number[];
 type P = [K, number];
