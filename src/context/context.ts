@@ -905,7 +905,7 @@ export class Context implements RddContext {
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       this.#stopped = true;
-      this.#dag.abortAll(new ContextStoppedError('The context was stopped while this job ran'));
+      this.#dag.abortAll((job) => new ContextStoppedError(`Job ${job.jobId} (${job.description}) failed: the context was stopped while it ran`));
       this.#tasks.stop();
       this.#progress?.stop();
       await this.#backend.stop();

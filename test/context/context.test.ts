@@ -121,6 +121,21 @@ describe('Context', () => {
     await expect(local.range(3).count()).rejects.toThrow(/stop\(\) was called/);
   });
 
+  it('stop() during a job fails it naming the job and what stopped it', async () => {
+    const local = new Context({ master: 'local[2]', progress: false });
+    const started = new Promise((r) => local.events.on('jobStart', r));
+    const job = local
+      .range(0, 1e12, 1, 4)
+      .map((x) => x * 2)
+      .sum()
+      .catch((e: unknown) => e);
+    await started;
+    await local.stop();
+    const error = await job;
+    expect(error).toBeInstanceOf(ContextStoppedError);
+    expect((error as Error).message).toMatch(/^Job \d+ \(stats at RDD \d+ \(map at .*\)\) failed: the context was stopped while it ran$/);
+  });
+
   it('runs jobs concurrently on one context', async () => {
     const rdd = sc
       .range(1000, undefined, 1, 8)
