@@ -152,6 +152,16 @@ describe.each(MODES)('io (%s)', (master) => {
       ]);
     });
 
+    it('fails on a file compressed in a format it cannot decode, naming it; textFile too', async () => {
+      const dir = fresh('whole-bz2');
+      const f = path.join(dir, 'dump.txt.bz2');
+      writeFileSync(f, Buffer.from('BZh91AY&SY\u0000\u0001binary', 'latin1'));
+      const sc = ctx();
+      await expect(sc.wholeTextFiles(dir).collect()).rejects.toThrow(`${f} is bzip2-compressed`);
+      await expect(sc.textFile(f).collect()).rejects.toThrow(`${f} is bzip2-compressed`);
+      expect(await sc.parallelize([1], 1).count()).toBe(1);
+    });
+
     it('accepts a relative path and returns absolute paths', async () => {
       const dir = fresh('whole-rel');
       writeFileSync(path.join(dir, 'r.txt'), 'rel');
