@@ -112,6 +112,31 @@ describe('faults while batches of tasks and outcomes are in flight (local[2])', 
     );
   }, 240_000);
 
+  it('a cancellation from a taskStart listener, while the tasks launched before it wait in an unsent batch', async () => {
+    for (const nth of [1, 3, 10, 47]) {
+      await withContext({}, async (sc) => {
+        await sc.range(0, 4, 1, 2).count();
+        const abort = new AbortController();
+        let starts = 0;
+        const off = sc.events.on('taskStart', () => {
+          if (++starts === nth) abort.abort();
+        });
+        try {
+          const error = await counts(sc)
+            .collectAsMap({ signal: abort.signal })
+            .then(
+              () => undefined,
+              (e: Error) => e,
+            );
+          expect(error?.name).toBe('AbortError');
+          expect(error?.message).toMatch(/job \d+/i);
+        } finally {
+          off();
+        }
+      });
+    }
+  }, 120_000);
+
   it('a worker killed at a random moment while fetched reduce input spills runs: the right sum', async () => {
     let spills = 0;
     await fc.assert(
