@@ -133,7 +133,7 @@ describe('Context', () => {
     await local.stop();
     const error = await job;
     expect(error).toBeInstanceOf(ContextStoppedError);
-    expect((error as Error).message).toMatch(/^Job \d+ \(stats at RDD \d+ \(map at .*\)\) failed: the context was stopped while it ran$/);
+    expect((error as Error).message).toMatch(/^Job \d+ \(sum at RDD \d+ \(map at .*\)\) failed: the context was stopped while it ran$/);
   });
 
   it('runs jobs concurrently on one context', async () => {
