@@ -527,7 +527,16 @@ export class Context implements RddContext {
       if (!Number.isFinite(v)) throw new InvalidArgumentError(`range: ${name} must be a finite number, got ${v}`);
     }
     checkPartitionCount('range', numSlices);
-    return new RangeRDD(this, { start: lo, step, count: RangeRDD.countOf(lo, hi, step), numSlices });
+    const count = RangeRDD.countOf(lo, hi, step);
+    // Spark's range is of Longs; past 2^53 doubles skip integers, and start + k * step would repeat or miss
+    // elements while count() still counted them all.
+    const last = lo + (count - 1) * step;
+    if (count > 0 && Number.isInteger(lo) && Number.isInteger(step) && !(Number.isSafeInteger(lo) && Number.isSafeInteger(last))) {
+      throw new InvalidArgumentError(
+        `range: integer elements must lie within ±Number.MAX_SAFE_INTEGER (2^53 - 1) to be exact; from ${lo} by ${step} the last is ${last}`,
+      );
+    }
+    return new RangeRDD(this, { start: lo, step, count, numSlices });
   }
 
   /**
