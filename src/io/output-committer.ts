@@ -630,11 +630,23 @@ export async function commitJob(plan: JobOutputPlan): Promise<JobCommitResult> {
   if (await pathExists(outputPath)) {
     if (!plan.overwrite) throw existsError(outputPath);
     // The target may have changed since setupJob looked at it.
-    await checkReplaceable(outputPath);
-    await rename(outputPath, asidePath);
+    try {
+      await checkReplaceable(outputPath);
+      await rename(outputPath, asidePath);
+    } catch (err) {
+      if (codeOf(err) === 'ENOENT') throw replacedWhileCommitting(outputPath, err);
+      throw err;
+    }
     try {
       await rename(stagingPath, outputPath);
     } catch (err) {
+      const code = codeOf(err);
+      if (code === 'ENOTEMPTY' || code === 'EEXIST') {
+        // Another overwrite published between the two renames: the previous output, checked replaceable above, is
+        // what both saves asked to replace.
+        await removeOutputFiles(asidePath).catch(() => undefined);
+        throw replacedWhileCommitting(outputPath, err);
+      }
       try {
         await rename(asidePath, outputPath);
       } catch (restoreErr) {
@@ -664,13 +676,22 @@ export async function commitJob(plan: JobOutputPlan): Promise<JobCommitResult> {
       await rename(stagingPath, outputPath);
     } catch (err) {
       const code = codeOf(err);
-      // Something created the target after setupJob checked it.
-      if (code === 'ENOTEMPTY' || code === 'EEXIST') throw existsError(outputPath, err);
+      // Something created the target after setupJob checked it (with overwrite: after this commit looked again).
+      if (code === 'ENOTEMPTY' || code === 'EEXIST') throw plan.overwrite ? replacedWhileCommitting(outputPath, err) : existsError(outputPath, err);
       throw err;
     }
   }
   activeJobs.delete(suffixOf(plan));
   return { outputPath, partFiles: parts.size, warnings };
+}
+
+/** Two saves overwriting one path at once: the one that lost must say so, not fail with a bare rename error. */
+function replacedWhileCommitting(outputPath: string, cause: unknown): OutputCommitError {
+  return new OutputCommitError(
+    `Cannot commit job output ${outputPath}: it was moved or replaced while this job committed (another save to the same path at ` +
+      "the same time?). This job's output was not committed; re-run it.",
+    { cause },
+  );
 }
 
 /**
