@@ -46,7 +46,7 @@ import { closeSync, existsSync, linkSync, openSync, realpathSync, renameSync, rm
 import { lstat, mkdir, readdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { OutputPathError, OutputCommitError, InvalidArgumentError } from '../core/errors.js';
-import { inputSpecRoots } from './input-files.js';
+import { inputSpecRoots, localPathOf } from './input-files.js';
 import { formatTextLine, partFileName } from './text-format.js';
 import { serialize } from 'node:v8';
 
@@ -251,7 +251,7 @@ function checkOutputPath(outputPath: string): string {
       String(outputPath),
     );
   }
-  const abs = path.resolve(outputPath);
+  const abs = path.resolve(localPathOf(outputPath, 'output path', (message, p) => new OutputPathError(message, p)));
   const guarded: Array<[string, string]> = [
     [process.cwd(), 'the working directory'],
     [os().homedir(), 'the home directory'],

@@ -36,6 +36,17 @@ describe.each(MODES)('io (%s)', (master) => {
       expect(await ctx().textFile(crlf).collect()).toEqual(['one', 'two']);
     });
 
+    it('reads and saves at file:// URIs, as Spark does', async () => {
+      const dir = fresh('uri');
+      const out = path.join(dir, 'out');
+      await ctx().parallelize(['x', 'y'], 2).saveAsTextFile(`file://${out}`);
+      expect(readdirSync(out).sort()).toEqual(['_SUCCESS', 'part-00000', 'part-00001']);
+      expect(await ctx().textFile(`file://${out}`).collect()).toEqual(['x', 'y']);
+      await expect(ctx().parallelize([1]).saveAsTextFile('hdfs://nn/out')).rejects.toThrow(
+        /output path: hdfs:\/\/nn\/out names a hdfs:\/\/ filesystem/,
+      );
+    });
+
     it('reads a directory, skipping files whose names start with _ or .', async () => {
       const dir = fresh('dir');
       writeFileSync(path.join(dir, 'part-1.txt'), 'a\nb\n');
