@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { ClosureError, capture, shipFunction, useModule, type ShippedFunction, type ShipOptions } from '../closure/index.js';
-import { checkCsvDelimiter, readObjectFile } from '../io/index.js';
+import { checkCsvDelimiter, localPathOf, readObjectFile } from '../io/index.js';
 import { ContextStoppedError, IllegalStateError, ArgumentTypeError, InvalidArgumentError } from '../core/errors.js';
 import {
   type RDD,
@@ -786,7 +786,7 @@ export class Context implements RddContext {
    * ```
    */
   setCheckpointDir(dir: string): void {
-    const abs = path.resolve(dir);
+    const abs = path.resolve(localPathOf(dir, 'checkpoint directory'));
     mkdirSync(abs, { recursive: true });
     this.#checkpointDir = abs;
   }
