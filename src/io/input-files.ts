@@ -59,9 +59,13 @@ export function localPathOf(
   what: string,
   error: (message: string, path: string) => Error = (message, path) => new InputPathError(message, path),
 ): string {
-  const file = /^file:(?:\/\/(?:localhost)?)?(?=\/)/i.exec(p);
+  // file:///x and file://localhost/x, or Hadoop's file:/x; file://otherhost/x is a remote file, refused below.
+  const file = /^file:(?:\/\/(?:localhost)?(?=\/)|(?=\/[^/]))/i.exec(p);
   if (file !== null) return p.slice(file[0].length);
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(p);
+  if (scheme !== null && scheme[1]!.toLowerCase() === 'file') {
+    throw error(`${what}: ${p} names a file on another host; a file:// URI must be file:///path (or file://localhost/path).`, p);
+  }
   if (scheme !== null) {
     throw error(
       `${what}: ${p} names a ${scheme[1]}:// filesystem; kindling uses local paths (a shared filesystem on a cluster) and file:// URIs. ` +

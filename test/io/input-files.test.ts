@@ -62,6 +62,8 @@ describe.each([
       /^input path: hdfs:\/\/namenode:8020\/data\/a.txt names a hdfs:\/\/ filesystem/,
     );
     await expect(list('s3a://bucket/key')).rejects.toBeInstanceOf(InputPathError);
+    // A file URI with a host names another machine's file, not /data/a.txt here.
+    await expect(list('file://otherhost/data/a.txt')).rejects.toThrow(/file:\/\/otherhost\/data\/a.txt names a file on another host/);
   });
 
   it('resolves relative paths against the working directory', async () => {
