@@ -183,7 +183,13 @@ describe('random chains of pair transformations (local[2], a shuffle pool that s
   let sc: Context;
   let spills = 0;
   beforeAll(() => {
-    sc = new Context({ master: process.env.CHAINS_MASTER ?? 'local[2]', progress: false, hints: false, ui: false, memory: { workerMB: 192, shuffleFraction: 0.002 } });
+    sc = new Context({
+      master: process.env.CHAINS_MASTER ?? 'local[2]',
+      progress: false,
+      hints: false,
+      ui: false,
+      memory: { workerMB: 192, shuffleFraction: 0.002 },
+    });
     sc.events.on('taskEnd', (e) => void (spills += e.metrics?.spillCount ?? 0));
   });
   afterAll(async () => {
