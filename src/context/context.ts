@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { ClosureError, capture, shipFunction, useModule, type ShippedFunction, type ShipOptions } from '../closure/index.js';
-import { checkCsvDelimiter, readObjectFile } from '../io/index.js';
+import { checkCsvDelimiter, localPathOf, readObjectFile } from '../io/index.js';
 import { ContextStoppedError, IllegalStateError, ArgumentTypeError, InvalidArgumentError } from '../core/errors.js';
 import {
   type RDD,
@@ -527,7 +527,16 @@ export class Context implements RddContext {
       if (!Number.isFinite(v)) throw new InvalidArgumentError(`range: ${name} must be a finite number, got ${v}`);
     }
     checkPartitionCount('range', numSlices);
-    return new RangeRDD(this, { start: lo, step, count: RangeRDD.countOf(lo, hi, step), numSlices });
+    const count = RangeRDD.countOf(lo, hi, step);
+    // Spark's range is of Longs; past 2^53 doubles skip integers, and start + k * step would repeat or miss
+    // elements while count() still counted them all.
+    const last = lo + (count - 1) * step;
+    if (count > 0 && Number.isInteger(lo) && Number.isInteger(step) && !(Number.isSafeInteger(lo) && Number.isSafeInteger(last))) {
+      throw new InvalidArgumentError(
+        `range: integer elements must lie within ±Number.MAX_SAFE_INTEGER (2^53 - 1) to be exact; from ${lo} by ${step} the last is ${last}`,
+      );
+    }
+    return new RangeRDD(this, { start: lo, step, count, numSlices });
   }
 
   /**
@@ -777,7 +786,7 @@ export class Context implements RddContext {
    * ```
    */
   setCheckpointDir(dir: string): void {
-    const abs = path.resolve(dir);
+    const abs = path.resolve(localPathOf(dir, 'checkpoint directory'));
     mkdirSync(abs, { recursive: true });
     this.#checkpointDir = abs;
   }
@@ -905,7 +914,7 @@ export class Context implements RddContext {
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       this.#stopped = true;
-      this.#dag.abortAll(new ContextStoppedError('The context was stopped while this job ran'));
+      this.#dag.abortAll((job) => new ContextStoppedError(`Job ${job.jobId} (${job.description}) failed: the context was stopped while it ran`));
       this.#tasks.stop();
       this.#progress?.stop();
       await this.#backend.stop();

@@ -8,6 +8,7 @@ export {
   isHiddenFileName,
   listInputFiles,
   listInputFilesSync,
+  localPathOf,
   splitInputSpec,
   type InputListingOptions,
 } from './input-files.js';

@@ -44,6 +44,39 @@ export function isHiddenFileName(name: string): boolean {
 }
 
 /**
+ * The local path a Spark-style path names: `file:///data/x` and `file:/data/x` (Hadoop's form) are `/data/x`, as
+ * Spark reads them; another scheme (`hdfs://`, `s3a://`, ...) is refused, naming it, instead of being taken for a
+ * relative path. As in Hadoop, nothing is percent-decoded. `what` names the path in the error, `error` makes it.
+ *
+ * @example
+ * ```ts
+ * localPathOf('file:///data/logs/*.gz', 'textFile'); // '/data/logs/*.gz'
+ * localPathOf('hdfs://nn/data', 'textFile');        // throws InputPathError
+ * ```
+ */
+export function localPathOf(
+  p: string,
+  what: string,
+  error: (message: string, path: string) => Error = (message, path) => new InputPathError(message, path),
+): string {
+  // file:///x and file://localhost/x, or Hadoop's file:/x; file://otherhost/x is a remote file, refused below.
+  const file = /^file:(?:\/\/(?:localhost)?(?=\/)|(?=\/[^/]))/i.exec(p);
+  if (file !== null) return p.slice(file[0].length);
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(p);
+  if (scheme !== null && scheme[1]!.toLowerCase() === 'file') {
+    throw error(`${what}: ${p} names a file on another host; a file:// URI must be file:///path (or file://localhost/path).`, p);
+  }
+  if (scheme !== null) {
+    throw error(
+      `${what}: ${p} names a ${scheme[1]}:// filesystem; kindling uses local paths (a shared filesystem on a cluster) and file:// URIs. ` +
+        'Copy or mount the data, and pass its local path.',
+      p,
+    );
+  }
+  return p;
+}
+
+/**
  * Splits a comma-separated input spec, keeping commas inside `{a,b}` brace groups so a glob
  * alternative is not mistaken for two paths (the same rule as Hadoop's `getPathStrings`).
  *
@@ -197,7 +230,8 @@ export function listInputFilesSync(spec: string, options: InputListingOptions = 
   const found = new Set<string>();
   const problems: string[] = [];
   const notFiles: string[] = [];
-  for (const entry of entries) {
+  for (const named of entries) {
+    const entry = localPathOf(named, 'input path');
     const abs = path.resolve(entry);
     const s = statOrNull(abs);
     if (s?.isDirectory()) {
@@ -259,7 +293,8 @@ export async function listInputFiles(spec: string, options: InputListingOptions 
  * ```
  */
 export function inputSpecRoots(spec: string): Array<{ path: string; glob: boolean }> {
-  return splitInputSpec(spec).map((entry) => {
+  return splitInputSpec(spec).map((named) => {
+    const entry = localPathOf(named, 'input path');
     const abs = path.resolve(entry);
     if (statOrNull(abs) === null && globber().isDynamicPattern(entry)) return { path: splitGlobBase(abs).base, glob: true };
     return { path: abs, glob: false };

@@ -19,7 +19,7 @@
 
 import { isAscii } from 'node:buffer';
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
-import { isCompressedPath, type TextSplit } from './text-splits.js';
+import { checkReadableCompression, isCompressedPath, type TextSplit } from './text-splits.js';
 import { InputPathError, InvalidArgumentError } from '../core/errors.js';
 
 /** Bytes per read; big enough to amortise decode/split calls, small enough not to double a 32 MiB split. */
@@ -194,6 +194,7 @@ export function firstLineNumber(split: TextSplit): number {
 }
 
 function readWholeBytes(path: string): Buffer {
+  checkReadableCompression(path);
   let raw: Buffer;
   try {
     raw = readFileSync(path);

@@ -46,7 +46,7 @@ import { closeSync, existsSync, linkSync, openSync, realpathSync, renameSync, rm
 import { lstat, mkdir, readdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { OutputPathError, OutputCommitError, InvalidArgumentError } from '../core/errors.js';
-import { inputSpecRoots } from './input-files.js';
+import { inputSpecRoots, localPathOf } from './input-files.js';
 import { formatTextLine, partFileName } from './text-format.js';
 import { serialize } from 'node:v8';
 
@@ -251,7 +251,7 @@ function checkOutputPath(outputPath: string): string {
       String(outputPath),
     );
   }
-  const abs = path.resolve(outputPath);
+  const abs = path.resolve(localPathOf(outputPath, 'output path', (message, p) => new OutputPathError(message, p)));
   const guarded: Array<[string, string]> = [
     [process.cwd(), 'the working directory'],
     [os().homedir(), 'the home directory'],
@@ -630,11 +630,23 @@ export async function commitJob(plan: JobOutputPlan): Promise<JobCommitResult> {
   if (await pathExists(outputPath)) {
     if (!plan.overwrite) throw existsError(outputPath);
     // The target may have changed since setupJob looked at it.
-    await checkReplaceable(outputPath);
-    await rename(outputPath, asidePath);
+    try {
+      await checkReplaceable(outputPath);
+      await rename(outputPath, asidePath);
+    } catch (err) {
+      if (codeOf(err) === 'ENOENT') throw replacedWhileCommitting(outputPath, err);
+      throw err;
+    }
     try {
       await rename(stagingPath, outputPath);
     } catch (err) {
+      const code = codeOf(err);
+      if (code === 'ENOTEMPTY' || code === 'EEXIST') {
+        // Another overwrite published between the two renames: the previous output, checked replaceable above, is
+        // what both saves asked to replace.
+        await removeOutputFiles(asidePath).catch(() => undefined);
+        throw replacedWhileCommitting(outputPath, err);
+      }
       try {
         await rename(asidePath, outputPath);
       } catch (restoreErr) {
@@ -664,13 +676,22 @@ export async function commitJob(plan: JobOutputPlan): Promise<JobCommitResult> {
       await rename(stagingPath, outputPath);
     } catch (err) {
       const code = codeOf(err);
-      // Something created the target after setupJob checked it.
-      if (code === 'ENOTEMPTY' || code === 'EEXIST') throw existsError(outputPath, err);
+      // Something created the target after setupJob checked it (with overwrite: after this commit looked again).
+      if (code === 'ENOTEMPTY' || code === 'EEXIST') throw plan.overwrite ? replacedWhileCommitting(outputPath, err) : existsError(outputPath, err);
       throw err;
     }
   }
   activeJobs.delete(suffixOf(plan));
   return { outputPath, partFiles: parts.size, warnings };
+}
+
+/** Two saves overwriting one path at once: the one that lost must say so, not fail with a bare rename error. */
+function replacedWhileCommitting(outputPath: string, cause: unknown): OutputCommitError {
+  return new OutputCommitError(
+    `Cannot commit job output ${outputPath}: it was moved or replaced while this job committed (another save to the same path at ` +
+      "the same time?). This job's output was not committed; re-run it.",
+    { cause },
+  );
 }
 
 /**

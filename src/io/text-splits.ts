@@ -38,6 +38,43 @@ export function isCompressedPath(path: string): boolean {
   return path.toLowerCase().endsWith('.gz');
 }
 
+/** Compressions Hadoop's codecs read by file name that Node cannot decode (Node 20 has no bzip2, xz or zstd). */
+const UNREADABLE_COMPRESSION: Readonly<Record<string, string>> = {
+  '.bz2': 'bzip2',
+  '.xz': 'xz',
+  '.lzma': 'lzma',
+  '.zst': 'zstd',
+  '.lz4': 'lz4',
+  '.snappy': 'snappy',
+  '.lzo': 'lzo',
+  '.deflate': 'deflate',
+  '.zip': 'zip',
+  '.7z': '7z',
+};
+
+/**
+ * Refuses a text input whose name says it is compressed in a format the text readers cannot decode. Read as
+ * bytes, such a file gave lines of binary garbage and no error; Spark decompresses these by extension.
+ *
+ * @throws InputPathError naming the file and the format.
+ * @example
+ * ```ts
+ * checkReadableCompression('/dumps/enwiki.xml.bz2'); // throws: bzip2, decompress it first
+ * ```
+ */
+export function checkReadableCompression(path: string): void {
+  const lower = path.toLowerCase();
+  const dot = lower.lastIndexOf('.');
+  const codec = dot < 0 ? undefined : UNREADABLE_COMPRESSION[lower.slice(dot)];
+  if (codec !== undefined) {
+    throw new InputPathError(
+      `Input ${path} is ${codec}-compressed (by its name), which kindling's text readers cannot decode; only .gz is decompressed. ` +
+        'Decompress it first (or recompress it with gzip), or rename it if it is not compressed.',
+      path,
+    );
+  }
+}
+
 /** Options for {@link computeTextSplitsSync} and {@link computeTextSplits}. */
 export interface TextSplitOptions {
   /** Upper bound of a split's size in bytes, in place of the 32 MiB local block size. */
@@ -76,6 +113,7 @@ export function computeTextSplitsSync(files: readonly string[], minPartitions: n
   if (!Number.isSafeInteger(blockSize) || blockSize < 1) {
     throw new InvalidArgumentError(`maxSplitBytes must be a positive integer, got ${blockSize}. Omit it to use 32 MiB.`);
   }
+  for (const f of files) checkReadableCompression(f);
   const sizes = files.map(fileSize);
   const totalSize = sizes.reduce((a, b) => a + b, 0);
   const goalSize = Math.floor(totalSize / Math.max(Math.floor(minPartitions) || 0, 1));

@@ -205,8 +205,9 @@ export async function lookup<K, V>(rdd: RDD<[K, V]>, key: K): Promise<V[]> {
   return results.flat() as V[];
 }
 
-export async function stats(rdd: RDD<number>): Promise<Stats> {
-  const parts = await rdd.context.runJob<StatCounter>(any(rdd), { kind: 'stats' }, undefined, `stats at ${rdd.label}`);
+/** `action`: the name the job is shown with (sum(), mean(), ... compute the same stats). */
+export async function stats(rdd: RDD<number>, action = 'stats'): Promise<Stats> {
+  const parts = await rdd.context.runJob<StatCounter>(any(rdd), { kind: 'stats' }, undefined, `${action} at ${rdd.label}`);
   const s = parts.reduce(mergeStats, emptyStats());
   const variance = s.n === 0 ? NaN : s.m2 / s.n;
   const sampleVariance = s.n <= 1 ? NaN : s.m2 / (s.n - 1);

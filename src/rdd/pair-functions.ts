@@ -8,7 +8,7 @@ import type { AggregatorWire } from '../shuffle/aggregator.js';
 import { capture } from '../closure/capture.js';
 import { findUnclonable } from '../closure/clonable.js';
 import type { ShippedFunction } from '../closure/index.js';
-import { UnclonableDataError } from '../core/errors.js';
+import { InvalidArgumentError, UnclonableDataError } from '../core/errors.js';
 import { userCallSite } from '../util/call-site.js';
 import type { Pair } from './task-context.js';
 import { isCustomPartitioner, ShippedPartitioner, type CustomPartitioner } from './user-partitioner.js';
@@ -50,7 +50,33 @@ export function resolvePartitioner(op: string, arg: Parts, ...rdds: RDD<unknown>
     return new HashPartitioner(arg);
   }
   if (isCustomPartitioner(arg)) return shippedPartitionerFor(arg, rdds[0]!);
+  if (!isEnginePartitioner(arg)) throw notAPartitioner(op, arg);
   return arg;
+}
+
+function isEnginePartitioner(x: unknown): x is Partitioner {
+  const p = x as Partial<Partitioner> | null;
+  return (
+    typeof x === 'object' && p !== null && typeof p.getPartition === 'function' && typeof p.toWire === 'function' && typeof p.equals === 'function'
+  );
+}
+
+/**
+ * From JavaScript nothing stops `a.cogroup(b, c)` (Spark's multi-way cogroup) or a string count; taken as a
+ * partitioner, such a value made an RDD of no partitions and a silently empty result.
+ */
+function notAPartitioner(op: string, arg: unknown): InvalidArgumentError {
+  const given = isRdd(arg)
+    ? (arg as RDD<unknown>).label
+    : typeof arg === 'object'
+      ? 'an object without getPartition'
+      : `${typeof arg} ${String(arg)}`;
+  const hint = isRdd(arg) ? ' It takes one other RDD; join or cogroup more than two by doing it twice.' : '';
+  return new InvalidArgumentError(`${op}: the partitioning argument must be a number of partitions or a partitioner, got ${given}.${hint}`);
+}
+
+function isRdd(x: unknown): boolean {
+  return typeof x === 'object' && x !== null && typeof (x as { getNumPartitions?: unknown }).getNumPartitions === 'function' && 'context' in x;
 }
 
 /** One driver-side wrapper per user partitioner object, so RDDs partitioned by it compare equal. */
@@ -157,13 +183,13 @@ export function partitionBy<K, V>(rdd: RDD<[K, V]>, arg: number | Partitioner | 
   return new ShuffledRDD<K, V, V>(rdd.context, rdd, partitioner, { mapSideCombine: false }, { op: 'partitionBy' });
 }
 
-export function cogroup<K, V, W>(a: RDD<[K, V]>, b: RDD<[K, W]>, n: Parts): RDD<[K, [V[], W[]]]> {
-  const partitioner = resolvePartitioner('cogroup', n, a, b);
+export function cogroup<K, V, W>(a: RDD<[K, V]>, b: RDD<[K, W]>, n: Parts, op = 'cogroup'): RDD<[K, [V[], W[]]]> {
+  const partitioner = resolvePartitioner(op, n, a, b);
   return new CoGroupedRDD<K>(a.context, [a as RDD<Pair>, b as RDD<Pair>], partitioner) as unknown as RDD<[K, [V[], W[]]]>;
 }
 
 export function join<K, V, W, R>(a: RDD<[K, V]>, b: RDD<[K, W]>, op: ElementOp, n: Parts): RDD<[K, R]> {
-  return new MappedRDD<unknown, [K, R]>(cogroup(a, b, n), op, undefined, { op: opName(op) });
+  return new MappedRDD<unknown, [K, R]>(cogroup(a, b, n, opName(op)), op, undefined, { op: opName(op) });
 }
 
 export function subtractByKey<K, V, W>(a: RDD<[K, V]>, b: RDD<[K, W]>, n: Parts): RDD<[K, V]> {

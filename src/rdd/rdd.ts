@@ -1327,12 +1327,12 @@ export abstract class RDD<T> {
 
   /** Sum of a numeric RDD. @example `await sc.range(5).sum()` */
   sum(this: RDD<number>, options?: ActionOptions): Promise<number> {
-    return withActionOptions(options, () => actions.stats(this)).then((s) => s.sum);
+    return withActionOptions(options, () => actions.stats(this, 'sum')).then((s) => s.sum);
   }
 
   /** Mean of a numeric RDD (NaN when empty). @example `await sc.range(5).mean()` */
   mean(this: RDD<number>, options?: ActionOptions): Promise<number> {
-    return withActionOptions(options, () => actions.stats(this)).then((s) => s.mean);
+    return withActionOptions(options, () => actions.stats(this, 'mean')).then((s) => s.mean);
   }
 
   /**
@@ -1363,22 +1363,22 @@ export abstract class RDD<T> {
 
   /** Population variance of a numeric RDD (NaN when empty). @example `await sc.parallelize([1, 2, 3]).variance() // 0.666...` */
   variance(this: RDD<number>): Promise<number> {
-    return actions.stats(this).then((s) => s.variance);
+    return actions.stats(this, 'variance').then((s) => s.variance);
   }
 
   /** Population standard deviation of a numeric RDD. @example `await sc.parallelize([1, 2, 3]).stdev() // 0.816...` */
   stdev(this: RDD<number>): Promise<number> {
-    return actions.stats(this).then((s) => s.stdev);
+    return actions.stats(this, 'stdev').then((s) => s.stdev);
   }
 
   /** Sample variance (divided by n - 1) of a numeric RDD. @example `await sc.parallelize([1, 2, 3]).sampleVariance() // 1` */
   sampleVariance(this: RDD<number>): Promise<number> {
-    return actions.stats(this).then((s) => s.sampleVariance);
+    return actions.stats(this, 'sampleVariance').then((s) => s.sampleVariance);
   }
 
   /** Sample standard deviation (divided by n - 1) of a numeric RDD. @example `await sc.parallelize([1, 2, 3]).sampleStdev() // 1` */
   sampleStdev(this: RDD<number>): Promise<number> {
-    return actions.stats(this).then((s) => s.sampleStdev);
+    return actions.stats(this, 'sampleStdev').then((s) => s.sampleStdev);
   }
 
   /**

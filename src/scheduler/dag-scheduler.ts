@@ -554,7 +554,7 @@ export class DAGScheduler implements TaskSetListener {
   }
 
   noWorkers(reason: string): void {
-    this.abortAll(new JobFailedError(`No worker can run tasks: ${reason}`, undefined, []));
+    this.abortAll((job) => new JobFailedError(`Job ${job.jobId} (${job.description}) failed: no worker can run tasks: ${reason}`, undefined, []));
   }
 
   /**
@@ -628,8 +628,8 @@ export class DAGScheduler implements TaskSetListener {
   }
 
   /** Fails every active job (context stopped). */
-  abortAll(error: Error): void {
-    for (const job of [...this.#jobs.values()]) this.#failJob(job, error);
+  abortAll(error: (job: { readonly jobId: number; readonly description: string }) => Error): void {
+    for (const job of [...this.#jobs.values()]) this.#failJob(job, error(job));
   }
 }
 

@@ -85,6 +85,10 @@ describe('Context', () => {
     expect(() => sc.parallelize([1], 0)).toThrow(/positive integer/);
     expect(() => sc.range(4, undefined, 1, 2).zip(sc.range(4, undefined, 1, 3))).toThrow(/same number of partitions/);
     expect(() => sc.range(4, 0, 0)).toThrow(/step cannot be 0/);
+    // Past 2^53 the elements would not be exact (9007199254740992 twice, 9007199254740993 never).
+    expect(() => sc.range(2 ** 53 - 2, 2 ** 53 + 2)).toThrow(/range: integer elements must lie within .*the last is 9007199254740992/);
+    expect(() => sc.range(-(2 ** 53), 0)).toThrow(/range: integer elements/);
+    expect(sc.range(2 ** 53 - 3, 2 ** 53 - 1).getNumPartitions()).toBeGreaterThan(0);
   });
 
   it('a user function that calls process.exit fails its job cleanly after retries; the context stays usable', async () => {
@@ -119,6 +123,21 @@ describe('Context', () => {
     await local.stop();
     await expect(local.range(3).count()).rejects.toThrow(ContextStoppedError);
     await expect(local.range(3).count()).rejects.toThrow(/stop\(\) was called/);
+  });
+
+  it('stop() during a job fails it naming the job and what stopped it', async () => {
+    const local = new Context({ master: 'local[2]', progress: false });
+    const started = new Promise((r) => local.events.on('jobStart', r));
+    const job = local
+      .range(0, 1e12, 1, 4)
+      .map((x) => x * 2)
+      .sum()
+      .catch((e: unknown) => e);
+    await started;
+    await local.stop();
+    const error = await job;
+    expect(error).toBeInstanceOf(ContextStoppedError);
+    expect((error as Error).message).toMatch(/^Job \d+ \(sum at RDD \d+ \(map at .*\)\) failed: the context was stopped while it ran$/);
   });
 
   it('runs jobs concurrently on one context', async () => {

@@ -52,6 +52,20 @@ describe.each([
     expect(await list(p('single.txt'))).toEqual([p('single.txt')]);
   });
 
+  it("reads Spark's file:// URIs (file:///x and Hadoop's file:/x) as local paths; refuses other schemes naming them", async () => {
+    // Before, file:///data/a.txt was taken for a relative path: "Input path does not exist: /cwd/file:/data/a.txt".
+    expect(await list(`file://${p('data/a.txt')}`)).toEqual([p('data/a.txt')]);
+    expect(await list(`file:${p('data/a.txt')}`)).toEqual([p('data/a.txt')]);
+    expect(await list(`file://localhost${p('data')}/*.txt,file://${p('data/c.csv')}`)).toEqual([p('data/a.txt'), p('data/b.txt'), p('data/c.csv')]);
+    expect(inputSpecRoots(`file://${p('data')}`)).toEqual([{ path: p('data'), glob: false }]);
+    await expect(list('hdfs://namenode:8020/data/a.txt')).rejects.toThrow(
+      /^input path: hdfs:\/\/namenode:8020\/data\/a.txt names a hdfs:\/\/ filesystem/,
+    );
+    await expect(list('s3a://bucket/key')).rejects.toBeInstanceOf(InputPathError);
+    // A file URI with a host names another machine's file, not /data/a.txt here.
+    await expect(list('file://otherhost/data/a.txt')).rejects.toThrow(/file:\/\/otherhost\/data\/a.txt names a file on another host/);
+  });
+
   it('resolves relative paths against the working directory', async () => {
     const rel = path.relative(process.cwd(), p('single.txt'));
     expect(await list(rel)).toEqual([p('single.txt')]);

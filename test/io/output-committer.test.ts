@@ -86,6 +86,34 @@ describe('output commit protocol', () => {
     expect(readdirSync(parent)).toEqual(['out']);
   });
 
+  it('two overwrites of one target committing at once: one wins whole, the other fails naming the race, nothing left aside', async () => {
+    for (let round = 0; round < 5; round++) {
+      const parent = freshParent();
+      const target = path.join(parent, 'out');
+      makeOldOutput(target);
+      const a = await setupJob(target, { jobId: 'ja', overwrite: true });
+      const b = await setupJob(target, { jobId: 'jb', overwrite: true });
+      runTasks(a, [['a0'], ['a1']]);
+      runTasks(b, [['b0']]);
+      const results = await Promise.allSettled([commitJob(a), commitJob(b)]);
+      for (const [r, plan] of [
+        [results[0]!, a],
+        [results[1]!, b],
+      ] as const) {
+        if (r.status === 'rejected') {
+          // Before: a raw "ENOENT: no such file or directory, rename '.../out' -> '.../.out._kindling_old-...'".
+          expect((r.reason as Error).message).toMatch(/^Cannot commit job output .*out: it was moved or replaced while this job committed/);
+          await abortJob(plan);
+        }
+      }
+      expect(results.some((r) => r.status === 'fulfilled')).toBe(true);
+      const parts = readdirSync(target).filter((n) => n.startsWith('part-'));
+      const content = parts.map((n) => readFileSync(path.join(target, n), 'utf8')).join('');
+      expect(['a0\na1\n', 'b0\n']).toContain(content);
+      expect(readdirSync(parent)).toEqual(['out']);
+    }
+  });
+
   it('leaves the old target intact and no staging folder when the job is aborted', async () => {
     const parent = freshParent();
     const target = path.join(parent, 'out');

@@ -109,6 +109,28 @@ describe.each([
   });
 });
 
+describe('compressed inputs the text readers cannot decode', () => {
+  it('are refused by name (bzip2, xz, zstd, ...), naming the file and the format, whatever their case', () => {
+    // Read as bytes, a .bz2 Wikipedia dump gave lines of binary garbage and no error.
+    for (const [name, codec] of [
+      ['dump.xml.bz2', 'bzip2'],
+      ['a.log.XZ', 'xz'],
+      ['b.zst', 'zstd'],
+      ['c.lz4', 'lz4'],
+      ['d.snappy', 'snappy'],
+      ['e.deflate', 'deflate'],
+    ]) {
+      const f = fileOfSize(name!, 10);
+      expect(() => computeTextSplitsSync([f], 1)).toThrow(
+        new RegExp(`^Input ${f.replace(/[.]/g, '[.]')} is ${codec}-compressed .*only \\.gz is decompressed`),
+      );
+    }
+    // Names that merely contain such a suffix elsewhere are read as text.
+    const plain = fileOfSize('notes.bz2.txt', 3);
+    expect(computeTextSplitsSync([plain], 1)).toEqual([{ path: plain, start: 0, length: 3, whole: false }]);
+  });
+});
+
 describe('computeTextSplitsSync', () => {
   it('returns the splits directly and throws synchronously', () => {
     const f = fileOfSize('sync.txt', 10);

@@ -36,6 +36,17 @@ describe.each(MODES)('io (%s)', (master) => {
       expect(await ctx().textFile(crlf).collect()).toEqual(['one', 'two']);
     });
 
+    it('reads and saves at file:// URIs, as Spark does', async () => {
+      const dir = fresh('uri');
+      const out = path.join(dir, 'out');
+      await ctx().parallelize(['x', 'y'], 2).saveAsTextFile(`file://${out}`);
+      expect(readdirSync(out).sort()).toEqual(['_SUCCESS', 'part-00000', 'part-00001']);
+      expect(await ctx().textFile(`file://${out}`).collect()).toEqual(['x', 'y']);
+      await expect(ctx().parallelize([1]).saveAsTextFile('hdfs://nn/out')).rejects.toThrow(
+        /output path: hdfs:\/\/nn\/out names a hdfs:\/\/ filesystem/,
+      );
+    });
+
     it('reads a directory, skipping files whose names start with _ or .', async () => {
       const dir = fresh('dir');
       writeFileSync(path.join(dir, 'part-1.txt'), 'a\nb\n');
@@ -150,6 +161,16 @@ describe.each(MODES)('io (%s)', (master) => {
         [path.join(dir, 'a.txt'), 'A'],
         [path.join(dir, 'sub', 'b.txt'), 'B'],
       ]);
+    });
+
+    it('fails on a file compressed in a format it cannot decode, naming it; textFile too', async () => {
+      const dir = fresh('whole-bz2');
+      const f = path.join(dir, 'dump.txt.bz2');
+      writeFileSync(f, Buffer.from('BZh91AY&SY\u0000\u0001binary', 'latin1'));
+      const sc = ctx();
+      await expect(sc.wholeTextFiles(dir).collect()).rejects.toThrow(`${f} is bzip2-compressed`);
+      await expect(sc.textFile(f).collect()).rejects.toThrow(`${f} is bzip2-compressed`);
+      expect(await sc.parallelize([1], 1).count()).toBe(1);
     });
 
     it('accepts a relative path and returns absolute paths', async () => {

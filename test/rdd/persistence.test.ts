@@ -99,7 +99,9 @@ describe.each(MODES)('persistence (%s)', (master) => {
     const sc = ctx();
     const r = build();
     if (sc.checkpointDir === undefined) expect(() => r.checkpoint()).toThrow(/setCheckpointDir/);
-    sc.setCheckpointDir(path.join(root, master.replace(/\W/g, '_')));
+    // Given as Spark programs name it, a file:// URI (before, it made ./file:/... under the working directory).
+    sc.setCheckpointDir(`file://${path.join(root, master.replace(/\W/g, '_'))}`);
+    expect(sc.checkpointDir).toBe(path.join(root, master.replace(/\W/g, '_')));
     const expected = sorted(await build().collect());
     expect(r.checkpoint()).toBe(r);
     expect(sorted(await r.collect())).toEqual(expected);
