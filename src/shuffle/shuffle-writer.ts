@@ -13,7 +13,7 @@ import type { PairsSink } from './combine.js';
 import { withMany } from '../core/many-sink.js';
 import { NotAPairError, classInstanceError, isPair } from '../core/errors.js';
 import { findClassInstance } from '../closure/clonable.js';
-import { giveBack, takeInt32 } from '../util/scratch-arrays.js';
+import { giveBack, takeFloat64, takeInt32 } from '../util/scratch-arrays.js';
 
 /** One map task's records, pushed to `each` (the RDD's pipelined partition, so no array is built). */
 export type RecordSource = (each: (x: unknown) => void) => void;
@@ -115,7 +115,10 @@ function placeColumns(
       counts[r]!++;
     }
   }
-  const bucketValues = Array.from({ length: parts }, (_, r) => new Float64Array(counts[r]!));
+  // The buckets' typed arrays come from this thread's pool: a fresh large typed array costs about as much as filling
+  // it (page faults). The shuffle manager gives them back once the output no longer needs them (moved to disk,
+  // dropped) and no local reader was handed them as views.
+  const bucketValues = Array.from({ length: parts }, (_, r) => takeFloat64(counts[r]!));
   const at = new Int32Array(parts);
   if (!(keys instanceof Int32Array)) {
     // Each bucket's keys must be a packed array (as a clone or `encodeColumn` makes them: V8 clones an array with
@@ -135,7 +138,7 @@ function placeColumns(
     giveBack(of);
     return;
   }
-  const bucketKeys = Array.from({ length: parts }, (_, r) => new Int32Array(counts[r]!));
+  const bucketKeys = Array.from({ length: parts }, (_, r) => takeInt32(counts[r]!));
   for (let i = 0; i < n; i++) {
     const r = of[i]!;
     const j = at[r]!++;
