@@ -168,6 +168,10 @@ export function joinColumns(
   }
 }
 
+// joinRows' two loops are functions of their own: a loop in a function called once per task is optimized on stack
+// (OSR) while it runs, and V8 (Node 20) kept re-entering that code and leaving it at the first statement after the
+// loop, which had no type feedback when it was compiled (in most of PageRank's map tasks on one worker, the join,
+// the user's function and the combine then interpreted until compiled again; `--trace-deopt`).
 function joinRows(
   left: PairColumns & { readonly keys: Int32Array },
   right: PairColumns,
@@ -177,10 +181,18 @@ function joinRows(
   sink: (kv: [number, [unknown, unknown]]) => void,
   valuesOnly: ((vw: [unknown, unknown]) => void) | undefined,
 ): void {
-  const lk = left.keys;
-  const n = lk.length;
+  const rightMore = countRightRows(right.keys, index, rightCount, rightFirst);
+  pushJoinedRows(left, right, index.next, rightCount, rightFirst, rightMore, sink, valuesOnly);
+}
+
+/** Right rows by the first left row of their key: the count, the first row, any further ones in `rightMore`. */
+function countRightRows(
+  rk: PairColumns['keys'],
+  index: IntColumnIndex,
+  rightCount: Int32Array,
+  rightFirst: Int32Array,
+): Map<number, number[]> | undefined {
   let rightMore: Map<number, number[]> | undefined;
-  const rk = right.keys;
   for (let j = 0; j < rk.length; j++) {
     const k = rk[j]!;
     if ((k | 0) !== k) continue;
@@ -196,7 +208,21 @@ function joinRows(
       else more.push(j);
     }
   }
-  const next = index.next;
+  return rightMore;
+}
+
+function pushJoinedRows(
+  left: PairColumns & { readonly keys: Int32Array },
+  right: PairColumns,
+  next: Int32Array,
+  rightCount: Int32Array,
+  rightFirst: Int32Array,
+  rightMore: Map<number, number[]> | undefined,
+  sink: (kv: [number, [unknown, unknown]]) => void,
+  valuesOnly: ((vw: [unknown, unknown]) => void) | undefined,
+): void {
+  const lk = left.keys;
+  const n = lk.length;
   for (let r = 0; r < n; r++) {
     // Only the first row of a key has right rows counted.
     const count = rightCount[r]!;
