@@ -27,18 +27,24 @@ afterAll(() => {
 afterEach(() => setMinPooledBytes(MIN_POOLED_BYTES));
 
 /** Per reducer, records with int32 keys and double values (-0, NaN and fractions among them). */
-const outputRecords = fc.integer({ min: 1, max: 4 }).chain((reducers) =>
-  fc.array(
-    fc.array(fc.tuple(fc.integer({ min: -5, max: 200 }), fc.oneof(fc.double(), fc.constant(-0), fc.constant(Number.NaN))), { maxLength: 40 }),
-    { minLength: reducers, maxLength: reducers },
-  ),
-);
+const outputRecords = fc
+  .integer({ min: 1, max: 4 })
+  .chain((reducers) =>
+    fc.array(
+      fc.array(fc.tuple(fc.integer({ min: -5, max: 200 }), fc.oneof(fc.double(), fc.constant(-0), fc.constant(Number.NaN))), { maxLength: 40 }),
+      { minLength: reducers, maxLength: reducers },
+    ),
+  );
 
 /**
  * Writes the records as placeColumns does: one encoded bucket per reducer, its arrays taken from the pool. Returns
  * each reducer's two buffers (none for an empty bucket).
  */
-function writePooled(manager: SpillingShuffleManager, shuffleId: number, buckets: ReadonlyArray<ReadonlyArray<readonly [number, number]>>): ArrayBuffer[][] {
+function writePooled(
+  manager: SpillingShuffleManager,
+  shuffleId: number,
+  buckets: ReadonlyArray<ReadonlyArray<readonly [number, number]>>,
+): ArrayBuffer[][] {
   const w = manager.writer(shuffleId, 0, buckets.length);
   const lent = buckets.map((b, r): ArrayBuffer[] => {
     if (b.length === 0) return [];
@@ -48,7 +54,7 @@ function writePooled(manager: SpillingShuffleManager, shuffleId: number, buckets
       keys[i] = k;
       values[i] = v;
     });
-    w.addEncoded(r, { length: b.length, keys: { kind: 'i32', data: keys }, values: { kind: 'f64', data: values } });
+    w.addEncoded!(r, { length: b.length, keys: { kind: 'i32', data: keys }, values: { kind: 'f64', data: values } });
     return [keys.buffer, values.buffer];
   });
   w.close();
@@ -81,7 +87,13 @@ describe('stored buckets whose arrays came from the pool', () => {
         fc.array(fc.constantFrom('pairs', 'copy', 'view', 'partView'), { minLength: 4, maxLength: 4 }),
         fc.constantFrom('move', 'remove', 'removeWhileMoving', 'keep'),
         async (buckets, firstRead, then) => {
-          const manager = new SpillingShuffleManager({ workerIndex: 0, dir: tempDir(), spillBytes: 1 << 30, writeAllToDisk: false, moveReadOutputs: true });
+          const manager = new SpillingShuffleManager({
+            workerIndex: 0,
+            dir: tempDir(),
+            spillBytes: 1 << 30,
+            writeAllToDisk: false,
+            moveReadOutputs: true,
+          });
           const expected = buckets.map((b) => b.map(([k, v]) => [k, v] as Pair));
           const lent = writePooled(manager, 1, buckets);
           const views: Array<{ r: number; held: EncodedBucket }> = [];
