@@ -161,6 +161,7 @@ function scatterInts(keys: Int32Array, combiners: Float64Array, of: Int32Array, 
   }
 }
 
+/** scatterInts for string keys: the same loop kept apart so that each one's loads see one kind of key column. */
 function scatterStrings(keys: string[], combiners: Float64Array, of: Int32Array, bucketKeys: string[][], bucketValues: Float64Array[]): void {
   const at = new Int32Array(bucketKeys.length);
   for (let i = 0; i < keys.length; i++) {
