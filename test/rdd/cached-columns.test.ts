@@ -167,6 +167,40 @@ describe.each(['local', 'local[2]'] as const)('mapValues, keys and values over c
   });
 });
 
+describe('cached columns of pooled tables', () => {
+  it('a cached reduceByKey (its columns from a pooled table) keeps its values after later combines reuse the pool', async () => {
+    // 20k keys a partition: the table's arrays are large enough to come from the pool, and the next jobs' tables take
+    // them again. A block that kept the table's combiners instead of a copy would read the later jobs' sums.
+    const sc = new Context({ master: 'local', progress: false, hints: false });
+    try {
+      const n = 40_000;
+      const sums = sc
+        .parallelize(
+          Array.from({ length: 2 * n }, (_, i): [number, number] => [i % n, i / 8]),
+          2,
+        )
+        .reduceByKey((a, b) => a + b, 2)
+        .cache();
+      expect(await sums.count()).toBe(n);
+      for (let round = 0; round < 2; round++) {
+        const other = sc
+          .parallelize(
+            Array.from({ length: n }, (_, i): [number, number] => [i, -1 - round]),
+            2,
+          )
+          .reduceByKey((a, b) => a + b, 2)
+          .mapValues((v) => v * 3);
+        expect(await other.count()).toBe(n);
+      }
+      const got = await sums.collectAsMap();
+      expect(got.size).toBe(n);
+      for (let k = 0; k < n; k++) expect(got.get(k)).toBe(k / 8 + (k + n) / 8);
+    } finally {
+      await sc.stop();
+    }
+  });
+});
+
 describe('mapValues over columns, under pressure', () => {
   it('a reduce that spills, and cached blocks evicted and recomputed from lineage, give the same results', async () => {
     // A shuffle pool of ~260 KB per worker (its combines spill) and a storage pool of 128 KB (blocks are evicted).
