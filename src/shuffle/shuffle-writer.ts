@@ -101,7 +101,7 @@ function placeColumns(
   // Scratch: each group's reduce partition, read only here.
   const of = takeInt32(n);
   const counts = new Int32Array(parts);
-  if (hashes !== undefined && partitioner.constructor === HashPartitioner) partitionsOfHashes(hashes, parts, of, counts);
+  if (hashes !== undefined && partitioner.constructor === HashPartitioner) partitionsOfHashes(hashes, n, parts, of, counts);
   else partitionsOf(keys, partitioner, of, counts);
   // The buckets' typed arrays come from this thread's pool: a fresh large typed array costs about as much as filling
   // it (page faults). The shuffle manager gives them back once the output no longer needs them (moved to disk,
@@ -135,8 +135,8 @@ function placeColumns(
 // the task's bucketing then interpreted; `--trace-deopt`). A function that is all loop has nothing after it.
 
 /** What HashPartitioner.getPartition computes, from the hashes the table already has. */
-function partitionsOfHashes(hashes: Int32Array, parts: number, of: Int32Array, counts: Int32Array): void {
-  for (let i = 0; i < hashes.length; i++) {
+function partitionsOfHashes(hashes: Int32Array, n: number, parts: number, of: Int32Array, counts: Int32Array): void {
+  for (let i = 0; i < n; i++) {
     const r = (hashes[i]! >>> 0) % parts;
     of[i] = r;
     counts[r]!++;
