@@ -129,9 +129,11 @@ export class MappedRDD<T, U> extends RDD<U> {
       if (w instanceof Promise) throw tagUserError(promiseResult(this.op, this.label), this.id, this.label);
       return w;
     };
-    this.parent.forEachOrColumns(p, tc, this.#step(sink), (keys, combiners, hashes) => {
+    this.parent.forEachOrColumns(p, tc, this.#step(sink), (keys, combiners, hashes, ownCombiners) => {
       const n = keys.length;
-      const mapped = new Float64Array(n);
+      // Combiners that are ours (an earlier mapValues' results) take the results in place: each is read once, before
+      // its own result is written, so the fallback below still sees the combiners after the one that failed.
+      const mapped = ownCombiners === true ? combiners : new Float64Array(n);
       for (let i = 0; i < n; i++) {
         const w = apply(combiners[i]!);
         if (typeof w === 'number') {
@@ -143,7 +145,7 @@ export class MappedRDD<T, U> extends RDD<U> {
         for (let j = i + 1; j < n; j++) out([keys[j], apply(combiners[j]!)]);
         return;
       }
-      columns(keys, mapped, hashes);
+      columns(keys, mapped, hashes, true);
     });
   }
 

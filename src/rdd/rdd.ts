@@ -313,8 +313,8 @@ export abstract class RDD<T> {
       if ((values.push(x) & 4095) === 0)
         checkHeap(() => `the partition being cached (${values.length} elements so far) of ${this.label}`, 'use more partitions');
     };
-    this.pushComputeOrColumns(partition, tc, keep, (keys, combiners) => {
-      if (keys instanceof Int32Array) block = pairBlockOf(keys, combiners);
+    this.pushComputeOrColumns(partition, tc, keep, (keys, combiners, _hashes, ownCombiners) => {
+      if (keys instanceof Int32Array) block = pairBlockOf(keys, combiners, ownCombiners);
       else for (let i = 0; i < keys.length; i++) keep([keys[i], combiners[i]] as T);
     });
     if (block !== undefined) {

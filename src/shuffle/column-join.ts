@@ -33,44 +33,18 @@ export class IntColumnIndex {
 
   /** `options.dense: false` keeps the hashed layout whatever the keys (tests compare the two). */
   constructor(keys: Int32Array, options: { dense?: boolean } = {}) {
+    // No loop here: each is a function of its own (see joinRows on V8's on-stack optimization).
     const n = keys.length;
     this.next = takeInt32(n).fill(-1);
     const mayBeDense = n > 0 && options.dense !== false;
-    let min = 0;
-    let max = -1;
-    if (mayBeDense) {
-      min = keys[0]!;
-      max = min;
-      for (let r = 1; r < n; r++) {
-        const k = keys[r]!;
-        if (k < min) min = k;
-        else if (k > max) max = k;
-      }
-    }
-    const span = max - min + 1;
-    // The last row of each key so far, by its first row, to append duplicates in row order.
-    let last: Int32Array | undefined;
-    if (mayBeDense && span <= Math.max(4 * n, 1024)) {
+    const range = mayBeDense ? keyRange(keys) : undefined;
+    if (range !== undefined && range.max - range.min + 1 <= Math.max(4 * n, 1024)) {
       this.#direct = true;
-      this.#base = min;
-      this.#slots = takeInt32(span);
+      this.#base = range.min;
+      this.#slots = takeInt32(range.max - range.min + 1);
       this.#slotKeys = this.#slots;
       this.#shift = 0;
-      const slots = this.#slots;
-      for (let r = 0; r < n; r++) {
-        const d = keys[r]! - min;
-        const s = slots[d]!;
-        if (s === 0) {
-          slots[d] = r + 1;
-          continue;
-        }
-        last ??= takeInt32(n).fill(-1);
-        const first = s - 1;
-        const tail = last[first]! < 0 ? first : last[first]!;
-        this.next[tail] = r;
-        last[first] = r;
-      }
-      if (last !== undefined) giveBack(last);
+      indexDirect(keys, range.min, this.#slots, this.next);
       return;
     }
     this.#direct = false;
@@ -80,30 +54,7 @@ export class IntColumnIndex {
     this.#slots = takeInt32(1 << bits);
     this.#slotKeys = takeInt32(1 << bits);
     this.#shift = 32 - bits;
-    const slots = this.#slots;
-    const slotKeys = this.#slotKeys;
-    const mask = slots.length - 1;
-    for (let r = 0; r < n; r++) {
-      const k = keys[r]!;
-      let i = Math.imul(k, 0x9e3779b1) >>> this.#shift;
-      for (; ; i = (i + 1) & mask) {
-        const s = slots[i]!;
-        if (s === 0) {
-          slots[i] = r + 1;
-          slotKeys[i] = k;
-          break;
-        }
-        if (slotKeys[i] === k) {
-          last ??= takeInt32(n).fill(-1);
-          const first = s - 1;
-          const tail = last[first]! < 0 ? first : last[first]!;
-          this.next[tail] = r;
-          last[first] = r;
-          break;
-        }
-      }
-    }
-    if (last !== undefined) giveBack(last);
+    indexHashed(keys, this.#shift, this.#slots, this.#slotKeys, this.next);
   }
 
   /** Gives the index's arrays back to the thread's pool (util/scratch-arrays.ts); the index is not used afterwards. */
@@ -133,6 +84,65 @@ export class IntColumnIndex {
       if (slotKeys[i] === k) return s - 1;
     }
   }
+}
+
+/** The smallest and largest of (at least one) keys. */
+function keyRange(keys: Int32Array): { min: number; max: number } {
+  let min = keys[0]!;
+  let max = min;
+  for (let r = 1; r < keys.length; r++) {
+    const k = keys[r]!;
+    if (k < min) min = k;
+    else if (k > max) max = k;
+  }
+  return { min, max };
+}
+
+/** The direct layout: the first row of key `min + d` at `slots[d]` (plus 1); later rows of a key chained in `next`. */
+function indexDirect(keys: Int32Array, min: number, slots: Int32Array, next: Int32Array): void {
+  // The last row of each key so far, by its first row, to append duplicates in row order.
+  let last: Int32Array | undefined;
+  for (let r = 0; r < keys.length; r++) {
+    const d = keys[r]! - min;
+    const s = slots[d]!;
+    if (s === 0) {
+      slots[d] = r + 1;
+      continue;
+    }
+    last ??= takeInt32(keys.length).fill(-1);
+    const first = s - 1;
+    const tail = last[first]! < 0 ? first : last[first]!;
+    next[tail] = r;
+    last[first] = r;
+  }
+  if (last !== undefined) giveBack(last);
+}
+
+/** The hashed layout (as `find` probes it); later rows of a key chained in `next`. */
+function indexHashed(keys: Int32Array, shift: number, slots: Int32Array, slotKeys: Int32Array, next: Int32Array): void {
+  let last: Int32Array | undefined;
+  const mask = slots.length - 1;
+  for (let r = 0; r < keys.length; r++) {
+    const k = keys[r]!;
+    let i = Math.imul(k, 0x9e3779b1) >>> shift;
+    for (; ; i = (i + 1) & mask) {
+      const s = slots[i]!;
+      if (s === 0) {
+        slots[i] = r + 1;
+        slotKeys[i] = k;
+        break;
+      }
+      if (slotKeys[i] === k) {
+        last ??= takeInt32(keys.length).fill(-1);
+        const first = s - 1;
+        const tail = last[first]! < 0 ? first : last[first]!;
+        next[tail] = r;
+        last[first] = r;
+        break;
+      }
+    }
+  }
+  if (last !== undefined) giveBack(last);
 }
 
 /**
@@ -168,6 +178,10 @@ export function joinColumns(
   }
 }
 
+// joinRows' two loops are functions of their own: a loop in a function called once per task is optimized on stack
+// (OSR) while it runs, and V8 (Node 20) kept re-entering that code and leaving it at the first statement after the
+// loop, which had no type feedback when it was compiled (in most of PageRank's map tasks on one worker, the join,
+// the user's function and the combine then interpreted until compiled again; `--trace-deopt`).
 function joinRows(
   left: PairColumns & { readonly keys: Int32Array },
   right: PairColumns,
@@ -177,10 +191,18 @@ function joinRows(
   sink: (kv: [number, [unknown, unknown]]) => void,
   valuesOnly: ((vw: [unknown, unknown]) => void) | undefined,
 ): void {
-  const lk = left.keys;
-  const n = lk.length;
+  const rightMore = countRightRows(right.keys, index, rightCount, rightFirst);
+  pushJoinedRows(left, right, index.next, rightCount, rightFirst, rightMore, sink, valuesOnly);
+}
+
+/** Right rows by the first left row of their key: the count, the first row, any further ones in `rightMore`. */
+function countRightRows(
+  rk: PairColumns['keys'],
+  index: IntColumnIndex,
+  rightCount: Int32Array,
+  rightFirst: Int32Array,
+): Map<number, number[]> | undefined {
   let rightMore: Map<number, number[]> | undefined;
-  const rk = right.keys;
   for (let j = 0; j < rk.length; j++) {
     const k = rk[j]!;
     if ((k | 0) !== k) continue;
@@ -196,7 +218,21 @@ function joinRows(
       else more.push(j);
     }
   }
-  const next = index.next;
+  return rightMore;
+}
+
+function pushJoinedRows(
+  left: PairColumns & { readonly keys: Int32Array },
+  right: PairColumns,
+  next: Int32Array,
+  rightCount: Int32Array,
+  rightFirst: Int32Array,
+  rightMore: Map<number, number[]> | undefined,
+  sink: (kv: [number, [unknown, unknown]]) => void,
+  valuesOnly: ((vw: [unknown, unknown]) => void) | undefined,
+): void {
+  const lk = left.keys;
+  const n = lk.length;
   for (let r = 0; r < n; r++) {
     // Only the first row of a key has right rows counted.
     const count = rightCount[r]!;

@@ -62,9 +62,10 @@ let runCounter = 0;
  * Receives the groups as columns instead of pairs (see {@link combineExternally}): int32 keys (or string keys) and
  * their number combiners, in the order the pairs would have come. The columns are the grouping's own and valid only
  * until the sink returns (a number table's arrays then go back to the thread's pool): copy what is kept. String
- * keys come with their `hashKey` values (`hashes`), which a hash partitioner need not compute again.
+ * keys come with their `hashKey` values (`hashes`), which a hash partitioner need not compute again. `ownCombiners`:
+ * the combiners are a new array of this call alone (a mapValues' results), which the sink may keep without a copy.
  */
-export type NumberGroupsSink = (keys: Int32Array | string[], combiners: Float64Array, hashes?: Int32Array) => void;
+export type NumberGroupsSink = (keys: Int32Array | string[], combiners: Float64Array, hashes?: Int32Array, ownCombiners?: boolean) => void;
 
 /**
  * Combines `source` by key, then pushes each [key, combiner] to `sink`. Spills to `budget.dir` when the

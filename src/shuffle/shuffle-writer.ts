@@ -13,7 +13,7 @@ import type { PairsSink } from './combine.js';
 import { withMany } from '../core/many-sink.js';
 import { NotAPairError, classInstanceError, isPair } from '../core/errors.js';
 import { findClassInstance } from '../closure/clonable.js';
-import { giveBack, takeInt32 } from '../util/scratch-arrays.js';
+import { giveBack, takeFloat64, takeInt32 } from '../util/scratch-arrays.js';
 
 /** One map task's records, pushed to `each` (the RDD's pipelined partition, so no array is built). */
 export type RecordSource = (each: (x: unknown) => void) => void;
@@ -101,50 +101,73 @@ function placeColumns(
   // Scratch: each group's reduce partition, read only here.
   const of = takeInt32(n);
   const counts = new Int32Array(parts);
-  if (hashes !== undefined && partitioner.constructor === HashPartitioner) {
-    // What HashPartitioner.getPartition computes, from the hash the table already has.
-    for (let i = 0; i < n; i++) {
-      const r = (hashes[i]! >>> 0) % parts;
-      of[i] = r;
-      counts[r]!++;
-    }
-  } else {
-    for (let i = 0; i < n; i++) {
-      const r = partitioner.getPartition(keys[i]);
-      of[i] = r;
-      counts[r]!++;
-    }
-  }
-  const bucketValues = Array.from({ length: parts }, (_, r) => new Float64Array(counts[r]!));
-  const at = new Int32Array(parts);
+  if (hashes !== undefined && partitioner.constructor === HashPartitioner) partitionsOfHashes(hashes, n, parts, of, counts);
+  else partitionsOf(keys, partitioner, of, counts);
+  // The buckets' typed arrays come from this thread's pool: a fresh large typed array costs about as much as filling
+  // it (page faults). The shuffle manager gives them back once the output no longer needs them (moved to disk,
+  // dropped) and no local reader was handed them as views.
+  const bucketValues = Array.from({ length: parts }, (_, r) => takeFloat64(counts[r]!));
   if (!(keys instanceof Int32Array)) {
     // Each bucket's keys must be a packed array (as a clone or `encodeColumn` makes them: V8 clones an array with
     // holes, which `new Array(n)` has, entry by entry). Array.from of a length makes one packed at its full size,
     // so the copy neither grows arrays as pushes do nor leaves them holey.
     const bucketKeys = Array.from({ length: parts }, (_, r): string[] => Array.from({ length: counts[r]! }));
-    for (let i = 0; i < n; i++) {
-      const r = of[i]!;
-      const j = at[r]!++;
-      bucketKeys[r]![j] = keys[i]!;
-      bucketValues[r]![j] = combiners[i]!;
-    }
+    scatterStrings(keys, combiners, of, bucketKeys, bucketValues);
+    giveBack(of);
     for (let r = 0; r < parts; r++) {
       if (counts[r] === 0) continue;
       addEncoded(r, { length: counts[r]!, keys: { kind: 'any', data: bucketKeys[r]! }, values: { kind: 'f64', data: bucketValues[r]! } });
     }
-    giveBack(of);
     return;
   }
-  const bucketKeys = Array.from({ length: parts }, (_, r) => new Int32Array(counts[r]!));
+  const bucketKeys = Array.from({ length: parts }, (_, r) => takeInt32(counts[r]!));
+  scatterInts(keys, combiners, of, bucketKeys, bucketValues);
+  giveBack(of);
+  for (let r = 0; r < parts; r++) {
+    if (counts[r] === 0) continue;
+    addEncoded(r, { length: counts[r]!, keys: { kind: 'i32', data: bucketKeys[r]! }, values: { kind: 'f64', data: bucketValues[r]! } });
+  }
+}
+
+// placeColumns' loops, each a function of its own: a loop in a function called once per task is optimized on
+// stack (OSR) while it runs, and V8 (Node 20) kept re-entering that code and leaving it again at the first
+// statement after the loop, which had no type feedback when it was compiled (twice in every map task, the rest of
+// the task's bucketing then interpreted; `--trace-deopt`). A function that is all loop has nothing after it.
+
+/** What HashPartitioner.getPartition computes, from the hashes the table already has. */
+function partitionsOfHashes(hashes: Int32Array, n: number, parts: number, of: Int32Array, counts: Int32Array): void {
   for (let i = 0; i < n; i++) {
+    const r = (hashes[i]! >>> 0) % parts;
+    of[i] = r;
+    counts[r]!++;
+  }
+}
+
+function partitionsOf(keys: Int32Array | string[], partitioner: Partitioner, of: Int32Array, counts: Int32Array): void {
+  for (let i = 0; i < keys.length; i++) {
+    const r = partitioner.getPartition(keys[i]);
+    of[i] = r;
+    counts[r]!++;
+  }
+}
+
+function scatterInts(keys: Int32Array, combiners: Float64Array, of: Int32Array, bucketKeys: Int32Array[], bucketValues: Float64Array[]): void {
+  const at = new Int32Array(bucketKeys.length);
+  for (let i = 0; i < keys.length; i++) {
     const r = of[i]!;
     const j = at[r]!++;
     bucketKeys[r]![j] = keys[i]!;
     bucketValues[r]![j] = combiners[i]!;
   }
-  giveBack(of);
-  for (let r = 0; r < parts; r++) {
-    if (counts[r] === 0) continue;
-    addEncoded(r, { length: counts[r]!, keys: { kind: 'i32', data: bucketKeys[r]! }, values: { kind: 'f64', data: bucketValues[r]! } });
+}
+
+/** scatterInts for string keys: the same loop kept apart so that each one's loads see one kind of key column. */
+function scatterStrings(keys: string[], combiners: Float64Array, of: Int32Array, bucketKeys: string[][], bucketValues: Float64Array[]): void {
+  const at = new Int32Array(bucketKeys.length);
+  for (let i = 0; i < keys.length; i++) {
+    const r = of[i]!;
+    const j = at[r]!++;
+    bucketKeys[r]![j] = keys[i]!;
+    bucketValues[r]![j] = combiners[i]!;
   }
 }

@@ -31,6 +31,7 @@ import { FetchFailedError } from './fetch-failed.js';
 import { readFramedRun, readFramesFrom, writeFramedRun } from './external-combiner.js';
 import { compactColumns, readColumnBucket, writeColumnFile, type FileBucket } from './column-file.js';
 import type { MemoryBudget, MemoryConsumer } from './memory-budget.js';
+import { giveBack } from '../util/scratch-arrays.js';
 
 export interface SpillingShuffleOptions {
   readonly workerIndex: number;
@@ -62,6 +63,11 @@ interface MapOutput {
   /** Being written to disk, or dropped (removed, replaced) meanwhile. */
   moving?: boolean;
   dropped?: boolean;
+  /**
+   * Per reducer, set once its stored arrays were handed to a local reader as views: those are left to the garbage
+   * collector, the others go back to the thread's pool when the output no longer needs them (see #recycle).
+   */
+  viewed?: Uint8Array;
 }
 
 /** Re-estimate the average record size every this many records (estimating each record would cost too much). */
@@ -219,6 +225,8 @@ export class SpillingShuffleManager implements ShuffleManager {
   #drop(out: MapOutput): void {
     if (out.consumer !== undefined) this.options.budget?.release(out.consumer);
     removeFiles(out);
+    // A move in progress still reads the arrays: its end recycles them.
+    if (!out.moving) this.#recycle(out);
     out.dropped = true;
     this.#toMove.delete(out);
     if (out.file !== undefined) rmSync(out.file.path, { force: true });
@@ -261,6 +269,7 @@ export class SpillingShuffleManager implements ShuffleManager {
             // hold its records): the file is not needed.
             if (out.dropped || out.runs.some((r) => r.length > 0)) {
               rmSync(file, { force: true });
+              if (out.dropped) this.#recycle(out);
               return;
             }
             let bytes = 0;
@@ -268,17 +277,39 @@ export class SpillingShuffleManager implements ShuffleManager {
             out.file = { path: file, buckets };
             // Its pool share goes (and with it any later request to spill it); only empty buckets stay in memory.
             if (out.consumer !== undefined) this.options.budget?.release(out.consumer);
+            this.#recycle(out);
             for (let r = 0; r < out.buckets.length; r++) out.buckets[r] = EMPTY;
             this.movedToDisk++;
             this.movedBytes += bytes;
           },
           () => {
             out.moving = false; // (a full disk): it stays in memory, as it would have without moving
+            if (out.dropped) this.#recycle(out);
           },
         ),
       );
     }
     await Promise.all(writes);
+  }
+
+  /**
+   * Gives the typed arrays of `out`'s stored buckets back to the thread's pool (util/scratch-arrays.ts; arrays it did
+   * not lend are ignored), except those of buckets a local reader viewed, which may still hold them. Called when
+   * nothing of this manager reads them any more: the output was moved to disk or dropped, and no write is reading
+   * them. Peers and `fetchBuckets` only ever got copies.
+   */
+  #recycle(out: MapOutput): void {
+    for (let r = 0; r < out.buckets.length; r++) {
+      if (out.viewed?.[r] === 1) continue;
+      const b = out.buckets[r]!;
+      if ('data' in b.keys && !Array.isArray(b.keys.data)) giveBack(b.keys.data);
+      if ('data' in b.values && !Array.isArray(b.values.data)) giveBack(b.values.data);
+    }
+  }
+
+  /** Notes that a local reader holds views of `out`'s stored bucket `reduceId`. */
+  #viewed(out: MapOutput, reduceId: number): void {
+    (out.viewed ??= new Uint8Array(out.buckets.length))[reduceId] = 1;
   }
 
   /** The in-memory (encoded) bucket `reduceId` of an output, read back from its file when it was moved there. */
@@ -314,7 +345,9 @@ export class SpillingShuffleManager implements ShuffleManager {
         return encodeBucket(this.fetchBuckets(shuffleId, [mapId], reduceId)[0]!);
       if (out.file !== undefined) return this.#stored(out, reduceId)!;
       this.#read(out, reduceId);
-      return readOnly ? out.buckets[reduceId]! : copyEncoded(out.buckets[reduceId]!);
+      if (!readOnly) return copyEncoded(out.buckets[reduceId]!);
+      this.#viewed(out, reduceId);
+      return out.buckets[reduceId]!;
     });
   }
 
@@ -357,6 +390,8 @@ export class SpillingShuffleManager implements ShuffleManager {
     const length = stored.length;
     const perRecord = length === 0 ? 0 : encodedBytes(stored, estimateSize) / length;
     const end = Math.min(length, offset + Math.max(1, Math.floor(room / perRecord)));
+    // A view of the stored arrays only while they are stored (not of a copy read back from the file).
+    if (readOnly && out.file === undefined) this.#viewed(out, reduceId);
     const served = { bucket: sliceEncoded(stored, offset, end, readOnly), bytes: (end - offset) * perRecord };
     if (end < length) return { ...served, next: { segment, offset: end } };
     this.#read(out, reduceId);

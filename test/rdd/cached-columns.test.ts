@@ -60,11 +60,24 @@ const value = fc.constantFrom<fc.Arbitrary<unknown>>(
 const records = fc.tuple(key, value).chain(([k, v]) => fc.array(fc.tuple(k, v), { minLength: 0, maxLength: 1500 }));
 
 /** The program with the fast paths and without them, compared job by job (the first job computes and caches). */
-async function compare(sc: Context, data: Array<[unknown, unknown]>, slices: number, partitions: number, which: number): Promise<void> {
+async function compare(
+  sc: Context,
+  data: Array<[unknown, unknown]>,
+  slices: number,
+  partitions: number,
+  which: number,
+  /** A second mapValues after the first (it then takes the first's results in place), or none. */
+  then?: number,
+): Promise<void> {
   const [f, g] = FUNCTIONS[which]!;
+  const [f2, g2] = then === undefined ? [undefined, undefined] : FUNCTIONS[then]!;
   const sums = sc.parallelize(data, slices).reduceByKey((a, b) => (a as number) + (b as number), partitions) as RDD<[unknown, number]>;
-  const fast = sums.mapValues(f).cache();
-  const slow = sums.map(g).cache();
+  const mapped = (): RDD<[unknown, unknown]> => {
+    const once = sums.mapValues(f);
+    return f2 === undefined ? once : once.mapValues(f2 as (v: unknown) => unknown);
+  };
+  const fast = mapped().cache();
+  const slow = (g2 === undefined ? sums.map(g) : sums.map(g).map(g2 as (kv: [unknown, unknown]) => [unknown, unknown])).cache();
   try {
     const expected = await slow.collect();
     // First reads of the fast side compute it: the values (PageRank's action), then the keys from the cache.
@@ -88,7 +101,7 @@ async function compare(sc: Context, data: Array<[unknown, unknown]>, slices: num
       ),
     ).toBe(true);
     // Not cached: the columns go on to collectAsMap's result columns.
-    expect(same(await sums.mapValues(f).collectAsMap(), await slow.collectAsMap())).toBe(true);
+    expect(same(await mapped().collectAsMap(), await slow.collectAsMap())).toBe(true);
     // And computed into the cache by a by-key reader (the next PageRank iteration's join).
     const joined = fast.unpersist().cache();
     const other = sc.parallelize(
@@ -117,7 +130,8 @@ describe.each(['local', 'local[2]'] as const)('mapValues, keys and values over c
           fc.integer({ min: 1, max: 4 }),
           fc.integer({ min: 1, max: 4 }),
           fc.nat(FUNCTIONS.length - 1),
-          async (data, slices, partitions, which) => compare(sc, data as Array<[unknown, unknown]>, slices, partitions, which),
+          fc.option(fc.nat(FUNCTIONS.length - 1), { nil: undefined }),
+          async (data, slices, partitions, which, then) => compare(sc, data as Array<[unknown, unknown]>, slices, partitions, which, then),
         ),
         { numRuns: master === 'local' ? 15 : 25 },
       );
@@ -134,6 +148,53 @@ describe.each(['local', 'local[2]'] as const)('mapValues, keys and values over c
         0,
       );
       await compare(sc, [], 2, 3, 1);
+      // Two mapValues in a row, the second stopping being a number part-way (keys 1 and 2 sum to 4 and 2).
+      await compare(
+        sc,
+        [
+          [1, 1],
+          [2, 2],
+          [1, 3],
+        ],
+        2,
+        2,
+        0,
+        3,
+      );
+    } finally {
+      await sc.stop();
+    }
+  });
+});
+
+describe('cached columns of pooled tables', () => {
+  it('a cached reduceByKey (its columns from a pooled table) keeps its values after later combines reuse the pool', async () => {
+    // 20k keys a partition: the table's arrays are large enough to come from the pool, and the next jobs' tables take
+    // them again. A block that kept the table's combiners instead of a copy would read the later jobs' sums.
+    const sc = new Context({ master: 'local', progress: false, hints: false });
+    try {
+      const n = 40_000;
+      const sums = sc
+        .parallelize(
+          Array.from({ length: 2 * n }, (_, i): [number, number] => [i % n, i / 8]),
+          2,
+        )
+        .reduceByKey((a, b) => a + b, 2)
+        .cache();
+      expect(await sums.count()).toBe(n);
+      for (let round = 0; round < 2; round++) {
+        const other = sc
+          .parallelize(
+            Array.from({ length: n }, (_, i): [number, number] => [i, -1 - round]),
+            2,
+          )
+          .reduceByKey((a, b) => a + b, 2)
+          .mapValues((v) => v * 3);
+        expect(await other.count()).toBe(n);
+      }
+      const got = await sums.collectAsMap();
+      expect(got.size).toBe(n);
+      for (let k = 0; k < n; k++) expect(got.get(k)).toBe(k / 8 + (k + n) / 8);
     } finally {
       await sc.stop();
     }
