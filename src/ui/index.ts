@@ -217,6 +217,18 @@ function writeLogNow(dir: string, appId: string, events: readonly AppEvent[]): v
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
+/** The fields task starts and ends share, field by field (a loop over names would be a keyed access each). */
+function copyTask(to: Mutable<TaskStartEvent> | Mutable<TaskEndEvent>, from: TaskStartEvent | TaskEndEvent): void {
+  to.stageId = from.stageId;
+  to.stageAttempt = from.stageAttempt;
+  to.partition = from.partition;
+  to.attempt = from.attempt;
+  to.workerIndex = from.workerIndex;
+  to.executorId = from.executorId;
+  to.speculative = from.speculative;
+  to.time = from.time;
+}
+
 /**
  * Task events copied, in order, into records reused from turn to turn (a copy as a new object per event was garbage
  * for every task); the listeners they go to copy them in turn and keep nothing of them.
@@ -238,32 +250,18 @@ class TaskEventQueue {
     if (e.type === 'taskStart') {
       const s = this.#starts[this.#startsUsed] ?? (this.#starts[this.#startsUsed] = { ...e });
       this.#startsUsed++;
-      s.stageId = e.stageId;
-      s.stageAttempt = e.stageAttempt;
-      s.partition = e.partition;
-      s.attempt = e.attempt;
-      s.workerIndex = e.workerIndex;
-      s.executorId = e.executorId;
-      s.speculative = e.speculative;
-      s.time = e.time;
+      copyTask(s, e);
       r = s;
     } else {
       // One shape for every record: an absent error or metrics is an undefined field (as the scheduler's record has).
       const t = this.#ends[this.#endsUsed] ?? (this.#ends[this.#endsUsed] = { ...e, error: undefined, metrics: undefined });
       this.#endsUsed++;
-      t.stageId = e.stageId;
-      t.stageAttempt = e.stageAttempt;
-      t.partition = e.partition;
-      t.attempt = e.attempt;
-      t.workerIndex = e.workerIndex;
-      t.executorId = e.executorId;
-      t.speculative = e.speculative;
+      copyTask(t, e);
       t.result = e.result;
       t.error = e.error;
       t.durationMs = e.durationMs;
       t.metrics = e.metrics;
       t.locality = e.locality;
-      t.time = e.time;
       r = t;
     }
     this.#order[this.#size++] = r;

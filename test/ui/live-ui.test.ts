@@ -25,6 +25,32 @@ function listen(port: number): Promise<net.Server> {
   });
 }
 
+/** What a context shows a live UI on a free port (the event log as each test wants it). */
+function liveView(appName: string) {
+  return {
+    appName,
+    numWorkers: 1,
+    storageBytesPerWorker: 1,
+    options: {},
+    ui: { port: 0, host: '127.0.0.1', killEnabled: false, retainedJobs: 10, retainedStages: 10 },
+  };
+}
+
+/** A task's start on worker 0, stage 0. */
+function taskStart(partition: number, time: number) {
+  return {
+    type: 'taskStart' as const,
+    stageId: 0,
+    stageAttempt: 0,
+    partition,
+    attempt: 0,
+    workerIndex: 0,
+    executorId: '0',
+    speculative: false,
+    time,
+  };
+}
+
 describe('live UI', () => {
   it('is on by default on 127.0.0.1, takes the next port when its port is taken, redirects / to the Jobs page, and closes at stop()', async () => {
     const blocker = await listen(0);
@@ -111,14 +137,7 @@ describe('live UI', () => {
     // The cost of the synchronous start (under 20 ms) is measured in bench/hot-path-bounds.ts: as a wall-clock
     // bound here it failed on a loaded machine.
     const bus = new EventBus<SchedulerEvent>();
-    const view = {
-      appName: 'cost',
-      numWorkers: 1,
-      storageBytesPerWorker: 1,
-      options: {},
-      ui: { port: 0, host: '127.0.0.1', killEnabled: false, retainedJobs: 10, retainedStages: 10 },
-      eventLog: false as const,
-    };
+    const view = { ...liveView('cost'), eventLog: false as const };
     const ui = startUi(bus, view)!;
     // Subscribed before startUi returned; the server is not up yet (it starts once the lazy modules loaded).
     expect(bus.hasListeners('jobStart')).toBe(true);
@@ -142,15 +161,7 @@ describe('live UI', () => {
     try {
       const bus = new EventBus<SchedulerEvent>();
       const waiting: Array<() => void> = [];
-      const view = {
-        appName: 'deferred',
-        numWorkers: 1,
-        storageBytesPerWorker: 1,
-        options: {},
-        ui: { port: 0, host: '127.0.0.1', killEnabled: false, retainedJobs: 10, retainedStages: 10 },
-        eventLog: { dir },
-        afterTasksSent: (fn: () => void) => void waiting.push(fn),
-      };
+      const view = { ...liveView('deferred'), eventLog: { dir }, afterTasksSent: (fn: () => void) => void waiting.push(fn) };
       const ui = startUi(bus, view)!;
       const url = await ui.url();
       const api = `${url}/api/v1/applications/${ui.appId}`;
@@ -158,17 +169,7 @@ describe('live UI', () => {
       bus.emit({ type: 'jobStart', jobId: 0, time: 1, description: 'count', stageIds: [0] });
       bus.emit({ type: 'stageSubmitted', jobId: 0, stageId: 0, attempt: 0, name: 'count', numTasks: 2, numPartitions: 2, time: 1 });
       // The scheduler's records are refilled per task: the UI must copy what it holds.
-      const start = {
-        type: 'taskStart' as const,
-        stageId: 0,
-        stageAttempt: 0,
-        partition: 0,
-        attempt: 0,
-        workerIndex: 0,
-        executorId: '0',
-        speculative: false,
-        time: 2,
-      };
+      const start = { ...taskStart(0, 2) };
       const end = {
         type: 'taskEnd' as const,
         stageId: 0,
@@ -239,17 +240,7 @@ describe('live UI', () => {
       const view = { appName: 'early', numWorkers: 1, storageBytesPerWorker: 1, options: {}, ui: false as const, eventLog: { dir } };
       const ui = startUi(bus, view)!;
       bus.emit({ type: 'jobStart', jobId: 0, time: 1, description: 'collect', stageIds: [0] });
-      bus.emit({
-        type: 'taskStart',
-        stageId: 0,
-        stageAttempt: 0,
-        partition: 0,
-        attempt: 0,
-        workerIndex: 0,
-        executorId: '0',
-        speculative: false,
-        time: 2,
-      });
+      bus.emit(taskStart(0, 2));
       bus.emit({ type: 'jobEnd', jobId: 0, time: 3, result: 'failed', error: 'interrupted (SIGINT)' });
       // Synchronously, as a signal handler does: the UI's modules are still loading.
       ui.interrupted();
