@@ -161,6 +161,8 @@ export class StageMetrics {
   #slowestKeys: readonly string[] | undefined;
   /** Where the quantiles sort (a copy per varying column and stage was as much fresh memory again). */
   #scratch: Float64Array | undefined;
+  /** runMs's median from summary() for skew(), which would sort the same column again; NaN when not known. */
+  #runMedian = Number.NaN;
 
   constructor(expectedTasks: number) {
     this.#capacity = Math.max(1, expectedTasks);
@@ -184,6 +186,7 @@ export class StageMetrics {
     this.#slowestRow = -1;
     this.#slowestPartition = 0;
     this.#slowestKeys = undefined;
+    this.#runMedian = Number.NaN;
     return this;
   }
 
@@ -200,6 +203,7 @@ export class StageMetrics {
     }
     if (this.#seen[partition] === 1) return false;
     this.#seen[partition] = 1;
+    this.#runMedian = Number.NaN;
     if (this.#rows === this.#capacity) this.#grow();
     const i = this.#rows++;
     const c = this.#capacity;
@@ -256,6 +260,7 @@ export class StageMetrics {
     if (this.#rows === 0) return undefined;
     const out = {} as Record<SummarizedMetric, Quantiles>;
     for (let j = 0; j < SUMMARIZED_METRICS.length; j++) out[SUMMARIZED_METRICS[j]!] = sortedQuantiles(this.#column(j), this.#sortSpace());
+    this.#runMedian = out.runMs[2];
     return out;
   }
 
@@ -263,7 +268,8 @@ export class StageMetrics {
   skew(): SkewReport | undefined {
     if (this.#rows < 2) return undefined;
     const run = this.#column(RUN_MS);
-    const medianMs = sortedQuantiles(run, this.#sortSpace())[2];
+    // A median is never NaN here unless a runMs is, and then sorting again gives the same NaN.
+    const medianMs = Number.isNaN(this.#runMedian) ? sortedQuantiles(run, this.#sortSpace())[2] : this.#runMedian;
     const ms = run[this.#slowestRow]!;
     if (!(ms > SKEW_FACTOR * medianMs && ms > SKEW_MIN_MS)) return undefined;
     const input = this.#column(INPUT_RECORDS);

@@ -110,6 +110,20 @@ describe("StageMetrics (the scheduler's per-stage columns)", () => {
         expect(c.size).toBe(kept.length);
         expect(c.summary()).toEqual(referenceSummary(kept));
         expect(c.skew()).toEqual(referenceSkew(kept));
+        // A task that ends after a summary counts in the next (nothing of the first is reused stale).
+        if (ts.length > 0) {
+          const late = {
+            partition: 1000,
+            metrics: toMetrics(
+              ts[0]!.values.map((v) => v * 7 + 2000),
+              undefined,
+            ),
+          };
+          c.add(late.partition, late.metrics);
+          kept.push(late);
+          expect(c.skew()).toEqual(referenceSkew(kept));
+          expect(c.summary()).toEqual(referenceSummary(kept));
+        }
         // The exported functions count every task given, repeats included.
         const all = ts.map((t) => ({ partition: t.partition, metrics: toMetrics(t.values, t.keys) }));
         expect(summarizeTaskMetrics(all)).toEqual(referenceSummary(all));
