@@ -18,7 +18,7 @@ import { AbortError, JobFailedError, type ErrorInfo, InvalidArgumentError } from
 import type { ShuffleDependency } from '../rdd/dependency.js';
 import type { RDD, ResultFunctionWire } from '../rdd/index.js';
 import type { TaskOutcome, TaskFailure, TaskMetrics } from '../exec/protocol.js';
-import { detectSkew, summarizeTaskMetrics } from './task-metrics.js';
+import { StageMetrics } from './task-metrics.js';
 import { describeStages } from './stage-info.js';
 import type { EventBus } from './event-bus.js';
 import type { SchedulerEvent } from './events.js';
@@ -352,15 +352,24 @@ export class DAGScheduler implements TaskSetListener {
       onResult(job.delivered, job.results[job.delivered++]);
   }
 
-  /** Successful tasks' metrics of each stage's current attempt, by partition (a speculative copy counts once). */
-  readonly #stageMetrics = new WeakMap<Stage, { attempt: number; byPartition: Map<number, TaskMetrics> }>();
+  /** Successful tasks' metrics of each stage's current attempt, in columns (a speculative copy counts once). */
+  readonly #stageMetrics = new WeakMap<Stage, { attempt: number; metrics: StageMetrics }>();
 
   #recordMetrics(ts: TaskSet, partition: number, metrics: TaskMetrics): void {
     if (!this.bus.hasListeners('stageCompleted') || ts.stageAttempt !== ts.stage.nextAttempt - 1) return;
     let m = this.#stageMetrics.get(ts.stage);
     if (m === undefined || m.attempt !== ts.stageAttempt)
-      this.#stageMetrics.set(ts.stage, (m = { attempt: ts.stageAttempt, byPartition: new Map() }));
-    if (!m.byPartition.has(partition)) m.byPartition.set(partition, metrics);
+      this.#stageMetrics.set(ts.stage, (m = { attempt: ts.stageAttempt, metrics: this.#freshStageMetrics(ts.tasks.length) }));
+    m.metrics.add(partition, metrics);
+  }
+
+  /** A finished stage's columns, for the next stage to fill (stages run one after another, mostly). */
+  #spareMetrics: StageMetrics | undefined;
+
+  #freshStageMetrics(expectedTasks: number): StageMetrics {
+    const spare = this.#spareMetrics;
+    this.#spareMetrics = undefined;
+    return spare !== undefined ? spare.reuse(expectedTasks) : new StageMetrics(expectedTasks);
   }
 
   #stageFinished(stage: Stage): void {
@@ -369,9 +378,10 @@ export class DAGScheduler implements TaskSetListener {
     const attempt = stage.nextAttempt - 1;
     const m = this.#stageMetrics.get(stage);
     this.#stageMetrics.delete(stage);
-    const tasks = m !== undefined && m.attempt === attempt ? [...m.byPartition].map(([partition, metrics]) => ({ partition, metrics })) : [];
-    const taskMetrics = summarizeTaskMetrics(tasks);
-    const skew = detectSkew(tasks);
+    const collected = m !== undefined && m.attempt === attempt ? m.metrics : undefined;
+    const taskMetrics = collected?.summary();
+    const skew = collected?.skew();
+    if (collected !== undefined) this.#spareMetrics = collected;
     this.bus.emit({
       type: 'stageCompleted',
       jobId: stage.firstJobId,

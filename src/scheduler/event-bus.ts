@@ -57,6 +57,15 @@ export class EventBus<E extends { type: string }> {
   #any: readonly Subscription<E>[] = NO_SUBSCRIPTIONS;
   /** Catch-all listeners without a `copies` list. */
   #anyKeeping = 0;
+  #generation = 0;
+
+  /**
+   * Changes whenever a listener subscribes or unsubscribes: an emitter on a hot path may remember what
+   * {@link EventBus.hasListeners} and {@link EventBus.needsFreshEvent} said until it changes, instead of asking per event.
+   */
+  get generation(): number {
+    return this.#generation;
+  }
 
   /**
    * Subscribes to one event type; the listener receives the narrowed event.
@@ -71,6 +80,7 @@ export class EventBus<E extends { type: string }> {
     // The map is keyed by type, so a listener only ever sees events whose type matches T.
     const sub: Subscription<E> = { listener: listener as EventListener<E>, warned: false };
     this.#byType.set(type, [...(this.#byType.get(type) ?? NO_SUBSCRIPTIONS), sub]);
+    this.#generation++;
     let active = true;
     return () => {
       if (!active) return;
@@ -78,6 +88,7 @@ export class EventBus<E extends { type: string }> {
       const remaining = (this.#byType.get(type) ?? NO_SUBSCRIPTIONS).filter((s) => s !== sub);
       if (remaining.length === 0) this.#byType.delete(type);
       else this.#byType.set(type, remaining);
+      this.#generation++;
     };
   }
 
@@ -96,6 +107,7 @@ export class EventBus<E extends { type: string }> {
     const sub: Subscription<E> = copies === undefined ? { listener, warned: false } : { listener, warned: false, copies };
     this.#any = [...this.#any, sub];
     this.#anyKeeping = this.#any.filter((s) => s.copies === undefined).length;
+    this.#generation++;
     let active = true;
     return () => {
       if (!active) return;
@@ -103,6 +115,7 @@ export class EventBus<E extends { type: string }> {
       const remaining = this.#any.filter((s) => s !== sub);
       this.#any = remaining.length === 0 ? NO_SUBSCRIPTIONS : remaining;
       this.#anyKeeping = this.#any.filter((s) => s.copies === undefined).length;
+      this.#generation++;
     };
   }
 
@@ -169,6 +182,7 @@ export class EventBus<E extends { type: string }> {
     this.#byType.clear();
     this.#any = NO_SUBSCRIPTIONS;
     this.#anyKeeping = 0;
+    this.#generation++;
   }
 
   #deliver(sub: Subscription<E>, event: E): void {

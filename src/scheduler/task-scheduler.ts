@@ -31,6 +31,12 @@ export type { AttemptFailure, SpeculationOptions };
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
+/** Bits of TaskScheduler's #taskEventFlags. */
+const START_LISTENED = 1;
+const START_FRESH = 2;
+const END_LISTENED = 4;
+const END_FRESH = 8;
+
 export interface TaskSpec {
   readonly partition: number;
   /** Position of the partition in the job's result array (result stages). */
@@ -392,7 +398,7 @@ export class TaskScheduler implements BackendListener {
     const queue = this.#queues[w]!;
     if (queue.length === 0) this.#headSince[w] = run.startedAt;
     queue.push({ m, run });
-    if (this.bus.hasListeners('taskStart')) this.#emitStart(m, run, spec.partition);
+    if ((this.#taskEventFlags() & START_LISTENED) !== 0) this.#emitStart(m, run, spec.partition);
     void this.backend.runTask(w, msg).then((outcome) => this.#finished(m, run, outcome));
   }
 
@@ -524,9 +530,26 @@ export class TaskScheduler implements BackendListener {
   };
   #startRecordTaken = false;
   #endRecordTaken = false;
+  /** The bus's subscriptions as of #taskEventFlags' last look (asking the bus per task was two lookups by name each). */
+  #busGeneration = -1;
+  #taskEvents = 0;
+
+  /** Which task events reach a listener, and which need an object of their own: START_LISTENED | START_FRESH | ... */
+  #taskEventFlags(): number {
+    const bus = this.bus;
+    if (bus.generation !== this.#busGeneration) {
+      this.#busGeneration = bus.generation;
+      this.#taskEvents =
+        (bus.hasListeners('taskStart') ? START_LISTENED : 0) |
+        (bus.needsFreshEvent('taskStart') ? START_FRESH : 0) |
+        (bus.hasListeners('taskEnd') ? END_LISTENED : 0) |
+        (bus.needsFreshEvent('taskEnd') ? END_FRESH : 0);
+    }
+    return this.#taskEvents;
+  }
 
   #emitStart(m: TaskSetManager, run: RunningAttempt, partition: number): void {
-    if (this.#startRecordTaken || this.bus.needsFreshEvent('taskStart')) {
+    if (this.#startRecordTaken || (this.#taskEventFlags() & START_FRESH) !== 0) {
       this.bus.emit({
         type: 'taskStart',
         stageId: m.ts.stage.id,
@@ -558,7 +581,7 @@ export class TaskScheduler implements BackendListener {
   }
 
   #emitEnd(m: TaskSetManager, run: RunningAttempt, outcome: TaskOutcome, lostTheRace: boolean): void {
-    if (!this.bus.hasListeners('taskEnd')) return;
+    if ((this.#taskEventFlags() & END_LISTENED) === 0) return;
     const failure = outcome.status === 'failed' ? outcome.failure : undefined;
     const killed = lostTheRace || failure?.kind === 'killed';
     const task = m.ts.tasks[run.index]!;
@@ -566,7 +589,7 @@ export class TaskScheduler implements BackendListener {
     const result = killed ? 'killed' : outcome.status === 'success' ? 'success' : 'failed';
     const error = failure !== undefined ? describeFailure(failure) : undefined;
     const locality = localityOf(task.preferredWorkers, run.workerIndex);
-    if (this.#endRecordTaken || this.bus.needsFreshEvent('taskEnd')) {
+    if (this.#endRecordTaken || (this.#taskEventFlags() & END_FRESH) !== 0) {
       // One object literal of one shape per task end: conditional spreads built two throwaway objects and gave the
       // event a dictionary-mode shape that every listener then read slowly. An absent error or metrics is an
       // undefined field (JSON and the listeners treat both alike).

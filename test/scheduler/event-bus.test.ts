@@ -166,6 +166,31 @@ describe('EventBus', () => {
     expect(bus.needsFreshEvent('jobEnd')).toBe(false);
   });
 
+  it('changes its generation at every subscription and unsubscription (emitters cache what the bus said until then)', () => {
+    const bus = new EventBus<SchedulerEvent>();
+    const seen = [bus.generation];
+    const next = () => {
+      expect(seen).not.toContain(bus.generation);
+      seen.push(bus.generation);
+    };
+    const offTyped = bus.on('taskEnd', () => {});
+    next();
+    const offAny = bus.onAny(() => {}, { copies: ['taskEnd'] });
+    next();
+    offTyped();
+    next();
+    offTyped(); // a second call removes nothing, and changes nothing
+    expect(bus.generation).toBe(seen.at(-1));
+    offAny();
+    next();
+    bus.emit(jobEnd);
+    expect(bus.generation).toBe(seen.at(-1));
+    bus.on('jobEnd', () => {});
+    next();
+    bus.clear();
+    next();
+  });
+
   it('clear removes every listener', () => {
     const bus = new EventBus<SchedulerEvent>();
     let n = 0;

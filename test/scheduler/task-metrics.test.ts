@@ -7,7 +7,18 @@ import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:
 import os from 'node:os';
 import path from 'node:path';
 import { skewedJob, taskMetrics } from './helpers.js';
-import { Context, quantiles, detectSkew, type SchedulerEvent, type TaskEndEvent, type StageCompletedEvent, type TaskMetrics } from 'kindling';
+import fc from 'fast-check';
+import { SUMMARIZED_METRICS, StageMetrics } from '../../src/scheduler/task-metrics.js';
+import {
+  Context,
+  quantiles,
+  detectSkew,
+  summarizeTaskMetrics,
+  type SchedulerEvent,
+  type TaskEndEvent,
+  type StageCompletedEvent,
+  type TaskMetrics,
+} from 'kindling';
 
 const metrics = (durationMs: number, records = 0): TaskMetrics =>
   taskMetrics({ durationMs, runMs: durationMs, shuffleReadRecords: records, keySample: ['"hot"'] });
@@ -43,6 +54,91 @@ describe('detectSkew', () => {
       ]),
     ).toBeUndefined();
     expect(detectSkew([{ partition: 0, metrics: metrics(5000) }])).toBeUndefined();
+  });
+});
+
+// The summaries as they were computed before the scheduler kept metrics in columns: every task's metrics object kept
+// by partition (the first success counts), then copied into columns at the stage's end.
+function referenceSummary(tasks: ReadonlyArray<{ partition: number; metrics: TaskMetrics }>) {
+  if (tasks.length === 0) return undefined;
+  return Object.fromEntries(SUMMARIZED_METRICS.map((k) => [k, quantiles(tasks.map((t) => t.metrics[k]))]));
+}
+function referenceSkew(tasks: ReadonlyArray<{ partition: number; metrics: TaskMetrics }>) {
+  if (tasks.length < 2) return undefined;
+  let slowest = tasks[0]!;
+  for (const t of tasks) if (t.metrics.runMs > slowest.metrics.runMs) slowest = t;
+  const medianMs = quantiles(tasks.map((t) => t.metrics.runMs))[2];
+  const ms = slowest.metrics.runMs;
+  if (!(ms > 3 * medianMs && ms > 1000)) return undefined;
+  const records = (m: TaskMetrics) => m.shuffleReadRecords + m.inputRecords;
+  return {
+    partition: slowest.partition,
+    runMs: Math.round(ms),
+    medianMs: Math.round(medianMs),
+    records: records(slowest.metrics),
+    medianRecords: quantiles(tasks.map((t) => records(t.metrics)))[2],
+    keySample: slowest.metrics.keySample ?? [],
+  };
+}
+
+describe("StageMetrics (the scheduler's per-stage columns)", () => {
+  // Few distinct values, so that ties, constant columns and equal run times (the first slowest wins) all occur.
+  const value = fc.oneof(fc.constantFrom(0, 1, 1500, 4000), fc.integer({ min: 0, max: 5000 }), fc.double({ min: 0, max: 1e4, noNaN: true }));
+  const task = fc.record({
+    partition: fc.integer({ min: 0, max: 40 }),
+    values: fc.array(value, { minLength: SUMMARIZED_METRICS.length, maxLength: SUMMARIZED_METRICS.length }),
+    keys: fc.option(fc.array(fc.string(), { maxLength: 3 }), { nil: undefined }),
+  });
+  const toMetrics = (values: number[], keys: string[] | undefined): TaskMetrics =>
+    taskMetrics({ ...Object.fromEntries(SUMMARIZED_METRICS.map((k, j) => [k, values[j]!])), ...(keys !== undefined ? { keySample: keys } : {}) });
+
+  let previous: StageMetrics | undefined;
+  it('summarize and flag skew exactly as the metrics objects kept by partition did, with repeats counted once, any capacity, fresh or reused', () => {
+    fc.assert(
+      fc.property(fc.array(task, { maxLength: 120 }), fc.integer({ min: 0, max: 50 }), fc.boolean(), (ts, capacity, reused) => {
+        // Reused: the previous run's columns, emptied (the scheduler hands a finished stage's to the next).
+        const c = reused && previous !== undefined ? previous.reuse(capacity) : new StageMetrics(capacity);
+        previous = c;
+        const firstByPartition = new Map<number, TaskMetrics>();
+        for (const t of ts) {
+          const m = toMetrics(t.values, t.keys);
+          const fresh = !firstByPartition.has(t.partition);
+          expect(c.add(t.partition, m)).toBe(fresh);
+          if (fresh) firstByPartition.set(t.partition, m);
+        }
+        const kept = [...firstByPartition].map(([partition, metrics]) => ({ partition, metrics }));
+        expect(c.size).toBe(kept.length);
+        expect(c.summary()).toEqual(referenceSummary(kept));
+        expect(c.skew()).toEqual(referenceSkew(kept));
+        // A task that ends after a summary counts in the next (nothing of the first is reused stale).
+        if (ts.length > 0) {
+          const late = {
+            partition: 1000,
+            metrics: toMetrics(
+              ts[0]!.values.map((v) => v * 7 + 2000),
+              undefined,
+            ),
+          };
+          c.add(late.partition, late.metrics);
+          kept.push(late);
+          expect(c.skew()).toEqual(referenceSkew(kept));
+          expect(c.summary()).toEqual(referenceSummary(kept));
+        }
+        // The exported functions count every task given, repeats included.
+        const all = ts.map((t) => ({ partition: t.partition, metrics: toMetrics(t.values, t.keys) }));
+        expect(summarizeTaskMetrics(all)).toEqual(referenceSummary(all));
+        expect(detectSkew(all)).toEqual(referenceSkew(all));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("flags a straggler past the capacity it was sized for, keeping that task's key sample", () => {
+    const c = new StageMetrics(2);
+    for (let p = 0; p < 9; p++) c.add(p, metrics(100, 5));
+    c.add(9, taskMetrics({ runMs: 5000, inputRecords: 70, shuffleReadRecords: 30, keySample: ['"k"'] }));
+    expect(c.skew()).toEqual({ partition: 9, runMs: 5000, medianMs: 100, records: 100, medianRecords: 5, keySample: ['"k"'] });
+    expect(c.summary()!.runMs).toEqual([100, 100, 100, 100, 5000]);
   });
 });
 

@@ -25,6 +25,32 @@ function listen(port: number): Promise<net.Server> {
   });
 }
 
+/** What a context shows a live UI on a free port (the event log as each test wants it). */
+function liveView(appName: string) {
+  return {
+    appName,
+    numWorkers: 1,
+    storageBytesPerWorker: 1,
+    options: {},
+    ui: { port: 0, host: '127.0.0.1', killEnabled: false, retainedJobs: 10, retainedStages: 10 },
+  };
+}
+
+/** A task's start on worker 0, stage 0. */
+function taskStart(partition: number, time: number) {
+  return {
+    type: 'taskStart' as const,
+    stageId: 0,
+    stageAttempt: 0,
+    partition,
+    attempt: 0,
+    workerIndex: 0,
+    executorId: '0',
+    speculative: false,
+    time,
+  };
+}
+
 describe('live UI', () => {
   it('is on by default on 127.0.0.1, takes the next port when its port is taken, redirects / to the Jobs page, and closes at stop()', async () => {
     const blocker = await listen(0);
@@ -111,14 +137,7 @@ describe('live UI', () => {
     // The cost of the synchronous start (under 20 ms) is measured in bench/hot-path-bounds.ts: as a wall-clock
     // bound here it failed on a loaded machine.
     const bus = new EventBus<SchedulerEvent>();
-    const view = {
-      appName: 'cost',
-      numWorkers: 1,
-      storageBytesPerWorker: 1,
-      options: {},
-      ui: { port: 0, host: '127.0.0.1', killEnabled: false, retainedJobs: 10, retainedStages: 10 },
-      eventLog: false as const,
-    };
+    const view = { ...liveView('cost'), eventLog: false as const };
     const ui = startUi(bus, view)!;
     // Subscribed before startUi returned; the server is not up yet (it starts once the lazy modules loaded).
     expect(bus.hasListeners('jobStart')).toBe(true);
@@ -137,15 +156,22 @@ describe('live UI', () => {
     await ui.stop();
   });
 
-  it('writes the event log of a process interrupted before the UI finished loading, from what it buffered', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-early-log-'));
+  it('hands task events to the store and the log once the tasks of their turn are sent, after the events before them and before the next other event', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-deferred-log-'));
     try {
       const bus = new EventBus<SchedulerEvent>();
-      const view = { appName: 'early', numWorkers: 1, storageBytesPerWorker: 1, options: {}, ui: false as const, eventLog: { dir } };
+      const waiting: Array<() => void> = [];
+      const view = { ...liveView('deferred'), eventLog: { dir }, afterTasksSent: (fn: () => void) => void waiting.push(fn) };
       const ui = startUi(bus, view)!;
-      bus.emit({ type: 'jobStart', jobId: 0, time: 1, description: 'collect', stageIds: [0] });
-      bus.emit({
-        type: 'taskStart',
+      const url = await ui.url();
+      const api = `${url}/api/v1/applications/${ui.appId}`;
+      const get = async (p: string) => (await fetch(`${api}${p}`)).json() as Promise<Array<Record<string, unknown>>>;
+      bus.emit({ type: 'jobStart', jobId: 0, time: 1, description: 'count', stageIds: [0] });
+      bus.emit({ type: 'stageSubmitted', jobId: 0, stageId: 0, attempt: 0, name: 'count', numTasks: 2, numPartitions: 2, time: 1 });
+      // The scheduler's records are refilled per task: the UI must copy what it holds.
+      const start = { ...taskStart(0, 2) };
+      const end = {
+        type: 'taskEnd' as const,
         stageId: 0,
         stageAttempt: 0,
         partition: 0,
@@ -153,8 +179,68 @@ describe('live UI', () => {
         workerIndex: 0,
         executorId: '0',
         speculative: false,
-        time: 2,
-      });
+        result: 'success' as const,
+        error: undefined as string | undefined,
+        durationMs: 5,
+        metrics: undefined,
+        locality: 'NO_PREF' as const,
+        time: 7,
+      };
+      bus.emit(start);
+      bus.emit({ ...start, partition: 1, time: 3 });
+      bus.emit(end);
+      start.partition = 99;
+      end.partition = 99;
+      // One callback asked for this turn; the store has none of the tasks yet.
+      expect(waiting).toHaveLength(1);
+      expect((await get('/stages/0/0/taskList')).length).toBe(0);
+      waiting.shift()!();
+      let tasks = await get('/stages/0/0/taskList');
+      expect(tasks.map((t) => [t.index, t.status]).sort()).toEqual([
+        [0, 'SUCCESS'],
+        [1, 'RUNNING'],
+      ]);
+      // A failed task's end, then the stage's and the job's end without a callback: they come in the bus's order.
+      bus.emit({ ...end, partition: 1, durationMs: 4, result: 'failed', error: 'boom' });
+      expect(waiting).toHaveLength(1);
+      bus.emit({ type: 'stageCompleted', jobId: 0, stageId: 0, attempt: 0, time: 8, result: 'failed', failureReason: 'boom' });
+      bus.emit({ type: 'jobEnd', jobId: 0, time: 9, result: 'failed', error: 'boom' });
+      tasks = await get('/stages/0/0/taskList');
+      expect(tasks.map((t) => [t.index, t.status, t.errorMessage ?? null]).sort()).toEqual([
+        [0, 'SUCCESS', null],
+        [1, 'FAILED', 'boom'],
+      ]);
+      const jobs = await get('/jobs');
+      expect(jobs.map((j) => [j.status, j.numFailedTasks, j.numCompletedTasks])).toEqual([['FAILED', 1, 1]]);
+      // The late callback finds nothing left; a task event with no callback run is still logged at stop().
+      waiting.shift()!();
+      bus.emit({ ...end, partition: 1, attempt: 1, time: 10 });
+      await ui.stop();
+      const events = readEventLog(path.join(dir, `${ui.appId}.jsonl`));
+      expect(events.map((e) => (e.type === 'taskEnd' ? `taskEnd ${e.partition}.${e.attempt} ${e.result}` : e.type))).toEqual([
+        'applicationStart',
+        'jobStart',
+        'stageSubmitted',
+        'taskEnd 0.0 success',
+        'taskEnd 1.0 failed',
+        'stageCompleted',
+        'jobEnd',
+        'taskEnd 1.1 success',
+        'applicationEnd',
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('writes the event log of a process interrupted before the UI finished loading, from what it buffered', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-early-log-'));
+    try {
+      const bus = new EventBus<SchedulerEvent>();
+      const view = { appName: 'early', numWorkers: 1, storageBytesPerWorker: 1, options: {}, ui: false as const, eventLog: { dir } };
+      const ui = startUi(bus, view)!;
+      bus.emit({ type: 'jobStart', jobId: 0, time: 1, description: 'collect', stageIds: [0] });
+      bus.emit(taskStart(0, 2));
       bus.emit({ type: 'jobEnd', jobId: 0, time: 3, result: 'failed', error: 'interrupted (SIGINT)' });
       // Synchronously, as a signal handler does: the UI's modules are still loading.
       ui.interrupted();

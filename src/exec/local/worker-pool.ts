@@ -21,7 +21,7 @@ import { wrap, transfer, nodeEndpoint, type Remote } from './comlink.js';
 import type { BackendFaults, BackendListener, BackendSnapshot, TaskBackend } from '../task-backend.js';
 import type { TaskMessage, TaskOutcome, WorkerInit } from '../protocol.js';
 import { readsPairColumns, unpackOutcome, type WorkerApi } from './worker-api.js';
-import { TaskChannel } from './task-channel.js';
+import { TaskChannel, TaskSendTurn } from './task-channel.js';
 import { workerEntry, workerResourceLimits } from './worker-entry.js';
 import { InvalidArgumentError, ContextStoppedError } from '../../core/errors.js';
 
@@ -87,6 +87,8 @@ export class WorkerPool implements TaskBackend {
   readonly #epochs: number[] = [];
   /** Executor ids are handed out in start order and never reused (Spark's). */
   #nextExecutorId = 0;
+  /** The workers' task channels send together, once per turn of the event loop. */
+  readonly #sendTurn = new TaskSendTurn();
   /** Consecutive failed starts per index (reset when a start succeeds). */
   readonly #startFailures: number[] = [];
   /** Indexes given up after too many failed starts. */
@@ -159,7 +161,7 @@ export class WorkerPool implements TaskBackend {
       executorId,
       worker,
       remote: wrap<WorkerApi>(nodeEndpoint(worker as never)),
-      tasks: new TaskChannel(worker),
+      tasks: new TaskChannel(worker, this.#sendTurn),
       spillDir,
       inflight: new Map(),
       state: 'starting',
@@ -277,6 +279,10 @@ export class WorkerPool implements TaskBackend {
   }
 
   // ---- tasks --------------------------------------------------------------------------------------------------
+
+  afterTasksSent(fn: () => void): void {
+    this.#sendTurn.afterSend(fn);
+  }
 
   cancelTask(workerIndex: number, taskId: number): void {
     const slot = this.#slots[workerIndex];
