@@ -6,6 +6,7 @@
  * threads, blocks and files, registers again under a new id, and serves the next driver.
  */
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import os from 'node:os';
 import { createRequire } from 'node:module';
@@ -119,6 +120,8 @@ export class ExecutorProcess {
   #heartbeat: NodeJS.Timeout | undefined;
   readonly #clients = new Map<string, FrameClient>();
   #loop: Promise<void> | undefined;
+  /** Between INCR and the registration's MULTI a heartbeat would find the new id unregistered. */
+  #registering = false;
 
   constructor(options: ExecutorProcessOptions) {
     this.#o = options;
@@ -161,6 +164,16 @@ export class ExecutorProcess {
   }
 
   async #register(): Promise<void> {
+    const outer = this.#registering;
+    this.#registering = true;
+    try {
+      await this.#registerOnce();
+    } finally {
+      this.#registering = outer;
+    }
+  }
+
+  async #registerOnce(): Promise<void> {
     const old = this.#id;
     this.#id = String(await this.#redis.incr(this.#keys.nextExecutor));
     this.#controlId = '0-0';
@@ -174,6 +187,8 @@ export class ExecutorProcess {
       memoryMB: String(this.#o.memoryMB),
       pid: String(process.pid),
       hostname: os.hostname(),
+      // Ids restart at 1 when Redis loses its keys: drivers tell a new registration from an old one by this.
+      token: randomBytes(8).toString('hex'),
     });
     p.set(k.heartbeat(this.#id), String(this.#beats), 'PX', HEARTBEAT_TTL_MS);
     p.sadd(k.executors, this.#id);
@@ -206,8 +221,25 @@ export class ExecutorProcess {
     try {
       this.#beats++;
       const id = this.#id;
-      await this.#redis.set(this.#keys.heartbeat(id), String(this.#beats), 'PX', HEARTBEAT_TTL_MS);
+      const [[, registered] = []] =
+        (await this.#redis
+          .multi()
+          .exists(this.#keys.executor(id))
+          .set(this.#keys.heartbeat(id), String(this.#beats), 'PX', HEARTBEAT_TTL_MS)
+          .exec()) ?? [];
       const app = this.#app;
+      if (registered === 0 && this.#id === id && !this.#registering) {
+        // Redis restarted without its data (or was flushed): no driver can find this executor, nor reach an
+        // application's streams. Registering again is the only way back; a held application is gone with its lease.
+        this.#registering = true;
+        try {
+          if (app !== undefined) await this.#dropApp(`registration ${id} vanished from Redis (restarted without its data?)`);
+          else await this.#registerOnce();
+        } finally {
+          this.#registering = false;
+        }
+        return;
+      }
       if (app !== undefined) {
         const holder = await this.#redis.get(this.#keys.lease(id));
         // The lease was released, expired (the driver died) or taken back (the driver declared us lost).

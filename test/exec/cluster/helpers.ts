@@ -99,8 +99,9 @@ export async function registered(url: string, cluster: string): Promise<string[]
 }
 
 /** A redis-server of the test's own, on a free loopback port (for tests that stop it on purpose). */
-export async function startRedis(): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
-  const port = await freePort();
+export async function startRedis(onPort?: number): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
+  // A given port: the same server address again after a stop, as a restarted Redis.
+  const port = onPort ?? (await freePort());
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,0 +1,222 @@
+/**
+ * Faults a reviewer tries beyond faults.test.ts, each at a random moment (seeded per run, logged; replay with
+ * KINDLING_FAULT_SEED): an executor SIGKILLed while it registers, two executors SIGKILLed at once, an executor
+ * SIGKILLed while the driver fetches its large result, Redis restarted (its keys gone) mid-job. Each ends in the
+ * right result or a clear error, and the context runs the next job.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { capture, Context, type SchedulerEvent } from 'kindling';
+import { redisSkipReason, useRedisServer } from '../../streaming/redis-server.js';
+import { startRedis, useExecutors, waitUntil } from './helpers.js';
+
+function spin(ms: number): void {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    // computing
+  }
+}
+
+const seed = Number(process.env.KINDLING_FAULT_SEED ?? Date.now() % 100_000);
+let state = seed;
+function random(): number {
+  state = (state * 1103515245 + 12345) % 2 ** 31;
+  return state / 2 ** 31;
+}
+
+const contexts: Context[] = [];
+afterEach(async () => {
+  await Promise.all(contexts.splice(0).map((sc) => sc.stop()));
+});
+function context(options: ConstructorParameters<typeof Context>[0]): Context {
+  const sc = new Context({ progress: false, ui: false, ...options });
+  contexts.push(sc);
+  return sc;
+}
+function record(sc: Context): SchedulerEvent[] {
+  const events: SchedulerEvent[] = [];
+  sc.events.onAny((e) => void events.push(e));
+  return events;
+}
+
+function job(sc: Context): Promise<Array<[number, number]>> {
+  return sc
+    .range(0, 4000, 1, 8)
+    .map(
+      capture({ spin }, (x: number): [number, number] => {
+        if (x % 500 === 0) spin(40);
+        return [x % 13, x];
+      }),
+    )
+    .reduceByKey((a, b) => a + b, 4)
+    .collect()
+    .then((r) => r.sort((a, b) => a[0] - b[0]));
+}
+const expected: Array<[number, number]> = Array.from({ length: 13 }, (_, k) => {
+  let s = 0;
+  for (let x = k; x < 4000; x += 13) s += x;
+  return [k, s];
+});
+
+describe.skipIf(redisSkipReason !== undefined)(`cluster faults at random moments (seed ${seed})`, () => {
+  const url = useRedisServer();
+  const executor = useExecutors();
+
+  it('an executor SIGKILLed while it registers is never leased for long: the job runs on the others', async () => {
+    const args = ['--master', url(), '--cluster', 'reg', '--cores', '1', '--memory', '512m'];
+    const good = executor(args);
+    await good.waitFor('registered and ready');
+    const sc = context({ master: `${url()}?cores=2`, cluster: 'reg', executorTimeoutMs: 1500, executorWaitMs: 20_000 });
+    const events = record(sc);
+    expect(await sc.range(0, 4, 1, 2).count()).toBe(4);
+    // Killed somewhere between spawning (node still loading) and just after it registered.
+    const doomed = executor(args);
+    const delay = Math.floor(random() * 1200);
+    await new Promise((r) => setTimeout(r, delay));
+    doomed.child.kill('SIGKILL');
+    await doomed.exited;
+    expect(await job(sc)).toEqual(expected);
+    // If the driver leased it, it declared it lost; the job above ran to its end either way.
+    const added = events.filter((e) => e.type === 'workerAdded').length;
+    expect(added).toBeGreaterThanOrEqual(1);
+    expect(await job(sc)).toEqual(expected);
+  });
+
+  it('two executors SIGKILLed at once mid-shuffle (local-cluster[3]): the same result, then the next job', async () => {
+    const sc = context({ master: 'local-cluster[3]' });
+    const events = record(sc);
+    await sc.range(0, 3).count();
+    // The job's map stage or its reduce stage (the stage ids after the warm-up job's), at a random task.
+    const stage = 1 + Math.floor(random() * 2);
+    const at = Math.floor(random() * 4);
+    const delay = Math.floor(random() * 40);
+    let killed = false;
+    sc.events.on('taskStart', (e) => {
+      if (!killed && e.stageId === stage && e.partition >= at) {
+        killed = true;
+        const victims = [e.workerIndex, (e.workerIndex + 1) % 3];
+        setTimeout(() => void Promise.all(victims.map((w) => sc.faults.killWorker(w))), delay);
+      }
+    });
+    expect(await job(sc)).toEqual(expected);
+    expect(killed).toBe(true);
+    await waitUntil(() => events.filter((e) => e.type === 'workerLost').length >= 2, 15_000, 'two lost executors');
+    expect(await job(sc)).toEqual(expected);
+  });
+
+  it('an executor SIGKILLed while the driver fetches its large result: recomputed, whole', async () => {
+    const sc = context({ master: 'local-cluster[2]' });
+    const events = record(sc);
+    const big = sc.range(0, 4, 1, 4).flatMap((p: number) => Array.from({ length: 60_000 }, (_, i) => `row-${p}-${i}-${'x'.repeat(20)}`));
+    await sc.range(0, 2).count();
+    const delay = Math.floor(random() * 60);
+    let killed = false;
+    sc.events.on('taskEnd', (e) => {
+      if (!killed && e.result === 'success') {
+        killed = true;
+        setTimeout(() => void sc.faults.killWorker(e.workerIndex), delay);
+      }
+    });
+    const rows = await big.collect();
+    expect(killed).toBe(true);
+    expect(rows).toHaveLength(240_000);
+    expect(new Set(rows).size).toBe(240_000);
+    expect(rows[0]).toBe(`row-0-0-${'x'.repeat(20)}`);
+    await waitUntil(() => events.some((e) => e.type === 'workerLost'), 15_000, 'the lost executor');
+    expect(await sc.range(0, 100, 1, 4).sum()).toBe(4950);
+  });
+});
+
+describe.skipIf(redisSkipReason !== undefined)(`Redis restarted mid-job (seed ${seed})`, () => {
+  const executor = useExecutors();
+
+  it('the job ends (right result or an error naming Redis); after the executors register again, the next job runs', async () => {
+    let redis = await startRedis();
+    const port = Number(new URL(redis.url).port);
+    try {
+      const args = ['--master', redis.url, '--cluster', 'restart', '--cores', '1', '--memory', '512m'];
+      const execs = [executor(args), executor(args)];
+      await Promise.all(execs.map((e) => e.waitFor('registered and ready')));
+      // The mapreduce engine writes its map outputs to the executors' disks: files the dropped application leaves.
+      const sc = context({
+        master: `${redis.url}?cores=2`,
+        cluster: 'restart',
+        engine: 'mapreduce',
+        executorTimeoutMs: 3000,
+        executorWaitMs: 30_000,
+      });
+      const events = record(sc);
+      await sc
+        .range(0, 100, 1, 4)
+        .map((x): [number, number] => [x % 3, 1])
+        .reduceByKey((a, b) => a + b, 2)
+        .count();
+      // Each slot's folder (slot-INDEX-EPOCH in the application's folder); the same application leases the executors
+      // again after the restart, into new epochs.
+      const list = (d: string) => (existsSync(d) ? readdirSync(d).map((f) => path.join(d, f)) : []);
+      const slotDirs = execs.flatMap((e) => list(e.folder).flatMap(list)).filter((d) => path.basename(d).startsWith('slot-'));
+      expect(slotDirs.length).toBeGreaterThan(0);
+      const delay = Math.floor(random() * 300);
+      const down = Math.floor(random() * 1000);
+      let restarted: Promise<void> | undefined;
+      sc.events.on('taskStart', () => {
+        restarted ??= new Promise<void>((resolve) =>
+          setTimeout(async () => {
+            await redis.stop();
+            await new Promise((r) => setTimeout(r, down));
+            redis = await startRedis(port);
+            resolve();
+          }, delay),
+        );
+      });
+      const t0 = Date.now();
+      const out = await sc
+        .range(0, 200, 1, 40)
+        .map(
+          capture({ spin }, (x: number) => {
+            spin(30);
+            return x;
+          }),
+        )
+        .sum()
+        .then(
+          (n) => ({ n }),
+          (e: unknown) => ({ e: e as Error }),
+        );
+      console.log(`Redis restarted ${delay} ms after the first task, down ${down} ms:`, 'n' in out ? out.n : out.e.message);
+      if ('n' in out) expect(out.n).toBe(19900);
+      else expect(out.e.message).toMatch(/Redis at redis:\/\/127\.0\.0\.1:\d+, cluster 'restart'/);
+      expect(Date.now() - t0).toBeLessThan(30_000);
+      await restarted;
+      // Redis lost every key, ids included: the executors register again (ids from 1 again, new tokens), and
+      // the driver leases them although it saw those ids lost.
+      expect(await sc.range(0, 100, 1, 4).sum()).toBe(4950);
+      const lostAt = events.findIndex((e) => e.type === 'workerLost');
+      expect(events.slice(lostAt).some((e) => e.type === 'workerAdded' && e.replacement)).toBe(true);
+      for (const e of execs) await e.waitFor(/is idle again: registered as executor/);
+      // The dropped application's files went with it.
+      expect(slotDirs.filter((d) => existsSync(d))).toEqual([]);
+    } finally {
+      await redis.stop();
+    }
+  });
+
+  it('an idle executor registers again after Redis restarted without its data, and a driver then finds it', async () => {
+    let redis = await startRedis();
+    const port = Number(new URL(redis.url).port);
+    try {
+      const args = ['--master', redis.url, '--cluster', 'idle', '--cores', '1', '--memory', '512m'];
+      const e = executor(args);
+      await e.waitFor('registered and ready');
+      await redis.stop();
+      await new Promise((r) => setTimeout(r, Math.floor(random() * 1000)));
+      redis = await startRedis(port);
+      await e.waitFor(/is idle again: registered as executor 1 /, 10_000);
+      const sc = context({ master: redis.url, cluster: 'idle', executorWaitMs: 10_000 });
+      expect(await sc.range(0, 100, 1, 4).sum()).toBe(4950);
+    } finally {
+      await redis.stop();
+    }
+  });
+});
