@@ -10,7 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventWindowCountsRef, sortedWindows } from './helpers.js';
+import fc from 'fast-check';
+import { freePort } from '../../src/exec/cluster/local-cluster.js';
+import { eventWindowCountsRef, manual, sortedWindows, useStreamingContext } from './helpers.js';
 import { redisSkipReason, useRedisServer } from './redis-server.js';
 
 describe.skipIf(redisSkipReason !== undefined)(`driver killed mid-stream${redisSkipReason ? ` (skipped: ${redisSkipReason})` : ''}`, () => {
@@ -190,4 +192,81 @@ describe.skipIf(redisSkipReason !== undefined)(`driver killed mid-stream${redisS
     expect(emitted.length).toBeGreaterThan(20);
     expect(spanning).toBeGreaterThan(0);
   });
+});
+
+/** A redis-server with an append-only file synced on every write, so that a restart keeps every entry. */
+async function durableRedis(dir: string, port?: number): Promise<{ url: string; stop(): Promise<void> }> {
+  const p = port ?? (await freePort());
+  const child = spawn(
+    'redis-server',
+    ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('Ready to accept connections')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${out}`)));
+  });
+  const exited = new Promise((r) => child.once('exit', r));
+  return {
+    url: `redis://127.0.0.1:${p}`,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+describe.skipIf(redisSkipReason !== undefined)('the Redis server restarted mid-stream (direct mode)', () => {
+  const { sc } = useStreamingContext();
+
+  it.each(['resp', 'eval', 'xrange'] as const)(
+    'read with %s: later batches read on from the last id, every entry exactly once (a property over restart moments)',
+    async (readWith) => {
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-redis-aof-'));
+      let server = await durableRedis(dir);
+      const port = Number(new URL(server.url).port);
+      try {
+        await fc.assert(
+          fc.asyncProperty(
+            fc.array(fc.integer({ min: 0, max: 6 }), { minLength: 3, maxLength: 6 }),
+            fc.integer({ min: 0, max: 5 }),
+            async (perBatch, restartAt) => {
+              const key = `in:${readWith}:${Math.random().toString(36).slice(2)}`;
+              const { ssc, tick } = manual(sc());
+              const got: string[] = [];
+              ssc
+                .redisStream({ url: server.url, key, startId: '0', readWith })
+                .foreachRDD(async (rdd) => void got.push(...(await rdd.collect()).map((e) => e.fields.n!)));
+              await ssc.start();
+              let n = 0;
+              for (let b = 0; b < perBatch.length; b++) {
+                if (b === restartAt % perBatch.length) {
+                  // SIGKILL: the append-only file, synced on every write, keeps every entry.
+                  await server.stop();
+                  server = await durableRedis(dir, port);
+                }
+                const w = new Redis(server.url);
+                for (let i = 0; i < perBatch[b]!; i++) await w.xadd(key, '*', 'n', String(n++));
+                w.disconnect();
+                // A source that fails stops the stream (no batch completes): fail with its error, not a timeout.
+                await Promise.race([tick(), ssc.awaitTermination().then(() => Promise.reject(new Error('the stream stopped')))]);
+              }
+              await ssc.stop({ stopContext: false });
+              expect(got).toEqual(Array.from({ length: n }, (_, i) => String(i)));
+            },
+          ),
+          { numRuns: 4 },
+        );
+      } finally {
+        await server.stop();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });
