@@ -225,7 +225,7 @@ async function durableRedis(dir: string, port?: number): Promise<{ url: string; 
 describe.skipIf(redisSkipReason !== undefined)('the Redis server restarted mid-stream (direct mode)', () => {
   const { sc } = useStreamingContext();
 
-  it.each(['resp', 'eval', 'xrange'] as const)(
+  it.each(['resp', 'eval', 'xrange', 'group'] as const)(
     'read with %s: later batches read on from the last id, every entry exactly once (a property over restart moments)',
     async (readWith) => {
       const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-redis-aof-'));
@@ -240,8 +240,9 @@ describe.skipIf(redisSkipReason !== undefined)('the Redis server restarted mid-s
               const key = `in:${readWith}:${Math.random().toString(36).slice(2)}`;
               const { ssc, tick } = manual(sc());
               const got: string[] = [];
+              const mode = readWith === 'group' ? ({ mode: 'group', group: 'g', consumer: 'c1' } as const) : { readWith };
               ssc
-                .redisStream({ url: server.url, key, startId: '0', readWith })
+                .redisStream({ url: server.url, key, startId: '0', ...mode })
                 .foreachRDD(async (rdd) => void got.push(...(await rdd.collect()).map((e) => e.fields.n!)));
               await ssc.start();
               let n = 0;
