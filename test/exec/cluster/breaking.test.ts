@@ -1,13 +1,16 @@
 /**
  * Faults a reviewer tries beyond faults.test.ts, each at a random moment (seeded per run, logged; replay with
  * KINDLING_FAULT_SEED): an executor SIGKILLed while it registers, two executors SIGKILLed at once, an executor
- * SIGKILLed while the driver fetches its large result, Redis restarted (its keys gone) mid-job. Each ends in the
- * right result or a clear error, and the context runs the next job.
+ * SIGKILLed while the driver fetches its large result, Redis restarted (its keys gone) mid-job or while an executor
+ * is idle, an executor SIGKILLed in a batch of a stream with windows and state. Each ends in the right result or a
+ * clear error, and the context runs the next job.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { capture, Context, type SchedulerEvent } from 'kindling';
+import { manual } from '../../streaming/helpers.js';
 import { redisSkipReason, useRedisServer } from '../../streaming/redis-server.js';
 import { startRedis, useExecutors, waitUntil } from './helpers.js';
 
@@ -217,6 +220,59 @@ describe.skipIf(redisSkipReason !== undefined)(`Redis restarted mid-job (seed ${
       expect(await sc.range(0, 100, 1, 4).sum()).toBe(4950);
     } finally {
       await redis.stop();
+    }
+  });
+});
+
+describe.skipIf(redisSkipReason !== undefined)(`a stream on local-cluster[2], an executor SIGKILLed mid-batch (seed ${seed})`, () => {
+  it('windowed counts with and without an inverse, and running state, equal a recount of the input', async () => {
+    const sc = context({ master: 'local-cluster[2]' });
+    const events = record(sc);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-cluster-stream-'));
+    try {
+      sc.setCheckpointDir(path.join(dir, 'checkpoints'));
+      const batches = Array.from({ length: 8 }, (_, b) => Array.from({ length: 200 }, (_, i) => (b * 7 + i * 3) % 11));
+      const { ssc, tick } = manual(sc);
+      const pairs = ssc.queueStream(batches.map((b) => [...b])).map((k): [number, number] => [k, 1]);
+      const windowed: Array<Array<[number, number]>> = [];
+      const inverse: Array<Array<[number, number]>> = [];
+      const state: Array<Array<[number, number]>> = [];
+      const sorted = (xs: Array<[number, number]>) => xs.sort((a, b) => a[0] - b[0]);
+      pairs
+        .reduceByKeyAndWindow((a, b) => a + b, { window: 3000, slide: 1000 })
+        .foreachRDD(async (rdd) => void windowed.push(sorted(await rdd.collect())));
+      pairs
+        .reduceByKeyAndWindow((a, b) => a + b, { window: 3000, slide: 1000, inverse: (a, b) => a - b, filter: ([, n]) => n > 0 })
+        .foreachRDD(async (rdd) => void inverse.push(sorted(await rdd.collect())));
+      pairs
+        .updateStateByKey((vs: number[], s: number | undefined) => (s ?? 0) + vs.reduce((a, b) => a + b, 0))
+        .foreachRDD(async (rdd) => void state.push(sorted(await rdd.collect())));
+      const killBatch = 1 + Math.floor(random() * 6);
+      const delay = Math.floor(random() * 50);
+      let batch = 0;
+      let killed = false;
+      sc.events.on('taskStart', (e) => {
+        if (!killed && batch === killBatch) {
+          killed = true;
+          setTimeout(() => void sc.faults.killWorker(e.workerIndex), delay);
+        }
+      });
+      await ssc.start();
+      for (batch = 0; batch < batches.length; batch++) await tick();
+      await ssc.stop({ stopContext: false });
+      expect(killed).toBe(true);
+      await waitUntil(() => events.some((e) => e.type === 'workerLost'), 15_000, 'the lost executor');
+      const counts = (bs: number[][]): Array<[number, number]> => {
+        const m = new Map<number, number>();
+        for (const k of bs.flat()) m.set(k, (m.get(k) ?? 0) + 1);
+        return sorted([...m]);
+      };
+      const want = batches.map((_, t) => counts(batches.slice(Math.max(0, t - 2), t + 1)));
+      expect(windowed).toEqual(want);
+      expect(inverse).toEqual(want);
+      expect(state).toEqual(batches.map((_, t) => counts(batches.slice(0, t + 1))));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
