@@ -11,7 +11,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { freePort } from '../../src/exec/cluster/local-cluster.js';
+import { startRedis } from '../exec/cluster/helpers.js';
 import { eventWindowCountsRef, manual, sortedWindows, useStreamingContext } from './helpers.js';
 import { redisSkipReason, useRedisServer } from './redis-server.js';
 
@@ -194,34 +194,6 @@ describe.skipIf(redisSkipReason !== undefined)(`driver killed mid-stream${redisS
   });
 });
 
-/** A redis-server with an append-only file synced on every write, so that a restart keeps every entry. */
-async function durableRedis(dir: string, port?: number): Promise<{ url: string; stop(): Promise<void> }> {
-  const p = port ?? (await freePort());
-  const child = spawn(
-    'redis-server',
-    ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('Ready to accept connections')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${out}`)));
-  });
-  const exited = new Promise((r) => child.once('exit', r));
-  return {
-    url: `redis://127.0.0.1:${p}`,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited;
-    },
-  };
-}
-
 describe.skipIf(redisSkipReason !== undefined)('the Redis server restarted mid-stream (direct mode)', () => {
   const { sc } = useStreamingContext();
 
@@ -229,7 +201,7 @@ describe.skipIf(redisSkipReason !== undefined)('the Redis server restarted mid-s
     'read with %s: later batches read on from the last id, every entry exactly once (a property over restart moments)',
     async (readWith) => {
       const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-redis-aof-'));
-      let server = await durableRedis(dir);
+      let server = await startRedis(undefined, dir);
       const port = Number(new URL(server.url).port);
       try {
         await fc.assert(
@@ -250,7 +222,7 @@ describe.skipIf(redisSkipReason !== undefined)('the Redis server restarted mid-s
                 if (b === restartAt % perBatch.length) {
                   // SIGKILL: the append-only file, synced on every write, keeps every entry.
                   await server.stop();
-                  server = await durableRedis(dir, port);
+                  server = await startRedis(port, dir);
                 }
                 const w = new Redis(server.url);
                 for (let i = 0; i < perBatch[b]!; i++) await w.xadd(key, '*', 'n', String(n++));

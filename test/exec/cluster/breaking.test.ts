@@ -8,11 +8,12 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { capture, Context, type SchedulerEvent } from 'kindling';
+import { describe, expect, it } from 'vitest';
+import { capture } from 'kindling';
 import { manual } from '../../streaming/helpers.js';
 import { redisSkipReason, useRedisServer } from '../../streaming/redis-server.js';
-import { startRedis, useExecutors, waitUntil } from './helpers.js';
+import { record, useContexts } from '../../scheduler/helpers.js';
+import { expected, job, seededRandom, startRedis, useExecutors, waitUntil } from './helpers.js';
 
 function spin(ms: number): void {
   const end = Date.now() + ms;
@@ -21,46 +22,9 @@ function spin(ms: number): void {
   }
 }
 
-const seed = Number(process.env.KINDLING_FAULT_SEED ?? Date.now() % 100_000);
-let state = seed;
-function random(): number {
-  state = (state * 1103515245 + 12345) % 2 ** 31;
-  return state / 2 ** 31;
-}
+const { seed, random } = seededRandom();
 
-const contexts: Context[] = [];
-afterEach(async () => {
-  await Promise.all(contexts.splice(0).map((sc) => sc.stop()));
-});
-function context(options: ConstructorParameters<typeof Context>[0]): Context {
-  const sc = new Context({ progress: false, ui: false, ...options });
-  contexts.push(sc);
-  return sc;
-}
-function record(sc: Context): SchedulerEvent[] {
-  const events: SchedulerEvent[] = [];
-  sc.events.onAny((e) => void events.push(e));
-  return events;
-}
-
-function job(sc: Context): Promise<Array<[number, number]>> {
-  return sc
-    .range(0, 4000, 1, 8)
-    .map(
-      capture({ spin }, (x: number): [number, number] => {
-        if (x % 500 === 0) spin(40);
-        return [x % 13, x];
-      }),
-    )
-    .reduceByKey((a, b) => a + b, 4)
-    .collect()
-    .then((r) => r.sort((a, b) => a[0] - b[0]));
-}
-const expected: Array<[number, number]> = Array.from({ length: 13 }, (_, k) => {
-  let s = 0;
-  for (let x = k; x < 4000; x += 13) s += x;
-  return [k, s];
-});
+const context = useContexts({ ui: false });
 
 describe.skipIf(redisSkipReason !== undefined)(`cluster faults at random moments (seed ${seed})`, () => {
   const url = useRedisServer();
@@ -200,6 +164,38 @@ describe.skipIf(redisSkipReason !== undefined)(`Redis restarted mid-job (seed ${
       for (const e of execs) await e.waitFor(/is idle again: registered as executor/);
       // The dropped application's files went with it.
       expect(slotDirs.filter((d) => existsSync(d))).toEqual([]);
+    } finally {
+      await redis.stop();
+    }
+  });
+
+  it('down longer than executorTimeoutMs: the job fails naming Redis; once it is back, the same context runs the next job', async () => {
+    let redis = await startRedis();
+    const port = Number(new URL(redis.url).port);
+    try {
+      const args = ['--master', redis.url, '--cluster', 'long', '--cores', '1', '--memory', '512m'];
+      await Promise.all([executor(args), executor(args)].map((e) => e.waitFor('registered and ready')));
+      const timeoutMs = 1000;
+      const sc = context({ master: `${redis.url}?cores=2`, cluster: 'long', executorTimeoutMs: timeoutMs, executorWaitMs: 30_000 });
+      await sc.range(0, 2, 1, 2).count();
+      let stopped: Promise<void> | undefined;
+      sc.events.on('taskStart', () => {
+        stopped ??= new Promise((r) => setTimeout(r, Math.floor(random() * 200))).then(() => redis.stop());
+      });
+      const err = await sc
+        .range(0, 200, 1, 100)
+        .map(
+          capture({ spin }, (x: number) => {
+            spin(50);
+            return x;
+          }),
+        )
+        .count()
+        .catch((e: unknown) => e as Error);
+      expect((err as Error).message).toMatch(/Redis at redis:\/\/127\.0\.0\.1:\d+, cluster 'long' has been unreachable/);
+      await stopped;
+      redis = await startRedis(port);
+      expect(await sc.range(0, 100, 1, 4).sum()).toBe(4950);
     } finally {
       await redis.stop();
     }

@@ -9,10 +9,11 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { capture, Context, type RDD, type SchedulerEvent } from 'kindling';
+import { afterAll, describe, expect, it } from 'vitest';
+import { capture, type Context, type RDD } from 'kindling';
 import { redisSkipReason, useRedisServer } from '../../streaming/redis-server.js';
-import { startRedis, useExecutors, waitUntil } from './helpers.js';
+import { record, useContexts } from '../../scheduler/helpers.js';
+import { expected, job, seededRandom, startRedis, useExecutors, waitUntil } from './helpers.js';
 
 // The specs' temporary folders, inside one scratch folder removed at the end.
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'kindling-cluster-faults-test-'));
@@ -26,56 +27,9 @@ function spin(ms: number): void {
   }
 }
 
-const seed = Number(process.env.KINDLING_FAULT_SEED ?? Date.now() % 100_000);
-let state = seed;
-/** A small seeded generator: the kill moments of a failing run can be replayed with KINDLING_FAULT_SEED. */
-function random(): number {
-  state = (state * 1103515245 + 12345) % 2 ** 31;
-  return state / 2 ** 31;
-}
+const { seed, random } = seededRandom();
 
-const contexts: Context[] = [];
-afterEach(async () => {
-  await Promise.all(contexts.splice(0).map((sc) => sc.stop()));
-});
-function context(options: ConstructorParameters<typeof Context>[0]): Context {
-  const sc = new Context({ progress: false, ui: false, ...options });
-  contexts.push(sc);
-  return sc;
-}
-
-function record(sc: Context): SchedulerEvent[] {
-  const events: SchedulerEvent[] = [];
-  sc.events.onAny((e) => void events.push(e));
-  return events;
-}
-
-/** Word-count shaped: a map stage of 8 tasks, a reduce stage of 4, each task computing a little while. */
-function job(sc: Context): Promise<Array<[number, number]>> {
-  return sc
-    .range(0, 4000, 1, 8)
-    .map(
-      capture({ spin }, (x: number): [number, number] => {
-        if (x % 500 === 0) spin(40);
-        return [x % 13, x];
-      }),
-    )
-    .reduceByKey((a, b) => a + b, 4)
-    .mapValues(
-      capture({ spin }, (v: number) => {
-        spin(20);
-        return v;
-      }),
-    )
-    .collect()
-    .then((r) => r.sort((a, b) => a[0] - b[0]));
-}
-
-const expected: Array<[number, number]> = Array.from({ length: 13 }, (_, k) => {
-  let s = 0;
-  for (let x = k; x < 4000; x += 13) s += x;
-  return [k, s];
-});
+const context = useContexts({ ui: false });
 
 describe.skipIf(redisSkipReason !== undefined)(`executor processes SIGKILLed (local-cluster[2], seed ${seed})`, () => {
   for (const when of ['map stage', 'reduce stage'] as const) {
