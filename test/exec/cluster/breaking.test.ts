@@ -169,38 +169,6 @@ describe.skipIf(redisSkipReason !== undefined)(`Redis restarted mid-job (seed ${
     }
   });
 
-  it('down longer than executorTimeoutMs: the job fails naming Redis; once it is back, the same context runs the next job', async () => {
-    let redis = await startRedis();
-    const port = Number(new URL(redis.url).port);
-    try {
-      const args = ['--master', redis.url, '--cluster', 'long', '--cores', '1', '--memory', '512m'];
-      await Promise.all([executor(args), executor(args)].map((e) => e.waitFor('registered and ready')));
-      const timeoutMs = 1000;
-      const sc = context({ master: `${redis.url}?cores=2`, cluster: 'long', executorTimeoutMs: timeoutMs, executorWaitMs: 30_000 });
-      await sc.range(0, 2, 1, 2).count();
-      let stopped: Promise<void> | undefined;
-      sc.events.on('taskStart', () => {
-        stopped ??= new Promise((r) => setTimeout(r, Math.floor(random() * 200))).then(() => redis.stop());
-      });
-      const err = await sc
-        .range(0, 200, 1, 100)
-        .map(
-          capture({ spin }, (x: number) => {
-            spin(50);
-            return x;
-          }),
-        )
-        .count()
-        .catch((e: unknown) => e as Error);
-      expect((err as Error).message).toMatch(/Redis at redis:\/\/127\.0\.0\.1:\d+, cluster 'long' has been unreachable/);
-      await stopped;
-      redis = await startRedis(port);
-      expect(await sc.range(0, 100, 1, 4).sum()).toBe(4950);
-    } finally {
-      await redis.stop();
-    }
-  });
-
   it('an idle executor registers again after Redis restarted without its data, and a driver then finds it', async () => {
     let redis = await startRedis();
     const port = Number(new URL(redis.url).port);

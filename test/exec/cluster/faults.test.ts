@@ -3,7 +3,7 @@
  * stage, between PageRank iterations (results as without the fault); an executor SIGSTOPped (a hung host:
  * detected within executorTimeoutMs, its tasks rerun, its late results ignored, and after SIGCONT it joins again
  * as a new executor); the driver SIGKILLed (its executors idle again within the lease and serve the next
- * driver); Redis stopped mid-job (a clear error, never a hang). Kill moments are random (seeded per run, logged).
+ * driver); Redis stopped mid-job (a clear error, never a hang; the next job runs once it is back). Kill moments are random (seeded per run, logged).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -200,15 +200,18 @@ await sc.range(0, 1000, 1, 100).map((x) => { const end = Date.now() + 100; while
 describe.skipIf(redisSkipReason !== undefined)('Redis stopped mid-job', () => {
   const executor = useExecutors();
 
-  it('the job fails with a clear error naming Redis, and does not hang', async () => {
-    const redis = await startRedis();
+  it('the job fails with a clear error naming Redis, and does not hang; once Redis is back (empty), the same context runs the next job', async () => {
+    let redis = await startRedis();
     try {
       const args = ['--master', redis.url, '--cluster', 'gone', '--cores', '1', '--memory', '512m'];
       await Promise.all([executor(args), executor(args)].map((e) => e.waitFor('registered and ready')));
-      const sc = context({ master: `${redis.url}?cores=2`, cluster: 'gone', executorTimeoutMs: 1000 });
+      const sc = context({ master: `${redis.url}?cores=2`, cluster: 'gone', executorTimeoutMs: 1000, executorWaitMs: 30_000 });
       await sc.range(0, 2, 1, 2).count();
       const delay = Math.floor(random() * 200);
-      sc.events.on('taskStart', () => void setTimeout(() => void redis.stop(), delay));
+      let stopped: Promise<void> | undefined;
+      sc.events.on('taskStart', () => {
+        stopped ??= new Promise((r) => setTimeout(r, delay)).then(() => redis.stop());
+      });
       const t0 = Date.now();
       const err = await sc
         .range(0, 200, 1, 100)
@@ -223,6 +226,10 @@ describe.skipIf(redisSkipReason !== undefined)('Redis stopped mid-job', () => {
       expect(err).toBeInstanceOf(Error);
       expect((err as Error).message).toMatch(new RegExp(`Redis at ${redis.url.replace(/[.]/g, '\\.')}, cluster 'gone' has been unreachable`));
       expect(Date.now() - t0).toBeLessThan(15_000);
+      // Without its data: the executors register again (ids from 1 again) and the driver leases them.
+      await stopped;
+      redis = await startRedis(Number(new URL(redis.url).port));
+      expect(await sc.range(0, 100, 1, 4).sum()).toBe(4950);
     } finally {
       await redis.stop();
     }
