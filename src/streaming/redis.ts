@@ -8,7 +8,7 @@ import type { Context } from '../context/context.js';
 import type { RDD } from '../rdd/index.js';
 import type { DStream } from './dstream.js';
 import { type PidOptions, RateLimit } from './rate-estimator.js';
-import { parseRespEntries, RawStreamReader } from './resp.js';
+import { parseRespEntries, type RawRead, RawStreamReader } from './resp.js';
 import type { BatchReport, Source, SourceBatch } from './sources.js';
 
 /** One stream entry: its id, the millisecond time in the id, and its field/value pairs in order. */
@@ -72,6 +72,9 @@ type RedisClient = {
 async function connect(url: string | undefined): Promise<RedisClient> {
   const { Redis } = await import('ioredis');
   const client = new Redis(url ?? 'redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 3 });
+  // While Redis restarts, ioredis reconnects and a command that still fails rejects with the reason; without a
+  // listener each refused reconnection also printed "[ioredis] Unhandled error event" on stderr.
+  client.on('error', () => undefined);
   try {
     await client.connect();
   } catch (error) {
@@ -260,6 +263,25 @@ export class RedisStreamSource implements Source<RedisEntry> {
     } else this.#after = startId;
   }
 
+  /**
+   * A read on the source's raw connection. A connection Redis closed (a restart, a timeout) is replaced, as ioredis
+   * reconnects its own: the read starts after the last id taken, so reading again loses and repeats nothing.
+   */
+  async #rawRead(limit: number): Promise<RawRead> {
+    for (let attempt = 0; ; attempt++) {
+      if (this.#raw?.closed) {
+        this.#raw.close();
+        this.#raw = undefined;
+      }
+      this.#raw ??= await connectRaw(this.#o.url);
+      try {
+        return await this.#raw.read(this.#o.key, this.#after, limit, this.#sc.defaultParallelism);
+      } catch (e) {
+        if (attempt > 0 || !this.#raw.closed) throw e;
+      }
+    }
+  }
+
   async cut(): Promise<SourceBatch<RedisEntry>> {
     const client = this.#client!;
     const limit = this.#batchLimit();
@@ -272,8 +294,7 @@ export class RedisStreamSource implements Source<RedisEntry> {
       return { records, range, ...this.#limit.reportField(), ...(lag === undefined ? {} : { lag }) };
     }
     if (this.#mode === 'direct' && this.#readWith === 'resp') {
-      this.#raw ??= await connectRaw(this.#o.url);
-      const r = await this.#raw.read(this.#o.key, this.#after, limit, this.#sc.defaultParallelism);
+      const r = await this.#rawRead(limit);
       const added = r.info?.get('entries-added');
       const counters = {
         added: typeof added === 'number' ? added : r.info === undefined ? 0 : -1,

@@ -270,6 +270,11 @@ export class RawStreamReader {
     return { count, lastId, slices, info };
   }
 
+  /** Whether the connection closed or failed (Redis restarted, say): a new one is needed. */
+  get closed(): boolean {
+    return this.#closed !== undefined;
+  }
+
   close(): void {
     this.#socket.destroy();
   }

@@ -10,7 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventWindowCountsRef, sortedWindows } from './helpers.js';
+import fc from 'fast-check';
+import { startRedis } from '../exec/cluster/helpers.js';
+import { eventWindowCountsRef, manual, sortedWindows, useStreamingContext } from './helpers.js';
 import { redisSkipReason, useRedisServer } from './redis-server.js';
 
 describe.skipIf(redisSkipReason !== undefined)(`driver killed mid-stream${redisSkipReason ? ` (skipped: ${redisSkipReason})` : ''}`, () => {
@@ -190,4 +192,54 @@ describe.skipIf(redisSkipReason !== undefined)(`driver killed mid-stream${redisS
     expect(emitted.length).toBeGreaterThan(20);
     expect(spanning).toBeGreaterThan(0);
   });
+});
+
+describe.skipIf(redisSkipReason !== undefined)('the Redis server restarted mid-stream (direct mode)', () => {
+  const { sc } = useStreamingContext();
+
+  it.each(['resp', 'eval', 'xrange', 'group'] as const)(
+    'read with %s: later batches read on from the last id, every entry exactly once (a property over restart moments)',
+    async (readWith) => {
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-redis-aof-'));
+      let server = await startRedis(undefined, dir);
+      const port = Number(new URL(server.url).port);
+      try {
+        await fc.assert(
+          fc.asyncProperty(
+            fc.array(fc.integer({ min: 0, max: 6 }), { minLength: 3, maxLength: 6 }),
+            fc.integer({ min: 0, max: 5 }),
+            async (perBatch, restartAt) => {
+              const key = `in:${readWith}:${Math.random().toString(36).slice(2)}`;
+              const { ssc, tick } = manual(sc());
+              const got: string[] = [];
+              const mode = readWith === 'group' ? ({ mode: 'group', group: 'g', consumer: 'c1' } as const) : { readWith };
+              ssc
+                .redisStream({ url: server.url, key, startId: '0', ...mode })
+                .foreachRDD(async (rdd) => void got.push(...(await rdd.collect()).map((e) => e.fields.n!)));
+              await ssc.start();
+              let n = 0;
+              for (let b = 0; b < perBatch.length; b++) {
+                if (b === restartAt % perBatch.length) {
+                  // SIGKILL: the append-only file, synced on every write, keeps every entry.
+                  await server.stop();
+                  server = await startRedis(port, dir);
+                }
+                const w = new Redis(server.url);
+                for (let i = 0; i < perBatch[b]!; i++) await w.xadd(key, '*', 'n', String(n++));
+                w.disconnect();
+                // A source that fails stops the stream (no batch completes): fail with its error, not a timeout.
+                await Promise.race([tick(), ssc.awaitTermination().then(() => Promise.reject(new Error('the stream stopped')))]);
+              }
+              await ssc.stop({ stopContext: false });
+              expect(got).toEqual(Array.from({ length: n }, (_, i) => String(i)));
+            },
+          ),
+          { numRuns: 4 },
+        );
+      } finally {
+        await server.stop();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });

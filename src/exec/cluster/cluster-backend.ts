@@ -91,6 +91,8 @@ interface Exec {
   readonly cores: number;
   readonly memoryMB: number;
   readonly pid: number;
+  /** Its registration's token: ids start again at 1 when Redis loses its keys, tokens do not repeat. */
+  readonly token: string | undefined;
   readonly slots: Slot[];
   lastBeat: string | null;
   lastChange: number;
@@ -107,7 +109,8 @@ export class ClusterBackend implements TaskBackend {
   readonly #nextEpoch: number[];
   readonly #execs = new Map<string, Exec>();
   /** Executors seen lost or refused by this driver: never leased again under the same id. */
-  readonly #gone = new Set<string>();
+  /** Lost executors' ids, with their registration's token. */
+  readonly #gone = new Map<string, string | undefined>();
   #url = '';
   #redis!: Redis;
   #reader!: Redis;
@@ -219,7 +222,9 @@ export class ClusterBackend implements TaskBackend {
     try {
       const ids = (await this.#redis.smembers(this.#keys.executors)).sort((a, b) => Number(a) - Number(b));
       for (const id of ids) {
-        if (this.#stopping || this.#execs.has(id) || this.#gone.has(id)) continue;
+        if (this.#stopping || this.#execs.get(id)?.lost === false) continue;
+        // A lost executor's id comes back after Redis restarted without its data: a new registration, with a new token.
+        if (this.#gone.has(id) && (await this.#redis.hget(this.#keys.executor(id), 'token')) === (this.#gone.get(id) ?? null)) continue;
         if ((this.#freeSlots().length === 0 && !this.#growing) || this.#liveExecs().length >= this.#o.maxExecutors) break;
         const beat = await this.#redis.get(this.#keys.heartbeat(id));
         if (beat === null) {
@@ -261,6 +266,7 @@ export class ClusterBackend implements TaskBackend {
       cores: Math.max(1, Number(info.cores) || 1),
       memoryMB: Number(info.memoryMB) || 0,
       pid: Number(info.pid) || 0,
+      token: info.token,
       slots: [],
       lastBeat: beat,
       lastChange: Date.now(),
@@ -392,7 +398,7 @@ export class ClusterBackend implements TaskBackend {
   #executorLost(exec: Exec, reason: string): void {
     if (exec.lost) return;
     exec.lost = true;
-    this.#gone.add(exec.id);
+    this.#gone.set(exec.id, exec.token);
     // If it is only paused, it finds its lease gone when it wakes, drops this application and registers anew.
     this.#redis.del(this.#keys.lease(exec.id)).catch(() => undefined);
     for (const s of exec.slots) this.#slotLost(s, reason, true);

@@ -3,9 +3,11 @@
  * under `kindling:{cluster}:`) and the messages on the streams. Values on the streams are V8-serialized (the
  * same structured-clone data the local backend posts to its threads).
  *
- * - `next-executor`: a counter; every registration takes a new executor id (never reused in the cluster, so an
- *   executor that comes back after being declared lost is a new executor).
- * - `executors`: the set of registered ids; `executor:{id}`: a hash with host, port, cores, memoryMB, pid.
+ * - `next-executor`: a counter; every registration takes a new executor id (never reused while Redis keeps its
+ *   keys, so an executor that comes back after being declared lost is a new executor).
+ * - `executors`: the set of registered ids; `executor:{id}`: a hash with host, port, cores, memoryMB, pid and a
+ *   random token per registration (a Redis restarted without its data counts ids from 1 again: the token tells a
+ *   new registration from a lost one with the same id). An executor whose hash is gone registers again.
  * - `heartbeat:{id}`: a counter the executor increments every HEARTBEAT_MS, with a TTL; the driver watches it
  *   change with its own clock (no clock shared between hosts is assumed).
  * - `lease:{id}`: the application holding the executor (SET NX with a TTL, renewed by the driver; it expires

@@ -6,6 +6,7 @@
  * threads, blocks and files, registers again under a new id, and serves the next driver.
  */
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import os from 'node:os';
 import { createRequire } from 'node:module';
@@ -119,6 +120,10 @@ export class ExecutorProcess {
   #heartbeat: NodeJS.Timeout | undefined;
   readonly #clients = new Map<string, FrameClient>();
   #loop: Promise<void> | undefined;
+  /** Between INCR and the registration's MULTI a heartbeat would find the new id unregistered. */
+  #registering = false;
+  /** This registration's token in `executor:{id}`: another one there means Redis lost ours and gave the id out again. */
+  #token = '';
 
   constructor(options: ExecutorProcessOptions) {
     this.#o = options;
@@ -161,7 +166,18 @@ export class ExecutorProcess {
   }
 
   async #register(): Promise<void> {
+    const outer = this.#registering;
+    this.#registering = true;
+    try {
+      await this.#registerOnce();
+    } finally {
+      this.#registering = outer;
+    }
+  }
+
+  async #registerOnce(): Promise<void> {
     const old = this.#id;
+    this.#token = randomBytes(8).toString('hex');
     this.#id = String(await this.#redis.incr(this.#keys.nextExecutor));
     this.#controlId = '0-0';
     const k = this.#keys;
@@ -174,6 +190,8 @@ export class ExecutorProcess {
       memoryMB: String(this.#o.memoryMB),
       pid: String(process.pid),
       hostname: os.hostname(),
+      // Ids restart at 1 when Redis loses its keys: drivers tell a new registration from an old one by this.
+      token: this.#token,
     });
     p.set(k.heartbeat(this.#id), String(this.#beats), 'PX', HEARTBEAT_TTL_MS);
     p.sadd(k.executors, this.#id);
@@ -206,8 +224,26 @@ export class ExecutorProcess {
     try {
       this.#beats++;
       const id = this.#id;
-      await this.#redis.set(this.#keys.heartbeat(id), String(this.#beats), 'PX', HEARTBEAT_TTL_MS);
+      const [[, registered] = []] =
+        (await this.#redis
+          .multi()
+          .hget(this.#keys.executor(id), 'token')
+          .set(this.#keys.heartbeat(id), String(this.#beats), 'PX', HEARTBEAT_TTL_MS)
+          .exec()) ?? [];
       const app = this.#app;
+      if (registered !== this.#token && this.#id === id && !this.#registering) {
+        // Redis restarted without its data (or was flushed): no driver can find this executor, nor reach an
+        // application's streams, and the id may be another executor's now. Registering again is the only way
+        // back; a held application is gone with its lease.
+        this.#registering = true;
+        try {
+          if (app !== undefined) await this.#dropApp(`registration ${id} vanished from Redis (restarted without its data?)`);
+          else await this.#registerOnce();
+        } finally {
+          this.#registering = false;
+        }
+        return;
+      }
       if (app !== undefined) {
         const holder = await this.#redis.get(this.#keys.lease(id));
         // The lease was released, expired (the driver died) or taken back (the driver declared us lost).
@@ -232,6 +268,15 @@ export class ExecutorProcess {
       }
       // Re-registered while the read was blocked: those messages belong to the old registration.
       if (id !== this.#id) continue;
+      // A lease on a stream whose id Redis gave to another executor (it lost our registration) is that one's:
+      // taking it too would run its slots twice. The next heartbeat registers this executor again.
+      if (
+        read.messages.some((m) => m.kind === 'lease') &&
+        (await this.#redis.hget(this.#keys.executor(id), 'token').catch(() => this.#token)) !== this.#token
+      ) {
+        this.#controlId = read.lastId;
+        continue;
+      }
       this.#controlId = read.lastId;
       for (const m of read.messages) this.#handle(m);
       if (read.messages.length > 0) trimmer.read(this.#keys.control(id), read.lastId);

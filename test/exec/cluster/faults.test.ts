@@ -3,16 +3,17 @@
  * stage, between PageRank iterations (results as without the fault); an executor SIGSTOPped (a hung host:
  * detected within executorTimeoutMs, its tasks rerun, its late results ignored, and after SIGCONT it joins again
  * as a new executor); the driver SIGKILLed (its executors idle again within the lease and serve the next
- * driver); Redis stopped mid-job (a clear error, never a hang). Kill moments are random (seeded per run, logged).
+ * driver); Redis stopped mid-job (a clear error, never a hang; the next job runs once it is back). Kill moments are random (seeded per run, logged).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { capture, Context, type RDD, type SchedulerEvent } from 'kindling';
+import { afterAll, describe, expect, it } from 'vitest';
+import { capture, type Context, type RDD } from 'kindling';
 import { redisSkipReason, useRedisServer } from '../../streaming/redis-server.js';
-import { startRedis, useExecutors, waitUntil } from './helpers.js';
+import { record, useContexts } from '../../scheduler/helpers.js';
+import { expected, job, seededRandom, startRedis, useExecutors, waitUntil } from './helpers.js';
 
 // The specs' temporary folders, inside one scratch folder removed at the end.
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'kindling-cluster-faults-test-'));
@@ -26,56 +27,9 @@ function spin(ms: number): void {
   }
 }
 
-const seed = Number(process.env.KINDLING_FAULT_SEED ?? Date.now() % 100_000);
-let state = seed;
-/** A small seeded generator: the kill moments of a failing run can be replayed with KINDLING_FAULT_SEED. */
-function random(): number {
-  state = (state * 1103515245 + 12345) % 2 ** 31;
-  return state / 2 ** 31;
-}
+const { seed, random } = seededRandom();
 
-const contexts: Context[] = [];
-afterEach(async () => {
-  await Promise.all(contexts.splice(0).map((sc) => sc.stop()));
-});
-function context(options: ConstructorParameters<typeof Context>[0]): Context {
-  const sc = new Context({ progress: false, ui: false, ...options });
-  contexts.push(sc);
-  return sc;
-}
-
-function record(sc: Context): SchedulerEvent[] {
-  const events: SchedulerEvent[] = [];
-  sc.events.onAny((e) => void events.push(e));
-  return events;
-}
-
-/** Word-count shaped: a map stage of 8 tasks, a reduce stage of 4, each task computing a little while. */
-function job(sc: Context): Promise<Array<[number, number]>> {
-  return sc
-    .range(0, 4000, 1, 8)
-    .map(
-      capture({ spin }, (x: number): [number, number] => {
-        if (x % 500 === 0) spin(40);
-        return [x % 13, x];
-      }),
-    )
-    .reduceByKey((a, b) => a + b, 4)
-    .mapValues(
-      capture({ spin }, (v: number) => {
-        spin(20);
-        return v;
-      }),
-    )
-    .collect()
-    .then((r) => r.sort((a, b) => a[0] - b[0]));
-}
-
-const expected: Array<[number, number]> = Array.from({ length: 13 }, (_, k) => {
-  let s = 0;
-  for (let x = k; x < 4000; x += 13) s += x;
-  return [k, s];
-});
+const context = useContexts({ ui: false });
 
 describe.skipIf(redisSkipReason !== undefined)(`executor processes SIGKILLed (local-cluster[2], seed ${seed})`, () => {
   for (const when of ['map stage', 'reduce stage'] as const) {
@@ -246,15 +200,18 @@ await sc.range(0, 1000, 1, 100).map((x) => { const end = Date.now() + 100; while
 describe.skipIf(redisSkipReason !== undefined)('Redis stopped mid-job', () => {
   const executor = useExecutors();
 
-  it('the job fails with a clear error naming Redis, and does not hang', async () => {
-    const redis = await startRedis();
+  it('the job fails with a clear error naming Redis, and does not hang; once Redis is back (empty), the same context runs the next job', async () => {
+    let redis = await startRedis();
     try {
       const args = ['--master', redis.url, '--cluster', 'gone', '--cores', '1', '--memory', '512m'];
       await Promise.all([executor(args), executor(args)].map((e) => e.waitFor('registered and ready')));
-      const sc = context({ master: `${redis.url}?cores=2`, cluster: 'gone', executorTimeoutMs: 1000 });
+      const sc = context({ master: `${redis.url}?cores=2`, cluster: 'gone', executorTimeoutMs: 1000, executorWaitMs: 30_000 });
       await sc.range(0, 2, 1, 2).count();
       const delay = Math.floor(random() * 200);
-      sc.events.on('taskStart', () => void setTimeout(() => void redis.stop(), delay));
+      let stopped: Promise<void> | undefined;
+      sc.events.on('taskStart', () => {
+        stopped ??= new Promise((r) => setTimeout(r, delay)).then(() => redis.stop());
+      });
       const t0 = Date.now();
       const err = await sc
         .range(0, 200, 1, 100)
@@ -269,6 +226,10 @@ describe.skipIf(redisSkipReason !== undefined)('Redis stopped mid-job', () => {
       expect(err).toBeInstanceOf(Error);
       expect((err as Error).message).toMatch(new RegExp(`Redis at ${redis.url.replace(/[.]/g, '\\.')}, cluster 'gone' has been unreachable`));
       expect(Date.now() - t0).toBeLessThan(15_000);
+      // Without its data: the executors register again (ids from 1 again) and the driver leases them.
+      await stopped;
+      redis = await startRedis(Number(new URL(redis.url).port));
+      expect(await sc.range(0, 100, 1, 4).sum()).toBe(4950);
     } finally {
       await redis.stop();
     }

@@ -7,6 +7,7 @@ import { rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach } from 'vitest';
+import { capture, type Context } from 'kindling';
 import { Redis } from 'ioredis';
 import { freePort } from '../../../src/exec/cluster/local-cluster.js';
 
@@ -98,10 +99,15 @@ export async function registered(url: string, cluster: string): Promise<string[]
   }
 }
 
-/** A redis-server of the test's own, on a free loopback port (for tests that stop it on purpose). */
-export async function startRedis(): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
-  const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+/**
+ * A redis-server of the test's own, on a free loopback port (for tests that stop it on purpose). `onPort`: the same
+ * address again after a stop, as a restarted Redis; `aofDir`: an append-only file there, synced on every write, so
+ * that a restart (even after SIGKILL) keeps every key.
+ */
+export async function startRedis(onPort?: number, aofDir?: string): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
+  const port = onPort ?? (await freePort());
+  const persistence = aofDir === undefined ? ['--appendonly', 'no'] : ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', aofDir];
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   await new Promise<void>((resolve, reject) => {
@@ -130,3 +136,51 @@ export async function waitUntil(cond: () => boolean, timeoutMs: number, what: st
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/** A small seeded generator: the fault moments of a failing run can be replayed with KINDLING_FAULT_SEED. */
+export function seededRandom(): { seed: number; random: () => number } {
+  const seed = Number(process.env.KINDLING_FAULT_SEED ?? Date.now() % 100_000);
+  let state = seed;
+  return {
+    seed,
+    random() {
+      state = (state * 1103515245 + 12345) % 2 ** 31;
+      return state / 2 ** 31;
+    },
+  };
+}
+
+/** Busy-waits `ms`: a task that computes for a while (declared here, next to its users: vitest renames imported bindings). */
+function spin(ms: number): void {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    // computing
+  }
+}
+
+/** Word-count shaped: a map stage of 8 tasks, a reduce stage of 4, each task computing a little while. */
+export function job(sc: Context): Promise<Array<[number, number]>> {
+  return sc
+    .range(0, 4000, 1, 8)
+    .map(
+      capture({ spin }, (x: number): [number, number] => {
+        if (x % 500 === 0) spin(40);
+        return [x % 13, x];
+      }),
+    )
+    .reduceByKey((a, b) => a + b, 4)
+    .mapValues(
+      capture({ spin }, (v: number) => {
+        spin(20);
+        return v;
+      }),
+    )
+    .collect()
+    .then((r) => r.sort((a, b) => a[0] - b[0]));
+}
+
+export const expected: Array<[number, number]> = Array.from({ length: 13 }, (_, k) => {
+  let s = 0;
+  for (let x = k; x < 4000; x += 13) s += x;
+  return [k, s];
+});
