@@ -70,6 +70,8 @@ export class DAGScheduler implements TaskSetListener {
   readonly #shuffleStages = new Map<number, ShuffleMapStage>();
   readonly #waiting = new Set<Stage>();
   readonly #running = new Set<Stage>();
+  /** Stages a fetch failure took off `#running` until their resubmission (or their job's failure): Spark's failedStages. */
+  readonly #failed = new Set<Stage>();
   readonly #jobs = new Map<number, ActiveJob>();
   #taskScheduler: TaskScheduler | undefined;
 
@@ -398,9 +400,18 @@ export class DAGScheduler implements TaskSetListener {
       return;
     }
     for (const w of [...this.#waiting]) {
-      if (this.#missingParents(w).length === 0) {
+      const missing = this.#missingParents(w);
+      if (missing.length === 0) {
         this.#waiting.delete(w);
         this.#submitStage(w);
+        continue;
+      }
+      // A parent that was available when `w` began to wait (so it was skipped) may have lost outputs with a worker
+      // since; nothing else would run it again, and `w` would wait forever.
+      for (const p of missing) {
+        if (this.#running.has(p) || this.#waiting.has(p) || this.#failed.has(p)) continue;
+        for (const j of w.jobIds) p.jobIds.add(j);
+        this.#submitStage(p);
       }
     }
   }
@@ -413,6 +424,7 @@ export class DAGScheduler implements TaskSetListener {
       if (failure.epoch >= 0) this.tracker.unregisterWorkerOutputs(failure.workerIndex, failure.epoch, failure.message);
     }
     this.#running.delete(stage);
+    this.#failed.add(stage);
     this.#taskScheduler!.cancelStage(stage);
     stage.failedAttempts++;
     this.bus.emit({
@@ -433,6 +445,7 @@ export class DAGScheduler implements TaskSetListener {
     this.bus.emit({ type: 'stageResubmitted', stageId: stage.id, reason: failure.message, time: Date.now() });
     // Resubmit after the event settles, so several failures from one lost worker cause one resubmission.
     setTimeout(() => {
+      this.#failed.delete(stage);
       if (this.#jobFor(stage) !== undefined) this.#submitStage(stage);
     }, 10);
   }

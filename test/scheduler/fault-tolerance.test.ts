@@ -146,6 +146,64 @@ describe('fault tolerance', () => {
     });
   }
 
+  it('a skipped stage whose output died with a worker while a sibling stage ran is run again (the job never waits forever)', async () => {
+    // Job 2 joins `left` (its shuffle output kept from job 1: the stage is skipped) with `right` (a new map stage).
+    // The worker killed while `right`'s map stage runs held part of `left`'s output, which nobody is running now.
+    const build = (sc: Context) => {
+      const left = sc
+        .parallelize(
+          Array.from({ length: 400 }, (_, i) => i),
+          4,
+        )
+        .map((x): [number, number] => [x % 20, x])
+        .reduceByKey((a, b) => a + b, 4);
+      const right = sc
+        .parallelize(
+          Array.from({ length: 400 }, (_, i) => i),
+          4,
+        )
+        .map(
+          capture({ sleep }, (x): [number, number] => {
+            if (x % 100 === 0) sleep(150);
+            return [x % 20, 1];
+          }),
+        )
+        .reduceByKey((a, b) => a + b, 4);
+      return { left, right };
+    };
+    const sorted = (xs: Array<[number, [number, number]]>) => xs.sort((a, b) => a[0] - b[0]);
+    const ref = build(context({ master: 'local' }));
+    const expected = sorted(await ref.left.join(ref.right).collect());
+    let leftRerun = 0;
+    for (const victim of [0, 1]) {
+      const sc = context();
+      const events = record(sc);
+      const { left, right } = build(sc);
+      expect(await left.count()).toBe(20);
+      // Stages of job 1 by name ("shuffle 0 of RDD 1 (map at ...)"): job 2 makes its own stages for the same shuffles.
+      const leftMapStage = events.find((e) => e.type === 'stageSubmitted' && e.name.startsWith('shuffle '));
+      const leftStageName = leftMapStage?.type === 'stageSubmitted' ? leftMapStage.name : '';
+      const jobOneStages = new Set(events.filter((e) => e.type === 'stageSubmitted').map((e) => (e as { stageId: number }).stageId));
+      let killed = false;
+      sc.events.on('taskStart', (e) => {
+        if (!killed && !jobOneStages.has(e.stageId) && e.workerIndex === victim) {
+          killed = true;
+          void sc.faults.killWorker(victim);
+        }
+      });
+      const joinedFrom = events.length;
+      const joined = left.join(right).collect();
+      const outcome = await Promise.race([joined, new Promise((r) => setTimeout(() => r('still waiting after 20 s'), 20_000))]);
+      expect(outcome, `victim ${victim}`).not.toBe('still waiting after 20 s');
+      expect(sorted(outcome as Array<[number, [number, number]]>), `victim ${victim}`).toEqual(expected);
+      expect(killed).toBe(true);
+      expect(events.some((e) => e.type === 'workerLost')).toBe(true);
+      if (events.slice(joinedFrom).some((e) => e.type === 'stageSubmitted' && e.name === leftStageName)) leftRerun++;
+    }
+    // At least one victim held part of `left`'s output, and its map stage ran again in job 2.
+    expect(leftRerun).toBeGreaterThan(0);
+  });
+
   it('killing a worker between two jobs of an iterative loop: lost shuffle output is recomputed, results identical', async () => {
     const run = async (sc: Context, kill: boolean) => {
       let ranks: RDD<[number, number]> = sc.parallelize(

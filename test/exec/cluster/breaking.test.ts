@@ -189,16 +189,9 @@ describe.skipIf(redisSkipReason !== undefined)(`Redis restarted mid-job (seed ${
 });
 
 describe.skipIf(redisSkipReason !== undefined)(`a stream on local-cluster[2], an executor SIGKILLed mid-batch (seed ${seed})`, () => {
-  // FIXME(lead): hangs for some kill moments (reproduced twice: KINDLING_FAULT_SEED=65060 npx vitest run
-  // test/exec/cluster/breaking.test.ts -t "stream on local"; kill in batch 1, 3 ms after its first task). Batch 1's
-  // job 3 has stages [9, 10, 11, 12]; stage 9 (shuffle 0, batch 0's map output, which the window reads again) is
-  // skipped, and part of its output lived on the SIGKILLed executor 1. Stage 10 loses a task to the kill, reruns it
-  // on executor 2 and completes; a replacement executor joins; then nothing: stage 9 is not resubmitted, 11 is not
-  // submitted, no task runs, and the job waits until the context stops. It hangs the same way with master local[2]
-  // (this spec with its master changed, same seed), so it is not the cluster backend: the trace points at the DAG
-  // scheduler's handling of a lost worker's output for a skipped parent stage (not confirmed in src/scheduler, which
-  // is the lead's). Passes for other seeds.
-  it.skip('windowed counts with and without an inverse, and running state, equal a recount of the input', async () => {
+  // A worker killed mid-batch once hung the job: the window re-reads batch 0's shuffle output (its stage skipped) and part
+  // of it died with the worker; the DAG scheduler now runs such a skipped parent again (fault-tolerance.test.ts).
+  it('windowed counts with and without an inverse, and running state, equal a recount of the input', async () => {
     const sc = context({ master: 'local-cluster[2]' });
     const events = record(sc);
     const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-cluster-stream-'));
