@@ -189,11 +189,12 @@ export class ShuffledRDD<K, V, C> extends RDD<[K, C]> {
       for (const bucket of buckets) for (let i = 0; i < bucket.length; i++) f(bucket[i]!);
     };
     const ordering = this.spec.keyOrdering;
+    const order = ordering === undefined ? undefined : { ascending: ordering === 'ascending', sortKey: this.#sortKey };
     if (agg !== undefined) {
       // One reduce partition's keys may not fit the worker: the combine spills sorted runs and merges them.
       const combineInto = this.spec.mapSideCombine ? combineCombinersExternally : combineValuesExternally;
       const runs = parts?.runs ?? [];
-      if (ordering === undefined) {
+      if (order === undefined) {
         // Map-side combined outputs hold each key once, so the table holds at least as many keys as the largest; room
         // for twice that (never more than all records) also spares the last doubling when, as in word counts of a
         // long tail, the other outputs add many keys of their own.
@@ -202,11 +203,9 @@ export class ShuffledRDD<K, V, C> extends RDD<[K, C]> {
         return;
       }
       // The combined groups are sorted like any records: a partition of many keys spills sorted runs too.
-      const order = { ascending: ordering === 'ascending', sortKey: this.#sortKey };
       sortExternally((add) => combineInto(eachPair, agg, this.id, this.label, add, runs), order, this.label, sink as (kv: Pair) => void);
-    } else if (ordering !== undefined) {
+    } else if (order !== undefined) {
       // A sorted partition may outgrow the worker (a skewed key): the sorter spills sorted runs and merge-reads them.
-      const order = { ascending: ordering === 'ascending', sortKey: this.#sortKey };
       sortExternally(eachPair, order, this.label, sink as (kv: Pair) => void);
     } else {
       eachPair(sink as (kv: Pair) => void);

@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Context, type TaskEndEvent } from 'kindling';
+import { compareKeys } from '../../src/core/keys.js';
 
 describe('sorting a partition larger than the worker (local[2])', () => {
   it('sortByKey of 1M records, 90 % on one key, with 48 MB workers succeeds in order and spills', async () => {
@@ -48,12 +49,7 @@ describe('sorting a partition larger than the worker (local[2])', () => {
       const keys: unknown[] = [3, -0, 0, Number.NaN, Number.POSITIVE_INFINITY, 'b', 'a\uD800', '', [1, 'x'], null, 2.5, -7];
       const data = Array.from({ length: 60_000 }, (_, i): [unknown, number] => [keys[(i * 7) % keys.length], i]);
       const keyfunc = (k: unknown): unknown => (typeof k === 'number' ? Math.trunc(k / 2) : typeof k);
-      const parts = await sc
-        .parallelize(data, 3)
-        .repartitionAndSortWithinPartitions(1, false, keyfunc)
-        .glom()
-        .collect();
-      const { compareKeys } = await import('../../src/core/keys.js');
+      const parts = await sc.parallelize(data, 3).repartitionAndSortWithinPartitions(1, false, keyfunc).glom().collect();
       expect(parts).toHaveLength(1);
       const out = parts[0]!;
       // Descending by the key function throughout.
