@@ -19,6 +19,8 @@ export interface ShuffleSpec {
   readonly keyOrdering?: 'ascending' | 'descending';
   /** With keyOrdering: each partition is sorted by this function of the key (pyspark's `keyfunc`). */
   readonly sortKey?: ShippedFunction;
+  /** With keyOrdering: each partition is sorted by this comparator of the keys (sortByKey's `compare`). */
+  readonly compare?: ShippedFunction;
 }
 
 /**
@@ -60,6 +62,8 @@ export class ShuffledRDD<K, V, C> extends RDD<[K, C]> {
   readonly shuffleId: number;
   /** The compiled sort-key function (workers), when the spec has one. */
   readonly #sortKey: ((k: unknown) => unknown) | undefined;
+  /** The compiled comparator (workers), when the spec has one. */
+  readonly #compare: ((a: unknown, b: unknown) => number) | undefined;
   readonly #numPartitions: number;
   readonly #aggregator: Aggregator | undefined;
   #preparing: Promise<void> | undefined;
@@ -70,10 +74,17 @@ export class ShuffledRDD<K, V, C> extends RDD<[K, C]> {
     readonly parent: RDD<[K, V]> | undefined,
     partitioner: Partitioner | { rangeAscending: boolean; numPartitions: number; compare?: (a: unknown, b: unknown) => number },
     readonly spec: ShuffleSpec,
-    options: RddOptions & { shuffleId?: number; aggregator?: Aggregator; numPartitions?: number; sortKey?: (k: unknown) => unknown } = {},
+    options: RddOptions & {
+      shuffleId?: number;
+      aggregator?: Aggregator;
+      numPartitions?: number;
+      sortKey?: (k: unknown) => unknown;
+      compare?: (a: unknown, b: unknown) => number;
+    } = {},
   ) {
     super(context, options);
     this.#sortKey = options.sortKey;
+    this.#compare = options.compare;
     this.shuffleId = options.shuffleId ?? this.context.newShuffleId(this);
     this.partitioner =
       'rangeAscending' in partitioner
@@ -189,7 +200,7 @@ export class ShuffledRDD<K, V, C> extends RDD<[K, C]> {
       for (const bucket of buckets) for (let i = 0; i < bucket.length; i++) f(bucket[i]!);
     };
     const ordering = this.spec.keyOrdering;
-    const order = ordering === undefined ? undefined : { ascending: ordering === 'ascending', sortKey: this.#sortKey };
+    const order = ordering === undefined ? undefined : { ascending: ordering === 'ascending', sortKey: this.#sortKey, compare: this.#compare };
     if (agg !== undefined) {
       // One reduce partition's keys may not fit the worker: the combine spills sorted runs and merges them.
       const combineInto = this.spec.mapSideCombine ? combineCombinersExternally : combineValuesExternally;

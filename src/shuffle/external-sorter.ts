@@ -23,6 +23,8 @@ export interface SortOrder {
   readonly ascending: boolean;
   /** pyspark's `keyfunc`: computed once per record, when it arrives. */
   readonly sortKey?: (k: unknown) => unknown;
+  /** A user's order of the keys (sortByKey's `compare`) instead of the engine's. */
+  readonly compare?: (a: unknown, b: unknown) => number;
 }
 
 /** Re-estimate the buffer every this many records (as the combine table is). */
@@ -66,7 +68,8 @@ export class ExternalSorter implements MemoryConsumer {
   readonly #runs: string[] = [];
   /** Once the output starts, the buffer is being read and must not be spilled under it. */
   #outputting = false;
-  readonly #sign: number;
+  /** The order of two sort keys, direction included. */
+  readonly #keys: (a: unknown, b: unknown) => number;
   readonly #compare: (a: Pair, b: Pair) => number;
 
   constructor(
@@ -76,8 +79,9 @@ export class ExternalSorter implements MemoryConsumer {
     private readonly budget: MemoryBudget | undefined = workerMemoryBudget(),
   ) {
     const sign = order.ascending ? 1 : -1;
-    this.#sign = sign;
-    this.#compare = (a, b) => sign * compareKeys(a[0], b[0]);
+    const keys = order.compare ?? compareKeys;
+    this.#keys = (a, b) => sign * keys(a, b);
+    this.#compare = (a, b) => this.#keys(a[0], b[0]);
     budget?.register(this);
   }
 
@@ -131,9 +135,8 @@ export class ExternalSorter implements MemoryConsumer {
     try {
       for (const f of this.#runs) sources.push(new FramedRunReader(f, what));
       sources.push(new BufferReader(buffer));
-      const sign = this.#sign;
       const heap = new IndexHeap((i, j) => {
-        const c = sign * compareKeys(sources[i]!.head![0], sources[j]!.head![0]);
+        const c = this.#compare(sources[i]!.head!, sources[j]!.head!);
         return c < 0 || (c === 0 && i < j);
       });
       for (let i = 0; i < sources.length; i++) if (sources[i]!.head !== undefined) heap.push(i);

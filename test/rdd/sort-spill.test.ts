@@ -66,4 +66,23 @@ describe('sorting a partition larger than the worker (local[2])', () => {
       await sc.stop();
     }
   }, 120_000);
+
+  it('sortByKey with a comparator, under a tiny pool, sorts each partition by it and loses nothing', async () => {
+    const sc = new Context({ master: 'local[2]', progress: false, hints: false, memory: { workerMB: 128, shuffleFraction: 0.002 } });
+    const ends: TaskEndEvent[] = [];
+    sc.events.on('taskEnd', (e) => void ends.push(e));
+    try {
+      const data = Array.from({ length: 60_000 }, (_, i): [string, number] => [`k${(i * 7919) % 5000}`, i]);
+      const byLowerReversed = (a: string, b: string): number => (a < b ? 1 : a > b ? -1 : 0);
+      const parts = await sc.parallelize(data, 3).sortByKey(true, 2, byLowerReversed).glom().collect();
+      const out = parts.flat();
+      let outOfOrder = 0;
+      for (let i = 1; i < out.length; i++) if (byLowerReversed(out[i - 1]![0], out[i]![0]) > 0) outOfOrder++;
+      expect(outOfOrder).toBe(0);
+      expect([...out].sort((a, b) => a[1] - b[1])).toStrictEqual(data);
+      expect(ends.some((e) => (e.metrics?.shuffleReadRecords ?? 0) > 0 && e.metrics!.spillCount > 0)).toBe(true);
+    } finally {
+      await sc.stop();
+    }
+  }, 120_000);
 });

@@ -21,9 +21,10 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 function reference(records: readonly Pair[], order: SortOrder): Pair[] {
   const sign = order.ascending ? 1 : -1;
   const f = order.sortKey ?? ((k: unknown) => k);
+  const keys = order.compare ?? compareKeys;
   return records
     .map((kv, i) => ({ k: f(kv[0]), i, kv }))
-    .sort((a, b) => sign * compareKeys(a.k, b.k) || a.i - b.i)
+    .sort((a, b) => sign * keys(a.k, b.k) || a.i - b.i)
     .map((x) => x.kv);
 }
 
@@ -40,6 +41,8 @@ const key = fc.oneof(
 
 /** A key function with many ties: numbers by their negation, anything else by its kind. */
 const keyfunc = (k: unknown): unknown => (typeof k === 'number' ? -k : typeof k);
+/** A user's comparator with many ties (sortByKey's `compare`): by the length of the key as text. */
+const byTextLength = (a: unknown, b: unknown): number => String(a).length - String(b).length;
 
 const sortIn = (records: Pair[], order: SortOrder, budget: MemoryBudget | undefined): { out: Pair[]; runs: number } => {
   const out: Pair[] = [];
@@ -54,15 +57,15 @@ const sortIn = (records: Pair[], order: SortOrder, budget: MemoryBudget | undefi
 };
 
 describe('ExternalSorter', () => {
-  it('with a pool forcing several runs, sorts exactly as in memory (stable, every key kind, both ways, keyfunc)', () => {
+  it('with a pool forcing several runs, sorts exactly as in memory (stable, every key kind, both ways, keyfunc, compare)', () => {
     fc.assert(
       fc.property(
         fc.array(key, { minLength: 1, maxLength: 40 }),
         fc.integer({ min: 3_000, max: 9_000 }),
         fc.boolean(),
-        fc.boolean(),
+        fc.constantFrom('engine', 'keyfunc', 'compare'),
         fc.integer(),
-        (pool, n, ascending, withKeyfunc, seed) => {
+        (pool, n, ascending, how, seed) => {
           const dir = mkdtempSync(path.join(scratch, 'runs-'));
           // The value is the arrival index, so stability shows in the output; keys are drawn from the pool.
           let s = seed >>> 0;
@@ -71,7 +74,8 @@ describe('ExternalSorter', () => {
             s = (Math.imul(s, 1103515245) + 12345) >>> 0;
             records.push([pool[s % pool.length], i]);
           }
-          const order: SortOrder = withKeyfunc ? { ascending, sortKey: keyfunc } : { ascending };
+          const order: SortOrder =
+            how === 'keyfunc' ? { ascending, sortKey: keyfunc } : how === 'compare' ? { ascending, compare: byTextLength } : { ascending };
           const budget = new MemoryBudget(4_000, dir);
           const { out, runs } = sortIn(records, order, budget);
           expect(runs).toBeGreaterThanOrEqual(2);
@@ -84,7 +88,7 @@ describe('ExternalSorter', () => {
           expect(budget.used).toBe(0);
         },
       ),
-      { numRuns: 25 },
+      { numRuns: 30 },
     );
   });
 
