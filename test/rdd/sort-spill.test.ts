@@ -42,47 +42,51 @@ describe('sorting a partition larger than the worker (local[2])', () => {
   }, 120_000);
 
   it('repartitionAndSortWithinPartitions, descending by a key function, under a tiny pool is ordered and loses nothing', async () => {
-    const sc = new Context({ master: 'local[2]', progress: false, hints: false, memory: { workerMB: 128, shuffleFraction: 0.002 } });
-    const ends: TaskEndEvent[] = [];
-    sc.events.on('taskEnd', (e) => void ends.push(e));
-    try {
-      const keys: unknown[] = [3, -0, 0, Number.NaN, Number.POSITIVE_INFINITY, 'b', 'a\uD800', '', [1, 'x'], null, 2.5, -7];
-      const data = Array.from({ length: 60_000 }, (_, i): [unknown, number] => [keys[(i * 7) % keys.length], i]);
-      const keyfunc = (k: unknown): unknown => (typeof k === 'number' ? Math.trunc(k / 2) : typeof k);
+    const keys: unknown[] = [3, -0, 0, Number.NaN, Number.POSITIVE_INFINITY, 'b', 'a\uD800', '', [1, 'x'], null, 2.5, -7];
+    const data = Array.from({ length: 60_000 }, (_, i): [unknown, number] => [keys[(i * 7) % keys.length], i]);
+    const keyfunc = (k: unknown): unknown => (typeof k === 'number' ? Math.trunc(k / 2) : typeof k);
+    await onTinyPool(async (sc) => {
       const parts = await sc.parallelize(data, 3).repartitionAndSortWithinPartitions(1, false, keyfunc).glom().collect();
       expect(parts).toHaveLength(1);
-      const out = parts[0]!;
-      // Descending by the key function throughout.
-      let outOfOrder = 0;
-      for (let i = 1; i < out.length; i++) if (compareKeys(keyfunc(out[i - 1]![0]), keyfunc(out[i]![0])) < 0) outOfOrder++;
-      expect(outOfOrder).toBe(0);
-      // Every record once, unchanged (-0 stays -0): the values are the indexes. Ties are not compared with the input's
-      // order: fetched input that spills comes back as key-sorted runs, so a tie's arrival order is not map order.
-      expect(out).toHaveLength(data.length);
-      const byValue = [...out].sort((a, b) => a[1] - b[1]);
-      expect(byValue).toStrictEqual(data);
-      expect(ends.some((e) => (e.metrics?.shuffleReadRecords ?? 0) > 0 && e.metrics!.spillCount > 0)).toBe(true);
-    } finally {
-      await sc.stop();
-    }
+      expectOrderedAndWhole(parts[0]!, data, (a, b) => compareKeys(keyfunc(a), keyfunc(b)) < 0);
+    });
   }, 120_000);
 
   it('sortByKey with a comparator, under a tiny pool, sorts each partition by it and loses nothing', async () => {
-    const sc = new Context({ master: 'local[2]', progress: false, hints: false, memory: { workerMB: 128, shuffleFraction: 0.002 } });
-    const ends: TaskEndEvent[] = [];
-    sc.events.on('taskEnd', (e) => void ends.push(e));
-    try {
-      const data = Array.from({ length: 60_000 }, (_, i): [string, number] => [`k${(i * 7919) % 5000}`, i]);
-      const byLowerReversed = (a: string, b: string): number => (a < b ? 1 : a > b ? -1 : 0);
-      const parts = await sc.parallelize(data, 3).sortByKey(true, 2, byLowerReversed).glom().collect();
-      const out = parts.flat();
-      let outOfOrder = 0;
-      for (let i = 1; i < out.length; i++) if (byLowerReversed(out[i - 1]![0], out[i]![0]) > 0) outOfOrder++;
-      expect(outOfOrder).toBe(0);
-      expect([...out].sort((a, b) => a[1] - b[1])).toStrictEqual(data);
-      expect(ends.some((e) => (e.metrics?.shuffleReadRecords ?? 0) > 0 && e.metrics!.spillCount > 0)).toBe(true);
-    } finally {
-      await sc.stop();
-    }
+    const data = Array.from({ length: 60_000 }, (_, i): [string, number] => [`k${(i * 7919) % 5000}`, i]);
+    const reversed = (a: string, b: string): number => (a < b ? 1 : a > b ? -1 : 0);
+    await onTinyPool(async (sc) => {
+      const parts = await sc.parallelize(data, 3).sortByKey(true, 2, reversed).glom().collect();
+      expectOrderedAndWhole(parts.flat(), data, (a, b) => reversed(a as string, b as string) > 0);
+    });
   }, 120_000);
 });
+
+/** Runs `body` on local[2] with a shuffle pool of ~0.26 MiB per worker, then asserts that a reduce task spilled. */
+async function onTinyPool(body: (sc: Context) => Promise<void>): Promise<void> {
+  const sc = new Context({ master: 'local[2]', progress: false, hints: false, memory: { workerMB: 128, shuffleFraction: 0.002 } });
+  const ends: TaskEndEvent[] = [];
+  sc.events.on('taskEnd', (e) => void ends.push(e));
+  try {
+    await body(sc);
+    expect(ends.some((e) => (e.metrics?.shuffleReadRecords ?? 0) > 0 && e.metrics!.spillCount > 0)).toBe(true);
+  } finally {
+    await sc.stop();
+  }
+}
+
+/**
+ * No key of `out` comes after a key that should follow it (`after(prev, next)`), and `out` holds every record of
+ * `data` once, unchanged (-0 stays -0; the values are the indexes). Ties are not compared with the input's order:
+ * fetched input that spills comes back as key-sorted runs, so a tie's arrival order is not map order.
+ */
+function expectOrderedAndWhole(
+  out: Array<[unknown, number]>,
+  data: Array<[unknown, number]>,
+  after: (prev: unknown, next: unknown) => boolean,
+): void {
+  let outOfOrder = 0;
+  for (let i = 1; i < out.length; i++) if (after(out[i - 1]![0], out[i]![0])) outOfOrder++;
+  expect(outOfOrder).toBe(0);
+  expect([...out].sort((a, b) => a[1] - b[1])).toStrictEqual(data);
+}
