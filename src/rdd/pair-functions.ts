@@ -5,7 +5,6 @@
 import { shipUserFunction } from './rdd-context.js';
 import { HashPartitioner, type Partitioner } from '../core/partitioner.js';
 import type { AggregatorWire } from '../shuffle/aggregator.js';
-import { capture } from '../closure/capture.js';
 import { findUnclonable } from '../closure/clonable.js';
 import type { ShippedFunction } from '../closure/index.js';
 import { InvalidArgumentError, UnclonableDataError } from '../core/errors.js';
@@ -213,19 +212,14 @@ export function sortByKey<K, V>(rdd: RDD<[K, V]>, ascending: boolean, numPartiti
       { op: 'sortByKey' },
     );
   }
-  ship(rdd as RDD<unknown>, 'sortByKey compare', compare);
-  const shuffled = new ShuffledRDD<K, V, V>(
+  const shipped = ship(rdd as RDD<unknown>, 'sortByKey compare', compare);
+  // The shuffle ranges keys by the comparator; each partition is then sorted with it (stable, spilling as any sort).
+  return new ShuffledRDD<K, V, V>(
     rdd.context,
     rdd,
     { rangeAscending: ascending, numPartitions: Math.max(1, numPartitions), compare: compare as (a: unknown, b: unknown) => number },
-    { mapSideCombine: false },
-    { op: 'sortByKey' },
-  );
-  // The shuffle ranges keys by the comparator; each partition is then sorted with it (a stable sort).
-  const sign = ascending ? 1 : -1;
-  return shuffled.mapPartitions(
-    capture({ compare, sign }, (it: Iterable<[K, V]>) => [...it].sort((a, b) => sign * compare(a[0], b[0]))),
-    true,
+    { mapSideCombine: false, keyOrdering: ascending ? 'ascending' : 'descending', compare: shipped },
+    { op: 'sortByKey', compare: compare as (a: unknown, b: unknown) => number },
   );
 }
 

@@ -67,12 +67,14 @@ const FACTORIES: { readonly [K in RddKind]: Factory<K> } = {
     const a = w.args;
     const aggregator = a.spec.aggregator ? await compileAggregator(a.spec.aggregator, compile) : undefined;
     const sortKey = a.spec.sortKey ? ((await compile(a.spec.sortKey)) as (k: unknown) => unknown) : undefined;
+    const compare = a.spec.compare ? ((await compile(a.spec.compare)) as (a: unknown, b: unknown) => number) : undefined;
     // The reduce side only needs the partition count; which keys landed where was decided by the map side.
     return new ShuffledRDD(W, undefined, new DirectPartitioner(a.numPartitions), a.spec, {
       ...opts(w),
       shuffleId: a.shuffleId,
       ...(aggregator ? { aggregator } : {}),
       ...(sortKey ? { sortKey } : {}),
+      ...(compare ? { compare } : {}),
     });
   },
   CoGroupedRDD: (w, _parents, _compile, byId) => {

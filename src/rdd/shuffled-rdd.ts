@@ -2,9 +2,8 @@ import type { ShippedFunction } from '../closure/index.js';
 import type { RddWireBody } from './wire.js';
 import type { Dependency, ShuffleDependency } from './dependency.js';
 import { RangePartitioner, determineBounds, type Partitioner } from '../core/partitioner.js';
-import { compareKeys } from '../core/keys.js';
 import type { Aggregator, AggregatorWire } from '../shuffle/aggregator.js';
-import { checkHeap } from '../core/heap-guard.js';
+import { sortExternally } from '../shuffle/external-sorter.js';
 import { combineCombinersExternally, combineValuesExternally, type NumberGroupsSink } from '../shuffle/external-combiner.js';
 import type { NumberColumnsSink } from '../shuffle/combine.js';
 import type { TaskContext, Pair } from './task-context.js';
@@ -20,6 +19,8 @@ export interface ShuffleSpec {
   readonly keyOrdering?: 'ascending' | 'descending';
   /** With keyOrdering: each partition is sorted by this function of the key (pyspark's `keyfunc`). */
   readonly sortKey?: ShippedFunction;
+  /** With keyOrdering: each partition is sorted by this comparator of the keys (sortByKey's `compare`). */
+  readonly compare?: ShippedFunction;
 }
 
 /**
@@ -61,6 +62,8 @@ export class ShuffledRDD<K, V, C> extends RDD<[K, C]> {
   readonly shuffleId: number;
   /** The compiled sort-key function (workers), when the spec has one. */
   readonly #sortKey: ((k: unknown) => unknown) | undefined;
+  /** The compiled comparator (workers), when the spec has one. */
+  readonly #compare: ((a: unknown, b: unknown) => number) | undefined;
   readonly #numPartitions: number;
   readonly #aggregator: Aggregator | undefined;
   #preparing: Promise<void> | undefined;
@@ -71,10 +74,17 @@ export class ShuffledRDD<K, V, C> extends RDD<[K, C]> {
     readonly parent: RDD<[K, V]> | undefined,
     partitioner: Partitioner | { rangeAscending: boolean; numPartitions: number; compare?: (a: unknown, b: unknown) => number },
     readonly spec: ShuffleSpec,
-    options: RddOptions & { shuffleId?: number; aggregator?: Aggregator; numPartitions?: number; sortKey?: (k: unknown) => unknown } = {},
+    options: RddOptions & {
+      shuffleId?: number;
+      aggregator?: Aggregator;
+      numPartitions?: number;
+      sortKey?: (k: unknown) => unknown;
+      compare?: (a: unknown, b: unknown) => number;
+    } = {},
   ) {
     super(context, options);
     this.#sortKey = options.sortKey;
+    this.#compare = options.compare;
     this.shuffleId = options.shuffleId ?? this.context.newShuffleId(this);
     this.partitioner =
       'rangeAscending' in partitioner
@@ -189,12 +199,13 @@ export class ShuffledRDD<K, V, C> extends RDD<[K, C]> {
       }
       for (const bucket of buckets) for (let i = 0; i < bucket.length; i++) f(bucket[i]!);
     };
-    let records: Iterable<Pair>;
+    const ordering = this.spec.keyOrdering;
+    const order = ordering === undefined ? undefined : { ascending: ordering === 'ascending', sortKey: this.#sortKey, compare: this.#compare };
     if (agg !== undefined) {
       // One reduce partition's keys may not fit the worker: the combine spills sorted runs and merges them.
       const combineInto = this.spec.mapSideCombine ? combineCombinersExternally : combineValuesExternally;
       const runs = parts?.runs ?? [];
-      if (this.spec.keyOrdering === undefined) {
+      if (order === undefined) {
         // Map-side combined outputs hold each key once, so the table holds at least as many keys as the largest; room
         // for twice that (never more than all records) also spares the last doubling when, as in word counts of a
         // long tail, the other outputs add many keys of their own.
@@ -202,36 +213,13 @@ export class ShuffledRDD<K, V, C> extends RDD<[K, C]> {
         combineInto(eachPair, agg, this.id, this.label, sink as (kv: Pair) => void, runs, columns, expected);
         return;
       }
-      const all: Pair[] = [];
-      combineInto(eachPair, agg, this.id, this.label, (kv) => sortBuffer(all, kv, this.label), runs);
-      records = all;
-    } else if (this.spec.keyOrdering !== undefined) {
-      const all: Pair[] = [];
-      eachPair((kv) => sortBuffer(all, kv, this.label));
-      records = all;
+      // The combined groups are sorted like any records: a partition of many keys spills sorted runs too.
+      sortExternally((add) => combineInto(eachPair, agg, this.id, this.label, add, runs), order, this.label, sink as (kv: Pair) => void);
+    } else if (order !== undefined) {
+      // A sorted partition may outgrow the worker (a skewed key): the sorter spills sorted runs and merge-reads them.
+      sortExternally(eachPair, order, this.label, sink as (kv: Pair) => void);
     } else {
       eachPair(sink as (kv: Pair) => void);
-      return;
     }
-    if (this.spec.keyOrdering !== undefined) {
-      const arr = Array.isArray(records) ? (records as Pair[]) : [...records];
-      const sign = this.spec.keyOrdering === 'ascending' ? 1 : -1;
-      const sortKey = this.#sortKey;
-      if (sortKey === undefined) {
-        arr.sort((a, b) => sign * compareKeys(a[0], b[0]));
-        records = arr;
-      } else {
-        // The user's key function runs once per record, not once per comparison; ties keep arrival order.
-        const keyed = arr.map((kv, i) => ({ k: sortKey(kv[0]), i, kv }));
-        keyed.sort((a, b) => sign * compareKeys(a.k, b.k) || a.i - b.i);
-        records = keyed.map((x) => x.kv);
-      }
-    }
-    for (const kv of records) sink(kv as [K, C]);
   }
-}
-
-/** Adds a record to a partition's sort buffer, which is not spilled: the heap guard fails the task before it outgrows the heap. */
-function sortBuffer(all: Pair[], kv: Pair, label: string): void {
-  if ((all.push(kv) & 4095) === 0) checkHeap(() => `the sort buffer of ${label} (${all.length} records so far)`, 'use more partitions');
 }

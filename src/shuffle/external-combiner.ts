@@ -383,7 +383,8 @@ export function readFramesFrom(file: string, from: number, maxBytes: number): { 
   }
 }
 
-class FramedRunReader {
+/** Reads a framed run one frame at a time: `head` is the current record (undefined at the end). */
+export class FramedRunReader {
   readonly #fd: number;
   #frame: Pair[] = [];
   #pos = 0;
