@@ -30,6 +30,8 @@ export type PairsSink = (xs: readonly unknown[], from: number, to: number, notAP
 export interface Grouping {
   /** Adds one record: createCombiner for a new key, else merge into its combiner. */
   readonly add: (kv: Pair) => void;
+  /** `add([k, v])`, without needing the pair where the keys are strings (a word count's words). */
+  readonly addKV: (k: unknown, v: unknown) => void;
   /** Adds records `from .. to` of columns of keys and numbers: what `add` of each as a pair would do. */
   readonly addNumbers: NumberColumnsSink;
   /**
@@ -211,6 +213,10 @@ export function grouping(first: (v: unknown) => unknown, merge: (c: unknown, v: 
   };
   const choose = impl;
   const add = (kv: Pair): void => impl(kv);
+  const addKV = (k: unknown, v: unknown): void => {
+    if (impl === addString && typeof k === 'string') (strings ??= new StringTable(expectedGroups)).add(k, v, first, merge);
+    else impl([k, v]);
+  };
   const addNumbers = (keys: Int32Array | readonly unknown[], values: Float64Array | Int32Array, from: number, to: number): void => {
     if (!(keys instanceof Int32Array)) {
       addKeyed(keys, values, from, to);
@@ -295,6 +301,7 @@ export function grouping(first: (v: unknown) => unknown, merge: (c: unknown, v: 
   };
   return {
     add,
+    addKV,
     addNumbers,
     addPairs,
     groups,

@@ -25,7 +25,7 @@ import { checkHeap, checkHeapByTime } from '../core/heap-guard.js';
  * The records to combine, pushed to `each`; a source holding int32 keys and number values as columns (fetched
  * shuffle input) may push those to `numbers` instead, which takes them without a pair per record.
  */
-type Source = (each: (kv: Pair) => void, numbers: NumberColumnsSink, pairs: PairsSink) => void;
+type Source = (each: (kv: Pair) => void, numbers: NumberColumnsSink, pairs: PairsSink, kv: (k: unknown, v: unknown) => void) => void;
 
 /** Key-sorted run files that are part of the input (fetched shuffle input spilled to disk). */
 export interface InputRuns {
@@ -88,7 +88,7 @@ export function combineExternally(
     const g = grouping(fns.first, fns.merge, input?.expectedGroups);
     try {
       try {
-        source(g.add, g.addNumbers, g.addPairs);
+        source(g.add, g.addNumbers, g.addPairs, g.addKV);
       } catch (e) {
         throw tagUserError(e, rddId, label);
       }
@@ -105,7 +105,7 @@ export function combineExternally(
   const c = new ExternalCombiner(fns, budget, label, input);
   try {
     try {
-      source(c.add, c.addNumbers, c.addPairs);
+      source(c.add, c.addNumbers, c.addPairs, c.addKV);
     } catch (e) {
       throw tagUserError(e, rddId, label);
     }
@@ -158,6 +158,16 @@ class ExternalCombiner implements MemoryConsumer {
     this.#g.add(kv);
     if (++this.#records % CHECK_EVERY === 0) {
       if (this.#keyBytes === 0 || this.#records % (CHECK_EVERY * 16) === 0) this.#keyBytes = estimateSize([kv[0]]) - 24;
+      if (!this.budget.update(this, this.#estimate())) this.spill();
+      checkHeap(this.#what, HEAP_HINT);
+    }
+  };
+
+  /** `add([k, v])` without the pair. */
+  readonly addKV = (k: unknown, v: unknown): void => {
+    this.#g.addKV(k, v);
+    if (++this.#records % CHECK_EVERY === 0) {
+      if (this.#keyBytes === 0 || this.#records % (CHECK_EVERY * 16) === 0) this.#keyBytes = estimateSize([k]) - 24;
       if (!this.budget.update(this, this.#estimate())) this.spill();
       checkHeap(this.#what, HEAP_HINT);
     }

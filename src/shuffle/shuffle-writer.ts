@@ -10,7 +10,7 @@ import type { EncodedBucket } from './bucket-codec.js';
 import type { Aggregator } from './aggregator.js';
 import { combineExternally } from './external-combiner.js';
 import type { PairsSink } from './combine.js';
-import { withMany } from '../core/many-sink.js';
+import { withMany, withPairs, type PairOf } from '../core/many-sink.js';
 import { NotAPairError, classInstanceError, isPair } from '../core/errors.js';
 import { findClassInstance } from '../closure/clonable.js';
 import { giveBack, takeFloat64, takeInt32 } from '../util/scratch-arrays.js';
@@ -48,11 +48,13 @@ export function writeShuffleOutput(
     throw new NotAPairError(w.rddLabel, producer, x);
   };
   // `many`: what the combine does with a whole array of records (a flatMap's result), checked as `each` checks one.
-  const pairs = (each: (kv: Pair) => void, _numbers?: unknown, many?: PairsSink): void => {
+  // `kv`: what the combine does with one record given as its key and value (a map step's pair, read where it was made).
+  const pairs = (each: (kv: Pair) => void, _numbers?: unknown, many?: PairsSink, kv?: PairOf): void => {
     const one = (x: unknown): void => {
       if (!isPair(x)) notAPair(x);
       each(x as Pair);
     };
+    if (kv !== undefined) withPairs(one, kv);
     source(many === undefined ? one : withMany(one, (xs) => many(xs, 0, xs.length, notAPair)));
   };
   try {

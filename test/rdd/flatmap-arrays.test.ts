@@ -9,18 +9,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Context, capture, type RDD } from 'kindling';
-import { manyOf, withMany } from '../../src/core/many-sink.js';
+import { manyOf, pairsOf, withMany, withPairs } from '../../src/core/many-sink.js';
 import { MappedRDD, ParallelCollectionRDD, WORKER_RDD_CONTEXT, type TaskContext } from '../../src/rdd/index.js';
-import { keyId } from '../../src/core/keys.js';
+import { sameResult as same } from './helpers.js';
 import type { TaskEndEvent } from '../../src/scheduler/events.js';
-
-/** Deep equality that tells -0 from 0 and NaN from nothing; objects by the engine's key identity. */
-function same(a: unknown, b: unknown): boolean {
-  if (typeof a === 'number' || typeof b === 'number') return Object.is(a, b);
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => same(x, b[i]));
-  if (a !== null && b !== null && typeof a === 'object' && typeof b === 'object') return keyId(a) === keyId(b);
-  return a === b;
-}
 
 type P = [unknown, unknown];
 const key = fc.oneof(
@@ -201,5 +193,26 @@ describe('the arrays a flatMap hands on (worker-side RDDs, one partition)', () =
       ['one', 30],
     ]);
     expect(manyOf((x: unknown) => void x)).toBeUndefined();
+  });
+
+  it('a pair goes to a sink that takes halves as key and value; anything else, and any other sink, whole', () => {
+    const leaf = new ParallelCollectionRDD<unknown>(WORKER_RDD_CONTEXT, 1, id('rows'));
+    const mapped = new MappedRDD(leaf, 'map', (x: unknown) => (typeof x === 'string' ? [x, x.length] : x), id('to pairs'));
+    const calls: unknown[] = [];
+    const sink = withPairs(
+      (x: unknown) => void calls.push(['one', x]),
+      (k, v) => void calls.push(['kv', k, v]),
+    );
+    mapped.forEach(0, tc(['ab', 7, 'c', [1, 2, 3]]), sink);
+    expect(calls).toEqual([
+      ['kv', 'ab', 2],
+      ['one', 7],
+      ['kv', 'c', 1],
+      ['one', [1, 2, 3]],
+    ]);
+    calls.length = 0;
+    mapped.forEach(0, tc(['ab']), (x: unknown) => void calls.push(['plain', x]));
+    expect(calls).toEqual([['plain', ['ab', 2]]]);
+    expect(pairsOf((x: unknown) => void x)).toBeUndefined();
   });
 });

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll } from 'vitest';
 import { Context } from 'kindling';
 import { redisSkipReason } from '../streaming/redis-server.js';
+import { keyId } from '../../src/core/keys.js';
 
 /**
  * Every operation is checked in each master mode: one worker thread, two, and two executor processes met through
@@ -71,4 +72,12 @@ export function mapEntries<K, V>(m: Map<K, V>): Array<[K, V]> {
 /** Replaces call sites (`file.ts:12`) in a debug string so its shape can be compared exactly. */
 export function stripCallSites(s: string): string {
   return s.replace(/ at ([A-Za-z]+) at [^\s\]]+:\d+ /g, ' at $1 ').replace(/\[\d+\]/g, '[#]');
+}
+
+/** Deep equality that tells -0 from 0 and NaN from nothing; objects by the engine's key identity. */
+export function sameResult(a: unknown, b: unknown): boolean {
+  if (typeof a === 'number' || typeof b === 'number') return Object.is(a, b);
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => sameResult(x, b[i]));
+  if (a !== null && b !== null && typeof a === 'object' && typeof b === 'object') return keyId(a) === keyId(b);
+  return a === b;
 }
