@@ -166,14 +166,6 @@ describe('readSplitLines and friends', () => {
     expect(new Map(got.slice(0, 1000).map((l) => [l.split(' ')[0], 1])).get('w976')).toBe(1);
   });
 
-  it('lists the lines of a split decoded in more pieces than one concat call takes', () => {
-    const lines = Array.from({ length: 10_000 }, (_, i) => `line ${i}`);
-    const file = writeTemp(lines.join('\n'));
-    const split: TextSplit = { path: file, start: 0, length: Buffer.byteLength(lines.join('\n')), whole: false };
-    // One piece per line: 10,000 arrays joined.
-    expect(readSplitLines(split, { decodeBytes: 1 })).toEqual(lines);
-  });
-
   it('refuses a decoded piece size that is not a positive integer, naming it', () => {
     const file = writeTemp('a\nb\n');
     const split: TextSplit = { path: file, start: 0, length: 4, whole: false };
