@@ -274,7 +274,10 @@ export class ExecutorProcess {
       // taking it too would run its slots twice. The next heartbeat registers this executor again.
       if (
         read.messages.some((m) => m.kind === 'lease') &&
-        (await this.#redis.hmget(this.#keys.executor(id), 'token').then(([t]) => t, () => this.#token)) !== this.#token
+        (await this.#redis.hmget(this.#keys.executor(id), 'token').then(
+          ([t]) => t,
+          () => this.#token,
+        )) !== this.#token
       ) {
         this.#controlId = read.lastId;
         continue;
