@@ -10,7 +10,15 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { ClosureError, capture, shipFunction, useModule, type ShippedFunction, type ShipOptions } from '../closure/index.js';
 import { checkCsvDelimiter, localPathOf, readObjectFile } from '../io/index.js';
-import { ContextStoppedError, IllegalStateError, ArgumentTypeError, InvalidArgumentError } from '../core/errors.js';
+import {
+  ArgumentTypeError,
+  ClusterError,
+  ContextStoppedError,
+  IllegalStateError,
+  InvalidArgumentError,
+  JobFailedError,
+  toErrorInfo,
+} from '../core/errors.js';
 import {
   type RDD,
   ParallelCollectionRDD,
@@ -437,7 +445,11 @@ export class Context implements RddContext {
     description: string | undefined,
     onResult?: (index: number, result: unknown) => void,
   ): Promise<unknown[]> {
-    await this.#backend.ready();
+    try {
+      await this.#backend.ready();
+    } catch (e) {
+      throw startFailure(e, description ?? `job on ${rdd.label}`);
+    }
     this.#hints.checkDepth(lineage);
     const parts = partitions ?? Array.from({ length: rdd.getNumPartitions() }, (_, i) => i);
     // Results merged as they arrive (the driver's share of an action overlapping the tasks still running) when
@@ -944,4 +956,21 @@ export class Context implements RddContext {
       this.#keepAlive = undefined;
     }
   }
+}
+
+/**
+ * The error of a job that could not start because the backend never became ready (no worker could start, no
+ * executor came, the context was stopped meanwhile). The backend's one rejection serves every job, so each job
+ * gets an error of its own that names it, of the same kind where the kind says something (a cluster, a stop).
+ */
+function startFailure(e: unknown, job: string): Error {
+  const message = `Cannot run ${job}: ${e instanceof Error ? e.message : String(e)}`;
+  const error =
+    e instanceof ContextStoppedError
+      ? new ContextStoppedError(message)
+      : e instanceof ClusterError
+        ? new ClusterError(message)
+        : new JobFailedError(message, undefined, [toErrorInfo(e)]);
+  (error as { cause?: unknown }).cause = e;
+  return error;
 }

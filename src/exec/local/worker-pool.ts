@@ -275,7 +275,7 @@ export class WorkerPool implements TaskBackend {
   #settleReady(): void {
     this.#readySettled = true;
     if (this.#givenUp.size < this.numWorkers) this.#resolveReady();
-    else this.#rejectReady(new Error([...this.#givenUp.values()].join('; ')));
+    else this.#rejectReady(new Error(`no worker could start: ${[...this.#givenUp.values()].join('; ')}`));
   }
 
   // ---- tasks --------------------------------------------------------------------------------------------------
