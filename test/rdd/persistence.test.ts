@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { capture, StorageLevel } from 'kindling';
+import { capture, Context, StorageLevel } from 'kindling';
 import { MODES, sorted, useContext } from './helpers.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'kindling-persist-'));
@@ -110,5 +110,67 @@ describe.each(MODES)('persistence (%s)', (master) => {
     const cp = build().cache();
     expect(cp.checkpoint()).toBe(cp);
     expect(sorted(await cp.collect())).toEqual(expected);
+  });
+});
+
+// A task is sent without the input below a partition cached on its worker; these drop that block between the
+// task's launch and its run. Before the worker noticed, the task read no input there: an empty partition, and a
+// wrong result with no error.
+describe('a cached partition dropped while a task that reads it is on its way', () => {
+  it('unpersist() during a job: every partition is still computed, from its lineage', async () => {
+    const sc = new Context({ master: 'local[2]', progress: false, hints: false, ui: false });
+    try {
+      const busy = (x: number): number => {
+        const t = Date.now();
+        while (Date.now() - t < 15);
+        return x;
+      };
+      for (const afterMs of [20, 60, 120]) {
+        const r = sc
+          .parallelize(
+            Array.from({ length: 20 }, (_, i) => i),
+            20,
+          )
+          .map(capture({ busy }, (x: number) => busy(x)))
+          .cache();
+        await r.count();
+        const running = r
+          .map(capture({ busy }, (x: number) => busy(x) * 2))
+          .glom()
+          .collect();
+        setTimeout(() => r.unpersist(), afterMs);
+        expect(await running).toEqual(Array.from({ length: 20 }, (_, i) => [i * 2]));
+        expect(await r.sum()).toBe(190);
+      }
+    } finally {
+      await sc.stop();
+    }
+  });
+
+  it('a cached partition evicted by a task queued before the one reading it', async () => {
+    // 12.8 MB of cache per worker: A (40 x 80 KB) fits, B (40 x 1.2 MB) evicts A's partitions as it is cached,
+    // the least recently used first: those the next B tasks, already sent without A's input, are about to read.
+    const sc = new Context({
+      master: 'local[2]',
+      progress: false,
+      hints: false,
+      ui: false,
+      memory: { workerMB: 256, storageFraction: 0.05, shuffleFraction: 0.2 },
+    });
+    try {
+      const a = sc
+        .parallelize(
+          Array.from({ length: 40 }, (_, i) => i),
+          40,
+        )
+        .map((i) => new Float64Array(10_000).fill(i))
+        .cache();
+      await a.count();
+      const b = a.map((x) => new Float64Array(150_000).fill(x[0]!)).cache();
+      expect(await b.map((x) => x[0]).collect()).toEqual(Array.from({ length: 40 }, (_, i) => i));
+      expect(await b.map((x) => x.length).sum()).toBe(40 * 150_000);
+    } finally {
+      await sc.stop();
+    }
   });
 });
