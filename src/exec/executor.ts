@@ -306,7 +306,7 @@ export class Executor {
         status: 'success',
         epoch: this.epoch,
         ...ran,
-        accumulators: [...runtime.accumulators].map(([id, a]) => [id, a.value] as const),
+        accumulators: [...runtime.accumulators].map(([id, a]) => [id, a.taskValue] as const),
         computedRdds: [...tc.computed.keys()],
         blockUpdates: this.blocks.drainUpdates(),
         metrics: metricsOf(meter),
