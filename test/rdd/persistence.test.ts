@@ -101,7 +101,8 @@ describe.each(MODES)('persistence (%s)', (master) => {
     if (sc.checkpointDir === undefined) expect(() => r.checkpoint()).toThrow(/setCheckpointDir/);
     // Given as Spark programs name it, a file:// URI (before, it made ./file:/... under the working directory).
     sc.setCheckpointDir(`file://${path.join(root, master.replace(/\W/g, '_'))}`);
-    expect(sc.checkpointDir).toBe(path.join(root, master.replace(/\W/g, '_')));
+    // A folder of this context's own under it, as Spark's getCheckpointDir: another context's rdd-N is not this one's.
+    expect(path.dirname(sc.checkpointDir!)).toBe(path.join(root, master.replace(/\W/g, '_')));
     const expected = sorted(await build().collect());
     expect(r.checkpoint()).toBe(r);
     expect(sorted(await r.collect())).toEqual(expected);
@@ -171,6 +172,32 @@ describe('a cached partition dropped while a task that reads it is on its way', 
       expect(await b.map((x) => x.length).sum()).toBe(40 * 150_000);
     } finally {
       await sc.stop();
+    }
+  });
+});
+
+describe('checkpoints of two contexts given one directory', () => {
+  it("each reads its own: RDD ids restart in every context, and one context's rdd-N is not the other's", async () => {
+    const dir = path.join(root, 'shared-checkpoints');
+    const a = new Context({ master: 'local[2]', progress: false, hints: false, ui: false });
+    const b = new Context({ master: 'local[2]', progress: false, hints: false, ui: false });
+    try {
+      a.setCheckpointDir(dir);
+      b.setCheckpointDir(dir);
+      expect(a.checkpointDir).not.toBe(b.checkpointDir);
+      const ra = a.parallelize(['a1', 'a2', 'a3'], 2).map((x) => x);
+      const rb = b.parallelize(['b1', 'b2', 'b3'], 2).map((x) => x);
+      expect(ra.id).toBe(rb.id);
+      ra.checkpoint();
+      rb.checkpoint();
+      expect(await ra.collect()).toEqual(['a1', 'a2', 'a3']);
+      expect(await rb.collect()).toEqual(['b1', 'b2', 'b3']);
+      expect(ra.isCheckpointed && rb.isCheckpointed).toBe(true);
+      // Before, b's checkpoint job wrote over a's files, and a read b's data from then on.
+      expect(await ra.collect()).toEqual(['a1', 'a2', 'a3']);
+      expect(await rb.collect()).toEqual(['b1', 'b2', 'b3']);
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
     }
   });
 });
