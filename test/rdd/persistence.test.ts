@@ -2,7 +2,7 @@
  * Persistence: cache, persist at every storage level, unpersist and checkpoint return the RDD and give the same
  * results as the unpersisted lineage.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -190,7 +190,10 @@ describe('checkpoints of two contexts given one directory', () => {
       expect(ra.id).toBe(rb.id);
       ra.checkpoint();
       rb.checkpoint();
+      expect(ra.getCheckpointFile()).toBeUndefined();
       expect(await ra.collect()).toEqual(['a1', 'a2', 'a3']);
+      expect(ra.getCheckpointFile()).toBe(path.join(a.checkpointDir!, `rdd-${ra.id}`));
+      expect(readdirSync(ra.getCheckpointFile()!).sort()).toEqual(['part-00000', 'part-00001']);
       expect(await rb.collect()).toEqual(['b1', 'b2', 'b3']);
       expect(ra.isCheckpointed && rb.isCheckpointed).toBe(true);
       // Before, b's checkpoint job wrote over a's files, and a read b's data from then on.
