@@ -204,3 +204,28 @@ describe('checkpoints of two contexts given one directory', () => {
     }
   });
 });
+
+describe('a worker killed while a checkpoint is written', () => {
+  it('at any moment: the checkpoint holds the whole RDD, no attempt file is left or read, the context goes on', async () => {
+    const sc = new Context({ master: 'local[2]', progress: false, hints: false, ui: false });
+    try {
+      sc.setCheckpointDir(path.join(root, 'killed-checkpoint'));
+      for (const delayMs of [0, 60, 200, 450]) {
+        const r = sc
+          .parallelize(
+            Array.from({ length: 100_000 }, (_, i) => i),
+            16,
+          )
+          .map((x) => [x % 1000, `v${x}`] as [number, string]);
+        r.checkpoint();
+        setTimeout(() => void sc.faults.killWorker(delayMs % 2), delayMs);
+        expect(await r.count(), `kill at ${delayMs} ms`).toBe(100_000);
+        expect(r.isCheckpointed).toBe(true);
+        expect(await r.map(([k]) => k).sum(), `kill at ${delayMs} ms`).toBe(100 * 499_500);
+        expect(readdirSync(r.getCheckpointFile()!).sort()).toEqual(Array.from({ length: 16 }, (_, p) => `part-${String(p).padStart(5, '0')}`));
+      }
+    } finally {
+      await sc.stop();
+    }
+  });
+});
