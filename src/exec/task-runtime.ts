@@ -26,7 +26,7 @@ export class LocalAccumulator {
   }
   add(v: unknown): void {
     if (this.#add !== undefined) this.taskValue = this.#add(this.taskValue, v);
-    else if (this.kind === 'sum') this.taskValue = (this.taskValue as number) + (v as number);
+    else if (this.kind === 'sum') this.taskValue = (this.taskValue as number) + numberToAdd(this.id, v);
     else (this.taskValue as unknown[]).push(v);
   }
   /**
@@ -38,6 +38,17 @@ export class LocalAccumulator {
       `accumulator ${this.id} cannot be read inside a task (only its own additions are here): tasks add(), the driver reads .value after the action`,
     );
   }
+}
+
+/**
+ * A number accumulator's `+` would concatenate a string ('0' + '1' + '2', PySpark raises a TypeError) and turn the
+ * total into a string on the driver; a bigint would throw an unhelpful mixing error.
+ */
+export function numberToAdd(id: number, v: unknown): number {
+  if (typeof v === 'number') return v;
+  throw new TypeError(
+    `accumulator ${id} adds numbers, got ${typeof v === 'string' ? `the string ${JSON.stringify(v.slice(0, 40))}` : typeof v}; convert it (Number(x)), or use sc.collectionAccumulator() or sc.customAccumulator() for other values`,
+  );
 }
 
 export interface TaskRuntime {

@@ -166,6 +166,19 @@ describe('accumulators and broadcasts under retries, speculation and lost worker
     expect(await sc.parallelize([1, 2], 2).sum()).toBe(3);
   });
 
+  it('a number accumulator refuses a string or a bigint, in a task and on the driver, rather than concatenate', async () => {
+    // Before, adding '1', '2', '3' gave the string "001023" (0 + '1' in the task, then 0 + '01' on the driver ...).
+    const n = sc.accumulator(0, 'total');
+    await expect(sc.parallelize(['1', '2', '3'], 2).foreach(capture({ n }, (x: string) => n.add(x as never)))).rejects.toThrow(
+      new RegExp(`accumulator ${n.id} adds numbers, got the string "1"`),
+    );
+    await expect(sc.parallelize([1n], 1).foreach(capture({ n }, (x: bigint) => n.add(x as never)))).rejects.toThrow(/adds numbers, got bigint/);
+    expect(() => n.add('4' as never)).toThrow(/adds numbers, got the string "4"/);
+    expect(n.value).toBe(0);
+    await sc.parallelize([1, 2, 3], 2).foreach(capture({ n }, (x: number) => n.add(x)));
+    expect(n.value).toBe(6);
+  });
+
   it('a broadcast Map, typed array, nested object and Date arrive whole on every worker, also on a replaced one', async () => {
     const table = sc.broadcast({
       map: new Map([
