@@ -28,7 +28,7 @@ const scenario = fc.record({
 });
 
 describe('windows and state (manual clock)', () => {
-  const { sc, dir } = useStreamingContext();
+  const { sc } = useStreamingContext();
 
   it('reduceByKeyAndWindow with an inverse equals it without one and the from-scratch reference (property)', async () => {
     await fc.assert(
