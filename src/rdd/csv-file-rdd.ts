@@ -140,7 +140,7 @@ function readHeader(path: string, delimiter: string): string[] {
  * appended, `a,a,` reading as `a0`, `a1`, `_c2`. Taken as they were, a repeated name kept only its last column's
  * value and the others were lost without a word.
  */
-export function safeHeader(names: readonly string[]): string[] {
+function safeHeader(names: readonly string[]): string[] {
   const seen = new Map<string, number>();
   for (const n of names) if (n !== '') seen.set(n.toLowerCase(), (seen.get(n.toLowerCase()) ?? 0) + 1);
   return names.map((n, i) => (n === '' ? `_c${i}` : seen.get(n.toLowerCase())! > 1 ? `${n}${i}` : n));
