@@ -371,6 +371,7 @@ export class Context implements RddContext {
     return this.#ui?.appId;
   }
 
+  /** This context's own folder under the directory given to `setCheckpointDir` (Spark's `getCheckpointDir`). */
   get checkpointDir(): string | undefined {
     return this.#checkpointDir;
   }
@@ -791,15 +792,17 @@ export class Context implements RddContext {
   }
 
   /**
-   * Where `checkpoint()` writes RDDs.
+   * Where `checkpoint()` writes RDDs: a folder of this context's own, named by a random UUID, under `dir` (as
+   * Spark does). RDD ids restart at 0 in every context, so two contexts (two runs of a script, two applications)
+   * given the same directory would otherwise write `rdd-5` over each other, and one would read the other's data.
    *
    * @example
    * ```ts
-   * sc.setCheckpointDir('/tmp/kindling-checkpoints');
+   * sc.setCheckpointDir('/tmp/kindling-checkpoints'); // sc.checkpointDir: /tmp/kindling-checkpoints/<uuid>
    * ```
    */
   setCheckpointDir(dir: string): void {
-    const abs = path.resolve(localPathOf(dir, 'checkpoint directory'));
+    const abs = path.join(path.resolve(localPathOf(dir, 'checkpoint directory')), randomUUID());
     mkdirSync(abs, { recursive: true });
     this.#checkpointDir = abs;
   }

@@ -6,6 +6,7 @@
 import { findUnclonable, kShip, shipFunction, type Shippable, type WireShippable } from '../closure/index.js';
 import { UnclonableDataError, IllegalStateError } from '../core/errors.js';
 import type { AccumulatorKind } from '../closure/index.js';
+import { numberToAdd } from '../exec/task-runtime.js';
 
 /**
  * A read-only value shipped to each worker once, however many tasks use it. Declare it in `capture` and read
@@ -103,7 +104,7 @@ export class Accumulator<T> implements Shippable {
   }
   /** Adds on the driver (inside tasks, `add` goes to the task's own copy). */
   add(v: T extends (infer E)[] ? E : T): void {
-    this.merge(this.kind === 'list' ? [v] : v);
+    this.merge(this.kind === 'list' ? [v] : numberToAdd(this.id, v));
   }
   /** @internal merges one successful task's additions */
   merge(delta: unknown): void {

@@ -306,7 +306,7 @@ export class Executor {
         status: 'success',
         epoch: this.epoch,
         ...ran,
-        accumulators: [...runtime.accumulators].map(([id, a]) => [id, a.value] as const),
+        accumulators: [...runtime.accumulators].map(([id, a]) => [id, a.taskValue] as const),
         computedRdds: [...tc.computed.keys()],
         blockUpdates: this.blocks.drainUpdates(),
         metrics: metricsOf(meter),
@@ -408,7 +408,7 @@ export class Executor {
     const fetched = (shuffleId: number, reduceId: number): FetchedInput => {
       const input = inputs.get(`${shuffleId}/${reduceId}`);
       // internal: inputs are fetched before compute starts
-      if (input === undefined) throw new Error(`shuffle ${shuffleId} partition ${reduceId} was not fetched for this task`);
+      if (input === undefined) throw cachedInputGone(msg, `shuffle ${shuffleId} partition ${reduceId}`);
       return input;
     };
     const computed = new Map<number, number>();
@@ -435,7 +435,11 @@ export class Executor {
         const { buckets, runs, read, largestBucket, inMemoryRecords } = fetched(shuffleId, reduceId).parts();
         return { buckets: buckets as Iterable<ReadonlyArray<Pair>>, runs, read, largestBucket, inMemoryRecords };
       },
-      payload: (rddId, p) => payloads.get(`${rddId}/${p}`) ?? [],
+      payload: (rddId, p) => {
+        const data = payloads.get(`${rddId}/${p}`);
+        if (data === undefined) throw cachedInputGone(msg, `the data of partition ${p} of RDD ${rddId}`);
+        return data;
+      },
       computed: (rddId) => computed.set(rddId, (computed.get(rddId) ?? 0) + 1),
       inputRead: (records, bytes) => {
         meter.inputRecords += records;
@@ -538,6 +542,19 @@ export class Executor {
     }
     return { value: this.#services.deliverResult(msg.jobId, msg.partition, msg.attempt, value) };
   }
+}
+
+/**
+ * The driver leaves out of a task the input below a partition cached on its worker. When that block is gone by
+ * the time the task runs (unpersisted, or evicted by a task queued before it), computing on would read nothing
+ * there and give an empty partition: the attempt ends instead, not counted as a failure (as a killed copy), and
+ * the driver, told of the dropped block by the outcome's block updates, sends it again with its input.
+ */
+function cachedInputGone(msg: TaskMessage, what: string): EarlyOutcome {
+  return new EarlyOutcome({
+    kind: 'killed',
+    message: `task ${msg.taskId} (partition ${msg.partition} of stage ${msg.stageId}) was sent without ${what}, below a cached partition that was dropped before it ran; run again with its input`,
+  });
 }
 
 /** The label of the RDD reading a shuffle (the heap guard names it), or "its reader" for one not found by id (a cogroup). */

@@ -77,8 +77,23 @@ export async function first<T>(rdd: RDD<T>): Promise<T> {
   return xs[0] as T;
 }
 
+/**
+ * These actions take PySpark's `key=` function of one element; a JavaScript comparator `(a, b) => ...` (what
+ * `Array.prototype.sort` and Scala's `Ordering` take) would be called with one argument and fail in every task
+ * with a TypeError about `undefined`, far from the mistake: refused at the call instead.
+ */
+function refuseComparator(action: string, keyFn: unknown): void {
+  if (typeof keyFn === 'function' && keyFn.length >= 2) {
+    throw new InvalidArgumentError(
+      `${action}: takes a key function of one element (PySpark's key=), got a function of ${keyFn.length} parameters (a comparator?); ` +
+        `compare by what it returns, e.g. ${action}((x) => x.length)`,
+    );
+  }
+}
+
 export async function takeOrdered<T>(rdd: RDD<T>, n: number, keyFn: ((x: T) => unknown) | undefined, descending: boolean): Promise<T[]> {
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`takeOrdered/top: n must be a non-negative integer, got ${n}`);
+  refuseComparator(descending ? 'top' : 'takeOrdered', keyFn);
   const wire = {
     kind: 'takeOrdered' as const,
     n,
@@ -225,6 +240,7 @@ export async function stats(rdd: RDD<number>, action = 'stats'): Promise<Stats> 
 }
 
 export async function extreme<T>(rdd: RDD<T>, which: 'max' | 'min', keyFn?: (x: T) => unknown): Promise<T> {
+  refuseComparator(which, keyFn);
   const wire = { kind: 'extreme' as const, which, ...(keyFn ? { keyFn: ship(any(rdd), `${which} key`, keyFn) } : {}) };
   const parts = await rdd.context.runJob<MaybeValue>(any(rdd), wire, undefined, `${which} at ${rdd.label}`);
   let has = false;

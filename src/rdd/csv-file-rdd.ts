@@ -71,7 +71,7 @@ export class CsvFileRDD extends InputFilesRDD<Record<string, string> | string[],
     let inSink = false;
     const emit = (fields: string[]): void => {
       if (header && names === undefined) {
-        names = fields;
+        names = safeHeader(fields);
         return;
       }
       let record: Record<string, string> | string[] = fields;
@@ -82,7 +82,12 @@ export class CsvFileRDD extends InputFilesRDD<Record<string, string> | string[],
           );
         }
         const o: Record<string, string> = {};
-        for (let j = 0; j < names.length; j++) o[names[j]!] = fields[j]!;
+        for (let j = 0; j < names.length; j++) {
+          // An assignment to '__proto__' would set the prototype (a string is ignored): the column would vanish.
+          if (names[j] === '__proto__')
+            Object.defineProperty(o, '__proto__', { value: fields[j]!, enumerable: true, writable: true, configurable: true });
+          else o[names[j]!] = fields[j]!;
+        }
         record = o;
       }
       inSink = true;
@@ -126,5 +131,17 @@ function readHeader(path: string, delimiter: string): string[] {
   });
   const fields = new CsvLineParser(delimiter).push((first ?? '').replace(/^\ufeff/, ''));
   if (fields === undefined) throw notClosedOnItsLine(`${path}, line 1`);
-  return fields;
+  return safeHeader(fields);
+}
+
+/**
+ * Spark's CSV source's rule for header names that cannot name a field (its default, case-insensitive): an empty
+ * name becomes `_c` and the column's index, and names that repeat (ignoring case) get their column's index
+ * appended, `a,a,` reading as `a0`, `a1`, `_c2`. Taken as they were, a repeated name kept only its last column's
+ * value and the others were lost without a word.
+ */
+function safeHeader(names: readonly string[]): string[] {
+  const seen = new Map<string, number>();
+  for (const n of names) if (n !== '') seen.set(n.toLowerCase(), (seen.get(n.toLowerCase()) ?? 0) + 1);
+  return names.map((n, i) => (n === '' ? `_c${i}` : seen.get(n.toLowerCase())! > 1 ? `${n}${i}` : n));
 }

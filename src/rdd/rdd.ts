@@ -474,6 +474,14 @@ export abstract class RDD<T> {
   get isCheckpointed(): boolean {
     return this.#checkpoint !== undefined;
   }
+  /**
+   * The folder this RDD was checkpointed to, once it was (Spark's `getCheckpointFile`); undefined before the first
+   * action after `checkpoint()`.
+   */
+  getCheckpointFile(): string | undefined {
+    const reader = this.#checkpoint as { dir?: unknown } | undefined;
+    return typeof reader?.dir === 'string' ? reader.dir : undefined;
+  }
   /** Called by the context after the checkpoint job: lineage now ends at the checkpoint files. */
   markCheckpointed(reader: RDD<unknown>): void {
     this.#checkpoint = reader;

@@ -5,7 +5,7 @@
  * given to B, as a job over an RDD of another context is.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ClosureError, Context, capture } from 'kindling';
+import { ClosureError, Context, capture, taskContext } from 'kindling';
 
 describe('shared variables of another context', () => {
   let a: Context;
@@ -81,5 +81,121 @@ describe('shared variables of another context', () => {
       /broadcast \d+ was destroyed and cannot be used in a new job/,
     );
     await expect(built.map((x) => x).collect()).rejects.toThrow(/broadcast \d+ was destroyed/);
+  });
+});
+
+// Spark's programming guide: "For accumulator updates performed inside actions only, Spark guarantees that each
+// task's update to the accumulator will only be applied once, i.e. restarted tasks will not update the value",
+// and tasks "cannot read its value. Only the driver program can read the accumulator's value".
+describe('accumulators and broadcasts under retries, speculation and lost workers', () => {
+  let sc: Context;
+  beforeEach(() => {
+    sc = new Context({ master: 'local[2]', progress: false, hints: false, ui: false });
+  });
+  afterEach(async () => {
+    await sc.stop();
+  });
+  const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
+
+  it('additions in an action count once per task when each first attempt fails after adding', async () => {
+    const sum = sc.accumulator(0);
+    const seen = sc.collectionAccumulator<number>();
+    const distinct = sc.customAccumulator({
+      zero: () => new Set<number>(),
+      add: (s: Set<number>, v: number) => s.add(v),
+      merge: (a: Set<number>, b: Set<number>) => new Set([...a, ...b]),
+    });
+    const task = taskContext; // an imported binding is renamed by vitest: a local const is what the function sees
+    await sc.parallelize(range(12), 4).foreach(
+      capture({ sum, seen, distinct, task }, (x: number) => {
+        sum.add(x);
+        seen.add(x);
+        distinct.add(x % 5);
+        if (task().attemptNumber === 0 && x % 3 === 2) throw new Error('first attempt fails after adding');
+      }),
+    );
+    expect(sum.value).toBe(66);
+    expect([...seen.value].sort((a, b) => a - b)).toEqual(range(12));
+    expect([...distinct.value].sort()).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('a worker killed during the action: its tasks run again, their additions count once', async () => {
+    const n = sc.accumulator(0);
+    const running = sc.parallelize(range(40), 40).foreach(
+      capture({ n }, () => {
+        n.add(1);
+        const t = Date.now();
+        while (Date.now() - t < 25);
+      }),
+    );
+    setTimeout(() => void sc.faults.killWorker(1), 150);
+    await running;
+    expect(n.value).toBe(40);
+  });
+
+  it('the losing copy of a speculated straggler does not count', async () => {
+    await sc.stop();
+    sc = new Context({
+      master: 'local[2]',
+      progress: false,
+      hints: false,
+      ui: false,
+      speculation: { enabled: true, multiplier: 1.5, quantile: 0.5 },
+    });
+    const n = sc.accumulator(0);
+    sc.faults.slowWorker(1, 1500);
+    await sc.parallelize(range(8), 8).foreach(capture({ n }, () => n.add(1)));
+    expect(n.value).toBe(8);
+  });
+
+  it('reading .value inside a task is refused (a task would see only its own additions), naming the accumulator', async () => {
+    const n = sc.accumulator(5, 'five');
+    const job = sc
+      .parallelize([1], 1)
+      .map(capture({ n }, () => n.value))
+      .collect();
+    await expect(job).rejects.toThrow(new RegExp(`accumulator ${n.id} cannot be read inside a task`));
+    const list = sc.collectionAccumulator<number>();
+    await expect(
+      sc
+        .parallelize([1], 1)
+        .map(capture({ list }, () => list.value.length))
+        .collect(),
+    ).rejects.toThrow(/cannot be read inside a task/);
+    expect(n.value).toBe(5);
+    expect(await sc.parallelize([1, 2], 2).sum()).toBe(3);
+  });
+
+  it('a number accumulator refuses a string or a bigint, in a task and on the driver, rather than concatenate', async () => {
+    // Before, adding '1', '2', '3' gave the string "001023" (0 + '1' in the task, then 0 + '01' on the driver ...).
+    const n = sc.accumulator(0, 'total');
+    await expect(sc.parallelize(['1', '2', '3'], 2).foreach(capture({ n }, (x: string) => n.add(x as never)))).rejects.toThrow(
+      new RegExp(`accumulator ${n.id} adds numbers, got the string "1"`),
+    );
+    await expect(sc.parallelize([1n], 1).foreach(capture({ n }, (x: bigint) => n.add(x as never)))).rejects.toThrow(/adds numbers, got bigint/);
+    expect(() => n.add('4' as never)).toThrow(/adds numbers, got the string "4"/);
+    expect(n.value).toBe(0);
+    await sc.parallelize([1, 2, 3], 2).foreach(capture({ n }, (x: number) => n.add(x)));
+    expect(n.value).toBe(6);
+  });
+
+  it('a broadcast Map, typed array, nested object and Date arrive whole on every worker, also on a replaced one', async () => {
+    const table = sc.broadcast({
+      map: new Map([
+        [1, 'a'],
+        [2, 'b'],
+      ]),
+      floats: new Float64Array([0.5, 1.5]),
+      nested: { deep: [1, { set: new Set(['x']) }] as const },
+      when: new Date(86_400_000),
+    });
+    const probe = capture({ table }, (i: number) => {
+      const v = table.value;
+      return [v.map.get(1 + (i % 2)), v.floats instanceof Float64Array ? v.floats[i % 2] : -1, v.nested.deep[1].set.has('x'), v.when.getTime()];
+    });
+    const expected = range(8).map((i) => [i % 2 === 0 ? 'a' : 'b', i % 2 === 0 ? 0.5 : 1.5, true, 86_400_000]);
+    expect(await sc.parallelize(range(8), 8).map(probe).collect()).toEqual(expected);
+    await sc.faults.killWorker(0);
+    expect(await sc.parallelize(range(8), 8).map(probe).collect()).toEqual(expected);
   });
 });

@@ -179,12 +179,17 @@ function canon(xs: readonly P[]): string[] {
   return xs.map(([k, v]) => `${kid(k)}=${v}`).sort();
 }
 
-describe('random chains of pair transformations (local[2], a shuffle pool that spills)', () => {
+// The mapreduce engine runs the same chains Hadoop-style (every shuffle through run files, persist keeps
+// nothing): its results must be the interpreter's too. CHAINS_ENGINE narrows the list to one.
+const ENGINES = (process.env.CHAINS_ENGINE ? [process.env.CHAINS_ENGINE] : ['memory', 'mapreduce']) as Array<'memory' | 'mapreduce'>;
+
+describe.each(ENGINES)('random chains of pair transformations (local[2], engine %s, a shuffle pool that spills)', (engine) => {
   let sc: Context;
   let spills = 0;
   beforeAll(() => {
     sc = new Context({
       master: process.env.CHAINS_MASTER ?? 'local[2]',
+      engine,
       progress: false,
       hints: false,
       ui: false,

@@ -128,4 +128,27 @@ describe.each(MODES)('csvFile on files larger than a split (%s)', (master) => {
     // The header is line 1, record k is line k + 2.
     expect((e as Error).message).toContain(`data.csv, line ${bad + 2}`);
   });
+
+  test("header names that repeat (ignoring case) or are empty are renamed as Spark's CSV source does; no column is lost", async () => {
+    // Before, a repeated name kept only its last column's value, and a column named __proto__ vanished.
+    const d = dir('safe-header');
+    const rows = Array.from({ length: 3000 }, (_, i) => `${i},x${i},y${i},z${i},p${i},q${i}`);
+    writeFileSync(path.join(d, 'data.csv'), `id,a,A,,__proto__,b\n${rows.join('\n')}\n`);
+    const want = (i: number): Record<string, string> => {
+      const o: Record<string, string> = { id: String(i), a1: `x${i}`, A2: `y${i}`, _c3: `z${i}` };
+      Object.defineProperty(o, '__proto__', { value: `p${i}`, enumerable: true, writable: true, configurable: true });
+      o.b = `q${i}`;
+      return o;
+    };
+    // One split (the header read in the same pass) and splits that read the header from the file's first line.
+    for (const minPartitions of [1, 5]) {
+      const got = await ctx().csvFile(d, { minPartitions }).collect();
+      expect(got).toHaveLength(3000);
+      for (const i of [0, 1499, 2999]) {
+        expect(Object.keys(got[i]!)).toEqual(['id', 'a1', 'A2', '_c3', '__proto__', 'b']);
+        expect(Object.entries(got[i]!)).toEqual(Object.entries(want(i)));
+        expect(Object.getPrototypeOf(got[i])).toBe(Object.prototype);
+      }
+    }
+  });
 });

@@ -2,11 +2,11 @@
  * Persistence: cache, persist at every storage level, unpersist and checkpoint return the RDD and give the same
  * results as the unpersisted lineage.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { capture, StorageLevel } from 'kindling';
+import { capture, Context, StorageLevel } from 'kindling';
 import { MODES, sorted, useContext } from './helpers.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'kindling-persist-'));
@@ -101,7 +101,8 @@ describe.each(MODES)('persistence (%s)', (master) => {
     if (sc.checkpointDir === undefined) expect(() => r.checkpoint()).toThrow(/setCheckpointDir/);
     // Given as Spark programs name it, a file:// URI (before, it made ./file:/... under the working directory).
     sc.setCheckpointDir(`file://${path.join(root, master.replace(/\W/g, '_'))}`);
-    expect(sc.checkpointDir).toBe(path.join(root, master.replace(/\W/g, '_')));
+    // A folder of this context's own under it, as Spark's getCheckpointDir: another context's rdd-N is not this one's.
+    expect(path.dirname(sc.checkpointDir!)).toBe(path.join(root, master.replace(/\W/g, '_')));
     const expected = sorted(await build().collect());
     expect(r.checkpoint()).toBe(r);
     expect(sorted(await r.collect())).toEqual(expected);
@@ -110,5 +111,121 @@ describe.each(MODES)('persistence (%s)', (master) => {
     const cp = build().cache();
     expect(cp.checkpoint()).toBe(cp);
     expect(sorted(await cp.collect())).toEqual(expected);
+  });
+});
+
+// A task is sent without the input below a partition cached on its worker; these drop that block between the
+// task's launch and its run. Before the worker noticed, the task read no input there: an empty partition, and a
+// wrong result with no error.
+describe('a cached partition dropped while a task that reads it is on its way', () => {
+  it('unpersist() during a job: every partition is still computed, from its lineage', async () => {
+    const sc = new Context({ master: 'local[2]', progress: false, hints: false, ui: false });
+    try {
+      const busy = (x: number): number => {
+        const t = Date.now();
+        while (Date.now() - t < 15);
+        return x;
+      };
+      for (const afterMs of [20, 60, 120]) {
+        const r = sc
+          .parallelize(
+            Array.from({ length: 20 }, (_, i) => i),
+            20,
+          )
+          .map(capture({ busy }, (x: number) => busy(x)))
+          .cache();
+        await r.count();
+        const running = r
+          .map(capture({ busy }, (x: number) => busy(x) * 2))
+          .glom()
+          .collect();
+        setTimeout(() => r.unpersist(), afterMs);
+        expect(await running).toEqual(Array.from({ length: 20 }, (_, i) => [i * 2]));
+        expect(await r.sum()).toBe(190);
+      }
+    } finally {
+      await sc.stop();
+    }
+  });
+
+  it('a cached partition evicted by a task queued before the one reading it', async () => {
+    // 12.8 MB of cache per worker: A (40 x 80 KB) fits, B (40 x 1.2 MB) evicts A's partitions as it is cached,
+    // the least recently used first: those the next B tasks, already sent without A's input, are about to read.
+    const sc = new Context({
+      master: 'local[2]',
+      progress: false,
+      hints: false,
+      ui: false,
+      memory: { workerMB: 256, storageFraction: 0.05, shuffleFraction: 0.2 },
+    });
+    try {
+      const a = sc
+        .parallelize(
+          Array.from({ length: 40 }, (_, i) => i),
+          40,
+        )
+        .map((i) => new Float64Array(10_000).fill(i))
+        .cache();
+      await a.count();
+      const b = a.map((x) => new Float64Array(150_000).fill(x[0]!)).cache();
+      expect(await b.map((x) => x[0]).collect()).toEqual(Array.from({ length: 40 }, (_, i) => i));
+      expect(await b.map((x) => x.length).sum()).toBe(40 * 150_000);
+    } finally {
+      await sc.stop();
+    }
+  });
+});
+
+describe('checkpoints of two contexts given one directory', () => {
+  it("each reads its own: RDD ids restart in every context, and one context's rdd-N is not the other's", async () => {
+    const dir = path.join(root, 'shared-checkpoints');
+    const a = new Context({ master: 'local[2]', progress: false, hints: false, ui: false });
+    const b = new Context({ master: 'local[2]', progress: false, hints: false, ui: false });
+    try {
+      a.setCheckpointDir(dir);
+      b.setCheckpointDir(dir);
+      expect(a.checkpointDir).not.toBe(b.checkpointDir);
+      const ra = a.parallelize(['a1', 'a2', 'a3'], 2).map((x) => x);
+      const rb = b.parallelize(['b1', 'b2', 'b3'], 2).map((x) => x);
+      expect(ra.id).toBe(rb.id);
+      ra.checkpoint();
+      rb.checkpoint();
+      expect(ra.getCheckpointFile()).toBeUndefined();
+      expect(await ra.collect()).toEqual(['a1', 'a2', 'a3']);
+      expect(ra.getCheckpointFile()).toBe(path.join(a.checkpointDir!, `rdd-${ra.id}`));
+      expect(readdirSync(ra.getCheckpointFile()!).sort()).toEqual(['part-00000', 'part-00001']);
+      expect(await rb.collect()).toEqual(['b1', 'b2', 'b3']);
+      expect(ra.isCheckpointed && rb.isCheckpointed).toBe(true);
+      // Before, b's checkpoint job wrote over a's files, and a read b's data from then on.
+      expect(await ra.collect()).toEqual(['a1', 'a2', 'a3']);
+      expect(await rb.collect()).toEqual(['b1', 'b2', 'b3']);
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+});
+
+describe('a worker killed while a checkpoint is written', () => {
+  it('at any moment: the checkpoint holds the whole RDD, no attempt file is left or read, the context goes on', async () => {
+    const sc = new Context({ master: 'local[2]', progress: false, hints: false, ui: false });
+    try {
+      sc.setCheckpointDir(path.join(root, 'killed-checkpoint'));
+      for (const delayMs of [0, 60, 200, 450]) {
+        const r = sc
+          .parallelize(
+            Array.from({ length: 100_000 }, (_, i) => i),
+            16,
+          )
+          .map((x) => [x % 1000, `v${x}`] as [number, string]);
+        r.checkpoint();
+        setTimeout(() => void sc.faults.killWorker(delayMs % 2), delayMs);
+        expect(await r.count(), `kill at ${delayMs} ms`).toBe(100_000);
+        expect(r.isCheckpointed).toBe(true);
+        expect(await r.map(([k]) => k).sum(), `kill at ${delayMs} ms`).toBe(100 * 499_500);
+        expect(readdirSync(r.getCheckpointFile()!).sort()).toEqual(Array.from({ length: 16 }, (_, p) => `part-${String(p).padStart(5, '0')}`));
+      }
+    } finally {
+      await sc.stop();
+    }
   });
 });

@@ -229,6 +229,18 @@ describe.each(MODES)('Spark actions (%s)', (master) => {
       ).rejects.toThrow(/empty/);
       expect(await ctx().emptyRDD<number>().variance()).toBeNaN();
     });
+
+    test('a comparator where a key function is taken is refused at the call, naming the action', async () => {
+      const words = ctx().parallelize(['aaa', 'b', 'cc'], 2);
+      const byLength = (a: string, b: string): number => a.length - b.length;
+      // Before, each task called it with one argument and failed on `undefined.length`.
+      await expect(words.max(byLength as never)).rejects.toThrow(/max: takes a key function of one element .* 2 parameters/);
+      await expect(words.min(byLength as never)).rejects.toThrow(/^min: /);
+      await expect(words.top(1, byLength as never)).rejects.toThrow(/^top: /);
+      await expect(words.takeOrdered(1, byLength as never)).rejects.toThrow(/^takeOrdered: /);
+      expect(await words.max((w) => w.length)).toBe('aaa');
+      expect(await words.takeOrdered(2, (w) => w.length)).toEqual(['b', 'cc']);
+    });
   });
 
   describe('lookup', () => {

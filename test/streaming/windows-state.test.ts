@@ -28,7 +28,7 @@ const scenario = fc.record({
 });
 
 describe('windows and state (manual clock)', () => {
-  const { sc, dir } = useStreamingContext();
+  const { sc } = useStreamingContext();
 
   it('reduceByKeyAndWindow with an inverse equals it without one and the from-scratch reference (property)', async () => {
     await fc.assert(
@@ -142,7 +142,7 @@ describe('windows and state (manual clock)', () => {
     expect(Math.max(...depths.slice(10))).toBeLessThanOrEqual(Math.max(...depths.slice(0, 10)));
     expect(checkpointed.flatMap((c, i) => (c ? [(i + 1) * interval] : []))).toEqual([500, 1000, 1500, 2000, 2500, 3000]);
     // Older state checkpoints are deleted once a newer one cut the lineage: disk use does not grow with time.
-    const ckpt = `${dir()}/checkpoints`;
+    const ckpt = sc().checkpointDir!;
     await vi.waitFor(() => {
       const left = checkpointIds.filter((id) => existsSync(`${ckpt}/rdd-${id}`));
       expect(left.length).toBeGreaterThanOrEqual(1);
