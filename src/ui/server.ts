@@ -68,7 +68,10 @@ export class UiServer {
       try {
         this.#handle(req, res);
       } catch (e) {
-        res.writeHead(500, { 'content-type': 'text/plain' }).end(String((e as Error).stack ?? e));
+        // The message names what failed (a history folder gone, a log unreadable); the stack is the server's business.
+        console.warn(`kindling UI: ${req.method} ${req.url} failed:`, e);
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+        res.end(`kindling UI: ${(e as Error).message ?? String(e)}`);
       }
     });
     this.#server.on('connection', (socket) => socket.unref());
@@ -223,6 +226,9 @@ export class UiServer {
       const store = apps.get(s.app) ?? (apps.size === 1 ? [...apps.values()][0] : undefined);
       const version = store?.version ?? 0;
       if (version === s.version) continue;
+      // A browser that does not read (stopped, or stalled) must not make the driver hold an ever longer queue:
+      // while its socket's buffer is full nothing more is queued, and it is told the version current when it drains.
+      if (s.res.writableNeedDrain) continue;
       s.version = version;
       s.res.write(`data: ${version}\n\n`);
     }
