@@ -543,7 +543,10 @@ describe('REST API against Spark’s documented parameters and shapes', () => {
 
   it('counts a running job’s active tasks and stages as the status tracker does, and both are empty once it settles', async () => {
     const started = new Promise<void>((resolve) => {
-      const off = sc.events.on('taskStart', () => resolve(off()));
+      const off: () => void = sc.events.on('taskStart', () => {
+        off();
+        resolve();
+      });
     });
     const running = sc
       .parallelize([0, 1, 2, 3], 2)
