@@ -10,7 +10,8 @@ import { streamingRest } from './streaming-store.js';
 
 /** Spark's date format in the REST API: `2015-02-03T16:42:59.720GMT`. */
 export function sparkDate(ms: number | undefined): string | undefined {
-  return ms === undefined ? undefined : new Date(ms).toISOString().replace('Z', 'GMT');
+  // A time missing from a hand-edited or foreign event log is no date, not a failed request.
+  return ms === undefined || !Number.isFinite(ms) ? undefined : new Date(ms).toISOString().replace('Z', 'GMT');
 }
 
 export interface RestResponse {

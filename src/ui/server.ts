@@ -69,7 +69,7 @@ export class UiServer {
         this.#handle(req, res);
       } catch (e) {
         // The message names what failed (a history folder gone, a log unreadable); the stack is the server's business.
-        console.warn(`kindling UI: ${req.method} ${req.url} failed:`, e);
+        console.warn(`kindling UI: ${req.method} ${req.url} failed: ${(e as Error).message ?? String(e)}`);
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
         res.end(`kindling UI: ${(e as Error).message ?? String(e)}`);
       }
@@ -221,7 +221,13 @@ export class UiServer {
       this.#timer = undefined;
       return;
     }
-    const apps = this.#apps();
+    let apps: ReadonlyMap<string, StatusStore>;
+    try {
+      apps = this.#apps();
+    } catch {
+      // The history folder went away (the pages' own requests say so): a timer's throw would end the server.
+      return;
+    }
     for (const s of this.#streams) {
       const store = apps.get(s.app) ?? (apps.size === 1 ? [...apps.values()][0] : undefined);
       const version = store?.version ?? 0;
