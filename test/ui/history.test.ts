@@ -35,7 +35,7 @@ async function logOne(dir: string, appName: string): Promise<string> {
   const sc = new Context({ master: 'local[1]', progress: false, hints: false, ui: false, appName, eventLog: { dir } });
   await sc.parallelize([1, 2, 3], 1).count();
   await sc.stop();
-  return sc.applicationId;
+  return sc.applicationId!;
 }
 
 describe('history server', () => {
