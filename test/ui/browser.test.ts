@@ -168,3 +168,62 @@ describe.skipIf(!haveBrowser)('web UI in Chromium', () => {
     await shot(page, 'environment');
   });
 });
+
+describe.skipIf(!haveBrowser)('web UI in Chromium: names from the program are text, never markup', () => {
+  it('shows an RDD name, a job description, a job group, an application name and an error holding markup escaped on every page', async () => {
+    const evil = (n: number) => `<img src=x onerror="window.__xss=${n}"><script>window.__xss=${n}</script>`;
+    const ui = await openBrowserUi(`app ${evil(1)}`);
+    const { page, sc, url } = ui;
+    try {
+      const cached = sc
+        .parallelize([1, 2, 3, 4], 2)
+        .map((x) => [String(x % 2), x] as [string, number])
+        .reduceByKey((a, b) => a + b)
+        .setName(`rdd ${evil(2)}`)
+        .cache();
+      await sc.withJobGroup(`group ${evil(3)}`, () => cached.count(), `description ${evil(4)}`);
+      await expect(
+        sc
+          .parallelize([1], 1)
+          .map(() => {
+            throw new Error('bad <img src=x onerror="window.__xss=5">');
+          })
+          .collect(),
+      ).rejects.toThrow();
+      const api = `${url}/api/v1/applications/${sc.applicationId}`;
+      const jobs = (await (await fetch(`${api}/jobs`)).json()) as Array<{ jobId: number; stageIds: number[] }>;
+      const rdd = ((await (await fetch(`${api}/storage/rdd`)).json()) as Array<{ id: number }>)[0]!;
+      const pages = [
+        '/jobs/',
+        ...jobs.map((j) => `/jobs/job/?id=${j.jobId}`),
+        '/stages/',
+        ...jobs.flatMap((j) => j.stageIds.map((s) => `/stages/stage/?id=${s}&attempt=0`)),
+        '/storage/',
+        `/storage/rdd/?id=${rdd.id}`,
+        '/executors/',
+        '/environment/',
+        `/jobs/job/?id=${encodeURIComponent(evil(6))}`,
+        `/stages/stage/?id=0&attempt=${encodeURIComponent(evil(7))}`,
+      ];
+      const seen = new Set<string>();
+      for (const p of pages) {
+        await page.goto(url + p);
+        await page
+          .waitForFunction(() => Number(document.body.dataset.rendered ?? 0) >= 1, undefined, { timeout: 10_000 })
+          .catch((e: Error) => {
+            throw new Error(`${p}: ${e.message}`);
+          });
+        // A job page draws its DAG after rendering: give scripts a moment to run, if any got in.
+        await page.waitForTimeout(50);
+        expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss), p).toBeUndefined();
+        expect(await page.locator('#content img, #content script').count(), p).toBe(0);
+        const text = await page.locator('body').innerText();
+        for (const name of ['rdd <img', 'description <img', 'bad <img', 'app <img']) if (text.includes(name)) seen.add(name);
+      }
+      // The names are shown, as text, somewhere: escaping did not just drop them.
+      expect([...seen].sort()).toEqual(['app <img', 'bad <img', 'description <img', 'rdd <img']);
+    } finally {
+      await ui.close();
+    }
+  });
+});
