@@ -578,3 +578,39 @@ describe('REST API against Spark’s documented parameters and shapes', () => {
     expect(await get(`${app}/jobs/${jobId}`)).toMatchObject({ status: 'SUCCEEDED', numActiveTasks: 0, numCompletedTasks: 2 });
   });
 });
+
+describe('active tasks as Spark counts them', () => {
+  // FIXME(lead): the scheduler emits taskStart when it sends a task to a worker, and a worker holds up to
+  // slotsPerWorker (2) tasks, computing one: the status store (and statusTracker) count the queued one as active, so
+  // with local[2] the REST API shows 4 active tasks on 2 executors of totalCores 1 (Spark: running tasks, at most
+  // the cores). Needs a "task began computing" signal from the worker (scheduler / status store, not the REST layer).
+  it.skip('never shows more active tasks on an executor than its cores', async () => {
+    const sc = new Context({ master: 'local[2]', progress: false, hints: false, ui: { port: 0 } });
+    try {
+      const app = `${await sc.uiWebUrl()}/api/v1/applications/${sc.applicationId}`;
+      const started = new Promise<void>((resolve) => {
+        const off: () => void = sc.events.on('taskStart', () => {
+          off();
+          resolve();
+        });
+      });
+      const job = sc
+        .parallelize([0, 1, 2, 3, 4, 5, 6, 7], 8)
+        .map((x) => {
+          const t = Date.now();
+          while (Date.now() - t < 300);
+          return x;
+        })
+        .collect();
+      await started;
+      await new Promise((r) => setTimeout(r, 100));
+      const execs = (await get(`${app}/executors`)) as unknown as Json[];
+      for (const e of execs) expect(e.activeTasks, `executor ${e.id}`).toBeLessThanOrEqual(e.totalCores);
+      const [stage] = (await get(`${app}/stages?status=active`)) as unknown as Json[];
+      expect(stage!.numActiveTasks).toBeLessThanOrEqual(2);
+      await job;
+    } finally {
+      await sc.stop();
+    }
+  });
+});
