@@ -35,7 +35,7 @@ export async function startLiveUi(view: UiContextView, appId: string): Promise<L
         port: ui.port,
         mode: 'live',
         killEnabled: ui.killEnabled,
-        onKillJob: (jobId) => view.cancelJob?.(jobId, `killed from the UI`),
+        onKillJob: (jobId) => view.cancelJob?.(jobId, `killed from the UI`) ?? false,
       });
     } catch (e) {
       // No UI is no reason to fail the program (the log, if any, still runs).

@@ -26,7 +26,8 @@ export interface UiServerOptions {
   readonly mode: 'live' | 'history';
   /** Shows kill links (Spark's spark.ui.killEnabled); `onKillJob` does the killing. */
   readonly killEnabled?: boolean;
-  readonly onKillJob?: (jobId: number) => void;
+  /** False when no such job runs. */
+  readonly onKillJob?: (jobId: number) => boolean;
   /** How often browsers are told of changes, in ms. Default 250. */
   readonly pushIntervalMs?: number;
 }
@@ -152,7 +153,10 @@ export class UiServer {
       // Another site's page must not kill jobs through the user's browser: browsers name the page's origin.
       const origin = req.headers.origin;
       if (origin !== undefined && origin !== `http://${req.headers.host ?? ''}`) return void res.writeHead(403).end('kill from another origin');
-      this.#options.onKillJob(Number(url.searchParams.get('id')));
+      // Only a running job's id kills (a 204 for 'abc' or a finished job would tell the user something was killed).
+      const id = url.searchParams.get('id') ?? '';
+      if (!/^\d+$/.test(id)) return void res.writeHead(400, { 'content-type': 'text/plain' }).end(`kill: not a job id: '${id}'`);
+      if (!this.#options.onKillJob(Number(id))) return void res.writeHead(404, { 'content-type': 'text/plain' }).end(`kill: no running job ${id}`);
       return void res.writeHead(204).end();
     }
     if (p === '/static/kindling-ui.js') {

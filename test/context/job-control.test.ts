@@ -366,6 +366,29 @@ describe('kill link of the UI', () => {
   });
 });
 
+describe('kill link of the UI, given what is no running job', () => {
+  it('answers an id that is no number 400 and a job that is not running 404, killing nothing', async () => {
+    const sc = new Context({ master: 'local[1]', progress: false, hints: false, ui: { port: 0, killEnabled: true } });
+    try {
+      await sc.parallelize([1], 1).count(); // job 0, finished
+      const url = await sc.uiWebUrl();
+      for (const id of ['abc', '', '-1', '1e0', '0x0']) {
+        const r = await fetch(`${url}/kindling/kill?id=${id}`, { method: 'POST' });
+        expect(r.status, id).toBe(400);
+        expect(await r.text()).toBe(`kill: not a job id: '${id}'`);
+      }
+      for (const id of ['0', '99']) {
+        const r = await fetch(`${url}/kindling/kill?id=${id}`, { method: 'POST' });
+        expect(r.status, id).toBe(404);
+        expect(await r.text()).toBe(`kill: no running job ${id}`);
+      }
+      expect(await sc.parallelize([1, 2], 2).count()).toBe(2);
+    } finally {
+      await sc.stop();
+    }
+  });
+});
+
 describe('Ctrl-C', () => {
   it('cancels running jobs (their end is in the event log), leaves no temporary files, and ends the process as SIGINT does', async () => {
     const localDir = mkdtempSync(path.join(os.tmpdir(), 'kindling-sigint-'));
