@@ -89,7 +89,9 @@ export class UiServer {
         break;
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
-        if (code !== 'EADDRINUSE' || options.port === 0 || tries >= retries) {
+        if (code === 'EADDRINUSE' && options.port !== 0 && tries >= retries)
+          throw new UiError(`The UI could not listen on ${options.host}: ports ${options.port}-${port} are all in use`, { cause: e });
+        if (code !== 'EADDRINUSE' || options.port === 0) {
           throw new UiError(`The UI could not listen on ${options.host}:${port}: ${(e as Error).message}`, { cause: e });
         }
       }
