@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import net from 'node:net';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -290,6 +290,49 @@ describe('live UI when what it needs is not there', () => {
       expect(seen.join('\n')).toMatch(new RegExp(`no event log: Cannot write the event log in ${path.join(file, 'logs')}: ENOTDIR`));
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('listens on nothing with ui: false, while jobs run and after', async () => {
+    // Listening TCP sockets of this process (Linux: its socket fds matched with /proc/net/tcp*'s LISTEN rows); the
+    // UI's server is unref'd, so Node's lists of active handles do not show it.
+    const servers = () => {
+      const mine = new Set<string>();
+      for (const fd of readdirSync('/proc/self/fd')) {
+        try {
+          const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`));
+          if (m) mine.add(m[1]!);
+        } catch {
+          // closed while listed
+        }
+      }
+      let n = 0;
+      for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+        for (const row of readFileSync(table, 'utf8').split('\n').slice(1)) {
+          const f = row.trim().split(/\s+/);
+          if (f[3] === '0A' && mine.has(f[9]!)) n++;
+        }
+      }
+      return n;
+    };
+    const before = servers();
+    const sc = new Context({ master: 'local[1]', progress: false, hints: false, ui: false });
+    try {
+      const counting = sc.parallelize([1, 2, 3], 3).count();
+      expect(servers()).toBe(before);
+      expect(await counting).toBe(3);
+      expect(servers()).toBe(before);
+      expect(await sc.uiWebUrl()).toBeUndefined();
+    } finally {
+      await sc.stop();
+    }
+    // The check can fail: a context with its UI on adds a listening socket.
+    const on = new Context({ master: 'local[1]', progress: false, hints: false, ui: { port: 0 } });
+    try {
+      await on.uiWebUrl();
+      expect(servers()).toBe(before + 1);
+    } finally {
+      await on.stop();
     }
   });
 
