@@ -26,6 +26,8 @@ export interface HistoryServerOptions {
  */
 export class EventLogFolder {
   readonly #cache = new Map<string, { size: number; mtimeMs: number; store: StatusStore | undefined }>();
+  /** Files left out because another file holds the same application (a copied log): named once each. */
+  readonly #duplicates = new Set<string>();
 
   constructor(
     readonly dir: string,
@@ -40,6 +42,7 @@ export class EventLogFolder {
       throw new UiError(`Cannot read the event log folder ${this.dir}: ${(e as Error).message}`, { cause: e });
     }
     const out: Array<[string, StatusStore]> = [];
+    const ids = new Set<string>();
     for (const name of names) {
       const file = path.join(this.dir, name);
       let st: { size: number; mtimeMs: number };
@@ -56,7 +59,17 @@ export class EventLogFolder {
       if (entry === undefined || entry.size !== st.size || entry.mtimeMs !== st.mtimeMs) {
         this.#cache.set(file, (entry = { size: st.size, mtimeMs: st.mtimeMs, store: this.#load(file) }));
       }
-      if (entry.store !== undefined) out.push([entry.store.app?.appId ?? name.slice(0, -EVENT_LOG_SUFFIX.length), entry.store]);
+      if (entry.store === undefined) continue;
+      const id = entry.store.app?.appId ?? name.slice(0, -EVENT_LOG_SUFFIX.length);
+      if (ids.has(id)) {
+        // One id, one application: the file named first (in the folder's order) is served, the other is said.
+        if (!this.#duplicates.has(file))
+          this.warn(`kindling history: skipping ${file}: application ${id} is already read from another file in ${this.dir}`);
+        this.#duplicates.add(file);
+        continue;
+      }
+      ids.add(id);
+      out.push([id, entry.store]);
     }
     for (const file of this.#cache.keys()) if (!names.includes(path.basename(file))) this.#cache.delete(file);
     // Newest first, as Spark's history page lists them.

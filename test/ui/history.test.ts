@@ -90,6 +90,18 @@ describe('history server', () => {
     }
   });
 
+  it('serves a copied log’s application once, naming the copy', async () => {
+    const dir = mkdtempSync(path.join(scratch, 'copied-'));
+    const id = await logOne(dir, 'copied');
+    writeFileSync(path.join(dir, 'copy-of-it.jsonl'), readFileSync(path.join(dir, `${id}.jsonl`)));
+    const warnings: string[] = [];
+    const folder = new EventLogFolder(dir, (m) => warnings.push(m));
+    expect([...folder.apps().keys()]).toEqual([id]);
+    expect([...folder.apps().keys()]).toEqual([id]);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(new RegExp(`skipping .*(copy-of-it|${id})\\.jsonl: application ${id} is already read from another file`));
+  });
+
   it('stays up when its folder goes away with a browser’s live stream open: requests name the folder, closing does not hang', async () => {
     const dir = mkdtempSync(path.join(scratch, 'gone-'));
     await logOne(dir, 'gone');
