@@ -9,18 +9,9 @@ import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSy
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Context } from 'kindling';
+import { get, type Json, root } from './http-helpers.js';
 import { EventLogFolder, startHistoryServer } from '../../src/ui/history.js';
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-type Json = Record<string, any>;
-
-async function get(url: string): Promise<any> {
-  const r = await fetch(url);
-  expect(r.status, url).toBe(200);
-  return r.json();
-}
 
 let scratch: string;
 beforeAll(() => {

@@ -5,18 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import net from 'node:net';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Context } from 'kindling';
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-type Json = Record<string, any>;
-
-async function get(url: string): Promise<any> {
-  const r = await fetch(url);
-  expect(r.status, url).toBe(200);
-  return r.json();
-}
+import { get, type Json, root } from './http-helpers.js';
 
 /** A raw HTTP request on its own socket; resolves with the status line's code and the socket. */
 function rawRequest(port: number, target: string): Promise<{ status: number; socket: net.Socket }> {
