@@ -9,8 +9,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { capture, type Context, type SchedulerEvent } from 'kindling';
-import { type BrowserUi, haveBrowser, openBrowserUi, shot } from './browser-helpers.js';
+import { Context, capture, type SchedulerEvent } from 'kindling';
+import { chromium } from 'playwright-core';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startHistoryServer } from '../../src/ui/history.js';
+import { type BrowserUi, CHROMIUM, haveBrowser, openBrowserUi, shot } from './browser-helpers.js';
 import { skewedJob } from '../scheduler/helpers.js';
 
 function when(sc: Context, pred: (e: SchedulerEvent) => boolean): Promise<SchedulerEvent> {
@@ -224,6 +229,44 @@ describe.skipIf(!haveBrowser)('web UI in Chromium: names from the program are te
       expect([...seen].sort()).toEqual(['app <img', 'bad <img', 'description <img', 'rdd <img']);
     } finally {
       await ui.close();
+    }
+  });
+});
+
+describe.skipIf(!haveBrowser)('history pages in Chromium: names from a log are text, never markup', () => {
+  it('lists an application whose name holds markup escaped, and its pages too', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-xss-log-'));
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+    try {
+      const name = 'app <img src=x onerror="window.__xss=1"><script>window.__xss=2</script>';
+      const sc = new Context({ master: 'local[1]', progress: false, hints: false, ui: false, appName: name, eventLog: { dir } });
+      await sc.parallelize([1, 2], 1).setName('rdd <img src=x onerror="window.__xss=3">').cache().count();
+      await sc.stop();
+      const server = await startHistoryServer({ dir, port: 0 });
+      try {
+        const page = await browser.newPage();
+        await page.goto(`${server.url}/`);
+        await page.locator('#applications').waitFor();
+        expect(await page.locator('#applications').innerText()).toContain('app <img');
+        for (const p of [
+          '/',
+          `/history/${sc.applicationId}/jobs/`,
+          `/history/${sc.applicationId}/storage/`,
+          `/history/${sc.applicationId}/environment/`,
+        ]) {
+          await page.goto(server.url + p);
+          if (p === '/') await page.locator('#applications').waitFor();
+          else await page.waitForFunction(() => Number(document.body.dataset.rendered ?? 0) >= 1);
+          await page.waitForTimeout(50);
+          expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss), p).toBeUndefined();
+          expect(await page.locator('#content img, #content script').count(), p).toBe(0);
+        }
+      } finally {
+        await server.close();
+      }
+    } finally {
+      await browser.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
