@@ -244,7 +244,15 @@ export function buildProgram(): Command {
     .command('history')
     .description('serve the web UI and REST API for the event logs in a folder (written with eventLog / KINDLING_EVENT_LOG_DIR)')
     .argument('<dir>', 'event log folder')
-    .option('--port <port>', 'first port to try', (v) => Number(v), 18080)
+    .option(
+      '--port <port>',
+      'first port to try (the next free one is taken when it is in use; 0: any free port)',
+      (v) => {
+        if (!/^\d+$/.test(v) || Number(v) > 65535) throw new InvalidArgumentError(`a port is an integer in 0..65535, got '${v}'`);
+        return Number(v);
+      },
+      18080,
+    )
     .option('--host <host>', 'interface to bind', '127.0.0.1')
     .action(async (dir: string, opts: { port: number; host: string }) => {
       // Loaded here: the other commands never pay for the UI.

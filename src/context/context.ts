@@ -295,7 +295,7 @@ export class Context implements RddContext {
       eventLog: this.options.eventLog,
       ...(this.#backend.afterTasksSent !== undefined ? { afterTasksSent: (fn: () => void) => this.#backend.afterTasksSent!(fn) } : {}),
       ...(this.options.ui !== false && this.options.ui.killEnabled
-        ? { cancelJob: (id: number, reason: string) => void this.#dag.cancelJob(id, reason) }
+        ? { cancelJob: (id: number, reason: string) => this.#dag.cancelJob(id, reason) }
         : {}),
     });
   }

@@ -63,7 +63,15 @@ export const CLIENT_JS = String.raw`
 
   function h(s) { return String(s == null ? '' : s).replace(/[&<>"']/g, function (c) { return '&#' + c.charCodeAt(0) + ';'; }); }
   // shipped: runs in the browser (this is the UI's client script), where no kindling class exists
-function get(p) { return fetch(api + p).then(function (r) { if (!r.ok) throw new Error(p + ': ' + r.status); return r.json(); }); }
+function get(p) {
+    return fetch(api + p).then(function (r) {
+      if (r.ok) return r.json();
+      // The API says what is wrong (unknown job 7, a malformed parameter) in its JSON body.
+      return r.json().then(function (b) { return b && b.error; }, function () { return ''; }).then(function (m) { throw new Error(p + ': ' + r.status + (m ? ' ' + m : '')); });
+    });
+  }
+  // Ids from the page's address go into API paths as one segment each, whatever they hold.
+  function seg(v) { return encodeURIComponent(v == null ? '' : v); }
   function t(d) { return d ? new Date(d.replace('GMT', 'Z')).toLocaleTimeString() : ''; }
   function ms(x) { if (x == null) return ''; if (x < 1000) return Math.round(x) + ' ms'; if (x < 60000) return (x / 1000).toFixed(1) + ' s'; return (x / 60000).toFixed(1) + ' min'; }
   function dur(a, b) { if (!a) return ''; var e = b ? Date.parse(b.replace('GMT', 'Z')) : Date.now(); return ms(e - Date.parse(a.replace('GMT', 'Z'))); }
@@ -128,7 +136,7 @@ function get(p) { return fetch(api + p).then(function (r) { if (!r.ok) throw new
     },
     '/jobs/job/': function () {
       var id = params.get('id');
-      return Promise.all([get('/jobs/' + id), get('/stages')]).then(function (r) {
+      return Promise.all([get('/jobs/' + seg(id)), get('/stages')]).then(function (r) {
         var j = r[0];
         var stages = r[1].filter(function (s) { return s.jobIds.indexOf(j.jobId) >= 0 || j.stageIds.indexOf(s.stageId) >= 0; });
         var html = '<h2>Details for Job ' + j.jobId + '</h2><p>' + h(j.description) + (j.name !== j.description ? ' (' + h(j.name) + ')' : '') + '<br>Status: ' + status(j.status) + ' &middot; Submitted ' + t(j.submissionTime) + ' &middot; Duration ' + dur(j.submissionTime, j.completionTime) + (j.failureReason ? '<br>Failure: ' + h(j.failureReason) : '') + '</p>';
@@ -142,7 +150,7 @@ function get(p) { return fetch(api + p).then(function (r) { if (!r.ok) throw new
     },
     '/stages/stage/': function () {
       var id = params.get('id'), attempt = params.get('attempt') || 0;
-      return Promise.all([get('/stages/' + id + '/' + attempt), get('/stages/' + id + '/' + attempt + '/taskList?length=10000')]).then(function (r) { return stagePage(r[0], r[1]); });
+      return Promise.all([get('/stages/' + seg(id) + '/' + seg(attempt)), get('/stages/' + seg(id) + '/' + seg(attempt) + '/taskList?length=10000')]).then(function (r) { return stagePage(r[0], r[1]); });
     },
     '/storage/': function () {
       return get('/storage/rdd').then(function (rdds) {
@@ -151,7 +159,7 @@ function get(p) { return fetch(api + p).then(function (r) { if (!r.ok) throw new
       });
     },
     '/storage/rdd/': function () {
-      return get('/storage/rdd/' + params.get('id')).then(function (d) {
+      return get('/storage/rdd/' + seg(params.get('id'))).then(function (d) {
         return '<h2>RDD Storage Info for ' + h(d.name) + '</h2><p>Storage level: ' + h(d.storageLevel) + ' &middot; Cached partitions: ' + d.numCachedPartitions + '/' + d.numPartitions + ' &middot; Memory: ' + bytes(d.memoryUsed) + ' &middot; Disk: ' + bytes(d.diskUsed) + '</p>' +
           '<h3>Data Distribution on Executors</h3>' + table(['Executor ID', 'Address', 'Memory', 'Disk'], d.dataDistribution.map(function (x) { return [h(x.executorId), h(x.address), bytes(x.memoryUsed), bytes(x.diskUsed)]; })) +
           '<h3>Partitions (' + d.partitions.length + ')</h3>' + table(['Block Name', 'Storage Level', 'Size in Memory', 'Size on Disk', 'Executors'], d.partitions.map(function (p) { return [h(p.blockName), h(p.storageLevel), bytes(p.memoryUsed), bytes(p.diskUsed), h(p.executors.join(', '))]; }), 'id="partitions"');
@@ -319,8 +327,11 @@ function get(p) { return fetch(api + p).then(function (r) { if (!r.ok) throw new
       if (typeof out !== 'string' && out.after) out.after();
       window.scrollTo(0, y);
       document.body.dataset.rendered = String(Number(document.body.dataset.rendered || 0) + 1);
-    }).catch(function (e) { document.getElementById('content').innerHTML = '<p class="status-FAILED">' + h(e.message) + '</p>'; })
-      .then(function () { rendering = false; if (again) { again = false; render(); } });
+    }).catch(function (e) {
+      document.getElementById('content').innerHTML = '<p class="status-FAILED">' + h(e.message) + '</p>';
+      // An answer too (an unknown job's page): what waits for the page's first rendering must not wait forever.
+      document.body.dataset.rendered = String(Number(document.body.dataset.rendered || 0) + 1);
+    }).then(function () { rendering = false; if (again) { again = false; render(); } });
   }
 
   function start() {

@@ -22,7 +22,8 @@ export interface UiContextView {
   readonly options: object;
   readonly ui: ResolvedUiOptions | false;
   readonly eventLog: { readonly dir: string } | false;
-  cancelJob?(jobId: number, reason: string): void;
+  /** False when no such job runs. */
+  cancelJob?(jobId: number, reason: string): boolean;
   /**
    * Runs `fn` once the tasks launched in this turn of the event loop are on their way to the workers (the backend's
    * afterTasksSent); without it, at the end of the turn.

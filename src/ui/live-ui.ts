@@ -25,7 +25,15 @@ export async function startLiveUi(view: UiContextView, appId: string): Promise<L
   const ui = view.ui;
   // Without a UI the store would have no reader: an event log alone costs only the log.
   const store = ui === false ? undefined : new StatusStore({ retainedJobs: ui.retainedJobs, retainedStages: ui.retainedStages });
-  const log = view.eventLog === false ? undefined : new EventLogWriter(view.eventLog.dir, appId);
+  let log: EventLogWriter | undefined;
+  if (view.eventLog !== false) {
+    try {
+      log = new EventLogWriter(view.eventLog.dir, appId);
+    } catch (e) {
+      // The log's folder cannot be written: the UI still serves (it lost everything with the log before).
+      console.warn(`kindling: no event log: ${(e as Error).message}`);
+    }
+  }
   let server: UiServer | undefined;
   if (ui !== false && store !== undefined) {
     const apps = new Map([[appId, store]]);
@@ -35,7 +43,7 @@ export async function startLiveUi(view: UiContextView, appId: string): Promise<L
         port: ui.port,
         mode: 'live',
         killEnabled: ui.killEnabled,
-        onKillJob: (jobId) => view.cancelJob?.(jobId, `killed from the UI`),
+        onKillJob: (jobId) => view.cancelJob?.(jobId, `killed from the UI`) ?? false,
       });
     } catch (e) {
       // No UI is no reason to fail the program (the log, if any, still runs).

@@ -4,12 +4,14 @@
  * ones) are present with neutral values where tools expect them; kindling's own extras are marked `kindling*`.
  */
 import { SUMMARIZED_METRICS, type SummarizedMetric } from '../scheduler/task-metrics.js';
+import type { TaskMetrics } from '../exec/protocol.js';
 import type { ExecutorData, JobData, StageData, StatusStore, TaskData } from './status-store.js';
 import { streamingRest } from './streaming-store.js';
 
 /** Spark's date format in the REST API: `2015-02-03T16:42:59.720GMT`. */
 export function sparkDate(ms: number | undefined): string | undefined {
-  return ms === undefined ? undefined : new Date(ms).toISOString().replace('Z', 'GMT');
+  // A time missing from a hand-edited or foreign event log is no date, not a failed request.
+  return ms === undefined || !Number.isFinite(ms) ? undefined : new Date(ms).toISOString().replace('Z', 'GMT');
 }
 
 export interface RestResponse {
@@ -18,41 +20,131 @@ export interface RestResponse {
 }
 
 const notFound = (message: string): RestResponse => ({ status: 404, body: { error: message } });
+const badRequest = (message: string): RestResponse => ({ status: 400, body: { error: message } });
+
+/** A query parameter that cannot be read: answered 400, naming the parameter and what it accepts. */
+class BadParameter extends Error {}
+
+/** Spark's status values a `?status=` may name, case-insensitively, per endpoint. */
+const JOB_STATUSES = ['RUNNING', 'SUCCEEDED', 'FAILED', 'UNKNOWN'];
+const STAGE_STATUSES = ['ACTIVE', 'COMPLETE', 'PENDING', 'SKIPPED', 'FAILED'];
+const TASK_STATUSES = ['RUNNING', 'SUCCESS', 'FAILED', 'KILLED', 'PENDING', 'UNKNOWN'];
+const APP_STATUSES = ['COMPLETED', 'RUNNING'];
+/** Spark's default quantiles (taskSummary, withSummaries). */
+const DEFAULT_QUANTILES = [0, 0.25, 0.5, 0.75, 1];
+
+function statuses(query: URLSearchParams, name: string, allowed: readonly string[]): string[] {
+  const given = query.getAll(name).flatMap((s) => s.split(','));
+  const bad = given.find((s) => !allowed.includes(s.trim().toUpperCase()));
+  if (bad !== undefined) throw new BadParameter(`unknown ${name} '${bad}'; one of ${allowed.map((s) => s.toLowerCase()).join(', ')}`);
+  return given.map((s) => s.trim().toUpperCase());
+}
+
+/** A non-negative integer parameter, or `dflt` when absent. */
+function intParam(query: URLSearchParams, name: string, dflt: number): number {
+  const v = query.get(name);
+  if (v === null) return dflt;
+  if (!/^\d+$/.test(v.trim())) throw new BadParameter(`${name} must be a non-negative integer, got '${v}'`);
+  return Number(v);
+}
+
+function boolParam(query: URLSearchParams, name: string, dflt: boolean): boolean {
+  const v = query.get(name)?.trim().toLowerCase();
+  if (v === undefined) return dflt;
+  if (v === 'true' || v === '') return true;
+  if (v === 'false') return false;
+  throw new BadParameter(`${name} must be true or false, got '${v}'`);
+}
+
+/** `?quantiles=0.05,0.5,0.95`: numbers in [0, 1]. */
+function quantilesParam(query: URLSearchParams): number[] {
+  const v = query.get('quantiles');
+  if (v === null) return DEFAULT_QUANTILES;
+  const qs = v.split(',').map((x) => x.trim());
+  if (qs.some((x) => !/^(0(\.\d*)?|1(\.0*)?|\.\d+)$/.test(x)))
+    throw new BadParameter(`quantiles must be numbers in [0, 1] separated by commas, got '${v}'`);
+  return qs.map(Number);
+}
+
+/**
+ * Spark's date parameters (minDate, maxEndDate, ...): `2015-02-03T16:42:40.000GMT`, `2015-02-03` (GMT), or epoch
+ * milliseconds.
+ */
+function dateParam(query: URLSearchParams, name: string): number | undefined {
+  const v = query.get(name)?.trim();
+  if (v === undefined) return undefined;
+  let ms = Number.NaN;
+  if (/^\d+$/.test(v)) ms = Number(v);
+  else if (/^\d{4}-\d\d-\d\d$/.test(v)) ms = Date.parse(`${v}T00:00:00Z`);
+  else {
+    const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,3})?)(GMT|Z|[+-]\d\d:?\d\d)?$/.exec(v);
+    if (m !== null) ms = Date.parse(m[1]! + (m[2] === undefined || m[2] === 'GMT' ? 'Z' : m[2]));
+  }
+  if (Number.isNaN(ms)) throw new BadParameter(`${name}: cannot read '${v}' as a date (2015-02-03T16:42:40.000GMT, 2015-02-03, or epoch ms)`);
+  return ms;
+}
+
+/** An id in a path: digits only (`1.0`, `0x1` or ` 1` name no job). */
+function idOf(s: string | undefined): number | undefined {
+  return s !== undefined && /^\d+$/.test(s) ? Number(s) : undefined;
+}
 
 /** Answers one `/api/v1/...` path (without the prefix) from the given applications. */
 export function handleRest(apps: ReadonlyMap<string, StatusStore>, path: string, query: URLSearchParams): RestResponse {
+  try {
+    return route(apps, path, query);
+  } catch (e) {
+    if (e instanceof BadParameter) return badRequest(e.message);
+    throw e;
+  }
+}
+
+function route(apps: ReadonlyMap<string, StatusStore>, path: string, query: URLSearchParams): RestResponse {
   const parts = path.split('/').filter((p) => p !== '');
+  if (parts[0] === 'version' && parts.length === 1) return { status: 200, body: { spark: kindlingVersionOf(apps) } };
   if (parts[0] !== 'applications') return notFound(`unknown endpoint /api/v1/${path}`);
-  if (parts.length === 1) return { status: 200, body: [...apps.values()].map(applicationJson) };
-  const store = apps.get(decodeURIComponent(parts[1]!));
-  if (store === undefined) return notFound(`no such app: ${parts[1]}`);
+  if (parts.length === 1) return { status: 200, body: applications(apps, query) };
+  let appId: string;
+  try {
+    appId = decodeURIComponent(parts[1]!);
+  } catch {
+    throw new BadParameter(`malformed application id in the path: ${parts[1]}`);
+  }
+  const store = apps.get(appId);
+  if (store === undefined) return notFound(`no such app: ${appId}`);
   const [, , what, a, b, c] = parts;
   switch (what) {
     case undefined:
       return { status: 200, body: applicationJson(store) };
     case 'jobs': {
       if (a === undefined) {
-        const wanted = query.getAll('status').map((s) => s.toUpperCase());
+        const wanted = statuses(query, 'status', JOB_STATUSES);
         const jobs = [...store.jobs.values()].reverse().filter((j) => wanted.length === 0 || wanted.includes(j.status));
         return { status: 200, body: jobs.map((j) => jobJson(store, j)) };
       }
-      const job = store.jobs.get(Number(a));
+      const job = store.jobs.get(idOf(a) ?? -1);
       return job === undefined ? notFound(`unknown job: ${a}`) : { status: 200, body: jobJson(store, job) };
     }
     case 'stages': {
       if (a === undefined) {
-        const wanted = query.getAll('status').map((s) => s.toUpperCase());
+        const wanted = statuses(query, 'status', STAGE_STATUSES);
         const stages = [...store.stages.values()].reverse().filter((s) => wanted.length === 0 || wanted.includes(s.status));
-        return { status: 200, body: stages.map((s) => stageJson(store, s, false)) };
+        const opts = stageOptions(query, false);
+        return { status: 200, body: stages.map((s) => stageJson(store, s, opts)) };
       }
-      const attempts = [...store.stages.values()].filter((s) => s.stageId === Number(a));
+      const id = idOf(a);
+      const attempts = [...store.stages.values()].filter((s) => s.stageId === id);
       if (attempts.length === 0) return notFound(`unknown stage: ${a}`);
-      if (b === undefined) return { status: 200, body: attempts.map((s) => stageJson(store, s, true)) };
-      const stage = attempts.find((s) => s.attemptId === Number(b));
+      // Spark: one stage's attempts come with their tasks unless ?details=false.
+      if (b === undefined) {
+        const opts = stageOptions(query, true);
+        return { status: 200, body: attempts.map((s) => stageJson(store, s, opts)) };
+      }
+      const stage = attempts.find((s) => s.attemptId === idOf(b));
       if (stage === undefined) return notFound(`unknown attempt for stage ${a}: ${b}`);
-      if (c === undefined) return { status: 200, body: stageJson(store, stage, true) };
+      if (c === undefined) return { status: 200, body: stageJson(store, stage, stageOptions(query, true)) };
       if (c === 'taskList') return { status: 200, body: taskList(stage, query) };
-      if (c === 'taskSummary') return { status: 200, body: taskSummary(store, stage) };
+      if (c === 'taskSummary') return { status: 200, body: taskSummary(store, stage, quantilesParam(query)) };
       return notFound(`unknown endpoint ${c}`);
     }
     case 'executors':
@@ -63,7 +155,7 @@ export function handleRest(apps: ReadonlyMap<string, StatusStore>, path: string,
       if (a !== 'rdd') return notFound(`unknown endpoint storage/${a ?? ''}`);
       if (b === undefined)
         return { status: 200, body: [...store.rdds.values()].filter((r) => r.partitions.size > 0).map((r) => rddJson(store, r, false)) };
-      const rdd = store.rdds.get(Number(b));
+      const rdd = store.rdds.get(idOf(b) ?? -1);
       return rdd === undefined ? notFound(`unknown rdd: ${b}`) : { status: 200, body: rddJson(store, rdd, true) };
     }
     case 'environment':
@@ -73,6 +165,53 @@ export function handleRest(apps: ReadonlyMap<string, StatusStore>, path: string,
     default:
       return notFound(`unknown endpoint ${what}`);
   }
+}
+
+function kindlingVersionOf(apps: ReadonlyMap<string, StatusStore>): string {
+  for (const s of apps.values()) {
+    const v = s.app?.versions.find(([k]) => k === 'kindling')?.[1];
+    if (v !== undefined) return v;
+  }
+  return '';
+}
+
+/** `/applications` with Spark's filters: status, minDate / maxDate (start), minEndDate / maxEndDate, limit. */
+function applications(apps: ReadonlyMap<string, StatusStore>, query: URLSearchParams): unknown[] {
+  const wanted = statuses(query, 'status', APP_STATUSES);
+  const minDate = dateParam(query, 'minDate');
+  const maxDate = dateParam(query, 'maxDate');
+  const minEndDate = dateParam(query, 'minEndDate');
+  const maxEndDate = dateParam(query, 'maxEndDate');
+  const limit = intParam(query, 'limit', Number.MAX_SAFE_INTEGER);
+  const out: unknown[] = [];
+  for (const store of apps.values()) {
+    if (out.length >= limit) break;
+    const start = store.app?.time ?? 0;
+    const end = store.endTime;
+    if (wanted.length > 0 && !wanted.includes(end === undefined ? 'RUNNING' : 'COMPLETED')) continue;
+    if ((minDate !== undefined && start < minDate) || (maxDate !== undefined && start > maxDate)) continue;
+    // Spark: an end-date bound leaves out the applications that have not ended.
+    if (minEndDate !== undefined && (end === undefined || end < minEndDate)) continue;
+    if (maxEndDate !== undefined && (end === undefined || end > maxEndDate)) continue;
+    out.push(applicationJson(store));
+  }
+  return out;
+}
+
+interface StageOptions {
+  readonly details: boolean;
+  readonly taskStatus: readonly string[];
+  readonly withSummaries: boolean;
+  readonly quantiles: readonly number[];
+}
+
+function stageOptions(query: URLSearchParams, details: boolean): StageOptions {
+  return {
+    details: boolParam(query, 'details', details),
+    taskStatus: statuses(query, 'taskStatus', TASK_STATUSES),
+    withSummaries: boolParam(query, 'withSummaries', false),
+    quantiles: quantilesParam(query),
+  };
 }
 
 function applicationJson(store: StatusStore): unknown {
@@ -159,7 +298,7 @@ const METRIC_NAMES: Record<SummarizedMetric, string> = {
   resultBytes: 'resultSize',
 };
 
-function stageJson(store: StatusStore, s: StageData, withTasks: boolean): unknown {
+function stageJson(store: StatusStore, s: StageData, o: StageOptions): unknown {
   const t = s.totals;
   const body: Record<string, unknown> = {
     status: s.status,
@@ -203,11 +342,12 @@ function stageJson(store: StatusStore, s: StageData, withTasks: boolean): unknow
     kindlingSpillCount: t.spillCount,
     kindlingResultRecords: t.resultRecords,
   };
-  if (withTasks) {
-    body.tasks = Object.fromEntries([...s.tasks.values()].map((task) => [task.taskId, taskJson(task)]));
-    const q = store.stageQuantiles(s);
-    body.kindlingTaskQuantiles = q ?? null;
+  if (o.details) {
+    const tasks = [...s.tasks.values()].filter((t) => o.taskStatus.length === 0 || o.taskStatus.includes(t.status));
+    body.tasks = Object.fromEntries(tasks.map((task) => [task.taskId, taskJson(task)]));
+    body.kindlingTaskQuantiles = store.stageQuantiles(s) ?? null;
   }
+  if (o.withSummaries) body.taskMetricsDistributions = taskSummary(store, s, o.quantiles);
   return body;
 }
 
@@ -266,20 +406,28 @@ const TASK_SORTS: Record<string, (t: TaskData) => number> = {
 };
 
 function taskList(s: StageData, q: URLSearchParams): unknown {
-  const offset = Number(q.get('offset') ?? 0);
-  const length = Number(q.get('length') ?? 20);
-  const key = TASK_SORTS[q.get('sortBy') ?? 'ID'] ?? TASK_SORTS.ID!;
-  const status = q.get('status')?.toUpperCase();
+  const offset = intParam(q, 'offset', 0);
+  const length = intParam(q, 'length', 20);
+  const sortBy = q.get('sortBy') ?? 'ID';
+  const key = TASK_SORTS[sortBy];
+  if (key === undefined) throw new BadParameter(`unknown sortBy '${sortBy}'; one of ${Object.keys(TASK_SORTS).join(', ')}`);
+  const wanted = statuses(q, 'status', TASK_STATUSES);
   return [...s.tasks.values()]
-    .filter((t) => status === undefined || t.status === status)
+    .filter((t) => wanted.length === 0 || wanted.includes(t.status))
     .sort((a, b) => key(a) - key(b))
     .slice(offset, offset + length)
     .map(taskJson);
 }
 
-function taskSummary(store: StatusStore, s: StageData): unknown {
-  const q = store.stageQuantiles(s);
-  const out: Record<string, unknown> = { quantiles: [0, 0.25, 0.5, 0.75, 1] };
+/**
+ * Spark's TaskMetricDistributions over the stage attempt's successful tasks. Spark's own quantiles come from the
+ * stage's end (over all its tasks); other quantiles are read from the retained tasks (ui.retainedTasks).
+ */
+function taskSummary(store: StatusStore, s: StageData, quantiles: readonly number[]): unknown {
+  const out: Record<string, unknown> = { quantiles };
+  let q: Record<SummarizedMetric, readonly number[]> | undefined;
+  if (quantiles.length === DEFAULT_QUANTILES.length && quantiles.every((x, i) => x === DEFAULT_QUANTILES[i])) q = store.stageQuantiles(s);
+  else q = retainedQuantiles(s, quantiles);
   if (q === undefined) return out;
   for (const k of SUMMARIZED_METRICS) out[METRIC_NAMES[k]] = q[k];
   // Spark's TaskMetricDistributions nests the I/O metrics; both shapes are given (the flat one is kindling's).
@@ -287,6 +435,21 @@ function taskSummary(store: StatusStore, s: StageData): unknown {
   out.outputMetrics = { bytesWritten: q.outputBytes, recordsWritten: q.outputRecords };
   out.shuffleReadMetrics = { readBytes: q.shuffleReadBytes, readRecords: q.shuffleReadRecords, fetchWaitTime: q.fetchWaitMs };
   out.shuffleWriteMetrics = { writeBytes: q.shuffleWriteBytes, writeRecords: q.shuffleWriteRecords };
+  return out;
+}
+
+/** Nearest-rank quantiles (as the stage end's) of each metric over the retained successful tasks. */
+function retainedQuantiles(s: StageData, quantiles: readonly number[]): Record<SummarizedMetric, number[]> | undefined {
+  const done: TaskMetrics[] = [];
+  for (const t of s.tasks.values()) if (t.status === 'SUCCESS' && t.metrics !== undefined) done.push(t.metrics);
+  if (done.length === 0) return undefined;
+  const out = {} as Record<SummarizedMetric, number[]>;
+  const v = new Float64Array(done.length);
+  for (const k of SUMMARIZED_METRICS) {
+    for (let i = 0; i < done.length; i++) v[i] = done[i]![k];
+    v.sort();
+    out[k] = quantiles.map((q) => v[Math.min(v.length - 1, Math.max(0, Math.ceil(q * v.length) - 1))]!);
+  }
   return out;
 }
 
@@ -385,7 +548,12 @@ function environment(store: StatusStore): unknown {
       nodeVersion: versions.find(([k]) => k === 'node')?.[1] ?? '',
       kindlingVersion: versions.find(([k]) => k === 'kindling')?.[1] ?? '',
     },
-    sparkProperties: [['appId', store.app?.appId ?? ''], ['appName', store.app?.appName ?? ''], ...(store.app?.options ?? [])],
+    // The options hold appName already: once each.
+    sparkProperties: [
+      ['appId', store.app?.appId ?? ''],
+      ['appName', store.app?.appName ?? ''],
+      ...(store.app?.options ?? []).filter(([k]) => k !== 'appId' && k !== 'appName'),
+    ],
     hadoopProperties: [],
     systemProperties: versions,
     metricsProperties: [],

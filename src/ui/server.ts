@@ -26,7 +26,8 @@ export interface UiServerOptions {
   readonly mode: 'live' | 'history';
   /** Shows kill links (Spark's spark.ui.killEnabled); `onKillJob` does the killing. */
   readonly killEnabled?: boolean;
-  readonly onKillJob?: (jobId: number) => void;
+  /** False when no such job runs. */
+  readonly onKillJob?: (jobId: number) => boolean;
   /** How often browsers are told of changes, in ms. Default 250. */
   readonly pushIntervalMs?: number;
 }
@@ -68,7 +69,10 @@ export class UiServer {
       try {
         this.#handle(req, res);
       } catch (e) {
-        res.writeHead(500, { 'content-type': 'text/plain' }).end(String((e as Error).stack ?? e));
+        // The message names what failed (a history folder gone, a log unreadable); the stack is the server's business.
+        console.warn(`kindling UI: ${req.method} ${req.url} failed: ${(e as Error).message ?? String(e)}`);
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+        res.end(`kindling UI: ${(e as Error).message ?? String(e)}`);
       }
     });
     this.#server.on('connection', (socket) => socket.unref());
@@ -85,7 +89,9 @@ export class UiServer {
         break;
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
-        if (code !== 'EADDRINUSE' || options.port === 0 || tries >= retries) {
+        if (code === 'EADDRINUSE' && options.port !== 0 && tries >= retries)
+          throw new UiError(`The UI could not listen on ${options.host}: ports ${options.port}-${port} are all in use`, { cause: e });
+        if (code !== 'EADDRINUSE' || options.port === 0) {
           throw new UiError(`The UI could not listen on ${options.host}:${port}: ${(e as Error).message}`, { cause: e });
         }
       }
@@ -149,7 +155,10 @@ export class UiServer {
       // Another site's page must not kill jobs through the user's browser: browsers name the page's origin.
       const origin = req.headers.origin;
       if (origin !== undefined && origin !== `http://${req.headers.host ?? ''}`) return void res.writeHead(403).end('kill from another origin');
-      this.#options.onKillJob(Number(url.searchParams.get('id')));
+      // Only a running job's id kills (a 204 for 'abc' or a finished job would tell the user something was killed).
+      const id = url.searchParams.get('id') ?? '';
+      if (!/^\d+$/.test(id)) return void res.writeHead(400, { 'content-type': 'text/plain' }).end(`kill: not a job id: '${id}'`);
+      if (!this.#options.onKillJob(Number(id))) return void res.writeHead(404, { 'content-type': 'text/plain' }).end(`kill: no running job ${id}`);
       return void res.writeHead(204).end();
     }
     if (p === '/static/kindling-ui.js') {
@@ -218,11 +227,20 @@ export class UiServer {
       this.#timer = undefined;
       return;
     }
-    const apps = this.#apps();
+    let apps: ReadonlyMap<string, StatusStore>;
+    try {
+      apps = this.#apps();
+    } catch {
+      // The history folder went away (the pages' own requests say so): a timer's throw would end the server.
+      return;
+    }
     for (const s of this.#streams) {
       const store = apps.get(s.app) ?? (apps.size === 1 ? [...apps.values()][0] : undefined);
       const version = store?.version ?? 0;
       if (version === s.version) continue;
+      // A browser that does not read (stopped, or stalled) must not make the driver hold an ever longer queue:
+      // while its socket's buffer is full nothing more is queued, and it is told the version current when it drains.
+      if (s.res.writableNeedDrain) continue;
       s.version = version;
       s.res.write(`data: ${version}\n\n`);
     }

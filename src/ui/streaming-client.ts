@@ -45,7 +45,7 @@ export const STREAMING_JS = String.raw`
       html += '<h3>Completed Batches (last ' + done.length + ' out of ' + s.numTotalCompletedBatches + ')</h3>' + ui.table(cols, done.map(row), 'id="completed-batches"');
       return html;
     }, function (e) {
-      if (/: 404$/.test(e.message)) return '<h2>Streaming</h2><p id="no-streaming">No StreamingContext has started in this application.</p>';
+      if (/: 404( |$)/.test(e.message)) return '<h2>Streaming</h2><p id="no-streaming">No StreamingContext has started in this application.</p>';
       throw e;
     });
   };

@@ -3,6 +3,7 @@
  * status tracker, the UI's kill link, and Ctrl-C.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -193,6 +194,149 @@ describe('job control', () => {
   });
 });
 
+/** Probes of job control at moments a program does not choose (issue 10's review). */
+describe('job control at random moments', () => {
+  let sc: Context;
+  const unhandled: unknown[] = [];
+  const onUnhandled = (e: unknown): void => void unhandled.push(e);
+  beforeAll(() => {
+    sc = new Context({ master: 'local[2]', progress: false, ui: false, hints: false });
+    process.on('unhandledRejection', onUnhandled);
+  });
+  afterAll(async () => {
+    process.off('unhandledRejection', onUnhandled);
+    await sc.stop();
+  });
+
+  /** A count by key whose map tasks take ~40 ms each: a shuffle, so an abort may land in either stage, or in none. */
+  const counts = (signal?: AbortSignal) =>
+    sc
+      .parallelize(
+        Array.from({ length: 40 }, (_, i) => i),
+        4,
+      )
+      .map((x) => {
+        const until = Date.now() + 4;
+        while (Date.now() < until);
+        return [x % 5, 1] as [number, number];
+      })
+      .reduceByKey((a, b) => a + b, 3)
+      .collect({ signal })
+      .then((r) => [...r].sort((x, y) => x[0] - y[0]));
+  const expected = [0, 1, 2, 3, 4].map((k) => [k, 8]);
+
+  it('aborted at a random time, before the action, during it or after it settled, once or twice: the right result or an AbortError, nothing else', async () => {
+    const outcomes = new Set<string>();
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: -1, max: 500 }), fc.boolean(), async (delayMs, twice) => {
+        const ac = new AbortController();
+        if (delayMs < 0) ac.abort(new Error('before'));
+        const abortLater = new Promise<void>((resolve) =>
+          setTimeout(
+            () => {
+              ac.abort(new Error('at random'));
+              if (twice) ac.abort(new Error('again'));
+              resolve();
+            },
+            Math.max(0, delayMs),
+          ),
+        );
+        const settled = await counts(ac.signal).then(
+          (v) => ({ v }),
+          (e: unknown) => ({ e }),
+        );
+        await abortLater;
+        if ('v' in settled) {
+          outcomes.add('result');
+          expect(settled.v).toEqual(expected);
+        } else {
+          outcomes.add('aborted');
+          expect(settled.e).toBeInstanceOf(AbortError);
+          expect((settled.e as Error).message).toMatch(/was cancelled( before its job started)?: (before|at random)$/);
+        }
+        expect(sc.statusTracker().getActiveJobIds()).toEqual([]);
+      }),
+      {
+        numRuns: 12,
+        examples: [
+          [-1, false],
+          [0, true],
+          [500, true],
+        ],
+      },
+    );
+    // Aborted after it settled (whatever the machine's speed made of the random delays): no effect, no rejection.
+    const ac = new AbortController();
+    expect(await counts(ac.signal)).toEqual(expected);
+    ac.abort(new Error('late'));
+    ac.abort(new Error('later'));
+    expect(await counts(ac.signal).catch((e: Error) => e.message)).toMatch(/was cancelled before its job started: late$/);
+    expect(await counts()).toEqual(expected);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(unhandled).toEqual([]);
+    expect(outcomes.has('aborted')).toBe(true);
+  }, 120_000);
+
+  it('cancelJobGroup cancels several running jobs of a group while the other group’s jobs run on to the right result', async () => {
+    const slow = (n: number) =>
+      sc
+        .parallelize(
+          Array.from({ length: 4 }, (_, i) => i + n),
+          2,
+        )
+        .map((x) => {
+          const until = Date.now() + 150;
+          while (Date.now() < until);
+          return x;
+        });
+    const etl = sc.withJobGroup('etl', () => [1, 2, 3].map((n) => rejection(slow(n).collect())));
+    const report = sc.withJobGroup('report', () => [10, 20].map((n) => slow(n).reduce((a, b) => a + b)));
+    await when(sc, (e) => e.type === 'taskStart');
+    const tracker = sc.statusTracker();
+    const etlIds = tracker.getJobIdsForGroup('etl');
+    expect(etlIds).toHaveLength(3);
+    expect(sc.cancelJobGroup('etl').sort()).toEqual([...etlIds].sort());
+    for (const err of await Promise.all(etl)) expect(err).toBeInstanceOf(AbortError);
+    expect(tracker.getJobIdsForGroup('etl')).toEqual([]);
+    expect(await Promise.all(report)).toEqual([10 + 11 + 12 + 13, 20 + 21 + 22 + 23]);
+    expect(sc.cancelJobGroup('etl')).toEqual([]);
+  });
+
+  it('cancelAllJobs while reduce tasks fetch their shuffle input: both jobs end with AbortError; the shuffle is used again correctly', async () => {
+    const pairs = sc
+      .parallelize(
+        Array.from({ length: 2000 }, (_, i) => [i % 50, 1] as [number, number]),
+        4,
+      )
+      .reduceByKey((a, b) => a + b, 4)
+      .mapValues((v) => {
+        const until = Date.now() + 100;
+        while (Date.now() < until);
+        return v;
+      });
+    const reduceTasks = new Promise<void>((resolve) => {
+      let mapStage = -1;
+      const off = sc.events.onAny((e) => {
+        if (e.type === 'stageSubmitted' && mapStage < 0) mapStage = e.stageId;
+        else if (e.type === 'taskStart' && mapStage >= 0 && e.stageId !== mapStage) {
+          off();
+          resolve();
+        }
+      });
+    });
+    const a = rejection(pairs.collect());
+    const b = rejection(pairs.count());
+    await reduceTasks;
+    expect(sc.cancelAllJobs().length).toBeGreaterThanOrEqual(1);
+    expect(await a).toBeInstanceOf(AbortError);
+    expect(await b).toBeInstanceOf(AbortError);
+    expect(sc.statusTracker().getActiveStageIds()).toEqual([]);
+    const again = await pairs.collectAsMap();
+    expect(again.size).toBe(50);
+    expect([...again.values()].every((v) => v === 40)).toBe(true);
+  });
+});
+
 describe('kill link of the UI', () => {
   it('is refused unless ui.killEnabled (and from another site), and cancels the job when enabled', async () => {
     const off = new Context({ master: 'local[1]', progress: false, ui: { port: 0 } });
@@ -218,6 +362,29 @@ describe('kill link of the UI', () => {
       expect((err as Error).message).toMatch(/killed from the UI/);
     } finally {
       await Promise.all([off.stop(), on.stop()]);
+    }
+  });
+});
+
+describe('kill link of the UI, given what is no running job', () => {
+  it('answers an id that is no number 400 and a job that is not running 404, killing nothing', async () => {
+    const sc = new Context({ master: 'local[1]', progress: false, hints: false, ui: { port: 0, killEnabled: true } });
+    try {
+      await sc.parallelize([1], 1).count(); // job 0, finished
+      const url = await sc.uiWebUrl();
+      for (const id of ['abc', '', '-1', '1e0', '0x0']) {
+        const r = await fetch(`${url}/kindling/kill?id=${id}`, { method: 'POST' });
+        expect(r.status, id).toBe(400);
+        expect(await r.text()).toBe(`kill: not a job id: '${id}'`);
+      }
+      for (const id of ['0', '99']) {
+        const r = await fetch(`${url}/kindling/kill?id=${id}`, { method: 'POST' });
+        expect(r.status, id).toBe(404);
+        expect(await r.text()).toBe(`kill: no running job ${id}`);
+      }
+      expect(await sc.parallelize([1, 2], 2).count()).toBe(2);
+    } finally {
+      await sc.stop();
     }
   });
 });
@@ -256,4 +423,42 @@ describe('Ctrl-C', () => {
       rmSync(logDir, { recursive: true, force: true });
     }
   });
+});
+
+describe('Ctrl-C with the UI open', () => {
+  it('ends the process by SIGINT mid-job while a browser holds the live stream, leaving no temporary files', async () => {
+    const localDir = mkdtempSync(path.join(os.tmpdir(), 'kindling-sigint-ui-'));
+    const script = `
+      import { Context } from 'kindling';
+      const sc = new Context({ master: 'local[1]', progress: false, ui: { port: 0, killEnabled: true }, localDir: ${JSON.stringify(localDir)} });
+      console.log('url ' + (await sc.uiWebUrl()) + ' ' + sc.applicationId);
+      await new Promise((r) => setTimeout(r, 500)); // the "browser" connects
+      sc.events.on('taskStart', () => console.log('running'));
+      await sc.parallelize([1, 2]).map((x) => { const t = Date.now(); while (Date.now() - t < 60000); return x; }).collect();
+    `;
+    const abort = new AbortController();
+    try {
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      let streaming: Promise<unknown> | undefined;
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /url (\S+) (\S+)\n/.exec(out);
+        if (m && streaming === undefined)
+          streaming = fetch(`${m[1]}/kindling/stream?app=${m[2]}`, { signal: abort.signal })
+            .then((r) => r.body!.getReader().read())
+            .catch(() => undefined);
+        if (out.includes('running') && !child.killed) child.kill('SIGINT');
+      });
+      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      const signal = await new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, sig) => resolve(sig)));
+      clearTimeout(timer);
+      expect(signal).toBe('SIGINT');
+      expect(streaming).toBeDefined();
+      expect(readdirSync(localDir)).toEqual([]);
+    } finally {
+      abort.abort();
+      rmSync(localDir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

@@ -9,8 +9,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { capture, type Context, type SchedulerEvent } from 'kindling';
-import { type BrowserUi, haveBrowser, openBrowserUi, shot } from './browser-helpers.js';
+import { Context, capture, type SchedulerEvent } from 'kindling';
+import { chromium } from 'playwright-core';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startHistoryServer } from '../../src/ui/history.js';
+import { type BrowserUi, CHROMIUM, haveBrowser, openBrowserUi, shot } from './browser-helpers.js';
 import { skewedJob } from '../scheduler/helpers.js';
 
 function when(sc: Context, pred: (e: SchedulerEvent) => boolean): Promise<SchedulerEvent> {
@@ -166,5 +171,102 @@ describe.skipIf(!haveBrowser)('web UI in Chromium', () => {
     await open('/environment/');
     expect(await page.locator('#properties').innerText()).toContain('local[2]');
     await shot(page, 'environment');
+  });
+});
+
+describe.skipIf(!haveBrowser)('web UI in Chromium: names from the program are text, never markup', () => {
+  it('shows an RDD name, a job description, a job group, an application name and an error holding markup escaped on every page', async () => {
+    const evil = (n: number) => `<img src=x onerror="window.__xss=${n}"><script>window.__xss=${n}</script>`;
+    const ui = await openBrowserUi(`app ${evil(1)}`);
+    const { page, sc, url } = ui;
+    try {
+      const cached = sc
+        .parallelize([1, 2, 3, 4], 2)
+        .map((x) => [String(x % 2), x] as [string, number])
+        .reduceByKey((a, b) => a + b)
+        .setName(`rdd ${evil(2)}`)
+        .cache();
+      await sc.withJobGroup(`group ${evil(3)}`, () => cached.count(), `description ${evil(4)}`);
+      await expect(
+        sc
+          .parallelize([1], 1)
+          .map(() => {
+            throw new Error('bad <img src=x onerror="window.__xss=5">');
+          })
+          .collect(),
+      ).rejects.toThrow();
+      const api = `${url}/api/v1/applications/${sc.applicationId}`;
+      const jobs = (await (await fetch(`${api}/jobs`)).json()) as Array<{ jobId: number; stageIds: number[] }>;
+      const rdd = ((await (await fetch(`${api}/storage/rdd`)).json()) as Array<{ id: number }>)[0]!;
+      const pages = [
+        '/jobs/',
+        ...jobs.map((j) => `/jobs/job/?id=${j.jobId}`),
+        '/stages/',
+        ...jobs.flatMap((j) => j.stageIds.map((s) => `/stages/stage/?id=${s}&attempt=0`)),
+        '/storage/',
+        `/storage/rdd/?id=${rdd.id}`,
+        '/executors/',
+        '/environment/',
+        `/jobs/job/?id=${encodeURIComponent(evil(6))}`,
+        `/stages/stage/?id=0&attempt=${encodeURIComponent(evil(7))}`,
+      ];
+      const seen = new Set<string>();
+      for (const p of pages) {
+        await page.goto(url + p);
+        await page
+          .waitForFunction(() => Number(document.body.dataset.rendered ?? 0) >= 1, undefined, { timeout: 10_000 })
+          .catch((e: Error) => {
+            throw new Error(`${p}: ${e.message}`);
+          });
+        // A job page draws its DAG after rendering: give scripts a moment to run, if any got in.
+        await page.waitForTimeout(50);
+        expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss), p).toBeUndefined();
+        expect(await page.locator('#content img, #content script').count(), p).toBe(0);
+        const text = await page.locator('body').innerText();
+        for (const name of ['rdd <img', 'description <img', 'bad <img', 'app <img']) if (text.includes(name)) seen.add(name);
+      }
+      // The names are shown, as text, somewhere: escaping did not just drop them.
+      expect([...seen].sort()).toEqual(['app <img', 'bad <img', 'description <img', 'rdd <img']);
+    } finally {
+      await ui.close();
+    }
+  });
+});
+
+describe.skipIf(!haveBrowser)('history pages in Chromium: names from a log are text, never markup', () => {
+  it('lists an application whose name holds markup escaped, and its pages too', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-xss-log-'));
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+    try {
+      const name = 'app <img src=x onerror="window.__xss=1"><script>window.__xss=2</script>';
+      const sc = new Context({ master: 'local[1]', progress: false, hints: false, ui: false, appName: name, eventLog: { dir } });
+      await sc.parallelize([1, 2], 1).setName('rdd <img src=x onerror="window.__xss=3">').cache().count();
+      await sc.stop();
+      const server = await startHistoryServer({ dir, port: 0 });
+      try {
+        const page = await browser.newPage();
+        await page.goto(`${server.url}/`);
+        await page.locator('#applications').waitFor();
+        expect(await page.locator('#applications').innerText()).toContain('app <img');
+        for (const p of [
+          '/',
+          `/history/${sc.applicationId}/jobs/`,
+          `/history/${sc.applicationId}/storage/`,
+          `/history/${sc.applicationId}/environment/`,
+        ]) {
+          await page.goto(server.url + p);
+          if (p === '/') await page.locator('#applications').waitFor();
+          else await page.waitForFunction(() => Number(document.body.dataset.rendered ?? 0) >= 1);
+          await page.waitForTimeout(50);
+          expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss), p).toBeUndefined();
+          expect(await page.locator('#content img, #content script').count(), p).toBe(0);
+        }
+      } finally {
+        await server.close();
+      }
+    } finally {
+      await browser.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import net from 'node:net';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -252,6 +252,120 @@ describe('live UI', () => {
       expect(readEventLog(path.join(dir, log!)).map((e) => e.type)).toEqual(['applicationStart', 'jobStart', 'jobEnd', 'applicationEnd']);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('live UI when what it needs is not there', () => {
+  /** Runs `fn` with console.warn captured. */
+  async function warnings(fn: () => Promise<void>): Promise<string[]> {
+    const seen: string[] = [];
+    const warn = console.warn;
+    console.warn = (...args: unknown[]) => void seen.push(args.map(String).join(' '));
+    try {
+      await fn();
+    } finally {
+      console.warn = warn;
+    }
+    return seen;
+  }
+
+  it('still serves when the event log’s folder cannot be written, saying why there is no log', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-nolog-'));
+    const file = path.join(dir, 'a-file');
+    writeFileSync(file, '');
+    try {
+      const seen = await warnings(async () => {
+        const sc = new Context({ master: 'local[1]', progress: false, hints: false, ui: { port: 0 }, eventLog: { dir: path.join(file, 'logs') } });
+        try {
+          const url = await sc.uiWebUrl();
+          expect(url).toBeDefined();
+          expect(await sc.parallelize([1, 2], 1).count()).toBe(2);
+          const jobs = (await (await fetch(`${url}/api/v1/applications/${sc.applicationId}/jobs`)).json()) as unknown[];
+          expect(jobs).toHaveLength(1);
+        } finally {
+          await sc.stop();
+        }
+      });
+      expect(seen.join('\n')).toMatch(new RegExp(`no event log: Cannot write the event log in ${path.join(file, 'logs')}: ENOTDIR`));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('listens on nothing with ui: false, while jobs run and after', async () => {
+    // Listening TCP sockets of this process (Linux: its socket fds matched with /proc/net/tcp*'s LISTEN rows); the
+    // UI's server is unref'd, so Node's lists of active handles do not show it.
+    const servers = () => {
+      const mine = new Set<string>();
+      for (const fd of readdirSync('/proc/self/fd')) {
+        try {
+          const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`));
+          if (m) mine.add(m[1]!);
+        } catch {
+          // closed while listed
+        }
+      }
+      let n = 0;
+      for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+        for (const row of readFileSync(table, 'utf8').split('\n').slice(1)) {
+          const f = row.trim().split(/\s+/);
+          if (f[3] === '0A' && mine.has(f[9]!)) n++;
+        }
+      }
+      return n;
+    };
+    const before = servers();
+    const sc = new Context({ master: 'local[1]', progress: false, hints: false, ui: false });
+    try {
+      const counting = sc.parallelize([1, 2, 3], 3).count();
+      expect(servers()).toBe(before);
+      expect(await counting).toBe(3);
+      expect(servers()).toBe(before);
+      expect(await sc.uiWebUrl()).toBeUndefined();
+    } finally {
+      await sc.stop();
+    }
+    // The check can fail: a context with its UI on adds a listening socket.
+    const on = new Context({ master: 'local[1]', progress: false, hints: false, ui: { port: 0 } });
+    try {
+      await on.uiWebUrl();
+      expect(servers()).toBe(before + 1);
+    } finally {
+      await on.stop();
+    }
+  });
+
+  it('names the ports it tried when all 101 are taken, and the program runs without a UI', async () => {
+    // 101 consecutive free ports, held: a base where another program holds one of them is skipped.
+    let held: net.Server[] = [];
+    let base = 0;
+    for (let attempt = 0; attempt < 5 && base === 0; attempt++) {
+      const first = await listen(0);
+      const start = (first.address() as net.AddressInfo).port;
+      held = [first];
+      try {
+        for (let p = start + 1; p <= start + 100; p++) held.push(await listen(p));
+        base = start;
+      } catch {
+        for (const s of held) s.close();
+        held = [];
+      }
+    }
+    expect(base).toBeGreaterThan(0);
+    try {
+      const seen = await warnings(async () => {
+        const sc = new Context({ master: 'local[1]', progress: false, hints: false, ui: { port: base } });
+        try {
+          expect(await sc.uiWebUrl()).toBeUndefined();
+          expect(await sc.parallelize([1, 2, 3], 1).count()).toBe(3);
+        } finally {
+          await sc.stop();
+        }
+      });
+      expect(seen.join('\n')).toContain(`The UI could not listen on 127.0.0.1: ports ${base}-${base + 100} are all in use`);
+    } finally {
+      for (const s of held) s.close();
     }
   });
 });

@@ -309,3 +309,308 @@ describe('event log and kindling history', () => {
     }
   });
 });
+
+/**
+ * What a tool written for Spark's monitoring API reads (docs/ui.md lists where kindling differs): the query
+ * parameters Spark documents, its error answers, its field types and date format, SKIPPED and FAILED states.
+ */
+describe('REST API against Spark’s documented parameters and shapes', () => {
+  let sc: Context;
+  let base: string;
+  let app: string;
+  const SPARK_DATE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}GMT$/;
+  beforeAll(async () => {
+    sc = new Context({ master: 'local[2]', progress: false, hints: false, appName: 'spark-shape', ui: { port: 0 } });
+    base = `${await sc.uiWebUrl()}/api/v1`;
+    app = `${base}/applications/${sc.applicationId}`;
+    await wordCount(sc); // jobs 0 and 1 (1 skips the map stage)
+    await expect(
+      sc
+        .parallelize([1, 2, 3, 4], 2)
+        .map((x) => {
+          if (x === 4) throw new Error('four <is> bad');
+          return x;
+        })
+        .collect(),
+    ).rejects.toThrow(/four <is> bad/); // job 2
+  });
+  afterAll(async () => {
+    await sc.stop();
+  });
+
+  async function answer(p: string): Promise<{ status: number; body: Json }> {
+    const r = await fetch(p);
+    expect(r.headers.get('content-type'), p).toMatch(/^application\/json/);
+    return { status: r.status, body: (await r.json()) as Json };
+  }
+
+  it('gives Spark’s field types: numbers as numbers, dates in Spark’s format, ids as Spark has them', async () => {
+    const [a] = (await get(`${base}/applications`)) as unknown as Json[];
+    expect(a).toMatchObject({ id: expect.any(String), name: 'spark-shape' });
+    const at = a!.attempts[0];
+    expect(at).toMatchObject({
+      startTime: expect.stringMatching(SPARK_DATE),
+      lastUpdated: expect.stringMatching(SPARK_DATE),
+      duration: expect.any(Number),
+      completed: false,
+    });
+    expect(at).toMatchObject({
+      startTimeEpoch: expect.any(Number),
+      endTimeEpoch: -1,
+      lastUpdatedEpoch: expect.any(Number),
+      sparkUser: expect.any(String),
+    });
+    const jobs = (await get(`${app}/jobs`)) as unknown as Json[];
+    for (const j of jobs) {
+      expect(j).toMatchObject({
+        jobId: expect.any(Number),
+        name: expect.any(String),
+        submissionTime: expect.stringMatching(SPARK_DATE),
+        completionTime: expect.stringMatching(SPARK_DATE),
+      });
+      for (const k of [
+        'numTasks',
+        'numActiveTasks',
+        'numCompletedTasks',
+        'numSkippedTasks',
+        'numFailedTasks',
+        'numKilledTasks',
+        'numCompletedIndices',
+        'numActiveStages',
+        'numCompletedStages',
+        'numSkippedStages',
+        'numFailedStages',
+      ])
+        expect(typeof j[k], k).toBe('number');
+      expect(j.stageIds.every((s: unknown) => typeof s === 'number')).toBe(true);
+    }
+    const stages = (await get(`${app}/stages`)) as unknown as Json[];
+    for (const s of stages) {
+      expect(s).toMatchObject({
+        stageId: expect.any(Number),
+        attemptId: expect.any(Number),
+        name: expect.any(String),
+        numTasks: expect.any(Number),
+        executorRunTime: expect.any(Number),
+        shuffleReadBytes: expect.any(Number),
+        rddIds: expect.any(Array),
+      });
+      if (s.submissionTime !== undefined) expect(s.submissionTime).toMatch(SPARK_DATE);
+    }
+    const [t] = (await get(`${app}/stages/0/0/taskList?length=1`)) as unknown as Json[];
+    expect(t).toMatchObject({
+      taskId: expect.any(Number),
+      index: expect.any(Number),
+      attempt: expect.any(Number),
+      launchTime: expect.stringMatching(SPARK_DATE),
+      duration: expect.any(Number),
+      executorId: expect.any(String),
+      host: expect.any(String),
+      status: 'SUCCESS',
+      speculative: false,
+    });
+    expect(t!.taskMetrics).toMatchObject({
+      executorRunTime: expect.any(Number),
+      shuffleWriteMetrics: { bytesWritten: expect.any(Number), recordsWritten: expect.any(Number) },
+    });
+    for (const e of (await get(`${app}/allexecutors`)) as unknown as Json[])
+      expect(e).toMatchObject({
+        id: expect.any(String),
+        addTime: expect.stringMatching(SPARK_DATE),
+        totalCores: expect.any(Number),
+        maxMemory: expect.any(Number),
+        activeTasks: expect.any(Number),
+        totalDuration: expect.any(Number),
+      });
+    expect(await get(`${base}/version`)).toEqual({ spark: expect.any(String) });
+  });
+
+  it('filters jobs and stages by ?status= (case-insensitive, repeated or comma-separated) and answers an unknown status with 400', async () => {
+    const ids = async (p: string) => ((await get(p)) as unknown as Json[]).map((x) => x.jobId ?? x.stageId);
+    expect(await ids(`${app}/jobs?status=failed`)).toEqual([2]);
+    expect(await ids(`${app}/jobs?status=SUCCEEDED`)).toEqual([1, 0]);
+    expect(await ids(`${app}/jobs?status=failed&status=succeeded`)).toEqual([2, 1, 0]);
+    expect(await ids(`${app}/jobs?status=running`)).toEqual([]);
+    // The second job's map stage was skipped: its output from the first job was reused.
+    expect(await ids(`${app}/stages?status=skipped`)).toEqual([2]);
+    expect(await ids(`${app}/stages?status=failed`)).toEqual([4]);
+    expect(await ids(`${app}/stages?status=complete,skipped`)).toEqual([3, 2, 1, 0]);
+    for (const p of ['/jobs?status=bogus', '/stages?status=done', '/stages/0/0/taskList?status=ok', '/stages?taskStatus=nope&details=true']) {
+      const r = await answer(app + p);
+      expect(r.status, p).toBe(400);
+      expect(r.body.error, p).toMatch(/unknown (status|taskStatus) '(bogus|done|ok|nope)'; one of /);
+    }
+  });
+
+  it('gives a FAILED job its failure reason and its stage the task’s error, and counts the failed attempts', async () => {
+    const job = await get(`${app}/jobs/2`);
+    expect(job).toMatchObject({ status: 'FAILED', numFailedStages: 1, numActiveTasks: 0 });
+    expect(job.numFailedTasks).toBeGreaterThan(0);
+    expect(job.failureReason).toMatch(/four <is> bad/);
+    const [stage] = (await get(`${app}/stages/4`)) as unknown as Json[];
+    expect(stage).toMatchObject({ status: 'FAILED', failureReason: expect.stringMatching(/four <is> bad/) });
+    const failed = (await get(`${app}/stages/4/0/taskList?status=failed`)) as unknown as Json[];
+    expect(failed.length).toBe(job.numFailedTasks);
+    expect(failed.every((t) => t.status === 'FAILED' && /four <is> bad/.test(t.errorMessage))).toBe(true);
+  });
+
+  it('gives a stage’s tasks with ?details=true (list) unless ?details=false (one stage), filtered by ?taskStatus=, and its distributions with ?withSummaries=true', async () => {
+    const plain = (await get(`${app}/stages`)) as unknown as Json[];
+    expect(plain.every((s) => s.tasks === undefined)).toBe(true);
+    const detailed = (await get(`${app}/stages?details=true`)) as unknown as Json[];
+    expect(Object.keys(detailed.find((s) => s.stageId === 0)!.tasks)).toHaveLength(4);
+    const one = (await get(`${app}/stages/0`)) as unknown as Json[];
+    expect(Object.keys(one[0]!.tasks)).toHaveLength(4);
+    expect(((await get(`${app}/stages/0?details=false`)) as unknown as Json[])[0]!.tasks).toBeUndefined();
+    expect((await get(`${app}/stages/0/0?details=false`)).tasks).toBeUndefined();
+    const onlyFailed = await get(`${app}/stages/4/0?taskStatus=FAILED`);
+    expect(Object.values(onlyFailed.tasks as Json).every((t: Json) => t.status === 'FAILED')).toBe(true);
+    expect(Object.keys(onlyFailed.tasks)).toHaveLength(onlyFailed.numFailedTasks);
+    const summarized = await get(`${app}/stages/0/0?withSummaries=true&quantiles=0,1`);
+    expect(summarized.taskMetricsDistributions.quantiles).toEqual([0, 1]);
+    expect(summarized.taskMetricsDistributions.executorRunTime).toHaveLength(2);
+  });
+
+  it('pages and sorts taskList (offset, length, sortBy) and refuses parameters it cannot read', async () => {
+    const all = (await get(`${app}/stages/0/0/taskList`)) as unknown as Json[];
+    expect(all.map((t) => t.taskId)).toEqual([...all.map((t) => t.taskId)].sort((a, b) => a - b));
+    const page = (await get(`${app}/stages/0/0/taskList?offset=1&length=2`)) as unknown as Json[];
+    expect(page.map((t) => t.taskId)).toEqual(all.slice(1, 3).map((t) => t.taskId));
+    const byRuntime = (await get(`${app}/stages/0/0/taskList?sortBy=runtime`)) as unknown as Json[];
+    const runs = byRuntime.map((t) => t.taskMetrics.executorRunTime as number);
+    expect(runs).toEqual([...runs].sort((a, b) => a - b));
+    expect(await get(`${app}/stages/0/0/taskList?offset=99`)).toEqual([]);
+    for (const p of ['offset=-1', 'length=abc', 'length=1.5', 'sortBy=fastest']) {
+      const r = await answer(`${app}/stages/0/0/taskList?${p}`);
+      expect(r.status, p).toBe(400);
+      expect(r.body.error, p).toMatch(/^(offset|length|unknown sortBy)/);
+    }
+  });
+
+  it('answers taskSummary at the ?quantiles= asked for, nearest-rank over the successful tasks', async () => {
+    const tasks = (await get(`${app}/stages/0/0/taskList`)) as unknown as Json[];
+    const reads = tasks.map((t) => t.taskMetrics.shuffleWriteMetrics.recordsWritten as number).sort((a, b) => a - b);
+    const s = await get(`${app}/stages/0/0/taskSummary?quantiles=0.01,0.5,0.99`);
+    expect(s.quantiles).toEqual([0.01, 0.5, 0.99]);
+    expect(s.shuffleWriteRecords).toEqual([reads[0], reads[1], reads[3]]);
+    expect(s.shuffleWriteMetrics.writeRecords).toEqual(s.shuffleWriteRecords);
+    const dflt = await get(`${app}/stages/0/0/taskSummary`);
+    expect(dflt.quantiles).toEqual([0, 0.25, 0.5, 0.75, 1]);
+    for (const q of ['2', 'a,b', '-0.5', '0.5;1']) expect((await answer(`${app}/stages/0/0/taskSummary?quantiles=${q}`)).status, q).toBe(400);
+  });
+
+  it('answers unknown and odd ids with a JSON 404, and a malformed one with a JSON 400, never 500', async () => {
+    const cases: Array<[string, number]> = [
+      [`${base}/applications/nope`, 404],
+      [`${base}/applications/nope/jobs`, 404],
+      [`${base}/applications/%E0%A4%A/jobs`, 400],
+      [`${app}/jobs/999`, 404],
+      [`${app}/jobs/1.0`, 404],
+      [`${app}/jobs/0x1`, 404],
+      [`${app}/jobs/-1`, 404],
+      [`${app}/jobs/abc`, 404],
+      [`${app}/stages/99`, 404],
+      [`${app}/stages/0/7`, 404],
+      [`${app}/stages/0/0/nope`, 404],
+      [`${app}/storage/rdd/12345`, 404],
+      [`${app}/nope`, 404],
+      [`${base}/nope`, 404],
+    ];
+    for (const [p, status] of cases) {
+      const r = await answer(p);
+      expect(r.status, p).toBe(status);
+      expect(r.body.error, p).toEqual(expect.any(String));
+    }
+    expect((await fetch(`${app}/jobs`, { method: 'POST' })).status).toBe(405);
+  });
+
+  it('filters applications by Spark’s ?status=, minDate / maxDate, minEndDate / maxEndDate and limit', async () => {
+    const ids = async (q: string) => ((await get(`${base}/applications?${q}`)) as unknown as Json[]).map((a) => a.id);
+    expect(await ids('status=running')).toEqual([sc.applicationId]);
+    expect(await ids('status=completed')).toEqual([]);
+    const started = (await get(app)).attempts[0].startTimeEpoch as number;
+    const day = new Date(started).toISOString().slice(0, 10);
+    expect(await ids(`minDate=${day}`)).toEqual([sc.applicationId]);
+    expect(await ids(`minDate=${new Date(started + 1).toISOString().replace('Z', 'GMT')}`)).toEqual([]);
+    expect(await ids(`maxDate=${started}`)).toEqual([sc.applicationId]);
+    expect(await ids(`maxDate=${started - 1}`)).toEqual([]);
+    // A running application has no end: an end-date bound leaves it out.
+    expect(await ids('minEndDate=2000-01-01')).toEqual([]);
+    expect(await ids('limit=0')).toEqual([]);
+    expect((await answer(`${base}/applications?minDate=yesterday`)).status).toBe(400);
+    expect((await answer(`${base}/applications?status=done`)).status).toBe(400);
+  });
+
+  it('counts a running job’s active tasks and stages as the status tracker does, and both are empty once it settles', async () => {
+    const started = new Promise<void>((resolve) => {
+      const off: () => void = sc.events.on('taskStart', () => {
+        off();
+        resolve();
+      });
+    });
+    const running = sc
+      .parallelize([0, 1, 2, 3], 2)
+      .map((x) => {
+        const t = Date.now();
+        while (Date.now() - t < 400);
+        return x;
+      })
+      .collect();
+    await started;
+    const tracker = sc.statusTracker();
+    const [jobId] = tracker.getActiveJobIds();
+    expect(jobId).toBeDefined();
+    const [job] = (await get(`${app}/jobs?status=running`)) as unknown as Json[];
+    expect(job).toMatchObject({ jobId, status: 'RUNNING', numActiveStages: 1 });
+    expect(job!.numActiveTasks).toBeGreaterThan(0);
+    const stageIds = tracker.getActiveStageIds();
+    const active = (await get(`${app}/stages?status=active`)) as unknown as Json[];
+    expect(active.map((s) => s.stageId)).toEqual(stageIds);
+    const info = tracker.getStageInfo(stageIds[0]!)!;
+    expect(active[0]).toMatchObject({ numTasks: info.numTasks });
+    expect(active[0]!.numActiveTasks).toBeGreaterThan(0);
+    expect(await running).toEqual([0, 1, 2, 3]);
+    expect(tracker.getActiveJobIds()).toEqual([]);
+    expect(tracker.getActiveStageIds()).toEqual([]);
+    expect(tracker.getJobInfo(jobId!)).toBeUndefined();
+    expect(await get(`${app}/jobs?status=running`)).toEqual([]);
+    expect(await get(`${app}/stages?status=active`)).toEqual([]);
+    expect(await get(`${app}/jobs/${jobId}`)).toMatchObject({ status: 'SUCCEEDED', numActiveTasks: 0, numCompletedTasks: 2 });
+  });
+});
+
+describe('active tasks as Spark counts them', () => {
+  // FIXME(lead): the scheduler emits taskStart when it sends a task to a worker, and a worker holds up to
+  // slotsPerWorker (2) tasks, computing one: the status store (and statusTracker) count the queued one as active, so
+  // with local[2] the REST API shows 4 active tasks on 2 executors of totalCores 1 (Spark: running tasks, at most
+  // the cores). Needs a "task began computing" signal from the worker (scheduler / status store, not the REST layer).
+  it.skip('never shows more active tasks on an executor than its cores', async () => {
+    const sc = new Context({ master: 'local[2]', progress: false, hints: false, ui: { port: 0 } });
+    try {
+      const app = `${await sc.uiWebUrl()}/api/v1/applications/${sc.applicationId}`;
+      const started = new Promise<void>((resolve) => {
+        const off: () => void = sc.events.on('taskStart', () => {
+          off();
+          resolve();
+        });
+      });
+      const job = sc
+        .parallelize([0, 1, 2, 3, 4, 5, 6, 7], 8)
+        .map((x) => {
+          const t = Date.now();
+          while (Date.now() - t < 300);
+          return x;
+        })
+        .collect();
+      await started;
+      await new Promise((r) => setTimeout(r, 100));
+      const execs = (await get(`${app}/executors`)) as unknown as Json[];
+      for (const e of execs) expect(e.activeTasks, `executor ${e.id}`).toBeLessThanOrEqual(e.totalCores);
+      const [stage] = (await get(`${app}/stages?status=active`)) as unknown as Json[];
+      expect(stage!.numActiveTasks).toBeLessThanOrEqual(2);
+      await job;
+    } finally {
+      await sc.stop();
+    }
+  });
+});
