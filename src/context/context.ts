@@ -465,7 +465,15 @@ export class Context implements RddContext {
             }
           }
         : undefined;
-    const { jobId, results, computedRdds } = await this.#dag.runJob(rdd, parts, fn, description ?? `job on ${rdd.label}`, jobScope.getStore(), early, inArrivalOrder);
+    const { jobId, results, computedRdds } = await this.#dag.runJob(
+      rdd,
+      parts,
+      fn,
+      description ?? `job on ${rdd.label}`,
+      jobScope.getStore(),
+      early,
+      inArrivalOrder,
+    );
     this.#hints.jobFinished(lineage, computedRdds, partitions === undefined && fn.kind !== 'sampleKeys');
     if (failure !== undefined) throw failure.error;
     const collected = this.#engine.collectResults(jobId, results);
