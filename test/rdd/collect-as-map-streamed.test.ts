@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { capture, type Context, type RDD, type SchedulerEvent } from 'kindling';
 import { structuralMap } from '../../src/core/structural-map.js';
-import { keyId } from '../../src/core/keys.js';
+import { entries, expectPartitionsInSomeOrder } from './map-order.js';
 import { smallKey, wideKey } from '../core/key-arbitraries.js';
 import { useContexts } from '../scheduler/helpers.js';
 
@@ -19,9 +19,6 @@ const context = useContexts({ hints: false });
 
 /** Blocks the worker thread for `ms`, so a partition ends after the others. */
 const sleep = (ms: number): void => void Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-
-/** Entries of a map as [key id, key, value] in iteration order, so that two maps compare by order, keys and values. */
-const entries = (m: Map<unknown, unknown>): unknown[] => [...m].map(([k, v]) => [keyId(k), k, v]);
 
 /**
  * `rdd`'s partitions each delayed by its own number of milliseconds, keeping its partitioner (as a slow mapValues
@@ -46,28 +43,6 @@ async function slowPartitionZero(rdd: RDD<[unknown, unknown]>, ms: number): Prom
   const cached = rdd.cache();
   await cached.count();
   return delayedKeeping(cached, [ms, 0]);
-}
-
-/**
- * Checks that `got` is the map of each partition's pairs merged one partition after another in some order: every
- * partition's own map (its first-seen key objects, its last values, its order) appears whole and contiguous, each
- * once. Returns the partitions in the order found.
- */
-function expectPartitionsInSomeOrder(got: Map<unknown, unknown>, parts: ReadonlyArray<ReadonlyArray<[unknown, unknown]>>): number[] {
-  const own = parts.map((p) => entries(structuralMap(p)));
-  const all = entries(got);
-  const order: number[] = [];
-  let at = 0;
-  while (at < all.length) {
-    const id = (all[at] as unknown[])[0];
-    const i = own.findIndex((e, j) => !order.includes(j) && e.length > 0 && Object.is((e[0] as unknown[])[0], id));
-    expect(i, `no partition starts with entry ${at} (${String(id)})`).toBeGreaterThanOrEqual(0);
-    expect(all.slice(at, at + own[i]!.length)).toEqual(own[i]);
-    order.push(i);
-    at += own[i]!.length;
-  }
-  expect(order.length).toBe(own.filter((e) => e.length > 0).length);
-  return order;
 }
 
 /** Each partition of `parts` delayed by its own number of milliseconds before it gives its elements. */
