@@ -421,6 +421,7 @@ export class Context implements RddContext {
     partitions?: readonly number[],
     description?: string,
     onResult?: (index: number, result: R) => void,
+    inArrivalOrder = false,
   ): Promise<R[]> {
     if (this.#stopped) throw new ContextStoppedError(`Cannot run ${description ?? 'a job'}: the context was stopped (stop() was called)`);
     // One walk of the lineage serves the ownership check, the hints and the checkpoint step.
@@ -430,7 +431,15 @@ export class Context implements RddContext {
     }
     this.#jobStarted();
     try {
-      const results = await this.#runJobOnly(rdd, lineage, fn, partitions, description, onResult as ((i: number, r: unknown) => void) | undefined);
+      const results = await this.#runJobOnly(
+        rdd,
+        lineage,
+        fn,
+        partitions,
+        description,
+        onResult as ((i: number, r: unknown) => void) | undefined,
+        inArrivalOrder,
+      );
       await this.#checkpointLineage(lineage);
       return results as R[];
     } finally {
@@ -445,6 +454,7 @@ export class Context implements RddContext {
     partitions: readonly number[] | undefined,
     description: string | undefined,
     onResult?: (index: number, result: unknown) => void,
+    inArrivalOrder = false,
   ): Promise<unknown[]> {
     try {
       await this.#backend.ready();
@@ -468,7 +478,15 @@ export class Context implements RddContext {
             }
           }
         : undefined;
-    const { jobId, results, computedRdds } = await this.#dag.runJob(rdd, parts, fn, description ?? `job on ${rdd.label}`, jobScope.getStore(), early);
+    const { jobId, results, computedRdds } = await this.#dag.runJob(
+      rdd,
+      parts,
+      fn,
+      description ?? `job on ${rdd.label}`,
+      jobScope.getStore(),
+      early,
+      inArrivalOrder,
+    );
     this.#hints.jobFinished(lineage, computedRdds, partitions === undefined && fn.kind !== 'sampleKeys');
     if (failure !== undefined) throw failure.error;
     const collected = this.#engine.collectResults(jobId, results);

@@ -186,6 +186,11 @@ export async function collectAsMap<K, V>(rdd: RDD<[K, V]>): Promise<Map<K, V>> {
   // map while later partitions still compute; no flattened copy, no second map of ids): the first-seen key
   // object stays, the last value wins, as Spark's collectAsMap has it. A long partition of pairs may arrive as
   // the columns it travelled in (local backend): read from them, no pair is built.
+  // Hash-partitioned pairs (reduceByKey's, a join's) have each key in one partition, so neither the key object
+  // nor the value kept can depend on the order partitions are merged in: each is merged as soon as it arrives,
+  // and the driver does not sit idle while an earlier partition's task is still running. Only the Map's
+  // iteration order then varies (Spark's HashMap has none). A range partitioner's order is the sort's, kept.
+  const inArrivalOrder = rdd.partitioner instanceof HashPartitioner;
   const out = structuralMap<K, V>();
   const set = (k: unknown, v: unknown): void => void out.set(k as K, v as V);
   await rdd.context.runJob<Array<[K, V]> | EncodedBucket>(
@@ -204,6 +209,7 @@ export async function collectAsMap<K, V>(rdd: RDD<[K, V]>): Promise<Map<K, V>> {
         out.set(kv[0], kv[1]);
       }
     },
+    inArrivalOrder,
   );
   return out;
 }

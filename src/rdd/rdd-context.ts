@@ -23,6 +23,8 @@ export interface RddContext {
    * Runs one job over the given partitions and returns one result per partition, in partition order.
    * `onResult` gets each result (its index in `partitions`) once, in that order, before the promise resolves:
    * as soon as it and the results before it have arrived, so the action can merge while later tasks run.
+   * `inArrivalOrder`: as soon as it arrives, whatever the results before it (for a merge whose outcome cannot
+   * depend on the order).
    */
   runJob<R>(
     rdd: RDD<unknown>,
@@ -30,6 +32,7 @@ export interface RddContext {
     partitions?: readonly number[],
     description?: string,
     onResult?: (index: number, result: R) => void,
+    inArrivalOrder?: boolean,
   ): Promise<R[]>;
   /** Persistence bookkeeping (the block manager master lives behind the context). */
   persistRdd(rdd: RDD<unknown>): void;

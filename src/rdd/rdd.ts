@@ -1319,7 +1319,16 @@ export abstract class RDD<T> {
     return withActionOptions(options, () => actions.countByValue(this));
   }
 
-  /** The pairs as a Map keyed structurally (see `structuralMap`); a later value for a key replaces an earlier one. @example `await pairs.collectAsMap()` */
+  /**
+   * The pairs as a Map keyed structurally (see `structuralMap`); a later value for a key replaces an earlier one,
+   * and the first key object seen for a key stands for it. The Map iterates in partition order, except for a
+   * hash-partitioned RDD (after `reduceByKey`, `groupByKey`, `join`, `partitionBy(n)`, ...; no key is then in two
+   * partitions): its partitions are merged as they arrive, each partition's keys together and in their order, the
+   * partitions in the order their tasks ended, which may vary from run to run (Spark's collectAsMap returns a
+   * HashMap, with no order at all). Keys, key objects and values do not depend on it. A sorted RDD (`sortByKey`)
+   * keeps its order.
+   * @example `await pairs.collectAsMap()`
+   */
   collectAsMap<K, V>(this: RDD<[K, V]>, ...args: PairArgs<T, 'collectAsMap', [options?: ActionOptions]>): Promise<Map<K, V>>;
   collectAsMap(notPairs: NotPairs<'collectAsMap'>, ...rest: unknown[]): never;
   collectAsMap<K, V>(this: RDD<any>, options?: any): Promise<Map<K, V>> {

@@ -104,8 +104,9 @@ export class DAGScheduler implements TaskSetListener {
 
   /**
    * Runs a job and resolves with one result per requested partition. `onResult`, if given, gets each result
-   * in partition order as soon as the partitions before it have arrived, once per partition (a rerun or a
-   * speculative copy of a finished partition is not handed over again), before the job resolves.
+   * in partition order as soon as the partitions before it have arrived (with `inArrivalOrder`, as soon as it
+   * arrives), once per partition (a rerun or a speculative copy of a finished partition is not handed over
+   * again), before the job resolves.
    */
   async runJob(
     rdd: RDD<unknown>,
@@ -114,6 +115,7 @@ export class DAGScheduler implements TaskSetListener {
     description: string,
     control: JobControl = {},
     onResult?: ResultHandler,
+    inArrivalOrder = false,
   ): Promise<JobResult> {
     const { signal, jobGroup, jobDescription } = control;
     if (signal?.aborted) throw new AbortError(`${description} was cancelled before its job started: ${abortReason(signal)}`);
@@ -139,6 +141,7 @@ export class DAGScheduler implements TaskSetListener {
           remaining: partitions.length,
           resultBytes: 0,
           onResult,
+          inArrivalOrder,
           delivered: 0,
           resolve,
           reject,
@@ -337,7 +340,7 @@ export class DAGScheduler implements TaskSetListener {
     job.remaining--;
     // Handed over once the task scheduler's turn is over (it offers the freed slot after this returns): a merge
     // on the driver must not keep a worker waiting for its next task. Before the job's promise settles, still.
-    if (job.onResult !== undefined) queueMicrotask(() => this.#handOver(job));
+    if (job.onResult !== undefined) queueMicrotask(() => (job.inArrivalOrder ? this.#handOverOne(job, spec.outputIndex) : this.#handOver(job)));
     if (job.remaining === 0) {
       this.#stageFinished(stage);
       this.#jobs.delete(job.jobId);
@@ -352,6 +355,11 @@ export class DAGScheduler implements TaskSetListener {
     const onResult = job.onResult!;
     while ((job.remaining === 0 || this.#jobs.has(job.jobId)) && job.delivered < job.done.length && job.done[job.delivered])
       onResult(job.delivered, job.results[job.delivered++]);
+  }
+
+  /** Gives `job.onResult` result `index` alone (a job in arrival order), unless the job failed meanwhile. */
+  #handOverOne(job: ActiveJob, index: number): void {
+    if (job.remaining === 0 || this.#jobs.has(job.jobId)) job.onResult!(index, job.results[index]);
   }
 
   /** Successful tasks' metrics of each stage's current attempt, in columns (a speculative copy counts once). */

@@ -23,7 +23,12 @@ export interface ActiveJob {
    * JobListener.taskSucceeded, in partition order), so the action merges while later tasks still run.
    */
   readonly onResult: ResultHandler | undefined;
-  /** Results handed to `onResult` so far: partitions `0 .. delivered - 1` of the job's list. */
+  /**
+   * `onResult` takes each result as soon as it arrives, whatever the partitions before it (an action whose merge
+   * cannot observe the order: collectAsMap of a hash-partitioned RDD, where no key is in two partitions).
+   */
+  readonly inArrivalOrder: boolean;
+  /** Results handed to `onResult` so far: partitions `0 .. delivered - 1` of the job's list (in partition order). */
   delivered: number;
   readonly resolve: (results: unknown[]) => void;
   readonly reject: (error: Error) => void;

@@ -3,13 +3,15 @@
  * over once each, as soon as every earlier partition is in), so the driver fills its map while later tasks still
  * run. Whatever order the tasks end in, the map must be the one built from all the pairs in partition order:
  * same keys, same first-seen key objects, same order, last value wins; a failed or killed task's rerun must not
- * be applied twice; a job cancelled or failing midway rejects.
+ * be applied twice; a job cancelled or failing midway rejects. A hash-partitioned RDD (no key in two partitions) is
+ * merged in arrival order instead: the same keys, key objects and values, each partition's keys together in its
+ * own order, the partitions in whatever order they ended.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { capture, type Context, type RDD, type SchedulerEvent } from 'kindling';
 import { structuralMap } from '../../src/core/structural-map.js';
-import { keyId } from '../../src/core/keys.js';
+import { entries, expectPartitionsInSomeOrder } from './map-order.js';
 import { smallKey, wideKey } from '../core/key-arbitraries.js';
 import { useContexts } from '../scheduler/helpers.js';
 
@@ -18,8 +20,30 @@ const context = useContexts({ hints: false });
 /** Blocks the worker thread for `ms`, so a partition ends after the others. */
 const sleep = (ms: number): void => void Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 
-/** Entries of a map as [key id, key, value] in iteration order, so that two maps compare by order, keys and values. */
-const entries = (m: Map<unknown, unknown>): unknown[] => [...m].map(([k, v]) => [keyId(k), k, v]);
+/**
+ * `rdd`'s partitions each delayed by its own number of milliseconds, keeping its partitioner (as a slow mapValues
+ * would).
+ */
+function delayedKeeping(rdd: RDD<[unknown, unknown]>, delays: number[]): RDD<[unknown, unknown]> {
+  return rdd.mapPartitionsWithIndex(
+    capture({ delays, sleep }, (i: number, it: Iterable<[unknown, unknown]>) => {
+      sleep(delays[i] ?? 0);
+      return it;
+    }),
+    true,
+  );
+}
+
+/**
+ * `rdd` cached, then its partition 0 delayed by `ms`: each task reads its own worker's cached block, so partition
+ * 1's task needs nothing from the worker that sleeps (a shuffle read would wait for it: a peer answers fetches
+ * only between its synchronous computations) and ends first.
+ */
+async function slowPartitionZero(rdd: RDD<[unknown, unknown]>, ms: number): Promise<RDD<[unknown, unknown]>> {
+  const cached = rdd.cache();
+  await cached.count();
+  return delayedKeeping(cached, [ms, 0]);
+}
 
 /** Each partition of `parts` delayed by its own number of milliseconds before it gives its elements. */
 function delayed(sc: Context, parts: unknown[][], delays: number[]): RDD<[unknown, unknown]> {
@@ -72,6 +96,110 @@ describe('collectAsMap merging partitions as they arrive', () => {
       ),
       { numRuns: 30 },
     );
+  });
+
+  it('a hash-partitioned RDD: merged in arrival order, the same entries as in partition order (property)', async () => {
+    const sc = context({ master: 'local[3]' });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(partition, { minLength: 1, maxLength: 5 }),
+        fc.integer({ min: 1, max: 5 }),
+        fc.array(fc.integer({ min: 0, max: 40 }), { minLength: 5, maxLength: 5 }),
+        async (input, n, delays) => {
+          // Keys repeat within a partition (no combine), never across partitions.
+          const partitioned = sc.parallelize(input.flat(), input.length).partitionBy(n);
+          const rdd = delayedKeeping(partitioned, delays);
+          expect(rdd.partitioner).toBeDefined();
+          const parts = (await partitioned.glom().collect()) as Array<Array<[unknown, unknown]>>;
+          const got = await rdd.collectAsMap();
+          expectPartitionsInSomeOrder(got, parts);
+          const expected = structuralMap(parts.flat());
+          expect(got.size).toBe(expected.size);
+          for (const [k, v] of expected) expect(got.get(k)).toEqual(v);
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
+
+  it('reduceByKey into collectAsMap: partition 1 ending first is merged first; a sorted RDD keeps its order', async () => {
+    const sc = context();
+    const words = Array.from({ length: 3000 }, (_, i) => `w${(i * 7919) % 1100}`);
+    const counts = sc
+      .parallelize(words, 3)
+      .map((w): [string, number] => [w, 1])
+      .reduceByKey((a, b) => a + b, 2);
+    const slow0 = await slowPartitionZero(counts as RDD<[unknown, unknown]>, 1200);
+    const parts = (await counts.glom().collect()) as Array<Array<[unknown, unknown]>>;
+    expect(parts[0]!.length).toBeGreaterThan(0);
+    expect(parts[1]!.length).toBeGreaterThan(0);
+    const got = await slow0.collectAsMap();
+    expect(expectPartitionsInSomeOrder(got, parts)).toEqual([1, 0]);
+    const plain = new Map<string, number>();
+    for (const w of words) plain.set(w, (plain.get(w) ?? 0) + 1);
+    expect(new Map([...got].sort())).toEqual(new Map([...plain].sort()));
+    // A range partitioner's order is the sort's: partition order, however late partition 0 ends.
+    const sorted = await slowPartitionZero(counts.sortByKey(true, 2) as RDD<[unknown, unknown]>, 1200);
+    const keys = [...(await sorted.collectAsMap()).keys()] as string[];
+    expect(keys).toEqual([...plain.keys()].sort());
+  });
+
+  it('in arrival order: a worker killed while partition 0 runs, its rerun applied once, the map the fault-free one', async () => {
+    const sc = context();
+    const starts: Array<{ stageId: number; partition: number; workerIndex: number }> = [];
+    sc.events.on('taskStart', (e) => void starts.push({ stageId: e.stageId, partition: e.partition, workerIndex: e.workerIndex }));
+    // The result stage is the last one made (the map stage of partitionBy, rerun after the kill, keeps its id).
+    const resultStarts = (): typeof starts => starts.filter((s) => s.stageId === Math.max(...starts.map((t) => t.stageId)));
+    const pairs = Array.from({ length: 1500 }, (_, i): [string, number] => [`k${i % 900}`, i]);
+    const partitioned = sc.parallelize(pairs, 2).partitionBy(2);
+    const parts = (await partitioned.glom().collect()) as Array<Array<[unknown, unknown]>>;
+    const rdd = await slowPartitionZero(partitioned, 1500);
+    const handed: number[] = [];
+    const merged = structuralMap<unknown, unknown>();
+    let killed: Promise<void> | undefined;
+    const results = await sc.runJob<Array<[unknown, unknown]>>(
+      rdd,
+      { kind: 'collect' },
+      undefined,
+      'killed midway',
+      (i, r) => {
+        handed.push(i);
+        for (const [k, v] of r) merged.set(k, v);
+        if (i === 1) {
+          const slow = resultStarts().find((s) => s.partition === 0);
+          expect(slow).toBeDefined();
+          killed = sc.faults.killWorker(slow!.workerIndex);
+        }
+      },
+      true,
+    );
+    await killed;
+    expect(handed).toEqual([1, 0]);
+    expect(results).toEqual(parts);
+    // Partition 0's first attempt died with its worker; its rerun (after the lost map outputs were made again) is
+    // what was merged, once.
+    expect(resultStarts().filter((s) => s.partition === 0).length).toBeGreaterThanOrEqual(2);
+    expect(entries(merged)).toEqual(entries(structuralMap([...parts[1]!, ...parts[0]!])));
+  });
+
+  it('in arrival order: a job cancelled after its first result was merged rejects, and nothing more is merged', async () => {
+    const sc = context();
+    const pairs = Array.from({ length: 100 }, (_, i): [unknown, unknown] => [`k${i}`, i]);
+    const rdd = await slowPartitionZero(sc.parallelize(pairs, 2).partitionBy(2), 2000);
+    const handed: number[] = [];
+    const job = sc.runJob(
+      rdd,
+      { kind: 'collect' },
+      undefined,
+      'cancelled',
+      (i) => {
+        handed.push(i);
+        sc.cancelAllJobs();
+      },
+      true,
+    );
+    await expect(job).rejects.toThrow(/cancelled/);
+    expect(handed).toEqual([1]);
   });
 
   it('countByValue, merged the same way, counts as one pass over all elements in partition order does (property)', async () => {
