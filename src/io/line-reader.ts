@@ -46,7 +46,8 @@ function decodeText(buf: Buffer, from: number, to: number): string {
  * below V8's largest regular object (128 KiB) are ordinary young strings, allocated and freed by the young
  * generation's collections like the lines and words made from them. Measured on half the 50 MiB Zipf text, lines
  * split into words (docs/benchmarks.md, session 11): 32-64 KiB pieces ~360 ms of CPU, 8 KiB ~420, 117 KiB ~415,
- * 4 MiB ~500.
+ * 4 MiB ~500. Not past 128 KiB: V8 puts a larger young string in its young large-object space and promotes it whole
+ * when a scavenge finds it alive, and 512 KiB pieces more than doubled what PageRank's load promoted (session 12).
  */
 export const DECODE_PIECE_BYTES = 64 * 1024;
 
