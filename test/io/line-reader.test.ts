@@ -156,6 +156,26 @@ describe('readSplitLines and friends', () => {
     expect(new Map(got.slice(0, 1000).map((l) => [l.split(' ')[0], 1])).get('w976')).toBe(1);
   });
 
+  it.each([false, true])('reads a 10 MB line among short ones with the default sizes (gzip: %s)', (gzip) => {
+    const long = 'é'.repeat(1000) + 'w '.repeat(5_000_000);
+    const content = `a\r\n${long}\r\nb\n\n${long}`; // no final newline
+    const file = gzip ? writeTemp(gzipSync(Buffer.from(content)), '.txt.gz') : writeTemp(content);
+    const length = gzip ? 1 : Buffer.byteLength(content);
+    const splits: TextSplit[] = gzip
+      ? [{ path: file, start: 0, length, whole: true }]
+      : [0, 3, 7 << 20].map((start, i, all) => ({ path: file, start, length: (all[i + 1] ?? length) - start, whole: false }));
+    const expected = ['a', long, 'b', '', long];
+    for (const how of ['each', 'batch', 'array'] as const) expect(allLines(splits, how)).toEqual(expected);
+    rmSync(file);
+  });
+
+  it('reads nothing from an empty file or a split past its end', () => {
+    const file = writeTemp('');
+    expect(allLines([{ path: file, start: 0, length: 0, whole: false }], 'each')).toEqual([]);
+    const gz = writeTemp(gzipSync(Buffer.alloc(0)), '.txt.gz');
+    expect(allLines([{ path: gz, start: 0, length: 1, whole: true }], 'batch')).toEqual([]);
+  });
+
   it('reads a gzip file as one whole split', async () => {
     const content = 'one\r\ntwo\n\nthree';
     const file = writeTemp(gzipSync(Buffer.from(content)), '.txt.gz');
