@@ -293,6 +293,17 @@ function fmix(h: number): number {
   return h ^ (h >>> 16);
 }
 
+/** Longest key a {@link StringTable} packs into ints (two of 4 chars of a byte each). */
+const PACKED_CHARS = 8;
+
+/**
+ * A packed key's slot hash (chars 0-3 in `lo`, 4-7 in `hi`, `n` of them): for one `hi` and `n` a bijection of `lo`,
+ * so keys of up to 4 chars and one length never share a hash; fmix spreads every bit to the slot bits.
+ */
+export function packedHash(lo: number, hi: number, n: number): number {
+  return fmix(Math.imul(lo, 0x9e3779b1) ^ fmix(hi + n));
+}
+
 /** Longest string kept in a {@link KeyTable}. */
 const SHORT_STRING = 8;
 
@@ -313,11 +324,22 @@ export function inKeyTable(key: unknown): boolean {
  * combiner]` pair or other object per group: a lookup reads two typed arrays and the key, and a merge writes a
  * number in place. Measured on one worker's half of the 50 MiB Zipf text (5.5M words, 194k distinct), this table
  * adds them in some 0.6 of the time of a KeyTable of pairs (`bench` figures in docs/benchmarks.md, Session 4).
+ *
+ * A key of at most 8 chars, each below 256 (most words), is also held as its chars packed into two int32s beside
+ * its entry, and placed by a hash of those ints: finding it compares three ints of an array whose first-seen,
+ * hence mostly hot, entries lie together, where comparing with the stored string loaded that string from
+ * wherever the heap had put it (a cache miss per word on the Zipf text, and half the table's time), and it skips
+ * hashKey's murmur3 over the chars. Other keys are placed by hashKey and compared as strings; a packed key and
+ * another never match, since no other string can equal a packed one. The table's hashes are therefore not all
+ * hashKey's, and columns() works those out for the packed keys.
  */
 export class StringTable {
   /** 0 for an empty slot, else 1 + the entry's index. */
   #slots: Int32Array<ArrayBuffer>;
+  /** Each entry's slot hash: {@link packedHash} for a packed key, else hashKey. */
   #hashes: Int32Array<ArrayBuffer>;
+  /** Per entry, 3 ints: a packed key's chars 0-3 and 4-7 (a byte each) and its length + 1; 0, 0, 0 for another key. */
+  #packed: Int32Array<ArrayBuffer>;
   readonly #keys: string[] = [];
   /** The combiners while all are numbers; undefined once one was not (then `#combiners` holds them all). */
   #numbers: Float64Array | undefined;
@@ -332,6 +354,7 @@ export class StringTable {
     while (entries < expected) entries *= 2;
     this.#slots = new Int32Array(entries * 2);
     this.#hashes = new Int32Array(entries);
+    this.#packed = new Int32Array(entries * 3);
     this.#numbers = new Float64Array(entries);
   }
 
@@ -341,6 +364,44 @@ export class StringTable {
 
   /** Adds a record: `first(v)` for a new key, else merge into its combiner. */
   add(key: string, v: unknown, first: (v: unknown) => unknown, merge: (c: unknown, v: unknown) => unknown): void {
+    const n = key.length;
+    if (n <= PACKED_CHARS) {
+      let lo = 0;
+      let hi = 0;
+      let all = 0;
+      for (let j = 0; j < n; j++) {
+        const c = key.charCodeAt(j);
+        all |= c;
+        if (j < 4) lo |= c << (j << 3);
+        else hi |= c << ((j - 4) << 3);
+      }
+      if (all < 256) {
+        const h = packedHash(lo, hi, n);
+        const slots = this.#slots;
+        const packed = this.#packed;
+        const mask = slots.length - 1;
+        let i = h & mask;
+        for (; ; i = (i + 1) & mask) {
+          const s = slots[i]!;
+          if (s === 0) break;
+          const at = (s - 1) * 3;
+          if (packed[at] === lo && packed[at + 1] === hi && packed[at + 2] === n + 1) {
+            this.#mergeAt(s - 1, v, merge);
+            return;
+          }
+        }
+        const e = this.#insert(key, h, i, first(v));
+        this.#packed[e * 3] = lo;
+        this.#packed[e * 3 + 1] = hi;
+        this.#packed[e * 3 + 2] = n + 1;
+        return;
+      }
+    }
+    this.#addHashed(key, v, first, merge);
+  }
+
+  /** add() for a key that is not packed: placed by hashKey, compared as a string. */
+  #addHashed(key: string, v: unknown, first: (v: unknown) => unknown, merge: (c: unknown, v: unknown) => unknown): void {
     const h = hashKey(key);
     const slots = this.#slots;
     const hashes = this.#hashes;
@@ -351,27 +412,37 @@ export class StringTable {
       const s = slots[i]!;
       if (s === 0) break;
       if (hashes[s - 1] === h && keys[s - 1] === key) {
-        const numbers = this.#numbers;
-        if (numbers !== undefined) {
-          const c = merge(numbers[s - 1], v);
-          if (typeof c === 'number') numbers[s - 1] = c;
-          else this.#objects()[s - 1] = c;
-        } else {
-          const combiners = this.#combiners!;
-          combiners[s - 1] = merge(combiners[s - 1], v);
-        }
+        this.#mergeAt(s - 1, v, merge);
         return;
       }
     }
-    const created = first(v);
-    const e = keys.length;
-    if (e === hashes.length) this.#growEntries();
-    keys.push(key);
+    this.#insert(key, h, i, first(v));
+  }
+
+  /** Merges `v` into entry `e`'s combiner. */
+  #mergeAt(e: number, v: unknown, merge: (c: unknown, v: unknown) => unknown): void {
+    const numbers = this.#numbers;
+    if (numbers !== undefined) {
+      const c = merge(numbers[e], v);
+      if (typeof c === 'number') numbers[e] = c;
+      else this.#objects()[e] = c;
+    } else {
+      const combiners = this.#combiners!;
+      combiners[e] = merge(combiners[e], v);
+    }
+  }
+
+  /** A new entry for `key` (slot hash `h`, empty slot `i`) and its combiner; returns the entry's index. */
+  #insert(key: string, h: number, i: number, created: unknown): number {
+    const e = this.#keys.length;
+    if (e === this.#hashes.length) this.#growEntries();
+    this.#keys.push(key);
     this.#hashes[e] = h;
     if (this.#numbers !== undefined && typeof created === 'number') this.#numbers[e] = created;
     else this.#objects()[e] = created;
-    slots[i] = e + 1;
-    if (2 * (e + 1) > slots.length) this.#grow();
+    this.#slots[i] = e + 1;
+    if (2 * (e + 1) > this.#slots.length) this.#grow();
+    return e;
   }
 
   /** Each group as a new `[key, combiner]` pair, in first-seen order. */
@@ -383,13 +454,19 @@ export class StringTable {
   }
 
   /**
-   * The groups as columns while every combiner is a number: the keys (the table's own array), the combiners and
-   * each key's `hashKey` (views of the table's), in first-seen order; undefined once a combiner was not a number.
+   * The groups as columns while every combiner is a number: the keys (the table's own array), the combiners (a
+   * view of the table's) and each key's `hashKey` (worked out here for the packed keys, once per group), in
+   * first-seen order; undefined once a combiner was not a number.
    */
   columns(): { keys: string[]; combiners: Float64Array; hashes: Int32Array } | undefined {
     const numbers = this.#numbers;
-    const n = this.#keys.length;
-    return numbers === undefined ? undefined : { keys: this.#keys, combiners: numbers.subarray(0, n), hashes: this.#hashes.subarray(0, n) };
+    if (numbers === undefined) return undefined;
+    const keys = this.#keys;
+    const n = keys.length;
+    const hashes = new Int32Array(n);
+    const packed = this.#packed;
+    for (let e = 0; e < n; e++) hashes[e] = packed[e * 3 + 2] === 0 ? this.#hashes[e]! : hashKey(keys[e]);
+    return { keys, combiners: numbers.subarray(0, n), hashes };
   }
 
   /** The combiners as a plain array from now on (a combiner that is not a number arrived). */
@@ -406,6 +483,9 @@ export class StringTable {
     const hashes = new Int32Array(n);
     hashes.set(this.#hashes);
     this.#hashes = hashes;
+    const packed = new Int32Array(n * 3);
+    packed.set(this.#packed);
+    this.#packed = packed;
     if (this.#numbers !== undefined) {
       const numbers = new Float64Array(n);
       numbers.set(this.#numbers);

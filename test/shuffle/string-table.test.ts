@@ -1,0 +1,128 @@
+/**
+ * The StringTable holds a key of at most 8 chars below 256 as packed ints, placed by their own hash, and any other
+ * string by hashKey, compared as a string. Which way a key goes must not show: for any strings (empty, latin1 of
+ * every byte, other code units, lone and paired surrogates, long ones, keys that pack to the same ints but differ
+ * in length) the groups are a Map's, in first-seen order, with the same combiners, through growth and combiners
+ * that stop being numbers; the columns carry hashKey's values for every key, which the hash partitioner reads.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { hashKey } from '../../src/core/keys.js';
+import { StringTable, packedHash } from '../../src/shuffle/key-table.js';
+
+const latin1Char = fc.integer({ min: 0, max: 255 }).map((c) => String.fromCharCode(c));
+const latin1 = (maxLength: number) => fc.array(latin1Char, { maxLength }).map((cs) => cs.join(''));
+/** Strings that pack to the same ints as another of a different length, or just miss being packed. */
+const edge = fc.constantFrom(
+  '',
+  '\0',
+  '\0\0',
+  '\0\0\0\0',
+  '\0\0\0\0\0',
+  '\0'.repeat(8),
+  '\0'.repeat(9),
+  'a',
+  'a\0',
+  'a\0\0\0\0',
+  '\xff'.repeat(8),
+  '\xff'.repeat(4),
+  'abcdefgh',
+  'abcdefghi',
+  'abcdefg\u0100',
+  '\u0100',
+  '\ud800',
+  '\udc00\ud800',
+  '\u{1F600}',
+  'ünï',
+  'a much longer key than any packed one',
+);
+const key = fc.oneof(
+  { weight: 4, arbitrary: edge },
+  { weight: 4, arbitrary: latin1(8) },
+  { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength: 10 }) },
+  { weight: 1, arbitrary: latin1(14) },
+);
+const plus = (c: unknown, v: unknown): unknown => (c as number) + (v as number);
+
+/** The definition: a Map from key to the values folded in arrival order, in first-seen order. */
+function reference(records: ReadonlyArray<[string, unknown]>): Array<[string, unknown]> {
+  const m = new Map<string, unknown>();
+  for (const [k, v] of records) m.set(k, m.has(k) ? plus(m.get(k), v) : v);
+  return [...m];
+}
+
+function filled(records: ReadonlyArray<[string, unknown]>, expected = 0): StringTable {
+  const t = new StringTable(expected);
+  for (const [k, v] of records) t.add(k, v, (v) => v, plus);
+  return t;
+}
+
+function groupsOf(t: StringTable): Array<[unknown, unknown]> {
+  const got: Array<[unknown, unknown]> = [];
+  t.each((kv) => got.push(kv));
+  return got;
+}
+
+describe('StringTable: packed and hashed keys alike', () => {
+  it('groups any strings as a Map does, number combiners or not, sized up front or grown (property)', () => {
+    const value = fc.oneof({ weight: 12, arbitrary: fc.integer({ min: -5, max: 5 }) }, { weight: 1, arbitrary: fc.constantFrom(-0, NaN, 0.5, 'x') });
+    fc.assert(
+      fc.property(fc.array(fc.tuple(key, value), { maxLength: 300 }), fc.constantFrom(0, 40, 1000), (records, expected) => {
+        const t = filled(records, expected);
+        const want = reference(records);
+        const got = groupsOf(t);
+        expect(got.length).toBe(want.length);
+        for (let i = 0; i < want.length; i++) {
+          expect(got[i]![0]).toBe(want[i]![0]);
+          expect(Object.is(got[i]![1], want[i]![1])).toBe(true);
+        }
+        const columns = t.columns();
+        if (want.every(([, c]) => typeof c === 'number')) {
+          expect(columns).toBeDefined();
+          expect(columns!.keys).toEqual(want.map(([k]) => k));
+          expect(Array.from(columns!.combiners)).toEqual(want.map(([, c]) => c));
+          expect(Array.from(columns!.hashes)).toEqual(want.map(([k]) => hashKey(k)));
+        } else expect(columns).toBeUndefined();
+      }),
+      { numRuns: 1500 },
+    );
+  });
+
+  it('holds 60k keys of both kinds through many doublings, each counted once per add', () => {
+    const rnd = fc.sample(fc.array(latin1Char, { minLength: 0, maxLength: 8 }), { numRuns: 40_000, seed: 7 }).map((cs) => cs.join(''));
+    const words = [...rnd, ...Array.from({ length: 20_000 }, (_, i) => (i % 2 === 0 ? `k\u0101${i}` : `a key of more than eight chars ${i}`))];
+    const records: Array<[string, unknown]> = [];
+    for (let r = 0; r < 3; r++) for (let i = r; i < words.length; i += 1 + r) records.push([words[i]!, 1]);
+    const t = filled(records);
+    const want = reference(records);
+    expect(t.size).toBe(want.length);
+    expect(groupsOf(t)).toEqual(want);
+    expect(Array.from(t.columns()!.hashes)).toEqual(want.map(([k]) => hashKey(k)));
+  });
+
+  it('spreads packed keys over the slots as well as hashKey does (no more colliding slot bits, at every length)', () => {
+    // Words over a small alphabet, as text has them, and keys differing only in their last or their first byte.
+    const alphabet = 'abdegikmnoprstu';
+    for (const n of [1, 2, 3, 4, 5, 6, 7, 8]) {
+      const keys = new Set<string>();
+      for (let i = 0; keys.size < Math.min(20_000, alphabet.length ** n); i++) {
+        let w = '';
+        for (let x = i, j = 0; j < n; j++, x = Math.floor(x / alphabet.length)) w += alphabet[x % alphabet.length];
+        keys.add(w);
+      }
+      const slotBits = 1 << 15;
+      const used = (hash: (k: string) => number): number => new Set([...keys].map((k) => hash(k) & (slotBits - 1))).size;
+      const pack = (k: string): number => {
+        let lo = 0;
+        let hi = 0;
+        for (let j = 0; j < k.length; j++) {
+          if (j < 4) lo |= k.charCodeAt(j) << (j << 3);
+          else hi |= k.charCodeAt(j) << ((j - 4) << 3);
+        }
+        return packedHash(lo, hi, k.length);
+      };
+      // Distinct slots a perfect hash would fill: every key its own unless there are more keys than slots.
+      expect(used(pack)).toBeGreaterThanOrEqual(used(hashKey) * 0.97);
+    }
+  });
+});
