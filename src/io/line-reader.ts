@@ -12,9 +12,11 @@
  * LineRecordReader does.
  *
  * Speed: bytes are read synchronously in chunks of a few MiB, and every chunk is cut at its last `\n`
- * (a byte that never occurs inside a multi-byte UTF-8 sequence), decoded with one `toString` (latin1 when
- * the run is ASCII, see decodeText) and split with one `split('\n')`. Decoding per line is several times
- * slower. `.gz` files are decompressed in one piece (gzip cannot be entered mid-stream), then cut the same way.
+ * (a byte that never occurs inside a multi-byte UTF-8 sequence), decoded in pieces of some 64 KiB cut at a `\n`
+ * each (latin1 when the piece is ASCII, see decodeText), whose lines are then cut with `indexOf` and `slice` (or, for
+ * the readers that hand over arrays, one `split('\n')`). Decoding per line is several times slower, decoding a whole
+ * chunk at once ~1.4x slower (see DECODE_PIECE_BYTES). `.gz` files are decompressed in one piece (gzip cannot be
+ * entered mid-stream), then cut the same way.
  */
 
 import { isAscii } from 'node:buffer';
@@ -30,13 +32,39 @@ const NL = 0x0a;
 
 /**
  * The text of `buf[from, to)`, decoded as UTF-8. A run of ASCII bytes (most text, checked at several GB/s) is
- * decoded as latin1, which gives the same characters: Node copies a large latin1 run once into memory outside the
- * V8 heap (an external string, released by the young generation's collection once no line refers to it), where
- * UTF-8 decoding validates and copies it into the old generation, where each chunk of a few MiB waits for a full
- * collection. Any byte of 0x80 or above takes the UTF-8 decoder, so the characters are always UTF-8's.
+ * decoded as latin1, which gives the same characters without UTF-8's validation (and, for a run past ~1 MiB,
+ * into memory outside the V8 heap where UTF-8's would go to the old generation). Any byte of 0x80 or above takes
+ * the UTF-8 decoder, so the characters are always UTF-8's.
  */
 function decodeText(buf: Buffer, from: number, to: number): string {
   return buf.toString(isAscii(buf.subarray(from, to)) ? 'latin1' : 'utf8', from, to);
+}
+
+/**
+ * Bytes per decoded piece of text. A read's few MiB decoded as one string cost ~4-6 ns per byte, far more than a copy
+ * (the string goes to memory outside V8's heap, or to its large-object space, fresh to the process each time); pieces
+ * below V8's largest regular object (128 KiB) are ordinary young strings, allocated and freed by the young
+ * generation's collections like the lines and words made from them. Measured on half the 50 MiB Zipf text, lines
+ * split into words (docs/benchmarks.md, session 11): 32-64 KiB pieces ~360 ms of CPU, 8 KiB ~420, 117 KiB ~415,
+ * 4 MiB ~500. Not past 128 KiB: V8 puts a larger young string in its young large-object space and promotes it whole
+ * when a scavenge finds it alive, and 512 KiB pieces more than doubled what PageRank's load promoted (session 12).
+ */
+export const DECODE_PIECE_BYTES = 64 * 1024;
+
+/**
+ * Calls `onText` with the text of `buf[from, to)` (whole lines, no final `\n`) in pieces of about `pieceBytes`
+ * (at most one line more), each cut at a `\n` that it drops: the pieces' lines are the lines of the whole run.
+ * A line longer than a piece is decoded whole.
+ */
+function decodeLines(buf: Buffer, from: number, to: number, pieceBytes: number, onText: (text: string) => void): void {
+  while (to - from > pieceBytes) {
+    let cut = buf.lastIndexOf(NL, from + pieceBytes);
+    if (cut < from) cut = buf.indexOf(NL, from + pieceBytes);
+    if (cut < 0 || cut >= to) break;
+    onText(decodeText(buf, from, cut));
+    from = cut + 1;
+  }
+  onText(decodeText(buf, from, to));
 }
 
 /** A byte source: fills `buf[offset, offset + length)` from `position`, returns the bytes copied. */
@@ -49,7 +77,8 @@ interface ByteSource {
  * Calls `onText` with decoded runs of whole owned lines joined by `\n` (no final `\n`): each call
  * stands for `text.split('\n')`, at least one line, possibly one empty line.
  */
-function scanOwnedLines(src: ByteSource, start: number, end: number, chunkBytes: number, onText: (text: string) => void): void {
+function scanOwnedLines(src: ByteSource, start: number, end: number, sizes: ReadSizes, onText: (text: string) => void): void {
+  const { chunkBytes, decodeBytes } = sizes;
   if (end <= start || start >= src.size) return;
   const slack = Math.min(TAIL_SLACK, chunkBytes);
   let bufStart = start > 0 ? start - 1 : 0; // source offset of buf[0]
@@ -110,17 +139,17 @@ function scanOwnedLines(src: ByteSource, start: number, end: number, chunkBytes:
     if (cutFrom < filled) {
       const k = view.indexOf(NL, cutFrom);
       if (k >= 0) {
-        onText(decodeText(buf, lineStart, k));
+        decodeLines(buf, lineStart, k, decodeBytes, onText);
         return;
       }
     }
     if (eof) {
-      if (lineStart < filled) onText(decodeText(buf, lineStart, filled));
+      if (lineStart < filled) decodeLines(buf, lineStart, filled, decodeBytes, onText);
       return;
     }
     const last = view.lastIndexOf(NL);
     if (last >= scanFrom) {
-      onText(decodeText(buf, lineStart, last));
+      decodeLines(buf, lineStart, last, decodeBytes, onText);
       lineStart = last + 1;
     }
   }
@@ -229,14 +258,26 @@ function readError(path: string, err: unknown): Error {
 export interface LineReadOptions {
   /** Bytes per read (default {@link DEFAULT_READ_CHUNK_BYTES}); a line longer than this grows the buffer. */
   readonly chunkBytes?: number;
+  /** Bytes decoded into one string at a time (default {@link DECODE_PIECE_BYTES}), cut at a line's end. */
+  readonly decodeBytes?: number;
 }
 
-function chunkBytesOf(opts: LineReadOptions | undefined): number {
-  const n = opts?.chunkBytes ?? DEFAULT_READ_CHUNK_BYTES;
-  if (!Number.isSafeInteger(n) || n < 1) {
-    throw new InvalidArgumentError(`chunkBytes must be a positive integer, got ${n}. Omit it to use 4 MiB.`);
+/** Arrays passed to one `concat` call as arguments, well within V8's limit on a call's argument count. */
+const SPREAD_LIMIT = 4096;
+
+interface ReadSizes {
+  readonly chunkBytes: number;
+  readonly decodeBytes: number;
+}
+
+function sizesOf(opts: LineReadOptions | undefined): ReadSizes {
+  const sizes = { chunkBytes: opts?.chunkBytes ?? DEFAULT_READ_CHUNK_BYTES, decodeBytes: opts?.decodeBytes ?? DECODE_PIECE_BYTES };
+  for (const [name, n] of Object.entries(sizes)) {
+    if (!Number.isSafeInteger(n) || n < 1) {
+      throw new InvalidArgumentError(`${name} must be a positive integer, got ${n}. Omit it to use the default.`);
+    }
   }
-  return n;
+  return sizes;
 }
 
 function stripCR(line: string): string {
@@ -259,7 +300,7 @@ function stripCR(line: string): string {
 export function readSplitLines(split: TextSplit, opts?: LineReadOptions): string[] {
   const pieces: string[][] = [];
   withSource(split, (src, start, end) =>
-    scanOwnedLines(src, start, end, chunkBytesOf(opts), (text) => {
+    scanOwnedLines(src, start, end, sizesOf(opts), (text) => {
       const lines = text.split('\n');
       if (text.includes('\r')) {
         for (let i = 0; i < lines.length; i++) lines[i] = stripCR(lines[i] as string);
@@ -267,9 +308,11 @@ export function readSplitLines(split: TextSplit, opts?: LineReadOptions): string
       pieces.push(lines);
     }),
   );
-  // concat copies element slots in bulk; flat() walks them generically and was 2x slower here.
-  const [first = [], ...rest] = pieces;
-  return rest.length === 0 ? first : first.concat(...rest);
+  // concat copies element slots in bulk; flat() walks them generically and was 2x slower here. A split holds one
+  // piece per ~64 KiB (a decompressed gzip file may hold tens of thousands): spread a bounded number at a time.
+  let all = pieces[0] ?? [];
+  for (let i = 1; i < pieces.length; i += SPREAD_LIMIT) all = all.concat(...pieces.slice(i, i + SPREAD_LIMIT));
+  return all;
 }
 
 /**
@@ -284,7 +327,10 @@ export function readSplitLines(split: TextSplit, opts?: LineReadOptions): string
  */
 export function forEachSplitLine(split: TextSplit, fn: (line: string) => void, opts?: LineReadOptions): void {
   withSource(split, (src, start, end) =>
-    scanOwnedLines(src, start, end, chunkBytesOf(opts), (text) => {
+    scanOwnedLines(src, start, end, sizesOf(opts), (text) => {
+      // Each line is cut from the piece as it is handed on, never all of a piece's lines at once: an array of them
+      // (one split('\n') per piece) kept ~6,000 short lines alive at every scavenge and doubled what PageRank's load
+      // promoted to the old generation, ~8 instead of ~3 full collections per worker (docs/benchmarks.md, session 12).
       const cr = text.includes('\r');
       let from = 0;
       for (;;) {
@@ -299,7 +345,7 @@ export function forEachSplitLine(split: TextSplit, fn: (line: string) => void, o
 }
 
 /**
- * Pushes the lines a split owns to `fn` in batches (one array per chunk of a few MiB), with the same
+ * Pushes the lines a split owns to `fn` in batches (one array per decoded piece of ~64 KiB), with the same
  * rules as {@link readSplitLines}: fewer calls than {@link forEachSplitLine}, bounded memory unlike
  * {@link readSplitLines}. A batch array is handed over and is not reused.
  *
@@ -311,7 +357,7 @@ export function forEachSplitLine(split: TextSplit, fn: (line: string) => void, o
  */
 export function forEachSplitLineBatch(split: TextSplit, fn: (lines: string[]) => void, opts?: LineReadOptions): void {
   withSource(split, (src, start, end) =>
-    scanOwnedLines(src, start, end, chunkBytesOf(opts), (text) => {
+    scanOwnedLines(src, start, end, sizesOf(opts), (text) => {
       const lines = text.split('\n');
       if (text.includes('\r')) {
         for (let i = 0; i < lines.length; i++) lines[i] = stripCR(lines[i] as string);

@@ -51,18 +51,20 @@ const textArb = fc
   });
 
 describe('readSplitLines and friends', () => {
-  it('read every line exactly once across the splits, for any split and chunk size', async () => {
+  it('read every line exactly once across the splits, for any split, chunk and decoded piece size', async () => {
     await fc.assert(
       fc.asyncProperty(
         textArb,
         fc.integer({ min: 1, max: 400 }),
         fc.integer({ min: 1, max: 5 }),
         fc.integer({ min: 1, max: 40 }),
+        // Pieces from one byte (every line its own piece, lines longer than a piece) to more than a chunk.
+        fc.option(fc.integer({ min: 1, max: 60 }), { nil: undefined }),
         fc.constantFrom<'array' | 'each' | 'batch'>('array', 'each', 'batch'),
-        async (content, maxSplitBytes, minPartitions, chunkBytes, how) => {
+        async (content, maxSplitBytes, minPartitions, chunkBytes, decodeBytes, how) => {
           const file = writeTemp(content);
           const splits = await computeTextSplits([file], minPartitions, { maxSplitBytes });
-          expect(allLines(splits, how, { chunkBytes })).toEqual(expectedLines(content));
+          expect(allLines(splits, how, { chunkBytes, decodeBytes })).toEqual(expectedLines(content));
           rmSync(file);
         },
       ),
@@ -128,32 +130,81 @@ describe('readSplitLines and friends', () => {
         fc.boolean(),
         fc.integer({ min: 1, max: 3 }),
         fc.integer({ min: 1, max: 200 }),
-        async (lines, finalNewline, numSplits, chunkBytes) => {
+        fc.integer({ min: 1, max: 100 }),
+        async (lines, finalNewline, numSplits, chunkBytes, decodeBytes) => {
           const parts = lines.flatMap((l, i) => (i < lines.length - 1 || finalNewline ? [l, Buffer.from('\n')] : [l]));
           const bytes = Buffer.concat(parts);
           const file = writeTemp(bytes);
           const splits = await computeTextSplits([file], numSplits);
-          // The whole file through the UTF-8 decoder at once: a cut at a newline never splits a character.
+          // The whole file through the UTF-8 decoder at once: a cut at a newline never splits a character, and each
+          // decoded piece (ASCII or not) is decided on its own bytes.
           const expected = expectedLines(bytes.toString('utf8'));
           expect(allLines(splits, 'each', { chunkBytes })).toEqual(expected);
           expect(allLines(splits, 'batch', { chunkBytes })).toEqual(expected);
+          expect(allLines(splits, 'each', { chunkBytes, decodeBytes })).toEqual(expected);
         },
       ),
       { numRuns: 150 },
     );
   });
 
-  it('decodes chunks of MiBs of ASCII (external latin1 strings) like UTF-8, with a non-ASCII line among them', () => {
-    // Past about 1 MiB Node makes a latin1 run an external string: lines sliced from it and words split from
-    // those must be the same strings as the UTF-8 decoder's (the same characters, equal, same length).
+  it.each([
+    ['in pieces of the default size (young heap strings)', undefined],
+    ['whole (external latin1 strings)', 2 << 20],
+  ])('decodes chunks of MiBs of ASCII %s like UTF-8, with a non-ASCII line among them', (_, decodeBytes) => {
+    // Past about 1 MiB Node makes a latin1 run an external string, below it a string in V8's heap: lines sliced
+    // from either and words split from those must be the same strings as the UTF-8 decoder's (the same
+    // characters, equal, same length).
     const lines = Array.from({ length: 120_000 }, (_, i) => (i === 60_000 ? 'née à Zürich 😀 ' : `w${i % 977} line ${i}`));
     const file = writeTemp(lines.join('\n') + '\n');
     const got = allLines([{ path: file, start: 0, length: Buffer.byteLength(lines.join('\n') + '\n'), whole: false }], 'each', {
       chunkBytes: 2 << 20,
+      decodeBytes,
     });
     expect(got).toEqual(lines);
     expect(got[60_000]!.split(' ')).toEqual(['née', 'à', 'Zürich', '😀', '']);
     expect(new Map(got.slice(0, 1000).map((l) => [l.split(' ')[0], 1])).get('w976')).toBe(1);
+  });
+
+  it('lists the lines of a split decoded in more pieces than one concat call takes', () => {
+    const lines = Array.from({ length: 10_000 }, (_, i) => `line ${i}`);
+    const file = writeTemp(lines.join('\n'));
+    const split: TextSplit = { path: file, start: 0, length: Buffer.byteLength(lines.join('\n')), whole: false };
+    // One piece per line: 10,000 arrays joined.
+    expect(readSplitLines(split, { decodeBytes: 1 })).toEqual(lines);
+  });
+
+  it('refuses a decoded piece size that is not a positive integer, naming it', () => {
+    const file = writeTemp('a\nb\n');
+    const split: TextSplit = { path: file, start: 0, length: 4, whole: false };
+    expect(() => readSplitLines(split, { decodeBytes: 0 })).toThrow(/decodeBytes must be a positive integer, got 0/);
+    expect(() => readSplitLines(split, { chunkBytes: 1.5 })).toThrow(/chunkBytes must be a positive integer, got 1.5/);
+  });
+
+  it('gives the same lines in pieces as decoding each read chunk whole (the reader before pieces), plain or gzip', async () => {
+    // A piece size past any chunk makes decodeLines decode each chunk in one string, as the reader did before pieces.
+    const whole: LineReadOptions = { decodeBytes: 2 ** 40 };
+    await fc.assert(
+      fc.asyncProperty(
+        textArb,
+        fc.boolean(),
+        fc.integer({ min: 1, max: 300 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 64 }),
+        fc.integer({ min: 1, max: 80 }),
+        fc.constantFrom<'array' | 'each' | 'batch'>('array', 'each', 'batch'),
+        async (content, gzip, maxSplitBytes, minPartitions, chunkBytes, decodeBytes, how) => {
+          const file = gzip ? writeTemp(gzipSync(Buffer.from(content)), '.txt.gz') : writeTemp(content);
+          const splits = await computeTextSplits([file], minPartitions, { maxSplitBytes });
+          const before = allLines(splits, how, { ...whole, chunkBytes });
+          expect(allLines(splits, how, { chunkBytes, decodeBytes })).toEqual(before);
+          expect(allLines(splits, how, { chunkBytes })).toEqual(before);
+          expect(before).toEqual(expectedLines(content));
+          rmSync(file);
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 
   it.each([false, true])('reads a 10 MB line among short ones with the default sizes (gzip: %s)', (gzip) => {
