@@ -8,7 +8,7 @@
 import { compileFunction } from '../closure/compile.js';
 import { importModuleFrom } from '../closure/modules.js';
 import type { AccumulatorKind, ClosureRuntime, Compile, Fn } from '../closure/index.js';
-import { IllegalStateError } from '../core/errors.js';
+import { ArgumentTypeError, IllegalStateError } from '../core/errors.js';
 
 /** A task's own copy of an accumulator; its value goes back with the task's result. */
 export class LocalAccumulator {
@@ -46,7 +46,7 @@ export class LocalAccumulator {
  */
 export function numberToAdd(id: number, v: unknown): number {
   if (typeof v === 'number') return v;
-  throw new TypeError(
+  throw new ArgumentTypeError(
     `accumulator ${id} adds numbers, got ${typeof v === 'string' ? `the string ${JSON.stringify(v.slice(0, 40))}` : typeof v}; convert it (Number(x)), or use sc.collectionAccumulator() or sc.customAccumulator() for other values`,
   );
 }

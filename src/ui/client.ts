@@ -67,6 +67,7 @@ function get(p) {
     return fetch(api + p).then(function (r) {
       if (r.ok) return r.json();
       // The API says what is wrong (unknown job 7, a malformed parameter) in its JSON body.
+      // shipped: runs in the browser, where the page shows the message
       return r.json().then(function (b) { return b && b.error; }, function () { return ''; }).then(function (m) { throw new Error(p + ': ' + r.status + (m ? ' ' + m : '')); });
     });
   }

@@ -123,11 +123,13 @@ const REQUIRED: Readonly<Record<string, { readonly numbers: readonly string[]; r
 
 function checkEvent(e: unknown): asserts e is AppEvent {
   if (e === null || typeof e !== 'object' || typeof (e as { type?: unknown }).type !== 'string')
+    // internal: caught by the log reader, which leaves the line out and names the first such reason
     throw new Error(`not an event: ${JSON.stringify(e)}`);
   const r = e as Record<string, unknown>;
   const need = REQUIRED[r.type as string];
   if (need === undefined) return;
   const missing = [...need.numbers.filter((k) => typeof r[k] !== 'number'), ...(need.arrays ?? []).filter((k) => !Array.isArray(r[k]))];
+  // internal: caught by the log reader, as above
   if (missing.length > 0) throw new Error(`a ${String(r.type)} event without ${missing.join(', ')}`);
 }
 
