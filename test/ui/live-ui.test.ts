@@ -157,7 +157,7 @@ describe('live UI', () => {
     await ui.stop();
   });
 
-  it('takes task events in the batches the scheduler holds, copies their reused records, and keeps the bus\'s order', async () => {
+  it("takes task events in the batches the scheduler holds, copies their reused records, and keeps the bus's order", async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-batched-log-'));
     try {
       const bus = new EventBus<SchedulerEvent>();
@@ -181,7 +181,17 @@ describe('live UI', () => {
       start(0, 2);
       start(1, 3);
       const e0 = batch.nextEnd();
-      Object.assign(e0, { stageId: 0, stageAttempt: 0, partition: 0, attempt: 0, workerIndex: 0, executorId: '0', result: 'success', durationMs: 5, time: 7 });
+      Object.assign(e0, {
+        stageId: 0,
+        stageAttempt: 0,
+        partition: 0,
+        attempt: 0,
+        workerIndex: 0,
+        executorId: '0',
+        result: 'success',
+        durationMs: 5,
+        time: 7,
+      });
       // Held: the store has none of the tasks yet.
       expect((await get('/stages/0/0/taskList')).length).toBe(0);
       bus.flushHeld();
