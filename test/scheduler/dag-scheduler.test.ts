@@ -257,6 +257,8 @@ describe('DAGScheduler with a fake backend', () => {
     // Two tasks of one job, the second failing once: starts, a failed end with its error, a retry, successes.
     const first = parallelize([1, 2, 3, 4], 2).count();
     await flush();
+    // With no other event to deliver them, the starts come within the batch's time limit (the UI shows them running).
+    expect(seen.filter((s) => s.batch > 0).map((s) => s.copy.type)).toEqual(['taskStart', 'taskStart']);
     const [a, b] = backend.take().sort((x, y) => x.msg.partition - y.msg.partition);
     a!.settle(boom('flaky'));
     b!.settle(ok(2));
@@ -273,9 +275,10 @@ describe('DAGScheduler with a fake backend', () => {
       [0, 1, 'success', undefined],
     ]);
     expect(ends.map((s) => s.copy.metrics === undefined)).toEqual([true, false, false]);
-    // One batch per turn (the launch, the first outcomes and the relaunch, the last outcome), not one event per task.
-    expect(batches).toBe(3);
-    expect(tasks.map((s) => s.batch)).toEqual([1, 1, 2, 2, 2, 3]);
+    // Batches, not an event per task: at most one per pause of the test (the launch; the first outcomes and the
+    // relaunch; the last outcome, which the job's end delivers).
+    expect(batches).toBeGreaterThanOrEqual(1);
+    expect(batches).toBeLessThanOrEqual(3);
     // The last task's end comes before the job's end, which follows it in the same turn.
     const types = seen.map((s) => s.copy.type);
     expect(types.lastIndexOf('taskEnd')).toBeLessThan(types.indexOf('jobEnd'));
