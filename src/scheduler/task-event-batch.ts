@@ -7,6 +7,9 @@ import type { TaskEndEvent, TaskEvents, TaskStartEvent } from './events.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
+/** The fields task starts and ends share, blank (a record is made once and refilled for every task). */
+const blankTask = () => ({ stageId: 0, stageAttempt: 0, partition: 0, attempt: 0, workerIndex: 0, executorId: '', speculative: false });
+
 /**
  * The events of a batch, in order, in records reused from batch to batch (a new object per task was garbage for
  * every task): read them while the batch is delivered, and copy what is kept.
@@ -38,17 +41,7 @@ export class TaskEventBatch implements TaskEvents {
 
   /** The record of a new task start, to fill in. */
   nextStart(): Mutable<TaskStartEvent> {
-    const r = (this.#starts[this.#startsUsed++] ??= {
-      type: 'taskStart',
-      stageId: 0,
-      stageAttempt: 0,
-      partition: 0,
-      attempt: 0,
-      workerIndex: 0,
-      executorId: '',
-      speculative: false,
-      time: 0,
-    });
+    const r = (this.#starts[this.#startsUsed++] ??= { type: 'taskStart', ...blankTask(), time: 0 });
     this.#order[this.#size++] = r;
     return r;
   }
@@ -58,13 +51,7 @@ export class TaskEventBatch implements TaskEvents {
     // One shape for every record: an absent error or metrics is an undefined field.
     const r = (this.#ends[this.#endsUsed++] ??= {
       type: 'taskEnd',
-      stageId: 0,
-      stageAttempt: 0,
-      partition: 0,
-      attempt: 0,
-      workerIndex: 0,
-      executorId: '',
-      speculative: false,
+      ...blankTask(),
       result: 'success',
       error: undefined,
       durationMs: 0,
