@@ -37,8 +37,12 @@ const END_LISTENED = 2;
 const BATCH_LISTENED = 4;
 /** A batch of task events is delivered after this long at most, */
 const BATCH_MS = 10;
-/** or once it holds this many (after the tasks of the turn are sent). */
-const BATCH_EVENTS = 1024;
+/**
+ * or once it holds this many: a batch read while its records are still in the processor's caches (a driver that does
+ * not yield, as in bench/ui-driver.ts, made batches of a whole job, 8,000 events, that the store and the log each read
+ * from memory).
+ */
+const BATCH_EVENTS = 256;
 
 export interface TaskSpec {
   readonly partition: number;
@@ -509,14 +513,18 @@ export class TaskScheduler implements BackendListener {
   #batch = new TaskEventBatch();
   /** The batch delivered last, reused as the next one (a listener may cause tasks to launch while it reads one). */
   #spareBatch = new TaskEventBatch();
+  /**
+   * Delivers what is held every BATCH_MS while task events come. Armed by the first event after it ran, and not
+   * cleared when a batch goes out another way: a timer set and cleared per batch was a visible share of the batches'
+   * cost (Node's timer lists, ~0.1 ms per batch here).
+   */
   #batchTimer: NodeJS.Timeout | undefined;
-  #batchFull = false;
-  readonly #deliverBatch = (): void => this.bus.flushHeld();
+  readonly #onBatchTimer = (): void => {
+    this.#batchTimer = undefined;
+    this.bus.flushHeld();
+  };
   readonly #flushBatch = (): void => {
     const batch = this.#batch;
-    if (this.#batchTimer !== undefined) clearTimeout(this.#batchTimer);
-    this.#batchTimer = undefined;
-    this.#batchFull = false;
     if (batch.size === 0) return;
     this.#batch = this.#spareBatch;
     this.#spareBatch = batch;
@@ -527,18 +535,17 @@ export class TaskScheduler implements BackendListener {
     }
   };
 
-  /** The batch to add a task event to; the first of a batch asks the bus to hold it, and a full one to deliver it. */
+  /** The batch to add a task event to: the first of a batch asks the bus to hold it; a full one goes out first. */
   #batchForEvent(): TaskEventBatch {
+    if (this.#batch.size >= BATCH_EVENTS) this.bus.flushHeld();
     const batch = this.#batch;
     if (batch.size === 0) {
       this.bus.hold(this.#flushBatch);
-      // The UI shows running tasks within BATCH_MS; never why a program keeps running.
-      this.#batchTimer = setTimeout(this.#deliverBatch, BATCH_MS);
-      this.#batchTimer.unref();
-    } else if (batch.size >= BATCH_EVENTS && !this.#batchFull) {
-      this.#batchFull = true;
-      if (this.backend.afterTasksSent !== undefined) this.backend.afterTasksSent(this.#deliverBatch);
-      else setImmediate(this.#deliverBatch);
+      if (this.#batchTimer === undefined) {
+        // The UI shows running tasks within BATCH_MS; never why a program keeps running.
+        this.#batchTimer = setTimeout(this.#onBatchTimer, BATCH_MS);
+        this.#batchTimer.unref();
+      }
     }
     return batch;
   }

@@ -319,6 +319,39 @@ describe('DAGScheduler with a fake backend', () => {
     expect(bus.hasListeners('taskBatch')).toBe(false);
   });
 
+  it('delivers a batch once it is full, without waiting for its timer or another event, and keeps the order', async () => {
+    const { backend, parallelize, bus } = setup(2);
+    const sizes: number[] = [];
+    const order: string[] = [];
+    bus.onAny(
+      (e) => {
+        if (e.type !== 'taskBatch') return void order.push(e.type);
+        sizes.push(e.tasks.size);
+        for (let i = 0; i < e.tasks.size; i++) {
+          const t = e.tasks.event(i);
+          order.push(`${t.type} ${t.partition}`);
+        }
+      },
+      { batched: { type: 'taskBatch', of: ['taskStart', 'taskEnd'] } },
+    );
+    const n = 300;
+    const job = parallelize([...Array(n).keys()], n).count();
+    await flush();
+    const before = sizes.length;
+    // Outcomes settled in microtasks only: no timer runs until the job ends.
+    for (let launched = backend.take(); launched.length > 0; launched = backend.take()) {
+      for (const l of launched) l.settle(ok(1));
+      for (let i = 0; i < 10; i++) await Promise.resolve();
+    }
+    expect(await job).toBe(n);
+    // 600 task events: full batches went out between the pauses, none larger than the limit.
+    expect(sizes.length - before).toBeGreaterThanOrEqual(2);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(256);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(2 * n);
+    for (let p = 0; p < n; p++) expect(order.indexOf(`taskStart ${p}`)).toBeLessThan(order.indexOf(`taskEnd ${p}`));
+    expect(order.at(-1)).toBe('jobEnd');
+  });
+
   it('retries a task that fails once: exactly one more attempt runs, on the other worker', async () => {
     const { backend, parallelize } = setup(2);
     const job = parallelize([1, 2, 3, 4], 2).count();
