@@ -506,9 +506,9 @@ export class TaskScheduler implements BackendListener {
    * Task starts and ends are most events. The listeners that take them one by one (console progress, tests) get an
    * object each; those that take them in batches (the web UI) get them in one `taskBatch` event now and then, in
    * records that the batch reuses: no object and no dispatch per task. The bus holds the batch until another event
-   * (which it delivers after the batch), until BATCH_MS pass, or until it holds BATCH_EVENTS (then once the turn's
-   * tasks are sent: the backend's afterTasksSent). A batch per turn was 4-5 events at 20k tasks/s, and its delivery
-   * cost about what the per-task dispatch it replaced did.
+   * (which it delivers after the batch), until the batch timer runs (every BATCH_MS while task events come), or until
+   * it holds BATCH_EVENTS. A batch per turn was 4-5 events at 20k tasks/s, and its delivery cost about what the
+   * per-task dispatch it replaced did (docs/benchmarks.md, session 12).
    */
   #batch = new TaskEventBatch();
   /** The batch delivered last, reused as the next one (a listener may cause tasks to launch while it reads one). */
