@@ -227,11 +227,12 @@ export function grouping(first: (v: unknown) => unknown, merge: (c: unknown, v: 
     if (impl === choose && i < to) impl = addNumber;
     if (impl === addNumber) {
       const n = (numbers ??= new NumberTable());
-      for (; i < to; i++) {
-        if (n.add(keys[i]!, values[i], first, merge)) continue;
+      const stop = n.addColumns(keys, values, i, to, first, merge);
+      if (stop >= 0) i = stop;
+      else {
+        i = ~stop;
         refusedNumber(n, keys[i]!);
         i++;
-        break;
       }
     }
     // The rest as the pairs a decoded bucket holds.

@@ -184,6 +184,48 @@ export class NumberTable {
     return to;
   }
 
+  /**
+   * {@link add} of records `from .. to` of a key column and a value column (a fetched bucket). Returns `to` when it
+   * added them all, or `~i` when record `i`'s combiner was refused ({@link refused} set, the table unchanged by it).
+   * A method for the reason {@link addPairs} is one, and for another: the grouping's own loop was a closure made per
+   * task, whose optimized code V8 dropped at the worker's full collections; this one keeps it.
+   */
+  addColumns(
+    keys: Int32Array,
+    vs: Float64Array | Int32Array,
+    from: number,
+    to: number,
+    first: (v: unknown) => unknown,
+    merge: (c: unknown, v: unknown) => unknown,
+  ): number {
+    let dense = this.#dense;
+    let values = this.#values;
+    let present = this.#present;
+    let base = this.#base;
+    for (let i = from; i < to; i++) {
+      const k = keys[i]!;
+      const v = vs[i];
+      if (dense) {
+        const d = k - base;
+        if (d >= 0 && d < values.length && (present[d >>> 5]! & (1 << (d & 31))) !== 0) {
+          const c = merge(values[d], v);
+          if (typeof c !== 'number') {
+            this.refused = c;
+            return ~i;
+          }
+          values[d] = c;
+          continue;
+        }
+      }
+      if (!this.#addOther(k, v, first, merge)) return ~i;
+      dense = this.#dense;
+      values = this.#values;
+      present = this.#present;
+      base = this.#base;
+    }
+    return to;
+  }
+
   /** {@link add} of anything but a merge into a present key of the direct layout. */
   #addOther(key: number, v: unknown, first: (v: unknown) => unknown, merge: (c: unknown, v: unknown) => unknown): boolean {
     if (this.#dense) {

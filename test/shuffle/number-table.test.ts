@@ -361,6 +361,49 @@ describe("NumberTable#addPairs: a flatMap's array of records in one call", () =>
     expect(hashedAgain).toBeGreaterThan(0);
   });
 
+  it('addColumns does what add per record does for a key column and a value column (property)', () => {
+    let refusals = 0;
+    fc.assert(
+      fc.property(records, fc.constantFrom(...Object.keys(aggregators)), fc.boolean(), fc.nat(5), fc.boolean(), (rs, name, dense, from0, ints) => {
+        const keys = Int32Array.from(rs, ([k]) => k);
+        // Int32 values as a fetched bucket of int32 numbers holds them, else doubles (-0 and NaN included).
+        const vs = ints ? Int32Array.from(rs, ([, v]) => v | 0) : Float64Array.from(rs, ([, v]) => v);
+        const from = Math.min(from0, rs.length);
+        const run = (columns: boolean) =>
+          withDense(dense, () => {
+            const fns = counted(aggregators[name]!);
+            const t = new NumberTable();
+            let stop = rs.length;
+            if (columns) stop = t.addColumns(keys, vs, from, rs.length, fns.first, fns.merge);
+            else
+              for (let i = from; i < rs.length; i++) {
+                if (t.add(keys[i]!, vs[i], fns.first, fns.merge)) continue;
+                stop = ~i;
+                break;
+              }
+            const c = t.columns();
+            return {
+              stop,
+              refused: stop < 0 ? t.refused : undefined,
+              keys: Array.from(c.keys),
+              combiners: Array.from(c.combiners),
+              calls: fns.calls,
+            };
+          });
+        const a = run(true);
+        const b = run(false);
+        expect(a.stop).toBe(b.stop);
+        expect(same(a.refused, b.refused)).toBe(true);
+        expect(same(a.keys, b.keys)).toBe(true);
+        expect(same(a.combiners, b.combiners)).toBe(true);
+        expect(same(a.calls, b.calls)).toBe(true);
+        if (b.stop < 0) refusals++;
+      }),
+      { numRuns: 500 },
+    );
+    expect(refusals).toBeGreaterThan(20);
+  });
+
   it('widens the direct layout and goes back to hashing in the middle of one array', () => {
     const t = new NumberTable();
     const sum = (a: unknown, b: unknown): unknown => (a as number) + (b as number);
