@@ -188,7 +188,9 @@ export class NumberTable {
    * {@link add} of records `from .. to` of a key column and a value column (a fetched bucket). Returns `to` when it
    * added them all, or `~i` when record `i`'s combiner was refused ({@link refused} set, the table unchanged by it).
    * A method for the reason {@link addPairs} is one, and for another: the grouping's own loop was a closure made per
-   * task, whose optimized code V8 dropped at the worker's full collections; this one keeps it.
+   * task, whose optimized code V8 dropped at the worker's full collections; this one keeps it. Its merge into a
+   * present key repeats addPairs' on purpose: shared as a helper, it would be a call per record again wherever the
+   * caller's inlining budget is spent (addPairs is inlined into the join's loop, where it is).
    */
   addColumns(
     keys: Int32Array,
