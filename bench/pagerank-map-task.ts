@@ -33,8 +33,17 @@ const half = await workerHalf();
 const { links, contributions } = half;
 const ranks = links.map(([s], i): [number, number] => [s, half.ranks[i]!]);
 
-/** The user's functions as a worker compiles them: from source text, a new closure per task. */
-const compiled = (src: string): Function => new Function(`"use strict";\nreturn (${src}\n);`)() as Function;
+/**
+ * The user's functions as a worker compiles them: the source into a factory once (closure/compile.ts caches it per
+ * worker), then a new closure of it per task. A new factory per task would give V8 a new function each time, whose
+ * call sites never see the same one twice, which a worker's do.
+ */
+const factories = new Map<string, () => Function>();
+const compiled = (src: string): Function => {
+  let factory = factories.get(src);
+  if (factory === undefined) factories.set(src, (factory = new Function(`"use strict";\nreturn (${src}\n);`) as () => Function));
+  return factory();
+};
 const FLAT_MAP = `([urls, rank]) => {
         const share = rank / urls.length;
         return urls.map((url) => [url, share]);

@@ -2,7 +2,7 @@
  * What the web UI and the event log cost the driver's thread per task, measured where the machine's load disturbs it
  * least: the DAG and task schedulers alone on one thread (a backend that answers every task at once with a worker's
  * metrics; no worker threads, no messages), jobs of 4,000 empty tasks, with the status store and an event log
- * subscribed as the UI subscribes them (`onAny(..., { copies })`) or not (the skew hint's `stageCompleted` listener
+ * subscribed as the UI subscribes them (`onAny(..., { batched })`, or `{ copies }` for builds before it) or not (the skew hint's `stageCompleted` listener
  * only, as with the UI off). Process CPU time per task (the log's writes on the thread pool included), medians over
  * rounds, every build and setting asked for alternating job by job in one process; with `off` among the settings,
  * each other setting's jobs against the `off` job of the same round and build: the median of those paired
@@ -107,13 +107,18 @@ async function setup(dist: string, setting: Setting): Promise<() => Promise<unkn
   if (setting !== 'off') {
     const store = new StatusStore();
     const log = setting === 'on' ? new EventLogWriter(logDir, `driver-${Math.random()}`) : undefined;
-    // As ui/index.ts subscribes (an older build's bus ignores the option and gets new objects, as it did).
+    // As ui/index.ts subscribes (an older build's bus ignores the option and gets each task event, as it did).
     bus.onAny(
       (e) => {
+        if (e.type === 'taskBatch') {
+          store.applyTasks(e.tasks);
+          log?.writeTasks(e.tasks);
+          return;
+        }
         store.apply(e);
         log?.write(e);
       },
-      { copies: ['taskStart', 'taskEnd'] },
+      { batched: { type: 'taskBatch', of: ['taskStart', 'taskEnd'] }, copies: ['taskStart', 'taskEnd'] } as never,
     );
   }
   let rddId = 0;

@@ -293,7 +293,6 @@ export class Context implements RddContext {
       options: this.options,
       ui: this.options.ui,
       eventLog: this.options.eventLog,
-      ...(this.#backend.afterTasksSent !== undefined ? { afterTasksSent: (fn: () => void) => this.#backend.afterTasksSent!(fn) } : {}),
       ...(this.options.ui !== false && this.options.ui.killEnabled
         ? { cancelJob: (id: number, reason: string) => this.#dag.cancelJob(id, reason) }
         : {}),

@@ -53,12 +53,6 @@ export interface TaskBackend {
   /** The executor id of the current incarnation of `index` (Spark's executor id: a string, never reused). */
   executorId(index: number): string;
   runTask(workerIndex: number, task: TaskMessage): Promise<TaskOutcome>;
-  /**
-   * Runs `fn` once the tasks given to `runTask` in this turn of the event loop are on their way to their workers (at
-   * the end of this turn also when there are none), for work on the driver that no task waits for. A backend without
-   * it: the caller runs `fn` at the end of the turn.
-   */
-  afterTasksSent?(fn: () => void): void;
   /** Best effort cancellation of a task (see WorkerApi.cancelTask). */
   cancelTask(workerIndex: number, taskId: number): void;
   /** Cancels a task of a cancelled job; one still computing after `graceMs` has its worker replaced. */

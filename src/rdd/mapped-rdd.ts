@@ -119,14 +119,17 @@ export class MappedRDD<T, U> extends RDD<U> {
     }
     const f = this.#fn as Fn;
     const out = sink as Sink<unknown>;
+    const fail = (e: unknown): never => {
+      throw tagUserError(e, this.id, this.label);
+    };
     const apply = (v: number): unknown => {
       let w: unknown;
       try {
         w = f(v);
       } catch (e) {
-        throw tagUserError(e, this.id, this.label);
+        fail(e);
       }
-      if (w instanceof Promise) throw tagUserError(promiseResult(this.op, this.label), this.id, this.label);
+      if (w instanceof Promise) fail(promiseResult(this.op, this.label));
       return w;
     };
     this.parent.forEachOrColumns(p, tc, this.#step(sink), (keys, combiners, hashes, ownCombiners) => {
@@ -134,18 +137,16 @@ export class MappedRDD<T, U> extends RDD<U> {
       // Combiners that are ours (an earlier mapValues' results) take the results in place: each is read once, before
       // its own result is written, so the fallback below still sees the combiners after the one that failed.
       const mapped = ownCombiners === true ? combiners : new Float64Array(n);
-      for (let i = 0; i < n; i++) {
-        const w = apply(combiners[i]!);
-        if (typeof w === 'number') {
-          mapped[i] = w;
-          continue;
-        }
-        for (let j = 0; j < i; j++) out([keys[j], mapped[j]]);
-        out([keys[i], w]);
-        for (let j = i + 1; j < n; j++) out([keys[j], apply(combiners[j]!)]);
+      const i = mapNumbers(f, combiners, mapped, n, fail, this.op, this.label);
+      if (i === n) {
+        columns(keys, mapped, hashes, true);
         return;
       }
-      columns(keys, mapped, hashes, true);
+      const w = notANumber;
+      notANumber = undefined;
+      for (let j = 0; j < i; j++) out([keys[j], mapped[j]]);
+      out([keys[i], w]);
+      for (let j = i + 1; j < n; j++) out([keys[j], apply(combiners[j]!)]);
     });
   }
 
@@ -285,6 +286,45 @@ export class MappedRDD<T, U> extends RDD<U> {
         return cogroupStep(this.op, out);
     }
   }
+}
+
+/** The first result of {@link mapNumbers} that is not a number (read at once by its caller). */
+let notANumber: unknown;
+
+/**
+ * `f` of each of the first `n` combiners, in order, into `mapped` (which may be `combiners` itself: each is read before its result is
+ * written) up to the first result that is not a number, left in `notANumber`. Returns that result's index, or the
+ * length when every result is a number.
+ *
+ * A module-level function, not a closure made per task, because V8 holds a closure's optimized code only weakly
+ * between tasks: after a full collection in the worker the next task's closure started its loop over 45k ranks in
+ * the interpreter and compiled it again (`--trace-opt`), where this function keeps its code.
+ */
+function mapNumbers(
+  f: Fn,
+  combiners: Float64Array,
+  mapped: Float64Array,
+  n: number,
+  fail: (e: unknown) => never,
+  op: ElementOp,
+  label: string,
+): number {
+  for (let i = 0; i < n; i++) {
+    let w: unknown;
+    try {
+      w = f(combiners[i]!);
+    } catch (e) {
+      fail(e);
+    }
+    if (typeof w === 'number') {
+      mapped[i] = w;
+      continue;
+    }
+    if (w instanceof Promise) fail(promiseResult(op, label));
+    notANumber = w;
+    return i;
+  }
+  return n;
 }
 
 /**

@@ -17,21 +17,27 @@ interface Subscription<E> {
   readonly listener: EventListener<E>;
   /** Set after the first failure so that a listener throwing on every event does not flood the log. */
   warned: boolean;
-  /** Types whose events this listener copies before it returns and never keeps (see {@link EventBus.onAny}). */
-  readonly copies?: ReadonlySet<string>;
+  /**
+   * Types this catch-all listener is not given: for a batched one, what it takes in batches; for any other, the batch
+   * types (the bus's own set, kept current).
+   */
+  readonly skips: ReadonlySet<string>;
+  readonly batched?: { readonly type: string; readonly of: ReadonlySet<string> };
 }
 
 /** Options of {@link EventBus.onAny}. */
 export interface AnyListenerOptions<T extends string> {
   /**
-   * Event types whose events the listener only reads while it runs: it copies what it keeps and never holds on to
-   * the event (nor hands it to code that might). While every listener of such a type says so, the emitter may pass
-   * one record that it fills anew for each event instead of a new object per event ({@link EventBus.needsFreshEvent}).
+   * Events of the types `of` reach this listener in batches, as events of type `type`, not one by one. An emitter
+   * that can batch them asks {@link EventBus.listenedMask} whether anyone wants them one by one or in batches, and
+   * builds only what is wanted (the scheduler: task starts and ends, most events, as one batch per turn for the web UI).
+   * Catch-all listeners without this option never receive `type`'s events.
    */
-  readonly copies?: readonly T[];
+  readonly batched?: { readonly type: T; readonly of: readonly T[] };
 }
 
 const NO_SUBSCRIPTIONS: readonly never[] = Object.freeze([]);
+const SKIPS_NONE: ReadonlySet<string> = new Set();
 
 /**
  * Synchronous event bus keyed by the events' `type` field.
@@ -55,14 +61,18 @@ const NO_SUBSCRIPTIONS: readonly never[] = Object.freeze([]);
 export class EventBus<E extends { type: string }> {
   readonly #byType = new Map<string, readonly Subscription<E>[]>();
   #any: readonly Subscription<E>[] = NO_SUBSCRIPTIONS;
-  /** Catch-all listeners without a `copies` list. */
-  #anyKeeping = 0;
+  /** The batch types of the batched catch-all listeners: the other catch-all listeners skip them. */
+  readonly #batchTypes = new Set<string>();
+  /** What the batched catch-all listeners take in batches: an emit of these does not run what is held. */
+  readonly #batchedTypes = new Set<string>();
   #generation = 0;
+  /** Set by {@link EventBus.hold}: runs before the next event of another type is delivered. */
+  #held: (() => void) | undefined;
+  #maskTypes: readonly string[] | undefined;
+  #maskGeneration = -1;
+  #mask = 0;
 
-  /**
-   * Changes whenever a listener subscribes or unsubscribes: an emitter on a hot path may remember what
-   * {@link EventBus.hasListeners} and {@link EventBus.needsFreshEvent} said until it changes, instead of asking per event.
-   */
+  /** Changes whenever a listener subscribes or unsubscribes (what {@link EventBus.listenedMask} remembers until then). */
   get generation(): number {
     return this.#generation;
   }
@@ -78,7 +88,7 @@ export class EventBus<E extends { type: string }> {
    */
   on<T extends E['type']>(type: T, listener: EventListener<Extract<E, { type: T }>>): Unsubscribe {
     // The map is keyed by type, so a listener only ever sees events whose type matches T.
-    const sub: Subscription<E> = { listener: listener as EventListener<E>, warned: false };
+    const sub: Subscription<E> = { listener: listener as EventListener<E>, warned: false, skips: SKIPS_NONE };
     this.#byType.set(type, [...(this.#byType.get(type) ?? NO_SUBSCRIPTIONS), sub]);
     this.#generation++;
     let active = true;
@@ -93,8 +103,8 @@ export class EventBus<E extends { type: string }> {
   }
 
   /**
-   * Subscribes to every event, e.g. for an event log. With `options.copies`, the listener promises to only copy the
-   * events of those types (see {@link AnyListenerOptions}), so that their emitter may reuse one record for them.
+   * Subscribes to every event, e.g. for an event log; with `options.batched`, takes some types in batches (see
+   * {@link AnyListenerOptions}).
    *
    * @example
    * ```ts
@@ -103,38 +113,75 @@ export class EventBus<E extends { type: string }> {
    * ```
    */
   onAny(listener: EventListener<E>, options?: AnyListenerOptions<E['type']>): Unsubscribe {
-    const copies = options?.copies !== undefined && options.copies.length > 0 ? new Set<string>(options.copies) : undefined;
-    const sub: Subscription<E> = copies === undefined ? { listener, warned: false } : { listener, warned: false, copies };
+    const b = options?.batched;
+    const sub: Subscription<E> =
+      b === undefined
+        ? { listener, warned: false, skips: this.#batchTypes }
+        : { listener, warned: false, skips: new Set<string>(b.of), batched: { type: b.type, of: new Set<string>(b.of) } };
     this.#any = [...this.#any, sub];
-    this.#anyKeeping = this.#any.filter((s) => s.copies === undefined).length;
-    this.#generation++;
+    this.#subscriptionsChanged();
     let active = true;
     return () => {
       if (!active) return;
       active = false;
       const remaining = this.#any.filter((s) => s !== sub);
       this.#any = remaining.length === 0 ? NO_SUBSCRIPTIONS : remaining;
-      this.#anyKeeping = this.#any.filter((s) => s.copies === undefined).length;
-      this.#generation++;
+      this.#subscriptionsChanged();
     };
   }
 
+  #subscriptionsChanged(): void {
+    this.#batchTypes.clear();
+    this.#batchedTypes.clear();
+    for (const s of this.#any) {
+      if (s.batched === undefined) continue;
+      this.#batchTypes.add(s.batched.type);
+      for (const t of s.batched.of) this.#batchedTypes.add(t);
+    }
+    this.#generation++;
+  }
+
   /**
-   * Whether an event of `type` would reach a listener that may keep it (a listener of the type, or a catch-all one
-   * that did not list the type in its `copies`). When none would, an emitter on a hot path may emit one record it
-   * fills anew for each event (the scheduler does so for task starts and ends, which the web UI only copies): no
-   * object per event. Always false when {@link EventBus.hasListeners} is.
+   * Bit i set when an event of `types[i]` would reach a listener ({@link EventBus.hasListeners}), remembered until the
+   * subscriptions change: an emitter on a hot path asks per event without a lookup by name (pass the same array).
    *
    * @example
    * ```ts
-   * if (bus.hasListeners('taskEnd')) bus.emit(bus.needsFreshEvent('taskEnd') ? { ...record } : record);
+   * const TYPES = ['taskStart', 'taskBatch'] as const;
+   * if ((bus.listenedMask(TYPES) & 1) !== 0) bus.emit(buildTaskStartEvent());
    * ```
    */
-  needsFreshEvent(type: E['type']): boolean {
-    if (this.#anyKeeping > 0 || this.#byType.has(type)) return true;
-    const any = this.#any;
-    for (let i = 0; i < any.length; i++) if (!any[i]!.copies!.has(type)) return true;
-    return false;
+  listenedMask(types: readonly E['type'][]): number {
+    if (this.#maskGeneration !== this.#generation || this.#maskTypes !== types) {
+      let mask = 0;
+      for (let i = 0; i < types.length; i++) if (this.hasListeners(types[i])) mask |= 1 << i;
+      this.#mask = mask;
+      this.#maskTypes = types;
+      this.#maskGeneration = this.#generation;
+    }
+    return this.#mask;
+  }
+
+  /**
+   * Asks the bus to run `flush` before it delivers the next event of a type not taken in batches (or at
+   * {@link EventBus.flushHeld}): an emitter holding a batch so delivers it before any later event, and every listener
+   * sees events in the order they happened. One hold at a time: a later one replaces it.
+   *
+   * @example
+   * ```ts
+   * bus.hold(() => bus.emit({ type: 'taskBatch', tasks: batch }));
+   * ```
+   */
+  hold(flush: () => void): void {
+    this.#held = flush;
+  }
+
+  /** Runs what {@link EventBus.hold} asked for, now (e.g. when the turn ends, or before the listeners stop). */
+  flushHeld(): void {
+    const h = this.#held;
+    if (h === undefined) return;
+    this.#held = undefined;
+    h();
   }
 
   /**
@@ -147,8 +194,11 @@ export class EventBus<E extends { type: string }> {
    * ```
    */
   hasListeners(type?: E['type']): boolean {
-    if (this.#any.length > 0) return true;
-    return type === undefined ? this.#byType.size > 0 : this.#byType.has(type);
+    if (type === undefined) return this.#any.length > 0 || this.#byType.size > 0;
+    if (this.#byType.has(type)) return true;
+    const any = this.#any;
+    for (let i = 0; i < any.length; i++) if (!any[i]!.skips.has(type)) return true;
+    return false;
   }
 
   /**
@@ -161,12 +211,13 @@ export class EventBus<E extends { type: string }> {
    * ```
    */
   emit(event: E): void {
+    if (this.#held !== undefined && !this.#batchedTypes.has(event.type)) this.flushHeld();
     const typed = this.#byType.get(event.type);
     const any = this.#any;
     if (typed !== undefined) {
       for (const sub of typed) this.#deliver(sub, event);
     }
-    for (const sub of any) this.#deliver(sub, event);
+    for (const sub of any) if (!sub.skips.has(event.type)) this.#deliver(sub, event);
   }
 
   /**
@@ -181,8 +232,7 @@ export class EventBus<E extends { type: string }> {
   clear(): void {
     this.#byType.clear();
     this.#any = NO_SUBSCRIPTIONS;
-    this.#anyKeeping = 0;
-    this.#generation++;
+    this.#subscriptionsChanged();
   }
 
   #deliver(sub: Subscription<E>, event: E): void {

@@ -93,6 +93,24 @@ export interface TaskEndEvent {
   readonly time: number;
 }
 
+/**
+ * Task starts and ends of one turn of the scheduler, in order, for the listeners that take them in batches
+ * (`bus.onAny(listener, { batched: { type: 'taskBatch', of: ['taskStart', 'taskEnd'] } })`, the web UI): one
+ * event per turn instead of one per task. Its records are the scheduler's, filled anew for the next batch: a listener
+ * copies what it keeps while it runs.
+ */
+export interface TaskBatchEvent {
+  readonly type: 'taskBatch';
+  readonly tasks: TaskEvents;
+}
+
+/** The task events of a batch, in order; a record read here is valid only while the batch is delivered. */
+export interface TaskEvents {
+  readonly size: number;
+  /** The i-th event, 0 ≤ i < size. */
+  event(i: number): TaskStartEvent | TaskEndEvent;
+}
+
 /** A worker thread died; its in-flight tasks failed and its shuffle outputs and cached blocks are gone. */
 export interface WorkerLostEvent {
   readonly type: 'workerLost';
@@ -238,6 +256,7 @@ export type SchedulerEvent =
   | StageCompletedEvent
   | TaskStartEvent
   | TaskEndEvent
+  | TaskBatchEvent
   | WorkerLostEvent
   | WorkerAddedEvent
   | ExecutorAddedEvent

@@ -227,11 +227,12 @@ export function grouping(first: (v: unknown) => unknown, merge: (c: unknown, v: 
     if (impl === choose && i < to) impl = addNumber;
     if (impl === addNumber) {
       const n = (numbers ??= new NumberTable());
-      for (; i < to; i++) {
-        if (n.add(keys[i]!, values[i], first, merge)) continue;
+      const stop = n.addColumns(keys, values, i, to, first, merge);
+      if (stop >= 0) i = stop;
+      else {
+        i = ~stop;
         refusedNumber(n, keys[i]!);
         i++;
-        break;
       }
     }
     // The rest as the pairs a decoded bucket holds.
@@ -251,17 +252,13 @@ export function grouping(first: (v: unknown) => unknown, merge: (c: unknown, v: 
       impl(kv as Pair);
     }
     if (impl === addNumber) {
-      // One loop from the array to the number table, with no call per record between them.
+      // One loop from the array into the number table (NumberTable#addPairs), up to a record it does not take.
       const n = (numbers ??= new NumberTable());
-      for (; i < to; i++) {
-        const kv = xs[i];
-        if (!isPair(kv)) notAPair(kv);
-        const k = (kv as Pair)[0];
-        if (!isNumberTableKey(k)) break;
-        if (n.add(k, (kv as Pair)[1], first, merge)) continue;
-        refusedNumber(n, k);
-        i++;
-        break;
+      const stop = n.addPairs(xs, i, to, first, merge, notAPair);
+      if (stop >= 0) i = stop;
+      else {
+        refusedNumber(n, n.refusedKey);
+        i = ~stop + 1;
       }
     }
     for (; i < to; i++) {

@@ -19,6 +19,7 @@
 
 import { giveBack, takeFloat64, takeInt32 } from '../util/scratch-arrays.js';
 import { growIntSlots } from './key-table.js';
+import { isPair } from '../core/errors.js';
 
 const INITIAL_SLOTS = 64;
 /** The direct layout is used while the keys span at most this many times their count... */
@@ -75,6 +76,8 @@ export class NumberTable {
    * result, which must not be computed twice: either may count or have effects).
    */
   refused: unknown;
+  /** The key of the record {@link addPairs} refused. */
+  refusedKey = 0;
 
   get size(): number {
     return this.#size;
@@ -121,6 +124,108 @@ export class NumberTable {
       }
     }
     return this.#addOther(key, v, first, merge);
+  }
+
+  /**
+   * {@link add} of elements `from .. to` of an array of records (a flatMap's result), each checked to be a pair
+   * first (`notAPair` throws for one that is not). Returns where it stopped: `to` when it added them all; `i` when
+   * record `i`'s key is not a table key (the record is left to the caller, untouched); `~i` when record `i`'s combiner
+   * was refused ({@link refused} and {@link refusedKey} set, the table unchanged by it).
+   *
+   * Why a loop here rather than `add` per record in the caller: the caller's loop sits at the end of a long chain
+   * that V8 inlines into one function (a join, the user's flatMap, the combine's sinks), whose inlining budget
+   * (920 bytes of bytecode) ran out before `add` in PageRank's map task, so every record paid a call (and the merge
+   * function another). Here the merge into a present key of the direct layout is written out, with no call but
+   * the merge function itself (small enough to be inlined whatever the budget), and the layout's arrays are read
+   * once per call rather than once per record.
+   */
+  addPairs(
+    xs: readonly unknown[],
+    from: number,
+    to: number,
+    first: (v: unknown) => unknown,
+    merge: (c: unknown, v: unknown) => unknown,
+    notAPair: (x: unknown) => never,
+  ): number {
+    let dense = this.#dense;
+    let values = this.#values;
+    let present = this.#present;
+    let base = this.#base;
+    for (let i = from; i < to; i++) {
+      const kv = xs[i];
+      if (!isPair(kv)) notAPair(kv);
+      const k = (kv as [unknown, unknown])[0];
+      // isNumberTableKey, written out (it is over the size V8 inlines whatever the budget).
+      if (typeof k !== 'number' || (k | 0) !== k || (k === 0 && 1 / k < 0)) return i;
+      const v = (kv as [unknown, unknown])[1];
+      if (dense) {
+        const d = k - base;
+        if (d >= 0 && d < values.length && (present[d >>> 5]! & (1 << (d & 31))) !== 0) {
+          const c = merge(values[d], v);
+          if (typeof c !== 'number') {
+            this.refused = c;
+            this.refusedKey = k;
+            return ~i;
+          }
+          values[d] = c;
+          continue;
+        }
+      }
+      if (!this.#addOther(k, v, first, merge)) {
+        this.refusedKey = k;
+        return ~i;
+      }
+      // A new key may have widened the direct layout, or moved the table to or from it.
+      dense = this.#dense;
+      values = this.#values;
+      present = this.#present;
+      base = this.#base;
+    }
+    return to;
+  }
+
+  /**
+   * {@link add} of records `from .. to` of a key column and a value column (a fetched bucket). Returns `to` when it
+   * added them all, or `~i` when record `i`'s combiner was refused ({@link refused} set, the table unchanged by it).
+   * A method for the reason {@link addPairs} is one, and for another: the grouping's own loop was a closure made per
+   * task, whose optimized code V8 dropped at the worker's full collections; this one keeps it. Its merge into a
+   * present key repeats addPairs' on purpose: shared as a helper, it would be a call per record again wherever the
+   * caller's inlining budget is spent (addPairs is inlined into the join's loop, where it is).
+   */
+  addColumns(
+    keys: Int32Array,
+    vs: Float64Array | Int32Array,
+    from: number,
+    to: number,
+    first: (v: unknown) => unknown,
+    merge: (c: unknown, v: unknown) => unknown,
+  ): number {
+    let dense = this.#dense;
+    let values = this.#values;
+    let present = this.#present;
+    let base = this.#base;
+    for (let i = from; i < to; i++) {
+      const k = keys[i]!;
+      const v = vs[i];
+      if (dense) {
+        const d = k - base;
+        if (d >= 0 && d < values.length && (present[d >>> 5]! & (1 << (d & 31))) !== 0) {
+          const c = merge(values[d], v);
+          if (typeof c !== 'number') {
+            this.refused = c;
+            return ~i;
+          }
+          values[d] = c;
+          continue;
+        }
+      }
+      if (!this.#addOther(k, v, first, merge)) return ~i;
+      dense = this.#dense;
+      values = this.#values;
+      present = this.#present;
+      base = this.#base;
+    }
+    return to;
   }
 
   /** {@link add} of anything but a merge into a present key of the direct layout. */

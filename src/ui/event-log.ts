@@ -13,7 +13,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, write, writeSync } from '
 import os from 'node:os';
 import path from 'node:path';
 import type { TaskMetrics } from '../exec/protocol.js';
-import type { TaskEndEvent } from '../scheduler/events.js';
+import type { TaskEndEvent, TaskEvents } from '../scheduler/events.js';
 import { SUMMARIZED_METRICS, type SummarizedMetric, writeMetrics } from '../scheduler/task-metrics.js';
 import { EVENT_LOG_SUFFIX, type AppEvent } from './app-events.js';
 import { UiError } from './errors.js';
@@ -89,6 +89,10 @@ export class EventLogWriter {
     // A task's start is implied by its end (time - durationMs): logging only the end halves the lines of a log
     // and their cost on the scheduler's hot path. A crashed application's log so lacks only tasks still running.
     if (this.#fd === undefined || this.#closing || event.type === 'taskStart') return;
+    if (event.type === 'taskBatch') {
+      this.writeTasks(event.tasks);
+      return;
+    }
     if (event.type === 'taskEnd') {
       // Its values are copied into columns; the line is made once for the whole block, off the task's path.
       this.#taskEnds.append(event);
@@ -102,6 +106,19 @@ export class EventLogWriter {
     this.#bytes += line.length;
     if (this.#bytes >= FLUSH_BYTES || event.type === 'jobEnd' || event.type === 'applicationEnd') this.flush();
     else this.#armTimer();
+  }
+
+  /** A turn's task events (the scheduler's `taskBatch`): its task ends, as {@link EventLogWriter.write} of each. */
+  writeTasks(batch: TaskEvents): void {
+    if (this.#fd === undefined || this.#closing) return;
+    const ends = this.#taskEnds;
+    for (let i = 0; i < batch.size; i++) {
+      const e = batch.event(i);
+      if (e.type !== 'taskEnd') continue;
+      ends.append(e);
+      if (ends.size >= FLUSH_TASKS) this.flush();
+    }
+    if (ends.size > 0) this.#armTimer();
   }
 
   /** Turns the task ends held into their block line. */

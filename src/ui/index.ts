@@ -5,7 +5,7 @@
  * dynamic import.
  */
 import type { EventBus } from '../scheduler/event-bus.js';
-import type { SchedulerEvent, TaskEndEvent, TaskStartEvent } from '../scheduler/events.js';
+import type { SchedulerEvent, TaskEvents } from '../scheduler/events.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,11 +24,6 @@ export interface UiContextView {
   readonly eventLog: { readonly dir: string } | false;
   /** False when no such job runs. */
   cancelJob?(jobId: number, reason: string): boolean;
-  /**
-   * Runs `fn` once the tasks launched in this turn of the event loop are on their way to the workers (the backend's
-   * afterTasksSent); without it, at the end of the turn.
-   */
-  afterTasksSent?(fn: () => void): void;
 }
 
 /**
@@ -54,6 +49,8 @@ export interface UiSubsystem {
 /** What live-ui.ts provides once loaded. */
 export interface LiveUi {
   apply(e: AppEvent): void;
+  /** A turn's task starts and ends (the scheduler's `taskBatch`), read and not kept. */
+  applyTasks(batch: TaskEvents): void;
   /** Writes buffered log lines now, synchronously (the process is about to die). */
   flush(): void;
   readonly url: string | undefined;
@@ -116,49 +113,20 @@ export function startUi(bus: EventBus<SchedulerEvent>, view: UiContextView): UiS
   let live: LiveUi | undefined;
   /** Set when a signal came before the live UI loaded: the log was written from the buffer, and must stay so. */
   let interruptedEarly = false;
-  // The store and the log copy a task event's values (into typed columns) and keep nothing of it, so the scheduler may
-  // pass one record filled anew per task instead of an object per task (EventBus.needsFreshEvent); the buffer, which
-  // keeps events, copies them.
-  //
-  // Task events wait (copied into reused records) until the tasks the scheduler launched in the same turn are sent:
-  // the store's and the log's work then overlaps the workers' computing instead of holding their next tasks back.
-  // Any other event first hands over the task events before it, so every listener sees the bus's order, and a job's
-  // end (with its tasks) is in the store before its action settles.
-  const waiting = new TaskEventQueue();
-  let drainArmed = false;
-  let drainFailed = false;
-  const drain = (): void => {
-    drainArmed = false;
-    if (live === undefined) return;
-    const l = live;
-    waiting.drain((e) => {
-      try {
-        l.apply(e);
-      } catch (error) {
-        if (!drainFailed) console.warn('kindling: the UI failed on a task event; further errors are not reported:', error);
-        drainFailed = true;
-      }
-    });
-  };
-  const afterTasksSent = view.afterTasksSent ?? ((fn: () => void) => void setImmediate(fn));
+  // Task starts and ends come as one batch per turn of the scheduler (delivered once the turn's tasks are on their way
+  // to the workers, or before any later event): the store and the log copy its records into their columns and keep
+  // none of them; the buffer, which keeps events, copies them.
   const off = bus.onAny(
     (e) => {
-      if (live === undefined) {
-        buffer?.push(e.type === 'taskStart' || e.type === 'taskEnd' ? { ...e } : e);
+      if (e.type === 'taskBatch') {
+        if (live !== undefined) live.applyTasks(e.tasks);
+        else for (let i = 0; i < e.tasks.size; i++) buffer?.push({ ...e.tasks.event(i) });
         return;
       }
-      if (e.type === 'taskStart' || e.type === 'taskEnd') {
-        waiting.push(e);
-        if (!drainArmed) {
-          drainArmed = true;
-          afterTasksSent(drain);
-        }
-        return;
-      }
-      if (waiting.size > 0) drain();
-      live.apply(e);
+      if (live === undefined) buffer?.push(e);
+      else live.apply(e);
     },
-    { copies: ['taskStart', 'taskEnd'] },
+    { batched: { type: 'taskBatch', of: ['taskStart', 'taskEnd'] } },
   );
   const loading = loadLiveUi()
     .then((m) => (interruptedEarly ? Promise.reject(new Error('the process was interrupted')) : m.startLiveUi(view, appId)))
@@ -181,6 +149,8 @@ export function startUi(bus: EventBus<SchedulerEvent>, view: UiContextView): UiS
     appId,
     url: async () => (await loading)?.url,
     interrupted: () => {
+      // The task events the scheduler still holds go first (into the buffer, while the live UI loads).
+      bus.flushHeld();
       if (live === undefined) {
         // A signal while the UI's modules still load (soon after start, or on a loaded machine): the log is
         // written from the buffer, one event a line (what readEventLog reads), or the application would leave none.
@@ -190,15 +160,15 @@ export function startUi(bus: EventBus<SchedulerEvent>, view: UiContextView): UiS
         }
         return;
       }
-      drain();
       live.apply({ type: 'applicationEnd', time: Date.now() });
       live.flush();
     },
     stop: () =>
       (stopping ??= loading.then(async (l) => {
+        // The task events the scheduler still holds go first.
+        bus.flushHeld();
         off();
         if (l === undefined) return;
-        drain();
         l.apply({ type: 'applicationEnd', time: Date.now() });
         await l.stop();
       })),
@@ -213,71 +183,5 @@ function writeLogNow(dir: string, appId: string, events: readonly AppEvent[]): v
     writeFileSync(path.join(dir, appId + EVENT_LOG_SUFFIX), lines.join(''));
   } catch (e) {
     console.warn(`kindling: could not write the event log in ${dir}: ${(e as Error).message}`);
-  }
-}
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-
-/** The fields task starts and ends share, field by field (a loop over names would be a keyed access each). */
-function copyTask(to: Mutable<TaskStartEvent> | Mutable<TaskEndEvent>, from: TaskStartEvent | TaskEndEvent): void {
-  to.stageId = from.stageId;
-  to.stageAttempt = from.stageAttempt;
-  to.partition = from.partition;
-  to.attempt = from.attempt;
-  to.workerIndex = from.workerIndex;
-  to.executorId = from.executorId;
-  to.speculative = from.speculative;
-  to.time = from.time;
-}
-
-/**
- * Task events copied, in order, into records reused from turn to turn (a copy as a new object per event was garbage
- * for every task); the listeners they go to copy them in turn and keep nothing of them.
- */
-class TaskEventQueue {
-  readonly #starts: Array<Mutable<TaskStartEvent>> = [];
-  readonly #ends: Array<Mutable<TaskEndEvent>> = [];
-  readonly #order: Array<Mutable<TaskStartEvent> | Mutable<TaskEndEvent>> = [];
-  #size = 0;
-  #startsUsed = 0;
-  #endsUsed = 0;
-
-  get size(): number {
-    return this.#size;
-  }
-
-  push(e: TaskStartEvent | TaskEndEvent): void {
-    let r: Mutable<TaskStartEvent> | Mutable<TaskEndEvent>;
-    if (e.type === 'taskStart') {
-      const s = this.#starts[this.#startsUsed] ?? (this.#starts[this.#startsUsed] = { ...e });
-      this.#startsUsed++;
-      copyTask(s, e);
-      r = s;
-    } else {
-      // One shape for every record: an absent error or metrics is an undefined field (as the scheduler's record has).
-      const t = this.#ends[this.#endsUsed] ?? (this.#ends[this.#endsUsed] = { ...e, error: undefined, metrics: undefined });
-      this.#endsUsed++;
-      copyTask(t, e);
-      t.result = e.result;
-      t.error = e.error;
-      t.durationMs = e.durationMs;
-      t.metrics = e.metrics;
-      t.locality = e.locality;
-      r = t;
-    }
-    this.#order[this.#size++] = r;
-  }
-
-  /** Hands every waiting event to `apply`, in order, and empties the queue. */
-  drain(apply: (e: TaskStartEvent | TaskEndEvent) => void): void {
-    for (let i = 0; i < this.#size; i++) apply(this.#order[i]!);
-    // The worker's metrics and errors go with their tasks, not with the records.
-    for (let i = 0; i < this.#endsUsed; i++) {
-      this.#ends[i]!.metrics = undefined;
-      this.#ends[i]!.error = undefined;
-    }
-    this.#size = 0;
-    this.#startsUsed = 0;
-    this.#endsUsed = 0;
   }
 }

@@ -58,6 +58,10 @@ export async function startLiveUi(view: UiContextView, appId: string): Promise<L
       store?.apply(e);
       log?.write(e);
     },
+    applyTasks(batch): void {
+      store?.applyTasks(batch);
+      log?.writeTasks(batch);
+    },
     url: server?.url,
     flush: () => log?.flushSync(),
     async stop(): Promise<void> {

@@ -235,26 +235,39 @@ describe('DAGScheduler with a fake backend', () => {
     expect(await second).toBe(4);
   });
 
-  it('hands task events to listeners that only copy them as one record refilled per task, and new objects to any that may keep them', async () => {
+  it('hands task events to a batched listener as one taskBatch per turn, in order, before any later event; one object each to the others', async () => {
     const { backend, parallelize, bus } = setup(2);
-    type Seen = { readonly ref: object; readonly copy: Record<string, unknown> };
-    const copied: Seen[] = [];
-    const offCopying = bus.onAny((e) => void (e.type === 'taskStart' || e.type === 'taskEnd' ? copied.push({ ref: e, copy: { ...e } }) : 0), {
-      copies: ['taskStart', 'taskEnd'],
-    });
-    expect(bus.hasListeners('taskEnd')).toBe(true);
-    expect(bus.needsFreshEvent('taskEnd')).toBe(false);
+    type Seen = { readonly batch: number; readonly ref: object | undefined; readonly copy: Record<string, unknown> };
+    const seen: Seen[] = [];
+    let batches = 0;
+    const offBatched = bus.onAny(
+      (e) => {
+        if (e.type !== 'taskBatch') {
+          seen.push({ batch: -1, ref: undefined, copy: { type: e.type } });
+          return;
+        }
+        batches++;
+        for (let i = 0; i < e.tasks.size; i++) seen.push({ batch: batches, ref: e.tasks.event(i), copy: { ...e.tasks.event(i) } });
+      },
+      { batched: { type: 'taskBatch', of: ['taskStart', 'taskEnd'] } },
+    );
+    // Nobody takes task ends one by one.
+    expect(bus.hasListeners('taskEnd')).toBe(false);
+    expect(bus.hasListeners('taskBatch')).toBe(true);
     // Two tasks of one job, the second failing once: starts, a failed end with its error, a retry, successes.
     const first = parallelize([1, 2, 3, 4], 2).count();
     await flush();
+    // With no other event to deliver them, the starts come within the batch's time limit (the UI shows them running).
+    expect(seen.filter((s) => s.batch > 0).map((s) => s.copy.type)).toEqual(['taskStart', 'taskStart']);
     const [a, b] = backend.take().sort((x, y) => x.msg.partition - y.msg.partition);
     a!.settle(boom('flaky'));
     b!.settle(ok(2));
     await flush();
     backend.take().forEach((l) => l.settle(ok(2)));
     expect(await first).toBe(4);
-    const starts = copied.filter((s) => s.copy.type === 'taskStart');
-    const ends = copied.filter((s) => s.copy.type === 'taskEnd');
+    const tasks = seen.filter((s) => s.batch > 0);
+    const starts = tasks.filter((s) => s.copy.type === 'taskStart');
+    const ends = tasks.filter((s) => s.copy.type === 'taskEnd');
     expect(starts.map((s) => s.copy.partition)).toEqual([0, 1, 0]);
     expect(ends.map((s) => [s.copy.partition, s.copy.attempt, s.copy.result, s.copy.error])).toEqual([
       [0, 0, 'failed', 'Error: flaky'],
@@ -262,35 +275,81 @@ describe('DAGScheduler with a fake backend', () => {
       [0, 1, 'success', undefined],
     ]);
     expect(ends.map((s) => s.copy.metrics === undefined)).toEqual([true, false, false]);
-    // One record per kind, refilled for each task; the worker's metrics and the error are not held by it afterwards.
-    expect(new Set(starts.map((s) => s.ref)).size).toBe(1);
-    expect(new Set(ends.map((s) => s.ref)).size).toBe(1);
-    expect((ends[0]!.ref as { metrics?: unknown }).metrics).toBeUndefined();
-    expect((ends[0]!.ref as { error?: unknown }).error).toBeUndefined();
+    // Batches, not an event per task: at most one per pause of the test (the launch; the first outcomes and the
+    // relaunch; the last outcome, which the job's end delivers).
+    expect(batches).toBeGreaterThanOrEqual(1);
+    expect(batches).toBeLessThanOrEqual(3);
+    // The last task's end comes before the job's end, which follows it in the same turn.
+    const types = seen.map((s) => s.copy.type);
+    expect(types.lastIndexOf('taskEnd')).toBeLessThan(types.indexOf('jobEnd'));
+    expect(types.indexOf('jobStart')).toBeLessThan(types.indexOf('taskStart'));
+    // The worker's metrics and the error are not held by the batch's records afterwards.
+    const records = new Set(tasks.map((s) => s.ref));
+    for (const s of ends) expect((s.ref as { metrics?: unknown }).metrics).toBeUndefined();
+    for (const s of ends) expect((s.ref as { error?: unknown }).error).toBeUndefined();
 
-    // A listener that keeps events (of that type, or any) gets a new object per event, with the same values.
-    const kept: object[] = [];
+    // Listeners that take task events one by one (of that type, or any) get a new object per event, and no batch; the
+    // batched listener still gets its batches, with the same values.
+    const kept: Array<{ type: string; partition?: number }> = [];
     for (const subscribe of [
       () => bus.on('taskEnd', (e) => void kept.push(e)),
-      () => bus.onAny((e) => void (e.type === 'taskEnd' && kept.push(e))),
+      () => bus.onAny((e) => void ((e.type === 'taskEnd' || e.type === 'taskBatch') && kept.push(e))),
     ]) {
       kept.length = 0;
       const off = subscribe();
-      expect(bus.needsFreshEvent('taskEnd')).toBe(true);
-      copied.length = 0;
+      seen.length = 0;
       const job = parallelize([1, 2, 3, 4], 2).count();
       await flush();
       backend.take().forEach((l) => l.settle(ok(2)));
       expect(await job).toBe(4);
-      const seen = copied.filter((s) => s.copy.type === 'taskEnd');
-      expect(kept).toHaveLength(2);
+      expect(kept.map((e) => e.type)).toEqual(['taskEnd', 'taskEnd']);
       expect(new Set(kept).size).toBe(2);
-      expect(seen.map((s) => s.ref)).toEqual(kept);
-      expect(kept.map((e) => (e as { partition: number }).partition).sort()).toEqual([0, 1]);
+      expect(kept.map((e) => e.partition).sort()).toEqual([0, 1]);
+      const batchedEnds = seen.filter((s) => s.copy.type === 'taskEnd');
+      expect(batchedEnds.map((s) => s.copy.partition).sort()).toEqual([0, 1]);
+      for (const e of kept) expect(seen.map((s) => s.ref)).not.toContain(e);
+      for (const s of seen) if (s.ref !== undefined) records.add(s.ref);
       off();
     }
-    offCopying();
+    // 14 task events in all, in records reused from batch to batch: two batches alternate, each with at most two
+    // starts and two ends here.
+    expect(records.size).toBeLessThanOrEqual(8);
+    offBatched();
     expect(bus.hasListeners('taskEnd')).toBe(false);
+    expect(bus.hasListeners('taskBatch')).toBe(false);
+  });
+
+  it('delivers a batch once it is full, without waiting for its timer or another event, and keeps the order', async () => {
+    const { backend, parallelize, bus } = setup(2);
+    const sizes: number[] = [];
+    const order: string[] = [];
+    bus.onAny(
+      (e) => {
+        if (e.type !== 'taskBatch') return void order.push(e.type);
+        sizes.push(e.tasks.size);
+        for (let i = 0; i < e.tasks.size; i++) {
+          const t = e.tasks.event(i);
+          order.push(`${t.type} ${t.partition}`);
+        }
+      },
+      { batched: { type: 'taskBatch', of: ['taskStart', 'taskEnd'] } },
+    );
+    const n = 300;
+    const job = parallelize([...Array(n).keys()], n).count();
+    await flush();
+    const before = sizes.length;
+    // Outcomes settled in microtasks only: no timer runs until the job ends.
+    for (let launched = backend.take(); launched.length > 0; launched = backend.take()) {
+      for (const l of launched) l.settle(ok(1));
+      for (let i = 0; i < 10; i++) await Promise.resolve();
+    }
+    expect(await job).toBe(n);
+    // 600 task events: full batches went out between the pauses, none larger than the limit.
+    expect(sizes.length - before).toBeGreaterThanOrEqual(2);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(256);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(2 * n);
+    for (let p = 0; p < n; p++) expect(order.indexOf(`taskStart ${p}`)).toBeLessThan(order.indexOf(`taskEnd ${p}`));
+    expect(order.at(-1)).toBe('jobEnd');
   });
 
   it('retries a task that fails once: exactly one more attempt runs, on the other worker', async () => {

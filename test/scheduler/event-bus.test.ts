@@ -133,40 +133,63 @@ describe('EventBus', () => {
     expect(seen).toEqual(['taskEnd', 'jobEnd']);
   });
 
-  it('says an event needs a new object while any listener may keep events of its type, and not while its listeners only copy them', () => {
+  it('gives a batched catch-all listener its batch events instead of the batched types; other catch-all listeners no batches', () => {
     const bus = new EventBus<SchedulerEvent>();
-    expect(bus.needsFreshEvent('taskEnd')).toBe(false);
-    const seen: number[] = [];
-    const offCopying = bus.onAny((e) => void (e.type === 'taskEnd' && seen.push(e.partition)), { copies: ['taskStart', 'taskEnd'] });
+    const batched: string[] = [];
+    const plain: string[] = [];
+    const TYPES = ['taskStart', 'taskEnd', 'taskBatch'] as const;
+    expect(bus.listenedMask(TYPES)).toBe(0);
+    const offBatched = bus.onAny((e) => void batched.push(e.type), { batched: { type: 'taskBatch', of: ['taskStart', 'taskEnd'] } });
+    expect(bus.hasListeners('taskEnd')).toBe(false);
+    expect(bus.hasListeners('taskBatch')).toBe(true);
+    expect(bus.hasListeners('jobEnd')).toBe(true);
+    expect(bus.listenedMask(TYPES)).toBe(4);
+    const offPlain = bus.onAny((e) => void plain.push(e.type));
     expect(bus.hasListeners('taskEnd')).toBe(true);
-    expect(bus.needsFreshEvent('taskEnd')).toBe(false);
-    expect(bus.needsFreshEvent('taskStart')).toBe(false);
-    // The copying listener keeps the events of other types.
-    expect(bus.needsFreshEvent('jobEnd')).toBe(true);
-    const offTyped = bus.on('taskEnd', () => {});
-    expect(bus.needsFreshEvent('taskEnd')).toBe(true);
-    expect(bus.needsFreshEvent('taskStart')).toBe(false);
-    offTyped();
-    expect(bus.needsFreshEvent('taskEnd')).toBe(false);
-    const offKeeping = bus.onAny(() => {});
-    expect(bus.needsFreshEvent('taskStart')).toBe(true);
-    offKeeping();
-    const offOther = bus.onAny(() => {}, { copies: ['taskStart'] });
-    expect(bus.needsFreshEvent('taskStart')).toBe(false);
-    expect(bus.needsFreshEvent('taskEnd')).toBe(true);
-    offOther();
-    expect(bus.needsFreshEvent('taskEnd')).toBe(false);
-    // Delivery is the same either way.
-    bus.emit(taskEnd(3));
-    expect(seen).toEqual([3]);
-    offCopying();
-    expect(bus.needsFreshEvent('jobEnd')).toBe(false);
-    bus.onAny(() => {});
-    bus.clear();
-    expect(bus.needsFreshEvent('jobEnd')).toBe(false);
+    expect(bus.listenedMask(TYPES)).toBe(3 | 4);
+    bus.emit(taskEnd(0));
+    bus.emit({ type: 'taskBatch', tasks: { size: 1, event: () => taskEnd(1) } });
+    bus.emit(jobEnd);
+    expect(batched).toEqual(['taskBatch', 'jobEnd']);
+    expect(plain).toEqual(['taskEnd', 'jobEnd']);
+    offBatched();
+    // Without a batched listener, a catch-all one gets every type again (nobody emits batches then).
+    expect(bus.listenedMask(TYPES)).toBe(1 | 2 | 4);
+    bus.emit({ type: 'taskBatch', tasks: { size: 0, event: () => taskEnd(0) } });
+    expect(plain.at(-1)).toBe('taskBatch');
+    offPlain();
+    expect(bus.listenedMask(TYPES)).toBe(0);
   });
 
-  it('changes its generation at every subscription and unsubscription (emitters cache what the bus said until then)', () => {
+  it('runs what is held before the next event of a type not taken in batches, once, and at flushHeld', () => {
+    const bus = new EventBus<SchedulerEvent>();
+    const seen: string[] = [];
+    bus.onAny((e) => void seen.push(e.type === 'taskBatch' ? `batch:${e.tasks.size}` : e.type), {
+      batched: { type: 'taskBatch', of: ['taskStart', 'taskEnd'] },
+    });
+    bus.on('taskEnd', (e) => void seen.push(`taskEnd:${e.partition}`));
+    let flushes = 0;
+    const hold = () =>
+      bus.hold(() => {
+        flushes++;
+        bus.emit({ type: 'taskBatch', tasks: { size: 2, event: () => taskEnd(0) } });
+      });
+    hold();
+    // A task event taken one by one by another listener does not deliver the batch before it.
+    bus.emit(taskEnd(7));
+    expect(flushes).toBe(0);
+    bus.emit(jobEnd);
+    expect(seen).toEqual(['taskEnd:7', 'batch:2', 'jobEnd']);
+    bus.emit(jobEnd);
+    expect(flushes).toBe(1);
+    hold();
+    bus.flushHeld();
+    bus.flushHeld();
+    expect(flushes).toBe(2);
+    expect(seen.at(-1)).toBe('batch:2');
+  });
+
+  it('changes its generation at every subscription and unsubscription (listenedMask remembers what it said until then)', () => {
     const bus = new EventBus<SchedulerEvent>();
     const seen = [bus.generation];
     const next = () => {
@@ -175,7 +198,7 @@ describe('EventBus', () => {
     };
     const offTyped = bus.on('taskEnd', () => {});
     next();
-    const offAny = bus.onAny(() => {}, { copies: ['taskEnd'] });
+    const offAny = bus.onAny(() => {}, { batched: { type: 'taskBatch', of: ['taskEnd'] } });
     next();
     offTyped();
     next();

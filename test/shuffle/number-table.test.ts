@@ -276,6 +276,158 @@ describe('NumberTable: dense keys addressed directly', () => {
   });
 });
 
+/** Records as a flatMap returns them, among the table's keys: other numbers, other kinds, and elements that are no pair. */
+const stray = fc.constantFrom<unknown>([-0, 1], [NaN, 2], [0.5, 3], [2 ** 31, 4], ['7', 5], [[1, 2], 6], 7, [1, 2, 3], undefined, [1]);
+const flatMapped = records.chain((rs) =>
+  fc.array(fc.tuple(fc.nat(rs.length), stray), { maxLength: 3 }).map((inserts) => {
+    const xs: unknown[] = [...rs];
+    for (const [at, x] of inserts) xs.splice(at, 0, x);
+    return xs;
+  }),
+);
+
+/**
+ * What `add` per record does with `xs[from..]` until a record it cannot take: the same checks the grouping makes
+ * before each `add` (a pair, a table key), the error of `notAPair`, and where it stopped (as `addPairs` answers).
+ */
+function addOneByOne(t: NumberTable, xs: readonly unknown[], from: number, fns: ReturnType<typeof counted>): { stop: number; error?: string } {
+  for (let i = from; i < xs.length; i++) {
+    const kv = xs[i];
+    if (!Array.isArray(kv) || kv.length !== 2) return { stop: i, error: `not a pair: ${String(kv)}` };
+    const k = kv[0];
+    if (typeof k !== 'number' || (k | 0) !== k || Object.is(k, -0)) return { stop: i };
+    if (!t.add(k, kv[1], fns.first, fns.merge)) return { stop: ~i };
+  }
+  return { stop: xs.length };
+}
+
+describe("NumberTable#addPairs: a flatMap's array of records in one call", () => {
+  it('does what add per record does: groups, order, combiners, calls, where it stops, refusals and the error (property)', () => {
+    let refusals = 0;
+    let strays = 0;
+    let hashedAgain = 0;
+    fc.assert(
+      fc.property(flatMapped, fc.constantFrom(...Object.keys(aggregators)), fc.boolean(), fc.nat(5), (xs, name, dense, from0) => {
+        const from = Math.min(from0, xs.length);
+        const run = (many: boolean) =>
+          withDense(dense, () => {
+            const fns = counted(aggregators[name]!);
+            const t = new NumberTable();
+            const notAPair = (x: unknown): never => {
+              throw new Error(`not a pair: ${String(x)}`);
+            };
+            let out: { stop: number; error?: string };
+            if (many) {
+              try {
+                out = { stop: t.addPairs(xs, from, xs.length, fns.first, fns.merge, notAPair) };
+              } catch (e) {
+                out = { stop: -1, error: (e as Error).message };
+              }
+            } else {
+              out = addOneByOne(t, xs, from, fns);
+              if (out.error !== undefined) out.stop = -1;
+            }
+            const sawDense = t.dense;
+            const refusal = out.error === undefined && out.stop < 0;
+            const columns = t.columns();
+            return {
+              out,
+              refused: refusal ? t.refused : undefined,
+              // One by one, the refused record's key is the caller's to read; addPairs reports it.
+              refusedKey: !refusal ? undefined : many ? t.refusedKey : (xs[~out.stop] as [number, unknown])[0],
+              keys: Array.from(columns.keys),
+              combiners: Array.from(columns.combiners),
+              calls: fns.calls,
+              sawDense,
+            };
+          });
+        const a = run(true);
+        const b = run(false);
+        expect(a.out).toEqual(b.out);
+        expect(same(a.refused, b.refused)).toBe(true);
+        expect(same(a.refusedKey, b.refusedKey)).toBe(true);
+        expect(same(a.keys, b.keys)).toBe(true);
+        expect(same(a.combiners, b.combiners)).toBe(true);
+        expect(same(a.calls, b.calls)).toBe(true);
+        if (b.out.stop < 0 && b.out.error === undefined) refusals++;
+        if (b.out.stop >= 0 && b.out.stop < xs.length) strays++;
+        if (dense && !a.sawDense && a.keys.length > 64) hashedAgain++;
+      }),
+      { numRuns: 600 },
+    );
+    // The generator reaches each way out of the loop, and tables that left the direct layout again.
+    expect(refusals).toBeGreaterThan(20);
+    expect(strays).toBeGreaterThan(20);
+    expect(hashedAgain).toBeGreaterThan(0);
+  });
+
+  it('addColumns does what add per record does for a key column and a value column (property)', () => {
+    let refusals = 0;
+    fc.assert(
+      fc.property(records, fc.constantFrom(...Object.keys(aggregators)), fc.boolean(), fc.nat(5), fc.boolean(), (rs, name, dense, from0, ints) => {
+        const keys = Int32Array.from(rs, ([k]) => k);
+        // Int32 values as a fetched bucket of int32 numbers holds them, else doubles (-0 and NaN included).
+        const vs = ints ? Int32Array.from(rs, ([, v]) => v | 0) : Float64Array.from(rs, ([, v]) => v);
+        const from = Math.min(from0, rs.length);
+        const run = (columns: boolean) =>
+          withDense(dense, () => {
+            const fns = counted(aggregators[name]!);
+            const t = new NumberTable();
+            let stop = rs.length;
+            if (columns) stop = t.addColumns(keys, vs, from, rs.length, fns.first, fns.merge);
+            else
+              for (let i = from; i < rs.length; i++) {
+                if (t.add(keys[i]!, vs[i], fns.first, fns.merge)) continue;
+                stop = ~i;
+                break;
+              }
+            const c = t.columns();
+            return {
+              stop,
+              refused: stop < 0 ? t.refused : undefined,
+              keys: Array.from(c.keys),
+              combiners: Array.from(c.combiners),
+              calls: fns.calls,
+            };
+          });
+        const a = run(true);
+        const b = run(false);
+        expect(a.stop).toBe(b.stop);
+        expect(same(a.refused, b.refused)).toBe(true);
+        expect(same(a.keys, b.keys)).toBe(true);
+        expect(same(a.combiners, b.combiners)).toBe(true);
+        expect(same(a.calls, b.calls)).toBe(true);
+        if (b.stop < 0) refusals++;
+      }),
+      { numRuns: 500 },
+    );
+    expect(refusals).toBeGreaterThan(20);
+  });
+
+  it('widens the direct layout and goes back to hashing in the middle of one array', () => {
+    const t = new NumberTable();
+    const sum = (a: unknown, b: unknown): unknown => (a as number) + (b as number);
+    const notAPair = (x: unknown): never => {
+      throw new Error(`not a pair: ${String(x)}`);
+    };
+    const xs: Array<[number, number]> = [];
+    for (let k = 0; k < 200; k++) xs.push([k, 1]);
+    // Below the range (widens it), the dense keys again (merges through the widened arrays), then a far key.
+    xs.push([-300, 1]);
+    for (let k = 0; k < 200; k++) xs.push([k, 2]);
+    xs.push([DENSE_SPAN_FLOOR * 40, 5]);
+    for (let k = 0; k < 200; k++) xs.push([k, 4]);
+    expect(t.addPairs(xs, 0, xs.length, (v) => v, sum, notAPair)).toBe(xs.length);
+    expect(t.dense).toBe(false);
+    const { keys, combiners } = t.columns();
+    expect(keys.length).toBe(202);
+    expect(Array.from(keys.subarray(0, 3))).toEqual([0, 1, 2]);
+    expect(Array.from(combiners.subarray(0, 3))).toEqual([7, 7, 7]);
+    expect(Array.from(keys.subarray(200))).toEqual([-300, DENSE_SPAN_FLOOR * 40]);
+    expect(Array.from(combiners.subarray(200))).toEqual([1, 5]);
+  });
+});
+
 describe('NumberTable: arrays from the thread pool (util/scratch-arrays.ts)', () => {
   afterEach(() => setMinPooledBytes(MIN_POOLED_BYTES));
 

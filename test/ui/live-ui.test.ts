@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { Context } from 'kindling';
 import { EventBus } from '../../src/scheduler/event-bus.js';
 import type { SchedulerEvent } from '../../src/scheduler/events.js';
+import { TaskEventBatch } from '../../src/scheduler/task-event-batch.js';
 import { startUi } from '../../src/ui/index.js';
 import { readEventLog } from '../../src/ui/event-log.js';
 
@@ -156,53 +157,53 @@ describe('live UI', () => {
     await ui.stop();
   });
 
-  it('hands task events to the store and the log once the tasks of their turn are sent, after the events before them and before the next other event', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-deferred-log-'));
+  it("takes task events in the batches the scheduler holds, copies their reused records, and keeps the bus's order", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-batched-log-'));
     try {
       const bus = new EventBus<SchedulerEvent>();
-      const waiting: Array<() => void> = [];
-      const view = { ...liveView('deferred'), eventLog: { dir }, afterTasksSent: (fn: () => void) => void waiting.push(fn) };
-      const ui = startUi(bus, view)!;
+      const ui = startUi(bus, { ...liveView('batched'), eventLog: { dir } })!;
       const url = await ui.url();
       const api = `${url}/api/v1/applications/${ui.appId}`;
       const get = async (p: string) => (await fetch(`${api}${p}`)).json() as Promise<Array<Record<string, unknown>>>;
+      // As the task scheduler does: task events into a batch the bus holds until the turn's tasks are sent, or until
+      // another event; the batch's records are refilled for the next one.
+      const batch = new TaskEventBatch();
+      const flush = () => {
+        bus.emit({ type: 'taskBatch', tasks: batch });
+        batch.clear();
+      };
+      const start = (partition: number, time: number) => {
+        if (batch.size === 0) bus.hold(flush);
+        Object.assign(batch.nextStart(), taskStart(partition, time));
+      };
       bus.emit({ type: 'jobStart', jobId: 0, time: 1, description: 'count', stageIds: [0] });
       bus.emit({ type: 'stageSubmitted', jobId: 0, stageId: 0, attempt: 0, name: 'count', numTasks: 2, numPartitions: 2, time: 1 });
-      // The scheduler's records are refilled per task: the UI must copy what it holds.
-      const start = { ...taskStart(0, 2) };
-      const end = {
-        type: 'taskEnd' as const,
+      start(0, 2);
+      start(1, 3);
+      const e0 = batch.nextEnd();
+      Object.assign(e0, {
         stageId: 0,
         stageAttempt: 0,
         partition: 0,
         attempt: 0,
         workerIndex: 0,
         executorId: '0',
-        speculative: false,
-        result: 'success' as const,
-        error: undefined as string | undefined,
+        result: 'success',
         durationMs: 5,
-        metrics: undefined,
-        locality: 'NO_PREF' as const,
         time: 7,
-      };
-      bus.emit(start);
-      bus.emit({ ...start, partition: 1, time: 3 });
-      bus.emit(end);
-      start.partition = 99;
-      end.partition = 99;
-      // One callback asked for this turn; the store has none of the tasks yet.
-      expect(waiting).toHaveLength(1);
+      });
+      // Held: the store has none of the tasks yet.
       expect((await get('/stages/0/0/taskList')).length).toBe(0);
-      waiting.shift()!();
+      bus.flushHeld();
       let tasks = await get('/stages/0/0/taskList');
       expect(tasks.map((t) => [t.index, t.status]).sort()).toEqual([
         [0, 'SUCCESS'],
         [1, 'RUNNING'],
       ]);
-      // A failed task's end, then the stage's and the job's end without a callback: they come in the bus's order.
-      bus.emit({ ...end, partition: 1, durationMs: 4, result: 'failed', error: 'boom' });
-      expect(waiting).toHaveLength(1);
+      // A failed task's end in a new batch (the same records, refilled), then the stage's and the job's end: the
+      // bus delivers the batch before them.
+      bus.hold(flush);
+      Object.assign(batch.nextEnd(), { partition: 1, durationMs: 4, result: 'failed', error: 'boom', time: 8 });
       bus.emit({ type: 'stageCompleted', jobId: 0, stageId: 0, attempt: 0, time: 8, result: 'failed', failureReason: 'boom' });
       bus.emit({ type: 'jobEnd', jobId: 0, time: 9, result: 'failed', error: 'boom' });
       tasks = await get('/stages/0/0/taskList');
@@ -212,9 +213,9 @@ describe('live UI', () => {
       ]);
       const jobs = await get('/jobs');
       expect(jobs.map((j) => [j.status, j.numFailedTasks, j.numCompletedTasks])).toEqual([['FAILED', 1, 1]]);
-      // The late callback finds nothing left; a task event with no callback run is still logged at stop().
-      waiting.shift()!();
-      bus.emit({ ...end, partition: 1, attempt: 1, time: 10 });
+      // A batch still held when the UI stops is in the log, before the application's end.
+      bus.hold(flush);
+      Object.assign(batch.nextEnd(), { partition: 1, attempt: 1, durationMs: 1, result: 'success', error: undefined, time: 10 });
       await ui.stop();
       const events = readEventLog(path.join(dir, `${ui.appId}.jsonl`));
       expect(events.map((e) => (e.type === 'taskEnd' ? `taskEnd ${e.partition}.${e.attempt} ${e.result}` : e.type))).toEqual([

@@ -42,34 +42,17 @@ export function uncloneable(taskId: number, epoch: number, e: unknown, where: st
 
 /**
  * One turn of the event loop's sending for the channels of one pool: the channels that queued tasks in this turn
- * send them together at its end (one setImmediate, not one per channel), and then what waited for the tasks to be
- * on their way runs ({@link TaskSendTurn.afterSend}): the driver's bookkeeping that no task waits for (the UI's
- * task events) happens while the workers compute, not before they have their next tasks.
+ * send them together at its end (one setImmediate, not one per channel).
  */
 export class TaskSendTurn {
   #channels: TaskChannel[] = [];
   #sending: TaskChannel[] = [];
-  #after: Array<() => void> = [];
-  #running: Array<() => void> = [];
   #queued = false;
   readonly #run = (): void => this.#send();
 
   /** `channel` has tasks queued: it sends them at the end of this turn. */
   queue(channel: TaskChannel): void {
     this.#channels.push(channel);
-    this.#arm();
-  }
-
-  /**
-   * Runs `fn` once, right after this turn's tasks are sent (at the end of this turn also when no task is). A
-   * throw from `fn` is reported, and the others still run.
-   */
-  afterSend(fn: () => void): void {
-    this.#after.push(fn);
-    this.#arm();
-  }
-
-  #arm(): void {
     if (this.#queued) return;
     this.#queued = true;
     setImmediate(this.#run);
@@ -77,24 +60,12 @@ export class TaskSendTurn {
 
   #send(): void {
     this.#queued = false;
-    // Swapped, not copied: a flush or a callback may queue for the next turn while these run.
+    // Swapped, not copied: a flush may queue for the next turn while these send.
     const channels = this.#channels;
     this.#channels = this.#sending;
     this.#sending = channels;
     for (let i = 0; i < channels.length; i++) channels[i]!.flush();
     channels.length = 0;
-    if (this.#after.length === 0) return;
-    const after = this.#after;
-    this.#after = this.#running;
-    this.#running = after;
-    for (let i = 0; i < after.length; i++) {
-      try {
-        after[i]!();
-      } catch (e) {
-        console.warn('kindling: a callback after sending tasks threw:', e);
-      }
-    }
-    after.length = 0;
   }
 }
 

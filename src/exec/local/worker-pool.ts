@@ -280,10 +280,6 @@ export class WorkerPool implements TaskBackend {
 
   // ---- tasks --------------------------------------------------------------------------------------------------
 
-  afterTasksSent(fn: () => void): void {
-    this.#sendTurn.afterSend(fn);
-  }
-
   cancelTask(workerIndex: number, taskId: number): void {
     const slot = this.#slots[workerIndex];
     if (slot?.state === 'ready' && slot.inflight.has(taskId))
