@@ -2,7 +2,7 @@
  * The REST API, shaped like Spark's monitoring API (`/api/v1`), live from a running context and from event
  * logs through `kindling history`.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
@@ -560,9 +560,16 @@ describe('REST API against Spark’s documented parameters and shapes', () => {
     const tracker = sc.statusTracker();
     const [jobId] = tracker.getActiveJobIds();
     expect(jobId).toBeDefined();
-    const [job] = (await get(`${app}/jobs?status=running`)) as unknown as Json[];
-    expect(job).toMatchObject({ jobId, status: 'RUNNING', numActiveStages: 1 });
-    expect(job!.numActiveTasks).toBeGreaterThan(0);
+    // The tracker reads the scheduler; the REST API reads the status store, which takes task events in batches of
+    // at most 10 ms (as Spark's, fed by its asynchronous listener bus, lags): the tasks show there within a batch.
+    await vi.waitFor(
+      async () => {
+        const [job] = (await get(`${app}/jobs?status=running`)) as unknown as Json[];
+        expect(job).toMatchObject({ jobId, status: 'RUNNING', numActiveStages: 1 });
+        expect(job!.numActiveTasks).toBeGreaterThan(0);
+      },
+      { timeout: 200, interval: 5 },
+    );
     const stageIds = tracker.getActiveStageIds();
     const active = (await get(`${app}/stages?status=active`)) as unknown as Json[];
     expect(active.map((s) => s.stageId)).toEqual(stageIds);
