@@ -137,6 +137,10 @@ export class EventLogWriter {
     }
   }
 
+  /** Settled once the file is closed (see close). */
+  #closed: Promise<void> = Promise.resolve();
+  #landed: (() => void) | undefined;
+
   /** Starts writing what is buffered (after the chunk in flight, if any). */
   flush(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
@@ -160,7 +164,10 @@ export class EventLogWriter {
         this.#warned = true;
         console.warn(`kindling: writing the event log ${this.file} failed: ${err.message}`);
       }
-      if (this.#closing) closeSync(fd);
+      if (this.#closing) {
+        closeSync(fd);
+        this.#landed?.();
+      }
       // Only a flush asked for while this chunk was in flight (a job's end, a full buffer) writes again at once.
       // Writing whatever came in meanwhile made the log write back to back all through a job, ~40 small chunks
       // per 4,000 tasks, each a block line, a syscall on the thread pool and a callback on the driver's thread.
@@ -211,14 +218,21 @@ export class EventLogWriter {
     this.#flushSync();
   }
 
-  close(): void {
-    if (this.#fd === undefined || this.#closing) return;
+  /**
+   * Writes the rest and closes the file. Everything is on disk when it returns; the promise settles once a chunk
+   * still in flight has landed too (it writes its bytes again, at their old place): a file copied, edited or
+   * removed after `await close()` cannot be changed by a late write.
+   */
+  close(): Promise<void> {
+    if (this.#fd === undefined || this.#closing) return this.#closed;
     this.#flushSync();
     this.#closing = true;
     process.off('exit', this.#onExit);
     // A chunk still in flight closes the file when it lands (its bytes are already written again above).
     if (this.#inFlight === undefined) closeSync(this.#fd);
+    else this.#closed = new Promise((resolve) => (this.#landed = resolve));
     this.#fd = undefined;
+    return this.#closed;
   }
 }
 

@@ -65,7 +65,7 @@ export async function startLiveUi(view: UiContextView, appId: string): Promise<L
     url: server?.url,
     flush: () => log?.flushSync(),
     async stop(): Promise<void> {
-      log?.close();
+      await log?.close();
       await server?.close();
     },
   };

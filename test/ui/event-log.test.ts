@@ -4,7 +4,8 @@
  */
 import { describe, expect, it, vi } from 'vitest';
 import fc from 'fast-check';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { pbkdf2 } from 'node:crypto';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { EventLogWriter, TaskEndColumns, expandTaskEnds, readEventLog, taskEndsLine } from '../../src/ui/event-log.js';
@@ -296,6 +297,31 @@ describe('event log', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('close() settles only once a chunk still in flight has landed: nothing writes into the file after it', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-evlog-'));
+    try {
+      // The thread pool kept busy, so that the chunk's asynchronous write waits in its queue past close().
+      const busy = Array.from({ length: 16 }, () => new Promise((r) => pbkdf2('p', 's', 200_000, 64, 'sha512', r)));
+      const log = new EventLogWriter(dir, 'app-late');
+      log.write({ type: 'stageSubmitted', jobId: 1, stageId: 3, attempt: 0, name: 's', numTasks: 3, numPartitions: 3, time: 9 });
+      log.flush(); // an asynchronous write in flight
+      log.write({ type: 'stageCompleted', jobId: 1, stageId: 3, attempt: 0, time: 13, result: 'succeeded' });
+      await log.close();
+      const types = readFileSync(log.file, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { type: string }).type);
+      expect(types).toEqual(['stageSubmitted', 'stageCompleted']);
+      // A file rewritten after close() (a copy edited, as history's specs do) stays as written.
+      writeFileSync(log.file, 'rewritten\n');
+      await Promise.all(busy);
+      await new Promise((r) => setTimeout(r, 20));
+      expect(readFileSync(log.file, 'utf8')).toBe('rewritten\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('keeps task ends in their place among the other events', () => {
