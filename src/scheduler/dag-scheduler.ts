@@ -131,7 +131,7 @@ export class DAGScheduler implements TaskSetListener {
     this.#computed.set(jobId, computedRdds);
     const results = await new Promise<unknown[]>((resolve, reject) => {
       try {
-        const stage = this.#newResultStage(rdd, partitions, resultFn, jobId);
+        const stage = this.#newResultStage(rdd, partitions, resultFn, jobId, description);
         const job: ActiveJob = {
           jobId,
           description,
@@ -183,9 +183,9 @@ export class DAGScheduler implements TaskSetListener {
 
   // ---- building stages ----------------------------------------------------------------------------------
 
-  #newResultStage(rdd: RDD<unknown>, partitions: readonly number[], resultFn: ResultFunctionWire, jobId: number): ResultStage {
+  #newResultStage(rdd: RDD<unknown>, partitions: readonly number[], resultFn: ResultFunctionWire, jobId: number, description: string): ResultStage {
     const parents = stageShuffleDeps(rdd).map((d) => this.#shuffleStage(d, jobId));
-    const stage = new ResultStage(this.#nextStageId++, rdd, partitions, resultFn, parents, jobId);
+    const stage = new ResultStage(this.#nextStageId++, rdd, partitions, resultFn, parents, jobId, description);
     markJob(stage, jobId);
     return stage;
   }

@@ -83,11 +83,10 @@ export class ResultStage extends StageBase {
     readonly resultFn: ResultFunctionWire,
     parents: readonly Stage[],
     firstJobId: number,
+    /** The job's description (`max at RDD 3 (...)`), as Spark names a result stage after its action's call site. */
+    readonly name: string,
   ) {
     super(id, rdd, parents, firstJobId);
-  }
-  get name(): string {
-    return `${this.resultFn.kind} at ${this.rdd.label}`;
   }
 }
 

@@ -37,4 +37,13 @@ describe('jobStart stage descriptions', () => {
     const info = starts.at(-1)!.stages![0]!.rdds.find((r) => r.id === pairs.id)!;
     expect([info.name, info.storageLevel]).toEqual(['pairs', 'MEMORY_ONLY']);
   });
+
+  it("names a result stage after its action, as Spark names it after the action's call site", async () => {
+    const nums = sc.parallelize([3, 1, 2], 2);
+    await nums.max();
+    await nums.stats();
+    await nums.mean();
+    const names = starts.slice(-3).map((e) => e.stages!.at(-1)!.name);
+    expect(names).toEqual([`max at ${nums.label}`, `stats at ${nums.label}`, `mean at ${nums.label}`]);
+  });
 });
