@@ -9,7 +9,7 @@
  * of a log and a line each would cost the scheduler's thread several microseconds per task. Task starts are
  * not written: a task's end names its start. {@link readEventLog} turns the lines back into events.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, write, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readSync, write, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { TaskMetrics } from '../exec/protocol.js';
@@ -565,17 +565,48 @@ export function expandTaskEnds(block: TaskEndsBlock): TaskEndEvent[] {
 
 /** The events of one log file; a last line cut short by a crash is ignored. */
 export function readEventLog(file: string): AppEvent[] {
-  const text = readFileSync(file, 'utf8');
-  const out: AppEvent[] = [];
-  for (const line of text.split('\n')) {
-    if (line.trim() === '') continue;
-    try {
-      const e = JSON.parse(line) as AppEvent | TaskEndsBlock;
-      if (e.type === 'taskEnds') for (const t of expandTaskEnds(e)) out.push(t);
-      else out.push(e);
-    } catch {
-      // A partial line at the end of a crashed application's log.
+  return [...eventLogEvents(file)];
+}
+
+/**
+ * The events of one log file, one line at a time, read in pieces of `pieceBytes`: a long application's log
+ * outgrows V8's longest string (~512 MiB), which reading it whole could not decode, and the history server
+ * applies each event as it comes instead of holding them all. A last line cut short by a crash is ignored.
+ */
+export function* eventLogEvents(file: string, pieceBytes = 1 << 20): Generator<AppEvent> {
+  const fd = openSync(file, 'r');
+  try {
+    const piece = Buffer.allocUnsafe(pieceBytes);
+    // The start of a line that continues in a later piece, copied out since the piece is read over.
+    let head: Buffer[] = [];
+    for (;;) {
+      const n = readSync(fd, piece, 0, pieceBytes, null);
+      if (n === 0) break;
+      const bytes = piece.subarray(0, n);
+      let start = 0;
+      for (let nl = bytes.indexOf(10); nl !== -1; nl = bytes.indexOf(10, start)) {
+        const line = head.length === 0 ? bytes.subarray(start, nl) : Buffer.concat([...head, bytes.subarray(start, nl)]);
+        head = [];
+        start = nl + 1;
+        yield* lineEvents(line);
+      }
+      if (start < n) head.push(Buffer.from(bytes.subarray(start)));
     }
+    if (head.length > 0) yield* lineEvents(Buffer.concat(head));
+  } finally {
+    closeSync(fd);
   }
-  return out;
+}
+
+/** The events of one line: none for a blank line, or for one that is not whole (a crash cut it short). */
+function lineEvents(line: Buffer): readonly AppEvent[] {
+  try {
+    const text = line.toString('utf8');
+    if (text.trim() === '') return [];
+    const e = JSON.parse(text) as AppEvent | TaskEndsBlock;
+    return e.type === 'taskEnds' ? expandTaskEnds(e) : [e];
+  } catch {
+    // A partial line at the end of a crashed application's log (or a line longer than any string can be).
+    return [];
+  }
 }

@@ -6,7 +6,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { AppEvent } from './app-events.js';
-import { EVENT_LOG_SUFFIX, readEventLog } from './event-log.js';
+import { EVENT_LOG_SUFFIX, eventLogEvents } from './event-log.js';
 import { UiError } from './errors.js';
 import { UiServer } from './server.js';
 import { StatusStore } from './status-store.js';
@@ -79,23 +79,21 @@ export class EventLogFolder {
 
   #load(file: string): StatusStore | undefined {
     const store = new StatusStore();
-    let events: ReturnType<typeof readEventLog>;
-    try {
-      events = readEventLog(file);
-    } catch (e) {
-      this.warn(`kindling history: skipping ${file}: ${(e as Error).message}`);
-      return undefined;
-    }
     // A line that is JSON but no event the store can take (another tool's line, a hand edit) costs that line only.
     let bad = 0;
     let first = '';
-    for (const e of events) {
-      try {
-        checkEvent(e);
-        store.apply(e);
-      } catch (error) {
-        if (bad++ === 0) first = (error as Error).message;
+    try {
+      for (const e of eventLogEvents(file)) {
+        try {
+          checkEvent(e);
+          store.apply(e);
+        } catch (error) {
+          if (bad++ === 0) first = (error as Error).message;
+        }
       }
+    } catch (e) {
+      this.warn(`kindling history: skipping ${file}: ${(e as Error).message}`);
+      return undefined;
     }
     if (store.app === undefined) {
       // An empty file is an application that died before its first line was written: nothing to show, nothing wrong.

@@ -8,7 +8,7 @@ import { pbkdf2 } from 'node:crypto';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { EventLogWriter, TaskEndColumns, expandTaskEnds, readEventLog, taskEndsLine } from '../../src/ui/event-log.js';
+import { EventLogWriter, TaskEndColumns, eventLogEvents, expandTaskEnds, readEventLog, taskEndsLine } from '../../src/ui/event-log.js';
 import type { TaskMetrics } from '../../src/exec/protocol.js';
 import { SUMMARIZED_METRICS } from '../../src/scheduler/task-metrics.js';
 import type { TaskEndEvent } from '../../src/scheduler/events.js';
@@ -461,6 +461,45 @@ describe('event log', () => {
       log.close();
       appendFileSync(log.file, '{"type":"taskStart","stageId":');
       expect(readEventLog(log.file)).toEqual(samples.filter((e) => e.type !== 'taskStart').map((e) => JSON.parse(JSON.stringify(e))));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reads a log in pieces as it reads it whole: lines and multi-byte characters cut at any byte, blank lines, a cut last line', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-evlog-'));
+    const file = path.join(dir, 'app-pieces.jsonl');
+    // The reader as it was, reading the file whole: the pieces must change nothing.
+    const whole = (): unknown[] =>
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .flatMap((l) => {
+          try {
+            const e = JSON.parse(l) as AppEvent;
+            return e.type === ('taskEnds' as string) ? expandTaskEnds(e as never) : [e];
+          } catch {
+            return [];
+          }
+        });
+    const event = fc.record({ jobId: fc.nat(), description: fc.string({ unit: 'binary', maxLength: 40 }) }).map(
+      (r): AppEvent => ({ type: 'jobStart', jobId: r.jobId, time: 1, description: r.description, stageIds: [] }),
+    );
+    const line = fc.oneof(
+      event.map((e) => JSON.stringify(e)),
+      fc.constant(taskEndsLine(samples.filter((e): e is TaskEndEvent => e.type === 'taskEnd'))),
+      fc.constantFrom('', '  ', '\r'),
+    );
+    try {
+      fc.assert(
+        fc.property(fc.array(line, { maxLength: 30 }), fc.boolean(), fc.integer({ min: 1, max: 70 }), (lines, cut, pieceBytes) => {
+          let text = lines.map((l) => `${l}\n`).join('');
+          if (cut) text += '{"type":"jobStart","jobId":';
+          writeFileSync(file, text);
+          expect([...eventLogEvents(file, pieceBytes)]).toEqual(whole());
+        }),
+        { numRuns: 200 },
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
