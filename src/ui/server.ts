@@ -136,6 +136,12 @@ export class UiServer {
   }
 
   #handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    if (isLoopback(this.#options.host) && !isLoopbackHost(req.headers.host)) {
+      // DNS rebinding: another site's name made to resolve to 127.0.0.1 would let its page read the API and, with
+      // killEnabled, kill jobs, its Origin matching its Host. A UI bound to loopback answers loopback names only.
+      res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8' });
+      return void res.end(`kindling UI: this UI is bound to ${this.#options.host} and answers only to localhost or a loopback address, not to Host '${req.headers.host ?? ''}'`);
+    }
     const url = new URL(req.url ?? '/', 'http://localhost');
     const p = url.pathname;
     if (p.startsWith('/api/v1/')) {
@@ -254,4 +260,17 @@ function send(res: http.ServerResponse, type: string, body: string, cache = fals
 
 function redirect(res: http.ServerResponse, to: string): void {
   res.writeHead(302, { location: to }).end();
+}
+
+/** 127.0.0.0/8, ::1 and localhost: the names only this machine can reach. */
+function isLoopback(hostname: string): boolean {
+  const h = hostname.toLowerCase().replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h.endsWith('.localhost') || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h) || /^::ffff:127(\.\d{1,3}){3}$/.test(h);
+}
+
+/** Whether a request's Host header (`name[:port]`, `[v6][:port]`) names this machine by a loopback name. */
+function isLoopbackHost(header: string | undefined): boolean {
+  if (header === undefined) return true; // HTTP/1.0 without Host: no browser sends that
+  const m = /^(\[[^\]]*\]|[^:]*)(:\d+)?$/.exec(header.trim());
+  return m !== null && isLoopback(m[1]!);
 }

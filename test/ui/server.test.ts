@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
+import http from 'node:http';
 import net from 'node:net';
 import { Context } from 'kindling';
 import { get, type Json, root } from './http-helpers.js';
@@ -14,6 +15,18 @@ function rawRequest(port: number, target: string): Promise<{ status: number; soc
     const socket = net.connect(port, '127.0.0.1', () => socket.write(`GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`));
     socket.once('data', (d) => resolve({ status: Number(/^HTTP\/1\.1 (\d+)/.exec(d.toString())?.[1]), socket }));
     socket.once('error', reject);
+  });
+}
+
+/** A request with a Host header of our choosing (fetch sets its own), resolving with the status code. */
+function withHost(port: number, method: string, target: string, host: string, origin?: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method, path: target, headers: { host, ...(origin ? { origin } : {}) } }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end();
   });
 }
 
@@ -147,6 +160,29 @@ describe('live UI server', () => {
       expect(((await get(`${url}/api/v1/applications`)) as Json[]).map((a) => a.id)).toEqual([sc.applicationId]);
     } finally {
       await sc.stop();
+    }
+  });
+
+  it('bound to loopback, answers only loopback names: a page of another site made to resolve to 127.0.0.1 (DNS rebinding) reads and kills nothing', async () => {
+    const sc = new Context({ master: 'local[1]', progress: false, hints: false, ui: { port: 0, killEnabled: true } });
+    const wide = new Context({ master: 'local[1]', progress: false, hints: false, ui: { port: 0, host: '0.0.0.0' } });
+    try {
+      const port = Number(new URL((await sc.uiWebUrl())!).port);
+      const apps = '/api/v1/applications';
+      for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `LOCALHOST:${port}`, `[::1]:${port}`, `127.1.2.3:${port}`, 'localhost']) {
+        expect(await withHost(port, 'GET', apps, host), host).toBe(200);
+      }
+      for (const host of [`evil.example:${port}`, `127.0.0.1.evil.example:${port}`, `localhost.evil.example:${port}`, `10.0.0.1:${port}`]) {
+        expect(await withHost(port, 'GET', apps, host), host).toBe(403);
+        expect(await withHost(port, 'GET', '/', host), host).toBe(403);
+        // Its Origin matches its Host, so only the Host guard stands between it and the kill link.
+        expect(await withHost(port, 'POST', '/kindling/kill?id=0', host, `http://${host}`), host).toBe(403);
+      }
+      // Bound to every interface, the names it is reached by are the user's to choose.
+      const widePort = Number(new URL((await wide.uiWebUrl())!).port);
+      expect(await withHost(widePort, 'GET', apps, `my-workstation.lan:${widePort}`)).toBe(200);
+    } finally {
+      await Promise.all([sc.stop(), wide.stop()]);
     }
   });
 });
