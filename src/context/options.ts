@@ -131,6 +131,15 @@ export function parseMaster(master: string, cores: number): number {
   return resolveMaster(master, cores).parallelism;
 }
 
+/** spark.task.maxFailures, or the F of `local[N,F]`; the two disagreeing is refused rather than one silently winning. */
+function resolveMaxTaskFailures(master: string, cores: number, given: number | undefined): number {
+  const fromMaster = resolveMaster(master, cores).factory.maxTaskFailures?.(master);
+  const n = positiveInt('maxTaskFailures', given, fromMaster ?? 4);
+  if (fromMaster !== undefined && given !== undefined && given !== fromMaster)
+    throw new InvalidOptionError(`master '${master}' sets ${fromMaster} attempts per task, but maxTaskFailures is ${given}: give one of them`);
+  return n;
+}
+
 function positiveInt(name: string, v: number | undefined, fallback: number): number {
   if (v === undefined) return fallback;
   if (!Number.isInteger(v) || v < 1) throw new InvalidOptionError(`${name} must be a positive integer, got ${v}`);
@@ -225,7 +234,7 @@ export function resolveOptions(given: ContextOptions, cores: number): ResolvedOp
     numWorkers: parseMaster(master, cores),
     appName: o.appName ?? 'kindling',
     engine: resolveEngine(o.engine ?? (process.env.KINDLING_ENGINE as ContextOptions['engine'])),
-    maxTaskFailures: positiveInt('maxTaskFailures', o.maxTaskFailures, 4),
+    maxTaskFailures: resolveMaxTaskFailures(master, cores, o.maxTaskFailures),
     maxStageAttempts: positiveInt('maxStageAttempts', o.maxStageAttempts, 4),
     progress: o.progress ?? true,
     ...resolveMemory(o.memory ?? {}),

@@ -22,6 +22,30 @@ describe('Context', () => {
     expect(sc.defaultParallelism).toBe(2);
   });
 
+  it("reads Spark's local[N,F] (F attempts per task), refuses F below 1 or disagreeing with maxTaskFailures, and local[N] beyond the machine's memory", async () => {
+    expect(() => new Context({ master: 'local[2,0]' })).toThrow(/allows 0 attempts per task; it needs at least 1/);
+    expect(() => new Context({ master: 'local[2,3]', maxTaskFailures: 5 })).toThrow(/sets 3 attempts per task, but maxTaskFailures is 5/);
+    // Refused before a single worker starts: trying would take the machine's memory first.
+    expect(() => new Context({ master: 'local[100000000]' })).toThrow(/100000000 worker threads, each at least 12 MiB: .* GiB, more than this machine's/);
+    const three = new Context({ master: 'local[2,3]', progress: false, ui: false, hints: false });
+    const starOne = new Context({ master: 'local[*,1]', progress: false, ui: false, hints: false, maxTaskFailures: 1 });
+    try {
+      expect([three.defaultParallelism, three.options.maxTaskFailures]).toEqual([2, 3]);
+      expect(starOne.options.maxTaskFailures).toBe(1);
+      const failing = (c: Context) =>
+        c
+          .parallelize([1], 1)
+          .map(() => {
+            throw new Error('always');
+          })
+          .collect();
+      await expect(failing(three)).rejects.toThrow(/failed 3 times/);
+      await expect(failing(starOne)).rejects.toThrow(/failed 1 time\b/);
+    } finally {
+      await Promise.all([three.stop(), starOne.stop()]);
+    }
+  });
+
   it('fails a job whose function throws with an error naming job, stage, partition and RDD, and the original message and stack', async () => {
     const rdd = sc
       .range(10, undefined, 1, 2)
