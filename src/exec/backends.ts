@@ -80,7 +80,8 @@ const local: BackendFactory = {
     if (master === 'local') return 1;
     const m = LOCAL_MASTER.exec(master);
     if (m === null) return undefined;
-    if (m[2] !== undefined && Number(m[2]) < 1) throw new InvalidOptionError(`master '${master}' allows ${m[2]} attempts per task; it needs at least 1`);
+    if (m[2] !== undefined && Number(m[2]) < 1)
+      throw new InvalidOptionError(`master '${master}' allows ${m[2]} attempts per task; it needs at least 1`);
     if (m[1] === '*') return Math.max(1, cores);
     const n = Number(m[1]);
     if (n < 1) throw new InvalidOptionError(`master '${master}' asks for ${n} workers; it needs at least 1`);

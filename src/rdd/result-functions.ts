@@ -6,7 +6,7 @@
 import type { Compile, Fn, ShippedFunction } from '../closure/index.js';
 import { cloneZero } from '../shuffle/aggregator.js';
 import { compareKeys, hashKey, keyId, keysEqual } from '../core/keys.js';
-import { InvalidDataError, NotAPairError, isPair, tagUserError } from '../core/errors.js';
+import { InvalidDataError, NotAPairError, describeValue, isPair, tagUserError } from '../core/errors.js';
 import { reservoirSample } from '../core/partitioner.js';
 import { checkHeap } from '../core/heap-guard.js';
 import { writeTaskOutput, commitTask, type JobOutputPlan } from '../io/index.js';
@@ -214,7 +214,12 @@ export async function prepareResultFunction(wire: ResultFunctionWire, compile: C
     case 'stats':
       return (rdd, p, tc) => {
         const s = emptyStats();
-        rdd.forEach(p, tc, (x) => addStat(s, x as number));
+        rdd.forEach(p, tc, (x) => {
+          // A string would concatenate into the sum ('0ab') and a bigint throw V8's bare TypeError mid-formula.
+          if (typeof x !== 'number')
+            throw new InvalidDataError(`sum, mean, stats, variance and stdev need numbers: ${rdd.label} holds ${typeof x} ${describeValue(x)}`);
+          addStat(s, x);
+        });
         return s;
       };
     case 'extreme': {

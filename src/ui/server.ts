@@ -140,7 +140,9 @@ export class UiServer {
       // DNS rebinding: another site's name made to resolve to 127.0.0.1 would let its page read the API and, with
       // killEnabled, kill jobs, its Origin matching its Host. A UI bound to loopback answers loopback names only.
       res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8' });
-      return void res.end(`kindling UI: this UI is bound to ${this.#options.host} and answers only to localhost or a loopback address, not to Host '${req.headers.host ?? ''}'`);
+      return void res.end(
+        `kindling UI: this UI is bound to ${this.#options.host} and answers only to localhost or a loopback address, not to Host '${req.headers.host ?? ''}'`,
+      );
     }
     const url = new URL(req.url ?? '/', 'http://localhost');
     const p = url.pathname;

@@ -26,7 +26,9 @@ describe('Context', () => {
     expect(() => new Context({ master: 'local[2,0]' })).toThrow(/allows 0 attempts per task; it needs at least 1/);
     expect(() => new Context({ master: 'local[2,3]', maxTaskFailures: 5 })).toThrow(/sets 3 attempts per task, but maxTaskFailures is 5/);
     // Refused before a single worker starts: trying would take the machine's memory first.
-    expect(() => new Context({ master: 'local[100000000]' })).toThrow(/100000000 worker threads, each at least 12 MiB: .* GiB, more than this machine's/);
+    expect(() => new Context({ master: 'local[100000000]' })).toThrow(
+      /100000000 worker threads, each at least 12 MiB: .* GiB, more than this machine's/,
+    );
     const three = new Context({ master: 'local[2,3]', progress: false, ui: false, hints: false });
     const starOne = new Context({ master: 'local[*,1]', progress: false, ui: false, hints: false, maxTaskFailures: 1 });
     try {

@@ -230,6 +230,18 @@ describe.each(MODES)('Spark actions (%s)', (master) => {
       expect(await ctx().emptyRDD<number>().variance()).toBeNaN();
     });
 
+    test('refuse what is not a number, naming the RDD and the value, as Python raises TypeError on sum of strings', async () => {
+      // >>> sc.parallelize(['a', 'b']).sum() -> TypeError: unsupported operand type(s) for +: 'int' and 'str'
+      const words = ctx().parallelize(['a', 'b'], 2).setName('words');
+      // Before, the sum was the string '0a0b' and the mean NaN.
+      await expect((words as unknown as RDD<number>).sum()).rejects.toThrow(/need numbers: RDD \d+ \(words\) holds string "[ab]"/);
+      await expect((words as unknown as RDD<number>).mean()).rejects.toThrow(/need numbers/);
+      const big = ctx().parallelize([1n, 2n], 1) as unknown as RDD<number>;
+      await expect(big.stats()).rejects.toThrow(/need numbers: .* holds bigint [12]n/);
+      expect(await ctx().parallelize([1.5, Number.NaN, -0], 2).count()).toBe(3);
+      expect(await ctx().parallelize([1.5, 2.5], 2).sum()).toBe(4);
+    });
+
     test('a comparator where a key function is taken is refused at the call, naming the action', async () => {
       const words = ctx().parallelize(['aaa', 'b', 'cc'], 2);
       const byLength = (a: string, b: string): number => a.length - b.length;

@@ -482,9 +482,9 @@ describe('event log', () => {
             return [];
           }
         });
-    const event = fc.record({ jobId: fc.nat(), description: fc.string({ unit: 'binary', maxLength: 40 }) }).map(
-      (r): AppEvent => ({ type: 'jobStart', jobId: r.jobId, time: 1, description: r.description, stageIds: [] }),
-    );
+    const event = fc
+      .record({ jobId: fc.nat(), description: fc.string({ unit: 'binary', maxLength: 40 }) })
+      .map((r): AppEvent => ({ type: 'jobStart', jobId: r.jobId, time: 1, description: r.description, stageIds: [] }));
     const line = fc.oneof(
       event.map((e) => JSON.stringify(e)),
       fc.constant(taskEndsLine(samples.filter((e): e is TaskEndEvent => e.type === 'taskEnd'))),
