@@ -19,7 +19,17 @@ interface Row {
   start: number;
   end: number;
   stages: Array<{ id: number; submitted: number; completed: number }>;
-  tasks: Array<{ stage: number; worker: number; start: number; end: number; run: number; fetch: number; gc: number; compile: number }>;
+  tasks: Array<{
+    stage: number;
+    partition: number;
+    worker: number;
+    start: number;
+    end: number;
+    run: number;
+    fetch: number;
+    gc: number;
+    compile: number;
+  }>;
 }
 const jobs = new Map<number, Row>();
 const stageJob = new Map<number, Row>();
@@ -67,6 +77,7 @@ sc.events.on('taskEnd', (e) => {
   if (row === undefined || m === undefined) return;
   row.tasks.push({
     stage: e.stageId,
+    partition: e.partition,
     worker: e.workerIndex,
     start: taskStarts.get(`${e.stageId}.${e.partition}.${e.attempt}`) ?? e.time - e.durationMs,
     end: e.time,
@@ -93,7 +104,10 @@ try {
       parts.push(
         `  stage ${s.id}: gap before ${f(first - last)}, span ${f(s.completed - first)}; tasks ` +
           ts
-            .map((t) => `w${t.worker} [dur ${f(t.end - t.start)} run ${f(t.run)} fetch ${f(t.fetch)} gc ${f(t.gc)} compile ${f(t.compile)}]`)
+            .map(
+              (t) =>
+                `p${t.partition}@w${t.worker} [dur ${f(t.end - t.start)} run ${f(t.run)} fetch ${f(t.fetch)} gc ${f(t.gc)} compile ${f(t.compile)}]`,
+            )
             .join(' '),
       );
       last = s.completed;

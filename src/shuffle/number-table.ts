@@ -19,7 +19,6 @@
 
 import { giveBack, takeFloat64, takeInt32 } from '../util/scratch-arrays.js';
 import { growIntSlots } from './key-table.js';
-import { isPair } from '../core/errors.js';
 
 const INITIAL_SLOTS = 64;
 /** The direct layout is used while the keys span at most this many times their count... */
@@ -153,7 +152,10 @@ export class NumberTable {
     let base = this.#base;
     for (let i = from; i < to; i++) {
       const kv = xs[i];
-      if (!isPair(kv)) notAPair(kv);
+      // isPair, written out: inlined, isPair's `length` load reads the feedback of every caller's arrays (pairs of
+      // every elements kind, lists, rows), which a worker's earlier stages make polymorphic or megamorphic; here it
+      // sees this loop's records only.
+      if (!(Array.isArray(kv) && kv.length === 2)) notAPair(kv);
       const k = (kv as [unknown, unknown])[0];
       // isNumberTableKey, written out (it is over the size V8 inlines whatever the budget).
       if (typeof k !== 'number' || (k | 0) !== k || (k === 0 && 1 / k < 0)) return i;

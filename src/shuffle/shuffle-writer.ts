@@ -2,7 +2,7 @@
  * The map side of a shuffle: buckets a partition's records by the partitioner, combining values by key first
  * when the shuffle asks for it (reduceByKey & co.). Combining before bucketing hashes each distinct key once.
  */
-import { HashPartitioner, partitionerFromWire, type Partitioner } from '../core/partitioner.js';
+import { HashPartitioner, partitionOfHash, partitionerFromWire, powerOfTwoMask, type Partitioner } from '../core/partitioner.js';
 import type { Pair } from '../core/pair.js';
 import type { MapStatus, ShuffleWriteWire } from './wire.js';
 import type { MapOutputWriter } from './shuffle-manager.js';
@@ -138,8 +138,9 @@ function placeColumns(
 
 /** What HashPartitioner.getPartition computes, from the hashes the table already has. */
 function partitionsOfHashes(hashes: Int32Array, n: number, parts: number, of: Int32Array, counts: Int32Array): void {
+  const mask = powerOfTwoMask(parts);
   for (let i = 0; i < n; i++) {
-    const r = (hashes[i]! >>> 0) % parts;
+    const r = partitionOfHash(hashes[i]!, parts, mask);
     of[i] = r;
     counts[r]!++;
   }

@@ -5,7 +5,9 @@ import {
   HashPartitioner,
   RangePartitioner,
   determineBounds,
+  partitionOfHash,
   partitionerFromWire,
+  powerOfTwoMask,
   type Partitioner,
 } from '../../src/core/partitioner.js';
 import { compareKeys, hashKey } from '../../src/core/keys.js';
@@ -48,6 +50,30 @@ describe('HashPartitioner', () => {
     const p = new HashPartitioner(8);
     expect(['spark', 'a', 'hello world', 42].map((k) => p.getPartition(k))).toEqual([2, 2, 4, 4]);
     expect(new HashPartitioner(7).getPartition(-1)).toBe((hashKey(-1) >>> 0) % 7);
+  });
+
+  it('places a key at its unsigned hash modulo the count, powers of two (a mask) and others alike', () => {
+    // Counts drawn so that every power of two up to 2^30 (the mask's path) and the counts around them are reached.
+    const count = fc.oneof(
+      fc.integer({ min: 0, max: 30 }).map((b) => 2 ** b),
+      fc
+        .integer({ min: 0, max: 30 })
+        .chain((b) => fc.constantFrom(2 ** b - 1, 2 ** b + 1))
+        .filter((n) => n >= 1),
+      fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+    );
+    const hash = fc.oneof(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), fc.constantFrom(-(2 ** 31), -1, 0, 2 ** 31 - 1));
+    let powers = 0;
+    fc.assert(
+      fc.property(wideKey, count, hash, (k, n, h) => {
+        if ((n & (n - 1)) === 0) powers++;
+        expect(powerOfTwoMask(n)).toBe((n & (n - 1)) === 0 ? n - 1 : -1);
+        expect(new HashPartitioner(n).getPartition(k)).toBe((hashKey(k) >>> 0) % n);
+        expect(partitionOfHash(h, n, powerOfTwoMask(n))).toBe((h >>> 0) % n);
+      }),
+      { numRuns: 2000 },
+    );
+    expect(powers).toBeGreaterThan(200);
   });
 
   it('is equal exactly to hash partitioners with the same count', () => {
