@@ -304,6 +304,31 @@ export function packedHash(lo: number, hi: number, n: number): number {
   return fmix(Math.imul(lo, 0x9e3779b1) ^ fmix(hi + n));
 }
 
+/** The string of `n` chars packed in `lo` (chars 0-3, a byte each) and `hi` (chars 4-7). */
+function unpack(lo: number, hi: number, n: number): string {
+  const c = String.fromCharCode;
+  switch (n) {
+    case 0:
+      return '';
+    case 1:
+      return c(lo & 255);
+    case 2:
+      return c(lo & 255, (lo >>> 8) & 255);
+    case 3:
+      return c(lo & 255, (lo >>> 8) & 255, (lo >>> 16) & 255);
+    case 4:
+      return c(lo & 255, (lo >>> 8) & 255, (lo >>> 16) & 255, lo >>> 24);
+    case 5:
+      return c(lo & 255, (lo >>> 8) & 255, (lo >>> 16) & 255, lo >>> 24, hi & 255);
+    case 6:
+      return c(lo & 255, (lo >>> 8) & 255, (lo >>> 16) & 255, lo >>> 24, hi & 255, (hi >>> 8) & 255);
+    case 7:
+      return c(lo & 255, (lo >>> 8) & 255, (lo >>> 16) & 255, lo >>> 24, hi & 255, (hi >>> 8) & 255, (hi >>> 16) & 255);
+    default:
+      return c(lo & 255, (lo >>> 8) & 255, (lo >>> 16) & 255, lo >>> 24, hi & 255, (hi >>> 8) & 255, (hi >>> 16) & 255, hi >>> 24);
+  }
+}
+
 /** Longest string kept in a {@link KeyTable}. */
 const SHORT_STRING = 8;
 
@@ -331,7 +356,10 @@ export function inKeyTable(key: unknown): boolean {
  * wherever the heap had put it (a cache miss per word on the Zipf text, and half the table's time), and it skips
  * hashKey's murmur3 over the chars. Other keys are placed by hashKey and compared as strings; a packed key and
  * another never match, since no other string can equal a packed one. The table's hashes are therefore not all
- * hashKey's, and columns() works those out for the packed keys.
+ * hashKey's, and columns() works those out for the packed keys. A packed key's string is not kept: it is made from
+ * the ints when the groups are read (each, columns), once per group, so that the words a map task adds (fresh
+ * strings from the user's split) all die young; keeping each new one made every scavenge of a map task copy and
+ * promote it (docs/benchmarks.md, session 13).
  */
 export class StringTable {
   /** 0 for an empty slot, else 1 + the entry's index. */
@@ -340,7 +368,13 @@ export class StringTable {
   #hashes: Int32Array<ArrayBuffer>;
   /** Per entry, 3 ints: a packed key's chars 0-3 and 4-7 (a byte each) and its length + 1; 0, 0, 0 for another key. */
   #packed: Int32Array<ArrayBuffer>;
+  /**
+   * Each entry's key; for a packed key only '' until `#strings()` makes its string from the ints, which it does
+   * for every entry below `#made` and up. Holding the words' own strings kept each new key alive in the young
+   * generation: copied by one scavenge, promoted by the next (194k keys per map task on the Zipf text).
+   */
   readonly #keys: string[] = [];
+  #made = 0;
   /** The combiners while all are numbers; undefined once one was not (then `#combiners` holds them all). */
   #numbers: Float64Array | undefined;
   #combiners: unknown[] | undefined;
@@ -390,7 +424,7 @@ export class StringTable {
             return;
           }
         }
-        const e = this.#insert(key, h, i, first(v));
+        const e = this.#insert('', h, i, first(v));
         this.#packed[e * 3] = lo;
         this.#packed[e * 3 + 1] = hi;
         this.#packed[e * 3 + 2] = n + 1;
@@ -447,7 +481,7 @@ export class StringTable {
 
   /** Each group as a new `[key, combiner]` pair, in first-seen order. */
   each(sink: (kv: [unknown, unknown]) => void): void {
-    const keys = this.#keys;
+    const keys = this.#strings();
     const numbers = this.#numbers;
     if (numbers !== undefined) for (let e = 0; e < keys.length; e++) sink([keys[e], numbers[e]]);
     else for (let e = 0; e < keys.length; e++) sink([keys[e], this.#combiners![e]]);
@@ -461,12 +495,24 @@ export class StringTable {
   columns(): { keys: string[]; combiners: Float64Array; hashes: Int32Array } | undefined {
     const numbers = this.#numbers;
     if (numbers === undefined) return undefined;
-    const keys = this.#keys;
+    const keys = this.#strings();
     const n = keys.length;
     const hashes = new Int32Array(n);
     const packed = this.#packed;
     for (let e = 0; e < n; e++) hashes[e] = packed[e * 3 + 2] === 0 ? this.#hashes[e]! : hashKey(keys[e]);
     return { keys, combiners: numbers.subarray(0, n), hashes };
+  }
+
+  /** The keys, every packed one's string made (once) from its ints. */
+  #strings(): string[] {
+    const keys = this.#keys;
+    const packed = this.#packed;
+    for (let e = this.#made; e < keys.length; e++) {
+      const n = packed[e * 3 + 2]! - 1;
+      if (n >= 0) keys[e] = unpack(packed[e * 3]!, packed[e * 3 + 1]!, n);
+    }
+    this.#made = keys.length;
+    return keys;
   }
 
   /** The combiners as a plain array from now on (a combiner that is not a number arrived). */
