@@ -304,6 +304,31 @@ export function packedHash(lo: number, hi: number, n: number): number {
   return fmix(Math.imul(lo, 0x9e3779b1) ^ fmix(hi + n));
 }
 
+/** The string of `n` chars packed in `lo` (chars 0-3, a byte each) and `hi` (chars 4-7). */
+function unpack(lo: number, hi: number, n: number): string {
+  const c = String.fromCharCode;
+  switch (n) {
+    case 0:
+      return '';
+    case 1:
+      return c(lo & 255);
+    case 2:
+      return c(lo & 255, (lo >>> 8) & 255);
+    case 3:
+      return c(lo & 255, (lo >>> 8) & 255, (lo >>> 16) & 255);
+    case 4:
+      return c(lo & 255, (lo >>> 8) & 255, (lo >>> 16) & 255, lo >>> 24);
+    case 5:
+      return c(lo & 255, (lo >>> 8) & 255, (lo >>> 16) & 255, lo >>> 24, hi & 255);
+    case 6:
+      return c(lo & 255, (lo >>> 8) & 255, (lo >>> 16) & 255, lo >>> 24, hi & 255, (hi >>> 8) & 255);
+    case 7:
+      return c(lo & 255, (lo >>> 8) & 255, (lo >>> 16) & 255, lo >>> 24, hi & 255, (hi >>> 8) & 255, (hi >>> 16) & 255);
+    default:
+      return c(lo & 255, (lo >>> 8) & 255, (lo >>> 16) & 255, lo >>> 24, hi & 255, (hi >>> 8) & 255, (hi >>> 16) & 255, hi >>> 24);
+  }
+}
+
 /** Longest string kept in a {@link KeyTable}. */
 const SHORT_STRING = 8;
 
@@ -319,30 +344,49 @@ export function inKeyTable(key: unknown): boolean {
 
 /**
  * Groups keyed by strings, for as long as every key is one (word counts, counts by name, sums by id string): the
- * keys in one array, their hashes in an Int32Array next to the slots, and the combiners in a Float64Array while
- * every combiner is a number (counts and sums), in a plain array from the first one that is not. No `[key,
+ * keys in one array, their hashes in an Int32Array next to the slots, and the combiners as doubles in each entry's
+ * 16 bytes while every combiner is a number (counts and sums), in a plain array from the first one that is not. No `[key,
  * combiner]` pair or other object per group: a lookup reads two typed arrays and the key, and a merge writes a
  * number in place. Measured on one worker's half of the 50 MiB Zipf text (5.5M words, 194k distinct), this table
  * adds them in some 0.6 of the time of a KeyTable of pairs (`bench` figures in docs/benchmarks.md, Session 4).
  *
  * A key of at most 8 chars, each below 256 (most words), is also held as its chars packed into two int32s beside
- * its entry, and placed by a hash of those ints: finding it compares three ints of an array whose first-seen,
+ * its entry (its length in its slot), and placed by a hash of those ints: finding it compares the slot's length
+ * and two ints of an array whose first-seen,
  * hence mostly hot, entries lie together, where comparing with the stored string loaded that string from
  * wherever the heap had put it (a cache miss per word on the Zipf text, and half the table's time), and it skips
  * hashKey's murmur3 over the chars. Other keys are placed by hashKey and compared as strings; a packed key and
  * another never match, since no other string can equal a packed one. The table's hashes are therefore not all
- * hashKey's, and columns() works those out for the packed keys.
+ * hashKey's, and columns() works those out for the packed keys. A packed key's string is not kept: it is made from
+ * the ints when the groups are read (each, columns), once per group, so that the words a map task adds (fresh
+ * strings from the user's split) all die young; keeping each new one made every scavenge of a map task copy and
+ * promote it (docs/benchmarks.md, session 13).
  */
 export class StringTable {
-  /** 0 for an empty slot, else 1 + the entry's index. */
+  /**
+   * 0 for an empty slot, else (1 + the entry's index) << 4 | the entry's tag (a packed key's length + 1, 0 for
+   * another key): a probe passes a key of another length or kind without loading its entry.
+   */
   #slots: Int32Array<ArrayBuffer>;
   /** Each entry's slot hash: {@link packedHash} for a packed key, else hashKey. */
   #hashes: Int32Array<ArrayBuffer>;
-  /** Per entry, 3 ints: a packed key's chars 0-3 and 4-7 (a byte each) and its length + 1; 0, 0, 0 for another key. */
-  #packed: Int32Array<ArrayBuffer>;
+  /** Each entry's tag, as its slot carries it (for rebuilding the slots and reading the keys). */
+  #tags: Uint8Array<ArrayBuffer>;
+  /**
+   * Per entry 16 bytes, 4 ints: a packed key's chars 0-3 and 4-7 (a byte each; 0, 0 for another key), then the
+   * entry's number combiner as a double (`#values[2e + 1]`), so that a hit on a key outside the cache loads one
+   * line, not one for the key and one for its count (a fifth fewer misses of a 512 KiB cache on the Zipf text).
+   */
+  #ints: Int32Array<ArrayBuffer>;
+  /** The combiners while all are numbers, over `#ints`' buffer; undefined once one was not (then `#combiners`). */
+  #values: Float64Array<ArrayBuffer> | undefined;
+  /**
+   * Each entry's key; for a packed key only '' until `#strings()` makes its string from the ints, which it does
+   * for every entry below `#made` and up. Holding the words' own strings kept each new key alive in the young
+   * generation: copied by one scavenge, promoted by the next (194k keys per map task on the Zipf text).
+   */
   readonly #keys: string[] = [];
-  /** The combiners while all are numbers; undefined once one was not (then `#combiners` holds them all). */
-  #numbers: Float64Array | undefined;
+  #made = 0;
   #combiners: unknown[] | undefined;
 
   /**
@@ -354,8 +398,9 @@ export class StringTable {
     while (entries < expected) entries *= 2;
     this.#slots = new Int32Array(entries * 2);
     this.#hashes = new Int32Array(entries);
-    this.#packed = new Int32Array(entries * 3);
-    this.#numbers = new Float64Array(entries);
+    this.#tags = new Uint8Array(entries);
+    this.#ints = new Int32Array(entries * 4);
+    this.#values = new Float64Array(this.#ints.buffer);
   }
 
   get size(): number {
@@ -377,23 +422,25 @@ export class StringTable {
       }
       if (all < 256) {
         const h = packedHash(lo, hi, n);
+        const tag = n + 1;
         const slots = this.#slots;
-        const packed = this.#packed;
+        const ints = this.#ints;
         const mask = slots.length - 1;
         let i = h & mask;
         for (; ; i = (i + 1) & mask) {
           const s = slots[i]!;
           if (s === 0) break;
-          const at = (s - 1) * 3;
-          if (packed[at] === lo && packed[at + 1] === hi && packed[at + 2] === n + 1) {
-            this.#mergeAt(s - 1, v, merge);
-            return;
+          if ((s & 15) === tag) {
+            const e = (s >>> 4) - 1;
+            if (ints[e << 2] === lo && ints[(e << 2) + 1] === hi) {
+              this.#mergeAt(e, v, merge);
+              return;
+            }
           }
         }
-        const e = this.#insert(key, h, i, first(v));
-        this.#packed[e * 3] = lo;
-        this.#packed[e * 3 + 1] = hi;
-        this.#packed[e * 3 + 2] = n + 1;
+        const e = this.#insert('', h, i, tag, first(v));
+        this.#ints[e << 2] = lo;
+        this.#ints[(e << 2) + 1] = hi;
         return;
       }
     }
@@ -411,20 +458,20 @@ export class StringTable {
     for (; ; i = (i + 1) & mask) {
       const s = slots[i]!;
       if (s === 0) break;
-      if (hashes[s - 1] === h && keys[s - 1] === key) {
-        this.#mergeAt(s - 1, v, merge);
+      if ((s & 15) === 0 && hashes[(s >>> 4) - 1] === h && keys[(s >>> 4) - 1] === key) {
+        this.#mergeAt((s >>> 4) - 1, v, merge);
         return;
       }
     }
-    this.#insert(key, h, i, first(v));
+    this.#insert(key, h, i, 0, first(v));
   }
 
   /** Merges `v` into entry `e`'s combiner. */
   #mergeAt(e: number, v: unknown, merge: (c: unknown, v: unknown) => unknown): void {
-    const numbers = this.#numbers;
-    if (numbers !== undefined) {
-      const c = merge(numbers[e], v);
-      if (typeof c === 'number') numbers[e] = c;
+    const values = this.#values;
+    if (values !== undefined) {
+      const c = merge(values[(e << 1) + 1], v);
+      if (typeof c === 'number') values[(e << 1) + 1] = c;
       else this.#objects()[e] = c;
     } else {
       const combiners = this.#combiners!;
@@ -432,48 +479,71 @@ export class StringTable {
     }
   }
 
-  /** A new entry for `key` (slot hash `h`, empty slot `i`) and its combiner; returns the entry's index. */
-  #insert(key: string, h: number, i: number, created: unknown): number {
+  /**
+   * A new entry for `key` ('' for a packed one; slot hash `h`, empty slot `i`, `tag`) and its combiner; returns the
+   * entry's index. The slots hold an index below 2^27, which no table reaches: V8 refuses a plain array (`#keys`)
+   * of that many elements first.
+   */
+  #insert(key: string, h: number, i: number, tag: number, created: unknown): number {
     const e = this.#keys.length;
     if (e === this.#hashes.length) this.#growEntries();
     this.#keys.push(key);
     this.#hashes[e] = h;
-    if (this.#numbers !== undefined && typeof created === 'number') this.#numbers[e] = created;
+    this.#tags[e] = tag;
+    if (this.#values !== undefined && typeof created === 'number') this.#values[(e << 1) + 1] = created;
     else this.#objects()[e] = created;
-    this.#slots[i] = e + 1;
+    this.#slots[i] = ((e + 1) << 4) | tag;
     if (2 * (e + 1) > this.#slots.length) this.#grow();
     return e;
   }
 
   /** Each group as a new `[key, combiner]` pair, in first-seen order. */
   each(sink: (kv: [unknown, unknown]) => void): void {
-    const keys = this.#keys;
-    const numbers = this.#numbers;
-    if (numbers !== undefined) for (let e = 0; e < keys.length; e++) sink([keys[e], numbers[e]]);
+    const keys = this.#strings();
+    const values = this.#values;
+    if (values !== undefined) for (let e = 0; e < keys.length; e++) sink([keys[e], values[(e << 1) + 1]]);
     else for (let e = 0; e < keys.length; e++) sink([keys[e], this.#combiners![e]]);
   }
 
   /**
    * The groups as columns while every combiner is a number: the keys (the table's own array), the combiners (a
-   * view of the table's) and each key's `hashKey` (worked out here for the packed keys, once per group), in
-   * first-seen order; undefined once a combiner was not a number.
+   * new array) and each key's `hashKey` (worked out here for the packed keys, once per group), in first-seen
+   * order; undefined once a combiner was not a number.
    */
   columns(): { keys: string[]; combiners: Float64Array; hashes: Int32Array } | undefined {
-    const numbers = this.#numbers;
-    if (numbers === undefined) return undefined;
-    const keys = this.#keys;
+    const values = this.#values;
+    if (values === undefined) return undefined;
+    const keys = this.#strings();
     const n = keys.length;
     const hashes = new Int32Array(n);
-    const packed = this.#packed;
-    for (let e = 0; e < n; e++) hashes[e] = packed[e * 3 + 2] === 0 ? this.#hashes[e]! : hashKey(keys[e]);
-    return { keys, combiners: numbers.subarray(0, n), hashes };
+    const combiners = new Float64Array(n);
+    const tags = this.#tags;
+    for (let e = 0; e < n; e++) {
+      hashes[e] = tags[e] === 0 ? this.#hashes[e]! : hashKey(keys[e]);
+      combiners[e] = values[(e << 1) + 1]!;
+    }
+    return { keys, combiners, hashes };
+  }
+
+  /** The keys, every packed one's string made (once) from its ints. */
+  #strings(): string[] {
+    const keys = this.#keys;
+    const ints = this.#ints;
+    const tags = this.#tags;
+    for (let e = this.#made; e < keys.length; e++) {
+      const tag = tags[e]!;
+      if (tag !== 0) keys[e] = unpack(ints[e << 2]!, ints[(e << 2) + 1]!, tag - 1);
+    }
+    this.#made = keys.length;
+    return keys;
   }
 
   /** The combiners as a plain array from now on (a combiner that is not a number arrived). */
   #objects(): unknown[] {
     if (this.#combiners === undefined) {
-      this.#combiners = Array.from(this.#numbers!.subarray(0, this.#keys.length));
-      this.#numbers = undefined;
+      const values = this.#values!;
+      this.#combiners = Array.from({ length: this.#keys.length }, (_, e) => values[(e << 1) + 1]);
+      this.#values = undefined;
     }
     return this.#combiners;
   }
@@ -483,17 +553,26 @@ export class StringTable {
     const hashes = new Int32Array(n);
     hashes.set(this.#hashes);
     this.#hashes = hashes;
-    const packed = new Int32Array(n * 3);
-    packed.set(this.#packed);
-    this.#packed = packed;
-    if (this.#numbers !== undefined) {
-      const numbers = new Float64Array(n);
-      numbers.set(this.#numbers);
-      this.#numbers = numbers;
-    }
+    const tags = new Uint8Array(n);
+    tags.set(this.#tags);
+    this.#tags = tags;
+    const ints = new Int32Array(n * 4);
+    ints.set(this.#ints);
+    this.#ints = ints;
+    if (this.#values !== undefined) this.#values = new Float64Array(ints.buffer);
   }
 
   #grow(): void {
-    this.#slots = slotsOf(this.#hashes, this.#keys.length, this.#slots.length * 2);
+    const count = this.#keys.length;
+    const hashes = this.#hashes;
+    const tags = this.#tags;
+    const slots = new Int32Array(this.#slots.length * 2);
+    const mask = slots.length - 1;
+    for (let e = 0; e < count; e++) {
+      let i = hashes[e]! & mask;
+      while (slots[i] !== 0) i = (i + 1) & mask;
+      slots[i] = ((e + 1) << 4) | tags[e]!;
+    }
+    this.#slots = slots;
   }
 }

@@ -88,6 +88,29 @@ describe('StringTable: packed and hashed keys alike', () => {
     );
   });
 
+  it('hands the same keys when read between adds: each and columns, then more records, then again (property)', () => {
+    // A packed key's string is made from its ints when the groups are first read; entries added after a read
+    // must get theirs at the next one, and the ones made before must stay.
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(fc.tuple(key, fc.integer({ min: -5, max: 5 })), { maxLength: 60 }), { minLength: 1, maxLength: 5 }),
+        fc.boolean(),
+        (batches, viaColumns) => {
+          const t = new StringTable();
+          const seen: Array<[string, unknown]> = [];
+          for (const batch of batches) {
+            for (const [k, v] of batch) t.add(k, v, (v) => v, plus);
+            seen.push(...batch);
+            const want = reference(seen);
+            if (viaColumns) expect(t.columns()!.keys).toEqual(want.map(([k]) => k));
+            expect(groupsOf(t)).toEqual(want);
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
   it('holds 60k keys of both kinds through many doublings, each counted once per add', () => {
     const rnd = fc.sample(fc.array(latin1Char, { minLength: 0, maxLength: 8 }), { numRuns: 40_000, seed: 7 }).map((cs) => cs.join(''));
     const words = [...rnd, ...Array.from({ length: 20_000 }, (_, i) => (i % 2 === 0 ? `k\u0101${i}` : `a key of more than eight chars ${i}`))];
