@@ -10,7 +10,7 @@
  * beats hashKey's murmur3 written in JavaScript, so longer strings stay in the `Map`.
  */
 import { hashKey, keysEqual } from '../core/keys.js';
-import { rowAt } from './bucket-codec.js';
+import { rowAt, type Latin1Keys } from './bucket-codec.js';
 import { takeInt32 } from '../util/scratch-arrays.js';
 
 const INITIAL_SLOTS = 64;
@@ -398,6 +398,52 @@ export class StringTable {
       }
     }
     this.#addHashed(key, v, first, merge);
+  }
+
+  /**
+   * add() of the string of chars `from .. to` of `keys` (each below 256), found by those bytes: the string is
+   * made only for a new key (a reduce task's keys from a peer are mostly merged into keys it holds already).
+   */
+  addLatin1(
+    keys: Latin1Keys,
+    from: number,
+    to: number,
+    v: unknown,
+    first: (v: unknown) => unknown,
+    merge: (c: unknown, v: unknown) => unknown,
+  ): void {
+    const n = to - from;
+    if (n > PACKED_CHARS) {
+      this.#addHashed(keys.text(from, to), v, first, merge);
+      return;
+    }
+    // As add() packs a string of these chars (every one below 256): the same slot hash and the same entry.
+    const bytes = keys.data;
+    let lo = 0;
+    let hi = 0;
+    for (let j = 0; j < n; j++) {
+      const c = bytes[from + j]!;
+      if (j < 4) lo |= c << (j << 3);
+      else hi |= c << ((j - 4) << 3);
+    }
+    const h = packedHash(lo, hi, n);
+    const slots = this.#slots;
+    const packed = this.#packed;
+    const mask = slots.length - 1;
+    let i = h & mask;
+    for (; ; i = (i + 1) & mask) {
+      const s = slots[i]!;
+      if (s === 0) break;
+      const at = (s - 1) * 3;
+      if (packed[at] === lo && packed[at + 1] === hi && packed[at + 2] === n + 1) {
+        this.#mergeAt(s - 1, v, merge);
+        return;
+      }
+    }
+    const e = this.#insert(keys.text(from, to), h, i, first(v));
+    this.#packed[e * 3] = lo;
+    this.#packed[e * 3 + 1] = hi;
+    this.#packed[e * 3 + 2] = n + 1;
   }
 
   /** add() for a key that is not packed: placed by hashKey, compared as a string. */
