@@ -28,7 +28,7 @@ import {
   type Pair,
 } from '../rdd/index.js';
 import { compileAggregator } from '../shuffle/aggregator.js';
-import { buffersOf, decodeRange, encodeBuckets, isEncodedBucket, type EncodedBucket } from '../shuffle/bucket-codec.js';
+import { buffersOf, decodeRange, encodeBuckets, isEncodedBucket, withLatin1Keys, type EncodedBucket } from '../shuffle/bucket-codec.js';
 import { FetchFailedError } from '../shuffle/fetch-failed.js';
 import type { BucketCursor, BucketParts, ShuffleManager } from '../shuffle/shuffle-manager.js';
 import { writeShuffleOutput } from '../shuffle/shuffle-writer.js';
@@ -201,7 +201,9 @@ export class Executor {
       return { parts: { buckets: whole.encoded }, transfer: whole.transfer };
     }
     const parts = this.shuffles.fetchParts(shuffleId, mapIds, reduceId, at, maxBytes);
-    return { parts, transfer: buffersOf(parts.buckets) };
+    // String keys go as bytes (see latin1Column): the peer makes strings only of the keys new to it.
+    const buckets = parts.buckets.map(withLatin1Keys);
+    return { parts: { ...parts, buckets }, transfer: buffersOf(buckets) };
   }
 
   /** Forgets the given stages' RDD descriptions and rebuilt RDDs (and so the values their closures captured). */

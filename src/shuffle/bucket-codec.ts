@@ -22,7 +22,12 @@ type Column =
   | { readonly kind: 'f64rows'; readonly width: number; readonly data: Float64Array }
   | { readonly kind: 'null' }
   | { readonly kind: 'undefined' }
-  | { readonly kind: 'any'; readonly data: unknown[] };
+  | { readonly kind: 'any'; readonly data: unknown[] }
+  /**
+   * Strings whose every char is below 256, back to back one byte a char, string `i` ending at `ends[i]`: how a
+   * served bucket of string keys travels to a peer (see {@link latin1Keys}).
+   */
+  | { readonly kind: 'latin1'; readonly data: Uint8Array; readonly ends: Int32Array };
 
 /** One bucket as it crosses to another worker. */
 export interface EncodedBucket {
@@ -60,9 +65,112 @@ export function buffersOf(encoded: readonly EncodedBucket[]): ArrayBuffer[] {
   const transfer: ArrayBuffer[] = [];
   for (const e of encoded) {
     if ('data' in e.keys && !Array.isArray(e.keys.data)) transfer.push(e.keys.data.buffer as ArrayBuffer);
+    if (e.keys.kind === 'latin1') transfer.push(e.keys.ends.buffer as ArrayBuffer);
     if ('data' in e.values && !Array.isArray(e.values.data)) transfer.push(e.values.data.buffer as ArrayBuffer);
+    if (e.values.kind === 'latin1') transfer.push(e.values.ends.buffer as ArrayBuffer);
   }
   return transfer;
+}
+
+/** Fewest strings worth a {@link latin1Column}: below this, building one costs more than the clone it spares. */
+const LATIN1_FROM = 256;
+
+/**
+ * `data` as a `latin1` column when it holds at least LATIN1_FROM items, all strings of chars below 256 (a word
+ * count's words); otherwise undefined (the column then travels as it is). A reduce task reading a peer's bucket of
+ * string keys needs a string only for a key it has not seen (most of the other keys are already in its table), and
+ * the structured clone made every one of them: ~377k young strings per high-cardinality word-count reducer, whose
+ * deserialization and promotion (the scavenges copy them from the deserializer's handles, one thread) were most of
+ * the reduce task's fetch wait. Bytes move in two transferred buffers and are read where they lie.
+ */
+export function latin1Column(data: readonly unknown[]): Column | undefined {
+  const n = data.length;
+  if (n < LATIN1_FROM) return undefined;
+  let chars = 0;
+  for (let i = 0; i < n; i++) {
+    const s = data[i];
+    if (typeof s !== 'string') return undefined;
+    chars += s.length;
+  }
+  const bytes = new Uint8Array(chars);
+  const ends = new Int32Array(n);
+  let at = 0;
+  for (let i = 0; i < n; i++) {
+    const s = data[i] as string;
+    for (let j = 0; j < s.length; j++) {
+      const c = s.charCodeAt(j);
+      if (c > 255) return undefined;
+      bytes[at++] = c;
+    }
+    ends[i] = at;
+  }
+  return { kind: 'latin1', data: bytes, ends };
+}
+
+/** `e` with its `any` key column as a `latin1` one where {@link latin1Column} makes one (for a peer: see there). */
+export function withLatin1Keys(e: EncodedBucket): EncodedBucket {
+  if (e.keys.kind !== 'any') return e;
+  const keys = latin1Column(e.keys.data);
+  return keys === undefined ? e : { length: e.length, keys, values: e.values };
+}
+
+/**
+ * The keys of a `latin1` column, read in place: where key `i` starts (`start(i)`, ending at `ends[i]`) and, only when
+ * asked, the key itself as a string (`key(i)`).
+ */
+export class Latin1Keys {
+  #text: string | undefined;
+  constructor(
+    readonly data: Uint8Array,
+    readonly ends: Int32Array,
+  ) {}
+
+  get length(): number {
+    return this.ends.length;
+  }
+
+  start(i: number): number {
+    return i === 0 ? 0 : this.ends[i - 1]!;
+  }
+
+  /** Chars `from .. to` as a string. */
+  text(from: number, to: number): string {
+    const b = this.data;
+    // A short key from its bytes at once (a builtin, no call into the runtime); a longer one cut from one string of
+    // the whole column, decoded by Node the first time one is needed.
+    switch (to - from) {
+      case 0:
+        return '';
+      case 1:
+        return String.fromCharCode(b[from]!);
+      case 2:
+        return String.fromCharCode(b[from]!, b[from + 1]!);
+      case 3:
+        return String.fromCharCode(b[from]!, b[from + 1]!, b[from + 2]!);
+      case 4:
+        return String.fromCharCode(b[from]!, b[from + 1]!, b[from + 2]!, b[from + 3]!);
+      case 5:
+        return String.fromCharCode(b[from]!, b[from + 1]!, b[from + 2]!, b[from + 3]!, b[from + 4]!);
+      case 6:
+        return String.fromCharCode(b[from]!, b[from + 1]!, b[from + 2]!, b[from + 3]!, b[from + 4]!, b[from + 5]!);
+      case 7:
+        return String.fromCharCode(b[from]!, b[from + 1]!, b[from + 2]!, b[from + 3]!, b[from + 4]!, b[from + 5]!, b[from + 6]!);
+      case 8:
+        return String.fromCharCode(b[from]!, b[from + 1]!, b[from + 2]!, b[from + 3]!, b[from + 4]!, b[from + 5]!, b[from + 6]!, b[from + 7]!);
+      default:
+        this.#text ??= Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
+        return this.#text.substring(from, to);
+    }
+  }
+
+  key(i: number): string {
+    return this.text(this.start(i), this.ends[i]!);
+  }
+}
+
+/** Key `i` of a key column as a combine's sink receives it (see NumberColumnsSink). */
+export function columnKey(keys: Int32Array | readonly unknown[] | Latin1Keys, i: number): unknown {
+  return keys instanceof Latin1Keys ? keys.key(i) : keys[i];
 }
 
 /**
@@ -97,6 +205,8 @@ export function concatEncoded(parts: readonly EncodedBucket[]): EncodedBucket {
 
 function concatColumns(cols: readonly Column[]): Column | undefined {
   const kinds = new Set(cols.map((c) => c.kind));
+  // Decoded and encoded again as a whole (they travel to a peer only, and are not joined there).
+  if (kinds.has('latin1')) return undefined;
   const widths = new Set(cols.map((c) => ('width' in c ? c.width : 0)));
   if (widths.size > 1) return undefined;
   const width = [...widths][0]!;
@@ -126,7 +236,12 @@ function concatColumns(cols: readonly Column[]): Column | undefined {
 
 /** A copy of a stored encoded bucket whose typed arrays may be transferred without detaching the stored ones. */
 export function copyEncoded(e: EncodedBucket): EncodedBucket {
-  const copy = (c: Column): Column => ('data' in c && !Array.isArray(c.data) ? ({ ...c, data: c.data.slice() } as Column) : c);
+  const copy = (c: Column): Column =>
+    c.kind === 'latin1'
+      ? { kind: 'latin1', data: c.data.slice(), ends: c.ends.slice() }
+      : 'data' in c && !Array.isArray(c.data)
+        ? ({ ...c, data: c.data.slice() } as Column)
+        : c;
   return { length: e.length, keys: copy(e.keys), values: copy(e.values) };
 }
 
@@ -139,6 +254,12 @@ export function sliceEncoded(e: EncodedBucket, from: number, to: number, view = 
   if (from === 0 && to === e.length) return view ? e : copyEncoded(e);
   const slice = (c: Column): Column => {
     if (!('data' in c)) return c;
+    if (c.kind === 'latin1') {
+      const at = from === 0 ? 0 : c.ends[from - 1]!;
+      const ends = c.ends.slice(from, to);
+      for (let i = 0; i < ends.length; i++) ends[i]! -= at;
+      return { kind: 'latin1', data: c.data.slice(at, to === 0 ? 0 : c.ends[to - 1]!), ends };
+    }
     // By kind: concatenated single-number columns carry a width of 0.
     const w = c.kind === 'i32rows' || c.kind === 'f64rows' ? c.width : 1;
     const data = view && !Array.isArray(c.data) ? c.data.subarray(from * w, to * w) : c.data.slice(from * w, to * w);
@@ -149,7 +270,15 @@ export function sliceEncoded(e: EncodedBucket, from: number, to: number, view = 
 
 /** Estimated heap and buffer bytes an encoded bucket holds (its `any` columns estimated as the cache does). */
 export function encodedBytes(e: EncodedBucket, estimate: (xs: unknown[]) => number): number {
-  const of = (c: Column): number => ('data' in c ? (Array.isArray(c.data) ? estimate(c.data) : 64 + c.data.byteLength) : 0);
+  const of = (c: Column): number =>
+    c.kind === 'latin1'
+      ? // As the strings they stand for (what the reduce holds of them at most), the way estimateSize counts one.
+        c.ends.length * 24 + 2 * c.data.byteLength
+      : 'data' in c
+        ? Array.isArray(c.data)
+          ? estimate(c.data)
+          : 64 + c.data.byteLength
+        : 0;
   return 64 + of(e.keys) + of(e.values);
 }
 
@@ -244,6 +373,14 @@ function decodeRows(c: { readonly width: number; readonly data: Int32Array | Flo
   return out;
 }
 
+/** The strings `from .. to` of a latin1 column. */
+function decodeLatin1(c: { readonly data: Uint8Array; readonly ends: Int32Array }, from: number, to: number): string[] {
+  const keys = new Latin1Keys(c.data, c.ends);
+  const out = new Array<string>(to - from);
+  for (let i = from; i < to; i++) out[i - from] = keys.key(i);
+  return out;
+}
+
 /**
  * Calls `each` with the key and the value of every record of `e` in order: the values {@link decodeBucket}'s pairs
  * would hold (rows as new arrays), without the pairs.
@@ -259,6 +396,10 @@ export function eachPair(e: EncodedBucket, each: (key: unknown, value: unknown) 
       case 'f64rows': {
         const { data, width } = c;
         return (i) => rowAt(data, i * width, width);
+      }
+      case 'latin1': {
+        const keys = new Latin1Keys(c.data, c.ends);
+        return (i) => keys.key(i);
       }
       default: {
         const data = c.data;
@@ -285,10 +426,11 @@ export function decodeRange(e: EncodedBucket, from: number, to: number): Pair[] 
   // Rows are decoded for the slice only (indexed from 0); other columns are read where the slice starts.
   const kRows = k.kind === 'i32rows' || k.kind === 'f64rows';
   const vRows = v.kind === 'i32rows' || v.kind === 'f64rows';
-  const kd = kRows ? decodeRows(k, from, to) : 'data' in k ? k.data : undefined;
-  const vd = vRows ? decodeRows(v, from, to) : 'data' in v ? v.data : undefined;
-  const ko = kRows ? 0 : from;
-  const vo = vRows ? 0 : from;
+  // A latin1 column is decoded for the slice only too (its strings cut from the bytes).
+  const kd = kRows ? decodeRows(k, from, to) : k.kind === 'latin1' ? decodeLatin1(k, from, to) : 'data' in k ? k.data : undefined;
+  const vd = vRows ? decodeRows(v, from, to) : v.kind === 'latin1' ? decodeLatin1(v, from, to) : 'data' in v ? v.data : undefined;
+  const ko = kRows || k.kind === 'latin1' ? 0 : from;
+  const vo = vRows || v.kind === 'latin1' ? 0 : from;
   const kc = k.kind === 'null' ? null : undefined;
   const vc = v.kind === 'null' ? null : undefined;
   for (let i = 0; i < n; i++) {

@@ -32,7 +32,7 @@ export interface FileBucket {
 
 /** Whether {@link writeColumnFile} can hold these buckets: no column of them is a plain array. */
 export function compactColumns(buckets: readonly EncodedBucket[]): boolean {
-  return buckets.every((b) => b.keys.kind !== 'any' && b.values.kind !== 'any');
+  return buckets.every((b) => b.keys.kind !== 'any' && b.values.kind !== 'any' && b.keys.kind !== 'latin1' && b.values.kind !== 'latin1');
 }
 
 /**
@@ -46,7 +46,7 @@ export async function writeColumnFile(file: string, buckets: readonly EncodedBuc
   let offset = 0;
   const place = (c: Column): FileColumn => {
     // internal: callers check compactColumns first.
-    if (c.kind === 'any') throw new Error('a plain-array column has no raw form');
+    if (c.kind === 'any' || c.kind === 'latin1') throw new Error(`a column of kind ${c.kind} has no raw form`);
     if (c.kind === 'null') return { kind: 'null' };
     if (c.kind === 'undefined') return { kind: 'undefined' };
     chunks.push({ bytes: new Uint8Array(c.data.buffer, c.data.byteOffset, c.data.byteLength), offset });

@@ -10,7 +10,7 @@
  */
 import { NotAPairError, isPair, tagUserError } from '../core/errors.js';
 import type { Aggregator } from './aggregator.js';
-import { unboxValue } from './bucket-codec.js';
+import { Latin1Keys, unboxValue } from './bucket-codec.js';
 import { IntTable, KeyTable, RowTable, StringTable, inKeyTable, isIntRow } from './key-table.js';
 import { NumberTable, isNumberTableKey } from './number-table.js';
 
@@ -18,10 +18,15 @@ import type { Pair } from '../core/pair.js';
 
 export type { Pair };
 /**
- * Receives records `from .. to` of two columns instead of their pairs: number values, and int32 keys or keys of
- * any kind (a fetched bucket's plain-array key column: the words of a word count).
+ * Receives records `from .. to` of two columns instead of their pairs: number values, and int32 keys, keys of any
+ * kind (a fetched bucket's plain-array key column: the words of a word count) or a peer's latin1 strings read in place.
  */
-export type NumberColumnsSink = (keys: Int32Array | readonly unknown[], values: Float64Array | Int32Array, from: number, to: number) => void;
+export type NumberColumnsSink = (
+  keys: Int32Array | readonly unknown[] | Latin1Keys,
+  values: Float64Array | Int32Array,
+  from: number,
+  to: number,
+) => void;
 type Source = (each: (kv: Pair) => void) => void;
 /** Receives elements `from .. to` of an array of records; `notAPair(x)` throws for an element that is not a pair. */
 export type PairsSink = (xs: readonly unknown[], from: number, to: number, notAPair: (x: unknown) => never) => void;
@@ -217,7 +222,11 @@ export function grouping(first: (v: unknown) => unknown, merge: (c: unknown, v: 
     if (impl === addString && typeof k === 'string') (strings ??= new StringTable(expectedGroups)).add(k, v, first, merge);
     else impl([k, v]);
   };
-  const addNumbers = (keys: Int32Array | readonly unknown[], values: Float64Array | Int32Array, from: number, to: number): void => {
+  const addNumbers = (keys: Int32Array | readonly unknown[] | Latin1Keys, values: Float64Array | Int32Array, from: number, to: number): void => {
+    if (keys instanceof Latin1Keys) {
+      addLatin1(keys, values, from, to);
+      return;
+    }
     if (!(keys instanceof Int32Array)) {
       addKeyed(keys, values, from, to);
       return;
@@ -283,6 +292,29 @@ export function grouping(first: (v: unknown) => unknown, merge: (c: unknown, v: 
     for (; i < to; i++) {
       const kv: Pair = [null, null];
       kv[0] = keys[i];
+      kv[1] = values[i];
+      impl(kv);
+    }
+  };
+  /**
+   * A peer's latin1 strings: into the string table while it is the way, each looked up by its bytes and made a
+   * string only when it is a new key; the rest as a decoded bucket's pairs (as addKeyed).
+   */
+  const addLatin1 = (keys: Latin1Keys, values: Float64Array | Int32Array, from: number, to: number): void => {
+    let i = from;
+    if (impl === choose && i < to) impl = addString;
+    if (impl === addString) {
+      const s = (strings ??= new StringTable(expectedGroups));
+      const ends = keys.ends;
+      for (let at = keys.start(i); i < to; i++) {
+        const end = ends[i]!;
+        s.addLatin1(keys, at, end, values[i], first, merge);
+        at = end;
+      }
+    }
+    for (; i < to; i++) {
+      const kv: Pair = [null, null];
+      kv[0] = keys.key(i);
       kv[1] = values[i];
       impl(kv);
     }

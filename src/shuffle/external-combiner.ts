@@ -18,6 +18,7 @@ import { tagUserError } from '../core/errors.js';
 import { estimateSize } from '../storage/size-estimator.js';
 import type { Aggregator } from './aggregator.js';
 import { grouping, ownCopy, type Grouping, type NumberColumnsSink, type Pair, type PairsSink } from './combine.js';
+import { columnKey } from './bucket-codec.js';
 import { workerMemoryBudget, type MemoryBudget, type MemoryConsumer } from './memory-budget.js';
 import { checkHeap, checkHeapByTime } from '../core/heap-guard.js';
 
@@ -192,7 +193,7 @@ class ExternalCombiner implements MemoryConsumer {
       from,
       to,
       (i, end) => this.#g.addNumbers(keys, values, i, end),
-      (end) => keys[end - 1],
+      (end) => columnKey(keys, end - 1),
     );
   };
 

@@ -10,7 +10,7 @@
  * beats hashKey's murmur3 written in JavaScript, so longer strings stay in the `Map`.
  */
 import { hashKey, keysEqual } from '../core/keys.js';
-import { rowAt } from './bucket-codec.js';
+import { rowAt, type Latin1Keys } from './bucket-codec.js';
 import { takeInt32 } from '../util/scratch-arrays.js';
 
 const INITIAL_SLOTS = 64;
@@ -421,30 +421,67 @@ export class StringTable {
         else hi |= c << ((j - 4) << 3);
       }
       if (all < 256) {
-        const h = packedHash(lo, hi, n);
-        const tag = n + 1;
-        const slots = this.#slots;
-        const ints = this.#ints;
-        const mask = slots.length - 1;
-        let i = h & mask;
-        for (; ; i = (i + 1) & mask) {
-          const s = slots[i]!;
-          if (s === 0) break;
-          if ((s & 15) === tag) {
-            const e = (s >>> 4) - 1;
-            if (ints[e << 2] === lo && ints[(e << 2) + 1] === hi) {
-              this.#mergeAt(e, v, merge);
-              return;
-            }
-          }
-        }
-        const e = this.#insert('', h, i, tag, first(v));
-        this.#ints[e << 2] = lo;
-        this.#ints[(e << 2) + 1] = hi;
+        this.#addPacked(lo, hi, n, v, first, merge);
         return;
       }
     }
     this.#addHashed(key, v, first, merge);
+  }
+
+  /**
+   * add() of the string of chars `from .. to` of `keys` (each below 256), found by those bytes: a string is made
+   * only for a new key too long to pack (a packed one's is made when the groups are read, as add()'s).
+   */
+  addLatin1(
+    keys: Latin1Keys,
+    from: number,
+    to: number,
+    v: unknown,
+    first: (v: unknown) => unknown,
+    merge: (c: unknown, v: unknown) => unknown,
+  ): void {
+    const n = to - from;
+    if (n > PACKED_CHARS) {
+      this.#addHashed(keys.text(from, to), v, first, merge);
+      return;
+    }
+    // As add() packs a string of these chars (every one below 256): the same slot hash and the same entry.
+    const bytes = keys.data;
+    let lo = 0;
+    let hi = 0;
+    for (let j = 0; j < n; j++) {
+      const c = bytes[from + j]!;
+      if (j < 4) lo |= c << (j << 3);
+      else hi |= c << ((j - 4) << 3);
+    }
+    this.#addPacked(lo, hi, n, v, first, merge);
+  }
+
+  /**
+   * add() of a key of `n` chars (each below 256) packed into `lo` and `hi`: placed by packedHash, compared by its
+   * ints; a new one's string is left to `#strings()`.
+   */
+  #addPacked(lo: number, hi: number, n: number, v: unknown, first: (v: unknown) => unknown, merge: (c: unknown, v: unknown) => unknown): void {
+    const h = packedHash(lo, hi, n);
+    const tag = n + 1;
+    const slots = this.#slots;
+    const ints = this.#ints;
+    const mask = slots.length - 1;
+    let i = h & mask;
+    for (; ; i = (i + 1) & mask) {
+      const s = slots[i]!;
+      if (s === 0) break;
+      if ((s & 15) === tag) {
+        const e = (s >>> 4) - 1;
+        if (ints[e << 2] === lo && ints[(e << 2) + 1] === hi) {
+          this.#mergeAt(e, v, merge);
+          return;
+        }
+      }
+    }
+    const e = this.#insert('', h, i, tag, first(v));
+    this.#ints[e << 2] = lo;
+    this.#ints[(e << 2) + 1] = hi;
   }
 
   /** add() for a key that is not packed: placed by hashKey, compared as a string. */

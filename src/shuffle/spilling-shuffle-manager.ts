@@ -302,8 +302,9 @@ export class SpillingShuffleManager implements ShuffleManager {
     for (let r = 0; r < out.buckets.length; r++) {
       if (out.viewed?.[r] === 1) continue;
       const b = out.buckets[r]!;
-      if ('data' in b.keys && !Array.isArray(b.keys.data)) giveBack(b.keys.data);
-      if ('data' in b.values && !Array.isArray(b.values.data)) giveBack(b.values.data);
+      // Stored buckets never hold latin1 columns (only buckets on their way to a peer do).
+      if ('data' in b.keys && !Array.isArray(b.keys.data) && b.keys.kind !== 'latin1') giveBack(b.keys.data);
+      if ('data' in b.values && !Array.isArray(b.values.data) && b.values.kind !== 'latin1') giveBack(b.values.data);
     }
   }
 

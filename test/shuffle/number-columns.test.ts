@@ -11,7 +11,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { compareKeys } from '../../src/core/keys.js';
-import { encodeBucket, type EncodedBucket } from '../../src/shuffle/bucket-codec.js';
+import { columnKey, encodeBucket, type EncodedBucket } from '../../src/shuffle/bucket-codec.js';
 import { grouping, type Pair } from '../../src/shuffle/combine.js';
 import { combineCombinersExternally, combineValuesExternally } from '../../src/shuffle/external-combiner.js';
 import { FetchedInput } from '../../src/shuffle/fetched-input.js';
@@ -225,7 +225,7 @@ describe('combining number columns without pairs', () => {
           (kv) => read.push(kv),
           (keys, values, from, to) => {
             columns++;
-            for (let i = from; i < to; i++) read.push([keys[i], values[i]]);
+            for (let i = from; i < to; i++) read.push([columnKey(keys, i), values[i]]);
           },
         );
         const expected = cs.flatMap(pairsOf);
