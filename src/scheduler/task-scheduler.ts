@@ -441,7 +441,7 @@ export class TaskScheduler implements BackendListener {
     const queue = this.#queues[w]!;
     for (let i = 0; i < queue.length; i++) {
       const { m, run } = queue[i]!;
-      if (run.started || !m.running.has(run.taskId) || m.losers.has(run.taskId)) continue;
+      if (run.started || !m.running.has(run.taskId) || (m.losers.size !== 0 && m.losers.has(run.taskId))) continue;
       this.#start(m, run, Date.now());
       return;
     }
