@@ -437,12 +437,12 @@ export class TaskScheduler implements BackendListener {
    * The attempt that ended was the one its worker computed: the worker goes on with the next in its queue, in send
    * order, skipping attempts it will drop unstarted (moved to another worker, or cancelled after losing the race).
    */
-  #startNext(w: number): void {
+  #startNext(w: number, now: number): void {
     const queue = this.#queues[w]!;
     for (let i = 0; i < queue.length; i++) {
       const { m, run } = queue[i]!;
       if (run.started || !m.running.has(run.taskId) || (m.losers.size !== 0 && m.losers.has(run.taskId))) continue;
-      this.#start(m, run, Date.now());
+      this.#start(m, run, now);
       return;
     }
   }
@@ -453,18 +453,20 @@ export class TaskScheduler implements BackendListener {
    * interleaves the tasks it holds at their awaits, so its queue is not strictly in order), and it ran since it was
    * sent; or it never ran (cancelled, killed or lost while it waited): no time at all.
    */
-  #ended(m: TaskSetManager, run: RunningAttempt, outcome: TaskOutcome, lostTheRace: boolean, wasCurrent: boolean): void {
+  #ended(m: TaskSetManager, run: RunningAttempt, outcome: TaskOutcome, lostTheRace: boolean, wasCurrent: boolean, now: number): void {
     if (!run.started) {
       const ran = outcome.status === 'success' || (outcome.failure.kind !== 'killed' && outcome.failure.kind !== 'workerLost');
       run.started = true;
-      run.startedAt = ran ? run.sentAt : Date.now();
+      run.startedAt = ran ? run.sentAt : now;
       if (this.bus.listenedMask(TASK_EVENTS) !== 0) this.#emitStart(m, run, m.ts.tasks[run.index]!.partition);
     }
-    this.#emitEnd(m, run, outcome, lostTheRace);
-    if (wasCurrent) this.#startNext(run.workerIndex);
+    this.#emitEnd(m, run, outcome, lostTheRace, now);
+    if (wasCurrent) this.#startNext(run.workerIndex, now);
   }
 
   #finished(m: TaskSetManager, run: RunningAttempt, outcome: TaskOutcome): void {
+    // One clock read per end (the queue's head, the end's time, the next start, the duration).
+    const now = Date.now();
     m.running.delete(run.taskId);
     const w = run.workerIndex;
     const wasCurrent = this.#current[w] === run;
@@ -475,7 +477,7 @@ export class TaskScheduler implements BackendListener {
       const queue = this.#queues[w]!;
       const at = queue.findIndex((q) => q.run === run);
       if (at >= 0) queue.splice(at, 1);
-      if (at === 0) this.#headSince[w] = Date.now();
+      if (at === 0) this.#headSince[w] = now;
     }
     // Block updates of a dead incarnation describe blocks that died with it.
     if (outcome.epoch === this.#epochs[w]) this.listener.blockUpdates(w, run.executorId, outcome);
@@ -483,20 +485,20 @@ export class TaskScheduler implements BackendListener {
     const spec = m.ts.tasks[idx]!;
     if (m.moved.delete(run.taskId)) {
       // This attempt was moved to another worker while it waited in a queue: its copy counts, not this.
-      this.#ended(m, run, outcome, true, wasCurrent);
+      this.#ended(m, run, outcome, true, wasCurrent, now);
       this.#prune();
       this.#offer();
       return;
     }
     const lostTheRace = m.losers.delete(run.taskId);
-    this.#ended(m, run, outcome, lostTheRace, wasCurrent);
+    this.#ended(m, run, outcome, lostTheRace, wasCurrent, now);
     if (lostTheRace) {
       // The other copy already won: this one's output and accumulator updates are discarded.
     } else if (outcome.status === 'success') {
       if (!m.succeeded[idx]) {
         m.succeeded[idx] = true;
         m.numSucceeded++;
-        m.durations.push(Date.now() - run.startedAt);
+        m.durations.push(now - run.startedAt);
         for (const other of m.siblings(idx, run.taskId)) {
           m.losers.add(other.taskId);
           this.backend.cancelTask(other.workerIndex, other.taskId);
@@ -632,13 +634,12 @@ export class TaskScheduler implements BackendListener {
     r.time = run.startedAt;
   }
 
-  #emitEnd(m: TaskSetManager, run: RunningAttempt, outcome: TaskOutcome, lostTheRace: boolean): void {
+  #emitEnd(m: TaskSetManager, run: RunningAttempt, outcome: TaskOutcome, lostTheRace: boolean, now: number): void {
     const listened = this.bus.listenedMask(TASK_EVENTS);
     if ((listened & (END_LISTENED | BATCH_LISTENED)) === 0) return;
     const failure = outcome.status === 'failed' ? outcome.failure : undefined;
     const killed = lostTheRace || failure?.kind === 'killed';
     const task = m.ts.tasks[run.index]!;
-    const now = Date.now();
     const result = killed ? 'killed' : outcome.status === 'success' ? 'success' : 'failed';
     const error = failure !== undefined ? describeFailure(failure) : undefined;
     const locality = localityOf(task.preferredWorkers, run.workerIndex);
