@@ -812,7 +812,7 @@ describe('task starts when the worker begins computing', () => {
     expect(w.problems).toEqual([]);
   });
 
-  it("a lost worker's queued task starts as the one computing is settled lost, and took no time", async () => {
+  it("a lost worker's queued task starts as the one computing is settled lost, and ends at once", async () => {
     const { backend, bus, parallelize } = setup(1, 4, { slotsPerWorker: 2 });
     const w = watch(bus);
     const job = parallelize([0, 1], 2).collect();
@@ -822,7 +822,8 @@ describe('task starts when the worker begins computing', () => {
     b!.settle(lost);
     await settled();
     expect(w.seq().slice(0, 4)).toEqual(['start 0#0', 'end 0#0', 'start 1#0', 'end 1#0']);
-    expect(w.events[3]!.durationMs).toBe(0);
+    // Started as the first was settled, ended as it was: the clock may tick between the two outcomes, no more.
+    expect(w.events[3]!.durationMs).toBeLessThanOrEqual(1);
     // Run again, not counted against the tasks.
     for (let ls = backend.take(); ls.length > 0; ls = backend.take()) {
       for (const l of ls) l.settle(ok([l.msg.partition]));
