@@ -110,6 +110,12 @@ export class TaskScheduler implements BackendListener {
   readonly #queues: Sent[][];
   /** When the first attempt of each queue started computing (as far as the driver can tell). */
   readonly #headSince: number[];
+  /**
+   * The attempt each worker is computing, as far as the driver can tell: the one its `taskStart` announced. A worker
+   * computes one task at a time, so the events, the web UI and the status tracker count as active only this one per
+   * worker (Spark launches a task only onto a free core), not the tasks queued behind it to hide the round trip.
+   */
+  readonly #current: (RunningAttempt | undefined)[];
   /** The epoch of each worker's current incarnation. */
   readonly #epochs: number[];
   #moveTimer: NodeJS.Timeout | undefined;
@@ -130,6 +136,7 @@ export class TaskScheduler implements BackendListener {
     this.#inFlight = new Array(backend.numWorkers).fill(0);
     this.#queues = Array.from({ length: backend.numWorkers }, () => []);
     this.#headSince = new Array(backend.numWorkers).fill(0);
+    this.#current = new Array(backend.numWorkers).fill(undefined);
     this.#epochs = Array.from({ length: backend.numWorkers }, (_, w) => backend.epoch(w));
     backend.setListener(this);
     const moveMs = options.queuedTaskMoveMs ?? Math.max(100, options.localityWaitMs);
@@ -177,10 +184,12 @@ export class TaskScheduler implements BackendListener {
     if (m === undefined) return undefined;
     let failed = 0;
     for (const f of m.failures) failed += f.length;
+    let active = 0;
+    for (const run of m.running.values()) if (run.started) active++;
     return {
       attempt: m.ts.stageAttempt,
       numTasks: m.ts.tasks.length,
-      numActiveTasks: m.running.size,
+      numActiveTasks: active,
       numCompletedTasks: m.numSucceeded,
       numFailedTasks: failed,
     };
@@ -214,12 +223,14 @@ export class TaskScheduler implements BackendListener {
       this.#queues.push([]);
       this.#inFlight.push(0);
       this.#headSince.push(0);
+      this.#current.push(undefined);
       this.#epochs.push(-1);
     }
     // Attempts sent to the previous incarnation were all settled as lost by the backend.
     this.#epochs[index] = this.backend.epoch(index);
     this.#inFlight[index] = 0;
     this.#queues[index] = [];
+    this.#current[index] = undefined;
     this.#down.delete(index);
     this.bus.emit({ type: 'workerAdded', workerIndex: index, executorId, replacement, time: Date.now() });
     this.#shareQueuedWith(index);
@@ -236,7 +247,7 @@ export class TaskScheduler implements BackendListener {
   #shareQueuedWith(joined: number): void {
     if (!this.backend.isAvailable(joined)) return;
     const waiting = (w: number) =>
-      this.#queues[w]!.slice(1).filter(({ m, run }) => m.running.has(run.taskId) && !m.zombie && !m.succeeded[run.index]);
+      this.#queues[w]!.slice(1).filter(({ m, run }) => !run.started && m.running.has(run.taskId) && !m.zombie && !m.succeeded[run.index]);
     let up = 0;
     let total = 0;
     for (let w = 0; w < this.#queues.length; w++) {
@@ -391,6 +402,7 @@ export class TaskScheduler implements BackendListener {
     const delay = this.#delays.get(w);
     if (delay !== undefined) msg = { ...msg, delayMs: delay };
     this.#inFlight[w]!++;
+    const now = Date.now();
     const run: RunningAttempt = {
       taskId: msg.taskId,
       index: idx,
@@ -398,29 +410,74 @@ export class TaskScheduler implements BackendListener {
       workerIndex: w,
       epoch: msg.epoch,
       executorId: this.backend.executorId(w),
-      startedAt: Date.now(),
+      sentAt: now,
+      startedAt: now,
+      started: false,
       speculative,
     };
     m.running.set(run.taskId, run);
     const queue = this.#queues[w]!;
-    if (queue.length === 0) this.#headSince[w] = run.startedAt;
+    if (queue.length === 0) this.#headSince[w] = now;
     queue.push({ m, run });
-    if (this.bus.listenedMask(TASK_EVENTS) !== 0) this.#emitStart(m, run, spec.partition);
+    if (this.#current[w] === undefined) this.#start(m, run, now);
     void this.backend.runTask(w, msg).then((outcome) => this.#finished(m, run, outcome));
   }
 
   // ---- attempt ends -----------------------------------------------------------------------------------------
 
+  /** Its worker begins computing `run` (as far as the driver can tell): Spark's task launch. */
+  #start(m: TaskSetManager, run: RunningAttempt, now: number): void {
+    run.started = true;
+    run.startedAt = now;
+    this.#current[run.workerIndex] = run;
+    if (this.bus.listenedMask(TASK_EVENTS) !== 0) this.#emitStart(m, run, m.ts.tasks[run.index]!.partition);
+  }
+
+  /**
+   * The attempt that ended was the one its worker computed: the worker goes on with the next in its queue, in send
+   * order, skipping attempts it will drop unstarted (moved to another worker, or cancelled after losing the race).
+   */
+  #startNext(w: number, now: number): void {
+    const queue = this.#queues[w]!;
+    for (let i = 0; i < queue.length; i++) {
+      const { m, run } = queue[i]!;
+      if (run.started || !m.running.has(run.taskId) || (m.losers.size !== 0 && m.losers.has(run.taskId))) continue;
+      this.#start(m, run, now);
+      return;
+    }
+  }
+
+  /**
+   * An attempt's end, after its start: an attempt that ends before its worker was taken to compute it had its start
+   * announced only now. Either it ran between the awaits of the one computing (a shuffle fetch, `mapAsync`: a worker
+   * interleaves the tasks it holds at their awaits, so its queue is not strictly in order), and it ran since it was
+   * sent; or it never ran (cancelled, killed or lost while it waited): no time at all.
+   */
+  #ended(m: TaskSetManager, run: RunningAttempt, outcome: TaskOutcome, lostTheRace: boolean, wasCurrent: boolean, now: number): void {
+    if (!run.started) {
+      const ran = outcome.status === 'success' || (outcome.failure.kind !== 'killed' && outcome.failure.kind !== 'workerLost');
+      run.started = true;
+      run.startedAt = ran ? run.sentAt : now;
+      if (this.bus.listenedMask(TASK_EVENTS) !== 0) this.#emitStart(m, run, m.ts.tasks[run.index]!.partition);
+    }
+    this.#emitEnd(m, run, outcome, lostTheRace, now);
+    if (wasCurrent) this.#startNext(run.workerIndex, now);
+  }
+
   #finished(m: TaskSetManager, run: RunningAttempt, outcome: TaskOutcome): void {
+    // One clock read per end (the queue's head, the end's time, the next start, the duration).
+    const now = Date.now();
     m.running.delete(run.taskId);
     const w = run.workerIndex;
+    const wasCurrent = this.#current[w] === run;
+    if (wasCurrent) this.#current[w] = undefined;
     if (run.epoch === this.#epochs[w]) {
       // A lost worker is not offered tasks again until its replacement reports ready (isAvailable).
       this.#inFlight[w] = Math.max(0, this.#inFlight[w]! - 1);
       const queue = this.#queues[w]!;
       const at = queue.findIndex((q) => q.run === run);
       if (at >= 0) queue.splice(at, 1);
-      if (at === 0) this.#headSince[w] = Date.now();
+      if (at === 0) this.#headSince[w] = now;
     }
     // Block updates of a dead incarnation describe blocks that died with it.
     if (outcome.epoch === this.#epochs[w]) this.listener.blockUpdates(w, run.executorId, outcome);
@@ -428,20 +485,20 @@ export class TaskScheduler implements BackendListener {
     const spec = m.ts.tasks[idx]!;
     if (m.moved.delete(run.taskId)) {
       // This attempt was moved to another worker while it waited in a queue: its copy counts, not this.
-      this.#emitEnd(m, run, outcome, true);
+      this.#ended(m, run, outcome, true, wasCurrent, now);
       this.#prune();
       this.#offer();
       return;
     }
     const lostTheRace = m.losers.delete(run.taskId);
-    this.#emitEnd(m, run, outcome, lostTheRace);
+    this.#ended(m, run, outcome, lostTheRace, wasCurrent, now);
     if (lostTheRace) {
       // The other copy already won: this one's output and accumulator updates are discarded.
     } else if (outcome.status === 'success') {
       if (!m.succeeded[idx]) {
         m.succeeded[idx] = true;
         m.numSucceeded++;
-        m.durations.push(Date.now() - run.startedAt);
+        m.durations.push(now - run.startedAt);
         for (const other of m.siblings(idx, run.taskId)) {
           m.losers.add(other.taskId);
           this.backend.cancelTask(other.workerIndex, other.taskId);
@@ -577,13 +634,12 @@ export class TaskScheduler implements BackendListener {
     r.time = run.startedAt;
   }
 
-  #emitEnd(m: TaskSetManager, run: RunningAttempt, outcome: TaskOutcome, lostTheRace: boolean): void {
+  #emitEnd(m: TaskSetManager, run: RunningAttempt, outcome: TaskOutcome, lostTheRace: boolean, now: number): void {
     const listened = this.bus.listenedMask(TASK_EVENTS);
     if ((listened & (END_LISTENED | BATCH_LISTENED)) === 0) return;
     const failure = outcome.status === 'failed' ? outcome.failure : undefined;
     const killed = lostTheRace || failure?.kind === 'killed';
     const task = m.ts.tasks[run.index]!;
-    const now = Date.now();
     const result = killed ? 'killed' : outcome.status === 'success' ? 'success' : 'failed';
     const error = failure !== undefined ? describeFailure(failure) : undefined;
     const locality = localityOf(task.preferredWorkers, run.workerIndex);
@@ -645,7 +701,7 @@ export class TaskScheduler implements BackendListener {
       if (queue.length < 2 || now - this.#headSince[w]! < moveMs) continue;
       for (const { m, run } of queue.slice(1)) {
         if (idle === 0) break;
-        if (!m.running.has(run.taskId) || m.zombie || m.succeeded[run.index]) continue;
+        if (run.started || !m.running.has(run.taskId) || m.zombie || m.succeeded[run.index]) continue;
         m.running.delete(run.taskId);
         m.moved.add(run.taskId);
         this.backend.cancelTask(w, run.taskId);

@@ -20,7 +20,15 @@ export interface RunningAttempt {
   /** The epoch of the worker incarnation it was sent to, and that incarnation's executor id. */
   readonly epoch: number;
   readonly executorId: string;
-  readonly startedAt: number;
+  /** When the driver sent it to its worker. */
+  readonly sentAt: number;
+  /**
+   * When its worker began computing it, as far as the driver can tell (its `taskStart` time, Spark's launch time):
+   * the send time until then. A worker computes one task at a time; the others sent to it wait in its queue.
+   */
+  startedAt: number;
+  /** Whether its `taskStart` was emitted: its worker is computing it (it heads the worker's queue), or it ended. */
+  started: boolean;
   readonly speculative: boolean;
 }
 

@@ -124,9 +124,9 @@ export class EventLogWriter {
   /** Turns the task ends held into their block line. */
   #blockTaskEnds(): void {
     if (this.#taskEnds.size === 0) return;
-    const line = this.#taskEnds.line() + '\n';
-    this.#buffer.push(line);
-    this.#bytes += line.length;
+    // In pieces, one line once written (see TaskEndColumns.pieces).
+    this.#bytes += this.#taskEnds.pieces(this.#buffer) + 1;
+    this.#buffer.push('\n');
   }
 
   #armTimer(): void {
@@ -376,13 +376,16 @@ export class TaskEndColumns {
    * per task) was most of the log's cost on the driver's thread, ~0.05-0.1 µs per number printed; copying a column
    * into a typed array and encoding its bytes natively costs a few ns per number.
    */
-  #numberColumn(j: number, kind: 'plain' | 'ms' | 'stamp' = 'plain'): string {
+  #numberColumn(out: string[], j: number, kind: 'plain' | 'ms' | 'stamp' = 'plain'): void {
     const n = this.#numbers;
     const size = this.#size;
     const first = n[j]!;
     let o = j + WIDTH;
     for (let i = 1; i < size && n[o] === first; i++) o += WIDTH;
-    if (size === 0 || o >= size * WIDTH) return allText(size === 0 ? null : first);
+    if (size === 0 || o >= size * WIDTH) {
+      out.push(allText(size === 0 ? null : first));
+      return;
+    }
     const scale = kind === 'ms' ? 1000 : 1;
     const base = kind === 'stamp' ? first : 0;
     const ints = this.#ints;
@@ -395,37 +398,40 @@ export class TaskEndColumns {
       if (base + ints[i]! / scale !== v) break;
     }
     if (i === size) {
-      const i32 = base64Of(ints, size * 4, 4);
-      return kind === 'stamp'
-        ? `{"i32":"${i32}","base":${JSON.stringify(base)}}`
-        : kind === 'ms'
-          ? `{"i32":"${i32}","scale":${scale}}`
-          : `{"i32":"${i32}"}`;
+      out.push('{"i32":"', base64Of(ints, size * 4, 4));
+      out.push(kind === 'stamp' ? `","base":${JSON.stringify(base)}}` : kind === 'ms' ? `","scale":${scale}}` : '"}');
+      return;
     }
     const floats = this.#floats;
     for (let k = 0, q = j; k < size; k++, q += WIDTH) floats[k] = n[q]!;
-    return `{"f64":"${base64Of(floats, size * 8, 8)}"}`;
+    out.push('{"f64":"', base64Of(floats, size * 8, 8), '"}');
   }
 
   /** Codes (`codes[i * 3 + j]`) as `{"dict":names,"i32":...}` (see {@link TaskEndColumns.line}), or the one value. */
-  #codeColumn<T>(j: number, names: readonly T[]): string {
+  #codeColumn<T>(out: string[], j: number, names: readonly T[]): void {
     const c = this.#codes;
     const size = this.#size;
     let i = 1;
     while (i < size && c[i * 3 + j] === c[j]) i++;
-    if (i >= size) return allText(size === 0 ? null : names[c[j]!]!);
+    if (i >= size) {
+      out.push(allText(size === 0 ? null : names[c[j]!]!));
+      return;
+    }
     const ints = this.#ints;
     for (let k = 0; k < size; k++) ints[k] = c[k * 3 + j]!;
-    return `{"dict":${JSON.stringify(names)},"i32":"${base64Of(ints, size * 4, 4)}"}`;
+    out.push(`{"dict":${JSON.stringify(names)},"i32":"`, base64Of(ints, size * 4, 4), '"}');
   }
 
   /** A string column: the one value, or each distinct value once and an index per row (ids repeat in every row). */
-  #dictionaryColumn(values: readonly string[]): string {
+  #dictionaryColumn(out: string[], values: readonly string[]): void {
     const size = this.#size;
     const first = values[0];
     let i = 1;
     while (i < size && values[i] === first) i++;
-    if (i >= size) return allText(size === 0 ? null : first);
+    if (i >= size) {
+      out.push(allText(size === 0 ? null : first));
+      return;
+    }
     const dict: string[] = [];
     const codes = new Map<string, number>();
     const ints = this.#ints;
@@ -441,7 +447,7 @@ export class TaskEndColumns {
       }
       ints[k] = lastCode;
     }
-    return `{"dict":${JSON.stringify(dict)},"i32":"${base64Of(ints, size * 4, 4)}"}`;
+    out.push(`{"dict":${JSON.stringify(dict)},"i32":"`, base64Of(ints, size * 4, 4), '"}');
   }
 
   /**
@@ -453,34 +459,62 @@ export class TaskEndColumns {
    * {@link expandTaskEnds} turns it back into the events (and the columns older logs wrote as plain arrays).
    */
   line(): string {
+    const out: string[] = [];
+    this.pieces(out);
+    return out.join('');
+  }
+
+  /**
+   * The text of {@link TaskEndColumns.line}, in pieces appended to `out` (each base64 column a piece of its own),
+   * and empties the columns. Returns the pieces' total length.
+   *
+   * Why pieces: the line joined by `+` is a rope of these pieces, and encoding a rope of large strings into the log's
+   * buffer (`Buffer.write`) flattened it first, into a new string of the whole line: ~1.4 ms for a 4,000-task block
+   * (~0.35 µs per task, most of the log's cost on the driver's thread), and now and then tens of ms more for the
+   * collection its large allocations brought on. Written piece by piece, each already flat: ~25 µs
+   * (docs/benchmarks.md, session 13).
+   */
+  pieces(out: string[]): number {
+    const from = out.length;
     const size = this.#size;
-    const num = (f: (typeof NUMBER_FIELDS)[number], kind?: 'stamp') => this.#numberColumn(NUMBER_FIELDS.indexOf(f), kind);
+    const num = (name: string, f: (typeof NUMBER_FIELDS)[number], kind?: 'stamp') => {
+      out.push(`"${name}":`);
+      this.#numberColumn(out, NUMBER_FIELDS.indexOf(f), kind);
+      out.push(',');
+    };
     // The text is put together here, not by JSON.stringify of the columns: it checks every character of the base64
-    // strings for escapes (~3 ns each, several times the cost of making them), and they have none.
-    const columns = {
-      stageId: num('stageId'),
-      stageAttempt: num('stageAttempt'),
-      partition: num('partition'),
-      attempt: num('attempt'),
-      workerIndex: num('workerIndex'),
-      executorId: this.#dictionaryColumn(this.#executorId),
-      speculative: this.#codeColumn(0, [false, true]),
-      result: this.#codeColumn(1, RESULTS),
-      error: JSON.stringify(column(this.#error.slice(0, size))),
-      durationMs: num('durationMs'),
-      locality: this.#codeColumn(2, LOCALITIES),
-      time: num('time', 'stamp'),
-      metrics: num('metrics'),
-    } satisfies Record<(typeof TASK_END_FIELDS)[number] | 'metrics', string>;
-    let text = `{"type":"taskEnds","count":${size},"columns":{`;
-    for (const [name, value] of Object.entries(columns)) text += `"${name}":${value},`;
+    // strings for escapes (~3 ns each, several times the cost of making them), and they have none. The columns in
+    // the order of TASK_END_FIELDS, then the metrics.
+    out.push(`{"type":"taskEnds","count":${size},"columns":{`);
+    num('stageId', 'stageId');
+    num('stageAttempt', 'stageAttempt');
+    num('partition', 'partition');
+    num('attempt', 'attempt');
+    num('workerIndex', 'workerIndex');
+    out.push('"executorId":');
+    this.#dictionaryColumn(out, this.#executorId);
+    out.push(',"speculative":');
+    this.#codeColumn(out, 0, [false, true]);
+    out.push(',"result":');
+    this.#codeColumn(out, 1, RESULTS);
+    out.push(`,"error":${JSON.stringify(column(this.#error.slice(0, size)))},`);
+    num('durationMs', 'durationMs');
+    out.push('"locality":');
+    this.#codeColumn(out, 2, LOCALITIES);
+    out.push(',');
+    num('time', 'time', 'stamp');
+    num('metrics', 'metrics');
     TASK_METRIC_NAMES.forEach((k, j) => {
-      text += `"${METRIC_COLUMNS[k]}":${this.#numberColumn(NUMBER_FIELDS.length + j, k.endsWith('Ms') ? 'ms' : 'plain')},`;
+      out.push(`"${METRIC_COLUMNS[k]}":`);
+      this.#numberColumn(out, NUMBER_FIELDS.length + j, k.endsWith('Ms') ? 'ms' : 'plain');
+      out.push(',');
     });
-    text += `"metrics.keySample":${JSON.stringify(column(this.#keySample.slice(0, size)))}}}`;
+    out.push(`"metrics.keySample":${JSON.stringify(column(this.#keySample.slice(0, size)))}}}`);
     // Rows past the size are never read; the references they hold (key samples) go at the next block's writes.
     this.#size = 0;
-    return text;
+    let length = 0;
+    for (let i = from; i < out.length; i++) length += out[i]!.length;
+    return length;
   }
 }
 

@@ -3,6 +3,7 @@
  * run: no threads, no timing. Each test reads as "these tasks were launched, in this order".
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { shipFunction } from '../../src/closure/index.js';
 import { ParallelCollectionRDD, type RDD, type RddContext } from '../../src/rdd/index.js';
 import { DAGScheduler } from '../../src/scheduler/dag-scheduler.js';
@@ -658,5 +659,260 @@ describe('TaskScheduler bookkeeping', () => {
     expect(dag.state()).toEqual({ activeJobs: 0, waitingStages: 0, runningStages: 0, shuffleStages: 0 });
     expect(ts.state()).toEqual({ taskSets: 0, runningAttempts: 0, inFlight: [0, 0] });
     ts.stop();
+  });
+});
+
+/**
+ * A worker computes one task at a time; the others sent to it wait in its queue. The scheduler announces a task's
+ * start (its `taskStart`, the web UI's and the status tracker's "active") when its worker begins computing it, as
+ * Spark launches a task only onto a free core, not when it is sent.
+ */
+describe('task starts when the worker begins computing', () => {
+  type Ev = { type: 'start' | 'end'; key: string; worker: number; time: number; durationMs?: number; result?: string };
+  /**
+   * Records every task event, and checks that no executor ever has two tasks started and not ended, but for the start
+   * announced right before its own end (a task that ended while another computed: no observer sees the two between).
+   */
+  function watch(bus: EventBus<SchedulerEvent>) {
+    const events: Ev[] = [];
+    const active = new Map<string, Set<string>>();
+    const at = (x: string) => active.get(x) ?? active.set(x, new Set()).get(x)!;
+    const problems: string[] = [];
+    let over: { key: string; what: string } | undefined;
+    bus.on('taskStart', (e) => {
+      const key = `${e.stageId}.${e.stageAttempt}:${e.partition}#${e.attempt}`;
+      if (over !== undefined) problems.push(over.what);
+      if (events.some((x) => x.type === 'start' && x.key === key)) problems.push(`${key} started twice`);
+      const running = at(e.executorId).add(key);
+      over = running.size > 1 ? { key, what: `executor ${e.executorId} computes ${[...running].join(', ')}` } : undefined;
+      events.push({ type: 'start', key, worker: e.workerIndex, time: e.time });
+    });
+    bus.on('taskEnd', (e) => {
+      const key = `${e.stageId}.${e.stageAttempt}:${e.partition}#${e.attempt}`;
+      if (over !== undefined && over.key !== key) problems.push(over.what);
+      over = undefined;
+      const start = events.find((x) => x.type === 'start' && x.key === key);
+      if (start === undefined) problems.push(`${key} ended before it started`);
+      else if (e.time - e.durationMs !== start.time) problems.push(`${key}: duration ${e.durationMs} from ${start.time} to ${e.time}`);
+      if (!at(e.executorId).delete(key)) problems.push(`${key} ended on executor ${e.executorId}, not started there`);
+      events.push({ type: 'end', key, worker: e.workerIndex, time: e.time, durationMs: e.durationMs, result: e.result });
+    });
+    return { events, problems, seq: () => events.map((e) => `${e.type} ${e.key.replace(/^0\.0:/, '')}`) };
+  }
+  const killed: TaskOutcome = { status: 'failed', epoch: 0, failure: { kind: 'killed', message: 'cancelled' }, blockUpdates: [] };
+  const lost: TaskOutcome = {
+    status: 'failed',
+    epoch: 0,
+    failure: { kind: 'workerLost', workerIndex: 0, message: 'gone', causedByApp: false },
+    blockUpdates: [],
+  };
+  const settled = async () => {
+    for (let i = 0; i < 10; i++) await Promise.resolve();
+  };
+
+  it('a task queued behind the one computing starts when that one ends; both count as active only while computing', async () => {
+    const { backend, dag, bus, parallelize } = setup(1, 4, { slotsPerWorker: 2 });
+    const w = watch(bus);
+    const job = parallelize([0, 1, 2], 3).collect();
+    await flush();
+    const [a, b] = backend.take();
+    expect([a!.msg.partition, b!.msg.partition]).toEqual([0, 1]);
+    expect(w.seq()).toEqual(['start 0#0']);
+    expect(dag.status().stages[0]!.numActiveTasks).toBe(1);
+    await new Promise((r) => setTimeout(r, 15));
+    a!.settle(ok([0]));
+    await settled();
+    // Partition 2 was sent behind partition 1 as partition 0 ended; partition 1 started when 0 ended.
+    const [c] = backend.take();
+    expect(c!.msg.partition).toBe(2);
+    expect(w.seq()).toEqual(['start 0#0', 'end 0#0', 'start 1#0']);
+    expect(w.events[2]!.time).toBeGreaterThanOrEqual(w.events[1]!.time);
+    // Its launch time is when it began, not when it was sent (15 ms earlier).
+    expect(w.events[2]!.time - w.events[0]!.time).toBeGreaterThanOrEqual(14);
+    expect(dag.status().stages[0]!.numActiveTasks).toBe(1);
+    b!.settle(ok([1]));
+    c!.settle(ok([2]));
+    expect(await job).toEqual([0, 1, 2]);
+    expect(w.seq()).toEqual(['start 0#0', 'end 0#0', 'start 1#0', 'end 1#0', 'start 2#0', 'end 2#0']);
+    expect(w.problems).toEqual([]);
+  });
+
+  it('a queued task that ends first (it ran at an await of the one computing) starts from when it was sent, just before its end', async () => {
+    const { backend, dag, bus, parallelize } = setup(1, 4, { slotsPerWorker: 2 });
+    const w = watch(bus);
+    const job = parallelize([0, 1], 2).collect();
+    await flush();
+    const [a, b] = backend.take();
+    const sent = Date.now();
+    await new Promise((r) => setTimeout(r, 15));
+    b!.settle(ok([1]));
+    await settled();
+    expect(w.seq()).toEqual(['start 0#0', 'start 1#0', 'end 1#0']);
+    // It ran since it was sent (it may have fetched while the other computed): its duration covers that.
+    expect(w.events[1]!.time).toBeLessThanOrEqual(sent);
+    expect(w.events[2]!.durationMs).toBeGreaterThanOrEqual(14);
+    // The one computing is still the only active task.
+    expect(dag.status().stages[0]!.numActiveTasks).toBe(1);
+    a!.settle(ok([0]));
+    expect(await job).toEqual([0, 1]);
+    expect(w.problems).toEqual([]);
+  });
+
+  it('a queued task moved to an idle worker never started where it waited: its cancelled attempt took no time', async () => {
+    const { backend, bus, parallelize } = setup(2, 4, { slotsPerWorker: 2, queuedTaskMoveMs: 50 });
+    const w = watch(bus);
+    const job = parallelize([1, 2, 3], 3).collect();
+    await flush();
+    const first = backend.take();
+    first[1]!.settle(ok([2]));
+    await new Promise((r) => setTimeout(r, 200));
+    const [moved] = backend.take();
+    expect([moved!.worker, moved!.msg.partition]).toEqual([1, 2]);
+    // The copy on worker 1 started at once (worker 1 was idle); the one left on worker 0 did not.
+    expect(w.seq()).toEqual(['start 0#0', 'start 1#0', 'end 1#0', 'start 2#1']);
+    first[2]!.settle(killed);
+    await settled();
+    const cancelled = w.events.filter((e) => e.key === '0.0:2#0');
+    expect(cancelled.map((e) => [e.type, e.worker, e.result])).toEqual([
+      ['start', 0, undefined],
+      ['end', 0, 'killed'],
+    ]);
+    expect(cancelled[1]!.durationMs).toBe(0);
+    moved!.settle(ok([3]));
+    first[0]!.settle(ok([1]));
+    expect(await job).toEqual([1, 2, 3]);
+    expect(w.problems).toEqual([]);
+  });
+
+  it('a moved task left at the head of a queue is skipped: the next task starts', async () => {
+    const { backend, bus, parallelize } = setup(2, 4, { slotsPerWorker: 2, queuedTaskMoveMs: 50 });
+    const w = watch(bus);
+    const job = parallelize([1, 2, 3, 4], 4).collect();
+    await flush();
+    const first = backend.take();
+    expect(first.map((l) => [l.worker, l.msg.partition])).toEqual([
+      [0, 0],
+      [1, 1],
+      [0, 2],
+      [1, 3],
+    ]);
+    first[1]!.settle(ok([2]));
+    first[3]!.settle(ok([4]));
+    await new Promise((r) => setTimeout(r, 200));
+    // Partition 2 moved from behind the long partition 0 to the idle worker 1.
+    const [moved] = backend.take();
+    expect([moved!.worker, moved!.msg.partition]).toEqual([1, 2]);
+    // Partition 0 ends before worker 0 reports the moved attempt dropped: nothing live is left to start there.
+    first[0]!.settle(ok([1]));
+    await settled();
+    expect(w.events.filter((e) => e.key === '0.0:2#0')).toEqual([]);
+    first[2]!.settle(killed);
+    moved!.settle(ok([3]));
+    expect(await job).toEqual([1, 2, 3, 4]);
+    expect(w.problems).toEqual([]);
+  });
+
+  it("a lost worker's queued task starts as the one computing is settled lost, and ends at once", async () => {
+    const { backend, bus, parallelize } = setup(1, 4, { slotsPerWorker: 2 });
+    const w = watch(bus);
+    const job = parallelize([0, 1], 2).collect();
+    await flush();
+    const [a, b] = backend.take();
+    a!.settle(lost);
+    b!.settle(lost);
+    await settled();
+    expect(w.seq().slice(0, 4)).toEqual(['start 0#0', 'end 0#0', 'start 1#0', 'end 1#0']);
+    // Started as the first was settled, ended as it was: the clock may tick between the two outcomes, no more.
+    expect(w.events[3]!.durationMs).toBeLessThanOrEqual(1);
+    // Run again, not counted against the tasks.
+    for (let ls = backend.take(); ls.length > 0; ls = backend.take()) {
+      for (const l of ls) l.settle(ok([l.msg.partition]));
+      await settled();
+    }
+    expect(await job).toEqual([0, 1]);
+    expect(w.problems).toEqual([]);
+  });
+
+  it('an attempt of a replaced incarnation ends without touching the replacement’s active task', async () => {
+    const { backend, dag, bus, parallelize } = setup(1, 4, { slotsPerWorker: 2 });
+    let epoch = 0;
+    backend.epoch = () => epoch;
+    // An executor id per incarnation, as the backends give.
+    backend.executorId = () => String(epoch);
+    const w = watch(bus);
+    const job = parallelize([0, 1, 2], 3).collect();
+    await flush();
+    const [a, b] = backend.take();
+    epoch = 1;
+    backend.listener!.workerLost(0, '0', 'killed');
+    backend.listener!.workerReady(0, '1', true);
+    await flush();
+    const [c] = backend.take();
+    expect(c!.msg.epoch).toBe(1);
+    // The replacement computes partition 2; the dead incarnation's attempts come back late, as lost.
+    expect(w.seq()).toEqual(['start 0#0', 'start 2#0']);
+    a!.settle({ ...lost, epoch: 0 });
+    b!.settle({ ...lost, epoch: 0 });
+    await settled();
+    expect(w.seq().slice(2)).toEqual(['end 0#0', 'start 1#0', 'end 1#0']);
+    expect(w.problems).toEqual([]);
+    c!.settle({ ...ok([2]), epoch: 1 });
+    for (let i = 0; i < 4; i++) {
+      await flush();
+      for (const l of backend.take()) l.settle({ ...ok([l.msg.partition]), epoch: 1 });
+    }
+    expect(await job).toEqual([0, 1, 2]);
+    expect(dag.state().activeJobs).toBe(0);
+    expect(w.problems).toEqual([]);
+  });
+
+  it('whatever order the attempts end in and however they end: at most one active task per worker, each end after its start, durations from it', async () => {
+    const outcomes: Array<(l: Launch) => TaskOutcome> = [
+      (l) => ok([l.msg.partition]),
+      () => boom('flaky'),
+      () => killed,
+      (l) => ({ ...lost, failure: { kind: 'workerLost', workerIndex: l.worker, message: 'gone', causedByApp: false } }),
+    ];
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 1, max: 10 }),
+        fc.array(fc.tuple(fc.nat(), fc.nat({ max: 8 })), { maxLength: 40 }),
+        async (workers, slots, n, steps) => {
+          const { backend, dag, bus, parallelize } = setup(workers, 1000, { slotsPerWorker: slots, queuedTaskMoveMs: 60_000 });
+          const w = watch(bus);
+          const job = parallelize([...Array(n).keys()], n).collect();
+          await flush();
+          const open: Launch[] = [];
+          // Every worker holding an attempt computes one: as many active tasks as busy workers.
+          const check = () => {
+            open.push(...backend.take());
+            const stage = dag.status().stages[0];
+            const running = w.events.filter((e) => e.type === 'start').length - w.events.filter((e) => e.type === 'end').length;
+            expect(running).toBe(new Set(open.map((l) => l.worker)).size);
+            if (stage !== undefined) expect(stage.numActiveTasks).toBe(running);
+          };
+          // Any open attempt ends next, mostly in success, else failed, killed or lost (run again each time).
+          for (const [pick, kind] of steps) {
+            open.push(...backend.take());
+            if (open.length === 0) break;
+            const [l] = open.splice(pick % open.length, 1);
+            l!.settle(outcomes[kind < 6 ? 0 : kind - 5]!(l!));
+            await settled();
+            check();
+          }
+          for (open.push(...backend.take()); open.length > 0; open.push(...backend.take())) {
+            open.shift()!.settle(ok([0]));
+            await settled();
+            check();
+          }
+          expect((await job).length).toBe(n);
+          expect(w.problems).toEqual([]);
+          expect(w.events.filter((e) => e.type === 'start').length).toBe(w.events.filter((e) => e.type === 'end').length);
+        },
+      ),
+      { numRuns: 150 },
+    );
   });
 });

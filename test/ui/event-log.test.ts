@@ -299,6 +299,39 @@ describe('event log', () => {
     );
   });
 
+  it('writes a block of task ends in pieces that make exactly its line, among the lines around it (property)', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-evlog-'));
+    try {
+      let app = 0;
+      await fc.assert(
+        fc.asyncProperty(fc.array(fc.array(arbitraryTaskEnd, { minLength: 1, maxLength: 300 }), { minLength: 1, maxLength: 4 }), async (blocks) => {
+          const log = new EventLogWriter(dir, `app-pieces-${app++}`);
+          const expected: string[] = [];
+          for (const [i, events] of blocks.entries()) {
+            // Through both entries: one event at a time, and a batch as the scheduler delivers them.
+            if (i % 2 === 0) for (const e of events) log.write(e);
+            else log.writeTasks({ size: events.length, event: (k) => events[k]! });
+            const other: AppEvent = { type: 'stageCompleted', jobId: 1, stageId: i, attempt: 0, time: i, result: 'succeeded' };
+            log.write(other);
+            expected.push(taskEndsLine(events), JSON.stringify(other));
+          }
+          await log.close();
+          expect(readFileSync(log.file, 'utf8')).toBe(expected.join('\n') + '\n');
+          // The pieces are the line.
+          const columns = new TaskEndColumns(4);
+          for (const e of blocks[0]!) columns.append(e);
+          const pieces: string[] = [];
+          const length = columns.pieces(pieces);
+          expect(pieces.join('')).toBe(taskEndsLine(blocks[0]!));
+          expect(length).toBe(pieces.join('').length);
+        }),
+        { numRuns: 60 },
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('close() settles only once a chunk still in flight has landed: nothing writes into the file after it', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-evlog-'));
     try {

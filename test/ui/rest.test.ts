@@ -587,11 +587,9 @@ describe('REST API against Spark’s documented parameters and shapes', () => {
 });
 
 describe('active tasks as Spark counts them', () => {
-  // FIXME(lead): the scheduler emits taskStart when it sends a task to a worker, and a worker holds up to
-  // slotsPerWorker (2) tasks, computing one: the status store (and statusTracker) count the queued one as active, so
-  // with local[2] the REST API shows 4 active tasks on 2 executors of totalCores 1 (Spark: running tasks, at most
-  // the cores). Needs a "task began computing" signal from the worker (scheduler / status store, not the REST layer).
-  it.skip('never shows more active tasks on an executor than its cores', async () => {
+  // A worker holds up to slotsPerWorker (2) tasks and computes one: a task queued behind the one computing is not
+  // active (Spark launches a task only onto a free core), so local[2] shows at most 1 active task per executor.
+  it('never shows more active tasks on an executor than its cores', async () => {
     const sc = new Context({ master: 'local[2]', progress: false, hints: false, ui: { port: 0 } });
     try {
       const app = `${await sc.uiWebUrl()}/api/v1/applications/${sc.applicationId}`;
@@ -615,6 +613,9 @@ describe('active tasks as Spark counts them', () => {
       for (const e of execs) expect(e.activeTasks, `executor ${e.id}`).toBeLessThanOrEqual(e.totalCores);
       const [stage] = (await get(`${app}/stages?status=active`)) as unknown as Json[];
       expect(stage!.numActiveTasks).toBeLessThanOrEqual(2);
+      const tracker = sc.statusTracker();
+      const [stageId] = tracker.getActiveStageIds();
+      expect(tracker.getStageInfo(stageId!)!.numActiveTasks).toBeLessThanOrEqual(2);
       await job;
     } finally {
       await sc.stop();
