@@ -78,6 +78,12 @@ const boom = (message: string): TaskOutcome => ({
 });
 
 const flush = () => new Promise((r) => setTimeout(r, 20));
+/** Waits, a few ms at a time, until `done()` holds; fails after 5 s (a fixed wait is what a loaded machine outruns). */
+async function until(done: () => boolean): Promise<void> {
+  for (const t0 = Date.now(); !done(); await new Promise((r) => setTimeout(r, 5))) {
+    if (Date.now() - t0 > 5000) throw new Error('condition not met within 5 s');
+  }
+}
 const names = (ls: Launch[]) => ls.map((l) => `${l.msg.stageId}:${l.msg.partition}`).sort();
 
 /**
@@ -257,13 +263,14 @@ describe('DAGScheduler with a fake backend', () => {
     expect(bus.hasListeners('taskBatch')).toBe(true);
     // Two tasks of one job, the second failing once: starts, a failed end with its error, a retry, successes.
     const first = parallelize([1, 2, 3, 4], 2).count();
-    await flush();
-    // With no other event to deliver them, the starts come within the batch's time limit (the UI shows them running).
+    // With no other event to deliver them, the starts come by the batch's timer (the UI shows them running). A fixed
+    // 20 ms wait lost to that 10 ms timer at load 20+, since the timer starts only once the job's lineage is ready.
+    await until(() => seen.some((s) => s.batch > 0));
     expect(seen.filter((s) => s.batch > 0).map((s) => s.copy.type)).toEqual(['taskStart', 'taskStart']);
     const [a, b] = backend.take().sort((x, y) => x.msg.partition - y.msg.partition);
     a!.settle(boom('flaky'));
     b!.settle(ok(2));
-    await flush();
+    await until(() => backend.launches.length > 0);
     backend.take().forEach((l) => l.settle(ok(2)));
     expect(await first).toBe(4);
     const tasks = seen.filter((s) => s.batch > 0);
@@ -300,7 +307,7 @@ describe('DAGScheduler with a fake backend', () => {
       const off = subscribe();
       seen.length = 0;
       const job = parallelize([1, 2, 3, 4], 2).count();
-      await flush();
+      await until(() => backend.launches.length === 2);
       backend.take().forEach((l) => l.settle(ok(2)));
       expect(await job).toBe(4);
       expect(kept.map((e) => e.type)).toEqual(['taskEnd', 'taskEnd']);
