@@ -214,7 +214,12 @@ export async function prepareResultFunction(wire: ResultFunctionWire, compile: C
     case 'stats':
       return (rdd, p, tc) => {
         const s = emptyStats();
-        rdd.forEach(p, tc, (x) => addStat(s, x as number));
+        rdd.forEach(p, tc, (x) => {
+          // `x - mu` and `sum += x` take a string without an error: sum() of ['a', 'b'] was "0a0b" (PySpark raises a
+          // TypeError); a bigint failed with V8's "Cannot mix BigInt" naming nothing.
+          if (typeof x !== 'number') throw notANumber(rdd.label, x);
+          addStat(s, x);
+        });
         return s;
       };
     case 'extreme': {
@@ -316,6 +321,19 @@ function takeOrderedPartition(rdd: RDD<unknown>, p: number, tc: TaskContext, n: 
     if (best.length > n) best.pop();
   });
   return best;
+}
+
+function notANumber(label: string, x: unknown): InvalidDataError {
+  let shown: string;
+  try {
+    shown = typeof x === 'bigint' ? `${x}n` : (JSON.stringify(x) ?? String(x));
+  } catch {
+    shown = String(x);
+  }
+  return new InvalidDataError(
+    `sum, mean, stats, variance and stdev take numbers, but ${label} holds ${typeof x} ${shown.slice(0, 80)}. ` +
+      'Convert the elements first, e.g. rdd.map(Number).',
+  );
 }
 
 export function emptyStats(): StatCounter {

@@ -211,6 +211,18 @@ describe.each(MODES)('Spark actions (%s)', (master) => {
       expect(await m.min((x) => String(x))).toBe(10);
     });
 
+    test('sum, mean and stats of strings or bigints fail naming the RDD and the element, as PySpark raises', async () => {
+      // Before: sum() of ['a', 'b'] was the string "0a0b" and stats() of [1, 'a'] a sum of "10a", no error.
+      // What JavaScript lets through (TypeScript takes these for numbers only).
+      const words = ctx().parallelize(['a', 'b'], 1);
+      await expect((words as unknown as RDD<number>).sum()).rejects.toThrow(
+        /sum, mean, stats, variance and stdev take numbers, but RDD \d+ \(parallelize at [^)]*\) holds string "a"/,
+      );
+      await expect((ctx().parallelize<unknown>([1, 'a'], 1) as RDD<number>).stats()).rejects.toThrow(/holds string "a"/);
+      await expect((ctx().parallelize<unknown>([1n, 2n], 1) as RDD<number>).mean()).rejects.toThrow(/holds bigint 1n\. Convert the elements first/);
+      expect(await words.map(() => 1).sum()).toBe(2);
+    });
+
     test('max/min with a key return the element, the first of equal keys; reject on empty', async () => {
       const people = ctx().parallelize(
         [
