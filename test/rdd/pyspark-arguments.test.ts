@@ -65,6 +65,24 @@ describe('PySpark positional arguments (local[2])', () => {
     expect((await rdd.sortByKey(false, 2, byLower).keys().collect()).slice(0, 3)).toEqual(['whose', 'white', 'was']);
   });
 
+  test('a comparator that returns booleans (Scala sortWith style) fails instead of returning the keys in no order', async () => {
+    const data = Array.from({ length: 40 }, (_, i): [number, number] => [(i * 37) % 40, i]);
+    const lessThan = (a: number, b: number): boolean => a < b;
+    // Before: [0, 22, 19, 16, ...], no error. Range bounds on the driver (2 partitions), the sort in a worker (1).
+    for (const n of [2, 1]) {
+      await expect(any(ctx().parallelize(data, 3)).sortByKey(true, n, lessThan).collect()).rejects.toThrow(
+        /the comparator must return a number \(negative, zero or positive\), got boolean/,
+      );
+    }
+    await expect(
+      any(ctx().parallelize([3, 1, 2], 2))
+        .sortBy((x: number) => x, true, 1, lessThan)
+        .collect(),
+    ).rejects.toThrow(/got boolean/);
+    const numeric = (a: number, b: number): number => b - a;
+    expect(await ctx().parallelize(data, 3).sortByKey(true, 2, numeric).keys().take(3)).toEqual([39, 38, 37]);
+  });
+
   test('ascending must be a boolean: an options object or a function is not read as true', () => {
     const rdd = ctx().parallelize(tmp2, 2);
     expect(() => any(rdd).sortByKey({ ascending: false })).toThrow(/sortByKey: ascending must be a boolean, got an object/);
