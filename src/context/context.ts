@@ -31,6 +31,7 @@ import {
   BinaryFilesRDD,
   CheckpointRDD,
   checkPartitionCount,
+  checkOptionsArgument,
   type RddContext,
   type ResultFunctionWire,
 } from '../rdd/index.js';
@@ -635,7 +636,14 @@ export class Context implements RddContext {
    * const sizes = sc.binaryFiles('images/').mapValues((bytes) => bytes.length);
    * ```
    */
-  binaryFiles(path: string, options: { minPartitions?: number; recursive?: boolean } = {}): RDD<[string, Uint8Array]> {
+  binaryFiles(path: string, minPartitions?: number, options?: { recursive?: boolean }): RDD<[string, Uint8Array]>;
+  binaryFiles(path: string, options?: { minPartitions?: number; recursive?: boolean }): RDD<[string, Uint8Array]>;
+  binaryFiles(
+    path: string,
+    minPartitionsOrOptions?: number | { minPartitions?: number; recursive?: boolean },
+    moreOptions?: { recursive?: boolean },
+  ): RDD<[string, Uint8Array]> {
+    const options = fileReadOptions('binaryFiles', minPartitionsOrOptions, moreOptions);
     const minPartitions = options.minPartitions ?? this.defaultParallelism;
     checkPartitionCount('binaryFiles', minPartitions);
     return new BinaryFilesRDD(this, path, minPartitions, { recursive: options.recursive ?? false });
@@ -651,7 +659,14 @@ export class Context implements RddContext {
    * const back = await sc.objectFile('out/objects').collect();
    * ```
    */
-  objectFile<T = unknown>(path: string, options: { minPartitions?: number; recursive?: boolean } = {}): RDD<T> {
+  objectFile<T = unknown>(path: string, minPartitions?: number, options?: { recursive?: boolean }): RDD<T>;
+  objectFile<T = unknown>(path: string, options?: { minPartitions?: number; recursive?: boolean }): RDD<T>;
+  objectFile<T = unknown>(
+    path: string,
+    minPartitionsOrOptions?: number | { minPartitions?: number; recursive?: boolean },
+    moreOptions?: { recursive?: boolean },
+  ): RDD<T> {
+    const options = fileReadOptions('objectFile', minPartitionsOrOptions, moreOptions);
     const read = readObjectFile;
     const v8 = useModule<typeof import('node:v8')>('node:v8');
     return this.binaryFiles(path, options).flatMap(capture({ read, v8 }, ([file, bytes]: [string, Uint8Array]) => read(v8, bytes, file) as T[]));
@@ -983,6 +998,22 @@ export class Context implements RddContext {
  * executor came, the context was stopped meanwhile). The backend's one rejection serves every job, so each job
  * gets an error of its own that names it, of the same kind where the kind says something (a cluster, a stop).
  */
+/**
+ * The options of binaryFiles/objectFile: PySpark's `binaryFiles(path, minPartitions)` passes a number second, which an
+ * options-only signature ignored (the files were read in the default number of partitions, no error).
+ */
+function fileReadOptions(
+  op: string,
+  minPartitionsOrOptions: number | { minPartitions?: number; recursive?: boolean } | undefined,
+  moreOptions: { recursive?: boolean } | undefined,
+): { minPartitions?: number; recursive?: boolean } {
+  const hint = `pass ${op}(path, minPartitions) or ${op}(path, { minPartitions, recursive })`;
+  checkOptionsArgument(op, moreOptions, ['recursive'], hint);
+  if (typeof minPartitionsOrOptions === 'number') return { ...moreOptions, minPartitions: minPartitionsOrOptions };
+  checkOptionsArgument(op, minPartitionsOrOptions, ['minPartitions', 'recursive'], hint);
+  return minPartitionsOrOptions ?? moreOptions ?? {};
+}
+
 function startFailure(e: unknown, job: string): Error {
   const message = `Cannot run ${job}: ${e instanceof Error ? e.message : String(e)}`;
   const error =

@@ -26,7 +26,10 @@ export function checkCsvDelimiter(delimiter: string, where = 'CSV'): void {
  * starts with a double quote runs to the closing quote and may hold delimiters, doubled quotes (`""`) and line
  * breaks. `push` returns the record a line completes, or `undefined` while a quoted field is still open: the
  * line break belongs to the field, and the next line continues it (read as `\n`; a `\r` before it stays, as a
- * `\r` ending a complete record is dropped).
+ * `\r` ending a complete record is dropped). A `\r` anywhere else outside quotes throws an {@link InvalidDataError}:
+ * records end at `\n` or `\r\n` here, and a file whose lines end in `\r` alone (classic Mac, old Excel exports)
+ * read as one line gave its first line's fields as the header and no records, without an error (Spark splits
+ * its lines at a lone `\r`).
  *
  * @example
  * ```ts
@@ -59,6 +62,9 @@ export class CsvLineParser {
     let field = this.#field;
     let quoted = this.#row !== undefined;
     if (quoted) field += '\n';
+    // Where to look for a lone \r: only lines holding one that is not their last character pay for the check.
+    let cr = line.indexOf('\r');
+    if (cr === n - 1) cr = -1;
     this.#row = undefined;
     this.#field = '';
     let i = 0;
@@ -99,10 +105,21 @@ export class CsvLineParser {
       // Unquoted text runs to the next delimiter (a quote inside it is an ordinary character).
       const next = line.indexOf(d, i);
       const end = next < 0 ? n : next;
+      if (cr >= 0 && cr < end) {
+        const k = line.indexOf('\r', i);
+        if (k >= 0 && k < end && k < n - 1) throw loneCarriageReturn();
+      }
       field += end === n && line.charCodeAt(n - 1) === 13 ? line.slice(i, n - 1) : line.slice(i, end);
       i = end;
     }
   }
+}
+
+function loneCarriageReturn(): InvalidDataError {
+  return new InvalidDataError(
+    'a carriage return (\\r) outside quotes: records end at \\n or \\r\\n, and a file whose lines end in \\r alone ' +
+      "(classic Mac) reads as one line; convert its line ends first (tr '\\r' '\\n').",
+  );
 }
 
 /**
@@ -121,8 +138,13 @@ export function parseCsv(text: string, delimiter = ','): string[][] {
   const lines = (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text).split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
   const rows: string[][] = [];
-  for (const line of lines) {
-    const row = parser.push(line);
+  for (let i = 0; i < lines.length; i++) {
+    let row: string[] | undefined;
+    try {
+      row = parser.push(lines[i]!);
+    } catch (err) {
+      throw new InvalidDataError(`CSV: line ${i + 1}: ${(err as Error).message}`, { cause: err });
+    }
     if (row !== undefined) rows.push(row);
   }
   if (parser.open) throw new InvalidDataError(`CSV: a quoted field that starts in record ${rows.length + 1} is never closed`);

@@ -1,3 +1,4 @@
+import { closeSync, openSync, readSync } from 'node:fs';
 import type { RddWireBody } from './wire.js';
 import { InvalidDataError, tagInputRecord } from '../core/errors.js';
 import { CsvLineParser, computeTextSplitsSync, forEachSplitLine, firstLineNumber, isCompressedPath, type TextSplit } from '../io/index.js';
@@ -67,7 +68,12 @@ export class CsvFileRDD extends InputFilesRDD<Record<string, string> | string[],
         return split.path; // the file went away meanwhile: name the file only
       }
     };
-    let names: string[] | undefined = header && !fromFileStart ? readHeader(split.path, delimiter) : undefined;
+    // The header is the file's first line that is not blank. A split that does not start the file reads it, unless
+    // the split holds it (blank lines before it pushed it past the first split): then, as in the first split, the
+    // first record it reads is the header.
+    const found = header && !fromFileStart ? readHeader(split.path, delimiter) : undefined;
+    const holdsHeader = found !== undefined && found.start >= split.start && found.start < split.start + split.length;
+    let names: string[] | undefined = found !== undefined && !holdsHeader ? found.names : undefined;
     let inSink = false;
     const emit = (fields: string[]): void => {
       if (header && names === undefined) {
@@ -98,8 +104,18 @@ export class CsvFileRDD extends InputFilesRDD<Record<string, string> | string[],
       forEachSplitLine(split, (raw) => {
         n++;
         const line = n === 1 && fromFileStart && raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw;
-        if (!parser.open) recordLine = n;
-        const fields = parser.push(line);
+        if (!parser.open) {
+          // Spark's CSV source skips blank lines (nothing but characters up to the space) between records; read as
+          // a record of one empty field, a blank line failed the whole job against the header's field count.
+          if (isBlankLine(line)) return;
+          recordLine = n;
+        }
+        let fields: string[] | undefined;
+        try {
+          fields = parser.push(line);
+        } catch (err) {
+          throw new InvalidDataError(`csvFile: ${lineInFile(n)}: ${(err as Error).message}`, { cause: err });
+        }
         if (fields !== undefined) emit(fields);
         else if (!multiLine) throw notClosedOnItsLine(lineInFile(n));
       });
@@ -122,16 +138,62 @@ function notClosedOnItsLine(where: string): InvalidDataError {
   );
 }
 
-/** The header of a file, for a split that does not start it: the first line (without a byte-order mark). */
-function readHeader(path: string, delimiter: string): string[] {
+/** Java's `String.trim().isEmpty()`, Spark's test for a blank CSV line: no character above U+0020. */
+function isBlankLine(line: string): boolean {
+  for (let i = 0; i < line.length; i++) if (line.charCodeAt(i) > 32) return false;
+  return true;
+}
+
+/**
+ * The header of a file, for a split that does not start it: the first line that is not blank (without a
+ * byte-order mark), and the byte where it starts (-1 when every line is blank).
+ */
+function readHeader(path: string, delimiter: string): { names: string[]; start: number } {
+  const { start, lineNumber } = firstNonBlankLine(path);
+  if (start < 0) return { names: [], start };
   let first: string | undefined;
-  // A split of the first byte owns exactly the file's first line.
-  forEachSplitLine({ path, start: 0, length: 1, whole: false }, (line) => {
+  // A split of one byte owns exactly the line that starts there (the file's first line for byte 0, BOM dropped).
+  forEachSplitLine({ path, start: lineNumber === 1 ? 0 : start, length: 1, whole: false }, (line) => {
     first ??= line;
   });
-  const fields = new CsvLineParser(delimiter).push((first ?? '').replace(/^\ufeff/, ''));
-  if (fields === undefined) throw notClosedOnItsLine(`${path}, line 1`);
-  return safeHeader(fields);
+  let fields: string[] | undefined;
+  try {
+    fields = new CsvLineParser(delimiter).push((first ?? '').replace(/^\ufeff/, ''));
+  } catch (err) {
+    throw new InvalidDataError(`csvFile: ${path}, line ${lineNumber}: ${(err as Error).message}`, { cause: err });
+  }
+  if (fields === undefined) throw notClosedOnItsLine(`${path}, line ${lineNumber}`);
+  return { names: safeHeader(fields), start };
+}
+
+/**
+ * Where the first line that is not blank starts, in bytes, and its 1-based line number; `start` -1 when there is
+ * none. Blank lines hold only bytes up to 0x20, so this reads bytes, a chunk at a time, up to that line only.
+ */
+function firstNonBlankLine(path: string): { start: number; lineNumber: number } {
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(64 * 1024);
+    let lineStart = 0;
+    let lineNumber = 1;
+    for (let pos = 0; ; ) {
+      const n = readSync(fd, buf, 0, buf.length, pos);
+      if (n === 0) return { start: -1, lineNumber };
+      for (let i = 0; i < n; i++) {
+        const b = buf[i]!;
+        const at = pos + i;
+        if (b === 0x0a) {
+          lineStart = at + 1;
+          lineNumber++;
+        } else if (b > 0x20 && !(at < 3 && lineNumber === 1 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf && pos === 0)) {
+          return { start: lineStart, lineNumber };
+        }
+      }
+      pos += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**

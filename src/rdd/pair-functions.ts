@@ -9,6 +9,7 @@ import { findUnclonable } from '../closure/clonable.js';
 import type { ShippedFunction } from '../closure/index.js';
 import { InvalidArgumentError, UnclonableDataError } from '../core/errors.js';
 import { userCallSite } from '../util/call-site.js';
+import { capture } from '../closure/capture.js';
 import type { Pair } from './task-context.js';
 import { isCustomPartitioner, ShippedPartitioner, type CustomPartitioner } from './user-partitioner.js';
 import { type RDD, MapPartitionsRDD, ShuffledRDD, CoGroupedRDD, MappedRDD, checkPartitionCount, type ElementOp } from './internal.js';
@@ -212,6 +213,7 @@ export function sortByKey<K, V>(rdd: RDD<[K, V]>, ascending: boolean, numPartiti
       { op: 'sortByKey' },
     );
   }
+  compare = numericComparator(compare);
   const shipped = ship(rdd as RDD<unknown>, 'sortByKey compare', compare);
   // The shuffle ranges keys by the comparator; each partition is then sorted with it (stable, spilling as any sort).
   return new ShuffledRDD<K, V, V>(
@@ -221,6 +223,25 @@ export function sortByKey<K, V>(rdd: RDD<[K, V]>, ascending: boolean, numPartiti
     { mapSideCombine: false, keyOrdering: ascending ? 'ascending' : 'descending', compare: shipped },
     { op: 'sortByKey', compare: compare as (a: unknown, b: unknown) => number },
   );
+}
+
+/**
+ * The user's comparator, refusing a result that is not a number. `(a, b) => a < b` (Scala's `sortWith` takes such a
+ * "less than") or `a > b` gave booleans, which the sorts read as 1 and 0, and the keys came back in no order with
+ * no error. Runs wherever the comparator does: on the driver for the range bounds, in the workers for the sorts.
+ */
+function numericComparator<K>(compare: (a: K, b: K) => number): (a: K, b: K) => number {
+  return capture({ compare }, (a: K, b: K): number => {
+    const r = compare(a, b);
+    if (typeof r !== 'number') {
+      // shipped: runs wherever sortByKey's comparator runs
+      throw new TypeError(
+        `sortByKey/sortBy: the comparator must return a number (negative, zero or positive), got ${typeof r} ${String(r)}; ` +
+          'a comparator of booleans such as (a, b) => a < b orders nothing: write (a, b) => (a < b ? -1 : a > b ? 1 : 0)',
+      );
+    }
+    return r;
+  });
 }
 
 /** Spark's repartitionAndSortWithinPartitions: one shuffle that partitions by `arg` and sorts each partition by key. */

@@ -732,6 +732,7 @@ export abstract class RDD<T> {
    * ```
    */
   pipe(command: string | readonly string[], options: { env?: Record<string, string> } = {}): RDD<string> {
+    checkOptionsArgument('pipe', options, ['env'], "pass the environment as { env: { NAME: 'value' } }");
     const argv = typeof command === 'string' ? [command] : [...command];
     if (argv.length === 0 || argv.some((a) => typeof a !== 'string') || argv[0] === '') {
       throw new ArgumentTypeError('pipe: command must be a non-empty string or array of strings');
@@ -784,15 +785,20 @@ export abstract class RDD<T> {
   }
 
   /**
-   * Merges neighbouring partitions into `numPartitions` without a shuffle, keeping element order.
+   * Merges neighbouring partitions into `numPartitions` without a shuffle, keeping element order (never more
+   * partitions than there are). With `shuffle` true it is {@link repartition}, as in Spark, and may add partitions.
    *
    * @example
    * ```ts
    * sc.parallelize([1, 2, 3, 4], 4).coalesce(2).glom(); // [[1, 2], [3, 4]]
+   * sc.parallelize([1, 2, 3, 4], 1).coalesce(4, true).getNumPartitions(); // 4
    * ```
    */
-  coalesce(numPartitions: number): RDD<T> {
+  coalesce(numPartitions: number, shuffle = false): RDD<T> {
     checkPartitionCount('coalesce', numPartitions);
+    if (typeof shuffle !== 'boolean') throw new ArgumentTypeError(`coalesce: shuffle must be a boolean, got ${describeArgument(shuffle)}`);
+    // Before the flag existed, coalesce(n, true) quietly kept the partition count where Spark raises it.
+    if (shuffle) return this.repartition(numPartitions);
     return new CoalescedRDD<T>(this, numPartitions);
   }
 
@@ -912,6 +918,7 @@ export abstract class RDD<T> {
    * ```
    */
   sortBy<K>(keyFn: (x: T) => K, ascending = true, numPartitions?: number, compare?: (a: K, b: K) => number): RDD<T> {
+    checkSortArguments('sortBy', ascending, compare);
     return this.keyBy(keyFn).sortByKey(ascending, numPartitions, compare).values();
   }
 
@@ -967,7 +974,8 @@ export abstract class RDD<T> {
    */
   reduceByKey<K, V>(this: RDD<[K, V]>, fn: (a: V, b: V) => V, numPartitions?: number | Partitioner | CustomPartitioner): RDD<[K, V]>;
   reduceByKey(notPairs: NotPairs<'reduceByKey'>, ...rest: unknown[]): never;
-  reduceByKey<K, V>(this: RDD<any>, fn: any, numPartitions?: number | Partitioner | CustomPartitioner): RDD<[K, V]> {
+  reduceByKey<K, V>(this: RDD<any>, fn: any, numPartitions?: number | Partitioner | CustomPartitioner, ...rest: unknown[]): RDD<[K, V]> {
+    refusePartitionFunc('reduceByKey', rest);
     return pair.reduceByKey(this, fn, numPartitions);
   }
 
@@ -982,7 +990,8 @@ export abstract class RDD<T> {
    */
   groupByKey<K, V>(this: RDD<[K, V]>, ...args: PairArgs<T, 'groupByKey', [numPartitions?: number | Partitioner | CustomPartitioner]>): RDD<[K, V[]]>;
   groupByKey(notPairs: NotPairs<'groupByKey'>, ...rest: unknown[]): never;
-  groupByKey<K, V>(this: RDD<any>, numPartitions?: any): RDD<[K, V[]]> {
+  groupByKey<K, V>(this: RDD<any>, numPartitions?: any, ...rest: unknown[]): RDD<[K, V[]]> {
+    refusePartitionFunc('groupByKey', rest);
     return pair.groupByKey(this, numPartitions);
   }
 
@@ -1009,7 +1018,9 @@ export abstract class RDD<T> {
     seqOp: any,
     combOp: (a: U, b: U) => U,
     numPartitions?: number | Partitioner | CustomPartitioner,
+    ...rest: unknown[]
   ): RDD<[K, U]> {
+    refusePartitionFunc('aggregateByKey', rest);
     return pair.aggregateByKey(this, zero, seqOp, combOp, numPartitions);
   }
 
@@ -1023,7 +1034,8 @@ export abstract class RDD<T> {
    */
   foldByKey<K, V>(this: RDD<[K, V]>, zero: V, fn: (a: V, b: V) => V, numPartitions?: number | Partitioner | CustomPartitioner): RDD<[K, V]>;
   foldByKey(zero: unknown, notPairs: NotPairs<'foldByKey'>, ...rest: unknown[]): never;
-  foldByKey<K, V>(this: RDD<any>, zero: V, fn: any, numPartitions?: number | Partitioner | CustomPartitioner): RDD<[K, V]> {
+  foldByKey<K, V>(this: RDD<any>, zero: V, fn: any, numPartitions?: number | Partitioner | CustomPartitioner, ...rest: unknown[]): RDD<[K, V]> {
+    refusePartitionFunc('foldByKey', rest);
     return pair.foldByKey(this, zero, fn, numPartitions);
   }
 
@@ -1050,7 +1062,9 @@ export abstract class RDD<T> {
     mergeValue: (c: C, v: V) => C,
     mergeCombiners: (a: C, b: C) => C,
     numPartitions?: number | Partitioner | CustomPartitioner,
+    ...rest: unknown[]
   ): RDD<[K, C]> {
+    refusePartitionFunc('combineByKey', rest);
     return pair.combineByKey(this, create, mergeValue, mergeCombiners, numPartitions);
   }
 
@@ -1064,7 +1078,8 @@ export abstract class RDD<T> {
    */
   partitionBy<K, V>(this: RDD<[K, V]>, partitioner: number | Partitioner | CustomPartitioner): RDD<[K, V]>;
   partitionBy(notPairs: NotPairs<'partitionBy'>, ...rest: unknown[]): never;
-  partitionBy<K, V>(this: RDD<any>, partitioner: any): RDD<[K, V]> {
+  partitionBy<K, V>(this: RDD<any>, partitioner: any, ...rest: unknown[]): RDD<[K, V]> {
+    refusePartitionFunc('partitionBy', rest);
     return pair.partitionBy(this, partitioner);
   }
 
@@ -1087,6 +1102,19 @@ export abstract class RDD<T> {
   ): RDD<[K, V]>;
   repartitionAndSortWithinPartitions(notPairs: NotPairs<'repartitionAndSortWithinPartitions'>, ...rest: unknown[]): never;
   repartitionAndSortWithinPartitions<K, V>(this: RDD<any>, partitioner: any, ascending = true, keyFn?: (key: any) => unknown): RDD<[K, V]> {
+    const op = 'repartitionAndSortWithinPartitions';
+    if (typeof ascending === 'function') {
+      // PySpark's order is (numPartitions, partitionFunc, ascending, keyfunc): its partitionFunc landed here and, being
+      // truthy, sorted ascending by hash partitions instead of partitioning by it.
+      throw new ArgumentTypeError(
+        `${op}: the second argument is ascending (a boolean), got a function (PySpark's partitionFunc?). ` +
+          'Pass a partitioner as the first argument instead: { numPartitions: 2, getPartition: (k) => k % 2 }.',
+      );
+    }
+    checkSortArguments(op, ascending, undefined);
+    if (keyFn !== undefined && (typeof keyFn !== 'function' || keyFn.length >= 2)) {
+      throw new ArgumentTypeError(`${op}: the third argument is a key function of one key (PySpark's keyfunc), got ${describeArgument(keyFn)}.`);
+    }
     return pair.repartitionAndSortWithinPartitions(this, partitioner, ascending, keyFn);
   }
 
@@ -1211,6 +1239,7 @@ export abstract class RDD<T> {
   ): RDD<[K, V]>;
   sortByKey(notPairs: NotPairs<'sortByKey'>, ...rest: unknown[]): never;
   sortByKey<K, V>(this: RDD<any>, ascending: any = true, numPartitions?: number, compare?: (a: K, b: K) => number): RDD<[K, V]> {
+    checkSortArguments('sortByKey', ascending, compare);
     if (numPartitions !== undefined) checkPartitionCount('sortByKey', numPartitions);
     return pair.sortByKey(this, ascending, numPartitions ?? this.getNumPartitions(), compare);
   }
@@ -1507,6 +1536,11 @@ export abstract class RDD<T> {
    * ```
    */
   saveAsTextFile(path: string, options: { overwrite?: boolean; compression?: 'gzip' | 'none' } & ActionOptions = {}): Promise<void> {
+    try {
+      checkOptionsArgument('saveAsTextFile', options, SAVE_OPTIONS, SAVE_HINT);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const c = options.compression ?? 'none';
     if (c !== 'gzip' && c !== 'none')
       return Promise.reject(new ArgumentTypeError(`saveAsTextFile: compression must be 'gzip' or 'none', got ${String(c)}`));
@@ -1525,6 +1559,11 @@ export abstract class RDD<T> {
    * ```
    */
   saveAsObjectFile(path: string, options: { overwrite?: boolean } = {}): Promise<void> {
+    try {
+      checkOptionsArgument('saveAsObjectFile', options, ['overwrite'], 'pass { overwrite: true } or nothing');
+    } catch (err) {
+      return Promise.reject(err);
+    }
     return actions.saveAsTextFile(this, path, options.overwrite ?? false, 'object');
   }
 
@@ -1539,6 +1578,11 @@ export abstract class RDD<T> {
    * ```
    */
   saveAsJsonLines(path: string, options: { overwrite?: boolean; compression?: 'gzip' | 'none' } = {}): Promise<void> {
+    try {
+      checkOptionsArgument('saveAsJsonLines', options, SAVE_OPTIONS, SAVE_HINT);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     return this.map((x) => {
       const line = JSON.stringify(x);
       // shipped: runs in the workers as the map function of saveAsJsonLines
@@ -1548,9 +1592,78 @@ export abstract class RDD<T> {
   }
 }
 
+const SAVE_OPTIONS = ['overwrite', 'compression', 'signal'];
+const SAVE_HINT = "for PySpark's compressionCodecClass write { compression: 'gzip' }";
+
 /** Throws a RangeError at the call when a partition count is not a positive integer. */
 export function checkPartitionCount(op: string, n: number): void {
   if (!Number.isInteger(n) || n <= 0) {
-    throw new InvalidArgumentError(`${op}: number of partitions must be a positive integer, got ${n}`);
+    throw new InvalidArgumentError(`${op}: number of partitions must be a positive integer, got ${describeArgument(n)}`);
+  }
+}
+
+/** How an argument of the wrong kind is shown in an error: a string quoted, so `'3'` does not read as `3`. */
+export function describeArgument(x: unknown): string {
+  if (typeof x === 'string') return JSON.stringify(x);
+  if (typeof x === 'function') return `a function of ${x.length} parameter${x.length === 1 ? '' : 's'}`;
+  if (x === null || typeof x !== 'object') return String(x);
+  return Array.isArray(x) ? 'an array' : 'an object';
+}
+
+/**
+ * PySpark's partitionBy, reduceByKey, groupByKey, foldByKey, aggregateByKey and combineByKey take a `partitionFunc`
+ * after the number of partitions. Passed from JavaScript it was ignored and the keys hash-partitioned, which for
+ * partitionBy (whose point is the placement) is a different result with no error. kindling's place for it is a
+ * partitioner object in the partitioning argument.
+ */
+function refusePartitionFunc(op: string, extra: readonly unknown[]): void {
+  const given = extra.find((x) => x !== undefined);
+  if (given === undefined) return;
+  throw new ArgumentTypeError(
+    `${op}: got an argument after the partitioning argument (${describeArgument(given)}; PySpark's partitionFunc?). ` +
+      'Pass a partitioner there instead: { numPartitions: 2, getPartition: (k) => ... }.',
+  );
+}
+
+/**
+ * Refuses an options argument that is not an object, or that names an option `op` does not have. From JavaScript,
+ * PySpark's positional arguments arrived here and were ignored without a word: `saveAsTextFile(path,
+ * 'org.apache.hadoop.io.compress.GzipCodec')` wrote uncompressed files, `pipe(cmd, { FOO: 'bar' })` (PySpark's `env`
+ * dict) ran without the variable. `hint` says what to write instead.
+ */
+export function checkOptionsArgument(op: string, options: unknown, known: readonly string[], hint: string): void {
+  if (options === undefined) return;
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new ArgumentTypeError(`${op}: the options argument must be an object, got ${describeArgument(options)}; ${hint}.`);
+  }
+  const unknown = Object.keys(options).filter((k) => !known.includes(k));
+  if (unknown.length > 0) {
+    throw new ArgumentTypeError(
+      `${op}: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => JSON.stringify(k)).join(', ')} (it takes ${known.join(', ')}); ${hint}.`,
+    );
+  }
+}
+
+/**
+ * `ascending` must be a boolean, and `compare` a comparator `(a, b) => number`. PySpark's third argument of
+ * sortByKey is a keyfunc of one key: taken for a comparator, its strings or numbers of one key compared as NaN,
+ * so `sortByKey(true, 3, (k) => k.toLowerCase())` (PySpark's own example) returned its input unsorted, no error.
+ * A non-boolean `ascending` (an options object, a function) was read as truthy.
+ */
+function checkSortArguments(op: string, ascending: unknown, compare: unknown): void {
+  if (ascending !== undefined && typeof ascending !== 'boolean') {
+    throw new ArgumentTypeError(`${op}: ascending must be a boolean, got ${describeArgument(ascending)}`);
+  }
+  if (compare === undefined) return;
+  if (typeof compare !== 'function')
+    throw new ArgumentTypeError(`${op}: compare must be a function (a, b) => number, got ${describeArgument(compare)}`);
+  if (compare.length === 1) {
+    const hint =
+      op === 'sortBy'
+        ? 'fold the key function into the first argument, e.g. sortBy((x) => f(x))'
+        : "map the keys instead, e.g. sortBy(([k]) => k.toLowerCase(), ascending, numPartitions) for PySpark's keyfunc";
+    throw new ArgumentTypeError(
+      `${op}: the comparator must take two keys (a, b) and return a number, got a function of 1 parameter (PySpark's keyfunc?); ${hint}.`,
+    );
   }
 }

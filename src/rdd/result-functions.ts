@@ -215,9 +215,9 @@ export async function prepareResultFunction(wire: ResultFunctionWire, compile: C
       return (rdd, p, tc) => {
         const s = emptyStats();
         rdd.forEach(p, tc, (x) => {
-          // A string would concatenate into the sum ('0ab') and a bigint throw V8's bare TypeError mid-formula.
-          if (typeof x !== 'number')
-            throw new InvalidDataError(`sum, mean, stats, variance and stdev need numbers: ${rdd.label} holds ${typeof x} ${describeValue(x)}`);
+          // `x - mu` and `sum += x` take a string without an error: sum() of ['a', 'b'] was "0a0b" (PySpark raises a
+          // TypeError); a bigint failed with V8's "Cannot mix BigInt" naming nothing.
+          if (typeof x !== 'number') throw notANumber(rdd.label, x);
           addStat(s, x);
         });
         return s;
@@ -321,6 +321,13 @@ function takeOrderedPartition(rdd: RDD<unknown>, p: number, tc: TaskContext, n: 
     if (best.length > n) best.pop();
   });
   return best;
+}
+
+function notANumber(label: string, x: unknown): InvalidDataError {
+  return new InvalidDataError(
+    `sum, mean, stats, variance and stdev take numbers, but ${label} holds ${typeof x} ${describeValue(x)}. ` +
+      'Convert the elements first, e.g. rdd.map(Number).',
+  );
 }
 
 export function emptyStats(): StatCounter {

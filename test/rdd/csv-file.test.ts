@@ -151,4 +151,51 @@ describe.each(MODES)('csvFile on files larger than a split (%s)', (master) => {
       }
     }
   });
+
+  test("blank lines before the header, between records and at the end are skipped, as Spark's CSV source does; any split count", async () => {
+    // Before, a blank line was a record of one empty field: a trailing empty line (common in exported files) failed
+    // the job ("the record has 1 fields but the header names 3"), and blank lines before the header made the header
+    // of the splits after the first.
+    const d = dir('blank-lines');
+    const seed = Math.floor(Math.random() * 1e9);
+    const next = random(seed);
+    const blanks = (): string => ['', ' ', '\t', '  \r', '\r'][Math.floor(next() * 5)]!;
+    const records: string[][] = [];
+    const lines: string[] = [];
+    for (let i = 0; i < 40; i++) lines.push(blanks()); // ~200 bytes of blank lines: splits of 1 and 7 bytes fall in them
+    lines.push('id,name,note');
+    for (let i = 0; i < 300; i++) {
+      if (next() < 0.3) lines.push(blanks());
+      // A quoted field of spaces and an empty first field are data, not blank lines.
+      const rec = [i % 50 === 0 ? '' : String(i), i % 7 === 0 ? '  ' : `n${i}`, `x${i}`];
+      records.push(rec);
+      lines.push(rec.map((f, j) => (j === 1 && f === '  ' ? '"  "' : f)).join(','));
+    }
+    lines.push('', ' ', '');
+    const text = `\ufeff${lines.join(next() < 0.5 ? '\n' : '\r\n')}`;
+    writeFileSync(path.join(d, 'data.csv'), text);
+    const want = records.map(([id, name, note]) => ({ id: id!, name: name!, note: note! }));
+    for (const minPartitions of [1, 4, 30, 200]) {
+      expect(await ctx().csvFile(d, { minPartitions }).collect(), `seed ${seed}, minPartitions ${minPartitions}`).toEqual(want);
+    }
+    expect(await ctx().csvFile(d, { multiLine: true }).collect(), `seed ${seed}`).toEqual(want);
+    expect(await ctx().csvFile(d, { header: false, minPartitions: 9 }).collect(), `seed ${seed}`).toEqual([['id', 'name', 'note'], ...records]);
+    // A file of blank lines only has no header and no records.
+    writeFileSync(path.join(d, 'data.csv'), '\n \n\r\n');
+    expect(await ctx().csvFile(d, { minPartitions: 3 }).collect()).toEqual([]);
+  });
+
+  test('a carriage return alone outside quotes (a classic Mac file) fails naming file and line; inside quotes it is data', async () => {
+    // Before, such a file was one line: its fields became the header, and the job returned no records, no error.
+    const d = dir('lone-cr');
+    const file = path.join(d, 'mac.csv');
+    writeFileSync(file, 'a,b\r1,2\r3,4\r');
+    await expect(ctx().csvFile(file).collect()).rejects.toThrow(/mac\.csv, line 1: a carriage return \(\\r\) outside quotes/);
+    await expect(ctx().csvFile(file, { header: false }).collect()).rejects.toThrow(/mac\.csv, line 1: a carriage return/);
+    writeFileSync(file, 'a,b\n1,"x\ry"\r\n2,z\r\n');
+    expect(await ctx().csvFile(file).collect()).toEqual([
+      { a: '1', b: 'x\ry' },
+      { a: '2', b: 'z' },
+    ]);
+  });
 });
