@@ -199,7 +199,9 @@ describe('task metrics from real workers', () => {
     try {
       events.length = 0;
       expect(await sc.textFile(file, 3).count()).toBe(1000);
-      const ms = events.filter((e): e is TaskEndEvent => e.type === 'taskEnd').map((e) => e.metrics!);
+      // The successful attempts: at load a task queued behind a slow one can be moved to an idle worker, and its
+      // first copy, if it had begun, ends as killed with the metrics of what it read (1,329 lines in all, once).
+      const ms = events.filter((e): e is TaskEndEvent => e.type === 'taskEnd' && e.result === 'success').map((e) => e.metrics!);
       expect(ms.length).toBeGreaterThanOrEqual(3);
       expect(ms.reduce((s, m) => s + m.inputRecords, 0)).toBe(1000);
       expect(ms.reduce((s, m) => s + m.inputBytes, 0)).toBe(Buffer.byteLength(text));
