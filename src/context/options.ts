@@ -1,7 +1,7 @@
 /** Context options, validated up front with exact errors. */
 import os from 'node:os';
 import { ENGINES, ENGINE_NAMES, isEngineName, type EngineName } from '../exec/engines.js';
-import { resolveMaster } from '../exec/backends.js';
+import { type BackendFactory, resolveMaster } from '../exec/backends.js';
 import { InvalidOptionError } from '../core/errors.js';
 import { resolveEventLog, resolveUiOptions, type EventLogOptions, type ResolvedUiOptions, type UiOptions } from '../ui/options.js';
 
@@ -132,8 +132,8 @@ export function parseMaster(master: string, cores: number): number {
 }
 
 /** spark.task.maxFailures, or the F of `local[N,F]`; the two disagreeing is refused rather than one silently winning. */
-function resolveMaxTaskFailures(master: string, cores: number, given: number | undefined): number {
-  const fromMaster = resolveMaster(master, cores).factory.maxTaskFailures?.(master);
+function resolveMaxTaskFailures(master: string, factory: BackendFactory, given: number | undefined): number {
+  const fromMaster = factory.maxTaskFailures?.(master);
   const n = positiveInt('maxTaskFailures', given, fromMaster ?? 4);
   if (fromMaster !== undefined && given !== undefined && given !== fromMaster)
     throw new InvalidOptionError(`master '${master}' sets ${fromMaster} attempts per task, but maxTaskFailures is ${given}: give one of them`);
@@ -229,12 +229,13 @@ export function resolveOptions(given: ContextOptions, cores: number): ResolvedOp
   const o = withEnvConf(given);
   // The `kindling` command passes --master/--engine through the environment; options in code win.
   const master = o.master ?? process.env.KINDLING_MASTER ?? 'local[*]';
+  const backend = resolveMaster(master, cores);
   return {
     master,
-    numWorkers: parseMaster(master, cores),
+    numWorkers: backend.parallelism,
     appName: o.appName ?? 'kindling',
     engine: resolveEngine(o.engine ?? (process.env.KINDLING_ENGINE as ContextOptions['engine'])),
-    maxTaskFailures: resolveMaxTaskFailures(master, cores, o.maxTaskFailures),
+    maxTaskFailures: resolveMaxTaskFailures(master, backend.factory, o.maxTaskFailures),
     maxStageAttempts: positiveInt('maxStageAttempts', o.maxStageAttempts, 4),
     progress: o.progress ?? true,
     ...resolveMemory(o.memory ?? {}),
@@ -242,7 +243,7 @@ export function resolveOptions(given: ContextOptions, cores: number): ResolvedOp
     localDir: o.localDir ?? os.tmpdir(),
     hints: o.hints ?? true,
     lineageDepthWarning: positiveInt('lineageDepthWarning', o.lineageDepthWarning, 100),
-    slotsPerWorker: positiveInt('slotsPerWorker', o.slotsPerWorker, resolveMaster(master, cores).factory.tasksAhead ?? 2),
+    slotsPerWorker: positiveInt('slotsPerWorker', o.slotsPerWorker, backend.factory.tasksAhead ?? 2),
     localityWaitMs: nonNegative('localityWaitMs', o.localityWaitMs, 300),
     speculation: resolveSpeculation(o.speculation ?? {}),
     taskTimeoutMs: nonNegative('taskTimeoutMs', o.taskTimeoutMs, 0),
