@@ -26,6 +26,7 @@ export {
   firstLineNumber,
   forEachSplitLine,
   forEachSplitLineBatch,
+  inputReadError,
   readSplitLines,
   readWholeTextFile,
   type LineReadOptions,

@@ -168,14 +168,14 @@ function withSource<T>(split: TextSplit, body: (src: ByteSource, start: number, 
   try {
     fd = openSync(split.path, 'r');
   } catch (err) {
-    throw readError(split.path, err);
+    throw inputReadError(split.path, err);
   }
   try {
     let size: number;
     try {
       size = fstatSync(fd).size;
     } catch (err) {
-      throw readError(split.path, err);
+      throw inputReadError(split.path, err);
     }
     // Only the reads are wrapped: `body` also runs the consumer of the lines (user functions), whose own
     // exceptions must reach the driver as themselves, not as a failure to read the file.
@@ -183,7 +183,7 @@ function withSource<T>(split: TextSplit, body: (src: ByteSource, start: number, 
       try {
         return readSync(fd, buf, offset, length, position);
       } catch (err) {
-        throw readError(split.path, err);
+        throw inputReadError(split.path, err);
       }
     };
     return body({ size, read }, split.start, split.start + split.length);
@@ -228,7 +228,7 @@ function readWholeBytes(path: string): Buffer {
   try {
     raw = readFileSync(path);
   } catch (err) {
-    throw readError(path, err);
+    throw inputReadError(path, err);
   }
   if (!isCompressedPath(path)) return raw;
   try {
@@ -243,8 +243,19 @@ function readWholeBytes(path: string): Buffer {
   }
 }
 
-function readError(path: string, err: unknown): Error {
-  if (err instanceof Error && err.message.includes(path)) return err;
+/**
+ * `err` (from reading input file `path` inside a task) as an {@link InputPathError} naming the file and saying that
+ * it may have changed since the job was planned; one already an InputPathError passes as it is. Node's own errors
+ * name the path too (`ENOENT: no such file or directory, open '…'`), but kept bare they lost the hint and the
+ * error's kind: a file deleted after planning failed as a plain Error.
+ *
+ * @example
+ * ```ts
+ * try { openSync(path, 'r'); } catch (err) { throw inputReadError(path, err); }
+ * ```
+ */
+export function inputReadError(path: string, err: unknown): Error {
+  if (err instanceof InputPathError) return err;
   const code = (err as NodeJS.ErrnoException | undefined)?.code ?? 'error';
   return new InputPathError(
     `Cannot read input file ${path} (${code}): ${(err as Error).message}. ` +

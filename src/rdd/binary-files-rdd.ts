@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { RddWireBody } from './wire.js';
-import { InputPathError } from '../core/errors.js';
+import { inputReadError } from '../io/index.js';
 import type { RddContext } from './rdd-context.js';
 import { WholeFilesRDD } from './internal.js';
 import type { RddOptions } from './internal.js';
@@ -20,9 +20,7 @@ export class BinaryFilesRDD extends WholeFilesRDD<Uint8Array> {
     try {
       bytes = readFileSync(file);
     } catch (err) {
-      throw new InputPathError(`Cannot read input file ${file}: ${(err as Error).message}. Check that it still exists and is readable.`, file, {
-        cause: err,
-      });
+      throw inputReadError(file, err);
     }
     return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }

@@ -1,7 +1,15 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import type { RddWireBody } from './wire.js';
 import { InvalidDataError, tagInputRecord } from '../core/errors.js';
-import { CsvLineParser, computeTextSplitsSync, forEachSplitLine, firstLineNumber, isCompressedPath, type TextSplit } from '../io/index.js';
+import {
+  CsvLineParser,
+  computeTextSplitsSync,
+  forEachSplitLine,
+  firstLineNumber,
+  inputReadError,
+  isCompressedPath,
+  type TextSplit,
+} from '../io/index.js';
 import type { RddContext } from './rdd-context.js';
 import type { TaskContext } from './task-context.js';
 import { InputFilesRDD, type RddOptions, type Sink } from './internal.js';
@@ -171,7 +179,12 @@ function readHeader(path: string, delimiter: string): { names: string[]; start: 
  * none. Blank lines hold only bytes up to 0x20, so this reads bytes, a chunk at a time, up to that line only.
  */
 function firstNonBlankLine(path: string): { start: number; lineNumber: number } {
-  const fd = openSync(path, 'r');
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (err) {
+    throw inputReadError(path, err);
+  }
   try {
     const buf = Buffer.allocUnsafe(64 * 1024);
     let lineStart = 0;
