@@ -1508,7 +1508,8 @@ export abstract class RDD<T> {
   }
 
   /**
-   * Count, mean, sum, min, max, variance and standard deviation in one pass (Spark's StatCounter).
+   * Count, mean, sum, min, max, variance and standard deviation in one pass (Spark's StatCounter). A NaN element
+   * makes the mean, min and max NaN, as Spark's StatCounter does (`min()` orders NaN after +Infinity, so skips it).
    *
    * @example
    * ```ts

@@ -340,8 +340,11 @@ function addStat(s: StatCounter, x: number): void {
   s.mu += delta / s.n;
   s.m2 += delta * (x - s.mu);
   s.sum += x;
-  if (x > s.max) s.max = x;
-  if (x < s.min) s.min = x;
+  // A NaN makes min and max NaN from then on, as Scala's StatCounter (math.max/min) and PySpark's (numpy's
+  // maximum/minimum) do; a plain `x > max` skipped it, so stats() of [1, NaN, 3] gave max 3 while max() gave NaN.
+  // (min() still answers 3: it orders NaN after +Infinity, as Scala's Ordering.Double.)
+  if (x > s.max || x !== x) s.max = x;
+  if (x < s.min || x !== x) s.min = x;
 }
 
 /** Chan et al.'s parallel merge of two summaries. */

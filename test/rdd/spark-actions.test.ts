@@ -223,6 +223,31 @@ describe.each(MODES)('Spark actions (%s)', (master) => {
       expect(await words.map(() => 1).sum()).toBe(2);
     });
 
+    test("a NaN makes stats' mean, min and max NaN, as Scala's StatCounter (math.max/min) and numpy's maximum do", async () => {
+      // Before: min and max skipped a NaN (stats of [1, NaN, 3] gave 1 and 3) while max() answered NaN. In any
+      // partition, first or last, alone in its partition or not.
+      for (const [xs, slices] of [
+        [[1, NaN, 3], 1],
+        [[NaN, 1, 3], 1],
+        [[1, 3, NaN], 1],
+        [[1, NaN, 3, 4], 2],
+        [[NaN, 3, 4], 3],
+        [[3, 4, NaN], 3],
+      ] as const) {
+        const s = await ctx()
+          .parallelize([...xs], slices)
+          .stats();
+        expect([s.count, s.mean, s.min, s.max], JSON.stringify([xs, slices])).toEqual([xs.length, NaN, NaN, NaN]);
+      }
+      const r = ctx().parallelize([NaN, 3, 4], 3);
+      // max() and min() order NaN after +Infinity (Scala's Ordering.Double): max is NaN, min skips it.
+      expect(await r.max()).toBeNaN();
+      expect(await r.min()).toBe(3);
+      const clean = await ctx().parallelize([2, -1, 7], 2).stats();
+      expect([clean.min, clean.max]).toEqual([-1, 7]);
+      expect(await ctx().parallelize([Infinity, -Infinity], 2).stats()).toMatchObject({ min: -Infinity, max: Infinity });
+    });
+
     test('max/min with a key return the element, the first of equal keys; reject on empty', async () => {
       const people = ctx().parallelize(
         [
