@@ -1555,17 +1555,17 @@ export abstract class RDD<T> {
    *
    * @example
    * ```ts
-   * await model.saveAsObjectFile('out/model');
+   * await model.saveAsObjectFile('out/model', { signal: AbortSignal.timeout(60_000) });
    * const again = sc.objectFile<[string, Float64Array]>('out/model');
    * ```
    */
-  saveAsObjectFile(path: string, options: { overwrite?: boolean } = {}): Promise<void> {
+  saveAsObjectFile(path: string, options: { overwrite?: boolean } & ActionOptions = {}): Promise<void> {
     try {
-      checkOptionsArgument('saveAsObjectFile', options, ['overwrite'], 'pass { overwrite: true } or nothing');
+      checkOptionsArgument('saveAsObjectFile', options, ['overwrite', 'signal'], 'pass { overwrite: true } or nothing');
     } catch (err) {
       return Promise.reject(err);
     }
-    return actions.saveAsTextFile(this, path, options.overwrite ?? false, 'object');
+    return withActionOptions(options, () => actions.saveAsTextFile(this, path, options.overwrite ?? false, 'object'));
   }
 
   /**

@@ -112,6 +112,29 @@ describe('job control', () => {
     expect(jobs).toBe(0);
   });
 
+  it('cancels saveAsObjectFile as every other action: AbortError, nothing committed (it refused { signal } before)', async () => {
+    const out = mkdtempSync(path.join(os.tmpdir(), 'kindling-abort-save-'));
+    try {
+      const ac = new AbortController();
+      const started = when(sc, (e) => e.type === 'taskStart');
+      const p = rejection(slowPairs().saveAsObjectFile(path.join(out, 'objects'), { signal: ac.signal }));
+      // A refusal of the option rejects before any task starts.
+      await Promise.race([started, p]);
+      ac.abort();
+      const err = await p;
+      expect(err).toBeInstanceOf(AbortError);
+      expect((err as Error).message).toMatch(/^Job \d+ \(saveAsObjectFile at RDD \d+ \(map at job-control\.test\.ts:\d+\)\) was cancelled/);
+      // Aborted jobs are cleaned up as failed ones: no output directory, no staging folder left behind.
+      expect(readdirSync(out)).toEqual([]);
+      const already = await rejection(sc.parallelize([1]).saveAsObjectFile(path.join(out, 'objects'), { signal: AbortSignal.abort() }));
+      expect(already).toBeInstanceOf(AbortError);
+      await sc.parallelize([1, 2, 3], 2).saveAsObjectFile(path.join(out, 'objects'), { signal: new AbortController().signal });
+      expect(await sc.objectFile<number>(path.join(out, 'objects')).collect()).toEqual([1, 2, 3]);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+
   it('kills a task stuck in while (true) {}: its worker is replaced and the context runs the next job', async () => {
     const events: SchedulerEvent[] = [];
     const off = sc.events.onAny((e) => void events.push(e));
