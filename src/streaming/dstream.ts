@@ -8,9 +8,9 @@ import path from 'node:path';
 import { capture } from '../closure/index.js';
 import type { Context } from '../context/context.js';
 import type { CustomAccumulator } from '../context/shared-variables.js';
-import { ArgumentTypeError, InvalidArgumentError } from '../core/errors.js';
+import { ArgumentTypeError, InvalidArgumentError, describeValue } from '../core/errors.js';
 import { HashPartitioner, type Partitioner } from '../core/partitioner.js';
-import type { RDD } from '../rdd/index.js';
+import { RDD } from '../rdd/index.js';
 import type { StreamingBatchTime } from '../scheduler/events.js';
 import { StorageLevel } from '../storage/storage-level.js';
 import { checkMultiple, type Duration, parseDuration } from './duration.js';
@@ -343,7 +343,19 @@ export abstract class DStream<T> implements StreamNode {
    */
   transform<U>(fn: (rdd: RDD<T>, time: BatchTime) => RDD<U>): DStream<U> {
     if (typeof fn !== 'function') throw new ArgumentTypeError(`transform expects a function, got ${typeof fn}`);
-    return this.derive('transform', (rdd, ms) => fn(rdd, this.graph.batchTime(ms)));
+    return this.derive('transform', (rdd, ms) => {
+      const out: unknown = fn(rdd, this.graph.batchTime(ms));
+      // An undefined was taken for "no RDD at this time": the batch's outputs were skipped without a word. Spark
+      // fails the batch ("Transform function must not return null"); anything else reached the outputs as if it
+      // were an RDD and failed there ("rdd.count is not a function").
+      if (!(out instanceof RDD)) {
+        throw new InvalidArgumentError(
+          `transform of ${this.label} returned ${out === undefined ? 'undefined' : describeValue(out)} for the batch at ${ms} ms, not an RDD; ` +
+            'return sc.emptyRDD() for a batch without elements',
+        );
+      }
+      return out as RDD<U>;
+    });
   }
 
   /** One element per batch: its number of elements. @example `events.count().print()` */

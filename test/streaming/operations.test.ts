@@ -87,6 +87,30 @@ describe('DStream operations (manual clock)', () => {
     ]);
   });
 
+  it.each([
+    ['undefined', undefined, /^transform of queue-\d+ returned undefined for the batch at 2000 ms, not an RDD; return sc\.emptyRDD\(\)/],
+    ['an array', [1, 2], /^transform of queue-\d+ returned \[1,2\] for the batch at 2000 ms, not an RDD/],
+    ['null', null, /returned null for the batch at 2000 ms, not an RDD/],
+  ])('a transform returning %s fails its batch naming the stream and batch, as Spark refuses a null RDD', async (_name, returned, message) => {
+    // Before: undefined skipped the batch's outputs without a word (taken for "no RDD at this time"); an array
+    // reached the output, which failed with "rdd.count is not a function".
+    const { ssc, clock } = manual(sc());
+    const seen: number[] = [];
+    ssc
+      .queueStream([[1], [2], [3]])
+      .transform((rdd, t) => (t.ms === 2000 ? (returned as never) : rdd))
+      .foreachRDD(async (rdd, t) => {
+        seen.push(t.ms);
+        await rdd.count();
+      });
+    await ssc.start();
+    clock.advance(3000);
+    // Bounded: without the check the stream ran on and this waited for the test's timeout.
+    await expect(ssc.awaitTermination({ timeout: 20_000 })).rejects.toThrow(message);
+    expect(seen).toEqual([1000]);
+    expect(ssc.state).toBe('stopped');
+  });
+
   it('pair operations: reduceByKey, groupByKey, mapValues, join, leftOuterJoin and cogroup with another stream', async () => {
     const { ssc, tick } = manual(sc());
     const clicks = ssc.queueStream<[string, number]>([
