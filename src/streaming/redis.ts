@@ -449,7 +449,19 @@ export function addRedisSink<T>(stream: DStream<T>, options: RedisSinkOptions<T>
       if (rdd === undefined) return;
       client ??= connect(options.url);
       const c = await client;
-      const last = (await c.call('XREVRANGE', options.key, '+', '-', 'COUNT', 1)) as [string, string[]][];
+      // A command that fails (Redis down past ioredis's retries, ~0.3 s) rejects with ioredis's bare
+      // "Reached the max retries per request limit", which named neither the sink nor the batch.
+      const redisFailed = (error: unknown): Error =>
+        new IllegalStateError(
+          `toRedis ${options.key}: writing the batch at ${ms} ms to Redis at ${options.url ?? 'redis://127.0.0.1:6379'} failed: ${(error as Error).message}`,
+          { cause: error },
+        );
+      let last: [string, string[]][];
+      try {
+        last = (await c.call('XREVRANGE', options.key, '+', '-', 'COUNT', 1)) as [string, string[]][];
+      } catch (error) {
+        throw redisFailed(error);
+      }
       if (last.length > 0 && Number(last[0]![0].split('-')[0]) >= ms) return;
       const records = await rdd.collect();
       if (records.length === 0) return;
@@ -458,7 +470,12 @@ export function addRedisSink<T>(stream: DStream<T>, options: RedisSinkOptions<T>
         const fields = encode(r);
         tx.call('XADD', options.key, `${ms}-${i}`, ...Object.entries(fields).flat());
       });
-      const results = await tx.exec();
+      let results: [Error | null, unknown][] | null;
+      try {
+        results = await tx.exec();
+      } catch (error) {
+        throw redisFailed(error);
+      }
       const failed = results?.find(([e]) => e !== null);
       if (results === null || failed !== undefined) {
         throw new IllegalStateError(`toRedis ${options.key}: writing batch ${ms} failed: ${failed?.[0]?.message ?? 'transaction aborted'}`);

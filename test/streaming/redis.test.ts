@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock, StreamingContext, type Context, type BatchCompletedEvent } from 'kindling';
 import { useStreamingContext } from './helpers.js';
 import { redisSkipReason, useRedisServer } from './redis-server.js';
+import { startRedis } from '../exec/cluster/helpers.js';
 
 const WORDS = 'the quick brown fox jumps over the lazy dog and the cat sat on the mat'.split(' ');
 
@@ -169,6 +170,25 @@ describe.skipIf(redisSkipReason !== undefined)(`Redis Streams${redisSkipReason ?
       ['1000-1', { word: 'b', upper: 'B' }],
       ['2000-0', { word: 'c', upper: 'C' }],
     ]);
+  });
+
+  it('toRedis with Redis gone: the stream stops with an error naming the sink, its batch and Redis (it was ioredis bare "max retries")', async () => {
+    const own = await startRedis();
+    try {
+      const clock = new ManualClock(0);
+      const ssc = new StreamingContext(sc(), { batchInterval: 1000, clock });
+      ssc.queueStream([['a'], ['b'], ['c']]).toRedis({ url: own.url, key: 'out:gone' });
+      const first = await runBatches(ssc, clock, 1, sc());
+      expect(first.map((e) => [e.batch.ms, e.error])).toEqual([[1000, undefined]]);
+      await own.stop();
+      clock.advance(1000);
+      const escaped = own.url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      await expect(ssc.awaitTermination({ timeout: 20_000 })).rejects.toThrow(
+        new RegExp(`^toRedis out:gone: writing the batch at 2000 ms to Redis at ${escaped} failed: .*max retries`),
+      );
+    } finally {
+      await own.stop();
+    }
   });
 
   it('a restarted script resumes after the last committed batch; an uncommitted batch is replayed once (exactly-once sink)', async () => {
