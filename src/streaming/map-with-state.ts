@@ -29,9 +29,9 @@ export interface State<S> {
   get(): S;
   /** The state, or undefined when the key has none. */
   getOption(): S | undefined;
-  /** Sets the key's state; refused while the key is timing out. */
+  /** Sets the key's state; refused while the key is timing out, and after remove() in the same call (as Spark). */
   update(state: S): void;
-  /** Removes the key's state; refused while the key is timing out (it is removed anyway). */
+  /** Removes the key's state; refused while the key is timing out (it is removed anyway), and a second time in one call. */
   remove(): void;
   /** True in the one call a key gets when it timed out (its value is then undefined). */
   isTimingOut(): boolean;
@@ -131,6 +131,10 @@ export function batchStep<K, V, S, M>(
       let state = exists ? states[0]![0] : undefined;
       let time = exists ? states[0]![1] : now;
       let timingOut = false;
+      // remove() called in the current call of fn: Spark's State refuses update() and a second remove() after it
+      // within that call ("State cannot be updated if it has been already removed"); the next record's call may
+      // create the state again.
+      let removed = false;
       const handle = {
         exists: () => exists,
         get: () => {
@@ -142,18 +146,22 @@ export function batchStep<K, V, S, M>(
         update: (s: S) => {
           // shipped: as above
           if (timingOut) throw new Error(`mapWithState: State.update() on key ${JSON.stringify(key)}, which is timing out`);
+          if (removed) throw new Error(`mapWithState: State.update() on key ${JSON.stringify(key)} after State.remove() in the same call`);
           state = s;
           exists = true;
         },
         remove: () => {
           // shipped: as above
           if (timingOut) throw new Error(`mapWithState: State.remove() on key ${JSON.stringify(key)}, which is timing out (it is removed anyway)`);
+          if (removed) throw new Error(`mapWithState: State.remove() on key ${JSON.stringify(key)}, removed already in the same call`);
+          removed = true;
           state = undefined;
           exists = false;
         },
         isTimingOut: () => timingOut,
       };
       for (const value of values) {
+        removed = false;
         const out = fn(key, value, handle);
         if (out !== undefined) yield [1, out];
         // Data refreshes the key's idle time (Spark records every existing key's state at the batch time).

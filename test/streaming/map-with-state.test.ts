@@ -183,6 +183,61 @@ describe('mapWithState (manual clock)', () => {
     await expect(ssc.awaitTermination()).rejects.toThrow(/which has no state/);
   });
 
+  it.each([
+    ['update() after remove()', 'update', /State\.update\(\) on key "k" after State\.remove\(\) in the same call/],
+    ['a second remove()', 'remove', /State\.remove\(\) on key "k", removed already in the same call/],
+  ])("%s in one call fails the batch, as Spark's State refuses it (IllegalArgumentException)", async (_name, then, message) => {
+    // Before: update() after remove() kept the key with the new state, a second remove() passed.
+    const { ssc, tick } = manual(sc());
+    const out: unknown[] = [];
+    ssc
+      .queueStream([['k'], ['k']])
+      .map((w): [string, number] => [w, 1])
+      .mapWithState(
+        StateSpec.function(
+          capture({ then }, (_k: string, v: number | undefined, state: State<number>) => {
+            if (!state.exists()) {
+              state.update(v ?? 0);
+              return 'created';
+            }
+            state.remove();
+            if (then === 'update') state.update(9);
+            else state.remove();
+            return 'changed';
+          }),
+        ),
+      )
+      .foreachRDD(async (rdd) => void out.push(await rdd.collect()));
+    await ssc.start();
+    await tick(1);
+    await expect(tick(1)).rejects.toThrow(message);
+    await expect(ssc.awaitTermination()).rejects.toThrow(message);
+    expect(out).toEqual([['created']]);
+  });
+
+  it('the state removed in one call may be created again by the next record of the same batch', async () => {
+    const { ssc, tick } = manual(sc());
+    const snapshots: [string, number][][] = [];
+    const mapped = ssc
+      .queueStream([['k', 'k', 'k']])
+      .map((w): [string, number] => [w, 1])
+      .mapWithState(
+        StateSpec.function((_k: string, v: number | undefined, state: State<number>) => {
+          const n = (state.getOption() ?? 0) + (v ?? 0);
+          if (n === 2) state.remove();
+          else state.update(n);
+          return n;
+        }),
+      );
+    mapped.stateSnapshots().foreachRDD(async (rdd) => void snapshots.push(await rdd.collect()));
+    const got = collectBatches(mapped);
+    await ssc.start();
+    await tick(1);
+    await ssc.stop({ stopContext: false });
+    expect(got).toEqual([[1000, [1, 2, 1]]]);
+    expect(snapshots).toEqual([[['k', 1]]]);
+  });
+
   it('a StateSpec is checked at the call: a function using an undeclared name fails there', () => {
     const { ssc } = manual(sc());
     const limit = 3;
