@@ -146,6 +146,7 @@ export function batchStep<K, V, S, M>(
         update: (s: S) => {
           // shipped: as above
           if (timingOut) throw new Error(`mapWithState: State.update() on key ${JSON.stringify(key)}, which is timing out`);
+          // shipped: as above
           if (removed) throw new Error(`mapWithState: State.update() on key ${JSON.stringify(key)} after State.remove() in the same call`);
           state = s;
           exists = true;
@@ -153,6 +154,7 @@ export function batchStep<K, V, S, M>(
         remove: () => {
           // shipped: as above
           if (timingOut) throw new Error(`mapWithState: State.remove() on key ${JSON.stringify(key)}, which is timing out (it is removed anyway)`);
+          // shipped: as above
           if (removed) throw new Error(`mapWithState: State.remove() on key ${JSON.stringify(key)}, removed already in the same call`);
           removed = true;
           state = undefined;
