@@ -1408,23 +1408,23 @@ export abstract class RDD<T> {
   }
 
   /** Population variance of a numeric RDD (NaN when empty). @example `await sc.parallelize([1, 2, 3]).variance() // 0.666...` */
-  variance(this: RDD<number>): Promise<number> {
-    return actions.stats(this, 'variance').then((s) => s.variance);
+  variance(this: RDD<number>, options?: ActionOptions): Promise<number> {
+    return withActionOptions(options, () => actions.stats(this, 'variance')).then((s) => s.variance);
   }
 
   /** Population standard deviation of a numeric RDD. @example `await sc.parallelize([1, 2, 3]).stdev() // 0.816...` */
-  stdev(this: RDD<number>): Promise<number> {
-    return actions.stats(this, 'stdev').then((s) => s.stdev);
+  stdev(this: RDD<number>, options?: ActionOptions): Promise<number> {
+    return withActionOptions(options, () => actions.stats(this, 'stdev')).then((s) => s.stdev);
   }
 
   /** Sample variance (divided by n - 1) of a numeric RDD. @example `await sc.parallelize([1, 2, 3]).sampleVariance() // 1` */
-  sampleVariance(this: RDD<number>): Promise<number> {
-    return actions.stats(this, 'sampleVariance').then((s) => s.sampleVariance);
+  sampleVariance(this: RDD<number>, options?: ActionOptions): Promise<number> {
+    return withActionOptions(options, () => actions.stats(this, 'sampleVariance')).then((s) => s.sampleVariance);
   }
 
   /** Sample standard deviation (divided by n - 1) of a numeric RDD. @example `await sc.parallelize([1, 2, 3]).sampleStdev() // 1` */
-  sampleStdev(this: RDD<number>): Promise<number> {
-    return actions.stats(this, 'sampleStdev').then((s) => s.sampleStdev);
+  sampleStdev(this: RDD<number>, options?: ActionOptions): Promise<number> {
+    return withActionOptions(options, () => actions.stats(this, 'sampleStdev')).then((s) => s.sampleStdev);
   }
 
   /**
@@ -1450,8 +1450,8 @@ export abstract class RDD<T> {
    * await sc.range(10).takeSample(true, 20, 1); // 20 elements, repeats allowed
    * ```
    */
-  takeSample(withReplacement: boolean, num: number, seed?: number): Promise<T[]> {
-    return actions.takeSample(this, withReplacement, num, seed);
+  takeSample(withReplacement: boolean, num: number, seed?: number, options?: ActionOptions): Promise<T[]> {
+    return withActionOptions(options, () => actions.takeSample(this, withReplacement, num, seed));
   }
 
   /**
@@ -1463,8 +1463,8 @@ export abstract class RDD<T> {
    * await sc.range(1000).countApproxDistinct(); // about 1000 (within a few percent)
    * ```
    */
-  countApproxDistinct(relativeSD = 0.05): Promise<number> {
-    return actions.countApproxDistinct(this as RDD<unknown>, relativeSD);
+  countApproxDistinct(relativeSD = 0.05, options?: ActionOptions): Promise<number> {
+    return withActionOptions(options, () => actions.countApproxDistinct(this as RDD<unknown>, relativeSD));
   }
 
   /**
@@ -1476,8 +1476,8 @@ export abstract class RDD<T> {
    * await sc.parallelize([-5, -4, -3, -2, -1, 1, 2, 3, 4], 10).treeReduce((a, b) => a + b); // -5
    * ```
    */
-  treeReduce(fn: (a: T, b: T) => T, depth = 2): Promise<T> {
-    return actions.treeReduce(this, fn, depth);
+  treeReduce(fn: (a: T, b: T) => T, depth = 2, options?: ActionOptions): Promise<T> {
+    return withActionOptions(options, () => actions.treeReduce(this, fn, depth));
   }
 
   /**
@@ -1488,8 +1488,8 @@ export abstract class RDD<T> {
    * await sc.parallelize([-5, -4, -3, -2, -1, 1, 2, 3, 4], 10).treeAggregate(0, (a, x) => a + x, (a, b) => a + b); // -5
    * ```
    */
-  treeAggregate<U>(zero: U, seqOp: (acc: U, x: T) => U, combOp: (a: U, b: U) => U, depth = 2): Promise<U> {
-    return actions.treeAggregate(this, zero, seqOp, combOp, depth);
+  treeAggregate<U>(zero: U, seqOp: (acc: U, x: T) => U, combOp: (a: U, b: U) => U, depth = 2, options?: ActionOptions): Promise<U> {
+    return withActionOptions(options, () => actions.treeAggregate(this, zero, seqOp, combOp, depth));
   }
 
   /**
@@ -1503,8 +1503,8 @@ export abstract class RDD<T> {
    * await sc.range(51).histogram([0, 5, 25, 50]); // [[0, 5, 25, 50], [5, 20, 26]]
    * ```
    */
-  histogram(buckets: number | readonly T[]): Promise<[T[], number[]]> {
-    return actions.histogram(this as RDD<unknown>, buckets) as Promise<[T[], number[]]>;
+  histogram(buckets: number | readonly T[], options?: ActionOptions): Promise<[T[], number[]]> {
+    return withActionOptions(options, () => actions.histogram(this as RDD<unknown>, buckets)) as Promise<[T[], number[]]>;
   }
 
   /**
@@ -1578,7 +1578,7 @@ export abstract class RDD<T> {
    * await events.saveAsJsonLines('out/events', { compression: 'gzip' });
    * ```
    */
-  saveAsJsonLines(path: string, options: { overwrite?: boolean; compression?: 'gzip' | 'none' } = {}): Promise<void> {
+  saveAsJsonLines(path: string, options: { overwrite?: boolean; compression?: 'gzip' | 'none' } & ActionOptions = {}): Promise<void> {
     try {
       checkOptionsArgument('saveAsJsonLines', options, SAVE_OPTIONS, SAVE_HINT);
     } catch (err) {

@@ -135,6 +135,47 @@ describe('job control', () => {
     }
   });
 
+  it('every action takes { signal }: an aborted one rejects at once, running no job (these ignored it before)', async () => {
+    const nums = sc.parallelize([1, 2, 3, 4], 2);
+    const out = mkdtempSync(path.join(os.tmpdir(), 'kindling-abort-actions-'));
+    const signal = AbortSignal.abort();
+    const calls: [string, () => Promise<unknown>][] = [
+      ['variance', () => nums.variance({ signal })],
+      ['stdev', () => nums.stdev({ signal })],
+      ['sampleVariance', () => nums.sampleVariance({ signal })],
+      ['sampleStdev', () => nums.sampleStdev({ signal })],
+      ['takeSample', () => nums.takeSample(false, 2, 1, { signal })],
+      ['countApproxDistinct', () => nums.countApproxDistinct(0.05, { signal })],
+      ['treeReduce', () => nums.treeReduce((a, b) => a + b, 2, { signal })],
+      [
+        'treeAggregate',
+        () =>
+          nums.treeAggregate(
+            0,
+            (a, x) => a + x,
+            (a, b) => a + b,
+            2,
+            { signal },
+          ),
+      ],
+      ['histogram', () => nums.histogram(2, { signal })],
+      ['saveAsJsonLines', () => nums.saveAsJsonLines(path.join(out, 'json'), { signal })],
+    ];
+    let jobs = 0;
+    const off = sc.events.on('jobStart', () => void jobs++);
+    try {
+      for (const [name, call] of calls) expect(await rejection(call()), name).toBeInstanceOf(AbortError);
+      expect(jobs).toBe(0);
+      expect(readdirSync(out)).toEqual([]);
+    } finally {
+      off();
+      rmSync(out, { recursive: true, force: true });
+    }
+    // And without an aborted signal they answer as before.
+    expect(await nums.treeReduce((a, b) => a + b, 2, { signal: new AbortController().signal })).toBe(10);
+    expect(await nums.variance({ signal: new AbortController().signal })).toBe(1.25);
+  });
+
   it('kills a task stuck in while (true) {}: its worker is replaced and the context runs the next job', async () => {
     const events: SchedulerEvent[] = [];
     const off = sc.events.onAny((e) => void events.push(e));
