@@ -203,33 +203,93 @@ export class ColumnPool {
   }
 
   /**
-   * Exactly sized columns of compacted tables that were cleared or thawed, by length. A compaction copies a table's
-   * varying columns (keys, ids, times, durations: 5-10 of them) into arrays of exactly its rows; new ones each time
-   * were fresh memory on the driver's thread, 60-80 µs per 4,000-row column here (1-2.5 ms per 4,000-task stage,
+   * Exactly sized columns of compacted tables that were cleared or thawed, by length and type. A compaction copies a
+   * table's varying columns (keys, ids, times, durations: 5-10 of them) into arrays of exactly its rows; new ones each
+   * time were fresh memory on the driver's thread, 60-80 µs per 4,000-row column here (1-2.5 ms per 4,000-task stage,
    * the status store's largest cost per task), whereas a program that keeps running clears a stage's rows for each
    * new one (retainedTasksTotal), so the same lengths come back.
    */
-  readonly #exact = new Map<number, Array<Float64Array<ArrayBuffer>>>();
+  readonly #exact = new Map<number, FrozenArray[]>();
   #exactBytes = 0;
+  /**
+   * The kind each number column (by position) was compacted to last, or UNKNOWN: tried first next time, and a column
+   * that needed doubles is kept so without trying narrower kinds (each try converts the whole column; trying them all
+   * at every compaction cost ~0.1 ms per 4,000-task stage once the columns came from the pool).
+   */
+  readonly kinds = new Uint8Array(WIDTH).fill(UNKNOWN);
 
-  /** A column of `rows` numbers, to be overwritten: a kept one, or a new one. */
-  column(rows: number): Float64Array<ArrayBuffer> {
-    const kept = this.#exact.get(rows)?.pop();
-    if (kept === undefined) return new Float64Array(rows);
+  /** A column of `rows` values of `kind`, to be overwritten: a kept one, or a new one. */
+  column(rows: number, kind: ColumnKind = F64): FrozenArray {
+    const kept = this.#exact.get(rows * KINDS + kind)?.pop();
+    if (kept === undefined) return kind === I16 ? new Int16Array(rows) : kind === I32 ? new Int32Array(rows) : new Float64Array(rows);
     this.#exactBytes -= kept.byteLength;
     return kept;
   }
 
   /** The columns of a compacted table that no longer reads them (a number is a column of one value: nothing to keep). */
-  giveExact(columns: ReadonlyArray<number | Float64Array<ArrayBuffer>>): void {
+  giveExact(columns: readonly FrozenColumn[]): void {
     for (const c of columns) {
       if (typeof c === 'number' || this.#exactBytes + c.byteLength > MAX_POOLED_EXACT_BYTES) continue;
-      let list = this.#exact.get(c.length);
-      if (list === undefined) this.#exact.set(c.length, (list = []));
+      const key = c.length * KINDS + kindOf(c);
+      let list = this.#exact.get(key);
+      if (list === undefined) this.#exact.set(key, (list = []));
       list.push(c);
       this.#exactBytes += c.byteLength;
     }
   }
+}
+
+/**
+ * A compacted column's values: whole numbers that fit are kept as 16- or 32-bit integers. Until retainedTasksTotal
+ * lets cleared stages give their columns back (~25 stages of 4,000 tasks), every compaction's columns are fresh
+ * memory, and the first write into each of its pages was a page fault on the driver's thread: ~20 µs each here, 55-66
+ * per 4,000-task stage with every column in doubles (1.3-1.5 ms a stage, 0.16 µs per task over a 50-job run;
+ * docs/benchmarks.md, session 14). Ids, indices, keys and whole-ms durations fit in half or a quarter of the room.
+ */
+type FrozenArray = Float64Array<ArrayBuffer> | Int32Array<ArrayBuffer> | Int16Array<ArrayBuffer>;
+type FrozenColumn = number | FrozenArray;
+type ColumnKind = 0 | 1 | 2;
+const F64 = 0;
+const I32 = 1;
+const I16 = 2;
+const KINDS = 3;
+/** No kind known yet (see ColumnPool.kinds). */
+const UNKNOWN = 3;
+const kindOf = (c: FrozenArray): ColumnKind => (c instanceof Int16Array ? I16 : c instanceof Int32Array ? I32 : F64);
+
+/** Conversion space for {@link narrowest}, grown to the largest table compacted (one thread uses it at a time). */
+let scratch16 = new Int16Array(0);
+let scratch32 = new Int32Array(0);
+let scratchBack = new Float64Array(0);
+
+/**
+ * The narrowest kind that holds every value of `src` exactly, and those values in its scratch array (valid until the
+ * next call). Native calls only: a typed array's `set` converts each double (modulo 2^16 or 2^32, NaN to 0), the
+ * values are converted back, and the bytes compared with the originals, so a fraction, -0, NaN or a value out of range
+ * fails the comparison (a loop over the values ran as the interpreter's: compact runs once per stage).
+ */
+function narrowest(src: Float64Array<ArrayBuffer>, hint: number = UNKNOWN): { kind: ColumnKind; values: FrozenArray } {
+  if (hint === F64) return { kind: F64, values: src };
+  const rows = src.length;
+  if (scratchBack.length < rows) {
+    scratch16 = new Int16Array(rows);
+    scratch32 = new Int32Array(rows);
+    scratchBack = new Float64Array(rows);
+  }
+  const original = new Uint8Array(src.buffer, src.byteOffset, rows * 8);
+  const back = scratchBack.subarray(0, rows);
+  const backBytes = new Uint8Array(back.buffer, 0, rows * 8);
+  if (hint !== I32) {
+    const s16 = scratch16.subarray(0, rows);
+    s16.set(src);
+    back.set(s16);
+    if (Buffer.compare(backBytes, original) === 0) return { kind: I16, values: s16 };
+  }
+  const s32 = scratch32.subarray(0, rows);
+  s32.set(src);
+  back.set(s32);
+  if (Buffer.compare(backBytes, original) === 0) return { kind: I32, values: s32 };
+  return { kind: F64, values: src };
 }
 
 /** Memory the pool keeps in exactly sized columns: the varying columns of ~30 stages of 4,000 tasks. */
@@ -290,7 +350,7 @@ export class TaskTable {
    * Set while compacted ({@link TaskTable.compact}): column `j` of rows `0 .. #used`, as the one value all of them
    * hold, or as a Float64Array of exactly those rows. The columns, the chains and the head are then empty.
    */
-  #frozen: Array<number | Float64Array<ArrayBuffer>> | undefined;
+  #frozen: FrozenColumn[] | undefined;
   /** Rows to allocate when the first is added. */
   readonly #firstCapacity: number;
   readonly #pool: ColumnPool | undefined;
@@ -310,6 +370,21 @@ export class TaskTable {
 
   get size(): number {
     return this.#live;
+  }
+
+  /**
+   * Bytes its compacted number columns hold (0 when not compacted, see {@link TaskTable.compact}): what a finished
+   * stage's rows keep of the driver's memory besides their codes and executor ids.
+   *
+   * @example
+   * ```ts
+   * if (table.compact()) console.log(`${table.compactedBytes} bytes for ${table.size} finished tasks`);
+   * ```
+   */
+  get compactedBytes(): number {
+    let bytes = 0;
+    for (const c of this.#frozen ?? []) if (typeof c !== 'number') bytes += c.byteLength;
+    return bytes;
   }
 
   /** The live row of a task attempt (its key, and its task index), or -1. */
@@ -432,7 +507,8 @@ export class TaskTable {
 
   /**
    * Once no task of the table runs (its stage attempt ended): keeps the rows column by column, a column whose rows all
-   * hold one value as that value, any other as a Float64Array of exactly the rows, and gives the full-size columns to
+   * hold one value as that value, any other as a typed array of exactly the rows (16- or 32-bit integers when every
+   * value is one that fits, see {@link narrowest}), and gives the full-size columns to
    * the pool. Reads are unchanged; a start, a finish or a drop afterwards (a late task end) first thaws it back.
    * Native calls only (a byte comparison of each column with itself one row on, a slice): a loop over the values ran
    * as the interpreter's, boxing every double it read.
@@ -452,7 +528,7 @@ export class TaskTable {
     const cap = this.#capacity;
     const n = this.#numbers;
     const bytes = new Uint8Array(n.buffer, n.byteOffset, n.byteLength);
-    const frozen = new Array<number | Float64Array<ArrayBuffer>>(WIDTH);
+    const frozen = new Array<FrozenColumn>(WIDTH);
     for (let j = 0; j < WIDTH; j++) {
       const from = j * cap;
       // Equal to itself one row on, byte for byte: one value (0 and -0 differ, as they should).
@@ -460,8 +536,11 @@ export class TaskTable {
         rows <= 1 || Buffer.compare(bytes.subarray(from * 8, (from + rows - 1) * 8), bytes.subarray((from + 1) * 8, (from + rows) * 8)) === 0;
       if (same) frozen[j] = rows === 0 ? 0 : n[from]!;
       else {
-        const column = this.#pool?.column(rows) ?? new Float64Array(rows);
-        column.set(n.subarray(from, from + rows));
+        const { kind, values } = narrowest(n.subarray(from, from + rows), this.#pool?.kinds[j]);
+        if (this.#pool !== undefined) this.#pool.kinds[j] = kind;
+        const column =
+          this.#pool?.column(rows, kind) ?? (kind === I16 ? new Int16Array(rows) : kind === I32 ? new Int32Array(rows) : new Float64Array(rows));
+        column.set(values);
         frozen[j] = column;
       }
     }

@@ -431,6 +431,78 @@ describe('StatusStore', () => {
     );
   });
 
+  it('compacts a column of whole numbers into 16- or 32-bit integers only when every value reads back exactly (property)', () => {
+    // Each column of its own kind of values: small, 32-bit and larger whole numbers, with now and then a value that
+    // must keep the column in doubles (a fraction, -0, NaN, a value just out of range). Launch times and durations
+    // are columns of the table; each metric is too.
+    const small = fc.integer({ min: -(2 ** 15), max: 2 ** 15 - 1 });
+    const int32 = fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 });
+    const spoiler = fc.constantFrom(0.5, -0, Number.NaN, 2 ** 15, -(2 ** 15) - 1, 2 ** 31, -(2 ** 31) - 1, 2 ** 53, Number.POSITIVE_INFINITY);
+    const columnOf = fc.oneof(
+      fc.record({ kind: fc.constant('i16' as const), values: fc.array(small, { minLength: 2, maxLength: 80 }) }),
+      fc.record({ kind: fc.constant('i32' as const), values: fc.array(int32, { minLength: 2, maxLength: 80 }) }),
+      fc.record({
+        kind: fc.constant('f64' as const),
+        values: fc.array(fc.oneof(small, int32, spoiler, fc.double()), { minLength: 2, maxLength: 80 }),
+      }),
+    );
+    fc.assert(
+      fc.property(
+        columnOf,
+        columnOf,
+        columnOf,
+        fc.array(columnOf, { minLength: SUMMARIZED_METRICS.length, maxLength: SUMMARIZED_METRICS.length }),
+        fc.boolean(),
+        (launch, duration, taskIds, metricColumns, pooled) => {
+          const rows = Math.min(launch.values.length, duration.values.length, taskIds.values.length, ...metricColumns.map((c) => c.values.length));
+          const at = (c: { values: number[] }, r: number) => c.values[r]!;
+          const pool = pooled ? new ColumnPool() : undefined;
+          const table = new TaskTable(rows, pool, 0);
+          const twin = new TaskTable(rows);
+          for (const t of [table, twin]) {
+            for (let r = 0; r < rows; r++) {
+              t.start(r, at(taskIds, r), r, 0, `e${r % 3}`, false, at(launch, r));
+              const m = Object.fromEntries(SUMMARIZED_METRICS.map((k, j) => [k, at(metricColumns[j]!, r)])) as unknown as TaskMetrics;
+              // A duration is never NaN (the table's mark of a running task).
+              t.finish(r, 'success', Number.isNaN(at(duration, r)) ? 0 : at(duration, r), 'ANY', undefined, m);
+            }
+          }
+          const before = [...twin.values()];
+          expect(table.compact()).toBe(true);
+          expect([...table.values()]).toEqual(before);
+          // Object.is tells -0 and NaN apart where toEqual might not: every number as it went in.
+          const read = [...table.values()];
+          read.forEach((t, r) => {
+            expect(Object.is(t.launchTime, before[r]!.launchTime)).toBe(true);
+            expect(Object.is(t.taskId, before[r]!.taskId)).toBe(true);
+            SUMMARIZED_METRICS.forEach((k) => expect(Object.is(t.metrics![k], before[r]!.metrics![k])).toBe(true));
+          });
+          // The bytes kept: each varying column in the narrowest kind that holds all of its values.
+          const width = (values: number[]) => {
+            const v = values.slice(0, rows);
+            if (v.every((x) => Object.is(x, v[0]))) return 0;
+            if (v.every((x) => Number.isInteger(x) && !Object.is(x, -0) && x >= -(2 ** 15) && x < 2 ** 15)) return 2;
+            if (v.every((x) => Number.isInteger(x) && !Object.is(x, -0) && x >= -(2 ** 31) && x < 2 ** 31)) return 4;
+            return 8;
+          };
+          const index = Array.from({ length: rows }, (_, r) => r);
+          const durations = duration.values.slice(0, rows).map((d) => (Number.isNaN(d) ? 0 : d));
+          const expected = [index, taskIds.values, index, [0], launch.values, durations, ...metricColumns.map((c) => c.values)].reduce(
+            (sum, v) => sum + width(v) * rows,
+            0,
+          );
+          expect(table.compactedBytes).toBe(expected);
+          // Late ends thaw it back: everything reads as it did.
+          table.finish(table.rowOf(0, 0), 'killed', 1, 'ANY', 'late', undefined);
+          twin.finish(twin.rowOf(0, 0), 'killed', 1, 'ANY', 'late', undefined);
+          expect(table.compactedBytes).toBe(0);
+          expect([...table.values()]).toEqual([...twin.values()]);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it('compacts a finished stage’s rows into columns and gives its row memory to the next table', () => {
     const pool = new ColumnPool();
     const a = new TaskTable(4000, pool);
