@@ -51,7 +51,7 @@ function measured(work) {
   const wall = performance.now() - t0;
   nap();
   const s1 = sched();
-  return { wall, cpu: (s1[0] - s0[0]) / 1e6 - 1, rq: (s1[1] - s0[1]) / 1e6 };
+  return { wall, cpu: (s1[0] - s0[0]) / 1e6, rq: (s1[1] - s0[1]) / 1e6 };
 }
 
 const role = process.env.ISOLATE_PAIR_CHILD;
@@ -96,6 +96,11 @@ if (role === 'process') {
   const f = (x) => x.toFixed(2);
   const diff = quiet.map((r) => Math.abs(results[0][r].wall - results[1][r].wall) / Math.min(results[0][r].wall, results[1][r].wall));
   const cpuRatio = quiet.map((r) => Math.max(results[0][r].cpu, results[1][r].cpu) / Math.min(results[0][r].cpu, results[1][r].cpu));
+  const all = (side, k) => f(med(results[side].slice(3).map((x) => x[k])));
+  console.log(
+    `${mode} ${kind} young ${young} MiB, all rounds after 3, medians: side 0 wall ${all(0, 'wall')} on-CPU ${all(0, 'cpu')} run-queue ${all(0, 'rq')} ms; ` +
+      `side 1 wall ${all(1, 'wall')} on-CPU ${all(1, 'cpu')} run-queue ${all(1, 'rq')} ms`,
+  );
   console.log(
     `${mode} ${kind} young ${young} MiB: ${quiet.length} of ${rounds - 3} rounds quiet; wall median side 0 ${f(med(quiet.map((r) => results[0][r].wall)))} ms, ` +
       `side 1 ${f(med(quiet.map((r) => results[1][r].wall)))} ms; |difference| / faster median ${(100 * med(diff)).toFixed(1)} %; ` +
