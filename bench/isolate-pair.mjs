@@ -6,11 +6,12 @@
 //
 // `alloc` is a PageRank map task in miniature (a [key, value] array per edge, summed into a Float64Array by key:
 // young-generation garbage and scavenges); `spin` is integer arithmetic on registers only. Per round and side:
-// wall time, on-CPU time and run-queue wait from /proc/thread-self/schedstat (read after a 1 ms sleep, since the
+// wall time, GC pause time, on-CPU time and run-queue wait from /proc/thread-self/schedstat (read after a 1 ms sleep, since the
 // kernel updates a running thread's sum only at ticks and switches). Only rounds where neither side waited in
 // the run queue (< 0.5 ms) are judged, so other processes' load is left out rather than averaged in. Linux only.
 import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 
 const arg = (name, dflt) => {
@@ -42,8 +43,13 @@ function makeWork(kind) {
   };
 }
 
-/** One round: the work between two settled schedstat reads. */
-function measured(work) {
+/** GC pauses of this thread, taken after each round (Node makes their entries only after a synchronous run). */
+const gcs = new PerformanceObserver(() => undefined);
+gcs.observe({ entryTypes: ['gc'] });
+
+/** One round: the work between two settled schedstat reads, and the GC pause time that began within it. */
+async function measured(work) {
+  gcs.takeRecords();
   nap();
   const s0 = sched();
   const t0 = performance.now();
@@ -51,17 +57,22 @@ function measured(work) {
   const wall = performance.now() - t0;
   nap();
   const s1 = sched();
-  return { wall, cpu: (s1[0] - s0[0]) / 1e6, rq: (s1[1] - s0[1]) / 1e6 };
+  await new Promise((res) => setImmediate(res));
+  const gc = gcs
+    .takeRecords()
+    .filter((e) => e.startTime >= t0 && e.startTime < t0 + wall)
+    .reduce((ms, e) => ms + e.duration, 0);
+  return { wall, cpu: (s1[0] - s0[0]) / 1e6, rq: (s1[1] - s0[1]) / 1e6, gc };
 }
 
 const role = process.env.ISOLATE_PAIR_CHILD;
 if (role === 'process') {
   const work = makeWork(process.argv[2]);
-  process.on('message', (m) => (m === 'go' ? process.send(measured(work)) : process.exit(0)));
+  process.on('message', async (m) => (m === 'go' ? process.send(await measured(work)) : process.exit(0)));
   process.send('ready');
 } else if (!isMainThread) {
   const work = makeWork(workerData.kind);
-  parentPort.on('message', () => parentPort.postMessage(measured(work)));
+  parentPort.on('message', async () => parentPort.postMessage(await measured(work)));
   parentPort.postMessage('ready');
 } else {
   const mode = arg('mode', 'threads');
@@ -98,12 +109,12 @@ if (role === 'process') {
   const cpuRatio = quiet.map((r) => Math.max(results[0][r].cpu, results[1][r].cpu) / Math.min(results[0][r].cpu, results[1][r].cpu));
   const all = (side, k) => f(med(results[side].slice(3).map((x) => x[k])));
   console.log(
-    `${mode} ${kind} young ${young} MiB, all rounds after 3, medians: side 0 wall ${all(0, 'wall')} on-CPU ${all(0, 'cpu')} run-queue ${all(0, 'rq')} ms; ` +
-      `side 1 wall ${all(1, 'wall')} on-CPU ${all(1, 'cpu')} run-queue ${all(1, 'rq')} ms`,
+    `${mode} ${kind} young ${young} MiB, all rounds after 3, medians: side 0 wall ${all(0, 'wall')} on-CPU ${all(0, 'cpu')} run-queue ${all(0, 'rq')} GC ${all(0, 'gc')} ms; ` +
+      `side 1 wall ${all(1, 'wall')} on-CPU ${all(1, 'cpu')} run-queue ${all(1, 'rq')} GC ${all(1, 'gc')} ms`,
   );
   console.log(
     `${mode} ${kind} young ${young} MiB: ${quiet.length} of ${rounds - 3} rounds quiet; wall median side 0 ${f(med(quiet.map((r) => results[0][r].wall)))} ms, ` +
       `side 1 ${f(med(quiet.map((r) => results[1][r].wall)))} ms; |difference| / faster median ${(100 * med(diff)).toFixed(1)} %; ` +
-      `on-CPU slower / faster median ${f(med(cpuRatio))}x`,
+      `on-CPU slower / faster median ${f(med(cpuRatio))}x; GC ms of the slower / faster side median ${f(med(quiet.map((r) => (results[0][r].wall > results[1][r].wall ? results[0][r].gc : results[1][r].gc))))} / ${f(med(quiet.map((r) => (results[0][r].wall > results[1][r].wall ? results[1][r].gc : results[0][r].gc))))}`,
   );
 }
