@@ -5,14 +5,38 @@
  * classic program of examples/pagerank.ts, cold, on local[2] with default options; run under `node --cpu-prof`
  * (worker threads inherit it) to see the same iterations as CPU samples.
  *
- *   npx tsx bench/pagerank-timeline.ts [--small] [--iterations 10]
+ * With `--sched` (Linux), each stage also gets the on-CPU and run-queue time of every thread of the process from
+ * stage submission to completion (`/proc/self/task/<tid>/schedstat`, ±4 ms: the kernel updates a running thread's
+ * sum at ticks and switches), the two busiest first: a map task slower because it waited for a core shows as
+ * run-queue time, one that ran longer as on-CPU time (session 14).
+ *
+ *   npx tsx bench/pagerank-timeline.ts [--small] [--iterations 10] [--sched]
  */
+import { readFileSync, readdirSync } from 'node:fs';
 import { Context } from 'kindling';
 import { run as pageRank } from '../examples/pagerank.js';
 
 const small = process.argv.includes('--small');
 const i = process.argv.indexOf('--iterations');
 const iterations = i >= 0 ? Number(process.argv[i + 1]) : 10;
+const sched = process.argv.includes('--sched');
+
+/** On-CPU and run-queue ns of each thread of this process (driver, workers, V8's and libuv's helpers). */
+function threadTimes(): Map<string, [number, number]> {
+  const times = new Map<string, [number, number]>();
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      const [run, wait] = readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ');
+      times.set(tid, [Number(run), Number(wait)]);
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return times;
+}
+const stageThreads = new Map<number, Map<string, [number, number]>>();
+/** Per stage, "tid on-CPU/run-queue ms" of the threads that ran at least 0.5 ms, busiest first. */
+const stageSched = new Map<number, string>();
 
 interface Row {
   job: number;
@@ -62,11 +86,21 @@ sc.events.on('jobEnd', (e) => {
 sc.events.on('stageSubmitted', (e) => {
   const row = jobs.get(e.jobId)!;
   row.stages.push({ id: e.stageId, submitted: e.time, completed: 0 });
+  if (sched) stageThreads.set(e.stageId, threadTimes());
   stageJob.set(e.stageId, row);
 });
 sc.events.on('stageCompleted', (e) => {
   const s = stageJob.get(e.stageId)?.stages.find((x) => x.id === e.stageId);
   if (s !== undefined) s.completed = e.time;
+  const before = stageThreads.get(e.stageId);
+  if (before !== undefined) {
+    const main = String(process.pid);
+    const spent = [...threadTimes()]
+      .map(([tid, [run, wait]]) => [tid, (run - (before.get(tid)?.[0] ?? 0)) / 1e6, (wait - (before.get(tid)?.[1] ?? 0)) / 1e6] as const)
+      .filter(([, run]) => run >= 0.5)
+      .sort((a, b) => b[1] - a[1]);
+    stageSched.set(e.stageId, spent.map(([tid, run, wait]) => `${tid === main ? 'driver' : tid} ${run.toFixed(1)}/${wait.toFixed(1)}`).join(', '));
+  }
 });
 sc.events.on('taskStart', (e) => {
   taskStarts.set(`${e.stageId}.${e.partition}.${e.attempt}`, e.time);
@@ -110,6 +144,7 @@ try {
             )
             .join(' '),
       );
+      if (stageSched.has(s.id)) parts.push(`    threads on-CPU/run-queue ms: ${stageSched.get(s.id)}`);
       last = s.completed;
     }
     parts.push(`  after last stage ${f(row.end - last)}`);

@@ -41,20 +41,46 @@ import { ShuffleFetcher, type EarlyAsks, type PeerShuffleService } from './shuff
 import { FetchedInput, type FetchedBucket } from '../shuffle/fetched-input.js';
 import { workerMemoryBudget } from '../shuffle/memory-budget.js';
 import { taskRuntime, type TaskRuntime } from './task-runtime.js';
-import { PerformanceObserver } from 'node:perf_hooks';
+import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 
 export type { PeerShuffleService };
 
-/** GC pause time of this worker thread so far, read before and after each task for its gcMs. */
-let gcTotalMs = 0;
+/**
+ * This thread's GC pauses, start (`performance.now()` time) and duration, oldest first. Node makes a GC's
+ * performance entry only in an immediate after the pause, never during a synchronous computation: a total read when
+ * a task's computation ends misses every GC of that computation (the next task's start then skipped them too, so
+ * gcMs was ~0 for every synchronous task). A task's GC time is therefore summed by the pauses' start times over its
+ * window, and settled again when its outcome leaves the thread, a turn later (`settleGcMs`), when they are known.
+ */
+const gcStarts: number[] = [];
+const gcDurations: number[] = [];
+/** Pauses kept: far more than one turn of the event loop holds (a scavenge is at least ~0.1 ms). */
+const GC_KEPT = 4096;
 let gcObserver: PerformanceObserver | undefined;
+function keepGc(entries: readonly PerformanceEntry[]): void {
+  for (const e of entries) {
+    gcStarts.push(e.startTime);
+    gcDurations.push(e.duration);
+  }
+  if (gcStarts.length > 2 * GC_KEPT) {
+    gcStarts.splice(0, gcStarts.length - GC_KEPT);
+    gcDurations.splice(0, gcDurations.length - GC_KEPT);
+  }
+}
 function observeGc(): void {
   if (gcObserver !== undefined) return;
-  gcObserver = new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) gcTotalMs += e.duration;
-  });
+  gcObserver = new PerformanceObserver((list) => keepGc(list.getEntries()));
   gcObserver.observe({ entryTypes: ['gc'] });
 }
+/** GC pause time of this thread that started in [from, to), counting every entry Node has made so far. */
+function gcMsBetween(from: number, to: number): number {
+  if (gcObserver !== undefined) keepGc(gcObserver.takeRecords());
+  let ms = 0;
+  for (let i = gcStarts.length - 1; i >= 0 && gcStarts[i]! >= from; i--) if (gcStarts[i]! < to) ms += gcDurations[i]!;
+  return ms;
+}
+/** The window of each outcome's metrics whose gcMs may still grow (see `settleGcMs`). */
+const gcWindows = new WeakMap<TaskMetrics, readonly [from: number, to: number]>();
 
 /** Every this many shuffle records, one is measured for the write-byte estimate. */
 const WRITE_SAMPLE_EVERY = 64;
@@ -91,7 +117,8 @@ async function timed<T>(f: () => Promise<T>, add: (ms: number) => void): Promise
 /** Counters a task's phases add to (worker-measured); turned into TaskMetrics when the outcome is made. */
 interface Meter {
   readonly started: number;
-  gcAtStart: number;
+  /** Start of the window whose GC pauses are this task's (after its admission: earlier ones are another task's). */
+  gcFrom: number;
   compileMs: number;
   fetchWaitMs: number;
   /** When the computation of the partition started (0: not yet). */
@@ -232,7 +259,7 @@ export class Executor {
   async runTask(msg: TaskMessage): Promise<TaskOutcome> {
     const meter: Meter = {
       started: performance.now(),
-      gcAtStart: gcTotalMs,
+      gcFrom: performance.now(),
       compileMs: 0,
       fetchWaitMs: 0,
       computeStart: 0,
@@ -277,7 +304,7 @@ export class Executor {
     try {
       await this.#admit(msg);
       // GC and spills before this task started (another task's) are not this task's.
-      meter.gcAtStart = gcTotalMs;
+      meter.gcFrom = performance.now();
       meter.spillsAtStart = spillCounters();
       setHeapGuardTask(guarded);
       const runtime = taskRuntime(this.workerIndex, this.#broadcasts, msg.accumulators);
@@ -590,11 +617,12 @@ const us = (ms: number): number => Math.round(ms * 1000) / 1000;
 function metricsOf(m: Meter): TaskMetrics {
   const s0 = m.spillsAtStart;
   const s1 = s0 === undefined ? undefined : spillCounters();
-  return {
-    durationMs: us(performance.now() - m.started),
+  const end = performance.now();
+  const metrics: TaskMetrics = {
+    durationMs: us(end - m.started),
     runMs: us(m.runMs),
     compileMs: us(m.compileMs),
-    gcMs: us(gcTotalMs - m.gcAtStart),
+    gcMs: us(gcMsBetween(m.gcFrom, end)),
     fetchWaitMs: us(m.fetchWaitMs),
     inputRecords: m.inputRecords,
     inputBytes: m.inputBytes,
@@ -611,6 +639,28 @@ function metricsOf(m: Meter): TaskMetrics {
     resultBytes: m.resultBytes,
     ...(m.keySample !== undefined ? { keySample: m.keySample } : {}),
   };
+  gcWindows.set(metrics, [m.gcFrom, end]);
+  return metrics;
+}
+
+/**
+ * Counts again the GC pauses of the task that made `metrics` (an outcome of this thread's executor), now that Node
+ * has made the entries of those during its synchronous computation: call it when the outcome leaves the thread, a
+ * turn of the event loop after the task ended, to report Spark's GC time of the task. Metrics of another thread, or
+ * settled already, are returned as they are.
+ *
+ * @example
+ * ```ts
+ * const o = await executor.runTask(msg);
+ * setImmediate(() => port.postMessage(o.metrics === undefined ? o : { ...o, metrics: settleGcMs(o.metrics) }));
+ * ```
+ */
+export function settleGcMs(metrics: TaskMetrics): TaskMetrics {
+  const w = gcWindows.get(metrics);
+  if (w === undefined) return metrics;
+  gcWindows.delete(metrics);
+  const gcMs = us(gcMsBetween(w[0], w[1]));
+  return gcMs === metrics.gcMs ? metrics : { ...metrics, gcMs };
 }
 
 /** Stage keys are `stageId.attempt`. */

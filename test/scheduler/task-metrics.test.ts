@@ -191,6 +191,30 @@ describe('task metrics from real workers', () => {
     expect(done.every((e) => e.skew === undefined)).toBe(true);
   });
 
+  it("time the GC pauses of a task's synchronous computation, which Node reports only after it ends", async () => {
+    events.length = 0;
+    // Each task makes ~150 MB of short-lived pairs without an await: many scavenges of a worker's young generation.
+    const made = await sc
+      .parallelize([0, 1], 2)
+      .map((x) => {
+        let live: number[][] = [];
+        for (let i = 0; i < 5_000_000; i++) {
+          live.push([i, x]);
+          if (live.length === 1000) live = [];
+        }
+        return live.length;
+      })
+      .collect();
+    expect(made).toEqual([0, 0]);
+    const ends = events.filter((e): e is TaskEndEvent => e.type === 'taskEnd');
+    expect(ends).toHaveLength(2);
+    for (const e of ends) {
+      // Before, a total read when the computation ended saw none of its pauses: gcMs was 0.
+      expect(e.metrics!.gcMs).toBeGreaterThan(0);
+      expect(e.metrics!.gcMs).toBeLessThanOrEqual(e.metrics!.durationMs);
+    }
+  });
+
   it('count the lines and bytes a text file task read', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-metrics-'));
     const file = path.join(dir, 'lines.txt');

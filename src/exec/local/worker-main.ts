@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { expose, wrap, nodeEndpoint, transfer, type Remote } from './comlink.js';
-import { Executor } from '../executor.js';
+import { Executor, settleGcMs } from '../executor.js';
 import type { PeerShuffleService } from '../shuffle-fetcher.js';
 import type { WorkerInit } from '../protocol.js';
 import { readsPairColumns, type PostedOutcome, type WorkerApi } from './worker-api.js';
@@ -44,6 +44,13 @@ let sendQueued = false;
 function sendOutcomes(): void {
   sendQueued = false;
   if (outIds.length === 0) return;
+  // A turn after the tasks ended (unless a task starts computing first), Node has made the entries of their GCs.
+  for (let i = 0; i < outcomes.length; i++) {
+    const o = outcomes[i]!;
+    if (o.metrics === undefined) continue;
+    const metrics = settleGcMs(o.metrics);
+    if (metrics !== o.metrics) outcomes[i] = { ...o, metrics } as PostedOutcome;
+  }
   const batch: TaskOutcomes = { taskIds: outIds, outcomes };
   const epochs = outEpochs;
   const transfers = outTransfers;
