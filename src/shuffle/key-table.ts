@@ -293,19 +293,6 @@ function fmix(h: number): number {
   return h ^ (h >>> 16);
 }
 
-/**
- * Below this many entries a {@link StringTable} grows 4x at a time, then 2x. A map task's table starts empty and
- * does not know its key count: on the way to the Zipf text's 194k keys per task, doubling re-slots and copies 262k
- * entries, 4x while small 175k (a third fewer random writes into fresh slots), while a large table ends as large
- * as it did, so no sparser (docs/benchmarks.md, session 14).
- */
-const GROW_4X_BELOW = 1 << 16;
-
-/** How many times a {@link StringTable} of `entries` entries' room grows (its slots grow as much). */
-function growthOf(entries: number): number {
-  return entries < GROW_4X_BELOW ? 4 : 2;
-}
-
 /** Longest key a {@link StringTable} packs into ints (two of 4 chars of a byte each). */
 const PACKED_CHARS = 8;
 
@@ -601,7 +588,7 @@ export class StringTable {
   }
 
   #growEntries(): void {
-    const n = this.#hashes.length * growthOf(this.#hashes.length);
+    const n = this.#hashes.length * 2;
     const hashes = new Int32Array(n);
     hashes.set(this.#hashes);
     this.#hashes = hashes;
@@ -618,7 +605,7 @@ export class StringTable {
     const count = this.#keys.length;
     const hashes = this.#hashes;
     const tags = this.#tags;
-    const slots = new Int32Array(this.#slots.length * growthOf(this.#slots.length >>> 1));
+    const slots = new Int32Array(this.#slots.length * 2);
     const mask = slots.length - 1;
     for (let e = 0; e < count; e++) {
       let i = hashes[e]! & mask;
