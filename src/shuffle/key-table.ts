@@ -9,7 +9,7 @@
  * also cheaper here (the combine measured 1.2x faster); from about 9 characters on, V8's native string hash
  * beats hashKey's murmur3 written in JavaScript, so longer strings stay in the `Map`.
  */
-import { hashKey, keysEqual } from '../core/keys.js';
+import { hashKey, hashPackedLatin1, keysEqual } from '../core/keys.js';
 import { rowAt, type Latin1Keys } from './bucket-codec.js';
 import { takeInt32 } from '../util/scratch-arrays.js';
 
@@ -555,8 +555,10 @@ export class StringTable {
     const hashes = new Int32Array(n);
     const combiners = new Float64Array(n);
     const tags = this.#tags;
+    const ints = this.#ints;
     for (let e = 0; e < n; e++) {
-      hashes[e] = tags[e] === 0 ? this.#hashes[e]! : hashKey(keys[e]);
+      const tag = tags[e]!;
+      hashes[e] = tag === 0 ? this.#hashes[e]! : hashPackedLatin1(ints[e << 2]!, ints[(e << 2) + 1]!, tag - 1);
       combiners[e] = values[(e << 1) + 1]!;
     }
     return { keys, combiners, hashes };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { compareKeys, hashKey, keyId, keysEqual, nonNegativeMod } from '../../src/core/keys.js';
+import { compareKeys, hashKey, hashPackedLatin1, keyId, keysEqual, nonNegativeMod } from '../../src/core/keys.js';
 import { canonical, codeUnitString, sameValueZero, smallKey, twin, wideKey } from './key-arbitraries.js';
 
 /** Textbook murmur3 x86_32 over bytes, written independently of keys.ts, to pin what hashKey computes. */
@@ -81,6 +81,38 @@ describe('hashKey', () => {
     for (let i = 0; i < 64; i++) seen.add(hashKey(i) & 63);
     expect(seen.size).toBeGreaterThan(32); // the identity hash would give 64, a constant one 1
     expect(new Set([0, 1, 2, 3].map((i) => hashKey(i) & 3)).size).toBeGreaterThan(1);
+  });
+});
+
+describe('hashPackedLatin1', () => {
+  const pack = (s: string): [number, number] => {
+    let lo = 0;
+    let hi = 0;
+    for (let j = 0; j < s.length; j++) {
+      if (j < 4) lo |= s.charCodeAt(j) << (j << 3);
+      else hi |= s.charCodeAt(j) << ((j - 4) << 3);
+    }
+    return [lo, hi];
+  };
+
+  it('is hashKey of the string its ints pack, for every length 0-8 and every byte (property)', () => {
+    const latin1 = fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 8 }).map((cs) => String.fromCharCode(...cs));
+    // Bytes at the edges (0, 127, 128, 255) in every position, where a sign or a shift slip would show.
+    const edgy = fc.array(fc.constantFrom(0, 1, 127, 128, 254, 255), { maxLength: 8 }).map((cs) => String.fromCharCode(...cs));
+    fc.assert(
+      fc.property(fc.oneof(latin1, edgy), (s) => {
+        const [lo, hi] = pack(s);
+        expect(hashPackedLatin1(lo, hi, s.length)).toBe(hashKey(s));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('tells apart keys that pack to the same ints with different lengths, and numbers-as-strings', () => {
+    for (const s of ['', '\0', '\0\0', '\0'.repeat(8), 'a', 'a\0', '0', '00', '12345678', '__proto_', '\xff'.repeat(8)]) {
+      const [lo, hi] = pack(s);
+      expect(hashPackedLatin1(lo, hi, s.length)).toBe(hashKey(s));
+    }
   });
 });
 
