@@ -14,6 +14,7 @@ import { writeCheckpointPartition } from '../storage/checkpoint-files.js';
 import type { TaskContext } from './task-context.js';
 import { refuseClassInstances, type RDD } from './internal.js';
 import type { EncodedBucket } from '../shuffle/bucket-codec.js';
+import type { NumberGroupsSink } from '../shuffle/external-combiner.js';
 
 /** Columns of a partition's pairs as an encoded bucket of their own (copies of views, so they may be transferred). */
 function pairColumnsOf(keys: Int32Array | string[], combiners: Float64Array): EncodedBucket {
@@ -77,15 +78,26 @@ export async function prepareResultFunction(wire: ResultFunctionWire, compile: C
         return (rdd, p, tc) => {
           const out: unknown[] = [];
           let columns: EncodedBucket | undefined;
+          const pairColumns: NumberGroupsSink = Object.assign(
+            (keys: Int32Array | string[], combiners: Float64Array): void => {
+              columns = pairColumnsOf(keys, combiners);
+            },
+            {
+              // String keys as bytes where the combine holds them so: the driver makes each key's string as it
+              // merges (its Map needs them), and the reducer neither makes nor clones ~550k strings (a
+              // high-cardinality word count); the arrays are this call's own, so they are moved, not copied.
+              latin1: (data: Uint8Array, ends: Int32Array, combiners: Float64Array): void => {
+                columns = { length: ends.length, keys: { kind: 'latin1', data, ends }, values: { kind: 'f64', data: combiners } };
+              },
+            },
+          );
           rdd.forEachOrColumns(
             p,
             tc,
             (x) => {
               if ((out.push(x) & CHECK_MASK) === 0) checkHeap(() => `the collected elements of ${rdd.label} (${out.length} so far)`, COLLECT_HINT);
             },
-            (keys, combiners) => {
-              columns = pairColumnsOf(keys, combiners);
-            },
+            pairColumns,
           );
           return columns ?? out;
         };

@@ -73,7 +73,7 @@ export function buffersOf(encoded: readonly EncodedBucket[]): ArrayBuffer[] {
 }
 
 /** Fewest strings worth a {@link latin1Column}: below this, building one costs more than the clone it spares. */
-const LATIN1_FROM = 256;
+export const LATIN1_FROM = 256;
 
 /**
  * `data` as a `latin1` column when it holds at least LATIN1_FROM items, all strings of chars below 256 (a word

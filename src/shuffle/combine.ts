@@ -10,7 +10,7 @@
  */
 import { NotAPairError, isPair, tagUserError } from '../core/errors.js';
 import type { Aggregator } from './aggregator.js';
-import { Latin1Keys, unboxValue } from './bucket-codec.js';
+import { LATIN1_FROM, Latin1Keys, unboxValue } from './bucket-codec.js';
 import { IntTable, KeyTable, RowTable, StringTable, inKeyTable, isIntRow } from './key-table.js';
 import { NumberTable, isNumberTableKey } from './number-table.js';
 
@@ -58,6 +58,12 @@ export interface Grouping {
    * grouping's own: read them at once) while every key is a string and every combiner a number; undefined otherwise.
    */
   strings(): { keys: string[]; combiners: Float64Array; hashes: Int32Array } | undefined;
+  /**
+   * As {@link strings}, with the keys as one byte a char (see `StringTable.latin1`: no string made for a short
+   * key), new arrays of this call alone, while every key is a string of chars below 256, every combiner a number
+   * and there are at least LATIN1_FROM groups; undefined otherwise.
+   */
+  latin1(): { data: Uint8Array; ends: Int32Array; combiners: Float64Array } | undefined;
   /** Bytes held by the grouping's typed-array table (0 while its groups are elsewhere): a floor for estimates. */
   tableBytes(): number;
   /**
@@ -337,6 +343,7 @@ export function grouping(first: (v: unknown) => unknown, merge: (c: unknown, v: 
     // Set only while every group is in it (it is dropped when they move).
     numbers: () => numbers?.columns(),
     strings: () => strings?.columns(),
+    latin1: () => (strings !== undefined && strings.size >= LATIN1_FROM ? strings.latin1() : undefined),
     tableBytes: () => numbers?.bytes ?? 0,
     release: () => {
       numbers?.release();

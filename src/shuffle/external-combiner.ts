@@ -66,7 +66,31 @@ let runCounter = 0;
  * keys come with their `hashKey` values (`hashes`), which a hash partitioner need not compute again. `ownCombiners`:
  * the combiners are a new array of this call alone (a mapValues' results), which the sink may keep without a copy.
  */
-export type NumberGroupsSink = (keys: Int32Array | string[], combiners: Float64Array, hashes?: Int32Array, ownCombiners?: boolean) => void;
+export type NumberGroupsSink = ((keys: Int32Array | string[], combiners: Float64Array, hashes?: Int32Array, ownCombiners?: boolean) => void) & {
+  /**
+   * Set by a sink that takes string keys as bytes (collect's, which posts them to the driver): it gets them so,
+   * in arrays of this call alone, where the grouping can give them (see `Grouping.latin1`), instead of the call.
+   */
+  readonly latin1?: (data: Uint8Array, ends: Int32Array, combiners: Float64Array) => void;
+};
+
+/** Hands `g`'s groups to `numbers` as columns and returns true where they are columns; false otherwise. */
+function groupsAsColumns(g: Grouping, numbers: NumberGroupsSink): boolean {
+  const ints = g.numbers();
+  if (ints !== undefined) {
+    numbers(ints.keys, ints.combiners);
+    return true;
+  }
+  const bytes = numbers.latin1 !== undefined ? g.latin1() : undefined;
+  if (bytes !== undefined) {
+    numbers.latin1!(bytes.data, bytes.ends, bytes.combiners);
+    return true;
+  }
+  const strings = g.strings();
+  if (strings === undefined) return false;
+  numbers(strings.keys, strings.combiners, strings.hashes);
+  return true;
+}
 
 /**
  * Combines `source` by key, then pushes each [key, combiner] to `sink`. Spills to `budget.dir` when the
@@ -93,9 +117,7 @@ export function combineExternally(
       } catch (e) {
         throw tagUserError(e, rddId, label);
       }
-      const columns = numbers === undefined ? undefined : (g.numbers() ?? g.strings());
-      if (columns !== undefined) numbers!(columns.keys, columns.combiners, 'hashes' in columns ? columns.hashes : undefined);
-      else g.each(sink);
+      if (numbers === undefined || !groupsAsColumns(g, numbers)) g.each(sink);
     } finally {
       g.release();
     }
@@ -268,9 +290,7 @@ class ExternalCombiner implements MemoryConsumer {
     if (this.#runs.length > 0 || inputFiles.length > 0) this.spill();
     this.#outputting = true;
     if (this.#runs.length === 0 && inputFiles.length === 0) {
-      const columns = numbers === undefined ? undefined : (this.#g.numbers() ?? this.#g.strings());
-      if (columns !== undefined) numbers!(columns.keys, columns.combiners, 'hashes' in columns ? columns.hashes : undefined);
-      else this.#g.each(sink);
+      if (numbers === undefined || !groupsAsColumns(this.#g, numbers)) this.#g.each(sink);
       return;
     }
     this.budget.release(this);
