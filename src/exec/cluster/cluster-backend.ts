@@ -688,7 +688,8 @@ function explained(outcome: TaskOutcome, exec: Exec): TaskOutcome {
   const error = outcome.failure.error;
   const where = `on executor ${exec.id} at ${exec.host}`;
   let message: string | undefined;
-  if (error.code === 'ENOENT') {
+  // A reader names the file in an InputPathError whose message keeps Node's code: `(ENOENT)`.
+  if (error.code === 'ENOENT' || (error.code === 'KINDLING_INPUT_PATH' && error.message.includes('(ENOENT)'))) {
     message = `${error.message} (${where}: textFile, saveAsTextFile and checkpoint need a path every executor can see, such as a shared filesystem; see docs/cluster.md)`;
   } else if (error.code === 'KINDLING_MODULE_IMPORT') {
     message = `${error.message} (${where}: install the package where the executors run, or run them from the driver's project folder)`;

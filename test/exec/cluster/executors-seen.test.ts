@@ -67,7 +67,7 @@ describe.skipIf(redisSkipReason !== undefined)('executors of local-cluster[2,1,5
     unlinkSync(file);
     const err = await lines.count().catch((e: unknown) => e as Error);
     expect((err as Error).message).toMatch(
-      /ENOENT: no such file or directory, open '[^']*in\.txt' \(on executor \d+ at 127\.0\.0\.1: textFile, saveAsTextFile and checkpoint need a path every executor can see/,
+      /Cannot read input file \S*in\.txt \(ENOENT\): ENOENT: no such file or directory, open '[^']*in\.txt'\. .* \(on executor \d+ at 127\.0\.0\.1: textFile, saveAsTextFile and checkpoint need a path every executor can see/,
     );
   });
 
