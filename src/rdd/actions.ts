@@ -16,6 +16,7 @@ import { capture } from '../closure/capture.js';
 import { HashPartitioner } from '../core/partitioner.js';
 import { SeededRandom } from '../core/random.js';
 import { concatArrays } from '../util/arrays.js';
+import { withActionOptions, type ActionOptions } from '../core/job-scope.js';
 
 /** Count, mean, sum, min, max, variance (population and sample) and standard deviations. */
 export interface Stats {
@@ -267,10 +268,14 @@ export async function extreme<T>(rdd: RDD<T>, which: 'max' | 'min', keyFn?: (x: 
 }
 
 /** The elements, one partition at a time: a job per partition, run when the iteration reaches it. */
-export async function* toLocalIterator<T>(rdd: RDD<T>): AsyncGenerator<T, void, undefined> {
+export async function* toLocalIterator<T>(rdd: RDD<T>, options?: ActionOptions): AsyncGenerator<T, void, undefined> {
   const n = rdd.getNumPartitions();
   for (let p = 0; p < n; p++) {
-    const [part] = await rdd.context.runJob<T[]>(any(rdd), { kind: 'collect' }, [p], `toLocalIterator at ${rdd.label}`);
+    // Each partition's job is submitted when the iteration reaches it, outside the caller's scope: the signal is
+    // put in scope for every one.
+    const [part] = await withActionOptions(options, () =>
+      rdd.context.runJob<T[]>(any(rdd), { kind: 'collect' }, [p], `toLocalIterator at ${rdd.label}`),
+    );
     yield* part!;
   }
 }

@@ -1435,9 +1435,11 @@ export abstract class RDD<T> {
    * ```ts
    * for await (const line of sc.textFile('big.log').toLocalIterator()) if (line.includes('ERROR')) console.log(line);
    * ```
+   * With `{ signal }`, aborting cancels the partition's job that runs and makes the iteration reject with an
+   * `AbortError`; no later partition's job starts.
    */
-  toLocalIterator(): AsyncIterableIterator<T> {
-    return actions.toLocalIterator(this);
+  toLocalIterator(options?: ActionOptions): AsyncIterableIterator<T> {
+    return actions.toLocalIterator(this, options);
   }
 
   /**

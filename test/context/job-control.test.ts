@@ -176,6 +176,36 @@ describe('job control', () => {
     expect(await nums.variance({ signal: new AbortController().signal })).toBe(1.25);
   });
 
+  it('toLocalIterator takes { signal }: aborted before, it runs no job; aborted mid-iteration, no later partition runs', async () => {
+    const nums = sc.parallelize([1, 2, 3, 4, 5, 6], 3);
+    let jobs = 0;
+    const off = sc.events.on('jobStart', () => void jobs++);
+    try {
+      const it = nums.toLocalIterator({ signal: AbortSignal.abort() });
+      expect(await rejection(it.next())).toBeInstanceOf(AbortError);
+      expect(jobs).toBe(0);
+
+      const ac = new AbortController();
+      const seen: number[] = [];
+      const err = await (async () => {
+        for await (const x of nums.toLocalIterator({ signal: ac.signal })) {
+          seen.push(x);
+          if (seen.length === 2) ac.abort();
+        }
+      })().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(AbortError);
+      expect(seen).toEqual([1, 2]);
+      // The first partition's job ran; the abort came before the second's.
+      expect(jobs).toBe(1);
+    } finally {
+      off();
+    }
+    // Without an aborted signal it iterates as before.
+    const all: number[] = [];
+    for await (const x of nums.toLocalIterator({ signal: new AbortController().signal })) all.push(x);
+    expect(all).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
   it('kills a task stuck in while (true) {}: its worker is replaced and the context runs the next job', async () => {
     const events: SchedulerEvent[] = [];
     const off = sc.events.onAny((e) => void events.push(e));
