@@ -10,6 +10,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { ClosureError, capture, shipFunction, useModule, type ShippedFunction, type ShipOptions } from '../closure/index.js';
 import { checkCsvDelimiter, localPathOf, readObjectFile } from '../io/index.js';
+import { removeAttemptFiles } from '../storage/checkpoint-files.js';
 import {
   ArgumentTypeError,
   ClusterError,
@@ -505,6 +506,7 @@ export class Context implements RddContext {
       if (!r.checkpointRequested || r.isCheckpointed) continue;
       const target = path.join(dir, `rdd-${r.id}`);
       await this.#runJobOnly(r, fullLineage(r), { kind: 'checkpoint', dir: target }, undefined, `checkpoint of ${r.label}`);
+      removeAttemptFiles(target);
       r.markCheckpointed(new CheckpointRDD(this, target, r.getNumPartitions(), { label: `checkpoint of ${r.label}` }));
     }
   }

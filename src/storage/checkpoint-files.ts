@@ -3,7 +3,7 @@
  * serializer to a temporary name and renamed, so a partition file is either complete or absent (a retried or
  * speculative attempt simply replaces it with identical content).
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import v8 from 'node:v8';
 import { CheckpointError } from '../core/errors.js';
@@ -18,6 +18,23 @@ export function writeCheckpointPartition(dir: string, partition: number, attempt
   writeFileSync(tmp, data);
   renameSync(tmp, file);
   return data.length;
+}
+
+const ATTEMPT_FILE = /^part-\d+\.attempt-/;
+
+/**
+ * Removes the temporary files of attempts that never renamed theirs: a worker terminated between its write and
+ * its rename (a sync write is not interrupted, so the kill lands right after it). Run once the checkpoint job has
+ * succeeded, when every partition file is in place; a reader never opens these, this only leaves the folder clean.
+ */
+export function removeAttemptFiles(dir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) if (ATTEMPT_FILE.test(name)) rmSync(path.join(dir, name), { force: true });
 }
 
 export function readCheckpointPartition(dir: string, partition: number): unknown[] {

@@ -116,7 +116,12 @@ describe('job control', () => {
     const out = mkdtempSync(path.join(os.tmpdir(), 'kindling-abort-save-'));
     try {
       const ac = new AbortController();
-      const started = when(sc, (e) => e.type === 'taskStart');
+      // A task of this job: a late taskStart of an earlier test's job must not count (at load, one did).
+      let stages: readonly number[] = [];
+      const started = when(sc, (e) => {
+        if (e.type === 'jobStart' && e.description.startsWith('saveAsObjectFile')) stages = e.stageIds;
+        return e.type === 'taskStart' && stages.includes(e.stageId);
+      });
       const p = rejection(slowPairs().saveAsObjectFile(path.join(out, 'objects'), { signal: ac.signal }));
       // A refusal of the option rejects before any task starts.
       await Promise.race([started, p]);

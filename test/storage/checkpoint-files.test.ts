@@ -1,0 +1,28 @@
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readCheckpointPartition, removeAttemptFiles, writeCheckpointPartition } from '../../src/storage/checkpoint-files.js';
+
+const root = mkdtempSync(path.join(os.tmpdir(), 'kindling-checkpoint-files-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+describe('checkpoint files', () => {
+  it('an attempt left by a worker killed between its write and its rename is removed once the job succeeded; partition files stay', () => {
+    const dir = path.join(root, 'rdd-1');
+    writeCheckpointPartition(dir, 0, 0, ['a', 'b']);
+    writeCheckpointPartition(dir, 1, 1, ['c']);
+    // What a terminated attempt leaves: its temporary file, never renamed.
+    writeFileSync(path.join(dir, 'part-00001.attempt-0-123-abc'), 'half');
+    removeAttemptFiles(dir);
+    expect(readdirSync(dir).sort()).toEqual(['part-00000', 'part-00001']);
+    expect(readCheckpointPartition(dir, 0)).toEqual(['a', 'b']);
+    expect(readCheckpointPartition(dir, 1)).toEqual(['c']);
+  });
+
+  it('a folder that is not there is nothing to clean', () => {
+    const dir = path.join(root, 'never-written');
+    expect(() => removeAttemptFiles(dir)).not.toThrow();
+    expect(existsSync(dir)).toBe(false);
+  });
+});
