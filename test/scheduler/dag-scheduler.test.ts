@@ -825,12 +825,15 @@ describe('task starts when the worker begins computing', () => {
     const job = parallelize([0, 1], 2).collect();
     await flush();
     const [a, b] = backend.take();
+    const t0 = performance.now();
     a!.settle(lost);
     b!.settle(lost);
     await settled();
+    const between = performance.now() - t0;
     expect(w.seq().slice(0, 4)).toEqual(['start 0#0', 'end 0#0', 'start 1#0', 'end 1#0']);
-    // Started as the first was settled, ended as it was: the clock may tick between the two outcomes, no more.
-    expect(w.events[3]!.durationMs).toBeLessThanOrEqual(1);
+    // Started as the first was settled, ended as it was: no longer than handling the two outcomes took (a clock
+    // tick at most on an idle machine; a loaded one can pause the thread between them, as CI once did for 2 ms).
+    expect(w.events[3]!.durationMs).toBeLessThanOrEqual(Math.ceil(between) + 1);
     // Run again, not counted against the tasks.
     for (let ls = backend.take(); ls.length > 0; ls = backend.take()) {
       for (const l of ls) l.settle(ok([l.msg.partition]));
