@@ -57,6 +57,7 @@ import { ENGINES, type DriverEngine } from '../exec/engines.js';
 import { startUi, type UiSubsystem } from '../ui/index.js';
 import { jobScope } from '../core/job-scope.js';
 import { StatusTracker } from './status-tracker.js';
+import { hop } from '../util/hop-trace.js';
 
 /** One persisted RDD in the storage report. */
 export interface RDDStorageInfo {
@@ -425,6 +426,7 @@ export class Context implements RddContext {
     inArrivalOrder = false,
   ): Promise<R[]> {
     if (this.#stopped) throw new ContextStoppedError(`Cannot run ${description ?? 'a job'}: the context was stopped (stop() was called)`);
+    hop('ctx.runJob');
     // One walk of the lineage serves the ownership check, the hints and the checkpoint step.
     const lineage = fullLineage(rdd);
     for (const r of lineage) {
@@ -442,6 +444,7 @@ export class Context implements RddContext {
         inArrivalOrder,
       );
       await this.#checkpointLineage(lineage);
+      hop('ctx.returned');
       return results as R[];
     } finally {
       this.#jobEnded();
@@ -488,6 +491,7 @@ export class Context implements RddContext {
       early,
       inArrivalOrder,
     );
+    hop('ctx.jobDone', jobId);
     this.#hints.jobFinished(lineage, computedRdds, partitions === undefined && fn.kind !== 'sampleKeys');
     if (failure !== undefined) throw failure.error;
     const collected = this.#engine.collectResults(jobId, results);

@@ -42,6 +42,7 @@ import { FetchedInput, type FetchedBucket } from '../shuffle/fetched-input.js';
 import { workerMemoryBudget } from '../shuffle/memory-budget.js';
 import { taskRuntime, type TaskRuntime } from './task-runtime.js';
 import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
+import { hop } from '../util/hop-trace.js';
 
 export type { PeerShuffleService };
 
@@ -302,7 +303,9 @@ export class Executor {
     };
     const early = msg.shuffleReads.map((read) => this.#fetcher.askEarly(read.shuffleId, read.reduceId, read.locations));
     try {
+      hop('w.start', msg.jobId, msg.taskId);
       await this.#admit(msg);
+      hop('w.admitted', msg.jobId, msg.taskId);
       // GC and spills before this task started (another task's) are not this task's.
       meter.gcFrom = performance.now();
       meter.spillsAtStart = spillCounters();
@@ -315,7 +318,9 @@ export class Executor {
       const rdd = rdds.get(msg.finalRddId);
       // internal: the task message carries its stage's RDDs, the final one included
       if (rdd === undefined) throw new Error(`task ${msg.taskId} names RDD ${msg.finalRddId}, which was not sent`);
+      hop('w.rebuilt', msg.jobId, msg.taskId);
       const tc = await this.#inputs(msg, meter, inputs, rdds, early);
+      hop('w.inputs', msg.jobId, msg.taskId);
       // What taskContext() returns inside user functions (Spark's TaskContext), while this task computes.
       const current = { partitionId: msg.partition, stageId: msg.stageId, attemptNumber: msg.attempt, taskAttemptId: msg.taskId };
       meter.enter = () => {
@@ -331,6 +336,7 @@ export class Executor {
         msg.shuffleWrite !== undefined
           ? await this.#runShuffleMap(msg, rdd, tc.context, runtime, meter)
           : await this.#runResult(msg, rdd, tc.context, runtime, meter);
+      hop('w.computed', msg.jobId, msg.taskId);
       return {
         status: 'success',
         epoch: this.epoch,

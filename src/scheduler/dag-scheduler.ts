@@ -34,6 +34,7 @@ import {
   type TaskSetListener,
   type TaskSpec,
 } from './task-scheduler.js';
+import { hop } from '../util/hop-trace.js';
 
 export interface DAGSchedulerOptions {
   readonly maxStageAttempts: number;
@@ -120,6 +121,7 @@ export class DAGScheduler implements TaskSetListener {
     const { signal, jobGroup, jobDescription } = control;
     if (signal?.aborted) throw new AbortError(`${description} was cancelled before its job started: ${abortReason(signal)}`);
     await prepareLineage(rdd);
+    hop('dag.prepared');
     if (signal?.aborted) throw new AbortError(`${description} was cancelled before its job started: ${abortReason(signal)}`);
     const jobId = this.#nextJobId++;
     const n = rdd.getNumPartitions();
@@ -147,20 +149,25 @@ export class DAGScheduler implements TaskSetListener {
           reject,
         };
         stage.job = job;
+        hop('dag.stagesBuilt', jobId);
         this.#jobs.set(jobId, job);
         if (jobGroup !== undefined) this.#jobGroups.set(jobId, jobGroup);
         if (this.bus.hasListeners('jobStart')) {
+          const stageIds = collectStageIds(stage);
+          const stages = describeStages(stage);
+          hop('dag.stagesDescribed', jobId);
           this.bus.emit({
             type: 'jobStart',
             jobId,
             time: Date.now(),
             description,
-            stageIds: collectStageIds(stage),
+            stageIds,
             ...(jobGroup !== undefined ? { jobGroup } : {}),
             ...(jobDescription !== undefined ? { jobDescription } : {}),
-            stages: describeStages(stage),
+            stages,
           });
         }
+        hop('dag.jobStartEmitted', jobId);
         if (signal !== undefined) {
           const onAbort = (): void => void this.cancelJob(jobId, abortReason(signal));
           signal.addEventListener('abort', onAbort, { once: true });
@@ -281,7 +288,9 @@ export class DAGScheduler implements TaskSetListener {
       time: Date.now(),
     });
     const ts: TaskSet = { stage, stageAttempt: attempt, jobId, tasks };
+    hop('dag.taskSetSubmit', jobId, stage.id);
     this.#taskScheduler!.submit(ts);
+    hop('dag.taskSetSubmitted', jobId, stage.id);
   }
 
   /** Workers holding a cached partition this task would otherwise compute (first found through narrow deps). */
@@ -319,6 +328,7 @@ export class DAGScheduler implements TaskSetListener {
       if (outcome.accumulators.length > 0) this.options.onAccumulatorUpdates(outcome.accumulators);
       this.tracker.registerOutput(stage.dep.shuffleId, spec.partition, workerIndex, outcome.epoch, outcome.mapStatus ?? { sizes: [] });
       stage.pending.delete(spec.partition);
+      hop('dag.mapRegistered', ts.jobId, spec.partition);
       if (this.#running.has(stage) && stage.pending.size === 0 && ts.stageAttempt === stage.nextAttempt - 1) {
         this.#stageFinished(stage);
       }
@@ -341,11 +351,14 @@ export class DAGScheduler implements TaskSetListener {
     // Handed over once the task scheduler's turn is over (it offers the freed slot after this returns): a merge
     // on the driver must not keep a worker waiting for its next task. Before the job's promise settles, still.
     if (job.onResult !== undefined) queueMicrotask(() => (job.inArrivalOrder ? this.#handOverOne(job, spec.outputIndex) : this.#handOver(job)));
+    hop('dag.result', job.jobId, spec.partition);
     if (job.remaining === 0) {
       this.#stageFinished(stage);
       this.#jobs.delete(job.jobId);
       this.bus.emit({ type: 'jobEnd', jobId: job.jobId, time: Date.now(), result: 'succeeded' });
+      hop('dag.jobEndEmitted', job.jobId);
       this.#forgetIdleStages(stage);
+      hop('dag.stagesForgotten', job.jobId);
       job.resolve(job.results);
     }
   }
@@ -383,6 +396,7 @@ export class DAGScheduler implements TaskSetListener {
   }
 
   #stageFinished(stage: Stage): void {
+    hop('dag.stageFinished', stage.firstJobId, stage.id);
     this.#running.delete(stage);
     stage.failedAttempts = 0;
     const attempt = stage.nextAttempt - 1;

@@ -27,6 +27,7 @@ import type { TaskMessage, TaskOutcome, TaskFailure } from '../exec/protocol.js'
 import { MissingShuffleOutputError } from './task-builder.js';
 import { TaskSetManager, type AttemptFailure, type RunningAttempt, type SpeculationOptions } from './task-set-manager.js';
 import type { Stage } from './stage.js';
+import { hop } from '../util/hop-trace.js';
 
 export type { AttemptFailure, SpeculationOptions };
 
@@ -420,6 +421,7 @@ export class TaskScheduler implements BackendListener {
     if (queue.length === 0) this.#headSince[w] = now;
     queue.push({ m, run });
     if (this.#current[w] === undefined) this.#start(m, run, now);
+    hop('ts.launched', m.ts.jobId, msg.taskId);
     void this.backend.runTask(w, msg).then((outcome) => this.#finished(m, run, outcome));
   }
 
@@ -465,6 +467,7 @@ export class TaskScheduler implements BackendListener {
   }
 
   #finished(m: TaskSetManager, run: RunningAttempt, outcome: TaskOutcome): void {
+    hop('ts.finished', m.ts.jobId, run.taskId);
     // One clock read per end (the queue's head, the end's time, the next start, the duration).
     const now = Date.now();
     m.running.delete(run.taskId);

@@ -7,7 +7,9 @@
  * of its turns in one message ({@link TaskOutcomes}). comlink's listeners ignore both: they carry no call `id`
  * (the driver's side) and no call `type` (the worker's side).
  */
+import { serialize } from 'node:v8';
 import type { TaskMessage } from '../protocol.js';
+import { hop, hopTraceOn } from '../../util/hop-trace.js';
 import type { PostedOutcome } from './worker-api.js';
 
 /** Driver to worker: tasks to run, in launch order. */
@@ -93,6 +95,7 @@ export class TaskChannel {
       const batch = m as Partial<TaskOutcomes> | null;
       if (batch === null || typeof batch !== 'object' || batch.taskIds === undefined) return;
       const { taskIds, outcomes } = batch as TaskOutcomes;
+      hop('chan.outcomes', -1, taskIds.length);
       for (let i = 0; i < taskIds.length; i++) {
         const settle = this.#pending.get(taskIds[i]!);
         if (settle === undefined) continue;
@@ -122,7 +125,9 @@ export class TaskChannel {
     const tasks = this.#queue;
     this.#queue = [];
     try {
+      if (hopTraceOn) hop('chan.post', tasks[0]!.jobId, `${tasks.length} tasks ${serialize(tasks).length} B`);
       this.#port.postMessage({ runTasks: tasks } satisfies RunTasks);
+      hop('chan.posted', tasks[0]!.jobId, tasks.length);
     } catch {
       // One task the clone refuses must not fail the others sent with it.
       for (const task of tasks) {

@@ -9,6 +9,7 @@ import type { PeerShuffleService } from '../shuffle-fetcher.js';
 import type { WorkerInit } from '../protocol.js';
 import { readsPairColumns, type PostedOutcome, type WorkerApi } from './worker-api.js';
 import { uncloneable, type RunTasks, type TaskOutcomes } from './task-channel.js';
+import { flushHops, hop } from '../../util/hop-trace.js';
 import { buffersOf, encodePairs, isEncodedBucket } from '../../shuffle/bucket-codec.js';
 
 const init = workerData as WorkerInit;
@@ -59,7 +60,10 @@ function sendOutcomes(): void {
   outEpochs = [];
   outTransfers = [];
   try {
+    hop('w.postOutcomes', -1, batch.taskIds.length);
     parentPort!.postMessage(batch, transfers);
+    // A worker thread is terminated without an exit event: its trace is written while it waits for more work.
+    flushHops();
   } catch {
     // One outcome the clone refuses (a function in a result) fails its own task, not the others sent with it.
     for (let i = 0; i < batch.taskIds.length; i++) {
@@ -75,6 +79,7 @@ function sendOutcomes(): void {
 }
 
 function ended(task: RunTasks['runTasks'][number], o: Awaited<ReturnType<Executor['runTask']>>): void {
+  hop('w.ended', task.jobId, task.taskId);
   let out: PostedOutcome;
   let transfers: ArrayBuffer[] | undefined;
   try {
@@ -97,6 +102,7 @@ executor.beforeCompute = sendOutcomes;
 parentPort!.on('message', (m: Partial<RunTasks> | null) => {
   const tasks = m?.runTasks;
   if (tasks === undefined) return;
+  hop('w.recv', tasks[0]!.jobId, tasks.length);
   for (const task of tasks) void executor.runTask(task).then((o) => ended(task, o));
 });
 
@@ -119,6 +125,7 @@ const api: WorkerApi = {
       // Bucket columns move to the peer (transferred, not copied).
       const service: PeerShuffleService = {
         fetchBuckets: (s, m, r) => {
+          hop('w.serve', -1, s);
           const served = executor.serveBuckets(s, m, r);
           return transfer(served.encoded, served.transfer);
         },
