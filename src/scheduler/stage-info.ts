@@ -57,14 +57,37 @@ function stageRdds(last: RDD<unknown>): RddInfo[] {
     found.set(r.id, r);
     for (const d of r.dependencies) if (d.type === 'narrow') stack.push(d.rdd);
   }
-  return [...found.values()]
-    .sort((a, b) => a.id - b.id)
-    .map((r) => ({
-      id: r.id,
-      name: r.name ?? r.label,
-      kind: r.kind,
-      numPartitions: r.getNumPartitions(),
-      storageLevel: r.storageLevel.name,
-      parentIds: r.dependencies.map((d) => d.rdd.id),
-    }));
+  return [...found.values()].sort((a, b) => a.id - b.id).map(rddInfo);
+}
+
+interface KnownInfo {
+  readonly info: RddInfo;
+  readonly name: string | undefined;
+  readonly storageLevel: string;
+  readonly dependencies: RDD<unknown>['dependencies'];
+}
+
+/**
+ * Each RDD's last description, reused while what it describes is unchanged: an iterative program's every job
+ * describes the stages of all its earlier iterations again (Spark lists them as skipped), and making their
+ * descriptions anew (a label string, a parent list) was a share of each job's start on the driver. What can change
+ * after an RDD is made is its name, its storage level and its dependencies (a checkpoint cuts them); the rest is fixed.
+ * Descriptions are plain data that nobody mutates, so one object may sit in several jobs' events.
+ */
+const known = new WeakMap<RDD<unknown>, KnownInfo>();
+
+function rddInfo(r: RDD<unknown>): RddInfo {
+  const k = known.get(r);
+  const storageLevel = r.storageLevel.name;
+  if (k !== undefined && k.name === r.name && k.storageLevel === storageLevel && k.dependencies === r.dependencies) return k.info;
+  const info: RddInfo = {
+    id: r.id,
+    name: r.name ?? r.label,
+    kind: r.kind,
+    numPartitions: r.getNumPartitions(),
+    storageLevel,
+    parentIds: r.dependencies.map((d) => d.rdd.id),
+  };
+  known.set(r, { info, name: r.name, storageLevel, dependencies: r.dependencies });
+  return info;
 }

@@ -2,8 +2,11 @@
  * The job's stages and RDDs in jobStart events, as the UI draws them: every stage (a stage whose output an
  * earlier job left is listed too, as Spark lists skipped stages), and RDDs as they are at the job's start.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Context, type JobStartEvent } from 'kindling';
+import { Context, type JobStartEvent, type RDD } from 'kindling';
 
 describe('jobStart stage descriptions', () => {
   let sc: Context;
@@ -36,6 +39,58 @@ describe('jobStart stage descriptions', () => {
     await sums.count();
     const info = starts.at(-1)!.stages![0]!.rdds.find((r) => r.id === pairs.id)!;
     expect([info.name, info.storageLevel]).toEqual(['pairs', 'MEMORY_ONLY']);
+  });
+
+  it('describes each RDD as it is at each job: renamed, persisted, unpersisted, checkpointed in between (a description is reused only while it holds)', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-stage-info-'));
+    try {
+      sc.setCheckpointDir(dir);
+      const pairs = sc.parallelize([1, 2, 3, 4], 2).map((x) => [x % 2, x] as [number, number]);
+      const sums = pairs.reduceByKey((a, b) => a + b, 2).mapValues((v) => v * 2);
+      const now = (r: RDD<unknown>) => ({
+        id: r.id,
+        name: r.name ?? r.label,
+        kind: r.kind,
+        numPartitions: r.getNumPartitions(),
+        storageLevel: r.storageLevel.name,
+        parentIds: r.dependencies.map((d) => d.rdd.id),
+      });
+      const steps: Array<() => unknown> = [
+        () => undefined,
+        () => pairs.setName('first'),
+        () => pairs.cache(),
+        () => undefined,
+        () => pairs.unpersist(),
+        () => pairs.setName('second'),
+        () => pairs.checkpoint(),
+        () => undefined,
+        () => sums.setName('sums'),
+      ];
+      // Each job start (the checkpoint's own job too): what it describes, and the RDDs as they are at that moment.
+      const checks: Array<[unknown, unknown]> = [];
+      const off = sc.events.on('jobStart', (e) => {
+        const rdds = e.stages!.flatMap((s) => s.rdds);
+        for (const r of [pairs, sums] as RDD<unknown>[]) {
+          const info = rdds.find((i) => i.id === r.id);
+          if (info !== undefined) checks.push([info, now(r)]);
+        }
+      });
+      try {
+        for (const step of steps) {
+          step();
+          await sums.count();
+        }
+      } finally {
+        off();
+      }
+      expect(checks.length).toBeGreaterThanOrEqual(2 * steps.length);
+      for (const [described, actual] of checks) expect(described).toEqual(actual);
+      // The checkpoint cut the map's lineage after the job that wrote it: the description followed.
+      const pairsParents = checks.map(([d]) => d as { id: number; parentIds: number[] }).filter((d) => d.id === pairs.id);
+      expect(pairsParents.at(-1)!.parentIds).not.toEqual(pairsParents[0]!.parentIds);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("names a result stage after its action, as Spark names it after the action's call site", async () => {

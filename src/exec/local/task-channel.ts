@@ -12,9 +12,15 @@ import type { TaskMessage } from '../protocol.js';
 import { hop, hopTraceOn } from '../../util/hop-trace.js';
 import type { PostedOutcome } from './worker-api.js';
 
-/** Driver to worker: tasks to run, in launch order. */
+/**
+ * Driver to worker: tasks to run, in launch order, after dropping the stages in `releaseStages` (no active job
+ * needs them; see Executor.releaseStages). A release rides with the tasks sent in the same turn instead of being a
+ * call of its own: one job's end and the next job's first tasks are then one message per worker, not three (the
+ * call, its answer, the tasks), on the driver's path between an iterative program's jobs.
+ */
 export interface RunTasks {
   readonly runTasks: readonly TaskMessage[];
+  readonly releaseStages?: readonly number[];
 }
 
 /** Worker to driver: `outcomes[i]` is the outcome of task `taskIds[i]`. */
@@ -82,6 +88,8 @@ export class TaskChannel {
   readonly #port: TaskPort;
   readonly #pending = new Map<number, (o: PostedOutcome) => void>();
   #queue: TaskMessage[] = [];
+  /** Stages to release, sent before the tasks queued after the release. */
+  #release: number[] = [];
   #flushQueued = false;
   readonly #flush = (): void => this.flush();
 
@@ -108,6 +116,20 @@ export class TaskChannel {
   send(task: TaskMessage, settle: (o: PostedOutcome) => void): void {
     this.#pending.set(task.taskId, settle);
     this.#queue.push(task);
+    this.#flushLater();
+  }
+
+  /**
+   * Asks the worker to drop these stages' descriptions and rebuilt RDDs, with the next tasks or at the end of this
+   * turn. Tasks queued before the release go first, as they would had the release been a call of its own.
+   */
+  releaseStages(stageIds: readonly number[]): void {
+    if (this.#queue.length > 0) this.flush();
+    for (let i = 0; i < stageIds.length; i++) this.#release.push(stageIds[i]!);
+    this.#flushLater();
+  }
+
+  #flushLater(): void {
     if (!this.#flushQueued) {
       this.#flushQueued = true;
       if (this.#turn !== undefined) this.#turn.queue(this);
@@ -121,15 +143,18 @@ export class TaskChannel {
    */
   flush(): void {
     this.#flushQueued = false;
-    if (this.#queue.length === 0) return;
+    if (this.#queue.length === 0 && this.#release.length === 0) return;
     const tasks = this.#queue;
     this.#queue = [];
+    const releaseStages = this.#release;
+    if (releaseStages.length > 0) this.#release = [];
     try {
-      if (hopTraceOn) hop('chan.post', tasks[0]!.jobId, `${tasks.length} tasks ${serialize(tasks).length} B`);
-      this.#port.postMessage({ runTasks: tasks } satisfies RunTasks);
-      hop('chan.posted', tasks[0]!.jobId, tasks.length);
+      if (hopTraceOn) hop('chan.post', tasks[0]?.jobId ?? -1, `${tasks.length} tasks ${serialize(tasks).length} B`);
+      this.#port.postMessage((releaseStages.length > 0 ? { runTasks: tasks, releaseStages } : { runTasks: tasks }) satisfies RunTasks);
+      hop('chan.posted', tasks[0]?.jobId ?? -1, tasks.length);
     } catch {
-      // One task the clone refuses must not fail the others sent with it.
+      // One task the clone refuses must not fail the others sent with it (stage ids always clone).
+      if (releaseStages.length > 0) this.#port.postMessage({ runTasks: [], releaseStages } satisfies RunTasks);
       for (const task of tasks) {
         try {
           this.#port.postMessage({ runTasks: [task] } satisfies RunTasks);

@@ -102,7 +102,8 @@ executor.beforeCompute = sendOutcomes;
 parentPort!.on('message', (m: Partial<RunTasks> | null) => {
   const tasks = m?.runTasks;
   if (tasks === undefined) return;
-  hop('w.recv', tasks[0]!.jobId, tasks.length);
+  if (m!.releaseStages !== undefined) executor.releaseStages(m!.releaseStages);
+  hop('w.recv', tasks[0]?.jobId ?? -1, tasks.length);
   for (const task of tasks) void executor.runTask(task).then((o) => ended(task, o));
 });
 

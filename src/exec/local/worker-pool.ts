@@ -402,11 +402,8 @@ export class WorkerPool implements TaskBackend {
 
   releaseStages(stageIds: readonly number[]): void {
     if (stageIds.length === 0) return;
-    for (const s of this.#slots)
-      if (s.state === 'ready')
-        call(s)
-          .releaseStages([...stageIds])
-          .catch(() => undefined);
+    // With the tasks on the task channel (see RunTasks): no call and answer of its own.
+    for (const s of this.#slots) if (s.state === 'ready') s.tasks.releaseStages(stageIds);
   }
 
   readonly faults: BackendFaults = { killWorker: (index) => this.#kill(index) };

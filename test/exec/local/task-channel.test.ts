@@ -136,6 +136,56 @@ describe('TaskChannel', () => {
     expect(port.posted.map((m) => m.runTasks.map((t) => t.taskId))).toEqual([[1], [3]]);
     expect(settled).toEqual([[2, expect.stringMatching(/^DataCloneError: task 2 could not be sent to its worker: .*could not be cloned/)]]);
   });
+
+  it('a release of stages rides with the tasks queued after it in one message; tasks queued before it go first', async () => {
+    const port = new FakePort();
+    const channel = new TaskChannel(port);
+    const none = () => undefined;
+    channel.send(task(1), none);
+    channel.releaseStages([4, 5]);
+    channel.send(task(2), none);
+    channel.releaseStages([6]);
+    channel.send(task(3), none);
+    // Task 1 was launched before the first release and task 2 before the second: each went when the release after
+    // it was asked for, task 2 with the first release (queued before it).
+    expect(port.posted.map((m) => [m.runTasks.map((t) => t.taskId), m.releaseStages])).toEqual([
+      [[1], undefined],
+      [[2], [4, 5]],
+    ]);
+    await turn();
+    // Task 3 rides with the second release.
+    expect(port.posted.map((m) => [m.runTasks.map((t) => t.taskId), m.releaseStages])).toEqual([
+      [[1], undefined],
+      [[2], [4, 5]],
+      [[3], [6]],
+    ]);
+  });
+
+  it('a release with no task after it goes alone at the end of the turn, and once', async () => {
+    const port = new FakePort();
+    const channel = new TaskChannel(port, new TaskSendTurn());
+    channel.releaseStages([1, 2]);
+    channel.releaseStages([3]);
+    expect(port.posted).toEqual([]);
+    await turn();
+    expect(port.posted).toEqual([{ runTasks: [], releaseStages: [1, 2, 3] }]);
+    await turn();
+    channel.flush();
+    expect(port.posted).toHaveLength(1);
+  });
+
+  it('a task the clone refuses does not hold back the release sent with it', async () => {
+    const port = new FakePort();
+    const channel = new TaskChannel(port);
+    channel.releaseStages([9]);
+    channel.send(task(1, { broadcasts: [[0, () => 1]] }), () => undefined);
+    channel.send(task(2), () => undefined);
+    await turn();
+    expect(port.posted.map((m) => [m.runTasks.map((t) => t.taskId), m.releaseStages])).toEqual([
+      [[], [9]],
+      [[2], undefined],
+    ]);
+  });
 });
 
 describe('the task path through worker threads', () => {
