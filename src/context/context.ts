@@ -433,6 +433,7 @@ export class Context implements RddContext {
       if (r.context !== this) throw new InvalidArgumentError(`${r.label} belongs to another context; RDDs cannot be shared between contexts`);
     }
     this.#jobStarted();
+    hop('ctx.lineageChecked');
     try {
       const results = await this.#runJobOnly(
         rdd,

@@ -118,6 +118,7 @@ export class DAGScheduler implements TaskSetListener {
     onResult?: ResultHandler,
     inArrivalOrder = false,
   ): Promise<JobResult> {
+    hop('dag.runJob');
     const { signal, jobGroup, jobDescription } = control;
     if (signal?.aborted) throw new AbortError(`${description} was cancelled before its job started: ${abortReason(signal)}`);
     await prepareLineage(rdd);
@@ -204,6 +205,9 @@ export class DAGScheduler implements TaskSetListener {
     const order: ShuffleDependency[] = [];
     const stack: Array<{ dep: ShuffleDependency; expanded: boolean }> = [{ dep, expanded: false }];
     const seen = new Set<number>();
+    // Each stage's parent shuffles, found once: the walk and the creation below both need them, and an iterative
+    // program's every job creates the stages of all its earlier iterations again.
+    const parentDeps = new Map<number, ShuffleDependency[]>();
     while (stack.length > 0) {
       const top = stack.pop()!;
       if (top.expanded) {
@@ -213,11 +217,12 @@ export class DAGScheduler implements TaskSetListener {
       if (seen.has(top.dep.shuffleId) || this.#shuffleStages.has(top.dep.shuffleId)) continue;
       seen.add(top.dep.shuffleId);
       stack.push({ dep: top.dep, expanded: true });
-      for (const d of stageShuffleDeps(top.dep.rdd))
-        if (!seen.has(d.shuffleId) && !this.#shuffleStages.has(d.shuffleId)) stack.push({ dep: d, expanded: false });
+      const deps = stageShuffleDeps(top.dep.rdd);
+      parentDeps.set(top.dep.shuffleId, deps);
+      for (const d of deps) if (!seen.has(d.shuffleId) && !this.#shuffleStages.has(d.shuffleId)) stack.push({ dep: d, expanded: false });
     }
     for (const d of order) {
-      const parents = stageShuffleDeps(d.rdd).map((pd) => this.#shuffleStages.get(pd.shuffleId)!);
+      const parents = parentDeps.get(d.shuffleId)!.map((pd) => this.#shuffleStages.get(pd.shuffleId)!);
       const stage = new ShuffleMapStage(this.#nextStageId++, d, parents, jobId);
       this.tracker.registerShuffle(d.shuffleId, d.rdd.getNumPartitions());
       this.#shuffleStages.set(d.shuffleId, stage);

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { bundleIsCurrent } from '../util/bundle.js';
 import { EVENT_LOG_SUFFIX, flattenOptions, type AppEvent, type ApplicationStartEvent } from './app-events.js';
 import type { ResolvedUiOptions } from './options.js';
+import { hop } from '../util/hop-trace.js';
 
 /** What the UI may see of its context: read-only settings, and a way to kill a job when ui.killEnabled. */
 export interface UiContextView {
@@ -123,8 +124,10 @@ export function startUi(bus: EventBus<SchedulerEvent>, view: UiContextView): UiS
         else for (let i = 0; i < e.tasks.size; i++) buffer?.push({ ...e.tasks.event(i) });
         return;
       }
+      hop('ui.apply', -1, e.type);
       if (live === undefined) buffer?.push(e);
       else live.apply(e);
+      hop('ui.applied', -1, e.type);
     },
     { batched: { type: 'taskBatch', of: ['taskStart', 'taskEnd'] } },
   );
