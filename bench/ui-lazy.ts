@@ -8,7 +8,9 @@
  * one REST request before stop() (a user who looks). The UI's own CPU is each process's against the "none" process
  * of its round; the settings alternate in order round by round, and medians are reported.
  *
- *   npx tsx bench/ui-lazy.ts [--processes 10] [--mb 20] [--baseline .bench-old/dist] [--connect]
+ * With `--no-log`, the UI alone (a program's default: no event log).
+ *
+ *   npx tsx bench/ui-lazy.ts [--processes 10] [--mb 20] [--baseline .bench-old/dist] [--connect] [--no-log]
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -27,6 +29,7 @@ const arg = (name: string, fallback: number) => {
 const processes = arg('--processes', 10);
 const mb = arg('--mb', 20);
 const connect = process.argv.includes('--connect');
+const noLog = process.argv.includes('--no-log');
 const baselineAt = process.argv.indexOf('--baseline');
 const dists: Record<string, string> = { 'this build': fileURLToPath(new URL('../dist', import.meta.url)) };
 if (baselineAt > 0) dists.baseline = path.resolve(process.argv[baselineAt + 1]!);
@@ -53,7 +56,9 @@ await sc.stop();
 const eventsFile = path.join(dir, 'events.json');
 writeFileSync(eventsFile, JSON.stringify(recorded));
 const tasks = recorded.filter((e) => (e as { type: string }).type === 'taskEnd').length;
-console.log(`UI's own cost, replayed word count of ${mb} MiB (${recorded.length} events, ${tasks} tasks), ${machine()}, load average ${load()}`);
+console.log(
+  `UI's own cost${noLog ? ' (no event log)' : ', UI and event log'}, replayed word count of ${mb} MiB (${recorded.length} events, ${tasks} tasks), ${machine()}, load average ${load()}`,
+);
 
 const child = (dist: string | undefined) => `
   const { performance: perf } = await import('node:perf_hooks');
@@ -71,7 +76,7 @@ const child = (dist: string | undefined) => `
   if (${dist !== undefined}) {
     const { startUi } = await import(d + '/ui/index.js');
     const t = perf.now();
-    ui = startUi(bus, { appName: 'replay', numWorkers: 2, storageBytesPerWorker: 1 << 28, options: {}, eventLog: { dir: ${JSON.stringify(dir)} },
+    ui = startUi(bus, { appName: 'replay', numWorkers: 2, storageBytesPerWorker: 1 << 28, options: {}, eventLog: ${noLog ? 'false' : `{ dir: ${JSON.stringify(dir)} }`},
       ui: { port: 0, host: '127.0.0.1', killEnabled: false, retainedJobs: 1000, retainedStages: 1000 } });
     sync = perf.now() - t;
   }
