@@ -5,6 +5,7 @@
  * start would.
  */
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
@@ -14,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { Context } from 'kindling';
 import { EventBus } from '../../src/scheduler/event-bus.js';
 import type { SchedulerEvent } from '../../src/scheduler/events.js';
+import { TaskEventBatch } from '../../src/scheduler/task-event-batch.js';
 import { HELD_FOR_STORE, startUi, type UiSubsystem } from '../../src/ui/index.js';
 import { readEventLog } from '../../src/ui/event-log.js';
 
@@ -139,6 +141,97 @@ describe('lazy live UI', () => {
       await sc.stop();
     }
   }, 60_000);
+
+  it('property: connected at any point of a random program (before, between or after its events, past the threshold or not), the UI then shows what one connected from the start shows', async () => {
+    const stage = fc.record({
+      tasks: fc.integer({ min: 1, max: 400 }),
+      turn: fc.integer({ min: 1, max: 64 }),
+      failEvery: fc.nat(7),
+      worker: fc.nat(3),
+    });
+    const program = fc.array(fc.array(stage, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 6 });
+    await fc.assert(
+      fc.asyncProperty(program, fc.nat(), async (jobs, connectAt) => {
+        const bus = new EventBus<SchedulerEvent>();
+        const eager = startUi(bus, view('eager'))!;
+        const lazy = startUi(bus, view('lazy'))!;
+        try {
+          await api(eager, '/jobs');
+          // As the task scheduler does: a turn's task events in a batch the bus holds, its records refilled after.
+          const batch = new TaskEventBatch();
+          const flush = (): void => {
+            bus.emit({ type: 'taskBatch', tasks: batch });
+            batch.clear();
+          };
+          const steps: Array<() => void> = [];
+          let stageId = 0;
+          let time = 0;
+          jobs.forEach((stages, jobId) => {
+            const ids = stages.map((_, i) => stageId + i);
+            steps.push(() => bus.emit({ type: 'jobStart', jobId, time: ++time, description: `job ${jobId}`, stageIds: ids }));
+            let failed = false;
+            for (const st of stages) {
+              const id = stageId++;
+              steps.push(() =>
+                bus.emit({
+                  type: 'stageSubmitted',
+                  jobId,
+                  stageId: id,
+                  attempt: 0,
+                  name: `stage ${id}`,
+                  numTasks: st.tasks,
+                  numPartitions: st.tasks,
+                  time: ++time,
+                }),
+              );
+              for (let from = 0; from < st.tasks; from += st.turn) {
+                const to = Math.min(st.tasks, from + st.turn);
+                const fails = (p: number) => st.failEvery > 0 && p % st.failEvery === 0;
+                if ([...Array(to - from).keys()].some((i) => fails(from + i))) failed = true;
+                steps.push(() => {
+                  bus.hold(flush);
+                  const common = {
+                    stageId: id,
+                    stageAttempt: 0,
+                    attempt: 0,
+                    workerIndex: st.worker,
+                    executorId: String(st.worker),
+                    speculative: false,
+                  };
+                  for (let p = from; p < to; p++) Object.assign(batch.nextStart(), { ...common, partition: p, time: ++time });
+                  for (let p = from; p < to; p++)
+                    Object.assign(batch.nextEnd(), {
+                      ...common,
+                      partition: p,
+                      result: fails(p) ? 'failed' : 'success',
+                      error: fails(p) ? `boom ${p}` : undefined,
+                      durationMs: p % 13,
+                      locality: 'ANY',
+                      time: ++time,
+                    });
+                  bus.flushHeld();
+                });
+              }
+              steps.push(() =>
+                bus.emit({ type: 'stageCompleted', jobId, stageId: id, attempt: 0, time: ++time, result: failed ? 'failed' : 'succeeded' }),
+              );
+            }
+            steps.push(() => bus.emit({ type: 'jobEnd', jobId, time: ++time, result: failed ? 'failed' : 'succeeded' }));
+          });
+          const at = connectAt % (steps.length + 1);
+          for (let i = 0; i < steps.length; i++) {
+            if (i === at) await api(lazy, '/jobs');
+            steps[i]!();
+          }
+          const paths = ['/jobs', '/stages', '/executors', ...Array.from({ length: stageId }, (_, s) => `/stages/${s}/0/taskList?length=1000`)];
+          for (const p of paths) expect(await api(lazy, p), p).toEqual(await api(eager, p));
+        } finally {
+          await Promise.all([eager.stop(), lazy.stop()]);
+        }
+      }),
+      { numRuns: 25 },
+    );
+  }, 120_000);
 
   it(`loads the store once ${HELD_FOR_STORE} events are held, without a connection, and then keeps no buffer`, async () => {
     const bus = new EventBus<SchedulerEvent>();
