@@ -205,8 +205,7 @@ export function concatEncoded(parts: readonly EncodedBucket[]): EncodedBucket {
 
 function concatColumns(cols: readonly Column[]): Column | undefined {
   const kinds = new Set(cols.map((c) => c.kind));
-  // Decoded and encoded again as a whole (they travel to a peer only, and are not joined there).
-  if (kinds.has('latin1')) return undefined;
+  if (kinds.has('latin1')) return kinds.size === 1 ? concatLatin1(cols as Array<Column & { kind: 'latin1' }>) : undefined;
   const widths = new Set(cols.map((c) => ('width' in c ? c.width : 0)));
   if (widths.size > 1) return undefined;
   const width = [...widths][0]!;
@@ -232,6 +231,20 @@ function concatColumns(cols: readonly Column[]): Column | undefined {
   if ([...kinds].every((k) => k === 'i32' || k === 'f64')) return { kind: 'f64', data: typed(Float64Array) as Float64Array };
   if ([...kinds].every((k) => k === 'i32rows' || k === 'f64rows')) return { kind: 'f64rows', width, data: typed(Float64Array) as Float64Array };
   return undefined;
+}
+
+/** Latin1 columns one after another: their bytes joined, each one's ends moved by the bytes before it. */
+function concatLatin1(cols: ReadonlyArray<Column & { kind: 'latin1' }>): Column {
+  const data = new Uint8Array(cols.reduce((n, c) => n + c.data.byteLength, 0));
+  const ends = new Int32Array(cols.reduce((n, c) => n + c.ends.length, 0));
+  let at = 0;
+  let i = 0;
+  for (const c of cols) {
+    data.set(c.data, at);
+    for (let j = 0; j < c.ends.length; j++) ends[i++] = c.ends[j]! + at;
+    at += c.data.byteLength;
+  }
+  return { kind: 'latin1', data, ends };
 }
 
 /** A copy of a stored encoded bucket whose typed arrays may be transferred without detaching the stored ones. */

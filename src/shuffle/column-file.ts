@@ -21,7 +21,9 @@ type FileColumn =
   | { readonly kind: 'i32'; readonly offset: number; readonly count: number }
   | { readonly kind: 'f64'; readonly offset: number; readonly count: number }
   | { readonly kind: 'i32rows'; readonly width: number; readonly offset: number; readonly count: number }
-  | { readonly kind: 'f64rows'; readonly width: number; readonly offset: number; readonly count: number };
+  | { readonly kind: 'f64rows'; readonly width: number; readonly offset: number; readonly count: number }
+  /** The bytes at `offset`, then the `count` ends at `endsOffset`. */
+  | { readonly kind: 'latin1'; readonly offset: number; readonly bytes: number; readonly endsOffset: number; readonly count: number };
 
 /** One bucket of a column file. */
 export interface FileBucket {
@@ -30,9 +32,12 @@ export interface FileBucket {
   readonly values: FileColumn;
 }
 
-/** Whether {@link writeColumnFile} can hold these buckets: no column of them is a plain array. */
+/**
+ * Whether {@link writeColumnFile} can hold these buckets: no column of them is a plain array (a latin1 column of
+ * strings, its bytes and ends, is held: a word count's map output).
+ */
 export function compactColumns(buckets: readonly EncodedBucket[]): boolean {
-  return buckets.every((b) => b.keys.kind !== 'any' && b.values.kind !== 'any' && b.keys.kind !== 'latin1' && b.values.kind !== 'latin1');
+  return buckets.every((b) => b.keys.kind !== 'any' && b.values.kind !== 'any');
 }
 
 /**
@@ -46,9 +51,18 @@ export async function writeColumnFile(file: string, buckets: readonly EncodedBuc
   let offset = 0;
   const place = (c: Column): FileColumn => {
     // internal: callers check compactColumns first.
-    if (c.kind === 'any' || c.kind === 'latin1') throw new Error(`a column of kind ${c.kind} has no raw form`);
+    if (c.kind === 'any') throw new Error(`a column of kind ${c.kind} has no raw form`);
     if (c.kind === 'null') return { kind: 'null' };
     if (c.kind === 'undefined') return { kind: 'undefined' };
+    if (c.kind === 'latin1') {
+      const at = offset;
+      chunks.push({ bytes: c.data, offset });
+      offset += c.data.byteLength;
+      const endsOffset = offset;
+      chunks.push({ bytes: new Uint8Array(c.ends.buffer, c.ends.byteOffset, c.ends.byteLength), offset });
+      offset += c.ends.byteLength;
+      return { kind: 'latin1', offset: at, bytes: c.data.byteLength, endsOffset, count: c.ends.length };
+    }
     chunks.push({ bytes: new Uint8Array(c.data.buffer, c.data.byteOffset, c.data.byteLength), offset });
     const at = offset;
     offset += c.data.byteLength;
@@ -75,17 +89,26 @@ export async function writeColumnFile(file: string, buckets: readonly EncodedBuc
 export function readColumnBucket(file: string, b: FileBucket): EncodedBucket {
   const fd = openSync(file, 'r');
   try {
+    const readAt = (bytes: Uint8Array, offset: number): void => {
+      for (let done = 0; done < bytes.length; ) {
+        const n = readSync(fd, bytes, done, bytes.length - done, offset + done);
+        // internal: the engine's own file, written whole before it is used; cut short only by something outside.
+        if (n === 0) throw new Error(`${file} ends before its column at ${offset} (${bytes.length} bytes)`);
+        done += n;
+      }
+    };
     const load = (c: FileColumn): Column => {
       if (c.kind === 'null') return { kind: 'null' };
       if (c.kind === 'undefined') return { kind: 'undefined' };
-      const data = c.kind === 'i32' || c.kind === 'i32rows' ? new Int32Array(c.count) : new Float64Array(c.count);
-      const bytes = new Uint8Array(data.buffer);
-      for (let done = 0; done < bytes.length; ) {
-        const n = readSync(fd, bytes, done, bytes.length - done, c.offset + done);
-        // internal: the engine's own file, written whole before it is used; cut short only by something outside.
-        if (n === 0) throw new Error(`${file} ends before its column at ${c.offset} (${bytes.length} bytes)`);
-        done += n;
+      if (c.kind === 'latin1') {
+        const data = new Uint8Array(c.bytes);
+        const ends = new Int32Array(c.count);
+        readAt(data, c.offset);
+        readAt(new Uint8Array(ends.buffer), c.endsOffset);
+        return { kind: 'latin1', data, ends };
       }
+      const data = c.kind === 'i32' || c.kind === 'i32rows' ? new Int32Array(c.count) : new Float64Array(c.count);
+      readAt(new Uint8Array(data.buffer), c.offset);
       if (c.kind === 'i32') return { kind: 'i32', data: data as Int32Array };
       if (c.kind === 'f64') return { kind: 'f64', data: data as Float64Array };
       if (c.kind === 'i32rows') return { kind: 'i32rows', width: c.width, data: data as Int32Array };

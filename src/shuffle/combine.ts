@@ -10,7 +10,7 @@
  */
 import { NotAPairError, isPair, tagUserError } from '../core/errors.js';
 import type { Aggregator } from './aggregator.js';
-import { LATIN1_FROM, Latin1Keys, unboxValue } from './bucket-codec.js';
+import { LATIN1_FROM, Latin1Keys, unboxValue, type EncodedBucket } from './bucket-codec.js';
 import { IntTable, KeyTable, RowTable, StringTable, inKeyTable, isIntRow } from './key-table.js';
 import { NumberTable, isNumberTableKey } from './number-table.js';
 
@@ -58,6 +58,12 @@ export interface Grouping {
    * grouping's own: read them at once) while every key is a string and every combiner a number; undefined otherwise.
    */
   strings(): { keys: string[]; combiners: Float64Array; hashes: Int32Array } | undefined;
+  /**
+   * The groups as `parts` buckets of latin1 keys and number combiners, as a HashPartitioner places them (see
+   * StringTable.latin1Buckets), while every key is a string of chars below 256 and every combiner a number;
+   * undefined otherwise. The buckets are new (their arrays from the thread's pool), the caller's to keep.
+   */
+  latin1Buckets(parts: number): EncodedBucket[] | undefined;
   /**
    * As {@link strings}, with the keys as one byte a char (see `StringTable.latin1`: no string made for a short
    * key), new arrays of this call alone, while every key is a string of chars below 256, every combiner a number
@@ -343,6 +349,7 @@ export function grouping(first: (v: unknown) => unknown, merge: (c: unknown, v: 
     // Set only while every group is in it (it is dropped when they move).
     numbers: () => numbers?.columns(),
     strings: () => strings?.columns(),
+    latin1Buckets: (parts) => strings?.latin1Buckets(parts),
     latin1: () => (strings !== undefined && strings.size >= LATIN1_FROM ? strings.latin1() : undefined),
     tableBytes: () => numbers?.bytes ?? 0,
     release: () => {

@@ -18,7 +18,7 @@ import { tagUserError } from '../core/errors.js';
 import { estimateSize } from '../storage/size-estimator.js';
 import type { Aggregator } from './aggregator.js';
 import { grouping, ownCopy, type Grouping, type NumberColumnsSink, type Pair, type PairsSink } from './combine.js';
-import { columnKey } from './bucket-codec.js';
+import { columnKey, type EncodedBucket } from './bucket-codec.js';
 import { workerMemoryBudget, type MemoryBudget, type MemoryConsumer } from './memory-budget.js';
 import { checkHeap, checkHeapByTime } from '../core/heap-guard.js';
 
@@ -72,6 +72,12 @@ export type NumberGroupsSink = ((keys: Int32Array | string[], combiners: Float64
    * in arrays of this call alone, where the grouping can give them (see `Grouping.latin1`), instead of the call.
    */
   readonly latin1?: (data: Uint8Array, ends: Int32Array, combiners: Float64Array) => void;
+  /**
+   * Set by a sink that buckets string keys by a HashPartitioner of `parts` partitions (a map task's shuffle writer):
+   * it gets the groups so bucketed, keys as latin1 bytes (`Grouping.latin1Buckets`), where the grouping can make
+   * them, instead of the call.
+   */
+  readonly latin1Buckets?: { readonly parts: number; readonly put: (buckets: readonly EncodedBucket[]) => void };
 };
 
 /** Hands `g`'s groups to `numbers` as columns and returns true where they are columns; false otherwise. */
@@ -84,6 +90,12 @@ function groupsAsColumns(g: Grouping, numbers: NumberGroupsSink): boolean {
   const bytes = numbers.latin1 !== undefined ? g.latin1() : undefined;
   if (bytes !== undefined) {
     numbers.latin1!(bytes.data, bytes.ends, bytes.combiners);
+    return true;
+  }
+  const byHash = numbers.latin1Buckets;
+  const buckets = byHash !== undefined ? g.latin1Buckets(byHash.parts) : undefined;
+  if (buckets !== undefined) {
+    byHash!.put(buckets);
     return true;
   }
   const strings = g.strings();

@@ -10,8 +10,9 @@
  * beats hashKey's murmur3 written in JavaScript, so longer strings stay in the `Map`.
  */
 import { hashKey, hashPackedLatin1, keysEqual } from '../core/keys.js';
-import { rowAt, type Latin1Keys } from './bucket-codec.js';
-import { takeInt32 } from '../util/scratch-arrays.js';
+import { rowAt, type EncodedBucket, type Latin1Keys } from './bucket-codec.js';
+import { partitionOfHash, powerOfTwoMask } from '../core/partitioner.js';
+import { giveBack, takeFloat64, takeInt32 } from '../util/scratch-arrays.js';
 
 const INITIAL_SLOTS = 64;
 
@@ -607,6 +608,37 @@ export class StringTable {
     return { data, ends, combiners };
   }
 
+  /**
+   * The groups bucketed as a HashPartitioner of `parts` partitions places their keys (by each key's `hashKey`), each
+   * bucket an encoded one (bucket-codec.ts) of the keys as latin1 bytes and the combiners as doubles, in first-seen
+   * order; undefined unless every key's chars are below 256 and every combiner is a number. For a map task's output:
+   * a packed key's bytes come from its ints and no string is made for any key, where bucketing the strings made one
+   * per packed key here, and serving the bucket to a peer encoded them to bytes again (`latin1Column`). Each
+   * bucket's combiners and ends come from the thread's pool (util/scratch-arrays.ts), as placeColumns' do.
+   */
+  latin1Buckets(parts: number): EncodedBucket[] | undefined {
+    const values = this.#values;
+    if (values === undefined) return undefined;
+    const n = this.#keys.length;
+    const of = takeInt32(n);
+    const counts = new Int32Array(parts);
+    const chars = new Int32Array(parts);
+    if (!bucketsOfEntries(this.#keys, this.#tags, this.#ints, this.#hashes, parts, of, counts, chars)) {
+      giveBack(of);
+      return undefined;
+    }
+    const data = Array.from({ length: parts }, (_, r) => new Uint8Array(chars[r]!));
+    const ends = Array.from({ length: parts }, (_, r) => takeInt32(counts[r]!));
+    const combiners = Array.from({ length: parts }, (_, r) => takeFloat64(counts[r]!));
+    scatterLatin1(this.#keys, this.#tags, this.#ints, values, of, data, ends, combiners);
+    giveBack(of);
+    return Array.from({ length: parts }, (_, r) => ({
+      length: counts[r]!,
+      keys: { kind: 'latin1', data: data[r]!, ends: ends[r]! },
+      values: { kind: 'f64', data: combiners[r]! },
+    }));
+  }
+
   /** The keys, every packed one's string made (once) from its ints. */
   #strings(): string[] {
     const keys = this.#keys;
@@ -656,5 +688,78 @@ export class StringTable {
       slots[i] = ((e + 1) << 4) | tags[e]!;
     }
     this.#slots = slots;
+  }
+}
+
+// latin1Buckets' two loops, functions of their own: a loop in a method called once per task is optimized on stack
+// and may keep leaving that code at the first statement after it (see shuffle-writer.ts, placeColumns).
+
+/**
+ * Each entry's bucket (`of`), and per bucket its entries (`counts`) and chars (`chars`); false as soon as a key that
+ * is not packed has a char above 255.
+ */
+function bucketsOfEntries(
+  keys: readonly string[],
+  tags: Uint8Array,
+  ints: Int32Array,
+  hashes: Int32Array,
+  parts: number,
+  of: Int32Array,
+  counts: Int32Array,
+  chars: Int32Array,
+): boolean {
+  const mask = powerOfTwoMask(parts);
+  for (let e = 0; e < keys.length; e++) {
+    const tag = tags[e]!;
+    let h: number;
+    let length: number;
+    if (tag !== 0) {
+      length = tag - 1;
+      h = hashPackedLatin1(ints[e << 2]!, ints[(e << 2) + 1]!, length);
+    } else {
+      const key = keys[e]!;
+      length = key.length;
+      for (let j = 0; j < length; j++) if (key.charCodeAt(j) > 255) return false;
+      h = hashes[e]!;
+    }
+    const r = partitionOfHash(h, parts, mask);
+    of[e] = r;
+    counts[r]!++;
+    chars[r]! += length;
+  }
+  return true;
+}
+
+/** Copies each entry's key bytes, end and combiner to the next place of its bucket `of[e]`. */
+function scatterLatin1(
+  keys: readonly string[],
+  tags: Uint8Array,
+  ints: Int32Array,
+  values: Float64Array,
+  of: Int32Array,
+  data: Uint8Array[],
+  ends: Int32Array[],
+  combiners: Float64Array[],
+): void {
+  const at = new Int32Array(data.length);
+  const pos = new Int32Array(data.length);
+  for (let e = 0; e < keys.length; e++) {
+    const r = of[e]!;
+    const j = at[r]!++;
+    const d = data[r]!;
+    let p = pos[r]!;
+    const tag = tags[e]!;
+    if (tag !== 0) {
+      // As unpack() reads them: chars 0-3 in `lo`, 4-7 in `hi`, low byte first.
+      const lo = ints[e << 2]!;
+      const hi = ints[(e << 2) + 1]!;
+      for (let c = 0; c < tag - 1; c++) d[p++] = c < 4 ? (lo >>> (c << 3)) & 255 : (hi >>> ((c - 4) << 3)) & 255;
+    } else {
+      const key = keys[e]!;
+      for (let c = 0; c < key.length; c++) d[p++] = key.charCodeAt(c);
+    }
+    pos[r] = p;
+    ends[r]![j] = p;
+    combiners[r]![j] = values[(e << 1) + 1]!;
   }
 }

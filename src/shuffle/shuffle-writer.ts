@@ -62,11 +62,27 @@ export function writeShuffleOutput(
       // The table of a partition's distinct keys counts against the worker's shuffle pool and spills sorted runs.
       const fns = { first: aggregator.createCombiner, merge: aggregator.mergeValue, mergeCombiners: aggregator.mergeCombiners };
       const addEncoded = out.addEncoded?.bind(out);
+      const numPartitions = partitioner.numPartitions;
       const numbers =
         addEncoded === undefined
           ? undefined
-          : (keys: Int32Array | string[], combiners: Float64Array, hashes?: Int32Array) =>
-              placeColumns(keys, combiners, partitioner, addEncoded, hashes);
+          : Object.assign(
+              (keys: Int32Array | string[], combiners: Float64Array, hashes?: Int32Array) =>
+                placeColumns(keys, combiners, partitioner, addEncoded, hashes),
+              // String keys under a hash partitioner are bucketed by the hashes the table keeps and stored as the
+              // bytes a peer is served (bucket-codec.ts, latin1Column): no string is made for a packed key, and
+              // serving sends the stored bytes. A user's partitioner needs the keys themselves: placeColumns.
+              partitioner.constructor === HashPartitioner
+                ? {
+                    latin1Buckets: {
+                      parts: numPartitions,
+                      put: (buckets: readonly EncodedBucket[]) => {
+                        for (let r = 0; r < buckets.length; r++) if (buckets[r]!.length > 0) addEncoded(r, buckets[r]!);
+                      },
+                    },
+                  }
+                : {},
+            );
       combineExternally(pairs, fns, w.rddId, w.rddLabel, place, undefined, undefined, numbers);
     } else {
       pairs(place, undefined, (xs, from, to) => {

@@ -17,7 +17,8 @@
  * reduce partition computed again (a lost cached block, a retried task, another job over the same uncached
  * shuffle), which reads it back from the file. An iterative program, whose every iteration leaves a shuffle that
  * its lineage still references (so the context's cleaner cannot remove it), so holds only the outputs being read.
- * Outputs with a column that is a plain array (strings, objects) have no raw form and stay in memory.
+ * Outputs with a column that is a plain array (objects, strings with a char above 255) have no raw form and stay in
+ * memory; a word count's string keys are stored as latin1 bytes (StringTable.latin1Buckets) and move.
  */
 import path from 'node:path';
 import { rmSync } from 'node:fs';
@@ -302,9 +303,11 @@ export class SpillingShuffleManager implements ShuffleManager {
     for (let r = 0; r < out.buckets.length; r++) {
       if (out.viewed?.[r] === 1) continue;
       const b = out.buckets[r]!;
-      // Stored buckets never hold latin1 columns (only buckets on their way to a peer do).
-      if ('data' in b.keys && !Array.isArray(b.keys.data) && b.keys.kind !== 'latin1') giveBack(b.keys.data);
-      if ('data' in b.values && !Array.isArray(b.values.data) && b.values.kind !== 'latin1') giveBack(b.values.data);
+      // A latin1 column's bytes are not pooled; its ends may be (StringTable.latin1Buckets).
+      if (b.keys.kind === 'latin1') giveBack(b.keys.ends);
+      else if ('data' in b.keys && !Array.isArray(b.keys.data)) giveBack(b.keys.data);
+      if (b.values.kind === 'latin1') giveBack(b.values.ends);
+      else if ('data' in b.values && !Array.isArray(b.values.data)) giveBack(b.values.data);
     }
   }
 

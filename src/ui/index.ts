@@ -1,18 +1,29 @@
 /**
- * The UI subsystem's one entry point for the context: `startUi` subscribes to the event bus at once (so no
- * event is missed) and loads everything else (status store, server, event log) lazily, off the caller's path,
- * buffering events until it is there. A script that never looks at the UI pays for one subscription and a
- * dynamic import.
+ * The UI subsystem's one entry point for the context. `startUi` subscribes to the event bus at once (so no event is
+ * missed) and, with the UI on, only listens (listen.ts, on `node:net`): the status store, the HTTP server, REST and
+ * the pages load on the first connection, or once the events held for them reach {@link HELD_FOR_STORE} (then the
+ * store replays them), so a script nobody looks at never loads them. The event log loads on its own, off the
+ * caller's path, holding events until it is there.
  */
+import type { Socket } from 'node:net';
 import type { EventBus } from '../scheduler/event-bus.js';
 import type { SchedulerEvent, TaskEvents } from '../scheduler/events.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleIsCurrent } from '../util/bundle.js';
+import { VERSION } from '../version.js';
 import { EVENT_LOG_SUFFIX, flattenOptions, type AppEvent, type ApplicationStartEvent } from './app-events.js';
+import type { EventLogWriter } from './event-log.js';
+import { UiListener } from './listen.js';
 import type { ResolvedUiOptions } from './options.js';
 import { hop } from '../util/hop-trace.js';
+
+/**
+ * Events held for a status store not loaded yet: past this many it loads (and replays them) whether or not anyone
+ * connected, so what waits for a browser stays small; a script with fewer events never loads it.
+ */
+export const HELD_FOR_STORE = 2048;
 
 /** What the UI may see of its context: read-only settings, and a way to kill a job when ui.killEnabled. */
 export interface UiContextView {
@@ -45,6 +56,8 @@ export interface UiSubsystem {
   stop(): Promise<void>;
   /** The process is about to die by a signal: records the application's end and writes the log now. */
   interrupted(): void;
+  /** Whether the status store and the HTTP server have loaded (a connection came, or enough events were held). */
+  readonly storeLoaded: boolean;
 }
 
 /** What live-ui.ts provides once loaded. */
@@ -52,9 +65,9 @@ export interface LiveUi {
   apply(e: AppEvent): void;
   /** A turn's task starts and ends (the scheduler's `taskBatch`), read and not kept. */
   applyTasks(batch: TaskEvents): void;
-  /** Writes buffered log lines now, synchronously (the process is about to die). */
-  flush(): void;
-  readonly url: string | undefined;
+  /** Serves a connection the listener accepted. */
+  accept(socket: Socket): void;
+  /** Ends the live streams (the listener ends the connections). */
   stop(): Promise<void>;
 }
 
@@ -91,6 +104,44 @@ function newAppId(now: number): string {
   return `app-${stamp}-${String(process.pid % 10000).padStart(4, '0')}${appSeq++ === 0 ? '' : `-${appSeq - 1}`}`;
 }
 
+/** Events in order for a consumer whose module still loads, then to it. */
+class Held<T extends { apply(e: AppEvent): void; applyTasks(batch: TaskEvents): void }> {
+  events: AppEvent[] | undefined = [];
+  to: T | undefined;
+
+  apply(e: AppEvent): void {
+    if (this.to !== undefined) this.to.apply(e);
+    else this.events?.push(e);
+  }
+
+  applyTasks(batch: TaskEvents): void {
+    if (this.to !== undefined) {
+      this.to.applyTasks(batch);
+      return;
+    }
+    // The scheduler refills the batch's records for its next turn: what is kept is copied.
+    const events = this.events;
+    if (events !== undefined) for (let i = 0; i < batch.size; i++) events.push({ ...batch.event(i) });
+  }
+
+  /** Replays what is held into `to`, which then gets every event. */
+  attach(to: T): void {
+    for (const e of this.events ?? []) to.apply(e);
+    this.events = undefined;
+    this.to = to;
+  }
+
+  /** The consumer will not come: nothing more is kept. */
+  drop(): void {
+    this.events = undefined;
+  }
+}
+
+/** The event log's writer, seen as a consumer of events. */
+function logConsumer(w: EventLogWriter) {
+  return { apply: (e: AppEvent) => w.write(e), applyTasks: (b: TaskEvents) => w.writeTasks(b) };
+}
+
 /** Starts the UI and/or event log for a context; undefined when both are off. */
 export function startUi(bus: EventBus<SchedulerEvent>, view: UiContextView): UiSubsystem | undefined {
   if (view.ui === false && view.eventLog === false) return undefined;
@@ -105,76 +156,163 @@ export function startUi(bus: EventBus<SchedulerEvent>, view: UiContextView): UiS
     storageBytesPerWorker: view.storageBytesPerWorker,
     options: flattenOptions(view.options),
     versions: [
+      ['kindling', VERSION],
       ['node', process.versions.node],
       ['v8', process.versions.v8],
       ['platform', `${process.platform} ${process.arch}`],
     ],
   };
-  let buffer: AppEvent[] | undefined = [start];
-  let live: LiveUi | undefined;
-  /** Set when a signal came before the live UI loaded: the log was written from the buffer, and must stay so. */
-  let interruptedEarly = false;
+  const ui = view.ui === false ? undefined : lazyUi(view, view.ui, appId);
+  const log = view.eventLog === false ? undefined : lazyLog(view.eventLog.dir, appId);
+  ui?.held.apply(start);
+  log?.held.apply(start);
   // Task starts and ends come as one batch per turn of the scheduler (delivered once the turn's tasks are on their way
   // to the workers, or before any later event): the store and the log copy its records into their columns and keep
-  // none of them; the buffer, which keeps events, copies them.
+  // none of them.
   const off = bus.onAny(
     (e) => {
       if (e.type === 'taskBatch') {
-        if (live !== undefined) live.applyTasks(e.tasks);
-        else for (let i = 0; i < e.tasks.size; i++) buffer?.push({ ...e.tasks.event(i) });
+        ui?.applyTasks(e.tasks);
+        log?.held.applyTasks(e.tasks);
         return;
       }
       hop('ui.apply', -1, e.type);
-      if (live === undefined) buffer?.push(e);
-      else live.apply(e);
+      ui?.apply(e);
+      log?.held.apply(e);
       hop('ui.applied', -1, e.type);
     },
     { batched: { type: 'taskBatch', of: ['taskStart', 'taskEnd'] } },
   );
-  const loading = loadLiveUi()
-    .then((m) => (interruptedEarly ? Promise.reject(new Error('the process was interrupted')) : m.startLiveUi(view, appId)))
-    .then(
-      (l) => {
-        for (const e of buffer ?? []) l.apply(e);
-        buffer = undefined;
-        live = l;
-        return l;
-      },
-      (e: unknown) => {
-        off();
-        buffer = undefined;
-        if (!interruptedEarly) console.warn(`kindling: the UI did not start: ${(e as Error).message}`);
-        return undefined;
-      },
-    );
   let stopping: Promise<void> | undefined;
   return {
     appId,
-    url: async () => (await loading)?.url,
+    url: async () => ui?.url,
+    get storeLoaded() {
+      return ui?.held.to !== undefined;
+    },
     interrupted: () => {
-      // The task events the scheduler still holds go first (into the buffer, while the live UI loads).
+      // The task events the scheduler still holds go first.
       bus.flushHeld();
-      if (live === undefined) {
-        // A signal while the UI's modules still load (soon after start, or on a loaded machine): the log is
-        // written from the buffer, one event a line (what readEventLog reads), or the application would leave none.
-        if (view.eventLog !== false && buffer !== undefined && !interruptedEarly) {
-          interruptedEarly = true;
-          writeLogNow(view.eventLog.dir, appId, [...buffer, { type: 'applicationEnd', time: Date.now() }]);
-        }
-        return;
-      }
-      live.apply({ type: 'applicationEnd', time: Date.now() });
-      live.flush();
+      log?.interrupted();
     },
     stop: () =>
-      (stopping ??= loading.then(async (l) => {
+      (stopping ??= (async () => {
         // The task events the scheduler still holds go first.
         bus.flushHeld();
         off();
-        if (l === undefined) return;
-        l.apply({ type: 'applicationEnd', time: Date.now() });
-        await l.stop();
-      })),
+        const end: AppEvent = { type: 'applicationEnd', time: Date.now() };
+        await Promise.all([ui?.stop(end), log?.stop(end)]);
+      })()),
+  };
+}
+
+/** The UI: a listener now; the store and the server when a connection comes or too many events are held. */
+function lazyUi(view: UiContextView, options: ResolvedUiOptions, appId: string) {
+  const held = new Held<LiveUi>();
+  const waiting: Socket[] = [];
+  let loading: Promise<LiveUi | undefined> | undefined;
+  let stopped = false;
+  let address: string | undefined;
+  const load = (): Promise<LiveUi | undefined> =>
+    (loading ??= loadLiveUi().then(
+      (m) => {
+        const live = m.startLiveUi(view, options, appId, address);
+        held.attach(live);
+        for (const s of waiting.splice(0)) live.accept(s);
+        return live;
+      },
+      (e: unknown) => {
+        held.drop();
+        for (const s of waiting.splice(0)) s.destroy();
+        console.warn(`kindling: the UI did not start: ${(e as Error).message}`);
+        void listener.close();
+        return undefined;
+      },
+    ));
+  const listener = new UiListener(options, (socket) => {
+    if (held.to !== undefined) held.to.accept(socket);
+    else {
+      waiting.push(socket);
+      void load();
+    }
+  });
+  const url = listener.url.then(
+    (u) => {
+      address = u;
+      if (process.stderr.isTTY === true) process.stderr.write(`kindling: web UI at ${u}\n`);
+      return u;
+    },
+    (e: unknown) => {
+      // No UI is no reason to fail the program (the log, if any, still runs).
+      held.drop();
+      if (!stopped) console.warn(`kindling: ${(e as Error).message}`);
+      return undefined;
+    },
+  );
+  return {
+    held,
+    url,
+    apply(e: AppEvent): void {
+      held.apply(e);
+      if (held.events !== undefined && held.events.length >= HELD_FOR_STORE) void load();
+    },
+    applyTasks(batch: TaskEvents): void {
+      held.applyTasks(batch);
+      if (held.events !== undefined && held.events.length >= HELD_FOR_STORE) void load();
+    },
+    async stop(end: AppEvent): Promise<void> {
+      stopped = true;
+      held.apply(end);
+      held.drop();
+      // The live streams end first (their last chunk written), then the listener ends every connection.
+      const live = await loading;
+      await live?.stop();
+      await listener.close();
+    },
+  };
+}
+
+/** The event log: its writer's module loads at once, off the caller's path; events are held until it is there. */
+function lazyLog(dir: string, appId: string) {
+  const held = new Held<ReturnType<typeof logConsumer>>();
+  let loaded: EventLogWriter | undefined;
+  /** Set when a signal came before the writer loaded: the log was written from what was held, and must stay so. */
+  let interruptedEarly = false;
+  const writer: Promise<EventLogWriter | undefined> = import('./event-log.js')
+    .then((m) => {
+      if (interruptedEarly) return undefined;
+      loaded = new m.EventLogWriter(dir, appId);
+      held.attach(logConsumer(loaded));
+      return loaded;
+    })
+    .catch((e: unknown) => {
+      held.drop();
+      // The log's folder cannot be written: the UI still serves (it lost everything with the log before).
+      console.warn(`kindling: no event log: ${(e as Error).message}`);
+      return undefined;
+    });
+  return {
+    held,
+    /** The process is about to die by a signal: the application's end, written now. */
+    interrupted(): void {
+      const end: AppEvent = { type: 'applicationEnd', time: Date.now() };
+      if (loaded !== undefined) {
+        loaded.write(end);
+        loaded.flushSync();
+      } else if (held.events !== undefined && !interruptedEarly) {
+        // A signal while the writer's module still loads (soon after start, or on a loaded machine): the log is
+        // written from what is held, one event a line (what readEventLog reads), or the application would leave none.
+        interruptedEarly = true;
+        writeLogNow(dir, appId, [...held.events, end]);
+        held.drop();
+      }
+    },
+    async stop(end: AppEvent): Promise<void> {
+      const w = await writer;
+      if (w === undefined) return;
+      w.write(end);
+      await w.close();
+    },
   };
 }
 

@@ -10,12 +10,12 @@ import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import type { AddressInfo } from 'node:net';
+import type { Socket } from 'node:net';
 import { handleRest } from './rest.js';
 import type { StatusStore } from './status-store.js';
 import { CLIENT_CSS, CLIENT_JS, pageHtml } from './client.js';
 import { STREAMING_CSS, STREAMING_JS } from './streaming-client.js';
-import { UiError } from './errors.js';
+import { UiListener } from './listen.js';
 
 export interface UiServerOptions {
   readonly host: string;
@@ -60,6 +60,7 @@ export class UiServer {
   readonly #options: UiServerOptions;
   readonly #streams = new Set<{ res: http.ServerResponse; app: string; version: number }>();
   #timer: NodeJS.Timeout | undefined;
+  #listener: UiListener | undefined;
   url = '';
 
   private constructor(apps: () => ReadonlyMap<string, StatusStore>, options: UiServerOptions) {
@@ -82,45 +83,30 @@ export class UiServer {
   /** Listens on `port`, or the next free one (up to `maxRetries` further). */
   static async start(apps: () => ReadonlyMap<string, StatusStore>, options: UiServerOptions): Promise<UiServer> {
     const s = new UiServer(apps, options);
-    const retries = options.maxRetries ?? 100;
-    for (let port = options.port, tries = 0; ; port++, tries++) {
-      try {
-        await s.#listen(port);
-        break;
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code === 'EADDRINUSE' && options.port !== 0 && tries >= retries)
-          throw new UiError(`The UI could not listen on ${options.host}: ports ${options.port}-${port} are all in use`, { cause: e });
-        if (code !== 'EADDRINUSE' || options.port === 0) {
-          throw new UiError(`The UI could not listen on ${options.host}:${port}: ${(e as Error).message}`, { cause: e });
-        }
-      }
+    const listener = new UiListener(options, (socket) => s.accept(socket));
+    s.#listener = listener;
+    try {
+      s.url = await listener.url;
+    } catch (e) {
+      await listener.close();
+      throw e;
     }
-    s.#server.unref();
-    const addr = s.#server.address() as AddressInfo;
-    const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-    s.url = `http://${host}:${addr.port}`;
     return s;
   }
 
-  #listen(port: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const onError = (e: Error): void => {
-        this.#server.off('listening', onListening);
-        reject(e);
-      };
-      const onListening = (): void => {
-        this.#server.off('error', onError);
-        resolve();
-      };
-      this.#server.once('error', onError);
-      this.#server.once('listening', onListening);
-      this.#server.listen(port, this.#options.host);
-    });
+  /**
+   * A server that does not listen: the connections it serves come from {@link UiServer.accept} (the live UI's
+   * listener, which was up before this module loaded). `url` is where that listener listens.
+   */
+  static serving(apps: () => ReadonlyMap<string, StatusStore>, options: UiServerOptions, url: string): UiServer {
+    const s = new UiServer(apps, options);
+    s.url = url;
+    return s;
   }
 
-  get port(): number {
-    return (this.#server.address() as AddressInfo).port;
+  /** Serves a connection accepted elsewhere (a UiListener's). */
+  accept(socket: Socket): void {
+    if (!socket.destroyed) this.#server.emit('connection', socket);
   }
 
   /** Ends every stream and connection; resolves when the server is closed. */
@@ -129,10 +115,8 @@ export class UiServer {
     this.#timer = undefined;
     for (const s of this.#streams) s.res.end();
     this.#streams.clear();
-    return new Promise((resolve) => {
-      this.#server.close(() => resolve());
-      this.#server.closeAllConnections();
-    });
+    // The connections are the listener's: it ends them (an HTTP server that never listened does not track them).
+    return this.#listener?.close() ?? Promise.resolve();
   }
 
   #handle(req: http.IncomingMessage, res: http.ServerResponse): void {

@@ -15,6 +15,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { HashPartitioner, RangePartitioner, type Partitioner } from '../../src/core/partitioner.js';
 import type { Aggregator } from '../../src/shuffle/aggregator.js';
 import type { Pair } from '../../src/shuffle/combine.js';
+import { decodeBucket, type EncodedBucket } from '../../src/shuffle/bucket-codec.js';
 import { MemoryBudget, setWorkerMemoryBudget } from '../../src/shuffle/memory-budget.js';
 import type { MapOutputWriter } from '../../src/shuffle/shuffle-manager.js';
 import { writeShuffleOutput } from '../../src/shuffle/shuffle-writer.js';
@@ -172,6 +173,7 @@ describe('map-side combine of numbers bucketed as columns', () => {
   });
 
   it('hands each string bucket over as a packed array (V8 clones an array with holes entry by entry)', () => {
+    // Keys with a char above 255 have no latin1 form: they take the plain-array path this spec is about.
     const seen: string[][] = [];
     const out: MapOutputWriter = {
       add: () => {
@@ -183,7 +185,7 @@ describe('map-side combine of numbers bucketed as columns', () => {
       },
       close: () => ({ sizes: [] }),
     };
-    const data: Pair[] = Array.from({ length: 5_000 }, (_, i) => [`w${(i * 7) % 2000}`, 1]);
+    const data: Pair[] = Array.from({ length: 5_000 }, (_, i) => [`\u0101w${(i * 7) % 2000}`, 1]);
     const p = new HashPartitioner(3);
     const wire = { shuffleId: 0, partitioner: p.toWire(), mapSideCombine: true, rddId: 2, rddLabel: 'reduceByKey' } as const;
     writeShuffleOutput((f) => data.forEach(f), 'words', wire, sum, out, p);
@@ -195,6 +197,37 @@ describe('map-side combine of numbers bucketed as columns', () => {
       for (const k of keys) packed.push(k);
       expect(v8.serialize(keys).equals(v8.serialize(packed))).toBe(true);
     }
+  });
+
+  it('hands latin1 string keys under a hash partitioner over as byte columns, each key in its hash partition', () => {
+    const seen = new Map<number, EncodedBucket>();
+    const out: MapOutputWriter = {
+      add: () => {
+        throw new Error('pairs instead of columns');
+      },
+      addEncoded: (r, e) => {
+        expect(seen.has(r)).toBe(false);
+        seen.set(r, e);
+      },
+      close: () => ({ sizes: [] }),
+    };
+    // Packed keys (up to 8 chars), longer ones, the empty string and chars 128-255.
+    const keyOf = (i: number): string => (i % 5 === 0 ? `a long word number ${i}` : i % 7 === 0 ? `\u00e9\u00ff${i}` : i === 1 ? '' : `w${i}`);
+    const data: Pair[] = Array.from({ length: 6_000 }, (_, i) => [keyOf((i * 7) % 2000), 1]);
+    const p = new HashPartitioner(3);
+    const wire = { shuffleId: 0, partitioner: p.toWire(), mapSideCombine: true, rddId: 2, rddLabel: 'reduceByKey' } as const;
+    writeShuffleOutput((f) => data.forEach(f), 'words', wire, sum, out, p);
+    const got = new Map<unknown, unknown>();
+    for (const [r, e] of seen) {
+      expect(e.keys.kind).toBe('latin1');
+      for (const [k, v] of decodeBucket(e)) {
+        expect(p.getPartition(k)).toBe(r);
+        got.set(k, v);
+      }
+    }
+    const expected = new Map<unknown, unknown>();
+    for (const [k] of data) expected.set(k, ((expected.get(k) as number | undefined) ?? 0) + 1);
+    expect(got).toEqual(expected);
   });
 
   it('takes the column path for int32 keys with number sums (the writer receives columns, not pairs)', () => {

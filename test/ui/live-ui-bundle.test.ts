@@ -1,7 +1,7 @@
 /**
- * The live UI loads as one bundled file (scripts/bundle.js, run by `npm run build`) rather than the eight modules
- * only it uses: every program with the UI on loads them at start-up. The bundle shares the modules the context loads
- * eagerly (one UiError class, one set of event types), is used only while current, and serves the same UI.
+ * The live UI loads as one bundled file (scripts/bundle.js, run by `npm run build`) rather than the seven modules
+ * only it uses, on the UI's first connection. The bundle shares the modules the context loads eagerly (the listener,
+ * one set of event types), is used only while current, and serves the same UI.
  */
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -23,12 +23,10 @@ describe('live UI bundle', () => {
     // The source map lists every file bundled into it.
     const { sources } = JSON.parse(readFileSync(path.join(ui, 'live-ui-bundle.js.map'), 'utf8')) as { sources: string[] };
     const names = sources.map((s) => path.basename(s.replaceAll('\\', '/'))).sort();
-    expect(names).toEqual(
-      ['client.ts', 'event-log.ts', 'live-ui.ts', 'rest.ts', 'server.ts', 'status-store.ts', 'streaming-client.ts', 'streaming-store.ts'].sort(),
-    );
+    expect(names).toEqual(['client.ts', 'live-ui.ts', 'rest.ts', 'server.ts', 'status-store.ts', 'streaming-client.ts', 'streaming-store.ts'].sort());
     const text = readFileSync(path.join(ui, 'live-ui-bundle.js'), 'utf8');
     const imports = [...text.matchAll(/^import .* from "([^"]+)";$/gm)].map((m) => m[1]!);
-    for (const shared of ['./errors.js', './app-events.js', './../scheduler/task-metrics.js']) expect(imports).toContain(shared);
+    for (const shared of ['./listen.js', './../scheduler/task-metrics.js']) expect(imports).toContain(shared);
     // Every relative import names a file of the build, as seen from dist/ui.
     for (const i of imports.filter((i) => i.startsWith('.'))) expect(statSync(path.resolve(ui, i)).isFile(), i).toBe(true);
   });

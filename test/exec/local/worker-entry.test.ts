@@ -20,7 +20,7 @@ const dist = path.resolve(import.meta.dirname, '../../../dist/exec/local');
 
 describe('worker entry', () => {
   it('the build leaves a current bundle, and the workers start from it', async () => {
-    const bundle = path.join(dist, 'worker-bundle.js');
+    const bundle = path.join(dist, 'worker-bundle.cjs');
     expect(statSync(bundle).mtimeMs).toBeGreaterThanOrEqual(statSync(path.join(dist, 'worker-main.js')).mtimeMs);
     const built = (await import(path.join(dist, 'worker-entry.js'))) as typeof import('../../../src/exec/local/worker-entry.js');
     expect(fileURLToPath(built.workerEntry())).toBe(bundle);
@@ -28,7 +28,7 @@ describe('worker entry', () => {
 
   it('the bundle holds the worker side only: none of the driver-only packages', () => {
     // The bundle's source map lists every file bundled into it.
-    const { sources } = JSON.parse(readFileSync(path.join(dist, 'worker-bundle.js.map'), 'utf8')) as { sources: string[] };
+    const { sources } = JSON.parse(readFileSync(path.join(dist, 'worker-bundle.cjs.map'), 'utf8')) as { sources: string[] };
     const files = sources.map((s) => s.replaceAll('\\', '/'));
     for (const f of ['exec/executor', 'rdd/rdd', 'shuffle/combine', 'io/line-reader', 'comlink', 'lru-cache']) {
       expect(files.some((s) => s.includes(f))).toBe(true);
