@@ -199,9 +199,11 @@ describe.skipIf(redisSkipReason !== undefined)(`driver killed mid-stream${redisS
     expect(sortedWindows(emitted)).toEqual(sortedWindows(ref.flatMap((r) => r.windows)));
     expect(ref.reduce((n, r) => n + r.late, 0)).toBeGreaterThan(0);
     expect(emitted.length).toBeGreaterThan(20);
-    // Every restart whose gap leaves a 4 s window (sliding by 400 ms) room to reach both sides was checked across
-    // it: with the gaps above, all three.
-    expect(restarts.map(({ before, after }) => after - before)).toHaveLength(3);
+    // Each restart after which the stream cut new batches shows as a jump in the commits (a run killed while it
+    // still replayed what its predecessor had cut shows none; the last run always cuts new ones). Every jump is at
+    // most the gap asked + one batch, short enough for a 4 s window sliding by 400 ms to reach both sides, and one
+    // such window was checked equal to the recomputation.
+    expect(restarts.length).toBeGreaterThanOrEqual(1);
     for (const [r, { before, after }] of restarts.entries()) {
       expect(after - before, `restart ${r} (gaps asked: ${gaps.slice(1)})`).toBeLessThanOrEqual(3400);
       expect(spanned.has(r), `a window across restart ${r}, ${before} -> ${after} (gaps asked: ${gaps.slice(1)})`).toBe(true);
