@@ -230,13 +230,18 @@ describe('job control', () => {
     const t0 = Date.now();
     ac.abort();
     const err = await p;
+    const lostBeforeAbortError = events.some((e) => e.type === 'workerLost');
     expect(err).toBeInstanceOf(AbortError);
-    // The action settles at once, not after the second of grace the stuck worker gets before it is replaced.
-    expect(Date.now() - t0).toBeLessThan(900);
+    // The action settles at once, not after the second of grace the stuck worker gets before it is replaced: an
+    // order, which a loaded machine cannot change, rather than a wall-clock bound, which it can.
+    expect(lostBeforeAbortError).toBe(false);
     await when(sc, (e) => e.type === 'workerAdded' && e.replacement);
     off();
-    const lost = events.find((e) => e.type === 'workerLost');
-    expect(lost).toMatchObject({ reason: expect.stringMatching(/of a cancelled job did not stop/) });
+    const lost = events.findIndex((e) => e.type === 'workerLost');
+    expect(events[lost]).toMatchObject({ reason: expect.stringMatching(/of a cancelled job did not stop/) });
+    expect(lost).toBeLessThan(events.findIndex((e) => e.type === 'workerAdded' && e.replacement));
+    // Only a hang fails this (the grace is 1 s; a worker start under load takes seconds, not tens of them).
+    expect(Date.now() - t0).toBeLessThan(30_000);
     expect(
       await sc
         .parallelize([1, 2, 3, 4], 4)

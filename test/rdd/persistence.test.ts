@@ -2,7 +2,7 @@
  * Persistence: cache, persist at every storage level, unpersist and checkpoint return the RDD and give the same
  * results as the unpersisted lineage.
  */
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { type FSWatcher, mkdirSync, mkdtempSync, readdirSync, rmSync, watch } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -206,6 +206,44 @@ describe('checkpoints of two contexts given one directory', () => {
 });
 
 describe('a worker killed while a checkpoint is written', () => {
+  it("between an attempt's write and its rename: the attempt file is removed once the checkpoint job succeeds", async () => {
+    const sc = new Context({ master: 'local[2]', progress: false, hints: false, ui: false });
+    const watchers: FSWatcher[] = [];
+    try {
+      sc.setCheckpointDir(path.join(root, 'renamed-checkpoint'));
+      // One partition of ~40 MB: its write takes long enough for the kill, sent the moment its attempt file
+      // appears, to arrive before the write returns; the write is synchronous, so the worker stops right after it,
+      // before the rename (no timing luck needed: the race is forced every run).
+      const r = sc.range(0, 40_000, 1, 1).map((i) => `${i}:${'x'.repeat(1000)}`);
+      r.checkpoint();
+      const dir = path.join(sc.checkpointDir!, `rdd-${r.id}`);
+      mkdirSync(dir, { recursive: true });
+      const attemptFiles = new Set<string>();
+      let killed = false;
+      const watcher = watch(dir, (_event, name) => {
+        if (name === null || !/^part-\d+\.attempt-/.test(name) || attemptFiles.has(name)) return;
+        attemptFiles.add(name);
+        if (killed) return;
+        killed = true;
+        // Which of the two threads runs the task is not known here: stopping both is what a lost host does.
+        void sc.faults.killWorker(0);
+        void sc.faults.killWorker(1);
+      });
+      watchers.push(watcher);
+      expect(await r.count()).toBe(40_000);
+      watcher.close();
+      expect(killed).toBe(true);
+      // The killed attempt's file and the retry's: two attempts wrote, one of them never renamed its file.
+      expect(attemptFiles.size).toBeGreaterThanOrEqual(2);
+      expect(r.isCheckpointed).toBe(true);
+      expect(readdirSync(r.getCheckpointFile()!)).toEqual(['part-00000']);
+      expect(await r.map((x) => Number(x.split(':')[0])).sum()).toBe((40_000 * 39_999) / 2);
+    } finally {
+      for (const w of watchers) w.close();
+      await sc.stop();
+    }
+  });
+
   it('at any moment: the checkpoint holds the whole RDD, no attempt file is left or read, the context goes on', async () => {
     const sc = new Context({ master: 'local[2]', progress: false, hints: false, ui: false });
     try {

@@ -92,10 +92,15 @@ const names = (ls: Launch[]) => ls.map((l) => `${l.msg.stageId}:${l.msg.partitio
  * next attempt launches both partitions. Returns the first attempt's reduce launches and the second's.
  */
 async function reduceStageResubmitted(backend: FakeBackend): Promise<{ reduces: Launch[]; again: Launch[] }> {
-  await flush();
-  backend.take().forEach((x) => x.settle(ok(undefined, [1, 1])));
-  await flush();
-  const reduces = backend.take().sort((x, y) => x.msg.partition - y.msg.partition);
+  // Each step waits for the launches it expects rather than a fixed 20 ms: the resubmission runs on the scheduler's
+  // own 10 ms timer, and on a loaded machine that timer can fire after a 20 ms one started just before it.
+  const next = async (n: number): Promise<Launch[]> => {
+    await until(() => backend.launches.length >= n);
+    await flush();
+    return backend.take().sort((x, y) => x.msg.partition - y.msg.partition);
+  };
+  (await next(2)).forEach((x) => x.settle(ok(undefined, [1, 1])));
+  const reduces = await next(2);
   expect(names(reduces)).toEqual(['1:0', '1:1']);
   reduces[0]!.settle({
     status: 'failed',
@@ -103,10 +108,11 @@ async function reduceStageResubmitted(backend: FakeBackend): Promise<{ reduces: 
     failure: { kind: 'fetchFailed', shuffleId: 0, mapId: 1, workerIndex: reduces[0]!.msg.shuffleReads[0]!.locations[1]!, epoch: 0, message: 'lost' },
     blockUpdates: [],
   });
-  await flush();
-  backend.take().forEach((x) => x.settle(ok(undefined, [1, 1])));
-  await flush();
-  const again = backend.take().sort((x, y) => x.msg.partition - y.msg.partition);
+  const rerun = await next(1);
+  // Only the lost map output is computed again.
+  expect(names(rerun)).toEqual(['0:1']);
+  rerun.forEach((x) => x.settle(ok(undefined, [1, 1])));
+  const again = await next(2);
   expect(names(again)).toEqual(['1:0', '1:1']);
   return { reduces, again };
 }
