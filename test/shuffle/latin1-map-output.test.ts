@@ -21,18 +21,11 @@ import { MemoryBudget, setWorkerMemoryBudget } from '../../src/shuffle/memory-bu
 import { BUCKET_START, type BucketCursor, type MapOutputWriter } from '../../src/shuffle/shuffle-manager.js';
 import { writeShuffleOutput } from '../../src/shuffle/shuffle-writer.js';
 import { SpillingShuffleManager } from '../../src/shuffle/spilling-shuffle-manager.js';
-import { MODES } from '../rdd/helpers.js';
+import { MODES, sameResult as same } from '../rdd/helpers.js';
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'kindling-latin1-map-output-test-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 afterEach(() => setWorkerMemoryBudget(undefined));
-
-/** Deep equality that tells -0 from 0 and NaN from nothing. */
-function same(a: unknown, b: unknown): boolean {
-  if (typeof a === 'number' || typeof b === 'number') return Object.is(a, b);
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => same(x, b[i]));
-  return a === b;
-}
 
 const latin1Char = fc.integer({ min: 0, max: 255 }).map((c) => String.fromCharCode(c));
 /** Words the bytes carry: repeating, packed (up to 8 chars) and longer, any char below 256. */
