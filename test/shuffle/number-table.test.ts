@@ -184,7 +184,9 @@ describe('NumberTable: dense keys addressed directly', () => {
         expect(d.size).toBe(h.size);
         if (dense.wasDense && h.size > 0) both++;
       }),
-      { numRuns: 500 },
+      // 1,500 runs: about one in seven reaches the direct layout, and at 500 runs the count below ranged 46–96
+      // (CI once drew 46): the check below must hold on every seed, not on most.
+      { numRuns: 1500 },
     );
     // The generator does reach the direct layout (else this compares the hashed table with itself).
     expect(direct).toBeGreaterThan(50);
