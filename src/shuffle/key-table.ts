@@ -591,10 +591,7 @@ export class StringTable {
     for (let e = 0; e < n; e++) {
       const tag = tags[e]!;
       if (tag !== 0) {
-        // As unpack() reads them: chars 0-3 in `lo`, 4-7 in `hi`, low byte first.
-        const lo = ints[e << 2]!;
-        const hi = ints[(e << 2) + 1]!;
-        for (let j = 0; j < tag - 1; j++) data[at++] = j < 4 ? (lo >>> (j << 3)) & 255 : (hi >>> ((j - 4) << 3)) & 255;
+        at = writePackedLatin1(ints[e << 2]!, ints[(e << 2) + 1]!, tag - 1, data, at);
       } else {
         const key = keys[e]!;
         for (let j = 0; j < key.length; j++) {
@@ -730,6 +727,15 @@ function bucketsOfEntries(
   return true;
 }
 
+/**
+ * Writes a packed key's `length` bytes to `data` from `at` and returns the next place: chars 0-3 in `lo`, 4-7 in
+ * `hi`, low byte first, as unpack() reads them.
+ */
+function writePackedLatin1(lo: number, hi: number, length: number, data: Uint8Array, at: number): number {
+  for (let j = 0; j < length; j++) data[at++] = j < 4 ? (lo >>> (j << 3)) & 255 : (hi >>> ((j - 4) << 3)) & 255;
+  return at;
+}
+
 /** Copies each entry's key bytes, end and combiner to the next place of its bucket `of[e]`. */
 function scatterLatin1(
   keys: readonly string[],
@@ -750,10 +756,7 @@ function scatterLatin1(
     let p = pos[r]!;
     const tag = tags[e]!;
     if (tag !== 0) {
-      // As unpack() reads them: chars 0-3 in `lo`, 4-7 in `hi`, low byte first.
-      const lo = ints[e << 2]!;
-      const hi = ints[(e << 2) + 1]!;
-      for (let c = 0; c < tag - 1; c++) d[p++] = c < 4 ? (lo >>> (c << 3)) & 255 : (hi >>> ((c - 4) << 3)) & 255;
+      p = writePackedLatin1(ints[e << 2]!, ints[(e << 2) + 1]!, tag - 1, d, p);
     } else {
       const key = keys[e]!;
       for (let c = 0; c < key.length; c++) d[p++] = key.charCodeAt(c);
