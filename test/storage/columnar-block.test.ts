@@ -8,7 +8,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ColumnBlock, cachedArray, eachCached, packPartition } from '../../src/storage/columnar-block.js';
+import { ColumnBlock, cachedArray, eachCached, packPartition, pairColumns } from '../../src/storage/columnar-block.js';
 import { BlockManager } from '../../src/storage/block-manager.js';
 import { smallKey } from '../core/key-arbitraries.js';
 
@@ -90,6 +90,45 @@ describe('packPartition', () => {
     expect(packPartition([])).toBeUndefined();
     class Tuple extends Array<number> {}
     expect(packPartition([Tuple.from([1, 2])])).toBeUndefined();
+  });
+});
+
+describe('number lists read from a cached block', () => {
+  /** A plain, dense array: what a reader (and V8's fast paths for its code) must get, however the list was built. */
+  function denseList(x: unknown): boolean {
+    if (!Array.isArray(x) || Object.getPrototypeOf(x) !== Array.prototype) return false;
+    for (let i = 0; i < x.length; i++) if (!Object.hasOwn(x, i)) return false;
+    return Object.keys(x).length === x.length;
+  }
+  // Lengths around the size past which a list is grown rather than made at its size, and short ones (most lists).
+  const listLength = fc.oneof(fc.nat({ max: 20 }), fc.constantFrom(0, 1, 16, 17, 4095, 4096, 4097, 5000));
+  const longLists = fc.array(
+    fc.tuple(
+      fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }),
+      listLength.chain((n) => fc.oneof(fc.array(fc.integer({ min: 0, max: 10 ** 6 }), { minLength: n, maxLength: n }), fc.array(anyNumber, { minLength: n, maxLength: n }))),
+    ),
+    { minLength: 1, maxLength: 6 },
+  );
+
+  it('gives each list back exactly, dense and new on every read, by element (forEach) and by row (valueAt), at any length', () => {
+    fc.assert(
+      fc.property(longLists, (values) => {
+        const block = packPartition(values)!;
+        const read: unknown[] = [];
+        eachCached(block, (x) => read.push(x));
+        expect(same(read, values)).toBe(true);
+        const columns = pairColumns(block)!;
+        for (let i = 0; i < values.length; i++) {
+          const a = columns.valueAt(i);
+          const b = columns.valueAt(i);
+          expect(same(a, values[i]![1])).toBe(true);
+          expect(denseList(a)).toBe(true);
+          expect(denseList((read[i] as [number, unknown])[1])).toBe(true);
+          expect(a).not.toBe(b);
+        }
+      }),
+      { numRuns: 200 },
+    );
   });
 });
 
