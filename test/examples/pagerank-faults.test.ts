@@ -75,5 +75,7 @@ function linksVictim(events: readonly SchedulerEvent[], linksId: number): { work
     else if (e.type === 'taskEnd' && e.result === 'success' && grouping.has(e.stageId)) mappers.add(e.workerIndex);
   }
   const both = [...holders].find((w) => mappers.has(w));
-  return both !== undefined ? { worker: both, heldLinksAndTheirMapOutput: true } : { worker: [...holders][0] ?? 0, heldLinksAndTheirMapOutput: false };
+  return both !== undefined
+    ? { worker: both, heldLinksAndTheirMapOutput: true }
+    : { worker: [...holders][0] ?? 0, heldLinksAndTheirMapOutput: false };
 }

@@ -105,7 +105,9 @@ describe('number lists read from a cached block', () => {
   const longLists = fc.array(
     fc.tuple(
       fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }),
-      listLength.chain((n) => fc.oneof(fc.array(fc.integer({ min: 0, max: 10 ** 6 }), { minLength: n, maxLength: n }), fc.array(anyNumber, { minLength: n, maxLength: n }))),
+      listLength.chain((n) =>
+        fc.oneof(fc.array(fc.integer({ min: 0, max: 10 ** 6 }), { minLength: n, maxLength: n }), fc.array(anyNumber, { minLength: n, maxLength: n })),
+      ),
     ),
     { minLength: 1, maxLength: 6 },
   );
