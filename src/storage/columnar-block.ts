@@ -133,32 +133,18 @@ class ListBlock extends ColumnBlock implements PairColumns {
   }
   forEach(sink: (x: unknown) => void): void {
     const { keys, offsets, items } = this;
-    for (let i = 0; i < keys.length; i++) sink([keys[i], listOf(items, offsets[i]!, offsets[i + 1]!)]);
+    for (let i = 0; i < keys.length; i++) {
+      const list: number[] = [];
+      for (let j = offsets[i]!, end = offsets[i + 1]!; j < end; j++) list.push(items[j]!);
+      sink([keys[i], list]);
+    }
   }
   valueAt(i: number): unknown {
-    return listOf(this.items, this.offsets[i]!, this.offsets[i + 1]!);
-  }
-}
-
-/** Longest list made at its final size: `new Array(n)` of a larger n may give a slow (dictionary) array. */
-const PRESIZED_LIST_MAX = 4096;
-
-/**
- * Items `start .. end` as a new plain array, made at its size rather than grown by `push` (which allocated 17 slots
- * for a list of 1 to 16 items and copied longer lists at each growth): a PageRank map task builds 50k of these, and
- * their garbage is a share of its scavenges. `new Array(n)` makes a holey array; filled to its length it has no
- * hole, so a reader sees the same dense list.
- */
-function listOf(items: Column, start: number, end: number): number[] {
-  const n = end - start;
-  if (n > PRESIZED_LIST_MAX) {
+    const { offsets, items } = this;
     const list: number[] = [];
-    for (let j = start; j < end; j++) list.push(items[j]!);
+    for (let j = offsets[i]!, end = offsets[i + 1]!; j < end; j++) list.push(items[j]!);
     return list;
   }
-  const list = new Array<number>(n);
-  for (let j = 0; j < n; j++) list[j] = items[start + j]!;
-  return list;
 }
 
 function columnBytes(c: Column): number {
