@@ -3,9 +3,11 @@
  * shuffle dependencies, submits them in dependency order, and reacts to their tasks' ends.
  *
  * State, all on the driver's single thread:
- * - `#shuffleStages`: one ShuffleMapStage per shuffle, kept across jobs. Its outputs stay registered in the
- *   MapOutputTracker, so a later job that needs the same shuffle skips the stage (iterative programs do not
- *   recompute earlier iterations).
+ * - `#shuffleStages`: one ShuffleMapStage per shuffle while an active job needs it (Spark's shuffleIdToMapStage,
+ *   which Spark's cleanupStateForJobAndIndependentStages empties of a stage no job needs). Its outputs stay registered
+ *   in the MapOutputTracker by shuffle id, so a later job that needs the same shuffle makes a new stage for it (a new
+ *   id), finds the outputs, and skips it: iterative programs do not recompute earlier iterations, and a UI lists the
+ *   skipped stage under the later job's own stage id, as Spark's does.
  * - `#waiting` stages wait for parents; `#running` stages have a task set out.
  * - A parent stage is "missing" only if its outputs are incomplete and the child cannot avoid reading it
  *   (RDDs fully cached on the workers cut the walk, as in Spark).
