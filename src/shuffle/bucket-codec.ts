@@ -158,7 +158,7 @@ export class Latin1Keys {
       case 8:
         return String.fromCharCode(b[from]!, b[from + 1]!, b[from + 2]!, b[from + 3]!, b[from + 4]!, b[from + 5]!, b[from + 6]!, b[from + 7]!);
       default:
-        this.#text ??= Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
+        this.#text ??= latin1Text(b, 0, b.byteLength);
         return this.#text.substring(from, to);
     }
   }
@@ -166,6 +166,34 @@ export class Latin1Keys {
   key(i: number): string {
     return this.text(this.start(i), this.ends[i]!);
   }
+
+  /**
+   * Keys `from .. to` as strings, decoding only their bytes. A reader that takes a column slice by slice (a fetched
+   * bucket in 4,096-record slices, a writer sampling one record in 64) must not decode the whole column for each
+   * slice: with keys over 8 chars that made a word count of 450k records take a minute.
+   */
+  keys(from: number, to: number): string[] {
+    const out = new Array<string>(to - from);
+    if (from >= to) return out;
+    const ends = this.ends;
+    const base = this.start(from);
+    let window: string | undefined;
+    for (let i = from, s = base; i < to; i++) {
+      const e = ends[i]!;
+      if (e - s <= 8 || this.#text !== undefined) out[i - from] = this.text(s, e);
+      else {
+        window ??= latin1Text(this.data, base, ends[to - 1]!);
+        out[i - from] = window.substring(s - base, e - base);
+      }
+      s = e;
+    }
+    return out;
+  }
+}
+
+/** Bytes `from .. to` of `b` as a latin1 string. */
+function latin1Text(b: Uint8Array, from: number, to: number): string {
+  return Buffer.from(b.buffer, b.byteOffset + from, to - from).toString('latin1');
 }
 
 /** Key `i` of a key column as a combine's sink receives it (see NumberColumnsSink). */
@@ -388,10 +416,7 @@ function decodeRows(c: { readonly width: number; readonly data: Int32Array | Flo
 
 /** The strings `from .. to` of a latin1 column. */
 function decodeLatin1(c: { readonly data: Uint8Array; readonly ends: Int32Array }, from: number, to: number): string[] {
-  const keys = new Latin1Keys(c.data, c.ends);
-  const out = new Array<string>(to - from);
-  for (let i = from; i < to; i++) out[i - from] = keys.key(i);
-  return out;
+  return new Latin1Keys(c.data, c.ends).keys(from, to);
 }
 
 /**

@@ -9,13 +9,14 @@
  * word count of such words equals a plain count.
  */
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   Latin1Keys,
   buffersOf,
   concatEncoded,
   copyEncoded,
   decodeBucket,
+  decodeRange,
   eachPair,
   encodeBucket,
   latin1Column,
@@ -114,6 +115,30 @@ describe('string keys as latin1 bytes', () => {
           // Both buffers move with the bucket.
           expect(buffersOf([b])).toContain(b.keys.ends.buffer);
           expect(buffersOf([b])).toContain(b.keys.data.buffer);
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('any range of a latin1 column decodes to the same strings, and only its own bytes are decoded (property)', () => {
+    fc.assert(
+      fc.property(bucket, fc.nat(), fc.nat(), ({ keys, bucket: b }, x, y) => {
+        const from = x % (keys.length + 1);
+        const to = from + (y % (keys.length - from + 1));
+        expect(same(decodeRange(b, from, to).map((p) => p[0]), keys.slice(from, to))).toBe(true);
+        if (b.keys.kind !== 'latin1') return;
+        // A reader that takes one record at a time (a writer's size sample, a slice of a fetched bucket) must not
+        // make a string of the whole column each time: count the chars decoded.
+        const { ends } = b.keys;
+        const decode = vi.spyOn(Buffer.prototype, 'toString');
+        try {
+          for (let i = from; i < to; i++) expect(decodeRange(b, i, i + 1)[0]![0]).toBe(keys[i]);
+          const decoded = decode.mock.results.reduce((n, r) => n + (r.value as string).length, 0);
+          const own = to > from ? ends[to - 1]! - (from === 0 ? 0 : ends[from - 1]!) : 0;
+          expect(decoded).toBeLessThanOrEqual(own);
+        } finally {
+          decode.mockRestore();
         }
       }),
       { numRuns: 200 },
