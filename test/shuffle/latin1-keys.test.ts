@@ -126,7 +126,12 @@ describe('string keys as latin1 bytes', () => {
       fc.property(bucket, fc.nat(), fc.nat(), ({ keys, bucket: b }, x, y) => {
         const from = x % (keys.length + 1);
         const to = from + (y % (keys.length - from + 1));
-        expect(same(decodeRange(b, from, to).map((p) => p[0]), keys.slice(from, to))).toBe(true);
+        expect(
+          same(
+            decodeRange(b, from, to).map((p) => p[0]),
+            keys.slice(from, to),
+          ),
+        ).toBe(true);
         if (b.keys.kind !== 'latin1') return;
         // A reader that takes one record at a time (a writer's size sample, a slice of a fetched bucket) must not
         // make a string of the whole column each time: count the chars decoded.
