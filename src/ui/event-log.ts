@@ -309,6 +309,8 @@ export class TaskEndColumns {
   /** One varying column at a time, as written (reused: grown with the rows). */
   #ints = new Int32Array(0);
   #floats = new Float64Array(0);
+  /** Per number column, set when the line is made: 1 when its rows hold more than one value. */
+  readonly #varies = new Uint8Array(WIDTH);
 
   constructor(capacity = FLUSH_TASKS) {
     this.#grow(capacity);
@@ -368,7 +370,7 @@ export class TaskEndColumns {
 
   /**
    * Column `j` of the number rows: `{"all":v}` when every row holds v (most metrics are 0 for every task: found in
-   * the typed array, before anything is made), else the values as a base64 Int32Array, `{"i32":...}`, each value
+   * the typed array, before anything is made, see {@link TaskEndColumns.#findVarying}), else the values as a base64 Int32Array, `{"i32":...}`, each value
    * `base + x / scale` (`scale` 1000 for times measured to the microsecond, `base` the first time for times since
    * the epoch), or, when a value would not read back exactly so, as a base64 Float64Array, `{"f64":...}`.
    *
@@ -380,9 +382,7 @@ export class TaskEndColumns {
     const n = this.#numbers;
     const size = this.#size;
     const first = n[j]!;
-    let o = j + WIDTH;
-    for (let i = 1; i < size && n[o] === first; i++) o += WIDTH;
-    if (size === 0 || o >= size * WIDTH) {
+    if (size === 0 || this.#varies[j] === 0) {
       out.push(allText(size === 0 ? null : first));
       return;
     }
@@ -405,6 +405,22 @@ export class TaskEndColumns {
     const floats = this.#floats;
     for (let k = 0, q = j; k < size; k++, q += WIDTH) floats[k] = n[q]!;
     out.push('{"f64":"', base64Of(floats, size * 8, 8), '"}');
+  }
+
+  /**
+   * Which number columns hold more than one value (compared with ===, as the line is written), in one pass over the
+   * rows in the order they lie in memory. A scan per column for its one value strode over every row of the block
+   * (~850 KB for 4,096 task ends, more than a core's L2 cache) once per column, 26 times, where most columns (the
+   * stage, the attempt, most metrics) hold one value for the whole block and so were read to the end. In a program
+   * the block line then cost ~0.15-0.24 µs per task end on the driver's thread, ~0.12-0.20 with this pass
+   * (docs/benchmarks.md, session 17); in a replay, where the block is still in the cache, both cost the same.
+   */
+  #findVarying(): void {
+    const n = this.#numbers;
+    const varies = this.#varies;
+    varies.fill(0);
+    const end = this.#size * WIDTH;
+    for (let o = WIDTH; o < end; o += WIDTH) for (let j = 0; j < WIDTH; j++) if (n[o + j] !== n[j]) varies[j] = 1;
   }
 
   /** Codes (`codes[i * 3 + j]`) as `{"dict":names,"i32":...}` (see {@link TaskEndColumns.line}), or the one value. */
@@ -485,6 +501,7 @@ export class TaskEndColumns {
     // The text is put together here, not by JSON.stringify of the columns: it checks every character of the base64
     // strings for escapes (~3 ns each, several times the cost of making them), and they have none. The columns in
     // the order of TASK_END_FIELDS, then the metrics.
+    this.#findVarying();
     out.push(`{"type":"taskEnds","count":${size},"columns":{`);
     num('stageId', 'stageId');
     num('stageAttempt', 'stageAttempt');

@@ -299,6 +299,36 @@ describe('event log', () => {
     );
   });
 
+  it('finds a column that varies in one row only, first or last, and forgets it for the next block (property)', () => {
+    // The one-value columns are found in one pass over the rows: a value that differs in a single row anywhere, in any
+    // column, makes that column a varying one, and a column set reused for the next block starts with none varying.
+    const columns = new TaskEndColumns(4);
+    fc.assert(
+      fc.property(
+        arbitraryTaskEnd,
+        fc.nat({ max: 40 }),
+        fc.nat(),
+        fc.constantFrom('partition', 'durationMs', 'time', 'metrics.runMs', 'metrics.resultBytes', 'metrics'),
+        fc.double(),
+        (template, extra, at, field, value) => {
+          const events: TaskEndEvent[] = Array.from({ length: extra + 1 }, () => ({ ...template }));
+          const i = at % events.length;
+          const e = events[i]!;
+          if (field === 'metrics') events[i] = { ...e, metrics: e.metrics === undefined ? { ...metrics, runMs: value } : undefined };
+          else if (field.startsWith('metrics.')) {
+            const name = field.slice('metrics.'.length) as 'runMs' | 'resultBytes';
+            events[i] = { ...e, metrics: { ...(e.metrics ?? metrics), [name]: value } };
+          } else events[i] = { ...e, [field]: value };
+          for (const block of [events, [template, template], events]) {
+            for (const t of block) columns.append(t);
+            expect(columns.line()).toBe(referenceLine(block));
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it('writes a block of task ends in pieces that make exactly its line, among the lines around it (property)', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-evlog-'));
     try {
