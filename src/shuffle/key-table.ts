@@ -294,11 +294,6 @@ function fmix(h: number): number {
   return h ^ (h >>> 16);
 }
 
-/** Whether a combiner can be held as an int32 in a StringTable's slot record (not -0, which would come back as 0). */
-function isInt32Combiner(c: unknown): c is number {
-  return typeof c === 'number' && (c | 0) === c && (c !== 0 || 1 / c > 0);
-}
-
 /** Longest key a {@link StringTable} packs into ints (two of 4 chars of a byte each). */
 const PACKED_CHARS = 8;
 
@@ -352,13 +347,14 @@ export function inKeyTable(key: unknown): boolean {
  * Groups keyed by strings, for as long as every key is one (word counts, counts by name, sums by id string): the
  * keys in one array, their hashes in an Int32Array next to the slots, and the combiners as doubles in each entry's
  * 16 bytes while every combiner is a number (counts and sums), in a plain array from the first one that is not. No `[key,
- * combiner]` pair or other object per group: a lookup reads one slot record (and, for a key not packed, the key), and
- * a merge writes a number in place. Measured on one worker's half of the 50 MiB Zipf text (5.5M words, 194k distinct), this table
+ * combiner]` pair or other object per group: a lookup reads two typed arrays and the key, and a merge writes a
+ * number in place. Measured on one worker's half of the 50 MiB Zipf text (5.5M words, 194k distinct), this table
  * adds them in some 0.6 of the time of a KeyTable of pairs (`bench` figures in docs/benchmarks.md, Session 4).
  *
- * A key of at most 8 chars, each below 256 (most words), is also held as its chars packed into two int32s in its
- * slot record (its length in the record's tag), and placed by a hash of those ints: finding it compares the record's
- * length and two ints, where comparing with the stored string loaded that string from
+ * A key of at most 8 chars, each below 256 (most words), is also held as its chars packed into two int32s beside
+ * its entry (its length in its slot), and placed by a hash of those ints: finding it compares the slot's length
+ * and two ints of an array whose first-seen,
+ * hence mostly hot, entries lie together, where comparing with the stored string loaded that string from
  * wherever the heap had put it (a cache miss per word on the Zipf text, and half the table's time), and it skips
  * hashKey's murmur3 over the chars. Other keys are placed by hashKey and compared as strings; a packed key and
  * another never match, since no other string can equal a packed one. The table's hashes are therefore not all
@@ -369,30 +365,18 @@ export function inKeyTable(key: unknown): boolean {
  */
 export class StringTable {
   /**
-   * Four ints a slot: 0 for an empty one, else (1 + the entry's index) << 4 | the entry's tag (a packed key's length
-   * + 1, 0 for another key); then a packed key's chars 0-3 and 4-7 (another key's hashKey and 0); then the entry's
-   * combiner while every combiner is an int32 (see `#intCounts`). A lookup that finds its key, compares it and
-   * counts it in this one record, one cache line: with the key and count in the entry (first-seen order) a word
-   * outside the cache cost a miss for its slot and another for its entry, most of the table's time on the Zipf text
-   * (a table of 38 hot keys took a fifth of the time of the text's 194k, docs/benchmarks.md, session 17).
+   * 0 for an empty slot, else (1 + the entry's index) << 4 | the entry's tag (a packed key's length + 1, 0 for
+   * another key): a probe passes a key of another length or kind without loading its entry.
    */
   #slots: Int32Array<ArrayBuffer>;
-  /** Each entry's slot (its record is at 4 times it), for reading the combiners in first-seen order and regrowing. */
-  #where: Int32Array<ArrayBuffer>;
-  /**
-   * Whether every combiner so far is an int32 (not -0), held in its slot record (word counts); else they are in
-   * `#values` (or `#combiners`) by entry. While this is true `#values` is only a copy, refreshed by `#countsToValues`.
-   */
-  #intCounts = true;
   /** Each entry's slot hash: {@link packedHash} for a packed key, else hashKey. */
   #hashes: Int32Array<ArrayBuffer>;
   /** Each entry's tag, as its slot carries it (for rebuilding the slots and reading the keys). */
   #tags: Uint8Array<ArrayBuffer>;
   /**
    * Per entry 16 bytes, 4 ints: a packed key's chars 0-3 and 4-7 (a byte each; 0, 0 for another key), then the
-   * entry's number combiner as a double (`#values[2e + 1]`) once the combiners are not all int32s (until then the
-   * slot records hold them, and this is a copy made for reading the groups). Lookups read the slot records only;
-   * these are for reading the groups in first-seen order.
+   * entry's number combiner as a double (`#values[2e + 1]`), so that a hit on a key outside the cache loads one
+   * line, not one for the key and one for its count (a fifth fewer misses of a 512 KiB cache on the Zipf text).
    */
   #ints: Int32Array<ArrayBuffer>;
   /** The combiners while all are numbers, over `#ints`' buffer; undefined once one was not (then `#combiners`). */
@@ -413,10 +397,7 @@ export class StringTable {
   constructor(expected = 0) {
     let entries = INITIAL_SLOTS / 2;
     while (entries < expected) entries *= 2;
-    let slots = INITIAL_SLOTS;
-    while (3 * slots < 4 * entries) slots *= 2;
-    this.#slots = new Int32Array(slots * 4);
-    this.#where = new Int32Array(entries);
+    this.#slots = new Int32Array(entries * 2);
     this.#hashes = new Int32Array(entries);
     this.#tags = new Uint8Array(entries);
     this.#ints = new Int32Array(entries * 4);
@@ -485,24 +466,21 @@ export class StringTable {
     const h = packedHash(lo, hi, n);
     const tag = n + 1;
     const slots = this.#slots;
-    const mask = (slots.length >> 2) - 1;
+    const ints = this.#ints;
+    const mask = slots.length - 1;
     let i = h & mask;
     for (; ; i = (i + 1) & mask) {
-      const at = i << 2;
-      const s = slots[at]!;
+      const s = slots[i]!;
       if (s === 0) break;
-      if ((s & 15) === tag && slots[at + 1] === lo && slots[at + 2] === hi) {
-        // The int32 count in place, written out here: as a method of its own it was not inlined (V8 spent its
-        // budget on #insert), a second call per word besides `merge`.
-        if (this.#intCounts) {
-          const c = merge(slots[at + 3], v);
-          if (typeof c === 'number' && (c | 0) === c && (c !== 0 || 1 / c > 0)) slots[at + 3] = c;
-          else this.#notInt32((s >>> 4) - 1, c);
-        } else this.#mergeAt((s >>> 4) - 1, v, merge);
-        return;
+      if ((s & 15) === tag) {
+        const e = (s >>> 4) - 1;
+        if (ints[e << 2] === lo && ints[(e << 2) + 1] === hi) {
+          this.#mergeAt(e, v, merge);
+          return;
+        }
       }
     }
-    const e = this.#insert('', h, i, tag, first(v), lo, hi);
+    const e = this.#insert('', h, i, tag, first(v));
     this.#ints[e << 2] = lo;
     this.#ints[(e << 2) + 1] = hi;
   }
@@ -511,55 +489,22 @@ export class StringTable {
   #addHashed(key: string, v: unknown, first: (v: unknown) => unknown, merge: (c: unknown, v: unknown) => unknown): void {
     const h = hashKey(key);
     const slots = this.#slots;
+    const hashes = this.#hashes;
     const keys = this.#keys;
-    const mask = (slots.length >> 2) - 1;
+    const mask = slots.length - 1;
     let i = h & mask;
     for (; ; i = (i + 1) & mask) {
-      const at = i << 2;
-      const s = slots[at]!;
+      const s = slots[i]!;
       if (s === 0) break;
-      if ((s & 15) === 0 && slots[at + 1] === h && keys[(s >>> 4) - 1] === key) {
-        if (this.#intCounts) {
-          const c = merge(slots[at + 3], v);
-          if (isInt32Combiner(c)) slots[at + 3] = c;
-          else this.#notInt32((s >>> 4) - 1, c);
-        } else this.#mergeAt((s >>> 4) - 1, v, merge);
+      if ((s & 15) === 0 && hashes[(s >>> 4) - 1] === h && keys[(s >>> 4) - 1] === key) {
+        this.#mergeAt((s >>> 4) - 1, v, merge);
         return;
       }
     }
-    this.#insert(key, h, i, 0, first(v), h, 0);
+    this.#insert(key, h, i, 0, first(v));
   }
 
-  /** Entry `e`'s new combiner `c`, the first that is not an int32: the combiners are by entry from now on. */
-  #notInt32(e: number, c: unknown): void {
-    this.#leaveIntCounts();
-    this.#storeAt(e, c);
-  }
-
-  /** Combiner `c` for entry `e`, once the combiners are by entry. */
-  #storeAt(e: number, c: unknown): void {
-    const values = this.#values;
-    if (values !== undefined && typeof c === 'number') values[(e << 1) + 1] = c;
-    else this.#objects()[e] = c;
-  }
-
-  /** The combiners by entry from now on: the slots' int32 combiners copied to `#values`. */
-  #leaveIntCounts(): void {
-    if (!this.#intCounts) return;
-    this.#countsToValues();
-    this.#intCounts = false;
-  }
-
-  /** `#values` brought up to date with the slots' int32 combiners (for reading the groups; no-op once by entry). */
-  #countsToValues(): void {
-    if (!this.#intCounts) return;
-    const values = this.#values!;
-    const slots = this.#slots;
-    const where = this.#where;
-    for (let e = 0; e < this.#keys.length; e++) values[(e << 1) + 1] = slots[(where[e]! << 2) + 3]!;
-  }
-
-  /** Merges `v` into entry `e`'s combiner (the combiners by entry). */
+  /** Merges `v` into entry `e`'s combiner. */
   #mergeAt(e: number, v: unknown, merge: (c: unknown, v: unknown) => unknown): void {
     const values = this.#values;
     if (values !== undefined) {
@@ -573,37 +518,25 @@ export class StringTable {
   }
 
   /**
-   * A new entry for `key` ('' for a packed one; slot hash `h`, empty slot `i`, `tag`, the slot record's key ints `a`
-   * and `b`) and its combiner; returns the entry's index. The slots hold an index below 2^27, which no table
-   * reaches: V8 refuses a plain array (`#keys`) of that many elements first.
+   * A new entry for `key` ('' for a packed one; slot hash `h`, empty slot `i`, `tag`) and its combiner; returns the
+   * entry's index. The slots hold an index below 2^27, which no table reaches: V8 refuses a plain array (`#keys`)
+   * of that many elements first.
    */
-  #insert(key: string, h: number, i: number, tag: number, created: unknown, a: number, b: number): number {
+  #insert(key: string, h: number, i: number, tag: number, created: unknown): number {
     const e = this.#keys.length;
     if (e === this.#hashes.length) this.#growEntries();
     this.#keys.push(key);
     this.#hashes[e] = h;
     this.#tags[e] = tag;
-    this.#where[e] = i;
-    const slots = this.#slots;
-    const at = i << 2;
-    slots[at] = ((e + 1) << 4) | tag;
-    slots[at + 1] = a;
-    slots[at + 2] = b;
-    slots[at + 3] = 0;
-    if (this.#intCounts && isInt32Combiner(created)) slots[at + 3] = created;
-    else {
-      this.#leaveIntCounts();
-      this.#storeAt(e, created);
-    }
-    // At most 3/4 full: a slot record holds its key and count, so probing on into the next records mostly stays in
-    // the cache line already loaded, and a quarter of the records costs less memory than a half.
-    if (4 * (e + 1) > 3 * (slots.length >> 2)) this.#grow();
+    if (this.#values !== undefined && typeof created === 'number') this.#values[(e << 1) + 1] = created;
+    else this.#objects()[e] = created;
+    this.#slots[i] = ((e + 1) << 4) | tag;
+    if (2 * (e + 1) > this.#slots.length) this.#grow();
     return e;
   }
 
   /** Each group as a new `[key, combiner]` pair, in first-seen order. */
   each(sink: (kv: [unknown, unknown]) => void): void {
-    this.#countsToValues();
     const keys = this.#strings();
     const values = this.#values;
     if (values !== undefined) for (let e = 0; e < keys.length; e++) sink([keys[e], values[(e << 1) + 1]]);
@@ -618,7 +551,6 @@ export class StringTable {
   columns(): { keys: string[]; combiners: Float64Array; hashes: Int32Array } | undefined {
     const values = this.#values;
     if (values === undefined) return undefined;
-    this.#countsToValues();
     const keys = this.#strings();
     const n = keys.length;
     const hashes = new Int32Array(n);
@@ -642,7 +574,6 @@ export class StringTable {
   latin1(): { data: Uint8Array; ends: Int32Array; combiners: Float64Array } | undefined {
     const values = this.#values;
     if (values === undefined) return undefined;
-    this.#countsToValues();
     const keys = this.#keys;
     const tags = this.#tags;
     const ints = this.#ints;
@@ -685,7 +616,6 @@ export class StringTable {
   latin1Buckets(parts: number): EncodedBucket[] | undefined {
     const values = this.#values;
     if (values === undefined) return undefined;
-    this.#countsToValues();
     const n = this.#keys.length;
     const of = takeInt32(n);
     const counts = new Int32Array(parts);
@@ -722,7 +652,6 @@ export class StringTable {
   /** The combiners as a plain array from now on (a combiner that is not a number arrived). */
   #objects(): unknown[] {
     if (this.#combiners === undefined) {
-      this.#leaveIntCounts();
       const values = this.#values!;
       this.#combiners = Array.from({ length: this.#keys.length }, (_, e) => values[(e << 1) + 1]);
       this.#values = undefined;
@@ -738,33 +667,22 @@ export class StringTable {
     const tags = new Uint8Array(n);
     tags.set(this.#tags);
     this.#tags = tags;
-    const where = new Int32Array(n);
-    where.set(this.#where);
-    this.#where = where;
     const ints = new Int32Array(n * 4);
     ints.set(this.#ints);
     this.#ints = ints;
     if (this.#values !== undefined) this.#values = new Float64Array(ints.buffer);
   }
 
-  /** Twice the slots, each entry's record moved, in first-seen order (the most frequent keys nearest their place). */
   #grow(): void {
     const count = this.#keys.length;
     const hashes = this.#hashes;
-    const where = this.#where;
-    const old = this.#slots;
-    const slots = new Int32Array(old.length * 2);
-    const mask = (slots.length >> 2) - 1;
+    const tags = this.#tags;
+    const slots = new Int32Array(this.#slots.length * 2);
+    const mask = slots.length - 1;
     for (let e = 0; e < count; e++) {
       let i = hashes[e]! & mask;
-      while (slots[i << 2] !== 0) i = (i + 1) & mask;
-      const from = where[e]! << 2;
-      const to = i << 2;
-      slots[to] = old[from]!;
-      slots[to + 1] = old[from + 1]!;
-      slots[to + 2] = old[from + 2]!;
-      slots[to + 3] = old[from + 3]!;
-      where[e] = i;
+      while (slots[i] !== 0) i = (i + 1) & mask;
+      slots[i] = ((e + 1) << 4) | tags[e]!;
     }
     this.#slots = slots;
   }
