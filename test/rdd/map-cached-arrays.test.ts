@@ -121,7 +121,12 @@ describe.each(['local', 'local[2]'] as const)('a map over a partition cached as 
   it('fails as the general step does: a throw, a Promise, a non-pair into a shuffle', async () => {
     const sc = new Context({ master, progress: false, hints: false, maxTaskFailures: 1 });
     try {
-      const data = [[1], [2, 3], [4]];
+      // Only the second partition ([2, 3], [4, 4]) fails, so that which task fails first does not decide the message.
+      const data = [
+        [1, 1],
+        [2, 3],
+        [4, 4],
+      ];
       const message = async (run: () => Promise<unknown>): Promise<string> => {
         try {
           await run();
@@ -130,8 +135,8 @@ describe.each(['local', 'local[2]'] as const)('a map over a partition cached as 
           return (e as Error).message
             .split('\n')
             .filter((line) => !/^\s+at /.test(line))
-            .join('\n') // Ids of jobs, stages, RDDs and workers differ between the two runs.
-            .replace(/\d+/g, 'n');
+            .join('\n')
+            .replace(/\d+/g, 'n'); // ids of jobs, stages, RDDs and workers differ between the two runs
         }
         return 'no error';
       };
@@ -146,7 +151,7 @@ describe.each(['local', 'local[2]'] as const)('a map over a partition cached as 
       const [throwFast, throwSlow] = await both(
         (rdd) =>
           rdd.map((p) => {
-            if (p.length === 2) throw new Error('boom');
+            if (p[0] === 2) throw new Error('boom');
             return p;
           }),
         (rdd) => rdd.collect(),
@@ -155,13 +160,13 @@ describe.each(['local', 'local[2]'] as const)('a map over a partition cached as 
       expect(throwFast).toMatch(/mapped/);
       expect(throwFast).toBe(throwSlow);
       const [promiseFast, promiseSlow] = await both(
-        (rdd) => rdd.map((p) => Promise.resolve(p)),
+        (rdd) => rdd.map((p) => (p[0] === 2 ? Promise.resolve(p) : p)),
         (rdd) => rdd.collect(),
       );
       expect(promiseFast).toMatch(/returned a Promise/);
       expect(promiseFast).toBe(promiseSlow);
       const [pairFast, pairSlow] = await both(
-        (rdd) => rdd.map((p) => (p.length === 2 ? p[0] : p)),
+        (rdd) => rdd.map((p) => (p[0] === 2 ? p[0] : p)),
         (rdd) => (rdd as RDD<[number, number]>).reduceByKey((a, b) => a + b).collect(),
       );
       expect(pairFast).toMatch(/needs pairs \[key, value\], but RDD n \(mapped\) produced /);
