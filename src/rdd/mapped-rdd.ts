@@ -105,6 +105,25 @@ export class MappedRDD<T, U> extends RDD<U> {
       else for (let i = 0, n = columns.keys.length; i < n; i++) (sink as Sink<unknown>)(columns.valueAt(i));
       return;
     }
+    if (this.op === 'map' && this.parent.storageLevel !== StorageLevel.NONE) {
+      // A partition cached as an array (points, records) is mapped in one loop: no call per element through the
+      // cache reader's sink and this step's closure on the way to the user's function.
+      const cached = this.parent.cachedPartition(p, tc)!;
+      if (Array.isArray(cached)) {
+        mapArray(
+          cached as readonly unknown[],
+          this.#fn as Fn,
+          sink as Sink<unknown>,
+          (e) => {
+            throw tagUserError(e, this.id, this.label);
+          },
+          () => promiseResult(this.op, this.label),
+        );
+        return;
+      }
+      eachCached(cached, this.#step(sink) as Sink<unknown>);
+      return;
+    }
     this.parent.forEach(p, tc, this.#step(sink));
   }
 
@@ -350,6 +369,26 @@ export function describeResult(v: unknown): string {
     return 'an async iterable: RDD functions are called synchronously; use a plain generator (function*)';
   }
   return typeof v;
+}
+
+/**
+ * What a map step over `xs` pushes to `sink` (see #step's 'map'): `f` of each element, a pair handed on as its two
+ * halves where the sink takes them (the shuffle writer's combine), an error of `f` (or a Promise it returns) through
+ * `fail`. A function of its own, so that its call sites see only the maps over cached arrays of the worker.
+ */
+function mapArray(xs: readonly unknown[], f: Fn, sink: Sink<unknown>, fail: (e: unknown) => never, promise: () => TypeError): void {
+  const kv = pairsOf(sink);
+  for (let i = 0; i < xs.length; i++) {
+    let y: unknown;
+    try {
+      y = f(xs[i]);
+    } catch (e) {
+      fail(e);
+    }
+    if (y instanceof Promise) fail(promise());
+    if (kv !== undefined && isPair(y)) kv((y as unknown as [unknown, unknown])[0], (y as unknown as [unknown, unknown])[1]);
+    else sink(y);
+  }
 }
 
 function promiseResult(op: ElementOp, label: string): TypeError {

@@ -35,7 +35,7 @@ export type PairsSink = (xs: readonly unknown[], from: number, to: number, notAP
 export interface Grouping {
   /** Adds one record: createCombiner for a new key, else merge into its combiner. */
   readonly add: (kv: Pair) => void;
-  /** `add([k, v])`, without needing the pair where the keys are strings (a word count's words). */
+  /** `add([k, v])`, without needing the pair where the keys are strings (a word count's words) or of mixed kinds. */
   readonly addKV: (k: unknown, v: unknown) => void;
   /** Adds records `from .. to` of columns of keys and numbers: what `add` of each as a pair would do. */
   readonly addNumbers: NumberColumnsSink;
@@ -153,27 +153,27 @@ export function grouping(first: (v: unknown) => unknown, merge: (c: unknown, v: 
     mixed = all;
     used = 2;
   };
-  /** Any key, in the IntTable, KeyTable or Map. */
-  const addAny = (kv: Pair): void => {
-    const k = kv[0];
+  /** Any key, in the IntTable, KeyTable or Map: a record given as its key and value (see addKV). */
+  const addAnyKV = (k: unknown, v: unknown): void => {
     // Int32 keys (vertex ids, indexes, counts; -0 is 0, as keysEqual has it) hash in a typed array: several times
     // faster than a Map of 100k numbers.
     if (typeof k === 'number' && (k | 0) === k) {
       const t = (ints ??= new IntTable<Pair>());
       const g = t.get(k);
-      if (g === undefined) t.addAfterMiss(created(k, kv[1], t.size), k);
-      else g[1] = merge(g[1], kv[1]);
+      if (g === undefined) t.addAfterMiss(created(k, v, t.size), k);
+      else g[1] = merge(g[1], v);
     } else if (inKeyTable(k)) {
       const t = (table ??= new KeyTable<Pair>());
       const g = t.get(k);
-      if (g === undefined) t.addAfterMiss(k, created(k, kv[1], t.size));
-      else g[1] = merge(g[1], kv[1]);
+      if (g === undefined) t.addAfterMiss(k, created(k, v, t.size));
+      else g[1] = merge(g[1], v);
     } else {
       const g = primitives.get(k);
-      if (g === undefined) primitives.set(k, created(k, kv[1], primitives.size));
-      else g[1] = merge(g[1], kv[1]);
+      if (g === undefined) primitives.set(k, created(k, v, primitives.size));
+      else g[1] = merge(g[1], v);
     }
   };
+  const addAny = (kv: Pair): void => addAnyKV(kv[0], kv[1]);
   /** While every key is an int32 row of one width. */
   const addRow = (kv: Pair): void => {
     const k = kv[0];
@@ -230,8 +230,11 @@ export function grouping(first: (v: unknown) => unknown, merge: (c: unknown, v: 
   };
   const choose = impl;
   const add = (kv: Pair): void => impl(kv);
+  // A map step's record without the pair it came in (which V8 may then not allocate); the pair is built only for a
+  // way that keeps records as they come (a RowTable's first key, the choice of way).
   const addKV = (k: unknown, v: unknown): void => {
     if (impl === addString && typeof k === 'string') (strings ??= new StringTable(expectedGroups)).add(k, v, first, merge);
+    else if (impl === addAny) addAnyKV(k, v);
     else impl([k, v]);
   };
   const addNumbers = (keys: Int32Array | readonly unknown[] | Latin1Keys, values: Float64Array | Int32Array, from: number, to: number): void => {
