@@ -467,8 +467,8 @@ export class Executor {
       },
       shuffleInput: (shuffleId, reduceId) => fetched(shuffleId, reduceId).all() as Iterable<ReadonlyArray<Pair>>,
       shuffleInputParts: (shuffleId, reduceId) => {
-        const { buckets, read, largestBucket, inMemoryRecords } = fetched(shuffleId, reduceId).parts();
-        return { buckets: buckets as Iterable<ReadonlyArray<Pair>>, read, largestBucket, inMemoryRecords };
+        const { buckets, runs, read, largestBucket, inMemoryRecords } = fetched(shuffleId, reduceId).parts();
+        return { buckets: buckets as Iterable<ReadonlyArray<Pair>>, runs, read, largestBucket, inMemoryRecords };
       },
       payload: (rddId, p) => {
         const data = payloads.get(`${rddId}/${p}`);

@@ -188,7 +188,7 @@ export class ShuffledRDD<K, V, C> extends RDD<[K, C]> {
 
   #push(p: number, tc: TaskContext, sink: Sink<[K, C]>, columns?: NumberGroupsSink): void {
     const agg = this.#aggregator;
-    // An aggregating reader may take numeric columns as they are; others get it all as arrays (both in map order).
+    // An aggregating reader merge-reads what the worker spilled while fetching; others get it all as arrays.
     const parts = agg !== undefined && tc.shuffleInputParts ? tc.shuffleInputParts(this.shuffleId, p) : undefined;
     const buckets = parts?.buckets ?? tc.shuffleInput(this.shuffleId, p);
     const eachPair = (f: (kv: Pair) => void, numbers?: NumberColumnsSink): void => {
@@ -204,16 +204,17 @@ export class ShuffledRDD<K, V, C> extends RDD<[K, C]> {
     if (agg !== undefined) {
       // One reduce partition's keys may not fit the worker: the combine spills sorted runs and merges them.
       const combineInto = this.spec.mapSideCombine ? combineCombinersExternally : combineValuesExternally;
+      const runs = parts?.runs ?? [];
       if (order === undefined) {
         // Map-side combined outputs hold each key once, so the table holds at least as many keys as the largest; room
         // for twice that (never more than all records) also spares the last doubling when, as in word counts of a
         // long tail, the other outputs add many keys of their own.
         const expected = this.spec.mapSideCombine ? Math.min(2 * (parts?.largestBucket ?? 0), parts?.inMemoryRecords ?? 0) : 0;
-        combineInto(eachPair, agg, this.id, this.label, sink as (kv: Pair) => void, columns, expected);
+        combineInto(eachPair, agg, this.id, this.label, sink as (kv: Pair) => void, runs, columns, expected);
         return;
       }
       // The combined groups are sorted like any records: a partition of many keys spills sorted runs too.
-      sortExternally((add) => combineInto(eachPair, agg, this.id, this.label, add), order, this.label, sink as (kv: Pair) => void);
+      sortExternally((add) => combineInto(eachPair, agg, this.id, this.label, add, runs), order, this.label, sink as (kv: Pair) => void);
     } else if (order !== undefined) {
       // A sorted partition may outgrow the worker (a skewed key): the sorter spills sorted runs and merge-reads them.
       sortExternally(eachPair, order, this.label, sink as (kv: Pair) => void);

@@ -20,14 +20,15 @@ export interface TaskContext {
    */
   shuffleInput(shuffleId: number, reduceId: number): Iterable<ReadonlyArray<Pair>>;
   /**
-   * The same input for readers that combine it (aggregating shuffles), with what is known of it in advance; absent
-   * where nothing spills.
+   * The same input as buckets still in memory plus key-sorted run files the worker spilled while fetching, for
+   * readers that merge-read runs (aggregating shuffles); absent where nothing spills.
    */
   shuffleInputParts?(
     shuffleId: number,
     reduceId: number,
   ): {
     buckets: Iterable<ReadonlyArray<Pair>>;
+    runs: readonly string[];
     /**
      * Reads the same buckets instead of `buckets`: records of number values (int32 keys, or any keys) as columns to
      * `numbers` where the input holds them so, others as pairs to `each`, in the same order.

@@ -6,11 +6,8 @@
  * and the combiners of equal keys are merged with mergeCombiners, so no more than one frame per run is in
  * memory while merging.
  *
- * Without spills the output is the grouping's, in first-seen key order; after spills it is in key order. Whether a
- * table spills depends on what else holds the worker's pool, so a partition computed again may come in the other
- * order. Putting the merged groups back in first-seen order (each spilled group carrying its place) was tried: it
- * adds an external sort of the merged groups, and heap-guard.test.ts' groupByKey larger than a 64 MB worker heap then
- * failed on the heap guard (session 17, docs/benchmarks.md).
+ * Without spills the output is the grouping's, in first-seen key order (unchanged behaviour); after spills it
+ * is in key order.
  */
 import { IndexHeap } from './index-heap.js';
 import { closeSync, mkdirSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
@@ -31,8 +28,11 @@ import { checkHeap, checkHeapByTime } from '../core/heap-guard.js';
  */
 type Source = (each: (kv: Pair) => void, numbers: NumberColumnsSink, pairs: PairsSink, kv: (k: unknown, v: unknown) => void) => void;
 
-/** What is known of the input before it comes. */
-export interface InputHint {
+/** Key-sorted run files that are part of the input (fetched shuffle input spilled to disk). */
+export interface InputRuns {
+  readonly files: readonly string[];
+  /** Turns a record of these runs into a combiner (createCombiner for raw values; identity for combiners). */
+  readonly toCombiner: (v: unknown) => unknown;
   /** At least this many distinct keys come (0 or absent: unknown); the first table is sized for them. */
   readonly expectedGroups?: number;
 }
@@ -118,10 +118,10 @@ export function combineExternally(
   label: string,
   sink: (kv: Pair) => void,
   budget: MemoryBudget | undefined = workerMemoryBudget(),
-  input?: InputHint,
+  input?: InputRuns,
   numbers?: NumberGroupsSink,
 ): void {
-  if (budget === undefined) {
+  if (budget === undefined && (input === undefined || input.files.length === 0)) {
     const g = grouping(fns.first, fns.merge, input?.expectedGroups);
     try {
       try {
@@ -135,6 +135,8 @@ export function combineExternally(
     }
     return;
   }
+  // internal: fetched input spills only where a worker pool exists, and the same pool is found here
+  if (budget === undefined) throw new Error('spilled shuffle input needs a worker memory budget');
   const c = new ExternalCombiner(fns, budget, label, input);
   try {
     try {
@@ -166,7 +168,7 @@ class ExternalCombiner implements MemoryConsumer {
     private readonly fns: CombineFunctions,
     private readonly budget: MemoryBudget,
     private readonly label: string,
-    input?: InputHint,
+    private readonly input?: InputRuns,
   ) {
     // Counting groups and sampling combiners through createCombiner leaves the grouping's loop untouched.
     this.#first = (v) => {
@@ -296,20 +298,23 @@ class ExternalCombiner implements MemoryConsumer {
   }
 
   output(sink: (kv: Pair) => void, rddId: number, label: string, numbers?: NumberGroupsSink): void {
-    if (this.#runs.length > 0) this.spill();
+    const inputFiles = this.input?.files ?? [];
+    if (this.#runs.length > 0 || inputFiles.length > 0) this.spill();
     this.#outputting = true;
-    if (this.#runs.length === 0) {
+    if (this.#runs.length === 0 && inputFiles.length === 0) {
       if (numbers === undefined || !groupsAsColumns(this.#g, numbers)) this.#g.each(sink);
       return;
     }
     this.budget.release(this);
     const merge = this.fns.mergeCombiners;
-    // Entries of keys the order calls equal arrive together (one per run, in run order) and are merged as they
-    // arrive, so a key with many values never has them all listed besides its combiner.
+    const own = this.#runs.length;
+    const toCombiner = this.input?.toCombiner;
+    // Entries of keys the order calls equal arrive together (one per own run, any number per input run) and
+    // are merged as they arrive, so a key with many values never has them all listed besides its combiner.
     let out: Pair[] = [];
     let measureAt = LONG_LIST;
     const reading = (): string => `reading back the spilled groups of ${label}`;
-    mergeFramedRuns(this.#runs, reading, (entry, _run, startsBlock) => {
+    mergeFramedRuns([...this.#runs, ...inputFiles], reading, (entry, run, startsBlock) => {
       if (startsBlock) {
         for (const kv of out) sink(kv);
         out = [];
@@ -320,18 +325,19 @@ class ExternalCombiner implements MemoryConsumer {
       const what = (): string => `merging the spilled groups of ${label} for key ${describeKey(entry[0])}`;
       checkHeapByTime(what, HEAP_HINT);
       try {
-        const same = out.length === 1 && out[0]![0] === entry[0] ? out[0] : out.find((o) => keysEqual(o[0], entry[0]));
-        if (same === undefined) out.push(entry);
+        const kv: Pair = run < own ? entry : [entry[0], toCombiner!(entry[1])];
+        const same = out.length === 1 && out[0]![0] === kv[0] ? out[0] : out.find((o) => keysEqual(o[0], kv[0]));
+        if (same === undefined) out.push(kv);
         else {
           // Appending to a long list (a group) may move it to a store 1.5 times its length while the old one is
           // still alive: a step of tens of MB for a hot key, counted before it is taken.
           const list = same[1];
           if (Array.isArray(list) && list.length >= measureAt) {
-            checkHeap(what, HEAP_HINT, 12 * (list.length + lengthOf(entry[1])));
+            checkHeap(what, HEAP_HINT, 12 * (list.length + lengthOf(kv[1])));
             // Again once it has grown by a quarter: a list grows its store by half at a time.
             measureAt = list.length * 1.25;
           }
-          same[1] = merge(list, entry[1]);
+          same[1] = merge(list, kv[1]);
         }
       } catch (e) {
         throw tagUserError(e, rddId, label);
@@ -525,17 +531,27 @@ export function combineValuesExternally(
   rddId: number,
   label: string,
   sink: (kv: Pair) => void,
+  inputRuns: readonly string[] = [],
   columns?: NumberGroupsSink,
   expectedGroups = 0,
 ): void {
   const fns = { first: agg.createCombiner, merge: agg.mergeValue, mergeCombiners: agg.mergeCombiners };
-  combineExternally(source, fns, rddId, label, sink, workerMemoryBudget(), { expectedGroups }, columns);
+  combineExternally(
+    source,
+    fns,
+    rddId,
+    label,
+    sink,
+    workerMemoryBudget(),
+    { files: inputRuns, toCombiner: agg.createCombiner, expectedGroups },
+    columns,
+  );
 }
 
 /**
  * combineCombinersByKey of `combine.ts`, under the worker's budget. As there, a key's first combiner is copied
  * when it is an object: it may be a stored map output that mergeCombiners would otherwise modify. Combiners
- * read back from runs are copies already. `expectedGroups`: see {@link InputHint}.
+ * read back from runs are copies already. `expectedGroups`: see {@link InputRuns}.
  */
 export function combineCombinersExternally(
   source: Source,
@@ -543,9 +559,10 @@ export function combineCombinersExternally(
   rddId: number,
   label: string,
   sink: (kv: Pair) => void,
+  inputRuns: readonly string[] = [],
   columns?: NumberGroupsSink,
   expectedGroups = 0,
 ): void {
   const fns = { first: ownCopy, merge: agg.mergeCombiners, mergeCombiners: agg.mergeCombiners };
-  combineExternally(source, fns, rddId, label, sink, workerMemoryBudget(), { expectedGroups }, columns);
+  combineExternally(source, fns, rddId, label, sink, workerMemoryBudget(), { files: inputRuns, toCombiner: (c) => c, expectedGroups }, columns);
 }

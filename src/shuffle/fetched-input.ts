@@ -2,23 +2,21 @@
  * A reduce task's fetched shuffle input under the worker's shuffle memory budget. A reduce partition reads one
  * bucket of every map output, and together they can be as large as a whole map partition's output, whatever
  * the budget: so buckets arrive in chunks, count against the worker's pool while in memory, and are written to
- * a file when the pool is full (Spark fetches large blocks to disk), each in its place: every reader gets the
- * records in map-id order, spilled or not, read back a frame at a time. Whether the input spills depends on what
- * else holds the pool, so an order that followed the spills (key-sorted runs first, as this once did) would give a
- * partition computed again other orders than its first computation.
+ * key-sorted run files when the pool is full (Spark fetches large blocks to disk). An aggregating reducer
+ * merge-reads those runs (external-combiner.ts); any other reader gets everything back as arrays.
  *
  * Buckets that arrive encoded (bucket-codec.ts: a peer's, or this worker's own stored output) stay encoded until
  * the task reads them, and are decoded a slice at a time as it does: the task's input then never exists as one
  * list of pair objects, which would outlive the young generation and be promoted only to die with the task.
  */
 import path from 'node:path';
-import { closeSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
-import v8 from 'node:v8';
+import { rmSync } from 'node:fs';
 import type { Bucket } from './wire.js';
 import { estimateSize } from '../storage/size-estimator.js';
 import type { NumberColumnsSink, Pair } from './combine.js';
-import { HEAP_HINT } from './external-combiner.js';
-import { checkHeap } from '../core/heap-guard.js';
+import { compareKeys } from '../core/keys.js';
+import { HEAP_HINT, readFramedRun, writeFramedRun } from './external-combiner.js';
+import { checkHeap, heapGuardLimit } from '../core/heap-guard.js';
 import type { MemoryBudget, MemoryConsumer } from './memory-budget.js';
 import { Latin1Keys, decodeRange, encodedBytes, type EncodedBucket } from './bucket-codec.js';
 
@@ -30,19 +28,9 @@ const SLICE = 4096;
 
 let inputCounter = 0;
 
-/** Records of a bucket (or of a part of one) written to a spill file: bytes `start .. end` of `file`, in frames. */
-class Spilled {
-  constructor(
-    readonly file: string,
-    readonly start: number,
-    readonly end: number,
-    readonly length: number,
-  ) {}
-}
-
 /** The parts of one map output's bucket, fetched one after another (a bucket is itself an array: so a class). */
 class Parts {
-  constructor(readonly list: Array<FetchedBucket | Spilled>) {}
+  constructor(readonly list: FetchedBucket[]) {}
 }
 
 export class FetchedInput implements MemoryConsumer {
@@ -51,10 +39,9 @@ export class FetchedInput implements MemoryConsumer {
    * Buckets in memory, by map id (the order readers that do not merge have always seen); a bucket fetched in
    * parts has several, in order.
    */
-  #buckets: Array<FetchedBucket | Spilled | Parts> = [];
+  #buckets: Array<FetchedBucket | Parts> = [];
   #inMemory = 0;
-  /** The spill files. */
-  readonly #files: string[] = [];
+  readonly #runs: string[] = [];
   /** Set when the task starts reading: arrays handed out stay referenced, so spilling then frees nothing. */
   #reading = false;
   #records = 0;
@@ -64,6 +51,8 @@ export class FetchedInput implements MemoryConsumer {
     private readonly budget: MemoryBudget | undefined,
     /** What the heap guard names if this input cannot fit: the shuffle and the RDD reading it. */
     private readonly what = 'a shuffle',
+    /** Decoded bytes per spilled run at most (by default 1/16 of the worker's heap limit; unbounded without one). */
+    private readonly runBytes = heapGuardLimit() > 0 ? heapGuardLimit() / 16 : Number.POSITIVE_INFINITY,
   ) {
     budget?.register(this);
   }
@@ -109,67 +98,64 @@ export class FetchedInput implements MemoryConsumer {
     `the fetched input of ${this.what} (${this.#records} records, ~${Math.round(this.#estimatedBytes / 2 ** 20)} MiB estimated)`;
 
   spill(): void {
-    if (this.#reading || this.#inMemory === 0 || this.budget === undefined) return;
-    // Each bucket in memory is written in its place, a slice at a time (decoding the whole in-memory input at once
-    // would hold up to ~3x the pool's share of the heap as pair objects: numeric columns grow that much decoded).
-    const file = path.join(this.budget.dir, `input_${process.pid}_${inputCounter++}.run`);
-    const fd = openSync(file, 'w');
-    this.#files.push(file);
-    let pos = 0;
-    const len = Buffer.alloc(4);
-    const write = (b: FetchedBucket | Spilled): FetchedBucket | Spilled => {
-      if (b instanceof Spilled || b.length === 0) return b;
-      const start = pos;
-      for (let from = 0; from < b.length; from += SLICE) {
-        const to = Math.min(b.length, from + SLICE);
-        const data = v8.serialize(Array.isArray(b) ? b.slice(from, to) : decodeRange(b as EncodedBucket, from, to));
-        len.writeUInt32LE(data.length, 0);
-        writeSync(fd, len);
-        writeSync(fd, data);
-        pos += 4 + data.length;
-      }
-      return new Spilled(file, start, pos, b.length);
+    if (this.#reading || this.#buckets.length === 0 || this.budget === undefined) return;
+    // Key-sorted runs of at most `runBytes` decoded records each, written in fetch order (a merge keeps run order
+    // between equal keys, and `all` reads runs in order, so a key's records keep their order). Decoding the
+    // whole in-memory input at once would hold up to ~3x the pool's share of the heap as pair objects: numeric
+    // columns grow that much when decoded.
+    let run: Pair[] = [];
+    let runBytes = 0;
+    let diskBytes = 0;
+    const flush = (): void => {
+      if (run.length === 0) return;
+      run.sort((a, b) => compareKeys(a[0], b[0]));
+      const file = path.join(this.budget!.dir, `input_${process.pid}_${inputCounter++}.run`);
+      diskBytes += writeFramedRun(file, run);
+      this.#runs.push(file);
+      run = [];
+      runBytes = 0;
     };
-    try {
-      for (let m = 0; m < this.#buckets.length; m++) {
-        const b = this.#buckets[m];
-        if (b === undefined) continue;
-        if (b instanceof Parts) for (let i = 0; i < b.list.length; i++) b.list[i] = write(b.list[i]!);
-        else this.#buckets[m] = write(b);
+    for (const fetched of this.#inOrder()) {
+      for (let from = 0; from < fetched.length; from += SLICE) {
+        const to = Math.min(fetched.length, from + SLICE);
+        const slice = Array.isArray(fetched) ? fetched.slice(from, to) : decodeRange(fetched as EncodedBucket, from, to);
+        for (let i = 0; i < slice.length; i++) run.push(slice[i] as Pair);
+        if (this.runBytes === Number.POSITIVE_INFINITY) continue;
+        runBytes += estimateSize(slice as unknown[]);
+        if (runBytes >= this.runBytes) flush();
       }
-    } finally {
-      closeSync(fd);
     }
+    flush();
+    this.#buckets = [];
     this.#inMemory = 0;
-    this.budget.spilled(this.bytes, pos);
+    this.budget.spilled(this.bytes, diskBytes);
     this.budget.update(this, 0);
   }
 
   /**
-   * The input for readers that combine, read one of two ways, once: as pairs (`buckets`), or with `read`, which hands
-   * the records of encoded buckets of number values (and int32 keys, or keys in a plain array) to `numbers` as
-   * columns, in the same order. Both in map-id order, spilled buckets read back in their places.
+   * The input as in-memory buckets plus key-sorted run files (for readers that merge). The buckets can be read
+   * either as pairs (`buckets`) or with `read`, which hands the records of encoded buckets of number values (and
+   * int32 keys, or keys in a plain array) to `numbers` as columns, in the same order (read one way, once).
    * `largestBucket`: the most records of one map output still in memory (one map output holds a key once when the
-   * map side combined, so a lower bound on the keys then); `inMemoryRecords`: all of theirs. Spilled records are
-   * left out of both: they are what the pool could not hold, so no table is sized for them in advance.
+   * map side combined, so a lower bound on the keys then); `inMemoryRecords`: all of theirs.
    */
   parts(): {
     buckets: Iterable<Bucket>;
+    runs: readonly string[];
     read: (each: (kv: Pair) => void, numbers: NumberColumnsSink) => void;
     largestBucket: number;
     inMemoryRecords: number;
   } {
     this.#reading = true;
     let largestBucket = 0;
-    const inMemory = (b: FetchedBucket | Spilled): number => (b instanceof Spilled ? 0 : b.length);
     for (const b of this.#buckets) {
       if (b === undefined) continue;
       // A bucket's parts together hold its records (one map output).
-      const n = b instanceof Parts ? b.list.reduce((sum, p) => sum + inMemory(p), 0) : inMemory(b);
+      const n = b instanceof Parts ? b.list.reduce((sum, p) => sum + p.length, 0) : b.length;
       if (n > largestBucket) largestBucket = n;
     }
     const read = (each: (kv: Pair) => void, numbers: NumberColumnsSink): void => this.#read(each, numbers);
-    return { buckets: this.#present(), read, largestBucket, inMemoryRecords: this.#inMemory };
+    return { buckets: this.#present(), runs: this.#runs, read, largestBucket, inMemoryRecords: this.#inMemory };
   }
 
   #read(each: (kv: Pair) => void, numbers: NumberColumnsSink): void {
@@ -198,12 +184,20 @@ export class FetchedInput implements MemoryConsumer {
     }
   }
 
-  /** Everything as arrays in map-id order (spilled buckets read back a frame at a time), read once. */
+  /** Everything as arrays (spilled runs read back whole), read once: for readers that do not merge. */
   all(): Iterable<Bucket> {
-    return this.#present();
+    this.#reading = true;
+    const runs = this.#runs;
+    const present = this.#present();
+    // Runs first: they hold what was fetched before what is still in memory (a bucket fetched in parts can have its
+    // first parts spilled and the rest in memory), so a key's records come back in the order they were fetched.
+    return (function* () {
+      for (const f of runs) yield readFramedRun(f, () => `reading back spilled shuffle input (${f})`);
+      yield* present;
+    })();
   }
 
-  /** The buckets in map order, encoded ones a slice at a time (read once). */
+  /** The in-memory buckets in map order, encoded ones a slice at a time (read once). */
   *#present(): Generator<Bucket, void, undefined> {
     this.#reading = true;
     for (const b of this.#inOrder()) {
@@ -216,46 +210,19 @@ export class FetchedInput implements MemoryConsumer {
     }
   }
 
-  /** The buckets (parts one by one) in map order; a spilled one as the frames read back from its file. */
+  /** The buckets in memory (parts one by one), in map order. */
   *#inOrder(): Generator<FetchedBucket, void, undefined> {
     for (const b of this.#buckets) {
       if (b === undefined) continue;
-      if (!(b instanceof Parts)) {
-        if (b instanceof Spilled) yield* this.#frames(b);
-        else yield b;
-        continue;
-      }
-      for (const p of b.list) {
-        if (p instanceof Spilled) yield* this.#frames(p);
-        else yield p;
-      }
-    }
-  }
-
-  /** The frames of a spilled bucket, one at a time. */
-  *#frames(s: Spilled): Generator<Bucket, void, undefined> {
-    const fd = openSync(s.file, 'r');
-    try {
-      const len = Buffer.alloc(4);
-      for (let pos = s.start; pos < s.end; ) {
-        readSync(fd, len, 0, 4, pos);
-        const n = len.readUInt32LE(0);
-        // A frame is deserialized in one step (about twice its bytes on the heap): checked for before.
-        checkHeap(() => `reading back spilled shuffle input (${this.#what()})`, HEAP_HINT, 2 * n);
-        const data = Buffer.allocUnsafe(n);
-        for (let got = 0; got < n; ) got += readSync(fd, data, got, n - got, pos + 4 + got);
-        pos += 4 + n;
-        yield v8.deserialize(data) as Pair[];
-      }
-    } finally {
-      closeSync(fd);
+      if (b instanceof Parts) yield* b.list;
+      else yield b;
     }
   }
 
   dispose(): void {
     this.budget?.release(this);
-    for (const f of this.#files) rmSync(f, { force: true });
-    this.#files.length = 0;
+    for (const f of this.#runs) rmSync(f, { force: true });
+    this.#runs.length = 0;
     this.#buckets = [];
   }
 }

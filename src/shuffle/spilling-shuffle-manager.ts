@@ -4,11 +4,8 @@
  * every map output ends on disk (the mapreduce engine); otherwise the tail stays in memory and only what did
  * not fit was spilled (the memory engine). With a `budget` (the memory engine), every map output, being
  * written or stored, counts against the worker's shuffle memory pool, and the pool spills the largest ones
- * when the total outgrows it: a worker holding many map outputs stays bounded, not only each task. A spilled
- * bucket of the memory engine is served in the order its records were written, as an unspilled one is: whether an
- * output spills depends on what else holds the pool, and a reduce partition computed again (an evicted cached
- * block, a retried task) must read its input in the order its first computation did. The disk engine sorts each
- * bucket by key (Hadoop's map output), spilled or not.
+ * when the total outgrows it: a worker holding many map outputs stays bounded, not only each task. A fetch of
+ * a spilled bucket merges its runs back into one key-sorted bucket.
  *
  * A stored output's in-memory buckets are kept encoded as columns (bucket-codec.ts: numbers and rows of numbers
  * in typed arrays), the form in which they are also served to peers: held until the shuffle is no longer
@@ -52,7 +49,7 @@ export interface SpillingShuffleOptions {
 }
 
 interface MapOutput {
-  /** Records still in memory, per reducer, encoded (after the records of its runs; the disk engine has none). */
+  /** Records still in memory, per reducer, encoded (sorted by key when the output also has runs). */
   readonly buckets: EncodedBucket[];
   /** Run files per reducer. */
   readonly runs: string[][];
@@ -125,9 +122,8 @@ export class SpillingShuffleManager implements ShuffleManager {
         const file = path.join(this.options.dir, `shuffle_${shuffleId}_${mapId}_${r}.run${this.#runFiles++}`);
         // Framed (a few thousand records a frame), so a fetch in parts reads a run a frame at a time. A stored
         // output keeps its order: a reducer may be part way through its in-memory bucket, and goes on at the same
-        // record in the run that now holds it (the same segment of its cursor; see #part). So does the memory
-        // engine's output being written: runs in order, then the rest, are the records in the order written.
-        diskBytes += writeFramedRun(file, stored !== undefined || chunked ? b : b.sort(compare));
+        // record in the run that now holds it (the same segment of its cursor; see #part).
+        diskBytes += writeFramedRun(file, stored !== undefined ? b : b.sort(compare));
         runs[r]!.push(file);
         buckets[r] = [];
         chunks[r] = [];
@@ -198,6 +194,12 @@ export class SpillingShuffleManager implements ShuffleManager {
       },
       close: (): MapStatus => {
         if (this.options.writeAllToDisk) spill();
+        else if (runIndex > 0) {
+          for (let r = 0; r < numReducers; r++) {
+            buckets[r] = recordsOf(r).sort((a, c) => compare(a, c));
+            chunks[r] = [];
+          }
+        }
         stored = buckets.map((b, r) => concatEncoded([...chunks[r]!, encodeBucket(b)]));
         buckets.fill([]);
         chunks.fill([]);
@@ -329,11 +331,11 @@ export class SpillingShuffleManager implements ShuffleManager {
       this.#read(out, reduceId);
       const decoded = inMemory === undefined ? [] : decodeBucket(inMemory);
       if (files.length === 0) return decoded;
-      // Runs in run order, then what stayed in memory: the records as written. The disk engine's are sorted (stably:
-      // a key's records keep their order).
+      // Runs in run order, then a stable sort: a key's records keep their order (a run spilled from a stored
+      // output is not sorted, see the writer's spill).
       const all = files.flatMap((f) => readFramedRun(f, () => `reading back the map output run ${f}`));
       for (let i = 0; i < decoded.length; i++) all.push(decoded[i]!);
-      return this.options.writeAllToDisk ? all.sort(compare) : all;
+      return all.sort(compare);
     });
   }
 

@@ -3,13 +3,25 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Latin1Keys, encodeBucket } from '../../src/shuffle/bucket-codec.js';
+import { encodeBucket } from '../../src/shuffle/bucket-codec.js';
 import type { Pair } from '../../src/shuffle/combine.js';
-import { FetchedInput, type FetchedBucket } from '../../src/shuffle/fetched-input.js';
+import { mergeFramedRuns } from '../../src/shuffle/external-combiner.js';
+import { FetchedInput } from '../../src/shuffle/fetched-input.js';
 import { MemoryBudget } from '../../src/shuffle/memory-budget.js';
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'kindling-fetched-input-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** Each key's values in the order they come. */
+function valuesByKey(pairs: Iterable<Pair>): Map<unknown, unknown[]> {
+  const out = new Map<unknown, unknown[]>();
+  for (const [k, v] of pairs) {
+    const list = out.get(k);
+    if (list === undefined) out.set(k, [v]);
+    else list.push(v);
+  }
+  return out;
+}
 
 // A fetch: buckets of map outputs arriving in parts, each part as pairs or encoded (as a peer sends it), with a
 // spill asked for after some of them. Values number the records in fetch order.
@@ -24,59 +36,65 @@ const fetchPlan = fc.record({
     }),
     { minLength: 1, maxLength: 8 },
   ),
+  runBytes: fc.constantFrom(1, 5_000, 60_000, Number.POSITIVE_INFINITY),
 });
 
 describe('FetchedInput spilling', () => {
-  it('gives back the records in map order, spilled or not, read whole, as pairs or as columns (property)', () => {
+  it("writes bounded runs and keeps each key's records in fetch order, read whole or merged (property)", () => {
     fc.assert(
-      fc.property(fetchPlan, ({ keys, parts }) => {
+      fc.property(fetchPlan, ({ keys, parts, runBytes }) => {
         const dir = mkdtempSync(path.join(scratch, 'pool-'));
         // A pool large enough never to spill by itself: the plan says when.
         const budget = new MemoryBudget(1 << 30, dir);
-        const input = new FetchedInput(budget, 'a shuffle');
-        const again = new FetchedInput(budget, 'a shuffle');
+        const input = new FetchedInput(budget, 'a shuffle', runBytes);
         let n = 0;
         const expected: Pair[] = [];
         // A map output's parts must arrive in order and before the next map's (as the fetcher asks), so the plan's
-        // parts are ordered by map. A second input gets them in reverse map order (peers answer in any order).
+        // parts are ordered by map.
         const ordered = [...parts].sort((a, b) => a.map - b.map);
-        const byMap = new Map<number, FetchedBucket[]>();
         let spills = 0;
         for (const p of ordered) {
           const records: Pair[] = [];
           for (let i = 0; i < p.length; i++) records.push([keys[(i * 7 + n) % keys.length], n + i]);
           n += p.length;
           expected.push(...records);
-          const bucket = p.encoded && records.length > 0 ? encodeBucket(records) : records;
-          byMap.set(p.map, [...(byMap.get(p.map) ?? []), bucket]);
-          input.add([p.map], [bucket]);
+          input.add([p.map], [p.encoded && records.length > 0 ? encodeBucket(records) : records]);
           if (p.spillAfter) {
             input.spill();
             spills++;
           }
         }
-        for (const m of [...byMap.keys()].sort((a, b) => b - a)) {
-          // Every other part spilled: a bucket's parts on disk and in memory, in turn.
-          for (const [i, bucket] of byMap.get(m)!.entries()) {
-            again.add([m], [bucket]);
-            if (i % 2 === 0) again.spill();
+        const { runs } = input.parts();
+        if (runBytes === 1) {
+          // One run per slice of 4,096 records of each part spilled.
+          let want = 0;
+          let pending = 0;
+          for (const p of ordered) {
+            pending += Math.ceil(p.length / 4096);
+            if (p.spillAfter) {
+              want += pending;
+              pending = 0;
+            }
           }
+          expect(runs.length).toBe(want);
+        } else if (runBytes === Number.POSITIVE_INFINITY) {
+          expect(runs.length).toBeLessThanOrEqual(spills);
         }
-        if (spills > 0 && n > 0) expect(readdirSync(dir).length).toBeGreaterThan(0);
+        // A merge of the runs gives equal keys in run order: with what is in memory after, each key's values
+        // are in fetch order.
+        const merged: Pair[] = [];
+        mergeFramedRuns(
+          runs,
+          () => 'runs',
+          (kv) => merged.push(kv),
+        );
         const whole: Pair[] = [];
         for (const b of input.all()) whole.push(...(b as Pair[]));
-        expect(whole).toEqual(expected);
-        // Columns or pairs, in the same order.
-        const read: Pair[] = [];
-        again.parts().read(
-          (kv) => read.push(kv),
-          (ks, vs, from, to) => {
-            for (let i = from; i < to; i++) read.push([ks instanceof Latin1Keys ? ks.key(i) : ks[i], vs[i]]);
-          },
-        );
-        expect(read).toEqual(expected);
+        const spilledCount = merged.length;
+        const wholeSpilled = valuesByKey(whole.slice(0, spilledCount));
+        expect(valuesByKey(merged)).toEqual(wholeSpilled);
+        expect(valuesByKey(whole)).toEqual(valuesByKey(expected));
         input.dispose();
-        again.dispose();
         expect(readdirSync(dir)).toEqual([]);
         // The pool's account is kept in floating point: what this input took is given back to within rounding.
         expect(Math.abs(budget.used)).toBeLessThan(1e-3);

@@ -90,6 +90,7 @@ describe('the combine hands string groups to a sink that takes bytes', () => {
       1,
       'RDD 1',
       (kv) => groups.push(kv),
+      undefined,
       sink,
     );
     return { how, groups };
