@@ -204,48 +204,58 @@ describe('cached columns of pooled tables', () => {
 });
 
 describe('mapValues over columns, under pressure', () => {
-  it('a reduce that spills, and cached blocks evicted and recomputed from lineage, give the same results', async () => {
-    // A shuffle pool of ~260 KB per worker (its combines spill) and a storage pool of 128 KB (blocks are evicted).
-    const sc = new Context({
-      master: 'local[2]',
-      progress: false,
-      hints: false,
-      memory: { workerMB: 256, shuffleFraction: 0.001, storageFraction: 128 / (256 * 1024) },
-    });
-    const spills: number[] = [];
-    sc.events.on('taskEnd', (e: TaskEndEvent) => void spills.push(e.metrics?.spillCount ?? 0));
-    try {
-      const data = Array.from({ length: 60_000 }, (_, i): [number, number] => [(i * 7919) % 20_000, i % 3 === 0 ? -0 : i / 8]);
-      await compare(sc, data, 4, 3, 0);
-      expect(spills.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
-      // Ranks over iterations, as PageRank caches them: each iteration's blocks evict the last one's.
-      let ranks = sc
-        .parallelize(data, 4)
-        .reduceByKey((a, b) => a + b, 3)
-        .mapValues((s) => s / 2)
-        .cache();
-      let slow = sc
-        .parallelize(data, 4)
-        .reduceByKey((a, b) => a + b, 3)
-        .map((kv): [number, number] => [kv[0], kv[1] / 2]);
-      for (let i = 0; i < 3; i++) {
-        ranks = ranks.mapValues((r) => r + 1).cache();
-        slow = slow.map((kv): [number, number] => [kv[0], kv[1] + 1]);
-        expect(
-          same(
-            await ranks.values().collect(),
-            (await slow.collect()).map((kv) => kv[1]),
-          ),
-        ).toBe(true);
+  // The point is a reduce that spills: a 260 KB pool makes its combines spill ~830 times in ~70 tasks (session 16),
+  // so the run time follows the machine's load (19 s alone at load 15, 40 s with four busy loops, over 60 s at load
+  // 30 in a full run). A larger pool (1 MB) spills a table in some computations of a partition and not in others,
+  // and a table that spills gives key order (external-combiner.ts): the order-exact comparisons here would then fail.
+  const SPILLING_MS = 180_000;
+
+  it(
+    'a reduce that spills, and cached blocks evicted and recomputed from lineage, give the same results',
+    async () => {
+      // A shuffle pool of ~260 KB per worker (its combines spill) and a storage pool of 128 KB (blocks are evicted).
+      const sc = new Context({
+        master: 'local[2]',
+        progress: false,
+        hints: false,
+        memory: { workerMB: 256, shuffleFraction: 0.001, storageFraction: 128 / (256 * 1024) },
+      });
+      const spills: number[] = [];
+      sc.events.on('taskEnd', (e: TaskEndEvent) => void spills.push(e.metrics?.spillCount ?? 0));
+      try {
+        const data = Array.from({ length: 60_000 }, (_, i): [number, number] => [(i * 7919) % 20_000, i % 3 === 0 ? -0 : i / 8]);
+        await compare(sc, data, 4, 3, 0);
+        expect(spills.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+        // Ranks over iterations, as PageRank caches them: each iteration's blocks evict the last one's.
+        let ranks = sc
+          .parallelize(data, 4)
+          .reduceByKey((a, b) => a + b, 3)
+          .mapValues((s) => s / 2)
+          .cache();
+        let slow = sc
+          .parallelize(data, 4)
+          .reduceByKey((a, b) => a + b, 3)
+          .map((kv): [number, number] => [kv[0], kv[1] / 2]);
+        for (let i = 0; i < 3; i++) {
+          ranks = ranks.mapValues((r) => r + 1).cache();
+          slow = slow.map((kv): [number, number] => [kv[0], kv[1] + 1]);
+          expect(
+            same(
+              await ranks.values().collect(),
+              (await slow.collect()).map((kv) => kv[1]),
+            ),
+          ).toBe(true);
+        }
+        // Read again: blocks that did not fit are computed again from lineage.
+        expect(same(await ranks.collect(), await slow.collect())).toBe(true);
+        const info = sc.getRDDStorageInfo().find((r) => r.id === ranks.id);
+        expect(info === undefined || info.numCachedPartitions < 3).toBe(true);
+      } finally {
+        await sc.stop();
       }
-      // Read again: blocks that did not fit are computed again from lineage.
-      expect(same(await ranks.collect(), await slow.collect())).toBe(true);
-      const info = sc.getRDDStorageInfo().find((r) => r.id === ranks.id);
-      expect(info === undefined || info.numCachedPartitions < 3).toBe(true);
-    } finally {
-      await sc.stop();
-    }
-  });
+    },
+    SPILLING_MS,
+  );
 
   it('a throwing or async function fails its task naming the mapValues RDD, as without columns', async () => {
     const sc = new Context({ master: 'local[2]', progress: false, hints: false, maxTaskFailures: 1 });

@@ -28,23 +28,32 @@ describe.skipIf(redisSkipReason !== undefined)('the driver secret', () => {
       env: { ...process.env, KINDLING_SECRET: '' },
     });
 
-  it('kindling run --secret-file gives the script the secret; without it the executor refuses the driver', async () => {
-    const e = executor(['--master', url(), '--cluster', 'secret', '--cores', '1', '--memory', '512m', '--secret-file', secretFile]);
-    await e.waitFor('registered and ready');
-    const ok = run('--secret-file', secretFile);
-    expect(ok.stderr).toBe('');
-    expect(JSON.parse(ok.stdout.trim().split('\n').pop()!)).toEqual({ rows: 200_000 });
+  // Three fresh driver processes in a row (each `kindling run` starts Node, tsx and a cluster client), after an
+  // executor's start: measured at load ~15 (session 16) 5 s + 25 s + 14 s + 3 s, so the 60 s default leaves no room
+  // at load 30. Each run keeps its own 60 s bound (spawnSync's timeout).
+  const CLI_RUNS_MS = 180_000;
 
-    const refused = run();
-    expect(refused.status).not.toBe(0);
-    expect(refused.stderr).toMatch(/could not be fetched from executor/);
-    // spawnSync held this process's event loop: the executor's lines arrive now.
-    await e.waitFor(/refused a connection from 127\.0\.0\.1:\d+: wrong or missing shared secret/, 10_000);
+  it(
+    'kindling run --secret-file gives the script the secret; without it the executor refuses the driver',
+    async () => {
+      const e = executor(['--master', url(), '--cluster', 'secret', '--cores', '1', '--memory', '512m', '--secret-file', secretFile]);
+      await e.waitFor('registered and ready');
+      const ok = run('--secret-file', secretFile);
+      expect(ok.stderr).toBe('');
+      expect(JSON.parse(ok.stdout.trim().split('\n').pop()!)).toEqual({ rows: 200_000 });
 
-    const missing = run('--secret-file', path.join(dir, 'nope'));
-    expect(missing.status).toBe(1);
-    expect(missing.stderr.trim()).toMatch(/^kindling: --secret-file: ENOENT: no such file or directory/);
-  });
+      const refused = run();
+      expect(refused.status).not.toBe(0);
+      expect(refused.stderr).toMatch(/could not be fetched from executor/);
+      // spawnSync held this process's event loop: the executor's lines arrive now.
+      await e.waitFor(/refused a connection from 127\.0\.0\.1:\d+: wrong or missing shared secret/, 10_000);
+
+      const missing = run('--secret-file', path.join(dir, 'nope'));
+      expect(missing.status).toBe(1);
+      expect(missing.stderr.trim()).toMatch(/^kindling: --secret-file: ENOENT: no such file or directory/);
+    },
+    CLI_RUNS_MS,
+  );
 
   it('the secret Context option, which the UI and event log never show', async () => {
     const e = executor(['--master', url(), '--cluster', 'secret2', '--cores', '1', '--memory', '512m', '--secret-file', secretFile]);
