@@ -57,6 +57,15 @@ export class MapPartitionsRDD<T, U> extends RDD<U> {
   protected getDependencies(): readonly Dependency[] {
     return [oneToOne(this.parent)];
   }
+  /**
+   * Round-robin targets, per-position samples, glom's arrays and a function given the partition index (which may
+   * number the elements: zipWithUniqueId) follow the input's order. A plain mapPartitions is taken as
+   * order-insensitive, as Spark takes it.
+   */
+  override get orderSensitive(): boolean {
+    const { mode } = this.pop;
+    return mode === 'roundRobin' || mode === 'sample' || mode === 'glom' || mode === 'userWithIndex';
+  }
   protected wireBody(): RddWireBody {
     const { pop } = this;
     switch (pop.mode) {

@@ -224,6 +224,42 @@ export abstract class RDD<T> {
     this.#deps = deps;
   }
 
+  // ---- output levels (Spark's DeterministicLevel) -------------------------------------------------------------
+
+  /**
+   * True when what this RDD makes of a partition depends on the order of its input, not only on its elements
+   * (round-robin targets, positional indexes, per-position sampling): Spark's `isOrderSensitive`. Over an
+   * input whose order can change when it is computed again (a shuffle's output, see {@link outputLevel}), such
+   * an RDD gives different records on a recompute.
+   */
+  get orderSensitive(): boolean {
+    return false;
+  }
+
+  /**
+   * What computing a partition of this RDD again gives, compared with the first time (Spark's
+   * `outputDeterministicLevel`): `determinate` (the same records in the same order), `unordered` (the same
+   * records, perhaps in another order: a shuffle's reduce side, whose order follows spills and fetches), or
+   * `indeterminate` (perhaps other records: an order-sensitive step over unordered input, or anything reading
+   * such an RDD's shuffle). The DAG scheduler runs an indeterminate shuffle map stage again in full when part of
+   * its output is lost, and every stage that read it; see `DAGScheduler`. Walks the lineage without recursion.
+   *
+   * @example
+   * ```ts
+   * sc.range(10).outputLevel;                                     // 'determinate'
+   * sc.range(10).map((x) => [x % 3, x]).groupByKey().outputLevel; // 'unordered'
+   * sc.range(10).map((x) => [x % 3, x]).groupByKey().repartition(2).outputLevel; // 'indeterminate'
+   * ```
+   */
+  get outputLevel(): OutputLevel {
+    return outputLevelOf(this).level;
+  }
+
+  /** The order-sensitive RDD that makes this one indeterminate (over unordered input), if it is. */
+  get indeterminateSource(): RDD<unknown> | undefined {
+    return outputLevelOf(this).source;
+  }
+
   /** The shuffle dependencies of this RDD itself (not of its ancestors). */
   get shuffleDependencies(): readonly ShuffleDependency[] {
     return this.dependencies.filter((d): d is ShuffleDependency => d.type === 'shuffle');
@@ -1669,4 +1705,53 @@ function checkSortArguments(op: string, ascending: unknown, compare: unknown): v
       `${op}: the comparator must take two keys (a, b) and return a number, got a function of 1 parameter (PySpark's keyfunc?); ${hint}.`,
     );
   }
+}
+
+/** See {@link RDD.outputLevel}. */
+export type OutputLevel = 'determinate' | 'unordered' | 'indeterminate';
+
+const LEVEL_RANK: Readonly<Record<OutputLevel, number>> = { determinate: 0, unordered: 1, indeterminate: 2 };
+
+interface LevelOf {
+  readonly level: OutputLevel;
+  /** The order-sensitive RDD over unordered input that the indeterminacy comes from. */
+  readonly source: RDD<unknown> | undefined;
+}
+
+/**
+ * The output level of `root` and of every ancestor, parents first, with an explicit stack (lineages of iterative
+ * programs are deep). Not memoized: checkpointing changes dependencies, and the scheduler asks only when a shuffle
+ * must be computed again.
+ */
+function outputLevelOf(root: RDD<unknown>): LevelOf {
+  const done = new Map<RDD<unknown>, LevelOf>();
+  const stack: Array<{ rdd: RDD<unknown>; expanded: boolean }> = [{ rdd: root, expanded: false }];
+  while (stack.length > 0) {
+    const top = stack.pop()!;
+    if (done.has(top.rdd)) continue;
+    const deps = top.rdd.dependencies;
+    if (!top.expanded) {
+      stack.push({ rdd: top.rdd, expanded: true });
+      for (const d of deps) if (!done.has(d.rdd)) stack.push({ rdd: d.rdd, expanded: false });
+      continue;
+    }
+    let level: OutputLevel = 'determinate';
+    let source: RDD<unknown> | undefined;
+    for (const d of deps) {
+      const parent = done.get(d.rdd)!;
+      // A reducer's order follows spills and where the map outputs are; its records are the same unless the map
+      // side's are not.
+      const l: OutputLevel = d.type === 'shuffle' && parent.level !== 'indeterminate' ? 'unordered' : parent.level;
+      if (LEVEL_RANK[l] > LEVEL_RANK[level]) {
+        level = l;
+        source = l === 'indeterminate' ? parent.source : undefined;
+      }
+    }
+    if (level === 'unordered' && top.rdd.orderSensitive) {
+      level = 'indeterminate';
+      source = top.rdd;
+    }
+    done.set(top.rdd, { level, source });
+  }
+  return done.get(root)!;
 }

@@ -18,6 +18,10 @@ export class ZippedPartitionsRDD<T, U> extends RDD<[T, U]> {
   getNumPartitions(): number {
     return this.inheritedNumPartitions();
   }
+  /** Elements are paired by their places in the two partitions. */
+  override get orderSensitive(): boolean {
+    return true;
+  }
   protected getDependencies(): readonly Dependency[] {
     return [oneToOne(this.left), oneToOne(this.right)];
   }

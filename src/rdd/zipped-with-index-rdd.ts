@@ -24,6 +24,10 @@ export class ZippedWithIndexRDD<T> extends RDD<[T, number]> {
   getNumPartitions(): number {
     return this.inheritedNumPartitions();
   }
+  /** An element's index is its place in the partition. */
+  override get orderSensitive(): boolean {
+    return true;
+  }
   protected getDependencies(): readonly Dependency[] {
     return [oneToOne(this.parent)];
   }

@@ -42,6 +42,11 @@ export interface DAGSchedulerOptions {
   readonly maxStageAttempts: number;
   /** Largest total of results one job may bring to the driver. */
   readonly maxResultBytes: number;
+  /**
+   * Whether a result task's value stays on the driver until the job ends (the memory engine), so that a result
+   * stage can be run again from scratch; false where results are committed as files as they come (mapreduce).
+   */
+  readonly resultsRerunnable?: boolean;
   /** Called with accumulator updates of every successful task (once per task). */
   readonly onAccumulatorUpdates: (updates: ReadonlyArray<readonly [number, unknown]>) => void;
   /**
@@ -145,6 +150,7 @@ export class DAGScheduler implements TaskSetListener {
           done: new Array(partitions.length).fill(false),
           remaining: partitions.length,
           resultBytes: 0,
+          accumulatorsCounted: false,
           onResult,
           inArrivalOrder,
           delivered: 0,
@@ -267,7 +273,11 @@ export class DAGScheduler implements TaskSetListener {
     if (jobId === undefined) return;
     let tasks: TaskSpec[];
     if (stage.kind === 'shuffleMap') {
-      const missing = this.tracker.missingMaps(stage.dep.shuffleId);
+      let missing = this.tracker.missingMaps(stage.dep.shuffleId);
+      if (missing.length > 0 && this.tracker.wasCompleted(stage.dep.shuffleId) && stage.rdd.outputLevel === 'indeterminate') {
+        if (!this.#rollBack(stage)) return;
+        missing = this.tracker.missingMaps(stage.dep.shuffleId);
+      }
       stage.pending = new Set(missing);
       tasks = missing.map((p) => ({ partition: p, outputIndex: p, preferredWorkers: this.#preferredWorkers(stage.rdd, p) }));
     } else {
@@ -300,6 +310,76 @@ export class DAGScheduler implements TaskSetListener {
     hop('dag.taskSetSubmitted', jobId, stage.id);
   }
 
+  /**
+   * Part of an indeterminate shuffle's output must be computed again (Spark's rollback of an indeterminate stage,
+   * SPARK-23243): its map tasks would give other records this time, so reducers that read the first computation
+   * and reducers that read the second would lose or duplicate records between them. So every output of the
+   * shuffle is dropped and computed again, and so is everything of the active jobs computed from it: the outputs
+   * of shuffle stages below it (run again in full, their running attempts cancelled) and the results of result
+   * stages, which are dropped and computed again while they are only held here. A result stage that has already
+   * handed results over or committed them (an action's side effects, files, merged accumulators) cannot be undone:
+   * its job fails with an error naming the stage and the RDD, rather than return data that lost or doubled
+   * records. Returns whether a job still needs `stage`.
+   */
+  #rollBack(stage: ShuffleMapStage): boolean {
+    const source = stage.rdd.indeterminateSource ?? stage.rdd;
+    const why =
+      `stage ${stage.id} (${stage.name}) must be computed again, and its output is indeterminate: ` +
+      `${source.label} depends on the order of its input, which can change when it is computed again`;
+    this.tracker.unregisterAllOutputs(stage.dep.shuffleId, why);
+    stage.firstValidAttempt = stage.nextAttempt;
+    for (const job of [...this.#jobs.values()]) {
+      const below = stagesBelow(job.stage, stage);
+      for (const s of below) {
+        if (s.kind === 'shuffleMap') {
+          this.tracker.unregisterAllOutputs(s.dep.shuffleId, why);
+          this.#stopForRollback(s);
+        }
+      }
+      const result = job.stage;
+      if (!below.has(result)) continue;
+      const committed = job.remaining < job.done.length ? this.#committedResults(job) : undefined;
+      if (committed !== undefined) {
+        const done = job.done.length - job.remaining;
+        const error = new JobFailedError(
+          `Job ${job.jobId} (${job.description}) failed: ${why}, and ${done} of ${job.done.length} partitions of its result stage ` +
+            `${result.id} were already computed from the first computation and ${committed}, which cannot be undone. Running on would ` +
+            `lose or duplicate records. Make the input's order fixed before ${source.label} (checkpoint() the RDD it reads, or sort it), ` +
+            'or make the step order-insensitive.',
+          { jobId: job.jobId, stageId: result.id, partition: result.partitions[job.done.indexOf(true)]!, rddId: source.id, rddLabel: source.label },
+          [{ name: 'IndeterminateStageRetry', message: why }],
+        );
+        this.#failJob(job, error);
+        continue;
+      }
+      job.done.fill(false);
+      job.results.fill(undefined);
+      job.remaining = job.done.length;
+      job.resultBytes = 0;
+      this.#stopForRollback(result);
+    }
+    return this.#jobFor(stage) !== undefined;
+  }
+
+  /** Why a job's finished results cannot be dropped and computed again, if they cannot. */
+  #committedResults(job: ActiveJob): string | undefined {
+    const kind = job.stage.resultFn.kind;
+    if (kind === 'foreach' || kind === 'foreachPartition') return `their ${kind} function has run`;
+    if (kind === 'save' || kind === 'checkpoint' || this.options.resultsRerunnable === false) return 'their output files are committed';
+    if (job.onResult !== undefined) return 'handed over to the action as they came';
+    if (job.accumulatorsCounted) return "their accumulator updates are merged";
+    return undefined;
+  }
+
+  /** A stage whose input is being computed again: its running attempt's task ends no longer count. */
+  #stopForRollback(s: Stage): void {
+    s.firstValidAttempt = s.nextAttempt;
+    if (this.#running.delete(s)) {
+      this.#taskScheduler!.cancelStage(s);
+      this.#waiting.add(s);
+    }
+  }
+
   /** Workers holding a cached partition this task would otherwise compute (first found through narrow deps). */
   #preferredWorkers(rdd: RDD<unknown>, partition: number): number[] {
     const stack: Array<[RDD<unknown>, number]> = [[rdd, partition]];
@@ -330,6 +410,7 @@ export class DAGScheduler implements TaskSetListener {
     const computed = this.#computed.get(ts.jobId);
     if (computed) for (const id of outcome.computedRdds) computed.add(id);
     const stage = ts.stage;
+    if (ts.stageAttempt < stage.firstValidAttempt) return; // computed from input that has been computed again
     if (stage.kind === 'shuffleMap') {
       // A map stage computed again (lost output) counts again, as in Spark: only actions count once per task.
       if (outcome.accumulators.length > 0) this.options.onAccumulatorUpdates(outcome.accumulators);
@@ -345,7 +426,10 @@ export class DAGScheduler implements TaskSetListener {
     // A result task counts once (Spark's DAGScheduler.updateAccumulators): an attempt of an earlier stage
     // attempt finishing after its partition was done again does not count twice.
     if (job === undefined || job.done[spec.outputIndex] || !this.#jobs.has(job.jobId)) return;
-    if (outcome.accumulators.length > 0) this.options.onAccumulatorUpdates(outcome.accumulators);
+    if (outcome.accumulators.length > 0) {
+      this.options.onAccumulatorUpdates(outcome.accumulators);
+      job.accumulatorsCounted = true;
+    }
     job.resultBytes += outcome.metrics.resultBytes;
     if (job.resultBytes > this.options.maxResultBytes) {
       const msg = resultTooLargeMessage(`the total result of job ${job.jobId} (${job.description})`, job.resultBytes, this.options.maxResultBytes);
@@ -428,6 +512,7 @@ export class DAGScheduler implements TaskSetListener {
       this.#submitStage(stage);
       return;
     }
+    if (stage.kind === 'shuffleMap') this.tracker.markCompleted(stage.dep.shuffleId);
     for (const w of [...this.#waiting]) {
       const missing = this.#missingParents(w);
       if (missing.length === 0) {
@@ -729,6 +814,28 @@ function markJob(stage: Stage, jobId: number): void {
     s.jobIds.add(jobId);
     stack.push(...s.parents);
   }
+}
+
+/** The stages of `root`'s graph computed from `ancestor`'s output (not `ancestor` itself), `root` included if it is. */
+function stagesBelow(root: Stage, ancestor: Stage): Set<Stage> {
+  const below = new Map<Stage, boolean>();
+  const stack: Array<{ s: Stage; expanded: boolean }> = [{ s: root, expanded: false }];
+  while (stack.length > 0) {
+    const top = stack.pop()!;
+    if (below.has(top.s) || top.s === ancestor) continue;
+    if (!top.expanded) {
+      stack.push({ s: top.s, expanded: true });
+      for (const p of top.s.parents) if (!below.has(p) && p !== ancestor) stack.push({ s: p, expanded: false });
+      continue;
+    }
+    below.set(
+      top.s,
+      top.s.parents.some((p) => p === ancestor || below.get(p) === true),
+    );
+  }
+  const out = new Set<Stage>();
+  for (const [s, b] of below) if (b) out.add(s);
+  return out;
 }
 
 function collectStageIds(stage: Stage): number[] {

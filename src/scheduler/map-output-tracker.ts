@@ -20,6 +20,32 @@ export class MapOutputTracker {
    */
   readonly #lostBecause = new Map<number, Map<number, string>>();
 
+  /**
+   * Shuffles whose outputs were once all registered: a reducer may have read them, so computing part of such a
+   * shuffle again can mix two computations in one reducer's input (the DAG scheduler's rollback).
+   */
+  readonly #completed = new Set<number>();
+
+  /** Records that every output of the shuffle is registered (its stage finished). */
+  markCompleted(shuffleId: number): void {
+    if (this.#shuffles.has(shuffleId)) this.#completed.add(shuffleId);
+  }
+
+  /** Whether every output of the shuffle was registered at some point (reducers may have read them). */
+  wasCompleted(shuffleId: number): boolean {
+    return this.#completed.has(shuffleId);
+  }
+
+  /** Forgets every output of a shuffle (an indeterminate shuffle is computed again in full). */
+  unregisterAllOutputs(shuffleId: number, reason: string): void {
+    const outputs = this.#shuffles.get(shuffleId);
+    outputs?.forEach((o, i) => {
+      if (o === undefined) return;
+      outputs[i] = undefined;
+      this.#lost(shuffleId, i, reason);
+    });
+  }
+
   registerShuffle(shuffleId: number, numMaps: number): void {
     if (!this.#shuffles.has(shuffleId)) this.#shuffles.set(shuffleId, new Array(numMaps).fill(undefined));
   }
@@ -102,6 +128,7 @@ export class MapOutputTracker {
 
   unregisterShuffle(shuffleId: number): void {
     this.#shuffles.delete(shuffleId);
+    this.#completed.delete(shuffleId);
     this.#lostBecause.delete(shuffleId);
   }
 

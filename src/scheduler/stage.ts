@@ -18,6 +18,8 @@ export interface ActiveJob {
   remaining: number;
   /** Estimated bytes of results received so far (checked against maxResultSize). */
   resultBytes: number;
+  /** A finished result task's accumulator updates were merged: running its partition again would count them twice. */
+  accumulatorsCounted: boolean;
   /**
    * Called with each partition's result as soon as it and every earlier partition have arrived (Spark's
    * JobListener.taskSucceeded, in partition order), so the action merges while later tasks still run.
@@ -39,6 +41,11 @@ abstract class StageBase {
   nextAttempt = 0;
   /** Consecutive attempts that ended in a fetch failure. */
   failedAttempts = 0;
+  /**
+   * The first attempt whose task ends count: attempts before it ran over input that has since been computed
+   * again with other records (an indeterminate parent's rollback), so their late outputs and results are dropped.
+   */
+  firstValidAttempt = 0;
   readonly jobIds = new Set<number>();
 
   constructor(
