@@ -36,8 +36,12 @@ export class MapOutputTracker {
     return this.#completed.has(shuffleId);
   }
 
-  /** Forgets every output of a shuffle (an indeterminate shuffle is computed again in full). */
+  /**
+   * Forgets every output of a shuffle (an indeterminate shuffle is computed again in full). Until it completes
+   * again no reducer reads it, so a loss meanwhile needs only the missing outputs.
+   */
   unregisterAllOutputs(shuffleId: number, reason: string): void {
+    this.#completed.delete(shuffleId);
     const outputs = this.#shuffles.get(shuffleId);
     outputs?.forEach((o, i) => {
       if (o === undefined) return;
