@@ -367,7 +367,7 @@ export class DAGScheduler implements TaskSetListener {
     if (kind === 'foreach' || kind === 'foreachPartition') return `their ${kind} function has run`;
     if (kind === 'save' || kind === 'checkpoint' || this.options.resultsRerunnable === false) return 'their output files are committed';
     if (job.onResult !== undefined) return 'handed over to the action as they came';
-    if (job.accumulatorsCounted) return "their accumulator updates are merged";
+    if (job.accumulatorsCounted) return 'their accumulator updates are merged';
     return undefined;
   }
 

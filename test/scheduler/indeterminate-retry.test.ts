@@ -190,8 +190,14 @@ describe('a shuffle computed again after a worker died (indeterminate stages)', 
         const indexes = out.map(([i]) => i).sort((a, b) => a - b);
         const keys = out.map(([, k]) => k).sort((a, b) => a - b);
         expect(out).toHaveLength(KEYS);
-        expect(indexes.every((i, j) => i === j), `victim ${victim}, ${delayMs} ms: indexes`).toBe(true);
-        expect(keys.every((k, j) => k === j), `victim ${victim}, ${delayMs} ms: keys`).toBe(true);
+        expect(
+          indexes.every((i, j) => i === j),
+          `victim ${victim}, ${delayMs} ms: indexes`,
+        ).toBe(true);
+        expect(
+          keys.every((k, j) => k === j),
+          `victim ${victim}, ${delayMs} ms: keys`,
+        ).toBe(true);
         if (resubmitted(events) > 0) rolledBack++;
         await sc.stop();
       }),
