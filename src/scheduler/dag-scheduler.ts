@@ -269,13 +269,14 @@ export class DAGScheduler implements TaskSetListener {
   }
 
   #submitMissingTasks(stage: Stage): void {
-    const jobId = this.#jobFor(stage);
+    let jobId = this.#jobFor(stage);
     if (jobId === undefined) return;
     let tasks: TaskSpec[];
     if (stage.kind === 'shuffleMap') {
       let missing = this.tracker.missingMaps(stage.dep.shuffleId);
       if (missing.length > 0 && this.tracker.wasCompleted(stage.dep.shuffleId) && stage.rdd.outputLevel === 'indeterminate') {
-        if (!this.#rollBack(stage)) return;
+        jobId = this.#rollBack(stage);
+        if (jobId === undefined) return;
         missing = this.tracker.missingMaps(stage.dep.shuffleId);
       }
       stage.pending = new Set(missing);
@@ -319,9 +320,9 @@ export class DAGScheduler implements TaskSetListener {
    * stages, which are dropped and computed again while they are only held here. A result stage that has already
    * handed results over or committed them (an action's side effects, files, merged accumulators) cannot be undone:
    * its job fails with an error naming the stage and the RDD, rather than return data that lost or doubled
-   * records. Returns whether a job still needs `stage`.
+   * records. Returns an active job that still needs `stage`, if one does.
    */
-  #rollBack(stage: ShuffleMapStage): boolean {
+  #rollBack(stage: ShuffleMapStage): number | undefined {
     const source = stage.rdd.indeterminateSource ?? stage.rdd;
     const why =
       `stage ${stage.id} (${stage.name}) must be computed again, and its output is indeterminate: ` +
@@ -333,7 +334,7 @@ export class DAGScheduler implements TaskSetListener {
       for (const s of below) {
         if (s.kind === 'shuffleMap') {
           this.tracker.unregisterAllOutputs(s.dep.shuffleId, why);
-          this.#stopForRollback(s);
+          this.#stopForRollback(s, why);
         }
       }
       const result = job.stage;
@@ -356,9 +357,9 @@ export class DAGScheduler implements TaskSetListener {
       job.results.fill(undefined);
       job.remaining = job.done.length;
       job.resultBytes = 0;
-      this.#stopForRollback(result);
+      this.#stopForRollback(result, why);
     }
-    return this.#jobFor(stage) !== undefined;
+    return this.#jobFor(stage);
   }
 
   /** Why a job's finished results cannot be dropped and computed again, if they cannot. */
@@ -371,13 +372,24 @@ export class DAGScheduler implements TaskSetListener {
     return undefined;
   }
 
-  /** A stage whose input is being computed again: its running attempt's task ends no longer count. */
-  #stopForRollback(s: Stage): void {
+  /**
+   * A stage whose input is being computed again: its running attempt's task ends no longer count, and it waits
+   * for that input (its attempt ends as failed, so the UI and the status tracker do not show it running).
+   */
+  #stopForRollback(s: Stage, why: string): void {
     s.firstValidAttempt = s.nextAttempt;
-    if (this.#running.delete(s)) {
-      this.#taskScheduler!.cancelStage(s);
-      this.#waiting.add(s);
-    }
+    if (!this.#running.delete(s)) return;
+    this.#taskScheduler!.cancelStage(s);
+    this.#waiting.add(s);
+    this.bus.emit({
+      type: 'stageCompleted',
+      jobId: s.firstJobId,
+      stageId: s.id,
+      attempt: s.nextAttempt - 1,
+      time: Date.now(),
+      result: 'failed',
+      failureReason: why,
+    });
   }
 
   /** Workers holding a cached partition this task would otherwise compute (first found through narrow deps). */
