@@ -452,6 +452,79 @@ describe('DAGScheduler with a fake backend', () => {
   });
 });
 
+describe('an indeterminate shuffle computed again (Spark SPARK-23243)', () => {
+  /**
+   * groupByKey (unordered), repartition (order-sensitive: indeterminate), then an action: both map stages end, result
+   * partition 1 ends with the first computation's records, result partition 0 fails to fetch map 1 of the repartition.
+   * Returns the launches that follow, stage by stage, and the job.
+   */
+  async function lostAfterARead<R>(action: (rdd: RDD<number>) => Promise<R>) {
+    const made = setup(2);
+    const { backend, parallelize } = made;
+    const rep = parallelize([1, 2, 3, 4, 5, 6], 3)
+      .map((x): [number, number] => [x % 3, x])
+      .groupByKey(2)
+      .map(([k]) => k)
+      .repartition(2);
+    const job = action(rep);
+    job.catch(() => undefined);
+    const next = async (): Promise<Launch[]> => {
+      await until(() => backend.launches.length > 0);
+      await flush();
+      return backend.take().sort((x, y) => x.msg.stageId - y.msg.stageId || x.msg.partition - y.msg.partition);
+    };
+    for (let maps = await next(); maps[0]!.msg.stageId < 2; maps = await next()) {
+      maps.forEach((x) => x.settle(ok(undefined, [1, 1])));
+      if (maps[0]!.msg.stageId === 1) break;
+    }
+    const reduces = await next();
+    expect(names(reduces)).toEqual(['2:0', '2:1']);
+    reduces[1]!.settle(ok(1));
+    await flush();
+    reduces[0]!.settle({
+      status: 'failed',
+      epoch: 0,
+      failure: { kind: 'fetchFailed', shuffleId: 1, mapId: 1, workerIndex: reduces[0]!.msg.shuffleReads[0]!.locations[1]!, epoch: 0, message: 'lost' },
+      blockUpdates: [],
+    });
+    return { made, next, job, late: reduces[1]! };
+  }
+
+  it('runs every map task of the indeterminate stage again, then every result partition, not only the lost ones', async () => {
+    const { next, job } = await lostAfterARead((rdd) => rdd.count());
+    const launched: string[] = [];
+    for (;;) {
+      const ls = await next();
+      launched.push(...names(ls));
+      if (ls[0]!.msg.stageId === 2) {
+        ls.forEach((x) => x.settle(ok(5)));
+        break;
+      }
+      ls.forEach((x) => x.settle(ok(undefined, [1, 1])));
+    }
+    // The repartition's two map tasks both run again, and both result partitions (the one that had read the
+    // first computation too): 5 + 5, not the first computation's 1 mixed with the second's 5.
+    expect(launched.filter((n) => n.startsWith('1:'))).toEqual(['1:0', '1:1']);
+    expect(launched.filter((n) => n.startsWith('2:'))).toEqual(['2:0', '2:1']);
+    expect(await job).toBe(10);
+  });
+
+  it('a result stage whose finished tasks ran side effects fails its job, naming the stage and the order-sensitive RDD', async () => {
+    const { made, job } = await lostAfterARead((rdd) => rdd.foreach(() => {}));
+    let error: Error | undefined;
+    job.catch((e: unknown) => void (error = e as Error));
+    // The lost map outputs of the groupByKey run again; the repartition's stage, submitted next, fails the job.
+    await until(() => {
+      for (const l of made.backend.take()) l.settle(ok(undefined, [1, 1]));
+      return error !== undefined;
+    });
+    expect(names(made.backend.take())).toEqual([]);
+    expect(error?.name).toBe('JobFailedError');
+    expect(error?.message).toMatch(/^Job 0 \(foreach at .*\) failed: stage 1 \(shuffle 1 of RDD \d+ \(repartition at .*\)\) must be computed again, and its output is indeterminate: RDD \d+ \(repartition at /);
+    expect(error?.message).toMatch(/1 of 2 partitions of its result stage 2 were already computed .* their foreach function has run/);
+  });
+});
+
 describe('results handed to the action as they arrive', () => {
   it('in partition order, each once, the earlier ones before later partitions finish', async () => {
     const { backend, dag, parallelize } = setup(3, 4);
