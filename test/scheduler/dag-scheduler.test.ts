@@ -484,7 +484,14 @@ describe('an indeterminate shuffle computed again (Spark SPARK-23243)', () => {
     reduces[0]!.settle({
       status: 'failed',
       epoch: 0,
-      failure: { kind: 'fetchFailed', shuffleId: 1, mapId: 1, workerIndex: reduces[0]!.msg.shuffleReads[0]!.locations[1]!, epoch: 0, message: 'lost' },
+      failure: {
+        kind: 'fetchFailed',
+        shuffleId: 1,
+        mapId: 1,
+        workerIndex: reduces[0]!.msg.shuffleReads[0]!.locations[1]!,
+        epoch: 0,
+        message: 'lost',
+      },
       blockUpdates: [],
     });
     return { made, next, job, late: reduces[1]! };
@@ -520,7 +527,9 @@ describe('an indeterminate shuffle computed again (Spark SPARK-23243)', () => {
     });
     expect(names(made.backend.take())).toEqual([]);
     expect(error?.name).toBe('JobFailedError');
-    expect(error?.message).toMatch(/^Job 0 \(foreach at .*\) failed: stage 1 \(shuffle 1 of RDD \d+ \(repartition at .*\)\) must be computed again, and its output is indeterminate: RDD \d+ \(repartition at /);
+    expect(error?.message).toMatch(
+      /^Job 0 \(foreach at .*\) failed: stage 1 \(shuffle 1 of RDD \d+ \(repartition at .*\)\) must be computed again, and its output is indeterminate: RDD \d+ \(repartition at /,
+    );
     expect(error?.message).toMatch(/1 of 2 partitions of its result stage 2 were already computed .* their foreach function has run/);
   });
 });
