@@ -212,7 +212,6 @@ export class Context implements RddContext {
     this.#dag = new DAGScheduler(this.#tracker, this.#cache, this.events, {
       maxStageAttempts: this.options.maxStageAttempts,
       maxResultBytes: this.options.maxResultBytes,
-      resultsRerunnable: this.#engine.resultsAsSent,
       onAccumulatorUpdates: (updates) => {
         for (const [id, delta] of updates) {
           const acc = this.#accumulators.get(id);

@@ -42,8 +42,11 @@ export interface EngineWorkerInit {
 export interface WorkerServices {
   readonly shuffles: ShuffleManager;
   readonly blocks: WorkerBlockStore;
-  /** Turns a result task's value into what goes back to the driver. */
-  deliverResult(jobId: number, partition: number, attempt: number, value: unknown): unknown;
+  /**
+   * Turns a result task's value into what goes back to the driver. `stageAttempt` is the result stage's attempt:
+   * results of attempts before a rollback (see `DAGScheduler`) must never stand in for later ones.
+   */
+  deliverResult(jobId: number, partition: number, stageAttempt: number, attempt: number, value: unknown): unknown;
 }
 
 /** The driver half of an engine, created once by the context. */
@@ -92,7 +95,7 @@ export const ENGINES = {
           moveReadOutputs: true,
         }),
         blocks: new BlockManager({ storageBytes: init.storageBytes, spillDir: path.join(init.spillDir, 'blocks') }),
-        deliverResult: (_job, _p, _a, value) => value,
+        deliverResult: (_job, _p, _s, _a, value) => value,
       };
     },
   },
@@ -120,8 +123,8 @@ export const ENGINES = {
       return {
         shuffles: new DiskShuffleManager(init.workerIndex, budget.dir, budget),
         blocks: new NoCacheStore(),
-        deliverResult: (jobId, partition, attempt, value) =>
-          writeJobResult(init.jobOutputRoot, jobId, partition, attempt, value, init.jobOutputIsLocal === true),
+        deliverResult: (jobId, partition, stageAttempt, attempt, value) =>
+          writeJobResult(init.jobOutputRoot, jobId, partition, stageAttempt, attempt, value, init.jobOutputIsLocal === true),
       };
     },
   },

@@ -1,7 +1,11 @@
 /**
  * Job results through files, as in Hadoop: in the mapreduce engine every result task writes its partition's
- * result to the job's output folder (an attempt file, renamed into place: one commit per partition), the
- * driver marks the job done with `_SUCCESS` and then reads the results back from disk.
+ * result to the job's output folder (an attempt file, renamed into place: one commit per partition and result
+ * stage attempt), the driver marks the job done with `_SUCCESS` and then reads the results back from disk.
+ *
+ * Commits are per stage attempt because the DAG scheduler may drop every result of a stage and run it again
+ * (its input was an indeterminate shuffle computed again): the first attempt to commit a partition wins only
+ * among copies that read the same input (retries, speculative copies), never over a later computation.
  *
  * On a cluster the output folder is on each executor's own disk, which the driver cannot see: the committed
  * file's bytes travel back with the task's outcome (through Redis, or fetched from the executor over TCP when
@@ -10,9 +14,10 @@
 import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import v8 from 'node:v8';
+import { partFileName } from '../io/index.js';
 
 export const jobOutputDir = (root: string, jobId: number): string => path.join(root, `job-${jobId}`);
-const partFile = (dir: string, p: number): string => path.join(dir, `part-${String(p).padStart(5, '0')}`);
+const partFile = (dir: string, stageAttempt: number, p: number): string => path.join(dir, `stage-attempt-${stageAttempt}`, partFileName(p));
 
 /**
  * What a result task sends the driver: the committed file, and with a worker-local output folder its bytes
@@ -27,13 +32,22 @@ export interface JobResult {
  * Worker side: writes one partition's result and commits it (the first attempt to commit wins). `local`: the
  * folder is on this worker's own disk, so the committed file is read back, removed, and its bytes returned.
  */
-export function writeJobResult(root: string, jobId: number, partition: number, attempt: number, value: unknown, local = false): JobResult {
+export function writeJobResult(
+  root: string,
+  jobId: number,
+  partition: number,
+  stageAttempt: number,
+  attempt: number,
+  value: unknown,
+  local = false,
+): JobResult {
   const dir = jobOutputDir(root, jobId);
   const tmpDir = path.join(dir, '_temporary');
   mkdirSync(tmpDir, { recursive: true });
-  const attemptFile = path.join(tmpDir, `part-${partition}.attempt-${attempt}-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  const attemptFile = path.join(tmpDir, `part-${partition}.attempt-${stageAttempt}.${attempt}-${process.pid}-${Math.random().toString(36).slice(2)}`);
   writeFileSync(attemptFile, v8.serialize(value));
-  const final = partFile(dir, partition);
+  const final = partFile(dir, stageAttempt, partition);
+  mkdirSync(path.dirname(final), { recursive: true });
   try {
     linkSync(attemptFile, final);
   } catch (e) {

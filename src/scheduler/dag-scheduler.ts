@@ -42,11 +42,6 @@ export interface DAGSchedulerOptions {
   readonly maxStageAttempts: number;
   /** Largest total of results one job may bring to the driver. */
   readonly maxResultBytes: number;
-  /**
-   * Whether a result task's value stays on the driver until the job ends (the memory engine), so that a result
-   * stage can be run again from scratch; false where results are committed as files as they come (mapreduce).
-   */
-  readonly resultsRerunnable?: boolean;
   /** Called with accumulator updates of every successful task (once per task). */
   readonly onAccumulatorUpdates: (updates: ReadonlyArray<readonly [number, unknown]>) => void;
   /**
@@ -366,7 +361,7 @@ export class DAGScheduler implements TaskSetListener {
   #committedResults(job: ActiveJob): string | undefined {
     const kind = job.stage.resultFn.kind;
     if (kind === 'foreach' || kind === 'foreachPartition') return `their ${kind} function has run`;
-    if (kind === 'save' || kind === 'checkpoint' || this.options.resultsRerunnable === false) return 'their output files are committed';
+    if (kind === 'save' || kind === 'checkpoint') return 'their output files are committed';
     if (job.onResult !== undefined) return 'handed over to the action as they came';
     if (job.accumulatorsCounted) return 'their accumulator updates are merged';
     return undefined;

@@ -142,6 +142,26 @@ describe('a shuffle computed again after a worker died (indeterminate stages)', 
     expect(rolledBack).toBeGreaterThan(0);
   }, 180_000);
 
+  it('the mapreduce engine, whose results are files committed as they come: the same exact records (a later stage attempt commits anew)', async () => {
+    let rolledBack = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: 1 }), fc.integer({ min: 0, max: 40 }), async (victim, delayMs) => {
+        const sc = context({ engine: 'mapreduce' });
+        const events = record(sc);
+        await sc.range(2).count();
+        const killed = killAfterFirstResult(sc, [victim], delayMs, (e) => e.name.startsWith('collect'));
+        const out = await sums(sc).repartition(3).map(slow).collect();
+        expect(killed()).toBe(true);
+        expect(problems(out, expected).slice(0, 5), `victim ${victim}, ${delayMs} ms`).toEqual([]);
+        expect(out).toHaveLength(KEYS);
+        if (resubmitted(events) > 0) rolledBack++;
+        await sc.stop();
+      }),
+      { numRuns: 4 },
+    );
+    expect(rolledBack).toBeGreaterThan(0);
+  }, 180_000);
+
   it('a second shuffle below the repartition, and two workers killed at once: the fault-free result', async () => {
     // Sums of the sums' last digits by residue: any record lost or doubled by the repartition changes them.
     const want = new Map<number, number>();
