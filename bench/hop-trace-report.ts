@@ -92,10 +92,10 @@ for (let i = 0; i < hops.length; i++) {
     prev = x.t;
   }
 }
-const median = (xs: number[]): number => {
+function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
+}
 // Rows in the order of their median offset: the order of the typical job.
 const at = new Map<string, number>();
 console.log(`${jobs} jobs; per step: median ms since the step before it (in the job's own order), and how many jobs had it`);
@@ -125,6 +125,7 @@ function workerBalance(): void {
   console.log('on CPU + runqueue wait + asleep; GC pauses in the span (count, ms; kinds other than scavenges named)');
   console.log('| job | stage | worker | span | on CPU | runqueue | asleep | GC | slowest / fastest span | other threads on CPU over the job |');
   console.log('|---|---|---|---|---|---|---|---|---|---|');
+  const excess: [ratio: number, span: number, cpu: number, wait: number, gc: number][] = [];
   const jobIds = [...new Set(hops.filter((h) => h.step === 'w.inputs' && h.job >= from! && h.job <= to!).map((h) => h.job))];
   for (const job of jobIds) {
     const mine = hops.filter((h) => h.job === job && (h.step === 'w.inputs' || h.step === 'w.computed'));
@@ -133,6 +134,7 @@ function workerBalance(): void {
     const lines: string[] = [];
     for (const st of stages) {
       const spans: number[] = [];
+      const parts: [span: number, cpu: number, wait: number, gcMs: number][] = [];
       const rowsOf: string[] = [];
       const threads = [...new Set(mine.map((h) => h.thread))].sort();
       for (const thread of threads) {
@@ -150,6 +152,7 @@ function workerBalance(): void {
         const wait = wait1! - wait0!;
         const gcs = hops.filter((h) => h.thread === thread && h.step === 'gc' && h.t >= a.t && h.t < b.t);
         const gcMs = gcs.reduce((sum, h) => sum + Number(h.detail.split(' ')[1]), 0);
+        parts.push([span, cpu / 1e6, wait / 1e6, gcMs]);
         const other = new Map<string, number>();
         for (const g of gcs) {
           const kind = kinds[g.detail.split(' ')[0]!] ?? g.detail;
@@ -163,6 +166,12 @@ function workerBalance(): void {
       }
       const ratio = spans.length > 1 ? (Math.max(...spans) / Math.max(Math.min(...spans), 1e-3)).toFixed(2) : '';
       for (let i = 0; i < rowsOf.length; i++) lines.push(`${rowsOf[i]} ${i === 0 ? ratio : ''} |`);
+      // Stages of more than 10 ms on two workers or more: what the slowest worker spent beyond the fastest.
+      if (parts.length > 1 && Math.min(...spans) > 10) {
+        const slow = parts.reduce((x, y) => (y[0] > x[0] ? y : x));
+        const fast = parts.reduce((x, y) => (y[0] < x[0] ? y : x));
+        excess.push([slow[0] / fast[0], slow[0] - fast[0], slow[1] - fast[1], slow[2] - fast[2], slow[3] - fast[3]]);
+      }
     }
     // The driver's snapshots around the job: every thread but the workers, over the whole job.
     const first = Math.min(...mine.map((h) => h.t));
@@ -192,5 +201,12 @@ function workerBalance(): void {
       others = `driver ${ms(driver)}, others ${ms(rest)}`;
     }
     for (let i = 0; i < lines.length; i++) console.log(`${lines[i]} ${i === 0 ? others : ''} |`);
+  }
+  if (excess.length > 0) {
+    const med = (i: number): string => median(excess.map((e) => e[i]!)).toFixed(i === 0 ? 2 : 1);
+    console.log(
+      `\n${excess.length} stages over 10 ms: slowest / fastest worker's span, median ${med(0)}; the slowest's excess, median ms: ` +
+        `span ${med(1)} = on CPU ${med(2)} + runqueue ${med(3)} + asleep (rest); of which GC pauses ${med(4)}`,
+    );
   }
 }
