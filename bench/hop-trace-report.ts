@@ -6,6 +6,16 @@
  *
  *   KINDLING_HOP_TRACE=/tmp/hops.tsv npx tsx bench/pagerank-timeline.ts --small --iterations 12
  *   npx tsx bench/hop-trace-report.ts /tmp/hops.tsv --jobs 4-12
+ *
+ * With `--workers`, instead, the balance of each job's tasks between the worker threads (Linux): per worker, the
+ * span from its first task's start of computing to its last task's end, and over that span the thread's on-CPU
+ * time, its runqueue wait (runnable while other threads held the cores), the rest (asleep: its event loop idle, or
+ * a scavenge waiting on V8's helper threads), and its GC pauses; then the slowest worker's span over the fastest's,
+ * and what the process's other threads (driver, V8 platform threads) ran during the job. A worker slower on CPU
+ * for the same work runs slower code or data; one slower by runqueue wait lost its core to another thread.
+ *
+ *   KINDLING_HOP_TRACE=/tmp/hops.tsv npx tsx bench/cost-run.ts kindling kmeans
+ *   npx tsx bench/hop-trace-report.ts /tmp/hops.tsv --workers --jobs 2-12
  */
 import { readFileSync } from 'node:fs';
 
@@ -33,6 +43,10 @@ const hops: Hop[] = readFileSync(file, 'utf8')
   })
   .sort((a, b) => a.t - b.t);
 // A job's window: from the driver's ctx.runJob before its dag.stagesBuilt to its ctx.returned.
+if (process.argv.includes('--workers')) {
+  workerBalance();
+  process.exit(0);
+}
 const rows = new Map<string, number[]>();
 const order: string[] = [];
 let jobs = 0;
@@ -59,6 +73,8 @@ for (let i = 0; i < hops.length; i++) {
   jobs++;
   for (let k = s; k <= e; k++) {
     const x = hops[k]!;
+    // GC pauses are not steps of the job (see --workers).
+    if (x.step === 'gc') continue;
     let who = x.thread;
     if (who !== 'driver') {
       if (!workers.has(who)) workers.set(who, `w${workers.size}`);
@@ -76,10 +92,10 @@ for (let i = 0; i < hops.length; i++) {
     prev = x.t;
   }
 }
-const median = (xs: number[]): number => {
+function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
+}
 // Rows in the order of their median offset: the order of the typical job.
 const at = new Map<string, number>();
 console.log(`${jobs} jobs; per step: median ms since the step before it (in the job's own order), and how many jobs had it`);
@@ -90,4 +106,107 @@ for (const key of order) {
   at.set(key, median(xs));
   if (xs.length < jobs / 2) continue;
   console.log(`| ${key} | ${median(xs).toFixed(3)} | ${xs.length} |`);
+}
+
+/** The `--workers` table (see the file's comment). */
+function workerBalance(): void {
+  const ms = (ns: number): string => (ns / 1e6).toFixed(1);
+  // GC kinds of Node's performance entries.
+  const kinds: Record<string, string> = { '1': 'scavenge', '2': 'mark-compact', '4': 'incremental', '8': 'weak callbacks' };
+  // Each task's stage: the driver launches a stage's tasks right after submitting its task set.
+  const stageOf = new Map<string, string>();
+  let stage = '';
+  for (const h of hops) {
+    if (h.thread !== 'driver') continue;
+    if (h.step === 'dag.taskSetSubmit') stage = h.detail;
+    else if (h.step === 'ts.launched') stageOf.set(h.detail, stage);
+  }
+  console.log("per stage of a job and worker: compute span ms (its first task's start of computing to its last task's end) =");
+  console.log('on CPU + runqueue wait + asleep; GC pauses in the span (count, ms; kinds other than scavenges named)');
+  console.log('| job | stage | worker | span | on CPU | runqueue | asleep | GC | slowest / fastest span | other threads on CPU over the job |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  const excess: [ratio: number, span: number, cpu: number, wait: number, gc: number][] = [];
+  const jobIds = [...new Set(hops.filter((h) => h.step === 'w.inputs' && h.job >= from! && h.job <= to!).map((h) => h.job))];
+  for (const job of jobIds) {
+    const mine = hops.filter((h) => h.job === job && (h.step === 'w.inputs' || h.step === 'w.computed'));
+    const stages = [...new Set(mine.map((h) => stageOf.get(h.detail.split(' ')[0]!) ?? '?'))];
+    const workerTids = new Set(mine.map((h) => h.detail.split(' ')[4]));
+    const lines: string[] = [];
+    for (const st of stages) {
+      const spans: number[] = [];
+      const parts: [span: number, cpu: number, wait: number, gcMs: number][] = [];
+      const rowsOf: string[] = [];
+      const threads = [...new Set(mine.map((h) => h.thread))].sort();
+      for (const thread of threads) {
+        const ofStage = mine.filter((h) => h.thread === thread && (stageOf.get(h.detail.split(' ')[0]!) ?? '?') === st);
+        const starts = ofStage.filter((h) => h.step === 'w.inputs');
+        const ends = ofStage.filter((h) => h.step === 'w.computed');
+        if (starts.length === 0 || ends.length === 0) continue;
+        const a = starts[0]!;
+        const b = ends[ends.length - 1]!;
+        const [, run0, wait0] = a.detail.split(' ').map(Number);
+        const [, run1, wait1] = b.detail.split(' ').map(Number);
+        const span = b.t - a.t;
+        spans.push(span);
+        const cpu = run1! - run0!;
+        const wait = wait1! - wait0!;
+        const gcs = hops.filter((h) => h.thread === thread && h.step === 'gc' && h.t >= a.t && h.t < b.t);
+        const gcMs = gcs.reduce((sum, h) => sum + Number(h.detail.split(' ')[1]), 0);
+        parts.push([span, cpu / 1e6, wait / 1e6, gcMs]);
+        const other = new Map<string, number>();
+        for (const g of gcs) {
+          const kind = kinds[g.detail.split(' ')[0]!] ?? g.detail;
+          if (kind !== 'scavenge') other.set(kind, (other.get(kind) ?? 0) + 1);
+        }
+        const named = [...other].map(([k, n]) => `, ${n} ${k}`).join('');
+        const times = Number.isFinite(cpu) ? [ms(cpu), ms(wait), ms(span * 1e6 - cpu - wait)] : ['?', '?', '?'];
+        rowsOf.push(
+          `| ${job} | ${st} | ${thread} (${starts.length} tasks) | ${span.toFixed(1)} | ${times.join(' | ')} | ${gcs.length}, ${gcMs.toFixed(1)}${named} |`,
+        );
+      }
+      const ratio = spans.length > 1 ? (Math.max(...spans) / Math.max(Math.min(...spans), 1e-3)).toFixed(2) : '';
+      for (let i = 0; i < rowsOf.length; i++) lines.push(`${rowsOf[i]} ${i === 0 ? ratio : ''} |`);
+      // Stages of more than 10 ms on two workers or more: what the slowest worker spent beyond the fastest.
+      if (parts.length > 1 && Math.min(...spans) > 10) {
+        const slow = parts.reduce((x, y) => (y[0] > x[0] ? y : x));
+        const fast = parts.reduce((x, y) => (y[0] < x[0] ? y : x));
+        excess.push([slow[0] / fast[0], slow[0] - fast[0], slow[1] - fast[1], slow[2] - fast[2], slow[3] - fast[3]]);
+      }
+    }
+    // The driver's snapshots around the job: every thread but the workers, over the whole job.
+    const first = Math.min(...mine.map((h) => h.t));
+    const last = Math.max(...mine.map((h) => h.t));
+    const begin = hops.filter((h) => h.thread === 'driver' && h.step === 'ctx.runJob' && h.t <= first).at(-1);
+    const end = hops.find((h) => h.thread === 'driver' && h.step === 'ctx.returned' && h.t >= last);
+    let others = '';
+    if (begin !== undefined && end !== undefined && begin.detail !== '' && end.detail !== '') {
+      const parse = (d: string): Map<string, number> =>
+        new Map(
+          d.split(',').map((x) => {
+            const [tid, , run] = x.split(':');
+            return [tid!, Number(run)];
+          }),
+        );
+      const before = parse(begin.detail);
+      // The process's first thread (its id is the pid) is the driver.
+      const main = [...before.keys()].sort((x, y) => Number(x) - Number(y))[0];
+      let driver = 0;
+      let rest = 0;
+      for (const [tid, run] of parse(end.detail)) {
+        if (workerTids.has(tid)) continue;
+        const used = run - (before.get(tid) ?? 0);
+        if (tid === main) driver += used;
+        else rest += used;
+      }
+      others = `driver ${ms(driver)}, others ${ms(rest)}`;
+    }
+    for (let i = 0; i < lines.length; i++) console.log(`${lines[i]} ${i === 0 ? others : ''} |`);
+  }
+  if (excess.length > 0) {
+    const med = (i: number): string => median(excess.map((e) => e[i]!)).toFixed(i === 0 ? 2 : 1);
+    console.log(
+      `\n${excess.length} stages over 10 ms: slowest / fastest worker's span, median ${med(0)}; the slowest's excess, median ms: ` +
+        `span ${med(1)} = on CPU ${med(2)} + runqueue ${med(3)} + asleep (rest); of which GC pauses ${med(4)}`,
+    );
+  }
 }

@@ -57,7 +57,7 @@ import { ENGINES, type DriverEngine } from '../exec/engines.js';
 import { startUi, type UiSubsystem } from '../ui/index.js';
 import { jobScope } from '../core/job-scope.js';
 import { StatusTracker } from './status-tracker.js';
-import { hop } from '../util/hop-trace.js';
+import { hop, processThreads } from '../util/hop-trace.js';
 
 /** One persisted RDD in the storage report. */
 export interface RDDStorageInfo {
@@ -426,7 +426,7 @@ export class Context implements RddContext {
     inArrivalOrder = false,
   ): Promise<R[]> {
     if (this.#stopped) throw new ContextStoppedError(`Cannot run ${description ?? 'a job'}: the context was stopped (stop() was called)`);
-    hop('ctx.runJob');
+    hop('ctx.runJob', -1, processThreads());
     // One walk of the lineage serves the ownership check, the hints and the checkpoint step.
     const lineage = fullLineage(rdd);
     for (const r of lineage) {
@@ -445,7 +445,7 @@ export class Context implements RddContext {
         inArrivalOrder,
       );
       await this.#checkpointLineage(lineage);
-      hop('ctx.returned');
+      hop('ctx.returned', -1, processThreads());
       return results as R[];
     } finally {
       this.#jobEnded();

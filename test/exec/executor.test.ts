@@ -158,6 +158,18 @@ describe('Executor tasks', () => {
     expect(again.status === 'success' && again.value).toEqual([0, 1, 2, 3, 4]);
   });
 
+  it('a task cancelled while the task that arrived with it computes never runs', async () => {
+    const ex = executor();
+    // Both arrive in one message; the first computes for a while (its whole computation runs before the second
+    // resumes), and the cancellation of the second arrives meanwhile, as a message the thread has not yet read.
+    const long = ex.runTask(rangeTask(30, 10_000_000, { kind: 'count' }));
+    const queued = ex.runTask(rangeTask(31, 5));
+    setImmediate(() => ex.cancelTask(31));
+    expect((await long).status).toBe('success');
+    const o = await queued;
+    expect(o.status === 'failed' && o.failure.kind).toBe('killed');
+  });
+
   it('a cancelled task still leaves its stage description for the next task of its stage', async () => {
     // The driver sends a stage's RDDs (and new broadcasts) with the first task of the stage a worker gets and
     // counts them as delivered; if that task is moved away before it starts, the next one comes without them.

@@ -169,7 +169,7 @@ function setup(
     checkpointDir: undefined,
   };
   const parallelize = <T>(xs: T[], n: number): RDD<T> => new ParallelCollectionRDD(ctx, ParallelCollectionRDD.slice(xs, n));
-  const made = { backend, tracker, dag, ts, builder, parallelize, bus };
+  const made = { backend, tracker, cache, dag, ts, builder, parallelize, bus };
   setups.push(made);
   return made;
 }
@@ -673,6 +673,44 @@ describe('TaskScheduler bookkeeping', () => {
     stuck.settle(ok([1]));
     expect(await job).toEqual([1, 2, 3]);
     expect(ts.state()).toEqual({ taskSets: 0, runningAttempts: 0, inFlight: [0, 0] });
+    ts.stop();
+  });
+
+  it('a task queued on the worker that caches its input waits out a slow head there, and moves only from a stuck one', async () => {
+    const { backend, ts, cache, parallelize } = setup(2, 4, { slotsPerWorker: 2, queuedTaskMoveMs: 50 });
+    const points = parallelize([1, 2, 3], 3).cache();
+    // Partitions 0 and 2 are cached on worker 0, partition 1 on worker 1 (recomputing one elsewhere costs its lineage).
+    const cached = (partition: number) => ({ rddId: points.id, partition, memoryBytes: 100, diskBytes: 0, change: 'added' as const });
+    cache.apply(0, [cached(0), cached(2)]);
+    cache.apply(1, [cached(1)]);
+    const job = points.collect();
+    await flush();
+    const first = backend.take();
+    expect(first.map((l) => [l.worker, l.msg.partition]).sort()).toEqual([
+      [0, 0],
+      [0, 2],
+      [1, 1],
+    ]);
+    const head = first.find((l) => l.msg.partition === 0)!;
+    const queued = first.find((l) => l.msg.partition === 2)!;
+    first.find((l) => l.msg.partition === 1)!.settle(ok([2]));
+    // Worker 1 is idle while worker 0 computes partition 0 for several move times: partition 2 stays queued there.
+    await new Promise((r) => setTimeout(r, 250));
+    expect(backend.take()).toEqual([]);
+    expect(backend.cancelled).not.toContain(queued.msg.taskId);
+    // A head computing for ten move times looks stuck: the queued task moves to the idle worker after all.
+    const since = Date.now();
+    let moved = backend.take();
+    while (moved.length === 0 && Date.now() - since < 10_000) {
+      await new Promise((r) => setTimeout(r, 25));
+      moved = backend.take();
+    }
+    expect(moved.map((l) => [l.worker, l.msg.partition])).toEqual([[1, 2]]);
+    expect(backend.cancelled).toContain(queued.msg.taskId);
+    moved[0]!.settle(ok([3]));
+    queued.settle({ status: 'failed', epoch: 0, failure: { kind: 'killed', message: 'cancelled' }, blockUpdates: [] });
+    head.settle(ok([1]));
+    expect(await job).toEqual([1, 2, 3]);
     ts.stop();
   });
 
