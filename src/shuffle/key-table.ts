@@ -531,7 +531,11 @@ export class StringTable {
     if (this.#values !== undefined && typeof created === 'number') this.#values[(e << 1) + 1] = created;
     else this.#objects()[e] = created;
     this.#slots[i] = ((e + 1) << 4) | tag;
-    if (2 * (e + 1) > this.#slots.length) this.#grow();
+    // At most 3/4 full (the other tables: 1/2): a slot is 4 bytes with the key's length in it, so probing on mostly
+    // stays in the line already loaded and passes other lengths without loading their entries, and the slots a
+    // growing table (a map task's) jumps about in are up to half as many bytes and pages at the same keys, where this
+    // machine's misses and page faults go (docs/benchmarks.md, session 18).
+    if (4 * (e + 1) > 3 * this.#slots.length) this.#grow();
     return e;
   }
 
