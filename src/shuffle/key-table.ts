@@ -294,6 +294,9 @@ function fmix(h: number): number {
   return h ^ (h >>> 16);
 }
 
+/** Entries a {@link StringTable} can index: a slot holds (1 + an entry's index) << 4 in an int32. */
+const MAX_ENTRIES = 2 ** 27;
+
 /** Longest key a {@link StringTable} packs into ints (two of 4 chars of a byte each). */
 const PACKED_CHARS = 8;
 
@@ -384,9 +387,15 @@ export class StringTable {
   /**
    * Each entry's key; for a packed key only '' until `#strings()` makes its string from the ints, which it does
    * for every entry below `#made` and up. Holding the words' own strings kept each new key alive in the young
-   * generation: copied by one scavenge, promoted by the next (194k keys per map task on the Zipf text).
+   * generation: copied by one scavenge, promoted by the next (194k keys per map task on the Zipf text). The array
+   * reaches only as far as the last key that is not packed: the entries past it are packed keys, whose '' is not
+   * pushed until a reader or such a key needs it. A word count's keys are all packed and its readers (latin1,
+   * latin1Buckets) make no string, so it grows no array of 8 bytes a key (a fresh, larger one at each growth, in
+   * pages the process first touches, each a page fault: ~4.5k of them for the 755k keys of a high-cardinality map
+   * task).
    */
   readonly #keys: string[] = [];
+  #size = 0;
   #made = 0;
   #combiners: unknown[] | undefined;
 
@@ -405,7 +414,7 @@ export class StringTable {
   }
 
   get size(): number {
-    return this.#keys.length;
+    return this.#size;
   }
 
   /** Adds a record: `first(v)` for a new key, else merge into its combiner. */
@@ -519,19 +528,27 @@ export class StringTable {
 
   /**
    * A new entry for `key` ('' for a packed one; slot hash `h`, empty slot `i`, `tag`) and its combiner; returns the
-   * entry's index. The slots hold an index below 2^27, which no table reaches: V8 refuses a plain array (`#keys`)
-   * of that many elements first.
+   * entry's index. The slots hold an index below 2^27: `#growEntries` refuses more entries (as V8 refused a plain
+   * array of that many, when every key had its place in `#keys`).
    */
   #insert(key: string, h: number, i: number, tag: number, created: unknown): number {
-    const e = this.#keys.length;
+    const e = this.#size++;
     if (e === this.#hashes.length) this.#growEntries();
-    this.#keys.push(key);
+    if (tag === 0) {
+      const keys = this.#keys;
+      while (keys.length < e) keys.push('');
+      keys.push(key);
+    }
     this.#hashes[e] = h;
     this.#tags[e] = tag;
     if (this.#values !== undefined && typeof created === 'number') this.#values[(e << 1) + 1] = created;
     else this.#objects()[e] = created;
     this.#slots[i] = ((e + 1) << 4) | tag;
-    if (2 * (e + 1) > this.#slots.length) this.#grow();
+    // At most 3/4 full (the other tables: 1/2): a slot is 4 bytes with the key's length in it, so probing on mostly
+    // stays in the line already loaded and passes other lengths without loading their entries, and the slots a
+    // growing table (a map task's) jumps about in are up to half as many bytes and pages at the same keys, where this
+    // machine's misses and page faults go (docs/benchmarks.md, session 18).
+    if (4 * (e + 1) > 3 * this.#slots.length) this.#grow();
     return e;
   }
 
@@ -577,7 +594,7 @@ export class StringTable {
     const keys = this.#keys;
     const tags = this.#tags;
     const ints = this.#ints;
-    const n = keys.length;
+    const n = this.#size;
     const ends = new Int32Array(n);
     let chars = 0;
     for (let e = 0; e < n; e++) {
@@ -616,18 +633,18 @@ export class StringTable {
   latin1Buckets(parts: number): EncodedBucket[] | undefined {
     const values = this.#values;
     if (values === undefined) return undefined;
-    const n = this.#keys.length;
+    const n = this.#size;
     const of = takeInt32(n);
     const counts = new Int32Array(parts);
     const chars = new Int32Array(parts);
-    if (!bucketsOfEntries(this.#keys, this.#tags, this.#ints, this.#hashes, parts, of, counts, chars)) {
+    if (!bucketsOfEntries(n, this.#keys, this.#tags, this.#ints, this.#hashes, parts, of, counts, chars)) {
       giveBack(of);
       return undefined;
     }
     const data = Array.from({ length: parts }, (_, r) => new Uint8Array(chars[r]!));
     const ends = Array.from({ length: parts }, (_, r) => takeInt32(counts[r]!));
     const combiners = Array.from({ length: parts }, (_, r) => takeFloat64(counts[r]!));
-    scatterLatin1(this.#keys, this.#tags, this.#ints, values, of, data, ends, combiners);
+    scatterLatin1(n, this.#keys, this.#tags, this.#ints, values, of, data, ends, combiners);
     giveBack(of);
     return Array.from({ length: parts }, (_, r) => ({
       length: counts[r]!,
@@ -641,6 +658,7 @@ export class StringTable {
     const keys = this.#keys;
     const ints = this.#ints;
     const tags = this.#tags;
+    while (keys.length < this.#size) keys.push('');
     for (let e = this.#made; e < keys.length; e++) {
       const tag = tags[e]!;
       if (tag !== 0) keys[e] = unpack(ints[e << 2]!, ints[(e << 2) + 1]!, tag - 1);
@@ -653,7 +671,7 @@ export class StringTable {
   #objects(): unknown[] {
     if (this.#combiners === undefined) {
       const values = this.#values!;
-      this.#combiners = Array.from({ length: this.#keys.length }, (_, e) => values[(e << 1) + 1]);
+      this.#combiners = Array.from({ length: this.#size }, (_, e) => values[(e << 1) + 1]);
       this.#values = undefined;
     }
     return this.#combiners;
@@ -661,6 +679,7 @@ export class StringTable {
 
   #growEntries(): void {
     const n = this.#hashes.length * 2;
+    if (n > MAX_ENTRIES) throw new RangeError(`A string table holds at most ${MAX_ENTRIES - 1} distinct keys`);
     const hashes = new Int32Array(n);
     hashes.set(this.#hashes);
     this.#hashes = hashes;
@@ -674,7 +693,7 @@ export class StringTable {
   }
 
   #grow(): void {
-    const count = this.#keys.length;
+    const count = this.#size;
     const hashes = this.#hashes;
     const tags = this.#tags;
     const slots = new Int32Array(this.#slots.length * 2);
@@ -696,6 +715,7 @@ export class StringTable {
  * is not packed has a char above 255.
  */
 function bucketsOfEntries(
+  n: number,
   keys: readonly string[],
   tags: Uint8Array,
   ints: Int32Array,
@@ -706,7 +726,7 @@ function bucketsOfEntries(
   chars: Int32Array,
 ): boolean {
   const mask = powerOfTwoMask(parts);
-  for (let e = 0; e < keys.length; e++) {
+  for (let e = 0; e < n; e++) {
     const tag = tags[e]!;
     let h: number;
     let length: number;
@@ -738,6 +758,7 @@ function writePackedLatin1(lo: number, hi: number, length: number, data: Uint8Ar
 
 /** Copies each entry's key bytes, end and combiner to the next place of its bucket `of[e]`. */
 function scatterLatin1(
+  n: number,
   keys: readonly string[],
   tags: Uint8Array,
   ints: Int32Array,
@@ -749,7 +770,7 @@ function scatterLatin1(
 ): void {
   const at = new Int32Array(data.length);
   const pos = new Int32Array(data.length);
-  for (let e = 0; e < keys.length; e++) {
+  for (let e = 0; e < n; e++) {
     const r = of[e]!;
     const j = at[r]!++;
     const d = data[r]!;

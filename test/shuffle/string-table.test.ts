@@ -204,6 +204,23 @@ describe('StringTable: packed and hashed keys alike', () => {
     expect(Array.from(t.columns()!.hashes)).toEqual(want.map(([k]) => hashKey(k)));
   });
 
+  it('finds every key at the fullest the slots get before growing (3/4), and just past it, for both kinds of key', () => {
+    // The table starts at 64 slots and doubles: each size's last key before growing, the one that grows it, and one more.
+    for (let slots = 64; slots <= 1 << 13; slots *= 2) {
+      for (const n of [(slots * 3) / 4 - 1, (slots * 3) / 4, (slots * 3) / 4 + 1]) {
+        const words = Array.from({ length: n }, (_, i) => (i % 5 === 4 ? `a key of more than eight chars ${i}` : i.toString(36)));
+        const records: Array<[string, unknown]> = [];
+        for (const w of words) records.push([w, 1]);
+        for (let i = words.length - 1; i >= 0; i--) records.push([words[i]!, 2]);
+        for (const expected of [0, n]) {
+          const t = filled(records, expected);
+          expect(t.size).toBe(n);
+          expect(groupsOf(t)).toEqual(reference(records));
+        }
+      }
+    }
+  });
+
   it('spreads packed keys over the slots as well as hashKey does (no more colliding slot bits, at every length)', () => {
     // Words over a small alphabet, as text has them, and keys differing only in their last or their first byte.
     const alphabet = 'abdegikmnoprstu';
