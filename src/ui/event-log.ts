@@ -286,9 +286,8 @@ const LOCALITIES = ['PROCESS_LOCAL', 'ANY', 'NO_PREF'] as const;
 /** The numeric fields of a task end, the metrics flag, then each metric: one row of a block's number columns. */
 const NUMBER_FIELDS = ['stageId', 'stageAttempt', 'partition', 'attempt', 'workerIndex', 'durationMs', 'time', 'metrics'] as const;
 const WIDTH = NUMBER_FIELDS.length + TASK_METRIC_NAMES.length;
-// A batch's task row is a block's row, 26 numbers (TaskEndColumns.appendRow copies one into the other one by one).
+// A batch's task row is a block's row (TaskEndColumns.appendRow copies one into the other as it is).
 if (
-  WIDTH !== 26 ||
   WIDTH !== TASK_ROW_WIDTH ||
   NUMBER_FIELDS.some((f, j) => (f === 'metrics' ? TASK_ROW.hasMetrics : TASK_ROW[f]) !== j) ||
   TASK_ROW.metrics !== NUMBER_FIELDS.length
@@ -389,33 +388,7 @@ export class TaskEndColumns {
     const src = batch.numbers;
     const o = r * WIDTH;
     const from = i * TASK_ROW_WIDTH;
-    // Written out: a loop of 26 cost more than the event's fields read one by one did (docs/benchmarks.md, session 18).
-    n[o] = src[from]!;
-    n[o + 1] = src[from + 1]!;
-    n[o + 2] = src[from + 2]!;
-    n[o + 3] = src[from + 3]!;
-    n[o + 4] = src[from + 4]!;
-    n[o + 5] = src[from + 5]!;
-    n[o + 6] = src[from + 6]!;
-    n[o + 7] = src[from + 7]!;
-    n[o + 8] = src[from + 8]!;
-    n[o + 9] = src[from + 9]!;
-    n[o + 10] = src[from + 10]!;
-    n[o + 11] = src[from + 11]!;
-    n[o + 12] = src[from + 12]!;
-    n[o + 13] = src[from + 13]!;
-    n[o + 14] = src[from + 14]!;
-    n[o + 15] = src[from + 15]!;
-    n[o + 16] = src[from + 16]!;
-    n[o + 17] = src[from + 17]!;
-    n[o + 18] = src[from + 18]!;
-    n[o + 19] = src[from + 19]!;
-    n[o + 20] = src[from + 20]!;
-    n[o + 21] = src[from + 21]!;
-    n[o + 22] = src[from + 22]!;
-    n[o + 23] = src[from + 23]!;
-    n[o + 24] = src[from + 24]!;
-    n[o + 25] = src[from + 25]!;
+    for (let j = 0; j < WIDTH; j++) n[o + j] = src[from + j]!;
     const c = this.#codes;
     const k = i * TASK_CODES;
     const bc = batch.codes;
