@@ -153,8 +153,6 @@ const METRICS = 6;
 const WIDTH = METRICS + SUMMARIZED_METRICS.length;
 /** A task's metrics as numbers, for {@link TaskTable.finish}. */
 const metricScratch = new Float64Array(SUMMARIZED_METRICS.length);
-// finishRow and addMetrics write the metrics out one by one.
-if (SUMMARIZED_METRICS.length !== 18) throw new Error('the status store writes 18 task metrics');
 /** A batch's result and locality codes (TASK_RESULTS, TASK_LOCALITIES) as the table's status and locality codes. */
 const STATUS_OF_RESULT = [1, 2, 3];
 /** The metrics an executor sums, as offsets in a row's metrics. */
@@ -490,26 +488,9 @@ export class TaskTable {
       return;
     }
     c[row * 4 + FLAGS] = c[row * 4 + FLAGS]! | HAS_METRICS;
-    // In SUMMARIZED_METRICS order, a column apart; written out (a loop of 18 was several times the cost in a profile).
-    let to = METRICS * cap + row;
-    n[to] = metrics[at]!;
-    n[(to += cap)] = metrics[at + 1]!;
-    n[(to += cap)] = metrics[at + 2]!;
-    n[(to += cap)] = metrics[at + 3]!;
-    n[(to += cap)] = metrics[at + 4]!;
-    n[(to += cap)] = metrics[at + 5]!;
-    n[(to += cap)] = metrics[at + 6]!;
-    n[(to += cap)] = metrics[at + 7]!;
-    n[(to += cap)] = metrics[at + 8]!;
-    n[(to += cap)] = metrics[at + 9]!;
-    n[(to += cap)] = metrics[at + 10]!;
-    n[(to += cap)] = metrics[at + 11]!;
-    n[(to += cap)] = metrics[at + 12]!;
-    n[(to += cap)] = metrics[at + 13]!;
-    n[(to += cap)] = metrics[at + 14]!;
-    n[(to += cap)] = metrics[at + 15]!;
-    n[(to += cap)] = metrics[at + 16]!;
-    n[(to += cap)] = metrics[at + 17]!;
+    // In SUMMARIZED_METRICS order, a column apart.
+    const to = METRICS * cap + row;
+    for (let j = 0; j < SUMMARIZED_METRICS.length; j++) n[to + j * cap] = metrics[at + j]!;
     if (keySample !== undefined) this.#keySamples.set(row, keySample);
     else if (this.#keySamples.size > 0) this.#keySamples.delete(row);
   }
@@ -1135,7 +1116,10 @@ export class StatusStore {
     if (result === 0) {
       s.numCompleteTasks++;
       s.completedIndices.add(partition);
-      if (hasMetrics) addMetrics(s.totals.sums, n, m);
+      if (hasMetrics) {
+        const sums = s.totals.sums;
+        for (let j = 0; j < SUMMARIZED_METRICS.length; j++) sums[j]! += n[m + j]!;
+      }
     } else if (result === 1) s.numFailedTasks++;
     else s.numKilledTasks++;
     for (let j = 0; j < s.jobList.length; j++) {
@@ -1336,28 +1320,6 @@ export class StatusStore {
 export { quantiles };
 
 /** Field by field, in SUMMARIZED_METRICS order: a loop over the names would make every addition a slow keyed access (hot path). */
-/** Adds the 18 metrics at `n[m]` (SUMMARIZED_METRICS order) to `sums`, written out (see TaskTable.finishRow). */
-function addMetrics(sums: Float64Array, n: Float64Array, m: number): void {
-  sums[0]! += n[m]!;
-  sums[1]! += n[m + 1]!;
-  sums[2]! += n[m + 2]!;
-  sums[3]! += n[m + 3]!;
-  sums[4]! += n[m + 4]!;
-  sums[5]! += n[m + 5]!;
-  sums[6]! += n[m + 6]!;
-  sums[7]! += n[m + 7]!;
-  sums[8]! += n[m + 8]!;
-  sums[9]! += n[m + 9]!;
-  sums[10]! += n[m + 10]!;
-  sums[11]! += n[m + 11]!;
-  sums[12]! += n[m + 12]!;
-  sums[13]! += n[m + 13]!;
-  sums[14]! += n[m + 14]!;
-  sums[15]! += n[m + 15]!;
-  sums[16]! += n[m + 16]!;
-  sums[17]! += n[m + 17]!;
-}
-
 /** A task attempt's key in its stage: a number (a string built per task event was a cost on the driver). */
 function taskKey(partition: number, attempt: number, workerIndex: number): number {
   return partition + 2 ** 24 * (workerIndex + 2 ** 12 * attempt);
