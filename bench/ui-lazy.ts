@@ -84,9 +84,8 @@ const child = (dist: string | undefined) => `
   const batch = new TaskEventBatch();
   const flush = () => { if (batch.size > 0) { bus.emit({ type: 'taskBatch', tasks: batch }); batch.clear(); } };
   for (const e of events) {
-    // add() since session 18 (rows); the records of the builds before it.
-    if (e.type === 'taskStart') batch.add ? batch.add(e) : Object.assign(batch.nextStart(), e);
-    else if (e.type === 'taskEnd') batch.add ? batch.add(e) : Object.assign(batch.nextEnd(), e);
+    if (e.type === 'taskStart') Object.assign(batch.nextStart(), e);
+    else if (e.type === 'taskEnd') Object.assign(batch.nextEnd(), e);
     else { flush(); bus.emit(e); }
   }
   flush();

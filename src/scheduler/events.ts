@@ -104,26 +104,11 @@ export interface TaskBatchEvent {
   readonly tasks: TaskEvents;
 }
 
-/**
- * The task events of a batch, in order; a record read here is valid only while the batch is delivered. The same
- * events are also rows of numbers and codes (`numbers`, `codes`, laid out as `TASK_ROW` and `TASK_CODE` in
- * task-event-batch.ts say), written by the scheduler while the task's outcome and metrics were in the processor's
- * caches: a listener reading the rows touches no event object and no metrics object.
- */
+/** The task events of a batch, in order; a record read here is valid only while the batch is delivered. */
 export interface TaskEvents {
   readonly size: number;
   /** The i-th event, 0 ≤ i < size. */
   event(i: number): TaskStartEvent | TaskEndEvent;
-  /** Event i's numbers from `i * TASK_ROW_WIDTH` (a start's durationMs, metrics flag and metrics are not set). */
-  readonly numbers: Float64Array;
-  /** Event i's codes from `i * TASK_CODES`: kind, speculative, result, locality. */
-  readonly codes: Uint8Array;
-  /** Event i's executor id (undefined only for an event of a log written before executor ids). */
-  executorId(i: number): string | undefined;
-  /** Event i's error (task ends that failed). */
-  error(i: number): string | undefined;
-  /** Event i's key sample (task ends whose metrics have one). */
-  keySample(i: number): readonly string[] | undefined;
 }
 
 /** A worker thread died; its in-flight tasks failed and its shuffle outputs and cached blocks are gone. */

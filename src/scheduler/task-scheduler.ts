@@ -565,7 +565,7 @@ export class TaskScheduler implements BackendListener {
   /**
    * Task starts and ends are most events. The listeners that take them one by one (console progress, tests) get an
    * object each; those that take them in batches (the web UI) get them in one `taskBatch` event now and then, in
-   * rows that the batch reuses (TaskEventBatch): no object and no dispatch per task. The bus holds the batch until another event
+   * records that the batch reuses: no object and no dispatch per task. The bus holds the batch until another event
    * (which it delivers after the batch), until the batch timer runs (every BATCH_MS while task events come), or until
    * it holds BATCH_EVENTS. A batch per turn was 4-5 events at 20k tasks/s, and its delivery cost about what the
    * per-task dispatch it replaced did (docs/benchmarks.md, session 12).
@@ -626,16 +626,15 @@ export class TaskScheduler implements BackendListener {
       });
     }
     if ((listened & BATCH_LISTENED) === 0) return;
-    this.#batchForEvent().start(
-      m.ts.stage.id,
-      m.ts.stageAttempt,
-      partition,
-      run.attempt,
-      run.workerIndex,
-      run.executorId,
-      run.speculative,
-      run.startedAt,
-    );
+    const r = this.#batchForEvent().nextStart();
+    r.stageId = m.ts.stage.id;
+    r.stageAttempt = m.ts.stageAttempt;
+    r.partition = partition;
+    r.attempt = run.attempt;
+    r.workerIndex = run.workerIndex;
+    r.executorId = run.executorId;
+    r.speculative = run.speculative;
+    r.time = run.startedAt;
   }
 
   #emitEnd(m: TaskSetManager, run: RunningAttempt, outcome: TaskOutcome, lostTheRace: boolean, now: number): void {
@@ -669,22 +668,20 @@ export class TaskScheduler implements BackendListener {
       });
     }
     if ((listened & BATCH_LISTENED) === 0) return;
-    // Into the batch's rows now, metrics included, while they are in the caches (see TaskEventBatch).
-    this.#batchForEvent().end(
-      m.ts.stage.id,
-      m.ts.stageAttempt,
-      task.partition,
-      run.attempt,
-      run.workerIndex,
-      run.executorId,
-      run.speculative,
-      result,
-      error,
-      now - run.startedAt,
-      outcome.metrics,
-      locality,
-      now,
-    );
+    const r = this.#batchForEvent().nextEnd();
+    r.stageId = m.ts.stage.id;
+    r.stageAttempt = m.ts.stageAttempt;
+    r.partition = task.partition;
+    r.attempt = run.attempt;
+    r.workerIndex = run.workerIndex;
+    r.executorId = run.executorId;
+    r.speculative = run.speculative;
+    r.result = result;
+    r.error = error;
+    r.durationMs = now - run.startedAt;
+    r.metrics = outcome.metrics;
+    r.locality = locality;
+    r.time = now;
   }
 
   // ---- tasks held up behind a long one ----------------------------------------------------------------------

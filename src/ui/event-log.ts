@@ -15,7 +15,6 @@ import path from 'node:path';
 import type { TaskMetrics } from '../exec/protocol.js';
 import type { TaskEndEvent, TaskEvents } from '../scheduler/events.js';
 import { SUMMARIZED_METRICS, type SummarizedMetric, writeMetrics } from '../scheduler/task-metrics.js';
-import { TASK_CODE, TASK_CODES, TASK_END, TASK_ROW, TASK_ROW_WIDTH } from '../scheduler/task-event-batch.js';
 import { EVENT_LOG_SUFFIX, type AppEvent } from './app-events.js';
 import { UiError } from './errors.js';
 
@@ -113,10 +112,10 @@ export class EventLogWriter {
   writeTasks(batch: TaskEvents): void {
     if (this.#fd === undefined || this.#closing) return;
     const ends = this.#taskEnds;
-    const codes = batch.codes;
     for (let i = 0; i < batch.size; i++) {
-      if (codes[i * TASK_CODES + TASK_CODE.kind] !== TASK_END) continue;
-      ends.appendRow(batch, i);
+      const e = batch.event(i);
+      if (e.type !== 'taskEnd') continue;
+      ends.append(e);
       if (ends.size >= FLUSH_TASKS) this.flush();
     }
     if (ends.size > 0) this.#armTimer();
@@ -286,14 +285,6 @@ const LOCALITIES = ['PROCESS_LOCAL', 'ANY', 'NO_PREF'] as const;
 /** The numeric fields of a task end, the metrics flag, then each metric: one row of a block's number columns. */
 const NUMBER_FIELDS = ['stageId', 'stageAttempt', 'partition', 'attempt', 'workerIndex', 'durationMs', 'time', 'metrics'] as const;
 const WIDTH = NUMBER_FIELDS.length + TASK_METRIC_NAMES.length;
-// A batch's task row is a block's row (TaskEndColumns.appendRow copies one into the other as it is).
-if (
-  WIDTH !== TASK_ROW_WIDTH ||
-  NUMBER_FIELDS.some((f, j) => (f === 'metrics' ? TASK_ROW.hasMetrics : TASK_ROW[f]) !== j) ||
-  TASK_ROW.metrics !== NUMBER_FIELDS.length
-) {
-  throw new Error("the event log's task row and the scheduler's differ");
-}
 
 /**
  * Task ends gathered as columns, one task at a time: each value is copied out of its event at once, so the log
@@ -375,30 +366,6 @@ export class TaskEndColumns {
     // In SUMMARIZED_METRICS order (the test of the reader checks every metric reads back).
     writeMetrics(n, o + 8, m);
     this.#keySample[i] = m.keySample ?? null;
-  }
-
-  /**
-   * Task end `i` of a batch, from its rows (see TaskEvents): the batch's row is this block's row, copied number by
-   * number, without reading the event's record or its metrics object.
-   */
-  appendRow(batch: TaskEvents, i: number): void {
-    if (this.#size === this.#capacity) this.#grow(this.#capacity * 2);
-    const r = this.#size++;
-    const n = this.#numbers;
-    const src = batch.numbers;
-    const o = r * WIDTH;
-    const from = i * TASK_ROW_WIDTH;
-    for (let j = 0; j < WIDTH; j++) n[o + j] = src[from + j]!;
-    const c = this.#codes;
-    const k = i * TASK_CODES;
-    const bc = batch.codes;
-    c[r * 3] = bc[k + TASK_CODE.speculative]!;
-    c[r * 3 + 1] = bc[k + TASK_CODE.result]!;
-    // A locality the log's codes do not have is written as NO_PREF, as append() does.
-    c[r * 3 + 2] = Math.min(bc[k + TASK_CODE.locality]!, 2);
-    this.#executorId[r] = batch.executorId(i)!;
-    this.#error[r] = batch.error(i) ?? null;
-    this.#keySample[r] = batch.keySample(i) ?? null;
   }
 
   /**

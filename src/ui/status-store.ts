@@ -14,9 +14,7 @@ import {
   summarizeTaskMetrics,
   type MetricQuantiles,
   type SkewReport,
-  writeMetrics,
 } from '../scheduler/task-metrics.js';
-import { TASK_CODE, TASK_CODES, TASK_ROW, TASK_ROW_WIDTH, TASK_START, TaskEventBatch } from '../scheduler/task-event-batch.js';
 import { StreamingStore } from './streaming-store.js';
 import type { AppEvent, ApplicationStartEvent } from './app-events.js';
 
@@ -151,17 +149,6 @@ const LAUNCH = 4;
 const DURATION = 5;
 const METRICS = 6;
 const WIDTH = METRICS + SUMMARIZED_METRICS.length;
-/** A task's metrics as numbers, for {@link TaskTable.finish}. */
-const metricScratch = new Float64Array(SUMMARIZED_METRICS.length);
-/** A batch's result and locality codes (TASK_RESULTS, TASK_LOCALITIES) as the table's status and locality codes. */
-const STATUS_OF_RESULT = [1, 2, 3];
-/** The metrics an executor sums, as offsets in a row's metrics. */
-const GC_MS = SUMMARIZED_METRICS.indexOf('gcMs');
-const INPUT_RECORDS = SUMMARIZED_METRICS.indexOf('inputRecords');
-const INPUT_BYTES = SUMMARIZED_METRICS.indexOf('inputBytes');
-const SHUFFLE_READ_BYTES = SUMMARIZED_METRICS.indexOf('shuffleReadBytes');
-const SHUFFLE_WRITE_BYTES = SUMMARIZED_METRICS.indexOf('shuffleWriteBytes');
-const LOCALITY_OF_CODE = [1, 2, 3, 0];
 /** A row's codes: alive, status, locality, flags. */
 const ALIVE = 0;
 const STATUS = 1;
@@ -447,51 +434,41 @@ export class TaskTable {
     error: string | undefined,
     m: TaskMetrics | undefined,
   ): void {
-    if (m !== undefined) writeMetrics(metricScratch, 0, m);
-    this.finishRow(
-      row,
-      result === 'success' ? 1 : result === 'failed' ? 2 : 3,
-      durationMs,
-      locality === 'PROCESS_LOCAL' ? 1 : locality === 'ANY' ? 2 : locality === 'NO_PREF' ? 3 : 0,
-      error,
-      m === undefined ? undefined : metricScratch,
-      0,
-      m?.keySample,
-    );
-  }
-
-  /**
-   * {@link TaskTable.finish} with codes (status 1 success, 2 failed, 3 killed; locality 1 PROCESS_LOCAL, 2 ANY,
-   * 3 NO_PREF, 0 other) and the metrics as numbers in SUMMARIZED_METRICS order from `metrics[at]` (undefined: none).
-   */
-  finishRow(
-    row: number,
-    status: number,
-    durationMs: number,
-    locality: number,
-    error: string | undefined,
-    metrics: Float64Array | undefined,
-    at: number,
-    keySample: readonly string[] | undefined,
-  ): void {
     const n = this.#numbers;
     const cap = this.#capacity;
     n[DURATION * cap + row] = durationMs;
     const c = this.#codes;
     if (c[row * 4 + STATUS] === 0) this.#running--;
-    c[row * 4 + STATUS] = status;
-    c[row * 4 + LOCALITY] = locality;
+    c[row * 4 + STATUS] = result === 'success' ? 1 : result === 'failed' ? 2 : 3;
+    c[row * 4 + LOCALITY] = locality === 'PROCESS_LOCAL' ? 1 : locality === 'ANY' ? 2 : locality === 'NO_PREF' ? 3 : 0;
     if (error !== undefined) this.#errors.set(row, error);
     else if (this.#errors.size > 0) this.#errors.delete(row);
-    if (metrics === undefined) {
+    if (m === undefined) {
       c[row * 4 + FLAGS] = c[row * 4 + FLAGS]! & ~HAS_METRICS;
       return;
     }
     c[row * 4 + FLAGS] = c[row * 4 + FLAGS]! | HAS_METRICS;
-    // In SUMMARIZED_METRICS order, a column apart.
-    const to = METRICS * cap + row;
-    for (let j = 0; j < SUMMARIZED_METRICS.length; j++) n[to + j * cap] = metrics[at + j]!;
-    if (keySample !== undefined) this.#keySamples.set(row, keySample);
+    // In SUMMARIZED_METRICS order, a column apart; field by field (a loop over the names would be a keyed access each).
+    let at = METRICS * cap + row;
+    n[at] = m.durationMs;
+    n[(at += cap)] = m.runMs;
+    n[(at += cap)] = m.compileMs;
+    n[(at += cap)] = m.gcMs;
+    n[(at += cap)] = m.fetchWaitMs;
+    n[(at += cap)] = m.inputRecords;
+    n[(at += cap)] = m.inputBytes;
+    n[(at += cap)] = m.shuffleReadRecords;
+    n[(at += cap)] = m.shuffleReadBytes;
+    n[(at += cap)] = m.shuffleWriteRecords;
+    n[(at += cap)] = m.shuffleWriteBytes;
+    n[(at += cap)] = m.outputRecords;
+    n[(at += cap)] = m.outputBytes;
+    n[(at += cap)] = m.spillCount;
+    n[(at += cap)] = m.memoryBytesSpilled;
+    n[(at += cap)] = m.diskBytesSpilled;
+    n[(at += cap)] = m.resultRecords;
+    n[(at += cap)] = m.resultBytes;
+    if (m.keySample !== undefined) this.#keySamples.set(row, m.keySample);
     else if (this.#keySamples.size > 0) this.#keySamples.delete(row);
   }
 
@@ -928,8 +905,10 @@ export class StatusStore {
       case 'stageResubmitted':
         return;
       case 'taskStart':
+        this.#taskStart(e);
+        return;
       case 'taskEnd':
-        this.#applyOne(e);
+        this.#taskEnd(e);
         return;
       case 'workerAdded': {
         // A replacement worker takes the index of the one it replaces under a new executor id; the dead one stays
@@ -1009,125 +988,74 @@ export class StatusStore {
 
   /**
    * A turn's task starts and ends, in order (the scheduler's `taskBatch`): what {@link StatusStore.apply} of each
-   * would do, without a dispatch per task. The batch's rows are read, not kept.
+   * would do, without a dispatch per task. The batch's records are read, not kept.
    */
   applyTasks(batch: TaskEvents): void {
-    const size = batch.size;
-    if (size === 0) return;
+    const n = batch.size;
+    if (n === 0) return;
     this.version++;
-    this.#applyRows(batch);
-    this.#times[0] = batch.numbers[(size - 1) * TASK_ROW_WIDTH + TASK_ROW.time]!;
-  }
-
-  /** A task event applied alone (an event log's, a test's) goes through a batch of one, as the scheduler's do. */
-  readonly #one = new TaskEventBatch(1);
-
-  #applyOne(e: TaskStartEvent | TaskEndEvent): void {
-    const one = this.#one;
-    one.add(e);
-    try {
-      this.#applyRows(one);
-    } finally {
-      one.clear();
+    for (let i = 0; i < n; i++) {
+      const e = batch.event(i);
+      if (e.type === 'taskStart') this.#taskStart(e);
+      else this.#taskEnd(e);
     }
-  }
-
-  /**
-   * Reads numbers and codes from the batch's rows, never its records: the scheduler wrote the rows while each task's
-   * metrics were in the caches, and reading the worker's metrics object here, up to a batch later, was about half of
-   * the store's cost per task in a program (docs/benchmarks.md, session 17).
-   */
-  #applyRows(batch: TaskEvents): void {
-    const n = batch.numbers;
-    const c = batch.codes;
-    for (let i = 0; i < batch.size; i++) {
-      if (c[i * TASK_CODES + TASK_CODE.kind] === TASK_START) this.#taskStart(batch, n, c, i);
-      else this.#taskEnd(batch, n, c, i);
-    }
+    this.#times[0] = batch.event(n - 1).time;
   }
 
   /** Task events are most events: a method each, kept small for the optimizer. */
-  #taskStart(batch: TaskEvents, n: Float64Array, c: Uint8Array, i: number): void {
-    const o = i * TASK_ROW_WIDTH;
-    const s = this.#taskStage(n[o + TASK_ROW.stageId]!, n[o + TASK_ROW.stageAttempt]!);
+  #taskStart(e: TaskStartEvent): void {
+    const s = this.#taskStage(e.stageId, e.stageAttempt);
     if (s === undefined) return;
-    const time = n[o + TASK_ROW.time]!;
-    const workerIndex = n[o + TASK_ROW.workerIndex]!;
     s.numActiveTasks++;
-    s.firstTaskLaunchedTime ??= time;
+    s.firstTaskLaunchedTime ??= e.time;
     s.sawTaskStarts = true;
-    const ex = this.#executor(workerIndex, batch.executorId(i), time);
-    const speculative = c[i * TASK_CODES + TASK_CODE.speculative] === 1;
-    this.#newTask(s, n[o + TASK_ROW.partition]!, n[o + TASK_ROW.attempt]!, workerIndex, ex.id, speculative, time);
+    const ex = this.#executor(e.workerIndex, e.executorId, e.time);
+    this.#newTask(s, e.partition, e.attempt, e.workerIndex, ex.id, e.speculative, e.time);
     ex.activeTasks++;
-    for (let j = 0; j < s.jobList.length; j++) {
-      const job = this.jobs.get(s.jobList[j]!);
+    for (let i = 0; i < s.jobList.length; i++) {
+      const job = this.jobs.get(s.jobList[i]!);
       if (job !== undefined && job.status === 'RUNNING') job.numActiveTasks++;
     }
   }
 
-  #taskEnd(batch: TaskEvents, n: Float64Array, c: Uint8Array, i: number): void {
-    const o = i * TASK_ROW_WIDTH;
-    const k = i * TASK_CODES;
-    const s = this.#taskStage(n[o + TASK_ROW.stageId]!, n[o + TASK_ROW.stageAttempt]!);
-    const time = n[o + TASK_ROW.time]!;
-    const workerIndex = n[o + TASK_ROW.workerIndex]!;
-    const durationMs = n[o + TASK_ROW.durationMs]!;
-    const result = c[k + TASK_CODE.result]!; // 0 success, 1 failed, 2 killed
-    const hasMetrics = n[o + TASK_ROW.hasMetrics] === 1;
-    const m = o + TASK_ROW.metrics;
-    const ex = this.#executor(workerIndex, batch.executorId(i), time);
+  #taskEnd(e: TaskEndEvent): void {
+    const s = this.#taskStage(e.stageId, e.stageAttempt);
+    const ex = this.#executor(e.workerIndex, e.executorId, e.time);
     ex.activeTasks = Math.max(0, ex.activeTasks - 1);
-    ex.totalDuration += durationMs;
-    if (result === 0) ex.completedTasks++;
-    else if (result === 1) ex.failedTasks++;
+    ex.totalDuration += e.durationMs;
+    if (e.result === 'success') ex.completedTasks++;
+    else if (e.result === 'failed') ex.failedTasks++;
     else ex.killedTasks++;
-    if (hasMetrics) {
-      ex.totalGCTime += n[m + GC_MS]!;
-      ex.totalInputRecords += n[m + INPUT_RECORDS]!;
-      ex.totalInputBytes += n[m + INPUT_BYTES]!;
-      ex.totalShuffleRead += n[m + SHUFFLE_READ_BYTES]!;
-      ex.totalShuffleWrite += n[m + SHUFFLE_WRITE_BYTES]!;
+    const m = e.metrics;
+    if (m !== undefined) {
+      ex.totalGCTime += m.gcMs;
+      ex.totalInputRecords += m.inputRecords;
+      ex.totalInputBytes += m.inputBytes;
+      ex.totalShuffleRead += m.shuffleReadBytes;
+      ex.totalShuffleWrite += m.shuffleWriteBytes;
     }
     if (s === undefined) return;
     s.numActiveTasks = Math.max(0, s.numActiveTasks - 1);
-    const partition = n[o + TASK_ROW.partition]!;
-    const attempt = n[o + TASK_ROW.attempt]!;
-    let row = s.tasks.rowOf(taskKey(partition, attempt, workerIndex), partition);
+    let row = s.tasks.rowOf(taskKey(e.partition, e.attempt, e.workerIndex), e.partition);
     if (row < 0 && !s.sawTaskStarts) {
       // Replaying an event log, which has no taskStart lines: the task starts where its end says.
-      const launchTime = time - durationMs;
-      const speculative = c[k + TASK_CODE.speculative] === 1;
-      row = this.#newTask(s, partition, attempt, workerIndex, ex.id, speculative, launchTime);
+      const launchTime = e.time - e.durationMs;
+      row = this.#newTask(s, e.partition, e.attempt, e.workerIndex, ex.id, e.speculative, launchTime);
       s.firstTaskLaunchedTime ??= launchTime;
     }
-    if (row >= 0) {
-      s.tasks.finishRow(
-        row,
-        STATUS_OF_RESULT[result]!,
-        durationMs,
-        LOCALITY_OF_CODE[c[k + TASK_CODE.locality]!]!,
-        batch.error(i),
-        hasMetrics ? n : undefined,
-        m,
-        batch.keySample(i),
-      );
-    }
-    if (result === 0) {
+    if (row >= 0) s.tasks.finish(row, e.result, e.durationMs, e.locality, e.error, m);
+    if (e.result === 'success') {
       s.numCompleteTasks++;
-      s.completedIndices.add(partition);
-      if (hasMetrics) {
-        const sums = s.totals.sums;
-        for (let j = 0; j < SUMMARIZED_METRICS.length; j++) sums[j]! += n[m + j]!;
-      }
-    } else if (result === 1) s.numFailedTasks++;
+      s.completedIndices.add(e.partition);
+      if (m !== undefined) addMetrics(s.totals, m);
+    } else if (e.result === 'failed') s.numFailedTasks++;
     else s.numKilledTasks++;
-    for (let j = 0; j < s.jobList.length; j++) {
-      const job = this.jobs.get(s.jobList[j]!);
+    for (let i = 0; i < s.jobList.length; i++) {
+      const job = this.jobs.get(s.jobList[i]!);
       if (job === undefined) continue;
       if (job.status === 'RUNNING') job.numActiveTasks = Math.max(0, job.numActiveTasks - 1);
-      if (result === 0) job.numCompletedTasks++;
-      else if (result === 1) job.numFailedTasks++;
+      if (e.result === 'success') job.numCompletedTasks++;
+      else if (e.result === 'failed') job.numFailedTasks++;
       else job.numKilledTasks++;
     }
   }
@@ -1320,6 +1248,28 @@ export class StatusStore {
 export { quantiles };
 
 /** Field by field, in SUMMARIZED_METRICS order: a loop over the names would make every addition a slow keyed access (hot path). */
+function addMetrics(t: MetricTotals, m: TaskMetrics): void {
+  const a = t.sums;
+  a[0]! += m.durationMs;
+  a[1]! += m.runMs;
+  a[2]! += m.compileMs;
+  a[3]! += m.gcMs;
+  a[4]! += m.fetchWaitMs;
+  a[5]! += m.inputRecords;
+  a[6]! += m.inputBytes;
+  a[7]! += m.shuffleReadRecords;
+  a[8]! += m.shuffleReadBytes;
+  a[9]! += m.shuffleWriteRecords;
+  a[10]! += m.shuffleWriteBytes;
+  a[11]! += m.outputRecords;
+  a[12]! += m.outputBytes;
+  a[13]! += m.spillCount;
+  a[14]! += m.memoryBytesSpilled;
+  a[15]! += m.diskBytesSpilled;
+  a[16]! += m.resultRecords;
+  a[17]! += m.resultBytes;
+}
+
 /** A task attempt's key in its stage: a number (a string built per task event was a cost on the driver). */
 function taskKey(partition: number, attempt: number, workerIndex: number): number {
   return partition + 2 ** 24 * (workerIndex + 2 ** 12 * attempt);

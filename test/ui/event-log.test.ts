@@ -12,7 +12,6 @@ import { EventLogWriter, TaskEndColumns, eventLogEvents, expandTaskEnds, readEve
 import type { TaskMetrics } from '../../src/exec/protocol.js';
 import { SUMMARIZED_METRICS } from '../../src/scheduler/task-metrics.js';
 import type { TaskEndEvent } from '../../src/scheduler/events.js';
-import { TaskEventBatch } from '../../src/scheduler/task-event-batch.js';
 import type { AppEvent } from '../../src/ui/app-events.js';
 
 const metrics = {
@@ -341,11 +340,7 @@ describe('event log', () => {
           for (const [i, events] of blocks.entries()) {
             // Through both entries: one event at a time, and a batch as the scheduler delivers them.
             if (i % 2 === 0) for (const e of events) log.write(e);
-            else {
-              const batch = new TaskEventBatch();
-              for (const e of events) batch.add(e);
-              log.writeTasks(batch);
-            }
+            else log.writeTasks({ size: events.length, event: (k) => events[k]! });
             const other: AppEvent = { type: 'stageCompleted', jobId: 1, stageId: i, attempt: 0, time: i, result: 'succeeded' };
             log.write(other);
             expected.push(taskEndsLine(events), JSON.stringify(other));

@@ -198,10 +198,9 @@ describe('lazy live UI', () => {
                     executorId: String(st.worker),
                     speculative: false,
                   };
-                  for (let p = from; p < to; p++) batch.add({ type: 'taskStart', ...common, partition: p, time: ++time });
+                  for (let p = from; p < to; p++) Object.assign(batch.nextStart(), { ...common, partition: p, time: ++time });
                   for (let p = from; p < to; p++)
-                    batch.add({
-                      type: 'taskEnd',
+                    Object.assign(batch.nextEnd(), {
                       ...common,
                       partition: p,
                       result: fails(p) ? 'failed' : 'success',

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Context } from 'kindling';
 import { EventBus } from '../../src/scheduler/event-bus.js';
-import type { SchedulerEvent, TaskEndEvent } from '../../src/scheduler/events.js';
+import type { SchedulerEvent } from '../../src/scheduler/events.js';
 import { TaskEventBatch } from '../../src/scheduler/task-event-batch.js';
 import { startUi } from '../../src/ui/index.js';
 import { readEventLog } from '../../src/ui/event-log.js';
@@ -174,29 +174,24 @@ describe('live UI', () => {
       };
       const start = (partition: number, time: number) => {
         if (batch.size === 0) bus.hold(flush);
-        batch.add(taskStart(partition, time));
+        Object.assign(batch.nextStart(), taskStart(partition, time));
       };
-      const end = (fields: Partial<TaskEndEvent>) =>
-        batch.add({
-          type: 'taskEnd',
-          stageId: 0,
-          stageAttempt: 0,
-          partition: 0,
-          attempt: 0,
-          workerIndex: 0,
-          executorId: '0',
-          speculative: false,
-          result: 'success',
-          durationMs: 5,
-          locality: 'NO_PREF',
-          time: 7,
-          ...fields,
-        });
       bus.emit({ type: 'jobStart', jobId: 0, time: 1, description: 'count', stageIds: [0] });
       bus.emit({ type: 'stageSubmitted', jobId: 0, stageId: 0, attempt: 0, name: 'count', numTasks: 2, numPartitions: 2, time: 1 });
       start(0, 2);
       start(1, 3);
-      end({});
+      const e0 = batch.nextEnd();
+      Object.assign(e0, {
+        stageId: 0,
+        stageAttempt: 0,
+        partition: 0,
+        attempt: 0,
+        workerIndex: 0,
+        executorId: '0',
+        result: 'success',
+        durationMs: 5,
+        time: 7,
+      });
       // Held: the store has none of the tasks yet.
       expect((await get('/stages/0/0/taskList')).length).toBe(0);
       bus.flushHeld();
@@ -205,10 +200,10 @@ describe('live UI', () => {
         [0, 'SUCCESS'],
         [1, 'RUNNING'],
       ]);
-      // A failed task's end in a new batch (the same rows, refilled), then the stage's and the job's end: the
+      // A failed task's end in a new batch (the same records, refilled), then the stage's and the job's end: the
       // bus delivers the batch before them.
       bus.hold(flush);
-      end({ partition: 1, durationMs: 4, result: 'failed', error: 'boom', time: 8 });
+      Object.assign(batch.nextEnd(), { partition: 1, durationMs: 4, result: 'failed', error: 'boom', time: 8 });
       bus.emit({ type: 'stageCompleted', jobId: 0, stageId: 0, attempt: 0, time: 8, result: 'failed', failureReason: 'boom' });
       bus.emit({ type: 'jobEnd', jobId: 0, time: 9, result: 'failed', error: 'boom' });
       tasks = await get('/stages/0/0/taskList');
@@ -220,7 +215,7 @@ describe('live UI', () => {
       expect(jobs.map((j) => [j.status, j.numFailedTasks, j.numCompletedTasks])).toEqual([['FAILED', 1, 1]]);
       // A batch still held when the UI stops is in the log, before the application's end.
       bus.hold(flush);
-      end({ partition: 1, attempt: 1, durationMs: 1, time: 10 });
+      Object.assign(batch.nextEnd(), { partition: 1, attempt: 1, durationMs: 1, result: 'success', error: undefined, time: 10 });
       await ui.stop();
       const events = readEventLog(path.join(dir, `${ui.appId}.jsonl`));
       expect(events.map((e) => (e.type === 'taskEnd' ? `taskEnd ${e.partition}.${e.attempt} ${e.result}` : e.type))).toEqual([
