@@ -770,14 +770,18 @@ describe('StatusStore fed the scheduler’s task batches', () => {
         const byEvent = new StatusStore();
         setUp(byEvent);
         for (const e of events) byEvent.apply(e);
-        // As the scheduler does: one batch object refilled turn after turn, cut anywhere.
+        // As the scheduler does: one batch whose records are refilled turn after turn, cut anywhere.
         const byBatch = new StatusStore();
         setUp(byBatch);
-        const batch = new TaskEventBatch(4);
+        const batch = new TaskEventBatch();
         let at = 0;
         for (let c = 0; at < events.length; c++) {
           const end = Math.min(events.length, at + cuts[c % cuts.length]!);
-          for (; at < end; at++) batch.add(events[at]!);
+          for (; at < end; at++) {
+            const e = events[at]!;
+            // Every field of the event, as the scheduler fills a reused record (error and metrics included, undefined or not).
+            Object.assign(e.type === 'taskStart' ? batch.nextStart() : batch.nextEnd(), e);
+          }
           byBatch.apply({ type: 'taskBatch', tasks: batch });
           batch.clear();
         }
