@@ -9,6 +9,7 @@ import { SUMMARIZED_METRICS } from '../../src/scheduler/task-metrics.js';
 import type { TaskMetrics } from '../../src/exec/protocol.js';
 import type { SchedulerEvent } from '../../src/scheduler/events.js';
 import type { StageInfo } from '../../src/scheduler/stage-info.js';
+import { TaskEventBatch } from '../../src/scheduler/task-event-batch.js';
 
 const rdd = (id: number, parentIds: number[] = [], storageLevel = 'NONE') => ({
   id,
@@ -691,5 +692,134 @@ describe('StatusStore', () => {
     expect(set.size).toBe(model.size);
     for (const v of [...model].slice(0, 200)) expect(set.has(v)).toBe(true);
     expect(set.has(100_001)).toBe(false);
+  });
+});
+
+describe('StatusStore fed the scheduler’s task batches', () => {
+  /** Every kind of number a metric column meets: -0, fractions, large integers, repeats. */
+  const number = fc.oneof(
+    fc.constantFrom(0, -0, 1, 0.5, 2 ** 31, 2 ** 53 - 1),
+    fc.integer({ min: 0, max: 2 ** 40 }),
+    fc.double({ min: -1e9, max: 1e9, noNaN: true }),
+  );
+  const metrics = fc.record({
+    ...Object.fromEntries(SUMMARIZED_METRICS.map((k) => [k, number])),
+    keySample: fc.option(fc.array(fc.string(), { maxLength: 3 }), { nil: undefined }),
+  }) as fc.Arbitrary<TaskMetrics>;
+  const task = fc.record({
+    stage: fc.nat(1),
+    attempt: fc.nat(2),
+    worker: fc.nat(2),
+    speculative: fc.boolean(),
+    result: fc.constantFrom('success' as const, 'failed' as const, 'killed' as const),
+    error: fc.option(fc.string(), { nil: undefined }),
+    durationMs: number,
+    metrics: fc.option(metrics, { nil: undefined }),
+    locality: fc.constantFrom('PROCESS_LOCAL' as const, 'ANY' as const, 'NO_PREF' as const),
+    endsAfter: fc.nat(5),
+  });
+
+  it('holds what a store fed the same events one by one holds, each task showing its own end’s values (property)', () => {
+    fc.assert(
+      fc.property(fc.array(task, { minLength: 1, maxLength: 60 }), fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1 }), (tasks, cuts) => {
+        // Starts in order; each end some starts later (interleaved as a scheduler's turn has them).
+        const events: Array<Extract<SchedulerEvent, { type: 'taskStart' | 'taskEnd' }>> = [];
+        const pending: Array<{ at: number; e: Extract<SchedulerEvent, { type: 'taskEnd' }> }> = [];
+        tasks.forEach((t, p) => {
+          const common = {
+            stageId: t.stage,
+            stageAttempt: 0,
+            partition: p,
+            attempt: t.attempt,
+            workerIndex: t.worker,
+            executorId: `${t.worker}.${t.stage}`,
+            speculative: t.speculative,
+          };
+          events.push({ type: 'taskStart', ...common, time: 1000 + p });
+          pending.push({
+            at: p + t.endsAfter,
+            e: {
+              type: 'taskEnd',
+              ...common,
+              result: t.result,
+              error: t.error,
+              durationMs: t.durationMs,
+              metrics: t.metrics,
+              locality: t.locality,
+              time: 2000 + p,
+            },
+          });
+          for (const q of pending.filter((x) => x.at <= p)) events.push(q.e);
+          pending.splice(0, pending.length, ...pending.filter((x) => x.at > p));
+        });
+        for (const q of pending) events.push(q.e);
+        const setUp = (store: StatusStore) => {
+          store.apply({ type: 'jobStart', jobId: 0, time: 0, description: 'j', stageIds: [0, 1], stages: twoStages });
+          for (const stageId of [0, 1])
+            store.apply({
+              type: 'stageSubmitted',
+              jobId: 0,
+              stageId,
+              attempt: 0,
+              name: 's',
+              numTasks: tasks.length,
+              numPartitions: tasks.length,
+              time: 0,
+            });
+        };
+        const byEvent = new StatusStore();
+        setUp(byEvent);
+        for (const e of events) byEvent.apply(e);
+        // As the scheduler does: one batch whose records are refilled turn after turn, cut anywhere.
+        const byBatch = new StatusStore();
+        setUp(byBatch);
+        const batch = new TaskEventBatch();
+        let at = 0;
+        for (let c = 0; at < events.length; c++) {
+          const end = Math.min(events.length, at + cuts[c % cuts.length]!);
+          for (; at < end; at++) {
+            const e = events[at]!;
+            // Every field of the event, as the scheduler fills a reused record (error and metrics included, undefined or not).
+            Object.assign(e.type === 'taskStart' ? batch.nextStart() : batch.nextEnd(), e);
+          }
+          byBatch.apply({ type: 'taskBatch', tasks: batch });
+          batch.clear();
+        }
+        for (const key of ['0.0', '1.0']) {
+          const a = byEvent.stages.get(key)!;
+          const b = byBatch.stages.get(key)!;
+          expect([...b.tasks.values()]).toEqual([...a.tasks.values()]);
+          expect(b.totals.sums).toEqual(a.totals.sums);
+          expect([b.numCompleteTasks, b.numFailedTasks, b.numKilledTasks, b.numActiveTasks]).toEqual([
+            a.numCompleteTasks,
+            a.numFailedTasks,
+            a.numKilledTasks,
+            a.numActiveTasks,
+          ]);
+        }
+        expect([...byBatch.executors.values()]).toEqual([...byEvent.executors.values()]);
+        expect(byBatch.jobs.get(0)).toEqual(byEvent.jobs.get(0));
+        expect(byBatch.lastUpdated).toBe(byEvent.lastUpdated);
+        // And what both show is each task's own end: its metrics to the bit (-0 too), its error, status and locality.
+        const gc = new Map<string, number>();
+        for (const e of events) {
+          if (e.type !== 'taskEnd') continue;
+          const shown = [...byBatch.stages.get(`${e.stageId}.0`)!.tasks.values()].find((t) => t.index === e.partition)!;
+          expect(shown.status).toBe(e.result === 'success' ? 'SUCCESS' : e.result === 'failed' ? 'FAILED' : 'KILLED');
+          expect(shown.errorMessage).toBe(e.error);
+          expect(shown.locality).toBe(e.locality);
+          expect(Object.is(shown.duration, e.durationMs)).toBe(true);
+          expect(shown.speculative).toBe(e.speculative);
+          if (e.metrics === undefined) expect(shown.metrics).toBeUndefined();
+          else {
+            for (const k of SUMMARIZED_METRICS) expect(Object.is(shown.metrics![k], e.metrics[k])).toBe(true);
+            expect(shown.metrics!.keySample).toEqual(e.metrics.keySample);
+          }
+          gc.set(e.executorId, (gc.get(e.executorId) ?? 0) + (e.metrics?.gcMs ?? 0));
+        }
+        for (const [id, ms] of gc) expect(byBatch.executors.get(id)!.totalGCTime).toBe(ms);
+      }),
+      { numRuns: 200 },
+    );
   });
 });
