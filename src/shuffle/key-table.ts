@@ -9,6 +9,7 @@
  * also cheaper here (the combine measured 1.2x faster); from about 9 characters on, V8's native string hash
  * beats hashKey's murmur3 written in JavaScript, so longer strings stay in the `Map`.
  */
+import { HeapLimitError } from '../core/errors.js';
 import { hashKey, hashPackedLatin1, keysEqual } from '../core/keys.js';
 import { rowAt, type EncodedBucket, type Latin1Keys } from './bucket-codec.js';
 import { partitionOfHash, powerOfTwoMask } from '../core/partitioner.js';
@@ -679,7 +680,11 @@ export class StringTable {
 
   #growEntries(): void {
     const n = this.#hashes.length * 2;
-    if (n > MAX_ENTRIES) throw new RangeError(`A string table holds at most ${MAX_ENTRIES - 1} distinct keys`);
+    if (n > MAX_ENTRIES) {
+      throw new HeapLimitError(
+        `A partition's string key table holds at most ${MAX_ENTRIES - 1} distinct keys: spread the keys over more partitions (a larger numPartitions)`,
+      );
+    }
     const hashes = new Int32Array(n);
     hashes.set(this.#hashes);
     this.#hashes = hashes;
