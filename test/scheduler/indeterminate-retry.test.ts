@@ -31,9 +31,12 @@ function sums(sc: Context): RDD<[number, number]> {
     .reduceByKey((a, b) => a + b, 4);
 }
 
-/** A few records of each reduce task sleep a little, so the stage lasts long enough to be hit part way. */
+/**
+ * A few records of each reduce task sleep (30 ms each, ~50 ms a task), so a kill 0-40 ms after the first result
+ * lands while the stage still runs: with 5 ms, a third of the runs hit after the last result and ran nothing again.
+ */
 const slow = capture({ sleep }, (kv: [number, number]): [number, number] => {
-  if (kv[0] % 4000 === 0) sleep(5);
+  if (kv[0] % 4000 === 0) sleep(30);
   return kv;
 });
 
@@ -148,7 +151,7 @@ describe('a shuffle computed again after a worker died (indeterminate stages)', 
   }, 180_000);
 
   it('the mapreduce engine, whose results are files committed as they come: the same exact records (a later stage attempt commits anew)', async () => {
-    await repartitionSurvivesKill({ engine: 'mapreduce' }, 4);
+    await repartitionSurvivesKill({ engine: 'mapreduce' }, 6);
   }, 180_000);
 
   it('a second shuffle below the repartition, and two workers killed at once: the fault-free result', async () => {
