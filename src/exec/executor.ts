@@ -580,7 +580,7 @@ export class Executor {
       if (bytes > this.#maxResultBytes) throw new EarlyOutcome({ kind: 'resultTooLarge', bytes, limit: this.#maxResultBytes });
       meter.resultBytes = bytes;
     }
-    return { value: this.#services.deliverResult(msg.jobId, msg.partition, stageAttemptOf(msg.stageKey), msg.attempt, value) };
+    return { value: this.#services.deliverResult(msg.jobId, msg.partition, msg.stageAttempt, msg.attempt, value) };
   }
 }
 
@@ -677,8 +677,4 @@ export function settleGcMs(metrics: TaskMetrics): TaskMetrics {
 /** Stage keys are `stageId.attempt`. */
 function stageIdOf(stageKey: string): number {
   return Number(stageKey.slice(0, stageKey.indexOf('.')));
-}
-
-function stageAttemptOf(stageKey: string): number {
-  return Number(stageKey.slice(stageKey.indexOf('.') + 1));
 }
