@@ -18,6 +18,7 @@
  *   npx tsx bench/hop-trace-report.ts /tmp/hops.tsv --workers --jobs 2-12
  */
 import { readFileSync } from 'node:fs';
+import { parseHops, type Hop } from '../src/util/hop-trace.js';
 
 const file = process.argv[2];
 if (file === undefined) {
@@ -27,21 +28,7 @@ if (file === undefined) {
 }
 const j = process.argv.indexOf('--jobs');
 const [from, to] = j >= 0 ? process.argv[j + 1]!.split('-').map(Number) : [2, Number.MAX_SAFE_INTEGER];
-interface Hop {
-  t: number;
-  thread: string;
-  step: string;
-  job: number;
-  detail: string;
-}
-const hops: Hop[] = readFileSync(file, 'utf8')
-  .split('\n')
-  .filter((l) => l.length > 0)
-  .map((l) => {
-    const [t, thread, step, job, detail] = l.split('\t');
-    return { t: Number(t), thread: thread!, step: step!, job: Number(job), detail: detail ?? '' };
-  })
-  .sort((a, b) => a.t - b.t);
+const hops: Hop[] = parseHops(readFileSync(file, 'utf8')).sort((a, b) => a.t - b.t);
 // A job's window: from the driver's ctx.runJob before its dag.stagesBuilt to its ctx.returned.
 if (process.argv.includes('--workers')) {
   workerBalance();

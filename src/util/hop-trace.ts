@@ -95,6 +95,26 @@ export function processThreads(): string {
   return out.join(',');
 }
 
+/** One line of a trace: when (ms since the epoch), which thread, which step, of which job (-1: not known), and more. */
+export interface Hop {
+  readonly t: number;
+  readonly thread: string;
+  readonly step: string;
+  readonly job: number;
+  readonly detail: string;
+}
+
+/** The lines of a trace file as written here (each thread's lines in its order; threads interleave by flush). */
+export function parseHops(text: string): Hop[] {
+  return text
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .map((l) => {
+      const [t, thread, step, job, detail] = l.split('\t');
+      return { t: Number(t), thread: thread!, step: step!, job: Number(job), detail: detail ?? '' };
+    });
+}
+
 /** Writes the recorded lines now (a worker thread may be terminated before its next timer). */
 export function flushHops(): void {
   if (hopTraceOn) flush();

@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { parseHops, type Hop } from '../../src/util/hop-trace.js';
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'kindling-hop-trace-test-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -16,14 +17,6 @@ await sc.range(400000, undefined, 1, 4).map((x) => [x % 7, [x, x + 1, x + 2]]).r
 await sc.stop();
 `;
 
-interface Hop {
-  t: number;
-  thread: string;
-  step: string;
-  job: number;
-  detail: string;
-}
-
 describe.skipIf(!existsSync('/proc/thread-self/schedstat'))('hop trace: why one worker takes longer', () => {
   const file = path.join(scratch, 'hops.tsv');
   const run = (): Hop[] => {
@@ -32,13 +25,7 @@ describe.skipIf(!existsSync('/proc/thread-self/schedstat'))('hop trace: why one 
       timeout: 120_000,
       env: { ...process.env, KINDLING_HOP_TRACE: file },
     });
-    return readFileSync(file, 'utf8')
-      .split('\n')
-      .filter((l) => l.length > 0)
-      .map((l) => {
-        const [t, thread, step, job, detail] = l.split('\t');
-        return { t: Number(t), thread: thread!, step: step!, job: Number(job), detail: detail ?? '' };
-      });
+    return parseHops(readFileSync(file, 'utf8'));
   };
 
   it("records each worker's GC pauses, its thread times where a task computes, and the process's threads", () => {
