@@ -15,6 +15,7 @@
 //
 // A bundle is used only while it is at least as new as its entry module (src/exec/local/worker-entry.ts), so a
 // plain `tsc` that leaves it stale falls back to the unbundled modules rather than running old code.
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -64,3 +65,46 @@ await build({
     },
   ],
 });
+
+// The driver's entries, `import 'kindling'` and `import 'kindling/datagen'` (dist/index.js, dist/datagen/index.js and
+// every module and package they import) into dist/driver/: a script otherwise resolves, reads, compiles and links
+// ~150 modules of dist/ and ~15 of node_modules before its first line runs (measured: `import('kindling')` ~245 ms
+// of CPU unbundled, ~80 bundled, docs/benchmarks.md, session 19). One build with code splitting, so that the two
+// entries share one copy of every module (an InvalidArgumentError thrown by datagen is `instanceof` the exported
+// KindlingError), and what the modules load with `import()` (the live UI, the event log's writer) stays a chunk
+// loaded on first use. The live UI's own bundle above is not used from the driver bundle (`inDriverBundle`): it
+// would hold a second copy of the modules it shares. ioredis (~120 ms to load) stays a package loaded on first use.
+//
+// dist/entry.js and dist/datagen/entry.js, what `package.json` `exports` names, are written here last, as
+// re-exports of the bundle; `tsc` writes them as re-exports of the modules, so a bare `tsc` after a build (modules
+// newer than the bundle) leaves the bundle unused (src/entry.ts).
+const dist = path.resolve(fileURLToPath(new URL('../dist', import.meta.url)));
+const driver = path.join(dist, 'driver');
+// Chunk names carry content hashes: a stale chunk of an earlier build is never imported, only left behind.
+await rm(driver, { recursive: true, force: true });
+await build({
+  ...common,
+  entryPoints: { index: path.join(dist, 'index.js'), datagen: path.join(dist, 'datagen', 'index.js') },
+  outdir: driver,
+  splitting: true,
+  external: ['ioredis'],
+  define: { KINDLING_DRIVER_BUNDLE: 'true' },
+  plugins: [
+    {
+      // A module's `import.meta.url` stays its own file's URL (not the bundle's): the modules find files beside
+      // them with it (the worker's bundle, bin/kindling.js, package.json, the package root of call sites).
+      name: 'module-urls',
+      setup(b) {
+        b.onLoad({ filter: /\.js$/ }, async (args) => {
+          if (!args.path.startsWith(dist + path.sep)) return undefined;
+          const text = await readFile(args.path, 'utf8');
+          if (!text.includes('import.meta.url')) return undefined;
+          const own = JSON.stringify(path.relative(driver, args.path).split(path.sep).join('/'));
+          return { contents: text.replaceAll('import.meta.url', `new URL(${own}, import.meta.url).href`), loader: 'js' };
+        });
+      },
+    },
+  ],
+});
+await writeFile(path.join(dist, 'entry.js'), "export * from './driver/index.js';\n");
+await writeFile(path.join(dist, 'datagen', 'entry.js'), "export * from '../driver/datagen.js';\n");
