@@ -65,6 +65,5 @@ async function kindling(): Promise<unknown> {
   }
 }
 
-
 if (side !== 'kindling') throw new Error(`bench/cost-run.ts runs the kindling side; the plain ones are bench/cost-run-plain.ts (got ${side})`);
 printRun(await kindling(), timings);

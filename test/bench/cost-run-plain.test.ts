@@ -19,7 +19,9 @@ function runRecorded(file: string, args: readonly string[]): { stdout: string; m
     env: { ...process.env, RECORD_IMPORTS_TO: out },
     encoding: 'utf8',
   });
-  const modules = readFileSync(out, 'utf8').split('\n').filter((u) => u.startsWith('file:'));
+  const modules = readFileSync(out, 'utf8')
+    .split('\n')
+    .filter((u) => u.startsWith('file:'));
   return { stdout, modules: [...new Set(modules.map((u) => path.relative(root, fileURLToPath(u))))] };
 }
 
@@ -43,21 +45,35 @@ describe('bench/cost-run-plain.ts: the plain side of a COST run', () => {
     ['plain', 'pagerank', graph],
     ['plain', 'lr', points],
     ['plain', 'kmeans', points],
-  ])('%s %s loads no module of the engine and prints the three lines cost.ts reads', (side, workload, data) => {
-    const { stdout, modules } = runRecorded('bench/cost-run-plain.ts', [side, workload, data]);
-    expect(modules).toContain('bench/cost-run-plain.ts');
-    expect(engineModules(modules)).toEqual([]);
-    expect(stdout).toMatch(/^RESULT \{.+\}$/m);
-    expect(stdout).toMatch(/^TIMINGS \[.*\]$/m);
-    expect(stdout).toMatch(/^MAXRSS \d+$/m);
-  }, 60_000);
+  ])(
+    '%s %s loads no module of the engine and prints the three lines cost.ts reads',
+    (side, workload, data) => {
+      const { stdout, modules } = runRecorded('bench/cost-run-plain.ts', [side, workload, data]);
+      expect(modules).toContain('bench/cost-run-plain.ts');
+      expect(engineModules(modules)).toEqual([]);
+      expect(stdout).toMatch(/^RESULT \{.+\}$/m);
+      expect(stdout).toMatch(/^TIMINGS \[.*\]$/m);
+      expect(stdout).toMatch(/^MAXRSS \d+$/m);
+    },
+    60_000,
+  );
 
   it('counts the words as line.split(" ") does, empty tokens included', () => {
     for (const side of ['plain', 'scan']) {
       const { stdout } = runRecorded('bench/cost-run-plain.ts', [side, 'wordcount', text]);
       const result = JSON.parse(/^RESULT (.*)$/m.exec(stdout)![1]!);
       // Tokens: a b c a | b a '' d | z a (an empty line gives no token to either loop).
-      expect(result).toEqual({ distinct: 6, total: 10, top: [['a', 4], ['b', 2], ['', 1], ['c', 1], ['d', 1]] });
+      expect(result).toEqual({
+        distinct: 6,
+        total: 10,
+        top: [
+          ['a', 4],
+          ['b', 2],
+          ['', 1],
+          ['c', 1],
+          ['d', 1],
+        ],
+      });
     }
   }, 60_000);
 
