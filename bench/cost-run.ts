@@ -49,7 +49,8 @@ async function kindling(): Promise<unknown> {
         return { vertices: summary.vertices, rankSum: summary.rankSum, top: summary.top.slice(0, 5) };
       }
       case 'lr': {
-        const { summary } = await logisticRegression(sc, { small, iterations: 10 });
+        const { summary, timings: t } = await logisticRegression(sc, { small, iterations: 10 });
+        timings = t;
         return { points: summary.points, weights: summary.weights };
       }
       case 'kmeans': {
