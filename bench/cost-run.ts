@@ -1,11 +1,12 @@
 /**
- * One side of one COST workload, run in a fresh process by bench/cost.ts (as a user runs a script: start-up
- * included): `kindling` runs the ordinary program of examples/ on local[2] with default options; `plain` runs the
- * hand-written single-thread program of bench/baselines/ on the same data; `scan` (word counts only) the
- * character-scanning loop. It prints the result (for the check that both agree), the program's own phase timings
- * (so that cost.ts can compare iterations, not only whole runs) and its peak RSS, each on a line of its own.
+ * The kindling side of one COST workload, run in a fresh process by bench/cost.ts (as a user runs a script: start-up
+ * included): the ordinary program of examples/ on local[2] with default options. It prints the result (for the
+ * check that both sides agree), the program's own phase timings (so that cost.ts can compare iterations, not only
+ * whole runs) and its peak RSS, each on a line of its own. The plain side is bench/cost-run-plain.ts, a process that
+ * loads only its own program (until session 19 both sides ran this file, so the plain programs also paid for
+ * importing kindling: ~0.35 s of each cold run).
  *
- *   npx tsx bench/cost-run.ts kindling|plain|scan wordcount|wordcount-hc|pagerank|lr|kmeans [--small]
+ *   npx tsx bench/cost-run.ts kindling wordcount|wordcount-hc|pagerank|lr|kmeans [--small]
  *
  * `wordcount-hc` is the high-cardinality text: the same generator over a 2M-word vocabulary, which leaves most
  * of its ~1M distinct words (~0.2M with --small) seen once or a few times, as in real text with names, numbers
@@ -13,21 +14,16 @@
  */
 import { Context } from 'kindling';
 import { ensureDataset } from 'kindling/datagen';
-import { wordCountBaseline } from './baselines/wordcount.js';
-import { wordCountScanBaseline } from './baselines/wordcount-scan.js';
-import { pageRankBaseline } from './baselines/pagerank.js';
-import { logisticRegressionBaseline } from './baselines/logistic-regression.js';
-import { kMeansBaseline } from './baselines/kmeans.js';
-import { graphParams, run as pageRank } from '../examples/pagerank.js';
-import { pointsParams, run as logisticRegression } from '../examples/logistic-regression.js';
+import { run as pageRank } from '../examples/pagerank.js';
+import { run as logisticRegression } from '../examples/logistic-regression.js';
 import { run as kMeans } from '../examples/kmeans.js';
+import { printRun, wordDigest } from './cost-report.js';
+import { textParams } from './cost-data.js';
 
 const [side, workload] = process.argv.slice(2);
 const small = process.argv.includes('--small');
-const textMb = small ? 4 : 50;
 /** The text of a word-count workload: the default Zipf corpus, or the high-cardinality one. */
-const textInput = (): Promise<string> =>
-  ensureDataset('text', 'data', { bytes: textMb * 1024 * 1024, ...(workload === 'wordcount-hc' ? { vocabulary: 2_000_000 } : {}) });
+const textInput = (): Promise<string> => ensureDataset('text', 'data', textParams(workload!, small));
 /** Phase timings of the program (iterations included), printed for cost.ts. */
 let timings: ReadonlyArray<{ phase: string; ms: number }> = [];
 
@@ -53,7 +49,8 @@ async function kindling(): Promise<unknown> {
         return { vertices: summary.vertices, rankSum: summary.rankSum, top: summary.top.slice(0, 5) };
       }
       case 'lr': {
-        const { summary } = await logisticRegression(sc, { small, iterations: 10 });
+        const { summary, timings: t } = await logisticRegression(sc, { small, iterations: 10 });
+        timings = t;
         return { points: summary.points, weights: summary.weights };
       }
       case 'kmeans': {
@@ -69,52 +66,5 @@ async function kindling(): Promise<unknown> {
   }
 }
 
-async function plain(): Promise<unknown> {
-  switch (workload) {
-    case 'wordcount':
-    case 'wordcount-hc':
-      return wordDigest((side === 'scan' ? wordCountScanBaseline : wordCountBaseline)(await textInput()));
-    case 'pagerank': {
-      const { summary, timings: t } = pageRankBaseline(await ensureDataset('graph', 'data', graphParams(small)), 10);
-      timings = t;
-      return { vertices: summary.vertices, rankSum: summary.rankSum, top: summary.top.slice(0, 5) };
-    }
-    case 'lr': {
-      const { summary } = logisticRegressionBaseline(await ensureDataset('points', 'data', pointsParams(small)), { iterations: 10 });
-      return { points: summary.points, weights: summary.weights };
-    }
-    case 'kmeans': {
-      const { summary, timings: t } = kMeansBaseline(await ensureDataset('points', 'data', pointsParams(small)), { iterations: 10 });
-      timings = t;
-      return { points: summary.points, centers: summary.centers };
-    }
-    default:
-      throw new Error(`unknown workload ${workload}`);
-  }
-}
-
-/**
- * The check both sides print: distinct words, total words and the five most frequent (ties by word). It is the
- * harness's, not the program's, so it is one pass keeping the best five: until session 15 it sorted every entry
- * (`[...counts].sort(...)`), which took ~0.3 s of the Zipf runs and ~3.3 s of the high-cardinality ones on both
- * sides, a third of a run that measured the check rather than the word count.
- */
-function wordDigest(counts: ReadonlyMap<string, number>): unknown {
-  const before = (a: readonly [string, number], b: readonly [string, number]): boolean => a[1] > b[1] || (a[1] === b[1] && a[0] < b[0]);
-  const top: Array<[string, number]> = [];
-  let total = 0;
-  for (const entry of counts) {
-    total += entry[1];
-    if (top.length === 5 && !before(entry, top[4]!)) continue;
-    let i = top.length < 5 ? top.length : 4;
-    while (i > 0 && before(entry, top[i - 1]!)) i--;
-    top.splice(i, 0, [entry[0], entry[1]]);
-    if (top.length > 5) top.pop();
-  }
-  return { distinct: counts.size, total, top };
-}
-
-const result = side === 'kindling' ? await kindling() : await plain();
-console.log(`RESULT ${JSON.stringify(result)}`);
-console.log(`TIMINGS ${JSON.stringify(timings.map(({ phase, ms }) => ({ phase, ms })))}`);
-console.log(`MAXRSS ${process.resourceUsage().maxRSS}`);
+if (side !== 'kindling') throw new Error(`bench/cost-run.ts runs the kindling side; the plain ones are bench/cost-run-plain.ts (got ${side})`);
+printRun(await kindling(), timings);

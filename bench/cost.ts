@@ -17,6 +17,7 @@ import { spawn } from 'node:child_process';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { datasetFor } from './cost-data.js';
 import { machine } from './harness.js';
 
 const args = process.argv.slice(2);
@@ -50,7 +51,11 @@ const median = (xs: readonly number[]): number => {
   const s = [...xs].sort((x, y) => x - y);
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
-const runner = fileURLToPath(new URL('./cost-run.ts', import.meta.url));
+/** The kindling side runs the user's program; the plain sides a process that loads nothing of kindling. */
+const kindlingRunner = fileURLToPath(new URL('./cost-run.ts', import.meta.url));
+const plainRunner = fileURLToPath(new URL('./cost-run-plain.ts', import.meta.url));
+/** Each workload's data set, written before anything is timed. */
+const data = new Map<string, string>();
 
 interface Run {
   readonly ms: number;
@@ -64,7 +69,9 @@ interface Run {
 function runOnce(side: Side, workload: string): Promise<Run> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(process.execPath, ['--import', 'tsx', runner, side, workload, ...(small ? ['--small'] : [])], {
+    const argv =
+      side === 'kindling' ? [kindlingRunner, side, workload, ...(small ? ['--small'] : [])] : [plainRunner, side, workload, data.get(workload)!];
+    const child = spawn(process.execPath, ['--import', 'tsx', ...argv], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
@@ -96,7 +103,8 @@ function agree(a: unknown, b: unknown): boolean {
   return a === b;
 }
 
-// Data sets are written once, before anything is timed (one plain run per workload, untimed).
+// Data sets are written once, before anything is timed, then each side runs once untimed (the file cache warm for all).
+for (const w of WORKLOADS) data.set(w, await datasetFor(w, small));
 for (const w of WORKLOADS) await runOnce('plain', w);
 
 const runs = new Map<string, Map<Side, Run[]>>(WORKLOADS.map((w) => [w, new Map((['kindling', ...baselinesOf(w)] as Side[]).map((s) => [s, []]))]));

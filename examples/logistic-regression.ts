@@ -9,8 +9,8 @@
  *   npx tsx examples/logistic-regression.ts --master local[2] --iterations 10 [--small] [--step 1]
  */
 import { capture, type Context, type RDD } from 'kindling';
-import { SeededRandom, ensureDataset, lrWeights } from 'kindling/datagen';
-import { logisticRegressionBaseline } from '../bench/baselines/logistic-regression.js';
+import { ensureDataset, lrWeights } from 'kindling/datagen';
+import { initialWeights, logisticRegressionBaseline } from '../bench/baselines/logistic-regression.js';
 import { Timer, check, isMain, maxRelativeDiff, parseCli, printTable, runMain, type ExampleResult } from './common.js';
 
 export interface LogisticRegressionOptions {
@@ -70,14 +70,6 @@ export function parsePoint(line: string): number[] {
     i = j;
   }
   return p;
-}
-
-/** The initial weights: uniform in [-1, 1), seeded, as Spark's example draws them. */
-export function initialWeights(dims: number, seed: number): Float64Array {
-  const rng = new SeededRandom(seed);
-  const w = new Float64Array(dims);
-  for (let j = 0; j < dims; j++) w[j] = 2 * rng.nextFloat() - 1;
-  return w;
 }
 
 /** Cosine of the angle between two vectors. */

@@ -4,8 +4,19 @@
  * from the file's bytes into one row-major Float64Array.
  */
 import { readFileSync } from 'node:fs';
+// The engine's seeded generator, and only it (two modules without imports of their own), so that this program starts
+// as a plain one does: bench/cost-run-plain.ts times it cold without the engine (test/bench/cost-run-plain.test.ts).
+import { SeededRandom } from '../../dist/core/random.js';
 import type { ExampleResult, Timing } from '../../examples/common.js';
-import { initialWeights, type LogisticRegressionSummary } from '../../examples/logistic-regression.js';
+import type { LogisticRegressionSummary } from '../../examples/logistic-regression.js';
+
+/** The initial weights: uniform in [-1, 1), seeded, as Spark's example draws them (the kindling example uses these). */
+export function initialWeights(dims: number, seed: number): Float64Array {
+  const rng = new SeededRandom(seed);
+  const w = new Float64Array(dims);
+  for (let j = 0; j < dims; j++) w[j] = 2 * rng.nextFloat() - 1;
+  return w;
+}
 
 /** Points as flat arrays: point i has label `labels[i]` and features `features[i * dims .. (i + 1) * dims)`. */
 export interface PointArrays {

@@ -202,10 +202,19 @@ describe.skipIf(redisSkipReason !== undefined)(`driver killed mid-stream${redisS
     // Each restart after which the stream cut new batches shows as a jump in the commits (a run killed while it
     // still replayed what its predecessor had cut shows none; the last run always cuts new ones). Every jump is at
     // most the gap asked + one batch, short enough for a 4 s window sliding by 400 ms to reach both sides, and one
-    // such window was checked equal to the recomputation.
+    // such window was checked equal to the recomputation, for every restart that still had records to read: a
+    // loaded run cuts batches ahead of the ones it processes, so the killed one may have cut every remaining
+    // record already, and its successor replays them before the gap, leaving only empty batches after it (seen
+    // once at load ~8, session 18). At least one restart is followed by records: the first kill comes 4 batches in.
     expect(restarts.length).toBeGreaterThanOrEqual(1);
+    const dataAfter = (ms: number) => [...batchWords.keys()].some((c) => c > ms);
+    expect(
+      restarts.some(({ before }) => dataAfter(before)),
+      `a restart with records after it (restarts: ${JSON.stringify(restarts)})`,
+    ).toBe(true);
     for (const [r, { before, after }] of restarts.entries()) {
       expect(after - before, `restart ${r} (gaps asked: ${gaps.slice(1)})`).toBeLessThanOrEqual(3400);
+      if (!dataAfter(before)) continue;
       expect(spanned.has(r), `a window across restart ${r}, ${before} -> ${after} (gaps asked: ${gaps.slice(1)})`).toBe(true);
     }
     // Four driver processes start one after another (each a Node process with two worker threads), and the last

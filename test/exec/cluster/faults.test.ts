@@ -193,7 +193,12 @@ await sc.range(0, 1000, 1, 100).map((x) => { const end = Date.now() + 100; while
     await Promise.all(execs.map((e) => e.waitFor('is idle again')));
     const sc = context({ master: `${url()}?cores=2`, cluster: 'orphan', executorWaitMs: 10_000 });
     expect(await job(sc)).toEqual(expected);
-    expect((await sc.faults.snapshot()).backend.workers.filter((w) => w.state === 'ready')).toHaveLength(2);
+    // The job can end on the first executor leased while the second's lease is still being taken (seen once at
+    // load ~8): both must be this driver's within the wait it was given.
+    const ready = async () => (await sc.faults.snapshot()).backend.workers.filter((w) => w.state === 'ready').length;
+    const deadline = Date.now() + 10_000;
+    while ((await ready()) < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(await ready()).toBe(2);
   });
 });
 

@@ -1,0 +1,29 @@
+/**
+ * The data set of each COST workload. bench/cost.ts makes it before anything is timed and hands its path to the plain
+ * side (bench/cost-run-plain.ts), which therefore needs no generator; the kindling side's programs find it themselves,
+ * as a user's script does.
+ */
+import { ensureDataset } from 'kindling/datagen';
+import { graphParams } from '../examples/pagerank.js';
+import { pointsParams } from '../examples/logistic-regression.js';
+
+/** The text of a word-count workload: the default Zipf corpus (50 MiB, 4 with --small), or the high-cardinality one. */
+export function textParams(workload: string, small: boolean): { bytes: number; vocabulary?: number } {
+  return { bytes: (small ? 4 : 50) * 1024 * 1024, ...(workload === 'wordcount-hc' ? { vocabulary: 2_000_000 } : {}) };
+}
+
+/** Writes the workload's data set under data/ unless it is there, and returns its path. */
+export function datasetFor(workload: string, small: boolean): Promise<string> {
+  switch (workload) {
+    case 'wordcount':
+    case 'wordcount-hc':
+      return ensureDataset('text', 'data', textParams(workload, small));
+    case 'pagerank':
+      return ensureDataset('graph', 'data', graphParams(small));
+    case 'lr':
+    case 'kmeans':
+      return ensureDataset('points', 'data', pointsParams(small));
+    default:
+      throw new Error(`unknown workload ${workload}`);
+  }
+}
