@@ -36,14 +36,33 @@ const common = {
 // ~30 ms less CPU per worker, docs/benchmarks.md, session 16). Nothing in it needs ESM: no top-level await; the
 // `import()` of a user's module (useModule) works from CommonJS too. Its modules' `import.meta.url` becomes the
 // bundle's own URL, as it was in the ESM bundle; strict mode as in the modules.
+const WORKER_BANNER =
+  '"use strict";\nvar __kindlingBundleUrl = require("node:url").pathToFileURL(__filename).href;\n' +
+  'var __kindlingImport = globalThis[Symbol.for("kindling.import")] ?? ((specifier) => import(specifier));';
 await build({
   ...common,
   format: 'cjs',
   entryPoints: ['dist/exec/local/worker-main.js'],
   outfile: 'dist/exec/local/worker-bundle.cjs',
   define: { 'import.meta.url': '__kindlingBundleUrl' },
-  banner: { js: '"use strict";\nvar __kindlingBundleUrl = require("node:url").pathToFileURL(__filename).href;' },
+  banner: { js: WORKER_BANNER },
 });
+// src/exec/local/worker-start.cts runs the bundle compiled by hand with V8's code cache, where Node 20 cannot
+// resolve an import() (it loses the script's import callback when the code comes from the cache: measured,
+// ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING). So the bundle's import() calls (useModule's) go through the function that
+// file lends it, made in a file Node loaded itself, beside the bundle (the same specifiers resolve the same); run
+// as a plain file (with --enable-source-maps), the bundle makes its own.
+{
+  const file = 'dist/exec/local/worker-bundle.cjs';
+  const text = await readFile(file, 'utf8');
+  const body = text.slice(WORKER_BANNER.length).replace(/(?<![\w$.])import\((?=\s*[\w$"'`(])/g, '__kindlingImport(');
+  await writeFile(file, WORKER_BANNER + body);
+}
+// V8's code caches of the bundle, written by the first worker that runs one (src/exec/local/worker-start.cts), are
+// of bundles replaced: workers would not use them (each is named after the bundle it was made from), but they are clutter.
+for (const name of await readdir('dist/exec/local')) {
+  if (/^worker-bundle\.cjs\..*\.cache$/.test(name)) await rm(path.join('dist/exec/local', name), { force: true });
+}
 
 const ui = path.resolve(fileURLToPath(new URL('../dist/ui', import.meta.url)));
 const SHARED = new Set(['app-events.js', 'errors.js', 'index.js', 'listen.js', 'options.js']);
@@ -110,7 +129,7 @@ await build({
 // and maps the whole file anew, in its loader thread: for the 1 MB main chunk, ~300 ms of CPU and ~70 MB more peak
 // RSS than the modules cost it (measured). So the chunks call Node's import() through a module of two lines
 // (driver/import.js, beside them: the same specifiers resolve the same); only it holds an import() call.
-const DYNAMIC_IMPORT = /(?<![\w$.])import\((?=\s*[\w$"'`])/g;
+const DYNAMIC_IMPORT = /(?<![\w$.])import\((?=\s*[\w$"'`(])/g;
 await writeFile(
   path.join(driver, 'import.js'),
   '// Written by scripts/bundle.js: see there.\nexport const importModule = (specifier) => import(specifier);\n',
