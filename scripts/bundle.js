@@ -129,6 +129,14 @@ await build({
 // and maps the whole file anew, in its loader thread: for the 1 MB main chunk, ~300 ms of CPU and ~70 MB more peak
 // RSS than the modules cost it (measured). So the chunks call Node's import() through a module of two lines
 // (driver/import.js, beside them: the same specifiers resolve the same); only it holds an import() call.
+// Kindling ships some of its own functions to workers as source text, with `capture({ name }, fn)`: the env's keys
+// must be the names the function's text uses. esbuild renames a module's symbol that another module's top-level
+// symbol already names (`compare` -> `compare2`), the function's text with it, and keeps the key: `capture({ compare:
+// compare2 }, (a, b) => compare2(a, b))`, which the driver refuses ("uses 'compare2', which is not declared"; found
+// by the sortByKey, objectFile and event-time specs). So an entry `name: nameN` of a capture's env becomes `nameN`
+// again, the name the text uses. kindling's sources never write such an entry themselves (test/entry.test.ts).
+const CAPTURE_ENV = /\bcapture\d*\(\{([^{}]*)\}/g;
+const renamedEntry = (entry) => entry.replace(/^(\s*)([\w$]+):\s*(\2\d+)(\s*)$/, '$1$3$4');
 const DYNAMIC_IMPORT = /(?<![\w$.])import\((?=\s*[\w$"'`(])/g;
 await writeFile(
   path.join(driver, 'import.js'),
@@ -138,11 +146,13 @@ for (const name of await readdir(driver)) {
   if (!name.endsWith('.js') || name === 'import.js') continue;
   const file = path.join(driver, name);
   const text = await readFile(file, 'utf8');
-  if (!DYNAMIC_IMPORT.test(text)) continue;
-  // Appended, not prepended (import declarations are hoisted): the source map's lines stay as they are.
   const map = text.lastIndexOf('\n//# sourceMappingURL=');
-  const body = text.slice(0, map).replace(DYNAMIC_IMPORT, '__kindlingImport(');
-  await writeFile(file, `${body}\nimport { importModule as __kindlingImport } from "./import.js";${text.slice(map)}`);
+  let body = text.slice(0, map).replace(CAPTURE_ENV, (call, env) => call.replace(env, env.split(',').map(renamedEntry).join(',')));
+  // Appended, not prepended (import declarations are hoisted): the source map's lines stay as they are.
+  if (body.search(DYNAMIC_IMPORT) >= 0) {
+    body = `${body.replace(DYNAMIC_IMPORT, '__kindlingImport(')}\nimport { importModule as __kindlingImport } from "./import.js";`;
+  }
+  if (body !== text.slice(0, map)) await writeFile(file, body + text.slice(map));
 }
 await writeFile(path.join(dist, 'entry.js'), "export * from './driver/index.js';\n");
 await writeFile(path.join(dist, 'datagen', 'entry.js'), "export * from '../driver/datagen.js';\n");

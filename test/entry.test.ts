@@ -76,6 +76,25 @@ describe('import "kindling"', () => {
     expect(readFileSync(path.join(driver, 'index.js'), 'utf8')).toContain('__kindlingImport("ioredis")');
   });
 
+  it("keeps the names of kindling's own captured functions: a capture env entry esbuild renamed is named as the function's text names it", () => {
+    // esbuild renames a module's symbol another module's top-level symbol names (`compare` -> `compare2`) and writes
+    // the env's shorthand `{ compare }` as `{ compare: compare2 }`; scripts/bundle.js writes `{ compare2 }` again.
+    const renamed = /\bcapture\d*\(\{[^{}]*?(?<![\w$])([\w$]+):\s*\1\d+(?![\w$])/g;
+    const driver = path.join(root, 'dist/driver');
+    const left = readdirSync(driver)
+      .filter((f) => f.endsWith('.js'))
+      .flatMap((f) => readFileSync(path.join(driver, f), 'utf8').match(renamed) ?? []);
+    expect(left).toEqual([]);
+    // Which is right only while kindling's sources never write such an entry themselves.
+    const sources = (dir: string): string[] =>
+      readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+        e.isDirectory() ? sources(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : [],
+      );
+    expect(sources(path.join(root, 'src')).flatMap((f) => readFileSync(f, 'utf8').match(renamed) ?? [])).toEqual([]);
+    // (The pattern finds what esbuild writes.)
+    expect('capture({ bounds, compare: compare2, ascending }, (k) => 0)'.match(renamed)).toHaveLength(1);
+  });
+
   it('gives kindling/datagen the same classes: an error datagen throws is the exported KindlingError', () => {
     const { out } = loadedBy(
       root,
