@@ -1,11 +1,13 @@
 /**
- * Start-up of a cold process, alternately in two or more build trees: import kindling (the tree's dist/), create a
+ * Start-up of a cold process, alternately in two or more build trees: import kindling (the tree's package entry, what
+ * `import 'kindling'` loads there: dist/entry.js, or dist/index.js in a tree older than session 19), create a
  * `local[2]` context, run a tiny job (its first task waits for both workers), stop. Prints wall time and the CPU
  * time of the whole process (every thread) per phase, with the load average, each run in a fresh `node`.
  *
  *   npx tsx bench/cold-start.ts --rounds 5 /work/base .
  */
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 
 const args = process.argv.slice(2);
@@ -22,7 +24,7 @@ if (trees.length < 2) {
 const child = `
 const cpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
 const t0 = performance.now(), c0 = cpu();
-const { Context } = await import(process.argv[1] + '/dist/index.js');
+const { Context } = await import(process.argv[2]);
 const t1 = performance.now(), c1 = cpu();
 const sc = new Context({ master: 'local[2]', progress: false });
 const n = await sc.range(4, undefined, 1, 2).count();
@@ -37,7 +39,8 @@ const phases = ['import', 'context + first job', 'stop'];
 const all = new Map(trees.map((t) => [t, [] as Array<{ wall: number[]; cpu: number[] }>]));
 for (let r = 0; r < rounds; r++) {
   for (const tree of r % 2 === 0 ? trees : [...trees].reverse()) {
-    const out = execFileSync(process.execPath, ['--input-type=module', '-e', child, tree], { encoding: 'utf8' });
+    const entry = path.join(tree, 'dist', existsSync(path.join(tree, 'dist', 'entry.js')) ? 'entry.js' : 'index.js');
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', child, tree, entry], { encoding: 'utf8' });
     const res = JSON.parse(out.trim().split('\n').pop()!) as { n: number; load: number; wall: number[]; cpu: number[] };
     if (res.n !== 4) throw new Error(`${tree}: count ${res.n}, expected 4`);
     all.get(tree)!.push(res);

@@ -15,6 +15,7 @@
 //
 // A bundle is used only while it is at least as new as its entry module (src/exec/local/worker-entry.ts), so a
 // plain `tsc` that leaves it stale falls back to the unbundled modules rather than running old code.
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -35,14 +36,33 @@ const common = {
 // ~30 ms less CPU per worker, docs/benchmarks.md, session 16). Nothing in it needs ESM: no top-level await; the
 // `import()` of a user's module (useModule) works from CommonJS too. Its modules' `import.meta.url` becomes the
 // bundle's own URL, as it was in the ESM bundle; strict mode as in the modules.
+const WORKER_BANNER =
+  '"use strict";\nvar __kindlingBundleUrl = require("node:url").pathToFileURL(__filename).href;\n' +
+  'var __kindlingImport = globalThis[Symbol.for("kindling.import")] ?? ((specifier) => import(specifier));';
 await build({
   ...common,
   format: 'cjs',
   entryPoints: ['dist/exec/local/worker-main.js'],
   outfile: 'dist/exec/local/worker-bundle.cjs',
   define: { 'import.meta.url': '__kindlingBundleUrl' },
-  banner: { js: '"use strict";\nvar __kindlingBundleUrl = require("node:url").pathToFileURL(__filename).href;' },
+  banner: { js: WORKER_BANNER },
 });
+// src/exec/local/worker-start.cts runs the bundle compiled by hand with V8's code cache, where Node 20 cannot
+// resolve an import() (it loses the script's import callback when the code comes from the cache: measured,
+// ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING). So the bundle's import() calls (useModule's) go through the function that
+// file lends it, made in a file Node loaded itself, beside the bundle (the same specifiers resolve the same); run
+// as a plain file (with --enable-source-maps), the bundle makes its own.
+{
+  const file = 'dist/exec/local/worker-bundle.cjs';
+  const text = await readFile(file, 'utf8');
+  const body = text.slice(WORKER_BANNER.length).replace(/(?<![\w$.])import\((?=\s*[\w$"'`(])/g, '__kindlingImport(');
+  await writeFile(file, WORKER_BANNER + body);
+}
+// V8's code caches of the bundle, written by the first worker that runs one (src/exec/local/worker-start.cts), are
+// of bundles replaced: workers would not use them (each is named after the bundle it was made from), but they are clutter.
+for (const name of await readdir('dist/exec/local')) {
+  if (/^worker-bundle\.cjs\..*\.cache$/.test(name)) await rm(path.join('dist/exec/local', name), { force: true });
+}
 
 const ui = path.resolve(fileURLToPath(new URL('../dist/ui', import.meta.url)));
 const SHARED = new Set(['app-events.js', 'errors.js', 'index.js', 'listen.js', 'options.js']);
@@ -64,3 +84,75 @@ await build({
     },
   ],
 });
+
+// The driver's entries, `import 'kindling'` and `import 'kindling/datagen'` (dist/index.js, dist/datagen/index.js and
+// every module and package they import) into dist/driver/: a script otherwise resolves, reads, compiles and links
+// ~150 modules of dist/ and ~15 of node_modules before its first line runs (measured: `import('kindling')` ~245 ms
+// of CPU unbundled, ~80 bundled, docs/benchmarks.md, session 19). One build with code splitting, so that the two
+// entries share one copy of every module (an InvalidArgumentError thrown by datagen is `instanceof` the exported
+// KindlingError), and what the modules load with `import()` (the live UI, the event log's writer) stays a chunk
+// loaded on first use. The live UI's own bundle above is not used from the driver bundle (`inDriverBundle`): it
+// would hold a second copy of the modules it shares. ioredis (~120 ms to load) stays a package loaded on first use.
+//
+// dist/entry.js and dist/datagen/entry.js, what `package.json` `exports` names, are written here last, as
+// re-exports of the bundle; `tsc` writes them as re-exports of the modules, so a bare `tsc` after a build (modules
+// newer than the bundle) leaves the bundle unused (src/entry.ts).
+const dist = path.resolve(fileURLToPath(new URL('../dist', import.meta.url)));
+const driver = path.join(dist, 'driver');
+// Chunk names carry content hashes: a stale chunk of an earlier build is never imported, only left behind.
+await rm(driver, { recursive: true, force: true });
+await build({
+  ...common,
+  entryPoints: { index: path.join(dist, 'index.js'), datagen: path.join(dist, 'datagen', 'index.js') },
+  outdir: driver,
+  splitting: true,
+  external: ['ioredis'],
+  define: { KINDLING_DRIVER_BUNDLE: 'true' },
+  plugins: [
+    {
+      // A module's `import.meta.url` stays its own file's URL (not the bundle's): the modules find files beside
+      // them with it (the worker's bundle, bin/kindling.js, package.json, the package root of call sites).
+      name: 'module-urls',
+      setup(b) {
+        b.onLoad({ filter: /\.js$/ }, async (args) => {
+          if (!args.path.startsWith(dist + path.sep)) return undefined;
+          const text = await readFile(args.path, 'utf8');
+          if (!text.includes('import.meta.url')) return undefined;
+          const own = JSON.stringify(path.relative(driver, args.path).split(path.sep).join('/'));
+          return { contents: text.replaceAll('import.meta.url', `new URL(${own}, import.meta.url).href`), loader: 'js' };
+        });
+      },
+    },
+  ],
+});
+// tsx (which runs the examples, the benches and many users' scripts) rewrites every ES module that calls `import()`
+// and maps the whole file anew, in its loader thread: for the 1 MB main chunk, ~300 ms of CPU and ~70 MB more peak
+// RSS than the modules cost it (measured). So the chunks call Node's import() through a module of two lines
+// (driver/import.js, beside them: the same specifiers resolve the same); only it holds an import() call.
+// Kindling ships some of its own functions to workers as source text, with `capture({ name }, fn)`: the env's keys
+// must be the names the function's text uses. esbuild renames a module's symbol that another module's top-level
+// symbol already names (`compare` -> `compare2`), the function's text with it, and keeps the key: `capture({ compare:
+// compare2 }, (a, b) => compare2(a, b))`, which the driver refuses ("uses 'compare2', which is not declared"; found
+// by the sortByKey, objectFile and event-time specs). So an entry `name: nameN` of a capture's env becomes `nameN`
+// again, the name the text uses. kindling's sources never write such an entry themselves (test/entry.test.ts).
+const CAPTURE_ENV = /\bcapture\d*\(\{([^{}]*)\}/g;
+const renamedEntry = (entry) => entry.replace(/^(\s*)([\w$]+):\s*(\2\d+)(\s*)$/, '$1$3$4');
+const DYNAMIC_IMPORT = /(?<![\w$.])import\((?=\s*[\w$"'`(])/g;
+await writeFile(
+  path.join(driver, 'import.js'),
+  '// Written by scripts/bundle.js: see there.\nexport const importModule = (specifier) => import(specifier);\n',
+);
+for (const name of await readdir(driver)) {
+  if (!name.endsWith('.js') || name === 'import.js') continue;
+  const file = path.join(driver, name);
+  const text = await readFile(file, 'utf8');
+  const map = text.lastIndexOf('\n//# sourceMappingURL=');
+  let body = text.slice(0, map).replace(CAPTURE_ENV, (call, env) => call.replace(env, env.split(',').map(renamedEntry).join(',')));
+  // Appended, not prepended (import declarations are hoisted): the source map's lines stay as they are.
+  if (body.search(DYNAMIC_IMPORT) >= 0) {
+    body = `${body.replace(DYNAMIC_IMPORT, '__kindlingImport(')}\nimport { importModule as __kindlingImport } from "./import.js";`;
+  }
+  if (body !== text.slice(0, map)) await writeFile(file, body + text.slice(map));
+}
+await writeFile(path.join(dist, 'entry.js'), "export * from './driver/index.js';\n");
+await writeFile(path.join(dist, 'datagen', 'entry.js'), "export * from '../driver/datagen.js';\n");

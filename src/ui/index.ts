@@ -11,7 +11,7 @@ import type { SchedulerEvent, TaskEvents } from '../scheduler/events.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundleIsCurrent } from '../util/bundle.js';
+import { bundleIsCurrent, inDriverBundle } from '../util/bundle.js';
 import { VERSION } from '../version.js';
 import { EVENT_LOG_SUFFIX, flattenOptions, type AppEvent, type ApplicationStartEvent } from './app-events.js';
 import type { EventLogWriter } from './event-log.js';
@@ -77,6 +77,8 @@ export interface LiveUi {
  * holds. Decided once per process.
  */
 export function liveUiBundle(): string | undefined {
+  // The driver bundle holds the live UI as a chunk of its own (a dynamic import of live-ui.js), sharing its modules.
+  if (inDriverBundle) return undefined;
   if (bundleHref === null) {
     const bundle = new URL('./live-ui-bundle.js', import.meta.url);
     bundleHref = bundleIsCurrent(fileURLToPath(bundle), fileURLToPath(new URL('./live-ui.js', import.meta.url))) ? bundle.href : undefined;

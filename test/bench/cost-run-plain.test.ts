@@ -82,7 +82,8 @@ describe('bench/cost-run-plain.ts: the plain side of a COST run', () => {
     writeFileSync(probe, "import { Context } from 'kindling';\nconsole.log(typeof Context);\n");
     try {
       const { modules } = runRecorded(probe, []);
-      expect(engineModules(modules)).toContain('dist/index.js');
+      // The package's entry (package.json exports): it re-exports the driver bundle, or index.js after a bare tsc.
+      expect(engineModules(modules)).toContain('dist/entry.js');
     } finally {
       rmSync(probe, { force: true });
     }

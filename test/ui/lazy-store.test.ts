@@ -58,53 +58,74 @@ function run(script: string): Promise<string> {
   return new Promise((resolve, reject) => child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`exit ${code}: ${out}`)))));
 }
 
+/**
+ * A script in a fresh process that imports `entry`, runs a job with the UI on and nobody connected, then asks the
+ * REST API once: the files of dist/ it loaded before and after the request (paths under dist/, a chunk's content
+ * hash dropped: `driver/live-ui.js`), recorded by a loader hook.
+ */
+async function lazyRun(entry: string): Promise<{ before: string[]; jobs: string; after: string[] }> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-lazy-'));
+  try {
+    const log = path.join(dir, 'modules');
+    const hook = `import { appendFileSync } from 'node:fs';
+      export async function load(url, context, next) {
+        if (url.includes('/dist/')) appendFileSync(${JSON.stringify(log)}, url.split('/dist/')[1].replace(/-[A-Z0-9]{8}\\.js$/, '.js') + '\\n');
+        return next(url, context);
+      }`;
+    const script = `
+      import { register } from 'node:module';
+      import { readFileSync } from 'node:fs';
+      import { pathToFileURL } from 'node:url';
+      register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hook)}), pathToFileURL('./'));
+      const loaded = () => [...new Set(readFileSync(${JSON.stringify(log)}, 'utf8').split('\\n').filter(Boolean))].sort().join(' ');
+      const { Context } = await import(${JSON.stringify(entry)});
+      const sc = new Context({ master: 'local[1]', progress: false, hints: false, ui: { port: 0 }, eventLog: { dir: ${JSON.stringify(path.join(dir, 'events'))} } });
+      const url = await sc.uiWebUrl();
+      const counts = await sc.parallelize([1, 2, 3, 4], 2).map((x) => [x % 2, x]).reduceByKey((a, b) => a + b).collect();
+      await new Promise((r) => setTimeout(r, 300));
+      console.log('before: ' + loaded());
+      const jobs = await (await fetch(url + '/api/v1/applications/' + sc.applicationId + '/jobs')).json();
+      console.log('jobs: ' + jobs.map((j) => j.status + ' ' + j.numTasks).join(', '));
+      console.log('after: ' + loaded());
+      await sc.stop();
+    `;
+    const out = await run(script);
+    const line = (name: string) =>
+      out
+        .split('\n')
+        .find((l) => l.startsWith(`${name}: `))!
+        .slice(name.length + 2);
+    return { before: line('before').split(' '), jobs: line('jobs'), after: line('after').split(' ') };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe('lazy live UI', () => {
   it('loads nothing beyond its listener in a script nobody looks at, and the store, server and pages on the first request', async () => {
-    // The built package in a fresh process, every module of dist/ui it loads recorded by a loader hook.
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-lazy-'));
-    try {
-      const log = path.join(dir, 'modules');
-      const hook = `import { appendFileSync } from 'node:fs';
-        export async function load(url, context, next) {
-          if (url.includes('/dist/ui/')) appendFileSync(${JSON.stringify(log)}, url.split('/dist/ui/')[1] + '\\n');
-          return next(url, context);
-        }`;
-      const script = `
-        import { register } from 'node:module';
-        import { readFileSync } from 'node:fs';
-        import { pathToFileURL } from 'node:url';
-        register('data:text/javascript,' + encodeURIComponent(${JSON.stringify(hook)}), pathToFileURL('./'));
-        const loaded = () => [...new Set(readFileSync(${JSON.stringify(log)}, 'utf8').split('\\n').filter(Boolean))].sort().join(' ');
-        const { Context } = await import('kindling');
-        const sc = new Context({ master: 'local[1]', progress: false, hints: false, ui: { port: 0 }, eventLog: { dir: ${JSON.stringify(path.join(dir, 'events'))} } });
-        const url = await sc.uiWebUrl();
-        const counts = await sc.parallelize([1, 2, 3, 4], 2).map((x) => [x % 2, x]).reduceByKey((a, b) => a + b).collect();
-        await new Promise((r) => setTimeout(r, 300));
-        console.log('before: ' + loaded());
-        const jobs = await (await fetch(url + '/api/v1/applications/' + sc.applicationId + '/jobs')).json();
-        console.log('jobs: ' + jobs.map((j) => j.status + ' ' + j.numTasks).join(', '));
-        console.log('after: ' + loaded());
-        await sc.stop();
-      `;
-      const out = await run(script);
-      const line = (name: string) =>
-        out
-          .split('\n')
-          .find((l) => l.startsWith(`${name}: `))!
-          .slice(name.length + 2);
-      const before = line('before').split(' ');
-      // Listening, and the event log (it writes as the application runs, without the UI).
-      expect(before).toContain('index.js');
-      expect(before).toContain('listen.js');
-      expect(before).toContain('event-log.js');
-      for (const lazy of ['live-ui-bundle.js', 'live-ui.js', 'status-store.js', 'server.js', 'rest.js', 'client.js'])
-        expect(before).not.toContain(lazy);
-      // The first request loads them and sees the job that ran before it.
-      expect(line('jobs')).toBe('SUCCEEDED 4');
-      expect(line('after').split(' ')).toContain('live-ui-bundle.js');
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    // The modules themselves (what `import 'kindling'` loads after a bare `tsc`).
+    const { before, jobs, after } = await lazyRun(path.join(root, 'dist/index.js'));
+    // Listening, and the event log (it writes as the application runs, without the UI).
+    expect(before).toContain('ui/index.js');
+    expect(before).toContain('ui/listen.js');
+    expect(before).toContain('ui/event-log.js');
+    for (const lazy of ['live-ui-bundle.js', 'live-ui.js', 'status-store.js', 'server.js', 'rest.js', 'client.js'])
+      expect(before).not.toContain(`ui/${lazy}`);
+    // The first request loads them and sees the job that ran before it.
+    expect(jobs).toBe('SUCCEEDED 4');
+    expect(after).toContain('ui/live-ui-bundle.js');
+  }, 60_000);
+
+  it('is as lazy in the driver bundle (`import "kindling"` after `npm run build`): the live UI is a chunk loaded on the first request', async () => {
+    const { before, jobs, after } = await lazyRun('kindling');
+    // The bundle and the event log's writer (a chunk of its own), no module of dist/ui/ (no second copy of them).
+    expect(before).toContain('driver/index.js');
+    expect(before).toContain('driver/event-log.js');
+    expect(before).not.toContain('driver/live-ui.js');
+    expect(before.filter((f) => !f.startsWith('driver/') && f !== 'entry.js')).toEqual([]);
+    expect(jobs).toBe('SUCCEEDED 4');
+    expect(after).toContain('driver/live-ui.js');
+    expect(after.filter((f) => !f.startsWith('driver/') && f !== 'entry.js')).toEqual([]);
   }, 60_000);
 
   it('answers the first request with every event since the start (jobs, stages, tasks, executors, storage) as a store fed from the start does', async () => {

@@ -7,13 +7,21 @@
  */
 import { bundleIsCurrent } from '../../util/bundle.js';
 import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
 
 const MODULES = new URL('./worker-main.js', import.meta.url);
 const BUNDLE = new URL('./worker-bundle.cjs', import.meta.url);
 
-/** The bundle when it is current, else the unbundled entry module. */
+// Runs the bundle compiled with V8's code cache of it (worker-start.cts).
+const START = new URL('./worker-start.cjs', import.meta.url);
+
+/**
+ * The bundle when it is current (started through worker-start.cjs, which compiles it with its code cache), else
+ * the unbundled entry module.
+ */
 export function workerEntry(): URL {
-  return bundleIsCurrent(fileURLToPath(BUNDLE), fileURLToPath(MODULES)) ? BUNDLE : MODULES;
+  if (!bundleIsCurrent(fileURLToPath(BUNDLE), fileURLToPath(MODULES))) return MODULES;
+  return existsSync(fileURLToPath(START)) ? START : BUNDLE;
 }
 
 /**

@@ -4,7 +4,7 @@
  * back to the modules (test/util/bundle.test.ts), so a build without the bundling step can never run an older build's code in workers.
  * Every worker thread, local or an executor's, starts with its young generation capped (workerResourceLimits).
  */
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -19,11 +19,31 @@ const threads = await import('node:worker_threads');
 const dist = path.resolve(import.meta.dirname, '../../../dist/exec/local');
 
 describe('worker entry', () => {
-  it('the build leaves a current bundle, and the workers start from it', async () => {
+  it('the build leaves a current bundle, and the workers start from it (through worker-start.cjs, which runs it)', async () => {
     const bundle = path.join(dist, 'worker-bundle.cjs');
     expect(statSync(bundle).mtimeMs).toBeGreaterThanOrEqual(statSync(path.join(dist, 'worker-main.js')).mtimeMs);
     const built = (await import(path.join(dist, 'worker-entry.js'))) as typeof import('../../../src/exec/local/worker-entry.js');
-    expect(fileURLToPath(built.workerEntry())).toBe(bundle);
+    expect(fileURLToPath(built.workerEntry())).toBe(path.join(dist, 'worker-start.cjs'));
+    expect(readFileSync(path.join(dist, 'worker-start.cjs'), 'utf8')).toContain("'worker-bundle.cjs'");
+  });
+
+  it("compiles the bundle with V8's code cache: the first worker without one writes it, a later worker's V8 accepts it", async () => {
+    const cacheUse = () => (globalThis as Record<symbol, unknown>)[Symbol.for('kindling.workerCodeCache')];
+    const uses = async (): Promise<unknown[]> => {
+      const sc = new Context({ master: 'local[2]', progress: false, ui: false });
+      try {
+        return await sc.parallelize([0, 1], 2).map(cacheUse).collect();
+      } finally {
+        await sc.stop();
+      }
+    };
+    const first = await uses();
+    // Another test file's workers may have written it already.
+    for (const u of first) expect(['written', 'accepted']).toContain(u);
+    // Named after the bundle it was made from.
+    const { mtimeMs, size } = statSync(path.join(dist, 'worker-bundle.cjs'));
+    expect(existsSync(path.join(dist, `worker-bundle.cjs.${Math.round(mtimeMs * 1000)}-${size}.cache`))).toBe(true);
+    expect(await uses()).toEqual(['accepted', 'accepted']);
   });
 
   it('the bundle holds the worker side only: none of the driver-only packages', () => {
