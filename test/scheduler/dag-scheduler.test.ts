@@ -79,6 +79,13 @@ const boom = (message: string): TaskOutcome => ({
   blockUpdates: [],
 });
 
+/** The reduce task of launch `l` could not fetch map output `mapId` of shuffle `shuffleId` from the worker holding it. */
+const fetchFailed = (l: Launch, shuffleId: number, mapId: number): TaskOutcome => ({
+  status: 'failed',
+  epoch: 0,
+  failure: { kind: 'fetchFailed', shuffleId, mapId, workerIndex: l.msg.shuffleReads[0]!.locations[mapId]!, epoch: 0, message: 'lost' },
+  blockUpdates: [],
+});
 const flush = () => new Promise((r) => setTimeout(r, 20));
 /** Waits, a few ms at a time, until `done()` holds; fails after 5 s (a fixed wait is what a loaded machine outruns). */
 async function until(done: () => boolean): Promise<void> {
@@ -104,12 +111,7 @@ async function reduceStageResubmitted(backend: FakeBackend): Promise<{ reduces: 
   (await next(2)).forEach((x) => x.settle(ok(undefined, [1, 1])));
   const reduces = await next(2);
   expect(names(reduces)).toEqual(['1:0', '1:1']);
-  reduces[0]!.settle({
-    status: 'failed',
-    epoch: 0,
-    failure: { kind: 'fetchFailed', shuffleId: 0, mapId: 1, workerIndex: reduces[0]!.msg.shuffleReads[0]!.locations[1]!, epoch: 0, message: 'lost' },
-    blockUpdates: [],
-  });
+  reduces[0]!.settle(fetchFailed(reduces[0]!, 0, 1));
   const rerun = await next(1);
   // Only the lost map output is computed again.
   expect(names(rerun)).toEqual(['0:1']);
@@ -485,19 +487,7 @@ describe('an indeterminate shuffle computed again (Spark SPARK-23243)', () => {
     expect(names(reduces)).toEqual(['2:0', '2:1']);
     reduces[1]!.settle(ok(1));
     await flush();
-    reduces[0]!.settle({
-      status: 'failed',
-      epoch: 0,
-      failure: {
-        kind: 'fetchFailed',
-        shuffleId: 1,
-        mapId: 1,
-        workerIndex: reduces[0]!.msg.shuffleReads[0]!.locations[1]!,
-        epoch: 0,
-        message: 'lost',
-      },
-      blockUpdates: [],
-    });
+    reduces[0]!.settle(fetchFailed(reduces[0]!, 1, 1));
     return { made, next, job, late: reduces[1]! };
   }
 
@@ -575,19 +565,7 @@ describe('cached partitions of an RDD computed from an indeterminate shuffle com
     await flush();
     expect(cache.locations(rep.id, 2)).toEqual([reduces[2]!.worker]);
     const pairsWhere = [0, 1, 2].map((p) => cache.locations(pairs.id, p));
-    reduces[0]!.settle({
-      status: 'failed',
-      epoch: 0,
-      failure: {
-        kind: 'fetchFailed',
-        shuffleId: 1,
-        mapId: 1,
-        workerIndex: reduces[0]!.msg.shuffleReads[0]!.locations[1]!,
-        epoch: 0,
-        message: 'lost',
-      },
-      blockUpdates: [],
-    });
+    reduces[0]!.settle(fetchFailed(reduces[0]!, 1, 1));
     // The lost map outputs of the groupByKey run again, then the repartition's map stage in full.
     let again = await next();
     while (again[0]!.msg.stageId === 0) {
