@@ -426,6 +426,8 @@ describe('DAGScheduler with a fake backend', () => {
       blockUpdates: [],
     });
     reduces[1]!.settle(ok(1));
+    // The resubmission runs on the scheduler's own 10 ms timer, which a loaded machine can fire after a 20 ms flush.
+    await until(() => backend.launches.length > 0);
     await flush();
     const rerun = backend.take();
     expect(names(rerun)).toEqual(['0:1']);

@@ -112,9 +112,12 @@ describe('cached partitions of an RDD computed from an indeterminate shuffle', (
     expect(blocks(mark, below, 'dropped').some((e) => e.workerIndex !== victim)).toBe(true);
     expect(above.cacheGeneration).toBe(0);
     expect(blocks(mark, above, 'dropped')).toEqual([]);
+    // A partition can be cached on both workers (a task queued behind a slow one moves and computes it again): it
+    // survives. Every partition cached on the victim alone is computed again, and nothing else.
+    const lostOnly = [...new Set(lost.filter((p) => !kept.includes(p)))].sort();
     const computedAgain = blocks(mark, above, 'added').map((e) => e.partition);
     expect(computedAgain.filter((p) => kept.includes(p))).toEqual([]);
-    expect([...new Set(computedAgain)].sort()).toEqual([...new Set(lost)].sort());
+    expect([...new Set(computedAgain)].sort()).toEqual(lostOnly);
   }, 120_000);
 
   it('a task of the first stage attempt that caches its partition after the rollback: its block is never read', async () => {
