@@ -232,6 +232,8 @@ export class Context implements RddContext {
         this.#builder.forgetStages(ids);
         this.#backend.releaseStages(ids);
       },
+      persistedRdds: () => [...this.#persisted.values()].flatMap((ref) => ref.deref() ?? []),
+      onCacheRolledBack: (rddId, generation) => void this.#backend.removeRdd(rddId, generation).catch(() => undefined),
     });
     this.#tasks = new TaskScheduler(
       this.#backend,

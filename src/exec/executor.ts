@@ -460,15 +460,15 @@ export class Executor {
       attempt: msg.attempt,
       // Cached partitions read count as input, as in Spark (a hit's size is known to the store, not estimated again).
       blocks: {
-        get: (rddId, p) => {
-          const hit = this.blocks.get(rddId, p);
+        get: (rddId, p, generation) => {
+          const hit = this.blocks.get(rddId, p, generation);
           if (hit !== undefined) {
             meter.inputRecords += hit.length;
-            meter.inputBytes += this.blocks.sizeOf(rddId, p);
+            meter.inputBytes += this.blocks.sizeOf(rddId, p, generation);
           }
           return hit;
         },
-        put: (rddId, p, values, level) => this.blocks.put(rddId, p, values, level),
+        put: (rddId, p, values, level, generation) => this.blocks.put(rddId, p, values, level, generation),
       },
       shuffleInput: (shuffleId, reduceId) => fetched(shuffleId, reduceId).all() as Iterable<ReadonlyArray<Pair>>,
       shuffleInputParts: (shuffleId, reduceId) => {

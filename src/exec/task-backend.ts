@@ -58,7 +58,11 @@ export interface TaskBackend {
   /** Cancels a task of a cancelled job; one still computing after `graceMs` has its worker replaced. */
   killTask(workerIndex: number, taskId: number, graceMs: number): void;
   removeShuffle(shuffleId: number): void;
-  removeRdd(rddId: number): Promise<void>;
+  /**
+   * Drops an RDD's cached blocks on every worker; with `beforeGeneration`, only blocks of older generations, and
+   * workers refuse those generations from then on (the DAG scheduler rolled the RDD's cache back).
+   */
+  removeRdd(rddId: number, beforeGeneration?: number): Promise<void>;
   removeBroadcast(id: number): void;
   /** Drops the RDD descriptions (and the values their functions captured) of stages no job needs any more. */
   releaseStages(stageIds: readonly number[]): void;

@@ -110,7 +110,7 @@ export function prepareAsyncPartitions(
     const key = `${r.id}/${p}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    if (r.storageLevel !== StorageLevel.NONE && tc.blocks.get(r.id, p) !== undefined) continue;
+    if (r.storageLevel !== StorageLevel.NONE && tc.blocks.get(r.id, p, r.cacheGeneration) !== undefined) continue;
     if (r instanceof MapAsyncRDD) found.push([r, p]);
     for (const parent of narrowInputs(r, p)) stack.push(parent);
   }

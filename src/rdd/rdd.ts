@@ -139,6 +139,7 @@ export abstract class RDD<T> {
   partitioner: Partitioner | undefined = undefined;
   #name: string | undefined;
   #storageLevel: StorageLevel = StorageLevel.NONE;
+  #cacheGeneration = 0;
   #origin: string;
   #deps: readonly Dependency[] | undefined;
   /** The parent whose partition count this RDD shares (see `inheritPartitionCount`). */
@@ -268,7 +269,13 @@ export abstract class RDD<T> {
   toWire(): RddWire {
     if (this.#checkpoint !== undefined) {
       // Lineage ends at the checkpoint: a worker rebuilds this RDD (same id) as a reader of its files.
-      return { ...this.#checkpoint.toWire(), id: this.id, label: this.#name ?? this.#origin, storageLevel: this.#storageLevel.name };
+      return {
+        ...this.#checkpoint.toWire(),
+        id: this.id,
+        label: this.#name ?? this.#origin,
+        storageLevel: this.#storageLevel.name,
+        ...(this.#cacheGeneration !== 0 ? { cacheGeneration: this.#cacheGeneration } : {}),
+      };
     }
     return {
       ...this.wireBody(),
@@ -276,13 +283,36 @@ export abstract class RDD<T> {
       label: this.#name ?? this.#origin,
       numPartitions: this.getNumPartitions(),
       storageLevel: this.#storageLevel.name,
+      ...(this.#cacheGeneration !== 0 ? { cacheGeneration: this.#cacheGeneration } : {}),
       parents: this.wireParents().map((r) => r.id),
     };
   }
 
   /** Called by the worker-side registry to restore what the driver knew. */
-  restoreStorageLevel(name: StorageLevel['name']): void {
+  restoreStorageLevel(name: StorageLevel['name'], cacheGeneration = 0): void {
     this.#storageLevel = StorageLevel[name];
+    this.#cacheGeneration = cacheGeneration;
+  }
+
+  /**
+   * Which computation of this RDD its cached partitions belong to: 0 until the DAG scheduler rolls them back, when
+   * a shuffle it was computed from must be computed again in full (an indeterminate shuffle, see
+   * {@link outputLevel}) and its partitions cached so far would mix with partitions computed from the new shuffle.
+   * Tasks carry it; workers keep and read only blocks of the generation their task carries.
+   *
+   * @example
+   * ```ts
+   * const x = sums.repartition(3).cache();
+   * x.cacheGeneration; // 0; 1 after a lost worker made the repartition run again in full
+   * ```
+   */
+  get cacheGeneration(): number {
+    return this.#cacheGeneration;
+  }
+
+  /** @internal the DAG scheduler's rollback: later tasks compute and cache a new generation of the partitions. */
+  nextCacheGeneration(): number {
+    return ++this.#cacheGeneration;
   }
 
   // ---- computing in a worker --------------------------------------------------------------------------------
@@ -338,7 +368,7 @@ export abstract class RDD<T> {
   }
 
   #getOrCompute(partition: number, tc: TaskContext): CachedPartition & Iterable<T> {
-    const hit = tc.blocks.get(this.id, partition);
+    const hit = tc.blocks.get(this.id, partition, this.#cacheGeneration);
     if (hit !== undefined) return hit as CachedPartition & Iterable<T>;
     const values: T[] = [];
     let block: ColumnBlock | undefined;
@@ -354,12 +384,12 @@ export abstract class RDD<T> {
       else for (let i = 0; i < keys.length; i++) keep([keys[i], combiners[i]] as T);
     });
     if (block !== undefined) {
-      tc.blocks.put(this.id, partition, block, this.#storageLevel.name);
+      tc.blocks.put(this.id, partition, block, this.#storageLevel.name, this.#cacheGeneration);
       return block as ColumnBlock & Iterable<T>;
     }
     if (this.#storageLevel.useDisk)
       refuseClassInstances(values, `${this.label}, persisted ${this.#storageLevel.name},`, 'would be read back from disk');
-    tc.blocks.put(this.id, partition, values, this.#storageLevel.name);
+    tc.blocks.put(this.id, partition, values, this.#storageLevel.name, this.#cacheGeneration);
     return values;
   }
 

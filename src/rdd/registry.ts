@@ -118,7 +118,7 @@ export async function rebuildRdds(wires: readonly RddWire[], compile: Compile): 
       return r;
     });
     const rdd = await factory(w, parents, compile, byId);
-    rdd.restoreStorageLevel(w.storageLevel);
+    rdd.restoreStorageLevel(w.storageLevel, w.cacheGeneration);
     byId.set(w.id, rdd);
   }
   return byId;

@@ -55,6 +55,8 @@ export type RddWire = RddWireBody & {
   readonly label: string;
   readonly numPartitions: number;
   readonly storageLevel: StorageLevel['name'];
+  /** `RDD.cacheGeneration`, when above 0: the generation of cached blocks the task reads and writes. */
+  readonly cacheGeneration?: number;
   /** Parent RDDs the worker must rebuild first (narrow parents only; shuffle parents are read as shuffle input). */
   readonly parents: readonly number[];
 };

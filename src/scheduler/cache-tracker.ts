@@ -21,9 +21,12 @@ export interface RddCacheSummary {
 export class CacheTracker {
   /** rddId -> partition -> worker -> sizes */
   readonly #blocks = new Map<number, Map<number, Map<number, BlockLocation>>>();
+  /** Per RDD whose cache was rolled back: its current generation; updates of older ones are stale. */
+  readonly #generations = new Map<number, number>();
 
   apply(workerIndex: number, updates: readonly BlockUpdate[]): void {
     for (const u of updates) {
+      if (this.#generations.size !== 0 && this.isStale(u)) continue;
       let parts = this.#blocks.get(u.rddId);
       if (u.memoryBytes > 0 || u.diskBytes > 0) {
         if (parts === undefined) this.#blocks.set(u.rddId, (parts = new Map()));
@@ -55,6 +58,36 @@ export class CacheTracker {
 
   removeRdd(rddId: number): void {
     this.#blocks.delete(rddId);
+    this.#generations.delete(rddId);
+  }
+
+  /**
+   * The RDD's cached partitions are rolled back to `generation` (see `RDD.cacheGeneration`): every location known is
+   * forgotten, and updates of older generations (a task of an earlier stage attempt caching late) are ignored from
+   * now on. Returns the locations forgotten, as worker -> partitions.
+   */
+  rollBack(rddId: number, generation: number): Map<number, number[]> {
+    this.#generations.set(rddId, generation);
+    const dropped = new Map<number, number[]>();
+    for (const [p, where] of this.#blocks.get(rddId) ?? []) {
+      for (const w of where.keys()) {
+        const ps = dropped.get(w);
+        if (ps === undefined) dropped.set(w, [p]);
+        else ps.push(p);
+      }
+    }
+    this.#blocks.delete(rddId);
+    return dropped;
+  }
+
+  /** Whether an update is of a generation older than the RDD's current one (its block is dropped or refused). */
+  isStale(u: BlockUpdate): boolean {
+    return (u.generation ?? 0) < (this.#generations.get(u.rddId) ?? 0);
+  }
+
+  /** Whether any RDD's cache was rolled back (so some updates may be stale). */
+  get rolledBack(): boolean {
+    return this.#generations.size !== 0;
   }
 
   removeWorker(workerIndex: number): void {

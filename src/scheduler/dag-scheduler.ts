@@ -26,7 +26,7 @@ import type { EventBus } from './event-bus.js';
 import type { SchedulerEvent } from './events.js';
 import type { MapOutputTracker } from './map-output-tracker.js';
 import type { CacheTracker } from './cache-tracker.js';
-import { prepareLineage, stageShuffleDeps } from './lineage.js';
+import { fullLineage, prepareLineage, stageShuffleDeps } from './lineage.js';
 import { ResultStage, ShuffleMapStage, type ActiveJob, type ResultHandler, type Stage } from './stage.js';
 import {
   resultTooLargeMessage,
@@ -49,6 +49,16 @@ export interface DAGSchedulerOptions {
    * their functions captured) can be dropped on the driver and the workers, as Spark cleans task binaries.
    */
   readonly onStagesReleased?: (stageIds: readonly number[]) => void;
+  /**
+   * The persisted RDDs the program still holds (the context's registry), so that a rollback reaches the cached RDDs
+   * computed from the shuffle whatever job reads them next, not only those of the active jobs.
+   */
+  readonly persistedRdds?: () => Iterable<RDD<unknown>>;
+  /**
+   * Called when the cached partitions of an RDD are rolled back to `generation`: the workers drop the older blocks
+   * and refuse them from then on.
+   */
+  readonly onCacheRolledBack?: (rddId: number, generation: number) => void;
 }
 
 /** What the DAG scheduler holds right now (tests assert that nothing is left once jobs end). */
@@ -323,6 +333,7 @@ export class DAGScheduler implements TaskSetListener {
       `stage ${stage.id} (${stage.name}) must be computed again, and its output is indeterminate: ` +
       `${source.label} depends on the order of its input, which can change when it is computed again`;
     this.tracker.unregisterAllOutputs(stage.dep.shuffleId, why);
+    this.#rollBackCaches(stage.dep.shuffleId);
     stage.firstValidAttempt = stage.nextAttempt;
     for (const job of [...this.#jobs.values()]) {
       const below = stagesBelow(job.stage, stage);
@@ -355,6 +366,46 @@ export class DAGScheduler implements TaskSetListener {
       this.#stopForRollback(result, why);
     }
     return this.#jobFor(stage);
+  }
+
+  /**
+   * The cached partitions of every persisted RDD computed from shuffle `shuffleId` (its reduce side, and anything
+   * below it, across later shuffles) came from the computation being dropped: partitions kept on live workers would
+   * mix with those computed again from the new one, losing or doubling records. Each such RDD gets a new cache
+   * generation, which the tasks of later stage attempts carry: the driver forgets the RDD's locations and ignores
+   * updates of older generations (a task of an earlier attempt still running may cache one late), and the workers
+   * drop the older blocks and refuse them. Persisted RDDs above the shuffle are kept (their partitions, determinate
+   * or not, are each one whole computation, which the map stage now runs from in full); so is anything checkpointed,
+   * whose lineage ends at its files. Spark does not do this (its rollback unregisters map outputs only).
+   */
+  #rollBackCaches(shuffleId: number): void {
+    const persisted = new Set<RDD<unknown>>(this.options.persistedRdds?.() ?? []);
+    for (const job of this.#jobs.values()) for (const r of fullLineage(job.stage.rdd)) if (r.storageLevel.name !== 'NONE') persisted.add(r);
+    if (persisted.size === 0) return;
+    const reads = readsShuffle(persisted, shuffleId);
+    for (const r of persisted) {
+      if (r.storageLevel.name === 'NONE' || !reads.get(r)) continue;
+      const generation = r.nextCacheGeneration();
+      const dropped = this.cache.rollBack(r.id, generation);
+      this.options.onCacheRolledBack?.(r.id, generation);
+      if (dropped.size === 0 || !this.bus.hasListeners('blockUpdated')) continue;
+      const time = Date.now();
+      for (const [workerIndex, partitions] of dropped) {
+        const executorId = this.#taskScheduler?.executorId(workerIndex) ?? String(workerIndex);
+        for (const partition of partitions)
+          this.bus.emit({
+            type: 'blockUpdated',
+            workerIndex,
+            executorId,
+            time,
+            rddId: r.id,
+            partition,
+            change: 'dropped',
+            memoryBytes: 0,
+            diskBytes: 0,
+          });
+      }
+    }
   }
 
   /** Why a job's finished results cannot be dropped and computed again, if they cannot. */
@@ -656,7 +707,13 @@ export class DAGScheduler implements TaskSetListener {
     this.cache.apply(workerIndex, outcome.blockUpdates);
     if (this.bus.hasListeners('blockUpdated')) {
       const time = Date.now();
-      for (const u of outcome.blockUpdates) this.bus.emit({ type: 'blockUpdated', workerIndex, executorId, time, ...u });
+      const rolledBack = this.cache.rolledBack;
+      for (const u of outcome.blockUpdates) {
+        // A block of a rolled-back generation was never kept as far as the driver is concerned.
+        if (rolledBack && this.cache.isStale(u)) continue;
+        const { generation: _, ...update } = u;
+        this.bus.emit({ type: 'blockUpdated', workerIndex, executorId, time, ...update });
+      }
     }
   }
 
@@ -843,6 +900,32 @@ function stagesBelow(root: Stage, ancestor: Stage): Set<Stage> {
   const out = new Set<Stage>();
   for (const [s, b] of below) if (b) out.add(s);
   return out;
+}
+
+/**
+ * For each RDD of `roots` and their lineages: whether it is computed from shuffle `shuffleId` (reads it, or reads an
+ * RDD that is), across other shuffles. One walk for all roots, with an explicit stack (lineages are deep).
+ */
+function readsShuffle(roots: Iterable<RDD<unknown>>, shuffleId: number): Map<RDD<unknown>, boolean> {
+  const reads = new Map<RDD<unknown>, boolean>();
+  for (const root of roots) {
+    const stack: Array<{ rdd: RDD<unknown>; expanded: boolean }> = [{ rdd: root, expanded: false }];
+    while (stack.length > 0) {
+      const top = stack.pop()!;
+      if (reads.has(top.rdd)) continue;
+      const deps = top.rdd.dependencies;
+      if (!top.expanded) {
+        stack.push({ rdd: top.rdd, expanded: true });
+        for (const d of deps) if (!reads.has(d.rdd)) stack.push({ rdd: d.rdd, expanded: false });
+        continue;
+      }
+      reads.set(
+        top.rdd,
+        deps.some((d) => (d.type === 'shuffle' && d.shuffleId === shuffleId) || reads.get(d.rdd) === true),
+      );
+    }
+  }
+  return reads;
 }
 
 function collectStageIds(stage: Stage): number[] {

@@ -210,6 +210,11 @@ export class TaskScheduler implements BackendListener {
     else this.#delays.delete(index);
   }
 
+  /** The executor (Spark's executor id) behind a worker index now. */
+  executorId(index: number): string {
+    return this.backend.executorId(index);
+  }
+
   stop(): void {
     this.#stopped = true;
     if (this.#speculationTimer) clearInterval(this.#speculationTimer);

@@ -28,6 +28,8 @@ interface MemoryEntry {
   readonly values: CachedPartition;
   readonly bytes: number;
   readonly level: StorageLevel['name'];
+  /** The RDD's cache generation the block was computed in (part of its id too). */
+  readonly generation: number;
 }
 
 export interface BlockManagerOptions {
@@ -40,8 +42,13 @@ export interface BlockManagerOptions {
 /** What the executor needs of a block store (the mapreduce engine plugs in one that caches nothing). */
 export interface WorkerBlockStore extends CachedBlocks {
   /** Estimated bytes of a cached partition in memory, or its size on disk (0 when not cached): read metrics. */
-  sizeOf(rddId: number, partition: number): number;
-  removeRdd(rddId: number): BlockUpdate[];
+  sizeOf(rddId: number, partition: number, generation?: number): number;
+  /**
+   * Drops the RDD's cached blocks, reporting each. With `beforeGeneration` (the driver rolled the RDD's cache back),
+   * only blocks of older generations go, unreported (the driver has forgotten them), and puts of those generations
+   * are refused from then on.
+   */
+  removeRdd(rddId: number, beforeGeneration?: number): BlockUpdate[];
   drainUpdates(): BlockUpdate[];
   close(): void;
 }
@@ -52,7 +59,9 @@ export class BlockManager implements WorkerBlockStore {
   #disk: DiskStore | undefined;
   #updates: BlockUpdate[] = [];
   /** Disk-resident blocks and their level, for the report after a read. */
-  readonly #onDisk = new Map<string, { rddId: number; partition: number }>();
+  readonly #onDisk = new Map<string, { rddId: number; partition: number; generation: number }>();
+  /** Per RDD whose cache was rolled back: the newest generation seen; blocks of older ones are refused. */
+  readonly #generations = new Map<number, number>();
 
   constructor(options: BlockManagerOptions) {
     this.#spillDir = options.spillDir;
@@ -69,35 +78,36 @@ export class BlockManager implements WorkerBlockStore {
     return this.#memory.maxSize;
   }
 
-  get(rddId: number, partition: number): CachedPartition | undefined {
-    const id = rddBlockId(rddId, partition);
+  get(rddId: number, partition: number, generation = 0): CachedPartition | undefined {
+    const id = rddBlockId(rddId, partition, generation);
     const hit = this.#memory.get(id);
     if (hit !== undefined) return hit.values;
     if (this.#disk?.has(id)) return this.#disk.get(id);
     return undefined;
   }
 
-  sizeOf(rddId: number, partition: number): number {
-    const id = rddBlockId(rddId, partition);
+  sizeOf(rddId: number, partition: number, generation = 0): number {
+    const id = rddBlockId(rddId, partition, generation);
     return this.#memory.peek(id)?.bytes ?? this.#disk?.size(id) ?? 0;
   }
 
-  put(rddId: number, partition: number, values: CachedPartition, level: string): void {
+  put(rddId: number, partition: number, values: CachedPartition, level: string, generation = 0): void {
+    if ((generation !== 0 || this.#generations.size !== 0) && !this.#admits(rddId, generation)) return;
     const name = level as StorageLevel['name'];
-    const id = rddBlockId(rddId, partition);
+    const id = rddBlockId(rddId, partition, generation);
     if (name === 'DISK_ONLY') {
-      this.#toDisk(id, rddId, partition, values, 'added');
+      this.#toDisk(id, rddId, partition, values, 'added', generation);
       return;
     }
     // Numbers and pairs of numbers as columns, whose size is known; other data estimated from a sample.
     const packed = values instanceof ColumnBlock ? values : packPartition(values);
     const bytes = packed?.bytes ?? estimateSize(values as readonly unknown[]);
     if (this.#makeRoom(rddId, bytes)) {
-      this.#memory.set(id, { rddId, partition, values: packed ?? values, bytes, level: name });
-      this.#updates.push({ rddId, partition, memoryBytes: bytes, diskBytes: 0, change: 'added' });
+      this.#memory.set(id, { rddId, partition, values: packed ?? values, bytes, level: name, generation });
+      this.#updates.push(update(rddId, partition, bytes, 0, 'added', generation));
     } else if (name === 'MEMORY_AND_DISK') {
       // No room without evicting its own RDD: straight to disk.
-      this.#toDisk(id, rddId, partition, values, 'added');
+      this.#toDisk(id, rddId, partition, values, 'added', generation);
     }
     // MEMORY_ONLY without room: not cached; recomputed when needed.
   }
@@ -126,30 +136,58 @@ export class BlockManager implements WorkerBlockStore {
   }
 
   #evicted(id: string, e: MemoryEntry): void {
-    if (e.level === 'MEMORY_AND_DISK') this.#toDisk(id, e.rddId, e.partition, e.values, 'spilled');
-    else this.#updates.push({ rddId: e.rddId, partition: e.partition, memoryBytes: 0, diskBytes: 0, change: 'evicted' });
+    if (e.level === 'MEMORY_AND_DISK') this.#toDisk(id, e.rddId, e.partition, e.values, 'spilled', e.generation);
+    else this.#updates.push(update(e.rddId, e.partition, 0, 0, 'evicted', e.generation));
   }
 
-  #toDisk(id: string, rddId: number, partition: number, values: CachedPartition, change: BlockUpdate['change']): void {
+  #toDisk(id: string, rddId: number, partition: number, values: CachedPartition, change: BlockUpdate['change'], generation: number): void {
     this.#disk ??= new DiskStore(this.#spillDir);
     const diskBytes = this.#disk.put(id, cachedArray(values));
-    this.#onDisk.set(id, { rddId, partition });
-    this.#updates.push({ rddId, partition, memoryBytes: 0, diskBytes, change });
+    this.#onDisk.set(id, { rddId, partition, generation });
+    this.#updates.push(update(rddId, partition, 0, diskBytes, change, generation));
   }
 
-  removeRdd(rddId: number): BlockUpdate[] {
+  /**
+   * Whether a block of `generation` may be stored: not when the store has seen a newer generation of the RDD (a
+   * task of a stage attempt from before the rollback, still running). A newer one than any seen drops the older
+   * blocks at once, whether or not the driver's removal has arrived yet.
+   */
+  #admits(rddId: number, generation: number): boolean {
+    const newest = this.#generations.get(rddId) ?? 0;
+    if (generation < newest) return false;
+    if (generation > newest) this.#dropGenerationsBefore(rddId, generation);
+    return true;
+  }
+
+  /** Drops the RDD's blocks of generations before `generation`, without reporting them (the driver forgot them first). */
+  #dropGenerationsBefore(rddId: number, generation: number): void {
+    if ((this.#generations.get(rddId) ?? 0) < generation) this.#generations.set(rddId, generation);
+    for (const [id, e] of [...this.#memory.entries()]) if (e.rddId === rddId && e.generation < generation) this.#memory.delete(id);
+    for (const [id, where] of [...this.#onDisk]) {
+      if (where.rddId !== rddId || where.generation >= generation) continue;
+      this.#disk?.remove(id);
+      this.#onDisk.delete(id);
+    }
+  }
+
+  removeRdd(rddId: number, beforeGeneration?: number): BlockUpdate[] {
+    if (beforeGeneration !== undefined) {
+      this.#dropGenerationsBefore(rddId, beforeGeneration);
+      return [];
+    }
+    this.#generations.delete(rddId);
     const prefix = `rdd_${rddId}_`;
     for (const id of [...this.#memory.keys()]) {
       if (!id.startsWith(prefix)) continue;
       const e = this.#memory.get(id)!;
       this.#memory.delete(id);
-      this.#updates.push({ rddId, partition: e.partition, memoryBytes: 0, diskBytes: 0, change: 'dropped' });
+      this.#updates.push(update(rddId, e.partition, 0, 0, 'dropped', e.generation));
     }
     for (const [id, where] of [...this.#onDisk]) {
       if (!id.startsWith(prefix)) continue;
       this.#disk?.remove(id);
       this.#onDisk.delete(id);
-      this.#updates.push({ rddId, partition: where.partition, memoryBytes: 0, diskBytes: 0, change: 'dropped' });
+      this.#updates.push(update(rddId, where.partition, 0, 0, 'dropped', where.generation));
     }
     return this.drainUpdates();
   }
@@ -165,4 +203,16 @@ export class BlockManager implements WorkerBlockStore {
     this.#memory.clear();
     this.#disk?.clear();
   }
+}
+
+/** A block update; the generation only when above 0 (most RDDs are never rolled back: nothing more to send). */
+function update(
+  rddId: number,
+  partition: number,
+  memoryBytes: number,
+  diskBytes: number,
+  change: BlockUpdate['change'],
+  generation: number,
+): BlockUpdate {
+  return generation === 0 ? { rddId, partition, memoryBytes, diskBytes, change } : { rddId, partition, memoryBytes, diskBytes, change, generation };
 }

@@ -51,7 +51,9 @@ class FakeBackend implements TaskBackend {
     this.killed.push(taskId);
   }
   removeShuffle() {}
-  removeRdd = async () => {};
+  /** removeRdd calls: [rddId, beforeGeneration]. */
+  readonly removedRdds: Array<[number, number | undefined]> = [];
+  removeRdd = async (rddId: number, beforeGeneration?: number) => void this.removedRdds.push([rddId, beforeGeneration]);
   removeBroadcast() {}
   stop = async () => {};
   /** The launches not settled yet, as "stage:partition" strings. */
@@ -77,6 +79,13 @@ const boom = (message: string): TaskOutcome => ({
   blockUpdates: [],
 });
 
+/** The reduce task of launch `l` could not fetch map output `mapId` of shuffle `shuffleId` from the worker holding it. */
+const fetchFailed = (l: Launch, shuffleId: number, mapId: number): TaskOutcome => ({
+  status: 'failed',
+  epoch: 0,
+  failure: { kind: 'fetchFailed', shuffleId, mapId, workerIndex: l.msg.shuffleReads[0]!.locations[mapId]!, epoch: 0, message: 'lost' },
+  blockUpdates: [],
+});
 const flush = () => new Promise((r) => setTimeout(r, 20));
 /** Waits, a few ms at a time, until `done()` holds; fails after 5 s (a fixed wait is what a loaded machine outruns). */
 async function until(done: () => boolean): Promise<void> {
@@ -102,12 +111,7 @@ async function reduceStageResubmitted(backend: FakeBackend): Promise<{ reduces: 
   (await next(2)).forEach((x) => x.settle(ok(undefined, [1, 1])));
   const reduces = await next(2);
   expect(names(reduces)).toEqual(['1:0', '1:1']);
-  reduces[0]!.settle({
-    status: 'failed',
-    epoch: 0,
-    failure: { kind: 'fetchFailed', shuffleId: 0, mapId: 1, workerIndex: reduces[0]!.msg.shuffleReads[0]!.locations[1]!, epoch: 0, message: 'lost' },
-    blockUpdates: [],
-  });
+  reduces[0]!.settle(fetchFailed(reduces[0]!, 0, 1));
   const rerun = await next(1);
   // Only the lost map output is computed again.
   expect(names(rerun)).toEqual(['0:1']);
@@ -135,6 +139,8 @@ function setup(
       builder.forgetStages(ids);
       backend.releaseStages(ids);
     },
+    // As the context does: workers drop a rolled-back cache generation.
+    onCacheRolledBack: (rddId, generation) => void backend.removeRdd(rddId, generation),
   });
   const builder = new TaskBuilder(tracker, cache, { broadcastValue: () => undefined, accumulatorKind: () => 'sum' });
   const ts = new TaskScheduler(
@@ -420,6 +426,8 @@ describe('DAGScheduler with a fake backend', () => {
       blockUpdates: [],
     });
     reduces[1]!.settle(ok(1));
+    // The resubmission runs on the scheduler's own 10 ms timer, which a loaded machine can fire after a 20 ms flush.
+    await until(() => backend.launches.length > 0);
     await flush();
     const rerun = backend.take();
     expect(names(rerun)).toEqual(['0:1']);
@@ -481,19 +489,7 @@ describe('an indeterminate shuffle computed again (Spark SPARK-23243)', () => {
     expect(names(reduces)).toEqual(['2:0', '2:1']);
     reduces[1]!.settle(ok(1));
     await flush();
-    reduces[0]!.settle({
-      status: 'failed',
-      epoch: 0,
-      failure: {
-        kind: 'fetchFailed',
-        shuffleId: 1,
-        mapId: 1,
-        workerIndex: reduces[0]!.msg.shuffleReads[0]!.locations[1]!,
-        epoch: 0,
-        message: 'lost',
-      },
-      blockUpdates: [],
-    });
+    reduces[0]!.settle(fetchFailed(reduces[0]!, 1, 1));
     return { made, next, job, late: reduces[1]! };
   }
 
@@ -531,6 +527,77 @@ describe('an indeterminate shuffle computed again (Spark SPARK-23243)', () => {
       /^Job 0 \(foreach at .*\) failed: stage 1 \(shuffle 1 of RDD \d+ \(repartition at .*\)\) must be computed again, and its output is indeterminate: RDD \d+ \(repartition at /,
     );
     expect(error?.message).toMatch(/1 of 2 partitions of its result stage 2 were already computed .* their foreach function has run/);
+  });
+});
+
+describe('cached partitions of an RDD computed from an indeterminate shuffle computed again', () => {
+  it('roll back with it: locations forgotten, workers told, a late task of the first attempt caching ignored; a cache above the shuffle kept', async () => {
+    const { backend, parallelize, cache } = setup(3);
+    const added = (rdd: RDD<unknown>, partition: number, generation?: number) => ({
+      rddId: rdd.id,
+      partition,
+      memoryBytes: 8,
+      diskBytes: 0,
+      change: 'added' as const,
+      ...(generation !== undefined ? { generation } : {}),
+    });
+    // A determinate cached RDD above the shuffles; groupByKey's output is unordered; the repartition over it is
+    // indeterminate, and so is its cached output.
+    const pairs = parallelize([1, 2, 3, 4, 5, 6], 3)
+      .map((x): [number, number] => [x % 3, x])
+      .cache();
+    const rep = pairs
+      .groupByKey(2)
+      .map(([k]) => k)
+      .repartition(3)
+      .cache();
+    const job = rep.count();
+    const next = async (): Promise<Launch[]> => {
+      await until(() => backend.launches.length > 0);
+      await flush();
+      return backend.take().sort((x, y) => x.msg.stageId - y.msg.stageId || x.msg.partition - y.msg.partition);
+    };
+    (await next()).forEach((x) => x.settle({ ...ok(undefined, [1, 1]), blockUpdates: [added(pairs, x.msg.partition)] }));
+    const maps = await next();
+    expect(names(maps)).toEqual(['1:0', '1:1']);
+    maps.forEach((x) => x.settle(ok(undefined, [1, 1, 1])));
+    const reduces = await next();
+    expect(names(reduces)).toEqual(['2:0', '2:1', '2:2']);
+    reduces[2]!.settle({ ...ok(2), blockUpdates: [added(rep, 2)] });
+    await flush();
+    expect(cache.locations(rep.id, 2)).toEqual([reduces[2]!.worker]);
+    const pairsWhere = [0, 1, 2].map((p) => cache.locations(pairs.id, p));
+    reduces[0]!.settle(fetchFailed(reduces[0]!, 1, 1));
+    // The lost map outputs of the groupByKey run again, then the repartition's map stage in full.
+    let again = await next();
+    while (again[0]!.msg.stageId === 0) {
+      again.forEach((x) => x.settle(ok(undefined, [1, 1])));
+      again = await next();
+    }
+    expect(names(again)).toEqual(['1:0', '1:1']);
+    // The first computation's cached partition is forgotten, the workers are told to drop that generation and refuse
+    // it, and tasks from now on cache generation 1.
+    expect(cache.locations(rep.id, 2)).toEqual([]);
+    expect(backend.removedRdds).toEqual([[rep.id, 1]]);
+    expect(rep.cacheGeneration).toBe(1);
+    // The cache above the shuffles is kept: same locations, same generation, nothing removed.
+    expect(pairs.cacheGeneration).toBe(0);
+    expect([0, 1, 2].map((p) => cache.locations(pairs.id, p))).toEqual(pairsWhere);
+    // The first attempt's task for partition 1 ends now and reports the block it cached from the first computation.
+    reduces[1]!.settle({ ...ok(2), blockUpdates: [added(rep, 1)] });
+    await flush();
+    expect(cache.locations(rep.id, 1)).toEqual([]);
+    again.forEach((x) => x.settle(ok(undefined, [1, 1, 1])));
+    const results = await next();
+    expect(names(results)).toEqual(['2:0', '2:1', '2:2']);
+    for (const l of results) {
+      // Every partition is computed from the new shuffle output (none is taken as cached), as generation 1.
+      expect(l.msg.shuffleReads.map((r) => r.shuffleId)).toEqual([1]);
+      expect(l.msg.rdds?.find((r) => r.id === rep.id)?.cacheGeneration).toBe(1);
+      l.settle({ ...ok(3), blockUpdates: [added(rep, l.msg.partition, 1)] });
+    }
+    expect(await job).toBe(9);
+    for (const p of [0, 1, 2]) expect(cache.locations(rep.id, p)).toEqual([results[p]!.worker]);
   });
 });
 

@@ -616,8 +616,8 @@ export class ClusterBackend implements TaskBackend {
     this.#toAll({ kind: 'removeShuffle', id: shuffleId });
   }
 
-  async removeRdd(rddId: number): Promise<void> {
-    this.#toAll({ kind: 'removeRdd', id: rddId });
+  async removeRdd(rddId: number, beforeGeneration?: number): Promise<void> {
+    this.#toAll({ kind: 'removeRdd', id: rddId, ...(beforeGeneration !== undefined ? { beforeGeneration } : {}) });
   }
 
   removeBroadcast(id: number): void {

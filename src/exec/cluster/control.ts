@@ -77,7 +77,7 @@ export type ControlMessage =
   | { readonly kind: 'task'; readonly index: number; readonly task: TaskMessage; readonly broadcastIds?: readonly number[] }
   | { readonly kind: 'cancel'; readonly index: number; readonly taskId: number; readonly graceMs?: number }
   | { readonly kind: 'removeShuffle'; readonly id: number }
-  | { readonly kind: 'removeRdd'; readonly id: number }
+  | { readonly kind: 'removeRdd'; readonly id: number; readonly beforeGeneration?: number }
   | { readonly kind: 'removeBroadcast'; readonly id: number }
   | { readonly kind: 'releaseStages'; readonly ids: readonly number[] }
   | { readonly kind: 'release' };

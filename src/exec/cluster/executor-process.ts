@@ -362,7 +362,7 @@ export class ExecutorProcess {
       case 'removeRdd':
         for (const t of this.#live(app))
           call(t)
-            .removeRdd(m.id)
+            .removeRdd(m.id, m.beforeGeneration)
             .catch(() => undefined);
         return;
       case 'removeBroadcast':

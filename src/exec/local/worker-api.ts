@@ -45,7 +45,7 @@ export interface WorkerApi extends ShuffleService {
    */
   connectPeer(index: number, epoch: number, callPort: MessagePort | null, servePort: MessagePort | null): void;
   removeShuffle(shuffleId: number): void;
-  removeRdd(rddId: number): BlockUpdate[];
+  removeRdd(rddId: number, beforeGeneration?: number): BlockUpdate[];
   removeBroadcast(id: number): void;
   /** Best effort: a task still waiting (queued or delayed) ends as `killed`; a computing one cannot be stopped. */
   cancelTask(taskId: number): void;

@@ -140,7 +140,7 @@ const api: WorkerApi = {
     }
   },
   removeShuffle: (id) => executor.shuffles.remove(id),
-  removeRdd: (id) => executor.blocks.removeRdd(id),
+  removeRdd: (id, beforeGeneration) => executor.blocks.removeRdd(id, beforeGeneration),
   removeBroadcast: (id) => executor.removeBroadcast(id),
   cancelTask: (taskId) => executor.cancelTask(taskId),
   peerLost: (index, epoch) => executor.peerLost(index, epoch),

@@ -380,13 +380,13 @@ export class WorkerPool implements TaskBackend {
           .catch(() => undefined);
   }
 
-  async removeRdd(rddId: number): Promise<void> {
+  async removeRdd(rddId: number, beforeGeneration?: number): Promise<void> {
     await Promise.all(
       this.#slots
         .filter((s) => s.state === 'ready')
         .map((s) =>
           call(s)
-            .removeRdd(rddId)
+            .removeRdd(rddId, beforeGeneration)
             .catch(() => undefined),
         ),
     );
