@@ -50,6 +50,7 @@ const RDD_INTERNAL = new Set([
   'inheritedNumPartitions',
   'iterator',
   'markCheckpointed',
+  'nextCacheGeneration',
   'pushCompute',
   'pushComputeOrColumns',
   'resetDependencies',
