@@ -1749,26 +1749,47 @@ interface LevelOf {
 }
 
 /**
- * The output level of `root` and of every ancestor, parents first, with an explicit stack (lineages of iterative
- * programs are deep). Not memoized: checkpointing changes dependencies, and the scheduler asks only when a shuffle
- * must be computed again.
+ * A value for every RDD of `roots` and of their lineages, each computed by `visit` once its parents' are known
+ * (`parentValue` reads a parent's): one walk for all roots, with an explicit stack (lineages of iterative programs are
+ * deep). Used for the output level here and by the DAG scheduler's cache rollback.
+ *
+ * @example
+ * ```ts
+ * const depth = foldLineage([rdd], (r, parentValue) => 1 + Math.max(0, ...r.dependencies.map((d) => parentValue(d.rdd))));
+ * ```
+ */
+export function foldLineage<V>(
+  roots: Iterable<RDD<unknown>>,
+  visit: (rdd: RDD<unknown>, parentValue: (parent: RDD<unknown>) => V) => V,
+): Map<RDD<unknown>, V> {
+  const done = new Map<RDD<unknown>, V>();
+  const parentValue = (parent: RDD<unknown>): V => done.get(parent)!;
+  for (const root of roots) {
+    const stack: Array<{ rdd: RDD<unknown>; expanded: boolean }> = [{ rdd: root, expanded: false }];
+    while (stack.length > 0) {
+      const top = stack.pop()!;
+      if (done.has(top.rdd)) continue;
+      if (!top.expanded) {
+        stack.push({ rdd: top.rdd, expanded: true });
+        for (const d of top.rdd.dependencies) if (!done.has(d.rdd)) stack.push({ rdd: d.rdd, expanded: false });
+        continue;
+      }
+      done.set(top.rdd, visit(top.rdd, parentValue));
+    }
+  }
+  return done;
+}
+
+/**
+ * The output level of `root`, from its ancestors' (`foldLineage`). Not memoized: checkpointing changes dependencies,
+ * and the scheduler asks only when a shuffle must be computed again.
  */
 function outputLevelOf(root: RDD<unknown>): LevelOf {
-  const done = new Map<RDD<unknown>, LevelOf>();
-  const stack: Array<{ rdd: RDD<unknown>; expanded: boolean }> = [{ rdd: root, expanded: false }];
-  while (stack.length > 0) {
-    const top = stack.pop()!;
-    if (done.has(top.rdd)) continue;
-    const deps = top.rdd.dependencies;
-    if (!top.expanded) {
-      stack.push({ rdd: top.rdd, expanded: true });
-      for (const d of deps) if (!done.has(d.rdd)) stack.push({ rdd: d.rdd, expanded: false });
-      continue;
-    }
+  return foldLineage<LevelOf>([root], (rdd, parentValue) => {
     let level: OutputLevel = 'determinate';
     let source: RDD<unknown> | undefined;
-    for (const d of deps) {
-      const parent = done.get(d.rdd)!;
+    for (const d of rdd.dependencies) {
+      const parent = parentValue(d.rdd);
       // A reducer's order follows spills and where the map outputs are; its records are the same unless the map
       // side's are not.
       const l: OutputLevel = d.type === 'shuffle' && parent.level !== 'indeterminate' ? 'unordered' : parent.level;
@@ -1777,11 +1798,10 @@ function outputLevelOf(root: RDD<unknown>): LevelOf {
         source = l === 'indeterminate' ? parent.source : undefined;
       }
     }
-    if (level === 'unordered' && top.rdd.orderSensitive) {
+    if (level === 'unordered' && rdd.orderSensitive) {
       level = 'indeterminate';
-      source = top.rdd;
+      source = rdd;
     }
-    done.set(top.rdd, { level, source });
-  }
-  return done.get(root)!;
+    return { level, source };
+  }).get(root)!;
 }

@@ -18,7 +18,7 @@
  */
 import { AbortError, JobFailedError, type ErrorInfo, InvalidArgumentError } from '../core/errors.js';
 import type { ShuffleDependency } from '../rdd/dependency.js';
-import type { RDD, ResultFunctionWire } from '../rdd/index.js';
+import { foldLineage, type RDD, type ResultFunctionWire } from '../rdd/index.js';
 import type { TaskOutcome, TaskFailure, TaskMetrics } from '../exec/protocol.js';
 import { StageMetrics } from './task-metrics.js';
 import { describeStages } from './stage-info.js';
@@ -904,28 +904,12 @@ function stagesBelow(root: Stage, ancestor: Stage): Set<Stage> {
 
 /**
  * For each RDD of `roots` and their lineages: whether it is computed from shuffle `shuffleId` (reads it, or reads an
- * RDD that is), across other shuffles. One walk for all roots, with an explicit stack (lineages are deep).
+ * RDD that is), across other shuffles.
  */
 function readsShuffle(roots: Iterable<RDD<unknown>>, shuffleId: number): Map<RDD<unknown>, boolean> {
-  const reads = new Map<RDD<unknown>, boolean>();
-  for (const root of roots) {
-    const stack: Array<{ rdd: RDD<unknown>; expanded: boolean }> = [{ rdd: root, expanded: false }];
-    while (stack.length > 0) {
-      const top = stack.pop()!;
-      if (reads.has(top.rdd)) continue;
-      const deps = top.rdd.dependencies;
-      if (!top.expanded) {
-        stack.push({ rdd: top.rdd, expanded: true });
-        for (const d of deps) if (!reads.has(d.rdd)) stack.push({ rdd: d.rdd, expanded: false });
-        continue;
-      }
-      reads.set(
-        top.rdd,
-        deps.some((d) => (d.type === 'shuffle' && d.shuffleId === shuffleId) || reads.get(d.rdd) === true),
-      );
-    }
-  }
-  return reads;
+  return foldLineage<boolean>(roots, (rdd, parentValue) =>
+    rdd.dependencies.some((d) => (d.type === 'shuffle' && d.shuffleId === shuffleId) || parentValue(d.rdd)),
+  );
 }
 
 function collectStageIds(stage: Stage): number[] {
