@@ -102,26 +102,30 @@ describe('joinColumns', () => {
     // Wide keys too, so that kept indexes of both layouts (direct and hashed) are reused.
     const leftKey = fc.oneof(intKey, fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }));
     fc.assert(
-      fc.property(fc.array(side(leftKey), { minLength: 1, maxLength: 3 }), fc.array(fc.tuple(fc.nat(), side(rightKey)), { minLength: 1, maxLength: 6 }), (lefts, joins) => {
-        const blocks = lefts.map((l) => columns(l) as PairColumns & { keys: Int32Array });
-        for (const [which, r] of joins) {
-          const i = which % lefts.length;
-          const block = blocks[i]!;
-          // The same columns, but not a cached block: its index is built for this join and given back after it.
-          const plain: PairColumns & { keys: Int32Array } = { keys: block.keys, valueAt: (row) => block.valueAt(row) };
-          const right = columns(r);
-          for (const values of [false, true]) {
-            const got: unknown[] = [];
-            const fresh: unknown[] = [];
-            const push = (out: unknown[]) => (x: unknown) => out.push(x);
-            joinColumns(block, right, push(got), values ? push(got) : undefined);
-            joinColumns(plain, right, push(fresh), values ? push(fresh) : undefined);
-            expect(same(got, fresh)).toBe(true);
-            const want = reference(lefts[i]!, r);
-            expect(same(got, values ? want.map((kv) => (kv as [number, unknown])[1]) : want)).toBe(true);
+      fc.property(
+        fc.array(side(leftKey), { minLength: 1, maxLength: 3 }),
+        fc.array(fc.tuple(fc.nat(), side(rightKey)), { minLength: 1, maxLength: 6 }),
+        (lefts, joins) => {
+          const blocks = lefts.map((l) => columns(l) as PairColumns & { keys: Int32Array });
+          for (const [which, r] of joins) {
+            const i = which % lefts.length;
+            const block = blocks[i]!;
+            // The same columns, but not a cached block: its index is built for this join and given back after it.
+            const plain: PairColumns & { keys: Int32Array } = { keys: block.keys, valueAt: (row) => block.valueAt(row) };
+            const right = columns(r);
+            for (const values of [false, true]) {
+              const got: unknown[] = [];
+              const fresh: unknown[] = [];
+              const push = (out: unknown[]) => (x: unknown) => out.push(x);
+              joinColumns(block, right, push(got), values ? push(got) : undefined);
+              joinColumns(plain, right, push(fresh), values ? push(fresh) : undefined);
+              expect(same(got, fresh)).toBe(true);
+              const want = reference(lefts[i]!, r);
+              expect(same(got, values ? want.map((kv) => (kv as [number, unknown])[1]) : want)).toBe(true);
+            }
           }
-        }
-      }),
+        },
+      ),
       { numRuns: 300 },
     );
   });
