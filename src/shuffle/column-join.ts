@@ -68,6 +68,11 @@ export class IntColumnIndex {
     giveBack(this.next);
   }
 
+  /** Bytes of the index's arrays. */
+  get bytes(): number {
+    return this.#slots.byteLength + (this.#slotKeys === this.#slots ? 0 : this.#slotKeys.byteLength) + this.next.byteLength;
+  }
+
   /** Whether the keys are addressed directly (for tests). */
   get dense(): boolean {
     return this.#direct;
@@ -169,7 +174,7 @@ export function joinColumns(
 ): void {
   const lk = left.keys;
   const n = lk.length;
-  const kept = left instanceof ColumnBlock ? indexOfCached(left, lk) : undefined;
+  const kept = left instanceof ColumnBlock ? keptIndexOf(left, lk) : undefined;
   const index = kept ?? new IntColumnIndex(lk);
   // Right rows by the first left row of their key: the first in a column, any further ones in a list.
   const rightCount = takeInt32(n);
@@ -183,19 +188,45 @@ export function joinColumns(
   }
 }
 
-/** The index of each cached block's key column, built by its first join. */
-const cachedIndexes = new WeakMap<ColumnBlock, IntColumnIndex>();
+/** The index of each cached block's key column, built by its first join (see keptIndexOf). */
+const keptIndexes = new WeakMap<ColumnBlock, IntColumnIndex>();
+/** Bytes of this thread's kept indexes whose blocks have not been collected yet. */
+let keptBytes = 0;
+let keptBytesLimit = 16 * 2 ** 20;
+const forgetKept = new FinalizationRegistry<number>((bytes) => {
+  keptBytes -= bytes;
+});
 
 /**
  * The index of a cached block's keys, kept with the block. A cached partition's columns never change, and an
  * iterative program joins the same cached block every iteration (PageRank's links): building the index again each
- * time was a pass over the keys for their range and another to place them, ~1 ms of each worker's map task.
- * The block is the key, so an index goes when its block does (unpersisted, evicted).
+ * time was a pass over the keys for their range and another to place them, ~0.7 ms of each worker's map task.
+ * The block is the key, so an index goes when its block does (unpersisted, evicted). The storage's accounting does
+ * not see these arrays (up to ~20 bytes a row), so a thread keeps at most {@link setKeptIndexBytes}' bytes of them
+ * (16 MiB): past that a join builds its index for itself, as before. Undefined then.
  */
-function indexOfCached(block: ColumnBlock, keys: Int32Array): IntColumnIndex {
-  let index = cachedIndexes.get(block);
-  if (index === undefined) cachedIndexes.set(block, (index = new IntColumnIndex(keys, { kept: true })));
+function keptIndexOf(block: ColumnBlock, keys: Int32Array): IntColumnIndex | undefined {
+  const found = keptIndexes.get(block);
+  if (found !== undefined || keptBytes >= keptBytesLimit) return found;
+  const index = new IntColumnIndex(keys, { kept: true });
+  keptIndexes.set(block, index);
+  keptBytes += index.bytes;
+  forgetKept.register(block, index.bytes);
   return index;
+}
+
+/**
+ * Sets how many bytes of cached blocks' key indexes this thread keeps (tests; default 16 MiB) and returns the
+ * bytes kept now. Indexes kept already stay.
+ *
+ * @example
+ * ```ts
+ * setKeptIndexBytes(0); // every join builds its index for itself
+ * ```
+ */
+export function setKeptIndexBytes(limit: number): number {
+  keptBytesLimit = limit;
+  return keptBytes;
 }
 
 // joinRows' two loops are functions of their own: a loop in a function called once per task is optimized on stack

@@ -8,7 +8,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { IntColumnIndex, joinColumns } from '../../src/shuffle/column-join.js';
+import { IntColumnIndex, joinColumns, setKeptIndexBytes } from '../../src/shuffle/column-join.js';
 import { joinColumnsWithPairs } from '../../src/shuffle/column-pairs-join.js';
 import { pairColumns, packPartition, type PairColumns } from '../../src/storage/columnar-block.js';
 import { MIN_POOLED_BYTES, pooledBytes, setMinPooledBytes } from '../../src/util/scratch-arrays.js';
@@ -128,6 +128,33 @@ describe('joinColumns', () => {
       ),
       { numRuns: 300 },
     );
+  });
+
+  it("keeps a cached block's index only within the thread's budget; past it a join builds its own, with the same records", () => {
+    const DEFAULT = 16 * 2 ** 20;
+    const l: P[] = Array.from({ length: 5000 }, (_, i) => [(i * 7) % 3000, [i, i + 1]]);
+    const r: P[] = Array.from({ length: 4000 }, (_, i) => [(i * 5) % 3500, i / 2]);
+    const want = reference(l, r);
+    const join = (left: PairColumns & { keys: Int32Array }): unknown[] => {
+      const got: unknown[] = [];
+      joinColumns(left, columns(r), (kv) => got.push(kv));
+      return got;
+    };
+    try {
+      const before = setKeptIndexBytes(0);
+      const unkept = columns(l) as PairColumns & { keys: Int32Array };
+      expect(same(join(unkept), want)).toBe(true);
+      expect(same(join(unkept), want)).toBe(true);
+      expect(setKeptIndexBytes(DEFAULT)).toBe(before); // nothing kept past the budget
+      const kept = columns(l) as PairColumns & { keys: Int32Array };
+      expect(same(join(kept), want)).toBe(true);
+      const after = setKeptIndexBytes(DEFAULT);
+      expect(after).toBeGreaterThanOrEqual(before + 5000 * 4); // its index (at least `next`, a row each) is kept
+      expect(same(join(kept), want)).toBe(true);
+      expect(setKeptIndexBytes(DEFAULT)).toBe(after); // and used again, not built a second time
+    } finally {
+      setKeptIndexBytes(DEFAULT);
+    }
   });
 
   it('IntColumnIndex finds the first row of every key and chains the rest in row order', () => {
