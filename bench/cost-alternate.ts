@@ -13,7 +13,13 @@
  *
  *   npx tsx bench/cost-alternate.ts --workload kmeans . '.::{"localityWaitMs":3000}'
  *
- * With two trees or more, each is also compared with the first, round by round (bench/paired.ts).
+ * A tree may also carry flags for its node process after `|` (V8's flags are the process's, so its worker threads'
+ * too), to compare a V8 setting side by side without a build of its own:
+ *
+ *   npx tsx bench/cost-alternate.ts --workload pagerank . '.|--no-parallel-scavenge'
+ *
+ * With two trees or more, each is also compared with the first, round by round (bench/paired.ts): wall time, CPU
+ * time, and for the iterative workloads the median of the later iterations.
  */
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
@@ -30,12 +36,21 @@ const workload = flag('--workload') ?? 'pagerank';
 const trees = args
   .filter((a, i) => !a.startsWith('--') && !args[i - 1]?.startsWith('--'))
   .map((t) => {
-    const at = t.indexOf('::');
-    const dir = path.resolve(at < 0 ? t : t.slice(0, at));
-    return at < 0 ? dir : `${dir}::${t.slice(at + 2)}`;
+    const bar = t.indexOf('|');
+    const flags = bar < 0 ? '' : t.slice(bar);
+    const rest = bar < 0 ? t : t.slice(0, bar);
+    const at = rest.indexOf('::');
+    const dir = path.resolve(at < 0 ? rest : rest.slice(0, at));
+    return (at < 0 ? dir : `${dir}::${rest.slice(at + 2)}`) + flags;
   });
-const dirOf = (tree: string): string => tree.split('::')[0]!;
-const confOf = (tree: string): string | undefined => (tree.includes('::') ? tree.slice(tree.indexOf('::') + 2) : undefined);
+/** The tree's node flags (after `|`), and the tree without them. */
+const flagsOf = (tree: string): string[] => tree.split('|').slice(1);
+const withoutFlags = (tree: string): string => tree.split('|')[0]!;
+const dirOf = (tree: string): string => withoutFlags(tree).split('::')[0]!;
+const confOf = (tree: string): string | undefined => {
+  const t = withoutFlags(tree);
+  return t.includes('::') ? t.slice(t.indexOf('::') + 2) : undefined;
+};
 if (trees.length < 2) {
   // Part of `npx kindling bench` (every benchmark): nothing to compare without trees.
   console.log('usage: npx tsx bench/cost-alternate.ts [--rounds 3] [--workload pagerank] TREE TREE...');
@@ -55,12 +70,16 @@ for (let r = 0; r < rounds; r++) {
     const load = os.loadavg()[0]!;
     const t0 = performance.now();
     // The script's own node process (tsx as its loader), without npx in front of it, timed by /usr/bin/time.
-    const run = spawnSync('/usr/bin/time', ['-f', 'CPUTIME %U %S', process.execPath, '--import', 'tsx', 'bench/cost-run.ts', 'kindling', workload], {
-      cwd: dirOf(tree),
-      env: { ...process.env, ...(confOf(tree) === undefined ? {} : { KINDLING_CONF: confOf(tree) }) },
-      encoding: 'utf8',
-      maxBuffer: 64 * 1024 * 1024,
-    });
+    const run = spawnSync(
+      '/usr/bin/time',
+      ['-f', 'CPUTIME %U %S', process.execPath, ...flagsOf(tree), '--import', 'tsx', 'bench/cost-run.ts', 'kindling', workload],
+      {
+        cwd: dirOf(tree),
+        env: { ...process.env, ...(confOf(tree) === undefined ? {} : { KINDLING_CONF: confOf(tree) }) },
+        encoding: 'utf8',
+        maxBuffer: 64 * 1024 * 1024,
+      },
+    );
     const total = performance.now() - t0;
     if (run.status !== 0) throw new Error(`run in ${tree} failed (${run.status}): ${run.stderr}`);
     const out = run.stdout;
@@ -97,6 +116,7 @@ const [first, ...others] = [...runs];
 for (const [tree, m] of others) {
   const of = first![1];
   console.log(
-    `paired ${tree} vs ${first![0]}: wall ${formatPaired(pairedDifference(m.total, of.total))}; CPU ${formatPaired(pairedDifference(m.cpu, of.cpu))}`,
+    `paired ${tree} vs ${first![0]}: wall ${formatPaired(pairedDifference(m.total, of.total))}; CPU ${formatPaired(pairedDifference(m.cpu, of.cpu))}` +
+      (m.later.length === of.later.length && m.later.length > 0 ? `; later iteration ${formatPaired(pairedDifference(m.later, of.later))}` : ''),
   );
 }

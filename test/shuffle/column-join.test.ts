@@ -8,7 +8,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { IntColumnIndex, joinColumns } from '../../src/shuffle/column-join.js';
+import { IntColumnIndex, joinColumns, setKeptIndexBytes } from '../../src/shuffle/column-join.js';
 import { joinColumnsWithPairs } from '../../src/shuffle/column-pairs-join.js';
 import { pairColumns, packPartition, type PairColumns } from '../../src/storage/columnar-block.js';
 import { MIN_POOLED_BYTES, pooledBytes, setMinPooledBytes } from '../../src/util/scratch-arrays.js';
@@ -96,6 +96,65 @@ describe('joinColumns', () => {
     const again: Array<[number, [number[], number]]> = [];
     joinColumns(left, right, (kv) => again.push(kv as [number, [number[], number]]));
     expect(again[0]![1][0]).toEqual([10, 11]);
+  });
+
+  it('a cached block joined again and again (its index kept with it) pushes what a fresh index pushes, blocks and right sides interleaved (property)', () => {
+    // Wide keys too, so that kept indexes of both layouts (direct and hashed) are reused.
+    const leftKey = fc.oneof(intKey, fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }));
+    fc.assert(
+      fc.property(
+        fc.array(side(leftKey), { minLength: 1, maxLength: 3 }),
+        fc.array(fc.tuple(fc.nat(), side(rightKey)), { minLength: 1, maxLength: 6 }),
+        (lefts, joins) => {
+          const blocks = lefts.map((l) => columns(l) as PairColumns & { keys: Int32Array });
+          for (const [which, r] of joins) {
+            const i = which % lefts.length;
+            const block = blocks[i]!;
+            // The same columns, but not a cached block: its index is built for this join and given back after it.
+            const plain: PairColumns & { keys: Int32Array } = { keys: block.keys, valueAt: (row) => block.valueAt(row) };
+            const right = columns(r);
+            for (const values of [false, true]) {
+              const got: unknown[] = [];
+              const fresh: unknown[] = [];
+              const push = (out: unknown[]) => (x: unknown) => out.push(x);
+              joinColumns(block, right, push(got), values ? push(got) : undefined);
+              joinColumns(plain, right, push(fresh), values ? push(fresh) : undefined);
+              expect(same(got, fresh)).toBe(true);
+              const want = reference(lefts[i]!, r);
+              expect(same(got, values ? want.map((kv) => (kv as [number, unknown])[1]) : want)).toBe(true);
+            }
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it("keeps a cached block's index only within the thread's budget; past it a join builds its own, with the same records", () => {
+    const DEFAULT = 16 * 2 ** 20;
+    const l: P[] = Array.from({ length: 5000 }, (_, i) => [(i * 7) % 3000, [i, i + 1]]);
+    const r: P[] = Array.from({ length: 4000 }, (_, i) => [(i * 5) % 3500, i / 2]);
+    const want = reference(l, r);
+    const join = (left: PairColumns & { keys: Int32Array }): unknown[] => {
+      const got: unknown[] = [];
+      joinColumns(left, columns(r), (kv) => got.push(kv));
+      return got;
+    };
+    try {
+      const before = setKeptIndexBytes(0);
+      const unkept = columns(l) as PairColumns & { keys: Int32Array };
+      expect(same(join(unkept), want)).toBe(true);
+      expect(same(join(unkept), want)).toBe(true);
+      expect(setKeptIndexBytes(DEFAULT)).toBe(before); // nothing kept past the budget
+      const kept = columns(l) as PairColumns & { keys: Int32Array };
+      expect(same(join(kept), want)).toBe(true);
+      const after = setKeptIndexBytes(DEFAULT);
+      expect(after).toBeGreaterThanOrEqual(before + 5000 * 4); // its index (at least `next`, a row each) is kept
+      expect(same(join(kept), want)).toBe(true);
+      expect(setKeptIndexBytes(DEFAULT)).toBe(after); // and used again, not built a second time
+    } finally {
+      setKeptIndexBytes(DEFAULT);
+    }
   });
 
   it('IntColumnIndex finds the first row of every key and chains the rest in row order', () => {

@@ -150,6 +150,22 @@ describe('map outputs moved to disk after every reducer read them', () => {
     manager.close();
   });
 
+  it('moves into its folder made anew when the folder is missing, first or after it was removed', async () => {
+    const dir = path.join(tempDir(), 'not-yet', 'made');
+    const manager = new SpillingShuffleManager({ workerIndex: 0, dir, spillBytes: 1 << 30, writeAllToDisk: false, moveReadOutputs: true });
+    const buckets: Pair[][] = [[[1, 0.5]], [[2, 0.25]]];
+    for (const shuffleId of [1, 2, 3]) {
+      if (shuffleId === 3) rmSync(dir, { recursive: true, force: true });
+      write(manager, shuffleId, buckets);
+      manager.fetchBuckets(shuffleId, [0], 0);
+      manager.fetchBuckets(shuffleId, [0], 1);
+      await vi.waitFor(() => expect(manager.movedToDisk).toBe(shuffleId), { timeout: 10_000 });
+      buckets.forEach((b, r) => expect(manager.fetchBuckets(shuffleId, [0], r)[0]).toEqual(b));
+    }
+    expect(columnFiles(dir)).toHaveLength(1);
+    manager.close();
+  });
+
   it('a moved output gives its share of the shuffle pool back; one the pool spilled is read from its runs as before', async () => {
     const dir = tempDir();
     const budget = new MemoryBudget(1 << 30, dir);
