@@ -280,8 +280,6 @@ function base64Of(a: Int32Array | Float64Array, bytes: number, width: 4 | 8): st
   return b.toString('base64');
 }
 
-/** Distinct executor ids a block line's dictionary finds by a scan (see TaskEndColumns.#dictionaryColumn). */
-const SCANNED_IDS = 8;
 const RESULTS = ['success', 'failed', 'killed'] as const;
 const LOCALITIES = ['PROCESS_LOCAL', 'ANY', 'NO_PREF'] as const;
 /** The numeric fields of a task end, the metrics flag, then each metric: one row of a block's number columns. */
@@ -451,31 +449,15 @@ export class TaskEndColumns {
       return;
     }
     const dict: string[] = [];
-    // Found by a scan of the few ids a block has (its workers'), a Map only past SCANNED_IDS: the ids of a local
-    // program's workers alternate task by task, and a Map lookup per task end was most of this column's cost.
-    let codes: Map<string, number> | undefined;
+    const codes = new Map<string, number>();
     const ints = this.#ints;
     let last: string | undefined;
     let lastCode = 0;
     for (let k = 0; k < size; k++) {
       const v = values[k]!;
       if (v !== last) {
-        let code = -1;
-        if (codes === undefined) {
-          for (let d = 0; d < dict.length; d++) {
-            if (dict[d] === v) {
-              code = d;
-              break;
-            }
-          }
-          if (code < 0) {
-            code = dict.push(v) - 1;
-            if (dict.length > SCANNED_IDS) codes = new Map(dict.map((id, d) => [id, d]));
-          }
-        } else {
-          code = codes.get(v) ?? -1;
-          if (code < 0) codes.set(v, (code = dict.push(v) - 1));
-        }
+        let code = codes.get(v);
+        if (code === undefined) codes.set(v, (code = dict.push(v) - 1));
         last = v;
         lastCode = code;
       }
