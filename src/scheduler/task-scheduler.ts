@@ -41,12 +41,9 @@ const BATCH_MS = 10;
 /**
  * or once it holds this many: a batch read while its records are still in the processor's caches (a driver that does
  * not yield, as in bench/ui-driver.ts, made batches of a whole job, 8,000 events, that the store and the log each read
- * from memory). In a program at 20k tasks/s a batch of 256 events spans ~6 ms of the driver's work (messages to and
- * from the workers), by which time the first tasks' records and the workers' metrics objects have left the nearer
- * caches: the listeners' cost per event, median over batches, was ~30 % lower with 64 (docs/benchmarks.md, session 20),
- * while the extra deliveries cost ~0.01 µs per event.
+ * from memory).
  */
-const BATCH_EVENTS = 64;
+const BATCH_EVENTS = 256;
 
 export interface TaskSpec {
   readonly partition: number;
