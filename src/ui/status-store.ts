@@ -92,6 +92,12 @@ export interface StageData {
   readonly jobIds: Set<number>;
   /** `jobIds` in the order added, for the loops run per task (iterating a Set allocates an iterator and a result per step). */
   readonly jobList: number[];
+  /**
+   * The job of each `jobList` entry, by position, once looked up (see StatusStore's `#jobAt`): the per-task loops
+   * took a Map lookup per job and task event. A job trimmed from `jobs` stays here while its stage is kept, and
+   * what the loops add to it is then never read.
+   */
+  readonly jobRefs: Array<JobData | undefined>;
   readonly rdds: readonly RddInfo[];
   readonly parentIds: readonly number[];
   /** Sums over successful tasks, keyed like TaskMetrics. */
@@ -1013,9 +1019,18 @@ export class StatusStore {
     this.#newTask(s, e.partition, e.attempt, e.workerIndex, ex.id, e.speculative, e.time);
     ex.activeTasks++;
     for (let i = 0; i < s.jobList.length; i++) {
-      const job = this.jobs.get(s.jobList[i]!);
+      const job = this.#jobAt(s, i);
       if (job !== undefined && job.status === 'RUNNING') job.numActiveTasks++;
     }
+  }
+
+  /** The job of `s.jobList[i]` (undefined while it is not, or no longer, in `jobs` and was never looked up). */
+  #jobAt(s: StageData, i: number): JobData | undefined {
+    const known = s.jobRefs[i];
+    if (known !== undefined) return known;
+    const job = this.jobs.get(s.jobList[i]!);
+    if (job !== undefined) s.jobRefs[i] = job;
+    return job;
   }
 
   #taskEnd(e: TaskEndEvent): void {
@@ -1051,7 +1066,7 @@ export class StatusStore {
     } else if (e.result === 'failed') s.numFailedTasks++;
     else s.numKilledTasks++;
     for (let i = 0; i < s.jobList.length; i++) {
-      const job = this.jobs.get(s.jobList[i]!);
+      const job = this.#jobAt(s, i);
       if (job === undefined) continue;
       if (job.status === 'RUNNING') job.numActiveTasks = Math.max(0, job.numActiveTasks - 1);
       if (e.result === 'success') job.numCompletedTasks++;
@@ -1115,6 +1130,8 @@ export class StatusStore {
       const s = this.#stage(info.stageId);
       if (s !== undefined) addJob(s, jobId);
     }
+    // A job id started again (a log that repeats one) replaces its job: no stage may keep adding to the old one.
+    if (this.jobs.has(jobId)) for (const st of this.stages.values()) st.jobRefs.length = 0;
     this.jobs.set(jobId, {
       jobId,
       description,
@@ -1168,6 +1185,7 @@ export class StatusStore {
       failureReason: undefined,
       jobIds: new Set(),
       jobList: [],
+      jobRefs: [],
       rdds,
       parentIds,
       totals: emptyTotals(),

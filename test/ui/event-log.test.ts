@@ -299,6 +299,32 @@ describe('event log', () => {
     );
   });
 
+  it('writes the executor id column as the reference does however many distinct ids a block has, equal ids made apart included (property)', () => {
+    // The dictionary finds a few ids by a scan and more through a Map: blocks of 1 to 20 distinct ids, in runs or
+    // alternating, each id sometimes a string built anew (equal, not the same string), the ids across two blocks of one
+    // reused column set.
+    const ids = fc
+      .integer({ min: 1, max: 20 })
+      .chain((n) => fc.array(fc.tuple(fc.nat({ max: n - 1 }), fc.boolean(), fc.integer({ min: 1, max: 4 })), { minLength: 1, maxLength: 80 }));
+    const columns = new TaskEndColumns(8);
+    fc.assert(
+      fc.property(arbitraryTaskEnd, fc.array(ids, { minLength: 1, maxLength: 2 }), (t, blocks) => {
+        for (const runs of blocks) {
+          const events: TaskEndEvent[] = [];
+          for (const [id, fresh, repeat] of runs) {
+            const executorId = fresh ? ['e', String(id)].join('') : `e${id}`;
+            for (let r = 0; r < repeat; r++) events.push({ ...t, partition: events.length, executorId });
+          }
+          for (const e of events) columns.append(e);
+          const line = columns.line();
+          expect(line).toBe(referenceLine(events));
+          expect(expandTaskEnds(JSON.parse(line)).map((e) => e.executorId)).toEqual(events.map((e) => e.executorId));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('finds a column that varies in one row only, first or last, and forgets it for the next block (property)', () => {
     // The one-value columns are found in one pass over the rows: a value that differs in a single row anywhere, in any
     // column, makes that column a varying one, and a column set reused for the next block starts with none varying.

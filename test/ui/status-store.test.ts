@@ -823,3 +823,132 @@ describe('StatusStore fed the scheduler’s task batches', () => {
     );
   });
 });
+
+describe('StatusStore job counters', () => {
+  type Op =
+    | { k: 'jobStart'; job: number; stages: number[] }
+    | { k: 'submit'; job: number; stage: number }
+    | { k: 'start' | 'end'; stage: number; p: number; result: 'success' | 'failed' | 'killed' }
+    | { k: 'jobEnd'; job: number; ok: boolean };
+  const op: fc.Arbitrary<Op> = fc.oneof(
+    fc.record({ k: fc.constant('jobStart' as const), job: fc.nat({ max: 2 }), stages: fc.uniqueArray(fc.nat({ max: 2 }), { maxLength: 3 }) }),
+    fc.record({ k: fc.constant('submit' as const), job: fc.nat({ max: 2 }), stage: fc.nat({ max: 2 }) }),
+    fc.record({
+      k: fc.constantFrom('start' as const, 'end' as const),
+      stage: fc.nat({ max: 2 }),
+      p: fc.nat({ max: 3 }),
+      result: fc.constantFrom('success' as const, 'failed' as const, 'killed' as const),
+    }),
+    fc.record({ k: fc.constant('jobEnd' as const), job: fc.nat({ max: 2 }), ok: fc.boolean() }),
+  );
+
+  it("counts each task event into every job of its stage that is still listed, as the jobs' own lookups did (property)", () => {
+    // The model: each listed job's counters as the events say (a task's start and end count into the jobs its stage
+    // belongs to; only a running job's active tasks change), a job started again under its id starting from zero,
+    // and jobs trimmed past retainedJobs forgotten. Stages shared by jobs, events of stages no job lists yet, and task
+    // events delivered one by one or in the scheduler's batches.
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 80 }), fc.integer({ min: 1, max: 4 }), fc.boolean(), (ops, retainedJobs, batched) => {
+        const store = new StatusStore({ retainedJobs });
+        type Counts = { running: boolean; active: number; completed: number; failed: number; killed: number };
+        const model = new Map<number, Counts>();
+        const stageJobs = new Map<number, number[]>();
+        const join = (stage: number, job: number) => {
+          const list = stageJobs.get(stage) ?? [];
+          if (!list.includes(job)) list.push(job);
+          stageJobs.set(stage, list);
+        };
+        const batch = new TaskEventBatch();
+        const deliver = () => {
+          if (batch.size > 0) store.applyTasks(batch);
+          batch.clear();
+        };
+        let t = 0;
+        for (const o of ops) {
+          t++;
+          if (o.k === 'start' || o.k === 'end') {
+            if (!stageJobs.has(o.stage)) continue;
+            const task = {
+              stageId: o.stage,
+              stageAttempt: 0,
+              partition: o.p,
+              attempt: 0,
+              workerIndex: o.p % 2,
+              executorId: String(o.p % 2),
+              speculative: false,
+              time: t,
+            };
+            if (o.k === 'start') {
+              if (batched) Object.assign(batch.nextStart(), task);
+              else store.apply({ type: 'taskStart', ...task });
+            } else {
+              const end = { ...task, result: o.result, error: undefined, durationMs: 1, metrics: undefined, locality: 'NO_PREF' as const };
+              if (batched) Object.assign(batch.nextEnd(), end);
+              else store.apply({ type: 'taskEnd', ...end });
+            }
+            for (const j of stageJobs.get(o.stage)!) {
+              const c = model.get(j);
+              if (c === undefined) continue;
+              if (o.k === 'start') {
+                if (c.running) c.active++;
+                continue;
+              }
+              if (c.running) c.active = Math.max(0, c.active - 1);
+              if (o.result === 'success') c.completed++;
+              else if (o.result === 'failed') c.failed++;
+              else c.killed++;
+            }
+            if (batched && batch.size >= 5) deliver();
+            continue;
+          }
+          deliver();
+          if (o.k === 'jobStart') {
+            const stages = o.stages.map((s) => ({ stageId: s, name: `s${s}`, numTasks: 4, parentIds: [], rdds: [] }));
+            store.apply({ type: 'jobStart', jobId: o.job, time: t, description: `job ${o.job}`, stageIds: o.stages, stages });
+            for (const s of o.stages) join(s, o.job);
+            model.set(o.job, { running: true, active: 0, completed: 0, failed: 0, killed: 0 });
+          } else if (o.k === 'submit') {
+            store.apply({
+              type: 'stageSubmitted',
+              jobId: o.job,
+              stageId: o.stage,
+              attempt: 0,
+              name: `s${o.stage}`,
+              numTasks: 4,
+              numPartitions: 4,
+              time: t,
+            });
+            join(o.stage, o.job);
+          } else if (o.k === 'jobEnd') {
+            store.apply({ type: 'jobEnd', jobId: o.job, time: t, result: o.ok ? 'succeeded' : 'failed', ...(o.ok ? {} : { error: 'boom' }) });
+            const c = model.get(o.job);
+            if (c !== undefined) {
+              c.running = false;
+              c.active = 0;
+            }
+          }
+          for (const id of [...model.keys()]) if (!store.jobs.has(id)) model.delete(id);
+        }
+        deliver();
+        expect([...store.jobs.keys()].sort()).toEqual([...model.keys()].sort());
+        for (const [id, job] of store.jobs) {
+          const c = model.get(id)!;
+          expect({
+            id,
+            active: job.numActiveTasks,
+            completed: job.numCompletedTasks,
+            failed: job.numFailedTasks,
+            killed: job.numKilledTasks,
+          }).toEqual({
+            id,
+            active: c.active,
+            completed: c.completed,
+            failed: c.failed,
+            killed: c.killed,
+          });
+        }
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
