@@ -27,6 +27,11 @@ const common = {
   target: 'node20',
   // Chains the dist files' own maps, so --enable-source-maps still names src/ lines.
   sourcemap: 'linked',
+  // Without the sources' text: a stack trace needs only the mapping. Node parses a loaded file's whole map whenever
+  // source maps are on (--enable-source-maps, or tsx, which turns them on for every script it runs), and the text
+  // of src/ was 1.6 of the driver map's 2.3 MB: importing kindling took ~35 ms more CPU for it (docs/benchmarks.md,
+  // session 20).
+  sourcesContent: false,
   legalComments: 'none',
   logLevel: 'warning',
 };

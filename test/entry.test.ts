@@ -95,6 +95,37 @@ describe('import "kindling"', () => {
     expect('capture({ bounds, compare: compare2, ascending }, (k) => 0)'.match(renamed)).toHaveLength(1);
   });
 
+  it("maps the bundle's stack frames to src/ with source maps on, from maps that carry no sources' text (Node parses a loaded file's whole map then)", () => {
+    const maps = [
+      ...readdirSync(path.join(root, 'dist/driver'))
+        .filter((f) => f.endsWith('.map'))
+        .map((f) => path.join(root, 'dist/driver', f)),
+      path.join(root, 'dist/exec/local/worker-bundle.cjs.map'),
+    ];
+    expect(maps.length).toBeGreaterThan(1);
+    for (const file of maps) {
+      const map = JSON.parse(readFileSync(file, 'utf8')) as { sources: string[]; sourcesContent?: unknown };
+      expect(map.sourcesContent, file).toBeUndefined();
+      expect(
+        map.sources.some((s) => s.replaceAll('\\', '/').includes('/src/')),
+        file,
+      ).toBe(true);
+    }
+    // An error made inside the bundle: its stack names the TypeScript source, as it did with the sources' text.
+    const run = spawnSync(
+      process.execPath,
+      [
+        '--enable-source-maps',
+        '--input-type=module',
+        '-e',
+        "const k = await import('kindling'); try { new k.Context({ master: 'nowhere[3]' }); } catch (e) { console.log(e.stack); }",
+      ],
+      { cwd: root, encoding: 'utf8' },
+    );
+    expect(run.stdout).toMatch(/src\/[\w/-]+\.ts:\d+/);
+    expect(run.stdout).not.toContain('dist/driver/index.js');
+  });
+
   it('gives kindling/datagen the same classes: an error datagen throws is the exported KindlingError', () => {
     const { out } = loadedBy(
       root,
