@@ -6,7 +6,7 @@
  * loads only its own program (until session 19 both sides ran this file, so the plain programs also paid for
  * importing kindling: ~0.35 s of each cold run).
  *
- *   npx tsx bench/cost-run.ts kindling wordcount|wordcount-hc|pagerank|lr|kmeans [--small]
+ *   npx tsx bench/cost-run.ts kindling wordcount|wordcount-hc|pagerank|lr|kmeans|kmeans-agg [--small]
  *
  * `wordcount-hc` is the high-cardinality text: the same generator over a 2M-word vocabulary, which leaves most
  * of its ~1M distinct words (~0.2M with --small) seen once or a few times, as in real text with names, numbers
@@ -53,8 +53,11 @@ async function kindling(): Promise<unknown> {
         timings = t;
         return { points: summary.points, weights: summary.weights };
       }
-      case 'kmeans': {
-        const { summary, timings: t } = await kMeans(sc, { small, iterations: 10 });
+      case 'kmeans':
+      case 'kmeans-agg': {
+        // kmeans-agg: the example's --aggregate program (aggregateByKey into accumulators updated in place).
+        const combine = workload === 'kmeans-agg' ? 'aggregateByKey' : 'reduceByKey';
+        const { summary, timings: t } = await kMeans(sc, { small, iterations: 10, combine });
         timings = t;
         return { points: summary.points, centers: summary.centers };
       }

@@ -10,7 +10,10 @@
  * builds whose pairs are moments apart, which on a shared 2-core machine decides far more than fresh processes
  * minutes apart. Every build must compute the same centers and cost as the others and the plain loop.
  *
- *   npx tsx bench/kmeans-iteration.ts [--rounds 20] [--small] [--k 5] [--trees /tmp/base .]
+ * A tree written `TREE::aggregate` runs the example's `--aggregate` program instead (aggregateByKey into
+ * accumulators updated in place), so that both programs of one build can be compared side by side:
+ *
+ *   npx tsx bench/kmeans-iteration.ts [--rounds 20] [--small] [--k 5] [--trees /tmp/base . .::aggregate]
  */
 import os from 'node:os';
 import path from 'node:path';
@@ -62,11 +65,55 @@ async function iteration(kindling: Kindling, points: RDD<number[]>, centers: num
   return [next, cost];
 }
 
+type Sums = { sum: number[]; count: number; cost: number };
+
+/** The same iteration as examples/kmeans.ts' `--aggregate` program (assignInPlace), word for word. */
+async function iterationInPlace(kindling: Kindling, points: RDD<number[]>, centers: number[][]): Promise<[number[][], number]> {
+  const { capture } = kindling;
+  const zero: Sums = { sum: new Array<number>(centers[0]!.length).fill(0), count: 0, cost: 0 };
+  const stats = await points
+    .map(
+      capture({ centers, closestCenter }, (p: number[]): [number, [number[], number]] => {
+        const [c, d] = closestCenter(p, centers);
+        return [c, [p, d]];
+      }),
+    )
+    .aggregateByKey(
+      zero,
+      (acc: Sums, [p, d]: [number[], number]): Sums => {
+        const s = acc.sum;
+        for (let j = 0; j < s.length; j++) s[j]! += p[j]!;
+        acc.count += 1;
+        acc.cost += d;
+        return acc;
+      },
+      (a: Sums, b: Sums): Sums => {
+        const s = a.sum;
+        for (let j = 0; j < s.length; j++) s[j]! += b.sum[j]!;
+        a.count += b.count;
+        a.cost += b.cost;
+        return a;
+      },
+    )
+    .mapValues((a): Stats => [a.sum, a.count, a.cost])
+    .collectAsMap();
+  let cost = 0;
+  const next = centers.map((old, c) => {
+    const s = stats.get(c);
+    if (s === undefined) return old;
+    cost += s[2];
+    return s[0].map((v) => v / s[1]);
+  });
+  return [next, cost];
+}
+
 const input = await pointsInput({ small });
 const { count: n, dims, features: x } = readPoints(input);
 const sides = await Promise.all(
   trees.map(async (tree) => {
-    const kindling = (await import(pathToFileURL(path.resolve(tree, 'dist/index.js')).href)) as Kindling;
+    const inPlace = tree.endsWith('::aggregate');
+    const dir = inPlace ? tree.slice(0, -'::aggregate'.length) : tree;
+    const kindling = (await import(pathToFileURL(path.resolve(dir, 'dist/index.js')).href)) as Kindling;
     const sc = new kindling.Context({ master: 'local[2]' });
     const points: RDD<number[]> = sc
       .textFile(input, 2 * sc.defaultParallelism)
@@ -74,7 +121,7 @@ const sides = await Promise.all(
       .map(parsePoint)
       .map((p) => p.slice(1))
       .cache();
-    return { tree, kindling, sc, points, wall: [] as number[], cpu: [] as number[] };
+    return { tree, kindling, sc, points, step: inPlace ? iterationInPlace : iteration, wall: [] as number[], cpu: [] as number[] };
   }),
 );
 try {
@@ -126,7 +173,7 @@ try {
     for (const s of order) {
       const c0 = process.cpuUsage();
       const t0 = performance.now();
-      const [got, gotCost] = await iteration(s.kindling, s.points, centers);
+      const [got, gotCost] = await s.step(s.kindling, s.points, centers);
       const w = performance.now() - t0;
       const c = cpuMs(c0);
       if (cost !== undefined && (gotCost !== cost || JSON.stringify(got) !== JSON.stringify(next))) {

@@ -43,6 +43,7 @@ import { workerMemoryBudget } from '../shuffle/memory-budget.js';
 import { taskRuntime, type TaskRuntime } from './task-runtime.js';
 import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { hop, hopAt, hopTraceOn, threadTimes } from '../util/hop-trace.js';
+import { unboxDeep } from '../util/unbox.js';
 
 export type { PeerShuffleService };
 
@@ -294,7 +295,8 @@ export class Executor {
     // What the message carries for later tasks is kept even if this one never starts: the driver counts the
     // stage's description and the broadcasts as delivered, and a cancelled (moved) task must not take them along.
     this.#keepStageWires(msg);
-    for (const [id, value] of msg.broadcasts) this.#broadcasts.set(id, value);
+    // Unboxed once here, for every task's functions: the clone boxed its arrays of numbers (see unboxDeep).
+    for (const [id, value] of msg.broadcasts) this.#broadcasts.set(id, unboxDeep(value));
     const inputs = new Map<string, FetchedInput>();
     const guarded: GuardedTask = {
       kind: msg.shuffleWrite !== undefined ? 'map' : 'result',

@@ -4,6 +4,7 @@
  * key, so a mutable zero (an array, an object) is never shared between keys.
  */
 import type { Compile, ShippedFunction } from '../closure/index.js';
+import { unboxDeep } from '../util/unbox.js';
 
 export type AggregatorWire =
   | { readonly kind: 'reduce'; readonly fn: ShippedFunction }
@@ -72,7 +73,11 @@ export async function compileAggregator(wire: AggregatorWire, compile: Compile):
   }
 }
 
-/** Primitives need no copy; anything else is deep-copied so each key (or partition) starts from a fresh zero. */
+/**
+ * Primitives need no copy; anything else is deep-copied so each key (or partition) starts from a fresh zero, its
+ * arrays of numbers unboxed: a clone stores them boxed, and a seqOp that adds into its accumulator in place (Spark's
+ * contract allows it) would then allocate a heap number for every number it stores.
+ */
 export function cloneZero<T>(zero: T): T {
-  return zero === null || typeof zero !== 'object' ? zero : structuredClone(zero);
+  return zero === null || typeof zero !== 'object' ? zero : (unboxDeep(structuredClone(zero)) as T);
 }

@@ -13,6 +13,7 @@
  */
 import type { Pair } from './combine.js';
 import { concatArrays } from '../util/arrays.js';
+import { packedNumbers } from '../util/unbox.js';
 
 type Column =
   | { readonly kind: 'i32'; readonly data: Int32Array }
@@ -546,19 +547,4 @@ function unboxColumn(data: unknown[], copies: Map<unknown[], number[]>): void {
       }
     }
   }
-}
-
-/** A packed copy of `x` when it is a plain array of numbers only (the same copy for the same array), else undefined. */
-function packedNumbers(x: unknown[], copies: Map<unknown[], number[]>): number[] | undefined {
-  const n = x.length;
-  if (n === 0 || Object.getPrototypeOf(x) !== Array.prototype) return undefined;
-  const seen = copies.get(x);
-  if (seen !== undefined) return seen;
-  // A hole reads as undefined and so refuses the array.
-  for (let i = 0; i < n; i++) if (typeof x[i] !== 'number') return undefined;
-  if (Object.keys(x).length !== n) return undefined;
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) out.push(x[i] as number);
-  copies.set(x, out);
-  return out;
 }

@@ -37,17 +37,20 @@ describe.each(ENGINES)('points examples (%s engine)', (engine) => {
     ]);
   });
 
-  it('k-means: centers, cluster sizes and costs equal the baseline; the cost never goes up', async () => {
-    const path = await input();
-    const options = { input: path, iterations: 6, k: 4 };
-    const { summary } = await runKMeans(ctx(), options);
-    const base = kMeansBaseline(path, options).summary;
-    expect(summary.points).toBe(base.points);
-    expect(maxRelativeDiff(summary.centers.flat(), base.centers.flat())).toBeLessThanOrEqual(1e-9);
-    expect(summary.sizes).toEqual(base.sizes);
-    expect(summary.sizes.reduce((a, b) => a + b, 0)).toBe(20_000);
-    expect(maxRelativeDiff(summary.costs, base.costs)).toBeLessThanOrEqual(1e-9);
-    expect(Math.abs(summary.cost - base.cost)).toBeLessThanOrEqual(1e-9 * base.cost);
-    expect(costsNonIncreasing(summary.costs, summary.cost)).toBe(true);
-  });
+  it.each(['reduceByKey', 'aggregateByKey'] as const)(
+    'k-means (%s): centers, cluster sizes and costs equal the baseline; the cost never goes up',
+    async (combine) => {
+      const path = await input();
+      const options = { input: path, iterations: 6, k: 4, combine };
+      const { summary } = await runKMeans(ctx(), options);
+      const base = kMeansBaseline(path, options).summary;
+      expect(summary.points).toBe(base.points);
+      expect(maxRelativeDiff(summary.centers.flat(), base.centers.flat())).toBeLessThanOrEqual(1e-9);
+      expect(summary.sizes).toEqual(base.sizes);
+      expect(summary.sizes.reduce((a, b) => a + b, 0)).toBe(20_000);
+      expect(maxRelativeDiff(summary.costs, base.costs)).toBeLessThanOrEqual(1e-9);
+      expect(Math.abs(summary.cost - base.cost)).toBeLessThanOrEqual(1e-9 * base.cost);
+      expect(costsNonIncreasing(summary.costs, summary.cost)).toBe(true);
+    },
+  );
 });
