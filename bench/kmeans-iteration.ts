@@ -38,6 +38,18 @@ const small = args.includes('--small');
 const at = args.indexOf('--trees');
 const trees = at < 0 ? ['.'] : args.slice(at + 1).filter((a) => !a.startsWith('--'));
 
+/** The means of the iteration's sums (a center without points stays), and the iteration's cost. */
+function nextCenters(stats: Map<number, Stats>, centers: number[][]): [number[][], number] {
+  let cost = 0;
+  const next = centers.map((old, c) => {
+    const s = stats.get(c);
+    if (s === undefined) return old;
+    cost += s[2];
+    return s[0].map((v) => v / s[1]);
+  });
+  return [next, cost];
+}
+
 /** examples/kmeans.ts' iteration: its map and reduceByKey, collected, and the new centers. */
 async function iteration(kindling: Kindling, points: RDD<number[]>, centers: number[][]): Promise<[number[][], number]> {
   const { capture } = kindling;
@@ -55,14 +67,7 @@ async function iteration(kindling: Kindling, points: RDD<number[]>, centers: num
       return [s, n1 + n2, d1 + d2];
     })
     .collectAsMap();
-  let cost = 0;
-  const next = centers.map((old, c) => {
-    const s = stats.get(c);
-    if (s === undefined) return old;
-    cost += s[2];
-    return s[0].map((v) => v / s[1]);
-  });
-  return [next, cost];
+  return nextCenters(stats, centers);
 }
 
 type Sums = { sum: number[]; count: number; cost: number };
@@ -97,14 +102,7 @@ async function iterationInPlace(kindling: Kindling, points: RDD<number[]>, cente
     )
     .mapValues((a): Stats => [a.sum, a.count, a.cost])
     .collectAsMap();
-  let cost = 0;
-  const next = centers.map((old, c) => {
-    const s = stats.get(c);
-    if (s === undefined) return old;
-    cost += s[2];
-    return s[0].map((v) => v / s[1]);
-  });
-  return [next, cost];
+  return nextCenters(stats, centers);
 }
 
 const input = await pointsInput({ small });
