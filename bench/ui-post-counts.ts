@@ -105,10 +105,14 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const workers = () => { const t = { messages: 0, turns: 0, tasks: 0 }; for (const f of fs.readdirSync(${JSON.stringify(path.join(tmp, 'w'))})) { if (!f.startsWith(process.pid + '-')) continue;
   try { const o = JSON.parse(fs.readFileSync(${JSON.stringify(path.join(tmp, 'w'))} + '/' + f, 'utf8')); for (const k in t) t[k] += o[k]; } catch {} } return t; };
 const status = () => { const s = fs.readFileSync('/proc/thread-self/status', 'utf8'); return Number(s.match(/^nonvoluntary_ctxt_switches:\\s+(\\d+)/m)[1]); };
+const ticks = () => { const f = fs.readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1].split(' '); return [Number(f[11]), Number(f[12])]; };
+const cpu = () => { const n = fs.readFileSync('/proc/thread-self/schedstat', 'utf8').split(' '); return Number(n[0]); };
 await sleep(300);
+const k0 = ticks(), c0 = cpu();
 const w0 = workers(); const p0 = C.posts, t0 = C.tasks, o0 = C.outcomeMessages, b0 = C.bytes ?? 0, cs0 = status();
 C.calm.length = 0; C.preempted.length = 0;
 for (let i = 0; i < ${jobs}; i++) await rdd.count();
+const k1 = ticks(), c1 = cpu();
 const p = C.posts - p0, t = C.tasks - t0, o = C.outcomeMessages - o0, b = (C.bytes ?? 0) - b0, cs = status() - cs0;
 await sleep(300);
 const w1 = workers();
@@ -117,7 +121,7 @@ fs.rmSync(logDir, { recursive: true, force: true });
 const T = ${jobs} * 4000; const med = (a) => [...a].sort((x, y) => x - y)[a.length >> 1] ?? 0;
 console.log(JSON.stringify({ on, postsPerTask: p / T, tasksPerPost: t / p, bytesPerPost: C.bytes === undefined ? undefined : b / p,
   workerMessagesPerTask: (w1.messages - w0.messages) / T, workerTurnsPerTask: (w1.turns - w0.turns) / T, outcomeMessagesPerTask: o / T,
-  driverInvoluntarySwitchesPerTask: cs / T, preemptedShare: C.preempted.length / p, calmPostNs: med(C.calm), preemptedPostNs: med(C.preempted),
+  driverInvoluntarySwitchesPerTask: cs / T, driverCpuUsPerTask: (c1 - c0) / 1000 / T, driverUserUsPerTask: (k1[0] - k0[0]) * 10000 / T, driverSystemUsPerTask: (k1[1] - k0[1]) * 10000 / T, preemptedShare: C.preempted.length / p, calmPostNs: med(C.calm), preemptedPostNs: med(C.preempted),
   postWallUsPerTask: (C.calm.reduce((a, x) => a + x, 0) + C.preempted.reduce((a, x) => a + x, 0)) / 1000 / T }));
 `;
 const programFile = path.join(tmp, 'program.mjs');
