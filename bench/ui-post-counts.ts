@@ -12,9 +12,9 @@
  * Written for issue 10 (docs/benchmarks.md, session 20, helper ui2): whether the UI makes launches go in more,
  * smaller messages (it does not).
  *
- *   npm run build && npx tsx bench/ui-post-counts.ts [--pairs 3] [--jobs 20] [--bytes]
+ *   npm run build && npx tsx bench/ui-post-counts.ts [--pairs 3] [--jobs 20] [--bytes] [--slots N]
  *
- * `--bytes` also measures each post's structured-clone size (`v8.serialize` of the tasks, outside the timed call).
+ * `--slots N` sets the context's `slotsPerWorker` (tasks queued per worker). `--bytes` also measures each post's structured-clone size (`v8.serialize` of the tasks, outside the timed call).
  */
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -34,6 +34,8 @@ if (process.platform !== 'linux' || !existsSync(path.join(path.dirname(fileURLTo
 const pairs = arg('--pairs', 3);
 const jobs = arg('--jobs', 20);
 const bytes = process.argv.includes('--bytes');
+// The tasks queued per worker (the context's `slotsPerWorker`; the local backend's default is 2).
+const slots = arg('--slots', 0);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'kindling-post-counts-'));
 const dist = path.join(tmp, 'dist');
@@ -98,7 +100,7 @@ const C = globalThis.__postCounts = { posts: 0, tasks: 0, outcomeMessages: 0, by
 const { Context } = await import(${JSON.stringify(`${path.join(dist, 'entry.js')}`)});
 const on = process.argv[2] === 'on';
 const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kindling-post-counts-log-'));
-const sc = new Context({ master: 'local[2]', progress: false, ...(on ? { ui: { port: 0 }, eventLog: { dir: logDir } } : { ui: false }) });
+const sc = new Context({ master: 'local[2]', progress: false, ${slots > 0 ? `slotsPerWorker: ${slots}, ` : ''}...(on ? { ui: { port: 0 }, eventLog: { dir: logDir } } : { ui: false }) });
 const rdd = sc.parallelize([], 4000);
 for (let i = 0; i < 5; i++) await rdd.count();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -129,7 +131,9 @@ writeFileSync(programFile, program);
 
 type Row = Record<string, number | boolean | undefined>;
 const rows: { on: Row[]; off: Row[] } = { on: [], off: [] };
-console.log(`post counts, ${pairs} pairs of fresh processes, ${jobs} jobs of 4,000 empty tasks each, load ${os.loadavg()[0]!.toFixed(1)}`);
+console.log(
+  `post counts${slots > 0 ? `, slotsPerWorker ${slots}` : ''}, ${pairs} pairs of fresh processes, ${jobs} jobs of 4,000 empty tasks each, load ${os.loadavg()[0]!.toFixed(1)}`,
+);
 try {
   for (let i = 0; i < pairs; i++) {
     for (const setting of ['on', 'off'] as const) {
