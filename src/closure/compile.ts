@@ -1,5 +1,5 @@
 import { NAME_HELPER } from './globals.js';
-import { unboxDeep } from '../util/unbox.js';
+import { unboxDeep, unboxEach } from '../util/unbox.js';
 import type { ShippedFunction, WireEnvValue } from './ship.js';
 
 /**
@@ -66,6 +66,7 @@ function nameShim(target: unknown, value: string): unknown {
  */
 export async function compileFunction(fn: ShippedFunction, runtime: ClosureRuntime): Promise<Function> {
   const names = Object.keys(fn.env);
+  unboxCaptured(names.map((name) => fn.env[name]!));
   const values = await Promise.all(names.map((name) => materialize(fn.env[name]!, runtime)));
   const withShim = !names.includes(NAME_HELPER);
   const factory = factoryFor(withShim ? [NAME_HELPER, ...names] : names, fn.src);
@@ -112,6 +113,23 @@ function factoryFor(params: readonly string[], src: string): Factory {
  * one object, as they shared the wire's.
  */
 const unboxed = new WeakMap<object, unknown>();
+/**
+ * The unboxed copy of each delivered array, for every wire of this worker: two captured variables that held one array
+ * on the driver arrive holding one array (the clone keeps sharing within a message), and must keep holding one.
+ */
+const copiesOfDelivered = new WeakMap<unknown[], number[]>();
+
+/** The captured values of one function not yet unboxed, unboxed as one value (see unboxEach). */
+function unboxCaptured(wires: WireEnvValue[]): void {
+  const fresh: Array<WireEnvValue & { t: 'value' }> = [];
+  for (const w of wires) if (w.t === 'value' && typeof w.v === 'object' && w.v !== null && !unboxed.has(w)) fresh.push(w);
+  if (fresh.length === 0) return;
+  const values = unboxEach(
+    fresh.map((w) => w.v),
+    copiesOfDelivered,
+  );
+  for (let i = 0; i < fresh.length; i++) unboxed.set(fresh[i]!, values[i]);
+}
 
 async function materialize(wire: WireEnvValue, runtime: ClosureRuntime): Promise<unknown> {
   switch (wire.t) {
@@ -122,7 +140,7 @@ async function materialize(wire: WireEnvValue, runtime: ClosureRuntime): Promise
       const v = wire.v;
       if (typeof v !== 'object' || v === null) return v;
       if (unboxed.has(wire)) return unboxed.get(wire);
-      const u = unboxDeep(v);
+      const u = unboxDeep(v, copiesOfDelivered);
       unboxed.set(wire, u);
       return u;
     }

@@ -76,4 +76,24 @@ describe('captured values and broadcasts in a worker', () => {
       .collect();
     expect(out[0]).toStrictEqual([mixed, [0.5, 1.5], [0.5, 2.5]]);
   });
+
+  it('keeps one array one array in a task: two captured variables sharing it, a Map holding it beside a plain path', async () => {
+    const shared = [0.5, 1.5];
+    const other = { again: shared };
+    const lookup = new Map([['k', shared]]);
+    const out = await sc
+      .parallelize([0, 1], 2)
+      .map(
+        capture({ shared, other, lookup }, (i: number) => {
+          // A write through one path must show through the others, as on the driver.
+          shared[0] = i + 0.25;
+          return [other.again === shared, lookup.get('k') === shared, other.again[0], lookup.get('k')![0]];
+        }),
+      )
+      .collect();
+    expect(out).toEqual([
+      [true, true, 0.25, 0.25],
+      [true, true, 1.25, 1.25],
+    ]);
+  });
 });

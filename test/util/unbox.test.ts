@@ -113,4 +113,70 @@ describe('unboxDeep', () => {
     expect(inner).toEqual(natives.unboxed(0));
     expect(natives.hasDoubles(inner)).toBe(false);
   });
+
+  it('keeps one array one array whichever paths reach it, through plain containers, Maps and Sets (property)', () => {
+    type How = 'plain' | 'nested' | 'map' | 'mapKey' | 'set' | 'inMapObject';
+    const hows: How[] = ['plain', 'nested', 'map', 'mapKey', 'set', 'inMapObject'];
+    const place = (a: number[], how: How): unknown => {
+      switch (how) {
+        case 'plain':
+          return a;
+        case 'nested':
+          return { x: [a] };
+        case 'map':
+          return new Map([['k', a]]);
+        case 'mapKey':
+          return new Map([[a, 1]]);
+        case 'set':
+          return new Set([a]);
+        case 'inMapObject':
+          return new Map([['k', { deep: [a] }]]);
+      }
+    };
+    const reach = (v: unknown, how: How): unknown => {
+      switch (how) {
+        case 'plain':
+          return v;
+        case 'nested':
+          return (v as { x: unknown[] }).x[0];
+        case 'map':
+          return (v as Map<string, unknown>).get('k');
+        case 'mapKey':
+          return [...(v as Map<unknown, number>).keys()][0];
+        case 'set':
+          return [...(v as Set<unknown>)][0];
+        case 'inMapObject':
+          return (v as Map<string, { deep: unknown[] }>).get('k')!.deep[0];
+      }
+    };
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(number, { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 4 }),
+        fc.array(fc.tuple(fc.nat(), fc.constantFrom(...hows)), { minLength: 1, maxLength: 8 }),
+        (pool, refs) => {
+          const placed = refs.map(([i, how]) => [i % pool.length, how] as const);
+          const value = { refs: placed.map(([i, how]) => place(pool[i]!, how)) };
+          const asCloned = structuredClone(value);
+          const u = unboxDeep(structuredClone(value)) as typeof value;
+          expect(u).toStrictEqual(asCloned);
+          const first = new Map<number, unknown>();
+          placed.forEach(([i, how], r) => {
+            const a = reach(u.refs[r], how);
+            if (!first.has(i)) first.set(i, a);
+            expect(a).toBe(first.get(i));
+          });
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('gives one copy of an array across calls that share a copies table', () => {
+    const copies = new WeakMap<unknown[], number[]>();
+    const delivered = natives.boxed(1);
+    const a = unboxDeep(delivered, copies);
+    const b = unboxDeep({ again: delivered }, copies) as { again: unknown };
+    expect(natives.hasDoubles(a)).toBe(true);
+    expect(b.again).toBe(a);
+  });
 });
