@@ -4,7 +4,7 @@
  * key, so a mutable zero (an array, an object) is never shared between keys.
  */
 import type { Compile, ShippedFunction } from '../closure/index.js';
-import { unboxDeep } from '../util/unbox.js';
+import { heldArrays, unboxDeep } from '../util/unbox.js';
 
 export type AggregatorWire =
   | { readonly kind: 'reduce'; readonly fn: ShippedFunction }
@@ -38,13 +38,15 @@ export async function compileAggregator(wire: AggregatorWire, compile: Compile):
     case 'fold': {
       const f = await compile(wire.fn);
       const zero = wire.zero;
-      return { createCombiner: (v) => f(cloneZero(zero), v), mergeValue: f, mergeCombiners: f };
+      const copy = zeroCopier(zero);
+      return { createCombiner: (v) => f(copy(), v), mergeValue: f, mergeCombiners: f };
     }
     case 'aggregate': {
       const seq = await compile(wire.seqOp);
       const comb = await compile(wire.combOp);
       const zero = wire.zero;
-      return { createCombiner: (v) => seq(cloneZero(zero), v), mergeValue: seq, mergeCombiners: comb };
+      const copy = zeroCopier(zero);
+      return { createCombiner: (v) => seq(copy(), v), mergeValue: seq, mergeCombiners: comb };
     }
     case 'combine': {
       const [create, mergeValue, mergeCombiners] = await Promise.all([compile(wire.create), compile(wire.mergeValue), compile(wire.mergeCombiners)]);
@@ -79,5 +81,18 @@ export async function compileAggregator(wire: AggregatorWire, compile: Compile):
  * contract allows it) would then allocate a heap number for every number it stores.
  */
 export function cloneZero<T>(zero: T): T {
-  return zero === null || typeof zero !== 'object' ? zero : (unboxDeep(structuredClone(zero)) as T);
+  return zeroCopier(zero)();
+}
+
+/** No Map, Set or class instance in a zero: the same for each of its clones. */
+const NOTHING_HELD: ReadonlySet<object> = new Set();
+
+/**
+ * {@link cloneZero} for one zero, many times (a copy per key): whether the zero holds anything unboxDeep must leave
+ * alone is asked once here, not for every key's copy.
+ */
+export function zeroCopier<T>(zero: T): () => T {
+  if (zero === null || typeof zero !== 'object') return () => zero;
+  const held = heldArrays(zero).size === 0 ? NOTHING_HELD : undefined;
+  return () => unboxDeep(structuredClone(zero), new Map(), held) as T;
 }

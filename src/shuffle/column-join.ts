@@ -33,7 +33,7 @@ export class IntColumnIndex {
 
   /**
    * `options.dense: false` keeps the hashed layout whatever the keys (tests compare the two). `options.kept`: the
-   * index lives as long as its keys (see {@link indexOfCached}), so its arrays are its own, not the thread's pool's.
+   * index lives as long as its keys (see keptIndexOf), so its arrays are its own, not the thread's pool's.
    */
   constructor(keys: Int32Array, options: { dense?: boolean; kept?: boolean } = {}) {
     // No loop here: each is a function of its own (see joinRows on V8's on-stack optimization).

@@ -53,10 +53,10 @@ const DEPTH = 6;
  * const centers = unboxDeep(structuredClone([[0.5, 1.5], [2.5, 3.5]])) as number[][]; // each center unboxed
  * ```
  */
-export function unboxDeep(x: unknown, copies: Copies = new Map()): unknown {
+export function unboxDeep(x: unknown, copies: Copies = new Map(), held?: ReadonlySet<object>): unknown {
   if (typeof x !== 'object' || x === null) return x;
   const one = [x];
-  unboxIn(one, 0, copies, new Set(), heldArrays(x));
+  unboxIn(one, 0, copies, new Set(), held ?? heldArrays(x));
   return one[0];
 }
 
@@ -78,8 +78,16 @@ export function unboxEach(values: unknown[], copies: Copies = new Map()): unknow
 /**
  * The arrays of `x` reachable through a Map, a Set or an object that is neither an array nor plain, at any depth
  * (everything under such a holder is held too). A walk with its own stack: a captured value may be a long chain.
+ * Empty for a value of arrays, plain objects and primitives only, and then for every structured clone of it: a
+ * caller unboxing many clones of one value (aggregateByKey's zero, per key) asks once and passes the answer on.
+ *
+ * @example
+ * ```ts
+ * heldArrays({ xs: [1.5] }).size; // 0
+ * heldArrays({ m: new Map([['k', [1.5]]]) }).size; // 1: the array the Map holds
+ * ```
  */
-function heldArrays(x: object): Set<object> {
+export function heldArrays(x: object): Set<object> {
   const held = new Set<object>();
   const seenPlain = new Set<object>();
   const stack: Array<[object, boolean]> = [[x, false]];
@@ -110,7 +118,7 @@ function heldArrays(x: object): Set<object> {
 }
 
 /** Replaces, in `holder` (an array or plain object), the arrays of numbers at or below its own properties. */
-function unboxIn(holder: unknown[] | Record<string, unknown>, depth: number, copies: Copies, seen: Set<object>, held: Set<object>): void {
+function unboxIn(holder: unknown[] | Record<string, unknown>, depth: number, copies: Copies, seen: Set<object>, held: ReadonlySet<object>): void {
   const keys = Array.isArray(holder) ? undefined : Object.keys(holder);
   const n = keys === undefined ? (holder as unknown[]).length : keys.length;
   for (let i = 0; i < n; i++) {
