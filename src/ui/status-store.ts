@@ -804,6 +804,8 @@ export class StatusStore {
   readonly #latestAttempt = new Map<number, number>();
   readonly #rddInfo = new Map<number, RddInfo>();
   #nextTaskId = 0;
+  /** The highest job id started so far: a job id at or below it was seen before. */
+  #maxJobId = -1;
   readonly #retainedJobs: number;
   readonly #retainedStages: number;
   readonly #retainedTasks: number;
@@ -1130,8 +1132,10 @@ export class StatusStore {
       const s = this.#stage(info.stageId);
       if (s !== undefined) addJob(s, jobId);
     }
-    // A job id started again (a log that repeats one) replaces its job: no stage may keep adding to the old one.
-    if (this.jobs.has(jobId)) for (const st of this.stages.values()) st.jobRefs.length = 0;
+    // A job id started again (a log that repeats one) replaces its job: no stage may keep adding to the old one,
+    // whether the old one is still listed or was already trimmed (a stage may still hold a reference to it).
+    if (jobId <= this.#maxJobId) for (const st of this.stages.values()) st.jobRefs.length = 0;
+    else this.#maxJobId = jobId;
     this.jobs.set(jobId, {
       jobId,
       description,
