@@ -240,7 +240,7 @@ function cpuBudget(): void {
   }
   const workers = [...tidOf.keys()].sort();
   const workerTids = new Set(tidOf.values());
-  console.log('CPU ms per job, from its start to the next job\'s: the driver, each worker (its tasks computing + the rest), the');
+  console.log("CPU ms per job, from its start to the next job's: the driver, each worker (its tasks computing + the rest), the");
   console.log("process's other threads; the sum over the wall time is the cores in use on average");
   const head = workers.map((w) => `${w} compute + rest`).join(' | ');
   console.log(`| job | wall | driver | ${head} | other threads | sum | sum / wall |`);
@@ -270,7 +270,9 @@ function cpuBudget(): void {
     }
     row.push(others / 1e6, sum / 1e6, sum / 1e6 / wall);
     cols.push(row);
-    console.log(`| ${job} | ${wall.toFixed(1)} | ${ms(used(main!))} | ${cells.join(' | ')} | ${ms(others)} | ${ms(sum)} | ${(sum / 1e6 / wall).toFixed(2)} |`);
+    console.log(
+      `| ${job} | ${wall.toFixed(1)} | ${ms(used(main!))} | ${cells.join(' | ')} | ${ms(others)} | ${ms(sum)} | ${(sum / 1e6 / wall).toFixed(2)} |`,
+    );
   }
   if (cols.length === 0) return;
   const med = (k: number): string => median(cols.map((r) => r[k]!)).toFixed(k === cols[0]!.length - 1 ? 2 : 1);
