@@ -16,6 +16,15 @@
  *
  *   KINDLING_HOP_TRACE=/tmp/hops.tsv npx tsx bench/cost-run.ts kindling kmeans
  *   npx tsx bench/hop-trace-report.ts /tmp/hops.tsv --workers --jobs 2-12
+ *
+ * With `--budget`, every thread's CPU per job (Linux), from the driver's snapshots of the process's threads at each
+ * job's start: from one job's start to the next, the driver's main thread, each worker thread split into its tasks'
+ * computation and the rest (rebuilding, fetching and serving, outcomes, moved outputs, GC between tasks), and the
+ * other threads together (V8's platform threads: background compilation, concurrent marking, GC helpers; libuv's
+ * pool), over the job's wall time. A sum above the machine's cores times the wall is impossible; a sum near it says
+ * the job was bound by CPU, not by waiting; the other threads' column shows background compilation still running.
+ *
+ *   npx tsx bench/hop-trace-report.ts /tmp/hops.tsv --budget --jobs 2-10
  */
 import { readFileSync } from 'node:fs';
 import { parseHops, type Hop } from '../src/util/hop-trace.js';
@@ -32,6 +41,10 @@ const hops: Hop[] = parseHops(readFileSync(file, 'utf8')).sort((a, b) => a.t - b
 // A job's window: from the driver's ctx.runJob before its dag.stagesBuilt to its ctx.returned.
 if (process.argv.includes('--workers')) {
   workerBalance();
+  process.exit(0);
+}
+if (process.argv.includes('--budget')) {
+  cpuBudget();
   process.exit(0);
 }
 const rows = new Map<string, number[]>();
@@ -196,4 +209,74 @@ function workerBalance(): void {
         `span ${med(1)} = on CPU ${med(2)} + runqueue ${med(3)} + asleep (rest); of which GC pauses ${med(4)}`,
     );
   }
+}
+
+/** The `--budget` table (see the file's comment). */
+function cpuBudget(): void {
+  const ms = (ns: number): string => (ns / 1e6).toFixed(1);
+  const snap = (d: string): Map<string, number> =>
+    new Map(
+      d.split(',').map((x) => {
+        const [tid, , run] = x.split(':');
+        return [tid!, Number(run)];
+      }),
+    );
+  const starts = hops.filter((h) => h.thread === 'driver' && h.step === 'ctx.runJob' && h.detail !== '');
+  // Each worker thread's id (its task's schedstat line names it) and the on-CPU time of its tasks' computations.
+  const tidOf = new Map<string, string>();
+  const computeNs = new Map<string, number>();
+  const open = new Map<string, Hop>();
+  for (const h of hops) {
+    if (h.step === 'w.inputs') {
+      open.set(h.thread, h);
+      const tid = h.detail.split(' ')[4];
+      if (tid !== undefined) tidOf.set(h.thread, tid);
+    } else if (h.step === 'w.computed' && open.has(h.thread)) {
+      const a = open.get(h.thread)!;
+      open.delete(h.thread);
+      const used = Number(h.detail.split(' ')[1]) - Number(a.detail.split(' ')[1]);
+      if (Number.isFinite(used)) computeNs.set(`${h.thread} ${h.job}`, (computeNs.get(`${h.thread} ${h.job}`) ?? 0) + used);
+    }
+  }
+  const workers = [...tidOf.keys()].sort();
+  const workerTids = new Set(tidOf.values());
+  console.log("CPU ms per job, from its start to the next job's: the driver, each worker (its tasks computing + the rest), the");
+  console.log("process's other threads; the sum over the wall time is the cores in use on average");
+  const head = workers.map((w) => `${w} compute + rest`).join(' | ');
+  console.log(`| job | wall | driver | ${head} | other threads | sum | sum / wall |`);
+  console.log(`|---|---|---|${workers.map(() => '---|').join('')}---|---|---|`);
+  const cols: number[][] = [];
+  for (let i = 0; i + 1 < starts.length; i++) {
+    const a = starts[i]!;
+    const b = starts[i + 1]!;
+    const job = hops.find((h) => h.thread === 'driver' && h.step === 'dag.stagesBuilt' && h.t >= a.t && h.t < b.t)?.job;
+    if (job === undefined || job < from! || job > to!) continue;
+    const before = snap(a.detail);
+    const after = snap(b.detail);
+    const main = [...before.keys()].sort((x, y) => Number(x) - Number(y))[0];
+    const used = (tid: string): number => (after.get(tid) ?? 0) - (before.get(tid) ?? 0);
+    let others = 0;
+    for (const tid of after.keys()) if (tid !== main && !workerTids.has(tid)) others += used(tid);
+    const wall = b.t - a.t;
+    const row: number[] = [wall, used(main!) / 1e6];
+    const cells: string[] = [];
+    let sum = used(main!) + others;
+    for (const w of workers) {
+      const total = used(tidOf.get(w)!);
+      const comp = computeNs.get(`${w} ${job}`) ?? 0;
+      sum += total;
+      cells.push(`${ms(comp)} + ${ms(total - comp)}`);
+      row.push(comp / 1e6, (total - comp) / 1e6);
+    }
+    row.push(others / 1e6, sum / 1e6, sum / 1e6 / wall);
+    cols.push(row);
+    console.log(
+      `| ${job} | ${wall.toFixed(1)} | ${ms(used(main!))} | ${cells.join(' | ')} | ${ms(others)} | ${ms(sum)} | ${(sum / 1e6 / wall).toFixed(2)} |`,
+    );
+  }
+  if (cols.length === 0) return;
+  const med = (k: number): string => median(cols.map((r) => r[k]!)).toFixed(k === cols[0]!.length - 1 ? 2 : 1);
+  const wcells = workers.map((_, i) => `${med(2 + 2 * i)} + ${med(3 + 2 * i)}`);
+  const n = cols[0]!.length;
+  console.log(`| median | ${med(0)} | ${med(1)} | ${wcells.join(' | ')} | ${med(n - 3)} | ${med(n - 2)} | ${med(n - 1)} |`);
 }

@@ -10,12 +10,15 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 // A two-stage job whose map tasks allocate enough for scavenges in both workers, traced in a fresh process (the
 // trace is switched on by the environment at import).
-const JOB = `
+const ACTION =
+  'await sc.range(400000, undefined, 1, 4).map((x) => [x % 7, [x, x + 1, x + 2]]).reduceByKey((a, b) => [a[0] + b[0], a[1], a[2]]).collect();';
+const program = (actions: number): string => `
 import { Context } from 'kindling';
 const sc = new Context({ master: 'local[2]', progress: false, hints: false, ui: false });
-await sc.range(400000, undefined, 1, 4).map((x) => [x % 7, [x, x + 1, x + 2]]).reduceByKey((a, b) => [a[0] + b[0], a[1], a[2]]).collect();
+${Array(actions).fill(ACTION).join('\n')}
 await sc.stop();
 `;
+const JOB = program(1);
 
 describe.skipIf(!existsSync('/proc/thread-self/schedstat'))('hop trace: why one worker takes longer', () => {
   const file = path.join(scratch, 'hops.tsv');
@@ -69,5 +72,40 @@ describe.skipIf(!existsSync('/proc/thread-self/schedstat'))('hop trace: why one 
     });
     const rows = report.split('\n').filter((l) => /^\| \d+ \| \d+ \| t\d+ \(2 tasks\)/.test(l));
     expect(rows.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it("the report's --budget table: each job's CPU by thread, the workers' tasks computing within their thread's total", () => {
+    // Two jobs: a job's row runs from its start to the next job's start.
+    const twice = path.join(scratch, 'twice.tsv');
+    execFileSync(process.execPath, ['--input-type=module', '-e', program(2)], {
+      encoding: 'utf8',
+      timeout: 120_000,
+      env: { ...process.env, KINDLING_HOP_TRACE: twice },
+    });
+    const report = execFileSync(process.execPath, ['--import', 'tsx', 'bench/hop-trace-report.ts', twice, '--budget', '--jobs', '0-99'], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    const header = report.split('\n').find((l) => l.startsWith('| job |'))!;
+    expect(header).toMatch(/^\| job \| wall \| driver \| t\d+ compute \+ rest \| t\d+ compute \+ rest \| other threads \| sum \| sum \/ wall \|$/);
+    const rows = report.split('\n').filter((l) => /^\| \d+ \|/.test(l));
+    // The first job's row (the second job ends the trace: it has no next start).
+    expect(rows).toHaveLength(1);
+    const cells = rows[0]!
+      .split('|')
+      .slice(1, -1)
+      .map((c) => c.trim());
+    const [wall, driver, w0, w1, others, sum] = [cells[1], cells[2], cells[3], cells[4], cells[5], cells[6]].map((c) => c!.split(' + ').map(Number));
+    expect(wall![0]).toBeGreaterThan(0);
+    expect(driver![0]).toBeGreaterThan(0);
+    for (const [compute, rest] of [w0!, w1!]) {
+      // Both workers computed map tasks of 400k records; a task's computation is within its thread's total (a
+      // running thread's schedstat moves at ticks and switches: a few ms either way).
+      expect(compute).toBeGreaterThan(0);
+      expect(rest).toBeGreaterThan(-8);
+    }
+    expect(others![0]).toBeGreaterThanOrEqual(0);
+    const total = driver![0]! + w0![0]! + w0![1]! + w1![0]! + w1![1]! + others![0]!;
+    expect(Math.abs(sum![0]! - total)).toBeLessThan(0.5);
   });
 });
