@@ -135,6 +135,160 @@ export function zeroTaskMetrics(given: Partial<TaskMetrics> = {}): TaskMetrics {
   };
 }
 
+/**
+ * The numeric task metrics in the order of a packed row ({@link PackedTaskMetrics}), the stage summaries and the
+ * event log's task columns.
+ */
+export const TASK_METRIC_NAMES = [
+  'durationMs',
+  'runMs',
+  'compileMs',
+  'gcMs',
+  'fetchWaitMs',
+  'inputRecords',
+  'inputBytes',
+  'shuffleReadRecords',
+  'shuffleReadBytes',
+  'shuffleWriteRecords',
+  'shuffleWriteBytes',
+  'outputRecords',
+  'outputBytes',
+  'spillCount',
+  'memoryBytesSpilled',
+  'diskBytesSpilled',
+  'resultRecords',
+  'resultBytes',
+] as const satisfies ReadonlyArray<keyof TaskMetrics>;
+
+/** Numbers in a packed metrics row. */
+export const TASK_METRIC_COUNT = TASK_METRIC_NAMES.length;
+
+/**
+ * Writes `m`'s numeric metrics into `row` from `at`, in {@link TASK_METRIC_NAMES} order: field by field, since a
+ * loop over the names would be a keyed access per metric on a path that runs once per task.
+ */
+export function writeTaskMetrics(row: Float64Array, at: number, m: TaskMetrics): void {
+  row[at] = m.durationMs;
+  row[at + 1] = m.runMs;
+  row[at + 2] = m.compileMs;
+  row[at + 3] = m.gcMs;
+  row[at + 4] = m.fetchWaitMs;
+  row[at + 5] = m.inputRecords;
+  row[at + 6] = m.inputBytes;
+  row[at + 7] = m.shuffleReadRecords;
+  row[at + 8] = m.shuffleReadBytes;
+  row[at + 9] = m.shuffleWriteRecords;
+  row[at + 10] = m.shuffleWriteBytes;
+  row[at + 11] = m.outputRecords;
+  row[at + 12] = m.outputBytes;
+  row[at + 13] = m.spillCount;
+  row[at + 14] = m.memoryBytesSpilled;
+  row[at + 15] = m.diskBytesSpilled;
+  row[at + 16] = m.resultRecords;
+  row[at + 17] = m.resultBytes;
+}
+
+/**
+ * A task's metrics read from a row of numbers (`row[at]` .. `row[at + TASK_METRIC_COUNT - 1]`, in
+ * {@link TASK_METRIC_NAMES} order) instead of an object of their own: a local worker sends the metrics of the
+ * outcomes it posts together as one Float64Array, which the structured clone copies as bytes, where an object
+ * per task had to be rebuilt property by property and its doubles boxed one by one on the driver. The driver's
+ * own readers (the status store, the event log, the stage summaries) read the row; anyone else reads the same
+ * fields through the getters.
+ *
+ * @example
+ * ```ts
+ * const row = new Float64Array(TASK_METRIC_COUNT);
+ * writeTaskMetrics(row, 0, zeroTaskMetrics({ runMs: 5 }));
+ * new PackedTaskMetrics(row, 0).runMs; // 5
+ * ```
+ */
+export class PackedTaskMetrics implements TaskMetrics {
+  readonly row: Float64Array;
+  readonly at: number;
+  readonly keySample: readonly string[] | undefined;
+
+  constructor(row: Float64Array, at: number, keySample?: readonly string[]) {
+    this.row = row;
+    this.at = at;
+    this.keySample = keySample;
+  }
+
+  get durationMs(): number {
+    return this.row[this.at]!;
+  }
+  get runMs(): number {
+    return this.row[this.at + 1]!;
+  }
+  get compileMs(): number {
+    return this.row[this.at + 2]!;
+  }
+  get gcMs(): number {
+    return this.row[this.at + 3]!;
+  }
+  get fetchWaitMs(): number {
+    return this.row[this.at + 4]!;
+  }
+  get inputRecords(): number {
+    return this.row[this.at + 5]!;
+  }
+  get inputBytes(): number {
+    return this.row[this.at + 6]!;
+  }
+  get shuffleReadRecords(): number {
+    return this.row[this.at + 7]!;
+  }
+  get shuffleReadBytes(): number {
+    return this.row[this.at + 8]!;
+  }
+  get shuffleWriteRecords(): number {
+    return this.row[this.at + 9]!;
+  }
+  get shuffleWriteBytes(): number {
+    return this.row[this.at + 10]!;
+  }
+  get outputRecords(): number {
+    return this.row[this.at + 11]!;
+  }
+  get outputBytes(): number {
+    return this.row[this.at + 12]!;
+  }
+  get spillCount(): number {
+    return this.row[this.at + 13]!;
+  }
+  get memoryBytesSpilled(): number {
+    return this.row[this.at + 14]!;
+  }
+  get diskBytesSpilled(): number {
+    return this.row[this.at + 15]!;
+  }
+  get resultRecords(): number {
+    return this.row[this.at + 16]!;
+  }
+  get resultBytes(): number {
+    return this.row[this.at + 17]!;
+  }
+
+  /** The metrics as a plain object, as a worker made them (what a listener, JSON or a copy should see). */
+  toObject(): TaskMetrics {
+    const m = zeroTaskMetrics();
+    const out = m as { -readonly [K in keyof TaskMetrics]: TaskMetrics[K] };
+    const r = this.row;
+    for (let j = 0; j < TASK_METRIC_COUNT; j++) out[TASK_METRIC_NAMES[j]!] = r[this.at + j]!;
+    if (this.keySample !== undefined) out.keySample = this.keySample;
+    return m;
+  }
+
+  toJSON(): TaskMetrics {
+    return this.toObject();
+  }
+}
+
+/** `m` as a plain object: itself unless it is packed. */
+export function plainTaskMetrics(m: TaskMetrics): TaskMetrics {
+  return m instanceof PackedTaskMetrics ? m.toObject() : m;
+}
+
 /** Every outcome names the epoch of the worker incarnation that produced it (or that was lost). */
 export type TaskOutcome =
   | {
