@@ -8,7 +8,7 @@
  * (the driver's side) and no call `type` (the worker's side).
  */
 import { serialize } from 'node:v8';
-import { PackedTaskMetrics, TASK_METRIC_COUNT, writeTaskMetrics, type TaskMessage, type TaskMetrics } from '../protocol.js';
+import type { TaskMessage } from '../protocol.js';
 import { hop, hopTraceOn } from '../../util/hop-trace.js';
 import type { PostedOutcome } from './worker-api.js';
 
@@ -23,55 +23,10 @@ export interface RunTasks {
   readonly releaseStages?: readonly number[];
 }
 
-/**
- * Worker to driver: `outcomes[i]` is the outcome of task `taskIds[i]`. With `metricRows`, the outcomes' metrics
- * travel there instead of in the outcomes: outcome i's numbers from `i * TASK_METRIC_COUNT` (NaN first when it has
- * none), its key sample at `keySamples[i]`; see {@link packOutcomeMetrics}.
- */
+/** Worker to driver: `outcomes[i]` is the outcome of task `taskIds[i]`. */
 export interface TaskOutcomes {
   readonly taskIds: readonly number[];
   readonly outcomes: readonly PostedOutcome[];
-  readonly metricRows?: Float64Array | undefined;
-  readonly keySamples?: ReadonlyArray<readonly string[] | undefined> | undefined;
-}
-
-type WithMetrics = { metrics?: TaskMetrics | undefined };
-
-/**
- * Moves the metrics of `outcomes` (made for this message: they are changed) into one row of numbers and the key
- * samples beside it: the {@link TaskOutcomes} message of `taskIds`. One Float64Array is copied as bytes by the structured clone; an
- * object per task was rebuilt on the driver property by property, its doubles boxed one by one, and the driver's
- * readers then found them scattered in memory.
- */
-export function packOutcomeMetrics(taskIds: readonly number[], outcomes: readonly PostedOutcome[]): TaskOutcomes {
-  const n = outcomes.length;
-  let rows: Float64Array | undefined;
-  let keys: Array<readonly string[] | undefined> | undefined;
-  for (let i = 0; i < n; i++) {
-    const o = outcomes[i] as WithMetrics;
-    const m = o.metrics;
-    rows ??= new Float64Array(n * TASK_METRIC_COUNT);
-    const at = i * TASK_METRIC_COUNT;
-    if (m === undefined) {
-      rows[at] = Number.NaN;
-      continue;
-    }
-    writeTaskMetrics(rows, at, m);
-    if (m.keySample !== undefined) (keys ??= new Array<readonly string[] | undefined>(n))[i] = m.keySample;
-    o.metrics = undefined;
-  }
-  // One shape for every message, read by the driver once per message.
-  return { taskIds, outcomes, metricRows: rows, keySamples: keys };
-}
-
-/** Outcome i of a received {@link TaskOutcomes} with its metrics back (packed), as the executor made it. */
-export function unpackOutcomeMetrics(batch: TaskOutcomes, i: number): PostedOutcome {
-  const o = batch.outcomes[i]!;
-  const rows = batch.metricRows;
-  if (rows === undefined) return o;
-  const at = i * TASK_METRIC_COUNT;
-  if (!Number.isNaN(rows[at])) (o as WithMetrics).metrics = new PackedTaskMetrics(rows, at, batch.keySamples?.[i]);
-  return o;
 }
 
 /** What a channel needs of a Worker (or a MessagePort). */
@@ -147,13 +102,13 @@ export class TaskChannel {
     port.on('message', (m) => {
       const batch = m as Partial<TaskOutcomes> | null;
       if (batch === null || typeof batch !== 'object' || batch.taskIds === undefined) return;
-      const { taskIds } = batch as TaskOutcomes;
+      const { taskIds, outcomes } = batch as TaskOutcomes;
       hop('chan.outcomes', -1, taskIds.length);
       for (let i = 0; i < taskIds.length; i++) {
         const settle = this.#pending.get(taskIds[i]!);
         if (settle === undefined) continue;
         this.#pending.delete(taskIds[i]!);
-        settle(unpackOutcomeMetrics(batch as TaskOutcomes, i));
+        settle(outcomes[i]!);
       }
     });
   }

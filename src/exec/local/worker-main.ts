@@ -8,8 +8,7 @@ import { Executor, settleGcMs } from '../executor.js';
 import type { PeerShuffleService } from '../shuffle-fetcher.js';
 import type { WorkerInit } from '../protocol.js';
 import { readsPairColumns, type PostedOutcome, type WorkerApi } from './worker-api.js';
-import { packOutcomeMetrics, uncloneable, type RunTasks, type TaskOutcomes } from './task-channel.js';
-import { TASK_METRIC_COUNT } from '../protocol.js';
+import { uncloneable, type RunTasks, type TaskOutcomes } from './task-channel.js';
 import { flushHops, hop } from '../../util/hop-trace.js';
 import { buffersOf, encodePairs, isEncodedBucket } from '../../shuffle/bucket-codec.js';
 
@@ -53,7 +52,7 @@ function sendOutcomes(): void {
     const metrics = settleGcMs(o.metrics);
     if (metrics !== o.metrics) outcomes[i] = { ...o, metrics } as PostedOutcome;
   }
-  const batch = packOutcomeMetrics(outIds, outcomes);
+  const batch: TaskOutcomes = { taskIds: outIds, outcomes };
   const epochs = outEpochs;
   const transfers = outTransfers;
   outIds = [];
@@ -70,13 +69,8 @@ function sendOutcomes(): void {
     for (let i = 0; i < batch.taskIds.length; i++) {
       const id = batch.taskIds[i]!;
       const o = batch.outcomes[i]!;
-      const rows = batch.metricRows;
-      const metrics = {
-        metricRows: rows?.slice(i * TASK_METRIC_COUNT, (i + 1) * TASK_METRIC_COUNT),
-        keySamples: [batch.keySamples?.[i]],
-      };
       try {
-        parentPort!.postMessage({ taskIds: [id], outcomes: [o], ...metrics } satisfies TaskOutcomes, 'pairs' in o ? buffersOf([o.pairs]) : []);
+        parentPort!.postMessage({ taskIds: [id], outcomes: [o] } satisfies TaskOutcomes, 'pairs' in o ? buffersOf([o.pairs]) : []);
       } catch (e) {
         parentPort!.postMessage({ taskIds: [id], outcomes: [uncloneable(id, epochs[i]!, e, 'returned to the driver')] } satisfies TaskOutcomes);
       }
