@@ -34,6 +34,7 @@ export class MapOutputTracker {
 
   /** Shuffles with an output still held in shared memory (see Output.shared), checked by `#sweepShared`. */
   readonly #withShared = new Set<number>();
+  #sharedRegistered = 0;
 
   /** Records that every output of the shuffle is registered (its stage finished). */
   markCompleted(shuffleId: number): void {
@@ -69,7 +70,10 @@ export class MapOutputTracker {
       const shared = status.shared;
       // The status is kept without the handle: only `shared` holds the memory, and it is let go on its own.
       outputs[mapId] = shared === undefined ? { workerIndex, epoch, status } : { workerIndex, epoch, status: { sizes: status.sizes }, shared };
-      if (shared !== undefined) this.#withShared.add(shuffleId);
+      if (shared !== undefined) {
+        this.#withShared.add(shuffleId);
+        this.#sharedRegistered++;
+      }
     }
     // Every map task's end: shared outputs read in full since (by the stage that just ran) are let go.
     this.#sweepShared();
@@ -194,10 +198,16 @@ export class MapOutputTracker {
     lost.set(mapId, reason);
   }
 
-  /** What the tracker holds (diagnostics: shuffles go when their RDDs are dropped). */
-  get size(): { shuffles: number; lostReasons: number } {
+  /**
+   * What the tracker holds (diagnostics: shuffles go when their RDDs are dropped; shared outputs once spent), and how
+   * many outputs were registered in shared memory so far.
+   */
+  get size(): { shuffles: number; lostReasons: number; sharedOutputs: number; sharedRegistered: number } {
+    this.#sweepShared();
     let lostReasons = 0;
     for (const m of this.#lostBecause.values()) lostReasons += m.size;
-    return { shuffles: this.#shuffles.size, lostReasons };
+    let sharedOutputs = 0;
+    for (const id of this.#withShared) sharedOutputs += this.sharedHeld(id);
+    return { shuffles: this.#shuffles.size, lostReasons, sharedOutputs, sharedRegistered: this.#sharedRegistered };
   }
 }
