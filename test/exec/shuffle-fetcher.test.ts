@@ -162,7 +162,13 @@ describe('ShuffleFetcher with buckets in shared memory (local mode)', () => {
           const fetcher = new ShuffleFetcher(
             0,
             0,
-            { ...local, fetchBuckets: (s, ids, r) => (asked.push([0, [...ids]]), local.fetchBuckets(s, ids, r)) },
+            {
+              ...local,
+              fetchBuckets: (s, ids, r) => {
+                asked.push([0, [...ids]]);
+                return local.fetchBuckets(s, ids, r);
+              },
+            },
             60_000,
           );
           for (let w = 1; w < workers; w++) fetcher.setPeer(w, 0, peer(outputs, locations, w, asked));
