@@ -104,6 +104,13 @@ export class SpillingShuffleManager implements ShuffleManager {
   readonly #sharedUnread = new Set<MapOutput>();
   /** Outputs stored in shared memory so far (visible to tests). */
   sharedOutputs = 0;
+
+  /** Stored outputs still holding shared memory (tests: none once moved to disk, spilled or dropped). */
+  get sharedHeld(): number {
+    let n = 0;
+    for (const byMap of this.#outputs.values()) for (const out of byMap.values()) if (out.shared !== undefined) n++;
+    return n;
+  }
   #moveScheduled = false;
   /** Names the files of moved outputs. */
   #files = 0;
@@ -130,9 +137,14 @@ export class SpillingShuffleManager implements ShuffleManager {
     let stored: EncodedBucket[] | undefined;
     // Set once the stored output is shared: a spill withdraws it, so that its memory goes once the reads in
     // progress end (the driver lets the handle go; later readers fetch the runs).
-    let sharedState: Int32Array | undefined;
+    let sharedOutput: MapOutput | undefined;
     const spill = (): void => {
-      if (sharedState !== undefined) withdraw(sharedState);
+      if (sharedOutput?.shared !== undefined) {
+        withdraw(sharedOutput.shared.state);
+        // Nothing of this worker may keep the memory alive (the state is a view of the same buffer).
+        sharedOutput.shared = undefined;
+        this.#sharedUnread.delete(sharedOutput);
+      }
       let diskBytes = 0;
       for (let r = 0; r < numReducers; r++) {
         const b = stored !== undefined ? decodeBucket(stored[r]!) : recordsOf(r);
@@ -229,7 +241,6 @@ export class SpillingShuffleManager implements ShuffleManager {
           // The originals came from this thread's pool (placeColumns, the string table) and nothing else holds them.
           giveBackArrays(stored);
           stored = [...shared.buckets];
-          sharedState = shared.state;
           this.sharedOutputs++;
         }
         let bytes = 0;
@@ -242,6 +253,7 @@ export class SpillingShuffleManager implements ShuffleManager {
         const output: MapOutput = { buckets: stored, runs, consumer };
         if (shared !== undefined) {
           output.shared = shared;
+          sharedOutput = output;
           if (this.options.moveReadOutputs) this.#sharedUnread.add(output);
         } else if (this.options.moveReadOutputs && runIndex === 0 && compactColumns(stored)) {
           // Empty buckets count as read: nothing is lost by moving the output before a reducer asks for them.
@@ -336,6 +348,8 @@ export class SpillingShuffleManager implements ShuffleManager {
             // Its pool share goes (and with it any later request to spill it); only empty buckets stay in memory.
             if (out.consumer !== undefined) this.options.budget?.release(out.consumer);
             this.#recycle(out);
+            // Every reducer has read it (the driver lets go of its handle too): the shared memory goes with the views.
+            out.shared = undefined;
             for (let r = 0; r < out.buckets.length; r++) out.buckets[r] = EMPTY;
             this.movedToDisk++;
             this.movedBytes += bytes;

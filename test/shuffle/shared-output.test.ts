@@ -183,6 +183,29 @@ describe('map outputs in shared memory', () => {
     m.close();
   });
 
+  it('the manager lets go of the shared memory once the output is moved to disk, spilled or removed', async () => {
+    const records = (): Pair[][] => [Array.from({ length: 3000 }, (_, i): Pair => [i, i / 7]), [[1, 2]]];
+    const moving = manager({ shareOutputs: true });
+    write(moving, records());
+    write(moving, records(), 1);
+    moving.fetchBuckets(0, [0], 0);
+    moving.fetchBuckets(0, [0], 1);
+    await moving.moveReadOutputs();
+    expect(moving.movedToDisk).toBe(1);
+    expect(moving.sharedHeld).toBe(1); // map 1, not read yet
+    const budget = new MemoryBudget(1 << 30, dir());
+    const spilling = manager({ shareOutputs: true, budget });
+    write(spilling, records());
+    expect(spilling.sharedHeld).toBe(1);
+    budget.spillAll();
+    expect(spilling.spills).toBe(1);
+    expect(spilling.sharedHeld).toBe(0);
+    moving.remove(0);
+    expect(moving.sharedHeld).toBe(0);
+    moving.close();
+    spilling.close();
+  });
+
   it('an output with runs (spilled while written) is not shared', () => {
     const m = manager({ shareOutputs: true, spillBytes: 2000 });
     const status = write(m, [Array.from({ length: 3000 }, (_, i): Pair => [i, i])]);
