@@ -89,6 +89,9 @@ export interface ContextSnapshot {
     readonly hintedRdds: number;
     readonly shuffles: number;
     readonly lostOutputReasons: number;
+    /** Map outputs in shared memory (local mode) the tracker still hands to reducers, and how many it ever got. */
+    readonly sharedMapOutputs: number;
+    readonly sharedMapOutputsRegistered: number;
   };
 }
 
@@ -277,6 +280,8 @@ export class Context implements RddContext {
             hintedRdds: this.#hints.rddsTracked,
             shuffles: this.#tracker.size.shuffles,
             lostOutputReasons: this.#tracker.size.lostReasons,
+            sharedMapOutputs: this.#tracker.size.sharedOutputs,
+            sharedMapOutputsRegistered: this.#tracker.size.sharedRegistered,
           };
           return { backend, dag: this.#dag.state(), tasks: this.#tasks.state(), stagesHeld: this.#builder.stagesHeld, driver };
         } finally {

@@ -36,6 +36,8 @@ export interface EngineWorkerInit {
   readonly jobOutputRoot: string;
   /** `jobOutputRoot` is on the worker's own disk (a cluster executor): results travel with task outcomes. */
   readonly jobOutputIsLocal?: boolean;
+  /** The workers are threads of one process: map outputs may live in shared memory (see WorkerInit). */
+  readonly sharedShuffleOutputs?: boolean;
 }
 
 /** The worker half of an engine, created once when a worker starts. The executor sees only these interfaces. */
@@ -93,6 +95,7 @@ export const ENGINES = {
           writeAllToDisk: false,
           budget,
           moveReadOutputs: true,
+          shareOutputs: init.sharedShuffleOutputs === true,
         }),
         blocks: new BlockManager({ storageBytes: init.storageBytes, spillDir: path.join(init.spillDir, 'blocks') }),
         deliverResult: (_job, _p, _s, _a, value) => value,

@@ -38,6 +38,7 @@ import { estimateSize } from '../storage/size-estimator.js';
 import { ENGINES, type WorkerServices } from './engines.js';
 import { STAGES_CACHED, type TaskMessage, type TaskMetrics, type TaskOutcome, type WorkerInit } from './protocol.js';
 import { ShuffleFetcher, type EarlyAsks, type PeerShuffleService } from './shuffle-fetcher.js';
+import { takeShared } from '../shuffle/shared-output.js';
 import { FetchedInput, type FetchedBucket } from '../shuffle/fetched-input.js';
 import { workerMemoryBudget } from '../shuffle/memory-budget.js';
 import { taskRuntime, type TaskRuntime } from './task-runtime.js';
@@ -304,7 +305,9 @@ export class Executor {
       stage: msg.stageId,
       job: msg.jobId,
     };
-    const early = msg.shuffleReads.map((read) => this.#fetcher.askEarly(read.shuffleId, read.reduceId, read.locations));
+    // Buckets in shared memory are taken now (marked read), so that no early ask goes for them.
+    const shared = msg.shuffleReads.map((read) => takeShared(read.shared));
+    const early = msg.shuffleReads.map((read, r) => this.#fetcher.askEarly(read.shuffleId, read.reduceId, read.locations, shared[r]));
     try {
       hop('w.start', msg.jobId, msg.taskId);
       await this.#admit(msg);
@@ -322,7 +325,7 @@ export class Executor {
       // internal: the task message carries its stage's RDDs, the final one included
       if (rdd === undefined) throw new Error(`task ${msg.taskId} names RDD ${msg.finalRddId}, which was not sent`);
       hop('w.rebuilt', msg.jobId, msg.taskId);
-      const tc = await this.#inputs(msg, meter, inputs, rdds, early);
+      const tc = await this.#inputs(msg, meter, inputs, rdds, early, shared);
       hop('w.inputs', msg.jobId, hopTraceOn ? `${msg.taskId} ${threadTimes()}` : msg.taskId);
       // What taskContext() returns inside user functions (Spark's TaskContext), while this task computes.
       const current = { partitionId: msg.partition, stageId: msg.stageId, attemptNumber: msg.attempt, taskAttemptId: msg.taskId };
@@ -429,6 +432,7 @@ export class Executor {
     inputs: Map<string, FetchedInput>,
     rdds: ReadonlyMap<number, RDD<unknown>>,
     early: readonly EarlyAsks[],
+    shared: ReadonlyArray<ReadonlyMap<number, EncodedBucket> | undefined>,
   ): Promise<{ context: TaskContext; computed: Map<number, number> }> {
     for (const [r, read] of msg.shuffleReads.entries()) {
       const input = new FetchedInput(workerMemoryBudget(), `shuffle ${read.shuffleId}, read by ${readerOf(rdds, read.shuffleId)}`);
@@ -438,7 +442,7 @@ export class Executor {
         meter.keySample ??= keySampleOf(buckets);
       };
       await timed(
-        () => this.#fetcher.fetch(read.shuffleId, read.reduceId, read.locations, input, received, early[r]),
+        () => this.#fetcher.fetch(read.shuffleId, read.reduceId, read.locations, input, received, early[r], shared[r]),
         (ms) => (meter.fetchWaitMs += ms),
       );
       meter.readRecords += input.records;

@@ -182,4 +182,9 @@ export interface WorkerInit {
    * mapreduce engine sends each committed result file's bytes back with the task's outcome.
    */
   readonly jobOutputIsLocal?: boolean;
+  /**
+   * The workers are threads of this process (the local backend; never a cluster executor): the memory engine keeps
+   * map outputs in shared memory, and reducers read them without a fetch (shuffle/shared-output.ts).
+   */
+  readonly sharedShuffleOutputs?: boolean;
 }

@@ -44,10 +44,11 @@ interface Fetched {
 /** The first answer of each peer asked by `askEarly`, by worker index. */
 export type EarlyAsks = ReadonlyMap<number, Promise<Fetched>>;
 
-/** The map ids of a shuffle's outputs by the worker holding them, in map order. */
-function mapIdsByWorker(locations: readonly number[]): Map<number, number[]> {
+/** The map ids of a shuffle's outputs by the worker holding them, in map order (those in `shared` left out). */
+function mapIdsByWorker(locations: readonly number[], shared?: ReadonlyMap<number, unknown>): Map<number, number[]> {
   const byWorker = new Map<number, number[]>();
   locations.forEach((w, mapId) => {
+    if (shared?.has(mapId)) return;
     let ids = byWorker.get(w);
     if (ids === undefined) byWorker.set(w, (ids = []));
     ids.push(mapId);
@@ -104,7 +105,8 @@ export class ShuffleFetcher {
    * worker is asked for a few buckets at a time (about FETCH_CHUNK_RECORDS records, and at most a bounded number of
    * bytes: a large bucket comes in parts), so the input can spill to disk between answers (it counts against the
    * worker's shuffle pool) and the heap guard checks that the next answer has room before asking for it.
-   * `received` sees each answer (for the task's metrics).
+   * `received` sees each answer (for the task's metrics). Buckets in `shared` (by map id: read from shared memory,
+   * see shuffle/shared-output.ts) are added as they are, first, and asked of nobody.
    */
   async fetch(
     shuffleId: number,
@@ -113,8 +115,15 @@ export class ShuffleFetcher {
     into: FetchedInput,
     received?: (buckets: readonly FetchedBucket[]) => void,
     early?: EarlyAsks,
+    shared?: ReadonlyMap<number, EncodedBucket>,
   ): Promise<void> {
-    const byWorker = mapIdsByWorker(locations);
+    if (shared !== undefined && shared.size > 0) {
+      const ids = [...shared.keys()];
+      const buckets = [...shared.values()];
+      received?.(buckets);
+      into.add(ids, buckets, true);
+    }
+    const byWorker = mapIdsByWorker(locations, shared);
     const maxBytes = this.#maxBytes(byWorker.size);
     await Promise.all(
       [...byWorker].map(async ([w, allIds]) => {
@@ -155,9 +164,9 @@ export class ShuffleFetcher {
    * in every PageRank iteration). Answers go to `fetch`, which takes `early`; a rejection is handled there (or
    * nowhere, if the task ends before fetching: the answer is then dropped).
    */
-  askEarly(shuffleId: number, reduceId: number, locations: readonly number[]): EarlyAsks {
+  askEarly(shuffleId: number, reduceId: number, locations: readonly number[], shared?: ReadonlyMap<number, unknown>): EarlyAsks {
     const early = new Map<number, Promise<Fetched>>();
-    const byWorker = mapIdsByWorker(locations);
+    const byWorker = mapIdsByWorker(locations, shared);
     const maxBytes = this.#maxBytes(byWorker.size);
     // Answers asked for early are not checked by `fetch` (they are on their way): ask only while the heap has room
     // for all of them without a collection, or leave it to `fetch`, which checks before each request.

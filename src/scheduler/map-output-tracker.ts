@@ -4,12 +4,18 @@
  * when every map output is registered. Outputs of a lost worker are unregistered so they are recomputed.
  */
 import type { MapStatus } from '../shuffle/wire.js';
+import { bucketOf, spent, type SharedBucket, type SharedOutput } from '../shuffle/shared-output.js';
 
 interface Output {
   readonly workerIndex: number;
   /** The incarnation of the worker that wrote it. */
   readonly epoch: number;
   readonly status: MapStatus;
+  /**
+   * The output in shared memory (local mode), until it is spent (read by every reducer, or withdrawn by its writer):
+   * holding it keeps the memory alive, so it is let go as soon as no new reader needs it.
+   */
+  shared?: SharedOutput;
 }
 
 export class MapOutputTracker {
@@ -25,6 +31,10 @@ export class MapOutputTracker {
    * shuffle again can mix two computations in one reducer's input (the DAG scheduler's rollback).
    */
   readonly #completed = new Set<number>();
+
+  /** Shuffles with an output still held in shared memory (see Output.shared), checked by `#sweepShared`. */
+  readonly #withShared = new Set<number>();
+  #sharedRegistered = 0;
 
   /** Records that every output of the shuffle is registered (its stage finished). */
   markCompleted(shuffleId: number): void {
@@ -56,7 +66,17 @@ export class MapOutputTracker {
 
   registerOutput(shuffleId: number, mapId: number, workerIndex: number, epoch: number, status: MapStatus): void {
     const outputs = this.#shuffles.get(shuffleId);
-    if (outputs !== undefined) outputs[mapId] = { workerIndex, epoch, status };
+    if (outputs !== undefined) {
+      const shared = status.shared;
+      // The status is kept without the handle: only `shared` holds the memory, and it is let go on its own.
+      outputs[mapId] = shared === undefined ? { workerIndex, epoch, status } : { workerIndex, epoch, status: { sizes: status.sizes }, shared };
+      if (shared !== undefined) {
+        this.#withShared.add(shuffleId);
+        this.#sharedRegistered++;
+      }
+    }
+    // Every map task's end: shared outputs read in full since (by the stage that just ran) are let go.
+    this.#sweepShared();
     const lost = this.#lostBecause.get(shuffleId);
     lost?.delete(mapId);
     if (lost?.size === 0) this.#lostBecause.delete(shuffleId);
@@ -130,7 +150,43 @@ export class MapOutputTracker {
     });
   }
 
+  /**
+   * For a reduce task of partition `reduceId` on `workerIndex`: by map id, the bucket to read from shared memory
+   * (outputs of other workers that are shared and not spent), or undefined when there is none. An output of the
+   * reader's own worker is read from its store as it is (no copy either).
+   */
+  sharedBuckets(shuffleId: number, reduceId: number, workerIndex: number): Array<SharedBucket | null> | undefined {
+    if (!this.#withShared.has(shuffleId)) return undefined;
+    const outputs = this.#shuffles.get(shuffleId) ?? [];
+    let buckets: Array<SharedBucket | null> | undefined;
+    outputs.forEach((o, mapId) => {
+      if (o?.shared === undefined || o.workerIndex === workerIndex) return;
+      const b = bucketOf(o.shared, reduceId);
+      if (b === undefined) return;
+      (buckets ??= new Array<SharedBucket | null>(outputs.length).fill(null))[mapId] = b;
+    });
+    return buckets;
+  }
+
+  /** Shared outputs held (tests: the handles go when spent, with their worker, with their shuffle). */
+  sharedHeld(shuffleId: number): number {
+    return (this.#shuffles.get(shuffleId) ?? []).filter((o) => o?.shared !== undefined).length;
+  }
+
+  #sweepShared(): void {
+    for (const id of this.#withShared) {
+      let left = false;
+      for (const o of this.#shuffles.get(id) ?? []) {
+        if (o?.shared === undefined) continue;
+        if (spent(o.shared.state)) o.shared = undefined;
+        else left = true;
+      }
+      if (!left) this.#withShared.delete(id);
+    }
+  }
+
   unregisterShuffle(shuffleId: number): void {
+    this.#withShared.delete(shuffleId);
     this.#shuffles.delete(shuffleId);
     this.#completed.delete(shuffleId);
     this.#lostBecause.delete(shuffleId);
@@ -142,10 +198,16 @@ export class MapOutputTracker {
     lost.set(mapId, reason);
   }
 
-  /** What the tracker holds (diagnostics: shuffles go when their RDDs are dropped). */
-  get size(): { shuffles: number; lostReasons: number } {
+  /**
+   * What the tracker holds (diagnostics: shuffles go when their RDDs are dropped; shared outputs once spent), and how
+   * many outputs were registered in shared memory so far.
+   */
+  get size(): { shuffles: number; lostReasons: number; sharedOutputs: number; sharedRegistered: number } {
+    this.#sweepShared();
     let lostReasons = 0;
     for (const m of this.#lostBecause.values()) lostReasons += m.size;
-    return { shuffles: this.#shuffles.size, lostReasons };
+    let sharedOutputs = 0;
+    for (const id of this.#withShared) sharedOutputs += this.sharedHeld(id);
+    return { shuffles: this.#shuffles.size, lostReasons, sharedOutputs, sharedRegistered: this.#sharedRegistered };
   }
 }

@@ -161,7 +161,11 @@ export class TaskBuilder {
         if (d.type === 'shuffle') {
           const missing = this.tracker.missingMaps(d.shuffleId);
           if (missing.length > 0) throw new MissingShuffleOutputError(d.shuffleId, missing[0]!, this.tracker.lostReason(d.shuffleId, missing[0]!));
-          shuffleReads.push({ shuffleId: d.shuffleId, reduceId: p, locations: this.tracker.locations(d.shuffleId) });
+          const locations = this.tracker.locations(d.shuffleId);
+          const shared = this.tracker.sharedBuckets(d.shuffleId, p, workerIndex);
+          shuffleReads.push(
+            shared === undefined ? { shuffleId: d.shuffleId, reduceId: p, locations } : { shuffleId: d.shuffleId, reduceId: p, locations, shared },
+          );
         } else {
           for (const q of d.getParents(p)) stack.push([d.rdd, q]);
         }

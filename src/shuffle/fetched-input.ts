@@ -69,8 +69,11 @@ export class FetchedInput implements MemoryConsumer {
     return this.#records;
   }
 
-  /** Adds the buckets of the given map outputs (or the next part of one already added). */
-  add(mapIds: readonly number[], buckets: readonly FetchedBucket[]): void {
+  /**
+   * Adds the buckets of the given map outputs (or the next part of one already added). `shared`: views of another
+   * worker's output in shared memory (shuffle/shared-output.ts), counted in that worker's pool, not in this one's.
+   */
+  add(mapIds: readonly number[], buckets: readonly FetchedBucket[], shared = false): void {
     for (let i = 0; i < mapIds.length; i++) {
       const b = buckets[i]!;
       const had = this.#buckets[mapIds[i]!];
@@ -78,7 +81,7 @@ export class FetchedInput implements MemoryConsumer {
       else if (had instanceof Parts) had.list.push(b);
       else this.#buckets[mapIds[i]!] = new Parts([had, b]);
       this.#records += b.length;
-      this.#inMemory += b.length;
+      if (!shared) this.#inMemory += b.length;
       if (b.length === 0) continue;
       const bucketBytes = Array.isArray(b) ? estimateSize(b as unknown[]) : encodedBytes(b as EncodedBucket, estimateSize);
       this.#estimatedBytes += bucketBytes;

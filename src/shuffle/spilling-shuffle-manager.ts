@@ -33,6 +33,7 @@ import { readFramedRun, readFramesFrom, writeFramedRun } from './external-combin
 import { compactColumns, readColumnBucket, writeColumnFile, type FileBucket } from './column-file.js';
 import type { MemoryBudget, MemoryConsumer } from './memory-budget.js';
 import { giveBack } from '../util/scratch-arrays.js';
+import { allRead, markRead, shareOutput, shareable, withdraw, type SharedOutput } from './shared-output.js';
 
 export interface SpillingShuffleOptions {
   readonly workerIndex: number;
@@ -46,6 +47,11 @@ export interface SpillingShuffleOptions {
   readonly budget?: MemoryBudget;
   /** Move a stored output to disk once every one of its buckets has been fetched (see above). */
   readonly moveReadOutputs?: boolean;
+  /**
+   * Store outputs in shared memory that the map status carries (local mode: the workers are threads of one process;
+   * see shared-output.ts), so reducers on other workers read them without asking this one.
+   */
+  readonly shareOutputs?: boolean;
 }
 
 interface MapOutput {
@@ -69,6 +75,11 @@ interface MapOutput {
    * collector, the others go back to the thread's pool when the output no longer needs them (see #recycle).
    */
   viewed?: Uint8Array;
+  /**
+   * The output in shared memory (its `buckets` are the shared ones until moved or spilled): which buckets were read
+   * is then in its state, marked by the reducers of every worker, not in `unread`.
+   */
+  shared?: SharedOutput;
 }
 
 /** Re-estimate the average record size every this many records (estimating each record would cost too much). */
@@ -89,6 +100,17 @@ export class SpillingShuffleManager implements ShuffleManager {
   movedBytes = 0;
   /** Outputs fully read, to be moved at the next turn of the event loop (the worker is then between tasks). */
   readonly #toMove = new Set<MapOutput>();
+  /** Shared outputs not yet fully read: polled (their readers are on other threads) when this worker works. */
+  readonly #sharedUnread = new Set<MapOutput>();
+  /** Outputs stored in shared memory so far (visible to tests). */
+  sharedOutputs = 0;
+
+  /** Stored outputs still holding shared memory (tests: none once moved to disk, spilled or dropped). */
+  get sharedHeld(): number {
+    let n = 0;
+    for (const byMap of this.#outputs.values()) for (const out of byMap.values()) if (out.shared !== undefined) n++;
+    return n;
+  }
   #moveScheduled = false;
   /** Names the files of moved outputs. */
   #files = 0;
@@ -98,6 +120,7 @@ export class SpillingShuffleManager implements ShuffleManager {
   constructor(private readonly options: SpillingShuffleOptions) {}
 
   writer(shuffleId: number, mapId: number, numReducers: number): MapOutputWriter {
+    if (this.#sharedUnread.size > 0) this.pollShared();
     const buckets: Pair[][] = Array.from({ length: numReducers }, () => []);
     /** Earlier records of each bucket, encoded CHUNK at a time. */
     const chunks: EncodedBucket[][] = Array.from({ length: numReducers }, () => []);
@@ -112,7 +135,16 @@ export class SpillingShuffleManager implements ShuffleManager {
     let runIndex = 0;
     // The stored form, once closed: what stays in memory is encoded.
     let stored: EncodedBucket[] | undefined;
+    // Set once the stored output is shared: a spill withdraws it, so that its memory goes once the reads in
+    // progress end (the driver lets the handle go; later readers fetch the runs).
+    let sharedOutput: MapOutput | undefined;
     const spill = (): void => {
+      if (sharedOutput?.shared !== undefined) {
+        withdraw(sharedOutput.shared.state);
+        // Nothing of this worker may keep the memory alive (the state is a view of the same buffer).
+        sharedOutput.shared = undefined;
+        this.#sharedUnread.delete(sharedOutput);
+      }
       let diskBytes = 0;
       for (let r = 0; r < numReducers; r++) {
         const b = stored !== undefined ? decodeBucket(stored[r]!) : recordsOf(r);
@@ -203,6 +235,14 @@ export class SpillingShuffleManager implements ShuffleManager {
         stored = buckets.map((b, r) => concatEncoded([...chunks[r]!, encodeBucket(b)]));
         buckets.fill([]);
         chunks.fill([]);
+        let shared: SharedOutput | undefined;
+        if (this.options.shareOutputs && runIndex === 0 && shareable(stored)) {
+          shared = shareOutput(stored);
+          // The originals came from this thread's pool (placeColumns, the string table) and nothing else holds them.
+          giveBackArrays(stored);
+          stored = [...shared.buckets];
+          this.sharedOutputs++;
+        }
         let bytes = 0;
         for (const e of stored) bytes += e.length === 0 ? 0 : encodedBytes(e, estimateSize);
         budget?.update(consumer, bytes);
@@ -211,19 +251,27 @@ export class SpillingShuffleManager implements ShuffleManager {
         const previous = byMap.get(mapId);
         if (previous) this.#drop(previous);
         const output: MapOutput = { buckets: stored, runs, consumer };
-        if (this.options.moveReadOutputs && runIndex === 0 && compactColumns(stored)) {
+        if (shared !== undefined) {
+          output.shared = shared;
+          sharedOutput = output;
+          if (this.options.moveReadOutputs) this.#sharedUnread.add(output);
+        } else if (this.options.moveReadOutputs && runIndex === 0 && compactColumns(stored)) {
           // Empty buckets count as read: nothing is lost by moving the output before a reducer asks for them.
           output.unread = Uint8Array.from(stored, (e) => (e.length > 0 ? 1 : 0));
           output.unreadCount = output.unread.reduce((n, x) => n + x, 0);
         }
         byMap.set(mapId, output);
-        return { sizes: counts };
+        return shared === undefined ? { sizes: counts } : { sizes: counts, shared };
       },
       abort: removeAll,
     };
   }
 
   #drop(out: MapOutput): void {
+    if (out.shared !== undefined) {
+      withdraw(out.shared.state);
+      this.#sharedUnread.delete(out);
+    }
     if (out.consumer !== undefined) this.options.budget?.release(out.consumer);
     removeFiles(out);
     // A move in progress still reads the arrays: its end recycles them.
@@ -235,11 +283,32 @@ export class SpillingShuffleManager implements ShuffleManager {
 
   /** Notes that bucket `reduceId` of `out` was fetched; the first time the last one is, the output is queued to move. */
   #read(out: MapOutput, reduceId: number): void {
+    if (out.shared !== undefined) {
+      markRead(out.shared.state, reduceId);
+      this.pollShared();
+      return;
+    }
     const unread = out.unread;
     if (unread === undefined || unread[reduceId] !== 1) return;
     unread[reduceId] = 0;
     out.unreadCount!--;
     if (out.unreadCount! > 0) return;
+    this.#queueMove(out);
+  }
+
+  /**
+   * Queues the shared outputs that every reducer has read (here or on another worker) to move to disk. Called when
+   * this worker starts a map task or reads a local bucket: reads on other threads send this one no message.
+   */
+  pollShared(): void {
+    for (const out of this.#sharedUnread) {
+      if (!allRead(out.shared!.state)) continue;
+      this.#sharedUnread.delete(out);
+      this.#queueMove(out);
+    }
+  }
+
+  #queueMove(out: MapOutput): void {
     this.#toMove.add(out);
     if (this.#moveScheduled) return;
     this.#moveScheduled = true;
@@ -279,6 +348,8 @@ export class SpillingShuffleManager implements ShuffleManager {
             // Its pool share goes (and with it any later request to spill it); only empty buckets stay in memory.
             if (out.consumer !== undefined) this.options.budget?.release(out.consumer);
             this.#recycle(out);
+            // Every reducer has read it (the driver lets go of its handle too): the shared memory goes with the views.
+            out.shared = undefined;
             for (let r = 0; r < out.buckets.length; r++) out.buckets[r] = EMPTY;
             this.movedToDisk++;
             this.movedBytes += bytes;
@@ -422,14 +493,26 @@ export class SpillingShuffleManager implements ShuffleManager {
 
   close(): void {
     this.#toMove.clear();
+    this.#sharedUnread.clear();
     for (const byMap of this.#outputs.values()) {
       for (const out of byMap.values()) {
+        if (out.shared !== undefined) withdraw(out.shared.state);
         if (out.consumer) this.options.budget?.release(out.consumer);
         out.dropped = true; // a move still writing ends without keeping its file
       }
     }
     this.#outputs.clear();
     rmSync(this.options.dir, { recursive: true, force: true });
+  }
+}
+
+/** Gives the pooled typed arrays of encoded buckets back to this thread's pool (see #recycle). */
+function giveBackArrays(buckets: readonly EncodedBucket[]): void {
+  for (const b of buckets) {
+    for (const c of [b.keys, b.values]) {
+      if (c.kind === 'latin1') giveBack(c.ends);
+      else if ('data' in c && !Array.isArray(c.data)) giveBack(c.data);
+    }
   }
 }
 

@@ -5,6 +5,7 @@
  */
 import type { PartitionerWire } from '../core/partitioner.js';
 import type { AggregatorWire } from './aggregator.js';
+import type { SharedBucket, SharedOutput } from './shared-output.js';
 
 export interface ShuffleWriteWire {
   readonly shuffleId: number;
@@ -21,11 +22,18 @@ export interface ShuffleReadWire {
   readonly reduceId: number;
   /** Worker holding each map output, indexed by map id. */
   readonly locations: readonly number[];
+  /**
+   * By map id, the bucket to read from shared memory instead of fetching it (local mode: see shared-output.ts); a
+   * map id without one is fetched from its location.
+   */
+  readonly shared?: ReadonlyArray<SharedBucket | null>;
 }
 
 /** Record counts per reduce partition written by one map task. */
 export interface MapStatus {
   readonly sizes: readonly number[];
+  /** The output in shared memory, when its writer shares it (local mode only; see shared-output.ts). */
+  readonly shared?: SharedOutput;
 }
 
 /** One shuffle bucket: the records of one map output for one reduce partition. */

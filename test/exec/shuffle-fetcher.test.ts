@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { ShuffleFetcher, type PeerShuffleService } from '../../src/exec/shuffle-fetcher.js';
 import { FetchedInput } from '../../src/shuffle/fetched-input.js';
 import { armHeapGuard } from '../../src/core/heap-guard.js';
-import { encodeBuckets } from '../../src/shuffle/bucket-codec.js';
+import { encodeBuckets, type EncodedBucket } from '../../src/shuffle/bucket-codec.js';
 import type { ShuffleManager } from '../../src/shuffle/shuffle-manager.js';
 import type { Pair } from '../../src/shuffle/combine.js';
 
@@ -139,5 +139,52 @@ describe('ShuffleFetcher early requests', () => {
     } finally {
       armHeapGuard(0);
     }
+  });
+});
+
+describe('ShuffleFetcher with buckets in shared memory (local mode)', () => {
+  it('reads the same input, in map order, as fetching everything; a shared bucket is asked of nobody, early or not', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 4 }),
+        fc.array(fc.tuple(fc.nat(3), pairs, fc.boolean()), { minLength: 1, maxLength: 8 }),
+        fc.boolean(),
+        async (workers, maps, early) => {
+          const locations = maps.map(([w]) => w % workers);
+          const outputs = maps.map(([, b]) => [b]);
+          // Any map output may be shared (the reader's own too: then it is not fetched from its store either).
+          const shared = new Map<number, EncodedBucket>();
+          maps.forEach(([, b, s], mapId) => {
+            if (s) shared.set(mapId, encodeBuckets([b]).encoded[0]!);
+          });
+          const asked: Array<[number, number[]]> = [];
+          const local = store(outputs, locations, 0);
+          const fetcher = new ShuffleFetcher(
+            0,
+            0,
+            {
+              ...local,
+              fetchBuckets: (s, ids, r) => {
+                asked.push([0, [...ids]]);
+                return local.fetchBuckets(s, ids, r);
+              },
+            },
+            60_000,
+          );
+          for (let w = 1; w < workers; w++) fetcher.setPeer(w, 0, peer(outputs, locations, w, asked));
+          const input = new FetchedInput(undefined);
+          const asks = early ? fetcher.askEarly(7, 0, locations, shared) : undefined;
+          await fetcher.fetch(7, 0, locations, input, undefined, asks, shared);
+          const got: unknown[] = [];
+          for (const b of input.all()) got.push(...b);
+          input.dispose();
+          expect(got).toEqual(maps.flatMap(([, b]) => b));
+          const askedIds = asked.flatMap(([, ids]) => ids);
+          for (const id of shared.keys()) expect(askedIds).not.toContain(id);
+          expect(new Set(askedIds).size + shared.size).toBe(maps.length);
+        },
+      ),
+      { numRuns: 150 },
+    );
   });
 });

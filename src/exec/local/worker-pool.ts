@@ -147,7 +147,14 @@ export class WorkerPool implements TaskBackend {
     const epoch = this.#epochs[index]!++;
     const executorId = String(this.#nextExecutorId++);
     const spillDir = path.join(this.#options.spillRoot, `worker-${index}-${epoch}`);
-    const init: WorkerInit = { ...this.#options.worker, workerIndex: index, epoch, executorId, spillDir };
+    const init: WorkerInit = {
+      ...this.#options.worker,
+      sharedShuffleOutputs: sharedShuffleOutputs(),
+      workerIndex: index,
+      epoch,
+      executorId,
+      spillDir,
+    };
     const worker = new Worker(WORKER_ENTRY, {
       workerData: init,
       execArgv: workerExecArgv(),
@@ -498,4 +505,12 @@ async function withTimeout<T>(p: Promise<T>, ms: number, fallback: T): Promise<T
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * Whether this pool's workers keep map outputs in shared memory (the default: they are threads of one process).
+ * `KINDLING_SHARED_SHUFFLE=0` turns it off, for comparing the two paths (specs and benchmarks); read per worker start.
+ */
+function sharedShuffleOutputs(): boolean {
+  return process.env.KINDLING_SHARED_SHUFFLE !== '0';
 }

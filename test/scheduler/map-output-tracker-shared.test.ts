@@ -1,0 +1,76 @@
+/**
+ * The driver's handles of map outputs in shared memory (MapOutputTracker; shuffle/shared-output.ts): a reduce task
+ * is given the buckets of other workers' shared outputs, never its own worker's; a handle goes as soon as no new
+ * reader needs it (read by every reducer, withdrawn by its writer), with its worker (lost, or failing a fetch),
+ * with its shuffle, and when the output is registered again; holding it is what keeps the memory alive.
+ */
+import { describe, expect, it } from 'vitest';
+import { MapOutputTracker } from '../../src/scheduler/map-output-tracker.js';
+import { encodeBucket } from '../../src/shuffle/bucket-codec.js';
+import { markRead, shareOutput, withdraw, type SharedOutput } from '../../src/shuffle/shared-output.js';
+import type { MapStatus } from '../../src/shuffle/wire.js';
+
+/** A shared output of two reduce partitions, each with one record. */
+function output(mapId: number): { status: MapStatus; shared: SharedOutput } {
+  const shared = shareOutput([encodeBucket([[mapId, 0]]), encodeBucket([[mapId, 1]])]);
+  return { status: { sizes: [1, 1], shared }, shared };
+}
+
+function tracker(): { t: MapOutputTracker; outs: SharedOutput[] } {
+  const t = new MapOutputTracker();
+  t.registerShuffle(3, 3);
+  const outs: SharedOutput[] = [];
+  for (let m = 0; m < 3; m++) {
+    const o = output(m);
+    outs.push(o.shared);
+    t.registerOutput(3, m, m % 2, 0, o.status); // maps 0 and 2 on worker 0, map 1 on worker 1
+  }
+  return { t, outs };
+}
+
+describe('MapOutputTracker and outputs in shared memory', () => {
+  it("gives a reducer the buckets of other workers' shared outputs, by map id, not its own worker's", () => {
+    const { t, outs } = tracker();
+    const on1 = t.sharedBuckets(3, 1, 1)!;
+    expect(on1.map((b) => b?.reduceId ?? null)).toEqual([1, null, 1]);
+    expect(on1[0]!.bucket).toBe(outs[0]!.buckets[1]);
+    expect(t.sharedBuckets(3, 0, 0)!.map((b) => (b === null ? null : b.bucket))).toEqual([null, outs[1]!.buckets[0], null]);
+    expect(t.size.sharedOutputs).toBe(3);
+    expect(t.size.sharedRegistered).toBe(3);
+    // The status kept for the stage's bookkeeping does not hold the memory.
+    expect(t.locations(3)).toEqual([0, 1, 0]);
+  });
+
+  it('lets a handle go once every bucket was read or the writer withdrew it', () => {
+    const { t, outs } = tracker();
+    markRead(outs[0]!.state, 0);
+    expect(t.size.sharedOutputs).toBe(3);
+    markRead(outs[0]!.state, 1);
+    withdraw(outs[1]!.state);
+    expect(t.size.sharedOutputs).toBe(1);
+    expect(t.sharedBuckets(3, 0, 1)!.map((b) => b?.reduceId ?? null)).toEqual([null, null, 0]);
+    expect(t.sharedBuckets(3, 0, 0)).toBeUndefined();
+  });
+
+  it('forgets the handles with their worker, a fetch failure, a re-registered output, and the shuffle', () => {
+    const { t } = tracker();
+    t.removeWorker(1, 'died');
+    expect(t.size.sharedOutputs).toBe(2);
+    t.unregisterWorkerOutputs(0, 0, 'fetch failed');
+    expect(t.size.sharedOutputs).toBe(0);
+    expect(t.sharedBuckets(3, 0, 1)).toBeUndefined();
+
+    const again = tracker();
+    again.t.registerOutput(3, 0, 1, 1, { sizes: [1, 1] }); // map 0 computed again, on worker 1, not shared
+    expect(again.t.size.sharedOutputs).toBe(2);
+    again.t.unregisterOutput(3, 2, 0);
+    expect(again.t.size.sharedOutputs).toBe(1);
+    again.t.unregisterAllOutputs(3, 'indeterminate');
+    expect(again.t.size.sharedOutputs).toBe(0);
+
+    const dropped = tracker();
+    dropped.t.unregisterShuffle(3);
+    expect(dropped.t.size.sharedOutputs).toBe(0);
+    expect(dropped.t.sharedBuckets(3, 0, 1)).toBeUndefined();
+  });
+});
