@@ -69,6 +69,12 @@ type RedisClient = {
   disconnect(): void;
 };
 
+/** ioredis gave up on a command while the server was unreachable (its retries ran out, or the connection closed). */
+function isConnectionLoss(error: unknown): boolean {
+  const e = error as { name?: string; message?: string } | undefined;
+  return e?.name === 'MaxRetriesPerRequestError' || /Connection is closed|ECONNREFUSED|ECONNRESET|EPIPE/.test(String(e?.message));
+}
+
 async function connect(url: string | undefined): Promise<RedisClient> {
   const { Redis } = await import('ioredis');
   const client = new Redis(url ?? 'redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 3 });
@@ -199,6 +205,8 @@ export class RedisStreamSource implements Source<RedisEntry> {
   #position: number | undefined;
   /** Group mode: re-read this consumer's own pending entries before new ones. */
   #pendingFirst = true;
+  /** Group mode: ids of committed batches whose XACK was lost to a Redis restart, acknowledged with the next commit. */
+  #unacked: string[] = [];
 
   readonly #sc: Context;
 
@@ -412,8 +420,19 @@ export class RedisStreamSource implements Source<RedisEntry> {
 
   async commit(range: unknown): Promise<void> {
     if (this.#mode !== 'group') return;
-    const ids = (range as GroupRange).ids;
-    if (ids.length > 0) await this.#client!.call('XACK', this.#o.key, this.#o.group!, ...ids);
+    const ids = [...this.#unacked, ...(range as GroupRange).ids];
+    if (ids.length === 0) return;
+    try {
+      await this.#client!.call('XACK', this.#o.key, this.#o.group!, ...ids);
+      this.#unacked = [];
+    } catch (error) {
+      // Redis went away as the batch completed (a restart slower than ioredis's ~0.3 s of retries, as on a loaded
+      // machine): the entries stay pending, which loses none (at worst a restarted consumer reads them again, as
+      // at-least-once allows), so the stream goes on and they are acknowledged with the next batch's. Any other
+      // error (the group gone: NOGROUP) still stops the stream.
+      if (!isConnectionLoss(error)) throw error;
+      this.#unacked = ids;
+    }
   }
 
   batchCompleted(report: BatchReport): void {

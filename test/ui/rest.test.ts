@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Context, type RDD } from 'kindling';
+import { readEventLog } from '../../src/ui/event-log.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 type Json = Record<string, any>;
@@ -265,8 +266,13 @@ describe('event log and kindling history', () => {
         .split('\n')
         .map((l) => JSON.parse(l) as Json);
       expect(lines[0]!.type).toBe('applicationStart');
-      // Task ends go in blocks of columns, one per run of them between other events.
-      expect(lines.filter((l) => l.type === 'taskEnds').reduce((n, l) => n + l.count, 0)).toBe(7 + 3);
+      // Task ends go in blocks of columns, one per run of them between other events. One success per task; on a
+      // busy machine a task waiting behind a slow one can be moved to an idle worker, and the copy left behind ends
+      // as killed (logged, as Spark logs it): so no exact count of all ends (CI once read 11).
+      expect(lines.filter((l) => l.type === 'taskEnds').length).toBeGreaterThan(0);
+      const ends = readEventLog(path.join(logDir, `${done.applicationId}.jsonl`)).filter((e) => e.type === 'taskEnd');
+      expect(ends.filter((e) => e.result === 'success')).toHaveLength(7 + 3);
+      expect(ends.filter((e) => e.result !== 'success' && e.result !== 'killed')).toEqual([]);
       expect(lines.at(-1)!.type).toBe('applicationEnd');
       expect(lines.filter((l) => l.type === 'jobEnd')).toHaveLength(2);
 

@@ -41,8 +41,14 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Resolves when `child` prints a line containing `marker`; rejects with what it printed if it exits first. */
-function whenPrinted(child: ChildProcess, marker: string, what: string, timeoutMs: number): Promise<void> {
+/** What redis-server prints when its port was taken between `freePort()` and its own bind. */
+const PORT_TAKEN = 'Address already in use';
+
+/**
+ * Resolves when `child` prints a line containing `marker`; rejects with what it printed if it exits first, or as
+ * soon as it prints `failure` (a child that reports a failure and stays up, as the shell around redis-server does).
+ */
+function whenPrinted(child: ChildProcess, marker: string, what: string, timeoutMs: number, failure?: string): Promise<void> {
   return new Promise((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new ClusterError(`${what} did not start within ${timeoutMs} ms: ${out.trim()}`)), timeoutMs);
@@ -53,6 +59,10 @@ function whenPrinted(child: ChildProcess, marker: string, what: string, timeoutM
         clearTimeout(timer);
         child.stdout!.off('data', onData);
         resolve();
+      } else if (failure !== undefined && out.includes(failure)) {
+        clearTimeout(timer);
+        child.stdout!.off('data', onData);
+        reject(new ClusterError(`${what} failed while starting: ${out.trim()}`));
       }
     };
     child.stdout!.on('data', onData);
@@ -122,7 +132,23 @@ export class LocalCluster {
   }
 
   async #start(): Promise<string> {
-    const port = await freePort();
+    // A port free a moment ago can be taken before redis-server binds it (another program's listener or outgoing
+    // connection in between, likeliest on a busy machine): that is no reason to fail the context, so it starts
+    // again on another port, a few times.
+    for (let attempt = 1; ; attempt++) {
+      const port = await freePort();
+      try {
+        await this.#startRedis(port);
+        break;
+      } catch (e) {
+        if (attempt >= 5 || !(e as Error).message.includes(PORT_TAKEN)) throw e;
+      }
+    }
+    await Promise.all(Array.from({ length: this.#spec.executors }, () => this.#startExecutor()));
+    return this.#url;
+  }
+
+  async #startRedis(port: number): Promise<void> {
     // The shell ends redis-server when the driver's end of its stdin closes (the driver exited, however).
     const redis = spawn(
       'sh',
@@ -139,13 +165,15 @@ export class LocalCluster {
         'Ready to accept connections',
         'redis-server (local-cluster needs redis-server on the PATH: apt-get install redis-server)',
         15_000,
+        PORT_TAKEN,
       );
     } catch (e) {
+      // The shell outlives a redis-server that aborted: closing its stdin ends it.
+      redis.stdin?.end();
+      this.#redis = undefined;
       throw new ClusterError(`local-cluster: ${(e as Error).message}`);
     }
     this.#url = `redis://127.0.0.1:${port}`;
-    await Promise.all(Array.from({ length: this.#spec.executors }, () => this.#startExecutor()));
-    return this.#url;
   }
 
   #startExecutor(): Promise<void> {

@@ -105,7 +105,19 @@ export async function registered(url: string, cluster: string): Promise<string[]
  * that a restart (even after SIGKILL) keeps every key.
  */
 export async function startRedis(onPort?: number, aofDir?: string): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
-  const port = onPort ?? (await freePort());
+  if (onPort !== undefined) return startRedisOn(onPort, aofDir);
+  // A port free a moment ago can be taken before redis-server binds it (a parallel test file, an outgoing
+  // connection): then another port, not a failed spec.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startRedisOn(await freePort(), aofDir);
+    } catch (e) {
+      if (attempt >= 5 || !String((e as Error).message).includes('Address already in use')) throw e;
+    }
+  }
+}
+
+async function startRedisOn(port: number, aofDir?: string): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
   const persistence = aofDir === undefined ? ['--appendonly', 'no'] : ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', aofDir];
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence], {
     stdio: ['ignore', 'pipe', 'pipe'],
