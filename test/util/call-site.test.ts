@@ -46,4 +46,3 @@ test('with Node formatting stacks, the first frame outside kindling is named, an
   // A stack formatted after it still goes through Node's formatting (or the test runner's), not a list of call sites.
   expect(typeof new Error('x').stack).toBe('string');
 });
-
