@@ -67,7 +67,7 @@ function stageInfo(s: Stage): StageInfo {
 
 function describedRdds(last: RDD<unknown>): readonly RddInfo[] {
   const k = knownRdds.get(last);
-  if (k !== undefined && k.rdds.every((r, i) => rddInfo(r) === k.infos[i])) return k.infos;
+  if (k?.rdds.every((r, i) => rddInfo(r) === k.infos[i])) return k.infos;
   const rdds = stageRdds(last);
   const infos = rdds.map(rddInfo);
   knownRdds.set(last, { rdds, infos });
