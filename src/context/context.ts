@@ -498,6 +498,7 @@ export class Context implements RddContext {
       jobScope.getStore(),
       early,
       inArrivalOrder,
+      lineage,
     );
     hop('ctx.jobDone', jobId);
     this.#hints.jobFinished(lineage, computedRdds, partitions === undefined && fn.kind !== 'sampleKeys');

@@ -119,7 +119,7 @@ export class DAGScheduler implements TaskSetListener {
    * Runs a job and resolves with one result per requested partition. `onResult`, if given, gets each result
    * in partition order as soon as the partitions before it have arrived (with `inArrivalOrder`, as soon as it
    * arrives), once per partition (a rerun or a speculative copy of a finished partition is not handed over
-   * again), before the job resolves.
+   * again), before the job resolves. `lineage` is `fullLineage(rdd)` when the caller walked it already.
    */
   async runJob(
     rdd: RDD<unknown>,
@@ -129,11 +129,12 @@ export class DAGScheduler implements TaskSetListener {
     control: JobControl = {},
     onResult?: ResultHandler,
     inArrivalOrder = false,
+    lineage?: readonly RDD<unknown>[],
   ): Promise<JobResult> {
     hop('dag.runJob');
     const { signal, jobGroup, jobDescription } = control;
     if (signal?.aborted) throw new AbortError(`${description} was cancelled before its job started: ${abortReason(signal)}`);
-    await prepareLineage(rdd);
+    await prepareLineage(rdd, lineage);
     hop('dag.prepared');
     if (signal?.aborted) throw new AbortError(`${description} was cancelled before its job started: ${abortReason(signal)}`);
     const jobId = this.#nextJobId++;

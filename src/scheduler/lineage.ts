@@ -66,7 +66,10 @@ export function fullLineage(rdd: RDD<unknown>): RDD<unknown>[] {
   return order;
 }
 
-/** Runs each RDD's driver-side preparation (sampling, offsets), parents first. */
-export async function prepareLineage(rdd: RDD<unknown>): Promise<void> {
-  for (const r of fullLineage(rdd)) if (r.prepare) await r.prepare();
+/**
+ * Runs each RDD's driver-side preparation (sampling, offsets), parents first. `lineage` is `fullLineage(rdd)` when
+ * the caller has it already: an iterative program's lineage grows every iteration, and each walk is O(its length).
+ */
+export async function prepareLineage(rdd: RDD<unknown>, lineage: readonly RDD<unknown>[] = fullLineage(rdd)): Promise<void> {
+  for (const r of lineage) if (r.prepare) await r.prepare();
 }

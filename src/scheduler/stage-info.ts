@@ -35,20 +35,47 @@ export function describeStages(root: Stage): StageInfo[] {
     const s = stack.pop()!;
     if (seen.has(s.id)) continue;
     seen.add(s.id);
-    out.push({
-      stageId: s.id,
-      name: s.name,
-      numTasks: s.kind === 'result' ? s.partitions.length : s.numPartitions,
-      parentIds: s.parents.map((p) => p.id),
-      rdds: stageRdds(s.rdd),
-    });
-    stack.push(...s.parents);
+    out.push(stageInfo(s));
+    for (const p of s.parents) stack.push(p);
   }
   return out.sort((a, b) => a.stageId - b.stageId);
 }
 
-/** The RDDs pipelined into one stage: from its last RDD back through narrow dependencies. */
-function stageRdds(last: RDD<unknown>): RddInfo[] {
+interface KnownRdds {
+  readonly rdds: readonly RDD<unknown>[];
+  readonly infos: readonly RddInfo[];
+}
+
+/**
+ * The RDDs of each stage by the stage's last RDD, with their descriptions. Every job of an iterative program makes
+ * the stages of all its earlier iterations again (as Spark does, once a job is over its stages are forgotten) and
+ * describes them (Spark lists them among the job's skipped stages): walking each one's RDDs and sorting them again
+ * was O(iterations so far) per job. The list holds while each of its RDDs' own descriptions does: their name and
+ * storage level, and their dependencies, which decide which RDDs the stage has (a checkpoint cuts them).
+ */
+const knownRdds = new WeakMap<RDD<unknown>, KnownRdds>();
+
+function stageInfo(s: Stage): StageInfo {
+  return {
+    stageId: s.id,
+    name: s.name,
+    numTasks: s.kind === 'result' ? s.partitions.length : s.numPartitions,
+    parentIds: s.parents.map((p) => p.id),
+    rdds: describedRdds(s.rdd),
+  };
+}
+
+function describedRdds(last: RDD<unknown>): readonly RddInfo[] {
+  const k = knownRdds.get(last);
+  if (k?.rdds.every((r, i) => rddInfo(r) === k.infos[i])) return k.infos;
+  const rdds = stageRdds(last);
+  const infos = rdds.map(rddInfo);
+  knownRdds.set(last, { rdds, infos });
+  return infos;
+}
+
+/** The RDDs pipelined into one stage, by id: from its last RDD back through narrow dependencies. */
+function stageRdds(last: RDD<unknown>): RDD<unknown>[] {
   const found = new Map<number, RDD<unknown>>();
   const stack: RDD<unknown>[] = [last];
   while (stack.length > 0) {
@@ -57,7 +84,7 @@ function stageRdds(last: RDD<unknown>): RddInfo[] {
     found.set(r.id, r);
     for (const d of r.dependencies) if (d.type === 'narrow') stack.push(d.rdd);
   }
-  return [...found.values()].sort((a, b) => a.id - b.id).map(rddInfo);
+  return [...found.values()].sort((a, b) => a.id - b.id);
 }
 
 interface KnownInfo {

@@ -66,14 +66,29 @@ describe('jobStart stage descriptions', () => {
         () => undefined,
         () => sums.setName('sums'),
       ];
+      const narrowIds = (last: RDD<unknown>): number[] => {
+        const ids = new Set<number>();
+        const stack = [last];
+        while (stack.length > 0) {
+          const r = stack.pop()!;
+          if (ids.has(r.id)) continue;
+          ids.add(r.id);
+          for (const d of r.dependencies) if (d.type === 'narrow') stack.push(d.rdd);
+        }
+        return [...ids].sort((a, b) => a - b);
+      };
       // Each job start (the checkpoint's own job too): what it describes, and the RDDs as they are at that moment.
       const checks: Array<[unknown, unknown]> = [];
+      const stageChecks: Array<[number[], number[]]> = [];
       const off = sc.events.on('jobStart', (e) => {
         const rdds = e.stages!.flatMap((s) => s.rdds);
         for (const r of [pairs, sums] as RDD<unknown>[]) {
           const info = rdds.find((i) => i.id === r.id);
           if (info !== undefined) checks.push([info, now(r)]);
         }
+        // The map stage's RDDs (it ends with pairs) are those pairs reaches now through narrow dependencies.
+        const mapStage = e.stages!.find((s) => s.rdds.some((r) => r.id === pairs.id));
+        if (mapStage !== undefined) stageChecks.push([mapStage.rdds.map((r) => r.id), narrowIds(pairs)]);
       });
       try {
         for (const step of steps) {
@@ -85,6 +100,10 @@ describe('jobStart stage descriptions', () => {
       }
       expect(checks.length).toBeGreaterThanOrEqual(2 * steps.length);
       for (const [described, actual] of checks) expect(described).toEqual(actual);
+      expect(stageChecks.length).toBeGreaterThanOrEqual(steps.length);
+      for (const [described, actual] of stageChecks) expect(described).toEqual(actual);
+      // The checkpoint changed the map stage's RDDs (its files' reader instead of parallelize): walked again, not reused.
+      expect(stageChecks.at(-1)![0]).not.toEqual(stageChecks[0]![0]);
       // The checkpoint cut the map's lineage after the job that wrote it: the description followed.
       const pairsParents = checks.map(([d]) => d as { id: number; parentIds: number[] }).filter((d) => d.id === pairs.id);
       expect(pairsParents.at(-1)!.parentIds).not.toEqual(pairsParents[0]!.parentIds);

@@ -16,8 +16,12 @@ const lineOf = (file: string, marker: string): number =>
 test('an RDD made in a tsx script is named by its line in the TypeScript source (mapped through the source map)', async () => {
   const script = fileURLToPath(new URL('./fixtures/call-sites.ts', import.meta.url));
   const { stdout } = await run('npx', ['--no-install', 'tsx', script], { timeout: 30_000 });
-  const debug = JSON.parse(stdout) as string;
+  const { debug, again } = JSON.parse(stdout) as { debug: string; again: string[] };
   for (const op of ['parallelize', 'map', 'reduceByKey']) expect(debug).toContain(`at ${op} at call-sites.ts:${lineOf(script, `MARK ${op}`)} `);
+  // Asked again from the same sites (the answer is kept per position), each still names its own line.
+  const first = `map at call-sites.ts:${lineOf(script, 'MARK again first')})`;
+  const second = `filter at call-sites.ts:${lineOf(script, 'MARK again second')})`;
+  expect(again.map((l) => l.replace(/^RDD \d+ \(/, ''))).toEqual([first, second, first, second, first, second]);
 });
 
 const saved = Error.prepareStackTrace;
