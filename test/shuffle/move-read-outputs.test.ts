@@ -15,21 +15,10 @@ import { compactColumns } from '../../src/shuffle/column-file.js';
 import { MemoryBudget } from '../../src/shuffle/memory-budget.js';
 import { SpillingShuffleManager } from '../../src/shuffle/spilling-shuffle-manager.js';
 import type { Pair } from '../../src/shuffle/combine.js';
-import { column } from '../fixtures/column-arbitraries.js';
+import { mapOutputBuckets } from '../fixtures/column-arbitraries.js';
 import { Context } from 'kindling';
 
-/** The buckets of one map output: per reducer, records whose keys and values are each of one generated kind. */
-const output = fc.integer({ min: 1, max: 4 }).chain((reducers) =>
-  fc.tuple(column, column).chain(([k, v]) =>
-    fc.array(
-      fc.array(
-        fc.tuple(k, v).map((kv) => kv as Pair),
-        { maxLength: 30 },
-      ),
-      { minLength: reducers, maxLength: reducers },
-    ),
-  ),
-);
+const output = mapOutputBuckets as fc.Arbitrary<Pair[][]>;
 
 /** The moved outputs' files in `dir` (none when nothing was ever written there). */
 const columnFiles = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.cols')) : []);

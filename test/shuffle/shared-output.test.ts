@@ -17,25 +17,14 @@ import { SpillingShuffleManager, type SpillingShuffleOptions } from '../../src/s
 import { allRead, bucketOf, markRead, shareOutput, spent, takeShared, withdrawn, type SharedOutput } from '../../src/shuffle/shared-output.js';
 import type { MapStatus } from '../../src/shuffle/wire.js';
 import type { Pair } from '../../src/shuffle/combine.js';
-import { column } from '../fixtures/column-arbitraries.js';
+import { mapOutputBuckets } from '../fixtures/column-arbitraries.js';
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'kindling-shared-output-test-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 let dirs = 0;
 const dir = (): string => path.join(scratch, `m${dirs++}`);
 
-/** One map output: per reducer, records whose keys and values are each of one generated kind. */
-const output = fc.integer({ min: 1, max: 4 }).chain((reducers) =>
-  fc.tuple(column, column).chain(([k, v]) =>
-    fc.array(
-      fc.array(
-        fc.tuple(k, v).map((kv) => kv as Pair),
-        { maxLength: 30 },
-      ),
-      { minLength: reducers, maxLength: reducers },
-    ),
-  ),
-);
+const output = mapOutputBuckets as fc.Arbitrary<Pair[][]>;
 
 const latin1Word = fc.string({ unit: fc.integer({ min: 0, max: 255 }).map((c) => String.fromCharCode(c)), maxLength: 12 });
 
