@@ -45,6 +45,24 @@ export function freePort(): Promise<number> {
 const PORT_TAKEN = 'Address already in use';
 
 /**
+ * Runs `start` on a port that was free a moment ago, and again on another one when that port was taken before
+ * `start` could bind it (another program's listener or outgoing connection in between, likeliest on a busy machine):
+ * that is no reason to fail. At most `attempts` ports; any other error is thrown at once.
+ *
+ * @example
+ * const server = await onFreePort((port) => startServer(port));
+ */
+export async function onFreePort<T>(start: (port: number) => Promise<T>, attempts = 5): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start(await freePort());
+    } catch (e) {
+      if (attempt >= attempts || !String((e as Error).message).includes(PORT_TAKEN)) throw e;
+    }
+  }
+}
+
+/**
  * Resolves when `child` prints a line containing `marker`; rejects with what it printed if it exits first, or as
  * soon as it prints `failure` (a child that reports a failure and stays up, as the shell around redis-server does).
  */
@@ -132,18 +150,7 @@ export class LocalCluster {
   }
 
   async #start(): Promise<string> {
-    // A port free a moment ago can be taken before redis-server binds it (another program's listener or outgoing
-    // connection in between, likeliest on a busy machine): that is no reason to fail the context, so it starts
-    // again on another port, a few times.
-    for (let attempt = 1; ; attempt++) {
-      const port = await freePort();
-      try {
-        await this.#startRedis(port);
-        break;
-      } catch (e) {
-        if (attempt >= 5 || !(e as Error).message.includes(PORT_TAKEN)) throw e;
-      }
-    }
+    await onFreePort((port) => this.#startRedis(port));
     await Promise.all(Array.from({ length: this.#spec.executors }, () => this.#startExecutor()));
     return this.#url;
   }

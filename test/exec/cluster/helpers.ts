@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterEach } from 'vitest';
 import { capture, type Context } from 'kindling';
 import { Redis } from 'ioredis';
-import { freePort } from '../../../src/exec/cluster/local-cluster.js';
+import { onFreePort } from '../../../src/exec/cluster/local-cluster.js';
 
 export const BIN = path.resolve(import.meta.dirname, '../../../bin/kindling.js');
 
@@ -106,15 +106,8 @@ export async function registered(url: string, cluster: string): Promise<string[]
  */
 export async function startRedis(onPort?: number, aofDir?: string): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
   if (onPort !== undefined) return startRedisOn(onPort, aofDir);
-  // A port free a moment ago can be taken before redis-server binds it (a parallel test file, an outgoing
-  // connection): then another port, not a failed spec.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startRedisOn(await freePort(), aofDir);
-    } catch (e) {
-      if (attempt >= 5 || !String((e as Error).message).includes('Address already in use')) throw e;
-    }
-  }
+  // A port taken by a parallel test file between freePort() and the bind: another port, not a failed spec.
+  return onFreePort((port) => startRedisOn(port, aofDir));
 }
 
 async function startRedisOn(port: number, aofDir?: string): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
