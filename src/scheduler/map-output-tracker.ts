@@ -35,6 +35,9 @@ export class MapOutputTracker {
   /** Shuffles with an output still held in shared memory (see Output.shared), checked by `#sweepShared`. */
   readonly #withShared = new Set<number>();
   #sharedRegistered = 0;
+  /** Shared outputs held at the last sweep, and outputs registered since: see `registerOutput`. */
+  #sharedAtSweep = 0;
+  #sinceSweep = 0;
 
   /** Records that every output of the shuffle is registered (its stage finished). */
   markCompleted(shuffleId: number): void {
@@ -75,8 +78,11 @@ export class MapOutputTracker {
         this.#sharedRegistered++;
       }
     }
-    // Every map task's end: shared outputs read in full since (by the stage that just ran) are let go.
-    this.#sweepShared();
+    // Shared outputs read in full since the last sweep (by the stage that is running) are let go at a map task's end.
+    // A sweep reads every held output, so one per map task would be quadratic in a stage of many tasks: it runs once
+    // registrations since the last one reach a quarter of what it found then (every time while few are held, as in
+    // an iterative program's small stages), which keeps it O(1) per task amortized.
+    if (++this.#sinceSweep * 4 > this.#sharedAtSweep) this.#sweepShared();
     const lost = this.#lostBecause.get(shuffleId);
     lost?.delete(mapId);
     if (lost?.size === 0) this.#lostBecause.delete(shuffleId);
@@ -174,15 +180,21 @@ export class MapOutputTracker {
   }
 
   #sweepShared(): void {
+    let held = 0;
     for (const id of this.#withShared) {
       let left = false;
       for (const o of this.#shuffles.get(id) ?? []) {
         if (o?.shared === undefined) continue;
         if (spent(o.shared.state)) o.shared = undefined;
-        else left = true;
+        else {
+          left = true;
+          held++;
+        }
       }
       if (!left) this.#withShared.delete(id);
     }
+    this.#sharedAtSweep = held;
+    this.#sinceSweep = 0;
   }
 
   unregisterShuffle(shuffleId: number): void {

@@ -73,4 +73,25 @@ describe('MapOutputTracker and outputs in shared memory', () => {
     expect(dropped.t.size.sharedOutputs).toBe(0);
     expect(dropped.t.sharedBuckets(3, 0, 1)).toBeUndefined();
   });
+
+  it("lets spent handles go at map tasks' ends, at the latest after a quarter as many registrations as outputs held", () => {
+    const { t, outs } = tracker();
+    for (const o of outs) for (const r of [0, 1]) markRead(o.state, r);
+    // While few are held, the next map task's end lets them go (sharedHeld itself does not sweep).
+    t.registerShuffle(4, 200);
+    t.registerOutput(4, 0, 0, 0, output(0).status);
+    expect(t.sharedHeld(3)).toBe(0);
+    // With 100 unread outputs held, a spent one is let go within 25 more registrations, not necessarily at once.
+    for (let m = 1; m < 100; m++) t.registerOutput(4, m, m % 2, 0, output(m).status);
+    const spentOne = output(100);
+    t.registerShuffle(5, 1);
+    t.registerOutput(5, 0, 0, 0, spentOne.status);
+    for (const r of [0, 1]) markRead(spentOne.shared.state, r);
+    let registrations = 0;
+    while (t.sharedHeld(5) > 0) {
+      expect(registrations).toBeLessThanOrEqual(26);
+      t.registerOutput(4, 100 + registrations++, 0, 0, output(101).status);
+    }
+    expect(t.sharedHeld(4)).toBe(100 + registrations);
+  });
 });
