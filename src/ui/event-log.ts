@@ -382,7 +382,9 @@ export class TaskEndColumns {
     const n = this.#numbers;
     const size = this.#size;
     const first = n[j]!;
-    if (size === 0 || this.#varies[j] === 0) {
+    // NaN is never === itself, so a NaN column is never one value: as `{"all":NaN}` JSON would write null (a block of
+    // one task end with a NaN figure read back as null); it goes out as float64 like any varying column.
+    if (size === 0 || (this.#varies[j] === 0 && first === first)) {
       out.push(allText(size === 0 ? null : first));
       return;
     }
