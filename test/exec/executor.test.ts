@@ -170,6 +170,67 @@ describe('Executor tasks', () => {
     expect(o.status === 'failed' && o.failure.kind).toBe('killed');
   });
 
+  it('a task cancelled on another port while the task that arrived with it computes in the poll phase never runs', async () => {
+    // The worker's race across two ports: tasks come on one, and a cancellation may come on another (each port is
+    // its own libuv handle). The first task was sent alone (nothing ahead of it), so it computes in the poll phase
+    // that delivered it, without a look at the queue. The cancellation of the second is posted during that computation
+    // on a port whose handle libuv has already passed in this poll (made first), so it is read only in the next
+    // poll. A look at the queue that resumes in this iteration's check phase has not seen it.
+    const ex = executor();
+    const cancels = new MessageChannel();
+    const tasks = new MessageChannel();
+    try {
+      cancels.port2.on('message', (id: number) => ex.cancelTask(id));
+      let posted = false;
+      ex.beforeCompute = () => {
+        if (posted) return;
+        posted = true;
+        cancels.port1.postMessage(41);
+      };
+      const outcomes = new Promise<Array<Awaited<ReturnType<Executor['runTask']>>>>((resolve) => {
+        tasks.port2.once('message', () => {
+          // Long enough (>= the 10 ms after which a task looks at the queue) on any machine.
+          const long = ex.runTask({ ...rangeTask(40, 10_000_000, { kind: 'count' }), alone: true });
+          const queued = ex.runTask(rangeTask(41, 5));
+          void Promise.all([long, queued]).then(resolve);
+        });
+      });
+      tasks.port1.postMessage('run');
+      const [long, queued] = await outcomes;
+      expect(posted).toBe(true);
+      expect(long!.status).toBe('success');
+      expect(queued!.status === 'failed' && queued!.failure.kind).toBe('killed');
+    } finally {
+      cancels.port1.close();
+      tasks.port1.close();
+    }
+  });
+
+  it('a task sent alone (nothing ahead of it) computes in the turn that delivered it', async () => {
+    // Its outcome then leaves in this iteration's check phase, ahead of V8's tasks in the next poll (a scavenge).
+    const ex = executor();
+    // The thread has not looked at its queue for a while: another task computed for longer than 10 ms.
+    expect((await ex.runTask(rangeTask(50, 5_000_000, { kind: 'count' }))).status).toBe('success');
+    const tasks = new MessageChannel();
+    try {
+      const order: string[] = [];
+      // Called as the computation starts, and again wherever it resumes after an await.
+      ex.beforeCompute = () => void (order.includes('compute') || order.push('compute'));
+      const done = new Promise<Awaited<ReturnType<Executor['runTask']>>>((resolve) => {
+        tasks.port2.once('message', () => {
+          setImmediate(() => order.push('check phase'));
+          void ex.runTask({ ...rangeTask(51, 5), alone: true }).then(resolve);
+        });
+      });
+      tasks.port1.postMessage('run');
+      expect((await done).status).toBe('success');
+      // The whole task ran before the check phase of the turn that delivered it.
+      expect(order).toEqual(['compute']);
+    } finally {
+      tasks.port1.close();
+    }
+  });
+
   it('a cancelled task still leaves its stage description for the next task of its stage', async () => {
     // The driver sends a stage's RDDs (and new broadcasts) with the first task of the stage a worker gets and
     // counts them as delivered; if that task is moved away before it starts, the next one comes without them.
