@@ -206,6 +206,42 @@ describe('Executor tasks', () => {
     }
   });
 
+  it('a task that arrives after another computed in the same poll looks at the queue only after a later poll', async () => {
+    // The driver sent the second while the first was in flight (so not alone); the worker reads both messages in
+    // one poll, the first computing before the second is read. The second's look, queued after that computation,
+    // would resume in this iteration's check phase: no poll in between has read the cancellation sent meanwhile
+    // on another port.
+    const ex = executor();
+    const cancels = new MessageChannel();
+    const tasks = new MessageChannel();
+    try {
+      cancels.port2.on('message', (id: number) => ex.cancelTask(id));
+      let posted = false;
+      ex.beforeCompute = () => {
+        if (posted) return;
+        posted = true;
+        cancels.port1.postMessage(61);
+      };
+      const runs: Array<ReturnType<Executor['runTask']>> = [];
+      const both = new Promise<void>((resolve) => {
+        tasks.port2.on('message', (id: number) => {
+          runs.push(ex.runTask(id === 60 ? { ...rangeTask(60, 10_000_000, { kind: 'count' }), alone: true } : rangeTask(61, 5)));
+          if (runs.length === 2) resolve();
+        });
+      });
+      tasks.port1.postMessage(60);
+      tasks.port1.postMessage(61);
+      await both;
+      const [long, queued] = await Promise.all(runs);
+      expect(posted).toBe(true);
+      expect(long!.status).toBe('success');
+      expect(queued!.status === 'failed' && queued!.failure.kind).toBe('killed');
+    } finally {
+      cancels.port1.close();
+      tasks.port1.close();
+    }
+  });
+
   it('a task sent alone (nothing ahead of it) computes in the turn that delivered it', async () => {
     // Its outcome then leaves in this iteration's check phase, ahead of V8's tasks in the next poll (a scavenge).
     const ex = executor();
