@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { MessageChannel } from 'node:worker_threads';
 import { Executor } from '../../src/exec/executor.js';
 import type { TaskMessage, WorkerInit } from '../../src/exec/protocol.js';
 import type { WorkerServices } from '../../src/exec/engines.js';
