@@ -175,6 +175,8 @@ export class Executor {
   readonly #cancelled = new Set<number>();
   /** When a task's admission last let the thread's message queue run (performance.now()). */
   #queueSeenAt = Number.NEGATIVE_INFINITY;
+  /** Synchronous computations started so far: one that ran while a task waited for its look spoils the look. */
+  #computations = 0;
   readonly #wakeUps = new Map<number, () => void>();
   /** RDD descriptions per stage attempt, oldest first (the driver sends each once per worker). */
   readonly #stageWires = new Map<string, readonly RddWire[]>();
@@ -292,6 +294,8 @@ export class Executor {
         blockUpdates: [],
       };
     }
+    // Sent with nothing ahead of it (the driver moves only tasks queued behind another), and none here either.
+    const alone = msg.alone === true && this.#active.size === 0;
     this.#active.add(msg.taskId);
     // What the message carries for later tasks is kept even if this one never starts: the driver counts the
     // stage's description and the broadcasts as delivered, and a cancelled (moved) task must not take them along.
@@ -310,7 +314,7 @@ export class Executor {
     const early = msg.shuffleReads.map((read, r) => this.#fetcher.askEarly(read.shuffleId, read.reduceId, read.locations, shared[r]));
     try {
       hop('w.start', msg.jobId, msg.taskId);
-      await this.#admit(msg);
+      await this.#admit(msg, alone);
       hop('w.admitted', msg.jobId, msg.taskId);
       // GC and spills before this task started (another task's) are not this task's.
       meter.gcFrom = performance.now();
@@ -330,6 +334,7 @@ export class Executor {
       // What taskContext() returns inside user functions (Spark's TaskContext), while this task computes.
       const current = { partitionId: msg.partition, stageId: msg.stageId, attemptNumber: msg.attempt, taskAttemptId: msg.taskId };
       meter.enter = () => {
+        this.#computations++;
         this.beforeCompute?.();
         setCurrentTask(current);
         setHeapGuardTask(guarded);
@@ -364,23 +369,37 @@ export class Executor {
     }
   }
 
-  /** Phase 1: lets the task start, unless it was cancelled while it waited. */
-  async #admit(msg: TaskMessage): Promise<void> {
+  /**
+   * Phase 1: lets the task start, unless it was cancelled while it waited. `alone`: sent with nothing ahead of it
+   * and nothing else running or waiting here when it arrived (TaskMessage.alone).
+   */
+  async #admit(msg: TaskMessage, alone: boolean): Promise<void> {
     // Messages that arrived while earlier tasks computed are handled first: a cancellation of this queued task
     // (the driver moved it to a free worker) must be seen before it starts. The driver moves only tasks queued
     // behind one that has computed for 100 ms or more, so such a message can be waiting only if this thread has
     // not looked at its queue for a while; a turn of the queue per task (a few µs) is paid only then, and
     // between short tasks a microtask turn sees a cancellation sent along with the task.
     await undefined;
-    for (;;) {
-      const seen = this.#queueSeenAt;
-      if (performance.now() - seen < QUEUE_LOOK_MS) break;
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      // Tasks that arrived together yield together, and the first to resume computes before the next resumes: if
-      // another resumed in between, the queue was last looked at before its computation, so look again (a
-      // k-means task moved to an idle worker after 0.75 s still ran here behind its 1.2 s head, and was discarded).
-      if (this.#queueSeenAt === seen) this.#queueSeenAt = performance.now();
+    // A task sent alone was queued behind nothing, so the driver never moves it: it computes in the turn
+    // that delivered it. That turn matters more than its few µs: a computation in the check phase (after a look)
+    // sends its outcome only after the next poll, where V8's foreground tasks run first — a scavenge of 1–12 ms
+    // after PageRank's map task, held on the iteration's critical path.
+    if (alone) return this.#cancelledCheck(msg);
+    while (performance.now() - this.#queueSeenAt >= QUEUE_LOOK_MS) {
+      const computations = this.#computations;
+      // Two turns, so that a poll of every port runs after anything computed before this look: a look queued in
+      // a poll phase resumes in that iteration's check phase, before the next poll. A computation that ran
+      // meanwhile (a task that arrived with this one: its computation holds the thread, and a cancellation sent
+      // then on another port is read only in a later poll) spoils the look: look again. A k-means task moved to
+      // an idle worker after 0.75 s once still ran here behind its 1.2 s head, and was discarded.
+      await new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve)));
+      if (this.#computations === computations) this.#queueSeenAt = performance.now();
     }
+    return this.#cancelledCheck(msg);
+  }
+
+  /** The end of phase 1: the straggler delay of fault injection, then the cancellation check. */
+  async #cancelledCheck(msg: TaskMessage): Promise<void> {
     if (msg.delayMs) await this.#delay(msg.taskId, msg.delayMs);
     if (this.#cancelled.has(msg.taskId)) throw new EarlyOutcome({ kind: 'killed', message: `task ${msg.taskId} was cancelled` });
   }

@@ -42,6 +42,11 @@ export interface TaskMessage {
   readonly accumulators: ReadonlyArray<readonly [id: number, kind: AccumulatorKind]>;
   /** Test hook of the fault-injection API: delay before computing. */
   readonly delayMs?: number;
+  /**
+   * Set by a backend that sent the task to a worker with nothing of its own running or queued there: no task is
+   * ahead of it, so the driver never moves it, and the worker need not look for a cancellation before it starts.
+   */
+  alone?: true;
 }
 
 export type TaskFailure =

@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { MessageChannel } from 'node:worker_threads';
 import { Executor } from '../../src/exec/executor.js';
 import type { TaskMessage, WorkerInit } from '../../src/exec/protocol.js';
 import type { WorkerServices } from '../../src/exec/engines.js';
@@ -168,6 +169,103 @@ describe('Executor tasks', () => {
     expect((await long).status).toBe('success');
     const o = await queued;
     expect(o.status === 'failed' && o.failure.kind).toBe('killed');
+  });
+
+  it('a task cancelled on another port while the task that arrived with it computes in the poll phase never runs', async () => {
+    // The worker's race across two ports: tasks come on one, and a cancellation may come on another (each port is
+    // its own libuv handle). The first task was sent alone (nothing ahead of it), so it computes in the poll phase
+    // that delivered it, without a look at the queue. The cancellation of the second is posted during that computation
+    // on a port whose handle libuv has already passed in this poll (made first), so it is read only in the next
+    // poll. A look at the queue that resumes in this iteration's check phase has not seen it.
+    const ex = executor();
+    const cancels = new MessageChannel();
+    const tasks = new MessageChannel();
+    try {
+      cancels.port2.on('message', (id: number) => ex.cancelTask(id));
+      let posted = false;
+      ex.beforeCompute = () => {
+        if (posted) return;
+        posted = true;
+        cancels.port1.postMessage(41);
+      };
+      const outcomes = new Promise<Array<Awaited<ReturnType<Executor['runTask']>>>>((resolve) => {
+        tasks.port2.once('message', () => {
+          // Long enough (>= the 10 ms after which a task looks at the queue) on any machine.
+          const long = ex.runTask({ ...rangeTask(40, 10_000_000, { kind: 'count' }), alone: true });
+          const queued = ex.runTask(rangeTask(41, 5));
+          void Promise.all([long, queued]).then(resolve);
+        });
+      });
+      tasks.port1.postMessage('run');
+      const [long, queued] = await outcomes;
+      expect(posted).toBe(true);
+      expect(long!.status).toBe('success');
+      expect(queued!.status === 'failed' && queued!.failure.kind).toBe('killed');
+    } finally {
+      cancels.port1.close();
+      tasks.port1.close();
+    }
+  });
+
+  it('a task that arrives after another computed in the same poll looks at the queue only after a later poll', async () => {
+    // The driver sent the second while the first was in flight (so not alone); the worker reads both messages in
+    // one poll, the first computing before the second is read. The second's look, queued after that computation,
+    // would resume in this iteration's check phase: no poll in between has read the cancellation sent meanwhile
+    // on another port.
+    const ex = executor();
+    const cancels = new MessageChannel();
+    const tasks = new MessageChannel();
+    try {
+      cancels.port2.on('message', (id: number) => ex.cancelTask(id));
+      let posted = false;
+      ex.beforeCompute = () => {
+        if (posted) return;
+        posted = true;
+        cancels.port1.postMessage(61);
+      };
+      const runs: Array<ReturnType<Executor['runTask']>> = [];
+      const both = new Promise<void>((resolve) => {
+        tasks.port2.on('message', (id: number) => {
+          runs.push(ex.runTask(id === 60 ? { ...rangeTask(60, 10_000_000, { kind: 'count' }), alone: true } : rangeTask(61, 5)));
+          if (runs.length === 2) resolve();
+        });
+      });
+      tasks.port1.postMessage(60);
+      tasks.port1.postMessage(61);
+      await both;
+      const [long, queued] = await Promise.all(runs);
+      expect(posted).toBe(true);
+      expect(long!.status).toBe('success');
+      expect(queued!.status === 'failed' && queued!.failure.kind).toBe('killed');
+    } finally {
+      cancels.port1.close();
+      tasks.port1.close();
+    }
+  });
+
+  it('a task sent alone (nothing ahead of it) computes in the turn that delivered it', async () => {
+    // Its outcome then leaves in this iteration's check phase, ahead of V8's tasks in the next poll (a scavenge).
+    const ex = executor();
+    // The thread has not looked at its queue for a while: another task computed for longer than 10 ms.
+    expect((await ex.runTask(rangeTask(50, 5_000_000, { kind: 'count' }))).status).toBe('success');
+    const tasks = new MessageChannel();
+    try {
+      const order: string[] = [];
+      // Called as the computation starts, and again wherever it resumes after an await.
+      ex.beforeCompute = () => void (order.includes('compute') || order.push('compute'));
+      const done = new Promise<Awaited<ReturnType<Executor['runTask']>>>((resolve) => {
+        tasks.port2.once('message', () => {
+          setImmediate(() => order.push('check phase'));
+          void ex.runTask({ ...rangeTask(51, 5), alone: true }).then(resolve);
+        });
+      });
+      tasks.port1.postMessage('run');
+      expect((await done).status).toBe('success');
+      // The whole task ran before the check phase of the turn that delivered it.
+      expect(order).toEqual(['compute']);
+    } finally {
+      tasks.port1.close();
+    }
   });
 
   it('a cancelled task still leaves its stage description for the next task of its stage', async () => {

@@ -322,7 +322,10 @@ export class WorkerPool implements TaskBackend {
     }
     return new Promise<TaskOutcome>((resolve) => {
       const now = Date.now();
-      if (slot.inflight.size === 0) slot.headSince = now;
+      if (slot.inflight.size === 0) {
+        slot.headSince = now;
+        task.alone = true;
+      } else if (task.alone) delete task.alone;
       slot.inflight.set(task.taskId, { settle: resolve, sentAt: now });
       const keepColumns = readsPairColumns(task);
       slot.tasks.send(task, (o) => {

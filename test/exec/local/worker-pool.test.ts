@@ -1,0 +1,84 @@
+/**
+ * The local worker pool's part in a task's admission: a task sent to a worker with nothing of its own in flight
+ * there is marked alone (no task is ahead of it, so the driver never moves it, and the worker starts it without
+ * a look at its message queue); a task sent while another is in flight there is not.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { TaskMessage } from '../../../src/exec/protocol.js';
+
+// The built pool: its workers start from the build (dist), not from the sources.
+const { WorkerPool } = (await import(
+  path.resolve(import.meta.dirname, '../../../dist/exec/local/worker-pool.js')
+)) as typeof import('../../../src/exec/local/worker-pool.js');
+
+const scratch = mkdtempSync(path.join(tmpdir(), 'kindling-worker-pool-test-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** A count of a range partition; each task id is a stage of its own. */
+function countTask(taskId: number, epoch: number, count: number): TaskMessage {
+  return {
+    taskId,
+    jobId: 0,
+    stageId: taskId,
+    stageAttempt: 0,
+    partition: 0,
+    attempt: 0,
+    epoch,
+    stageKey: `${taskId}.0`,
+    rdds: [
+      {
+        id: 1,
+        kind: 'RangeRDD',
+        label: 'range',
+        numPartitions: 1,
+        storageLevel: 'NONE',
+        parents: [],
+        args: { start: 0, step: 1, count, numSlices: 1 },
+      },
+    ],
+    finalRddId: 1,
+    payloads: [],
+    shuffleReads: [],
+    resultFn: { kind: 'count' },
+    broadcasts: [],
+    accumulators: [],
+  };
+}
+
+describe('WorkerPool', () => {
+  it('marks a task alone when its worker has nothing else in flight, and not one sent behind another', async () => {
+    const pool = new WorkerPool({
+      numWorkers: 1,
+      spillRoot: scratch,
+      worker: {
+        fetchTimeoutMs: 60_000,
+        storageBytes: 1 << 20,
+        maxResultBytes: 1 << 20,
+        engine: 'memory',
+        shuffleSpillBytes: 1 << 20,
+        jobOutputRoot: mkdtempSync(path.join(scratch, 'jobs-')),
+      },
+    });
+    try {
+      await pool.ready();
+      const epoch = pool.epoch(0);
+      const first = countTask(1, epoch, 1000);
+      const second = countTask(2, epoch, 10);
+      const outcomes = [pool.runTask(0, first), pool.runTask(0, second)];
+      expect(first.alone).toBe(true);
+      expect(second.alone).toBeUndefined();
+      const done = await Promise.all(outcomes);
+      expect(done.map((o) => o.status === 'success' && o.value)).toEqual([1000, 10]);
+      // Both ended: the next task is alone again.
+      const third = countTask(3, epoch, 5);
+      const last = pool.runTask(0, third);
+      expect(third.alone).toBe(true);
+      expect((await last).status).toBe('success');
+    } finally {
+      await pool.stop();
+    }
+  });
+});
