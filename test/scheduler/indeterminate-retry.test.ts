@@ -55,102 +55,112 @@ describe('output levels (Spark DeterministicLevel)', () => {
   });
 });
 
+/** Runs added, at most, while no earlier run of a property made the scheduler run a stage again. */
+const MORE_RUNS = 8;
+
+/**
+ * Checks `run` on fast-check's `numRuns` random arguments, then on more while none of those runs rolled a stage
+ * back, and fails if none ever did: the property must not pass on runs whose fault cost nothing. Whether a kill at
+ * a random moment forces a rollback is itself chance (a worker killed after its last task, whose outputs every
+ * reader already took, loses nothing anyone needs), so a fixed number of runs would make the check a coin toss.
+ * `run` returns whether its job ran a stage again.
+ */
+async function withSomeRollback<T>(numRuns: number, arb: fc.Arbitrary<T>, run: (args: T) => Promise<boolean>): Promise<void> {
+  let rolledBack = 0;
+  await fc.assert(
+    fc.asyncProperty(arb, async (args) => {
+      if (await run(args)) rolledBack++;
+    }),
+    { numRuns },
+  );
+  for (const args of fc.sample(arb, MORE_RUNS)) {
+    if (rolledBack > 0) break;
+    if (await run(args)) rolledBack++;
+  }
+  // The faults hit the job's last stages: stages were run again (the property was not checked on fault-free runs only).
+  expect(rolledBack, `no stage was run again in ${numRuns} + ${MORE_RUNS} runs`).toBeGreaterThan(0);
+}
+
 describe('a shuffle computed again after a worker died (indeterminate stages)', () => {
   const expected = expectedSums();
 
   /** reduceByKey, repartition, collect with one worker killed at a random moment of the result stage: exact records. */
   async function repartitionSurvivesKill(options: Parameters<typeof context>[0], numRuns: number): Promise<void> {
-    let rolledBack = 0;
-    await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 0, max: 1 }), fc.integer({ min: 0, max: 40 }), async (victim, delayMs) => {
-        const sc = context(options);
-        const events = record(sc);
-        await sc.range(2).count(); // both workers up, so the kill lands in the job
-        const killed = killAfterFirstResult(sc, [victim], delayMs, (e) => e.name.startsWith('collect'));
-        const out = await sums(sc).repartition(3).map(slow).collect();
-        expect(killed()).toBe(true);
-        expect(problems(out, expected).slice(0, 5), `victim ${victim}, ${delayMs} ms`).toEqual([]);
-        expect(out).toHaveLength(KEYS);
-        if (resubmitted(events) > 0) rolledBack++;
-        await sc.stop();
-      }),
-      { numRuns },
-    );
-    // The faults hit the job's last stage: stages were run again (the property was not checked on fault-free runs only).
-    expect(rolledBack).toBeGreaterThan(0);
+    await withSomeRollback(numRuns, fc.tuple(fc.integer({ min: 0, max: 1 }), fc.integer({ min: 0, max: 40 })), async ([victim, delayMs]) => {
+      const sc = context(options);
+      const events = record(sc);
+      await sc.range(2).count(); // both workers up, so the kill lands in the job
+      const killed = killAfterFirstResult(sc, [victim], delayMs, (e) => e.name.startsWith('collect'));
+      const out = await sums(sc).repartition(3).map(slow).collect();
+      expect(killed()).toBe(true);
+      expect(problems(out, expected).slice(0, 5), `victim ${victim}, ${delayMs} ms`).toEqual([]);
+      expect(out).toHaveLength(KEYS);
+      await sc.stop();
+      return resubmitted(events) > 0;
+    });
   }
 
   it('reduceByKey, repartition, collect: a worker killed at a random moment after reducers read never loses or duplicates records', async () => {
     await repartitionSurvivesKill({}, 6);
-  }, 180_000);
+  }, 420_000);
 
   it('the mapreduce engine, whose results are files committed as they come: the same exact records (a later stage attempt commits anew)', async () => {
     await repartitionSurvivesKill({ engine: 'mapreduce' }, 6);
-  }, 180_000);
+  }, 420_000);
 
   it('a second shuffle below the repartition, and two workers killed at once: the fault-free result', async () => {
     // Sums of the sums' last digits by residue: any record lost or doubled by the repartition changes them.
     const want = new Map<number, number>();
     for (const [k, v] of expected) want.set(k % 97, (want.get(k % 97) ?? 0) + v);
-    let rolledBack = 0;
-    await fc.assert(
-      fc.asyncProperty(fc.boolean(), fc.integer({ min: 0, max: 40 }), async (both, delayMs) => {
-        const sc = context();
-        const events = record(sc);
-        await sc.range(2).count();
-        // The kill lands in the repartition's reduce stage (the shuffle map stage of the last shuffle).
-        const killed = killAfterFirstResult(sc, both ? [0, 1] : [delayMs % 2], delayMs, (e) => e.name.includes('by residue'));
-        const out = await sums(sc)
-          .repartition(3)
-          .map(slow)
-          .map(([k, v]): [number, number] => [k % 97, v])
-          .setName('by residue')
-          .reduceByKey((a, b) => a + b, 2)
-          .collect();
-        expect(killed(), 'the fault was injected').toBe(true);
-        expect(new Map(out), `both ${both}, ${delayMs} ms`).toEqual(want);
-        expect(out).toHaveLength(want.size);
-        if (resubmitted(events) > 0) rolledBack++;
-        await sc.stop();
-      }),
-      { numRuns: 6 },
-    );
-    expect(rolledBack).toBeGreaterThan(0);
-  }, 240_000);
+    await withSomeRollback(6, fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 40 })), async ([both, delayMs]) => {
+      const sc = context();
+      const events = record(sc);
+      await sc.range(2).count();
+      // The kill lands in the repartition's reduce stage (the shuffle map stage of the last shuffle).
+      const killed = killAfterFirstResult(sc, both ? [0, 1] : [delayMs % 2], delayMs, (e) => e.name.includes('by residue'));
+      const out = await sums(sc)
+        .repartition(3)
+        .map(slow)
+        .map(([k, v]): [number, number] => [k % 97, v])
+        .setName('by residue')
+        .reduceByKey((a, b) => a + b, 2)
+        .collect();
+      expect(killed(), 'the fault was injected').toBe(true);
+      expect(new Map(out), `both ${both}, ${delayMs} ms`).toEqual(want);
+      expect(out).toHaveLength(want.size);
+      await sc.stop();
+      return resubmitted(events) > 0;
+    });
+  }, 480_000);
 
   it('zipWithIndex over a reduceByKey, then a shuffle by index: every key once, every index once, whenever a worker dies', async () => {
-    let rolledBack = 0;
-    await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 0, max: 1 }), fc.integer({ min: 0, max: 40 }), async (victim, delayMs) => {
-        const sc = context();
-        const events = record(sc);
-        await sc.range(2).count();
-        const killed = killAfterFirstResult(sc, [victim], delayMs, (e) => e.name.startsWith('collect'));
-        const out = await sums(sc)
-          .zipWithIndex()
-          .map(([[k], i]): [number, number] => [i, k])
-          .partitionBy(3)
-          .map(slow)
-          .collect();
-        expect(killed()).toBe(true);
-        const indexes = out.map(([i]) => i).sort((a, b) => a - b);
-        const keys = out.map(([, k]) => k).sort((a, b) => a - b);
-        expect(out).toHaveLength(KEYS);
-        expect(
-          indexes.every((i, j) => i === j),
-          `victim ${victim}, ${delayMs} ms: indexes`,
-        ).toBe(true);
-        expect(
-          keys.every((k, j) => k === j),
-          `victim ${victim}, ${delayMs} ms: keys`,
-        ).toBe(true);
-        if (resubmitted(events) > 0) rolledBack++;
-        await sc.stop();
-      }),
-      { numRuns: 4 },
-    );
-    expect(rolledBack).toBeGreaterThan(0);
-  }, 180_000);
+    await withSomeRollback(4, fc.tuple(fc.integer({ min: 0, max: 1 }), fc.integer({ min: 0, max: 40 })), async ([victim, delayMs]) => {
+      const sc = context();
+      const events = record(sc);
+      await sc.range(2).count();
+      const killed = killAfterFirstResult(sc, [victim], delayMs, (e) => e.name.startsWith('collect'));
+      const out = await sums(sc)
+        .zipWithIndex()
+        .map(([[k], i]): [number, number] => [i, k])
+        .partitionBy(3)
+        .map(slow)
+        .collect();
+      expect(killed()).toBe(true);
+      const indexes = out.map(([i]) => i).sort((a, b) => a - b);
+      const keys = out.map(([, k]) => k).sort((a, b) => a - b);
+      expect(out).toHaveLength(KEYS);
+      expect(
+        indexes.every((i, j) => i === j),
+        `victim ${victim}, ${delayMs} ms: indexes`,
+      ).toBe(true);
+      expect(
+        keys.every((k, j) => k === j),
+        `victim ${victim}, ${delayMs} ms: keys`,
+      ).toBe(true);
+      await sc.stop();
+      return resubmitted(events) > 0;
+    });
+  }, 360_000);
 
   it('a result stage that already ran side effects is not run again: the job fails naming the stage and the step, or gives exact counts', async () => {
     let failed = 0;
