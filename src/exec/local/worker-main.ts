@@ -11,10 +11,6 @@ import { readsPairColumns, type PostedOutcome, type WorkerApi } from './worker-a
 import { uncloneable, type RunTasks, type TaskOutcomes } from './task-channel.js';
 import { flushHops, hop } from '../../util/hop-trace.js';
 import { buffersOf, encodePairs, isEncodedBucket } from '../../shuffle/bucket-codec.js';
-import { detachOnce } from '../../util/v8-protectors.js';
-
-// Before any code of the worker is optimized: see v8-protectors.ts.
-detachOnce();
 
 const init = workerData as WorkerInit;
 const executor = new Executor(init);
