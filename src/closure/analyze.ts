@@ -19,6 +19,13 @@ export interface FunctionAnalysis {
   readonly params: string;
   /** An `async` function (or async generator): shipped only where the operation awaits it. */
   readonly async: boolean;
+  /**
+   * Whether code inside the function can reach the function object itself: only a named function expression that
+   * uses its own name can (strict code has no `arguments.callee`, and `this` is refused). Where it cannot, and the
+   * function captures nothing, nothing but the engine ever holds the object, so a worker may hand every stage the
+   * same one (see ShippedFunction.shared).
+   */
+  readonly selfReachable: boolean;
 }
 
 // Workers compile with `new Function` and a "use strict" directive: strict script code, not a
@@ -95,7 +102,11 @@ function analyzeSource(src: string, what: string): FunctionAnalysis {
   }
   const params = root.params.map((p) => slice(text, p)).join(', ');
   const single = root.params.length === 1 && root.params[0]?.type === 'Identifier';
-  return { expr: parsed.expr, kind: parsed.kind, free, params: single ? params : `(${params})`, async: root.async === true };
+  // A named function expression binds its name in a scope of its own, around the function's.
+  const selfReachable = scopes.scopes.some(
+    (s) => s.type === 'function-expression-name' && s.block === root && s.variables.some((v) => v.references.length > 0),
+  );
+  return { expr: parsed.expr, kind: parsed.kind, free, params: single ? params : `(${params})`, async: root.async === true, selfReachable };
 }
 
 function parseFunction(src: string, what: string): Parsed {

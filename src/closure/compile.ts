@@ -25,6 +25,11 @@ export interface ClosureRuntime {
 }
 
 type Factory = (...values: unknown[]) => unknown;
+/** A source compiled once per worker, and the one function object of a shared function (ShippedFunction.shared). */
+interface Entry {
+  readonly factory: Factory;
+  shared?: Function;
+}
 
 /** A compiled user function, called with whatever its operation passes. */
 export type Fn = (...args: unknown[]) => unknown;
@@ -32,7 +37,7 @@ export type Fn = (...args: unknown[]) => unknown;
 export type Compile = (f: ShippedFunction) => Promise<Fn>;
 
 const MAX_FACTORIES = 1000;
-const factories = new Map<string, Factory>();
+const factories = new Map<string, Entry>();
 /** The source of each cached factory by its `sourceURL`, so a stack frame in user code can show that code. */
 const sourcesByUrl = new Map<string, string>();
 const urlByKey = new Map<string, string>();
@@ -53,7 +58,8 @@ function nameShim(target: unknown, value: string): unknown {
 /**
  * Worker side: compiles a shipped function against this task's runtime. The source is compiled
  * into a factory once per worker (cached by env names and source, least recently used evicted);
- * each call only applies the factory to the current env values, which may change between jobs.
+ * each call only applies the factory to the current env values, which may change between jobs. A function that
+ * captures nothing and cannot reach itself (`fn.shared`) is one object per worker and source: every call returns it.
  *
  * @example
  * ```ts
@@ -66,11 +72,18 @@ function nameShim(target: unknown, value: string): unknown {
  */
 export async function compileFunction(fn: ShippedFunction, runtime: ClosureRuntime): Promise<Function> {
   const names = Object.keys(fn.env);
+  if (fn.shared === true && names.length === 0) {
+    const entry = factoryFor([NAME_HELPER], fn.src);
+    return (entry.shared ??= evaluated(entry.factory(nameShim), fn));
+  }
   unboxCaptured(names.map((name) => fn.env[name]!));
   const values = await Promise.all(names.map((name) => materialize(fn.env[name]!, runtime)));
   const withShim = !names.includes(NAME_HELPER);
-  const factory = factoryFor(withShim ? [NAME_HELPER, ...names] : names, fn.src);
-  const compiled = withShim ? factory(nameShim, ...values) : factory(...values);
+  const { factory } = factoryFor(withShim ? [NAME_HELPER, ...names] : names, fn.src);
+  return evaluated(withShim ? factory(nameShim, ...values) : factory(...values), fn);
+}
+
+function evaluated(compiled: unknown, fn: ShippedFunction): Function {
   if (typeof compiled !== 'function') {
     // internal: the driver parsed this source as a function expression before shipping it
     throw new TypeError(`shipped source for '${fn.name}' did not evaluate to a function`);
@@ -78,10 +91,10 @@ export async function compileFunction(fn: ShippedFunction, runtime: ClosureRunti
   return compiled;
 }
 
-function factoryFor(params: readonly string[], src: string): Factory {
+function factoryFor(params: readonly string[], src: string): Entry {
   const key = `${params.join(',')}\n${src}`;
-  let factory = factories.get(key);
-  if (factory) {
+  let entry = factories.get(key);
+  if (entry) {
     hits++;
     factories.delete(key);
   } else {
@@ -90,11 +103,11 @@ function factoryFor(params: readonly string[], src: string): Factory {
     // trailing line comment in `src` from swallowing the closing parenthesis.
     // The sourceURL names the function's frames in stack traces, so a failure can point into user code.
     const url = `${URL_PREFIX}${nextUrl++}`;
-    factory = new Function(...params, `"use strict";\nreturn (${src}\n);\n//# sourceURL=${url}`) as Factory;
+    entry = { factory: new Function(...params, `"use strict";\nreturn (${src}\n);\n//# sourceURL=${url}`) as Factory };
     sourcesByUrl.set(url, src);
     urlByKey.set(key, url);
   }
-  factories.set(key, factory);
+  factories.set(key, entry);
   if (factories.size > MAX_FACTORIES) {
     const oldest = factories.keys().next();
     if (!oldest.done) {
@@ -104,7 +117,7 @@ function factoryFor(params: readonly string[], src: string): Factory {
       if (url !== undefined) sourcesByUrl.delete(url);
     }
   }
-  return factory;
+  return entry;
 }
 
 /**

@@ -42,6 +42,14 @@ export interface ShippedFunction {
   readonly src: string;
   readonly env: Readonly<Record<string, WireEnvValue>>;
   readonly name: string;
+  /**
+   * Set when no code but the engine can ever hold the compiled function: it captures nothing, and it cannot reach
+   * itself (an arrow, or a function expression that does not use its own name). A worker then compiles one function
+   * object per source and gives it to every stage: each stage's call sites see the same callee, so V8's optimized
+   * code stays valid from one stage to the next (a new object per stage deoptimized every call site inlining it,
+   * "wrong call target", and recompiled them: docs/benchmarks.md, session 22).
+   */
+  readonly shared?: true;
 }
 
 // Env graphs cannot be cyclic (capture copies its env before the result exists), so this only
@@ -86,7 +94,7 @@ function shipNested(fn: Function, what: string, selfKey: string | undefined, dep
   const target = captured?.fn ?? fn;
   const env = captured?.env ?? {};
   const builtin = captured === undefined ? safeBuiltinExpression(target) : undefined;
-  if (builtin !== undefined) return { src: builtin, env: {}, name: target.name };
+  if (builtin !== undefined) return { src: builtin, env: {}, name: target.name, shared: true };
   const analysis = analyzeFunction(target, what, options);
   const used: string[] = [];
   const undeclared: string[] = [];
@@ -114,7 +122,8 @@ function shipNested(fn: Function, what: string, selfKey: string | undefined, dep
   // A helper that calls itself through the env name it was declared under (an arrow assigned
   // to a const) needs that name bound to itself in the worker too.
   const src = selfReference && selfKey !== undefined ? `(() => { const ${selfKey} = (${analysis.expr}\n); return ${selfKey}; })()` : analysis.expr;
-  return { src, env: wireEnv, name: target.name };
+  const shipped = { src, env: wireEnv, name: target.name };
+  return used.length === 0 && !selfReference && !analysis.selfReachable ? { ...shipped, shared: true } : shipped;
 }
 
 function wireValue(key: string, value: unknown, what: string, depth: number, options: ShipOptions): WireEnvValue {

@@ -28,12 +28,30 @@ export interface Aggregator {
   mergeCombiners(a: unknown, b: unknown): unknown;
 }
 
+/**
+ * The engine's own combiner functions, one object each per worker rather than a closure per stage: the combine's loops
+ * inline them, and V8's optimized code checks the callee's identity, so a new closure each stage deoptimized those
+ * loops ("wrong call target") and compiled them again in the next iterations (docs/benchmarks.md, session 22).
+ */
+const identity = (v: unknown): unknown => v;
+const keepFirst = (c: unknown): unknown => c;
+const newGroup = (v: unknown): unknown => [v];
+const groupValue = (c: unknown, v: unknown): unknown => {
+  (c as unknown[]).push(v);
+  return c;
+};
+const groupGroups = (a: unknown, b: unknown): unknown => {
+  const xs = a as unknown[];
+  for (const v of b as unknown[]) xs.push(v);
+  return xs;
+};
+
 /** Builds the worker-side aggregator from its description. */
 export async function compileAggregator(wire: AggregatorWire, compile: Compile): Promise<Aggregator> {
   switch (wire.kind) {
     case 'reduce': {
       const f = await compile(wire.fn);
-      return { createCombiner: (v) => v, mergeValue: f, mergeCombiners: f };
+      return { createCombiner: identity, mergeValue: f, mergeCombiners: f };
     }
     case 'fold': {
       const f = await compile(wire.fn);
@@ -53,20 +71,9 @@ export async function compileAggregator(wire: AggregatorWire, compile: Compile):
       return { createCombiner: create, mergeValue, mergeCombiners };
     }
     case 'group':
-      return {
-        createCombiner: (v) => [v],
-        mergeValue: (c, v) => {
-          (c as unknown[]).push(v);
-          return c;
-        },
-        mergeCombiners: (a, b) => {
-          const xs = a as unknown[];
-          for (const v of b as unknown[]) xs.push(v);
-          return xs;
-        },
-      };
+      return { createCombiner: newGroup, mergeValue: groupValue, mergeCombiners: groupGroups };
     case 'first':
-      return { createCombiner: (v) => v, mergeValue: (c) => c, mergeCombiners: (a) => a };
+      return { createCombiner: identity, mergeValue: keepFirst, mergeCombiners: keepFirst };
     default: {
       const never: never = wire;
       // internal: exhaustive switch over the aggregator kinds
