@@ -29,7 +29,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { performance as perf } from 'node:perf_hooks';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -53,6 +53,15 @@ const PAIRS = arg('--pairs', 20);
 const baselineAt = process.argv.indexOf('--baseline');
 const baseline = baselineAt > 0 ? path.resolve(process.argv[baselineAt + 1]!) : undefined;
 const logDir = mkdtempSync(path.join(os.tmpdir(), 'kindling-bench-log-'));
+/**
+ * The baseline build as `import('kindling')` loads it: its package entry (`entry.js`, the driver bundle since
+ * session 19), or `index.js` in a build without one. Loading the baseline's modules (`index.js`) while this build
+ * ran its bundle compared two code layouts as well as two builds (start-up and steady state).
+ */
+const baselineEntry = (): string => {
+  const entry = path.join(baseline!, 'entry.js');
+  return pathToFileURL(existsSync(entry) ? entry : path.join(baseline!, 'index.js')).href;
+};
 const processes = arg('--processes', 0);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const wordcountMode = process.argv.includes('--wordcount');
@@ -174,7 +183,7 @@ console.log(
 // Before and after: the baseline build's UI on, this build's UI on, and off, one job each in turn (the order
 // rotating), medians of wall time and of the driver's busy time.
 if (baseline !== undefined) {
-  const old = (await import(pathToFileURL(path.join(baseline, 'index.js')).href)) as typeof import('kindling');
+  const old = (await import(baselineEntry())) as typeof import('kindling');
   const before = new old.Context({ master: 'local[2]', progress: false, appName: 'bench-ui-baseline', ui: { port: 0 }, eventLog: { dir: logDir } });
   const emptyBefore = before.parallelize([], TASKS);
   const jobs = { baseline: () => emptyBefore.count(), on: () => emptyOn.count(), off: () => emptyOff.count() };
@@ -267,7 +276,7 @@ async function inProcesses(n: number, jobs: number): Promise<void> {
   console.log(`UI and event log on vs off, fresh process each, ${machine()}, load average ${load()}`);
   const child = (kind: 'on' | 'off' | 'baseline') => `
     const { performance: perf } = await import('node:perf_hooks');
-    const { Context } = await import(${JSON.stringify(kind === 'baseline' ? pathToFileURL(path.join(baseline!, 'index.js')).href : 'kindling')});
+    const { Context } = await import(${JSON.stringify(kind === 'baseline' ? baselineEntry() : 'kindling')});
     const sc = new Context({ master: 'local[2]', progress: false, ${kind === 'off' ? 'ui: false' : `ui: { port: 0 }, eventLog: { dir: ${JSON.stringify(logDir)} }`} });
     const rdd = sc.parallelize([], ${TASKS});
     for (let i = 0; i < 5; i++) await rdd.count();
@@ -333,7 +342,7 @@ async function wordCountInProcesses(n: number, jobs: number, file: string): Prom
     const { readFileSync } = await import('node:fs');
     const mainNs = () => { try { return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]); } catch { return Number.NaN; } };
     const t0 = perf.now(), c0 = process.cpuUsage(), m0 = mainNs();
-    const { Context } = await import(${JSON.stringify(kind === 'baseline' ? pathToFileURL(path.join(baseline!, 'index.js')).href : 'kindling')});
+    const { Context } = await import(${JSON.stringify(kind === 'baseline' ? baselineEntry() : 'kindling')});
     const sc = new Context({ master: 'local[2]', progress: false, ${kind === 'off' ? 'ui: false' : `ui: { port: 0 }, eventLog: { dir: ${JSON.stringify(logDir)} }`} });
     const run = () => sc.textFile(${JSON.stringify(file)}).flatMap((l) => l.split(' ')).map((w) => [w, 1]).reduceByKey((a, b) => a + b).count();
     await run();

@@ -109,6 +109,37 @@ export interface TaskEvents {
   readonly size: number;
   /** The i-th event, 0 ≤ i < size. */
   event(i: number): TaskStartEvent | TaskEndEvent;
+  /**
+   * The same events as typed rows, written once while each outcome was hot (see TaskRows), or undefined when the
+   * batch holds only records (a batch built by hand). Listeners that keep many tasks (the status store, the event
+   * log) copy rows instead of reading each record and its metrics object again.
+   */
+  readonly rows?: TaskRows;
+}
+
+/**
+ * Numbers per task row: stageId, stageAttempt, partition, attempt, workerIndex, durationMs, time, a metrics flag
+ * (1: the end carried metrics), then the summarized metrics in SUMMARIZED_METRICS order (0 when absent). The event
+ * log's block row has this very layout (it copies rows as they are).
+ */
+export const TASK_ROW_WIDTH = 26;
+/** Offset of the metrics flag, and of the first metric, in a task row. */
+export const TASK_ROW_FLAG = 7;
+export const TASK_ROW_METRICS = 8;
+/** Codes per task row: kind (0 start, 1 end), speculative (0/1), result (0 success, 1 failed, 2 killed), locality (0 PROCESS_LOCAL, 1 ANY, 2 NO_PREF). */
+export const TASK_ROW_CODES = 4;
+
+/** A batch's events as rows (see {@link TaskEvents.rows}); row i is event i. */
+export interface TaskRows {
+  /** TASK_ROW_WIDTH numbers per event. A start's durationMs and metrics are 0. */
+  readonly numbers: Float64Array;
+  /** TASK_ROW_CODES codes per event. */
+  readonly codes: Uint8Array;
+  readonly executorIds: readonly string[];
+  /** An end's error, else undefined. */
+  readonly errors: ReadonlyArray<string | undefined>;
+  /** An end's metrics object as the worker sent it (its key sample), else undefined. */
+  readonly metrics: ReadonlyArray<TaskMetrics | undefined>;
 }
 
 /** A worker thread died; its in-flight tasks failed and its shuffle outputs and cached blocks are gone. */

@@ -3,16 +3,33 @@
  * TaskBatchEvent): a listener that takes them so (the web UI's status store and event log) costs the scheduler a
  * few field writes per task instead of an event dispatched per task through the bus.
  */
-import type { TaskEndEvent, TaskEvents, TaskStartEvent } from './events.js';
+import type { TaskMetrics } from '../exec/protocol.js';
+import {
+  TASK_ROW_CODES,
+  TASK_ROW_FLAG,
+  TASK_ROW_METRICS,
+  TASK_ROW_WIDTH,
+  type TaskEndEvent,
+  type TaskEvents,
+  type TaskRows,
+  type TaskStartEvent,
+} from './events.js';
+import { writeMetrics } from './task-metrics.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /** The fields task starts and ends share, blank (a record is made once and refilled for every task). */
 const blankTask = () => ({ stageId: 0, stageAttempt: 0, partition: 0, attempt: 0, workerIndex: 0, executorId: '', speculative: false });
 
+const RESULTS = ['success', 'failed', 'killed'] as const;
+const LOCALITIES = ['PROCESS_LOCAL', 'ANY', 'NO_PREF'] as const;
+
 /**
- * The events of a batch, in order, in records reused from batch to batch (a new object per task was garbage for
- * every task): read them while the batch is delivered, and copy what is kept.
+ * The events of a batch, in order. The scheduler writes each as a typed row ({@link TaskEventBatch.start},
+ * {@link TaskEventBatch.end}) while the task's outcome is in the cache, once for every listener: the status store and
+ * the event log copy rows, where each read a record and the worker's metrics object again a batch later (cold,
+ * docs/benchmarks.md sessions 17-21). `event(i)` makes a record of a row when a listener asks for one; records are
+ * reused from batch to batch: read them while the batch is delivered, and copy what is kept.
  *
  * @example
  * ```ts
@@ -22,34 +39,195 @@ const blankTask = () => ({ stageId: 0, stageAttempt: 0, partition: 0, attempt: 0
  * }, { batched: { type: 'taskBatch', of: ['taskStart', 'taskEnd'] } });
  * ```
  */
-export class TaskEventBatch implements TaskEvents {
-  readonly #starts: Array<Mutable<TaskStartEvent>> = [];
-  readonly #ends: Array<Mutable<TaskEndEvent>> = [];
-  readonly #order: Array<TaskStartEvent | TaskEndEvent> = [];
+export class TaskEventBatch implements TaskEvents, TaskRows {
+  /** Records by event index, made from rows when asked for, or filled by hand (nextStart / nextEnd). */
+  readonly #starts: Array<Mutable<TaskStartEvent> | undefined> = [];
+  readonly #ends: Array<Mutable<TaskEndEvent> | undefined> = [];
+  /** Per event: 0 a row not yet made a record, 1 a start record, 2 an end record (current for this batch). */
+  #made = new Uint8Array(0);
   #size = 0;
-  #startsUsed = 0;
-  #endsUsed = 0;
+  /** Events added as records (nextStart / nextEnd): the batch then has no rows. */
+  #byHand = 0;
+  /** End records handed out since the last clear (their metrics and errors are let go there). */
+  #records = 0;
+  #capacity = 0;
+  numbers = new Float64Array(0);
+  codes = new Uint8Array(0);
+  readonly executorIds: string[] = [];
+  readonly errors: Array<string | undefined> = [];
+  readonly metrics: Array<TaskMetrics | undefined> = [];
 
   get size(): number {
     return this.#size;
   }
 
-  /** The i-th event (0 ≤ i < size): a record of this batch, valid until the batch is cleared. */
-  event(i: number): TaskStartEvent | TaskEndEvent {
-    return this.#order[i]!;
+  get rows(): TaskRows | undefined {
+    return this.#byHand === 0 ? this : undefined;
   }
 
-  /** The record of a new task start, to fill in. */
-  nextStart(): Mutable<TaskStartEvent> {
-    const r = (this.#starts[this.#startsUsed++] ??= { type: 'taskStart', ...blankTask(), time: 0 });
-    this.#order[this.#size++] = r;
+  #next(): number {
+    if (this.#size === this.#capacity) this.#grow();
+    return this.#size++;
+  }
+
+  #grow(): void {
+    const capacity = Math.max(64, this.#capacity * 2);
+    const numbers = new Float64Array(capacity * TASK_ROW_WIDTH);
+    numbers.set(this.numbers);
+    const codes = new Uint8Array(capacity * TASK_ROW_CODES);
+    codes.set(this.codes);
+    const made = new Uint8Array(capacity);
+    made.set(this.#made);
+    this.numbers = numbers;
+    this.codes = codes;
+    this.#made = made;
+    for (let i = this.#capacity; i < capacity; i++) {
+      this.executorIds.push('');
+      this.errors.push(undefined);
+      this.metrics.push(undefined);
+      this.#starts.push(undefined);
+      this.#ends.push(undefined);
+    }
+    this.#capacity = capacity;
+  }
+
+  /** Adds a task start as a row. */
+  start(
+    stageId: number,
+    stageAttempt: number,
+    partition: number,
+    attempt: number,
+    workerIndex: number,
+    executorId: string,
+    speculative: boolean,
+    time: number,
+  ): void {
+    const i = this.#next();
+    const n = this.numbers;
+    const o = i * TASK_ROW_WIDTH;
+    n[o] = stageId;
+    n[o + 1] = stageAttempt;
+    n[o + 2] = partition;
+    n[o + 3] = attempt;
+    n[o + 4] = workerIndex;
+    n[o + 5] = 0;
+    n[o + 6] = time;
+    n[o + TASK_ROW_FLAG] = 0;
+    const c = this.codes;
+    c[i * TASK_ROW_CODES] = 0;
+    c[i * TASK_ROW_CODES + 1] = speculative ? 1 : 0;
+    c[i * TASK_ROW_CODES + 2] = 0;
+    c[i * TASK_ROW_CODES + 3] = 0;
+    this.executorIds[i] = executorId;
+    this.#made[i] = 0;
+  }
+
+  /** Adds a task end as a row (its metrics copied now, while the worker's object is in the cache). */
+  end(
+    stageId: number,
+    stageAttempt: number,
+    partition: number,
+    attempt: number,
+    workerIndex: number,
+    executorId: string,
+    speculative: boolean,
+    result: TaskEndEvent['result'],
+    error: string | undefined,
+    durationMs: number,
+    metrics: TaskMetrics | undefined,
+    locality: TaskEndEvent['locality'],
+    time: number,
+  ): void {
+    const i = this.#next();
+    const n = this.numbers;
+    const o = i * TASK_ROW_WIDTH;
+    n[o] = stageId;
+    n[o + 1] = stageAttempt;
+    n[o + 2] = partition;
+    n[o + 3] = attempt;
+    n[o + 4] = workerIndex;
+    n[o + 5] = durationMs;
+    n[o + 6] = time;
+    if (metrics === undefined) n.fill(0, o + TASK_ROW_FLAG, o + TASK_ROW_WIDTH);
+    else {
+      n[o + TASK_ROW_FLAG] = 1;
+      writeMetrics(n, o + TASK_ROW_METRICS, metrics);
+    }
+    const c = this.codes;
+    c[i * TASK_ROW_CODES] = 1;
+    c[i * TASK_ROW_CODES + 1] = speculative ? 1 : 0;
+    c[i * TASK_ROW_CODES + 2] = result === 'success' ? 0 : result === 'failed' ? 1 : 2;
+    c[i * TASK_ROW_CODES + 3] = locality === 'PROCESS_LOCAL' ? 0 : locality === 'ANY' ? 1 : 2;
+    this.executorIds[i] = executorId;
+    this.errors[i] = error;
+    this.metrics[i] = metrics;
+    this.#made[i] = 0;
+  }
+
+  /** Adds an event as a row (tests, replays). */
+  add(e: TaskStartEvent | TaskEndEvent): void {
+    if (e.type === 'taskStart') this.start(e.stageId, e.stageAttempt, e.partition, e.attempt, e.workerIndex, e.executorId, e.speculative, e.time);
+    else
+      this.end(
+        e.stageId,
+        e.stageAttempt,
+        e.partition,
+        e.attempt,
+        e.workerIndex,
+        e.executorId,
+        e.speculative,
+        e.result,
+        e.error,
+        e.durationMs,
+        e.metrics,
+        e.locality,
+        e.time,
+      );
+  }
+
+  /** The i-th event (0 ≤ i < size): a record of this batch, valid until the batch is cleared. */
+  event(i: number): TaskStartEvent | TaskEndEvent {
+    const made = this.#made[i];
+    if (made === 1) return this.#starts[i]!;
+    if (made === 2) return this.#ends[i]!;
+    const n = this.numbers;
+    const o = i * TASK_ROW_WIDTH;
+    const c = this.codes;
+    if (c[i * TASK_ROW_CODES] === 0) {
+      const r = (this.#starts[i] ??= { type: 'taskStart', ...blankTask(), time: 0 });
+      r.stageId = n[o]!;
+      r.stageAttempt = n[o + 1]!;
+      r.partition = n[o + 2]!;
+      r.attempt = n[o + 3]!;
+      r.workerIndex = n[o + 4]!;
+      r.executorId = this.executorIds[i]!;
+      r.speculative = c[i * TASK_ROW_CODES + 1] === 1;
+      r.time = n[o + 6]!;
+      this.#made[i] = 1;
+      return r;
+    }
+    const r = this.#endRecord(i);
+    this.#records++;
+    r.stageId = n[o]!;
+    r.stageAttempt = n[o + 1]!;
+    r.partition = n[o + 2]!;
+    r.attempt = n[o + 3]!;
+    r.workerIndex = n[o + 4]!;
+    r.executorId = this.executorIds[i]!;
+    r.speculative = c[i * TASK_ROW_CODES + 1] === 1;
+    r.result = RESULTS[c[i * TASK_ROW_CODES + 2]!]!;
+    r.error = this.errors[i];
+    r.durationMs = n[o + 5]!;
+    r.metrics = this.metrics[i];
+    r.locality = LOCALITIES[c[i * TASK_ROW_CODES + 3]!]!;
+    r.time = n[o + 6]!;
+    this.#made[i] = 2;
     return r;
   }
 
-  /** The record of a new task end, to fill in (every field: a record keeps the previous task's values). */
-  nextEnd(): Mutable<TaskEndEvent> {
+  #endRecord(i: number): Mutable<TaskEndEvent> {
     // One shape for every record: an absent error or metrics is an undefined field.
-    const r = (this.#ends[this.#endsUsed++] ??= {
+    return (this.#ends[i] ??= {
       type: 'taskEnd',
       ...blankTask(),
       result: 'success',
@@ -59,19 +237,42 @@ export class TaskEventBatch implements TaskEvents {
       locality: 'NO_PREF',
       time: 0,
     });
-    this.#order[this.#size++] = r;
-    return r;
   }
 
-  /** Empties the batch; its records are reused. */
+  /** The record of a new task start, to fill in by hand (the batch then has no rows). */
+  nextStart(): Mutable<TaskStartEvent> {
+    const i = this.#next();
+    this.#byHand++;
+    this.#made[i] = 1;
+    return (this.#starts[i] ??= { type: 'taskStart', ...blankTask(), time: 0 });
+  }
+
+  /** The record of a new task end, to fill in by hand (every field: a record keeps the previous task's values). */
+  nextEnd(): Mutable<TaskEndEvent> {
+    const i = this.#next();
+    this.#byHand++;
+    this.#records++;
+    this.#made[i] = 2;
+    return this.#endRecord(i);
+  }
+
+  /** Empties the batch; its records and rows are reused. */
   clear(): void {
-    // The worker's metrics and errors go with their tasks, not with the records.
-    for (let i = 0; i < this.#endsUsed; i++) {
-      this.#ends[i]!.metrics = undefined;
-      this.#ends[i]!.error = undefined;
+    // The worker's metrics and errors go with their tasks, not with the batch.
+    const size = this.#size;
+    this.errors.fill(undefined, 0, size);
+    this.metrics.fill(undefined, 0, size);
+    if (this.#records > 0) {
+      for (let i = 0; i < size; i++) {
+        const r = this.#ends[i];
+        if (r !== undefined) {
+          r.metrics = undefined;
+          r.error = undefined;
+        }
+      }
     }
     this.#size = 0;
-    this.#startsUsed = 0;
-    this.#endsUsed = 0;
+    this.#byHand = 0;
+    this.#records = 0;
   }
 }

@@ -637,15 +637,16 @@ export class TaskScheduler implements BackendListener {
       });
     }
     if ((listened & BATCH_LISTENED) === 0) return;
-    const r = this.#batchForEvent().nextStart();
-    r.stageId = m.ts.stage.id;
-    r.stageAttempt = m.ts.stageAttempt;
-    r.partition = partition;
-    r.attempt = run.attempt;
-    r.workerIndex = run.workerIndex;
-    r.executorId = run.executorId;
-    r.speculative = run.speculative;
-    r.time = run.startedAt;
+    this.#batchForEvent().start(
+      m.ts.stage.id,
+      m.ts.stageAttempt,
+      partition,
+      run.attempt,
+      run.workerIndex,
+      run.executorId,
+      run.speculative,
+      run.startedAt,
+    );
   }
 
   #emitEnd(m: TaskSetManager, run: RunningAttempt, outcome: TaskOutcome, lostTheRace: boolean, now: number): void {
@@ -679,20 +680,22 @@ export class TaskScheduler implements BackendListener {
       });
     }
     if ((listened & BATCH_LISTENED) === 0) return;
-    const r = this.#batchForEvent().nextEnd();
-    r.stageId = m.ts.stage.id;
-    r.stageAttempt = m.ts.stageAttempt;
-    r.partition = task.partition;
-    r.attempt = run.attempt;
-    r.workerIndex = run.workerIndex;
-    r.executorId = run.executorId;
-    r.speculative = run.speculative;
-    r.result = result;
-    r.error = error;
-    r.durationMs = now - run.startedAt;
-    r.metrics = outcome.metrics;
-    r.locality = locality;
-    r.time = now;
+    // A row, written while the outcome (and its metrics object) is in the cache: the listeners copy it.
+    this.#batchForEvent().end(
+      m.ts.stage.id,
+      m.ts.stageAttempt,
+      task.partition,
+      run.attempt,
+      run.workerIndex,
+      run.executorId,
+      run.speculative,
+      result,
+      error,
+      now - run.startedAt,
+      outcome.metrics,
+      locality,
+      now,
+    );
   }
 
   // ---- tasks held up behind a long one ----------------------------------------------------------------------

@@ -13,7 +13,7 @@ import { closeSync, mkdirSync, openSync, readSync, write, writeSync } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import type { TaskMetrics } from '../exec/protocol.js';
-import type { TaskEndEvent, TaskEvents } from '../scheduler/events.js';
+import { TASK_ROW_CODES, TASK_ROW_FLAG, TASK_ROW_WIDTH, type TaskEndEvent, type TaskEvents, type TaskRows } from '../scheduler/events.js';
 import { SUMMARIZED_METRICS, type SummarizedMetric, writeMetrics } from '../scheduler/task-metrics.js';
 import { EVENT_LOG_SUFFIX, type AppEvent } from './app-events.js';
 import { UiError } from './errors.js';
@@ -112,6 +112,18 @@ export class EventLogWriter {
   writeTasks(batch: TaskEvents): void {
     if (this.#fd === undefined || this.#closing) return;
     const ends = this.#taskEnds;
+    const rows = batch.rows;
+    if (rows !== undefined) {
+      // The scheduler's rows have the block's layout: copied as they are, no record or metrics object read.
+      const codes = rows.codes;
+      for (let i = 0; i < batch.size; i++) {
+        if (codes[i * TASK_ROW_CODES] !== 1) continue;
+        ends.appendRow(rows, i);
+        if (ends.size >= FLUSH_TASKS) this.flush();
+      }
+      if (ends.size > 0) this.#armTimer();
+      return;
+    }
     for (let i = 0; i < batch.size; i++) {
       const e = batch.event(i);
       if (e.type !== 'taskEnd') continue;
@@ -285,6 +297,8 @@ const LOCALITIES = ['PROCESS_LOCAL', 'ANY', 'NO_PREF'] as const;
 /** The numeric fields of a task end, the metrics flag, then each metric: one row of a block's number columns. */
 const NUMBER_FIELDS = ['stageId', 'stageAttempt', 'partition', 'attempt', 'workerIndex', 'durationMs', 'time', 'metrics'] as const;
 const WIDTH = NUMBER_FIELDS.length + TASK_METRIC_NAMES.length;
+// The scheduler's task rows are copied into blocks as they are: one layout.
+if (WIDTH !== TASK_ROW_WIDTH || NUMBER_FIELDS.indexOf('metrics') !== TASK_ROW_FLAG) throw new Error('event log: a block row is not a task row');
 
 /**
  * Task ends gathered as columns, one task at a time: each value is copied out of its event at once, so the log
@@ -366,6 +380,25 @@ export class TaskEndColumns {
     // In SUMMARIZED_METRICS order (the test of the reader checks every metric reads back).
     writeMetrics(n, o + 8, m);
     this.#keySample[i] = m.keySample ?? null;
+  }
+
+  /** Row `i` of a batch's rows (an end): the same values {@link TaskEndColumns.append} takes from its event. */
+  appendRow(rows: TaskRows, i: number): void {
+    if (this.#size === this.#capacity) this.#grow(this.#capacity * 2);
+    const k = this.#size++;
+    const n = this.#numbers;
+    const src = rows.numbers;
+    const o = k * WIDTH;
+    const from = i * WIDTH;
+    for (let j = 0; j < WIDTH; j++) n[o + j] = src[from + j]!;
+    const c = this.#codes;
+    const rc = rows.codes;
+    c[k * 3] = rc[i * TASK_ROW_CODES + 1]!;
+    c[k * 3 + 1] = rc[i * TASK_ROW_CODES + 2]!;
+    c[k * 3 + 2] = rc[i * TASK_ROW_CODES + 3]!;
+    this.#executorId[k] = rows.executorIds[i]!;
+    this.#error[k] = rows.errors[i] ?? null;
+    this.#keySample[k] = rows.metrics[i]?.keySample ?? null;
   }
 
   /**

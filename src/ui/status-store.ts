@@ -5,7 +5,17 @@
  * program's UI does not grow without end: the oldest finished entries go first.
  */
 import type { TaskMetrics } from '../exec/protocol.js';
-import type { JobStartEvent, TaskEndEvent, TaskEvents, TaskStartEvent } from '../scheduler/events.js';
+import {
+  TASK_ROW_CODES,
+  TASK_ROW_FLAG,
+  TASK_ROW_METRICS,
+  TASK_ROW_WIDTH,
+  type JobStartEvent,
+  type TaskEndEvent,
+  type TaskEvents,
+  type TaskRows,
+  type TaskStartEvent,
+} from '../scheduler/events.js';
 import type { StageInfo, RddInfo } from '../scheduler/stage-info.js';
 import {
   SUMMARIZED_METRICS,
@@ -429,6 +439,39 @@ export class TaskTable {
     c[row * 4 + LOCALITY] = 0;
     c[row * 4 + FLAGS] = speculative ? SPECULATIVE : 0;
     return row;
+  }
+
+  /**
+   * {@link TaskTable.finish} from a batch's row: `status` 1 success, 2 failed, 3 killed; `locality` 1 PROCESS_LOCAL,
+   * 2 ANY, 3 NO_PREF; the metrics at `src[at ..]` (SUMMARIZED_METRICS order), or none when `src` is undefined.
+   */
+  finishRow(
+    row: number,
+    status: number,
+    durationMs: number,
+    locality: number,
+    error: string | undefined,
+    src: Float64Array | undefined,
+    at: number,
+    keySample: readonly string[] | undefined,
+  ): void {
+    const n = this.#numbers;
+    const cap = this.#capacity;
+    n[DURATION * cap + row] = durationMs;
+    const c = this.#codes;
+    if (c[row * 4 + STATUS] === 0) this.#running--;
+    c[row * 4 + STATUS] = status;
+    c[row * 4 + LOCALITY] = locality;
+    if (error !== undefined) this.#errors.set(row, error);
+    else if (this.#errors.size > 0) this.#errors.delete(row);
+    if (src === undefined) {
+      c[row * 4 + FLAGS] = c[row * 4 + FLAGS]! & ~HAS_METRICS;
+      return;
+    }
+    c[row * 4 + FLAGS] = c[row * 4 + FLAGS]! | HAS_METRICS;
+    for (let k = 0, to = METRICS * cap + row; k < SUMMARIZED_METRICS.length; k++, to += cap) n[to] = src[at + k]!;
+    if (keySample !== undefined) this.#keySamples.set(row, keySample);
+    else if (this.#keySamples.size > 0) this.#keySamples.delete(row);
   }
 
   /** `row` from rowOf or start (which thaw a compacted table). */
@@ -1002,6 +1045,17 @@ export class StatusStore {
     const n = batch.size;
     if (n === 0) return;
     this.version++;
+    const rows = batch.rows;
+    if (rows !== undefined) {
+      // The scheduler's rows, written while each outcome was hot: no record or metrics object read here.
+      const codes = rows.codes;
+      for (let i = 0; i < n; i++) {
+        if (codes[i * TASK_ROW_CODES] === 0) this.#taskStartRow(rows, i);
+        else this.#taskEndRow(rows, i);
+      }
+      this.#times[0] = rows.numbers[(n - 1) * TASK_ROW_WIDTH + 6]!;
+      return;
+    }
     for (let i = 0; i < n; i++) {
       const e = batch.event(i);
       if (e.type === 'taskStart') this.#taskStart(e);
@@ -1073,6 +1127,91 @@ export class StatusStore {
       if (job.status === 'RUNNING') job.numActiveTasks = Math.max(0, job.numActiveTasks - 1);
       if (e.result === 'success') job.numCompletedTasks++;
       else if (e.result === 'failed') job.numFailedTasks++;
+      else job.numKilledTasks++;
+    }
+  }
+
+  /** {@link StatusStore.#taskStart} of row `i` of a batch. */
+  #taskStartRow(rows: TaskRows, i: number): void {
+    const n = rows.numbers;
+    const o = i * TASK_ROW_WIDTH;
+    const s = this.#taskStage(n[o]!, n[o + 1]!);
+    if (s === undefined) return;
+    const time = n[o + 6]!;
+    const workerIndex = n[o + 4]!;
+    s.numActiveTasks++;
+    s.firstTaskLaunchedTime ??= time;
+    s.sawTaskStarts = true;
+    const ex = this.#executor(workerIndex, rows.executorIds[i], time);
+    this.#newTask(s, n[o + 2]!, n[o + 3]!, workerIndex, ex.id, rows.codes[i * TASK_ROW_CODES + 1] === 1, time);
+    ex.activeTasks++;
+    for (let j = 0; j < s.jobList.length; j++) {
+      const job = this.#jobAt(s, j);
+      if (job !== undefined && job.status === 'RUNNING') job.numActiveTasks++;
+    }
+  }
+
+  /** {@link StatusStore.#taskEnd} of row `i` of a batch. */
+  #taskEndRow(rows: TaskRows, i: number): void {
+    const n = rows.numbers;
+    const o = i * TASK_ROW_WIDTH;
+    const s = this.#taskStage(n[o]!, n[o + 1]!);
+    const partition = n[o + 2]!;
+    const attempt = n[o + 3]!;
+    const workerIndex = n[o + 4]!;
+    const durationMs = n[o + 5]!;
+    const time = n[o + 6]!;
+    const hasMetrics = n[o + TASK_ROW_FLAG] === 1;
+    const m = o + TASK_ROW_METRICS;
+    // 0 success, 1 failed, 2 killed.
+    const result = rows.codes[i * TASK_ROW_CODES + 2]!;
+    const ex = this.#executor(workerIndex, rows.executorIds[i], time);
+    ex.activeTasks = Math.max(0, ex.activeTasks - 1);
+    ex.totalDuration += durationMs;
+    if (result === 0) ex.completedTasks++;
+    else if (result === 1) ex.failedTasks++;
+    else ex.killedTasks++;
+    if (hasMetrics) {
+      ex.totalGCTime += n[m + 3]!;
+      ex.totalInputRecords += n[m + 5]!;
+      ex.totalInputBytes += n[m + 6]!;
+      ex.totalShuffleRead += n[m + 8]!;
+      ex.totalShuffleWrite += n[m + 10]!;
+    }
+    if (s === undefined) return;
+    s.numActiveTasks = Math.max(0, s.numActiveTasks - 1);
+    let row = s.tasks.rowOf(taskKey(partition, attempt, workerIndex), partition);
+    if (row < 0 && !s.sawTaskStarts) {
+      const launchTime = time - durationMs;
+      row = this.#newTask(s, partition, attempt, workerIndex, ex.id, rows.codes[i * TASK_ROW_CODES + 1] === 1, launchTime);
+      s.firstTaskLaunchedTime ??= launchTime;
+    }
+    if (row >= 0)
+      s.tasks.finishRow(
+        row,
+        result + 1,
+        durationMs,
+        rows.codes[i * TASK_ROW_CODES + 3]! + 1,
+        rows.errors[i],
+        hasMetrics ? n : undefined,
+        m,
+        rows.metrics[i]?.keySample,
+      );
+    if (result === 0) {
+      s.numCompleteTasks++;
+      s.completedIndices.add(partition);
+      if (hasMetrics) {
+        const a = s.totals.sums;
+        for (let k = 0; k < a.length; k++) a[k]! += n[m + k]!;
+      }
+    } else if (result === 1) s.numFailedTasks++;
+    else s.numKilledTasks++;
+    for (let j = 0; j < s.jobList.length; j++) {
+      const job = this.#jobAt(s, j);
+      if (job === undefined) continue;
+      if (job.status === 'RUNNING') job.numActiveTasks = Math.max(0, job.numActiveTasks - 1);
+      if (result === 0) job.numCompletedTasks++;
+      else if (result === 1) job.numFailedTasks++;
       else job.numKilledTasks++;
     }
   }

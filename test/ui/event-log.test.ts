@@ -12,6 +12,7 @@ import { EventLogWriter, TaskEndColumns, eventLogEvents, expandTaskEnds, readEve
 import type { TaskMetrics } from '../../src/exec/protocol.js';
 import { SUMMARIZED_METRICS } from '../../src/scheduler/task-metrics.js';
 import type { TaskEndEvent } from '../../src/scheduler/events.js';
+import { TaskEventBatch } from '../../src/scheduler/task-event-batch.js';
 import type { AppEvent } from '../../src/ui/app-events.js';
 
 const metrics = {
@@ -391,9 +392,23 @@ describe('event log', () => {
           const log = new EventLogWriter(dir, `app-pieces-${app++}`);
           const expected: string[] = [];
           for (const [i, events] of blocks.entries()) {
-            // Through both entries: one event at a time, and a batch as the scheduler delivers them.
-            if (i % 2 === 0) for (const e of events) log.write(e);
-            else log.writeTasks({ size: events.length, event: (k) => events[k]! });
+            // Through every entry: one event at a time, a batch of records, and the scheduler's batch of rows (its
+            // task starts among the ends, which the log leaves out), cut anywhere.
+            if (i % 3 === 0) for (const e of events) log.write(e);
+            else if (i % 3 === 1) log.writeTasks({ size: events.length, event: (k) => events[k]! });
+            else {
+              const batch = new TaskEventBatch();
+              for (const [k, e] of events.entries()) {
+                batch.add({ ...e, type: 'taskStart', time: k });
+                batch.add(e);
+                if (k % 7 === 6) {
+                  log.writeTasks(batch);
+                  batch.clear();
+                }
+              }
+              expect(batch.rows).toBeDefined();
+              log.writeTasks(batch);
+            }
             const other: AppEvent = { type: 'stageCompleted', jobId: 1, stageId: i, attempt: 0, time: i, result: 'succeeded' };
             log.write(other);
             expected.push(taskEndsLine(events), JSON.stringify(other));

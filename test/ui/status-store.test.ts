@@ -770,54 +770,62 @@ describe('StatusStore fed the scheduler’s task batches', () => {
         const byEvent = new StatusStore();
         setUp(byEvent);
         for (const e of events) byEvent.apply(e);
-        // As the scheduler does: one batch whose records are refilled turn after turn, cut anywhere.
-        const byBatch = new StatusStore();
-        setUp(byBatch);
-        const batch = new TaskEventBatch();
-        let at = 0;
-        for (let c = 0; at < events.length; c++) {
-          const end = Math.min(events.length, at + cuts[c % cuts.length]!);
-          for (; at < end; at++) {
-            const e = events[at]!;
-            // Every field of the event, as the scheduler fills a reused record (error and metrics included, undefined or not).
-            Object.assign(e.type === 'taskStart' ? batch.nextStart() : batch.nextEnd(), e);
+        // As the scheduler does: one batch whose rows are refilled turn after turn, cut anywhere (the store reads the
+        // rows); and the same with records filled by hand (a batch without rows, read event by event).
+        const fed = (asRows: boolean) => {
+          const store = new StatusStore();
+          setUp(store);
+          const batch = new TaskEventBatch();
+          let at = 0;
+          for (let c = 0; at < events.length; c++) {
+            const end = Math.min(events.length, at + cuts[c % cuts.length]!);
+            for (; at < end; at++) {
+              const e = events[at]!;
+              // Every field of the event (error and metrics included, undefined or not).
+              if (asRows) batch.add(e);
+              else Object.assign(e.type === 'taskStart' ? batch.nextStart() : batch.nextEnd(), e);
+            }
+            expect(batch.rows !== undefined).toBe(asRows);
+            store.apply({ type: 'taskBatch', tasks: batch });
+            batch.clear();
           }
-          byBatch.apply({ type: 'taskBatch', tasks: batch });
-          batch.clear();
-        }
-        for (const key of ['0.0', '1.0']) {
-          const a = byEvent.stages.get(key)!;
-          const b = byBatch.stages.get(key)!;
-          expect([...b.tasks.values()]).toEqual([...a.tasks.values()]);
-          expect(b.totals.sums).toEqual(a.totals.sums);
-          expect([b.numCompleteTasks, b.numFailedTasks, b.numKilledTasks, b.numActiveTasks]).toEqual([
-            a.numCompleteTasks,
-            a.numFailedTasks,
-            a.numKilledTasks,
-            a.numActiveTasks,
-          ]);
-        }
-        expect([...byBatch.executors.values()]).toEqual([...byEvent.executors.values()]);
-        expect(byBatch.jobs.get(0)).toEqual(byEvent.jobs.get(0));
-        expect(byBatch.lastUpdated).toBe(byEvent.lastUpdated);
-        // And what both show is each task's own end: its metrics to the bit (-0 too), its error, status and locality.
-        const gc = new Map<string, number>();
-        for (const e of events) {
-          if (e.type !== 'taskEnd') continue;
-          const shown = [...byBatch.stages.get(`${e.stageId}.0`)!.tasks.values()].find((t) => t.index === e.partition)!;
-          expect(shown.status).toBe(e.result === 'success' ? 'SUCCESS' : e.result === 'failed' ? 'FAILED' : 'KILLED');
-          expect(shown.errorMessage).toBe(e.error);
-          expect(shown.locality).toBe(e.locality);
-          expect(Object.is(shown.duration, e.durationMs)).toBe(true);
-          expect(shown.speculative).toBe(e.speculative);
-          if (e.metrics === undefined) expect(shown.metrics).toBeUndefined();
-          else {
-            for (const k of SUMMARIZED_METRICS) expect(Object.is(shown.metrics![k], e.metrics[k])).toBe(true);
-            expect(shown.metrics!.keySample).toEqual(e.metrics.keySample);
+          return store;
+        };
+        for (const byBatch of [fed(true), fed(false)]) {
+          for (const key of ['0.0', '1.0']) {
+            const a = byEvent.stages.get(key)!;
+            const b = byBatch.stages.get(key)!;
+            expect([...b.tasks.values()]).toEqual([...a.tasks.values()]);
+            expect(b.totals.sums).toEqual(a.totals.sums);
+            expect([b.numCompleteTasks, b.numFailedTasks, b.numKilledTasks, b.numActiveTasks]).toEqual([
+              a.numCompleteTasks,
+              a.numFailedTasks,
+              a.numKilledTasks,
+              a.numActiveTasks,
+            ]);
           }
-          gc.set(e.executorId, (gc.get(e.executorId) ?? 0) + (e.metrics?.gcMs ?? 0));
+          expect([...byBatch.executors.values()]).toEqual([...byEvent.executors.values()]);
+          expect(byBatch.jobs.get(0)).toEqual(byEvent.jobs.get(0));
+          expect(byBatch.lastUpdated).toBe(byEvent.lastUpdated);
+          // And what both show is each task's own end: its metrics to the bit (-0 too), its error, status and locality.
+          const gc = new Map<string, number>();
+          for (const e of events) {
+            if (e.type !== 'taskEnd') continue;
+            const shown = [...byBatch.stages.get(`${e.stageId}.0`)!.tasks.values()].find((t) => t.index === e.partition)!;
+            expect(shown.status).toBe(e.result === 'success' ? 'SUCCESS' : e.result === 'failed' ? 'FAILED' : 'KILLED');
+            expect(shown.errorMessage).toBe(e.error);
+            expect(shown.locality).toBe(e.locality);
+            expect(Object.is(shown.duration, e.durationMs)).toBe(true);
+            expect(shown.speculative).toBe(e.speculative);
+            if (e.metrics === undefined) expect(shown.metrics).toBeUndefined();
+            else {
+              for (const k of SUMMARIZED_METRICS) expect(Object.is(shown.metrics![k], e.metrics[k])).toBe(true);
+              expect(shown.metrics!.keySample).toEqual(e.metrics.keySample);
+            }
+            gc.set(e.executorId, (gc.get(e.executorId) ?? 0) + (e.metrics?.gcMs ?? 0));
+          }
+          for (const [id, ms] of gc) expect(byBatch.executors.get(id)!.totalGCTime).toBe(ms);
         }
-        for (const [id, ms] of gc) expect(byBatch.executors.get(id)!.totalGCTime).toBe(ms);
       }),
       { numRuns: 200 },
     );
@@ -879,11 +887,11 @@ describe('StatusStore job counters', () => {
               time: t,
             };
             if (o.k === 'start') {
-              if (batched) Object.assign(batch.nextStart(), task);
+              if (batched) batch.add({ type: 'taskStart', ...task });
               else store.apply({ type: 'taskStart', ...task });
             } else {
               const end = { ...task, result: o.result, error: undefined, durationMs: 1, metrics: undefined, locality: 'NO_PREF' as const };
-              if (batched) Object.assign(batch.nextEnd(), end);
+              if (batched) batch.add({ type: 'taskEnd', ...end });
               else store.apply({ type: 'taskEnd', ...end });
             }
             for (const j of stageJobs.get(o.stage)!) {
