@@ -119,8 +119,12 @@ let freeBytes = 0;
 /** Retired segments some reader may still be reading, with their output's state. */
 const parked: Array<{ readonly sab: SharedArrayBuffer; readonly state: Int32Array }> = [];
 let segmentTakes = 0;
-/** The most bytes the pool keeps free: two PageRank outputs a worker fit many times, a word count's several. */
-const MAX_FREE_BYTES = 16 * 1024 * 1024;
+/**
+ * The most bytes the pool keeps free (a larger segment is never kept): a PageRank worker's two outputs of ~1.2 MB
+ * fit with room. Free segments are memory a one-stage job (a word count) would otherwise give up to the collector
+ * after its reads, so the bound is small: a high-cardinality word count's outputs (~10 MB) are not kept at all.
+ */
+const MAX_FREE_BYTES = 8 * 1024 * 1024;
 /** A free segment not taken within this many takes is left to the collector (a phase of smaller outputs). */
 const MAX_AGE = 32;
 /** Retired segments still being read, watched at most: beyond, the oldest is left to the collector. */
