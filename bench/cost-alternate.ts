@@ -62,7 +62,10 @@ const median = (xs: readonly number[]): number => {
 };
 
 const runs = new Map(
-  trees.map((t) => [t, { total: [] as number[], later: [] as number[], rss: [] as number[], cpu: [] as number[], all: [] as number[] }]),
+  trees.map((t) => [
+    t,
+    { total: [] as number[], later: [] as number[], rss: [] as number[], cpu: [] as number[], faults: [] as number[], all: [] as number[] },
+  ]),
 );
 for (let r = 0; r < rounds; r++) {
   // Alternate which tree goes first, so that neither always meets the load of the other's tail.
@@ -72,7 +75,7 @@ for (let r = 0; r < rounds; r++) {
     // The script's own node process (tsx as its loader), without npx in front of it, timed by /usr/bin/time.
     const run = spawnSync(
       '/usr/bin/time',
-      ['-f', 'CPUTIME %U %S', process.execPath, ...flagsOf(tree), '--import', 'tsx', 'bench/cost-run.ts', 'kindling', workload],
+      ['-f', 'CPUTIME %U %S FAULTS %R', process.execPath, ...flagsOf(tree), '--import', 'tsx', 'bench/cost-run.ts', 'kindling', workload],
       {
         cwd: dirOf(tree),
         env: { ...process.env, ...(confOf(tree) === undefined ? {} : { KINDLING_CONF: confOf(tree) }) },
@@ -85,6 +88,8 @@ for (let r = 0; r < rounds; r++) {
     const out = run.stdout;
     const [user, sys] = /CPUTIME ([\d.]+) ([\d.]+)/.exec(run.stderr)!.slice(1).map(Number) as [number, number];
     const cpu = user + sys;
+    // Minor page faults of the whole process: fresh memory touched (~11 µs each on this VM, session 18).
+    const faults = Number(/FAULTS (\d+)/.exec(run.stderr)![1]);
     const timings = JSON.parse(/TIMINGS (.*)/.exec(out)![1]!) as Array<{ phase: string; ms: number }>;
     const later = timings.filter((x) => /^iteration ([2-9]|\d\d+)$/.test(x.phase)).map((x) => x.ms);
     // Every iteration, the first included (what bench/cost.ts compares for k-means).
@@ -96,9 +101,10 @@ for (let r = 0; r < rounds; r++) {
     if (all.length > 0) m.all.push(median(all));
     m.rss.push(rss);
     m.cpu.push(cpu);
+    m.faults.push(faults);
     const first = timings[0] === undefined ? '' : `${timings[0].phase} ${timings[0].ms.toFixed(0)} ms, `;
     console.log(
-      `${tree}: load ${load.toFixed(1)}, ${(total / 1000).toFixed(2)} s, CPU ${cpu.toFixed(2)} s, ${first}later iterations median ` +
+      `${tree}: load ${load.toFixed(1)}, ${(total / 1000).toFixed(2)} s, CPU ${cpu.toFixed(2)} s, ${faults} faults, ${first}later iterations median ` +
         `${later.length > 0 ? median(later).toFixed(0) : '-'} ms (1-N ${all.length > 0 ? median(all).toFixed(0) : '-'} ms), peak RSS ${rss.toFixed(0)} MB, ${/RESULT (.{0,70})/.exec(out)![1]}`,
     );
   }
@@ -106,7 +112,7 @@ for (let r = 0; r < rounds; r++) {
 for (const [tree, m] of runs) {
   const later = m.later.length > 0 ? `${median(m.later).toFixed(0)} ms (1-N ${median(m.all).toFixed(0)} ms)` : '-';
   console.log(
-    `median ${tree}: ${(median(m.total) / 1000).toFixed(2)} s, CPU ${median(m.cpu).toFixed(2)} s, later iteration ${later}, peak RSS ${median(m.rss).toFixed(0)} MB`,
+    `median ${tree}: ${(median(m.total) / 1000).toFixed(2)} s, CPU ${median(m.cpu).toFixed(2)} s, ${median(m.faults)} faults, later iteration ${later}, peak RSS ${median(m.rss).toFixed(0)} MB`,
   );
 }
 // Each tree against the first, round by round (the runs of a round are moments apart): the median of the paired
@@ -116,7 +122,7 @@ const [first, ...others] = [...runs];
 for (const [tree, m] of others) {
   const of = first![1];
   console.log(
-    `paired ${tree} vs ${first![0]}: wall ${formatPaired(pairedDifference(m.total, of.total))}; CPU ${formatPaired(pairedDifference(m.cpu, of.cpu))}` +
+    `paired ${tree} vs ${first![0]}: wall ${formatPaired(pairedDifference(m.total, of.total))}; CPU ${formatPaired(pairedDifference(m.cpu, of.cpu))}; faults ${formatPaired(pairedDifference(m.faults, of.faults))}` +
       (m.later.length === of.later.length && m.later.length > 0 ? `; later iteration ${formatPaired(pairedDifference(m.later, of.later))}` : ''),
   );
 }

@@ -38,7 +38,7 @@ import { estimateSize } from '../storage/size-estimator.js';
 import { ENGINES, type WorkerServices } from './engines.js';
 import { STAGES_CACHED, type TaskMessage, type TaskMetrics, type TaskOutcome, type WorkerInit } from './protocol.js';
 import { ShuffleFetcher, type EarlyAsks, type PeerShuffleService } from './shuffle-fetcher.js';
-import { takeShared } from '../shuffle/shared-output.js';
+import { releaseShared, takeShared } from '../shuffle/shared-output.js';
 import { FetchedInput, type FetchedBucket } from '../shuffle/fetched-input.js';
 import { workerMemoryBudget } from '../shuffle/memory-budget.js';
 import { taskRuntime, type TaskRuntime } from './task-runtime.js';
@@ -309,7 +309,8 @@ export class Executor {
       stage: msg.stageId,
       job: msg.jobId,
     };
-    // Buckets in shared memory are taken now (marked read), so that no early ask goes for them.
+    // Buckets in shared memory are taken now (marked read, and counted as read until the task ends), so that no
+    // early ask goes for them.
     const shared = msg.shuffleReads.map((read) => takeShared(read.shared));
     const early = msg.shuffleReads.map((read, r) => this.#fetcher.askEarly(read.shuffleId, read.reduceId, read.locations, shared[r]));
     try {
@@ -362,6 +363,11 @@ export class Executor {
       return { status: 'failed', epoch: this.epoch, failure: failureOf(e), blockUpdates: this.blocks.drainUpdates(), metrics: metricsOf(meter) };
     } finally {
       for (const input of inputs.values()) input.dispose();
+      // Nothing of the task reads the shared buckets now (a combine copies what it keeps): their writer may reuse them.
+      for (const [r, read] of msg.shuffleReads.entries()) releaseShared(read.shared, shared[r]);
+      // This worker's own outputs read here may be read in full now: moved to disk (their memory reused) without
+      // waiting for this worker's next map task.
+      if (shared.some((taken) => taken !== undefined)) this.shuffles.pollShared?.();
       setCurrentTask(undefined);
       clearHeapGuardTask(guarded);
       this.#active.delete(msg.taskId);

@@ -157,16 +157,17 @@ export class MapOutputTracker {
   }
 
   /**
-   * For a reduce task of partition `reduceId` on `workerIndex`: by map id, the bucket to read from shared memory
-   * (outputs of other workers that are shared and not spent), or undefined when there is none. An output of the
-   * reader's own worker is read from its store as it is (no copy either).
+   * For a reduce task of partition `reduceId` (on any worker): by map id, the bucket to read from shared memory
+   * (outputs that are shared and not spent), or undefined when there is none. The reader's own worker's outputs are
+   * included: read from its store they would be views outside the readers' count, whose memory the writer then
+   * cannot reuse (shared-output.ts).
    */
-  sharedBuckets(shuffleId: number, reduceId: number, workerIndex: number): Array<SharedBucket | null> | undefined {
+  sharedBuckets(shuffleId: number, reduceId: number, _workerIndex: number): Array<SharedBucket | null> | undefined {
     if (!this.#withShared.has(shuffleId)) return undefined;
     const outputs = this.#shuffles.get(shuffleId) ?? [];
     let buckets: Array<SharedBucket | null> | undefined;
     outputs.forEach((o, mapId) => {
-      if (o?.shared === undefined || o.workerIndex === workerIndex) return;
+      if (o?.shared === undefined) return;
       const b = bucketOf(o.shared, reduceId);
       if (b === undefined) return;
       (buckets ??= new Array<SharedBucket | null>(outputs.length).fill(null))[mapId] = b;

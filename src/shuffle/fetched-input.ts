@@ -41,6 +41,11 @@ export class FetchedInput implements MemoryConsumer {
    */
   #buckets: Array<FetchedBucket | Parts> = [];
   #inMemory = 0;
+  /**
+   * Records of buckets in memory that another pool counts (shared: see `add`): not this pool's, but in memory all the
+   * same, so counted in `inMemoryRecords` (a reduce sizes its table from it).
+   */
+  #sharedInMemory = 0;
   readonly #runs: string[] = [];
   /** Set when the task starts reading: arrays handed out stay referenced, so spilling then frees nothing. */
   #reading = false;
@@ -82,6 +87,7 @@ export class FetchedInput implements MemoryConsumer {
       else this.#buckets[mapIds[i]!] = new Parts([had, b]);
       this.#records += b.length;
       if (!shared) this.#inMemory += b.length;
+      else this.#sharedInMemory += b.length;
       if (b.length === 0) continue;
       const bucketBytes = Array.isArray(b) ? estimateSize(b as unknown[]) : encodedBytes(b as EncodedBucket, estimateSize);
       this.#estimatedBytes += bucketBytes;
@@ -131,6 +137,7 @@ export class FetchedInput implements MemoryConsumer {
     flush();
     this.#buckets = [];
     this.#inMemory = 0;
+    this.#sharedInMemory = 0;
     this.budget.spilled(this.bytes, diskBytes);
     this.budget.update(this, 0);
   }
@@ -158,7 +165,7 @@ export class FetchedInput implements MemoryConsumer {
       if (n > largestBucket) largestBucket = n;
     }
     const read = (each: (kv: Pair) => void, numbers: NumberColumnsSink): void => this.#read(each, numbers);
-    return { buckets: this.#present(), runs: this.#runs, read, largestBucket, inMemoryRecords: this.#inMemory };
+    return { buckets: this.#present(), runs: this.#runs, read, largestBucket, inMemoryRecords: this.#inMemory + this.#sharedInMemory };
   }
 
   #read(each: (kv: Pair) => void, numbers: NumberColumnsSink): void {

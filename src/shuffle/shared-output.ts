@@ -5,11 +5,13 @@
  * reads a peer's bucket where it lies, without asking the peer, whose event loop may be busy with a task for the
  * whole of that task (a fetch is served only between a worker's synchronous computations).
  *
- * The bytes are never written once shared: a reader holding a view always reads a complete output, even after its
- * writer dropped it, moved it to disk or died (the memory lives while a view of it does). What may change is only
- * the small state array in front: which buckets were read (so the writer can move a fully read output to disk, as
- * it does for outputs fetched by peers) and whether the writer withdrew the output (spilled by its shuffle pool,
- * replaced, removed), after which nobody starts reading it and the memory goes with the last view.
+ * The bytes are not written while anyone may read them: a reduce task counts itself a reader while it reads (see
+ * takeShared), and the writer puts an output's memory (a segment of its thread's pool) to another output only once it
+ * has withdrawn the first (moved to disk, spilled by its shuffle pool, replaced, removed: nobody starts reading it
+ * then) and no counted reader is left. A reader already holding a view reads a complete output, even after its writer
+ * died. What changes meanwhile is the output's small state array, a buffer of its own: which buckets were read (so the
+ * writer can move a fully read output to disk, as it does for outputs fetched by peers), the readers, and whether the
+ * writer withdrew it.
  *
  * Only outputs whose columns are all typed arrays (numbers, rows of numbers, latin1 strings) or lengths (null,
  * undefined) are shared; a plain-array column (objects, other strings) has no byte form, and its output is fetched
@@ -20,8 +22,8 @@ import type { EncodedBucket } from './bucket-codec.js';
 /** One map output in shared memory: its buckets by reduce partition, and the state readers and writer update. */
 export interface SharedOutput {
   /**
-   * `[UNREAD]`: buckets not read yet; `[WITHDRAWN]`: 1 once the writer withdrew the output; `[FIRST_FLAG + r]`: 1
-   * while bucket `r` was never read. Updated with `Atomics` (several threads).
+   * `[UNREAD]`: buckets not read yet; `[WITHDRAWN]`: 1 once the writer withdrew the output; `[READERS]`: reduce tasks
+   * reading it now; `[FIRST_FLAG + r]`: 1 while bucket `r` was never read. Updated with `Atomics` (several threads).
    */
   readonly state: Int32Array;
   readonly buckets: readonly EncodedBucket[];
@@ -36,7 +38,9 @@ export interface SharedBucket {
 
 const UNREAD = 0;
 const WITHDRAWN = 1;
-const FIRST_FLAG = 2;
+/** Reduce tasks reading the output now (taken, task not ended): its segment is not reused while any is. */
+const READERS = 2;
+const FIRST_FLAG = 3;
 
 type Column = EncodedBucket['keys'];
 
@@ -60,18 +64,20 @@ function arraysOf(c: Column): Array<Int32Array | Float64Array | Uint8Array> {
 const align8 = (n: number): number => (n + 7) & ~7;
 
 /**
- * Copies `buckets` (each {@link shareable}) into one `SharedArrayBuffer`, the state in front. Every non-empty bucket
- * starts unread. The copies are the same columns: a reader decodes them as it decodes a bucket fetched from a peer.
+ * Copies `buckets` (each {@link shareable}) into shared memory: a segment of this thread's pool (see
+ * {@link retireShared}) or a new one, the state in a small buffer of its own (a stale handle must keep reading
+ * "withdrawn" after the segment holds another output). Every non-empty bucket starts unread. The copies are the same
+ * columns: a reader decodes them as it decodes a bucket fetched from a peer.
  */
 export function shareOutput(buckets: readonly EncodedBucket[]): SharedOutput {
-  let bytes = align8((FIRST_FLAG + buckets.length) * 4);
+  let bytes = 0;
   for (const b of buckets) {
     if (b.length === 0) continue;
     for (const a of [...arraysOf(b.keys), ...arraysOf(b.values)]) bytes += align8(a.byteLength);
   }
-  const sab = new SharedArrayBuffer(bytes);
-  const state = new Int32Array(sab, 0, FIRST_FLAG + buckets.length);
-  let at = align8(state.byteLength);
+  const sab = takeSegment(bytes);
+  const state = new Int32Array(new SharedArrayBuffer((FIRST_FLAG + buckets.length) * 4));
+  let at = 0;
   const place = <T extends Int32Array | Float64Array | Uint8Array>(a: T): T => {
     const Kind = a.constructor as new (buffer: SharedArrayBuffer, offset: number, length: number) => T;
     const copy = new Kind(sab, at, a.length);
@@ -92,7 +98,110 @@ export function shareOutput(buckets: readonly EncodedBucket[]): SharedOutput {
     return { length: b.length, keys: column(b.keys), values: column(b.values) };
   });
   state[UNREAD] = unread;
+  segmentOf.set(state, sab);
   return { state, buckets: shared };
+}
+
+/*
+ * The thread's pool of segments. A fresh SharedArrayBuffer is fresh pages: ~300 page faults and ~3.5 ms of CPU for a
+ * PageRank map output of 1.2 MB on this VM (/tmp/sab/alloc.mjs, session 22), against ~0.14 ms to copy into one
+ * already touched. A segment goes back to the pool only when nothing can read it again: its writer withdrew the
+ * output (so no reduce task starts reading it: takeShared counts itself a reader before it looks) and no reader
+ * counted is still reading (a reader's thread that died never uncounts: that segment is left to the collector).
+ */
+
+/** The segment of each output this thread shared and has not retired (keyed by the writer's own state view). */
+const segmentOf = new WeakMap<Int32Array, SharedArrayBuffer>();
+/** Free segments, oldest first, each with the take count when it was freed. */
+const freeSegments: SharedArrayBuffer[] = [];
+const freedAt: number[] = [];
+let freeBytes = 0;
+/** Retired segments some reader may still be reading, with their output's state. */
+const parked: Array<{ readonly sab: SharedArrayBuffer; readonly state: Int32Array }> = [];
+let segmentTakes = 0;
+/**
+ * The most bytes the pool keeps free (a larger segment is never kept): a PageRank worker's two outputs of ~1.2 MB
+ * fit with room. Free segments are memory a one-stage job (a word count) would otherwise give up to the collector
+ * after its reads, so the bound is small: a high-cardinality word count's outputs (~10 MB) are not kept at all.
+ */
+const MAX_FREE_BYTES = 8 * 1024 * 1024;
+/** A free segment not taken within this many takes is left to the collector (a phase of smaller outputs). */
+const MAX_AGE = 32;
+/** Retired segments still being read, watched at most: beyond, the oldest is left to the collector. */
+const MAX_PARKED = 64;
+/** Smaller segments are not pooled: malloc's bins serve them from memory already touched. */
+const MIN_POOLED_BYTES = 64 * 1024;
+
+/** Bytes for a request of `bytes`, rounded up to an eighth of its power of two (the next output's size varies). */
+function roundedSegment(bytes: number): number {
+  const step = 2 ** Math.max(3, 31 - Math.clz32(Math.max(bytes, 8)) - 3);
+  return Math.ceil(bytes / step) * step;
+}
+
+function takeSegment(bytes: number): SharedArrayBuffer {
+  if (bytes < MIN_POOLED_BYTES) return new SharedArrayBuffer(bytes);
+  segmentTakes++;
+  for (let i = parked.length - 1; i >= 0; i--) {
+    if (Atomics.load(parked[i]!.state, READERS) > 0) continue;
+    const [p] = parked.splice(i, 1);
+    freeSegment(p!.sab);
+  }
+  while (freeSegments.length > 0 && segmentTakes - freedAt[0]! > MAX_AGE) dropOldestSegment();
+  let best = -1;
+  for (let i = 0; i < freeSegments.length; i++) {
+    const b = freeSegments[i]!.byteLength;
+    // Up to twice the request: a much larger segment would hold its memory for a small output.
+    if (b >= bytes && b <= 2 * bytes && (best < 0 || b < freeSegments[best]!.byteLength)) best = i;
+  }
+  if (best < 0) return new SharedArrayBuffer(roundedSegment(bytes));
+  const [found] = freeSegments.splice(best, 1);
+  freedAt.splice(best, 1);
+  freeBytes -= found!.byteLength;
+  return found!;
+}
+
+function freeSegment(sab: SharedArrayBuffer): void {
+  freeSegments.push(sab);
+  freedAt.push(segmentTakes);
+  freeBytes += sab.byteLength;
+  while (freeBytes > MAX_FREE_BYTES) dropOldestSegment();
+}
+
+function dropOldestSegment(): void {
+  freeBytes -= freeSegments.shift()!.byteLength;
+  freedAt.shift();
+}
+
+/**
+ * The writer no longer reads or serves `out` (moved to disk, spilled, dropped): withdraws it, and its segment goes
+ * back to this thread's pool once no counted reader reads it. `reusable` false (a local reader was handed views of
+ * it outside the count) withdraws only, and leaves the segment to the collector. Once per output, on its writer's
+ * thread; the output's views may not be used by the writer afterwards.
+ */
+export function retireShared(out: SharedOutput, reusable = true): void {
+  withdraw(out.state);
+  const sab = segmentOf.get(out.state);
+  if (sab === undefined) return;
+  segmentOf.delete(out.state);
+  if (!reusable || sab.byteLength < MIN_POOLED_BYTES) return;
+  if (Atomics.load(out.state, READERS) === 0) freeSegment(sab);
+  else {
+    parked.push({ sab, state: out.state });
+    if (parked.length > MAX_PARKED) parked.shift();
+  }
+}
+
+/** What this thread's segment pool holds (tests). */
+export function segmentPool(): { free: number; freeBytes: number; parked: number } {
+  return { free: freeSegments.length, freeBytes, parked: parked.length };
+}
+
+/** Empties this thread's segment pool (tests). */
+export function clearSegmentPool(): void {
+  freeSegments.length = 0;
+  freedAt.length = 0;
+  freeBytes = 0;
+  parked.length = 0;
 }
 
 /** Notes that bucket `reduceId` was read (by any thread); true the first time. */
@@ -130,16 +239,39 @@ export function bucketOf(out: SharedOutput, reduceId: number): SharedBucket | un
 
 /**
  * The buckets a reduce task reads from shared memory, by map id, marked read; a withdrawn output is left out (it
- * is fetched from its writer, which then serves what it holds now: runs on disk, or a fetch failure).
+ * is fetched from its writer, which then serves what it holds now: runs on disk, or a fetch failure). The task counts
+ * itself a reader of each bucket taken until {@link releaseShared}, which it must call once it no longer reads them
+ * (its inputs disposed): until then the writer does not reuse their memory.
  */
 export function takeShared(shared: ReadonlyArray<SharedBucket | null | undefined> | undefined): Map<number, EncodedBucket> | undefined {
   if (shared === undefined) return undefined;
   let taken: Map<number, EncodedBucket> | undefined;
   for (let mapId = 0; mapId < shared.length; mapId++) {
     const s = shared[mapId];
-    if (s == null || withdrawn(s.state)) continue;
+    if (s == null) continue;
+    // Counted before looking: a writer that withdraws at the same time then sees the count (Atomics are sequentially
+    // consistent), or this reader sees the withdrawal.
+    Atomics.add(s.state, READERS, 1);
+    if (withdrawn(s.state)) {
+      Atomics.sub(s.state, READERS, 1);
+      continue;
+    }
     markRead(s.state, s.reduceId);
     (taken ??= new Map()).set(mapId, s.bucket);
   }
   return taken;
+}
+
+/** Ends the reads {@link takeShared} counted (`taken` is what it returned for the same `shared`). */
+export function releaseShared(
+  shared: ReadonlyArray<SharedBucket | null | undefined> | undefined,
+  taken: ReadonlyMap<number, EncodedBucket> | undefined,
+): void {
+  if (shared === undefined || taken === undefined) return;
+  for (const mapId of taken.keys()) Atomics.sub(shared[mapId]!.state, READERS, 1);
+}
+
+/** Reduce tasks counted as reading the output now (tests). */
+export function readersOf(state: Int32Array): number {
+  return Atomics.load(state, READERS);
 }

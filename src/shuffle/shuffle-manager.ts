@@ -62,6 +62,11 @@ export interface ShuffleManager {
    */
   fetchParts?(shuffleId: number, mapIds: readonly number[], reduceId: number, at: BucketCursor, maxBytes: number, readOnly?: boolean): BucketParts;
   remove(shuffleId: number): void;
+  /**
+   * Looks whether outputs held here in shared memory were read in full (by reduce tasks of any worker, which tell the
+   * writer nothing), to move them to disk: optional, for managers that share outputs (spilling-shuffle-manager.ts).
+   */
+  pollShared?(): void;
   /** Deletes everything (worker shutdown). */
   close(): void;
 }

@@ -33,7 +33,7 @@ import { readFramedRun, readFramesFrom, writeFramedRun } from './external-combin
 import { compactColumns, readColumnBucket, writeColumnFile, type FileBucket } from './column-file.js';
 import type { MemoryBudget, MemoryConsumer } from './memory-budget.js';
 import { giveBack } from '../util/scratch-arrays.js';
-import { allRead, markRead, shareOutput, shareable, withdraw, type SharedOutput } from './shared-output.js';
+import { allRead, markRead, retireShared, shareOutput, shareable, withdraw, type SharedOutput } from './shared-output.js';
 
 export interface SpillingShuffleOptions {
   readonly workerIndex: number;
@@ -80,6 +80,8 @@ interface MapOutput {
    * is then in its state, marked by the reducers of every worker, not in `unread`.
    */
   shared?: SharedOutput;
+  /** The shared output given up while a move still read its buckets: retired when the move ends (see #unshare). */
+  retiring?: SharedOutput;
 }
 
 /** Re-estimate the average record size every this many records (estimating each record would cost too much). */
@@ -139,12 +141,8 @@ export class SpillingShuffleManager implements ShuffleManager {
     // progress end (the driver lets the handle go; later readers fetch the runs).
     let sharedOutput: MapOutput | undefined;
     const spill = (): void => {
-      if (sharedOutput?.shared !== undefined) {
-        withdraw(sharedOutput.shared.state);
-        // Nothing of this worker may keep the memory alive (the state is a view of the same buffer).
-        sharedOutput.shared = undefined;
-        this.#sharedUnread.delete(sharedOutput);
-      }
+      // Withdrawn first: no reader starts on it while its records are written to runs.
+      if (sharedOutput?.shared !== undefined) withdraw(sharedOutput.shared.state);
       let diskBytes = 0;
       for (let r = 0; r < numReducers; r++) {
         const b = stored !== undefined ? decodeBucket(stored[r]!) : recordsOf(r);
@@ -161,6 +159,8 @@ export class SpillingShuffleManager implements ShuffleManager {
         chunks[r] = [];
         if (stored !== undefined) stored[r] = encodeBucket([]);
       }
+      // Its records are in the runs now: the shared memory can hold another output once its readers are done.
+      if (sharedOutput !== undefined) this.#unshare(sharedOutput);
       runIndex++;
       this.spills++;
       const memoryBytes = Math.round(buffered * avgBytes);
@@ -268,10 +268,7 @@ export class SpillingShuffleManager implements ShuffleManager {
   }
 
   #drop(out: MapOutput): void {
-    if (out.shared !== undefined) {
-      withdraw(out.shared.state);
-      this.#sharedUnread.delete(out);
-    }
+    this.#unshare(out);
     if (out.consumer !== undefined) this.options.budget?.release(out.consumer);
     removeFiles(out);
     // A move in progress still reads the arrays: its end recycles them.
@@ -279,6 +276,32 @@ export class SpillingShuffleManager implements ShuffleManager {
     out.dropped = true;
     this.#toMove.delete(out);
     if (out.file !== undefined) rmSync(out.file.path, { force: true });
+  }
+
+  /**
+   * Gives up `out`'s shared memory (moved to disk, spilled, dropped): withdrawn at once, so no reduce task starts
+   * reading it, and retired (its segment reused once its readers are done: shared-output.ts) unless a move is still
+   * reading the buckets (then when the move ends) or a local reader was handed views of them outside the readers'
+   * count (then left to the collector).
+   */
+  #unshare(out: MapOutput): void {
+    const shared = out.shared;
+    if (shared === undefined) return;
+    out.shared = undefined;
+    this.#sharedUnread.delete(out);
+    if (out.moving) {
+      withdraw(shared.state);
+      out.retiring = shared;
+      return;
+    }
+    retireShared(shared, out.viewed === undefined);
+  }
+
+  /** What #unshare left to a move's end. */
+  #retireAfterMove(out: MapOutput): void {
+    if (out.retiring === undefined) return;
+    retireShared(out.retiring, out.viewed === undefined);
+    out.retiring = undefined;
   }
 
   /** Notes that bucket `reduceId` of `out` was fetched; the first time the last one is, the output is queued to move. */
@@ -335,6 +358,7 @@ export class SpillingShuffleManager implements ShuffleManager {
         writeColumnFile(file, out.buckets).then(
           (buckets) => {
             out.moving = false;
+            this.#retireAfterMove(out);
             // Dropped meanwhile (shuffle removed, output replaced), or spilled by the pool (it then has runs, which
             // hold its records): the file is not needed.
             if (out.dropped || out.runs.some((r) => r.length > 0)) {
@@ -348,14 +372,15 @@ export class SpillingShuffleManager implements ShuffleManager {
             // Its pool share goes (and with it any later request to spill it); only empty buckets stay in memory.
             if (out.consumer !== undefined) this.options.budget?.release(out.consumer);
             this.#recycle(out);
-            // Every reducer has read it (the driver lets go of its handle too): the shared memory goes with the views.
-            out.shared = undefined;
+            // Every reducer has read it, and it is served from the file now: its shared memory can hold another output.
+            this.#unshare(out);
             for (let r = 0; r < out.buckets.length; r++) out.buckets[r] = EMPTY;
             this.movedToDisk++;
             this.movedBytes += bytes;
           },
           () => {
             out.moving = false; // (a full disk): it stays in memory, as it would have without moving
+            this.#retireAfterMove(out);
             if (out.dropped) this.#recycle(out);
           },
         ),

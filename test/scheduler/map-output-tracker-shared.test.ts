@@ -1,6 +1,7 @@
 /**
  * The driver's handles of map outputs in shared memory (MapOutputTracker; shuffle/shared-output.ts): a reduce task
- * is given the buckets of other workers' shared outputs, never its own worker's; a handle goes as soon as no new
+ * is given the buckets of every worker's shared outputs, its own worker's too (read through the handle, it counts as
+ * a reader, so its writer does not reuse the memory under it); a handle goes as soon as no new
  * reader needs it (read by every reducer, withdrawn by its writer), with its worker (lost, or failing a fetch),
  * with its shuffle, and when the output is registered again; holding it is what keeps the memory alive.
  */
@@ -29,12 +30,12 @@ function tracker(): { t: MapOutputTracker; outs: SharedOutput[] } {
 }
 
 describe('MapOutputTracker and outputs in shared memory', () => {
-  it("gives a reducer the buckets of other workers' shared outputs, by map id, not its own worker's", () => {
+  it("gives a reducer the buckets of every worker's shared outputs, by map id, its own worker's too", () => {
     const { t, outs } = tracker();
     const on1 = t.sharedBuckets(3, 1, 1)!;
-    expect(on1.map((b) => b?.reduceId ?? null)).toEqual([1, null, 1]);
+    expect(on1.map((b) => b?.reduceId ?? null)).toEqual([1, 1, 1]);
     expect(on1[0]!.bucket).toBe(outs[0]!.buckets[1]);
-    expect(t.sharedBuckets(3, 0, 0)!.map((b) => (b === null ? null : b.bucket))).toEqual([null, outs[1]!.buckets[0], null]);
+    expect(t.sharedBuckets(3, 0, 0)!.map((b) => (b === null ? null : b.bucket))).toEqual(outs.map((o) => o.buckets[0]));
     expect(t.size.sharedOutputs).toBe(3);
     expect(t.size.sharedRegistered).toBe(3);
     // The status kept for the stage's bookkeeping does not hold the memory.
@@ -49,7 +50,7 @@ describe('MapOutputTracker and outputs in shared memory', () => {
     withdraw(outs[1]!.state);
     expect(t.size.sharedOutputs).toBe(1);
     expect(t.sharedBuckets(3, 0, 1)!.map((b) => b?.reduceId ?? null)).toEqual([null, null, 0]);
-    expect(t.sharedBuckets(3, 0, 0)).toBeUndefined();
+    expect(t.sharedBuckets(3, 1, 0)!.map((b) => b?.reduceId ?? null)).toEqual([null, null, 1]);
   });
 
   it('forgets the handles with their worker, a fetch failure, a re-registered output, and the shuffle', () => {

@@ -11,6 +11,8 @@ import { MemoryBudget } from '../../src/shuffle/memory-budget.js';
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'kindling-fetched-input-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+let dirs = 0;
+const scratchDir = (): string => mkdtempSync(path.join(scratch, `d${dirs++}-`));
 
 /** Each key's values in the order they come. */
 function valuesByKey(pairs: Iterable<Pair>): Map<unknown, unknown[]> {
@@ -101,5 +103,32 @@ describe('FetchedInput spilling', () => {
       }),
       { numRuns: 40 },
     );
+  });
+});
+
+describe('FetchedInput and buckets read from shared memory', () => {
+  it("counts shared buckets' records as in memory (a reduce sizes its table from them) but not their bytes in its own pool", () => {
+    const budget = new MemoryBudget(1 << 30, scratchDir());
+    const input = new FetchedInput(budget);
+    const shared = encodeBucket(Array.from({ length: 700 }, (_, i): Pair => [i, i]));
+    const fetched = encodeBucket(Array.from({ length: 300 }, (_, i): Pair => [i, 1]));
+    input.add([0], [shared], true);
+    expect(input.bytes).toBe(0);
+    input.add([1], [fetched]);
+    expect(input.bytes).toBeGreaterThan(0);
+    const parts = input.parts();
+    expect(parts.inMemoryRecords).toBe(1000);
+    expect(parts.largestBucket).toBe(700);
+    input.dispose();
+  });
+
+  it('after a spill, nothing is in memory, shared or not', () => {
+    const budget = new MemoryBudget(1 << 30, scratchDir());
+    const input = new FetchedInput(budget);
+    input.add([0, 1], [encodeBucket([[1, 2]]), encodeBucket([[3, 4]])], true);
+    input.add([2], [encodeBucket([[5, 6]])]);
+    input.spill();
+    expect(input.parts().inMemoryRecords).toBe(0);
+    input.dispose();
   });
 });

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Context, type RDD } from 'kindling';
+import { Context, capture, type RDD } from 'kindling';
 import { checkWhole } from '../../../bench/fault-harness.js';
 import { smallKey } from '../../core/key-arbitraries.js';
 
@@ -113,6 +113,100 @@ describe('map outputs in shared memory (local[2])', () => {
     expect(driver.sharedMapOutputsRegistered - before).toBe(6);
     expect(driver.sharedMapOutputs).toBe(0);
   }, 120_000);
+});
+
+/**
+ * An iterative program whose map outputs are large enough for the writers to reuse their memory (a segment of 64 KiB
+ * or more: shuffle/shared-output.ts): every iteration a new shuffle of `n` keys, sums modulo a prime (exact, so the
+ * result is the same whatever the order of the additions). Its reference is computed here.
+ */
+const P = 1_000_003;
+function iterate(sc: Context, n: number, iterations: number, seed: number): Promise<Map<number, number>> {
+  let ranks = sc.parallelize(
+    Array.from({ length: n }, (_, k): [number, number] => [k, (k * seed) % P]),
+    2,
+  );
+  for (let i = 0; i < iterations; i++) {
+    ranks = ranks
+      .flatMap(
+        capture(
+          { seed, n, P },
+          ([k, v]: [number, number]): Array<[number, number]> => [
+            [k, v],
+            [(k * 7 + seed) % n, (v * 3 + 1) % P],
+          ],
+        ),
+      )
+      .reduceByKey(
+        capture({ P }, (a: number, b: number) => (a + b) % P),
+        2,
+      );
+  }
+  return ranks.collectAsMap();
+}
+function iterated(n: number, iterations: number, seed: number): Map<number, number> {
+  let ranks = new Map<number, number>();
+  for (let k = 0; k < n; k++) ranks.set(k, (k * seed) % P);
+  for (let i = 0; i < iterations; i++) {
+    const next = new Map<number, number>();
+    const add = (k: number, v: number): void => void next.set(k, ((next.get(k) ?? 0) + v) % P);
+    for (const [k, v] of ranks) {
+      add(k, v);
+      add((k * 7 + seed) % n, (v * 3 + 1) % P);
+    }
+    ranks = next;
+  }
+  return ranks;
+}
+
+describe('map outputs in shared memory, their memory reused from one iteration to the next', () => {
+  it('an iterative program gives the same result with and without them, and the reference result', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 8_000, max: 30_000 }),
+        fc.integer({ min: 2, max: 5 }),
+        fc.integer({ min: 1, max: 1000 }),
+        async (n, iterations, seed) => {
+          const [a, b] = await Promise.all([iterate(on, n, iterations, seed), iterate(off, n, iterations, seed)]);
+          const expected = iterated(n, iterations, seed);
+          expect(a.size).toBe(expected.size);
+          for (const [k, v] of expected) expect(a.get(k)).toBe(v);
+          expect([...b].sort((x, y) => x[0] - y[0])).toEqual([...a].sort((x, y) => x[0] - y[0]));
+        },
+      ),
+      { numRuns: 8 },
+    );
+  }, 300_000);
+
+  it('a worker killed at a random moment of an iterative program: the reference result, the context whole, the next run right', async () => {
+    const n = 20_000;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 1500 }),
+        fc.constantFrom<Array<0 | 1>>([0], [1], [0, 1]),
+        fc.integer({ min: 1, max: 1000 }),
+        async (delay, victims, seed) => {
+          const sc = await start(true);
+          try {
+            const job = iterate(sc, n, 4, seed);
+            await new Promise((r) => setTimeout(r, delay));
+            await Promise.all(victims.map((w) => sc.faults.killWorker(w)));
+            const got = await job;
+            const expected = iterated(n, 4, seed);
+            expect(got.size).toBe(expected.size);
+            for (const [k, v] of expected) expect(got.get(k)).toBe(v);
+            expect(await checkWhole(sc)).toBe(true);
+            // The same program again on the healed context (its workers' pools start empty or hold reused memory).
+            const again = await iterate(sc, n, 4, seed);
+            for (const [k, v] of expected) expect(again.get(k)).toBe(v);
+          } finally {
+            await sc.stop();
+          }
+        },
+      ),
+      { numRuns: 4 },
+    );
+  }, 300_000);
 });
 
 describe('map outputs in shared memory with a worker killed at a random moment', () => {
