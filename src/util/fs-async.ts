@@ -5,13 +5,13 @@
  * Why: kindling terminates workers on purpose (a fault, a cancelled stuck task, the heap guard, `stop()`). Node 20
  * makes the request object of a `fs/promises` call (and of `FileHandle.write`/`read`/`close`) in C++, and once the
  * worker's isolate is terminating that object cannot be made; node then aborts on a CHECK (`(req_wrap) !=
- * nullptr` in `AsyncDestCall`), taking the driver and every job with it. It happens when a `fs/promises` call
- * rejects while the worker is torn down and the code awaiting it calls `fs/promises` again (a failed `open`
- * followed by `mkdir`: measured, `bench/faults.ts` aborted the whole process twice in ~650 runs; a loop of such
- * calls in workers terminated at random moments aborts within a few hundred terminations, see
+ * nullptr` in `AsyncDestCall`), taking the driver and every job with it. Measured: it happens when a `fs/promises`
+ * call rejects as the worker is torn down and the code handling the rejection calls `fs/promises` again at once (a
+ * failed `open`, then `mkdir`: `bench/faults.ts` aborted twice, each time after ~300–350 runs; loops of that step in
+ * workers terminated at random moments aborted node in 15 of 24 runs of 200–600 terminations, while the same loops
+ * through callbacks, or with a callback call between the rejection and the next `fs/promises` call, never did; see
  * test/util/fs-async.test.ts). The callback API makes its request object in JavaScript, where a terminating
- * isolate is an ordinary exception, and its callbacks are not run during teardown, so nothing awaits a result
- * there. Same family as nodejs/node#42910 and #43533. `biome.json` forbids `node:fs/promises` in the folders whose
+ * isolate is an ordinary termination, not a CHECK. Same family as nodejs/node#42910 and #43533. `biome.json` forbids `node:fs/promises` in the folders whose
  * code workers run.
  */
 import fs from 'node:fs';

@@ -1,7 +1,7 @@
 /**
  * File operations on worker threads go through the callback API (src/util/fs-async.ts), never node:fs/promises: a
  * worker terminated while a fs/promises call's rejection is handled can make node abort the whole process on a CHECK
- * (`(req_wrap) != nullptr`), which bench/faults.ts hit twice in ~350 runs.
+ * (`(req_wrap) != nullptr`), which bench/faults.ts hit twice, each time after ~300–350 runs.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -90,8 +90,8 @@ describe('fs-async', () => {
 
   // Workers that loop on the engine's asynchronous file writes (a column file into a folder that is often missing:
   // a failed open, then mkdir, open, write, close; then rm), terminated at random moments. The same loop written with
-  // fs/promises aborted node in 4 of 7 runs of 400–600 terminations at load 2–28 (run it with MODE fs-promises, see
-  // the fixture; not a spec, it aborts only about once in 300 terminations).
+  // fs/promises aborted node in 15 of 24 runs of 200–600 terminations at load 2–30 (the fixture's MODE fs-promises; not
+  // a spec: an abort comes only about once in a few hundred terminations, so its absence proves nothing in one run).
   it('workers writing files with the engine’s calls, terminated at random moments, never abort the process', () => {
     const scratch = mkdtempSync(path.join(tmpdir(), 'kindling-fs-loop-'));
     try {
