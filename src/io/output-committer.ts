@@ -43,9 +43,9 @@
  */
 
 import { closeSync, existsSync, linkSync, openSync, realpathSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { lstat, mkdir, readdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { OutputPathError, OutputCommitError, InvalidArgumentError } from '../core/errors.js';
+import { lstat, mkdir, readdir, rename, rm, rmdir, writeFile } from '../util/fs-async.js';
 import { inputSpecRoots, localPathOf } from './input-files.js';
 import { formatTextLine, partFileName } from './text-format.js';
 import { serialize } from 'node:v8';

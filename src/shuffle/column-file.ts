@@ -8,8 +8,8 @@
  * holding one stays in memory.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
-import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import { close, mkdir, open, rm, writeAll } from '../util/fs-async.js';
 import type { EncodedBucket } from './bucket-codec.js';
 
 type Column = EncodedBucket['keys'];
@@ -45,7 +45,7 @@ export function compactColumns(buckets: readonly EncodedBucket[]): boolean {
  * iteration and worker into the same folder, and a recursive mkdir before each (a walk of the path's stats) cost
  * ~0.13 ms of CPU every time (PageRank's later iterations, session 20).
  */
-async function openCreatingDir(file: string): Promise<FileHandle> {
+async function openCreatingDir(file: string): Promise<number> {
   try {
     return await open(file, 'w');
   } catch (e) {
@@ -85,17 +85,15 @@ export async function writeColumnFile(file: string, buckets: readonly EncodedBuc
     return { kind: c.kind, width: c.width, offset: at, count: c.data.length } as FileColumn;
   };
   const index = buckets.map((b) => ({ length: b.length, keys: place(b.keys), values: place(b.values) }));
-  const handle = await openCreatingDir(file);
+  const fd = await openCreatingDir(file);
   try {
-    for (const { bytes, offset: at } of chunks) {
-      for (let done = 0; done < bytes.length; ) done += (await handle.write(bytes, done, bytes.length - done, at + done)).bytesWritten;
-    }
+    for (const { bytes, offset: at } of chunks) await writeAll(fd, bytes, at);
   } catch (e) {
-    await handle.close();
+    await close(fd);
     await rm(file, { force: true });
     throw e;
   }
-  await handle.close();
+  await close(fd);
   return index;
 }
 
