@@ -102,24 +102,12 @@ export class TaskEventBatch implements TaskEvents, TaskRows {
     speculative: boolean,
     time: number,
   ): void {
-    const i = this.#next();
-    const n = this.numbers;
-    const o = i * TASK_ROW_WIDTH;
-    n[o] = stageId;
-    n[o + 1] = stageAttempt;
-    n[o + 2] = partition;
-    n[o + 3] = attempt;
-    n[o + 4] = workerIndex;
-    n[o + 5] = 0;
-    n[o + 6] = time;
-    n[o + TASK_ROW_FLAG] = 0;
+    const i = this.#head(stageId, stageAttempt, partition, attempt, workerIndex, executorId, speculative, 0, time);
+    this.numbers[i * TASK_ROW_WIDTH + TASK_ROW_FLAG] = 0;
     const c = this.codes;
     c[i * TASK_ROW_CODES] = 0;
-    c[i * TASK_ROW_CODES + 1] = speculative ? 1 : 0;
     c[i * TASK_ROW_CODES + 2] = 0;
     c[i * TASK_ROW_CODES + 3] = 0;
-    this.executorIds[i] = executorId;
-    this.#made[i] = 0;
   }
 
   /** Adds a task end as a row (its metrics copied now, while the worker's object is in the cache). */
@@ -138,6 +126,34 @@ export class TaskEventBatch implements TaskEvents, TaskRows {
     locality: TaskEndEvent['locality'],
     time: number,
   ): void {
+    const i = this.#head(stageId, stageAttempt, partition, attempt, workerIndex, executorId, speculative, durationMs, time);
+    const n = this.numbers;
+    const o = i * TASK_ROW_WIDTH;
+    if (metrics === undefined) n.fill(0, o + TASK_ROW_FLAG, o + TASK_ROW_WIDTH);
+    else {
+      n[o + TASK_ROW_FLAG] = 1;
+      writeMetrics(n, o + TASK_ROW_METRICS, metrics);
+    }
+    const c = this.codes;
+    c[i * TASK_ROW_CODES] = 1;
+    c[i * TASK_ROW_CODES + 2] = result === 'success' ? 0 : result === 'failed' ? 1 : 2;
+    c[i * TASK_ROW_CODES + 3] = locality === 'PROCESS_LOCAL' ? 0 : locality === 'ANY' ? 1 : 2;
+    this.errors[i] = error;
+    this.metrics[i] = metrics;
+  }
+
+  /** The next row with the fields a start and an end share written; returns its index. */
+  #head(
+    stageId: number,
+    stageAttempt: number,
+    partition: number,
+    attempt: number,
+    workerIndex: number,
+    executorId: string,
+    speculative: boolean,
+    durationMs: number,
+    time: number,
+  ): number {
     const i = this.#next();
     const n = this.numbers;
     const o = i * TASK_ROW_WIDTH;
@@ -148,20 +164,10 @@ export class TaskEventBatch implements TaskEvents, TaskRows {
     n[o + 4] = workerIndex;
     n[o + 5] = durationMs;
     n[o + 6] = time;
-    if (metrics === undefined) n.fill(0, o + TASK_ROW_FLAG, o + TASK_ROW_WIDTH);
-    else {
-      n[o + TASK_ROW_FLAG] = 1;
-      writeMetrics(n, o + TASK_ROW_METRICS, metrics);
-    }
-    const c = this.codes;
-    c[i * TASK_ROW_CODES] = 1;
-    c[i * TASK_ROW_CODES + 1] = speculative ? 1 : 0;
-    c[i * TASK_ROW_CODES + 2] = result === 'success' ? 0 : result === 'failed' ? 1 : 2;
-    c[i * TASK_ROW_CODES + 3] = locality === 'PROCESS_LOCAL' ? 0 : locality === 'ANY' ? 1 : 2;
+    this.codes[i * TASK_ROW_CODES + 1] = speculative ? 1 : 0;
     this.executorIds[i] = executorId;
-    this.errors[i] = error;
-    this.metrics[i] = metrics;
     this.#made[i] = 0;
+    return i;
   }
 
   /** Adds an event as a row (tests, replays). */

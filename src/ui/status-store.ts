@@ -441,6 +441,19 @@ export class TaskTable {
     return row;
   }
 
+  /** What a task's end writes besides its metrics (status and locality as codes); returns `hasMetrics`. */
+  #ended(row: number, status: number, durationMs: number, locality: number, error: string | undefined, hasMetrics: boolean): boolean {
+    this.#numbers[DURATION * this.#capacity + row] = durationMs;
+    const c = this.#codes;
+    if (c[row * 4 + STATUS] === 0) this.#running--;
+    c[row * 4 + STATUS] = status;
+    c[row * 4 + LOCALITY] = locality;
+    if (error !== undefined) this.#errors.set(row, error);
+    else if (this.#errors.size > 0) this.#errors.delete(row);
+    c[row * 4 + FLAGS] = hasMetrics ? c[row * 4 + FLAGS]! | HAS_METRICS : c[row * 4 + FLAGS]! & ~HAS_METRICS;
+    return hasMetrics;
+  }
+
   /**
    * {@link TaskTable.finish} from a batch's row: `status` 1 success, 2 failed, 3 killed; `locality` 1 PROCESS_LOCAL,
    * 2 ANY, 3 NO_PREF; the metrics at `src[at ..]` (SUMMARIZED_METRICS order), or none when `src` is undefined.
@@ -455,20 +468,9 @@ export class TaskTable {
     at: number,
     keySample: readonly string[] | undefined,
   ): void {
+    if (!this.#ended(row, status, durationMs, locality, error, src !== undefined) || src === undefined) return;
     const n = this.#numbers;
     const cap = this.#capacity;
-    n[DURATION * cap + row] = durationMs;
-    const c = this.#codes;
-    if (c[row * 4 + STATUS] === 0) this.#running--;
-    c[row * 4 + STATUS] = status;
-    c[row * 4 + LOCALITY] = locality;
-    if (error !== undefined) this.#errors.set(row, error);
-    else if (this.#errors.size > 0) this.#errors.delete(row);
-    if (src === undefined) {
-      c[row * 4 + FLAGS] = c[row * 4 + FLAGS]! & ~HAS_METRICS;
-      return;
-    }
-    c[row * 4 + FLAGS] = c[row * 4 + FLAGS]! | HAS_METRICS;
     for (let k = 0, to = METRICS * cap + row; k < SUMMARIZED_METRICS.length; k++, to += cap) n[to] = src[at + k]!;
     if (keySample !== undefined) this.#keySamples.set(row, keySample);
     else if (this.#keySamples.size > 0) this.#keySamples.delete(row);
@@ -483,20 +485,11 @@ export class TaskTable {
     error: string | undefined,
     m: TaskMetrics | undefined,
   ): void {
+    const status = result === 'success' ? 1 : result === 'failed' ? 2 : 3;
+    const code = locality === 'PROCESS_LOCAL' ? 1 : locality === 'ANY' ? 2 : locality === 'NO_PREF' ? 3 : 0;
+    if (!this.#ended(row, status, durationMs, code, error, m !== undefined) || m === undefined) return;
     const n = this.#numbers;
     const cap = this.#capacity;
-    n[DURATION * cap + row] = durationMs;
-    const c = this.#codes;
-    if (c[row * 4 + STATUS] === 0) this.#running--;
-    c[row * 4 + STATUS] = result === 'success' ? 1 : result === 'failed' ? 2 : 3;
-    c[row * 4 + LOCALITY] = locality === 'PROCESS_LOCAL' ? 1 : locality === 'ANY' ? 2 : locality === 'NO_PREF' ? 3 : 0;
-    if (error !== undefined) this.#errors.set(row, error);
-    else if (this.#errors.size > 0) this.#errors.delete(row);
-    if (m === undefined) {
-      c[row * 4 + FLAGS] = c[row * 4 + FLAGS]! & ~HAS_METRICS;
-      return;
-    }
-    c[row * 4 + FLAGS] = c[row * 4 + FLAGS]! | HAS_METRICS;
     // In SUMMARIZED_METRICS order, a column apart; field by field (a loop over the names would be a keyed access each).
     let at = METRICS * cap + row;
     n[at] = m.durationMs;

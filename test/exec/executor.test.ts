@@ -16,6 +16,7 @@ import { FetchFailedError } from '../../src/shuffle/fetch-failed.js';
 import { NoCacheStore } from '../../src/mapreduce/no-cache-store.js';
 import { encodeBuckets } from '../../src/shuffle/bucket-codec.js';
 import type { Pair } from '../../src/shuffle/combine.js';
+import { rangeTask as rangeTaskMessage } from './range-task.js';
 
 // One scratch folder for the file's executors (each has its own spill and job-output folders), removed at the end.
 const scratch = mkdtempSync(path.join(tmpdir(), 'kindling-executor-test-'));
@@ -115,35 +116,9 @@ describe('Executor peers', () => {
   });
 });
 
-/** A result task collecting a range partition; each task id is a stage of its own (a stage's RDDs never change). */
+/** A result task over a range partition; each task id is a stage of its own (100 + its id). */
 function rangeTask(taskId: number, end: number, resultFn: TaskMessage['resultFn'] = { kind: 'collect' }): TaskMessage {
-  return {
-    taskId,
-    jobId: 0,
-    stageId: 100 + taskId,
-    stageAttempt: 0,
-    partition: 0,
-    attempt: 0,
-    epoch: 0,
-    stageKey: `${100 + taskId}.0`,
-    rdds: [
-      {
-        id: 1,
-        kind: 'RangeRDD',
-        label: 'range',
-        numPartitions: 1,
-        storageLevel: 'NONE',
-        parents: [],
-        args: { start: 0, step: 1, count: end, numSlices: 1 },
-      },
-    ],
-    finalRddId: 1,
-    payloads: [],
-    shuffleReads: [],
-    resultFn,
-    broadcasts: [],
-    accumulators: [],
-  };
+  return rangeTaskMessage(taskId, end, { resultFn, stageId: 100 + taskId });
 }
 
 describe('Executor tasks', () => {

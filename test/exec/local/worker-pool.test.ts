@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TaskMessage } from '../../../src/exec/protocol.js';
+import { rangeTask } from '../range-task.js';
 
 // The built pool: its workers start from the build (dist), not from the sources.
 const { WorkerPool } = (await import(
@@ -18,35 +19,7 @@ const scratch = mkdtempSync(path.join(tmpdir(), 'kindling-worker-pool-test-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 /** A count of a range partition; each task id is a stage of its own. */
-function countTask(taskId: number, epoch: number, count: number): TaskMessage {
-  return {
-    taskId,
-    jobId: 0,
-    stageId: taskId,
-    stageAttempt: 0,
-    partition: 0,
-    attempt: 0,
-    epoch,
-    stageKey: `${taskId}.0`,
-    rdds: [
-      {
-        id: 1,
-        kind: 'RangeRDD',
-        label: 'range',
-        numPartitions: 1,
-        storageLevel: 'NONE',
-        parents: [],
-        args: { start: 0, step: 1, count, numSlices: 1 },
-      },
-    ],
-    finalRddId: 1,
-    payloads: [],
-    shuffleReads: [],
-    resultFn: { kind: 'count' },
-    broadcasts: [],
-    accumulators: [],
-  };
-}
+const countTask = (taskId: number, epoch: number, count: number): TaskMessage => rangeTask(taskId, count, { resultFn: { kind: 'count' }, epoch });
 
 describe('WorkerPool', () => {
   it('marks a task alone when its worker has nothing else in flight, and not one sent behind another', async () => {
