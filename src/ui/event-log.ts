@@ -298,6 +298,7 @@ const LOCALITIES = ['PROCESS_LOCAL', 'ANY', 'NO_PREF'] as const;
 const NUMBER_FIELDS = ['stageId', 'stageAttempt', 'partition', 'attempt', 'workerIndex', 'durationMs', 'time', 'metrics'] as const;
 const WIDTH = NUMBER_FIELDS.length + TASK_METRIC_NAMES.length;
 // The scheduler's task rows are copied into blocks as they are: one layout.
+// internal: a build whose two layouts disagree fails when it loads, not in a user's log
 if (WIDTH !== TASK_ROW_WIDTH || NUMBER_FIELDS.indexOf('metrics') !== TASK_ROW_FLAG) throw new Error('event log: a block row is not a task row');
 
 /**
