@@ -705,7 +705,18 @@ function replacedWhileCommitting(outputPath: string, cause: unknown): OutputComm
  * ```
  */
 export async function abortJob(plan: JobOutputPlan): Promise<void> {
-  await rm(plan.stagingPath, { recursive: true, force: true });
+  // Tasks of a cancelled or failed job may still be writing (a kill takes hold only after a grace period), and a
+  // recursive delete that races their new files fails with ENOTEMPTY. Once renamed, the folder can gain nothing
+  // through the paths the tasks hold, so deleting it ends; a crash between the two leaves a stale folder that the
+  // next save to this path removes.
+  const trash = path.join(path.dirname(plan.stagingPath), path.basename(plan.stagingPath).replace(STAGING_MARK, `${STAGING_MARK}aborted-`));
+  try {
+    await rename(plan.stagingPath, trash);
+  } catch (err) {
+    // Gone already: an earlier abortJob (whose delete may not have finished) or a commit.
+    if (codeOf(err) !== 'ENOENT') throw err;
+  }
+  await rm(trash, { recursive: true, force: true, maxRetries: 3, retryDelay: 20 });
   if ((await pathExists(plan.asidePath)) && !(await pathExists(plan.outputPath))) {
     await rename(plan.asidePath, plan.outputPath);
   }

@@ -77,9 +77,14 @@ export function readJobResults(root: string, jobId: number, results: readonly un
     return v8.deserialize(readFileSync(resultFile));
   });
   if (onDriverDisk) {
-    rmSync(path.join(dir, '_temporary'), { recursive: true, force: true });
-    writeFileSync(path.join(dir, '_SUCCESS'), '');
-    rmSync(dir, { recursive: true, force: true });
+    try {
+      rmSync(path.join(dir, '_temporary'), { recursive: true, force: true, maxRetries: 3, retryDelay: 20 });
+      writeFileSync(path.join(dir, '_SUCCESS'), '');
+      rmSync(dir, { recursive: true, force: true, maxRetries: 3, retryDelay: 20 });
+    } catch {
+      // Every result is read: a speculative copy still writing here must not fail the job, and the driver's local
+      // folder, this one inside it, is removed when the context stops.
+    }
   }
   return values;
 }

@@ -453,7 +453,12 @@ export async function saveAsTextFile(rdd: RDD<unknown>, path: string, overwrite:
     await rdd.context.runJob(rdd, { kind: 'save', plan }, undefined, `${op} at ${rdd.label}`);
     await commitJob(plan);
   } catch (e) {
-    await abortJob(plan);
+    // The job's own error is what the user must see; a cleanup that failed too is added to it, never put in its place.
+    await abortJob(plan).catch((cleanup: unknown) => {
+      if (e instanceof Error) {
+        e.message += ` (and its staging folder ${plan.stagingPath} could not be removed: ${(cleanup as Error).message}; delete it by hand)`;
+      }
+    });
     throw e;
   }
 }

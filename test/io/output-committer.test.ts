@@ -1,5 +1,6 @@
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { spawn, spawnSync } from 'node:child_process';
+import { Worker } from 'node:worker_threads';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -129,6 +130,39 @@ describe('output commit protocol', () => {
     expect(readdirSync(parent)).toEqual(['out']);
     expect(readdirSync(target).sort()).toEqual(['_SUCCESS', 'part-00000']);
     expect(readFileSync(path.join(target, 'part-00000'), 'utf8')).toBe('old\n');
+  });
+
+  it('abortJob ends, leaving nothing, while tasks of the cancelled job still create files in staging', async () => {
+    // A cancelled job's tasks stop only after a grace period; a plain recursive delete racing their new files failed
+    // with ENOTEMPTY, and that error replaced the job's AbortError (CI, session 22).
+    for (let round = 0; round < 5; round++) {
+      const parent = freshParent();
+      const plan = await setupJob(path.join(parent, 'out'), { jobId: round, numPartitions: 4 });
+      const writers = [0, 1].map(
+        (w) =>
+          new Worker(
+            `const fs = require('node:fs');
+             const { dir, w } = require('node:worker_threads').workerData;
+             for (let i = 0; ; i++) {
+               try { fs.closeSync(fs.openSync(dir + '/attempt-' + w + '-' + i, 'w')); } catch (e) { if (e.code === 'ENOENT') break; throw e; }
+             }`,
+            { eval: true, workerData: { dir: path.join(plan.stagingPath, '_temporary'), w } },
+          ),
+      );
+      const ended = writers.map((t) => new Promise<number>((resolve, reject) => t.once('exit', resolve).once('error', reject)));
+      // Both writing, a few files or many (a delete that lists many then finds more is the race).
+      const atLeast = 2 + round * 200;
+      while (
+        new Set(readdirSync(path.join(plan.stagingPath, '_temporary')).map((f) => f.split('-')[1])).size < 2 ||
+        readdirSync(path.join(plan.stagingPath, '_temporary')).length < atLeast
+      ) {
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      await abortJob(plan);
+      // Each writer stops at its first create after the abort: the paths it holds lead nowhere any more.
+      expect(await Promise.all(ended)).toEqual([0, 0]);
+      expect(readdirSync(parent)).toEqual([]);
+    }
   });
 
   it('puts an old target back when an interrupted overwrite left it aside', async () => {
