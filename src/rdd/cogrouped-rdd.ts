@@ -5,6 +5,7 @@ import { NotAPairError, isPair } from '../core/errors.js';
 import { grouping } from '../shuffle/combine.js';
 import { KeyIndex } from '../shuffle/key-index.js';
 import { joinColumns } from '../shuffle/column-join.js';
+import { arrayOfLength } from '../util/arrays.js';
 import { joinColumnsWithPairs } from '../shuffle/column-pairs-join.js';
 import { eachCached, pairColumns, type CachedPartition, type PairColumns } from '../storage/columnar-block.js';
 import type { TaskContext, Pair } from './task-context.js';
@@ -103,7 +104,7 @@ export class CoGroupedRDD<K> extends RDD<[K, unknown[][]]> {
         return lists;
       },
     );
-    for (; i < n; i++) this.#read(i, p, tc, groups.add);
+    for (; i < n; i++) this.#read(i, p, tc, (kv) => groups.add(kv));
     groups.each(sink as (kv: Pair) => void);
   }
 
@@ -174,7 +175,7 @@ export class CoGroupedRDD<K> extends RDD<[K, unknown[][]]> {
     const n = index.size;
     // Right values of keys the left side has (inner join: others are dropped).
     const rightCount = new Int32Array(n);
-    const right = new Array<unknown>(n);
+    const right = arrayOfLength<unknown>(n);
     let rightMore: Map<number, unknown[]> | undefined;
     this.#read(
       1,

@@ -12,7 +12,7 @@
  * between pairs stay shared. Only the pair arrays themselves are new, as they are after any clone.
  */
 import type { Pair } from './combine.js';
-import { concatArrays } from '../util/arrays.js';
+import { arrayOfLength, concatArrays } from '../util/arrays.js';
 import { packedNumbers } from '../util/unbox.js';
 
 type Column =
@@ -174,7 +174,7 @@ export class Latin1Keys {
    * slice: with keys over 8 chars that made a word count of 450k records take a minute.
    */
   keys(from: number, to: number): string[] {
-    const out = new Array<string>(to - from);
+    const out = arrayOfLength<string>(to - from);
     if (from >= to) return out;
     const ends = this.ends;
     const base = this.start(from);
@@ -352,7 +352,7 @@ function encodeColumn(b: readonly Pair[], side: 0 | 1): Column {
   if (undefineds) return { kind: 'undefined' };
   const rows = n > 0 ? encodeRows(b, side) : undefined;
   if (rows !== undefined) return rows;
-  const data = new Array<unknown>(n);
+  const data = arrayOfLength<unknown>(n);
   for (let i = 0; i < n; i++) data[i] = b[i]![side];
   return { kind: 'any', data };
 }
@@ -409,7 +409,7 @@ export function rowAt(data: Int32Array | Float64Array, at: number, width: number
 
 /** The arrays of records `from .. to` of a row column. */
 function decodeRows(c: { readonly width: number; readonly data: Int32Array | Float64Array }, from: number, to: number): unknown[] {
-  const out = new Array<unknown>(to - from);
+  const out = arrayOfLength<unknown>(to - from);
   const { width, data } = c;
   for (let i = 0, at = from * width; i < to - from; i++, at += width) out[i] = rowAt(data, at, width);
   return out;
@@ -459,7 +459,7 @@ export function decodeBucket(e: EncodedBucket): Pair[] {
 /** Records `from .. to` of an encoded bucket, as pairs: a reader may decode a large bucket a slice at a time. */
 export function decodeRange(e: EncodedBucket, from: number, to: number): Pair[] {
   const n = to - from;
-  const out = new Array<Pair>(n);
+  const out = arrayOfLength<Pair>(n);
   const k = e.keys;
   const v = e.values;
   // Rows are decoded for the slice only (indexed from 0); other columns are read where the slice starts.

@@ -19,6 +19,7 @@
  */
 import type { PairColumns } from '../storage/columnar-block.js';
 import { giveBack, takeInt32 } from '../util/scratch-arrays.js';
+import { arrayOfLength } from '../util/arrays.js';
 import { IntColumnIndex } from './column-join.js';
 
 /**
@@ -41,7 +42,7 @@ export function joinColumnsWithPairs(
   const index = new IntColumnIndex(lk);
   const rightCount = takeInt32(n);
   // The first right value of each key by its first left row; any further ones in a list of their own.
-  const rightFirst = new Array<unknown>(n);
+  const rightFirst = arrayOfLength<unknown>(n);
   let rightMore: Map<number, unknown[]> | undefined;
   try {
     eachRight((kv) => {

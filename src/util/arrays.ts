@@ -22,3 +22,23 @@ export function concatArrays<T>(parts: readonly (readonly T[])[]): T[] {
   for (let i = 0; i < parts.length; i += PARTS_PER_CALL) out = out.concat(...(parts.slice(i, i + PARTS_PER_CALL) as T[][]));
   return out;
 }
+
+/**
+ * `new Array(n)`: an array of `n` holes, in the same fast holey elements, without calling the Array constructor.
+ * A `new Array(n)` of more than ~16k elements run before its function has type feedback (the first calls of a
+ * function, so every worker's first task) has no allocation site, and V8 then invalidates the isolate's
+ * "ArrayConstructor" protector for good: the optimized code of every function that relied on it is thrown away
+ * (4–5 functions a worker in PageRank's first iteration, `--trace-protector-invalidation`), and array
+ * constructions compile to slower generic calls from then on. Setting the length of an empty array never touches it.
+ *
+ * @example
+ * ```ts
+ * const slots = arrayOfLength<number>(3); // [ <3 empty items> ]
+ * slots[1] = 7;
+ * ```
+ */
+export function arrayOfLength<T>(n: number): T[] {
+  const out: T[] = [];
+  out.length = n;
+  return out;
+}
