@@ -173,6 +173,8 @@ export class Executor {
   readonly #active = new Set<number>();
   /** Tasks the driver cancelled before they started computing. */
   readonly #cancelled = new Set<number>();
+  /** Tasks in their admission's look at the queue, in arrival order (see #admit). */
+  readonly #admitting = new Set<number>();
   /** When a task's admission last let the thread's message queue run (performance.now()). */
   #queueSeenAt = Number.NEGATIVE_INFINITY;
   /** Synchronous computations started so far: one that ran while a task waited for its look spoils the look. */
@@ -385,23 +387,46 @@ export class Executor {
     // behind one that has computed for 100 ms or more, so such a message can be waiting only if this thread has
     // not looked at its queue for a while; a turn of the queue per task (a few µs) is paid only then, and
     // between short tasks a microtask turn sees a cancellation sent along with the task.
-    await undefined;
     // A task sent alone was queued behind nothing, so the driver never moves it: it computes in the turn
     // that delivered it. That turn matters more than its few µs: a computation in the check phase (after a look)
     // sends its outcome only after the next poll, where V8's foreground tasks run first — a scavenge of 1–12 ms
     // after PageRank's map task, held on the iteration's critical path.
-    if (alone) return this.#cancelledCheck(msg);
-    while (performance.now() - this.#queueSeenAt >= QUEUE_LOOK_MS) {
-      const computations = this.#computations;
-      // Two turns, so that a poll of every port runs after anything computed before this look: a look queued in
-      // a poll phase resumes in that iteration's check phase, before the next poll. A computation that ran
-      // meanwhile (a task that arrived with this one: its computation holds the thread, and a cancellation sent
-      // then on another port is read only in a later poll) spoils the look: look again. A k-means task moved to
-      // an idle worker after 0.75 s once still ran here behind its 1.2 s head, and was discarded.
-      await new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve)));
-      if (this.#computations === computations) this.#queueSeenAt = performance.now();
+    if (alone) {
+      await undefined;
+      return this.#cancelledCheck(msg);
+    }
+    // Joined in arrival order, before the first await (runTask is called in the order the tasks arrive).
+    this.#admitting.add(msg.taskId);
+    try {
+      await undefined;
+      while (!this.#cancelled.has(msg.taskId) && (performance.now() - this.#queueSeenAt >= QUEUE_LOOK_MS || !this.#firstAdmitting(msg.taskId))) {
+        const computations = this.#computations;
+        // Two turns, so that a poll of every port runs after anything computed before this look: a look queued in
+        // a poll phase resumes in that iteration's check phase, before the next poll. A computation that ran
+        // meanwhile (a task that arrived with this one: its computation holds the thread, and a cancellation sent
+        // then on another port is read only in a later poll) spoils the look: look again. A k-means task moved to
+        // an idle worker after 0.75 s once still ran here behind its 1.2 s head, and was discarded.
+        await new Promise<void>((resolve) => setImmediate(() => setImmediate(resolve)));
+        if (this.#computations === computations) this.#queueSeenAt = performance.now();
+      }
+    } finally {
+      this.#admitting.delete(msg.taskId);
     }
     return this.#cancelledCheck(msg);
+  }
+
+  /**
+   * Whether no task that arrived before `taskId` is still in its admission: tasks start computing in the order they
+   * arrived, as the driver assumes (its queue's first task is the one computing). A look spoiled by a computation
+   * starts again in the check phase, and a task that arrived meanwhile starts its look in the poll phase, half a
+   * turn ahead: without this order the newest task always passed first, so a thread given a new task per outcome
+   * (24 queued per slot on a cluster) computed its queue newest first and left the oldest waiting to the stage's
+   * end; and when the driver kept moving a task off and back onto the thread, for as long as that went on
+   * (the Redis-restart spec of test/exec/cluster/breaking.test.ts hung in CI).
+   */
+  #firstAdmitting(taskId: number): boolean {
+    for (const first of this.#admitting) return first === taskId;
+    return true;
   }
 
   /** The end of phase 1: the straggler delay of fault injection, then the cancellation check. */

@@ -725,6 +725,7 @@ export class TaskScheduler implements BackendListener {
         // head and recomputed them (text read and parse) in 7.2 s. It moves only from behind a head that looks
         // stuck rather than slow.
         if (computed < CACHED_TASK_MOVE_FACTOR * moveMs && m.ts.tasks[run.index]!.preferredWorkers.includes(w)) continue;
+        if (!this.#idleWorkerTakes(m, run.index, w)) continue;
         m.running.delete(run.taskId);
         m.moved.add(run.taskId);
         this.backend.cancelTask(w, run.taskId);
@@ -734,6 +735,22 @@ export class TaskScheduler implements BackendListener {
       }
     }
     if (moved) this.#offer();
+  }
+
+  /**
+   * Whether a worker other than `from` with nothing to do would take task `idx` (`#pick` sends a task that failed on a
+   * worker elsewhere while another is up). One that none would take stays where it waits: moved, it came back to
+   * `from` once its cancelled attempt ended, and moved again after `moveMs`, for as long as the head computed (after
+   * a Redis restart every task lost with the first executor had "failed" on the slot index its replacement took,
+   * and one moved back and forth for over two minutes).
+   */
+  #idleWorkerTakes(m: TaskSetManager, idx: number, from: number): boolean {
+    const failedOn = m.failedOn[idx]!;
+    for (let o = 0; o < this.#inFlight.length; o++) {
+      if (o === from || this.#inFlight[o] !== 0 || !this.backend.isAvailable(o)) continue;
+      if (!failedOn.has(o) || !this.#canRunElsewhere(failedOn, o)) return true;
+    }
+    return false;
   }
 
   // ---- speculation ------------------------------------------------------------------------------------------

@@ -218,6 +218,50 @@ describe('Executor tasks', () => {
     }
   });
 
+  it('tasks start computing in the order they arrived while a new one arrives after each outcome', async () => {
+    // As a driver keeps a thread's queue full: one task sent per outcome. Each computes for longer than the 10 ms
+    // after which a task looks at the queue, so every computation spoils the looks of the tasks waiting; a look
+    // started again in the check phase is half a turn behind that of a task arriving in the next poll, and the
+    // newest task used to pass first every time: 1, 101, 102, ... 106, and only then 2 to 6.
+    const ex = executor();
+    const spin = { src: '(x) => { const end = Date.now() + 15; while (Date.now() < end) {} return x; }', name: 'spin', env: {} };
+    const task = (taskId: number): TaskMessage => {
+      const range = rangeTaskMessage(taskId, 1, { stageId: 70 });
+      const mapped = {
+        id: 2,
+        kind: 'MappedRDD',
+        label: 'spin',
+        numPartitions: 1,
+        storageLevel: 'NONE',
+        parents: [1],
+        args: { op: 'map', fn: spin },
+      } as const;
+      return { ...range, rdds: [...range.rdds!, mapped], finalRddId: 2 };
+    };
+    const tasks = new MessageChannel();
+    try {
+      const order: number[] = [];
+      let next = 101;
+      const all = new Promise<void>((resolve, reject) => {
+        tasks.port2.on('message', (ids: number[]) => {
+          for (const id of ids) {
+            void ex.runTask({ ...task(id), ...(id === 1 ? { alone: true as const } : {}) }).then((o) => {
+              if (o.status !== 'success') reject(new Error(`task ${id} ended ${JSON.stringify(o.failure)}`));
+              order.push(id);
+              if (next <= 106) tasks.port1.postMessage([next++]);
+              if (order.length === 12) resolve();
+            }, reject);
+          }
+        });
+      });
+      tasks.port1.postMessage([1, 2, 3, 4, 5, 6]);
+      await all;
+      expect(order).toEqual([1, 2, 3, 4, 5, 6, 101, 102, 103, 104, 105, 106]);
+    } finally {
+      tasks.port1.close();
+    }
+  });
+
   it('a task sent alone (nothing ahead of it) computes in the turn that delivered it', async () => {
     // Its outcome then leaves in this iteration's check phase, ahead of V8's tasks in the next poll (a scavenge).
     const ex = executor();

@@ -781,6 +781,40 @@ describe('TaskScheduler bookkeeping', () => {
     ts.stop();
   });
 
+  it('a retry queued behind a long head stays there when the idle worker would not take it (it failed there)', async () => {
+    const { backend, ts, parallelize } = setup(2, 4, { slotsPerWorker: 2, queuedTaskMoveMs: 50 });
+    const job = parallelize([1, 2], 2).collect();
+    await flush();
+    const [head, failing] = backend.take();
+    expect([head!.worker, head!.msg.partition, failing!.worker, failing!.msg.partition]).toEqual([0, 0, 1, 1]);
+    // Partition 1 fails on worker 1: while worker 0 is up its retry goes there, queued behind partition 0.
+    failing!.settle(boom('lost with its executor'));
+    await until(() => backend.launches.length === 1);
+    const [retry] = backend.take();
+    expect([retry!.worker, retry!.msg.partition]).toEqual([0, 1]);
+    // Worker 0 computes partition 0 for many move times while worker 1 has nothing to do. A cancelled attempt ends
+    // at once as killed, as an executor drops a task it has not started.
+    const killed: TaskOutcome = { status: 'failed', epoch: 0, failure: { kind: 'killed', message: 'cancelled' }, blockUpdates: [] };
+    const sent = new Map([[retry!.msg.taskId, retry!]]);
+    const again: Launch[] = [];
+    let settled = 0;
+    for (const t0 = Date.now(); Date.now() - t0 < 500; await new Promise((r) => setTimeout(r, 10))) {
+      for (const l of backend.take()) {
+        again.push(l);
+        sent.set(l.msg.taskId, l);
+      }
+      for (; settled < backend.cancelled.length; settled++) sent.get(backend.cancelled[settled]!)?.settle(killed);
+    }
+    // Moved, it could only come back to worker 0 (and be moved again, for as long as the head computed).
+    expect(backend.cancelled).toEqual([]);
+    expect(again.map((l) => [l.worker, l.msg.partition])).toEqual([]);
+    head!.settle(ok([1]));
+    retry!.settle(ok([2]));
+    expect(await job).toEqual([1, 2]);
+    expect(ts.state()).toEqual({ taskSets: 0, runningAttempts: 0, inFlight: [0, 0] });
+    ts.stop();
+  });
+
   it('a worker that comes up while another holds queued tasks takes its share of them at once', async () => {
     // Worker 1 is still starting when the job is submitted: every task is queued on worker 0 (8 ahead allowed).
     const { backend, ts, parallelize } = setup(2, 4, { slotsPerWorker: 8, queuedTaskMoveMs: 60_000 });
