@@ -533,9 +533,13 @@ export class Context implements RddContext {
 
   async unpersistRdd(rdd: RDD<unknown>): Promise<void> {
     this.#persisted.delete(rdd.id);
-    this.#persistCleaner.unregister(rdd);
-    this.#cache.removeRdd(rdd.id);
-    if (!this.#stopped) await this.#backend.removeRdd(rdd.id);
+    // A task that started before (one of a failed job, which runs on) may still cache a partition and report it:
+    // its block and its update carry the generation left behind, which the workers refuse and the driver ignores.
+    // Plain removal let that block be reported cached again, or kept on a worker whose task was between awaits.
+    // The generation marks stay until the RDD is collected: it stays registered with the cleaner, which drops them.
+    const generation = rdd.nextCacheGeneration();
+    this.#cache.rollBack(rdd.id, generation);
+    if (!this.#stopped) await this.#backend.removeRdd(rdd.id, generation);
   }
 
   // ---- creating RDDs -----------------------------------------------------------------------------------------
