@@ -5,6 +5,9 @@
  * holds under any load), then lets it end.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Context, capture } from 'kindling';
 
 /** Runs in a worker: holds the task until the driver raises the flag (or 60 s pass: a spec that failed). */
@@ -80,8 +83,45 @@ describe("a failed job's tasks that run on", () => {
     // Before: 2, added after the action had rejected (Spark drops the updates of a stage no job needs).
     expect(seen.value).toBe(0);
     // A job that runs the stage again counts each map task once.
-    const ok = sc.parallelize([2, 3], 2).map(capture({ seen }, (x: number): [number, number] => (seen.add(1), [x % 2, x])));
+    const ok = sc.parallelize([2, 3], 2).map(
+      capture({ seen }, (x: number): [number, number] => {
+        seen.add(1);
+        return [x % 2, x];
+      }),
+    );
     expect(await ok.reduceByKey((a, b) => a + b, 2).count()).toBe(2);
     expect(seen.value).toBe(2);
+  });
+
+  it('cannot change a checkpoint that a later job wrote: a task of the failed checkpoint job that ends later leaves it as read', async () => {
+    sc.setCheckpointDir(mkdtempSync(path.join(tmpdir(), 'kindling-late-checkpoint-')));
+    // [0]: computations of partition 0, [1]: the flag, [2]: computations of partition 1 (each gives another value).
+    const s = new Int32Array(new SharedArrayBuffer(12));
+    const rdd = sc.parallelize([0, 1], 2).map(
+      capture({ s, holdUntil }, (x: number) => {
+        if (x === 0) {
+          // The action's job computes it once, then the first checkpoint job fails on it.
+          if (Atomics.add(s, 0, 1) === 1) throw new Error('the first checkpoint job fails');
+          return 0;
+        }
+        const n = Atomics.add(s, 2, 1);
+        if (n === 1) holdUntil(s.subarray(1, 2)); // the first checkpoint job's task for partition 1 runs on
+        return 100 + n;
+      }),
+    );
+    rdd.checkpoint();
+    await expect(rdd.count()).rejects.toThrow(/the first checkpoint job fails/);
+    expect(await rdd.count()).toBe(2);
+    expect(rdd.isCheckpointed).toBe(true);
+    const read = await rdd.collect();
+    Atomics.store(s, 1, 1);
+    Atomics.notify(s, 1);
+    await lateTaskEnded();
+    // Before: the late task renamed its partition (101) over the one read (103).
+    expect(await rdd.collect()).toEqual(read);
+    // Nothing but the checkpoint is left: the failed job's folder was removed, and the late task made no other.
+    expect(readdirSync(sc.checkpointDir!)).toEqual([`rdd-${rdd.id}`]);
+    expect(readdirSync(path.join(sc.checkpointDir!, `rdd-${rdd.id}`)).sort()).toEqual(['part-00000', 'part-00001']);
+    rmSync(path.dirname(sc.checkpointDir!), { recursive: true, force: true });
   });
 });
