@@ -6,7 +6,7 @@
  */
 import os from 'node:os';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { ClosureError, capture, shipFunction, useModule, type ShippedFunction, type ShipOptions } from '../closure/index.js';
 import { checkCsvDelimiter, localPathOf, readObjectFile } from '../io/index.js';
@@ -38,6 +38,7 @@ import {
 } from '../rdd/index.js';
 import { resolveMaster } from '../exec/backends.js';
 import type { BackendSnapshot, TaskBackend } from '../exec/task-backend.js';
+import type { TaskOutcome } from '../exec/protocol.js';
 import type { AccumulatorKind } from '../closure/index.js';
 import { EventBus } from '../scheduler/event-bus.js';
 import type { SchedulerEvent } from '../scheduler/events.js';
@@ -244,7 +245,7 @@ export class Context implements RddContext {
         taskSucceeded: (ts, spec, outcome, w) => this.#dag.taskSucceeded(ts, spec, outcome, w),
         fetchFailed: (ts, spec, f) => this.#dag.fetchFailed(ts, spec, f),
         taskSetFailed: (ts, spec, attempts) => this.#dag.taskSetFailed(ts, spec, attempts),
-        blockUpdates: (w, e, o) => this.#dag.blockUpdates(w, e, o),
+        blockUpdates: (w, e, o) => this.#dag.blockUpdates(w, e, o.blockUpdates.length === 0 ? o : this.#withoutUnpersisted(o)),
         workerLost: (w, reason) => {
           this.#builder.forgetWorker(w);
           this.#dag.workerLost(w, reason);
@@ -518,7 +519,26 @@ export class Context implements RddContext {
     for (const r of lineage) {
       if (!r.checkpointRequested || r.isCheckpointed) continue;
       const target = path.join(dir, `rdd-${r.id}`);
-      await this.#runJobOnly(r, fullLineage(r), { kind: 'checkpoint', dir: target }, undefined, `checkpoint of ${r.label}`);
+      // Each job writes into a folder of its own, renamed to the RDD's once the job succeeded: tasks of a job that
+      // failed run on, and must not put their partitions (other data, if the RDD is not deterministic) into the
+      // checkpoint a later job writes and readers use. Writers never create the folder, so once renamed or removed
+      // it gains nothing from them.
+      const writing = path.join(dir, `.rdd-${r.id}.writing-${randomUUID()}`);
+      mkdirSync(writing);
+      try {
+        await this.#runJobOnly(r, fullLineage(r), { kind: 'checkpoint', dir: writing }, undefined, `checkpoint of ${r.label}`);
+        renameSync(writing, target);
+      } catch (e) {
+        const trash = `${writing}.aborted`;
+        try {
+          renameSync(writing, trash);
+          rmSync(trash, { recursive: true, force: true, maxRetries: 3, retryDelay: 20 });
+        } catch (cleanup) {
+          // The job's own error is what the user must see; a cleanup that failed is added to it.
+          if (e instanceof Error) e.message += ` (and its checkpoint folder could not be removed: ${(cleanup as Error).message})`;
+        }
+        throw e;
+      }
       removeAttemptFiles(target);
       r.markCheckpointed(new CheckpointRDD(this, target, r.getNumPartitions(), { label: `checkpoint of ${r.label}` }));
     }
@@ -536,6 +556,22 @@ export class Context implements RddContext {
     this.#persistCleaner.unregister(rdd);
     this.#cache.removeRdd(rdd.id);
     if (!this.#stopped) await this.#backend.removeRdd(rdd.id);
+  }
+
+  /**
+   * A task's block updates without the blocks it cached of RDDs no longer persisted: a task that started before
+   * unpersist() (one of a failed job, which runs on) or before the RDD was dropped may cache a partition late.
+   * Recorded, it was reported cached again once the RDD was persisted again (its worker had dropped the block); and a
+   * worker whose task was between awaits when the removal came keeps the block, so the removal is sent again.
+   */
+  #withoutUnpersisted(outcome: TaskOutcome): TaskOutcome {
+    const updates = outcome.blockUpdates;
+    let late: Set<number> | undefined;
+    for (const u of updates) if ((u.memoryBytes > 0 || u.diskBytes > 0) && !this.#persisted.has(u.rddId)) (late ??= new Set()).add(u.rddId);
+    if (late === undefined) return outcome;
+    if (!this.#stopped) for (const id of late) this.#backend.removeRdd(id).catch(() => undefined);
+    const kept = late;
+    return { ...outcome, blockUpdates: updates.filter((u) => !kept.has(u.rddId)) };
   }
 
   // ---- creating RDDs -----------------------------------------------------------------------------------------

@@ -471,8 +471,10 @@ export class DAGScheduler implements TaskSetListener {
     const stage = ts.stage;
     if (ts.stageAttempt < stage.firstValidAttempt) return; // computed from input that has been computed again
     if (stage.kind === 'shuffleMap') {
-      // A map stage computed again (lost output) counts again, as in Spark: only actions count once per task.
-      if (outcome.accumulators.length > 0) this.options.onAccumulatorUpdates(outcome.accumulators);
+      // A map stage computed again (lost output) counts again, as in Spark: only actions count once per task. A task
+      // that ran on after every job needing the stage failed or was cancelled does not count (Spark drops the update
+      // of a stage it forgot): the user saw the job end, and its accumulators must not change afterwards.
+      if (outcome.accumulators.length > 0 && this.#jobFor(stage) !== undefined) this.options.onAccumulatorUpdates(outcome.accumulators);
       this.tracker.registerOutput(stage.dep.shuffleId, spec.partition, workerIndex, outcome.epoch, outcome.mapStatus ?? { sizes: [] });
       stage.pending.delete(spec.partition);
       hop('dag.mapRegistered', ts.jobId, spec.partition);

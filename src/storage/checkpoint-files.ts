@@ -1,22 +1,50 @@
 /**
  * Reliable checkpoint files: one file per partition under the checkpoint folder of an RDD, written with V8's
- * serializer to a temporary name and renamed, so a partition file is either complete or absent (a retried or
- * speculative attempt simply replaces it with identical content).
+ * serializer to a temporary name and linked into place, so a partition file is either complete or absent, and the
+ * first attempt to finish a partition is the one kept (as Spark's ReliableCheckpointRDD: a later copy of a
+ * partition, a speculative one or one of an earlier job that failed and ran on, may hold other data when the RDD is
+ * not deterministic, and must not replace what readers may already have read).
+ *
+ * The driver creates each checkpoint job's folder and writers never do: once the driver has renamed or removed it
+ * (the job ended), a task still running finds no folder and writes nothing.
  */
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { linkSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import v8 from 'node:v8';
 import { CheckpointError } from '../core/errors.js';
 
 export const checkpointPartFile = (dir: string, partition: number): string => path.join(dir, `part-${String(partition).padStart(5, '0')}`);
 
+/**
+ * Writes one partition into `dir`, a folder that must exist; keeps the partition file already there, if any.
+ * Returns the bytes written.
+ */
 export function writeCheckpointPartition(dir: string, partition: number, attempt: number, values: readonly unknown[]): number {
-  mkdirSync(dir, { recursive: true });
   const file = checkpointPartFile(dir, partition);
   const tmp = `${file}.attempt-${attempt}-${process.pid}-${Math.random().toString(36).slice(2)}`;
   const data = v8.serialize(values);
-  writeFileSync(tmp, data);
-  renameSync(tmp, file);
+  try {
+    writeFileSync(tmp, data);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    throw new CheckpointError(`checkpoint folder ${dir} is gone: its job has ended (this task ran on after it failed or was cancelled)`);
+  }
+  try {
+    linkSync(tmp, file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') {
+      // Another attempt finished this partition first: its file is the one kept.
+    } else if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP') {
+      // No hard links on this filesystem: a rename, which replaces a file already there.
+      renameSync(tmp, file);
+      return data.length;
+    } else {
+      rmSync(tmp, { force: true });
+      throw e;
+    }
+  }
+  rmSync(tmp, { force: true });
   return data.length;
 }
 

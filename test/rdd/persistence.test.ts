@@ -2,7 +2,7 @@
  * Persistence: cache, persist at every storage level, unpersist and checkpoint return the RDD and give the same
  * results as the unpersisted lineage.
  */
-import { type FSWatcher, mkdirSync, mkdtempSync, readdirSync, rmSync, watch } from 'node:fs';
+import { type FSWatcher, mkdtempSync, readdirSync, rmSync, watch } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -216,11 +216,9 @@ describe('a worker killed while a checkpoint is written', () => {
       // before the rename (no timing luck needed: the race is forced every run).
       const r = sc.range(0, 40_000, 1, 1).map((i) => `${i}:${'x'.repeat(1000)}`);
       r.checkpoint();
-      const dir = path.join(sc.checkpointDir!, `rdd-${r.id}`);
-      mkdirSync(dir, { recursive: true });
       const attemptFiles = new Set<string>();
       let killed = false;
-      const watcher = watch(dir, (_event, name) => {
+      const onFile = (_event: string, name: string | null) => {
         if (name === null || !/^part-\d+\.attempt-/.test(name) || attemptFiles.has(name)) return;
         attemptFiles.add(name);
         if (killed) return;
@@ -228,10 +226,17 @@ describe('a worker killed while a checkpoint is written', () => {
         // Which of the two threads runs the task is not known here: stopping both is what a lost host does.
         void sc.faults.killWorker(0);
         void sc.faults.killWorker(1);
-      });
-      watchers.push(watcher);
+      };
+      // The job writes into a folder of its own (renamed to rdd-<id> once it succeeded), made by the driver just
+      // before the job starts: watched as soon as it appears, long before the task has built its 40 MB partition.
+      watchers.push(
+        watch(sc.checkpointDir!, (_event, name) => {
+          if (name === null || !name.startsWith(`.rdd-${r.id}.writing-`) || watchers.length > 1) return;
+          watchers.push(watch(path.join(sc.checkpointDir!, name), onFile));
+        }),
+      );
       expect(await r.count()).toBe(40_000);
-      watcher.close();
+      for (const w of watchers) w.close();
       expect(killed).toBe(true);
       // The killed attempt's file and the retry's: two attempts wrote, one of them never renamed its file.
       expect(attemptFiles.size).toBeGreaterThanOrEqual(2);

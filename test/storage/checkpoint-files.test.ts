@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -10,6 +10,7 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 describe('checkpoint files', () => {
   it('an attempt left by a worker killed between its write and its rename is removed once the job succeeded; partition files stay', () => {
     const dir = path.join(root, 'rdd-1');
+    mkdirSync(dir); // the driver makes each checkpoint job's folder
     writeCheckpointPartition(dir, 0, 0, ['a', 'b']);
     writeCheckpointPartition(dir, 1, 1, ['c']);
     // What a terminated attempt leaves: its temporary file, never renamed.
@@ -23,6 +24,21 @@ describe('checkpoint files', () => {
   it('a folder that is not there is nothing to clean', () => {
     const dir = path.join(root, 'never-written');
     expect(() => removeAttemptFiles(dir)).not.toThrow();
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  it('keeps the first attempt to finish a partition: a later copy (speculative, or of a failed job that ran on) replaces nothing', () => {
+    const dir = path.join(root, 'rdd-2');
+    mkdirSync(dir);
+    writeCheckpointPartition(dir, 0, 0, ['first']);
+    writeCheckpointPartition(dir, 0, 1, ['second']);
+    expect(readCheckpointPartition(dir, 0)).toEqual(['first']);
+    expect(readdirSync(dir)).toEqual(['part-00000']);
+  });
+
+  it('a task writing after its job ended (the folder renamed or removed) fails and creates nothing', () => {
+    const dir = path.join(root, 'rdd-3');
+    expect(() => writeCheckpointPartition(dir, 0, 0, ['late'])).toThrow(/checkpoint folder .*rdd-3 is gone/);
     expect(existsSync(dir)).toBe(false);
   });
 });
