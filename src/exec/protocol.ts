@@ -192,4 +192,9 @@ export interface WorkerInit {
    * map outputs in shared memory, and reducers read them without a fetch (shuffle/shared-output.ts).
    */
   readonly sharedShuffleOutputs?: boolean;
+  /**
+   * The starting process's own flags (`process.execArgv`; a local pool's workers get only some of them): part of the
+   * name of the bundle's code cache, which V8 rejects under other flags (exec/local/worker-start.cts).
+   */
+  readonly processFlags?: string;
 }

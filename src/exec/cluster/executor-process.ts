@@ -35,7 +35,7 @@ import {
   type SlotAssignment,
 } from './control.js';
 import { checkBind, FrameClient, startFrameServer, type FrameServer } from './wire.js';
-import { workerEntry, workerResourceLimits } from '../local/worker-entry.js';
+import { processFlags, workerEntry, workerResourceLimits } from '../local/worker-entry.js';
 
 const WORKER_ENTRY = workerEntry();
 
@@ -476,6 +476,7 @@ export class ExecutorProcess {
       // Job output goes to this executor's disk, not to the driver's folder: the driver gets it with the outcome.
       jobOutputRoot: path.join(app.dir, 'jobs'),
       jobOutputIsLocal: true,
+      processFlags: processFlags(),
     };
     const heapMb = Math.max(64, Math.min(app.heapMb, Math.floor(this.#o.memoryMB / this.#o.cores)));
     const worker = new Worker(WORKER_ENTRY, { workerData: init, resourceLimits: workerResourceLimits(heapMb) });

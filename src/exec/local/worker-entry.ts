@@ -24,6 +24,11 @@ export function workerEntry(): URL {
   return existsSync(fileURLToPath(START)) ? START : BUNDLE;
 }
 
+/** The flags this process started with, for a worker's `WorkerInit.processFlags`. */
+export function processFlags(): string {
+  return process.execArgv.join('\0');
+}
+
 /**
  * A worker's young generation, MiB (V8 splits it into two semi-spaces and a large-object space of one semi-space
  * each, so 24 gives 8 MiB semi-spaces). V8's default lets a worker's semi-spaces grow to 16 MiB each as soon as

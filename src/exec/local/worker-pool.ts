@@ -22,7 +22,7 @@ import type { BackendFaults, BackendListener, BackendSnapshot, TaskBackend } fro
 import type { TaskMessage, TaskOutcome, WorkerInit } from '../protocol.js';
 import { readsPairColumns, unpackOutcome, type WorkerApi } from './worker-api.js';
 import { TaskChannel, TaskSendTurn } from './task-channel.js';
-import { workerEntry, workerResourceLimits } from './worker-entry.js';
+import { processFlags, workerEntry, workerResourceLimits } from './worker-entry.js';
 import { InvalidArgumentError, ContextStoppedError } from '../../core/errors.js';
 
 /** Chosen once per process: the bundle, when the build made a current one (see worker-entry.ts). */
@@ -154,6 +154,7 @@ export class WorkerPool implements TaskBackend {
       epoch,
       executorId,
       spillDir,
+      processFlags: processFlags(),
     };
     const worker = new Worker(WORKER_ENTRY, {
       workerData: init,

@@ -7,7 +7,7 @@
  * The first worker that finds no cache of this very bundle writes one, once the bundle's top level ran (so the
  * functions run at start-up are in it), to a temporary file renamed into place: workers of several processes may
  * race, each writes a whole file. The cache's name holds the bundle's modification time and size, taken before its
- * text is read: a build that rewrites the bundle gives it a new name, so a cache is only ever used with the text
+ * text is read, and a tag of the process's V8 flags (see flagsTag): a build that rewrites the bundle gives it a new name, so a cache is only ever used with the text
  * it was made from (V8's own check compares the source's length, not its text; it also checks its version and
  * flags, and rejects a mismatch: the bundle then compiles as usual). A cache that cannot be written (a
  * read-only install) only costs the compile it would have saved.
@@ -16,7 +16,7 @@ import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import vm from 'node:vm';
-import { threadId } from 'node:worker_threads';
+import { threadId, workerData } from 'node:worker_threads';
 
 const file = path.join(__dirname, 'worker-bundle.cjs');
 
@@ -43,7 +43,7 @@ if (process.sourceMapsEnabled) {
   // Stat first: were the bundle replaced between the two, the cache would be named after the older file, never used.
   const { mtimeMs, size } = statSync(file);
   const source = readFileSync(file, 'utf8');
-  const cacheFile = `${file}.${Math.round(mtimeMs * 1000)}-${size}.cache`;
+  const cacheFile = `${file}.${Math.round(mtimeMs * 1000)}-${size}-${flagsTag()}.cache`;
   const cachedData = readCache(cacheFile);
   const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
     filename: file,
@@ -54,6 +54,23 @@ if (process.sourceMapsEnabled) {
   const module_ = { exports: {} };
   (script.runInThisContext() as (...args: unknown[]) => void)(module_.exports, createRequire(file), module_, file, __dirname);
   if (use !== 'accepted') writeCache(script, cacheFile);
+}
+
+/**
+ * A tag of the V8 flags this process runs with. V8 rejects a cache made under other flags, and processes with other
+ * flags share this folder (a `--max-old-space-size`, or `--expose-gc`, which the heap guard and tests set at run
+ * time): under one name, each rejected the other's cache and wrote its own in its place, so neither kept one (a spec
+ * saw a worker's cache swapped between two workers of one context, CI session 23).
+ */
+function flagsTag(): string {
+  // A local pool's worker has only some of its process's flags in its own execArgv: the pool sends them all.
+  const started = (workerData as { processFlags?: unknown } | null)?.processFlags;
+  const own = typeof started === 'string' ? started : process.execArgv.join('\0');
+  const flags = `${own}\0${process.env.NODE_OPTIONS ?? ''}\0${typeof (globalThis as { gc?: unknown }).gc}`;
+  // FNV-1a: node:crypto would cost a worker's start-up more than the cache saves here.
+  let h = 0x811c9dc5;
+  for (let i = 0; i < flags.length; i++) h = Math.imul(h ^ flags.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(16).padStart(8, '0');
 }
 
 function writeCache(script: vm.Script, cacheFile: string): void {

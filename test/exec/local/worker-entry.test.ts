@@ -4,9 +4,10 @@
  * back to the modules (test/util/bundle.test.ts), so a build without the bundling step can never run an older build's code in workers.
  * Every worker thread, local or an executor's, starts with its young generation capped (workerResourceLimits).
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { Context, capture, useModule } from 'kindling';
 import { WORKER_YOUNG_GENERATION_MB } from '../../../src/exec/local/worker-entry.js';
@@ -17,6 +18,15 @@ const v8 = await import('node:v8');
 const threads = await import('node:worker_threads');
 
 const dist = path.resolve(import.meta.dirname, '../../../dist/exec/local');
+
+/** A script for a child process: a context's two workers report what they did with the code cache. */
+const childScript = `
+  const { Context } = await import(${JSON.stringify(pathToFileURL(path.resolve(import.meta.dirname, '../../../dist/index.js')).href)});
+  const sc = new Context({ master: 'local[2]', progress: false, ui: false });
+  const uses = await sc.parallelize([0, 1], 2).map(() => globalThis[Symbol.for('kindling.workerCodeCache')]).collect();
+  await sc.stop();
+  console.log(JSON.stringify(uses));
+`;
 
 describe('worker entry', () => {
   it('the build leaves a current bundle, and the workers start from it (through worker-start.cjs, which runs it)', async () => {
@@ -40,10 +50,19 @@ describe('worker entry', () => {
     const first = await uses();
     // Another test file's workers may have written it already.
     for (const u of first) expect(['written', 'accepted']).toContain(u);
-    // Named after the bundle it was made from.
+    // Named after the bundle it was made from, and the flags of the process that made it.
     const { mtimeMs, size } = statSync(path.join(dist, 'worker-bundle.cjs'));
-    expect(existsSync(path.join(dist, `worker-bundle.cjs.${Math.round(mtimeMs * 1000)}-${size}.cache`))).toBe(true);
+    const named = new RegExp(`^worker-bundle\\.cjs\\.${Math.round(mtimeMs * 1000)}-${size}-[0-9a-f]{8}\\.cache$`);
+    expect(readdirSync(dist).filter((f) => named.test(f)).length).toBeGreaterThanOrEqual(1);
     expect(await uses()).toEqual(['accepted', 'accepted']);
+    // A process with other V8 flags (V8 rejects a cache made under other flags) keeps a cache of its own, so it does
+    // not replace this process's: under one name each rejected and overwrote the other's (a CI run saw a context's
+    // second worker write it again).
+    for (const flag of ['--max-old-space-size=3000', '--expose-gc']) {
+      const out = execFileSync(process.execPath, [flag, '--input-type=module', '-e', childScript], { encoding: 'utf8', timeout: 60_000 });
+      expect(JSON.parse(out.trim().split('\n').at(-1)!)).toHaveLength(2);
+      expect(await uses()).toEqual(['accepted', 'accepted']);
+    }
   });
 
   it('the bundle holds the worker side only: none of the driver-only packages', () => {
