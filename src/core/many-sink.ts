@@ -46,39 +46,3 @@ export function withPairs<T>(one: (x: T) => void, kv: PairOf): (x: T) => void {
 export function pairsOf<T>(sink: (x: T) => void): PairOf | undefined {
   return (sink as WithMany<T>)[PAIRS];
 }
-
-/**
- * A sink as an object: the per-task state in its fields, `push` a method of its class. A hot loop that calls
- * `target.push(x)` calls the same function in every task (the class's method), where a call of the task's own
- * closure makes V8's optimized code check for that one closure and deoptimize ("wrong call target") when the next
- * task brings another, throwing away the loop's compiled code once in each worker (docs/benchmarks.md, session 23).
- * `push(x)` must do exactly what calling the sink with `x` does.
- *
- * @example
- * ```ts
- * class Summer { total = 0; push(x: number): void { this.total += x; } }
- * const s = new Summer();
- * const sink = withPush((x: number) => s.push(x), s);
- * pushOf(sink)?.push(2); // s.total === 2
- * ```
- */
-export interface PushSink<T> {
-  push(x: T): void;
-  /** Where the sink has an array form (see {@link ManyOf}): what `push` of each element of `xs` in order does. */
-  pushMany?(xs: readonly T[]): void;
-  /** Where the sink takes a record's halves (see {@link PairOf}): what `push([k, v])` does, without keeping the pair. */
-  pushPair?(k: unknown, v: unknown): void;
-}
-
-const PUSH: unique symbol = Symbol('push');
-
-/** `one`, marked as the same sink as `target.push` (see {@link PushSink}). */
-export function withPush<T>(one: (x: T) => void, target: PushSink<T>): (x: T) => void {
-  (one as { [PUSH]?: PushSink<T> })[PUSH] = target;
-  return one;
-}
-
-/** The object form of a sink made by {@link withPush}; undefined for any other sink. */
-export function pushOf<T>(sink: (x: T) => void): PushSink<T> | undefined {
-  return (sink as { [PUSH]?: PushSink<T> })[PUSH];
-}

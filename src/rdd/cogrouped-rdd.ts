@@ -104,7 +104,7 @@ export class CoGroupedRDD<K> extends RDD<[K, unknown[][]]> {
         return lists;
       },
     );
-    for (; i < n; i++) this.#read(i, p, tc, (kv) => groups.add(kv));
+    for (; i < n; i++) this.#read(i, p, tc, groups.add);
     groups.each(sink as (kv: Pair) => void);
   }
 

@@ -6,8 +6,8 @@ import type { TaskContext } from './task-context.js';
 import { RDD, type RddOptions, type Sink } from './internal.js';
 import { StorageLevel } from '../storage/storage-level.js';
 import type { NumberGroupsSink } from '../shuffle/external-combiner.js';
-import { eachCached, pairColumns, type PairColumns } from '../storage/columnar-block.js';
-import { manyOf, pairsOf, pushOf, withPush, type ManyOf, type PairOf, type PushSink } from '../core/many-sink.js';
+import { eachCached, pairColumns } from '../storage/columnar-block.js';
+import { manyOf, pairsOf } from '../core/many-sink.js';
 
 /** A two-input cogroup that can push its inner join without building its groups (CoGroupedRDD). */
 interface InnerJoinSource {
@@ -100,16 +100,8 @@ export class MappedRDD<T, U> extends RDD<U> {
       // A cached partition held as columns gives its keys or values without a pair built for each.
       const cached = this.parent.cachedPartition(p, tc)!;
       const columns = pairColumns(cached);
-      if (columns === undefined) {
-        eachCached(cached, this.#step(sink) as Sink<unknown>);
-        return;
-      }
-      // A sink that is an object of its class (stats') is called through its method: the same function every task.
-      const target = pushOf(sink as Sink<unknown>);
-      if (target !== undefined) {
-        if (this.op === 'keys') pushKeysTo(columns.keys, target);
-        else pushValuesTo(columns, target);
-      } else if (this.op === 'keys') for (let i = 0, keys = columns.keys; i < keys.length; i++) (sink as Sink<unknown>)(keys[i]);
+      if (columns === undefined) eachCached(cached, this.#step(sink) as Sink<unknown>);
+      else if (this.op === 'keys') for (let i = 0, keys = columns.keys; i < keys.length; i++) (sink as Sink<unknown>)(keys[i]);
       else for (let i = 0, n = columns.keys.length; i < n; i++) (sink as Sink<unknown>)(columns.valueAt(i));
       return;
     }
@@ -215,9 +207,25 @@ export class MappedRDD<T, U> extends RDD<U> {
     };
     switch (this.op) {
       case 'map': {
-        // An object of one class (see PushSink): a caller that knows it calls the same `push` every task.
-        const step = new MapStep(f, out, this);
-        return withPush((x: T) => step.push(x), step);
+        const apply = (x: T): unknown => {
+          let y: unknown;
+          try {
+            y = f(x);
+          } catch (e) {
+            fail(e);
+          }
+          if (y instanceof Promise) fail(promiseResult(this.op, this.label));
+          return y;
+        };
+        const kv = pairsOf(out);
+        if (kv === undefined) return (x) => out(apply(x));
+        // A sink that takes a pair's halves (the shuffle writer's combine): read the pair here, where the user's
+        // function made it, so that V8 need not allocate it (docs/benchmarks.md, session 11).
+        return (x) => {
+          const y = apply(x);
+          if (isPair(y)) kv((y as unknown as [unknown, unknown])[0], (y as unknown as [unknown, unknown])[1]);
+          else out(y);
+        };
       }
       case 'filter':
         return (x) => {
@@ -232,8 +240,18 @@ export class MappedRDD<T, U> extends RDD<U> {
           if (keep) out(x);
         };
       case 'flatMap': {
-        const step = new FlatMapStep(f, out, this);
-        return withPush((x: T) => step.push(x), step);
+        // A sink that takes whole arrays (the shuffle writer's combine) gets each result array in one call.
+        const many = manyOf(out);
+        return (x) => {
+          let ys: Iterable<unknown>;
+          try {
+            ys = f(x) as Iterable<unknown>;
+          } catch (e) {
+            return fail(e);
+          }
+          if (many !== undefined && Array.isArray(ys)) many(ys);
+          else pushAll(ys, out, this);
+        };
       }
       case 'keyBy':
         return (x) => {
@@ -287,119 +305,6 @@ export class MappedRDD<T, U> extends RDD<U> {
         return cogroupStep(this.op, out);
     }
   }
-}
-
-/** What a step names in its errors. */
-interface StepOf {
-  readonly id: number;
-  readonly label: string;
-}
-
-/**
- * A map step as an object of one class (see `PushSink`): the per-task state in fields, so that a caller holding it
- * (a join's loop, a flatMap step) calls the same `push` in every task. Where the sink is an object too, it is called
- * through its methods.
- */
-class MapStep implements PushSink<unknown> {
-  readonly #f: Fn;
-  readonly #out: Sink<unknown>;
-  /** The sink as an object, where it is one. */
-  readonly #target: PushSink<unknown> | undefined;
-  /** The target takes a record's halves (the shuffle writer's combine). */
-  readonly #targetPairs: boolean;
-  /** The sink takes a pair's halves (a sink that is a function only). */
-  readonly #kv: PairOf | undefined;
-  readonly #rdd: StepOf;
-
-  constructor(f: Fn, out: Sink<unknown>, rdd: StepOf) {
-    this.#f = f;
-    this.#out = out;
-    this.#target = pushOf(out);
-    this.#targetPairs = this.#target?.pushPair !== undefined;
-    this.#kv = pairsOf(out);
-    this.#rdd = rdd;
-  }
-
-  push(x: unknown): void {
-    let y: unknown;
-    try {
-      y = this.#f(x);
-    } catch (e) {
-      this.#fail(e);
-    }
-    if (y instanceof Promise) this.#fail(promiseResult('map', this.#rdd.label));
-    // A sink that takes a pair's halves (the shuffle writer's combine): read the pair here, where the user's
-    // function made it, so that V8 need not allocate it (docs/benchmarks.md, session 11).
-    const target = this.#target;
-    if (target !== undefined) {
-      if (this.#targetPairs && isPair(y)) target.pushPair!((y as unknown as [unknown, unknown])[0], (y as unknown as [unknown, unknown])[1]);
-      else target.push(y);
-    } else if (this.#kv !== undefined && isPair(y)) this.#kv((y as unknown as [unknown, unknown])[0], (y as unknown as [unknown, unknown])[1]);
-    else this.#out(y);
-  }
-
-  #fail(e: unknown): never {
-    throw tagUserError(e, this.#rdd.id, this.#rdd.label);
-  }
-}
-
-/** A flatMap step as an object of one class (see {@link MapStep}). */
-class FlatMapStep implements PushSink<unknown> {
-  readonly #f: Fn;
-  readonly #out: Sink<unknown>;
-  readonly #target: PushSink<unknown> | undefined;
-  /** The target takes whole arrays (the shuffle writer's combine). */
-  readonly #targetMany: boolean;
-  /** The sink takes whole arrays (a sink that is a function only). */
-  readonly #many: ManyOf<unknown> | undefined;
-  readonly #rdd: StepOf;
-
-  constructor(f: Fn, out: Sink<unknown>, rdd: StepOf) {
-    this.#f = f;
-    this.#out = out;
-    this.#target = pushOf(out);
-    this.#targetMany = this.#target?.pushMany !== undefined;
-    this.#many = manyOf(out);
-    this.#rdd = rdd;
-  }
-
-  push(x: unknown): void {
-    let ys: Iterable<unknown>;
-    try {
-      ys = this.#f(x) as Iterable<unknown>;
-    } catch (e) {
-      throw tagUserError(e, this.#rdd.id, this.#rdd.label);
-    }
-    // A sink that takes whole arrays (the shuffle writer's combine) gets each result array in one call.
-    const target = this.#target;
-    if (target !== undefined) {
-      if (this.#targetMany && Array.isArray(ys)) target.pushMany!(ys);
-      else pushAllTo(ys, target, this.#rdd);
-    } else if (this.#many !== undefined && Array.isArray(ys)) this.#many(ys);
-    else pushAll(ys, this.#out, this.#rdd);
-  }
-}
-
-/** {@link pushAll} into a sink that is an object. */
-function pushAllTo(ys: Iterable<unknown>, target: PushSink<unknown>, rdd: { readonly label: string }): void {
-  if (Array.isArray(ys)) {
-    for (let i = 0; i < ys.length; i++) target.push(ys[i]);
-    return;
-  }
-  if (ys === null || ys === undefined || typeof (ys as Iterable<unknown>)[Symbol.iterator] !== 'function') {
-    throw new InvalidDataError(`the function of ${rdd.label} must return an Iterable (e.g. an array), got ${describeResult(ys)}`);
-  }
-  for (const y of ys) target.push(y);
-}
-
-/** A cached partition's keys, each pushed to `target` (see `PushSink`). */
-function pushKeysTo(keys: PairColumns['keys'], target: PushSink<unknown>): void {
-  for (let i = 0; i < keys.length; i++) target.push(keys[i]);
-}
-
-/** A cached partition's values, each pushed to `target` (see `PushSink`). */
-function pushValuesTo(columns: PairColumns, target: PushSink<unknown>): void {
-  for (let i = 0, n = columns.keys.length; i < n; i++) target.push(columns.valueAt(i));
 }
 
 /** The first result of {@link mapNumbers} that is not a number (read at once by its caller). */
@@ -472,13 +377,6 @@ export function describeResult(v: unknown): string {
  * `fail`. A function of its own, so that its call sites see only the maps over cached arrays of the worker.
  */
 function mapArray(xs: readonly unknown[], f: Fn, sink: Sink<unknown>, fail: (e: unknown) => never, promise: () => TypeError): void {
-  // A sink that is an object (the shuffle writer's combine, see PushSink) is called through its methods: the same
-  // functions every task.
-  const target = pushOf(sink);
-  if (target !== undefined) {
-    mapArrayTo(xs, f, target, fail, promise);
-    return;
-  }
   const kv = pairsOf(sink);
   for (let i = 0; i < xs.length; i++) {
     let y: unknown;
@@ -490,22 +388,6 @@ function mapArray(xs: readonly unknown[], f: Fn, sink: Sink<unknown>, fail: (e: 
     if (y instanceof Promise) fail(promise());
     if (kv !== undefined && isPair(y)) kv((y as unknown as [unknown, unknown])[0], (y as unknown as [unknown, unknown])[1]);
     else sink(y);
-  }
-}
-
-/** {@link mapArray} into a sink that is an object. */
-function mapArrayTo(xs: readonly unknown[], f: Fn, target: PushSink<unknown>, fail: (e: unknown) => never, promise: () => TypeError): void {
-  const pairs = target.pushPair !== undefined;
-  for (let i = 0; i < xs.length; i++) {
-    let y: unknown;
-    try {
-      y = f(xs[i]);
-    } catch (e) {
-      fail(e);
-    }
-    if (y instanceof Promise) fail(promise());
-    if (pairs && isPair(y)) target.pushPair!((y as unknown as [unknown, unknown])[0], (y as unknown as [unknown, unknown])[1]);
-    else target.push(y);
   }
 }
 

@@ -15,7 +15,6 @@ import type { TaskContext } from './task-context.js';
 import { refuseClassInstances, type RDD } from './internal.js';
 import type { EncodedBucket } from '../shuffle/bucket-codec.js';
 import type { NumberGroupsSink } from '../shuffle/external-combiner.js';
-import { withPush } from '../core/many-sink.js';
 
 /** Columns of a partition's pairs as an encoded bucket of their own (copies of views, so they may be transferred). */
 function pairColumnsOf(keys: Int32Array | string[], combiners: Float64Array): EncodedBucket {
@@ -226,13 +225,14 @@ export async function prepareResultFunction(wire: ResultFunctionWire, compile: C
       };
     case 'stats':
       return (rdd, p, tc) => {
-        const s = new StatsSink(rdd.label);
-        rdd.forEach(
-          p,
-          tc,
-          withPush((x) => s.push(x), s),
-        );
-        return s.stats;
+        const s = emptyStats();
+        rdd.forEach(p, tc, (x) => {
+          // `x - mu` and `sum += x` take a string without an error: sum() of ['a', 'b'] was "0a0b" (PySpark raises a
+          // TypeError); a bigint failed with V8's "Cannot mix BigInt" naming nothing.
+          if (typeof x !== 'number') throw notANumber(rdd.label, x);
+          addStat(s, x);
+        });
+        return s;
       };
     case 'extreme': {
       const keyFn = wire.keyFn ? await compile(wire.keyFn) : undefined;
@@ -340,21 +340,6 @@ function notANumber(label: string, x: unknown): InvalidDataError {
     `sum, mean, stats, variance and stdev take numbers, but ${label} holds ${typeof x} ${describeValue(x)}. ` +
       'Convert the elements first, e.g. rdd.map(Number).',
   );
-}
-
-/**
- * stats()' sink as an object of one class (see `PushSink`): a loop that pushes a cached partition's values calls
- * the same `push` in every task, not each task's own closure.
- */
-class StatsSink {
-  readonly stats = emptyStats();
-  constructor(private readonly label: string) {}
-  push(x: unknown): void {
-    // `x - mu` and `sum += x` take a string without an error: sum() of ['a', 'b'] was "0a0b" (PySpark raises a
-    // TypeError); a bigint failed with V8's "Cannot mix BigInt" naming nothing.
-    if (typeof x !== 'number') throw notANumber(this.label, x);
-    addStat(this.stats, x);
-  }
 }
 
 export function emptyStats(): StatCounter {

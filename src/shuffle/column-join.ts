@@ -12,7 +12,6 @@
  */
 import { ColumnBlock, type PairColumns } from '../storage/columnar-block.js';
 import { giveBack, takeInt32 } from '../util/scratch-arrays.js';
-import { pushOf } from '../core/many-sink.js';
 
 /**
  * Rows of an Int32Array of keys by key: the first row of each key and, per row, the next row with the same key.
@@ -285,20 +284,13 @@ function pushJoinedRows(
 ): void {
   const lk = left.keys;
   const n = lk.length;
-  // A sink that is an object of its class (a flatMap step, see PushSink) is called through its method: the same
-  // function every task, where each task's own closure made this loop's code deoptimize once in each worker.
-  const target = pushOf((valuesOnly ?? sink) as (x: unknown) => void);
   for (let r = 0; r < n; r++) {
     // Only the first row of a key has right rows counted.
     const count = rightCount[r]!;
     if (count === 0) continue;
     const k = lk[r]!;
     if (count === 1 && next[r]! < 0) {
-      if (target !== undefined)
-        target.push(
-          valuesOnly !== undefined ? [left.valueAt(r), right.valueAt(rightFirst[r]!)] : [k, [left.valueAt(r), right.valueAt(rightFirst[r]!)]],
-        );
-      else if (valuesOnly !== undefined) valuesOnly([left.valueAt(r), right.valueAt(rightFirst[r]!)]);
+      if (valuesOnly !== undefined) valuesOnly([left.valueAt(r), right.valueAt(rightFirst[r]!)]);
       else sink([k, [left.valueAt(r), right.valueAt(rightFirst[r]!)]]);
       continue;
     }
@@ -308,8 +300,7 @@ function pushJoinedRows(
     if (count > 1) for (const j of rightMore!.get(r)!) ws.push(right.valueAt(j));
     for (const v of vs) {
       for (const w of ws) {
-        if (target !== undefined) target.push(valuesOnly !== undefined ? [v, w] : [k, [v, w]]);
-        else if (valuesOnly !== undefined) valuesOnly([v, w]);
+        if (valuesOnly !== undefined) valuesOnly([v, w]);
         else sink([k, [v, w]]);
       }
     }

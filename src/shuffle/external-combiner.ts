@@ -18,7 +18,7 @@ import { tagUserError } from '../core/errors.js';
 import { estimateSize } from '../storage/size-estimator.js';
 import type { Aggregator } from './aggregator.js';
 import { grouping, ownCopy, type Grouping, type NumberColumnsSink, type Pair, type PairsSink } from './combine.js';
-import { columnKey, type EncodedBucket, type Latin1Keys } from './bucket-codec.js';
+import { columnKey, type EncodedBucket } from './bucket-codec.js';
 import { workerMemoryBudget, type MemoryBudget, type MemoryConsumer } from './memory-budget.js';
 import { checkHeap, checkHeapByTime } from '../core/heap-guard.js';
 
@@ -26,26 +26,7 @@ import { checkHeap, checkHeapByTime } from '../core/heap-guard.js';
  * The records to combine, pushed to `each`; a source holding int32 keys and number values as columns (fetched
  * shuffle input) may push those to `numbers` instead, which takes them without a pair per record.
  */
-type Source = (
-  each: (kv: Pair) => void,
-  numbers: NumberColumnsSink,
-  pairs: PairsSink,
-  kv: (k: unknown, v: unknown) => void,
-  /** The same four as methods of the combine itself: a source that keeps it calls the same functions every task. */
-  target: CombineTarget,
-) => void;
-
-/**
- * What a combine takes its records through, as methods (each what the {@link Source} function of its name does): an
- * object of one class per kind of combine, so that a hot caller (the shuffle writer) calls the same function in every
- * task where each task's own closures made V8's optimized code deoptimize once in each worker ("wrong call target").
- */
-export interface CombineTarget {
-  add(kv: Pair): void;
-  addKV(k: unknown, v: unknown): void;
-  addNumbers(keys: Int32Array | readonly unknown[] | Latin1Keys, values: Float64Array | Int32Array, from: number, to: number): void;
-  addPairs(xs: readonly unknown[], from: number, to: number, notAPair: (x: unknown) => never): void;
-}
+type Source = (each: (kv: Pair) => void, numbers: NumberColumnsSink, pairs: PairsSink, kv: (k: unknown, v: unknown) => void) => void;
 
 /** Key-sorted run files that are part of the input (fetched shuffle input spilled to disk). */
 export interface InputRuns {
@@ -144,13 +125,7 @@ export function combineExternally(
     const g = grouping(fns.first, fns.merge, input?.expectedGroups);
     try {
       try {
-        source(
-          (kv) => g.add(kv),
-          (keys, values, from, to) => g.addNumbers(keys, values, from, to),
-          (xs, from, to, notAPair) => g.addPairs(xs, from, to, notAPair),
-          (k, v) => g.addKV(k, v),
-          g,
-        );
+        source(g.add, g.addNumbers, g.addPairs, g.addKV);
       } catch (e) {
         throw tagUserError(e, rddId, label);
       }
@@ -165,13 +140,7 @@ export function combineExternally(
   const c = new ExternalCombiner(fns, budget, label, input);
   try {
     try {
-      source(
-        (kv) => c.add(kv),
-        (keys, values, from, to) => c.addNumbers(keys, values, from, to),
-        (xs, from, to, notAPair) => c.addPairs(xs, from, to, notAPair),
-        (k, v) => c.addKV(k, v),
-        c,
-      );
+      source(c.add, c.addNumbers, c.addPairs, c.addKV);
     } catch (e) {
       throw tagUserError(e, rddId, label);
     }
@@ -181,7 +150,7 @@ export function combineExternally(
   }
 }
 
-class ExternalCombiner implements MemoryConsumer, CombineTarget {
+class ExternalCombiner implements MemoryConsumer {
   bytes = 0;
   #g!: Grouping;
   #groups = 0;
@@ -234,35 +203,35 @@ class ExternalCombiner implements MemoryConsumer, CombineTarget {
     this.#otherSamples = 0;
   }
 
-  add(kv: Pair): void {
+  readonly add = (kv: Pair): void => {
     this.#g.add(kv);
     if (++this.#records % CHECK_EVERY === 0) {
       if (this.#keyBytes === 0 || this.#records % (CHECK_EVERY * 16) === 0) this.#keyBytes = estimateSize([kv[0]]) - 24;
       if (!this.budget.update(this, this.#estimate())) this.spill();
       checkHeap(this.#what, HEAP_HINT);
     }
-  }
+  };
 
   /** `add([k, v])` without the pair. */
-  addKV(k: unknown, v: unknown): void {
+  readonly addKV = (k: unknown, v: unknown): void => {
     this.#g.addKV(k, v);
     if (++this.#records % CHECK_EVERY === 0) {
       if (this.#keyBytes === 0 || this.#records % (CHECK_EVERY * 16) === 0) this.#keyBytes = estimateSize([k]) - 24;
       if (!this.budget.update(this, this.#estimate())) this.spill();
       checkHeap(this.#what, HEAP_HINT);
     }
-  }
+  };
 
-  addNumbers(keys: Int32Array | readonly unknown[] | Latin1Keys, values: Float64Array | Int32Array, from: number, to: number): void {
+  readonly addNumbers: NumberColumnsSink = (keys, values, from, to) => {
     this.#inSlices(
       from,
       to,
       (i, end) => this.#g.addNumbers(keys, values, i, end),
       (end) => columnKey(keys, end - 1),
     );
-  }
+  };
 
-  addPairs(xs: readonly unknown[], from: number, to: number, notAPair: (x: unknown) => never): void {
+  readonly addPairs: PairsSink = (xs, from, to, notAPair) => {
     if (to - from < CHECK_EVERY - (this.#records % CHECK_EVERY)) {
       // The usual case (a flatMap's array of a few records): all of them before the next measurement.
       this.#g.addPairs(xs, from, to, notAPair);
@@ -275,7 +244,7 @@ class ExternalCombiner implements MemoryConsumer, CombineTarget {
       (i, end) => this.#g.addPairs(xs, i, end, notAPair),
       (end) => (xs[end - 1] as Pair)[0],
     );
-  }
+  };
 
   /**
    * Adds records `from .. to` in slices cut where `add` would measure the table, so that it is measured (and

@@ -8,9 +8,9 @@ import type { MapStatus, ShuffleWriteWire } from './wire.js';
 import type { MapOutputWriter } from './shuffle-manager.js';
 import type { EncodedBucket } from './bucket-codec.js';
 import type { Aggregator } from './aggregator.js';
-import { combineExternally, type CombineTarget } from './external-combiner.js';
+import { combineExternally } from './external-combiner.js';
 import type { PairsSink } from './combine.js';
-import { withMany, withPairs, withPush, type PairOf, type PushSink } from '../core/many-sink.js';
+import { withMany, withPairs, type PairOf } from '../core/many-sink.js';
 import { NotAPairError, classInstanceError, isPair } from '../core/errors.js';
 import { findClassInstance } from '../closure/clonable.js';
 import { giveBack, takeFloat64, takeInt32 } from '../util/scratch-arrays.js';
@@ -49,24 +49,7 @@ export function writeShuffleOutput(
   };
   // `many`: what the combine does with a whole array of records (a flatMap's result), checked as `each` checks one.
   // `kv`: what the combine does with one record given as its key and value (a map step's pair, read where it was made).
-  const pairs = (each: (kv: Pair) => void, _numbers?: unknown, many?: PairsSink, kv?: PairOf, target?: CombineTarget): void => {
-    if (target !== undefined) {
-      // The combine as an object: the pipeline's last step calls the same methods every task (see PushSink).
-      const into = new PairsInto(target, notAPair);
-      source(
-        withPush(
-          withMany(
-            withPairs(
-              (x) => into.push(x),
-              (k, v) => into.pushPair(k, v),
-            ),
-            (xs) => into.pushMany(xs),
-          ),
-          into,
-        ),
-      );
-      return;
-    }
+  const pairs = (each: (kv: Pair) => void, _numbers?: unknown, many?: PairsSink, kv?: PairOf): void => {
     const one = (x: unknown): void => {
       if (!isPair(x)) notAPair(x);
       each(x as Pair);
@@ -115,27 +98,6 @@ export function writeShuffleOutput(
     throw e;
   }
   return out.close();
-}
-
-/** A map task's records into its combine (see {@link CombineTarget}), each checked to be a pair as it comes. */
-class PairsInto implements PushSink<unknown> {
-  constructor(
-    private readonly target: CombineTarget,
-    private readonly notAPair: (x: unknown) => never,
-  ) {}
-
-  push(x: unknown): void {
-    if (!isPair(x)) this.notAPair(x);
-    this.target.add(x as Pair);
-  }
-
-  pushMany(xs: readonly unknown[]): void {
-    this.target.addPairs(xs, 0, xs.length, this.notAPair);
-  }
-
-  pushPair(k: unknown, v: unknown): void {
-    this.target.addKV(k, v);
-  }
 }
 
 /**
