@@ -48,9 +48,7 @@ describe('arrayOfLength', () => {
       execFileSync(process.execPath, ['--import', 'tsx', '--trace-protector-invalidation', '--input-type=module', '-e', body], {
         encoding: 'utf8',
       });
-    expect(run(`const { arrayOfLength } = await import(${JSON.stringify(url)}); arrayOfLength(50000)[1] = 1;`)).not.toContain(
-      'ArrayConstructor',
-    );
+    expect(run(`const { arrayOfLength } = await import(${JSON.stringify(url)}); arrayOfLength(50000)[1] = 1;`)).not.toContain('ArrayConstructor');
     expect(run('function f(n) { return new Array(n); } f(50000)[1] = 1;')).toContain('ArrayConstructor');
   });
 });
