@@ -63,7 +63,8 @@ export function clearHeapGuardTask(t: GuardedTask): void {
 export function armHeapGuard(limitMb: number = !isMainThread ? (resourceLimits.maxOldGenerationSizeMb ?? 0) : 0): void {
   limitBytes = limitMb > 0 ? limitMb * 2 ** 20 : 0;
   lookAt = limitBytes > 0 ? LOOK_AT * limitBytes : Number.POSITIVE_INFINITY;
-  if (limitBytes > 0 && collect === undefined) collect = exposeGc();
+  // `gc` is made when first needed, not here at a worker's start: V8 flags are per process, and a sibling worker
+  // compiling the bundle while this one toggled --expose-gc saw other flags and rejected its code cache (CI, session 23).
 }
 
 /** The guard's limit in bytes (0: disarmed). */
@@ -107,7 +108,7 @@ export function checkHeap(what: () => string, hint?: string, needBytes = 0): voi
   if (v8.getHeapStatistics().used_heap_size + needBytes < lookAt) return;
   if (oldGenerationUsed() + needBytes < lookAt) return;
   relieve?.();
-  collect?.();
+  (collect ??= exposeGc())?.();
   // Young objects that survived the collection count too: they are promoted into the old generation, whose
   // limit is the one V8 enforces.
   const live = v8.getHeapStatistics().used_heap_size;
