@@ -360,15 +360,7 @@ describe('Executor tasks', () => {
     const task: TaskMessage = {
       ...rangeTask(14, 3),
       rdds: [
-        {
-          id: 1,
-          kind: 'RangeRDD',
-          label: 'range',
-          numPartitions: 1,
-          storageLevel: 'NONE',
-          parents: [],
-          args: { start: 0, step: 1, count: 3, numSlices: 1 },
-        },
+        ...rangeTask(14, 3).rdds!,
         { id: 2, kind: 'MappedRDD', label: 'map at job.ts:3', numPartitions: 1, storageLevel: 'NONE', parents: [1], args: { op: 'map', fn: boom } },
       ],
       finalRddId: 2,
