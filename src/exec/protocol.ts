@@ -65,7 +65,13 @@ export type TaskFailure =
   /** Cancelled by the driver (the other copy of a speculative task won). */
   | { readonly kind: 'killed'; readonly message: string }
   /** The task's result is larger than maxResultSize: not retried, the job fails. */
-  | { readonly kind: 'resultTooLarge'; readonly bytes: number; readonly limit: number };
+  | { readonly kind: 'resultTooLarge'; readonly bytes: number; readonly limit: number }
+  /**
+   * The task could not be sent: the structured clone or serializer refused its data (a function or a symbol in a
+   * parallelized collection or a captured value). Not retried, the job fails, as Spark's "Failed to serialize task,
+   * not attempting to retry it": the same data would be refused again.
+   */
+  | { readonly kind: 'notSerializable'; readonly message: string };
 
 /**
  * Measured by the worker for one task attempt. Byte counts are estimates from sampled records (JS has no exact
@@ -160,6 +166,16 @@ export type TaskOutcome =
       readonly blockUpdates: readonly BlockUpdate[];
       readonly metrics?: TaskMetrics;
     };
+
+/** The outcome of a task that could not be sent (`where`: how it was to go): see TaskFailure 'notSerializable'. */
+export function unsendable(taskId: number, epoch: number, e: unknown, where: string): TaskOutcome {
+  return {
+    status: 'failed',
+    epoch,
+    failure: { kind: 'notSerializable', message: `task ${taskId} could not be ${where}: ${(e as Error)?.message ?? e}` },
+    blockUpdates: [],
+  };
+}
 
 export interface WorkerInit {
   readonly workerIndex: number;

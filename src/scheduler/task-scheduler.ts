@@ -468,7 +468,9 @@ export class TaskScheduler implements BackendListener {
    */
   #ended(m: TaskSetManager, run: RunningAttempt, outcome: TaskOutcome, lostTheRace: boolean, wasCurrent: boolean, now: number): void {
     if (!run.started) {
-      const ran = outcome.status === 'success' || (outcome.failure.kind !== 'killed' && outcome.failure.kind !== 'workerLost');
+      const ran =
+        outcome.status === 'success' ||
+        (outcome.failure.kind !== 'killed' && outcome.failure.kind !== 'workerLost' && outcome.failure.kind !== 'notSerializable');
       run.started = true;
       run.startedAt = ran ? run.sentAt : now;
       if (this.bus.listenedMask(TASK_EVENTS) !== 0) this.#emitStart(m, run, m.ts.tasks[run.index]!.partition);
@@ -547,19 +549,31 @@ export class TaskScheduler implements BackendListener {
       case 'exception':
         this.#recordFailure(m, idx, run.attempt, run.workerIndex, failure.error);
         return;
-      case 'resultTooLarge': {
+      case 'resultTooLarge':
         // Running it again would produce the same result: fail at once.
-        m.zombie = true;
-        const error = { name: 'ResultTooLarge', message: resultTooLargeMessage(m.ts.tasks[idx]!.partition, failure.bytes, failure.limit) };
-        this.listener.taskSetFailed(m.ts, m.ts.tasks[idx]!, [...m.failures[idx]!, { attempt: run.attempt, workerIndex: run.workerIndex, error }]);
+        this.#failAtOnce(m, run, {
+          name: 'ResultTooLarge',
+          message: resultTooLargeMessage(m.ts.tasks[idx]!.partition, failure.bytes, failure.limit),
+        });
         return;
-      }
+      case 'notSerializable':
+        this.#failAtOnce(m, run, {
+          name: 'DataCloneError',
+          message: `${failure.message.replace(/\.$/, '')} (not retried: the same data would be refused again)`,
+        });
+        return;
       default: {
         const never: never = failure;
         // internal: exhaustive switch over the failure kinds
         throw new Error(`unknown failure ${String(never)}`);
       }
     }
+  }
+
+  #failAtOnce(m: TaskSetManager, run: RunningAttempt, error: ErrorInfo): void {
+    m.zombie = true;
+    const idx = run.index;
+    this.listener.taskSetFailed(m.ts, m.ts.tasks[idx]!, [...m.failures[idx]!, { attempt: run.attempt, workerIndex: run.workerIndex, error }]);
   }
 
   #recordFailure(m: TaskSetManager, idx: number, attempt: number, w: number, error: ErrorInfo): void {
@@ -783,6 +797,8 @@ function describeFailure(f: TaskFailure): string {
       return `Killed: ${f.message}`;
     case 'resultTooLarge':
       return `ResultTooLarge: ${f.bytes} bytes > ${f.limit}`;
+    case 'notSerializable':
+      return `DataCloneError: ${f.message}`;
     default: {
       const never: never = f;
       return String(never);

@@ -17,7 +17,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { ClusterError, ContextStoppedError } from '../../core/errors.js';
-import type { TaskMessage, TaskOutcome, WorkerInit } from '../protocol.js';
+import { unsendable, type TaskMessage, type TaskOutcome, type WorkerInit } from '../protocol.js';
 import type { BackendFaults, BackendListener, BackendSnapshot, TaskBackend } from '../task-backend.js';
 import { append, decode, encode, keys, Outbox, readStream, Trimmer, type ControlMessage, type ExecutorMessage, type PeerAddress } from './control.js';
 import { connect, redactUrl } from './executor-process.js';
@@ -271,7 +271,12 @@ export class ClusterBackend implements TaskBackend {
       lastBeat: beat,
       lastChange: Date.now(),
       lost: false,
-      outbox: new Outbox<ControlMessage>(this.#redis, this.#keys.control(id), (batch, e) => this.#unsent(batch, e)),
+      outbox: new Outbox<ControlMessage>(
+        this.#redis,
+        this.#keys.control(id),
+        (batch, e) => this.#unsent(batch, e),
+        (m, e) => this.#refused(m, e),
+      ),
     };
     this.#execs.set(id, exec);
     this.#control(exec, { kind: 'lease', appId: this.appId, heapMb: this.#o.heapMb, taskTimeoutMs: this.#o.taskTimeoutMs, init: this.#o.init });
@@ -570,6 +575,12 @@ export class ClusterBackend implements TaskBackend {
         lost(m.index, m.task.epoch, `task ${m.task.taskId} could not be sent through ${this.#where}: ${e.message}`, false),
       );
     }
+  }
+
+  /** A task the serializer refused fails without a retry (its data would be refused again). */
+  #refused(m: ControlMessage, e: Error): void {
+    if (m.kind !== 'task') return;
+    this.#current(m.index, m.task.epoch)?.inflight.get(m.task.taskId)?.(unsendable(m.task.taskId, m.task.epoch, e, `sent through ${this.#where}`));
   }
 
   runTask(workerIndex: number, task: TaskMessage): Promise<TaskOutcome> {

@@ -121,10 +121,15 @@ export class Outbox<M> {
   readonly #queue: M[] = [];
   #flushing: Promise<void> | undefined;
 
+  /**
+   * `failed`: a batch Redis did not take. `refused`: a message the serializer refuses (a function or a symbol in
+   * it); it is left out of its batch, since it would never go and must not hold back or fail the others.
+   */
   constructor(
     private readonly redis: Redis,
     private readonly stream: string,
     private readonly failed: (batch: readonly M[], e: Error) => void = () => undefined,
+    private readonly refused: (message: M, e: Error) => void = () => undefined,
   ) {}
 
   push(m: M): void {
@@ -139,9 +144,25 @@ export class Outbox<M> {
 
   async #flush(): Promise<void> {
     while (this.#queue.length > 0) {
-      const batch = this.#queue.splice(0, this.#queue.length);
+      let batch = this.#queue.splice(0, this.#queue.length);
+      let entry: Buffer;
       try {
-        await append(this.redis, this.stream, batch);
+        entry = encode(batch);
+      } catch {
+        batch = batch.filter((m) => {
+          try {
+            encode(m);
+            return true;
+          } catch (e) {
+            this.refused(m, e as Error);
+            return false;
+          }
+        });
+        if (batch.length === 0) continue;
+        entry = encode(batch);
+      }
+      try {
+        await this.redis.xadd(this.stream, '*', 'm', entry);
       } catch (e) {
         this.failed(batch, e as Error);
       }

@@ -8,7 +8,7 @@
  * (the driver's side) and no call `type` (the worker's side).
  */
 import { serialize } from 'node:v8';
-import type { TaskMessage } from '../protocol.js';
+import { unsendable, type TaskMessage } from '../protocol.js';
 import { hop, hopTraceOn } from '../../util/hop-trace.js';
 import type { PostedOutcome } from './worker-api.js';
 
@@ -161,7 +161,7 @@ export class TaskChannel {
         } catch (e) {
           const settle = this.#pending.get(task.taskId);
           this.#pending.delete(task.taskId);
-          settle?.(uncloneable(task.taskId, task.epoch, e, 'sent to its worker'));
+          settle?.(unsendable(task.taskId, task.epoch, e, 'sent to its worker'));
         }
       }
     }

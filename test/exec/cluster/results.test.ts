@@ -27,6 +27,25 @@ describe.skipIf(redisSkipReason !== undefined)('results of many pairs on local-c
     expect(new Set(got.map(([w]) => w)).size).toBe(3000);
   });
 
+  it('a task whose data cannot be serialized fails its job at its first attempt, naming it; the tasks sent with it and the next job run', async () => {
+    // It used to fail the whole batch it rode in as a lost executor, not counted, so its job was retried forever.
+    const error = await sc
+      .parallelize<unknown>([1, 2, Symbol('s'), 4], 4)
+      .collect()
+      .then(
+        () => undefined,
+        (e: Error) => e,
+      );
+    expect(error?.message).toMatch(/partition 2 .*failed 1 time/);
+    expect(error?.message).toMatch(/DataCloneError: task \d+ could not be sent through Redis .*Symbol\(s\) could not be cloned \(not retried/);
+    expect(
+      await sc
+        .parallelize([1, 2, 3, 4], 4)
+        .map((x) => x * 2)
+        .collect(),
+    ).toEqual([2, 4, 6, 8]);
+  });
+
   it('over 1 MiB per partition, fetched from the executors, whole; collectAsMap too', async () => {
     const map = await counts(150_000).collectAsMap();
     expect(map.size).toBe(150_000);

@@ -123,12 +123,12 @@ describe('TaskChannel', () => {
     expect(port.posted).toHaveLength(1);
   });
 
-  it('a task the clone refuses fails alone, naming why; the tasks sent with it still go', async () => {
+  it('a task the clone refuses fails alone as not serializable (never retried), naming why; the tasks sent with it still go', async () => {
     const port = new FakePort();
     const channel = new TaskChannel(port);
     const settled: Array<[number, string]> = [];
     const record = (id: number) => (o: TaskOutcome) =>
-      settled.push([id, o.status === 'failed' && o.failure.kind === 'exception' ? `${o.failure.error.name}: ${o.failure.error.message}` : o.status]);
+      settled.push([id, o.status === 'failed' && o.failure.kind === 'notSerializable' ? `DataCloneError: ${o.failure.message}` : o.status]);
     channel.send(task(1), record(1));
     channel.send(task(2, { broadcasts: [[0, () => 1]] }), record(2));
     channel.send(task(3), record(3));
@@ -189,6 +189,29 @@ describe('TaskChannel', () => {
 });
 
 describe('the task path through worker threads', () => {
+  it('a task whose data the clone refuses fails its job at its first attempt (as Spark: not retried), naming the task; the context runs on', async () => {
+    const sc = new Context({ master: 'local[2]', progress: false, ui: false });
+    try {
+      const error = await sc
+        .parallelize<unknown>([1, 2, Symbol('s'), 4], 4)
+        .collect()
+        .then(
+          () => undefined,
+          (e: Error) => e,
+        );
+      expect(error?.message).toMatch(/partition 2 .*failed 1 time/);
+      expect(error?.message).toMatch(/DataCloneError: task \d+ could not be sent to its worker: Symbol\(s\) could not be cloned \(not retried/);
+      expect(
+        await sc
+          .parallelize([1, 2, 3, 4], 4)
+          .map((x) => x * 2)
+          .collect(),
+      ).toEqual([2, 4, 6, 8]);
+    } finally {
+      await sc.stop();
+    }
+  });
+
   it('a result the clone refuses fails its task with a DataCloneError naming it; the context runs on', async () => {
     const sc = new Context({ master: 'local[2]', progress: false, ui: false, maxTaskFailures: 1 });
     try {
