@@ -136,6 +136,32 @@ describe('number lists read from a cached block', () => {
       { numRuns: 200 },
     );
   });
+
+  // Lists are copied out of a scratch array of the thread's, one per column kind (storage/columnar-block.ts listOf):
+  // whatever was read before, from any block, a list holds its own items only, and changing it changes nothing else.
+  it('gives each list its own items whatever was read before it, from blocks of either column kind, in any order', () => {
+    const block = fc.oneof(intLists, lists, longLists);
+    fc.assert(
+      fc.property(fc.array(block, { minLength: 1, maxLength: 4 }), fc.array(fc.tuple(fc.nat(), fc.nat()), { maxLength: 60 }), (parts, reads) => {
+        const blocks = parts.map((values) => pairColumns(packPartition(values)!)!);
+        const held: Array<[unknown, unknown[]]> = [];
+        for (const [i, [b, r]] of reads.entries()) {
+          const at = b % parts.length;
+          const row = r % parts[at]!.length;
+          const list = blocks[at]!.valueAt(row) as unknown[];
+          expect(same(list, parts[at]![row]![1])).toBe(true);
+          // A reader that writes into its list (as the user's function may) leaves every other list as it was.
+          list.push(`read ${i}`);
+          list[0] = `first of read ${i}`;
+          const want = [...(parts[at]![row]![1] as unknown[]), `read ${i}`];
+          want[0] = `first of read ${i}`;
+          held.push([list, want]);
+        }
+        for (const [list, want] of held) expect(same(list, want)).toBe(true);
+      }),
+      { numRuns: 200 },
+    );
+  });
 });
 
 describe('the size of a column block', () => {
