@@ -28,7 +28,15 @@ import {
   type Pair,
 } from '../rdd/index.js';
 import { compileAggregator } from '../shuffle/aggregator.js';
-import { buffersOf, decodeRange, encodeBuckets, isEncodedBucket, withLatin1Keys, type EncodedBucket } from '../shuffle/bucket-codec.js';
+import {
+  buffersOf,
+  decodeRange,
+  encodeBuckets,
+  isEncodedBucket,
+  sampledPairBytes,
+  withLatin1Keys,
+  type EncodedBucket,
+} from '../shuffle/bucket-codec.js';
 import { FetchFailedError } from '../shuffle/fetch-failed.js';
 import type { BucketCursor, BucketParts, ShuffleManager } from '../shuffle/shuffle-manager.js';
 import { writeShuffleOutput } from '../shuffle/shuffle-writer.js';
@@ -572,14 +580,15 @@ export class Executor {
         }
         stored.add(reduceId, kv);
       },
-      // Columns (a combine of numbers) pass through as they are, sampled at the same records as pairs would be.
+      // Columns (a combine of numbers) pass through as they are, sampled at the same records as pairs would be, each
+      // sample's estimate read from the columns (equal to the decoded pair's) so that no sample decodes a record.
       ...(stored.addEncoded === undefined
         ? {}
         : {
             addEncoded: (reduceId: number, records: EncodedBucket) => {
               for (let i = (WRITE_SAMPLE_EVERY - (seen % WRITE_SAMPLE_EVERY)) % WRITE_SAMPLE_EVERY; i < records.length; i += WRITE_SAMPLE_EVERY) {
                 sampled++;
-                sampledBytes += estimateSize(decodeRange(records, i, i + 1)) - 24;
+                sampledBytes += sampledPairBytes(records, i);
               }
               seen += records.length;
               stored.addEncoded!(reduceId, records);

@@ -15,6 +15,11 @@ export function estimateSize(values: readonly unknown[]): number {
   return 16 + 8 * n + Math.ceil((bytes / sampled) * n);
 }
 
+/** sizeOf of a string of `length` chars, at any depth (a column of strings' bytes say the lengths without the strings). */
+export function stringSize(length: number): number {
+  return 12 + 2 * length;
+}
+
 /** One value's estimate (`depth` levels already walked); exported for tests. */
 export function sizeOf(v: unknown, depth: number): number {
   switch (typeof v) {
@@ -23,7 +28,7 @@ export function sizeOf(v: unknown, depth: number): number {
     case 'boolean':
       return 4;
     case 'string':
-      return 12 + 2 * v.length;
+      return stringSize(v.length);
     case 'bigint':
       return 16;
     case 'object': {
