@@ -75,6 +75,14 @@ export type ExecutorChange =
       readonly reason: string;
     };
 
+/**
+ * Why an executor was lost, which decides how its tasks' attempts count (Spark's ExecutorLossReason): `executor`
+ * — its process ended, it stopped beating or answering: perhaps a task's doing, perhaps not (counted apart, bounded
+ * by the scheduler); `redis` — Redis lost its registration or lease, or is unreachable: no task's doing; `driver` —
+ * this driver killed it (fault injection): no task's doing.
+ */
+type LossCause = 'executor' | 'redis' | 'driver';
+
 interface Slot {
   readonly index: number;
   readonly epoch: number;
@@ -128,6 +136,8 @@ export class ClusterBackend implements TaskBackend {
   #loop: Promise<void> | undefined;
   /** Broadcast ids whose values are in the application's broadcast hash. */
   readonly #broadcastsStored = new Set<number>();
+  /** Processes this driver killed (fault injection): their loss is not the tasks' doing. */
+  readonly #killedPids = new Set<number>();
 
   constructor(options: ClusterBackendOptions) {
     this.#o = options;
@@ -326,8 +336,10 @@ export class ClusterBackend implements TaskBackend {
     try {
       if (live.length > 0) {
         const beats = await this.#redis.mget(live.map((e) => this.#keys.heartbeat(e.id)));
+        // While Redis was unreachable no executor could beat: that time is not held against them.
+        const back = this.#redisDownSince !== undefined;
         live.forEach((e, i) => {
-          if (beats[i] !== e.lastBeat) {
+          if (beats[i] !== e.lastBeat || back) {
             e.lastBeat = beats[i] ?? null;
             e.lastChange = Date.now();
           }
@@ -347,10 +359,18 @@ export class ClusterBackend implements TaskBackend {
       return;
     }
     for (const e of live) {
-      if (e.lastBeat === null || now - e.lastChange > this.#o.executorTimeoutMs) {
+      if (e.lastBeat === null) {
+        // Its heartbeat key is gone: Redis lost its data (restarted without it), or the executor left.
+        this.#executorLost(
+          e,
+          `executor ${e.id} (${e.host}:${e.port}): its heartbeat vanished from ${this.#where} (restarted without its data?)`,
+          'redis',
+        );
+      } else if (now - e.lastChange > this.#o.executorTimeoutMs) {
         this.#executorLost(
           e,
           `executor ${e.id} (${e.host}:${e.port}) sent no heartbeat for ${now - e.lastChange} ms (executorTimeoutMs ${this.#o.executorTimeoutMs})`,
+          'executor',
         );
       }
     }
@@ -371,7 +391,7 @@ export class ClusterBackend implements TaskBackend {
   /** Every slot lost and given up: running jobs fail with `reason` (a later executor brings slots back). */
   #giveUpAll(reason: string): void {
     this.#failReady(new ClusterError(reason));
-    for (const e of this.#liveExecs()) this.#executorLost(e, reason);
+    for (const e of this.#liveExecs()) this.#executorLost(e, reason, 'redis');
     if (this.#givenUp) return;
     this.#givenUp = true;
     this.#noneReadySince = Date.now();
@@ -388,20 +408,20 @@ export class ClusterBackend implements TaskBackend {
       const res = (await p.exec()) ?? [];
       live.forEach((e, i) => {
         const [err, held] = res[i] ?? [];
-        if (!err && held !== this.appId && !e.lost) this.#executorLost(e, `executor ${e.id} lost its lease (held by ${held ?? 'nobody'})`);
+        if (!err && held !== this.appId && !e.lost) this.#executorLost(e, `executor ${e.id} lost its lease (held by ${held ?? 'nobody'})`, 'redis');
       });
     } catch {
       // #watch notices Redis trouble.
     }
   }
 
-  #executorLost(exec: Exec, reason: string): void {
+  #executorLost(exec: Exec, reason: string, cause: LossCause): void {
     if (exec.lost) return;
     exec.lost = true;
     this.#gone.set(exec.id, exec.token);
     // If it is only paused, it finds its lease gone when it wakes, drops this application and registers anew.
     this.#redis.del(this.#keys.lease(exec.id)).catch(() => undefined);
-    for (const s of exec.slots) this.#slotLost(s, reason, true);
+    for (const s of exec.slots) this.#slotLost(s, reason, false, cause === 'executor');
     this.#o.onExecutor?.({
       type: 'executorRemoved',
       executorId: exec.id,
@@ -414,15 +434,18 @@ export class ClusterBackend implements TaskBackend {
     this.#broadcastPeers();
   }
 
-  /** `causedByApp`: whether the lost tasks count as failed attempts (a number: only that task's does). */
-  #slotLost(slot: Slot, reason: string, causedByApp: boolean | number): void {
+  /**
+   * `causedByApp`: whether the lost tasks count as failed attempts (a number: only that task's does);
+   * `executorLost`: the executor process was lost, for a reason not known to be the driver's or Redis's.
+   */
+  #slotLost(slot: Slot, reason: string, causedByApp: boolean | number, executorLost = false): void {
     if (slot.state === 'dead') return;
     const wasReady = slot.state === 'ready';
     slot.state = 'dead';
     const inflight = [...slot.inflight];
     slot.inflight.clear();
     for (const [taskId, settle] of inflight) {
-      settle(lost(slot.index, slot.epoch, reason, typeof causedByApp === 'number' ? taskId === causedByApp : causedByApp));
+      settle(lost(slot.index, slot.epoch, reason, typeof causedByApp === 'number' ? taskId === causedByApp : causedByApp, executorLost));
     }
     if (wasReady) this.#listener?.workerLost(slot.index, slot.executorId, reason);
   }
@@ -530,7 +553,11 @@ export class ClusterBackend implements TaskBackend {
         () => undefined,
         (e: unknown) => {
           if (!this.#stopping)
-            this.#executorLost(exec, `executor ${exec.id} (${exec.host}:${exec.port}) failed a fetch and does not answer: ${(e as Error).message}`);
+            this.#executorLost(
+              exec,
+              `executor ${exec.id} (${exec.host}:${exec.port}) failed a fetch and does not answer: ${(e as Error).message}`,
+              'executor',
+            );
         },
       )
       .finally(() => {
@@ -542,7 +569,8 @@ export class ClusterBackend implements TaskBackend {
 
   /** The process of an executor ended (local-cluster watches its children): lost now, not after executorTimeoutMs. */
   executorExited(pid: number, reason: string): void {
-    for (const e of this.#liveExecs()) if (e.pid === pid) this.#executorLost(e, `executor ${e.id} (${e.host}:${e.port}): ${reason}`);
+    const cause = this.#killedPids.delete(pid) ? 'driver' : 'executor';
+    for (const e of this.#liveExecs()) if (e.pid === pid) this.#executorLost(e, `executor ${e.id} (${e.host}:${e.port}): ${reason}`, cause);
   }
 
   #client(exec: Exec): FrameClient {
@@ -636,6 +664,7 @@ export class ClusterBackend implements TaskBackend {
       killWorker: async (index) => {
         const s = this.#slots[index];
         if (s === undefined || s.state === 'dead') return;
+        this.#killedPids.add(s.exec.pid);
         kill(s.exec.pid);
       },
     };
@@ -698,6 +727,9 @@ function explained(outcome: TaskOutcome, exec: Exec): TaskOutcome {
   return { ...outcome, failure: { kind: 'exception', error: { ...error, message } } };
 }
 
-function lost(workerIndex: number, epoch: number, message: string, causedByApp: boolean): TaskOutcome {
-  return { status: 'failed', epoch, failure: { kind: 'workerLost', workerIndex, message, causedByApp }, blockUpdates: [] };
+function lost(workerIndex: number, epoch: number, message: string, causedByApp: boolean, executorLost = false): TaskOutcome {
+  const failure = executorLost
+    ? ({ kind: 'workerLost', workerIndex, message, causedByApp, executorLost } as const)
+    : ({ kind: 'workerLost', workerIndex, message, causedByApp } as const);
+  return { status: 'failed', epoch, failure, blockUpdates: [] };
 }
