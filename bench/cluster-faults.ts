@@ -113,7 +113,14 @@ async function startRedis(): Promise<void> {
   redis = child;
 }
 
-async function restartRedis(downMs: number): Promise<void> {
+/** Restarts one at a time: two at once would race for the port. */
+let restarting: Promise<void> = Promise.resolve();
+function restartRedis(downMs: number): Promise<void> {
+  restarting = restarting.then(() => restartRedisNow(downMs));
+  return restarting;
+}
+
+async function restartRedisNow(downMs: number): Promise<void> {
   const old = redis!;
   const gone = new Promise((r) => old.once('exit', r));
   old.kill('SIGKILL');
@@ -340,9 +347,15 @@ async function run(plan: Plan): Promise<RunResult> {
     ui: false,
     localDir,
   });
-  const faults = Promise.all(plan.faults.map((f) => sleep(f.delayMs).then(() => inject(f))));
   let outcome: RunResult['outcome'] = 'correct';
   let detail = '';
+  const faults = Promise.all(
+    plan.faults.map((f) =>
+      sleep(f.delayMs)
+        .then(() => inject(f))
+        .catch((e: unknown) => (detail += ` | fault ${f.kind} not injected: ${(e as Error).message.split('\n')[0]}`)),
+    ),
+  );
   let nextJobOk = false;
   let whole: true | string = 'not checked';
   let clean: true | string = 'not checked';
@@ -401,7 +414,8 @@ for (let i = 0; i < RUNS; i++) {
   // Between runs both executors are up and registered (a fault of the last run may have left one restarting).
   const r = await run(plan);
   results.push(r);
-  const isBad = r.outcome === 'wrong' || r.outcome === 'hung' || !r.nextJobOk || r.whole !== true || r.clean !== true;
+  const isBad =
+    r.outcome === 'wrong' || r.outcome === 'hung' || !r.nextJobOk || r.whole !== true || r.clean !== true || r.detail.includes('not injected');
   if (isBad) bad++;
   if (isBad || VERBOSE)
     console.log(
