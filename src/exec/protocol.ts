@@ -73,6 +73,11 @@ export type TaskFailure =
       readonly message: string;
       readonly causedByApp: boolean;
       readonly executorLost?: boolean;
+      /**
+       * The loss concerns this task alone (it computed past taskTimeoutMs, its result could not be fetched), not every
+       * task its worker held: it counts whether or not the driver saw the worker computing it.
+       */
+      readonly thisTask?: boolean;
     }
   /** Cancelled by the driver (the other copy of a speculative task won). */
   | { readonly kind: 'killed'; readonly message: string }

@@ -542,7 +542,7 @@ export class TaskScheduler implements BackendListener {
         if (m.siblings(idx, run.taskId).length === 0) m.requeue(idx);
         return;
       case 'workerLost':
-        if (failure.causedByApp && computing) {
+        if (failure.causedByApp && (computing || failure.thisTask === true)) {
           this.#recordFailure(m, idx, run.attempt, run.workerIndex, { name: 'WorkerLost', message: `${failure.message} while running the task` });
         } else if (failure.executorLost === true && computing) {
           this.#executorLostWhileComputing(m, run, failure.message);

@@ -1206,6 +1206,26 @@ describe("executor losses (Spark's ExecutorLostFailure): what counts against a t
     expect(await job).toEqual([0, 1, 2]);
   });
 
+  it("a loss that is the task's own (its result could not be fetched, its timeout) counts though another task was computing there", async () => {
+    const { backend, parallelize } = setup(1, 2, { slotsPerWorker: 2 });
+    const job = parallelize([0, 1], 2).collect();
+    const failure = expect(job).rejects.toThrow(/task for partition 1 of stage 0 .*failed 2 times[\s\S]*WorkerLost: the result of task/);
+    await until(() => backend.launches.length === 2);
+    const [computing, queued] = backend.take();
+    const fetchFailed: TaskOutcome = {
+      status: 'failed',
+      epoch: 0,
+      failure: { kind: 'workerLost', workerIndex: 0, message: 'the result of task 1 could not be fetched', causedByApp: true, thisTask: true },
+      blockUpdates: [],
+    };
+    // Partition 1 ends (at an await of partition 0) before partition 0, twice: both its losses count.
+    queued!.settle(fetchFailed);
+    await until(() => backend.launches.length === 1);
+    backend.take()[0]!.settle(fetchFailed);
+    await failure;
+    computing!.settle(ok([0]));
+  });
+
   it('a thread that dies while computing its task still counts: maxTaskFailures such deaths fail the job', async () => {
     const { backend, parallelize } = setup(1, 2, { slotsPerWorker: 3 });
     let up = true;
