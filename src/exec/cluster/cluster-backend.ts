@@ -174,10 +174,12 @@ export class ClusterBackend implements TaskBackend {
     this.#redis = connect(this.#url, true);
     this.#reader = connect(this.#url);
     for (const r of [this.#redis, this.#reader]) r.on('error', (e: Error) => (this.#redisError = e.message));
-    try {
-      await Promise.all([this.#redis.connect(), this.#reader.connect()]);
-    } catch (e) {
-      this.#failReady(new ClusterError(`cannot reach ${this.#where}: ${this.#redisError || (e as Error).message}`));
+    if (!(await this.#connected(this.#o.executorTimeoutMs))) {
+      this.#failReady(
+        new ClusterError(`cannot reach ${this.#where} within executorTimeoutMs (${this.#o.executorTimeoutMs} ms): ${this.#redisError}`),
+      );
+      this.#redis.disconnect();
+      this.#reader.disconnect();
       return;
     }
     if (this.#stopping) return;
@@ -191,6 +193,29 @@ export class ClusterBackend implements TaskBackend {
     every(Math.max(50, Math.min(500, this.#o.executorTimeoutMs / 4)), () => this.#watch());
     every(Math.max(100, Math.floor(this.#o.leaseMs / 3)), () => this.#renew());
     void this.#discover();
+  }
+
+  /**
+   * Whether both connections became ready within `ms`. A connection refused or dropped as the context starts (Redis
+   * restarting, every client connection closed) is tried again for as long as a running job tolerates Redis away:
+   * the first refusal used to leave the context unable to run any job (bench/cluster-faults.ts, a dropped
+   * connection 90 ms after the context was made).
+   */
+  async #connected(ms: number): Promise<boolean> {
+    const clients = [this.#redis, this.#reader];
+    const ready = Promise.all(clients.map((r) => new Promise<void>((resolve) => r.once('ready', () => resolve()))));
+    // A rejected connect() leaves the client reconnecting (retryStrategy) until it is ready or disconnected.
+    for (const r of clients) r.connect().catch((e: unknown) => (this.#redisError ||= (e as Error).message));
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), ms);
+      timer.unref();
+    });
+    try {
+      return await Promise.race([ready.then(() => true), timedOut]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   ready(): Promise<void> {
@@ -445,7 +470,8 @@ export class ClusterBackend implements TaskBackend {
     const inflight = [...slot.inflight];
     slot.inflight.clear();
     for (const [taskId, settle] of inflight) {
-      settle(lost(slot.index, slot.epoch, reason, typeof causedByApp === 'number' ? taskId === causedByApp : causedByApp, executorLost));
+      const culprit = typeof causedByApp === 'number' && taskId === causedByApp;
+      settle(lost(slot.index, slot.epoch, reason, culprit || causedByApp === true, executorLost, culprit));
     }
     if (wasReady) this.#listener?.workerLost(slot.index, slot.executorId, reason);
   }
@@ -519,6 +545,8 @@ export class ClusterBackend implements TaskBackend {
                   slot.epoch,
                   `the result of task ${m.taskId} (${m.bytes} bytes) could not be fetched from executor ${slot.exec.id}: ${(e as Error).message}`,
                   // Counted against the task: a driver that cannot fetch results must not retry for ever.
+                  true,
+                  false,
                   true,
                 ),
               ),
@@ -727,9 +755,18 @@ function explained(outcome: TaskOutcome, exec: Exec): TaskOutcome {
   return { ...outcome, failure: { kind: 'exception', error: { ...error, message } } };
 }
 
-function lost(workerIndex: number, epoch: number, message: string, causedByApp: boolean, executorLost = false): TaskOutcome {
-  const failure = executorLost
-    ? ({ kind: 'workerLost', workerIndex, message, causedByApp, executorLost } as const)
-    : ({ kind: 'workerLost', workerIndex, message, causedByApp } as const);
-  return { status: 'failed', epoch, failure, blockUpdates: [] };
+function lost(workerIndex: number, epoch: number, message: string, causedByApp: boolean, executorLost = false, thisTask = false): TaskOutcome {
+  return {
+    status: 'failed',
+    epoch,
+    failure: {
+      kind: 'workerLost',
+      workerIndex,
+      message,
+      causedByApp,
+      ...(executorLost ? { executorLost: true } : {}),
+      ...(thisTask ? { thisTask: true } : {}),
+    },
+    blockUpdates: [],
+  };
 }
