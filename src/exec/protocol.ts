@@ -60,8 +60,25 @@ export type TaskFailure =
       readonly epoch: number;
       readonly message: string;
     }
-  /** `causedByApp` is false when the driver killed the worker (fault injection, stop): not the task's fault. */
-  | { readonly kind: 'workerLost'; readonly workerIndex: number; readonly message: string; readonly causedByApp: boolean }
+  /**
+   * `causedByApp`: the worker ended on its own (a thread that exited, ran out of memory or crashed; a task past
+   * taskTimeoutMs): the fault of the task it was computing. False when the driver ended it (fault injection, stop),
+   * when Redis lost the executor's registration, or when `executorLost`: the executor process holding the worker was
+   * lost (its process ended, it stopped beating or answering), which may or may not be the task's doing (Spark's
+   * ExecutorLostFailure with exitCausedByApp false; the scheduler bounds how often a task may be computing on one).
+   */
+  | {
+      readonly kind: 'workerLost';
+      readonly workerIndex: number;
+      readonly message: string;
+      readonly causedByApp: boolean;
+      readonly executorLost?: boolean;
+      /**
+       * The loss concerns this task alone (it computed past taskTimeoutMs, its result could not be fetched), not every
+       * task its worker held: it counts whether or not the driver saw the worker computing it.
+       */
+      readonly thisTask?: boolean;
+    }
   /** Cancelled by the driver (the other copy of a speculative task won). */
   | { readonly kind: 'killed'; readonly message: string }
   /** The task's result is larger than maxResultSize: not retried, the job fails. */

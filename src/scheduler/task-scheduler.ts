@@ -451,6 +451,8 @@ export class TaskScheduler implements BackendListener {
    * order, skipping attempts it will drop unstarted (moved to another worker, or cancelled after losing the race).
    */
   #startNext(w: number, now: number): void {
+    // A lost worker computes nothing more: the attempts it held end as lost, without having been computed there.
+    if (!this.backend.isAvailable(w)) return;
     const queue = this.#queues[w]!;
     for (let i = 0; i < queue.length; i++) {
       const { m, run } = queue[i]!;
@@ -507,6 +509,8 @@ export class TaskScheduler implements BackendListener {
       return;
     }
     const lostTheRace = m.losers.delete(run.taskId);
+    // Whether its worker was computing it (rather than holding it in its queue): #ended marks every attempt started.
+    const computing = run.started;
     this.#ended(m, run, outcome, lostTheRace, wasCurrent, now);
     if (lostTheRace) {
       // The other copy already won: this one's output and accumulator updates are discarded.
@@ -522,13 +526,14 @@ export class TaskScheduler implements BackendListener {
         this.listener.taskSucceeded(m.ts, spec, outcome, w);
       }
     } else if (!m.zombie && !m.succeeded[idx]) {
-      this.#failed(m, run, outcome.failure);
+      this.#failed(m, run, outcome.failure, computing);
     }
     this.#prune();
     this.#offer();
   }
 
-  #failed(m: TaskSetManager, run: RunningAttempt, failure: TaskFailure): void {
+  /** `computing`: its worker was computing the attempt when it failed, not holding it queued behind another. */
+  #failed(m: TaskSetManager, run: RunningAttempt, failure: TaskFailure, computing: boolean): void {
     const idx = run.index;
     switch (failure.kind) {
       case 'fetchFailed':
@@ -539,12 +544,15 @@ export class TaskScheduler implements BackendListener {
         if (m.siblings(idx, run.taskId).length === 0) m.requeue(idx);
         return;
       case 'workerLost':
-        if (!failure.causedByApp) {
-          // Not the task's fault: run it again without counting an attempt against it.
-          if (m.siblings(idx, run.taskId).length === 0) m.requeue(idx);
-          return;
+        if (failure.causedByApp && (computing || failure.thisTask === true)) {
+          this.#recordFailure(m, idx, run.attempt, run.workerIndex, { name: 'WorkerLost', message: `${failure.message} while running the task` });
+        } else if (failure.executorLost === true && computing) {
+          this.#executorLostWhileComputing(m, run, failure.message);
+        } else if (m.siblings(idx, run.taskId).length === 0) {
+          // Not the task's doing (the driver, Redis, or another task of a worker that held it queued): run it again
+          // without counting an attempt against it (Spark's ExecutorLostFailure with exitCausedByApp false).
+          m.requeue(idx);
         }
-        this.#recordFailure(m, idx, run.attempt, run.workerIndex, { name: 'WorkerLost', message: `${failure.message} while running the task` });
         return;
       case 'exception':
         this.#recordFailure(m, idx, run.attempt, run.workerIndex, failure.error);
@@ -574,6 +582,36 @@ export class TaskScheduler implements BackendListener {
     m.zombie = true;
     const idx = run.index;
     this.listener.taskSetFailed(m.ts, m.ts.tasks[idx]!, [...m.failures[idx]!, { attempt: run.attempt, workerIndex: run.workerIndex, error }]);
+  }
+
+  /**
+   * The executor process computing the attempt was lost (its process ended, it stopped beating or answering): not
+   * counted as a failure of the task, since the cause may lie outside it (a killed process, a stalled machine).
+   * But a task that kills every executor it runs on must not go round them for ever: once a task was being
+   * computed on maxTaskFailures executors when each was lost, the job fails, naming the executors' losses.
+   */
+  #executorLostWhileComputing(m: TaskSetManager, run: RunningAttempt, message: string): void {
+    const idx = run.index;
+    const losses = m.executorLosses[idx]!;
+    losses.push({
+      attempt: run.attempt,
+      workerIndex: run.workerIndex,
+      error: { name: 'ExecutorLost', message: `${message} while computing the task` },
+    });
+    if (losses.length >= this.options.maxTaskFailures) {
+      m.zombie = true;
+      const n = losses.length;
+      const last = losses[n - 1]!;
+      const error = {
+        name: 'ExecutorLost',
+        message:
+          `${last.error.message}; the task was being computed on ${n} executors when each was lost (maxTaskFailures ${this.options.maxTaskFailures}): ` +
+          'it may be what ends them (the executor process running out of memory, a native crash, process.kill in its code)',
+      };
+      this.listener.taskSetFailed(m.ts, m.ts.tasks[idx]!, [...losses.slice(0, -1), { ...last, error }]);
+    } else if (m.siblings(idx, -1).length === 0) {
+      m.requeue(idx);
+    }
   }
 
   #recordFailure(m: TaskSetManager, idx: number, attempt: number, w: number, error: ErrorInfo): void {

@@ -46,6 +46,11 @@ export class TaskSetManager {
   readonly pending: number[];
   readonly attempts: number[];
   readonly failures: AttemptFailure[][];
+  /**
+   * Per task, the attempts whose executor process was lost while it computed them: not failures (Spark's
+   * ExecutorLostFailure with exitCausedByApp false), but bounded (see TaskScheduler's #executorLostWhileComputing).
+   */
+  readonly executorLosses: AttemptFailure[][];
   readonly succeeded: boolean[];
   readonly failedOn: Set<number>[];
   readonly running = new Map<number, RunningAttempt>();
@@ -71,6 +76,7 @@ export class TaskSetManager {
     this.pending = Array.from({ length: n }, (_, i) => i);
     this.attempts = new Array(n).fill(0);
     this.failures = Array.from({ length: n }, () => []);
+    this.executorLosses = Array.from({ length: n }, () => []);
     this.succeeded = new Array(n).fill(false);
     this.failedOn = Array.from({ length: n }, () => new Set());
     this.pendingSince = new Array(n).fill(Date.now());

@@ -1214,3 +1214,97 @@ describe('task starts when the worker begins computing', () => {
     );
   });
 });
+
+describe("executor losses (Spark's ExecutorLostFailure): what counts against a task", () => {
+  /** A lost worker's attempt: `executorLost`, its executor process was lost; `causedByApp`, its thread died on its own. */
+  const gone = (o: { executorLost?: boolean; causedByApp?: boolean }): TaskOutcome => ({
+    status: 'failed',
+    epoch: 0,
+    failure: {
+      kind: 'workerLost',
+      workerIndex: 0,
+      message: 'executor 7 (127.0.0.1:4100): its process 99 ended (SIGKILL)',
+      causedByApp: o.causedByApp ?? false,
+      ...(o.executorLost ? { executorLost: true } : {}),
+    },
+    blockUpdates: [],
+  });
+
+  it('an executor lost while computing a task is not its failure; a task computed on maxTaskFailures lost executors fails the job, naming them', async () => {
+    const { backend, parallelize } = setup(1, 3);
+    const job = parallelize([0], 1).collect();
+    const failure = expect(job).rejects.toThrow(
+      /Job \d+ failed: task for partition 0 of stage 0 .*failed 3 times[\s\S]*ExecutorLost: executor 7 .* while computing the task; the task was being computed on 3 executors when each was lost \(maxTaskFailures 3\)/,
+    );
+    // Two exceptions and two executor losses between them: neither reaches maxTaskFailures.
+    for (const o of [gone({ executorLost: true }), boom('x'), gone({ executorLost: true }), boom('y'), gone({ executorLost: true })]) {
+      await until(() => backend.launches.length === 1);
+      backend.take()[0]!.settle(o);
+    }
+    await failure;
+  });
+
+  it('attempts a dying worker held queued behind the one it computed do not count (only the one computing does)', async () => {
+    const { backend, parallelize } = setup(1, 2, { slotsPerWorker: 3 });
+    let up = true;
+    backend.isAvailable = () => up;
+    const job = parallelize([0, 1, 2], 3).collect();
+    // Two deaths of the worker's thread (the task's doing), each with all three tasks on it: partition 0 computing at
+    // the first; at the second, the retry sent first. Partition 1 is held queued both times.
+    for (let death = 0; death < 2; death++) {
+      await until(() => backend.launches.length === 3);
+      const held = backend.take();
+      // As the backends do: the worker is down before its attempts are settled lost.
+      up = false;
+      backend.listener!.workerLost(0, '0', 'exited with code 3');
+      for (const l of held) l.settle(gone({ causedByApp: true }));
+      await flush();
+      up = true;
+      backend.listener!.workerReady(0, '0', true);
+    }
+    await until(() => backend.launches.length === 3);
+    for (const l of backend.take()) l.settle(ok([l.msg.partition]));
+    expect(await job).toEqual([0, 1, 2]);
+  });
+
+  it("a loss that is the task's own (its result could not be fetched, its timeout) counts though another task was computing there", async () => {
+    const { backend, parallelize } = setup(1, 2, { slotsPerWorker: 2 });
+    const job = parallelize([0, 1], 2).collect();
+    const failure = expect(job).rejects.toThrow(/task for partition 1 of stage 0 .*failed 2 times[\s\S]*WorkerLost: the result of task/);
+    await until(() => backend.launches.length === 2);
+    const [computing, queued] = backend.take();
+    const fetchFailed: TaskOutcome = {
+      status: 'failed',
+      epoch: 0,
+      failure: { kind: 'workerLost', workerIndex: 0, message: 'the result of task 1 could not be fetched', causedByApp: true, thisTask: true },
+      blockUpdates: [],
+    };
+    // Partition 1 ends (at an await of partition 0) before partition 0, twice: both its losses count.
+    queued!.settle(fetchFailed);
+    await until(() => backend.launches.length === 1);
+    backend.take()[0]!.settle(fetchFailed);
+    await failure;
+    computing!.settle(ok([0]));
+  });
+
+  it('a thread that dies while computing its task still counts: maxTaskFailures such deaths fail the job', async () => {
+    const { backend, parallelize } = setup(1, 2, { slotsPerWorker: 3 });
+    let up = true;
+    backend.isAvailable = () => up;
+    const job = parallelize([0], 1).collect();
+    const failure = expect(job).rejects.toThrow(
+      /task for partition 0 of stage 0 .*failed 2 times[\s\S]*WorkerLost: executor 7 .* while running the task/,
+    );
+    for (let death = 0; death < 2; death++) {
+      await until(() => backend.launches.length === 1);
+      const [computed] = backend.take();
+      up = false;
+      backend.listener!.workerLost(0, '0', 'exited with code 3');
+      computed!.settle(gone({ causedByApp: true }));
+      await flush();
+      up = true;
+      backend.listener!.workerReady(0, '0', true);
+    }
+    await failure;
+  });
+});

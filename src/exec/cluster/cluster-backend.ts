@@ -75,6 +75,14 @@ export type ExecutorChange =
       readonly reason: string;
     };
 
+/**
+ * Why an executor was lost, which decides how its tasks' attempts count (Spark's ExecutorLossReason): `executor`
+ * — its process ended, it stopped beating or answering: perhaps a task's doing, perhaps not (counted apart, bounded
+ * by the scheduler); `redis` — Redis lost its registration or lease, or is unreachable: no task's doing; `driver` —
+ * this driver killed it (fault injection): no task's doing.
+ */
+type LossCause = 'executor' | 'redis' | 'driver';
+
 interface Slot {
   readonly index: number;
   readonly epoch: number;
@@ -128,6 +136,8 @@ export class ClusterBackend implements TaskBackend {
   #loop: Promise<void> | undefined;
   /** Broadcast ids whose values are in the application's broadcast hash. */
   readonly #broadcastsStored = new Set<number>();
+  /** Processes this driver killed (fault injection): their loss is not the tasks' doing. */
+  readonly #killedPids = new Set<number>();
 
   constructor(options: ClusterBackendOptions) {
     this.#o = options;
@@ -164,10 +174,12 @@ export class ClusterBackend implements TaskBackend {
     this.#redis = connect(this.#url, true);
     this.#reader = connect(this.#url);
     for (const r of [this.#redis, this.#reader]) r.on('error', (e: Error) => (this.#redisError = e.message));
-    try {
-      await Promise.all([this.#redis.connect(), this.#reader.connect()]);
-    } catch (e) {
-      this.#failReady(new ClusterError(`cannot reach ${this.#where}: ${this.#redisError || (e as Error).message}`));
+    if (!(await this.#connected(this.#o.executorTimeoutMs))) {
+      this.#failReady(
+        new ClusterError(`cannot reach ${this.#where} within executorTimeoutMs (${this.#o.executorTimeoutMs} ms): ${this.#redisError}`),
+      );
+      this.#redis.disconnect();
+      this.#reader.disconnect();
       return;
     }
     if (this.#stopping) return;
@@ -181,6 +193,29 @@ export class ClusterBackend implements TaskBackend {
     every(Math.max(50, Math.min(500, this.#o.executorTimeoutMs / 4)), () => this.#watch());
     every(Math.max(100, Math.floor(this.#o.leaseMs / 3)), () => this.#renew());
     void this.#discover();
+  }
+
+  /**
+   * Whether both connections became ready within `ms`. A connection refused or dropped as the context starts (Redis
+   * restarting, every client connection closed) is tried again for as long as a running job tolerates Redis away:
+   * the first refusal used to leave the context unable to run any job (bench/cluster-faults.ts, a dropped
+   * connection 90 ms after the context was made).
+   */
+  async #connected(ms: number): Promise<boolean> {
+    const clients = [this.#redis, this.#reader];
+    const ready = Promise.all(clients.map((r) => new Promise<void>((resolve) => r.once('ready', () => resolve()))));
+    // A rejected connect() leaves the client reconnecting (retryStrategy) until it is ready or disconnected.
+    for (const r of clients) r.connect().catch((e: unknown) => (this.#redisError ||= (e as Error).message));
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), ms);
+      timer.unref();
+    });
+    try {
+      return await Promise.race([ready.then(() => true), timedOut]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   ready(): Promise<void> {
@@ -331,8 +366,10 @@ export class ClusterBackend implements TaskBackend {
     try {
       if (live.length > 0) {
         const beats = await this.#redis.mget(live.map((e) => this.#keys.heartbeat(e.id)));
+        // While Redis was unreachable no executor could beat: that time is not held against them.
+        const back = this.#redisDownSince !== undefined;
         live.forEach((e, i) => {
-          if (beats[i] !== e.lastBeat) {
+          if (beats[i] !== e.lastBeat || back) {
             e.lastBeat = beats[i] ?? null;
             e.lastChange = Date.now();
           }
@@ -352,10 +389,18 @@ export class ClusterBackend implements TaskBackend {
       return;
     }
     for (const e of live) {
-      if (e.lastBeat === null || now - e.lastChange > this.#o.executorTimeoutMs) {
+      if (e.lastBeat === null) {
+        // Its heartbeat key is gone: Redis lost its data (restarted without it), or the executor left.
+        this.#executorLost(
+          e,
+          `executor ${e.id} (${e.host}:${e.port}): its heartbeat vanished from ${this.#where} (restarted without its data?)`,
+          'redis',
+        );
+      } else if (now - e.lastChange > this.#o.executorTimeoutMs) {
         this.#executorLost(
           e,
           `executor ${e.id} (${e.host}:${e.port}) sent no heartbeat for ${now - e.lastChange} ms (executorTimeoutMs ${this.#o.executorTimeoutMs})`,
+          'executor',
         );
       }
     }
@@ -376,7 +421,7 @@ export class ClusterBackend implements TaskBackend {
   /** Every slot lost and given up: running jobs fail with `reason` (a later executor brings slots back). */
   #giveUpAll(reason: string): void {
     this.#failReady(new ClusterError(reason));
-    for (const e of this.#liveExecs()) this.#executorLost(e, reason);
+    for (const e of this.#liveExecs()) this.#executorLost(e, reason, 'redis');
     if (this.#givenUp) return;
     this.#givenUp = true;
     this.#noneReadySince = Date.now();
@@ -393,20 +438,20 @@ export class ClusterBackend implements TaskBackend {
       const res = (await p.exec()) ?? [];
       live.forEach((e, i) => {
         const [err, held] = res[i] ?? [];
-        if (!err && held !== this.appId && !e.lost) this.#executorLost(e, `executor ${e.id} lost its lease (held by ${held ?? 'nobody'})`);
+        if (!err && held !== this.appId && !e.lost) this.#executorLost(e, `executor ${e.id} lost its lease (held by ${held ?? 'nobody'})`, 'redis');
       });
     } catch {
       // #watch notices Redis trouble.
     }
   }
 
-  #executorLost(exec: Exec, reason: string): void {
+  #executorLost(exec: Exec, reason: string, cause: LossCause): void {
     if (exec.lost) return;
     exec.lost = true;
     this.#gone.set(exec.id, exec.token);
     // If it is only paused, it finds its lease gone when it wakes, drops this application and registers anew.
     this.#redis.del(this.#keys.lease(exec.id)).catch(() => undefined);
-    for (const s of exec.slots) this.#slotLost(s, reason, true);
+    for (const s of exec.slots) this.#slotLost(s, reason, false, cause === 'executor');
     this.#o.onExecutor?.({
       type: 'executorRemoved',
       executorId: exec.id,
@@ -419,15 +464,19 @@ export class ClusterBackend implements TaskBackend {
     this.#broadcastPeers();
   }
 
-  /** `causedByApp`: whether the lost tasks count as failed attempts (a number: only that task's does). */
-  #slotLost(slot: Slot, reason: string, causedByApp: boolean | number): void {
+  /**
+   * `causedByApp`: whether the lost tasks count as failed attempts (a number: only that task's does);
+   * `executorLost`: the executor process was lost, for a reason not known to be the driver's or Redis's.
+   */
+  #slotLost(slot: Slot, reason: string, causedByApp: boolean | number, executorLost = false): void {
     if (slot.state === 'dead') return;
     const wasReady = slot.state === 'ready';
     slot.state = 'dead';
     const inflight = [...slot.inflight];
     slot.inflight.clear();
     for (const [taskId, settle] of inflight) {
-      settle(lost(slot.index, slot.epoch, reason, typeof causedByApp === 'number' ? taskId === causedByApp : causedByApp));
+      const culprit = typeof causedByApp === 'number' && taskId === causedByApp;
+      settle(lost(slot.index, slot.epoch, reason, culprit || causedByApp === true, executorLost, culprit));
     }
     if (wasReady) this.#listener?.workerLost(slot.index, slot.executorId, reason);
   }
@@ -502,6 +551,8 @@ export class ClusterBackend implements TaskBackend {
                   `the result of task ${m.taskId} (${m.bytes} bytes) could not be fetched from executor ${slot.exec.id}: ${(e as Error).message}`,
                   // Counted against the task: a driver that cannot fetch results must not retry for ever.
                   true,
+                  false,
+                  true,
                 ),
               ),
           );
@@ -535,7 +586,11 @@ export class ClusterBackend implements TaskBackend {
         () => undefined,
         (e: unknown) => {
           if (!this.#stopping)
-            this.#executorLost(exec, `executor ${exec.id} (${exec.host}:${exec.port}) failed a fetch and does not answer: ${(e as Error).message}`);
+            this.#executorLost(
+              exec,
+              `executor ${exec.id} (${exec.host}:${exec.port}) failed a fetch and does not answer: ${(e as Error).message}`,
+              'executor',
+            );
         },
       )
       .finally(() => {
@@ -547,7 +602,8 @@ export class ClusterBackend implements TaskBackend {
 
   /** The process of an executor ended (local-cluster watches its children): lost now, not after executorTimeoutMs. */
   executorExited(pid: number, reason: string): void {
-    for (const e of this.#liveExecs()) if (e.pid === pid) this.#executorLost(e, `executor ${e.id} (${e.host}:${e.port}): ${reason}`);
+    const cause = this.#killedPids.delete(pid) ? 'driver' : 'executor';
+    for (const e of this.#liveExecs()) if (e.pid === pid) this.#executorLost(e, `executor ${e.id} (${e.host}:${e.port}): ${reason}`, cause);
   }
 
   #client(exec: Exec): FrameClient {
@@ -647,6 +703,7 @@ export class ClusterBackend implements TaskBackend {
       killWorker: async (index) => {
         const s = this.#slots[index];
         if (s === undefined || s.state === 'dead') return;
+        this.#killedPids.add(s.exec.pid);
         kill(s.exec.pid);
       },
     };
@@ -709,6 +766,18 @@ function explained(outcome: TaskOutcome, exec: Exec): TaskOutcome {
   return { ...outcome, failure: { kind: 'exception', error: { ...error, message } } };
 }
 
-function lost(workerIndex: number, epoch: number, message: string, causedByApp: boolean): TaskOutcome {
-  return { status: 'failed', epoch, failure: { kind: 'workerLost', workerIndex, message, causedByApp }, blockUpdates: [] };
+function lost(workerIndex: number, epoch: number, message: string, causedByApp: boolean, executorLost = false, thisTask = false): TaskOutcome {
+  return {
+    status: 'failed',
+    epoch,
+    failure: {
+      kind: 'workerLost',
+      workerIndex,
+      message,
+      causedByApp,
+      ...(executorLost ? { executorLost: true } : {}),
+      ...(thisTask ? { thisTask: true } : {}),
+    },
+    blockUpdates: [],
+  };
 }

@@ -364,7 +364,7 @@ export class WorkerPool implements TaskBackend {
         const message = slot.timedOut.cancelled
           ? `task ${taskId} was cancelled and still computed ${slot.timedOut.ms} ms later; worker ${slot.index} was replaced`
           : `task ${taskId} computed for more than taskTimeoutMs (${slot.timedOut.ms} ms); worker ${slot.index} was replaced`;
-        t.settle(lost(slot.index, slot.epoch, message, !slot.timedOut.cancelled));
+        t.settle(lost(slot.index, slot.epoch, message, !slot.timedOut.cancelled, true));
       } else {
         t.settle(lost(slot.index, slot.epoch, reason, !slot.killedByDriver && slot.timedOut === undefined));
       }
@@ -499,8 +499,10 @@ function workerExecArgv(): string[] {
   return process.execArgv.filter((a) => keep.some((k) => a.startsWith(k)));
 }
 
-function lost(workerIndex: number, epoch: number, message: string, causedByApp: boolean): TaskOutcome {
-  return { status: 'failed', epoch, failure: { kind: 'workerLost', workerIndex, message, causedByApp }, blockUpdates: [] };
+/** `thisTask`: the loss is this task's alone (its timeout), not every task the worker held. */
+function lost(workerIndex: number, epoch: number, message: string, causedByApp: boolean, thisTask = false): TaskOutcome {
+  const failure = { kind: 'workerLost', workerIndex, message, causedByApp, ...(thisTask ? { thisTask: true } : {}) } as const;
+  return { status: 'failed', epoch, failure, blockUpdates: [] };
 }
 
 async function withTimeout<T>(p: Promise<T>, ms: number, fallback: T): Promise<T> {

@@ -8,7 +8,8 @@ import { ClusterError, Context } from 'kindling';
 import { redisSkipReason, useRedisServer } from '../../streaming/redis-server.js';
 import { Redis } from 'ioredis';
 import { capture } from 'kindling';
-import { useExecutors } from './helpers.js';
+import net from 'node:net';
+import { startRedis, useExecutors } from './helpers.js';
 
 async function executorIds(sc: Context): Promise<string[]> {
   const snap = await sc.faults.snapshot();
@@ -35,6 +36,29 @@ describe.skipIf(redisSkipReason !== undefined)('redis:// master', () => {
       expect(Date.now() - t0).toBeLessThan(5000);
     } finally {
       await sc.stop();
+    }
+  });
+
+  it('a context made while its Redis is not yet listening connects once it is, and runs its jobs', async () => {
+    // A port of its own, free now: Redis starts on it 300 ms after the context (as after a restart, or a dropped
+    // connection): the first refusal used to fail every job of the context with "cannot reach Redis".
+    const port = await new Promise<number>((resolve) => {
+      const s = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as net.AddressInfo).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const late = `redis://127.0.0.1:${port}`;
+    const sc = new Context({ master: `${late}?cores=1`, cluster: 'late', executorWaitMs: 30_000, progress: false, ui: false });
+    let redis: Awaited<ReturnType<typeof startRedis>> | undefined;
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      redis = await startRedis(port);
+      await executor(['--master', late, '--cluster', 'late', '--cores', '1', '--memory', '512m']).waitFor('registered and ready');
+      expect(await sc.range(0, 100, 1, 4).sum()).toBe(4950);
+    } finally {
+      await sc.stop();
+      await redis?.stop();
     }
   });
 
