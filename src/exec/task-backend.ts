@@ -66,12 +66,6 @@ export interface TaskBackend {
   removeBroadcast(id: number): void;
   /** Drops the RDD descriptions (and the values their functions captured) of stages no job needs any more. */
   releaseStages(stageIds: readonly number[]): void;
-  /**
-   * Runs `fn` once, later in this turn of the event loop, after the tasks given to `runTask` in this turn have been
-   * sent to their workers (backends that send at the end of a turn). A backend without it: the caller does its work
-   * at once. For work that must happen soon but should not delay the next tasks (the web UI's task events).
-   */
-  afterTasksSent?(fn: () => void): void;
   /** Fault injection, for backends that offer it (tests and demos of recovery). */
   readonly faults?: BackendFaults;
   snapshot(): Promise<BackendSnapshot>;

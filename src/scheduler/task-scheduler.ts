@@ -644,7 +644,7 @@ export class TaskScheduler implements BackendListener {
   #batchTimer: NodeJS.Timeout | undefined;
   readonly #onBatchTimer = (): void => {
     this.#batchTimer = undefined;
-    this.#deliverAfterSends();
+    this.bus.flushHeld();
   };
   readonly #flushBatch = (): void => {
     const batch = this.#batch;
@@ -658,34 +658,9 @@ export class TaskScheduler implements BackendListener {
     }
   };
 
-  /** The batch's delivery has been asked of the backend for after this turn's task sends (see #deliverAfterSends). */
-  #deliveryAsked = false;
-  readonly #onTasksSent = (): void => {
-    this.#deliveryAsked = false;
-    this.bus.flushHeld();
-  };
-
-  /**
-   * A full batch, or one whose timer ran, goes out after the task messages of this turn are posted, where the backend
-   * can say when that is: the launches that this turn's outcomes freed reach the workers first, and the listeners
-   * (the web UI's store and event log, ~0.1 ms a batch) run while the workers compute them instead of before they
-   * get them. A full batch may grow past BATCH_EVENTS by this turn's events meanwhile (a few: a turn's outcomes are
-   * bounded by the slots). Any other event still delivers the batch before it (the bus), so the listeners' order
-   * is unchanged, and a job's last task events reach them before its end.
-   */
-  #deliverAfterSends(): void {
-    if (this.backend.afterTasksSent === undefined) {
-      this.bus.flushHeld();
-      return;
-    }
-    if (this.#deliveryAsked) return;
-    this.#deliveryAsked = true;
-    this.backend.afterTasksSent(this.#onTasksSent);
-  }
-
-  /** The batch to add a task event to: the first of a batch asks the bus to hold it; a full one goes out. */
+  /** The batch to add a task event to: the first of a batch asks the bus to hold it; a full one goes out first. */
   #batchForEvent(): TaskEventBatch {
-    if (this.#batch.size >= BATCH_EVENTS) this.#deliverAfterSends();
+    if (this.#batch.size >= BATCH_EVENTS) this.bus.flushHeld();
     const batch = this.#batch;
     if (batch.size === 0) {
       this.bus.hold(this.#flushBatch);

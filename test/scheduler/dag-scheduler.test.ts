@@ -126,8 +126,8 @@ function setup(
   maxTaskFailures = 4,
   extra: Partial<TaskSchedulerOptions> = {},
   onAccumulatorUpdates: (updates: ReadonlyArray<readonly [number, unknown]>) => void = () => {},
-  backend: FakeBackend = new FakeBackend(workers),
 ) {
+  const backend = new FakeBackend(workers);
   const tracker = new MapOutputTracker();
   const cache = new CacheTracker();
   const bus = new EventBus<SchedulerEvent>();
@@ -370,67 +370,6 @@ describe('DAGScheduler with a fake backend', () => {
     expect(sizes.reduce((a, b) => a + b, 0)).toBe(2 * n);
     for (let p = 0; p < n; p++) expect(order.indexOf(`taskStart ${p}`)).toBeLessThan(order.indexOf(`taskEnd ${p}`));
     expect(order.at(-1)).toBe('jobEnd');
-  });
-
-  it('with a backend that sends at the end of a turn, delivers a full batch after the launches of that turn, before the job ends', async () => {
-    /** Its turn ends when the test says so: the callbacks asked for run then, after the turn's launches. */
-    class TurnBackend extends FakeBackend {
-      readonly afterSend: Array<() => void> = [];
-      afterTasksSent(fn: () => void): void {
-        this.afterSend.push(fn);
-      }
-      endTurn(): void {
-        for (const fn of this.afterSend.splice(0)) fn();
-      }
-    }
-    const backend = new TurnBackend(2);
-    const { parallelize, bus } = setup(2, 4, {}, () => {}, backend);
-    const deliveries: Array<{ size: number; launchedBefore: number }> = [];
-    const order: string[] = [];
-    let settled = 0;
-    bus.onAny(
-      (e) => {
-        if (e.type !== 'taskBatch') return void order.push(e.type);
-        deliveries.push({ size: e.tasks.size, launchedBefore: backend.launches.length });
-        for (let i = 0; i < e.tasks.size; i++) {
-          const t = e.tasks.event(i);
-          order.push(`${t.type} ${t.partition}`);
-        }
-      },
-      { batched: { type: 'taskBatch', of: ['taskStart', 'taskEnd'] } },
-    );
-    const n = 300;
-    const job = parallelize([...Array(n).keys()], n).count();
-    await flush();
-    const before = deliveries.length;
-    let asked = 0;
-    for (let launched = backend.take(); launched.length > 0; launched = backend.take()) {
-      for (const l of launched) l.settle(ok(1));
-      settled += launched.length;
-      for (let i = 0; i < 10; i++) await Promise.resolve();
-      const delivered = deliveries.length;
-      if (backend.afterSend.length > 0) {
-        asked++;
-        // Full, but held until the turn's end: this turn's launches are made first.
-        expect(deliveries.length).toBe(delivered);
-        backend.endTurn();
-        if (settled < n) {
-          expect(deliveries.length).toBe(delivered + 1);
-          expect(deliveries.at(-1)!.launchedBefore).toBe(launched.length);
-        }
-      }
-    }
-    expect(await job).toBe(n);
-    // 600 task events: full batches went out at the turns' ends, over the limit by at most the turn's events.
-    expect(asked).toBeGreaterThanOrEqual(2);
-    expect(deliveries.length - before).toBeGreaterThanOrEqual(2);
-    expect(Math.max(...deliveries.map((d) => d.size))).toBeLessThanOrEqual(256 + 4);
-    expect(deliveries.reduce((a, d) => a + d.size, 0)).toBe(2 * n);
-    for (let p = 0; p < n; p++) expect(order.indexOf(`taskStart ${p}`)).toBeLessThan(order.indexOf(`taskEnd ${p}`));
-    expect(order.at(-1)).toBe('jobEnd');
-    // A turn's end after the batch went out with the job's end delivers nothing more.
-    backend.endTurn();
-    expect(deliveries.reduce((a, d) => a + d.size, 0)).toBe(2 * n);
   });
 
   it('retries a task that fails once: exactly one more attempt runs, on the other worker', async () => {

@@ -55,28 +55,12 @@ export function uncloneable(taskId: number, epoch: number, e: unknown, where: st
 export class TaskSendTurn {
   #channels: TaskChannel[] = [];
   #sending: TaskChannel[] = [];
-  #after: (() => void)[] = [];
-  #running: (() => void)[] = [];
   #queued = false;
   readonly #run = (): void => this.#send();
 
   /** `channel` has tasks queued: it sends them at the end of this turn. */
   queue(channel: TaskChannel): void {
     this.#channels.push(channel);
-    this.#queueTurn();
-  }
-
-  /**
-   * Runs `fn` at the end of this turn, after every task queued in it (before or after this call) has been sent: work
-   * that need not delay the workers' next tasks (the web UI's task events) runs while they compute them. `fn` must not
-   * throw (a throw is the process's uncaught exception, and the callbacks after it in this turn do not run).
-   */
-  afterSend(fn: () => void): void {
-    this.#after.push(fn);
-    this.#queueTurn();
-  }
-
-  #queueTurn(): void {
     if (this.#queued) return;
     this.#queued = true;
     setImmediate(this.#run);
@@ -90,15 +74,6 @@ export class TaskSendTurn {
     this.#sending = channels;
     for (let i = 0; i < channels.length; i++) channels[i]!.flush();
     channels.length = 0;
-    if (this.#after.length === 0) return;
-    const after = this.#after;
-    this.#after = this.#running;
-    this.#running = after;
-    try {
-      for (let i = 0; i < after.length; i++) after[i]!();
-    } finally {
-      after.length = 0;
-    }
   }
 }
 

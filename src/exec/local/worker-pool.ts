@@ -417,11 +417,6 @@ export class WorkerPool implements TaskBackend {
     for (const s of this.#slots) if (s.state === 'ready') s.tasks.releaseStages(stageIds);
   }
 
-  /** See {@link TaskBackend.afterTasksSent}: after this turn's task messages to every worker are posted. */
-  afterTasksSent(fn: () => void): void {
-    this.#sendTurn.afterSend(fn);
-  }
-
   readonly faults: BackendFaults = { killWorker: (index) => this.#kill(index) };
 
   async #kill(index: number): Promise<void> {

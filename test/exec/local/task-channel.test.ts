@@ -112,40 +112,6 @@ describe('TaskChannel', () => {
     expect(log).toEqual(['a 4']);
   });
 
-  it('afterSend runs its callbacks after every task of the turn is sent, those queued after it included, once each', async () => {
-    const log: string[] = [];
-    const loggingPort = (name: string) =>
-      new (class extends FakePort {
-        override postMessage(m: unknown): void {
-          super.postMessage(m);
-          log.push(`${name} ${(m as RunTasks).runTasks.map((t) => t.taskId).join(',')}`);
-        }
-      })();
-    const sendTurn = new TaskSendTurn();
-    const a = new TaskChannel(loggingPort('a'), sendTurn);
-    const b = new TaskChannel(loggingPort('b'), sendTurn);
-    // Asked before any task of the turn is queued (a task end's work, before the launches it frees).
-    sendTurn.afterSend(() => log.push('after 1'));
-    a.send(task(1), () => undefined);
-    sendTurn.afterSend(() => log.push('after 2'));
-    b.send(task(2), () => undefined);
-    expect(log).toEqual([]);
-    await turn();
-    expect(log).toEqual(['a 1', 'b 2', 'after 1', 'after 2']);
-    // A turn with no task at all still runs what was asked, once; a callback may ask for the next turn.
-    log.length = 0;
-    sendTurn.afterSend(() => {
-      log.push('alone');
-      sendTurn.afterSend(() => log.push('next turn'));
-    });
-    await turn();
-    expect(log).toEqual(['alone']);
-    await turn();
-    expect(log).toEqual(['alone', 'next turn']);
-    await turn();
-    expect(log).toEqual(['alone', 'next turn']);
-  });
-
   it('flush() sends the queued tasks at once (before a cancellation that must not overtake them), and only once', async () => {
     const port = new FakePort();
     const channel = new TaskChannel(port);
