@@ -628,3 +628,48 @@ describe('active tasks as Spark counts them', () => {
     }
   });
 });
+
+describe('a job of many tasks, whatever their timing', () => {
+  // The scheduler hands task events to the UI in batches (src/scheduler/task-scheduler.ts): the batch still held
+  // when a job ends must reach the store before the job's end does, so every task shows by the time the action
+  // settles, whatever the tasks' timing.
+  it('shows every task of the job by the time its action settles', async () => {
+    const sc = new Context({ master: 'local[2]', progress: false, hints: false, ui: { port: 0 } });
+    try {
+      const app = `${await sc.uiWebUrl()}/api/v1/applications/${sc.applicationId}`;
+      let seed = 24;
+      const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+      const n = 700;
+      // Per task, µs to compute: none, a few slow ones at random, or a slow end of the job.
+      const timings: Array<(i: number) => number> = [
+        () => 0,
+        () => (random() < 0.1 ? Math.floor(random() * 400) : 0),
+        (i) => (i >= n - 4 ? 3000 : 0),
+        () => Math.floor(random() * 60),
+      ];
+      for (let round = 0; round < 8; round++) {
+        const spins = Array.from({ length: n }, (_, i) => timings[round % timings.length]!(i));
+        const count = await sc
+          .parallelize(spins, n)
+          .map((us) => {
+            const end = performance.now() + us / 1000;
+            while (performance.now() < end);
+            return us;
+          })
+          .count();
+        expect(count).toBe(n);
+        const job = await get(`${app}/jobs/${round}`);
+        expect(job, `round ${round}`).toMatchObject({ status: 'SUCCEEDED', numTasks: n, numCompletedTasks: n, numActiveTasks: 0 });
+        const stage = await get(`${app}/stages/${job.stageIds[0]}/0`);
+        expect(stage, `round ${round}`).toMatchObject({ status: 'COMPLETE', numCompleteTasks: n, numActiveTasks: 0 });
+        const tasks = (await get(`${app}/stages/${job.stageIds[0]}/0/taskList?length=${n + 1}`)) as unknown as Json[];
+        expect(
+          tasks.filter((t) => t.status === 'SUCCESS'),
+          `round ${round}`,
+        ).toHaveLength(n);
+      }
+    } finally {
+      await sc.stop();
+    }
+  });
+});
