@@ -25,12 +25,9 @@ import path from 'node:path';
 import { capture, Context } from 'kindling';
 import { SeededRandom } from 'kindling/datagen';
 import { Redis } from 'ioredis';
-import { machine } from './harness.js';
+import { machine, numberArg as arg } from './harness.js';
+import { spawnRedisServer } from './redis-server.js';
 
-function arg(name: string, fallback: number): number {
-  const at = process.argv.indexOf(name);
-  return at > 0 ? Number(process.argv[at + 1]) : fallback;
-}
 const RUNS = arg('--runs', 100);
 const SEED = arg('--seed', 7);
 const MAX_DELAY = arg('--max-delay', 2500);
@@ -102,19 +99,9 @@ process.once('exit', () => {
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
 
 async function startRedis(): Promise<void> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = await spawnRedisServer(port);
   allChildren.add(child);
   child.once('exit', () => allChildren.delete(child));
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('Ready to accept connections')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${out}`)));
-  });
   redis = child;
 }
 

@@ -9,13 +9,9 @@
 import { Context } from 'kindling';
 import { SeededRandom } from 'kindling/datagen';
 import { appendFileSync, mkdirSync } from 'node:fs';
-import { machine } from './harness.js';
+import { machine, numberArg as arg } from './harness.js';
 import { expectedSum, randomPlan, runWithFault, type RunResult } from './fault-harness.js';
 
-function arg(name: string, fallback: number): number {
-  const at = process.argv.indexOf(name);
-  return at > 0 ? Number(process.argv[at + 1]) : fallback;
-}
 const RUNS = arg('--runs', 1000);
 const SEED = arg('--seed', 7);
 const MAX_DELAY = arg('--max-delay', 400);

@@ -57,3 +57,9 @@ function record(workload: string, results: readonly CaseResult[]): void {
   mkdirSync('.bench-out', { recursive: true });
   appendFileSync('.bench-out/results.jsonl', JSON.stringify({ workload, time: new Date().toISOString(), machine: machine(), results }) + '\n');
 }
+
+/** The number after `name` on the command line (`--runs 50`), or `fallback`. */
+export function numberArg(name: string, fallback: number): number {
+  const at = process.argv.indexOf(name);
+  return at > 0 ? Number(process.argv[at + 1]) : fallback;
+}

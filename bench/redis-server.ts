@@ -1,5 +1,5 @@
 /** A private redis-server for a benchmark: a free loopback port, no persistence; `stop()` ends it. */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 
 export interface BenchRedis {
@@ -15,16 +15,7 @@ export async function startRedis(): Promise<BenchRedis> {
       s.close(() => resolve(p));
     });
   });
-  const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  await new Promise<void>((resolve) => {
-    let out = '';
-    server.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('Ready to accept connections')) resolve();
-    });
-  });
+  const server = await spawnRedisServer(port);
   // A benchmark that fails or is interrupted must not leave its server running.
   const stop = () => void server.kill('SIGTERM');
   process.once('exit', stop);
@@ -34,4 +25,23 @@ export async function startRedis(): Promise<BenchRedis> {
       process.exit(130);
     });
   return { url: `redis://127.0.0.1:${port}`, port, stop };
+}
+
+/**
+ * A redis-server on `port` (loopback, no persistence), resolved once it accepts connections; rejects if it exits
+ * first (a port taken, say).
+ */
+export async function spawnRedisServer(port: number): Promise<ChildProcess> {
+  const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    server.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('Ready to accept connections')) resolve();
+    });
+    server.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${out}`)));
+  });
+  return server;
 }
