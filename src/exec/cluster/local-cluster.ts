@@ -91,10 +91,16 @@ function whenPrinted(child: ChildProcess, marker: string, what: string, timeoutM
   });
 }
 
-/** The children of every local cluster of this process, killed when it exits. */
+/**
+ * The children of every local cluster of this process, killed when it exits. Not the shell around redis-server
+ * (`killAtExit` false): a SIGKILL would end it before its trap could end redis-server, which then outlived the
+ * process (a script calling process.exit while a job ran); the process's exit closes the shell's stdin, and that
+ * ends both.
+ */
 const children = new Set<ChildProcess>();
 let exitHook = false;
-function track(child: ChildProcess): void {
+function track(child: ChildProcess, killAtExit = true): void {
+  if (!killAtExit) return;
   children.add(child);
   child.once('exit', () => children.delete(child));
   if (!exitHook) {
@@ -162,7 +168,7 @@ export class LocalCluster {
       ['-c', `redis-server --port ${port} --bind 127.0.0.1 --save '' --appendonly no & pid=$!; trap 'kill $pid' EXIT; cat >/dev/null`],
       { stdio: ['pipe', 'pipe', 'pipe'] },
     );
-    track(redis);
+    track(redis, false);
     this.#redis = redis;
     redis.unref();
     for (const s of [redis.stdin, redis.stdout, redis.stderr]) (s as unknown as { unref?: () => void })?.unref?.();
