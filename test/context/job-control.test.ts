@@ -240,6 +240,11 @@ describe('job control', () => {
     const lost = events.findIndex((e) => e.type === 'workerLost');
     expect(events[lost]).toMatchObject({ reason: expect.stringMatching(/of a cancelled job did not stop/) });
     expect(lost).toBeLessThan(events.findIndex((e) => e.type === 'workerAdded' && e.replacement));
+    // The stuck task ended killed, as Spark reports a task of a cancelled job (TaskKilled), not failed: its worker had
+    // to be replaced for the kill to take, but the task did nothing wrong (the UI and REST count it in numKilledTasks).
+    const stage = events.find((e) => e.type === 'stageSubmitted');
+    const stuckEnd = events.find((e) => e.type === 'taskEnd' && e.stageId === stage?.stageId && e.partition === 0);
+    expect(stuckEnd).toMatchObject({ result: 'killed', error: expect.stringMatching(/^Killed: .*was cancelled/) });
     // Only a hang fails this (the grace is 1 s; a worker start under load takes seconds, not tens of them).
     expect(Date.now() - t0).toBeLessThan(30_000);
     expect(

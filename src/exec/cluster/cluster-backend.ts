@@ -468,13 +468,18 @@ export class ClusterBackend implements TaskBackend {
    * `causedByApp`: whether the lost tasks count as failed attempts (a number: only that task's does);
    * `executorLost`: the executor process was lost, for a reason not known to be the driver's or Redis's.
    */
-  #slotLost(slot: Slot, reason: string, causedByApp: boolean | number, executorLost = false): void {
+  #slotLost(slot: Slot, reason: string, causedByApp: boolean | number, executorLost = false, killedTask?: number): void {
     if (slot.state === 'dead') return;
     const wasReady = slot.state === 'ready';
     slot.state = 'dead';
     const inflight = [...slot.inflight];
     slot.inflight.clear();
     for (const [taskId, settle] of inflight) {
+      if (taskId === killedTask) {
+        // Killed, as Spark reports a task of a cancelled job: replacing its slot was only how the kill took.
+        settle({ status: 'failed', epoch: slot.epoch, failure: { kind: 'killed', message: reason }, blockUpdates: [] });
+        continue;
+      }
       const culprit = typeof causedByApp === 'number' && taskId === causedByApp;
       settle(lost(slot.index, slot.epoch, reason, culprit || causedByApp === true, executorLost, culprit));
     }
@@ -526,7 +531,7 @@ export class ClusterBackend implements TaskBackend {
         return;
       }
       case 'slotLost': {
-        this.#slotLost(slot, m.reason, m.timedOutTask ?? !m.reason.includes(' left: '));
+        this.#slotLost(slot, m.reason, m.killedTask !== undefined ? false : (m.timedOutTask ?? !m.reason.includes(' left: ')), false, m.killedTask);
         // A thread died (out of memory, a cancelled task that would not stop), its executor lives on: a new slot.
         if (!slot.exec.lost) this.#assignSlots(slot.exec, 1);
         return;

@@ -85,7 +85,10 @@ export type ControlMessage =
 /** Executor -> driver, on `outcomes:{appId}`. */
 export type ExecutorMessage =
   | { readonly kind: 'slotReady'; readonly executor: string; readonly index: number; readonly epoch: number }
-  /** `timedOutTask`: the task that ran past taskTimeoutMs (the one lost task whose fault it was). */
+  /**
+   * `timedOutTask`: the task that ran past taskTimeoutMs (the one lost task whose fault it was); `killedTask`: the
+   * task of a cancelled job that still computed after its grace (killed, not failed; the slot's loss is no task's).
+   */
   | {
       readonly kind: 'slotLost';
       readonly executor: string;
@@ -93,6 +96,7 @@ export type ExecutorMessage =
       readonly epoch: number;
       readonly reason: string;
       readonly timedOutTask?: number;
+      readonly killedTask?: number;
     }
   /** A result of many pairs stays in columns (`PostedOutcome`) until the driver: smaller on Redis and TCP. */
   | { readonly kind: 'outcome'; readonly index: number; readonly epoch: number; readonly taskId: number; readonly outcome: PostedOutcome }

@@ -75,6 +75,7 @@ interface Thread {
   /** Why the executor itself ended the thread (a cancelled task that did not stop, one past taskTimeoutMs). */
   endedBecause?: string;
   timedOutTask?: number;
+  killedTask?: number;
   /** Tasks handed to the thread, in order: it computes the first; since when (as far as this process can tell). */
   readonly running: Set<number>;
   headSince: number;
@@ -346,6 +347,7 @@ export class ExecutorProcess {
         if (m.graceMs !== undefined) {
           const timer = setTimeout(() => {
             if (t.dead || !t.inflight.has(m.taskId)) return;
+            t.killedTask = m.taskId;
             t.endedBecause = `task ${m.taskId} of a cancelled job still computed ${m.graceMs} ms later; slot ${m.index} was replaced`;
             void t.worker.terminate();
           }, m.graceMs);
@@ -524,6 +526,7 @@ export class ExecutorProcess {
         epoch: slot.epoch,
         reason,
         ...(thread.timedOutTask !== undefined ? { timedOutTask: thread.timedOutTask } : {}),
+        ...(thread.killedTask !== undefined ? { killedTask: thread.killedTask } : {}),
       });
     });
     app.threads.set(slot.index, thread);

@@ -360,11 +360,13 @@ export class WorkerPool implements TaskBackend {
     }
     const reason = describeExit(slot, code, this.#options.maxHeapMb);
     for (const [taskId, t] of inflight) {
-      if (slot.timedOut?.taskId === taskId) {
-        const message = slot.timedOut.cancelled
-          ? `task ${taskId} was cancelled and still computed ${slot.timedOut.ms} ms later; worker ${slot.index} was replaced`
-          : `task ${taskId} computed for more than taskTimeoutMs (${slot.timedOut.ms} ms); worker ${slot.index} was replaced`;
-        t.settle(lost(slot.index, slot.epoch, message, !slot.timedOut.cancelled, true));
+      if (slot.timedOut?.taskId === taskId && slot.timedOut.cancelled) {
+        // Killed, as Spark reports a task of a cancelled job: replacing its worker was only how the kill took.
+        const message = `task ${taskId} was cancelled and still computed ${slot.timedOut.ms} ms later; worker ${slot.index} was replaced`;
+        t.settle({ status: 'failed', epoch: slot.epoch, failure: { kind: 'killed', message }, blockUpdates: [] });
+      } else if (slot.timedOut?.taskId === taskId) {
+        const message = `task ${taskId} computed for more than taskTimeoutMs (${slot.timedOut.ms} ms); worker ${slot.index} was replaced`;
+        t.settle(lost(slot.index, slot.epoch, message, true, true));
       } else {
         t.settle(lost(slot.index, slot.epoch, reason, !slot.killedByDriver && slot.timedOut === undefined));
       }
