@@ -207,6 +207,78 @@ const CONF_KEYS: readonly string[] = [
   'speculation.intervalMs',
 ];
 
+/** Every option a Context takes, and the keys of the nested ones: anything else is a typo that would be ignored. */
+const OPTION_KEYS: Readonly<Record<string, readonly string[] | undefined>> = {
+  master: undefined,
+  appName: undefined,
+  engine: undefined,
+  maxTaskFailures: undefined,
+  maxStageAttempts: undefined,
+  progress: undefined,
+  memory: ['workerMB', 'storageFraction', 'shuffleFraction'],
+  maxResultSize: undefined,
+  localDir: undefined,
+  hints: undefined,
+  lineageDepthWarning: undefined,
+  slotsPerWorker: undefined,
+  localityWaitMs: undefined,
+  speculation: ['enabled', 'multiplier', 'quantile', 'minRuntimeMs', 'intervalMs'],
+  taskTimeoutMs: undefined,
+  fetchTimeoutMs: undefined,
+  ui: ['port', 'host', 'killEnabled', 'retainedJobs', 'retainedStages'],
+  eventLog: ['dir'],
+  cluster: undefined,
+  maxExecutors: undefined,
+  executorWaitMs: undefined,
+  executorTimeoutMs: undefined,
+  leaseMs: undefined,
+  secret: undefined,
+} satisfies Record<keyof ContextOptions, readonly string[] | undefined>;
+
+/**
+ * A misspelt option (`{ egine: 'mapreduce' }`, `memory: { workerMb }`) would silently run with the default, which a
+ * JavaScript caller (no type check) cannot see: it is an error naming the key and the nearest known one.
+ */
+function checkKnownKeys(given: ContextOptions): void {
+  if (given === null || typeof given !== 'object') throw new InvalidOptionError(`Context options must be an object, got ${String(given)}`);
+  const top = Object.keys(OPTION_KEYS);
+  for (const [key, value] of Object.entries(given)) {
+    if (!Object.hasOwn(OPTION_KEYS, key)) throw new InvalidOptionError(unknownKey(key, top));
+    const nested = OPTION_KEYS[key];
+    if (nested === undefined || value === null || typeof value !== 'object') continue;
+    for (const sub of Object.keys(value))
+      if (!nested.includes(sub))
+        throw new InvalidOptionError(
+          unknownKey(
+            `${key}.${sub}`,
+            nested.map((n) => `${key}.${n}`),
+          ),
+        );
+  }
+}
+
+function unknownKey(key: string, known: readonly string[]): string {
+  const lower = key.toLowerCase();
+  let best: string | undefined;
+  let bestDistance = Math.max(2, Math.floor(key.length / 3)) + 1;
+  for (const k of known) {
+    const d = editDistance(lower, k.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [k, d];
+  }
+  return `unknown option '${key}'${best !== undefined ? ` (did you mean '${best}'?)` : ''}; known: ${known.join(', ')}`;
+}
+
+/** Levenshtein distance of two short strings (option names). */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length]!;
+}
+
 /** Options from `kindling run --conf`, passed in KINDLING_CONF as JSON; options written in code win over them. */
 function withEnvConf(o: ContextOptions): ContextOptions {
   const json = process.env.KINDLING_CONF;
@@ -226,6 +298,7 @@ function withEnvConf(o: ContextOptions): ContextOptions {
 }
 
 export function resolveOptions(given: ContextOptions, cores: number): ResolvedOptions {
+  checkKnownKeys(given);
   const o = withEnvConf(given);
   // The `kindling` command passes --master/--engine through the environment; options in code win.
   const master = o.master ?? process.env.KINDLING_MASTER ?? 'local[*]';

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { Context, ClosureError, ContextStoppedError, JobFailedError, capture } from 'kindling';
+import { Context, ClosureError, type ContextOptions, ContextStoppedError, JobFailedError, capture } from 'kindling';
 
 describe('Context', () => {
   let sc: Context;
@@ -20,6 +20,24 @@ describe('Context', () => {
     expect(() => new Context({ master: 'local[0]' })).toThrow(/at least 1/);
     expect(() => new Context({ master: 'local', maxTaskFailures: 0 })).toThrow(/maxTaskFailures must be a positive integer/);
     expect(sc.defaultParallelism).toBe(2);
+  });
+
+  it('refuses an option it does not know, top-level or nested, naming the nearest known one, before any worker starts', () => {
+    // A JavaScript caller has no type check: a misspelt option would run silently with its default.
+    const untyped = (o: unknown) => () => new Context(o as ContextOptions);
+    expect(untyped({ master: 'local[1]', egine: 'mapreduce' })).toThrow(
+      /^unknown option 'egine' \(did you mean 'engine'\?\); known: master, appName, /,
+    );
+    expect(untyped({ master: 'local[1]', memory: { workerMb: 512 } })).toThrow(
+      /^unknown option 'memory\.workerMb' \(did you mean 'memory\.workerMB'\?\); known: memory\.workerMB, memory\.storageFraction, memory\.shuffleFraction$/,
+    );
+    expect(untyped({ ui: { prot: 4041 } })).toThrow(/^unknown option 'ui\.prot' \(did you mean 'ui\.port'\?\)/);
+    expect(untyped({ speculation: { enable: true } })).toThrow(/did you mean 'speculation\.enabled'/);
+    expect(untyped({ zzzzzzzz: 1 })).toThrow(/^unknown option 'zzzzzzzz'; known: /);
+    expect(untyped(null)).toThrow(/^Context options must be an object, got null$/);
+    // `ui: false` and `eventLog: false` stay the way to turn those off; undefined values are as if absent.
+    const off = new Context({ master: 'local[1]', ui: false, eventLog: false, progress: false, appName: undefined });
+    return off.stop();
   });
 
   it("reads Spark's local[N,F] (F attempts per task), refuses F below 1 or disagreeing with maxTaskFailures, and local[N] beyond the machine's memory", async () => {
