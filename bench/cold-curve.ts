@@ -12,8 +12,10 @@
  *
  * The split function captures nothing, so every job runs the same function object in a worker (as the COST
  * program's does); it counts lines in a global of the worker and writes a sample line to a file named by an
- * environment variable the workers inherit. Job windows come from the driver on the same clock as the samples
- * (`performance.timeOrigin + performance.now()`), and a chunk that straddles two windows is dropped.
+ * environment variable the workers inherit. A job's map task starts at the first line after a pause in that worker
+ * (sampled too); job windows come from the driver on the same clock as the samples (`performance.timeOrigin +
+ * performance.now()`). The first chunk of a task is partial (chunks count lines across tasks), so each chunk's ms are
+ * scaled to `--chunk` lines. At load 15-20 the jobs of one run still differ by ±10-15 % in total: read several runs.
  */
 import { readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -56,27 +58,35 @@ const split = (line: string): string[] => {
     const get = (process as unknown as { getBuiltinModule(id: string): unknown }).getBuiltinModule;
     s = g.__coldCurve = {
       n: 0,
-      last: 0,
+      last: Number.NEGATIVE_INFINITY,
       every: Number(process.env['KINDLING_COLD_CURVE_CHUNK']),
       file: process.env['KINDLING_COLD_CURVE_FILE']!,
       fs: get('node:fs') as typeof import('node:fs'),
       threadId: (get('node:worker_threads') as typeof import('node:worker_threads')).threadId,
     };
   }
-  // A map task's lines come microseconds apart; a gap means the next task (its reduce, the driver's merge and the
-  // next job's launch lie between), which starts its chunks afresh with a sample at its first line. (A literal: the
-  // function runs in the worker and captures nothing.)
+  // A map task's lines come microseconds apart; a pause means the next task may have started (its reduce, the
+  // driver's merge and the next job's launch lie between), so the line after one is sampled too. A pause inside a
+  // task (the thread preempted) adds a sample the report ignores: it takes the first of a job's window as the start.
+  // (150 is a literal: the function runs in the worker and captures nothing.)
   const t = performance.now();
-  if (t - s.last > 150) s.n = 0;
+  const pause = t - s.last > 150;
   s.last = t;
-  if (s.n++ % s.every === 0) {
+  s.n++;
+  if (pause || s.n % s.every === 0) {
     const onCpuNs = s.fs.readFileSync('/proc/thread-self/schedstat', 'latin1').split(' ')[0];
-    s.fs.appendFileSync(s.file, `${(performance.timeOrigin + performance.now()).toFixed(3)}\t${s.threadId}\t${onCpuNs}\n`);
+    s.fs.appendFileSync(s.file, `${(performance.timeOrigin + t).toFixed(3)}\t${s.threadId}\t${onCpuNs}\t${s.n}\t${pause ? 'pause' : 'chunk'}\n`);
   }
   return line.split(' ');
 };
 
 const now = (): number => performance.timeOrigin + performance.now();
+interface Sample {
+  t: number;
+  ns: number;
+  n: number;
+  pause: boolean;
+}
 const median = (xs: readonly number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length === 0 ? Number.NaN : s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
@@ -100,22 +110,30 @@ for (let r = 0; r < runs; r++) {
   } finally {
     await sc.stop();
   }
-  const byThread = new Map<string, Array<[number, number]>>();
+  const byThread = new Map<string, Sample[]>();
   for (const line of readFileSync(samples, 'utf8').split('\n')) {
     if (line === '') continue;
-    const [t, thread, ns] = line.split('\t');
+    const [t, thread, ns, n, kind] = line.split('\t');
     let list = byThread.get(thread!);
     if (list === undefined) byThread.set(thread!, (list = []));
-    list.push([Number(t), Number(ns)]);
+    list.push({ t: Number(t), ns: Number(ns), n: Number(n), pause: kind === 'pause' });
   }
   rmSync(samples, { force: true });
   console.log(`run ${r + 1} (load ${os.loadavg()[0]!.toFixed(1)}), ms of thread CPU per ${chunk} lines:`);
   for (const [thread, list] of [...byThread].sort(([a], [b]) => Number(a) - Number(b))) {
     for (let j = 0; j < windows.length; j++) {
       const [from, to] = windows[j]!;
-      const inJob = list.filter(([t]) => t >= from && t < to);
+      const inJob = list.filter((x) => x.t >= from && x.t < to);
+      // The job's map task starts at its first sample after a pause; from there, its chunk samples. The first
+      // chunk is partial (the chunk samples count lines across tasks), so every chunk is scaled to `chunk` lines.
+      const first = inJob.findIndex((x) => x.pause);
+      if (first < 0) continue;
+      const points = [inJob[first]!, ...inJob.slice(first + 1).filter((x) => !x.pause)];
       const deltas: number[] = [];
-      for (let i = 1; i < inJob.length; i++) deltas.push((inJob[i]![1] - inJob[i - 1]![1]) / 1e6);
+      for (let i = 1; i < points.length; i++) {
+        const lines = points[i]!.n - points[i - 1]!.n;
+        if (lines > 0) deltas.push(((points[i]!.ns - points[i - 1]!.ns) / 1e6) * (chunk / lines));
+      }
       if (deltas.length < 8) continue;
       const steady = median(deltas.slice(Math.floor(deltas.length / 2)));
       const warm = deltas.slice(0, 4).reduce((a, b) => a + b, 0) - 4 * steady;
