@@ -60,7 +60,8 @@ export interface TaskBackend {
   removeShuffle(shuffleId: number): void;
   /**
    * Drops an RDD's cached blocks on every worker; with `beforeGeneration`, only blocks of older generations, and
-   * workers refuse those generations from then on (the DAG scheduler rolled the RDD's cache back).
+   * workers refuse those generations from then on (the DAG scheduler rolled the RDD's cache back). Resolves once the
+   * removal is on its way, not when workers applied it: it reaches each worker before any task launched after it.
    */
   removeRdd(rddId: number, beforeGeneration?: number): Promise<void>;
   removeBroadcast(id: number): void;

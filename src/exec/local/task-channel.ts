@@ -21,6 +21,19 @@ import type { PostedOutcome } from './worker-api.js';
 export interface RunTasks {
   readonly runTasks: readonly TaskMessage[];
   readonly releaseStages?: readonly number[];
+  /** Cached RDDs to drop (see {@link RddRemoval}), before the tasks, as the release. */
+  readonly removeRdds?: readonly RddRemoval[];
+}
+
+/**
+ * An RDD's cached blocks to drop on the worker (BlockManager.removeRdd): all of them, or with `beforeGeneration` only
+ * older generations'. It rides with the tasks like a release: an iterative program that unpersists the previous
+ * iteration's RDD (PageRank's ranks) made a comlink call and its answer per worker between two jobs, on the driver's
+ * path while the workers idle, and nobody reads the answer (unpersist() does not wait, as in Spark).
+ */
+export interface RddRemoval {
+  readonly rddId: number;
+  readonly beforeGeneration?: number;
 }
 
 /** Worker to driver: `outcomes[i]` is the outcome of task `taskIds[i]`. */
@@ -90,6 +103,8 @@ export class TaskChannel {
   #queue: TaskMessage[] = [];
   /** Stages to release, sent before the tasks queued after the release. */
   #release: number[] = [];
+  /** Cached RDDs to drop, sent as the release is. */
+  #removals: RddRemoval[] = [];
   #flushQueued = false;
   readonly #flush = (): void => this.flush();
 
@@ -129,6 +144,17 @@ export class TaskChannel {
     this.#flushLater();
   }
 
+  /**
+   * Asks the worker to drop an RDD's cached blocks, with the next tasks or at the end of this turn, as
+   * {@link releaseStages}: tasks queued before the removal go first (one of them may cache a block of the RDD, which
+   * the removal must then drop), and a comlink call made after it flushes it first (see the pool's `call`).
+   */
+  removeRdd(rddId: number, beforeGeneration?: number): void {
+    if (this.#queue.length > 0) this.flush();
+    this.#removals.push(beforeGeneration === undefined ? { rddId } : { rddId, beforeGeneration });
+    this.#flushLater();
+  }
+
   #flushLater(): void {
     if (!this.#flushQueued) {
       this.#flushQueued = true;
@@ -143,18 +169,21 @@ export class TaskChannel {
    */
   flush(): void {
     this.#flushQueued = false;
-    if (this.#queue.length === 0 && this.#release.length === 0) return;
+    if (this.#queue.length === 0 && this.#release.length === 0 && this.#removals.length === 0) return;
     const tasks = this.#queue;
     this.#queue = [];
     const releaseStages = this.#release;
     if (releaseStages.length > 0) this.#release = [];
+    const removeRdds = this.#removals;
+    if (removeRdds.length > 0) this.#removals = [];
+    const before = releaseStages.length > 0 || removeRdds.length > 0 ? chores(releaseStages, removeRdds) : undefined;
     try {
       if (hopTraceOn) hop('chan.post', tasks[0]?.jobId ?? -1, `${tasks.length} tasks ${serialize(tasks).length} B`);
-      this.#port.postMessage((releaseStages.length > 0 ? { runTasks: tasks, releaseStages } : { runTasks: tasks }) satisfies RunTasks);
+      this.#port.postMessage((before !== undefined ? { runTasks: tasks, ...before } : { runTasks: tasks }) satisfies RunTasks);
       hop('chan.posted', tasks[0]?.jobId ?? -1, tasks.length);
     } catch {
-      // One task the clone refuses must not fail the others sent with it (stage ids always clone).
-      if (releaseStages.length > 0) this.#port.postMessage({ runTasks: [], releaseStages } satisfies RunTasks);
+      // One task the clone refuses must not fail the others sent with it (stage ids and removals always clone).
+      if (before !== undefined) this.#port.postMessage({ runTasks: [], ...before } satisfies RunTasks);
       for (const task of tasks) {
         try {
           this.#port.postMessage({ runTasks: [task] } satisfies RunTasks);
@@ -166,4 +195,10 @@ export class TaskChannel {
       }
     }
   }
+}
+
+/** What a message does before its tasks: the fields of {@link RunTasks} that are there. */
+function chores(releaseStages: readonly number[], removeRdds: readonly RddRemoval[]): Pick<RunTasks, 'releaseStages' | 'removeRdds'> {
+  if (removeRdds.length === 0) return { releaseStages };
+  return releaseStages.length === 0 ? { removeRdds } : { releaseStages, removeRdds };
 }

@@ -103,6 +103,7 @@ parentPort!.on('message', (m: Partial<RunTasks> | null) => {
   const tasks = m?.runTasks;
   if (tasks === undefined) return;
   if (m!.releaseStages !== undefined) executor.releaseStages(m!.releaseStages);
+  if (m!.removeRdds !== undefined) for (const r of m!.removeRdds) executor.blocks.removeRdd(r.rddId, r.beforeGeneration);
   hop('w.recv', tasks[0]?.jobId ?? -1, tasks.length);
   for (const task of tasks) void executor.runTask(task).then((o) => ended(task, o));
 });

@@ -393,16 +393,10 @@ export class WorkerPool implements TaskBackend {
           .catch(() => undefined);
   }
 
-  async removeRdd(rddId: number, beforeGeneration?: number): Promise<void> {
-    await Promise.all(
-      this.#slots
-        .filter((s) => s.state === 'ready')
-        .map((s) =>
-          call(s)
-            .removeRdd(rddId, beforeGeneration)
-            .catch(() => undefined),
-        ),
-    );
+  removeRdd(rddId: number, beforeGeneration?: number): Promise<void> {
+    // With the tasks on the task channel (see RddRemoval): no call and answer of its own.
+    for (const s of this.#slots) if (s.state === 'ready') s.tasks.removeRdd(rddId, beforeGeneration);
+    return Promise.resolve();
   }
 
   removeBroadcast(id: number): void {

@@ -4,7 +4,7 @@
  * computation that starts after it.
  */
 import { describe, expect, it } from 'vitest';
-import { Context } from 'kindling';
+import { Context, capture } from 'kindling';
 import { TaskChannel, TaskSendTurn, type RunTasks, type TaskOutcomes } from '../../../src/exec/local/task-channel.js';
 import { zeroTaskMetrics, type TaskMessage, type TaskOutcome } from '../../../src/exec/protocol.js';
 
@@ -174,6 +174,47 @@ describe('TaskChannel', () => {
     expect(port.posted).toHaveLength(1);
   });
 
+  it('a removal of cached blocks rides with the next tasks, after the tasks queued before it, as a release does', async () => {
+    const port = new FakePort();
+    const channel = new TaskChannel(port);
+    const none = () => undefined;
+    channel.send(task(1), none);
+    channel.removeRdd(7);
+    channel.releaseStages([4]);
+    channel.send(task(2), none);
+    channel.removeRdd(8, 3);
+    // Task 1 was launched before the first removal and task 2 before the second: each went when the removal after it
+    // was asked for (so a removal never drops a block that a task launched before it caches later), task 2 with the
+    // release and the removal queued before it.
+    expect(port.posted.map((m) => [m.runTasks.map((t) => t.taskId), m.releaseStages, m.removeRdds])).toEqual([
+      [[1], undefined, undefined],
+      [[2], [4], [{ rddId: 7 }]],
+    ]);
+    await turn();
+    expect(port.posted.map((m) => [m.runTasks.map((t) => t.taskId), m.releaseStages, m.removeRdds])).toEqual([
+      [[1], undefined, undefined],
+      [[2], [4], [{ rddId: 7 }]],
+      [[], undefined, [{ rddId: 8, beforeGeneration: 3 }]],
+    ]);
+  });
+
+  it('a removal with no task after it goes alone at the end of the turn, and once; a task the clone refuses does not hold it back', async () => {
+    const port = new FakePort();
+    const channel = new TaskChannel(port, new TaskSendTurn());
+    channel.removeRdd(1);
+    channel.removeRdd(2);
+    expect(port.posted).toEqual([]);
+    await turn();
+    expect(port.posted).toEqual([{ runTasks: [], removeRdds: [{ rddId: 1 }, { rddId: 2 }] }]);
+    await turn();
+    channel.flush();
+    expect(port.posted).toHaveLength(1);
+    channel.removeRdd(3);
+    channel.send(task(1, { broadcasts: [[0, () => 1]] }), () => undefined);
+    await turn();
+    expect(port.posted.slice(1)).toEqual([{ runTasks: [], removeRdds: [{ rddId: 3 }] }]);
+  });
+
   it('a task the clone refuses does not hold back the release sent with it', async () => {
     const port = new FakePort();
     const channel = new TaskChannel(port);
@@ -189,6 +230,33 @@ describe('TaskChannel', () => {
 });
 
 describe('the task path through worker threads', () => {
+  it("unpersist() reaches each worker before the next job's tasks: an RDD persisted again is computed again, not read from the dropped blocks", async () => {
+    const sc = new Context({ master: 'local[2]', progress: false, ui: false });
+    try {
+      const computed = sc.accumulator(0);
+      const rdd = sc
+        .parallelize([1, 2, 3, 4, 5, 6, 7, 8], 4)
+        .map(
+          capture({ computed }, (x: number) => {
+            computed.add(1);
+            return x * 2;
+          }),
+        )
+        .cache();
+      for (let round = 1; round <= 3; round++) {
+        expect(await rdd.collect()).toEqual([2, 4, 6, 8, 10, 12, 14, 16]);
+        expect(await rdd.collect()).toEqual([2, 4, 6, 8, 10, 12, 14, 16]);
+        // Computed once per round: the second job read the cached blocks, and each round's first job computed again
+        // because the workers had dropped the blocks before its tasks ran (a block left behind would be read).
+        expect(computed.value).toBe(8 * round);
+        rdd.unpersist();
+        rdd.cache();
+      }
+    } finally {
+      await sc.stop();
+    }
+  });
+
   it('a task whose data the clone refuses fails its job at its first attempt (as Spark: not retried), naming the task; the context runs on', async () => {
     const sc = new Context({ master: 'local[2]', progress: false, ui: false });
     try {
