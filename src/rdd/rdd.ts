@@ -422,6 +422,20 @@ export abstract class RDD<T> {
     return this.#storageLevel;
   }
 
+  /**
+   * This RDD's storage level (Spark's `getStorageLevel()`; the same as {@link storageLevel}): `NONE` until
+   * `persist()` or `cache()`, and `NONE` again after `unpersist()`.
+   *
+   * @example
+   * ```ts
+   * const words = sc.textFile('notes.txt').persist(StorageLevel.MEMORY_AND_DISK);
+   * words.getStorageLevel().name; // 'MEMORY_AND_DISK'
+   * ```
+   */
+  getStorageLevel(): StorageLevel {
+    return this.#storageLevel;
+  }
+
   /** The RDD's lineage, indented at shuffle boundaries, as Spark prints it. */
   toDebugString(): string {
     const out: string[] = [];

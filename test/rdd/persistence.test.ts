@@ -36,10 +36,12 @@ describe.each(MODES)('persistence (%s)', (master) => {
     const r = build();
     expect(r.persist(level)).toBe(r);
     expect(r.storageLevel).toBe(level);
+    expect(r.getStorageLevel()).toBe(level); // Spark's name for it
     expect(sorted(await r.collect())).toEqual(expected);
     expect(sorted(await r.collect())).toEqual(expected);
     expect(r.unpersist()).toBe(r);
     expect(r.storageLevel).toBe(StorageLevel.NONE);
+    expect(r.getStorageLevel()).toBe(StorageLevel.NONE);
     expect(sorted(await r.collect())).toEqual(expected);
   });
 
