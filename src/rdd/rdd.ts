@@ -1563,12 +1563,15 @@ export abstract class RDD<T> {
   /**
    * A histogram, as pyspark's: with a number, that many even buckets between the minimum and the maximum; with
    * sorted bounds `[b0, b1, ..., bn]`, the buckets `[b0, b1), ..., [b(n-1), bn]` (the last one closed). Returns
-   * `[buckets, counts]`; values outside the buckets (and NaN) are not counted. Bounds may be strings.
+   * `[buckets, counts]`; values outside the buckets (and NaN) are not counted. Bounds may be strings, and the
+   * outer ones `-Infinity` / `Infinity` (open-ended buckets). A value equal to a bound is counted in the bucket
+   * that bound opens, by the bounds returned (Spark's arithmetic can round it into the bucket below).
    *
    * @example
    * ```ts
    * await sc.range(51).histogram(2); // [[0, 25, 50], [25, 26]]
    * await sc.range(51).histogram([0, 5, 25, 50]); // [[0, 5, 25, 50], [5, 20, 26]]
+   * await sc.parallelize([-3, 7, 12]).histogram([-Infinity, 0, 10, Infinity]); // [[...], [1, 1, 1]]
    * ```
    */
   histogram(buckets: number | readonly T[], options?: ActionOptions): Promise<[T[], number[]]> {
