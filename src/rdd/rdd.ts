@@ -925,11 +925,14 @@ export abstract class RDD<T> {
   }
 
   /**
-   * The distinct elements (structural equality), over `numPartitions` partitions.
+   * The distinct elements (structural equality), over `numPartitions` partitions. An RDD with a partitioner (and
+   * no other count given) has its duplicates removed within each partition, as Spark does: no shuffle, and the
+   * partitioner kept.
    *
    * @example
    * ```ts
    * sc.parallelize([1, 1, 2]).distinct(); // [1, 2] in some order
+   * pairs.partitionBy(4).distinct(); // no second shuffle; still partitioned by key
    * ```
    */
   distinct(numPartitions?: number): RDD<T> {
