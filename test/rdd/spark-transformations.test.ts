@@ -67,7 +67,9 @@ describe.each(MODES)('Spark transformations (%s)', (master) => {
       [1, 'x'],
       [2, 'y'],
     ]);
-    await expect(numbers.sampleByKey(false, { 1: 0.5, 2: 0.5 }, 1).count()).rejects.toThrow(/property names are strings.*new Map\(\[\[1, 0\.5\]\]\)/);
+    await expect(numbers.sampleByKey(false, { 1: 0.5, 2: 0.5 }, 1).count()).rejects.toThrow(
+      /property names are strings: .[12]. is not the key [12]; .*new Map\(\[\[[12], 0\.5\]\]\)/,
+    );
   });
 
   test('repartitionAndSortWithinPartitions with a user partitioner', async () => {
