@@ -33,7 +33,7 @@ import {
   MappedRDD,
   MapAsyncRDD,
   MapPartitionsRDD,
-  UnionRDD,
+  unionOf,
   CoalescedRDD,
   CartesianRDD,
   ZippedPartitionsRDD,
@@ -839,15 +839,18 @@ export abstract class RDD<T> {
   // ---- structural transformations ---------------------------------------------------------------------------
 
   /**
-   * All elements of this RDD and `other` (duplicates kept), partitions side by side.
+   * All elements of this RDD and `other` (duplicates kept), partitions side by side. When both have one
+   * partitioner (equal by `equals`), as Spark's partitioner-aware union: its partitions, partition `i` holding
+   * both inputs' partition `i`, and its partitioner kept, so a join or reduce after it needs no shuffle.
    *
    * @example
    * ```ts
    * sc.parallelize([1, 2]).union(sc.parallelize([2, 3])); // [1, 2, 2, 3]
+   * a.partitionBy(4).union(b.partitionBy(4)).getNumPartitions(); // 4, partitioned as both were
    * ```
    */
   union(other: RDD<T>): RDD<T> {
-    return new UnionRDD<T>(this.context, [this, other]);
+    return unionOf<T>(this.context, [this, other]);
   }
 
   /**

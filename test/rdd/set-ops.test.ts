@@ -3,7 +3,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { structuralMap } from 'kindling';
+import { HashPartitioner, structuralMap } from 'kindling';
 import { MODES, numSorted, sorted, useContext } from './helpers.js';
 
 /** How many times each element occurs, elements compared as the engine's keys are (NaN, null and undefined apart). */
@@ -148,6 +148,51 @@ describe.each(MODES)('set operations (%s)', (master) => {
       expect(a.subtract(b, 4).getNumPartitions()).toBe(4);
       expect(() => a.subtract(b, 0)).toThrow(RangeError);
     });
+  });
+
+  it("a union of RDDs sharing a partitioner keeps it and its partitions, partition i holding each input's partition i (Spark's partitioner-aware union)", async () => {
+    const sc = ctx();
+    const keyed = (xs: number[]) =>
+      sc
+        .parallelize(xs, 1)
+        .map((x) => [x, null] as [number, null])
+        .partitionBy(new HashPartitioner(2));
+    const a = keyed([1, 2, 3, 4]);
+    const b = keyed([5, 6, 7, 8]);
+    for (const u of [a.union(b), sc.union([a, b]), sc.union([sc.emptyRDD<[number, null]>(), a, b])]) {
+      expect(u.getNumPartitions()).toBe(2);
+      expect(u.partitioner).toBe(a.partitioner);
+      const [pa, pb, pu] = await Promise.all([a.glom().collect(), b.glom().collect(), u.glom().collect()]);
+      expect(pu).toEqual([pa[0]!.concat(pb[0]!), pa[1]!.concat(pb[1]!)]);
+      // A join or reduce after it needs no other shuffle.
+      const shuffles = (r: { toDebugString(): string }): Set<string> => new Set(r.toDebugString().match(/ShuffledRDD\[\d+\]/g));
+      expect(shuffles(u.reduceByKey((x) => x))).toEqual(shuffles(u));
+      expect(await u.lookup(7)).toEqual([null]);
+    }
+    // Inputs without one shared partitioner: the plain union, partitions side by side.
+    expect(a.union(keyed([9]).partitionBy(3)).getNumPartitions()).toBe(5);
+    expect(a.union(sc.parallelize<[number, null]>([[9, null]], 1)).partitioner).toBeUndefined();
+  });
+
+  it('a partitioner-aware union holds what the plain union holds', async () => {
+    const sc = ctx();
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.array(fc.tuple(fc.integer({ min: -5, max: 5 }), fc.integer()), { maxLength: 20 }), { minLength: 1, maxLength: 4 }),
+        fc.integer({ min: 1, max: 5 }),
+        async (inputs, parts) => {
+          const rdds = inputs.map((xs) => sc.parallelize(xs, 2).partitionBy(parts));
+          const u = sc.union(rdds);
+          expect(u.getNumPartitions()).toBe(parts);
+          const flat = inputs.flat();
+          expect(sorted(await u.collect())).toEqual(sorted(flat));
+          const sums = new Map<number, number>();
+          for (const [k, v] of flat) sums.set(k, (sums.get(k) ?? 0) + v);
+          expect(new Map(await u.reduceByKey((x, y) => x + y).collect())).toEqual(sums);
+        },
+      ),
+      { numRuns: 10 },
+    );
   });
 
   it('union then distinct equals the set union', async () => {
