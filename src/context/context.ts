@@ -25,7 +25,7 @@ import {
   ParallelCollectionRDD,
   RangeRDD,
   EmptyRDD,
-  UnionRDD,
+  unionOf,
   TextFileRDD,
   CsvFileRDD,
   WholeTextFilesRDD,
@@ -767,7 +767,8 @@ export class Context implements RddContext {
   }
 
   /**
-   * The union of several RDDs (no shuffle).
+   * The union of several RDDs (no shuffle). When those with partitions all have one partitioner, as Spark's
+   * partitioner-aware union: their partition count and partitioner (see `RDD.union`).
    *
    * @example
    * ```ts
@@ -776,7 +777,7 @@ export class Context implements RddContext {
    */
   union<T>(rdds: readonly RDD<T>[]): RDD<T> {
     if (!Array.isArray(rdds)) throw new ArgumentTypeError('union expects an array of RDDs');
-    return new UnionRDD<T>(this, rdds);
+    return unionOf<T>(this, rdds);
   }
 
   /** An RDD with no partitions. @example `sc.emptyRDD<number>()` */

@@ -33,7 +33,7 @@ import {
   MappedRDD,
   MapAsyncRDD,
   MapPartitionsRDD,
-  UnionRDD,
+  unionOf,
   CoalescedRDD,
   CartesianRDD,
   ZippedPartitionsRDD,
@@ -853,15 +853,18 @@ export abstract class RDD<T> {
   // ---- structural transformations ---------------------------------------------------------------------------
 
   /**
-   * All elements of this RDD and `other` (duplicates kept), partitions side by side.
+   * All elements of this RDD and `other` (duplicates kept), partitions side by side. When both have one
+   * partitioner (equal by `equals`), as Spark's partitioner-aware union: its partitions, partition `i` holding
+   * both inputs' partition `i`, and its partitioner kept, so a join or reduce after it needs no shuffle.
    *
    * @example
    * ```ts
    * sc.parallelize([1, 2]).union(sc.parallelize([2, 3])); // [1, 2, 2, 3]
+   * a.partitionBy(4).union(b.partitionBy(4)).getNumPartitions(); // 4, partitioned as both were
    * ```
    */
   union(other: RDD<T>): RDD<T> {
-    return new UnionRDD<T>(this.context, [this, other]);
+    return unionOf<T>(this.context, [this, other]);
   }
 
   /**
@@ -939,11 +942,14 @@ export abstract class RDD<T> {
   }
 
   /**
-   * The distinct elements (structural equality), over `numPartitions` partitions.
+   * The distinct elements (structural equality), over `numPartitions` partitions. An RDD with a partitioner (and
+   * no other count given) has its duplicates removed within each partition, as Spark does: no shuffle, and the
+   * partitioner kept.
    *
    * @example
    * ```ts
    * sc.parallelize([1, 1, 2]).distinct(); // [1, 2] in some order
+   * pairs.partitionBy(4).distinct(); // no second shuffle; still partitioned by key
    * ```
    */
   distinct(numPartitions?: number): RDD<T> {
@@ -1577,12 +1583,15 @@ export abstract class RDD<T> {
   /**
    * A histogram, as pyspark's: with a number, that many even buckets between the minimum and the maximum; with
    * sorted bounds `[b0, b1, ..., bn]`, the buckets `[b0, b1), ..., [b(n-1), bn]` (the last one closed). Returns
-   * `[buckets, counts]`; values outside the buckets (and NaN) are not counted. Bounds may be strings.
+   * `[buckets, counts]`; values outside the buckets (and NaN) are not counted. Bounds may be strings, and the
+   * outer ones `-Infinity` / `Infinity` (open-ended buckets). A value equal to a bound is counted in the bucket
+   * that bound opens, by the bounds returned (Spark's arithmetic can round it into the bucket below).
    *
    * @example
    * ```ts
    * await sc.range(51).histogram(2); // [[0, 25, 50], [25, 26]]
    * await sc.range(51).histogram([0, 5, 25, 50]); // [[0, 5, 25, 50], [5, 20, 26]]
+   * await sc.parallelize([-3, 7, 12]).histogram([-Infinity, 0, 10, Infinity]); // [[...], [1, 1, 1]]
    * ```
    */
   histogram(buckets: number | readonly T[], options?: ActionOptions): Promise<[T[], number[]]> {

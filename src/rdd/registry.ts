@@ -16,6 +16,7 @@ import {
   MappedRDD,
   MapPartitionsRDD,
   UnionRDD,
+  PartitionerAwareUnionRDD,
   CoalescedRDD,
   CartesianRDD,
   ZippedPartitionsRDD,
@@ -59,6 +60,7 @@ const FACTORIES: { readonly [K in RddKind]: Factory<K> } = {
     return new MapPartitionsRDD(parent!, a, opts(w));
   },
   UnionRDD: (w, parents) => new UnionRDD(W, parents, opts(w)),
+  PartitionerAwareUnionRDD: (w, parents) => new PartitionerAwareUnionRDD(W, parents, opts(w)),
   CoalescedRDD: (w, [parent]) => new CoalescedRDD(parent!, w.args.numPartitions, opts(w)),
   CartesianRDD: (w, [left, right]) => new CartesianRDD(left!, right!, opts(w)),
   ZippedPartitionsRDD2: (w, [left, right]) => new ZippedPartitionsRDD(left!, right!, opts(w)),

@@ -418,11 +418,18 @@ export function histogramBucketFinder(buckets: readonly unknown[], even: boolean
   const last = buckets[n];
   if (even && typeof first === 'number' && typeof last === 'number') {
     const width = (last - first) / n;
+    const edges = buckets as readonly number[];
     return (x) => {
       if (typeof x !== 'number' || !(x >= first && x <= last)) return -1;
-      // Spark's fast path: arithmetic, with the last bucket closed.
-      const i = Math.floor((x - first) / width);
-      return i >= n ? n - 1 : i;
+      // Spark's fast path: arithmetic, with the last bucket closed. The quotient can round across an edge (37 in
+      // the buckets of 6..99 in 9, Spark's SPARK-6480), so it is checked against the edges the caller is given: a
+      // value equal to an edge counts in the bucket that edge opens.
+      let i = Math.floor((x - first) / width);
+      if (i >= n) i = n - 1;
+      else if (i < 0) i = 0;
+      while (i < n - 1 && x >= edges[i + 1]!) i++;
+      while (i > 0 && x < edges[i]!) i--;
+      return i;
     };
   }
   const kind = typeof first;

@@ -72,7 +72,14 @@ function sampleByKeyPartition(
       } catch {
         shown = String(key);
       }
-      throw new InvalidArgumentError(`sampleByKey: no fraction given for key ${shown}; fractions must name every key`);
+      // PySpark's {1: 0.5} written in JavaScript names the string '1': say so rather than "no fraction for 1".
+      const asName = typeof key !== 'string' && fractions.has(keyId(String(key)));
+      throw new InvalidArgumentError(
+        `sampleByKey: no fraction given for key ${shown}; fractions must name every key` +
+          (asName
+            ? ` (an object's property names are strings: '${String(key)}' is not the key ${shown}; give the fractions as a Map, new Map([[${shown}, 0.5]]), to name keys that are not strings)`
+            : ''),
+      );
     }
     if (!withReplacement) {
       if (rng.nextFloat() < fraction) out(x);

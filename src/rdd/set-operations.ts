@@ -8,6 +8,20 @@ const withNull = <T>(rdd: RDD<T>): RDD<[T, null]> => new MappedRDD<T, [T, null]>
 
 export function distinct<T>(rdd: RDD<T>, n: number | undefined): RDD<T> {
   if (n !== undefined) checkPartitionCount('distinct', n);
+  const known = rdd.partitioner;
+  if (known !== undefined && (n === undefined || n === rdd.getNumPartitions())) {
+    // Spark's distinct with a known partitioner: equal pairs have equal keys, which that partitioner already placed
+    // in one partition, so duplicates are removed within each partition, with no shuffle, and the partitioner kept.
+    const local = new MapPartitionsRDD<[T, null], [T, null]>(withNull(rdd), {
+      mode: 'combineLocal',
+      aggregator: { kind: 'first' },
+      op: 'distinct',
+      preservesPartitioning: true,
+    });
+    const out = (local as RDD<[T, null]>).keys();
+    out.partitioner = known;
+    return out;
+  }
   const partitioner = new HashPartitioner(n ?? Math.max(1, rdd.getNumPartitions()));
   return combineWith<T, null>(withNull(rdd) as RDD<Pair>, { kind: 'first' }, partitioner, true, 'distinct').keys();
 }

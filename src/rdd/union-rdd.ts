@@ -1,5 +1,5 @@
 import type { RddWireBody } from './wire.js';
-import { rangeDependency, type Dependency } from './dependency.js';
+import { oneToOne, rangeDependency, type Dependency } from './dependency.js';
 import type { RddContext } from './rdd-context.js';
 import type { TaskContext } from './task-context.js';
 import { RDD, type RddOptions, type Sink } from './internal.js';
@@ -80,4 +80,53 @@ export class UnionRDD<T> extends RDD<T> {
     const [r, q] = this.#locate(p);
     r.forEach(q, tc, sink);
   }
+}
+
+/**
+ * Spark's PartitionerAwareUnionRDD: the union of RDDs that share a partitioner, partition `i` being every input's
+ * partition `i` in turn. It keeps their partitioner and partition count, so a join or reduce after it needs no
+ * shuffle (a plain union would have the sum of their partitions and no partitioner).
+ */
+export class PartitionerAwareUnionRDD<T> extends RDD<T> {
+  readonly kind = 'PartitionerAwareUnionRDD';
+  constructor(
+    context: RddContext,
+    readonly rdds: readonly RDD<T>[],
+    options: RddOptions = {},
+  ) {
+    super(context, { op: 'union', ...options });
+    this.inheritPartitionCount(rdds[0]!);
+    this.partitioner = rdds[0]!.partitioner;
+  }
+  getNumPartitions(): number {
+    return this.inheritedNumPartitions();
+  }
+  protected getDependencies(): readonly Dependency[] {
+    return this.rdds.map((r) => oneToOne(r));
+  }
+  protected override wireParents(): readonly RDD<unknown>[] {
+    return this.rdds as readonly RDD<unknown>[];
+  }
+  protected wireBody(): RddWireBody {
+    return { kind: 'PartitionerAwareUnionRDD', args: null };
+  }
+  *compute(p: number, tc: TaskContext): Iterable<T> {
+    for (const r of this.rdds) yield* r.iterator(p, tc);
+  }
+  protected override pushCompute(p: number, tc: TaskContext, sink: Sink<T>): void {
+    for (const r of this.rdds) r.forEach(p, tc, sink);
+  }
+}
+
+/**
+ * The union of `rdds`: partitioner-aware when every input has one partitioner (equal by `equals`), as Spark's
+ * `union` and `SparkContext.union` choose; inputs without partitions are left out of that test, as in Spark.
+ */
+export function unionOf<T>(context: RddContext, rdds: readonly RDD<T>[]): RDD<T> {
+  const nonEmpty = rdds.filter((r) => r.getNumPartitions() > 0);
+  const first = nonEmpty[0]?.partitioner;
+  if (first !== undefined && nonEmpty.every((r) => r.partitioner !== undefined && first.equals(r.partitioner))) {
+    return new PartitionerAwareUnionRDD<T>(context, nonEmpty);
+  }
+  return new UnionRDD<T>(context, rdds);
 }

@@ -24,6 +24,7 @@ export interface RddWireArgs {
   MapAsyncRDD: { readonly fn: ShippedFunction; readonly concurrency: number };
   MapPartitionsRDD: PartitionOpWire;
   UnionRDD: { readonly counts: readonly number[] };
+  PartitionerAwareUnionRDD: null;
   CoalescedRDD: { readonly numPartitions: number };
   CartesianRDD: null;
   ZippedPartitionsRDD2: null;

@@ -1,8 +1,17 @@
 /**
  * Set-like operations: distinct, intersection, subtract, union, with structural elements and partition counts.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { HashPartitioner, structuralMap } from 'kindling';
 import { MODES, numSorted, sorted, useContext } from './helpers.js';
+
+/** How many times each element occurs, elements compared as the engine's keys are (NaN, null and undefined apart). */
+function occurrences(xs: readonly unknown[]): Map<unknown, number> {
+  const m = structuralMap<unknown, number>();
+  for (const x of xs) m.set(x, (m.get(x) ?? 0) + 1);
+  return m;
+}
 
 describe.each(MODES)('set operations (%s)', (master) => {
   const ctx = useContext(master);
@@ -29,6 +38,61 @@ describe.each(MODES)('set operations (%s)', (master) => {
       expect(d.getNumPartitions()).toBe(5);
       expect(numSorted(await d.collect())).toEqual([1, 2]);
       expect(() => r.distinct(0)).toThrow(RangeError);
+    });
+
+    it("with a known partitioner and no other count, removes duplicates within partitions: no shuffle, the partitioner kept (Spark's RDDSuite)", async () => {
+      const sc = ctx();
+      const xs = Array.from({ length: 100 }, (_, i) => i + 1);
+      for (const rdd of [
+        sc
+          .parallelize(xs, 10)
+          .map((x) => [x % 10, x % 10] as [number, number])
+          .sortByKey(),
+        sc
+          .parallelize(xs, 10)
+          .map((x) => [x % 10, x % 10] as [number, number])
+          .partitionBy(4),
+      ]) {
+        const shuffles = (r: { toDebugString(): string }): number => r.toDebugString().split('ShuffledRDD').length - 1;
+        const d = rdd.distinct();
+        expect(d.partitioner).toBe(rdd.partitioner);
+        expect(d.getNumPartitions()).toBe(rdd.getNumPartitions());
+        expect(shuffles(d)).toBe(shuffles(rdd));
+        const other = rdd.distinct(5);
+        expect(other.partitioner).not.toBe(rdd.partitioner);
+        const expected = Array.from({ length: 10 }, (_, k) => [k, k]);
+        expect(sorted(await d.collect())).toEqual(sorted(expected));
+        expect(sorted(await other.collect())).toEqual(sorted(expected));
+        // The kept partitioner is true of the output: a lookup reads one partition and finds the key.
+        expect(await d.lookup(3)).toEqual([3]);
+      }
+    });
+
+    it('without a shuffle, gives what the shuffled distinct gives, for keys and values of every kind', async () => {
+      const sc = ctx();
+      const anything = fc.oneof(
+        fc.integer({ min: -3, max: 3 }),
+        fc.constantFrom('a', '', -0, NaN, null, undefined, true),
+        fc.tuple(fc.integer({ min: 0, max: 2 }), fc.constantFrom('x', 'y')),
+        fc.constantFrom({ p: 1, q: 2 }, { q: 2, p: 1 }),
+      );
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.tuple(anything, anything), { maxLength: 60 }),
+          fc.integer({ min: 1, max: 6 }),
+          fc.integer({ min: 1, max: 5 }),
+          async (pairs, slices, parts) => {
+            const partitioned = sc.parallelize(pairs, slices).partitionBy(parts);
+            const local = partitioned.distinct();
+            const shuffled = partitioned.distinct(parts + 1);
+            const got = occurrences(await local.collect());
+            const want = occurrences(await shuffled.collect());
+            expect(got.size).toBe(want.size);
+            for (const [x, n] of want) expect([x, got.get(x)]).toEqual([x, n]);
+          },
+        ),
+        { numRuns: 10 },
+      );
     });
   });
 
@@ -84,6 +148,51 @@ describe.each(MODES)('set operations (%s)', (master) => {
       expect(a.subtract(b, 4).getNumPartitions()).toBe(4);
       expect(() => a.subtract(b, 0)).toThrow(RangeError);
     });
+  });
+
+  it("a union of RDDs sharing a partitioner keeps it and its partitions, partition i holding each input's partition i (Spark's partitioner-aware union)", async () => {
+    const sc = ctx();
+    const keyed = (xs: number[]) =>
+      sc
+        .parallelize(xs, 1)
+        .map((x) => [x, null] as [number, null])
+        .partitionBy(new HashPartitioner(2));
+    const a = keyed([1, 2, 3, 4]);
+    const b = keyed([5, 6, 7, 8]);
+    for (const u of [a.union(b), sc.union([a, b]), sc.union([sc.emptyRDD<[number, null]>(), a, b])]) {
+      expect(u.getNumPartitions()).toBe(2);
+      expect(u.partitioner).toBe(a.partitioner);
+      const [pa, pb, pu] = await Promise.all([a.glom().collect(), b.glom().collect(), u.glom().collect()]);
+      expect(pu).toEqual([pa[0]!.concat(pb[0]!), pa[1]!.concat(pb[1]!)]);
+      // A join or reduce after it needs no other shuffle.
+      const shuffles = (r: { toDebugString(): string }): Set<string> => new Set(r.toDebugString().match(/ShuffledRDD\[\d+\]/g));
+      expect(shuffles(u.reduceByKey((x) => x))).toEqual(shuffles(u));
+      expect(await u.lookup(7)).toEqual([null]);
+    }
+    // Inputs without one shared partitioner: the plain union, partitions side by side.
+    expect(a.union(keyed([9]).partitionBy(3)).getNumPartitions()).toBe(5);
+    expect(a.union(sc.parallelize<[number, null]>([[9, null]], 1)).partitioner).toBeUndefined();
+  });
+
+  it('a partitioner-aware union holds what the plain union holds', async () => {
+    const sc = ctx();
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.array(fc.tuple(fc.integer({ min: -5, max: 5 }), fc.integer()), { maxLength: 20 }), { minLength: 1, maxLength: 4 }),
+        fc.integer({ min: 1, max: 5 }),
+        async (inputs, parts) => {
+          const rdds = inputs.map((xs) => sc.parallelize(xs, 2).partitionBy(parts));
+          const u = sc.union(rdds);
+          expect(u.getNumPartitions()).toBe(parts);
+          const flat = inputs.flat();
+          expect(sorted(await u.collect())).toEqual(sorted(flat));
+          const sums = new Map<number, number>();
+          for (const [k, v] of flat) sums.set(k, (sums.get(k) ?? 0) + v);
+          expect(new Map(await u.reduceByKey((x, y) => x + y).collect())).toEqual(sums);
+        },
+      ),
+      { numRuns: 10 },
+    );
   });
 
   it('union then distinct equals the set union', async () => {

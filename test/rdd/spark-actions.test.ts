@@ -2,9 +2,40 @@
  * Actions a PySpark user reaches for, specified by pyspark's documented examples (the `>>>` lines of its
  * docstrings, quoted above each check) and Spark's semantics.
  */
+import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { capture, HashPartitioner, type RDD } from 'kindling';
 import { MODES, numSorted, useContext } from './helpers.js';
+import { evenEdges } from '../../src/rdd/actions.js';
+import { histogramBucketFinder } from '../../src/rdd/result-functions.js';
+
+/** The counts a histogram must give by the edges it returns: `[e0, e1), ..., [e(n-1), en]`. */
+function countByEdges(xs: readonly number[], edges: readonly number[]): number[] {
+  const counts = new Array<number>(edges.length - 1).fill(0);
+  for (const x of xs) {
+    if (!(x >= edges[0]! && x <= edges[edges.length - 1]!)) continue;
+    let i = 0;
+    while (i < counts.length - 1 && x >= edges[i + 1]!) i++;
+    counts[i]!++;
+  }
+  return counts;
+}
+
+describe('histogram buckets (driver-side functions)', () => {
+  test("the even buckets' arithmetic agrees with their edges, for every integer of a range", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: -1000, max: 1000 }), fc.integer({ min: 1, max: 400 }), fc.integer({ min: 2, max: 60 }), (min, span, n) => {
+        const edges = evenEdges(min, min + span, n);
+        const bucketOf = histogramBucketFinder(edges, true);
+        const xs = Array.from({ length: span + 1 }, (_, i) => min + i);
+        const counts = new Array<number>(n).fill(0);
+        for (const x of xs) counts[bucketOf(x)]!++;
+        expect(counts).toEqual(countByEdges(xs, edges));
+      }),
+      { numRuns: 2000, examples: [[-50, 18, 14]] },
+    );
+  });
+});
 
 describe.each(MODES)('Spark actions (%s)', (master) => {
   const ctx = useContext(master);
@@ -185,6 +216,51 @@ describe.each(MODES)('Spark actions (%s)', (master) => {
         [0, 0.3, 0.5, 1],
         [2, 1, 1],
       ]);
+    });
+
+    test("Spark's DoubleRDDSuite: open-ended buckets, exact even edges, a value on an edge, a span past the largest double", async () => {
+      const sc = ctx();
+      // WorksWithOutOfRangeWithInfiniteBuckets: Seq(10.01, -0.01, NaN) in Array(-inf, 0, +inf) -> Array(1, 1)
+      expect(await sc.parallelize([10.01, -0.01, NaN], 2).histogram([-Infinity, 0, Infinity])).toEqual([
+        [-Infinity, 0, Infinity],
+        [1, 1],
+      ]);
+      await expect(sc.parallelize([1]).histogram([0, NaN])).rejects.toThrow(/NaN/);
+      // WorksWithoutBucketsWithMoreRequestedThanElements: Seq(1, 2).histogram(10) -> buckets 1.0, 1.1, ..., 2.0
+      expect(await sc.parallelize([1, 2]).histogram(10)).toEqual([
+        [1, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8, 1.9, 2],
+        [1, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+      ]);
+      // WorksWithoutBucketsWithIrrationalBucketEdges, as corrected by SPARK-6480: 37 is the edge that opens the fourth
+      // bucket, so it is counted there.
+      const [edges, counts] = await sc.range(6, 100, 1, 3).histogram(9);
+      expect(edges[3]).toBe(37);
+      expect(counts).toEqual([11, 10, 10, 11, 10, 10, 11, 10, 11]);
+      // max - min overflows: the edges are still the even split, and every value is counted.
+      const M = Number.MAX_VALUE;
+      expect(await sc.parallelize([-M, 0, M], 2).histogram(2)).toEqual([
+        [-M, 0, M],
+        [1, 2],
+      ]);
+    });
+
+    test('every value counts in the bucket its returned edges give it (integer ranges, even buckets)', async () => {
+      const sc = ctx();
+      await fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: -60, max: 60 }),
+          fc.integer({ min: 1, max: 300 }),
+          fc.integer({ min: 2, max: 40 }),
+          fc.integer({ min: 1, max: 4 }),
+          async (min, span, n, slices) => {
+            const xs = Array.from({ length: span + 1 }, (_, i) => min + i);
+            const [edges, counts] = await sc.parallelize(xs, slices).histogram(n);
+            expect(counts).toEqual(countByEdges(xs, edges));
+          },
+        ),
+        // -50..-32 in 14 buckets: -41 is the edge of bucket 7, and (x - min) / width rounded it into bucket 6.
+        { numRuns: 10, examples: [[-50, 18, 14, 2]] },
+      );
     });
   });
 

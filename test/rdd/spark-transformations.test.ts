@@ -62,6 +62,14 @@ describe.each(MODES)('Spark transformations (%s)', (master) => {
     expect(withRep.get([0, 0])).toBeLessThan(1200);
     expect(withRep.has([0, 1])).toBe(false);
     await expect(rdd.sampleByKey(false, { a: 0.5 }, 1).count()).rejects.toThrow(/no fraction given for key "b"/);
+    // PySpark's {1: 0.5} written in JavaScript names the string '1', not the number: the error says so and what to write.
+    const numbers = sc.parallelize<[number, string]>([
+      [1, 'x'],
+      [2, 'y'],
+    ]);
+    await expect(numbers.sampleByKey(false, { 1: 0.5, 2: 0.5 }, 1).count()).rejects.toThrow(
+      /property names are strings: .[12]. is not the key [12]; .*new Map\(\[\[[12], 0\.5\]\]\)/,
+    );
   });
 
   test('repartitionAndSortWithinPartitions with a user partitioner', async () => {

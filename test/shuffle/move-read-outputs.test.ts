@@ -139,6 +139,20 @@ describe('map outputs moved to disk after every reducer read them', () => {
     manager.close();
   });
 
+  it('serves the empty buckets of a moved output without its file (one open per reducer made M maps x R reducers opens)', async () => {
+    const dir = tempDir();
+    const manager = new SpillingShuffleManager({ workerIndex: 0, dir, spillBytes: 1 << 30, writeAllToDisk: false, moveReadOutputs: true });
+    write(manager, 7, [[[1, 0.5]], [], []]);
+    manager.fetchBuckets(7, [0], 0);
+    await manager.moveReadOutputs();
+    expect(manager.movedToDisk).toBe(1);
+    // The reducers of the empty buckets come after the move; with the file gone, a read of it would throw.
+    for (const f of columnFiles(dir)) rmSync(path.join(dir, f));
+    expect(manager.fetchBuckets(7, [0], 1)[0]).toEqual([]);
+    expect(decodeBucket(manager.fetchEncoded(7, [0], 2)[0]!)).toEqual([]);
+    manager.close();
+  });
+
   it('moves into its folder made anew when the folder is missing, first or after it was removed', async () => {
     const dir = path.join(tempDir(), 'not-yet', 'made');
     const manager = new SpillingShuffleManager({ workerIndex: 0, dir, spillBytes: 1 << 30, writeAllToDisk: false, moveReadOutputs: true });
