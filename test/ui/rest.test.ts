@@ -431,6 +431,57 @@ describe('REST API against Spark’s documented parameters and shapes', () => {
     expect(await get(`${base}/version`)).toEqual({ spark: expect.any(String) });
   });
 
+  it('gives the shuffle read as Spark’s tools total it (remote + local bytes) in tasks, stages and distributions, and every field of Spark’s StageData', async () => {
+    // Spark has no total of a task's shuffle read: its own task table and tools add remoteBytesRead and localBytesRead.
+    const stage = (await get(`${app}/stages/1/0`)) as Json;
+    expect(stage.shuffleReadBytes).toBeGreaterThan(0);
+    expect(stage.shuffleRemoteBytesRead + stage.shuffleLocalBytesRead).toBe(stage.shuffleReadBytes);
+    const tasks = (await get(`${app}/stages/1/0/taskList`)) as unknown as Json[];
+    let sum = 0;
+    for (const t of tasks) {
+      const r = t.taskMetrics.shuffleReadMetrics;
+      expect(r.remoteBytesRead + r.localBytesRead).toBe(t.taskMetrics.kindling.shuffleReadBytes);
+      expect(r.remoteBytesReadToDisk).toBe(0);
+      sum += r.remoteBytesRead + r.localBytesRead;
+    }
+    expect(sum).toBe(stage.shuffleReadBytes);
+    // StageData's fields (Spark 3.x api.scala); the JVM's and the block manager's are there as numbers.
+    for (const k of [
+      'executorDeserializeTime',
+      'executorDeserializeCpuTime',
+      'executorRunTime',
+      'executorCpuTime',
+      'resultSize',
+      'jvmGcTime',
+      'resultSerializationTime',
+      'memoryBytesSpilled',
+      'diskBytesSpilled',
+      'peakExecutionMemory',
+      'inputBytes',
+      'inputRecords',
+      'outputBytes',
+      'outputRecords',
+      'shuffleRemoteBlocksFetched',
+      'shuffleLocalBlocksFetched',
+      'shuffleFetchWaitTime',
+      'shuffleRemoteBytesRead',
+      'shuffleRemoteBytesReadToDisk',
+      'shuffleLocalBytesRead',
+      'shuffleReadBytes',
+      'shuffleReadRecords',
+      'shuffleWriteBytes',
+      'shuffleWriteTime',
+      'shuffleWriteRecords',
+    ])
+      expect(typeof stage[k], k).toBe('number');
+    const d = (await get(`${app}/stages/1/0/taskSummary`)) as Json;
+    const five = expect.arrayContaining([expect.any(Number)]);
+    expect(d).toMatchObject({ schedulerDelay: five, gettingResultTime: five, executorCpuTime: five, peakExecutionMemory: five });
+    expect(d.shuffleReadMetrics.remoteBytesRead).toEqual(d.shuffleReadMetrics.readBytes);
+    expect(d.shuffleReadMetrics.readBytes[4]).toBe(Math.max(...tasks.map((t) => t.taskMetrics.kindling.shuffleReadBytes)));
+    expect(d.shuffleWriteMetrics.writeTime).toEqual([0, 0, 0, 0, 0]);
+  });
+
   it('filters jobs and stages by ?status= (case-insensitive, repeated or comma-separated) and answers an unknown status with 400', async () => {
     const ids = async (p: string) => ((await get(p)) as unknown as Json[]).map((x) => x.jobId ?? x.stageId);
     expect(await ids(`${app}/jobs?status=failed`)).toEqual([2]);
