@@ -168,6 +168,11 @@ describe.skipIf(!haveBrowser)('web UI in Chromium', () => {
     expect(await dead.count()).toBe(1);
     expect(await dead.locator('td').first().innerText()).toBe('1');
     await shot(page, 'executors');
+    // The Jobs page's event timeline draws workers too: three added (the replacement among them), one removed.
+    await open('/jobs/');
+    expect(await page.locator('svg.timeline line.worker-added').count()).toBe(3);
+    expect(await page.locator('svg.timeline line.worker-removed').count()).toBe(1);
+    expect(await page.locator('svg.timeline line.worker-removed title').textContent()).toMatch(/^worker 1 removed: /);
     await open('/environment/');
     expect(await page.locator('#properties').innerText()).toContain('local[2]');
     await shot(page, 'environment');
