@@ -315,18 +315,28 @@ function stageJson(store: StatusStore, s: StageData, o: StageOptions): unknown {
     completionTime: sparkDate(s.completionTime),
     failureReason: s.failureReason,
     executorDeserializeTime: Math.round(t.compileMs),
+    executorDeserializeCpuTime: 0,
     executorRunTime: Math.round(t.runMs),
     executorCpuTime: 0,
     resultSize: t.resultBytes,
     jvmGcTime: Math.round(t.gcMs),
+    resultSerializationTime: 0,
+    peakExecutionMemory: 0,
     inputBytes: t.inputBytes,
     inputRecords: t.inputRecords,
     outputBytes: t.outputBytes,
     outputRecords: t.outputRecords,
+    shuffleRemoteBlocksFetched: 0,
+    shuffleLocalBlocksFetched: 0,
     shuffleFetchWaitTime: Math.round(t.fetchWaitMs),
+    // As a task's: the read is not split into local and remote, so all of it is remote and the two add up.
+    shuffleRemoteBytesRead: t.shuffleReadBytes,
+    shuffleRemoteBytesReadToDisk: 0,
+    shuffleLocalBytesRead: 0,
     shuffleReadBytes: t.shuffleReadBytes,
     shuffleReadRecords: t.shuffleReadRecords,
     shuffleWriteBytes: t.shuffleWriteBytes,
+    shuffleWriteTime: 0,
     shuffleWriteRecords: t.shuffleWriteRecords,
     memoryBytesSpilled: t.memoryBytesSpilled,
     diskBytesSpilled: t.diskBytesSpilled,
@@ -383,7 +393,10 @@ function taskJson(t: TaskData): unknown {
               remoteBlocksFetched: 0,
               localBlocksFetched: 0,
               fetchWaitTime: Math.round(m.fetchWaitMs),
-              remoteBytesRead: 0,
+              // Spark has no total: its tools (its own task table too) add remote and local. Reads are not split
+              // here, so the whole read is counted as remote and the sum is the bytes read.
+              remoteBytesRead: m.shuffleReadBytes,
+              remoteBytesReadToDisk: 0,
               localBytesRead: 0,
               recordsRead: m.shuffleReadRecords,
               kindlingBytesRead: m.shuffleReadBytes,
@@ -433,8 +446,27 @@ function taskSummary(store: StatusStore, s: StageData, quantiles: readonly numbe
   // Spark's TaskMetricDistributions nests the I/O metrics; both shapes are given (the flat one is kindling's).
   out.inputMetrics = { bytesRead: q.inputBytes, recordsRead: q.inputRecords };
   out.outputMetrics = { bytesWritten: q.outputBytes, recordsWritten: q.outputRecords };
-  out.shuffleReadMetrics = { readBytes: q.shuffleReadBytes, readRecords: q.shuffleReadRecords, fetchWaitTime: q.fetchWaitMs };
-  out.shuffleWriteMetrics = { writeBytes: q.shuffleWriteBytes, writeRecords: q.shuffleWriteRecords };
+  const zeros = quantiles.map(() => 0);
+  for (const k of [
+    'executorDeserializeCpuTime',
+    'executorCpuTime',
+    'resultSerializationTime',
+    'gettingResultTime',
+    'schedulerDelay',
+    'peakExecutionMemory',
+  ])
+    out[k] = zeros;
+  out.shuffleReadMetrics = {
+    readBytes: q.shuffleReadBytes,
+    readRecords: q.shuffleReadRecords,
+    remoteBlocksFetched: zeros,
+    localBlocksFetched: zeros,
+    fetchWaitTime: q.fetchWaitMs,
+    remoteBytesRead: q.shuffleReadBytes,
+    remoteBytesReadToDisk: zeros,
+    totalBlocksFetched: zeros,
+  };
+  out.shuffleWriteMetrics = { writeBytes: q.shuffleWriteBytes, writeRecords: q.shuffleWriteRecords, writeTime: zeros };
   return out;
 }
 

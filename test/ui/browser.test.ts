@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { Context, capture, type SchedulerEvent } from 'kindling';
+import { AbortError, Context, capture, type SchedulerEvent } from 'kindling';
 import { chromium } from 'playwright-core';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -168,6 +168,11 @@ describe.skipIf(!haveBrowser)('web UI in Chromium', () => {
     expect(await dead.count()).toBe(1);
     expect(await dead.locator('td').first().innerText()).toBe('1');
     await shot(page, 'executors');
+    // The Jobs page's event timeline draws workers too: three added (the replacement among them), one removed.
+    await open('/jobs/');
+    expect(await page.locator('svg.timeline line.worker-added').count()).toBe(3);
+    expect(await page.locator('svg.timeline line.worker-removed').count()).toBe(1);
+    expect(await page.locator('svg.timeline line.worker-removed title').textContent()).toMatch(/^worker 1 removed: /);
     await open('/environment/');
     expect(await page.locator('#properties').innerText()).toContain('local[2]');
     await shot(page, 'environment');
@@ -267,6 +272,58 @@ describe.skipIf(!haveBrowser)('history pages in Chromium: names from a log are t
     } finally {
       await browser.close();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe.skipIf(!haveBrowser)('kill link on the Jobs page in Chromium', () => {
+  it('shows a kill link on a running job only with ui.killEnabled; clicked and confirmed, it cancels that job', async () => {
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+    try {
+      for (const killEnabled of [false, true]) {
+        const sc = new Context({ master: 'local[2]', progress: false, hints: false, ui: { port: 0, killEnabled } });
+        const page = await browser.newPage();
+        try {
+          const url = (await sc.uiWebUrl())!;
+          const started = when(sc, (e) => e.type === 'taskStart');
+          // Long enough never to end by itself; a cancelled task still computing is ended with its worker.
+          const running = sc
+            .parallelize([1, 2], 2)
+            .map((x) => {
+              const until = Date.now() + 120_000;
+              while (Date.now() < until);
+              return x;
+            })
+            .collect()
+            .then(
+              () => 'finished',
+              (e: Error) => e,
+            );
+          await started;
+          await page.goto(`${url}/jobs/`);
+          await page.locator('#active-jobs tbody tr').first().waitFor();
+          const row = page.locator('#active-jobs tbody tr').first();
+          expect(await row.innerText()).toContain('RUNNING');
+          expect(await row.locator('button.kill').count(), `killEnabled ${killEnabled}`).toBe(killEnabled ? 1 : 0);
+          if (!killEnabled) {
+            sc.cancelAllJobs();
+          } else {
+            page.once('dialog', (d) => void d.accept());
+            await row.locator('button.kill').click();
+          }
+          const err = await running;
+          expect(err).toBeInstanceOf(AbortError);
+          if (killEnabled) expect((err as Error).message).toMatch(/job 0.*killed from the UI/is);
+          // The page follows live: the job is no longer active, and it has no kill link once finished.
+          await page.waitForFunction(() => document.querySelectorAll('#active-jobs tbody tr').length === 0);
+          expect(await page.locator('button.kill').count()).toBe(0);
+        } finally {
+          await page.close();
+          await sc.stop();
+        }
+      }
+    } finally {
+      await browser.close();
     }
   });
 });

@@ -2,7 +2,7 @@
  * The live UI's lifecycle: on by default, on the next free port when one is taken, closed at stop(), never
  * the reason a program keeps running, and cheap to start.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
@@ -79,6 +79,43 @@ describe('live UI', () => {
       expect(Number(new URL((await defaults.uiWebUrl())!).port)).toBeGreaterThanOrEqual(4040);
     } finally {
       await defaults.stop();
+    }
+  });
+
+  it('prints its address once on a terminal (however often it is asked for and however many jobs run), and nothing when stderr is no terminal', async () => {
+    const wasTTY = process.stderr.isTTY;
+    const written: string[] = [];
+    const write = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => {
+      written.push(String(s));
+      return true;
+    });
+    try {
+      for (const tty of [true, false]) {
+        written.length = 0;
+        process.stderr.isTTY = tty;
+        const sc = new Context({ master: 'local[1]', progress: false, hints: false, ui: { port: 0 } });
+        let url: string | undefined;
+        try {
+          url = await sc.uiWebUrl();
+          await sc.parallelize([1, 2, 3], 3).count();
+          await sc
+            .parallelize([1, 2, 3], 3)
+            .map((x) => [x % 2, x])
+            .reduceByKey((a, b) => a + b)
+            .collect();
+          expect(await sc.uiWebUrl()).toBe(url);
+        } finally {
+          await sc.stop();
+        }
+        const lines = written
+          .join('')
+          .split('\n')
+          .filter((l) => l.includes('web UI'));
+        expect(lines, `isTTY ${tty}`).toEqual(tty ? [`kindling: web UI at ${url}`] : []);
+      }
+    } finally {
+      write.mockRestore();
+      process.stderr.isTTY = wasTTY;
     }
   });
 

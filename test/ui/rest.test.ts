@@ -4,12 +4,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Context, type RDD } from 'kindling';
+import { Context, capture, type RDD, useModule } from 'kindling';
 import { readEventLog } from '../../src/ui/event-log.js';
+
+/** node:fs as a local name, so that a shipped function can name it (Vite renames imported bindings). */
+const fsm = await import('node:fs');
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 type Json = Record<string, any>;
@@ -431,6 +434,57 @@ describe('REST API against Spark’s documented parameters and shapes', () => {
     expect(await get(`${base}/version`)).toEqual({ spark: expect.any(String) });
   });
 
+  it('gives the shuffle read as Spark’s tools total it (remote + local bytes) in tasks, stages and distributions, and every field of Spark’s StageData', async () => {
+    // Spark has no total of a task's shuffle read: its own task table and tools add remoteBytesRead and localBytesRead.
+    const stage = (await get(`${app}/stages/1/0`)) as Json;
+    expect(stage.shuffleReadBytes).toBeGreaterThan(0);
+    expect(stage.shuffleRemoteBytesRead + stage.shuffleLocalBytesRead).toBe(stage.shuffleReadBytes);
+    const tasks = (await get(`${app}/stages/1/0/taskList`)) as unknown as Json[];
+    let sum = 0;
+    for (const t of tasks) {
+      const r = t.taskMetrics.shuffleReadMetrics;
+      expect(r.remoteBytesRead + r.localBytesRead).toBe(t.taskMetrics.kindling.shuffleReadBytes);
+      expect(r.remoteBytesReadToDisk).toBe(0);
+      sum += r.remoteBytesRead + r.localBytesRead;
+    }
+    expect(sum).toBe(stage.shuffleReadBytes);
+    // StageData's fields (Spark 3.x api.scala); the JVM's and the block manager's are there as numbers.
+    for (const k of [
+      'executorDeserializeTime',
+      'executorDeserializeCpuTime',
+      'executorRunTime',
+      'executorCpuTime',
+      'resultSize',
+      'jvmGcTime',
+      'resultSerializationTime',
+      'memoryBytesSpilled',
+      'diskBytesSpilled',
+      'peakExecutionMemory',
+      'inputBytes',
+      'inputRecords',
+      'outputBytes',
+      'outputRecords',
+      'shuffleRemoteBlocksFetched',
+      'shuffleLocalBlocksFetched',
+      'shuffleFetchWaitTime',
+      'shuffleRemoteBytesRead',
+      'shuffleRemoteBytesReadToDisk',
+      'shuffleLocalBytesRead',
+      'shuffleReadBytes',
+      'shuffleReadRecords',
+      'shuffleWriteBytes',
+      'shuffleWriteTime',
+      'shuffleWriteRecords',
+    ])
+      expect(typeof stage[k], k).toBe('number');
+    const d = (await get(`${app}/stages/1/0/taskSummary`)) as Json;
+    const five = expect.arrayContaining([expect.any(Number)]);
+    expect(d).toMatchObject({ schedulerDelay: five, gettingResultTime: five, executorCpuTime: five, peakExecutionMemory: five });
+    expect(d.shuffleReadMetrics.remoteBytesRead).toEqual(d.shuffleReadMetrics.readBytes);
+    expect(d.shuffleReadMetrics.readBytes[4]).toBe(Math.max(...tasks.map((t) => t.taskMetrics.kindling.shuffleReadBytes)));
+    expect(d.shuffleWriteMetrics.writeTime).toEqual([0, 0, 0, 0, 0]);
+  });
+
   it('filters jobs and stages by ?status= (case-insensitive, repeated or comma-separated) and answers an unknown status with 400', async () => {
     const ids = async (p: string) => ((await get(p)) as unknown as Json[]).map((x) => x.jobId ?? x.stageId);
     expect(await ids(`${app}/jobs?status=failed`)).toEqual([2]);
@@ -670,6 +724,64 @@ describe('a job of many tasks, whatever their timing', () => {
       }
     } finally {
       await sc.stop();
+    }
+  });
+});
+
+describe('stage status values over REST while a job runs', () => {
+  it('lists a running job’s later stage as PENDING (and ?status=pending finds it) while its map stage is ACTIVE, then both COMPLETE', async () => {
+    const scratch = mkdtempSync(path.join(os.tmpdir(), 'kindling-pending-'));
+    const release = path.join(scratch, 'release');
+    const sc = new Context({ master: 'local[2]', progress: false, hints: false, ui: { port: 0 } });
+    try {
+      const app = `${await sc.uiWebUrl()}/api/v1/applications/${sc.applicationId}`;
+      const started = new Promise<void>((resolve) => {
+        const off: () => void = sc.events.on('taskStart', () => {
+          off();
+          resolve();
+        });
+      });
+      // The map tasks run until the test has looked (a file appears), not for a time a loaded machine could outlast.
+      const job = sc
+        .parallelize([1, 2, 3, 4], 2)
+        .map(
+          capture({ fsm: useModule('node:fs'), release }, (x: number) => {
+            const until = Date.now() + 60_000;
+            while (!fsm.existsSync(release) && Date.now() < until);
+            return [x % 2, x] as [number, number];
+          }),
+        )
+        .reduceByKey((a, b) => a + b, 2)
+        .collect();
+      await started;
+      await vi.waitFor(
+        async () => {
+          const stages = (await get(`${app}/stages`)) as unknown as Json[];
+          expect(stages.map((s) => [s.stageId, s.status])).toEqual([
+            [1, 'PENDING'],
+            [0, 'ACTIVE'],
+          ]);
+        },
+        { timeout: 20_000, interval: 50 },
+      );
+      expect(((await get(`${app}/stages?status=pending`)) as unknown as Json[]).map((s) => s.stageId)).toEqual([1]);
+      expect(((await get(`${app}/stages?status=active`)) as unknown as Json[]).map((s) => s.stageId)).toEqual([0]);
+      const [j] = (await get(`${app}/jobs`)) as unknown as Json[];
+      expect(j).toMatchObject({ status: 'RUNNING', numActiveStages: 1, kindlingStageStatus: { 0: 'ACTIVE', 1: 'PENDING' } });
+      writeFileSync(release, '');
+      expect((await job).sort((a, b) => a[0] - b[0])).toEqual([
+        [0, 6],
+        [1, 4],
+      ]);
+      const after = (await get(`${app}/stages`)) as unknown as Json[];
+      expect(after.map((s) => [s.stageId, s.status])).toEqual([
+        [1, 'COMPLETE'],
+        [0, 'COMPLETE'],
+      ]);
+    } finally {
+      writeFileSync(release, '');
+      await sc.stop();
+      rmSync(scratch, { recursive: true, force: true });
     }
   });
 });
