@@ -404,9 +404,13 @@ export class RedisStreamSource implements Source<RedisEntry> {
     this.#client ??= await connect(this.#o.url);
     const raw = (await this.#client.call('XRANGE', this.#o.key, `(${r.after}`, r.until)) as [string, string[]][];
     if (raw.length !== r.count) {
+      // Read again for an uncommitted batch, and for committed ones that windows and state are rebuilt from: either
+      // way what the checkpoint needs is gone, so going on would silently give other outputs (Spark's
+      // failOnDataLoss). A supervisor restarting the script meets the same error each time, so it says the way out.
       throw new IllegalStateError(
-        `redisStream ${this.#o.key}: replaying an uncommitted batch found ${raw.length} entries in (${r.after}, ${r.until}], ` +
-          `the checkpoint recorded ${r.count}; were they trimmed (XTRIM/MAXLEN)?`,
+        `redisStream ${this.#o.key}: the checkpoint recorded ${r.count} entries in (${r.after}, ${r.until}], Redis now holds ` +
+          `${raw.length}: they were trimmed (XTRIM/MAXLEN) or lost (a Redis restarted without persistence), so the batches ` +
+          'of this checkpoint cannot be read again; to go on without them, start with a new checkpoint folder',
       );
     }
     return raw.map(toEntry);
