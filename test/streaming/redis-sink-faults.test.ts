@@ -18,7 +18,7 @@ async function execReplyLosingProxy(target: URL): Promise<{ url: string; execSen
   let first = true;
   let onExec!: () => void;
   const execSent = new Promise<void>((r) => (onExec = r));
-  let cutFirst = () => undefined as void;
+  let cutFirst: () => void = () => undefined;
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
     const upstream = net.connect(Number(target.port), target.hostname);
