@@ -311,7 +311,8 @@ export class StreamingContext {
 
   /**
    * Starts the sources and the batch timer; the first batch is cut at the next multiple of the batch interval.
-   * An aborted `signal` stops the stream (not gracefully).
+   * An aborted `signal` stops the stream (not gracefully). A start that fails (Redis unreachable, a checkpoint whose
+   * input is gone) rejects and leaves the StreamingContext stopped, its sources closed; the Context keeps running.
    *
    * @example
    * ```ts
