@@ -28,11 +28,13 @@ export async function startRedis(): Promise<BenchRedis> {
 }
 
 /**
- * A redis-server on `port` (loopback, no persistence), resolved once it accepts connections; rejects if it exits
- * first (a port taken, say).
+ * A redis-server on `port` (loopback), resolved once it accepts connections; rejects if it exits first (a port
+ * taken, say). No persistence, unless `aofDir`: an append-only file there, synced on every write, so that a restart
+ * (even after SIGKILL) keeps every key.
  */
-export async function spawnRedisServer(port: number): Promise<ChildProcess> {
-  const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+export async function spawnRedisServer(port: number, aofDir?: string): Promise<ChildProcess> {
+  const persistence = aofDir === undefined ? ['--appendonly', 'no'] : ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', aofDir];
+  const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   await new Promise<void>((resolve, reject) => {

@@ -108,6 +108,8 @@ export class StreamingContext {
   /** Event-time streams by the same kind of name: their watermarks are committed and restored. */
   readonly #watermarked = new Map<string, EventTimeDStream<unknown>>();
   #abandoning = false;
+  /** Settles once start() has finished (either way); undefined before start(). */
+  #starting: Promise<void> | undefined;
 
   constructor(sc: Context, options: StreamingOptions) {
     if (sc === null || typeof sc !== 'object' || typeof (sc as Context).parallelize !== 'function') {
@@ -309,7 +311,8 @@ export class StreamingContext {
 
   /**
    * Starts the sources and the batch timer; the first batch is cut at the next multiple of the batch interval.
-   * An aborted `signal` stops the stream (not gracefully).
+   * An aborted `signal` stops the stream (not gracefully). A start that fails (Redis unreachable, a checkpoint whose
+   * input is gone) rejects and leaves the StreamingContext stopped, its sources closed; the Context keeps running.
    *
    * @example
    * ```ts
@@ -341,6 +344,24 @@ export class StreamingContext {
     // Bookkeeping outputs (a watermark's measure) read what the batch's other jobs measured: they go last.
     this.#outputs.sort((a, b) => Number(a.last ?? false) - Number(b.last ?? false));
     this.#state = 'active';
+    const begun = this.#begin(streams, options);
+    // stop() called meanwhile waits for this: sources connected after it had run would be left open.
+    this.#starting = begun.then(
+      () => undefined,
+      () => undefined,
+    );
+    try {
+      await begun;
+    } catch (error) {
+      // As Spark's start(): a context that failed to start is marked stopped, its sources and sinks released
+      // (a recovery that cannot read its checkpoint's input again connected them); the Context is left running.
+      await this.#abandonStart();
+      throw error;
+    }
+  }
+
+  /** What start() does once the program is checked: recovery from the checkpoint, the sources, the batch loops. */
+  async #begin(streams: Set<StreamNode>, options: { signal?: AbortSignal }): Promise<void> {
     const now = this.#clock.now();
     // Spark's timer: the first batch at the next multiple of the interval; zero time one interval before it.
     this.#zeroMs = Math.floor(now / this.batchIntervalMs) * this.batchIntervalMs;
@@ -384,6 +405,19 @@ export class StreamingContext {
     this.#processor = this.#process();
     if (options.signal?.aborted) void this.stop({ graceful: false, stopContext: false });
     else options.signal?.addEventListener('abort', () => void this.stop({ graceful: false, stopContext: false }), { once: true });
+  }
+
+  async #abandonStart(): Promise<void> {
+    this.#abort.abort();
+    this.#state = 'stopped';
+    for (const { source } of this.#inputs) {
+      source.stopReceiving?.();
+      await Promise.resolve()
+        .then(() => source.stop())
+        .catch(() => undefined);
+    }
+    for (const op of this.#outputs) op.close?.();
+    this.#resolveTerminated();
   }
 
   /**
@@ -656,6 +690,12 @@ export class StreamingContext {
   }
 
   async #stop(graceful: boolean, stopContext: boolean, timeout: Duration | undefined): Promise<void> {
+    await this.#starting;
+    // A start() that failed released everything already.
+    if (this.#state === 'stopped') {
+      if (stopContext) await this.sc.stop();
+      return;
+    }
     if (this.#state === 'initialized') {
       this.#state = 'stopped';
       this.#resolveTerminated();

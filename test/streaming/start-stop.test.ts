@@ -1,0 +1,79 @@
+/**
+ * start() and stop() meeting each other, and a start() that fails, found by `bench/streaming-faults.ts` (a driver
+ * told to stop while it was still starting, and a restart whose checkpoint's input Redis had lost, never exited: a
+ * Redis connection of its source stayed open). As Spark's StreamingContext.start, a failed start marks the context
+ * stopped and releases what it started; a stop() during start() waits for it, so nothing connects after the stop.
+ */
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { manual, useStreamingContext } from './helpers.js';
+import { redisSkipReason, useRedisServer } from './redis-server.js';
+
+describe.skipIf(redisSkipReason !== undefined)(`start() and stop()${redisSkipReason ? ` (skipped: ${redisSkipReason})` : ''}`, () => {
+  const url = useRedisServer();
+  const { sc, dir } = useStreamingContext();
+  let redis: Redis;
+  beforeAll(() => {
+    redis = new Redis(url());
+  });
+  afterAll(async () => {
+    await redis?.quit();
+  });
+
+  /** The server's connections other than this test's own, once every closed one is gone (or what is left). */
+  async function othersLeft(): Promise<number> {
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      const others =
+        String(await redis.call('CLIENT', 'LIST'))
+          .split('\n')
+          .filter((l) => l.trim() !== '').length - 1;
+      if (others === 0 || Date.now() > deadline) return others;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  it('stop() called while start() is still connecting its sources leaves no connection open', async () => {
+    const { ssc } = manual(sc(), 1000, { checkpoint: path.join(dir(), 'stop-during-start') });
+    ssc.redisStream({ url: url(), key: 'in:stop-during-start', startId: '0' }).foreachRDD(() => undefined);
+    // start() runs until it awaits its source's connection; stop() is asked for before that connection exists.
+    const started = ssc.start();
+    const stopped = ssc.stop({ stopContext: false });
+    await started;
+    await stopped;
+    expect(ssc.state).toBe('stopped');
+    expect(await othersLeft()).toBe(0);
+  });
+
+  it('a restart whose checkpointed entries Redis lost fails clearly, is stopped, and holds no connection', async () => {
+    const checkpoint = path.join(dir(), 'lost-input');
+    const key = 'in:lost-input';
+    const program = () => {
+      const m = manual(sc(), 1000, { checkpoint });
+      // A window: a restart reads the input of the committed batches it still covers again.
+      m.ssc
+        .redisStream({ url: url(), key, startId: '0' })
+        .window(3000, 1000)
+        .foreachRDD(async (rdd) => void (await rdd.count()));
+      return m;
+    };
+    const first = program();
+    await first.ssc.start();
+    for (let i = 1; i <= 5; i++) await redis.xadd(key, `1-${i}`, 'n', String(i));
+    await first.tick(2);
+    await first.ssc.stop({ stopContext: false });
+    // Gone as after a Redis restarted without persistence.
+    await redis.del(key);
+
+    const second = program();
+    await expect(second.ssc.start()).rejects.toThrow(
+      /checkpoint recorded 5 entries in \(0-0, 1-5\], Redis now holds 0: .*lost \(a Redis restarted without persistence\).*start with a new checkpoint folder/,
+    );
+    expect(second.ssc.state).toBe('stopped');
+    expect(await othersLeft()).toBe(0);
+    await expect(second.ssc.awaitTermination()).resolves.toBe(true);
+    await second.ssc.stop({ stopContext: false });
+    expect(sc().isStopped).toBe(false);
+  });
+});
