@@ -81,9 +81,10 @@ describe('windows and state (manual clock)', () => {
     const win = pairs.reduceByKeyAndWindow((a, b) => a + b, { window: 800, inverse: (a, b) => a - b });
     const unions: number[] = [];
     win.foreachRDD(async (rdd) => {
-      // window = flatMap(groupByKey(union(parts))): count the union's inputs, the RDDs combined for this window.
+      // window = flatMap(groupByKey(union(parts))): count the union's inputs, the RDDs combined for this window. The
+      // parts share a partitioner, so the union is Spark's partitioner-aware one (no shuffle after it).
       let r = rdd as unknown as { kind: string; dependencies: readonly { rdd: unknown }[] };
-      while (r.kind !== 'UnionRDD') r = r.dependencies[0]!.rdd as typeof r;
+      while (r.kind !== 'UnionRDD' && r.kind !== 'PartitionerAwareUnionRDD') r = r.dependencies[0]!.rdd as typeof r;
       unions.push(r.dependencies.length);
       await rdd.count();
     });
