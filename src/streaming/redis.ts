@@ -75,6 +75,15 @@ function isConnectionLoss(error: unknown): boolean {
   return e?.name === 'MaxRetriesPerRequestError' || /Connection is closed|ECONNREFUSED|ECONNRESET|EPIPE/.test(String(e?.message));
 }
 
+/** How long a direct source's read waits for a Redis that is restarting before the batch fails. */
+const REDIS_WAIT_MS = 10_000;
+
+/** Redis refused or dropped the connection, or answers LOADING while it reads its data back: it is restarting. */
+function isRedisAway(error: unknown): boolean {
+  const m = String((error as { message?: string } | undefined)?.message);
+  return isConnectionLoss(error) || /closed|ECONNREFUSED|ECONNRESET|EPIPE|LOADING/.test(m);
+}
+
 async function connect(url: string | undefined): Promise<RedisClient> {
   const { Redis } = await import('ioredis');
   const client = new Redis(url ?? 'redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 3 });
@@ -276,16 +285,22 @@ export class RedisStreamSource implements Source<RedisEntry> {
    * reconnects its own: the read starts after the last id taken, so reading again loses and repeats nothing.
    */
   async #rawRead(limit: number): Promise<RawRead> {
-    for (let attempt = 0; ; attempt++) {
-      if (this.#raw?.closed) {
-        this.#raw.close();
-        this.#raw = undefined;
-      }
-      this.#raw ??= await connectRaw(this.#o.url);
+    // Redis restarting (refused, closed, still LOADING its data) is waited out for up to REDIS_WAIT_MS, as the
+    // cluster backend waits: a restart of a fraction of a second used to stop the stream with an error.
+    const deadline = Date.now() + REDIS_WAIT_MS;
+    for (let delay = 25; ; delay = Math.min(2 * delay, 500)) {
       try {
+        if (this.#raw?.closed) {
+          this.#raw.close();
+          this.#raw = undefined;
+        }
+        this.#raw ??= await connectRaw(this.#o.url);
         return await this.#raw.read(this.#o.key, this.#after, limit, this.#sc.defaultParallelism);
       } catch (e) {
-        if (attempt > 0 || !this.#raw.closed) throw e;
+        if (!isRedisAway(e) || Date.now() + delay > deadline) throw e;
+        await new Promise((r) => setTimeout(r, delay));
+        // Stopped meanwhile (stop() dropped the client): no new connection may outlive the source.
+        if (this.#client === undefined) throw e;
       }
     }
   }

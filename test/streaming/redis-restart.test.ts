@@ -282,6 +282,43 @@ describe.skipIf(redisSkipReason !== undefined)('the Redis server restarted mid-s
     }
   }, 60_000);
 
+  it('direct read (resp): Redis down while a batch reads, back 1 s later: the read waits for it, the stream reads on, every entry once', async () => {
+    // The source's raw connection reconnected once, at once: a batch cut while Redis restarted met ECONNREFUSED and
+    // stopped the stream (bench/streaming-faults.ts, session 25: 7 of 20 runs).
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-redis-aof-'));
+    let server = await startRedis(undefined, dir);
+    const port = Number(new URL(server.url).port);
+    try {
+      const key = 'in:resp:slow-restart';
+      const { ssc, tick } = manual(sc());
+      const got: string[] = [];
+      ssc
+        .redisStream({ url: server.url, key, startId: '0', readWith: 'resp' })
+        .foreachRDD(async (rdd) => void got.push(...(await rdd.collect()).map((e) => e.fields.n!)));
+      await ssc.start();
+      const w = new Redis(server.url);
+      for (let i = 0; i < 3; i++) await w.xadd(key, '*', 'n', String(i));
+      w.disconnect();
+      await tick();
+      await server.stop();
+      const stopped = ssc.awaitTermination().then(() => Promise.reject(new Error('the stream stopped')));
+      // The next batch is cut while Redis is down; it comes back a second later with its data (append-only file).
+      const reading = tick();
+      await new Promise((r) => setTimeout(r, 1000));
+      server = await startRedis(port, dir);
+      await Promise.race([reading, stopped]);
+      const w2 = new Redis(server.url);
+      for (let i = 3; i < 6; i++) await w2.xadd(key, '*', 'n', String(i));
+      w2.disconnect();
+      await Promise.race([tick(), stopped]);
+      await ssc.stop({ stopContext: false });
+      expect(got).toEqual(['0', '1', '2', '3', '4', '5']);
+    } finally {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   it.each(['resp', 'eval', 'xrange', 'group'] as const)(
     'read with %s: later batches read on from the last id, every entry exactly once (a property over restart moments)',
     async (readWith) => {
