@@ -80,8 +80,8 @@ const REDIS_WAIT_MS = 10_000;
 
 /** Redis refused or dropped the connection, or answers LOADING while it reads its data back: it is restarting. */
 function isRedisAway(error: unknown): boolean {
-  const m = String((error as { message?: string } | undefined)?.message);
-  return isConnectionLoss(error) || /closed|ECONNREFUSED|ECONNRESET|EPIPE|LOADING/.test(m);
+  // Beyond a lost connection: the raw reader's own "connection ... closed", and LOADING.
+  return isConnectionLoss(error) || /closed|LOADING/.test(String((error as { message?: string } | undefined)?.message));
 }
 
 async function connect(url: string | undefined): Promise<RedisClient> {

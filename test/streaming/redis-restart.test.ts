@@ -15,6 +15,37 @@ import { startRedis } from '../exec/cluster/helpers.js';
 import { eventWindowCountsRef, manual, sortedWindows, useStreamingContext } from './helpers.js';
 import { redisSkipReason, useRedisServer } from './redis-server.js';
 
+/**
+ * A redis-server whose append-only file is synced on every write: `stop()` (SIGKILL) and `start()` again on the same
+ * port and URL keep every entry, as a restart of a persistent Redis does.
+ */
+async function withPersistentRedis(
+  body: (server: { readonly url: string; stop(): Promise<void>; start(): Promise<void> }) => Promise<void>,
+): Promise<void> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-redis-aof-'));
+  let server = await startRedis(undefined, dir);
+  const port = Number(new URL(server.url).port);
+  try {
+    await body({
+      url: server.url,
+      stop: () => server.stop(),
+      start: async () => {
+        server = await startRedis(port, dir);
+      },
+    });
+  } finally {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Appends entries `n` = from..to-1 to `key`. */
+async function xadds(url: string, key: string, from: number, to: number): Promise<void> {
+  const w = new Redis(url);
+  for (let i = from; i < to; i++) await w.xadd(key, '*', 'n', String(i));
+  w.disconnect();
+}
+
 describe.skipIf(redisSkipReason !== undefined)(`driver killed mid-stream${redisSkipReason ? ` (skipped: ${redisSkipReason})` : ''}`, () => {
   const url = useRedisServer();
   let redis: Redis;
@@ -247,10 +278,7 @@ describe.skipIf(redisSkipReason !== undefined)('the Redis server restarted mid-s
     // CI-style run at load 20 (seed 1921524287, [[1,6,4],1] of the property below): batchCompleted comes before the
     // source's commit, so the kill met the XACK; ioredis gave up on it after 3 reconnections (~0.3 s) and the
     // lost acknowledgment stopped the stream (MaxRetriesPerRequestError). An acknowledgment loses no entry.
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-redis-aof-'));
-    let server = await startRedis(undefined, dir);
-    const port = Number(new URL(server.url).port);
-    try {
+    await withPersistentRedis(async (server) => {
       const key = 'in:group:slow-restart';
       const { ssc, tick } = manual(sc());
       const got: string[] = [];
@@ -258,16 +286,12 @@ describe.skipIf(redisSkipReason !== undefined)('the Redis server restarted mid-s
         .redisStream({ url: server.url, key, startId: '0', mode: 'group', group: 'g', consumer: 'c1' })
         .foreachRDD(async (rdd) => void got.push(...(await rdd.collect()).map((e) => e.fields.n!)));
       await ssc.start();
-      const w = new Redis(server.url);
-      for (let i = 0; i < 3; i++) await w.xadd(key, '*', 'n', String(i));
-      w.disconnect();
+      await xadds(server.url, key, 0, 3);
       await tick();
       await server.stop();
       await new Promise((r) => setTimeout(r, 1500));
-      server = await startRedis(port, dir);
-      const w2 = new Redis(server.url);
-      for (let i = 3; i < 6; i++) await w2.xadd(key, '*', 'n', String(i));
-      w2.disconnect();
+      await server.start();
+      await xadds(server.url, key, 3, 6);
       await Promise.race([tick(), ssc.awaitTermination().then(() => Promise.reject(new Error('the stream stopped')))]);
       await ssc.stop({ stopContext: false });
       expect(got).toEqual(['0', '1', '2', '3', '4', '5']);
@@ -276,19 +300,13 @@ describe.skipIf(redisSkipReason !== undefined)('the Redis server restarted mid-s
       const pending = (await r.call('XPENDING', key, 'g')) as [number, ...unknown[]];
       r.disconnect();
       expect(pending[0]).toBe(0);
-    } finally {
-      await server.stop();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   }, 60_000);
 
   it('direct read (resp): Redis down while a batch reads, back 1 s later: the read waits for it, the stream reads on, every entry once', async () => {
     // The source's raw connection reconnected once, at once: a batch cut while Redis restarted met ECONNREFUSED and
     // stopped the stream (bench/streaming-faults.ts, session 25: 7 of 20 runs).
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-redis-aof-'));
-    let server = await startRedis(undefined, dir);
-    const port = Number(new URL(server.url).port);
-    try {
+    await withPersistentRedis(async (server) => {
       const key = 'in:resp:slow-restart';
       const { ssc, tick } = manual(sc());
       const got: string[] = [];
@@ -296,36 +314,26 @@ describe.skipIf(redisSkipReason !== undefined)('the Redis server restarted mid-s
         .redisStream({ url: server.url, key, startId: '0', readWith: 'resp' })
         .foreachRDD(async (rdd) => void got.push(...(await rdd.collect()).map((e) => e.fields.n!)));
       await ssc.start();
-      const w = new Redis(server.url);
-      for (let i = 0; i < 3; i++) await w.xadd(key, '*', 'n', String(i));
-      w.disconnect();
+      await xadds(server.url, key, 0, 3);
       await tick();
       await server.stop();
       const stopped = ssc.awaitTermination().then(() => Promise.reject(new Error('the stream stopped')));
       // The next batch is cut while Redis is down; it comes back a second later with its data (append-only file).
       const reading = tick();
       await new Promise((r) => setTimeout(r, 1000));
-      server = await startRedis(port, dir);
+      await server.start();
       await Promise.race([reading, stopped]);
-      const w2 = new Redis(server.url);
-      for (let i = 3; i < 6; i++) await w2.xadd(key, '*', 'n', String(i));
-      w2.disconnect();
+      await xadds(server.url, key, 3, 6);
       await Promise.race([tick(), stopped]);
       await ssc.stop({ stopContext: false });
       expect(got).toEqual(['0', '1', '2', '3', '4', '5']);
-    } finally {
-      await server.stop();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   }, 60_000);
 
   it.each(['resp', 'eval', 'xrange', 'group'] as const)(
     'read with %s: later batches read on from the last id, every entry exactly once (a property over restart moments)',
     async (readWith) => {
-      const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-redis-aof-'));
-      let server = await startRedis(undefined, dir);
-      const port = Number(new URL(server.url).port);
-      try {
+      await withPersistentRedis(async (server) => {
         await fc.assert(
           fc.asyncProperty(
             fc.array(fc.integer({ min: 0, max: 6 }), { minLength: 3, maxLength: 6 }),
@@ -344,7 +352,7 @@ describe.skipIf(redisSkipReason !== undefined)('the Redis server restarted mid-s
                 if (b === restartAt % perBatch.length) {
                   // SIGKILL: the append-only file, synced on every write, keeps every entry.
                   await server.stop();
-                  server = await startRedis(port, dir);
+                  await server.start();
                 }
                 const w = new Redis(server.url);
                 for (let i = 0; i < perBatch[b]!; i++) await w.xadd(key, '*', 'n', String(n++));
@@ -358,10 +366,7 @@ describe.skipIf(redisSkipReason !== undefined)('the Redis server restarted mid-s
           ),
           { numRuns: 4 },
         );
-      } finally {
-        await server.stop();
-        rmSync(dir, { recursive: true, force: true });
-      }
+      });
     },
   );
 });

@@ -24,6 +24,16 @@ async function get(url: string): Promise<Json> {
 }
 
 /** Word count over a cached result: two jobs, the second skipping the map stage. */
+/** Resolves at the context's first task start. */
+function firstTaskStart(sc: Context): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const off: () => void = sc.events.on('taskStart', () => {
+      off();
+      resolve();
+    });
+  });
+}
+
 async function wordCount(sc: Context): Promise<RDD<[string, number]>> {
   const counts = sc
     .parallelize('to be or not to be that is the question'.split(' '), 4)
@@ -602,12 +612,7 @@ describe('REST API against Spark’s documented parameters and shapes', () => {
   });
 
   it('counts a running job’s active tasks and stages as the status tracker does, and both are empty once it settles', async () => {
-    const started = new Promise<void>((resolve) => {
-      const off: () => void = sc.events.on('taskStart', () => {
-        off();
-        resolve();
-      });
-    });
+    const started = firstTaskStart(sc);
     const running = sc
       .parallelize([0, 1, 2, 3], 2)
       .map((x) => {
@@ -653,12 +658,7 @@ describe('active tasks as Spark counts them', () => {
     const sc = new Context({ master: 'local[2]', progress: false, hints: false, ui: { port: 0 } });
     try {
       const app = `${await sc.uiWebUrl()}/api/v1/applications/${sc.applicationId}`;
-      const started = new Promise<void>((resolve) => {
-        const off: () => void = sc.events.on('taskStart', () => {
-          off();
-          resolve();
-        });
-      });
+      const started = firstTaskStart(sc);
       const job = sc
         .parallelize([0, 1, 2, 3, 4, 5, 6, 7], 8)
         .map((x) => {
@@ -735,12 +735,7 @@ describe('stage status values over REST while a job runs', () => {
     const sc = new Context({ master: 'local[2]', progress: false, hints: false, ui: { port: 0 } });
     try {
       const app = `${await sc.uiWebUrl()}/api/v1/applications/${sc.applicationId}`;
-      const started = new Promise<void>((resolve) => {
-        const off: () => void = sc.events.on('taskStart', () => {
-          off();
-          resolve();
-        });
-      });
+      const started = firstTaskStart(sc);
       // The map tasks run until the test has looked (a file appears), not for a time a loaded machine could outlast.
       const job = sc
         .parallelize([1, 2, 3, 4], 2)
