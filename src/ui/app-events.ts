@@ -3,7 +3,7 @@
  * Environment page) and end. Together with the scheduler events they are exactly what an event log holds, so a
  * history server rebuilds the same status store from a log as the live UI built from the bus.
  */
-import type { SchedulerEvent } from '../scheduler/events.js';
+import type { SchedulerEvent, TaskStartEvent } from '../scheduler/events.js';
 
 /** An event log's file name is `{appId}.jsonl`. */
 export const EVENT_LOG_SUFFIX = '.jsonl';
@@ -26,7 +26,22 @@ export interface ApplicationEndEvent {
   readonly time: number;
 }
 
-export type AppEvent = SchedulerEvent | ApplicationStartEvent | ApplicationEndEvent;
+/** A task computing at the time of a {@link TasksRunningEvent}: its start, as its `taskStart` said it. */
+export type RunningTask = Omit<TaskStartEvent, 'type'>;
+
+/**
+ * The tasks computing when the event log last wrote what it held (it does not write task starts, one line per task
+ * on the scheduler's path): a history of an application killed mid-task shows those still RUNNING, as Spark's does.
+ * Only the event log writes it, when a task started since its last one; a task listed that has a later `taskEnd`
+ * ended since.
+ */
+export interface TasksRunningEvent {
+  readonly type: 'tasksRunning';
+  readonly time: number;
+  readonly tasks: readonly RunningTask[];
+}
+
+export type AppEvent = SchedulerEvent | ApplicationStartEvent | ApplicationEndEvent | TasksRunningEvent;
 
 /** Flattens nested option objects to dotted names, as Spark lists its properties. */
 export function flattenOptions(options: object, prefix = ''): Array<[string, string]> {

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleIsCurrent, inDriverBundle } from '../util/bundle.js';
 import { VERSION } from '../version.js';
-import { EVENT_LOG_SUFFIX, flattenOptions, type AppEvent, type ApplicationStartEvent } from './app-events.js';
+import { EVENT_LOG_SUFFIX, flattenOptions, type AppEvent, type ApplicationStartEvent, type RunningTask } from './app-events.js';
 import type { EventLogWriter } from './event-log.js';
 import { UiListener } from './listen.js';
 import type { ResolvedUiOptions } from './options.js';
@@ -36,6 +36,8 @@ export interface UiContextView {
   readonly eventLog: { readonly dir: string } | false;
   /** False when no such job runs. */
   cancelJob?(jobId: number, reason: string): boolean;
+  /** The tasks computing now: the event log lists them at each flush, for the history of an application killed mid-task. */
+  runningTasks?(): readonly RunningTask[];
 }
 
 /**
@@ -165,7 +167,7 @@ export function startUi(bus: EventBus<SchedulerEvent>, view: UiContextView): UiS
     ],
   };
   const ui = view.ui === false ? undefined : lazyUi(view, view.ui, appId);
-  const log = view.eventLog === false ? undefined : lazyLog(view.eventLog.dir, appId);
+  const log = view.eventLog === false ? undefined : lazyLog(view.eventLog.dir, appId, view.runningTasks?.bind(view));
   ui?.held.apply(start);
   log?.held.apply(start);
   // Task starts and ends come as one batch per turn of the scheduler (delivered once the turn's tasks are on their way
@@ -275,7 +277,7 @@ function lazyUi(view: UiContextView, options: ResolvedUiOptions, appId: string) 
 }
 
 /** The event log: its writer's module loads at once, off the caller's path; events are held until it is there. */
-function lazyLog(dir: string, appId: string) {
+function lazyLog(dir: string, appId: string, runningTasks: (() => readonly RunningTask[]) | undefined) {
   const held = new Held<ReturnType<typeof logConsumer>>();
   let loaded: EventLogWriter | undefined;
   /** Set when a signal came before the writer loaded: the log was written from what was held, and must stay so. */
@@ -283,7 +285,7 @@ function lazyLog(dir: string, appId: string) {
   const writer: Promise<EventLogWriter | undefined> = import('./event-log.js')
     .then((m) => {
       if (interruptedEarly) return undefined;
-      loaded = new m.EventLogWriter(dir, appId);
+      loaded = new m.EventLogWriter(dir, appId, runningTasks);
       held.attach(logConsumer(loaded));
       return loaded;
     })

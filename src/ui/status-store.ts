@@ -26,7 +26,7 @@ import {
   type SkewReport,
 } from '../scheduler/task-metrics.js';
 import { StreamingStore } from './streaming-store.js';
-import type { AppEvent, ApplicationStartEvent } from './app-events.js';
+import type { AppEvent, ApplicationStartEvent, RunningTask } from './app-events.js';
 
 export interface RetentionLimits {
   /** Finished jobs kept (Spark's spark.ui.retainedJobs). Default 1000. */
@@ -854,6 +854,8 @@ export class StatusStore {
   #taskRows = 0;
   /** Columns of dropped stages' task tables, for the next stages'. */
   readonly #pool = new ColumnPool();
+  /** The tasks of the last `tasksRunning` line of a log being replayed (see {@link StatusStore.endOfLog}). */
+  #loggedRunning: readonly RunningTask[] = [];
 
   constructor(limits: RetentionLimits = {}) {
     this.#retainedJobs = limits.retainedJobs ?? 1000;
@@ -947,6 +949,11 @@ export class StatusStore {
         return;
       }
       case 'stageResubmitted':
+        return;
+      case 'tasksRunning':
+        // Used at the log's end only: a task listed here may end a few lines on, and one started from this line
+        // would get its task id, and its stage its first launch time, before the tasks that ended meanwhile.
+        this.#loggedRunning = e.tasks;
         return;
       case 'taskStart':
         this.#taskStart(e);
@@ -1055,6 +1062,32 @@ export class StatusStore {
       else this.#taskEnd(e);
     }
     this.#times[0] = batch.event(n - 1).time;
+  }
+
+  /**
+   * An event log was read to its end: the tasks its last `tasksRunning` line lists that have not ended since (an
+   * application killed while they computed) become running tasks of their stage, as their `taskStart` would have
+   * made them. A log of an application that finished normally has an end for each of them, and so reads as before.
+   *
+   * @example
+   * ```ts
+   * const store = new StatusStore();
+   * for (const e of eventLogEvents(file)) store.apply(e);
+   * store.endOfLog(); // the tasks still running when the log was last written show as RUNNING
+   * ```
+   */
+  endOfLog(): void {
+    const running = this.#loggedRunning;
+    this.#loggedRunning = [];
+    for (const t of running) {
+      const s = this.#taskStage(t.stageId, t.stageAttempt);
+      if (s === undefined || s.status !== 'ACTIVE' || s.tasks.rowOf(taskKey(t.partition, t.attempt, t.workerIndex), t.partition) >= 0) continue;
+      this.version++;
+      // The stage's later task ends (if events were applied after this) still make their own rows.
+      const sawTaskStarts = s.sawTaskStarts;
+      this.#taskStart({ type: 'taskStart', ...t });
+      s.sawTaskStarts = sawTaskStarts;
+    }
   }
 
   /** Task events are most events: a method each, kept small for the optimizer. */

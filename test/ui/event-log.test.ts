@@ -525,6 +525,71 @@ describe('event log', () => {
     }
   });
 
+  it('lists the tasks computing at a flush after a task started, as one tasksRunning line, not again while the list is the same', async () => {
+    // A crashed application's history shows its tasks still running from this line (task starts are not written).
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-evlog-'));
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const task = (partition: number) => ({
+        stageId: 3,
+        stageAttempt: 0,
+        partition,
+        attempt: 0,
+        workerIndex: partition,
+        executorId: `${partition}`,
+        speculative: false,
+        time: 100 + partition,
+      });
+      let running = [task(0), task(1)];
+      let asked = 0;
+      const log = new EventLogWriter(dir, 'app-running', () => {
+        asked++;
+        return running;
+      });
+      const lines = () =>
+        readFileSync(log.file, 'utf8')
+          .split('\n')
+          .filter((l) => l !== '')
+          .map((l) => JSON.parse(l) as { type: string; tasks?: unknown });
+      const settle = async () => {
+        for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+      };
+      log.write({ type: 'taskStart', ...task(0) });
+      const batch = new TaskEventBatch();
+      batch.add({ type: 'taskStart', ...task(1) });
+      log.writeTasks(batch);
+      // A start costs a flag: the scheduler is asked once, at the flush its start armed.
+      expect(asked).toBe(0);
+      vi.advanceTimersByTime(100);
+      await settle();
+      expect(asked).toBe(1);
+      expect(lines()).toEqual([{ type: 'tasksRunning', time: expect.any(Number), tasks: running }]);
+      // Another start, the same tasks computing: nothing new is written.
+      log.write({ type: 'taskStart', ...task(0) });
+      log.flush();
+      await settle();
+      expect(lines()).toHaveLength(1);
+      // The list changed but no task started: the scheduler is not asked (a later taskEnd says which ended).
+      running = [task(1)];
+      log.flush();
+      await settle();
+      expect(asked).toBe(2);
+      // A start, and the list changed: written, at a process's exit too (flushSync).
+      running = [task(1), task(2)];
+      log.write({ type: 'taskStart', ...task(2) });
+      log.flushSync();
+      expect(lines().map((l) => l.tasks)).toEqual([
+        [task(0), task(1)],
+        [task(1), task(2)],
+      ]);
+      await log.close();
+      expect(readEventLog(log.file).map((e) => e.type)).toEqual(['tasksRunning', 'tasksRunning']);
+    } finally {
+      vi.useRealTimers();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('writes every event as whole UTF-8 lines through its reused chunk buffers: any text, any size, flushed while a chunk flies (property)', async () => {
     // The writer encodes each chunk into one of two buffers it keeps, grown when a chunk does not fit, and writes the
     // rest synchronously (flushSync) while the other is in flight: no line may be cut, doubled, reordered or mis-encoded.
