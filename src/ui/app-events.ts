@@ -30,15 +30,21 @@ export interface ApplicationEndEvent {
 export type RunningTask = Omit<TaskStartEvent, 'type'>;
 
 /**
- * The tasks computing when the event log last wrote what it held (it does not write task starts, one line per task
- * on the scheduler's path): a history of an application killed mid-task shows those still RUNNING, as Spark's does.
- * Only the event log writes it, when a task started since its last one; a task listed that has a later `taskEnd`
- * ended since.
+ * A task of a {@link TasksRunningEvent}: `[stageId, stageAttempt, partition, attempt, workerIndex, executorId,
+ * speculative, age]`, its launch time being the event's `time` less `age` (ms). A row, not an object: ~35 bytes a task.
+ */
+export type RunningTaskRow = readonly [number, number, number, number, number, string, boolean, number];
+
+/**
+ * Tasks that were computing when the event log last wrote what it held, and that no earlier such line listed: the
+ * log does not write task starts (a line per task on the scheduler's path), so without these a history of an
+ * application killed mid-task would not show the tasks it was computing, as Spark's does (RUNNING). A task listed
+ * that has a later `taskEnd` ended since. Only the event log writes it.
  */
 export interface TasksRunningEvent {
   readonly type: 'tasksRunning';
   readonly time: number;
-  readonly tasks: readonly RunningTask[];
+  readonly tasks: readonly RunningTaskRow[];
 }
 
 export type AppEvent = SchedulerEvent | ApplicationStartEvent | ApplicationEndEvent | TasksRunningEvent;

@@ -7,9 +7,9 @@
  * Every event is one line, except task ends: those that arrive between two other events are written as one
  * `taskEnds` line of columns (a column whose values are all the same is written once), because they are most
  * of a log and a line each would cost the scheduler's thread several microseconds per task. Task starts are
- * not written: a task's end names its start. What a start would tell a history of an application that dies before
- * the task ends is written at each flush instead: a `tasksRunning` line listing the tasks then computing, when one
- * started since the last such line. {@link readEventLog} turns the lines back into events.
+ * not written: a task's end names its start. What a start would tell the history of an application that dies before
+ * the task ends is written at a flush instead: a `tasksRunning` line listing the tasks then computing that no earlier
+ * line listed. {@link readEventLog} turns the lines back into events.
  */
 import { closeSync, mkdirSync, openSync, readSync, write, writeSync } from 'node:fs';
 import os from 'node:os';
@@ -17,7 +17,7 @@ import path from 'node:path';
 import type { TaskMetrics } from '../exec/protocol.js';
 import { TASK_ROW_CODES, TASK_ROW_FLAG, TASK_ROW_WIDTH, type TaskEndEvent, type TaskEvents, type TaskRows } from '../scheduler/events.js';
 import { SUMMARIZED_METRICS, type SummarizedMetric, writeMetrics } from '../scheduler/task-metrics.js';
-import { EVENT_LOG_SUFFIX, type AppEvent, type RunningTask } from './app-events.js';
+import { EVENT_LOG_SUFFIX, type AppEvent, type RunningTask, type RunningTaskRow } from './app-events.js';
 import { UiError } from './errors.js';
 
 type Unsummarized = Exclude<keyof TaskMetrics, SummarizedMetric | 'keySample'>;
@@ -75,14 +75,14 @@ export class EventLogWriter {
   #warned = false;
   #timer: NodeJS.Timeout | undefined;
   readonly #onExit = (): void => this.#flushSync();
-  /** A task started since the last `tasksRunning` line: the next flush asks which tasks compute now. */
+  /** A task started that no `tasksRunning` line listed yet: the next flush asks which tasks compute now. */
   #taskStarted = false;
-  /** The task list of the last `tasksRunning` line, as written (an unchanged list is not written again). */
-  #lastRunning = '[]';
+  /** Tasks launched at or before this time were listed by a `tasksRunning` line if they were computing then. */
+  #listedUpTo = Number.NEGATIVE_INFINITY;
 
   /**
-   * @param runningTasks the tasks computing now (the scheduler's), asked at a flush after a task started: each flush
-   *   then writes them as one `tasksRunning` line. Without it, as before, a log names only tasks that ended.
+   * @param runningTasks the tasks computing now (the scheduler's), asked at a flush after a task started: those that
+   *   no line listed yet go in a `tasksRunning` line. Without it, as before, a log names only tasks that ended.
    */
   constructor(
     dir: string,
@@ -168,14 +168,29 @@ export class EventLogWriter {
     this.#armTimer();
   }
 
-  /** The `tasksRunning` line, after what is held, when a task started since the last one and the list changed. */
-  #running(): void {
+  /**
+   * The `tasksRunning` line, after what is held: the tasks computing now that no earlier line listed and that launched
+   * FLUSH_MS or more ago (`all`, at a process's exit: up to now). A task is so listed once at most, and one that ends
+   * within a flush or so not at all (its end is in the log): a line of all the tasks computing at every flush doubled
+   * the log of a job of 0.2 s tasks on 16 workers (docs/benchmarks.md, session 26).
+   */
+  #running(all: boolean): void {
     if (!this.#taskStarted) return;
-    this.#taskStarted = false;
-    const tasks = JSON.stringify(this.runningTasks!());
-    if (tasks === this.#lastRunning) return;
-    this.#lastRunning = tasks;
-    const line = `{"type":"tasksRunning","time":${Date.now()},"tasks":${tasks}}\n`;
+    const now = Date.now();
+    const upTo = all ? now : now - FLUSH_MS;
+    const from = this.#listedUpTo;
+    const rows: RunningTaskRow[] = [];
+    let younger = false;
+    for (const t of this.runningTasks!()) {
+      if (t.time > upTo) younger = true;
+      else if (t.time > from)
+        rows.push([t.stageId, t.stageAttempt, t.partition, t.attempt, t.workerIndex, t.executorId, t.speculative, now - t.time]);
+    }
+    // Tasks too young to list are asked about again at the next flush.
+    this.#taskStarted = younger;
+    this.#listedUpTo = upTo;
+    if (rows.length === 0) return;
+    const line = `{"type":"tasksRunning","time":${now},"tasks":${JSON.stringify(rows)}}\n`;
     this.#buffer.push(line);
     this.#bytes += line.length;
   }
@@ -211,8 +226,11 @@ export class EventLogWriter {
     }
     this.#flushAsked = false;
     this.#blockTaskEnds();
-    this.#running();
-    if (this.#fd === undefined || this.#buffer.length === 0) return;
+    this.#running(false);
+    if (this.#fd === undefined || this.#buffer.length === 0) {
+      if (this.#taskStarted) this.#armTimer();
+      return;
+    }
     // Nothing is in flight here, so buffer 0 is free; buffer 1 is for what #flushSync writes while a chunk flies.
     const chunk = { buf: this.#take(0), pos: this.#pos, slot: 0 as const };
     this.#pos += chunk.buf.length;
@@ -242,7 +260,7 @@ export class EventLogWriter {
     this.#timer = undefined;
     if (this.#fd === undefined) return;
     this.#blockTaskEnds();
-    this.#running();
+    this.#running(true);
     if (this.#inFlight !== undefined) writeSync(this.#fd, this.#inFlight.buf, 0, this.#inFlight.buf.length, this.#inFlight.pos);
     if (this.#buffer.length > 0) {
       // Written before it returns: the chunk in flight, if any, keeps its own buffer.

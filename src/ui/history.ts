@@ -111,7 +111,7 @@ export class EventLogFolder {
  * tasks: a line without them would be taken, and fail every later request for its application.
  */
 const REQUIRED: Readonly<
-  Record<string, { readonly numbers: readonly string[]; readonly arrays?: readonly string[]; readonly items?: readonly string[] }>
+  Record<string, { readonly numbers: readonly string[]; readonly arrays?: readonly string[]; readonly items?: readonly number[] }>
 > = {
   jobStart: { numbers: ['jobId', 'time'], arrays: ['stageIds'] },
   jobEnd: { numbers: ['jobId', 'time'] },
@@ -120,8 +120,8 @@ const REQUIRED: Readonly<
   taskEnd: { numbers: ['stageId', 'stageAttempt', 'partition', 'attempt', 'workerIndex', 'time'] },
   applicationStart: { numbers: ['time'], arrays: ['options', 'versions'] },
   applicationEnd: { numbers: ['time'] },
-  // Each task's numbers too (`items`: the numbers of every element of its one array).
-  tasksRunning: { numbers: ['time'], arrays: ['tasks'], items: ['stageId', 'stageAttempt', 'partition', 'attempt', 'workerIndex', 'time'] },
+  // Each task's numbers too (`items`: the positions that hold numbers in every row of its one array).
+  tasksRunning: { numbers: ['time'], arrays: ['tasks'], items: [0, 1, 2, 3, 4, 7] },
 };
 
 function checkEvent(e: unknown): asserts e is AppEvent {
@@ -137,9 +137,9 @@ function checkEvent(e: unknown): asserts e is AppEvent {
   const items = need.items;
   if (items === undefined) return;
   for (const item of r[need.arrays![0]!] as unknown[]) {
-    const bad = item === null || typeof item !== 'object' || items.some((k) => typeof (item as Record<string, unknown>)[k] !== 'number');
+    const bad = !Array.isArray(item) || items.some((k) => typeof item[k] !== 'number');
     // internal: caught by the log reader, as above
-    if (bad) throw new Error(`a ${String(r.type)} event with an entry without ${items.join(', ')}: ${JSON.stringify(item)}`);
+    if (bad) throw new Error(`a ${String(r.type)} event with a row without numbers at ${items.join(', ')}: ${JSON.stringify(item)}`);
   }
 }
 

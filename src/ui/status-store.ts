@@ -816,6 +816,11 @@ function addJob(s: StageData, jobId: number): void {
  * store.jobs.get(0)?.status; // 'SUCCEEDED'
  * ```
  */
+/** A task attempt's key among the tasks `tasksRunning` lines listed. */
+function loggedKey(t: Omit<RunningTask, 'executorId' | 'speculative' | 'time'>): string {
+  return `${t.stageId}.${t.stageAttempt}.${t.partition}.${t.attempt}.${t.workerIndex}`;
+}
+
 export class StatusStore {
   readonly jobs = new Map<number, JobData>();
   /** Stage attempts by `stageId.attemptId`, in order of first sight. */
@@ -854,8 +859,11 @@ export class StatusStore {
   #taskRows = 0;
   /** Columns of dropped stages' task tables, for the next stages'. */
   readonly #pool = new ColumnPool();
-  /** The tasks of the last `tasksRunning` line of a log being replayed (see {@link StatusStore.endOfLog}). */
-  #loggedRunning: readonly RunningTask[] = [];
+  /**
+   * The tasks `tasksRunning` lines of a log being replayed listed and no `taskEnd` ended since, by stage attempt and
+   * task key (see {@link StatusStore.endOfLog}).
+   */
+  readonly #loggedRunning = new Map<string, RunningTask>();
 
   constructor(limits: RetentionLimits = {}) {
     this.#retainedJobs = limits.retainedJobs ?? 1000;
@@ -953,7 +961,10 @@ export class StatusStore {
       case 'tasksRunning':
         // Used at the log's end only: a task listed here may end a few lines on, and one started from this line
         // would get its task id, and its stage its first launch time, before the tasks that ended meanwhile.
-        this.#loggedRunning = e.tasks;
+        for (const [stageId, stageAttempt, partition, attempt, workerIndex, executorId, speculative, age] of e.tasks) {
+          const t = { stageId, stageAttempt, partition, attempt, workerIndex, executorId, speculative, time: e.time - age };
+          this.#loggedRunning.set(loggedKey(t), t);
+        }
         return;
       case 'taskStart':
         this.#taskStart(e);
@@ -1077,8 +1088,8 @@ export class StatusStore {
    * ```
    */
   endOfLog(): void {
-    const running = this.#loggedRunning;
-    this.#loggedRunning = [];
+    const running = [...this.#loggedRunning.values()];
+    this.#loggedRunning.clear();
     for (const t of running) {
       const s = this.#taskStage(t.stageId, t.stageAttempt);
       if (s === undefined || s.status !== 'ACTIVE' || s.tasks.rowOf(taskKey(t.partition, t.attempt, t.workerIndex), t.partition) >= 0) continue;
@@ -1116,6 +1127,8 @@ export class StatusStore {
   }
 
   #taskEnd(e: TaskEndEvent): void {
+    // A log's task ends come here (batches' rows are live only): the task no longer runs.
+    if (this.#loggedRunning.size !== 0) this.#loggedRunning.delete(loggedKey(e));
     const s = this.#taskStage(e.stageId, e.stageAttempt);
     const ex = this.#executor(e.workerIndex, e.executorId, e.time);
     ex.activeTasks = Math.max(0, ex.activeTasks - 1);

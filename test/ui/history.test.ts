@@ -177,8 +177,8 @@ describe('history server', () => {
       const listed = () => {
         const names = readdirSync(dir);
         if (names.length === 0) return false;
-        const last = readEventLog(path.join(dir, names[0]!)).findLast((e) => e.type === 'tasksRunning');
-        return last !== undefined && last.tasks.filter((t) => t.stageId === 1).length === 2;
+        const events = readEventLog(path.join(dir, names[0]!));
+        return events.flatMap((e) => (e.type === 'tasksRunning' ? e.tasks.filter((t) => t[0] === 1) : [])).length === 2;
       };
       while (!listed()) {
         if (exited) throw new Error('the child ended before its log listed the tasks running');

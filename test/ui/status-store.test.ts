@@ -10,7 +10,7 @@ import type { TaskMetrics } from '../../src/exec/protocol.js';
 import type { SchedulerEvent } from '../../src/scheduler/events.js';
 import type { StageInfo } from '../../src/scheduler/stage-info.js';
 import { TaskEventBatch } from '../../src/scheduler/task-event-batch.js';
-import type { AppEvent } from '../../src/ui/app-events.js';
+import type { AppEvent, RunningTaskRow } from '../../src/ui/app-events.js';
 
 const rdd = (id: number, parentIds: number[] = [], storageLevel = 'NONE') => ({
   id,
@@ -141,7 +141,8 @@ describe('StatusStore', () => {
 
   it('replays a log’s last tasksRunning line at its end: a task listed that did not end since is RUNNING, one that ended is not', () => {
     // An event log has no task starts: only this line names a task a killed application was computing.
-    const running = (partition: number, time: number) => ({
+    const end = (partition: number, time: number): SchedulerEvent => ({
+      type: 'taskEnd',
       stageId: 0,
       stageAttempt: 0,
       partition,
@@ -149,22 +150,28 @@ describe('StatusStore', () => {
       workerIndex: partition,
       executorId: String(partition),
       speculative: false,
-      time,
-    });
-    const end = (partition: number, time: number): SchedulerEvent => ({
-      type: 'taskEnd',
-      ...running(partition, 0),
       result: 'success',
       durationMs: 4,
       locality: 'NO_PREF',
       time,
     });
+    /** A row of a tasksRunning line of time `now`. */
+    const row = (partition: number, time: number, now: number): RunningTaskRow => [
+      0,
+      0,
+      partition,
+      0,
+      partition,
+      String(partition),
+      false,
+      now - time,
+    ];
     const log: AppEvent[] = [
       { type: 'jobStart', jobId: 0, time: 0, description: 'collect', stageIds: [0], stages: [twoStages[0]!] },
       { type: 'stageSubmitted', jobId: 0, stageId: 0, attempt: 0, name: 'shuffle 0', numTasks: 3, numPartitions: 3, time: 1 },
-      { type: 'tasksRunning', time: 2, tasks: [running(0, 1), running(1, 2)] },
+      { type: 'tasksRunning', time: 3, tasks: [row(0, 1, 3), row(1, 2, 3)] },
       end(0, 5),
-      { type: 'tasksRunning', time: 6, tasks: [running(1, 2), running(2, 6)] },
+      { type: 'tasksRunning', time: 6, tasks: [row(2, 6, 6)] },
       end(1, 6),
     ];
     const store = new StatusStore();
@@ -200,7 +207,15 @@ describe('StatusStore', () => {
     for (const store of [plain, listed]) {
       store.apply({ type: 'jobStart', jobId: 0, time: 0, description: 'collect', stageIds: [0], stages: [twoStages[0]!] });
       store.apply({ type: 'stageSubmitted', jobId: 0, stageId: 0, attempt: 0, name: 'shuffle 0', numTasks: 2, numPartitions: 2, time: 1 });
-      if (store === listed) store.apply({ type: 'tasksRunning', time: 2, tasks: [1, 0].map((p) => ({ ...t(p), time: 1 + p })) });
+      if (store === listed)
+        store.apply({
+          type: 'tasksRunning',
+          time: 2,
+          tasks: [
+            [0, 0, 1, 0, 1, '1', false, 0],
+            [0, 0, 0, 0, 0, '0', false, 1],
+          ],
+        });
       for (const p of [0, 1]) store.apply({ type: 'taskEnd', ...t(p), result: 'success', durationMs: 3, locality: 'ANY', time: 4 + p });
       store.apply({ type: 'stageCompleted', jobId: 0, stageId: 0, attempt: 0, time: 6, result: 'succeeded' });
       store.apply({ type: 'jobEnd', jobId: 0, time: 7, result: 'succeeded' });
