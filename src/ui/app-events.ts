@@ -12,6 +12,8 @@ export interface ApplicationStartEvent {
   readonly type: 'applicationStart';
   readonly appId: string;
   readonly appName: string;
+  /** Who ran the application (Spark's sparkUser): absent in logs written before it was recorded. */
+  readonly sparkUser?: string;
   readonly time: number;
   readonly numWorkers: number;
   /** Storage budget of each worker in bytes (the Executors page's memory budget). */

@@ -9,6 +9,7 @@ import type { Socket } from 'node:net';
 import type { EventBus } from '../scheduler/event-bus.js';
 import type { SchedulerEvent, TaskEvents } from '../scheduler/events.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleIsCurrent, inDriverBundle } from '../util/bundle.js';
@@ -146,6 +147,17 @@ function logConsumer(w: EventLogWriter) {
   return { apply: (e: AppEvent) => w.write(e), applyTasks: (b: TaskEvents) => w.writeTasks(b) };
 }
 
+/** Who runs this process, as Spark names its sparkUser: SPARK_USER when set, else the user of the process. */
+function userName(): string {
+  if (process.env.SPARK_USER) return process.env.SPARK_USER;
+  try {
+    return os.userInfo().username;
+  } catch {
+    // A uid with no passwd entry (a container run as an arbitrary uid).
+    return process.env.USER ?? '';
+  }
+}
+
 /** Starts the UI and/or event log for a context; undefined when both are off. */
 export function startUi(bus: EventBus<SchedulerEvent>, view: UiContextView): UiSubsystem | undefined {
   if (view.ui === false && view.eventLog === false) return undefined;
@@ -155,6 +167,7 @@ export function startUi(bus: EventBus<SchedulerEvent>, view: UiContextView): UiS
     type: 'applicationStart',
     appId,
     appName: view.appName,
+    sparkUser: userName(),
     time: now,
     numWorkers: view.numWorkers,
     storageBytesPerWorker: view.storageBytesPerWorker,
