@@ -54,6 +54,8 @@ describe('kindling CLI', () => {
       'memory.workerMB=512',
       '--conf',
       'appName=from-cli',
+      '--conf',
+      'cluster=2024',
       '--iterations',
       '5',
       '--small',
@@ -66,6 +68,7 @@ describe('kindling CLI', () => {
       hints: false,
       workerMB: 512,
       appName: 'conf-check',
+      cluster: '2024', // a name stays a string, though it reads as a number
       version: JSON.parse(readFileSync('package.json', 'utf8')).version,
       args: ['--iterations', '5', '--small', 'input.txt'],
     });
