@@ -274,6 +274,7 @@ async function inProcesses(n: number, jobs: number): Promise<void> {
       .map((l) => l.toFixed(1))
       .join(' ');
   console.log(`UI and event log on vs off, fresh process each, ${machine()}, load average ${load()}`);
+  const loadAtStart = os.loadavg()[0]!;
   const child = (kind: 'on' | 'off' | 'baseline') => `
     const { performance: perf, PerformanceObserver } = await import('node:perf_hooks');
     const fs = await import('node:fs');
@@ -368,7 +369,7 @@ async function inProcesses(n: number, jobs: number): Promise<void> {
         `V8's platform ${median(r.map((x) => x.platform)).toFixed(2)} (${r[0]!.threads[2]} threads)`,
     );
   }
-  printBudget(got, kinds);
+  printBudget(got, kinds, Math.max(loadAtStart, os.loadavg()[0]!));
   console.log(`  load average at the end ${load()}`);
 }
 
@@ -406,9 +407,12 @@ interface ProcessRow {
  *   differing by 2x between processes of one setting). Their noise hid a 2 µs difference in the CPU of all threads
  *   (printed too); what the UI allocates shows instead in the count of scavenges.
  *
- * Met, without relying on the wall: the conservative bound's interval ends at or below 5 %.
+ * Met, without relying on the wall: the conservative bound's interval ends at or below 5 %. Only on a quiet machine:
+ * at a load of 17-28 on these 2 cores (session 26) the driver thread's CPU per task itself moved by ±3 µs between
+ * neighbouring processes of one setting (cache contention), wider than the budget, so a verdict at a load above the
+ * cores is printed as no verdict.
  */
-function printBudget(got: Record<string, ProcessRow[]>, kinds: readonly string[]): void {
+function printBudget(got: Record<string, ProcessRow[]>, kinds: readonly string[], load: number): void {
   const off = got.off!;
   // µs per task the budget is 5 % of: off's own wall per task, or 50 µs (20k tasks/s) when off runs slower than that.
   const perTask = off.map((r) => Math.min((r.wall * 1000) / TASKS, 1e6 / 20_000));
@@ -429,13 +433,15 @@ function printBudget(got: Record<string, ProcessRow[]>, kinds: readonly string[]
     const conservative = bootstrapMedian(share(dServed));
     const w = bootstrapMedian(wall);
     const verdict =
-      conservative.hi <= 5
-        ? 'met: even if all of it were on the critical path'
-        : serial.hi <= 5
-          ? 'met by the serial bound (the driver thread), not by the conservative one'
-          : serial.median <= 5
-            ? 'not shown: the serial bound is under 5 % but its interval is not'
-            : 'missed: the driver thread alone adds more than 5 %';
+      load > os.cpus().length
+        ? `none: the load average reached ${load.toFixed(1)} on ${os.cpus().length} cores (run it on a quiet machine)`
+        : conservative.hi <= 5
+          ? 'met: even if all of it were on the critical path'
+          : serial.hi <= 5
+            ? 'met by the serial bound (the driver thread), not by the conservative one'
+            : serial.median <= 5
+              ? 'not shown: the serial bound is under 5 % but its interval is not'
+              : 'missed: the driver thread alone adds more than 5 %';
     console.log(
       `  ${kind} vs off, against the budget: wall ${ci(wall, ' %')} [${w.hi <= 5 ? 'shown within 5 %' : w.lo > 5 ? 'shown over 5 %' : 'not resolved'}]; ` +
         `driver thread ${ci(dMain, ' µs')} per task = ${ci(share(dMain), ' %')} of the task's wall (serial bound); ` +
