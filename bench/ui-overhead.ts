@@ -21,6 +21,11 @@
  *
  *   npx tsx bench/ui-overhead.ts --processes 12 [--jobs 20] [--baseline .bench-old/dist]
  *
+ * It ends with the judgement (printBudget): the target as a budget of CPU µs per task that the UI may add to the
+ * driver thread (and to libuv's pool, which writes the log), paired with bootstrap intervals, beside the wall; counts
+ * per 1,000 tasks that no load stretches (timers set, log writes, posts to the workers, scavenges); and no verdict
+ * when the load average is above the cores + 3, where neither the wall nor the CPU figures resolve 5 %.
+ *
  * With `--processes N --wordcount`, the same for word count of `--mb` MiB instead: each fresh process runs it once,
  * cold (the process's first job: module loading, worker start-up and compilation included, as a script meets
  * them), then `--jobs` more times warm; it reports the cold run, and the median of the warm ones.
