@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { DATASET_NAMES, ensureDataset, type DatasetName } from '../datagen/index.js';
 import { parseConf, parseMaster } from '../context/options.js';
 import { VERSION } from '../version.js';
+import { esmEntryFlags, needsEsmEntry } from './esm-entry.js';
 
 const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const require = createRequire(import.meta.url);
@@ -61,10 +62,14 @@ function engineOption(value: string): string {
 }
 
 /** Runs a script in a child process with tsx; resolves with its exit code. */
-function runScript(script: string, args: readonly string[], env: Record<string, string | undefined>): Promise<number> {
+async function runScript(script: string, args: readonly string[], env: Record<string, string | undefined>): Promise<number> {
   const tsxCli = require.resolve('tsx/cli');
+  const esm = (await needsEsmEntry(script)) ? esmEntryFlags(script) : { flags: [], env: {} };
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [tsxCli, script, ...args], { stdio: 'inherit', env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, [tsxCli, ...esm.flags, script, ...args], {
+      stdio: 'inherit',
+      env: { ...process.env, ...env, ...esm.env },
+    });
     child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
     child.on('error', (e) => {
       console.error(`kindling: cannot start ${script}: ${e.message}`);

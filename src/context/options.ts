@@ -140,15 +140,34 @@ function resolveMaxTaskFailures(master: string, factory: BackendFactory, given: 
   return n;
 }
 
+/** A value as an error shows it: a string quoted, so that `'512'` is not read as the number 512. */
+function shown(v: unknown): string {
+  return typeof v === 'string' ? `'${v}'` : String(v);
+}
+
 function positiveInt(name: string, v: number | undefined, fallback: number): number {
   if (v === undefined) return fallback;
-  if (!Number.isInteger(v) || v < 1) throw new InvalidOptionError(`${name} must be a positive integer, got ${v}`);
+  if (!Number.isInteger(v) || v < 1) throw new InvalidOptionError(`${name} must be a positive integer, got ${shown(v)}`);
   return v;
 }
 
 function nonNegative(name: string, v: number | undefined, fallback: number): number {
   if (v === undefined) return fallback;
-  if (!(v >= 0)) throw new InvalidOptionError(`${name} must be >= 0, got ${v}`);
+  if (typeof v !== 'number' || !(v >= 0)) throw new InvalidOptionError(`${name} must be a number >= 0, got ${shown(v)}`);
+  return v;
+}
+
+// A JavaScript caller has no type check: `appName: 5` failed deep inside with "appName.replace is not a function",
+// and `progress: 'false'`, a string, is truthy and would have turned the bar on.
+function text(name: string, v: string | undefined, fallback: string): string {
+  if (v === undefined) return fallback;
+  if (typeof v !== 'string' || v === '') throw new InvalidOptionError(`${name} must be a non-empty string, got ${shown(v)}`);
+  return v;
+}
+
+function flag(name: string, v: boolean | undefined, fallback: boolean): boolean {
+  if (v === undefined) return fallback;
+  if (typeof v !== 'boolean') throw new InvalidOptionError(`${name} must be true or false, got ${shown(v)}`);
   return v;
 }
 
@@ -169,13 +188,24 @@ export function parseConf(pairs: readonly string[]): ContextOptions {
     const key = pair.slice(0, eq).trim();
     const raw = pair.slice(eq + 1).trim();
     if (!CONF_KEYS.includes(key)) throw new InvalidOptionError(`unknown option '${key}'; known: ${CONF_KEYS.join(', ')}`);
-    const value: unknown = raw === 'true' ? true : raw === 'false' ? false : raw !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw;
+    // A name stays a name: `--conf appName=2024` is the string, as `--conf localDir=/data/1` is a path.
+    const value: unknown = TEXT_CONF_KEYS.has(key)
+      ? raw
+      : raw === 'true'
+        ? true
+        : raw === 'false'
+          ? false
+          : raw !== '' && Number.isFinite(Number(raw))
+            ? Number(raw)
+            : raw;
     const [head, sub] = key.split('.') as [string, string | undefined];
     if (sub === undefined) out[head] = value;
     else out[head] = { ...(out[head] as object | undefined), [sub]: value };
   }
   return out as ContextOptions;
 }
+
+const TEXT_CONF_KEYS: ReadonlySet<string> = new Set(['master', 'appName', 'localDir', 'cluster']);
 
 const CONF_KEYS: readonly string[] = [
   'master',
@@ -301,20 +331,20 @@ export function resolveOptions(given: ContextOptions, cores: number): ResolvedOp
   checkKnownKeys(given);
   const o = withEnvConf(given);
   // The `kindling` command passes --master/--engine through the environment; options in code win.
-  const master = o.master ?? process.env.KINDLING_MASTER ?? 'local[*]';
+  const master = text('master', o.master, process.env.KINDLING_MASTER ?? 'local[*]');
   const backend = resolveMaster(master, cores);
   return {
     master,
     numWorkers: backend.parallelism,
-    appName: o.appName ?? 'kindling',
+    appName: text('appName', o.appName, 'kindling'),
     engine: resolveEngine(o.engine ?? (process.env.KINDLING_ENGINE as ContextOptions['engine'])),
     maxTaskFailures: resolveMaxTaskFailures(master, backend.factory, o.maxTaskFailures),
     maxStageAttempts: positiveInt('maxStageAttempts', o.maxStageAttempts, 4),
-    progress: o.progress ?? true,
+    progress: flag('progress', o.progress, true),
     ...resolveMemory(o.memory ?? {}),
     maxResultBytes: parseSize('maxResultSize', o.maxResultSize ?? 2 ** 30),
-    localDir: o.localDir ?? os.tmpdir(),
-    hints: o.hints ?? true,
+    localDir: text('localDir', o.localDir, os.tmpdir()),
+    hints: flag('hints', o.hints, true),
     lineageDepthWarning: positiveInt('lineageDepthWarning', o.lineageDepthWarning, 100),
     slotsPerWorker: positiveInt('slotsPerWorker', o.slotsPerWorker, backend.factory.tasksAhead ?? 2),
     localityWaitMs: nonNegative('localityWaitMs', o.localityWaitMs, 300),
@@ -324,7 +354,7 @@ export function resolveOptions(given: ContextOptions, cores: number): ResolvedOp
     ui: resolveUiOptions(o.ui),
     eventLog: resolveEventLog(o.eventLog),
     cluster: {
-      name: o.cluster ?? 'default',
+      name: text('cluster', o.cluster, 'default'),
       maxExecutors: positiveInt('maxExecutors', o.maxExecutors, Number.MAX_SAFE_INTEGER),
       executorWaitMs: positiveInt('executorWaitMs', o.executorWaitMs, 30_000),
       executorTimeoutMs: positiveInt('executorTimeoutMs', o.executorTimeoutMs, 10_000),
@@ -335,7 +365,7 @@ export function resolveOptions(given: ContextOptions, cores: number): ResolvedOp
 
 function resolveSpeculation(s: NonNullable<ContextOptions['speculation']>): ResolvedOptions['speculation'] {
   const r = {
-    enabled: s.enabled ?? false,
+    enabled: flag('speculation.enabled', s.enabled, false),
     multiplier: s.multiplier ?? 3,
     quantile: s.quantile ?? 0.9,
     minRuntimeMs: s.minRuntimeMs ?? 100,

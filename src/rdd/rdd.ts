@@ -14,7 +14,7 @@
 import { oneToOne, type Dependency, type ShuffleDependency } from './dependency.js';
 import type { Partitioner } from '../core/partitioner.js';
 import type { CustomPartitioner } from './user-partitioner.js';
-import { StorageLevel, describeStorageLevel } from '../storage/storage-level.js';
+import { StorageLevel, describeStorageLevel, storageLevelOf } from '../storage/storage-level.js';
 import { type ColumnBlock, eachCached, pairBlockOf, type CachedPartition } from '../storage/columnar-block.js';
 import { userCallSite } from '../util/call-site.js';
 import { classInstanceError, IllegalStateError, InvalidArgumentError, ArgumentTypeError } from '../core/errors.js';
@@ -499,7 +499,8 @@ export abstract class RDD<T> {
    * rdd.persist(StorageLevel.MEMORY_AND_DISK);
    * ```
    */
-  persist(level: StorageLevel = StorageLevel.MEMORY_ONLY): this {
+  persist(given: StorageLevel | StorageLevel['name'] = StorageLevel.MEMORY_ONLY): this {
+    const level = storageLevelOf(given);
     if (this.#storageLevel !== StorageLevel.NONE && this.#storageLevel !== level) {
       throw new IllegalStateError(
         `Cannot change the storage level of ${this.label} from ${this.#storageLevel.name} to ${level.name} ` +

@@ -12,7 +12,7 @@ import { ArgumentTypeError, InvalidArgumentError, describeValue } from '../core/
 import { HashPartitioner, type Partitioner } from '../core/partitioner.js';
 import { RDD } from '../rdd/index.js';
 import type { StreamingBatchTime } from '../scheduler/events.js';
-import { StorageLevel } from '../storage/storage-level.js';
+import { StorageLevel, storageLevelOf } from '../storage/storage-level.js';
 import { checkMultiple, type Duration, parseDuration } from './duration.js';
 import {
   assignWindows,
@@ -267,8 +267,8 @@ export abstract class DStream<T> implements StreamNode {
    * const parsed = lines.map((l) => JSON.parse(l)).persist();
    * ```
    */
-  persist(level: StorageLevel = StorageLevel.MEMORY_ONLY): this {
-    this.#storage = level;
+  persist(level: StorageLevel | StorageLevel['name'] = StorageLevel.MEMORY_ONLY): this {
+    this.#storage = storageLevelOf(level);
     return this;
   }
 

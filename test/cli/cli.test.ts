@@ -1,7 +1,9 @@
 /** The `kindling` command: help, errors as one line with a non-zero exit, and scripts run with flags. */
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 
 const kindling = (...args: string[]) => spawnSync(process.execPath, ['bin/kindling.js', ...args], { encoding: 'utf8', timeout: 60_000 });
 
@@ -52,6 +54,8 @@ describe('kindling CLI', () => {
       'memory.workerMB=512',
       '--conf',
       'appName=from-cli',
+      '--conf',
+      'cluster=2024',
       '--iterations',
       '5',
       '--small',
@@ -64,6 +68,7 @@ describe('kindling CLI', () => {
       hints: false,
       workerMB: 512,
       appName: 'conf-check',
+      cluster: '2024', // a name stays a string, though it reads as a number
       version: JSON.parse(readFileSync('package.json', 'utf8')).version,
       args: ['--iterations', '5', '--small', 'input.txt'],
     });
@@ -82,5 +87,41 @@ describe('kindling CLI', () => {
     const r = kindling('run', 'test/fixtures/failing-job.ts');
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/Job 0 failed[\s\S]*bad record 2/);
+  });
+
+  it("runs a script with top-level await in a project whose package.json says CommonJS (npm 11's `npm init -y`)", () => {
+    // tsx alone compiles such a .ts file to CommonJS and stops at its first `await`, before a line runs.
+    const project = mkdtempSync(path.join(tmpdir(), 'kindling-cjs-project-'));
+    try {
+      writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'my-job', version: '1.0.0', type: 'commonjs' }));
+      mkdirSync(path.join(project, 'node_modules'));
+      symlinkSync(process.cwd(), path.join(project, 'node_modules', 'kindling'), 'dir');
+      writeFileSync(path.join(project, 'helper.ts'), 'export const twice = (x: number): number => x * 2;\n');
+      writeFileSync(
+        path.join(project, 'job.ts'),
+        [
+          "import { Context } from 'kindling';",
+          "import { twice } from './helper';",
+          'const sc = new Context({ ui: false });',
+          'const sum = await sc.parallelize([1, 2, 3], 2).sum();',
+          'console.log(JSON.stringify({ sum: twice(sum), esm: typeof require === "undefined" }));',
+          'await sc.stop();',
+        ].join('\n'),
+      );
+      // A CommonJS script without top-level await keeps running as CommonJS: `require` and `__dirname` work.
+      writeFileSync(
+        path.join(project, 'plain.ts'),
+        "const path = require('node:path');\nconsole.log(JSON.stringify({ dir: path.basename(__dirname), esm: false }));\n",
+      );
+      const job = kindling('run', path.join(project, 'job.ts'));
+      expect(job.stderr).not.toMatch(/Top-level await/);
+      expect(job.status).toBe(0);
+      expect(JSON.parse(job.stdout.trim().split('\n').pop()!)).toEqual({ sum: 12, esm: true });
+      const plain = kindling('run', path.join(project, 'plain.ts'));
+      expect(plain.status).toBe(0);
+      expect(JSON.parse(plain.stdout.trim().split('\n').pop()!)).toEqual({ dir: path.basename(project), esm: false });
+    } finally {
+      rmSync(project, { recursive: true, force: true });
+    }
   });
 });

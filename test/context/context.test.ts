@@ -40,6 +40,20 @@ describe('Context', () => {
     return off.stop();
   });
 
+  it('refuses an option of the wrong type at construction, showing a string as a string', () => {
+    // A JavaScript caller has no type check: `appName: 5` failed later with "appName.replace is not a function",
+    // and `progress: 'false'`, a truthy string, turned the bar on.
+    const untyped = (o: unknown) => () => new Context(o as ContextOptions);
+    expect(untyped({ appName: 5 })).toThrow(/^appName must be a non-empty string, got 5$/);
+    expect(untyped({ master: 2 })).toThrow(/^master must be a non-empty string, got 2$/);
+    expect(untyped({ localDir: '' })).toThrow(/^localDir must be a non-empty string, got ''$/);
+    expect(untyped({ progress: 'false' })).toThrow(/^progress must be true or false, got 'false'$/);
+    expect(untyped({ hints: 0 })).toThrow(/^hints must be true or false, got 0$/);
+    expect(untyped({ speculation: { enabled: 'yes' } })).toThrow(/^speculation\.enabled must be true or false, got 'yes'$/);
+    expect(untyped({ memory: { workerMB: '512' } })).toThrow(/^memory\.workerMB must be a positive integer, got '512'$/);
+    expect(untyped({ localityWaitMs: '300' })).toThrow(/^localityWaitMs must be a number >= 0, got '300'$/);
+  });
+
   it("reads Spark's local[N,F] (F attempts per task), refuses F below 1 or disagreeing with maxTaskFailures, and local[N] beyond the machine's memory", async () => {
     expect(() => new Context({ master: 'local[2,0]' })).toThrow(/allows 0 attempts per task; it needs at least 1/);
     expect(() => new Context({ master: 'local[2,3]', maxTaskFailures: 5 })).toThrow(/sets 3 attempts per task, but maxTaskFailures is 5/);

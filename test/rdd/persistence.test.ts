@@ -88,6 +88,30 @@ describe.each(MODES)('persistence (%s)', (master) => {
     expect(r.persist(StorageLevel.DISK_ONLY)).toBe(r);
   });
 
+  it('a level given by its name is that level; anything else is refused at the call, naming what is offered', async () => {
+    // A JavaScript caller has no type check: persist('MEMORY_ONLY') used to store the string, and every task then
+    // failed with "Cannot read properties of undefined (reading 'useDisk')".
+    const r = ctx()
+      .parallelize([1, 2, 3], 2)
+      .map((x) => x * 2);
+    expect(r.persist('MEMORY_AND_DISK')).toBe(r);
+    expect(r.getStorageLevel()).toBe(StorageLevel.MEMORY_AND_DISK);
+    expect(await r.collect()).toEqual([2, 4, 6]);
+    expect(() => r.persist('DISK_ONLY')).toThrow(/from MEMORY_AND_DISK to DISK_ONLY/);
+    const q = ctx().parallelize([1], 1);
+    expect(() => q.persist('MEMORY_ONLY_SER' as never)).toThrow(
+      /unknown storage level 'MEMORY_ONLY_SER' \(Spark's MEMORY_ONLY_SER .*use MEMORY_ONLY\).*StorageLevel\.DISK_ONLY/,
+    );
+    expect(() => q.persist({ name: 'BOGUS' } as never)).toThrow(/unknown storage level a level named 'BOGUS'/);
+    expect(() => q.persist({ name: 'MEMORY_ONLY', useMemory: false, useDisk: true } as never)).toThrow(/unknown storage level/);
+    expect(() => q.persist(null as never)).toThrow(/unknown storage level null/);
+    expect(q.getStorageLevel()).toBe(StorageLevel.NONE);
+    // A copy of a level (say, one that crossed a thread) is the level of its name.
+    expect(q.persist({ ...StorageLevel.DISK_ONLY })).toBe(q);
+    expect(q.getStorageLevel()).toBe(StorageLevel.DISK_ONLY);
+    expect(await q.collect()).toEqual([1]);
+  });
+
   it('toDebugString shows the storage level', () => {
     const r = ctx()
       .parallelize([1], 1)
