@@ -304,6 +304,7 @@ export class Context implements RddContext {
       options: this.options,
       ui: this.options.ui,
       eventLog: this.options.eventLog,
+      runningTasks: () => this.#tasks.runningTasks(),
       ...(this.options.ui !== false && this.options.ui.killEnabled
         ? { cancelJob: (id: number, reason: string) => this.#dag.cancelJob(id, reason) }
         : {}),

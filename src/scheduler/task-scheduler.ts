@@ -20,7 +20,7 @@
  */
 import { InvalidArgumentError, toErrorInfo, type ErrorInfo } from '../core/errors.js';
 import type { EventBus } from './event-bus.js';
-import type { SchedulerEvent } from './events.js';
+import type { SchedulerEvent, TaskStartEvent } from './events.js';
 import { TaskEventBatch } from './task-event-batch.js';
 import type { TaskBackend, BackendListener } from '../exec/task-backend.js';
 import type { TaskMessage, TaskOutcome, TaskFailure } from '../exec/protocol.js';
@@ -200,6 +200,35 @@ export class TaskScheduler implements BackendListener {
       numCompletedTasks: m.numSucceeded,
       numFailedTasks: failed,
     };
+  }
+
+  /**
+   * The attempts workers are computing now, as their `taskStart` announced them (not those queued behind). Asked by
+   * the event log at a flush, not per task.
+   *
+   * @example
+   * ```ts
+   * for (const t of scheduler.runningTasks()) console.log(`stage ${t.stageId} partition ${t.partition} on ${t.executorId}`);
+   * ```
+   */
+  runningTasks(): Array<Omit<TaskStartEvent, 'type'>> {
+    const out: Array<Omit<TaskStartEvent, 'type'>> = [];
+    for (const m of this.#sets) {
+      for (const run of m.running.values()) {
+        if (!run.started) continue;
+        out.push({
+          stageId: m.ts.stage.id,
+          stageAttempt: m.ts.stageAttempt,
+          partition: m.ts.tasks[run.index]!.partition,
+          attempt: run.attempt,
+          workerIndex: run.workerIndex,
+          executorId: run.executorId,
+          speculative: run.speculative,
+          time: run.startedAt,
+        });
+      }
+    }
+    return out;
   }
 
   slowWorker(index: number, delayMs: number): void {

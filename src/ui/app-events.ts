@@ -3,7 +3,7 @@
  * Environment page) and end. Together with the scheduler events they are exactly what an event log holds, so a
  * history server rebuilds the same status store from a log as the live UI built from the bus.
  */
-import type { SchedulerEvent } from '../scheduler/events.js';
+import type { SchedulerEvent, TaskStartEvent } from '../scheduler/events.js';
 
 /** An event log's file name is `{appId}.jsonl`. */
 export const EVENT_LOG_SUFFIX = '.jsonl';
@@ -12,6 +12,8 @@ export interface ApplicationStartEvent {
   readonly type: 'applicationStart';
   readonly appId: string;
   readonly appName: string;
+  /** Who ran the application (Spark's sparkUser): absent in logs written before it was recorded. */
+  readonly sparkUser?: string;
   readonly time: number;
   readonly numWorkers: number;
   /** Storage budget of each worker in bytes (the Executors page's memory budget). */
@@ -26,7 +28,28 @@ export interface ApplicationEndEvent {
   readonly time: number;
 }
 
-export type AppEvent = SchedulerEvent | ApplicationStartEvent | ApplicationEndEvent;
+/** A task computing at the time of a {@link TasksRunningEvent}: its start, as its `taskStart` said it. */
+export type RunningTask = Omit<TaskStartEvent, 'type'>;
+
+/**
+ * A task of a {@link TasksRunningEvent}: `[stageId, stageAttempt, partition, attempt, workerIndex, executorId,
+ * speculative, age]`, its launch time being the event's `time` less `age` (ms). A row, not an object: ~35 bytes a task.
+ */
+export type RunningTaskRow = readonly [number, number, number, number, number, string, boolean, number];
+
+/**
+ * Tasks that were computing when the event log last wrote what it held, and that no earlier such line listed: the
+ * log does not write task starts (a line per task on the scheduler's path), so without these a history of an
+ * application killed mid-task would not show the tasks it was computing, as Spark's does (RUNNING). A task listed
+ * that has a later `taskEnd` ended since. Only the event log writes it.
+ */
+export interface TasksRunningEvent {
+  readonly type: 'tasksRunning';
+  readonly time: number;
+  readonly tasks: readonly RunningTaskRow[];
+}
+
+export type AppEvent = SchedulerEvent | ApplicationStartEvent | ApplicationEndEvent | TasksRunningEvent;
 
 /** Flattens nested option objects to dotted names, as Spark lists its properties. */
 export function flattenOptions(options: object, prefix = ''): Array<[string, string]> {

@@ -7,7 +7,9 @@
  * Every event is one line, except task ends: those that arrive between two other events are written as one
  * `taskEnds` line of columns (a column whose values are all the same is written once), because they are most
  * of a log and a line each would cost the scheduler's thread several microseconds per task. Task starts are
- * not written: a task's end names its start. {@link readEventLog} turns the lines back into events.
+ * not written: a task's end names its start. What a start would tell the history of an application that dies before
+ * the task ends is written at a flush instead: a `tasksRunning` line listing the tasks then computing that no earlier
+ * line listed. {@link readEventLog} turns the lines back into events.
  */
 import { closeSync, mkdirSync, openSync, readSync, write, writeSync } from 'node:fs';
 import os from 'node:os';
@@ -15,7 +17,7 @@ import path from 'node:path';
 import type { TaskMetrics } from '../exec/protocol.js';
 import { TASK_ROW_CODES, TASK_ROW_FLAG, TASK_ROW_WIDTH, type TaskEndEvent, type TaskEvents, type TaskRows } from '../scheduler/events.js';
 import { SUMMARIZED_METRICS, type SummarizedMetric, writeMetrics } from '../scheduler/task-metrics.js';
-import { EVENT_LOG_SUFFIX, type AppEvent } from './app-events.js';
+import { EVENT_LOG_SUFFIX, type AppEvent, type RunningTask, type RunningTaskRow } from './app-events.js';
 import { UiError } from './errors.js';
 
 type Unsummarized = Exclude<keyof TaskMetrics, SummarizedMetric | 'keySample'>;
@@ -46,7 +48,7 @@ export { EVENT_LOG_SUFFIX };
  *
  * @example
  * ```ts
- * const log = new EventLogWriter('/tmp/kindling-events', 'app-20260101000000-0001');
+ * const log = new EventLogWriter('/tmp/kindling-events', 'app-20260101000000-0001', () => scheduler.runningTasks());
  * sc.events.onAny((e) => log.write(e));
  * log.close();
  * ```
@@ -73,8 +75,20 @@ export class EventLogWriter {
   #warned = false;
   #timer: NodeJS.Timeout | undefined;
   readonly #onExit = (): void => this.#flushSync();
+  /** A task started that no `tasksRunning` line listed yet: the next flush asks which tasks compute now. */
+  #taskStarted = false;
+  /** Tasks launched at or before this time were listed by a `tasksRunning` line if they were computing then. */
+  #listedUpTo = Number.NEGATIVE_INFINITY;
 
-  constructor(dir: string, appId: string) {
+  /**
+   * @param runningTasks the tasks computing now (the scheduler's), asked at a flush after a task started: those that
+   *   no line listed yet go in a `tasksRunning` line. Without it, as before, a log names only tasks that ended.
+   */
+  constructor(
+    dir: string,
+    appId: string,
+    private readonly runningTasks?: () => readonly RunningTask[],
+  ) {
     try {
       mkdirSync(dir, { recursive: true });
       this.file = path.join(path.resolve(dir), appId + EVENT_LOG_SUFFIX);
@@ -88,7 +102,11 @@ export class EventLogWriter {
   write(event: AppEvent): void {
     // A task's start is implied by its end (time - durationMs): logging only the end halves the lines of a log
     // and their cost on the scheduler's hot path. A crashed application's log so lacks only tasks still running.
-    if (this.#fd === undefined || this.#closing || event.type === 'taskStart') return;
+    if (this.#fd === undefined || this.#closing) return;
+    if (event.type === 'taskStart') {
+      this.#started();
+      return;
+    }
     if (event.type === 'taskBatch') {
       this.writeTasks(event.tasks);
       return;
@@ -116,21 +134,65 @@ export class EventLogWriter {
     if (rows !== undefined) {
       // The scheduler's rows have the block's layout: copied as they are, no record or metrics object read.
       const codes = rows.codes;
+      let started = false;
       for (let i = 0; i < batch.size; i++) {
-        if (codes[i * TASK_ROW_CODES] !== 1) continue;
+        if (codes[i * TASK_ROW_CODES] !== 1) {
+          started = true;
+          continue;
+        }
         ends.appendRow(rows, i);
         if (ends.size >= FLUSH_TASKS) this.flush();
       }
-      if (ends.size > 0) this.#armTimer();
+      if (started) this.#started();
+      else if (ends.size > 0) this.#armTimer();
       return;
     }
+    let started = false;
     for (let i = 0; i < batch.size; i++) {
       const e = batch.event(i);
-      if (e.type !== 'taskEnd') continue;
+      if (e.type !== 'taskEnd') {
+        started = true;
+        continue;
+      }
       ends.append(e);
       if (ends.size >= FLUSH_TASKS) this.flush();
     }
-    if (ends.size > 0) this.#armTimer();
+    if (started) this.#started();
+    else if (ends.size > 0) this.#armTimer();
+  }
+
+  /** A task started: only a flag, the scheduler is asked what runs once per flush (see {@link EventLogWriter.#running}). */
+  #started(): void {
+    if (this.runningTasks === undefined) return;
+    this.#taskStarted = true;
+    this.#armTimer();
+  }
+
+  /**
+   * The `tasksRunning` line, after what is held: the tasks computing now that no earlier line listed and that launched
+   * FLUSH_MS or more ago (`all`, at a process's exit: up to now). A task is so listed once at most, and one that ends
+   * within a flush or so not at all (its end is in the log): a line of all the tasks computing at every flush doubled
+   * the log of a job of 0.2 s tasks on 16 workers (docs/benchmarks.md, session 26).
+   */
+  #running(all: boolean): void {
+    if (!this.#taskStarted) return;
+    const now = Date.now();
+    const upTo = all ? now : now - FLUSH_MS;
+    const from = this.#listedUpTo;
+    const rows: RunningTaskRow[] = [];
+    let younger = false;
+    for (const t of this.runningTasks!()) {
+      if (t.time > upTo) younger = true;
+      else if (t.time > from)
+        rows.push([t.stageId, t.stageAttempt, t.partition, t.attempt, t.workerIndex, t.executorId, t.speculative, now - t.time]);
+    }
+    // Tasks too young to list are asked about again at the next flush.
+    this.#taskStarted = younger;
+    this.#listedUpTo = upTo;
+    if (rows.length === 0) return;
+    const line = `{"type":"tasksRunning","time":${now},"tasks":${JSON.stringify(rows)}}\n`;
+    this.#buffer.push(line);
+    this.#bytes += line.length;
   }
 
   /** Turns the task ends held into their block line. */
@@ -164,7 +226,11 @@ export class EventLogWriter {
     }
     this.#flushAsked = false;
     this.#blockTaskEnds();
-    if (this.#fd === undefined || this.#buffer.length === 0) return;
+    this.#running(false);
+    if (this.#fd === undefined || this.#buffer.length === 0) {
+      if (this.#taskStarted) this.#armTimer();
+      return;
+    }
     // Nothing is in flight here, so buffer 0 is free; buffer 1 is for what #flushSync writes while a chunk flies.
     const chunk = { buf: this.#take(0), pos: this.#pos, slot: 0 as const };
     this.#pos += chunk.buf.length;
@@ -184,7 +250,7 @@ export class EventLogWriter {
       // Writing whatever came in meanwhile made the log write back to back all through a job, ~40 small chunks
       // per 4,000 tasks, each a block line, a syscall on the thread pool and a callback on the driver's thread.
       else if (this.#flushAsked) this.flush();
-      else if (this.#buffer.length > 0 || this.#taskEnds.size > 0) this.#armTimer();
+      else if (this.#buffer.length > 0 || this.#taskEnds.size > 0 || this.#taskStarted) this.#armTimer();
     });
   }
 
@@ -194,6 +260,7 @@ export class EventLogWriter {
     this.#timer = undefined;
     if (this.#fd === undefined) return;
     this.#blockTaskEnds();
+    this.#running(true);
     if (this.#inFlight !== undefined) writeSync(this.#fd, this.#inFlight.buf, 0, this.#inFlight.buf.length, this.#inFlight.pos);
     if (this.#buffer.length > 0) {
       // Written before it returns: the chunk in flight, if any, keeps its own buffer.

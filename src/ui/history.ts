@@ -95,6 +95,7 @@ export class EventLogFolder {
       this.warn(`kindling history: skipping ${file}: ${(e as Error).message}`);
       return undefined;
     }
+    store.endOfLog();
     if (store.app === undefined) {
       // An empty file is an application that died before its first line was written: nothing to show, nothing wrong.
       if (statSync(file).size > 0) this.warn(`kindling history: skipping ${file}: not a kindling event log (no applicationStart line)`);
@@ -109,7 +110,9 @@ export class EventLogFolder {
  * The fields the status store reads without looking (ids, times, lists) of the events that make jobs, stages and
  * tasks: a line without them would be taken, and fail every later request for its application.
  */
-const REQUIRED: Readonly<Record<string, { readonly numbers: readonly string[]; readonly arrays?: readonly string[] }>> = {
+const REQUIRED: Readonly<
+  Record<string, { readonly numbers: readonly string[]; readonly arrays?: readonly string[]; readonly items?: readonly number[] }>
+> = {
   jobStart: { numbers: ['jobId', 'time'], arrays: ['stageIds'] },
   jobEnd: { numbers: ['jobId', 'time'] },
   stageSubmitted: { numbers: ['jobId', 'stageId', 'attempt', 'numTasks', 'time'] },
@@ -117,6 +120,8 @@ const REQUIRED: Readonly<Record<string, { readonly numbers: readonly string[]; r
   taskEnd: { numbers: ['stageId', 'stageAttempt', 'partition', 'attempt', 'workerIndex', 'time'] },
   applicationStart: { numbers: ['time'], arrays: ['options', 'versions'] },
   applicationEnd: { numbers: ['time'] },
+  // Each task's numbers too (`items`: the positions that hold numbers in every row of its one array).
+  tasksRunning: { numbers: ['time'], arrays: ['tasks'], items: [0, 1, 2, 3, 4, 7] },
 };
 
 function checkEvent(e: unknown): asserts e is AppEvent {
@@ -129,6 +134,13 @@ function checkEvent(e: unknown): asserts e is AppEvent {
   const missing = [...need.numbers.filter((k) => typeof r[k] !== 'number'), ...(need.arrays ?? []).filter((k) => !Array.isArray(r[k]))];
   // internal: caught by the log reader, as above
   if (missing.length > 0) throw new Error(`a ${String(r.type)} event without ${missing.join(', ')}`);
+  const items = need.items;
+  if (items === undefined) return;
+  for (const item of r[need.arrays![0]!] as unknown[]) {
+    const bad = !Array.isArray(item) || items.some((k) => typeof item[k] !== 'number');
+    // internal: caught by the log reader, as above
+    if (bad) throw new Error(`a ${String(r.type)} event with a row without numbers at ${items.join(', ')}: ${JSON.stringify(item)}`);
+  }
 }
 
 /**

@@ -9,11 +9,12 @@ import type { Socket } from 'node:net';
 import type { EventBus } from '../scheduler/event-bus.js';
 import type { SchedulerEvent, TaskEvents } from '../scheduler/events.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleIsCurrent, inDriverBundle } from '../util/bundle.js';
 import { VERSION } from '../version.js';
-import { EVENT_LOG_SUFFIX, flattenOptions, type AppEvent, type ApplicationStartEvent } from './app-events.js';
+import { EVENT_LOG_SUFFIX, flattenOptions, type AppEvent, type ApplicationStartEvent, type RunningTask } from './app-events.js';
 import type { EventLogWriter } from './event-log.js';
 import { UiListener } from './listen.js';
 import type { ResolvedUiOptions } from './options.js';
@@ -36,6 +37,8 @@ export interface UiContextView {
   readonly eventLog: { readonly dir: string } | false;
   /** False when no such job runs. */
   cancelJob?(jobId: number, reason: string): boolean;
+  /** The tasks computing now: the event log lists them at each flush, for the history of an application killed mid-task. */
+  runningTasks?(): readonly RunningTask[];
 }
 
 /**
@@ -144,6 +147,17 @@ function logConsumer(w: EventLogWriter) {
   return { apply: (e: AppEvent) => w.write(e), applyTasks: (b: TaskEvents) => w.writeTasks(b) };
 }
 
+/** Who runs this process, as Spark names its sparkUser: SPARK_USER when set, else the user of the process. */
+function userName(): string {
+  if (process.env.SPARK_USER) return process.env.SPARK_USER;
+  try {
+    return os.userInfo().username;
+  } catch {
+    // A uid with no passwd entry (a container run as an arbitrary uid).
+    return process.env.USER ?? '';
+  }
+}
+
 /** Starts the UI and/or event log for a context; undefined when both are off. */
 export function startUi(bus: EventBus<SchedulerEvent>, view: UiContextView): UiSubsystem | undefined {
   if (view.ui === false && view.eventLog === false) return undefined;
@@ -153,6 +167,7 @@ export function startUi(bus: EventBus<SchedulerEvent>, view: UiContextView): UiS
     type: 'applicationStart',
     appId,
     appName: view.appName,
+    sparkUser: userName(),
     time: now,
     numWorkers: view.numWorkers,
     storageBytesPerWorker: view.storageBytesPerWorker,
@@ -165,7 +180,7 @@ export function startUi(bus: EventBus<SchedulerEvent>, view: UiContextView): UiS
     ],
   };
   const ui = view.ui === false ? undefined : lazyUi(view, view.ui, appId);
-  const log = view.eventLog === false ? undefined : lazyLog(view.eventLog.dir, appId);
+  const log = view.eventLog === false ? undefined : lazyLog(view.eventLog.dir, appId, view.runningTasks?.bind(view));
   ui?.held.apply(start);
   log?.held.apply(start);
   // Task starts and ends come as one batch per turn of the scheduler (delivered once the turn's tasks are on their way
@@ -275,7 +290,7 @@ function lazyUi(view: UiContextView, options: ResolvedUiOptions, appId: string) 
 }
 
 /** The event log: its writer's module loads at once, off the caller's path; events are held until it is there. */
-function lazyLog(dir: string, appId: string) {
+function lazyLog(dir: string, appId: string, runningTasks: (() => readonly RunningTask[]) | undefined) {
   const held = new Held<ReturnType<typeof logConsumer>>();
   let loaded: EventLogWriter | undefined;
   /** Set when a signal came before the writer loaded: the log was written from what was held, and must stay so. */
@@ -283,7 +298,7 @@ function lazyLog(dir: string, appId: string) {
   const writer: Promise<EventLogWriter | undefined> = import('./event-log.js')
     .then((m) => {
       if (interruptedEarly) return undefined;
-      loaded = new m.EventLogWriter(dir, appId);
+      loaded = new m.EventLogWriter(dir, appId, runningTasks);
       held.attach(logConsumer(loaded));
       return loaded;
     })

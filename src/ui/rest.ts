@@ -227,7 +227,8 @@ function applicationJson(store: StatusStore): unknown {
         endTime: sparkDate(end ?? -1),
         lastUpdated: sparkDate(store.lastUpdated),
         duration: end === undefined ? 0 : end - start,
-        sparkUser: process.env.USER ?? '',
+        // Who ran it, as its start recorded (a log written before that: unknown, not the history server's user).
+        sparkUser: app?.sparkUser ?? '',
         completed: end !== undefined,
         appSparkVersion: app?.versions.find(([k]) => k === 'kindling')?.[1] ?? '',
         startTimeEpoch: start,
@@ -251,6 +252,8 @@ function jobJson(store: StatusStore, j: JobData): unknown {
     completionTime: sparkDate(j.completionTime),
     stageIds: j.stageIds,
     ...(j.jobGroup !== undefined ? { jobGroup: j.jobGroup } : {}),
+    // Spark 3.5's job tags (SparkContext.addJobTag): kindling has none, its jobs are grouped by jobGroup only.
+    jobTags: [],
     status: j.status,
     numTasks: j.numTasks + skippedTasks,
     numActiveTasks: j.numActiveTasks,
@@ -355,10 +358,77 @@ function stageJson(store: StatusStore, s: StageData, o: StageOptions): unknown {
   if (o.details) {
     const tasks = [...s.tasks.values()].filter((t) => o.taskStatus.length === 0 || o.taskStatus.includes(t.status));
     body.tasks = Object.fromEntries(tasks.map((task) => [task.taskId, taskJson(task)]));
+    body.executorSummary = executorSummary(s);
     body.kindlingTaskQuantiles = store.stageQuantiles(s) ?? null;
   }
   if (o.withSummaries) body.taskMetricsDistributions = taskSummary(store, s, o.quantiles);
   return body;
+}
+
+/** The numbers of Spark's ExecutorStageSummary. */
+const EXECUTOR_STAGE_FIELDS = [
+  'taskTime',
+  'failedTasks',
+  'succeededTasks',
+  'killedTasks',
+  'inputBytes',
+  'inputRecords',
+  'outputBytes',
+  'outputRecords',
+  'shuffleRead',
+  'shuffleReadRecords',
+  'shuffleWrite',
+  'shuffleWriteRecords',
+  'memoryBytesSpilled',
+  'diskBytesSpilled',
+] as const;
+
+/**
+ * Spark's ExecutorStageSummary of each executor that ran a task of the stage attempt, by executor id, read from the
+ * retained tasks (ui.retainedTasks): the time of the tasks that ended and their counts by outcome, and the metrics
+ * of the successful ones (as the stage's own totals, which they so add up to).
+ */
+function executorSummary(s: StageData): Record<string, unknown> {
+  const by = new Map<string, Record<string, number>>();
+  for (const t of s.tasks.values()) {
+    if (t.status === 'RUNNING') continue;
+    let e = by.get(t.executorId);
+    if (e === undefined) by.set(t.executorId, (e = Object.fromEntries(EXECUTOR_STAGE_FIELDS.map((k) => [k, 0]))));
+    e.taskTime! += t.duration ?? 0;
+    if (t.status === 'FAILED') e.failedTasks!++;
+    else if (t.status === 'KILLED') e.killedTasks!++;
+    else e.succeededTasks!++;
+    const m = t.metrics;
+    if (t.status !== 'SUCCESS' || m === undefined) continue;
+    e.inputBytes! += m.inputBytes;
+    e.inputRecords! += m.inputRecords;
+    e.outputBytes! += m.outputBytes;
+    e.outputRecords! += m.outputRecords;
+    e.shuffleRead! += m.shuffleReadBytes;
+    e.shuffleReadRecords! += m.shuffleReadRecords;
+    e.shuffleWrite! += m.shuffleWriteBytes;
+    e.shuffleWriteRecords! += m.shuffleWriteRecords;
+    e.memoryBytesSpilled! += m.memoryBytesSpilled;
+    e.diskBytesSpilled! += m.diskBytesSpilled;
+  }
+  const out: Record<string, unknown> = {};
+  for (const id of [...by.keys()].sort(byId)) {
+    const e = by.get(id)!;
+    // No executor is excluded from a stage here (Spark's spark.excludeOnFailure).
+    out[id] = { ...e, taskTime: Math.round(e.taskTime!), isBlacklistedForStage: false, isExcludedForStage: false };
+  }
+  return out;
+}
+
+/**
+ * Spark's schedulerDelay (AppStatusUtils): the part of a finished task's duration its executor did not spend on it,
+ * here the driver's send and the outcome's way back (no result is fetched apart, and no serialization is timed),
+ * in the whole ms the task's fields give; 0 for a task still running or without metrics.
+ */
+function schedulerDelay(t: TaskData): number {
+  const m = t.metrics;
+  if (m === undefined || t.duration === undefined) return 0;
+  return Math.max(0, Math.round(t.duration) - Math.round(m.runMs) - Math.round(m.compileMs));
 }
 
 function taskJson(t: TaskData): unknown {
@@ -367,6 +437,8 @@ function taskJson(t: TaskData): unknown {
     taskId: t.taskId,
     index: t.index,
     attempt: t.attempt,
+    // A task's index is its partition here (a stage's attempt runs the partitions still missing, each by its number).
+    partitionId: t.index,
     launchTime: sparkDate(t.launchTime),
     duration: t.duration,
     executorId: t.executorId,
@@ -376,6 +448,10 @@ function taskJson(t: TaskData): unknown {
     speculative: t.speculative,
     accumulatorUpdates: [],
     ...(t.errorMessage !== undefined ? { errorMessage: t.errorMessage } : {}),
+    executorLogs: {},
+    schedulerDelay: schedulerDelay(t),
+    // Spark's time fetching a large result from the block manager: results come back with the task's outcome here.
+    gettingResultTime: 0,
     ...(m !== undefined
       ? {
           taskMetrics: {
@@ -447,15 +523,12 @@ function taskSummary(store: StatusStore, s: StageData, quantiles: readonly numbe
   out.inputMetrics = { bytesRead: q.inputBytes, recordsRead: q.inputRecords };
   out.outputMetrics = { bytesWritten: q.outputBytes, recordsWritten: q.outputRecords };
   const zeros = quantiles.map(() => 0);
-  for (const k of [
-    'executorDeserializeCpuTime',
-    'executorCpuTime',
-    'resultSerializationTime',
-    'gettingResultTime',
-    'schedulerDelay',
-    'peakExecutionMemory',
-  ])
+  for (const k of ['executorDeserializeCpuTime', 'executorCpuTime', 'resultSerializationTime', 'gettingResultTime', 'peakExecutionMemory'])
     out[k] = zeros;
+  // Not a worker's metric: over the retained tasks, as each task gives it.
+  const delays: number[] = [];
+  for (const t of s.tasks.values()) if (t.status === 'SUCCESS' && t.metrics !== undefined) delays.push(schedulerDelay(t));
+  out.schedulerDelay = delays.length === 0 ? zeros : nearestRank(Float64Array.from(delays), quantiles);
   out.shuffleReadMetrics = {
     readBytes: q.shuffleReadBytes,
     readRecords: q.shuffleReadRecords,
@@ -470,6 +543,12 @@ function taskSummary(store: StatusStore, s: StageData, quantiles: readonly numbe
   return out;
 }
 
+/** Nearest-rank quantiles (as the stage end's) of `v`, which it sorts. */
+function nearestRank(v: Float64Array, quantiles: readonly number[]): number[] {
+  v.sort();
+  return quantiles.map((q) => v[Math.min(v.length - 1, Math.max(0, Math.ceil(q * v.length) - 1))]!);
+}
+
 /** Nearest-rank quantiles (as the stage end's) of each metric over the retained successful tasks. */
 function retainedQuantiles(s: StageData, quantiles: readonly number[]): Record<SummarizedMetric, number[]> | undefined {
   const done: TaskMetrics[] = [];
@@ -479,8 +558,7 @@ function retainedQuantiles(s: StageData, quantiles: readonly number[]): Record<S
   const v = new Float64Array(done.length);
   for (const k of SUMMARIZED_METRICS) {
     for (let i = 0; i < done.length; i++) v[i] = done[i]![k];
-    v.sort();
-    out[k] = quantiles.map((q) => v[Math.min(v.length - 1, Math.max(0, Math.ceil(q * v.length) - 1))]!);
+    out[k] = nearestRank(v, quantiles);
   }
   return out;
 }

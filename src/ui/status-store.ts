@@ -26,7 +26,7 @@ import {
   type SkewReport,
 } from '../scheduler/task-metrics.js';
 import { StreamingStore } from './streaming-store.js';
-import type { AppEvent, ApplicationStartEvent } from './app-events.js';
+import type { AppEvent, ApplicationStartEvent, RunningTask } from './app-events.js';
 
 export interface RetentionLimits {
   /** Finished jobs kept (Spark's spark.ui.retainedJobs). Default 1000. */
@@ -816,6 +816,11 @@ function addJob(s: StageData, jobId: number): void {
  * store.jobs.get(0)?.status; // 'SUCCEEDED'
  * ```
  */
+/** A task attempt's key among the tasks `tasksRunning` lines listed. */
+function loggedKey(t: Omit<RunningTask, 'executorId' | 'speculative' | 'time'>): string {
+  return `${t.stageId}.${t.stageAttempt}.${t.partition}.${t.attempt}.${t.workerIndex}`;
+}
+
 export class StatusStore {
   readonly jobs = new Map<number, JobData>();
   /** Stage attempts by `stageId.attemptId`, in order of first sight. */
@@ -854,6 +859,11 @@ export class StatusStore {
   #taskRows = 0;
   /** Columns of dropped stages' task tables, for the next stages'. */
   readonly #pool = new ColumnPool();
+  /**
+   * The tasks `tasksRunning` lines of a log being replayed listed and no `taskEnd` ended since, by stage attempt and
+   * task key (see {@link StatusStore.endOfLog}).
+   */
+  readonly #loggedRunning = new Map<string, RunningTask>();
 
   constructor(limits: RetentionLimits = {}) {
     this.#retainedJobs = limits.retainedJobs ?? 1000;
@@ -947,6 +957,14 @@ export class StatusStore {
         return;
       }
       case 'stageResubmitted':
+        return;
+      case 'tasksRunning':
+        // Used at the log's end only: a task listed here may end a few lines on, and one started from this line
+        // would get its task id, and its stage its first launch time, before the tasks that ended meanwhile.
+        for (const [stageId, stageAttempt, partition, attempt, workerIndex, executorId, speculative, age] of e.tasks) {
+          const t = { stageId, stageAttempt, partition, attempt, workerIndex, executorId, speculative, time: e.time - age };
+          this.#loggedRunning.set(loggedKey(t), t);
+        }
         return;
       case 'taskStart':
         this.#taskStart(e);
@@ -1057,6 +1075,32 @@ export class StatusStore {
     this.#times[0] = batch.event(n - 1).time;
   }
 
+  /**
+   * An event log was read to its end: the tasks its last `tasksRunning` line lists that have not ended since (an
+   * application killed while they computed) become running tasks of their stage, as their `taskStart` would have
+   * made them. A log of an application that finished normally has an end for each of them, and so reads as before.
+   *
+   * @example
+   * ```ts
+   * const store = new StatusStore();
+   * for (const e of eventLogEvents(file)) store.apply(e);
+   * store.endOfLog(); // the tasks still running when the log was last written show as RUNNING
+   * ```
+   */
+  endOfLog(): void {
+    const running = [...this.#loggedRunning.values()];
+    this.#loggedRunning.clear();
+    for (const t of running) {
+      const s = this.#taskStage(t.stageId, t.stageAttempt);
+      if (s === undefined || s.status !== 'ACTIVE' || s.tasks.rowOf(taskKey(t.partition, t.attempt, t.workerIndex), t.partition) >= 0) continue;
+      this.version++;
+      // The stage's later task ends (if events were applied after this) still make their own rows.
+      const sawTaskStarts = s.sawTaskStarts;
+      this.#taskStart({ type: 'taskStart', ...t });
+      s.sawTaskStarts = sawTaskStarts;
+    }
+  }
+
   /** Task events are most events: a method each, kept small for the optimizer. */
   #taskStart(e: TaskStartEvent): void {
     const s = this.#taskStage(e.stageId, e.stageAttempt);
@@ -1083,6 +1127,8 @@ export class StatusStore {
   }
 
   #taskEnd(e: TaskEndEvent): void {
+    // A log's task ends come here (batches' rows are live only): the task no longer runs.
+    if (this.#loggedRunning.size !== 0) this.#loggedRunning.delete(loggedKey(e));
     const s = this.#taskStage(e.stageId, e.stageAttempt);
     const ex = this.#executor(e.workerIndex, e.executorId, e.time);
     ex.activeTasks = Math.max(0, ex.activeTasks - 1);

@@ -525,6 +525,88 @@ describe('event log', () => {
     }
   });
 
+  it('lists each task computing at a flush once, as a row of a tasksRunning line, once it has computed for a flush period', async () => {
+    // A crashed application's history shows its tasks still running from these lines (task starts are not written).
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-evlog-'));
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'], now: 10_000 });
+    try {
+      const task = (partition: number, time: number) => ({
+        stageId: 3,
+        stageAttempt: 0,
+        partition,
+        attempt: 0,
+        workerIndex: partition,
+        executorId: `e${partition}`,
+        speculative: partition === 3,
+        time,
+      });
+      let running = [task(0, 9_950), task(1, 9_990)];
+      let asked = 0;
+      const log = new EventLogWriter(dir, 'app-running', () => {
+        asked++;
+        return running;
+      });
+      const lines = () =>
+        readFileSync(log.file, 'utf8')
+          .split('\n')
+          .filter((l) => l !== '')
+          .map((l) => JSON.parse(l) as { type: string; time: number; tasks: unknown });
+      /** Real I/O ticks until the file has `n` lines, or a while more (fake timers do not run meanwhile). */
+      const settle = async (n = Number.POSITIVE_INFINITY) => {
+        for (let i = 0; i < (n === Number.POSITIVE_INFINITY ? 50 : 5000) && lines().length < n; i++) await new Promise((r) => setImmediate(r));
+      };
+      log.write({ type: 'taskStart', ...running[0]! });
+      const batch = new TaskEventBatch();
+      batch.add({ type: 'taskStart', ...running[1]! });
+      log.writeTasks(batch);
+      // A start costs a flag: the scheduler is asked once, at the flush its start armed (at 10,100).
+      expect(asked).toBe(0);
+      vi.advanceTimersByTime(100);
+      await settle(1);
+      expect(asked).toBe(1);
+      // Rows of [stageId, stageAttempt, partition, attempt, workerIndex, executorId, speculative, age]: launched at time - age.
+      expect(lines()).toEqual([
+        {
+          type: 'tasksRunning',
+          time: 10_100,
+          tasks: [
+            [3, 0, 0, 0, 0, 'e0', false, 150],
+            [3, 0, 1, 0, 1, 'e1', false, 110],
+          ],
+        },
+      ]);
+      // A task launched at 10,100: too young at a flush at 10,150 (most tasks end within one), listed at the next, alone.
+      running = [task(0, 9_950), task(1, 9_990), task(2, 10_100)];
+      log.write({ type: 'taskStart', ...running[2]! });
+      vi.advanceTimersByTime(50);
+      log.flush();
+      await settle();
+      expect(lines()).toHaveLength(1);
+      vi.advanceTimersByTime(100);
+      await settle(2);
+      expect(asked).toBe(3);
+      expect(lines().map((l) => [l.time, l.tasks])).toEqual([
+        [10_100, expect.any(Array)],
+        [10_250, [[3, 0, 2, 0, 2, 'e2', false, 150]]],
+      ]);
+      // No task started since: the scheduler is not asked (a later taskEnd says which ended).
+      log.flush();
+      await settle();
+      expect(asked).toBe(3);
+      // At a process's exit (flushSync) a task is listed however young.
+      running = [task(2, 10_100), task(3, 10_250)];
+      log.write({ type: 'taskStart', ...running[1]! });
+      log.flushSync();
+      expect(lines().at(-1)!.tasks).toEqual([[3, 0, 3, 0, 3, 'e3', true, 0]]);
+      await log.close();
+      expect(readEventLog(log.file).map((e) => e.type)).toEqual(['tasksRunning', 'tasksRunning', 'tasksRunning']);
+      expect(asked).toBe(4);
+    } finally {
+      vi.useRealTimers();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('writes every event as whole UTF-8 lines through its reused chunk buffers: any text, any size, flushed while a chunk flies (property)', async () => {
     // The writer encodes each chunk into one of two buffers it keeps, grown when a chunk does not fit, and writes the
     // rest synchronously (flushSync) while the other is in flight: no line may be cut, doubled, reordered or mis-encoded.

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { Context } from 'kindling';
 import { get, type Json, root } from './http-helpers.js';
 import { EventLogFolder, startHistoryServer } from '../../src/ui/history.js';
+import { readEventLog } from '../../src/ui/event-log.js';
 
 let scratch: string;
 beforeAll(() => {
@@ -156,6 +157,65 @@ describe('history server', () => {
       rmSync(localDir, { recursive: true, force: true });
     }
   });
+
+  it('shows the tasks an application killed with SIGKILL was computing as RUNNING, in a RUNNING job and an ACTIVE stage', async () => {
+    // The log writes no task starts: without its tasksRunning lines these tasks were missing from the history.
+    const dir = mkdtempSync(path.join(scratch, 'killed-running-'));
+    const localDir = mkdtempSync(path.join(scratch, 'killed-running-local-'));
+    const script = `
+      import { Context } from 'kindling';
+      const sc = new Context({ master: 'local[2]', progress: false, hints: false, ui: false, appName: 'stuck', localDir: ${JSON.stringify(localDir)}, eventLog: { dir: ${JSON.stringify(dir)} } });
+      await sc.parallelize([1, 2, 3, 4], 2).count();
+      await sc.parallelize([1, 2, 3], 3).map((x) => { const t = Date.now(); while (Date.now() - t < 120000); return x; }).count();
+    `;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+    let exited = false;
+    child.once('exit', () => (exited = true));
+    try {
+      // Killed once its log lists two tasks of the second job computing (the third waits for a worker).
+      const deadline = Date.now() + 45_000;
+      const listed = () => {
+        const names = readdirSync(dir);
+        if (names.length === 0) return false;
+        const events = readEventLog(path.join(dir, names[0]!));
+        return events.flatMap((e) => (e.type === 'tasksRunning' ? e.tasks.filter((t) => t[0] === 1) : [])).length === 2;
+      };
+      while (!listed()) {
+        if (exited) throw new Error('the child ended before its log listed the tasks running');
+        if (Date.now() > deadline) throw new Error('the log never listed the two tasks running');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    } finally {
+      child.kill('SIGKILL');
+      if (!exited) await new Promise((r) => child.once('exit', r));
+    }
+    const [name] = readdirSync(dir);
+    const id = name!.replace(/\.jsonl$/, '');
+    const server = await startHistoryServer({ dir, port: 0 });
+    try {
+      const app = `${server.url}/api/v1/applications/${id}`;
+      expect((await get(app)).attempts[0].completed).toBe(false);
+      const jobs = (await get(`${app}/jobs`)) as Json[];
+      expect(jobs.map((j) => [j.jobId, j.status, j.numActiveTasks])).toEqual([
+        [1, 'RUNNING', 2],
+        [0, 'SUCCEEDED', 0],
+      ]);
+      const stage = (await get(`${app}/stages/1`)) as Json[];
+      expect(stage.map((s) => [s.status, s.numActiveTasks, s.numTasks])).toEqual([['ACTIVE', 2, 3]]);
+      const tasks = (await get(`${app}/stages/1/0/taskList`)) as Json[];
+      expect(tasks.map((t) => t.status)).toEqual(['RUNNING', 'RUNNING']);
+      expect(new Set(tasks.map((t) => t.executorId)).size).toBe(2);
+      for (const t of tasks) {
+        expect(t.duration).toBeUndefined();
+        expect(Date.parse(t.launchTime.replace(/GMT$/, 'Z'))).toBeGreaterThanOrEqual(Date.parse(stage[0]!.submissionTime.replace(/GMT$/, 'Z')));
+      }
+      const executors = (await get(`${app}/executors`)) as Json[];
+      expect(executors.reduce((n, e) => n + e.activeTasks, 0)).toBe(2);
+    } finally {
+      await server.close();
+      rmSync(localDir, { recursive: true, force: true });
+    }
+  }, 90_000);
 
   it('keeps the last 1,000 jobs (retainedJobs) of an application that ran 1,200', async () => {
     const dir = mkdtempSync(path.join(scratch, 'many-'));

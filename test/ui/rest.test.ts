@@ -10,6 +10,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Context, capture, type RDD, useModule } from 'kindling';
 import { readEventLog } from '../../src/ui/event-log.js';
+import { handleRest } from '../../src/ui/rest.js';
+import { StatusStore } from '../../src/ui/status-store.js';
 
 /** node:fs as a local name, so that a shipped function can name it (Vite renames imported bindings). */
 const fsm = await import('node:fs');
@@ -493,6 +495,79 @@ describe('REST API against Spark’s documented parameters and shapes', () => {
     expect(d.shuffleReadMetrics.remoteBytesRead).toEqual(d.shuffleReadMetrics.readBytes);
     expect(d.shuffleReadMetrics.readBytes[4]).toBe(Math.max(...tasks.map((t) => t.taskMetrics.kindling.shuffleReadBytes)));
     expect(d.shuffleWriteMetrics.writeTime).toEqual([0, 0, 0, 0, 0]);
+  });
+
+  it('gives the fields of Spark 3.5’s TaskData and JobData kindling has a value for: partitionId, schedulerDelay, gettingResultTime, jobTags', async () => {
+    const tasks = (await get(`${app}/stages/1/0/taskList`)) as unknown as Json[];
+    expect(tasks.length).toBeGreaterThan(0);
+    for (const t of tasks) {
+      expect(t.partitionId).toBe(t.index);
+      // Spark's AppStatusUtils.schedulerDelay: what of the task's duration its executor did not spend on it.
+      const m = t.taskMetrics;
+      expect(t.schedulerDelay).toBe(Math.max(0, t.duration - m.executorRunTime - m.executorDeserializeTime));
+      expect(t.gettingResultTime).toBe(0);
+      expect(t.executorLogs).toEqual({});
+    }
+    const running = (await get(`${app}/stages/1/0/taskSummary?quantiles=0,1`)) as Json;
+    const delays = tasks.map((t) => t.schedulerDelay);
+    expect(running.schedulerDelay).toEqual([Math.min(...delays), Math.max(...delays)]);
+    for (const j of (await get(`${app}/jobs`)) as unknown as Json[]) expect(j.jobTags).toEqual([]);
+  });
+
+  it('gives the sparkUser the application recorded at its start: the user who ran it, not the user serving a log', async () => {
+    const [live] = (await get(`${base}/applications`)) as unknown as Json[];
+    expect(live!.attempts[0].sparkUser).toBe(process.env.SPARK_USER || os.userInfo().username);
+    const start = {
+      type: 'applicationStart',
+      appId: 'app-1',
+      appName: 'a',
+      time: 1,
+      numWorkers: 1,
+      storageBytesPerWorker: 1,
+      options: [],
+      versions: [],
+    } as const;
+    const logged = new StatusStore();
+    logged.apply({ ...start, sparkUser: 'alice' });
+    const old = new StatusStore();
+    old.apply(start); // a log written before the user was recorded
+    const user = process.env.USER;
+    process.env.USER = 'history-server';
+    try {
+      const sparkUser = (store: StatusStore) =>
+        (handleRest(new Map([['app-1', store]]), 'applications/app-1', new URLSearchParams()).body as Json).attempts[0].sparkUser;
+      expect(sparkUser(logged)).toBe('alice');
+      expect(sparkUser(old)).toBe('');
+    } finally {
+      if (user === undefined) delete process.env.USER;
+      else process.env.USER = user;
+    }
+  });
+
+  it('gives a stage’s executorSummary (Spark’s ExecutorStageSummary) with its details: per executor, tasks by outcome and metrics that add up to the stage’s', async () => {
+    for (const [stageId, field, total] of [
+      [0, 'shuffleWrite', 'shuffleWriteBytes'],
+      [1, 'shuffleRead', 'shuffleReadBytes'],
+      [4, 'shuffleRead', 'shuffleReadBytes'],
+    ] as const) {
+      const stage = await get(`${app}/stages/${stageId}/0`);
+      const summary = stage.executorSummary as Record<string, Json>;
+      const tasks = Object.values(stage.tasks as Json) as Json[];
+      expect(Object.keys(summary).sort()).toEqual([...new Set(tasks.map((t) => t.executorId))].sort());
+      const sum = (k: string) => Object.values(summary).reduce((n, e) => n + (e[k] as number), 0);
+      expect(sum('succeededTasks')).toBe(stage.numCompleteTasks);
+      expect(sum('failedTasks')).toBe(stage.numFailedTasks);
+      expect(sum('killedTasks')).toBe(stage.numKilledTasks);
+      expect(sum(field)).toBe(stage[total]);
+      expect(sum('inputRecords')).toBe(stage.inputRecords);
+      for (const [id, e] of Object.entries(summary)) {
+        const own = tasks.filter((t) => t.executorId === id && t.status !== 'RUNNING');
+        expect(e.taskTime).toBe(Math.round(own.reduce((n, t) => n + t.duration, 0)));
+        expect(e).toMatchObject({ isBlacklistedForStage: false, isExcludedForStage: false });
+      }
+    }
+    expect((await get(`${app}/stages/4/0`)).numFailedTasks).toBeGreaterThan(0);
+    expect((await get(`${app}/stages/1/0?details=false`)).executorSummary).toBeUndefined();
   });
 
   it('filters jobs and stages by ?status= (case-insensitive, repeated or comma-separated) and answers an unknown status with 400', async () => {

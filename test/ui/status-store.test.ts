@@ -10,6 +10,7 @@ import type { TaskMetrics } from '../../src/exec/protocol.js';
 import type { SchedulerEvent } from '../../src/scheduler/events.js';
 import type { StageInfo } from '../../src/scheduler/stage-info.js';
 import { TaskEventBatch } from '../../src/scheduler/task-event-batch.js';
+import type { AppEvent, RunningTaskRow } from '../../src/ui/app-events.js';
 
 const rdd = (id: number, parentIds: number[] = [], storageLevel = 'NONE') => ({
   id,
@@ -136,6 +137,96 @@ describe('StatusStore', () => {
     expect([task.status, task.errorMessage, task.locality]).toEqual(['FAILED', 'boom', 'ANY']);
     expect(store.jobs.get(0)!.numFailedTasks).toBe(1);
     expect(store.executors.get('0')!.failedTasks).toBe(1);
+  });
+
+  it('replays a log’s last tasksRunning line at its end: a task listed that did not end since is RUNNING, one that ended is not', () => {
+    // An event log has no task starts: only this line names a task a killed application was computing.
+    const end = (partition: number, time: number): SchedulerEvent => ({
+      type: 'taskEnd',
+      stageId: 0,
+      stageAttempt: 0,
+      partition,
+      attempt: 0,
+      workerIndex: partition,
+      executorId: String(partition),
+      speculative: false,
+      result: 'success',
+      durationMs: 4,
+      locality: 'NO_PREF',
+      time,
+    });
+    /** A row of a tasksRunning line of time `now`. */
+    const row = (partition: number, time: number, now: number): RunningTaskRow => [
+      0,
+      0,
+      partition,
+      0,
+      partition,
+      String(partition),
+      false,
+      now - time,
+    ];
+    const log: AppEvent[] = [
+      { type: 'jobStart', jobId: 0, time: 0, description: 'collect', stageIds: [0], stages: [twoStages[0]!] },
+      { type: 'stageSubmitted', jobId: 0, stageId: 0, attempt: 0, name: 'shuffle 0', numTasks: 3, numPartitions: 3, time: 1 },
+      { type: 'tasksRunning', time: 3, tasks: [row(0, 1, 3), row(1, 2, 3)] },
+      end(0, 5),
+      { type: 'tasksRunning', time: 6, tasks: [row(2, 6, 6)] },
+      end(1, 6),
+    ];
+    const store = new StatusStore();
+    for (const e of log) store.apply(e);
+    const tasks = () => [...store.stages.get('0.0')!.tasks.values()].map((t) => [t.taskId, t.index, t.status, t.launchTime, t.executorId]);
+    // Until the log's end, the lines make no task (a listed task may end a few lines on).
+    expect(tasks()).toEqual([
+      [0, 0, 'SUCCESS', 1, '0'],
+      [1, 1, 'SUCCESS', 2, '1'],
+    ]);
+    store.endOfLog();
+    store.endOfLog(); // once only
+    expect(tasks()).toEqual([
+      [0, 0, 'SUCCESS', 1, '0'],
+      [1, 1, 'SUCCESS', 2, '1'],
+      [2, 2, 'RUNNING', 6, '2'],
+    ]);
+    expect(store.stages.get('0.0')!.numActiveTasks).toBe(1);
+    expect(store.jobs.get(0)!.numActiveTasks).toBe(1);
+    expect(store.executors.get('2')!.activeTasks).toBe(1);
+    // A stage that completed computes nothing, whatever an earlier line listed.
+    const done = new StatusStore();
+    for (const e of log) done.apply(e);
+    done.apply({ type: 'stageCompleted', jobId: 0, stageId: 0, attempt: 0, time: 7, result: 'failed' });
+    done.endOfLog();
+    expect([...done.stages.get('0.0')!.tasks.values()]).toHaveLength(2);
+  });
+
+  it('reads a log whose listed tasks all ended as the same log without its tasksRunning lines', () => {
+    const plain = new StatusStore();
+    const listed = new StatusStore();
+    const t = (p: number) => ({ stageId: 0, stageAttempt: 0, partition: p, attempt: 0, workerIndex: p, executorId: String(p), speculative: false });
+    for (const store of [plain, listed]) {
+      store.apply({ type: 'jobStart', jobId: 0, time: 0, description: 'collect', stageIds: [0], stages: [twoStages[0]!] });
+      store.apply({ type: 'stageSubmitted', jobId: 0, stageId: 0, attempt: 0, name: 'shuffle 0', numTasks: 2, numPartitions: 2, time: 1 });
+      if (store === listed)
+        store.apply({
+          type: 'tasksRunning',
+          time: 2,
+          tasks: [
+            [0, 0, 1, 0, 1, '1', false, 0],
+            [0, 0, 0, 0, 0, '0', false, 1],
+          ],
+        });
+      for (const p of [0, 1]) store.apply({ type: 'taskEnd', ...t(p), result: 'success', durationMs: 3, locality: 'ANY', time: 4 + p });
+      store.apply({ type: 'stageCompleted', jobId: 0, stageId: 0, attempt: 0, time: 6, result: 'succeeded' });
+      store.apply({ type: 'jobEnd', jobId: 0, time: 7, result: 'succeeded' });
+      store.endOfLog();
+    }
+    expect([...listed.stages.get('0.0')!.tasks.values()]).toEqual([...plain.stages.get('0.0')!.tasks.values()]);
+    expect([...listed.jobs.values()]).toEqual([...plain.jobs.values()]);
+    expect([...listed.executors.values()]).toEqual([...plain.executors.values()]);
+    const { tasks: _a, ...listedStage } = listed.stages.get('0.0')!;
+    const { tasks: _b, ...plainStage } = plain.stages.get('0.0')!;
+    expect(listedStage).toEqual(plainStage);
   });
 
   it('marks stages whose output an earlier job left as SKIPPED for the job that did not run them', () => {
