@@ -12,7 +12,8 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Context } from 'kindling';
-import { HashPartitioner, type Partitioner } from '../../src/core/partitioner.js';
+import { HashPartitioner } from '../../src/core/partitioner.js';
+import type { CustomPartitioner } from '../../src/rdd/user-partitioner.js';
 import { smallKey, wideKey } from '../core/key-arbitraries.js';
 import { keyId, type KeyId } from '../../src/core/keys.js';
 import { MODES } from './helpers.js';
@@ -75,7 +76,7 @@ function expectByKey(
 }
 
 /** A user's partitioner: not a HashPartitioner, so no table may read its choice from a hash. */
-const byLength: Partitioner = {
+const byLength: CustomPartitioner = {
   numPartitions: 3,
   getPartition: (k: unknown) => (typeof k === 'string' ? k.length % 3 : typeof k === 'number' && Number.isInteger(k) ? Math.abs(k) % 3 : 0),
 };
@@ -90,7 +91,7 @@ describe.each(MODES)('reduceByKey through every table, the keys where the partit
 
   it('each output partition holds exactly the keys its partitioner names, with the sums of the definition, and a narrow join with partitionBy finds every match (property)', async () => {
     await fc.assert(
-      fc.asyncProperty(records, fc.constantFrom<Partitioner | number>(1, 2, 3, 4, 7, 8, byLength), async (xs, p) => {
+      fc.asyncProperty(records, fc.constantFrom<CustomPartitioner | number>(1, 2, 3, 4, 7, 8, byLength), async (xs, p) => {
         const partitioner = typeof p === 'number' ? new HashPartitioner(p) : p;
         const sums = sc.parallelize(xs, 2).reduceByKey(merge, partitioner);
         const parts = (await sums.glom().collect()) as Array<Array<[unknown, unknown]>>;
