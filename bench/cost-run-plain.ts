@@ -5,7 +5,9 @@
  * importing it costs a cold process ~0.35 s (test/bench/cost-run-plain.test.ts checks the modules it loads). Prints
  * the same three lines as the kindling side (bench/cost-report.ts).
  *
- *   npx tsx bench/cost-run-plain.ts plain|scan wordcount|wordcount-hc|pagerank|lr|kmeans PATH
+ *   npx tsx bench/cost-run-plain.ts plain|scan wordcount|wordcount-hc|pagerank|lr|kmeans PATH [--verify]
+ *
+ * `--verify`: a word count's result carries a fingerprint of every (word, count) (bench/cost-report.ts).
  */
 import { kMeansBaseline } from './baselines/kmeans.js';
 import { logisticRegressionBaseline } from './baselines/logistic-regression.js';
@@ -15,6 +17,7 @@ import { wordCountScanBaseline } from './baselines/wordcount-scan.js';
 import { printRun, wordDigest } from './cost-report.js';
 
 const [side, workload, path] = process.argv.slice(2);
+const verify = process.argv.includes('--verify');
 if ((side !== 'plain' && side !== 'scan') || workload === undefined || path === undefined)
   throw new Error('usage: bench/cost-run-plain.ts plain|scan WORKLOAD PATH');
 
@@ -22,7 +25,7 @@ function run(data: string): { result: unknown; timings: ReadonlyArray<{ phase: s
   switch (workload) {
     case 'wordcount':
     case 'wordcount-hc':
-      return { result: wordDigest((side === 'scan' ? wordCountScanBaseline : wordCountBaseline)(data)), timings: [] };
+      return { result: wordDigest((side === 'scan' ? wordCountScanBaseline : wordCountBaseline)(data), verify), timings: [] };
     case 'pagerank': {
       const { summary, timings } = pageRankBaseline(data, 10);
       return { result: { vertices: summary.vertices, rankSum: summary.rankSum, top: summary.top.slice(0, 5) }, timings };

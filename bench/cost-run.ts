@@ -6,7 +6,9 @@
  * loads only its own program (until session 19 both sides ran this file, so the plain programs also paid for
  * importing kindling: ~0.35 s of each cold run).
  *
- *   npx tsx bench/cost-run.ts kindling wordcount|wordcount-hc|pagerank|lr|kmeans|kmeans-agg [--small]
+ *   npx tsx bench/cost-run.ts kindling wordcount|wordcount-hc|pagerank|lr|kmeans|kmeans-agg [--small] [--verify]
+ *
+ * `--verify`: a word count's result carries a fingerprint of every (word, count) (bench/cost-report.ts).
  *
  * `wordcount-hc` is the high-cardinality text: the same generator over a 2M-word vocabulary, which leaves most
  * of its ~1M distinct words (~0.2M with --small) seen once or a few times, as in real text with names, numbers
@@ -22,6 +24,7 @@ import { textParams } from './cost-data.js';
 
 const [side, workload] = process.argv.slice(2);
 const small = process.argv.includes('--small');
+const verify = process.argv.includes('--verify');
 /** The text of a word-count workload: the default Zipf corpus, or the high-cardinality one. */
 const textInput = (): Promise<string> => ensureDataset('text', 'data', textParams(workload!, small));
 /** Phase timings of the program (iterations included), printed for cost.ts. */
@@ -41,7 +44,7 @@ async function kindling(): Promise<unknown> {
           .map((word): [string, number] => [word, 1])
           .reduceByKey((a, b) => a + b)
           .collectAsMap();
-        return wordDigest(counts);
+        return wordDigest(counts, verify);
       }
       case 'pagerank': {
         const { summary, timings: t } = await pageRank(sc, { small, iterations: 10 });

@@ -178,6 +178,10 @@ describe('the size of a column block', () => {
     { name: 'doubles', element: (i: number): unknown => i + 0.5 },
     { name: 'int32 numbers', element: (i: number): unknown => i },
     { name: 'links, [int, int[]] of 1 to 19', element: (i: number): unknown => [i, Array.from({ length: (i % 19) + 1 }, (_, j) => i + j)] },
+    // Shapes the issue names that the four above leave out: pairs of int32 (edges), of doubles, and short lists.
+    { name: 'edges, [int, int] pairs', element: (i: number): unknown => [i, i * 3] },
+    { name: '[double, double] pairs', element: (i: number): unknown => [i / 7, i / 3] },
+    { name: 'links, [int, int[]] of 1 to 3', element: (i: number): unknown => [i, Array.from({ length: (i % 3) + 1 }, (_, j) => i + j)] },
   ])('is within 20% of what $name hold in memory (process.memoryUsage)', ({ element }) => {
     v8.setFlagsFromString('--expose-gc');
     const gc = vm.runInNewContext('gc') as () => void;
