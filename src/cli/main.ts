@@ -86,6 +86,17 @@ function listTs(dir: string): string[] {
     .sort();
 }
 
+/** A benchmark's usage: the comment that opens its file, which says what it measures and how it is run. */
+function benchUsage(file: string): string {
+  const head = /^\s*\/\*\*([\s\S]*?)\*\//.exec(readFileSync(file, 'utf8'));
+  if (head === null) return `${path.basename(file)}: no usage written`;
+  return head[1]!
+    .split('\n')
+    .map((line) => line.replace(/^\s*\* ?/, ''))
+    .join('\n')
+    .trim();
+}
+
 /** The shared secret in `file` (trimmed); a missing or empty file is a one-line error. */
 function readSecretFile(file: string): string {
   let secret = '';
@@ -107,7 +118,9 @@ export function buildProgram(): Command {
   const program = new Command('kindling')
     .description('A Spark-like in-memory RDD engine for TypeScript: run scripts, demos, benchmarks, data generators.')
     .version(VERSION, '-V, --version', 'print the kindling version')
-    .showHelpAfterError();
+    .showHelpAfterError()
+    // Lets `bench` pass what follows a benchmark's name through to it (passThroughOptions needs this).
+    .enablePositionalOptions();
 
   program
     .command('run')
@@ -158,11 +171,17 @@ export function buildProgram(): Command {
     .command('bench')
     .description(`run a benchmark (${listTs(path.join(packageRoot, 'bench')).join(', ')}), or all of them`)
     .argument('[workload]', 'benchmark name')
-    .argument('[args...]', 'options of the benchmark')
+    .argument('[args...]', 'options of the benchmark (`kindling bench NAME --help` prints its own usage)')
     .allowUnknownOption()
+    // Everything after the benchmark's name is the benchmark's: `bench cost --help` is cost's help, not this one's.
+    .passThroughOptions()
     .action(async (workload: string | undefined, args: string[]) => {
       const names = listTs(path.join(packageRoot, 'bench'));
       if (workload !== undefined && !names.includes(workload)) fail(`no benchmark '${workload}'; choose one of: ${names.join(', ')}`);
+      if (workload !== undefined && (args.includes('--help') || args.includes('-h'))) {
+        console.log(benchUsage(path.join(packageRoot, 'bench', `${workload}.ts`)));
+        return;
+      }
       for (const name of workload ? [workload] : names) {
         const code = await runScript(path.join(packageRoot, 'bench', `${name}.ts`), args, {});
         if (code !== 0) {

@@ -19,6 +19,15 @@ describe('kindling CLI', () => {
     },
   );
 
+  it("kindling bench NAME --help prints that benchmark's own usage and runs nothing", () => {
+    // commander used to answer with the `bench` command's help, so a benchmark's options were nowhere to be read.
+    const r = kindling('bench', 'cost', '--help');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^COST \("Scalability! But at what COST\?"\)/);
+    expect(r.stdout).toMatch(/npx kindling bench cost \[--rounds 3\]/);
+    expect(r.stdout).not.toMatch(/Usage: kindling bench/);
+  });
+
   it('fails with a one-line reason and a non-zero exit code', () => {
     const cases: Array<[string[], RegExp]> = [
       [['gen', 'nope'], /^kindling: no data set 'nope'; choose one of: text, graph, points$/],
