@@ -154,12 +154,13 @@ const FAULTS = ['redis-kept', 'redis-empty', 'drop-conn', 'driver-crash', 'worke
 type Fault = (typeof FAULTS)[number];
 /**
  * The errors docs/streaming.md allows to stop a stream under these faults: Redis unreachable (or still loading its
- * file) when a batch is read or written, or at the start; a restart whose checkpoint needs entries Redis lost. Any
- * other error (a sink refusing its own batch's ids, say) is a bad run.
+ * file) for longer than the stream processor waits for it (10 s) when a batch is read or written, or at the start; a
+ * restart whose checkpoint needs entries Redis lost. Any other error (a sink refusing its own batch's ids, say) is a
+ * bad run.
  */
 function allowedError(e: string): boolean {
   return (
-    /cannot connect to Redis at|Connection is closed|ECONNREFUSED|ECONNRESET|LOADING Redis is loading|max retries per request|MaxRetriesPerRequest/.test(
+    /cannot connect to Redis at|Connection is closed|ECONNREFUSED|ECONNRESET|LOADING Redis is loading|max retries per request|MaxRetriesPerRequest|Redis did not come back within/.test(
       e,
     ) || /the checkpoint recorded \d+ entries .* Redis now holds \d+/.test(e)
   );

@@ -103,11 +103,13 @@ async function waitingForRedis<T>(
   abandoned: () => boolean = () => false,
 ): Promise<T> {
   const start = Date.now();
-  for (let delay = 25; ; delay = Math.min(2 * delay, 500)) {
+  for (let delay = 25, tries = 1; ; delay = Math.min(2 * delay, 500), tries++) {
     try {
       return await op();
     } catch (error) {
-      if (!isRedisAway(error) || Date.now() + delay > start + REDIS_WAIT_MS || abandoned()) throw failed(error, Date.now() - start);
+      // Only a wait is reported as one (a slow DNS answer before ENOTFOUND is not).
+      const waited = () => (tries > 1 && isRedisAway(error) ? Date.now() - start : 0);
+      if (!isRedisAway(error) || Date.now() + delay > start + REDIS_WAIT_MS || abandoned()) throw failed(error, waited());
       await new Promise((r) => setTimeout(r, delay));
       if (abandoned()) throw failed(error, Date.now() - start);
     }
@@ -119,7 +121,7 @@ async function waitingForRedis<T>(
  * Redis was waited for when it was (so a wrong address is told from a Redis that was not back in time).
  */
 function redisFailure(doing: string, url: string | undefined, error: unknown, waitedMs: number): IllegalStateError {
-  const waited = waitedMs >= 1000 ? ` (Redis did not come back within ${(waitedMs / 1000).toFixed(1)} s)` : '';
+  const waited = waitedMs > 0 ? ` (Redis did not come back within ${(waitedMs / 1000).toFixed(1)} s)` : '';
   return new IllegalStateError(`${doing} Redis at ${urlOf(url)} failed: ${(error as Error)?.message ?? String(error)}${waited}`, { cause: error });
 }
 
