@@ -83,8 +83,9 @@ const REDIS_WAIT_MS = 10_000;
 
 /** Redis refused or dropped the connection, or answers LOADING while it reads its data back: it is restarting. */
 function isRedisAway(error: unknown): boolean {
-  // Beyond a lost connection: the raw reader's own "connection ... closed", and LOADING.
-  return isConnectionLoss(error) || /closed|LOADING/.test(String((error as { message?: string } | undefined)?.message));
+  // Beyond a lost connection: the raw reader's own "connection ... closed", a write on its socket after Redis's FIN
+  // but before the close event (Node's EPIPE text, no code in it: seen at load 27), and LOADING.
+  return isConnectionLoss(error) || /closed|ended by the other party|LOADING/.test(String((error as { message?: string } | undefined)?.message));
 }
 
 const urlOf = (url: string | undefined) => url ?? 'redis://127.0.0.1:6379';
