@@ -101,4 +101,36 @@ describe.skipIf(redisSkipReason !== undefined)(`start() and stop()${redisSkipRea
     expect(ssc.state).toBe('stopped');
     expect(sc().isStopped).toBe(false);
   }, 60_000);
+
+  it("a toRedis batch still running when stop()'s timeout passes does not connect again after the stop", async () => {
+    // The sink's connection is closed by the stop; the batch, once its records were computed, made a new one, which
+    // kept the driver process alive (bench/streaming-faults.ts at load 36).
+    const { ssc, clock } = manual(sc());
+    ssc
+      .queueStream([['a', 'b']])
+      .map((x) => {
+        // A slow batch: its records are computed after the stop gave up waiting for it.
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1500);
+        return x;
+      })
+      .toRedis({ url: url(), key: 'out:stopped-mid-batch' });
+    await ssc.start();
+    const finished = new Promise<void>((resolve) => {
+      const off = sc().events.on('batchCompleted', () => {
+        off();
+        resolve();
+      });
+    });
+    const running = new Promise<void>((resolve) => {
+      const off = sc().events.on('batchStarted', () => {
+        off();
+        resolve();
+      });
+    });
+    clock.advance(1000);
+    await running;
+    await ssc.stop({ graceful: true, stopContext: false, timeout: 100 });
+    await finished;
+    expect(await othersLeft()).toBe(0);
+  });
 });
