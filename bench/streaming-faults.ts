@@ -14,7 +14,8 @@
  * - `driver-crash`: the driver SIGKILLed, and started again (0-0.5 s later) on the same checkpoint folder;
  * - `worker-kill`: a worker thread of the driver's context killed (`sc.faults.killWorker`);
  * - `slow-consumer`: batches take 300 ms more for 1-3 s, so batches queue and back pressure engages.
- * A driver that stops with an error (a read or write while Redis is down stops the stream, as documented) is started
+ * A driver that stops with an error (a read or write while Redis is down for longer than the 10 s the stream
+ * processor waits for it stops the stream, as documented) is started
  * again, as a supervisor would. What is checked is what `docs/streaming.md` promises:
  * - the batches' text files hold every entry exactly once, in order (after `redis-empty`: in order, none twice, and
  *   every entry written after the restart; the ones Redis lost before they were read may be missing);
