@@ -303,8 +303,9 @@ export class RedisStreamSource implements Source<RedisEntry> {
   }
 
   /**
-   * A Redis operation of this source (`doing` says what, for the error: "reading ... from"), waiting for a restarting Redis as every
-   * Redis operation of the stream processor does; the ioredis connection is made on first use, within the wait.
+   * A Redis operation of this source (`doing` says what, for the error: "reading ... from"), waiting for a restarting
+   * Redis as every Redis operation of the stream processor does; the ioredis connection is made on first use, within
+   * the wait.
    */
   #redis<T>(doing: string, op: (client: RedisClient) => Promise<T>): Promise<T> {
     return waitingForRedis(
