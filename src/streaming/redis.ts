@@ -448,7 +448,8 @@ export class RedisStreamSource implements Source<RedisEntry> {
     for (let after = '0'; this.#pendingFirst && records.length === 0; ) {
       const [fresh, got, last] = await read(after);
       records = fresh;
-      if (got < limit) this.#pendingFirst = false;
+      // (got 0: the end, whatever the limit; the loop must not spin on an empty list)
+      if (got < limit || got === 0) this.#pendingFirst = false;
       after = last;
     }
     if (records.length === 0) records = (await read('>'))[0];
