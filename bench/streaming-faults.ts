@@ -14,7 +14,8 @@
  * - `driver-crash`: the driver SIGKILLed, and started again (0-0.5 s later) on the same checkpoint folder;
  * - `worker-kill`: a worker thread of the driver's context killed (`sc.faults.killWorker`);
  * - `slow-consumer`: batches take 300 ms more for 1-3 s, so batches queue and back pressure engages.
- * A driver that stops with an error (a read or write while Redis is down stops the stream, as documented) is started
+ * A driver that stops with an error (a read or write while Redis is down for longer than the 10 s the stream
+ * processor waits for it stops the stream, as documented) is started
  * again, as a supervisor would. What is checked is what `docs/streaming.md` promises:
  * - the batches' text files hold every entry exactly once, in order (after `redis-empty`: in order, none twice, and
  *   every entry written after the restart; the ones Redis lost before they were read may be missing);
@@ -154,12 +155,13 @@ const FAULTS = ['redis-kept', 'redis-empty', 'drop-conn', 'driver-crash', 'worke
 type Fault = (typeof FAULTS)[number];
 /**
  * The errors docs/streaming.md allows to stop a stream under these faults: Redis unreachable (or still loading its
- * file) when a batch is read or written, or at the start; a restart whose checkpoint needs entries Redis lost. Any
- * other error (a sink refusing its own batch's ids, say) is a bad run.
+ * file) for longer than the stream processor waits for it (10 s) when a batch is read or written, or at the start; a
+ * restart whose checkpoint needs entries Redis lost. Any other error (a sink refusing its own batch's ids, say) is a
+ * bad run.
  */
 function allowedError(e: string): boolean {
   return (
-    /cannot connect to Redis at|Connection is closed|ECONNREFUSED|ECONNRESET|LOADING Redis is loading|max retries per request|MaxRetriesPerRequest/.test(
+    /cannot connect to Redis at|Connection is closed|ECONNREFUSED|ECONNRESET|LOADING Redis is loading|max retries per request|MaxRetriesPerRequest|Redis did not come back within/.test(
       e,
     ) || /the checkpoint recorded \d+ entries .* Redis now holds \d+/.test(e)
   );

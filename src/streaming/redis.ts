@@ -6,7 +6,7 @@ import { capture } from '../closure/index.js';
 import { ArgumentTypeError, IllegalStateError, InvalidArgumentError } from '../core/errors.js';
 import type { Context } from '../context/context.js';
 import type { RDD } from '../rdd/index.js';
-import type { DStream } from './dstream.js';
+import type { BatchTime, DStream } from './dstream.js';
 import { type PidOptions, RateLimit } from './rate-estimator.js';
 import { parseRespEntries, type RawRead, RawStreamReader } from './resp.js';
 import type { BatchReport, Source, SourceBatch } from './sources.js';
@@ -75,36 +75,76 @@ function isConnectionLoss(error: unknown): boolean {
   return e?.name === 'MaxRetriesPerRequestError' || /Connection is closed|ECONNREFUSED|ECONNRESET|EPIPE/.test(String(e?.message));
 }
 
-/** How long a direct source's read waits for a Redis that is restarting before the batch fails. */
+/**
+ * How long any Redis operation of the stream processor waits for a Redis that is restarting before it fails: a
+ * source's connection, reads and replays, a `toRedis` write.
+ */
 const REDIS_WAIT_MS = 10_000;
 
 /** Redis refused or dropped the connection, or answers LOADING while it reads its data back: it is restarting. */
 function isRedisAway(error: unknown): boolean {
-  // Beyond a lost connection: the raw reader's own "connection ... closed", and LOADING.
-  return isConnectionLoss(error) || /closed|LOADING/.test(String((error as { message?: string } | undefined)?.message));
+  // Beyond a lost connection: the raw reader's own "connection ... closed", a write on its socket after Redis's FIN
+  // but before the close event (Node's EPIPE text, no code in it: seen at load 27), and LOADING.
+  return isConnectionLoss(error) || /closed|ended by the other party|LOADING/.test(String((error as { message?: string } | undefined)?.message));
 }
 
+const urlOf = (url: string | undefined) => url ?? 'redis://127.0.0.1:6379';
+
+/**
+ * Runs `op`, and again while Redis is restarting (refused, dropped, LOADING), backing off from 25 to 500 ms, for up
+ * to REDIS_WAIT_MS in all: every Redis operation of the stream processor waits this one way, as the cluster backend
+ * waits for its Redis. A restart of a fraction of a second (or a few seconds on a loaded machine) used to stop the
+ * stream wherever it met it: at start(), in a replay, in a `toRedis` write. Any other error, the bound passed, or
+ * `abandoned()` (the source or sink was stopped meanwhile: nothing may connect after it) ends the wait, with the
+ * error `failed` makes of the last one.
+ */
+async function waitingForRedis<T>(
+  op: () => Promise<T>,
+  failed: (error: unknown, waitedMs: number) => Error,
+  abandoned: () => boolean = () => false,
+): Promise<T> {
+  const start = Date.now();
+  for (let delay = 25, tries = 1; ; delay = Math.min(2 * delay, 500), tries++) {
+    try {
+      return await op();
+    } catch (error) {
+      // Only a wait is reported as one (a slow DNS answer before ENOTFOUND is not).
+      const waited = () => (tries > 1 && isRedisAway(error) ? Date.now() - start : 0);
+      if (!isRedisAway(error) || Date.now() + delay > start + REDIS_WAIT_MS || abandoned()) throw failed(error, waited());
+      await new Promise((r) => setTimeout(r, delay));
+      if (abandoned()) throw failed(error, Date.now() - start);
+    }
+  }
+}
+
+/**
+ * The error after a Redis operation failed: what was being done, the Redis address, the last error, and how long
+ * Redis was waited for when it was (so a wrong address is told from a Redis that was not back in time).
+ */
+function redisFailure(doing: string, url: string | undefined, error: unknown, waitedMs: number): IllegalStateError {
+  const waited = waitedMs > 0 ? ` (Redis did not come back within ${(waitedMs / 1000).toFixed(1)} s)` : '';
+  return new IllegalStateError(`${doing} Redis at ${urlOf(url)} failed: ${(error as Error)?.message ?? String(error)}${waited}`, { cause: error });
+}
+
+/** An ioredis client, connected; a refused or failed connection rejects (the caller decides whether to wait). */
 async function connect(url: string | undefined): Promise<RedisClient> {
   const { Redis } = await import('ioredis');
-  const client = new Redis(url ?? 'redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 3 });
+  // Reconnections every 50-500 ms: ioredis's default grows to 2 s, which a 10 s wait for a restart would mostly
+  // spend asleep after Redis was back.
+  const client = new Redis(urlOf(url), { lazyConnect: true, maxRetriesPerRequest: 3, retryStrategy: (n) => Math.min(50 * n, 500) });
   // While Redis restarts, ioredis reconnects and a command that still fails rejects with the reason; without a
   // listener each refused reconnection also printed "[ioredis] Unhandled error event" on stderr.
-  client.on('error', () => undefined);
+  let reason: unknown;
+  client.on('error', (error) => (reason ??= error));
   try {
     await client.connect();
   } catch (error) {
     client.disconnect();
-    throw new IllegalStateError(`cannot connect to Redis at ${url ?? 'redis://127.0.0.1:6379'}: ${(error as Error).message}`);
+    // connect() rejects with a bare "Connection is closed." whatever happened; the error event says what (refused:
+    // waited for; WRONGPASS: fails at once).
+    throw reason ?? error;
   }
   return client as unknown as RedisClient;
-}
-
-async function connectRaw(url: string | undefined): Promise<RawStreamReader> {
-  try {
-    return await RawStreamReader.connect(url ?? 'redis://127.0.0.1:6379');
-  } catch (error) {
-    throw new IllegalStateError(`cannot connect to Redis at ${url ?? 'redis://127.0.0.1:6379'}: ${(error as Error).message}`);
-  }
 }
 
 /**
@@ -152,7 +192,9 @@ async function streamCounters(client: RedisClient, key: string): Promise<StreamC
   let info: unknown[];
   try {
     info = (await client.call('XINFO', 'STREAM', key)) as unknown[];
-  } catch {
+  } catch (error) {
+    // Redis away is not "no stream yet": a '$' start took '0-0' as the stream's end, and read every entry before it.
+    if (!/no such key/i.test(String((error as Error)?.message))) throw error;
     // No such key yet: nothing added, nothing to skip.
     return { added: 0, maxDeleted: '0-0', lastId: '0-0', length: 0 };
   }
@@ -216,6 +258,13 @@ export class RedisStreamSource implements Source<RedisEntry> {
   #pendingFirst = true;
   /** Group mode: ids of committed batches whose XACK was lost to a Redis restart, acknowledged with the next commit. */
   #unacked: string[] = [];
+  /**
+   * Group mode: ids handed to batches and not acknowledged yet. A re-read of this consumer's pending entries skips
+   * them: they are in a batch already (one cut ahead, or committed with its XACK lost).
+   */
+  readonly #handed = new Set<string>();
+  /** stop() was called: a wait for Redis ends, and no connection may be made after it. */
+  #stopped = false;
 
   readonly #sc: Context;
 
@@ -253,22 +302,57 @@ export class RedisStreamSource implements Source<RedisEntry> {
     return Math.min(this.#o.maxPerBatch ?? 100_000, this.#limit.perBatch());
   }
 
+  /**
+   * A Redis operation of this source (`doing` says what, for the error: "reading ... from"), waiting for a restarting
+   * Redis as every Redis operation of the stream processor does; the ioredis connection is made on first use, within
+   * the wait.
+   */
+  #redis<T>(doing: string, op: (client: RedisClient) => Promise<T>): Promise<T> {
+    return waitingForRedis(
+      async () => op(await this.#connected()),
+      (error, waitedMs) => redisFailure(`redisStream ${this.#o.key}: ${doing}`, this.#o.url, error, waitedMs),
+      () => this.#stopped,
+    );
+  }
+
+  async #connected(): Promise<RedisClient> {
+    if (this.#client !== undefined) return this.#client;
+    if (this.#stopped) throw new IllegalStateError(`redisStream ${this.#o.key}: the stream was stopped`);
+    const client = await connect(this.#o.url);
+    if (this.#stopped) {
+      client.disconnect();
+      throw new IllegalStateError(`redisStream ${this.#o.key}: stopped while connecting to Redis`);
+    }
+    if (this.#mode === 'group')
+      // A read whose reply the connection lost may have been applied: its entries are pending, delivered to no
+      // batch (ioredis sends an unanswered command again once reconnected, and a second XREADGROUP > gives the next
+      // ones). The next cut re-reads the pending entries first, skipping those already handed out.
+      (client as unknown as { on(event: 'close', f: () => void): void }).on('close', () => (this.#pendingFirst = true));
+    this.#client = client;
+    return client;
+  }
+
   async start(): Promise<void> {
-    // replay() may have connected already (a restart re-reads committed batches before the start).
-    this.#client ??= await connect(this.#o.url);
     const key = this.#o.key;
     const startId = this.#o.startId ?? '$';
+    // replay() may have connected already (a restart re-reads committed batches before the start). A Redis that
+    // refuses is waited for, as everywhere: a driver restarted by a supervisor along with Redis (a machine reboot)
+    // meets one still loading, and a wrong address fails after the wait with an error naming it.
     if (this.#mode === 'group') {
-      try {
-        await this.#client.call('XGROUP', 'CREATE', key, this.#o.group!, startId, 'MKSTREAM');
-      } catch (error) {
-        if (!String((error as Error).message).includes('BUSYGROUP')) throw error;
-      }
+      await this.#redis(`creating the consumer group ${this.#o.group} on`, async (client) => {
+        try {
+          await client.call('XGROUP', 'CREATE', key, this.#o.group!, startId, 'MKSTREAM');
+        } catch (error) {
+          // A CREATE whose reply was lost and was sent again meets its own group.
+          if (!String((error as Error).message).includes('BUSYGROUP')) throw error;
+        }
+      });
       return;
     }
+    await this.#redis('connecting to', async () => undefined);
     // A checkpoint wins over startId: resume() already placed the reader.
     if (this.#resumed) return;
-    const c = await streamCounters(this.#client, key);
+    const c = await this.#redis('reading the start position from', (client) => streamCounters(client, key));
     const known = c.added >= 0;
     if (startId === '$') {
       this.#after = c.lastId;
@@ -284,40 +368,38 @@ export class RedisStreamSource implements Source<RedisEntry> {
    * A read on the source's raw connection. A connection Redis closed (a restart, a timeout) is replaced, as ioredis
    * reconnects its own: the read starts after the last id taken, so reading again loses and repeats nothing.
    */
-  async #rawRead(limit: number): Promise<RawRead> {
-    // Redis restarting (refused, closed, still LOADING its data) is waited out for up to REDIS_WAIT_MS, as the
-    // cluster backend waits: a restart of a fraction of a second used to stop the stream with an error.
-    const deadline = Date.now() + REDIS_WAIT_MS;
-    for (let delay = 25; ; delay = Math.min(2 * delay, 500)) {
-      try {
+  #rawRead(limit: number, time: BatchTime): Promise<RawRead> {
+    return waitingForRedis(
+      async () => {
         if (this.#raw?.closed) {
           this.#raw.close();
           this.#raw = undefined;
         }
-        this.#raw ??= await connectRaw(this.#o.url);
+        if (this.#raw === undefined && this.#stopped) throw new IllegalStateError(`redisStream ${this.#o.key}: the stream was stopped`);
+        this.#raw ??= await RawStreamReader.connect(urlOf(this.#o.url));
+        if (this.#stopped) this.#raw.close();
         return await this.#raw.read(this.#o.key, this.#after, limit, this.#sc.defaultParallelism);
-      } catch (e) {
-        if (!isRedisAway(e) || Date.now() + delay > deadline) throw e;
-        await new Promise((r) => setTimeout(r, delay));
-        // Stopped meanwhile (stop() dropped the client): no new connection may outlive the source.
-        if (this.#client === undefined) throw e;
-      }
-    }
+      },
+      (error, waitedMs) => redisFailure(`redisStream ${this.#o.key}: reading the batch at ${time.ms} ms from`, this.#o.url, error, waitedMs),
+      () => this.#stopped,
+    );
   }
 
-  async cut(): Promise<SourceBatch<RedisEntry>> {
-    const client = this.#client!;
+  async cut(time: BatchTime): Promise<SourceBatch<RedisEntry>> {
     const limit = this.#batchLimit();
+    const reading = `reading the batch at ${time.ms} ms from`;
     if (this.#mode === 'direct' && this.#readWith === 'xrange') {
-      const records = ((await client.call('XRANGE', this.#o.key, `(${this.#after}`, '+', 'COUNT', limit)) as [string, string[]][]).map(toEntry);
+      const records = (
+        await this.#redis(reading, (c) => c.call('XRANGE', this.#o.key, `(${this.#after}`, '+', 'COUNT', limit) as Promise<[string, string[]][]>)
+      ).map(toEntry);
       const range: DirectRange = { after: this.#after, until: records.at(-1)?.id ?? this.#after, count: records.length };
       this.#after = range.until;
       // Not atomic with the read (entries added in between count as lag, which they are by now).
-      const lag = this.#lag(records.length, limit, await streamCounters(client, this.#o.key));
+      const lag = this.#lag(records.length, limit, await this.#redis(reading, (c) => streamCounters(c, this.#o.key)));
       return { records, range, ...this.#limit.reportField(), ...(lag === undefined ? {} : { lag }) };
     }
     if (this.#mode === 'direct' && this.#readWith === 'resp') {
-      const r = await this.#rawRead(limit);
+      const r = await this.#rawRead(limit, time);
       const added = r.info?.get('entries-added');
       const counters = {
         added: typeof added === 'number' ? added : r.info === undefined ? 0 : -1,
@@ -331,52 +413,49 @@ export class RedisStreamSource implements Source<RedisEntry> {
     }
     if (this.#mode === 'direct') {
       const parts = this.#sc.defaultParallelism;
-      const [count, last, added, maxDeleted, ...slices] = (await client.call(
-        'EVAL',
-        DIRECT_CUT,
-        1,
-        this.#o.key,
-        `(${this.#after}`,
-        limit,
-        parts,
-      )) as [number, string, number, string, ...string[]];
+      const [count, last, added, maxDeleted, ...slices] = await this.#redis(
+        reading,
+        (c) => c.call('EVAL', DIRECT_CUT, 1, this.#o.key, `(${this.#after}`, limit, parts) as Promise<[number, string, number, string, ...string[]]>,
+      );
       const range: DirectRange = { after: this.#after, until: count > 0 ? last : this.#after, count };
       this.#after = range.until;
       const lag = this.#lag(count, limit, { added, maxDeleted });
       const records = count === 0 ? [] : this.#sc.parallelize(slices, slices.length).flatMap(parseEntries);
       return { records, count, range, ...this.#limit.reportField(), ...(lag === undefined ? {} : { lag }) };
     }
-    const read = async (id: string) => {
-      const res = (await client.call('XREADGROUP', 'GROUP', this.#o.group!, this.#o.consumer!, 'COUNT', limit, 'STREAMS', this.#o.key, id)) as
-        | unknown[]
-        | null;
+    /** Entries after `id` ('0': this consumer's pending ones; '>': new ones), how many Redis returned, the last id. */
+    const read = async (id: string): Promise<[RedisEntry[], number, string]> => {
+      const res = (await this.#redis(reading, (c) =>
+        c.call('XREADGROUP', 'GROUP', this.#o.group!, this.#o.consumer!, 'COUNT', limit, 'STREAMS', this.#o.key, id),
+      )) as unknown[] | null;
       // One reply per stream ([key, entries]); ioredis 6 hands back the single stream's pair without the outer list.
       const pair = (typeof res?.[0] === 'string' ? res : res?.[0]) as [string, [string, string[] | null][]] | undefined;
-      // A pending entry that was trimmed away comes back with null fields; there is nothing left to deliver.
-      return (pair?.[1] ?? []).filter((e): e is [string, string[]] => e[1] !== null).map(toEntry);
+      const all = pair?.[1] ?? [];
+      // A pending entry that was trimmed away comes back with null fields; there is nothing left to deliver. One
+      // already in a batch is not delivered twice.
+      const entries = all.filter((e): e is [string, string[]] => e[1] !== null && !this.#handed.has(e[0])).map(toEntry);
+      return [entries, all.length, all.at(-1)?.[0] ?? id];
     };
     let records: RedisEntry[] = [];
     if (this.#o.claimIdleMs !== undefined) {
       // XAUTOCLAIM moves the entries into this consumer's pending list; the next read of id 0 returns them.
-      const claimed = (await client.call(
-        'XAUTOCLAIM',
-        this.#o.key,
-        this.#o.group!,
-        this.#o.consumer!,
-        this.#o.claimIdleMs,
-        '0-0',
-        'COUNT',
-        limit,
+      const claimed = (await this.#redis(reading, (c) =>
+        c.call('XAUTOCLAIM', this.#o.key, this.#o.group!, this.#o.consumer!, this.#o.claimIdleMs!, '0-0', 'COUNT', limit),
       )) as [string, unknown[]];
       if ((claimed?.[1]?.length ?? 0) > 0) this.#pendingFirst = true;
     }
-    if (this.#pendingFirst) {
-      records = await read('0');
-      if (records.length < limit) this.#pendingFirst = false;
+    // Pending entries page by page, past the ones already handed out, until some are new or the list ends.
+    for (let after = '0'; this.#pendingFirst && records.length === 0; ) {
+      const [fresh, got, last] = await read(after);
+      records = fresh;
+      // (got 0: the end, whatever the limit; the loop must not spin on an empty list)
+      if (got < limit || got === 0) this.#pendingFirst = false;
+      after = last;
     }
-    if (records.length === 0) records = await read('>');
+    if (records.length === 0) records = (await read('>'))[0];
+    for (const r of records) this.#handed.add(r.id);
     const range: GroupRange = { ids: records.map((r) => r.id) };
-    const lag = await this.#groupLag(client);
+    const lag = await this.#redis(reading, (c) => this.#groupLag(c));
     return { records, range, ...this.#limit.reportField(), ...(lag === undefined ? {} : { lag }) };
   }
 
@@ -416,8 +495,9 @@ export class RedisStreamSource implements Source<RedisEntry> {
     if (this.#mode !== 'direct') return [];
     const r = range as DirectRange;
     if (r.count === 0) return [];
-    this.#client ??= await connect(this.#o.url);
-    const raw = (await this.#client.call('XRANGE', this.#o.key, `(${r.after}`, r.until)) as [string, string[]][];
+    const raw = (await this.#redis(`replaying the entries in (${r.after}, ${r.until}] from`, (c) =>
+      c.call('XRANGE', this.#o.key, `(${r.after}`, r.until),
+    )) as [string, string[]][];
     if (raw.length !== r.count) {
       // Read again for an uncommitted batch, and for committed ones that windows and state are rebuilt from: either
       // way what the checkpoint needs is gone, so going on would silently give other outputs (Spark's
@@ -444,12 +524,14 @@ export class RedisStreamSource implements Source<RedisEntry> {
     try {
       await this.#client!.call('XACK', this.#o.key, this.#o.group!, ...ids);
       this.#unacked = [];
+      for (const id of ids) this.#handed.delete(id);
     } catch (error) {
       // Redis went away as the batch completed (a restart slower than ioredis's ~0.3 s of retries, as on a loaded
       // machine): the entries stay pending, which loses none (at worst a restarted consumer reads them again, as
       // at-least-once allows), so the stream goes on and they are acknowledged with the next batch's. Any other
-      // error (the group gone: NOGROUP) still stops the stream.
-      if (!isConnectionLoss(error)) throw error;
+      // error (the group gone: NOGROUP) still stops the stream. Not waited for: the batch is done, and nothing is
+      // lost by acknowledging later.
+      if (!isRedisAway(error)) throw error;
       this.#unacked = ids;
     }
   }
@@ -459,6 +541,7 @@ export class RedisStreamSource implements Source<RedisEntry> {
   }
 
   async stop(): Promise<void> {
+    this.#stopped = true;
     this.#raw?.close();
     this.#raw = undefined;
     const c = this.#client;
@@ -479,59 +562,80 @@ export function addRedisSink<T>(stream: DStream<T>, options: RedisSinkOptions<T>
   const encode = options.encode ?? ((x: T) => ({ value: typeof x === 'string' ? x : JSON.stringify(x) }));
   if (typeof encode !== 'function') throw new ArgumentTypeError('toRedis: encode must be a function');
   let client: Promise<RedisClient> | undefined;
+  let closed = false;
+  /** The sink's connection, made on first use; one Redis refused is made again at the next try. */
+  const connected = (): Promise<RedisClient> => {
+    // A batch still running when a stop's timeout passed must not connect again after close() (the connection kept
+    // the driver process alive: bench/streaming-faults.ts at load 36).
+    if (closed) return Promise.reject(new IllegalStateError(`toRedis ${options.key}: the stream was stopped`));
+    client ??= connect(options.url).catch((error) => {
+      client = undefined;
+      throw error;
+    });
+    return client;
+  };
   stream.graph.addOutput({
     name: `toRedis ${options.key}`,
     stream,
     run: async (ms) => {
       const rdd: RDD<T> | undefined = stream.getOrCompute(ms);
       if (rdd === undefined) return;
-      client ??= connect(options.url);
-      const c = await client;
-      // A command that fails (Redis down past ioredis's retries, ~0.3 s) rejects with ioredis's bare
-      // "Reached the max retries per request limit", which named neither the sink nor the batch.
-      const redisFailed = (error: unknown): Error =>
-        new IllegalStateError(
-          `toRedis ${options.key}: writing the batch at ${ms} ms to Redis at ${options.url ?? 'redis://127.0.0.1:6379'} failed: ${(error as Error).message}`,
-          { cause: error },
+      // Every Redis step waits for a restarting Redis (up to REDIS_WAIT_MS); the error after names the sink, the
+      // batch and Redis (ioredis's bare "Reached the max retries per request limit" named neither).
+      const redis = <R>(op: (c: RedisClient) => Promise<R>) =>
+        waitingForRedis(
+          async () => op(await connected()),
+          (error, waitedMs) => redisFailure(`toRedis ${options.key}: writing the batch at ${ms} ms to`, options.url, error, waitedMs),
+          () => closed,
         );
-      let last: [string, string[]][];
-      try {
-        last = (await c.call('XREVRANGE', options.key, '+', '-', 'COUNT', 1)) as [string, string[]][];
-      } catch (error) {
-        throw redisFailed(error);
-      }
-      if (last.length > 0 && Number(last[0]![0].split('-')[0]) >= ms) return;
+      /** Whether a batch at or after this one is in the stream: written already (this run's, or a replayed one's). */
+      const done = (c: RedisClient) =>
+        (c.call('XREVRANGE', options.key, '+', '-', 'COUNT', 1) as Promise<[string, string[]][]>).then(
+          (last) => last.length > 0 && Number(last[0]![0].split('-')[0]) >= ms,
+        );
+      if (await redis(done)) return;
       const records = await rdd.collect();
       if (records.length === 0) return;
-      const tx = c.multi();
-      records.forEach((r, i) => {
-        const fields = encode(r);
-        tx.call('XADD', options.key, `${ms}-${i}`, ...Object.entries(fields).flat());
-      });
       // A transaction is all or nothing: the batch is written when its last entry is there.
       const lastId = `${ms}-${records.length - 1}`;
-      const written = async () => ((await c.call('XRANGE', options.key, lastId, lastId)) as unknown[]).length === 1;
-      let results: [Error | null, unknown][] | null;
-      try {
-        results = await tx.exec();
-      } catch (error) {
-        if (await written().catch(() => false)) return;
-        throw redisFailed(error);
-      }
-      const failed = results?.find(([e]) => e !== null);
-      if (results === null || failed !== undefined) {
-        // The connection dropped as Redis answered EXEC (CLIENT KILL, a network cut): ioredis sends the unanswered
-        // transaction again once reconnected, and its XADDs meet the entries the first one wrote. The batch is
-        // written once; failing it stopped the stream (found by bench/streaming-faults.ts).
-        const again = results?.every(([e]) => e === null || /equal or smaller than the target stream top item/.test(e.message)) ?? false;
-        if (again && (await written().catch(() => false))) return;
-        throw new IllegalStateError(`toRedis ${options.key}: writing batch ${ms} failed: ${failed?.[0]?.message ?? 'transaction aborted'}`);
-      }
+      const written = async (c: RedisClient) => ((await c.call('XRANGE', options.key, lastId, lastId)) as unknown[]).length === 1;
+      let tries = 0;
+      await redis(async (c) => {
+        // A transaction whose reply a restart lost may have been applied; the ids `<ms>-<i>` make a second one
+        // fail rather than write twice, but the batch must then count as written, once.
+        if (tries++ > 0 && (await written(c))) return;
+        const tx = c.multi();
+        records.forEach((r, i) => {
+          const fields = encode(r);
+          tx.call('XADD', options.key, `${ms}-${i}`, ...Object.entries(fields).flat());
+        });
+        let results: [Error | null, unknown][] | null;
+        try {
+          results = await tx.exec();
+        } catch (error) {
+          if (await written(c).catch(() => false)) return;
+          // A transaction Redis refused to queue (LOADING while it reads its file back) aborts as EXECABORT; the
+          // refusal is the reason, and a restarting Redis is waited for.
+          throw (error as { previousErrors?: Error[] }).previousErrors?.find(isRedisAway) ?? error;
+        }
+        const failed = results?.find(([e]) => e !== null);
+        if (results === null || failed !== undefined) {
+          // The connection dropped as Redis answered EXEC (CLIENT KILL, a network cut): ioredis sends the unanswered
+          // transaction again once reconnected, and its XADDs meet the entries the first one wrote. The batch is
+          // written once; failing it stopped the stream (found by bench/streaming-faults.ts).
+          const again = results?.every(([e]) => e === null || /equal or smaller than the target stream top item/.test(e.message)) ?? false;
+          if (again && (await written(c).catch(() => false))) return;
+          throw failed?.[0] ?? new Error('the transaction was aborted');
+        }
+      });
     },
     close: () => {
+      closed = true;
       const c = client;
       client = undefined;
-      void c?.then((x) => x.quit()).catch(() => undefined);
+      // quit() waits for a reconnection while Redis is away, and fails after ioredis's retries; the client would go on
+      // reconnecting, and keep the process alive.
+      void c?.then((x) => x.quit().catch(() => x.disconnect())).catch(() => undefined);
     },
   });
 }

@@ -3,6 +3,7 @@
  * installed the Redis tests skip locally (saying why) but fail under CI, which installs it (.ci/run).
  */
 import { execFileSync } from 'node:child_process';
+import net from 'node:net';
 import { afterAll, beforeAll } from 'vitest';
 import { startRedis } from '../exec/cluster/helpers.js';
 
@@ -30,4 +31,55 @@ export function useRedisServer(): () => string {
     await server?.stop();
   });
   return () => server!.url;
+}
+
+/**
+ * A TCP proxy to Redis that, on its first connection, swallows everything Redis sends once the client has sent
+ * a command matching `trigger` (EXEC, say), and cuts that connection when `cut()` is called. Later connections pass
+ * through.
+ */
+export async function replyLosingProxy(target: URL, trigger: RegExp): Promise<{ url: string; sent: Promise<void>; cut(): void; close(): void }> {
+  let first = true;
+  let onSent!: () => void;
+  const sent = new Promise<void>((r) => (onSent = r));
+  let cutFirst: () => void = () => undefined;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(target.port), target.hostname);
+    sockets.add(client).add(upstream);
+    const mine = first;
+    first = false;
+    let swallowing = false;
+    client.on('data', (d: Buffer) => {
+      upstream.write(d);
+      if (mine && !swallowing && trigger.test(d.toString('latin1'))) {
+        swallowing = true;
+        onSent();
+      }
+    });
+    upstream.on('data', (d: Buffer) => {
+      if (!swallowing) client.write(d);
+    });
+    if (mine)
+      cutFirst = () => {
+        client.destroy();
+        upstream.destroy();
+      };
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `redis://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    sent,
+    cut: () => cutFirst(),
+    close: () => {
+      for (const s of sockets) s.destroy();
+      server.close();
+    },
+  };
 }

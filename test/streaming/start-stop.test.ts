@@ -4,6 +4,7 @@
  * Redis connection of its source stayed open). As Spark's StreamingContext.start, a failed start marks the context
  * stopped and releases what it started; a stop() during start() waits for it, so nothing connects after the stop.
  */
+import net from 'node:net';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -75,5 +76,61 @@ describe.skipIf(redisSkipReason !== undefined)(`start() and stop()${redisSkipRea
     await expect(second.ssc.awaitTermination()).resolves.toBe(true);
     await second.ssc.stop({ stopContext: false });
     expect(sc().isStopped).toBe(false);
+  });
+
+  it('start() against an address where no Redis listens waits for it (as for a restart), then fails within the bound naming the address; the context is stopped', async () => {
+    // Refused looks the same for a Redis restarting and a wrong port: start() waits the one bound (10 s) every Redis
+    // operation waits, then says so, rather than failing a supervised restart that met Redis coming back.
+    const port = await new Promise<number>((resolve) => {
+      const s = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as net.AddressInfo).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const { ssc } = manual(sc());
+    ssc.redisStream({ url: `redis://127.0.0.1:${port}`, key: 'in:nowhere', startId: '0' }).foreachRDD(() => undefined);
+    const t0 = Date.now();
+    await expect(ssc.start()).rejects.toThrow(
+      new RegExp(
+        `^redisStream in:nowhere: connecting to Redis at redis://127\\.0\\.0\\.1:${port} failed: .*ECONNREFUSED.*\\(Redis did not come back within \\d+\\.\\d s\\)$`,
+      ),
+    );
+    const waited = Date.now() - t0;
+    expect(waited).toBeGreaterThanOrEqual(9000);
+    expect(waited).toBeLessThan(30_000);
+    expect(ssc.state).toBe('stopped');
+    expect(sc().isStopped).toBe(false);
+  }, 60_000);
+
+  it("a toRedis batch still running when stop()'s timeout passes does not connect again after the stop", async () => {
+    // The sink's connection is closed by the stop; the batch, once its records were computed, made a new one, which
+    // kept the driver process alive (bench/streaming-faults.ts at load 36).
+    const { ssc, clock } = manual(sc());
+    ssc
+      .queueStream([['a', 'b']])
+      .map((x) => {
+        // A slow batch: its records are computed after the stop gave up waiting for it.
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1500);
+        return x;
+      })
+      .toRedis({ url: url(), key: 'out:stopped-mid-batch' });
+    await ssc.start();
+    const finished = new Promise<void>((resolve) => {
+      const off = sc().events.on('batchCompleted', () => {
+        off();
+        resolve();
+      });
+    });
+    const running = new Promise<void>((resolve) => {
+      const off = sc().events.on('batchStarted', () => {
+        off();
+        resolve();
+      });
+    });
+    clock.advance(1000);
+    await running;
+    await ssc.stop({ graceful: true, stopContext: false, timeout: 100 });
+    await finished;
+    expect(await othersLeft()).toBe(0);
   });
 });
