@@ -287,7 +287,15 @@ function checkKnownKeys(given: ContextOptions): void {
   }
 }
 
-function unknownKey(key: string, known: readonly string[]): string {
+/**
+ * The message for an option nobody defined: the nearest known name when one is close, and the known names.
+ *
+ * @example
+ * ```ts
+ * unknownKey('egine', ['master', 'engine']); // "unknown option 'egine' (did you mean 'engine'?); known: master, engine"
+ * ```
+ */
+export function unknownKey(key: string, known: readonly string[]): string {
   const lower = key.toLowerCase();
   let best: string | undefined;
   let bestDistance = Math.max(2, Math.floor(key.length / 3)) + 1;

@@ -10,7 +10,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import type { Context } from '../context/context.js';
-import { ArgumentTypeError, IllegalStateError, InvalidArgumentError } from '../core/errors.js';
+import { ArgumentTypeError, IllegalStateError, InvalidArgumentError, InvalidOptionError } from '../core/errors.js';
+import { unknownKey } from '../context/options.js';
 import { CheckpointRDD, type RDD } from '../rdd/index.js';
 import type { EventBus } from '../scheduler/event-bus.js';
 import type { SchedulerEvent, StreamingSourceStatus } from '../scheduler/events.js';
@@ -116,6 +117,7 @@ export class StreamingContext {
       throw new ArgumentTypeError('StreamingContext expects a Context as its first argument');
     }
     if (options === null || typeof options !== 'object') throw new ArgumentTypeError('StreamingContext expects options { batchInterval }');
+    checkStreamingKeys(options);
     this.sc = sc;
     this.batchIntervalMs = parseDuration(options.batchInterval, 'batchInterval');
     this.#clock = options.clock ?? new SystemClock();
@@ -320,6 +322,12 @@ export class StreamingContext {
    * ```
    */
   async start(options: { signal?: AbortSignal } = {}): Promise<void> {
+    if (this.#state === 'active') {
+      // Spark's StreamingContext.start() on an active context logs "already been started" and does nothing; only a
+      // stopped one is refused.
+      console.warn('kindling: start(): the StreamingContext has already been started; this call does nothing');
+      return this.#starting;
+    }
     if (this.#state !== 'initialized')
       throw new IllegalStateError(`start(): the StreamingContext is ${this.#state}; a stopped one cannot be restarted`);
     if (this.sc.isStopped) throw new IllegalStateError('start(): the Context was stopped');
@@ -741,5 +749,17 @@ export class StreamingContext {
     });
     this.#resolveTerminated();
     if (stopContext) await this.sc.stop();
+  }
+}
+
+/** StreamingOptions' keys: a JavaScript caller's misspelt one would otherwise be ignored (or read as a missing interval). */
+const STREAMING_KEYS = ['batchInterval', 'checkpoint', 'clock', 'backpressure'] as const satisfies readonly (keyof StreamingOptions)[];
+
+function checkStreamingKeys(options: StreamingOptions): void {
+  for (const key of Object.keys(options)) {
+    if ((STREAMING_KEYS as readonly string[]).includes(key)) continue;
+    // Spark's constructor calls it batchDuration (`new StreamingContext(sc, Seconds(1))`, PySpark's `batchDuration`).
+    if (key === 'batchDuration') throw new InvalidOptionError("unknown option 'batchDuration': kindling calls Spark's batchDuration 'batchInterval'");
+    throw new InvalidOptionError(unknownKey(key, STREAMING_KEYS));
   }
 }

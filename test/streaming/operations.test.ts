@@ -2,13 +2,14 @@
  * DStream operations on a manual clock: every batch gives exactly the output of the same RDD operation on that
  * batch's input (Spark's TestSuiteBase.testOperation pattern).
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   ClosureError,
   IllegalStateError,
   InvalidArgumentError,
   parseDuration,
   StreamingContext,
+  type StreamingOptions,
   capture,
   ManualClock,
   formatBatchLine,
@@ -327,12 +328,28 @@ describe('DStream operations (manual clock)', () => {
 describe('lifecycle', () => {
   const { sc } = useStreamingContext('local');
 
-  it('awaitTermination times out with false; a second start and a restart after stop are refused', async () => {
+  it("refuses an option it does not know, naming the nearest known one (and Spark's batchDuration by its name here)", () => {
+    const untyped = (o: unknown) => () => new StreamingContext(sc(), o as StreamingOptions);
+    expect(untyped({ batchInterval: 100, checkpiont: '/tmp/x' })).toThrow(
+      /^unknown option 'checkpiont' \(did you mean 'checkpoint'\?\); known: batchInterval, checkpoint, clock, backpressure$/,
+    );
+    expect(untyped({ batchDuration: '1s' })).toThrow(/^unknown option 'batchDuration': kindling calls Spark's batchDuration 'batchInterval'$/);
+  });
+
+  it('awaitTermination times out with false; a second start warns and does nothing (as Spark), a restart after stop is refused', async () => {
     const { ssc, tick } = manual(sc());
     const got = collectBatches(ssc.queueStream([[1, 2], [3], [4]], { oneAtATime: false }));
     await expect(ssc.awaitTermination()).rejects.toThrow(IllegalStateError);
     await ssc.start();
-    await expect(ssc.start()).rejects.toThrow(IllegalStateError);
+    // Spark's StreamingContext.start() on an active context logs "already been started" and returns.
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      await expect(ssc.start()).resolves.toBeUndefined();
+      expect(warn).toHaveBeenCalledWith(expect.stringMatching(/already been started; this call does nothing/));
+    } finally {
+      warn.mockRestore();
+    }
+    expect(ssc.state).toBe('active');
     expect(await ssc.awaitTermination({ timeout: '50ms' })).toBe(false);
     await tick(2);
     await ssc.stop({ stopContext: false });
