@@ -61,13 +61,38 @@ export const DECODE_PIECE_BYTES = 64 * 1024;
  */
 function decodeLines(buf: Buffer, from: number, to: number, pieceBytes: number, loneCR: boolean, onText: (text: string) => void): void {
   while (to - from > pieceBytes) {
-    let cut = buf.lastIndexOf(NL, from + pieceBytes);
-    if (cut < from) cut = buf.indexOf(NL, from + pieceBytes);
+    const cut = pieceCut(buf, from, from + pieceBytes, loneCR);
     if (cut < 0 || cut >= to) break;
     onText(decodeText(buf, from, withoutCR(buf, from, cut, loneCR)));
     from = cut + 1;
   }
   onText(decodeText(buf, from, to));
+}
+
+/**
+ * Where to end a piece that starts at `from`: the last line end at or before `at` past `from`, else the first after
+ * it; -1 if none. A `\r` counts (with `loneCR`) as its `\r\n`'s `\n` or as a lone `\r`. The `\r` searches are bounded
+ * to the piece: a file of classic Mac line ends has no `\n` to cut at, and one `\r` far behind must not be searched
+ * for from every piece.
+ */
+function pieceCut(buf: Buffer, from: number, at: number, loneCR: boolean): number {
+  let cut = buf.lastIndexOf(NL, at);
+  if (loneCR) {
+    const c = buf.subarray(Math.max(from, cut + 1), at + 1).lastIndexOf(CR);
+    if (c >= 0) cut = crEnd(buf, Math.max(from, cut + 1) + c);
+  }
+  if (cut >= from) return cut;
+  cut = buf.indexOf(NL, at);
+  if (loneCR) {
+    const c = buf.subarray(at, cut < 0 ? undefined : cut).indexOf(CR);
+    if (c >= 0) cut = crEnd(buf, at + c);
+  }
+  return cut;
+}
+
+/** The line end a `\r` at `c` makes: itself when lone, the `\n` after it otherwise. */
+function crEnd(buf: Buffer, c: number): number {
+  return buf[c + 1] === NL ? c + 1 : c;
 }
 
 /**
@@ -415,20 +440,21 @@ export function forEachSplitLine(split: TextSplit, fn: (line: string) => void, o
       const stripped = cr >= 0 && !sizes.loneCR;
       if (stripped) cr = -1;
       let from = 0;
+      // The next `\n` and `\r` (-1: none left), kept from line to line and searched for again only once passed: with
+      // classic Mac line ends, a search for the next `\n` at every line would scan to the end of the text each time.
+      let nl = text.indexOf('\n');
       for (;;) {
-        const k = text.indexOf('\n', from);
-        // The next `\r`, kept from line to line: searched for again only once passed, so a `\r` far ahead is not
-        // searched for at every line.
+        if (nl >= 0 && nl < from) nl = text.indexOf('\n', from);
         if (cr >= 0 && cr < from) cr = text.indexOf('\r', from);
-        if (cr >= 0 && (k < 0 || cr < k)) {
+        if (cr >= 0 && (nl < 0 || cr < nl)) {
           fn(text.slice(from, cr));
           from = text.charCodeAt(cr + 1) === 10 ? cr + 2 : cr + 1;
           continue;
         }
-        const line = k < 0 ? text.slice(from) : text.slice(from, k);
+        const line = nl < 0 ? text.slice(from) : text.slice(from, nl);
         fn(stripped ? stripCR(line) : line);
-        if (k < 0) return;
-        from = k + 1;
+        if (nl < 0) return;
+        from = nl + 1;
       }
     }),
   );

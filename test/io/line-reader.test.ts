@@ -116,6 +116,22 @@ describe('readSplitLines and friends', () => {
     expect(readSplitLines({ path: file, start: 0, length: size, whole: false }, { loneCR: false })).toEqual(['mac\rline\r\rcrlf', 'lf', '', 'end']);
   });
 
+  it('decodes a file of classic Mac line ends in pieces cut at its \\r, as a file of \\n in pieces cut at its \\n', () => {
+    // Decoded whole per read chunk instead, every line of a few MiB of text would be cut from one long string.
+    const lines = Array.from({ length: 50_000 }, (_, i) => `line ${i} ${'m'.repeat(i % 50)}`);
+    const file = writeTemp(`${lines.join('\r')}\r`);
+    const batches: number[] = [];
+    const got: string[] = [];
+    forEachSplitLineBatch({ path: file, start: 0, length: Buffer.byteLength(`${lines.join('\r')}\r`), whole: false }, (ls) => {
+      batches.push(ls.length);
+      got.push(...ls);
+    });
+    expect(got).toEqual(lines);
+    // ~1.8 MB in pieces of at most 64 KiB (and a line).
+    expect(batches.length).toBeGreaterThan(20);
+    expect(Math.max(...batches)).toBeLessThan(3000);
+  });
+
   it('numbers the lines before a split as its reader counts them, lone \\r included', () => {
     const file = writeTemp('a\rb\r\nc\nd\r\re');
     const split = (start: number): TextSplit => ({ path: file, start, length: 1, whole: false });
