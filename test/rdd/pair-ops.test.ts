@@ -315,7 +315,7 @@ describe.each(MODES)('pair operations (%s)', (master) => {
     // Taken as a partitioner, an RDD made a cogroup of no partitions: an empty result and no error.
     const other = (): RDD<any> => ctx().parallelize<P>([['a', 5]], 2);
     expect(() => (pairs() as any).cogroup(other(), other())).toThrow(
-      /cogroup: the partitioning argument .* got RDD \d+ .*cogroup more than two by doing it twice/,
+      /cogroup: the partitioning argument .* got RDD \d+ .*for more, use groupWith/,
     );
     expect(() => (pairs() as any).join(other(), other())).toThrow(/^join: .*got RDD/);
     expect(() => (pairs() as any).reduceByKey((a: number, b: number) => a + b, '4')).toThrow(/reduceByKey: .*got string 4/);
