@@ -35,6 +35,7 @@ export {
   ModuleImportError,
   EmptyCollectionError,
   OutputCommitError,
+  CommitDeniedError,
   CheckpointError,
   ClusterError,
   HeapLimitError,

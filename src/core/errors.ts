@@ -121,6 +121,15 @@ export class OutputCommitError extends KindlingError {
   override readonly code: KindlingErrorCode = 'KINDLING_OUTPUT_COMMIT';
 }
 
+/**
+ * A save's task attempt may not commit its output because the job has ended (aborted after a failure or a
+ * cancellation, or committed by other attempts): its staging folder is gone. Spark's CommitDeniedException; a task
+ * of a job that has ended counts it as killed (Spark's TaskCommitDenied), not failed.
+ */
+export class CommitDeniedError extends OutputCommitError {
+  override name = 'CommitDeniedError';
+}
+
 /** A checkpoint file cannot be read back, typically because the checkpoint folder was removed. */
 export class CheckpointError extends KindlingError {
   override name = 'CheckpointError';

@@ -7,9 +7,11 @@
  * a line starts exactly at s and is ours; otherwise the partial line belongs to the previous split and
  * is skipped up to its `\n`. Both cases are "skip through the first `\n` at or after s - 1".
  *
- * Only `\n` ends a line (a trailing `\r` is then dropped, for CRLF files); unlike Hadoop, a lone `\r`
- * is kept as text. A UTF-8 byte-order mark at the start of a file is dropped, as Hadoop's
- * LineRecordReader does.
+ * Line ends are Hadoop's LineRecordReader's, which Spark's `textFile` reads with: `\n`, `\r\n` and a lone `\r`
+ * (classic Mac files). So "the first `\n`" above means the first line end, a `\r` counting only once the byte after
+ * it is known not to be `\n`. Readers that keep `\r` as text (the CSV reader, whose quoted fields may hold one)
+ * pass `{ loneCR: false }`: then only `\n` ends a line and a `\r` before it (or at the end of the file) is
+ * dropped. A UTF-8 byte-order mark at the start of a file is dropped, as Hadoop's LineRecordReader does.
  *
  * Speed: bytes are read synchronously in chunks of a few MiB, and every chunk is cut at its last `\n`
  * (a byte that never occurs inside a multi-byte UTF-8 sequence), decoded in pieces of some 64 KiB cut at a `\n`
@@ -29,6 +31,7 @@ export const DEFAULT_READ_CHUNK_BYTES = 4 * 1024 * 1024;
 /** Extra bytes read past a split's end so its last line usually arrives in the same read. */
 const TAIL_SLACK = 64 * 1024;
 const NL = 0x0a;
+const CR = 0x0d;
 
 /**
  * The text of `buf[from, to)`, decoded as UTF-8. A run of ASCII bytes (most text, checked at several GB/s) is
@@ -52,19 +55,77 @@ function decodeText(buf: Buffer, from: number, to: number): string {
 export const DECODE_PIECE_BYTES = 64 * 1024;
 
 /**
- * Calls `onText` with the text of `buf[from, to)` (whole lines, no final `\n`) in pieces of about `pieceBytes`
- * (at most one line more), each cut at a `\n` that it drops: the pieces' lines are the lines of the whole run.
- * A line longer than a piece is decoded whole.
+ * Calls `onText` with the text of `buf[from, to)` (whole lines, no final line end) in pieces of about `pieceBytes`
+ * (at most one line more), each cut at a `\n` that it drops (with `loneCR`, with the `\r` of a `\r\n`): the pieces'
+ * lines are the lines of the whole run. A line longer than a piece is decoded whole.
  */
-function decodeLines(buf: Buffer, from: number, to: number, pieceBytes: number, onText: (text: string) => void): void {
+function decodeLines(buf: Buffer, from: number, to: number, pieceBytes: number, loneCR: boolean, onText: (text: string) => void): void {
   while (to - from > pieceBytes) {
-    let cut = buf.lastIndexOf(NL, from + pieceBytes);
-    if (cut < from) cut = buf.indexOf(NL, from + pieceBytes);
+    const cut = pieceCut(buf, from, from + pieceBytes, loneCR);
     if (cut < 0 || cut >= to) break;
-    onText(decodeText(buf, from, cut));
+    onText(decodeText(buf, from, withoutCR(buf, from, cut, loneCR)));
     from = cut + 1;
   }
   onText(decodeText(buf, from, to));
+}
+
+/**
+ * Where to end a piece that starts at `from`: the last line end at or before `at` past `from`, else the first after
+ * it; -1 if none. A `\r` counts (with `loneCR`) as its `\r\n`'s `\n` or as a lone `\r`. The `\r` searches are bounded
+ * to the piece: a file of classic Mac line ends has no `\n` to cut at, and one `\r` far behind must not be searched
+ * for from every piece.
+ */
+function pieceCut(buf: Buffer, from: number, at: number, loneCR: boolean): number {
+  let cut = buf.lastIndexOf(NL, at);
+  if (loneCR) {
+    const c = buf.subarray(Math.max(from, cut + 1), at + 1).lastIndexOf(CR);
+    if (c >= 0) cut = crEnd(buf, Math.max(from, cut + 1) + c);
+  }
+  if (cut >= from) return cut;
+  cut = buf.indexOf(NL, at);
+  if (loneCR) {
+    const c = buf.subarray(at, cut < 0 ? undefined : cut).indexOf(CR);
+    if (c >= 0) cut = crEnd(buf, at + c);
+  }
+  return cut;
+}
+
+/** The line end a `\r` at `c` makes: itself when lone, the `\n` after it otherwise. */
+function crEnd(buf: Buffer, c: number): number {
+  return buf[c + 1] === NL ? c + 1 : c;
+}
+
+/**
+ * `to`, or with `loneCR` one less when the run `buf[from, to)` ends with the `\r` of a `\r\n` whose `\n` is at `to`:
+ * a run must not end with a `\r` that is not a line end. Without `loneCR` the line's consumer drops it.
+ */
+function withoutCR(buf: Buffer, from: number, to: number, loneCR: boolean): number {
+  return loneCR && to > from && buf[to] === NL && buf[to - 1] === CR ? to - 1 : to;
+}
+
+/**
+ * The first line end in `view` at or after `from`: a `\n`, or with `loneCR` a `\r` not followed by `\n`. -1 when
+ * there is none yet, which includes a `\r` as the last byte before more input (it may start a `\r\n`).
+ */
+function nextLineEnd(view: Buffer, from: number, loneCR: boolean, eof: boolean): number {
+  const nl = view.indexOf(NL, from);
+  if (!loneCR) return nl;
+  const limit = nl < 0 ? view.length : nl;
+  for (let c = view.indexOf(CR, from); c >= 0 && c < limit; c = view.indexOf(CR, c + 1)) {
+    if (c + 1 === view.length) return eof ? c : -1;
+    if (view[c + 1] !== NL) return c;
+  }
+  return nl;
+}
+
+/** The last line end in `view` (see {@link nextLineEnd}), or -1. */
+function lastLineEnd(view: Buffer, loneCR: boolean, eof: boolean): number {
+  const nl = view.lastIndexOf(NL);
+  if (!loneCR || view.length === 0) return nl;
+  // A `\r` after the last `\n` is not followed by one: a line end, unless it is the last byte and more may come.
+  const from = !eof && view[view.length - 1] === CR ? view.length - 2 : view.length - 1;
+  const c = from < 0 ? -1 : view.lastIndexOf(CR, from);
+  return c > nl ? c : nl;
 }
 
 /** A byte source: fills `buf[offset, offset + length)` from `position`, returns the bytes copied. */
@@ -74,11 +135,11 @@ interface ByteSource {
 }
 
 /**
- * Calls `onText` with decoded runs of whole owned lines joined by `\n` (no final `\n`): each call
- * stands for `text.split('\n')`, at least one line, possibly one empty line.
+ * Calls `onText` with decoded runs of whole owned lines joined by their line ends (no final one): each call
+ * stands for the text split at its line ends, at least one line, possibly one empty line.
  */
 function scanOwnedLines(src: ByteSource, start: number, end: number, sizes: ReadSizes, onText: (text: string) => void): void {
-  const { chunkBytes, decodeBytes } = sizes;
+  const { chunkBytes, decodeBytes, loneCR } = sizes;
   if (end <= start || start >= src.size) return;
   const slack = Math.min(TAIL_SLACK, chunkBytes);
   let bufStart = start > 0 ? start - 1 : 0; // source offset of buf[0]
@@ -92,8 +153,11 @@ function scanOwnedLines(src: ByteSource, start: number, end: number, sizes: Read
   for (;;) {
     // Keep only the unfinished line at the front of the buffer.
     if (skipping) {
-      bufStart += filled;
-      filled = 0;
+      // A `\r` ending the bytes skipped may be a line end: kept until the byte after it is read.
+      const keep = filled > 0 && buf[filled - 1] === CR ? 1 : 0;
+      if (keep === 1) buf[0] = CR;
+      bufStart += filled - keep;
+      filled = keep;
     } else if (lineStart > 0) {
       buf.copyWithin(0, lineStart, filled);
       bufStart += lineStart;
@@ -110,10 +174,13 @@ function scanOwnedLines(src: ByteSource, start: number, end: number, sizes: Read
     const want = Math.min(buf.length - filled, src.size - pos, Math.max(end - pos, 0) + slack);
     const n = want > 0 ? src.read(buf, filled, want, pos) : 0;
     const eof = n === 0 || pos + n >= src.size;
-    let scanFrom = filled;
+    // A `\r` last in the buffer was not known to end a line: looked at again now that its next byte is here.
+    let scanFrom = filled > 0 && buf[filled - 1] === CR ? filled - 1 : filled;
     filled += n;
     // Searches stop at `filled`: bytes past it are stale leftovers of earlier reads.
     const view = buf.subarray(0, filled);
+    // Bytes before scanFrom hold no `\r` but that one: only a read that brought one pays for lone-`\r` searches.
+    const cr = loneCR && view.indexOf(CR, scanFrom) >= 0;
 
     if (checkBom && (filled >= 3 || eof)) {
       checkBom = false;
@@ -124,7 +191,7 @@ function scanOwnedLines(src: ByteSource, start: number, end: number, sizes: Read
       }
     }
     if (skipping) {
-      const k = view.indexOf(NL, scanFrom);
+      const k = nextLineEnd(view, scanFrom, cr, eof);
       if (k < 0) {
         if (eof) return;
         continue;
@@ -134,22 +201,22 @@ function scanOwnedLines(src: ByteSource, start: number, end: number, sizes: Read
       if (bufStart + lineStart >= end) return; // no line starts inside the split
     }
 
-    // The owned region ends at the first `\n` at or after byte end - 1.
+    // The owned region ends at the first line end at or after byte end - 1.
     const cutFrom = Math.max(scanFrom, end - 1 - bufStart);
     if (cutFrom < filled) {
-      const k = view.indexOf(NL, cutFrom);
+      const k = nextLineEnd(view, cutFrom, cr, eof);
       if (k >= 0) {
-        decodeLines(buf, lineStart, k, decodeBytes, onText);
+        decodeLines(buf, lineStart, withoutCR(buf, lineStart, k, loneCR), decodeBytes, loneCR, onText);
         return;
       }
     }
     if (eof) {
-      if (lineStart < filled) decodeLines(buf, lineStart, filled, decodeBytes, onText);
+      if (lineStart < filled) decodeLines(buf, lineStart, filled, decodeBytes, loneCR, onText);
       return;
     }
-    const last = view.lastIndexOf(NL);
+    const last = lastLineEnd(view, cr, eof);
     if (last >= scanFrom) {
-      decodeLines(buf, lineStart, last, decodeBytes, onText);
+      decodeLines(buf, lineStart, withoutCR(buf, lineStart, last, loneCR), decodeBytes, loneCR, onText);
       lineStart = last + 1;
     }
   }
@@ -202,18 +269,32 @@ function withSource<T>(split: TextSplit, body: (src: ByteSource, start: number, 
  * firstLineNumber({ path: '/data/f.txt', start: 3, length: 6, whole: false }); // 3 (the split owns 'ccc')
  * ```
  */
-export function firstLineNumber(split: TextSplit): number {
+export function firstLineNumber(split: TextSplit, opts?: Pick<LineReadOptions, 'loneCR'>): number {
   if (split.whole || isCompressedPath(split.path) || split.start <= 0) return 1;
-  // Lines starting before `start`: the one at byte 0 and one after each `\n` in [0, start - 1).
+  const loneCR = opts?.loneCR ?? true;
+  // Lines starting before `start`: the one at byte 0 and one after each line end in [0, start - 1). Bytes are read
+  // through start - 1 so that the byte after every `\r` before it is known.
   let lines = 1;
   const end = split.start - 1;
   const fd = openSync(split.path, 'r');
   try {
-    const buf = Buffer.allocUnsafe(Math.min(DEFAULT_READ_CHUNK_BYTES, Math.max(end, 1)));
-    for (let pos = 0; pos < end; ) {
-      const n = readSync(fd, buf, 0, Math.min(buf.length, end - pos), pos);
+    const buf = Buffer.allocUnsafe(Math.min(DEFAULT_READ_CHUNK_BYTES, Math.max(end + 1, 1)));
+    let afterCR = false; // the byte before this chunk was a `\r` before `end`
+    for (let pos = 0; pos <= end; ) {
+      const n = readSync(fd, buf, 0, Math.min(buf.length, end + 1 - pos), pos);
       if (n === 0) break;
-      for (let i = buf.indexOf(NL); i >= 0 && i < n; i = buf.indexOf(NL, i + 1)) lines++;
+      const view = buf.subarray(0, n);
+      const within = Math.min(n, end - pos); // bytes of this chunk before `end`
+      if (afterCR && view[0] !== NL) lines++;
+      for (let i = view.indexOf(NL); i >= 0 && i < within; i = view.indexOf(NL, i + 1)) lines++;
+      afterCR = false;
+      if (loneCR) {
+        for (let i = view.indexOf(CR); i >= 0 && i < within; i = view.indexOf(CR, i + 1)) {
+          if (i + 1 < n) {
+            if (view[i + 1] !== NL) lines++;
+          } else afterCR = true;
+        }
+      }
       pos += n;
     }
   } finally {
@@ -271,6 +352,11 @@ export interface LineReadOptions {
   readonly chunkBytes?: number;
   /** Bytes decoded into one string at a time (default {@link DECODE_PIECE_BYTES}), cut at a line's end. */
   readonly decodeBytes?: number;
+  /**
+   * Whether a `\r` not followed by `\n` ends a line, as in Hadoop's LineRecordReader (default true). With false a
+   * lone `\r` is text, for readers whose records may hold one (CSV's quoted fields).
+   */
+  readonly loneCR?: boolean;
 }
 
 /** Arrays passed to one `concat` call as arguments, well within V8's limit on a call's argument count. */
@@ -279,6 +365,7 @@ const SPREAD_LIMIT = 4096;
 interface ReadSizes {
   readonly chunkBytes: number;
   readonly decodeBytes: number;
+  readonly loneCR: boolean;
 }
 
 function sizesOf(opts: LineReadOptions | undefined): ReadSizes {
@@ -288,37 +375,43 @@ function sizesOf(opts: LineReadOptions | undefined): ReadSizes {
       throw new InvalidArgumentError(`${name} must be a positive integer, got ${n}. Omit it to use the default.`);
     }
   }
-  return sizes;
+  return { ...sizes, loneCR: opts?.loneCR ?? true };
 }
 
 function stripCR(line: string): string {
   return line.charCodeAt(line.length - 1) === 13 ? line.slice(0, -1) : line;
 }
 
+const LINE_END = /\r\n?|\n/;
+
+/** The lines of a decoded run (see scanOwnedLines), split at its line ends. */
+function linesOf(text: string, loneCR: boolean): string[] {
+  if (!text.includes('\r')) return text.split('\n');
+  if (loneCR) return text.split(LINE_END);
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) lines[i] = stripCR(lines[i] as string);
+  return lines;
+}
+
 /**
- * Returns the lines a split owns, without their `\n` (or `\r\n`).
+ * Returns the lines a split owns, without their line ends (`\n`, `\r\n` or a lone `\r`, as Hadoop's).
  *
- * A final line without a newline counts; a file ending in `\n` has no extra empty line; a line made
- * of only `\n` is `''`. `whole` (gzip) splits yield every line of the decompressed file.
+ * A final line without a line end counts; a file ending in one has no extra empty line; a line made
+ * of only a line end is `''`. `whole` (gzip) splits yield every line of the decompressed file.
  *
  * @example
  * ```ts
  * // file: "a\nbb\r\nccc" (9 bytes)
  * readSplitLines({ path: '/data/f.txt', start: 0, length: 3, whole: false }); // ['a', 'bb']
  * readSplitLines({ path: '/data/f.txt', start: 3, length: 6, whole: false }); // ['ccc']
+ * // file: "x\ry\r" (a classic Mac file)
+ * readSplitLines({ path: '/data/mac.txt', start: 0, length: 4, whole: false }); // ['x', 'y']
  * ```
  */
 export function readSplitLines(split: TextSplit, opts?: LineReadOptions): string[] {
   const pieces: string[][] = [];
-  withSource(split, (src, start, end) =>
-    scanOwnedLines(src, start, end, sizesOf(opts), (text) => {
-      const lines = text.split('\n');
-      if (text.includes('\r')) {
-        for (let i = 0; i < lines.length; i++) lines[i] = stripCR(lines[i] as string);
-      }
-      pieces.push(lines);
-    }),
-  );
+  const sizes = sizesOf(opts);
+  withSource(split, (src, start, end) => scanOwnedLines(src, start, end, sizes, (text) => void pieces.push(linesOf(text, sizes.loneCR))));
   // concat copies element slots in bulk; flat() walks them generically and was 2x slower here. A split holds one
   // piece per ~64 KiB (a decompressed gzip file may hold tens of thousands): spread a bounded number at a time.
   let all = pieces[0] ?? [];
@@ -337,19 +430,31 @@ export function readSplitLines(split: TextSplit, opts?: LineReadOptions): string
  * ```
  */
 export function forEachSplitLine(split: TextSplit, fn: (line: string) => void, opts?: LineReadOptions): void {
+  const sizes = sizesOf(opts);
   withSource(split, (src, start, end) =>
-    scanOwnedLines(src, start, end, sizesOf(opts), (text) => {
+    scanOwnedLines(src, start, end, sizes, (text) => {
       // Each line is cut from the piece as it is handed on, never all of a piece's lines at once: an array of them
       // (one split('\n') per piece) kept ~6,000 short lines alive at every scavenge and doubled what PageRank's load
       // promoted to the old generation, ~8 instead of ~3 full collections per worker (docs/benchmarks.md, session 12).
-      const cr = text.includes('\r');
+      let cr = text.indexOf('\r');
+      const stripped = cr >= 0 && !sizes.loneCR;
+      if (stripped) cr = -1;
       let from = 0;
+      // The next `\n` and `\r` (-1: none left), kept from line to line and searched for again only once passed: with
+      // classic Mac line ends, a search for the next `\n` at every line would scan to the end of the text each time.
+      let nl = text.indexOf('\n');
       for (;;) {
-        const k = text.indexOf('\n', from);
-        const line = k < 0 ? text.slice(from) : text.slice(from, k);
-        fn(cr ? stripCR(line) : line);
-        if (k < 0) return;
-        from = k + 1;
+        if (nl >= 0 && nl < from) nl = text.indexOf('\n', from);
+        if (cr >= 0 && cr < from) cr = text.indexOf('\r', from);
+        if (cr >= 0 && (nl < 0 || cr < nl)) {
+          fn(text.slice(from, cr));
+          from = text.charCodeAt(cr + 1) === 10 ? cr + 2 : cr + 1;
+          continue;
+        }
+        const line = nl < 0 ? text.slice(from) : text.slice(from, nl);
+        fn(stripped ? stripCR(line) : line);
+        if (nl < 0) return;
+        from = nl + 1;
       }
     }),
   );
@@ -367,15 +472,8 @@ export function forEachSplitLine(split: TextSplit, fn: (line: string) => void, o
  * ```
  */
 export function forEachSplitLineBatch(split: TextSplit, fn: (lines: string[]) => void, opts?: LineReadOptions): void {
-  withSource(split, (src, start, end) =>
-    scanOwnedLines(src, start, end, sizesOf(opts), (text) => {
-      const lines = text.split('\n');
-      if (text.includes('\r')) {
-        for (let i = 0; i < lines.length; i++) lines[i] = stripCR(lines[i] as string);
-      }
-      fn(lines);
-    }),
-  );
+  const sizes = sizesOf(opts);
+  withSource(split, (src, start, end) => scanOwnedLines(src, start, end, sizes, (text) => fn(linesOf(text, sizes.loneCR))));
 }
 
 /**

@@ -44,7 +44,7 @@
 
 import { closeSync, existsSync, linkSync, openSync, realpathSync, renameSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { OutputPathError, OutputCommitError, InvalidArgumentError } from '../core/errors.js';
+import { OutputPathError, OutputCommitError, CommitDeniedError, InvalidArgumentError } from '../core/errors.js';
 import { lstat, mkdir, readdir, rename, rm, rmdir, writeFile } from '../util/fs-async.js';
 import { inputSpecRoots, localPathOf } from './input-files.js';
 import { formatTextLine, partFileName } from './text-format.js';
@@ -489,6 +489,7 @@ export function writeTaskOutput(plan: JobOutputPlan, partition: number, attempt:
   try {
     fd = openSync(attemptPath, 'w');
   } catch (err) {
+    if (jobEnded(plan, err)) throw commitDenied(plan, partition, attempt, err);
     throw new OutputCommitError(
       `Cannot create task output ${attemptPath} (${codeOf(err) ?? 'error'}). The job may have been aborted ` +
         'or its staging folder removed; re-run the job.',
@@ -556,6 +557,7 @@ export function commitTask(plan: JobOutputPlan, partition: number, attempt: numb
       return lost;
     }
     if (code === 'ENOENT') {
+      if (jobEnded(plan, err)) throw commitDenied(plan, partition, attempt, err);
       throw new OutputCommitError(
         `Cannot commit task output ${attemptPath}: it does not exist. Call writeTaskOutput first; if you did, ` +
           'the job was aborted or already committed.',
@@ -575,6 +577,19 @@ export function commitTask(plan: JobOutputPlan, partition: number, attempt: numb
   }
   rmSync(attemptPath, { force: true });
   return { committed: true, partPath, message: `Committed partition ${partition} (attempt ${attempt}).` };
+}
+
+/** Whether `err` (from an attempt's file) comes of the job's staging folder being gone: the job was aborted or committed. */
+function jobEnded(plan: JobOutputPlan, err: unknown): boolean {
+  return codeOf(err) === 'ENOENT' && !existsSync(plan.stagingPath);
+}
+
+function commitDenied(plan: JobOutputPlan, partition: number, attempt: number, cause: unknown): CommitDeniedError {
+  return new CommitDeniedError(
+    `Task attempt ${attempt} of partition ${partition} may not commit to ${plan.outputPath}: its job has ended (aborted or ` +
+      `committed) and its staging folder ${plan.stagingPath} is gone. Nothing of this attempt was kept.`,
+    { cause },
+  );
 }
 
 /**

@@ -14,6 +14,12 @@ import type { RddContext } from './rdd-context.js';
 import type { TaskContext } from './task-context.js';
 import { InputFilesRDD, type RddOptions, type Sink } from './internal.js';
 
+/**
+ * CSV records end at `\n` or `\r\n` only: a `\r` inside a quoted field is the field's, and one outside quotes is
+ * refused by the parser, naming the line (see CsvLineParser), rather than cutting a record at a quoted `\r`.
+ */
+const CSV_LINES = { loneCR: false } as const;
+
 /** How `sc.csvFile` reads: a header row or not, the delimiter, and whether quoted fields may hold line breaks. */
 export interface CsvReadOptions {
   readonly header: boolean;
@@ -71,7 +77,7 @@ export class CsvFileRDD extends InputFilesRDD<Record<string, string> | string[],
     let recordLine = 1;
     const lineInFile = (k: number): string => {
       try {
-        return `${split.path}, line ${firstLineNumber(split) + k - 1}`;
+        return `${split.path}, line ${firstLineNumber(split, CSV_LINES) + k - 1}`;
       } catch {
         return split.path; // the file went away meanwhile: name the file only
       }
@@ -109,24 +115,28 @@ export class CsvFileRDD extends InputFilesRDD<Record<string, string> | string[],
       inSink = false;
     };
     try {
-      forEachSplitLine(split, (raw) => {
-        n++;
-        const line = n === 1 && fromFileStart && raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw;
-        if (!parser.open) {
-          // Spark's CSV source skips blank lines (nothing but characters up to the space) between records; read as
-          // a record of one empty field, a blank line failed the whole job against the header's field count.
-          if (isBlankLine(line)) return;
-          recordLine = n;
-        }
-        let fields: string[] | undefined;
-        try {
-          fields = parser.push(line);
-        } catch (err) {
-          throw new InvalidDataError(`csvFile: ${lineInFile(n)}: ${(err as Error).message}`, { cause: err });
-        }
-        if (fields !== undefined) emit(fields);
-        else if (!multiLine) throw notClosedOnItsLine(lineInFile(n));
-      });
+      forEachSplitLine(
+        split,
+        (raw) => {
+          n++;
+          const line = n === 1 && fromFileStart && raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw;
+          if (!parser.open) {
+            // Spark's CSV source skips blank lines (nothing but characters up to the space) between records; read as
+            // a record of one empty field, a blank line failed the whole job against the header's field count.
+            if (isBlankLine(line)) return;
+            recordLine = n;
+          }
+          let fields: string[] | undefined;
+          try {
+            fields = parser.push(line);
+          } catch (err) {
+            throw new InvalidDataError(`csvFile: ${lineInFile(n)}: ${(err as Error).message}`, { cause: err });
+          }
+          if (fields !== undefined) emit(fields);
+          else if (!multiLine) throw notClosedOnItsLine(lineInFile(n));
+        },
+        CSV_LINES,
+      );
       if (parser.open) {
         throw new InvalidDataError(`csvFile: ${lineInFile(recordLine)}: a quoted field that starts on this line is never closed`);
       }
@@ -161,9 +171,13 @@ function readHeader(path: string, delimiter: string): { names: string[]; start: 
   if (start < 0) return { names: [], start };
   let first: string | undefined;
   // A split of one byte owns exactly the line that starts there (the file's first line for byte 0, BOM dropped).
-  forEachSplitLine({ path, start: lineNumber === 1 ? 0 : start, length: 1, whole: false }, (line) => {
-    first ??= line;
-  });
+  forEachSplitLine(
+    { path, start: lineNumber === 1 ? 0 : start, length: 1, whole: false },
+    (line) => {
+      first ??= line;
+    },
+    CSV_LINES,
+  );
   let fields: string[] | undefined;
   try {
     fields = new CsvLineParser(delimiter).push((first ?? '').replace(/^\ufeff/, ''));

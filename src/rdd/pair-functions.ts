@@ -71,7 +71,7 @@ function notAPartitioner(op: string, arg: unknown): InvalidArgumentError {
     : typeof arg === 'object'
       ? 'an object without getPartition'
       : `${typeof arg} ${String(arg)}`;
-  const hint = isRdd(arg) ? ' It takes one other RDD; join or cogroup more than two by doing it twice.' : '';
+  const hint = isRdd(arg) ? ' It takes one other RDD; for more, use groupWith (a.groupWith(b, c)).' : '';
   return new InvalidArgumentError(`${op}: the partitioning argument must be a number of partitions or a partitioner, got ${given}.${hint}`);
 }
 
@@ -186,6 +186,28 @@ export function partitionBy<K, V>(rdd: RDD<[K, V]>, arg: number | Partitioner | 
 export function cogroup<K, V, W>(a: RDD<[K, V]>, b: RDD<[K, W]>, n: Parts, op = 'cogroup'): RDD<[K, [V[], W[]]]> {
   const partitioner = resolvePartitioner(op, n, a, b);
   return new CoGroupedRDD<K>(a.context, [a as RDD<Pair>, b as RDD<Pair>], partitioner) as unknown as RDD<[K, [V[], W[]]]>;
+}
+
+/**
+ * Spark's `groupWith`: the cogroup of `a` and every RDD of `others` (at least one), `[k, [vs, ws1, ws2, ...]]`, by
+ * the default partitioner of them all. JavaScript callers may pass anything: a value that is not an RDD is refused.
+ */
+export function groupWith<K>(a: RDD<Pair>, others: readonly unknown[]): RDD<[K, unknown[][]]> {
+  if (others.length === 0) {
+    throw new InvalidArgumentError('groupWith: pass at least one other RDD of pairs (a.groupWith(b, c, ...)).');
+  }
+  others.forEach((o, i) => {
+    if (!isRdd(o)) {
+      const hint =
+        typeof o === 'number' || isCustomPartitioner(o) || isEnginePartitioner(o)
+          ? ' It takes no partitioning argument (Spark’s neither); partitionBy the result.'
+          : '';
+      throw new InvalidArgumentError(`groupWith: argument ${i + 1} must be an RDD of pairs, got ${o === null ? 'null' : typeof o}.${hint}`);
+    }
+  });
+  const rdds = [a, ...(others as RDD<Pair>[])];
+  const partitioner = resolvePartitioner('groupWith', undefined, ...rdds);
+  return new CoGroupedRDD<K>(a.context, rdds, partitioner, { op: 'groupWith' });
 }
 
 export function join<K, V, W, R>(a: RDD<[K, V]>, b: RDD<[K, W]>, op: ElementOp, n: Parts): RDD<[K, R]> {

@@ -1297,6 +1297,25 @@ export abstract class RDD<T> {
   }
 
   /**
+   * For each key in this RDD or any of `others`, the arrays of its values in each, in argument order:
+   * `[k, [vs, ws1, ws2, ...]]` (Spark's `groupWith`, a cogroup of more than two RDDs). One shuffle for them all,
+   * none for an input already partitioned as the result; the partitioner is the default one of them all.
+   *
+   * @example
+   * ```ts
+   * a.groupWith(b, c); // [['k', [[1, 2], ['x'], []]], ...]
+   * ```
+   */
+  groupWith<K, V, W>(this: RDD<[K, V]>, other: RDD<[K, W]>): RDD<[K, [V[], W[]]]>;
+  groupWith<K, V, W1, W2>(this: RDD<[K, V]>, other1: RDD<[K, W1]>, other2: RDD<[K, W2]>): RDD<[K, [V[], W1[], W2[]]]>;
+  groupWith<K, V, W1, W2, W3>(this: RDD<[K, V]>, other1: RDD<[K, W1]>, other2: RDD<[K, W2]>, other3: RDD<[K, W3]>): RDD<[K, [V[], W1[], W2[], W3[]]]>;
+  groupWith<K>(this: RDD<[K, unknown]>, ...others: RDD<[K, unknown]>[]): RDD<[K, unknown[][]]>;
+  groupWith(notPairs: NotPairs<'groupWith'>, ...rest: unknown[]): never;
+  groupWith(this: RDD<any>, ...others: unknown[]): RDD<any> {
+    return pair.groupWith(this, others);
+  }
+
+  /**
    * The pairs whose key does not occur in `other`.
    *
    * @example

@@ -734,7 +734,10 @@ export class TaskScheduler implements BackendListener {
     const listened = this.bus.listenedMask(TASK_EVENTS);
     if ((listened & (END_LISTENED | BATCH_LISTENED)) === 0) return;
     const failure = outcome.status === 'failed' ? outcome.failure : undefined;
-    const killed = lostTheRace || failure?.kind === 'killed';
+    // A save's attempt that found its job ended (aborted or committed) when it came to commit is killed, not failed:
+    // Spark's TaskCommitDenied. Only in a stage no longer running: one that is still needs the attempt to count.
+    const killed =
+      lostTheRace || failure?.kind === 'killed' || (m.zombie && failure?.kind === 'exception' && failure.error.name === 'CommitDeniedError');
     const task = m.ts.tasks[run.index]!;
     const result = killed ? 'killed' : outcome.status === 'success' ? 'success' : 'failed';
     const error = failure !== undefined ? describeFailure(failure) : undefined;

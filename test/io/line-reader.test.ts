@@ -4,7 +4,14 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { forEachSplitLine, forEachSplitLineBatch, readSplitLines, readWholeTextFile, type LineReadOptions } from '../../src/io/line-reader.js';
+import {
+  firstLineNumber,
+  forEachSplitLine,
+  forEachSplitLineBatch,
+  readSplitLines,
+  readWholeTextFile,
+  type LineReadOptions,
+} from '../../src/io/line-reader.js';
 import { computeTextSplits, type TextSplit } from '../../src/io/text-splits.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'kindling-lines-'));
@@ -17,10 +24,19 @@ function writeTemp(content: string | Buffer, ext = '.txt'): string {
   return file;
 }
 
-/** The specification: only `\n` ends a line, one trailing `\r` is dropped, a leading BOM is dropped. */
-function expectedLines(content: string): string[] {
+/**
+ * The specification, Hadoop's LineRecordReader's: `\n`, `\r\n` and a lone `\r` end a line, a final line end adds no
+ * empty line, a leading BOM is dropped. With `loneCR: false` (the CSV reader's) only `\n` ends a line and one `\r`
+ * before it (or at the end of the text) is dropped.
+ */
+function expectedLines(content: string, loneCR = true): string[] {
   const text = content.startsWith('\uFEFF') ? content.slice(1) : content;
   if (text === '') return [];
+  if (loneCR) {
+    const lines = text.split(/\r\n|\r|\n/);
+    if (/[\r\n]$/.test(text)) lines.pop();
+    return lines;
+  }
   const lines = text.split('\n');
   if (text.endsWith('\n')) lines.pop();
   return lines.map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
@@ -40,13 +56,13 @@ const piece = fc.constantFrom('a', 'b', 'xyz', ' ', 'é', '€', '😀', '\r', '
 const lineArb = fc.array(piece, { maxLength: 12 }).map((ps) => ps.join(''));
 const textArb = fc
   .record({
-    lines: fc.array(fc.tuple(lineArb, fc.boolean()), { maxLength: 30 }),
+    lines: fc.array(fc.tuple(lineArb, fc.constantFrom('\n', '\r\n', '\r')), { maxLength: 30 }),
     finalNewline: fc.boolean(),
     bom: fc.boolean(),
   })
   .map(({ lines, finalNewline, bom }) => {
-    const body = lines.map(([l, crlf]) => l + (crlf ? '\r\n' : '\n')).join('');
-    const text = finalNewline ? body : body.replace(/\r?\n$/, '');
+    const body = lines.map(([l, end]) => l + end).join('');
+    const text = finalNewline ? body : body.replace(/(\r\n|\r|\n)$/, '');
     return (bom ? '\uFEFF' : '') + text;
   });
 
@@ -61,10 +77,11 @@ describe('readSplitLines and friends', () => {
         // Pieces from one byte (every line its own piece, lines longer than a piece) to more than a chunk.
         fc.option(fc.integer({ min: 1, max: 60 }), { nil: undefined }),
         fc.constantFrom<'array' | 'each' | 'batch'>('array', 'each', 'batch'),
-        async (content, maxSplitBytes, minPartitions, chunkBytes, decodeBytes, how) => {
+        fc.boolean(),
+        async (content, maxSplitBytes, minPartitions, chunkBytes, decodeBytes, how, loneCR) => {
           const file = writeTemp(content);
           const splits = await computeTextSplits([file], minPartitions, { maxSplitBytes });
-          expect(allLines(splits, how, { chunkBytes, decodeBytes })).toEqual(expectedLines(content));
+          expect(allLines(splits, how, { chunkBytes, decodeBytes, loneCR })).toEqual(expectedLines(content, loneCR));
           rmSync(file);
         },
       ),
@@ -80,6 +97,48 @@ describe('readSplitLines and friends', () => {
       const splits = await computeTextSplits([file], 1, { maxSplitBytes: s });
       expect(allLines(splits, 'array')).toEqual(expectedLines(content));
     }
+  });
+
+  it('ends a line at a lone \\r as Hadoop does, a \\r\\n cut by a split boundary or a read chunk being one line end', () => {
+    // Classic Mac line ends, an empty line between two lone \r, CRLF and LF mixed, a final lone \r.
+    const content = 'mac\rline\r\rcrlf\r\nlf\n\r\nend\r';
+    const expected = ['mac', 'line', '', 'crlf', 'lf', '', 'end'];
+    const file = writeTemp(content);
+    const size = Buffer.byteLength(content);
+    for (let s = 1; s <= size + 1; s++) {
+      for (const chunkBytes of [1, 2, 3, 64]) {
+        const splits: TextSplit[] = [];
+        for (let at = 0; at < size; at += s) splits.push({ path: file, start: at, length: Math.min(s, size - at), whole: false });
+        for (const how of ['array', 'each', 'batch'] as const) expect(allLines(splits, how, { chunkBytes })).toEqual(expected);
+      }
+    }
+    // The reader that keeps a lone \r as text (CSV's) drops only the \r before a \n and at the very end.
+    expect(readSplitLines({ path: file, start: 0, length: size, whole: false }, { loneCR: false })).toEqual(['mac\rline\r\rcrlf', 'lf', '', 'end']);
+  });
+
+  it('decodes a file of classic Mac line ends in pieces cut at its \\r, as a file of \\n in pieces cut at its \\n', () => {
+    // Decoded whole per read chunk instead, every line of a few MiB of text would be cut from one long string.
+    const lines = Array.from({ length: 50_000 }, (_, i) => `line ${i} ${'m'.repeat(i % 50)}`);
+    const file = writeTemp(`${lines.join('\r')}\r`);
+    const batches: number[] = [];
+    const got: string[] = [];
+    forEachSplitLineBatch({ path: file, start: 0, length: Buffer.byteLength(`${lines.join('\r')}\r`), whole: false }, (ls) => {
+      batches.push(ls.length);
+      got.push(...ls);
+    });
+    expect(got).toEqual(lines);
+    // ~1.8 MB in pieces of at most 64 KiB (and a line).
+    expect(batches.length).toBeGreaterThan(20);
+    expect(Math.max(...batches)).toBeLessThan(3000);
+  });
+
+  it('numbers the lines before a split as its reader counts them, lone \\r included', () => {
+    const file = writeTemp('a\rb\r\nc\nd\r\re');
+    const split = (start: number): TextSplit => ({ path: file, start, length: 1, whole: false });
+    // Lines start at bytes 0, 2, 5, 7, 9, 10: the first line a split owns is the first starting at or after its start.
+    expect([1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((s) => firstLineNumber(split(s)))).toEqual([2, 2, 3, 3, 3, 4, 4, 5, 5, 6]);
+    // Only \n ends a line for the CSV reader: lines start at bytes 0, 5, 7.
+    expect([1, 5, 6, 7, 8].map((s) => firstLineNumber(split(s), { loneCR: false }))).toEqual([2, 2, 3, 3, 4]);
   });
 
   it('gives each line to the split holding its first byte', () => {

@@ -4,7 +4,7 @@ import { Worker } from 'node:worker_threads';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { OutputPathError } from '../../src/core/errors.js';
+import { CommitDeniedError, OutputCommitError, OutputPathError } from '../../src/core/errors.js';
 import {
   abortJob,
   abortTask,
@@ -130,6 +130,34 @@ describe('output commit protocol', () => {
     expect(readdirSync(parent)).toEqual(['out']);
     expect(readdirSync(target).sort()).toEqual(['_SUCCESS', 'part-00000']);
     expect(readFileSync(path.join(target, 'part-00000'), 'utf8')).toBe('old\n');
+  });
+
+  it('denies an attempt that comes to write or commit after its job was aborted or committed (CommitDeniedError)', async () => {
+    const parent = freshParent();
+    const aborted = await setupJob(path.join(parent, 'aborted'), { jobId: 'a', numPartitions: 2 });
+    writeTaskOutput(aborted, 0, 0, ['late']); // written before the abort, committed after it
+    await abortJob(aborted);
+    expect(() => commitTask(aborted, 0, 0)).toThrow(CommitDeniedError);
+    expect(() => writeTaskOutput(aborted, 1, 0, ['later'])).toThrow(/Task attempt 0 of partition 1 may not commit to .*aborted: its job has ended/);
+
+    const done = await setupJob(path.join(parent, 'done'), { jobId: 'd', numPartitions: 1 });
+    runTasks(done, [['x']]);
+    writeTaskOutput(done, 0, 1, ['speculative copy']);
+    await commitJob(done);
+    expect(() => commitTask(done, 0, 1)).toThrow(CommitDeniedError);
+    expect(readdirSync(parent).sort()).toEqual(['done']);
+
+    // A job still running whose attempt file is missing is not denied: that is a failure of the task.
+    const running = await setupJob(path.join(parent, 'running'), { jobId: 'r', numPartitions: 1 });
+    let err: unknown;
+    try {
+      commitTask(running, 0, 0);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(OutputCommitError);
+    expect(err).not.toBeInstanceOf(CommitDeniedError);
+    await abortJob(running);
   });
 
   it('abortJob ends, leaving nothing, while tasks of the cancelled job still create files in staging', async () => {

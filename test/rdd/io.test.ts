@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
+import { Context, capture, useModule, type TaskEndEvent } from 'kindling';
 import { MODES, numSorted, sorted, useContext } from './helpers.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'kindling-io-'));
@@ -343,5 +344,47 @@ describe('saveAsTextFile after a killed save', () => {
     await ctx().parallelize(['after'], 1).saveAsTextFile(out);
     expect(readdirSync(parent)).toEqual(['out']);
     expect(readFileSync(path.join(out, 'part-00000'), 'utf8')).toBe('after\n');
+  });
+});
+
+describe.each(MODES.filter((m) => m !== 'local'))('a save task that comes to commit after its job failed (%s)', (master) => {
+  let sc: Context | undefined;
+  afterAll(async () => {
+    await sc?.stop();
+  });
+
+  it('ends killed, as Spark counts a TaskCommitDenied, and leaves nothing', async () => {
+    // One attempt per task: partition 0's failure fails the job at once, while partition 1 still computes.
+    sc = new Context({ master, progress: false, maxTaskFailures: 1 });
+    const parent = fresh('denied');
+    const out = path.join(parent, 'out');
+    const marker = path.join(fresh('denied-marker'), 'job-failed');
+    const fs = useModule('node:fs');
+    const ends: TaskEndEvent[] = [];
+    const off = sc.events.on('taskEnd', (e) => void ends.push(e));
+    const save = sc
+      .parallelize([0, 1], 2)
+      .map(
+        capture({ fs, marker }, (x: number) => {
+          if (x === 0) throw new Error('partition 0 fails');
+          // Partition 1 runs on until the driver has aborted the save (its staging folder is gone), then commits.
+          const until = Date.now() + 60_000;
+          while (!fs.existsSync(marker) && Date.now() < until);
+          return x;
+        }),
+      )
+      .saveAsTextFile(out);
+    await expect(save).rejects.toThrow(/partition 0 fails/);
+    writeFileSync(marker, '');
+    for (let i = 0; i < 1200 && !ends.some((e) => e.partition === 1); i++) await new Promise((r) => setTimeout(r, 50));
+    off();
+    expect(ends.find((e) => e.partition === 0)).toMatchObject({ result: 'failed' });
+    expect(ends.find((e) => e.partition === 1)).toMatchObject({
+      result: 'killed',
+      error: expect.stringMatching(/^CommitDeniedError: Task attempt 0 of partition 1 may not commit to .*: its job has ended/),
+    });
+    expect(readdirSync(parent)).toEqual([]);
+    // The context goes on.
+    expect(await sc.parallelize([1, 2]).count()).toBe(2);
   });
 });

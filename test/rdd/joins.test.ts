@@ -104,6 +104,39 @@ describe.each(MODES)('joins (%s)', (master) => {
     );
   });
 
+  it("groupWith: Spark's cogroup of more than two RDDs, [k, [vs, ws1, ws2]] in argument order, one shuffle per input", async () => {
+    const sc = ctx();
+    const third = sc.parallelize<[string, boolean]>(
+      [
+        ['e', true],
+        ['a', false],
+      ],
+      1,
+    );
+    const g = left().groupWith(right(), third);
+    expect(g.getNumPartitions()).toBe(3);
+    const out = (await g.collect()).map(([k, gs]) => [k, gs.map((xs) => sorted<unknown>(xs))]);
+    expect(sorted(out)).toEqual(
+      sorted([
+        ['a', [[1, 3], ['x', 'z'], [false]]],
+        ['b', [[2], [], []]],
+        ['c', [[], ['y'], []]],
+        ['d', [[7], ['w'], []]],
+        ['e', [[], [], [true]]],
+      ]),
+    );
+    // With one other RDD it is cogroup.
+    expect(normCogroup(await left().groupWith(right()).collect())).toEqual(normCogroup(await left().cogroup(right()).collect()));
+    // An input already partitioned as the result is read without a shuffle: only the other two shuffle.
+    const hp = new HashPartitioner(4);
+    const byKey = left().partitionBy(hp).groupWith(right(), third);
+    expect(byKey.partitioner?.equals(hp)).toBe(true);
+    expect(byKey.toDebugString().match(/\+-/g)?.length).toBe(3);
+    expect(sorted(await byKey.collect()).length).toBe(5);
+    expect(() => (left() as any).groupWith()).toThrow(/groupWith: pass at least one other RDD/);
+    expect(() => (left() as any).groupWith(right(), 4)).toThrow(/groupWith: argument 2 must be an RDD of pairs, got number/);
+  });
+
   it('joins with an empty side', async () => {
     const sc = ctx();
     const empty = sc.parallelize<[string, string]>([], 2);

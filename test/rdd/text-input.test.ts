@@ -1,7 +1,7 @@
 /**
  * `textFile` against the plainest reference there is: the file read whole with `readFileSync`, decoded as UTF-8
- * (invalid bytes becoming U+FFFD, as Java's decoder in Spark), a leading byte-order mark dropped, split at `\n`, a
- * `\r` before each `\n` (and at the very end) dropped, no line after a final `\n`. Random files of the shapes that
+ * (invalid bytes becoming U+FFFD, as Java's decoder in Spark), a leading byte-order mark dropped, split at `\n`,
+ * `\r\n` and a lone `\r` (Hadoop's LineRecordReader's line ends), no line after a final line end. Random files of the shapes that
  * break line readers: multi-byte characters, CRLF and lone `\r`, empty lines, lines longer than the reader's 64 KiB
  * decoded piece, no final newline, invalid UTF-8, plain or gzip (one member or several), with any number of splits,
  * through both engines. The count must agree with the lines.
@@ -22,9 +22,10 @@ function reference(bytes: Buffer): string[] {
   let text = bytes.toString('utf8');
   if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) text = text.slice(1);
   if (text === '') return [];
-  const lines = text.split('\n');
-  if (lines[lines.length - 1] === '') lines.pop();
-  return lines.map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
+  // Hadoop's LineRecordReader's line ends: \n, \r\n and a lone \r.
+  const lines = text.split(/\r\n|\r|\n/);
+  if (/[\r\n]$/.test(text)) lines.pop();
+  return lines;
 }
 
 const piece = fc.oneof(
