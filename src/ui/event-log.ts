@@ -119,6 +119,8 @@ export class EventLogWriter {
       return;
     }
     this.#blockTaskEnds();
+    // The application's end is its log's last line: what a stop() was still tearing down is not "running" after it.
+    if (event.type === 'applicationEnd') this.#ended = true;
     const line = JSON.stringify(event) + '\n';
     this.#buffer.push(line);
     this.#bytes += line.length;
@@ -161,6 +163,9 @@ export class EventLogWriter {
     else if (ends.size > 0) this.#armTimer();
   }
 
+  /** The `applicationEnd` line is written (or buffered): no `tasksRunning` line may follow it. */
+  #ended = false;
+
   /** A task started: only a flag, the scheduler is asked what runs once per flush (see {@link EventLogWriter.#running}). */
   #started(): void {
     if (this.runningTasks === undefined) return;
@@ -175,7 +180,7 @@ export class EventLogWriter {
    * the log of a job of 0.2 s tasks on 16 workers (docs/benchmarks.md, session 26).
    */
   #running(all: boolean): void {
-    if (!this.#taskStarted) return;
+    if (!this.#taskStarted || this.#ended) return;
     const now = Date.now();
     const upTo = all ? now : now - FLUSH_MS;
     const from = this.#listedUpTo;

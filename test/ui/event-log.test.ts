@@ -607,6 +607,25 @@ describe('event log', () => {
     }
   });
 
+  it('writes no tasksRunning line after the applicationEnd line: a stop() that tears down running tasks ends the log', async () => {
+    // Found by the Ctrl-C spec (test/context/job-control.test.ts): the killed tasks still in the scheduler's running set
+    // at applicationEnd were listed after it, so the log's last line was not the application's end.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-evlog-'));
+    try {
+      const running = [
+        { stageId: 1, stageAttempt: 0, partition: 0, attempt: 0, workerIndex: 0, executorId: '0', speculative: false, time: Date.now() - 1000 },
+      ];
+      const log = new EventLogWriter(dir, 'app-ended', () => running);
+      log.write({ type: 'taskStart', ...running[0]! });
+      log.write({ type: 'applicationEnd', time: Date.now() } as AppEvent);
+      log.flushSync();
+      await log.close();
+      expect(readEventLog(log.file).map((e) => e.type)).toEqual(['applicationEnd']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('writes every event as whole UTF-8 lines through its reused chunk buffers: any text, any size, flushed while a chunk flies (property)', async () => {
     // The writer encodes each chunk into one of two buffers it keeps, grown when a chunk does not fit, and writes the
     // rest synchronously (flushSync) while the other is in flight: no line may be cut, doubled, reordered or mis-encoded.
