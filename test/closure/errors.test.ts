@@ -227,3 +227,25 @@ describe('env values that cannot be cloned', () => {
     expect(shipError(capture({ arguments: 1 }, fromSource('() => arguments'))).identifier).toBe('arguments');
   });
 });
+
+describe('very large env values', () => {
+  test('a function past what the value-by-value check looks at is still refused at the call, naming the env key', () => {
+    // 300,000 records: more than the per-value walk visits, so only the trial clone can find the last one's function.
+    const rows: Array<Record<string, unknown>> = Array.from({ length: 300_000 }, (_, i) => ({ i }));
+    rows[rows.length - 1] = { i: -1, f: () => 1 };
+    const err = shipError(capture({ rows }, () => rows.length));
+    expect(err.identifier).toBe('rows');
+    expect(err.message).toContain("captures 'rows', which cannot be sent to worker threads: it is refused by the structured clone");
+    expect(err.message).toContain('could not be cloned');
+  }, 60_000);
+
+  test('a large value that clones is accepted', () => {
+    const rows = Array.from({ length: 300_000 }, (_, i) => ({ i }));
+    expect(() =>
+      shipFunction(
+        capture({ rows }, () => rows.length),
+        WHAT,
+      ),
+    ).not.toThrow();
+  }, 60_000);
+});
