@@ -163,10 +163,13 @@ function undeclaredError(
 ): ClosureError {
   const quoted = names.map((n) => `'${n}'`);
   const list = quoted.length === 1 ? quoted[0]! : `${quoted.slice(0, -1).join(', ')} and ${quoted.at(-1)!}`;
-  const suggestion = `capture({ ${[...declared, ...names].join(', ')} }, ${signature(analysis, fnName)})`;
+  // Strict code cannot bind these two, so a capture naming them would only be refused in turn.
+  const capturable = names.filter((n) => n !== 'arguments' && n !== 'eval');
+  const toCapture = [...declared, ...capturable];
+  const suggestion = toCapture.length > 0 ? `: capture({ ${toCapture.join(', ')} }, ${signature(analysis, fnName)})` : '';
   let message =
     `${what} uses ${list}, which ${names.length === 1 ? 'is' : 'are'} not declared. Functions run in ` +
-    `worker threads and see only their arguments, globals and what you declare: ${suggestion}`;
+    `worker threads and see only their arguments, globals and what you declare${suggestion}`;
   const vite = names.find((n) => VITE_IMPORT_PATTERN.test(n));
   if (vite !== undefined) {
     message +=
@@ -177,10 +180,30 @@ function undeclaredError(
   if (names.includes('arguments')) {
     message += ". ('arguments' of an arrow function belongs to the code around it: use rest parameters, (...args) => ...)";
   }
+  if (names.includes('eval')) {
+    message +=
+      ". ('eval' cannot be declared: strict code cannot bind it, and the driver cannot check the code it would run " +
+      'for undeclared names. Parse data with JSON.parse, or ship the code as a function)';
+  }
+  const renamed = names.find((n) => shadowedGlobal(n) !== undefined);
+  if (renamed !== undefined) {
+    const original = shadowedGlobal(renamed)!;
+    message +=
+      `. ('${renamed}' is how esbuild/tsx renames a variable '${original}' that shadows the global of that name: ` +
+      `capture it under the name the function uses, capture({ ${original} }, ...), or rename the variable)`;
+  }
   if (names.includes('require')) {
     message += ". (Workers have no 'require': declare modules with useModule('name'))";
   }
   return new ClosureError(what, message, names[0]);
+}
+
+/** esbuild appends a number to a top-level or block variable whose name a global already has (`Math` becomes `Math2`). */
+const ESBUILD_RENAMED = /^([A-Za-z_$][\w$]*?)\d+$/;
+
+function shadowedGlobal(name: string): string | undefined {
+  const original = ESBUILD_RENAMED.exec(name)?.[1];
+  return original !== undefined && ALLOWED_GLOBALS.has(original) ? original : undefined;
 }
 
 function signature(analysis: FunctionAnalysis, fnName: string): string {

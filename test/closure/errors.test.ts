@@ -249,3 +249,29 @@ describe('very large env values', () => {
     ).not.toThrow();
   }, 60_000);
 });
+
+describe('hints for names that cannot simply be captured', () => {
+  test("the suggested capture leaves out 'arguments' and 'eval', which strict code cannot bind", () => {
+    const err = shipError(fromSource('(x) => arguments.length + x'));
+    expect(err.message).not.toContain('capture(');
+    expect(err.message).toContain('rest parameters');
+    const both = shipError(capture({ k: 1 }, fromSource('(x) => arguments.length + x + k + j')));
+    expect(both.message).toContain('capture({ k, j }, x => ...)');
+    const evalErr = shipError(fromSource("(x) => eval('x + 1')"));
+    expect(evalErr.identifier).toBe('eval');
+    expect(evalErr.message).not.toContain('capture({ eval }');
+    expect(evalErr.message).toContain("'eval' cannot be declared");
+  });
+
+  test('a global shadowed by a variable that esbuild/tsx renamed (Math becomes Math2) is explained', () => {
+    const err = shipError(fromSource('(x) => Math2.max(x, 0)'));
+    expect(err.identifier).toBe('Math2');
+    expect(err.message).toContain("'Math2' is how esbuild/tsx renames a variable 'Math' that shadows the global");
+    expect(shipError(fromSource('(x) => x1 + x')).message).not.toContain('esbuild/tsx renames');
+  });
+
+  test('an anonymous bound function is called one', () => {
+    const err = shipError(((a: number, x: number) => a + x).bind(null, 1));
+    expect(err.message).toContain('is a bound function (bound anonymous function)');
+  });
+});
