@@ -3,7 +3,8 @@ import { capturedInfo, isShippable, kShip, ModuleRef, type WireShippable } from 
 import { findUnclonable } from './clonable.js';
 import { ClosureError } from './errors.js';
 import { safeBuiltinExpression } from './builtins.js';
-import { ALLOWED_GLOBALS, VITE_IMPORT_PATTERN } from './globals.js';
+import { ALLOWED_GLOBALS, NAME_HELPER, VITE_IMPORT_PATTERN } from './globals.js';
+import { shadowedNames } from './scopes.js';
 
 /**
  * How one env entry travels to workers.
@@ -111,6 +112,9 @@ function shipNested(fn: Function, what: string, selfKey: string | undefined, dep
     else if (self) selfReference = true;
   }
   if (undeclared.length > 0) throw undeclaredError(what, undeclared, Object.keys(env), analysis, target.name);
+  const globals = [...analysis.free.keys()].filter((name) => !Object.hasOwn(env, name) && name !== selfKey && name !== NAME_HELPER);
+  const shadowed = shadowedNames(target, globals);
+  if (shadowed.length > 0) throw shadowedError(what, shadowed[0]!);
 
   const wireEnv: Record<string, WireEnvValue> = {};
   for (const key of used) {
@@ -144,6 +148,16 @@ function wireValue(key: string, value: unknown, what: string, depth: number, opt
     );
   }
   return { t: 'value', v: value };
+}
+
+function shadowedError(what: string, name: string): ClosureError {
+  return new ClosureError(
+    what,
+    `${what} uses '${name}', which here is not the global '${name}' but a variable of the code around the function ` +
+      `with a different value. In worker threads the name would mean the global, so the function would compute ` +
+      'something else. Rename the variable, then declare it in capture() like any other value the function uses',
+    name,
+  );
 }
 
 function writeError(what: string, name: string, declared: boolean): ClosureError {
