@@ -269,7 +269,7 @@ function nativeError(fn: Function, what: string): ClosureError {
   if (name.startsWith('bound ')) {
     return new ClosureError(
       what,
-      `${what} is a bound function (${name}): bind() results have no source ` +
+      `${what} is a bound function (${name === 'bound ' ? 'bound anonymous function' : name}): bind() results have no source ` +
         'to ship to worker threads. Use an arrow function and capture what it needs, e.g. capture({ obj }, x => obj.method(x))',
       name,
     );

@@ -71,7 +71,26 @@ export function findUnclonable(value: unknown, root: string): Unclonable | undef
       stack.push([(v as Record<string, unknown>)[key], `${path}.${key}`]);
     }
   }
-  return undefined;
+  return stack.length > 0 ? cloneProblem(value, root) : undefined;
+}
+
+/**
+ * The walk ran out of budget with parts of `value` unseen. Without this, a function hidden there (the last of 300,000
+ * records) surfaced only when the job's first task was posted: a JobFailedError naming neither the captured variable
+ * nor the function. One trial clone, paid only by values this large (postMessage clones them per task anyway), turns
+ * that into an error at the call; it cannot see class instances, which the clone accepts.
+ */
+function cloneProblem(value: unknown, root: string): Unclonable | undefined {
+  try {
+    structuredClone(value);
+    return undefined;
+  } catch (err) {
+    const detail = err instanceof Error ? err.message : String(err);
+    return {
+      path: root,
+      reason: `refused by the structured clone (${detail}), beyond the first ${VISIT_BUDGET} values checked one by one`,
+    };
+  }
 }
 
 function describeKey(k: unknown): string {

@@ -3,7 +3,8 @@ import { capturedInfo, isShippable, kShip, ModuleRef, type WireShippable } from 
 import { findUnclonable } from './clonable.js';
 import { ClosureError } from './errors.js';
 import { safeBuiltinExpression } from './builtins.js';
-import { ALLOWED_GLOBALS, VITE_IMPORT_PATTERN } from './globals.js';
+import { ALLOWED_GLOBALS, NAME_HELPER, VITE_IMPORT_PATTERN } from './globals.js';
+import { shadowedNames } from './scopes.js';
 
 /**
  * How one env entry travels to workers.
@@ -111,6 +112,9 @@ function shipNested(fn: Function, what: string, selfKey: string | undefined, dep
     else if (self) selfReference = true;
   }
   if (undeclared.length > 0) throw undeclaredError(what, undeclared, Object.keys(env), analysis, target.name);
+  const globals = [...analysis.free.keys()].filter((name) => !Object.hasOwn(env, name) && name !== selfKey && name !== NAME_HELPER);
+  const shadowed = shadowedNames(target, globals);
+  if (shadowed.length > 0) throw shadowedError(what, shadowed[0]!);
 
   const wireEnv: Record<string, WireEnvValue> = {};
   for (const key of used) {
@@ -146,6 +150,16 @@ function wireValue(key: string, value: unknown, what: string, depth: number, opt
   return { t: 'value', v: value };
 }
 
+function shadowedError(what: string, name: string): ClosureError {
+  return new ClosureError(
+    what,
+    `${what} uses '${name}', which here is not the global '${name}' but a variable of the code around the function ` +
+      `with a different value. In worker threads the name would mean the global, so the function would compute ` +
+      'something else. Rename the variable, then declare it in capture() like any other value the function uses',
+    name,
+  );
+}
+
 function writeError(what: string, name: string, declared: boolean): ClosureError {
   const why = declared
     ? `each worker gets its own copy of '${name}', so the change would never reach the driver or other tasks. ` +
@@ -163,10 +177,13 @@ function undeclaredError(
 ): ClosureError {
   const quoted = names.map((n) => `'${n}'`);
   const list = quoted.length === 1 ? quoted[0]! : `${quoted.slice(0, -1).join(', ')} and ${quoted.at(-1)!}`;
-  const suggestion = `capture({ ${[...declared, ...names].join(', ')} }, ${signature(analysis, fnName)})`;
+  // Strict code cannot bind these two, so a capture naming them would only be refused in turn.
+  const capturable = names.filter((n) => n !== 'arguments' && n !== 'eval');
+  const toCapture = [...declared, ...capturable];
+  const suggestion = toCapture.length > 0 ? `: capture({ ${toCapture.join(', ')} }, ${signature(analysis, fnName)})` : '';
   let message =
     `${what} uses ${list}, which ${names.length === 1 ? 'is' : 'are'} not declared. Functions run in ` +
-    `worker threads and see only their arguments, globals and what you declare: ${suggestion}`;
+    `worker threads and see only their arguments, globals and what you declare${suggestion}`;
   const vite = names.find((n) => VITE_IMPORT_PATTERN.test(n));
   if (vite !== undefined) {
     message +=
@@ -177,10 +194,30 @@ function undeclaredError(
   if (names.includes('arguments')) {
     message += ". ('arguments' of an arrow function belongs to the code around it: use rest parameters, (...args) => ...)";
   }
+  if (names.includes('eval')) {
+    message +=
+      ". ('eval' cannot be declared: strict code cannot bind it, and the driver cannot check the code it would run " +
+      'for undeclared names. Parse data with JSON.parse, or ship the code as a function)';
+  }
+  const renamed = names.find((n) => shadowedGlobal(n) !== undefined);
+  if (renamed !== undefined) {
+    const original = shadowedGlobal(renamed)!;
+    message +=
+      `. ('${renamed}' is how esbuild/tsx renames a variable '${original}' that shadows the global of that name: ` +
+      `capture it under the name the function uses, capture({ ${original} }, ...), or rename the variable)`;
+  }
   if (names.includes('require')) {
     message += ". (Workers have no 'require': declare modules with useModule('name'))";
   }
   return new ClosureError(what, message, names[0]);
+}
+
+/** esbuild appends a number to a top-level or block variable whose name a global already has (`Math` becomes `Math2`). */
+const ESBUILD_RENAMED = /^([A-Za-z_$][\w$]*?)\d+$/;
+
+function shadowedGlobal(name: string): string | undefined {
+  const original = ESBUILD_RENAMED.exec(name)?.[1];
+  return original !== undefined && ALLOWED_GLOBALS.has(original) ? original : undefined;
 }
 
 function signature(analysis: FunctionAnalysis, fnName: string): string {

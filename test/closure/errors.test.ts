@@ -227,3 +227,51 @@ describe('env values that cannot be cloned', () => {
     expect(shipError(capture({ arguments: 1 }, fromSource('() => arguments'))).identifier).toBe('arguments');
   });
 });
+
+describe('very large env values', () => {
+  test('a function past what the value-by-value check looks at is still refused at the call, naming the env key', () => {
+    // 300,000 records: more than the per-value walk visits, so only the trial clone can find the last one's function.
+    const rows: Array<Record<string, unknown>> = Array.from({ length: 300_000 }, (_, i) => ({ i }));
+    rows[rows.length - 1] = { i: -1, f: () => 1 };
+    const err = shipError(capture({ rows }, () => rows.length));
+    expect(err.identifier).toBe('rows');
+    expect(err.message).toContain("captures 'rows', which cannot be sent to worker threads: it is refused by the structured clone");
+    expect(err.message).toContain('could not be cloned');
+  }, 60_000);
+
+  test('a large value that clones is accepted', () => {
+    const rows = Array.from({ length: 300_000 }, (_, i) => ({ i }));
+    expect(() =>
+      shipFunction(
+        capture({ rows }, () => rows.length),
+        WHAT,
+      ),
+    ).not.toThrow();
+  }, 60_000);
+});
+
+describe('hints for names that cannot simply be captured', () => {
+  test("the suggested capture leaves out 'arguments' and 'eval', which strict code cannot bind", () => {
+    const err = shipError(fromSource('(x) => arguments.length + x'));
+    expect(err.message).not.toContain('capture(');
+    expect(err.message).toContain('rest parameters');
+    const both = shipError(capture({ k: 1 }, fromSource('(x) => arguments.length + x + k + j')));
+    expect(both.message).toContain('capture({ k, j }, x => ...)');
+    const evalErr = shipError(fromSource("(x) => eval('x + 1')"));
+    expect(evalErr.identifier).toBe('eval');
+    expect(evalErr.message).not.toContain('capture({ eval }');
+    expect(evalErr.message).toContain("'eval' cannot be declared");
+  });
+
+  test('a global shadowed by a variable that esbuild/tsx renamed (Math becomes Math2) is explained', () => {
+    const err = shipError(fromSource('(x) => Math2.max(x, 0)'));
+    expect(err.identifier).toBe('Math2');
+    expect(err.message).toContain("'Math2' is how esbuild/tsx renames a variable 'Math' that shadows the global");
+    expect(shipError(fromSource('(x) => x1 + x')).message).not.toContain('esbuild/tsx renames');
+  });
+
+  test('an anonymous bound function is called one', () => {
+    const err = shipError(((a: number, x: number) => a + x).bind(null, 1));
+    expect(err.message).toContain('is a bound function (bound anonymous function)');
+  });
+});
