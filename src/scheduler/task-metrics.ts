@@ -76,6 +76,18 @@ export interface SkewReport {
 export const SKEW_FACTOR = 3;
 export const SKEW_MIN_MS = 1000;
 
+/**
+ * The nearest-rank `q` quantile of `sorted` (ascending, at least one value), as Spark's task summary takes it.
+ *
+ * @example
+ * ```ts
+ * nearestRank(Float64Array.of(1, 2, 3, 4), 0.5); // 2
+ * ```
+ */
+export function nearestRank(sorted: ArrayLike<number>, q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}
+
 /** Nearest-rank quantiles of `values` (at least one). */
 export function quantiles(values: ArrayLike<number>): Quantiles {
   return sortedQuantiles(values, undefined);
@@ -96,8 +108,7 @@ function sortedQuantiles(values: ArrayLike<number>, scratch: Float64Array | unde
     for (let k = 0; k < v.length; k++) v[k] = values[k]!;
   }
   v.sort();
-  const at = (q: number): number => v[Math.min(v.length - 1, Math.max(0, Math.ceil(q * v.length) - 1))]!;
-  return [v[0]!, at(0.25), at(0.5), at(0.75), v[v.length - 1]!];
+  return [v[0]!, nearestRank(v, 0.25), nearestRank(v, 0.5), nearestRank(v, 0.75), v[v.length - 1]!];
 }
 
 /**

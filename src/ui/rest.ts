@@ -3,7 +3,7 @@
  * that tools written for Spark's API read kindling's. Fields Spark has that have no meaning here (JVM-specific
  * ones) are present with neutral values where tools expect them; kindling's own extras are marked `kindling*`.
  */
-import { SUMMARIZED_METRICS, type SummarizedMetric } from '../scheduler/task-metrics.js';
+import { nearestRank, SUMMARIZED_METRICS, type SummarizedMetric } from '../scheduler/task-metrics.js';
 import type { TaskMetrics } from '../exec/protocol.js';
 import type { ExecutorData, JobData, StageData, StatusStore, TaskData } from './status-store.js';
 import { streamingRest } from './streaming-store.js';
@@ -528,7 +528,7 @@ function taskSummary(store: StatusStore, s: StageData, quantiles: readonly numbe
   // Not a worker's metric: over the retained tasks, as each task gives it.
   const delays: number[] = [];
   for (const t of s.tasks.values()) if (t.status === 'SUCCESS' && t.metrics !== undefined) delays.push(schedulerDelay(t));
-  out.schedulerDelay = delays.length === 0 ? zeros : nearestRank(Float64Array.from(delays), quantiles);
+  out.schedulerDelay = delays.length === 0 ? zeros : nearestRanks(Float64Array.from(delays), quantiles);
   out.shuffleReadMetrics = {
     readBytes: q.shuffleReadBytes,
     readRecords: q.shuffleReadRecords,
@@ -544,9 +544,9 @@ function taskSummary(store: StatusStore, s: StageData, quantiles: readonly numbe
 }
 
 /** Nearest-rank quantiles (as the stage end's) of `v`, which it sorts. */
-function nearestRank(v: Float64Array, quantiles: readonly number[]): number[] {
+function nearestRanks(v: Float64Array, quantiles: readonly number[]): number[] {
   v.sort();
-  return quantiles.map((q) => v[Math.min(v.length - 1, Math.max(0, Math.ceil(q * v.length) - 1))]!);
+  return quantiles.map((q) => nearestRank(v, q));
 }
 
 /** Nearest-rank quantiles (as the stage end's) of each metric over the retained successful tasks. */
@@ -558,7 +558,7 @@ function retainedQuantiles(s: StageData, quantiles: readonly number[]): Record<S
   const v = new Float64Array(done.length);
   for (const k of SUMMARIZED_METRICS) {
     for (let i = 0; i < done.length; i++) v[i] = done[i]![k];
-    out[k] = nearestRank(v, quantiles);
+    out[k] = nearestRanks(v, quantiles);
   }
   return out;
 }
