@@ -1470,6 +1470,22 @@ export abstract class RDD<T> {
     return withActionOptions(options, () => actions.collectAsMap(this));
   }
 
+  /**
+   * Merges the values of each key with an associative, commutative function and returns them to the driver as a
+   * Map keyed structurally (Spark's `reduceByKeyLocally`). It runs as `reduceByKey(fn).collectAsMap()`: each
+   * partition is combined on its worker first, so only one value per key and partition moves.
+   *
+   * @example
+   * ```ts
+   * const counts = await words.map((w) => [w, 1]).reduceByKeyLocally((a, b) => a + b); // Map { 'the' => 8, ... }
+   * ```
+   */
+  reduceByKeyLocally<K, V>(this: RDD<[K, V]>, fn: (a: V, b: V) => V, options?: ActionOptions): Promise<Map<K, V>>;
+  reduceByKeyLocally(notPairs: NotPairs<'reduceByKeyLocally'>, ...rest: unknown[]): never;
+  reduceByKeyLocally<K, V>(this: RDD<any>, fn: any, options?: any): Promise<Map<K, V>> {
+    return (this.reduceByKey(fn) as RDD<[K, V]>).collectAsMap(options);
+  }
+
   /** The values of `key`; reads only the key's partition when the RDD has a partitioner. @example `await pairs.lookup('a')` */
   lookup<K, V>(this: RDD<[K, V]>, key: K, options?: ActionOptions): Promise<V[]>;
   lookup(notPairs: NotPairs<'lookup'>, ...rest: unknown[]): never;
