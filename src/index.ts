@@ -11,6 +11,7 @@
  * ```
  */
 export { Context, type FaultInjector, type ContextSnapshot, type RDDStorageInfo, type LogLevel, type CsvFileOptions } from './context/context.js';
+export type { CsvMode } from './io/index.js';
 export type { ContextOptions } from './context/options.js';
 export { Broadcast, Accumulator, CustomAccumulator, type AccumulatorParam } from './context/shared-variables.js';
 export { RDD, taskContext, type TaskInfo, type NotPairs, type WidenLiteral, type CustomPartitioner } from './rdd/index.js';

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { ClosureError, capture, shipFunction, useModule, type ShippedFunction, type ShipOptions } from '../closure/index.js';
-import { checkCsvDelimiter, localPathOf, readObjectFile } from '../io/index.js';
+import { checkCsvDelimiter, csvModeOf, localPathOf, readObjectFile, type CsvMode } from '../io/index.js';
 import { removeAttemptFiles } from '../storage/checkpoint-files.js';
 import {
   ArgumentTypeError,
@@ -130,6 +130,13 @@ export interface CsvFileOptions {
   readonly minPartitions?: number;
   /** Read files in subdirectories of input directories too. */
   readonly recursive?: boolean;
+  /**
+   * What a malformed record does (Spark's `mode`, case-insensitive): `'FAILFAST'` (the default here) fails the job
+   * naming file and line, `'DROPMALFORMED'` skips it, `'PERMISSIVE'` (Spark's default) keeps it, missing fields
+   * `null` and extra ones dropped. Malformed: a field count other than the header's, or, without `multiLine`, a
+   * quoted field not closed on its line.
+   */
+  readonly mode?: CsvMode | Lowercase<CsvMode>;
 }
 
 const LOG_LEVELS = ['ALL', 'TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL', 'OFF'] as const;
@@ -734,21 +741,32 @@ export class Context implements RddContext {
    * that holds a line break fails the job naming the file and line: read such files with `multiLine: true`,
    * which keeps each file whole (one task per file, still streamed) so that records may span lines.
    *
+   * A record whose field count differs from the header's fails the job by default, naming file and line (Spark's
+   * `FAILFAST`): kindling does not turn a malformed file into nulls unasked. Spark's CSV source defaults to
+   * `PERMISSIVE`; pass `mode: 'PERMISSIVE'` for its reading (missing fields `null`, extra fields dropped) or
+   * `mode: 'DROPMALFORMED'` to skip such records.
+   *
    * @example
    * ```ts
    * const people = sc.csvFile('people.csv'); // RDD<Record<string, string>>: { name: 'ann', age: '31' }, ...
+   * const messy = sc.csvFile('export.csv', { mode: 'PERMISSIVE' }); // RDD<Record<string, string | null>>
    * const rows = sc.csvFile('data.tsv', { header: false, delimiter: '\t' }); // RDD<string[]>
    * const notes = sc.csvFile('notes.csv', { multiLine: true }); // quoted fields with line breaks
    * ```
    */
+  csvFile(path: string, options: CsvFileOptions & { header?: true; mode: 'PERMISSIVE' | 'permissive' }): RDD<Record<string, string | null>>;
   csvFile(path: string, options?: CsvFileOptions & { header?: true }): RDD<Record<string, string>>;
   csvFile(path: string, options: CsvFileOptions & { header: false }): RDD<string[]>;
-  csvFile(path: string, options: CsvFileOptions & { header?: boolean } = {}): RDD<Record<string, string>> | RDD<string[]> {
+  csvFile(
+    path: string,
+    options: CsvFileOptions & { header?: boolean } = {},
+  ): RDD<Record<string, string | null>> | RDD<Record<string, string>> | RDD<string[]> {
     const delimiter = options.delimiter ?? ',';
     checkCsvDelimiter(delimiter, 'csvFile');
     const minPartitions = options.minPartitions ?? Math.min(this.defaultParallelism, 2);
     checkPartitionCount('csvFile', minPartitions);
-    const csv = { header: options.header ?? true, delimiter, multiLine: options.multiLine ?? false };
+    const mode = csvModeOf(options.mode ?? 'FAILFAST', 'csvFile');
+    const csv = { header: options.header ?? true, delimiter, multiLine: options.multiLine ?? false, mode };
     return new CsvFileRDD(this, path, minPartitions, csv, { recursive: options.recursive ?? false }) as RDD<Record<string, string>>;
   }
 

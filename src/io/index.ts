@@ -49,4 +49,4 @@ export {
   type TaskCommitResult,
   type TaskOutput,
 } from './output-committer.js';
-export { parseCsv, CsvLineParser, checkCsvDelimiter } from './csv.js';
+export { parseCsv, CsvLineParser, checkCsvDelimiter, csvModeOf, type CsvMode } from './csv.js';
