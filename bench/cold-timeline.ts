@@ -19,6 +19,10 @@
  * reduce (last map task done to the last reduce task done: launch, fetch, combine, result sent), result (to
  * collectAsMap's return: the driver builds the Map from the reduce tasks' columns), digest (the user's loop over the
  * Map), stop (`sc.stop()`), exit (stop's return to the process gone: Node's and V8's teardown).
+ *
+ * The trace itself costs the reduce phase a little: with it on, the driver serializes each task batch once more to log
+ * its size, and a reduce task's views of shared memory are copied by that (docs/benchmarks.md, session 24: 13-36 ms of
+ * the driver's time at load 10); the engine without the trace does not pay it.
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
