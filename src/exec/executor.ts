@@ -638,7 +638,11 @@ export class Executor {
     const found = findClassInstance(value, 2);
     if (found !== undefined) {
       // The same function returns the same kind of object on every attempt: not retried.
-      const error = classInstanceError(found, `The result of ${msg.resultFn.kind} on ${rdd.label} for partition ${msg.partition}`, 'would reach the driver');
+      const error = classInstanceError(
+        found,
+        `The result of ${msg.resultFn.kind} on ${rdd.label} for partition ${msg.partition}`,
+        'would reach the driver',
+      );
       throw new EarlyOutcome({ kind: 'resultNotSerializable', error: toErrorInfo(error) });
     }
     // Refuse to send more than the driver accepts (Spark's spark.driver.maxResultSize) rather than exhaust it.

@@ -77,7 +77,9 @@ function sendOutcomes(): void {
         // A result the clone refuses would be refused again on every attempt: a failure the driver does not retry.
         const failure = o.status === 'success' ? unsendableResult(task, 'pairs' in o ? o.pairs : o.value, e, o.accumulators) : undefined;
         const out: PostedOutcome =
-          failure === undefined ? uncloneable(id, task.epoch, e, 'returned to the driver') : { status: 'failed', epoch: task.epoch, failure, blockUpdates: o.blockUpdates };
+          failure === undefined
+            ? uncloneable(id, task.epoch, e, 'returned to the driver')
+            : { status: 'failed', epoch: task.epoch, failure, blockUpdates: o.blockUpdates };
         parentPort!.postMessage({ taskIds: [id], outcomes: [out] } satisfies TaskOutcomes);
       }
     }
