@@ -221,14 +221,14 @@ export function unsendableResult(
   if (problem === undefined && refusal.name !== 'DataCloneError' && !/could not be cloned/.test(refusal.message)) return undefined;
   // findUnclonable speaks of captured values; a result has no env entries to declare.
   const what = problem?.reason.replace(/ nested inside another value; declare it as its own env entry$/, '');
-  const at = problem === undefined ? '' : ` ${problem.path} is ${what};`;
+  const at = problem === undefined ? '' : `; ${problem.path} is ${what}`;
   return {
     kind: 'resultNotSerializable',
     error: {
       name: 'DataCloneError',
       message:
-        `the result of ${task.resultFn?.kind ?? 'the task'} for partition ${task.partition} (task ${task.taskId}) cannot be sent to the driver:${at} ` +
-        `${refusal.message.replace(/\.$/, '')}. Results of actions and accumulators must be plain data (numbers, strings, arrays, plain objects, ` +
+        `task ${task.taskId} could not be returned to the driver: ${refusal.message.replace(/\.$/, '')}${at} (the result of ` +
+        `${task.resultFn?.kind ?? 'the task'} for partition ${task.partition}). Results of actions and accumulators must be plain data (numbers, strings, arrays, plain objects, ` +
         'Map, Set, typed arrays, Date): turn functions, symbols and class instances into plain values before they cross',
     },
   };
