@@ -198,9 +198,7 @@ describe.each(MODES)('sorting (%s)', (master) => {
       (e: unknown) => e as Error,
     );
     expect(error?.name).toBe('JobFailedError');
-    expect(error?.message).toBe(
-      `${sorted.label}: its comparator threw on the driver, placing the sampled keys in ranges: Error: not comparable`,
-    );
+    expect(error?.message).toBe(`${sorted.label}: its comparator threw on the driver, placing the sampled keys in ranges: Error: not comparable`);
     expect((error?.cause as Error).message).toBe('not comparable');
     expect(
       await pairs
