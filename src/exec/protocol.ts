@@ -214,11 +214,12 @@ export function unsendableResult(
   accumulators: ReadonlyArray<readonly [number, unknown]> = [],
 ): Extract<TaskFailure, { kind: 'resultNotSerializable' }> | undefined {
   const refusal = toErrorInfo(e);
+  // postMessage's DataCloneError, v8.serialize's plain "X could not be cloned."
+  if (refusal.name !== 'DataCloneError' && !/could not be cloned/.test(refusal.message)) return undefined;
   let problem = findUnclonable(value, 'result');
   for (let i = 0; problem === undefined && i < accumulators.length; i++) {
     problem = findUnclonable(accumulators[i]![1], `the task's copy of accumulator ${accumulators[i]![0]}`);
   }
-  if (problem === undefined && refusal.name !== 'DataCloneError' && !/could not be cloned/.test(refusal.message)) return undefined;
   // findUnclonable speaks of captured values; a result has no env entries to declare.
   const what = problem?.reason.replace(/ nested inside another value; declare it as its own env entry$/, '');
   const at = problem === undefined ? '' : `; ${problem.path} is ${what}`;
