@@ -191,7 +191,12 @@ export class Context implements RddContext {
     });
     this.#engine = ENGINES[this.options.engine].driver(this.#localDirs.root, (m) => this.#warn(`kindling: ${m}`));
     // "persist() it?" is no advice where nothing is cached between jobs.
-    this.#hints = new Hints((m) => this.#warn(`kindling hint: ${m}`), this.options.hints && this.#engine.caches, this.options.lineageDepthWarning);
+    this.#hints = new Hints(
+      (m) => this.#warn(`kindling hint: ${m}`),
+      this.options.hints && this.#engine.caches,
+      this.options.lineageDepthWarning,
+      this.options.hints,
+    );
     this.#backend = resolveMaster(this.options.master, os.availableParallelism()).factory.create(this.options.master, this.options.numWorkers, {
       maxHeapMb: this.options.workerMB,
       scratchDir: this.#localDirs.root,
@@ -212,14 +217,19 @@ export class Context implements RddContext {
         onExecutor: (e) => this.events.emit({ ...e, time: Date.now() }),
       },
     });
-    this.#builder = new TaskBuilder(this.#tracker, this.#cache, {
-      broadcastValue: (id) => {
-        const b = this.#broadcasts.get(id);
-        if (b === undefined) throw new IllegalStateError(`broadcast ${id} was destroyed or belongs to another context`);
-        return b.value;
+    this.#builder = new TaskBuilder(
+      this.#tracker,
+      this.#cache,
+      {
+        broadcastValue: (id) => {
+          const b = this.#broadcasts.get(id);
+          if (b === undefined) throw new IllegalStateError(`broadcast ${id} was destroyed or belongs to another context`);
+          return b.value;
+        },
+        accumulatorKind: (id) => this.#accumulator(id).kind,
       },
-      accumulatorKind: (id) => this.#accumulator(id).kind,
-    });
+      (stage, attempt, rdds) => this.#hints.stageBuilt(stage, attempt, rdds),
+    );
     this.#dag = new DAGScheduler(this.#tracker, this.#cache, this.events, {
       maxStageAttempts: this.options.maxStageAttempts,
       maxResultBytes: this.options.maxResultBytes,
