@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { ClosureError, capture, shipFunction, useModule, type ShippedFunction, type ShipOptions } from '../closure/index.js';
-import { checkCsvDelimiter, localPathOf, readObjectFile } from '../io/index.js';
+import { checkCsvDelimiter, checkRecordLength, localPathOf, readObjectFile } from '../io/index.js';
 import { removeAttemptFiles } from '../storage/checkpoint-files.js';
 import {
   ArgumentTypeError,
@@ -30,6 +30,7 @@ import {
   CsvFileRDD,
   WholeTextFilesRDD,
   BinaryFilesRDD,
+  BinaryRecordsRDD,
   CheckpointRDD,
   checkPartitionCount,
   checkOptionsArgument,
@@ -699,6 +700,28 @@ export class Context implements RddContext {
     const minPartitions = options.minPartitions ?? this.defaultParallelism;
     checkPartitionCount('binaryFiles', minPartitions);
     return new BinaryFilesRDD(this, path, minPartitions, { recursive: options.recursive ?? false });
+  }
+
+  /**
+   * The fixed-length records of files (Spark's `binaryRecords`): each file is a run of `recordLength`-byte records
+   * with no separator, and each record comes as its own `Uint8Array`. Files are listed by the rules of
+   * {@link textFile} and cut into ranges of whole records, read by the workers (a large file is many partitions).
+   * A file whose size is not a multiple of `recordLength` fails the job naming it; compressed files (by name) are
+   * refused, as in Spark.
+   *
+   * @example
+   * ```ts
+   * // 100-byte TeraSort records: a 10-byte key, then the value
+   * const keys = sc.binaryRecords('terasort-in/', 100).map((r) => Buffer.from(r.subarray(0, 10)).toString('hex'));
+   * const fine = sc.binaryRecords('samples.bin', 8, { minPartitions: 16 });
+   * ```
+   */
+  binaryRecords(path: string, recordLength: number, options: { minPartitions?: number; recursive?: boolean } = {}): RDD<Uint8Array> {
+    checkRecordLength(recordLength, 'binaryRecords');
+    const opts = fileReadOptions('binaryRecords', options, undefined);
+    const minPartitions = opts.minPartitions ?? Math.min(this.defaultParallelism, 2);
+    checkPartitionCount('binaryRecords', minPartitions);
+    return new BinaryRecordsRDD(this, path, recordLength, minPartitions, { recursive: opts.recursive ?? false });
   }
 
   /**
