@@ -131,8 +131,9 @@ export function forEachRecord(split: RecordSplit, fn: (record: Uint8Array) => vo
     }
     if (size % recordLength !== 0) throw partialRecord(path, size, recordLength);
     const first = Math.ceil(split.start / recordLength) * recordLength;
-    const end = Math.min(size, Math.ceil((split.start + split.length) / recordLength) * recordLength);
-    const buf = new Uint8Array(Math.max(1, Math.floor(READ_BYTES / recordLength)) * recordLength);
+    // Not clipped to the file's size: a file cut short since planning fails (as Spark's readFully), never reads fewer.
+    const end = Math.ceil((split.start + split.length) / recordLength) * recordLength;
+    const buf = new Uint8Array(Math.max(0, Math.min(end - first, Math.max(1, Math.floor(READ_BYTES / recordLength)) * recordLength)));
     for (let pos = first; pos < end; ) {
       const want = Math.min(buf.length, end - pos);
       let got = 0;
