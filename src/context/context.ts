@@ -131,6 +131,19 @@ export interface CsvFileOptions {
   readonly minPartitions?: number;
   /** Read files in subdirectories of input directories too. */
   readonly recursive?: boolean;
+  /** As `textFile`'s: false gives an empty file one (empty) partition, as Hadoop; default true, as Spark 3.2+. */
+  readonly ignoreEmptySplits?: boolean;
+}
+
+/** Options of the readers that cut files into splits (`textFile`, `binaryRecords`). */
+export interface SplitReadOptions {
+  /** Read files in subdirectories of input directories too (without it a subdirectory fails the job, as Hadoop). */
+  readonly recursive?: boolean;
+  /**
+   * Whether an empty file plans no partition (default true, Spark 3.2+'s `spark.hadoopRDD.ignoreEmptySplits`); with
+   * false each empty file gets one empty partition, as Hadoop's FileInputFormat and Spark before 3.2.
+   */
+  readonly ignoreEmptySplits?: boolean;
 }
 
 const LOG_LEVELS = ['ALL', 'TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL', 'OFF'] as const;
@@ -629,7 +642,10 @@ export class Context implements RddContext {
    * line-aligned byte ranges (gzip files whole). Files and directories starting with `_` or `.` are skipped.
    * A directory is read without its subdirectories, and one that has any fails the first job with
    * `Not a file: <subdirectory>` (as Hadoop) unless `recursive` is set, which reads every file below it.
-   * The options may come second, in place of `minPartitions`.
+   * Compressed files are decompressed by their extension, as Hadoop's codecs (`.gz`, `.deflate`, `.bz2`, `.br`;
+   * one partition each); `.zst`, `.lz4`, `.snappy` and other formats Node cannot decode fail naming the file. An
+   * empty file gets no partition, as in Spark 3.2+ (`ignoreEmptySplits: false`: one empty partition, as Hadoop's
+   * FileInputFormat). The options may come second, in place of `minPartitions`.
    *
    * @example
    * ```ts
@@ -637,20 +653,16 @@ export class Context implements RddContext {
    * const all = sc.textFile('logs', { recursive: true, minPartitions: 8 }); // logs/2024/jan/01.log too
    * ```
    */
-  textFile(path: string, minPartitions?: number, options?: { recursive?: boolean }): RDD<string>;
-  textFile(path: string, options: { minPartitions?: number; recursive?: boolean }): RDD<string>;
-  textFile(
-    path: string,
-    minPartitionsOrOptions?: number | { minPartitions?: number; recursive?: boolean },
-    options: { recursive?: boolean } = {},
-  ): RDD<string> {
+  textFile(path: string, minPartitions?: number, options?: SplitReadOptions): RDD<string>;
+  textFile(path: string, options: { minPartitions?: number } & SplitReadOptions): RDD<string>;
+  textFile(path: string, minPartitionsOrOptions?: number | ({ minPartitions?: number } & SplitReadOptions), options: SplitReadOptions = {}): RDD<string> {
     const opts =
       typeof minPartitionsOrOptions === 'object' && minPartitionsOrOptions !== null
         ? minPartitionsOrOptions
         : { ...options, minPartitions: minPartitionsOrOptions };
     const minPartitions = opts.minPartitions ?? Math.min(this.defaultParallelism, 2);
     checkPartitionCount('textFile', minPartitions);
-    return new TextFileRDD(this, path, minPartitions, { recursive: opts.recursive ?? false });
+    return new TextFileRDD(this, path, minPartitions, { recursive: opts.recursive ?? false, ignoreEmptySplits: opts.ignoreEmptySplits });
   }
 
   /**
@@ -716,12 +728,15 @@ export class Context implements RddContext {
    * const fine = sc.binaryRecords('samples.bin', 8, { minPartitions: 16 });
    * ```
    */
-  binaryRecords(path: string, recordLength: number, options: { minPartitions?: number; recursive?: boolean } = {}): RDD<Uint8Array> {
+  binaryRecords(path: string, recordLength: number, options: { minPartitions?: number } & SplitReadOptions = {}): RDD<Uint8Array> {
     checkRecordLength(recordLength, 'binaryRecords');
-    const opts = fileReadOptions('binaryRecords', options, undefined);
-    const minPartitions = opts.minPartitions ?? Math.min(this.defaultParallelism, 2);
+    checkOptionsArgument('binaryRecords', options, ['minPartitions', 'recursive', 'ignoreEmptySplits'], 'pass { minPartitions, recursive }');
+    const minPartitions = options.minPartitions ?? Math.min(this.defaultParallelism, 2);
     checkPartitionCount('binaryRecords', minPartitions);
-    return new BinaryRecordsRDD(this, path, recordLength, minPartitions, { recursive: opts.recursive ?? false });
+    return new BinaryRecordsRDD(this, path, recordLength, minPartitions, {
+      recursive: options.recursive ?? false,
+      ignoreEmptySplits: options.ignoreEmptySplits,
+    });
   }
 
   /**
@@ -772,7 +787,10 @@ export class Context implements RddContext {
     const minPartitions = options.minPartitions ?? Math.min(this.defaultParallelism, 2);
     checkPartitionCount('csvFile', minPartitions);
     const csv = { header: options.header ?? true, delimiter, multiLine: options.multiLine ?? false };
-    return new CsvFileRDD(this, path, minPartitions, csv, { recursive: options.recursive ?? false }) as RDD<Record<string, string>>;
+    return new CsvFileRDD(this, path, minPartitions, csv, {
+      recursive: options.recursive ?? false,
+      ignoreEmptySplits: options.ignoreEmptySplits,
+    }) as RDD<Record<string, string>>;
   }
 
   /**

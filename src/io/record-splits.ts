@@ -68,7 +68,7 @@ function partialRecord(path: string, size: number, recordLength: number): Invali
 /**
  * Cuts files of fixed-length records into splits of whole records, with Hadoop's FileInputFormat sizing (as text
  * splits: goal size from `minPartitions`, at most `maxSplitBytes`, 32 MiB by default) rounded down to whole records
- * (one record at least). An empty file gives no split.
+ * (one record at least). An empty file gives no split (one empty split with `ignoreEmptySplits: false`, as text splits).
  *
  * @throws InvalidDataError naming the file when its size is not a multiple of `recordLength`; InputPathError for
  * a compressed file (by its name) or one that cannot be read.
@@ -81,7 +81,7 @@ export function computeRecordSplitsSync(
   files: readonly string[],
   recordLength: number,
   minPartitions: number,
-  opts: { maxSplitBytes?: number } = {},
+  opts: { maxSplitBytes?: number; ignoreEmptySplits?: boolean } = {},
 ): RecordSplit[] {
   checkRecordLength(recordLength, 'binaryRecords');
   const blockSize = opts.maxSplitBytes ?? DEFAULT_BLOCK_SIZE;
@@ -92,6 +92,7 @@ export function computeRecordSplitsSync(
   const splits: RecordSplit[] = [];
   files.forEach((path, i) => {
     const size = sizes[i]!;
+    if (size === 0 && opts.ignoreEmptySplits === false) splits.push({ path, start: 0, length: 0, recordLength });
     let remaining = size;
     while (remaining / splitSize > SPLIT_SLOP) {
       splits.push({ path, start: size - remaining, length: splitSize, recordLength });

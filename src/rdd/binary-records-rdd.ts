@@ -3,7 +3,7 @@ import { tagInputRecord } from '../core/errors.js';
 import { computeRecordSplitsSync, forEachRecord, type RecordSplit } from '../io/index.js';
 import type { RddContext } from './rdd-context.js';
 import type { TaskContext } from './task-context.js';
-import { InputFilesRDD, type RddOptions, type Sink } from './internal.js';
+import { InputFilesRDD, type InputFilesOptions, type RddOptions, type Sink } from './internal.js';
 
 /**
  * `sc.binaryRecords(path, recordLength)`: the fixed-length records of files, each a `Uint8Array`, files cut into
@@ -18,12 +18,12 @@ export class BinaryRecordsRDD extends InputFilesRDD<Uint8Array, RecordSplit> {
     path: string,
     readonly recordLength: number,
     minPartitions: number,
-    options: RddOptions & { numPartitions?: number; recursive?: boolean } = {},
+    options: RddOptions & InputFilesOptions = {},
   ) {
     super(context, path, minPartitions, 'binaryRecords', options);
   }
   protected planPartitions(files: readonly string[]): readonly RecordSplit[] {
-    return computeRecordSplitsSync(files, this.recordLength, this.minPartitions);
+    return computeRecordSplitsSync(files, this.recordLength, this.minPartitions, { ignoreEmptySplits: this.ignoreEmptySplits });
   }
   protected payloadOf(split: RecordSplit | undefined): readonly unknown[] {
     return [split];
