@@ -655,7 +655,11 @@ export class Context implements RddContext {
    */
   textFile(path: string, minPartitions?: number, options?: SplitReadOptions): RDD<string>;
   textFile(path: string, options: { minPartitions?: number } & SplitReadOptions): RDD<string>;
-  textFile(path: string, minPartitionsOrOptions?: number | ({ minPartitions?: number } & SplitReadOptions), options: SplitReadOptions = {}): RDD<string> {
+  textFile(
+    path: string,
+    minPartitionsOrOptions?: number | ({ minPartitions?: number } & SplitReadOptions),
+    options: SplitReadOptions = {},
+  ): RDD<string> {
     const opts =
       typeof minPartitionsOrOptions === 'object' && minPartitionsOrOptions !== null
         ? minPartitionsOrOptions
