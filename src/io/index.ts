@@ -50,3 +50,13 @@ export {
   type TaskOutput,
 } from './output-committer.js';
 export { parseCsv, CsvLineParser, checkCsvDelimiter, csvModeOf, type CsvMode } from './csv.js';
+export {
+  checkReadableCompression,
+  codecForPath,
+  decompressForPath,
+  outputCodecOf,
+  OUTPUT_CODEC_NAMES,
+  type OutputCodecName,
+  type ReadableCodec,
+} from './codecs.js';
+export { checkRecordLength, computeRecordSplitsSync, forEachRecord, type RecordSplit } from './record-splits.js';

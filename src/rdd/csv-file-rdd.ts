@@ -13,7 +13,7 @@ import {
 } from '../io/index.js';
 import type { RddContext } from './rdd-context.js';
 import type { TaskContext } from './task-context.js';
-import { InputFilesRDD, type RddOptions, type Sink } from './internal.js';
+import { InputFilesRDD, type InputFilesOptions, type RddOptions, type Sink } from './internal.js';
 
 /**
  * CSV records end at `\n` or `\r\n` only: a `\r` inside a quoted field is the field's, and one outside quotes is
@@ -50,15 +50,15 @@ export class CsvFileRDD extends InputFilesRDD<Record<string, string | null> | st
     path: string,
     minPartitions: number,
     readonly csv: CsvReadOptions,
-    options: RddOptions & { numPartitions?: number; recursive?: boolean } = {},
+    options: RddOptions & InputFilesOptions = {},
   ) {
     super(context, path, minPartitions, 'csvFile', options);
   }
   // multiLine: one split per file (a minimum of 1 partition makes the split size the total size).
   protected planPartitions(files: readonly string[]): readonly TextSplit[] {
     return this.csv.multiLine
-      ? computeTextSplitsSync(files, 1, { maxSplitBytes: Number.MAX_SAFE_INTEGER })
-      : computeTextSplitsSync(files, this.minPartitions);
+      ? computeTextSplitsSync(files, 1, { maxSplitBytes: Number.MAX_SAFE_INTEGER, ignoreEmptySplits: this.ignoreEmptySplits })
+      : computeTextSplitsSync(files, this.minPartitions, { ignoreEmptySplits: this.ignoreEmptySplits });
   }
   protected payloadOf(split: TextSplit | undefined): readonly unknown[] {
     return [split];

@@ -28,6 +28,7 @@ import {
   CsvFileRDD,
   WholeTextFilesRDD,
   BinaryFilesRDD,
+  BinaryRecordsRDD,
   CheckpointRDD,
   type RddWire,
   type CoGroupSource,
@@ -97,6 +98,7 @@ const FACTORIES: { readonly [K in RddKind]: Factory<K> } = {
   ReliableCheckpointRDD: (w) => new CheckpointRDD(W, w.args.dir, w.numPartitions, opts(w)),
   WholeTextFileRDD: (w) => new WholeTextFilesRDD(W, w.args.path, 0, { ...opts(w), numPartitions: w.numPartitions }),
   BinaryFileRDD: (w) => new BinaryFilesRDD(W, w.args.path, 0, { ...opts(w), numPartitions: w.numPartitions }),
+  BinaryRecordsRDD: (w) => new BinaryRecordsRDD(W, w.args.path, w.args.recordLength, 0, { ...opts(w), numPartitions: w.numPartitions }),
 };
 
 function opts(w: RddWire): { id: number; label: string } {
