@@ -33,7 +33,7 @@
  * workers compute at once), the hand-off (last map end to the first reduce task computing: outcome, registration,
  * launch, delivery), the reduce stage, and the finish (last reduce end to the job's return). For the map stage also
  * the faster and slower task's compute time and on-CPU time (schedstat), and the slower one's start lag: what the
- * straggler costs, and whether as CPU (it ran longer) or as waiting (it lost its core).
+ * straggler costs, and whether as CPU (it ran longer) or as waiting (it lost its core); and each reduce task's time.
  *
  *   npx tsx bench/hop-trace-report.ts /tmp/h1.tsv /tmp/h2.tsv /tmp/h3.tsv --phases --jobs 5-12
  */
@@ -303,7 +303,16 @@ function phases(): void {
   const [lo, hi] = args.includes('--jobs') ? args[args.indexOf('--jobs') + 1]!.split('-').map(Number) : [2, Number.MAX_SAFE_INTEGER];
   const names = ['between jobs', 'launch', 'map stage', 'hand-off', 'reduce stage', 'finish', 'job cycle'] as const;
   const rows = new Map<string, number[]>(
-    [...names, 'map task, faster', 'map task, slower', 'on CPU, faster', 'on CPU, slower', "slower's start lag"].map((n) => [n, []]),
+    [
+      ...names,
+      'map task, faster',
+      'map task, slower',
+      'on CPU, faster',
+      'on CPU, slower',
+      "slower's start lag",
+      'reduce task',
+      'reduce task on CPU',
+    ].map((n) => [n, []]),
   );
   const add = (name: string, ms: number): void => void rows.get(name)!.push(ms);
   let jobs = 0;
@@ -363,6 +372,10 @@ function phases(): void {
         add('on CPU, slower', cpu(slow));
       }
       add("slower's start lag", slow.start.t - map[0]!.start.t);
+      for (const x of reduce) {
+        add('reduce task', x.end.t - x.start.t);
+        if (Number.isFinite(cpu(x))) add('reduce task on CPU', cpu(x));
+      }
     }
   }
   const q = (xs: number[], p: number): number => {
@@ -370,12 +383,14 @@ function phases(): void {
     return s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
   };
   console.log(`${jobs} two-stage jobs (${lo}-${hi === Number.MAX_SAFE_INTEGER ? 'end' : hi}) from ${files.length} trace(s); ms on one clock`);
-  console.log('| phase | median | p25 | p75 | share of the median cycle |');
-  console.log('|---|---|---|---|---|');
+  // On-CPU readings move at the kernel's ticks (a few ms): of a short task, the mean over many is the figure to read.
+  console.log('| phase | median | p25 | p75 | mean | share of the median cycle |');
+  console.log('|---|---|---|---|---|---|');
   const cycle = jobs > 0 ? median(rows.get('job cycle')!) : Number.NaN;
   for (const [name, xs] of rows) {
     if (xs.length === 0) continue;
     const share = (names as readonly string[]).includes(name) && name !== 'job cycle' ? `${((100 * median(xs)) / cycle).toFixed(0)} %` : '';
-    console.log(`| ${name} | ${median(xs).toFixed(2)} | ${q(xs, 0.25).toFixed(2)} | ${q(xs, 0.75).toFixed(2)} | ${share} |`);
+    const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+    console.log(`| ${name} | ${median(xs).toFixed(2)} | ${q(xs, 0.25).toFixed(2)} | ${q(xs, 0.75).toFixed(2)} | ${mean.toFixed(2)} | ${share} |`);
   }
 }
