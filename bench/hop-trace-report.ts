@@ -123,19 +123,24 @@ for (const key of order) {
   console.log(`| ${key} | ${median(xs).toFixed(3)} | ${xs.length} |`);
 }
 
+/** Each task's stage (task id to stage id): the driver launches a stage's tasks right after submitting its task set. */
+function stagesOfTasks(trace: readonly Hop[]): Map<string, string> {
+  const stageOf = new Map<string, string>();
+  let stage = '';
+  for (const h of trace) {
+    if (h.thread !== 'driver') continue;
+    if (h.step === 'dag.taskSetSubmit') stage = h.detail;
+    else if (h.step === 'ts.launched') stageOf.set(h.detail, stage);
+  }
+  return stageOf;
+}
+
 /** The `--workers` table (see the file's comment). */
 function workerBalance(): void {
   const ms = (ns: number): string => (ns / 1e6).toFixed(1);
   // GC kinds of Node's performance entries.
   const kinds: Record<string, string> = { '1': 'scavenge', '2': 'mark-compact', '4': 'incremental', '8': 'weak callbacks' };
-  // Each task's stage: the driver launches a stage's tasks right after submitting its task set.
-  const stageOf = new Map<string, string>();
-  let stage = '';
-  for (const h of hops) {
-    if (h.thread !== 'driver') continue;
-    if (h.step === 'dag.taskSetSubmit') stage = h.detail;
-    else if (h.step === 'ts.launched') stageOf.set(h.detail, stage);
-  }
+  const stageOf = stagesOfTasks(hops);
   console.log("per stage of a job and worker: compute span ms (its first task's start of computing to its last task's end) =");
   console.log('on CPU + runqueue wait + asleep; GC pauses in the span (count, ms; kinds other than scavenges named)');
   console.log('| job | stage | worker | span | on CPU | runqueue | asleep | GC | slowest / fastest span | other threads on CPU over the job |');
@@ -318,14 +323,7 @@ function phases(): void {
   let jobs = 0;
   for (const f of files) {
     const all = parseHops(readFileSync(f, 'utf8')).sort((a, b) => a.t - b.t);
-    // A task's stage: the driver launches a stage's tasks right after submitting its task set.
-    const stageOf = new Map<string, string>();
-    let stage = '';
-    for (const h of all) {
-      if (h.thread !== 'driver') continue;
-      if (h.step === 'dag.taskSetSubmit') stage = h.detail;
-      else if (h.step === 'ts.launched') stageOf.set(h.detail, stage);
-    }
+    const stageOf = stagesOfTasks(all);
     const driver = (step: string): Hop[] => all.filter((h) => h.thread === 'driver' && h.step === step);
     const runJobs = driver('ctx.runJob');
     const returns = driver('ctx.returned');
