@@ -32,8 +32,9 @@
  * map task computing), the map stage (first map task computing to the last one's end: the only phase where both
  * workers compute at once), the hand-off (last map end to the first reduce task computing: outcome, registration,
  * launch, delivery), the reduce stage, and the finish (last reduce end to the job's return). For the map stage also
- * the faster and slower task's compute time and on-CPU time (schedstat), and the slower one's start lag: what the
- * straggler costs, and whether as CPU (it ran longer) or as waiting (it lost its core); and each reduce task's time.
+ * the faster and slower worker's time computing map tasks and their on-CPU time (schedstat), and the slower one's
+ * start lag: what the straggler costs, and whether as CPU (it ran longer) or as waiting (it lost its core); and each
+ * reduce task's time.
  *
  *   npx tsx bench/hop-trace-report.ts /tmp/h1.tsv /tmp/h2.tsv /tmp/h3.tsv --phases --jobs 5-12
  */
@@ -310,11 +311,11 @@ function phases(): void {
   const rows = new Map<string, number[]>(
     [
       ...names,
-      'map task, faster',
-      'map task, slower',
-      'on CPU, faster',
-      'on CPU, slower',
-      "slower's start lag",
+      'map tasks, faster worker',
+      'map tasks, slower worker',
+      'on CPU, faster worker',
+      'on CPU, slower worker',
+      "slower worker's start lag",
       'reduce task',
       'reduce task on CPU',
     ].map((n) => [n, []]),
@@ -358,18 +359,30 @@ function phases(): void {
       add('reduce stage', reduceEnd - reduceStart);
       add('finish', end.t - reduceEnd);
       add('job cycle', end.t - before.t);
-      // The slower map task is the one that ends last; its on-CPU time from the thread's schedstat readings.
-      const byEnd = [...map].sort((a, b) => a.end.t - b.end.t);
+      // Per worker, its map tasks' computing time and on-CPU time (schedstat readings); the slower worker is the one
+      // whose last map task ends last (with one task a worker, as PageRank's, the slower task).
       const cpu = (x: { start: Hop; end: Hop }): number => (Number(x.end.detail.split(' ')[1]) - Number(x.start.detail.split(' ')[1])) / 1e6;
-      const fast = byEnd[0]!;
-      const slow = byEnd.at(-1)!;
-      add('map task, faster', fast.end.t - fast.start.t);
-      add('map task, slower', slow.end.t - slow.start.t);
-      if (Number.isFinite(cpu(fast)) && Number.isFinite(cpu(slow))) {
-        add('on CPU, faster', cpu(fast));
-        add('on CPU, slower', cpu(slow));
+      const workers = [...new Set(map.map((x) => x.start.thread))].map((thread) => {
+        const mine = map.filter((x) => x.start.thread === thread);
+        return {
+          start: Math.min(...mine.map((x) => x.start.t)),
+          end: Math.max(...mine.map((x) => x.end.t)),
+          computing: mine.reduce((sum, x) => sum + x.end.t - x.start.t, 0),
+          onCpu: mine.reduce((sum, x) => sum + cpu(x), 0),
+        };
+      });
+      if (workers.length > 1) {
+        workers.sort((a, b) => a.end - b.end);
+        const fast = workers[0]!;
+        const slow = workers.at(-1)!;
+        add('map tasks, faster worker', fast.computing);
+        add('map tasks, slower worker', slow.computing);
+        if (Number.isFinite(fast.onCpu) && Number.isFinite(slow.onCpu)) {
+          add('on CPU, faster worker', fast.onCpu);
+          add('on CPU, slower worker', slow.onCpu);
+        }
+        add("slower worker's start lag", slow.start - map[0]!.start.t);
       }
-      add("slower's start lag", slow.start.t - map[0]!.start.t);
       for (const x of reduce) {
         add('reduce task', x.end.t - x.start.t);
         if (Number.isFinite(cpu(x))) add('reduce task on CPU', cpu(x));
