@@ -89,8 +89,10 @@ describe('startUi and the task events the scheduler holds', () => {
         const bus = new EventBus();
         const ui = startUi(bus, ${JSON.stringify({ ...view('exit', { dir }), ui: false })});
         bus.emit({ type: 'jobStart', jobId: 0, time: 1, description: 'j', stageIds: [0] });
-        // The log's writer loads its module first (a program runs long enough for that).
-        await new Promise((r) => setTimeout(r, 500));
+        // The log's writer loads its module first (a program runs long enough for that): it then opens its file.
+        const { existsSync } = await import('node:fs');
+        const file = ${JSON.stringify(dir)} + '/' + ui.appId + '.jsonl';
+        while (!existsSync(file)) await new Promise((r) => setTimeout(r, 10));
         const batch = new TaskEventBatch();
         bus.hold(() => bus.emit({ type: 'taskBatch', tasks: batch }));
         batch.add(${JSON.stringify({ type: 'taskEnd', ...common, partition: 5, result: 'success', durationMs: 4, locality: 'ANY', time: 7 })});
