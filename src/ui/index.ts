@@ -179,7 +179,9 @@ export function startUi(bus: EventBus<SchedulerEvent>, view: UiContextView): UiS
       ['platform', `${process.platform} ${process.arch}`],
     ],
   };
-  const ui = view.ui === false ? undefined : lazyUi(view, view.ui, appId);
+  // A reader of the UI (a REST request, a page, a live push) first gets what the scheduler still holds: the scheduler
+  // then need not deliver its batches often for the UI to be current (see the scheduler's BATCH_MS).
+  const ui = view.ui === false ? undefined : lazyUi(view, view.ui, appId, () => bus.flushHeld());
   const log = view.eventLog === false ? undefined : lazyLog(view.eventLog.dir, appId, view.runningTasks?.bind(view));
   ui?.held.apply(start);
   log?.held.apply(start);
@@ -200,6 +202,10 @@ export function startUi(bus: EventBus<SchedulerEvent>, view: UiContextView): UiS
     },
     { batched: { type: 'taskBatch', of: ['taskStart', 'taskEnd'] } },
   );
+  // A process that exits without stop() (an uncaught error) logs the task events the scheduler still holds: the log
+  // writer's own exit handler, registered after this one (its module loads later), then writes them.
+  const flushAtExit = (): void => bus.flushHeld();
+  if (log !== undefined) process.on('exit', flushAtExit);
   let stopping: Promise<void> | undefined;
   return {
     appId,
@@ -217,6 +223,7 @@ export function startUi(bus: EventBus<SchedulerEvent>, view: UiContextView): UiS
         // The task events the scheduler still holds go first.
         bus.flushHeld();
         off();
+        process.off('exit', flushAtExit);
         const end: AppEvent = { type: 'applicationEnd', time: Date.now() };
         await Promise.all([ui?.stop(end), log?.stop(end)]);
       })()),
@@ -224,7 +231,7 @@ export function startUi(bus: EventBus<SchedulerEvent>, view: UiContextView): UiS
 }
 
 /** The UI: a listener now; the store and the server when a connection comes or too many events are held. */
-function lazyUi(view: UiContextView, options: ResolvedUiOptions, appId: string) {
+function lazyUi(view: UiContextView, options: ResolvedUiOptions, appId: string, beforeRead: () => void) {
   const held = new Held<LiveUi>();
   const waiting: Socket[] = [];
   let loading: Promise<LiveUi | undefined> | undefined;
@@ -233,7 +240,7 @@ function lazyUi(view: UiContextView, options: ResolvedUiOptions, appId: string) 
   const load = (): Promise<LiveUi | undefined> =>
     (loading ??= loadLiveUi().then(
       (m) => {
-        const live = m.startLiveUi(view, options, appId, address);
+        const live = m.startLiveUi(view, options, appId, address, beforeRead);
         held.attach(live);
         for (const s of waiting.splice(0)) live.accept(s);
         return live;

@@ -11,12 +11,19 @@ import type { ResolvedUiOptions } from './options.js';
 import { UiServer } from './server.js';
 import { StatusStore } from './status-store.js';
 
-/** The store and the server of a context's UI; `url` is where the listener listens (undefined: not yet known). */
-export function startLiveUi(view: UiContextView, ui: ResolvedUiOptions, appId: string, url: string | undefined): LiveUi {
+/**
+ * The store and the server of a context's UI; `url` is where the listener listens (undefined: not yet known);
+ * `beforeRead` delivers the task events the scheduler still holds, and runs before every answer and live push, so that
+ * what a reader sees is exact however long the scheduler holds a batch.
+ */
+export function startLiveUi(view: UiContextView, ui: ResolvedUiOptions, appId: string, url: string | undefined, beforeRead?: () => void): LiveUi {
   const store = new StatusStore({ retainedJobs: ui.retainedJobs, retainedStages: ui.retainedStages });
   const apps = new Map([[appId, store]]);
   const server = UiServer.serving(
-    () => apps,
+    () => {
+      beforeRead?.();
+      return apps;
+    },
     {
       host: ui.host,
       port: ui.port,

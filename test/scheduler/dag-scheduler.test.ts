@@ -275,8 +275,8 @@ describe('DAGScheduler with a fake backend', () => {
     expect(bus.hasListeners('taskBatch')).toBe(true);
     // Two tasks of one job, the second failing once: starts, a failed end with its error, a retry, successes.
     const first = parallelize([1, 2, 3, 4], 2).count();
-    // With no other event to deliver them, the starts come by the batch's timer (the UI shows them running). A fixed
-    // 20 ms wait lost to that 10 ms timer at load 20+, since the timer starts only once the job's lineage is ready.
+    // With no other event to deliver them, the starts come by the batch's timer (100 ms; a UI reader would flush them
+    // sooner). A fixed wait lost to that timer at load 20+, since the timer starts only once the job's lineage is ready.
     await until(() => seen.some((s) => s.batch > 0));
     expect(seen.filter((s) => s.batch > 0).map((s) => s.copy.type)).toEqual(['taskStart', 'taskStart']);
     const [a, b] = backend.take().sort((x, y) => x.msg.partition - y.msg.partition);
@@ -320,6 +320,9 @@ describe('DAGScheduler with a fake backend', () => {
       seen.length = 0;
       const job = parallelize([1, 2, 3, 4], 2).count();
       await until(() => backend.launches.length === 2);
+      // The starts delivered (by the batch's timer) before the outcomes, as in the first job: batches of at most two
+      // starts and two ends, which the bound on records below counts on.
+      await until(() => seen.filter((s) => s.copy.type === 'taskStart').length === 2);
       backend.take().forEach((l) => l.settle(ok(2)));
       expect(await job).toBe(4);
       expect(kept.map((e) => e.type)).toEqual(['taskEnd', 'taskEnd']);

@@ -700,8 +700,8 @@ describe('REST API against Spark’s documented parameters and shapes', () => {
     const tracker = sc.statusTracker();
     const [jobId] = tracker.getActiveJobIds();
     expect(jobId).toBeDefined();
-    // The tracker reads the scheduler; the REST API reads the status store, which takes task events in batches of
-    // at most 10 ms (as Spark's, fed by its asynchronous listener bus, lags): the tasks show there within a batch.
+    // The tracker reads the scheduler; the REST API reads the status store, which takes task events in batches (a
+    // request first delivers the one the scheduler holds): the tasks show there as soon as they start.
     await vi.waitFor(
       async () => {
         const [job] = (await get(`${app}/jobs?status=running`)) as unknown as Json[];
