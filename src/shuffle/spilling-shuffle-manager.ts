@@ -232,7 +232,9 @@ export class SpillingShuffleManager implements ShuffleManager {
             chunks[r] = [];
           }
         }
-        stored = buckets.map((b, r) => concatEncoded([...chunks[r]!, encodeBucket(b)]));
+        // Empty buckets are one object: with many reducers most buckets of a small output are empty, and a status
+        // shared with the driver is cloned with its buckets (one object, cloned once, not one per reducer).
+        stored = buckets.map((b, r) => (b.length === 0 && chunks[r]!.length === 0 ? EMPTY : concatEncoded([...chunks[r]!, encodeBucket(b)])));
         buckets.fill([]);
         chunks.fill([]);
         let shared: SharedOutput | undefined;
@@ -307,8 +309,9 @@ export class SpillingShuffleManager implements ShuffleManager {
   /** Notes that bucket `reduceId` of `out` was fetched; the first time the last one is, the output is queued to move. */
   #read(out: MapOutput, reduceId: number): void {
     if (out.shared !== undefined) {
-      markRead(out.shared.state, reduceId);
-      this.pollShared();
+      // Polled only when this read was a bucket's first: a poll looks at every shared output held here, so one per
+      // read (a reducer reading a bucket again, or many) made reads quadratic in the outputs held.
+      if (markRead(out.shared.state, reduceId)) this.pollShared();
       return;
     }
     const unread = out.unread;
