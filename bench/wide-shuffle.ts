@@ -113,7 +113,8 @@ if (args.includes('--cell')) {
     for (let k = 0; k < pairs; k++) {
       // Alternating which goes first, so a change of load between the two runs does not favour one side.
       const order = k % 2 === 0 ? [undefined, other] : [other, undefined];
-      for (const tree of order) console.log(`${tree === undefined ? 'this ' : 'other'} ${fmt(spawnCell(cell, tree))}  load ${os.loadavg()[0]!.toFixed(1)}`);
+      for (const tree of order)
+        console.log(`${tree === undefined ? 'this ' : 'other'} ${fmt(spawnCell(cell, tree))}  load ${os.loadavg()[0]!.toFixed(1)}`);
     }
   }
 }

@@ -49,7 +49,12 @@ describe('shuffles of many map tasks into many reducers', () => {
     try {
       expect((await sc.range(0, 10, 1, 100).repartition(300).collect()).sort((a, b) => a - b)).toEqual(Array.from({ length: 10 }, (_, i) => i));
       expect(await sc.parallelize<number>([], 50).repartition(120).count()).toBe(0);
-      expect(await sc.parallelize<[number, number]>([], 7).reduceByKey((a, b) => a + b, 40).collect()).toEqual([]);
+      expect(
+        await sc
+          .parallelize<[number, number]>([], 7)
+          .reduceByKey((a, b) => a + b, 40)
+          .collect(),
+      ).toEqual([]);
     } finally {
       await sc.stop();
     }
