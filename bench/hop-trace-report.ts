@@ -25,11 +25,27 @@
  * the job was bound by CPU, not by waiting; the other threads' column shows background compilation still running.
  *
  *   npx tsx bench/hop-trace-report.ts /tmp/hops.tsv --budget --jobs 2-10
+ *
+ * With `--phases`, a two-stage job (a PageRank iteration: map stage, reduce stage) cut into consecutive phases on one
+ * clock, medians and quartiles over every job in the range of every trace given (one trace per process, so several
+ * cold processes pool): the program between jobs (previous return to this runJob), the launch (runJob to the first
+ * map task computing), the map stage (first map task computing to the last one's end: the only phase where both
+ * workers compute at once), the hand-off (last map end to the first reduce task computing: outcome, registration,
+ * launch, delivery), the reduce stage, and the finish (last reduce end to the job's return). For the map stage also
+ * the faster and slower worker's time computing map tasks and their on-CPU time (schedstat), and the slower one's
+ * start lag: what the straggler costs, and whether as CPU (it ran longer) or as waiting (it lost its core); and each
+ * reduce task's time.
+ *
+ *   npx tsx bench/hop-trace-report.ts /tmp/h1.tsv /tmp/h2.tsv /tmp/h3.tsv --phases --jobs 5-12
  */
 import { readFileSync } from 'node:fs';
 import { parseHops, type Hop } from '../src/util/hop-trace.js';
 
 const file = process.argv[2];
+if (process.argv.includes('--phases')) {
+  phases();
+  process.exit(0);
+}
 if (file === undefined) {
   // Part of `npx kindling bench` (every benchmark): nothing to report without a trace.
   console.log('usage: npx tsx bench/hop-trace-report.ts TRACE.tsv [--jobs FROM-TO]');
@@ -108,19 +124,24 @@ for (const key of order) {
   console.log(`| ${key} | ${median(xs).toFixed(3)} | ${xs.length} |`);
 }
 
+/** Each task's stage (task id to stage id): the driver launches a stage's tasks right after submitting its task set. */
+function stagesOfTasks(trace: readonly Hop[]): Map<string, string> {
+  const stageOf = new Map<string, string>();
+  let stage = '';
+  for (const h of trace) {
+    if (h.thread !== 'driver') continue;
+    if (h.step === 'dag.taskSetSubmit') stage = h.detail;
+    else if (h.step === 'ts.launched') stageOf.set(h.detail, stage);
+  }
+  return stageOf;
+}
+
 /** The `--workers` table (see the file's comment). */
 function workerBalance(): void {
   const ms = (ns: number): string => (ns / 1e6).toFixed(1);
   // GC kinds of Node's performance entries.
   const kinds: Record<string, string> = { '1': 'scavenge', '2': 'mark-compact', '4': 'incremental', '8': 'weak callbacks' };
-  // Each task's stage: the driver launches a stage's tasks right after submitting its task set.
-  const stageOf = new Map<string, string>();
-  let stage = '';
-  for (const h of hops) {
-    if (h.thread !== 'driver') continue;
-    if (h.step === 'dag.taskSetSubmit') stage = h.detail;
-    else if (h.step === 'ts.launched') stageOf.set(h.detail, stage);
-  }
+  const stageOf = stagesOfTasks(hops);
   console.log("per stage of a job and worker: compute span ms (its first task's start of computing to its last task's end) =");
   console.log('on CPU + runqueue wait + asleep; GC pauses in the span (count, ms; kinds other than scavenges named)');
   console.log('| job | stage | worker | span | on CPU | runqueue | asleep | GC | slowest / fastest span | other threads on CPU over the job |');
@@ -279,4 +300,108 @@ function cpuBudget(): void {
   const wcells = workers.map((_, i) => `${med(2 + 2 * i)} + ${med(3 + 2 * i)}`);
   const n = cols[0]!.length;
   console.log(`| median | ${med(0)} | ${med(1)} | ${wcells.join(' | ')} | ${med(n - 3)} | ${med(n - 2)} | ${med(n - 1)} |`);
+}
+
+/** The `--phases` table (see the file's comment): every trace named on the command line, pooled. */
+function phases(): void {
+  const args = process.argv.slice(2);
+  const files = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--jobs');
+  const [lo, hi] = args.includes('--jobs') ? args[args.indexOf('--jobs') + 1]!.split('-').map(Number) : [2, Number.MAX_SAFE_INTEGER];
+  const names = ['between jobs', 'launch', 'map stage', 'hand-off', 'reduce stage', 'finish', 'job cycle'] as const;
+  const rows = new Map<string, number[]>(
+    [
+      ...names,
+      'map tasks, faster worker',
+      'map tasks, slower worker',
+      'on CPU, faster worker',
+      'on CPU, slower worker',
+      "slower worker's start lag",
+      'reduce task',
+      'reduce task on CPU',
+    ].map((n) => [n, []]),
+  );
+  const add = (name: string, ms: number): void => void rows.get(name)!.push(ms);
+  let jobs = 0;
+  for (const f of files) {
+    const all = parseHops(readFileSync(f, 'utf8')).sort((a, b) => a.t - b.t);
+    const stageOf = stagesOfTasks(all);
+    const driver = (step: string): Hop[] => all.filter((h) => h.thread === 'driver' && h.step === step);
+    const runJobs = driver('ctx.runJob');
+    const returns = driver('ctx.returned');
+    for (const job of new Set(all.filter((h) => h.step === 'w.inputs' && h.job >= lo! && h.job <= hi!).map((h) => h.job))) {
+      const tasks = new Map<string, { start: Hop; end?: Hop }>();
+      for (const h of all) {
+        if (h.job !== job || (h.step !== 'w.inputs' && h.step !== 'w.computed')) continue;
+        const id = h.detail.split(' ')[0]!;
+        if (h.step === 'w.inputs') tasks.set(id, { start: h });
+        else if (tasks.has(id)) tasks.get(id)!.end = h;
+      }
+      const stages = [...new Set([...tasks.keys()].map((id) => stageOf.get(id) ?? '?'))];
+      const done = [...tasks.values()].filter((x) => x.end !== undefined) as Array<{ start: Hop; end: Hop }>;
+      // Two stages of two tasks or more each, every task ended: one iteration's shape.
+      if (stages.length !== 2 || done.length !== tasks.size) continue;
+      const of = (st: string): Array<{ start: Hop; end: Hop }> =>
+        done.filter((x) => stageOf.get(x.start.detail.split(' ')[0]!) === st).sort((a, b) => a.start.t - b.start.t);
+      const [map, reduce] = [of(stages[0]!), of(stages[1]!)].sort((a, b) => a[0]!.start.t - b[0]!.start.t) as [typeof done, typeof done];
+      if (map.length < 2 || reduce.length < 1) continue;
+      const begin = runJobs.filter((h) => h.t <= map[0]!.start.t).at(-1);
+      const before = begin === undefined ? undefined : returns.filter((h) => h.t <= begin.t).at(-1);
+      const end = returns.find((h) => h.t >= reduce.at(-1)!.end.t);
+      if (begin === undefined || before === undefined || end === undefined) continue;
+      jobs++;
+      const mapEnd = Math.max(...map.map((x) => x.end.t));
+      const reduceStart = Math.min(...reduce.map((x) => x.start.t));
+      const reduceEnd = Math.max(...reduce.map((x) => x.end.t));
+      add('between jobs', begin.t - before.t);
+      add('launch', map[0]!.start.t - begin.t);
+      add('map stage', mapEnd - map[0]!.start.t);
+      add('hand-off', reduceStart - mapEnd);
+      add('reduce stage', reduceEnd - reduceStart);
+      add('finish', end.t - reduceEnd);
+      add('job cycle', end.t - before.t);
+      // Per worker, its map tasks' computing time and on-CPU time (schedstat readings); the slower worker is the one
+      // whose last map task ends last (with one task a worker, as PageRank's, the slower task).
+      const cpu = (x: { start: Hop; end: Hop }): number => (Number(x.end.detail.split(' ')[1]) - Number(x.start.detail.split(' ')[1])) / 1e6;
+      const workers = [...new Set(map.map((x) => x.start.thread))].map((thread) => {
+        const mine = map.filter((x) => x.start.thread === thread);
+        return {
+          start: Math.min(...mine.map((x) => x.start.t)),
+          end: Math.max(...mine.map((x) => x.end.t)),
+          computing: mine.reduce((sum, x) => sum + x.end.t - x.start.t, 0),
+          onCpu: mine.reduce((sum, x) => sum + cpu(x), 0),
+        };
+      });
+      if (workers.length > 1) {
+        workers.sort((a, b) => a.end - b.end);
+        const fast = workers[0]!;
+        const slow = workers.at(-1)!;
+        add('map tasks, faster worker', fast.computing);
+        add('map tasks, slower worker', slow.computing);
+        if (Number.isFinite(fast.onCpu) && Number.isFinite(slow.onCpu)) {
+          add('on CPU, faster worker', fast.onCpu);
+          add('on CPU, slower worker', slow.onCpu);
+        }
+        add("slower worker's start lag", slow.start - map[0]!.start.t);
+      }
+      for (const x of reduce) {
+        add('reduce task', x.end.t - x.start.t);
+        if (Number.isFinite(cpu(x))) add('reduce task on CPU', cpu(x));
+      }
+    }
+  }
+  const q = (xs: number[], p: number): number => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
+  };
+  console.log(`${jobs} two-stage jobs (${lo}-${hi === Number.MAX_SAFE_INTEGER ? 'end' : hi}) from ${files.length} trace(s); ms on one clock`);
+  // On-CPU readings move at the kernel's ticks (a few ms): of a short task, the mean over many is the figure to read.
+  console.log('| phase | median | p25 | p75 | mean | share of the median cycle |');
+  console.log('|---|---|---|---|---|---|');
+  const cycle = jobs > 0 ? median(rows.get('job cycle')!) : Number.NaN;
+  for (const [name, xs] of rows) {
+    if (xs.length === 0) continue;
+    const share = (names as readonly string[]).includes(name) && name !== 'job cycle' ? `${((100 * median(xs)) / cycle).toFixed(0)} %` : '';
+    const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+    console.log(`| ${name} | ${median(xs).toFixed(2)} | ${q(xs, 0.25).toFixed(2)} | ${q(xs, 0.75).toFixed(2)} | ${mean.toFixed(2)} | ${share} |`);
+  }
 }

@@ -10,7 +10,16 @@
  * await sc.stop();
  * ```
  */
-export { Context, type FaultInjector, type ContextSnapshot, type RDDStorageInfo, type LogLevel, type CsvFileOptions } from './context/context.js';
+export {
+  Context,
+  type FaultInjector,
+  type ContextSnapshot,
+  type RDDStorageInfo,
+  type LogLevel,
+  type CsvFileOptions,
+  type SplitReadOptions,
+} from './context/context.js';
+export type { CsvMode } from './io/index.js';
 export type { ContextOptions } from './context/options.js';
 export { Broadcast, Accumulator, CustomAccumulator, type AccumulatorParam } from './context/shared-variables.js';
 export { RDD, taskContext, type TaskInfo, type NotPairs, type WidenLiteral, type CustomPartitioner } from './rdd/index.js';

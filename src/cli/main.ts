@@ -10,7 +10,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DATASET_NAMES, ensureDataset, type DatasetName } from '../datagen/index.js';
 import { parseConf, parseMaster } from '../context/options.js';
 import { VERSION } from '../version.js';
@@ -61,19 +61,37 @@ function engineOption(value: string): string {
   return value;
 }
 
-/** Runs a script in a child process with tsx; resolves with its exit code. */
+/**
+ * Runs a script in one child process with tsx's loader registered by `--import` (the way `bench cost` runs its
+ * programs), not through tsx's own CLI, which would start a third Node.js process; resolves with its exit code.
+ * The parent outlives the child: a terminal's Ctrl-C reaches both (one process group), and the script's own
+ * handler cancels its jobs and cleans up, so the parent waits for that instead of returning the prompt early;
+ * a signal sent to the parent alone (SIGTERM, SIGHUP, or SIGINT without a terminal) is passed on.
+ */
 async function runScript(script: string, args: readonly string[], env: Record<string, string | undefined>): Promise<number> {
-  const tsxCli = require.resolve('tsx/cli');
+  const tsxLoader = pathToFileURL(require.resolve('tsx')).href;
   const esm = (await needsEsmEntry(script)) ? esmEntryFlags(script) : { flags: [], env: {} };
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [tsxCli, ...esm.flags, script, ...args], {
+    const child = spawn(process.execPath, ['--import', tsxLoader, ...esm.flags, script, ...args], {
       stdio: 'inherit',
       env: { ...process.env, ...env, ...esm.env },
     });
-    child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+    // A terminal's Ctrl-C already reached the child; a second SIGINT could cut its clean-up short.
+    const fromTerminal = process.stdin.isTTY === true;
+    const pass = (signal: NodeJS.Signals) => () => {
+      if (signal !== 'SIGINT' || !fromTerminal) child.kill(signal);
+    };
+    const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((signal) => [signal, pass(signal)] as const);
+    for (const [signal, handler] of handlers) process.on(signal, handler);
+    const settle = (code: number) => {
+      for (const [signal, handler] of handlers) process.off(signal, handler);
+      resolve(code);
+    };
+    // A child ended by a signal exits as a shell reports it: 128 + the signal's number (130 for SIGINT).
+    child.on('exit', (code, signal) => settle(code ?? (signal ? 128 + (os.constants.signals[signal] ?? 0) : 0)));
     child.on('error', (e) => {
       console.error(`kindling: cannot start ${script}: ${e.message}`);
-      resolve(1);
+      settle(1);
     });
   });
 }

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { ClosureError, capture, shipFunction, useModule, type ShippedFunction, type ShipOptions } from '../closure/index.js';
-import { checkCsvDelimiter, localPathOf, readObjectFile } from '../io/index.js';
+import { checkCsvDelimiter, checkRecordLength, csvModeOf, localPathOf, readObjectFile, type CsvMode } from '../io/index.js';
 import { removeAttemptFiles } from '../storage/checkpoint-files.js';
 import {
   ArgumentTypeError,
@@ -30,6 +30,7 @@ import {
   CsvFileRDD,
   WholeTextFilesRDD,
   BinaryFilesRDD,
+  BinaryRecordsRDD,
   CheckpointRDD,
   checkPartitionCount,
   checkOptionsArgument,
@@ -130,6 +131,26 @@ export interface CsvFileOptions {
   readonly minPartitions?: number;
   /** Read files in subdirectories of input directories too. */
   readonly recursive?: boolean;
+  /**
+   * What a malformed record does (Spark's `mode`, case-insensitive): `'FAILFAST'` (the default here) fails the job
+   * naming file and line, `'DROPMALFORMED'` skips it, `'PERMISSIVE'` (Spark's default) keeps it, missing fields
+   * `null` and extra ones dropped. Malformed: a field count other than the header's, or, without `multiLine`, a
+   * quoted field not closed on its line.
+   */
+  readonly mode?: CsvMode | Lowercase<CsvMode>;
+  /** As `textFile`'s: false gives an empty file one (empty) partition, as Hadoop; default true, as Spark 3.2+. */
+  readonly ignoreEmptySplits?: boolean;
+}
+
+/** Options of the readers that cut files into splits (`textFile`, `binaryRecords`). */
+export interface SplitReadOptions {
+  /** Read files in subdirectories of input directories too (without it a subdirectory fails the job, as Hadoop). */
+  readonly recursive?: boolean;
+  /**
+   * Whether an empty file plans no partition (default true, Spark 3.2+'s `spark.hadoopRDD.ignoreEmptySplits`); with
+   * false each empty file gets one empty partition, as Hadoop's FileInputFormat and Spark before 3.2.
+   */
+  readonly ignoreEmptySplits?: boolean;
 }
 
 const LOG_LEVELS = ['ALL', 'TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL', 'OFF'] as const;
@@ -184,7 +205,12 @@ export class Context implements RddContext {
     });
     this.#engine = ENGINES[this.options.engine].driver(this.#localDirs.root, (m) => this.#warn(`kindling: ${m}`));
     // "persist() it?" is no advice where nothing is cached between jobs.
-    this.#hints = new Hints((m) => this.#warn(`kindling hint: ${m}`), this.options.hints && this.#engine.caches, this.options.lineageDepthWarning);
+    this.#hints = new Hints(
+      (m) => this.#warn(`kindling hint: ${m}`),
+      this.options.hints && this.#engine.caches,
+      this.options.lineageDepthWarning,
+      this.options.hints,
+    );
     this.#backend = resolveMaster(this.options.master, os.availableParallelism()).factory.create(this.options.master, this.options.numWorkers, {
       maxHeapMb: this.options.workerMB,
       scratchDir: this.#localDirs.root,
@@ -205,14 +231,19 @@ export class Context implements RddContext {
         onExecutor: (e) => this.events.emit({ ...e, time: Date.now() }),
       },
     });
-    this.#builder = new TaskBuilder(this.#tracker, this.#cache, {
-      broadcastValue: (id) => {
-        const b = this.#broadcasts.get(id);
-        if (b === undefined) throw new IllegalStateError(`broadcast ${id} was destroyed or belongs to another context`);
-        return b.value;
+    this.#builder = new TaskBuilder(
+      this.#tracker,
+      this.#cache,
+      {
+        broadcastValue: (id) => {
+          const b = this.#broadcasts.get(id);
+          if (b === undefined) throw new IllegalStateError(`broadcast ${id} was destroyed or belongs to another context`);
+          return b.value;
+        },
+        accumulatorKind: (id) => this.#accumulator(id).kind,
       },
-      accumulatorKind: (id) => this.#accumulator(id).kind,
-    });
+      (stage, attempt, rdds) => this.#hints.stageBuilt(stage, attempt, rdds),
+    );
     this.#dag = new DAGScheduler(this.#tracker, this.#cache, this.events, {
       maxStageAttempts: this.options.maxStageAttempts,
       maxResultBytes: this.options.maxResultBytes,
@@ -628,7 +659,10 @@ export class Context implements RddContext {
    * line-aligned byte ranges (gzip files whole). Files and directories starting with `_` or `.` are skipped.
    * A directory is read without its subdirectories, and one that has any fails the first job with
    * `Not a file: <subdirectory>` (as Hadoop) unless `recursive` is set, which reads every file below it.
-   * The options may come second, in place of `minPartitions`.
+   * Compressed files are decompressed by their extension, as Hadoop's codecs (`.gz`, `.deflate`, `.bz2`, `.br`;
+   * one partition each); `.zst`, `.lz4`, `.snappy` and other formats Node cannot decode fail naming the file. An
+   * empty file gets no partition, as in Spark 3.2+ (`ignoreEmptySplits: false`: one empty partition, as Hadoop's
+   * FileInputFormat). The options may come second, in place of `minPartitions`.
    *
    * @example
    * ```ts
@@ -636,12 +670,12 @@ export class Context implements RddContext {
    * const all = sc.textFile('logs', { recursive: true, minPartitions: 8 }); // logs/2024/jan/01.log too
    * ```
    */
-  textFile(path: string, minPartitions?: number, options?: { recursive?: boolean }): RDD<string>;
-  textFile(path: string, options: { minPartitions?: number; recursive?: boolean }): RDD<string>;
+  textFile(path: string, minPartitions?: number, options?: SplitReadOptions): RDD<string>;
+  textFile(path: string, options: { minPartitions?: number } & SplitReadOptions): RDD<string>;
   textFile(
     path: string,
-    minPartitionsOrOptions?: number | { minPartitions?: number; recursive?: boolean },
-    options: { recursive?: boolean } = {},
+    minPartitionsOrOptions?: number | ({ minPartitions?: number } & SplitReadOptions),
+    options: SplitReadOptions = {},
   ): RDD<string> {
     const opts =
       typeof minPartitionsOrOptions === 'object' && minPartitionsOrOptions !== null
@@ -649,7 +683,7 @@ export class Context implements RddContext {
         : { ...options, minPartitions: minPartitionsOrOptions };
     const minPartitions = opts.minPartitions ?? Math.min(this.defaultParallelism, 2);
     checkPartitionCount('textFile', minPartitions);
-    return new TextFileRDD(this, path, minPartitions, { recursive: opts.recursive ?? false });
+    return new TextFileRDD(this, path, minPartitions, { recursive: opts.recursive ?? false, ignoreEmptySplits: opts.ignoreEmptySplits });
   }
 
   /**
@@ -702,6 +736,31 @@ export class Context implements RddContext {
   }
 
   /**
+   * The fixed-length records of files (Spark's `binaryRecords`): each file is a run of `recordLength`-byte records
+   * with no separator, and each record comes as its own `Uint8Array`. Files are listed by the rules of
+   * {@link textFile} and cut into ranges of whole records, read by the workers (a large file is many partitions).
+   * A file whose size is not a multiple of `recordLength` fails the job naming it; compressed files (by name) are
+   * refused, as in Spark.
+   *
+   * @example
+   * ```ts
+   * // 100-byte TeraSort records: a 10-byte key, then the value
+   * const keys = sc.binaryRecords('terasort-in/', 100).map((r) => Buffer.from(r.subarray(0, 10)).toString('hex'));
+   * const fine = sc.binaryRecords('samples.bin', 8, { minPartitions: 16 });
+   * ```
+   */
+  binaryRecords(path: string, recordLength: number, options: { minPartitions?: number } & SplitReadOptions = {}): RDD<Uint8Array> {
+    checkRecordLength(recordLength, 'binaryRecords');
+    checkOptionsArgument('binaryRecords', options, ['minPartitions', 'recursive', 'ignoreEmptySplits'], 'pass { minPartitions, recursive }');
+    const minPartitions = options.minPartitions ?? Math.min(this.defaultParallelism, 2);
+    checkPartitionCount('binaryRecords', minPartitions);
+    return new BinaryRecordsRDD(this, path, recordLength, minPartitions, {
+      recursive: options.recursive ?? false,
+      ignoreEmptySplits: options.ignoreEmptySplits,
+    });
+  }
+
+  /**
    * The elements saved by `saveAsObjectFile` (V8 serialization: any structured-clone value comes back as it
    * was, Maps, Dates, typed arrays and nested objects included), one partition per group of part files.
    *
@@ -734,22 +793,36 @@ export class Context implements RddContext {
    * that holds a line break fails the job naming the file and line: read such files with `multiLine: true`,
    * which keeps each file whole (one task per file, still streamed) so that records may span lines.
    *
+   * A record whose field count differs from the header's fails the job by default, naming file and line (Spark's
+   * `FAILFAST`): kindling does not turn a malformed file into nulls unasked. Spark's CSV source defaults to
+   * `PERMISSIVE`; pass `mode: 'PERMISSIVE'` for its reading (missing fields `null`, extra fields dropped) or
+   * `mode: 'DROPMALFORMED'` to skip such records.
+   *
    * @example
    * ```ts
    * const people = sc.csvFile('people.csv'); // RDD<Record<string, string>>: { name: 'ann', age: '31' }, ...
+   * const messy = sc.csvFile('export.csv', { mode: 'PERMISSIVE' }); // RDD<Record<string, string | null>>
    * const rows = sc.csvFile('data.tsv', { header: false, delimiter: '\t' }); // RDD<string[]>
    * const notes = sc.csvFile('notes.csv', { multiLine: true }); // quoted fields with line breaks
    * ```
    */
+  csvFile(path: string, options: CsvFileOptions & { header?: true; mode: 'PERMISSIVE' | 'permissive' }): RDD<Record<string, string | null>>;
   csvFile(path: string, options?: CsvFileOptions & { header?: true }): RDD<Record<string, string>>;
   csvFile(path: string, options: CsvFileOptions & { header: false }): RDD<string[]>;
-  csvFile(path: string, options: CsvFileOptions & { header?: boolean } = {}): RDD<Record<string, string>> | RDD<string[]> {
+  csvFile(
+    path: string,
+    options: CsvFileOptions & { header?: boolean } = {},
+  ): RDD<Record<string, string | null>> | RDD<Record<string, string>> | RDD<string[]> {
     const delimiter = options.delimiter ?? ',';
     checkCsvDelimiter(delimiter, 'csvFile');
     const minPartitions = options.minPartitions ?? Math.min(this.defaultParallelism, 2);
     checkPartitionCount('csvFile', minPartitions);
-    const csv = { header: options.header ?? true, delimiter, multiLine: options.multiLine ?? false };
-    return new CsvFileRDD(this, path, minPartitions, csv, { recursive: options.recursive ?? false }) as RDD<Record<string, string>>;
+    const mode = csvModeOf(options.mode ?? 'FAILFAST', 'csvFile');
+    const csv = { header: options.header ?? true, delimiter, multiLine: options.multiLine ?? false, mode };
+    return new CsvFileRDD(this, path, minPartitions, csv, {
+      recursive: options.recursive ?? false,
+      ignoreEmptySplits: options.ignoreEmptySplits,
+    }) as RDD<Record<string, string>>;
   }
 
   /**

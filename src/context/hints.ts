@@ -3,8 +3,11 @@
  * and a lineage so deep that scheduling and recovery slow down (it needs a checkpoint). Each hint is logged
  * once; `hints: false` turns them off.
  */
-import type { RDD } from '../rdd/index.js';
+import type { ShippedFunction } from '../closure/index.js';
+import type { RDD, RddWire } from '../rdd/index.js';
+import type { Stage } from '../scheduler/stage.js';
 import { describeSkew, type SkewReport } from '../scheduler/task-metrics.js';
+import { sizeOf } from '../storage/size-estimator.js';
 
 /** Every hint says how to switch hints off. */
 const OFF = '(Hints are off with { hints: false } in the Context options.)';
@@ -26,7 +29,19 @@ export class Hints {
     private readonly log: (message: string) => void,
     private readonly enabled: boolean,
     private readonly depthThreshold: number,
+    /** The large task warning holds on every engine (the others are about caching, which mapreduce does not do). */
+    private readonly warnLargeTasks = enabled,
   ) {}
+
+  /**
+   * When a stage attempt's first task is built: warn once per stage (its first attempt) when the values its functions
+   * capture make its tasks very large (see {@link largeTaskWarning}).
+   */
+  stageBuilt(stage: Stage, attempt: number, rdds: readonly RddWire[]): void {
+    if (!this.warnLargeTasks || attempt !== 0) return;
+    const warning = largeTaskWarning(stage, rdds);
+    if (warning !== undefined) this.log(`${warning} ${OFF}`);
+  }
 
   /** RDDs whose counts are held (diagnostics: stays bounded while a program drops its RDDs). */
   get rddsTracked(): number {
@@ -88,5 +103,71 @@ export class Hints {
           `scheduling and recovery: checkpoint() an RDD every few iterations (after sc.setCheckpointDir). ${OFF}`,
       );
     }
+  }
+}
+
+/** Spark's TaskSetManager.TASK_SIZE_TO_WARN_KIB. */
+export const LARGE_TASK_KIB = 1000;
+
+/** A value a stage's functions capture, with what it weighs (estimated) and the RDD or action whose function holds it. */
+export interface CapturedValue {
+  readonly name: string;
+  readonly where: string;
+  readonly bytes: number;
+}
+
+/**
+ * Spark's "Stage N contains a task of very large size (K KiB). The maximum recommended task size is 1000 KiB.": the
+ * values a stage's functions capture travel with its first task to every worker, by structured clone (a 3M-number
+ * Array takes seconds). Returns the warning for a stage whose captured values exceed {@link LARGE_TASK_KIB},
+ * naming the biggest; undefined otherwise. Sizes are the cache's estimates (sampled), read once per stage.
+ *
+ * @example
+ * ```ts
+ * const warning = largeTaskWarning(stage, rdds);
+ * if (warning !== undefined) console.warn(warning);
+ * ```
+ */
+export function largeTaskWarning(stage: Stage, rdds: readonly RddWire[]): string | undefined {
+  const captured: CapturedValue[] = [];
+  for (const r of rdds) capturedValues(r, `RDD ${r.id} (${r.label})`, captured);
+  capturedValues(stage.kind === 'result' ? stage.resultFn : stage.dep.aggregator, stage.name, captured);
+  let bytes = 0;
+  for (const c of captured) bytes += c.bytes;
+  if (bytes <= LARGE_TASK_KIB * 1024) return undefined;
+  captured.sort((a, b) => b.bytes - a.bytes);
+  const kib = (b: number) => `${Math.round(b / 1024).toLocaleString('en-US')} KiB`;
+  const named = captured
+    .filter((c) => c.bytes >= 0.1 * bytes)
+    .slice(0, 3)
+    .map((c) => `'${c.name}' (${kib(c.bytes)}) in ${c.where}`);
+  const first = captured[0]!.name;
+  return (
+    `stage ${stage.id} (${stage.name}) contains a task of very large size (${kib(bytes)}); the maximum recommended task size ` +
+    `is ${LARGE_TASK_KIB} KiB. Its functions capture ${named.join(', ')}, copied to every worker with the stage. ` +
+    `Broadcast it (const ${first}B = sc.broadcast(${first}); capture it and read ${first}B.value: sent once per worker and ` +
+    'kept for later jobs), and hold numbers in a typed array (Float64Array, Int32Array), which copies far faster than an Array.'
+  );
+}
+
+/** The data values (not functions, broadcasts or modules) captured by the shipped functions in `wire`, recursively. */
+function capturedValues(wire: unknown, where: string, out: CapturedValue[]): void {
+  const stack: unknown[] = [wire];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (v === null || typeof v !== 'object') continue;
+    if (Array.isArray(v)) {
+      for (const x of v) if (x !== null && typeof x === 'object') stack.push(x);
+      continue;
+    }
+    const fn = v as Partial<ShippedFunction>;
+    if (typeof fn.src === 'string' && fn.env !== undefined && typeof fn.env === 'object') {
+      for (const [name, entry] of Object.entries(fn.env)) {
+        if (entry.t === 'value') out.push({ name, where, bytes: sizeOf(entry.v, 0) });
+        else if (entry.t === 'fn') stack.push(entry.fn);
+      }
+      continue;
+    }
+    for (const x of Object.values(v)) if (x !== null && typeof x === 'object') stack.push(x);
   }
 }

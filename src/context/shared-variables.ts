@@ -7,6 +7,7 @@ import { findUnclonable, kShip, shipFunction, type Shippable, type WireShippable
 import { UnclonableDataError, IllegalStateError } from '../core/errors.js';
 import type { AccumulatorKind } from '../closure/index.js';
 import { numberToAdd } from '../exec/task-runtime.js';
+import { userCallSite } from '../util/call-site.js';
 
 /**
  * A read-only value shipped to each worker once, however many tasks use it. Declare it in `capture` and read
@@ -19,15 +20,18 @@ import { numberToAdd } from '../exec/task-runtime.js';
  * ```
  */
 export class Broadcast<T> implements Shippable {
-  #destroyed = false;
+  /** Where `destroy()` was called (`file.ts:12`), once it was. */
+  #destroyedAt: string | undefined;
+  #value: T | undefined;
   constructor(
     readonly id: number,
-    readonly value: T,
+    value: T,
     private readonly onDestroy: (id: number) => void,
     private readonly onUnpersist: (id: number) => void = () => {},
     /** @internal The token of the context that created it. */
     readonly owner?: string,
   ) {
+    this.#value = value;
     // The value reaches workers by structured clone, as captured values do: the same check, at the call.
     const problem = findUnclonable(value, 'value');
     if (problem !== undefined) {
@@ -37,9 +41,29 @@ export class Broadcast<T> implements Shippable {
       );
     }
   }
+  /**
+   * The value, on the driver (inside a task, `.value` reads the worker's copy). After `destroy()` it is gone, as in
+   * Spark ("Attempted to use Broadcast(id) after it was destroyed"): a read throws rather than answer from a value
+   * the workers no longer hold.
+   *
+   * @example
+   * ```ts
+   * const lookup = sc.broadcast(new Map([['a', 1]]));
+   * lookup.value.get('a'); // 1
+   * ```
+   */
+  get value(): T {
+    if (this.#destroyedAt !== undefined) throw this.#destroyedError(`attempted to read broadcast ${this.id}.value after it was destroyed`);
+    return this.#value as T;
+  }
   [kShip](): WireShippable {
-    if (this.#destroyed) throw new IllegalStateError(`broadcast ${this.id} was destroyed and cannot be used in a new job`);
+    if (this.#destroyedAt !== undefined) throw this.#destroyedError(`broadcast ${this.id} was destroyed and cannot be used in a new job`);
     return { t: 'broadcast', id: this.id, ...(this.owner !== undefined ? { owner: this.owner } : {}) };
+  }
+  #destroyedError(what: string): IllegalStateError {
+    return new IllegalStateError(
+      `${what} (destroy() at ${this.#destroyedAt}). ` + "Use unpersist() to free the workers' copies and keep the broadcast usable.",
+    );
   }
   /**
    * Removes the value's copies from the workers, as Spark's `unpersist`: a later job that uses the broadcast
@@ -53,12 +77,12 @@ export class Broadcast<T> implements Shippable {
    * ```
    */
   unpersist(): void {
-    if (this.#destroyed) return;
+    if (this.#destroyedAt !== undefined) return;
     this.onUnpersist(this.id);
   }
   /**
-   * Removes the value from every worker and the driver's registry; later jobs cannot use it (a function that
-   * captures it is refused when its job is built).
+   * Removes the value from every worker and from the driver; later jobs cannot use it (a function that captures
+   * it is refused when its job is built) and reading `.value` throws.
    *
    * @example
    * ```ts
@@ -66,13 +90,15 @@ export class Broadcast<T> implements Shippable {
    * ```
    */
   destroy(): void {
-    if (this.#destroyed) return;
-    this.#destroyed = true;
+    if (this.#destroyedAt !== undefined) return;
+    this.#destroyedAt = userCallSite();
+    // The driver's copy goes too (Spark's destroy removes it everywhere): a destroyed broadcast holds no memory.
+    this.#value = undefined;
     this.onDestroy(this.id);
   }
   /** True once `destroy()` was called. */
   get destroyed(): boolean {
-    return this.#destroyed;
+    return this.#destroyedAt !== undefined;
   }
 }
 

@@ -293,8 +293,24 @@ export function tagUserError(error: unknown, rddId: number, rddLabel: string): u
     return error;
   }
   // A thrown primitive (throw 'boom') is wrapped so it can carry where it came from; the user's own error, not kindling's.
-  const wrapped = new Error(String(error));
+  const wrapped = new Error(describeThrown(error));
   return tagUserError(wrapped, rddId, rddLabel);
+}
+
+/**
+ * The message for a thrown value that is not an Error: `String()` of it said "undefined", "null" or "[object Object]",
+ * which names neither what was thrown nor that it was no Error (and so has no stack to point at the line).
+ */
+function describeThrown(v: unknown): string {
+  const what =
+    typeof v === 'string'
+      ? `the string ${JSON.stringify(v.length > 200 ? `${v.slice(0, 200)}...` : v)}`
+      : v === null || v === undefined
+        ? String(v)
+        : typeof v === 'object'
+          ? `the object ${describeValue(v)}`
+          : `the ${typeof v} ${describeValue(v)}`;
+  return `${what} was thrown, not an Error (throw an Error instead: it carries a message and the line that threw)`;
 }
 
 const kInput = Symbol.for('kindling.inputRecord');
@@ -329,7 +345,16 @@ export function toErrorInfo(error: unknown): ErrorInfo {
       ...(typeof input === 'string' ? { input } : {}),
     };
   }
-  return { name: 'Error', message: String(error) };
+  // A thrown object that is no Error (throw { code: 42 }) keeps the RDD it was tagged with and its code.
+  const tag =
+    error !== null && typeof error === 'object' ? (error as Record<symbol, { rddId: number; rddLabel: string } | undefined>)[kTagged] : undefined;
+  const code: unknown = (error as { code?: unknown } | null | undefined)?.code;
+  return {
+    name: 'Error',
+    message: describeThrown(error),
+    ...(tag ? { rddId: tag.rddId, rddLabel: tag.rddLabel } : {}),
+    ...(typeof code === 'string' ? { code } : {}),
+  };
 }
 
 /**

@@ -44,7 +44,7 @@ import type { Bucket, MapStatus } from '../shuffle/wire.js';
 import type { WorkerBlockStore } from '../storage/block-manager.js';
 import { estimateSize } from '../storage/size-estimator.js';
 import { ENGINES, type WorkerServices } from './engines.js';
-import { STAGES_CACHED, type TaskMessage, type TaskMetrics, type TaskOutcome, type WorkerInit } from './protocol.js';
+import { STAGES_CACHED, unsendableResult, type TaskMessage, type TaskMetrics, type TaskOutcome, type WorkerInit } from './protocol.js';
 import { ShuffleFetcher, type EarlyAsks, type PeerShuffleService } from './shuffle-fetcher.js';
 import { releaseShared, takeShared } from '../shuffle/shared-output.js';
 import { FetchedInput, type FetchedBucket } from '../shuffle/fetched-input.js';
@@ -637,7 +637,13 @@ export class Executor {
     // levels: the result's list, then each element and its direct items (see findClassInstance for the limit).
     const found = findClassInstance(value, 2);
     if (found !== undefined) {
-      throw classInstanceError(found, `The result of ${msg.resultFn.kind} on ${rdd.label} for partition ${msg.partition}`, 'would reach the driver');
+      // The same function returns the same kind of object on every attempt: not retried.
+      const error = classInstanceError(
+        found,
+        `The result of ${msg.resultFn.kind} on ${rdd.label} for partition ${msg.partition}`,
+        'would reach the driver',
+      );
+      throw new EarlyOutcome({ kind: 'resultNotSerializable', error: toErrorInfo(error) });
     }
     // Refuse to send more than the driver accepts (Spark's spark.driver.maxResultSize) rather than exhaust it.
     if (value !== null && typeof value === 'object') {
@@ -645,7 +651,13 @@ export class Executor {
       if (bytes > this.#maxResultBytes) throw new EarlyOutcome({ kind: 'resultTooLarge', bytes, limit: this.#maxResultBytes });
       meter.resultBytes = bytes;
     }
-    return { value: this.#services.deliverResult(msg.jobId, msg.partition, msg.stageAttempt, msg.attempt, value) };
+    try {
+      return { value: this.#services.deliverResult(msg.jobId, msg.partition, msg.stageAttempt, msg.attempt, value) };
+    } catch (e) {
+      // The mapreduce engine serializes the result here (v8.serialize refuses what the structured clone does).
+      const failure = unsendableResult(msg, value, e);
+      throw failure === undefined ? e : new EarlyOutcome(failure);
+    }
   }
 }
 

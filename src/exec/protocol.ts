@@ -5,8 +5,9 @@
  * kind. Each transport (today `local/`: worker threads over comlink) defines how these messages move.
  */
 import type { EngineName } from './engines.js';
-import type { ErrorInfo } from '../core/errors.js';
+import { toErrorInfo, type ErrorInfo } from '../core/errors.js';
 import type { AccumulatorKind } from '../closure/index.js';
+import { findUnclonable } from '../closure/clonable.js';
 import type { BlockUpdate } from '../storage/block-update.js';
 import type { MapStatus, ShuffleReadWire, ShuffleWriteWire } from '../shuffle/wire.js';
 import type { RddWire } from '../rdd/rdd.js';
@@ -88,7 +89,13 @@ export type TaskFailure =
    * parallelized collection or a captured value). Not retried, the job fails, as Spark's "Failed to serialize task,
    * not attempting to retry it": the same data would be refused again.
    */
-  | { readonly kind: 'notSerializable'; readonly message: string };
+  | { readonly kind: 'notSerializable'; readonly message: string }
+  /**
+   * The task ran, but its result cannot reach the driver: the structured clone or serializer refused it (a function,
+   * a symbol, a WeakMap in it) or it holds a class instance that would arrive without its methods. Not retried, the
+   * job fails, as Spark's "had a not serializable result": the same function on the same input returns it again.
+   */
+  | { readonly kind: 'resultNotSerializable'; readonly error: ErrorInfo };
 
 /**
  * Measured by the worker for one task attempt. Byte counts are estimates from sampled records (JS has no exact
@@ -191,6 +198,40 @@ export function unsendable(taskId: number, epoch: number, e: unknown, where: str
     epoch,
     failure: { kind: 'notSerializable', message: `task ${taskId} could not be ${where}: ${(e as Error)?.message ?? e}` },
     blockUpdates: [],
+  };
+}
+
+/**
+ * The failure of a task whose result the clone or serializer refused with `e`, naming where the cause sits (in the
+ * result `value`, or in a custom accumulator's copy going back with it); undefined when `e` is not such a refusal
+ * (out of memory, a full disk: worth another attempt). Looked for only once sending failed, so a result that
+ * travels costs nothing more.
+ */
+export function unsendableResult(
+  task: Pick<TaskMessage, 'taskId' | 'partition' | 'resultFn'>,
+  value: unknown,
+  e: unknown,
+  accumulators: ReadonlyArray<readonly [number, unknown]> = [],
+): Extract<TaskFailure, { kind: 'resultNotSerializable' }> | undefined {
+  const refusal = toErrorInfo(e);
+  // postMessage's DataCloneError, v8.serialize's plain "X could not be cloned."
+  if (refusal.name !== 'DataCloneError' && !/could not be cloned/.test(refusal.message)) return undefined;
+  let problem = findUnclonable(value, 'result');
+  for (let i = 0; problem === undefined && i < accumulators.length; i++) {
+    problem = findUnclonable(accumulators[i]![1], `the task's copy of accumulator ${accumulators[i]![0]}`);
+  }
+  // findUnclonable speaks of captured values; a result has no env entries to declare.
+  const what = problem?.reason.replace(/ nested inside another value; declare it as its own env entry$/, '');
+  const at = problem === undefined ? '' : `; ${problem.path} is ${what}`;
+  return {
+    kind: 'resultNotSerializable',
+    error: {
+      name: 'DataCloneError',
+      message:
+        `task ${task.taskId} could not be returned to the driver: ${refusal.message.replace(/\.$/, '')}${at} (the result of ` +
+        `${task.resultFn?.kind ?? 'the task'} for partition ${task.partition}). Results of actions and accumulators must be plain data (numbers, strings, arrays, plain objects, ` +
+        'Map, Set, typed arrays, Date): turn functions, symbols and class instances into plain values before they cross',
+    },
   };
 }
 

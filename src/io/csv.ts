@@ -13,6 +13,28 @@ import { InvalidArgumentError, InvalidDataError } from '../core/errors.js';
  * checkCsvDelimiter('"'); // throws InvalidArgumentError
  * ```
  */
+/**
+ * What `sc.csvFile` does with a malformed record (Spark's CSV `mode`): one whose field count differs from the
+ * header's, or, one record per line, whose quoted field is not closed on its line. `FAILFAST` fails the job naming
+ * file and line; `DROPMALFORMED` skips the record; `PERMISSIVE` keeps it: missing fields are `null`, extra fields
+ * are dropped, and an unclosed quoted field holds the rest of its line (or, `multiLine`, of its file).
+ */
+export type CsvMode = 'FAILFAST' | 'DROPMALFORMED' | 'PERMISSIVE';
+
+/**
+ * Checks a CSV mode, case-insensitively as Spark reads it, and returns it in capitals.
+ *
+ * @example
+ * ```ts
+ * csvModeOf('permissive'); // 'PERMISSIVE'
+ * ```
+ */
+export function csvModeOf(mode: unknown, where = 'CSV'): CsvMode {
+  const m = typeof mode === 'string' ? mode.toUpperCase() : mode;
+  if (m === 'FAILFAST' || m === 'DROPMALFORMED' || m === 'PERMISSIVE') return m;
+  throw new InvalidArgumentError(`${where}: mode must be 'FAILFAST', 'DROPMALFORMED' or 'PERMISSIVE', got ${JSON.stringify(mode)}`);
+}
+
 export function checkCsvDelimiter(delimiter: string, where = 'CSV'): void {
   if (typeof delimiter !== 'string' || delimiter.length !== 1 || delimiter === '"' || delimiter === '\n' || delimiter === '\r') {
     throw new InvalidArgumentError(
@@ -53,6 +75,19 @@ export class CsvLineParser {
   /** Whether the last line ended inside a quoted field. */
   get open(): boolean {
     return this.#row !== undefined;
+  }
+
+  /**
+   * Ends the record whose quoted field is open (the line ran out before the closing quote), as a permissive reader
+   * takes it: the field holds what was read. Undefined when no field is open.
+   */
+  closeOpen(): string[] | undefined {
+    const row = this.#row;
+    if (row === undefined) return undefined;
+    row.push(this.#field);
+    this.#row = undefined;
+    this.#field = '';
+    return row;
   }
 
   push(line: string): string[] | undefined {

@@ -49,4 +49,14 @@ export {
   type TaskCommitResult,
   type TaskOutput,
 } from './output-committer.js';
-export { parseCsv, CsvLineParser, checkCsvDelimiter } from './csv.js';
+export { parseCsv, CsvLineParser, checkCsvDelimiter, csvModeOf, type CsvMode } from './csv.js';
+export {
+  checkReadableCompression,
+  codecForPath,
+  decompressForPath,
+  outputCodecOf,
+  OUTPUT_CODEC_NAMES,
+  type OutputCodecName,
+  type ReadableCodec,
+} from './codecs.js';
+export { checkRecordLength, computeRecordSplitsSync, forEachRecord, type RecordSplit } from './record-splits.js';

@@ -17,13 +17,14 @@
  * (a byte that never occurs inside a multi-byte UTF-8 sequence), decoded in pieces of some 64 KiB cut at a `\n`
  * each (latin1 when the piece is ASCII, see decodeText), whose lines are then cut with `indexOf` and `slice` (or, for
  * the readers that hand over arrays, one `split('\n')`). Decoding per line is several times slower, decoding a whole
- * chunk at once ~1.4x slower (see DECODE_PIECE_BYTES). `.gz` files are decompressed in one piece (gzip cannot be
- * entered mid-stream), then cut the same way.
+ * chunk at once ~1.4x slower (see DECODE_PIECE_BYTES). Compressed files (`.gz`, `.deflate`, `.bz2`, `.br`, see
+ * codecs.ts) are decompressed in one piece (none is entered mid-stream here), then cut the same way.
  */
 
 import { isAscii } from 'node:buffer';
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
-import { checkReadableCompression, isCompressedPath, type TextSplit } from './text-splits.js';
+import { isCompressedPath, type TextSplit } from './text-splits.js';
+import { decompressForPath } from './codecs.js';
 import { InputPathError, InvalidArgumentError } from '../core/errors.js';
 
 /** Bytes per read; big enough to amortise decode/split calls, small enough not to double a 32 MiB split. */
@@ -304,24 +305,13 @@ export function firstLineNumber(split: TextSplit, opts?: Pick<LineReadOptions, '
 }
 
 function readWholeBytes(path: string): Buffer {
-  checkReadableCompression(path);
   let raw: Buffer;
   try {
     raw = readFileSync(path);
   } catch (err) {
     throw inputReadError(path, err);
   }
-  if (!isCompressedPath(path)) return raw;
-  try {
-    // node:zlib only when a compressed file is read: it is not worth loading at every worker's start.
-    return process.getBuiltinModule('node:zlib').gunzipSync(raw);
-  } catch (err) {
-    throw new InputPathError(
-      `Cannot decompress ${path}: ${(err as Error).message}. The file is not valid gzip; rename it if it is not compressed.`,
-      path,
-      { cause: err },
-    );
-  }
+  return decompressForPath(path, raw);
 }
 
 /**
@@ -477,7 +467,7 @@ export function forEachSplitLineBatch(split: TextSplit, fn: (lines: string[]) =>
 }
 
 /**
- * Reads a whole file as one UTF-8 string, decompressing `.gz` files, for `wholeTextFiles`. The text
+ * Reads a whole file as one UTF-8 string, decompressing `.gz`, `.deflate`, `.bz2` and `.br` files, for `wholeTextFiles`. The text
  * is returned exactly (no line splitting, no byte-order-mark removal).
  *
  * @example

@@ -48,6 +48,7 @@ import { OutputPathError, OutputCommitError, CommitDeniedError, InvalidArgumentE
 import { lstat, mkdir, readdir, rename, rm, rmdir, writeFile } from '../util/fs-async.js';
 import { inputSpecRoots, localPathOf } from './input-files.js';
 import { formatTextLine, partFileName } from './text-format.js';
+import { ChunkCompressor, outputExtension, type OutputCodecName } from './codecs.js';
 import { serialize } from 'node:v8';
 
 /** Where one save job writes; plain data, created by {@link setupJob} and posted to workers. */
@@ -63,18 +64,24 @@ export interface JobOutputPlan {
   /** Partitions the job writes, if known: `commitJob` then refuses to publish with any missing. */
   readonly numPartitions?: number;
   /**
-   * How part files are written: text lines (the default), text lines gzip-compressed (`part-NNNNN.gz`, read
-   * back by `textFile`), or V8-serialized elements (`saveAsObjectFile`, read back by `objectFile`).
+   * How part files are written: text lines (the default), text lines gzip- or zlib-compressed (`part-NNNNN.gz`,
+   * `part-NNNNN.deflate`, Hadoop's GzipCodec and DefaultCodec names, read back by `textFile`), or V8-serialized elements (`saveAsObjectFile`, read back by `objectFile`).
    */
   readonly format?: OutputFormat;
 }
 
 /** The part-file formats of {@link JobOutputPlan}. */
-export type OutputFormat = 'text' | 'text-gzip' | 'object';
+export type OutputFormat = 'text' | 'text-gzip' | 'text-deflate' | 'object';
 
 /** The committed name of a partition's part file in a plan's format. */
 export function partFileNameFor(plan: Pick<JobOutputPlan, 'format'>, partition: number): string {
-  return partFileName(partition) + (plan.format === 'text-gzip' ? '.gz' : '');
+  const codec = textCodecOf(plan.format);
+  return partFileName(partition) + (codec === undefined ? '' : outputExtension(codec));
+}
+
+/** The codec of a compressed text format. */
+function textCodecOf(format: OutputFormat | undefined): OutputCodecName | undefined {
+  return format === 'text-gzip' ? 'gzip' : format === 'text-deflate' ? 'deflate' : undefined;
 }
 
 /** Options for {@link setupJob}. */
@@ -122,7 +129,7 @@ const WRITE_CHUNK_CHARS = 1 << 20;
 const STAGING_MARK = '._kindling_temporary-';
 const ASIDE_MARK = '._kindling_old-';
 /** What a save writes into its output, and so all `overwrite` may delete. */
-const OUTPUT_FILE = /^(part-\d{5,}(\.gz)?|_SUCCESS)$/;
+const OUTPUT_FILE = /^(part-\d{5,}(\.gz|\.deflate)?|_SUCCESS)$/;
 
 /*
  * node:crypto, node:zlib and node:os are taken when a save first needs them, not when this module loads: every worker
@@ -502,11 +509,10 @@ export function writeTaskOutput(plan: JobOutputPlan, partition: number, attempt:
     if (plan.format === 'object') {
       ({ records, bytes } = writeObjectRecords(fd, lines));
     } else {
-      // Each ~1 MiB chunk of a gzip part is its own gzip member: concatenated members are one valid gzip file.
-      const write =
-        plan.format === 'text-gzip'
-          ? (text: string) => writeBytes(fd, process.getBuiltinModule('node:zlib').gzipSync(text))
-          : (text: string) => writeFully(fd, text);
+      // A compressed part is compressed a ~1 MiB chunk at a time (see ChunkCompressor).
+      const codec = textCodecOf(plan.format);
+      const compressor = codec === undefined ? undefined : new ChunkCompressor(codec);
+      const write = compressor === undefined ? (text: string) => writeFully(fd, text) : (text: string) => writeBytes(fd, compressor.chunk(text));
       // Concatenation builds a rope that is flattened once per ~1 MiB write.
       let chunk = '';
       for (const value of lines) {
@@ -518,6 +524,7 @@ export function writeTaskOutput(plan: JobOutputPlan, partition: number, attempt:
         }
       }
       if (chunk.length > 0) bytes += write(chunk);
+      if (compressor !== undefined) bytes += writeBytes(fd, compressor.end());
     }
   } catch (err) {
     closeSync(fd);

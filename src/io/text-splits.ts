@@ -8,6 +8,7 @@
 
 import { statSync } from 'node:fs';
 import { InvalidArgumentError, InputPathError } from '../core/errors.js';
+import { checkReadableCompression, codecForPath } from './codecs.js';
 
 /**
  * One unit of text input: the lines whose first byte lies in `[start, start + length)` of `path`.
@@ -27,52 +28,17 @@ export const DEFAULT_BLOCK_SIZE = 32 * 1024 * 1024;
 const SPLIT_SLOP = 1.1;
 
 /**
- * Whether a file cannot be cut into byte ranges because it is compressed.
+ * Whether a file cannot be cut into byte ranges because it is compressed (by its name, as Hadoop picks a codec):
+ * `.gz`, `.deflate`, `.bz2` or `.br`.
  *
  * @example
  * ```ts
  * isCompressedPath('/logs/a.log.gz'); // true
+ * isCompressedPath('/dumps/enwiki.xml.bz2'); // true
  * ```
  */
 export function isCompressedPath(path: string): boolean {
-  return path.toLowerCase().endsWith('.gz');
-}
-
-/** Compressions Hadoop's codecs read by file name that Node cannot decode (Node 20 has no bzip2, xz or zstd). */
-const UNREADABLE_COMPRESSION: Readonly<Record<string, string>> = {
-  '.bz2': 'bzip2',
-  '.xz': 'xz',
-  '.lzma': 'lzma',
-  '.zst': 'zstd',
-  '.lz4': 'lz4',
-  '.snappy': 'snappy',
-  '.lzo': 'lzo',
-  '.deflate': 'deflate',
-  '.zip': 'zip',
-  '.7z': '7z',
-};
-
-/**
- * Refuses a text input whose name says it is compressed in a format the text readers cannot decode. Read as
- * bytes, such a file gave lines of binary garbage and no error; Spark decompresses these by extension.
- *
- * @throws InputPathError naming the file and the format.
- * @example
- * ```ts
- * checkReadableCompression('/dumps/enwiki.xml.bz2'); // throws: bzip2, decompress it first
- * ```
- */
-export function checkReadableCompression(path: string): void {
-  const lower = path.toLowerCase();
-  const dot = lower.lastIndexOf('.');
-  const codec = dot < 0 ? undefined : UNREADABLE_COMPRESSION[lower.slice(dot)];
-  if (codec !== undefined) {
-    throw new InputPathError(
-      `Input ${path} is ${codec}-compressed (by its name), which kindling's text readers cannot decode; only .gz is decompressed. ` +
-        'Decompress it first (or recompress it with gzip), or rename it if it is not compressed.',
-      path,
-    );
-  }
+  return codecForPath(path) !== undefined;
 }
 
 /** Options for {@link computeTextSplitsSync} and {@link computeTextSplits}. */
@@ -94,7 +60,8 @@ export interface TextSplitOptions {
  *
  * goalSize = floor(totalSize / max(minPartitions, 1)); splitSize = max(1, min(goalSize, blockSize)),
  * blockSize being `maxSplitBytes` or 32 MiB. Each file is cut into splitSize pieces in order, the last
- * piece of a file may be up to 1.1 x splitSize. `.gz` files are one `whole` split each. A 0-byte file
+ * piece of a file may be up to 1.1 x splitSize. Compressed files (`.gz`, `.deflate`, `.bz2`, `.br`) are one `whole`
+ * split each. A 0-byte file
  * yields no split (see {@link TextSplitOptions.ignoreEmptySplits}).
  *
  * @param files absolute paths, usually from {@link listInputFilesSync}; their order is kept.

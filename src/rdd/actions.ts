@@ -8,7 +8,7 @@ import { structuralMap } from '../core/structural-map.js';
 import { setupJob, commitJob, abortJob, type OutputFormat } from '../io/index.js';
 import type { ShippedFunction } from '../closure/index.js';
 import { emptyStats, estimateHyperLogLog, mergeStats, type MaybeValue, type StatCounter } from './result-functions.js';
-import { MappedRDD, TextFileRDD, WholeTextFilesRDD, BinaryFilesRDD, pair, type RDD } from './internal.js';
+import { MappedRDD, InputFilesRDD, pair, type RDD } from './internal.js';
 import { NotAPairError, isPair, InvalidArgumentError, EmptyCollectionError } from '../core/errors.js';
 import { cloneZero } from '../shuffle/aggregator.js';
 import { eachPair, type EncodedBucket } from '../shuffle/bucket-codec.js';
@@ -441,7 +441,7 @@ function evenlySpaced(b: readonly number[]): boolean {
   return true;
 }
 
-/** The input specs of the files `rdd` reads (its textFile and wholeTextFiles ancestors), found without listing. */
+/** The input specs of the files `rdd` reads (its file-reading ancestors: textFile, csvFile, binaryRecords, ...), found without listing. */
 function inputSpecs(rdd: RDD<unknown>): string[] {
   const specs: string[] = [];
   const seen = new Set<number>();
@@ -450,7 +450,7 @@ function inputSpecs(rdd: RDD<unknown>): string[] {
     const r = stack.pop()!;
     if (seen.has(r.id)) continue;
     seen.add(r.id);
-    if (r instanceof TextFileRDD || r instanceof WholeTextFilesRDD || r instanceof BinaryFilesRDD) specs.push(r.path);
+    if (r instanceof InputFilesRDD) specs.push(r.path);
     for (const d of r.dependencies) stack.push(d.rdd);
   }
   return specs;

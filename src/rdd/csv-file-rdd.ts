@@ -3,6 +3,7 @@ import type { RddWireBody } from './wire.js';
 import { InvalidDataError, tagInputRecord } from '../core/errors.js';
 import {
   CsvLineParser,
+  type CsvMode,
   computeTextSplitsSync,
   forEachSplitLine,
   firstLineNumber,
@@ -12,7 +13,7 @@ import {
 } from '../io/index.js';
 import type { RddContext } from './rdd-context.js';
 import type { TaskContext } from './task-context.js';
-import { InputFilesRDD, type RddOptions, type Sink } from './internal.js';
+import { InputFilesRDD, type InputFilesOptions, type RddOptions, type Sink } from './internal.js';
 
 /**
  * CSV records end at `\n` or `\r\n` only: a `\r` inside a quoted field is the field's, and one outside quotes is
@@ -20,11 +21,15 @@ import { InputFilesRDD, type RddOptions, type Sink } from './internal.js';
  */
 const CSV_LINES = { loneCR: false } as const;
 
-/** How `sc.csvFile` reads: a header row or not, the delimiter, and whether quoted fields may hold line breaks. */
+/**
+ * How `sc.csvFile` reads: a header row or not, the delimiter, whether quoted fields may hold line breaks, and what
+ * a malformed record does (see CsvMode).
+ */
 export interface CsvReadOptions {
   readonly header: boolean;
   readonly delimiter: string;
   readonly multiLine: boolean;
+  readonly mode: CsvMode;
 }
 
 /**
@@ -37,7 +42,7 @@ export interface CsvReadOptions {
  * a stream, and a record may span lines. (Telling a line break inside quotes from one between records from the
  * middle of a file would need the whole file before it, which is what a split must not read.)
  */
-export class CsvFileRDD extends InputFilesRDD<Record<string, string> | string[], TextSplit> {
+export class CsvFileRDD extends InputFilesRDD<Record<string, string | null> | string[], TextSplit> {
   readonly kind = 'CsvFileRDD';
 
   constructor(
@@ -45,15 +50,15 @@ export class CsvFileRDD extends InputFilesRDD<Record<string, string> | string[],
     path: string,
     minPartitions: number,
     readonly csv: CsvReadOptions,
-    options: RddOptions & { numPartitions?: number; recursive?: boolean } = {},
+    options: RddOptions & InputFilesOptions = {},
   ) {
     super(context, path, minPartitions, 'csvFile', options);
   }
   // multiLine: one split per file (a minimum of 1 partition makes the split size the total size).
   protected planPartitions(files: readonly string[]): readonly TextSplit[] {
     return this.csv.multiLine
-      ? computeTextSplitsSync(files, 1, { maxSplitBytes: Number.MAX_SAFE_INTEGER })
-      : computeTextSplitsSync(files, this.minPartitions);
+      ? computeTextSplitsSync(files, 1, { maxSplitBytes: Number.MAX_SAFE_INTEGER, ignoreEmptySplits: this.ignoreEmptySplits })
+      : computeTextSplitsSync(files, this.minPartitions, { ignoreEmptySplits: this.ignoreEmptySplits });
   }
   protected payloadOf(split: TextSplit | undefined): readonly unknown[] {
     return [split];
@@ -61,14 +66,14 @@ export class CsvFileRDD extends InputFilesRDD<Record<string, string> | string[],
   protected wireBody(): RddWireBody {
     return { kind: 'CsvFileRDD', args: { path: this.path, numPartitions: this.getNumPartitions(), ...this.csv } };
   }
-  compute(p: number, tc: TaskContext): Iterable<Record<string, string> | string[]> {
-    const out: Array<Record<string, string> | string[]> = [];
+  compute(p: number, tc: TaskContext): Iterable<Record<string, string | null> | string[]> {
+    const out: Array<Record<string, string | null> | string[]> = [];
     this.pushCompute(p, tc, (r) => out.push(r));
     return out;
   }
-  protected override pushCompute(p: number, tc: TaskContext, sink: Sink<Record<string, string> | string[]>): void {
+  protected override pushCompute(p: number, tc: TaskContext, sink: Sink<Record<string, string | null> | string[]>): void {
     const split = tc.payload(this.id, p)[0] as TextSplit;
-    const { header, delimiter, multiLine } = this.csv;
+    const { header, delimiter, multiLine, mode } = this.csv;
     const fromFileStart = split.start === 0 || split.whole || isCompressedPath(split.path);
     const parser = new CsvLineParser(delimiter);
     // Lines read so far, and the line (counted in this split) where the record being read started; file line
@@ -94,19 +99,24 @@ export class CsvFileRDD extends InputFilesRDD<Record<string, string> | string[],
         names = safeHeader(fields);
         return;
       }
-      let record: Record<string, string> | string[] = fields;
+      let record: Record<string, string | null> | string[] = fields;
       if (names !== undefined) {
         if (fields.length !== names.length) {
-          throw new InvalidDataError(
-            `csvFile: ${lineInFile(recordLine)}: the record has ${fields.length} fields but the header names ${names.length}`,
-          );
+          if (mode === 'DROPMALFORMED') return;
+          if (mode === 'FAILFAST') {
+            throw new InvalidDataError(
+              `csvFile: ${lineInFile(recordLine)}: the record has ${fields.length} fields but the header names ${names.length}. ` +
+                "To read such files as Spark's CSV source does by default, pass { mode: 'PERMISSIVE' } (missing fields null, " +
+                "extra ones dropped), or { mode: 'DROPMALFORMED' } to skip such records.",
+            );
+          }
         }
-        const o: Record<string, string> = {};
+        const o: Record<string, string | null> = {};
         for (let j = 0; j < names.length; j++) {
+          const value = j < fields.length ? fields[j]! : null;
           // An assignment to '__proto__' would set the prototype (a string is ignored): the column would vanish.
-          if (names[j] === '__proto__')
-            Object.defineProperty(o, '__proto__', { value: fields[j]!, enumerable: true, writable: true, configurable: true });
-          else o[names[j]!] = fields[j]!;
+          if (names[j] === '__proto__') Object.defineProperty(o, '__proto__', { value, enumerable: true, writable: true, configurable: true });
+          else o[names[j]!] = value;
         }
         record = o;
       }
@@ -133,12 +143,20 @@ export class CsvFileRDD extends InputFilesRDD<Record<string, string> | string[],
             throw new InvalidDataError(`csvFile: ${lineInFile(n)}: ${(err as Error).message}`, { cause: err });
           }
           if (fields !== undefined) emit(fields);
-          else if (!multiLine) throw notClosedOnItsLine(lineInFile(n));
+          else if (!multiLine) {
+            if (mode === 'FAILFAST') throw notClosedOnItsLine(lineInFile(n));
+            const open = parser.closeOpen()!;
+            if (mode === 'PERMISSIVE') emit(open);
+          }
         },
         CSV_LINES,
       );
       if (parser.open) {
-        throw new InvalidDataError(`csvFile: ${lineInFile(recordLine)}: a quoted field that starts on this line is never closed`);
+        if (mode === 'FAILFAST') {
+          throw new InvalidDataError(`csvFile: ${lineInFile(recordLine)}: a quoted field that starts on this line is never closed`);
+        }
+        const open = parser.closeOpen()!;
+        if (mode === 'PERMISSIVE') emit(open);
       }
     } catch (e) {
       if (!inSink) throw e;
@@ -152,7 +170,7 @@ function notClosedOnItsLine(where: string): InvalidDataError {
   return new InvalidDataError(
     `csvFile: ${where}: a quoted field is not closed on its line. By default a CSV record is one line, so that ` +
       'files can be split; for quoted fields that hold line breaks, read with csvFile(path, { multiLine: true }) ' +
-      '(one task per file).',
+      "(one task per file); to skip or keep such records, pass { mode: 'DROPMALFORMED' } or { mode: 'PERMISSIVE' }.",
   );
 }
 

@@ -3,6 +3,13 @@ import { listInputFilesSync } from '../io/index.js';
 import type { RddContext } from './rdd-context.js';
 import { RDD, type RddOptions } from './internal.js';
 
+/** How a file-reading RDD lists and plans its input (see {@link InputFilesRDD}). */
+export interface InputFilesOptions {
+  readonly numPartitions?: number;
+  readonly recursive?: boolean;
+  readonly ignoreEmptySplits?: boolean;
+}
+
 /**
  * The shape of every RDD that reads files (`textFile`, `csvFile`, `wholeTextFiles`, `binaryFiles`): the files
  * are listed and planned into partitions on first use (like Spark, a missing path fails the first job, not the
@@ -14,17 +21,23 @@ export abstract class InputFilesRDD<T, Part> extends RDD<T> {
   #numPartitions: number | undefined;
   /** Whether files in subdirectories of input directories are read (listing happens on the driver only). */
   readonly recursive: boolean;
+  /**
+   * Whether an empty file plans no partition (Spark >= 3.2's `spark.hadoopRDD.ignoreEmptySplits`, the default) or,
+   * with false, one empty partition as Hadoop's FileInputFormat and Spark before 3.2. For the split readers.
+   */
+  readonly ignoreEmptySplits: boolean;
 
   constructor(
     context: RddContext,
     readonly path: string,
     readonly minPartitions: number,
     op: string,
-    options: RddOptions & { numPartitions?: number; recursive?: boolean } = {},
+    options: RddOptions & InputFilesOptions = {},
   ) {
     super(context, { op, ...options });
     this.#numPartitions = options.numPartitions;
     this.recursive = options.recursive ?? false;
+    this.ignoreEmptySplits = options.ignoreEmptySplits ?? true;
   }
 
   /** Cuts or groups the listed files into one part per partition. */

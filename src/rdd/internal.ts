@@ -23,6 +23,7 @@ export * from './csv-file-rdd.js';
 export * from './whole-files-rdd.js';
 export * from './whole-text-files-rdd.js';
 export * from './binary-files-rdd.js';
+export * from './binary-records-rdd.js';
 export * from './checkpoint-rdd.js';
 export * as pair from './pair-functions.js';
 export * as setOps from './set-operations.js';

@@ -20,6 +20,7 @@ import { userCallSite } from '../util/call-site.js';
 import { classInstanceError, IllegalStateError, InvalidArgumentError, ArgumentTypeError } from '../core/errors.js';
 import { keyId } from '../core/keys.js';
 import { checkHeap } from '../core/heap-guard.js';
+import { outputCodecOf, OUTPUT_CODEC_NAMES } from '../io/index.js';
 // Closure modules one by one, not the index: workers load this file, and the index brings the driver's function
 // analysis (acorn, eslint-scope), most of a worker's module loading.
 import { capture, useModule } from '../closure/capture.js';
@@ -1470,6 +1471,22 @@ export abstract class RDD<T> {
     return withActionOptions(options, () => actions.collectAsMap(this));
   }
 
+  /**
+   * Merges the values of each key with an associative, commutative function and returns them to the driver as a
+   * Map keyed structurally (Spark's `reduceByKeyLocally`). It runs as `reduceByKey(fn).collectAsMap()`: each
+   * partition is combined on its worker first, so only one value per key and partition moves.
+   *
+   * @example
+   * ```ts
+   * const counts = await words.map((w) => [w, 1]).reduceByKeyLocally((a, b) => a + b); // Map { 'the' => 8, ... }
+   * ```
+   */
+  reduceByKeyLocally<K, V>(this: RDD<[K, V]>, fn: (a: V, b: V) => V, options?: ActionOptions): Promise<Map<K, V>>;
+  reduceByKeyLocally(notPairs: NotPairs<'reduceByKeyLocally'>, ...rest: unknown[]): never;
+  reduceByKeyLocally<K, V>(this: RDD<any>, fn: any, options?: any): Promise<Map<K, V>> {
+    return (this.reduceByKey(fn) as RDD<[K, V]>).collectAsMap(options);
+  }
+
   /** The values of `key`; reads only the key's partition when the RDD has a partitioner. @example `await pairs.lookup('a')` */
   lookup<K, V>(this: RDD<[K, V]>, key: K, options?: ActionOptions): Promise<V[]>;
   lookup(notPairs: NotPairs<'lookup'>, ...rest: unknown[]): never;
@@ -1638,25 +1655,37 @@ export abstract class RDD<T> {
 
   /**
    * Writes one text file per partition (`part-00000`, ...) and `_SUCCESS` into the directory `path`, committed
-   * atomically; strings are written as they are, numbers with `String`, anything else as JSON. With
-   * `compression: 'gzip'` the parts are `part-00000.gz` (textFile reads them back).
+   * atomically; strings are written as they are, numbers with `String`, anything else as JSON. `compression`
+   * names a codec as Hadoop names its part files: `'gzip'` writes `part-00000.gz`, `'deflate'` (Hadoop's
+   * DefaultCodec, a zlib stream) `part-00000.deflate`; Hadoop's codec class names (PySpark's
+   * `compressionCodecClass`, `org.apache.hadoop.io.compress.GzipCodec`) are accepted too. `textFile` reads
+   * them all back, picking the codec by extension.
    *
    * @example
    * ```ts
    * await counts.saveAsTextFile('out/counts', { overwrite: true });
    * await lines.saveAsTextFile('out/logs', { compression: 'gzip' });
+   * await lines.saveAsTextFile('out/zlib', { compression: 'org.apache.hadoop.io.compress.DefaultCodec' });
    * ```
    */
-  saveAsTextFile(path: string, options: { overwrite?: boolean; compression?: 'gzip' | 'none' } & ActionOptions = {}): Promise<void> {
+  saveAsTextFile(path: string, options: { overwrite?: boolean; compression?: SaveCompression } & ActionOptions = {}): Promise<void> {
     try {
       checkOptionsArgument('saveAsTextFile', options, SAVE_OPTIONS, SAVE_HINT);
     } catch (err) {
       return Promise.reject(err);
     }
     const c = options.compression ?? 'none';
-    if (c !== 'gzip' && c !== 'none')
-      return Promise.reject(new ArgumentTypeError(`saveAsTextFile: compression must be 'gzip' or 'none', got ${String(c)}`));
-    return withActionOptions(options, () => actions.saveAsTextFile(this, path, options.overwrite ?? false, c === 'gzip' ? 'text-gzip' : 'text'));
+    const codec = typeof c === 'string' ? outputCodecOf(c) : undefined;
+    if (codec === undefined) {
+      return Promise.reject(
+        new ArgumentTypeError(
+          `saveAsTextFile: compression must be one of ${OUTPUT_CODEC_NAMES.map((n) => `'${n}'`).join(', ')}; got ${describeArgument(c)}` +
+            (typeof c === 'string' && /bz|zst|lz4|snappy|br/i.test(c) ? ' (kindling reads .bz2 and .br but writes only gzip and deflate)' : ''),
+        ),
+      );
+    }
+    const format = codec === 'none' ? 'text' : codec === 'gzip' ? 'text-gzip' : 'text-deflate';
+    return withActionOptions(options, () => actions.saveAsTextFile(this, path, options.overwrite ?? false, format));
   }
 
   /**
@@ -1689,7 +1718,7 @@ export abstract class RDD<T> {
    * await events.saveAsJsonLines('out/events', { compression: 'gzip' });
    * ```
    */
-  saveAsJsonLines(path: string, options: { overwrite?: boolean; compression?: 'gzip' | 'none' } & ActionOptions = {}): Promise<void> {
+  saveAsJsonLines(path: string, options: { overwrite?: boolean; compression?: SaveCompression } & ActionOptions = {}): Promise<void> {
     try {
       checkOptionsArgument('saveAsJsonLines', options, SAVE_OPTIONS, SAVE_HINT);
     } catch (err) {
@@ -1705,7 +1734,13 @@ export abstract class RDD<T> {
 }
 
 const SAVE_OPTIONS = ['overwrite', 'compression', 'signal'];
-const SAVE_HINT = "for PySpark's compressionCodecClass write { compression: 'gzip' }";
+const SAVE_HINT = "for PySpark's compressionCodecClass write { compression: 'gzip' } (or the class name)";
+
+/**
+ * What `saveAsTextFile`'s `compression` takes: `'none'`, a codec kindling writes, or Hadoop's class name of one.
+ * Typed as any string past the short names so a class name from PySpark code passes; others are refused at the call.
+ */
+export type SaveCompression = 'none' | 'gzip' | 'deflate' | (string & {});
 
 /** Throws a RangeError at the call when a partition count is not a positive integer. */
 export function checkPartitionCount(op: string, n: number): void {

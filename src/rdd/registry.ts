@@ -28,6 +28,7 @@ import {
   CsvFileRDD,
   WholeTextFilesRDD,
   BinaryFilesRDD,
+  BinaryRecordsRDD,
   CheckpointRDD,
   type RddWire,
   type CoGroupSource,
@@ -91,12 +92,13 @@ const FACTORIES: { readonly [K in RddKind]: Factory<K> } = {
   },
   TextFileRDD: (w) => new TextFileRDD(W, w.args.path, 0, { ...opts(w), numPartitions: w.numPartitions }),
   CsvFileRDD: (w) => {
-    const { path, header, delimiter, multiLine } = w.args;
-    return new CsvFileRDD(W, path, 0, { header, delimiter, multiLine }, { ...opts(w), numPartitions: w.numPartitions });
+    const { path, header, delimiter, multiLine, mode } = w.args;
+    return new CsvFileRDD(W, path, 0, { header, delimiter, multiLine, mode }, { ...opts(w), numPartitions: w.numPartitions });
   },
   ReliableCheckpointRDD: (w) => new CheckpointRDD(W, w.args.dir, w.numPartitions, opts(w)),
   WholeTextFileRDD: (w) => new WholeTextFilesRDD(W, w.args.path, 0, { ...opts(w), numPartitions: w.numPartitions }),
   BinaryFileRDD: (w) => new BinaryFilesRDD(W, w.args.path, 0, { ...opts(w), numPartitions: w.numPartitions }),
+  BinaryRecordsRDD: (w) => new BinaryRecordsRDD(W, w.args.path, w.args.recordLength, 0, { ...opts(w), numPartitions: w.numPartitions }),
 };
 
 function opts(w: RddWire): { id: number; label: string } {

@@ -2,6 +2,7 @@ import type { ShippedFunction } from '../closure/index.js';
 import type { RddWireBody } from './wire.js';
 import type { Dependency, ShuffleDependency } from './dependency.js';
 import { RangePartitioner, determineBounds, type Partitioner } from '../core/partitioner.js';
+import { JobFailedError, toErrorInfo } from '../core/errors.js';
 import type { Aggregator, AggregatorWire } from '../shuffle/aggregator.js';
 import { sortExternally } from '../shuffle/external-sorter.js';
 import { combineCombinersExternally, combineValuesExternally, type NumberGroupsSink } from '../shuffle/external-combiner.js';
@@ -154,7 +155,22 @@ export class ShuffledRDD<K, V, C> extends RDD<[K, C]> {
         return;
       }
       // A user's order: the same range partitioning, placed by the user's comparator in the map tasks.
-      const bounds = determineBounds(candidates, pending.numPartitions, compare);
+      let bounds: unknown[];
+      try {
+        bounds = determineBounds(candidates, pending.numPartitions, compare);
+      } catch (e) {
+        // The comparator runs here on the driver, outside any task: without this, the action failed with the bare
+        // error, naming neither the sort nor where its comparator ran.
+        const info = toErrorInfo(e);
+        throw Object.assign(
+          new JobFailedError(
+            `${this.label}: its comparator threw on the driver, placing the sampled keys in ranges: ${info.name}: ${info.message}`,
+            undefined,
+            [info],
+          ),
+          { cause: e },
+        );
+      }
       const ascending = pending.ascending;
       const getPartition = capture({ bounds, compare, ascending }, (key: unknown): number => {
         let lo = 0;

@@ -3,7 +3,7 @@ import { tagInputRecord } from '../core/errors.js';
 import { computeTextSplitsSync, forEachSplitLine, firstLineNumber, type TextSplit } from '../io/index.js';
 import type { RddContext } from './rdd-context.js';
 import type { TaskContext } from './task-context.js';
-import { InputFilesRDD, type RddOptions, type Sink } from './internal.js';
+import { InputFilesRDD, type InputFilesOptions, type RddOptions, type Sink } from './internal.js';
 
 /**
  * `sc.textFile(path)`: the lines of files, split into byte ranges aligned to lines that the workers read
@@ -13,11 +13,11 @@ import { InputFilesRDD, type RddOptions, type Sink } from './internal.js';
 export class TextFileRDD extends InputFilesRDD<string, TextSplit> {
   readonly kind = 'TextFileRDD';
 
-  constructor(context: RddContext, path: string, minPartitions: number, options: RddOptions & { numPartitions?: number; recursive?: boolean } = {}) {
+  constructor(context: RddContext, path: string, minPartitions: number, options: RddOptions & InputFilesOptions = {}) {
     super(context, path, minPartitions, 'textFile', options);
   }
   protected planPartitions(files: readonly string[]): readonly TextSplit[] {
-    return computeTextSplitsSync(files, this.minPartitions);
+    return computeTextSplitsSync(files, this.minPartitions, { ignoreEmptySplits: this.ignoreEmptySplits });
   }
   protected payloadOf(split: TextSplit | undefined): readonly unknown[] {
     return [split];

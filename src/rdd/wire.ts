@@ -42,6 +42,8 @@ export interface RddWireArgs {
   WholeTextFileRDD: { readonly path: string; readonly numPartitions: number };
   /** File groups travel per task as payloads. */
   BinaryFileRDD: { readonly path: string; readonly numPartitions: number };
+  /** Record-aligned splits travel per task as payloads. */
+  BinaryRecordsRDD: { readonly path: string; readonly recordLength: number; readonly numPartitions: number };
 }
 
 export type RddKind = keyof RddWireArgs;

@@ -48,6 +48,8 @@ export class TaskBuilder {
     private readonly tracker: MapOutputTracker,
     private readonly cache: CacheTracker,
     private readonly shared: SharedVariables,
+    /** Told of each stage attempt's RDDs once, when its first task is built (the large task check reads them). */
+    private readonly onStageWire?: (stage: Stage, attempt: number, rdds: readonly RddWire[]) => void,
   ) {}
 
   /** A replaced worker starts without any broadcast. */
@@ -137,6 +139,7 @@ export class TaskBuilder {
       else scanShipped(stage.resultFn, found);
       w = { rdds, broadcastIds: [...found.broadcasts], accumulatorIds: [...found.accumulators] };
       this.#stageWires.set(key, w);
+      this.onStageWire?.(stage, attempt, rdds);
       // Old stage attempts are rebuilt on demand if ever needed again; keep the map from growing forever.
       if (this.#stageWires.size > 2 * STAGES_CACHED) this.#stageWires.delete(this.#stageWires.keys().next().value!);
     }

@@ -599,6 +599,13 @@ export class TaskScheduler implements BackendListener {
           message: `${failure.message.replace(/\.$/, '')} (not retried: the same data would be refused again)`,
         });
         return;
+      case 'resultNotSerializable':
+        // Spark's "had a not serializable result": the same function on the same input returns it again.
+        this.#failAtOnce(m, run, {
+          ...failure.error,
+          message: `${failure.error.message.replace(/\.$/, '')} (not retried: the same result would be refused again)`,
+        });
+        return;
       default: {
         const never: never = failure;
         // internal: exhaustive switch over the failure kinds
@@ -869,6 +876,8 @@ function describeFailure(f: TaskFailure): string {
       return `ResultTooLarge: ${f.bytes} bytes > ${f.limit}`;
     case 'notSerializable':
       return `DataCloneError: ${f.message}`;
+    case 'resultNotSerializable':
+      return `${f.error.name}: ${f.error.message}`;
     default: {
       const never: never = f;
       return String(never);

@@ -211,13 +211,29 @@ export class NumberTable {
       const v = vs[i];
       if (dense) {
         const d = k - base;
-        if (d >= 0 && d < values.length && (present[d >>> 5]! & (1 << (d & 31))) !== 0) {
-          const c = merge(values[d], v);
+        if (d >= 0 && d < values.length) {
+          const word = d >>> 5;
+          const bit = 1 << (d & 31);
+          if ((present[word]! & bit) !== 0) {
+            const c = merge(values[d], v);
+            if (typeof c !== 'number') {
+              this.refused = c;
+              return ~i;
+            }
+            values[d] = c;
+            continue;
+          }
+          // A new key inside the layout, as #addOther adds it, written out here: a reduce task's first bucket is all
+          // new keys (PageRank's: ~38k of its ~50k), and a call per key was most of the reduce side's combine. Not
+          // in addPairs, whose loop V8 inlines into the join's, where the larger body cost the map task (session 26).
+          const c = first(v);
           if (typeof c !== 'number') {
             this.refused = c;
             return ~i;
           }
+          present[word] = present[word]! | bit;
           values[d] = c;
+          this.#append(k);
           continue;
         }
       }

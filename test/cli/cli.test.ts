@@ -1,7 +1,7 @@
 /** The `kindling` command: help, errors as one line with a non-zero exit, and scripts run with flags. */
 import { describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -90,6 +90,43 @@ describe('kindling CLI', () => {
     const r = kindling('--version');
     expect(r.status).toBe(0);
     expect(r.stdout.trim()).toBe(JSON.parse(readFileSync('package.json', 'utf8')).version);
+  });
+
+  it.each([
+    ['SIGTERM', 143],
+    ['SIGINT', 130],
+  ] as const)('passes %s sent to kindling alone on to the script, waits for its clean-up, and exits as the script did', async (signal, status) => {
+    // Sent to the `kindling` process only (a supervisor's stop, or `kill` of the pid it knows), not to the whole
+    // process group as a terminal's Ctrl-C is: the script must still get it, run its handler (the context cancels
+    // and removes its spill folder), and kindling must not return before that.
+    const localDir = mkdtempSync(path.join(tmpdir(), 'kindling-cli-signal-'));
+    try {
+      const child = spawn(process.execPath, ['bin/kindling.js', 'run', 'test/fixtures/signal-job.mjs', localDir, '1'], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      let foldersWhileRunning: string[] = [];
+      const ended = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          child.kill('SIGKILL');
+          reject(new Error('kindling run did not end in time'));
+        }, 50_000);
+        child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+          if (chunk.includes('"ready":true')) {
+            foldersWhileRunning = readdirSync(localDir);
+            child.kill(signal);
+          }
+        });
+        child.on('exit', (code, sig) => {
+          clearTimeout(timer);
+          resolve({ code, signal: sig });
+        });
+      });
+      expect(foldersWhileRunning).toHaveLength(1);
+      expect(ended).toEqual({ code: status, signal: null });
+      expect(readdirSync(localDir)).toEqual([]);
+    } finally {
+      rmSync(localDir, { recursive: true, force: true });
+    }
   });
 
   it('passes a failing script exit code through', () => {

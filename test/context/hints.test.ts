@@ -80,6 +80,72 @@ describe('recomputation hints', () => {
   });
 });
 
+// Spark's TaskSetManager: "Stage N contains a task of very large size (K KiB). The maximum recommended task size is
+// 1000 KiB.", once per task set. Here the captured values travel with a stage's first task to every worker.
+describe('large task warning', () => {
+  // About 1.6 MB of doubles (estimated larger): over 1000 KiB, yet quick to clone on a loaded machine.
+  const table = Array.from({ length: 200_000 }, (_, i) => i / 2);
+
+  test.each(['memory', 'mapreduce'] as const)(
+    'a stage whose functions capture a large Array warns once, naming the stage, the RDD and the variable (%s engine)',
+    async (engine) => {
+      const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+      const sc = new Context({ master: 'local[2]', engine, progress: false, hints: true });
+      contexts.push(sc);
+      const small = 3;
+      const looked = sc.parallelize([0, 1, 2, 3, 4, 5], 6).map(capture({ table, small }, (i: number) => table[i]! * small));
+      expect(await looked.collect()).toEqual([0, 1.5, 3, 4.5, 6, 7.5]);
+      const logged = hintsLogged(warn);
+      expect(logged).toHaveLength(1);
+      expect(logged[0]).toMatch(
+        new RegExp(
+          `^kindling hint: stage \\d+ \\(collect at ${looked.label.replace(/[()]/g, '\\$&')}\\) contains a task of very large size \\([\\d,]+ KiB\\); ` +
+            `the maximum recommended task size is 1000 KiB\\. Its functions capture 'table' \\([\\d,]+ KiB\\) in ${looked.label.replace(/[()]/g, '\\$&')},`,
+        ),
+      );
+      expect(logged[0]).not.toContain("'small'");
+      expect(logged[0]).toContain('sc.broadcast(table)');
+      expect(logged[0]).toContain('typed array');
+      expect(logged[0]).toContain('hints: false');
+    },
+  );
+
+  test("in an action's function and in a helper a function captures; a shuffle's map stage is named too", async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const sc = context();
+    await sc.parallelize([1, 2], 2).foreach(capture({ table }, (i: number) => void table[i]));
+    const lookup = capture({ table }, (i: number) => table[i]!);
+    const pairs = sc.parallelize([1, 2], 2).map(capture({ lookup }, (i: number) => [i % 2, lookup(i)] as [number, number]));
+    await pairs.reduceByKey((a, b) => a + b).collect();
+    const logged = hintsLogged(warn);
+    expect(logged).toHaveLength(2);
+    expect(logged[0]).toMatch(
+      /^kindling hint: stage \d+ \(foreach at RDD \d+ .*\) contains a task of very large size .* capture 'table' \([\d,]+ KiB\) in foreach at /,
+    );
+    expect(logged[1]).toMatch(
+      new RegExp(`^kindling hint: stage \\d+ \\(shuffle \\d+ of RDD ${pairs.id} .* capture 'table' \\([\\d,]+ KiB\\) in RDD ${pairs.id} `),
+    );
+  });
+
+  test('none for small captured values or a large broadcast, nor with hints: false', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const sc = context();
+    const few = new Float64Array(1000);
+    const big = sc.broadcast(new Float64Array(table));
+    await sc
+      .parallelize([1, 2], 2)
+      .map(capture({ few, big }, (i: number) => few[i]! + big.value[i]!))
+      .collect();
+    const quiet = new Context({ master: 'local', progress: false, hints: false });
+    contexts.push(quiet);
+    await quiet
+      .parallelize([1, 2], 2)
+      .map(capture({ table }, (i: number) => table[i]!))
+      .collect();
+    expect(hintsLogged(warn)).toEqual([]);
+  });
+});
+
 describe('context conveniences', () => {
   test('setLogLevel: ERROR silences hints, WARN shows them again; unknown levels are refused', async () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});

@@ -82,6 +82,32 @@ describe('shared variables of another context', () => {
     );
     await expect(built.map((x) => x).collect()).rejects.toThrow(/broadcast \d+ was destroyed/);
   });
+
+  // Spark: "Attempted to use Broadcast(id) after it was destroyed (destroy at ...)"; unpersist() keeps it usable.
+  it('reading .value on the driver after destroy() throws, naming the broadcast and where destroy() was called; unpersist() does not', async () => {
+    const kept = b.broadcast(new Map([['k', 1]]));
+    await b
+      .parallelize(['k'], 1)
+      .map(capture({ kept }, (k: string) => kept.value.get(k)))
+      .collect();
+    kept.unpersist();
+    expect(kept.value.get('k')).toBe(1);
+    expect(
+      await b
+        .parallelize(['k'], 1)
+        .map(capture({ kept }, (k: string) => kept.value.get(k)))
+        .collect(),
+    ).toEqual([1]);
+    kept.destroy();
+    expect(kept.destroyed).toBe(true);
+    expect(() => kept.value).toThrow(
+      /attempted to read broadcast \d+\.value after it was destroyed \(destroy\(\) at shared-variables\.test\.ts:\d+\)/,
+    );
+    expect(() => kept.value).toThrow(/unpersist\(\)/);
+    kept.destroy();
+    kept.unpersist();
+    expect(await b.parallelize([1, 2], 2).collect()).toEqual([1, 2]);
+  });
 });
 
 // Spark's programming guide: "For accumulator updates performed inside actions only, Spark guarantees that each

@@ -170,6 +170,38 @@ describe('errors users meet', () => {
     expect(own.causes[0]).toMatchObject({ message: 'no quota left', code: 'E_QUOTA' });
   });
 
+  // `String()` of these said "undefined", "null" or "[object Object]": neither what was thrown nor that it was no Error.
+  it('a value thrown that is not an Error is named as what it is, with its RDD (and an object its code)', async () => {
+    const thrownBy = async (f: (x: number) => unknown) => (await rejected(sc.range(1, undefined, 1, 1).map(f).count())) as JobFailedError;
+    const string = await thrownBy(() => {
+      throw 'quota';
+    });
+    expect(string.causes[0]!.message).toBe(
+      'the string "quota" was thrown, not an Error (throw an Error instead: it carries a message and the line that threw)',
+    );
+    expect(string.location?.rddLabel).toMatch(/^RDD \d+ \(map at errors\.test\.ts:\d+\)$/);
+    for (const [value, named] of [
+      [undefined, 'undefined'],
+      [null, 'null'],
+      [42, 'the number 42'],
+    ] as const) {
+      const e = await thrownBy(
+        capture({ value }, () => {
+          throw value;
+        }),
+      );
+      expect(e.causes[0]!.message).toMatch(new RegExp(`^${named} was thrown, not an Error`));
+    }
+    const object = await thrownBy(() => {
+      throw { code: 'E_QUOTA', left: 0 };
+    });
+    expect(object.causes[0]).toMatchObject({
+      message: expect.stringMatching(/^the object \{"code":"E_QUOTA","left":0\} was thrown, not an Error/),
+      code: 'E_QUOTA',
+    });
+    expect(object.location?.rddLabel).toMatch(/^RDD \d+ \(map at errors\.test\.ts:\d+\)$/);
+  });
+
   it("errors that are not kindling's are not KindlingErrors, even RangeErrors", () => {
     expect(new RangeError('x')).not.toBeInstanceOf(KindlingError);
     expect(new Error('x')).not.toBeInstanceOf(KindlingError);

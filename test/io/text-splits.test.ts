@@ -109,25 +109,28 @@ describe.each([
   });
 });
 
-describe('compressed inputs the text readers cannot decode', () => {
-  it('are refused by name (bzip2, xz, zstd, ...), naming the file and the format, whatever their case', () => {
-    // Read as bytes, a .bz2 Wikipedia dump gave lines of binary garbage and no error.
+describe('compressed inputs', () => {
+  it('are refused by name when Node cannot decode them (xz, zstd, lz4, snappy), naming the file and the format, whatever their case', () => {
+    // Read as bytes, such a file gave lines of binary garbage and no error.
     for (const [name, codec] of [
-      ['dump.xml.bz2', 'bzip2'],
       ['a.log.XZ', 'xz'],
       ['b.zst', 'zstd'],
       ['c.lz4', 'lz4'],
       ['d.snappy', 'snappy'],
-      ['e.deflate', 'deflate'],
     ]) {
       const f = fileOfSize(name!, 10);
       expect(() => computeTextSplitsSync([f], 1)).toThrow(
-        new RegExp(`^Input ${f.replace(/[.]/g, '[.]')} is ${codec}-compressed .*only \\.gz is decompressed`),
+        new RegExp(`^Input ${f.replace(/[.]/g, '[.]')} is ${codec}-compressed .*it reads \\.gz, \\.deflate, \\.bz2, \\.br`),
       );
     }
     // Names that merely contain such a suffix elsewhere are read as text.
-    const plain = fileOfSize('notes.bz2.txt', 3);
+    const plain = fileOfSize('notes.zst.txt', 3);
     expect(computeTextSplitsSync([plain], 1)).toEqual([{ path: plain, start: 0, length: 3, whole: false }]);
+  });
+
+  it('that kindling decodes (gzip, deflate, bzip2, brotli) are one whole split each, whatever the minimum of partitions', () => {
+    const files = ['dump.xml.bz2', 'part-00000.deflate', 'e.json.BR', 'f.gz'].map((n) => fileOfSize(n, 1000));
+    expect(computeTextSplitsSync(files, 16)).toEqual(files.map((f) => ({ path: f, start: 0, length: 1000, whole: true })));
   });
 });
 

@@ -421,6 +421,19 @@ describe.each(MODES)('actions (%s)', (master) => {
       expect(s.get(obj)).toBe('second');
     });
 
+    it("reduceByKeyLocally: each key's values merged, as a Map on the driver keyed structurally (Spark's reduceByKeyLocally)", async () => {
+      const sc = ctx();
+      const data: Array<[unknown, number]> = [];
+      for (let i = 0; i < 200; i++) data.push([i % 3 === 0 ? `k${i % 7}` : [i % 5, 'x'], i]);
+      const m = await sc.parallelize(data, 4).reduceByKeyLocally((a, b) => a + b);
+      expect(m).toBeInstanceOf(Map);
+      const expected = new Map<string, number>();
+      for (const [k, v] of data) expected.set(JSON.stringify(k), (expected.get(JSON.stringify(k)) ?? 0) + v);
+      expect(m.size).toBe(expected.size);
+      for (const [k, v] of expected) expect(m.get(JSON.parse(k))).toBe(v);
+      expect(await sc.parallelize<[string, number]>([], 2).reduceByKeyLocally((a, b) => a + b)).toEqual(new Map());
+    });
+
     it('lookup without a partitioner scans every partition', async () => {
       const sc = ctx();
       const pairs = sc.parallelize<[unknown, number]>(

@@ -185,6 +185,68 @@ describe.each(MODES)('csvFile on files larger than a split (%s)', (master) => {
     expect(await ctx().csvFile(d, { minPartitions: 3 }).collect()).toEqual([]);
   });
 
+  test("malformed records (Spark's mode): FAILFAST by default names file and line; DROPMALFORMED skips them; PERMISSIVE keeps them with nulls; any split count", async () => {
+    const d = dir('modes');
+    const seed = Math.floor(Math.random() * 1e9);
+    const next = random(seed);
+    const field = (): string => ['', 'a, b', 'say "hi"', 'x'.repeat(Math.floor(next() * 30)), 'plain'][Math.floor(next() * 5)]!;
+    // Each line: a record of 3 fields, or one of 1-2 or 4-5 fields, or (one record per line only) a quoted field
+    // left open, which ends with its line; the reference outcome of each under each mode.
+    const lines: string[] = ['id,name,note'];
+    const permissive: Array<Record<string, string | null>> = [];
+    const wellFormed: Array<Record<string, string | null>> = [];
+    let firstBad = -1;
+    for (let i = 0; i < 2000; i++) {
+      const r = next();
+      const count = r < 0.8 ? 3 : r < 0.9 ? 1 + Math.floor(next() * 2) : 4 + Math.floor(next() * 2);
+      const open = r >= 0.8 && next() < 0.3;
+      const fields = [String(i), ...Array.from({ length: count - 1 }, field)];
+      if (open) {
+        lines.push(`${i},"open ${i}`);
+        permissive.push({ id: String(i), name: `open ${i}`, note: null });
+      } else {
+        lines.push(fields.map(csvField).join(','));
+        const rec = { id: fields[0]!, name: fields[1] ?? null, note: fields[2] ?? null };
+        permissive.push(rec);
+        if (count === 3) wellFormed.push(rec);
+      }
+      if (firstBad < 0 && (open || count !== 3)) firstBad = lines.length;
+    }
+    const file = path.join(d, 'messy.csv');
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    for (const minPartitions of [1, 5, 40]) {
+      const where = `seed ${seed}, minPartitions ${minPartitions}`;
+      expect(await ctx().csvFile(file, { minPartitions, mode: 'PERMISSIVE' }).collect(), where).toEqual(permissive);
+      expect(await ctx().csvFile(file, { minPartitions, mode: 'dropmalformed' }).collect(), where).toEqual(wellFormed);
+    }
+    const failed = await ctx()
+      .csvFile(file, { minPartitions: 1 })
+      .collect()
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(failed, `seed ${seed}`).toBeInstanceOf(JobFailedError);
+    expect((failed as Error).message).toContain(`messy.csv, line ${firstBad}:`);
+    expect((failed as Error).message).toMatch(/mode: 'PERMISSIVE'|mode: 'DROPMALFORMED'/);
+    // multiLine: field counts decide alone (an open quote would run to the end of the file).
+    const closed = lines.filter((l) => !l.includes('"open '));
+    writeFileSync(file, `${closed.join('\r\n')}\r\n`);
+    const keep = (r: Record<string, string | null>): boolean => !r.name?.startsWith('open ');
+    expect(await ctx().csvFile(file, { multiLine: true, mode: 'PERMISSIVE' }).collect(), `seed ${seed}`).toEqual(permissive.filter(keep));
+    expect(await ctx().csvFile(file, { multiLine: true, mode: 'DROPMALFORMED' }).collect(), `seed ${seed}`).toEqual(wellFormed);
+    // Without a header there is no field count to miss: only an open quote is malformed.
+    writeFileSync(file, 'a,"open\nb,c\n');
+    expect(await ctx().csvFile(file, { header: false, mode: 'PERMISSIVE' }).collect()).toEqual([
+      ['a', 'open'],
+      ['b', 'c'],
+    ]);
+    expect(await ctx().csvFile(file, { header: false, mode: 'DROPMALFORMED' }).collect()).toEqual([['b', 'c']]);
+    expect(() => ctx().csvFile(file, { mode: 'lenient' as never })).toThrow(
+      /mode must be 'FAILFAST', 'DROPMALFORMED' or 'PERMISSIVE', got "lenient"/,
+    );
+  });
+
   test('a carriage return alone outside quotes (a classic Mac file) fails naming file and line; inside quotes it is data', async () => {
     // Before, such a file was one line: its fields became the header, and the job returned no records, no error.
     const d = dir('lone-cr');

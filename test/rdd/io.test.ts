@@ -165,12 +165,22 @@ describe.each(MODES)('io (%s)', (master) => {
     });
 
     it('fails on a file compressed in a format it cannot decode, naming it; textFile too', async () => {
+      const dir = fresh('whole-lz4');
+      const f = path.join(dir, 'dump.txt.lz4');
+      writeFileSync(f, Buffer.from([0x04, 0x22, 0x4d, 0x18, 0x64, 0x40]));
+      const sc = ctx();
+      await expect(sc.wholeTextFiles(dir).collect()).rejects.toThrow(`${f} is lz4-compressed`);
+      await expect(sc.textFile(f).collect()).rejects.toThrow(`${f} is lz4-compressed`);
+      expect(await sc.parallelize([1], 1).count()).toBe(1);
+    });
+
+    it('fails on a corrupt .bz2 naming the file and bzip2 (a .bz2 is decoded, not refused)', async () => {
       const dir = fresh('whole-bz2');
       const f = path.join(dir, 'dump.txt.bz2');
       writeFileSync(f, Buffer.from('BZh91AY&SY\u0000\u0001binary', 'latin1'));
       const sc = ctx();
-      await expect(sc.wholeTextFiles(dir).collect()).rejects.toThrow(`${f} is bzip2-compressed`);
-      await expect(sc.textFile(f).collect()).rejects.toThrow(`${f} is bzip2-compressed`);
+      await expect(sc.wholeTextFiles(dir).collect()).rejects.toThrow(`Cannot decompress ${f} (bzip2`);
+      await expect(sc.textFile(f).collect()).rejects.toThrow(`Cannot decompress ${f} (bzip2`);
       expect(await sc.parallelize([1], 1).count()).toBe(1);
     });
 

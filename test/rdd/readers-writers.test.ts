@@ -1,8 +1,8 @@
-/** gzip text output read back, object files, binaryFiles, CSV with a header, JSON Lines. */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+/** gzip and deflate text output read back, codecs by extension, object files, binaryFiles, CSV with a header, JSON Lines. */
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { brotliCompressSync, deflateSync, gunzipSync, gzipSync, inflateSync } from 'node:zlib';
 import { afterAll, describe, expect, test } from 'vitest';
 import { parseCsv } from '../../src/io/csv.js';
 import { MODES, sorted, useContext } from './helpers.js';
@@ -136,6 +136,85 @@ describe.each(MODES)('readers and writers (%s)', (master) => {
       new RegExp(`Input record: ${path.join(d, 'e.jsonl').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, line 4`),
     );
     await expect(ctx().parallelize([undefined]).saveAsJsonLines(dir('jsonl-undef'))).rejects.toThrow(/undefined cannot be written as JSON/);
+  });
+});
+
+describe.each(MODES)('compressed text, the codec picked as Hadoop picks it (%s)', (master) => {
+  const ctx = useContext(master);
+  const dir = (name: string): string => path.join(root, `${master}-codec-${name}`);
+  // `bzip2 -9` of "first stream\nline two\n" and `bzip2 -1` of "second stream\n", back to back (as pbzip2 writes).
+  const bz2 = Buffer.concat([
+    Buffer.from('QlpoOTFBWSZTWRfMrtAAAAPRgAAQQAAjJ5yAIAAxAAAImQwyFTboC5DA5TReIvtF3JFOFCQF8yu0AA==', 'base64'),
+    Buffer.from('QlpoMTFBWSZTWYRSkJQAAAXRgAAQQAAuA5wAIAAiANDQQNA0BQS9OE8eHi7kinChIQilISg=', 'base64'),
+  ]);
+
+  test("saveAsTextFile with compression 'deflate' (or Hadoop's class name) writes part-NNNNN.deflate zlib files that textFile reads back", async () => {
+    const out = dir('deflate');
+    // Over 1 MiB in a partition, so a part is written in several compressed chunks.
+    const lines = Array.from({ length: 60_000 }, (_, i) => `line ${i} ${'y'.repeat(i % 80)}`);
+    await ctx().parallelize(lines, 2).saveAsTextFile(out, { compression: 'deflate' });
+    expect(readdirSync(out).sort()).toEqual(['_SUCCESS', 'part-00000.deflate', 'part-00001.deflate']);
+    // Each part is one zlib stream (Hadoop's DefaultCodec): inflateSync alone reads it all.
+    const first = inflateSync(readFileSync(path.join(out, 'part-00000.deflate'))).toString();
+    expect(first.split('\n').slice(0, 2)).toEqual([lines[0], lines[1]]);
+    expect(first.length).toBeGreaterThan(1 << 20);
+    expect(await ctx().textFile(out).collect()).toEqual(lines);
+    // Hadoop's class names, as PySpark's compressionCodecClass; an empty partition is a valid empty stream.
+    await ctx().parallelize(['only'], 2).saveAsTextFile(out, { compression: 'org.apache.hadoop.io.compress.DefaultCodec', overwrite: true });
+    expect(readdirSync(out).sort()).toEqual(['_SUCCESS', 'part-00000.deflate', 'part-00001.deflate']);
+    expect(inflateSync(readFileSync(path.join(out, 'part-00000.deflate'))).length).toBe(0);
+    expect(await ctx().textFile(out).collect()).toEqual(['only']);
+    await ctx().parallelize(['g'], 1).saveAsTextFile(out, { compression: 'org.apache.hadoop.io.compress.GzipCodec', overwrite: true });
+    expect(readdirSync(out).sort()).toEqual(['_SUCCESS', 'part-00000.gz']);
+    await expect(ctx().parallelize(['x']).saveAsTextFile(dir('bz'), { compression: 'bzip2' })).rejects.toThrow(
+      /compression must be one of .*'deflate'.*writes only gzip and deflate/,
+    );
+    expect(existsSync(dir('bz'))).toBe(false);
+  });
+
+  test('textFile, wholeTextFiles and csvFile decompress .bz2 (multistream), .deflate and .br by name, one partition per file', async () => {
+    const d = dir('read');
+    mkdirSync(d, { recursive: true });
+    writeFileSync(path.join(d, 'a.txt.bz2'), bz2);
+    writeFileSync(path.join(d, 'b.txt.deflate'), deflateSync('deflated 1\ndeflated 2\n'));
+    writeFileSync(path.join(d, 'c.txt.br'), brotliCompressSync('brotli\n'));
+    writeFileSync(path.join(d, 'd.txt.gz'), gzipSync('gzipped\n'));
+    const sc = ctx();
+    const rdd = sc.textFile(d, 8);
+    expect(rdd.getNumPartitions()).toBe(4);
+    expect(await rdd.collect()).toEqual(['first stream', 'line two', 'second stream', 'deflated 1', 'deflated 2', 'brotli', 'gzipped']);
+    expect(sorted(await sc.wholeTextFiles(d).collect())).toEqual([
+      [path.join(d, 'a.txt.bz2'), 'first stream\nline two\nsecond stream\n'],
+      [path.join(d, 'b.txt.deflate'), 'deflated 1\ndeflated 2\n'],
+      [path.join(d, 'c.txt.br'), 'brotli\n'],
+      [path.join(d, 'd.txt.gz'), 'gzipped\n'],
+    ]);
+    const csv = path.join(dir('csv'), 'people.csv.bz2');
+    mkdirSync(path.dirname(csv), { recursive: true });
+    writeFileSync(csv, deflateSync('x'));
+    await expect(sc.csvFile(csv).collect()).rejects.toThrow(`Cannot decompress ${csv} (bzip2`);
+    writeFileSync(csv.replace('.bz2', '.deflate'), deflateSync('name,age\nann,31\nbob,42\n'));
+    expect(await sc.csvFile(csv.replace('.bz2', '.deflate'), { minPartitions: 4 }).collect()).toEqual([
+      { name: 'ann', age: '31' },
+      { name: 'bob', age: '42' },
+    ]);
+  });
+
+  test('a truncated .bz2 or .deflate fails the job naming the file and codec; a .zst names zstd; the context stays usable', async () => {
+    const d = dir('bad');
+    mkdirSync(d, { recursive: true });
+    const cut = path.join(d, 'cut.txt.bz2');
+    writeFileSync(cut, bz2.subarray(0, 40));
+    const cutDeflate = path.join(d, 'cut.deflate');
+    writeFileSync(cutDeflate, deflateSync('z'.repeat(10_000) + 'abc').subarray(0, 15));
+    const zst = path.join(d, 'events.json.zst');
+    writeFileSync(zst, Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0, 0]));
+    const sc = ctx();
+    await expect(sc.textFile(cut).collect()).rejects.toThrow(`Cannot decompress ${cut} (bzip2`);
+    await expect(sc.wholeTextFiles(cutDeflate).collect()).rejects.toThrow(`Cannot decompress ${cutDeflate} (deflate`);
+    await expect(sc.textFile(zst).collect()).rejects.toThrow(`Input ${zst} is zstd-compressed`);
+    await expect(sc.wholeTextFiles(zst).collect()).rejects.toThrow(`Input ${zst} is zstd-compressed`);
+    expect(await sc.parallelize([1, 2, 3], 3).count()).toBe(3);
   });
 });
 

@@ -182,4 +182,29 @@ describe.each(MODES)('sorting (%s)', (master) => {
     expect(await again.keys().collect()).toEqual([...ascending].reverse().map((k) => -k));
     expect(await s.keys().take(3)).toEqual(ascending.slice(0, 3));
   });
+
+  it('a comparator that throws fails the action naming the sort and the driver where it ran; the context sorts on', async () => {
+    const sc = ctx();
+    const pairs = sc.parallelize(
+      data.map((k) => [k, k] as [number, number]),
+      3,
+    );
+    // It throws on every key, so it fails first where it runs first: sorting the sample on the driver.
+    const sorted = pairs.sortByKey(true, 2, (_a: number, _b: number): number => {
+      throw new Error('not comparable');
+    });
+    const error = await sorted.collect().then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(error?.name).toBe('JobFailedError');
+    expect(error?.message).toBe(`${sorted.label}: its comparator threw on the driver, placing the sampled keys in ranges: Error: not comparable`);
+    expect((error?.cause as Error).message).toBe('not comparable');
+    expect(
+      await pairs
+        .sortByKey(true, 2, (a: number, b: number) => b - a)
+        .keys()
+        .take(2),
+    ).toEqual([149, 149]);
+  });
 });

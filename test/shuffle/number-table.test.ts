@@ -303,6 +303,17 @@ function addOneByOne(t: NumberTable, xs: readonly unknown[], from: number, fns: 
   return { stop: xs.length };
 }
 
+/** Two runs of the same records (one call, or add per record) ended alike: where, what was refused, groups and calls. */
+function expectSameEnd(
+  a: { refused: unknown; keys: number[]; combiners: number[]; calls: unknown[] },
+  b: { refused: unknown; keys: number[]; combiners: number[]; calls: unknown[] },
+): void {
+  expect(same(a.refused, b.refused)).toBe(true);
+  expect(same(a.keys, b.keys)).toBe(true);
+  expect(same(a.combiners, b.combiners)).toBe(true);
+  expect(same(a.calls, b.calls)).toBe(true);
+}
+
 describe("NumberTable#addPairs: a flatMap's array of records in one call", () => {
   it('does what add per record does: groups, order, combiners, calls, where it stops, refusals and the error (property)', () => {
     let refusals = 0;
@@ -346,11 +357,8 @@ describe("NumberTable#addPairs: a flatMap's array of records in one call", () =>
         const a = run(true);
         const b = run(false);
         expect(a.out).toEqual(b.out);
-        expect(same(a.refused, b.refused)).toBe(true);
         expect(same(a.refusedKey, b.refusedKey)).toBe(true);
-        expect(same(a.keys, b.keys)).toBe(true);
-        expect(same(a.combiners, b.combiners)).toBe(true);
-        expect(same(a.calls, b.calls)).toBe(true);
+        expectSameEnd(a, b);
         if (b.out.stop < 0 && b.out.error === undefined) refusals++;
         if (b.out.stop >= 0 && b.out.stop < xs.length) strays++;
         if (dense && !a.sawDense && a.keys.length > 64) hashedAgain++;
@@ -383,27 +391,106 @@ describe("NumberTable#addPairs: a flatMap's array of records in one call", () =>
                 stop = ~i;
                 break;
               }
+            const refused = stop < 0 ? t.refused : undefined;
+            // The refused record left the table as it was: the same records then go on alike, the refused one first
+            // (a key left marked present without its group would be merged into, not created).
+            const goOn = counted(aggregators.sum!);
+            if (stop < 0) for (let i = ~stop; i < rs.length; i++) t.add(keys[i]!, vs[i], goOn.first, goOn.merge);
             const c = t.columns();
             return {
               stop,
-              refused: stop < 0 ? t.refused : undefined,
+              refused,
               keys: Array.from(c.keys),
               combiners: Array.from(c.combiners),
-              calls: fns.calls,
+              calls: [...fns.calls, ...goOn.calls],
             };
           });
         const a = run(true);
         const b = run(false);
         expect(a.stop).toBe(b.stop);
-        expect(same(a.refused, b.refused)).toBe(true);
-        expect(same(a.keys, b.keys)).toBe(true);
-        expect(same(a.combiners, b.combiners)).toBe(true);
-        expect(same(a.calls, b.calls)).toBe(true);
+        expectSameEnd(a, b);
         if (b.stop < 0) refusals++;
       }),
       { numRuns: 500 },
     );
     expect(refusals).toBeGreaterThan(20);
+  });
+
+  it("addColumns over fetched buckets (distinct keys, mostly new: a reduce task's input) does what add per record does (property)", () => {
+    let refusedNew = 0;
+    fc.assert(
+      fc.property(
+        fc.integer({ min: -5000, max: 5000 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 100, max: 3000 }),
+        fc.array(fc.nat(), { minLength: 2, maxLength: 3 }),
+        fc.option(fc.nat(), { nil: undefined }),
+        fc.boolean(),
+        (base, stride, span, seeds, refuseAt0, dense) => {
+          // Each bucket: distinct keys of a strided dense range (as a hash partition sees them), in its own order,
+          // about three in four of the range; the buckets overlap, so later ones merge as well as add.
+          const range = Array.from({ length: span }, (_, i) => base + i * stride);
+          const buckets = seeds.map((seed) => {
+            let x = seed | 1;
+            const next = (): number => (x = (Math.imul(x, 1103515245) + 12345) >>> 0);
+            const ks = range.filter(() => next() % 4 !== 0);
+            for (let i = ks.length - 1; i > 0; i--) {
+              const j = next() % (i + 1);
+              [ks[i], ks[j]] = [ks[j]!, ks[i]!];
+            }
+            return ks;
+          });
+          const keys = Int32Array.from(buckets.flat());
+          const vs = Float64Array.from(keys, (k, i) => (k % 7) + i / 8);
+          // Optionally one record whose first combiner is refused (a string), wherever it falls.
+          // Spread over the records by a hash of the generated number (fast-check favours small numbers, which would
+          // put most refusals among the first keys, before the table moves to the direct layout).
+          const refuseAt = refuseAt0 === undefined || keys.length === 0 ? -1 : (Math.imul(refuseAt0 + 1, 0x9e3779b1) >>> 0) % keys.length;
+          const agg: Aggregator = {
+            createCombiner: (v) => (v === vs[refuseAt] ? `refused ${v}` : v),
+            mergeValue: (a, b) => (a as number) + (b as number),
+            mergeCombiners: (a, b) => (a as number) + (b as number),
+          };
+          const run = (columns: boolean) =>
+            withDense(dense, () => {
+              const fns = counted(agg);
+              const t = new NumberTable();
+              let stop = keys.length;
+              // Bucket by bucket, as a reducer adds its fetched inputs.
+              let at = 0;
+              for (const b of buckets) {
+                const to = at + b.length;
+                if (columns) stop = t.addColumns(keys, vs, at, to, fns.first, fns.merge);
+                else {
+                  stop = to;
+                  for (let i = at; i < to; i++) {
+                    if (t.add(keys[i]!, vs[i], fns.first, fns.merge)) continue;
+                    stop = ~i;
+                    break;
+                  }
+                }
+                if (stop < 0) break;
+                at = to;
+              }
+              const refused = stop < 0 ? t.refused : undefined;
+              const wasDense = t.dense;
+              // The table is as it was before the refused record: the rest goes on alike, the refused one first.
+              const goOn = counted(aggregators.sum!);
+              if (stop < 0) for (let i = ~stop; i < keys.length; i++) t.add(keys[i]!, vs[i], goOn.first, goOn.merge);
+              const c = t.columns();
+              return { stop, refused, wasDense, keys: Array.from(c.keys), combiners: Array.from(c.combiners), calls: [...fns.calls, ...goOn.calls] };
+            });
+          const a = run(true);
+          const b = run(false);
+          expect(a.stop).toBe(b.stop);
+          expectSameEnd(a, b);
+          if (a.stop < 0 && a.wasDense && !keys.subarray(0, ~a.stop).includes(keys[~a.stop]!)) refusedNew++;
+        },
+      ),
+      { numRuns: 50 },
+    );
+    // The generator reaches a new key refused in the direct layout.
+    expect(refusedNew).toBeGreaterThan(2);
   });
 
   it('widens the direct layout and goes back to hashing in the middle of one array', () => {

@@ -108,4 +108,42 @@ describe.skipIf(!existsSync('/proc/thread-self/schedstat'))('hop trace: why one 
     const total = driver![0]! + w0![0]! + w0![1]! + w1![0]! + w1![1]! + others![0]!;
     expect(Math.abs(sum![0]! - total)).toBeLessThan(0.5);
   });
+
+  it("the report's --phases table: two-stage jobs of several traces pooled, cut into consecutive phases", () => {
+    // Two processes of two jobs each: a job after another has the previous job's return to start its phases from.
+    const traces = [1, 2].map((n) => {
+      const trace = path.join(scratch, `phases-${n}.tsv`);
+      execFileSync(process.execPath, ['--input-type=module', '-e', program(2)], {
+        encoding: 'utf8',
+        timeout: 120_000,
+        env: { ...process.env, KINDLING_HOP_TRACE: trace },
+      });
+      return trace;
+    });
+    const report = execFileSync(process.execPath, ['--import', 'tsx', 'bench/hop-trace-report.ts', ...traces, '--phases', '--jobs', '0-99'], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(report).toMatch(/^2 two-stage jobs \(0-99\) from 2 trace\(s\)/);
+    const row = new Map(
+      report
+        .split('\n')
+        .filter((l) => /^\| [a-z]/.test(l) && !l.startsWith('| phase'))
+        .map((l) => {
+          const cells = l.split('|').map((c) => c.trim());
+          return [cells[1]!, { median: Number(cells[2]), mean: Number(cells[5]) }] as const;
+        }),
+    );
+    const phases = ['between jobs', 'launch', 'map stage', 'hand-off', 'reduce stage', 'finish'];
+    for (const name of [...phases, 'job cycle', 'map tasks, faster worker', 'map tasks, slower worker', 'reduce task', 'reduce task on CPU']) {
+      expect(row.get(name)?.median, name).toBeGreaterThanOrEqual(0);
+    }
+    // The phases follow one another from the previous job's return to this one's: they add up to the cycle (of two
+    // jobs, a median is the mean, which adds up; each figure is rounded to 0.01 ms).
+    const sum = phases.reduce((s, name) => s + row.get(name)!.mean, 0);
+    expect(Math.abs(sum - row.get('job cycle')!.mean)).toBeLessThan(0.05);
+    // A worker computes its map tasks one after another, within the map stage.
+    expect(row.get('map tasks, slower worker')!.median).toBeLessThanOrEqual(row.get('map stage')!.median + 0.01);
+    expect(row.get('map tasks, faster worker')!.median).toBeLessThanOrEqual(row.get('map stage')!.median + 0.01);
+  });
 });

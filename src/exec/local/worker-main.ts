@@ -6,7 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { expose, wrap, nodeEndpoint, transfer, type Remote } from './comlink.js';
 import { Executor, settleGcMs } from '../executor.js';
 import type { PeerShuffleService } from '../shuffle-fetcher.js';
-import type { WorkerInit } from '../protocol.js';
+import { unsendableResult, type TaskMessage, type WorkerInit } from '../protocol.js';
 import { readsPairColumns, type PostedOutcome, type WorkerApi } from './worker-api.js';
 import { uncloneable, type RunTasks, type TaskOutcomes } from './task-channel.js';
 import { flushHops, hop } from '../../util/hop-trace.js';
@@ -38,7 +38,8 @@ function posted(o: Awaited<ReturnType<Executor['runTask']>>, columns: boolean): 
  */
 let outIds: number[] = [];
 let outcomes: PostedOutcome[] = [];
-let outEpochs: number[] = [];
+/** The tasks of `outcomes`, for the failure of one whose outcome the clone refuses. */
+let outTasks: TaskMessage[] = [];
 let outTransfers: ArrayBuffer[] = [];
 let sendQueued = false;
 
@@ -53,11 +54,11 @@ function sendOutcomes(): void {
     if (metrics !== o.metrics) outcomes[i] = { ...o, metrics } as PostedOutcome;
   }
   const batch: TaskOutcomes = { taskIds: outIds, outcomes };
-  const epochs = outEpochs;
+  const tasks = outTasks;
   const transfers = outTransfers;
   outIds = [];
   outcomes = [];
-  outEpochs = [];
+  outTasks = [];
   outTransfers = [];
   try {
     hop('w.postOutcomes', -1, batch.taskIds.length);
@@ -72,7 +73,14 @@ function sendOutcomes(): void {
       try {
         parentPort!.postMessage({ taskIds: [id], outcomes: [o] } satisfies TaskOutcomes, 'pairs' in o ? buffersOf([o.pairs]) : []);
       } catch (e) {
-        parentPort!.postMessage({ taskIds: [id], outcomes: [uncloneable(id, epochs[i]!, e, 'returned to the driver')] } satisfies TaskOutcomes);
+        const task = tasks[i]!;
+        // A result the clone refuses would be refused again on every attempt: a failure the driver does not retry.
+        const failure = o.status === 'success' ? unsendableResult(task, 'pairs' in o ? o.pairs : o.value, e, o.accumulators) : undefined;
+        const out: PostedOutcome =
+          failure === undefined
+            ? uncloneable(id, task.epoch, e, 'returned to the driver')
+            : { status: 'failed', epoch: task.epoch, failure, blockUpdates: o.blockUpdates };
+        parentPort!.postMessage({ taskIds: [id], outcomes: [out] } satisfies TaskOutcomes);
       }
     }
   }
@@ -90,7 +98,7 @@ function ended(task: RunTasks['runTasks'][number], o: Awaited<ReturnType<Executo
   }
   outIds.push(task.taskId);
   outcomes.push(out);
-  outEpochs.push(task.epoch);
+  outTasks.push(task);
   if (transfers !== undefined) for (const b of transfers) outTransfers.push(b);
   if (!sendQueued) {
     sendQueued = true;
