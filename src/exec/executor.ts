@@ -322,7 +322,7 @@ export class Executor {
     // Buckets in shared memory are taken now (marked read, and counted as read until the task ends), so that no
     // early ask goes for them.
     const shared = msg.shuffleReads.map((read) => takeShared(read.shared));
-    const early = msg.shuffleReads.map((read, r) => this.#fetcher.askEarly(read.shuffleId, read.reduceId, read.locations, shared[r]));
+    const early = msg.shuffleReads.map((read, r) => this.#fetcher.askEarly(read.shuffleId, read.reduceId, read, shared[r]));
     try {
       hop('w.start', msg.jobId, msg.taskId);
       await this.#admit(msg, alone);
@@ -500,7 +500,7 @@ export class Executor {
         meter.keySample ??= keySampleOf(buckets);
       };
       await timed(
-        () => this.#fetcher.fetch(read.shuffleId, read.reduceId, read.locations, input, received, early[r], shared[r]),
+        () => this.#fetcher.fetch(read.shuffleId, read.reduceId, read, input, received, early[r], shared[r]),
         (ms) => (meter.fetchWaitMs += ms),
       );
       meter.readRecords += input.records;

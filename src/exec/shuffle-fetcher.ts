@@ -10,6 +10,7 @@ import { FetchFailedError } from '../shuffle/fetch-failed.js';
 import { BUCKET_START, type BucketCursor, type BucketParts, type ShuffleManager } from '../shuffle/shuffle-manager.js';
 import { heapGuardLimit, heapHasRoom } from '../core/heap-guard.js';
 import type { FetchedBucket, FetchedInput } from '../shuffle/fetched-input.js';
+import type { ShuffleReadWire } from '../shuffle/wire.js';
 
 /** Records per shuffle fetch request, roughly: small enough that fetched input can spill between requests. */
 const FETCH_CHUNK_RECORDS = 65536;
@@ -44,15 +45,25 @@ interface Fetched {
 /** The first answer of each peer asked by `askEarly`, by worker index. */
 export type EarlyAsks = ReadonlyMap<number, Promise<Fetched>>;
 
+/**
+ * Where the map outputs a reducer reads are: the worker holding each, by map id, or a read's listed outputs only
+ * (ShuffleReadWire.mapIds: the others have nothing for this reducer and are asked of nobody).
+ */
+export type MapLocations = readonly number[] | Pick<ShuffleReadWire, 'mapIds' | 'locations'>;
+
 /** The map ids of a shuffle's outputs by the worker holding them, in map order (those in `shared` left out). */
-function mapIdsByWorker(locations: readonly number[], shared?: ReadonlyMap<number, unknown>): Map<number, number[]> {
+function mapIdsByWorker(where: MapLocations, shared?: ReadonlyMap<number, unknown>): Map<number, number[]> {
   const byWorker = new Map<number, number[]>();
-  locations.forEach((w, mapId) => {
-    if (shared?.has(mapId)) return;
+  const locations = 'locations' in where ? where.locations : where;
+  const mapIds = 'locations' in where ? where.mapIds : undefined;
+  for (let i = 0; i < locations.length; i++) {
+    const mapId = mapIds === undefined ? i : mapIds[i]!;
+    if (shared?.has(mapId)) continue;
+    const w = locations[i]!;
     let ids = byWorker.get(w);
     if (ids === undefined) byWorker.set(w, (ids = []));
     ids.push(mapId);
-  });
+  }
   return byWorker;
 }
 
@@ -111,7 +122,7 @@ export class ShuffleFetcher {
   async fetch(
     shuffleId: number,
     reduceId: number,
-    locations: readonly number[],
+    locations: MapLocations,
     into: FetchedInput,
     received?: (buckets: readonly FetchedBucket[]) => void,
     early?: EarlyAsks,
@@ -164,7 +175,7 @@ export class ShuffleFetcher {
    * in every PageRank iteration). Answers go to `fetch`, which takes `early`; a rejection is handled there (or
    * nowhere, if the task ends before fetching: the answer is then dropped).
    */
-  askEarly(shuffleId: number, reduceId: number, locations: readonly number[], shared?: ReadonlyMap<number, unknown>): EarlyAsks {
+  askEarly(shuffleId: number, reduceId: number, locations: MapLocations, shared?: ReadonlyMap<number, unknown>): EarlyAsks {
     const early = new Map<number, Promise<Fetched>>();
     const byWorker = mapIdsByWorker(locations, shared);
     const maxBytes = this.#maxBytes(byWorker.size);

@@ -3,14 +3,19 @@
  * the output of each map task. Reduce tasks get these locations in their task message; a stage is available
  * when every map output is registered. Outputs of a lost worker are unregistered so they are recomputed.
  */
-import type { MapStatus } from '../shuffle/wire.js';
+import type { MapStatus, ShuffleReadWire } from '../shuffle/wire.js';
 import { bucketOf, spent, type SharedBucket, type SharedOutput } from '../shuffle/shared-output.js';
 
 interface Output {
   readonly workerIndex: number;
   /** The incarnation of the worker that wrote it. */
   readonly epoch: number;
-  readonly status: MapStatus;
+  /**
+   * One bit per reduce partition, set when the output's bucket holds records (the status's sizes, compressed: a
+   * shuffle of 1000 maps into 2000 reducers keeps 250 KB, not 2M numbers); undefined when the status gave no sizes
+   * (every bucket is then read).
+   */
+  readonly nonEmpty: Uint8Array | undefined;
   /**
    * The output in shared memory (local mode), until it is spent (read by every reducer, or withdrawn by its writer):
    * holding it keeps the memory alive, so it is let go as soon as no new reader needs it.
@@ -71,8 +76,9 @@ export class MapOutputTracker {
     const outputs = this.#shuffles.get(shuffleId);
     if (outputs !== undefined) {
       const shared = status.shared;
-      // The status is kept without the handle: only `shared` holds the memory, and it is let go on its own.
-      outputs[mapId] = shared === undefined ? { workerIndex, epoch, status } : { workerIndex, epoch, status: { sizes: status.sizes }, shared };
+      // Only the sizes' emptiness is kept: only `shared` holds the memory, and it is let go on its own.
+      const nonEmpty = nonEmptyBits(status.sizes);
+      outputs[mapId] = shared === undefined ? { workerIndex, epoch, nonEmpty } : { workerIndex, epoch, nonEmpty, shared };
       if (shared !== undefined) {
         this.#withShared.add(shuffleId);
         this.#sharedRegistered++;
@@ -157,6 +163,34 @@ export class MapOutputTracker {
   }
 
   /**
+   * What a reduce task of partition `reduceId` reads of a shuffle (Spark's reducers skip zero-size blocks): the map
+   * outputs whose bucket `reduceId` holds records, the worker holding each, and those of them in shared memory. Its
+   * size follows the records the reducer gets, not the number of map tasks: a shuffle of 1000 maps into 2000
+   * reducers, each bucket empty but a few, sends each task a few map ids instead of 1000 locations and asks no
+   * worker for an empty bucket. Throws if an output is missing, as `locations`.
+   */
+  reads(shuffleId: number, reduceId: number): ShuffleReadWire {
+    const outputs = this.#shuffles.get(shuffleId) ?? [];
+    const withShared = this.#withShared.has(shuffleId);
+    const mapIds: number[] = [];
+    const locations: number[] = [];
+    let shared: SharedBucket[] | undefined;
+    for (let mapId = 0; mapId < outputs.length; mapId++) {
+      const o = outputs[mapId];
+      // internal: a reduce stage is submitted only once every map output of its shuffle is registered
+      if (o === undefined) throw new Error(`map output ${mapId} of shuffle ${shuffleId} is missing`);
+      const bits = o.nonEmpty;
+      if (bits !== undefined && (reduceId >> 3 >= bits.length || (bits[reduceId >> 3]! & (1 << (reduceId & 7))) === 0)) continue;
+      mapIds.push(mapId);
+      locations.push(o.workerIndex);
+      if (!withShared || o.shared === undefined) continue;
+      const b = bucketOf(o.shared, reduceId);
+      if (b !== undefined) (shared ??= []).push({ ...b, mapId });
+    }
+    return shared === undefined ? { shuffleId, reduceId, mapIds, locations } : { shuffleId, reduceId, mapIds, locations, shared };
+  }
+
+  /**
    * For a reduce task of partition `reduceId` (on any worker): by map id, the bucket to read from shared memory
    * (outputs that are shared and not spent), or undefined when there is none. The reader's own worker's outputs are
    * included: read from its store they would be views outside the readers' count, whose memory the writer then
@@ -223,4 +257,15 @@ export class MapOutputTracker {
     for (const id of this.#withShared) sharedOutputs += this.sharedHeld(id);
     return { shuffles: this.#shuffles.size, lostReasons, sharedOutputs, sharedRegistered: this.#sharedRegistered };
   }
+}
+
+/**
+ * The reduce partitions with records, one bit each, from a map status's record counts; undefined when it has none (a
+ * status without sizes: every bucket is read, as before statuses said which were empty).
+ */
+function nonEmptyBits(sizes: ArrayLike<number>): Uint8Array | undefined {
+  if (sizes.length === 0) return undefined;
+  const bits = new Uint8Array((sizes.length + 7) >> 3);
+  for (let r = 0; r < sizes.length; r++) if (sizes[r]! > 0) bits[r >> 3]! |= 1 << (r & 7);
+  return bits;
 }

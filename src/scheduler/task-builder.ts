@@ -164,11 +164,7 @@ export class TaskBuilder {
         if (d.type === 'shuffle') {
           const missing = this.tracker.missingMaps(d.shuffleId);
           if (missing.length > 0) throw new MissingShuffleOutputError(d.shuffleId, missing[0]!, this.tracker.lostReason(d.shuffleId, missing[0]!));
-          const locations = this.tracker.locations(d.shuffleId);
-          const shared = this.tracker.sharedBuckets(d.shuffleId, p, workerIndex);
-          shuffleReads.push(
-            shared === undefined ? { shuffleId: d.shuffleId, reduceId: p, locations } : { shuffleId: d.shuffleId, reduceId: p, locations, shared },
-          );
+          shuffleReads.push(this.tracker.reads(d.shuffleId, p));
         } else {
           for (const q of d.getParents(p)) stack.push([d.rdd, q]);
         }

@@ -34,6 +34,8 @@ export interface SharedBucket {
   readonly state: Int32Array;
   readonly bucket: EncodedBucket;
   readonly reduceId: number;
+  /** The map output it belongs to, when listed apart from its map id's place (ShuffleReadWire.shared). */
+  readonly mapId?: number;
 }
 
 const UNREAD = 0;
@@ -257,7 +259,7 @@ export function takeShared(shared: ReadonlyArray<SharedBucket | null | undefined
       continue;
     }
     markRead(s.state, s.reduceId);
-    (taken ??= new Map()).set(mapId, s.bucket);
+    (taken ??= new Map()).set(s.mapId ?? mapId, s.bucket);
   }
   return taken;
 }
@@ -268,7 +270,10 @@ export function releaseShared(
   taken: ReadonlyMap<number, EncodedBucket> | undefined,
 ): void {
   if (shared === undefined || taken === undefined) return;
-  for (const mapId of taken.keys()) Atomics.sub(shared[mapId]!.state, READERS, 1);
+  for (let i = 0; i < shared.length; i++) {
+    const s = shared[i];
+    if (s != null && taken.has(s.mapId ?? i)) Atomics.sub(s.state, READERS, 1);
+  }
 }
 
 /** Reduce tasks counted as reading the output now (tests). */

@@ -57,8 +57,11 @@ export interface SpillingShuffleOptions {
 interface MapOutput {
   /** Records still in memory, per reducer, encoded (sorted by key when the output also has runs). */
   readonly buckets: EncodedBucket[];
-  /** Run files per reducer. */
-  readonly runs: string[][];
+  /**
+   * Run files per reducer; a reducer without any has no entry (an output of a shuffle into thousands of reducers
+   * held an empty array per reducer for as long as the shuffle lived).
+   */
+  readonly runs: Array<string[] | undefined>;
   /** Its share of the worker's pool, when there is one. */
   readonly consumer?: MemoryConsumer;
   /** Per reducer, whether its bucket is still to be fetched a first time (with `moveReadOutputs`). */
@@ -92,6 +95,8 @@ const SAMPLE_EVERY = 1024;
  * by full collections).
  */
 const CHUNK = 4096;
+/** Shared outputs one `pollShared` looks at, at most. */
+const POLL_AT_ONCE = 64;
 
 export class SpillingShuffleManager implements ShuffleManager {
   readonly #outputs = new Map<number, Map<number, MapOutput>>();
@@ -123,13 +128,16 @@ export class SpillingShuffleManager implements ShuffleManager {
 
   writer(shuffleId: number, mapId: number, numReducers: number): MapOutputWriter {
     if (this.#sharedUnread.size > 0) this.pollShared();
-    const buckets: Pair[][] = Array.from({ length: numReducers }, () => []);
+    // A bucket's arrays are made at its first record: a map task of a shuffle into thousands of reducers writes to
+    // few of them, and made up front they were two arrays per reducer for every map task.
+    const buckets: Pair[][] = new Array<Pair[]>(numReducers).fill(NO_PAIRS);
     /** Earlier records of each bucket, encoded CHUNK at a time. */
-    const chunks: EncodedBucket[][] = Array.from({ length: numReducers }, () => []);
+    const chunks: EncodedBucket[][] = new Array<EncodedBucket[]>(numReducers).fill(NO_CHUNKS);
+    const chunksOf = (r: number): EncodedBucket[] => (chunks[r] !== NO_CHUNKS ? chunks[r]! : (chunks[r] = []));
     const chunked = !this.options.writeAllToDisk;
     /** All records of bucket r written so far, as pairs. */
     const recordsOf = (r: number): Pair[] => (chunks[r]!.length === 0 ? buckets[r]! : [...chunks[r]!.flatMap(decodeBucket), ...buckets[r]!]);
-    const runs: string[][] = Array.from({ length: numReducers }, () => []);
+    const runs: Array<string[] | undefined> = [];
     const counts = new Array<number>(numReducers).fill(0);
     const budget = this.options.budget;
     let buffered = 0;
@@ -154,9 +162,9 @@ export class SpillingShuffleManager implements ShuffleManager {
         // output keeps its order: a reducer may be part way through its in-memory bucket, and goes on at the same
         // record in the run that now holds it (the same segment of its cursor; see #part).
         diskBytes += writeFramedRun(file, stored !== undefined ? b : b.sort(compare));
-        runs[r]!.push(file);
-        buckets[r] = [];
-        chunks[r] = [];
+        (runs[r] ??= []).push(file);
+        buckets[r] = NO_PAIRS;
+        chunks[r] = NO_CHUNKS;
         if (stored !== undefined) stored[r] = encodeBucket([]);
       }
       // Its records are in the runs now: the shared memory can hold another output once its readers are done.
@@ -178,11 +186,12 @@ export class SpillingShuffleManager implements ShuffleManager {
       removeFiles({ runs });
     };
     const add = (reduceId: number, kv: Pair): void => {
-      const b = buckets[reduceId]!;
+      let b = buckets[reduceId]!;
+      if (b === NO_PAIRS) buckets[reduceId] = b = [];
       b.push(kv);
       if (chunked && b.length === CHUNK) {
-        chunks[reduceId]!.push(encodeBucket(b));
-        buckets[reduceId] = [];
+        chunksOf(reduceId).push(encodeBucket(b));
+        buckets[reduceId] = NO_PAIRS;
       }
       counts[reduceId]!++;
       if (buffered % SAMPLE_EVERY === 0) {
@@ -209,10 +218,10 @@ export class SpillingShuffleManager implements ShuffleManager {
         // The records go after those still buffered as pairs, so those are encoded first.
         const b = buckets[reduceId]!;
         if (b.length > 0) {
-          chunks[reduceId]!.push(encodeBucket(b));
-          buckets[reduceId] = [];
+          chunksOf(reduceId).push(encodeBucket(b));
+          buckets[reduceId] = NO_PAIRS;
         }
-        chunks[reduceId]!.push(records);
+        chunksOf(reduceId).push(records);
         counts[reduceId]! += records.length;
         // Counted against the budget and the spill threshold as `add` counts pairs, at the columns' own size.
         const size = encodedBytes(records, estimateSize) / records.length;
@@ -229,12 +238,14 @@ export class SpillingShuffleManager implements ShuffleManager {
         else if (runIndex > 0) {
           for (let r = 0; r < numReducers; r++) {
             buckets[r] = recordsOf(r).sort((a, c) => compare(a, c));
-            chunks[r] = [];
+            chunks[r] = NO_CHUNKS;
           }
         }
-        stored = buckets.map((b, r) => concatEncoded([...chunks[r]!, encodeBucket(b)]));
-        buckets.fill([]);
-        chunks.fill([]);
+        // Empty buckets are one object: with many reducers most buckets of a small output are empty, and a status
+        // shared with the driver is cloned with its buckets (one object, cloned once, not one per reducer).
+        stored = buckets.map((b, r) => (b.length === 0 && chunks[r]!.length === 0 ? EMPTY : concatEncoded([...chunks[r]!, encodeBucket(b)])));
+        buckets.fill(NO_PAIRS);
+        chunks.fill(NO_CHUNKS);
         let shared: SharedOutput | undefined;
         if (this.options.shareOutputs && runIndex === 0 && shareable(stored)) {
           shared = shareOutput(stored);
@@ -307,8 +318,9 @@ export class SpillingShuffleManager implements ShuffleManager {
   /** Notes that bucket `reduceId` of `out` was fetched; the first time the last one is, the output is queued to move. */
   #read(out: MapOutput, reduceId: number): void {
     if (out.shared !== undefined) {
-      markRead(out.shared.state, reduceId);
-      this.pollShared();
+      // Polled only when this read was a bucket's first: a poll looks at every shared output held here, so one per
+      // read (a reducer reading a bucket again, or many) made reads quadratic in the outputs held.
+      if (markRead(out.shared.state, reduceId)) this.pollShared();
       return;
     }
     const unread = out.unread;
@@ -322,12 +334,18 @@ export class SpillingShuffleManager implements ShuffleManager {
   /**
    * Queues the shared outputs that every reducer has read (here or on another worker) to move to disk. Called when
    * this worker starts a map task or reads a local bucket: reads on other threads send this one no message.
+   * Each call looks at POLL_AT_ONCE outputs at most, those looked at longest ago: called once per task, a look at
+   * every output held made a stage of many tasks quadratic (1000 maps into 2001 reducers: 500 outputs held per worker,
+   * looked at by each of 1000 tasks), and an output read in full is still noticed within a few tasks.
    */
   pollShared(): void {
+    let left = Math.min(this.#sharedUnread.size, POLL_AT_ONCE);
     for (const out of this.#sharedUnread) {
-      if (!allRead(out.shared!.state)) continue;
+      if (left-- === 0) break;
       this.#sharedUnread.delete(out);
-      this.#queueMove(out);
+      // Not read in full yet: back at the end, so that the next call looks at the others first.
+      if (allRead(out.shared!.state)) this.#queueMove(out);
+      else this.#sharedUnread.add(out);
     }
   }
 
@@ -361,7 +379,7 @@ export class SpillingShuffleManager implements ShuffleManager {
             this.#retireAfterMove(out);
             // Dropped meanwhile (shuffle removed, output replaced), or spilled by the pool (it then has runs, which
             // hold its records): the file is not needed.
-            if (out.dropped || out.runs.some((r) => r.length > 0)) {
+            if (out.dropped || out.runs.some((r) => r !== undefined && r.length > 0)) {
               rmSync(file, { force: true });
               if (out.dropped) this.#recycle(out);
               return;
@@ -546,10 +564,14 @@ function giveBackArrays(buckets: readonly EncodedBucket[]): void {
 }
 
 function removeFiles(out: Pick<MapOutput, 'runs'>): void {
-  for (const files of out.runs) for (const f of files) rmSync(f, { force: true });
+  for (const files of out.runs) for (const f of files ?? []) rmSync(f, { force: true });
 }
 
 const compare = (a: Pair, b: Pair): number => compareKeys(a[0], b[0]);
+
+/** A bucket of a writer before its first record (frozen: a record pushed onto it by mistake throws). */
+const NO_PAIRS: Pair[] = Object.freeze([]) as unknown as Pair[];
+const NO_CHUNKS: EncodedBucket[] = Object.freeze([]) as unknown as EncodedBucket[];
 
 /** What a moved output keeps in memory per bucket (nothing: its records are read from the file). */
 const EMPTY: EncodedBucket = { length: 0, keys: { kind: 'null' }, values: { kind: 'null' } };

@@ -20,11 +20,17 @@ export interface ShuffleWriteWire {
 export interface ShuffleReadWire {
   readonly shuffleId: number;
   readonly reduceId: number;
-  /** Worker holding each map output, indexed by map id. */
+  /**
+   * The map outputs to read, when only some are (MapOutputTracker.reads: those whose bucket `reduceId` holds
+   * records); `locations[i]` is then the worker holding output `mapIds[i]`. Without it, every output is read and
+   * `locations` is indexed by map id.
+   */
+  readonly mapIds?: readonly number[];
+  /** Worker holding each map output read (see `mapIds`). */
   readonly locations: readonly number[];
   /**
-   * By map id, the bucket to read from shared memory instead of fetching it (local mode: see shared-output.ts); a
-   * map id without one is fetched from its location.
+   * The buckets to read from shared memory instead of fetching them (local mode: see shared-output.ts): by map id, or
+   * listed, each naming its `mapId`. A map output without one is fetched from its location.
    */
   readonly shared?: ReadonlyArray<SharedBucket | null>;
 }

@@ -188,3 +188,27 @@ describe('ShuffleFetcher with buckets in shared memory (local mode)', () => {
     );
   });
 });
+
+describe('ShuffleFetcher with the map outputs listed (ShuffleReadWire.mapIds)', () => {
+  it('asks each peer only for the listed map outputs, and reads them in map order as a full fetch of them would', async () => {
+    // Maps 0..5 on workers 0, 1, 2; only maps 1, 2 and 4 have records for the reducer (the tracker lists those).
+    const locations = [0, 1, 2, 1, 2, 0];
+    const outputs: Buckets[] = [[[]], [[[1, 'a']]], [[[2, 'b']]], [[]], [[[4, 'd']]], [[]]];
+    const asked: Array<[number, number[]]> = [];
+    const fetcher = new ShuffleFetcher(0, 0, store(outputs, locations, 0), 60_000);
+    for (let w = 1; w < 3; w++) fetcher.setPeer(w, 0, peer(outputs, locations, w, asked));
+    const listed = { mapIds: [1, 2, 4], locations: [1, 2, 2] };
+    const input = new FetchedInput(undefined);
+    await fetcher.fetch(7, 0, listed, input, undefined, fetcher.askEarly(7, 0, listed));
+    const got: unknown[] = [];
+    for (const b of input.all()) got.push(...b);
+    input.dispose();
+    expect(got).toEqual([
+      [1, 'a'],
+      [2, 'b'],
+      [4, 'd'],
+    ]);
+    // Worker 0 (this one) holds nothing listed: not even its own store is read; maps 0, 3 and 5 are asked of nobody.
+    expect(asked.flatMap(([, ids]) => ids).sort()).toEqual([1, 2, 4]);
+  });
+});

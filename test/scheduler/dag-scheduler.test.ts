@@ -222,9 +222,9 @@ describe('DAGScheduler with a fake backend', () => {
     await flush();
     running = backend.take();
     expect(names(running)).toEqual(['1:0', '1:1']);
-    // Reduce tasks read every map output of shuffle 0, each from the worker that wrote it.
+    // Reduce tasks read every map output of shuffle 0 (each has records for both), each from the worker that wrote it.
     for (const l of running) {
-      expect(l.msg.shuffleReads).toEqual([{ shuffleId: 0, reduceId: l.msg.partition, locations: [0, 1, 0] }]);
+      expect(l.msg.shuffleReads).toEqual([{ shuffleId: 0, reduceId: l.msg.partition, mapIds: [0, 1, 2], locations: [0, 1, 0] }]);
     }
     running.forEach((l) => l.settle(ok([[l.msg.partition, 42]])));
     expect(await job).toEqual([

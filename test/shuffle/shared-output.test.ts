@@ -221,4 +221,20 @@ describe('map outputs in shared memory', () => {
     expect(spent(out.state)).toBe(true);
     expect(bucketOf(out, 0)).toBeUndefined();
   });
+
+  it('a poll looks at a bounded number of held outputs, the longest unlooked first: every output read is moved within a few polls', async () => {
+    // A stage of many tasks polls once per task: a look at every held output each time was quadratic (1000 x 2001).
+    const m = manager({ shareOutputs: true });
+    const held = 200;
+    const handles = Array.from({ length: held }, (_, mapId) => structuredClone(write(m, [[[mapId, 1]], []], mapId).shared!));
+    for (const h of handles) markRead(h.state, 0); // read on another thread: this manager is told nothing
+    const moved: number[] = [];
+    for (let poll = 0; poll < 4; poll++) {
+      m.pollShared();
+      await m.moveReadOutputs();
+      moved.push(m.movedToDisk);
+    }
+    expect(moved).toEqual([64, 128, 192, 200]);
+    for (let mapId = 0; mapId < held; mapId += 37) expect([...m.fetchBuckets(0, [mapId], 0)[0]!]).toEqual([[mapId, 1]]);
+  });
 });
