@@ -5,7 +5,7 @@
  */
 export { capture, useModule, ModuleRef, kShip, type Shippable, type WireShippable, type AccumulatorKind } from './capture.js';
 export { ClosureError } from './errors.js';
-export { shipFunction, type ShippedFunction, type WireEnvValue, type ShipOptions } from './ship.js';
+export { shipFunction, eachCapturedEntry, type ShippedFunction, type WireEnvValue, type ShipOptions } from './ship.js';
 export {
   compileFunction,
   compileCacheStats,

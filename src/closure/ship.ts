@@ -53,6 +53,40 @@ export interface ShippedFunction {
   readonly shared?: true;
 }
 
+/**
+ * Calls `visit` with each env entry of every shipped function found in `wire` (any structure holding them: an RDD's
+ * wire, a result function, an aggregator), helpers' envs included; a helper function's own entry (`t: 'fn'`) is
+ * descended into, not visited. The driver reads what a stage's functions capture this way (broadcasts and
+ * accumulators to ship, values that make a task large).
+ *
+ * @example
+ * ```ts
+ * eachCapturedEntry(rddWires, (name, entry) => {
+ *   if (entry.t === 'broadcast') broadcastIds.add(entry.id);
+ * });
+ * ```
+ */
+export function eachCapturedEntry(wire: unknown, visit: (name: string, entry: WireEnvValue) => void): void {
+  const stack: unknown[] = [wire];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (v === null || typeof v !== 'object') continue;
+    if (Array.isArray(v)) {
+      for (const x of v) if (x !== null && typeof x === 'object') stack.push(x);
+      continue;
+    }
+    const fn = v as Partial<ShippedFunction>;
+    if (typeof fn.src === 'string' && fn.env !== undefined && typeof fn.env === 'object') {
+      for (const [name, entry] of Object.entries(fn.env)) {
+        if (entry.t === 'fn') stack.push(entry.fn);
+        else visit(name, entry);
+      }
+      continue;
+    }
+    for (const x of Object.values(v)) if (x !== null && typeof x === 'object') stack.push(x);
+  }
+}
+
 // Env graphs cannot be cyclic (capture copies its env before the result exists), so this only
 // guards against pathological nesting.
 const MAX_DEPTH = 64;

@@ -3,7 +3,7 @@
  * and a lineage so deep that scheduling and recovery slow down (it needs a checkpoint). Each hint is logged
  * once; `hints: false` turns them off.
  */
-import type { ShippedFunction } from '../closure/index.js';
+import { eachCapturedEntry } from '../closure/index.js';
 import type { RDD, RddWire } from '../rdd/index.js';
 import type { Stage } from '../scheduler/stage.js';
 import { describeSkew, type SkewReport } from '../scheduler/task-metrics.js';
@@ -152,22 +152,7 @@ export function largeTaskWarning(stage: Stage, rdds: readonly RddWire[]): string
 
 /** The data values (not functions, broadcasts or modules) captured by the shipped functions in `wire`, recursively. */
 function capturedValues(wire: unknown, where: string, out: CapturedValue[]): void {
-  const stack: unknown[] = [wire];
-  while (stack.length > 0) {
-    const v = stack.pop();
-    if (v === null || typeof v !== 'object') continue;
-    if (Array.isArray(v)) {
-      for (const x of v) if (x !== null && typeof x === 'object') stack.push(x);
-      continue;
-    }
-    const fn = v as Partial<ShippedFunction>;
-    if (typeof fn.src === 'string' && fn.env !== undefined && typeof fn.env === 'object') {
-      for (const [name, entry] of Object.entries(fn.env)) {
-        if (entry.t === 'value') out.push({ name, where, bytes: sizeOf(entry.v, 0) });
-        else if (entry.t === 'fn') stack.push(entry.fn);
-      }
-      continue;
-    }
-    for (const x of Object.values(v)) if (x !== null && typeof x === 'object') stack.push(x);
-  }
+  eachCapturedEntry(wire, (name, entry) => {
+    if (entry.t === 'value') out.push({ name, where, bytes: sizeOf(entry.v, 0) });
+  });
 }

@@ -3,7 +3,7 @@
  * task carries depends on where it runs: shuffle reads and leaf data below a partition already cached on that
  * worker are left out, and broadcast values go only to workers that have not received them yet.
  */
-import type { ShippedFunction } from '../closure/index.js';
+import { eachCapturedEntry } from '../closure/index.js';
 import type { RDD, RddWire, ResultFunctionWire } from '../rdd/index.js';
 import { STAGES_CACHED, type TaskMessage } from '../exec/protocol.js';
 import type { AccumulatorKind } from '../closure/index.js';
@@ -176,23 +176,8 @@ export class TaskBuilder {
 
 /** Finds broadcast and accumulator references in shipped functions (recursively through helper functions). */
 function scanShipped(value: unknown, found: { broadcasts: Set<number>; accumulators: Set<number> }): void {
-  const stack: unknown[] = [value];
-  while (stack.length > 0) {
-    const v = stack.pop();
-    if (v === null || typeof v !== 'object') continue;
-    if (Array.isArray(v)) {
-      for (const x of v) stack.push(x);
-      continue;
-    }
-    const maybeFn = v as Partial<ShippedFunction>;
-    if (typeof maybeFn.src === 'string' && maybeFn.env !== undefined && typeof maybeFn.env === 'object') {
-      for (const entry of Object.values(maybeFn.env)) {
-        if (entry.t === 'broadcast') found.broadcasts.add(entry.id);
-        else if (entry.t === 'accumulator') found.accumulators.add(entry.id);
-        else if (entry.t === 'fn') stack.push(entry.fn);
-      }
-      continue;
-    }
-    for (const x of Object.values(v)) stack.push(x);
-  }
+  eachCapturedEntry(value, (_, entry) => {
+    if (entry.t === 'broadcast') found.broadcasts.add(entry.id);
+    else if (entry.t === 'accumulator') found.accumulators.add(entry.id);
+  });
 }
