@@ -25,6 +25,7 @@ export { Broadcast, Accumulator, CustomAccumulator, type AccumulatorParam } from
 export { RDD, taskContext, type TaskInfo, type NotPairs, type WidenLiteral, type CustomPartitioner } from './rdd/index.js';
 export { structuralMap } from './core/structural-map.js';
 export type { Stats } from './rdd/actions.js';
+export { StatCounter } from './rdd/stat-counter.js';
 export { StorageLevel } from './storage/storage-level.js';
 export { HashPartitioner, RangePartitioner, type Partitioner } from './core/partitioner.js';
 export { capture, useModule, ClosureError } from './closure/index.js';

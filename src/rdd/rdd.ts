@@ -28,6 +28,7 @@ import { findClassInstance } from '../closure/clonable.js';
 import type { RddContext } from './rdd-context.js';
 import { withActionOptions, type ActionOptions } from '../core/job-scope.js';
 import type { TaskContext } from './task-context.js';
+import type { StatCounter } from './stat-counter.js';
 import type { RddWire, RddWireBody } from './wire.js';
 import type { NumberGroupsSink } from '../shuffle/external-combiner.js';
 import {
@@ -1636,15 +1637,17 @@ export abstract class RDD<T> {
   }
 
   /**
-   * Count, mean, sum, min, max, variance and standard deviation in one pass (Spark's StatCounter). A NaN element
-   * makes the mean, min and max NaN, as Spark's StatCounter does (`min()` orders NaN after +Infinity, so skips it).
+   * Count, mean, sum, min, max, variance and standard deviation in one pass, as a {@link StatCounter} (Spark's:
+   * the statistics as properties, `merge`, `copy`, and PySpark's text when printed). A NaN element makes the mean,
+   * min and max NaN, as Spark's StatCounter does (`min()` orders NaN after +Infinity, so skips it).
    *
    * @example
    * ```ts
    * const { mean, stdev } = await sc.parallelize([1, 2, 3, 4]).stats();
+   * console.log(await sc.parallelize([1, 2, 3]).stats()); // (count: 3, mean: 2.0, stdev: 0.816496580927726, max: 3.0, min: 1.0)
    * ```
    */
-  stats(this: RDD<number>, options?: ActionOptions): Promise<actions.Stats> {
+  stats(this: RDD<number>, options?: ActionOptions): Promise<StatCounter> {
     return withActionOptions(options, () => actions.stats(this));
   }
 
