@@ -26,6 +26,7 @@ export { RDD, taskContext, type TaskInfo, type NotPairs, type WidenLiteral, type
 export { structuralMap } from './core/structural-map.js';
 export type { Stats } from './rdd/actions.js';
 export { StatCounter } from './rdd/stat-counter.js';
+export { BoundedDouble, PartialResult } from './rdd/approx.js';
 export { StorageLevel } from './storage/storage-level.js';
 export { HashPartitioner, RangePartitioner, type Partitioner } from './core/partitioner.js';
 export { capture, useModule, ClosureError } from './closure/index.js';

@@ -9,6 +9,8 @@ import { setupJob, commitJob, abortJob, type OutputFormat } from '../io/index.js
 import type { ShippedFunction } from '../closure/index.js';
 import { emptyStats, estimateHyperLogLog, mergeStats, type MaybeValue, type StatCounter as Moments } from './result-functions.js';
 import { StatCounter } from './stat-counter.js';
+
+export { countApprox, sumApprox, meanApprox } from './approx.js';
 import { MappedRDD, InputFilesRDD, pair, type RDD } from './internal.js';
 import { NotAPairError, isPair, InvalidArgumentError, EmptyCollectionError } from '../core/errors.js';
 import { cloneZero } from '../shuffle/aggregator.js';

@@ -29,6 +29,7 @@ import type { RddContext } from './rdd-context.js';
 import { withActionOptions, type ActionOptions } from '../core/job-scope.js';
 import type { TaskContext } from './task-context.js';
 import type { StatCounter } from './stat-counter.js';
+import type { BoundedDouble, PartialResult } from './approx.js';
 import type { RddWire, RddWireBody } from './wire.js';
 import type { NumberGroupsSink } from '../shuffle/external-combiner.js';
 import {
@@ -1591,6 +1592,50 @@ export abstract class RDD<T> {
    */
   countApproxDistinct(relativeSD = 0.05, options?: ActionOptions): Promise<number> {
     return withActionOptions(options, () => actions.countApproxDistinct(this as RDD<unknown>, relativeSD));
+  }
+
+  /**
+   * Spark's `countApprox`: counts, and answers after `timeout` ms (or sooner, exactly, if the job ends first) from
+   * the partitions counted by then, with a `confidence` interval (Spark's CountEvaluator: the uncounted rest taken
+   * as Poisson). The answer is a {@link PartialResult} of a {@link BoundedDouble}; the job runs on after the timeout,
+   * and `finalValue()` gives its exact count. (PySpark's `countApprox` returns the estimate as an int.)
+   *
+   * @example
+   * ```ts
+   * const r = await big.countApprox(2000, 0.95);
+   * console.log(r.initialValue.mean, String(r.initialValue)); // e.g. 1000212 [998213.000, 1002219.000]
+   * const exact = (await r.finalValue()).mean;
+   * ```
+   */
+  countApprox(timeout: number, confidence = 0.95, options?: ActionOptions): Promise<PartialResult<BoundedDouble>> {
+    return withActionOptions(options, () => actions.countApprox(this as RDD<unknown>, timeout, confidence));
+  }
+
+  /**
+   * Spark's `sumApprox`: as `countApprox`, for the sum of numbers (Spark's SumEvaluator: the seen mean times the
+   * estimated unseen count, with a t or normal interval). PySpark's returns the estimate as a float with its bounds.
+   *
+   * @example
+   * ```ts
+   * const { initialValue } = await amounts.sumApprox(1000);
+   * console.log(`about ${initialValue.mean}, 95% in ${initialValue}`);
+   * ```
+   */
+  sumApprox(this: RDD<number>, timeout: number, confidence = 0.95, options?: ActionOptions): Promise<PartialResult<BoundedDouble>> {
+    return withActionOptions(options, () => actions.sumApprox(this, timeout, confidence));
+  }
+
+  /**
+   * Spark's `meanApprox`: as `countApprox`, for the mean of numbers (Spark's MeanEvaluator: the seen mean, with a
+   * t interval up to 100 numbers seen and a normal one above).
+   *
+   * @example
+   * ```ts
+   * const { initialValue, isInitialValueFinal } = await latencies.meanApprox(500, 0.99);
+   * ```
+   */
+  meanApprox(this: RDD<number>, timeout: number, confidence = 0.95, options?: ActionOptions): Promise<PartialResult<BoundedDouble>> {
+    return withActionOptions(options, () => actions.meanApprox(this, timeout, confidence));
   }
 
   /**
