@@ -138,6 +138,9 @@ export class CsvLineParser {
   readonly #trimTrailing: boolean;
   readonly #nullValue: string | undefined;
   readonly #emptyValue: string;
+  /** No trimming after values, no nullValue, no emptyValue: every field is its text (the common case, kept cheap). */
+  readonly #plain: boolean;
+  readonly #quoteCode: number;
   /** The fields of a record whose last field is an open quoted field, and that field's text so far. */
   #row: Array<string | null> | undefined;
   #field = '';
@@ -152,6 +155,8 @@ export class CsvLineParser {
     this.#trimTrailing = options.ignoreTrailingWhiteSpace === true;
     this.#nullValue = options.nullValue;
     this.#emptyValue = options.emptyValue ?? '';
+    this.#plain = !this.#trimTrailing && this.#nullValue === undefined && this.#emptyValue === '';
+    this.#quoteCode = this.#quote === '' ? -1 : this.#quote.charCodeAt(0);
   }
 
   /** Whether the last line ended inside a quoted field. */
@@ -187,6 +192,9 @@ export class CsvLineParser {
     const d = this.#delimiter;
     const q = this.#quote;
     const e = this.#escape;
+    const plain = this.#plain;
+    const qc = this.#quoteCode;
+    const trimLeading = this.#trimLeading;
     const n = line.length;
     const row = this.#row ?? [];
     let field = this.#field;
@@ -226,7 +234,7 @@ export class CsvLineParser {
           return undefined;
         }
         field += line.slice(i, qi);
-        if (e === '' && line.startsWith(q, qi + 1)) {
+        if (e === '' && line.charCodeAt(qi + 1) === qc) {
           field += q;
           i = qi + 2;
         } else {
@@ -236,12 +244,12 @@ export class CsvLineParser {
         }
         continue;
       }
-      if (atStart && this.#trimLeading) {
+      if (atStart && trimLeading) {
         // White space, but not a delimiter that is white space itself (a tab).
         while (i < n && isSpace(line.charCodeAt(i)) && line[i] !== d) i++;
       }
       if (i >= n) {
-        row.push(this.#value(field, wasQuoted, closedAt));
+        row.push(plain ? field : this.#value(field, wasQuoted, closedAt));
         return row;
       }
       const c = line[i]!;
@@ -254,7 +262,7 @@ export class CsvLineParser {
       }
       atStart = false;
       if (c === d) {
-        row.push(this.#value(field, wasQuoted, closedAt));
+        row.push(plain ? field : this.#value(field, wasQuoted, closedAt));
         field = '';
         wasQuoted = false;
         closedAt = 0;
