@@ -21,7 +21,7 @@ export {
 } from './context/context.js';
 export type { CsvMode } from './io/index.js';
 export type { ContextOptions } from './context/options.js';
-export { Broadcast, Accumulator, CustomAccumulator, type AccumulatorParam } from './context/shared-variables.js';
+export { Broadcast, Accumulator, CustomAccumulator, LongAccumulator, DoubleAccumulator, type AccumulatorParam } from './context/shared-variables.js';
 export { RDD, taskContext, type TaskInfo, type NotPairs, type WidenLiteral, type CustomPartitioner } from './rdd/index.js';
 export { structuralMap } from './core/structural-map.js';
 export type { Stats } from './rdd/actions.js';

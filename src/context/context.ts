@@ -51,7 +51,7 @@ import { TaskScheduler, type TaskSchedulerState } from '../scheduler/task-schedu
 import { TaskBuilder } from '../scheduler/task-builder.js';
 import { fullLineage } from '../scheduler/lineage.js';
 import { resolveOptions, type ContextOptions, type ResolvedOptions } from './options.js';
-import { Accumulator, Broadcast, CustomAccumulator, type AccumulatorParam } from './shared-variables.js';
+import { Accumulator, Broadcast, CustomAccumulator, DoubleAccumulator, LongAccumulator, type AccumulatorParam } from './shared-variables.js';
 import { LocalDirs } from './local-dirs.js';
 import { VERSION } from '../version.js';
 import { Hints } from './hints.js';
@@ -361,6 +361,19 @@ export class Context implements RddContext {
         ? { cancelJob: (id: number, reason: string) => this.#dag.cancelJob(id, reason) }
         : {}),
     });
+  }
+
+  /**
+   * The partitions a file reader makes at least unless told (`textFile`, `csvFile`, `binaryRecords`):
+   * `min(defaultParallelism, 2)`, as Spark's `defaultMinPartitions`.
+   *
+   * @example
+   * ```ts
+   * sc.textFile('big.log').getNumPartitions() >= sc.defaultMinPartitions; // true for a non-empty file
+   * ```
+   */
+  get defaultMinPartitions(): number {
+    return Math.min(this.defaultParallelism, 2);
   }
 
   /** Number of worker threads (Spark's defaultParallelism in local mode). */
@@ -702,7 +715,7 @@ export class Context implements RddContext {
       typeof minPartitionsOrOptions === 'object' && minPartitionsOrOptions !== null
         ? minPartitionsOrOptions
         : { ...options, minPartitions: minPartitionsOrOptions };
-    const minPartitions = opts.minPartitions ?? Math.min(this.defaultParallelism, 2);
+    const minPartitions = opts.minPartitions ?? this.defaultMinPartitions;
     checkPartitionCount('textFile', minPartitions);
     return new TextFileRDD(this, path, minPartitions, { recursive: opts.recursive ?? false, ignoreEmptySplits: opts.ignoreEmptySplits });
   }
@@ -773,7 +786,7 @@ export class Context implements RddContext {
   binaryRecords(path: string, recordLength: number, options: { minPartitions?: number } & SplitReadOptions = {}): RDD<Uint8Array> {
     checkRecordLength(recordLength, 'binaryRecords');
     checkOptionsArgument('binaryRecords', options, ['minPartitions', 'recursive', 'ignoreEmptySplits'], 'pass { minPartitions, recursive }');
-    const minPartitions = options.minPartitions ?? Math.min(this.defaultParallelism, 2);
+    const minPartitions = options.minPartitions ?? this.defaultMinPartitions;
     checkPartitionCount('binaryRecords', minPartitions);
     return new BinaryRecordsRDD(this, path, recordLength, minPartitions, {
       recursive: options.recursive ?? false,
@@ -843,7 +856,7 @@ export class Context implements RddContext {
     const parsing = { quote, escape: options.escape, comment, ignoreLeadingWhiteSpace, ignoreTrailingWhiteSpace, nullValue, emptyValue };
     if (Object.values(parsing).every((v) => v === undefined)) checkCsvDelimiter(delimiter, 'csvFile');
     else checkCsvOptions(delimiter, parsing, 'csvFile');
-    const minPartitions = options.minPartitions ?? Math.min(this.defaultParallelism, 2);
+    const minPartitions = options.minPartitions ?? this.defaultMinPartitions;
     checkPartitionCount('csvFile', minPartitions);
     const mode = csvModeOf(options.mode ?? 'FAILFAST', 'csvFile');
     // Only the options given travel with the RDD (an undefined one would reach workers as a key to ignore).
@@ -962,6 +975,40 @@ export class Context implements RddContext {
       if (typeof param?.[f] !== 'function') throw new ArgumentTypeError(`customAccumulator: ${f} must be a function`);
     }
     const acc = new CustomAccumulator<T, V>(this.#nextSharedId++, param, name, this.#token);
+    this.#accumulators.set(acc.id, acc as unknown as Accumulator<unknown>);
+    return acc;
+  }
+
+  /**
+   * An accumulator of whole numbers that also counts them (Scala's `sc.longAccumulator`): tasks `add`, the driver
+   * reads `value` (the sum), `count`, `avg`.
+   *
+   * @example
+   * ```ts
+   * const bytes = sc.longAccumulator('bytes');
+   * await lines.foreach(capture({ bytes }, (l) => bytes.add(l.length)));
+   * bytes.avg; // the mean line length
+   * ```
+   */
+  longAccumulator(name?: string): LongAccumulator {
+    return this.#register(new LongAccumulator(this.#nextSharedId++, name, this.#token));
+  }
+
+  /**
+   * An accumulator of numbers that also counts them (Scala's `sc.doubleAccumulator`), as `longAccumulator` for any number.
+   *
+   * @example
+   * ```ts
+   * const latency = sc.doubleAccumulator('latency');
+   * await calls.foreach(capture({ latency }, (c) => latency.add(c.ms)));
+   * latency.avg;
+   * ```
+   */
+  doubleAccumulator(name?: string): DoubleAccumulator {
+    return this.#register(new DoubleAccumulator(this.#nextSharedId++, name, this.#token));
+  }
+
+  #register<A extends { readonly id: number }>(acc: A): A {
     this.#accumulators.set(acc.id, acc as unknown as Accumulator<unknown>);
     return acc;
   }
