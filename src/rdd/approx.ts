@@ -134,53 +134,53 @@ function confidenceFactor(count: number, confidence: number): number {
 }
 
 /**
+ * An evaluator over the seen numbers' statistics (what Spark's Sum and MeanEvaluator merge into a StatCounter):
+ * `estimate` turns the partitions merged so far and their moments into the answer.
+ */
+function statsEvaluator(estimate: (merged: number, s: Moments) => BoundedDouble): Evaluator<Moments> {
+  let merged = 0;
+  let s = emptyStats();
+  return {
+    merge(m) {
+      merged++;
+      s = mergeStats(s, m);
+    },
+    currentResult: () => estimate(merged, s),
+  };
+}
+
+/**
  * Spark's SumEvaluator: the unseen part's sum is the seen mean times the unseen count, count (1 - p) / p; its
  * variance is that of a product of independent mean and count (the count's from the negative binomial), and the
  * interval is symmetric, t or normal; the seen sum is added to all three.
  */
 function sumEvaluator(total: number, confidence: number): Evaluator<Moments> {
-  let merged = 0;
-  let s = emptyStats();
-  return {
-    merge(m) {
-      merged++;
-      s = mergeStats(s, m);
-    },
-    currentResult() {
-      if (merged === total) return new BoundedDouble(s.sum, 1, s.sum, s.sum);
-      if (merged === 0 || s.n === 0) return new BoundedDouble(0, 0, -Infinity, Infinity);
-      const p = merged / total;
-      const mean = s.mu;
-      const countEstimate = (s.n * (1 - p)) / p;
-      const sumEstimate = mean * countEstimate;
-      const meanVar = s.n <= 1 ? NaN : s.m2 / (s.n - 1) / s.n;
-      if (Number.isNaN(meanVar) || s.n === 1) return new BoundedDouble(s.sum + sumEstimate, confidence, -Infinity, Infinity);
-      const countVar = (s.n * (1 - p)) / (p * p);
-      const sumVar = mean * mean * countVar + countEstimate * countEstimate * meanVar + meanVar * countVar;
-      const half = confidenceFactor(s.n, confidence) * Math.sqrt(sumVar);
-      return new BoundedDouble(s.sum + sumEstimate, confidence, s.sum + sumEstimate - half, s.sum + sumEstimate + half);
-    },
-  };
+  return statsEvaluator((merged, s) => {
+    if (merged === total) return new BoundedDouble(s.sum, 1, s.sum, s.sum);
+    if (merged === 0 || s.n === 0) return new BoundedDouble(0, 0, -Infinity, Infinity);
+    const p = merged / total;
+    const mean = s.mu;
+    const countEstimate = (s.n * (1 - p)) / p;
+    const sumEstimate = mean * countEstimate;
+    const meanVar = s.n <= 1 ? NaN : s.m2 / (s.n - 1) / s.n;
+    if (Number.isNaN(meanVar) || s.n === 1) return new BoundedDouble(s.sum + sumEstimate, confidence, -Infinity, Infinity);
+    const countVar = (s.n * (1 - p)) / (p * p);
+    const sumVar = mean * mean * countVar + countEstimate * countEstimate * meanVar + meanVar * countVar;
+    const half = confidenceFactor(s.n, confidence) * Math.sqrt(sumVar);
+    return new BoundedDouble(s.sum + sumEstimate, confidence, s.sum + sumEstimate - half, s.sum + sumEstimate + half);
+  });
 }
 
 /** Spark's MeanEvaluator: the seen mean, with a t (up to 100 numbers) or normal interval from its standard error. */
 function meanEvaluator(total: number, confidence: number): Evaluator<Moments> {
-  let merged = 0;
-  let s = emptyStats();
-  return {
-    merge(m) {
-      merged++;
-      s = mergeStats(s, m);
-    },
-    currentResult() {
-      const mean = s.n === 0 ? NaN : s.mu;
-      if (merged === total) return new BoundedDouble(mean, 1, mean, mean);
-      if (merged === 0 || s.n === 0) return new BoundedDouble(0, 0, -Infinity, Infinity);
-      if (s.n === 1) return new BoundedDouble(mean, confidence, -Infinity, Infinity);
-      const half = confidenceFactor(s.n, confidence) * Math.sqrt(s.m2 / (s.n - 1) / s.n);
-      return new BoundedDouble(mean, confidence, mean - half, mean + half);
-    },
-  };
+  return statsEvaluator((merged, s) => {
+    const mean = s.n === 0 ? NaN : s.mu;
+    if (merged === total) return new BoundedDouble(mean, 1, mean, mean);
+    if (merged === 0 || s.n === 0) return new BoundedDouble(0, 0, -Infinity, Infinity);
+    if (s.n === 1) return new BoundedDouble(mean, confidence, -Infinity, Infinity);
+    const half = confidenceFactor(s.n, confidence) * Math.sqrt(s.m2 / (s.n - 1) / s.n);
+    return new BoundedDouble(mean, confidence, mean - half, mean + half);
+  });
 }
 
 /**
