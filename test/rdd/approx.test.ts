@@ -35,7 +35,7 @@ function gated(rdd: RDD<number>, failAfter = false): { rdd: RDD<number>; open: (
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 /** Long enough for three tiny tasks of a started pool to finish at load 20+. */
-const TIMEOUT_MS = 4000;
+const TIMEOUT_MS = 5000;
 
 describe.each(MODES)('countApprox (%s)', (master) => {
   const ctx = useContext(master);
