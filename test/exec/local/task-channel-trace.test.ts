@@ -75,4 +75,35 @@ describe('TaskChannel with the hop trace on', () => {
     // Timed at the post, not when it was measured.
     expect(post.t).toBeLessThanOrEqual(posted.t);
   });
+
+  it('counts views over shared memory apart from the bytes the post copies (the post shares them)', async () => {
+    const port = { postMessage: () => undefined, on: () => undefined };
+    const channel = new TaskChannel(port);
+    const shared = new Float64Array(new SharedArrayBuffer(80_000));
+    const task = { ...probedTask(2, { n: 0 }), jobId: 6, payloads: [[0, 0, [shared, new Float64Array(1_000)]]] as TaskMessage['payloads'] };
+    channel.send(task, () => undefined);
+    channel.flush();
+    await turn();
+    flushHops();
+    const post = parseHops(readFileSync(process.env.KINDLING_HOP_TRACE!, 'utf8')).find((h) => h.job === 6 && h.step === 'chan.post')!;
+    const [, copied] = /^1 tasks (\d+) B \+ 80000 B shared$/.exec(post.detail) ?? [];
+    // The unshared view is copied; the shared one is not.
+    expect(Number(copied)).toBeGreaterThan(8_000);
+    expect(Number(copied)).toBeLessThan(80_000);
+  });
+
+  it('a task the clone refuses still fails alone, and the trace records its post without a size', async () => {
+    // A port that clones what is posted, as a thread boundary does.
+    const port = { postMessage: (m: unknown) => void structuredClone(m), on: () => undefined };
+    const channel = new TaskChannel(port);
+    const task = { ...probedTask(3, { n: 0 }), jobId: 7, payloads: [[0, 0, [() => 1]]] as TaskMessage['payloads'] };
+    const settled: string[] = [];
+    channel.send(task, (o) => settled.push(o.status));
+    channel.flush();
+    await turn();
+    expect(settled).toEqual(['failed']);
+    flushHops();
+    const post = parseHops(readFileSync(process.env.KINDLING_HOP_TRACE!, 'utf8')).find((h) => h.job === 7 && h.step === 'chan.post');
+    expect(post?.detail).toBe('1 tasks');
+  });
 });
