@@ -21,10 +21,12 @@ export {
 } from './context/context.js';
 export type { CsvMode } from './io/index.js';
 export type { ContextOptions } from './context/options.js';
-export { Broadcast, Accumulator, CustomAccumulator, type AccumulatorParam } from './context/shared-variables.js';
+export { Broadcast, Accumulator, CustomAccumulator, LongAccumulator, DoubleAccumulator, type AccumulatorParam } from './context/shared-variables.js';
 export { RDD, taskContext, type TaskInfo, type NotPairs, type WidenLiteral, type CustomPartitioner } from './rdd/index.js';
 export { structuralMap } from './core/structural-map.js';
 export type { Stats } from './rdd/actions.js';
+export { StatCounter } from './rdd/stat-counter.js';
+export { BoundedDouble, PartialResult } from './rdd/approx.js';
 export { StorageLevel } from './storage/storage-level.js';
 export { HashPartitioner, RangePartitioner, type Partitioner } from './core/partitioner.js';
 export { capture, useModule, ClosureError } from './closure/index.js';

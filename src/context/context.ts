@@ -9,7 +9,16 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { ClosureError, capture, shipFunction, useModule, type ShippedFunction, type ShipOptions } from '../closure/index.js';
-import { abortLiveJobsSync, checkCsvDelimiter, checkRecordLength, csvModeOf, localPathOf, readObjectFile, type CsvMode } from '../io/index.js';
+import {
+  abortLiveJobsSync,
+  checkCsvDelimiter,
+  checkCsvOptions,
+  checkRecordLength,
+  csvModeOf,
+  localPathOf,
+  readObjectFile,
+  type CsvMode,
+} from '../io/index.js';
 import { removeAttemptFiles } from '../storage/checkpoint-files.js';
 import {
   ArgumentTypeError,
@@ -51,7 +60,7 @@ import { TaskScheduler, type TaskSchedulerState } from '../scheduler/task-schedu
 import { TaskBuilder } from '../scheduler/task-builder.js';
 import { fullLineage } from '../scheduler/lineage.js';
 import { resolveOptions, type ContextOptions, type ResolvedOptions } from './options.js';
-import { Accumulator, Broadcast, CustomAccumulator, type AccumulatorParam } from './shared-variables.js';
+import { Accumulator, Broadcast, CustomAccumulator, DoubleAccumulator, LongAccumulator, type AccumulatorParam } from './shared-variables.js';
 import { LocalDirs } from './local-dirs.js';
 import { VERSION } from '../version.js';
 import { Hints } from './hints.js';
@@ -140,6 +149,27 @@ export interface CsvFileOptions {
   readonly mode?: CsvMode | Lowercase<CsvMode>;
   /** As `textFile`'s: false gives an empty file one (empty) partition, as Hadoop; default true, as Spark 3.2+. */
   readonly ignoreEmptySplits?: boolean;
+  /** The quote character (default `"`); `''` turns quoting off, as in Spark. */
+  readonly quote?: string;
+  /**
+   * The character that escapes a quote inside a quoted field. Default: the quote itself, so `""` is one quote
+   * (RFC 4180, what kindling always read). Spark's default is `\`: pass `escape: '\\'` for files written that way
+   * (`\"` is a quote, `\\` a backslash, inside quotes).
+   */
+  readonly escape?: string;
+  /** A character that makes a line starting with it no record (Spark's `comment`; default none). */
+  readonly comment?: string;
+  /** Drop white space (characters up to U+0020) before each value (default false, as Spark's reader). */
+  readonly ignoreLeadingWhiteSpace?: boolean;
+  /** Drop white space after each value (default false, as Spark's reader). */
+  readonly ignoreTrailingWhiteSpace?: boolean;
+  /**
+   * A field equal to it reads `null` (Spark's `nullValue`). Default none: fields are strings, `''` for an empty one.
+   * Spark's default is `''`, so that empty unquoted fields are null: pass `nullValue: ''` for that.
+   */
+  readonly nullValue?: string;
+  /** What a quoted empty field (`""`) reads as (Spark's `emptyValue`; default `''`). */
+  readonly emptyValue?: string;
 }
 
 /** Options of the readers that cut files into splits (`textFile`, `binaryRecords`). */
@@ -342,6 +372,19 @@ export class Context implements RddContext {
         ? { cancelJob: (id: number, reason: string) => this.#dag.cancelJob(id, reason) }
         : {}),
     });
+  }
+
+  /**
+   * The partitions a file reader makes at least unless told (`textFile`, `csvFile`, `binaryRecords`):
+   * `min(defaultParallelism, 2)`, as Spark's `defaultMinPartitions`.
+   *
+   * @example
+   * ```ts
+   * sc.textFile('big.log').getNumPartitions() >= sc.defaultMinPartitions; // true for a non-empty file
+   * ```
+   */
+  get defaultMinPartitions(): number {
+    return Math.min(this.defaultParallelism, 2);
   }
 
   /** Number of worker threads (Spark's defaultParallelism in local mode). */
@@ -683,7 +726,7 @@ export class Context implements RddContext {
       typeof minPartitionsOrOptions === 'object' && minPartitionsOrOptions !== null
         ? minPartitionsOrOptions
         : { ...options, minPartitions: minPartitionsOrOptions };
-    const minPartitions = opts.minPartitions ?? Math.min(this.defaultParallelism, 2);
+    const minPartitions = opts.minPartitions ?? this.defaultMinPartitions;
     checkPartitionCount('textFile', minPartitions);
     return new TextFileRDD(this, path, minPartitions, { recursive: opts.recursive ?? false, ignoreEmptySplits: opts.ignoreEmptySplits });
   }
@@ -754,7 +797,7 @@ export class Context implements RddContext {
   binaryRecords(path: string, recordLength: number, options: { minPartitions?: number } & SplitReadOptions = {}): RDD<Uint8Array> {
     checkRecordLength(recordLength, 'binaryRecords');
     checkOptionsArgument('binaryRecords', options, ['minPartitions', 'recursive', 'ignoreEmptySplits'], 'pass { minPartitions, recursive }');
-    const minPartitions = options.minPartitions ?? Math.min(this.defaultParallelism, 2);
+    const minPartitions = options.minPartitions ?? this.defaultMinPartitions;
     checkPartitionCount('binaryRecords', minPartitions);
     return new BinaryRecordsRDD(this, path, recordLength, minPartitions, {
       recursive: options.recursive ?? false,
@@ -806,21 +849,30 @@ export class Context implements RddContext {
    * const messy = sc.csvFile('export.csv', { mode: 'PERMISSIVE' }); // RDD<Record<string, string | null>>
    * const rows = sc.csvFile('data.tsv', { header: false, delimiter: '\t' }); // RDD<string[]>
    * const notes = sc.csvFile('notes.csv', { multiLine: true }); // quoted fields with line breaks
+   * // Spark's reader options: null for NA, '#' comments, backslash escapes, values trimmed
+   * const raw = sc.csvFile('raw.csv', { nullValue: 'NA', comment: '#', escape: '\\', ignoreLeadingWhiteSpace: true, ignoreTrailingWhiteSpace: true });
    * ```
    */
   csvFile(path: string, options: CsvFileOptions & { header?: true; mode: 'PERMISSIVE' | 'permissive' }): RDD<Record<string, string | null>>;
+  csvFile(path: string, options: CsvFileOptions & { header?: true; nullValue: string }): RDD<Record<string, string | null>>;
   csvFile(path: string, options?: CsvFileOptions & { header?: true }): RDD<Record<string, string>>;
+  csvFile(path: string, options: CsvFileOptions & { header: false; nullValue: string }): RDD<Array<string | null>>;
   csvFile(path: string, options: CsvFileOptions & { header: false }): RDD<string[]>;
   csvFile(
     path: string,
     options: CsvFileOptions & { header?: boolean } = {},
-  ): RDD<Record<string, string | null>> | RDD<Record<string, string>> | RDD<string[]> {
+  ): RDD<Record<string, string | null>> | RDD<Record<string, string>> | RDD<string[]> | RDD<Array<string | null>> {
     const delimiter = options.delimiter ?? ',';
-    checkCsvDelimiter(delimiter, 'csvFile');
-    const minPartitions = options.minPartitions ?? Math.min(this.defaultParallelism, 2);
+    const { quote, comment, ignoreLeadingWhiteSpace, ignoreTrailingWhiteSpace, nullValue, emptyValue } = options;
+    const parsing = { quote, escape: options.escape, comment, ignoreLeadingWhiteSpace, ignoreTrailingWhiteSpace, nullValue, emptyValue };
+    if (Object.values(parsing).every((v) => v === undefined)) checkCsvDelimiter(delimiter, 'csvFile');
+    else checkCsvOptions(delimiter, parsing, 'csvFile');
+    const minPartitions = options.minPartitions ?? this.defaultMinPartitions;
     checkPartitionCount('csvFile', minPartitions);
     const mode = csvModeOf(options.mode ?? 'FAILFAST', 'csvFile');
-    const csv = { header: options.header ?? true, delimiter, multiLine: options.multiLine ?? false, mode };
+    // Only the options given travel with the RDD (an undefined one would reach workers as a key to ignore).
+    const given = Object.fromEntries(Object.entries(parsing).filter(([, v]) => v !== undefined));
+    const csv = { header: options.header ?? true, delimiter, multiLine: options.multiLine ?? false, mode, ...given };
     return new CsvFileRDD(this, path, minPartitions, csv, {
       recursive: options.recursive ?? false,
       ignoreEmptySplits: options.ignoreEmptySplits,
@@ -934,6 +986,40 @@ export class Context implements RddContext {
       if (typeof param?.[f] !== 'function') throw new ArgumentTypeError(`customAccumulator: ${f} must be a function`);
     }
     const acc = new CustomAccumulator<T, V>(this.#nextSharedId++, param, name, this.#token);
+    this.#accumulators.set(acc.id, acc as unknown as Accumulator<unknown>);
+    return acc;
+  }
+
+  /**
+   * An accumulator of whole numbers that also counts them (Scala's `sc.longAccumulator`): tasks `add`, the driver
+   * reads `value` (the sum), `count`, `avg`.
+   *
+   * @example
+   * ```ts
+   * const bytes = sc.longAccumulator('bytes');
+   * await lines.foreach(capture({ bytes }, (l) => bytes.add(l.length)));
+   * bytes.avg; // the mean line length
+   * ```
+   */
+  longAccumulator(name?: string): LongAccumulator {
+    return this.#register(new LongAccumulator(this.#nextSharedId++, name, this.#token));
+  }
+
+  /**
+   * An accumulator of numbers that also counts them (Scala's `sc.doubleAccumulator`), as `longAccumulator` for any number.
+   *
+   * @example
+   * ```ts
+   * const latency = sc.doubleAccumulator('latency');
+   * await calls.foreach(capture({ latency }, (c) => latency.add(c.ms)));
+   * latency.avg;
+   * ```
+   */
+  doubleAccumulator(name?: string): DoubleAccumulator {
+    return this.#register(new DoubleAccumulator(this.#nextSharedId++, name, this.#token));
+  }
+
+  #register<A extends { readonly id: number }>(acc: A): A {
     this.#accumulators.set(acc.id, acc as unknown as Accumulator<unknown>);
     return acc;
   }

@@ -199,3 +199,123 @@ export class CustomAccumulator<T, V> implements Shippable {
     this.#total = this.param.merge(this.#total, taskCopy as T);
   }
 }
+
+/** A task's copy of a long or double accumulator: the sum of what it added, and how many numbers. */
+type SumCount = [sum: number, count: number];
+
+// Shipped to the workers as the accumulators' `zero` and `add`: they use their arguments and standard globals only.
+function zeroSumCount(): SumCount {
+  return [0, 0];
+}
+function addLong(acc: SumCount, v: unknown): SumCount {
+  if (typeof v !== 'number' || !Number.isInteger(v)) {
+    throw new TypeError(
+      `a long accumulator adds whole numbers, got ${typeof v === 'number' ? v : typeof v}; use sc.doubleAccumulator() for fractions`,
+    );
+  }
+  acc[0] += v;
+  acc[1] += 1;
+  return acc;
+}
+function addDouble(acc: SumCount, v: unknown): SumCount {
+  if (typeof v !== 'number') throw new TypeError(`a double accumulator adds numbers, got ${typeof v}; convert it first (Number(x))`);
+  acc[0] += v;
+  acc[1] += 1;
+  return acc;
+}
+
+/**
+ * Scala's LongAccumulator and DoubleAccumulator (AccumulatorV2): the sum of the numbers tasks add, and their count,
+ * so that the driver also has their mean. Built on the custom accumulator's mechanism (each task adds into its own
+ * copy, merged on the driver once per successful task).
+ */
+abstract class SumCountAccumulator implements Shippable {
+  readonly kind: AccumulatorKind;
+  readonly #add: (acc: SumCount, v: unknown) => SumCount;
+  #sum = 0;
+  #count = 0;
+  constructor(
+    readonly id: number,
+    readonly name: string | undefined,
+    /** @internal The token of the context that created it. */
+    readonly owner: string | undefined,
+    add: (acc: SumCount, v: unknown) => SumCount,
+  ) {
+    this.#add = add;
+    const what = `${name === undefined ? `accumulator ${id}` : `accumulator '${name}'`}`;
+    this.kind = { custom: { zero: shipFunction(zeroSumCount, `zero of ${what}`), add: shipFunction(this.#add, `add of ${what}`) } };
+  }
+  /** The sum (Scala's `value`). */
+  get value(): number {
+    return this.#sum;
+  }
+  /** The sum of the numbers added. */
+  get sum(): number {
+    return this.#sum;
+  }
+  /** How many numbers were added. */
+  get count(): number {
+    return this.#count;
+  }
+  /** Their mean: `sum / count` (NaN before any was added, as Scala's 0.0 / 0). */
+  get avg(): number {
+    return this.#sum / this.#count;
+  }
+  /** Whether nothing was added (or it was `reset()`). */
+  get isZero(): boolean {
+    return this.#sum === 0 && this.#count === 0;
+  }
+  /** Adds a number on the driver (inside tasks, `add` goes to the task's own copy). */
+  add(v: number): void {
+    [this.#sum, this.#count] = this.#add([this.#sum, this.#count], v);
+  }
+  /** Back to zero, on the driver; what tasks of a running job add still arrives. */
+  reset(): void {
+    this.#sum = 0;
+    this.#count = 0;
+  }
+  /** Adds another accumulator's sum and count to this one (Scala's `merge`); the context merges tasks' copies with it too. */
+  merge(other: SumCountAccumulator | SumCount): void {
+    const [sum, count] = other instanceof SumCountAccumulator ? [other.sum, other.count] : other;
+    this.#sum += sum;
+    this.#count += count;
+  }
+  [kShip](): WireShippable {
+    return { t: 'accumulator', id: this.id, ...(this.owner !== undefined ? { owner: this.owner } : {}) };
+  }
+}
+
+/**
+ * An accumulator of whole numbers with their count and mean (Scala's LongAccumulator, `sc.longAccumulator`): tasks
+ * `add`, the driver reads `value` (the sum), `sum`, `count`, `avg`, `isZero`, and may `reset()`. A fraction added
+ * fails the task. Sums are exact up to 2^53.
+ *
+ * @example
+ * ```ts
+ * const bytes = sc.longAccumulator('bytes');
+ * await lines.foreach(capture({ bytes }, (l) => bytes.add(l.length)));
+ * console.log(bytes.value, bytes.count, bytes.avg); // total, lines, mean line length
+ * ```
+ */
+export class LongAccumulator extends SumCountAccumulator {
+  constructor(id: number, name?: string, owner?: string) {
+    super(id, name, owner, addLong);
+  }
+}
+
+/**
+ * An accumulator of numbers with their count and mean (Scala's DoubleAccumulator, `sc.doubleAccumulator`), as
+ * {@link LongAccumulator} for any number.
+ *
+ * @example
+ * ```ts
+ * const latency = sc.doubleAccumulator('latency');
+ * await calls.foreach(capture({ latency }, (c) => latency.add(c.ms)));
+ * latency.avg; // mean latency
+ * ```
+ */
+export class DoubleAccumulator extends SumCountAccumulator {
+  constructor(id: number, name?: string, owner?: string) {
+    super(id, name, owner, addDouble);
+  }
+}

@@ -50,7 +50,7 @@ export {
   type TaskCommitResult,
   type TaskOutput,
 } from './output-committer.js';
-export { parseCsv, CsvLineParser, checkCsvDelimiter, csvModeOf, type CsvMode } from './csv.js';
+export { parseCsv, CsvLineParser, checkCsvDelimiter, checkCsvOptions, csvModeOf, type CsvMode, type CsvParseOptions } from './csv.js';
 export {
   checkReadableCompression,
   codecForPath,

@@ -7,7 +7,10 @@ import { compareKeys, keyId } from '../core/keys.js';
 import { structuralMap } from '../core/structural-map.js';
 import { setupJob, commitJob, abortJob, type OutputFormat } from '../io/index.js';
 import type { ShippedFunction } from '../closure/index.js';
-import { emptyStats, estimateHyperLogLog, mergeStats, type MaybeValue, type StatCounter } from './result-functions.js';
+import { emptyStats, estimateHyperLogLog, mergeStats, type MaybeValue, type StatCounter as Moments } from './result-functions.js';
+import { StatCounter } from './stat-counter.js';
+
+export { countApprox, sumApprox, meanApprox } from './approx.js';
 import { MappedRDD, InputFilesRDD, pair, type RDD } from './internal.js';
 import { NotAPairError, isPair, InvalidArgumentError, EmptyCollectionError } from '../core/errors.js';
 import { cloneZero } from '../shuffle/aggregator.js';
@@ -18,18 +21,8 @@ import { SeededRandom } from '../core/random.js';
 import { concatArrays } from '../util/arrays.js';
 import { withActionOptions, type ActionOptions } from '../core/job-scope.js';
 
-/** Count, mean, sum, min, max, variance (population and sample) and standard deviations. */
-export interface Stats {
-  readonly count: number;
-  readonly mean: number;
-  readonly sum: number;
-  readonly min: number;
-  readonly max: number;
-  readonly variance: number;
-  readonly sampleVariance: number;
-  readonly stdev: number;
-  readonly sampleStdev: number;
-}
+/** The statistics `rdd.stats()` gives: its answer, a {@link StatCounter} (Spark's), has every one of these. */
+export type Stats = Pick<StatCounter, 'count' | 'mean' | 'sum' | 'min' | 'max' | 'variance' | 'sampleVariance' | 'stdev' | 'sampleStdev'>;
 
 const any = (rdd: RDD<unknown>): RDD<unknown> => rdd;
 
@@ -228,22 +221,9 @@ export async function lookup<K, V>(rdd: RDD<[K, V]>, key: K): Promise<V[]> {
 }
 
 /** `action`: the name the job is shown with (sum(), mean(), ... compute the same stats). */
-export async function stats(rdd: RDD<number>, action = 'stats'): Promise<Stats> {
-  const parts = await rdd.context.runJob<StatCounter>(any(rdd), { kind: 'stats' }, undefined, `${action} at ${rdd.label}`);
-  const s = parts.reduce(mergeStats, emptyStats());
-  const variance = s.n === 0 ? NaN : s.m2 / s.n;
-  const sampleVariance = s.n <= 1 ? NaN : s.m2 / (s.n - 1);
-  return {
-    count: s.n,
-    mean: s.n === 0 ? NaN : s.mu,
-    sum: s.sum,
-    min: s.min,
-    max: s.max,
-    variance,
-    sampleVariance,
-    stdev: Math.sqrt(variance),
-    sampleStdev: Math.sqrt(sampleVariance),
-  };
+export async function stats(rdd: RDD<number>, action = 'stats'): Promise<StatCounter> {
+  const parts = await rdd.context.runJob<Moments>(any(rdd), { kind: 'stats' }, undefined, `${action} at ${rdd.label}`);
+  return StatCounter.of(parts.reduce(mergeStats, emptyStats()));
 }
 
 export async function extreme<T>(rdd: RDD<T>, which: 'max' | 'min', keyFn?: (x: T) => unknown): Promise<T> {

@@ -4,6 +4,7 @@ import { InvalidDataError, tagInputRecord } from '../core/errors.js';
 import {
   CsvLineParser,
   type CsvMode,
+  type CsvParseOptions,
   computeTextSplitsSync,
   forEachSplitLine,
   firstLineNumber,
@@ -22,14 +23,16 @@ import { InputFilesRDD, type InputFilesOptions, type RddOptions, type Sink } fro
 const CSV_LINES = { loneCR: false } as const;
 
 /**
- * How `sc.csvFile` reads: a header row or not, the delimiter, whether quoted fields may hold line breaks, and what
- * a malformed record does (see CsvMode).
+ * How `sc.csvFile` reads: a header row or not, the delimiter, whether quoted fields may hold line breaks, what
+ * a malformed record does (see CsvMode), Spark's quote, escape, white space, null and empty value options (see
+ * CsvParseOptions) and `comment`, a character that makes a line starting with it no record.
  */
-export interface CsvReadOptions {
+export interface CsvReadOptions extends CsvParseOptions {
   readonly header: boolean;
   readonly delimiter: string;
   readonly multiLine: boolean;
   readonly mode: CsvMode;
+  readonly comment?: string;
 }
 
 /**
@@ -73,9 +76,9 @@ export class CsvFileRDD extends InputFilesRDD<Record<string, string | null> | st
   }
   protected override pushCompute(p: number, tc: TaskContext, sink: Sink<Record<string, string | null> | string[]>): void {
     const split = tc.payload(this.id, p)[0] as TextSplit;
-    const { header, delimiter, multiLine, mode } = this.csv;
+    const { header, delimiter, multiLine, mode, comment } = this.csv;
     const fromFileStart = split.start === 0 || split.whole || isCompressedPath(split.path);
-    const parser = new CsvLineParser(delimiter);
+    const parser = new CsvLineParser(delimiter, this.csv);
     // Lines read so far, and the line (counted in this split) where the record being read started; file line
     // numbers are computed only for an error (they need the bytes before the split).
     let n = 0;
@@ -90,16 +93,16 @@ export class CsvFileRDD extends InputFilesRDD<Record<string, string | null> | st
     // The header is the file's first line that is not blank. A split that does not start the file reads it, unless
     // the split holds it (blank lines before it pushed it past the first split): then, as in the first split, the
     // first record it reads is the header.
-    const found = header && !fromFileStart ? readHeader(split.path, delimiter) : undefined;
+    const found = header && !fromFileStart ? readHeader(split.path, this.csv) : undefined;
     const holdsHeader = found !== undefined && found.start >= split.start && found.start < split.start + split.length;
     let names: string[] | undefined = found !== undefined && !holdsHeader ? found.names : undefined;
     let inSink = false;
-    const emit = (fields: string[]): void => {
+    const emit = (fields: Array<string | null>): void => {
       if (header && names === undefined) {
         names = safeHeader(fields);
         return;
       }
-      let record: Record<string, string | null> | string[] = fields;
+      let record: Record<string, string | null> | Array<string | null> = fields;
       if (names !== undefined) {
         if (fields.length !== names.length) {
           if (mode === 'DROPMALFORMED') return;
@@ -121,7 +124,7 @@ export class CsvFileRDD extends InputFilesRDD<Record<string, string | null> | st
         record = o;
       }
       inSink = true;
-      sink(record);
+      sink(record as Record<string, string | null> | string[]);
       inSink = false;
     };
     try {
@@ -133,10 +136,10 @@ export class CsvFileRDD extends InputFilesRDD<Record<string, string | null> | st
           if (!parser.open) {
             // Spark's CSV source skips blank lines (nothing but characters up to the space) between records; read as
             // a record of one empty field, a blank line failed the whole job against the header's field count.
-            if (isBlankLine(line)) return;
+            if (isBlankLine(line) || (comment !== undefined && line.startsWith(comment))) return;
             recordLine = n;
           }
-          let fields: string[] | undefined;
+          let fields: Array<string | null> | undefined;
           try {
             fields = parser.push(line);
           } catch (err) {
@@ -184,8 +187,8 @@ function isBlankLine(line: string): boolean {
  * The header of a file, for a split that does not start it: the first line that is not blank (without a
  * byte-order mark), and the byte where it starts (-1 when every line is blank).
  */
-function readHeader(path: string, delimiter: string): { names: string[]; start: number } {
-  const { start, lineNumber } = firstNonBlankLine(path);
+function readHeader(path: string, csv: CsvReadOptions): { names: string[]; start: number } {
+  const { start, lineNumber } = firstNonBlankLine(path, csv.comment);
   if (start < 0) return { names: [], start };
   let first: string | undefined;
   // A split of one byte owns exactly the line that starts there (the file's first line for byte 0, BOM dropped).
@@ -196,9 +199,9 @@ function readHeader(path: string, delimiter: string): { names: string[]; start: 
     },
     CSV_LINES,
   );
-  let fields: string[] | undefined;
+  let fields: Array<string | null> | undefined;
   try {
-    fields = new CsvLineParser(delimiter).push((first ?? '').replace(/^\ufeff/, ''));
+    fields = new CsvLineParser(csv.delimiter, csv).push((first ?? '').replace(/^\ufeff/, ''));
   } catch (err) {
     throw new InvalidDataError(`csvFile: ${path}, line ${lineNumber}: ${(err as Error).message}`, { cause: err });
   }
@@ -210,17 +213,20 @@ function readHeader(path: string, delimiter: string): { names: string[]; start: 
  * Where the first line that is not blank starts, in bytes, and its 1-based line number; `start` -1 when there is
  * none. Blank lines hold only bytes up to 0x20, so this reads bytes, a chunk at a time, up to that line only.
  */
-function firstNonBlankLine(path: string): { start: number; lineNumber: number } {
+function firstNonBlankLine(path: string, comment?: string): { start: number; lineNumber: number } {
   let fd: number;
   try {
     fd = openSync(path, 'r');
   } catch (err) {
     throw inputReadError(path, err);
   }
+  const mark = comment === undefined ? undefined : Buffer.from(comment);
   try {
     const buf = Buffer.allocUnsafe(64 * 1024);
     let lineStart = 0;
     let lineNumber = 1;
+    // Whether the line being read is a comment (its first character is the comment's), so no header.
+    let skipping = false;
     for (let pos = 0; ; ) {
       const n = readSync(fd, buf, 0, buf.length, pos);
       if (n === 0) return { start: -1, lineNumber };
@@ -230,7 +236,15 @@ function firstNonBlankLine(path: string): { start: number; lineNumber: number } 
         if (b === 0x0a) {
           lineStart = at + 1;
           lineNumber++;
+          skipping = false;
+        } else if (skipping) {
+          continue;
         } else if (b > 0x20 && !(at < 3 && lineNumber === 1 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf && pos === 0)) {
+          const bom = lineNumber === 1 && lineStart === 0 && at === 3 && startsWithBom(fd);
+          if (mark !== undefined && (at === lineStart || bom) && startsWith(fd, at, mark)) {
+            skipping = true;
+            continue;
+          }
           return { start: lineStart, lineNumber };
         }
       }
@@ -241,14 +255,22 @@ function firstNonBlankLine(path: string): { start: number; lineNumber: number } 
   }
 }
 
+function startsWith(fd: number, at: number, mark: Buffer): boolean {
+  const got = Buffer.alloc(mark.length);
+  return readSync(fd, got, 0, mark.length, at) === mark.length && got.equals(mark);
+}
+
+const startsWithBom = (fd: number): boolean => startsWith(fd, 0, Buffer.from([0xef, 0xbb, 0xbf]));
+
 /**
  * Spark's CSV source's rule for header names that cannot name a field (its default, case-insensitive): an empty
  * name becomes `_c` and the column's index, and names that repeat (ignoring case) get their column's index
  * appended, `a,a,` reading as `a0`, `a1`, `_c2`. Taken as they were, a repeated name kept only its last column's
  * value and the others were lost without a word.
  */
-function safeHeader(names: readonly string[]): string[] {
+function safeHeader(names: ReadonlyArray<string | null>): string[] {
   const seen = new Map<string, number>();
-  for (const n of names) if (n !== '') seen.set(n.toLowerCase(), (seen.get(n.toLowerCase()) ?? 0) + 1);
-  return names.map((n, i) => (n === '' ? `_c${i}` : seen.get(n.toLowerCase())! > 1 ? `${n}${i}` : n));
+  for (const n of names) if (n !== '' && n !== null) seen.set(n.toLowerCase(), (seen.get(n.toLowerCase()) ?? 0) + 1);
+  // A name read as null (it equals nullValue) is no name either.
+  return names.map((n, i) => (n === '' || n === null ? `_c${i}` : seen.get(n.toLowerCase())! > 1 ? `${n}${i}` : n));
 }

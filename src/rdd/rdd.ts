@@ -28,6 +28,8 @@ import { findClassInstance } from '../closure/clonable.js';
 import type { RddContext } from './rdd-context.js';
 import { withActionOptions, type ActionOptions } from '../core/job-scope.js';
 import type { TaskContext } from './task-context.js';
+import type { StatCounter } from './stat-counter.js';
+import type { BoundedDouble, PartialResult } from './approx.js';
 import type { RddWire, RddWireBody } from './wire.js';
 import type { NumberGroupsSink } from '../shuffle/external-combiner.js';
 import {
@@ -1596,6 +1598,50 @@ export abstract class RDD<T> {
   }
 
   /**
+   * Spark's `countApprox`: counts, and answers after `timeout` ms (or sooner, exactly, if the job ends first) from
+   * the partitions counted by then, with a `confidence` interval (Spark's CountEvaluator: the uncounted rest taken
+   * as Poisson). The answer is a {@link PartialResult} of a {@link BoundedDouble}; the job runs on after the timeout,
+   * and `finalValue()` gives its exact count. (PySpark's `countApprox` returns the estimate as an int.)
+   *
+   * @example
+   * ```ts
+   * const r = await big.countApprox(2000, 0.95);
+   * console.log(r.initialValue.mean, String(r.initialValue)); // e.g. 1000212 [998213.000, 1002219.000]
+   * const exact = (await r.finalValue()).mean;
+   * ```
+   */
+  countApprox(timeout: number, confidence = 0.95, options?: ActionOptions): Promise<PartialResult<BoundedDouble>> {
+    return withActionOptions(options, () => actions.countApprox(this as RDD<unknown>, timeout, confidence));
+  }
+
+  /**
+   * Spark's `sumApprox`: as `countApprox`, for the sum of numbers (Spark's SumEvaluator: the seen mean times the
+   * estimated unseen count, with a t or normal interval). PySpark's returns the estimate as a float with its bounds.
+   *
+   * @example
+   * ```ts
+   * const { initialValue } = await amounts.sumApprox(1000);
+   * console.log(`about ${initialValue.mean}, 95% in ${initialValue}`);
+   * ```
+   */
+  sumApprox(this: RDD<number>, timeout: number, confidence = 0.95, options?: ActionOptions): Promise<PartialResult<BoundedDouble>> {
+    return withActionOptions(options, () => actions.sumApprox(this, timeout, confidence));
+  }
+
+  /**
+   * Spark's `meanApprox`: as `countApprox`, for the mean of numbers (Spark's MeanEvaluator: the seen mean, with a
+   * t interval up to 100 numbers seen and a normal one above).
+   *
+   * @example
+   * ```ts
+   * const { initialValue, isInitialValueFinal } = await latencies.meanApprox(500, 0.99);
+   * ```
+   */
+  meanApprox(this: RDD<number>, timeout: number, confidence = 0.95, options?: ActionOptions): Promise<PartialResult<BoundedDouble>> {
+    return withActionOptions(options, () => actions.meanApprox(this, timeout, confidence));
+  }
+
+  /**
    * Reduces like `reduce`, combining the partitions' results in a multi-level tree of `depth` levels (shuffles)
    * instead of all on the driver: for many partitions or large results. Rejects on an empty RDD.
    *
@@ -1639,15 +1685,17 @@ export abstract class RDD<T> {
   }
 
   /**
-   * Count, mean, sum, min, max, variance and standard deviation in one pass (Spark's StatCounter). A NaN element
-   * makes the mean, min and max NaN, as Spark's StatCounter does (`min()` orders NaN after +Infinity, so skips it).
+   * Count, mean, sum, min, max, variance and standard deviation in one pass, as a {@link StatCounter} (Spark's:
+   * the statistics as properties, `merge`, `copy`, and PySpark's text when printed). A NaN element makes the mean,
+   * min and max NaN, as Spark's StatCounter does (`min()` orders NaN after +Infinity, so skips it).
    *
    * @example
    * ```ts
    * const { mean, stdev } = await sc.parallelize([1, 2, 3, 4]).stats();
+   * console.log(await sc.parallelize([1, 2, 3]).stats()); // (count: 3, mean: 2.0, stdev: 0.816496580927726, max: 3.0, min: 1.0)
    * ```
    */
-  stats(this: RDD<number>, options?: ActionOptions): Promise<actions.Stats> {
+  stats(this: RDD<number>, options?: ActionOptions): Promise<StatCounter> {
     return withActionOptions(options, () => actions.stats(this));
   }
 

@@ -92,8 +92,8 @@ const FACTORIES: { readonly [K in RddKind]: Factory<K> } = {
   },
   TextFileRDD: (w) => new TextFileRDD(W, w.args.path, 0, { ...opts(w), numPartitions: w.numPartitions }),
   CsvFileRDD: (w) => {
-    const { path, header, delimiter, multiLine, mode } = w.args;
-    return new CsvFileRDD(W, path, 0, { header, delimiter, multiLine, mode }, { ...opts(w), numPartitions: w.numPartitions });
+    const { path, numPartitions: _, ...csv } = w.args;
+    return new CsvFileRDD(W, path, 0, csv, { ...opts(w), numPartitions: w.numPartitions });
   },
   ReliableCheckpointRDD: (w) => new CheckpointRDD(W, w.args.dir, w.numPartitions, opts(w)),
   WholeTextFileRDD: (w) => new WholeTextFilesRDD(W, w.args.path, 0, { ...opts(w), numPartitions: w.numPartitions }),
