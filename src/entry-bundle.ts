@@ -6,10 +6,14 @@
  * module bundle it replaced: importing kindling ~30 ms less CPU under plain `node`, ~60 ms less under
  * `node --import tsx`, which no longer sees the 1 MB file at all (docs/benchmarks.md, session 28).
  */
-import { Module } from 'node:module';
+import { createRequire, Module } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type CodeCacheUse, runWithCodeCache } from './util/code-cache.cjs';
+import type { CodeCacheUse } from './util/code-cache.cjs';
+
+// Required, not imported: an ES module importing a CommonJS file has Node's ESM loader lex it for its names first
+// (~9 ms more CPU per import of kindling, measured).
+const { runWithCodeCache } = createRequire(import.meta.url)('./util/code-cache.cjs') as typeof import('./util/code-cache.cjs');
 
 /** The bundle's exports: the public API of `index.ts` and of `datagen/index.ts`, one instance of every module. */
 export interface DriverBundle {
