@@ -6,6 +6,7 @@
  * module bundle it replaced: importing kindling ~30 ms less CPU under plain `node`, ~60 ms less under
  * `node --import tsx`, which no longer sees the 1 MB file at all (docs/benchmarks.md, session 28).
  */
+import { hash } from 'node:crypto';
 import { createRequire, Module } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,7 +42,8 @@ export function driverBundle(name: string): DriverBundle {
   // cache cannot make one itself. dist/ holds the same node_modules as dist/driver/: specifiers resolve the same.
   (globalThis as Record<symbol, unknown>)[Symbol.for('kindling.import')] = (specifier: string) => import(specifier);
   if (process.sourceMapsEnabled) mapStackTraces(file);
-  const { exports, use } = runWithCodeCache(file, process.execArgv.join('\0'));
+  // The bundle loads node:crypto itself, so its hash (~1 ms for the ~450 KB cache) costs no load of its own here.
+  const { exports, use } = runWithCodeCache(file, process.execArgv.join('\0'), (data) => hash('sha1', data));
   (globalThis as Record<symbol, unknown>)[USE] = use satisfies CodeCacheUse;
   loaded = exports as DriverBundle;
   return loaded;

@@ -70,7 +70,7 @@ describe('import "kindling"', () => {
     expect(code.filter((f) => /streaming|mapreduce|cluster|redis|\/ui\/|live-ui|event-log|node_modules/.test(f))).toEqual([]);
   });
 
-  it("makes its import() calls through the function src/entry-bundle.ts lends it (code V8 took from a code cache cannot make one)", () => {
+  it('makes its import() calls through the function src/entry-bundle.ts lends it (code V8 took from a code cache cannot make one)', () => {
     const text = readFileSync(path.join(root, 'dist/driver/kindling.cjs'), 'utf8');
     // The banner's own fallback, for the bundle run as a plain file, is the one call left.
     const body = text.slice(text.indexOf('\n', text.indexOf('__kindlingImport =')));

@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { workerData } from 'node:worker_threads';
-import { type CodeCacheUse, runWithCodeCache } from '../../util/code-cache.cjs';
+import { type CodeCacheUse, runWithCodeCache, wordDigest } from '../../util/code-cache.cjs';
 
 const file = path.join(__dirname, 'worker-bundle.cjs');
 
@@ -23,6 +23,6 @@ if (process.sourceMapsEnabled) {
   (globalThis as Record<symbol, unknown>)[Symbol.for('kindling.import')] = (specifier: string) => import(specifier);
   // A local pool's worker has only some of its process's flags in its own execArgv: the pool sends them all.
   const started = (workerData as { processFlags?: unknown } | null)?.processFlags;
-  const { use } = runWithCodeCache(file, typeof started === 'string' ? started : process.execArgv.join('\0'));
+  const { use } = runWithCodeCache(file, typeof started === 'string' ? started : process.execArgv.join('\0'), wordDigest);
   (globalThis as Record<symbol, unknown>)[USE] = use;
 }
