@@ -56,11 +56,11 @@ function patch(file: string, edits: [string, string][]): void {
 
 // Driver: around the one post of TaskChannel.flush. schedstat's third field (times the thread got a core) moves
 // during the call when the woken worker (or anyone) took the driver's core.
-patch(path.join(dist, 'driver/index.js'), [
+patch(path.join(dist, 'driver/kindling.cjs'), [
   [
     '      this.#port.postMessage(releaseStages.length > 0 ? { runTasks: tasks, releaseStages } : { runTasks: tasks });\n',
     `      const __C = globalThis.__postCounts;
-      if (__C !== undefined && __C.bytes !== undefined) __C.bytes += serialize(tasks).length;
+      if (__C !== undefined && __C.bytes !== undefined) __C.bytes += require('node:v8').serialize(tasks).length;
       const __s0 = __C === undefined ? 0 : __C.slices();
       const __t0 = process.hrtime.bigint();
       this.#port.postMessage(releaseStages.length > 0 ? { runTasks: tasks, releaseStages } : { runTasks: tasks });

@@ -17,7 +17,7 @@
 // plain `tsc` that leaves it stale falls back to the unbundled modules rather than running old code.
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 
 const common = {
@@ -91,28 +91,43 @@ await build({
 });
 
 // The driver's entries, `import 'kindling'` and `import 'kindling/datagen'` (dist/index.js, dist/datagen/index.js and
-// every module and package they import) into dist/driver/: a script otherwise resolves, reads, compiles and links
-// ~150 modules of dist/ and ~15 of node_modules before its first line runs (measured: `import('kindling')` ~245 ms
-// of CPU unbundled, ~80 bundled, docs/benchmarks.md, session 19). One build with code splitting, so that the two
-// entries share one copy of every module (an InvalidArgumentError thrown by datagen is `instanceof` the exported
-// KindlingError), and what the modules load with `import()` (the live UI, the event log's writer) stays a chunk
-// loaded on first use. The live UI's own bundle above is not used from the driver bundle (`inDriverBundle`): it
-// would hold a second copy of the modules it shares. ioredis (~120 ms to load) stays a package loaded on first use.
+// every module and package they import) into one CommonJS file, dist/driver/kindling.cjs: a script otherwise resolves,
+// reads, compiles and links ~150 modules of dist/ and ~15 of node_modules before its first line runs (measured:
+// `import('kindling')` ~245 ms of CPU unbundled, ~80 bundled, docs/benchmarks.md, session 19). CommonJS because Node
+// 20 gives V8's code cache to a script it is handed, never to an ES module: src/entry-bundle.ts runs the bundle with
+// its code cache (~30 ms less CPU per import; and tsx, which rewrites and maps anew every ES module it loads, never
+// sees it: ~60 ms less under `node --import tsx`, session 28). One bundle for both entries, so that they share one
+// copy of every module (an InvalidArgumentError thrown by datagen is `instanceof` the exported KindlingError). What
+// the modules load with `import()` (the live UI, the event log's writer) is in it as modules whose top level runs on
+// first use only (esbuild's lazy init): parsed lazily, never compiled before then. The live UI's own bundle above is
+// not used from the driver bundle (`inDriverBundle`): it would hold a second copy of the modules it shares. ioredis
+// (~120 ms to load) stays a package loaded on first use.
 //
-// dist/entry.js and dist/datagen/entry.js, what `package.json` `exports` names, are written here last, as
-// re-exports of the bundle; `tsc` writes them as re-exports of the modules, so a bare `tsc` after a build (modules
-// newer than the bundle) leaves the bundle unused (src/entry.ts).
+// dist/entry.js and dist/datagen/entry.js, what `package.json` `exports` names, are written here last, as ES modules
+// re-exporting the bundle's names; `tsc` writes them as re-exports of the modules, so a bare `tsc` after a build
+// (modules newer than the bundle) leaves the bundle unused (src/entry.ts).
 const dist = path.resolve(fileURLToPath(new URL('../dist', import.meta.url)));
 const driver = path.join(dist, 'driver');
-// Chunk names carry content hashes: a stale chunk of an earlier build is never imported, only left behind.
+const DRIVER_BUNDLE = 'kindling.cjs';
+// Also removes the code caches of earlier bundles (src/util/code-cache.cts names them after the bundle they were made from).
 await rm(driver, { recursive: true, force: true });
+// The bundle's import() calls go through the function src/entry-bundle.ts lends it (code V8 took from the cache cannot
+// make one); run as a plain file, the bundle makes its own.
+const DRIVER_BANNER =
+  '"use strict";\nvar __kindlingBundleUrl = require("node:url").pathToFileURL(__filename).href;\n' +
+  'var __kindlingImport = globalThis[Symbol.for("kindling.import")] ?? ((specifier) => import(specifier));';
 await build({
   ...common,
-  entryPoints: { index: path.join(dist, 'index.js'), datagen: path.join(dist, 'datagen', 'index.js') },
-  outdir: driver,
-  splitting: true,
+  format: 'cjs',
+  stdin: {
+    contents: "export * as index from './index.js';\nexport * as datagen from './datagen/index.js';\n",
+    resolveDir: dist,
+    sourcefile: 'driver-entry.js',
+  },
+  outfile: path.join(driver, DRIVER_BUNDLE),
   external: ['ioredis'],
-  define: { KINDLING_DRIVER_BUNDLE: 'true' },
+  define: { KINDLING_DRIVER_BUNDLE: 'true', 'import.meta.url': '__kindlingBundleUrl' },
+  banner: { js: DRIVER_BANNER },
   plugins: [
     {
       // A module's `import.meta.url` stays its own file's URL (not the bundle's): the modules find files beside
@@ -130,10 +145,6 @@ await build({
     },
   ],
 });
-// tsx (which runs the examples, the benches and many users' scripts) rewrites every ES module that calls `import()`
-// and maps the whole file anew, in its loader thread: for the 1 MB main chunk, ~300 ms of CPU and ~70 MB more peak
-// RSS than the modules cost it (measured). So the chunks call Node's import() through a module of two lines
-// (driver/import.js, beside them: the same specifiers resolve the same); only it holds an import() call.
 // Kindling ships some of its own functions to workers as source text, with `capture({ name }, fn)`: the env's keys
 // must be the names the function's text uses. esbuild renames a module's symbol that another module's top-level
 // symbol already names (`compare` -> `compare2`), the function's text with it, and keeps the key: `capture({ compare:
@@ -142,22 +153,22 @@ await build({
 // again, the name the text uses. kindling's sources never write such an entry themselves (test/entry.test.ts).
 const CAPTURE_ENV = /\bcapture\d*\(\{([^{}]*)\}/g;
 const renamedEntry = (entry) => entry.replace(/^(\s*)([\w$]+):\s*(\2\d+)(\s*)$/, '$1$3$4');
-const DYNAMIC_IMPORT = /(?<![\w$.])import\((?=\s*[\w$"'`(])/g;
-await writeFile(
-  path.join(driver, 'import.js'),
-  '// Written by scripts/bundle.js: see there.\nexport const importModule = (specifier) => import(specifier);\n',
-);
-for (const name of await readdir(driver)) {
-  if (!name.endsWith('.js') || name === 'import.js') continue;
-  const file = path.join(driver, name);
+{
+  const file = path.join(driver, DRIVER_BUNDLE);
   const text = await readFile(file, 'utf8');
-  const map = text.lastIndexOf('\n//# sourceMappingURL=');
-  let body = text.slice(0, map).replace(CAPTURE_ENV, (call, env) => call.replace(env, env.split(',').map(renamedEntry).join(',')));
-  // Appended, not prepended (import declarations are hoisted): the source map's lines stay as they are.
-  if (body.search(DYNAMIC_IMPORT) >= 0) {
-    body = `${body.replace(DYNAMIC_IMPORT, '__kindlingImport(')}\nimport { importModule as __kindlingImport } from "./import.js";`;
-  }
-  if (body !== text.slice(0, map)) await writeFile(file, body + text.slice(map));
+  const body = text
+    .slice(DRIVER_BANNER.length)
+    .replace(CAPTURE_ENV, (call, env) => call.replace(env, env.split(',').map(renamedEntry).join(',')))
+    .replace(/(?<![\w$.])import\((?=\s*[\w$"'`(])/g, '__kindlingImport(');
+  await writeFile(file, DRIVER_BANNER + body);
 }
-await writeFile(path.join(dist, 'entry.js'), "export * from './driver/index.js';\n");
-await writeFile(path.join(dist, 'datagen', 'entry.js'), "export * from '../driver/datagen.js';\n");
+// The entries name every export (an ES module cannot re-export a CommonJS file's names with `export *`).
+const reexport = async (entry, part, loader) => {
+  const names = Object.keys(await import(pathToFileURL(path.join(dist, part === 'index' ? 'index.js' : 'datagen/index.js')).href));
+  const text =
+    `// Written by scripts/bundle.js: see there.\nimport { driverBundle } from '${loader}';\n` +
+    `export const { ${names.join(', ')} } = driverBundle('${DRIVER_BUNDLE}').${part};\n`;
+  await writeFile(path.join(dist, entry), text);
+};
+await reexport('entry.js', 'index', './entry-bundle.js');
+await reexport(path.join('datagen', 'entry.js'), 'datagen', '../entry-bundle.js');

@@ -1,6 +1,6 @@
 /**
  * What `import 'kindling/datagen'` loads: `index.ts`'s generators. `npm run build` (scripts/bundle.js) rewrites this
- * file's output to re-export the driver bundle's `datagen` entry, which shares its chunks with the main entry (one
+ * file's output to re-export the driver bundle's `datagen` names: one bundle holds both entries (one
  * `InvalidArgumentError`, one `SeededRandom` class in a process); a bare `tsc` writes this re-export again (see
  * `src/entry.ts`).
  */

@@ -80,7 +80,7 @@ export interface LiveUi {
  * holds. Decided once per process.
  */
 export function liveUiBundle(): string | undefined {
-  // The driver bundle holds the live UI as a chunk of its own (a dynamic import of live-ui.js), sharing its modules.
+  // The driver bundle holds the live UI as modules run on first use (a dynamic import of live-ui.js), sharing its others.
   if (inDriverBundle) return undefined;
   if (bundleHref === null) {
     const bundle = new URL('./live-ui-bundle.js', import.meta.url);
