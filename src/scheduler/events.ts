@@ -138,8 +138,14 @@ export interface TaskRows {
   readonly executorIds: readonly string[];
   /** An end's error, else undefined. */
   readonly errors: ReadonlyArray<string | undefined>;
-  /** An end's metrics object as the worker sent it (its key sample), else undefined. */
+  /** An end's metrics object as the worker sent it, else undefined. */
   readonly metrics: ReadonlyArray<TaskMetrics | undefined>;
+  /**
+   * An end's key sample (its metrics' `keySample`), else undefined: read off the worker's object when the row is
+   * written, while it is in the cache. Read a batch later by the store and the log, that object was a cache miss per
+   * task on the driver's thread (~0.1 µs, docs/benchmarks.md session 28).
+   */
+  readonly keySamples: ReadonlyArray<readonly string[] | undefined>;
 }
 
 /** A worker thread died; its in-flight tasks failed and its shuffle outputs and cached blocks are gone. */

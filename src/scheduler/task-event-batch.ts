@@ -56,6 +56,7 @@ export class TaskEventBatch implements TaskEvents, TaskRows {
   readonly executorIds: string[] = [];
   readonly errors: Array<string | undefined> = [];
   readonly metrics: Array<TaskMetrics | undefined> = [];
+  readonly keySamples: Array<readonly string[] | undefined> = [];
 
   get size(): number {
     return this.#size;
@@ -85,6 +86,7 @@ export class TaskEventBatch implements TaskEvents, TaskRows {
       this.executorIds.push('');
       this.errors.push(undefined);
       this.metrics.push(undefined);
+      this.keySamples.push(undefined);
       this.#starts.push(undefined);
       this.#ends.push(undefined);
     }
@@ -129,10 +131,13 @@ export class TaskEventBatch implements TaskEvents, TaskRows {
     const i = this.#head(stageId, stageAttempt, partition, attempt, workerIndex, executorId, speculative, durationMs, time);
     const n = this.numbers;
     const o = i * TASK_ROW_WIDTH;
-    if (metrics === undefined) n.fill(0, o + TASK_ROW_FLAG, o + TASK_ROW_WIDTH);
-    else {
+    if (metrics === undefined) {
+      n.fill(0, o + TASK_ROW_FLAG, o + TASK_ROW_WIDTH);
+      this.keySamples[i] = undefined;
+    } else {
       n[o + TASK_ROW_FLAG] = 1;
       writeMetrics(n, o + TASK_ROW_METRICS, metrics);
+      this.keySamples[i] = metrics.keySample;
     }
     const c = this.codes;
     c[i * TASK_ROW_CODES] = 1;
@@ -268,6 +273,7 @@ export class TaskEventBatch implements TaskEvents, TaskRows {
     const size = this.#size;
     this.errors.fill(undefined, 0, size);
     this.metrics.fill(undefined, 0, size);
+    this.keySamples.fill(undefined, 0, size);
     if (this.#records > 0) {
       for (let i = 0; i < size; i++) {
         const r = this.#ends[i];

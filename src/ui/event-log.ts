@@ -471,7 +471,7 @@ export class TaskEndColumns {
     c[k * 3 + 2] = rc[i * TASK_ROW_CODES + 3]!;
     this.#executorId[k] = rows.executorIds[i]!;
     this.#error[k] = rows.errors[i] ?? null;
-    this.#keySample[k] = rows.metrics[i]?.keySample ?? null;
+    this.#keySample[k] = rows.keySamples[i] ?? null;
   }
 
   /**

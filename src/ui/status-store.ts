@@ -1234,7 +1234,7 @@ export class StatusStore {
         rows.errors[i],
         hasMetrics ? n : undefined,
         m,
-        rows.metrics[i]?.keySample,
+        rows.keySamples[i],
       );
     if (result === 0) {
       s.numCompleteTasks++;

@@ -98,6 +98,32 @@ describe('TaskEventBatch', () => {
     );
   });
 
+  it("carries each end's key sample in its row, taken when the row is written, none for a start or an end without metrics (property)", () => {
+    // The store and the log read a key sample a batch after the row was written: from the row, not from the worker's
+    // metrics object, which by then is out of the processor's caches (a miss per task on the driver's thread).
+    fc.assert(
+      fc.property(fc.array(fc.array(fc.oneof(start, end), { maxLength: 80 }), { minLength: 1, maxLength: 3 }), (batches) => {
+        const batch = new TaskEventBatch();
+        for (const events of batches) {
+          const samples = events.map((e) => (e.type === 'taskEnd' ? e.metrics?.keySample : undefined));
+          for (const e of events) {
+            // A copy of the worker's object, so that changing it afterwards shows whether the row read it later.
+            batch.add(e.type === 'taskEnd' && e.metrics !== undefined ? { ...e, metrics: { ...e.metrics } } : e);
+          }
+          for (let i = 0; i < events.length; i++) {
+            const m = batch.rows!.metrics[i] as { keySample?: readonly string[] } | undefined;
+            if (m !== undefined) m.keySample = ['changed after the row was written'];
+          }
+          events.forEach((_, i) => expect(batch.rows!.keySamples[i]).toBe(samples[i]));
+          const rows = batch.rows!;
+          batch.clear();
+          expect(rows.keySamples.every((k) => k === undefined)).toBe(true);
+        }
+      }),
+      { numRuns: 50 },
+    );
+  });
+
   it('has no rows while it holds a record filled by hand, and rows again once cleared', () => {
     const batch = new TaskEventBatch();
     batch.add({

@@ -430,6 +430,36 @@ describe('event log', () => {
     }
   });
 
+  it("reads back task ends written from the scheduler's rows as JSON gives back their objects, key samples included (property)", async () => {
+    // The path a program takes: task starts and ends as a batch's typed rows, the block line made from them at a flush.
+    // Every line is JSON, and the log reads back as JSON.parse(JSON.stringify(...)) of the task ends themselves.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-evlog-rows-'));
+    try {
+      let app = 0;
+      await fc.assert(
+        fc.asyncProperty(fc.array(arbitraryTaskEnd, { minLength: 1, maxLength: 120 }), fc.integer({ min: 1, max: 64 }), async (ends, cut) => {
+          const log = new EventLogWriter(dir, `app-rows-${app++}`);
+          const batch = new TaskEventBatch();
+          for (const [k, e] of ends.entries()) {
+            batch.add({ ...e, type: 'taskStart', time: e.time - e.durationMs });
+            batch.add(e);
+            if (k % cut === cut - 1) {
+              log.writeTasks(batch);
+              batch.clear();
+            }
+          }
+          log.writeTasks(batch);
+          await log.close();
+          for (const line of readFileSync(log.file, 'utf8').trim().split('\n')) expect(() => JSON.parse(line)).not.toThrow();
+          expect(readEventLog(log.file)).toEqual(JSON.parse(JSON.stringify(ends)));
+        }),
+        { numRuns: 50 },
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('close() settles only once a chunk still in flight has landed: nothing writes into the file after it', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-evlog-'));
     try {
