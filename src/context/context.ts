@@ -7,8 +7,8 @@
 import os from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { mkdir, rename, rm } from '../util/fs-async.js';
 import { ClosureError, capture, shipFunction, useModule, type ShippedFunction, type ShipOptions } from '../closure/index.js';
 import { checkCsvDelimiter, checkRecordLength, csvModeOf, localPathOf, readObjectFile, type CsvMode } from '../io/index.js';
 import { removeAttemptFiles } from '../storage/checkpoint-files.js';

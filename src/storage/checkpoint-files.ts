@@ -13,7 +13,7 @@
  * asynchronous partition path), and a worker terminated mid-task cannot be cut off inside a synchronous write.
  */
 import { linkSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { readdir, rm } from 'node:fs/promises';
+import { readdir, rm } from '../util/fs-async.js';
 import path from 'node:path';
 import v8 from 'node:v8';
 import { CheckpointError } from '../core/errors.js';
