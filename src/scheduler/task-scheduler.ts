@@ -759,13 +759,10 @@ export class TaskScheduler implements BackendListener {
     const failure = outcome.status === 'failed' ? outcome.failure : undefined;
     // A save's attempt that found its job ended (aborted or committed) when it came to commit is killed, not failed:
     // Spark's TaskCommitDenied. Only in a stage no longer running: one that is still needs the attempt to count.
-    // An attempt of a task set whose job ended is killed, whatever it reports (TaskSetManager.abandoned).
-    const abandoned = m.abandoned && failure !== undefined && failure.kind !== 'killed';
-    const killed =
-      lostTheRace ||
-      abandoned ||
-      failure?.kind === 'killed' ||
-      (m.zombie && failure?.kind === 'exception' && failure.error.name === 'CommitDeniedError');
+    const commitDenied = m.zombie && failure?.kind === 'exception' && failure.error.name === 'CommitDeniedError';
+    // An attempt of a task set whose job ended is killed, whatever else it reports (TaskSetManager.abandoned).
+    const abandoned = m.abandoned && failure !== undefined && failure.kind !== 'killed' && !commitDenied;
+    const killed = lostTheRace || abandoned || commitDenied || failure?.kind === 'killed';
     const task = m.ts.tasks[run.index]!;
     const result = killed ? 'killed' : outcome.status === 'success' ? 'success' : 'failed';
     const error = abandoned ? `Killed: ${ABANDONED}` : failure !== undefined ? describeFailure(failure) : undefined;
