@@ -6,8 +6,9 @@
  */
 import os from 'node:os';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, renameSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { mkdir, rename, rm } from '../util/fs-async.js';
 import { ClosureError, capture, shipFunction, useModule, type ShippedFunction, type ShipOptions } from '../closure/index.js';
 import {
   abortLiveJobsSync,
@@ -601,22 +602,24 @@ export class Context implements RddContext {
       // checkpoint a later job writes and readers use. Writers never create the folder, so once renamed or removed
       // it gains nothing from them.
       const writing = path.join(dir, `.rdd-${r.id}.writing-${randomUUID()}`);
-      mkdirSync(writing);
+      // Asynchronous, as every step below: the driver's thread runs the scheduler and the UI meanwhile (a removal
+      // retried on EBUSY would otherwise block it for its delays). Renames are still single, atomic steps.
+      await mkdir(writing);
       try {
         await this.#runJobOnly(r, fullLineage(r), { kind: 'checkpoint', dir: writing }, undefined, `checkpoint of ${r.label}`);
-        renameSync(writing, target);
+        await rename(writing, target);
       } catch (e) {
         const trash = `${writing}.aborted`;
         try {
-          renameSync(writing, trash);
-          rmSync(trash, { recursive: true, force: true, maxRetries: 3, retryDelay: 20 });
+          await rename(writing, trash);
+          await rm(trash, { recursive: true, force: true, maxRetries: 3, retryDelay: 20 });
         } catch (cleanup) {
           // The job's own error is what the user must see; a cleanup that failed is added to it.
           if (e instanceof Error) e.message += ` (and its checkpoint folder could not be removed: ${(cleanup as Error).message})`;
         }
         throw e;
       }
-      removeAttemptFiles(target);
+      await removeAttemptFiles(target);
       r.markCheckpointed(new CheckpointRDD(this, target, r.getNumPartitions(), { label: `checkpoint of ${r.label}` }));
     }
   }

@@ -703,6 +703,8 @@ export class DAGScheduler implements TaskSetListener {
       const job = this.#jobs.get(j);
       if (job) this.#failJob(job, error);
     }
+    // Every job that needed the stage failed with it: what its other attempts still report is their being killed.
+    this.#taskScheduler!.cancelStage(stage, true);
   }
 
   blockUpdates(workerIndex: number, executorId: string, outcome: TaskOutcome): void {
@@ -738,7 +740,7 @@ export class DAGScheduler implements TaskSetListener {
         const wasRunning = this.#running.delete(s);
         this.#waiting.delete(s);
         if (kill) this.#taskScheduler?.killStage(s, KILL_GRACE_MS);
-        else this.#taskScheduler?.cancelStage(s);
+        else this.#taskScheduler?.cancelStage(s, true);
         if (wasRunning && kill) {
           this.bus.emit({
             type: 'stageCompleted',

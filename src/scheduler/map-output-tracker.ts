@@ -152,22 +152,14 @@ export class MapOutputTracker {
     return outputs?.every((o) => o !== undefined) ?? false;
   }
 
-  /** The worker holding each map output; throws if one is missing (the scheduler checks availability first). */
-  locations(shuffleId: number): number[] {
-    const outputs = this.#shuffles.get(shuffleId) ?? [];
-    return outputs.map((o, i) => {
-      // internal: a reduce stage is submitted only once every map output of its shuffle is registered
-      if (o === undefined) throw new Error(`map output ${i} of shuffle ${shuffleId} is missing`);
-      return o.workerIndex;
-    });
-  }
-
   /**
    * What a reduce task of partition `reduceId` reads of a shuffle (Spark's reducers skip zero-size blocks): the map
    * outputs whose bucket `reduceId` holds records, the worker holding each, and those of them in shared memory. Its
    * size follows the records the reducer gets, not the number of map tasks: a shuffle of 1000 maps into 2000
    * reducers, each bucket empty but a few, sends each task a few map ids instead of 1000 locations and asks no
-   * worker for an empty bucket. Throws if an output is missing, as `locations`.
+   * worker for an empty bucket. The reader's own worker's shared outputs are included: read from its store they would
+   * be views outside the readers' count, whose memory the writer then cannot reuse (shared-output.ts). Throws if an
+   * output is missing (the scheduler checks availability first).
    */
   reads(shuffleId: number, reduceId: number): ShuffleReadWire {
     const outputs = this.#shuffles.get(shuffleId) ?? [];
@@ -188,25 +180,6 @@ export class MapOutputTracker {
       if (b !== undefined) (shared ??= []).push({ ...b, mapId });
     }
     return shared === undefined ? { shuffleId, reduceId, mapIds, locations } : { shuffleId, reduceId, mapIds, locations, shared };
-  }
-
-  /**
-   * For a reduce task of partition `reduceId` (on any worker): by map id, the bucket to read from shared memory
-   * (outputs that are shared and not spent), or undefined when there is none. The reader's own worker's outputs are
-   * included: read from its store they would be views outside the readers' count, whose memory the writer then
-   * cannot reuse (shared-output.ts).
-   */
-  sharedBuckets(shuffleId: number, reduceId: number, _workerIndex: number): Array<SharedBucket | null> | undefined {
-    if (!this.#withShared.has(shuffleId)) return undefined;
-    const outputs = this.#shuffles.get(shuffleId) ?? [];
-    let buckets: Array<SharedBucket | null> | undefined;
-    outputs.forEach((o, mapId) => {
-      if (o?.shared === undefined) return;
-      const b = bucketOf(o.shared, reduceId);
-      if (b === undefined) return;
-      (buckets ??= new Array<SharedBucket | null>(outputs.length).fill(null))[mapId] = b;
-    });
-    return buckets;
   }
 
   /** Shared outputs held (tests: the handles go when spent, with their worker, with their shuffle). */

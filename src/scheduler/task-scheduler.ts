@@ -114,6 +114,9 @@ interface Sent {
  */
 const CACHED_TASK_MOVE_FACTOR = 10;
 
+/** Why an attempt of a task set whose job ended is reported killed (Spark: "Stage cancelled"). */
+const ABANDONED = 'its job had ended (the stage was cancelled)';
+
 export class TaskScheduler implements BackendListener {
   readonly #sets: TaskSetManager[] = [];
   /** Tasks in flight per worker. */
@@ -168,9 +171,16 @@ export class TaskScheduler implements BackendListener {
     this.#offer();
   }
 
-  /** Stops launching tasks of a stage (job failed or stage resubmitted); running ones finish. */
-  cancelStage(stage: Stage): void {
-    for (const m of this.#sets) if (m.ts.stage === stage) m.zombie = true;
+  /**
+   * Stops launching tasks of a stage (job failed or stage resubmitted); running ones finish. `jobEnded`: no active
+   * job needs the stage, so what its attempts still report is their being killed (TaskSetManager.abandoned).
+   */
+  cancelStage(stage: Stage, jobEnded = false): void {
+    for (const m of this.#sets) {
+      if (m.ts.stage !== stage) continue;
+      m.zombie = true;
+      if (jobEnded) m.abandoned = true;
+    }
     this.#prune();
   }
 
@@ -182,6 +192,7 @@ export class TaskScheduler implements BackendListener {
     for (const m of this.#sets) {
       if (m.ts.stage !== stage) continue;
       m.zombie = true;
+      m.abandoned = true;
       for (const run of m.running.values()) this.backend.killTask(run.workerIndex, run.taskId, graceMs);
     }
     this.#prune();
@@ -748,11 +759,13 @@ export class TaskScheduler implements BackendListener {
     const failure = outcome.status === 'failed' ? outcome.failure : undefined;
     // A save's attempt that found its job ended (aborted or committed) when it came to commit is killed, not failed:
     // Spark's TaskCommitDenied. Only in a stage no longer running: one that is still needs the attempt to count.
-    const killed =
-      lostTheRace || failure?.kind === 'killed' || (m.zombie && failure?.kind === 'exception' && failure.error.name === 'CommitDeniedError');
+    const commitDenied = m.zombie && failure?.kind === 'exception' && failure.error.name === 'CommitDeniedError';
+    // An attempt of a task set whose job ended is killed, whatever else it reports (TaskSetManager.abandoned).
+    const abandoned = m.abandoned && failure !== undefined && failure.kind !== 'killed' && !commitDenied;
+    const killed = lostTheRace || abandoned || commitDenied || failure?.kind === 'killed';
     const task = m.ts.tasks[run.index]!;
     const result = killed ? 'killed' : outcome.status === 'success' ? 'success' : 'failed';
-    const error = failure !== undefined ? describeFailure(failure) : undefined;
+    const error = abandoned ? `Killed: ${ABANDONED}` : failure !== undefined ? describeFailure(failure) : undefined;
     const locality = localityOf(task.preferredWorkers, run.workerIndex);
     if ((listened & END_LISTENED) !== 0) {
       // One object literal of one shape per task end: conditional spreads built two throwaway objects and gave the

@@ -67,6 +67,12 @@ export class TaskSetManager {
   readonly pendingSince: number[];
   numSucceeded = 0;
   zombie = false;
+  /**
+   * No active job needs the task set any more (its job failed or was cancelled): the attempts still queued or
+   * running end as killed, whatever they report (Spark kills a failed stage's tasks). Their worker may already have
+   * dropped the stage's description, so an attempt it takes up after the job's end fails for that alone.
+   */
+  abandoned = false;
   /** Whether any task prefers a worker; without preferences placement takes the first pending task. */
   readonly hasPreferences: boolean;
 

@@ -7,8 +7,13 @@
  *
  * The driver creates each checkpoint job's folder and writers never do: once the driver has renamed or removed it
  * (the job ended), a task still running finds no folder and writes nothing.
+ *
+ * Writing and reading a partition stay synchronous: they run in a task, on a worker's thread, never the driver's,
+ * inside the synchronous result function and `compute` of the RDD (an asynchronous read would need the executor's
+ * asynchronous partition path), and a worker terminated mid-task cannot be cut off inside a synchronous write.
  */
-import { linkSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { linkSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readdir, rm } from '../util/fs-async.js';
 import path from 'node:path';
 import v8 from 'node:v8';
 import { CheckpointError } from '../core/errors.js';
@@ -54,15 +59,16 @@ const ATTEMPT_FILE = /^part-\d+\.attempt-/;
  * Removes the temporary files of attempts that never renamed theirs: a worker terminated between its write and
  * its rename (a sync write is not interrupted, so the kill lands right after it). Run once the checkpoint job has
  * succeeded, when every partition file is in place; a reader never opens these, this only leaves the folder clean.
+ * Asynchronous: it runs on the driver, whose thread the scheduler and the UI share, and a folder may hold thousands.
  */
-export function removeAttemptFiles(dir: string): void {
+export async function removeAttemptFiles(dir: string): Promise<void> {
   let names: string[];
   try {
-    names = readdirSync(dir);
+    names = await readdir(dir);
   } catch {
     return;
   }
-  for (const name of names) if (ATTEMPT_FILE.test(name)) rmSync(path.join(dir, name), { force: true });
+  await Promise.all(names.filter((name) => ATTEMPT_FILE.test(name)).map((name) => rm(path.join(dir, name), { force: true })));
 }
 
 export function readCheckpointPartition(dir: string, partition: number): unknown[] {

@@ -5,7 +5,9 @@
  *
  * Never the reason a program keeps running: the listening socket and every connection are unref'd.
  */
+import { lookup } from 'node:dns/promises';
 import net from 'node:net';
+import os from 'node:os';
 import { UiError } from './errors.js';
 
 export interface ListenOptions {
@@ -63,8 +65,7 @@ export class UiListener {
       }
     }
     const addr = this.#server.address() as net.AddressInfo;
-    const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-    return `http://${host}:${addr.port}`;
+    return `http://${await urlHost(addr)}:${addr.port}`;
   }
 
   #listenOn(port: number, host: string): Promise<void> {
@@ -93,5 +94,40 @@ export class UiListener {
       this.#server.close(() => resolve());
     });
     return this.#closed;
+  }
+}
+
+/** How long the machine's name may take to resolve before the URL falls back to loopback. */
+const HOSTNAME_LOOKUP_MS = 1000;
+
+/**
+ * The host of the UI's URL for the address it listens on. A wildcard address (0.0.0.0, ::) is not one a browser can
+ * open: the URL names the machine instead, as Spark prints the driver's host name (`os.hostname()`), or 127.0.0.1
+ * when that name does not resolve (within a second), since every interface includes loopback.
+ *
+ * @example
+ * ```ts
+ * await urlHost({ address: '0.0.0.0', family: 'IPv4' }); // 'build-box' (os.hostname()), or '127.0.0.1'
+ * await urlHost({ address: '::1', family: 'IPv6' }); // '[::1]'
+ * ```
+ */
+export async function urlHost(
+  addr: Pick<net.AddressInfo, 'address' | 'family'>,
+  resolve: (name: string) => Promise<unknown> = lookup,
+): Promise<string> {
+  if (addr.address !== '0.0.0.0' && addr.address !== '::') return addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  const name = os.hostname();
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('timed out')), HOSTNAME_LOOKUP_MS);
+    timer.unref();
+  });
+  try {
+    await Promise.race([resolve(name), late]);
+    return name;
+  } catch {
+    return '127.0.0.1';
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -5,7 +5,17 @@ import { InvalidOptionError } from '../core/errors.js';
 export interface UiOptions {
   /** First port tried; the next free one is taken when it is in use. Default 4040; 0 picks any free port. */
   readonly port?: number;
-  /** Interface to bind. Default 127.0.0.1 (reachable from this machine only). */
+  /**
+   * Interface to bind. Default 127.0.0.1 (reachable from this machine only). Bound to every interface ('0.0.0.0' or
+   * '::'), the printed URL and `sc.uiWebUrl()` name the machine (`os.hostname()`, as Spark prints the driver's host),
+   * or 127.0.0.1 when that name does not resolve.
+   *
+   * @example
+   * ```ts
+   * const sc = new Context({ master: 'local[2]', ui: { host: '0.0.0.0' } });
+   * console.log(await sc.uiWebUrl()); // http://build-box:4040 (os.hostname())
+   * ```
+   */
   readonly host?: string;
   /** Show kill links for running jobs (Spark's spark.ui.killEnabled). Default false. */
   readonly killEnabled?: boolean;

@@ -719,6 +719,40 @@ describe('results handed to the action as they arrive', () => {
 });
 
 describe('TaskScheduler bookkeeping', () => {
+  it('a job that fails at once leaves its queued and running attempts to end as killed: no failed attempt after its own', async () => {
+    const { backend, bus, parallelize } = setup(2, 4, { slotsPerWorker: 2 });
+    const ends: Array<{ partition: number; result: string; error: string | undefined }> = [];
+    bus.on('taskEnd', (e) => ends.push({ partition: e.partition, result: e.result, error: e.error }));
+    const job = parallelize([...Array(8).keys()], 8).collect();
+    const failure = expect(job).rejects.toThrow(/failed 1 time[\s\S]*not retried/);
+    await until(() => backend.launches.length === 4);
+    const [first, ...others] = backend.take().sort((x, y) => x.msg.partition - y.msg.partition);
+    first!.settle({
+      status: 'failed',
+      epoch: 0,
+      failure: { kind: 'resultNotSerializable', error: { name: 'DataCloneError', message: 'result[0] is a function' } },
+      blockUpdates: [],
+    });
+    await failure;
+    expect(backend.released).toHaveLength(1);
+    // The worker dropped the stage's description with the job: what it took up after that fails for that alone.
+    others[0]!.settle(boom('worker 1 has no description of stage attempt 0.0'));
+    others[1]!.settle(boom('a late error of a task that was running'));
+    others[2]!.settle(ok([2]));
+    await until(() => ends.length === 4);
+    await flush();
+    expect(ends.map((e) => [e.partition, e.result])).toEqual([
+      [0, 'failed'],
+      [1, 'killed'],
+      [2, 'killed'],
+      [3, 'success'],
+    ]);
+    expect(ends[0]!.error).toMatch(/DataCloneError/);
+    for (const e of ends.slice(1, 3)) expect(e.error).toBe('Killed: its job had ended (the stage was cancelled)');
+    // Nothing more was launched for the failed job.
+    expect(backend.launches).toHaveLength(0);
+  });
+
   it('a task queued behind a long-running one moves to a worker with nothing to do', async () => {
     const { backend, ts, parallelize } = setup(2, 4, { slotsPerWorker: 2, queuedTaskMoveMs: 50 });
     const job = parallelize([1, 2, 3], 3).collect();

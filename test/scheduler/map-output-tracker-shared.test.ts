@@ -11,6 +11,11 @@ import { encodeBucket } from '../../src/shuffle/bucket-codec.js';
 import { markRead, shareOutput, withdraw, type SharedOutput } from '../../src/shuffle/shared-output.js';
 import type { MapStatus } from '../../src/shuffle/wire.js';
 
+/** The shared buckets `reads` gives reducer `reduceId`, as [map id, the bucket's reduce id]. */
+function sharedRead(t: MapOutputTracker, shuffleId: number, reduceId: number): Array<[number | undefined, number]> | undefined {
+  return t.reads(shuffleId, reduceId).shared?.map((b) => [b!.mapId, b!.reduceId]);
+}
+
 /** A shared output of two reduce partitions, each with one record. */
 function output(mapId: number): { status: MapStatus; shared: SharedOutput } {
   const shared = shareOutput([encodeBucket([[mapId, 0]]), encodeBucket([[mapId, 1]])]);
@@ -32,14 +37,19 @@ function tracker(): { t: MapOutputTracker; outs: SharedOutput[] } {
 describe('MapOutputTracker and outputs in shared memory', () => {
   it("gives a reducer the buckets of every worker's shared outputs, by map id, its own worker's too", () => {
     const { t, outs } = tracker();
-    const on1 = t.sharedBuckets(3, 1, 1)!;
-    expect(on1.map((b) => b?.reduceId ?? null)).toEqual([1, 1, 1]);
-    expect(on1[0]!.bucket).toBe(outs[0]!.buckets[1]);
-    expect(t.sharedBuckets(3, 0, 0)!.map((b) => (b === null ? null : b.bucket))).toEqual(outs.map((o) => o.buckets[0]));
+    const r1 = t.reads(3, 1);
+    expect(sharedRead(t, 3, 1)).toEqual([
+      [0, 1],
+      [1, 1],
+      [2, 1],
+    ]);
+    expect(r1.shared![0]!.bucket).toBe(outs[0]!.buckets[1]);
+    expect(t.reads(3, 0).shared!.map((b) => b!.bucket)).toEqual(outs.map((o) => o.buckets[0]));
     expect(t.size.sharedOutputs).toBe(3);
     expect(t.size.sharedRegistered).toBe(3);
-    // The status kept for the stage's bookkeeping does not hold the memory.
-    expect(t.locations(3)).toEqual([0, 1, 0]);
+    // Every output is still read from its worker's location too (the fallback when a bucket was withdrawn).
+    expect(r1.mapIds).toEqual([0, 1, 2]);
+    expect(r1.locations).toEqual([0, 1, 0]);
   });
 
   it('lets a handle go once every bucket was read or the writer withdrew it', () => {
@@ -49,8 +59,10 @@ describe('MapOutputTracker and outputs in shared memory', () => {
     markRead(outs[0]!.state, 1);
     withdraw(outs[1]!.state);
     expect(t.size.sharedOutputs).toBe(1);
-    expect(t.sharedBuckets(3, 0, 1)!.map((b) => b?.reduceId ?? null)).toEqual([null, null, 0]);
-    expect(t.sharedBuckets(3, 1, 0)!.map((b) => b?.reduceId ?? null)).toEqual([null, null, 1]);
+    expect(sharedRead(t, 3, 0)).toEqual([[2, 0]]);
+    expect(sharedRead(t, 3, 1)).toEqual([[2, 1]]);
+    // The spent outputs are still read, from their workers.
+    expect(t.reads(3, 0).mapIds).toEqual([0, 1, 2]);
   });
 
   it('forgets the handles with their worker, a fetch failure, a re-registered output, and the shuffle', () => {
@@ -59,7 +71,9 @@ describe('MapOutputTracker and outputs in shared memory', () => {
     expect(t.size.sharedOutputs).toBe(2);
     t.unregisterWorkerOutputs(0, 0, 'fetch failed');
     expect(t.size.sharedOutputs).toBe(0);
-    expect(t.sharedBuckets(3, 0, 1)).toBeUndefined();
+    // Computed again on a new incarnation, not shared: no reducer is handed the lost outputs' memory.
+    for (let m = 0; m < 3; m++) t.registerOutput(3, m, 1, 1, { sizes: [1, 1] });
+    expect(t.reads(3, 0)).toEqual({ shuffleId: 3, reduceId: 0, mapIds: [0, 1, 2], locations: [1, 1, 1] });
 
     const again = tracker();
     again.t.registerOutput(3, 0, 1, 1, { sizes: [1, 1] }); // map 0 computed again, on worker 1, not shared
@@ -72,7 +86,7 @@ describe('MapOutputTracker and outputs in shared memory', () => {
     const dropped = tracker();
     dropped.t.unregisterShuffle(3);
     expect(dropped.t.size.sharedOutputs).toBe(0);
-    expect(dropped.t.sharedBuckets(3, 0, 1)).toBeUndefined();
+    expect(dropped.t.reads(3, 0).shared).toBeUndefined();
   });
 
   it("lets spent handles go at map tasks' ends, at the latest after a quarter as many registrations as outputs held", () => {

@@ -8,23 +8,41 @@ const root = mkdtempSync(path.join(os.tmpdir(), 'kindling-checkpoint-files-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 describe('checkpoint files', () => {
-  it('an attempt left by a worker killed between its write and its rename is removed once the job succeeded; partition files stay', () => {
+  it('an attempt left by a worker killed between its write and its rename is removed once the job succeeded; partition files stay', async () => {
     const dir = path.join(root, 'rdd-1');
     mkdirSync(dir); // the driver makes each checkpoint job's folder
     writeCheckpointPartition(dir, 0, 0, ['a', 'b']);
     writeCheckpointPartition(dir, 1, 1, ['c']);
     // What a terminated attempt leaves: its temporary file, never renamed.
     writeFileSync(path.join(dir, 'part-00001.attempt-0-123-abc'), 'half');
-    removeAttemptFiles(dir);
+    await removeAttemptFiles(dir);
     expect(readdirSync(dir).sort()).toEqual(['part-00000', 'part-00001']);
     expect(readCheckpointPartition(dir, 0)).toEqual(['a', 'b']);
     expect(readCheckpointPartition(dir, 1)).toEqual(['c']);
   });
 
-  it('a folder that is not there is nothing to clean', () => {
+  it('a folder that is not there is nothing to clean', async () => {
     const dir = path.join(root, 'never-written');
-    expect(() => removeAttemptFiles(dir)).not.toThrow();
+    await expect(removeAttemptFiles(dir)).resolves.toBeUndefined();
     expect(existsSync(dir)).toBe(false);
+  });
+
+  it("cleans without holding the driver's thread: its event loop turns before the cleaning is done", async () => {
+    const dir = path.join(root, 'rdd-many');
+    mkdirSync(dir);
+    writeCheckpointPartition(dir, 0, 0, ['kept']);
+    for (let i = 0; i < 200; i++) writeFileSync(path.join(dir, `part-00000.attempt-${i}-1-x`), '');
+    let turns = 0;
+    const tick = (): void => {
+      turns++;
+      if (!done) setImmediate(tick);
+    };
+    let done = false;
+    setImmediate(tick);
+    await removeAttemptFiles(dir);
+    done = true;
+    expect(turns).toBeGreaterThan(0);
+    expect(readdirSync(dir)).toEqual(['part-00000']);
   });
 
   it('keeps the first attempt to finish a partition: a later copy (speculative, or of a failed job that ran on) replaces nothing', () => {
