@@ -172,7 +172,6 @@ export class TaskBuilder {
             const fallbackReads: ShuffleReadWire[] = [];
             (remoteBlocks ??= []).push({ rddId: r.id, partition: p, generation: r.cacheGeneration, workers: holders, fallbackReads });
             below.push([r, p, fallbackReads]);
-            seen.delete(key);
             continue;
           }
         }
@@ -196,7 +195,11 @@ export class TaskBuilder {
       }
     };
     walk([[rdd, partition]], shuffleReads, false);
-    for (const [r, p, fallbackReads] of below) walk([[r, p]], fallbackReads, true);
+    for (const [r, p, fallbackReads] of below) {
+      // The block itself was marked seen when it was listed; what is below it was not.
+      seen.delete(`${r.id}/${p}`);
+      walk([[r, p]], fallbackReads, true);
+    }
     return { payloads, shuffleReads, ...(remoteBlocks !== undefined ? { remoteBlocks } : {}) };
   }
 }
