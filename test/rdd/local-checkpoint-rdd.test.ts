@@ -96,4 +96,36 @@ describe('rdd.localCheckpoint()', () => {
     await rdd.unpersist();
     await expect(rdd.collect()).rejects.toThrow(/Checkpoint block rdd_\d+_\d of RDD \d+ .*not found/);
   });
+
+  it('has no effect in the mapreduce engine, which caches nothing (the lineage stays, results are right)', async () => {
+    const sc = context({ engine: 'mapreduce' });
+    const rdd = sc
+      .parallelize([1, 2, 3], 2)
+      .map((x) => x * 2)
+      .localCheckpoint();
+    expect(await rdd.collect()).toEqual([2, 4, 6]);
+    expect(rdd.isLocallyCheckpointed).toBe(false);
+    expect(await rdd.sum()).toBe(12);
+  });
+});
+
+describe.each(['local[2]', 'local-cluster[2]'])('a locally checkpointed partition read away from its worker (%s)', (master) => {
+  it('is fetched from the worker holding it: after the cut there is nothing to compute it from', async () => {
+    // One task per worker and no locality wait: the second task of the union runs on the worker not holding the block.
+    const sc = context({ master, localityWaitMs: 0, slotsPerWorker: 1 });
+    const ends: Array<{ workerIndex: number }> = [];
+    sc.events.on('taskEnd', ((e: { workerIndex: number }) => ends.push(e)) as never);
+    const rdd = sc
+      .range(0, 1000, 1, 1)
+      .map((x) => [x % 10, `v${x}`] as [number, string])
+      .localCheckpoint();
+    const expected = await rdd.collect();
+    expect(rdd.isLocallyCheckpointed).toBe(true);
+    const holder = ends[0]!.workerIndex;
+    ends.length = 0;
+    sc.faults.slowWorker(holder, 1000);
+    expect(await rdd.union(rdd).collect()).toEqual([...expected, ...expected]);
+    expect(new Set(ends.map((e) => e.workerIndex))).toEqual(new Set([0, 1]));
+    expect(sc.timesComputed(rdd)).toBe(1);
+  });
 });
