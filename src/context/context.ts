@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { ClosureError, capture, shipFunction, useModule, type ShippedFunction, type ShipOptions } from '../closure/index.js';
-import { checkCsvDelimiter, checkRecordLength, csvModeOf, localPathOf, readObjectFile, type CsvMode } from '../io/index.js';
+import { abortLiveJobsSync, checkCsvDelimiter, checkRecordLength, csvModeOf, localPathOf, readObjectFile, type CsvMode } from '../io/index.js';
 import { removeAttemptFiles } from '../storage/checkpoint-files.js';
 import {
   ArgumentTypeError,
@@ -202,6 +202,8 @@ export class Context implements RddContext {
     // Ctrl-C: the jobs are cancelled (their end reaches the event log) before the process dies by the signal.
     this.#localDirs = new LocalDirs(this.options.localDir, this.options.appName, (signal) => {
       this.#dag.cancelAllJobs(`interrupted (${signal})`);
+      // The process dies by the signal next: a save's asynchronous abort would never run.
+      abortLiveJobsSync();
       this.#ui?.interrupted();
     });
     this.#engine = ENGINES[this.options.engine].driver(this.#localDirs.root, (m) => this.#warn(`kindling: ${m}`));

@@ -34,6 +34,7 @@ export {
 export { formatTextLine, partFileName } from './text-format.js';
 export {
   abortJob,
+  abortLiveJobsSync,
   abortTask,
   commitJob,
   commitTask,

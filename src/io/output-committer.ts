@@ -149,6 +149,52 @@ const hostTag = (): string => (hostTagOnce ??= crypto().createHash('sha256').upd
  */
 const activeJobs: Set<string> = ((globalThis as Record<symbol, unknown>)[Symbol.for('kindling.activeSaveJobs')] ??= new Set<string>()) as Set<string>;
 
+/**
+ * The plans of this module's save jobs between setup and commit or abort, for {@link abortLiveJobsSync}: a process
+ * that ends mid-save (a signal, `process.exit`, an uncaught error) never reaches the save's asynchronous abortJob.
+ */
+const livePlans = new Map<string, JobOutputPlan>();
+
+/**
+ * Abandons, synchronously, every save of this process that has not committed: its staging folder goes, and a target
+ * an interrupted overwrite had moved aside is put back. For a process on its way out (the context's signal handler,
+ * and 'exit', which a process ended by a signal skips), where the save's own abortJob would never run; so a Ctrl-C
+ * mid-save leaves the output path as it was, not a hidden folder of parts for the next save to clean up. Never throws:
+ * what it cannot remove is left for the next save to the path (a stale folder of a dead process).
+ *
+ * @example
+ * ```ts
+ * process.once('exit', abortLiveJobsSync);
+ * ```
+ */
+export function abortLiveJobsSync(): void {
+  for (const [suffix, plan] of livePlans) {
+    livePlans.delete(suffix);
+    try {
+      const trash = trashPathOf(plan);
+      try {
+        renameSync(plan.stagingPath, trash);
+      } catch (err) {
+        if (codeOf(err) !== 'ENOENT') throw err;
+      }
+      rmSync(trash, { recursive: true, force: true, maxRetries: 3, retryDelay: 20 });
+      if (existsSync(plan.asidePath) && !existsSync(plan.outputPath)) renameSync(plan.asidePath, plan.outputPath);
+    } catch {
+      // Left for the next save to this path, which removes a dead process's folders.
+    }
+  }
+}
+
+/** Where abortJob moves a staging folder before deleting it, so that tasks still writing cannot refill it. */
+function trashPathOf(plan: JobOutputPlan): string {
+  return path.join(path.dirname(plan.stagingPath), path.basename(plan.stagingPath).replace(STAGING_MARK, `${STAGING_MARK}aborted-`));
+}
+
+function forgetLivePlan(plan: JobOutputPlan): void {
+  livePlans.delete(suffixOf(plan));
+  if (livePlans.size === 0) process.off('exit', abortLiveJobsSync);
+}
+
 function existsError(abs: string, cause?: unknown): OutputPathError {
   const err = new OutputPathError(`Output path ${abs} already exists. Pass { overwrite: true } to replace it, or choose another path.`, abs);
   if (cause !== undefined) err.cause = cause;
@@ -229,6 +275,8 @@ export async function setupJob(outputPath: string, opts: SetupJobOptions): Promi
     ...(opts.numPartitions === undefined ? {} : { numPartitions: opts.numPartitions }),
     ...(opts.format === undefined || opts.format === 'text' ? {} : { format: opts.format }),
   };
+  if (livePlans.size === 0) process.once('exit', abortLiveJobsSync);
+  livePlans.set(suffix, plan);
   return plan;
 }
 
@@ -704,6 +752,7 @@ export async function commitJob(plan: JobOutputPlan): Promise<JobCommitResult> {
     }
   }
   activeJobs.delete(suffixOf(plan));
+  forgetLivePlan(plan);
   return { outputPath, partFiles: parts.size, warnings };
 }
 
@@ -731,7 +780,7 @@ export async function abortJob(plan: JobOutputPlan): Promise<void> {
   // recursive delete that races their new files fails with ENOTEMPTY. Once renamed, the folder can gain nothing
   // through the paths the tasks hold, so deleting it ends; a crash between the two leaves a stale folder that the
   // next save to this path removes.
-  const trash = path.join(path.dirname(plan.stagingPath), path.basename(plan.stagingPath).replace(STAGING_MARK, `${STAGING_MARK}aborted-`));
+  const trash = trashPathOf(plan);
   try {
     await rename(plan.stagingPath, trash);
   } catch (err) {
@@ -743,6 +792,7 @@ export async function abortJob(plan: JobOutputPlan): Promise<void> {
     await rename(plan.asidePath, plan.outputPath);
   }
   activeJobs.delete(suffixOf(plan));
+  forgetLivePlan(plan);
 }
 
 function suffixOf(plan: JobOutputPlan): string {

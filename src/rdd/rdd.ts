@@ -865,8 +865,11 @@ export abstract class RDD<T> {
     const shell = typeof command === 'string';
     const env = options.env ?? null;
     const cp = useModule<typeof import('node:child_process')>('node:child_process');
-    return this.mapPartitions(
-      capture({ cp, argv, shell, env }, (it: Iterable<T>): string[] => {
+    // Its own op, so that errors and the UI name the pipe the user wrote (Spark's PipedRDD), not a mapPartitions.
+    return new MapPartitionsRDD<T, string>(this, {
+      mode: 'user',
+      op: 'pipe',
+      fn: capture({ cp, argv, shell, env }, (it: Iterable<T>): string[] => {
         const lines: string[] = [];
         for (const x of it) lines.push(typeof x === 'string' ? x : JSON.stringify(x));
         const input = lines.length === 0 ? '' : lines.join('\n') + '\n';
@@ -892,7 +895,7 @@ export abstract class RDD<T> {
         if (result[result.length - 1] === '') result.pop();
         return result;
       }),
-    );
+    });
   }
 
   // ---- structural transformations ---------------------------------------------------------------------------

@@ -535,6 +535,47 @@ describe('Ctrl-C', () => {
   }, 120_000);
 });
 
+describe('Ctrl-C during a save', () => {
+  // The signal ends the process before the save's own (asynchronous) abort could run: the hidden staging folder next to
+  // the output must go on the way out, as the spill folders do, not wait for the next save to the same path.
+  it.each([
+    ['SIGINT', 'process.kill(process.pid, "SIGINT")'],
+    ['process.exit', 'process.exit(3)'],
+  ])(
+    '%s while tasks write leaves neither the output nor its staging folder',
+    async (_how, end) => {
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-sigint-save-'));
+      const out = path.join(dir, 'out');
+      const script = `
+      import { Context } from 'kindling';
+      import { readdirSync } from 'node:fs';
+      const sc = new Context({ master: 'local[1]', progress: false, ui: false, localDir: ${JSON.stringify(dir)} });
+      sc.events.on('taskStart', () => {
+        // Wait until the task has written into staging, so that the end comes mid-write.
+        const poll = setInterval(() => {
+          const staging = readdirSync(${JSON.stringify(dir)}).find((n) => n.includes('_kindling_temporary'));
+          if (staging && readdirSync(${JSON.stringify(dir)} + '/' + staging + '/_temporary').length > 0) { clearInterval(poll); ${end}; }
+        }, 5);
+      });
+      await sc.parallelize([1, 2], 1).flatMap((x) => { const t = Date.now(); while (Date.now() - t < 60000); return [x]; }).saveAsTextFile(${JSON.stringify(out)});
+    `;
+      try {
+        const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+        const timer = setTimeout(() => child.kill('SIGKILL'), 100_000);
+        const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+          child.on('exit', (c, sig) => resolve([c, sig])),
+        );
+        clearTimeout(timer);
+        expect(signal === 'SIGINT' || code === 3).toBe(true);
+        expect(readdirSync(dir)).toEqual([]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    120_000,
+  );
+});
+
 describe('Ctrl-C with the UI open', () => {
   it('ends the process by SIGINT mid-job while a browser holds the live stream, leaving no temporary files', async () => {
     const localDir = mkdtempSync(path.join(os.tmpdir(), 'kindling-sigint-ui-'));

@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CommitDeniedError, OutputCommitError, OutputPathError } from '../../src/core/errors.js';
 import {
   abortJob,
+  abortLiveJobsSync,
   abortTask,
   commitJob,
   commitTask,
@@ -204,6 +205,27 @@ describe('output commit protocol', () => {
     await abortJob(plan);
     expect(readdirSync(parent)).toEqual(['out']);
     expect(readFileSync(path.join(target, 'part-00000'), 'utf8')).toBe('old\n');
+  });
+
+  it('abortLiveJobsSync (a process on its way out) removes the staging of every uncommitted save and puts an aside target back', async () => {
+    const parent = freshParent();
+    const fresh = await setupJob(path.join(parent, 'fresh'), { jobId: 5, numPartitions: 2 });
+    runTasks(fresh, [['a']]);
+    writeTaskOutput(fresh, 1, 0, ['half']);
+    const target = path.join(parent, 'out');
+    makeOldOutput(target);
+    const over = await setupJob(target, { jobId: 6, overwrite: true });
+    renameSync(target, over.asidePath); // the end came between the two renames of its commit
+    const done = await setupJob(path.join(parent, 'done'), { jobId: 7 });
+    runTasks(done, [['kept']]);
+    await commitJob(done);
+
+    abortLiveJobsSync();
+    expect(readdirSync(parent).sort()).toEqual(['done', 'out']);
+    expect(readFileSync(path.join(target, 'part-00000'), 'utf8')).toBe('old\n');
+    expect(readdirSync(path.join(parent, 'done')).sort()).toEqual(['_SUCCESS', 'part-00000']);
+    await abortJob(fresh); // the save's own abort, arriving later, finds nothing to do
+    expect(readdirSync(parent).sort()).toEqual(['done', 'out']);
   });
 
   it('discards a second attempt for a committed partition, keeping one copy', async () => {

@@ -110,6 +110,14 @@ describe('a user function that throws in a textFile pipeline', () => {
     expect(e2.message).toContain(`the function of ${values.label} must return an Iterable (e.g. an array), got null`);
   });
 
+  test('a failing pipe command is named by its pipe RDD (as Spark names its PipedRDD), not by a mapPartitions the user never wrote', async () => {
+    const piped = sc.textFile(file, 2).pipe('exit 3');
+    expect(piped.label).toMatch(/^RDD \d+ \(pipe at .*user-errors\.test\.ts:\d+\)$/);
+    const e = await failure(piped.count());
+    expect(e.message).toContain(`in ${piped.label}`);
+    expect(e.message).toContain('pipe: "exit 3" exited with 3');
+  });
+
   test('wholeTextFiles names the file whose content the function was processing', async () => {
     const dir = path.join(root, 'docs');
     rmSync(dir, { recursive: true, force: true });
