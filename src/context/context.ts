@@ -42,6 +42,7 @@ import {
   BinaryFilesRDD,
   BinaryRecordsRDD,
   CheckpointRDD,
+  LocalCheckpointRDD,
   checkPartitionCount,
   checkOptionsArgument,
   type RddContext,
@@ -592,6 +593,7 @@ export class Context implements RddContext {
    * more job each (as in Spark; persist them first to avoid computing them twice), then their lineage is cut.
    */
   async #checkpointLineage(lineage: readonly RDD<unknown>[]): Promise<void> {
+    for (const r of lineage) if (r.localCheckpointRequested && !r.isCheckpointed && this.#engine.caches) await this.#localCheckpoint(r);
     const dir = this.#checkpointDir;
     if (dir === undefined) return;
     for (const r of lineage) {
@@ -622,6 +624,17 @@ export class Context implements RddContext {
       await removeAttemptFiles(target);
       r.markCheckpointed(new CheckpointRDD(this, target, r.getNumPartitions(), { label: `checkpoint of ${r.label}` }));
     }
+  }
+
+  /**
+   * Cuts a locally checkpointed RDD's lineage (Spark's LocalRDDCheckpointData): partitions the job did not leave
+   * cached (an action over some partitions, an eviction) are computed into the cache by one more job first.
+   */
+  async #localCheckpoint(r: RDD<unknown>): Promise<void> {
+    const missing: number[] = [];
+    for (let p = 0; p < r.getNumPartitions(); p++) if (this.#cache.locations(r.id, p).length === 0) missing.push(p);
+    if (missing.length > 0) await this.#runJobOnly(r, fullLineage(r), { kind: 'count' }, missing, `local checkpoint of ${r.label}`);
+    r.markCheckpointed(new LocalCheckpointRDD(this, r.getNumPartitions(), r.label, { label: `local checkpoint of ${r.label}` }));
   }
 
   persistRdd(rdd: RDD<unknown>): void {

@@ -130,7 +130,10 @@ export class CommitDeniedError extends OutputCommitError {
   override name = 'CommitDeniedError';
 }
 
-/** A checkpoint file cannot be read back, typically because the checkpoint folder was removed. */
+/**
+ * A checkpoint cannot be read back: a checkpoint file, typically because the checkpoint folder was removed, or a
+ * local checkpoint's block, lost with its worker.
+ */
 export class CheckpointError extends KindlingError {
   override name = 'CheckpointError';
   override readonly code: KindlingErrorCode = 'KINDLING_CHECKPOINT';

@@ -45,7 +45,8 @@ import type { WorkerBlockStore } from '../storage/block-manager.js';
 import { estimateSize } from '../storage/size-estimator.js';
 import { ENGINES, type WorkerServices } from './engines.js';
 import { STAGES_CACHED, unsendableResult, type TaskMessage, type TaskMetrics, type TaskOutcome, type WorkerInit } from './protocol.js';
-import { ShuffleFetcher, type EarlyAsks, type PeerShuffleService } from './shuffle-fetcher.js';
+import { ShuffleFetcher, type EarlyAsks, type PeerShuffleService, type ServedBlock } from './shuffle-fetcher.js';
+import { NO_REMOTE_BLOCKS, fetchRemoteBlocks, remoteBlockKey, serveBlock } from './remote-blocks.js';
 import { releaseShared, takeShared } from '../shuffle/shared-output.js';
 import { FetchedInput, type FetchedBucket } from '../shuffle/fetched-input.js';
 import { workerMemoryBudget } from '../shuffle/memory-budget.js';
@@ -229,6 +230,11 @@ export class Executor {
     const stored = this.shuffles.fetchEncoded?.(shuffleId, mapIds, reduceId);
     if (stored !== undefined) return { encoded: stored, transfer: buffersOf(stored) };
     return encodeBuckets(this.shuffles.fetchBuckets(shuffleId, mapIds, reduceId));
+  }
+
+  /** A cached partition of this worker's store, for a peer's remote cached-block read (undefined: not held). */
+  serveBlock(rddId: number, partition: number, generation: number): ServedBlock | undefined {
+    return serveBlock(this.blocks, rddId, partition, generation);
   }
 
   /** As {@link serveBuckets}, in bounded parts (`ShuffleManager.fetchParts`); whole buckets from a manager without them. */
@@ -492,7 +498,17 @@ export class Executor {
     early: readonly EarlyAsks[],
     shared: ReadonlyArray<ReadonlyMap<number, EncodedBucket> | undefined>,
   ): Promise<{ context: TaskContext; computed: Map<number, number> }> {
-    for (const [r, read] of msg.shuffleReads.entries()) {
+    // Cached partitions held by other workers only, first: the shuffle reads below one are needed only without it.
+    const remote =
+      msg.remoteBlocks === undefined
+        ? NO_REMOTE_BLOCKS
+        : await timed(
+            () => fetchRemoteBlocks(msg.remoteBlocks, this.#fetcher, this.blocks),
+            (ms) => (meter.fetchWaitMs += ms),
+          );
+    const reads = remote.fallbackReads.length === 0 ? msg.shuffleReads : [...msg.shuffleReads, ...remote.fallbackReads];
+    for (const [r, read] of reads.entries()) {
+      if (inputs.has(`${read.shuffleId}/${read.reduceId}`)) continue;
       const input = new FetchedInput(workerMemoryBudget(), `shuffle ${read.shuffleId}, read by ${readerOf(rdds, read.shuffleId)}`);
       inputs.set(`${read.shuffleId}/${read.reduceId}`, input);
       // The fetched input estimates each bucket's size already (for the shuffle pool): the metric reuses it.
@@ -529,8 +545,14 @@ export class Executor {
           if (hit !== undefined) {
             meter.inputRecords += hit.length;
             meter.inputBytes += this.blocks.sizeOf(rddId, p, generation);
+            return hit;
           }
-          return hit;
+          const fetched = remote.blocks.size === 0 ? undefined : remote.blocks.get(remoteBlockKey(rddId, p, generation));
+          if (fetched !== undefined) {
+            meter.inputRecords += fetched.values.length;
+            meter.inputBytes += fetched.bytes;
+          }
+          return fetched?.values;
         },
         put: (rddId, p, values, level, generation) => this.blocks.put(rddId, p, values, level, generation),
       },

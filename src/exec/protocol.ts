@@ -41,6 +41,12 @@ export interface TaskMessage {
   /** Broadcast values this worker has not received yet. */
   readonly broadcasts: ReadonlyArray<readonly [id: number, value: unknown]>;
   readonly accumulators: ReadonlyArray<readonly [id: number, kind: AccumulatorKind]>;
+  /**
+   * Cached partitions the task reads that are held by other workers only (Spark's remote cached-block read): fetched
+   * before the computation. The input below each (`fallbackReads`; leaf data is in `payloads` anyway) is read only
+   * when its fetch fails (the holder died, or evicted the block), and the partition is computed again from it.
+   */
+  readonly remoteBlocks?: readonly RemoteBlockWire[];
   /** Test hook of the fault-injection API: delay before computing. */
   readonly delayMs?: number;
   /**
@@ -48,6 +54,18 @@ export interface TaskMessage {
    * ahead of it, so the driver never moves it, and the worker need not look for a cancellation before it starts.
    */
   alone?: true;
+}
+
+/** A cached partition to fetch from another worker (see `TaskMessage.remoteBlocks`). */
+export interface RemoteBlockWire {
+  readonly rddId: number;
+  readonly partition: number;
+  /** The RDD's cache generation (see `RDD.cacheGeneration`). */
+  readonly generation: number;
+  /** Workers holding the block, as the driver's cache tracker knows them; asked in order. */
+  readonly workers: readonly number[];
+  /** Shuffle reads below the partition, needed only to compute it again. */
+  readonly fallbackReads: readonly ShuffleReadWire[];
 }
 
 export type TaskFailure =
@@ -115,7 +133,8 @@ export interface TaskMetrics {
   readonly fetchWaitMs: number;
   /**
    * Records the task read from its input (Spark's input metrics): its leaf RDDs (parallelized slices, lines of
-   * text files, whole files) and the cached partitions it read instead of computing them.
+   * text files, whole files) and the cached partitions it read instead of computing them (from its own worker's
+   * store or, a remote cached-block read, another's).
    */
   readonly inputRecords: number;
   /** Bytes of input files the task read (0 for parallelized data), plus the size of the cached partitions it read. */

@@ -11,6 +11,7 @@ import { BUCKET_START, type BucketCursor, type BucketParts, type ShuffleManager 
 import { heapGuardLimit, heapHasRoom } from '../core/heap-guard.js';
 import type { FetchedBucket, FetchedInput } from '../shuffle/fetched-input.js';
 import type { ShuffleReadWire } from '../shuffle/wire.js';
+import type { BlockWire } from '../storage/columnar-block.js';
 
 /** Records per shuffle fetch request, roughly: small enough that fetched input can spill between requests. */
 const FETCH_CHUNK_RECORDS = 65536;
@@ -34,6 +35,17 @@ export interface PeerShuffleService {
   fetchBuckets(shuffleId: number, mapIds: readonly number[], reduceId: number): EncodedBucket[] | Promise<EncodedBucket[]>;
   /** Bounded parts, as `ShuffleManager.fetchParts`. */
   fetchParts?(shuffleId: number, mapIds: readonly number[], reduceId: number, at: BucketCursor, maxBytes: number): BucketParts | Promise<BucketParts>;
+  /**
+   * A cached partition of this worker's block store (a remote cached-block read), with its stored size; undefined
+   * when it is not (or no longer) there. A transport without it makes readers compute the partition again.
+   */
+  fetchBlock?(rddId: number, partition: number, generation: number): ServedBlock | undefined | Promise<ServedBlock | undefined>;
+}
+
+/** A cached partition as a peer serves it. */
+export interface ServedBlock {
+  readonly block: BlockWire;
+  readonly bytes: number;
 }
 
 /** A fetch answer as the reducer reads it. */
@@ -218,6 +230,23 @@ export class ShuffleFetcher {
     }
     unboxNumberArrays(answer.buckets);
     return answer;
+  }
+
+  /**
+   * A cached partition from the first of `workers` that still holds it (undefined when none does, none can be asked,
+   * or the one asked died or did not answer in time): the caller then computes the partition again. Never throws.
+   */
+  async fetchBlock(workers: readonly number[], rddId: number, partition: number, generation: number): Promise<ServedBlock | undefined> {
+    for (const w of workers) {
+      if (w === this.workerIndex || this.#peers.get(w)?.service.fetchBlock === undefined) continue;
+      try {
+        const served = await this.#askPeer(w, (p) => p.fetchBlock!(rddId, partition, generation));
+        if (served !== undefined) return served;
+      } catch {
+        // The holder is gone or stuck: try the next one, else recompute.
+      }
+    }
+    return undefined;
   }
 
   #askPeer<T>(w: number, ask: (peer: PeerShuffleService) => T | Promise<T>): Promise<T> {

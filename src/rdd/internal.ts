@@ -25,6 +25,7 @@ export * from './whole-text-files-rdd.js';
 export * from './binary-files-rdd.js';
 export * from './binary-records-rdd.js';
 export * from './checkpoint-rdd.js';
+export * from './local-checkpoint-rdd.js';
 export * as pair from './pair-functions.js';
 export * as setOps from './set-operations.js';
 export * as actions from './actions.js';

@@ -545,18 +545,61 @@ export abstract class RDD<T> {
     if (this.context.checkpointDir === undefined) {
       throw new IllegalStateError(`Checkpoint directory has not been set for ${this.label}: call sc.setCheckpointDir(dir) before checkpoint().`);
     }
-    this.#checkpointRequested = true;
+    // Spark keeps the first kind asked for: a local checkpoint already requested stays one.
+    if (!this.#localCheckpointRequested) this.#checkpointRequested = true;
     return this;
   }
   #checkpointRequested = false;
+  #localCheckpointRequested = false;
   #checkpoint: RDD<unknown> | undefined;
   /** True once checkpoint() has been called. */
   get checkpointRequested(): boolean {
     return this.#checkpointRequested;
   }
-  /** True once the checkpoint files are written and the lineage truncated. */
+  /**
+   * True once the lineage is truncated: the checkpoint files are written, or (after {@link localCheckpoint}) every
+   * partition is cached on the workers.
+   */
   get isCheckpointed(): boolean {
     return this.#checkpoint !== undefined;
+  }
+
+  /**
+   * Marks the RDD for local checkpointing (Spark's `localCheckpoint`): it is persisted (`MEMORY_AND_DISK`, or its own
+   * level made to spill to disk rather than drop partitions), and after the first action that computes it (any
+   * partition missing from the cache then is computed by one more job) its lineage is cut: later jobs read its cached
+   * partitions, from whichever worker holds them, and never recompute them. This bounds the lineage (and the driver's
+   * per-job work) of an iterative program without writing files, as {@link checkpoint} does; but it is not
+   * fault-tolerant: a partition lost with its worker (or dropped by `unpersist()`) fails the jobs that read it, with an
+   * error naming the RDD and partition. Has no effect in the `mapreduce` engine, which caches nothing.
+   *
+   * @example
+   * ```ts
+   * let ranks = initial;
+   * for (let i = 1; i <= 30; i++) {
+   *   ranks = step(ranks);
+   *   if (i % 5 === 0) ranks.localCheckpoint(); // lineage depth stays bounded
+   * }
+   * await ranks.count();
+   * ranks.isLocallyCheckpointed; // true
+   * ```
+   */
+  localCheckpoint(): this {
+    if (this.#storageLevel === StorageLevel.NONE) this.persist(StorageLevel.MEMORY_AND_DISK);
+    // Spark's transformStorageLevel: a block evicted from memory must go to disk, or nothing would hold it.
+    else if (!this.#storageLevel.useDisk) this.#storageLevel = StorageLevel.MEMORY_AND_DISK;
+    this.#localCheckpointRequested = true;
+    // The later request wins, as in Spark (a reliable checkpoint of the same RDD is not written as well).
+    this.#checkpointRequested = false;
+    return this;
+  }
+  /** True once localCheckpoint() has been called (the lineage is cut after the next action). */
+  get localCheckpointRequested(): boolean {
+    return this.#localCheckpointRequested;
+  }
+  /** True once the RDD is locally checkpointed: its lineage ends at its cached partitions (see {@link localCheckpoint}). */
+  get isLocallyCheckpointed(): boolean {
+    return this.#localCheckpointRequested && this.#checkpoint !== undefined;
   }
   /**
    * The folder this RDD was checkpointed to, once it was (Spark's `getCheckpointFile`); undefined before the first

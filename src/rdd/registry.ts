@@ -30,6 +30,7 @@ import {
   BinaryFilesRDD,
   BinaryRecordsRDD,
   CheckpointRDD,
+  LocalCheckpointRDD,
   type RddWire,
   type CoGroupSource,
 } from './internal.js';
@@ -96,6 +97,7 @@ const FACTORIES: { readonly [K in RddKind]: Factory<K> } = {
     return new CsvFileRDD(W, path, 0, csv, { ...opts(w), numPartitions: w.numPartitions });
   },
   ReliableCheckpointRDD: (w) => new CheckpointRDD(W, w.args.dir, w.numPartitions, opts(w)),
+  LocalCheckpointRDD: (w) => new LocalCheckpointRDD(W, w.numPartitions, w.args.of, opts(w)),
   WholeTextFileRDD: (w) => new WholeTextFilesRDD(W, w.args.path, 0, { ...opts(w), numPartitions: w.numPartitions }),
   BinaryFileRDD: (w) => new BinaryFilesRDD(W, w.args.path, 0, { ...opts(w), numPartitions: w.numPartitions }),
   BinaryRecordsRDD: (w) => new BinaryRecordsRDD(W, w.args.path, w.args.recordLength, 0, { ...opts(w), numPartitions: w.numPartitions }),

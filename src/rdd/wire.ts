@@ -39,6 +39,8 @@ export interface RddWireArgs {
   /** Splits travel per task as payloads. */
   CsvFileRDD: { readonly path: string; readonly numPartitions: number } & CsvReadOptions;
   ReliableCheckpointRDD: { readonly dir: string };
+  /** `of`: the label of the locally checkpointed RDD, for the error when its block is lost. */
+  LocalCheckpointRDD: { readonly of: string };
   WholeTextFileRDD: { readonly path: string; readonly numPartitions: number };
   /** File groups travel per task as payloads. */
   BinaryFileRDD: { readonly path: string; readonly numPartitions: number };

@@ -5,7 +5,7 @@
  */
 import { eachCapturedEntry } from '../closure/index.js';
 import type { RDD, RddWire, ResultFunctionWire } from '../rdd/index.js';
-import { STAGES_CACHED, type TaskMessage } from '../exec/protocol.js';
+import { STAGES_CACHED, type RemoteBlockWire, type TaskMessage } from '../exec/protocol.js';
 import type { AccumulatorKind } from '../closure/index.js';
 import type { ShuffleReadWire, ShuffleWriteWire } from '../shuffle/wire.js';
 import type { CacheTracker } from './cache-tracker.js';
@@ -75,7 +75,7 @@ export class TaskBuilder {
 
   build(stage: Stage, stageAttempt: number, jobId: number, partition: number, attempt: number, workerIndex: number, epoch: number): TaskMessage {
     const wire = this.#stageWire(stage, stageAttempt);
-    const { payloads, shuffleReads } = this.#inputs(stage.rdd, partition, workerIndex);
+    const { payloads, shuffleReads, remoteBlocks } = this.#inputs(stage.rdd, partition, workerIndex);
     let delivered = this.#delivered.get(workerIndex);
     if (delivered === undefined) this.#delivered.set(workerIndex, (delivered = new Set()));
     const broadcasts: Array<readonly [number, unknown]> = [];
@@ -125,6 +125,7 @@ export class TaskBuilder {
       ...(resultFn ? { resultFn } : {}),
       broadcasts,
       accumulators: wire.accumulatorIds.map((id) => [id, this.shared.accumulatorKind(id)] as const),
+      ...(remoteBlocks !== undefined ? { remoteBlocks } : {}),
     };
   }
 
@@ -146,31 +147,60 @@ export class TaskBuilder {
     return w;
   }
 
-  /** Leaf data and shuffle reads below one partition, stopping at partitions cached on the target worker. */
-  #inputs(rdd: RDD<unknown>, partition: number, workerIndex: number): Pick<TaskMessage, 'payloads' | 'shuffleReads'> {
+  /**
+   * Leaf data and shuffle reads below one partition, stopping at partitions cached on the target worker. A partition
+   * cached on other workers only is a remote block the worker fetches; the shuffle reads below it go with it, read
+   * only if the fetch fails (its leaf data goes in `payloads` either way: it is on the driver already).
+   */
+  #inputs(rdd: RDD<unknown>, partition: number, workerIndex: number): Pick<TaskMessage, 'payloads' | 'shuffleReads' | 'remoteBlocks'> {
     const payloads: Array<readonly [number, number, readonly unknown[]]> = [];
     const shuffleReads: ShuffleReadWire[] = [];
     const seen = new Set<string>();
-    const stack: Array<[RDD<unknown>, number]> = [[rdd, partition]];
-    while (stack.length > 0) {
-      const [r, p] = stack.pop()!;
-      const key = `${r.id}/${p}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      if (r.storageLevel.name !== 'NONE' && this.cache.isCachedOn(r.id, p, workerIndex)) continue;
-      const payload = r.partitionPayload?.(p);
-      if (payload !== undefined) payloads.push([r.id, p, payload]);
-      for (const d of r.dependencies) {
-        if (d.type === 'shuffle') {
-          const missing = this.tracker.missingMaps(d.shuffleId);
-          if (missing.length > 0) throw new MissingShuffleOutputError(d.shuffleId, missing[0]!, this.tracker.lostReason(d.shuffleId, missing[0]!));
-          shuffleReads.push(this.tracker.reads(d.shuffleId, p));
-        } else {
-          for (const q of d.getParents(p)) stack.push([d.rdd, q]);
+    let remoteBlocks: RemoteBlockWire[] | undefined;
+    const below: Array<[RDD<unknown>, number, ShuffleReadWire[]]> = [];
+    // The task's own input first, then what is below each remote block (minus what the task reads anyway).
+    const walk = (stack: Array<[RDD<unknown>, number]>, reads: ShuffleReadWire[], remote: boolean): void => {
+      while (stack.length > 0) {
+        const [r, p] = stack.pop()!;
+        const key = `${r.id}/${p}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        if (r.storageLevel.name !== 'NONE') {
+          if (this.cache.isCachedOn(r.id, p, workerIndex)) continue;
+          const holders = remote ? [] : this.cache.locations(r.id, p);
+          if (holders.length > 0) {
+            const fallbackReads: ShuffleReadWire[] = [];
+            (remoteBlocks ??= []).push({ rddId: r.id, partition: p, generation: r.cacheGeneration, workers: holders, fallbackReads });
+            below.push([r, p, fallbackReads]);
+            continue;
+          }
+        }
+        const payload = r.partitionPayload?.(p);
+        if (payload !== undefined) payloads.push([r.id, p, payload]);
+        for (const d of r.dependencies) {
+          if (d.type === 'shuffle') {
+            const missing = this.tracker.missingMaps(d.shuffleId);
+            if (missing.length > 0) throw new MissingShuffleOutputError(d.shuffleId, missing[0]!, this.tracker.lostReason(d.shuffleId, missing[0]!));
+            const read = this.tracker.reads(d.shuffleId, p);
+            // Read from shared memory only by the task's own input: a fallback read may never be made, and a taken
+            // shared bucket must be released by the task that took it.
+            if (remote) {
+              const { shared: _, ...fetched } = read;
+              reads.push(fetched);
+            } else reads.push(read);
+          } else {
+            for (const q of d.getParents(p)) stack.push([d.rdd, q]);
+          }
         }
       }
+    };
+    walk([[rdd, partition]], shuffleReads, false);
+    for (const [r, p, fallbackReads] of below) {
+      // The block itself was marked seen when it was listed; what is below it was not.
+      seen.delete(`${r.id}/${p}`);
+      walk([[r, p]], fallbackReads, true);
     }
-    return { payloads, shuffleReads };
+    return { payloads, shuffleReads, ...(remoteBlocks !== undefined ? { remoteBlocks } : {}) };
   }
 }
 

@@ -270,3 +270,35 @@ function packLists(values: readonly unknown[]): ColumnBlock | undefined {
   }
   return new ListBlock(narrowed(keys), offsets, narrowed(items));
 }
+
+/**
+ * A cached partition as it crosses to another worker (a remote cached-block read): the columns as they are (typed
+ * arrays clone as one copy of their bytes, with no element built on either side), or the elements' array.
+ */
+export type BlockWire =
+  | { readonly kind: 'array'; readonly values: readonly unknown[] }
+  | { readonly kind: 'numbers'; readonly values: Column }
+  | { readonly kind: 'pairs'; readonly keys: Column; readonly values: Column }
+  | { readonly kind: 'lists'; readonly keys: Column; readonly offsets: Int32Array; readonly items: Column };
+
+/** The wire form of a cached partition (see {@link BlockWire}); the block itself is left as it is. */
+export function toBlockWire(p: CachedPartition): BlockWire {
+  if (p instanceof NumberBlock) return { kind: 'numbers', values: p.values };
+  if (p instanceof PairBlock) return { kind: 'pairs', keys: p.keys, values: p.values };
+  if (p instanceof ListBlock) return { kind: 'lists', keys: p.keys, offsets: p.offsets, items: p.items };
+  return { kind: 'array', values: cachedArray(p) };
+}
+
+/** The cached partition a {@link BlockWire} describes, as the holder's store had it. */
+export function fromBlockWire(w: BlockWire): CachedPartition {
+  switch (w.kind) {
+    case 'numbers':
+      return new NumberBlock(w.values);
+    case 'pairs':
+      return new PairBlock(w.keys, w.values);
+    case 'lists':
+      return new ListBlock(w.keys, w.offsets, w.items);
+    default:
+      return w.values;
+  }
+}

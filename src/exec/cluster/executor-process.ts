@@ -590,6 +590,8 @@ export class ExecutorProcess {
             this.#client(p.host, p.port).request({ kind: 'fetch', ...about(shuffleId, mapIds, reduceId) }) as never,
           fetchParts: (shuffleId, mapIds, reduceId, at, maxBytes) =>
             this.#client(p.host, p.port).request({ kind: 'fetchParts', ...about(shuffleId, mapIds, reduceId), at, maxBytes }) as never,
+          fetchBlock: (rddId, partition, generation) =>
+            this.#client(p.host, p.port).request({ kind: 'fetchBlock', index: p.index, epoch: p.epoch, rddId, partition, generation }) as never,
         };
         expose(service, nodeEndpoint(ch.port2 as never));
         ch.port2.unref();
@@ -624,14 +626,18 @@ export class ExecutorProcess {
       maxBytes?: number;
       taskId?: number;
       appId?: string;
+      rddId?: number;
+      partition?: number;
+      generation?: number;
     };
     const app = this.#app;
     if (req.kind === 'ping') return this.#id;
     if (app === undefined) throw new ClusterError(`executor ${this.#id} runs no application`);
-    if (req.kind === 'fetch' || req.kind === 'fetchParts') {
+    if (req.kind === 'fetch' || req.kind === 'fetchParts' || req.kind === 'fetchBlock') {
       const t = app.threads.get(req.index!);
       if (t === undefined || t.dead || t.slot.epoch !== req.epoch)
         throw new ClusterError(`slot ${req.index} (epoch ${req.epoch}) is not on executor ${this.#id}`);
+      if (req.kind === 'fetchBlock') return t.serve.fetchBlock(req.rddId!, req.partition!, req.generation!);
       if (req.kind === 'fetchParts') return t.serve.fetchParts(req.shuffleId!, req.mapIds!, req.reduceId!, req.at!, req.maxBytes!);
       return t.serve.fetchBuckets(req.shuffleId!, req.mapIds!, req.reduceId!);
     }

@@ -124,6 +124,7 @@ const api: WorkerApi = {
       executor.setPeer(index, epoch, {
         fetchBuckets: (s, m, r) => remote.fetchBuckets(s, [...m], r),
         fetchParts: (s, m, r, at, maxBytes) => remote.fetchParts(s, [...m], r, at, maxBytes),
+        fetchBlock: (rddId, p, generation) => remote.fetchBlock(rddId, p, generation),
       });
       // The port closes when the peer's thread ends: fail fetches waiting on that incarnation (only that one:
       // the close may come after its replacement is connected).
@@ -143,6 +144,8 @@ const api: WorkerApi = {
           const served = executor.serveParts(s, m, r, at, maxBytes);
           return transfer(served.parts, served.transfer);
         },
+        // Copied, not transferred: the block stays cached here.
+        fetchBlock: (rddId, p, generation) => executor.serveBlock(rddId, p, generation),
       };
       expose(service, nodeEndpoint(servePort as never));
       (servePort as unknown as { unref?: () => void }).unref?.();
