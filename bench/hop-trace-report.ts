@@ -367,7 +367,7 @@ function phases(): void {
         return {
           start: Math.min(...mine.map((x) => x.start.t)),
           end: Math.max(...mine.map((x) => x.end.t)),
-          computing: mine.reduce((sum, x) => sum + x.end.t - x.start.t, 0),
+          computing: unionLength(mine.map((x) => [x.start.t, x.end.t] as const)),
           onCpu: mine.reduce((sum, x) => sum + cpu(x), 0),
         };
       });
@@ -404,4 +404,24 @@ function phases(): void {
     const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
     console.log(`| ${name} | ${median(xs).toFixed(2)} | ${q(xs, 0.25).toFixed(2)} | ${q(xs, 0.75).toFixed(2)} | ${mean.toFixed(2)} | ${share} |`);
   }
+}
+
+/**
+ * The length of the union of `spans`: a worker's tasks can overlap (a task that reaches its inputs while another's
+ * computation awaits between its parts), and a sum would count the overlap twice, reading more than the stage.
+ */
+function unionLength(spans: ReadonlyArray<readonly [number, number]>): number {
+  const sorted = [...spans].sort((a, b) => a[0] - b[0]);
+  let total = 0;
+  let from = Number.NEGATIVE_INFINITY;
+  let to = Number.NEGATIVE_INFINITY;
+  for (const [a, b] of sorted) {
+    if (a > to) {
+      if (to > from) total += to - from;
+      from = a;
+      to = b;
+    } else if (b > to) to = b;
+  }
+  if (to > from) total += to - from;
+  return total;
 }

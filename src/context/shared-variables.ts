@@ -209,6 +209,7 @@ function zeroSumCount(): SumCount {
 }
 function addLong(acc: SumCount, v: unknown): SumCount {
   if (typeof v !== 'number' || !Number.isInteger(v)) {
+    // shipped: runs in workers as its own source text, where no kindling error class is in scope
     throw new TypeError(
       `a long accumulator adds whole numbers, got ${typeof v === 'number' ? v : typeof v}; use sc.doubleAccumulator() for fractions`,
     );
@@ -218,6 +219,7 @@ function addLong(acc: SumCount, v: unknown): SumCount {
   return acc;
 }
 function addDouble(acc: SumCount, v: unknown): SumCount {
+  // shipped: runs in workers as its own source text, where no kindling error class is in scope
   if (typeof v !== 'number') throw new TypeError(`a double accumulator adds numbers, got ${typeof v}; convert it first (Number(x))`);
   acc[0] += v;
   acc[1] += 1;

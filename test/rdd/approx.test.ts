@@ -8,26 +8,30 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BoundedDouble, capture, PartialResult, type RDD, useModule } from 'kindling';
+import { BoundedDouble, capture, PartialResult, type RDD, taskContext, useModule } from 'kindling';
 import { MODES, useContext } from './helpers.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'kindling-approx-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let gates = 0;
 
-/** 0..n-1 in 4 partitions; the last one's task waits until `open()` is called (and fails then, if asked). */
+/**
+ * 0..n-1 in 4 partitions; the last one's task waits until `open()` is called (and fails then, if asked). It waits
+ * without holding its worker's thread (an awaited timer, as a partition waiting on I/O does), so the worker
+ * reports the tasks it finished before it: the partial answer counts exactly the other three partitions.
+ */
 function gated(rdd: RDD<number>, failAfter = false): { rdd: RDD<number>; open: () => void } {
   const gate = path.join(dir, `gate-${gates++}`);
   const fs = useModule<typeof import('node:fs')>('node:fs');
   const last = rdd.getNumPartitions() - 1;
-  const out = rdd.mapPartitionsWithIndex(
-    capture({ gate, fs, last, failAfter }, (i: number, it: Iterable<number>) => {
-      if (i === last) {
-        const cell = new Int32Array(new SharedArrayBuffer(4));
-        while (!fs.existsSync(gate)) Atomics.wait(cell, 0, 0, 20);
+  const task = taskContext;
+  const out = rdd.mapAsync(
+    capture({ gate, fs, last, failAfter, task }, async (x: number) => {
+      if (task().partitionId === last) {
+        while (!fs.existsSync(gate)) await new Promise((resolve) => setTimeout(resolve, 20));
         if (failAfter) throw new Error('the last partition failed');
       }
-      return it;
+      return x;
     }),
   );
   return { rdd: out, open: () => writeFileSync(gate, '') };
