@@ -196,6 +196,20 @@ function expandGlob(absPattern: string, recursive: boolean, notFiles: string[]):
 }
 
 /**
+ * One entry of an input spec as a path: taken literally when it exists; otherwise, when its only glob
+ * characters are escaped with a backslash (`x\[1\].txt`), the path with the escapes removed, as Hadoop's
+ * GlobPattern reads it (a pattern without an unescaped wildcard names exactly one path).
+ */
+function resolveEntry(named: string): { entry: string; abs: string; stat: Stats | null } {
+  const entry = localPathOf(named, 'input path');
+  const abs = path.resolve(entry);
+  const stat = statOrNull(abs);
+  if (stat !== null || !/\\[*?[\]{}()!,\\]/.test(entry) || globber().isDynamicPattern(entry)) return { entry, abs, stat };
+  const literal = path.resolve(entry.replace(/\\(.)/g, '$1'));
+  return { entry, abs: literal, stat: statOrNull(literal) };
+}
+
+/**
  * Lists the files an input spec names, as Hadoop's FileInputFormat would, blocking until done.
  *
  * Synchronous because the driver resolves a `textFile` lazily inside synchronous RDD calls such as
@@ -231,9 +245,7 @@ export function listInputFilesSync(spec: string, options: InputListingOptions = 
   const problems: string[] = [];
   const notFiles: string[] = [];
   for (const named of entries) {
-    const entry = localPathOf(named, 'input path');
-    const abs = path.resolve(entry);
-    const s = statOrNull(abs);
+    const { entry, abs, stat: s } = resolveEntry(named);
     if (s?.isDirectory()) {
       for (const f of filesInDirectory(abs, recursive, notFiles)) found.add(f);
     } else if (s !== null) {
@@ -294,9 +306,8 @@ export async function listInputFiles(spec: string, options: InputListingOptions 
  */
 export function inputSpecRoots(spec: string): Array<{ path: string; glob: boolean }> {
   return splitInputSpec(spec).map((named) => {
-    const entry = localPathOf(named, 'input path');
-    const abs = path.resolve(entry);
-    if (statOrNull(abs) === null && globber().isDynamicPattern(entry)) return { path: splitGlobBase(abs).base, glob: true };
+    const { entry, abs, stat } = resolveEntry(named);
+    if (stat === null && globber().isDynamicPattern(entry)) return { path: splitGlobBase(abs).base, glob: true };
     return { path: abs, glob: false };
   });
 }

@@ -143,6 +143,29 @@ describe('listInputFilesSync', () => {
   });
 });
 
+describe("backslash escapes, as in Hadoop's GlobPattern", () => {
+  beforeAll(() => {
+    mkdirSync(p('odd/e[2]'), { recursive: true });
+    for (const f of ['odd/x[1].txt', 'odd/x1.txt', 'odd/star*.txt', 'odd/starry.txt', 'odd/e[2]/f.txt']) writeFileSync(p(f), 'x\n');
+  });
+
+  it('reads a pattern whose glob characters are all escaped as the one path it names', () => {
+    expect(listInputFilesSync(p('odd/x\\[1\\].txt'))).toEqual([p('odd/x[1].txt')]);
+    expect(listInputFilesSync(p('odd/star\\*.txt'))).toEqual([p('odd/star*.txt')]);
+    expect(listInputFilesSync(p('odd/e\\[2\\]'))).toEqual([p('odd/e[2]/f.txt')]);
+    expect(inputSpecRoots(p('odd/x\\[1\\].txt'))).toEqual([{ path: p('odd/x[1].txt'), glob: false }]);
+  });
+
+  it('keeps escaped characters literal inside a pattern with wildcards', () => {
+    expect(listInputFilesSync(p('odd/e\\[2\\]/*.txt'))).toEqual([p('odd/e[2]/f.txt')]);
+    expect(listInputFilesSync(p('odd/star\\*.*'))).toEqual([p('odd/star*.txt')]);
+  });
+
+  it('names the unescaped path when it does not exist', () => {
+    expect(() => listInputFilesSync(p('odd/y\\[1\\].txt'))).toThrow(`Input path does not exist: ${p('odd/y[1].txt')}`);
+  });
+});
+
 describe('inputSpecRoots', () => {
   it('gives each entry as a literal path, or a glob as its literal leading directory', () => {
     expect(inputSpecRoots(`${p('single.txt')},${p('logs/*/2024-*.log')}`)).toEqual([
