@@ -1073,7 +1073,7 @@ describe('StatusStore job counters', () => {
 describe('StatusStore against a naive fold of task-end batches', () => {
   /** Metric values as a worker reports them: counts, byte sizes, fractional times (-0 is the other property's). */
   const value = fc.oneof(fc.constantFrom(0, 1), fc.integer({ min: 0, max: 2 ** 40 }), fc.double({ min: 0, max: 1e6, noNaN: true })).map((v) => v + 0);
-  const metrics = fc.record(Object.fromEntries(SUMMARIZED_METRICS.map((k) => [k, value]))) as fc.Arbitrary<TaskMetrics>;
+  const metrics = fc.record(Object.fromEntries(SUMMARIZED_METRICS.map((k) => [k, value]))) as unknown as fc.Arbitrary<TaskMetrics>;
   const task = fc.record({
     stage: fc.nat(1),
     partition: fc.nat(30),
