@@ -1069,3 +1069,165 @@ describe('StatusStore job counters', () => {
     );
   });
 });
+
+describe('StatusStore against a naive fold of task-end batches', () => {
+  /** Metric values as a worker reports them: counts, byte sizes, fractional times (-0 is the other property's). */
+  const value = fc.oneof(fc.constantFrom(0, 1), fc.integer({ min: 0, max: 2 ** 40 }), fc.double({ min: 0, max: 1e6, noNaN: true })).map((v) => v + 0);
+  const metrics = fc.record(Object.fromEntries(SUMMARIZED_METRICS.map((k) => [k, value]))) as unknown as fc.Arbitrary<TaskMetrics>;
+  const task = fc.record({
+    stage: fc.nat(1),
+    partition: fc.nat(30),
+    worker: fc.nat(2),
+    result: fc.constantFrom('success' as const, 'success' as const, 'failed' as const, 'killed' as const),
+    durationMs: value,
+    metrics: fc.option(metrics, { nil: undefined, freq: 5 }),
+    endsAfter: fc.nat(6),
+  });
+
+  /** What the store must show, folded the plain way: a list of task objects per stage, sums as the tasks end. */
+  interface Naive {
+    tasks: Array<{ taskId: number; key: string; index: number; status: string; duration: number | undefined; metrics: TaskMetrics | undefined }>;
+    sums: number[];
+    counts: [number, number, number];
+  }
+  const naiveQuantiles = (values: number[]) => {
+    const v = [...values].sort((a, b) => a - b);
+    const rank = (q: number) => v[Math.min(v.length - 1, Math.max(0, Math.ceil(q * v.length) - 1))]!;
+    return [v[0]!, rank(0.25), rank(0.5), rank(0.75), v[v.length - 1]!];
+  };
+
+  it('shows each retained task, the stage’s quantiles and totals, and the executors’ totals a plain fold gives, before and after the stage ends (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(task, { minLength: 1, maxLength: 80 }),
+        fc.array(fc.integer({ min: 1, max: 50 }), { minLength: 1, maxLength: 5 }),
+        fc.constantFrom(4, 10_000),
+        (tasks, cuts, retainedTasks) => {
+          // Attempts of a partition count up per stage; each end comes some starts after its start.
+          const attempts = new Map<string, number>();
+          const events: Array<Extract<SchedulerEvent, { type: 'taskStart' | 'taskEnd' }>> = [];
+          const pending: Array<{ at: number; e: Extract<SchedulerEvent, { type: 'taskEnd' }> }> = [];
+          tasks.forEach((t, n) => {
+            const a = attempts.get(`${t.stage}.${t.partition}`) ?? 0;
+            attempts.set(`${t.stage}.${t.partition}`, a + 1);
+            const common = {
+              stageId: t.stage,
+              stageAttempt: 0,
+              partition: t.partition,
+              attempt: a,
+              workerIndex: t.worker,
+              executorId: String(t.worker),
+              speculative: false,
+            };
+            events.push({ type: 'taskStart', ...common, time: 1000 + n });
+            const end = {
+              type: 'taskEnd' as const,
+              ...common,
+              result: t.result,
+              durationMs: t.durationMs,
+              metrics: t.metrics,
+              locality: 'NO_PREF' as const,
+              time: 5000 + n,
+            };
+            pending.push({ at: n + t.endsAfter, e: end });
+            for (const q of pending.filter((x) => x.at <= n)) events.push(q.e);
+            pending.splice(0, pending.length, ...pending.filter((x) => x.at > n));
+          });
+          for (const q of pending) events.push(q.e);
+
+          // The naive fold: retention as Spark's retainedTasks (the oldest finished task goes when one too many are kept).
+          const naive = new Map<number, Naive>([0, 1].map((s) => [s, { tasks: [], sums: SUMMARIZED_METRICS.map(() => 0), counts: [0, 0, 0] }]));
+          const executors = new Map<
+            string,
+            { completed: number; failed: number; killed: number; duration: number; gc: number; input: number; read: number; write: number }
+          >();
+          let taskId = 0;
+          for (const e of events) {
+            const s = naive.get(e.stageId)!;
+            const key = `${e.partition}.${e.attempt}.${e.workerIndex}`;
+            if (e.type === 'taskStart') {
+              s.tasks.push({ taskId: taskId++, key, index: e.partition, status: 'RUNNING', duration: undefined, metrics: undefined });
+              if (s.tasks.length > retainedTasks) {
+                const oldest = s.tasks.findIndex((x) => x.status !== 'RUNNING');
+                if (oldest >= 0) s.tasks.splice(oldest, 1);
+              }
+              continue;
+            }
+            const row = s.tasks.find((x) => x.key === key);
+            if (row !== undefined) {
+              row.status = e.result === 'success' ? 'SUCCESS' : e.result === 'failed' ? 'FAILED' : 'KILLED';
+              row.duration = e.durationMs;
+              row.metrics = e.metrics;
+            }
+            s.counts[e.result === 'success' ? 0 : e.result === 'failed' ? 1 : 2]++;
+            if (e.result === 'success' && e.metrics !== undefined) SUMMARIZED_METRICS.forEach((k, j) => (s.sums[j]! += e.metrics![k]));
+            const x = executors.get(e.executorId) ?? { completed: 0, failed: 0, killed: 0, duration: 0, gc: 0, input: 0, read: 0, write: 0 };
+            executors.set(e.executorId, x);
+            if (e.result === 'success') x.completed++;
+            else if (e.result === 'failed') x.failed++;
+            else x.killed++;
+            x.duration += e.durationMs;
+            x.gc += e.metrics?.gcMs ?? 0;
+            x.input += e.metrics?.inputBytes ?? 0;
+            x.read += e.metrics?.shuffleReadBytes ?? 0;
+            x.write += e.metrics?.shuffleWriteBytes ?? 0;
+          }
+
+          // The store, fed as the scheduler feeds it: one batch of rows, refilled and cut anywhere.
+          const store = new StatusStore({ retainedTasks });
+          store.apply({ type: 'jobStart', jobId: 0, time: 0, description: 'j', stageIds: [0, 1], stages: twoStages });
+          // Stages of as many tasks as a table needs to be compacted at their end.
+          for (const stageId of [0, 1])
+            store.apply({ type: 'stageSubmitted', jobId: 0, stageId, attempt: 0, name: 's', numTasks: 1100, numPartitions: 1100, time: 0 });
+          const batch = new TaskEventBatch();
+          for (let at = 0, c = 0; at < events.length; c++) {
+            const end = Math.min(events.length, at + cuts[c % cuts.length]!);
+            for (; at < end; at++) batch.add(events[at]!);
+            store.apply({ type: 'taskBatch', tasks: batch });
+            batch.clear();
+          }
+
+          const check = () => {
+            for (const [stageId, s] of naive) {
+              const st = store.stages.get(`${stageId}.0`)!;
+              const shown = [...st.tasks.values()];
+              expect(shown.map((t) => [t.taskId, t.index, t.status, t.duration])).toEqual(
+                s.tasks.map((t) => [t.taskId, t.index, t.status, t.duration]),
+              );
+              shown.forEach((t, i) => {
+                const m = s.tasks[i]!.metrics;
+                expect(t.metrics === undefined ? undefined : Object.fromEntries(SUMMARIZED_METRICS.map((k) => [k, t.metrics![k]]))).toEqual(
+                  m === undefined ? undefined : Object.fromEntries(SUMMARIZED_METRICS.map((k) => [k, m[k]])),
+                );
+              });
+              expect([...st.totals.sums]).toEqual(s.sums);
+              expect([st.numCompleteTasks, st.numFailedTasks, st.numKilledTasks]).toEqual(s.counts);
+              // Quantiles over the retained successful tasks with metrics, as the stage page shows them while it runs.
+              const done = s.tasks.filter((t) => t.status === 'SUCCESS' && t.metrics !== undefined);
+              const q = store.stageQuantiles(st);
+              if (done.length === 0) expect(q).toBeUndefined();
+              else for (const k of SUMMARIZED_METRICS) expect([...q![k]]).toEqual(naiveQuantiles(done.map((t) => t.metrics![k])));
+            }
+            for (const [id, x] of executors) {
+              const ex = store.executors.get(id)!;
+              expect([ex.completedTasks, ex.failedTasks, ex.killedTasks, ex.totalDuration, ex.totalGCTime, ex.totalInputBytes]).toEqual([
+                x.completed,
+                x.failed,
+                x.killed,
+                x.duration,
+                x.gc,
+                x.input,
+              ]);
+              expect([ex.totalShuffleRead, ex.totalShuffleWrite, ex.activeTasks]).toEqual([x.read, x.write, 0]);
+            }
+          };
+          check();
+          // Ended stages keep their rows compacted (no quantiles in the events here: read from the rows again).
+          for (const stageId of [0, 1]) store.apply({ type: 'stageCompleted', jobId: 0, stageId, attempt: 0, time: 9000, result: 'succeeded' });
+          check();
+        },
+      ),
+      { numRuns: 50 },
+    );
+  });
+});
