@@ -287,6 +287,23 @@ describe('Executor tasks', () => {
     }
   });
 
+  it("hands a task's outcome to the host before a task that arrived with it starts computing", async () => {
+    // The host posts outcomes at the end of its turn or when a computation starts (beforeCompute), whichever is
+    // first: an outcome not yet handed over then waits for the whole of the next computation, however long.
+    const ex = executor();
+    // A task not sent alone looks at the queue: the two below arrive within QUEUE_LOOK_MS of that look, so neither
+    // looks again and both go on in the same turn of the thread.
+    expect((await ex.runTask(rangeTask(70, 5))).status).toBe('success');
+    const order: string[] = [];
+    ex.beforeCompute = () => void (order.at(-1) !== 'compute' && order.push('compute'));
+    const runs = [
+      ex.runTask({ ...rangeTask(71, 5), alone: true }, (o) => void order.push(`ended 71 ${o.status}`)),
+      ex.runTask(rangeTask(72, 5), (o) => void order.push(`ended 72 ${o.status}`)),
+    ];
+    await Promise.all(runs);
+    expect(order).toEqual(['compute', 'ended 71 success', 'compute', 'ended 72 success']);
+  });
+
   it('a cancelled task still leaves its stage description for the next task of its stage', async () => {
     // The driver sends a stage's RDDs (and new broadcasts) with the first task of the stage a worker gets and
     // counts them as delivered; if that task is moved away before it starts, the next one comes without them.
