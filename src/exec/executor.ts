@@ -496,8 +496,15 @@ export class Executor {
   /** Phase 3: the stage's RDDs, rebuilt once per stage attempt unless the task has its own accumulators. */
   async #stageRdds(msg: TaskMessage, compile: Compile): Promise<Map<number, RDD<unknown>>> {
     const wires = this.#stageWires.get(msg.stageKey);
-    // internal: a stage's description reaches a worker before its tasks, on the same ordered channel
-    if (wires === undefined) throw new Error(`worker ${this.workerIndex} has no description of stage attempt ${msg.stageKey}`);
+    // A stage's description reaches a worker before its tasks, on the same ordered channel; the driver releases it
+    // once every job needing the stage has ended, which a task queued here (in its admission's look at the queue)
+    // can outlive. Nothing waits for that task's outcome any more: it ends as killed, not as a failure of its code.
+    if (wires === undefined) {
+      throw new EarlyOutcome({
+        kind: 'killed',
+        message: `task ${msg.taskId} (partition ${msg.partition} of stage ${msg.stageId}) found worker ${this.workerIndex} has no description of stage attempt ${msg.stageKey}: the stage was released (its jobs ended) before the task ran`,
+      });
+    }
     if (msg.accumulators.length > 0) return rebuildRdds(wires, compile);
     let rdds = this.#rebuilt.get(msg.stageKey);
     if (rdds === undefined) {
