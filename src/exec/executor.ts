@@ -283,7 +283,7 @@ export class Executor {
    * synchronous run as the task's computation (for a synchronous partition): before any other task of this thread
    * resumes, so before another computation can hold the thread. The returned promise settles only a few microtask
    * turns later, by when a task that arrived with this one may have started computing: a host that reports outcomes
-   * from the promise holds this one back for that computation's whole length.
+   * from the promise holds this one back for that computation's whole length. `ended` must not throw.
    *
    * @example
    * ```ts
