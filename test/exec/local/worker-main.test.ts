@@ -13,11 +13,7 @@ import path from 'node:path';
 import type { ShippedFunction } from '../../../src/closure/index.js';
 import type { TaskMessage } from '../../../src/exec/protocol.js';
 import { rangeTask } from '../range-task.js';
-
-// The built pool: its workers start from the build (dist), not from the sources.
-const { WorkerPool } = (await import(
-  path.resolve(import.meta.dirname, '../../../dist/exec/local/worker-pool.js')
-)) as typeof import('../../../src/exec/local/worker-pool.js');
+import { oneWorkerPool } from './one-worker-pool.js';
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'kindling-worker-main-test-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -45,18 +41,7 @@ function blockingTask(taskId: number, epoch: number, flag: Int32Array): TaskMess
 
 describe('worker-main', () => {
   it("posts a task's outcome before a task sent with it starts computing, though that one then holds the thread", async () => {
-    const pool = new WorkerPool({
-      numWorkers: 1,
-      spillRoot: scratch,
-      worker: {
-        fetchTimeoutMs: 60_000,
-        storageBytes: 1 << 20,
-        maxResultBytes: 1 << 20,
-        engine: 'memory',
-        shuffleSpillBytes: 1 << 20,
-        jobOutputRoot: mkdtempSync(path.join(scratch, 'jobs-')),
-      },
-    });
+    const pool = oneWorkerPool(scratch);
     const flags: Int32Array[] = [];
     try {
       await pool.ready();
