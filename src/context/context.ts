@@ -865,6 +865,7 @@ export class Context implements RddContext {
    * const messy = sc.csvFile('export.csv', { mode: 'PERMISSIVE' }); // RDD<Record<string, string | null>>
    * const rows = sc.csvFile('data.tsv', { header: false, delimiter: '\t' }); // RDD<string[]>
    * const notes = sc.csvFile('notes.csv', { multiLine: true }); // quoted fields with line breaks
+   * const either = sc.csvFile('in.csv', { header: hasHeader }); // a boolean: RDD<Record<string, string> | string[]>
    * // Spark's reader options: null for NA, '#' comments, backslash escapes, values trimmed
    * const raw = sc.csvFile('raw.csv', { nullValue: 'NA', comment: '#', escape: '\\', ignoreLeadingWhiteSpace: true, ignoreTrailingWhiteSpace: true });
    * ```
@@ -874,10 +875,13 @@ export class Context implements RddContext {
   csvFile(path: string, options?: CsvFileOptions & { header?: true }): RDD<Record<string, string>>;
   csvFile(path: string, options: CsvFileOptions & { header: false; nullValue: string }): RDD<Array<string | null>>;
   csvFile(path: string, options: CsvFileOptions & { header: false }): RDD<string[]>;
+  // `header` known only at run time (a boolean variable, a whole CsvFileOptions): records or field lists.
   csvFile(
     path: string,
-    options: CsvFileOptions & { header?: boolean } = {},
-  ): RDD<Record<string, string | null>> | RDD<Record<string, string>> | RDD<string[]> | RDD<Array<string | null>> {
+    options: CsvFileOptions & ({ nullValue: string } | { mode: 'PERMISSIVE' | 'permissive' }),
+  ): RDD<Record<string, string | null> | Array<string | null>>;
+  csvFile(path: string, options: CsvFileOptions): RDD<Record<string, string> | string[]>;
+  csvFile(path: string, options: CsvFileOptions & { header?: boolean } = {}): RDD<Record<string, string | null> | Array<string | null>> {
     const delimiter = options.delimiter ?? ',';
     const { quote, comment, ignoreLeadingWhiteSpace, ignoreTrailingWhiteSpace, nullValue, emptyValue } = options;
     const parsing = { quote, escape: options.escape, comment, ignoreLeadingWhiteSpace, ignoreTrailingWhiteSpace, nullValue, emptyValue };

@@ -278,7 +278,19 @@ export class Executor {
 
   // ---- running a task -----------------------------------------------------------------------------------------
 
-  async runTask(msg: TaskMessage): Promise<TaskOutcome> {
+  /**
+   * Runs a task to its outcome, never throwing. `ended`, when given, is called with the outcome in the same
+   * synchronous run as the task's computation (for a synchronous partition): before any other task of this thread
+   * resumes, so before another computation can hold the thread. The returned promise settles only a few microtask
+   * turns later, by when a task that arrived with this one may have started computing: a host that reports outcomes
+   * from the promise holds this one back for that computation's whole length. `ended` must not throw.
+   *
+   * @example
+   * ```ts
+   * void executor.runTask(msg, (outcome) => queueForDriver(msg.taskId, outcome));
+   * ```
+   */
+  async runTask(msg: TaskMessage, ended?: (outcome: TaskOutcome) => void): Promise<TaskOutcome> {
     const meter: Meter = {
       started: performance.now(),
       gcFrom: performance.now(),
@@ -303,12 +315,12 @@ export class Executor {
     if (msg.epoch !== this.epoch) {
       // Never happens through a backend; a task meant for another incarnation must not run here.
       const message = `task ${msg.taskId} was built for epoch ${msg.epoch} of worker ${this.workerIndex}, this is epoch ${this.epoch}`;
-      return {
+      return endedWith(ended, {
         status: 'failed',
         epoch: this.epoch,
         failure: { kind: 'workerLost', workerIndex: this.workerIndex, message, causedByApp: false },
         blockUpdates: [],
-      };
+      });
     }
     // Sent with nothing ahead of it (the driver moves only tasks queued behind another), and none here either.
     const alone = msg.alone === true && this.#active.size === 0;
@@ -360,12 +372,15 @@ export class Executor {
       // mapAsync partitions this task reads are awaited before the (synchronous) computation.
       const awaiting = prepareAsyncPartitions(rdds, rdd, msg.partition, tc.context);
       if (awaiting !== undefined) await awaiting;
-      const ran =
+      const run =
         msg.shuffleWrite !== undefined
           ? await this.#runShuffleMap(msg, rdd, tc.context, runtime, meter)
           : await this.#runResult(msg, rdd, tc.context, runtime, meter);
+      // From the computation to `ended` without an await (unless the partition's own code is asynchronous): see runTask.
+      const running = run();
+      const ran = running instanceof Promise ? await running : running;
       hop('w.computed', msg.jobId, hopTraceOn ? `${msg.taskId} ${threadTimes()}` : msg.taskId);
-      return {
+      return endedWith(ended, {
         status: 'success',
         epoch: this.epoch,
         ...ran,
@@ -373,10 +388,16 @@ export class Executor {
         computedRdds: [...tc.computed.keys()],
         blockUpdates: this.blocks.drainUpdates(),
         metrics: metricsOf(meter),
-      };
+      });
     } catch (e) {
       if (meter.computeStart > 0 && meter.runMs === 0) meter.runMs = performance.now() - meter.computeStart;
-      return { status: 'failed', epoch: this.epoch, failure: failureOf(e), blockUpdates: this.blocks.drainUpdates(), metrics: metricsOf(meter) };
+      return endedWith(ended, {
+        status: 'failed',
+        epoch: this.epoch,
+        failure: failureOf(e),
+        blockUpdates: this.blocks.drainUpdates(),
+        metrics: metricsOf(meter),
+      });
     } finally {
       for (const input of inputs.values()) input.dispose();
       // Nothing of the task reads the shared buckets now (a combine copies what it keeps): their writer may reuse them.
@@ -475,8 +496,15 @@ export class Executor {
   /** Phase 3: the stage's RDDs, rebuilt once per stage attempt unless the task has its own accumulators. */
   async #stageRdds(msg: TaskMessage, compile: Compile): Promise<Map<number, RDD<unknown>>> {
     const wires = this.#stageWires.get(msg.stageKey);
-    // internal: a stage's description reaches a worker before its tasks, on the same ordered channel
-    if (wires === undefined) throw new Error(`worker ${this.workerIndex} has no description of stage attempt ${msg.stageKey}`);
+    // A stage's description reaches a worker before its tasks, on the same ordered channel; the driver releases it
+    // once every job needing the stage has ended, which a task queued here (in its admission's look at the queue)
+    // can outlive. Nothing waits for that task's outcome any more: it ends as killed, not as a failure of its code.
+    if (wires === undefined) {
+      throw new EarlyOutcome({
+        kind: 'killed',
+        message: `task ${msg.taskId} (partition ${msg.partition} of stage ${msg.stageId}) found worker ${this.workerIndex} has no description of stage attempt ${msg.stageKey}: the stage was released (its jobs ended) before the task ran`,
+      });
+    }
     if (msg.accumulators.length > 0) return rebuildRdds(wires, compile);
     let rdds = this.#rebuilt.get(msg.stageKey);
     if (rdds === undefined) {
@@ -579,8 +607,17 @@ export class Executor {
     return { context, computed };
   }
 
-  /** Phase 5, map side: buckets the partition (combining first when the shuffle asks) into the shuffle store. */
-  async #runShuffleMap(msg: TaskMessage, rdd: RDD<unknown>, tc: TaskContext, runtime: TaskRuntime, meter: Meter): Promise<{ mapStatus: MapStatus }> {
+  /**
+   * Phase 5, map side: buckets the partition (combining first when the shuffle asks) into the shuffle store. Resolves
+   * to the computation, to call with no await in between it and the outcome (see runTask).
+   */
+  async #runShuffleMap(
+    msg: TaskMessage,
+    rdd: RDD<unknown>,
+    tc: TaskContext,
+    runtime: TaskRuntime,
+    meter: Meter,
+  ): Promise<() => { mapStatus: MapStatus }> {
     const w = msg.shuffleWrite!;
     const aggregator =
       w.aggregator && w.mapSideCombine
@@ -624,28 +661,46 @@ export class Executor {
       w.partitioner.kind === 'custom'
         ? new CompiledPartitioner(w.partitioner.numPartitions, await runtime.compile(w.partitioner.getPartition as ShippedFunction))
         : undefined;
-    meter.enter();
-    meter.computeStart = performance.now();
-    const mapStatus = writeShuffleOutput((each) => rdd.forEach(msg.partition, tc, each), rdd.label, w, aggregator, writer, custom);
-    meter.runMs = performance.now() - meter.computeStart;
-    for (const s of mapStatus.sizes) meter.writeRecords += s;
-    meter.writeBytes = sampled === 0 ? 0 : Math.round((sampledBytes / sampled) * meter.writeRecords);
-    return { mapStatus };
+    return () => {
+      meter.enter();
+      meter.computeStart = performance.now();
+      const mapStatus = writeShuffleOutput((each) => rdd.forEach(msg.partition, tc, each), rdd.label, w, aggregator, writer, custom);
+      meter.runMs = performance.now() - meter.computeStart;
+      for (const s of mapStatus.sizes) meter.writeRecords += s;
+      meter.writeBytes = sampled === 0 ? 0 : Math.round((sampledBytes / sampled) * meter.writeRecords);
+      return { mapStatus };
+    };
   }
 
-  /** Phase 5, result side: the action's function on the partition, checked before it travels to the driver. */
-  async #runResult(msg: TaskMessage, rdd: RDD<unknown>, tc: TaskContext, runtime: TaskRuntime, meter: Meter): Promise<{ value: unknown }> {
-    if (msg.resultFn === undefined) return { value: undefined };
+  /**
+   * Phase 5, result side: the action's function on the partition, checked before it travels to the driver. Resolves
+   * to the computation, as #runShuffleMap.
+   */
+  async #runResult(
+    msg: TaskMessage,
+    rdd: RDD<unknown>,
+    tc: TaskContext,
+    runtime: TaskRuntime,
+    meter: Meter,
+  ): Promise<() => { value: unknown } | Promise<{ value: unknown }>> {
+    if (msg.resultFn === undefined) return () => ({ value: undefined });
     const resultFn = msg.resultFn;
     const run = await timed(
       () => prepareResultFunction(resultFn, runtime.compile),
       (ms) => (meter.compileMs += ms),
     );
-    meter.enter();
-    meter.computeStart = performance.now();
-    // A runner returns a Promise only for a function the action awaits (foreachPartition's).
-    const ran = run(rdd, msg.partition, tc);
-    const value = ran instanceof Promise ? await ran : ran;
+    return () => {
+      meter.enter();
+      meter.computeStart = performance.now();
+      // A runner returns a Promise only for a function the action awaits (foreachPartition's).
+      const ran = run(rdd, msg.partition, tc);
+      return ran instanceof Promise ? ran.then((value) => this.#checkedResult(msg, rdd, meter, value)) : this.#checkedResult(msg, rdd, meter, ran);
+    };
+  }
+
+  /** The end of phase 5 on the result side: the action's value, refused when it could not reach the driver whole. */
+  #checkedResult(msg: TaskMessage, rdd: RDD<unknown>, meter: Meter, value: unknown): { value: unknown } {
+    const resultFn = msg.resultFn!;
     meter.runMs = performance.now() - meter.computeStart;
     // A collect's pairs may come as columns (see result-functions.ts).
     meter.resultRecords = Array.isArray(value)
@@ -662,7 +717,7 @@ export class Executor {
       // The same function returns the same kind of object on every attempt: not retried.
       const error = classInstanceError(
         found,
-        `The result of ${msg.resultFn.kind} on ${rdd.label} for partition ${msg.partition}`,
+        `The result of ${resultFn.kind} on ${rdd.label} for partition ${msg.partition}`,
         'would reach the driver',
       );
       throw new EarlyOutcome({ kind: 'resultNotSerializable', error: toErrorInfo(error) });
@@ -700,6 +755,12 @@ function cachedInputGone(msg: TaskMessage, what: string): EarlyOutcome {
 function readerOf(rdds: ReadonlyMap<number, RDD<unknown>>, shuffleId: number): string {
   for (const r of rdds.values()) if ((r as { shuffleId?: unknown }).shuffleId === shuffleId) return r.label;
   return 'its reader';
+}
+
+/** Phase 6: the outcome, handed to the host's `ended` at once (see Executor.runTask). */
+function endedWith(ended: ((outcome: TaskOutcome) => void) | undefined, outcome: TaskOutcome): TaskOutcome {
+  ended?.(outcome);
+  return outcome;
 }
 
 /** Phase 6, failures: each kind of end as the value the driver's scheduler acts on. */

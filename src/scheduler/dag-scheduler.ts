@@ -155,6 +155,8 @@ export class DAGScheduler implements TaskSetListener {
           results: new Array(partitions.length),
           done: new Array(partitions.length).fill(false),
           remaining: partitions.length,
+          numTasks: partitions.length + this.#missingMapTasks(stage),
+          mapTasksCompleted: 0,
           resultBytes: 0,
           accumulatorsCounted: false,
           onResult,
@@ -242,6 +244,21 @@ export class DAGScheduler implements TaskSetListener {
       this.#shuffleStages.set(d.shuffleId, stage);
     }
     return this.#shuffleStages.get(dep.shuffleId)!;
+  }
+
+  /** Map tasks of the shuffles below `stage` whose output is missing (through missing stages only, each stage once). */
+  #missingMapTasks(stage: Stage): number {
+    let n = 0;
+    const seen = new Set<Stage>();
+    const stack = this.#missingParents(stage);
+    while (stack.length > 0) {
+      const s = stack.pop()!;
+      if (seen.has(s)) continue;
+      seen.add(s);
+      n += this.tracker.missingMaps(s.dep.shuffleId).length;
+      stack.push(...this.#missingParents(s));
+    }
+    return n;
   }
 
   /** Parent stages whose output this stage still needs; fully cached RDDs cut the walk. */
@@ -476,7 +493,12 @@ export class DAGScheduler implements TaskSetListener {
       // of a stage it forgot): the user saw the job end, and its accumulators must not change afterwards.
       if (outcome.accumulators.length > 0 && this.#jobFor(stage) !== undefined) this.options.onAccumulatorUpdates(outcome.accumulators);
       this.tracker.registerOutput(stage.dep.shuffleId, spec.partition, workerIndex, outcome.epoch, outcome.mapStatus ?? { sizes: [] });
-      stage.pending.delete(spec.partition);
+      if (stage.pending.delete(spec.partition)) {
+        for (const id of stage.jobIds) {
+          const j = this.#jobs.get(id);
+          if (j !== undefined) j.mapTasksCompleted++;
+        }
+      }
       hop('dag.mapRegistered', ts.jobId, spec.partition);
       if (this.#running.has(stage) && stage.pending.size === 0 && ts.stageAttempt === stage.nextAttempt - 1) {
         this.#stageFinished(stage);
@@ -822,8 +844,9 @@ export class DAGScheduler implements TaskSetListener {
       description: j.description,
       jobGroup: this.#jobGroups.get(j.jobId),
       stageIds: collectStageIds(j.stage),
-      numTasks: j.done.length,
-      numCompletedTasks: j.done.length - j.remaining,
+      numTasks: j.numTasks,
+      // A map stage run again (lost output) counts its tasks again: never more than the job's tasks, as Spark shows.
+      numCompletedTasks: Math.min(j.numTasks, j.done.length - j.remaining + j.mapTasksCompleted),
     }));
     const stages: ActiveStageStatus[] = [];
     for (const s of this.#running) {
@@ -854,8 +877,12 @@ export interface ActiveJobStatus {
   readonly description: string;
   readonly jobGroup: string | undefined;
   readonly stageIds: readonly number[];
-  /** Result tasks (partitions the action asked for) and how many have finished. */
+  /**
+   * Tasks of the job (Spark's JobData.numTasks): its result tasks (the partitions the action asked for) and the map
+   * tasks of the shuffles below whose output was missing when it started; a stage skipped (its output there) adds none.
+   */
   readonly numTasks: number;
+  /** Those tasks that have succeeded. */
   readonly numCompletedTasks: number;
 }
 

@@ -16,6 +16,13 @@ export interface ActiveJob {
   readonly results: unknown[];
   readonly done: boolean[];
   remaining: number;
+  /**
+   * The tasks the job runs as it starts (Spark's JobData.numTasks): its result tasks and the map tasks of every
+   * shuffle below it whose output is missing then. Stages whose output is there already (skipped) do not count.
+   */
+  readonly numTasks: number;
+  /** Map tasks of this job's stages that succeeded since it started (each partition once per attempt of its stage). */
+  mapTasksCompleted: number;
   /** Estimated bytes of results received so far (checked against maxResultSize). */
   resultBytes: number;
   /** A finished result task's accumulator updates were merged: running its partition again would count them twice. */

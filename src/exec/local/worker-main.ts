@@ -113,7 +113,8 @@ parentPort!.on('message', (m: Partial<RunTasks> | null) => {
   if (m!.releaseStages !== undefined) executor.releaseStages(m!.releaseStages);
   if (m!.removeRdds !== undefined) for (const r of m!.removeRdds) executor.blocks.removeRdd(r.rddId, r.beforeGeneration);
   hop('w.recv', tasks[0]?.jobId ?? -1, tasks.length);
-  for (const task of tasks) void executor.runTask(task).then((o) => ended(task, o));
+  // Queued as the task ends, not when its promise settles: a task sent with it would start computing first.
+  for (const task of tasks) void executor.runTask(task, (o) => ended(task, o));
 });
 
 const api: WorkerApi = {

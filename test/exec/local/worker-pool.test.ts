@@ -9,11 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TaskMessage } from '../../../src/exec/protocol.js';
 import { rangeTask } from '../range-task.js';
-
-// The built pool: its workers start from the build (dist), not from the sources.
-const { WorkerPool } = (await import(
-  path.resolve(import.meta.dirname, '../../../dist/exec/local/worker-pool.js')
-)) as typeof import('../../../src/exec/local/worker-pool.js');
+import { oneWorkerPool } from './one-worker-pool.js';
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'kindling-worker-pool-test-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -23,18 +19,7 @@ const countTask = (taskId: number, epoch: number, count: number): TaskMessage =>
 
 describe('WorkerPool', () => {
   it('marks a task alone when its worker has nothing else in flight, and not one sent behind another', async () => {
-    const pool = new WorkerPool({
-      numWorkers: 1,
-      spillRoot: scratch,
-      worker: {
-        fetchTimeoutMs: 60_000,
-        storageBytes: 1 << 20,
-        maxResultBytes: 1 << 20,
-        engine: 'memory',
-        shuffleSpillBytes: 1 << 20,
-        jobOutputRoot: mkdtempSync(path.join(scratch, 'jobs-')),
-      },
-    });
+    const pool = oneWorkerPool(scratch);
     try {
       await pool.ready();
       const epoch = pool.epoch(0);
