@@ -931,8 +931,10 @@ export class StatusStore {
         const job = this.jobs.get(e.jobId);
         if (job !== undefined) {
           job.activeStages.add(e.stageId);
+          // A job's task total is fixed by its stages' first attempts, as Spark's is at job start: a stage attempted
+          // again (lost map output) does not add its missing tasks a second time.
+          if (!job.ranStages.has(e.stageId)) job.numTasks += e.numTasks;
           job.ranStages.add(e.stageId);
-          job.numTasks += e.numTasks;
         }
         this.#trimStages();
         return;

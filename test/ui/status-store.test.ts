@@ -229,6 +229,19 @@ describe('StatusStore', () => {
     expect(listedStage).toEqual(plainStage);
   });
 
+  it('counts a job’s tasks from its stages’ first attempts: a stage attempted again does not add to the total', () => {
+    const store = new StatusStore();
+    store.apply({ type: 'jobStart', jobId: 0, time: 0, description: 'collect', stageIds: [0, 1], stages: twoStages });
+    store.apply({ type: 'stageSubmitted', jobId: 0, stageId: 0, attempt: 0, name: 'shuffle 0', numTasks: 2, numPartitions: 2, time: 1 });
+    store.apply({ type: 'stageCompleted', jobId: 0, stageId: 0, attempt: 0, time: 2, result: 'succeeded' });
+    store.apply({ type: 'stageSubmitted', jobId: 0, stageId: 1, attempt: 0, name: 'collect', numTasks: 2, numPartitions: 2, time: 3 });
+    store.apply({ type: 'stageCompleted', jobId: 0, stageId: 1, attempt: 0, time: 4, result: 'failed', failureReason: 'fetch failed' });
+    // The map stage runs its lost partition again, then the result stage its two tasks.
+    store.apply({ type: 'stageSubmitted', jobId: 0, stageId: 0, attempt: 1, name: 'shuffle 0', numTasks: 1, numPartitions: 2, time: 5 });
+    store.apply({ type: 'stageSubmitted', jobId: 0, stageId: 1, attempt: 1, name: 'collect', numTasks: 2, numPartitions: 2, time: 6 });
+    expect(store.jobs.get(0)!.numTasks).toBe(4);
+  });
+
   it('marks stages whose output an earlier job left as SKIPPED for the job that did not run them', () => {
     const store = new StatusStore();
     runJob(store, 0, twoStages, [0, 1]);
