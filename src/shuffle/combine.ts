@@ -153,25 +153,16 @@ export function grouping(first: (v: unknown) => unknown, merge: (c: unknown, v: 
     mixed = all;
     used = 2;
   };
-  /**
-   * An int32 key's record (vertex ids, indexes, counts, cluster numbers; -0 is 0, as keysEqual has it): hashed in a
-   * typed array, several times faster than a Map of 100k numbers. A function of its own, small, so that the way
-   * from a pipeline's loop to it can be inlined whole (see ExternalCombiner's addKV).
-   */
-  const addIntKV = (k: number, v: unknown): void => {
-    const t = (ints ??= new IntTable<Pair>());
-    const g = t.get(k);
-    if (g === undefined) t.addAfterMiss(created(k, v, t.size), k);
-    else g[1] = merge(g[1], v);
-  };
   /** Any key, in the IntTable, KeyTable or Map: a record given as its key and value (see addKV). */
   const addAnyKV = (k: unknown, v: unknown): void => {
-    if (typeof k === 'number' && (k | 0) === k) addIntKV(k, v);
-    else addOtherKV(k, v);
-  };
-  /** addAnyKV for a key that is not an int32. */
-  const addOtherKV = (k: unknown, v: unknown): void => {
-    if (inKeyTable(k)) {
+    // Int32 keys (vertex ids, indexes, counts; -0 is 0, as keysEqual has it) hash in a typed array: several times
+    // faster than a Map of 100k numbers.
+    if (typeof k === 'number' && (k | 0) === k) {
+      const t = (ints ??= new IntTable<Pair>());
+      const g = t.get(k);
+      if (g === undefined) t.addAfterMiss(created(k, v, t.size), k);
+      else g[1] = merge(g[1], v);
+    } else if (inKeyTable(k)) {
       const t = (table ??= new KeyTable<Pair>());
       const g = t.get(k);
       if (g === undefined) t.addAfterMiss(k, created(k, v, t.size));

@@ -203,26 +203,24 @@ class ExternalCombiner implements MemoryConsumer {
     this.#otherSamples = 0;
   }
 
-  // `add` and `addKV` run once per record, called from the pipeline's loop (a map over a cached partition): kept to a
-  // few bytecodes, with the measurement in a method of its own, so that V8 can inline the whole way from that loop to
-  // the grouping's table instead of calling each step (k-means' combine, docs/benchmarks.md, session 29).
   readonly add = (kv: Pair): void => {
     this.#g.add(kv);
-    if (++this.#records % CHECK_EVERY === 0) this.#measure(kv[0]);
+    if (++this.#records % CHECK_EVERY === 0) {
+      if (this.#keyBytes === 0 || this.#records % (CHECK_EVERY * 16) === 0) this.#keyBytes = estimateSize([kv[0]]) - 24;
+      if (!this.budget.update(this, this.#estimate())) this.spill();
+      checkHeap(this.#what, HEAP_HINT);
+    }
   };
 
   /** `add([k, v])` without the pair. */
   readonly addKV = (k: unknown, v: unknown): void => {
     this.#g.addKV(k, v);
-    if (++this.#records % CHECK_EVERY === 0) this.#measure(k);
+    if (++this.#records % CHECK_EVERY === 0) {
+      if (this.#keyBytes === 0 || this.#records % (CHECK_EVERY * 16) === 0) this.#keyBytes = estimateSize([k]) - 24;
+      if (!this.budget.update(this, this.#estimate())) this.spill();
+      checkHeap(this.#what, HEAP_HINT);
+    }
   };
-
-  /** Every CHECK_EVERY records: the table's size against the pool (spilling when it cannot hold it), and the heap. */
-  #measure(key: unknown): void {
-    if (this.#keyBytes === 0 || this.#records % (CHECK_EVERY * 16) === 0) this.#keyBytes = estimateSize([key]) - 24;
-    if (!this.budget.update(this, this.#estimate())) this.spill();
-    checkHeap(this.#what, HEAP_HINT);
-  }
 
   readonly addNumbers: NumberColumnsSink = (keys, values, from, to) => {
     this.#inSlices(
@@ -258,7 +256,11 @@ class ExternalCombiner implements MemoryConsumer {
       addSlice(i, end);
       this.#records += end - i;
       i = end;
-      if (this.#records % CHECK_EVERY === 0) this.#measure(keyAt(end));
+      if (this.#records % CHECK_EVERY === 0) {
+        if (this.#keyBytes === 0 || this.#records % (CHECK_EVERY * 16) === 0) this.#keyBytes = estimateSize([keyAt(end)]) - 24;
+        if (!this.budget.update(this, this.#estimate())) this.spill();
+        checkHeap(this.#what, HEAP_HINT);
+      }
     }
   }
 
