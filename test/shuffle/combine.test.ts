@@ -191,6 +191,50 @@ describe('grouping', () => {
   });
 });
 
+describe("grouping's records given as key and value (addKV: a map step's pairs, as k-means' map hands them on)", () => {
+  // k-means' values: a point, a count and a distance; its merge makes new arrays (a cached point must not change).
+  const point = fc.array(fc.double({ noNaN: true, min: -10, max: 10 }), { minLength: 3, maxLength: 3 });
+  const kmValue = fc.tuple(point, fc.constant(1), fc.double({ noNaN: true, min: 0, max: 10 }));
+  type Sums = [number[], number, number];
+  const sums = (a: unknown, b: unknown): unknown => {
+    const [s1, n1, d1] = a as Sums;
+    const [s2, n2, d2] = b as Sums;
+    const s = s1.slice();
+    for (let j = 0; j < s.length; j++) s[j]! += s2[j]!;
+    return [s, n1 + n2, d1 + d2];
+  };
+  const identity = (v: unknown): unknown => v;
+
+  it('groups like add of the same records, and like the definition: cluster numbers, then int32 keys of every spread and keys of every kind', () => {
+    const clusters = fc.array(fc.tuple(fc.integer({ min: 0, max: 4 }), kmValue), { maxLength: 60 });
+    const later = fc.array(fc.tuple(fc.oneof(int32, int32, nearInt, key), kmValue), { maxLength: 40 });
+    fc.assert(
+      fc.property(clusters, later, fc.boolean(), (a, b, firstAsPair) => {
+        // Frozen points: a grouping (or a merge) that changed one would throw.
+        const records = [...a, ...b].map(([k, [p, n, d]]) => [k, [Object.freeze(p), n, d]]) as Pair[];
+        const byKV = grouping(identity, sums);
+        const byPair = grouping(identity, sums);
+        records.forEach(([k, v], i) => {
+          // The first record may come as a pair (it chooses the grouping's way) and the rest as key and value.
+          if (i === 0 && firstAsPair) byKV.add([k, v]);
+          else byKV.addKV(k, v);
+          byPair.add([k, v]);
+        });
+        const got = byKV.groups();
+        expect(got).toEqual(byPair.groups());
+        const expected = reference(records);
+        expect(got.length).toBe(expected.length);
+        got.forEach(([k, c], i) => {
+          if (isIntRow(expected[i]![0])) expect(k).toEqual(expected[i]![0]);
+          else expect(Object.is(k, expected[i]![0])).toBe(true);
+          expect(c).toEqual(expected[i]![1].reduce((acc, v) => sums(acc, v)));
+        });
+      }),
+      { numRuns: 50 },
+    );
+  });
+});
+
 describe('grouping with number combiners (int32 keys and combiners in typed arrays while they last)', () => {
   /**
    * The definition of a fold by key: createCombiner once per key, merge once per later record, in arrival order,

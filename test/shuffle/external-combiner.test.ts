@@ -162,6 +162,55 @@ describe('reduce-side combine under the worker budget', () => {
   });
 });
 
+describe('records given as key and value (a map step over cached points hands its pairs on so)', () => {
+  it('measure the table every 1,024 records as pairs do: the same spills, the same groups (property)', () => {
+    const arrays: Aggregator = {
+      createCombiner: (v) => v,
+      mergeValue: (a, b) => [(a as number[])[0]! + (b as number[])[0]!],
+      mergeCombiners: (a, b) => [(a as number[])[0]! + (b as number[])[0]!],
+    };
+    const pairs = fc.array(
+      fc.tuple(
+        key,
+        fc.integer({ min: -1000, max: 1000 }).map((v) => [v]),
+      ),
+      { minLength: 1100, maxLength: 3000 },
+    );
+    fc.assert(
+      fc.property(pairs, (recs) => {
+        const run = (asKV: boolean): { out: Pair[]; spills: number } => {
+          // A pool of one byte: every measurement spills.
+          const b = newBudget(1);
+          setWorkerMemoryBudget(b);
+          const out: Pair[] = [];
+          combineValuesExternally(
+            (each, _numbers, _pairs, kv) => {
+              for (const [k, v] of recs as Pair[]) {
+                if (asKV) kv(k, v);
+                else each([k, v]);
+              }
+            },
+            arrays,
+            1,
+            'reduceByKey',
+            (kv) => out.push(kv),
+          );
+          return { out, spills: b.spills };
+        };
+        const asPairs = run(false);
+        const asKV = run(true);
+        // One spill per 1,024 records (and the rest's, when the output merges the runs).
+        expect(asKV.spills).toBeGreaterThanOrEqual(Math.floor(recs.length / 1024));
+        expect(asKV.spills).toBe(asPairs.spills);
+        expect(byKey(asKV.out)).toEqual(byKey(asPairs.out));
+        const expected = plainGroups(recs as Pair[]).map(([k, vs]): Pair => [k, [vs.reduce((s: number, v) => s + (v as number[])[0]!, 0)]]);
+        expect(byKey(asKV.out)).toEqual(byKey(expected));
+      }),
+      { numRuns: 25 },
+    );
+  });
+});
+
 describe('map-side combine under the worker budget', () => {
   it('spills the partial combine table of a high-cardinality partition as sorted runs; each key still leaves the map task once', () => {
     setWorkerMemoryBudget(newBudget(64 * 1024));
