@@ -8,7 +8,7 @@ import { MODES, useContext } from './helpers.js';
 describe.each(MODES)('pipe as Spark (%s)', (master) => {
   const ctx = useContext(master);
 
-  test('output lines end at \\n, \\r\\n and a lone \\r, as Java\'s readLine that Spark reads them with', async () => {
+  test("output lines end at \\n, \\r\\n and a lone \\r, as Java's readLine that Spark reads them with", async () => {
     const out = await ctx().parallelize(['x'], 1).pipe("printf 'a\\r\\nb\\rc\\n\\r\\nd\\r'").collect();
     expect(out).toEqual(['a', 'b', 'c', '', 'd']);
     // A command writing Windows line ends (unix2dos, a .cmd script) gives the lines, no trailing \r.

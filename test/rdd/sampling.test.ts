@@ -44,7 +44,7 @@ describe('poissonDraw', () => {
     expect(Math.abs(variance / lambda - 1)).toBeLessThan(0.05);
   });
 
-  test('below a mean of 10 draws what Knuth\'s method drew before, so a seed picks the same sample as it did', () => {
+  test("below a mean of 10 draws what Knuth's method drew before, so a seed picks the same sample as it did", () => {
     const a = new SeededRandom(5);
     const b = new SeededRandom(5);
     for (const lambda of [0.1, 1, 2.5, 9.99]) {
@@ -82,8 +82,16 @@ describe.each(MODES)('sample and takeSample with replacement, large fractions (%
   });
 
   test("takeSample refuses Spark's too-large sizes at the call, naming the bound", async () => {
-    await expect(ctx().range(10).takeSample(true, 2 ** 40, 1)).rejects.toThrow(/cannot support a sample size > 2147020238.*got 1099511627776/);
-    await expect(ctx().range(10).takeSample(false, 2 ** 31, 1)).rejects.toThrow(/cannot support a sample size/);
+    await expect(
+      ctx()
+        .range(10)
+        .takeSample(true, 2 ** 40, 1),
+    ).rejects.toThrow(/cannot support a sample size > 2147020238.*got 1099511627776/);
+    await expect(
+      ctx()
+        .range(10)
+        .takeSample(false, 2 ** 31, 1),
+    ).rejects.toThrow(/cannot support a sample size/);
     expect(await ctx().range(10).count()).toBe(10);
   });
 });
