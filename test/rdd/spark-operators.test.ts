@@ -72,7 +72,10 @@ describe.each(MODES)('Spark operators against a naive model (%s)', (master) => {
         // A range partitioner: one key never straddles two partitions.
         const home = new Map<string, number>();
         glommed.forEach((p, i) => {
-          for (const [k] of p) expect(home.get(canonical(k)) ?? i).toBe(i), home.set(canonical(k), i);
+          for (const [k] of p) {
+            expect(home.get(canonical(k)) ?? i).toBe(i);
+            home.set(canonical(k), i);
+          }
         });
       }),
       RUNS,
@@ -117,15 +120,28 @@ describe.each(MODES)('Spark operators against a naive model (%s)', (master) => {
         const agg = await rdd
           .aggregateByKey(
             [1000],
-            (acc: number[], v: number) => (acc.push(v), acc),
-            (a: number[], b: number[]) => (a.push(...b), a),
+            (acc: number[], v: number) => {
+              acc.push(v);
+              return acc;
+            },
+            (a: number[], b: number[]) => {
+              a.push(...b);
+              return a;
+            },
             out,
           )
           .collect();
         expect(new Map(agg.map(([k, vs]) => [canonical(k), numSorted(vs)]))).toEqual(want);
         const folded = await rdd
           .mapValues((v) => [v])
-          .foldByKey([1000], (a, b) => (a.push(...b), a), out)
+          .foldByKey(
+            [1000],
+            (a, b) => {
+              a.push(...b);
+              return a;
+            },
+            out,
+          )
           .collect();
         expect(new Map(folded.map(([k, vs]) => [canonical(k), numSorted(vs)]))).toEqual(want);
       }),
@@ -141,7 +157,10 @@ describe.each(MODES)('Spark operators against a naive model (%s)', (master) => {
         const got = await rdd
           .combineByKey(
             (v: number) => ({ created: 1, values: [v] }),
-            (c: { created: number; values: number[] }, v: number) => (c.values.push(v), c),
+            (c: { created: number; values: number[] }, v: number) => {
+              c.values.push(v);
+              return c;
+            },
             (a: { created: number; values: number[] }, b: { created: number; values: number[] }) => ({
               created: a.created + b.created,
               values: [...a.values, ...b.values],
@@ -328,7 +347,7 @@ describe.each(MODES)('Spark operators against a naive model (%s)', (master) => {
 
   it("fold and aggregate: the zero once per partition and once on the driver, partition results merged in partition order (PySpark's)", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.constantFrom('a', 'b', 'c', 'd'), { maxLength: 20 }), slices, async (xs, n) => {
+      fc.asyncProperty(fc.array(fc.constantFrom<string>('a', 'b', 'c', 'd'), { maxLength: 20 }), slices, async (xs, n) => {
         const rdd = ctx().parallelize(xs, n);
         const glommed = await rdd.glom().collect();
         const want = 'z' + glommed.map((p) => 'z' + p.join('')).join('');
