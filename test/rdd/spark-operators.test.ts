@@ -364,6 +364,40 @@ describe.each(MODES)('Spark operators against a naive model (%s)', (master) => {
     );
   });
 
+  it("lookup on a sorted RDD runs one task, on the key's range partition, in both directions", async () => {
+    const sc = ctx();
+    for (const ascending of [true, false]) {
+      const rdd = sc
+        .parallelize(
+          Array.from({ length: 300 }, (_, i): [number, number] => [(i * 7) % 100, i]),
+          4,
+        )
+        .sortByKey(ascending, 6)
+        .cache();
+      const glommed = await rdd.glom().collect();
+      for (const k of [-1, 0, 42, 99, 100, 50.5]) {
+        const tasks: number[] = [];
+        const off = sc.events.on('taskStart', (e: { partition: number }): void => void tasks.push(e.partition));
+        let got: number[];
+        try {
+          got = await rdd.lookup(k);
+        } finally {
+          off();
+        }
+        expect(numSorted(got)).toEqual(
+          numSorted(
+            glommed
+              .flat()
+              .filter(([key]) => key === k)
+              .map(([, v]) => v),
+          ),
+        );
+        expect(tasks).toHaveLength(1);
+        if (got.length > 0) expect(glommed[tasks[0]!]!.some(([key]) => key === k)).toBe(true);
+      }
+    }
+  });
+
   it('countByValue and lookup on a partitioned RDD equal the model', async () => {
     await fc.assert(
       fc.asyncProperty(pairs, slices, parts, key, async (xs, n, out, probe) => {
