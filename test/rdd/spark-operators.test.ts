@@ -364,6 +364,33 @@ describe.each(MODES)('Spark operators against a naive model (%s)', (master) => {
     );
   });
 
+  it('distinct compares elements as keys: by structure and kind, a property holding undefined counts', async () => {
+    const sc = ctx();
+    const got = await sc
+      .parallelize<unknown>(
+        [{ a: { x: 1, y: 2 } }, { a: { y: 2, x: 1 } }, { a: 1, b: undefined }, { a: 1 }, 1n, 1, '1', new Date(5), new Date(5), null, undefined, null],
+        3,
+      )
+      .distinct()
+      .collect();
+    expect(got).toHaveLength(9);
+    const holey: unknown[] = new Array(3);
+    holey[0] = 1;
+    holey[2] = 3;
+    expect(
+      await sc
+        .parallelize([holey, [1, undefined, 3]], 2)
+        .distinct()
+        .count(),
+    ).toBe(1);
+    await expect(
+      sc
+        .parallelize([new Map([[1, 2]])], 1)
+        .distinct()
+        .collect(),
+    ).rejects.toThrow(/cannot be a key/);
+  });
+
   it("lookup on a sorted RDD runs one task, on the key's range partition, in both directions", async () => {
     const sc = ctx();
     for (const ascending of [true, false]) {
