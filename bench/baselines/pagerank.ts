@@ -37,13 +37,15 @@ export function readEdgeList(path: string): { src: Int32Array; dst: Int32Array; 
   while (i < len) {
     // one line
     let c = buf[i]!;
+    // A line ends at \n, \r\n or a lone \r, as textFile (Hadoop's LineRecordReader) reads the same file; a \r\n
+    // leaves an empty line, skipped below.
     if (c === 35 /* # */) {
-      while (i < len && buf[i] !== 10) i++;
+      while (i < len && buf[i] !== 10 && buf[i] !== 13) i++;
       i++;
       continue;
     }
     let k = 0;
-    while (i < len && (c = buf[i]!) !== 10) {
+    while (i < len && (c = buf[i]!) !== 10 && c !== 13) {
       if (c >= 48 && c <= 57) {
         let v = 0;
         while (i < len && (c = buf[i]!) >= 48 && c <= 57) {
@@ -52,7 +54,7 @@ export function readEdgeList(path: string): { src: Int32Array; dst: Int32Array; 
         }
         if (k < 2) ids[k] = v;
         k++;
-      } else if (c === 32 || c === 9 || c === 13) {
+      } else if (c === 32 || c === 9) {
         i++;
       } else {
         throw new Error(`${path}: unexpected character '${String.fromCharCode(c)}' at byte ${i}`);

@@ -279,9 +279,17 @@ function shuffleInPlace<T>(xs: T[], rng: SeededRandom): T[] {
   return xs;
 }
 
+const MAX_SAMPLE_SIZE = 2 ** 31 - 1 - Math.trunc(10 * Math.sqrt(2 ** 31 - 1));
+
 /** Spark's takeSample: sample with a fraction that almost surely yields enough, retry if not, shuffle, cut. */
 export async function takeSample<T>(rdd: RDD<T>, withReplacement: boolean, num: number, seed?: number): Promise<T[]> {
   if (!Number.isInteger(num) || num < 0) throw new InvalidArgumentError(`takeSample: num must be a non-negative integer, got ${num}`);
+  // Spark's bound: a larger sample could not come back as one array, and asking for it would sample again forever.
+  if (num > MAX_SAMPLE_SIZE) {
+    throw new InvalidArgumentError(
+      `takeSample: cannot support a sample size > ${MAX_SAMPLE_SIZE} (Int.MaxValue - 10 * sqrt(Int.MaxValue), as Spark), got ${num}`,
+    );
+  }
   const rng = new SeededRandom(seed ?? Math.floor(Math.random() * 2 ** 31));
   if (num === 0) return [];
   const total = await count(rdd);

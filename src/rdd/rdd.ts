@@ -849,8 +849,8 @@ export abstract class RDD<T> {
 
   /**
    * Pipes each partition through an external command (run by the shell when given as a string): one line per
-   * element in (strings as they are, anything else as JSON), one element per output line out, as Spark's pipe.
-   * A command that exits with a non-zero code fails the task with its stderr.
+   * element in (strings as they are, anything else as JSON), one element per output line out, as Spark's pipe
+   * (a line ends at `\n`, `\r\n` or a lone `\r`, as Java's `readLine` that Spark reads it with). A command that exits with a non-zero code fails the task with its stderr.
    *
    * @example
    * ```ts
@@ -893,7 +893,8 @@ export abstract class RDD<T> {
         }
         const out = String(r.stdout);
         if (out === '') return [];
-        const result = out.split('\n');
+        // Spark reads the output with Java's readLine: `\n`, `\r\n` and a lone `\r` each end a line.
+        const result = out.split(/\r\n|\r|\n/);
         if (result[result.length - 1] === '') result.pop();
         return result;
       }),

@@ -42,17 +42,66 @@ export function samplePartition(args: SampleArgs, partition: number, source: (ea
     });
     return;
   }
-  // Knuth's method: count uniform draws until their product falls below e^-lambda.
-  const limit = Math.exp(-fraction);
   source((x) => {
+    const k = poissonDraw(rng, fraction);
+    for (let i = 0; i < k; i++) out(x);
+  });
+}
+
+/**
+ * One draw of Poisson(`lambda`). Below 10, Knuth's method (count uniform draws until their product falls below
+ * e^-lambda: cheap for small means, and the draws every seed gave before); from 10 on, Hörmann's transformed
+ * rejection (PTRS, as numpy), O(1) per draw. Knuth's product alone caps near 745 (e^-lambda underflows to 0 there),
+ * so `sample(true, 1000)` gave at most ~745 copies of each element and `takeSample(true, n)` asking that many
+ * sampled again forever.
+ */
+export function poissonDraw(rng: SeededRandom, lambda: number): number {
+  if (lambda < 10) {
+    const limit = Math.exp(-lambda);
     let k = 0;
     let prod = rng.nextFloat();
     while (prod > limit) {
       k++;
       prod *= rng.nextFloat();
     }
-    for (let i = 0; i < k; i++) out(x);
-  });
+    return k;
+  }
+  const slam = Math.sqrt(lambda);
+  const loglam = Math.log(lambda);
+  const b = 0.931 + 2.53 * slam;
+  const a = -0.059 + 0.02483 * b;
+  const invalpha = 1.1239 + 1.1328 / (b - 3.4);
+  const vr = 0.9277 - 3.6224 / (b - 2);
+  for (;;) {
+    const u = rng.nextFloat() - 0.5;
+    const v = rng.nextFloat();
+    const us = 0.5 - Math.abs(u);
+    const k = Math.floor(((2 * a) / us + b) * u + lambda + 0.43);
+    if (us >= 0.07 && v <= vr) return k;
+    if (k < 0 || (us < 0.013 && v > us)) continue;
+    if (Math.log(v) + Math.log(invalpha) - Math.log(a / (us * us) + b) <= -lambda + k * loglam - logGamma(k + 1)) return k;
+  }
+}
+
+const LOG_GAMMA_SERIES = [
+  8.333333333333333e-2, -2.777777777777778e-3, 7.936507936507937e-4, -5.952380952380952e-4, 8.417508417508418e-4, -1.917526917526918e-3,
+  6.41025641025641e-3, -2.955065359477124e-2, 1.796443723688307e-1, -1.3924322169059,
+];
+
+/** ln Γ(x) for x ≥ 1 by Stirling's series, shifted up to 7 for small x (numpy's `random_loggam`). */
+function logGamma(x: number): number {
+  if (x === 1 || x === 2) return 0;
+  const n = x < 7 ? Math.floor(7 - x) : 0;
+  let x0 = x + n;
+  const x2 = 1 / (x0 * x0);
+  let gl0 = LOG_GAMMA_SERIES[9]!;
+  for (let k = 8; k >= 0; k--) gl0 = gl0 * x2 + LOG_GAMMA_SERIES[k]!;
+  let gl = gl0 / x0 + 0.5 * 1.8378770664093453 + (x0 - 0.5) * Math.log(x0) - x0;
+  for (let k = 1; k <= n; k++) {
+    gl -= Math.log(x0 - 1);
+    x0 -= 1;
+  }
+  return gl;
 }
 
 function sampleByKeyPartition(
@@ -85,13 +134,7 @@ function sampleByKeyPartition(
       if (rng.nextFloat() < fraction) out(x);
       return;
     }
-    const limit = Math.exp(-fraction);
-    let k = 0;
-    let prod = rng.nextFloat();
-    while (prod > limit) {
-      k++;
-      prod *= rng.nextFloat();
-    }
+    const k = poissonDraw(rng, fraction);
     for (let i = 0; i < k; i++) out(x);
   });
 }
