@@ -98,7 +98,7 @@ const gcWindows = new WeakMap<TaskMetrics, readonly [from: number, to: number]>(
 /** Every this many shuffle records, one is measured for the write-byte estimate. */
 const WRITE_SAMPLE_EVERY = 64;
 
-/** Up to three keys of the task's shuffle input, as short JSON: they name a skewed key in the UI. */
+/** Up to three distinct keys of the task's shuffle input, as short JSON: they name a skewed key in the UI. */
 function keySampleOf(fetched: readonly FetchedBucket[]): string[] {
   const out: string[] = [];
   for (const f of fetched) {
@@ -110,7 +110,9 @@ function keySampleOf(fetched: readonly FetchedBucket[]): string[] {
       } catch {
         k = String(b[i]![0]);
       }
-      out.push(k.length > 40 ? k.slice(0, 40) + '...' : k);
+      k = k.length > 40 ? k.slice(0, 40) + '...' : k;
+      // Without a map-side combine each map's bucket starts with the same hot key: name it once.
+      if (!out.includes(k)) out.push(k);
     }
     if (out.length >= 3) break;
   }

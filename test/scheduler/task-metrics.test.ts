@@ -11,6 +11,7 @@ import fc from 'fast-check';
 import { SUMMARIZED_METRICS, StageMetrics } from '../../src/scheduler/task-metrics.js';
 import {
   Context,
+  capture,
   quantiles,
   detectSkew,
   summarizeTaskMetrics,
@@ -326,6 +327,40 @@ describe('task metrics from real workers', () => {
     } finally {
       warn.mockRestore();
       await hinted.stop();
+    }
+  });
+
+  it('names each key of a skewed partition once, however many map outputs start with it', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    const sc = new Context({ master: 'local[2]', progress: false });
+    const seen: StageCompletedEvent[] = [];
+    sc.events.on('stageCompleted', (e) => void seen.push(e));
+    try {
+      // groupByKey combines nothing on the map side: each map's bucket for the hot key's reducer holds it many times.
+      const pairs = [0, 1, 2, 3].flatMap((p) => [...[1, 2, 3, 4].map((v) => ['hot', v] as [string, number]), [`k${p}`, p] as [string, number]]);
+      const ms = 1200;
+      await sc
+        .parallelize(pairs, 4)
+        .groupByKey(4)
+        .mapPartitions(
+          capture({ ms }, (it) => {
+            const rows = [...it];
+            if (rows.some(([k]) => k === 'hot')) {
+              const until = Date.now() + ms;
+              while (Date.now() < until);
+            }
+            return rows;
+          }),
+        )
+        .collect();
+      const flagged = seen.filter((e) => e.skew !== undefined);
+      expect(flagged).toHaveLength(1);
+      const keys = flagged[0]!.skew!.keySample;
+      expect(keys).toContain('"hot"');
+      expect(new Set(keys).size).toBe(keys.length);
+    } finally {
+      warn.mockRestore();
+      await sc.stop();
     }
   });
 
