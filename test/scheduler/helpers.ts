@@ -28,18 +28,22 @@ export function record(sc: Context): SchedulerEvent[] {
 /** Task metrics as a worker reports them, every figure 0 unless given. */
 export const taskMetrics = zeroTaskMetrics;
 
-/** A job whose reduce stage is skewed: the partition holding the key 'hot' computes for `ms` (over the 1 s skew floor), the others at once. */
-export function skewedJob(sc: Context, ms = 1200): Promise<unknown> {
+/**
+ * A job whose reduce stage is skewed: the partition holding the key 'hot' computes for `ms` (over the 1 s skew floor),
+ * the others at once. `pairs` are spread over 4 map partitions and grouped into 4.
+ */
+export function skewedJob(
+  sc: Context,
+  ms = 1200,
+  pairs: Array<[string, number]> = [
+    ['hot', 1],
+    ['cold', 2],
+    ['x', 3],
+    ['y', 4],
+  ],
+): Promise<unknown> {
   return sc
-    .parallelize(
-      [
-        ['hot', 1],
-        ['cold', 2],
-        ['x', 3],
-        ['y', 4],
-      ] as [string, number][],
-      4,
-    )
+    .parallelize(pairs, 4)
     .groupByKey(4)
     .mapPartitions(
       capture({ ms }, (it) => {
