@@ -52,3 +52,33 @@ export function rangeDependency(rdd: RDD<unknown>, inStart: number, outStart: nu
 export function customNarrow(rdd: RDD<unknown>, parentsOf: (p: number) => readonly number[]): NarrowDependency {
   return { type: 'narrow', rdd, getParents: parentsOf };
 }
+
+/**
+ * Walks the partitions that one partition reads through narrow dependencies (a stage's pipeline below it), depth
+ * first, each (RDD, partition) once per `seen` (keys `${rdd.id}/${partition}`). `visit` answers 'descend' to go on
+ * to the pair's narrow parents, 'skip' not to, or 'stop' to end the walk; shuffle dependencies end a stage and are
+ * left to the visitor.
+ *
+ * @example
+ * ```ts
+ * // Is any partition below partition 0 of `rdd` cached?
+ * let cached = false;
+ * walkNarrowPartitions([[rdd, 0]], new Set(), (r) => (r.storageLevel.name !== 'NONE' ? ((cached = true), 'stop') : 'descend'));
+ * ```
+ */
+export function walkNarrowPartitions(
+  stack: Array<[RDD<unknown>, number]>,
+  seen: Set<string>,
+  visit: (rdd: RDD<unknown>, partition: number) => 'descend' | 'skip' | 'stop',
+): void {
+  while (stack.length > 0) {
+    const [r, p] = stack.pop()!;
+    const key = `${r.id}/${p}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const next = visit(r, p);
+    if (next === 'stop') return;
+    if (next === 'skip') continue;
+    for (const d of r.dependencies) if (d.type === 'narrow') for (const q of d.getParents(p)) stack.push([d.rdd, q]);
+  }
+}

@@ -17,7 +17,7 @@
  * then the failed stage, up to `maxStageAttempts` consecutive failed attempts.
  */
 import { AbortError, JobFailedError, type ErrorInfo, InvalidArgumentError } from '../core/errors.js';
-import type { ShuffleDependency } from '../rdd/dependency.js';
+import { walkNarrowPartitions, type ShuffleDependency } from '../rdd/dependency.js';
 import { foldLineage, type RDD, type ResultFunctionWire } from '../rdd/index.js';
 import type { TaskOutcome, TaskFailure, TaskMetrics } from '../exec/protocol.js';
 import { StageMetrics } from './task-metrics.js';
@@ -458,20 +458,13 @@ export class DAGScheduler implements TaskSetListener {
 
   /** Workers holding a cached partition this task would otherwise compute (first found through narrow deps). */
   #preferredWorkers(rdd: RDD<unknown>, partition: number): number[] {
-    const stack: Array<[RDD<unknown>, number]> = [[rdd, partition]];
-    const seen = new Set<string>();
-    while (stack.length > 0) {
-      const [r, p] = stack.pop()!;
-      const key = `${r.id}/${p}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      if (r.storageLevel.name !== 'NONE') {
-        const locs = this.cache.locations(r.id, p);
-        if (locs.length > 0) return locs;
-      }
-      for (const d of r.dependencies) if (d.type === 'narrow') for (const q of d.getParents(p)) stack.push([d.rdd, q]);
-    }
-    return [];
+    let found: number[] = [];
+    walkNarrowPartitions([[rdd, partition]], new Set(), (r, p) => {
+      if (r.storageLevel.name === 'NONE') return 'descend';
+      found = this.cache.locations(r.id, p);
+      return found.length > 0 ? 'stop' : 'descend';
+    });
+    return found;
   }
 
   #jobFor(stage: Stage): number | undefined {

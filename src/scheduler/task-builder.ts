@@ -5,6 +5,7 @@
  */
 import { eachCapturedEntry } from '../closure/index.js';
 import type { RDD, RddWire, ResultFunctionWire } from '../rdd/index.js';
+import { walkNarrowPartitions } from '../rdd/dependency.js';
 import { STAGES_CACHED, type RemoteBlockWire, type TaskMessage } from '../exec/protocol.js';
 import type { AccumulatorKind } from '../closure/index.js';
 import type { ShuffleReadWire, ShuffleWriteWire } from '../shuffle/wire.js';
@@ -159,41 +160,34 @@ export class TaskBuilder {
     let remoteBlocks: RemoteBlockWire[] | undefined;
     const below: Array<[RDD<unknown>, number, ShuffleReadWire[]]> = [];
     // The task's own input first, then what is below each remote block (minus what the task reads anyway).
-    const walk = (stack: Array<[RDD<unknown>, number]>, reads: ShuffleReadWire[], remote: boolean): void => {
-      while (stack.length > 0) {
-        const [r, p] = stack.pop()!;
-        const key = `${r.id}/${p}`;
-        if (seen.has(key)) continue;
-        seen.add(key);
+    const walk = (stack: Array<[RDD<unknown>, number]>, reads: ShuffleReadWire[], remote: boolean): void =>
+      walkNarrowPartitions(stack, seen, (r, p) => {
         if (r.storageLevel.name !== 'NONE') {
-          if (this.cache.isCachedOn(r.id, p, workerIndex)) continue;
+          if (this.cache.isCachedOn(r.id, p, workerIndex)) return 'skip';
           const holders = remote ? [] : this.cache.locations(r.id, p);
           if (holders.length > 0) {
             const fallbackReads: ShuffleReadWire[] = [];
             (remoteBlocks ??= []).push({ rddId: r.id, partition: p, generation: r.cacheGeneration, workers: holders, fallbackReads });
             below.push([r, p, fallbackReads]);
-            continue;
+            return 'skip';
           }
         }
         const payload = r.partitionPayload?.(p);
         if (payload !== undefined) payloads.push([r.id, p, payload]);
         for (const d of r.dependencies) {
-          if (d.type === 'shuffle') {
-            const missing = this.tracker.missingMaps(d.shuffleId);
-            if (missing.length > 0) throw new MissingShuffleOutputError(d.shuffleId, missing[0]!, this.tracker.lostReason(d.shuffleId, missing[0]!));
-            const read = this.tracker.reads(d.shuffleId, p);
-            // Read from shared memory only by the task's own input: a fallback read may never be made, and a taken
-            // shared bucket must be released by the task that took it.
-            if (remote) {
-              const { shared: _, ...fetched } = read;
-              reads.push(fetched);
-            } else reads.push(read);
-          } else {
-            for (const q of d.getParents(p)) stack.push([d.rdd, q]);
-          }
+          if (d.type !== 'shuffle') continue;
+          const missing = this.tracker.missingMaps(d.shuffleId);
+          if (missing.length > 0) throw new MissingShuffleOutputError(d.shuffleId, missing[0]!, this.tracker.lostReason(d.shuffleId, missing[0]!));
+          const read = this.tracker.reads(d.shuffleId, p);
+          // Read from shared memory only by the task's own input: a fallback read may never be made, and a taken
+          // shared bucket must be released by the task that took it.
+          if (remote) {
+            const { shared: _, ...fetched } = read;
+            reads.push(fetched);
+          } else reads.push(read);
         }
-      }
-    };
+        return 'descend';
+      });
     walk([[rdd, partition]], shuffleReads, false);
     for (const [r, p, fallbackReads] of below) {
       // The block itself was marked seen when it was listed; what is below it was not.
