@@ -43,7 +43,8 @@ export interface StreamGraph {
   readonly runStartMs: number | undefined;
   batchTime(ms: number): BatchTime;
   addOutput(op: OutputOperation): void;
-  nextStreamId(): number;
+  /** An id for a new stream; refuses once the context started (Spark's DStream.validateAtInit). */
+  nextStreamId(label: string): number;
 }
 
 /**
@@ -130,7 +131,7 @@ export abstract class DStream<T> implements StreamNode {
     this.graph = graph;
     this.parents = parents;
     this.slideMs = slideMs;
-    this.id = graph.nextStreamId();
+    this.id = graph.nextStreamId(label);
     this.label = label;
   }
 
@@ -413,6 +414,7 @@ export abstract class DStream<T> implements StreamNode {
    * ```
    */
   reduceByWindow(fn: (a: T, b: T) => T, spec: WindowSpec<T>): DStream<T> {
+    if (typeof spec !== 'object' || spec === null) throw new ArgumentTypeError('reduceByWindow expects options { window, slide?, inverse? }');
     this.check(fn, 'reduceByWindow');
     if (spec.inverse === undefined) return this.reduce(fn).window(spec.window, spec.slide).reduce(fn);
     return this.map((x): [number, T] => [0, x])
