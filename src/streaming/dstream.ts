@@ -866,7 +866,9 @@ export class ReducedWindowedDStream<K, V> extends DStream<[K, V]> {
     const w = this.windowMs;
     // The previous window is used only when this run computed it; after a restart the first window is reduced
     // from scratch over its batches, whose input the StreamingContext put back from the offsets log.
-    const prev = ms - s >= (this.graph.runStartMs ?? 0) ? this.getOrCompute(ms - s) : undefined;
+    // A window shorter than its slide shares no batch with the previous one: batches between the two windows would
+    // be "leaving" without ever having entered (Spark's slices count them in both, keeping a key seen only there).
+    const prev = w >= s && ms - s >= (this.graph.runStartMs ?? 0) ? this.getOrCompute(ms - s) : undefined;
     const parts: RDD<[K, [number, V]]>[] = [];
     if (prev !== undefined) parts.push(prev.mapValues((v): [number, V] => [0, v]));
     // Without a previous window (the first one), every batch of the window is new and none leaves.
