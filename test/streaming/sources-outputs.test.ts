@@ -95,6 +95,40 @@ describe('sources and outputs', () => {
     expect(ssc.state).toBe('stopped');
   });
 
+  it.each([false, true])(
+    'stop() (graceful: %s) ends a generator held back by back pressure: its finally runs, nothing is left running',
+    async (graceful) => {
+      // Before: the pump left its loop without return(), so a generator suspended at a yield (holding a file or a
+      // cursor) was never closed.
+      await sc().parallelize([1]).count();
+      const resources = () => process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap' && r !== 'Immediate');
+      const before = resources();
+      const { ssc, tick } = manual(sc());
+      let pulled = 0;
+      let closed = false;
+      async function* produce() {
+        try {
+          for (let i = 0; ; i++) {
+            pulled++;
+            yield i;
+          }
+        } finally {
+          closed = true;
+        }
+      }
+      const got = collectBatches(ssc.fromAsyncIterable(produce(), { backpressure: { mode: 'block', maxRate: 10 } }));
+      await ssc.start();
+      await vi.waitFor(() => expect(pulled).toBe(10), UNTIL);
+      await tick(1);
+      await vi.waitFor(() => expect(pulled).toBe(20), UNTIL);
+      expect(closed).toBe(false);
+      await ssc.stop({ graceful, stopContext: false });
+      await vi.waitFor(() => expect(closed).toBe(true), UNTIL);
+      expect(got[0]).toEqual([1000, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]]);
+      expect(resources()).toEqual(before);
+    },
+  );
+
   it('fromAsyncIterable pulls no more than a batch takes (block), and a graceful stop processes what was received', async () => {
     const { ssc, tick } = manual(sc());
     let pulled = 0;
