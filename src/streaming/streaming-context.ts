@@ -736,7 +736,9 @@ export class StreamingContext {
     const limitMs = timeout === undefined ? 10 * this.batchIntervalMs : parseDuration(timeout, 'timeout');
     this.#abort.abort();
     for (const { source } of this.#inputs) source.stopReceiving?.();
-    await this.#generator;
+    // A graceful stop lets a cut in progress finish (its records are processed); otherwise a cut still waiting for
+    // its source (a Redis read retrying while Redis is away, up to 10 s) ends when the sources stop below.
+    if (graceful) await this.#generator;
     if (graceful && this.#failure === undefined) {
       // What the sources still hold goes into further batches at the following batch times, without waiting on
       // the clock (which may be a manual one nobody advances any more).
@@ -761,6 +763,7 @@ export class StreamingContext {
     this.#state = 'stopped';
     this.#offConsole?.();
     for (const { source } of this.#inputs) await source.stop();
+    await this.#generator;
     for (const op of this.#outputs) op.close?.();
     this.sc.events.emit({
       type: 'streamingStopped',
