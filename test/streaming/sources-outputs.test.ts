@@ -101,7 +101,12 @@ describe('sources and outputs', () => {
       // Before: the pump left its loop without return(), so a generator suspended at a yield (holding a file or a
       // cursor) was never closed.
       await sc().parallelize([1]).count();
-      const resources = () => process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap' && r !== 'Immediate');
+      // Per kind, how many handles are open; a timer of an earlier test may end meanwhile, so none may be added.
+      const resources = () => {
+        const n: Record<string, number> = {};
+        for (const r of process.getActiveResourcesInfo()) if (r !== 'TTYWrap' && r !== 'Immediate') n[r] = (n[r] ?? 0) + 1;
+        return n;
+      };
       const before = resources();
       const { ssc, tick } = manual(sc());
       let pulled = 0;
@@ -125,7 +130,8 @@ describe('sources and outputs', () => {
       await ssc.stop({ graceful, stopContext: false });
       await vi.waitFor(() => expect(closed).toBe(true), UNTIL);
       expect(got[0]).toEqual([1000, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]]);
-      expect(resources()).toEqual(before);
+      const after = resources();
+      for (const kind of Object.keys(after)) expect({ kind, n: after[kind] }).toEqual({ kind, n: Math.min(after[kind]!, before[kind] ?? 0) });
     },
   );
 
