@@ -248,7 +248,9 @@ export class AsyncIterableSource<T> implements Source<T> {
       // generator's finally runs and a Readable is destroyed, as a stopped receiver releases its input.
       if (!exhausted) await it.return?.();
     } catch (error) {
-      this.#failure ??= error;
+      // The producer's own error (a refused socket, a generator that threw) says nothing of which input it was.
+      const message = error instanceof Error ? error.message : String(error);
+      this.#failure ??= new IllegalStateError(`${this.name}: the input failed: ${message}`, { cause: error });
     } finally {
       this.#done = true;
     }

@@ -135,6 +135,32 @@ describe('sources and outputs', () => {
     },
   );
 
+  it('an input whose producer fails stops the stream; awaitTermination names the input, with the error as cause', async () => {
+    // Before: the rejection was the producer's bare error ("connect ECONNREFUSED 127.0.0.1:1", "producer broke").
+    const { ssc, clock } = manual(sc());
+    const broken = new Error('producer broke');
+    async function* produce() {
+      yield 1;
+      throw broken;
+    }
+    collectBatches(ssc.fromAsyncIterable(produce(), { name: 'sensor' }));
+    await ssc.start();
+    // The failure is seen at the next cut: advance until the stream stops.
+    const ended = ssc.awaitTermination().then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    const stepping = setInterval(() => clock.advance(1000), 20);
+    try {
+      const error = await ended;
+      expect(error?.message).toBe('sensor: the input failed: producer broke');
+      expect(error?.cause).toBe(broken);
+    } finally {
+      clearInterval(stepping);
+    }
+    expect(ssc.state).toBe('stopped');
+  });
+
   it('fromAsyncIterable pulls no more than a batch takes (block), and a graceful stop processes what was received', async () => {
     const { ssc, tick } = manual(sc());
     let pulled = 0;
