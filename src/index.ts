@@ -78,6 +78,7 @@ export {
   PidRateEstimator,
   parseDuration,
   formatBatchLine,
+  StreamingJobError,
   type StreamingOptions,
   type StreamingState,
   type BatchTime,

@@ -6,7 +6,7 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -127,6 +127,40 @@ function readSecretFile(file: string): string {
   return secret;
 }
 
+/**
+ * commander's `error: unknown option '--x'` (with its `(Did you mean --y?)` on a line of its own) as one line,
+ * prefixed like the command's other errors and pointing at the help.
+ */
+function usageError(message: string): string {
+  const reason = message
+    .replace(/^error: /, '')
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .join(' ');
+  return `kindling: ${reason}; see kindling --help\n`;
+}
+
+/** A number option (`--seed`), refused at parse time rather than reaching a generator as NaN. */
+function numberOption(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`expected a number, got '${value}'`);
+  return n;
+}
+
+function positiveNumberOption(value: string): number {
+  const n = numberOption(value);
+  if (n <= 0) throw new InvalidArgumentError(`expected a positive number, got '${value}'`);
+  return n;
+}
+
+/** A script path that names a file: a folder, or an option put before the path, fails here in one line. */
+function checkScript(script: string): void {
+  if (script.startsWith('-')) fail(`unknown option '${script}' before the script; the script's own options go after its path`);
+  if (!existsSync(script)) fail(`no such script: ${script}`);
+  if (!statSync(script).isFile()) fail(`not a script file: ${script}`);
+}
+
 function fail(message: string): never {
   console.error(`kindling: ${message}`);
   process.exit(1);
@@ -136,7 +170,9 @@ export function buildProgram(): Command {
   const program = new Command('kindling')
     .description('A Spark-like in-memory RDD engine for TypeScript: run scripts, demos, benchmarks, data generators.')
     .version(VERSION, '-V, --version', 'print the kindling version')
-    .showHelpAfterError()
+    // A usage error is one line, as every other error of this command (the subcommands inherit this output);
+    // the help it used to print after the error buried the reason under a screenful.
+    .configureOutput({ outputError: (message, write) => write(usageError(message)) })
     // Lets `bench` pass what follows a benchmark's name through to it (passThroughOptions needs this).
     .enablePositionalOptions();
 
@@ -151,7 +187,7 @@ export function buildProgram(): Command {
     .option('--secret-file <file>', "file holding the cluster's shared secret (given to the script as KINDLING_SECRET)")
     .allowUnknownOption()
     .action(async (script: string, args: string[], opts: { master?: string; engine?: string; conf: string[]; secretFile?: string }) => {
-      if (!existsSync(script)) fail(`no such script: ${script}`);
+      checkScript(script);
       const secret = opts.secretFile === undefined ? undefined : readSecretFile(opts.secretFile);
       let conf: string | undefined;
       try {
@@ -195,6 +231,8 @@ export function buildProgram(): Command {
     .passThroughOptions()
     .action(async (workload: string | undefined, args: string[]) => {
       const names = listTs(path.join(packageRoot, 'bench'));
+      if (workload?.startsWith('-'))
+        fail(`bench: the benchmark's name comes first, then its options (kindling bench NAME ${workload} ...); choose one of: ${names.join(', ')}`);
       if (workload !== undefined && !names.includes(workload)) fail(`no benchmark '${workload}'; choose one of: ${names.join(', ')}`);
       if (workload !== undefined && (args.includes('--help') || args.includes('-h'))) {
         console.log(benchUsage(path.join(packageRoot, 'bench', `${workload}.ts`)));
@@ -214,8 +252,8 @@ export function buildProgram(): Command {
     .description(`write a generated data set (${DATASET_NAMES.join(', ')}) if it is not there yet`)
     .argument('<dataset>', 'data set name')
     .option('--dir <dir>', 'output folder', 'data')
-    .option('--seed <n>', 'random seed', (v) => Number(v))
-    .option('--mb <n>', 'text size in MiB (text)', (v) => Number(v))
+    .option('--seed <n>', 'random seed', numberOption)
+    .option('--mb <n>', 'text size in MiB (text)', positiveNumberOption)
     .action(async (dataset: string, opts: { dir: string; seed?: number; mb?: number }) => {
       if (!(DATASET_NAMES as readonly string[]).includes(dataset)) fail(`no data set '${dataset}'; choose one of: ${DATASET_NAMES.join(', ')}`);
       const params: Record<string, number> = {};

@@ -43,7 +43,8 @@ export interface StreamGraph {
   readonly runStartMs: number | undefined;
   batchTime(ms: number): BatchTime;
   addOutput(op: OutputOperation): void;
-  nextStreamId(): number;
+  /** An id for a new stream; refuses once the context started (Spark's DStream.validateAtInit). */
+  nextStreamId(label: string): number;
 }
 
 /**
@@ -130,7 +131,7 @@ export abstract class DStream<T> implements StreamNode {
     this.graph = graph;
     this.parents = parents;
     this.slideMs = slideMs;
-    this.id = graph.nextStreamId();
+    this.id = graph.nextStreamId(label);
     this.label = label;
   }
 
@@ -413,6 +414,7 @@ export abstract class DStream<T> implements StreamNode {
    * ```
    */
   reduceByWindow(fn: (a: T, b: T) => T, spec: WindowSpec<T>): DStream<T> {
+    if (typeof spec !== 'object' || spec === null) throw new ArgumentTypeError('reduceByWindow expects options { window, slide?, inverse? }');
     this.check(fn, 'reduceByWindow');
     if (spec.inverse === undefined) return this.reduce(fn).window(spec.window, spec.slide).reduce(fn);
     return this.map((x): [number, T] => [0, x])
@@ -864,7 +866,9 @@ export class ReducedWindowedDStream<K, V> extends DStream<[K, V]> {
     const w = this.windowMs;
     // The previous window is used only when this run computed it; after a restart the first window is reduced
     // from scratch over its batches, whose input the StreamingContext put back from the offsets log.
-    const prev = ms - s >= (this.graph.runStartMs ?? 0) ? this.getOrCompute(ms - s) : undefined;
+    // A window shorter than its slide shares no batch with the previous one: batches between the two windows would
+    // be "leaving" without ever having entered (Spark's slices count them in both, keeping a key seen only there).
+    const prev = w >= s && ms - s >= (this.graph.runStartMs ?? 0) ? this.getOrCompute(ms - s) : undefined;
     const parts: RDD<[K, [number, V]]>[] = [];
     if (prev !== undefined) parts.push(prev.mapValues((v): [number, V] => [0, v]));
     // Without a previous window (the first one), every batch of the window is new and none leaves.

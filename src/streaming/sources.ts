@@ -224,6 +224,7 @@ export class AsyncIterableSource<T> implements Source<T> {
     const it = this.#iterable[Symbol.asyncIterator]();
     this.#iterator = it;
     let pulls = 0;
+    let exhausted = false;
     try {
       while (this.#receiving) {
         if (this.#mode !== 'drop' && this.#size >= this.#bound()) {
@@ -235,6 +236,7 @@ export class AsyncIterableSource<T> implements Source<T> {
         // and I/O; yielding to the event loop now and then keeps batches and the rest of the driver running.
         if (++pulls % 256 === 0) await new Promise((r) => setImmediate(r));
         const r = await it.next();
+        exhausted = r.done === true;
         if (r.done || !this.#receiving) {
           // A record that arrives after stopReceiving() is kept: it was taken from the producer already.
           if (!r.done) this.#add(r.value);
@@ -242,8 +244,13 @@ export class AsyncIterableSource<T> implements Source<T> {
         }
         this.#add(r.value);
       }
+      // Stopped while the producer waits at a yield (back pressure, or between records): end it there, so an async
+      // generator's finally runs and a Readable is destroyed, as a stopped receiver releases its input.
+      if (!exhausted) await it.return?.();
     } catch (error) {
-      this.#failure = error;
+      // The producer's own error (a refused socket, a generator that threw) says nothing of which input it was.
+      const message = error instanceof Error ? error.message : String(error);
+      this.#failure ??= new IllegalStateError(`${this.name}: the input failed: ${message}`, { cause: error });
     } finally {
       this.#done = true;
     }

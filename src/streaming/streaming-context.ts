@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import type { Context } from '../context/context.js';
-import { ArgumentTypeError, IllegalStateError, InvalidArgumentError, InvalidOptionError } from '../core/errors.js';
+import { ArgumentTypeError, IllegalStateError, InvalidArgumentError, InvalidOptionError, KindlingError } from '../core/errors.js';
 import { unknownKey } from '../context/options.js';
 import { CheckpointRDD, type RDD } from '../rdd/index.js';
 import type { EventBus } from '../scheduler/event-bus.js';
@@ -136,11 +136,23 @@ export class StreamingContext {
       },
       batchTime: (ms) => this.#batchTime(ms),
       addOutput: (op) => {
-        if (this.#state !== 'initialized') throw new IllegalStateError(`${op.name}: output operations must be added before start() (as in Spark)`);
+        this.#checkOpen(op.name);
         this.#outputs.push(op);
       },
-      nextStreamId: () => this.#nextStreamId++,
+      nextStreamId: (label) => {
+        this.#checkOpen(label);
+        return this.#nextStreamId++;
+      },
     };
+  }
+
+  /** Spark's DStream.validateAtInit: the graph is fixed at start(); a stream or output made later would never run. */
+  #checkOpen(what: string): void {
+    if (this.#state === 'initialized') return;
+    const when = this.#state === 'active' ? 'starting' : 'stopping';
+    throw new IllegalStateError(
+      `${what}: adding inputs, transformations or output operations after ${when} a StreamingContext is not supported (as in Spark)`,
+    );
   }
 
   /** Prints one line per batch on a terminal, next to the jobs' progress bars (when the context's `progress` is on). */
@@ -179,7 +191,7 @@ export class StreamingContext {
     if (source === null || typeof source !== 'object' || typeof source.cut !== 'function') {
       throw new ArgumentTypeError('source expects an object with name, start(), cut(time) and stop()');
     }
-    if (this.#state !== 'initialized') throw new IllegalStateError(`source '${source.name}': inputs must be added before start()`);
+    this.#checkOpen(`source '${source.name}'`);
     const stream = new InputDStream<T>(this.#graph, source.name);
     this.#inputs.push({ stream: stream as InputDStream<unknown>, source: source as Source<unknown> });
     return stream;
@@ -331,6 +343,12 @@ export class StreamingContext {
     if (this.#state !== 'initialized')
       throw new IllegalStateError(`start(): the StreamingContext is ${this.#state}; a stopped one cannot be restarted`);
     if (this.sc.isStopped) throw new IllegalStateError('start(): the Context was stopped');
+    const other = activeContexts.get(this.sc);
+    if (other !== undefined && other !== this && other.state === 'active')
+      throw new IllegalStateError(
+        `start(): another StreamingContext (batch interval ${other.batchIntervalMs} ms) is active on this Context; stop it first ` +
+          '(Spark allows one active StreamingContext at a time)',
+      );
     if (this.#outputs.length === 0)
       throw new IllegalStateError('start(): no output operations registered (foreachRDD, print, saveAsTextFiles, batches)');
     const streams = new Set<StreamNode>();
@@ -352,6 +370,7 @@ export class StreamingContext {
     // Bookkeeping outputs (a watermark's measure) read what the batch's other jobs measured: they go last.
     this.#outputs.sort((a, b) => Number(a.last ?? false) - Number(b.last ?? false));
     this.#state = 'active';
+    activeContexts.set(this.sc, this);
     const begun = this.#begin(streams, options);
     // stop() called meanwhile waits for this: sources connected after it had run would be left open.
     this.#starting = begun.then(
@@ -574,7 +593,7 @@ export class StreamingContext {
         await new Promise<void>((r) => (this.#wakeProcessor = r));
         continue;
       }
-      if (this.#failure !== undefined) return;
+      if (this.#failure !== undefined || this.#abandoning) return;
       try {
         await this.#runBatch(batch);
       } catch (error) {
@@ -592,6 +611,7 @@ export class StreamingContext {
     const t0 = performance.now();
     const outputs: { name: string; ms: number }[] = [];
     let error: unknown;
+    let failedOutput = '';
     for (const op of this.#outputs) {
       if (!op.stream.isTimeValid(ms)) continue;
       const o0 = performance.now();
@@ -599,6 +619,7 @@ export class StreamingContext {
         await op.run(ms);
       } catch (e) {
         error = e;
+        failedOutput = op.name;
         break;
       } finally {
         outputs.push({ name: op.name, ms: performance.now() - o0 });
@@ -617,7 +638,7 @@ export class StreamingContext {
       ...(error === undefined ? {} : { error: error instanceof Error ? error.message : String(error) }),
       time: this.#clock.now(),
     });
-    if (error !== undefined) throw error;
+    if (error !== undefined) throw new StreamingJobError(batch.time, failedOutput, error);
     if (this.#log !== undefined) {
       const state: Record<string, StateCheckpoint> = {};
       for (const [key, stream] of this.#states) {
@@ -693,6 +714,8 @@ export class StreamingContext {
    * ```
    */
   stop(options: { graceful?: boolean; stopContext?: boolean; timeout?: Duration } = {}): Promise<void> {
+    // Set now, not once #stop gets past its awaits: a batch finishing meanwhile must not let the next queued one start.
+    if (this.#stopping === undefined && !(options.graceful ?? false)) this.#abandoning = true;
     this.#stopping ??= this.#stop(options.graceful ?? false, options.stopContext ?? true, options.timeout);
     return this.#stopping;
   }
@@ -710,11 +733,12 @@ export class StreamingContext {
       if (stopContext) await this.sc.stop();
       return;
     }
-    if (!graceful) this.#abandoning = true;
     const limitMs = timeout === undefined ? 10 * this.batchIntervalMs : parseDuration(timeout, 'timeout');
     this.#abort.abort();
     for (const { source } of this.#inputs) source.stopReceiving?.();
-    await this.#generator;
+    // A graceful stop lets a cut in progress finish (its records are processed); otherwise a cut still waiting for
+    // its source (a Redis read retrying while Redis is away, up to 10 s) ends when the sources stop below.
+    if (graceful) await this.#generator;
     if (graceful && this.#failure === undefined) {
       // What the sources still hold goes into further batches at the following batch times, without waiting on
       // the clock (which may be a manual one nobody advances any more).
@@ -739,6 +763,7 @@ export class StreamingContext {
     this.#state = 'stopped';
     this.#offConsole?.();
     for (const { source } of this.#inputs) await source.stop();
+    await this.#generator;
     for (const op of this.#outputs) op.close?.();
     this.sc.events.emit({
       type: 'streamingStopped',
@@ -751,6 +776,35 @@ export class StreamingContext {
     if (stopContext) await this.sc.stop();
   }
 }
+
+/**
+ * A batch whose output operation failed: the output's error with the batch and the output named after its first
+ * line (Spark logs "Error running job streaming job <time> ms.<output>"); `cause` is the error the output threw.
+ * `awaitTermination()` rejects with it.
+ *
+ * @example
+ * ```ts
+ * await ssc.awaitTermination().catch((e) => console.error(e.batch.id, e.output, e.cause));
+ * ```
+ */
+export class StreamingJobError extends KindlingError {
+  override name = 'StreamingJobError';
+  constructor(
+    readonly batch: BatchTime,
+    readonly output: string,
+    cause: unknown,
+  ) {
+    // The cause's first line stays first (what failed), the batch follows it, a job error's worker stack after.
+    const [first, ...rest] = (cause instanceof Error ? cause.message : String(cause)).split('\n');
+    super([`${first} (streaming batch ${batch.id} at ${batch.ms} ms, output '${output}')`, ...rest].join('\n'), { cause });
+  }
+}
+
+/**
+ * The StreamingContext started on each Context. Two at once would interleave batches on one scheduler and event bus
+ * (the Streaming page would mix their batch ids), so, as Spark's one per JVM, a second start() is refused.
+ */
+const activeContexts = new WeakMap<Context, StreamingContext>();
 
 /** StreamingOptions' keys: a JavaScript caller's misspelt one would otherwise be ignored (or read as a missing interval). */
 const STREAMING_KEYS = ['batchInterval', 'checkpoint', 'clock', 'backpressure'] as const satisfies readonly (keyof StreamingOptions)[];

@@ -45,6 +45,44 @@ describe('kindling CLI', () => {
     expect(bad.stderr).toMatch(/Unknown master 'yarn'/);
   });
 
+  // One process per case, as for --help above. Before: commander printed its whole help after a usage error,
+  // a folder given as the script died in Node's loader with a stack trace, `gen --seed x` reached the generator as
+  // NaN ("kindling: kindling: seed must be ..."), and an option put before a name was read as the name.
+  it.each<{ args: string[]; message: RegExp }>([
+    { args: ['frobnicate'], message: /^kindling: unknown command 'frobnicate'; see kindling --help$/ },
+    { args: ['histry', 'logs'], message: /^kindling: unknown command 'histry' \(Did you mean history\?\); see kindling --help$/ },
+    { args: ['--frob'], message: /^kindling: unknown option '--frob'; see kindling --help$/ },
+    { args: ['run'], message: /^kindling: missing required argument 'script'; see kindling --help$/ },
+    {
+      args: ['run', '--bogus', 'x.ts'],
+      message: /^kindling: unknown option '--bogus' before the script; the script's own options go after its path$/,
+    },
+    { args: ['run', 'test'], message: /^kindling: not a script file: test$/ },
+    { args: ['history'], message: /^kindling: missing required argument 'dir'; see kindling --help$/ },
+    { args: ['history', 'logs', '--port', 'abc'], message: /^kindling: option '--port <port>' argument 'abc' is invalid\. a port is an integer/ },
+    {
+      args: ['bench', '--only', 'wordcount'],
+      message: /^kindling: bench: the benchmark's name comes first, then its options \(kindling bench NAME --only \.\.\.\); choose one of: .*cost/,
+    },
+    {
+      args: ['gen', 'text', '--seed', 'x'],
+      message: /^kindling: option '--seed <n>' argument 'x' is invalid\. expected a number, got 'x'; see kindling --help$/,
+    },
+    { args: ['gen', 'text', '--mb', '-1'], message: /^kindling: option '--mb <n>' argument '-1' is invalid\. expected a positive number/ },
+    { args: ['executor'], message: /^kindling: required option '--master <url>' not specified; see kindling --help$/ },
+  ])('a usage error is one line on stderr and a non-zero exit: kindling $args', ({ args, message }) => {
+    const r = kindling(...args);
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(message)]);
+    expect(r.stdout).toBe('');
+  });
+
+  it('kindling --help lists every command', () => {
+    const r = kindling('--help');
+    const listed = [...r.stdout.split('Commands:')[1]!.matchAll(/^ {2}(\w+)/gm)].map((m) => m[1]);
+    expect(listed).toEqual(['run', 'example', 'bench', 'gen', 'executor', 'history', 'help']);
+  });
+
   it('runs a TypeScript script with --master and --engine, without a build step for the script', () => {
     const r = kindling('run', 'test/fixtures/print-parallelism.ts', '--master', 'local[3]', '--engine', 'mapreduce');
     expect(r.status).toBe(0);

@@ -95,6 +95,72 @@ describe('sources and outputs', () => {
     expect(ssc.state).toBe('stopped');
   });
 
+  it.each([false, true])(
+    'stop() (graceful: %s) ends a generator held back by back pressure: its finally runs, nothing is left running',
+    async (graceful) => {
+      // Before: the pump left its loop without return(), so a generator suspended at a yield (holding a file or a
+      // cursor) was never closed.
+      await sc().parallelize([1]).count();
+      // Per kind, how many handles are open; a timer of an earlier test may end meanwhile, so none may be added.
+      const resources = () => {
+        const n: Record<string, number> = {};
+        for (const r of process.getActiveResourcesInfo()) if (r !== 'TTYWrap' && r !== 'Immediate') n[r] = (n[r] ?? 0) + 1;
+        return n;
+      };
+      const before = resources();
+      const { ssc, tick } = manual(sc());
+      let pulled = 0;
+      let closed = false;
+      async function* produce() {
+        try {
+          for (let i = 0; ; i++) {
+            pulled++;
+            yield i;
+          }
+        } finally {
+          closed = true;
+        }
+      }
+      const got = collectBatches(ssc.fromAsyncIterable(produce(), { backpressure: { mode: 'block', maxRate: 10 } }));
+      await ssc.start();
+      await vi.waitFor(() => expect(pulled).toBe(10), UNTIL);
+      await tick(1);
+      await vi.waitFor(() => expect(pulled).toBe(20), UNTIL);
+      expect(closed).toBe(false);
+      await ssc.stop({ graceful, stopContext: false });
+      await vi.waitFor(() => expect(closed).toBe(true), UNTIL);
+      expect(got[0]).toEqual([1000, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]]);
+      const after = resources();
+      for (const kind of Object.keys(after)) expect({ kind, n: after[kind] }).toEqual({ kind, n: Math.min(after[kind]!, before[kind] ?? 0) });
+    },
+  );
+
+  it('an input whose producer fails stops the stream; awaitTermination names the input, with the error as cause', async () => {
+    // Before: the rejection was the producer's bare error ("connect ECONNREFUSED 127.0.0.1:1", "producer broke").
+    const { ssc, clock } = manual(sc());
+    const broken = new Error('producer broke');
+    async function* produce() {
+      yield 1;
+      throw broken;
+    }
+    collectBatches(ssc.fromAsyncIterable(produce(), { name: 'sensor' }));
+    await ssc.start();
+    // The failure is seen at the next cut: advance until the stream stops.
+    const ended = ssc.awaitTermination().then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    const stepping = setInterval(() => clock.advance(1000), 20);
+    try {
+      const error = await ended;
+      expect(error?.message).toBe('sensor: the input failed: producer broke');
+      expect(error?.cause).toBe(broken);
+    } finally {
+      clearInterval(stepping);
+    }
+    expect(ssc.state).toBe('stopped');
+  });
+
   it('fromAsyncIterable pulls no more than a batch takes (block), and a graceful stop processes what was received', async () => {
     const { ssc, tick } = manual(sc());
     let pulled = 0;

@@ -7,8 +7,8 @@
 import net from 'node:net';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { manual, useStreamingContext } from './helpers.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { manual, UNTIL, useStreamingContext } from './helpers.js';
 import { redisSkipReason, useRedisServer } from './redis-server.js';
 
 describe.skipIf(redisSkipReason !== undefined)(`start() and stop()${redisSkipReason ? ` (skipped: ${redisSkipReason})` : ''}`, () => {
@@ -133,4 +133,47 @@ describe.skipIf(redisSkipReason !== undefined)(`start() and stop()${redisSkipRea
     await finished;
     expect(await othersLeft()).toBe(0);
   });
+
+  it('stop() while a batch read waits for an unreachable Redis ends that wait instead of sitting out its 10 s', async () => {
+    // Before: stop() first awaited the batch generator, stuck in a read retrying against Redis for up to 10 s.
+    const target = new URL(url());
+    const sockets = new Set<net.Socket>();
+    let down = false;
+    let refused = 0;
+    const proxy = net.createServer((client) => {
+      if (down) {
+        refused++;
+        client.destroy();
+        return;
+      }
+      const upstream = net.connect(Number(target.port), target.hostname);
+      for (const sock of [client, upstream]) {
+        sockets.add(sock);
+        sock.on('error', () => undefined).on('close', () => sockets.delete(sock));
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    try {
+      const { ssc, clock, tick } = manual(sc());
+      const key = 'in:stop-while-away';
+      await redis.xadd(key, '*', 'n', '1');
+      ssc.redisStream({ url: `redis://127.0.0.1:${(proxy.address() as net.AddressInfo).port}`, key, startId: '0' }).foreachRDD(() => undefined);
+      await ssc.start();
+      await tick(1);
+      down = true;
+      for (const sock of sockets) sock.destroy();
+      clock.advance(1000);
+      // The next batch's read is retrying: Redis "restarts" (its connections are reset) at least twice.
+      await vi.waitFor(() => expect(refused).toBeGreaterThanOrEqual(2), UNTIL);
+      const t0 = Date.now();
+      await ssc.stop({ stopContext: false });
+      expect(Date.now() - t0).toBeLessThan(6000);
+      // Abandoning the read is the stop's doing, not a failure of the stream.
+      expect(await ssc.awaitTermination({ timeout: 10 })).toBe(true);
+      expect(sockets.size).toBe(0);
+    } finally {
+      await new Promise((r) => proxy.close(r));
+    }
+  }, 60_000);
 });
