@@ -830,21 +830,27 @@ export abstract class RDD<T> {
 
   /**
    * Combines the i-th partition of this RDD and of `other` with `fn` (both must have as many partitions; the
-   * element counts may differ). Each partition is held in memory while `fn` runs.
+   * element counts may differ). Each partition is held in memory while `fn` runs. With `preservesPartitioning`
+   * (Spark's argument of that name) the result keeps this RDD's partitioner: say so only when `fn` leaves every
+   * pair's key in its partition, and a later join or reduceByKey then needs no shuffle.
    *
    * @example
    * ```ts
    * const a = sc.parallelize([1, 2, 3, 4], 2);
    * const b = sc.parallelize(['a', 'b', 'c'], 2);
    * await a.zipPartitions(b, (xs, ys) => [[...xs].length, [...ys].length]).collect(); // [2, 1, 2, 2]
+   * const counts = pairs.reduceByKey((x, y) => x + y);
+   * counts.zipPartitions(other, (xs) => xs, true).partitioner === counts.partitioner; // true
    * ```
    */
-  zipPartitions<U, V>(other: RDD<U>, fn: (mine: Iterable<T>, theirs: Iterable<U>) => Iterable<V>): RDD<V> {
+  zipPartitions<U, V>(other: RDD<U>, fn: (mine: Iterable<T>, theirs: Iterable<U>) => Iterable<V>, preservesPartitioning = false): RDD<V> {
     this.context.ship(fn, `zipPartitions function of ${this.label}`);
     // One array per partition on each side, zipped partition by partition: the pair of arrays is what fn sees.
-    return this.glom()
+    const out = this.glom()
       .zip(other.glom())
       .flatMap(capture({ fn }, ([mine, theirs]: [T[], U[]]) => fn(mine, theirs)));
+    if (preservesPartitioning) out.partitioner = this.partitioner;
+    return out;
   }
 
   /**
