@@ -3,7 +3,7 @@
  * partition counts, and the default ordering of numbers, strings and arrays.
  */
 import { describe, expect, it } from 'vitest';
-import { capture, RangePartitioner } from 'kindling';
+import { capture, type RangePartitioner } from 'kindling';
 import { MODES, useContext } from './helpers.js';
 
 /** Asserts every partition is sorted and partitions follow one another in order. */
