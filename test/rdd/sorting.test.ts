@@ -3,7 +3,7 @@
  * partition counts, and the default ordering of numbers, strings and arrays.
  */
 import { describe, expect, it } from 'vitest';
-import { capture, type RangePartitioner } from 'kindling';
+import { capture, RangePartitioner } from 'kindling';
 import { MODES, useContext } from './helpers.js';
 
 /** Asserts every partition is sorted and partitions follow one another in order. */
@@ -173,6 +173,14 @@ describe.each(MODES)('sorting (%s)', (master) => {
     expect(await down.lookup(3)).toEqual(['c']);
     expect(await down.lookup(1)).toEqual(['a']);
     expect(await down.lookup(9)).toEqual([]);
+    // The partitioner is Spark's (equal by bounds and direction), and repartitionAndSortWithinPartitions with it
+    // gives the sort's partitions.
+    const rp = down.partitioner as RangePartitioner;
+    expect(rp.equals(new RangePartitioner(5, [1, 2], false))).toBe(true);
+    expect(rp.equals(new RangePartitioner(5, [1, 2], true))).toBe(false);
+    const again = three.repartitionAndSortWithinPartitions(rp, false);
+    expect(again.partitioner?.equals(rp)).toBe(true);
+    expect(await again.glom().collect()).toEqual(await down.glom().collect());
     const up = three.sortByKey(true, 5);
     expect(await up.glom().collect()).toEqual([[[1, 'a']], [[2, 'b']], [[3, 'c']], [], []]);
     expect((up.partitioner as RangePartitioner).bounds).toEqual([1, 2]);
