@@ -470,6 +470,8 @@ export class Context implements RddContext {
   newRddId(): number {
     return this.#nextRddId++;
   }
+  /** @internal the RDD layer's view of the cache tracker (coalesce groups cached parents by worker). */
+  readonly cachedLocations = (rddId: number, partition: number): readonly number[] => this.#cache.locations(rddId, partition);
   newShuffleId(owner: RDD<unknown>): number {
     const id = this.#nextShuffleId++;
     this.#cleaner.register(owner, id);

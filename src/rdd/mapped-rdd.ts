@@ -8,6 +8,7 @@ import { StorageLevel } from '../storage/storage-level.js';
 import type { NumberGroupsSink } from '../shuffle/external-combiner.js';
 import { eachCached, pairColumns } from '../storage/columnar-block.js';
 import { manyOf, pairsOf } from '../core/many-sink.js';
+import { formatTextLine } from '../io/text-format.js';
 
 /** A two-input cogroup that can push its inner join without building its groups (CoGroupedRDD). */
 interface InnerJoinSource {
@@ -34,7 +35,8 @@ export type ElementOp =
   | 'joinRight'
   | 'joinFull'
   | 'subtractByKey'
-  | 'intersectKeys';
+  | 'intersectKeys'
+  | 'textLine';
 
 /** Operations after which the keys, and so the partitioner, are unchanged. */
 const KEEPS_PARTITIONER: ReadonlySet<ElementOp> = new Set<ElementOp>([
@@ -301,6 +303,9 @@ export class MappedRDD<T, U> extends RDD<U> {
         };
       case 'pairWithNull':
         return (x) => out([x, null]);
+      case 'textLine':
+        // pipe's input lines, written as saveAsTextFile writes them (the analogue of the toString Spark's pipe prints).
+        return (x) => out(formatTextLine(x));
       default:
         return cogroupStep(this.op, out);
     }

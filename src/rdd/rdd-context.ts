@@ -38,6 +38,8 @@ export interface RddContext {
   persistRdd(rdd: RDD<unknown>): void;
   unpersistRdd(rdd: RDD<unknown>): Promise<void>;
   readonly checkpointDir: string | undefined;
+  /** The workers caching partition `partition` of RDD `rddId` (driver only): where coalesce groups its parents. */
+  readonly cachedLocations?: (rddId: number, partition: number) => readonly number[];
 }
 
 const insideTask = (): never => {

@@ -830,32 +830,40 @@ export abstract class RDD<T> {
 
   /**
    * Combines the i-th partition of this RDD and of `other` with `fn` (both must have as many partitions; the
-   * element counts may differ). Each partition is held in memory while `fn` runs.
+   * element counts may differ). Each partition is held in memory while `fn` runs. With `preservesPartitioning`
+   * (Spark's argument of that name) the result keeps this RDD's partitioner: say so only when `fn` leaves every
+   * pair's key in its partition, and a later join or reduceByKey then needs no shuffle.
    *
    * @example
    * ```ts
    * const a = sc.parallelize([1, 2, 3, 4], 2);
    * const b = sc.parallelize(['a', 'b', 'c'], 2);
    * await a.zipPartitions(b, (xs, ys) => [[...xs].length, [...ys].length]).collect(); // [2, 1, 2, 2]
+   * const counts = pairs.reduceByKey((x, y) => x + y);
+   * counts.zipPartitions(other, (xs) => xs, true).partitioner === counts.partitioner; // true
    * ```
    */
-  zipPartitions<U, V>(other: RDD<U>, fn: (mine: Iterable<T>, theirs: Iterable<U>) => Iterable<V>): RDD<V> {
+  zipPartitions<U, V>(other: RDD<U>, fn: (mine: Iterable<T>, theirs: Iterable<U>) => Iterable<V>, preservesPartitioning = false): RDD<V> {
     this.context.ship(fn, `zipPartitions function of ${this.label}`);
     // One array per partition on each side, zipped partition by partition: the pair of arrays is what fn sees.
-    return this.glom()
+    const out = this.glom()
       .zip(other.glom())
       .flatMap(capture({ fn }, ([mine, theirs]: [T[], U[]]) => fn(mine, theirs)));
+    if (preservesPartitioning) out.partitioner = this.partitioner;
+    return out;
   }
 
   /**
    * Pipes each partition through an external command (run by the shell when given as a string): one line per
-   * element in (strings as they are, anything else as JSON), one element per output line out, as Spark's pipe
+   * element in, written as `saveAsTextFile` writes it (strings as they are, numbers with `String`, `null` and
+   * `undefined` as `null` and `undefined`, arrays and objects as JSON), one element per output line out, as Spark's pipe
    * (a line ends at `\n`, `\r\n` or a lone `\r`, as Java's `readLine` that Spark reads it with). A command that exits with a non-zero code fails the task with its stderr.
    *
    * @example
    * ```ts
    * await sc.parallelize(['1', '2', '', '3']).pipe('cat').collect(); // ['1', '2', '', '3']
    * await sc.parallelize(['b', 'a']).pipe(['sort']).collect(); // ['a', 'b']
+   * await sc.parallelize([null, undefined, [1, 'a']]).pipe('cat').collect(); // ['null', 'undefined', '[1,"a"]']
    * ```
    */
   pipe(command: string | readonly string[], options: { env?: Record<string, string> } = {}): RDD<string> {
@@ -868,12 +876,13 @@ export abstract class RDD<T> {
     const env = options.env ?? null;
     const cp = useModule<typeof import('node:child_process')>('node:child_process');
     // Its own op, so that errors and the UI name the pipe the user wrote (Spark's PipedRDD), not a mapPartitions.
-    return new MapPartitionsRDD<T, string>(this, {
+    // Each element becomes its line as saveAsTextFile writes it, so the two agree (`null` and `undefined` included).
+    const lines = new MappedRDD<T, string>(this, 'textLine', undefined, { op: 'pipe' });
+    return new MapPartitionsRDD<string, string>(lines, {
       mode: 'user',
       op: 'pipe',
-      fn: capture({ cp, argv, shell, env }, (it: Iterable<T>): string[] => {
-        const lines: string[] = [];
-        for (const x of it) lines.push(typeof x === 'string' ? x : JSON.stringify(x));
+      fn: capture({ cp, argv, shell, env }, (it: Iterable<string>): string[] => {
+        const lines = [...it];
         const input = lines.length === 0 ? '' : lines.join('\n') + '\n';
         const r = cp.spawnSync(argv[0]!, argv.slice(1), {
           input,

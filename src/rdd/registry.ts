@@ -63,7 +63,7 @@ const FACTORIES: { readonly [K in RddKind]: Factory<K> } = {
   },
   UnionRDD: (w, parents) => new UnionRDD(W, parents, opts(w)),
   PartitionerAwareUnionRDD: (w, parents) => new PartitionerAwareUnionRDD(W, parents, opts(w)),
-  CoalescedRDD: (w, [parent]) => new CoalescedRDD(parent!, w.args.numPartitions, opts(w)),
+  CoalescedRDD: (w, [parent]) => new CoalescedRDD(parent!, w.args.numPartitions, { ...opts(w), ...(w.args.groups ? { groups: w.args.groups } : {}) }),
   CartesianRDD: (w, [left, right]) => new CartesianRDD(left!, right!, opts(w)),
   ZippedPartitionsRDD2: (w, [left, right]) => new ZippedPartitionsRDD(left!, right!, opts(w)),
   ZippedWithIndexRDD: (w, [parent]) => new ZippedWithIndexRDD(parent!, { ...opts(w), ...(w.args.offsets ? { offsets: w.args.offsets } : {}) }),

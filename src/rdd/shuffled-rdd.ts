@@ -149,15 +149,19 @@ export class ShuffledRDD<K, V, C> extends RDD<[K, C]> {
         const weight = sample.length > 0 ? count / sample.length : 0;
         for (const key of sample) candidates.push([key, weight]);
       }
+      // Spark's RangePartitioner asks determineBounds for no more ranges than sampled keys: with fewer records than
+      // partitions, one bound per sampled key would end the last range at the largest key, and a descending sort
+      // would then leave partition 0 empty and start at 1, where Spark's starts at 0.
+      const ranges = Math.max(1, Math.min(pending.numPartitions, candidates.length));
       const compare = pending.compare;
       if (compare === undefined) {
-        this.partitioner = new RangePartitioner(pending.numPartitions, determineBounds(candidates, pending.numPartitions), pending.ascending);
+        this.partitioner = new RangePartitioner(pending.numPartitions, determineBounds(candidates, ranges), pending.ascending);
         return;
       }
       // A user's order: the same range partitioning, placed by the user's comparator in the map tasks.
       let bounds: unknown[];
       try {
-        bounds = determineBounds(candidates, pending.numPartitions, compare);
+        bounds = determineBounds(candidates, ranges, compare);
       } catch (e) {
         // The comparator runs here on the driver, outside any task: without this, the action failed with the bare
         // error, naming neither the sort nor where its comparator ran.

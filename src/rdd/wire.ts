@@ -25,7 +25,7 @@ export interface RddWireArgs {
   MapPartitionsRDD: PartitionOpWire;
   UnionRDD: { readonly counts: readonly number[] };
   PartitionerAwareUnionRDD: null;
-  CoalescedRDD: { readonly numPartitions: number };
+  CoalescedRDD: { readonly numPartitions: number; readonly groups?: readonly (readonly number[])[] };
   CartesianRDD: null;
   ZippedPartitionsRDD2: null;
   ZippedWithIndexRDD: { readonly offsets: readonly number[] | undefined };

@@ -27,6 +27,41 @@ describe('word-count baselines', () => {
     );
   });
 
+  it('read lines as textFile does: a CRLF or CR copy of a text counts the same words as its LF original', () => {
+    const word = fc.array(fc.constantFrom('a', 'b', 'é', '😀', '\t'), { maxLength: 4 }).map((cs) => cs.join(''));
+    const line = fc.array(word, { maxLength: 5 }).map((ws) => ws.join(' '));
+    fc.assert(
+      fc.property(fc.array(fc.tuple(line, fc.constantFrom('\n', '\r\n', '\r')), { maxLength: 30 }), (lines) => {
+        const lf = join(tmp(), 'lf.txt');
+        const mixed = join(tmp(), 'mixed.txt');
+        writeFileSync(lf, lines.map(([l]) => `${l}\n`).join(''));
+        writeFileSync(mixed, lines.map(([l, end]) => l + end).join(''));
+        const want = wordCountBaseline(lf);
+        expect(wordCountBaseline(mixed)).toEqual(want);
+        expect(wordCountScanBaseline(mixed)).toEqual(want);
+      }),
+      { numRuns: 50 },
+    );
+    // A \r\n cut by the 4 MiB read boundary, and a CR-only file larger than one read.
+    const cut = join(tmp(), 'cut.txt');
+    writeFileSync(cut, `${'x'.repeat((4 << 20) - 1)}\r\nlast word\r\n`);
+    expect(wordCountBaseline(cut)).toEqual(
+      new Map([
+        ['x'.repeat((4 << 20) - 1), 1],
+        ['last', 1],
+        ['word', 1],
+      ]),
+    );
+    expect(wordCountScanBaseline(cut)).toEqual(wordCountBaseline(cut));
+    const cr = join(tmp(), 'cr.txt');
+    const crLines = Array.from({ length: 600_000 }, (_, i) => `w${i % 1000} v`);
+    writeFileSync(cr, crLines.join('\r'));
+    const crCounts = wordCountBaseline(cr);
+    expect(crCounts.get('v')).toBe(600_000);
+    expect(crCounts.get('w7')).toBe(600);
+    expect(wordCountScanBaseline(cr)).toEqual(crCounts);
+  });
+
   it('count the same tokens across read boundaries and a large vocabulary', () => {
     const file = join(tmp(), 'big.txt');
     const lines: string[] = [];

@@ -3,7 +3,7 @@
  * partition counts, and the default ordering of numbers, strings and arrays.
  */
 import { describe, expect, it } from 'vitest';
-import { capture } from 'kindling';
+import { capture, RangePartitioner } from 'kindling';
 import { MODES, useContext } from './helpers.js';
 
 /** Asserts every partition is sorted and partitions follow one another in order. */
@@ -153,6 +153,58 @@ describe.each(MODES)('sorting (%s)', (master) => {
       .sortBy(capture({ weight }, (x: string) => weight[x]!))
       .collect();
     expect(out).toEqual(['low', 'mid', 'mid', 'high']);
+  });
+
+  it("sortByKey's range bounds are Spark's RangePartitioner's: no more ranges than sampled keys, equal keys one bound", async () => {
+    // Spark: determineBounds(candidates, min(partitions, candidates.size)), so 3 records asked into 5 ranges get the
+    // bounds [1, 2] (3 partitions; kindling keeps the 5 asked for, the last two empty, as docs/pyspark.md says).
+    const sc = ctx();
+    const three = sc.parallelize<[number, string]>(
+      [
+        [2, 'b'],
+        [3, 'c'],
+        [1, 'a'],
+      ],
+      1,
+    );
+    const down = three.sortByKey(false, 5);
+    expect(await down.glom().collect()).toEqual([[[3, 'c']], [[2, 'b']], [[1, 'a']], [], []]);
+    expect((down.partitioner as RangePartitioner).bounds).toEqual([1, 2]);
+    expect(await down.lookup(3)).toEqual(['c']);
+    expect(await down.lookup(1)).toEqual(['a']);
+    expect(await down.lookup(9)).toEqual([]);
+    // The partitioner is Spark's (equal by bounds and direction), and repartitionAndSortWithinPartitions with it
+    // gives the sort's partitions.
+    const rp = down.partitioner as RangePartitioner;
+    expect(rp.equals(new RangePartitioner(5, [1, 2], false))).toBe(true);
+    expect(rp.equals(new RangePartitioner(5, [1, 2], true))).toBe(false);
+    const again = three.repartitionAndSortWithinPartitions(rp, false);
+    expect(again.partitioner?.equals(rp)).toBe(true);
+    expect(await again.glom().collect()).toEqual(await down.glom().collect());
+    const up = three.sortByKey(true, 5);
+    expect(await up.glom().collect()).toEqual([[[1, 'a']], [[2, 'b']], [[3, 'c']], [], []]);
+    expect((up.partitioner as RangePartitioner).bounds).toEqual([1, 2]);
+    // A user's comparator takes the same ranges.
+    const byCompare = three.sortByKey(false, 5, (a: number, b: number) => a - b);
+    expect(await byCompare.glom().collect()).toEqual([[[3, 'c']], [[2, 'b']], [[1, 'a']], [], []]);
+    // One record: no bound at all (Spark: one partition), so it is in partition 0 either way.
+    expect(
+      await sc
+        .parallelize<[number, number]>([[4, 4]], 2)
+        .sortByKey(false, 4)
+        .glom()
+        .collect(),
+    ).toEqual([[[4, 4]], [], [], []]);
+    // All-equal keys: one bound (equal candidates give one), all in the range ending there; descending, that is
+    // partition 1, as Spark's 2-partition RangePartitioner places them.
+    const same = sc.parallelize(
+      Array.from({ length: 50 }, (_, i) => [7, i] as [number, number]),
+      5,
+    );
+    const sameDown = same.sortByKey(false, 4);
+    expect((await sameDown.glom().collect()).map((p) => p.length)).toEqual([0, 50, 0, 0]);
+    expect((sameDown.partitioner as RangePartitioner).bounds).toEqual([7]);
+    expect((await same.sortByKey(true, 4).glom().collect()).map((p) => p.length)).toEqual([50, 0, 0, 0]);
   });
 
   it('sorting empty inputs and more partitions than elements', async () => {
