@@ -3,8 +3,8 @@
  * baseline. It reads the file in 4 MiB chunks, hashes each word's bytes as it scans them, and counts in an
  * open-addressing table keyed by those bytes, so a string is made only the first time a word is seen (the
  * `split` loop of ./wordcount.ts makes an array of lines, one of words per line and a string per word). Same
- * tokens as `line.split(' ')` on every non-empty line (an empty token between two spaces counts, as it does
- * there); separators are the bytes of ' ', '\n' and '\r', which UTF-8 never uses inside a character. A line ends at
+ * tokens as `line.split(' ')` on every line (an empty token between two spaces counts, as it does there, and an
+ * empty line is one empty token); separators are the bytes of ' ', '\n' and '\r', which UTF-8 never uses inside a character. A line ends at
  * `\n`, `\r\n` or a lone `\r`, as textFile (Hadoop's LineRecordReader) reads the same file.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
@@ -37,8 +37,9 @@ export function wordCountScanBaseline(path: string): Map<string, number> {
         }
         break;
       }
-      // The last line end: a \r\n cut after its \r leaves an empty line at the start of the next read, which has no words.
-      let last = end - 1;
+      // The last line end, not counting a \r that ends the read (its \n may come in the next read: cut between them,
+      // the \n would start an empty line that is not in the file).
+      let last = buf[end - 1] === 13 ? end - 2 : end - 1;
       while (last >= 0 && buf[last] !== 10 && buf[last] !== 13) last--;
       if (last < 0) {
         have = end;
@@ -54,10 +55,13 @@ export function wordCountScanBaseline(path: string): Map<string, number> {
   return table.toMap();
 }
 
-/** Counts the words of `buf[0 .. end)`, which ends with a line end. */
+/**
+ * Counts the words of `buf[0 .. end)`, which ends with a line end and holds every `\r\n` whole: as `line.split(' ')`
+ * does, a token ends at each space and at each line end, the empty ones included (an empty line is one empty word);
+ * the `\n` of a `\r\n` ends nothing more.
+ */
 function scanLines(table: WordTable, buf: Buffer, end: number): void {
   let start = 0;
-  let lineStart = 0;
   let h = 0x811c9dc5;
   for (let i = 0; i < end; i++) {
     const c = buf[i]!;
@@ -66,9 +70,8 @@ function scanLines(table: WordTable, buf: Buffer, end: number): void {
       h = Math.imul(h ^ c, 0x01000193);
       continue;
     }
-    if (c === 32 || i > lineStart) table.add(buf, start, i, h >>> 0);
+    if (c !== 10 || i === 0 || buf[i - 1] !== 13) table.add(buf, start, i, h >>> 0);
     start = i + 1;
-    if (c !== 32) lineStart = start;
     h = 0x811c9dc5;
   }
 }
