@@ -145,7 +145,7 @@ const programFile = path.join(tmp, 'program.mjs');
 writeFileSync(programFile, program);
 
 type Row = Record<string, number | boolean | undefined>;
-const rows: Record<string, Row[]> = { on: [], off: [], burn: [] };
+const rows: Record<'on' | 'off' | 'burn', Row[]> = { on: [], off: [], burn: [] };
 console.log(
   `post counts${slots > 0 ? `, slotsPerWorker ${slots}` : ''}, ${pairs} pairs of fresh processes, ${jobs} jobs of 4,000 empty tasks each, load ${os.loadavg()[0]!.toFixed(1)}`,
 );
@@ -163,6 +163,6 @@ const keys = Object.keys(rows.on[0]!).filter((k) => k !== 'on' && k !== 'burning
 const show = (x: number) => (Math.abs(x) >= 100 ? x.toFixed(0) : x.toFixed(3));
 console.log(`${'per process'.padEnd(34)}${settings.map((x) => (x === 'burn' ? `burn ${burn} µs` : x).padEnd(36)).join('')}`);
 for (const k of keys) {
-  const col = (s: string) => rows[s]!.map((r) => show(r[k] as number)).join(' ');
+  const col = (s: 'on' | 'off' | 'burn') => rows[s].map((r) => show(r[k] as number)).join(' ');
   console.log(`${k.padEnd(34)}${settings.map((x) => col(x).padEnd(36)).join('')}`);
 }
