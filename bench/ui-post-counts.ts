@@ -12,9 +12,11 @@
  * Written for issue 10 (docs/benchmarks.md, session 20, helper ui2): whether the UI makes launches go in more,
  * smaller messages (it does not).
  *
- *   npm run build && npx tsx bench/ui-post-counts.ts [--pairs 3] [--jobs 20] [--bytes] [--slots N]
+ *   npm run build && npx tsx bench/ui-post-counts.ts [--pairs 3] [--jobs 20] [--bytes] [--slots N] [--burn US]
  *
- * `--slots N` sets the context's `slotsPerWorker` (tasks queued per worker). `--bytes` also measures each post's structured-clone size (`v8.serialize` of the tasks, outside the timed call).
+ * `--slots N` sets the context's `slotsPerWorker` (tasks queued per worker). `--burn US` adds a third setting (UI and log
+ * off, a listener taking the task events in batches and spinning US µs per task): whether any driver work, not only the
+ * UI's, changes the posts. Per worker thread, its sleeps (voluntary context switches) and CPU per task are read too. `--bytes` also measures each post's structured-clone size (`v8.serialize` of the tasks, outside the timed call).
  */
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -36,6 +38,10 @@ const jobs = arg('--jobs', 20);
 const bytes = process.argv.includes('--bytes');
 // The tasks queued per worker (the context's `slotsPerWorker`; the local backend's default is 2).
 const slots = arg('--slots', 0);
+// `--burn US`: a third setting, the UI and log off and a listener taking the task events in batches (as the UI does)
+// that spins US µs of the driver's thread per task: whether any driver work, not the UI's own, makes the posts dearer.
+const burn = arg('--burn', 0);
+const settings = burn > 0 ? (['on', 'off', 'burn'] as const) : (['on', 'off'] as const);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'kindling-post-counts-'));
 const dist = path.join(tmp, 'dist');
@@ -58,12 +64,12 @@ function patch(file: string, edits: [string, string][]): void {
 // during the call when the woken worker (or anyone) took the driver's core.
 patch(path.join(dist, 'driver/kindling.cjs'), [
   [
-    '      this.#port.postMessage(releaseStages.length > 0 ? { runTasks: tasks, releaseStages } : { runTasks: tasks });\n',
+    '      this.#port.postMessage(before !== void 0 ? { runTasks: tasks, ...before } : { runTasks: tasks });\n',
     `      const __C = globalThis.__postCounts;
       if (__C !== undefined && __C.bytes !== undefined) __C.bytes += require('node:v8').serialize(tasks).length;
       const __s0 = __C === undefined ? 0 : __C.slices();
       const __t0 = process.hrtime.bigint();
-      this.#port.postMessage(releaseStages.length > 0 ? { runTasks: tasks, releaseStages } : { runTasks: tasks });
+      this.#port.postMessage(before !== void 0 ? { runTasks: tasks, ...before } : { runTasks: tasks });
       if (__C !== undefined) __C.post(tasks.length, Number(process.hrtime.bigint() - __t0), __C.slices() !== __s0);
 `,
   ],
@@ -77,9 +83,14 @@ patch(path.join(dist, 'driver/kindling.cjs'), [
 patch(path.join(dist, 'exec/local/worker-bundle.cjs'), [
   [
     'import_node_worker_threads3.parentPort.on("message", (m) => {\n  const tasks = m?.runTasks;\n  if (tasks === void 0)\n    return;\n',
-    `const __W = { messages: 0, turns: 0, tasks: 0 };
+    `const __W = { messages: 0, turns: 0, tasks: 0, sleeps: 0, cpuNs: 0 };
 let __inTurn = false;
-setInterval(() => require("node:fs").writeFileSync(${JSON.stringify(path.join(tmp, 'w'))} + "/" + process.pid + "-" + import_node_worker_threads3.threadId + ".json", JSON.stringify(__W)), 100).unref();
+setInterval(() => {
+  const fs = require("node:fs");
+  __W.sleeps = Number(fs.readFileSync("/proc/thread-self/status", "utf8").match(/^voluntary_ctxt_switches:\\s+(\\d+)/m)[1]);
+  __W.cpuNs = Number(fs.readFileSync("/proc/thread-self/schedstat", "utf8").split(" ")[0]);
+  fs.writeFileSync(${JSON.stringify(path.join(tmp, 'w'))} + "/" + process.pid + "-" + import_node_worker_threads3.threadId + ".json", JSON.stringify(__W));
+}, 100).unref();
 import_node_worker_threads3.parentPort.on("message", (m) => {
   const tasks = m?.runTasks;
   if (tasks === void 0)
@@ -99,14 +110,17 @@ const C = globalThis.__postCounts = { posts: 0, tasks: 0, outcomeMessages: 0, by
   post(n, ns, lost) { this.posts++; this.tasks += n; (lost ? this.preempted : this.calm).push(ns); } };
 const { Context } = await import(${JSON.stringify(`${path.join(dist, 'entry.js')}`)});
 const on = process.argv[2] === 'on';
+const burning = process.argv[2] === 'burn';
 const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kindling-post-counts-log-'));
 const sc = new Context({ master: 'local[2]', progress: false, ${slots > 0 ? `slotsPerWorker: ${slots}, ` : ''}...(on ? { ui: { port: 0 }, eventLog: { dir: logDir } } : { ui: false }) });
+if (burning) sc.events.onAny((e) => { if (e.type !== 'taskBatch') return; const until = performance.now() + (e.tasks.size / 2) * ${burn} / 1000; while (performance.now() < until); },
+  { batched: { type: 'taskBatch', of: ['taskStart', 'taskEnd'] } });
 const rdd = sc.parallelize([], 4000);
 for (let i = 0; i < 5; i++) await rdd.count();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const workers = () => { const t = { messages: 0, turns: 0, tasks: 0 }; for (const f of fs.readdirSync(${JSON.stringify(path.join(tmp, 'w'))})) { if (!f.startsWith(process.pid + '-')) continue;
+const workers = () => { const t = { messages: 0, turns: 0, tasks: 0, sleeps: 0, cpuNs: 0 }; for (const f of fs.readdirSync(${JSON.stringify(path.join(tmp, 'w'))})) { if (!f.startsWith(process.pid + '-')) continue;
   try { const o = JSON.parse(fs.readFileSync(${JSON.stringify(path.join(tmp, 'w'))} + '/' + f, 'utf8')); for (const k in t) t[k] += o[k]; } catch {} } return t; };
-const status = () => { const s = fs.readFileSync('/proc/thread-self/status', 'utf8'); return Number(s.match(/^nonvoluntary_ctxt_switches:\\s+(\\d+)/m)[1]); };
+const status = () => { const s = fs.readFileSync('/proc/thread-self/status', 'utf8'); return [Number(s.match(/^nonvoluntary_ctxt_switches:\\s+(\\d+)/m)[1]), Number(s.match(/^voluntary_ctxt_switches:\\s+(\\d+)/m)[1])]; };
 const ticks = () => { const f = fs.readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1].split(' '); return [Number(f[11]), Number(f[12])]; };
 const cpu = () => { const n = fs.readFileSync('/proc/thread-self/schedstat', 'utf8').split(' '); return Number(n[0]); };
 await sleep(300);
@@ -115,14 +129,15 @@ const w0 = workers(); const p0 = C.posts, t0 = C.tasks, o0 = C.outcomeMessages, 
 C.calm.length = 0; C.preempted.length = 0;
 for (let i = 0; i < ${jobs}; i++) await rdd.count();
 const k1 = ticks(), c1 = cpu();
-const p = C.posts - p0, t = C.tasks - t0, o = C.outcomeMessages - o0, b = (C.bytes ?? 0) - b0, cs = status() - cs0;
+const cs1 = status(); const p = C.posts - p0, t = C.tasks - t0, o = C.outcomeMessages - o0, b = (C.bytes ?? 0) - b0, cs = cs1[0] - cs0[0], vs = cs1[1] - cs0[1];
 await sleep(300);
 const w1 = workers();
 await sc.stop();
 fs.rmSync(logDir, { recursive: true, force: true });
 const T = ${jobs} * 4000; const med = (a) => [...a].sort((x, y) => x - y)[a.length >> 1] ?? 0;
-console.log(JSON.stringify({ on, postsPerTask: p / T, tasksPerPost: t / p, bytesPerPost: C.bytes === undefined ? undefined : b / p,
+console.log(JSON.stringify({ on, burning, postsPerTask: p / T, tasksPerPost: t / p, bytesPerPost: C.bytes === undefined ? undefined : b / p,
   workerMessagesPerTask: (w1.messages - w0.messages) / T, workerTurnsPerTask: (w1.turns - w0.turns) / T, outcomeMessagesPerTask: o / T,
+  workerSleepsPerTask: (w1.sleeps - w0.sleeps) / T, workerCpuUsPerTask: (w1.cpuNs - w0.cpuNs) / 1000 / T, driverSleepsPerTask: vs / T,
   driverInvoluntarySwitchesPerTask: cs / T, driverCpuUsPerTask: (c1 - c0) / 1000 / T, driverUserUsPerTask: (k1[0] - k0[0]) * 10000 / T, driverSystemUsPerTask: (k1[1] - k0[1]) * 10000 / T, preemptedShare: C.preempted.length / p, calmPostNs: med(C.calm), preemptedPostNs: med(C.preempted),
   postWallUsPerTask: (C.calm.reduce((a, x) => a + x, 0) + C.preempted.reduce((a, x) => a + x, 0)) / 1000 / T }));
 `;
@@ -130,13 +145,13 @@ const programFile = path.join(tmp, 'program.mjs');
 writeFileSync(programFile, program);
 
 type Row = Record<string, number | boolean | undefined>;
-const rows: { on: Row[]; off: Row[] } = { on: [], off: [] };
+const rows: Record<'on' | 'off' | 'burn', Row[]> = { on: [], off: [], burn: [] };
 console.log(
   `post counts${slots > 0 ? `, slotsPerWorker ${slots}` : ''}, ${pairs} pairs of fresh processes, ${jobs} jobs of 4,000 empty tasks each, load ${os.loadavg()[0]!.toFixed(1)}`,
 );
 try {
   for (let i = 0; i < pairs; i++) {
-    for (const setting of ['on', 'off'] as const) {
+    for (const setting of settings) {
       const row = JSON.parse(execFileSync(process.execPath, [programFile, setting], { encoding: 'utf8' }).trim().split('\n').at(-1)!) as Row;
       rows[setting].push(row);
     }
@@ -144,10 +159,10 @@ try {
 } finally {
   rmSync(tmp, { recursive: true, force: true });
 }
-const keys = Object.keys(rows.on[0]!).filter((k) => k !== 'on' && rows.on[0]![k] !== undefined);
+const keys = Object.keys(rows.on[0]!).filter((k) => k !== 'on' && k !== 'burning' && rows.on[0]![k] !== undefined);
 const show = (x: number) => (Math.abs(x) >= 100 ? x.toFixed(0) : x.toFixed(3));
-console.log(`${'per process'.padEnd(34)}${'on'.padEnd(36)}off`);
+console.log(`${'per process'.padEnd(34)}${settings.map((x) => (x === 'burn' ? `burn ${burn} µs` : x).padEnd(36)).join('')}`);
 for (const k of keys) {
-  const col = (s: 'on' | 'off') => rows[s].map((r) => show(r[k] as number)).join(' ');
-  console.log(`${k.padEnd(34)}${col('on').padEnd(36)}${col('off')}`);
+  const col = (s: 'on' | 'off' | 'burn') => rows[s].map((r) => show(r[k] as number)).join(' ');
+  console.log(`${k.padEnd(34)}${settings.map((x) => col(x).padEnd(36)).join('')}`);
 }
