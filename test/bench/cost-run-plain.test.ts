@@ -62,14 +62,16 @@ describe('bench/cost-run-plain.ts: the plain side of a COST run', () => {
     for (const side of ['plain', 'scan']) {
       const { stdout } = runRecorded('bench/cost-run-plain.ts', [side, 'wordcount', text]);
       const result = JSON.parse(/^RESULT (.*)$/m.exec(stdout)![1]!);
-      // Tokens: a b c a | b a '' d | z a (an empty line gives no token to either loop).
+      // Tokens: a b c a | b a '' d | '' | z a: the empty line is one empty token, as the kindling side's
+      // `line.split(' ')` makes it (the loops skipped it before session 30, so COST's check failed on any text
+      // with a blank line).
       expect(result).toEqual({
         distinct: 6,
-        total: 10,
+        total: 11,
         top: [
           ['a', 4],
+          ['', 2],
           ['b', 2],
-          ['', 1],
           ['c', 1],
           ['d', 1],
         ],
