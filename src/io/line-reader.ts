@@ -245,6 +245,11 @@ function withSource<T>(split: TextSplit, body: (src: ByteSource, start: number, 
     } catch (err) {
       throw inputReadError(split.path, err);
     }
+    // A split ends inside the file as planned (the last one at its end): a file now shorter than that was cut or
+    // rewritten since the job was planned. Read anyway, a split past the end read nothing and one cut mid-way took the
+    // final line end for one more empty line; Hadoop reads on regardless, but the lines would not be the planned ones.
+    // A file grown since is read as planned (the lines starting in the planned bytes), as Hadoop reads it.
+    if (size < split.start + split.length) throw shorterThanPlanned(split, size);
     // Only the reads are wrapped: `body` also runs the consumer of the lines (user functions), whose own
     // exceptions must reach the driver as themselves, not as a failure to read the file.
     const read = (buf: Buffer, offset: number, length: number, position: number): number => {
@@ -302,6 +307,14 @@ export function firstLineNumber(split: TextSplit, opts?: Pick<LineReadOptions, '
     closeSync(fd);
   }
   return lines + 1;
+}
+
+function shorterThanPlanned(split: TextSplit, size: number): InputPathError {
+  return new InputPathError(
+    `Input file ${split.path} changed since the job was planned: it holds ${size} bytes, and a split was planned for ` +
+      `bytes ${split.start} to ${split.start + split.length}. Re-run the job on a file that no longer changes (or copy it first).`,
+    split.path,
+  );
 }
 
 function readWholeBytes(path: string): Buffer {
