@@ -7,6 +7,7 @@
  */
 import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { gzipSync } from 'node:zlib';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, test } from 'vitest';
@@ -91,6 +92,22 @@ describe.each(['memory', 'mapreduce'] as const)('readers on real-world-shaped da
     await expect(lines.collect()).rejects.toThrow(/b\.txt/);
   });
 
+  test("gzip'd logs: members back to back read as one text, zero padding ignored, other trailing bytes or a cut file name it", async () => {
+    const dir = fresh('gz');
+    const day = (d: number): string => Array.from({ length: 300 }, (_, i) => `2024-03-0${d}T00:00:${i} INFO é ${i}`).join('\n') + '\n';
+    writeFileSync(path.join(dir, 'a.log.gz'), Buffer.concat([gzipSync(day(1)), gzipSync(day(2))]));
+    writeFileSync(path.join(dir, 'b.log.GZ'), Buffer.concat([gzipSync(day(3)), Buffer.alloc(512)]));
+    writeFileSync(path.join(dir, 'c.log'), day(4));
+    const lines = ctx().textFile(dir, 8);
+    expect(lines.getNumPartitions()).toBeGreaterThanOrEqual(4); // one per .gz, the plain file cut
+    expect(await lines.collect()).toEqual(plainLines(day(1) + day(2) + day(3) + day(4)));
+    const gz = gzipSync(day(5));
+    writeFileSync(path.join(dir, 'd.log.gz'), Buffer.concat([gz, Buffer.from('garbage')]));
+    await expect(ctx().textFile(path.join(dir, 'd.log.gz')).count()).rejects.toThrow(/d\.log\.gz \(gzip/);
+    writeFileSync(path.join(dir, 'e.log.gz'), gz.subarray(0, gz.length >> 1));
+    await expect(ctx().textFile(path.join(dir, 'e.log.gz')).count()).rejects.toThrow(/e\.log\.gz \(gzip.*truncated/s);
+  });
+
   test("csvFile: a BOM and CRLF before the header, quoted commas, doubled quotes and line breaks read as Spark's multiLine; a header alone is no record", async () => {
     const dir = fresh('csv');
     const file = path.join(dir, 'export.csv');
@@ -120,7 +137,7 @@ describe.each(['memory', 'mapreduce'] as const)('readers on real-world-shaped da
     expect(await ctx().csvFile(file, { mode: 'DROPMALFORMED' }).collect()).toEqual([{ a: '4', b: '5' }]);
   });
 
-  test('jsonLinesFile: blank and white-space lines skipped, BOM and CRLF read, huge numbers as doubles (as Spark by default); a bad line named', async () => {
+  test('jsonLinesFile: blank and white-space lines skipped, BOM and CRLF read, huge numbers as doubles (Spark infers decimal(20,0): docs/pyspark.md); a bad line named', async () => {
     const dir = fresh('json');
     const file = path.join(dir, 'dump.jsonl');
     writeFileSync(file, `${BOM}{"id":1}\r\n\r\n   \r\n{"id":12345678901234567890,"s":"é\\n"}\n\t\n`);
