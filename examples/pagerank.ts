@@ -95,8 +95,9 @@ export function parseEdge(line: string): [number, number] {
     if (j > i) ids[k] = Number(line.slice(i, j));
     i = j;
   }
+  if (Number.isNaN(ids[0]) || Number.isNaN(ids[1])) throw new Error(`not an edge ('src dst'): ${JSON.stringify(line)}`);
   if (!Number.isSafeInteger(ids[0]) || !Number.isSafeInteger(ids[1])) {
-    throw new Error(`not an edge ('src dst', integer ids up to 2^53 - 1): ${JSON.stringify(line)}`);
+    throw new Error(`not an edge ('src dst'): ${JSON.stringify(line)} (ids must be integers up to 2^53 - 1)`);
   }
   return [ids[0]!, ids[1]!];
 }
