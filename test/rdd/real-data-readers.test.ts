@@ -3,9 +3,9 @@
  * the same bytes on `local[2]` with many small splits, so that record boundaries fall everywhere: a directory as a
  * job leaves it (`_SUCCESS`, `.crc` files, empty parts, a hidden folder), a byte-order mark and CRLF before a CSV
  * header, a header alone, JSON lines with blank lines and huge numbers, and files that change between the job's
- * planning and its reading.
+ * planning and its reading; and what `saveAsTextFile` does with such data and such folders.
  */
-import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { gzipSync } from 'node:zlib';
 import path from 'node:path';
@@ -144,5 +144,30 @@ describe.each(['memory', 'mapreduce'] as const)('readers on real-world-shaped da
     expect(await ctx().jsonLinesFile(file, { minPartitions: 5 }).collect()).toEqual([{ id: 1 }, { id: 12345678901234567000, s: 'é\n' }]);
     writeFileSync(path.join(dir, 'bad.jsonl'), '{"id":1}\n\n{"id":\n');
     await expect(ctx().jsonLinesFile(path.join(dir, 'bad.jsonl')).collect()).rejects.toThrow(/bad\.jsonl, line 3/);
+  });
+
+  test('saveAsTextFile writes elements with line ends as they are (as Spark), creates missing parents, and refuses an existing path untouched', async () => {
+    const dir = fresh('save');
+    const out = path.join(dir, 'no', 'such', 'parent', 'out');
+    await ctx().parallelize(['a\nb', 'c\r\nd', '', 'é'], 2).saveAsTextFile(out);
+    expect(readdirSync(out).sort()).toEqual(['_SUCCESS', 'part-00000', 'part-00001']);
+    expect(readFileSync(path.join(out, 'part-00000'), 'utf8') + readFileSync(path.join(out, 'part-00001'), 'utf8')).toBe('a\nb\nc\r\nd\n\né\n');
+    expect(await ctx().textFile(out).collect()).toEqual(['a', 'b', 'c', 'd', '', 'é']);
+    await expect(ctx().parallelize(['new'], 1).saveAsTextFile(out)).rejects.toThrow(/already exists/);
+    expect(readFileSync(path.join(out, 'part-00000'), 'utf8')).toBe('a\nb\nc\r\nd\n');
+    const file = path.join(dir, 'existing.txt');
+    writeFileSync(file, 'keep\n');
+    await expect(ctx().parallelize(['new'], 1).saveAsTextFile(file)).rejects.toThrow(/already exists/);
+    expect(readFileSync(file, 'utf8')).toBe('keep\n');
+    // A task failing part-way through its partition: no part file, no _SUCCESS, no folder.
+    const failed = path.join(dir, 'failed');
+    const rows = ctx()
+      .parallelize([1, 2, 3, 4, 5, 6], 2)
+      .map((x) => {
+        if (x === 5) throw new Error('disk full');
+        return `row ${x}`;
+      });
+    await expect(rows.saveAsTextFile(failed)).rejects.toThrow(/disk full/);
+    expect(existsSync(failed)).toBe(false);
   });
 });
