@@ -113,6 +113,14 @@ describe.each(['memory', 'mapreduce'] as const)('readers on real-world-shaped da
     writeFileSync(path.join(dir, 'header-only.csv'), `${BOM}id,note,v\r\n`);
     expect(await ctx().csvFile(path.join(dir, 'header-only.csv')).collect()).toEqual([]);
     expect(await ctx().csvFile(path.join(dir, 'header-only.csv'), { multiLine: true }).collect()).toEqual([]);
+    // Exports of one table with their columns in another order: each file's header names its own fields.
+    const both = fresh('reordered');
+    writeFileSync(path.join(both, 'a.csv'), 'x,y\r\n1,2\r\n');
+    writeFileSync(path.join(both, 'b.csv'), `${BOM}y,x\n3,4\n`);
+    expect(await ctx().csvFile(both).collect()).toEqual([
+      { x: '1', y: '2' },
+      { y: '3', x: '4' },
+    ]);
   });
 
   test("csvFile: ragged rows fail (FAILFAST) naming file and line, or read as Spark's PERMISSIVE and DROPMALFORMED", async () => {
