@@ -13,7 +13,7 @@
 import { HashPartitioner, capture, type Context, type RDD } from 'kindling';
 import { connectedComponentsBaseline, unionFindComponents } from '../bench/baselines/connected-components.js';
 import { Timer, check, isMain, parseCli, printTable, runMain, type ExampleResult } from './common.js';
-import { graphInput, parseEdge } from './pagerank.js';
+import { graphInput, isEdgeLine, parseEdge } from './pagerank.js';
 
 export interface ConnectedComponentsOptions {
   /** Edge list (`src dst` lines); default the generated graph in `dataDir`. */
@@ -56,7 +56,7 @@ export async function run(sc: Context, options: ConnectedComponentsOptions = {})
   const timer = new Timer();
   const neighbours: RDD<[number, number[]]> = sc
     .textFile(input)
-    .filter((line) => line.trim().length > 0 && !line.startsWith('#'))
+    .filter(isEdgeLine)
     .map(parseEdge)
     .flatMap(
       ([a, b]): Array<[number, number]> =>

@@ -109,6 +109,22 @@ export function parseCsv(text: string): string[][] {
   return rows;
 }
 
+/**
+ * The keys a header's names become, as Spark's CSV reader names its columns: an empty name is `_c<index>`, and a
+ * name that occurs more than once (ignoring case, Spark's default) gets its index appended to each occurrence
+ * (`id,Name,name` is `id`, `Name1`, `name2`). Used as keys as they were, a repeated name kept only its last value.
+ *
+ * @example
+ * ```ts
+ * headerKeys(['a', '', 'b', 'A']); // ['a0', '_c1', 'b', 'A3']
+ * ```
+ */
+export function headerKeys(names: readonly string[]): string[] {
+  const seen = new Map<string, number>();
+  for (const n of names) seen.set(n.toLowerCase(), (seen.get(n.toLowerCase()) ?? 0) + 1);
+  return names.map((n, i) => (n === '' ? `_c${i}` : seen.get(n.toLowerCase())! > 1 ? `${n}${i}` : n));
+}
+
 /** One CSV field, quoted when it must be. */
 export function csvField(value: string): string {
   return /[",\r\n]/.test(value) || value.startsWith(' ') || value.endsWith(' ') ? `"${value.replaceAll('"', '""')}"` : value;
@@ -226,7 +242,7 @@ export async function run(sc: Context, options: CsvOptions = {}): Promise<Exampl
   const malformed = sc.accumulator(0, 'malformed rows');
   const fileField = options.fileField ?? null;
   const jsonl = sc.wholeTextFiles(join(input, '*.csv')).flatMap(
-    capture({ parseCsv, files, rows, malformed, fileField }, ([path, content]: [string, string]): string[] => {
+    capture({ parseCsv, headerKeys, files, rows, malformed, fileField }, ([path, content]: [string, string]): string[] => {
       let table: string[][];
       try {
         table = parseCsv(content);
@@ -234,8 +250,9 @@ export async function run(sc: Context, options: CsvOptions = {}): Promise<Exampl
         throw new Error(`${path}: ${(e as Error).message}`);
       }
       files.add(1);
-      const header = table[0];
-      if (header === undefined) return [];
+      const names = table[0];
+      if (names === undefined) return [];
+      const header = headerKeys(names);
       const name = path.slice(path.lastIndexOf('/') + 1);
       const out: string[] = [];
       for (let r = 1; r < table.length; r++) {
@@ -247,7 +264,12 @@ export async function run(sc: Context, options: CsvOptions = {}): Promise<Exampl
         }
         const obj: Record<string, string> = {};
         if (fileField !== null) obj[fileField] = name;
-        for (let c = 0; c < header.length; c++) obj[header[c]!] = row[c]!;
+        for (let c = 0; c < header.length; c++) {
+          // An assignment to '__proto__' sets the prototype instead (a string is ignored): the column would vanish.
+          if (header[c] === '__proto__')
+            Object.defineProperty(obj, '__proto__', { value: row[c], enumerable: true, writable: true, configurable: true });
+          else obj[header[c]!] = row[c]!;
+        }
         out.push(JSON.stringify(obj));
       }
       rows.add(out.length);

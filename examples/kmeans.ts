@@ -17,7 +17,7 @@
 import { capture, type Context, type RDD } from 'kindling';
 import { kMeansBaseline } from '../bench/baselines/kmeans.js';
 import { Timer, check, isMain, maxRelativeDiff, parseCli, printTable, runMain, type ExampleResult } from './common.js';
-import { parsePoint, pointsInput } from './logistic-regression.js';
+import { parsePoint, pointShape, pointsInput } from './logistic-regression.js';
 
 export interface KMeansOptions {
   /** Points file (`label f1 .. fD`; the label is ignored); default the generated points in `dataDir`. */
@@ -155,7 +155,7 @@ export async function run(sc: Context, options: KMeansOptions = {}): Promise<Exa
     .cache();
   const n = await timer.time(
     'load points (parse, cache)',
-    () => points.count(),
+    async () => (await pointShape(points)).count,
     (c) => `${c} points`,
   );
   let centers = await timer.time(

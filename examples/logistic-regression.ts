@@ -49,6 +49,8 @@ export async function pointsInput(options: { input?: string; small?: boolean; da
 
 /**
  * `y x1 .. xD` (spaces or tabs) to the array [y, x1, .., xD], label first. Shipped to workers as it is.
+ * A field that is not a number (a CSV line, a LIBSVM `index:value`) fails naming the line, as Spark's example fails
+ * on `toDouble`: kept as NaN it turned every weight into NaN without an error.
  *
  * Plain arrays of numbers rather than a Float64Array per point: V8 stores them as one compact block on its heap,
  * while a small typed array is three objects and an off-heap buffer, which makes every pass over a million
@@ -66,10 +68,38 @@ export function parsePoint(line: string): number[] {
     }
     let j = i + 1;
     while (j < n && (c = line.charCodeAt(j)) !== 32 && c !== 9 && c !== 13) j++;
-    p.push(Number(line.slice(i, j)));
+    const x = Number(line.slice(i, j));
+    if (Number.isNaN(x)) throw new Error(`not a point ('label x1 .. xD', numbers separated by spaces or tabs): ${JSON.stringify(line)}`);
+    p.push(x);
     i = j;
   }
   return p;
+}
+
+/**
+ * The number of points and their length, in one pass (the pass that caches them). Points of different lengths (a
+ * line missing a feature, a file of another data set mixed in) fail naming both lengths: read on, a missing feature
+ * is `undefined` in the dot products, and the weights or centers became NaN without an error.
+ *
+ * @example
+ * ```ts
+ * const { count, length } = await pointShape(points); // 20000 points of 11 values (label and 10 features)
+ * ```
+ */
+export async function pointShape(points: RDD<number[]>): Promise<{ count: number; length: number }> {
+  const [count, shortest, longest] = await points.aggregate<[number, number, number]>(
+    [0, Number.POSITIVE_INFINITY, 0],
+    (a, p) => {
+      a[0]++;
+      if (p.length < a[1]) a[1] = p.length;
+      if (p.length > a[2]) a[2] = p.length;
+      return a;
+    },
+    (a, b) => [a[0] + b[0], Math.min(a[1], b[1]), Math.max(a[2], b[2])],
+  );
+  check(count > 0, 'the input holds no points');
+  check(shortest === longest, `the points hold ${shortest} to ${longest} numbers each; every line must hold as many as the others`);
+  return { count, length: longest };
 }
 
 /** Cosine of the angle between two vectors. */
@@ -107,7 +137,10 @@ export async function run(sc: Context, options: LogisticRegressionOptions = {}):
     .cache();
   const first = await timer.time(
     'load points (parse, cache)',
-    async () => [await points.count(), (await points.first()).length - 1] as const,
+    async () => {
+      const { count, length } = await pointShape(points);
+      return [count, length - 1] as const;
+    },
     ([n, d]) => `${n} points x ${d}`,
   );
   const [n, dims] = first;

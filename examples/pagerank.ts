@@ -67,10 +67,22 @@ export async function graphInput(options: { input?: string; small?: boolean; dat
 }
 
 /**
- * `src dst` (spaces or tabs; further columns ignored) to a pair of numbers; blank and `#` comment lines are
- * filtered out before. Shipped to the workers as it is: it uses only its argument and standard globals.
+ * Whether a line of an edge list holds an edge: not blank (white space only counts as blank, as a hand-edited or
+ * exported list may end with one) and not a `#` comment (SNAP's header lines). Shipped to the workers as it is.
+ */
+export function isEdgeLine(line: string): boolean {
+  const c = line.charCodeAt(0);
+  // Most lines start with a digit: only those starting with white space pay for the trim.
+  return c > 32 ? c !== 35 : line.trim().length > 0;
+}
+
+/**
+ * `src dst` (spaces or tabs; further columns ignored) to a pair of integer ids; blank and `#` comment lines are
+ * filtered out before ({@link isEdgeLine}). Shipped to the workers as it is: it uses only its argument and standard
+ * globals. Ids are doubles, so exact up to 2^53 - 1 (SNAP's ids and 64-bit hashes folded into that range); a larger
+ * one would be rounded onto its neighbour's and two vertices silently merged, so it is refused.
  *
- * @throws Error naming the line when it does not start with two numbers.
+ * @throws Error naming the line when it does not start with two integer ids within 2^53 - 1.
  */
 export function parseEdge(line: string): [number, number] {
   const ids = [NaN, NaN];
@@ -84,6 +96,9 @@ export function parseEdge(line: string): [number, number] {
     i = j;
   }
   if (Number.isNaN(ids[0]) || Number.isNaN(ids[1])) throw new Error(`not an edge ('src dst'): ${JSON.stringify(line)}`);
+  if (!Number.isSafeInteger(ids[0]) || !Number.isSafeInteger(ids[1])) {
+    throw new Error(`not an edge ('src dst'): ${JSON.stringify(line)} (ids must be integers up to 2^53 - 1)`);
+  }
   return [ids[0]!, ids[1]!];
 }
 
@@ -106,12 +121,7 @@ export function pageRankPlan(
   options: { partitioned?: boolean; partitions?: number; unpartitionedLinks?: boolean } = {},
 ): PageRankPlan {
   const partitioner: Partitioner | undefined = options.partitioned ? new HashPartitioner(options.partitions ?? sc.defaultParallelism) : undefined;
-  let grouped = sc
-    .textFile(input)
-    .filter((line) => line.length > 0 && !line.startsWith('#'))
-    .map(parseEdge)
-    .distinct()
-    .groupByKey();
+  let grouped = sc.textFile(input).filter(isEdgeLine).map(parseEdge).distinct().groupByKey();
   if (partitioner !== undefined) grouped = grouped.partitionBy(partitioner);
   else if (options.unpartitionedLinks) grouped = grouped.map((kv) => kv);
   const links = grouped.setName('links').cache();

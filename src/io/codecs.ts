@@ -128,6 +128,16 @@ export function decompressForPath(path: string, raw: Buffer): Buffer {
     return codec.decompress(raw);
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
+    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      // Not a corrupt file: Hadoop streams it, and Spark reads it in one (long) task.
+      throw new InputPathError(
+        `Cannot decompress ${path} (${codec.name}): it decompresses to more than the largest buffer Node holds (${why}). ` +
+          'kindling decompresses a compressed file whole, in one task: split it into smaller files, or decompress it first ' +
+          '(plain text is read in splits).',
+        path,
+        { cause: err },
+      );
+    }
     throw new InputPathError(
       `Cannot decompress ${path} (${codec.name}, by its ${codec.extension} name): ${why}. The file is truncated or is not ` +
         `valid ${codec.name}; rename it if it is not compressed.`,

@@ -21,7 +21,7 @@
  * codecs.ts) are decompressed in one piece (none is entered mid-stream here), then cut the same way.
  */
 
-import { isAscii } from 'node:buffer';
+import { constants, isAscii } from 'node:buffer';
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { isCompressedPath, type TextSplit } from './text-splits.js';
 import { decompressForPath } from './codecs.js';
@@ -41,7 +41,25 @@ const CR = 0x0d;
  * the UTF-8 decoder, so the characters are always UTF-8's.
  */
 function decodeText(buf: Buffer, from: number, to: number): string {
-  return buf.toString(isAscii(buf.subarray(from, to)) ? 'latin1' : 'utf8', from, to);
+  try {
+    return buf.toString(isAscii(buf.subarray(from, to)) ? 'latin1' : 'utf8', from, to);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_STRING_TOO_LONG') throw new LineTooLongError(to - from, err);
+    throw err;
+  }
+}
+
+/**
+ * A line longer than the longest string V8 holds (2^29 - 24 characters, some 512 MiB: a whole JSON dump on one line,
+ * a binary file read as text). Thrown by decodeText without the file's name, which {@link withSource} adds.
+ */
+class LineTooLongError extends Error {
+  constructor(
+    readonly bytes: number,
+    cause: unknown,
+  ) {
+    super(`a line of ${bytes} bytes`, { cause });
+  }
 }
 
 /**
@@ -119,14 +137,22 @@ function nextLineEnd(view: Buffer, from: number, loneCR: boolean, eof: boolean):
   return nl;
 }
 
-/** The last line end in `view` (see {@link nextLineEnd}), or -1. */
-function lastLineEnd(view: Buffer, loneCR: boolean, eof: boolean): number {
+/**
+ * The last line end in `view` at or after `from` (see {@link nextLineEnd}), or -1. Bounded below by `from` (the bytes
+ * of the last read): searched from the end of the whole buffer, every 64 KiB read of a line longer than its split
+ * scanned the line again, and a 600 MB line took ~100 s instead of ~2.
+ */
+function lastLineEnd(whole: Buffer, from: number, loneCR: boolean, eof: boolean): number {
+  const view = whole.subarray(from);
   const nl = view.lastIndexOf(NL);
-  if (!loneCR || view.length === 0) return nl;
-  // A `\r` after the last `\n` is not followed by one: a line end, unless it is the last byte and more may come.
-  const from = !eof && view[view.length - 1] === CR ? view.length - 2 : view.length - 1;
-  const c = from < 0 ? -1 : view.lastIndexOf(CR, from);
-  return c > nl ? c : nl;
+  let last = nl;
+  if (loneCR && view.length > 0) {
+    // A `\r` after the last `\n` is not followed by one: a line end, unless it is the last byte and more may come.
+    const at = !eof && view[view.length - 1] === CR ? view.length - 2 : view.length - 1;
+    const c = at < 0 ? -1 : view.lastIndexOf(CR, at);
+    if (c > nl) last = c;
+  }
+  return last < 0 ? -1 : last + from;
 }
 
 /** A byte source: fills `buf[offset, offset + length)` from `position`, returns the bytes copied. */
@@ -215,7 +241,7 @@ function scanOwnedLines(src: ByteSource, start: number, end: number, sizes: Read
       if (lineStart < filled) decodeLines(buf, lineStart, filled, decodeBytes, loneCR, onText);
       return;
     }
-    const last = lastLineEnd(view, cr, eof);
+    const last = lastLineEnd(view, scanFrom, cr, eof);
     if (last >= scanFrom) {
       decodeLines(buf, lineStart, withoutCR(buf, lineStart, last, loneCR), decodeBytes, loneCR, onText);
       lineStart = last + 1;
@@ -224,6 +250,21 @@ function scanOwnedLines(src: ByteSource, start: number, end: number, sizes: Read
 }
 
 function withSource<T>(split: TextSplit, body: (src: ByteSource, start: number, end: number) => T): T {
+  try {
+    return readSource(split, body);
+  } catch (err) {
+    if (!(err instanceof LineTooLongError)) throw err;
+    throw new InputPathError(
+      `Input file ${split.path} holds a line of about ${err.bytes} bytes (in the split from byte ${split.start}), longer than ` +
+        `the longest string JavaScript can hold (${constants.MAX_STRING_LENGTH} characters). Split the file into lines ` +
+        '(a JSON dump on one line: convert it to JSON lines), or read it as bytes with binaryFiles.',
+      split.path,
+      { cause: err.cause },
+    );
+  }
+}
+
+function readSource<T>(split: TextSplit, body: (src: ByteSource, start: number, end: number) => T): T {
   if (split.whole || isCompressedPath(split.path)) {
     const data = readWholeBytes(split.path);
     const src: ByteSource = {
@@ -245,6 +286,11 @@ function withSource<T>(split: TextSplit, body: (src: ByteSource, start: number, 
     } catch (err) {
       throw inputReadError(split.path, err);
     }
+    // A split ends inside the file as planned (the last one at its end): a file now shorter than that was cut or
+    // rewritten since the job was planned. Read anyway, a split past the end read nothing and one cut mid-way took the
+    // final line end for one more empty line; Hadoop reads on regardless, but the lines would not be the planned ones.
+    // A file grown since is read as planned (the lines starting in the planned bytes), as Hadoop reads it.
+    if (size < split.start + split.length) throw shorterThanPlanned(split, size);
     // Only the reads are wrapped: `body` also runs the consumer of the lines (user functions), whose own
     // exceptions must reach the driver as themselves, not as a failure to read the file.
     const read = (buf: Buffer, offset: number, length: number, position: number): number => {
@@ -302,6 +348,14 @@ export function firstLineNumber(split: TextSplit, opts?: Pick<LineReadOptions, '
     closeSync(fd);
   }
   return lines + 1;
+}
+
+function shorterThanPlanned(split: TextSplit, size: number): InputPathError {
+  return new InputPathError(
+    `Input file ${split.path} changed since the job was planned: it holds ${size} bytes, and a split was planned for ` +
+      `bytes ${split.start} to ${split.start + split.length}. Re-run the job on a file that no longer changes (or copy it first).`,
+    split.path,
+  );
 }
 
 function readWholeBytes(path: string): Buffer {

@@ -4,7 +4,7 @@
  */
 import { brotliCompressSync, deflateSync, gzipSync, inflateSync } from 'node:zlib';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ChunkCompressor, checkReadableCompression, codecForPath, decompressForPath, outputCodecOf, outputExtension } from '../../src/io/codecs.js';
 import { InputPathError } from '../../src/core/errors.js';
 
@@ -64,6 +64,22 @@ describe('decompressForPath', () => {
       }
       expect(error, file).toBeInstanceOf(InputPathError);
       expect((error as Error).message).toMatch(new RegExp(`^Cannot decompress ${file.replace(/\./g, '\\.')} \\((gzip|deflate|bzip2|brotli),`));
+    }
+  });
+
+  it('fails on a file that decompresses past the largest buffer naming the file and the way out, not as a corrupt file', () => {
+    // A 19 MB gzip of 4.4 GB took this path for real (docs/pyspark.md); simulated here by the error Node throws.
+    const zlib = process.getBuiltinModule('node:zlib');
+    const spy = vi.spyOn(zlib, 'gunzipSync').mockImplementation(() => {
+      throw Object.assign(new RangeError('Cannot create a Buffer larger than 4294967296 bytes'), { code: 'ERR_BUFFER_TOO_LARGE' });
+    });
+    try {
+      expect(() => decompressForPath('/data/huge.log.gz', Buffer.from([0x1f, 0x8b]))).toThrow(InputPathError);
+      expect(() => decompressForPath('/data/huge.log.gz', Buffer.from([0x1f, 0x8b]))).toThrow(
+        /\/data\/huge\.log\.gz \(gzip\): it decompresses to more than the largest buffer Node holds.*split it into smaller files/,
+      );
+    } finally {
+      spy.mockRestore();
     }
   });
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import {
   firstLineNumber,
   forEachSplitLine,
@@ -13,6 +13,7 @@ import {
   type LineReadOptions,
 } from '../../src/io/line-reader.js';
 import { computeTextSplits, type TextSplit } from '../../src/io/text-splits.js';
+import { InputPathError } from '../../src/core/errors.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'kindling-lines-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -150,7 +151,10 @@ describe('readSplitLines and friends', () => {
     expect(readSplitLines(split(2, 1))).toEqual(['bb']);
     expect(readSplitLines(split(3, 3))).toEqual([]);
     expect(readSplitLines(split(3, 4))).toEqual(['ccc']);
-    expect(readSplitLines(split(9, 5))).toEqual([]);
+    // A split reaching past the end of its file was planned for a longer file: it fails naming the file (read, it gave
+    // no lines here, and a split cut short took the final line end for one more empty line).
+    expect(() => readSplitLines(split(9, 5))).toThrow(/changed since the job was planned: it holds 9 bytes.*bytes 9 to 14/);
+    expect(() => readSplitLines(split(6, 5))).toThrow(InputPathError);
   });
 
   it('reads lines longer than the read chunk and splits cut inside them', () => {
@@ -277,6 +281,51 @@ describe('readSplitLines and friends', () => {
     const expected = ['a', long, 'b', '', long];
     for (const how of ['each', 'batch', 'array'] as const) expect(allLines(splits, how)).toEqual(expected);
     rmSync(file);
+  });
+
+  it('fails naming the file on a line longer than a JavaScript string can hold (simulated: V8 allows ~512 MiB)', () => {
+    const file = writeTemp(`short\n${'x'.repeat(5000)}\nshort\n`);
+    const toString = Buffer.prototype.toString;
+    // A 600 MB line took the same path for real (docs/pyspark.md): Node's decoder refuses the string with this code.
+    const spy = vi.spyOn(Buffer.prototype, 'toString').mockImplementation(function (this: Buffer, ...args: unknown[]) {
+      const [, start = 0, end = this.length] = args as [string, number, number];
+      if (end - start > 4000)
+        throw Object.assign(new Error('Cannot create a string longer than 0x1fffffe8 characters'), { code: 'ERR_STRING_TOO_LONG' });
+      return toString.apply(this, args as Parameters<Buffer['toString']>);
+    });
+    try {
+      expect(() => readSplitLines({ path: file, start: 0, length: 5012, whole: false })).toThrow(InputPathError);
+      let err: unknown;
+      try {
+        readSplitLines({ path: file, start: 0, length: 5012, whole: false });
+      } catch (e) {
+        err = e;
+      }
+      expect((err as Error).message).toMatch(/holds a line of about \d+ bytes \(in the split from byte 0\).*binaryFiles/);
+      expect((err as Error).message).toContain(file);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(readSplitLines({ path: file, start: 0, length: 5012, whole: false })).toEqual(['short', 'x'.repeat(5000), 'short']);
+  });
+
+  it('searches each byte of a line longer than its split a bounded number of times, not once per read', () => {
+    // Past a split's end the reader reads 64 KiB (here 4 KiB) at a time to finish its last line; each read searched
+    // the whole buffer again for its last line end, so a 600 MB line took ~100 s (docs/benchmarks.md, session 30).
+    const long = 'y'.repeat(2 * 1024 * 1024);
+    const file = writeTemp(`a\n${long}\nb\n`);
+    const lastIndexOf = Buffer.prototype.lastIndexOf;
+    let searched = 0;
+    const spy = vi.spyOn(Buffer.prototype, 'lastIndexOf').mockImplementation(function (this: Buffer, ...args: unknown[]) {
+      if (args.length === 1) searched += this.length; // a search from the end of the buffer
+      return lastIndexOf.apply(this, args as Parameters<Buffer['lastIndexOf']>);
+    });
+    try {
+      expect(readSplitLines({ path: file, start: 0, length: 100, whole: false }, { chunkBytes: 4096 })).toEqual(['a', long]);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(searched).toBeLessThan(3 * long.length);
   });
 
   it('reads nothing from an empty file or a split past its end', () => {
