@@ -53,6 +53,8 @@ export function readPoints(path: string): PointArrays {
       const start = i;
       while (i < end && (c = text.charCodeAt(i)) !== 32 && c !== 9 && c !== 13) i++;
       const v = Number(text.slice(start, i));
+      // As the kindling example's parsePoint: a field that is not a number fails naming its line.
+      if (Number.isNaN(v)) throw new Error(`${path}: point ${count} is not numbers: ${JSON.stringify(text.slice(pos, end))}`);
       if (k === 0) {
         if (count === labels.length) {
           const l2 = new Float64Array(count * 2);

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { run as runKMeans } from '../../examples/kmeans.js';
 import { parsePoint, run as runLR } from '../../examples/logistic-regression.js';
+import { readPoints } from '../../bench/baselines/logistic-regression.js';
 import { useContext, useTempDir } from './helpers.js';
 
 const POINTS: number[][] = Array.from({ length: 60 }, (_, i) => [
@@ -42,6 +43,8 @@ describe('points examples on real-world-shaped files', () => {
     const csv = join(tmp(), 'points.csv');
     writeFileSync(csv, 'label,x,y\n1,0.5,0.25\n');
     await expect(runLR(ctx(), { input: csv, iterations: 1 })).rejects.toThrow(/points\.csv, line 1/);
+    // The plain programs of the COST benchmark refuse it too (they must do the work the example does).
+    expect(() => readPoints(csv)).toThrow(/points\.csv: point 0 is not numbers: "label,x,y"/);
   });
 
   it('points of different lengths fail naming the lengths, instead of NaN weights and centers', async () => {
