@@ -44,7 +44,7 @@ describe('points examples on real-world-shaped files', () => {
     writeFileSync(csv, 'label,x,y\n1,0.5,0.25\n');
     // Both lines are bad; the error names the one whose task failed first (partitions run in parallel).
     await expect(runLR(ctx(), { input: csv, iterations: 1 })).rejects.toThrow(
-      /not a point .*("label,x,y"[^]*points\.csv, line 1\b|"1,0\.5,0\.25"[^]*points\.csv, line 2\b)/,
+      /not a point .*("label,x,y"[\s\S]*points\.csv, line 1\b|"1,0\.5,0\.25"[\s\S]*points\.csv, line 2\b)/,
     );
     // The plain programs of the COST benchmark refuse it too (they must do the work the example does).
     expect(() => readPoints(csv)).toThrow(/points\.csv: point 0 is not numbers: "label,x,y"/);
