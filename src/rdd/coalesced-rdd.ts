@@ -1,5 +1,5 @@
 import type { RddWireBody } from './wire.js';
-import { customNarrow, walkNarrowPartitions, type Dependency } from './dependency.js';
+import { cachedPreferredLocations, customNarrow, type Dependency } from './dependency.js';
 import type { TaskContext } from './task-context.js';
 import { RDD, type RddOptions, type Sink } from './internal.js';
 
@@ -91,17 +91,8 @@ export class CoalescedRDD<T> extends RDD<T> {
     if (this.#groups !== undefined) return this.#groups;
     const locations = this.context.cachedLocations;
     const parent = this.parent as RDD<unknown>;
-    const locationOf = (q: number): number | undefined => {
-      if (locations === undefined) return undefined;
-      // Where the scheduler would run a task reading parent partition q: the first cached partition below it.
-      let found: number | undefined;
-      walkNarrowPartitions([[parent, q]], new Set(), (r, p) => {
-        if (r.storageLevel.name === 'NONE') return 'descend';
-        found = locations(r.id, p)[0];
-        return found !== undefined ? 'stop' : 'descend';
-      });
-      return found;
-    };
+    // Where the scheduler would run a task reading parent partition q (its first preferred worker).
+    const locationOf = (q: number): number | undefined => (locations === undefined ? undefined : cachedPreferredLocations(parent, q, locations)[0]);
     this.#groups = coalesceGroups(parent.getNumPartitions(), this.#n, locationOf);
     return this.#groups;
   }

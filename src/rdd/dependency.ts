@@ -82,3 +82,27 @@ export function walkNarrowPartitions(
     for (const d of r.dependencies) if (d.type === 'narrow') for (const q of d.getParents(p)) stack.push([d.rdd, q]);
   }
 }
+
+/**
+ * The workers holding the nearest cached partition at or below `partition` of `rdd` through narrow dependencies,
+ * per `locations` (the driver's cache tracker): where a task reading that partition prefers to run (Spark's
+ * preferred locations), and so what coalesce groups by. Empty when nothing below it is cached anywhere.
+ *
+ * @example
+ * ```ts
+ * const workers = cachedPreferredLocations(rdd, 0, (id, p) => cacheTracker.locations(id, p));
+ * ```
+ */
+export function cachedPreferredLocations(
+  rdd: RDD<unknown>,
+  partition: number,
+  locations: (rddId: number, partition: number) => readonly number[],
+): readonly number[] {
+  let found: readonly number[] = [];
+  walkNarrowPartitions([[rdd, partition]], new Set(), (r, p) => {
+    if (r.storageLevel.name === 'NONE') return 'descend';
+    found = locations(r.id, p);
+    return found.length > 0 ? 'stop' : 'descend';
+  });
+  return found;
+}

@@ -17,7 +17,7 @@
  * then the failed stage, up to `maxStageAttempts` consecutive failed attempts.
  */
 import { AbortError, JobFailedError, type ErrorInfo, InvalidArgumentError } from '../core/errors.js';
-import { walkNarrowPartitions, type ShuffleDependency } from '../rdd/dependency.js';
+import { cachedPreferredLocations, type ShuffleDependency } from '../rdd/dependency.js';
 import { foldLineage, type RDD, type ResultFunctionWire } from '../rdd/index.js';
 import type { TaskOutcome, TaskFailure, TaskMetrics } from '../exec/protocol.js';
 import { StageMetrics } from './task-metrics.js';
@@ -457,14 +457,8 @@ export class DAGScheduler implements TaskSetListener {
   }
 
   /** Workers holding a cached partition this task would otherwise compute (first found through narrow deps). */
-  #preferredWorkers(rdd: RDD<unknown>, partition: number): number[] {
-    let found: number[] = [];
-    walkNarrowPartitions([[rdd, partition]], new Set(), (r, p) => {
-      if (r.storageLevel.name === 'NONE') return 'descend';
-      found = this.cache.locations(r.id, p);
-      return found.length > 0 ? 'stop' : 'descend';
-    });
-    return found;
+  #preferredWorkers(rdd: RDD<unknown>, partition: number): readonly number[] {
+    return cachedPreferredLocations(rdd, partition, (id, p) => this.cache.locations(id, p));
   }
 
   #jobFor(stage: Stage): number | undefined {

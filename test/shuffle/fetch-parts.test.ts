@@ -300,6 +300,20 @@ describe('fetchParts', () => {
   });
 });
 
+/**
+ * A counterexample of the fetcher property below: these map outputs on `workers` workers, one reducer, parts of one
+ * byte, a 3,000-byte pool (so the input spills between parts) and one run per spill.
+ */
+function smallPoolExample(maps: Pair[][], workers: number): [Setup, number, number, number | undefined, number] {
+  return [
+    { maps, reducers: 1, spillBytes: 1_500, writeAllToDisk: false, budget: undefined, maxBytes: 1 },
+    workers,
+    1,
+    3_000,
+    Number.POSITIVE_INFINITY,
+  ];
+}
+
 describe('ShuffleFetcher in parts', () => {
   it('fetches from this worker and its peers in parts what it fetches whole (property)', async () => {
     await fc.assert(
@@ -348,83 +362,63 @@ describe('ShuffleFetcher in parts', () => {
         examples: [
           // Found by CI: a bucket whose first parts spilled and whose rest stayed in memory came back rest first, so
           // the object key's records changed order (spilled runs are now read before what is in memory).
-          [
-            {
-              maps: [
-                [
-                  ['', ''],
-                  ['', ''],
-                  ['', ''],
-                  ['', ''],
-                ],
-                [
-                  ['', ''],
-                  ['', ''],
-                  ['', ''],
-                  ['', ''],
-                  ['', ''],
-                  ['', ''],
-                  ['', ''],
-                  ['', ''],
-                  ['', ''],
-                ],
-                [
-                  [-0, ''],
-                  [0, []],
-                  [0, [0, 0]],
-                  [[0, ''], 0],
-                  [[0, ''], ''],
-                  [[0, ''], ''],
-                ],
+          smallPoolExample(
+            [
+              [
+                ['', ''],
+                ['', ''],
+                ['', ''],
+                ['', ''],
               ],
-              reducers: 1,
-              spillBytes: 1_500,
-              writeAllToDisk: false,
-              budget: undefined,
-              maxBytes: 1,
-            },
+              [
+                ['', ''],
+                ['', ''],
+                ['', ''],
+                ['', ''],
+                ['', ''],
+                ['', ''],
+                ['', ''],
+                ['', ''],
+                ['', ''],
+              ],
+              [
+                [-0, ''],
+                [0, []],
+                [0, [0, 0]],
+                [[0, ''], 0],
+                [[0, ''], ''],
+                [[0, ''], ''],
+              ],
+            ],
             1,
-            1,
-            3_000,
-            Number.POSITIVE_INFINITY,
-          ],
+          ),
           // Found by a full suite (seed -1512279519): three workers' parts interleave and the input spills between
           // them, so map 3's records of key 0 come before map 1's last part. Each map's own order holds (the promise).
-          [
-            {
-              maps: [
+          smallPoolExample(
+            [
+              [
+                [[0, ''], null],
+                [0, 0],
                 [
-                  [[0, ''], null],
+                  [0, ''],
                   [0, 0],
-                  [
-                    [0, ''],
-                    [0, 0],
-                  ],
                 ],
-                [
-                  ['', []],
-                  ['', [0, 0]],
-                  [0, [0, 0]],
-                  [[0, ''], [0]],
-                  [0, [0, 0]],
-                ],
-                [
-                  [0, []],
-                  [-0, null],
-                ],
-                Array.from({ length: 8 }, (): Pair => [0, 0]),
               ],
-              reducers: 1,
-              spillBytes: 1_500,
-              writeAllToDisk: false,
-              budget: undefined,
-              maxBytes: 1,
-            },
+              [
+                ['', []],
+                ['', [0, 0]],
+                [0, [0, 0]],
+                [[0, ''], [0]],
+                [0, [0, 0]],
+              ],
+              [
+                [0, []],
+                [-0, null],
+              ],
+              Array.from({ length: 8 }, (): Pair => [0, 0]),
+            ],
             3,
-            1,
-            3_000,
-            Number.POSITIVE_INFINITY,
-          ],
+          ),
         ],
       },
     );
