@@ -364,23 +364,8 @@ describe('ShuffleFetcher in parts', () => {
           // the object key's records changed order (spilled runs are now read before what is in memory).
           smallPoolExample(
             [
-              [
-                ['', ''],
-                ['', ''],
-                ['', ''],
-                ['', ''],
-              ],
-              [
-                ['', ''],
-                ['', ''],
-                ['', ''],
-                ['', ''],
-                ['', ''],
-                ['', ''],
-                ['', ''],
-                ['', ''],
-                ['', ''],
-              ],
+              Array.from({ length: 4 }, (): Pair => ['', '']),
+              Array.from({ length: 9 }, (): Pair => ['', '']),
               [
                 [-0, ''],
                 [0, []],
