@@ -18,6 +18,21 @@ import { writeMetrics } from './task-metrics.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
+/**
+ * A batch's rows as plain data for another thread ({@link TaskEventBatch.toWire}): the typed columns as copies whose
+ * buffers can be transferred, the strings as arrays. No metrics objects: the rows hold the summarized metrics.
+ */
+export interface TaskRowsWire {
+  readonly size: number;
+  readonly numbers: Float64Array<ArrayBuffer>;
+  readonly codes: Uint8Array<ArrayBuffer>;
+  readonly executorIds: readonly string[];
+  /** Absent when no end of the batch has an error. */
+  readonly errors?: ReadonlyArray<string | undefined>;
+  /** Absent when no end of the batch has a key sample. */
+  readonly keySamples?: ReadonlyArray<readonly string[] | undefined>;
+}
+
 /** The fields task starts and ends share, blank (a record is made once and refilled for every task). */
 const blankTask = () => ({ stageId: 0, stageAttempt: 0, partition: 0, attempt: 0, workerIndex: 0, executorId: '', speculative: false });
 
@@ -50,6 +65,9 @@ export class TaskEventBatch implements TaskEvents, TaskRows {
   #byHand = 0;
   /** End records handed out since the last clear (their metrics and errors are let go there). */
   #records = 0;
+  /** Ends with an error, and with a key sample, since the last clear: toWire leaves out a column of none. */
+  #withError = 0;
+  #withKeySample = 0;
   #capacity = 0;
   numbers = new Float64Array(0);
   codes = new Uint8Array(0);
@@ -137,8 +155,11 @@ export class TaskEventBatch implements TaskEvents, TaskRows {
     } else {
       n[o + TASK_ROW_FLAG] = 1;
       writeMetrics(n, o + TASK_ROW_METRICS, metrics);
-      this.keySamples[i] = metrics.keySample;
+      const keySample = metrics.keySample;
+      this.keySamples[i] = keySample;
+      if (keySample !== undefined) this.#withKeySample++;
     }
+    if (error !== undefined) this.#withError++;
     const c = this.codes;
     c[i * TASK_ROW_CODES] = 1;
     c[i * TASK_ROW_CODES + 2] = result === 'success' ? 0 : result === 'failed' ? 1 : 2;
@@ -267,6 +288,57 @@ export class TaskEventBatch implements TaskEvents, TaskRows {
     return this.#endRecord(i);
   }
 
+  /**
+   * The rows as plain data for another thread (the web UI's): each typed column one native copy, whose buffer the
+   * caller may transfer; only for a batch of rows ({@link TaskEventBatch.rows} defined). {@link TaskEventBatch.fromWire}
+   * makes a batch of it again.
+   *
+   * @example
+   * ```ts
+   * const wire = batch.toWire();
+   * port.postMessage(wire, [wire.numbers.buffer, wire.codes.buffer]);
+   * ```
+   */
+  toWire(): TaskRowsWire {
+    const size = this.#size;
+    return {
+      size,
+      numbers: this.numbers.slice(0, size * TASK_ROW_WIDTH),
+      codes: this.codes.slice(0, size * TASK_ROW_CODES),
+      executorIds: this.executorIds.slice(0, size),
+      ...(this.#withError > 0 ? { errors: this.errors.slice(0, size) } : {}),
+      ...(this.#withKeySample > 0 ? { keySamples: this.keySamples.slice(0, size) } : {}),
+    };
+  }
+
+  /**
+   * A batch of the rows another thread sent ({@link TaskEventBatch.toWire}), adopting its arrays. Its end records
+   * (`event(i)`) carry no metrics object: the rows have the summarized metrics, which is what the status store reads.
+   *
+   * @example
+   * ```ts
+   * port.on('message', (wire: TaskRowsWire) => store.applyTasks(TaskEventBatch.fromWire(wire)));
+   * ```
+   */
+  static fromWire(w: TaskRowsWire): TaskEventBatch {
+    const b = new TaskEventBatch();
+    const size = w.size;
+    b.numbers = w.numbers;
+    b.codes = w.codes;
+    b.#made = new Uint8Array(size);
+    b.#size = size;
+    b.#capacity = size;
+    for (let i = 0; i < size; i++) {
+      b.executorIds.push(w.executorIds[i]!);
+      b.errors.push(w.errors?.[i]);
+      b.metrics.push(undefined);
+      b.keySamples.push(w.keySamples?.[i]);
+      b.#starts.push(undefined);
+      b.#ends.push(undefined);
+    }
+    return b;
+  }
+
   /** Empties the batch; its records and rows are reused. */
   clear(): void {
     // The worker's metrics and errors go with their tasks, not with the batch.
@@ -286,5 +358,7 @@ export class TaskEventBatch implements TaskEvents, TaskRows {
     this.#size = 0;
     this.#byHand = 0;
     this.#records = 0;
+    this.#withError = 0;
+    this.#withKeySample = 0;
   }
 }
