@@ -1,8 +1,9 @@
 /**
  * The UI subsystem's one entry point for the context. `startUi` subscribes to the event bus at once (so no event is
- * missed) and, with the UI on, only listens (listen.ts, on `node:net`): the status store, the HTTP server, REST and
- * the pages load on the first connection, or once the events held for them reach {@link HELD_FOR_STORE} (then the
- * store replays them), so a script nobody looks at never loads them. The event log loads on its own, off the
+ * missed) and, with the UI on, only listens (listen.ts, on `node:net`): the HTTP server and the pages load on the first
+ * connection, or once the events held for them reach {@link HELD_FOR_STORE}, and start the UI's thread, where the
+ * status store replays them and REST is answered (live-ui.ts), so a script nobody looks at never loads them nor starts
+ * a thread. The event log loads on its own, off the
  * caller's path, holding events until it is there.
  */
 import type { Socket } from 'node:net';
