@@ -32,6 +32,20 @@ function watchUiThread(): () => Worker | undefined {
   return () => found;
 }
 
+/** A UI on a bus of its own, with the UI on and no log. */
+function busUi() {
+  const bus = new EventBus<SchedulerEvent>();
+  const ui = startUi(bus, {
+    appName: 'a',
+    numWorkers: 1,
+    storageBytesPerWorker: 1,
+    options: {},
+    ui: { host: '127.0.0.1', port: 0, retainedJobs: 10, retainedStages: 10, killEnabled: false },
+    eventLog: false,
+  })!;
+  return { bus, ui };
+}
+
 describe("the UI's thread", () => {
   it('answers with each job’s end by the time its action settles, job after job, with no wait between', async () => {
     const thread = watchUiThread();
@@ -99,15 +113,7 @@ describe("the UI's thread", () => {
   });
 
   it('starts only when the store loads: never for a small script nobody looks at', async () => {
-    const bus = new EventBus<SchedulerEvent>();
-    const ui = startUi(bus, {
-      appName: 'a',
-      numWorkers: 1,
-      storageBytesPerWorker: 1,
-      options: {},
-      ui: { host: '127.0.0.1', port: 0, retainedJobs: 10, retainedStages: 10, killEnabled: false },
-      eventLog: false,
-    })!;
+    const { bus, ui } = busUi();
     bus.emit({ type: 'jobEnd', jobId: 0, time: 1, result: 'succeeded' } as SchedulerEvent);
     expect(ui.uiThread).toBeUndefined();
     await ui.stop();
@@ -144,15 +150,7 @@ describe("the UI's thread", () => {
   });
 
   it('gets the rows of a held batch as the status store on the driver would have folded them', async () => {
-    const bus = new EventBus<SchedulerEvent>();
-    const ui = startUi(bus, {
-      appName: 'a',
-      numWorkers: 1,
-      storageBytesPerWorker: 1,
-      options: {},
-      ui: { host: '127.0.0.1', port: 0, retainedJobs: 10, retainedStages: 10, killEnabled: false },
-      eventLog: false,
-    })!;
+    const { bus, ui } = busUi();
     try {
       const url = (await ui.url())!;
       await get(`${url}/api/v1/applications`);
