@@ -18,19 +18,30 @@ import { writeMetrics } from './task-metrics.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
-/**
- * A batch's rows as plain data for another thread ({@link TaskEventBatch.toWire}): the typed columns as copies whose
- * buffers can be transferred, the strings as arrays. No metrics objects: the rows hold the summarized metrics.
- */
-export interface TaskRowsWire {
-  readonly size: number;
-  readonly numbers: Float64Array<ArrayBuffer>;
-  readonly codes: Uint8Array<ArrayBuffer>;
-  readonly executorIds: readonly string[];
+/** What a batch's rows need besides their typed columns on another thread: its strings, as small arrays. */
+export interface TaskRowsExtras {
+  /** The batch's distinct executor ids (a few: one per worker); each row's index among them is in `idOf`. */
+  readonly ids: readonly string[];
   /** Absent when no end of the batch has an error. */
   readonly errors?: ReadonlyArray<string | undefined>;
   /** Absent when no end of the batch has a key sample. */
   readonly keySamples?: ReadonlyArray<readonly string[] | undefined>;
+}
+
+/** Typed columns of rows another thread reads: TASK_ROW_WIDTH numbers, TASK_ROW_CODES codes and an id index a row. */
+export interface TaskRowColumns {
+  readonly numbers: Float64Array;
+  readonly codes: Uint8Array;
+  readonly idOf: Uint32Array;
+}
+
+/**
+ * A batch's rows as plain data for another thread ({@link TaskEventBatch.toWire}, {@link TaskEventBatch.copyRows}): the
+ * typed columns (copies whose buffers can be transferred, or views of shared memory), the strings as arrays. No
+ * metrics objects: the rows hold the summarized metrics.
+ */
+export interface TaskRowsWire extends TaskRowColumns, TaskRowsExtras {
+  readonly size: number;
 }
 
 /** The fields task starts and ends share, blank (a record is made once and refilled for every task). */
@@ -69,8 +80,8 @@ export class TaskEventBatch implements TaskEvents, TaskRows {
   #withError = 0;
   #withKeySample = 0;
   #capacity = 0;
-  numbers = new Float64Array(0);
-  codes = new Uint8Array(0);
+  numbers: Float64Array = new Float64Array(0);
+  codes: Uint8Array = new Uint8Array(0);
   readonly executorIds: string[] = [];
   readonly errors: Array<string | undefined> = [];
   readonly metrics: Array<TaskMetrics | undefined> = [];
@@ -296,16 +307,58 @@ export class TaskEventBatch implements TaskEvents, TaskRows {
    * @example
    * ```ts
    * const wire = batch.toWire();
-   * port.postMessage(wire, [wire.numbers.buffer, wire.codes.buffer]);
+   * port.postMessage(wire, [wire.numbers.buffer, wire.codes.buffer, wire.idOf.buffer]);
    * ```
    */
   toWire(): TaskRowsWire {
     const size = this.#size;
+    const idOf = new Uint32Array(size);
     return {
       size,
       numbers: this.numbers.slice(0, size * TASK_ROW_WIDTH),
       codes: this.codes.slice(0, size * TASK_ROW_CODES),
-      executorIds: this.executorIds.slice(0, size),
+      idOf,
+      ...this.#extras(idOf, 0),
+    };
+  }
+
+  /**
+   * Copies the rows into `to` from its row `at` on (columns another thread reads, e.g. a ring of shared memory:
+   * nothing is allocated but the extras' small arrays), and gives the rest that thread needs. `to` must have room for
+   * {@link TaskEventBatch.size} rows from `at`.
+   *
+   * @example
+   * ```ts
+   * const extras = batch.copyRows(ring, at);
+   * port.postMessage({ at, size: batch.size, ...extras });
+   * ```
+   */
+  copyRows(to: TaskRowColumns, at: number): TaskRowsExtras {
+    const size = this.#size;
+    to.numbers.set(this.numbers.subarray(0, size * TASK_ROW_WIDTH), at * TASK_ROW_WIDTH);
+    to.codes.set(this.codes.subarray(0, size * TASK_ROW_CODES), at * TASK_ROW_CODES);
+    return this.#extras(to.idOf, at);
+  }
+
+  /** Writes each row's executor id index into `idOf` from `at` on; the distinct ids, errors and key samples. */
+  #extras(idOf: Uint32Array, at: number): TaskRowsExtras {
+    const size = this.#size;
+    // The ids as a dictionary: cloning, and making again on the other side, a string per row was most of a post's cost.
+    const ids: string[] = [];
+    const executorIds = this.executorIds;
+    let last: string | undefined;
+    let lastIndex = 0;
+    for (let i = 0; i < size; i++) {
+      const id = executorIds[i]!;
+      if (id !== last) {
+        lastIndex = ids.indexOf(id);
+        if (lastIndex < 0) lastIndex = ids.push(id) - 1;
+        last = id;
+      }
+      idOf[at + i] = lastIndex;
+    }
+    return {
+      ids,
       ...(this.#withError > 0 ? { errors: this.errors.slice(0, size) } : {}),
       ...(this.#withKeySample > 0 ? { keySamples: this.keySamples.slice(0, size) } : {}),
     };
@@ -329,7 +382,7 @@ export class TaskEventBatch implements TaskEvents, TaskRows {
     b.#size = size;
     b.#capacity = size;
     for (let i = 0; i < size; i++) {
-      b.executorIds.push(w.executorIds[i]!);
+      b.executorIds.push(w.ids[w.idOf[i]!]!);
       b.errors.push(w.errors?.[i]);
       b.metrics.push(undefined);
       b.keySamples.push(w.keySamples?.[i]);

@@ -6,6 +6,7 @@
  * API by the time its action settles. Started by live-ui.ts (uiThreadEntry), never imported by the driver.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { TASK_ROW_CODES, TASK_ROW_WIDTH } from '../scheduler/events.js';
 import { TaskEventBatch } from '../scheduler/task-event-batch.js';
 import { restAnswer } from './rest.js';
 import { StatusStore } from './status-store.js';
@@ -15,18 +16,31 @@ import type { ToUiThread, UiThreadData } from './ui-thread-protocol.js';
 const data = workerData as UiThreadData;
 const store = new StatusStore({ retainedJobs: data.retainedJobs, retainedStages: data.retainedStages });
 const apps = new Map([[data.appId, store]]);
+const ring = data.ring;
 const port = parentPort!;
 
 port.on('message', (m: ToUiThread) => {
   switch (m.k) {
-    case 'event':
-      store.apply(m.e);
+    case 'queued':
+      for (const q of m.q) {
+        if (q.k === 'event') store.apply(q.e);
+        else if (q.k === 'tasks') store.applyTasks(TaskEventBatch.fromWire(q.rows));
+        else {
+          const { at, size } = q;
+          const rows = {
+            ...q,
+            numbers: ring.numbers.subarray(at * TASK_ROW_WIDTH, (at + size) * TASK_ROW_WIDTH),
+            codes: ring.codes.subarray(at * TASK_ROW_CODES, (at + size) * TASK_ROW_CODES),
+            idOf: ring.idOf.subarray(at, at + size),
+          };
+          store.applyTasks(TaskEventBatch.fromWire(rows));
+          // The store copied the rows: the driver may write over them.
+          Atomics.store(ring.tail, 0, q.end);
+        }
+      }
       return;
     case 'events':
       for (const e of m.es) store.apply(e);
-      return;
-    case 'tasks':
-      store.applyTasks(TaskEventBatch.fromWire(m.rows));
       return;
     case 'rest': {
       let answer: RestAnswer;

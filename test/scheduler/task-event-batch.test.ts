@@ -106,7 +106,8 @@ describe('TaskEventBatch', () => {
           for (const e of events) batch.add(e);
           const wire = batch.toWire();
           // What postMessage does to it, its typed columns moved rather than copied.
-          const sent = structuredClone(wire, { transfer: [wire.numbers.buffer, wire.codes.buffer] });
+          const sent = structuredClone(wire, { transfer: [wire.numbers.buffer, wire.codes.buffer, wire.idOf.buffer] });
+          expect(new Set(sent.ids).size).toBe(sent.ids.length);
           const got = TaskEventBatch.fromWire(sent);
           const rows = got.rows!;
           expect(got.size).toBe(events.length);

@@ -24,10 +24,10 @@ describe('live UI bundle', () => {
     const { sources } = JSON.parse(readFileSync(path.join(ui, 'live-ui-bundle.js.map'), 'utf8')) as { sources: string[] };
     const names = sources.map((s) => path.basename(s.replaceAll('\\', '/'))).sort();
     // The status store and REST are the UI's thread's (ui-thread-bundle.cjs), not the driver's.
-    expect(names).toEqual(['client.ts', 'live-ui.ts', 'server.ts', 'streaming-client.ts'].sort());
+    expect(names).toEqual(['client.ts', 'live-ui.ts', 'server.ts', 'streaming-client.ts', 'ui-thread-protocol.ts'].sort());
     const text = readFileSync(path.join(ui, 'live-ui-bundle.js'), 'utf8');
     const imports = [...text.matchAll(/^import .* from "([^"]+)";$/gm)].map((m) => m[1]!);
-    for (const shared of ['./listen.js', './../scheduler/task-event-batch.js']) expect(imports).toContain(shared);
+    for (const shared of ['./listen.js', './../scheduler/events.js']) expect(imports).toContain(shared);
     // Every relative import names a file of the build, as seen from dist/ui.
     for (const i of imports.filter((i) => i.startsWith('.'))) expect(statSync(path.resolve(ui, i)).isFile(), i).toBe(true);
   });
