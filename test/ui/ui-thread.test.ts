@@ -46,6 +46,13 @@ function busUi() {
   return { bus, ui };
 }
 
+/** Job 0 with its one stage, of `numTasks` tasks, submitted. */
+function submitStage(bus: EventBus<SchedulerEvent>, numTasks: number): void {
+  const stage = { stageId: 0, name: 's', numTasks, parentIds: [], rdds: [] };
+  bus.emit({ type: 'jobStart', jobId: 0, time: 1, stageIds: [0], stages: [stage] } as unknown as SchedulerEvent);
+  bus.emit({ type: 'stageSubmitted', stageAttempt: 0, time: 1, ...stage } as unknown as SchedulerEvent);
+}
+
 describe("the UI's thread", () => {
   it('answers with each job’s end by the time its action settles, job after job, with no wait between', async () => {
     const thread = watchUiThread();
@@ -154,23 +161,7 @@ describe("the UI's thread", () => {
     try {
       const url = (await ui.url())!;
       await get(`${url}/api/v1/applications`);
-      bus.emit({
-        type: 'jobStart',
-        jobId: 0,
-        time: 1,
-        stageIds: [0],
-        stages: [{ stageId: 0, name: 's', numTasks: 2, parentIds: [], rdds: [] }],
-      } as unknown as SchedulerEvent);
-      bus.emit({
-        type: 'stageSubmitted',
-        stageId: 0,
-        stageAttempt: 0,
-        name: 's',
-        numTasks: 2,
-        time: 1,
-        parentIds: [],
-        rdds: [],
-      } as unknown as SchedulerEvent);
+      submitStage(bus, 2);
       const batch = new TaskEventBatch();
       batch.start(0, 0, 0, 0, 0, '0', false, 2);
       batch.start(0, 0, 1, 0, 0, '0', false, 2);
@@ -182,6 +173,45 @@ describe("the UI's thread", () => {
         [0, 'SUCCESS', 5, undefined],
         [1, 'FAILED', 6, 'boom at partition 1'],
       ]);
+    } finally {
+      await ui.stop();
+    }
+  });
+});
+
+describe("the UI's thread behind the driver", () => {
+  it('loses no row when the driver writes faster than the thread folds: the shared ring wraps, and when full the rows go as copies', async () => {
+    const kinds = new Set<string>();
+    const post = Worker.prototype.postMessage;
+    vi.spyOn(Worker.prototype, 'postMessage').mockImplementation(function (this: Worker, ...args: Parameters<Worker['postMessage']>) {
+      for (const q of (args[0] as { q?: Array<{ k: string }> }).q ?? []) kinds.add(q.k);
+      return post.apply(this, args);
+    });
+    const { bus, ui } = busUi();
+    try {
+      const url = (await ui.url())!;
+      await get(`${url}/api/v1/applications`);
+      // 30,000 tasks written without a pause (60,000 rows, the ring holds 8,192): the thread cannot keep up.
+      const tasks = 30_000;
+      submitStage(bus, tasks);
+      const batch = new TaskEventBatch();
+      for (let p = 0; p < tasks; p += 100) {
+        batch.clear();
+        for (let i = p; i < p + 100; i++) batch.start(0, 0, i, 0, i % 3, String(i % 3), false, 2);
+        for (let i = p; i < p + 100; i++) batch.end(0, 0, i, 0, i % 3, String(i % 3), false, 'success', undefined, 1, undefined, 'NO_PREF', 3);
+        bus.hold(() => bus.emit({ type: 'taskBatch', tasks: batch } as SchedulerEvent));
+        bus.flushHeld();
+      }
+      const stage = (await get(`${url}/api/v1/applications/${ui.appId}/stages/0/0`)) as Json;
+      expect([stage!.numCompleteTasks, stage!.numActiveTasks]).toEqual([tasks, 0]);
+      const executors = (await get(`${url}/api/v1/applications/${ui.appId}/executors`)) as Json[];
+      expect(executors.map((e) => [e.id, e.completedTasks]).sort()).toEqual([
+        ['0', tasks / 3],
+        ['1', tasks / 3],
+        ['2', tasks / 3],
+      ]);
+      expect(kinds.has('ring')).toBe(true);
+      expect(kinds.has('tasks')).toBe(true);
     } finally {
       await ui.stop();
     }
