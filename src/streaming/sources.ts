@@ -216,13 +216,7 @@ export class AsyncIterableSource<T> implements Source<T> {
   #cancelDelay: (() => void) | undefined;
   #pump: Promise<void> | undefined;
 
-  constructor(
-    input: AsyncIterable<T> | (() => AsyncIterable<T>),
-    batchMs: number,
-    options: ReceiverOptions,
-    name: string,
-    hooks: ReceiverHooks,
-  ) {
+  constructor(input: AsyncIterable<T> | (() => AsyncIterable<T>), batchMs: number, options: ReceiverOptions, name: string, hooks: ReceiverHooks) {
     if (typeof input !== 'function' && !isAsyncIterable(input)) {
       throw new ArgumentTypeError(
         'fromAsyncIterable expects an async iterable (a Node Readable, events.on(...), an async generator) or a function that makes one',
@@ -287,7 +281,13 @@ export class AsyncIterableSource<T> implements Source<T> {
           cause = error;
         }
         this.#restarts++;
-        restart.onRestart({ source: this.name, message, ...(cause === undefined ? {} : { error: cause }), delayMs: restart.delayMs, restarts: this.#restarts });
+        restart.onRestart({
+          source: this.name,
+          message,
+          ...(cause === undefined ? {} : { error: cause }),
+          delayMs: restart.delayMs,
+          restarts: this.#restarts,
+        });
         if (!(await this.#delay(restart.delayMs))) return;
       }
     } catch (error) {

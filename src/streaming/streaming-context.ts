@@ -240,7 +240,12 @@ export class StreamingContext {
   fromAsyncIterable<T>(input: AsyncIterable<T> | (() => AsyncIterable<T>), options: ReceiverOptions = {}): DStream<T> {
     const name = options.name ?? `asyncIterable-${this.#nextSourceId++}`;
     const restart = typeof input === 'function' ? this.#restartPolicy(options) : undefined;
-    return this.source(new AsyncIterableSource<T>(input, this.batchIntervalMs, this.#receiverOptions(options), name, { onRate: this.#onRate, ...(restart && { restart }) }));
+    return this.source(
+      new AsyncIterableSource<T>(input, this.batchIntervalMs, this.#receiverOptions(options), name, {
+        onRate: this.#onRate,
+        ...(restart && { restart }),
+      }),
+    );
   }
 
   readonly #onRate = (source: string, recordsPerSec: number): void =>
@@ -863,7 +868,13 @@ export class StreamingJobError extends KindlingError {
 const activeContexts = new WeakMap<Context, StreamingContext>();
 
 /** StreamingOptions' keys: a JavaScript caller's misspelt one would otherwise be ignored (or read as a missing interval). */
-const STREAMING_KEYS = ['batchInterval', 'checkpoint', 'clock', 'backpressure', 'receiverRestartDelay'] as const satisfies readonly (keyof StreamingOptions)[];
+const STREAMING_KEYS = [
+  'batchInterval',
+  'checkpoint',
+  'clock',
+  'backpressure',
+  'receiverRestartDelay',
+] as const satisfies readonly (keyof StreamingOptions)[];
 
 function checkStreamingKeys(options: StreamingOptions): void {
   for (const key of Object.keys(options)) {
