@@ -7,50 +7,30 @@
  * machine that another process's load moves far less than the whole program's: CPU time (user + system) of this
  * one thread per task, builds interleaved, the order swapped every round.
  *
- *   npx tsx bench/pagerank-map-task.ts [--rounds 40] [--baseline DIR]... [--plain]
+ *   npx tsx bench/pagerank-map-task.ts [--rounds 40] [--baseline DIR]... [--plain] [--partition 0|1|both]
  *
  * `--baseline DIR` (repeatable): the root of another checkout whose `dist/` was built.
+ * `--partition 0|1|both`: the sources of that partition of `HashPartitioner(2)` (both: each build runs both, side by
+ * side) instead of the sources with an even id: PageRank's two map tasks on `local[2]`, whose costs session 31
+ * compared (equal in one thread).
  * `--plain`: also the same task written as plain loops in the rotation (see {@link plainTask}): the floor that no
  * change to the engine's map task can go below without changing what the program does.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { cpuMs, machineAndLoad, median, workerHalf } from './pagerank-worker-half.js';
+import { FLAT_MAP, SUM, compiled, cpuMs, machineAndLoad, mapTaskOf, median, workerHalf } from './pagerank-worker-half.js';
 
 const args = process.argv.slice(2);
 const rounds = Number(args[args.indexOf('--rounds') + 1] || 40);
 const baselines = args.flatMap((a, i) => (a === '--baseline' ? [path.resolve(args[i + 1]!)] : []));
 const WARMUP = 6;
 
-// Each build's modules are loaded by path at run time: untyped here.
-// biome-ignore lint/suspicious/noExplicitAny: modules of other builds, loaded by path
-type Any = any;
-const load = async (root: string, file: string): Promise<Record<string, Any>> =>
-  (await import(pathToFileURL(path.join(root, 'dist', file)).href)) as Record<string, Any>;
-
-// One worker's half of the links (sources with an even id), as groupByKey leaves them, and a rank per source.
-const half = await workerHalf();
-const { links, contributions } = half;
-const ranks = links.map(([s], i): [number, number] => [s, half.ranks[i]!]);
-
-/**
- * The user's functions as a worker compiles them: the source into a factory once (closure/compile.ts caches it per
- * worker), then a new closure of it per task. A new factory per task would give V8 a new function each time, whose
- * call sites never see the same one twice, which a worker's do.
- */
-const factories = new Map<string, () => Function>();
-const compiled = (src: string): Function => {
-  let factory = factories.get(src);
-  if (factory === undefined) factories.set(src, (factory = new Function(`"use strict";\nreturn (${src}\n);`) as () => Function));
-  return factory();
-};
-const FLAT_MAP = `([urls, rank]) => {
-        const share = rank / urls.length;
-        return urls.map((url) => [url, share]);
-      }`;
-const SUM = '(a, b) => a + b';
+// The worker's half or halves: sources with an even id, or hash partition 0, 1 or both (`--partition`).
+const which = args.includes('--partition') ? args[args.indexOf('--partition') + 1]! : undefined;
+const parts: Array<number | undefined> = which === undefined ? [undefined] : which === 'both' ? [0, 1] : [Number(which)];
+const halves = await Promise.all(parts.map((p) => workerHalf(p)));
+const { links, contributions } = halves[0]!;
 
 interface Build {
   name: string;
@@ -58,72 +38,16 @@ interface Build {
   cpu: number[];
   /** The build's cached blocks of links and ranks (read by the plain loops). */
   packed: unknown[];
-  HashPartitioner: Any;
+  HashPartitioner: unknown;
 }
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'kindling-map-task-'));
 const builds: Build[] = [];
 for (const root of [path.resolve(import.meta.dirname, '..'), ...baselines]) {
-  const rdd = await load(root, 'rdd/index.js');
-  const cogroup = await load(root, 'rdd/cogrouped-rdd.js');
-  const blocks = await load(root, 'storage/columnar-block.js');
-  const writer = await load(root, 'shuffle/shuffle-writer.js');
-  const manager = await load(root, 'shuffle/spilling-shuffle-manager.js');
-  const mb = await load(root, 'shuffle/memory-budget.js');
-  const { HashPartitioner } = await load(root, 'core/partitioner.js');
-  const budget = new mb.MemoryBudget!(2048 * 0.2 * 2 ** 20, scratch);
-  const shuffles = new manager.SpillingShuffleManager!({ workerIndex: 0, dir: scratch, spillBytes: 1 << 30, writeAllToDisk: false, budget });
-  const stored = new Map<string, unknown>([
-    ['1/0', blocks.packPartition!(links)],
-    ['2/0', blocks.packPartition!(ranks)],
-  ]);
-  const W = rdd.WORKER_RDD_CONTEXT;
-  const partitioner = new HashPartitioner(2);
-  let shuffleId = 0;
-  const task = (): number => {
-    // The stage's RDDs, rebuilt as a worker rebuilds them for each iteration (links and ranks cached).
-    const linksRdd = new rdd.ParallelCollectionRDD!(W, 1, { id: 1, label: 'links' });
-    linksRdd.restoreStorageLevel('MEMORY_ONLY');
-    const ranksRdd = new rdd.ParallelCollectionRDD!(W, 1, { id: 2, label: 'ranks' });
-    ranksRdd.restoreStorageLevel('MEMORY_ONLY');
-    const co = new cogroup.CoGroupedRDD!(
-      W,
-      [
-        { type: 'narrow', rdd: linksRdd },
-        { type: 'narrow', rdd: ranksRdd },
-      ],
-      partitioner,
-      { id: 3, label: 'cogroup' },
-    );
-    const joined = new rdd.MappedRDD!(co, 'joinInner', undefined, { id: 4, label: 'join' });
-    const values = new rdd.MappedRDD!(joined, 'values', undefined, { id: 5, label: 'values' });
-    const contribs = new rdd.MappedRDD!(values, 'flatMap', compiled(FLAT_MAP), { id: 6, label: 'flatMap' });
-    const sum = compiled(SUM);
-    const tc = {
-      stageId: 0,
-      partition: 0,
-      attempt: 0,
-      blocks: { get: (r: number, p: number) => stored.get(`${r}/${p}`), put: () => undefined },
-      shuffleInput: () => [],
-      payload: () => [],
-    };
-    const wire = { shuffleId: ++shuffleId, partitioner: partitioner.toWire(), mapSideCombine: true, rddId: 7, rddLabel: 'reduceByKey' };
-    mb.setWorkerMemoryBudget!(budget);
-    try {
-      const status = writer.writeShuffleOutput!(
-        (each: (x: unknown) => void) => contribs.forEach(0, tc, each),
-        contribs.label,
-        wire,
-        { createCombiner: (v: unknown) => v, mergeValue: sum, mergeCombiners: sum },
-        shuffles.writer(shuffleId, 0, 2),
-        partitioner,
-      );
-      return (status.sizes as number[]).reduce((a, b) => a + b, 0);
-    } finally {
-      mb.setWorkerMemoryBudget!(undefined);
-      shuffles.remove(shuffleId);
-    }
-  };
-  builds.push({ name: root, task, cpu: [], packed: [stored.get('1/0'), stored.get('2/0')], HashPartitioner });
+  for (const [i, half] of halves.entries()) {
+    const p = parts[i];
+    const { run, packed, HashPartitioner } = await mapTaskOf(root, half, p ?? 0, scratch);
+    builds.push({ name: p === undefined ? root : `${root}, partition ${p}`, task: run, cpu: [], packed, HashPartitioner });
+  }
 }
 
 /**
@@ -149,7 +73,7 @@ const plainTask = ((): (() => number) => {
     for (let j = 0; j < n; j++) scratchList[j] = items[from + j]!;
     return scratchList.slice(0, n);
   };
-  const partitioner = new block.HashPartitioner(2) as { getPartition(k: number): number };
+  const partitioner = new (block.HashPartitioner as new (n: number) => { getPartition(k: number): number })(2);
   return () => {
     const f = compiled(FLAT_MAP) as (x: [number[], number]) => Array<[number, number]>;
     const merge = compiled(SUM) as (a: number, b: number) => number;

@@ -8,7 +8,12 @@
  * With `--sched` (Linux), each stage also gets the on-CPU and run-queue time of every thread of the process from
  * stage submission to completion (`/proc/self/task/<tid>/schedstat`, ±4 ms: the kernel updates a running thread's
  * sum at ticks and switches), the two busiest first: a map task slower because it waited for a core shows as
- * run-queue time, one that ran longer as on-CPU time (session 14).
+ * run-queue time, one that ran longer as on-CPU time (session 14). Each thread's figure ends with the CPU it was
+ * last on at the stage's submission and at its completion (`@c0`, `@c1>0` when it moved), and a `MAP_ONCPU_BY_CPU`
+ * line sums up the later iterations' map stages: the two busiest threads' on-CPU time by the CPU each stayed on.
+ * On a VM the two vCPUs need not be equally fast, and a worker thread tends to stay on one: session 31 found the
+ * slower of PageRank's two equal map tasks following the vCPU (the slow one changing between runs and within one),
+ * not the partition or the worker, so read that line before blaming either.
  *
  *   npx tsx bench/pagerank-timeline.ts [--small] [--iterations 10] [--sched]
  */
@@ -21,22 +26,30 @@ const i = process.argv.indexOf('--iterations');
 const iterations = i >= 0 ? Number(process.argv[i + 1]) : 10;
 const sched = process.argv.includes('--sched');
 
-/** On-CPU and run-queue ns of each thread of this process (driver, workers, V8's and libuv's helpers). */
-function threadTimes(): Map<string, [number, number]> {
-  const times = new Map<string, [number, number]>();
+/**
+ * On-CPU and run-queue ns of each thread of this process (driver, workers, V8's and libuv's helpers), and the CPU
+ * it last ran on (field 39 of its `stat`).
+ */
+function threadTimes(): Map<string, [number, number, number]> {
+  const times = new Map<string, [number, number, number]>();
   for (const tid of readdirSync('/proc/self/task')) {
     try {
       const [run, wait] = readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ');
-      times.set(tid, [Number(run), Number(wait)]);
+      // The fields after the command's closing parenthesis start at field 3.
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const cpu = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[36]);
+      times.set(tid, [Number(run), Number(wait), cpu]);
     } catch {
       // The thread ended between the listing and the read.
     }
   }
   return times;
 }
-const stageThreads = new Map<number, Map<string, [number, number]>>();
-/** Per stage, "tid on-CPU/run-queue ms" of the threads that ran at least 0.5 ms, busiest first. */
+const stageThreads = new Map<number, Map<string, [number, number, number]>>();
+/** Per stage, "tid on-CPU/run-queue ms @cpu" of the threads that ran at least 0.5 ms, busiest first. */
 const stageSched = new Map<number, string>();
+/** Per stage, the two busiest threads' on-CPU ms with the CPU they stayed on (-1 when they moved). */
+const stageBusiest = new Map<number, Array<[number, number]>>();
 
 interface Row {
   job: number;
@@ -96,10 +109,22 @@ sc.events.on('stageCompleted', (e) => {
   if (before !== undefined) {
     const main = String(process.pid);
     const spent = [...threadTimes()]
-      .map(([tid, [run, wait]]) => [tid, (run - (before.get(tid)?.[0] ?? 0)) / 1e6, (wait - (before.get(tid)?.[1] ?? 0)) / 1e6] as const)
+      .map(
+        ([tid, [run, wait, cpu]]) =>
+          [tid, (run - (before.get(tid)?.[0] ?? 0)) / 1e6, (wait - (before.get(tid)?.[1] ?? 0)) / 1e6, before.get(tid)?.[2] ?? cpu, cpu] as const,
+      )
       .filter(([, run]) => run >= 0.5)
       .sort((a, b) => b[1] - a[1]);
-    stageSched.set(e.stageId, spent.map(([tid, run, wait]) => `${tid === main ? 'driver' : tid} ${run.toFixed(1)}/${wait.toFixed(1)}`).join(', '));
+    stageSched.set(
+      e.stageId,
+      spent
+        .map(([tid, run, wait, c0, c1]) => `${tid === main ? 'driver' : tid} ${run.toFixed(1)}/${wait.toFixed(1)}@c${c0 === c1 ? c0 : `${c0}>${c1}`}`)
+        .join(', '),
+    );
+    stageBusiest.set(
+      e.stageId,
+      spent.slice(0, 2).map(([, run, , c0, c1]) => [run, c0 === c1 ? c0 : -1]),
+    );
   }
 });
 sc.events.on('taskStart', (e) => {
@@ -121,6 +146,33 @@ sc.events.on('taskEnd', (e) => {
     compile: m.compileMs,
   });
 });
+/**
+ * The later iterations' map stages (each job's first), their two busiest threads (the map tasks' workers) by the CPU
+ * each stayed on: the median on-CPU ms per CPU over the stages where the two were on different CPUs, and how often
+ * each CPU's was the slower; stages where both shared a CPU or one moved are counted apart.
+ */
+function mapOnCpuByCpu(rows: Row[]): string {
+  const byCpu = new Map<number, number[]>();
+  const slower = new Map<number, number>();
+  let shared = 0;
+  let moved = 0;
+  for (const row of rows) {
+    const busiest = stageBusiest.get(row.stages[0]?.id ?? -1);
+    if (busiest?.length !== 2) continue;
+    const [[runA, cpuA], [runB, cpuB]] = busiest as [[number, number], [number, number]];
+    if (cpuA < 0 || cpuB < 0) moved++;
+    else if (cpuA === cpuB) shared++;
+    else {
+      for (const [run, cpu] of busiest) byCpu.set(cpu, [...(byCpu.get(cpu) ?? []), run]);
+      const slow = runA >= runB ? cpuA : cpuB;
+      slower.set(slow, (slower.get(slow) ?? 0) + 1);
+    }
+  }
+  const med = (xs: number[]): string => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!.toFixed(1);
+  const cpus = [...byCpu.keys()].sort((a, b) => a - b);
+  return `MAP_ONCPU_BY_CPU ${cpus.map((c) => `cpu${c} ${med(byCpu.get(c)!)} ms (slower in ${slower.get(c) ?? 0} of ${byCpu.get(c)!.length})`).join(', ') || 'no stage on two CPUs'}; on one CPU ${shared}, moved ${moved}`;
+}
+
 try {
   const { timings, summary } = await pageRank(sc, { small, iterations });
   // What two builds must agree on (as bench/cost-run.ts prints it).
@@ -154,6 +206,7 @@ try {
   const later = ordered.slice(2, -1).map((row) => cpuOf.get(row.job) ?? 0);
   const sorted = [...later].sort((a, b) => a - b);
   console.log(`LATER_CPU_MEDIAN ${f(sorted[Math.floor(sorted.length / 2)] ?? 0)} ms of ${later.length} iterations`);
+  if (sched) console.log(mapOnCpuByCpu(ordered.slice(2, -1)));
   console.log(`MARKS ${marks.join(', ')}`);
   console.log(`TIMINGS ${JSON.stringify(timings.map(({ phase, ms }) => ({ phase, ms: Math.round(ms) })))}`);
 } finally {

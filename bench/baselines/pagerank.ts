@@ -63,6 +63,11 @@ export function readEdgeList(path: string): { src: Int32Array; dst: Int32Array; 
     i++;
     if (k === 0) continue;
     if (k < 2) throw new Error(`${path}: a line with one number near byte ${i}`);
+    // The CSR indexes its arrays by id (Int32Array, one slot per id up to the largest): a larger id would wrap around
+    // silently and merge two vertices, so it is refused, naming the line (a sparse id space wants relabelling first).
+    if (ids[0]! > 0x7fff_ffff || ids[1]! > 0x7fff_ffff) {
+      throw new Error(`${path}: an id past 2^31 - 1 near byte ${i}; this plain baseline indexes vertices by id (CSR)`);
+    }
     if (n === src.length) {
       const s2 = new Int32Array(n * 2);
       s2.set(src);

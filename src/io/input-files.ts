@@ -10,7 +10,7 @@
  * receive the resulting absolute paths.
  */
 
-import { readdirSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -111,6 +111,27 @@ function statOrNull(p: string): Stats | null {
   }
 }
 
+/**
+ * Why a listed name has no status: a symbolic link whose target is missing (an unmounted data set, a moved file), or a
+ * file removed between the listing and its stat. Either way files the caller asked for are not there, so the listing
+ * fails naming it, as Hadoop's listStatus does (FileNotFoundException), rather than reading the input without it.
+ */
+function vanished(f: string): string {
+  try {
+    return `${f} is a symbolic link to ${readlinkSync(f)}, which does not exist`;
+  } catch {
+    return `${f} was listed but no longer exists (removed while the input was listed)`;
+  }
+}
+
+function isDanglingLink(p: string): boolean {
+  try {
+    return lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
 function isMissing(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   return code === 'ENOENT' || code === 'ENOTDIR';
@@ -129,7 +150,7 @@ function withPath(err: unknown, p: string): Error {
  * `recursive`, otherwise recorded in `notFiles` so the caller can fail naming it.
  * `seen` holds the directories (device and inode) already listed: a symlink cycle ends there.
  */
-function filesInDirectory(dir: string, recursive: boolean, notFiles: string[], seen = new Set<string>()): string[] {
+function filesInDirectory(dir: string, recursive: boolean, notFiles: string[], gone: string[], seen = new Set<string>()): string[] {
   const files: string[] = [];
   const pending = [dir];
   while (pending.length > 0) {
@@ -150,8 +171,9 @@ function filesInDirectory(dir: string, recursive: boolean, notFiles: string[], s
       if (isHiddenFileName(n)) continue;
       const f = path.join(current, n);
       const s = statOrNull(f);
-      if (s?.isFile()) files.push(f);
-      else if (s?.isDirectory()) {
+      if (s === null) gone.push(vanished(f));
+      else if (s.isFile()) files.push(f);
+      else if (s.isDirectory()) {
         if (recursive) pending.push(f);
         else notFiles.push(f);
       }
@@ -171,7 +193,7 @@ function splitGlobBase(absPattern: string): { base: string; rest: string } {
   return { base: absPattern.slice(0, cut), rest: absPattern.slice(cut + 1) };
 }
 
-function expandGlob(absPattern: string, recursive: boolean, notFiles: string[]): string[] {
+function expandGlob(absPattern: string, recursive: boolean, notFiles: string[], gone: string[]): string[] {
   const { base, rest } = splitGlobBase(absPattern);
   if (!statOrNull(base)?.isDirectory()) return [];
   const matches = globber().globSync(rest, {
@@ -189,8 +211,9 @@ function expandGlob(absPattern: string, recursive: boolean, notFiles: string[]):
   cleaned.forEach((m, i) => {
     const s = stats[i];
     // A directory matched by a glob contributes its files, like Hadoop's globStatus + listStatus.
-    if (s?.isDirectory()) files.push(...filesInDirectory(m, recursive, notFiles));
-    else if (s?.isFile()) files.push(m);
+    if (s === null || s === undefined) gone.push(vanished(m));
+    else if (s.isDirectory()) files.push(...filesInDirectory(m, recursive, notFiles, gone));
+    else if (s.isFile()) files.push(m);
   });
   return files;
 }
@@ -221,7 +244,8 @@ function resolveEntry(named: string): { entry: string; abs: string; stat: Stats 
  * existing but empty directory yields no files without error.
  *
  * @returns absolute paths, sorted by code unit and deduplicated.
- * @throws when any entry does not exist or a glob matches nothing (the message names every such entry),
+ * @throws when any entry does not exist, a glob matches nothing, or a listed name has no file behind it (a symbolic link
+ * whose target is missing; the message names every such entry),
  * or an {@link InputPathError} "Not a file" naming a visible subdirectory of an input directory when
  * `recursive` is not set.
  *
@@ -244,20 +268,22 @@ export function listInputFilesSync(spec: string, options: InputListingOptions = 
   const found = new Set<string>();
   const problems: string[] = [];
   const notFiles: string[] = [];
+  const gone: string[] = [];
   for (const named of entries) {
     const { entry, abs, stat: s } = resolveEntry(named);
     if (s?.isDirectory()) {
-      for (const f of filesInDirectory(abs, recursive, notFiles)) found.add(f);
+      for (const f of filesInDirectory(abs, recursive, notFiles, gone)) found.add(f);
     } else if (s !== null) {
       found.add(abs);
     } else if (globber().isDynamicPattern(entry)) {
-      const matches = expandGlob(abs, recursive, notFiles);
+      const matches = expandGlob(abs, recursive, notFiles, gone);
       if (matches.length === 0) problems.push(`Input pattern matches 0 files: ${abs}`);
       for (const f of matches) found.add(f);
     } else {
-      problems.push(`Input path does not exist: ${abs}`);
+      problems.push(`Input path does not exist: ${abs}${isDanglingLink(abs) ? ` (${vanished(abs)})` : ''}`);
     }
   }
+  problems.push(...gone.map((g) => `Input file missing: ${g}`));
   if (problems.length > 0) {
     throw new InputPathError(
       `${problems.join('\n')}\n(Check the spelling and the working directory ${process.cwd()}; ` +

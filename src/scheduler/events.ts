@@ -277,6 +277,21 @@ export interface WatermarkAdvancedEvent {
   readonly time: number;
 }
 
+/**
+ * A streaming receiver's input failed (or, for a socket, ended) and will be opened again after `restartDelayMs`
+ * (Spark's onReceiverError): `message` is Spark's restart message, `error` the input's error when there was one.
+ */
+export interface ReceiverErrorEvent {
+  readonly type: 'receiverError';
+  readonly source: string;
+  readonly message: string;
+  readonly error?: string;
+  readonly restartDelayMs: number;
+  /** Restarts of this source so far, this one included. */
+  readonly restarts: number;
+  readonly time: number;
+}
+
 /** A StreamingContext stopped. */
 export interface StreamingStoppedEvent {
   readonly type: 'streamingStopped';
@@ -310,6 +325,7 @@ export type StreamingEvent =
   | BatchCompletedEvent
   | RateUpdatedEvent
   | WatermarkAdvancedEvent
+  | ReceiverErrorEvent
   | StreamingStoppedEvent;
 
 export type SchedulerEventType = SchedulerEvent['type'];

@@ -92,10 +92,16 @@ export interface BackpressureOptions {
   pid?: false | PidOptions;
 }
 
-/** Options of a source: a name for events, and back pressure. */
+/** Options of a source: a name for events, back pressure, and the wait before a failed input is opened again. */
 export interface ReceiverOptions {
   name?: string;
   backpressure?: BackpressureOptions;
+  /**
+   * Milliseconds a receiver waits before it opens its input again after the input failed (a `socketTextStream`
+   * refused, dropped or ended; a `fromAsyncIterable` factory's iterable that threw). Default: the StreamingContext's
+   * `receiverRestartDelay`, 2000 as Spark's `spark.streaming.receiverRestartDelay`.
+   */
+  restartDelayMs?: number;
 }
 
 // ---- queueStream ------------------------------------------------------------------------------------------------
@@ -141,44 +147,82 @@ export class QueueSource<T> implements Source<T> {
 
 // ---- fromAsyncIterable ------------------------------------------------------------------------------------------
 
+/** @internal What a receiver reports each time it restarts its input (Spark's ReceiverSupervisor.restartReceiver). */
+export interface ReceiverRestart {
+  readonly source: string;
+  /** Spark's restart message: `Error connecting to host:port`, `Error receiving data`, `Socket data stream had no more data`. */
+  readonly message: string;
+  /** The input's error; undefined when the input ended without one. */
+  readonly error?: unknown;
+  readonly delayMs: number;
+  /** Restarts of this source so far, this one included. */
+  readonly restarts: number;
+}
+
+/**
+ * @internal How a receiver whose input is made by a factory restarts it. Unbounded, as Spark's: a receiver
+ * whose server is down keeps trying every `delayMs` until the server is back or the stream stops.
+ */
+export interface RestartPolicy {
+  /** Wall-clock wait before the input is opened again (Spark's spark.streaming.receiverRestartDelay). */
+  readonly delayMs: number;
+  /** Restart also when the input ends, with this message (Spark's socket receiver restarts on end of stream). */
+  readonly onEnd?: string;
+  /** The restart message for an error; default Spark's `Error receiving data`. */
+  describe?(error: unknown): string;
+  /** Once per restart, before the delay: the event and the console line. */
+  onRestart(restart: ReceiverRestart): void;
+}
+
+/** @internal What an {@link AsyncIterableSource} calls out to. */
+export interface ReceiverHooks {
+  onRate(source: string, rate: number): void;
+  /** Releases what the current input holds (a socket) when a pending next() would otherwise never settle. */
+  cleanup?(): void;
+  /** Given with a factory input only: a plain iterable that threw cannot be opened again. */
+  restart?: RestartPolicy;
+}
+
+function isAsyncIterable(x: unknown): x is AsyncIterable<unknown> {
+  return x !== null && typeof (x as { [Symbol.asyncIterator]?: unknown } | undefined)?.[Symbol.asyncIterator] === 'function';
+}
+
 /**
  * @internal Pulls an async iterable on the driver into a bounded buffer. The bound and the per-batch limit come
- * from the back-pressure options and the PID estimator; see {@link BackpressureOptions}.
+ * from the back-pressure options and the PID estimator; see {@link BackpressureOptions}. With a factory and a
+ * {@link RestartPolicy}, an input that fails (or ends, for a socket) is opened again after the policy's delay; the
+ * buffer belongs to the source, not to the input, so what was received before a restart is kept and the back
+ * pressure bound holds across it.
  */
 export class AsyncIterableSource<T> implements Source<T> {
   readonly name: string;
-  readonly #iterable: AsyncIterable<T>;
+  readonly #input: AsyncIterable<T> | (() => AsyncIterable<T>);
   readonly #mode: 'block' | 'buffer' | 'drop';
   readonly #maxBuffered: number;
   readonly #dropOldest: boolean;
   readonly #limit: RateLimit;
+  readonly #hooks: ReceiverHooks;
   #buf: T[] = [];
   #head = 0;
   #dropped = 0;
   #droppedTotal = 0;
   #received = 0;
+  #restarts = 0;
   #receiving = true;
   #done = false;
   #failure: unknown;
   #iterator: AsyncIterator<T> | undefined;
   #wakePump: (() => void) | undefined;
+  #cancelDelay: (() => void) | undefined;
   #pump: Promise<void> | undefined;
 
-  readonly #cleanup: (() => void) | undefined;
-
-  constructor(
-    iterable: AsyncIterable<T>,
-    batchMs: number,
-    options: ReceiverOptions,
-    name: string,
-    onRate: (source: string, rate: number) => void,
-    /** Releases what the iterable holds (a socket) when a pending next() would otherwise never settle. */
-    cleanup?: () => void,
-  ) {
-    this.#cleanup = cleanup;
-    if (iterable === null || typeof (iterable as { [Symbol.asyncIterator]?: unknown })?.[Symbol.asyncIterator] !== 'function') {
-      throw new ArgumentTypeError('fromAsyncIterable expects an async iterable (a Node Readable, events.on(...), an async generator)');
+  constructor(input: AsyncIterable<T> | (() => AsyncIterable<T>), batchMs: number, options: ReceiverOptions, name: string, hooks: ReceiverHooks) {
+    if (typeof input !== 'function' && !isAsyncIterable(input)) {
+      throw new ArgumentTypeError(
+        'fromAsyncIterable expects an async iterable (a Node Readable, events.on(...), an async generator) or a function that makes one',
+      );
     }
+    if (hooks.restart !== undefined && typeof input !== 'function') throw new IllegalStateError('a restartable receiver needs a factory');
     const bp = options.backpressure ?? {};
     const mode = bp.mode ?? 'block';
     if (mode !== 'block' && mode !== 'buffer' && mode !== 'drop')
@@ -194,9 +238,10 @@ export class AsyncIterableSource<T> implements Source<T> {
         ...(bp.initialRate === undefined ? {} : { initialRate: positive(bp.initialRate, 'backpressure.initialRate', false) }),
         ...(bp.pid === undefined ? {} : { pid: bp.pid }),
       },
-      (rate) => onRate(name, rate),
+      (rate) => hooks.onRate(name, rate),
     );
-    this.#iterable = iterable;
+    this.#input = input;
+    this.#hooks = hooks;
     this.#mode = mode;
     this.#dropOldest = dropPolicy === 'oldest';
     this.name = name;
@@ -221,32 +266,30 @@ export class AsyncIterableSource<T> implements Source<T> {
   }
 
   async #run(): Promise<void> {
-    const it = this.#iterable[Symbol.asyncIterator]();
-    this.#iterator = it;
-    let pulls = 0;
-    let exhausted = false;
+    const restart = this.#hooks.restart;
     try {
-      while (this.#receiving) {
-        if (this.#mode !== 'drop' && this.#size >= this.#bound()) {
-          // Not pulling is the back pressure: an async generator (or a Readable) is not resumed until we ask.
-          await new Promise<void>((r) => (this.#wakePump = r));
-          continue;
+      for (;;) {
+        let message: string;
+        let cause: unknown;
+        try {
+          if ((await this.#receive()) || restart?.onEnd === undefined) return;
+          message = restart.onEnd;
+        } catch (error) {
+          // Once stopped, a failing input is the stop closing it (the socket destroyed), not something to restart.
+          if (restart === undefined || !this.#receiving) throw error;
+          message = restart.describe?.(error) ?? 'Error receiving data';
+          cause = error;
         }
-        // A producer that is always ready (a generator) resolves next() in a microtask, which would starve timers
-        // and I/O; yielding to the event loop now and then keeps batches and the rest of the driver running.
-        if (++pulls % 256 === 0) await new Promise((r) => setImmediate(r));
-        const r = await it.next();
-        exhausted = r.done === true;
-        if (r.done || !this.#receiving) {
-          // A record that arrives after stopReceiving() is kept: it was taken from the producer already.
-          if (!r.done) this.#add(r.value);
-          break;
-        }
-        this.#add(r.value);
+        this.#restarts++;
+        restart.onRestart({
+          source: this.name,
+          message,
+          ...(cause === undefined ? {} : { error: cause }),
+          delayMs: restart.delayMs,
+          restarts: this.#restarts,
+        });
+        if (!(await this.#delay(restart.delayMs))) return;
       }
-      // Stopped while the producer waits at a yield (back pressure, or between records): end it there, so an async
-      // generator's finally runs and a Readable is destroyed, as a stopped receiver releases its input.
-      if (!exhausted) await it.return?.();
     } catch (error) {
       // The producer's own error (a refused socket, a generator that threw) says nothing of which input it was.
       const message = error instanceof Error ? error.message : String(error);
@@ -256,6 +299,65 @@ export class AsyncIterableSource<T> implements Source<T> {
     }
   }
 
+  /** Resolves true after `ms`, or false at once when the source stops receiving meanwhile (no timer is left). */
+  #delay(ms: number): Promise<boolean> {
+    if (!this.#receiving) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#cancelDelay = undefined;
+        resolve(this.#receiving);
+      }, ms);
+      this.#cancelDelay = () => {
+        clearTimeout(timer);
+        resolve(false);
+      };
+    });
+  }
+
+  /** The input to pull now: the iterable, or a new one from the factory. */
+  #open(): AsyncIterator<T> {
+    if (typeof this.#input !== 'function') return this.#input[Symbol.asyncIterator]();
+    const made: unknown = this.#input();
+    // Not a producer's failure but a program's: restarting would make the same thing again.
+    if (!isAsyncIterable(made)) {
+      this.#failure ??= new ArgumentTypeError(`${this.name}: the function given to fromAsyncIterable returned ${typeof made}, not an async iterable`);
+      return { next: async () => ({ done: true, value: undefined }) };
+    }
+    return made[Symbol.asyncIterator]() as AsyncIterator<T>;
+  }
+
+  /** Pulls one input until it ends or the source stops; true when there is nothing to restart. */
+  async #receive(): Promise<boolean> {
+    const it = this.#open();
+    this.#iterator = it;
+    let pulls = 0;
+    let exhausted = false;
+    while (this.#receiving) {
+      if (this.#mode !== 'drop' && this.#size >= this.#bound()) {
+        // Not pulling is the back pressure: an async generator (or a Readable) is not resumed until we ask.
+        await new Promise<void>((r) => (this.#wakePump = r));
+        continue;
+      }
+      // A producer that is always ready (a generator) resolves next() in a microtask, which would starve timers
+      // and I/O; yielding to the event loop now and then keeps batches and the rest of the driver running.
+      if (++pulls % 256 === 0) await new Promise((r) => setImmediate(r));
+      const r = await it.next();
+      exhausted = r.done === true;
+      if (r.done || !this.#receiving) {
+        // A record that arrives after stopReceiving() is kept: it was taken from the producer already.
+        if (!r.done) this.#add(r.value);
+        break;
+      }
+      this.#add(r.value);
+    }
+    if (!exhausted) {
+      // Stopped while the producer waits at a yield (back pressure, or between records): end it there, so an async
+      // generator's finally runs and a Readable is destroyed, as a stopped receiver releases its input.
+      await it.return?.();
+      return true;
+    }
+    return this.#hooks.restart?.onEnd === undefined || !this.#receiving || this.#failure !== undefined;
+  }
   #add(x: T): void {
     this.#received++;
     if (this.#size >= this.#maxBuffered) {
@@ -289,15 +391,17 @@ export class AsyncIterableSource<T> implements Source<T> {
     this.#wakePump = undefined;
   }
 
-  /** Totals since the start: records pulled from the iterable and records dropped. */
-  get stats(): { received: number; dropped: number; buffered: number } {
-    return { received: this.#received, dropped: this.#droppedTotal, buffered: this.#size };
+  /** Totals since the start: records pulled from the input, records dropped, restarts of the input. */
+  get stats(): { received: number; dropped: number; buffered: number; restarts: number } {
+    return { received: this.#received, dropped: this.#droppedTotal, buffered: this.#size, restarts: this.#restarts };
   }
 
   stopReceiving(): void {
     this.#receiving = false;
     this.#wakePump?.();
     this.#wakePump = undefined;
+    this.#cancelDelay?.();
+    this.#cancelDelay = undefined;
   }
 
   pending(): number {
@@ -314,7 +418,7 @@ export class AsyncIterableSource<T> implements Source<T> {
     this.#head = 0;
     // Not awaited: a producer blocked in next() would hold the stop forever; return() ends a generator once it yields.
     if (!this.#done) this.#iterator?.return?.()?.catch(() => undefined);
-    this.#cleanup?.();
+    this.#hooks.cleanup?.();
   }
 }
 

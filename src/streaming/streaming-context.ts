@@ -30,7 +30,7 @@ import { type Duration, parseDuration } from './duration.js';
 import { CheckpointLog, type OffsetEntry, type StateCheckpoint, type WatermarkCheckpoint } from './checkpoint-log.js';
 import { formatBatchLine } from './console-line.js';
 import { type RedisEntry, type RedisSourceOptions, RedisStreamSource } from './redis.js';
-import { AsyncIterableSource, QueueSource, type ReceiverOptions, type Source, TextFileSource } from './sources.js';
+import { AsyncIterableSource, QueueSource, type ReceiverOptions, type RestartPolicy, type Source, TextFileSource } from './sources.js';
 
 /** Options of a {@link StreamingContext}. */
 export interface StreamingOptions {
@@ -46,6 +46,11 @@ export interface StreamingOptions {
   clock?: Clock;
   /** Default back pressure of push sources (`fromAsyncIterable`). */
   backpressure?: ReceiverOptions['backpressure'];
+  /**
+   * Default wait before a receiver whose input failed opens it again (`socketTextStream`, `fromAsyncIterable` with a
+   * factory); 2 s, as Spark's `spark.streaming.receiverRestartDelay`. A source's `restartDelayMs` overrides it.
+   */
+  receiverRestartDelay?: Duration;
 }
 
 /** Lifecycle of a StreamingContext. */
@@ -82,6 +87,7 @@ export class StreamingContext {
   readonly batchIntervalMs: number;
   readonly #clock: Clock;
   readonly #backpressure: ReceiverOptions['backpressure'];
+  readonly #restartDelayMs: number;
   readonly #inputs: { stream: InputDStream<unknown>; source: Source<unknown> }[] = [];
   readonly #outputs: OutputOperation[] = [];
   #state: StreamingState = 'initialized';
@@ -122,6 +128,7 @@ export class StreamingContext {
     this.batchIntervalMs = parseDuration(options.batchInterval, 'batchInterval');
     this.#clock = options.clock ?? new SystemClock();
     this.#backpressure = options.backpressure;
+    this.#restartDelayMs = options.receiverRestartDelay === undefined ? 2000 : parseDuration(options.receiverRestartDelay, 'receiverRestartDelay');
     if (options.checkpoint !== undefined && sc.checkpointDir === undefined) sc.setCheckpointDir(path.join(options.checkpoint, 'rdds'));
     this.#log = options.checkpoint === undefined ? undefined : new CheckpointLog(options.checkpoint);
     const self = this;
@@ -216,25 +223,74 @@ export class StreamingContext {
    * generator), pulled on the driver under back pressure (default `block`: the iterable is not pulled faster than
    * batches take records, so nothing is lost and memory stays bounded).
    *
+   * Given a function that makes the iterable, the source is a restartable receiver (Spark's `Receiver.restart`):
+   * when an iterable it made throws, the error is reported (a `receiverError` event and a console line) and, after
+   * `restartDelayMs`, the function is called for a new one, as often as it takes; an iterable that ends is the end
+   * of the input. A plain iterable cannot be opened again: its error stops the stream at the next batch
+   * (`awaitTermination()` rejects with `<name>: the input failed: <error>`).
+   *
    * @example
    * ```ts
    * async function* ticks() { for (let i = 0; ; i++) yield i; }
    * ssc.fromAsyncIterable(ticks(), { backpressure: { mode: 'drop', maxBuffered: 1000 } }).count().print();
+   * // Restarted 2 s after a failure, reading on from where the feed says:
+   * ssc.fromAsyncIterable(() => subscribe(feed), { name: 'feed' }).print();
    * ```
    */
-  fromAsyncIterable<T>(iterable: AsyncIterable<T>, options: ReceiverOptions = {}): DStream<T> {
+  fromAsyncIterable<T>(input: AsyncIterable<T> | (() => AsyncIterable<T>), options: ReceiverOptions = {}): DStream<T> {
     const name = options.name ?? `asyncIterable-${this.#nextSourceId++}`;
-    const backpressure = options.backpressure ?? this.#backpressure;
-    const source = new AsyncIterableSource<T>(iterable, this.batchIntervalMs, backpressure === undefined ? {} : { backpressure }, name, (s, rate) =>
-      this.sc.events.emit({ type: 'rateUpdated', source: s, recordsPerSec: rate, time: Date.now() }),
+    const restart = typeof input === 'function' ? this.#restartPolicy(options) : undefined;
+    return this.source(
+      new AsyncIterableSource<T>(input, this.batchIntervalMs, this.#receiverOptions(options), name, {
+        onRate: this.#onRate,
+        ...(restart && { restart }),
+      }),
     );
-    return this.source(source);
+  }
+
+  readonly #onRate = (source: string, recordsPerSec: number): void =>
+    this.sc.events.emit({ type: 'rateUpdated', source, recordsPerSec, time: Date.now() });
+
+  #receiverOptions(options: ReceiverOptions): ReceiverOptions {
+    const backpressure = options.backpressure ?? this.#backpressure;
+    return backpressure === undefined ? {} : { backpressure };
+  }
+
+  /** Spark's ReceiverSupervisor: report the error (event, console line), wait out the delay, open the input again. */
+  #restartPolicy(options: ReceiverOptions, socket?: Pick<RestartPolicy, 'onEnd' | 'describe'>): RestartPolicy {
+    const delayMs = options.restartDelayMs ?? this.#restartDelayMs;
+    if (typeof delayMs !== 'number' || !Number.isFinite(delayMs) || delayMs < 0)
+      throw new InvalidArgumentError(`restartDelayMs must be a number of milliseconds >= 0, got ${String(delayMs)}`);
+    return {
+      delayMs,
+      ...socket,
+      onRestart: (r) => {
+        const error = r.error === undefined ? undefined : r.error instanceof Error ? r.error.message : String(r.error);
+        // One line per restart, as Spark's "Restarting receiver with delay 2000 ms: <message>".
+        console.warn(`kindling: ${r.source}: restarting the receiver in ${r.delayMs} ms: ${r.message}${error === undefined ? '' : `: ${error}`}`);
+        this.sc.events.emit({
+          type: 'receiverError',
+          source: r.source,
+          message: r.message,
+          ...(error === undefined ? {} : { error }),
+          restartDelayMs: r.delayMs,
+          restarts: r.restarts,
+          time: Date.now(),
+        });
+      },
+    };
   }
 
   /**
    * Lines of text read from a TCP server (Spark's socketTextStream), under back pressure: in `block` mode the
    * socket is paused while a batch's worth of lines waits, so TCP slows the producer down; in `drop` mode it is
    * read at full speed and lines past the bound are dropped.
+   *
+   * As Spark's socket receiver, a connection that is refused, drops or ends is reported (a `receiverError` event,
+   * a console line) and made again after `restartDelayMs` (default 2 s), for as long as the stream runs: start
+   * `nc -lk 9999` after the stream, or restart it, and the batches go on. Every line read from a connection is in
+   * exactly one batch; lines the server wrote that had not reached the receiver when a connection dropped are lost
+   * (at most once, as Spark's).
    *
    * @example
    * ```ts
@@ -247,30 +303,38 @@ export class StreamingContext {
     }
     const name = options.name ?? `socket-${host}:${port}`;
     let socket: net.Socket | undefined;
-    const lines: AsyncIterable<string> = {
+    let connected = false;
+    const connect = (): AsyncIterable<string> => ({
       async *[Symbol.asyncIterator]() {
-        socket = net.connect(port, host);
-        await once(socket, 'connect');
-        // readline's iterator stops reading the socket while its line queue is full, and the source stops asking
-        // for lines while its buffer is: the kernel buffers fill and the producer's write() returns false.
-        const rl = readline.createInterface({ input: socket, crlfDelay: Number.POSITIVE_INFINITY });
+        connected = false;
+        const s = net.connect(port, host);
+        socket = s;
         try {
-          yield* rl;
+          await once(s, 'connect');
+          connected = true;
+          // readline's iterator stops reading the socket while its line queue is full, and the source stops asking
+          // for lines while its buffer is: the kernel buffers fill and the producer's write() returns false.
+          const rl = readline.createInterface({ input: s, crlfDelay: Number.POSITIVE_INFINITY });
+          try {
+            yield* rl;
+          } finally {
+            rl.close();
+          }
         } finally {
-          rl.close();
-          socket.destroy();
+          s.destroy();
         }
       },
-    };
-    const backpressure = options.backpressure ?? this.#backpressure;
-    const source = new AsyncIterableSource<string>(
-      lines,
-      this.batchIntervalMs,
-      backpressure === undefined ? {} : { backpressure },
-      name,
-      (s, rate) => this.sc.events.emit({ type: 'rateUpdated', source: s, recordsPerSec: rate, time: Date.now() }),
-      () => socket?.destroy(),
-    );
+    });
+    const restart = this.#restartPolicy(options, {
+      // Spark's SocketReceiver messages.
+      onEnd: 'Socket data stream had no more data',
+      describe: () => (connected ? 'Error receiving data' : `Error connecting to ${host}:${port}`),
+    });
+    const source = new AsyncIterableSource<string>(connect, this.batchIntervalMs, this.#receiverOptions(options), name, {
+      onRate: this.#onRate,
+      cleanup: () => socket?.destroy(),
+      restart,
+    });
     return this.source(source);
   }
 
@@ -302,10 +366,7 @@ export class StreamingContext {
    * ```
    */
   redisStream(options: RedisSourceOptions): DStream<RedisEntry> {
-    const source = new RedisStreamSource(options, this.batchIntervalMs, this.sc, (s, rate) =>
-      this.sc.events.emit({ type: 'rateUpdated', source: s, recordsPerSec: rate, time: Date.now() }),
-    );
-    return this.source(source);
+    return this.source(new RedisStreamSource(options, this.batchIntervalMs, this.sc, this.#onRate));
   }
 
   /**
@@ -807,7 +868,13 @@ export class StreamingJobError extends KindlingError {
 const activeContexts = new WeakMap<Context, StreamingContext>();
 
 /** StreamingOptions' keys: a JavaScript caller's misspelt one would otherwise be ignored (or read as a missing interval). */
-const STREAMING_KEYS = ['batchInterval', 'checkpoint', 'clock', 'backpressure'] as const satisfies readonly (keyof StreamingOptions)[];
+const STREAMING_KEYS = [
+  'batchInterval',
+  'checkpoint',
+  'clock',
+  'backpressure',
+  'receiverRestartDelay',
+] as const satisfies readonly (keyof StreamingOptions)[];
 
 function checkStreamingKeys(options: StreamingOptions): void {
   for (const key of Object.keys(options)) {

@@ -1040,6 +1040,7 @@ export class StatusStore {
       case 'batchCompleted':
       case 'rateUpdated':
       case 'watermarkAdvanced':
+      case 'receiverError':
       case 'streamingStopped':
         this.streaming.apply(e);
         return;

@@ -4,7 +4,7 @@
  * retained up to a bound as Spark's `spark.streaming.ui.retainedBatches`; and the answers of Spark's streaming
  * REST endpoints (`/streaming/statistics`, `/streaming/batches[/{batchId}]`) with Spark's field names.
  */
-import type { StreamingEvent, StreamingStartedEvent, StreamingStoppedEvent } from '../scheduler/events.js';
+import type { ReceiverErrorEvent, StreamingEvent, StreamingStartedEvent, StreamingStoppedEvent } from '../scheduler/events.js';
 import { type RestResponse, sparkDate } from './rest.js';
 
 /** One batch as the page shows it. */
@@ -45,6 +45,8 @@ export class StreamingStore {
   #completed = 0;
   #records = 0;
   readonly #rates = new Map<string, number>();
+  /** Each receiver's last error (Spark's ReceiverInfo.lastError*), by source name. */
+  readonly receiverErrors = new Map<string, ReceiverErrorEvent>();
 
   constructor(retainedBatches = 1000) {
     this.#retained = retainedBatches;
@@ -65,6 +67,7 @@ export class StreamingStore {
         this.#completed = 0;
         this.#records = 0;
         this.#rates.clear();
+        this.receiverErrors.clear();
         return;
       case 'batchSubmitted':
         this.batches.set(e.batch.id, {
@@ -115,6 +118,9 @@ export class StreamingStore {
       case 'rateUpdated':
         this.#rates.set(e.source, e.recordsPerSec);
         return;
+      case 'receiverError':
+        this.receiverErrors.set(e.source, e);
+        return;
       case 'streamingStopped':
         this.stopped = e;
         return;
@@ -160,6 +166,22 @@ export class StreamingStore {
     };
   }
 
+  /** Spark's `/streaming/receivers` items: each source with its last error and how often it restarted. */
+  receivers(): Record<string, unknown>[] {
+    return (this.started?.sources ?? []).map((name, streamId) => {
+      const e = this.receiverErrors.get(name);
+      return {
+        streamId,
+        streamName: name,
+        isActive: this.stopped === undefined,
+        lastErrorTime: sparkDate(e?.time),
+        lastErrorMessage: e?.message,
+        lastError: e?.error,
+        kindlingRestarts: e?.restarts ?? 0,
+      };
+    });
+  }
+
   /** Spark's `/streaming/batches` item. */
   batchJson(b: BatchData): Record<string, unknown> {
     const interval = this.started?.batchIntervalMs ?? 0;
@@ -193,6 +215,7 @@ const STREAMING_TYPES = new Set<string>([
   'batchCompleted',
   'rateUpdated',
   'watermarkAdvanced',
+  'receiverError',
   'streamingStopped',
 ]);
 
@@ -200,6 +223,12 @@ const STREAMING_TYPES = new Set<string>([
 export function streamingRest(store: StreamingStore, a: string | undefined, b: string | undefined, query: URLSearchParams): RestResponse {
   if (store.started === undefined) return { status: 404, body: { error: 'no StreamingContext has started in this application' } };
   if (a === 'statistics') return { status: 200, body: store.statistics() };
+  if (a === 'receivers') {
+    const all = store.receivers();
+    if (b === undefined) return { status: 200, body: all };
+    const one = all[Number(b)];
+    return one === undefined ? { status: 404, body: { error: `unknown receiver: ${b}` } } : { status: 200, body: one };
+  }
   if (a === 'batches') {
     if (b === undefined) {
       const wanted = query.getAll('status').map((s) => s.toUpperCase());

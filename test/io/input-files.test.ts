@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -182,5 +182,47 @@ describe('splitInputSpec and isHiddenFileName', () => {
 
   it('treats _ and . prefixes as hidden', () => {
     expect(['_SUCCESS', '.crc', 'part-00000'].map(isHiddenFileName)).toEqual([true, true, false]);
+  });
+});
+
+describe('symbolic links whose target is missing', () => {
+  // An input folder of links to data elsewhere (an unmounted disk, a moved file): reading it without the missing
+  // file would give a result short of data with no error, so the listing fails naming the link and its target, as
+  // Hadoop's listStatus fails with FileNotFoundException. Hidden names stay skipped (an editor's `.#file` lock is
+  // such a link).
+  const dir = p('links');
+  beforeAll(() => {
+    mkdirSync(dir);
+    writeFileSync(path.join(dir, 'real.txt'), 'x\n');
+    symlinkSync(p('single.txt'), path.join(dir, 'good.txt'));
+    symlinkSync(p('gone', 'part-0.txt'), path.join(dir, 'broken.txt'));
+    symlinkSync(p('gone', 'lock'), path.join(dir, '.#real.txt'));
+  });
+
+  it('fails a directory listing, naming the link and its target', () => {
+    const err = (() => {
+      try {
+        return listInputFilesSync(dir);
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+    expect(err).toBeInstanceOf(InputPathError);
+    expect((err as Error).message).toContain(
+      `${path.join(dir, 'broken.txt')} is a symbolic link to ${p('gone', 'part-0.txt')}, which does not exist`,
+    );
+    expect((err as Error).message).not.toContain('.#real.txt');
+  });
+
+  it('fails a directory matched by a glob, and names a link given by name', () => {
+    expect(() => listInputFilesSync(path.join(root, 'lin*'))).toThrow(/broken\.txt is a symbolic link to .*part-0\.txt, which does not exist/);
+    expect(() => listInputFilesSync(path.join(dir, 'broken.txt'))).toThrow(/Input path does not exist: .*broken\.txt \(.*is a symbolic link to/);
+  });
+
+  it('follows a link whose target exists', () => {
+    expect(listInputFilesSync(`${path.join(dir, 'good.txt')},${path.join(dir, 'real.txt')}`)).toEqual([
+      path.join(dir, 'good.txt'),
+      path.join(dir, 'real.txt'),
+    ]);
   });
 });

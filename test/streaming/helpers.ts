@@ -54,6 +54,23 @@ export function manual(sc: Context, batchInterval = 1000, options: Partial<Strea
   return { ssc, clock, tick };
 }
 
+/**
+ * Advances a manual clock a batch every 20 ms until the stream stops (a failure is seen at the next cut); resolves
+ * with the error `awaitTermination()` rejected with, or undefined when the stream stopped without one.
+ */
+export async function stepUntilStopped(ssc: StreamingContext, clock: ManualClock): Promise<Error | undefined> {
+  const ended = ssc.awaitTermination().then(
+    () => undefined,
+    (e: unknown) => e as Error,
+  );
+  const stepping = setInterval(() => clock.advance(ssc.batchIntervalMs), 20);
+  try {
+    return await ended;
+  } finally {
+    clearInterval(stepping);
+  }
+}
+
 /** Registers an output that collects every batch of `stream` as [batch ms, elements]. */
 export function collectBatches<T>(stream: DStream<T>): Array<[number, T[]]> {
   const out: Array<[number, T[]]> = [];

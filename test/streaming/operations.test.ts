@@ -331,7 +331,7 @@ describe('lifecycle', () => {
   it("refuses an option it does not know, naming the nearest known one (and Spark's batchDuration by its name here)", () => {
     const untyped = (o: unknown) => () => new StreamingContext(sc(), o as StreamingOptions);
     expect(untyped({ batchInterval: 100, checkpiont: '/tmp/x' })).toThrow(
-      /^unknown option 'checkpiont' \(did you mean 'checkpoint'\?\); known: batchInterval, checkpoint, clock, backpressure$/,
+      /^unknown option 'checkpiont' \(did you mean 'checkpoint'\?\); known: batchInterval, checkpoint, clock, backpressure, receiverRestartDelay$/,
     );
     expect(untyped({ batchDuration: '1s' })).toThrow(/^unknown option 'batchDuration': kindling calls Spark's batchDuration 'batchInterval'$/);
   });

@@ -6,7 +6,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { Context, ManualClock, StreamingContext } from 'kindling';
-import { collectBatches, manual, UNTIL, useStreamingContext } from './helpers.js';
+import { collectBatches, manual, stepUntilStopped, UNTIL, useStreamingContext } from './helpers.js';
 
 describe('sources and outputs', () => {
   const { sc, dir } = useStreamingContext();
@@ -146,18 +146,9 @@ describe('sources and outputs', () => {
     collectBatches(ssc.fromAsyncIterable(produce(), { name: 'sensor' }));
     await ssc.start();
     // The failure is seen at the next cut: advance until the stream stops.
-    const ended = ssc.awaitTermination().then(
-      () => undefined,
-      (e: unknown) => e as Error,
-    );
-    const stepping = setInterval(() => clock.advance(1000), 20);
-    try {
-      const error = await ended;
-      expect(error?.message).toBe('sensor: the input failed: producer broke');
-      expect(error?.cause).toBe(broken);
-    } finally {
-      clearInterval(stepping);
-    }
+    const error = await stepUntilStopped(ssc, clock);
+    expect(error?.message).toBe('sensor: the input failed: producer broke');
+    expect(error?.cause).toBe(broken);
     expect(ssc.state).toBe('stopped');
   });
 

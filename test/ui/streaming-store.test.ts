@@ -117,4 +117,38 @@ describe('streaming status (events only)', () => {
       numProcessedRecords: 1200,
     });
   });
+
+  it("receivers with their last error and restarts (Spark's /streaming/receivers), from receiverError events", () => {
+    const store = new StatusStore();
+    store.apply({ type: 'streamingStarted', batchIntervalMs: 1000, sources: ['socket-localhost:9999', 'queue-0'], time: 0 });
+    const error = (restarts: number, time: number) =>
+      store.apply({
+        type: 'receiverError',
+        source: 'socket-localhost:9999',
+        message: 'Error connecting to localhost:9999',
+        error: 'connect ECONNREFUSED 127.0.0.1:9999',
+        restartDelayMs: 2000,
+        restarts,
+        time,
+      });
+    error(1, 1000);
+    error(2, 3000);
+    expect(rest(store, 'streaming/receivers').body).toEqual([
+      {
+        streamId: 0,
+        streamName: 'socket-localhost:9999',
+        isActive: true,
+        lastErrorTime: '1970-01-01T00:00:03.000GMT',
+        lastErrorMessage: 'Error connecting to localhost:9999',
+        lastError: 'connect ECONNREFUSED 127.0.0.1:9999',
+        kindlingRestarts: 2,
+      },
+      { streamId: 1, streamName: 'queue-0', isActive: true, kindlingRestarts: 0 },
+    ]);
+    expect(rest(store, 'streaming/receivers/1').body.streamName).toBe('queue-0');
+    expect(rest(store, 'streaming/receivers/2').status).toBe(404);
+    // A new StreamingContext starts with no errors.
+    store.apply({ type: 'streamingStarted', batchIntervalMs: 1000, sources: ['socket-localhost:9999'], time: 5000 });
+    expect(rest(store, 'streaming/receivers/0').body.kindlingRestarts).toBe(0);
+  });
 });

@@ -36,4 +36,12 @@ describe('readEdgeList', () => {
       { numRuns: 50 },
     );
   });
+
+  it('refuses an id its CSR cannot index (past 2^31 - 1) instead of wrapping it onto another vertex', () => {
+    const file = path.join(dir, 'big-ids.txt');
+    writeFileSync(file, '1 2\n2147483648 1\n');
+    expect(() => readEdgeList(file)).toThrow(/big-ids\.txt: an id past 2\^31 - 1/);
+    writeFileSync(file, '1 2\n2147483647 1\n');
+    expect(readEdgeList(file).src[1]).toBe(2147483647);
+  });
 });
