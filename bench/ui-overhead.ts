@@ -308,25 +308,30 @@ async function inProcesses(n: number, jobs: number): Promise<void> {
     const { Context } = await import(${JSON.stringify(kind === 'baseline' ? baselineEntry() : 'kindling')});
     const dir = fs.mkdtempSync(${JSON.stringify(`${logDir}/${kind}-`)});
     const sc = new Context({ master: 'local[2]', progress: false, ${kind === 'off' ? 'ui: false' : 'ui: { port: 0 }, eventLog: { dir }'} });
+    // The context starts its workers' threads in its constructor; a thread that comes later is the UI's (its status
+    // store's, started when the store loads, since session 31): its CPU is the UI's, not the workers'.
+    const atContext = new Set(tids());
     const rdd = sc.parallelize([], ${TASKS});
     for (let i = 0; i < 5; i++) await rdd.count();
     // The driver thread's own CPU time (Linux: ns on a CPU, from the scheduler): what the UI adds to the thread that
     // bounds empty tasks, without the workers' time and without the time the thread waited for a core.
     const mainNs = () => { try { return Number(fs.readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]); } catch { return Number.NaN; } };
-    const workerTids = tids().filter((t) => !before.has(t));
+    const workerTids = [...atContext].filter((t) => !before.has(t));
+    const uiTids = tids().filter((t) => !atContext.has(t));
     const helperTids = [...before].filter((t) => !atStart.has(t));
     const platformTids = [...atStart].filter((t) => t !== String(process.pid));
     const sum = (ts) => ts.reduce((a, t) => a + ns(t), 0);
     const logBytes = () => fs.readdirSync(dir).reduce((a, f) => a + fs.statSync(dir + '/' + f).size, 0);
-    const wall = [], busy = [], cpu = [], main = [], helpers = [], workers = [], platform = [], faults = [];
+    const wall = [], busy = [], cpu = [], main = [], helpers = [], workers = [], ui = [], platform = [], faults = [];
     const b0 = logBytes(), k0 = { ...calls };
     for (let i = 0; i < ${jobs}; i++) {
-      const h0 = sum(helperTids), w0 = sum(workerTids), p0 = sum(platformTids);
+      const h0 = sum(helperTids), w0 = sum(workerTids), u0 = sum(uiTids), p0 = sum(platformTids);
       const t0 = perf.now(), e0 = perf.eventLoopUtilization(), c0 = process.cpuUsage(), m0 = mainNs(), f0 = process.resourceUsage().minorPageFault;
       await rdd.count();
       const c = process.cpuUsage(c0);
       helpers.push((sum(helperTids) - h0) / 1000 / ${TASKS});
       workers.push((sum(workerTids) - w0) / 1000 / ${TASKS});
+      ui.push((sum(uiTids) - u0) / 1000 / ${TASKS});
       platform.push((sum(platformTids) - p0) / 1000 / ${TASKS});
       faults.push((process.resourceUsage().minorPageFault - f0) / ${TASKS});
       main.push((mainNs() - m0) / 1000 / ${TASKS});
@@ -336,7 +341,7 @@ async function inProcesses(n: number, jobs: number): Promise<void> {
     const logBytesPerTask = (logBytes() - b0) / ${jobs * TASKS};
     await sc.stop();
     const med = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-    console.log(JSON.stringify({ wall: med(wall), busy: med(busy), cpu: med(cpu), main: med(main), helpers: med(helpers), workers: med(workers), platform: med(platform), threads: [workerTids.length, helperTids.length, platformTids.length], faults: faults.reduce((a, b) => a + b, 0) / faults.length, rss: process.resourceUsage().maxRSS / 1024, per1k, logBytesPerTask }));
+    console.log(JSON.stringify({ wall: med(wall), busy: med(busy), cpu: med(cpu), main: med(main), helpers: med(helpers), workers: med(workers), ui: med(ui), platform: med(platform), threads: [workerTids.length, helperTids.length, platformTids.length, uiTids.length], faults: faults.reduce((a, b) => a + b, 0) / faults.length, rss: process.resourceUsage().maxRSS / 1024, per1k, logBytesPerTask }));
   `;
   const kinds = baseline === undefined ? (['on', 'off'] as const) : (['on', 'off', 'baseline'] as const);
   const got: Record<string, ProcessRow[]> = {};
@@ -373,7 +378,8 @@ async function inProcesses(n: number, jobs: number): Promise<void> {
     console.log(
       `  counts per 1,000 tasks, ${kind.padEnd(8)} (median over processes): ${calls.join(', ')}; event log ${median(r.map((x) => x.logBytesPerTask)).toFixed(1)} bytes per task; ` +
         `CPU µs per task by thread: driver ${median(r.map((x) => x.main)).toFixed(2)}, helpers ${median(r.map((x) => x.helpers)).toFixed(2)} ` +
-        `(libuv's pool, ${r[0]!.threads[1]} threads), workers ${median(r.map((x) => x.workers)).toFixed(2)} (${r[0]!.threads[0]} threads), ` +
+        `(libuv's pool, ${r[0]!.threads[1]} threads), UI thread ${median(r.map((x) => x.ui ?? 0)).toFixed(2)} (${r[0]!.threads[3] ?? 0} threads), ` +
+        `workers ${median(r.map((x) => x.workers)).toFixed(2)} (${r[0]!.threads[0]} threads), ` +
         `V8's platform ${median(r.map((x) => x.platform)).toFixed(2)} (${r[0]!.threads[2]} threads)`,
     );
   }
@@ -387,12 +393,16 @@ interface ProcessRow {
   busy: number;
   cpu: number;
   main: number;
-  /** CPU µs per task of libuv's pool (the log's writes), of the threads the context started (its workers), and of V8's platform threads. */
+  /**
+   * CPU µs per task of libuv's pool (the log's writes), of the threads the context started (its workers), of the UI's
+   * thread (its status store), and of V8's platform threads.
+   */
   helpers: number;
   workers: number;
+  ui: number;
   platform: number;
-  /** How many threads of each: workers, pool, platform. */
-  threads: [number, number, number];
+  /** How many threads of each: workers, pool, platform, UI. */
+  threads: [number, number, number, number];
   faults: number;
   rss: number;
   per1k: Record<string, number>;
@@ -408,8 +418,9 @@ interface ProcessRow {
  * - the CPU "on" adds to the driver thread per task, as a share of the budget's 50-or-less µs: the driver thread is
  *   the serial part of an empty-task job, so work added there can lengthen the wall by at most its own time (the
  *   serial bound). CPU time is what the thread ran, not how long it waited for a core, so load stretches it little;
- * - the CPU "on" adds to the driver thread and to libuv's pool, which writes the log, as the same share: the
- *   conservative bound, if every µs of it lay on the job's critical path. Left out: the workers' threads, which run
+ * - the CPU "on" adds to the driver thread, to libuv's pool, which writes the log, and to the UI's thread (the status
+ *   store's, since session 31), as the same share: the conservative bound, if every µs of it lay on the job's
+ *   critical path. Left out: the workers' threads, which run
  *   the same tasks either way and whose CPU per task moves with how outcomes bunch (±10-30 % between neighbouring
  *   processes), and V8's platform threads (garbage collection and compilation for every isolate: 4-8 µs per task,
  *   differing by 2x between processes of one setting). Their noise hid a 2 µs difference in the CPU of all threads
@@ -436,7 +447,7 @@ function printBudget(got: Record<string, ProcessRow[]>, kinds: readonly string[]
     const r = got[kind]!;
     const wall = r.map((x, i) => (x.wall / off[i]!.wall - 1) * 100);
     const dMain = r.map((x, i) => x.main - off[i]!.main);
-    const dServed = r.map((x, i) => x.main + x.helpers - off[i]!.main - off[i]!.helpers);
+    const dServed = r.map((x, i) => x.main + x.helpers + x.ui - off[i]!.main - off[i]!.helpers - off[i]!.ui);
     const dAll = r.map((x, i) => x.cpu - off[i]!.cpu);
     const share = (d: number[]) => d.map((x, i) => (x / perTask[i]!) * 100);
     const serial = bootstrapMedian(share(dMain));
@@ -455,7 +466,7 @@ function printBudget(got: Record<string, ProcessRow[]>, kinds: readonly string[]
     console.log(
       `  ${kind} vs off, against the budget: wall ${ci(wall, ' %')} [${loaded ? 'no verdict under this load' : w.hi <= 5 ? 'shown within 5 %' : w.lo > 5 ? 'shown over 5 %' : 'not resolved'}]; ` +
         `driver thread ${ci(dMain, ' µs')} per task = ${ci(share(dMain), ' %')} of the task's wall (serial bound); ` +
-        `driver thread and libuv's pool ${ci(dServed, ' µs')} = ${ci(share(dServed), ' %')} (conservative bound); ` +
+        `driver thread, libuv's pool and the UI's thread ${ci(dServed, ' µs')} = ${ci(share(dServed), ' %')} (conservative bound); ` +
         `all threads (workers included) ${ci(dAll, ' µs')}. Verdict: ${verdict}`,
     );
   }

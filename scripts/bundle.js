@@ -6,7 +6,7 @@
 // worker otherwise resolves, reads, compiles and links ~90 modules before it can run its first task (measured: 2
 // workers' start-up CPU about halved, see docs/benchmarks.md, session 6).
 //
-// The live UI (dist/ui/live-ui.js and the UI modules only it loads: status store, server, REST, page scripts) into
+// The live UI (dist/ui/live-ui.js and the UI modules only it loads: the server and the page scripts) into
 // dist/ui/live-ui-bundle.js, which src/ui/index.ts imports lazily, on the UI's first connection (or once it holds
 // 2,048 events): one file instead of seven costs about a third less CPU to load (session 8). Modules outside ui/,
 // and the UI modules the context loads eagerly (app-events, errors, options, index, listen), stay imports of the
@@ -88,6 +88,18 @@ await build({
       },
     },
   ],
+});
+
+// The live UI's thread (dist/ui/ui-thread.js: the status store and REST, src/ui/live-ui.ts starts it) into
+// dist/ui/ui-thread-bundle.cjs, everything it imports included: another isolate shares no class with the driver, and
+// as CommonJS the thread sets up no ESM loader, as the workers' bundle.
+await build({
+  ...common,
+  format: 'cjs',
+  entryPoints: [path.join(ui, 'ui-thread.js')],
+  outfile: path.join(ui, 'ui-thread-bundle.cjs'),
+  define: { 'import.meta.url': '__kindlingBundleUrl' },
+  banner: { js: '"use strict";\nvar __kindlingBundleUrl = require("node:url").pathToFileURL(__filename).href;' },
 });
 
 // The driver's entries, `import 'kindling'` and `import 'kindling/datagen'` (dist/index.js, dist/datagen/index.js and

@@ -18,6 +18,32 @@ import { writeMetrics } from './task-metrics.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
+/** What a batch's rows need besides their typed columns on another thread: its strings, as small arrays. */
+export interface TaskRowsExtras {
+  /** The batch's distinct executor ids (a few: one per worker); each row's index among them is in `idOf`. */
+  readonly ids: readonly string[];
+  /** Absent when no end of the batch has an error. */
+  readonly errors?: ReadonlyArray<string | undefined>;
+  /** Absent when no end of the batch has a key sample. */
+  readonly keySamples?: ReadonlyArray<readonly string[] | undefined>;
+}
+
+/** Typed columns of rows another thread reads: TASK_ROW_WIDTH numbers, TASK_ROW_CODES codes and an id index a row. */
+export interface TaskRowColumns {
+  readonly numbers: Float64Array;
+  readonly codes: Uint8Array;
+  readonly idOf: Uint32Array;
+}
+
+/**
+ * A batch's rows as plain data for another thread ({@link TaskEventBatch.toWire}, {@link TaskEventBatch.copyRows}): the
+ * typed columns (copies whose buffers can be transferred, or views of shared memory), the strings as arrays. No
+ * metrics objects: the rows hold the summarized metrics.
+ */
+export interface TaskRowsWire extends TaskRowColumns, TaskRowsExtras {
+  readonly size: number;
+}
+
 /** The fields task starts and ends share, blank (a record is made once and refilled for every task). */
 const blankTask = () => ({ stageId: 0, stageAttempt: 0, partition: 0, attempt: 0, workerIndex: 0, executorId: '', speculative: false });
 
@@ -50,9 +76,12 @@ export class TaskEventBatch implements TaskEvents, TaskRows {
   #byHand = 0;
   /** End records handed out since the last clear (their metrics and errors are let go there). */
   #records = 0;
+  /** Ends with an error, and with a key sample, since the last clear: toWire leaves out a column of none. */
+  #withError = 0;
+  #withKeySample = 0;
   #capacity = 0;
-  numbers = new Float64Array(0);
-  codes = new Uint8Array(0);
+  numbers: Float64Array = new Float64Array(0);
+  codes: Uint8Array = new Uint8Array(0);
   readonly executorIds: string[] = [];
   readonly errors: Array<string | undefined> = [];
   readonly metrics: Array<TaskMetrics | undefined> = [];
@@ -137,8 +166,11 @@ export class TaskEventBatch implements TaskEvents, TaskRows {
     } else {
       n[o + TASK_ROW_FLAG] = 1;
       writeMetrics(n, o + TASK_ROW_METRICS, metrics);
-      this.keySamples[i] = metrics.keySample;
+      const keySample = metrics.keySample;
+      this.keySamples[i] = keySample;
+      if (keySample !== undefined) this.#withKeySample++;
     }
+    if (error !== undefined) this.#withError++;
     const c = this.codes;
     c[i * TASK_ROW_CODES] = 1;
     c[i * TASK_ROW_CODES + 2] = result === 'success' ? 0 : result === 'failed' ? 1 : 2;
@@ -267,6 +299,99 @@ export class TaskEventBatch implements TaskEvents, TaskRows {
     return this.#endRecord(i);
   }
 
+  /**
+   * The rows as plain data for another thread (the web UI's): each typed column one native copy, whose buffer the
+   * caller may transfer; only for a batch of rows ({@link TaskEventBatch.rows} defined). {@link TaskEventBatch.fromWire}
+   * makes a batch of it again.
+   *
+   * @example
+   * ```ts
+   * const wire = batch.toWire();
+   * port.postMessage(wire, [wire.numbers.buffer, wire.codes.buffer, wire.idOf.buffer]);
+   * ```
+   */
+  toWire(): TaskRowsWire {
+    const size = this.#size;
+    const idOf = new Uint32Array(size);
+    return {
+      size,
+      numbers: this.numbers.slice(0, size * TASK_ROW_WIDTH),
+      codes: this.codes.slice(0, size * TASK_ROW_CODES),
+      idOf,
+      ...this.#extras(idOf, 0),
+    };
+  }
+
+  /**
+   * Copies the rows into `to` from its row `at` on (columns another thread reads, e.g. a ring of shared memory:
+   * nothing is allocated but the extras' small arrays), and gives the rest that thread needs. `to` must have room for
+   * {@link TaskEventBatch.size} rows from `at`.
+   *
+   * @example
+   * ```ts
+   * const extras = batch.copyRows(ring, at);
+   * port.postMessage({ at, size: batch.size, ...extras });
+   * ```
+   */
+  copyRows(to: TaskRowColumns, at: number): TaskRowsExtras {
+    const size = this.#size;
+    to.numbers.set(this.numbers.subarray(0, size * TASK_ROW_WIDTH), at * TASK_ROW_WIDTH);
+    to.codes.set(this.codes.subarray(0, size * TASK_ROW_CODES), at * TASK_ROW_CODES);
+    return this.#extras(to.idOf, at);
+  }
+
+  /** Writes each row's executor id index into `idOf` from `at` on; the distinct ids, errors and key samples. */
+  #extras(idOf: Uint32Array, at: number): TaskRowsExtras {
+    const size = this.#size;
+    // The ids as a dictionary: cloning, and making again on the other side, a string per row was most of a post's cost.
+    const ids: string[] = [];
+    const executorIds = this.executorIds;
+    let last: string | undefined;
+    let lastIndex = 0;
+    for (let i = 0; i < size; i++) {
+      const id = executorIds[i]!;
+      if (id !== last) {
+        lastIndex = ids.indexOf(id);
+        if (lastIndex < 0) lastIndex = ids.push(id) - 1;
+        last = id;
+      }
+      idOf[at + i] = lastIndex;
+    }
+    return {
+      ids,
+      ...(this.#withError > 0 ? { errors: this.errors.slice(0, size) } : {}),
+      ...(this.#withKeySample > 0 ? { keySamples: this.keySamples.slice(0, size) } : {}),
+    };
+  }
+
+  /**
+   * A batch of the rows another thread sent ({@link TaskEventBatch.toWire}), adopting its arrays. Its end records
+   * (`event(i)`) carry no metrics object: the rows have the summarized metrics, which is what the status store reads.
+   *
+   * @example
+   * ```ts
+   * port.on('message', (wire: TaskRowsWire) => store.applyTasks(TaskEventBatch.fromWire(wire)));
+   * ```
+   */
+  static fromWire(w: TaskRowsWire): TaskEventBatch {
+    const b = new TaskEventBatch();
+    const size = w.size;
+    b.numbers = w.numbers;
+    b.codes = w.codes;
+    b.#made = new Uint8Array(size);
+    b.#size = size;
+    b.#capacity = size;
+    for (let i = 0; i < size; i++) {
+      b.executorIds.push(w.ids[w.idOf[i]!]!);
+      b.errors.push(w.errors?.[i]);
+      b.metrics.push(undefined);
+      b.keySamples.push(w.keySamples?.[i]);
+      b.#starts.push(undefined);
+      b.#ends.push(undefined);
+    }
+    return b;
+  }
+
   /** Empties the batch; its records and rows are reused. */
   clear(): void {
     // The worker's metrics and errors go with their tasks, not with the batch.
@@ -286,5 +411,7 @@ export class TaskEventBatch implements TaskEvents, TaskRows {
     this.#size = 0;
     this.#byHand = 0;
     this.#records = 0;
+    this.#withError = 0;
+    this.#withKeySample = 0;
   }
 }

@@ -9,6 +9,7 @@ import type { AppEvent } from './app-events.js';
 import { EVENT_LOG_SUFFIX, eventLogEvents } from './event-log.js';
 import { UiError } from './errors.js';
 import { UiServer } from './server.js';
+import { localStores } from './rest.js';
 import { StatusStore } from './status-store.js';
 
 export interface HistoryServerOptions {
@@ -155,5 +156,8 @@ function checkEvent(e: unknown): asserts e is AppEvent {
 export async function startHistoryServer(o: HistoryServerOptions): Promise<UiServer> {
   const folder = new EventLogFolder(path.resolve(o.dir));
   folder.apps(); // fails now, naming the folder, rather than on the first request
-  return UiServer.start(() => folder.apps(), { host: o.host ?? '127.0.0.1', port: o.port ?? 18080, mode: 'history' });
+  return UiServer.start(
+    localStores(() => folder.apps()),
+    { host: o.host ?? '127.0.0.1', port: o.port ?? 18080, mode: 'history' },
+  );
 }

@@ -1,11 +1,13 @@
 /**
  * The UI subsystem's one entry point for the context. `startUi` subscribes to the event bus at once (so no event is
- * missed) and, with the UI on, only listens (listen.ts, on `node:net`): the status store, the HTTP server, REST and
- * the pages load on the first connection, or once the events held for them reach {@link HELD_FOR_STORE} (then the
- * store replays them), so a script nobody looks at never loads them. The event log loads on its own, off the
+ * missed) and, with the UI on, only listens (listen.ts, on `node:net`): the HTTP server and the pages load on the first
+ * connection, or once the events held for them reach {@link HELD_FOR_STORE}, and start the UI's thread, where the
+ * status store replays them and REST is answered (live-ui.ts), so a script nobody looks at never loads them nor starts
+ * a thread. The event log loads on its own, off the
  * caller's path, holding events until it is there.
  */
 import type { Socket } from 'node:net';
+import type { Worker } from 'node:worker_threads';
 import type { EventBus } from '../scheduler/event-bus.js';
 import type { SchedulerEvent, TaskEvents } from '../scheduler/events.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -61,11 +63,17 @@ export interface UiSubsystem {
   interrupted(): void;
   /** Whether the status store and the HTTP server have loaded (a connection came, or enough events were held). */
   readonly storeLoaded: boolean;
+  /** The UI's thread, where the status store lives, once started (see storeLoaded); for diagnostics and tests. */
+  readonly uiThread: Worker | undefined;
 }
 
 /** What live-ui.ts provides once loaded. */
 export interface LiveUi {
+  /** The thread the status store lives on. */
+  readonly thread: Worker;
   apply(e: AppEvent): void;
+  /** Events held while it loaded, in order. */
+  applyAll(es: readonly AppEvent[]): void;
   /** A turn's task starts and ends (the scheduler's `taskBatch`), read and not kept. */
   applyTasks(batch: TaskEvents): void;
   /** Serves a connection the listener accepted. */
@@ -113,7 +121,7 @@ function newAppId(now: number): string {
 }
 
 /** Events in order for a consumer whose module still loads, then to it. */
-class Held<T extends { apply(e: AppEvent): void; applyTasks(batch: TaskEvents): void }> {
+class Held<T extends { apply(e: AppEvent): void; applyAll?(es: readonly AppEvent[]): void; applyTasks(batch: TaskEvents): void }> {
   events: AppEvent[] | undefined = [];
   to: T | undefined;
 
@@ -134,7 +142,9 @@ class Held<T extends { apply(e: AppEvent): void; applyTasks(batch: TaskEvents): 
 
   /** Replays what is held into `to`, which then gets every event. */
   attach(to: T): void {
-    for (const e of this.events ?? []) to.apply(e);
+    const events = this.events ?? [];
+    if (to.applyAll !== undefined) to.applyAll(events);
+    else for (const e of events) to.apply(e);
     this.events = undefined;
     this.to = to;
   }
@@ -215,6 +225,9 @@ export function startUi(bus: EventBus<SchedulerEvent>, view: UiContextView): UiS
     url: async () => ui?.url,
     get storeLoaded() {
       return ui?.held.to !== undefined;
+    },
+    get uiThread() {
+      return ui?.held.to?.thread;
     },
     interrupted: () => {
       // The task events the scheduler still holds go first.

@@ -1,29 +1,135 @@
 /**
  * The live UI, loaded lazily by index.ts on the first connection to the UI's port (or once it holds too many events to
- * keep buffering): the status store fed by the context's events, and the HTTP server for the connections that
- * index.ts's listener accepts. The event log is not here: it is loaded on its own (event-log.ts), so that a log
- * does not load the UI, nor the UI the log.
+ * keep buffering): the HTTP server for the connections that index.ts's listener accepts, and the UI's thread
+ * (ui-thread.ts), where the status store is folded from the context's events and REST answers are made. The event
+ * log is not here: it is loaded on its own (event-log.ts), so that a log does not load the UI, nor the UI the log.
+ *
+ * Why a thread: folding every task's start and end into the store was most of what the UI cost the driver's thread,
+ * the serial part of a job of short tasks. Here the driver only posts each held batch of task rows (one native copy
+ * of its columns, transferred) and the other events as plain data, in the bus's order, as Spark's AsyncEventQueue
+ * hands events to its AppStatusListener's thread.
  */
+import { existsSync } from 'node:fs';
 import type { Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { TaskEvents } from '../scheduler/events.js';
+import type { TaskEventBatch } from '../scheduler/task-event-batch.js';
+import { bundleIsCurrent } from '../util/bundle.js';
 import type { AppEvent } from './app-events.js';
 import type { LiveUi, UiContextView } from './index.js';
 import type { ResolvedUiOptions } from './options.js';
-import { UiServer } from './server.js';
-import { StatusStore } from './status-store.js';
+import { type RestAnswer, UiServer, type UiStores } from './server.js';
+import { type FromUiThread, RING_ROWS, type TaskRowRing, type ToUiThread, type UiThreadData, type UiThreadEvent } from './ui-thread-protocol.js';
+import { TASK_ROW_CODES, TASK_ROW_WIDTH } from '../scheduler/events.js';
 
 /**
- * The store and the server of a context's UI; `url` is where the listener listens (undefined: not yet known);
+ * The file the UI's thread starts from: the bundle `npm run build` makes of ui-thread.js and what it imports (one
+ * file to compile, CommonJS: no ESM loader to set up) while it is current, else the module; run from src/ (tests
+ * import the sources), the build's copy in dist/.
+ */
+export function uiThreadEntry(): URL {
+  for (const dir of ['./', '../../dist/ui/']) {
+    const module = new URL(`${dir}ui-thread.js`, import.meta.url);
+    if (!existsSync(fileURLToPath(module))) continue;
+    const bundle = new URL(`${dir}ui-thread-bundle.cjs`, import.meta.url);
+    return bundleIsCurrent(fileURLToPath(bundle), fileURLToPath(module)) ? bundle : module;
+  }
+  throw new Error(`the UI's thread has no entry file: ${fileURLToPath(new URL('./ui-thread.js', import.meta.url))} is missing (run npm run build)`);
+}
+
+/**
+ * Task events queued for the thread before they are posted without a reader asking: a job of 4,000 empty tasks (8,000
+ * events) in ~4 posts rather than one per batch the scheduler delivers (~35); the queue's rows are the batches'
+ * copies, ~0.2 KB a task.
+ */
+const QUEUED_ROWS = 2048;
+/** Messages queued at most (events of few tasks each, a batch of records made by hand). */
+const QUEUED_MESSAGES = 256;
+
+/** The answer while the UI's thread is gone: the program runs on, its UI no longer answers. */
+const GONE: RestAnswer = { status: 503, body: JSON.stringify({ error: "the UI's thread stopped: this UI no longer answers (the program goes on)" }) };
+
+/**
+ * The server and the UI's thread of a context's UI; `url` is where the listener listens (undefined: not yet known);
  * `beforeRead` delivers the task events the scheduler still holds, and runs before every answer and live push, so that
  * what a reader sees is exact however long the scheduler holds a batch.
  */
 export function startLiveUi(view: UiContextView, ui: ResolvedUiOptions, appId: string, url: string | undefined, beforeRead?: () => void): LiveUi {
-  const store = new StatusStore({ retainedJobs: ui.retainedJobs, retainedStages: ui.retainedStages });
-  const apps = new Map([[appId, store]]);
-  const server = UiServer.serving(
-    () => {
-      beforeRead?.();
-      return apps;
+  const shared = <T>(make: new (b: SharedArrayBuffer) => T, bytes: number): T => new make(new SharedArrayBuffer(bytes));
+  const ring: TaskRowRing = {
+    numbers: shared(Float64Array, RING_ROWS * TASK_ROW_WIDTH * 8),
+    codes: shared(Uint8Array, RING_ROWS * TASK_ROW_CODES),
+    idOf: shared(Uint32Array, RING_ROWS * 4),
+    tail: shared(Int32Array, 4),
+  };
+  /** Rows written into the ring, skipped ends included (an int32 count, wrapping as the thread's tail does). */
+  let head = 0;
+  const data: UiThreadData = { appId, retainedJobs: ui.retainedJobs, retainedStages: ui.retainedStages, ring };
+  const thread = new Worker(uiThreadEntry(), { workerData: data, stdout: false, stderr: false });
+  const waiting = new Map<number, (m: FromUiThread | undefined) => void>();
+  let nextId = 0;
+  let gone = false;
+  let stopping = false;
+  const died = (why: string): void => {
+    if (gone) return;
+    gone = true;
+    if (!stopping) console.warn(`kindling: the UI's thread stopped (${why}); the UI no longer answers, the program goes on`);
+    for (const answer of waiting.values()) answer(undefined);
+    waiting.clear();
+  };
+  thread.on('message', (m: FromUiThread) => {
+    const answer = waiting.get(m.id);
+    waiting.delete(m.id);
+    answer?.(m);
+  });
+  thread.on('error', (e) => died((e as Error).message ?? String(e)));
+  thread.on('exit', (code) => died(`exit code ${code}`));
+  // Never the reason a program keeps running, as the sockets are not; after the listeners, since adding a 'message'
+  // listener refs the thread's port again.
+  thread.unref();
+  // Events wait here until a reader asks or enough are queued: a post wakes the thread, ~10-20 µs of kernel work on
+  // both sides, and no one sees the store between two reads (every read is a request posted after them).
+  let queue: UiThreadEvent[] = [];
+  let transfer: ArrayBuffer[] = [];
+  let queuedRows = 0;
+  const flush = (): void => {
+    if (queue.length === 0) return;
+    if (!gone) thread.postMessage({ k: 'queued', q: queue } satisfies ToUiThread, transfer);
+    queue = [];
+    transfer = [];
+    queuedRows = 0;
+  };
+  const enqueue = (m: UiThreadEvent, rows: number): void => {
+    if (gone) return;
+    queue.push(m);
+    queuedRows += rows;
+    if (queuedRows >= QUEUED_ROWS || queue.length >= QUEUED_MESSAGES) flush();
+  };
+  /** Asks the thread, after every event queued so far (one port: first in, first out). */
+  const ask = (m: { k: 'rest'; path: string; query: string } | { k: 'version' }): Promise<FromUiThread | undefined> => {
+    beforeRead?.();
+    flush();
+    if (gone) return Promise.resolve(undefined);
+    const id = nextId++;
+    return new Promise((resolve) => {
+      waiting.set(id, resolve);
+      thread.postMessage({ ...m, id });
+    });
+  };
+  const stores: UiStores = {
+    rest: async (path, query) => {
+      const m = await ask({ k: 'rest', path, query });
+      return m?.k === 'rest' ? m : GONE;
     },
+    version: async () => {
+      const m = await ask({ k: 'version' });
+      if (m?.k !== 'version') throw new Error("the UI's thread stopped");
+      return m.version;
+    },
+  };
+  const server = UiServer.serving(
+    stores,
     {
       host: ui.host,
       port: ui.port,
@@ -34,9 +140,45 @@ export function startLiveUi(view: UiContextView, ui: ResolvedUiOptions, appId: s
     url ?? '',
   );
   return {
-    apply: (e: AppEvent) => store.apply(e),
-    applyTasks: (batch) => store.applyTasks(batch),
+    thread,
+    apply: (e: AppEvent) => enqueue({ k: 'event', e }, 1),
+    applyAll: (es: readonly AppEvent[]) => {
+      if (!gone) thread.postMessage({ k: 'events', es } satisfies ToUiThread);
+    },
+    applyTasks: (batch: TaskEvents) => {
+      if (gone || batch.size === 0) return;
+      // A TaskEventBatch's rows (not by instanceof: a program may hold the scheduler's class from another bundle).
+      const rows = batch.rows as Partial<Pick<TaskEventBatch, 'toWire' | 'copyRows'>> | undefined;
+      if (rows?.toWire === undefined || rows.copyRows === undefined) {
+        // A batch of records made by hand (tests, replays): copied, since the scheduler refills them.
+        for (let i = 0; i < batch.size; i++) enqueue({ k: 'event', e: { ...batch.event(i) } }, 1);
+        return;
+      }
+      const n = batch.size;
+      let at = head & (RING_ROWS - 1);
+      // A batch's rows are contiguous in the ring: one that would not fit before its end starts over at row 0.
+      const skip = at + n > RING_ROWS ? RING_ROWS - at : 0;
+      if (n + skip <= RING_ROWS - ((head - Atomics.load(ring.tail, 0)) | 0)) {
+        // The rows' columns copied into shared memory (no allocation, nothing for the post to copy again).
+        if (skip > 0) {
+          head = (head + skip) | 0;
+          at = 0;
+        }
+        const extras = rows.copyRows(ring, at);
+        head = (head + n) | 0;
+        enqueue({ k: 'ring', at, size: n, end: head, ...extras }, n);
+        return;
+      }
+      // The thread is a ring behind: the rows go as copies, moved rather than cloned again.
+      const wire = rows.toWire();
+      transfer.push(wire.numbers.buffer as ArrayBuffer, wire.codes.buffer as ArrayBuffer, wire.idOf.buffer as ArrayBuffer);
+      enqueue({ k: 'tasks', rows: wire }, n);
+    },
     accept: (socket: Socket) => server.accept(socket),
-    stop: () => server.close(),
+    stop: async () => {
+      stopping = true;
+      await server.close();
+      await thread.terminate();
+    },
   };
 }

@@ -7,6 +7,7 @@ import { nearestRank, SUMMARIZED_METRICS, type SummarizedMetric } from '../sched
 import type { TaskMetrics } from '../exec/protocol.js';
 import type { ExecutorData, JobData, StageData, StatusStore, TaskData } from './status-store.js';
 import { streamingRest } from './streaming-store.js';
+import type { RestAnswer, UiStores } from './server.js';
 
 /** Spark's date format in the REST API: `2015-02-03T16:42:59.720GMT`. */
 export function sparkDate(ms: number | undefined): string | undefined {
@@ -97,6 +98,39 @@ export function handleRest(apps: ReadonlyMap<string, StatusStore>, path: string,
     if (e instanceof BadParameter) return badRequest(e.message);
     throw e;
   }
+}
+
+/**
+ * The REST answer at `/api/v1/{path}` with its body as the JSON text the server sends.
+ *
+ * @example
+ * ```ts
+ * restAnswer(new Map([[appId, store]]), 'applications', ''); // { status: 200, body: '[\n  {\n    "id": ...' }
+ * ```
+ */
+export function restAnswer(apps: ReadonlyMap<string, StatusStore>, path: string, query: string): RestAnswer {
+  const r = handleRest(apps, path, new URLSearchParams(query));
+  return { status: r.status, body: JSON.stringify(r.body, null, 2) };
+}
+
+/**
+ * The server's view of stores in this thread (the history server's, which reads logs in its own process): answers
+ * at once.
+ *
+ * @example
+ * ```ts
+ * const server = await UiServer.start(localStores(() => folder.apps()), { host: '127.0.0.1', port: 18080, mode: 'history' });
+ * ```
+ */
+export function localStores(apps: () => ReadonlyMap<string, StatusStore>): UiStores {
+  return {
+    rest: (path, query) => restAnswer(apps(), path, query),
+    version: (app) => {
+      const all = apps();
+      const store = all.get(app) ?? (all.size === 1 ? [...all.values()][0] : undefined);
+      return store?.version ?? 0;
+    },
+  };
 }
 
 function route(apps: ReadonlyMap<string, StatusStore>, path: string, query: URLSearchParams): RestResponse {

@@ -11,8 +11,6 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Socket } from 'node:net';
-import { handleRest } from './rest.js';
-import type { StatusStore } from './status-store.js';
 import { CLIENT_CSS, CLIENT_JS, pageHtml } from './client.js';
 import { STREAMING_CSS, STREAMING_JS } from './streaming-client.js';
 import { UiListener } from './listen.js';
@@ -30,6 +28,23 @@ export interface UiServerOptions {
   readonly onKillJob?: (jobId: number) => boolean;
   /** How often browsers are told of changes, in ms. Default 250. */
   readonly pushIntervalMs?: number;
+}
+
+/** A REST answer, its body the JSON text sent. */
+export interface RestAnswer {
+  readonly status: number;
+  readonly body: string;
+}
+
+/**
+ * The status stores behind a server, seen through what it asks of them: the live UI's are on the UI's thread (the
+ * answers come back as messages), the history server's in its own thread (rest.ts `localStores`).
+ */
+export interface UiStores {
+  /** The answer at `/api/v1/{path}`; `query` is the URL's search string. */
+  rest(path: string, query: string): RestAnswer | Promise<RestAnswer>;
+  /** The version of the application `app` (or of the only one), which changes whenever its store does; 0 if none. */
+  version(app: string): number | Promise<number>;
 }
 
 const PAGES = ['/jobs/', '/jobs/job/', '/stages/', '/stages/stage/', '/storage/', '/storage/rdd/', '/executors/', '/environment/', '/streaming/'];
@@ -56,24 +71,30 @@ function dagre(): string {
  */
 export class UiServer {
   readonly #server: http.Server;
-  readonly #apps: () => ReadonlyMap<string, StatusStore>;
+  readonly #stores: UiStores;
   readonly #options: UiServerOptions;
   readonly #streams = new Set<{ res: http.ServerResponse; app: string; version: number }>();
   #timer: NodeJS.Timeout | undefined;
+  /** A push waits for its versions (asked of another thread): the next tick does not start another meanwhile. */
+  #pushing = false;
   #listener: UiListener | undefined;
   url = '';
 
-  private constructor(apps: () => ReadonlyMap<string, StatusStore>, options: UiServerOptions) {
-    this.#apps = apps;
+  private constructor(stores: UiStores, options: UiServerOptions) {
+    this.#stores = stores;
     this.#options = options;
+    const failed = (req: http.IncomingMessage, res: http.ServerResponse, e: unknown): void => {
+      // The message names what failed (a history folder gone, a log unreadable); the stack is the server's business.
+      console.warn(`kindling UI: ${req.method} ${req.url} failed: ${(e as Error).message ?? String(e)}`);
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end(`kindling UI: ${(e as Error).message ?? String(e)}`);
+    };
     this.#server = http.createServer((req, res) => {
       try {
-        this.#handle(req, res);
+        const answering = this.#handle(req, res);
+        answering?.catch((e: unknown) => failed(req, res, e));
       } catch (e) {
-        // The message names what failed (a history folder gone, a log unreadable); the stack is the server's business.
-        console.warn(`kindling UI: ${req.method} ${req.url} failed: ${(e as Error).message ?? String(e)}`);
-        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
-        res.end(`kindling UI: ${(e as Error).message ?? String(e)}`);
+        failed(req, res, e);
       }
     });
     this.#server.on('connection', (socket) => socket.unref());
@@ -81,8 +102,8 @@ export class UiServer {
   }
 
   /** Listens on `port`, or the next free one (up to `maxRetries` further). */
-  static async start(apps: () => ReadonlyMap<string, StatusStore>, options: UiServerOptions): Promise<UiServer> {
-    const s = new UiServer(apps, options);
+  static async start(stores: UiStores, options: UiServerOptions): Promise<UiServer> {
+    const s = new UiServer(stores, options);
     const listener = new UiListener(options, (socket) => s.accept(socket));
     s.#listener = listener;
     try {
@@ -98,8 +119,8 @@ export class UiServer {
    * A server that does not listen: the connections it serves come from {@link UiServer.accept} (the live UI's
    * listener, which was up before this module loaded). `url` is where that listener listens.
    */
-  static serving(apps: () => ReadonlyMap<string, StatusStore>, options: UiServerOptions, url: string): UiServer {
-    const s = new UiServer(apps, options);
+  static serving(stores: UiStores, options: UiServerOptions, url: string): UiServer {
+    const s = new UiServer(stores, options);
     s.url = url;
     return s;
   }
@@ -119,7 +140,8 @@ export class UiServer {
     return this.#listener?.close() ?? Promise.resolve();
   }
 
-  #handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+  /** Answers `req`; a promise when the answer comes from another thread. */
+  #handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> | undefined {
     if (isLoopback(this.#options.host) && !isLoopbackHost(req.headers.host)) {
       // DNS rebinding: another site's name made to resolve to 127.0.0.1 would let its page read the API and, with
       // killEnabled, kill jobs, its Origin matching its Host. A UI bound to loopback answers loopback names only.
@@ -132,10 +154,9 @@ export class UiServer {
     const p = url.pathname;
     if (p.startsWith('/api/v1/')) {
       if (req.method !== 'GET') return void res.writeHead(405).end();
-      const r = handleRest(this.#apps(), p.slice('/api/v1/'.length), url.searchParams);
-      res.writeHead(r.status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
-      res.end(JSON.stringify(r.body, null, 2));
-      return;
+      const r = this.#stores.rest(p.slice('/api/v1/'.length), url.search);
+      if (!(r instanceof Promise)) return void sendRest(res, r);
+      return r.then((a) => sendRest(res, a));
     }
     if (p === '/kindling/stream') {
       this.#stream(url.searchParams.get('app') ?? '', res);
@@ -207,29 +228,33 @@ export class UiServer {
     const s = { res, app, version: -1 };
     this.#streams.add(s);
     res.on('close', () => this.#streams.delete(s));
-    this.#push();
+    void this.#push();
     // One timer for every browser, only while some browser listens; unref'd like the sockets.
-    this.#timer ??= setInterval(() => this.#push(), this.#options.pushIntervalMs ?? 250);
+    this.#timer ??= setInterval(() => void this.#push(), this.#options.pushIntervalMs ?? 250);
     this.#timer.unref();
   }
 
-  #push(): void {
+  async #push(): Promise<void> {
     if (this.#streams.size === 0) {
       if (this.#timer) clearInterval(this.#timer);
       this.#timer = undefined;
       return;
     }
-    let apps: ReadonlyMap<string, StatusStore>;
+    if (this.#pushing) return;
+    this.#pushing = true;
+    const versions = new Map<string, number>();
     try {
-      apps = this.#apps();
+      for (const s of this.#streams) if (!versions.has(s.app)) versions.set(s.app, await this.#stores.version(s.app));
     } catch {
-      // The history folder went away (the pages' own requests say so): a timer's throw would end the server.
+      // The history folder went away, or the UI's thread is gone (the pages' own requests say so): a timer's throw
+      // would end the server.
       return;
+    } finally {
+      this.#pushing = false;
     }
     for (const s of this.#streams) {
-      const store = apps.get(s.app) ?? (apps.size === 1 ? [...apps.values()][0] : undefined);
-      const version = store?.version ?? 0;
-      if (version === s.version) continue;
+      const version = versions.get(s.app);
+      if (version === undefined || version === s.version) continue;
       // A browser that does not read (stopped, or stalled) must not make the driver hold an ever longer queue:
       // while its socket's buffer is full nothing more is queued, and it is told the version current when it drains.
       if (s.res.writableNeedDrain) continue;
@@ -237,6 +262,11 @@ export class UiServer {
       s.res.write(`data: ${version}\n\n`);
     }
   }
+}
+
+function sendRest(res: http.ServerResponse, r: RestAnswer): void {
+  res.writeHead(r.status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+  res.end(r.body);
 }
 
 function send(res: http.ServerResponse, type: string, body: string, cache = false): void {

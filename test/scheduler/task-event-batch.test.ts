@@ -98,6 +98,38 @@ describe('TaskEventBatch', () => {
     );
   });
 
+  it('goes to another thread as plain data and reads back there as the same rows and events, metrics objects aside (property)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.array(fc.oneof(start, end), { minLength: 1, maxLength: 150 }), { minLength: 1, maxLength: 3 }), (batches) => {
+        const batch = new TaskEventBatch();
+        for (const events of batches) {
+          for (const e of events) batch.add(e);
+          const wire = batch.toWire();
+          // What postMessage does to it, its typed columns moved rather than copied.
+          const sent = structuredClone(wire, { transfer: [wire.numbers.buffer, wire.codes.buffer, wire.idOf.buffer] });
+          expect(new Set(sent.ids).size).toBe(sent.ids.length);
+          const got = TaskEventBatch.fromWire(sent);
+          const rows = got.rows!;
+          expect(got.size).toBe(events.length);
+          expect(Buffer.from(rows.numbers.buffer).equals(Buffer.from(batch.numbers.buffer, 0, events.length * TASK_ROW_WIDTH * 8))).toBe(true);
+          expect([...rows.codes]).toEqual([...batch.codes.subarray(0, events.length * TASK_ROW_CODES)]);
+          // A column no end of the batch needs is not sent.
+          expect(sent.errors === undefined).toBe(events.every((e) => e.type === 'taskStart' || e.error === undefined));
+          expect(sent.keySamples === undefined).toBe(events.every((e) => e.type === 'taskStart' || e.metrics?.keySample === undefined));
+          events.forEach((e, i) => {
+            expect(rows.executorIds[i]).toBe(e.executorId);
+            if (e.type === 'taskStart') return void expect(got.event(i)).toEqual(e);
+            expect(rows.errors[i]).toBe(e.error);
+            expect(rows.keySamples[i]).toEqual(e.metrics?.keySample);
+            expect({ ...got.event(i) }).toEqual({ ...e, metrics: undefined });
+          });
+          batch.clear();
+        }
+      }),
+      { numRuns: 50 },
+    );
+  });
+
   it("carries each end's key sample in its row, taken when the row is written, none for a start or an end without metrics (property)", () => {
     // The store and the log read a key sample a batch after the row was written: from the row, not from the worker's
     // metrics object, which by then is out of the processor's caches (a miss per task on the driver's thread).

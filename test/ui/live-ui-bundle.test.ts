@@ -23,12 +23,26 @@ describe('live UI bundle', () => {
     // The source map lists every file bundled into it.
     const { sources } = JSON.parse(readFileSync(path.join(ui, 'live-ui-bundle.js.map'), 'utf8')) as { sources: string[] };
     const names = sources.map((s) => path.basename(s.replaceAll('\\', '/'))).sort();
-    expect(names).toEqual(['client.ts', 'live-ui.ts', 'rest.ts', 'server.ts', 'status-store.ts', 'streaming-client.ts', 'streaming-store.ts'].sort());
+    // The status store and REST are the UI's thread's (ui-thread-bundle.cjs), not the driver's.
+    expect(names).toEqual(['client.ts', 'live-ui.ts', 'server.ts', 'streaming-client.ts', 'ui-thread-protocol.ts'].sort());
     const text = readFileSync(path.join(ui, 'live-ui-bundle.js'), 'utf8');
     const imports = [...text.matchAll(/^import .* from "([^"]+)";$/gm)].map((m) => m[1]!);
-    for (const shared of ['./listen.js', './../scheduler/task-metrics.js']) expect(imports).toContain(shared);
+    for (const shared of ['./listen.js', './../scheduler/events.js']) expect(imports).toContain(shared);
     // Every relative import names a file of the build, as seen from dist/ui.
     for (const i of imports.filter((i) => i.startsWith('.'))) expect(statSync(path.resolve(ui, i)).isFile(), i).toBe(true);
+  });
+
+  it("bundles the UI's thread whole, with the status store and REST, and a built live UI starts it from that bundle", async () => {
+    const bundle = path.join(ui, 'ui-thread-bundle.cjs');
+    expect(statSync(bundle).mtimeMs).toBeGreaterThanOrEqual(statSync(path.join(ui, 'ui-thread.js')).mtimeMs);
+    const { sources } = JSON.parse(readFileSync(`${bundle}.map`, 'utf8')) as { sources: string[] };
+    const names = sources.map((s) => path.basename(s.replaceAll('\\', '/')));
+    for (const held of ['ui-thread.ts', 'status-store.ts', 'rest.ts', 'streaming-store.ts', 'task-event-batch.ts']) expect(names).toContain(held);
+    // Nothing left to resolve in the thread but Node's own modules.
+    const requires = [...readFileSync(bundle, 'utf8').matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]!);
+    expect(requires.filter((r) => !r.startsWith('node:'))).toEqual([]);
+    const built = (await import(pathToFileURL(path.join(ui, 'live-ui.js')).href)) as typeof import('../../src/ui/live-ui.js');
+    expect(built.uiThreadEntry().href).toBe(pathToFileURL(bundle).href);
   });
 
   it('serves the UI from the bundle: a built context’s job shows in the REST API by the time its action settles', async () => {
