@@ -10,6 +10,7 @@
  * hands events to its AppStatusListener's thread.
  */
 import { existsSync } from 'node:fs';
+import { IllegalStateError } from '../core/errors.js';
 import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -35,7 +36,9 @@ export function uiThreadEntry(): URL {
     const bundle = new URL(`${dir}ui-thread-bundle.cjs`, import.meta.url);
     return bundleIsCurrent(fileURLToPath(bundle), fileURLToPath(module)) ? bundle : module;
   }
-  throw new Error(`the UI's thread has no entry file: ${fileURLToPath(new URL('./ui-thread.js', import.meta.url))} is missing (run npm run build)`);
+  throw new IllegalStateError(
+    `the UI's thread has no entry file: ${fileURLToPath(new URL('./ui-thread.js', import.meta.url))} is missing (run npm run build)`,
+  );
 }
 
 /**
@@ -124,6 +127,7 @@ export function startLiveUi(view: UiContextView, ui: ResolvedUiOptions, appId: s
     },
     version: async () => {
       const m = await ask({ k: 'version' });
+      // internal: the server's push catches it (a store that cannot answer ends no stream)
       if (m?.k !== 'version') throw new Error("the UI's thread stopped");
       return m.version;
     },
