@@ -78,14 +78,26 @@ for (const job of jobs) {
   }
   const what = job === 'wc' ? `word count of ${mb} MiB` : `${job} empty tasks`;
   const off = got['this off']!;
-  console.log(`${what}: this build off: median wall ${median(off.map((x) => x.wall)).toFixed(0)} ms, CPU ${median(off.map((x) => x.cpu)).toFixed(0)} ms (load ${load()})`);
+  console.log(
+    `${what}: this build off: median wall ${median(off.map((x) => x.wall)).toFixed(0)} ms, CPU ${median(off.map((x) => x.cpu)).toFixed(0)} ms (load ${load()})`,
+  );
   for (const [name] of settings) {
     if (name === 'this off') continue;
     const rows = got[name]!;
     const ms = (k: 'wall' | 'cpu') => median(rows.map((x, i) => x[k] - off[i]![k])).toFixed(0);
     console.log(
-      `  ${name.padEnd(9)} wall ${median(rows.map((x) => x.wall)).toFixed(0)} ms, ${formatPaired(pairedDifference(rows.map((x) => x.wall), off.map((x) => x.wall)))}, median +${ms('wall')} ms; ` +
-        `CPU ${median(rows.map((x) => x.cpu)).toFixed(0)} ms, ${formatPaired(pairedDifference(rows.map((x) => x.cpu), off.map((x) => x.cpu)))}, median +${ms('cpu')} ms; UI thread in ${rows.filter((x) => x.uiThread).length}/${rows.length}`,
+      `  ${name.padEnd(9)} wall ${median(rows.map((x) => x.wall)).toFixed(0)} ms, ${formatPaired(
+        pairedDifference(
+          rows.map((x) => x.wall),
+          off.map((x) => x.wall),
+        ),
+      )}, median +${ms('wall')} ms; ` +
+        `CPU ${median(rows.map((x) => x.cpu)).toFixed(0)} ms, ${formatPaired(
+          pairedDifference(
+            rows.map((x) => x.cpu),
+            off.map((x) => x.cpu),
+          ),
+        )}, median +${ms('cpu')} ms; UI thread in ${rows.filter((x) => x.uiThread).length}/${rows.length}`,
     );
   }
 }

@@ -1,14 +1,17 @@
 /**
  * What starting the live UI's thread costs: in fresh processes, the CPU time of all threads (process.cpuUsage) and
- * the wall from `new Worker` until the thread answers its first request (`version`), started from each entry in turn,
- * alternating: the bundle run as a plain file (session 31's uibus), and ui-thread-start.cjs, the bundle compiled with
- * V8's code cache (the cache written by a first, unmeasured run). Medians and the paired difference with a bootstrap
- * 95 % interval.
+ * the wall from `new Worker` until the thread answers its first request (`version`), alternating: the UI thread's
+ * bundle (what live-ui.ts starts), and an empty worker that only answers (Node's own start of a worker thread, the
+ * floor no entry file can go under). Medians and the paired difference with a bootstrap 95 % interval. (Session 31
+ * also tried the bundle compiled with V8's code cache, as the pool's workers start: no difference, see
+ * docs/benchmarks.md.)
  *
  *   npx tsx bench/ui-thread-start.ts [--processes 20]
  */
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { machine } from './harness.js';
 import { formatPaired, median, pairedDifference } from './paired.js';
@@ -16,7 +19,13 @@ import { formatPaired, median, pairedDifference } from './paired.js';
 const i = process.argv.indexOf('--processes');
 const processes = i > 0 ? Number(process.argv[i + 1]) : 20;
 const dir = fileURLToPath(new URL('../dist/ui/', import.meta.url));
-const entries = { bundle: `${dir}ui-thread-bundle.cjs`, 'code cache': `${dir}ui-thread-start.cjs` };
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'kindling-ui-thread-start-'));
+const empty = path.join(tmp, 'empty.cjs');
+writeFileSync(
+  empty,
+  "const { parentPort } = require('node:worker_threads');\nparentPort.on('message', (m) => parentPort.postMessage({ k: 'version', id: m.id, version: 0 }));\n",
+);
+const entries = { bundle: `${dir}ui-thread-bundle.cjs`, empty };
 const child = (file: string) => `
   const { Worker } = await import('node:worker_threads');
   const shared = (T, n) => new T(new SharedArrayBuffer(n * T.BYTES_PER_ELEMENT));
@@ -28,17 +37,39 @@ const child = (file: string) => `
   await thread.terminate();
   console.log(JSON.stringify({ wall, cpu: (c.user + c.system) / 1000 }));
 `;
-const run = (file: string) => JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', child(file)], { encoding: 'utf8' }).trim()) as { wall: number; cpu: number };
-run(entries['code cache']);
-const load = () => os.loadavg().map((l) => l.toFixed(1)).join(' ');
+const run = (file: string) =>
+  JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', child(file)], { encoding: 'utf8' }).trim()) as {
+    wall: number;
+    cpu: number;
+  };
+const load = () =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
 console.log(`the UI's thread's start, ${processes} fresh processes each, alternating, ${machine()}, load average ${load()}`);
-const got: Record<string, { wall: number; cpu: number }[]> = { bundle: [], 'code cache': [] };
+const got: Record<string, { wall: number; cpu: number }[]> = { bundle: [], empty: [] };
 for (let p = 0; p < processes; p++) {
-  const order = p % 2 === 0 ? (['bundle', 'code cache'] as const) : (['code cache', 'bundle'] as const);
+  const order = p % 2 === 0 ? (['bundle', 'empty'] as const) : (['empty', 'bundle'] as const);
   for (const k of order) got[k]!.push(run(entries[k]));
 }
 for (const [k, rows] of Object.entries(got)) {
-  console.log(`  ${k.padEnd(10)} CPU ${median(rows.map((r) => r.cpu)).toFixed(1)} ms, wall to first answer ${median(rows.map((r) => r.wall)).toFixed(1)} ms`);
+  console.log(
+    `  ${k.padEnd(10)} CPU ${median(rows.map((r) => r.cpu)).toFixed(1)} ms, wall to first answer ${median(rows.map((r) => r.wall)).toFixed(1)} ms`,
+  );
 }
-const [a, b] = [got['code cache']!, got.bundle!];
-console.log(`  code cache vs bundle: CPU ${formatPaired(pairedDifference(a.map((r) => r.cpu), b.map((r) => r.cpu)))}; wall ${formatPaired(pairedDifference(a.map((r) => r.wall), b.map((r) => r.wall)))} (load ${load()})`);
+rmSync(tmp, { recursive: true, force: true });
+const [a, b] = [got.bundle!, got.empty!];
+console.log(
+  `  bundle vs empty worker: CPU ${formatPaired(
+    pairedDifference(
+      a.map((r) => r.cpu),
+      b.map((r) => r.cpu),
+    ),
+  )}; wall ${formatPaired(
+    pairedDifference(
+      a.map((r) => r.wall),
+      b.map((r) => r.wall),
+    ),
+  )} (load ${load()})`,
+);

@@ -128,7 +128,14 @@ function newAppId(now: number): string {
 }
 
 /** Events in order for a consumer whose module still loads, then to it. */
-class Held<T extends { apply(e: AppEvent): void; applyAll?(es: readonly AppEvent[]): void; applyRows?(rows: TaskRowsWire): void; applyTasks(batch: TaskEvents): void }> {
+class Held<
+  T extends {
+    apply(e: AppEvent): void;
+    applyAll?(es: readonly AppEvent[]): void;
+    applyRows?(rows: TaskRowsWire): void;
+    applyTasks(batch: TaskEvents): void;
+  },
+> {
   /** Records; and with `asRows`, batches of task events as rows (copied columns: no object per event). */
   events: (AppEvent | TaskRowsWire)[] | undefined = [];
   /** Events held, a row per task event. */

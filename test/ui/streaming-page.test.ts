@@ -84,7 +84,9 @@ describe.skipIf(!haveBrowser)(`Streaming page in Chromium${haveBrowser ? '' : ` 
     await ssc.start();
     try {
       await page.goto(`${url}/streaming/`);
-      await page.waitForFunction(() => Number(document.querySelector('#receivers tbody tr td:nth-child(3)')?.textContent) >= 3, undefined, { timeout: 30_000 });
+      await page.waitForFunction(() => Number(document.querySelector('#receivers tbody tr td:nth-child(3)')?.textContent) >= 3, undefined, {
+        timeout: 30_000,
+      });
       const [name, status, restarts, time, error] = await page.locator('#receivers tbody tr td').allInnerTexts();
       expect(name).toBe('feed <i>1</i>');
       expect(status).toBe('ACTIVE');
