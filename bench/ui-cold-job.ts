@@ -4,7 +4,8 @@
  * workers' start-up, and the UI's thread (since session 31 started once the store loads: the first connection or
  * HELD_FOR_STORE events held) all included. Jobs: 2,000 / 8,000 / 40,000 empty tasks and a word count of `--mb` MiB.
  * Builds: this one (on and off) and any number of others given as `--build NAME=DIR` (a copy of a build's dist/
- * inside this checkout, so that it finds node_modules; UI on), all in one alternating rotation per round, so that
+ * inside this checkout, so that it finds node_modules, with package.json copied beside it, where dist/version.js reads
+ * it; UI on), all in one alternating rotation per round, so that
  * every setting sees the same load. Each process reports its wall from its start to after stop() (performance.now(),
  * since the process's time origin), its CPU of all threads (process.cpuUsage), and whether a UI thread started;
  * the result is, per setting, the median over rounds of its run against this build's off run of the same round, with
