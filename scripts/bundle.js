@@ -8,7 +8,7 @@
 //
 // The live UI (dist/ui/live-ui.js and the UI modules only it loads: the server and the page scripts) into
 // dist/ui/live-ui-bundle.js, which src/ui/index.ts imports lazily, on the UI's first connection (or once it holds
-// 2,048 events): one file instead of seven costs about a third less CPU to load (session 8). Modules outside ui/,
+// HELD_FOR_STORE events): one file instead of seven costs about a third less CPU to load (session 8). Modules outside ui/,
 // and the UI modules the context loads eagerly (app-events, errors, options, index, listen), stay imports of the
 // very same files, so the bundle shares their one instance (a UiError is the same class wherever it is thrown). The
 // event log's writer (event-log.js) is loaded on its own, without the UI.

@@ -10,6 +10,7 @@ import type { Socket } from 'node:net';
 import type { Worker } from 'node:worker_threads';
 import type { EventBus } from '../scheduler/event-bus.js';
 import type { SchedulerEvent, TaskEvents } from '../scheduler/events.js';
+import type { TaskEventBatch, TaskRowsWire } from '../scheduler/task-event-batch.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,9 +25,13 @@ import { hop } from '../util/hop-trace.js';
 
 /**
  * Events held for a status store not loaded yet: past this many it loads (and replays them) whether or not anyone
- * connected, so what waits for a browser stays small; a script with fewer events never loads it.
+ * connected, so what waits for a browser stays bounded (~3.5 MB: a task event held is a row of ~216 bytes, a native
+ * copy of the scheduler's columns); a script with fewer events never loads it nor starts the UI's thread. 16,384
+ * events are a job of 8,000 tasks: the thread's start (~55 ms of CPU, most of it Node's own start of a worker) and
+ * the store's folding are CPU that a script of one medium job paid on 2 cores beside its workers (docs/benchmarks.md,
+ * session 31, uithread2).
  */
-export const HELD_FOR_STORE = 2048;
+export const HELD_FOR_STORE = 16_384;
 
 /** What the UI may see of its context: read-only settings, and a way to kill a job when ui.killEnabled. */
 export interface UiContextView {
@@ -74,6 +79,8 @@ export interface LiveUi {
   apply(e: AppEvent): void;
   /** Events held while it loaded, in order. */
   applyAll(es: readonly AppEvent[]): void;
+  /** Task events held while it loaded, as rows ({@link TaskEventBatch.toWire}), in order with applyAll's. */
+  applyRows?(rows: TaskRowsWire): void;
   /** A turn's task starts and ends (the scheduler's `taskBatch`), read and not kept. */
   applyTasks(batch: TaskEvents): void;
   /** Serves a connection the listener accepted. */
@@ -121,13 +128,29 @@ function newAppId(now: number): string {
 }
 
 /** Events in order for a consumer whose module still loads, then to it. */
-class Held<T extends { apply(e: AppEvent): void; applyAll?(es: readonly AppEvent[]): void; applyTasks(batch: TaskEvents): void }> {
-  events: AppEvent[] | undefined = [];
+class Held<
+  T extends {
+    apply(e: AppEvent): void;
+    applyAll?(es: readonly AppEvent[]): void;
+    applyRows?(rows: TaskRowsWire): void;
+    applyTasks(batch: TaskEvents): void;
+  },
+> {
+  /** Records; and with `asRows`, batches of task events as rows (copied columns: no object per event). */
+  events: (AppEvent | TaskRowsWire)[] | undefined = [];
+  /** Events held, a row per task event. */
+  count = 0;
   to: T | undefined;
+
+  /** `asRows`: the consumer takes rows (applyRows), so the scheduler's batches are held as one native copy each. */
+  constructor(private readonly asRows = false) {}
 
   apply(e: AppEvent): void {
     if (this.to !== undefined) this.to.apply(e);
-    else this.events?.push(e);
+    else if (this.events !== undefined) {
+      this.events.push(e);
+      this.count++;
+    }
   }
 
   applyTasks(batch: TaskEvents): void {
@@ -135,25 +158,46 @@ class Held<T extends { apply(e: AppEvent): void; applyAll?(es: readonly AppEvent
       this.to.applyTasks(batch);
       return;
     }
-    // The scheduler refills the batch's records for its next turn: what is kept is copied.
     const events = this.events;
-    if (events !== undefined) for (let i = 0; i < batch.size; i++) events.push({ ...batch.event(i) });
+    if (events === undefined || batch.size === 0) return;
+    this.count += batch.size;
+    // A TaskEventBatch's rows (not by instanceof: a program may hold the scheduler's class from another bundle).
+    const rows = batch.rows as Partial<Pick<TaskEventBatch, 'toWire'>> | undefined;
+    if (this.asRows && rows?.toWire !== undefined) events.push(rows.toWire());
+    // The scheduler refills the batch's records for its next turn: what is kept is copied.
+    else for (let i = 0; i < batch.size; i++) events.push({ ...batch.event(i) });
   }
 
   /** Replays what is held into `to`, which then gets every event. */
   attach(to: T): void {
     const events = this.events ?? [];
-    if (to.applyAll !== undefined) to.applyAll(events);
-    else for (const e of events) to.apply(e);
+    let from = 0;
+    const records = (end: number): void => {
+      if (end === from) return;
+      const es = events.slice(from, end) as AppEvent[];
+      if (to.applyAll !== undefined) to.applyAll(es);
+      else for (const e of es) to.apply(e);
+    };
+    events.forEach((e, i) => {
+      if (!isRows(e)) return;
+      records(i);
+      from = i + 1;
+      to.applyRows!(e);
+    });
+    records(events.length);
     this.events = undefined;
+    this.count = 0;
     this.to = to;
   }
 
   /** The consumer will not come: nothing more is kept. */
   drop(): void {
     this.events = undefined;
+    this.count = 0;
   }
 }
+
+const isRows = (e: AppEvent | TaskRowsWire): e is TaskRowsWire => !('type' in e);
 
 /** The event log's writer, seen as a consumer of events. */
 function logConsumer(w: EventLogWriter) {
@@ -248,7 +292,7 @@ export function startUi(bus: EventBus<SchedulerEvent>, view: UiContextView): UiS
 
 /** The UI: a listener now; the store and the server when a connection comes or too many events are held. */
 function lazyUi(view: UiContextView, options: ResolvedUiOptions, appId: string, beforeRead: () => void) {
-  const held = new Held<LiveUi>();
+  const held = new Held<LiveUi>(true);
   const waiting: Socket[] = [];
   let loading: Promise<LiveUi | undefined> | undefined;
   let stopped = false;
@@ -294,11 +338,11 @@ function lazyUi(view: UiContextView, options: ResolvedUiOptions, appId: string, 
     url,
     apply(e: AppEvent): void {
       held.apply(e);
-      if (held.events !== undefined && held.events.length >= HELD_FOR_STORE) void load();
+      if (held.count >= HELD_FOR_STORE) void load();
     },
     applyTasks(batch: TaskEvents): void {
       held.applyTasks(batch);
-      if (held.events !== undefined && held.events.length >= HELD_FOR_STORE) void load();
+      if (held.count >= HELD_FOR_STORE) void load();
     },
     async stop(end: AppEvent): Promise<void> {
       stopped = true;
@@ -343,7 +387,7 @@ function lazyLog(dir: string, appId: string, runningTasks: (() => readonly Runni
         // A signal while the writer's module still loads (soon after start, or on a loaded machine): the log is
         // written from what is held, one event a line (what readEventLog reads), or the application would leave none.
         interruptedEarly = true;
-        writeLogNow(dir, appId, [...held.events, end]);
+        writeLogNow(dir, appId, [...(held.events as AppEvent[]), end]);
         held.drop();
       }
     },

@@ -15,7 +15,7 @@ import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { TaskEvents } from '../scheduler/events.js';
-import type { TaskEventBatch } from '../scheduler/task-event-batch.js';
+import type { TaskEventBatch, TaskRowsWire } from '../scheduler/task-event-batch.js';
 import { bundleIsCurrent } from '../util/bundle.js';
 import type { AppEvent } from './app-events.js';
 import type { LiveUi, UiContextView } from './index.js';
@@ -27,7 +27,9 @@ import { TASK_ROW_CODES, TASK_ROW_WIDTH } from '../scheduler/events.js';
 /**
  * The file the UI's thread starts from: the bundle `npm run build` makes of ui-thread.js and what it imports (one
  * file to compile, CommonJS: no ESM loader to set up) while it is current, else the module; run from src/ (tests
- * import the sources), the build's copy in dist/.
+ * import the sources), the build's copy in dist/. Not through V8's code cache, as the pool's workers start: it saved
+ * nothing measurable here (V8 compiles the store's functions lazily, and most of the ~55 ms of CPU of the thread's
+ * start is Node's own start of a worker, docs/benchmarks.md, session 31, uithread2).
  */
 export function uiThreadEntry(): URL {
   for (const dir of ['./', '../../dist/ui/']) {
@@ -147,7 +149,13 @@ export function startLiveUi(view: UiContextView, ui: ResolvedUiOptions, appId: s
     thread,
     apply: (e: AppEvent) => enqueue({ k: 'event', e }, 1),
     applyAll: (es: readonly AppEvent[]) => {
+      // After what is queued: one port, first in, first out.
+      flush();
       if (!gone) thread.postMessage({ k: 'events', es } satisfies ToUiThread);
+    },
+    applyRows: (wire: TaskRowsWire) => {
+      transfer.push(wire.numbers.buffer as ArrayBuffer, wire.codes.buffer as ArrayBuffer, wire.idOf.buffer as ArrayBuffer);
+      enqueue({ k: 'tasks', rows: wire }, wire.size);
     },
     applyTasks: (batch: TaskEvents) => {
       if (gone || batch.size === 0) return;

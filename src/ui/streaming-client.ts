@@ -1,7 +1,8 @@
 /**
  * The Streaming page's browser script (Spark's Streaming tab): statistics over the retained batches with a
  * timeline per metric (input rate, scheduling delay, processing time against the batch interval, total delay),
- * then the active and completed batches. It registers itself with the UI's client script (client.ts), which
+ * the receivers with their restarts and last error (Spark's receiver table: a socket that refuses shows here while
+ * the batches run on, empty), then the active and completed batches. It registers itself with the UI's client script (client.ts), which
  * renders it live like every page; it reads only the REST API's streaming endpoints. Shipped as text, like
  * client.ts: no backquotes and no `${` inside.
  */
@@ -20,8 +21,8 @@ export const STREAMING_JS = String.raw`
 
   window.kindlingPages = window.kindlingPages || {};
   window.kindlingPages['/streaming/'] = function (ui) {
-    return Promise.all([ui.get('/streaming/statistics'), ui.get('/streaming/batches')]).then(function (r) {
-      var s = r[0], batches = r[1];
+    return Promise.all([ui.get('/streaming/statistics'), ui.get('/streaming/batches'), ui.get('/streaming/receivers')]).then(function (r) {
+      var s = r[0], batches = r[1], receivers = r[2];
       var done = batches.filter(function (b) { return b.status === 'COMPLETED'; });
       var active = batches.filter(function (b) { return b.status !== 'COMPLETED'; });
       var series = done.slice(0, 100).reverse();
@@ -35,6 +36,12 @@ export const STREAMING_JS = String.raw`
         ['Processing Time', ui.ms(s.avgProcessingTime), spark(col(function (b) { return b.processingTime; }), s.batchDuration)],
         ['Total Delay', ui.ms(s.avgTotalDelay), spark(col(function (b) { return b.totalDelay; }))]
       ], 'id="streaming-stats"');
+      // The error's text comes from the input (a server's, a user's iterable's): escaped like every name.
+      html += '<h3>Receivers (' + receivers.length + ')</h3>' + ui.table(['Receiver', 'Status', 'Restarts', 'Last Error Time', 'Last Error'], receivers.map(function (x) {
+        return [ui.h(x.streamName), ui.status(x.isActive ? 'ACTIVE' : 'INACTIVE'), num(x.kindlingRestarts),
+          ui.h(x.lastErrorTime ? new Date(x.lastErrorTime.replace('GMT', 'Z')).toLocaleTimeString() : ''),
+          ui.h([x.lastErrorMessage, x.lastError].filter(function (m) { return m; }).join(': '))];
+      }), 'id="receivers"');
       var cols = ['Batch Time', 'Records', 'Input Rate', 'Scheduling Delay', 'Processing Time', 'Total Delay', 'Output Ops: Succeeded/Total', 'Late', 'Dropped', 'Lag', 'Status'];
       var row = function (b) {
         return [ui.h(new Date(b.batchTime.replace('GMT', 'Z')).toLocaleTimeString()) + ' <span class="muted">#' + b.batchId + '</span>', num(b.inputSize), num(b.kindlingInputRate) + '/s',

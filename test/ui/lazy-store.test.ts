@@ -21,13 +21,13 @@ import { readEventLog } from '../../src/ui/event-log.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-function view(appName: string, port = 0) {
+function view(appName: string, port = 0, retainedJobs = 5000) {
   return {
     appName,
     numWorkers: 1,
     storageBytesPerWorker: 1,
     options: {},
-    ui: { port, host: '127.0.0.1', killEnabled: false, retainedJobs: 5000, retainedStages: 5000 },
+    ui: { port, host: '127.0.0.1', killEnabled: false, retainedJobs, retainedStages: 5000 },
     eventLog: false as const,
   };
 }
@@ -168,7 +168,11 @@ describe('lazy live UI', () => {
 
   it('property: connected at any point of a random program (before, between or after its events, past the threshold or not), the UI then shows what one connected from the start shows', async () => {
     const stage = fc.record({
-      tasks: fc.integer({ min: 1, max: 400 }),
+      // Now and then a stage that alone passes the threshold (HELD_FOR_STORE events: a task is two).
+      tasks: fc.oneof(
+        { arbitrary: fc.integer({ min: 1, max: 400 }), weight: 9 },
+        { arbitrary: fc.integer({ min: HELD_FOR_STORE / 2, max: HELD_FOR_STORE / 2 + 400 }), weight: 1 },
+      ),
       turn: fc.integer({ min: 1, max: 64 }),
       failEvery: fc.nat(7),
       worker: fc.nat(3),
@@ -257,9 +261,40 @@ describe('lazy live UI', () => {
     );
   }, 120_000);
 
+  it('holds a job of 4,000 tasks nobody looks at without loading the store or starting its thread, and a later reader sees every task', async () => {
+    // Before: the store loaded, and its thread started, once 2,048 events were held: a script of one medium job paid
+    // the thread's start (~55 ms of CPU) beside its two workers.
+    const sc = new Context({ master: 'local[2]', progress: false, hints: false, ui: false });
+    const events = sc.events as unknown as EventBus<SchedulerEvent>;
+    const eager = startUi(events, view('eager'))!;
+    const lazy = startUi(events, view('lazy'))!;
+    try {
+      await api(eager, '/jobs');
+      expect(await sc.parallelize([], 4000).count()).toBe(0);
+      await expect(
+        sc
+          .parallelize([1, 2, 3], 3)
+          .map(() => {
+            throw new Error('boom <b>');
+          })
+          .count(),
+      ).rejects.toThrow('boom');
+      await settle();
+      expect(lazy.storeLoaded).toBe(false);
+      expect(lazy.uiThread).toBeUndefined();
+      for (const p of ['/jobs', '/stages', '/executors', '/stages/0/0/taskList?length=5000', '/stages/1/0/taskList']) {
+        expect(await api(lazy, p), p).toEqual(await api(eager, p));
+      }
+      expect(((await api(lazy, '/stages/0/0/taskList?length=5000')) as unknown[]).length).toBe(4000);
+    } finally {
+      await Promise.all([eager.stop(), lazy.stop()]);
+      await sc.stop();
+    }
+  }, 60_000);
+
   it(`loads the store once ${HELD_FOR_STORE} events are held, without a connection, and then keeps no buffer`, async () => {
     const bus = new EventBus<SchedulerEvent>();
-    const ui = startUi(bus, view('threshold'))!;
+    const ui = startUi(bus, view('threshold', 0, HELD_FOR_STORE))!;
     try {
       await ui.url();
       // The application's start is the first event held.

@@ -2,11 +2,11 @@
 /**
  * The Streaming page in a real browser (Debian's chromium via playwright-core, like browser.test.ts): batches of a
  * running StreamingContext appear live, without reloading, with their records, and the statistics agree with the
- * batch events on the bus. In CI the browser must be there (.ci/run installs it).
+ * batch events on the bus; a failing receiver shows its restarts and last error. In CI the browser must be there (.ci/run installs it).
  */
 import type { Page } from 'playwright-core';
 import { type BatchCompletedEvent, type Context, StreamingContext } from 'kindling';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type BrowserUi, CHROMIUM, haveBrowser, openBrowserUi, shot } from './browser-helpers.js';
 
 describe.skipIf(!haveBrowser)(`Streaming page in Chromium${haveBrowser ? '' : ` (skipped: ${CHROMIUM} not found)`}`, () => {
@@ -66,5 +66,41 @@ describe.skipIf(!haveBrowser)(`Streaming page in Chromium${haveBrowser ? '' : ` 
     expect(await page.locator('#streaming-stats svg.sparkline polyline').count()).toBe(4);
     expect(await page.locator('#streaming-stats svg.sparkline line.interval').count()).toBe(1);
     expect(await page.locator('#nav a.active').innerText()).toBe('Streaming');
+    // A queue stream never fails: its receiver row has no restarts and no error.
+    const receivers = await page.locator('#receivers tbody tr td').allInnerTexts();
+    expect(receivers.slice(1, 3)).toEqual(['INACTIVE', '0']);
+    expect(receivers.slice(3)).toEqual(['', '']);
+  });
+
+  it("lists the receivers with their restarts and last error, the input's text escaped", async () => {
+    const ssc = new StreamingContext(sc, { batchInterval: 200 });
+    // An input whose every attempt fails with text a page must not run as HTML.
+    let attempts = 0;
+    const failing = async function* (): AsyncGenerator<string> {
+      if (++attempts > 0) throw new Error(`<img src=x onerror="window.injected=1"> & attempt ${attempts}`);
+      yield 'never';
+    };
+    // Each restart's console line is expected, not news.
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    ssc.fromAsyncIterable(failing, { name: 'feed <i>1</i>', restartDelayMs: 20 }).foreachRDD(async (rdd) => void (await rdd.count()));
+    await ssc.start();
+    try {
+      await page.goto(`${url}/streaming/`);
+      await page.waitForFunction(() => Number(document.querySelector('#receivers tbody tr td:nth-child(3)')?.textContent) >= 3, undefined, {
+        timeout: 30_000,
+      });
+      const [name, status, restarts, time, error] = await page.locator('#receivers tbody tr td').allInnerTexts();
+      expect(name).toBe('feed <i>1</i>');
+      expect(status).toBe('ACTIVE');
+      expect(Number(restarts)).toBeGreaterThanOrEqual(3);
+      expect(time).toMatch(/\d{1,2}:\d{2}:\d{2}/);
+      expect(error).toMatch(/^Error receiving data: <img src=x onerror="window.injected=1"> & attempt \d+$/);
+      // Shown as text: no element of the input's made it into the page.
+      expect(await page.locator('#receivers img, #receivers i').count()).toBe(0);
+      expect(await page.evaluate(() => (window as unknown as { injected?: number }).injected)).toBeUndefined();
+    } finally {
+      await ssc.stop({ stopContext: false });
+      warn.mockRestore();
+    }
   });
 });
