@@ -4,7 +4,6 @@
  * JobScheduler with concurrentJobs = 1). Batch RDDs are ordinary RDDs, so worker loss, retries and shuffles are
  * the engine's business.
  */
-import { once } from 'node:events';
 import net from 'node:net';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -310,7 +309,9 @@ export class StreamingContext {
         const s = net.connect(port, host);
         socket = s;
         try {
-          await once(s, 'connect');
+          // stop() while connecting destroys the socket without an error: Node then emits 'close' but neither
+          // 'connect' nor 'error', so a wait on 'connect' alone would never settle (a promise, a listener left).
+          if (!(await connection(s))) return;
           connected = true;
           // readline's iterator stops reading the socket while its line queue is full, and the source stops asking
           // for lines while its buffer is: the kernel buffers fill and the producer's write() returns false.
@@ -883,4 +884,25 @@ function checkStreamingKeys(options: StreamingOptions): void {
     if (key === 'batchDuration') throw new InvalidOptionError("unknown option 'batchDuration': kindling calls Spark's batchDuration 'batchInterval'");
     throw new InvalidOptionError(unknownKey(key, STREAMING_KEYS));
   }
+}
+
+/**
+ * Resolves true when `socket` connects, false when it closes first (destroyed while connecting, without an error);
+ * rejects with its error (refused, unreachable). Its listeners are removed either way.
+ */
+function connection(socket: net.Socket): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const settle = (then: () => void) => () => {
+      socket.off('connect', onConnect);
+      socket.off('error', onError);
+      socket.off('close', onClose);
+      then();
+    };
+    const onConnect = settle(() => resolve(true));
+    const onClose = settle(() => resolve(false));
+    const onError = (error: Error) => settle(() => reject(error))();
+    socket.once('connect', onConnect);
+    socket.once('error', onError);
+    socket.once('close', onClose);
+  });
 }
