@@ -306,7 +306,8 @@ export class StreamingContext {
     const connect = (): AsyncIterable<string> => ({
       async *[Symbol.asyncIterator]() {
         connected = false;
-        const s = net.connect(port, host);
+        // Half open: our side stays writable after the server's end, for the probe of a last line below.
+        const s = net.connect({ port, host, allowHalfOpen: true });
         socket = s;
         try {
           // stop() while connecting destroys the socket without an error: Node then emits 'close' but neither
@@ -315,9 +316,27 @@ export class StreamingContext {
           connected = true;
           // readline's iterator stops reading the socket while its line queue is full, and the source stops asking
           // for lines while its buffer is: the kernel buffers fill and the producer's write() returns false.
+          // Registered before readline's own: readline emits a last line without a newline on 'end', after this.
+          let linesAtEnd: number | undefined;
+          let emitted = 0;
+          s.once('end', () => (linesAtEnd = emitted));
           const rl = readline.createInterface({ input: s, crlfDelay: Number.POSITIVE_INFINITY });
+          rl.on('line', () => emitted++);
           try {
-            yield* rl;
+            let yielded = 0;
+            for await (const line of rl) {
+              if (linesAtEnd !== undefined && yielded >= linesAtEnd) {
+                // A reset that reaches Linux after the data it cut is read as the end of the stream, and the
+                // half line it cut would be delivered as a line. A clean end (FIN) leaves our side writable,
+                // a reset does not: an empty write tells them apart (Spark's readLine cannot, and delivers it).
+                // readline closed on the end and took its error listener: the write's error comes by its callback.
+                s.on('error', () => undefined);
+                const reset = await new Promise<Error | null | undefined>((resolve) => s.write('', resolve));
+                if (reset) throw reset;
+              }
+              yield line;
+              yielded++;
+            }
           } finally {
             rl.close();
           }

@@ -220,6 +220,41 @@ describe('receivers restart as Spark’s', () => {
     },
   );
 
+  it('a reset that cuts a line is not a line: the half written before the reset is never delivered; a last line ended cleanly is', async () => {
+    // Before: Linux reads a reset that follows the data it cut at once (a server that crashes mid-write) as the end
+    // of the stream, and readline delivered the half line ('c0-2:ha') as a line the server never wrote.
+    const srv = server();
+    await srv.listen();
+    const connect = vi.spyOn(net, 'connect');
+    try {
+      const { ssc, tick } = manual(sc());
+      const got = collectBatches(ssc.socketTextStream('127.0.0.1', srv.port, { restartDelayMs: 10 }));
+      await ssc.start();
+      const c0 = await srv.connection(0);
+      const receiving = connect.mock.results[0]!.value as net.Socket;
+      await vi.waitFor(() => expect(receiving.readyState).toBe('open'), UNTIL);
+      c0.write('c0-0\nc0-1\nc0-2:ha');
+      c0.resetAndDestroy();
+      // A clean end whose last line has no newline (as `printf 'x' | nc -l`): delivered, as Spark's readLine.
+      const c1 = await srv.connection(1);
+      c1.end('c1-0\nc1-1');
+      await srv.connection(2);
+      await vi.waitFor(async () => {
+        await tick();
+        expect(got.flatMap(([, xs]) => xs)).toContain('c1-1');
+      }, UNTIL);
+      await ssc.stop({ graceful: true, stopContext: false });
+      const lines = got.flatMap(([, xs]) => xs);
+      const first = lines.filter((l) => l.startsWith('c0-'));
+      expect(lines).toEqual([...first, 'c1-0', 'c1-1']);
+      expect(first).toEqual(['c0-0', 'c0-1'].slice(0, first.length));
+      expect(errors[0]).toMatchObject({ message: 'Error receiving data', error: expect.stringContaining('ECONNRESET') });
+      expect(errors[1]).toMatchObject({ message: 'Socket data stream had no more data' });
+    } finally {
+      connect.mockRestore();
+    }
+  });
+
   it('fromAsyncIterable with a factory: an iterable that throws is made again after the delay (twice here), and the stream runs on', async () => {
     const { ssc, tick } = manual(sc());
     let made = 0;
