@@ -50,6 +50,15 @@ interface DriverConfig {
   readonly out: string;
   readonly bp: BpMode;
   readonly bpCount: number;
+  readonly sock: SockConfig;
+}
+
+/** The socket source of a run: the harness's line server, and the receiver's back pressure and restart delay. */
+interface SockConfig {
+  readonly port: number;
+  readonly mode: 'block' | 'buffer';
+  readonly maxRate: number;
+  readonly delayMs: number;
 }
 
 const BP_MODES = ['block', 'buffer', 'drop-newest', 'drop-oldest'] as const;
@@ -108,12 +117,24 @@ async function driver(cfg: DriverConfig): Promise<void> {
     if (dropped > 0) console.log(`dropped ${dropped}`);
   });
   sc.events.on('batchCompleted', (e) => console.log(`batch ${e.batch.id} ${e.batch.ms}`));
+  // The socket source: lines of the harness's server, restarted after every drop, reset or refusal.
+  const { sock } = cfg;
+  const sockLines = ssc.socketTextStream('127.0.0.1', sock.port, {
+    name: 'sock',
+    restartDelayMs: sock.delayMs,
+    backpressure: sock.mode === 'block' ? { mode: 'block', maxRate: sock.maxRate, pid: false } : { mode: 'buffer', maxBuffered: 200 },
+  });
+  sockLines.saveAsTextFiles(path.join(cfg.out, 'sock'));
+  // Tells the harness a batch's job is running (the `sock-in-job` fault drops the connections then).
+  sockLines.foreachRDD(() => console.log('sockjob'));
+  sc.events.on('receiverError', (e) => console.log(`receiver ${e.source} ${e.message}`));
   const rl = readline.createInterface({ input: process.stdin });
   let stopping: Promise<void> | undefined;
   const stop = (graceful: boolean) => {
     stopping ??= (async () => {
       rl.close();
       process.stdin.destroy();
+      console.log('stopping');
       await ssc.stop({ graceful, timeout: 20_000 });
       console.log('stopped');
       // Nothing may keep the process alive now; if something does, say what.
@@ -151,7 +172,20 @@ async function driver(cfg: DriverConfig): Promise<void> {
 
 // ---- the harness -----------------------------------------------------------------------------------------------
 
-const FAULTS = ['redis-kept', 'redis-empty', 'drop-conn', 'driver-crash', 'worker-kill', 'slow-consumer'] as const;
+const FAULTS = [
+  'redis-kept',
+  'redis-empty',
+  'drop-conn',
+  'driver-crash',
+  'worker-kill',
+  'slow-consumer',
+  'sock-drop',
+  'sock-away',
+  'sock-reset',
+  'sock-blocked',
+  'sock-in-job',
+  'sock-at-stop',
+] as const;
 type Fault = (typeof FAULTS)[number];
 /**
  * The errors docs/streaming.md allows to stop a stream under these faults: Redis unreachable (or still loading its
@@ -167,6 +201,187 @@ function allowedError(e: string): boolean {
   );
 }
 
+/** One connection of the line server, as the server saw it. */
+interface ServedConnection {
+  readonly id: number;
+  readonly socket: net.Socket;
+  /** Every complete line handed to write(), in order (whether or not it reached the receiver). */
+  readonly attempted: string[];
+  /** Lines whose write callback reported them handed to the kernel. */
+  acked: number;
+  /** How the server ended it: `end` (FIN after every write flushed) or a fault; `open` until then. */
+  how: 'open' | 'end' | 'destroy' | 'reset' | 'closed by the receiver';
+  /** end()'s callback ran: everything written was flushed before the FIN. */
+  flushed: boolean;
+  /** A later connection was accepted after this one was ended: the receiver read it to its end (it reconnects only then). */
+  followed: boolean;
+}
+
+/**
+ * The socket source's server: numbered lines `c<connection>-<i>:<padding>` to each connection the receiver makes,
+ * honouring back pressure (write() false: wait for drain), `total` lines across all connections; the connection that
+ * writes the last one is ended (FIN). It records what it wrote per connection: that log, not timing, is what the
+ * receiver's batches are checked against.
+ */
+class LineServer {
+  readonly connections: ServedConnection[] = [];
+  readonly fragments = new Set<string>();
+  sent = 0;
+  #server: net.Server | undefined;
+  readonly #pad: string;
+
+  port = 0;
+
+  constructor(
+    readonly total: number,
+    lineBytes: number,
+    readonly chunk: number,
+  ) {
+    this.#pad = 'x'.repeat(Math.max(1, lineBytes - 12));
+  }
+
+  get listening(): boolean {
+    return this.#server !== undefined;
+  }
+
+  async listen(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const server = net.createServer((socket) => this.#serve(socket));
+      try {
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(this.port, '127.0.0.1', () => resolve());
+        });
+        this.#server = server;
+        // The first listen picks a free port; a server that comes back takes the same one, as a restarted `nc -lk`.
+        this.port = (server.address() as net.AddressInfo).port;
+        return;
+      } catch (e) {
+        if (attempt >= 100) throw e;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+  }
+
+  /** Stops listening; connections made stay as they are. */
+  async close(): Promise<void> {
+    const server = this.#server;
+    this.#server = undefined;
+    if (server !== undefined) await new Promise<void>((r) => server.close(() => r()));
+  }
+
+  /** Ends every open connection by a fault: `destroy` (close; the kernel still sends what it holds, then FIN), `reset` (RST: what is in flight is lost), `reset-mid-line` (half a line written, then RST). */
+  drop(how: 'destroy' | 'reset' | 'reset-mid-line'): number {
+    let n = 0;
+    for (const c of this.connections) {
+      if (c.how !== 'open') continue;
+      n++;
+      if (how === 'destroy') {
+        c.how = 'destroy';
+        c.socket.destroy();
+        continue;
+      }
+      c.how = 'reset';
+      if (how === 'reset-mid-line') {
+        const fragment = `c${c.id}-${c.attempted.length}:${this.#pad.slice(0, 3)}`;
+        this.fragments.add(fragment);
+        c.socket.write(fragment);
+      }
+      c.socket.resetAndDestroy();
+    }
+    return n;
+  }
+
+  /** The open connection, if any (the receiver has one at a time). */
+  current(): ServedConnection | undefined {
+    return this.connections.findLast((c) => c.how === 'open');
+  }
+
+  #serve(socket: net.Socket): void {
+    socket.on('error', () => undefined);
+    for (const c of this.connections) if (c.how === 'end' && c.flushed) c.followed = true;
+    const c: ServedConnection = { id: this.connections.length, socket, attempted: [], acked: 0, how: 'open', flushed: false, followed: false };
+    socket.once('close', () => {
+      if (c.how === 'open') c.how = 'closed by the receiver';
+    });
+    this.connections.push(c);
+    void this.#write(c);
+  }
+
+  async #write(c: ServedConnection): Promise<void> {
+    const { socket } = c;
+    const open = () => c.how === 'open' && !socket.destroyed;
+    while (open() && this.sent < this.total) {
+      const lines: string[] = [];
+      for (let i = 0; i < this.chunk && this.sent < this.total; i++, this.sent++) lines.push(`c${c.id}-${c.attempted.length + i}:${this.#pad}`);
+      c.attempted.push(...lines);
+      const more = socket.write(`${lines.join('\n')}\n`, (error) => {
+        if (error === undefined || error === null) c.acked += lines.length;
+      });
+      if (!more)
+        await new Promise<void>((r) => {
+          socket.once('drain', r);
+          socket.once('close', r);
+        });
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    // A connection made after the last line was written has nothing to say: it stays open until the receiver stops.
+    if (open() && c.attempted.length > 0) {
+      // The last line written: a clean end, so every line of this connection must reach the batches.
+      c.how = 'end';
+      socket.end(() => (c.flushed = true));
+    }
+  }
+
+  async dispose(): Promise<void> {
+    for (const c of this.connections) c.socket.destroy();
+    await this.close();
+  }
+}
+
+/**
+ * What docs/streaming.md promises of a socket receiver, checked against the server's log of what it wrote: every
+ * line in the batches is a whole line the server wrote (never half a line a reset cut), none twice, connections in
+ * the order made, and of each connection a prefix of the lines written (lines in flight at a drop are lost, at most
+ * once). A connection the server ended cleanly and the receiver then left for a new one was read to its end: all
+ * of its lines are in the batches, unless the driver was restarted (a killed driver loses what it had buffered).
+ */
+function checkSocket(server: LineServer, batches: Map<number, string[]>, restarted: boolean): string[] {
+  const problems: string[] = [];
+  const lines = [...batches.keys()].sort((a, b) => a - b).flatMap((t) => batches.get(t)!);
+  const where = new Map<string, [number, number]>();
+  for (const c of server.connections) for (const [i, l] of c.attempted.entries()) where.set(l, [c.id, i]);
+  const foreign = lines.filter((l) => !where.has(l));
+  if (foreign.length > 0) {
+    const halves = foreign.filter((l) => server.fragments.has(l)).length;
+    problems.push(
+      `socket: ${foreign.length} lines the server never wrote whole (${halves} the first half of a reset line): ${foreign.slice(0, 3).join(', ')}`,
+    );
+  }
+  if (new Set(lines).size !== lines.length) problems.push(`socket: ${lines.length - new Set(lines).size} lines twice`);
+  const got = new Map<number, number>();
+  let last = -1;
+  for (const l of lines) {
+    const at = where.get(l);
+    if (at === undefined) continue;
+    const [c, i] = at;
+    const want = got.get(c) ?? 0;
+    if (c < last || i !== want) {
+      problems.push(`socket: connection ${c} line ${i} after ${want} of its lines (from connection ${last}): not a prefix, in order`);
+      break;
+    }
+    got.set(c, want + 1);
+    last = c;
+  }
+  if (!restarted)
+    for (const c of server.connections)
+      if (c.how === 'end' && c.followed && (got.get(c.id) ?? 0) !== c.attempted.length)
+        problems.push(
+          `socket: connection ${c.id} ended cleanly and was read to its end, ${got.get(c.id) ?? 0} of its ${c.attempted.length} lines in the batches`,
+        );
+  return problems;
+}
+
 interface PlannedFault {
   readonly kind: Fault;
   readonly atMs: number;
@@ -176,6 +391,8 @@ interface PlannedFault {
 interface Plan {
   readonly faults: readonly PlannedFault[];
   readonly bp: BpMode;
+  /** The socket source: its back pressure and restart delay; the server's lines (count, size, lines per write). */
+  readonly sock: Omit<SockConfig, 'port'> & { readonly lines: number; readonly lineBytes: number; readonly chunk: number };
 }
 
 /** A small seeded generator (the plans of a seed are the same on every machine). */
@@ -261,7 +478,7 @@ async function main(): Promise<void> {
     const one = (): PlannedFault => {
       const kind = kinds[Math.floor(random() * kinds.length)]!;
       const lengthMs =
-        kind === 'redis-kept' || kind === 'redis-empty'
+        kind === 'redis-kept' || kind === 'redis-empty' || kind === 'sock-away'
           ? Math.floor(random() * 1500)
           : kind === 'driver-crash'
             ? Math.floor(random() * 500)
@@ -274,7 +491,14 @@ async function main(): Promise<void> {
     const more = 1 + Math.floor(random() * MAX_FAULTS);
     while (faults.length < more) faults.push(one());
     const bp = BP_MODES[Math.floor(random() * BP_MODES.length)]!;
-    return { faults: faults.sort((a, b) => a.atMs - b.atMs), bp };
+    const delayMs = 20 + Math.floor(random() * 200);
+    const buffer = random() < 0.5;
+    // A producer held by back pressure needs more than the kernel's buffers hold (~4 MB on loopback): 6 MB of
+    // 1 KB lines, written as fast as the receiver lets, against a receiver limited to 1000 lines/s.
+    const sock = faults.some((f) => f.kind === 'sock-blocked')
+      ? { mode: 'block' as const, maxRate: 1000, delayMs, lines: 6000, lineBytes: 1024, chunk: 50 }
+      : { mode: buffer ? ('buffer' as const) : ('block' as const), maxRate: 2000, delayMs, lines: 5000, lineBytes: 24, chunk: 10 };
+    return { faults: faults.sort((a, b) => a.atMs - b.atMs), bp, sock };
   }
 
   interface Outcome {
@@ -288,7 +512,11 @@ async function main(): Promise<void> {
     const checkpoint = path.join(runDir, 'ckpt');
     const out = path.join(runDir, 'out');
     mkdirSync(out, { recursive: true });
-    const cfg: DriverConfig = { url, prefix, checkpoint, out, bp: plan.bp, bpCount: BP_COUNT };
+    const lineServer = new LineServer(plan.sock.lines, plan.sock.lineBytes, plan.sock.chunk);
+    await lineServer.listen();
+    const { mode: sockMode, maxRate, delayMs } = plan.sock;
+    const sock: SockConfig = { port: lineServer.port, mode: sockMode, maxRate, delayMs };
+    const cfg: DriverConfig = { url, prefix, checkpoint, out, bp: plan.bp, bpCount: BP_COUNT, sock };
     const problems: string[] = [];
     const errors: string[] = [];
     const notes: string[] = [];
@@ -390,6 +618,14 @@ async function main(): Promise<void> {
       }
     })();
 
+    /** Waits (polling, up to `ms`) for `ok`; false when it did not hold in time. */
+    const until = async (ok: () => boolean, ms: number): Promise<boolean> => {
+      for (const end = Date.now() + ms; !ok(); await sleep(5)) if (Date.now() > end) return false;
+      return true;
+    };
+    const dropHow = (f: PlannedFault) => (f.target === 0 ? 'destroy' : 'reset');
+    const sockNotes: string[] = [];
+
     const started = Date.now();
     startDriver();
     const faultsDone = (async () => {
@@ -424,6 +660,38 @@ async function main(): Promise<void> {
             break;
           case 'slow-consumer':
             current!.child.stdin!.write(`slow ${f.lengthMs}\n`);
+            break;
+          case 'sock-drop':
+            lineServer.drop(dropHow(f));
+            break;
+          case 'sock-away':
+            lineServer.drop('destroy');
+            await lineServer.close();
+            await sleep(f.lengthMs);
+            await lineServer.listen();
+            break;
+          case 'sock-reset':
+            lineServer.drop('reset-mid-line');
+            break;
+          case 'sock-blocked': {
+            // Two at once: the drop while the receiver's back pressure holds the server (write() returned false).
+            const held = await until(() => lineServer.current()?.socket.writableNeedDrain === true || lineServer.sent >= lineServer.total, 8000);
+            const blocked = lineServer.current()?.socket.writableNeedDrain === true;
+            sockNotes.push(blocked ? 'dropped while blocked' : `not blocked (${held ? 'all written' : 'timeout'})`);
+            lineServer.drop(dropHow(f));
+            break;
+          }
+          case 'sock-in-job': {
+            // Two at once: the drop while a batch's job runs (the driver prints `sockjob` as its socket output starts).
+            const d = current!;
+            const from = d.lines.length;
+            const inJob = await until(() => d.lines.slice(from).includes('sockjob'), 5000);
+            if (!inJob) sockNotes.push('no job seen');
+            lineServer.drop(dropHow(f));
+            break;
+          }
+          case 'sock-at-stop':
+            // At the stop below.
             break;
         }
       }
@@ -463,7 +731,11 @@ async function main(): Promise<void> {
       // After a restart without data once the producer had written everything, no entry has to arrive (seed 31,
       // run 50: Redis lost all 600 before a slow driver read one): a few batches after it are enough.
       const inputDone = lastIdRead() >= N || (emptied && mustFrom > N && Date.now() > emptiedAtMs + 2000);
-      if (doneAt === undefined && inputDone && bpDone) doneAt = Date.now();
+      // Every line written, and the receiver connected again after the last connection that had lines: it is past all of them.
+      const conns = lineServer.connections;
+      const sockDone =
+        lineServer.sent >= lineServer.total && conns.length > 0 && conns.at(-1)!.how === 'open' && conns.at(-1)!.attempted.length === 0;
+      if (doneAt === undefined && inputDone && bpDone && sockDone) doneAt = Date.now();
       if (doneAt !== undefined && Date.now() - doneAt > WINDOW_MS + 4 * BATCH_MS) break;
       await sleep(100);
     }
@@ -477,6 +749,12 @@ async function main(): Promise<void> {
     // Stop: graceful, and the process must exit by itself.
     const d = current!;
     d.child.stdin!.write('stop\n');
+    const atStop = plan.faults.find((f) => f.kind === 'sock-at-stop');
+    if (atStop !== undefined) {
+      // Two at once: the drop while stop() runs (a graceful stop drains what was read; nothing may reconnect and stay).
+      if (!(await until(() => d.lines.includes('stopping'), 10_000))) sockNotes.push('stop not seen');
+      lineServer.drop(dropHow(atStop));
+    }
     const code = await Promise.race([d.exited, sleep(40_000).then(() => 'timeout' as const)]);
     if (code === 'timeout') {
       problems.push(`the driver did not exit within 40 s of stop: ${d.lines.slice(-3).join(' | ')}`);
@@ -581,6 +859,13 @@ async function main(): Promise<void> {
         problems.push(`back pressure ${plan.bp}: ${nums.length} delivered + ${dropped} dropped != ${BP_COUNT}`);
       if (dropped > 0) notes.push(`${dropped} dropped`);
     }
+    problems.push(...checkSocket(lineServer, batchesOf('sock'), restarted));
+    const receiverRestarts = current!.lines.filter((l) => l.startsWith('receiver sock ')).length;
+    const delivered = [...batchesOf('sock').values()].reduce((n, b) => n + b.length, 0);
+    notes.push(
+      `sock ${plan.sock.mode}: ${delivered} of ${lineServer.sent} lines over ${lineServer.connections.length} connections, ${receiverRestarts} restarts (last driver)${sockNotes.length > 0 ? `, ${sockNotes.join(', ')}` : ''}`,
+    );
+    await lineServer.dispose();
     notes.push(`${times.length} batches, ${checked} counts checked`);
     // Nothing of the run left in Redis but its own streams.
     const stray = (await admin.keys('*')).filter((k) => !/^sf\d+:(in|out|state|mws|win)$/.test(k));
