@@ -6,14 +6,24 @@
  * batch held), the entries to a Redis stream (`toRedis`), a running count per key (`updateStateByKey`), the same
  * with `mapWithState` (`stateSnapshots`) and a windowed count with an inverse function (`reduceByKeyAndWindow`,
  * 1.6 s sliding by 400 ms), each to a Redis stream; and a second source, an async generator of numbers under back
- * pressure (`block`, `buffer`, `drop` newest or oldest; chosen per run), to text files. At one or two random moments
- * (from the driver's spawn: start-up, reading, mid-batch, between batches) one of:
+ * pressure (`block`, `buffer`, `drop` newest or oldest; chosen per run), to text files; and a third, a
+ * `socketTextStream` (back pressure `block` or `buffer`, a restart delay of 20-220 ms) reading numbered lines
+ * `c<connection>-<i>:<padding>` from a TCP server of this script's, which writes 5000 lines (12,000 of 1 KB with
+ * `sock-blocked`) across the connections the receiver makes, honouring back pressure, and ends the connection that
+ * writes the last one. At one or two random moments (from the driver's spawn: start-up, reading, mid-batch, between
+ * batches) one of:
  * - `redis-kept`: redis-server SIGKILLed, down 0-1.5 s, restarted with its append-only file (every write synced);
  * - `redis-empty`: the same without its data (the append-only file removed);
  * - `drop-conn`: every client connection closed by the server (`CLIENT KILL TYPE normal`);
  * - `driver-crash`: the driver SIGKILLed, and started again (0-0.5 s later) on the same checkpoint folder;
  * - `worker-kill`: a worker thread of the driver's context killed (`sc.faults.killWorker`);
- * - `slow-consumer`: batches take 300 ms more for 1-3 s, so batches queue and back pressure engages.
+ * - `slow-consumer`: batches take 300 ms more for 1-3 s, so batches queue and back pressure engages;
+ * - `sock-drop`: the line server closes (destroy: FIN after what the kernel holds) or resets every connection;
+ * - `sock-away`: the same (closed), and the server stops listening for 0-1.5 s, then comes back on its port;
+ * - `sock-reset`: half a line written, then a reset (RST);
+ * - `sock-blocked`: a close or reset while the receiver's back pressure holds the server (write() returned false);
+ * - `sock-in-job`: a close or reset while a batch's job runs (the driver prints `sockjob` as its socket output starts);
+ * - `sock-at-stop`: a close or reset while the driver's graceful stop() runs.
  * A driver that stops with an error (a read or write while Redis is down for longer than the 10 s the stream
  * processor waits for it stops the stream, as documented) is started
  * again, as a supervisor would. What is checked is what `docs/streaming.md` promises:
@@ -24,6 +34,10 @@
  * - every running count and window written equals a recount of the batches' text files up to that batch;
  * - the back-pressure stream (runs where the driver was never restarted): `block` and `buffer` deliver every number
  *   once in order; `drop` delivers an ordered subsequence, and delivered + counted drops = produced;
+ * - the socket stream, against the server's log of what it wrote to each connection: every line a whole line the
+ *   server wrote (the last line of a connection the server closed mid-write excepted, as Spark's readLine; never the
+ *   half line of a reset), none twice, connections in order, of each a prefix; a connection the server ended (FIN)
+ *   and the receiver then left for a new one, all of it (runs where the driver was never restarted);
  * - the driver stops on request (graceful) and exits by itself (no handle left open), its temp folder empty, and
  *   no stray files (an output folder without `_SUCCESS`, temporary files) in the output.
  * Per run: `right`, `clear error` (the stream stopped with an error naming Redis or a sink, then a restart gave
