@@ -289,7 +289,7 @@ export class StreamingContext {
    * a console line) and made again after `restartDelayMs` (default 2 s), for as long as the stream runs: start
    * `nc -lk 9999` after the stream, or restart it, and the batches go on. Every line read from a connection is in
    * exactly one batch; lines the server wrote that had not reached the receiver when a connection dropped are lost
-   * (at most once, as Spark's).
+   * (at most once, as Spark's), and the half line a reset cut is never delivered.
    *
    * @example
    * ```ts
