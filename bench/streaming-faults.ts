@@ -6,14 +6,24 @@
  * batch held), the entries to a Redis stream (`toRedis`), a running count per key (`updateStateByKey`), the same
  * with `mapWithState` (`stateSnapshots`) and a windowed count with an inverse function (`reduceByKeyAndWindow`,
  * 1.6 s sliding by 400 ms), each to a Redis stream; and a second source, an async generator of numbers under back
- * pressure (`block`, `buffer`, `drop` newest or oldest; chosen per run), to text files. At one or two random moments
- * (from the driver's spawn: start-up, reading, mid-batch, between batches) one of:
+ * pressure (`block`, `buffer`, `drop` newest or oldest; chosen per run), to text files; and a third, a
+ * `socketTextStream` (back pressure `block` or `buffer`, a restart delay of 20-220 ms) reading numbered lines
+ * `c<connection>-<i>:<padding>` from a TCP server of this script's, which writes 5000 lines (12,000 of 1 KB with
+ * `sock-blocked`) across the connections the receiver makes, honouring back pressure, and ends the connection that
+ * writes the last one. At one or two random moments (from the driver's spawn: start-up, reading, mid-batch, between
+ * batches) one of:
  * - `redis-kept`: redis-server SIGKILLed, down 0-1.5 s, restarted with its append-only file (every write synced);
  * - `redis-empty`: the same without its data (the append-only file removed);
  * - `drop-conn`: every client connection closed by the server (`CLIENT KILL TYPE normal`);
  * - `driver-crash`: the driver SIGKILLed, and started again (0-0.5 s later) on the same checkpoint folder;
  * - `worker-kill`: a worker thread of the driver's context killed (`sc.faults.killWorker`);
- * - `slow-consumer`: batches take 300 ms more for 1-3 s, so batches queue and back pressure engages.
+ * - `slow-consumer`: batches take 300 ms more for 1-3 s, so batches queue and back pressure engages;
+ * - `sock-drop`: the line server closes (destroy: FIN after what the kernel holds) or resets every connection;
+ * - `sock-away`: the same (closed), and the server stops listening for 0-1.5 s, then comes back on its port;
+ * - `sock-reset`: half a line written, then a reset (RST);
+ * - `sock-blocked`: a close or reset while the receiver's back pressure holds the server (write() returned false);
+ * - `sock-in-job`: a close or reset while a batch's job runs (the driver prints `sockjob` as its socket output starts);
+ * - `sock-at-stop`: a close or reset while the driver's graceful stop() runs.
  * A driver that stops with an error (a read or write while Redis is down for longer than the 10 s the stream
  * processor waits for it stops the stream, as documented) is started
  * again, as a supervisor would. What is checked is what `docs/streaming.md` promises:
@@ -24,6 +34,10 @@
  * - every running count and window written equals a recount of the batches' text files up to that batch;
  * - the back-pressure stream (runs where the driver was never restarted): `block` and `buffer` deliver every number
  *   once in order; `drop` delivers an ordered subsequence, and delivered + counted drops = produced;
+ * - the socket stream, against the server's log of what it wrote to each connection: every line a whole line the
+ *   server wrote (the last line of a connection the server closed mid-write excepted, as Spark's readLine; never the
+ *   half line of a reset), none twice, connections in order, of each a prefix; a connection the server ended (FIN)
+ *   and the receiver then left for a new one, all of it (runs where the driver was never restarted);
  * - the driver stops on request (graceful) and exits by itself (no handle left open), its temp folder empty, and
  *   no stray files (an output folder without `_SUCCESS`, temporary files) in the output.
  * Per run: `right`, `clear error` (the stream stopped with an error naming Redis or a sink, then a restart gave
@@ -50,6 +64,15 @@ interface DriverConfig {
   readonly out: string;
   readonly bp: BpMode;
   readonly bpCount: number;
+  readonly sock: SockConfig;
+}
+
+/** The socket source of a run: the harness's line server, and the receiver's back pressure and restart delay. */
+interface SockConfig {
+  readonly port: number;
+  readonly mode: 'block' | 'buffer';
+  readonly maxRate: number;
+  readonly delayMs: number;
 }
 
 const BP_MODES = ['block', 'buffer', 'drop-newest', 'drop-oldest'] as const;
@@ -108,12 +131,24 @@ async function driver(cfg: DriverConfig): Promise<void> {
     if (dropped > 0) console.log(`dropped ${dropped}`);
   });
   sc.events.on('batchCompleted', (e) => console.log(`batch ${e.batch.id} ${e.batch.ms}`));
+  // The socket source: lines of the harness's server, restarted after every drop, reset or refusal.
+  const { sock } = cfg;
+  const sockLines = ssc.socketTextStream('127.0.0.1', sock.port, {
+    name: 'sock',
+    restartDelayMs: sock.delayMs,
+    backpressure: sock.mode === 'block' ? { mode: 'block', maxRate: sock.maxRate, pid: false } : { mode: 'buffer', maxBuffered: 200 },
+  });
+  sockLines.saveAsTextFiles(path.join(cfg.out, 'sock'));
+  // Tells the harness a batch's job is running (the `sock-in-job` fault drops the connections then).
+  sockLines.foreachRDD(() => console.log('sockjob'));
+  sc.events.on('receiverError', (e) => console.log(`receiver ${e.source} ${e.message}`));
   const rl = readline.createInterface({ input: process.stdin });
   let stopping: Promise<void> | undefined;
   const stop = (graceful: boolean) => {
     stopping ??= (async () => {
       rl.close();
       process.stdin.destroy();
+      console.log('stopping');
       await ssc.stop({ graceful, timeout: 20_000 });
       console.log('stopped');
       // Nothing may keep the process alive now; if something does, say what.
@@ -151,7 +186,20 @@ async function driver(cfg: DriverConfig): Promise<void> {
 
 // ---- the harness -----------------------------------------------------------------------------------------------
 
-const FAULTS = ['redis-kept', 'redis-empty', 'drop-conn', 'driver-crash', 'worker-kill', 'slow-consumer'] as const;
+const FAULTS = [
+  'redis-kept',
+  'redis-empty',
+  'drop-conn',
+  'driver-crash',
+  'worker-kill',
+  'slow-consumer',
+  'sock-drop',
+  'sock-away',
+  'sock-reset',
+  'sock-blocked',
+  'sock-in-job',
+  'sock-at-stop',
+] as const;
 type Fault = (typeof FAULTS)[number];
 /**
  * The errors docs/streaming.md allows to stop a stream under these faults: Redis unreachable (or still loading its
@@ -167,6 +215,205 @@ function allowedError(e: string): boolean {
   );
 }
 
+/** One connection of the line server, as the server saw it. */
+interface ServedConnection {
+  readonly id: number;
+  readonly socket: net.Socket;
+  /** Every complete line handed to write(), in order (whether or not it reached the receiver). */
+  readonly attempted: string[];
+  /** Lines whose write callback reported them handed to the kernel. */
+  acked: number;
+  /** How the server ended it: `end` (FIN after every write flushed) or a fault; `open` until then. */
+  how: 'open' | 'end' | 'destroy' | 'reset' | 'closed by the receiver';
+  /** end()'s callback ran: everything written was flushed before the FIN. */
+  flushed: boolean;
+  /** A later connection was accepted after this one was ended: the receiver read it to its end (it reconnects only then). */
+  followed: boolean;
+}
+
+/**
+ * The socket source's server: numbered lines `c<connection>-<i>:<padding>` to each connection the receiver makes,
+ * honouring back pressure (write() false: wait for drain), `total` lines across all connections; the connection that
+ * writes the last one is ended (FIN). It records what it wrote per connection: that log, not timing, is what the
+ * receiver's batches are checked against.
+ */
+class LineServer {
+  readonly connections: ServedConnection[] = [];
+  readonly fragments = new Set<string>();
+  sent = 0;
+  #server: net.Server | undefined;
+  readonly #pad: string;
+
+  port = 0;
+
+  constructor(
+    readonly total: number,
+    lineBytes: number,
+    readonly chunk: number,
+  ) {
+    this.#pad = 'x'.repeat(Math.max(1, lineBytes - 12));
+  }
+
+  get listening(): boolean {
+    return this.#server !== undefined;
+  }
+
+  async listen(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const server = net.createServer((socket) => this.#serve(socket));
+      try {
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(this.port, '127.0.0.1', () => resolve());
+        });
+        this.#server = server;
+        // The first listen picks a free port; a server that comes back takes the same one, as a restarted `nc -lk`.
+        this.port = (server.address() as net.AddressInfo).port;
+        return;
+      } catch (e) {
+        if (attempt >= 100) throw e;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+  }
+
+  /** Stops listening; connections made stay as they are. */
+  async close(): Promise<void> {
+    const server = this.#server;
+    this.#server = undefined;
+    if (server !== undefined) await new Promise<void>((r) => server.close(() => r()));
+  }
+
+  /** Ends every open connection by a fault: `destroy` (close; the kernel still sends what it holds, then FIN), `reset` (RST: what is in flight is lost), `reset-mid-line` (half a line written, then RST). */
+  drop(how: 'destroy' | 'reset' | 'reset-mid-line'): number {
+    let n = 0;
+    for (const c of this.connections) {
+      if (c.how !== 'open') continue;
+      n++;
+      if (how === 'destroy') {
+        c.how = 'destroy';
+        c.socket.destroy();
+        continue;
+      }
+      c.how = 'reset';
+      if (how === 'reset-mid-line') {
+        const fragment = `c${c.id}-${c.attempted.length}:${this.#pad.slice(0, 3)}`;
+        this.fragments.add(fragment);
+        c.socket.write(fragment);
+      }
+      c.socket.resetAndDestroy();
+    }
+    return n;
+  }
+
+  /** The open connection, if any (the receiver has one at a time). */
+  current(): ServedConnection | undefined {
+    return this.connections.findLast((c) => c.how === 'open');
+  }
+
+  #serve(socket: net.Socket): void {
+    socket.on('error', () => undefined);
+    for (const c of this.connections) if (c.how === 'end' && c.flushed) c.followed = true;
+    const c: ServedConnection = { id: this.connections.length, socket, attempted: [], acked: 0, how: 'open', flushed: false, followed: false };
+    socket.once('close', () => {
+      if (c.how === 'open') c.how = 'closed by the receiver';
+    });
+    this.connections.push(c);
+    void this.#write(c);
+  }
+
+  async #write(c: ServedConnection): Promise<void> {
+    const { socket } = c;
+    const open = () => c.how === 'open' && !socket.destroyed;
+    while (open() && this.sent < this.total) {
+      const lines: string[] = [];
+      for (let i = 0; i < this.chunk && this.sent < this.total; i++, this.sent++) lines.push(`c${c.id}-${c.attempted.length + i}:${this.#pad}`);
+      c.attempted.push(...lines);
+      const more = socket.write(`${lines.join('\n')}\n`, (error) => {
+        if (error === undefined || error === null) c.acked += lines.length;
+      });
+      if (!more)
+        await new Promise<void>((r) => {
+          socket.once('drain', r);
+          socket.once('close', r);
+        });
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    // A connection made after the last line was written has nothing to say: it stays open until the receiver stops.
+    if (open() && c.attempted.length > 0) {
+      // The last line written: a clean end, so every line of this connection must reach the batches.
+      c.how = 'end';
+      socket.end(() => (c.flushed = true));
+    }
+  }
+
+  async dispose(): Promise<void> {
+    for (const c of this.connections) c.socket.destroy();
+    await this.close();
+  }
+}
+
+/**
+ * What docs/streaming.md promises of a socket receiver, checked against the server's log of what it wrote: every
+ * line in the batches is a whole line the server wrote (never half a line a reset cut), none twice, connections in
+ * the order made, and of each connection a prefix of the lines written (lines in flight at a drop are lost, at most
+ * once). A connection the server ended cleanly and the receiver then left for a new one was read to its end: all
+ * of its lines are in the batches, unless the driver was restarted (a killed driver loses what it had buffered).
+ */
+function checkSocket(server: LineServer, batches: Map<number, string[]>, restarted: boolean): string[] {
+  const problems: string[] = [];
+  const lines = [...batches.keys()].sort((a, b) => a - b).flatMap((t) => batches.get(t)!);
+  const where = new Map<string, [number, number]>();
+  for (const c of server.connections) for (const [i, l] of c.attempted.entries()) where.set(l, [c.id, i]);
+  // A server that closes (FIN) in the middle of a write has sent a last line without a newline: the receiver reads
+  // it as its connection's last line, as Spark's readLine does, and cannot know it was cut. Allowed once, at the end
+  // of a connection the server closed (not reset): a reset's half line is never a line.
+  const cutByClose = new Set<string>();
+  for (const l of lines) {
+    if (where.has(l)) continue;
+    const m = /^c(\d+)-(\d+):/.exec(l);
+    const c = m === null ? undefined : server.connections[Number(m[1])];
+    if (c?.how === 'destroy' && c.attempted[Number(m![2])]?.startsWith(l) === true && !server.fragments.has(l)) {
+      cutByClose.add(l);
+      where.set(l, [c.id, Number(m![2])]);
+    }
+  }
+  const foreign = lines.filter((l) => !where.has(l));
+  if (foreign.length > 0) {
+    const halves = foreign.filter((l) => server.fragments.has(l)).length;
+    problems.push(
+      `socket: ${foreign.length} lines the server never wrote whole (${halves} the first half of a reset line): ${foreign.slice(0, 3).join(', ')}`,
+    );
+  }
+  if (new Set(lines).size !== lines.length) problems.push(`socket: ${lines.length - new Set(lines).size} lines twice`);
+  const got = new Map<number, number>();
+  let last = -1;
+  for (const l of lines) {
+    const at = where.get(l);
+    if (at === undefined) continue;
+    const [c, i] = at;
+    const want = got.get(c) ?? 0;
+    if (c < last || i !== want) {
+      problems.push(`socket: connection ${c} line ${i} after ${want} of its lines (from connection ${last}): not a prefix, in order`);
+      break;
+    }
+    got.set(c, want + 1);
+    last = c;
+  }
+  // A line cut by a close is its connection's last.
+  for (const l of cutByClose) {
+    const [c, i] = where.get(l)!;
+    if (got.get(c) !== i + 1) problems.push(`socket: ${l.slice(0, 12)}... cut by the server's close, but not connection ${c}'s last line delivered`);
+  }
+  if (!restarted)
+    for (const c of server.connections)
+      if (c.how === 'end' && c.followed && (got.get(c.id) ?? 0) !== c.attempted.length)
+        problems.push(
+          `socket: connection ${c.id} ended cleanly and was read to its end, ${got.get(c.id) ?? 0} of its ${c.attempted.length} lines in the batches`,
+        );
+  return problems;
+}
+
 interface PlannedFault {
   readonly kind: Fault;
   readonly atMs: number;
@@ -176,6 +423,8 @@ interface PlannedFault {
 interface Plan {
   readonly faults: readonly PlannedFault[];
   readonly bp: BpMode;
+  /** The socket source: its back pressure and restart delay; the server's lines (count, size, lines per write). */
+  readonly sock: Omit<SockConfig, 'port'> & { readonly lines: number; readonly lineBytes: number; readonly chunk: number };
 }
 
 /** A small seeded generator (the plans of a seed are the same on every machine). */
@@ -261,7 +510,7 @@ async function main(): Promise<void> {
     const one = (): PlannedFault => {
       const kind = kinds[Math.floor(random() * kinds.length)]!;
       const lengthMs =
-        kind === 'redis-kept' || kind === 'redis-empty'
+        kind === 'redis-kept' || kind === 'redis-empty' || kind === 'sock-away'
           ? Math.floor(random() * 1500)
           : kind === 'driver-crash'
             ? Math.floor(random() * 500)
@@ -274,7 +523,15 @@ async function main(): Promise<void> {
     const more = 1 + Math.floor(random() * MAX_FAULTS);
     while (faults.length < more) faults.push(one());
     const bp = BP_MODES[Math.floor(random() * BP_MODES.length)]!;
-    return { faults: faults.sort((a, b) => a.atMs - b.atMs), bp };
+    const delayMs = 20 + Math.floor(random() * 200);
+    const buffer = random() < 0.5;
+    // A producer held by back pressure needs more than the kernel's buffers hold (~4 MB on loopback): 12 MB of
+    // 1 KB lines, written as fast as the receiver lets (4 MB in about a second), against a receiver limited to
+    // 2000 lines/s, so the server stays blocked for most of the 6 s in which the fault may come.
+    const sock = faults.some((f) => f.kind === 'sock-blocked')
+      ? { mode: 'block' as const, maxRate: 2000, delayMs, lines: 12_000, lineBytes: 1024, chunk: 100 }
+      : { mode: buffer ? ('buffer' as const) : ('block' as const), maxRate: 2000, delayMs, lines: 5000, lineBytes: 24, chunk: 10 };
+    return { faults: faults.sort((a, b) => a.atMs - b.atMs), bp, sock };
   }
 
   interface Outcome {
@@ -288,7 +545,11 @@ async function main(): Promise<void> {
     const checkpoint = path.join(runDir, 'ckpt');
     const out = path.join(runDir, 'out');
     mkdirSync(out, { recursive: true });
-    const cfg: DriverConfig = { url, prefix, checkpoint, out, bp: plan.bp, bpCount: BP_COUNT };
+    const lineServer = new LineServer(plan.sock.lines, plan.sock.lineBytes, plan.sock.chunk);
+    await lineServer.listen();
+    const { mode: sockMode, maxRate, delayMs } = plan.sock;
+    const sock: SockConfig = { port: lineServer.port, mode: sockMode, maxRate, delayMs };
+    const cfg: DriverConfig = { url, prefix, checkpoint, out, bp: plan.bp, bpCount: BP_COUNT, sock };
     const problems: string[] = [];
     const errors: string[] = [];
     const notes: string[] = [];
@@ -390,6 +651,14 @@ async function main(): Promise<void> {
       }
     })();
 
+    /** Waits (polling, up to `ms`) for `ok`; false when it did not hold in time. */
+    const until = async (ok: () => boolean, ms: number): Promise<boolean> => {
+      for (const end = Date.now() + ms; !ok(); await sleep(5)) if (Date.now() > end) return false;
+      return true;
+    };
+    const dropHow = (f: PlannedFault) => (f.target === 0 ? 'destroy' : 'reset');
+    const sockNotes: string[] = [];
+
     const started = Date.now();
     startDriver();
     const faultsDone = (async () => {
@@ -424,6 +693,38 @@ async function main(): Promise<void> {
             break;
           case 'slow-consumer':
             current!.child.stdin!.write(`slow ${f.lengthMs}\n`);
+            break;
+          case 'sock-drop':
+            lineServer.drop(dropHow(f));
+            break;
+          case 'sock-away':
+            lineServer.drop('destroy');
+            await lineServer.close();
+            await sleep(f.lengthMs);
+            await lineServer.listen();
+            break;
+          case 'sock-reset':
+            lineServer.drop('reset-mid-line');
+            break;
+          case 'sock-blocked': {
+            // Two at once: the drop while the receiver's back pressure holds the server (write() returned false).
+            const held = await until(() => lineServer.current()?.socket.writableNeedDrain === true || lineServer.sent >= lineServer.total, 8000);
+            const blocked = lineServer.current()?.socket.writableNeedDrain === true;
+            sockNotes.push(`${blocked ? 'blocked' : `not blocked (${held ? 'all written' : 'timeout'})`}: ${dropHow(f)}`);
+            lineServer.drop(dropHow(f));
+            break;
+          }
+          case 'sock-in-job': {
+            // Two at once: the drop while a batch's job runs (the driver prints `sockjob` as its socket output starts).
+            const d = current!;
+            const from = d.lines.length;
+            const inJob = await until(() => d.lines.slice(from).includes('sockjob'), 5000);
+            if (!inJob) sockNotes.push('no job seen');
+            lineServer.drop(dropHow(f));
+            break;
+          }
+          case 'sock-at-stop':
+            // At the stop below.
             break;
         }
       }
@@ -463,7 +764,11 @@ async function main(): Promise<void> {
       // After a restart without data once the producer had written everything, no entry has to arrive (seed 31,
       // run 50: Redis lost all 600 before a slow driver read one): a few batches after it are enough.
       const inputDone = lastIdRead() >= N || (emptied && mustFrom > N && Date.now() > emptiedAtMs + 2000);
-      if (doneAt === undefined && inputDone && bpDone) doneAt = Date.now();
+      // Every line written, and the receiver connected again after the last connection that had lines: it is past all of them.
+      const conns = lineServer.connections;
+      const sockDone =
+        lineServer.sent >= lineServer.total && conns.length > 0 && conns.at(-1)!.how === 'open' && conns.at(-1)!.attempted.length === 0;
+      if (doneAt === undefined && inputDone && bpDone && sockDone) doneAt = Date.now();
       if (doneAt !== undefined && Date.now() - doneAt > WINDOW_MS + 4 * BATCH_MS) break;
       await sleep(100);
     }
@@ -477,6 +782,12 @@ async function main(): Promise<void> {
     // Stop: graceful, and the process must exit by itself.
     const d = current!;
     d.child.stdin!.write('stop\n');
+    const atStop = plan.faults.find((f) => f.kind === 'sock-at-stop');
+    if (atStop !== undefined) {
+      // Two at once: the drop while stop() runs (a graceful stop drains what was read; nothing may reconnect and stay).
+      if (!(await until(() => d.lines.includes('stopping'), 10_000))) sockNotes.push('stop not seen');
+      lineServer.drop(dropHow(atStop));
+    }
     const code = await Promise.race([d.exited, sleep(40_000).then(() => 'timeout' as const)]);
     if (code === 'timeout') {
       problems.push(`the driver did not exit within 40 s of stop: ${d.lines.slice(-3).join(' | ')}`);
@@ -581,6 +892,13 @@ async function main(): Promise<void> {
         problems.push(`back pressure ${plan.bp}: ${nums.length} delivered + ${dropped} dropped != ${BP_COUNT}`);
       if (dropped > 0) notes.push(`${dropped} dropped`);
     }
+    problems.push(...checkSocket(lineServer, batchesOf('sock'), restarted));
+    const receiverRestarts = current!.lines.filter((l) => l.startsWith('receiver sock ')).length;
+    const delivered = [...batchesOf('sock').values()].reduce((n, b) => n + b.length, 0);
+    notes.push(
+      `sock ${plan.sock.mode}: ${delivered} of ${lineServer.sent} lines over ${lineServer.connections.length} connections, ${receiverRestarts} restarts (last driver)${sockNotes.length > 0 ? `, ${sockNotes.join(', ')}` : ''}`,
+    );
+    await lineServer.dispose();
     notes.push(`${times.length} batches, ${checked} counts checked`);
     // Nothing of the run left in Redis but its own streams.
     const stray = (await admin.keys('*')).filter((k) => !/^sf\d+:(in|out|state|mws|win)$/.test(k));

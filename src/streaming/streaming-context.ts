@@ -4,7 +4,6 @@
  * JobScheduler with concurrentJobs = 1). Batch RDDs are ordinary RDDs, so worker loss, retries and shuffles are
  * the engine's business.
  */
-import { once } from 'node:events';
 import net from 'node:net';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -290,7 +289,7 @@ export class StreamingContext {
    * a console line) and made again after `restartDelayMs` (default 2 s), for as long as the stream runs: start
    * `nc -lk 9999` after the stream, or restart it, and the batches go on. Every line read from a connection is in
    * exactly one batch; lines the server wrote that had not reached the receiver when a connection dropped are lost
-   * (at most once, as Spark's).
+   * (at most once, as Spark's), and the half line a reset cut is never delivered.
    *
    * @example
    * ```ts
@@ -307,16 +306,37 @@ export class StreamingContext {
     const connect = (): AsyncIterable<string> => ({
       async *[Symbol.asyncIterator]() {
         connected = false;
-        const s = net.connect(port, host);
+        // Half open: our side stays writable after the server's end, for the probe of a last line below.
+        const s = net.connect({ port, host, allowHalfOpen: true });
         socket = s;
         try {
-          await once(s, 'connect');
+          // stop() while connecting destroys the socket without an error: Node then emits 'close' but neither
+          // 'connect' nor 'error', so a wait on 'connect' alone would never settle (a promise, a listener left).
+          if (!(await connection(s))) return;
           connected = true;
           // readline's iterator stops reading the socket while its line queue is full, and the source stops asking
           // for lines while its buffer is: the kernel buffers fill and the producer's write() returns false.
+          // Registered before readline's own: readline emits a last line without a newline on 'end', after this.
+          let linesAtEnd: number | undefined;
+          let emitted = 0;
+          s.once('end', () => (linesAtEnd = emitted));
           const rl = readline.createInterface({ input: s, crlfDelay: Number.POSITIVE_INFINITY });
+          rl.on('line', () => emitted++);
           try {
-            yield* rl;
+            let yielded = 0;
+            for await (const line of rl) {
+              if (linesAtEnd !== undefined && yielded >= linesAtEnd) {
+                // A reset that reaches Linux after the data it cut is read as the end of the stream, and the
+                // half line it cut would be delivered as a line. A clean end (FIN) leaves our side writable,
+                // a reset does not: an empty write tells them apart (Spark's readLine cannot, and delivers it).
+                // readline closed on the end and took its error listener: the write's error comes by its callback.
+                s.on('error', () => undefined);
+                const reset = await new Promise<Error | null | undefined>((resolve) => s.write('', resolve));
+                if (reset) throw reset;
+              }
+              yield line;
+              yielded++;
+            }
           } finally {
             rl.close();
           }
@@ -883,4 +903,25 @@ function checkStreamingKeys(options: StreamingOptions): void {
     if (key === 'batchDuration') throw new InvalidOptionError("unknown option 'batchDuration': kindling calls Spark's batchDuration 'batchInterval'");
     throw new InvalidOptionError(unknownKey(key, STREAMING_KEYS));
   }
+}
+
+/**
+ * Resolves true when `socket` connects, false when it closes first (destroyed while connecting, without an error);
+ * rejects with its error (refused, unreachable). Its listeners are removed either way.
+ */
+function connection(socket: net.Socket): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const settle = (then: () => void) => () => {
+      socket.off('connect', onConnect);
+      socket.off('error', onError);
+      socket.off('close', onClose);
+      then();
+    };
+    const onConnect = settle(() => resolve(true));
+    const onClose = settle(() => resolve(false));
+    const onError = (error: Error) => settle(() => reject(error))();
+    socket.once('connect', onConnect);
+    socket.once('error', onError);
+    socket.once('close', onClose);
+  });
 }

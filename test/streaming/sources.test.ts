@@ -9,6 +9,7 @@
  * Lines in flight when a connection is reset are lost, never read twice.
  */
 import net from 'node:net';
+import { Worker } from 'node:worker_threads';
 import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from 'vitest';
 import type { ReceiverErrorEvent, StreamingContext } from 'kindling';
 import { SeededRandom } from 'kindling/datagen';
@@ -58,6 +59,38 @@ async function writeLines(socket: net.Socket, lines: readonly string[]): Promise
     const chunk = lines.slice(i, i + 100).join('\n') + '\n';
     if (!socket.write(chunk)) await new Promise<void>((r) => socket.once('drain', r));
   }
+}
+
+/**
+ * A TCP port on loopback that takes no connection: a listener with a backlog of one in a worker thread whose event
+ * loop is held (so nothing accepts), its accept queue filled by a few connections of its own. The kernel drops later
+ * SYNs (and retries them for minutes), so a connection to it stays `connecting`, as one to a host that black-holes
+ * SYN — without depending on routing, which a sandbox or CI machine may not have.
+ */
+async function blackHole(): Promise<{ port: number; dispose(): Promise<void> }> {
+  const hold = new Int32Array(new SharedArrayBuffer(4));
+  const worker = new Worker(
+    `const { parentPort, workerData } = require('node:worker_threads');
+     const server = require('node:net').createServer();
+     server.listen({ port: 0, host: '127.0.0.1', backlog: 1 }, () => {
+       parentPort.postMessage(server.address().port);
+       Atomics.wait(new Int32Array(workerData), 0, 0);
+     });`,
+    { eval: true, workerData: hold.buffer },
+  );
+  const port = await new Promise<number>((resolve) => worker.once('message', resolve));
+  // Far more than the backlog: the first ones fill the accept queue, the rest already wait in SYN-SENT.
+  const fillers = Array.from({ length: 8 }, () => net.connect(port, '127.0.0.1').on('error', () => undefined));
+  await new Promise((resolve) => fillers[0]!.once('connect', resolve));
+  return {
+    port,
+    async dispose() {
+      for (const f of fillers) f.destroy();
+      Atomics.store(hold, 0, 1);
+      Atomics.notify(hold, 0);
+      await worker.terminate();
+    },
+  };
 }
 
 /** Per kind, the handles open (timers, sockets); a timer of an earlier test may end meanwhile, so none may be added. */
@@ -187,6 +220,41 @@ describe('receivers restart as Spark’s', () => {
     },
   );
 
+  it('a reset that cuts a line is not a line: the half written before the reset is never delivered; a last line ended cleanly is', async () => {
+    // Before: Linux reads a reset that follows the data it cut at once (a server that crashes mid-write) as the end
+    // of the stream, and readline delivered the half line ('c0-2:ha') as a line the server never wrote.
+    const srv = server();
+    await srv.listen();
+    const connect = vi.spyOn(net, 'connect');
+    try {
+      const { ssc, tick } = manual(sc());
+      const got = collectBatches(ssc.socketTextStream('127.0.0.1', srv.port, { restartDelayMs: 10 }));
+      await ssc.start();
+      const c0 = await srv.connection(0);
+      const receiving = connect.mock.results[0]!.value as net.Socket;
+      await vi.waitFor(() => expect(receiving.readyState).toBe('open'), UNTIL);
+      c0.write('c0-0\nc0-1\nc0-2:ha');
+      c0.resetAndDestroy();
+      // A clean end whose last line has no newline (as `printf 'x' | nc -l`): delivered, as Spark's readLine.
+      const c1 = await srv.connection(1);
+      c1.end('c1-0\nc1-1');
+      await srv.connection(2);
+      await vi.waitFor(async () => {
+        await tick();
+        expect(got.flatMap(([, xs]) => xs)).toContain('c1-1');
+      }, UNTIL);
+      await ssc.stop({ graceful: true, stopContext: false });
+      const lines = got.flatMap(([, xs]) => xs);
+      const first = lines.filter((l) => l.startsWith('c0-'));
+      expect(lines).toEqual([...first, 'c1-0', 'c1-1']);
+      expect(first).toEqual(['c0-0', 'c0-1'].slice(0, first.length));
+      expect(errors[0]).toMatchObject({ message: 'Error receiving data', error: expect.stringContaining('ECONNRESET') });
+      expect(errors[1]).toMatchObject({ message: 'Socket data stream had no more data' });
+    } finally {
+      connect.mockRestore();
+    }
+  });
+
   it('fromAsyncIterable with a factory: an iterable that throws is made again after the delay (twice here), and the stream runs on', async () => {
     const { ssc, tick } = manual(sc());
     let made = 0;
@@ -277,6 +345,50 @@ describe('receivers restart as Spark’s', () => {
       // A graceful stop processes what the receiver read before the drop; a non-graceful one drops it (as today).
       expect(got.flatMap(([, xs]) => xs)).toEqual(graceful ? ['x', 'y'] : []);
       expect(srv.connections).toHaveLength(1);
+    },
+  );
+
+  it.each([false, true])(
+    'stop() (graceful: %s) while the socket is still connecting settles the receiver: the socket destroyed, no listener, timer or socket left',
+    async (graceful) => {
+      // Before: destroying a connecting socket emits neither 'connect' nor 'error', so the receiver's wait for
+      // 'connect' never settled; its listeners stayed on the socket and the receiver's loop never ended.
+      await sc().parallelize([1]).count();
+      const hole = await blackHole();
+      const before = resources();
+      const connect = vi.spyOn(net, 'connect');
+      try {
+        const { ssc } = manual(sc());
+        collectBatches(ssc.socketTextStream('127.0.0.1', hole.port, { restartDelayMs: 10 }));
+        await ssc.start();
+        await vi.waitFor(() => expect(connect).toHaveBeenCalled(), UNTIL);
+        const socket = connect.mock.results[0]!.value as net.Socket;
+        let connected = false;
+        socket.on('connect', () => (connected = true));
+        await ssc.stop({ graceful, stopContext: false });
+        // Settled: the receiver's own wait took its listeners off (only this test's is left) once the socket closed.
+        await vi.waitFor(() => expect({ destroyed: socket.destroyed, closed: socket.closed }).toEqual({ destroyed: true, closed: true }), UNTIL);
+        for (let i = 0; i < 100 && socket.listenerCount('connect') > 1; i++) await new Promise((r) => setImmediate(r));
+        expect({
+          connected,
+          connect: socket.listenerCount('connect'),
+          error: socket.listenerCount('error'),
+          close: socket.listenerCount('close'),
+        }).toEqual({
+          connected: false,
+          connect: 1,
+          error: 0,
+          close: 0,
+        });
+        // A refused or dropped connection would have been a restart: the socket was still connecting.
+        expect(errors).toEqual([]);
+      } finally {
+        connect.mockRestore();
+        await hole.dispose();
+      }
+      const added = () => Object.entries(resources()).filter(([kind, n]) => n > (before[kind] ?? 0));
+      for (let i = 0; i < 100 && added().length > 0; i++) await new Promise((r) => setImmediate(r));
+      expect(added()).toEqual([]);
     },
   );
 
