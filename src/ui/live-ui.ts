@@ -145,6 +145,11 @@ export function startLiveUi(view: UiContextView, ui: ResolvedUiOptions, appId: s
     },
     url ?? '',
   );
+  /** Rows as copies of their own (held while the UI loaded, or past a full ring): moved, not cloned again. */
+  const sendWire = (wire: TaskRowsWire): void => {
+    transfer.push(wire.numbers.buffer as ArrayBuffer, wire.codes.buffer as ArrayBuffer, wire.idOf.buffer as ArrayBuffer);
+    enqueue({ k: 'tasks', rows: wire }, wire.size);
+  };
   return {
     thread,
     apply: (e: AppEvent) => enqueue({ k: 'event', e }, 1),
@@ -153,10 +158,7 @@ export function startLiveUi(view: UiContextView, ui: ResolvedUiOptions, appId: s
       flush();
       if (!gone) thread.postMessage({ k: 'events', es } satisfies ToUiThread);
     },
-    applyRows: (wire: TaskRowsWire) => {
-      transfer.push(wire.numbers.buffer as ArrayBuffer, wire.codes.buffer as ArrayBuffer, wire.idOf.buffer as ArrayBuffer);
-      enqueue({ k: 'tasks', rows: wire }, wire.size);
-    },
+    applyRows: sendWire,
     applyTasks: (batch: TaskEvents) => {
       if (gone || batch.size === 0) return;
       // A TaskEventBatch's rows (not by instanceof: a program may hold the scheduler's class from another bundle).
@@ -181,10 +183,8 @@ export function startLiveUi(view: UiContextView, ui: ResolvedUiOptions, appId: s
         enqueue({ k: 'ring', at, size: n, end: head, ...extras }, n);
         return;
       }
-      // The thread is a ring behind: the rows go as copies, moved rather than cloned again.
-      const wire = rows.toWire();
-      transfer.push(wire.numbers.buffer as ArrayBuffer, wire.codes.buffer as ArrayBuffer, wire.idOf.buffer as ArrayBuffer);
-      enqueue({ k: 'tasks', rows: wire }, n);
+      // The thread is a ring behind: the rows go as copies.
+      sendWire(rows.toWire());
     },
     accept: (socket: Socket) => server.accept(socket),
     stop: async () => {

@@ -32,6 +32,16 @@ function view(appName: string, port = 0, retainedJobs = 5000) {
   };
 }
 
+/**
+ * A context without a UI of its own and two UIs on its events (the package's types are the build's, its bus the same
+ * class as the sources'): `eager` to be asked before anything runs, `lazy` first asked at the end.
+ */
+function contextWithTwoUis() {
+  const sc = new Context({ master: 'local[2]', progress: false, hints: false, ui: false });
+  const events = sc.events as unknown as EventBus<SchedulerEvent>;
+  return { sc, eager: startUi(events, view('eager'))!, lazy: startUi(events, view('lazy'))! };
+}
+
 /** Turns of the event loop enough for a dynamic import to land, were one started. */
 async function settle(ms = 150): Promise<void> {
   await new Promise((r) => setTimeout(r, ms));
@@ -132,12 +142,8 @@ describe('lazy live UI', () => {
   }, 60_000);
 
   it('answers the first request with every event since the start (jobs, stages, tasks, executors, storage) as a store fed from the start does', async () => {
-    const sc = new Context({ master: 'local[2]', progress: false, hints: false, ui: false });
-    // Two UIs on the context's own events: one connected before anything ran, one first asked at the end. (The
-    // package's types are the build's, its bus the same class as the sources'.)
-    const events = sc.events as unknown as EventBus<SchedulerEvent>;
-    const eager = startUi(events, view('eager'))!;
-    const lazy = startUi(events, view('lazy'))!;
+    // Two UIs on the context's own events: one connected before anything ran, one first asked at the end.
+    const { sc, eager, lazy } = contextWithTwoUis();
     try {
       expect(await api(eager, '/jobs')).toEqual([]);
       expect(eager.storeLoaded).toBe(true);
@@ -264,10 +270,7 @@ describe('lazy live UI', () => {
   it('holds a job of 4,000 tasks nobody looks at without loading the store or starting its thread, and a later reader sees every task', async () => {
     // Before: the store loaded, and its thread started, once 2,048 events were held: a script of one medium job paid
     // the thread's start (~55 ms of CPU) beside its two workers.
-    const sc = new Context({ master: 'local[2]', progress: false, hints: false, ui: false });
-    const events = sc.events as unknown as EventBus<SchedulerEvent>;
-    const eager = startUi(events, view('eager'))!;
-    const lazy = startUi(events, view('lazy'))!;
+    const { sc, eager, lazy } = contextWithTwoUis();
     try {
       await api(eager, '/jobs');
       expect(await sc.parallelize([], 4000).count()).toBe(0);
