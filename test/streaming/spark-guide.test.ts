@@ -338,6 +338,43 @@ describe('Transformations: mapWithState (StatefulNetworkWordCount, Scala)', () =
       ],
     ]);
   });
+  it('timeout: a key idle for the whole timeout is kept; idle for longer, it gets its last call and goes, keys of the initial state too', async () => {
+    // Spark times a key out once its last update is older than the batch time minus the timeout (strictly), and
+    // gives the initial state's keys the first batch's time as their last update.
+    const { ssc, tick } = manual(sc());
+    const spec = StateSpec.function((key: string, value: number | undefined, state: State<number>) => {
+      if (state.isTimingOut()) return `${key} timed out with ${state.get()}`;
+      state.update((state.getOption() ?? 0) + (value ?? 0));
+      return `${key} is ${state.get()}`;
+    })
+      .initialState(sc().parallelize<[string, number]>([['seed', 5]]))
+      .timeout(2000);
+    const stream = ssc.queueStream<[string, number]>([[['a', 1]], [], [], [['seed', 1]], [], [], []]).mapWithState(spec);
+    const mapped = collectBatches(stream);
+    const keys = collectBatches(stream.stateSnapshots().map(([k]) => k));
+    await ssc.start();
+    await tick(7);
+    await ssc.stop({ stopContext: false });
+    expect(sorted(mapped)).toEqual([
+      [1000, ['a is 1']],
+      [2000, []],
+      // Idle 2000 ms at 3000, the timeout itself: kept.
+      [3000, []],
+      [4000, ['a timed out with 1', 'seed is 6']],
+      [5000, []],
+      [6000, []],
+      [7000, ['seed timed out with 6']],
+    ]);
+    expect(sorted(keys)).toEqual([
+      [1000, ['a', 'seed']],
+      [2000, ['a', 'seed']],
+      [3000, ['a', 'seed']],
+      [4000, ['seed']],
+      [5000, ['seed']],
+      [6000, ['seed']],
+      [7000, []],
+    ]);
+  });
 });
 
 describe('Transformations: transform', () => {
@@ -517,4 +554,41 @@ describe('Initializing and stopping: stop() from inside an output operation', ()
       expect(log).toEqual(['1000: 1', 'stopped in 2000', '2000: 2', ...(graceful ? ['3000: 3', '4000: 4'] : [])]);
     },
   );
+});
+
+describe('Accumulators and broadcast variables (the RecoverableNetworkWordCount example, without the recovery)', () => {
+  it('a broadcast exclude list made once on the driver filters every batch; an accumulator counts the dropped words across batches', async () => {
+    const { ssc, tick } = manual(sc());
+    const batches = [['a b a', 'x'], ['b', 'y a'], ['x y']];
+    // The example's lazily made singletons: the first batch that needs them makes them.
+    let excluded: { value: string[] } | undefined;
+    const dropped = sc().accumulator(0);
+    const report: string[] = [];
+    ssc
+      .queueStream(batches.map((b) => [...b]))
+      .flatMap((l) => l.split(' '))
+      .map((w): [string, number] => [w, 1])
+      .reduceByKey((a, b) => a + b)
+      .foreachRDD(async (rdd, t) => {
+        excluded ??= sc().broadcast(['x', 'y']);
+        const counts = await rdd
+          .filter(
+            capture({ excluded, dropped }, ([word, count]: [string, number]) => {
+              if (!excluded.value.includes(word)) return true;
+              dropped.add(count);
+              return false;
+            }),
+          )
+          .collect();
+        report.push(`Counts at time ${t.ms} ${JSON.stringify(sortedPairs(counts))}, dropped so far ${dropped.value}`);
+      });
+    await ssc.start();
+    await tick(3);
+    await ssc.stop({ stopContext: false });
+    expect(report).toEqual([
+      'Counts at time 1000 [["a",2],["b",1]], dropped so far 1',
+      'Counts at time 2000 [["a",1],["b",1]], dropped so far 2',
+      'Counts at time 3000 [], dropped so far 4',
+    ]);
+  });
 });
