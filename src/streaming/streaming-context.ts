@@ -803,6 +803,7 @@ export class StreamingContext {
   stop(options: { graceful?: boolean; stopContext?: boolean; timeout?: Duration } = {}): Promise<void> {
     // Set now, not once #stop gets past its awaits: a batch finishing meanwhile must not let the next queued one start.
     if (this.#stopping === undefined && !(options.graceful ?? false)) this.#abandoning = true;
+    if (this.#stopping === undefined) for (const op of this.#outputs) op.stopping?.();
     this.#stopping ??= this.#stop(options.graceful ?? false, options.stopContext ?? true, options.timeout);
     if (this.#inBatch.getStore() === true) {
       // Called from this stream's own output (Spark's `if (rdd.isEmpty()) ssc.stop()` in foreachRDD): the stop waits

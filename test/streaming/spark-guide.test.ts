@@ -532,6 +532,39 @@ describe('Output operations', () => {
 
 describe('Initializing and stopping: stop() from inside an output operation', () => {
   it.each([false, true])(
+    'await ssc.stop({ graceful: %s }) inside a for-await over batches() with a full queue resolves; the reader then gets what was kept',
+    async (graceful) => {
+      // Before: the batch waiting for room in the queue waited for the reader, the reader for stop(), and stop() for
+      // that batch: the loop hung for ever once the reader was highWaterMark batches behind.
+      const { ssc, clock } = manual(sc());
+      const started: number[] = [];
+      const off = sc().events.on('batchStarted', (e) => void started.push(e.batch.ms));
+      const batches = ssc.queueStream<number>([[1], [2], [3], [4], [5]]).batches({ highWaterMark: 1 });
+      await ssc.start();
+      clock.advance(5000);
+      const seen: number[] = [];
+      const reading = (async () => {
+        for await (const { records } of batches) {
+          seen.push(...records);
+          if (seen.length > 1) continue;
+          // The batch at 3000 ms waits for room: [2] fills the queue.
+          await vi.waitFor(() => expect(started).toContain(3000), UNTIL);
+          await ssc.stop({ graceful, stopContext: false });
+        }
+        return 'ended';
+      })();
+      try {
+        expect(await Promise.race([reading, new Promise((r) => setTimeout(() => r('hung'), 30_000))])).toBe('ended');
+      } finally {
+        off();
+      }
+      // Not graceful: the running batch (3000) finishes, the queued ones are dropped; graceful: all are processed.
+      expect(seen).toEqual(graceful ? [1, 2, 3, 4, 5] : [1, 2, 3]);
+      expect(ssc.state).toBe('stopped');
+    },
+  );
+
+  it.each([false, true])(
     'await ssc.stop({ graceful: %s }) in foreachRDD resolves; that batch finishes, no later batch runs, awaitTermination is true',
     async (graceful) => {
       // Before: stop() waited for the running batch, which waited for stop(): `await ssc.stop()` hung for ever.
