@@ -453,6 +453,8 @@ export class TextFileSource implements Source<string> {
   /** Names present at the last listing; a name that disappears and comes back is a new file. */
   #seen = new Set<string>();
   #queued: string[] = [];
+  /** The folder was missing at the last listing (warned once until it is back). */
+  #missing = false;
 
   constructor(sc: Context, dir: string, options: { maxFilesPerBatch?: number }, name: string) {
     if (typeof dir !== 'string' || dir === '') throw new ArgumentTypeError('textFileStream expects a folder path');
@@ -466,8 +468,16 @@ export class TextFileSource implements Source<string> {
     let names: string[];
     try {
       names = await readdir(this.#dir);
+      this.#missing = false;
     } catch (error) {
-      throw new IllegalStateError(`textFileStream: cannot list ${this.#dir}: ${(error as Error).message}`);
+      // As Spark's FileInputDStream ("No directory to scan"): a folder not made yet, or removed and made again
+      // (rotated), gives empty batches instead of stopping the stream; the files it holds once back are new.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+        throw new IllegalStateError(`textFileStream: cannot list ${this.#dir}: ${(error as Error).message}`);
+      }
+      if (!this.#missing) console.warn(`kindling: ${this.name}: no folder to scan at ${this.#dir}; batches are empty until it exists`);
+      this.#missing = true;
+      return new Set();
     }
     const out = new Set<string>();
     // Hidden and underscore names are in-progress or marker files by the same rule as textFile.

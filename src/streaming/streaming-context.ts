@@ -364,7 +364,8 @@ export class StreamingContext {
 
   /**
    * The lines of files that appear in `dir` after the start (Spark's textFileStream): move or rename complete
-   * files in; later appends are not read. Names starting with `.` or `_` are ignored.
+   * files in; later appends are not read. Names starting with `.` or `_` are ignored. A missing folder gives empty
+   * batches (one warning) until it exists, as Spark's; then every file in it is new.
    *
    * @example
    * ```ts

@@ -11,7 +11,7 @@
  * - stop(stopContext) before start: operations.test.ts; a graceful stop processes what was received:
  *   sources-outputs.test.ts (fromAsyncIterable) and sources.test.ts (socket restarts).
  */
-import { mkdirSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
@@ -158,6 +158,49 @@ describe('Basic sources: textFileStream (the HdfsWordCount example)', () => {
     await tick();
     await ssc.stop({ stopContext: false });
     expect(got).toEqual([[1000, ['old']]]);
+  });
+});
+
+describe('Basic sources: textFileStream when its folder is missing', () => {
+  it('a folder made after the start, or removed and made again, gives empty batches meanwhile (one warning each time), not a stopped stream', async () => {
+    // Before: start() failed ("cannot list ... ENOENT"), and a folder removed mid-run stopped the stream at the next
+    // batch. Spark's FileInputDStream logs "No directory to scan" and lists again at the next batch.
+    const inbox = path.join(dir(), 'made-later');
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      const { ssc, tick } = manual(sc());
+      const got = collectBatches(ssc.textFileStream(inbox));
+      await ssc.start();
+      await tick();
+      mkdirSync(inbox);
+      writeFileSync(path.join(inbox, 'a.txt'), 'a\n');
+      await tick();
+      rmSync(inbox, { recursive: true });
+      await tick(2);
+      mkdirSync(inbox);
+      writeFileSync(path.join(inbox, 'b.txt'), 'b\n');
+      await tick();
+      await ssc.stop({ stopContext: false });
+      expect(got).toEqual([
+        [1000, []],
+        [2000, ['a']],
+        [3000, []],
+        [4000, []],
+        [5000, ['b']],
+      ]);
+      const lines = warn.mock.calls.map((c) => String(c[0])).filter((l) => l.includes('no folder to scan'));
+      expect(lines).toEqual(Array(2).fill(`kindling: files-0: no folder to scan at ${inbox}; batches are empty until it exists`));
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
+  it('a path that is not a folder still stops the stream, naming it', async () => {
+    const notAFolder = path.join(dir(), 'plain-file');
+    writeFileSync(notAFolder, 'x\n');
+    const { ssc } = manual(sc());
+    ssc.textFileStream(notAFolder).print();
+    await expect(ssc.start()).rejects.toThrow(`textFileStream: cannot list ${notAFolder}: ENOTDIR`);
   });
 });
 
