@@ -646,11 +646,11 @@ describe('Accumulators and broadcast variables (the RecoverableNetworkWordCount 
       .map((w): [string, number] => [w, 1])
       .reduceByKey((a, b) => a + b)
       .foreachRDD(async (rdd, t) => {
-        excluded ??= sc().broadcast(['x', 'y']);
+        const exclude = (excluded ??= sc().broadcast(['x', 'y']));
         const counts = await rdd
           .filter(
-            capture({ excluded, dropped }, ([word, count]: [string, number]) => {
-              if (!excluded.value.includes(word)) return true;
+            capture({ exclude, dropped }, ([word, count]: [string, number]) => {
+              if (!exclude.value.includes(word)) return true;
               dropped.add(count);
               return false;
             }),
