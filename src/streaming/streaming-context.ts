@@ -97,8 +97,11 @@ export class StreamingContext {
   readonly #abort = new AbortController();
   #generator: Promise<void> | undefined;
   #processor: Promise<void> | undefined;
-  /** Set while a batch's outputs run (their foreachRDD and transform functions too): see stop(). */
-  readonly #inBatch = new AsyncLocalStorage<true>();
+  /**
+   * The output running, seen from its foreachRDD and transform functions: see stop(). A flag, not mere presence:
+   * work an output started without awaiting it inherits the store and may call stop() after the output ended.
+   */
+  readonly #inBatch = new AsyncLocalStorage<{ running: boolean }>();
   readonly #queue: QueuedBatch[] = [];
   #wakeProcessor: (() => void) | undefined;
   #draining = false;
@@ -702,7 +705,8 @@ export class StreamingContext {
       if (!op.stream.isTimeValid(ms)) continue;
       const o0 = performance.now();
       try {
-        await this.#inBatch.run(true, () => op.run(ms));
+        const scope = { running: true };
+        await this.#inBatch.run(scope, () => op.run(ms)).finally(() => (scope.running = false));
       } catch (e) {
         error = e;
         failedOutput = op.name;
@@ -806,7 +810,7 @@ export class StreamingContext {
     if (this.#stopping === undefined && !(options.graceful ?? false)) this.#abandoning = true;
     if (this.#stopping === undefined) for (const op of this.#outputs) op.stopping?.();
     this.#stopping ??= this.#stop(options.graceful ?? false, options.stopContext ?? true, options.timeout);
-    if (this.#inBatch.getStore() === true) {
+    if (this.#inBatch.getStore()?.running === true) {
       // Called from this stream's own output (Spark's `if (rdd.isEmpty()) ssc.stop()` in foreachRDD): the stop waits
       // for the running batch, which would wait for the stop, and `await ssc.stop()` there hung for ever. It resolves
       // at once instead; the stop completes after this batch (awaitTermination() tells when, and reports its errors).

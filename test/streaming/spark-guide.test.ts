@@ -630,6 +630,25 @@ describe('Initializing and stopping: stop() from inside an output operation', ()
       expect(log).toEqual(['1000: 1', 'stopped in 2000', '2000: 2', ...(graceful ? ['3000: 3', '4000: 4'] : [])]);
     },
   );
+
+  it('stop() called by work an output started but did not await waits for the stop as usual once that output ended', async () => {
+    // Such work inherits the output's async context; it must not be taken for the output itself.
+    const { ssc, tick } = manual(sc());
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let later: Promise<string> | undefined;
+    ssc.queueStream<number>([[1], [2]]).foreachRDD((_rdd, t) => {
+      if (t.ms === 1000)
+        later = gate.then(async () => {
+          await ssc.stop({ stopContext: false });
+          return ssc.state;
+        });
+    });
+    await ssc.start();
+    await tick();
+    release();
+    expect(await later).toBe('stopped');
+  });
 });
 
 describe('Accumulators and broadcast variables (the RecoverableNetworkWordCount example, without the recovery)', () => {
