@@ -10,6 +10,10 @@
  * - one active StreamingContext per Context, no new operations after start: streaming-context.test.ts.
  * - stop(stopContext) before start: operations.test.ts; a graceful stop processes what was received:
  *   sources-outputs.test.ts (fromAsyncIterable) and sources.test.ts (socket restarts).
+ * - union of streams and transform joined with a static RDD: operations.test.ts; reduceByKeyAndWindow's filter,
+ *   countByWindow and countByValueAndWindow against a model: window-model.test.ts (countByWindow needs no checkpoint
+ *   folder here, a documented difference: docs/pyspark.md).
+ * - textFileStream files that appear after the start, moved in under a hidden name: sources-outputs.test.ts.
  */
 import { mkdirSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
