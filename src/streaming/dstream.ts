@@ -71,6 +71,8 @@ export interface OutputOperation {
   readonly last?: boolean;
   /** Called once the streaming context stops (ends `batches()` iterators). */
   close?(): void;
+  /** Called when stop() is called: an output that waits on its consumer must stop waiting (the consumer may be the caller). */
+  stopping?(): void;
 }
 
 /** Options of the windowed reductions. */
@@ -697,6 +699,7 @@ export abstract class DStream<T> implements StreamNode {
     const queue: { time: BatchTime; records: T[] }[] = [];
     let closed = false;
     let detached = false;
+    let stopping = false;
     let wakeReader: (() => void) | undefined;
     let wakeWriter: (() => void) | undefined;
     const wake = () => {
@@ -716,7 +719,7 @@ export abstract class DStream<T> implements StreamNode {
       stream: this,
       run: async (ms) => {
         if (detached) return;
-        while (queue.length >= hwm && !detached) await new Promise<void>((r) => (wakeWriter = r));
+        while (queue.length >= hwm && !detached && !stopping) await new Promise<void>((r) => (wakeWriter = r));
         if (detached) return;
         const rdd = this.getOrCompute(ms);
         const records = rdd === undefined ? [] : await rdd.collect();
@@ -726,6 +729,14 @@ export abstract class DStream<T> implements StreamNode {
       close: () => {
         closed = true;
         wake();
+      },
+      // A reader that calls `await ssc.stop()` in its loop no longer reads: a batch waiting for room waited for it
+      // while the stop waited for that batch. Once stopping, the batches left (the running one, or all of a graceful
+      // stop's) are queued past the high-water mark for the reader to take after the stop.
+      stopping: () => {
+        stopping = true;
+        wakeWriter?.();
+        wakeWriter = undefined;
       },
     });
     return {

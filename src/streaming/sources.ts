@@ -5,8 +5,8 @@
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Context } from '../context/context.js';
-import { ArgumentTypeError, IllegalStateError, InvalidArgumentError } from '../core/errors.js';
-import type { RDD } from '../rdd/index.js';
+import { ArgumentTypeError, IllegalStateError, InvalidArgumentError, describeValue } from '../core/errors.js';
+import { RDD } from '../rdd/index.js';
 import type { BatchTime } from './dstream.js';
 import { type PidOptions, RateLimit } from './rate-estimator.js';
 
@@ -113,27 +113,37 @@ export class QueueSource<T> implements Source<T> {
   readonly #oneAtATime: boolean;
   #iterator: Iterator<T[] | RDD<T>> | undefined;
   readonly #sc: Context;
+  /** Spark's defaultRDD: the batch of every interval that finds the queue empty. */
+  readonly #default: T[] | RDD<T>;
 
-  constructor(sc: Context, queue: Iterable<T[] | RDD<T>>, oneAtATime: boolean, name: string) {
+  constructor(sc: Context, queue: Iterable<T[] | RDD<T>>, oneAtATime: boolean, name: string, defaultRDD?: T[] | RDD<T>) {
     if (queue === null || typeof (queue as { [Symbol.iterator]?: unknown })[Symbol.iterator] !== 'function') {
       throw new ArgumentTypeError('queueStream expects an array (or iterable) of arrays or RDDs');
+    }
+    if (defaultRDD !== undefined && !Array.isArray(defaultRDD) && !(defaultRDD instanceof RDD)) {
+      throw new ArgumentTypeError(`queueStream: defaultRDD must be an array or an RDD, got ${describeValue(defaultRDD)}`);
     }
     this.#sc = sc;
     this.#queue = queue;
     this.#oneAtATime = oneAtATime;
     this.name = name;
+    this.#default = defaultRDD ?? [];
   }
   start(): void {}
   cut(): SourceBatch<T> {
     // An array is used as a queue, so items pushed after the start are picked up (as Spark's mutable Queue).
     if (Array.isArray(this.#queue)) {
       const q = this.#queue as (T[] | RDD<T>)[];
-      if (q.length === 0) return { records: [] };
+      if (q.length === 0) return { records: this.#defaultBatch() };
       return { records: this.#oneAtATime ? q.shift()! : this.#merge(q.splice(0, q.length)), buffered: q.length };
     }
     this.#iterator ??= this.#queue[Symbol.iterator]();
     const r = this.#iterator.next();
-    return { records: r.done ? [] : r.value };
+    return { records: r.done ? this.#defaultBatch() : r.value };
+  }
+  #defaultBatch(): T[] | RDD<T> {
+    // A copy: each batch owns its array, as one pushed onto the queue does.
+    return Array.isArray(this.#default) ? [...this.#default] : this.#default;
   }
   #merge(items: (T[] | RDD<T>)[]): T[] | RDD<T> {
     if (items.every((x) => Array.isArray(x))) return (items as T[][]).flat();
@@ -443,6 +453,8 @@ export class TextFileSource implements Source<string> {
   /** Names present at the last listing; a name that disappears and comes back is a new file. */
   #seen = new Set<string>();
   #queued: string[] = [];
+  /** The folder was missing at the last listing (warned once until it is back). */
+  #missing = false;
 
   constructor(sc: Context, dir: string, options: { maxFilesPerBatch?: number }, name: string) {
     if (typeof dir !== 'string' || dir === '') throw new ArgumentTypeError('textFileStream expects a folder path');
@@ -456,8 +468,16 @@ export class TextFileSource implements Source<string> {
     let names: string[];
     try {
       names = await readdir(this.#dir);
+      this.#missing = false;
     } catch (error) {
-      throw new IllegalStateError(`textFileStream: cannot list ${this.#dir}: ${(error as Error).message}`);
+      // As Spark's FileInputDStream ("No directory to scan"): a folder not made yet, or removed and made again
+      // (rotated), gives empty batches instead of stopping the stream; the files it holds once back are new.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+        throw new IllegalStateError(`textFileStream: cannot list ${this.#dir}: ${(error as Error).message}`);
+      }
+      if (!this.#missing) console.warn(`kindling: ${this.name}: no folder to scan at ${this.#dir}; batches are empty until it exists`);
+      this.#missing = true;
+      return new Set();
     }
     const out = new Set<string>();
     // Hidden and underscore names are in-progress or marker files by the same rule as textFile.

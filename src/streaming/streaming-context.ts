@@ -4,6 +4,7 @@
  * JobScheduler with concurrentJobs = 1). Batch RDDs are ordinary RDDs, so worker loss, retries and shuffles are
  * the engine's business.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import net from 'node:net';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -96,6 +97,11 @@ export class StreamingContext {
   readonly #abort = new AbortController();
   #generator: Promise<void> | undefined;
   #processor: Promise<void> | undefined;
+  /**
+   * The output running, seen from its foreachRDD and transform functions: see stop(). A flag, not mere presence:
+   * work an output started without awaiting it inherits the store and may call stop() after the output ended.
+   */
+  readonly #inBatch = new AsyncLocalStorage<{ running: boolean }>();
   readonly #queue: QueuedBatch[] = [];
   #wakeProcessor: (() => void) | undefined;
   #draining = false;
@@ -206,15 +212,16 @@ export class StreamingContext {
   /**
    * One queued item (an array or an RDD) per batch, for tests and demos (Spark's queueStream). An array is read
    * as a queue: items pushed onto it later are picked up. With `oneAtATime: false` a batch takes everything queued.
+   * `defaultRDD` (an array or an RDD) is the batch whenever the queue is empty, as Spark's; without it, an empty batch.
    *
    * @example
    * ```ts
    * const q: number[][] = [[1, 2], [3]];
-   * ssc.queueStream(q).map((x) => x * 10).print();
+   * ssc.queueStream(q, { defaultRDD: [0] }).map((x) => x * 10).print(); // [10, 20], [30], then [0] every batch
    * ```
    */
-  queueStream<T>(queue: Iterable<T[] | RDD<T>>, options: { oneAtATime?: boolean } = {}): DStream<T> {
-    return this.source(new QueueSource<T>(this.sc, queue, options.oneAtATime ?? true, `queue-${this.#nextSourceId++}`));
+  queueStream<T>(queue: Iterable<T[] | RDD<T>>, options: { oneAtATime?: boolean; defaultRDD?: T[] | RDD<T> } = {}): DStream<T> {
+    return this.source(new QueueSource<T>(this.sc, queue, options.oneAtATime ?? true, `queue-${this.#nextSourceId++}`, options.defaultRDD));
   }
 
   /**
@@ -360,7 +367,8 @@ export class StreamingContext {
 
   /**
    * The lines of files that appear in `dir` after the start (Spark's textFileStream): move or rename complete
-   * files in; later appends are not read. Names starting with `.` or `_` are ignored.
+   * files in; later appends are not read. Names starting with `.` or `_` are ignored. A missing folder gives empty
+   * batches (one warning) until it exists, as Spark's; then every file in it is new.
    *
    * @example
    * ```ts
@@ -697,7 +705,8 @@ export class StreamingContext {
       if (!op.stream.isTimeValid(ms)) continue;
       const o0 = performance.now();
       try {
-        await op.run(ms);
+        const scope = { running: true };
+        await this.#inBatch.run(scope, () => op.run(ms)).finally(() => (scope.running = false));
       } catch (e) {
         error = e;
         failedOutput = op.name;
@@ -788,6 +797,8 @@ export class StreamingContext {
    * Stops the stream. `graceful`: stop receiving, cut batches for what the sources still hold, and finish every
    * batch first (Spark waits the same way, up to `timeout`, default 10 batch intervals). Otherwise queued batches
    * are dropped and only the running one finishes. `stopContext` (default true, as Spark) stops the Context too.
+   * Called from one of the stream's own outputs (a `foreachRDD` or `transform` function), it cannot wait for the
+   * batch it runs in: it resolves at once and the stop completes once that batch has finished.
    *
    * @example
    * ```ts
@@ -797,7 +808,15 @@ export class StreamingContext {
   stop(options: { graceful?: boolean; stopContext?: boolean; timeout?: Duration } = {}): Promise<void> {
     // Set now, not once #stop gets past its awaits: a batch finishing meanwhile must not let the next queued one start.
     if (this.#stopping === undefined && !(options.graceful ?? false)) this.#abandoning = true;
+    if (this.#stopping === undefined) for (const op of this.#outputs) op.stopping?.();
     this.#stopping ??= this.#stop(options.graceful ?? false, options.stopContext ?? true, options.timeout);
+    if (this.#inBatch.getStore()?.running === true) {
+      // Called from this stream's own output (Spark's `if (rdd.isEmpty()) ssc.stop()` in foreachRDD): the stop waits
+      // for the running batch, which would wait for the stop, and `await ssc.stop()` there hung for ever. It resolves
+      // at once instead; the stop completes after this batch (awaitTermination() tells when, and reports its errors).
+      this.#stopping.catch(() => undefined);
+      return Promise.resolve();
+    }
     return this.#stopping;
   }
 
