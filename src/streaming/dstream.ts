@@ -346,19 +346,38 @@ export abstract class DStream<T> implements StreamNode {
    */
   transform<U>(fn: (rdd: RDD<T>, time: BatchTime) => RDD<U>): DStream<U> {
     if (typeof fn !== 'function') throw new ArgumentTypeError(`transform expects a function, got ${typeof fn}`);
-    return this.derive('transform', (rdd, ms) => {
-      const out: unknown = fn(rdd, this.graph.batchTime(ms));
-      // An undefined was taken for "no RDD at this time": the batch's outputs were skipped without a word. Spark
-      // fails the batch ("Transform function must not return null"); anything else reached the outputs as if it
-      // were an RDD and failed there ("rdd.count is not a function").
-      if (!(out instanceof RDD)) {
-        throw new InvalidArgumentError(
-          `transform of ${this.label} returned ${out === undefined ? 'undefined' : describeValue(out)} for the batch at ${ms} ms, not an RDD; ` +
-            'return sc.emptyRDD() for a batch without elements',
-        );
-      }
-      return out as RDD<U>;
-    });
+    return this.derive('transform', (rdd, ms) => this.#returnedRdd<U>(fn(rdd, this.graph.batchTime(ms)), 'transform', ms));
+  }
+
+  /**
+   * Any function of this stream's and `other`'s RDDs of the same batch, run on the driver for every batch (Spark's
+   * transformWith); both streams must have the same slide.
+   *
+   * @example
+   * ```ts
+   * // Clicks whose user is not in this batch's logins.
+   * const strays = clicks.transformWith(logins, (c, l, time) => c.subtractByKey(l));
+   * ```
+   */
+  transformWith<U, R>(other: DStream<U>, fn: (rdd: RDD<T>, otherRdd: RDD<U>, time: BatchTime) => RDD<R>): DStream<R> {
+    if (typeof fn !== 'function') throw new ArgumentTypeError(`transformWith expects a function, got ${typeof fn}`);
+    this.#sameSlide(other, 'transformWith');
+    return new TransformedDStream<R>(this.graph, [this, other], this.slideMs, 'transformWith', (rdds, ms) =>
+      this.#returnedRdd<R>(fn(rdds[0] as RDD<T>, rdds[1] as RDD<U>, this.graph.batchTime(ms)), 'transformWith', ms),
+    );
+  }
+
+  #returnedRdd<U>(out: unknown, op: string, ms: number): RDD<U> {
+    // An undefined was taken for "no RDD at this time": the batch's outputs were skipped without a word. Spark
+    // fails the batch ("Transform function must not return null"); anything else reached the outputs as if it
+    // were an RDD and failed there ("rdd.count is not a function").
+    if (!(out instanceof RDD)) {
+      throw new InvalidArgumentError(
+        `${op} of ${this.label} returned ${out === undefined ? 'undefined' : describeValue(out)} for the batch at ${ms} ms, not an RDD; ` +
+          'return sc.emptyRDD() for a batch without elements',
+      );
+    }
+    return out as RDD<U>;
   }
 
   /** One element per batch: its number of elements. @example `events.count().print()` */

@@ -424,6 +424,58 @@ describe('Transformations: mapWithState (StatefulNetworkWordCount, Scala)', () =
   });
 });
 
+describe('Transformations: transformWith (two streams, one function per batch)', () => {
+  it("gets both streams' RDDs of the same batch and its time; a stream of another slide or a non-function is refused at the call", async () => {
+    const { ssc, tick } = manual(sc());
+    const clicks = ssc.queueStream([
+      [
+        ['ann', 'home'],
+        ['bob', 'cart'],
+        ['cy', 'home'],
+      ],
+      [['ann', 'cart']],
+      [],
+    ] as [string, string][][]);
+    const logins = ssc.queueStream([[['ann', 1]], [['bob', 1]], [['dee', 1]]] as [string, number][][]);
+    const times: number[] = [];
+    const strays = collectBatches(
+      clicks.transformWith(logins, (c, l, t) => {
+        times.push(t.ms);
+        return c.subtractByKey(l);
+      }),
+    );
+    expect(() => clicks.transformWith(logins.window('2s', '2s'), (c) => c)).toThrow(
+      /transformWith: both streams must have the same slide, got 1000 ms and 2000 ms/,
+    );
+    expect(() => clicks.transformWith(logins, 'subtract' as never)).toThrow(/transformWith expects a function, got string/);
+    await ssc.start();
+    await tick(3);
+    await ssc.stop({ stopContext: false });
+    expect(sorted(strays)).toEqual([
+      [
+        1000,
+        [
+          ['bob', 'cart'],
+          ['cy', 'home'],
+        ],
+      ],
+      [2000, [['ann', 'cart']]],
+      [3000, []],
+    ]);
+    expect(times).toEqual([1000, 2000, 3000]);
+  });
+
+  it('a function that returns no RDD fails the batch, naming the operation and the batch (as transform)', async () => {
+    const { ssc, tick } = manual(sc());
+    const a = ssc.queueStream([[1]]);
+    a.transformWith(ssc.queueStream([[2]]), () => undefined as never).foreachRDD(async (rdd) => void (await rdd.count()));
+    await ssc.start();
+    await expect(tick()).rejects.toThrow(/transformWith of queue-\d+ returned undefined for the batch at 1000 ms, not an RDD/);
+    await expect(ssc.awaitTermination()).rejects.toThrow(/returned undefined/);
+    await ssc.stop({ stopContext: false });
+  });
+});
+
 describe('Transformations: transform', () => {
   it('runs its function on the driver once per batch with the batch time, so the RDD operation may change between batches', async () => {
     const { ssc, tick } = manual(sc());
