@@ -170,6 +170,54 @@ describe('SkewedGroupByTest', () => {
   eachEngine('mapper outputs growing linearly: groupByKey still gives every key its values', (sc) => checkGroupBy(sc, true));
 });
 
+describe('SimpleSkewedGroupByTest', () => {
+  eachEngine('keys drawn ratio times more often for reducer 0: every key keeps its values', async (sc) => {
+    const [numMappers, numKVPairs, valSize, numReducers, ratio] = [2, 1000, 100, 2, 5.0];
+    const pairs1 = sc
+      .parallelize([0, 1], numMappers)
+      .flatMap(
+        capture({ mulberry32, numKVPairs, valSize, numReducers, ratio }, (p) => {
+          const ranGen = mulberry32(2000 + p);
+          const result: Array<[number, Uint8Array]> = [];
+          for (let i = 0; i < numKVPairs; i++) {
+            const byteArr = new Uint8Array(valSize).map(() => Math.floor(ranGen() * 256));
+            const offset = Math.floor(ranGen() * 1000) * numReducers;
+            // Spark's comment: "give ratio times higher chance of generating key 0 (for reducer 0)".
+            if (ranGen() < ratio / (numReducers + ratio - 1)) result.push([offset, byteArr]);
+            else result.push([1 + Math.floor(ranGen() * (numReducers - 1)) + offset, byteArr]);
+          }
+          return result;
+        }),
+      )
+      .cache();
+    expect(await pairs1.count()).toBe(numMappers * numKVPairs);
+    const grouped = pairs1.groupByKey(numReducers);
+    const expected = groupLocally(await pairs1.collect());
+    expect(await grouped.count()).toBe(expected.size);
+    const got = await grouped.mapValues((vs) => ({ n: vs.length, sum: vs.reduce((s, v) => s + v.reduce((a, b) => a + b, 0), 0) })).collect();
+    expect(new Map(got)).toEqual(expected);
+    pairs1.unpersist();
+  });
+});
+
+describe('SkewedGroupByTest as Spark writes it', () => {
+  it('assigning the captured numKVPairs inside the task is refused at the call, naming it', () => {
+    const sc = contexts.get(ENGINES[0]!)!();
+    let numKVPairs = 1000;
+    const numMappers = 2;
+    // Scala's closure assigns its own copy of the var in each task; here that would only change the worker's copy.
+    expect(() =>
+      sc.parallelize([0, 1], numMappers).flatMap(
+        capture({ numKVPairs, numMappers }, (p) => {
+          numKVPairs = Math.trunc(((p + 1) / numMappers) * numKVPairs);
+          return Array.from({ length: numKVPairs }, (_, i) => [i, p]);
+        }),
+      ),
+    ).toThrow(/numKVPairs/);
+    numKVPairs++;
+  });
+});
+
 describe('BroadcastTest', () => {
   eachEngine('a new broadcast of the same array each iteration: every task sees its full length and content', async (sc) => {
     const num = 200_000;
@@ -216,7 +264,10 @@ describe('ExceptionHandlingTest', () => {
         if (i === 1) throw new Error('Testing exception handling');
       });
     await expect(job).rejects.toThrow(/Testing exception handling/);
-    const error = await job.catch((e: unknown) => e as Error);
+    const error = (await job.then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as Error;
     expect(error.message).toMatch(/partition 1/);
     expect(await sc.parallelize([1, 2, 3], 2).sum()).toBe(6);
   });
@@ -246,6 +297,80 @@ describe('ExceptionHandlingTest', () => {
       if (outcome !== 'ok') expect(outcome).toMatch(/Testing exception handling/);
     }
     expect(await sc.parallelize([1, 2, 3], 2).count()).toBe(3);
+  });
+});
+
+describe('AccumulatorMetricsTest', () => {
+  eachEngine('a long and a double accumulator added in a map before repartition(100): every task counts once', async (sc) => {
+    const acc = sc.longAccumulator('my-long-metric');
+    const acc2 = sc.doubleAccumulator('my-double-metric');
+    const num = 100_000;
+    const arr1 = Array.from({ length: num }, (_, i) => i);
+    for (let i = 0; i < 3; i++) {
+      const barr1 = sc.broadcast(arr1);
+      const observedSizes = sc
+        .parallelize(
+          Array.from({ length: 10 }, (_, j) => j + 1),
+          2,
+        )
+        .map(
+          capture({ acc, acc2, barr1 }, () => {
+            acc.add(1);
+            acc2.add(1.1);
+            return barr1.value.length;
+          }),
+        );
+      const sizes = await observedSizes.repartition(100).collect();
+      expect(sizes).toEqual(new Array(10).fill(num));
+    }
+    expect(acc.value).toBe(30);
+    expect(acc.count).toBe(30);
+    expect(acc2.count).toBe(30);
+    expect(acc2.value).toBeCloseTo(33, 9);
+  });
+});
+
+describe('LogQuery', () => {
+  const exampleApacheLogs = [
+    '10.10.10.10 - "FRED" [18/Jan/2013:17:56:07 +1100] "GET http://images.com/2013/Generic.jpg HTTP/1.1" 304 315 "http://referall.com/" "Mozilla/4.0 (compatible; MSIE 7.0; Windows NT 5.1; GTB7.4; .NET CLR 2.0.50727; .NET CLR 3.0.04506.30; .NET CLR 3.0.04506.648; .NET CLR 3.5.21022; .NET CLR 3.0.4506.2152; .NET CLR 1.0.3705; .NET CLR 1.1.4322; .NET CLR 3.5.30729; Release=ARP)" "UD-1" - "image/jpeg" "whatever" 0.350 "-" - "" 265 923 934 "" 62.24.11.25 images.com 1358492167 - Whatup',
+    '10.10.10.10 - "FRED" [18/Jan/2013:18:02:37 +1100] "GET http://images.com/2013/Generic.jpg HTTP/1.1" 304 306 "http:/referall.com" "Mozilla/4.0 (compatible; MSIE 7.0; Windows NT 5.1; GTB7.4; .NET CLR 2.0.50727; .NET CLR 3.0.04506.30; .NET CLR 3.0.04506.648; .NET CLR 3.5.21022; .NET CLR 3.0.4506.2152; .NET CLR 1.0.3705; .NET CLR 1.1.4322; .NET CLR 3.5.30729; Release=ARP)" "UD-1" - "image/jpeg" "whatever" 0.352 "-" - "" 256 977 988 "" 0 73.23.2.15 images.com 1358492557 - Whatup',
+    '10.10.10.11 - "-" [18/Jan/2013:18:03:00 +1100] "GET http://images.com/a.png HTTP/1.1" 200 1000 "-" "curl"',
+    'not a log line at all',
+  ];
+  const apacheLogRegex = /^([\d.]+) (\S+) (\S+) \[([\w\d:/]+\s[+\-]\d{4})\] "(.+?)" (\d{3}) ([\d\-]+) "([^"]+)" "([^"]+)".*/;
+  /** A (ip, user, query) key; (null, null, null) for an anonymous user or a line that does not parse. */
+  const extractKey = capture({ apacheLogRegex }, (line: string): [string | null, string | null, string | null] => {
+    const m = apacheLogRegex.exec(line);
+    if (m !== null && m[3] !== '"-"') return [m[1]!, m[3]!, m[5]!];
+    return [null, null, null];
+  });
+  // Spark's Stats class with its merge method becomes a plain object and a function: class instances do not cross.
+  const extractStats = capture({ apacheLogRegex }, (line: string) => {
+    const m = apacheLogRegex.exec(line);
+    return { count: 1, numBytes: m === null ? 0 : Number.parseInt(m[7]!, 10) };
+  });
+  const merge = (a: { count: number; numBytes: number }, b: { count: number; numBytes: number }) => ({
+    count: a.count + b.count,
+    numBytes: a.numBytes + b.numBytes,
+  });
+
+  eachEngine('a roll-up keyed by (ip, user, query) tuples, nulls included', async (sc) => {
+    const dataSet = sc.parallelize([...exampleApacheLogs, ...exampleApacheLogs], 3);
+    const got = await dataSet
+      .map(capture({ extractKey, extractStats }, (line) => [extractKey(line), extractStats(line)]))
+      .reduceByKey(capture({ merge }, (a, b) => merge(a, b)))
+      .collect();
+    const expected = new Map<string, { count: number; numBytes: number }>();
+    for (const line of [...exampleApacheLogs, ...exampleApacheLogs]) {
+      const k = JSON.stringify(extractKey(line));
+      expected.set(k, merge(expected.get(k) ?? { count: 0, numBytes: 0 }, extractStats(line)));
+    }
+    expect(new Map(got.map(([k, v]) => [JSON.stringify(k), v]))).toEqual(expected);
+    expect(expected.get(JSON.stringify(['10.10.10.10', '"FRED"', 'GET http://images.com/2013/Generic.jpg HTTP/1.1']))).toEqual({
+      count: 4,
+      numBytes: 2 * (315 + 306),
+    });
+    expect(expected.get(JSON.stringify([null, null, null]))).toEqual({ count: 4, numBytes: 2 * 1000 });
   });
 });
 
@@ -364,7 +489,9 @@ describe('SparkPi', () => {
     const n = 100_000 * slices;
     const count = await sc
       .range(1, n, 1, slices)
-      .map(() => {
+      // Typed as Scala's Int: TypeScript infers the literal union 0 | 1 (as Array.prototype.map does), and reduce's
+      // a + b would not fit it.
+      .map((): number => {
         const x = Math.random() * 2 - 1;
         const y = Math.random() * 2 - 1;
         return x * x + y * y <= 1 ? 1 : 0;
