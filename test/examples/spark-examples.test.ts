@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { capture, type Context, type RDD } from 'kindling';
+import { capture, useModule, type Context, type RDD } from 'kindling';
 import { ENGINES, useContext, useTempDir } from './helpers.js';
 
 /** A seeded generator (mulberry32), plain so that it can be captured and shipped to workers. */
@@ -270,6 +270,20 @@ describe('ExceptionHandlingTest', () => {
     )) as Error;
     expect(error.message).toMatch(/partition 1/);
     expect(await sc.parallelize([1, 2, 3], 2).sum()).toBe(6);
+  });
+
+  eachEngine("the task's error is the job error's cause, with its name, message and code (Node's ENOENT here)", async (sc) => {
+    const job = sc.parallelize([0, 1], 2).foreach(
+      capture({ fs: useModule('node:fs') }, (i) => {
+        if (i === 1) fs.readFileSync('/nonexistent/kindling-spark-examples');
+      }),
+    );
+    const error = (await job.then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as Error & { cause: Error & { code?: string } };
+    expect(error.cause).toMatchObject({ name: 'Error', code: 'ENOENT' });
+    expect(error.cause.message).toMatch(/ENOENT.*kindling-spark-examples/);
   });
 
   eachEngine('a task that throws a string (not an Error) fails the job with that string', async (sc) => {
