@@ -273,8 +273,9 @@ describe('ExceptionHandlingTest', () => {
   });
 
   eachEngine("the task's error is the job error's cause, with its name, message and code (Node's ENOENT here)", async (sc) => {
+    const fs = useModule('node:fs');
     const job = sc.parallelize([0, 1], 2).foreach(
-      capture({ fs: useModule('node:fs') }, (i) => {
+      capture({ fs }, (i) => {
         if (i === 1) fs.readFileSync('/nonexistent/kindling-spark-examples');
       }),
     );
