@@ -9,19 +9,11 @@ import { describe, expect, it } from 'vitest';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { capture, useModule, type Context, type RDD } from 'kindling';
+import { mulberry32 as seededRandom } from '../fixtures/seeded-random.js';
 import { ENGINES, useContext, useTempDir } from './helpers.js';
 
-/** A seeded generator (mulberry32), plain so that it can be captured and shipped to workers. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A local binding, as a captured function must be (vitest rewrites an imported name inside a function's source). */
+const mulberry32 = seededRandom;
 
 const contexts = new Map(ENGINES.map((engine) => [engine, useContext(engine)] as const));
 const temp = useTempDir('spark-examples');
@@ -260,18 +252,21 @@ describe('SkewedGroupByTest as Spark writes it', () => {
   });
 });
 
+/** `sc.parallelize(1 to 10, slices)`, the ten tasks of the broadcast programs. */
+function oneToTen(sc: Context): RDD<number> {
+  return sc.parallelize(
+    Array.from({ length: 10 }, (_, j) => j + 1),
+    2,
+  );
+}
+
 describe('BroadcastTest', () => {
   eachEngine('a new broadcast of the same array each iteration: every task sees its full length and content', async (sc) => {
     const num = 200_000;
     const arr1 = Array.from({ length: num }, (_, i) => i);
     for (let i = 0; i < 3; i++) {
       const barr1 = sc.broadcast(arr1);
-      const observedSizes = sc
-        .parallelize(
-          Array.from({ length: 10 }, (_, j) => j + 1),
-          2,
-        )
-        .map(capture({ barr1 }, (j) => [barr1.value.length, barr1.value[j * 1000]]));
+      const observedSizes = oneToTen(sc).map(capture({ barr1 }, (j) => [barr1.value.length, barr1.value[j * 1000]]));
       expect(await observedSizes.collect()).toEqual(Array.from({ length: 10 }, (_, j) => [num, (j + 1) * 1000]));
     }
   });
@@ -284,12 +279,7 @@ describe('MultiBroadcastTest', () => {
     const arr2 = Array.from({ length: num + 1 }, (_, i) => num - i);
     const barr1 = sc.broadcast(arr1);
     const barr2 = sc.broadcast(arr2);
-    const observedSizes = sc
-      .parallelize(
-        Array.from({ length: 10 }, (_, j) => j + 1),
-        2,
-      )
-      .map(capture({ barr1, barr2 }, () => [barr1.value.length, barr2.value.length, barr1.value[7], barr2.value[7]]));
+    const observedSizes = oneToTen(sc).map(capture({ barr1, barr2 }, () => [barr1.value.length, barr2.value.length, barr1.value[7], barr2.value[7]]));
     expect(await observedSizes.collect()).toEqual(Array.from({ length: 10 }, () => [num, num + 1, 7, num - 7]));
   });
 });
@@ -365,18 +355,13 @@ describe('AccumulatorMetricsTest', () => {
     const arr1 = Array.from({ length: num }, (_, i) => i);
     for (let i = 0; i < 3; i++) {
       const barr1 = sc.broadcast(arr1);
-      const observedSizes = sc
-        .parallelize(
-          Array.from({ length: 10 }, (_, j) => j + 1),
-          2,
-        )
-        .map(
-          capture({ acc, acc2, barr1 }, () => {
-            acc.add(1);
-            acc2.add(1.1);
-            return barr1.value.length;
-          }),
-        );
+      const observedSizes = oneToTen(sc).map(
+        capture({ acc, acc2, barr1 }, () => {
+          acc.add(1);
+          acc2.add(1.1);
+          return barr1.value.length;
+        }),
+      );
       const sizes = await observedSizes.repartition(100).collect();
       expect(sizes).toEqual(new Array(10).fill(num));
     }
