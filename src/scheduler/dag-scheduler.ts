@@ -957,5 +957,8 @@ function userErrorOf(info: ErrorInfo): Error {
   const e = new Error(info.message);
   e.name = info.name;
   if (info.stack !== undefined) e.stack = info.stack;
+  // What a program tests to tell failures apart (Node's 'ENOENT', its own codes), as Spark's cause is the task's
+  // exception itself.
+  if (info.code !== undefined) (e as Error & { code?: string }).code = info.code;
   return e;
 }

@@ -11,22 +11,11 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, test } from 'vitest';
 import { capture, JobFailedError } from 'kindling';
 import { parseCsv } from '../../src/io/csv.js';
+import { mulberry32 as random } from '../fixtures/seeded-random.js';
 import { MODES, useContext } from './helpers.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'kindling-csv-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
-
-/** A small seeded generator (mulberry32), so a failing layout can be reproduced from the seed in the message. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A field as a CSV writer quotes it: quoted when it holds the delimiter, a quote or a line break. */
 function csvField(v: string): string {
