@@ -1174,15 +1174,17 @@ export class Context implements RddContext {
   }
 
   /**
-   * Active job and stage ids and their progress (Spark's statusTracker).
+   * Job and stage ids, their progress and their outcome (Spark's statusTracker): running ones live, ended ones while
+   * retained (the latest 1,000 jobs and stages).
    *
    * @example
    * ```ts
    * sc.statusTracker().getActiveJobIds(); // [4]
+   * sc.statusTracker().getJobInfo(3)?.status; // 'SUCCEEDED'
    * ```
    */
   statusTracker(): StatusTracker {
-    return new StatusTracker(() => this.#dag.status());
+    return new StatusTracker(this.#dag);
   }
 
   // ---- lifecycle ---------------------------------------------------------------------------------------------

@@ -442,7 +442,7 @@ export class DAGScheduler implements TaskSetListener {
    */
   #stopForRollback(s: Stage, why: string): void {
     s.firstValidAttempt = s.nextAttempt;
-    if (!this.#running.delete(s)) return;
+    if (!this.#leaveRunning(s, 'FAILED')) return;
     this.#taskScheduler!.cancelStage(s);
     this.#waiting.add(s);
     this.bus.emit({
@@ -515,6 +515,7 @@ export class DAGScheduler implements TaskSetListener {
     hop('dag.result', job.jobId, spec.partition);
     if (job.remaining === 0) {
       this.#stageFinished(stage);
+      this.#retireJob(job, 'SUCCEEDED');
       this.#jobs.delete(job.jobId);
       this.bus.emit({ type: 'jobEnd', jobId: job.jobId, time: Date.now(), result: 'succeeded' });
       hop('dag.jobEndEmitted', job.jobId);
@@ -558,7 +559,7 @@ export class DAGScheduler implements TaskSetListener {
 
   #stageFinished(stage: Stage): void {
     hop('dag.stageFinished', stage.firstJobId, stage.id);
-    this.#running.delete(stage);
+    this.#leaveRunning(stage, 'COMPLETE');
     stage.failedAttempts = 0;
     const attempt = stage.nextAttempt - 1;
     const m = this.#stageMetrics.get(stage);
@@ -607,7 +608,7 @@ export class DAGScheduler implements TaskSetListener {
       this.tracker.unregisterOutput(failure.shuffleId, failure.mapId, failure.workerIndex);
       if (failure.epoch >= 0) this.tracker.unregisterWorkerOutputs(failure.workerIndex, failure.epoch, failure.message);
     }
-    this.#running.delete(stage);
+    this.#leaveRunning(stage, 'FAILED');
     this.#failed.add(stage);
     this.#taskScheduler!.cancelStage(stage);
     stage.failedAttempts++;
@@ -698,7 +699,7 @@ export class DAGScheduler implements TaskSetListener {
       attempts.map((a) => a.error),
     );
     error.cause = userErrorOf(last.error);
-    this.#running.delete(stage);
+    this.#leaveRunning(stage, 'FAILED');
     this.bus.emit({
       type: 'stageCompleted',
       jobId,
@@ -741,12 +742,14 @@ export class DAGScheduler implements TaskSetListener {
   }
 
   #failJob(job: ActiveJob, error: Error, kill = false): void {
-    if (!this.#jobs.delete(job.jobId)) return;
+    if (!this.#jobs.has(job.jobId)) return;
+    this.#retireJob(job, 'FAILED');
+    this.#jobs.delete(job.jobId);
     // Stop this job's stages unless another active job still needs them.
     for (const s of [...this.#running, ...this.#waiting]) {
       s.jobIds.delete(job.jobId);
       if (![...s.jobIds].some((j) => this.#jobs.has(j))) {
-        const wasRunning = this.#running.delete(s);
+        const wasRunning = this.#leaveRunning(s, 'FAILED');
         this.#waiting.delete(s);
         if (kill) this.#taskScheduler?.killStage(s, KILL_GRACE_MS);
         else this.#taskScheduler?.cancelStage(s, true);
@@ -826,7 +829,17 @@ export class DAGScheduler implements TaskSetListener {
 
   /** Active jobs with their stages, and the stages running now with their progress. */
   status(): { jobs: ActiveJobStatus[]; stages: ActiveStageStatus[] } {
-    const jobs = [...this.#jobs.values()].map((j) => ({
+    const jobs = [...this.#jobs.values()].map((j) => this.#jobStatus(j));
+    const stages: ActiveStageStatus[] = [];
+    for (const s of this.#running) {
+      const p = this.#taskScheduler?.stageProgress(s);
+      if (p !== undefined) stages.push({ stageId: s.id, name: s.name, ...p });
+    }
+    return { jobs, stages: stages.sort((a, b) => a.stageId - b.stageId) };
+  }
+
+  #jobStatus(j: ActiveJob): ActiveJobStatus {
+    return {
       jobId: j.jobId,
       description: j.description,
       jobGroup: this.#jobGroups.get(j.jobId),
@@ -834,13 +847,31 @@ export class DAGScheduler implements TaskSetListener {
       numTasks: j.numTasks,
       // A map stage run again (lost output) counts its tasks again: never more than the job's tasks, as Spark shows.
       numCompletedTasks: Math.min(j.numTasks, j.done.length - j.remaining + j.mapTasksCompleted),
-    }));
-    const stages: ActiveStageStatus[] = [];
-    for (const s of this.#running) {
-      const p = this.#taskScheduler?.stageProgress(s);
-      if (p !== undefined) stages.push({ stageId: s.id, name: s.name, ...p });
-    }
-    return { jobs, stages: stages.sort((a, b) => a.stageId - b.stageId) };
+    };
+  }
+
+  /**
+   * Jobs and stages that have ended, the latest RETAINED_ENDED of each (Spark's status tracker reads its status
+   * store, which keeps spark.ui.retainedJobs / retainedStages, 1,000 each): what `getJobInfo` and `getStageInfo` answer
+   * for a job or stage no longer running. One small record per job and per stage attempt, nothing per task.
+   */
+  readonly #endedJobs = new Map<number, EndedJobStatus>();
+  readonly #endedStages = new Map<number, EndedStageStatus>();
+
+  ended(): { readonly jobs: ReadonlyMap<number, EndedJobStatus>; readonly stages: ReadonlyMap<number, EndedStageStatus> } {
+    return { jobs: this.#endedJobs, stages: this.#endedStages };
+  }
+
+  #retireJob(job: ActiveJob, status: EndedJobStatus['status']): void {
+    retain(this.#endedJobs, job.jobId, { ...this.#jobStatus(job), status });
+  }
+
+  /** Takes a running stage out of the running set, keeping its last attempt's counts; false if it was not running. */
+  #leaveRunning(stage: Stage, status: EndedStageStatus['status']): boolean {
+    const p = this.#running.has(stage) ? this.#taskScheduler?.stageProgress(stage) : undefined;
+    if (!this.#running.delete(stage)) return false;
+    if (p !== undefined) retain(this.#endedStages, stage.id, { stageId: stage.id, name: stage.name, ...p, numActiveTasks: 0, status });
+    return true;
   }
 
   /** Fails every active job (context stopped). */
@@ -871,6 +902,21 @@ export interface ActiveJobStatus {
   readonly numTasks: number;
   /** Those tasks that have succeeded. */
   readonly numCompletedTasks: number;
+}
+
+/** A job that has ended, as the status tracker reports it. */
+export type EndedJobStatus = ActiveJobStatus & { readonly status: 'SUCCEEDED' | 'FAILED' };
+/** A stage's last attempt once it stopped running (numActiveTasks 0): its counts at that moment. */
+export type EndedStageStatus = ActiveStageStatus & { readonly status: 'COMPLETE' | 'FAILED' };
+
+/** How many ended jobs, and ended stages, the scheduler keeps for the status tracker (Spark's retainedJobs/Stages). */
+export const RETAINED_ENDED = 1000;
+
+/** Sets `key` as the newest entry, dropping the oldest past RETAINED_ENDED (a Map iterates in insertion order). */
+function retain<V>(m: Map<number, V>, key: number, value: V): void {
+  m.delete(key);
+  m.set(key, value);
+  if (m.size > RETAINED_ENDED) m.delete(m.keys().next().value as number);
 }
 
 export interface ActiveStageStatus {

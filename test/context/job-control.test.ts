@@ -406,7 +406,11 @@ describe('job control at random moments', () => {
     expect(etlIds).toHaveLength(3);
     expect(sc.cancelJobGroup('etl').sort()).toEqual([...etlIds].sort());
     for (const err of await Promise.all(etl)) expect(err).toBeInstanceOf(AbortError);
-    expect(tracker.getJobIdsForGroup('etl')).toEqual([]);
+    // Cancelled, the group's jobs are still known (Spark lists a group's running, failed and completed jobs), as failed
+    // and no longer active.
+    expect(tracker.getJobIdsForGroup('etl')).toEqual([...etlIds].sort((a, b) => a - b));
+    for (const id of etlIds) expect(tracker.getJobInfo(id)).toMatchObject({ status: 'FAILED', jobGroup: 'etl' });
+    expect(tracker.getActiveJobIds().filter((id) => etlIds.includes(id))).toEqual([]);
     expect(await Promise.all(report)).toEqual([10 + 11 + 12 + 13, 20 + 21 + 22 + 23]);
     expect(sc.cancelJobGroup('etl')).toEqual([]);
   });

@@ -48,3 +48,69 @@ describe('statusTracker job task counts', () => {
     expect(info).toMatchObject({ numTasks: 4, numCompletedTasks: 0 });
   });
 });
+
+describe('statusTracker after a job ends (Spark keeps ended jobs and stages in its status store)', () => {
+  it('a succeeded job and its stages keep their final counts and status; a job group lists its ended jobs', async () => {
+    const sums = sc
+      .parallelize([1, 2, 3, 4, 5, 6], 3)
+      .map((x): [number, number] => [x % 2, x])
+      .reduceByKey((a, b) => a + b, 2);
+    const ids: number[] = [];
+    const off = sc.events.on('jobStart', (e) => ids.push(e.jobId));
+    await sc.withJobGroup('nightly', () => sums.collect());
+    await sums.count(); // outside the group
+    off();
+    const tracker = sc.statusTracker();
+    const [grouped, ungrouped] = ids as [number, number];
+    expect(tracker.getActiveJobIds()).toEqual([]);
+    const job = tracker.getJobInfo(grouped)!;
+    expect(job).toMatchObject({ jobId: grouped, jobGroup: 'nightly', status: 'SUCCEEDED', numTasks: 5, numCompletedTasks: 5 });
+    expect(job.stageIds).toHaveLength(2);
+    const [mapStage, resultStage] = job.stageIds as [number, number];
+    expect(tracker.getStageInfo(mapStage)).toMatchObject({
+      status: 'COMPLETE',
+      numTasks: 3,
+      numCompletedTasks: 3,
+      numActiveTasks: 0,
+      numFailedTasks: 0,
+    });
+    expect(tracker.getStageInfo(resultStage)).toMatchObject({ status: 'COMPLETE', numTasks: 2, numCompletedTasks: 2, numActiveTasks: 0 });
+    expect(tracker.getJobIdsForGroup('nightly')).toEqual([grouped]);
+    expect(tracker.getJobIdsForGroup(null)).toContain(ungrouped);
+    expect(tracker.getJobIdsForGroup(null)).not.toContain(grouped);
+    // The second job skipped the map stage (its output was there): only its result stage ran.
+    expect(tracker.getJobInfo(ungrouped)).toMatchObject({ status: 'SUCCEEDED', numTasks: 2, numCompletedTasks: 2 });
+    expect(tracker.getJobInfo(10_000_000)).toBeUndefined();
+  });
+
+  it('a job whose task keeps failing ends FAILED, its stage FAILED with the failed attempts counted', async () => {
+    let jobId = -1;
+    const off = sc.events.on('jobStart', (e) => (jobId = e.jobId));
+    const failing = sc.parallelize([1, 2, 3, 4], 2).map((x) => {
+      if (x === 4) throw new Error('bad record 4');
+      return x;
+    });
+    await expect(failing.collect()).rejects.toThrow(/bad record 4/);
+    off();
+    const tracker = sc.statusTracker();
+    const job = tracker.getJobInfo(jobId)!;
+    expect(job.status).toBe('FAILED');
+    const stage = tracker.getStageInfo(job.stageIds[0]!)!;
+    expect(stage).toMatchObject({ status: 'FAILED', numTasks: 2, numActiveTasks: 0 });
+    expect(stage.numFailedTasks).toBeGreaterThanOrEqual(1);
+    expect(stage.numCompletedTasks).toBeLessThanOrEqual(1);
+    // The context goes on: the next job runs and is tracked as usual.
+    expect(await sc.parallelize([1, 2], 2).count()).toBe(2);
+  });
+
+  it('keeps the latest 1,000 ended jobs, as Spark retains 1,000 (spark.ui.retainedJobs)', async () => {
+    const ids: number[] = [];
+    const off = sc.events.on('jobStart', (e) => ids.push(e.jobId));
+    const one = sc.parallelize([1], 1);
+    for (let i = 0; i < 1005; i++) await one.count();
+    off();
+    const tracker = sc.statusTracker();
+    expect(ids.slice(0, 5).map((id) => tracker.getJobInfo(id))).toEqual([undefined, undefined, undefined, undefined, undefined]);
+    expect(ids.slice(5).every((id) => tracker.getJobInfo(id)?.status === 'SUCCEEDED')).toBe(true);
+  });
+});

@@ -719,7 +719,8 @@ describe('REST API against Spark’s documented parameters and shapes', () => {
     expect(await running).toEqual([0, 1, 2, 3]);
     expect(tracker.getActiveJobIds()).toEqual([]);
     expect(tracker.getActiveStageIds()).toEqual([]);
-    expect(tracker.getJobInfo(jobId!)).toBeUndefined();
+    // Ended, the job is known with its outcome (Spark's SparkStatusTracker: "running, failed, and completed jobs").
+    expect(tracker.getJobInfo(jobId!)).toMatchObject({ status: 'SUCCEEDED', numCompletedTasks: 2 });
     expect(await get(`${app}/jobs?status=running`)).toEqual([]);
     expect(await get(`${app}/stages?status=active`)).toEqual([]);
     expect(await get(`${app}/jobs/${jobId}`)).toMatchObject({ status: 'SUCCEEDED', numActiveTasks: 0, numCompletedTasks: 2 });
