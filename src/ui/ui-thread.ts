@@ -14,11 +14,10 @@ import { lowerThreadPriority, UI_THREAD_NICE } from './thread-priority.js';
 import type { RestAnswer } from './server.js';
 import type { ToUiThread, UiThreadData } from './ui-thread-protocol.js';
 
+// Before any work: what the thread folds waits for the job's threads (thread-priority.ts).
+lowerThreadPriority(UI_THREAD_NICE);
+
 const data = workerData as UiThreadData;
-// Before any work, and only while nobody waits for an answer: what the thread folds then waits for the job's threads
-// (thread-priority.ts). A thread a reader started keeps the driver's priority: its answers cannot wait behind a busy
-// machine's backlog, and a thread cannot raise its priority again once lowered (that needs privilege).
-if (data.background) lowerThreadPriority(UI_THREAD_NICE);
 const store = new StatusStore({ retainedJobs: data.retainedJobs, retainedStages: data.retainedStages });
 const apps = new Map([[data.appId, store]]);
 const ring = data.ring;
