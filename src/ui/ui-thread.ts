@@ -10,12 +10,8 @@ import { TASK_ROW_CODES, TASK_ROW_WIDTH } from '../scheduler/events.js';
 import { TaskEventBatch } from '../scheduler/task-event-batch.js';
 import { restAnswer } from './rest.js';
 import { StatusStore } from './status-store.js';
-import { lowerThreadPriority, UI_THREAD_NICE } from './thread-priority.js';
 import type { RestAnswer } from './server.js';
 import type { ToUiThread, UiThreadData } from './ui-thread-protocol.js';
-
-// Before any work: what the thread folds waits for the job's threads (thread-priority.ts).
-lowerThreadPriority(UI_THREAD_NICE);
 
 const data = workerData as UiThreadData;
 const store = new StatusStore({ retainedJobs: data.retainedJobs, retainedStages: data.retainedStages });
