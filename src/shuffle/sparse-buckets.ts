@@ -55,3 +55,16 @@ export function bucketAt<T>(s: SparseBuckets<T>, r: number, empty?: T): T | unde
   const i = slotOf(s, r);
   return i < 0 ? empty : s.list[i];
 }
+
+/**
+ * A map status's record counts as one number per reducer, whichever form it came in (MapStatus.sizes).
+ *
+ * @example
+ * denseSizes({ length: 3, ids: Int32Array.of(1), list: [5] }); // [0, 5, 0]
+ */
+export function denseSizes(sizes: readonly number[] | SparseBuckets<number>): number[] {
+  if (!('list' in sizes)) return [...sizes];
+  const out = new Array<number>(sizes.length).fill(0);
+  for (let i = 0; i < sizes.ids.length; i++) out[sizes.ids[i]!] = sizes.list[i]!;
+  return out;
+}

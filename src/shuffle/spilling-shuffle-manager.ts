@@ -257,9 +257,11 @@ export class SpillingShuffleManager implements ShuffleManager {
           buckets.map((b, r) => (b.length === 0 && chunks[r]!.length === 0 ? EMPTY : concatEncoded([...chunks[r]!, encodeBucket(b)]))),
           (e) => e === EMPTY,
         );
+        // Only the reducers written to when they are few (see MapStatus.sizes).
+        const sparseSizes = sparseBuckets(counts, (n) => n === 0);
+        const sizes = sparseSizes.list.length * 4 < numReducers ? sparseSizes : counts;
         // The per-reducer arrays go with the task: the closures kept them (the pool's consumer holds `spill`) for as
         // long as the output was stored, three arrays of R slots per output of every shuffle still reachable.
-        const sizes = counts;
         buckets = chunks = [];
         counts = [];
         let shared: SharedOutput | undefined;
