@@ -3,13 +3,14 @@
  * until the count is stable): the paths have twice as many partitions each round (union adds, distinct keeps), in
  * Spark as here, so the last rounds run tens of thousands of tasks over shuffles of 8,192+ maps into as many reducers
  * while the data stays under 10k pairs. Per round: partitions, wall, the driver's heap and each worker's heap (read by
- * a task through `useModule('node:v8')`, after a GC pass is not forced: live + garbage).
+ * a task through `useModule('node:v8')`; no collection is forced, so live and not yet collected).
  *
  *   npx tsx bench/sparktc.ts [--rounds 14] [--engine memory|mapreduce] [--master local[2]] [--tree /other/checkout]
  *                            [--edges 200 --vertices 100 --seed 42] [--snapshot-round N]
  *
  * `--tree` runs against another checkout's build (its dist/entry.js), for a paired before/after.
- * `--snapshot-round N` writes a heap snapshot of each worker after round N (cwd, Heap-*.heapsnapshot).
+ * `--snapshot-round N` writes heap snapshots of the workers after round N (cwd, Heap-*.heapsnapshot; one per probe
+ * task, four per worker: keep one).
  */
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
