@@ -668,7 +668,7 @@ export class Executor {
       meter.computeStart = performance.now();
       const mapStatus = writeShuffleOutput((each) => rdd.forEach(msg.partition, tc, each), rdd.label, w, aggregator, writer, custom);
       meter.runMs = performance.now() - meter.computeStart;
-      for (const s of mapStatus.sizes) meter.writeRecords += s;
+      for (const s of 'list' in mapStatus.sizes ? mapStatus.sizes.list : mapStatus.sizes) meter.writeRecords += s;
       meter.writeBytes = sampled === 0 ? 0 : Math.round((sampledBytes / sampled) * meter.writeRecords);
       return { mapStatus };
     };

@@ -11,11 +11,11 @@ interface Output {
   /** The incarnation of the worker that wrote it. */
   readonly epoch: number;
   /**
-   * One bit per reduce partition, set when the output's bucket holds records (the status's sizes, compressed: a
-   * shuffle of 1000 maps into 2000 reducers keeps 250 KB, not 2M numbers); undefined when the status gave no sizes
-   * (every bucket is then read).
+   * The reduce partitions whose bucket holds records, ascending (the status's sizes, compressed: O(records), where a
+   * bit per reducer was M x R / 8 bytes per shuffle, 134 MB for SparkTC's 32,768 x 32,768); undefined when the status
+   * gave no sizes (every bucket is then read).
    */
-  readonly nonEmpty: Uint8Array | undefined;
+  readonly nonEmpty: Int32Array | undefined;
   /**
    * The output in shared memory (local mode), until it is spent (read by every reducer, or withdrawn by its writer):
    * holding it keeps the memory alive, so it is let go as soon as no new reader needs it.
@@ -25,6 +25,12 @@ interface Output {
 
 export class MapOutputTracker {
   readonly #shuffles = new Map<number, Array<Output | undefined>>();
+  /**
+   * Per shuffle, the map ids to read for each reduce partition (outputs without sizes apart: read by every reducer),
+   * built at the first `reads` after a change to the shuffle's outputs: a look at every output per reduce task was
+   * M x R per shuffle.
+   */
+  readonly #readers = new Map<number, { readonly byReducer: Array<number[] | undefined>; readonly everyReducer: number[] }>();
   /**
    * Why outputs went missing ("worker 1 ran out of memory ..."), so a fetch failure can name its root cause; per
    * shuffle, so forgetting a shuffle forgets its reasons in one step.
@@ -64,6 +70,7 @@ export class MapOutputTracker {
     outputs?.forEach((o, i) => {
       if (o === undefined) return;
       outputs[i] = undefined;
+      this.#readers.delete(shuffleId);
       this.#lost(shuffleId, i, reason);
     });
   }
@@ -74,10 +81,11 @@ export class MapOutputTracker {
 
   registerOutput(shuffleId: number, mapId: number, workerIndex: number, epoch: number, status: MapStatus): void {
     const outputs = this.#shuffles.get(shuffleId);
+    this.#readers.delete(shuffleId);
     if (outputs !== undefined) {
       const shared = status.shared;
       // Only the sizes' emptiness is kept: only `shared` holds the memory, and it is let go on its own.
-      const nonEmpty = nonEmptyBits(status.sizes);
+      const nonEmpty = nonEmptyReducers(status.sizes);
       outputs[mapId] = shared === undefined ? { workerIndex, epoch, nonEmpty } : { workerIndex, epoch, nonEmpty, shared };
       if (shared !== undefined) {
         this.#withShared.add(shuffleId);
@@ -101,7 +109,10 @@ export class MapOutputTracker {
 
   unregisterOutput(shuffleId: number, mapId: number, workerIndex: number): void {
     const outputs = this.#shuffles.get(shuffleId);
-    if (outputs?.[mapId]?.workerIndex === workerIndex) outputs[mapId] = undefined;
+    if (outputs?.[mapId]?.workerIndex === workerIndex) {
+      outputs[mapId] = undefined;
+      this.#readers.delete(shuffleId);
+    }
   }
 
   /**
@@ -115,6 +126,7 @@ export class MapOutputTracker {
       outputs.forEach((o, i) => {
         if (o !== undefined && o.workerIndex === workerIndex && o.epoch <= epoch) {
           outputs[i] = undefined;
+          this.#readers.delete(id);
           this.#lost(id, i, reason);
         }
       });
@@ -129,6 +141,7 @@ export class MapOutputTracker {
       outputs.forEach((o, i) => {
         if (o?.workerIndex === workerIndex) {
           outputs[i] = undefined;
+          this.#readers.delete(id);
           this.#lost(id, i, reason);
           hit = true;
         }
@@ -164,15 +177,14 @@ export class MapOutputTracker {
   reads(shuffleId: number, reduceId: number): ShuffleReadWire {
     const outputs = this.#shuffles.get(shuffleId) ?? [];
     const withShared = this.#withShared.has(shuffleId);
+    const index = this.#readersOf(shuffleId, outputs);
+    const some = index.byReducer[reduceId] ?? [];
+    const read = index.everyReducer.length === 0 ? some : [...some, ...index.everyReducer].sort((a, b) => a - b);
     const mapIds: number[] = [];
     const locations: number[] = [];
     let shared: SharedBucket[] | undefined;
-    for (let mapId = 0; mapId < outputs.length; mapId++) {
-      const o = outputs[mapId];
-      // internal: a reduce stage is submitted only once every map output of its shuffle is registered
-      if (o === undefined) throw new Error(`map output ${mapId} of shuffle ${shuffleId} is missing`);
-      const bits = o.nonEmpty;
-      if (bits !== undefined && (reduceId >> 3 >= bits.length || (bits[reduceId >> 3]! & (1 << (reduceId & 7))) === 0)) continue;
+    for (const mapId of read) {
+      const o = outputs[mapId]!;
       mapIds.push(mapId);
       locations.push(o.workerIndex);
       if (!withShared || o.shared === undefined) continue;
@@ -180,6 +192,22 @@ export class MapOutputTracker {
       if (b !== undefined) (shared ??= []).push({ ...b, mapId });
     }
     return shared === undefined ? { shuffleId, reduceId, mapIds, locations } : { shuffleId, reduceId, mapIds, locations, shared };
+  }
+
+  /** The map ids each reducer reads (see #readers); throws if an output is missing. */
+  #readersOf(shuffleId: number, outputs: ReadonlyArray<Output | undefined>): { byReducer: Array<number[] | undefined>; everyReducer: number[] } {
+    let index = this.#readers.get(shuffleId);
+    if (index !== undefined) return index;
+    index = { byReducer: [], everyReducer: [] };
+    for (let mapId = 0; mapId < outputs.length; mapId++) {
+      const o = outputs[mapId];
+      // internal: a reduce stage is submitted only once every map output of its shuffle is registered
+      if (o === undefined) throw new Error(`map output ${mapId} of shuffle ${shuffleId} is missing`);
+      if (o.nonEmpty === undefined) index.everyReducer.push(mapId);
+      else for (const r of o.nonEmpty) (index.byReducer[r] ??= []).push(mapId);
+    }
+    this.#readers.set(shuffleId, index);
+    return index;
   }
 
   /** Shared outputs held (tests: the handles go when spent, with their worker, with their shuffle). */
@@ -208,6 +236,7 @@ export class MapOutputTracker {
   unregisterShuffle(shuffleId: number): void {
     this.#withShared.delete(shuffleId);
     this.#shuffles.delete(shuffleId);
+    this.#readers.delete(shuffleId);
     this.#completed.delete(shuffleId);
     this.#lostBecause.delete(shuffleId);
   }
@@ -233,12 +262,15 @@ export class MapOutputTracker {
 }
 
 /**
- * The reduce partitions with records, one bit each, from a map status's record counts; undefined when it has none (a
+ * The reduce partitions with records, ascending, from a map status's record counts; undefined when it has none (a
  * status without sizes: every bucket is read, as before statuses said which were empty).
  */
-function nonEmptyBits(sizes: ArrayLike<number>): Uint8Array | undefined {
+function nonEmptyReducers(sizes: MapStatus['sizes']): Int32Array | undefined {
   if (sizes.length === 0) return undefined;
-  const bits = new Uint8Array((sizes.length + 7) >> 3);
-  for (let r = 0; r < sizes.length; r++) if (sizes[r]! > 0) bits[r >> 3]! |= 1 << (r & 7);
-  return bits;
+  if ('list' in sizes) return sizes.ids.filter((_, i) => sizes.list[i]! > 0);
+  let n = 0;
+  for (let r = 0; r < sizes.length; r++) if (sizes[r]! > 0) n++;
+  const ids = new Int32Array(n);
+  for (let r = 0, i = 0; r < sizes.length; r++) if (sizes[r]! > 0) ids[i++] = r;
+  return ids;
 }

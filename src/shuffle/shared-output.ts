@@ -18,15 +18,18 @@
  * as before. Executors in other processes never share: their map statuses carry no handle, and reducers fetch.
  */
 import type { EncodedBucket } from './bucket-codec.js';
+import { slotOf, sparseBuckets, type SparseBuckets } from './sparse-buckets.js';
 
 /** One map output in shared memory: its buckets by reduce partition, and the state readers and writer update. */
 export interface SharedOutput {
   /**
    * `[UNREAD]`: buckets not read yet; `[WITHDRAWN]`: 1 once the writer withdrew the output; `[READERS]`: reduce tasks
-   * reading it now; `[FIRST_FLAG + r]`: 1 while bucket `r` was never read. Updated with `Atomics` (several threads).
+   * reading it now; `[FIRST_FLAG + i]`: 1 while the bucket in slot `i` of `buckets` was never read. Updated with
+   * `Atomics` (several threads). A flag per non-empty bucket only: one per reducer was M x R flags per shuffle.
    */
   readonly state: Int32Array;
-  readonly buckets: readonly EncodedBucket[];
+  /** The non-empty buckets, by reduce partition. */
+  readonly buckets: SparseBuckets<EncodedBucket>;
 }
 
 /** A reduce task's share of a shared output: its bucket and the output's state. */
@@ -34,6 +37,8 @@ export interface SharedBucket {
   readonly state: Int32Array;
   readonly bucket: EncodedBucket;
   readonly reduceId: number;
+  /** Its place among the output's non-empty buckets (its read flag). */
+  readonly slot: number;
   /** The map output it belongs to, when listed apart from its map id's place (ShuffleReadWire.shared). */
   readonly mapId?: number;
 }
@@ -52,8 +57,9 @@ function shareableColumn(c: Column): boolean {
 }
 
 /** Whether every bucket of an output can live in shared memory. */
-export function shareable(buckets: readonly EncodedBucket[]): boolean {
-  for (const b of buckets) if (b.length > 0 && (!shareableColumn(b.keys) || !shareableColumn(b.values))) return false;
+export function shareable(buckets: readonly EncodedBucket[] | SparseBuckets<EncodedBucket>): boolean {
+  for (const b of 'list' in buckets ? buckets.list : buckets)
+    if (b.length > 0 && (!shareableColumn(b.keys) || !shareableColumn(b.values))) return false;
   return true;
 }
 
@@ -71,14 +77,15 @@ const align8 = (n: number): number => (n + 7) & ~7;
  * "withdrawn" after the segment holds another output). Every non-empty bucket starts unread. The copies are the same
  * columns: a reader decodes them as it decodes a bucket fetched from a peer.
  */
-export function shareOutput(buckets: readonly EncodedBucket[]): SharedOutput {
+export function shareOutput(all: readonly EncodedBucket[] | SparseBuckets<EncodedBucket>): SharedOutput {
+  const buckets = 'list' in all ? all : sparseBuckets(all, (b) => b.length === 0);
   let bytes = 0;
-  for (const b of buckets) {
+  for (const b of buckets.list) {
     if (b.length === 0) continue;
     for (const a of [...arraysOf(b.keys), ...arraysOf(b.values)]) bytes += align8(a.byteLength);
   }
   const sab = takeSegment(bytes);
-  const state = new Int32Array(new SharedArrayBuffer((FIRST_FLAG + buckets.length) * 4));
+  const state = new Int32Array(new SharedArrayBuffer((FIRST_FLAG + buckets.list.length) * 4));
   let at = 0;
   const place = <T extends Int32Array | Float64Array | Uint8Array>(a: T): T => {
     const Kind = a.constructor as new (buffer: SharedArrayBuffer, offset: number, length: number) => T;
@@ -93,15 +100,15 @@ export function shareOutput(buckets: readonly EncodedBucket[]): SharedOutput {
     return c;
   };
   let unread = 0;
-  const shared = buckets.map((b, r): EncodedBucket => {
+  const list = buckets.list.map((b, i): EncodedBucket => {
     if (b.length === 0) return b;
-    state[FIRST_FLAG + r] = 1;
+    state[FIRST_FLAG + i] = 1;
     unread++;
     return { length: b.length, keys: column(b.keys), values: column(b.values) };
   });
   state[UNREAD] = unread;
   segmentOf.set(state, sab);
-  return { state, buckets: shared };
+  return { state, buckets: { length: buckets.length, ids: buckets.ids, list } };
 }
 
 /*
@@ -206,9 +213,9 @@ export function clearSegmentPool(): void {
   parked.length = 0;
 }
 
-/** Notes that bucket `reduceId` was read (by any thread); true the first time. */
-export function markRead(state: Int32Array, reduceId: number): boolean {
-  if (Atomics.exchange(state, FIRST_FLAG + reduceId, 0) !== 1) return false;
+/** Notes that the bucket in slot `slot` (SharedBucket.slot) was read (by any thread); true the first time. */
+export function markRead(state: Int32Array, slot: number): boolean {
+  if (slot < 0 || Atomics.exchange(state, FIRST_FLAG + slot, 0) !== 1) return false;
   Atomics.sub(state, UNREAD, 1);
   return true;
 }
@@ -234,9 +241,10 @@ export function spent(state: Int32Array): boolean {
 
 /** Bucket `reduceId` of an output for a reduce task, unless the output is spent or the bucket empty. */
 export function bucketOf(out: SharedOutput, reduceId: number): SharedBucket | undefined {
-  const bucket = out.buckets[reduceId];
+  const slot = slotOf(out.buckets, reduceId);
+  const bucket = slot < 0 ? undefined : out.buckets.list[slot];
   if (bucket === undefined || bucket.length === 0 || spent(out.state)) return undefined;
-  return { state: out.state, bucket, reduceId };
+  return { state: out.state, bucket, reduceId, slot };
 }
 
 /**
@@ -258,7 +266,7 @@ export function takeShared(shared: ReadonlyArray<SharedBucket | null | undefined
       Atomics.sub(s.state, READERS, 1);
       continue;
     }
-    markRead(s.state, s.reduceId);
+    markRead(s.state, s.slot);
     (taken ??= new Map()).set(s.mapId ?? mapId, s.bucket);
   }
   return taken;

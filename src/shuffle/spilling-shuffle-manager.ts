@@ -33,6 +33,7 @@ import { readFramedRun, readFramesFrom, writeFramedRun } from './external-combin
 import { compactColumns, readColumnBucket, writeColumnFile, type FileBucket } from './column-file.js';
 import type { MemoryBudget, MemoryConsumer } from './memory-budget.js';
 import { giveBack } from '../util/scratch-arrays.js';
+import { bucketAt, slotOf, sparseBuckets, type SparseBuckets } from './sparse-buckets.js';
 import { allRead, markRead, retireShared, shareOutput, shareable, withdraw, type SharedOutput } from './shared-output.js';
 
 export interface SpillingShuffleOptions {
@@ -55,8 +56,11 @@ export interface SpillingShuffleOptions {
 }
 
 interface MapOutput {
-  /** Records still in memory, per reducer, encoded (sorted by key when the output also has runs). */
-  readonly buckets: EncodedBucket[];
+  /**
+   * Records still in memory, per reducer, encoded (sorted by key when the output also has runs); only the reducers
+   * the map task wrote to: the other buckets are empty for good (a spill or a move empties a bucket, never fills one).
+   */
+  readonly buckets: SparseBuckets<EncodedBucket>;
   /**
    * Run files per reducer; a reducer without any has no entry (an output of a shuffle into thousands of reducers
    * held an empty array per reducer for as long as the shuffle lived).
@@ -64,17 +68,17 @@ interface MapOutput {
   readonly runs: Array<string[] | undefined>;
   /** Its share of the worker's pool, when there is one. */
   readonly consumer?: MemoryConsumer;
-  /** Per reducer, whether its bucket is still to be fetched a first time (with `moveReadOutputs`). */
+  /** Per slot of `buckets`, whether its bucket is still to be fetched a first time (with `moveReadOutputs`). */
   unread?: Uint8Array;
   /** How many of `unread` are set. */
   unreadCount?: number;
-  /** Where the buckets are once moved to disk (`buckets` then holds empty ones). */
+  /** Where the buckets are once moved to disk, per slot of `buckets` (which then holds empty ones). */
   file?: { readonly path: string; readonly buckets: readonly FileBucket[] };
   /** Being written to disk, or dropped (removed, replaced) meanwhile. */
   moving?: boolean;
   dropped?: boolean;
   /**
-   * Per reducer, set once its stored arrays were handed to a local reader as views: those are left to the garbage
+   * Per slot of `buckets`, set once its stored arrays were handed to a local reader as views: those are left to the garbage
    * collector, the others go back to the thread's pool when the output no longer needs them (see #recycle).
    */
   viewed?: Uint8Array;
@@ -130,21 +134,22 @@ export class SpillingShuffleManager implements ShuffleManager {
     if (this.#sharedUnread.size > 0) this.pollShared();
     // A bucket's arrays are made at its first record: a map task of a shuffle into thousands of reducers writes to
     // few of them, and made up front they were two arrays per reducer for every map task.
-    const buckets: Pair[][] = new Array<Pair[]>(numReducers).fill(NO_PAIRS);
+    // Let go at close (see there): the stored output outlives the writer's closures (its pool consumer's spill).
+    let buckets: Pair[][] = new Array<Pair[]>(numReducers).fill(NO_PAIRS);
     /** Earlier records of each bucket, encoded CHUNK at a time. */
-    const chunks: EncodedBucket[][] = new Array<EncodedBucket[]>(numReducers).fill(NO_CHUNKS);
+    let chunks: EncodedBucket[][] = new Array<EncodedBucket[]>(numReducers).fill(NO_CHUNKS);
     const chunksOf = (r: number): EncodedBucket[] => (chunks[r] !== NO_CHUNKS ? chunks[r]! : (chunks[r] = []));
     const chunked = !this.options.writeAllToDisk;
     /** All records of bucket r written so far, as pairs. */
     const recordsOf = (r: number): Pair[] => (chunks[r]!.length === 0 ? buckets[r]! : [...chunks[r]!.flatMap(decodeBucket), ...buckets[r]!]);
     const runs: Array<string[] | undefined> = [];
-    const counts = new Array<number>(numReducers).fill(0);
+    let counts = new Array<number>(numReducers).fill(0);
     const budget = this.options.budget;
     let buffered = 0;
     let avgBytes = 0;
     let runIndex = 0;
     // The stored form, once closed: what stays in memory is encoded.
-    let stored: EncodedBucket[] | undefined;
+    let stored: SparseBuckets<EncodedBucket> | undefined;
     // Set once the stored output is shared: a spill withdraws it, so that its memory goes once the reads in
     // progress end (the driver lets the handle go; later readers fetch the runs).
     let sharedOutput: MapOutput | undefined;
@@ -152,8 +157,11 @@ export class SpillingShuffleManager implements ShuffleManager {
       // Withdrawn first: no reader starts on it while its records are written to runs.
       if (sharedOutput?.shared !== undefined) withdraw(sharedOutput.shared.state);
       let diskBytes = 0;
-      for (let r = 0; r < numReducers; r++) {
-        const b = stored !== undefined ? decodeBucket(stored[r]!) : recordsOf(r);
+      // A stored output is spilled a non-empty bucket at a time; before close every reducer's records are looked at.
+      const n = stored !== undefined ? stored.ids.length : numReducers;
+      for (let i = 0; i < n; i++) {
+        const r = stored !== undefined ? stored.ids[i]! : i;
+        const b = stored !== undefined ? decodeBucket(stored.list[i]!) : recordsOf(r);
         if (b.length === 0) continue;
         // Numbered per manager, not per writer: a map task run again here (a retried stage) writes new files
         // before the output it replaces is dropped with its own.
@@ -163,9 +171,11 @@ export class SpillingShuffleManager implements ShuffleManager {
         // record in the run that now holds it (the same segment of its cursor; see #part).
         diskBytes += writeFramedRun(file, stored !== undefined ? b : b.sort(compare));
         (runs[r] ??= []).push(file);
-        buckets[r] = NO_PAIRS;
-        chunks[r] = NO_CHUNKS;
-        if (stored !== undefined) stored[r] = encodeBucket([]);
+        if (stored !== undefined) stored.list[i] = encodeBucket([]);
+        else {
+          buckets[r] = NO_PAIRS;
+          chunks[r] = NO_CHUNKS;
+        }
       }
       // Its records are in the runs now: the shared memory can hold another output once its readers are done.
       if (sharedOutput !== undefined) this.#unshare(sharedOutput);
@@ -243,19 +253,27 @@ export class SpillingShuffleManager implements ShuffleManager {
         }
         // Empty buckets are one object: with many reducers most buckets of a small output are empty, and a status
         // shared with the driver is cloned with its buckets (one object, cloned once, not one per reducer).
-        stored = buckets.map((b, r) => (b.length === 0 && chunks[r]!.length === 0 ? EMPTY : concatEncoded([...chunks[r]!, encodeBucket(b)])));
-        buckets.fill(NO_PAIRS);
-        chunks.fill(NO_CHUNKS);
+        stored = sparseBuckets(
+          buckets.map((b, r) => (b.length === 0 && chunks[r]!.length === 0 ? EMPTY : concatEncoded([...chunks[r]!, encodeBucket(b)]))),
+          (e) => e === EMPTY,
+        );
+        // Only the reducers written to when they are few (see MapStatus.sizes).
+        const sparseSizes = sparseBuckets(counts, (n) => n === 0);
+        const sizes = sparseSizes.list.length * 4 < numReducers ? sparseSizes : counts;
+        // The per-reducer arrays go with the task: the closures kept them (the pool's consumer holds `spill`) for as
+        // long as the output was stored, three arrays of R slots per output of every shuffle still reachable.
+        buckets = chunks = [];
+        counts = [];
         let shared: SharedOutput | undefined;
         if (this.options.shareOutputs && runIndex === 0 && shareable(stored)) {
           shared = shareOutput(stored);
           // The originals came from this thread's pool (placeColumns, the string table) and nothing else holds them.
-          giveBackArrays(stored);
-          stored = [...shared.buckets];
+          giveBackArrays(stored.list);
+          stored = { length: numReducers, ids: stored.ids, list: [...shared.buckets.list] };
           this.sharedOutputs++;
         }
         let bytes = 0;
-        for (const e of stored) bytes += e.length === 0 ? 0 : encodedBytes(e, estimateSize);
+        for (const e of stored.list) bytes += e.length === 0 ? 0 : encodedBytes(e, estimateSize);
         budget?.update(consumer, bytes);
         let byMap = this.#outputs.get(shuffleId);
         if (byMap === undefined) this.#outputs.set(shuffleId, (byMap = new Map()));
@@ -266,13 +284,13 @@ export class SpillingShuffleManager implements ShuffleManager {
           output.shared = shared;
           sharedOutput = output;
           if (this.options.moveReadOutputs) this.#sharedUnread.add(output);
-        } else if (this.options.moveReadOutputs && runIndex === 0 && compactColumns(stored)) {
+        } else if (this.options.moveReadOutputs && runIndex === 0 && compactColumns(stored.list)) {
           // Empty buckets count as read: nothing is lost by moving the output before a reducer asks for them.
-          output.unread = Uint8Array.from(stored, (e) => (e.length > 0 ? 1 : 0));
+          output.unread = Uint8Array.from(stored.list, (e) => (e.length > 0 ? 1 : 0));
           output.unreadCount = output.unread.reduce((n, x) => n + x, 0);
         }
         byMap.set(mapId, output);
-        return shared === undefined ? { sizes: counts } : { sizes: counts, shared };
+        return shared === undefined ? { sizes } : { sizes, shared };
       },
       abort: removeAll,
     };
@@ -320,12 +338,14 @@ export class SpillingShuffleManager implements ShuffleManager {
     if (out.shared !== undefined) {
       // Polled only when this read was a bucket's first: a poll looks at every shared output held here, so one per
       // read (a reducer reading a bucket again, or many) made reads quadratic in the outputs held.
-      if (markRead(out.shared.state, reduceId)) this.pollShared();
+      if (markRead(out.shared.state, slotOf(out.buckets, reduceId))) this.pollShared();
       return;
     }
     const unread = out.unread;
-    if (unread === undefined || unread[reduceId] !== 1) return;
-    unread[reduceId] = 0;
+    if (unread === undefined) return;
+    const slot = slotOf(out.buckets, reduceId);
+    if (slot < 0 || unread[slot] !== 1) return;
+    unread[slot] = 0;
     out.unreadCount!--;
     if (out.unreadCount! > 0) return;
     this.#queueMove(out);
@@ -373,7 +393,7 @@ export class SpillingShuffleManager implements ShuffleManager {
       out.moving = true;
       const file = path.join(this.options.dir, `shuffle_out_${++this.#files}.cols`);
       writes.push(
-        writeColumnFile(file, out.buckets).then(
+        writeColumnFile(file, out.buckets.list).then(
           (buckets) => {
             out.moving = false;
             this.#retireAfterMove(out);
@@ -385,14 +405,14 @@ export class SpillingShuffleManager implements ShuffleManager {
               return;
             }
             let bytes = 0;
-            for (const e of out.buckets) bytes += encodedBytes(e, estimateSize);
+            for (const e of out.buckets.list) bytes += encodedBytes(e, estimateSize);
             out.file = { path: file, buckets };
             // Its pool share goes (and with it any later request to spill it); only empty buckets stay in memory.
             if (out.consumer !== undefined) this.options.budget?.release(out.consumer);
             this.#recycle(out);
             // Every reducer has read it, and it is served from the file now: its shared memory can hold another output.
             this.#unshare(out);
-            for (let r = 0; r < out.buckets.length; r++) out.buckets[r] = EMPTY;
+            out.buckets.list.fill(EMPTY);
             this.movedToDisk++;
             this.movedBytes += bytes;
           },
@@ -414,9 +434,10 @@ export class SpillingShuffleManager implements ShuffleManager {
    * them. Peers and `fetchBuckets` only ever got copies.
    */
   #recycle(out: MapOutput): void {
-    for (let r = 0; r < out.buckets.length; r++) {
-      if (out.viewed?.[r] === 1) continue;
-      const b = out.buckets[r]!;
+    const list = out.buckets.list;
+    for (let i = 0; i < list.length; i++) {
+      if (out.viewed?.[i] === 1) continue;
+      const b = list[i]!;
       // A latin1 column's bytes are not pooled; its ends may be (StringTable.latin1Buckets).
       if (b.keys.kind === 'latin1') giveBack(b.keys.ends);
       else if ('data' in b.keys && !Array.isArray(b.keys.data)) giveBack(b.keys.data);
@@ -427,18 +448,21 @@ export class SpillingShuffleManager implements ShuffleManager {
 
   /** Notes that a local reader holds views of `out`'s stored bucket `reduceId`. */
   #viewed(out: MapOutput, reduceId: number): void {
-    (out.viewed ??= new Uint8Array(out.buckets.length))[reduceId] = 1;
+    const slot = slotOf(out.buckets, reduceId);
+    if (slot >= 0) (out.viewed ??= new Uint8Array(out.buckets.list.length))[slot] = 1;
   }
 
   /** The in-memory (encoded) bucket `reduceId` of an output, read back from its file when it was moved there. */
   #stored(out: MapOutput, reduceId: number): EncodedBucket | undefined {
-    if (out.file === undefined) return out.buckets[reduceId];
-    const b = out.file.buckets[reduceId];
+    if (out.file === undefined) return bucketAt(out.buckets, reduceId, EMPTY);
+    if (reduceId < 0 || reduceId >= out.buckets.length) return undefined;
+    const slot = slotOf(out.buckets, reduceId);
+    const b = slot < 0 ? undefined : out.file.buckets[slot];
     // An output moves to disk once its non-empty buckets are read, so its empty ones are still asked for, one per
     // reducer: opening the file for nothing made a shuffle of M maps into R reducers M x R opens and closes (Spark's
     // SPARK-4019 case, 10 elements from 1000 partitions into 2001: 87 s).
-    if (b !== undefined && b.length === 0) return EMPTY;
-    return b === undefined ? undefined : readColumnBucket(out.file.path, b);
+    if (b === undefined || b.length === 0) return EMPTY;
+    return readColumnBucket(out.file.path, b);
   }
 
   fetchBuckets(shuffleId: number, mapIds: readonly number[], reduceId: number): Bucket[] {
@@ -463,13 +487,13 @@ export class SpillingShuffleManager implements ShuffleManager {
       // Only spilled outputs need merging; the rest is served as stored (copied, since the copy may be transferred;
       // read back from its file, it is already a copy). A local reader only reads: moving the output to disk later
       // replaces the stored bucket object and leaves its arrays to the reader.
-      if ((out.runs[reduceId] ?? []).length > 0 || out.buckets[reduceId] === undefined)
-        return encodeBucket(this.fetchBuckets(shuffleId, [mapId], reduceId)[0]!);
+      const inMemory = bucketAt(out.buckets, reduceId, EMPTY);
+      if ((out.runs[reduceId] ?? []).length > 0 || inMemory === undefined) return encodeBucket(this.fetchBuckets(shuffleId, [mapId], reduceId)[0]!);
       if (out.file !== undefined) return this.#stored(out, reduceId)!;
       this.#read(out, reduceId);
-      if (!readOnly) return copyEncoded(out.buckets[reduceId]!);
+      if (!readOnly) return copyEncoded(inMemory);
       this.#viewed(out, reduceId);
-      return out.buckets[reduceId]!;
+      return inMemory;
     });
   }
 

@@ -6,6 +6,7 @@
 import type { PartitionerWire } from '../core/partitioner.js';
 import type { AggregatorWire } from './aggregator.js';
 import type { SharedBucket, SharedOutput } from './shared-output.js';
+import type { SparseBuckets } from './sparse-buckets.js';
 
 export interface ShuffleWriteWire {
   readonly shuffleId: number;
@@ -37,7 +38,11 @@ export interface ShuffleReadWire {
 
 /** Record counts per reduce partition written by one map task. */
 export interface MapStatus {
-  readonly sizes: readonly number[];
+  /**
+   * Dense, or only the reducers written to (SparseBuckets): a status per map task of R counts was M x R numbers cloned
+   * to the driver per shuffle (SparkTC's 16,384 x 16,384: 2 GB), for a few records per map task.
+   */
+  readonly sizes: readonly number[] | SparseBuckets<number>;
   /** The output in shared memory, when its writer shares it (local mode only; see shared-output.ts). */
   readonly shared?: SharedOutput;
 }

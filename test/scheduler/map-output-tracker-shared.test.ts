@@ -10,6 +10,7 @@ import { MapOutputTracker } from '../../src/scheduler/map-output-tracker.js';
 import { encodeBucket } from '../../src/shuffle/bucket-codec.js';
 import { markRead, shareOutput, withdraw, type SharedOutput } from '../../src/shuffle/shared-output.js';
 import type { MapStatus } from '../../src/shuffle/wire.js';
+import { bucketAt } from '../../src/shuffle/sparse-buckets.js';
 
 /** The shared buckets `reads` gives reducer `reduceId`, as [map id, the bucket's reduce id]. */
 function sharedRead(t: MapOutputTracker, shuffleId: number, reduceId: number): Array<[number | undefined, number]> | undefined {
@@ -43,8 +44,8 @@ describe('MapOutputTracker and outputs in shared memory', () => {
       [1, 1],
       [2, 1],
     ]);
-    expect(r1.shared![0]!.bucket).toBe(outs[0]!.buckets[1]);
-    expect(t.reads(3, 0).shared!.map((b) => b!.bucket)).toEqual(outs.map((o) => o.buckets[0]));
+    expect(r1.shared![0]!.bucket).toBe(bucketAt(outs[0]!.buckets, 1));
+    expect(t.reads(3, 0).shared!.map((b) => b!.bucket)).toEqual(outs.map((o) => bucketAt(o.buckets, 0)));
     expect(t.size.sharedOutputs).toBe(3);
     expect(t.size.sharedRegistered).toBe(3);
     // Every output is still read from its worker's location too (the fallback when a bucket was withdrawn).

@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { MapOutputTracker } from '../../src/scheduler/map-output-tracker.js';
+import { sparseBuckets } from '../../src/shuffle/sparse-buckets.js';
 
 describe('MapOutputTracker.reads', () => {
   it('lists the map outputs with records for the reducer, in map order, with the worker holding each', () => {
@@ -53,6 +54,48 @@ describe('MapOutputTracker.reads', () => {
             const read = t.reads(0, r);
             expect(read.mapIds!.map((m, i) => [m, read.locations[i]])).toEqual(expected);
           }
+        },
+      ),
+      { numRuns: 50 },
+    );
+  });
+
+  it('reads sparse sizes (the reducers written to) as their dense form, across losses and outputs written again (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 40 }).chain((reducers) =>
+          fc.array(
+            fc.tuple(
+              fc.nat(3),
+              fc.array(fc.oneof(fc.constant(0), fc.constant(0), fc.nat(5)), { minLength: reducers, maxLength: reducers }),
+              fc.boolean(),
+            ),
+            {
+              minLength: 1,
+              maxLength: 30,
+            },
+          ),
+        ),
+        fc.nat(),
+        (maps, lose) => {
+          const t = new MapOutputTracker();
+          t.registerShuffle(0, maps.length);
+          const register = (): void =>
+            maps.forEach(([w, sizes, sparse], m) => t.registerOutput(0, m, w, 0, { sizes: sparse ? sparseBuckets(sizes, (n) => n === 0) : sizes }));
+          register();
+          const check = (): void => {
+            for (let r = 0; r < maps[0]![1].length; r++) {
+              const expected = maps.flatMap(([w, sizes], m) => (sizes[r]! > 0 ? [[m, w]] : []));
+              const read = t.reads(0, r);
+              expect(read.mapIds!.map((m, i) => [m, read.locations[i]])).toEqual(expected);
+            }
+          };
+          check();
+          // A lost worker's outputs are missing until written again: reads then see the new ones.
+          t.removeWorker(lose % 4, 'lost');
+          if (maps.some(([w]) => w === lose % 4)) expect(() => t.reads(0, 0)).toThrow(/missing/);
+          register();
+          check();
         },
       ),
       { numRuns: 50 },

@@ -18,6 +18,7 @@ import { grouping, type Pair } from '../../src/shuffle/combine.js';
 import { MemoryBudget, setWorkerMemoryBudget } from '../../src/shuffle/memory-budget.js';
 import { writeShuffleOutput } from '../../src/shuffle/shuffle-writer.js';
 import { SpillingShuffleManager } from '../../src/shuffle/spilling-shuffle-manager.js';
+import { denseSizes } from '../../src/shuffle/sparse-buckets.js';
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'kindling-many-records-test-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -122,7 +123,7 @@ function written(
       const buckets: unknown[] = [];
       for (let r = 0; r < partitioner.numPartitions; r++) buckets.push(manager.fetchBuckets(0, [0], r)[0]!);
       spills = budget?.spills ?? 0;
-      return { sizes: status.sizes, buckets, log, spills };
+      return { sizes: denseSizes(status.sizes), buckets, log, spills };
     } catch (e) {
       return { error: `${(e as Error).name}: ${(e as Error).message}`, log, spills };
     }

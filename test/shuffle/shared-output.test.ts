@@ -18,6 +18,7 @@ import { allRead, bucketOf, markRead, shareOutput, spent, takeShared, withdrawn,
 import type { MapStatus } from '../../src/shuffle/wire.js';
 import type { Pair } from '../../src/shuffle/combine.js';
 import { mapOutputBuckets } from '../fixtures/column-arbitraries.js';
+import { bucketAt, slotOf } from '../../src/shuffle/sparse-buckets.js';
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'kindling-shared-output-test-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -57,7 +58,7 @@ function writeLatin1(m: SpillingShuffleManager, words: readonly string[][]): Map
 /** What a reducer on another worker reads: the status's bucket after the structured clone of two posts. */
 function readShared(status: MapStatus, r: number): Pair[] {
   const shared = structuredClone(status.shared!);
-  return decodeBucket(shared.buckets[r]!);
+  return decodeBucket(bucketAt(shared.buckets, r, encodeBucket([]))!);
 }
 
 describe('map outputs in shared memory', () => {
@@ -98,7 +99,7 @@ describe('map outputs in shared memory', () => {
         writeLatin1(plain, words);
         expect(status.shared).toBeDefined();
         for (let r = 0; r < words.length; r++) {
-          expect(status.shared!.buckets[r]!.keys.kind).toBe('latin1');
+          expect(bucketAt(status.shared!.buckets, r)!.keys.kind).toBe('latin1');
           expect(readShared(status, r)).toEqual([...plain.fetchBuckets(0, [0], r)[0]!]);
         }
         shared.close();
@@ -125,7 +126,7 @@ describe('map outputs in shared memory', () => {
     const buckets: Pair[][] = [[[1, 2]], [], [[3, 4.5]], [[5, -0]]];
     const status = write(m, buckets);
     const elsewhere = structuredClone(status.shared!); // another worker's copy of the handle: the same memory
-    for (const r of [0, 2]) markRead(elsewhere.state, r);
+    for (const r of [0, 2]) markRead(elsewhere.state, slotOf(elsewhere.buckets, r));
     expect(allRead(status.shared!.state)).toBe(false);
     m.pollShared();
     await m.moveReadOutputs();
@@ -137,7 +138,7 @@ describe('map outputs in shared memory', () => {
     expect(m.movedToDisk).toBe(1);
     for (let r = 0; r < 4; r++) expect([...m.fetchBuckets(0, [0], r)[0]!]).toEqual(buckets[r]);
     // A reader still holding its view reads the bytes as they were.
-    expect(decodeBucket(elsewhere.buckets[3]!)).toEqual([[5, -0]]);
+    expect(decodeBucket(bucketAt(elsewhere.buckets, 3)!)).toEqual([[5, -0]]);
     m.close();
   });
 
@@ -151,7 +152,7 @@ describe('map outputs in shared memory', () => {
     m.remove(0);
     expect(withdrawn(replaced.shared!.state)).toBe(true);
     expect(withdrawn(other.shared!.state)).toBe(true);
-    expect(decodeBucket(replaced.shared!.buckets[1]!)).toEqual([[2, 2]]);
+    expect(decodeBucket(bucketAt(replaced.shared!.buckets, 1)!)).toEqual([[2, 2]]);
     const last = write(m, [[[3, 3]]]);
     m.close();
     expect(withdrawn(last.shared!.state)).toBe(true);
@@ -166,7 +167,7 @@ describe('map outputs in shared memory', () => {
     budget.spillAll();
     expect(m.spills).toBe(1);
     expect(withdrawn(status.shared!.state)).toBe(true);
-    expect(takeShared([{ state: status.shared!.state, bucket: status.shared!.buckets[1]!, reduceId: 1 }])).toBeUndefined();
+    expect(takeShared([{ state: status.shared!.state, bucket: bucketAt(status.shared!.buckets, 1)!, reduceId: 1, slot: 1 }])).toBeUndefined();
     const sorted = (xs: readonly Pair[]) => [...xs].sort((a, b) => (a[0] as number) - (b[0] as number) || (a[1] as number) - (b[1] as number));
     expect(sorted(m.fetchBuckets(0, [0], 0)[0]!)).toEqual(sorted(buckets[0]!));
     m.close();

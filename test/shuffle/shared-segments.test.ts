@@ -28,6 +28,7 @@ import {
 import { SpillingShuffleManager } from '../../src/shuffle/spilling-shuffle-manager.js';
 import { MemoryBudget } from '../../src/shuffle/memory-budget.js';
 import type { Pair } from '../../src/shuffle/combine.js';
+import { bucketAt } from '../../src/shuffle/sparse-buckets.js';
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'kindling-shared-segments-test-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -51,7 +52,7 @@ function buckets(lengths: readonly number[], seed: number): EncodedBucket[] {
 
 /** The memory an output's buckets live in. */
 const segment = (out: SharedOutput): ArrayBufferLike | undefined => {
-  const b = out.buckets.find((x) => x.length > 0);
+  const b = out.buckets.list.find((x) => x.length > 0);
   return b === undefined ? undefined : (b.keys as { data: Int32Array }).data.buffer;
 };
 
@@ -154,7 +155,7 @@ describe('shared segments reused', () => {
     expect(segment(d)).toBe(segment(b));
     expect(segment(d)).not.toBe(segment(c));
     // A stale handle of b (a task built before it was withdrawn) takes nothing and counts nothing.
-    expect(takeShared([bucketOf(b, 0) ?? { state: b.state, bucket: b.buckets[0]!, reduceId: 0 }])).toBeUndefined();
+    expect(takeShared([bucketOf(b, 0) ?? { state: b.state, bucket: bucketAt(b.buckets, 0)!, reduceId: 0, slot: 0 }])).toBeUndefined();
     expect(readersOf(b.state)).toBe(0);
   });
 
@@ -194,7 +195,7 @@ describe("the manager's shared outputs reuse their memory once spent", () => {
   };
   /** Reads every bucket as reduce tasks on other workers do, and ends their reads. */
   const readAll = (out: SharedOutput): void => {
-    const shared = out.buckets.map((_, r) => bucketOf(out, r)!);
+    const shared = Array.from(out.buckets.ids, (r) => bucketOf(out, r)!);
     for (const s of shared) releaseShared([s], takeShared([s]));
   };
 

@@ -20,6 +20,7 @@ import { MemoryBudget, setWorkerMemoryBudget } from '../../src/shuffle/memory-bu
 import type { MapOutputWriter } from '../../src/shuffle/shuffle-manager.js';
 import { writeShuffleOutput } from '../../src/shuffle/shuffle-writer.js';
 import { SpillingShuffleManager } from '../../src/shuffle/spilling-shuffle-manager.js';
+import { denseSizes } from '../../src/shuffle/sparse-buckets.js';
 
 // The specs' temporary folders, inside one scratch folder removed at the end.
 const scratch = mkdtempSync(path.join(tmpdir(), 'kindling-shuffle-writer-columns-test-'));
@@ -103,7 +104,7 @@ function written(
     const status = writeShuffleOutput((f) => data.forEach(f), 'contributions', wire, agg, out, partitioner);
     const buckets: (readonly unknown[])[] = [];
     for (let r = 0; r < partitioner.numPartitions; r++) buckets.push(manager.fetchBuckets(0, [0], r)[0]!);
-    return { sizes: status.sizes, buckets };
+    return { sizes: denseSizes(status.sizes), buckets };
   } finally {
     manager.close();
   }
@@ -164,7 +165,7 @@ describe('map-side combine of numbers bucketed as columns', () => {
     const data: Pair[] = Array.from({ length: 10_000 }, (_, i) => [`w${(i * 7) % 1000}`, 1]);
     const p = new HashPartitioner(2);
     const wire = { shuffleId: 0, partitioner: p.toWire(), mapSideCombine: true, rddId: 2, rddLabel: 'reduceByKey' } as const;
-    expect(writeShuffleOutput((f) => data.forEach(f), 'words', wire, sum, out, p).sizes.reduce((x, y) => x + y)).toBe(1000);
+    expect(denseSizes(writeShuffleOutput((f) => data.forEach(f), 'words', wire, sum, out, p).sizes).reduce((x, y) => x + y)).toBe(1000);
     expect([counts.pairs, counts.encoded]).toEqual([0, 1000]);
     const all = [...manager.fetchBuckets(0, [0], 0)[0]!, ...manager.fetchBuckets(0, [0], 1)[0]!];
     expect(all.map(([, v]) => v)).toEqual(new Array(1000).fill(10));
@@ -235,7 +236,7 @@ describe('map-side combine of numbers bucketed as columns', () => {
     const data: Pair[] = Array.from({ length: 10_000 }, (_, i) => [(i * 7) % 1000, 0.5]);
     const p = new HashPartitioner(2);
     const wire = { shuffleId: 0, partitioner: p.toWire(), mapSideCombine: true, rddId: 2, rddLabel: 'reduceByKey' } as const;
-    expect(writeShuffleOutput((f) => data.forEach(f), 'contributions', wire, sum, out, p).sizes.reduce((x, y) => x + y)).toBe(1000);
+    expect(denseSizes(writeShuffleOutput((f) => data.forEach(f), 'contributions', wire, sum, out, p).sizes).reduce((x, y) => x + y)).toBe(1000);
     expect([counts.pairs, counts.encoded]).toEqual([0, 1000]);
     const all = [...manager.fetchBuckets(0, [0], 0)[0]!, ...manager.fetchBuckets(0, [0], 1)[0]!];
     expect(all.map(([, v]) => v)).toEqual(new Array(1000).fill(5));
