@@ -15,6 +15,7 @@
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import v8 from 'node:v8';
+import { sparkTcGraph } from './sparktc-graph.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: string): string => {
@@ -27,24 +28,7 @@ const kindling = (await import(pathToFileURL(path.join(tree, 'dist/entry.js')).h
 const { Context, capture, useModule } = kindling;
 type RDD<T> = import('kindling').RDD<T>;
 
-/** SparkTC.generateGraph with the specs' seeded generator (test/fixtures/seeded-random.ts). */
-function generateGraph(numEdges: number, numVertices: number, seed: number): Array<[number, number]> {
-  let a = seed >>> 0;
-  const rand = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const edges = new Map<string, [number, number]>();
-  while (edges.size < numEdges) {
-    const from = Math.floor(rand() * numVertices);
-    const to = Math.floor(rand() * numVertices);
-    if (from !== to) edges.set(`${from},${to}`, [from, to]);
-  }
-  return [...edges.values()];
-}
+const generateGraph = sparkTcGraph;
 
 const mib = (b: number): string => (b / 2 ** 20).toFixed(0);
 const engine = opt('engine', 'memory') as 'memory';

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { capture, useModule, type Context, type RDD } from 'kindling';
 import { mulberry32 as seededRandom } from '../fixtures/seeded-random.js';
 import { ENGINES, useContext, useTempDir } from './helpers.js';
+import { sparkTcGraph } from '../../bench/sparktc-graph.js';
 
 /** A local binding, as a captured function must be (vitest rewrites an imported name inside a function's source). */
 const mulberry32 = seededRandom;
@@ -24,17 +25,8 @@ function eachEngine(title: string, body: (sc: Context, engine: string) => Promis
 }
 
 describe('SparkTC', () => {
-  /** SparkTC.generateGraph: numEdges distinct directed edges between numVertices vertices, no self loops. */
-  function generateGraph(numEdges: number, numVertices: number, seed: number): Array<[number, number]> {
-    const rand = mulberry32(seed);
-    const edges = new Map<string, [number, number]>();
-    while (edges.size < numEdges) {
-      const from = Math.floor(rand() * numVertices);
-      const to = Math.floor(rand() * numVertices);
-      if (from !== to) edges.set(`${from},${to}`, [from, to]);
-    }
-    return [...edges.values()];
-  }
+  /** SparkTC.generateGraph, shared with bench/sparktc.ts so that both run the same graph. */
+  const generateGraph = sparkTcGraph;
 
   /** The closure by breadth-first search from every vertex: (x, z) when z is reachable from x by one edge or more. */
   function bfsClosure(edges: Array<[number, number]>): Set<string> {
