@@ -39,7 +39,7 @@ th { background: #eef; } th.sortable { cursor: pointer; } th.sorted-asc::after {
 .bar { background: #dde; width: 160px; height: 14px; position: relative; border-radius: 3px; overflow: hidden; }
 .bar .done { background: #7b7; height: 100%; } .bar .run { background: #8bd; height: 100%; position: absolute; top: 0; }
 .skew { background: #fee; border: 1px solid #c66; padding: 6px 10px; margin: 8px 0; }
-.dag svg { border: 1px solid #ccd; background: #fcfcff; }
+.dag { max-width: 100%; overflow-x: auto; } .dag svg { border: 1px solid #ccd; background: #fcfcff; }
 .dag .stage rect { fill: #eef3fa; stroke: #579; stroke-width: 1.5; } .dag .stage text.label { font-weight: 600; fill: #357; }
 .dag .rdd rect { fill: #fff; stroke: #888; } .dag .rdd.cached rect { fill: #cfc; stroke: #3a3; } .dag text { font-size: 11px; }
 .dag path.edge { fill: none; stroke: #555; stroke-width: 1.2; } .dag path.edge.shuffle { stroke: #c60; stroke-width: 2; stroke-dasharray: 5 3; }
