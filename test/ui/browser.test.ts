@@ -114,6 +114,14 @@ describe.skipIf(!haveBrowser)('web UI in Chromium', () => {
     ]);
     // Every RDD box sits inside its stage's box.
     expect(await page.locator('#dag g.rdd').count()).toBeGreaterThanOrEqual(5);
+    // A drawing wider than the window scrolls in its own box; the page itself does not grow sideways.
+    const widths = await page.evaluate(() => ({
+      svg: document.querySelector('#dag svg')!.getBoundingClientRect().width,
+      page: document.documentElement.scrollWidth,
+      window: window.innerWidth,
+    }));
+    expect(widths.svg).toBeGreaterThan(widths.window - 40);
+    expect(widths.page).toBeLessThanOrEqual(widths.window);
     await shot(page, 'job-dag');
   });
 
