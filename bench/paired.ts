@@ -11,6 +11,7 @@
  * ```
  */
 
+import { mulberry32 } from './seeded-random.js';
 export interface PairedDifference {
   /** Per-pair relative differences, in %. */
   readonly diffs: readonly number[];
@@ -29,17 +30,8 @@ export function median(xs: readonly number[]): number {
   return n === 0 ? Number.NaN : n % 2 === 1 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
 }
 
-/** A seeded generator (mulberry32), so that a report's interval can be computed again from its numbers. */
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded generator, so that a report's interval can be computed again from its numbers. */
+const random = mulberry32;
 
 /** `a[i]` against `b[i]` for each pair (same length): see the module's comment. */
 export function pairedDifference(a: readonly number[], b: readonly number[], resamples = 10_000): PairedDifference {
