@@ -281,6 +281,8 @@ export class Context implements RddContext {
     this.#dag = new DAGScheduler(this.#tracker, this.#cache, this.events, {
       maxStageAttempts: this.options.maxStageAttempts,
       maxResultBytes: this.options.maxResultBytes,
+      // The tracker answers from the same bounds as the UI's store, as Spark's tracker reads that store.
+      ...(this.options.ui !== false && { retainedJobs: this.options.ui.retainedJobs, retainedStages: this.options.ui.retainedStages }),
       onAccumulatorUpdates: (updates) => {
         for (const [id, delta] of updates) {
           const acc = this.#accumulators.get(id);

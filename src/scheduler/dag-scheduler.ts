@@ -59,6 +59,12 @@ export interface DAGSchedulerOptions {
    * and refuse them from then on.
    */
   readonly onCacheRolledBack?: (rddId: number, generation: number) => void;
+  /**
+   * Ended jobs and ended stages kept for the status tracker, the latest this many of each (Spark's tracker reads the
+   * status store, bounded by spark.ui.retainedJobs / retainedStages). Default {@link RETAINED_ENDED} each.
+   */
+  readonly retainedJobs?: number;
+  readonly retainedStages?: number;
 }
 
 /** What the DAG scheduler holds right now (tests assert that nothing is left once jobs end). */
@@ -851,8 +857,8 @@ export class DAGScheduler implements TaskSetListener {
   }
 
   /**
-   * Jobs and stages that have ended, the latest RETAINED_ENDED of each (Spark's status tracker reads its status
-   * store, which keeps spark.ui.retainedJobs / retainedStages, 1,000 each): what `getJobInfo` and `getStageInfo` answer
+   * Jobs and stages that have ended, the latest `retainedJobs` / `retainedStages` (Spark's status tracker reads its
+   * status store, which keeps spark.ui.retainedJobs / retainedStages, 1,000 each): what `getJobInfo` and `getStageInfo` answer
    * for a job or stage no longer running. One small record per job and per stage attempt, nothing per task.
    */
   readonly #endedJobs = new Map<number, EndedJobStatus>();
@@ -863,14 +869,21 @@ export class DAGScheduler implements TaskSetListener {
   }
 
   #retireJob(job: ActiveJob, status: EndedJobStatus['status']): void {
-    retain(this.#endedJobs, job.jobId, { ...this.#jobStatus(job), status });
+    retain(this.#endedJobs, this.options.retainedJobs ?? RETAINED_ENDED, job.jobId, { ...this.#jobStatus(job), status });
   }
 
   /** Takes a running stage out of the running set, keeping its last attempt's counts; false if it was not running. */
   #leaveRunning(stage: Stage, status: EndedStageStatus['status']): boolean {
     const p = this.#running.has(stage) ? this.#taskScheduler?.stageProgress(stage) : undefined;
     if (!this.#running.delete(stage)) return false;
-    if (p !== undefined) retain(this.#endedStages, stage.id, { stageId: stage.id, name: stage.name, ...p, numActiveTasks: 0, status });
+    if (p !== undefined)
+      retain(this.#endedStages, this.options.retainedStages ?? RETAINED_ENDED, stage.id, {
+        stageId: stage.id,
+        name: stage.name,
+        ...p,
+        numActiveTasks: 0,
+        status,
+      });
     return true;
   }
 
@@ -909,14 +922,14 @@ export type EndedJobStatus = ActiveJobStatus & { readonly status: 'SUCCEEDED' | 
 /** A stage's last attempt once it stopped running (numActiveTasks 0): its counts at that moment. */
 export type EndedStageStatus = ActiveStageStatus & { readonly status: 'COMPLETE' | 'FAILED' };
 
-/** How many ended jobs, and ended stages, the scheduler keeps for the status tracker (Spark's retainedJobs/Stages). */
+/** How many ended jobs, and ended stages, the scheduler keeps by default for the status tracker (Spark's 1,000). */
 export const RETAINED_ENDED = 1000;
 
-/** Sets `key` as the newest entry, dropping the oldest past RETAINED_ENDED (a Map iterates in insertion order). */
-function retain<V>(m: Map<number, V>, key: number, value: V): void {
+/** Sets `key` as the newest entry, dropping the oldest past `bound` (a Map iterates in insertion order). */
+function retain<V>(m: Map<number, V>, bound: number, key: number, value: V): void {
   m.delete(key);
   m.set(key, value);
-  if (m.size > RETAINED_ENDED) m.delete(m.keys().next().value as number);
+  if (m.size > bound) m.delete(m.keys().next().value as number);
 }
 
 export interface ActiveStageStatus {

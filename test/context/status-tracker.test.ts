@@ -114,3 +114,21 @@ describe('statusTracker after a job ends (Spark keeps ended jobs and stages in i
     expect(ids.slice(5).every((id) => tracker.getJobInfo(id)?.status === 'SUCCEEDED')).toBe(true);
   });
 });
+
+describe('statusTracker() bounds, as the UI sets them', () => {
+  it('keeps the latest ui.retainedJobs ended jobs and ui.retainedStages ended stages (Spark: spark.ui.retained*)', async () => {
+    const small = new Context({ master: 'local[2]', progress: false, ui: { port: 0, retainedJobs: 3, retainedStages: 2 } });
+    try {
+      const jobs: number[] = [];
+      const stages: number[] = [];
+      small.events.on('jobStart', (e) => jobs.push(e.jobId));
+      small.events.on('stageSubmitted', (e) => stages.push(e.stageId));
+      for (let i = 0; i < 5; i++) await small.parallelize([i], 1).count();
+      const tracker = small.statusTracker();
+      expect(jobs.map((id) => tracker.getJobInfo(id)?.status)).toEqual([undefined, undefined, 'SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED']);
+      expect(stages.map((id) => tracker.getStageInfo(id)?.status)).toEqual([undefined, undefined, undefined, 'COMPLETE', 'COMPLETE']);
+    } finally {
+      await small.stop();
+    }
+  });
+});
