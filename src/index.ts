@@ -81,6 +81,7 @@ export {
   StreamingJobError,
   type StreamingOptions,
   type StreamingState,
+  type CheckpointRecovery,
   type BatchTime,
   type WindowSpec,
   type Clock,
