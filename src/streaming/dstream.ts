@@ -613,11 +613,7 @@ export abstract class DStream<T> implements StreamNode {
   }
 
   /** Per batch, the full outer join with `other` (null on the side that lacks the key). @example `a.fullOuterJoin(b)` */
-  fullOuterJoin<K, V, W>(
-    this: DStream<[K, V]>,
-    other: DStream<[K, W]>,
-    partitions?: number | Partitioner,
-  ): DStream<[K, [V | null, W | null]]> {
+  fullOuterJoin<K, V, W>(this: DStream<[K, V]>, other: DStream<[K, W]>, partitions?: number | Partitioner): DStream<[K, [V | null, W | null]]> {
     return this.#binary(other, 'fullOuterJoin', (a, b) => a.fullOuterJoin(b, partitions));
   }
 
@@ -990,19 +986,21 @@ export function returnedRdd<U>(out: unknown, what: string, ms: number): RDD<U> {
 /** A batch time given as ms, a `BatchTime` or a `Date`, in ms. */
 function timeMs(t: number | Date | BatchTime, op: string): number {
   const ms = t instanceof Date ? t.getTime() : typeof t === 'object' && t !== null ? (t as BatchTime).ms : t;
-  if (typeof ms !== 'number' || !Number.isFinite(ms)) throw new ArgumentTypeError(`${op}: expects a time in ms, a BatchTime or a Date, got ${describeValue(t)}`);
+  if (typeof ms !== 'number' || !Number.isFinite(ms))
+    throw new ArgumentTypeError(`${op}: expects a time in ms, a BatchTime or a Date, got ${describeValue(t)}`);
   return ms;
 }
 
 /**
  * The window options of `reduceByWindow` / `reduceByKeyAndWindow` from Spark's positional forms: an options object;
  * `(window, slide?, partitions?)`; or `(inverse | null, window, slide?, partitions?, filter?)`. `max` is how many
- * arguments may follow the inverse (reduceByWindow has no partitions or filter).
+ * arguments may follow the inverse: 4, or 2 for reduceByWindow (no partitions or filter, so nothing past the slide).
  */
 function windowArgs<V>(op: string, first: unknown, rest: unknown[], max: number): WindowSpec<V> {
   const given = (x: unknown) => x !== undefined && x !== null;
   if (typeof first === 'function' || (!given(first) && rest.length > 0)) {
-    if (rest.length > max) throw new InvalidArgumentError(`${op}: too many arguments (inverse, window, slide${max > 2 ? ', partitions, filter' : ''})`);
+    if (rest.length > max)
+      throw new InvalidArgumentError(`${op}: too many arguments (inverse, window, slide${max > 2 ? ', partitions, filter' : ''})`);
     const [window, slide, partitions, filter] = rest;
     if (given(filter) && typeof filter !== 'function') throw new ArgumentTypeError(`${op}: filter must be a function, got ${describeValue(filter)}`);
     return {
@@ -1014,9 +1012,13 @@ function windowArgs<V>(op: string, first: unknown, rest: unknown[], max: number)
     };
   }
   if (typeof first === 'number' || typeof first === 'string') {
-    if (rest.length > max - 1) throw new InvalidArgumentError(`${op}: too many arguments (window, slide${max > 2 ? ', partitions' : ''})`);
+    if (rest.length > max / 2) throw new InvalidArgumentError(`${op}: too many arguments (window, slide${max > 2 ? ', partitions' : ''})`);
     const [slide, partitions] = rest;
-    return { window: first as Duration, ...(given(slide) && { slide: slide as Duration }), ...(given(partitions) && { partitions: partitions as number }) };
+    return {
+      window: first as Duration,
+      ...(given(slide) && { slide: slide as Duration }),
+      ...(given(partitions) && { partitions: partitions as number }),
+    };
   }
   if (typeof first !== 'object' || first === null || rest.length > 0)
     throw new ArgumentTypeError(`${op} expects options { window, slide?, inverse?${max > 2 ? ', filter?' : ''} }`);

@@ -10,7 +10,15 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import type { Context } from '../context/context.js';
-import { ArgumentTypeError, CheckpointError, IllegalStateError, InvalidArgumentError, InvalidOptionError, KindlingError, describeValue } from '../core/errors.js';
+import {
+  ArgumentTypeError,
+  CheckpointError,
+  IllegalStateError,
+  InvalidArgumentError,
+  InvalidOptionError,
+  KindlingError,
+  describeValue,
+} from '../core/errors.js';
 import { unknownKey } from '../context/options.js';
 import { CheckpointRDD, type RDD } from '../rdd/index.js';
 import type { EventBus } from '../scheduler/event-bus.js';
@@ -225,7 +233,9 @@ export class StreamingContext {
     if (!(ssc instanceof StreamingContext))
       throw new ArgumentTypeError(`getOrCreate: the creating function returned ${describeValue(ssc)}, not a StreamingContext`);
     if (ssc.#state !== 'initialized')
-      throw new IllegalStateError(`getOrCreate: the creating function returned a StreamingContext that is ${ssc.#state}; let getOrCreate's caller start it`);
+      throw new IllegalStateError(
+        `getOrCreate: the creating function returned a StreamingContext that is ${ssc.#state}; let getOrCreate's caller start it`,
+      );
     if (ssc.#checkpointPath === undefined) ssc.#setCheckpoint(checkpointPath);
     else if (path.resolve(ssc.#checkpointPath) !== path.resolve(checkpointPath))
       throw new InvalidArgumentError(
@@ -1013,7 +1023,6 @@ export class StreamingContext {
   awaitTerminationOrTimeout(timeout: Duration): Promise<boolean> {
     return this.awaitTermination({ timeout });
   }
-
 
   /**
    * Stops the stream. `graceful`: stop receiving, cut batches for what the sources still hold, and finish every
