@@ -82,6 +82,7 @@ export {
   type StreamingOptions,
   type StreamingState,
   type CheckpointRecovery,
+  type RDDsOf,
   type BatchTime,
   type WindowSpec,
   type Clock,

@@ -63,6 +63,9 @@ export interface StreamingOptions {
   receiverRestartDelay?: Duration;
 }
 
+/** The RDD types of a list of DStreams (what `ssc.transform` hands its function). */
+export type RDDsOf<S extends readonly unknown[]> = { -readonly [I in keyof S]: S[I] extends DStream<infer U> ? RDD<U> : RDD<unknown> };
+
 /** Lifecycle of a StreamingContext. */
 export type StreamingState = 'initialized' | 'active' | 'stopped';
 
@@ -339,7 +342,7 @@ export class StreamingContext {
    * const merged = ssc.transform([clicks, views], ([c, v], time) => c.union(v).distinct());
    * ```
    */
-  transform<T>(streams: readonly DStream<unknown>[], fn: (rdds: RDD<unknown>[], time: BatchTime) => RDD<T>): DStream<T> {
+  transform<const S extends readonly StreamNode[], T>(streams: S, fn: (rdds: RDDsOf<S>, time: BatchTime) => RDD<T>): DStream<T> {
     if (!Array.isArray(streams) || streams.length === 0) throw new InvalidArgumentError('transform expects a non-empty array of DStreams');
     if (typeof fn !== 'function') throw new ArgumentTypeError(`transform expects a function, got ${typeof fn}`);
     for (const s of streams) {
@@ -348,7 +351,7 @@ export class StreamingContext {
         throw new InvalidArgumentError(`transform: every stream must have the same slide, got ${streams[0]!.slideMs} ms and ${s.slideMs} ms`);
     }
     return new TransformedDStream<T>(this.#graph, streams, streams[0]!.slideMs, 'transform', (rdds, ms) =>
-      returnedRdd<T>(fn(rdds, this.#batchTime(ms)), `transform of ${streams.length} streams`, ms),
+      returnedRdd<T>(fn(rdds as RDDsOf<S>, this.#batchTime(ms)), `transform of ${streams.length} streams`, ms),
     );
   }
 
