@@ -6,8 +6,8 @@
  */
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type BatchCompletedEvent, type CheckpointRecovery, type Context, ManualClock, type Source, StreamingContext } from 'kindling';
-import { collectBatches, sortedPairs, useStreamingContext } from './helpers.js';
+import { type CheckpointRecovery, ManualClock, type Source, StreamingContext } from 'kindling';
+import { collectBatches, sortedPairs, tickBatches, useStreamingContext } from './helpers.js';
 
 /** A broker in memory: each batch takes what was appended since the last one, as a replayable [from, to) range. */
 function brokerSource(log: readonly string[]): Source<string> {
@@ -26,23 +26,6 @@ function brokerSource(log: readonly string[]): Source<string> {
     },
     stop() {},
   };
-}
-
-/** Advances `clock` one batch at a time and waits for each batch to complete. */
-async function tick(sc: Context, ssc: StreamingContext, clock: ManualClock, n: number): Promise<void> {
-  for (let i = 0; i < n; i++) {
-    const ms = clock.now() + ssc.batchIntervalMs;
-    const done = new Promise<BatchCompletedEvent>((resolve, reject) => {
-      const off = sc.events.on('batchCompleted', (e) => {
-        if (e.batch.ms !== ms) return;
-        off();
-        if (e.error !== undefined) reject(new Error(`batch ${ms} failed: ${e.error}`));
-        else resolve(e);
-      });
-    });
-    clock.advance(ssc.batchIntervalMs);
-    await done;
-  }
 }
 
 /** Word counts of a list of batches. */
@@ -92,7 +75,7 @@ describe('StreamingContext.getOrCreate', () => {
     await first.start();
     for (let i = 0; i < 12; i++) {
       log.push(...batches[i]!);
-      await tick(sc(), first, clock1, 1);
+      await tickBatches(first, clock1, 1);
     }
     await first.stop({ stopContext: false });
     const run1 = { running, windowed };
@@ -103,7 +86,7 @@ describe('StreamingContext.getOrCreate', () => {
     await second.start();
     for (let i = 12; i < 16; i++) {
       log.push(...batches[i]!);
-      await tick(sc(), second, clock2, 1);
+      await tickBatches(second, clock2, 1);
     }
     await second.stop({ stopContext: false });
 
@@ -133,16 +116,16 @@ describe('StreamingContext.getOrCreate', () => {
     const first = StreamingContext.getOrCreate(folder, program(clock1));
     await first.start();
     log.push('x', 'y');
-    await tick(sc(), first, clock1, 1);
+    await tickBatches(first, clock1, 1);
     log.push('x');
-    await tick(sc(), first, clock1, 1);
+    await tickBatches(first, clock1, 1);
     await first.stop({ stopContext: false });
     // Written while the driver was down: read by the first batch after the restart.
     log.push('x', 'z');
     const clock2 = new ManualClock(30_000);
     const second = StreamingContext.getOrCreate(folder, program(clock2));
     await second.start();
-    await tick(sc(), second, clock2, 1);
+    await tickBatches(second, clock2, 1);
     await second.stop({ stopContext: false });
     expect(running.map(([t, xs]) => [t, sortedPairs(xs)])).toEqual([
       [
@@ -165,7 +148,7 @@ describe('StreamingContext.getOrCreate', () => {
       return ssc;
     });
     await first.start();
-    await tick(sc(), first, clock1, 1);
+    await tickBatches(first, clock1, 1);
     await first.stop({ stopContext: false });
     const changed = StreamingContext.getOrCreate(folder, () => {
       const ssc = new StreamingContext(sc(), { batchInterval: 1000, clock: new ManualClock(1000) });

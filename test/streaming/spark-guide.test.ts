@@ -23,7 +23,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { capture, Context, ManualClock, type RDD, StateSpec, type State, StreamingContext } from 'kindling';
-import { collectBatches, manual, sortedPairs, UNTIL, useStreamingContext } from './helpers.js';
+import { collectBatches, manual, sortedPairs, tickBatches, UNTIL, useStreamingContext } from './helpers.js';
 
 /** Word counts of some lines, split on single spaces as the examples do (`line.split(" ")`), sorted. */
 function wordCounts(lines: readonly string[]): [string, number][] {
@@ -775,18 +775,7 @@ describe('Checkpointing: "How to configure Checkpointing" (functionToCreateConte
       };
       const context = StreamingContext.getOrCreate(checkpointDirectory, functionToCreateContext);
       await context.start();
-      for (let i = 0; i < batches.length; i++) {
-        const ms = clock.now() + 1000;
-        const done = new Promise<void>((resolve) => {
-          const off = sc().events.on('batchCompleted', (e) => {
-            if (e.batch.ms !== ms) return;
-            off();
-            resolve();
-          });
-        });
-        clock.advance(1000);
-        await done;
-      }
+      await tickBatches(context, clock, batches.length);
       expect(await context.awaitTerminationOrTimeout(10)).toBe(false);
       await context.stop({ stopContext: false });
       return sorted(totals);
