@@ -139,6 +139,36 @@ describe('StreamingContext.getOrCreate', () => {
     ]);
   });
 
+  it("after a restart, slice reaches the earlier run's remembered batches of a replayable source (read back from their ranges)", async () => {
+    const folder = path.join(dir(), 'remember');
+    const log: string[] = [];
+    const sliced: string[][][] = [];
+    const program = (clock: ManualClock) => () => {
+      const ssc = new StreamingContext(sc(), { batchInterval: 1000, clock });
+      ssc.remember('3s');
+      const words = ssc.source(brokerSource(log)).map((w) => w.toUpperCase());
+      words.foreachRDD(async (_rdd, t) => {
+        sliced.push(await Promise.all(words.slice(t.ms - 2000, t.ms).map((r) => r.collect())));
+      });
+      return ssc;
+    };
+    const clock1 = new ManualClock(0);
+    const first = StreamingContext.getOrCreate(folder, program(clock1));
+    await first.start();
+    for (const w of ['a', 'b', 'c']) {
+      log.push(w);
+      await tickBatches(first, clock1, 1);
+    }
+    await first.stop({ stopContext: false });
+    const clock2 = new ManualClock(3000);
+    const second = StreamingContext.getOrCreate(folder, program(clock2));
+    await second.start();
+    log.push('d');
+    await tickBatches(second, clock2, 1);
+    await second.stop({ stopContext: false });
+    expect(sliced.at(-1)).toEqual([['B'], ['C'], ['D']]);
+  });
+
   it('refuses to restore a checkpoint into another program, naming the first stream that differs', async () => {
     const folder = path.join(dir(), 'changed');
     const clock1 = new ManualClock(0);
