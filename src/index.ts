@@ -81,6 +81,8 @@ export {
   StreamingJobError,
   type StreamingOptions,
   type StreamingState,
+  type CheckpointRecovery,
+  type RDDsOf,
   type BatchTime,
   type WindowSpec,
   type Clock,

@@ -37,6 +37,8 @@ interface CommitRecord {
 interface Metadata {
   readonly batchIntervalMs: number;
   readonly zeroMs: number;
+  /** The streams of the program that started the checkpoint, in creation order (their labels); absent before session 33. */
+  readonly streams?: readonly string[];
 }
 
 /** How many batches of logs are kept (spark.sql.streaming.minBatchesToRetain). */
@@ -70,8 +72,19 @@ export class CheckpointLog {
     return m.zeroMs;
   }
 
-  writeMetadata(batchIntervalMs: number, zeroMs: number): void {
-    this.#write(path.join(this.#dir, 'metadata.json'), { batchIntervalMs, zeroMs });
+  writeMetadata(batchIntervalMs: number, zeroMs: number, streams: readonly string[]): void {
+    this.#write(path.join(this.#dir, 'metadata.json'), { batchIntervalMs, zeroMs, streams });
+  }
+
+  /** The streams recorded by the run that started this checkpoint, when it recorded them. */
+  readStreams(): readonly string[] | undefined {
+    const file = path.join(this.#dir, 'metadata.json');
+    return existsSync(file) ? this.#read<Metadata>(file).streams : undefined;
+  }
+
+  /** True when a run has started on the checkpoint folder `dir` (without creating anything there). */
+  static isPresent(dir: string): boolean {
+    return existsSync(path.join(path.resolve(dir), 'metadata.json'));
   }
 
   /**

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { capture } from '../closure/index.js';
 import type { Context } from '../context/context.js';
 import type { CustomAccumulator } from '../context/shared-variables.js';
-import { ArgumentTypeError, InvalidArgumentError, describeValue } from '../core/errors.js';
+import { ArgumentTypeError, IllegalStateError, InvalidArgumentError, describeValue } from '../core/errors.js';
 import { HashPartitioner, type Partitioner } from '../core/partitioner.js';
 import { RDD } from '../rdd/index.js';
 import type { StreamingBatchTime } from '../scheduler/events.js';
@@ -26,6 +26,7 @@ import {
 } from './event-time.js';
 import { batchStep, mappedOf, snapshotOf, type StateSpec, stateOf, type Tagged, type TaggedOut } from './map-with-state.js';
 import { addRedisSink, type RedisSinkOptions } from './redis.js';
+import type { StreamingContext } from './streaming-context.js';
 
 /** A batch: `id` counts batches from 0, `ms` is its time (a multiple of the batch interval). */
 export type BatchTime = StreamingBatchTime;
@@ -41,6 +42,10 @@ export interface StreamGraph {
    * earlier times were computed by an earlier run: what chains to them (an incremental window) starts afresh.
    */
   readonly runStartMs: number | undefined;
+  /** The newest batch time cut (data handed to the input streams), undefined before the first. */
+  readonly lastCutMs: number | undefined;
+  /** The StreamingContext this graph belongs to (Spark's DStream.context()). */
+  readonly ssc: StreamingContext;
   batchTime(ms: number): BatchTime;
   addOutput(op: OutputOperation): void;
   /** An id for a new stream; refuses once the context started (Spark's DStream.validateAtInit). */
@@ -126,6 +131,10 @@ export abstract class DStream<T> implements StreamNode {
   readonly #ownPersisted = new WeakSet<RDD<unknown>>();
   #lastCheckpointed: RDD<unknown> | undefined;
   #lastCheckpointedMs = 0;
+  /** Set by initialize(): the stream is part of the started graph (an output reads it). */
+  #initialized = false;
+  /** Times at or before this were forgotten by clearOld (their RDDs dropped, their input gone). */
+  #forgottenThroughMs = Number.NEGATIVE_INFINITY;
   readonly #checkpointedOld: RDD<unknown>[] = [];
 
   /** @internal */
@@ -183,8 +192,8 @@ export abstract class DStream<T> implements StreamNode {
     this.#generated.set(ms, rdd);
   }
 
-  /** @internal This stream's RDDs at its valid times in (fromMs, toMs]. */
-  slice(fromMs: number, toMs: number): RDD<T>[] {
+  /** @internal This stream's RDDs at its valid times in (fromMs, toMs] (what windows read; the public `slice` includes both ends). */
+  sliceBetween(fromMs: number, toMs: number): RDD<T>[] {
     const zero = this.graph.zeroMs!;
     const first = Math.max(zero + this.slideMs, zero + (Math.floor((fromMs - zero) / this.slideMs) + 1) * this.slideMs);
     const out: RDD<T>[] = [];
@@ -193,6 +202,57 @@ export abstract class DStream<T> implements StreamNode {
       if (rdd !== undefined) out.push(rdd);
     }
     return out;
+  }
+
+  /**
+   * The RDDs of this stream's batches from `fromTime` to `toTime`, both included (Spark's `DStream.slice`): times
+   * are batch times in ms (or a `BatchTime`, or a `Date`), floored to this stream's slide as Spark does. Only
+   * batches already cut are returned (a later time has no data yet), and only those this stream still remembers:
+   * by default a batch's RDDs are kept for its windows and checkpoints only; `ssc.remember(duration)` keeps at
+   * least `duration`. A range reaching a forgotten batch fails naming the stream and how long it remembers. The
+   * stream must be read by an output operation and the context started (as Spark's "not initialized").
+   *
+   * @example
+   * ```ts
+   * ssc.remember('1m');
+   * counts.foreachRDD(async (rdd, time) => {
+   *   const lastMinute = counts.slice(time.ms - 59_000, time.ms); // up to 60 RDDs of a 1 s stream
+   *   console.log(await sc.union(lastMinute).count());
+   * });
+   * ```
+   */
+  slice(fromTime: number | Date | BatchTime, toTime: number | Date | BatchTime): RDD<T>[] {
+    const from = timeMs(fromTime, `slice on ${this.label}`);
+    const to = timeMs(toTime, `slice on ${this.label}`);
+    const zero = this.graph.zeroMs;
+    if (zero === undefined || !this.#initialized) {
+      throw new IllegalStateError(
+        `slice on ${this.label}: the stream is not initialized (start the StreamingContext, with an output operation that reads this stream)`,
+      );
+    }
+    if (to < from) throw new InvalidArgumentError(`slice on ${this.label}: toTime (${to} ms) is before fromTime (${from} ms)`);
+    const s = this.slideMs;
+    const floor = (ms: number) => zero + Math.floor((ms - zero) / s) * s;
+    const lo = Math.max(floor(from), zero + s);
+    const hi = Math.min(floor(to), floor(this.graph.lastCutMs ?? zero));
+    if (lo > hi) return [];
+    if (lo <= this.#forgottenThroughMs) {
+      throw new InvalidArgumentError(
+        `slice on ${this.label}: the batches up to ${this.#forgottenThroughMs} ms are forgotten (this stream remembers ${this.rememberMs} ms); ` +
+          `asked from ${lo} ms: call ssc.remember(duration) before start() to keep more`,
+      );
+    }
+    const out: RDD<T>[] = [];
+    for (let t = lo; t <= hi; t += s) {
+      const rdd = this.getOrCompute(t);
+      if (rdd !== undefined) out.push(rdd);
+    }
+    return out;
+  }
+
+  /** The StreamingContext of this stream (Spark's `DStream.context()`). @example `words.context().sc` */
+  context(): StreamingContext {
+    return this.graph.ssc;
   }
 
   /** @internal How much more history parents must keep than this stream (a window keeps its length). */
@@ -210,6 +270,7 @@ export abstract class DStream<T> implements StreamNode {
     // Spark keeps twice the checkpoint interval ("#paranoia"): a lost partition recomputes from the last checkpoint.
     if (this.checkpointMs !== undefined) remember = Math.max(remember, 2 * this.checkpointMs);
     this.rememberMs = remember;
+    this.#initialized = true;
     for (const p of this.parents) p.initialize(this.parentRememberMs());
   }
 
@@ -217,6 +278,7 @@ export abstract class DStream<T> implements StreamNode {
   clearOld(ms: number, seen: Set<StreamNode>): void {
     if (seen.has(this)) return;
     seen.add(this);
+    this.#forgottenThroughMs = Math.max(this.#forgottenThroughMs, ms - this.rememberMs);
     for (const [t, rdd] of this.#generated) {
       if (t > ms - this.rememberMs) continue;
       this.#generated.delete(t);
@@ -322,6 +384,19 @@ export abstract class DStream<T> implements StreamNode {
     return this.derive('mapPartitions', (rdd) => rdd.mapPartitions(fn));
   }
 
+  /**
+   * Maps each partition of each batch with its index (PySpark's `mapPartitionsWithIndex`).
+   *
+   * @example
+   * ```ts
+   * lines.mapPartitionsWithIndex(function* (i, it) { for (const l of it) yield `${i}: ${l}`; });
+   * ```
+   */
+  mapPartitionsWithIndex<U>(fn: (index: number, it: Iterable<T>) => Iterable<U>, preservesPartitioning = false): DStream<U> {
+    this.check(fn, 'mapPartitionsWithIndex');
+    return this.derive('mapPartitionsWithIndex', (rdd) => rdd.mapPartitionsWithIndex(fn, preservesPartitioning));
+  }
+
   /** Spreads each batch over `n` partitions (a shuffle). @example `input.repartition(8)` */
   repartition(n: number): DStream<T> {
     if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`repartition: number of partitions must be a positive integer, got ${n}`);
@@ -368,16 +443,7 @@ export abstract class DStream<T> implements StreamNode {
   }
 
   #returnedRdd<U>(out: unknown, op: string, ms: number): RDD<U> {
-    // An undefined was taken for "no RDD at this time": the batch's outputs were skipped without a word. Spark
-    // fails the batch ("Transform function must not return null"); anything else reached the outputs as if it
-    // were an RDD and failed there ("rdd.count is not a function").
-    if (!(out instanceof RDD)) {
-      throw new InvalidArgumentError(
-        `${op} of ${this.label} returned ${out === undefined ? 'undefined' : describeValue(out)} for the batch at ${ms} ms, not an RDD; ` +
-          'return sc.emptyRDD() for a batch without elements',
-      );
-    }
-    return out as RDD<U>;
+    return returnedRdd<U>(out, `${op} of ${this.label}`, ms);
   }
 
   /** One element per batch: its number of elements. @example `events.count().print()` */
@@ -402,9 +468,14 @@ export abstract class DStream<T> implements StreamNode {
     );
   }
 
-  /** Occurrences of each distinct element per batch. @example `words.countByValue()` */
-  countByValue(): DStream<[T, number]> {
-    return this.derive('countByValue', (rdd) => rdd.map((x) => [x, 1]).reduceByKey((a, b) => a + b));
+  /** Occurrences of each distinct element per batch, in `partitions` partitions (Spark's `countByValue(numPartitions)`). @example `words.countByValue()` */
+  countByValue(partitions?: number | Partitioner): DStream<[T, number]> {
+    return this.derive('countByValue', (rdd) => rdd.map((x): [T, number] => [x, 1]).reduceByKey((a, b) => a + b, partitions));
+  }
+
+  /** Each partition of each batch as one array (Spark's `glom`). @example `nums.glom().map((part) => part.length)` */
+  glom(): DStream<T[]> {
+    return this.derive('glom', (rdd) => rdd.glom());
   }
 
   /**
@@ -434,8 +505,21 @@ export abstract class DStream<T> implements StreamNode {
    * nums.reduceByWindow((a, b) => a + b, { window: '30s', slide: '10s', inverse: (a, b) => a - b });
    * ```
    */
-  reduceByWindow(fn: (a: T, b: T) => T, spec: WindowSpec<T>): DStream<T> {
-    if (typeof spec !== 'object' || spec === null) throw new ArgumentTypeError('reduceByWindow expects options { window, slide?, inverse? }');
+  reduceByWindow(fn: (a: T, b: T) => T, spec: WindowSpec<T>): DStream<T>;
+  /** Spark's positional form: `reduceByWindow(f, windowDuration, slideDuration?)`. @example `nums.reduceByWindow((a, b) => a + b, '30s', '10s')` */
+  reduceByWindow(fn: (a: T, b: T) => T, window: Duration, slide?: Duration): DStream<T>;
+  /**
+   * Spark's positional form with an inverse: `reduceByWindow(f, invF, windowDuration, slideDuration?)` (PySpark's
+   * `invReduceFunc` may be null: no inverse).
+   *
+   * @example
+   * ```ts
+   * nums.reduceByWindow((a, b) => a + b, (a, b) => a - b, '30s', '10s');
+   * ```
+   */
+  reduceByWindow(fn: (a: T, b: T) => T, inverse: ((a: T, b: T) => T) | null | undefined, window: Duration, slide?: Duration): DStream<T>;
+  reduceByWindow(fn: (a: T, b: T) => T, specOrArg: unknown, ...rest: unknown[]): DStream<T> {
+    const spec = windowArgs<T>('reduceByWindow', specOrArg, rest, 2);
     this.check(fn, 'reduceByWindow');
     if (spec.inverse === undefined) return this.reduce(fn).window(spec.window, spec.slide).reduce(fn);
     return this.map((x): [number, T] => [0, x])
@@ -468,6 +552,40 @@ export abstract class DStream<T> implements StreamNode {
     return this.derive('mapValues', (rdd) => rdd.mapValues(fn));
   }
 
+  /** Maps each value to zero or more, keeping its key. @example `sentences.flatMapValues((s) => s.split(' '))` */
+  flatMapValues<K, V, W>(this: DStream<[K, V]>, fn: (v: V) => Iterable<W>): DStream<[K, W]> {
+    this.check(fn, 'flatMapValues');
+    return this.derive('flatMapValues', (rdd) => rdd.flatMapValues(fn));
+  }
+
+  /**
+   * Per batch, the values of each key combined (Spark's `combineByKey`): `create` makes a combiner from a key's
+   * first value in a partition, `mergeValue` adds a value to it, `mergeCombiners` merges combiners of partitions.
+   *
+   * @example
+   * ```ts
+   * // Per batch, each key's [sum, count].
+   * pairs.combineByKey((v: number) => [v, 1] as [number, number], ([s, n], v) => [s + v, n + 1], ([s, n], [t, m]) => [s + t, n + m]);
+   * ```
+   */
+  combineByKey<K, V, C>(
+    this: DStream<[K, V]>,
+    create: (v: V) => C,
+    mergeValue: (c: C, v: V) => C,
+    mergeCombiners: (a: C, b: C) => C,
+    partitions?: number | Partitioner,
+  ): DStream<[K, C]> {
+    this.check(create, 'combineByKey (createCombiner)');
+    this.check(mergeValue, 'combineByKey (mergeValue)');
+    this.check(mergeCombiners, 'combineByKey (mergeCombiners)');
+    return this.derive('combineByKey', (rdd) => rdd.combineByKey(create, mergeValue, mergeCombiners, partitions));
+  }
+
+  /** Per batch, the pairs partitioned by key (PySpark's `partitionBy`). @example `pairs.partitionBy(8)` */
+  partitionBy<K, V>(this: DStream<[K, V]>, partitions: number | Partitioner): DStream<[K, V]> {
+    return this.derive('partitionBy', (rdd) => rdd.partitionBy(partitions));
+  }
+
   /** Per batch, the values of each key reduced with `fn`. @example `pairs.reduceByKey((a, b) => a + b)` */
   reduceByKey<K, V>(this: DStream<[K, V]>, fn: (a: V, b: V) => V, partitions?: number | Partitioner): DStream<[K, V]> {
     this.check(fn, 'reduceByKey');
@@ -487,6 +605,16 @@ export abstract class DStream<T> implements StreamNode {
   /** Per batch, the left outer join with `other`. @example `clicks.leftOuterJoin(users)` */
   leftOuterJoin<K, V, W>(this: DStream<[K, V]>, other: DStream<[K, W]>, partitions?: number | Partitioner): DStream<[K, [V, W | null]]> {
     return this.#binary(other, 'leftOuterJoin', (a, b) => a.leftOuterJoin(b, partitions));
+  }
+
+  /** Per batch, the right outer join with `other` (null for a key this stream lacks). @example `clicks.rightOuterJoin(users)` */
+  rightOuterJoin<K, V, W>(this: DStream<[K, V]>, other: DStream<[K, W]>, partitions?: number | Partitioner): DStream<[K, [V | null, W]]> {
+    return this.#binary(other, 'rightOuterJoin', (a, b) => a.rightOuterJoin(b, partitions));
+  }
+
+  /** Per batch, the full outer join with `other` (null on the side that lacks the key). @example `a.fullOuterJoin(b)` */
+  fullOuterJoin<K, V, W>(this: DStream<[K, V]>, other: DStream<[K, W]>, partitions?: number | Partitioner): DStream<[K, [V | null, W | null]]> {
+    return this.#binary(other, 'fullOuterJoin', (a, b) => a.fullOuterJoin(b, partitions));
   }
 
   /** Per batch, each key's values in this stream and in `other`. @example `a.cogroup(b)` */
@@ -513,9 +641,37 @@ export abstract class DStream<T> implements StreamNode {
    *   { window: '30s', slide: '10s', inverse: (a, b) => a - b, filter: ([, n]) => n > 0 });
    * ```
    */
-  reduceByKeyAndWindow<K, V>(this: DStream<[K, V]>, fn: (a: V, b: V) => V, spec: WindowSpec<V>): DStream<[K, V]> {
-    if (typeof spec !== 'object' || spec === null)
-      throw new ArgumentTypeError('reduceByKeyAndWindow expects options { window, slide?, inverse?, filter? }');
+  reduceByKeyAndWindow<K, V>(this: DStream<[K, V]>, fn: (a: V, b: V) => V, spec: WindowSpec<V>): DStream<[K, V]>;
+  /**
+   * Spark's positional form: `reduceByKeyAndWindow(f, windowDuration, slideDuration?, numPartitions?)`.
+   *
+   * @example
+   * ```ts
+   * pairs.reduceByKeyAndWindow((a, b) => a + b, '30s', '10s', 4);
+   * ```
+   */
+  reduceByKeyAndWindow<K, V>(this: DStream<[K, V]>, fn: (a: V, b: V) => V, window: Duration, slide?: Duration, partitions?: number): DStream<[K, V]>;
+  /**
+   * Spark's (and PySpark's) positional form with an inverse:
+   * `reduceByKeyAndWindow(f, invF, windowDuration, slideDuration?, numPartitions?, filterFunc?)`; `invF` may be null
+   * (PySpark's `None`: no inverse).
+   *
+   * @example
+   * ```ts
+   * pairs.reduceByKeyAndWindow((a, b) => a + b, (a, b) => a - b, '30s', '10s', 2, ([, n]) => n > 0);
+   * ```
+   */
+  reduceByKeyAndWindow<K, V>(
+    this: DStream<[K, V]>,
+    fn: (a: V, b: V) => V,
+    inverse: ((a: V, b: V) => V) | null | undefined,
+    window: Duration,
+    slide?: Duration,
+    partitions?: number,
+    filter?: (kv: [K, V]) => boolean,
+  ): DStream<[K, V]>;
+  reduceByKeyAndWindow<K, V>(this: DStream<[K, V]>, fn: (a: V, b: V) => V, specOrArg: unknown, ...rest: unknown[]): DStream<[K, V]> {
+    const spec = windowArgs<V>('reduceByKeyAndWindow', specOrArg, rest, 4);
     this.check(fn, 'reduceByKeyAndWindow');
     const [windowMs, slideMs] = this.#windowSpec(spec.window, spec.slide);
     const partitioner = new HashPartitioner(spec.partitions ?? this.#sc.defaultParallelism);
@@ -528,6 +684,19 @@ export abstract class DStream<T> implements StreamNode {
     if (spec.filter !== undefined) this.check(spec.filter, 'reduceByKeyAndWindow (filter)');
     reduced.persist();
     return new ReducedWindowedDStream<K, V>(reduced, windowMs, slideMs, fn, spec.inverse, spec.filter, partitioner);
+  }
+
+  /**
+   * Every `slide`, the values of each key over the last `window` (Spark's `groupByKeyAndWindow`); both multiples
+   * of this stream's slide.
+   *
+   * @example
+   * ```ts
+   * const sessions = clicks.groupByKeyAndWindow('5m', '1m'); // [user, pages of the last 5 minutes]
+   * ```
+   */
+  groupByKeyAndWindow<K, V>(this: DStream<[K, V]>, window: Duration, slide?: Duration, partitions?: number | Partitioner): DStream<[K, V[]]> {
+    return this.window(window, slide).groupByKey(partitions);
   }
 
   /**
@@ -674,16 +843,34 @@ export abstract class DStream<T> implements StreamNode {
    * ```
    */
   saveAsTextFiles(prefix: string, suffix?: string): void {
-    if (typeof prefix !== 'string' || prefix === '') throw new ArgumentTypeError('saveAsTextFiles expects a path prefix');
+    this.#saveEach('saveAsTextFiles', prefix, suffix, (rdd, target) => rdd.saveAsTextFile(target, { overwrite: true }));
+  }
+
+  /**
+   * Writes every batch as object files (`sc.objectFile` reads them back) to `<prefix>-<batch ms>[.<suffix>]`, as
+   * Spark's `saveAsObjectFiles`; idempotent per batch like `saveAsTextFiles`.
+   *
+   * @example
+   * ```ts
+   * counts.saveAsObjectFiles('out/counts'); // later: sc.objectFile('out/counts-1764662400000')
+   * ```
+   */
+  saveAsObjectFiles(prefix: string, suffix?: string): void {
+    this.#saveEach('saveAsObjectFiles', prefix, suffix, (rdd, target) => rdd.saveAsObjectFile(target, { overwrite: true }));
+  }
+
+  #saveEach(op: string, prefix: string, suffix: string | undefined, save: (rdd: RDD<T>, target: string) => Promise<void>): void {
+    if (typeof prefix !== 'string' || prefix === '') throw new ArgumentTypeError(`${op} expects a path prefix`);
     this.graph.addOutput({
-      name: `saveAsTextFiles ${prefix}`,
+      name: `${op} ${prefix}`,
       stream: this,
       run: async (ms) => {
         const rdd = this.getOrCompute(ms);
         if (rdd === undefined) return;
+        // Spark's rddToFileName: <prefix>-<ms>, then .<suffix> when there is one.
         const target = `${prefix}-${ms}${suffix ? `.${suffix}` : ''}`;
         if (existsSync(path.join(target, '_SUCCESS'))) return;
-        await rdd.saveAsTextFile(target, { overwrite: true });
+        await save(rdd, target);
       },
     });
   }
@@ -782,6 +969,62 @@ export abstract class DStream<T> implements StreamNode {
   }
 }
 
+/** @internal What a transform function returned, refused unless an RDD. */
+export function returnedRdd<U>(out: unknown, what: string, ms: number): RDD<U> {
+  // An undefined was taken for "no RDD at this time": the batch's outputs were skipped without a word. Spark
+  // fails the batch ("Transform function must not return null"); anything else reached the outputs as if it
+  // were an RDD and failed there ("rdd.count is not a function").
+  if (!(out instanceof RDD)) {
+    throw new InvalidArgumentError(
+      `${what} returned ${out === undefined ? 'undefined' : describeValue(out)} for the batch at ${ms} ms, not an RDD; ` +
+        'return sc.emptyRDD() for a batch without elements',
+    );
+  }
+  return out as RDD<U>;
+}
+
+/** A batch time given as ms, a `BatchTime` or a `Date`, in ms. */
+function timeMs(t: number | Date | BatchTime, op: string): number {
+  const ms = t instanceof Date ? t.getTime() : typeof t === 'object' && t !== null ? (t as BatchTime).ms : t;
+  if (typeof ms !== 'number' || !Number.isFinite(ms))
+    throw new ArgumentTypeError(`${op}: expects a time in ms, a BatchTime or a Date, got ${describeValue(t)}`);
+  return ms;
+}
+
+/**
+ * The window options of `reduceByWindow` / `reduceByKeyAndWindow` from Spark's positional forms: an options object;
+ * `(window, slide?, partitions?)`; or `(inverse | null, window, slide?, partitions?, filter?)`. `max` is how many
+ * arguments may follow the inverse: 4, or 2 for reduceByWindow (no partitions or filter, so nothing past the slide).
+ */
+function windowArgs<V>(op: string, first: unknown, rest: unknown[], max: number): WindowSpec<V> {
+  const given = (x: unknown) => x !== undefined && x !== null;
+  if (typeof first === 'function' || (!given(first) && rest.length > 0)) {
+    if (rest.length > max)
+      throw new InvalidArgumentError(`${op}: too many arguments (inverse, window, slide${max > 2 ? ', partitions, filter' : ''})`);
+    const [window, slide, partitions, filter] = rest;
+    if (given(filter) && typeof filter !== 'function') throw new ArgumentTypeError(`${op}: filter must be a function, got ${describeValue(filter)}`);
+    return {
+      window: window as Duration,
+      ...(given(slide) && { slide: slide as Duration }),
+      ...(given(partitions) && { partitions: partitions as number }),
+      ...(typeof first === 'function' && { inverse: first as (a: V, b: V) => V }),
+      ...(given(filter) && { filter: filter as (kv: [unknown, V]) => boolean }),
+    };
+  }
+  if (typeof first === 'number' || typeof first === 'string') {
+    if (rest.length > max / 2) throw new InvalidArgumentError(`${op}: too many arguments (window, slide${max > 2 ? ', partitions' : ''})`);
+    const [slide, partitions] = rest;
+    return {
+      window: first as Duration,
+      ...(given(slide) && { slide: slide as Duration }),
+      ...(given(partitions) && { partitions: partitions as number }),
+    };
+  }
+  if (typeof first !== 'object' || first === null || rest.length > 0)
+    throw new ArgumentTypeError(`${op} expects options { window, slide?, inverse?${max > 2 ? ', filter?' : ''} }`);
+  return first as WindowSpec<V>;
+}
+
 function countPartition(it: Iterable<unknown>): number[] {
   let n = 0;
   for (const _ of it) n++;
@@ -820,7 +1063,7 @@ export class WindowedDStream<T> extends DStream<T> {
     return this.rememberMs + this.windowMs;
   }
   protected compute(ms: number): RDD<T> {
-    const rdds = this.#parent.slice(ms - this.windowMs, ms);
+    const rdds = this.#parent.sliceBetween(ms - this.windowMs, ms);
     return rdds.length === 0 ? this.graph.sc.emptyRDD() : this.graph.sc.union(rdds);
   }
 }
@@ -902,8 +1145,8 @@ export class ReducedWindowedDStream<K, V> extends DStream<[K, V]> {
     const parts: RDD<[K, [number, V]]>[] = [];
     if (prev !== undefined) parts.push(prev.mapValues((v): [number, V] => [0, v]));
     // Without a previous window (the first one), every batch of the window is new and none leaves.
-    if (prev !== undefined) for (const r of this.#reduced.slice(ms - w - s, ms - w)) parts.push(r.mapValues((v): [number, V] => [1, v]));
-    for (const r of this.#reduced.slice(prev === undefined ? ms - w : ms - s, ms)) parts.push(r.mapValues((v): [number, V] => [2, v]));
+    if (prev !== undefined) for (const r of this.#reduced.sliceBetween(ms - w - s, ms - w)) parts.push(r.mapValues((v): [number, V] => [1, v]));
+    for (const r of this.#reduced.sliceBetween(prev === undefined ? ms - w : ms - s, ms)) parts.push(r.mapValues((v): [number, V] => [2, v]));
     if (parts.length === 0) return sc.emptyRDD();
     return sc.union(parts).groupByKey(this.#partitioner).flatMap(this.#merge);
   }

@@ -1,4 +1,11 @@
-export { StreamingContext, StreamingJobError, type StreamingOptions, type StreamingState } from './streaming-context.js';
+export {
+  StreamingContext,
+  StreamingJobError,
+  type StreamingOptions,
+  type StreamingState,
+  type CheckpointRecovery,
+  type RDDsOf,
+} from './streaming-context.js';
 export { DStream, EventTimeDStream, MapWithStateDStream, type BatchTime, type WindowSpec } from './dstream.js';
 export { StateSpec, type State, type MappingFunction } from './map-with-state.js';
 export { ManualClock, SystemClock, type Clock } from './clock.js';

@@ -10,7 +10,15 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import type { Context } from '../context/context.js';
-import { ArgumentTypeError, IllegalStateError, InvalidArgumentError, InvalidOptionError, KindlingError } from '../core/errors.js';
+import {
+  ArgumentTypeError,
+  CheckpointError,
+  IllegalStateError,
+  InvalidArgumentError,
+  InvalidOptionError,
+  KindlingError,
+  describeValue,
+} from '../core/errors.js';
 import { unknownKey } from '../context/options.js';
 import { CheckpointRDD, type RDD } from '../rdd/index.js';
 import type { EventBus } from '../scheduler/event-bus.js';
@@ -18,13 +26,15 @@ import type { SchedulerEvent, StreamingSourceStatus } from '../scheduler/events.
 import { type Clock, SystemClock } from './clock.js';
 import {
   type BatchTime,
-  type DStream,
+  DStream,
   EventTimeDStream,
   InputDStream,
   type OutputOperation,
+  returnedRdd,
   StatefulDStream,
   type StreamGraph,
   type StreamNode,
+  TransformedDStream,
 } from './dstream.js';
 import { type Duration, parseDuration } from './duration.js';
 import { CheckpointLog, type OffsetEntry, type StateCheckpoint, type WatermarkCheckpoint } from './checkpoint-log.js';
@@ -53,8 +63,19 @@ export interface StreamingOptions {
   receiverRestartDelay?: Duration;
 }
 
+/** The RDD types of a list of DStreams (what `ssc.transform` hands its function). */
+export type RDDsOf<S extends readonly unknown[]> = { -readonly [I in keyof S]: S[I] extends DStream<infer U> ? RDD<U> : RDD<unknown> };
+
 /** Lifecycle of a StreamingContext. */
 export type StreamingState = 'initialized' | 'active' | 'stopped';
+
+/** What `StreamingContext.getOrCreate` tells its creating function. */
+export interface CheckpointRecovery {
+  /** True when the checkpoint folder holds an earlier run: `start()` will restore from it. */
+  readonly restoring: boolean;
+  /** The checkpoint folder. */
+  readonly checkpointPath: string;
+}
 
 interface QueuedBatch {
   readonly time: BatchTime;
@@ -112,7 +133,14 @@ export class StreamingContext {
   #resolveTerminated!: () => void;
   readonly #terminated = new Promise<void>((r) => (this.#resolveTerminated = r));
   readonly #graph: StreamGraph;
-  readonly #log: CheckpointLog | undefined;
+  #log: CheckpointLog | undefined;
+  #checkpointPath: string | undefined;
+  /** Set by getOrCreate: a restart refuses a checkpoint another program (other streams) wrote. */
+  #checkProgram = false;
+  /** Labels of the streams made on this context, by id (what a checkpoint records of the program). */
+  readonly #streamLabels: string[] = [];
+  /** ssc.remember(): every stream of the graph keeps its RDDs at least this long. */
+  #rememberMs = 0;
   #firstBatchMs = 0;
   #runStartMs: number | undefined;
   /** State streams by a name stable across runs of the same program (creation order). */
@@ -134,12 +162,15 @@ export class StreamingContext {
     this.#clock = options.clock ?? new SystemClock();
     this.#backpressure = options.backpressure;
     this.#restartDelayMs = options.receiverRestartDelay === undefined ? 2000 : parseDuration(options.receiverRestartDelay, 'receiverRestartDelay');
-    if (options.checkpoint !== undefined && sc.checkpointDir === undefined) sc.setCheckpointDir(path.join(options.checkpoint, 'rdds'));
-    this.#log = options.checkpoint === undefined ? undefined : new CheckpointLog(options.checkpoint);
+    if (options.checkpoint !== undefined) this.#setCheckpoint(options.checkpoint);
     const self = this;
     this.#graph = {
       sc,
+      ssc: this,
       batchMs: this.batchIntervalMs,
+      get lastCutMs() {
+        return self.#lastCut;
+      },
       get zeroMs() {
         return self.#zeroMs;
       },
@@ -153,9 +184,175 @@ export class StreamingContext {
       },
       nextStreamId: (label) => {
         this.#checkOpen(label);
+        this.#streamLabels.push(label);
         return this.#nextStreamId++;
       },
     };
+  }
+
+  #setCheckpoint(dir: string): void {
+    if (this.sc.checkpointDir === undefined) this.sc.setCheckpointDir(path.join(dir, 'rdds'));
+    this.#log = new CheckpointLog(dir);
+    this.#checkpointPath = dir;
+  }
+
+  /**
+   * The StreamingContext of a checkpoint folder (Spark's `StreamingContext.getOrCreate`): calls `creatingFunc` to
+   * build the context and its streams, sets `checkpointPath` as its checkpoint folder (the function may set the same
+   * one itself), and returns it for `start()`. On the first run the folder is empty and `start()` starts afresh; on
+   * a restart `start()` restores what the folder records (see docs/streaming.md, "Delivery and restarts"): the zero
+   * time (batch ids and window alignment go on), the sources' positions, the batches cut but not committed (run again
+   * with the same times and ranges), the state of `updateStateByKey`, `mapWithState` and event-time windows (from
+   * the last state checkpoint, then the committed batches after it), the windows' batches (read again from their
+   * ranges) and the watermarks.
+   *
+   * Unlike Spark, `creatingFunc` runs on the restart too: Spark deserializes the DStream graph from the checkpoint,
+   * but kindling's graph holds driver-side functions (`foreachRDD`, `transform`) and sources (sockets, connections,
+   * iterables) that cannot be written to a file, so the program is rebuilt by running the function again. Its
+   * argument tells which case it is (`restoring`). The streams it builds must be those of the run that wrote the
+   * checkpoint (same operations in the same order): `start()` compares them with the ones recorded and refuses a
+   * different program, naming the first difference, instead of restoring state into the wrong stream.
+   *
+   * @example
+   * ```ts
+   * const ssc = StreamingContext.getOrCreate('ckpt/wc', ({ restoring }) => {
+   *   if (!restoring) console.log('Creating new context');
+   *   const ssc = new StreamingContext(sc, { batchInterval: '1s' });
+   *   ssc.redisStream({ key: 'words', startId: '0' })
+   *     .map((e): [string, number] => [e.fields.w ?? '', 1])
+   *     .updateStateByKey((vs: number[], s?: number) => (s ?? 0) + vs.length)
+   *     .print();
+   *   return ssc;
+   * });
+   * await ssc.start();
+   * ```
+   */
+  static getOrCreate(checkpointPath: string, creatingFunc: (recovery: CheckpointRecovery) => StreamingContext): StreamingContext {
+    if (typeof checkpointPath !== 'string' || checkpointPath === '') throw new ArgumentTypeError('getOrCreate expects a checkpoint folder path');
+    if (typeof creatingFunc !== 'function')
+      throw new ArgumentTypeError(`getOrCreate expects a function that creates the StreamingContext, got ${describeValue(creatingFunc)}`);
+    const restoring = CheckpointLog.isPresent(checkpointPath);
+    const ssc = creatingFunc({ restoring, checkpointPath });
+    if (!(ssc instanceof StreamingContext))
+      throw new ArgumentTypeError(`getOrCreate: the creating function returned ${describeValue(ssc)}, not a StreamingContext`);
+    if (ssc.#state !== 'initialized')
+      throw new IllegalStateError(
+        `getOrCreate: the creating function returned a StreamingContext that is ${ssc.#state}; let getOrCreate's caller start it`,
+      );
+    if (ssc.#checkpointPath === undefined) ssc.#setCheckpoint(checkpointPath);
+    else if (path.resolve(ssc.#checkpointPath) !== path.resolve(checkpointPath))
+      throw new InvalidArgumentError(
+        `getOrCreate('${checkpointPath}'): the creating function set another checkpoint folder, '${ssc.#checkpointPath}'`,
+      );
+    ssc.#checkProgram = true;
+    return ssc;
+  }
+
+  /**
+   * The active StreamingContext (started, not stopped), or undefined (Spark's `StreamingContext.getActive`). The
+   * newest one when contexts on several Contexts are active.
+   *
+   * @example
+   * ```ts
+   * await StreamingContext.getActive()?.stop({ graceful: true });
+   * ```
+   */
+  static getActive(): StreamingContext | undefined {
+    return [...activeSet].at(-1);
+  }
+
+  /**
+   * The active StreamingContext, else a new one from `creatingFunc`, or from the checkpoint folder as
+   * `getOrCreate` does (Spark's `getActiveOrCreate`).
+   *
+   * @example
+   * ```ts
+   * const ssc = StreamingContext.getActiveOrCreate('ckpt/app', () => createContext());
+   * ```
+   */
+  static getActiveOrCreate(creatingFunc: () => StreamingContext): StreamingContext;
+  static getActiveOrCreate(checkpointPath: string, creatingFunc: (recovery: CheckpointRecovery) => StreamingContext): StreamingContext;
+  static getActiveOrCreate(
+    pathOrFunc: string | (() => StreamingContext),
+    creatingFunc?: (recovery: CheckpointRecovery) => StreamingContext,
+  ): StreamingContext {
+    const active = StreamingContext.getActive();
+    if (active !== undefined) return active;
+    if (typeof pathOrFunc === 'string') return StreamingContext.getOrCreate(pathOrFunc, creatingFunc!);
+    if (typeof pathOrFunc !== 'function')
+      throw new ArgumentTypeError(`getActiveOrCreate expects a function that creates the StreamingContext, got ${describeValue(pathOrFunc)}`);
+    const ssc = pathOrFunc();
+    if (!(ssc instanceof StreamingContext))
+      throw new ArgumentTypeError(`getActiveOrCreate: the creating function returned ${describeValue(ssc)}, not a StreamingContext`);
+    return ssc;
+  }
+
+  /**
+   * Sets the checkpoint folder before `start()` (Spark's `ssc.checkpoint(directory)`; the same as the `checkpoint`
+   * option): the offset and commit logs, and window and state RDD checkpoints unless the Context has a folder.
+   *
+   * @example
+   * ```ts
+   * ssc.checkpoint('ckpt/app');
+   * ```
+   */
+  checkpoint(directory: string): void {
+    if (typeof directory !== 'string' || directory === '') throw new ArgumentTypeError('checkpoint expects a folder path');
+    this.#checkOpen('checkpoint');
+    this.#setCheckpoint(directory);
+  }
+
+  /**
+   * Every stream of the program keeps its batches' RDDs for at least `duration` (Spark's `ssc.remember`): what a
+   * stream's `slice` can reach, and what a `transform` may read of earlier batches. Call before `start()`.
+   *
+   * @example
+   * ```ts
+   * ssc.remember('1m');
+   * ```
+   */
+  remember(duration: Duration): void {
+    this.#checkOpen('remember');
+    this.#rememberMs = parseDuration(duration, 'remember duration');
+  }
+
+  /** The Context (Spark's `ssc.sparkContext`). @example `ssc.sparkContext.parallelize([1])` */
+  get sparkContext(): Context {
+    return this.sc;
+  }
+
+  /**
+   * Spark's `StreamingContextState` name of `state`: `'INITIALIZED'`, `'ACTIVE'` or `'STOPPED'`.
+   *
+   * @example
+   * ```ts
+   * if (ssc.getState() === 'ACTIVE') await ssc.stop();
+   * ```
+   */
+  getState(): 'INITIALIZED' | 'ACTIVE' | 'STOPPED' {
+    return this.#state.toUpperCase() as 'INITIALIZED' | 'ACTIVE' | 'STOPPED';
+  }
+
+  /**
+   * A stream computed every batch from the RDDs of several streams of the same slide (Spark's
+   * `ssc.transform(dstreams, transformFunc)`), on the driver; the function must return an RDD.
+   *
+   * @example
+   * ```ts
+   * const merged = ssc.transform([clicks, views], ([c, v], time) => c.union(v).distinct());
+   * ```
+   */
+  transform<const S extends readonly StreamNode[], T>(streams: S, fn: (rdds: RDDsOf<S>, time: BatchTime) => RDD<T>): DStream<T> {
+    if (!Array.isArray(streams) || streams.length === 0) throw new InvalidArgumentError('transform expects a non-empty array of DStreams');
+    if (typeof fn !== 'function') throw new ArgumentTypeError(`transform expects a function, got ${typeof fn}`);
+    for (const s of streams) {
+      if (!(s instanceof DStream) || s.graph !== this.#graph) throw new InvalidArgumentError('transform: expects DStreams of this StreamingContext');
+      if (s.slideMs !== streams[0]!.slideMs)
+        throw new InvalidArgumentError(`transform: every stream must have the same slide, got ${streams[0]!.slideMs} ms and ${s.slideMs} ms`);
+    }
+    return new TransformedDStream<T>(this.#graph, streams, streams[0]!.slideMs, 'transform', (rdds, ms) =>
+      returnedRdd<T>(fn(rdds as RDDsOf<S>, this.#batchTime(ms)), `transform of ${streams.length} streams`, ms),
+    );
   }
 
   /** Spark's DStream.validateAtInit: the graph is fixed at start(); a stream or output made later would never run. */
@@ -442,7 +639,7 @@ export class StreamingContext {
       throw new IllegalStateError('start(): no output operations registered (foreachRDD, print, saveAsTextFiles, batches)');
     const streams = new Set<StreamNode>();
     for (const op of this.#outputs) op.stream.lineage(streams);
-    for (const op of this.#outputs) op.stream.initialize(op.stream.slideMs);
+    for (const op of this.#outputs) op.stream.initialize(Math.max(op.stream.slideMs, this.#rememberMs));
     const needsCheckpoint = [...streams].filter((s) => s.checkpointMs !== undefined);
     if (needsCheckpoint.length > 0 && this.sc.checkpointDir === undefined) {
       throw new IllegalStateError(
@@ -460,6 +657,7 @@ export class StreamingContext {
     this.#outputs.sort((a, b) => Number(a.last ?? false) - Number(b.last ?? false));
     this.#state = 'active';
     activeContexts.set(this.sc, this);
+    activeSet.add(this);
     const begun = this.#begin(streams, options);
     // stop() called meanwhile waits for this: sources connected after it had run would be left open.
     this.#starting = begun.then(
@@ -491,8 +689,11 @@ export class StreamingContext {
     if (this.#log !== undefined) {
       // A restart keeps the first run's zero time, so batch ids and window alignment continue.
       const zero = this.#log.readMetadata(this.batchIntervalMs);
-      if (zero === undefined) this.#log.writeMetadata(this.batchIntervalMs, this.#zeroMs);
-      else this.#zeroMs = zero;
+      if (zero === undefined) this.#log.writeMetadata(this.batchIntervalMs, this.#zeroMs, this.#streamLabels);
+      else {
+        if (this.#checkProgram) this.#checkSameProgram(this.#log.readStreams());
+        this.#zeroMs = zero;
+      }
       this.#log.retain = Math.max(this.#log.retain, Math.ceil(this.#historyMs(streams) / this.batchIntervalMs) + 2);
       const recovered = this.#log.recover();
       if (recovered !== undefined) {
@@ -523,9 +724,29 @@ export class StreamingContext {
     else options.signal?.addEventListener('abort', () => void this.stop({ graceful: false, stopContext: false }), { once: true });
   }
 
+  /**
+   * State, windows and watermarks are restored into streams by their creation order: another program (an operation
+   * added, removed or moved) would restore one stream's state into another. Refused, naming the first difference.
+   */
+  #checkSameProgram(recorded: readonly string[] | undefined): void {
+    if (recorded === undefined) return;
+    const now = this.#streamLabels;
+    const n = Math.max(recorded.length, now.length);
+    for (let i = 0; i < n; i++) {
+      if (recorded[i] === now[i]) continue;
+      const was = recorded[i] === undefined ? 'nothing' : `'${recorded[i]}'`;
+      const is = now[i] === undefined ? 'nothing' : `'${now[i]}'`;
+      throw new CheckpointError(
+        `getOrCreate: checkpoint ${this.#checkpointPath} was written by another program: its stream ${i} was ${was}, this program's is ${is} ` +
+          `(${recorded.length} streams then, ${now.length} now); restore with the program that wrote it, or use a new checkpoint folder`,
+      );
+    }
+  }
+
   async #abandonStart(): Promise<void> {
     this.#abort.abort();
     this.#state = 'stopped';
+    activeSet.delete(this);
     for (const { source } of this.#inputs) {
       source.stopReceiving?.();
       await Promise.resolve()
@@ -794,6 +1015,19 @@ export class StreamingContext {
   }
 
   /**
+   * Spark's `awaitTerminationOrTimeout(timeout)`: true once the stream has stopped, false when `timeout` passed
+   * first; rejects with the error of a batch that failed.
+   *
+   * @example
+   * ```ts
+   * while (!(await ssc.awaitTerminationOrTimeout('10s'))) console.log('still running');
+   * ```
+   */
+  awaitTerminationOrTimeout(timeout: Duration): Promise<boolean> {
+    return this.awaitTermination({ timeout });
+  }
+
+  /**
    * Stops the stream. `graceful`: stop receiving, cut batches for what the sources still hold, and finish every
    * batch first (Spark waits the same way, up to `timeout`, default 10 batch intervals). Otherwise queued batches
    * are dropped and only the running one finishes. `stopContext` (default true, as Spark) stops the Context too.
@@ -861,6 +1095,7 @@ export class StreamingContext {
       await this.#processor?.catch(() => undefined);
     }
     this.#state = 'stopped';
+    activeSet.delete(this);
     this.#offConsole?.();
     for (const { source } of this.#inputs) await source.stop();
     await this.#generator;
@@ -905,6 +1140,8 @@ export class StreamingJobError extends KindlingError {
  * (the Streaming page would mix their batch ids), so, as Spark's one per JVM, a second start() is refused.
  */
 const activeContexts = new WeakMap<Context, StreamingContext>();
+/** The active StreamingContexts in start order, for getActive(). */
+const activeSet = new Set<StreamingContext>();
 
 /** StreamingOptions' keys: a JavaScript caller's misspelt one would otherwise be ignored (or read as a missing interval). */
 const STREAMING_KEYS = [

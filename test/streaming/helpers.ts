@@ -34,24 +34,30 @@ export function manual(sc: Context, batchInterval = 1000, options: Partial<Strea
   const clock = new ManualClock(0);
   const ssc = new StreamingContext(sc, { batchInterval, clock, ...options });
   /** Advances the clock one interval at a time and waits for each batch to complete; returns their events. */
-  const tick = async (n = 1): Promise<BatchCompletedEvent[]> => {
-    const events: BatchCompletedEvent[] = [];
-    for (let i = 0; i < n; i++) {
-      const ms = clock.now() + ssc.batchIntervalMs;
-      const done = new Promise<BatchCompletedEvent>((resolve, reject) => {
-        const off = sc.events.on('batchCompleted', (e) => {
-          if (e.batch.ms !== ms) return;
-          off();
-          if (e.error !== undefined) reject(new Error(`batch ${ms} failed: ${e.error}`));
-          else resolve(e);
-        });
-      });
-      clock.advance(ssc.batchIntervalMs);
-      events.push(await done);
-    }
-    return events;
-  };
+  const tick = (n = 1): Promise<BatchCompletedEvent[]> => tickBatches(ssc, clock, n);
   return { ssc, clock, tick };
+}
+
+/**
+ * Advances `clock` (the one `ssc` reads) one batch interval at a time and waits for each batch to complete; rejects
+ * with a batch's error. Returns the batches' events.
+ */
+export async function tickBatches(ssc: StreamingContext, clock: ManualClock, n = 1): Promise<BatchCompletedEvent[]> {
+  const events: BatchCompletedEvent[] = [];
+  for (let i = 0; i < n; i++) {
+    const ms = clock.now() + ssc.batchIntervalMs;
+    const done = new Promise<BatchCompletedEvent>((resolve, reject) => {
+      const off = ssc.events.on('batchCompleted', (e) => {
+        if (e.batch.ms !== ms) return;
+        off();
+        if (e.error !== undefined) reject(new Error(`batch ${ms} failed: ${e.error}`));
+        else resolve(e);
+      });
+    });
+    clock.advance(ssc.batchIntervalMs);
+    events.push(await done);
+  }
+  return events;
 }
 
 /**

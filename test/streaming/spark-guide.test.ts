@@ -14,13 +14,16 @@
  *   countByWindow and countByValueAndWindow against a model: window-model.test.ts (countByWindow needs no checkpoint
  *   folder here, a documented difference: docs/pyspark.md).
  * - textFileStream files that appear after the start, moved in under a hidden name: sources-outputs.test.ts.
+ * - the rest of the DStream and StreamingContext API (glom, flatMapValues, combineByKey, rightOuterJoin,
+ *   fullOuterJoin, groupByKeyAndWindow, the positional window forms, slice and remember, ssc.transform,
+ *   awaitTerminationOrTimeout, getState, getActive): spark-api.test.ts; getOrCreate restarts: get-or-create.test.ts.
  */
 import { mkdirSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { capture, Context, ManualClock, type RDD, StateSpec, type State, StreamingContext } from 'kindling';
-import { collectBatches, manual, sortedPairs, UNTIL, useStreamingContext } from './helpers.js';
+import { collectBatches, manual, sortedPairs, tickBatches, UNTIL, useStreamingContext } from './helpers.js';
 
 /** Word counts of some lines, split on single spaces as the examples do (`line.split(" ")`), sorted. */
 function wordCounts(lines: readonly string[]): [string, number][] {
@@ -741,5 +744,68 @@ describe('Accumulators and broadcast variables (the RecoverableNetworkWordCount 
       'Counts at time 2000 [["a",1],["b",1]], dropped so far 2',
       'Counts at time 3000 [], dropped so far 4',
     ]);
+  });
+});
+
+describe('Checkpointing: "How to configure Checkpointing" (functionToCreateContext with StreamingContext.getOrCreate)', () => {
+  // The guide's shape: the function creates the context, its streams and `ssc.checkpoint(checkpointDirectory)`;
+  // getOrCreate calls it (kindling calls it on a restart too, saying which case it is: docs/streaming.md); additional
+  // setup follows; then start() and awaitTermination. More restarts (windows, replayed batches, down time, another
+  // program refused): get-or-create.test.ts.
+  it('a second run on the checkpoint directory restores the running count from the state checkpoint, without replaying input', async () => {
+    const checkpointDirectory = path.join(dir(), 'guide-checkpointing');
+    const created: string[] = [];
+    let totals: Array<[number, Array<[string, number]>]> = [];
+    const run = async (startMs: number, batches: string[][]) => {
+      const clock = new ManualClock(startMs);
+      const functionToCreateContext = ({ restoring }: { restoring: boolean }): StreamingContext => {
+        created.push(restoring ? 'restoring' : 'Creating new context');
+        const ssc = new StreamingContext(sc(), { batchInterval: 1000, clock });
+        const lines = ssc.queueStream(batches.map((b) => [...b]));
+        totals = collectBatches(
+          lines
+            .flatMap((l) => l.split(' '))
+            .map((w): [string, number] => [w, 1])
+            // A state checkpoint every batch: a queue cannot be read again, so the state must come from the file.
+            .updateStateByKey((vs: number[], s?: number) => (s ?? 0) + vs.length)
+            .checkpoint(1000),
+        );
+        ssc.checkpoint(checkpointDirectory);
+        return ssc;
+      };
+      const context = StreamingContext.getOrCreate(checkpointDirectory, functionToCreateContext);
+      await context.start();
+      await tickBatches(context, clock, batches.length);
+      expect(await context.awaitTerminationOrTimeout(10)).toBe(false);
+      await context.stop({ stopContext: false });
+      return sorted(totals);
+    };
+    expect(await run(0, [['a b'], ['a']])).toEqual([
+      [
+        1000,
+        [
+          ['a', 1],
+          ['b', 1],
+        ],
+      ],
+      [
+        2000,
+        [
+          ['a', 2],
+          ['b', 1],
+        ],
+      ],
+    ]);
+    expect(await run(2000, [['b c']])).toEqual([
+      [
+        3000,
+        [
+          ['a', 2],
+          ['b', 2],
+          ['c', 1],
+        ],
+      ],
+    ]);
+    expect(created).toEqual(['Creating new context', 'restoring']);
   });
 });
