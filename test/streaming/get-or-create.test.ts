@@ -5,7 +5,7 @@
  * The creating function runs on the restart too (kindling rebuilds the graph from code: docs/streaming.md).
  */
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { type CheckpointRecovery, ManualClock, type Source, StreamingContext } from 'kindling';
 import { collectBatches, sortedPairs, tickBatches, useStreamingContext } from './helpers.js';
 
@@ -206,5 +206,47 @@ describe('StreamingContext.getOrCreate', () => {
     });
     expect(same.getState()).toBe('INITIALIZED');
     expect(() => StreamingContext.getOrCreate('', () => same)).toThrow(/expects a checkpoint folder path/);
+  });
+  it('a source that cannot replay is named on restart, and what misses its records: windows only when the state came back whole', async () => {
+    const log: string[] = [];
+    const run = async (folder: string, stateCheckpoint: boolean, startMs: number, batches: string[]): Promise<string[]> => {
+      const clock = new ManualClock(startMs);
+      // The broker's positions are recorded, but without `replay` its batches cannot be read again.
+      const { replay: _, ...source } = brokerSource(log);
+      const ssc = StreamingContext.getOrCreate(folder, () => {
+        const ssc = new StreamingContext(sc(), { batchInterval: 1000, clock });
+        const words = ssc.source(source).map((w): [string, number] => [w, 1]);
+        const state = words.updateStateByKey((vs: number[], s?: number) => (s ?? 0) + vs.length);
+        collectBatches(stateCheckpoint ? state.checkpoint(1000) : state);
+        collectBatches(words.window(3000, 1000).count());
+        return ssc;
+      });
+      const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+      try {
+        await ssc.start();
+        for (const b of batches) {
+          log.push(b);
+          await tickBatches(ssc, clock, 1);
+        }
+        await ssc.stop({ stopContext: false });
+        return warn.mock.calls.map((c) => String(c[0])).filter((w) => w.includes('cannot replay'));
+      } finally {
+        warn.mockRestore();
+      }
+    };
+    const whole = path.join(dir(), 'no-replay-whole');
+    expect(await run(whole, true, 0, ['a', 'b', 'a'])).toEqual([]);
+    // The window reaches back into the first run's batches (what it remembers); the state's checkpoint at 3 s has all three.
+    expect(await run(whole, true, 3000, ['c'])).toEqual([
+      "kindling: source 'broker' cannot replay batch 0; windows and slice() after a restart miss its records",
+      "kindling: source 'broker' cannot replay batch 1; windows and slice() after a restart miss its records",
+      "kindling: source 'broker' cannot replay batch 2; windows and slice() after a restart miss its records",
+    ]);
+    const chained = path.join(dir(), 'no-replay-chained');
+    expect(await run(chained, false, 0, ['a', 'b', 'a'])).toEqual([]);
+    // No state checkpoint was written: the state chains through every batch, which the queue cannot give back.
+    expect((await run(chained, false, 3000, ['c'])).every((w) => w.endsWith('windows, slice() and state after a restart miss its records'))).toBe(
+      true,
+    );
   });
 });
