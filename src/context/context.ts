@@ -185,6 +185,9 @@ export interface SplitReadOptions {
   readonly ignoreEmptySplits?: boolean;
 }
 
+/** The contexts made and not stopped, oldest first: {@link Context.getOrCreate} returns the newest. */
+const liveContexts = new Set<Context>();
+
 const LOG_LEVELS = ['ALL', 'TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL', 'OFF'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -376,6 +379,28 @@ export class Context implements RddContext {
         ? { cancelJob: (id: number, reason: string) => this.#dag.cancelJob(id, reason) }
         : {}),
     });
+    liveContexts.add(this);
+  }
+
+  /**
+   * The newest context of this process that is not stopped, or a new one made with `options` when there is none
+   * (Spark's `SparkContext.getOrCreate`): for code that may run inside a program that made its context already,
+   * or on its own. As Spark, options given while a context is live do not apply to it; a warning says so.
+   * (Unlike Spark, a process may hold several live contexts: `new Context()` always makes one.)
+   *
+   * @example
+   * ```ts
+   * const sc = Context.getOrCreate({ master: 'local[2]' });
+   * Context.getOrCreate() === sc; // true until sc.stop()
+   * ```
+   */
+  static getOrCreate(options?: ContextOptions): Context {
+    const live = [...liveContexts].at(-1);
+    if (live === undefined) return new Context(options);
+    if (options !== undefined && Object.keys(options).length > 0) {
+      live.#warn(`kindling: Context.getOrCreate: using the existing context '${live.options.appName}'; the options given do not apply to it`);
+    }
+    return live;
   }
 
   /**
@@ -1202,6 +1227,7 @@ export class Context implements RddContext {
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       this.#stopped = true;
+      liveContexts.delete(this);
       this.#dag.abortAll((job) => new ContextStoppedError(`Job ${job.jobId} (${job.description}) failed: the context was stopped while it ran`));
       this.#tasks.stop();
       this.#progress?.stop();

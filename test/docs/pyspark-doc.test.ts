@@ -79,7 +79,10 @@ describe('docs/pyspark.md', () => {
     const rows = mappingRows();
     expect(rows.length).toBeGreaterThan(120);
     for (const r of rows) expect(['present', 'different', 'missing']).toContain(r.status);
-    expect(rows.filter((r) => r.status === 'missing').length).toBeGreaterThan(10);
+    // The rows marked missing are read too (else the check below them would pass on nothing); fewer as they are built.
+    const missing = rows.filter((r) => r.status === 'missing').map((r) => r.pyspark);
+    expect(missing.length).toBeGreaterThan(5);
+    expect(missing).toEqual(expect.arrayContaining(['`sequenceFile`', '`barrier`', '`addFile` / `addPyFile`']));
   });
 
   test('every kindling name in the tables exists', () => {
