@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { capture, ClosureError, Context, ContextStoppedError, HashPartitioner, StorageLevel } from 'kindling';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
+import { inspect } from 'node:util';
 
 const ENGINES = (process.env['KINDLING_TEST_ENGINES'] ?? 'memory,mapreduce').split(',').map((e) => e.trim()) as Array<'memory' | 'mapreduce'>;
 
@@ -129,6 +130,8 @@ describe.each(ENGINES)('RDD Programming Guide (%s engine)', (engine) => {
       const pairs = await sc().wholeTextFiles(small).collect();
       expect(pairs.map(([f, c]) => [path.basename(f), c]).sort()).toEqual([0, 1, 2, 3].map((i) => [`f${i}.txt`, `file ${i}\nsecond line\n`]));
       expect(sc().wholeTextFiles(small, 4).getNumPartitions()).toBe(4);
+      // The name is the file's absolute local path; Spark's is a URI (file:/...) (docs/pyspark.md).
+      expect(pairs.map(([f]) => f).sort()).toEqual([0, 1, 2, 3].map((i) => path.join(small, `f${i}.txt`)));
     });
 
     // "RDD.saveAsObjectFile and SparkContext.objectFile support saving an RDD in a simple format"
@@ -185,6 +188,35 @@ describe.each(ENGINES)('RDD Programming Guide (%s engine)', (engine) => {
         return words.length;
       }
       expect(await sc().parallelize(['a b c', 'd e'], 2).map(myFunc).collect()).toEqual([3, 2]);
+    });
+
+    // object MyFunctions { def func1(s: String): String = ... }; myRdd.map(MyFunctions.func1)
+    // class MyClass { def func1 ...; def doStuff(rdd) = rdd.map(func1) }: "the whole object needs to be sent"
+    it('a method of an object passes as a function of its own (no object is sent); one that uses this is refused', async () => {
+      const MyFunctions = {
+        func1(s: string): string {
+          return `${s}!`;
+        },
+      };
+      expect(await sc().parallelize(['a', 'b'], 2).map(MyFunctions.func1).collect()).toEqual(['a!', 'b!']);
+      class MyClass {
+        prefix = '>';
+        func1(s: string): string {
+          return s;
+        }
+        func2(s: string): string {
+          return this.prefix + s;
+        }
+        doStuff(rdd: ReturnType<Context['parallelize']>) {
+          return rdd.map(this.func1);
+        }
+        doStuffWithThis(rdd: ReturnType<Context['parallelize']>) {
+          return rdd.map(this.func2);
+        }
+      }
+      const rdd = sc().parallelize(['x'], 1);
+      expect(await new MyClass().doStuff(rdd).collect()).toEqual(['x']);
+      expect(() => new MyClass().doStuffWithThis(rdd)).toThrow(/uses 'this'/);
     });
 
     // class MyClass: def doStuff(self, rdd): return rdd.map(lambda s: self.field + s) -> "references the whole object"
@@ -244,6 +276,31 @@ describe.each(ENGINES)('RDD Programming Guide (%s engine)', (engine) => {
       const accum = sc().accumulator(0);
       await rdd.foreach(capture({ accum }, (x: number) => accum.add(x)));
       expect(accum.value).toBe(10);
+    });
+
+    // def increment_counter(x): global counter; counter += x -- the Python form, through a global
+    // "the final value of counter will still be zero since all operations on counter were referencing the value within
+    // the serialized closure": a global or a captured object changed in a task is the worker's (docs/pyspark.md)
+    it("a global or a captured object changed in tasks is the worker's copy: the driver's stays as it was, as on a cluster", async () => {
+      const g = globalThis as { guideCounter?: number };
+      g.guideCounter = 0;
+      await sc()
+        .parallelize([1, 2, 3, 4], 2)
+        .foreach((x) => {
+          const w = globalThis as { guideCounter?: number };
+          w.guideCounter = (w.guideCounter ?? 0) + x;
+        });
+      expect(g.guideCounter).toBe(0);
+      delete g.guideCounter;
+      const totals = { sum: 0 };
+      await sc()
+        .parallelize([1, 2, 3, 4], 2)
+        .foreach(
+          capture({ totals }, (x: number) => {
+            totals.sum += x;
+          }),
+        );
+      expect(totals).toEqual({ sum: 0 });
     });
 
     // "Printing elements of an RDD": rdd.collect().foreach(println); rdd.take(100).foreach(println)
@@ -616,6 +673,35 @@ describe.each(ENGINES)('RDD Programming Guide (%s engine)', (engine) => {
         .foreach(capture({ named }, (x: number) => named.add(x)));
       expect(named.value).toBe(10);
       expect(named.name).toBe('My Accumulator');
+    });
+
+    // >>> accum -> Accumulator<id=0, value=0>; scala> accum -> LongAccumulator(id: 0, name: Some(My Accumulator), value: 0);
+    // scala> sc.broadcast(Array(1, 2, 3)) -> Broadcast(0)
+    it('the driver shows an accumulator with its id and value, and a broadcast as Broadcast(id), as the shell does', async () => {
+      const accum = sc().accumulator(0);
+      expect(String(accum)).toBe(`Accumulator<id=${accum.id}, value=0>`);
+      await sc()
+        .parallelize([1, 2, 3, 4])
+        .foreach(capture({ accum }, (x: number) => accum.add(x)));
+      expect(inspect(accum)).toBe(`Accumulator<id=${accum.id}, value=10>`);
+      const named = sc().longAccumulator('My Accumulator');
+      expect(`${named}`).toBe(`LongAccumulator(id: ${named.id}, name: My Accumulator, value: 0)`);
+      expect(String(sc().doubleAccumulator())).toMatch(/^DoubleAccumulator\(id: \d+, value: 0\)$/);
+      const seen = sc().collectionAccumulator<string>('seen');
+      seen.add('a');
+      expect(inspect(seen)).toBe(`Accumulator<id=${seen.id}, name=seen, value=[ 'a' ]>`);
+      const custom = sc().customAccumulator({
+        zero: () => new Set<number>(),
+        add: (s: Set<number>, v: number) => s.add(v),
+        merge: (a: Set<number>, b: Set<number>) => new Set([...a, ...b]),
+      });
+      custom.add(7);
+      expect(String(custom)).toBe(`CustomAccumulator(id: ${custom.id}, value: Set(1) { 7 })`);
+      const broadcastVar = sc().broadcast([1, 2, 3]);
+      expect(String(broadcastVar)).toBe(`Broadcast(${broadcastVar.id})`);
+      expect(inspect(broadcastVar)).toBe(`Broadcast(${broadcastVar.id})`);
+      broadcastVar.destroy();
+      expect(String(broadcastVar)).toBe(`Broadcast(${broadcastVar.id})`);
     });
 
     // VectorAccumulatorV2 / VectorAccumulatorParam: zero, add, merge; "the resulting type can be different than that
