@@ -73,9 +73,13 @@ describe.each(ENGINES)('RDD Programming Guide (%s engine)', (engine) => {
       expect(sc().parallelize([1, 2, 3, 4, 5]).getNumPartitions()).toBe(2);
       const ten = sc().parallelize([1, 2, 3, 4, 5], 10);
       expect(ten.getNumPartitions()).toBe(10);
-      const parts = await ten.glom().collect();
-      expect(parts).toHaveLength(10);
-      expect(parts.flat()).toEqual([1, 2, 3, 4, 5]);
+      // Spark's slicing: partition i holds positions [i * n / slices, (i + 1) * n / slices).
+      expect(await ten.glom().collect()).toEqual([[], [1], [], [2], [], [3], [], [4], [], [5]]);
+      expect(await sc().parallelize([1, 2, 3, 4, 5, 6, 7], 3).glom().collect()).toEqual([
+        [1, 2],
+        [3, 4],
+        [5, 6, 7],
+      ]);
     });
   });
 
@@ -619,6 +623,27 @@ describe.each(ENGINES)('RDD Programming Guide (%s engine)', (engine) => {
     });
   });
 
+  // "The Spark RDD API also exposes asynchronous versions of some actions, like foreachAsync for foreach, which
+  // immediately return a FutureAction to the caller instead of blocking on completion of the action"
+  describe('Asynchronous actions', () => {
+    it("every action returns a promise at once (Spark's foreachAsync); { signal } cancels it (FutureAction.cancel)", async () => {
+      const slow = sc().parallelize([1, 2, 3, 4], 4);
+      const controller = new AbortController();
+      const running = slow.foreach(
+        () => {
+          const until = Date.now() + 60_000;
+          while (Date.now() < until);
+        },
+        { signal: controller.signal },
+      );
+      expect(running).toBeInstanceOf(Promise);
+      controller.abort();
+      await expect(running).rejects.toThrow(/was cancelled/);
+      const [n, total] = await Promise.all([slow.count(), slow.reduce((a, b) => a + b)]);
+      expect([n, total]).toEqual([4, 10]);
+    });
+  });
+
   describe('Shuffle operations', () => {
     // "the set of elements in each partition of newly shuffled data will be deterministic, and so is the ordering of
     // partitions themselves, the ordering of these elements is not"; sortBy makes a globally ordered RDD
@@ -656,8 +681,24 @@ describe.each(ENGINES)('RDD Programming Guide (%s engine)', (engine) => {
       broadcastVar.unpersist();
       expect(await read()).toEqual([1, 2, 3]);
       broadcastVar.destroy();
-      expect(() => broadcastVar.value).toThrow();
+      expect(() => broadcastVar.value).toThrow(/after it was destroyed/);
       await expect(async () => read()).rejects.toThrow(/destroy/);
+    });
+
+    // "the object v should not be modified after it is broadcast in order to ensure that all nodes get the same value
+    // (e.g. if the variable is shipped to a new node later)": here too, a worker that gets it later sees the change
+    it('a broadcast value changed on the driver reaches the workers that get it later: the guide says not to', async () => {
+      const v = [1, 2, 3];
+      const broadcastVar = sc().broadcast(v);
+      const read = () =>
+        sc()
+          .parallelize([0], 1)
+          .map(capture({ broadcastVar }, () => broadcastVar.value.length))
+          .collect();
+      expect(await read()).toEqual([3]);
+      v.push(4);
+      broadcastVar.unpersist(); // the workers drop their copies: the next job ships it again, as it is now
+      expect(await read()).toEqual([4]);
     });
 
     // accum = sc.accumulator(0); sc.parallelize([1, 2, 3, 4]).foreach(lambda x: accum.add(x)); accum.value -> 10
