@@ -594,6 +594,15 @@ describe.each(ENGINES)('RDD Programming Guide (%s engine)', (engine) => {
         .filter((f) => f.startsWith('part-'))
         .sort();
       expect(parts).toEqual(['part-00000', 'part-00001', 'part-00002']);
+      // An empty partition writes its (empty) part file too, as Hadoop's output format does.
+      const sparse = path.join(dir(), `sparse-out-${engine}`);
+      await sc().parallelize(['only'], 3).saveAsTextFile(sparse);
+      expect(
+        readdirSync(sparse)
+          .filter((f) => f.startsWith('part-'))
+          .sort()
+          .map((p) => readFileSync(path.join(sparse, p), 'utf8')),
+      ).toEqual(['', '', 'only\n']);
       expect(parts.map((p) => readFileSync(path.join(out, p), 'utf8')).join('')).toBe('1\ntwo\n3\n4\n');
       expect(existsSync(path.join(out, '_SUCCESS'))).toBe(true);
       expect(await sc().textFile(out).collect()).toEqual(['1', 'two', '3', '4']);
@@ -647,6 +656,42 @@ describe.each(ENGINES)('RDD Programming Guide (%s engine)', (engine) => {
   describe('Shuffle operations', () => {
     // "the set of elements in each partition of newly shuffled data will be deterministic, and so is the ordering of
     // partitions themselves, the ordering of these elements is not"; sortBy makes a globally ordered RDD
+    // "Operations which can cause a shuffle include repartition operations like repartition and coalesce, 'ByKey
+    // operations (except for counting) like groupByKey and reduceByKey, and join operations like cogroup and join"
+    it("which operations shuffle: repartition, coalesce(n, true), the 'ByKey operations and joins; not counting or coalesce", async () => {
+      const pairs = sc().parallelize(
+        [
+          ['a', 1],
+          ['b', 2],
+          ['a', 3],
+        ],
+        2,
+      );
+      const shuffles = async (action: () => Promise<unknown>): Promise<number> => {
+        const names: string[] = [];
+        const off = sc().events.on('stageSubmitted', (e) => names.push(e.name));
+        try {
+          await action();
+        } finally {
+          off();
+        }
+        return names.filter((n) => n.startsWith('shuffle ')).length;
+      };
+      expect(await shuffles(() => pairs.repartition(3).collect())).toBe(1);
+      expect(await shuffles(() => pairs.coalesce(1, true).collect())).toBe(1);
+      expect(await shuffles(() => pairs.groupByKey().collect())).toBe(1);
+      expect(await shuffles(() => pairs.reduceByKey((a, b) => a + b).collect())).toBe(1);
+      expect(await shuffles(() => pairs.join(pairs.mapValues((v) => -v)).collect())).toBe(2);
+      expect(await shuffles(() => pairs.cogroup(pairs).collect())).toBe(2);
+      expect(await shuffles(() => pairs.countByKey())).toBe(0);
+      expect(await shuffles(() => pairs.coalesce(1).collect())).toBe(0);
+      // "these files are preserved until the corresponding RDDs are no longer used ... so the shuffle files don't need
+      // to be re-created if the lineage is re-computed"
+      const counts = pairs.reduceByKey((a, b) => a + b);
+      expect(await shuffles(() => counts.collect())).toBe(1);
+      expect(await shuffles(() => counts.collect())).toBe(0);
+    });
+
     it('after a shuffle each partition holds the same set of elements every time; sortBy orders globally', async () => {
       const words = sc().parallelize('the quick brown fox jumps over the lazy dog the end'.split(' '), 3);
       const counts = () =>
@@ -818,11 +863,16 @@ describe('RDD persistence (memory engine)', () => {
   // "Spark automatically monitors cache usage on each node and drops out old data partitions in a
   // least-recently-used (LRU) fashion. ... use the RDD.unpersist() method"
   it('unpersist() drops the cached partitions; a cache too small for everything evicts the least recently used', async () => {
-    const rdd = sc.range(0, 1000, 1, 2).cache();
+    const rdd = sc
+      .range(0, 1000, 1, 2)
+      .map((x) => x)
+      .cache();
     await rdd.count();
     expect(sc.getRDDStorageInfo().some((i) => i.id === rdd.id)).toBe(true);
     rdd.unpersist();
     await expect.poll(() => sc.getRDDStorageInfo().some((i) => i.id === rdd.id && i.numCachedPartitions > 0)).toBe(false);
+    await rdd.count();
+    expect(sc.timesComputed(rdd)).toBe(2);
 
     // Each RDD 0.8 MB per worker (one partition on each): two fit in the 2 MiB budget, a third does not.
     const big = (seed: number) =>
