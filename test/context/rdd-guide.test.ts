@@ -223,6 +223,23 @@ describe.each(ENGINES)('RDD Programming Guide (%s engine)', (engine) => {
       expect(() => new MyClass().doStuffWithThis(rdd)).toThrow(/uses 'this'/);
     });
 
+    // "Local defs inside the function calling into Spark, for longer code": a helper they call is declared
+    it('a local function that calls another local function declares it with capture; a recursive function declaration needs nothing', async () => {
+      function countWords(s: string): number {
+        return s.split(' ').length;
+      }
+      function doubled(s: string): number {
+        return countWords(s) * 2;
+      }
+      const rdd = sc().parallelize(['a b', 'c'], 2);
+      await expect(async () => rdd.map(doubled).collect()).rejects.toThrow(/uses 'countWords', which is not declared/);
+      expect(await rdd.map(capture({ countWords }, (s: string) => countWords(s) * 2)).collect()).toEqual([4, 2]);
+      function fib(n: number): number {
+        return n < 2 ? n : fib(n - 1) + fib(n - 2);
+      }
+      expect(await sc().parallelize([5, 10], 2).map(fib).collect()).toEqual([5, 55]);
+    });
+
     // class MyClass: def doStuff(self, rdd): return rdd.map(lambda s: self.field + s) -> "references the whole object"
     it("a method's reference to this is refused at the call; copying the field into a local (the guide's fix) works", async () => {
       class MyClass {
@@ -331,6 +348,41 @@ describe.each(ENGINES)('RDD Programming Guide (%s engine)', (engine) => {
         ['to be', 3],
       ]);
     });
+  });
+
+  // "when using custom objects as the key in key-value pair operations, you must be sure that a custom equals() method
+  // is accompanied with a matching hashCode() method": kindling compares keys by value (docs/pyspark.md, Keys)
+  it('object and array keys are equal by value, whatever the property order; a class is refused, naming it', async () => {
+    const counts = await sc()
+      .parallelize(
+        [
+          [{ x: 1, y: 2 }, 1],
+          [{ y: 2, x: 1 }, 1],
+          [[1, 2], 1],
+          [[1, 2], 1],
+        ],
+        2,
+      )
+      .reduceByKey((a, b) => a + b)
+      .collect();
+    expect(counts).toHaveLength(2);
+    expect(counts.map(([, n]) => n)).toEqual([2, 2]);
+    class Point {
+      constructor(
+        readonly x: number,
+        readonly y: number,
+      ) {}
+      norm(): number {
+        return Math.hypot(this.x, this.y);
+      }
+    }
+    // A class cannot travel to the workers at all (its methods would not survive the copy): refused at the call.
+    const Pt = Point;
+    expect(() =>
+      sc()
+        .parallelize([1, 2], 2)
+        .map(capture({ Pt }, (i: number) => [new Pt(i, i), 1])),
+    ).toThrow(/is a class \(Point\)/);
   });
 
   describe('Transformations (the guide’s table)', () => {
