@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { capture, ClosureError, Context, ContextStoppedError, HashPartitioner, StorageLevel } from 'kindling';
+import { capture, ClosureError, Context, ContextStoppedError, HashPartitioner, type RDD, StorageLevel } from 'kindling';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { inspect } from 'node:util';
@@ -211,10 +211,10 @@ describe.each(ENGINES)('RDD Programming Guide (%s engine)', (engine) => {
         func2(s: string): string {
           return this.prefix + s;
         }
-        doStuff(rdd: ReturnType<Context['parallelize']>) {
+        doStuff(rdd: RDD<string>) {
           return rdd.map(this.func1);
         }
-        doStuffWithThis(rdd: ReturnType<Context['parallelize']>) {
+        doStuffWithThis(rdd: RDD<string>) {
           return rdd.map(this.func2);
         }
       }
@@ -244,12 +244,12 @@ describe.each(ENGINES)('RDD Programming Guide (%s engine)', (engine) => {
     it("a method's reference to this is refused at the call; copying the field into a local (the guide's fix) works", async () => {
       class MyClass {
         field = 'Hello';
-        doStuff(rdd: ReturnType<Context['parallelize']>) {
-          return rdd.map((s) => this.field + String(s));
+        doStuff(rdd: RDD<string>) {
+          return rdd.map((s) => this.field + s);
         }
-        doStuffFixed(rdd: ReturnType<Context['parallelize']>) {
+        doStuffFixed(rdd: RDD<string>) {
           const field = this.field;
-          return rdd.map(capture({ field }, (s) => field + String(s)));
+          return rdd.map(capture({ field }, (s: string) => field + s));
         }
       }
       const rdd = sc().parallelize([' world'], 1);
@@ -354,7 +354,7 @@ describe.each(ENGINES)('RDD Programming Guide (%s engine)', (engine) => {
   // is accompanied with a matching hashCode() method": kindling compares keys by value (docs/pyspark.md, Keys)
   it('object and array keys are equal by value, whatever the property order; a class is refused, naming it', async () => {
     const counts = await sc()
-      .parallelize(
+      .parallelize<[object | number[], number]>(
         [
           [{ x: 1, y: 2 }, 1],
           [{ y: 2, x: 1 }, 1],
@@ -449,7 +449,7 @@ describe.each(ENGINES)('RDD Programming Guide (%s engine)', (engine) => {
     // groupByKey([numPartitions]): "By default, the level of parallelism in the output depends on the number of
     // partitions of the parent RDD. You can pass an optional numPartitions argument"
     it('groupByKey: (K, Iterable<V>) pairs, as many partitions as the parent by default, or numPartitions', async () => {
-      const pairs = sc().parallelize(
+      const pairs = sc().parallelize<[string, number]>(
         [
           ['a', 1],
           ['b', 2],
@@ -471,7 +471,7 @@ describe.each(ENGINES)('RDD Programming Guide (%s engine)', (engine) => {
     // aggregateByKey(zeroValue)(seqOp, combOp, [numPartitions]): "an aggregated value type that is different than
     // the input value type"; the zero is used per key in each partition
     it('aggregateByKey: a result type other than the values, the zero once per key per partition', async () => {
-      const pairs = sc().parallelize(
+      const pairs = sc().parallelize<[string, number]>(
         [
           ['a', 1],
           ['a', 2],
@@ -509,7 +509,7 @@ describe.each(ENGINES)('RDD Programming Guide (%s engine)', (engine) => {
     });
 
     it('sortByKey: ascending by default, descending with false, numPartitions', async () => {
-      const pairs = sc().parallelize(
+      const pairs = sc().parallelize<[string, number]>(
         [
           ['c', 3],
           ['a', 1],
@@ -524,7 +524,7 @@ describe.each(ENGINES)('RDD Programming Guide (%s engine)', (engine) => {
     });
 
     it('join gives (K, (V, W)) for all pairs of a key; outer joins keep the missing side; cogroup groups both', async () => {
-      const left = sc().parallelize(
+      const left = sc().parallelize<[string, number]>(
         [
           ['a', 1],
           ['a', 2],
@@ -532,7 +532,7 @@ describe.each(ENGINES)('RDD Programming Guide (%s engine)', (engine) => {
         ],
         2,
       );
-      const right = sc().parallelize(
+      const right = sc().parallelize<[string, string]>(
         [
           ['a', 'x'],
           ['c', 'y'],
@@ -662,7 +662,7 @@ describe.each(ENGINES)('RDD Programming Guide (%s engine)', (engine) => {
 
     it('countByKey: a map of (K, count)', async () => {
       const counts = await sc()
-        .parallelize(
+        .parallelize<[string, number]>(
           [
             ['a', 1],
             ['b', 1],
@@ -711,7 +711,7 @@ describe.each(ENGINES)('RDD Programming Guide (%s engine)', (engine) => {
     // "Operations which can cause a shuffle include repartition operations like repartition and coalesce, 'ByKey
     // operations (except for counting) like groupByKey and reduceByKey, and join operations like cogroup and join"
     it("which operations shuffle: repartition, coalesce(n, true), the 'ByKey operations and joins; not counting or coalesce", async () => {
-      const pairs = sc().parallelize(
+      const pairs = sc().parallelize<[string, number]>(
         [
           ['a', 1],
           ['b', 2],
@@ -974,9 +974,8 @@ describe('Unit testing', () => {
   // SparkContext.stop() to tear it down ... in a finally block"
   it('a context on local, stopped in finally: afterwards it refuses jobs, saying it was stopped', async () => {
     const sc = new Context({ master: 'local', progress: false, ui: false });
-    let rdd;
+    const rdd = sc.parallelize([1, 2, 3]);
     try {
-      rdd = sc.parallelize([1, 2, 3]);
       expect(await rdd.count()).toBe(3);
     } finally {
       await sc.stop();
