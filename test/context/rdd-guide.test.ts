@@ -125,6 +125,17 @@ describe.each(ENGINES)('RDD Programming Guide (%s engine)', (engine) => {
       expect(await rdd.collect()).toEqual(lines);
     });
 
+    // "By default, Spark creates one partition for each block of the file ... Note that you cannot have fewer
+    // partitions than blocks" (a local file's blocks are Hadoop's fs.local.block.size, 32 MiB)
+    it('one partition per block of the file at least, whatever minPartitions asks', () => {
+      const file = path.join(dir(), `blocks-${engine}.txt`);
+      writeFileSync(file, Buffer.alloc(36 * 1024 * 1024, 'abcdefg\n'));
+      expect(sc().textFile(file, 1).getNumPartitions()).toBe(2);
+      expect(sc().textFile(file).getNumPartitions()).toBe(2);
+      expect(sc().textFile(file, 5).getNumPartitions()).toBe(5);
+      rmSync(file);
+    });
+
     // "wholeTextFiles lets you read a directory containing multiple small text files, and returns each of them as
     // (filename, content) pairs ... an optional second argument for controlling the minimal number of partitions"
     it('wholeTextFiles: one (filename, content) pair per file; minPartitions', async () => {
