@@ -965,8 +965,49 @@ describe('RDD persistence (memory engine)', () => {
       .map((x) => x + 1)
       .cache();
     expect(await rdd.sum()).toBe(500_500);
-    await sc.faults.killWorker(0);
+    const holder = sc
+      .getRDDStorageInfo()
+      .find((i) => i.id === rdd.id)!
+      .workers.find((w) => w.partitions > 0)!;
+    await sc.faults.killWorker(holder.workerIndex);
     expect(await rdd.sum()).toBe(500_500);
+    expect(sc.timesComputed(rdd)).toBe(2); // its lost partitions, computed again by the second job
+  });
+
+  // "In transformations, users should be aware of that each task's update may be applied more than once if tasks or
+  // job stages are re-executed"
+  it("a transformation's accumulator updates count again when a lost shuffle output's stage is re-executed", async () => {
+    const accum = sc.accumulator(0);
+    const counts = sc
+      .range(0, 100, 1, 4)
+      .map(
+        capture({ accum }, (x: number) => {
+          accum.add(1);
+          return [x % 3, 1];
+        }),
+      )
+      .reduceByKey((a, b) => a + b);
+    // The worker that ran the first map task holds its output.
+    const shuffleStages = new Set<number>();
+    const mapWorkers: number[] = [];
+    const offs = [
+      sc.events.on('stageSubmitted', (stage) => {
+        if (stage.name.startsWith('shuffle ')) shuffleStages.add(stage.stageId);
+      }),
+      sc.events.on('taskEnd', (t) => {
+        if (shuffleStages.has(t.stageId) && t.result === 'success') mapWorkers.push(t.workerIndex);
+      }),
+    ];
+    expect((await counts.collect()).map(([, n]) => n).sort()).toEqual([33, 33, 34]);
+    for (const off of offs) off();
+    expect(accum.value).toBe(100);
+    await counts.collect(); // the map output is kept: the stage is skipped, nothing added
+    expect(accum.value).toBe(100);
+    expect(mapWorkers).toHaveLength(4);
+    await sc.faults.killWorker(mapWorkers[0]); // its map outputs are lost with it
+    expect((await counts.collect()).map(([, n]) => n).sort()).toEqual([33, 33, 34]);
+    expect(accum.value).toBeGreaterThan(100);
+    expect(accum.value).toBeLessThanOrEqual(200);
   });
 
   // "Spark also automatically persists some intermediate data in shuffle operations (e.g. reduceByKey) ... to avoid
