@@ -13,7 +13,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { capture, ClosureError, Context, ContextStoppedError, HashPartitioner, type RDD, StorageLevel } from 'kindling';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -1021,6 +1021,64 @@ describe('RDD persistence (memory engine)', () => {
   });
 });
 
+describe('Driver memory and buggy accumulators', () => {
+  let sc: Context;
+  beforeAll(() => {
+    sc = new Context({ master: 'local[2]', progress: false, hints: false, ui: false, maxResultSize: 10_000 });
+  });
+  afterAll(async () => {
+    await sc.stop();
+  });
+
+  // "collect() ... can cause the driver to run out of memory ... if you only need to print a few elements of the RDD,
+  // a safer approach is to use the take(): rdd.take(100).foreach(println)"
+  it('a collect() larger than maxResultSize fails naming the limit, where take(100) answers', async () => {
+    const rdd = sc.range(0, 100_000, 1, 4);
+    await expect(rdd.collect()).rejects.toThrow(/more than maxResultSize/);
+    expect(await rdd.take(100)).toHaveLength(100);
+  });
+
+  // "When a Spark task finishes, Spark will try to merge the accumulated updates in this task to an accumulator. If it
+  // fails, Spark will ignore the failure and still mark the task successful ... a buggy accumulator will not impact a
+  // Spark job, but it may not get updated correctly"
+  it("a custom accumulator whose merge throws loses that task's additions; the job succeeds", async () => {
+    let merges = 0;
+    const buggy = sc.customAccumulator({
+      zero: () => 0,
+      add: (a: number, v: number) => a + v,
+      merge: (a: number, b: number) => {
+        merges++;
+        if (merges === 2) throw new Error('buggy merge');
+        return a + b;
+      },
+    });
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      expect(
+        await sc
+          .parallelize([1, 2, 3, 4], 4)
+          .map(
+            capture({ buggy }, (x: number) => {
+              buggy.add(x);
+              return x;
+            }),
+          )
+          .collect(),
+      ).toEqual([1, 2, 3, 4]);
+      // Logged, as Spark logs it.
+      expect(logged).toHaveBeenCalledWith(
+        expect.stringMatching(/merging a task's copy into accumulator \d+ failed, so that task's additions are lost: Error: buggy merge/),
+      );
+    } finally {
+      logged.mockRestore();
+    }
+    expect(merges).toBe(4);
+    expect(buggy.value).toBeGreaterThanOrEqual(6);
+    expect(buggy.value).toBeLessThanOrEqual(9);
+    expect(await sc.parallelize([1]).count()).toBe(1);
+  });
+});
+
 describe('Unit testing', () => {
   // "create a SparkContext in your test with the master URL set to local, run your operations, and then call
   // SparkContext.stop() to tear it down ... in a finally block"
@@ -1033,6 +1091,7 @@ describe('Unit testing', () => {
       await sc.stop();
     }
     expect(sc.isStopped).toBe(true);
+    await sc.stop(); // stopping again is harmless, as Spark's
     await expect(rdd.count()).rejects.toBeInstanceOf(ContextStoppedError);
   });
 
