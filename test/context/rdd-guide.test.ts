@@ -10,52 +10,33 @@
  *   accumulators of another context: test/context/shared-variables.test.ts.
  * - Spark's example programs (SparkPi, BroadcastTest, LogQuery, ...): test/examples/spark-examples.test.ts.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { capture, ClosureError, Context, ContextStoppedError, HashPartitioner, type RDD, StorageLevel } from 'kindling';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { ENGINES, useContext, useTempDir } from '../examples/helpers.js';
 import { inspect } from 'node:util';
-
-const ENGINES = (process.env['KINDLING_TEST_ENGINES'] ?? 'memory,mapreduce').split(',').map((e) => e.trim()) as Array<'memory' | 'mapreduce'>;
-
-/** The guide's unit-testing advice: one context per suite, created before and stopped in teardown. */
-function useGuideContext(engine: 'memory' | 'mapreduce'): { sc: () => Context; dir: () => string } {
-  let sc: Context | undefined;
-  let dir: string | undefined;
-  beforeAll(() => {
-    sc = new Context({ master: 'local[2]', engine, appName: 'rdd-guide', progress: false, hints: false, ui: false });
-    dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-rdd-guide-'));
-  });
-  afterAll(async () => {
-    await sc?.stop();
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
-  });
-  return {
-    sc: () => {
-      if (sc === undefined) throw new Error('context not started yet');
-      return sc;
-    },
-    dir: () => {
-      if (dir === undefined) throw new Error('folder not made yet');
-      return dir;
-    },
-  };
-}
 
 const numSorted = (xs: readonly number[]): number[] => [...xs].sort((a, b) => a - b);
 const byKey = <K, V>(xs: ReadonlyArray<[K, V]>): Array<[K, V]> =>
   [...xs].sort(([a], [b]) => (String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0));
 
 describe.each(ENGINES)('RDD Programming Guide (%s engine)', (engine) => {
-  const { sc, dir } = useGuideContext(engine);
+  // The guide's unit-testing advice: one context per suite, made before and stopped in teardown.
+  const sc = useContext(engine);
+  const dir = useTempDir('rdd-guide');
 
   describe('Initializing Spark', () => {
-    it('the context carries the appName and master it was given', () => {
-      expect(sc().appName).toBe('rdd-guide');
-      expect(sc().defaultParallelism).toBe(2);
+    // conf = SparkConf().setAppName(appName).setMaster(master); sc = SparkContext(conf=conf)
+    it('the context carries the appName and master it was given', async () => {
+      const mine = new Context({ appName: 'rdd-guide', master: 'local[3]', progress: false, ui: false });
+      try {
+        expect(mine.appName).toBe('rdd-guide');
+        expect(mine.defaultParallelism).toBe(3);
+      } finally {
+        await mine.stop();
+      }
     });
   });
 
