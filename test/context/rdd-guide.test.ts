@@ -396,6 +396,12 @@ describe.each(ENGINES)('RDD Programming Guide (%s engine)', (engine) => {
           .flatMap((x) => (x % 3 === 0 ? [] : [x, x]))
           .count(),
       ).toBe(14);
+      // "func should return a Seq rather than a single item": anything iterable; a single item fails naming the RDD
+      await expect(
+        nums()
+          .flatMap((x) => x as unknown as number[])
+          .collect(),
+      ).rejects.toThrow(/flatMap at rdd-guide\.test\.ts:\d+\) must return an Iterable/);
     });
 
     it('mapPartitions gets an iterator per partition; mapPartitionsWithIndex also the index', async () => {
