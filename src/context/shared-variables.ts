@@ -3,11 +3,24 @@
  * Both ship themselves as an id (see closure/ `kShip`); the value itself travels separately: a broadcast once
  * per worker, an accumulator's per-task additions back with each successful task.
  */
+import { inspect } from 'node:util';
 import { findUnclonable, kShip, shipFunction, type Shippable, type WireShippable } from '../closure/index.js';
 import { UnclonableDataError, IllegalStateError } from '../core/errors.js';
 import type { AccumulatorKind } from '../closure/index.js';
 import { numberToAdd } from '../exec/task-runtime.js';
 import { userCallSite } from '../util/call-site.js';
+
+/**
+ * A value as an accumulator's description shows it: on one line, shallow (`10`, `[ 'a' ]`, `Set(1) { 7 }`).
+ */
+function shown(value: unknown): string {
+  return inspect(value, { breakLength: Number.POSITIVE_INFINITY, depth: 1 });
+}
+
+/** Scala's AccumulatorV2 `toString`: `LongAccumulator(id: 0, name: bytes, value: 10)`, the name only when it has one. */
+function describeV2(kind: string, id: number, name: string | undefined, value: unknown): string {
+  return `${kind}(id: ${id}, ${name === undefined ? '' : `name: ${name}, `}value: ${shown(value)})`;
+}
 
 /**
  * A read-only value shipped to each worker once, however many tasks use it. Declare it in `capture` and read
@@ -100,6 +113,21 @@ export class Broadcast<T> implements Shippable {
   get destroyed(): boolean {
     return this.#destroyedAt !== undefined;
   }
+  /**
+   * `Broadcast(id)`, as Scala's shell shows one (also what `console.log` prints): the value stays out of it, since
+   * a broadcast is usually large.
+   *
+   * @example
+   * ```ts
+   * String(sc.broadcast([1, 2, 3])); // 'Broadcast(0)'
+   * ```
+   */
+  toString(): string {
+    return `Broadcast(${this.id})`;
+  }
+  [inspect.custom](): string {
+    return this.toString();
+  }
 }
 
 /**
@@ -139,6 +167,21 @@ export class Accumulator<T> implements Shippable {
   }
   [kShip](): WireShippable {
     return { t: 'accumulator', id: this.id, ...(this.owner !== undefined ? { owner: this.owner } : {}) };
+  }
+  /**
+   * The id and the value on the driver, as PySpark's shell shows an accumulator (also what `console.log` prints),
+   * so that printing one does not hide its value.
+   *
+   * @example
+   * ```ts
+   * String(sc.accumulator(0)); // 'Accumulator<id=0, value=0>'
+   * ```
+   */
+  toString(): string {
+    return `Accumulator<id=${this.id}, ${this.name === undefined ? '' : `name=${this.name}, `}value=${shown(this.#value)}>`;
+  }
+  [inspect.custom](): string {
+    return this.toString();
   }
 }
 
@@ -197,6 +240,20 @@ export class CustomAccumulator<T, V> implements Shippable {
   /** @internal merges one successful task's copy */
   merge(taskCopy: unknown): void {
     this.#total = this.param.merge(this.#total, taskCopy as T);
+  }
+  /**
+   * Scala's AccumulatorV2 description, the driver's value included (also what `console.log` prints).
+   *
+   * @example
+   * ```ts
+   * String(seen); // 'CustomAccumulator(id: 3, name: seen, value: Set(2) { 'a', 'b' })'
+   * ```
+   */
+  toString(): string {
+    return describeV2('CustomAccumulator', this.id, this.name, this.#total);
+  }
+  [inspect.custom](): string {
+    return this.toString();
   }
 }
 
@@ -284,6 +341,20 @@ abstract class SumCountAccumulator implements Shippable {
   }
   [kShip](): WireShippable {
     return { t: 'accumulator', id: this.id, ...(this.owner !== undefined ? { owner: this.owner } : {}) };
+  }
+  /**
+   * Scala's description (`LongAccumulator(id: 0, name: bytes, value: 10)`; also what `console.log` prints).
+   *
+   * @example
+   * ```ts
+   * String(sc.longAccumulator('My Accumulator')); // 'LongAccumulator(id: 0, name: My Accumulator, value: 0)'
+   * ```
+   */
+  toString(): string {
+    return describeV2(this instanceof LongAccumulator ? 'LongAccumulator' : 'DoubleAccumulator', this.id, this.name, this.#sum);
+  }
+  [inspect.custom](): string {
+    return this.toString();
   }
 }
 
