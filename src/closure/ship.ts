@@ -211,8 +211,12 @@ function undeclaredError(
 ): ClosureError {
   const quoted = names.map((n) => `'${n}'`);
   const list = quoted.length === 1 ? quoted[0]! : `${quoted.slice(0, -1).join(', ')} and ${quoted.at(-1)!}`;
+  // An arrow (or a function with only an inferred name) calling the variable it is assigned to: that variable does not
+  // exist yet where capture() would be written, so suggest a form that names itself instead. (A function that names
+  // itself never lists its own name as free.)
+  const itself = names.find((n) => n === fnName && n !== '');
   // Strict code cannot bind these two, so a capture naming them would only be refused in turn.
-  const capturable = names.filter((n) => n !== 'arguments' && n !== 'eval');
+  const capturable = names.filter((n) => n !== 'arguments' && n !== 'eval' && n !== itself);
   const toCapture = [...declared, ...capturable];
   const suggestion = toCapture.length > 0 ? `: capture({ ${toCapture.join(', ')} }, ${signature(analysis, fnName)})` : '';
   let message =
@@ -239,6 +243,11 @@ function undeclaredError(
     message +=
       `. ('${renamed}' is how esbuild/tsx renames a variable '${original}' that shadows the global of that name: ` +
       `capture it under the name the function uses, capture({ ${original} }, ...), or rename the variable)`;
+  }
+  if (itself !== undefined) {
+    message +=
+      `. ('${itself}' is the variable this function is assigned to, which it calls: a function that calls itself must ` +
+      `carry its own name, function ${itself}${analysis.params.startsWith('(') ? analysis.params : `(${analysis.params})`} { ... return ${itself}(...); })`;
   }
   if (names.includes('require')) {
     message += ". (Workers have no 'require': declare modules with useModule('name'))";

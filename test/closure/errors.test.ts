@@ -45,6 +45,17 @@ describe('undeclared free variables', () => {
     expect(err.identifier).toBe('offset');
   });
 
+  test('an arrow that calls the variable it is assigned to is told to name itself, not to capture what does not exist yet', () => {
+    const fact = (n: number): number => (n <= 1 ? 1 : n * fact(n - 1));
+    const err = shipError(fact);
+    expect(err.identifier).toBe('fact');
+    expect(err.message).not.toContain('capture({ fact }');
+    expect(err.message).toContain("('fact' is the variable this function is assigned to, which it calls");
+    expect(err.message).toContain('function fact(n) { ... return fact(...); }');
+    // The form suggested ships: a named function reaches itself by its own name.
+    expect(() => shipFunction(fromSource('function fact(n) { return n <= 1 ? 1 : n * fact(n - 1); }'), WHAT)).not.toThrow();
+  });
+
   test('globals outside the allow list are rejected, standard ones accepted', () => {
     expect(() => shipFunction((s: string) => JSON.parse(s) ?? Buffer.from(s) ?? new URL(s), WHAT)).not.toThrow();
     const err = shipError(fromSource('() => document.title'));
