@@ -106,25 +106,27 @@ async function inject(sc: Context, flag: Int32Array, plan: FaultPlan, pick: () =
 
 /**
  * Waits until the context is whole again (or `ms` passes): returns true, or what is still wrong.
- * Whole: every index ready, every worker connected to every other's current incarnation, no driver state.
+ * Whole: every index ready, every worker connected to every other's current incarnation (`peers`: worker threads
+ * only; executor processes connect to each other on demand), no driver state.
  */
-export async function checkWhole(sc: Context, ms = 15_000): Promise<true | string> {
+export async function checkWhole(sc: Context, ms = 15_000, peers = true): Promise<true | string> {
   const deadline = Date.now() + ms;
   let problem = '';
   for (;;) {
     const s = await sc.faults.snapshot();
-    problem = wholeProblem(s);
+    problem = wholeProblem(s, peers);
     if (problem === '') return true;
     if (Date.now() > deadline) return problem;
     await new Promise((r) => setTimeout(r, 25));
   }
 }
 
-function wholeProblem(s: Awaited<ReturnType<Context['faults']['snapshot']>>): string {
+function wholeProblem(s: Awaited<ReturnType<Context['faults']['snapshot']>>, peers: boolean): string {
   const { backend, dag, tasks } = s;
   if (backend.workers.length !== backend.configured) return `${backend.workers.length} of ${backend.configured} worker slots exist`;
   for (const w of backend.workers) {
     if (w.state !== 'ready') return `worker ${w.index} is ${w.state}`;
+    if (!peers) continue;
     const want = backend.workers
       .filter((o) => o.index !== w.index)
       .map((o) => `${o.index}.${o.epoch}`)
