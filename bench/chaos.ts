@@ -272,8 +272,7 @@ async function leftovers(runDir: string, outDir: string, outcome: RunResult['out
     if (BACKEND === 'redis') {
       for (const c of own.executors) {
         const dir = path.join(executorsDir, `kindling-executor-${c?.pid}`);
-        if (c !== undefined && c.exitCode === null && existsSync(dir))
-          for (const f of readdirSync(dir)) left.push(`executor ${c.pid} folder ${f}`);
+        if (c !== undefined && c.exitCode === null && existsSync(dir)) for (const f of readdirSync(dir)) left.push(`executor ${c.pid} folder ${f}`);
       }
     }
     const mine = new Set([...before, ...[own.redis, ...own.executors].map((c) => c?.pid)]);
@@ -307,7 +306,11 @@ async function run(plan: Plan, expected: string, runDir: string): Promise<RunRes
     }),
   );
   try {
-    const got = await withLimit(program(sc, outDir, (p) => (current = p)), RUN_LIMIT_MS, 'the program');
+    const got = await withLimit(
+      program(sc, outDir, (p) => (current = p)),
+      RUN_LIMIT_MS,
+      'the program',
+    );
     if (got !== expected) {
       outcome = 'different';
       detail = got.slice(0, 200);
@@ -375,7 +378,9 @@ for (let i = 0; i < RUNS; i++) {
   const isBad = r.outcome === 'different' || r.outcome === 'hung' || r.problems.length > 0;
   if (isBad) bad++;
   if (isBad || VERBOSE)
-    console.log(`run ${i} (--seed ${seed} --runs 1) ${JSON.stringify(plan)} struck in [${r.struck.join(', ')}]: ${r.outcome} ${r.detail} ${r.problems.join('; ')}`);
+    console.log(
+      `run ${i} (--seed ${seed} --runs 1) ${JSON.stringify(plan)} struck in [${r.struck.join(', ')}]: ${r.outcome} ${r.detail} ${r.problems.join('; ')}`,
+    );
   for (const moment of new Set(r.struck)) {
     const key = `${moment.replace(' (again)', '')}${r.struck.length > 1 ? ' (+ more)' : ''}`;
     const row = rows.get(key) ?? { runs: 0, identical: 0, error: 0, stopped: 0, bad: 0 };
