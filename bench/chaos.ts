@@ -18,8 +18,7 @@ import { capture, Context, type RDD } from 'kindling';
 import { SeededRandom } from 'kindling/datagen';
 import { machine, numberArg as arg } from './harness.js';
 import { spawnRedisServer } from './redis-server.js';
-import { checkWhole } from './fault-harness.js';
-import { descendants, freePort } from './process-tree.js';
+import { checkWhole, descendants, freePort } from './fault-harness.js';
 
 const BACKENDS = ['local', 'local-cluster', 'redis'] as const;
 type Backend = (typeof BACKENDS)[number];
@@ -153,8 +152,10 @@ function executorPids(): number[] {
 type Kind = 'kill' | 'stall';
 interface Fault {
   readonly kind: Kind;
-  /** From the context's creation, in ms. */
+  /** From the context's creation, or (`afterFirstTask`) from the first task's start, in ms. */
   readonly delayMs: number;
+  /** Half the faults count from the first task: start-up is long on the process backends and would take most. */
+  readonly afterFirstTask: boolean;
   /** One worker (0 or 1) or both at once. */
   readonly target: 0 | 1 | 'both';
   /** Kill the same worker again this long after its replacement is added (the same worker twice in a row). */
@@ -167,7 +168,7 @@ interface Plan {
   readonly stopAtFault: boolean;
 }
 
-function randomPlan(rng: SeededRandom, spanMs: number): Plan {
+function randomPlan(rng: SeededRandom, startUpMs: number, spanMs: number): Plan {
   const one = (): Fault => {
     const kind: Kind = BACKEND !== 'local' && rng.nextFloat() < 0.2 ? 'stall' : 'kill';
     const r = rng.nextFloat();
@@ -175,7 +176,9 @@ function randomPlan(rng: SeededRandom, spanMs: number): Plan {
     const again = kind === 'kill' && target !== 'both' && rng.nextFloat() < 0.25;
     return {
       kind,
-      delayMs: Math.floor(rng.nextFloat() * spanMs),
+      ...(rng.nextFloat() < 0.5
+        ? { afterFirstTask: false, delayMs: Math.floor(rng.nextFloat() * startUpMs * 1.2) }
+        : { afterFirstTask: true, delayMs: Math.floor(rng.nextFloat() * (spanMs - startUpMs)) }),
       target,
       ...(again ? { againMs: Math.floor(rng.nextFloat() * 300) } : {}),
       ...(kind === 'stall' ? { stallMs: TIMEOUT_MS + 300 + Math.floor(rng.nextFloat() * 1500) } : {}),
@@ -233,6 +236,8 @@ interface RunResult {
   readonly struck: readonly string[];
   /** Every problem found after the run: not whole, files left, processes left, a half output. */
   readonly problems: readonly string[];
+  /** When the first task started, from the context's creation (ms). */
+  readonly firstTaskMs: number;
 }
 
 class HangError extends Error {}
@@ -293,17 +298,33 @@ async function run(plan: Plan, expected: string, runDir: string): Promise<RunRes
   const phase = () => (started ? current : 'start-up');
   const struck: string[] = [];
   const problems: string[] = [];
+  const made = Date.now();
   const sc = newContext(path.join(runDir, 'local'));
-  sc.events.on('taskStart', () => void (started = true));
+  let firstTaskMs = 0;
+  let programEnded = () => {};
+  const firstTask = new Promise<void>((resolve) => {
+    programEnded = resolve;
+    sc.events.on('taskStart', () => {
+      if (!started) firstTaskMs = Date.now() - made;
+      started = true;
+      resolve();
+    });
+  });
   let outcome: RunResult['outcome'] = 'identical';
   let detail = '';
   let stopped: Promise<void> | undefined;
   const faults = plan.faults.map((f, i) =>
-    sleep(f.delayMs).then(async () => {
-      const hit = inject(sc, f, struck, phase);
-      if (i === 0 && plan.stopAtFault) stopped = sc.stop();
-      await hit;
-    }),
+    (f.afterFirstTask ? firstTask : Promise.resolve())
+      .then(() => sleep(f.delayMs))
+      .then(async () => {
+        const hit = inject(sc, f, struck, phase);
+        if (i === 0 && plan.stopAtFault) {
+          stopped = sc.stop();
+          // Awaited (and a failure reported) after the program: not an unhandled rejection meanwhile.
+          stopped.catch(() => undefined);
+        }
+        await hit;
+      }),
   );
   try {
     const got = await withLimit(
@@ -321,6 +342,7 @@ async function run(plan: Plan, expected: string, runDir: string): Promise<RunRes
     detail = `${err.name}: ${err.message.split('\n')[0]}`;
   }
   current = 'between jobs';
+  programEnded();
   await Promise.all(faults.map((f) => f.catch((e: unknown) => problems.push(`fault not injected: ${(e as Error).message}`))));
   if (stopped === undefined) {
     // The context goes on: whole again, and one more job gives the right count.
@@ -336,7 +358,7 @@ async function run(plan: Plan, expected: string, runDir: string): Promise<RunRes
   await withLimit(stopped ?? sc.stop(), 30_000, 'stop()').catch((e: unknown) => problems.push((e as Error).message));
   problems.push(...(await leftovers(runDir, outDir, outcome)));
   rmSync(runDir, { recursive: true, force: true });
-  return { outcome, detail, struck, problems };
+  return { outcome, detail, struck, problems, firstTaskMs };
 }
 
 // ---- the runs ------------------------------------------------------------------------------------------------------
@@ -352,15 +374,17 @@ const expected = await program(refContext, path.join(ref, 'out-parent', 'out'), 
 await refContext.stop();
 rmSync(ref, { recursive: true, force: true });
 const expectedSaved: string[] = JSON.parse(expected).saved;
-// The span of the fault moments: a fault-free run's length on this backend, from the context's creation.
-const span = await (async () => {
+// The span of the fault moments: a fault-free run on this backend, from the context's creation, and its start-up.
+const { span, startUp } = await (async () => {
   const dir = path.join(root, 'span');
-  const started = Date.now();
+  const t = Date.now();
   const r = await run({ faults: [], stopAtFault: false }, expected, dir);
   if (r.outcome !== 'identical' || r.problems.length > 0) throw new Error(`the fault-free run: ${r.outcome} ${r.detail} ${r.problems.join('; ')}`);
-  return Date.now() - started;
+  return { span: Date.now() - t, startUp: r.firstTaskMs };
 })();
-console.log(`chaos on ${BACKEND}: a fault-free run takes ${span} ms; faults strike within 0-${span} ms of the context's creation`);
+console.log(
+  `chaos on ${BACKEND}: a fault-free run takes ${span} ms, its first task starts at ${startUp} ms; faults strike within 0-${Math.floor(startUp * 1.2)} ms of the context's creation or 0-${span - startUp} ms of the first task's start`,
+);
 
 const rows = new Map<string, { runs: number; identical: number; error: number; stopped: number; bad: number }>();
 let bad = 0;
@@ -368,7 +392,7 @@ let kills = 0;
 let stalls = 0;
 for (let i = 0; i < RUNS; i++) {
   const seed = SEED + i;
-  const plan = randomPlan(new SeededRandom(seed), span);
+  const plan = randomPlan(new SeededRandom(seed), startUp, span);
   const r = await run(plan, expected, path.join(root, `run-${i}`));
   for (const f of plan.faults) {
     const n = (f.target === 'both' ? 2 : 1) * (f.againMs !== undefined ? 2 : 1);

@@ -11,7 +11,8 @@
  * each other's current incarnation, and no job, stage or task state left on the driver; after stop(), nothing
  * may be left in the context's scratch folder.
  */
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { capture, type Context, type RDD } from 'kindling';
@@ -206,4 +207,49 @@ export function randomPlan(random: () => number, maxDelayMs: number): FaultPlan 
   const kind = DEATH_KINDS[Math.floor(random() * DEATH_KINDS.length)]!;
   const moment = MOMENTS[Math.floor(random() * MOMENTS.length)]!;
   return { kind, moment, delayMs: Math.floor(random() * maxDelayMs), workers: random() < 0.25 ? 2 : 1 };
+}
+
+// ---- processes and ports, for the benches and specs that start processes ----------------------------------------
+
+export interface ProcessInfo {
+  readonly pid: number;
+  readonly ppid: number;
+  readonly cmd: string;
+}
+
+/** Every live process whose chain of parents reaches `pid` (zombies included: a child not reaped is left too). */
+export function descendants(pid: number): ProcessInfo[] {
+  const all: ProcessInfo[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      // The command in parentheses may hold spaces: the parent is the second field after it.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      all.push({ pid: Number(d), ppid, cmd });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const below = new Set([pid]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const p of all)
+      if (!below.has(p.pid) && below.has(p.ppid)) {
+        below.add(p.pid);
+        grew = true;
+      }
+  }
+  return all.filter((p) => p.pid !== pid && below.has(p.pid));
+}
+
+/** A free loopback port (another program may take it before it is bound: callers retry). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
 }

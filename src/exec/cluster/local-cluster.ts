@@ -256,11 +256,14 @@ export class LocalCluster {
           }),
       ),
     );
-    if (this.#redis && this.#redis.exitCode === null) {
-      const exited = new Promise((r) => this.#redis!.once('exit', r));
-      this.#redis.stdin?.end();
+    // The shell, held here: a redis-server still starting fails its start when the shell goes, and that start
+    // forgets this.#redis meanwhile.
+    const redis = this.#redis;
+    if (redis && redis.exitCode === null) {
+      const exited = new Promise((r) => redis.once('exit', r));
+      redis.stdin?.end();
       await Promise.race([exited, new Promise((r) => setTimeout(r, 3000).unref())]);
-      if (this.#redis.exitCode === null) this.#redis.kill('SIGKILL');
+      if (redis.exitCode === null) redis.kill('SIGKILL');
     }
     for (const c of all) children.delete(c);
     rmSync(this.#localDirs, { recursive: true, force: true });

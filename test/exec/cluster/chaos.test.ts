@@ -14,8 +14,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { capture } from 'kindling';
 import { redisSkipReason } from '../../streaming/redis-server.js';
 import { record, useContexts } from '../../scheduler/helpers.js';
-import { checkWhole } from '../../../bench/fault-harness.js';
-import { descendants } from '../../../bench/process-tree.js';
+import { checkWhole, descendants } from '../../../bench/fault-harness.js';
 import { seededRandom, waitUntil } from './helpers.js';
 
 const scratch = mkdtempSync(path.join(os.tmpdir(), 'kindling-chaos-test-'));
@@ -175,6 +174,19 @@ describe.skipIf(redisSkipReason !== undefined)(`local-cluster[2]: executors sign
     await waitUntil(() => executorPids().length === 2 && !executorPids().includes(victim), 30_000, 'a new executor process');
     expect(await checkWhole(sc, 30_000, false)).toBe(true);
     expect(await sc.range(0, 100, 1, 4).sum()).toBe(4950);
+  });
+
+  it('stop() while the cluster starts (redis-server or the executors starting): stop() ends, no process or folder is left', async () => {
+    // Four contexts, each stopped at a random moment of its first 80 ms: before redis-server is spawned, while it
+    // starts, while the executors are spawned (they take a second or more to register).
+    for (let i = 0; i < 4; i++) {
+      const delay = Math.floor(random() * 80);
+      console.log(`local-cluster: stop() ${delay} ms after the context was made`);
+      const sc = context({ master: 'local-cluster[2]' });
+      await new Promise((r) => setTimeout(r, delay));
+      await sc.stop();
+    }
+    await noProcessesLeft();
   });
 
   it('the same executor killed twice in a row, the second time as soon as its replacement is leased', async () => {
