@@ -18,7 +18,7 @@ import { capture, Context, type RDD } from 'kindling';
 import { SeededRandom } from 'kindling/datagen';
 import { machine, numberArg as arg } from './harness.js';
 import { spawnRedisServer } from './redis-server.js';
-import { checkWhole, descendants, freePort } from './fault-harness.js';
+import { checkWhole, descendants, freePort, HangError, withLimit } from './fault-harness.js';
 
 const BACKENDS = ['local', 'local-cluster', 'redis'] as const;
 type Backend = (typeof BACKENDS)[number];
@@ -238,17 +238,6 @@ interface RunResult {
   readonly problems: readonly string[];
   /** When the first task started, from the context's creation (ms). */
   readonly firstTaskMs: number;
-}
-
-class HangError extends Error {}
-function withLimit<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new HangError(`${what} did not end within ${ms} ms`)), ms);
-    }),
-  ]);
 }
 
 /** What a run left: files anywhere below the run's folders, processes of this script's own, an output that lies. */

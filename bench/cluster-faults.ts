@@ -26,7 +26,7 @@ import { SeededRandom } from 'kindling/datagen';
 import { Redis } from 'ioredis';
 import { machine, numberArg as arg } from './harness.js';
 import { spawnRedisServer } from './redis-server.js';
-import { checkWhole, freePort } from './fault-harness.js';
+import { checkWhole, freePort, HangError, withLimit } from './fault-harness.js';
 
 const RUNS = arg('--runs', 100);
 const SEED = arg('--seed', 7);
@@ -256,17 +256,6 @@ interface RunResult {
 }
 
 const CLEAR = /Redis|executor|job \d+|stage \d+|partition \d+|slot \d+|worker \d+/i;
-
-function withLimit<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new HangError(`${what} did not end within ${ms} ms`)), ms);
-    }),
-  ]);
-}
-class HangError extends Error {}
 
 /**
  * What the application left after stop(): keys of an application in Redis (runs are one at a time, so after stop()

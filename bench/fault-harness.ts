@@ -209,6 +209,20 @@ export function randomPlan(random: () => number, maxDelayMs: number): FaultPlan 
   return { kind, moment, delayMs: Math.floor(random() * maxDelayMs), workers: random() < 0.25 ? 2 : 1 };
 }
 
+/** What withLimit rejects with: the run hung (a bad run, not a clear error). */
+export class HangError extends Error {}
+
+/** `p`, or a HangError naming `what` once `ms` passed. */
+export function withLimit<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new HangError(`${what} did not end within ${ms} ms`)), ms);
+    }),
+  ]);
+}
+
 // ---- processes and ports, for the benches and specs that start processes ----------------------------------------
 
 export interface ProcessInfo {
