@@ -377,6 +377,7 @@ console.log(
 
 const rows = new Map<string, { runs: number; identical: number; error: number; stopped: number; bad: number }>();
 let bad = 0;
+const outcomes = { identical: 0, error: 0, stopped: 0, different: 0, hung: 0 };
 let kills = 0;
 let stalls = 0;
 for (let i = 0; i < RUNS; i++) {
@@ -390,6 +391,7 @@ for (let i = 0; i < RUNS; i++) {
   }
   const isBad = r.outcome === 'different' || r.outcome === 'hung' || r.problems.length > 0;
   if (isBad) bad++;
+  outcomes[r.outcome]++;
   if (isBad || VERBOSE)
     console.log(
       `run ${i} (--seed ${seed} --runs 1) ${JSON.stringify(plan)} struck in [${r.struck.join(', ')}]: ${r.outcome} ${r.detail} ${r.problems.join('; ')}`,
@@ -408,7 +410,7 @@ for (let i = 0; i < RUNS; i++) {
 }
 const seconds = (performance.now() - t0) / 1000;
 console.log(
-  `\nchaos on ${BACKEND}: ${RUNS} runs (seeds ${SEED}-${SEED + RUNS - 1}), ${kills} kills, ${stalls} stalls, ${bad} bad runs, ${seconds.toFixed(0)} s, ${machine()}`,
+  `\nchaos on ${BACKEND}: ${RUNS} runs (seeds ${SEED}-${SEED + RUNS - 1}), ${kills} kills, ${stalls} stalls, ${bad} bad runs, ${seconds.toFixed(0)} s, ${machine()}\noutcomes: ${JSON.stringify(outcomes)}`,
 );
 console.log('| moment struck | runs | identical result | clear error | cut by stop() | bad |');
 console.log('|---|---|---|---|---|---|');
