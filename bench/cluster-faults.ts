@@ -19,7 +19,6 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { capture, Context } from 'kindling';
@@ -27,6 +26,7 @@ import { SeededRandom } from 'kindling/datagen';
 import { Redis } from 'ioredis';
 import { machine, numberArg as arg } from './harness.js';
 import { spawnRedisServer } from './redis-server.js';
+import { checkWhole, freePort, HangError, withLimit } from './fault-harness.js';
 
 const RUNS = arg('--runs', 100);
 const SEED = arg('--seed', 7);
@@ -74,15 +74,6 @@ function randomPlan(): Plan {
 }
 
 // ---- the cluster: a redis-server and two executor processes of this script's own --------------------------------
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 const scratchRoot = mkdtempSync(path.join(tmpdir(), 'kindling-cluster-faults-'));
 const executorsDir = path.join(scratchRoot, 'executors');
@@ -266,35 +257,6 @@ interface RunResult {
 
 const CLEAR = /Redis|executor|job \d+|stage \d+|partition \d+|slot \d+|worker \d+/i;
 
-function withLimit<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new HangError(`${what} did not end within ${ms} ms`)), ms);
-    }),
-  ]);
-}
-class HangError extends Error {}
-
-async function wholeAgain(sc: Context, ms: number): Promise<true | string> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const s = await sc.faults.snapshot();
-    let problem = '';
-    const { backend, dag, tasks } = s;
-    if (backend.workers.length !== backend.configured) problem = `${backend.workers.length} of ${backend.configured} slots exist`;
-    else if (backend.workers.some((w) => w.state !== 'ready')) problem = `slots ${backend.workers.map((w) => `${w.index}:${w.state}`).join(' ')}`;
-    else if (dag.activeJobs + dag.runningStages + dag.waitingStages + dag.shuffleStages > 0) problem = `DAG state left: ${JSON.stringify(dag)}`;
-    else if (tasks.taskSets > 0 || tasks.runningAttempts > 0 || tasks.inFlight.some((n) => n !== 0))
-      problem = `task state left: ${JSON.stringify(tasks)}`;
-    else if (s.stagesHeld > 0) problem = `${s.stagesHeld} stage descriptions held`;
-    if (problem === '') return true;
-    if (Date.now() > deadline) return problem;
-    await sleep(50);
-  }
-}
-
 /**
  * What the application left after stop(): keys of an application in Redis (runs are one at a time, so after stop()
  * no lease, outcome stream or broadcast hash may be left), application folders on live executors, the driver's files.
@@ -371,7 +333,7 @@ async function run(plan: Plan): Promise<RunResult> {
     } catch (e) {
       detail += ` | next job: ${(e as Error).message.split('\n')[0]}`;
     }
-    whole = await wholeAgain(sc, 30_000);
+    whole = await checkWhole(sc, 30_000, false);
   } finally {
     await withLimit(sc.stop(), 30_000, 'stop()').catch((e: unknown) => (detail += ` | ${(e as Error).message}`));
   }

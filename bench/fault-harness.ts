@@ -11,7 +11,8 @@
  * each other's current incarnation, and no job, stage or task state left on the driver; after stop(), nothing
  * may be left in the context's scratch folder.
  */
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { capture, type Context, type RDD } from 'kindling';
@@ -106,25 +107,27 @@ async function inject(sc: Context, flag: Int32Array, plan: FaultPlan, pick: () =
 
 /**
  * Waits until the context is whole again (or `ms` passes): returns true, or what is still wrong.
- * Whole: every index ready, every worker connected to every other's current incarnation, no driver state.
+ * Whole: every index ready, every worker connected to every other's current incarnation (`peers`: worker threads
+ * only; executor processes connect to each other on demand), no driver state.
  */
-export async function checkWhole(sc: Context, ms = 15_000): Promise<true | string> {
+export async function checkWhole(sc: Context, ms = 15_000, peers = true): Promise<true | string> {
   const deadline = Date.now() + ms;
   let problem = '';
   for (;;) {
     const s = await sc.faults.snapshot();
-    problem = wholeProblem(s);
+    problem = wholeProblem(s, peers);
     if (problem === '') return true;
     if (Date.now() > deadline) return problem;
     await new Promise((r) => setTimeout(r, 25));
   }
 }
 
-function wholeProblem(s: Awaited<ReturnType<Context['faults']['snapshot']>>): string {
+function wholeProblem(s: Awaited<ReturnType<Context['faults']['snapshot']>>, peers: boolean): string {
   const { backend, dag, tasks } = s;
   if (backend.workers.length !== backend.configured) return `${backend.workers.length} of ${backend.configured} worker slots exist`;
   for (const w of backend.workers) {
     if (w.state !== 'ready') return `worker ${w.index} is ${w.state}`;
+    if (!peers) continue;
     const want = backend.workers
       .filter((o) => o.index !== w.index)
       .map((o) => `${o.index}.${o.epoch}`)
@@ -204,4 +207,63 @@ export function randomPlan(random: () => number, maxDelayMs: number): FaultPlan 
   const kind = DEATH_KINDS[Math.floor(random() * DEATH_KINDS.length)]!;
   const moment = MOMENTS[Math.floor(random() * MOMENTS.length)]!;
   return { kind, moment, delayMs: Math.floor(random() * maxDelayMs), workers: random() < 0.25 ? 2 : 1 };
+}
+
+/** What withLimit rejects with: the run hung (a bad run, not a clear error). */
+export class HangError extends Error {}
+
+/** `p`, or a HangError naming `what` once `ms` passed. */
+export function withLimit<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new HangError(`${what} did not end within ${ms} ms`)), ms);
+    }),
+  ]);
+}
+
+// ---- processes and ports, for the benches and specs that start processes ----------------------------------------
+
+export interface ProcessInfo {
+  readonly pid: number;
+  readonly ppid: number;
+  readonly cmd: string;
+}
+
+/** Every live process whose chain of parents reaches `pid` (zombies included: a child not reaped is left too). */
+export function descendants(pid: number): ProcessInfo[] {
+  const all: ProcessInfo[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      // The command in parentheses may hold spaces: the parent is the second field after it.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      all.push({ pid: Number(d), ppid, cmd });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const below = new Set([pid]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const p of all)
+      if (!below.has(p.pid) && below.has(p.ppid)) {
+        below.add(p.pid);
+        grew = true;
+      }
+  }
+  return all.filter((p) => p.pid !== pid && below.has(p.pid));
+}
+
+/** A free loopback port (another program may take it before it is bound: callers retry). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
 }

@@ -215,11 +215,13 @@ export class LocalCluster {
     child.unref();
     for (const s of [child.stdin, child.stdout]) (s as unknown as { unref?: () => void })?.unref?.();
     const started = whenPrinted(child, 'registered and ready', 'a local-cluster executor', 60_000);
+    let replacement: Promise<void> | undefined;
     child.once('exit', (code, signal) => {
       this.#executors.delete(child);
       if (child.pid !== undefined) this.backend.executorExited(child.pid, `its process ${child.pid} ended (${signal ?? `exit code ${code}`})`);
       if (this.#stopping || this.#startFailures >= 3) return;
-      void this.#startExecutor().catch(() => undefined);
+      replacement = this.#startExecutor();
+      replacement.catch(() => undefined);
     });
     return started.then(
       () => {
@@ -227,6 +229,9 @@ export class LocalCluster {
       },
       (e: unknown) => {
         this.#startFailures++;
+        // One killed while it started (a fault at start-up) has a replacement on its way: the cluster is up when
+        // that one is. Failing here failed the context's start, and with it every job of the context.
+        if (replacement !== undefined) return replacement;
         throw e;
       },
     );
@@ -251,11 +256,14 @@ export class LocalCluster {
           }),
       ),
     );
-    if (this.#redis && this.#redis.exitCode === null) {
-      const exited = new Promise((r) => this.#redis!.once('exit', r));
-      this.#redis.stdin?.end();
+    // The shell, held here: a redis-server still starting fails its start when the shell goes, and that start
+    // forgets this.#redis meanwhile.
+    const redis = this.#redis;
+    if (redis && redis.exitCode === null) {
+      const exited = new Promise((r) => redis.once('exit', r));
+      redis.stdin?.end();
       await Promise.race([exited, new Promise((r) => setTimeout(r, 3000).unref())]);
-      if (this.#redis.exitCode === null) this.#redis.kill('SIGKILL');
+      if (redis.exitCode === null) redis.kill('SIGKILL');
     }
     for (const c of all) children.delete(c);
     rmSync(this.#localDirs, { recursive: true, force: true });
