@@ -1231,10 +1231,18 @@ export class Context implements RddContext {
       this.#dag.abortAll((job) => new ContextStoppedError(`Job ${job.jobId} (${job.description}) failed: the context was stopped while it ran`));
       this.#tasks.stop();
       this.#progress?.stop();
-      await this.#backend.stop();
-      await this.#ui?.stop();
-      this.#localDirs.remove();
-      if (this.#keepAlive) clearInterval(this.#keepAlive);
+      // A backend that fails to stop (a child that will not die) still leaves no UI, temp folder or timer behind;
+      // the stop rejects with its error after that.
+      try {
+        await this.#backend.stop();
+      } finally {
+        try {
+          await this.#ui?.stop();
+        } finally {
+          this.#localDirs.remove();
+          if (this.#keepAlive) clearInterval(this.#keepAlive);
+        }
+      }
     })();
     return this.#stopping;
   }
