@@ -68,3 +68,115 @@ export function denseSizes(sizes: readonly number[] | SparseBuckets<number>): nu
   for (let i = 0; i < sizes.ids.length; i++) out[sizes.ids[i]!] = sizes.list[i]!;
   return out;
 }
+
+/**
+ * Up to this many reducers a writer finds a reducer's slot in a table of R entries (an indexed load per record, and
+ * 4 KiB at most made per map task); past it, in a Map holding only the reducers written to, so that a map task of a
+ * shuffle into tens of thousands of reducers costs O(its records and the reducers it writes to), not O(R).
+ */
+const TABLE_LIMIT = 1024;
+
+/**
+ * A map task's reducers written to, each given a slot (0, 1, ... in the order of their first record) where the writer
+ * keeps that reducer's state: per-reducer state is made only for the reducers touched.
+ *
+ * @example
+ * const slots = new ReducerSlots(100_000);
+ * slots.add(70_000); slots.add(3); // slots 0 and 1
+ * slots.get(3); // 1
+ * slots.ascending(); // [1, 0]: the slots by reducer
+ */
+export class ReducerSlots {
+  /** Slot + 1 by reducer (0: none), when R is small. */
+  #table: Int32Array | undefined;
+  /** Slot by reducer otherwise. */
+  #map: Map<number, number> | undefined;
+  /** Reducer by slot. */
+  #reducers: number[] = [];
+
+  constructor(readonly numReducers: number) {
+    if (numReducers <= TABLE_LIMIT) this.#table = new Int32Array(numReducers);
+    else this.#map = new Map();
+  }
+
+  /** Reducers with a slot. */
+  get size(): number {
+    return this.#reducers.length;
+  }
+
+  /** Entries held for the lookup: the table's (small R) or the map's (the reducers touched). */
+  get retained(): number {
+    return this.#table !== undefined ? this.#table.length : (this.#map?.size ?? 0);
+  }
+
+  /** The slot of reducer `r`, or -1 when it has none (or is no reducer). */
+  get(r: number): number {
+    const table = this.#table;
+    if (table !== undefined) {
+      const s = table[r];
+      return s === undefined ? -1 : s - 1;
+    }
+    return this.#map?.get(r) ?? -1;
+  }
+
+  /** Gives reducer `r` (which has none) the next slot; throws when `r` is not a reduce partition. */
+  add(r: number): number {
+    if (!Number.isInteger(r) || r < 0 || r >= this.numReducers) {
+      throw new RangeError(`reduce partition ${r} is not one of the shuffle's ${this.numReducers} (a partitioner returned it)`);
+    }
+    const s = this.#reducers.length;
+    this.#reducers.push(r);
+    if (this.#table !== undefined) this.#table[r] = s + 1;
+    else this.#map!.set(r, s);
+    return s;
+  }
+
+  /** The reducer of slot `s`. */
+  reducer(s: number): number {
+    return this.#reducers[s]!;
+  }
+
+  /** The slots in ascending order of their reducers. */
+  ascending(): number[] {
+    const table = this.#table;
+    const out: number[] = [];
+    if (table !== undefined) {
+      for (let r = 0; r < table.length; r++) if (table[r]! > 0) out.push(table[r]! - 1);
+      return out;
+    }
+    const reducers = this.#reducers;
+    for (let s = 0; s < reducers.length; s++) out.push(s);
+    return out.sort((a, b) => reducers[a]! - reducers[b]!);
+  }
+
+  /** Lets the lookup and the slots go (a closed writer's closures outlive it). */
+  clear(): void {
+    this.#table = undefined;
+    this.#map = undefined;
+    this.#reducers = [];
+  }
+}
+
+/**
+ * A map status's record counts from a writer's slots (`order`: ascending, each with records): only the reducers
+ * written to when they are under a quarter of R (MapStatus.sizes), one count per reducer otherwise.
+ */
+export function statusSizes(
+  slots: ReducerSlots,
+  order: readonly number[],
+  counts: readonly number[],
+  numReducers: number,
+): SparseBuckets<number> | number[] {
+  if (order.length * 4 < numReducers) {
+    const ids = new Int32Array(order.length);
+    const list = new Array<number>(order.length);
+    for (let j = 0; j < order.length; j++) {
+      ids[j] = slots.reducer(order[j]!);
+      list[j] = counts[order[j]!]!;
+    }
+    return { length: numReducers, ids, list };
+  }
+  const dense = new Array<number>(numReducers).fill(0);
+  for (const s of order) dense[slots.reducer(s)] = counts[s]!;
+  return dense;
+}
