@@ -82,8 +82,9 @@ const TABLE_LIMIT = 1024;
  *
  * @example
  * const slots = new ReducerSlots(100_000);
- * slots.add(70_000); slots.add(3); // slots 0 and 1
- * slots.get(3); // 1
+ * slots.slot(70_000); slots.slot(3); // 0 and 1: new slots
+ * slots.slot(3); // 1
+ * slots.get(5); // -1: no record for reducer 5
  * slots.ascending(); // [1, 0]: the slots by reducer
  */
 export class ReducerSlots {
@@ -117,6 +118,15 @@ export class ReducerSlots {
       return s === undefined ? -1 : s - 1;
     }
     return this.#map?.get(r) ?? -1;
+  }
+
+  /**
+   * The slot of reducer `r`, given the next one (`size` before the call) at its first call; throws when `r` is not
+   * a reduce partition.
+   */
+  slot(r: number): number {
+    const s = this.get(r);
+    return s >= 0 ? s : this.add(r);
   }
 
   /** Gives reducer `r` (which has none) the next slot; throws when `r` is not a reduce partition. */

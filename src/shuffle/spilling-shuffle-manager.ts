@@ -146,12 +146,13 @@ export class SpillingShuffleManager implements ShuffleManager {
     /** Per slot: records written to it. */
     let counts: number[] = [];
     const slotFor = (r: number): number => {
-      const s = slots.get(r);
-      if (s >= 0) return s;
-      pairs.push(NO_PAIRS);
-      chunks.push(NO_CHUNKS);
-      counts.push(0);
-      return slots.add(r);
+      const s = slots.slot(r);
+      if (s === counts.length) {
+        pairs.push(NO_PAIRS);
+        chunks.push(NO_CHUNKS);
+        counts.push(0);
+      }
+      return s;
     };
     const chunksOf = (s: number): EncodedBucket[] => (chunks[s] !== NO_CHUNKS ? chunks[s]! : (chunks[s] = []));
     const chunked = !this.options.writeAllToDisk;
