@@ -639,8 +639,8 @@ export class StringTable {
     // Per slot (a reducer with groups; see ReducerSlots), so a task's work follows its groups, not the partitions.
     const of = takeInt32(n);
     const slots = new ReducerSlots(parts);
-    const counts: number[] = [];
-    const chars: number[] = [];
+    const counts = new Array<number>(slots.size).fill(0);
+    const chars = new Array<number>(slots.size).fill(0);
     if (!bucketsOfEntries(n, this.#keys, this.#tags, this.#ints, this.#hashes, parts, slots, of, counts, chars)) {
       giveBack(of);
       return undefined;
@@ -650,7 +650,7 @@ export class StringTable {
     const combiners = counts.map((c) => takeFloat64(c));
     scatterLatin1(n, this.#keys, this.#tags, this.#ints, values, of, data, ends, combiners);
     giveBack(of);
-    const order = slots.ascending();
+    const order = slots.ascending().filter((s) => counts[s]! > 0);
     return {
       length: parts,
       ids: Int32Array.from(order, (s) => slots.reducer(s)),

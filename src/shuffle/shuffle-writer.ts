@@ -121,7 +121,7 @@ function placeColumns(
   // so that a map task's work follows its groups and the partitions it writes to, not R.
   const of = takeInt32(n);
   const slots = new ReducerSlots(parts);
-  const counts: number[] = [];
+  const counts = new Array<number>(slots.size).fill(0);
   if (hashes !== undefined && partitioner.constructor === HashPartitioner) slotsOfHashes(hashes, n, parts, slots, of, counts);
   else slotsOf(keys, partitioner, slots, of, counts);
   // The buckets' typed arrays come from this thread's pool: a fresh large typed array costs about as much as filling
@@ -136,6 +136,7 @@ function placeColumns(
     scatterStrings(keys, combiners, of, bucketKeys, bucketValues);
     giveBack(of);
     for (let s = 0; s < counts.length; s++) {
+      if (counts[s] === 0) continue;
       addEncoded(slots.reducer(s), {
         length: counts[s]!,
         keys: { kind: 'any', data: bucketKeys[s]! },
@@ -148,6 +149,7 @@ function placeColumns(
   scatterInts(keys, combiners, of, bucketKeys, bucketValues);
   giveBack(of);
   for (let s = 0; s < counts.length; s++) {
+    if (counts[s] === 0) continue;
     addEncoded(slots.reducer(s), {
       length: counts[s]!,
       keys: { kind: 'i32', data: bucketKeys[s]! },

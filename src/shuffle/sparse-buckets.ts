@@ -70,105 +70,102 @@ export function denseSizes(sizes: readonly number[] | SparseBuckets<number>): nu
 }
 
 /**
- * Up to this many reducers a writer finds a reducer's slot in a table of R entries (an indexed load per record, and
- * 4 KiB at most made per map task); past it, in a Map holding only the reducers written to, so that a map task of a
+ * Up to this many reducers every reducer is its own slot (dense: no lookup per record, R slots of state made per map
+ * task, as cheap as the records of a word count's or a PageRank's map task into a few reducers need); past it, a
+ * reducer gets a slot at its first record through a Map holding only the reducers written to, so that a map task of a
  * shuffle into tens of thousands of reducers costs O(its records and the reducers it writes to), not O(R).
  */
-const TABLE_LIMIT = 1024;
+const DENSE_LIMIT = 1024;
 
 /**
- * A map task's reducers written to, each given a slot (0, 1, ... in the order of their first record) where the writer
- * keeps that reducer's state: per-reducer state is made only for the reducers touched.
+ * A map task's slots of per-reducer state: with few reducers (dense) slot r is reducer r; with many, the reducers
+ * written to get slots 0, 1, ... in the order of their first record, so per-reducer state is made only for them.
  *
  * @example
  * const slots = new ReducerSlots(100_000);
- * slots.slot(70_000); slots.slot(3); // 0 and 1: new slots
+ * slots.slot(70_000); slots.slot(3); // 0 and 1: new slots (`size` before each call)
  * slots.slot(3); // 1
  * slots.get(5); // -1: no record for reducer 5
  * slots.ascending(); // [1, 0]: the slots by reducer
  */
 export class ReducerSlots {
-  /** Slot + 1 by reducer (0: none), when R is small. */
-  #table: Int32Array | undefined;
-  /** Slot by reducer otherwise. */
+  /** Every reducer is its own slot, there from the start (`size` is R). */
+  readonly dense: boolean;
+  /** Slot by reducer, when not dense. */
   #map: Map<number, number> | undefined;
-  /** Reducer by slot. */
+  /** Reducer by slot, when not dense. */
   #reducers: number[] = [];
 
   constructor(readonly numReducers: number) {
-    if (numReducers <= TABLE_LIMIT) this.#table = new Int32Array(numReducers);
-    else this.#map = new Map();
+    this.dense = numReducers <= DENSE_LIMIT;
+    if (!this.dense) this.#map = new Map();
   }
 
-  /** Reducers with a slot. */
+  /** Slots: R when dense, else the reducers given one so far. */
   get size(): number {
-    return this.#reducers.length;
+    return this.dense ? this.numReducers : this.#reducers.length;
   }
 
-  /** Entries held for the lookup: the table's (small R) or the map's (the reducers touched). */
+  /** Per-reducer entries held: R when dense, else the reducers written to. */
   get retained(): number {
-    return this.#table !== undefined ? this.#table.length : (this.#map?.size ?? 0);
+    return this.dense ? this.numReducers : (this.#map?.size ?? 0);
+  }
+
+  #isReducer(r: number): boolean {
+    return Number.isInteger(r) && r >= 0 && r < this.numReducers;
   }
 
   /** The slot of reducer `r`, or -1 when it has none (or is no reducer). */
   get(r: number): number {
-    const table = this.#table;
-    if (table !== undefined) {
-      const s = table[r];
-      return s === undefined ? -1 : s - 1;
-    }
+    if (this.dense) return this.#isReducer(r) ? r : -1;
     return this.#map?.get(r) ?? -1;
   }
 
   /**
-   * The slot of reducer `r`, given the next one (`size` before the call) at its first call; throws when `r` is not
-   * a reduce partition.
+   * The slot of reducer `r`; when not dense, given the next one (`size` before the call) at its first call. Throws
+   * when `r` is not a reduce partition.
    */
   slot(r: number): number {
-    const s = this.get(r);
-    return s >= 0 ? s : this.add(r);
-  }
-
-  /** Gives reducer `r` (which has none) the next slot; throws when `r` is not a reduce partition. */
-  add(r: number): number {
-    if (!Number.isInteger(r) || r < 0 || r >= this.numReducers) {
-      throw new RangeError(`reduce partition ${r} is not one of the shuffle's ${this.numReducers} (a partitioner returned it)`);
+    if (!this.dense) {
+      const s = this.#map?.get(r);
+      if (s !== undefined) return s;
     }
+    if (!this.#isReducer(r)) throw notAReducer(r, this.numReducers);
+    if (this.dense) return r;
     const s = this.#reducers.length;
     this.#reducers.push(r);
-    if (this.#table !== undefined) this.#table[r] = s + 1;
-    else this.#map!.set(r, s);
+    this.#map!.set(r, s);
     return s;
   }
 
   /** The reducer of slot `s`. */
   reducer(s: number): number {
-    return this.#reducers[s]!;
+    return this.dense ? s : this.#reducers[s]!;
   }
 
   /** The slots in ascending order of their reducers. */
   ascending(): number[] {
-    const table = this.#table;
     const out: number[] = [];
-    if (table !== undefined) {
-      for (let r = 0; r < table.length; r++) if (table[r]! > 0) out.push(table[r]! - 1);
-      return out;
-    }
+    for (let s = 0; s < this.size; s++) out.push(s);
+    if (this.dense) return out;
     const reducers = this.#reducers;
-    for (let s = 0; s < reducers.length; s++) out.push(s);
     return out.sort((a, b) => reducers[a]! - reducers[b]!);
   }
 
   /** Lets the lookup and the slots go (a closed writer's closures outlive it). */
   clear(): void {
-    this.#table = undefined;
     this.#map = undefined;
     this.#reducers = [];
   }
 }
 
+/** What a partitioner's answer that is not one of the shuffle's reduce partitions is met with. */
+export function notAReducer(r: unknown, numReducers: number): RangeError {
+  return new RangeError(`reduce partition ${String(r)} is not one of the shuffle's ${numReducers} (a partitioner returned it)`);
+}
+
 /**
- * A map status's record counts from a writer's slots (`order`: ascending, each with records): only the reducers
+ * A map status's record counts from a writer's slots (`order`: ascending, those with records): only the reducers
  * written to when they are under a quarter of R (MapStatus.sizes), one count per reducer otherwise.
  */
 export function statusSizes(

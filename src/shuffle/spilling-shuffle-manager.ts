@@ -33,7 +33,7 @@ import { readFramedRun, readFramesFrom, writeFramedRun } from './external-combin
 import { compactColumns, readColumnBucket, writeColumnFile, type FileBucket } from './column-file.js';
 import type { MemoryBudget, MemoryConsumer } from './memory-budget.js';
 import { giveBack } from '../util/scratch-arrays.js';
-import { ReducerSlots, bucketAt, slotOf, statusSizes, type SparseBuckets } from './sparse-buckets.js';
+import { ReducerSlots, bucketAt, notAReducer, slotOf, statusSizes, type SparseBuckets } from './sparse-buckets.js';
 import { allRead, markRead, retireShared, shareOutput, shareable, withdraw, type SharedOutput } from './shared-output.js';
 
 export interface SpillingShuffleOptions {
@@ -139,12 +139,13 @@ export class SpillingShuffleManager implements ShuffleManager {
     // shuffle into thousands of reducers writes to few of them (SparkTC's last rounds: 32,768 reducers, a few records
     // per map task), and three arrays of R slots per map task, filled, then walked at close, were O(M x R) per shuffle.
     const slots = new ReducerSlots(numReducers);
+    const dense = slots.dense;
     /** Per slot: its records not encoded yet. */
-    let pairs: Pair[][] = [];
+    let pairs: Pair[][] = new Array<Pair[]>(slots.size).fill(NO_PAIRS);
     /** Per slot: its earlier records, encoded CHUNK at a time. */
-    let chunks: EncodedBucket[][] = [];
+    let chunks: EncodedBucket[][] = new Array<EncodedBucket[]>(slots.size).fill(NO_CHUNKS);
     /** Per slot: records written to it. */
-    let counts: number[] = [];
+    let counts: number[] = new Array<number>(slots.size).fill(0);
     const slotFor = (r: number): number => {
       const s = slots.slot(r);
       if (s === counts.length) {
@@ -213,8 +214,10 @@ export class SpillingShuffleManager implements ShuffleManager {
       removeFiles({ runs });
     };
     const add = (reduceId: number, kv: Pair): void => {
-      const s = slotFor(reduceId);
-      let b = pairs[s]!;
+      // Dense, a reducer is its slot: no lookup per record (an answer out of range finds no bucket).
+      const s = dense ? reduceId : slotFor(reduceId);
+      let b = pairs[s];
+      if (b === undefined) throw notAReducer(reduceId, numReducers);
       if (b === NO_PAIRS) pairs[s] = b = [];
       b.push(kv);
       if (chunked && b.length === CHUNK) {
@@ -271,7 +274,7 @@ export class SpillingShuffleManager implements ShuffleManager {
           }
         }
         // Only the non-empty buckets are stored (a spill empties a slot), in reducer order.
-        const order = slots.ascending();
+        const order = slots.ascending().filter((i) => counts[i]! > 0);
         let nonEmpty = 0;
         for (const i of order) if (pairs[i]!.length > 0 || chunks[i]!.length > 0) nonEmpty++;
         const ids = new Int32Array(nonEmpty);
