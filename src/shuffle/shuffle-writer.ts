@@ -128,6 +128,11 @@ function placeColumns(
   // it (page faults). The shuffle manager gives them back once the output no longer needs them (moved to disk,
   // dropped) and no local reader was handed them as views.
   const bucketValues = counts.map((c) => takeFloat64(c));
+  const put = (keysOf: (s: number) => EncodedBucket['keys']): void => {
+    for (let s = 0; s < counts.length; s++) {
+      if (counts[s] !== 0) addEncoded(slots.reducer(s), { length: counts[s]!, keys: keysOf(s), values: { kind: 'f64', data: bucketValues[s]! } });
+    }
+  };
   if (!(keys instanceof Int32Array)) {
     // Each bucket's keys must be a packed array (as a clone or `encodeColumn` makes them: V8 clones an array with
     // holes, which `new Array(n)` has, entry by entry). Array.from of a length makes one packed at its full size,
@@ -135,27 +140,13 @@ function placeColumns(
     const bucketKeys = counts.map((c): string[] => Array.from({ length: c }));
     scatterStrings(keys, combiners, of, bucketKeys, bucketValues);
     giveBack(of);
-    for (let s = 0; s < counts.length; s++) {
-      if (counts[s] === 0) continue;
-      addEncoded(slots.reducer(s), {
-        length: counts[s]!,
-        keys: { kind: 'any', data: bucketKeys[s]! },
-        values: { kind: 'f64', data: bucketValues[s]! },
-      });
-    }
+    put((s) => ({ kind: 'any', data: bucketKeys[s]! }));
     return;
   }
   const bucketKeys = counts.map((c) => takeInt32(c));
   scatterInts(keys, combiners, of, bucketKeys, bucketValues);
   giveBack(of);
-  for (let s = 0; s < counts.length; s++) {
-    if (counts[s] === 0) continue;
-    addEncoded(slots.reducer(s), {
-      length: counts[s]!,
-      keys: { kind: 'i32', data: bucketKeys[s]! },
-      values: { kind: 'f64', data: bucketValues[s]! },
-    });
-  }
+  put((s) => ({ kind: 'i32', data: bucketKeys[s]! }));
 }
 
 // placeColumns' loops, each a function of its own: a loop in a function called once per task is optimized on
