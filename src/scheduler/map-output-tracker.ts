@@ -26,6 +26,11 @@ interface Output {
 export class MapOutputTracker {
   readonly #shuffles = new Map<number, Array<Output | undefined>>();
   /**
+   * Per shuffle, its outputs registered now: whether all are (asked after every map task, and for every reduce task
+   * built) is then O(1), where a look at every output was M x R per shuffle (SparkTC's 32,768 x 32,768).
+   */
+  readonly #held = new Map<number, number>();
+  /**
    * Per shuffle, the map ids to read for each reduce partition (outputs without sizes apart: read by every reducer),
    * built at the first `reads` after a change to the shuffle's outputs: a look at every output per reduce task was
    * M x R per shuffle.
@@ -69,14 +74,22 @@ export class MapOutputTracker {
     const outputs = this.#shuffles.get(shuffleId);
     outputs?.forEach((o, i) => {
       if (o === undefined) return;
-      outputs[i] = undefined;
-      this.#readers.delete(shuffleId);
+      this.#forget(shuffleId, outputs, i);
       this.#lost(shuffleId, i, reason);
     });
   }
 
   registerShuffle(shuffleId: number, numMaps: number): void {
-    if (!this.#shuffles.has(shuffleId)) this.#shuffles.set(shuffleId, new Array(numMaps).fill(undefined));
+    if (this.#shuffles.has(shuffleId)) return;
+    this.#shuffles.set(shuffleId, new Array(numMaps).fill(undefined));
+    this.#held.set(shuffleId, 0);
+  }
+
+  /** Sets output `mapId` of the shuffle to none (it was one). */
+  #forget(shuffleId: number, outputs: Array<Output | undefined>, mapId: number): void {
+    outputs[mapId] = undefined;
+    this.#held.set(shuffleId, this.#held.get(shuffleId)! - 1);
+    this.#readers.delete(shuffleId);
   }
 
   registerOutput(shuffleId: number, mapId: number, workerIndex: number, epoch: number, status: MapStatus): void {
@@ -86,6 +99,7 @@ export class MapOutputTracker {
       const shared = status.shared;
       // Only the sizes' emptiness is kept: only `shared` holds the memory, and it is let go on its own.
       const nonEmpty = nonEmptyReducers(status.sizes);
+      if (outputs[mapId] === undefined) this.#held.set(shuffleId, this.#held.get(shuffleId)! + 1);
       outputs[mapId] = shared === undefined ? { workerIndex, epoch, nonEmpty } : { workerIndex, epoch, nonEmpty, shared };
       if (shared !== undefined) {
         this.#withShared.add(shuffleId);
@@ -109,10 +123,7 @@ export class MapOutputTracker {
 
   unregisterOutput(shuffleId: number, mapId: number, workerIndex: number): void {
     const outputs = this.#shuffles.get(shuffleId);
-    if (outputs?.[mapId]?.workerIndex === workerIndex) {
-      outputs[mapId] = undefined;
-      this.#readers.delete(shuffleId);
-    }
+    if (outputs?.[mapId]?.workerIndex === workerIndex) this.#forget(shuffleId, outputs, mapId);
   }
 
   /**
@@ -125,8 +136,7 @@ export class MapOutputTracker {
     for (const [id, outputs] of this.#shuffles) {
       outputs.forEach((o, i) => {
         if (o !== undefined && o.workerIndex === workerIndex && o.epoch <= epoch) {
-          outputs[i] = undefined;
-          this.#readers.delete(id);
+          this.#forget(id, outputs, i);
           this.#lost(id, i, reason);
         }
       });
@@ -140,8 +150,7 @@ export class MapOutputTracker {
       let hit = false;
       outputs.forEach((o, i) => {
         if (o?.workerIndex === workerIndex) {
-          outputs[i] = undefined;
-          this.#readers.delete(id);
+          this.#forget(id, outputs, i);
           this.#lost(id, i, reason);
           hit = true;
         }
@@ -153,6 +162,7 @@ export class MapOutputTracker {
 
   missingMaps(shuffleId: number): number[] {
     const outputs = this.#shuffles.get(shuffleId) ?? [];
+    if (this.#held.get(shuffleId) === outputs.length) return [];
     const out: number[] = [];
     outputs.forEach((o, i) => {
       if (o === undefined) out.push(i);
@@ -162,7 +172,7 @@ export class MapOutputTracker {
 
   isAvailable(shuffleId: number): boolean {
     const outputs = this.#shuffles.get(shuffleId);
-    return outputs?.every((o) => o !== undefined) ?? false;
+    return outputs !== undefined && this.#held.get(shuffleId) === outputs.length;
   }
 
   /**
@@ -236,6 +246,7 @@ export class MapOutputTracker {
   unregisterShuffle(shuffleId: number): void {
     this.#withShared.delete(shuffleId);
     this.#shuffles.delete(shuffleId);
+    this.#held.delete(shuffleId);
     this.#readers.delete(shuffleId);
     this.#completed.delete(shuffleId);
     this.#lostBecause.delete(shuffleId);

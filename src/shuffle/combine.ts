@@ -15,6 +15,7 @@ import { IntTable, KeyTable, RowTable, StringTable, inKeyTable, isIntRow } from 
 import { NumberTable, isNumberTableKey } from './number-table.js';
 
 import type { Pair } from '../core/pair.js';
+import type { SparseBuckets } from './sparse-buckets.js';
 
 export type { Pair };
 /**
@@ -59,11 +60,11 @@ export interface Grouping {
    */
   strings(): { keys: string[]; combiners: Float64Array; hashes: Int32Array } | undefined;
   /**
-   * The groups as `parts` buckets of latin1 keys and number combiners, as a HashPartitioner places them (see
+   * The groups as `parts` buckets (the non-empty ones) of latin1 keys and number combiners, as a HashPartitioner places them (see
    * StringTable.latin1Buckets), while every key is a string of chars below 256 and every combiner a number;
    * undefined otherwise. The buckets are new (their arrays from the thread's pool), the caller's to keep.
    */
-  latin1Buckets(parts: number): EncodedBucket[] | undefined;
+  latin1Buckets(parts: number): SparseBuckets<EncodedBucket> | undefined;
   /**
    * As {@link strings}, with the keys as one byte a char (see `StringTable.latin1`: no string made for a short
    * key), new arrays of this call alone, while every key is a string of chars below 256, every combiner a number

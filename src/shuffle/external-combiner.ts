@@ -19,6 +19,7 @@ import { estimateSize } from '../storage/size-estimator.js';
 import type { Aggregator } from './aggregator.js';
 import { grouping, ownCopy, type Grouping, type NumberColumnsSink, type Pair, type PairsSink } from './combine.js';
 import { columnKey, type EncodedBucket } from './bucket-codec.js';
+import type { SparseBuckets } from './sparse-buckets.js';
 import { workerMemoryBudget, type MemoryBudget, type MemoryConsumer } from './memory-budget.js';
 import { checkHeap, checkHeapByTime } from '../core/heap-guard.js';
 
@@ -77,7 +78,7 @@ export type NumberGroupsSink = ((keys: Int32Array | string[], combiners: Float64
    * it gets the groups so bucketed, keys as latin1 bytes (`Grouping.latin1Buckets`), where the grouping can make
    * them, instead of the call.
    */
-  readonly latin1Buckets?: { readonly parts: number; readonly put: (buckets: readonly EncodedBucket[]) => void };
+  readonly latin1Buckets?: { readonly parts: number; readonly put: (buckets: SparseBuckets<EncodedBucket>) => void };
 };
 
 /** Hands `g`'s groups to `numbers` as columns and returns true where they are columns; false otherwise. */

@@ -14,6 +14,7 @@ import { hashKey, hashPackedLatin1, keysEqual } from '../core/keys.js';
 import { rowAt, type EncodedBucket, type Latin1Keys } from './bucket-codec.js';
 import { partitionOfHash, powerOfTwoMask } from '../core/partitioner.js';
 import { giveBack, takeFloat64, takeInt32 } from '../util/scratch-arrays.js';
+import { ReducerSlots, type SparseBuckets } from './sparse-buckets.js';
 
 const INITIAL_SLOTS = 64;
 
@@ -624,34 +625,41 @@ export class StringTable {
   }
 
   /**
-   * The groups bucketed as a HashPartitioner of `parts` partitions places their keys (by each key's `hashKey`), each
-   * bucket an encoded one (bucket-codec.ts) of the keys as latin1 bytes and the combiners as doubles, in first-seen
+   * The groups bucketed as a HashPartitioner of `parts` partitions places their keys (by each key's `hashKey`), only
+   * the non-empty buckets (a map task into thousands of reducers has groups for few of them), each an encoded one (bucket-codec.ts) of the keys as latin1 bytes and the combiners as doubles, in first-seen
    * order; undefined unless every key's chars are below 256 and every combiner is a number. For a map task's output:
    * a packed key's bytes come from its ints and no string is made for any key, where bucketing the strings made one
    * per packed key here, and serving the bucket to a peer encoded them to bytes again (`latin1Column`). Each
    * bucket's combiners and ends come from the thread's pool (util/scratch-arrays.ts), as placeColumns' do.
    */
-  latin1Buckets(parts: number): EncodedBucket[] | undefined {
+  latin1Buckets(parts: number): SparseBuckets<EncodedBucket> | undefined {
     const values = this.#values;
     if (values === undefined) return undefined;
     const n = this.#size;
+    // Per slot (a reducer with groups; see ReducerSlots), so a task's work follows its groups, not the partitions.
     const of = takeInt32(n);
-    const counts = new Int32Array(parts);
-    const chars = new Int32Array(parts);
-    if (!bucketsOfEntries(n, this.#keys, this.#tags, this.#ints, this.#hashes, parts, of, counts, chars)) {
+    const slots = new ReducerSlots(parts);
+    const counts = new Array<number>(slots.size).fill(0);
+    const chars = new Array<number>(slots.size).fill(0);
+    if (!bucketsOfEntries(n, this.#keys, this.#tags, this.#ints, this.#hashes, parts, slots, of, counts, chars)) {
       giveBack(of);
       return undefined;
     }
-    const data = Array.from({ length: parts }, (_, r) => new Uint8Array(chars[r]!));
-    const ends = Array.from({ length: parts }, (_, r) => takeInt32(counts[r]!));
-    const combiners = Array.from({ length: parts }, (_, r) => takeFloat64(counts[r]!));
+    const data = chars.map((c) => new Uint8Array(c));
+    const ends = counts.map((c) => takeInt32(c));
+    const combiners = counts.map((c) => takeFloat64(c));
     scatterLatin1(n, this.#keys, this.#tags, this.#ints, values, of, data, ends, combiners);
     giveBack(of);
-    return Array.from({ length: parts }, (_, r) => ({
-      length: counts[r]!,
-      keys: { kind: 'latin1', data: data[r]!, ends: ends[r]! },
-      values: { kind: 'f64', data: combiners[r]! },
-    }));
+    const order = slots.ascending().filter((s) => counts[s]! > 0);
+    return {
+      length: parts,
+      ids: Int32Array.from(order, (s) => slots.reducer(s)),
+      list: order.map((s) => ({
+        length: counts[s]!,
+        keys: { kind: 'latin1', data: data[s]!, ends: ends[s]! },
+        values: { kind: 'f64', data: combiners[s]! },
+      })),
+    };
   }
 
   /** The keys, every packed one's string made (once) from its ints. */
@@ -716,7 +724,7 @@ export class StringTable {
 // and may keep leaving that code at the first statement after it (see shuffle-writer.ts, placeColumns).
 
 /**
- * Each entry's bucket (`of`), and per bucket its entries (`counts`) and chars (`chars`); false as soon as a key that
+ * Each entry's bucket (`of`: its reducer's slot in `slots`), and per slot its entries (`counts`) and chars (`chars`); false as soon as a key that
  * is not packed has a char above 255.
  */
 function bucketsOfEntries(
@@ -726,9 +734,10 @@ function bucketsOfEntries(
   ints: Int32Array,
   hashes: Int32Array,
   parts: number,
+  slots: ReducerSlots,
   of: Int32Array,
-  counts: Int32Array,
-  chars: Int32Array,
+  counts: number[],
+  chars: number[],
 ): boolean {
   const mask = powerOfTwoMask(parts);
   for (let e = 0; e < n; e++) {
@@ -745,9 +754,14 @@ function bucketsOfEntries(
       h = hashes[e]!;
     }
     const r = partitionOfHash(h, parts, mask);
-    of[e] = r;
-    counts[r]!++;
-    chars[r]! += length;
+    const slot = slots.slot(r);
+    if (slot === counts.length) {
+      counts.push(0);
+      chars.push(0);
+    }
+    of[e] = slot;
+    counts[slot]!++;
+    chars[slot]! += length;
   }
   return true;
 }

@@ -14,6 +14,7 @@ import { withMany, withPairs, type PairOf } from '../core/many-sink.js';
 import { NotAPairError, classInstanceError, isPair } from '../core/errors.js';
 import { findClassInstance } from '../closure/clonable.js';
 import { giveBack, takeFloat64, takeInt32 } from '../util/scratch-arrays.js';
+import { ReducerSlots, type SparseBuckets } from './sparse-buckets.js';
 
 /** One map task's records, pushed to `each` (the RDD's pipelined partition, so no array is built). */
 export type RecordSource = (each: (x: unknown) => void) => void;
@@ -76,8 +77,8 @@ export function writeShuffleOutput(
                 ? {
                     latin1Buckets: {
                       parts: numPartitions,
-                      put: (buckets: readonly EncodedBucket[]) => {
-                        for (let r = 0; r < buckets.length; r++) if (buckets[r]!.length > 0) addEncoded(r, buckets[r]!);
+                      put: (buckets: SparseBuckets<EncodedBucket>) => {
+                        for (let i = 0; i < buckets.ids.length; i++) addEncoded(buckets.ids[i]!, buckets.list[i]!);
                       },
                     },
                   }
@@ -116,35 +117,36 @@ function placeColumns(
 ): void {
   const n = keys.length;
   const parts = partitioner.numPartitions;
-  // Scratch: each group's reduce partition, read only here.
+  // Scratch: each group's slot (its reduce partition's, see ReducerSlots), read only here. By slot, not by partition,
+  // so that a map task's work follows its groups and the partitions it writes to, not R.
   const of = takeInt32(n);
-  const counts = new Int32Array(parts);
-  if (hashes !== undefined && partitioner.constructor === HashPartitioner) partitionsOfHashes(hashes, n, parts, of, counts);
-  else partitionsOf(keys, partitioner, of, counts);
+  const slots = new ReducerSlots(parts);
+  const counts = new Array<number>(slots.size).fill(0);
+  if (hashes !== undefined && partitioner.constructor === HashPartitioner) slotsOfHashes(hashes, n, parts, slots, of, counts);
+  else slotsOf(keys, partitioner, slots, of, counts);
   // The buckets' typed arrays come from this thread's pool: a fresh large typed array costs about as much as filling
   // it (page faults). The shuffle manager gives them back once the output no longer needs them (moved to disk,
   // dropped) and no local reader was handed them as views.
-  const bucketValues = Array.from({ length: parts }, (_, r) => takeFloat64(counts[r]!));
+  const bucketValues = counts.map((c) => takeFloat64(c));
+  const put = (keysOf: (s: number) => EncodedBucket['keys']): void => {
+    for (let s = 0; s < counts.length; s++) {
+      if (counts[s] !== 0) addEncoded(slots.reducer(s), { length: counts[s]!, keys: keysOf(s), values: { kind: 'f64', data: bucketValues[s]! } });
+    }
+  };
   if (!(keys instanceof Int32Array)) {
     // Each bucket's keys must be a packed array (as a clone or `encodeColumn` makes them: V8 clones an array with
     // holes, which `new Array(n)` has, entry by entry). Array.from of a length makes one packed at its full size,
     // so the copy neither grows arrays as pushes do nor leaves them holey.
-    const bucketKeys = Array.from({ length: parts }, (_, r): string[] => Array.from({ length: counts[r]! }));
+    const bucketKeys = counts.map((c): string[] => Array.from({ length: c }));
     scatterStrings(keys, combiners, of, bucketKeys, bucketValues);
     giveBack(of);
-    for (let r = 0; r < parts; r++) {
-      if (counts[r] === 0) continue;
-      addEncoded(r, { length: counts[r]!, keys: { kind: 'any', data: bucketKeys[r]! }, values: { kind: 'f64', data: bucketValues[r]! } });
-    }
+    put((s) => ({ kind: 'any', data: bucketKeys[s]! }));
     return;
   }
-  const bucketKeys = Array.from({ length: parts }, (_, r) => takeInt32(counts[r]!));
+  const bucketKeys = counts.map((c) => takeInt32(c));
   scatterInts(keys, combiners, of, bucketKeys, bucketValues);
   giveBack(of);
-  for (let r = 0; r < parts; r++) {
-    if (counts[r] === 0) continue;
-    addEncoded(r, { length: counts[r]!, keys: { kind: 'i32', data: bucketKeys[r]! }, values: { kind: 'f64', data: bucketValues[r]! } });
-  }
+  put((s) => ({ kind: 'i32', data: bucketKeys[s]! }));
 }
 
 // placeColumns' loops, each a function of its own: a loop in a function called once per task is optimized on
@@ -152,41 +154,43 @@ function placeColumns(
 // statement after the loop, which had no type feedback when it was compiled (twice in every map task, the rest of
 // the task's bucketing then interpreted; `--trace-deopt`). A function that is all loop has nothing after it.
 
-/** What HashPartitioner.getPartition computes, from the hashes the table already has. */
-function partitionsOfHashes(hashes: Int32Array, n: number, parts: number, of: Int32Array, counts: Int32Array): void {
+/** What HashPartitioner.getPartition computes, from the hashes the table already has: each group's slot. */
+function slotsOfHashes(hashes: Int32Array, n: number, parts: number, slots: ReducerSlots, of: Int32Array, counts: number[]): void {
   const mask = powerOfTwoMask(parts);
   for (let i = 0; i < n; i++) {
-    const r = partitionOfHash(hashes[i]!, parts, mask);
-    of[i] = r;
-    counts[r]!++;
+    const s = slots.slot(partitionOfHash(hashes[i]!, parts, mask));
+    if (s === counts.length) counts.push(0);
+    of[i] = s;
+    counts[s]!++;
   }
 }
 
-function partitionsOf(keys: Int32Array | string[], partitioner: Partitioner, of: Int32Array, counts: Int32Array): void {
+function slotsOf(keys: Int32Array | string[], partitioner: Partitioner, slots: ReducerSlots, of: Int32Array, counts: number[]): void {
   for (let i = 0; i < keys.length; i++) {
-    const r = partitioner.getPartition(keys[i]);
-    of[i] = r;
-    counts[r]!++;
+    const s = slots.slot(partitioner.getPartition(keys[i]));
+    if (s === counts.length) counts.push(0);
+    of[i] = s;
+    counts[s]!++;
   }
 }
 
 function scatterInts(keys: Int32Array, combiners: Float64Array, of: Int32Array, bucketKeys: Int32Array[], bucketValues: Float64Array[]): void {
-  const at = new Int32Array(bucketKeys.length);
+  const at = new Int32Array(bucketKeys.length); // by slot
   for (let i = 0; i < keys.length; i++) {
-    const r = of[i]!;
-    const j = at[r]!++;
-    bucketKeys[r]![j] = keys[i]!;
-    bucketValues[r]![j] = combiners[i]!;
+    const s = of[i]!;
+    const j = at[s]!++;
+    bucketKeys[s]![j] = keys[i]!;
+    bucketValues[s]![j] = combiners[i]!;
   }
 }
 
 /** scatterInts for string keys: the same loop kept apart so that each one's loads see one kind of key column. */
 function scatterStrings(keys: string[], combiners: Float64Array, of: Int32Array, bucketKeys: string[][], bucketValues: Float64Array[]): void {
-  const at = new Int32Array(bucketKeys.length);
+  const at = new Int32Array(bucketKeys.length); // by slot
   for (let i = 0; i < keys.length; i++) {
-    const r = of[i]!;
-    const j = at[r]!++;
-    bucketKeys[r]![j] = keys[i]!;
-    bucketValues[r]![j] = combiners[i]!;
+    const s = of[i]!;
+    const j = at[s]!++;
+    bucketKeys[s]![j] = keys[i]!;
+    bucketValues[s]![j] = combiners[i]!;
   }
 }

@@ -33,7 +33,7 @@ import { readFramedRun, readFramesFrom, writeFramedRun } from './external-combin
 import { compactColumns, readColumnBucket, writeColumnFile, type FileBucket } from './column-file.js';
 import type { MemoryBudget, MemoryConsumer } from './memory-budget.js';
 import { giveBack } from '../util/scratch-arrays.js';
-import { bucketAt, slotOf, sparseBuckets, type SparseBuckets } from './sparse-buckets.js';
+import { ReducerSlots, bucketAt, notAReducer, slotOf, statusSizes, type SparseBuckets } from './sparse-buckets.js';
 import { allRead, markRead, retireShared, shareOutput, shareable, withdraw, type SharedOutput } from './shared-output.js';
 
 export interface SpillingShuffleOptions {
@@ -55,6 +55,9 @@ export interface SpillingShuffleOptions {
   readonly shareOutputs?: boolean;
 }
 
+/** Run files per reducer that has any (an output of a shuffle into thousands of reducers spills to few). */
+type Runs = Map<number, string[]>;
+
 interface MapOutput {
   /**
    * Records still in memory, per reducer, encoded (sorted by key when the output also has runs); only the reducers
@@ -65,7 +68,7 @@ interface MapOutput {
    * Run files per reducer; a reducer without any has no entry (an output of a shuffle into thousands of reducers
    * held an empty array per reducer for as long as the shuffle lived).
    */
-  readonly runs: Array<string[] | undefined>;
+  readonly runs: Runs;
   /** Its share of the worker's pool, when there is one. */
   readonly consumer?: MemoryConsumer;
   /** Per slot of `buckets`, whether its bucket is still to be fetched a first time (with `moveReadOutputs`). */
@@ -132,18 +135,31 @@ export class SpillingShuffleManager implements ShuffleManager {
 
   writer(shuffleId: number, mapId: number, numReducers: number): MapOutputWriter {
     if (this.#sharedUnread.size > 0) this.pollShared();
-    // A bucket's arrays are made at its first record: a map task of a shuffle into thousands of reducers writes to
-    // few of them, and made up front they were two arrays per reducer for every map task.
-    // Let go at close (see there): the stored output outlives the writer's closures (its pool consumer's spill).
-    let buckets: Pair[][] = new Array<Pair[]>(numReducers).fill(NO_PAIRS);
-    /** Earlier records of each bucket, encoded CHUNK at a time. */
-    let chunks: EncodedBucket[][] = new Array<EncodedBucket[]>(numReducers).fill(NO_CHUNKS);
-    const chunksOf = (r: number): EncodedBucket[] => (chunks[r] !== NO_CHUNKS ? chunks[r]! : (chunks[r] = []));
+    // Per-reducer state only for the reducers written to, in slots made at a reducer's first record: a map task of a
+    // shuffle into thousands of reducers writes to few of them (SparkTC's last rounds: 32,768 reducers, a few records
+    // per map task), and three arrays of R slots per map task, filled, then walked at close, were O(M x R) per shuffle.
+    const slots = new ReducerSlots(numReducers);
+    const dense = slots.dense;
+    /** Per slot: its records not encoded yet. */
+    let pairs: Pair[][] = new Array<Pair[]>(slots.size).fill(NO_PAIRS);
+    /** Per slot: its earlier records, encoded CHUNK at a time. */
+    let chunks: EncodedBucket[][] = new Array<EncodedBucket[]>(slots.size).fill(NO_CHUNKS);
+    /** Per slot: records written to it. */
+    let counts: number[] = new Array<number>(slots.size).fill(0);
+    const slotFor = (r: number): number => {
+      const s = slots.slot(r);
+      if (s === counts.length) {
+        pairs.push(NO_PAIRS);
+        chunks.push(NO_CHUNKS);
+        counts.push(0);
+      }
+      return s;
+    };
+    const chunksOf = (s: number): EncodedBucket[] => (chunks[s] !== NO_CHUNKS ? chunks[s]! : (chunks[s] = []));
     const chunked = !this.options.writeAllToDisk;
-    /** All records of bucket r written so far, as pairs. */
-    const recordsOf = (r: number): Pair[] => (chunks[r]!.length === 0 ? buckets[r]! : [...chunks[r]!.flatMap(decodeBucket), ...buckets[r]!]);
-    const runs: Array<string[] | undefined> = [];
-    let counts = new Array<number>(numReducers).fill(0);
+    /** All records of slot s written so far, as pairs. */
+    const recordsOf = (s: number): Pair[] => (chunks[s]!.length === 0 ? pairs[s]! : [...chunks[s]!.flatMap(decodeBucket), ...pairs[s]!]);
+    const runs: Runs = new Map();
     const budget = this.options.budget;
     let buffered = 0;
     let avgBytes = 0;
@@ -157,11 +173,11 @@ export class SpillingShuffleManager implements ShuffleManager {
       // Withdrawn first: no reader starts on it while its records are written to runs.
       if (sharedOutput?.shared !== undefined) withdraw(sharedOutput.shared.state);
       let diskBytes = 0;
-      // A stored output is spilled a non-empty bucket at a time; before close every reducer's records are looked at.
-      const n = stored !== undefined ? stored.ids.length : numReducers;
+      // A stored output is spilled a non-empty bucket at a time; before close, a slot (a reducer written to) at a time.
+      const n = stored !== undefined ? stored.ids.length : slots.size;
       for (let i = 0; i < n; i++) {
-        const r = stored !== undefined ? stored.ids[i]! : i;
-        const b = stored !== undefined ? decodeBucket(stored.list[i]!) : recordsOf(r);
+        const r = stored !== undefined ? stored.ids[i]! : slots.reducer(i);
+        const b = stored !== undefined ? decodeBucket(stored.list[i]!) : recordsOf(i);
         if (b.length === 0) continue;
         // Numbered per manager, not per writer: a map task run again here (a retried stage) writes new files
         // before the output it replaces is dropped with its own.
@@ -170,11 +186,13 @@ export class SpillingShuffleManager implements ShuffleManager {
         // output keeps its order: a reducer may be part way through its in-memory bucket, and goes on at the same
         // record in the run that now holds it (the same segment of its cursor; see #part).
         diskBytes += writeFramedRun(file, stored !== undefined ? b : b.sort(compare));
-        (runs[r] ??= []).push(file);
+        const files = runs.get(r);
+        if (files === undefined) runs.set(r, [file]);
+        else files.push(file);
         if (stored !== undefined) stored.list[i] = encodeBucket([]);
         else {
-          buckets[r] = NO_PAIRS;
-          chunks[r] = NO_CHUNKS;
+          pairs[i] = NO_PAIRS;
+          chunks[i] = NO_CHUNKS;
         }
       }
       // Its records are in the runs now: the shared memory can hold another output once its readers are done.
@@ -196,14 +214,17 @@ export class SpillingShuffleManager implements ShuffleManager {
       removeFiles({ runs });
     };
     const add = (reduceId: number, kv: Pair): void => {
-      let b = buckets[reduceId]!;
-      if (b === NO_PAIRS) buckets[reduceId] = b = [];
+      // Dense, a reducer is its slot: no lookup per record (an answer out of range finds no bucket).
+      const s = dense ? reduceId : slotFor(reduceId);
+      let b = pairs[s];
+      if (b === undefined) throw notAReducer(reduceId, numReducers);
+      if (b === NO_PAIRS) pairs[s] = b = [];
       b.push(kv);
       if (chunked && b.length === CHUNK) {
-        chunksOf(reduceId).push(encodeBucket(b));
-        buckets[reduceId] = NO_PAIRS;
+        chunksOf(s).push(encodeBucket(b));
+        pairs[s] = NO_PAIRS;
       }
-      counts[reduceId]!++;
+      counts[s]!++;
       if (buffered % SAMPLE_EVERY === 0) {
         const size = estimateSize([kv]) - 16; // minus the estimator's array overhead, plus the bucket slot
         avgBytes = avgBytes === 0 ? size : (avgBytes * 3 + size) / 4;
@@ -221,18 +242,19 @@ export class SpillingShuffleManager implements ShuffleManager {
         if (records.length === 0) return;
         if (!chunked) {
           // The disk engine keeps pairs until it sorts and writes them at close.
-          const pairs = decodeBucket(records);
-          for (let i = 0; i < pairs.length; i++) add(reduceId, pairs[i]!);
+          const decoded = decodeBucket(records);
+          for (let i = 0; i < decoded.length; i++) add(reduceId, decoded[i]!);
           return;
         }
         // The records go after those still buffered as pairs, so those are encoded first.
-        const b = buckets[reduceId]!;
+        const s = slotFor(reduceId);
+        const b = pairs[s]!;
         if (b.length > 0) {
-          chunksOf(reduceId).push(encodeBucket(b));
-          buckets[reduceId] = NO_PAIRS;
+          chunksOf(s).push(encodeBucket(b));
+          pairs[s] = NO_PAIRS;
         }
-        chunksOf(reduceId).push(records);
-        counts[reduceId]! += records.length;
+        chunksOf(s).push(records);
+        counts[s]! += records.length;
         // Counted against the budget and the spill threshold as `add` counts pairs, at the columns' own size.
         const size = encodedBytes(records, estimateSize) / records.length;
         avgBytes = avgBytes === 0 ? size : (avgBytes * 3 + size) / 4;
@@ -246,24 +268,30 @@ export class SpillingShuffleManager implements ShuffleManager {
       close: (): MapStatus => {
         if (this.options.writeAllToDisk) spill();
         else if (runIndex > 0) {
-          for (let r = 0; r < numReducers; r++) {
-            buckets[r] = recordsOf(r).sort((a, c) => compare(a, c));
-            chunks[r] = NO_CHUNKS;
+          for (let i = 0; i < slots.size; i++) {
+            pairs[i] = recordsOf(i).sort((a, c) => compare(a, c));
+            chunks[i] = NO_CHUNKS;
           }
         }
-        // Empty buckets are one object: with many reducers most buckets of a small output are empty, and a status
-        // shared with the driver is cloned with its buckets (one object, cloned once, not one per reducer).
-        stored = sparseBuckets(
-          buckets.map((b, r) => (b.length === 0 && chunks[r]!.length === 0 ? EMPTY : concatEncoded([...chunks[r]!, encodeBucket(b)]))),
-          (e) => e === EMPTY,
-        );
-        // Only the reducers written to when they are few (see MapStatus.sizes).
-        const sparseSizes = sparseBuckets(counts, (n) => n === 0);
-        const sizes = sparseSizes.list.length * 4 < numReducers ? sparseSizes : counts;
-        // The per-reducer arrays go with the task: the closures kept them (the pool's consumer holds `spill`) for as
-        // long as the output was stored, three arrays of R slots per output of every shuffle still reachable.
-        buckets = chunks = [];
+        // Only the non-empty buckets are stored (a spill empties a slot), in reducer order.
+        const order = slots.ascending().filter((i) => counts[i]! > 0);
+        let nonEmpty = 0;
+        for (const i of order) if (pairs[i]!.length > 0 || chunks[i]!.length > 0) nonEmpty++;
+        const ids = new Int32Array(nonEmpty);
+        const list = new Array<EncodedBucket>(nonEmpty);
+        for (let j = 0, k = 0; j < order.length; j++) {
+          const i = order[j]!;
+          if (pairs[i]!.length === 0 && chunks[i]!.length === 0) continue;
+          ids[k] = slots.reducer(i);
+          list[k++] = chunks[i]!.length === 0 ? encodeBucket(pairs[i]!) : concatEncoded([...chunks[i]!, encodeBucket(pairs[i]!)]);
+        }
+        stored = { length: numReducers, ids, list };
+        const sizes = statusSizes(slots, order, counts, numReducers);
+        // The per-slot state goes with the task: the closures keep it (the pool's consumer holds `spill`) for as long
+        // as the output is stored, for every output of every shuffle still reachable.
+        pairs = chunks = [];
         counts = [];
+        slots.clear();
         let shared: SharedOutput | undefined;
         if (this.options.shareOutputs && runIndex === 0 && shareable(stored)) {
           shared = shareOutput(stored);
@@ -399,7 +427,7 @@ export class SpillingShuffleManager implements ShuffleManager {
             this.#retireAfterMove(out);
             // Dropped meanwhile (shuffle removed, output replaced), or spilled by the pool (it then has runs, which
             // hold its records): the file is not needed.
-            if (out.dropped || out.runs.some((r) => r !== undefined && r.length > 0)) {
+            if (out.dropped || out.runs.size > 0) {
               rmSync(file, { force: true });
               if (out.dropped) this.#recycle(out);
               return;
@@ -468,7 +496,7 @@ export class SpillingShuffleManager implements ShuffleManager {
   fetchBuckets(shuffleId: number, mapIds: readonly number[], reduceId: number): Bucket[] {
     return mapIds.map((mapId) => {
       const out = this.#output(shuffleId, mapId);
-      const files = out.runs[reduceId] ?? [];
+      const files = out.runs.get(reduceId) ?? [];
       const inMemory = this.#stored(out, reduceId);
       this.#read(out, reduceId);
       const decoded = inMemory === undefined ? [] : decodeBucket(inMemory);
@@ -488,7 +516,8 @@ export class SpillingShuffleManager implements ShuffleManager {
       // read back from its file, it is already a copy). A local reader only reads: moving the output to disk later
       // replaces the stored bucket object and leaves its arrays to the reader.
       const inMemory = bucketAt(out.buckets, reduceId, EMPTY);
-      if ((out.runs[reduceId] ?? []).length > 0 || inMemory === undefined) return encodeBucket(this.fetchBuckets(shuffleId, [mapId], reduceId)[0]!);
+      if ((out.runs.get(reduceId) ?? []).length > 0 || inMemory === undefined)
+        return encodeBucket(this.fetchBuckets(shuffleId, [mapId], reduceId)[0]!);
       if (out.file !== undefined) return this.#stored(out, reduceId)!;
       this.#read(out, reduceId);
       if (!readOnly) return copyEncoded(inMemory);
@@ -522,7 +551,7 @@ export class SpillingShuffleManager implements ShuffleManager {
     room: number,
     readOnly: boolean,
   ): { bucket: EncodedBucket; bytes: number; next?: BucketCursor } {
-    const files = out.runs[reduceId] ?? [];
+    const files = out.runs.get(reduceId) ?? [];
     const { segment, offset } = at;
     const stored = this.#stored(out, reduceId) ?? EMPTY;
     if (segment < files.length) {
@@ -588,7 +617,7 @@ function giveBackArrays(buckets: readonly EncodedBucket[]): void {
 }
 
 function removeFiles(out: Pick<MapOutput, 'runs'>): void {
-  for (const files of out.runs) for (const f of files ?? []) rmSync(f, { force: true });
+  for (const files of out.runs.values()) for (const f of files) rmSync(f, { force: true });
 }
 
 const compare = (a: Pair, b: Pair): number => compareKeys(a[0], b[0]);

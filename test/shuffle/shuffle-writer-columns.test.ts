@@ -61,7 +61,14 @@ const capped: Aggregator = {
   mergeCombiners: (a) => a,
 };
 
-const partitioners: Partitioner[] = [new HashPartitioner(1), new HashPartitioner(3), new HashPartitioner(7), new RangePartitioner(3, [0, 100], true)];
+// 2,500 partitions: past the writers' table of reducer slots (a Map of the partitions written to then).
+const partitioners: Partitioner[] = [
+  new HashPartitioner(1),
+  new HashPartitioner(3),
+  new HashPartitioner(7),
+  new HashPartitioner(2_500),
+  new RangePartitioner(3, [0, 100], true),
+];
 
 /** A map output writer over a fresh manager's writer (map 0, 2 reducers) that counts what reaches it as pairs and as encoded columns. */
 function countingWriter(): { manager: SpillingShuffleManager; out: MapOutputWriter; counts: { pairs: number; encoded: number } } {
