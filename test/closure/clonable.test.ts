@@ -10,16 +10,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { findClassInstance } from '../../src/closure/clonable.js';
 import { v8Natives } from '../fixtures/v8-natives.js';
-
-class Point {
-  constructor(
-    readonly x: number,
-    readonly y: number,
-  ) {}
-  norm(): number {
-    return Math.hypot(this.x, this.y);
-  }
-}
+import { Point } from '../fixtures/point.js';
 
 /** The walk as written before it skipped arrays without objects through a builtin. */
 function reference(x: unknown, levels: number): { path: string; className: string } | undefined {

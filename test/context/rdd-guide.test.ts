@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { capture, ClosureError, Context, ContextStoppedError, HashPartitioner, type RDD, StorageLevel } from 'kindling';
 import { ENGINES, useContext, useTempDir } from '../examples/helpers.js';
 import { inspect } from 'node:util';
+import { Point } from '../fixtures/point.js';
 
 const numSorted = (xs: readonly number[]): number[] => [...xs].sort((a, b) => a - b);
 const byKey = <K, V>(xs: ReadonlyArray<[K, V]>): Array<[K, V]> =>
@@ -359,15 +360,6 @@ describe.each(ENGINES)('RDD Programming Guide (%s engine)', (engine) => {
       .collect();
     expect(counts).toHaveLength(2);
     expect(counts.map(([, n]) => n)).toEqual([2, 2]);
-    class Point {
-      constructor(
-        readonly x: number,
-        readonly y: number,
-      ) {}
-      norm(): number {
-        return Math.hypot(this.x, this.y);
-      }
-    }
     // A class cannot travel to the workers at all (its methods would not survive the copy): refused at the call.
     const Pt = Point;
     expect(() =>

@@ -16,16 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Context, JobFailedError, StorageLevel, UnclonableDataError, type RDD } from 'kindling';
 import { MODES } from './helpers.js';
-
-class Point {
-  constructor(
-    readonly x: number,
-    readonly y: number,
-  ) {}
-  norm(): number {
-    return Math.hypot(this.x, this.y);
-  }
-}
+import { Point } from '../fixtures/point.js';
 
 /** A class with fields only: its copy lacks nothing a function could call, so it is plain data. */
 class Row {
