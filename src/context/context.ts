@@ -188,6 +188,14 @@ export interface SplitReadOptions {
 /** The contexts made and not stopped, oldest first: {@link Context.getOrCreate} returns the newest. */
 const liveContexts = new Set<Context>();
 
+/**
+ * `new Context` from outside the class body: a class that names itself inside its body is renamed `_Context` by the
+ * bundler, and every stack trace through the context would show that name.
+ */
+function newContext(options: ContextOptions | undefined): Context {
+  return new Context(options);
+}
+
 const LOG_LEVELS = ['ALL', 'TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL', 'OFF'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -396,7 +404,7 @@ export class Context implements RddContext {
    */
   static getOrCreate(options?: ContextOptions): Context {
     const live = [...liveContexts].at(-1);
-    if (live === undefined) return new Context(options);
+    if (live === undefined) return newContext(options);
     if (options !== undefined && Object.keys(options).length > 0) {
       live.#warn(`kindling: Context.getOrCreate: using the existing context '${live.options.appName}'; the options given do not apply to it`);
     }

@@ -85,6 +85,17 @@ interface QueuedBatch {
   readonly ranges: Record<string, unknown>;
 }
 
+/*
+ * The class by name from outside its body: a class that names itself inside its body is renamed `_StreamingContext`
+ * by the bundler, and every stack trace through it would show that name.
+ */
+function isStreamingContext(x: unknown): x is StreamingContext {
+  return x instanceof StreamingContext;
+}
+function getOrCreate(checkpointPath: string, creatingFunc: (recovery: CheckpointRecovery) => StreamingContext): StreamingContext {
+  return StreamingContext.getOrCreate(checkpointPath, creatingFunc);
+}
+
 /**
  * Runs DStream programs as a sequence of micro-batches on a {@link Context}.
  *
@@ -233,7 +244,7 @@ export class StreamingContext {
       throw new ArgumentTypeError(`getOrCreate expects a function that creates the StreamingContext, got ${describeValue(creatingFunc)}`);
     const restoring = CheckpointLog.isPresent(checkpointPath);
     const ssc = creatingFunc({ restoring, checkpointPath });
-    if (!(ssc instanceof StreamingContext))
+    if (!isStreamingContext(ssc))
       throw new ArgumentTypeError(`getOrCreate: the creating function returned ${describeValue(ssc)}, not a StreamingContext`);
     if (ssc.#state !== 'initialized')
       throw new IllegalStateError(
@@ -276,13 +287,13 @@ export class StreamingContext {
     pathOrFunc: string | (() => StreamingContext),
     creatingFunc?: (recovery: CheckpointRecovery) => StreamingContext,
   ): StreamingContext {
-    const active = StreamingContext.getActive();
+    const active = [...activeSet].at(-1);
     if (active !== undefined) return active;
-    if (typeof pathOrFunc === 'string') return StreamingContext.getOrCreate(pathOrFunc, creatingFunc!);
+    if (typeof pathOrFunc === 'string') return getOrCreate(pathOrFunc, creatingFunc!);
     if (typeof pathOrFunc !== 'function')
       throw new ArgumentTypeError(`getActiveOrCreate expects a function that creates the StreamingContext, got ${describeValue(pathOrFunc)}`);
     const ssc = pathOrFunc();
-    if (!(ssc instanceof StreamingContext))
+    if (!isStreamingContext(ssc))
       throw new ArgumentTypeError(`getActiveOrCreate: the creating function returned ${describeValue(ssc)}, not a StreamingContext`);
     return ssc;
   }
