@@ -146,8 +146,8 @@ export class StreamingContext {
   readonly #graph: StreamGraph;
   #log: CheckpointLog | undefined;
   #checkpointPath: string | undefined;
-  /** Set by getOrCreate: a restart refuses a checkpoint another program (other streams) wrote. */
-  #checkProgram = false;
+  /** Set by getOrCreate: what the refusal of another program's checkpoint names as the entry. */
+  #viaGetOrCreate = false;
   /** Labels of the streams made on this context, by id (what a checkpoint records of the program). */
   readonly #streamLabels: string[] = [];
   /** ssc.remember(): every stream of the graph keeps its RDDs at least this long. */
@@ -255,7 +255,7 @@ export class StreamingContext {
       throw new InvalidArgumentError(
         `getOrCreate('${checkpointPath}'): the creating function set another checkpoint folder, '${ssc.#checkpointPath}'`,
       );
-    ssc.#checkProgram = true;
+    ssc.#viaGetOrCreate = true;
     return ssc;
   }
 
@@ -702,7 +702,8 @@ export class StreamingContext {
       const zero = this.#log.readMetadata(this.batchIntervalMs);
       if (zero === undefined) this.#log.writeMetadata(this.batchIntervalMs, this.#zeroMs, this.#streamLabels);
       else {
-        if (this.#checkProgram) this.#checkSameProgram(this.#log.readStreams());
+        // Every restart, not only getOrCreate's: state is restored into streams by their creation order.
+        this.#checkSameProgram(this.#log.readStreams());
         this.#zeroMs = zero;
       }
       this.#log.retain = Math.max(this.#log.retain, Math.ceil(this.#historyMs(streams) / this.batchIntervalMs) + 2);
@@ -748,7 +749,7 @@ export class StreamingContext {
       const was = recorded[i] === undefined ? 'nothing' : `'${recorded[i]}'`;
       const is = now[i] === undefined ? 'nothing' : `'${now[i]}'`;
       throw new CheckpointError(
-        `getOrCreate: checkpoint ${this.#checkpointPath} was written by another program: its stream ${i} was ${was}, this program's is ${is} ` +
+        `${this.#viaGetOrCreate ? 'getOrCreate' : 'start()'}: checkpoint ${this.#checkpointPath} was written by another program: its stream ${i} was ${was}, this program's is ${is} ` +
           `(${recorded.length} streams then, ${now.length} now); restore with the program that wrote it, or use a new checkpoint folder`,
       );
     }

@@ -5,7 +5,7 @@
  * The creating function runs on the restart too (kindling rebuilds the graph from code: docs/streaming.md).
  */
 import path from 'node:path';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { type CheckpointRecovery, ManualClock, type Source, StreamingContext } from 'kindling';
 import { collectBatches, sortedPairs, tickBatches, useStreamingContext } from './helpers.js';
 
@@ -189,6 +189,23 @@ describe('StreamingContext.getOrCreate', () => {
       /^getOrCreate: checkpoint .*changed was written by another program: its stream 1 was 'map', this program's is 'filter' \(2 streams then, 2 now\)/,
     );
     expect(changed.getState()).toBe('STOPPED');
+  });
+
+  it('refuses another program on a checkpoint folder without getOrCreate too (the checkpoint option, run again)', async () => {
+    const checkpoint = path.join(dir(), 'changed-plain');
+    const clock1 = new ManualClock(0);
+    const run1 = new StreamingContext(sc(), { batchInterval: 1000, clock: clock1, checkpoint });
+    collectBatches(run1.queueStream<string>([['a']]).map((w): [string, number] => [w, 1]));
+    await run1.start();
+    await tickBatches(run1, clock1, 1);
+    await run1.stop({ stopContext: false });
+    const changed = new StreamingContext(sc(), { batchInterval: 1000, clock: new ManualClock(1000), checkpoint });
+    collectBatches(changed.queueStream<string>([['a']]).filter((w) => w !== ''));
+    // Stopped whatever happens: a context left running would keep the next spec's from starting.
+    onTestFinished(() => changed.stop({ stopContext: false }));
+    await expect(changed.start()).rejects.toThrow(
+      /^start\(\): checkpoint .*changed-plain was written by another program: its stream 1 was 'map', this program's is 'filter'/,
+    );
   });
 
   it("sets the folder as the context's checkpoint, and refuses a creating function that returns no fresh context or sets another folder", () => {
