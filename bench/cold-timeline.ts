@@ -167,8 +167,8 @@ interface Phase {
   runnable: number;
   /**
    * Minor page faults of all the child's threads (a thread that ended before the phase did takes its last ones along).
-   * On this VM a first touch of a page costs tens of µs (sessions 29 and 34), so
-   * a phase that grows the heap pays for it in faults as much as in instructions.
+   * On this VM a first touch of a page costs tens of µs (sessions 29 and 34), so a phase that grows the heap pays for
+   * it in faults as much as in instructions.
    */
   faults: number;
 }
