@@ -8,7 +8,10 @@
  * worker thread and of the others (V8's compiler and GC helpers, tsx's loader thread, libuv), and the mean number of
  * the child's threads that were runnable (on a core or waiting for one). Below 2 on this 2-core machine, a quiet run
  * would leave a core idle for that phase; 2 or more, the phase is bound by CPU. Under load, wall times stretch but the
- * CPU columns and the runnable count still hold (a thread waiting for a core counts as runnable).
+ * CPU columns and the runnable count still hold (a thread waiting for a core counts as runnable). The last column is
+ * the minor page faults of all the child's threads (`/proc/PID/task/*\/stat`): a count the load does not stretch, and
+ * on this VM a first touch of a page costs tens of µs, so a phase that grows a heap (a Map's table, a young
+ * generation) or tears one down pays for memory more than for instructions (docs/benchmarks.md, session 34).
  *
  *   npx tsx bench/cold-timeline.ts [--runs 2] [--workload wordcount|wordcount-hc] [--tree DIR]
  *
@@ -70,8 +73,8 @@ async function child(): Promise<void> {
 
 interface Sample {
   t: number;
-  /** tid → [on-CPU ms, runqueue wait ms] since the thread started. */
-  threads: Map<string, [number, number]>;
+  /** tid → [on-CPU ms, runqueue wait ms, minor page faults] since the thread started. */
+  threads: Map<string, [number, number, number]>;
 }
 
 /** Runs the child `--runs` times, sampling its threads, and prints each run's phases and the medians. */
@@ -99,12 +102,14 @@ async function parent(): Promise<void> {
     proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
     const samples: Sample[] = [];
     const sample = (): void => {
-      const threads = new Map<string, [number, number]>();
+      const threads = new Map<string, [number, number, number]>();
       try {
         for (const tid of readdirSync(`/proc/${proc.pid}/task`)) {
           try {
             const [cpu, wait] = readFileSync(`/proc/${proc.pid}/task/${tid}/schedstat`, 'utf8').split(' ');
-            threads.set(tid, [Number(cpu) / 1e6, Number(wait) / 1e6]);
+            // minflt is the 10th field of stat; the name before it (in parentheses) may hold spaces.
+            const faults = readFileSync(`/proc/${proc.pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ')[7];
+            threads.set(tid, [Number(cpu) / 1e6, Number(wait) / 1e6, Number(faults)]);
           } catch {
             // The thread ended between the listing and the read.
           }
@@ -138,7 +143,7 @@ async function parent(): Promise<void> {
         .join(' distinct, ')} words; load ${os.loadavg()[0]!.toFixed(1)})`,
     );
     printPhases(phases);
-    all.push(new Map(phases.map((p) => [p.name, [p.wall, p.driver, ...p.workers, p.others, p.runnable]])));
+    all.push(new Map(phases.map((p) => [p.name, [p.wall, p.driver, ...p.workers, p.others, p.runnable, p.faults]])));
   }
   if (runs > 1) {
     console.log(`\nmedians over ${runs} runs`);
@@ -146,7 +151,7 @@ async function parent(): Promise<void> {
     printPhases(
       names.map((name) => {
         const col = (i: number): number => median(all.map((m) => m.get(name)![i]!));
-        return { name, wall: col(0), driver: col(1), workers: [col(2), col(3)], others: col(4), runnable: col(5) };
+        return { name, wall: col(0), driver: col(1), workers: [col(2), col(3)], others: col(4), runnable: col(5), faults: col(6) };
       }),
     );
   }
@@ -160,6 +165,12 @@ interface Phase {
   workers: number[];
   others: number;
   runnable: number;
+  /**
+   * Minor page faults of all the child's threads (a thread that ended before the phase did takes its last ones along).
+   * On this VM a first touch of a page costs tens of µs (sessions 29 and 34), so a phase that grows the heap pays for
+   * it in faults as much as in instructions.
+   */
+  faults: number;
 }
 
 function phasesOf(
@@ -210,15 +221,17 @@ function phasesOf(
   };
   const last = samples.at(-1)!;
   return bounds.map(([name, from, to]) => {
-    const a = from <= samples[0]!.t ? { t: from, threads: new Map<string, [number, number]>() } : at(from);
+    const a = from <= samples[0]!.t ? { t: from, threads: new Map<string, [number, number, number]>() } : at(from);
     const b = to >= last.t ? last : at(to);
     let driver = 0;
     let others = 0;
     let demand = 0;
+    let faults = 0;
     const workers = workerTids.map(() => 0);
-    for (const [tid, [cpu, wait]] of b.threads) {
-      const [cpu0, wait0] = a.threads.get(tid) ?? [0, 0];
+    for (const [tid, [cpu, wait, flt]] of b.threads) {
+      const [cpu0, wait0, flt0] = a.threads.get(tid) ?? [0, 0, 0];
       const d = cpu - cpu0;
+      faults += flt - flt0;
       demand += d + wait - wait0;
       const w = workerTids.indexOf(tid);
       if (tid === pid) driver += d;
@@ -226,25 +239,29 @@ function phasesOf(
       else others += d;
     }
     const wall = to - from;
-    return { name, wall, driver, workers, others, runnable: b.t > a.t ? demand / (b.t - a.t) : 0 };
+    return { name, wall, driver, workers, others, runnable: b.t > a.t ? demand / (b.t - a.t) : 0, faults };
   });
 }
 
 function printPhases(phases: readonly Phase[]): void {
   const f = (x: number): string => x.toFixed(0).padStart(6);
   console.log(
-    `${'phase'.padEnd(10)} ${'wall'.padStart(6)} ${'driver'.padStart(6)} ${'wrk 1'.padStart(6)} ${'wrk 2'.padStart(6)} ${'others'.padStart(6)}  runnable`,
+    `${'phase'.padEnd(10)} ${'wall'.padStart(6)} ${'driver'.padStart(6)} ${'wrk 1'.padStart(6)} ${'wrk 2'.padStart(6)} ${'others'.padStart(6)}  runnable ${'faults'.padStart(6)}`,
   );
   let wall = 0;
   let cpu = 0;
+  let faults = 0;
   for (const p of phases) {
     const c = p.driver + p.workers.reduce((s, x) => s + x, 0) + p.others;
     wall += p.wall;
     cpu += c;
-    console.log(`${p.name.padEnd(10)} ${f(p.wall)} ${f(p.driver)} ${p.workers.map(f).join(' ')} ${f(p.others)}  ${p.runnable.toFixed(2)}`);
+    faults += p.faults;
+    console.log(
+      `${p.name.padEnd(10)} ${f(p.wall)} ${f(p.driver)} ${p.workers.map(f).join(' ')} ${f(p.others)}  ${p.runnable.toFixed(2).padStart(8)} ${f(p.faults)}`,
+    );
   }
   console.log(
-    `${'total'.padEnd(10)} ${f(wall)} cpu ${cpu.toFixed(0)} ms (ms; runnable: the child's threads on a core or waiting for one, on average)`,
+    `${'total'.padEnd(10)} ${f(wall)} cpu ${cpu.toFixed(0)} ms, ${faults.toFixed(0)} faults (ms; runnable: the child's threads on a core or waiting for one, on average; faults: minor page faults of all its threads)`,
   );
 }
 
