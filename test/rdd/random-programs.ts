@@ -67,6 +67,8 @@ interface StepDef {
   readonly name: string;
   readonly on: readonly Shape[];
   readonly when?: (st: State, env: Env) => boolean;
+  /** How often it is drawn, relative to the others (1 when not given): the fast paths' combinations more. */
+  readonly weight?: number;
   run(st: State, s: StepSpec, env: Env): State & { readonly label: string };
 }
 
@@ -155,8 +157,8 @@ function keyPool(kind: KeyKind, distinct: number, r: () => number): readonly unk
 }
 
 /** The pairs of a source: keys drawn from a pool of `distinct` keys (the same pool for both sources), int values. */
-export function sourceData(kind: KeyKind, src: Source, poolSeed: number): Array<[unknown, number]> {
-  const pool = keyPool(kind, src.distinct, rng(poolSeed));
+export function sourceData(kind: KeyKind, src: Source, poolSeed: number, distinct: number): Array<[unknown, number]> {
+  const pool = keyPool(kind, distinct, rng(poolSeed));
   const r = rng(src.seed);
   // A hot key now and then: skew puts most records in one group.
   const hot = r() < 0.3;
@@ -438,6 +440,7 @@ export const STEPS: readonly StepDef[] = [
   },
   {
     name: 'reduceByKey',
+    weight: 2,
     on: ['pn'],
     run: (st, s) => {
       const p = parts(s.a);
@@ -511,6 +514,7 @@ export const STEPS: readonly StepDef[] = [
   },
   {
     name: 'groupByKey',
+    weight: 2,
     on: ['pn', 'po'],
     run: (st, s) => {
       const p = parts(s.a);
@@ -541,12 +545,14 @@ export const STEPS: readonly StepDef[] = [
   },
   {
     name: 'join',
+    weight: 2,
     on: ['pn', 'po'],
     when: (st, env) => joinSize(st.xs as Array<[unknown, unknown]>, env.otherXs) < 20_000,
     run: (st, s, env) => {
       const kind = st.shape === 'pn' ? s.a % 6 : s.a % 5;
-      const p = parts(s.a >> 3);
       const [left, right, how] = coPartitioned(st, env, s.b);
+      // Co-partitioned inputs join narrow only under their own partitioner (no count given, as Spark's default).
+      const p = how === '' ? parts(s.a >> 3) : undefined;
       const xs = st.xs as Array<[unknown, unknown]>;
       const gy = groups(env.otherXs);
       const gx = groups(xs);
@@ -588,6 +594,51 @@ export const STEPS: readonly StepDef[] = [
           return keep(out, rdd, ref, `cogroup(other, ${p}).mapValues(sorted)${how}`);
         }
       }
+    },
+  },
+  {
+    // PageRank's loop: links partitioned and cached (as columns, for int32 keys and number values), joined with a
+    // co-partitioned right side (cached too, or read as pairs), its values alone or its pairs.
+    name: 'cached co-partitioned join',
+    on: ['pn'],
+    weight: 4,
+    when: (st, env) => joinSize(st.xs as Array<[unknown, unknown]>, env.otherXs) < 20_000,
+    run: (st, s, env) => {
+      let left = st.rdd.partitioner !== undefined ? st.rdd : st.rdd.partitionBy(1 + (s.b % 5));
+      if (left.getStorageLevel().name === 'NONE') left = left.cache();
+      let right = env.other.partitionBy(left.partitioner!);
+      if (s.b % 2 === 1) right = right.cache();
+      env.persisted.push(left, right);
+      const gy = groups(env.otherXs);
+      const inner = (st.xs as Array<[unknown, number]>).flatMap(([k, v]) => (gy.get(id(k))?.[1] ?? []).map((w) => [k, [v, w]]));
+      const how = `(left cached${s.b % 2 === 1 ? ', right cached' : ''})`;
+      if (s.a % 2 === 0)
+        return {
+          ...keep(
+            st,
+            left.join(right).values(),
+            inner.map(([, vw]) => vw),
+            `join(other) ${how}.values()`,
+          ),
+          order: NONE,
+        };
+      return { ...keep(st, left.join(right), inner, `join(other) ${how}`), shape: 'po', order: NONE };
+    },
+  },
+  {
+    // A reduce ending with its groups as columns, mapped and cached from them (PageRank's ranks).
+    name: 'reduce, mapValues, cache',
+    on: ['pn'],
+    weight: 3,
+    run: (st, s, env) => {
+      const p = parts(s.a);
+      const rdd = st.rdd
+        .reduceByKey((a: number, b: number) => a + b, p)
+        .mapValues((v: number) => v * 2 + 1)
+        .cache();
+      env.persisted.push(rdd);
+      const ref = [...groups(st.xs as Array<[unknown, number]>).values()].map(([k, vs]) => [k, vs.reduce((a, b) => a + b) * 2 + 1]);
+      return { ...keep(st, rdd, ref, `reduceByKey(+, ${p}).mapValues(2v+1).cache()`), order: NONE };
     },
   },
   {
@@ -655,6 +706,7 @@ export const STEPS: readonly StepDef[] = [
   },
   {
     name: 'sort',
+    weight: 2,
     on: ['pn', 'po', 'in', 'io'],
     run: (st, s) => {
       const asc = s.a % 2 === 0;
@@ -693,6 +745,7 @@ export const STEPS: readonly StepDef[] = [
   },
   {
     name: 'persist',
+    weight: 2,
     on: ['pn', 'po', 'in', 'io'],
     run: (st, s, env) => {
       const level = LEVELS[s.a % LEVELS.length];
@@ -715,6 +768,9 @@ export const STEPS: readonly StepDef[] = [
     },
   },
 ];
+
+/** Indexes into STEPS, each as often as its weight. */
+const PICKS: readonly number[] = STEPS.flatMap((d, i) => Array.from({ length: d.weight ?? 1 }, () => i));
 
 function otherAsShape(shape: Shape, env: Env): [RDD<any>, readonly unknown[]] {
   if (shape === 'pn' || shape === 'po') return [env.other, env.otherXs];
@@ -842,16 +898,16 @@ const source = (maxN: number): fc.Arbitrary<Source> =>
     n: fc.oneof({ arbitrary: fc.integer({ min: 0, max: 40 }), weight: 3 }, { arbitrary: fc.integer({ min: 0, max: maxN }), weight: 1 }),
     slices: fc.integer({ min: 1, max: 8 }),
     seed: fc.integer(),
-    distinct: fc.oneof(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 300 })),
+    distinct: fc.oneof(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 300 }), fc.integer({ min: 1, max: 3000 })),
   });
 
 /** A random program; `maxN` bounds a source's length. */
 export function programs(maxN = 2500, maxSteps = 8): fc.Arbitrary<Program> {
   return fc.record({
-    keys: fc.constantFrom<KeyKind>('int', 'latin1', 'string', 'float', 'mixed'),
+    keys: fc.constantFrom<KeyKind>('int', 'int', 'latin1', 'latin1', 'string', 'float', 'mixed'),
     src: source(maxN),
     other: source(Math.min(maxN, 600)),
-    steps: fc.array(fc.record({ op: fc.nat(STEPS.length * 4 - 1), a: fc.nat(1000), b: fc.nat(1000) }), { minLength: 1, maxLength: maxSteps }),
+    steps: fc.array(fc.record({ op: fc.nat(1000), a: fc.nat(1000), b: fc.nat(1000) }), { minLength: 1, maxLength: maxSteps }),
     action: fc.nat(ACTIONS.length * 4 - 1),
     actionArg: fc.nat(1000),
     unpersist: fc.boolean(),
@@ -868,15 +924,18 @@ export interface Built {
 
 /** Builds the program's RDDs on `sc` and its model. */
 export function build(sc: Context, prog: Program): Built {
-  const xs = sourceData(prog.keys, prog.src, prog.src.seed ^ 0x5bd1e995);
-  // The same key pool for both sources (seeded by the first), so that joins find matches.
-  const otherXs = sourceData(prog.keys, { ...prog.other, distinct: prog.src.distinct }, prog.src.seed ^ 0x5bd1e995);
+  // The same key pool for both sources (seeded by the first), and no larger than the first, so that joins match.
+  const distinct = Math.min(prog.src.distinct, Math.max(1, prog.src.n));
+  const xs = sourceData(prog.keys, prog.src, prog.src.seed ^ 0x5bd1e995, distinct);
+  const otherXs = sourceData(prog.keys, prog.other, prog.src.seed ^ 0x5bd1e995, distinct);
   const env: Env = { sc, other: sc.parallelize(otherXs, prog.other.slices), otherXs, persisted: [] };
   let st: State = { rdd: sc.parallelize(xs, prog.src.slices), xs, shape: 'pn', order: EXACT };
-  const labels = [`parallelize(${prog.keys} keys, n=${prog.src.n}, distinct=${prog.src.distinct}, slices=${prog.src.slices})`];
+  const labels = [
+    `parallelize(${prog.keys} keys, n=${prog.src.n}, distinct=${distinct}, slices=${prog.src.slices}; other n=${prog.other.n}, slices=${prog.other.slices})`,
+  ];
   for (const s of prog.steps) {
     const fits = (d: StepDef): boolean => d.on.includes(st.shape) && (d.when?.(st, env) ?? true);
-    const first = STEPS[s.op % STEPS.length]!;
+    const first = STEPS[PICKS[s.op % PICKS.length]!]!;
     const can = STEPS.filter(fits);
     const def = fits(first) ? first : can[s.op % can.length]!;
     const next = def.run(st, s, env);
@@ -913,14 +972,15 @@ export async function runTwice(sc: Context, prog: Program): Promise<string> {
 /** A context for the random programs, with a checkpoint folder of its own (removed at the end). */
 export function useFuzzContext(options: ContextOptions): () => Context {
   let sc: Context | undefined;
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-fuzz-'));
+  let dir: string | undefined;
   beforeAll(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-fuzz-'));
     sc = new Context({ progress: false, hints: false, ui: false, ...options });
     sc.setCheckpointDir(dir);
   });
   afterAll(async () => {
     await sc?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   });
   return () => sc!;
 }
