@@ -169,6 +169,20 @@ export function sourceData(kind: KeyKind, src: Source, poolSeed: number, distinc
   });
 }
 
+/** An equal key written otherwise: 0 and -0 swapped, an object's properties in reverse order. */
+function twin(k: unknown): unknown {
+  if (k === 0) return Object.is(k, 0) ? -0 : 0;
+  if (k instanceof Date) return new Date(k.getTime());
+  if (Array.isArray(k)) return k.map(twin);
+  if (k !== null && typeof k === 'object')
+    return Object.fromEntries(
+      Object.entries(k)
+        .reverse()
+        .map(([p, v]) => [p, twin(v)]),
+    );
+  return k;
+}
+
 function copyKey(k: unknown): unknown {
   if (k instanceof Date) return new Date(k.getTime());
   if (Array.isArray(k)) return k.map(copyKey);
@@ -605,10 +619,11 @@ export const STEPS: readonly StepDef[] = [
     when: (st, env) => joinSize(st.xs as Array<[unknown, unknown]>, env.otherXs) < 20_000,
     run: (st, s, env) => {
       let left = st.rdd.partitioner !== undefined ? st.rdd : st.rdd.partitionBy(1 + (s.b % 5));
-      if (left.getStorageLevel().name === 'NONE') left = left.cache();
+      // Only what this step persists is unpersisted between the runs: a local checkpoint's blocks are its data
+      // (unpersisting it loses them, as in Spark).
+      if (left.getStorageLevel().name === 'NONE') env.persisted.push((left = left.cache()));
       let right = env.other.partitionBy(left.partitioner!);
-      if (s.b % 2 === 1) right = right.cache();
-      env.persisted.push(left, right);
+      if (s.b % 2 === 1) env.persisted.push((right = right.cache()));
       const gy = groups(env.otherXs);
       const inner = (st.xs as Array<[unknown, number]>).flatMap(([k, v]) => (gy.get(id(k))?.[1] ?? []).map((w) => [k, [v, w]]));
       const how = `(left cached${s.b % 2 === 1 ? ', right cached' : ''})`;
@@ -802,7 +817,7 @@ function checkCollected(got: readonly unknown[], st: State, what: string): void 
 }
 
 function lookupKey(xs: readonly any[], arg: number): unknown {
-  return xs.length === 0 || arg % 5 === 0 ? 'no such key' : copyKey(xs[arg % xs.length][0]);
+  return xs.length === 0 || arg % 5 === 0 ? 'no such key' : twin(xs[arg % xs.length][0]);
 }
 
 export const ACTIONS: readonly ActionDef[] = [
