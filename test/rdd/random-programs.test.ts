@@ -8,7 +8,7 @@
  * in both engines. `FUZZ_RUNS=500 FUZZ_SEED=n` searches longer; every failure prints its seed and path.
  */
 import fc from 'fast-check';
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { redisSkipReason } from '../streaming/redis-server.js';
 import { programs, runTwice, useFuzzContext } from './random-programs.js';
 
@@ -31,14 +31,22 @@ describe.each(CONFIGS)('random programs equal the model (local[2], $name)', ({ n
 
   it(`give the model's result, twice in one context (seed ${SEED + seed})`, { timeout: 600_000 }, async () => {
     let n = 0;
-    await fc.assert(
-      fc.asyncProperty(programs(), async (prog) => {
-        n++;
-        await runTwice(ctx(), prog);
-      }),
-      { numRuns: seed === 4 ? Math.ceil(RUNS / 2) : RUNS, seed: SEED + seed },
-    );
-    console.log(`random programs (${name}): ${n} programs, seed ${SEED + seed}`);
+    let spills = 0;
+    const off = ctx().events.on('taskEnd', (e) => void (spills += e.metrics?.spillCount ?? 0));
+    try {
+      await fc.assert(
+        fc.asyncProperty(programs(), async (prog) => {
+          n++;
+          await runTwice(ctx(), prog);
+        }),
+        { numRuns: seed === 4 ? Math.ceil(RUNS / 2) : RUNS, seed: SEED + seed },
+      );
+    } finally {
+      off();
+    }
+    console.log(`random programs (${name}): ${n} programs, ${spills} spills, seed ${SEED + seed}`);
+    // The small pool must have made the programs spill, or that run specifies less than it says.
+    if ('memory' in options) expect(spills).toBeGreaterThan(0);
   });
 });
 
