@@ -667,6 +667,47 @@ export const STEPS: readonly StepDef[] = [
     },
   },
   {
+    name: 'custom partitioner',
+    on: ['pn', 'po'],
+    run: (st, s) => {
+      // A user's partitioner: ints by their value, every other key in partition 0.
+      const partitioner = { numPartitions: 3, getPartition: (k: unknown) => (typeof k === 'number' && Number.isInteger(k) ? Math.abs(k) % 3 : 0) };
+      if (s.a % 2 === 0) return { ...keep(st, st.rdd.partitionBy(partitioner), st.xs, 'partitionBy(custom 3)'), order: NONE };
+      const asc = s.b % 2 === 0;
+      return {
+        ...keep(st, st.rdd.repartitionAndSortWithinPartitions(partitioner, asc), st.xs, `repartitionAndSortWithinPartitions(custom 3, ${asc})`),
+        order: NONE,
+      };
+    },
+  },
+  {
+    name: 'mapPartitions',
+    on: ['pn'],
+    run: (st) => {
+      // Keys unchanged, so it may say it keeps the partitioner (a join after it stays narrow).
+      const rdd = st.rdd.mapPartitions((it: Iterable<[unknown, number]>) => {
+        const out: Array<[unknown, number]> = [];
+        for (const [k, v] of it) out.push([k, v - 2]);
+        return out;
+      }, true);
+      return keep(
+        st,
+        rdd,
+        st.xs.map(([k, v]) => [k, v - 2]),
+        'mapPartitions([k,v-2], preservesPartitioning)',
+      );
+    },
+  },
+  {
+    name: 'cartesian',
+    on: ['pn', 'po', 'in', 'io'],
+    when: (st, env) => st.xs.length * env.otherXs.length <= 5000,
+    run: (st, _s, env) => {
+      const ref = st.xs.flatMap((x) => env.otherXs.map((y) => [x, y]));
+      return { ...keep(st, st.rdd.cartesian(env.other), ref, 'cartesian(other)'), shape: 'po', order: NONE };
+    },
+  },
+  {
     name: 'union',
     on: ['pn', 'in', 'io'],
     run: (st, s, env) => {
@@ -919,6 +960,46 @@ export const ACTIONS: readonly ActionDef[] = [
         left.set(id(x), left.get(id(x))! - 1);
       }
     },
+  },
+  {
+    name: 'countByValue',
+    on: ['pn', 'po', 'in', 'io'],
+    run: (rdd) => rdd.countByValue(),
+    check: (got, st, _arg, what) => {
+      const counts = new Map<string, number>();
+      for (const x of st.xs) counts.set(id(x), (counts.get(id(x)) ?? 0) + 1);
+      expect([...(got as Map<unknown, number>)].map(([x, n]) => `${id(x)}=${n}`).sort(), what).toEqual(
+        [...counts].map(([x, n]) => `${x}=${n}`).sort(),
+      );
+    },
+  },
+  {
+    name: 'takeOrdered/top',
+    on: ['in', 'io'],
+    run: (rdd, arg) => (arg % 2 === 0 ? rdd.takeOrdered(arg % 9) : rdd.top(arg % 9)),
+    check: (got, st, arg, what) => {
+      const want = [...st.xs].sort((a, b) => (arg % 2 === 0 ? 1 : -1) * modelCompare(a, b)).slice(0, arg % 9);
+      expect((got as unknown[]).map(id), what).toEqual(want.map(id));
+    },
+  },
+  {
+    name: 'aggregate',
+    on: ['in'],
+    run: (rdd) =>
+      rdd.aggregate(
+        [0, 0],
+        (acc: number[], x: number) => {
+          acc[0] = acc[0]! + x;
+          acc[1] = acc[1]! + 1;
+          return acc;
+        },
+        (a: number[], b: number[]) => {
+          a[0] = a[0]! + b[0]!;
+          a[1] = a[1]! + b[1]!;
+          return a;
+        },
+      ),
+    check: (got, st, _arg, what) => expect(got, what).toEqual([(st.xs as number[]).reduce((a, b) => a + b, 0), st.xs.length]),
   },
   {
     name: 'lookup',
