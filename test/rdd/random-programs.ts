@@ -67,6 +67,8 @@ interface Env {
   readonly other: RDD<[unknown, number]>;
   readonly otherXs: ReadonlyArray<[unknown, number]>;
   readonly persisted: Array<RDD<any>>;
+  /** The state after each step, to read one of them again once the program has run. */
+  readonly states: State[];
 }
 
 interface StepDef {
@@ -1053,7 +1055,7 @@ export function build(sc: Context, prog: Program): Built {
   const distinct = Math.min(prog.src.distinct, Math.max(1, prog.src.n));
   const xs = sourceData(prog.keys, prog.src, prog.src.seed ^ 0x5bd1e995, distinct);
   const otherXs = sourceData(prog.keys, prog.other, prog.src.seed ^ 0x5bd1e995, distinct);
-  const env: Env = { sc, other: sc.parallelize(otherXs, prog.other.slices), otherXs, persisted: [] };
+  const env: Env = { sc, other: sc.parallelize(otherXs, prog.other.slices), otherXs, persisted: [], states: [] };
   let st: State = { rdd: sc.parallelize(xs, prog.src.slices), xs, shape: 'pn', order: EXACT, strict: true };
   const labels = [
     `parallelize(${prog.keys} keys, n=${prog.src.n}, distinct=${distinct}, slices=${prog.src.slices}; other n=${prog.other.n}, slices=${prog.other.slices})`,
@@ -1066,6 +1068,7 @@ export function build(sc: Context, prog: Program): Built {
     const next = def.run(st, s, env);
     labels.push(next.label);
     st = { rdd: next.rdd, xs: next.xs, shape: next.shape, order: next.order, strict: next.strict };
+    env.states.push(st);
   }
   const acts = ACTIONS.filter((a) => a.on.includes(st.shape));
   const action = ACTIONS[prog.action % ACTIONS.length]!.on.includes(st.shape)
@@ -1091,6 +1094,9 @@ export async function runTwice(sc: Context, prog: Program): Promise<string> {
   action.check(await action.run(st.rdd, prog.actionArg, st.xs), st, prog.actionArg, `${what} [first run]`);
   if (prog.unpersist) for (const r of env.persisted) r.unpersist();
   action.check(await action.run(st.rdd, prog.actionArg, st.xs), st, prog.actionArg, `${what} [second run${prog.unpersist ? ', unpersisted' : ''}]`);
+  // Each step's RDD read again after the runs: its cached inputs are read now (an action after a shuffle reuses the
+  // shuffle's outputs instead, so the runs above may never have read them back).
+  for (const [i, mid] of env.states.entries()) checkCollected(await mid.rdd.collect(), mid, `${what} [step ${i + 1} collected after the runs]`);
   return what;
 }
 
