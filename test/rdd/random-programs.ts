@@ -299,6 +299,19 @@ function coPartitioned(st: State, env: Env, b: number): [RDD<any>, RDD<any>, str
 
 const LEVELS = [undefined, StorageLevel.MEMORY_ONLY, StorageLevel.MEMORY_AND_DISK, StorageLevel.DISK_ONLY] as const;
 
+// A [sum, count] accumulator changed in place, as Spark allows aggregate's and aggregateByKey's ops to (the zero must
+// then be copied for each key and partition). Functions only of their arguments: they travel as source text.
+const addInPlace = (acc: number[], v: number): number[] => {
+  acc[0] = acc[0]! + v;
+  acc[1] = acc[1]! + 1;
+  return acc;
+};
+const mergeInPlace = (a: number[], b: number[]): number[] => {
+  a[0] = a[0]! + b[0]!;
+  a[1] = a[1]! + b[1]!;
+  return a;
+};
+
 // ---- steps -------------------------------------------------------------------------------------------------------
 
 export const STEPS: readonly StepDef[] = [
@@ -502,21 +515,7 @@ export const STEPS: readonly StepDef[] = [
     on: ['pn'],
     run: (st, s) => {
       const p = parts(s.a);
-      // Ops that change their first argument in place, as Spark allows: the zero must be copied for each key.
-      const rdd = st.rdd.aggregateByKey(
-        [0, 0],
-        (acc: number[], v: number) => {
-          acc[0] = acc[0]! + v;
-          acc[1] = acc[1]! + 1;
-          return acc;
-        },
-        (a: number[], b: number[]) => {
-          a[0] = a[0]! + b[0]!;
-          a[1] = a[1]! + b[1]!;
-          return a;
-        },
-        p,
-      );
+      const rdd = st.rdd.aggregateByKey([0, 0], addInPlace, mergeInPlace, p);
       const ref = [...groups(st.xs as Array<[unknown, number]>).values()].map(([k, vs]) => [k, [vs.reduce((a, b) => a + b, 0), vs.length]]);
       return { ...keep(st, rdd, ref, `aggregateByKey([0,0] in place, ${p})`), shape: 'po', order: NONE };
     },
@@ -987,20 +986,7 @@ export const ACTIONS: readonly ActionDef[] = [
   {
     name: 'aggregate',
     on: ['in'],
-    run: (rdd) =>
-      rdd.aggregate(
-        [0, 0],
-        (acc: number[], x: number) => {
-          acc[0] = acc[0]! + x;
-          acc[1] = acc[1]! + 1;
-          return acc;
-        },
-        (a: number[], b: number[]) => {
-          a[0] = a[0]! + b[0]!;
-          a[1] = a[1]! + b[1]!;
-          return a;
-        },
-      ),
+    run: (rdd) => rdd.aggregate([0, 0], addInPlace, mergeInPlace),
     check: (got, st, _arg, what) => expect(got, what).toEqual([(st.xs as number[]).reduce((a, b) => a + b, 0), st.xs.length]),
   },
   {
