@@ -27,7 +27,7 @@ describe.each(['memory', 'mapreduce'] as const)('random programs with a worker k
           if (started++ === k) killed = sc.faults.killWorker(e.workerIndex);
         });
         try {
-          await runOnce(sc, prog);
+          await runOnce(sc, prog, true);
         } finally {
           off();
         }

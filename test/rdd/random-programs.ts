@@ -67,6 +67,8 @@ interface Env {
   readonly other: RDD<[unknown, number]>;
   readonly otherXs: ReadonlyArray<[unknown, number]>;
   readonly persisted: Array<RDD<any>>;
+  /** Whether a worker may be killed while the program runs. */
+  readonly losesWorkers: boolean;
   /** The state after each step, to read one of them again once the program has run. */
   readonly states: State[];
 }
@@ -834,12 +836,14 @@ export const STEPS: readonly StepDef[] = [
   {
     name: 'checkpoint',
     on: ['pn', 'po', 'in', 'io'],
-    run: (st, s) => {
+    run: (st, s, env) => {
       // A fresh RDD to mark: checkpointing one the program already ran is not the point here.
       const rdd = st.rdd.filter(() => true);
-      if (s.a % 2 === 0) rdd.localCheckpoint();
+      // A local checkpoint dies with its worker (Spark's rule): a program that loses workers checkpoints reliably.
+      const local = s.a % 2 === 0 && !env.losesWorkers;
+      if (local) rdd.localCheckpoint();
       else rdd.checkpoint();
-      return keep(st, rdd, st.xs, s.a % 2 === 0 ? 'localCheckpoint()' : 'checkpoint()');
+      return keep(st, rdd, st.xs, local ? 'localCheckpoint()' : 'checkpoint()');
     },
   },
 ];
@@ -1039,12 +1043,12 @@ export interface Built {
 }
 
 /** Builds the program's RDDs on `sc` and its model. */
-export function build(sc: Context, prog: Program): Built {
+export function build(sc: Context, prog: Program, losesWorkers = false): Built {
   // The same key pool for both sources (seeded by the first), and no larger than the first, so that joins match.
   const distinct = Math.min(prog.src.distinct, Math.max(1, prog.src.n));
   const xs = sourceData(prog.keys, prog.src, prog.src.seed ^ 0x5bd1e995, distinct);
   const otherXs = sourceData(prog.keys, prog.other, prog.src.seed ^ 0x5bd1e995, distinct);
-  const env: Env = { sc, other: sc.parallelize(otherXs, prog.other.slices), otherXs, persisted: [], states: [] };
+  const env: Env = { sc, other: sc.parallelize(otherXs, prog.other.slices), otherXs, persisted: [], states: [], losesWorkers };
   let st: State = { rdd: sc.parallelize(xs, prog.src.slices), xs, shape: 'pn', order: EXACT, strict: true };
   const labels = [
     `parallelize(${prog.keys} keys, n=${prog.src.n}, distinct=${distinct}, slices=${prog.src.slices}; other n=${prog.other.n}, slices=${prog.other.slices})`,
@@ -1067,9 +1071,9 @@ export function build(sc: Context, prog: Program): Built {
   return { st, action, what: labels.join(' -> '), env };
 }
 
-/** Runs the program once in `sc` and checks its result against the model; `during` runs while the action does. */
-export async function runOnce(sc: Context, prog: Program): Promise<string> {
-  const { st, action, what } = build(sc, prog);
+/** Runs the program once in `sc` and checks its result against the model (`losesWorkers`: no local checkpoints). */
+export async function runOnce(sc: Context, prog: Program, losesWorkers = false): Promise<string> {
+  const { st, action, what } = build(sc, prog, losesWorkers);
   action.check(await action.run(st.rdd, prog.actionArg, st.xs), st, prog.actionArg, what);
   return what;
 }
