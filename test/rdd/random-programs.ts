@@ -1,0 +1,1110 @@
+/**
+ * Random programs for the model-based specs (random-programs*.test.ts): a program is a source of pairs, a chain of
+ * 1–8 steps and an action; `runProgram` runs it on a context and checks the result against a plain-JavaScript model
+ * of the same program. Everything here runs on the driver: the functions the steps hand to the engine use only
+ * their arguments and globals (they travel to the workers as source text), and the model calls the very same
+ * functions, so what is checked is the operators (shuffles, joins, caches, sorts, partitioners), not the functions.
+ *
+ * The model knows what order the engine promises: `exact` (partition order of a parallelize, kept by narrow steps,
+ * coalesce, union and zipWithIndex; a sort by distinct keys), `sorted` (a sort with ties: the sort keys' sequence is
+ * fixed, not which tied element comes first) or `none` (after a shuffle: results compare as multisets). Keys compare
+ * structurally by an encoding written independently of src/core/keys.ts (test/core/key-arbitraries.ts): -0 is 0,
+ * NaN is NaN, objects regardless of property order.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import fc from 'fast-check';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { Context, StorageLevel, type ContextOptions, type RDD } from 'kindling';
+import { canonical } from '../core/key-arbitraries.js';
+
+export type KeyKind = 'int' | 'latin1' | 'string' | 'float' | 'mixed';
+
+export interface Source {
+  readonly n: number;
+  readonly slices: number;
+  readonly seed: number;
+  readonly distinct: number;
+}
+
+export interface StepSpec {
+  readonly op: number;
+  readonly a: number;
+  readonly b: number;
+}
+
+export interface Program {
+  readonly keys: KeyKind;
+  readonly src: Source;
+  readonly other: Source;
+  readonly steps: readonly StepSpec[];
+  readonly action: number;
+  readonly actionArg: number;
+  /** Unpersist what the program persisted between its two runs (the second then recomputes from lineage). */
+  readonly unpersist: boolean;
+}
+
+/** Pairs with int values, pairs with other (keyable) values, ints, other keyable items. */
+type Shape = 'pn' | 'po' | 'in' | 'io';
+type Order = { readonly kind: 'exact' } | { readonly kind: 'none' } | { readonly kind: 'sorted'; readonly by: (x: any) => unknown };
+
+interface State {
+  readonly rdd: RDD<any>;
+  readonly xs: readonly any[];
+  readonly shape: Shape;
+  readonly order: Order;
+  /**
+   * Whether the numbers of a pn or in shape are the computed ones bit for bit (-0 told from 0): not once an
+   * operation kept one of several equal elements (distinct, intersection) or made values of keys (whose object
+   * stands for equal ones in no fixed way).
+   */
+  readonly strict: boolean;
+}
+
+interface Env {
+  readonly sc: Context;
+  readonly other: RDD<[unknown, number]>;
+  readonly otherXs: ReadonlyArray<[unknown, number]>;
+  readonly persisted: Array<RDD<any>>;
+  /** Whether a worker may be killed while the program runs. */
+  readonly losesWorkers: boolean;
+  /** The state after each step, to read one of them again once the program has run. */
+  readonly states: State[];
+}
+
+interface StepDef {
+  readonly name: string;
+  readonly on: readonly Shape[];
+  readonly when?: (st: State, env: Env) => boolean;
+  /** How often it is drawn, relative to the others (1 when not given): the fast paths' combinations more. */
+  readonly weight?: number;
+  run(st: State, s: StepSpec, env: Env): State & { readonly label: string };
+}
+
+const EXACT: Order = { kind: 'exact' };
+const NONE: Order = { kind: 'none' };
+
+// ---- data ----------------------------------------------------------------------------------------------------
+
+/** mulberry32: a small seeded generator for the data (driver side only). */
+function rng(seed: number): () => number {
+  let a = seed | 0;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const FLOATS: readonly number[] = [0, -0, NaN, 1.5, -2.25, 2 ** 31, -(2 ** 31) - 1, 2 ** 40 + 3, Infinity, -Infinity, 1e-300, 0.1, 3, -7];
+/** Every kind keys.ts supports, and objects equal in another property order. */
+const MIXED: readonly unknown[] = [
+  0,
+  -0,
+  1,
+  -1,
+  1.5,
+  NaN,
+  2 ** 31,
+  '',
+  'a',
+  '\u00e9t\u00e9',
+  '\u0101',
+  '\ud83d\ude00',
+  '\u0001',
+  '\u0001[1]',
+  '\u0001\u0001x',
+  true,
+  false,
+  null,
+  undefined,
+  [],
+  [1, 'x'],
+  [[0], null],
+  { p: 1, q: 2 },
+  { q: 2, p: 1 },
+  {},
+  { a: [1, { b: null }] },
+  10n,
+  -(2n ** 70n),
+  new Date(5),
+  new Date(NaN),
+];
+
+function randomString(r: () => number, alphabet: readonly string[], maxLen: number): string {
+  const n = Math.floor(r() * (maxLen + 1));
+  let s = '';
+  for (let i = 0; i < n; i++) s += alphabet[Math.floor(r() * alphabet.length)];
+  return s;
+}
+
+function keyPool(kind: KeyKind, distinct: number, r: () => number): readonly unknown[] {
+  const shuffled = (xs: readonly unknown[]): unknown[] => {
+    const out = [...xs];
+    for (let i = out.length - 1; i > 0; i--) {
+      const j = Math.floor(r() * (i + 1));
+      [out[i], out[j]] = [out[j], out[i]];
+    }
+    return out;
+  };
+  switch (kind) {
+    case 'int':
+      return Array.from({ length: distinct }, (_, i) => i - (distinct >> 1));
+    case 'latin1':
+      // Up to 12 chars: short ones pack into the latin1 table's ints, longer ones do not.
+      return Array.from({ length: distinct }, () => randomString(r, ['a', 'b', 'z', ' ', '0', '\u00e9', '\u00ff'], 12));
+    case 'string':
+      return Array.from({ length: distinct }, (_, i) =>
+        i === 0 ? '' : randomString(r, ['a', 'b', '\u0001', '\u0101', '\u00e9', '\ud83d\ude00', '[', '"'], 6),
+      );
+    case 'float':
+      return shuffled([...FLOATS, ...Array.from({ length: Math.max(0, distinct - FLOATS.length) }, (_, i) => i * 0.25)]).slice(0, distinct);
+    case 'mixed':
+      return shuffled([...MIXED, ...Array.from({ length: Math.max(0, distinct - MIXED.length) }, (_, i) => `k${i}`)]).slice(0, distinct);
+  }
+}
+
+/** The pairs of a source: keys drawn from a pool of `distinct` keys (the same pool for both sources), int values. */
+export function sourceData(kind: KeyKind, src: Source, poolSeed: number, distinct: number): Array<[unknown, number]> {
+  const pool = keyPool(kind, distinct, rng(poolSeed));
+  const r = rng(src.seed);
+  // A hot key now and then: skew puts most records in one group.
+  const hot = r() < 0.3;
+  return Array.from({ length: src.n }, (): [unknown, number] => {
+    const k = hot && r() < 0.5 ? pool[0] : pool[Math.floor(r() * pool.length)];
+    // A fresh copy of a structured key: equal keys are never the same object.
+    // -0 now and then: a value the columns must keep as it is (an Int32Array would make it 0).
+    return [copyKey(k), r() < 0.05 ? -0 : Math.floor(r() * 101) - 50];
+  });
+}
+
+/** An equal key written otherwise: 0 and -0 swapped, an object's properties in reverse order. */
+function twin(k: unknown): unknown {
+  if (k === 0) return Object.is(k, 0) ? -0 : 0;
+  if (k instanceof Date) return new Date(k.getTime());
+  if (Array.isArray(k)) return k.map(twin);
+  if (k !== null && typeof k === 'object')
+    return Object.fromEntries(
+      Object.entries(k)
+        .reverse()
+        .map(([p, v]) => [p, twin(v)]),
+    );
+  return k;
+}
+
+function copyKey(k: unknown): unknown {
+  if (k instanceof Date) return new Date(k.getTime());
+  if (Array.isArray(k)) return k.map(copyKey);
+  if (k !== null && typeof k === 'object') return Object.fromEntries(Object.entries(k).map(([p, v]) => [p, copyKey(v)]));
+  return k;
+}
+
+// ---- the model's helpers ---------------------------------------------------------------------------------------
+
+const id = (x: unknown): string => canonical(x);
+
+function groups<V>(xs: ReadonlyArray<readonly [unknown, V]>): Map<string, [unknown, V[]]> {
+  const m = new Map<string, [unknown, V[]]>();
+  for (const [k, v] of xs) {
+    const g = m.get(id(k));
+    if (g === undefined) m.set(id(k), [k, [v]]);
+    else g[1].push(v);
+  }
+  return m;
+}
+
+function uniq(xs: readonly unknown[]): unknown[] {
+  return [...new Map(xs.map((x) => [id(x), x])).values()];
+}
+
+const RANKS = ['undefined', 'null', 'boolean', 'number', 'bigint', 'string', 'date', 'array', 'object'];
+function rankOf(x: unknown): number {
+  if (x === null) return 1;
+  if (x instanceof Date) return 6;
+  if (Array.isArray(x)) return 7;
+  return RANKS.indexOf(typeof x);
+}
+function compareNum(a: number, b: number): number {
+  if (Number.isNaN(a)) return Number.isNaN(b) ? 0 : 1;
+  if (Number.isNaN(b)) return -1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The documented default order of keys (keys.ts `compareKeys`), written again for the model. */
+export function modelCompare(a: unknown, b: unknown): number {
+  const ra = rankOf(a);
+  const rb = rankOf(b);
+  if (ra !== rb) return ra < rb ? -1 : 1;
+  switch (ra) {
+    case 2:
+      return Number(a) - Number(b);
+    case 3:
+      return compareNum(a as number, b as number);
+    case 4:
+    case 5:
+      return (a as string) < (b as string) ? -1 : (a as string) > (b as string) ? 1 : 0;
+    case 6:
+      return compareNum((a as Date).getTime(), (b as Date).getTime());
+    case 7: {
+      const x = a as unknown[];
+      const y = b as unknown[];
+      for (let i = 0; i < Math.min(x.length, y.length); i++) {
+        const c = modelCompare(x[i], y[i]);
+        if (c !== 0) return c;
+      }
+      return x.length - y.length;
+    }
+    case 8: {
+      const x = a as Record<string, unknown>;
+      const y = b as Record<string, unknown>;
+      const xs = Object.keys(x).sort();
+      const ys = Object.keys(y).sort();
+      for (let i = 0; i < Math.min(xs.length, ys.length); i++) {
+        if (xs[i] !== ys[i]) return xs[i]! < ys[i]! ? -1 : 1;
+        const c = modelCompare(x[xs[i]!], y[ys[i]!]);
+        if (c !== 0) return c;
+      }
+      return xs.length - ys.length;
+    }
+    default:
+      return 0;
+  }
+}
+
+/** A stable sort by `by`; the order is exact when no two sort keys are equal, else only the keys' sequence is. */
+function sortModel(xs: readonly unknown[], by: (x: any) => unknown, asc: boolean): { xs: unknown[]; order: Order } {
+  const out = xs.map((x, i) => [x, i] as const).sort((p, q) => (asc ? 1 : -1) * modelCompare(by(p[0]), by(q[0])) || p[1] - q[1]);
+  const distinct = new Set(xs.map((x) => id(by(x)))).size === xs.length;
+  return { xs: out.map(([x]) => x), order: distinct ? EXACT : { kind: 'sorted', by } };
+}
+
+const parts = (a: number): number | undefined => (a % 4 === 0 ? undefined : 1 + (a % 7));
+const keep = (st: State, rdd: RDD<any>, xs: readonly unknown[], label: string): State & { label: string } => ({ ...st, rdd, xs, label });
+
+/** Output size of a join of `xs` with the second source, to keep programs from exploding. */
+function joinSize(xs: ReadonlyArray<readonly [unknown, unknown]>, ys: ReadonlyArray<readonly [unknown, unknown]>): number {
+  const g = groups(ys);
+  let n = 0;
+  for (const [k] of xs) n += g.get(id(k))?.[1].length ?? 1;
+  return n + ys.length;
+}
+
+/** The second source, co-partitioned with `rdd` when asked: by its partitioner, or both by a new one. */
+function coPartitioned(st: State, env: Env, b: number): [RDD<any>, RDD<any>, string] {
+  if (b % 3 === 0) return [st.rdd, env.other, ''];
+  if (st.rdd.partitioner !== undefined) return [st.rdd, env.other.partitionBy(st.rdd.partitioner), ' (other co-partitioned)'];
+  const p = 1 + (b % 5);
+  return [st.rdd.partitionBy(p), env.other.partitionBy(p), ` (both partitionBy ${p})`];
+}
+
+const LEVELS = [undefined, StorageLevel.MEMORY_ONLY, StorageLevel.MEMORY_AND_DISK, StorageLevel.DISK_ONLY] as const;
+
+// A [sum, count] accumulator changed in place, as Spark allows aggregate's and aggregateByKey's ops to (the zero must
+// then be copied for each key and partition). Functions only of their arguments: they travel as source text.
+const addInPlace = (acc: number[], v: number): number[] => {
+  acc[0] = acc[0]! + v;
+  acc[1] = acc[1]! + 1;
+  return acc;
+};
+const mergeInPlace = (a: number[], b: number[]): number[] => {
+  a[0] = a[0]! + b[0]!;
+  a[1] = a[1]! + b[1]!;
+  return a;
+};
+
+// ---- steps -------------------------------------------------------------------------------------------------------
+
+export const STEPS: readonly StepDef[] = [
+  {
+    name: 'mapValues',
+    on: ['pn', 'po'],
+    run: (st) =>
+      st.shape === 'pn'
+        ? keep(
+            st,
+            st.rdd.mapValues((v: number) => v * 3 - 1),
+            st.xs.map(([k, v]) => [k, v * 3 - 1]),
+            'mapValues(v*3-1)',
+          )
+        : keep(
+            st,
+            st.rdd.mapValues((v: unknown) => [v]),
+            st.xs.map(([k, v]) => [k, [v]]),
+            'mapValues([v])',
+          ),
+  },
+  {
+    name: 'map',
+    on: ['pn', 'in', 'io'],
+    run: (st) => {
+      const o = { ...st, order: st.order.kind === 'exact' ? EXACT : NONE };
+      if (st.shape === 'pn') {
+        const f = ([k, v]: [unknown, number]): [unknown, number] => [k, v + 1];
+        return keep(o, st.rdd.map(f), st.xs.map(f), 'map([k,v+1])');
+      }
+      if (st.shape === 'in') {
+        const f = (x: number): number => x * 2 - 3;
+        return keep(o, st.rdd.map(f), st.xs.map(f), 'map(x*2-3)');
+      }
+      const f = (x: unknown): unknown[] => [x];
+      return keep(o, st.rdd.map(f), st.xs.map(f), 'map([x])');
+    },
+  },
+  {
+    name: 'swap',
+    on: ['pn', 'po'],
+    run: (st) => {
+      const f = ([k, v]: [unknown, unknown]): [unknown, unknown] => [v, k];
+      return { ...keep(st, st.rdd.map(f), st.xs.map(f), 'map([v,k])'), shape: 'po', order: st.order.kind === 'exact' ? EXACT : NONE, strict: false };
+    },
+  },
+  {
+    name: 'numify',
+    on: ['po'],
+    run: (st) => {
+      const f = (v: unknown): number => (typeof v === 'number' && Number.isInteger(v) && Math.abs(v) < 1e6 ? v : Array.isArray(v) ? v.length : 1);
+      return {
+        ...keep(
+          st,
+          st.rdd.mapValues(f),
+          st.xs.map(([k, v]) => [k, f(v)]),
+          'mapValues(numify)',
+        ),
+        shape: 'pn',
+        strict: false,
+      };
+    },
+  },
+  {
+    name: 'toPairs',
+    on: ['in', 'io'],
+    run: (st) => {
+      const o = { ...st, shape: 'pn' as const, order: st.order.kind === 'exact' ? EXACT : NONE };
+      if (st.shape === 'in') {
+        const f = (x: number): [number, number] => [x % 5, x];
+        return keep(o, st.rdd.map(f), st.xs.map(f), 'map([x%5,x])');
+      }
+      const f = (x: unknown): [unknown, number] => [x, 1];
+      return keep({ ...o, strict: true }, st.rdd.map(f), st.xs.map(f), 'map([x,1])');
+    },
+  },
+  {
+    name: 'filter',
+    on: ['pn', 'po', 'in', 'io'],
+    run: (st) => {
+      // A filter keeps the order and the partitioner.
+      const f =
+        st.shape === 'pn'
+          ? ([, v]: [unknown, number]) => v % 3 !== 0
+          : st.shape === 'po'
+            ? ([k]: [unknown, unknown]) => typeof k !== 'string'
+            : st.shape === 'in'
+              ? (x: number) => x % 2 === 0
+              : (x: unknown) => typeof x !== 'object';
+      return keep(st, st.rdd.filter(f as (x: unknown) => boolean), st.xs.filter(f as (x: unknown) => boolean), `filter(${st.shape})`);
+    },
+  },
+  {
+    name: 'flatMap',
+    on: ['pn', 'in', 'io'],
+    run: (st) => {
+      const o = { ...st, order: st.order.kind === 'exact' ? EXACT : NONE };
+      if (st.shape === 'pn') {
+        const f = ([k, v]: [unknown, number]): Array<[unknown, number]> =>
+          v % 2 === 0
+            ? []
+            : [
+                [k, v],
+                [k, v + 100],
+              ];
+        return keep(o, st.rdd.flatMap(f), st.xs.flatMap(f), 'flatMap(odd v twice)');
+      }
+      if (st.shape === 'in') {
+        const f = (x: number): number[] => [x, x + 1];
+        return keep(o, st.rdd.flatMap(f), st.xs.flatMap(f), 'flatMap([x,x+1])');
+      }
+      const f = (x: unknown): unknown[] => [x, [x]];
+      return keep(o, st.rdd.flatMap(f), st.xs.flatMap(f), 'flatMap([x,[x]])');
+    },
+  },
+  {
+    name: 'flatMapValues',
+    on: ['pn', 'po'],
+    run: (st) => {
+      if (st.shape === 'pn') {
+        const f = (v: number): number[] => (v % 4 === 0 ? [] : [v, -v]);
+        return keep(
+          st,
+          st.rdd.flatMapValues(f),
+          st.xs.flatMap(([k, v]) => f(v).map((w) => [k, w])),
+          'flatMapValues(v,-v)',
+        );
+      }
+      const f = (v: unknown): unknown[] => [v, v];
+      return keep(
+        st,
+        st.rdd.flatMapValues(f),
+        st.xs.flatMap(([k, v]) => f(v).map((w) => [k, w])),
+        'flatMapValues(v,v)',
+      );
+    },
+  },
+  {
+    name: 'keys/values',
+    on: ['pn', 'po'],
+    run: (st, s) => {
+      const o = { ...st, order: st.order.kind === 'exact' ? EXACT : NONE };
+      if (s.a % 2 === 0)
+        return {
+          ...keep(
+            o,
+            st.rdd.keys(),
+            st.xs.map(([k]) => k),
+            'keys()',
+          ),
+          shape: 'io',
+        };
+      return {
+        ...keep(
+          o,
+          st.rdd.values(),
+          st.xs.map(([, v]) => v),
+          'values()',
+        ),
+        shape: st.shape === 'pn' ? 'in' : 'io',
+      };
+    },
+  },
+  {
+    name: 'reduceByKey',
+    weight: 2,
+    on: ['pn'],
+    run: (st, s) => {
+      const p = parts(s.a);
+      const ref = [...groups(st.xs as Array<[unknown, number]>).values()].map(([k, vs]) => [k, vs.reduce((a, b) => a + b)]);
+      return {
+        ...keep(
+          st,
+          st.rdd.reduceByKey((a: number, b: number) => a + b, p),
+          ref,
+          `reduceByKey(+, ${p})`,
+        ),
+        order: NONE,
+      };
+    },
+  },
+  {
+    name: 'foldByKey',
+    on: ['pn'],
+    run: (st, s) => {
+      const p = parts(s.a);
+      const ref = [...groups(st.xs as Array<[unknown, number]>).values()].map(([k, vs]) => [k, vs.reduce((a, b) => a + b, 0)]);
+      return {
+        ...keep(
+          st,
+          st.rdd.foldByKey(0, (a: number, b: number) => a + b, p),
+          ref,
+          `foldByKey(0, +, ${p})`,
+        ),
+        order: NONE,
+      };
+    },
+  },
+  {
+    name: 'aggregateByKey',
+    on: ['pn'],
+    run: (st, s) => {
+      const p = parts(s.a);
+      const rdd = st.rdd.aggregateByKey([0, 0], addInPlace, mergeInPlace, p);
+      const ref = [...groups(st.xs as Array<[unknown, number]>).values()].map(([k, vs]) => [k, [vs.reduce((a, b) => a + b, 0), vs.length]]);
+      return { ...keep(st, rdd, ref, `aggregateByKey([0,0] in place, ${p})`), shape: 'po', order: NONE };
+    },
+  },
+  {
+    name: 'combineByKey',
+    on: ['pn'],
+    run: (st, s) => {
+      const p = parts(s.a);
+      const rdd = st.rdd.combineByKey(
+        (v: number) => v,
+        (c: number, v: number) => Math.max(c, v),
+        (a: number, b: number) => Math.max(a, b),
+        p,
+      );
+      const ref = [...groups(st.xs as Array<[unknown, number]>).values()].map(([k, vs]) => [k, Math.max(...vs)]);
+      return { ...keep(st, rdd, ref, `combineByKey(max, ${p})`), order: NONE };
+    },
+  },
+  {
+    name: 'groupByKey',
+    weight: 2,
+    on: ['pn', 'po'],
+    run: (st, s) => {
+      const p = parts(s.a);
+      const g = [...groups(st.xs as Array<[unknown, unknown]>).values()];
+      if (st.shape === 'pn' && s.b % 2 === 0) {
+        // The values of a group come in no fixed order: sorted, they are the model's.
+        const rdd = st.rdd.groupByKey(p).mapValues((vs: any) => [...(vs as number[])].sort((a, b) => a - b));
+        const ref = g.map(([k, vs]) => [k, [...(vs as number[])].sort((a, b) => a - b)]);
+        return { ...keep(st, rdd, ref, `groupByKey(${p}).mapValues(sorted)`), shape: 'po', order: NONE };
+      }
+      const rdd = st.rdd.groupByKey(p).mapValues((vs: unknown[]) => vs.length);
+      return {
+        ...keep(
+          st,
+          rdd,
+          g.map(([k, vs]) => [k, vs.length]),
+          `groupByKey(${p}).mapValues(length)`,
+        ),
+        shape: 'pn',
+        strict: true,
+        order: NONE,
+      };
+    },
+  },
+  {
+    name: 'partitionBy',
+    on: ['pn', 'po'],
+    run: (st, s) => ({ ...keep(st, st.rdd.partitionBy(1 + (s.a % 6)), st.xs, `partitionBy(${1 + (s.a % 6)})`), order: NONE }),
+  },
+  {
+    name: 'join',
+    weight: 2,
+    on: ['pn', 'po'],
+    when: (st, env) => joinSize(st.xs as Array<[unknown, unknown]>, env.otherXs) < 20_000,
+    run: (st, s, env) => {
+      const kind = st.shape === 'pn' ? s.a % 6 : s.a % 5;
+      const [left, right, how] = coPartitioned(st, env, s.b);
+      // Co-partitioned inputs join narrow only under their own partitioner (no count given, as Spark's default).
+      const p = how === '' ? parts(s.a >> 3) : undefined;
+      const xs = st.xs as Array<[unknown, unknown]>;
+      const gy = groups(env.otherXs);
+      const gx = groups(xs);
+      const inner: unknown[] = [];
+      const leftOnly: unknown[] = [];
+      for (const [k, v] of xs) {
+        const ws = gy.get(id(k))?.[1] ?? [];
+        for (const w of ws) inner.push([k, [v, w]]);
+        if (ws.length === 0) leftOnly.push([k, [v, null]]);
+      }
+      const rightOnly = env.otherXs.filter(([k]) => !gx.has(id(k))).map(([k, w]) => [k, [null, w]]);
+      const out = { ...st, shape: 'po' as const, order: NONE };
+      switch (kind) {
+        case 0:
+          return keep(out, left.join(right, p), inner, `join(other, ${p})${how}`);
+        case 1:
+          return keep(out, left.leftOuterJoin(right, p), [...inner, ...leftOnly], `leftOuterJoin(other, ${p})${how}`);
+        case 2:
+          return keep(out, left.rightOuterJoin(right, p), [...inner, ...rightOnly], `rightOuterJoin(other, ${p})${how}`);
+        case 3:
+          return keep(out, left.fullOuterJoin(right, p), [...inner, ...leftOnly, ...rightOnly], `fullOuterJoin(other, ${p})${how}`);
+        case 4: {
+          const ref = [...new Set([...gx.keys(), ...gy.keys()])].map((k) => [
+            (gx.get(k) ?? gy.get(k))![0],
+            [gx.get(k)?.[1].length ?? 0, gy.get(k)?.[1].length ?? 0],
+          ]);
+          const rdd = left.cogroup(right, p).mapValues(([a, b]: [unknown[], unknown[]]) => [a.length, b.length]);
+          return keep(out, rdd, ref, `cogroup(other, ${p}).mapValues(lengths)${how}`);
+        }
+        default: {
+          const srt = (vs: number[]): number[] => [...vs].sort((a, b) => a - b);
+          const ref = [...new Set([...gx.keys(), ...gy.keys()])].map((k) => [
+            (gx.get(k) ?? gy.get(k))![0],
+            [srt((gx.get(k)?.[1] ?? []) as number[]), srt(gy.get(k)?.[1] ?? [])],
+          ]);
+          const rdd = left
+            .cogroup(right, p)
+            .mapValues(([a, b]: any) => [[...(a as number[])].sort((x, y) => x - y), [...(b as number[])].sort((x, y) => x - y)]);
+          return keep(out, rdd, ref, `cogroup(other, ${p}).mapValues(sorted)${how}`);
+        }
+      }
+    },
+  },
+  {
+    // PageRank's loop: links partitioned and cached (as columns, for int32 keys and number values), joined with a
+    // co-partitioned right side (cached too, or read as pairs), its values alone or its pairs.
+    name: 'cached co-partitioned join',
+    on: ['pn'],
+    weight: 4,
+    when: (st, env) => joinSize(st.xs as Array<[unknown, unknown]>, env.otherXs) < 20_000,
+    run: (st, s, env) => {
+      let left = st.rdd.partitioner !== undefined ? st.rdd : st.rdd.partitionBy(1 + (s.b % 5));
+      // Only what this step persists is unpersisted between the runs: a local checkpoint's blocks are its data
+      // (unpersisting it loses them, as in Spark).
+      if (left.getStorageLevel().name === 'NONE') env.persisted.push((left = left.cache()));
+      let right = env.other.partitionBy(left.partitioner!);
+      if (s.b % 2 === 1) env.persisted.push((right = right.cache()));
+      const gy = groups(env.otherXs);
+      const inner = (st.xs as Array<[unknown, number]>).flatMap(([k, v]) => (gy.get(id(k))?.[1] ?? []).map((w) => [k, [v, w]]));
+      const how = `(left cached${s.b % 2 === 1 ? ', right cached' : ''})`;
+      if (s.a % 2 === 0)
+        return {
+          ...keep(
+            st,
+            left.join(right).values(),
+            inner.map(([, vw]) => vw),
+            `join(other) ${how}.values()`,
+          ),
+          order: NONE,
+          strict: st.strict,
+        };
+      return { ...keep(st, left.join(right), inner, `join(other) ${how}`), shape: 'po', order: NONE };
+    },
+  },
+  {
+    // A reduce ending with its groups as columns, mapped and cached from them (PageRank's ranks).
+    name: 'reduce, mapValues, cache',
+    on: ['pn'],
+    weight: 3,
+    run: (st, s, env) => {
+      const p = parts(s.a);
+      const rdd = st.rdd
+        .reduceByKey((a: number, b: number) => a + b, p)
+        .mapValues((v: number) => v * 2 + 1)
+        .cache();
+      env.persisted.push(rdd);
+      const ref = [...groups(st.xs as Array<[unknown, number]>).values()].map(([k, vs]) => [k, vs.reduce((a, b) => a + b) * 2 + 1]);
+      return { ...keep(st, rdd, ref, `reduceByKey(+, ${p}).mapValues(2v+1).cache()`), order: NONE };
+    },
+  },
+  {
+    name: 'custom partitioner',
+    on: ['pn', 'po'],
+    run: (st, s) => {
+      // A user's partitioner: ints by their value, every other key in partition 0.
+      const partitioner = { numPartitions: 3, getPartition: (k: unknown) => (typeof k === 'number' && Number.isInteger(k) ? Math.abs(k) % 3 : 0) };
+      if (s.a % 2 === 0) return { ...keep(st, st.rdd.partitionBy(partitioner), st.xs, 'partitionBy(custom 3)'), order: NONE };
+      const asc = s.b % 2 === 0;
+      return {
+        ...keep(st, st.rdd.repartitionAndSortWithinPartitions(partitioner, asc), st.xs, `repartitionAndSortWithinPartitions(custom 3, ${asc})`),
+        order: NONE,
+      };
+    },
+  },
+  {
+    name: 'mapPartitions',
+    on: ['pn'],
+    run: (st) => {
+      // Keys unchanged, so it may say it keeps the partitioner (a join after it stays narrow).
+      const rdd = st.rdd.mapPartitions((it: Iterable<[unknown, number]>) => {
+        const out: Array<[unknown, number]> = [];
+        for (const [k, v] of it) out.push([k, v - 2]);
+        return out;
+      }, true);
+      return keep(
+        st,
+        rdd,
+        st.xs.map(([k, v]) => [k, v - 2]),
+        'mapPartitions([k,v-2], preservesPartitioning)',
+      );
+    },
+  },
+  {
+    name: 'cartesian',
+    on: ['pn', 'po', 'in', 'io'],
+    when: (st, env) => st.xs.length * env.otherXs.length <= 5000,
+    run: (st, _s, env) => {
+      const ref = st.xs.flatMap((x) => env.otherXs.map((y) => [x, y]));
+      return { ...keep(st, st.rdd.cartesian(env.other), ref, 'cartesian(other)'), shape: 'po', order: NONE };
+    },
+  },
+  {
+    name: 'union',
+    on: ['pn', 'in', 'io'],
+    run: (st, s, env) => {
+      if (st.shape === 'pn' && s.a % 2 === 0 && st.rdd.partitioner !== undefined) {
+        // Both sides partitioned alike: the partitioner-aware union, partition i of each side together.
+        const rdd = st.rdd.union(env.other.partitionBy(st.rdd.partitioner));
+        return { ...keep(st, rdd, [...st.xs, ...env.otherXs], 'union(other.partitionBy(same))'), order: NONE };
+      }
+      const [rdd, ys, label] =
+        st.shape === 'pn'
+          ? [env.other, env.otherXs, 'other']
+          : st.shape === 'in'
+            ? [env.other.values(), env.otherXs.map(([, v]) => v), 'other.values()']
+            : [env.other.keys(), env.otherXs.map(([k]) => k), 'other.keys()'];
+      return { ...keep(st, st.rdd.union(rdd), [...st.xs, ...ys], `union(${label})`), order: st.order.kind === 'exact' ? EXACT : NONE };
+    },
+  },
+  {
+    name: 'distinct',
+    on: ['pn', 'po', 'in', 'io'],
+    run: (st, s) => ({ ...keep(st, st.rdd.distinct(parts(s.a)), uniq(st.xs), `distinct(${parts(s.a)})`), order: NONE, strict: false }),
+  },
+  {
+    name: 'subtract',
+    on: ['pn', 'po', 'in', 'io'],
+    run: (st, s, env) => {
+      const p = parts(s.a);
+      if (st.shape === 'po' || (st.shape === 'pn' && s.b % 2 === 0)) {
+        const ks = new Set(env.otherXs.map(([k]) => id(k)));
+        return {
+          ...keep(
+            st,
+            st.rdd.subtractByKey(env.other, p),
+            st.xs.filter(([k]) => !ks.has(id(k))),
+            `subtractByKey(other, ${p})`,
+          ),
+          order: NONE,
+        };
+      }
+      const [rdd, ys] = otherAsShape(st.shape, env);
+      const inY = new Set(ys.map(id));
+      return {
+        ...keep(
+          st,
+          st.rdd.subtract(rdd, p),
+          st.xs.filter((x) => !inY.has(id(x))),
+          `subtract(other, ${p})`,
+        ),
+        order: NONE,
+        // Elements are keys here: equal ones (-0 and 0, objects in another property order) come out as the one
+        // object that stands for them all, as in Spark's SubtractedRDD (its map keeps the first key of a group).
+        strict: false,
+      };
+    },
+  },
+  {
+    name: 'intersection',
+    on: ['pn', 'in', 'io'],
+    run: (st, s, env) => {
+      const p = parts(s.a);
+      const [rdd, ys] = otherAsShape(st.shape, env);
+      const inY = new Set(ys.map(id));
+      return {
+        ...keep(st, st.rdd.intersection(rdd, p), uniq(st.xs.filter((x) => inY.has(id(x)))), `intersection(other, ${p})`),
+        order: NONE,
+        strict: false,
+      };
+    },
+  },
+  {
+    name: 'sort',
+    weight: 2,
+    on: ['pn', 'po', 'in', 'io'],
+    run: (st, s) => {
+      const asc = s.a % 2 === 0;
+      const p = parts(s.a >> 1);
+      if ((st.shape === 'pn' || st.shape === 'po') && s.b % 2 === 0) {
+        const m = sortModel(st.xs, (x) => x[0], asc);
+        return { ...keep(st, st.rdd.sortByKey(asc, p), m.xs, `sortByKey(${asc}, ${p})`), order: m.order };
+      }
+      const by = st.shape === 'pn' ? ([, v]: [unknown, number]) => v : st.shape === 'po' ? ([, v]: [unknown, unknown]) => v : (x: unknown) => x;
+      const m = sortModel(st.xs, by, asc);
+      return { ...keep(st, st.rdd.sortBy(by as (x: unknown) => unknown, asc, p), m.xs, `sortBy(${st.shape}, ${asc}, ${p})`), order: m.order };
+    },
+  },
+  {
+    name: 'coalesce/repartition',
+    on: ['pn', 'po', 'in', 'io'],
+    run: (st, s) => {
+      const n = 1 + (s.a % 6);
+      if (s.b % 2 === 0) return { ...keep(st, st.rdd.coalesce(n), st.xs, `coalesce(${n})`), order: st.order.kind === 'none' ? NONE : st.order };
+      return { ...keep(st, st.rdd.repartition(n), st.xs, `repartition(${n})`), order: NONE };
+    },
+  },
+  {
+    name: 'zipWithIndex',
+    on: ['pn', 'po', 'in', 'io'],
+    when: (st) => st.order.kind === 'exact',
+    run: (st) => ({
+      ...keep(
+        st,
+        st.rdd.zipWithIndex(),
+        st.xs.map((x, i) => [x, i]),
+        'zipWithIndex()',
+      ),
+      shape: 'pn',
+      strict: true,
+    }),
+  },
+  {
+    name: 'persist',
+    weight: 2,
+    on: ['pn', 'po', 'in', 'io'],
+    run: (st, s, env) => {
+      const level = LEVELS[s.a % LEVELS.length];
+      // An RDD's level is set once (Spark's rule): persisting again, the program persists a step after it.
+      const base = st.rdd.getStorageLevel().name === 'NONE' ? st.rdd : st.rdd.filter(() => true);
+      const rdd = level === undefined ? base.cache() : base.persist(level);
+      env.persisted.push(rdd);
+      return keep(st, rdd, st.xs, level === undefined ? 'cache()' : `persist(${level.name})`);
+    },
+  },
+  {
+    name: 'checkpoint',
+    on: ['pn', 'po', 'in', 'io'],
+    run: (st, s, env) => {
+      // A fresh RDD to mark: checkpointing one the program already ran is not the point here.
+      const rdd = st.rdd.filter(() => true);
+      // A local checkpoint dies with its worker (Spark's rule): a program that loses workers checkpoints reliably.
+      const local = s.a % 2 === 0 && !env.losesWorkers;
+      if (local) rdd.localCheckpoint();
+      else rdd.checkpoint();
+      return keep(st, rdd, st.xs, local ? 'localCheckpoint()' : 'checkpoint()');
+    },
+  },
+];
+
+/** Indexes into STEPS, each as often as its weight. */
+const PICKS: readonly number[] = STEPS.flatMap((d, i) => Array.from({ length: d.weight ?? 1 }, () => i));
+
+function otherAsShape(shape: Shape, env: Env): [RDD<any>, readonly unknown[]] {
+  if (shape === 'pn' || shape === 'po') return [env.other, env.otherXs];
+  if (shape === 'in') return [env.other.values(), env.otherXs.map(([, v]) => v)];
+  return [env.other.keys(), env.otherXs.map(([k]) => k)];
+}
+
+// ---- actions -----------------------------------------------------------------------------------------------------
+
+interface ActionDef {
+  readonly name: string;
+  readonly on: readonly Shape[];
+  run(rdd: RDD<any>, arg: number, xs: readonly any[]): Promise<unknown>;
+  check(got: unknown, st: State, arg: number, what: string): void;
+}
+
+const sortedIds = (xs: readonly unknown[]): string[] => xs.map(id).sort();
+
+const numId = (v: unknown): string => (Object.is(v, -0) ? '-0' : id(v));
+
+/** An element's identity for comparing results: keys structurally, the numbers of a strict state bit for bit. */
+function elemId(st: State): (x: any) => string {
+  if (!st.strict) return id;
+  if (st.shape === 'pn') return (x) => (Array.isArray(x) && x.length === 2 ? `${id(x[0])}|${numId(x[1])}` : id(x));
+  if (st.shape === 'in') return numId;
+  return id;
+}
+
+function checkCollected(got: readonly unknown[], st: State, what: string): void {
+  const eid = elemId(st);
+  if (st.order.kind === 'exact') expect(got.map(eid), what).toEqual(st.xs.map(eid));
+  else {
+    if (st.order.kind === 'sorted')
+      expect(
+        got.map((x) => id((st.order as { by: (x: unknown) => unknown }).by(x))),
+        `${what} (sort keys)`,
+      ).toEqual(st.xs.map((x) => id(st.order.kind === 'sorted' ? st.order.by(x) : x)));
+    expect(got.map(eid).sort(), what).toEqual(st.xs.map(eid).sort());
+  }
+}
+
+function lookupKey(xs: readonly any[], arg: number): unknown {
+  return xs.length === 0 || arg % 5 === 0 ? 'no such key' : twin(xs[arg % xs.length][0]);
+}
+
+export const ACTIONS: readonly ActionDef[] = [
+  {
+    name: 'collect',
+    on: ['pn', 'po', 'in', 'io'],
+    run: (rdd) => rdd.collect(),
+    check: (got, st, _arg, what) => checkCollected(got as unknown[], st, what),
+  },
+  {
+    name: 'count',
+    on: ['pn', 'po', 'in', 'io'],
+    run: (rdd) => rdd.count(),
+    check: (got, st, _arg, what) => expect(got, what).toBe(st.xs.length),
+  },
+  {
+    name: 'collectAsMap',
+    on: ['pn', 'po'],
+    run: (rdd) => rdd.collectAsMap(),
+    check: (got, st, _arg, what) => {
+      const m = got as Map<unknown, unknown>;
+      const g = groups(st.xs as Array<[unknown, unknown]>);
+      expect(sortedIds([...m.keys()]), `${what} (keys)`).toEqual([...g.keys()].sort());
+      for (const [k, v] of m) {
+        const vs = g.get(id(k))![1];
+        // In partition order a later value replaces an earlier one; a hash-partitioned RDD's order is not fixed.
+        const vid = st.strict && st.shape === 'pn' ? numId : id;
+        if (st.order.kind === 'exact') expect(vid(v), `${what} (value of ${id(k)})`).toBe(vid(vs[vs.length - 1]));
+        else expect(vs.map(vid), `${what} (value of ${id(k)})`).toContain(vid(v));
+      }
+    },
+  },
+  {
+    name: 'countByKey',
+    on: ['pn', 'po'],
+    run: (rdd) => rdd.countByKey(),
+    check: (got, st, _arg, what) => {
+      const m = got as Map<unknown, number>;
+      const want = [...groups(st.xs as Array<[unknown, unknown]>).entries()].map(([k, [, vs]]) => `${k}=${vs.length}`).sort();
+      expect([...m].map(([k, n]) => `${id(k)}=${n}`).sort(), what).toEqual(want);
+    },
+  },
+  {
+    name: 'reduce',
+    on: ['in'],
+    run: (rdd) => rdd.reduce((a: number, b: number) => a + b).catch((e: Error) => ({ rejected: e.message })),
+    check: (got, st, _arg, what) => {
+      if (st.xs.length === 0) expect(got, what).toMatchObject({ rejected: expect.stringMatching(/empty/) });
+      else expect(got, what).toBe((st.xs as number[]).reduce((a, b) => a + b));
+    },
+  },
+  {
+    name: 'take',
+    on: ['pn', 'po', 'in', 'io'],
+    run: (rdd, arg) => rdd.take(arg % 12),
+    check: (got, st, arg, what) => {
+      const xs = got as unknown[];
+      const n = arg % 12;
+      expect(xs.length, what).toBe(Math.min(n, st.xs.length));
+      if (st.order.kind === 'exact') expect(xs.map(id), what).toEqual(st.xs.slice(0, n).map(id));
+      else if (st.order.kind === 'sorted') {
+        const by = st.order.by;
+        expect(
+          xs.map((x) => id(by(x))),
+          what,
+        ).toEqual(st.xs.slice(0, n).map((x) => id(by(x))));
+      }
+      // Always a part of the whole.
+      const left = new Map<string, number>();
+      for (const x of st.xs) left.set(id(x), (left.get(id(x)) ?? 0) + 1);
+      for (const x of xs) {
+        expect(left.get(id(x)) ?? 0, `${what}: ${id(x)} taken more often than it is in the model`).toBeGreaterThan(0);
+        left.set(id(x), left.get(id(x))! - 1);
+      }
+    },
+  },
+  {
+    name: 'countByValue',
+    on: ['pn', 'po', 'in', 'io'],
+    run: (rdd) => rdd.countByValue(),
+    check: (got, st, _arg, what) => {
+      const counts = new Map<string, number>();
+      for (const x of st.xs) counts.set(id(x), (counts.get(id(x)) ?? 0) + 1);
+      expect([...(got as Map<unknown, number>)].map(([x, n]) => `${id(x)}=${n}`).sort(), what).toEqual(
+        [...counts].map(([x, n]) => `${x}=${n}`).sort(),
+      );
+    },
+  },
+  {
+    name: 'takeOrdered/top',
+    on: ['in', 'io'],
+    run: (rdd, arg) => (arg % 2 === 0 ? rdd.takeOrdered(arg % 9) : rdd.top(arg % 9)),
+    check: (got, st, arg, what) => {
+      const want = [...st.xs].sort((a, b) => (arg % 2 === 0 ? 1 : -1) * modelCompare(a, b)).slice(0, arg % 9);
+      expect((got as unknown[]).map(id), what).toEqual(want.map(id));
+    },
+  },
+  {
+    name: 'aggregate',
+    on: ['in'],
+    run: (rdd) => rdd.aggregate([0, 0], addInPlace, mergeInPlace),
+    check: (got, st, _arg, what) => expect(got, what).toEqual([(st.xs as number[]).reduce((a, b) => a + b, 0), st.xs.length]),
+  },
+  {
+    name: 'lookup',
+    on: ['pn', 'po'],
+    run: (rdd, arg, xs) => rdd.lookup(lookupKey(xs, arg)),
+    check: (got, st, arg, what) => {
+      const key = id(lookupKey(st.xs, arg));
+      const vid = st.strict && st.shape === 'pn' ? numId : id;
+      const want = st.xs.filter(([k]) => id(k) === key).map(([, v]) => vid(v));
+      expect((got as unknown[]).map(vid).sort(), what).toEqual(want.sort());
+    },
+  },
+];
+
+// ---- programs ----------------------------------------------------------------------------------------------------
+
+const source = (maxN: number): fc.Arbitrary<Source> =>
+  fc.record({
+    // Mostly small (empty partitions, more slices than elements); sometimes long enough for the column paths
+    // (a result partition of 512 pairs or more travels as columns).
+    n: fc.oneof({ arbitrary: fc.integer({ min: 0, max: 40 }), weight: 3 }, { arbitrary: fc.integer({ min: 0, max: maxN }), weight: 1 }),
+    slices: fc.integer({ min: 1, max: 8 }),
+    seed: fc.integer(),
+    distinct: fc.oneof(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 300 }), fc.integer({ min: 1, max: 3000 })),
+  });
+
+/** A random program; `maxN` bounds a source's length. */
+export function programs(maxN = 2500, maxSteps = 8): fc.Arbitrary<Program> {
+  return fc.record({
+    keys: fc.constantFrom<KeyKind>('int', 'int', 'latin1', 'latin1', 'string', 'float', 'mixed'),
+    src: source(maxN),
+    other: source(Math.min(maxN, 600)),
+    steps: fc.array(fc.record({ op: fc.nat(1000), a: fc.nat(1000), b: fc.nat(1000) }), { minLength: 1, maxLength: maxSteps }),
+    action: fc.nat(ACTIONS.length * 4 - 1),
+    actionArg: fc.nat(1000),
+    unpersist: fc.boolean(),
+  });
+}
+
+/** What a built program does: its state after the steps, its action, and its description. */
+export interface Built {
+  readonly st: State;
+  readonly action: ActionDef;
+  readonly what: string;
+  readonly env: Env;
+}
+
+/** Builds the program's RDDs on `sc` and its model. */
+export function build(sc: Context, prog: Program, losesWorkers = false): Built {
+  // The same key pool for both sources (seeded by the first), and no larger than the first, so that joins match.
+  const distinct = Math.min(prog.src.distinct, Math.max(1, prog.src.n));
+  const xs = sourceData(prog.keys, prog.src, prog.src.seed ^ 0x5bd1e995, distinct);
+  const otherXs = sourceData(prog.keys, prog.other, prog.src.seed ^ 0x5bd1e995, distinct);
+  const env: Env = { sc, other: sc.parallelize(otherXs, prog.other.slices), otherXs, persisted: [], states: [], losesWorkers };
+  let st: State = { rdd: sc.parallelize(xs, prog.src.slices), xs, shape: 'pn', order: EXACT, strict: true };
+  const labels = [
+    `parallelize(${prog.keys} keys, n=${prog.src.n}, distinct=${distinct}, slices=${prog.src.slices}; other n=${prog.other.n}, slices=${prog.other.slices})`,
+  ];
+  for (const s of prog.steps) {
+    const fits = (d: StepDef): boolean => d.on.includes(st.shape) && (d.when?.(st, env) ?? true);
+    const first = STEPS[PICKS[s.op % PICKS.length]!]!;
+    const can = STEPS.filter(fits);
+    const def = fits(first) ? first : can[s.op % can.length]!;
+    const next = def.run(st, s, env);
+    labels.push(next.label);
+    st = { rdd: next.rdd, xs: next.xs, shape: next.shape, order: next.order, strict: next.strict };
+    env.states.push(st);
+  }
+  const acts = ACTIONS.filter((a) => a.on.includes(st.shape));
+  const action = ACTIONS[prog.action % ACTIONS.length]!.on.includes(st.shape)
+    ? ACTIONS[prog.action % ACTIONS.length]!
+    : acts[prog.action % acts.length]!;
+  labels.push(`${action.name}(${action.name === 'take' ? prog.actionArg % 12 : ''})`);
+  return { st, action, what: labels.join(' -> '), env };
+}
+
+/** Runs the program once in `sc` and checks its result against the model (`losesWorkers`: no local checkpoints). */
+export async function runOnce(sc: Context, prog: Program, losesWorkers = false): Promise<string> {
+  const { st, action, what } = build(sc, prog, losesWorkers);
+  action.check(await action.run(st.rdd, prog.actionArg, st.xs), st, prog.actionArg, what);
+  return what;
+}
+
+/**
+ * Runs the program twice in `sc` (the second run reads the first one's caches and shuffle outputs, or recomputes
+ * them when the program unpersists in between) and checks both results against the model.
+ */
+export async function runTwice(sc: Context, prog: Program): Promise<string> {
+  const { st, action, what, env } = build(sc, prog);
+  action.check(await action.run(st.rdd, prog.actionArg, st.xs), st, prog.actionArg, `${what} [first run]`);
+  if (prog.unpersist) for (const r of env.persisted) r.unpersist();
+  action.check(await action.run(st.rdd, prog.actionArg, st.xs), st, prog.actionArg, `${what} [second run${prog.unpersist ? ', unpersisted' : ''}]`);
+  // Each step's RDD read again after the runs: its cached inputs are read now (an action after a shuffle reuses the
+  // shuffle's outputs instead, so the runs above may never have read them back).
+  for (const [i, mid] of env.states.entries()) checkCollected(await mid.rdd.collect(), mid, `${what} [step ${i + 1} collected after the runs]`);
+  return what;
+}
+
+/** A context for the random programs, with a checkpoint folder of its own (removed at the end). */
+export function useFuzzContext(options: ContextOptions): () => Context {
+  let sc: Context | undefined;
+  let dir: string | undefined;
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-fuzz-'));
+    sc = new Context({ progress: false, hints: false, ui: false, ...options });
+    sc.setCheckpointDir(dir);
+  });
+  afterAll(async () => {
+    await sc?.stop();
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  });
+  return () => sc!;
+}
