@@ -22,7 +22,8 @@ const TIMEOUT = Math.max(180_000, RUNS * 4_000);
 const SEED = process.env.RANDOM_WINDOWS_SEED === undefined ? {} : { seed: Number(process.env.RANDOM_WINDOWS_SEED) };
 type Key = string | number;
 type Rec = [Key, number];
-type Batches = readonly (readonly Rec[])[];
+/** The records of each batch time ((i + 1) * I); null where no batch ran (the driver was down). */
+type Batches = readonly (readonly Rec[] | null)[];
 type Out = Array<[number, unknown[]]>;
 
 /** The operations a program draws its outputs from, with their window and slide in batches. */
@@ -88,7 +89,7 @@ const jsonKey = (k: unknown): string => JSON.stringify(k);
 
 /** Records of the batches in (t - windowMs, t]. */
 function inWindow(batches: Batches, t: number, windowMs: number): Rec[] {
-  return batches.flatMap((b, i) => ((i + 1) * I > t - windowMs && (i + 1) * I <= t ? b : []));
+  return batches.flatMap((b, i) => ((i + 1) * I > t - windowMs && (i + 1) * I <= t ? (b ?? []) : []));
 }
 
 function sumByKey(recs: readonly Rec[]): Rec[] {
@@ -122,10 +123,14 @@ const MAP_INITIAL: Rec[] = [
   [1, 2],
 ];
 
-/** State after each batch (index i: time (i + 1) * I), per updateStateByKey's documented semantics. */
-function updateModel(batches: Batches, initial: boolean): Rec[][] {
+/**
+ * State after each batch (index i: time (i + 1) * I), per updateStateByKey's documented semantics; null where no
+ * batch ran (docs/streaming.md: kindling goes on from the next batch time, the state as it was).
+ */
+function updateModel(batches: Batches, initial: boolean): (Rec[] | null)[] {
   let state = new Map<string, Rec>(initial ? UPDATE_INITIAL.map((r) => [jsonKey(r[0]), r]) : []);
   return batches.map((b) => {
+    if (b === null) return null;
     const values = new Map<string, [Key, number[]]>();
     for (const [k, v] of b) {
       const e = values.get(jsonKey(k)) ?? [k, []];
@@ -144,9 +149,10 @@ function updateModel(batches: Batches, initial: boolean): Rec[][] {
 }
 
 /** mapWithState per record (Spark's): [mapped values, snapshot] after each batch. */
-function mapWithStateModel(batches: Batches, initial: boolean, timeoutMs: number | undefined): Array<[Array<[Key, number | string]>, Rec[]]> {
+function mapWithStateModel(batches: Batches, initial: boolean, timeoutMs: number | undefined): Array<[Array<[Key, number | string]>, Rec[]] | null> {
   const st = new Map<string, [Key, number, number]>(initial ? MAP_INITIAL.map(([k, v]) => [jsonKey(k), [k, v, I]]) : []);
   return batches.map((b, i) => {
+    if (b === null) return null;
     const now = (i + 1) * I;
     const out: Array<[Key, number | string]> = [];
     for (const [k, v] of b) {
@@ -199,8 +205,13 @@ interface Group {
 const same = (base: DStream<unknown>) => base;
 const one = (build: Group['build'], output: Output): Group => ({ build, outputs: [output] });
 
-/** The outputs of one op, with their model over `batches`. */
+/** The outputs of one op, with their model over `batches`: nothing at a time no batch ran. */
 function outputsOf(o: Op, batches: Batches): Group {
+  const g = opOutputs(o, batches);
+  return { ...g, outputs: g.outputs.map((out) => ({ ...out, model: (t: number) => (batches[t / I - 1] === null ? undefined : out.model(t)) })) };
+}
+
+function opOutputs(o: Op, batches: Batches): Group {
   const sorted = (xs: unknown[]) => sortedPairs(xs);
   const nonZero = (xs: unknown[]) => sortedPairs((xs as Rec[]).filter(([, n]) => n !== 0));
   switch (o.op) {
@@ -398,6 +409,73 @@ function expectModel(outputs: Output[], got: Out[], lastMs: number, times: (o: O
   });
 }
 
+/**
+ * Where runs stop: after batch `at` (modulo the batches), cleanly or by a failed output (`ahead`: the next batch was
+ * cut too, so two batches are uncommitted); `down` batch times pass before the next run starts.
+ */
+const stopsArb: fc.Arbitrary<Stop[]> = fc.array(
+  fc.record({ at: fc.nat(), failed: fc.boolean(), failFirst: fc.boolean(), ahead: fc.boolean(), down: fc.nat({ max: 2 }) }),
+  {
+    minLength: 1,
+    maxLength: 3,
+  },
+);
+
+type Stop = { at: number; failed: boolean; failFirst: boolean; ahead: boolean; down: number };
+
+interface Run {
+  clockMs: number;
+  /** Batches of the previous run cut and not committed: run again first. */
+  replayMs: number[];
+  /** Each step runs a slot's batch, or a failing batch and the one cut ahead of it. */
+  steps: Array<{ push: number[]; fails?: number }>;
+  failAt?: number;
+  failFirst: boolean;
+  ahead: boolean;
+  /** Slots that pass while the driver is down after this run: their records wait for the next run's first batch. */
+  downSlots: number[];
+}
+
+/** The runs of a program stopped at `stops`, and the batches that ran (their records; null while down). */
+function schedule(slots: Batches, stops: readonly Stop[]): { runs: Run[]; batches: Batches } {
+  const n = slots.length;
+  const ends = [...new Map(stops.map((st): [number, Stop] => [1 + (st.at % (n - 1)), st])).entries()].sort(([a], [b]) => a - b);
+  const batches: (Rec[] | null)[] = slots.map((b) => [...(b ?? [])]);
+  const runs: Run[] = [];
+  let slot = 0;
+  let replayMs: number[] = [];
+  for (const [end, st] of [...ends, [n, undefined] as [number, Stop | undefined]]) {
+    if (end <= slot && st !== undefined) continue;
+    const run: Run = { clockMs: slot * I, replayMs, steps: [], failFirst: st?.failFirst ?? false, ahead: false, downSlots: [] };
+    replayMs = [];
+    while (slot < end) {
+      if (slot === end - 1 && st?.failed) {
+        const ahead = st.ahead && slot + 1 < n - 1;
+        const push = ahead ? [slot, slot + 1] : [slot];
+        run.failAt = (slot + 1) * I;
+        run.ahead = ahead;
+        run.steps.push({ push, fails: run.failAt });
+        replayMs = push.map((p) => (p + 1) * I);
+        slot += push.length;
+      } else {
+        run.steps.push({ push: [slot] });
+        slot++;
+      }
+    }
+    if (st !== undefined) {
+      // Down time: never the last batch, so a run follows and reads what arrived meanwhile.
+      for (let d = 0; d < st.down && slot < n - 1; d++) {
+        run.downSlots.push(slot);
+        batches[slot + 1] = [...batches[slot]!, ...batches[slot + 1]!];
+        batches[slot] = null;
+        slot++;
+      }
+    }
+    runs.push(run);
+  }
+  return { runs, batches };
+}
+
 describe('random windowed and stateful programs against a model (manual clock, property)', () => {
   const { sc, dir } = useStreamingContext();
   let folders = 0;
@@ -431,67 +509,68 @@ describe('random windowed and stateful programs against a model (manual clock, p
   );
 
   it(
-    'stopped at a random batch (cleanly, or by a failed output) and restarted with getOrCreate, the outputs go on as the model',
+    'stopped at random batches (cleanly, by a failed output, with down time) and restarted with getOrCreate, the outputs go on as the model',
     async () => {
       await fc.assert(
-        fc.asyncProperty(
-          batchesArb,
-          fc.array(opArb, { minLength: 1, maxLength: 4 }),
-          fc.record({ at: fc.nat(), failed: fc.boolean(), failFirst: fc.boolean() }),
-          async (batches, ops, stop) => {
-            const groups = ops.map((o) => outputsOf(o, batches));
-            const at = 1 + (stop.at % (batches.length - 1)); // batches run by the first run: 1 .. n - 1
-            const folder = path.join(dir(), `restart-${folders++}`);
-            const log: Rec[] = [];
-            const failAt = stop.failed ? at * I : undefined;
-            const runs: Out[][] = [];
-            const program = (clock: ManualClock, run: number) => (): StreamingContext => {
+        fc.asyncProperty(batchesArb, fc.array(opArb, { minLength: 1, maxLength: 4 }), stopsArb, async (slots, ops, stops) => {
+          const plan = schedule(slots, stops);
+          const groups = ops.map((o) => outputsOf(o, plan.batches));
+          const folder = path.join(dir(), `restart-${folders++}`);
+          const log: Rec[] = [];
+          const runs: Out[][] = [];
+          const failed = new Map<number, number>(); // failed batch ms -> run
+          for (const [r, run] of plan.runs.entries()) {
+            const clock = new ManualClock(run.clockMs);
+            const ssc = StreamingContext.getOrCreate(folder, () => {
               const ssc = new StreamingContext(sc(), { batchInterval: I, clock });
               const pairs = ssc.source(brokerSource(log));
-              // The failing output: first or last of the batch's outputs, in the first run only.
+              const ahead = run.failAt === undefined || !run.ahead ? undefined : batchSubmitted(ssc, run.failAt + I);
+              // The failing output, first or last of the batch's outputs; cutting ahead, it waits for the next
+              // batch's cut, so that batch is uncommitted too.
               const fail = () =>
-                pairs.foreachRDD((_rdd, t) => {
-                  if (run === 0 && t.ms === failAt) throw new Error(`crash at ${t.ms}`);
+                pairs.foreachRDD(async (_rdd, t) => {
+                  if (t.ms !== run.failAt) return;
+                  await ahead;
+                  throw new Error(`crash at ${t.ms}`);
                 });
-              if (stop.failFirst) fail();
+              if (run.failFirst) fail();
               runs.push(buildAll(groups, pairs, ssc));
-              if (!stop.failFirst) fail();
+              if (!run.failFirst) fail();
               return ssc;
-            };
-            const clock1 = new ManualClock(0);
-            const first = StreamingContext.getOrCreate(folder, program(clock1, 0));
-            await first.start();
-            try {
-              for (let i = 0; i < at; i++) {
-                log.push(...batches[i]!);
-                if (i === at - 1 && failAt !== undefined) await expect(tickBatches(first, clock1, 1)).rejects.toThrow(/crash at/);
-                else await tickBatches(first, clock1, 1);
-              }
-            } finally {
-              await first.stop({ stopContext: false });
-            }
-            await first.awaitTermination().catch(() => undefined);
-            // The second run starts where the first stopped (no down time); a failed batch is run again first.
-            const clock2 = new ManualClock(at * I);
-            const second = StreamingContext.getOrCreate(folder, program(clock2, 1));
-            // Listening before start(): the uncommitted batch runs again at once, without a tick.
-            const replayed = failAt === undefined ? undefined : batchDone(second, failAt);
-            await second.start();
+            });
+            // Listening before start(): uncommitted batches run again at once, without a tick.
+            const replayed = Promise.all(run.replayMs.map((ms) => batchDone(ssc, ms)));
+            await ssc.start();
             try {
               await replayed;
-              for (let i = at; i < batches.length; i++) {
-                log.push(...batches[i]!);
-                await tickBatches(second, clock2, 1);
+              for (const step of run.steps) {
+                if (step.fails === undefined) {
+                  log.push(...slots[step.push[0]!]!);
+                  await tickBatches(ssc, clock, 1);
+                  continue;
+                }
+                // A failing batch (and the one cut ahead of it): each batch's records arrive before its own cut.
+                for (const slot of step.push) {
+                  const cut = batchSubmitted(ssc, (slot + 1) * I);
+                  log.push(...slots[slot]!);
+                  clock.advance(I);
+                  await cut;
+                }
+                await expect(ssc.awaitTermination()).rejects.toThrow(/crash at/);
+                failed.set(step.fails, r);
               }
             } finally {
-              await second.stop({ stopContext: false });
+              await ssc.stop({ stopContext: false });
             }
-            const outputs = groups.flatMap((g) => g.outputs);
-            const got = outputs.map((_, i) => [...runs[0]![i]!, ...runs[1]![i]!]);
-            // Exactly once, except the failed batch: its outputs before the failing one ran in both runs.
-            expectModel(outputs, got, batches.length * I, (o, t) => (o.model(t) === undefined ? 0 : t === failAt && !stop.failFirst ? 2 : 1));
-          },
-        ),
+            // Written while the driver was down: read by the next run's first batch.
+            for (const slot of run.downSlots) log.push(...slots[slot]!);
+          }
+          const outputs = groups.flatMap((g) => g.outputs);
+          const got = outputs.map((_, i) => runs.flatMap((run) => run[i]!));
+          // Exactly once, except a failed batch: its outputs before the failing one ran in the failed run too.
+          const failedLast = (t: number) => failed.has(t) && !plan.runs[failed.get(t)!]!.failFirst;
+          expectModel(outputs, got, slots.length * I, (o, t) => (o.model(t) === undefined ? 0 : failedLast(t) ? 2 : 1));
+        }),
         { numRuns: RUNS, ...SEED },
       );
     },
@@ -507,6 +586,17 @@ function batchDone(ssc: StreamingContext, ms: number): Promise<void> {
       off();
       if (e.error !== undefined) reject(new Error(`batch ${ms} failed: ${e.error}`));
       else resolve();
+    });
+  });
+}
+
+/** Resolves when batch `ms` of `ssc` was cut (its range written to the offsets log). */
+function batchSubmitted(ssc: StreamingContext, ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const off = ssc.events.on('batchSubmitted', (e) => {
+      if (e.batch.ms !== ms) return;
+      off();
+      resolve();
     });
   });
 }
