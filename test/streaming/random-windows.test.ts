@@ -578,6 +578,36 @@ describe('random windowed and stateful programs against a model (manual clock, p
   );
 });
 
+describe('found by the model', () => {
+  const { sc, dir } = useStreamingContext();
+
+  it('after down time, a window over updateStateByKey holds no state for the times no batch ran, and does not change the state', async () => {
+    // Before: the window asked the state at 2000 ms (the driver was down), which ran the update function for that
+    // time with no values: the idle even key was removed, and the state at 3000 ms chained from that removal.
+    const folder = path.join(dir(), 'state-window-down');
+    const log: Rec[] = [];
+    const run = async (clockMs: number, records: Rec[]) => {
+      const clock = new ManualClock(clockMs);
+      let got: Out[] = [];
+      const ssc = StreamingContext.getOrCreate(folder, () => {
+        const ssc = new StreamingContext(sc(), { batchInterval: I, clock });
+        const state = ssc.source(brokerSource(log)).updateStateByKey(updateSum);
+        // The window is the first output, so it computes the state at the down time first.
+        got = [collectBatches(state.window(2 * I, I)), collectBatches(state)];
+        return ssc;
+      });
+      await ssc.start();
+      log.push(...records);
+      await tickBatches(ssc, clock, 1);
+      await ssc.stop({ stopContext: false });
+      return got;
+    };
+    expect(await run(0, [['a', 2]])).toEqual([[[I, [['a', 2]]]], [[I, [['a', 2]]]]]);
+    // Down from 1000 to 2000 ms; a record arrives meanwhile and is read by the batch at 3000 ms.
+    expect(await run(2 * I, [['a', 1]])).toEqual([[[3 * I, [['a', 3]]]], [[3 * I, [['a', 3]]]]]);
+  });
+});
+
 /** Resolves when batch `ms` of `ssc` completed; rejects with its error. */
 function batchDone(ssc: StreamingContext, ms: number): Promise<void> {
   return new Promise<void>((resolve, reject) => {
