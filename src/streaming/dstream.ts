@@ -44,6 +44,11 @@ export interface StreamGraph {
   readonly runStartMs: number | undefined;
   /** The newest batch time cut (data handed to the input streams), undefined before the first. */
   readonly lastCutMs: number | undefined;
+  /**
+   * False for a time before this run at which no batch ran (the driver was down): a state stream has no RDD
+   * there. True for every time of a run that restored nothing.
+   */
+  hadBatch(ms: number): boolean;
   /** The StreamingContext this graph belongs to (Spark's DStream.context()). */
   readonly ssc: StreamingContext;
   batchTime(ms: number): BatchTime;
@@ -1163,10 +1168,6 @@ export abstract class StatefulDStream<T> extends DStream<T> {
    * checkpoint's time, so the time the driver was down is skipped instead of chained through batch by batch.
    */
   #lastMs: number | undefined;
-  /** Set by restore(): the times between the earlier run's last batch and this run's first had no batch. */
-  #restored = false;
-  /** chainTo() is computing a committed batch of the earlier run (one that ran). */
-  #chaining = false;
 
   /** @internal The RDD of time `ms` from the previous one (undefined before the first batch). */
   protected abstract next(prev: RDD<T> | undefined, ms: number): RDD<T>;
@@ -1178,28 +1179,20 @@ export abstract class StatefulDStream<T> extends DStream<T> {
   restore(ms: number, rdd: RDD<T> | undefined): void {
     if (rdd !== undefined) this.seed(ms, rdd);
     this.#lastMs = ms;
-    this.#restored = true;
   }
 
   /** @internal After a restore: the state at `ms`, a committed batch of the earlier run, if it is past the restored one. */
   chainTo(ms: number): void {
-    if (this.#lastMs === undefined || ms <= this.#lastMs) return;
-    this.#chaining = true;
-    try {
-      this.getOrCompute(ms);
-    } finally {
-      this.#chaining = false;
-    }
+    if (this.#lastMs !== undefined && ms > this.#lastMs) this.getOrCompute(ms);
   }
 
   protected compute(ms: number): RDD<T> | undefined {
-    // No batch ran between the earlier run's last batch and this run's first (the driver was down, and kindling
-    // does not run those times): the state has no RDD there. Computing one (a window over the state asks) would
-    // call the update function for a batch that never was, and the next state would chain from it.
-    const runStart = this.graph.runStartMs;
-    if (this.#restored && !this.#chaining && runStart !== undefined && ms < runStart && this.#lastMs !== undefined && ms > this.#lastMs)
-      return undefined;
-    const prevMs = this.#lastMs !== undefined && this.#lastMs < ms ? this.#lastMs : ms - this.slideMs;
+    // A time no batch ran at (the driver was down; kindling does not run those times) has no state. Computing one
+    // (a window over the state asks) would call the update function for a batch that never was, and the next
+    // state would chain from it.
+    if (!this.graph.hadBatch(ms)) return undefined;
+    let prevMs = this.#lastMs !== undefined && this.#lastMs < ms ? this.#lastMs : ms - this.slideMs;
+    while (prevMs > (this.graph.zeroMs ?? 0) && !this.graph.hadBatch(prevMs)) prevMs -= this.slideMs;
     this.#lastMs = Math.max(this.#lastMs ?? ms, ms);
     return this.next(this.getOrCompute(prevMs), ms);
   }

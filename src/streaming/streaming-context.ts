@@ -154,6 +154,8 @@ export class StreamingContext {
   #rememberMs = 0;
   #firstBatchMs = 0;
   #runStartMs: number | undefined;
+  /** After a restart: the batch times the earlier runs cut (committed, or run again now), as the offsets log holds them. */
+  #earlierBatches: Set<number> | undefined;
   /** State streams by a name stable across runs of the same program (creation order). */
   readonly #states = new Map<string, StatefulDStream<unknown>>();
   /** Event-time streams by the same kind of name: their watermarks are committed and restored. */
@@ -188,6 +190,7 @@ export class StreamingContext {
       get runStartMs() {
         return self.#runStartMs;
       },
+      hadBatch: (ms) => this.#earlierBatches === undefined || ms >= this.#firstBatchMs || this.#earlierBatches.has(ms),
       batchTime: (ms) => this.#batchTime(ms),
       addOutput: (op) => {
         this.#checkOpen(op.name);
@@ -715,6 +718,7 @@ export class StreamingContext {
         }
         replay = recovered.uncommitted;
         if (replay.length > 0) this.#runStartMs = replay[0]!.batch.ms;
+        this.#earlierBatches = new Set([...this.#log.committedAfter(this.#zeroMs), ...replay].map((e) => e.batch.ms));
         await this.#recover();
       }
     }

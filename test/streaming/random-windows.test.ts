@@ -583,7 +583,7 @@ describe('found by the model', () => {
 
   it('after down time, a window over updateStateByKey holds no state for the times no batch ran, and does not change the state', async () => {
     // Before: the window asked the state at 2000 ms (the driver was down), which ran the update function for that
-    // time with no values: the idle even key was removed, and the state at 3000 ms chained from that removal.
+    // time with no values: the idle even key 'a' was removed, and the state at 3000 ms chained from that removal.
     const folder = path.join(dir(), 'state-window-down');
     const log: Rec[] = [];
     const run = async (clockMs: number, records: Rec[]) => {
@@ -593,18 +593,28 @@ describe('found by the model', () => {
         const ssc = new StreamingContext(sc(), { batchInterval: I, clock });
         const state = ssc.source(brokerSource(log)).updateStateByKey(updateSum);
         // The window is the first output, so it computes the state at the down time first.
-        got = [collectBatches(state.window(2 * I, I)), collectBatches(state)];
+        got = [collectBatches(state.window(3 * I, I)), collectBatches(state)];
         return ssc;
       });
       await ssc.start();
       log.push(...records);
       await tickBatches(ssc, clock, 1);
       await ssc.stop({ stopContext: false });
-      return got;
+      return got.map((out) => out.map(([t, xs]) => [t, sortedPairs(xs)]));
     };
-    expect(await run(0, [['a', 2]])).toEqual([[[I, [['a', 2]]]], [[I, [['a', 2]]]]]);
+    const a2b1 = [
+      ['a', 2],
+      ['b', 1],
+    ];
+    const a3b1 = [
+      ['a', 3],
+      ['b', 1],
+    ];
+    expect(await run(0, [...(a2b1 as Rec[])])).toEqual([[[I, a2b1]], [[I, a2b1]]]);
     // Down from 1000 to 2000 ms; a record arrives meanwhile and is read by the batch at 3000 ms.
-    expect(await run(2 * I, [['a', 1]])).toEqual([[[3 * I, [['a', 3]]]], [[3 * I, [['a', 3]]]]]);
+    expect(await run(2 * I, [['a', 1]])).toEqual([[[3 * I, sortedPairs([...a2b1, ...a3b1])]], [[3 * I, a3b1]]]);
+    // A third run: the window still reaches the down time of the first restart, which still has no state.
+    expect(await run(3 * I, [])).toEqual([[[4 * I, sortedPairs([...a3b1, ...a3b1])]], [[4 * I, a3b1]]]);
   });
 });
 
