@@ -809,6 +809,7 @@ export class StreamingContext {
       if (newest !== undefined) stream.restoreWatermark(used, newest.maxEventMs);
     }
     const saved = this.#log!.lastState();
+    const earlier = this.#log!.states();
     let fromMs = last.ms;
     // Batches up to here are in every state stream's checkpoint: missing one costs only windows and slice().
     let stateFromMs = last.ms;
@@ -822,6 +823,13 @@ export class StreamingContext {
         continue;
       }
       stream.restore(rec.ms, new CheckpointRDD<unknown>(this.sc, rec.dir, rec.partitions, { label: `restored ${stream.label}` }));
+      // A window over the state reads it at times before that checkpoint: the older checkpoints still on disk (a
+      // stream read by a window keeps one more, see StatefulDStream.initialize) are where those states chain
+      // from, instead of from the zero time over input no longer replayed (as Spark restores every checkpointed RDD).
+      for (const old of earlier[key] ?? []) {
+        if (old.ms < rec.ms && existsSync(old.dir))
+          stream.restoreEarlier(old.ms, new CheckpointRDD<unknown>(this.sc, old.dir, old.partitions, { label: `restored ${stream.label}` }));
+      }
       fromMs = Math.min(fromMs, rec.ms);
       stateFromMs = Math.min(stateFromMs, rec.ms);
     }

@@ -64,7 +64,8 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       initial: fc.boolean(),
       // 0: Spark's default interval (10 batches); else every n batches.
       checkpoint: fc.integer({ min: 0, max: 3 }),
-      thenWindow: fc.tuple(span, slide),
+      // Up to 6 batches: a window that reaches before the restored state checkpoint.
+      thenWindow: fc.tuple(fc.integer({ min: 1, max: 6 }), slide),
     },
     { requiredKeys: ['op', 'initial', 'checkpoint'] },
   ),
@@ -615,6 +616,37 @@ describe('found by the model', () => {
     expect(await run(2 * I, [['a', 1]])).toEqual([[[3 * I, sortedPairs([...a2b1, ...a3b1])]], [[3 * I, a3b1]]]);
     // A third run: the window still reaches the down time of the first restart, which still has no state.
     expect(await run(3 * I, [])).toEqual([[[4 * I, sortedPairs([...a3b1, ...a3b1])]], [[4 * I, a3b1]]]);
+  });
+
+  it('after a restart, a window over updateStateByKey reaching before the restored state checkpoint holds the states of those times', async () => {
+    // Before: the states older than the restored checkpoint were recomputed from the zero time over the input that
+    // was replayed (only the window's), so the window held counts from 1 again instead of the running counts.
+    const folder = path.join(dir(), 'state-window-before-checkpoint');
+    const log: Rec[] = [];
+    const run = async (clockMs: number, n: number): Promise<Out> => {
+      const clock = new ManualClock(clockMs);
+      let windows: Out = [];
+      const ssc = StreamingContext.getOrCreate(folder, () => {
+        const ssc = new StreamingContext(sc(), { batchInterval: I, clock });
+        const state = ssc
+          .source(brokerSource(log))
+          .updateStateByKey((vs: number[], s?: number) => (s ?? 0) + vs.length)
+          .checkpoint(I);
+        windows = collectBatches(state.window(4 * I, I));
+        return ssc;
+      });
+      await ssc.start();
+      for (let i = 0; i < n; i++) {
+        log.push(['a', 1]);
+        await tickBatches(ssc, clock, 1);
+      }
+      await ssc.stop({ stopContext: false });
+      return windows;
+    };
+    const windows = [...(await run(0, 10)), ...(await run(10 * I, 2))];
+    // The window at t holds the running count at t and the three batches before: t / I - 3 .. t / I.
+    const counts = (n: number) => Array.from({ length: Math.min(4, n) }, (_, j): Rec => ['a', n - j]);
+    expect(windows.map(([t, xs]) => [t, sortedPairs(xs)])).toEqual(Array.from({ length: 12 }, (_, i) => [(i + 1) * I, sortedPairs(counts(i + 1))]));
   });
 });
 
