@@ -35,7 +35,7 @@ type Op =
   | { op: 'windowOfWindow'; w: number; s: number; w2: number; s2: number }
   | { op: 'transform' }
   | { op: 'updateStateByKey'; initial: boolean; checkpoint: number; thenWindow?: [number, number] }
-  | { op: 'mapWithState'; initial: boolean; timeout?: number; checkpoint: number; snapshots: boolean };
+  | { op: 'mapWithState'; initial: boolean; timeout?: number; checkpoint: number; snapshots: boolean; snapshotWindow?: [number, number] };
 
 const span = fc.integer({ min: 1, max: 4 });
 const slide = fc.integer({ min: 1, max: 3 });
@@ -76,13 +76,17 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       timeout: fc.integer({ min: 1, max: 3 }),
       checkpoint: fc.integer({ min: 0, max: 3 }),
       snapshots: fc.boolean(),
+      snapshotWindow: fc.tuple(fc.integer({ min: 1, max: 6 }), slide),
     },
     { requiredKeys: ['op', 'initial', 'checkpoint', 'snapshots'] },
   ),
 );
 
 const recArb: fc.Arbitrary<Rec> = fc.tuple(fc.constantFrom<Key>('a', 'b', '1', 1, 2), fc.integer({ min: 1, max: 3 }));
-const batchesArb = fc.array(fc.oneof(fc.constant([] as Rec[]), fc.array(recArb, { minLength: 1, maxLength: 5 })), { minLength: 2, maxLength: 12 });
+const batchArb = fc.oneof(fc.constant([] as Rec[]), fc.array(recArb, { minLength: 1, maxLength: 5 }));
+const batchesArb = fc.array(batchArb, { minLength: 2, maxLength: 12 });
+/** Longer for restarts: a window over a state can then reach before the restored checkpoint and the replayed input. */
+const longBatchesArb = fc.array(batchArb, { minLength: 2, maxLength: 16 });
 
 // ---- the model: what each output holds at batch time t, from the batches alone --------------------------------
 
@@ -366,6 +370,20 @@ function opOutputs(o: Op, batches: Batches): Group {
           normalize: sorted,
         });
       }
+      if (o.snapshotWindow !== undefined) {
+        const [w, s] = [o.snapshotWindow[0] * I, o.snapshotWindow[1] * I];
+        outs.push({
+          name: `${name}.stateSnapshots().window(${w}, ${s})`,
+          build: (mapped) => (mapped as ReturnType<typeof build>).stateSnapshots().window(w, s) as DStream<unknown>,
+          model: (t) => {
+            if (!valid(t, s)) return undefined;
+            const out: Rec[] = [];
+            for (let p = t; p > t - w && p > 0; p -= I) out.push(...(model[p / I - 1]?.[1] ?? []));
+            return sortedPairs(out);
+          },
+          normalize: sorted,
+        });
+      }
       return { build: build as Group['build'], outputs: outs };
     }
   }
@@ -513,7 +531,7 @@ describe('random windowed and stateful programs against a model (manual clock, p
     'stopped at random batches (cleanly, by a failed output, with down time) and restarted with getOrCreate, the outputs go on as the model',
     async () => {
       await fc.assert(
-        fc.asyncProperty(batchesArb, fc.array(opArb, { minLength: 1, maxLength: 4 }), stopsArb, async (slots, ops, stops) => {
+        fc.asyncProperty(longBatchesArb, fc.array(opArb, { minLength: 1, maxLength: 4 }), stopsArb, async (slots, ops, stops) => {
           const plan = schedule(slots, stops);
           const groups = ops.map((o) => outputsOf(o, plan.batches));
           const folder = path.join(dir(), `restart-${folders++}`);
