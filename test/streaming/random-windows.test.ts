@@ -11,8 +11,8 @@
 import path from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type DStream, ManualClock, type Source, type State, StateSpec, StreamingContext } from 'kindling';
-import { collectBatches, sortedPairs, tickBatches, useStreamingContext } from './helpers.js';
+import { type DStream, ManualClock, type State, StateSpec, StreamingContext } from 'kindling';
+import { brokerSource, collectBatches, sortedPairs, tickBatches, useStreamingContext } from './helpers.js';
 
 const I = 1000;
 /** A longer search locally: RANDOM_WINDOWS_RUNS=500 RANDOM_WINDOWS_SEED=42 npx vitest run test/streaming/random-windows.test.ts */
@@ -395,25 +395,6 @@ function buildAll(groups: Group[], pairs: DStream<Rec>, ssc: StreamingContext): 
     const base = g.build(pairs, ssc);
     return g.outputs.map((o) => collectBatches(o.build(base)));
   });
-}
-
-/** A broker in memory: each batch takes what was appended since the previous one, as a replayable [from, to) range. */
-function brokerSource(log: Rec[]): Source<Rec> {
-  let pos = 0;
-  return {
-    name: 'broker',
-    start() {},
-    cut: () => {
-      const from = pos;
-      pos = log.length;
-      return { records: log.slice(from, pos), range: [from, pos] };
-    },
-    replay: (range) => log.slice(...(range as [number, number])),
-    resume: (range) => {
-      pos = (range as [number, number])[1];
-    },
-    stop() {},
-  };
 }
 
 /** Every output's batches against the model, and each batch time present `times(o, t)` times. */
