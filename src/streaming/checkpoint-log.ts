@@ -123,6 +123,19 @@ export class CheckpointLog {
     return this.#read<CommitRecord>(path.join(this.#dir, 'commits', name(last))).state ?? {};
   }
 
+  /** Per state stream, the distinct checkpoints every retained commit recorded, oldest first. */
+  states(): Record<string, StateCheckpoint[]> {
+    const out: Record<string, StateCheckpoint[]> = {};
+    for (const id of this.#ids('commits')) {
+      const c = this.#read<CommitRecord>(path.join(this.#dir, 'commits', name(id)));
+      for (const [key, rec] of Object.entries(c.state ?? {})) {
+        const list = (out[key] ??= []);
+        if (list.at(-1)?.ms !== rec.ms) list.push(rec);
+      }
+    }
+    return out;
+  }
+
   /** Every retained commit's event-time watermarks, oldest first. */
   watermarks(): { batch: BatchTime; watermarks: Readonly<Record<string, WatermarkCheckpoint>> }[] {
     return this.#ids('commits').map((id) => {

@@ -44,6 +44,11 @@ export interface StreamGraph {
   readonly runStartMs: number | undefined;
   /** The newest batch time cut (data handed to the input streams), undefined before the first. */
   readonly lastCutMs: number | undefined;
+  /**
+   * False for a time before this run at which no batch ran (the driver was down): a state stream has no RDD
+   * there. True for every time of a run that restored nothing.
+   */
+  hadBatch(ms: number): boolean;
   /** The StreamingContext this graph belongs to (Spark's DStream.context()). */
   readonly ssc: StreamingContext;
   batchTime(ms: number): BatchTime;
@@ -125,6 +130,8 @@ export abstract class DStream<T> implements StreamNode {
   checkpointMs: number | undefined;
   /** @internal Streams whose RDDs chain to their own previous RDD need checkpoints to keep lineage bounded. */
   readonly mustCheckpoint: boolean = false;
+  /** @internal State streams: a reader that remembers (a window) keeps one more checkpoint interval. */
+  protected readonly keepsCheckpointBeforeWindow: boolean = false;
   #storage: StorageLevel | undefined;
   readonly #generated = new Map<number, RDD<unknown>>();
   /** RDDs this stream persisted itself (and so may unpersist); a transform may return a user's cached RDD. */
@@ -266,7 +273,8 @@ export abstract class DStream<T> implements StreamNode {
       // Spark's default: the first multiple of the slide of at least 10 s.
       this.checkpointMs = this.slideMs * Math.ceil(10_000 / this.slideMs);
     }
-    let remember = Math.max(this.rememberMs, minRememberMs, this.slideMs);
+    const beforeWindow = this.keepsCheckpointBeforeWindow && minRememberMs > 0 ? (this.checkpointMs ?? 0) : 0;
+    let remember = Math.max(this.rememberMs, minRememberMs + beforeWindow, this.slideMs);
     // Spark keeps twice the checkpoint interval ("#paranoia"): a lost partition recomputes from the last checkpoint.
     if (this.checkpointMs !== undefined) remember = Math.max(remember, 2 * this.checkpointMs);
     this.rememberMs = remember;
@@ -1159,6 +1167,11 @@ export class ReducedWindowedDStream<K, V> extends DStream<[K, V]> {
 export abstract class StatefulDStream<T> extends DStream<T> {
   override readonly mustCheckpoint = true;
   /**
+   * A window over the state keeps one more checkpoint interval: after a restart, its earliest state chains from a
+   * checkpoint at or before the window's start, whose files are then still on disk.
+   */
+  protected override readonly keepsCheckpointBeforeWindow = true;
+  /**
    * The last time this stream computed: the previous state. Normally ms - slide; after a restart, the restored
    * checkpoint's time, so the time the driver was down is skipped instead of chained through batch by batch.
    */
@@ -1176,13 +1189,23 @@ export abstract class StatefulDStream<T> extends DStream<T> {
     this.#lastMs = ms;
   }
 
+  /** @internal An older checkpoint of an earlier run, as the state at `ms` (what a window over the state reads). */
+  restoreEarlier(ms: number, rdd: RDD<T>): void {
+    this.seed(ms, rdd);
+  }
+
   /** @internal After a restore: the state at `ms`, a committed batch of the earlier run, if it is past the restored one. */
   chainTo(ms: number): void {
     if (this.#lastMs !== undefined && ms > this.#lastMs) this.getOrCompute(ms);
   }
 
-  protected compute(ms: number): RDD<T> {
-    const prevMs = this.#lastMs !== undefined && this.#lastMs < ms ? this.#lastMs : ms - this.slideMs;
+  protected compute(ms: number): RDD<T> | undefined {
+    // A time no batch ran at (the driver was down; kindling does not run those times) has no state. Computing one
+    // (a window over the state asks) would call the update function for a batch that never was, and the next
+    // state would chain from it.
+    if (!this.graph.hadBatch(ms)) return undefined;
+    let prevMs = this.#lastMs !== undefined && this.#lastMs < ms ? this.#lastMs : ms - this.slideMs;
+    while (prevMs > (this.graph.zeroMs ?? 0) && !this.graph.hadBatch(prevMs)) prevMs -= this.slideMs;
     this.#lastMs = Math.max(this.#lastMs ?? ms, ms);
     return this.next(this.getOrCompute(prevMs), ms);
   }

@@ -154,6 +154,8 @@ export class StreamingContext {
   #rememberMs = 0;
   #firstBatchMs = 0;
   #runStartMs: number | undefined;
+  /** After a restart: the batch times the earlier runs cut (committed, or run again now), as the offsets log holds them. */
+  #earlierBatches: Set<number> | undefined;
   /** State streams by a name stable across runs of the same program (creation order). */
   readonly #states = new Map<string, StatefulDStream<unknown>>();
   /** Event-time streams by the same kind of name: their watermarks are committed and restored. */
@@ -188,6 +190,7 @@ export class StreamingContext {
       get runStartMs() {
         return self.#runStartMs;
       },
+      hadBatch: (ms) => this.#earlierBatches === undefined || ms >= this.#firstBatchMs || this.#earlierBatches.has(ms),
       batchTime: (ms) => this.#batchTime(ms),
       addOutput: (op) => {
         this.#checkOpen(op.name);
@@ -715,6 +718,7 @@ export class StreamingContext {
         }
         replay = recovered.uncommitted;
         if (replay.length > 0) this.#runStartMs = replay[0]!.batch.ms;
+        this.#earlierBatches = new Set([...this.#log.committedAfter(this.#zeroMs), ...replay].map((e) => e.batch.ms));
         await this.#recover();
       }
     }
@@ -805,6 +809,7 @@ export class StreamingContext {
       if (newest !== undefined) stream.restoreWatermark(used, newest.maxEventMs);
     }
     const saved = this.#log!.lastState();
+    const earlier = this.#log!.states();
     let fromMs = last.ms;
     // Batches up to here are in every state stream's checkpoint: missing one costs only windows and slice().
     let stateFromMs = last.ms;
@@ -818,6 +823,13 @@ export class StreamingContext {
         continue;
       }
       stream.restore(rec.ms, new CheckpointRDD<unknown>(this.sc, rec.dir, rec.partitions, { label: `restored ${stream.label}` }));
+      // A window over the state reads it at times before that checkpoint: the older checkpoints still on disk (a
+      // stream read by a window keeps one more, see StatefulDStream.initialize) are where those states chain
+      // from, instead of from the zero time over input no longer replayed (as Spark restores every checkpointed RDD).
+      for (const old of earlier[key] ?? []) {
+        if (old.ms < rec.ms && existsSync(old.dir))
+          stream.restoreEarlier(old.ms, new CheckpointRDD<unknown>(this.sc, old.dir, old.partitions, { label: `restored ${stream.label}` }));
+      }
       fromMs = Math.min(fromMs, rec.ms);
       stateFromMs = Math.min(stateFromMs, rec.ms);
     }

@@ -6,27 +6,8 @@
  */
 import path from 'node:path';
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
-import { type CheckpointRecovery, ManualClock, type Source, StreamingContext } from 'kindling';
-import { collectBatches, sortedPairs, tickBatches, useStreamingContext } from './helpers.js';
-
-/** A broker in memory: each batch takes what was appended since the last one, as a replayable [from, to) range. */
-function brokerSource(log: readonly string[]): Source<string> {
-  let pos = 0;
-  return {
-    name: 'broker',
-    start() {},
-    cut: () => {
-      const from = pos;
-      pos = log.length;
-      return { records: log.slice(from, pos), range: [from, pos] };
-    },
-    replay: (range) => log.slice(...(range as [number, number])),
-    resume: (range) => {
-      pos = (range as [number, number])[1];
-    },
-    stop() {},
-  };
-}
+import { type CheckpointRecovery, ManualClock, StreamingContext } from 'kindling';
+import { brokerSource, collectBatches, sortedPairs, tickBatches, useStreamingContext } from './helpers.js';
 
 /** Word counts of a list of batches. */
 function counts(batches: readonly string[][]): Array<[string, number]> {

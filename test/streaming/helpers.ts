@@ -6,7 +6,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
-import { Context, ManualClock, type RDD, StreamingContext, type StreamingOptions, type BatchCompletedEvent, type DStream } from 'kindling';
+import {
+  Context,
+  ManualClock,
+  type RDD,
+  type Source,
+  StreamingContext,
+  type StreamingOptions,
+  type BatchCompletedEvent,
+  type DStream,
+} from 'kindling';
 
 export function useStreamingContext(master: 'local' | 'local[2]' = 'local[2]'): { sc: () => Context; dir: () => string } {
   let sc: Context | undefined;
@@ -75,6 +84,28 @@ export async function stepUntilStopped(ssc: StreamingContext, clock: ManualClock
   } finally {
     clearInterval(stepping);
   }
+}
+
+/**
+ * A broker in memory (a replayable source, as Redis in direct mode): each batch takes what was appended to `log`
+ * since the previous one, as a [from, to) range that a restart reads again.
+ */
+export function brokerSource<T>(log: readonly T[]): Source<T> {
+  let pos = 0;
+  return {
+    name: 'broker',
+    start() {},
+    cut: () => {
+      const from = pos;
+      pos = log.length;
+      return { records: log.slice(from, pos), range: [from, pos] };
+    },
+    replay: (range) => log.slice(...(range as [number, number])),
+    resume: (range) => {
+      pos = (range as [number, number])[1];
+    },
+    stop() {},
+  };
 }
 
 /** Registers an output that collects every batch of `stream` as [batch ms, elements]. */
