@@ -179,7 +179,7 @@ describe('FetchedInput of a few map outputs out of many (a wide shuffle of littl
       const numbers: number[] = [];
       parts.read(
         (kv) => numbers.push(kv[1] as number),
-        (keys, values, from, to) => {
+        (_keys, values, from, to) => {
           for (let i = from; i < to; i++) numbers.push(values[i]!);
         },
       );
