@@ -30,7 +30,7 @@ import type { Pair } from './combine.js';
 import { BUCKET_START, type BucketCursor, type BucketParts, type MapOutputWriter, type ShuffleManager } from './shuffle-manager.js';
 import { FetchFailedError } from './fetch-failed.js';
 import { readFramedRun, readFramesFrom, writeFramedRun } from './external-combiner.js';
-import { compactColumns, readColumnBucket, writeColumnFile, type FileBucket, type SharedColumnFile } from './column-file.js';
+import { OpenColumnFiles, compactColumns, readColumnBucket, writeColumnFile, type FileBucket, type SharedColumnFile } from './column-file.js';
 import type { MemoryBudget, MemoryConsumer } from './memory-budget.js';
 import { giveBack } from '../util/scratch-arrays.js';
 import { ReducerSlots, bucketAt, notAReducer, slotOf, statusSizes, type SparseBuckets } from './sparse-buckets.js';
@@ -137,6 +137,8 @@ export class SpillingShuffleManager implements ShuffleManager {
   #files = 0;
   /** Per shuffle, the file its outputs move into (a file per output made a folder of 100,000 files: see MoveFile). */
   readonly #moveFiles = new Map<number, MoveFile>();
+  /** Their descriptors, kept open between moves. */
+  readonly #kept = new OpenColumnFiles();
   /** Names spilled runs. */
   #runFiles = 0;
 
@@ -358,6 +360,7 @@ export class SpillingShuffleManager implements ShuffleManager {
   /** One output less in `file`: removed with its last (the bytes of outputs dropped before stay until then). */
   #release(file: MoveFile): void {
     if (--file.live > 0) return;
+    this.#kept.forget(file);
     rmSync(file.path, { force: true });
     if (this.#moveFiles.get(file.shuffleId) === file) this.#moveFiles.delete(file.shuffleId);
   }
@@ -448,7 +451,7 @@ export class SpillingShuffleManager implements ShuffleManager {
       out.moving = true;
       const file = this.#moveFile(out.shuffleId);
       writes.push(
-        writeColumnFile(file, out.buckets.list).then(
+        writeColumnFile(file, out.buckets.list, this.#kept).then(
           (buckets) => {
             out.moving = false;
             this.#retireAfterMove(out);
@@ -631,6 +634,7 @@ export class SpillingShuffleManager implements ShuffleManager {
     }
     this.#outputs.clear();
     this.#moveFiles.clear();
+    this.#kept.closeAll();
     rmSync(this.options.dir, { recursive: true, force: true });
   }
 }
