@@ -367,7 +367,7 @@ export class TaskScheduler implements BackendListener {
       if (m.zombie || m.pending.length === 0) continue;
       const pick = this.#pick(m, w);
       if (pick === undefined) continue;
-      const index = m.pending.splice(pick, 1)[0]!;
+      const index = m.take(pick);
       this.#launch(m, index, w, false);
       return true;
     }
@@ -391,9 +391,10 @@ export class TaskScheduler implements BackendListener {
   #pick(m: TaskSetManager, w: number): number | undefined {
     let candidate: number | undefined;
     const now = Date.now();
+    const lookForPreferred = m.hasPreferences && m.prefersPending(w);
     for (let i = 0; i < m.pending.length; i++) {
-      if (!m.hasPreferences && candidate !== undefined) break;
-      const idx = m.pending[i]!;
+      if (!lookForPreferred && candidate !== undefined) break;
+      const idx = m.pending.at(i);
       const prefs = m.ts.tasks[idx]!.preferredWorkers;
       if (prefs.includes(w)) return i;
       if (candidate !== undefined) continue;

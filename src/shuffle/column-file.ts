@@ -7,7 +7,7 @@
  * bytes, with no serializer: a column that is a plain array (strings, objects) has no such form, and an output
  * holding one stays in memory.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, openSync, readSync, type OpenMode } from 'node:fs';
 import path from 'node:path';
 import { close, mkdir, open, rm, writeAll } from '../util/fs-async.js';
 import type { EncodedBucket } from './bucket-codec.js';
@@ -45,14 +45,121 @@ export function compactColumns(buckets: readonly EncodedBucket[]): boolean {
  * iteration and worker into the same folder, and a recursive mkdir before each (a walk of the path's stats) cost
  * ~0.13 ms of CPU every time (PageRank's later iterations, session 20).
  */
-async function openCreatingDir(file: string): Promise<number> {
+async function openCreatingDir(file: string, flags: OpenMode): Promise<number> {
   try {
-    return await open(file, 'w');
+    return await open(file, flags);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     await mkdir(path.dirname(file), { recursive: true });
-    return await open(file, 'w');
+    return await open(file, flags);
   }
+}
+
+/** Opens for writing at given offsets, creating the file if missing and keeping what it holds (see `into`). */
+const WRITE_INTO = constants.O_WRONLY | constants.O_CREAT;
+
+/**
+ * A file that several column writes share, each into its own byte range (reserved as the write starts, so writes
+ * under way at once do not overlap): a map output moved to a file of its own was a file created per output, a
+ * directory entry each, and a worker's folder of SparkTC's last rounds held 100,000 of them, each creation dearer than
+ * the last.
+ */
+export interface SharedColumnFile {
+  readonly path: string;
+  /** Bytes reserved so far (the next write starts there). */
+  size: number;
+  /** Its descriptor while {@link OpenColumnFiles} keeps it open, and the writes using it now. */
+  fd?: Promise<number>;
+  writes?: number;
+  /** Given up by its owner (see OpenColumnFiles.forget): closed once its writes end. */
+  forgotten?: boolean;
+}
+
+/**
+ * Descriptors of shared column files kept open between writes, the `max` used last: an open and a close per write held
+ * a worker's thread ~5 s of SparkTC's round 14 (one per moved output, tens of thousands). A file in use is never
+ * closed under its writes; one evicted or forgotten closes when they end.
+ *
+ * @example
+ * ```ts
+ * const files = new OpenColumnFiles();
+ * const index = await writeColumnFile(shared, buckets, files); // opens shared.path once, keeps it open
+ * files.forget(shared); // before removing the file
+ * ```
+ */
+export class OpenColumnFiles {
+  readonly #open = new Set<SharedColumnFile>();
+
+  constructor(private readonly max = 8) {}
+
+  async acquire(file: SharedColumnFile): Promise<number> {
+    file.fd ??= openCreatingDir(file.path, WRITE_INTO);
+    file.writes = (file.writes ?? 0) + 1;
+    this.#open.delete(file);
+    this.#open.add(file);
+    this.#trim();
+    try {
+      return await file.fd;
+    } catch (e) {
+      file.writes--;
+      file.fd = undefined;
+      this.#open.delete(file);
+      throw e;
+    }
+  }
+
+  release(file: SharedColumnFile): void {
+    if (--file.writes! > 0) return;
+    if (file.forgotten || !this.#open.has(file)) closeKept(file);
+    // More were in use at once than are kept: the least recently used idle ones close now.
+    else this.#trim();
+  }
+
+  /** The file is being removed: its descriptor closes now, or when the writes under way end. */
+  forget(file: SharedColumnFile): void {
+    file.forgotten = true;
+    this.#open.delete(file);
+    if ((file.writes ?? 0) === 0) closeKept(file);
+  }
+
+  /** Closes every descriptor kept (the owner stops; writes still under way may then fail). */
+  closeAll(): void {
+    for (const file of this.#open) closeKept(file);
+    this.#open.clear();
+  }
+
+  #trim(): void {
+    for (const file of this.#open) {
+      if (this.#open.size <= this.max) return;
+      if ((file.writes ?? 0) > 0) continue;
+      this.#open.delete(file);
+      closeKept(file);
+    }
+  }
+}
+
+function closeKept(file: SharedColumnFile): void {
+  const fd = file.fd;
+  file.fd = undefined;
+  fd?.then(
+    (n) => close(n).catch(() => undefined),
+    () => undefined,
+  );
+}
+
+/** The bytes {@link writeColumnFile} writes for these buckets. */
+export function columnBytes(buckets: readonly EncodedBucket[]): number {
+  let bytes = 0;
+  const add = (c: Column): void => {
+    if (c.kind === 'latin1') bytes += c.data.byteLength + c.ends.byteLength;
+    else if ('data' in c && !Array.isArray(c.data)) bytes += (c.data as Int32Array | Float64Array).byteLength;
+  };
+  for (const b of buckets) {
+    if (b.length === 0 && b.keys.kind === 'null' && b.values.kind === 'null') continue;
+    add(b.keys);
+    add(b.values);
+  }
+  return bytes;
 }
 
 /**
@@ -61,9 +168,19 @@ async function openCreatingDir(file: string): Promise<number> {
  * goes on meanwhile; the columns must not change until it ends (stored map outputs never do). The caller checks
  * {@link compactColumns} first.
  */
-export async function writeColumnFile(file: string, buckets: readonly EncodedBucket[]): Promise<FileBucket[]> {
+export async function writeColumnFile(
+  file: string | SharedColumnFile,
+  buckets: readonly EncodedBucket[],
+  kept?: OpenColumnFiles,
+): Promise<FileBucket[]> {
   const chunks: Array<{ bytes: Uint8Array; offset: number }> = [];
-  let offset = 0;
+  const into = typeof file === 'string' ? undefined : file;
+  const filePath = typeof file === 'string' ? file : file.path;
+  // Into a shared file: after the bytes reserved before, and this write's reserved now, before anything awaits.
+  const start = into?.size ?? 0;
+  const reserved = into === undefined ? 0 : columnBytes(buckets);
+  if (into !== undefined) into.size += reserved;
+  let offset = start;
   const place = (c: Column): FileColumn => {
     // internal: callers check compactColumns first.
     if (c.kind === 'any') throw new Error(`a column of kind ${c.kind} has no raw form`);
@@ -87,12 +204,24 @@ export async function writeColumnFile(file: string, buckets: readonly EncodedBuc
   const index = buckets.map((b) =>
     b.length === 0 && b.keys.kind === 'null' && b.values.kind === 'null' ? EMPTY : { length: b.length, keys: place(b.keys), values: place(b.values) },
   );
-  const fd = await openCreatingDir(file);
+  // internal: columnBytes counts the bytes `place` lays out; a write past its range would overwrite another's.
+  if (into !== undefined && offset - start !== reserved) throw new Error(`${filePath}: ${offset - start} bytes placed, ${reserved} reserved`);
+  if (into !== undefined && kept !== undefined) {
+    const fd = await kept.acquire(into);
+    try {
+      for (const { bytes, offset: at } of coalesce(chunks)) await writeAll(fd, bytes, at);
+    } finally {
+      kept.release(into);
+    }
+    return index;
+  }
+  const fd = await openCreatingDir(filePath, into === undefined ? 'w' : WRITE_INTO);
   try {
     for (const { bytes, offset: at } of coalesce(chunks)) await writeAll(fd, bytes, at);
   } catch (e) {
     await close(fd);
-    await rm(file, { force: true });
+    // A shared file holds other writes: its owner removes it.
+    if (into === undefined) await rm(filePath, { force: true });
     throw e;
   }
   await close(fd);

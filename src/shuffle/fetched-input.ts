@@ -36,10 +36,15 @@ class Parts {
 export class FetchedInput implements MemoryConsumer {
   bytes = 0;
   /**
-   * Buckets in memory, by map id (the order readers that do not merge have always seen); a bucket fetched in
-   * parts has several, in order.
+   * Buckets in memory, by map id (read in map id order: the order readers that do not merge have always seen); a
+   * bucket fetched in parts has several, in order. A Map and its ids apart, not an array indexed by map id: a reducer
+   * of a shuffle of M maps that reads a few of them walked an array of up to M slots, nearly all holes, at every read,
+   * which was M x R per shuffle (SparkTC's last round: 32,768 x 32,768).
    */
-  #buckets: Array<FetchedBucket | Parts> = [];
+  #buckets = new Map<number, FetchedBucket | Parts>();
+  /** The keys of `#buckets` in the order they came; `#sorted` while that is ascending (the usual case). */
+  #mapIds: number[] = [];
+  #sorted = true;
   #inMemory = 0;
   /**
    * Records of buckets in memory that another pool counts (shared: see `add`): not this pool's, but in memory all the
@@ -81,10 +86,14 @@ export class FetchedInput implements MemoryConsumer {
   add(mapIds: readonly number[], buckets: readonly FetchedBucket[], shared = false): void {
     for (let i = 0; i < mapIds.length; i++) {
       const b = buckets[i]!;
-      const had = this.#buckets[mapIds[i]!];
-      if (had === undefined) this.#buckets[mapIds[i]!] = b;
-      else if (had instanceof Parts) had.list.push(b);
-      else this.#buckets[mapIds[i]!] = new Parts([had, b]);
+      const mapId = mapIds[i]!;
+      const had = this.#buckets.get(mapId);
+      if (had === undefined) {
+        this.#buckets.set(mapId, b);
+        if (this.#mapIds.length > 0 && this.#mapIds[this.#mapIds.length - 1]! > mapId) this.#sorted = false;
+        this.#mapIds.push(mapId);
+      } else if (had instanceof Parts) had.list.push(b);
+      else this.#buckets.set(mapId, new Parts([had, b]));
       this.#records += b.length;
       if (!shared) this.#inMemory += b.length;
       else this.#sharedInMemory += b.length;
@@ -107,7 +116,7 @@ export class FetchedInput implements MemoryConsumer {
     `the fetched input of ${this.what} (${this.#records} records, ~${Math.round(this.#estimatedBytes / 2 ** 20)} MiB estimated)`;
 
   spill(): void {
-    if (this.#reading || this.#buckets.length === 0 || this.budget === undefined) return;
+    if (this.#reading || this.#buckets.size === 0 || this.budget === undefined) return;
     // Key-sorted runs of at most `runBytes` decoded records each, written in fetch order (a merge keeps run order
     // between equal keys, and `all` reads runs in order, so a key's records keep their order). Decoding the
     // whole in-memory input at once would hold up to ~3x the pool's share of the heap as pair objects: numeric
@@ -135,7 +144,7 @@ export class FetchedInput implements MemoryConsumer {
       }
     }
     flush();
-    this.#buckets = [];
+    this.#clear();
     this.#inMemory = 0;
     this.#sharedInMemory = 0;
     this.budget.spilled(this.bytes, diskBytes);
@@ -158,8 +167,7 @@ export class FetchedInput implements MemoryConsumer {
   } {
     this.#reading = true;
     let largestBucket = 0;
-    for (const b of this.#buckets) {
-      if (b === undefined) continue;
+    for (const b of this.#buckets.values()) {
       // A bucket's parts together hold its records (one map output).
       const n = b instanceof Parts ? b.list.reduce((sum, p) => sum + p.length, 0) : b.length;
       if (n > largestBucket) largestBucket = n;
@@ -222,8 +230,12 @@ export class FetchedInput implements MemoryConsumer {
 
   /** The buckets in memory (parts one by one), in map order. */
   *#inOrder(): Generator<FetchedBucket, void, undefined> {
-    for (const b of this.#buckets) {
-      if (b === undefined) continue;
+    if (!this.#sorted) {
+      this.#mapIds.sort((a, b) => a - b);
+      this.#sorted = true;
+    }
+    for (const mapId of this.#mapIds) {
+      const b = this.#buckets.get(mapId)!;
       if (b instanceof Parts) yield* b.list;
       else yield b;
     }
@@ -233,6 +245,12 @@ export class FetchedInput implements MemoryConsumer {
     this.budget?.release(this);
     for (const f of this.#runs) rmSync(f, { force: true });
     this.#runs.length = 0;
-    this.#buckets = [];
+    this.#clear();
+  }
+
+  #clear(): void {
+    this.#buckets = new Map();
+    this.#mapIds = [];
+    this.#sorted = true;
   }
 }

@@ -13,9 +13,9 @@
  * decoded from them, as a peer does, never the stored records themselves.
  *
  * With `moveReadOutputs` (the memory engine), a stored output whose every bucket has been fetched at least once
- * moves to disk, as raw columns (column-file.ts), once the worker is between tasks: it is then kept only for a
- * reduce partition computed again (a lost cached block, a retried task, another job over the same uncached
- * shuffle), which reads it back from the file. An iterative program, whose every iteration leaves a shuffle that
+ * moves to disk, as raw columns (column-file.ts) appended to its shuffle's one file, once the worker is between
+ * tasks: it is then kept only for a reduce partition computed again (a lost cached block, a retried task, another job
+ * over the same uncached shuffle), which reads it back from the file. An iterative program, whose every iteration leaves a shuffle that
  * its lineage still references (so the context's cleaner cannot remove it), so holds only the outputs being read.
  * Outputs with a column that is a plain array (objects, strings with a char above 255) have no raw form and stay in
  * memory; a word count's string keys are stored as latin1 bytes (StringTable.latin1Buckets) and move.
@@ -30,7 +30,7 @@ import type { Pair } from './combine.js';
 import { BUCKET_START, type BucketCursor, type BucketParts, type MapOutputWriter, type ShuffleManager } from './shuffle-manager.js';
 import { FetchFailedError } from './fetch-failed.js';
 import { readFramedRun, readFramesFrom, writeFramedRun } from './external-combiner.js';
-import { compactColumns, readColumnBucket, writeColumnFile, type FileBucket } from './column-file.js';
+import { OpenColumnFiles, compactColumns, readColumnBucket, writeColumnFile, type FileBucket, type SharedColumnFile } from './column-file.js';
 import type { MemoryBudget, MemoryConsumer } from './memory-budget.js';
 import { giveBack } from '../util/scratch-arrays.js';
 import { ReducerSlots, bucketAt, notAReducer, slotOf, statusSizes, type SparseBuckets } from './sparse-buckets.js';
@@ -58,7 +58,14 @@ export interface SpillingShuffleOptions {
 /** Run files per reducer that has any (an output of a shuffle into thousands of reducers spills to few). */
 type Runs = Map<number, string[]>;
 
+/** The file a shuffle's moved outputs share on this worker, and how many outputs it holds or is being written for. */
+interface MoveFile extends SharedColumnFile {
+  readonly shuffleId: number;
+  live: number;
+}
+
 interface MapOutput {
+  readonly shuffleId: number;
   /**
    * Records still in memory, per reducer, encoded (sorted by key when the output also has runs); only the reducers
    * the map task wrote to: the other buckets are empty for good (a spill or a move empties a bucket, never fills one).
@@ -75,8 +82,8 @@ interface MapOutput {
   unread?: Uint8Array;
   /** How many of `unread` are set. */
   unreadCount?: number;
-  /** Where the buckets are once moved to disk, per slot of `buckets` (which then holds empty ones). */
-  file?: { readonly path: string; readonly buckets: readonly FileBucket[] };
+  /** Where the buckets are once moved to disk, per slot of `buckets` (which then holds empty ones), in `in`. */
+  file?: { readonly path: string; readonly buckets: readonly FileBucket[]; readonly in: MoveFile };
   /** Being written to disk, or dropped (removed, replaced) meanwhile. */
   moving?: boolean;
   dropped?: boolean;
@@ -128,6 +135,10 @@ export class SpillingShuffleManager implements ShuffleManager {
   #moveScheduled = false;
   /** Names the files of moved outputs. */
   #files = 0;
+  /** Per shuffle, the file its outputs move into (a file per output made a folder of 100,000 files: see MoveFile). */
+  readonly #moveFiles = new Map<number, MoveFile>();
+  /** Their descriptors, kept open between moves. */
+  readonly #kept = new OpenColumnFiles();
   /** Names spilled runs. */
   #runFiles = 0;
 
@@ -307,7 +318,7 @@ export class SpillingShuffleManager implements ShuffleManager {
         if (byMap === undefined) this.#outputs.set(shuffleId, (byMap = new Map()));
         const previous = byMap.get(mapId);
         if (previous) this.#drop(previous);
-        const output: MapOutput = { buckets: stored, runs, consumer };
+        const output: MapOutput = { shuffleId, buckets: stored, runs, consumer };
         if (shared !== undefined) {
           output.shared = shared;
           sharedOutput = output;
@@ -332,7 +343,26 @@ export class SpillingShuffleManager implements ShuffleManager {
     if (!out.moving) this.#recycle(out);
     out.dropped = true;
     this.#toMove.delete(out);
-    if (out.file !== undefined) rmSync(out.file.path, { force: true });
+    if (out.file !== undefined) this.#release(out.file.in);
+  }
+
+  /** The file the outputs of `shuffleId` move into, counting one more output in it. */
+  #moveFile(shuffleId: number): MoveFile {
+    let file = this.#moveFiles.get(shuffleId);
+    if (file === undefined) {
+      file = { shuffleId, path: path.join(this.options.dir, `shuffle_${shuffleId}_moved_${++this.#files}.cols`), size: 0, live: 0 };
+      this.#moveFiles.set(shuffleId, file);
+    }
+    file.live++;
+    return file;
+  }
+
+  /** One output less in `file`: removed with its last (the bytes of outputs dropped before stay until then). */
+  #release(file: MoveFile): void {
+    if (--file.live > 0) return;
+    this.#kept.forget(file);
+    rmSync(file.path, { force: true });
+    if (this.#moveFiles.get(file.shuffleId) === file) this.#moveFiles.delete(file.shuffleId);
   }
 
   /**
@@ -419,22 +449,22 @@ export class SpillingShuffleManager implements ShuffleManager {
       this.#toMove.delete(out);
       if (out.moving || out.file !== undefined) continue;
       out.moving = true;
-      const file = path.join(this.options.dir, `shuffle_out_${++this.#files}.cols`);
+      const file = this.#moveFile(out.shuffleId);
       writes.push(
-        writeColumnFile(file, out.buckets.list).then(
+        writeColumnFile(file, out.buckets.list, this.#kept).then(
           (buckets) => {
             out.moving = false;
             this.#retireAfterMove(out);
             // Dropped meanwhile (shuffle removed, output replaced), or spilled by the pool (it then has runs, which
             // hold its records): the file is not needed.
             if (out.dropped || out.runs.size > 0) {
-              rmSync(file, { force: true });
+              this.#release(file);
               if (out.dropped) this.#recycle(out);
               return;
             }
             let bytes = 0;
             for (const e of out.buckets.list) bytes += encodedBytes(e, estimateSize);
-            out.file = { path: file, buckets };
+            out.file = { path: file.path, buckets, in: file };
             // Its pool share goes (and with it any later request to spill it); only empty buckets stay in memory.
             if (out.consumer !== undefined) this.options.budget?.release(out.consumer);
             this.#recycle(out);
@@ -446,6 +476,7 @@ export class SpillingShuffleManager implements ShuffleManager {
           },
           () => {
             out.moving = false; // (a full disk): it stays in memory, as it would have without moving
+            this.#release(file);
             this.#retireAfterMove(out);
             if (out.dropped) this.#recycle(out);
           },
@@ -602,6 +633,8 @@ export class SpillingShuffleManager implements ShuffleManager {
       }
     }
     this.#outputs.clear();
+    this.#moveFiles.clear();
+    this.#kept.closeAll();
     rmSync(this.options.dir, { recursive: true, force: true });
   }
 }

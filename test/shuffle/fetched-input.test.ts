@@ -132,3 +132,62 @@ describe('FetchedInput and buckets read from shared memory', () => {
     input.dispose();
   });
 });
+
+describe('FetchedInput of a few map outputs out of many (a wide shuffle of little data)', () => {
+  it('reads the buckets in map id order, whatever order they arrived in (each worker answers for its own maps)', () => {
+    const input = new FetchedInput(undefined);
+    // Worker 1's maps arrive before worker 0's, and map 3's bucket in two parts.
+    input.add([5, 3], [[[5, 'a']], encodeBucket([[3, 'b']])]);
+    input.add([1, 3], [encodeBucket([[1, 'c']]), [[3, 'd']]]);
+    input.add([4], [[[4, 'e']]]);
+    expect([...input.all()].flat()).toEqual([
+      [1, 'c'],
+      [3, 'b'],
+      [3, 'd'],
+      [4, 'e'],
+      [5, 'a'],
+    ]);
+    input.dispose();
+  });
+
+  it('reading three buckets of maps 0, 20,000 and 40,000 looks at no map id in between', () => {
+    // A reducer of SparkTC's last round reads a few of 32,768 map outputs: looking at every map id up to the last one
+    // it read was M x R per shuffle. A look at a map id it holds nothing for, in a structure indexed by map id, reads
+    // a hole: it goes up to Array.prototype, where this getter counts it.
+    let holesRead = 0;
+    const probes = [10_000, 30_000];
+    const budget = new MemoryBudget(1 << 30, scratchDir());
+    for (const at of probes) {
+      Object.defineProperty(Array.prototype, at, {
+        configurable: true,
+        get() {
+          holesRead++;
+          return undefined;
+        },
+        // Any other array given this index while the probe is up holds it as its own.
+        set(value: unknown) {
+          Object.defineProperty(this, at, { value, writable: true, enumerable: true, configurable: true });
+        },
+      });
+    }
+    try {
+      const input = new FetchedInput(budget);
+      input.add([40_000, 0], [encodeBucket([[2, 40_000]]), encodeBucket([[0, 0]])]);
+      input.add([20_000], [[[1, 20_000]]]);
+      const parts = input.parts();
+      expect(parts.largestBucket).toBe(1);
+      const numbers: number[] = [];
+      parts.read(
+        (kv) => numbers.push(kv[1] as number),
+        (_keys, values, from, to) => {
+          for (let i = from; i < to; i++) numbers.push(values[i]!);
+        },
+      );
+      expect(numbers).toEqual([0, 20_000, 40_000]);
+      input.dispose();
+    } finally {
+      for (const at of probes) delete (Array.prototype as unknown as Record<number, unknown>)[at];
+    }
+    expect(holesRead).toBe(0);
+  });
+});

@@ -240,6 +240,65 @@ describe('an output dropped or spilled while its move is being written', () => {
   });
 });
 
+describe("a shuffle's moved outputs in one file", () => {
+  it('moves 40 outputs of a shuffle, in several batches written at once, into one file per shuffle, read back whole', async () => {
+    // SparkTC's last rounds move tens of thousands of tiny outputs per worker: a file each (created, a directory entry)
+    // cost more than the records, and each creation more as the folder filled.
+    const dir = tempDir();
+    const manager = new SpillingShuffleManager({ workerIndex: 0, dir, spillBytes: 1 << 30, writeAllToDisk: false, moveReadOutputs: true });
+    const reducers = 5;
+    const outputs = new Map<string, Pair[][]>();
+    const writeOutput = (shuffleId: number, mapId: number, salt: number): void => {
+      const buckets = Array.from({ length: reducers }, (_, r): Pair[] =>
+        (mapId + r + salt) % 3 === 0
+          ? []
+          : Array.from({ length: 1 + ((mapId * 7 + r) % 4) }, (_, i): Pair => [mapId * 100 + r * 10 + i, salt + i / 2]),
+      );
+      const w = manager.writer(shuffleId, mapId, reducers);
+      buckets.forEach((b, r) => {
+        for (const kv of b) w.add(r, kv);
+      });
+      w.close();
+      outputs.set(`${shuffleId}:${mapId}`, buckets);
+    };
+    for (let mapId = 0; mapId < 40; mapId++) writeOutput(1, mapId, 0);
+    for (let mapId = 0; mapId < 3; mapId++) writeOutput(2, mapId, 0);
+    const readAll = (shuffleId: number, mapIds: number[]): void => {
+      for (let r = 0; r < reducers; r++) manager.fetchBuckets(shuffleId, mapIds, r);
+    };
+    // Batches of moves, the writes of each under way together (several reserve their ranges before any is written).
+    for (let from = 0; from < 40; from += 13) {
+      readAll(
+        1,
+        Array.from({ length: Math.min(13, 40 - from) }, (_, i) => from + i),
+      );
+      await manager.moveReadOutputs();
+    }
+    readAll(2, [0, 1, 2]);
+    await vi.waitFor(() => expect(manager.movedToDisk).toBe(43), { timeout: 10_000 });
+    expect(columnFiles(dir)).toHaveLength(2);
+    const readBack = (): void => {
+      for (const [key, buckets] of outputs) {
+        const [shuffleId, mapId] = key.split(':').map(Number) as [number, number];
+        buckets.forEach((b, r) => expect(manager.fetchBuckets(shuffleId, [mapId], r)[0]).toEqual(b));
+      }
+    };
+    readBack();
+    // An output computed again (a retried map task) replaces its moved copy: the others stay readable from the file.
+    writeOutput(1, 7, 1);
+    readBack();
+    manager.remove(2);
+    outputs.delete('2:0');
+    outputs.delete('2:1');
+    outputs.delete('2:2');
+    expect(columnFiles(dir)).toHaveLength(1);
+    readBack();
+    manager.remove(1);
+    expect(columnFiles(dir)).toEqual([]);
+    manager.close();
+  });
+});
+
 describe('on local[2], shuffles read again after their outputs moved to disk', () => {
   it('a second job over an uncached shuffle, and an iterative program, give the plain-JS results', async () => {
     const sc = new Context({ master: 'local[2]', progress: false });
