@@ -1029,7 +1029,9 @@ export abstract class RDD<T> {
   }
 
   /**
-   * Elements of this RDD that are not in `other` (duplicates in this RDD are kept).
+   * Elements of this RDD that are not in `other` (duplicates in this RDD are kept). Elements are compared as keys are
+   * (structurally), and the elements of one group come out as the first-seen of them, as Spark's SubtractedRDD keeps
+   * its map's first key: `[k, -0]` and `[k, 0]`, or `{ a, b }` and `{ b, a }`, both come back as the one seen first.
    *
    * @example
    * ```ts
