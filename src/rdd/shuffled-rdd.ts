@@ -12,6 +12,7 @@ import type { RddContext } from './rdd-context.js';
 import { capture } from '../closure/capture.js';
 import { RDD, type RddOptions, type Sink } from './internal.js';
 import { ShippedPartitioner } from './user-partitioner.js';
+import { SharedPreparation } from './shared-preparation.js';
 
 /** What a shuffle does with the records it moves. */
 export interface ShuffleSpec {
@@ -67,7 +68,7 @@ export class ShuffledRDD<K, V, C> extends RDD<[K, C]> {
   readonly #compare: ((a: unknown, b: unknown) => number) | undefined;
   readonly #numPartitions: number;
   readonly #aggregator: Aggregator | undefined;
-  #preparing: Promise<void> | undefined;
+  readonly #preparing = new SharedPreparation();
 
   constructor(
     context: RddContext,
@@ -135,7 +136,7 @@ export class ShuffledRDD<K, V, C> extends RDD<[K, C]> {
   override prepare(): Promise<void> {
     if (!(this.partitioner instanceof PendingRangePartitioner)) return Promise.resolve();
     const pending = this.partitioner;
-    this.#preparing ??= (async () => {
+    return this.#preparing.run(async () => {
       const parent = this.#driverParent();
       const k = sampleSizePerPartition(pending.numPartitions, parent.getNumPartitions());
       const samples = await this.context.runJob<{ count: number; sample: unknown[] }>(
@@ -187,8 +188,7 @@ export class ShuffledRDD<K, V, C> extends RDD<[K, C]> {
         return ascending ? lo : bounds.length - lo;
       });
       this.partitioner = new ShippedPartitioner({ numPartitions: pending.numPartitions, getPartition }, this.context);
-    })();
-    return this.#preparing;
+    });
   }
 
   compute(p: number, tc: TaskContext): Iterable<[K, C]> {

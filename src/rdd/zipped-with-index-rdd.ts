@@ -2,6 +2,7 @@ import type { RddWireBody } from './wire.js';
 import { oneToOne, type Dependency } from './dependency.js';
 import type { TaskContext } from './task-context.js';
 import { RDD, type RddOptions, type Sink } from './internal.js';
+import { SharedPreparation } from './shared-preparation.js';
 
 /**
  * zipWithIndex: `[element, index]` in RDD order. The start index of each partition needs the sizes of the
@@ -11,7 +12,7 @@ import { RDD, type RddOptions, type Sink } from './internal.js';
 export class ZippedWithIndexRDD<T> extends RDD<[T, number]> {
   readonly kind = 'ZippedWithIndexRDD';
   #offsets: readonly number[] | undefined;
-  #preparing: Promise<void> | undefined;
+  readonly #preparing = new SharedPreparation();
 
   constructor(
     readonly parent: RDD<T>,
@@ -36,7 +37,7 @@ export class ZippedWithIndexRDD<T> extends RDD<[T, number]> {
   }
   override prepare(): Promise<void> {
     if (this.#offsets !== undefined) return Promise.resolve();
-    this.#preparing ??= (async () => {
+    return this.#preparing.run(async () => {
       const n = this.parent.getNumPartitions();
       const counts =
         n <= 1
@@ -50,8 +51,7 @@ export class ZippedWithIndexRDD<T> extends RDD<[T, number]> {
       const offsets = [0];
       for (const c of counts) offsets.push(offsets[offsets.length - 1]! + c);
       this.#offsets = offsets;
-    })();
-    return this.#preparing;
+    });
   }
   compute(p: number, tc: TaskContext): Iterable<[T, number]> {
     const out: [T, number][] = [];
