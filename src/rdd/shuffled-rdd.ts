@@ -135,7 +135,8 @@ export class ShuffledRDD<K, V, C> extends RDD<[K, C]> {
   override prepare(): Promise<void> {
     if (!(this.partitioner instanceof PendingRangePartitioner)) return Promise.resolve();
     const pending = this.partitioner;
-    this.#preparing ??= (async () => {
+    if (this.#preparing !== undefined) return this.#preparing;
+    const preparing = (async () => {
       const parent = this.#driverParent();
       const k = sampleSizePerPartition(pending.numPartitions, parent.getNumPartitions());
       const samples = await this.context.runJob<{ count: number; sample: unknown[] }>(
@@ -188,7 +189,12 @@ export class ShuffledRDD<K, V, C> extends RDD<[K, C]> {
       });
       this.partitioner = new ShippedPartitioner({ numPartitions: pending.numPartitions, getPartition }, this.context);
     })();
-    return this.#preparing;
+    this.#preparing = preparing;
+    // A preparing job that was cancelled (or lost) must not fail every later job of this RDD: the next one prepares again.
+    preparing.catch(() => {
+      if (this.#preparing === preparing) this.#preparing = undefined;
+    });
+    return preparing;
   }
 
   compute(p: number, tc: TaskContext): Iterable<[K, C]> {

@@ -36,7 +36,8 @@ export class ZippedWithIndexRDD<T> extends RDD<[T, number]> {
   }
   override prepare(): Promise<void> {
     if (this.#offsets !== undefined) return Promise.resolve();
-    this.#preparing ??= (async () => {
+    if (this.#preparing !== undefined) return this.#preparing;
+    const preparing = (async () => {
       const n = this.parent.getNumPartitions();
       const counts =
         n <= 1
@@ -51,7 +52,12 @@ export class ZippedWithIndexRDD<T> extends RDD<[T, number]> {
       for (const c of counts) offsets.push(offsets[offsets.length - 1]! + c);
       this.#offsets = offsets;
     })();
-    return this.#preparing;
+    this.#preparing = preparing;
+    // A preparing job that was cancelled (or lost) must not fail every later job of this RDD: the next one prepares again.
+    preparing.catch(() => {
+      if (this.#preparing === preparing) this.#preparing = undefined;
+    });
+    return preparing;
   }
   compute(p: number, tc: TaskContext): Iterable<[T, number]> {
     const out: [T, number][] = [];

@@ -81,6 +81,28 @@ export class EventLogWriter {
   #taskStarted = false;
   /** Tasks launched at or before this time were listed by a `tasksRunning` line if they were computing then. */
   #listedUpTo = Number.NEGATIVE_INFINITY;
+  /**
+   * Task ids, as the live UI gives them (one per task start, in order): the log writes no starts, so a task's end (or
+   * its `tasksRunning` row) carries its id, and a history shows each task under the id it had live. Without them the
+   * history numbered tasks in the order they ended, and task 74 of a stage was another task than live.
+   */
+  #nextTaskId = 0;
+  /** The ids of the tasks started and not yet ended, by {@link taskIdKey}. */
+  readonly #taskIds = new Map<string, number>();
+
+  /** A task start: its id is the next one. */
+  #startId(stageId: number, stageAttempt: number, partition: number, attempt: number, workerIndex: number): void {
+    this.#taskIds.set(taskIdKey(stageId, stageAttempt, partition, attempt, workerIndex), this.#nextTaskId++);
+  }
+
+  /** A task end: the id its start took (-1 for a start not seen). */
+  #endId(stageId: number, stageAttempt: number, partition: number, attempt: number, workerIndex: number): number {
+    const key = taskIdKey(stageId, stageAttempt, partition, attempt, workerIndex);
+    const id = this.#taskIds.get(key);
+    if (id === undefined) return -1;
+    this.#taskIds.delete(key);
+    return id;
+  }
 
   /**
    * @param runningTasks the tasks computing now (the scheduler's), asked at a flush after a task started: those that
@@ -106,6 +128,7 @@ export class EventLogWriter {
     // and their cost on the scheduler's hot path. A crashed application's log so lacks only tasks still running.
     if (this.#fd === undefined || this.#closing) return;
     if (event.type === 'taskStart') {
+      this.#startId(event.stageId, event.stageAttempt, event.partition, event.attempt, event.workerIndex);
       this.#started();
       return;
     }
@@ -115,7 +138,7 @@ export class EventLogWriter {
     }
     if (event.type === 'taskEnd') {
       // Its values are copied into columns; the line is made once for the whole block, off the task's path.
-      this.#taskEnds.append(event);
+      this.#taskEnds.append(event, this.#endId(event.stageId, event.stageAttempt, event.partition, event.attempt, event.workerIndex));
       if (this.#taskEnds.size >= FLUSH_TASKS) this.flush();
       else this.#armTimer();
       return;
@@ -138,13 +161,16 @@ export class EventLogWriter {
     if (rows !== undefined) {
       // The scheduler's rows have the block's layout: copied as they are, no record or metrics object read.
       const codes = rows.codes;
+      const n = rows.numbers;
       let started = false;
       for (let i = 0; i < batch.size; i++) {
+        const o = i * TASK_ROW_WIDTH;
         if (codes[i * TASK_ROW_CODES] !== 1) {
+          this.#startId(n[o]!, n[o + 1]!, n[o + 2]!, n[o + 3]!, n[o + 4]!);
           started = true;
           continue;
         }
-        ends.appendRow(rows, i);
+        ends.appendRow(rows, i, this.#endId(n[o]!, n[o + 1]!, n[o + 2]!, n[o + 3]!, n[o + 4]!));
         if (ends.size >= FLUSH_TASKS) this.flush();
       }
       if (started) this.#started();
@@ -155,10 +181,11 @@ export class EventLogWriter {
     for (let i = 0; i < batch.size; i++) {
       const e = batch.event(i);
       if (e.type !== 'taskEnd') {
+        this.#startId(e.stageId, e.stageAttempt, e.partition, e.attempt, e.workerIndex);
         started = true;
         continue;
       }
-      ends.append(e);
+      ends.append(e, this.#endId(e.stageId, e.stageAttempt, e.partition, e.attempt, e.workerIndex));
       if (ends.size >= FLUSH_TASKS) this.flush();
     }
     if (started) this.#started();
@@ -190,8 +217,15 @@ export class EventLogWriter {
     let younger = false;
     for (const t of this.runningTasks!()) {
       if (t.time > upTo) younger = true;
-      else if (t.time > from)
-        rows.push([t.stageId, t.stageAttempt, t.partition, t.attempt, t.workerIndex, t.executorId, t.speculative, now - t.time]);
+      else if (t.time > from) {
+        const id = this.#taskIds.get(taskIdKey(t.stageId, t.stageAttempt, t.partition, t.attempt, t.workerIndex));
+        const { stageId, stageAttempt, partition, attempt, workerIndex, executorId, speculative } = t;
+        rows.push(
+          id === undefined
+            ? [stageId, stageAttempt, partition, attempt, workerIndex, executorId, speculative, now - t.time]
+            : [stageId, stageAttempt, partition, attempt, workerIndex, executorId, speculative, now - t.time, id],
+        );
+      }
     }
     // Tasks too young to list are asked about again at the next flush.
     this.#taskStarted = younger;
@@ -395,6 +429,8 @@ export class TaskEndColumns {
   #executorId: string[] = [];
   #error: Array<string | null> = [];
   #keySample: Array<readonly string[] | null> = [];
+  /** The id the writer gave each task (-1: its start was not seen). */
+  #taskId = new Int32Array(0);
   /** One varying column at a time, as written (reused: grown with the rows). */
   #ints = new Int32Array(0);
   #floats = new Float64Array(0);
@@ -423,6 +459,9 @@ export class TaskEndColumns {
     this.#codes = codes;
     this.#ints = new Int32Array(capacity);
     this.#floats = new Float64Array(capacity);
+    const taskId = new Int32Array(capacity);
+    taskId.set(this.#taskId.subarray(0, this.#size));
+    this.#taskId = taskId;
     for (let i = this.#capacity; i < capacity; i++) {
       this.#executorId.push('');
       this.#error.push(null);
@@ -431,9 +470,10 @@ export class TaskEndColumns {
     this.#capacity = capacity;
   }
 
-  append(e: TaskEndEvent): void {
+  append(e: TaskEndEvent, taskId = -1): void {
     if (this.#size === this.#capacity) this.#grow(this.#capacity * 2);
     const i = this.#size++;
+    this.#taskId[i] = taskId;
     const n = this.#numbers;
     const o = i * WIDTH;
     n[o] = e.stageId;
@@ -463,9 +503,10 @@ export class TaskEndColumns {
   }
 
   /** Row `i` of a batch's rows (an end): the same values {@link TaskEndColumns.append} takes from its event. */
-  appendRow(rows: TaskRows, i: number): void {
+  appendRow(rows: TaskRows, i: number, taskId = -1): void {
     if (this.#size === this.#capacity) this.#grow(this.#capacity * 2);
     const k = this.#size++;
+    this.#taskId[k] = taskId;
     const n = this.#numbers;
     const src = rows.numbers;
     const o = k * WIDTH;
@@ -641,6 +682,8 @@ export class TaskEndColumns {
       this.#numberColumn(out, NUMBER_FIELDS.length + j, k.endsWith('Ms') ? 'ms' : 'plain');
       out.push(',');
     });
+    // Task ids as an Int32Array (-1: not known), or none when no id is known (a block of tests' hand-made ends).
+    if (this.#taskId.subarray(0, size).some((id) => id >= 0)) out.push('"taskId":{"i32":"', base64Of(this.#taskId, size * 4, 4), '"},');
     out.push(`"metrics.keySample":${JSON.stringify(column(this.#keySample.slice(0, size)))}}}`);
     // Rows past the size are never read; the references they hold (key samples) go at the next block's writes.
     this.#size = 0;
@@ -710,6 +753,7 @@ export function expandTaskEnds(block: TaskEndsBlock): TaskEndEvent[] {
   const hasMetrics = columnReader(block.columns.metrics);
   const metrics = TASK_METRIC_NAMES.map((k) => [k, columnReader(block.columns[METRIC_COLUMNS[k]])] as const);
   const keySamples = columnReader(block.columns['metrics.keySample']);
+  const taskIds = columnReader(block.columns.taskId);
   const out: TaskEndEvent[] = [];
   for (let i = 0; i < block.count; i++) {
     const e: Record<string, unknown> = { type: 'taskEnd' };
@@ -717,6 +761,8 @@ export function expandTaskEnds(block: TaskEndsBlock): TaskEndEvent[] {
       const v = at(i);
       if (v !== null && v !== undefined) e[f] = v;
     }
+    const taskId = taskIds(i);
+    if (typeof taskId === 'number' && taskId >= 0) e.taskId = taskId;
     if (hasMetrics(i) === 1) {
       const m: Record<string, unknown> = {};
       for (const [k, at] of metrics) m[k] = at(i);
@@ -727,6 +773,11 @@ export function expandTaskEnds(block: TaskEndsBlock): TaskEndEvent[] {
     out.push(e as unknown as TaskEndEvent);
   }
   return out;
+}
+
+/** A task's key in the writer's map of task ids: the fields that tell its start and its end apart from others'. */
+function taskIdKey(stageId: number, stageAttempt: number, partition: number, attempt: number, workerIndex: number): string {
+  return `${stageId}.${stageAttempt}.${partition}.${attempt}.${workerIndex}`;
 }
 
 /** The events of one log file; a last line cut short by a crash is ignored. */
