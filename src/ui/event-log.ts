@@ -87,21 +87,64 @@ export class EventLogWriter {
    * history numbered tasks in the order they ended, and task 74 of a stage was another task than live.
    */
   #nextTaskId = 0;
-  /** The ids of the tasks started and not yet ended, by {@link taskIdKey}. */
-  readonly #taskIds = new Map<string, number>();
+  /**
+   * The ids of the tasks started and not yet ended, by stage attempt ({@link stageKey}): by partition in typed arrays
+   * (the task computing it, and its key), a second copy of a partition at once (a speculative one, a retry racing a
+   * lost one) in a map. A map of every task cost ~0.5 µs a task on the scheduler's thread. A stage attempt's ids stay
+   * until it completed and its last task ended (killed copies may end after it).
+   */
+  readonly #taskIds = new Map<number, StageTaskIds>();
+  /** The last stage attempt's: task events come in runs of one stage attempt. */
+  #lastKey = -1;
+  #last: StageTaskIds | undefined;
+
+  #ids(key: number, make: boolean): StageTaskIds | undefined {
+    if (this.#lastKey === key) return this.#last;
+    let ids = this.#taskIds.get(key);
+    if (ids === undefined && make) this.#taskIds.set(key, (ids = new StageTaskIds()));
+    if (ids !== undefined) {
+      this.#lastKey = key;
+      this.#last = ids;
+    }
+    return ids;
+  }
 
   /** A task start: its id is the next one. */
   #startId(stageId: number, stageAttempt: number, partition: number, attempt: number, workerIndex: number): void {
-    this.#taskIds.set(taskIdKey(stageId, stageAttempt, partition, attempt, workerIndex), this.#nextTaskId++);
+    this.#ids(stageKey(stageId, stageAttempt), true)!.start(partition, taskIdKey(partition, attempt, workerIndex), this.#nextTaskId++);
   }
 
   /** A task end: the id its start took (-1 for a start not seen). */
   #endId(stageId: number, stageAttempt: number, partition: number, attempt: number, workerIndex: number): number {
-    const key = taskIdKey(stageId, stageAttempt, partition, attempt, workerIndex);
-    const id = this.#taskIds.get(key);
-    if (id === undefined) return -1;
-    this.#taskIds.delete(key);
+    const key = stageKey(stageId, stageAttempt);
+    const ids = this.#ids(key, false);
+    if (ids === undefined) return -1;
+    const id = ids.end(partition, taskIdKey(partition, attempt, workerIndex));
+    if (ids.running === 0 && ids.done) this.#forget(key);
     return id;
+  }
+
+  /** A stage attempt completed: its ids go with its last task. */
+  #stageDone(stageId: number, stageAttempt: number): void {
+    const key = stageKey(stageId, stageAttempt);
+    const ids = this.#taskIds.get(key);
+    if (ids === undefined) return;
+    ids.done = true;
+    if (ids.running === 0) this.#forget(key);
+  }
+
+  #forget(key: number): void {
+    this.#taskIds.delete(key);
+    if (this.#lastKey === key) {
+      this.#lastKey = -1;
+      this.#last = undefined;
+    }
+  }
+
+  /** The id of a task computing now, if its start was seen. */
+  #runningId(t: RunningTask): number | undefined {
+    const id = this.#taskIds.get(stageKey(t.stageId, t.stageAttempt))?.peek(t.partition, taskIdKey(t.partition, t.attempt, t.workerIndex));
+    return id === undefined || id < 0 ? undefined : id;
   }
 
   /**
@@ -144,6 +187,7 @@ export class EventLogWriter {
       return;
     }
     this.#blockTaskEnds();
+    if (event.type === 'stageCompleted') this.#stageDone(event.stageId, event.attempt);
     // The application's end is its log's last line: what a stop() was still tearing down is not "running" after it.
     if (event.type === 'applicationEnd') this.#ended = true;
     const line = JSON.stringify(event) + '\n';
@@ -218,7 +262,7 @@ export class EventLogWriter {
     for (const t of this.runningTasks!()) {
       if (t.time > upTo) younger = true;
       else if (t.time > from) {
-        const id = this.#taskIds.get(taskIdKey(t.stageId, t.stageAttempt, t.partition, t.attempt, t.workerIndex));
+        const id = this.#runningId(t);
         const { stageId, stageAttempt, partition, attempt, workerIndex, executorId, speculative } = t;
         rows.push(
           id === undefined
@@ -775,9 +819,65 @@ export function expandTaskEnds(block: TaskEndsBlock): TaskEndEvent[] {
   return out;
 }
 
-/** A task's key in the writer's map of task ids: the fields that tell its start and its end apart from others'. */
-function taskIdKey(stageId: number, stageAttempt: number, partition: number, attempt: number, workerIndex: number): string {
-  return `${stageId}.${stageAttempt}.${partition}.${attempt}.${workerIndex}`;
+/** The ids of one stage attempt's running tasks (see EventLogWriter's task ids). */
+class StageTaskIds {
+  /** By partition: the id of the task computing it (-1: none), and that task's {@link taskIdKey}. */
+  #id = new Int32Array(64).fill(-1);
+  #key = new Float64Array(64);
+  /** Another copy of a partition running at the same time, by its key. */
+  #more: Map<number, number> | undefined;
+  running = 0;
+  done = false;
+
+  start(partition: number, key: number, id: number): void {
+    this.running++;
+    if (partition >= this.#id.length) {
+      const size = Math.max(partition + 1, this.#id.length * 2);
+      const ids = new Int32Array(size).fill(-1);
+      ids.set(this.#id);
+      const keys = new Float64Array(size);
+      keys.set(this.#key);
+      this.#id = ids;
+      this.#key = keys;
+    }
+    if (this.#id[partition] === -1) {
+      this.#id[partition] = id;
+      this.#key[partition] = key;
+    } else (this.#more ??= new Map()).set(key, id);
+  }
+
+  /** The id of the task that ended (-1: its start was not seen), forgotten. */
+  end(partition: number, key: number): number {
+    let id = -1;
+    if (partition < this.#id.length && this.#id[partition] !== -1 && this.#key[partition] === key) {
+      id = this.#id[partition]!;
+      this.#id[partition] = -1;
+    } else {
+      const more = this.#more?.get(key);
+      if (more !== undefined) {
+        id = more;
+        this.#more!.delete(key);
+      }
+    }
+    if (id !== -1) this.running--;
+    return id;
+  }
+
+  /** The id of a task still running (-1: not known). */
+  peek(partition: number, key: number): number {
+    if (partition < this.#id.length && this.#id[partition] !== -1 && this.#key[partition] === key) return this.#id[partition]!;
+    return this.#more?.get(key) ?? -1;
+  }
+}
+
+/** A stage attempt's key in the writer's map of task ids. */
+function stageKey(stageId: number, stageAttempt: number): number {
+  return stageId * 1024 + stageAttempt;
+}
+
+/** A task's key within its stage attempt in the writer's map of task ids (as the status store keys its rows). */
+function taskIdKey(partition: number, attempt: number, workerIndex: number): number {
+  return partition + 2 ** 24 * (workerIndex + 2 ** 12 * attempt);
 }
 
 /** The events of one log file; a last line cut short by a crash is ignored. */
