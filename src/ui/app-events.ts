@@ -33,9 +33,10 @@ export type RunningTask = Omit<TaskStartEvent, 'type'>;
 
 /**
  * A task of a {@link TasksRunningEvent}: `[stageId, stageAttempt, partition, attempt, workerIndex, executorId,
- * speculative, age]`, its launch time being the event's `time` less `age` (ms). A row, not an object: ~35 bytes a task.
+ * speculative, age, taskId]`, its launch time being the event's `time` less `age` (ms), its id the one the live UI
+ * gave it (absent in older logs). A row, not an object: ~40 bytes a task.
  */
-export type RunningTaskRow = readonly [number, number, number, number, number, string, boolean, number];
+export type RunningTaskRow = readonly [number, number, number, number, number, string, boolean, number, number?];
 
 /**
  * Tasks that were computing when the event log last wrote what it held, and that no earlier such line listed: the

@@ -81,6 +81,71 @@ export class EventLogWriter {
   #taskStarted = false;
   /** Tasks launched at or before this time were listed by a `tasksRunning` line if they were computing then. */
   #listedUpTo = Number.NEGATIVE_INFINITY;
+  /**
+   * Task ids, as the live UI gives them (one per task start, in order): the log writes no starts, so a task's end (or
+   * its `tasksRunning` row) carries its id, and a history shows each task under the id it had live. Without them the
+   * history numbered tasks in the order they ended, and task 74 of a stage was another task than live.
+   */
+  #nextTaskId = 0;
+  /**
+   * The ids of the tasks started and not yet ended, by stage attempt ({@link stageKey}): by partition in typed arrays
+   * (the task computing it, and its key), a second copy of a partition at once (a speculative one, a retry racing a
+   * lost one) in a map. A map of every task cost ~0.5 µs a task on the scheduler's thread. A stage attempt's ids stay
+   * until it completed and its last task ended (killed copies may end after it).
+   */
+  readonly #taskIds = new Map<number, StageTaskIds>();
+  /** The last stage attempt's: task events come in runs of one stage attempt. */
+  #lastKey = -1;
+  #last: StageTaskIds | undefined;
+
+  #ids(key: number, make: boolean): StageTaskIds | undefined {
+    if (this.#lastKey === key) return this.#last;
+    let ids = this.#taskIds.get(key);
+    if (ids === undefined && make) this.#taskIds.set(key, (ids = new StageTaskIds()));
+    if (ids !== undefined) {
+      this.#lastKey = key;
+      this.#last = ids;
+    }
+    return ids;
+  }
+
+  /** A task start: its id is the next one. */
+  #startId(stageId: number, stageAttempt: number, partition: number, attempt: number, workerIndex: number): void {
+    this.#ids(stageKey(stageId, stageAttempt), true)!.start(partition, taskIdKey(partition, attempt, workerIndex), this.#nextTaskId++);
+  }
+
+  /** A task end: the id its start took (-1 for a start not seen). */
+  #endId(stageId: number, stageAttempt: number, partition: number, attempt: number, workerIndex: number): number {
+    const key = stageKey(stageId, stageAttempt);
+    const ids = this.#ids(key, false);
+    if (ids === undefined) return -1;
+    const id = ids.end(partition, taskIdKey(partition, attempt, workerIndex));
+    if (ids.running === 0 && ids.done) this.#forget(key);
+    return id;
+  }
+
+  /** A stage attempt completed: its ids go with its last task. */
+  #stageDone(stageId: number, stageAttempt: number): void {
+    const key = stageKey(stageId, stageAttempt);
+    const ids = this.#taskIds.get(key);
+    if (ids === undefined) return;
+    ids.done = true;
+    if (ids.running === 0) this.#forget(key);
+  }
+
+  #forget(key: number): void {
+    this.#taskIds.delete(key);
+    if (this.#lastKey === key) {
+      this.#lastKey = -1;
+      this.#last = undefined;
+    }
+  }
+
+  /** The id of a task computing now, if its start was seen. */
+  #runningId(t: RunningTask): number | undefined {
+    const id = this.#taskIds.get(stageKey(t.stageId, t.stageAttempt))?.peek(t.partition, taskIdKey(t.partition, t.attempt, t.workerIndex));
+    return id === undefined || id < 0 ? undefined : id;
+  }
 
   /**
    * @param runningTasks the tasks computing now (the scheduler's), asked at a flush after a task started: those that
@@ -106,6 +171,7 @@ export class EventLogWriter {
     // and their cost on the scheduler's hot path. A crashed application's log so lacks only tasks still running.
     if (this.#fd === undefined || this.#closing) return;
     if (event.type === 'taskStart') {
+      this.#startId(event.stageId, event.stageAttempt, event.partition, event.attempt, event.workerIndex);
       this.#started();
       return;
     }
@@ -115,12 +181,13 @@ export class EventLogWriter {
     }
     if (event.type === 'taskEnd') {
       // Its values are copied into columns; the line is made once for the whole block, off the task's path.
-      this.#taskEnds.append(event);
+      this.#taskEnds.append(event, this.#endId(event.stageId, event.stageAttempt, event.partition, event.attempt, event.workerIndex));
       if (this.#taskEnds.size >= FLUSH_TASKS) this.flush();
       else this.#armTimer();
       return;
     }
     this.#blockTaskEnds();
+    if (event.type === 'stageCompleted') this.#stageDone(event.stageId, event.attempt);
     // The application's end is its log's last line: what a stop() was still tearing down is not "running" after it.
     if (event.type === 'applicationEnd') this.#ended = true;
     const line = JSON.stringify(event) + '\n';
@@ -138,13 +205,16 @@ export class EventLogWriter {
     if (rows !== undefined) {
       // The scheduler's rows have the block's layout: copied as they are, no record or metrics object read.
       const codes = rows.codes;
+      const n = rows.numbers;
       let started = false;
       for (let i = 0; i < batch.size; i++) {
+        const o = i * TASK_ROW_WIDTH;
         if (codes[i * TASK_ROW_CODES] !== 1) {
+          this.#startId(n[o]!, n[o + 1]!, n[o + 2]!, n[o + 3]!, n[o + 4]!);
           started = true;
           continue;
         }
-        ends.appendRow(rows, i);
+        ends.appendRow(rows, i, this.#endId(n[o]!, n[o + 1]!, n[o + 2]!, n[o + 3]!, n[o + 4]!));
         if (ends.size >= FLUSH_TASKS) this.flush();
       }
       if (started) this.#started();
@@ -155,10 +225,11 @@ export class EventLogWriter {
     for (let i = 0; i < batch.size; i++) {
       const e = batch.event(i);
       if (e.type !== 'taskEnd') {
+        this.#startId(e.stageId, e.stageAttempt, e.partition, e.attempt, e.workerIndex);
         started = true;
         continue;
       }
-      ends.append(e);
+      ends.append(e, this.#endId(e.stageId, e.stageAttempt, e.partition, e.attempt, e.workerIndex));
       if (ends.size >= FLUSH_TASKS) this.flush();
     }
     if (started) this.#started();
@@ -190,8 +261,15 @@ export class EventLogWriter {
     let younger = false;
     for (const t of this.runningTasks!()) {
       if (t.time > upTo) younger = true;
-      else if (t.time > from)
-        rows.push([t.stageId, t.stageAttempt, t.partition, t.attempt, t.workerIndex, t.executorId, t.speculative, now - t.time]);
+      else if (t.time > from) {
+        const id = this.#runningId(t);
+        const { stageId, stageAttempt, partition, attempt, workerIndex, executorId, speculative } = t;
+        rows.push(
+          id === undefined
+            ? [stageId, stageAttempt, partition, attempt, workerIndex, executorId, speculative, now - t.time]
+            : [stageId, stageAttempt, partition, attempt, workerIndex, executorId, speculative, now - t.time, id],
+        );
+      }
     }
     // Tasks too young to list are asked about again at the next flush.
     this.#taskStarted = younger;
@@ -395,6 +473,8 @@ export class TaskEndColumns {
   #executorId: string[] = [];
   #error: Array<string | null> = [];
   #keySample: Array<readonly string[] | null> = [];
+  /** The id the writer gave each task (-1: its start was not seen). */
+  #taskId = new Int32Array(0);
   /** One varying column at a time, as written (reused: grown with the rows). */
   #ints = new Int32Array(0);
   #floats = new Float64Array(0);
@@ -423,6 +503,9 @@ export class TaskEndColumns {
     this.#codes = codes;
     this.#ints = new Int32Array(capacity);
     this.#floats = new Float64Array(capacity);
+    const taskId = new Int32Array(capacity);
+    taskId.set(this.#taskId.subarray(0, this.#size));
+    this.#taskId = taskId;
     for (let i = this.#capacity; i < capacity; i++) {
       this.#executorId.push('');
       this.#error.push(null);
@@ -431,9 +514,10 @@ export class TaskEndColumns {
     this.#capacity = capacity;
   }
 
-  append(e: TaskEndEvent): void {
+  append(e: TaskEndEvent, taskId = -1): void {
     if (this.#size === this.#capacity) this.#grow(this.#capacity * 2);
     const i = this.#size++;
+    this.#taskId[i] = taskId;
     const n = this.#numbers;
     const o = i * WIDTH;
     n[o] = e.stageId;
@@ -463,9 +547,10 @@ export class TaskEndColumns {
   }
 
   /** Row `i` of a batch's rows (an end): the same values {@link TaskEndColumns.append} takes from its event. */
-  appendRow(rows: TaskRows, i: number): void {
+  appendRow(rows: TaskRows, i: number, taskId = -1): void {
     if (this.#size === this.#capacity) this.#grow(this.#capacity * 2);
     const k = this.#size++;
+    this.#taskId[k] = taskId;
     const n = this.#numbers;
     const src = rows.numbers;
     const o = k * WIDTH;
@@ -641,6 +726,8 @@ export class TaskEndColumns {
       this.#numberColumn(out, NUMBER_FIELDS.length + j, k.endsWith('Ms') ? 'ms' : 'plain');
       out.push(',');
     });
+    // Task ids as an Int32Array (-1: not known), or none when no id is known (a block of tests' hand-made ends).
+    if (this.#taskId.subarray(0, size).some((id) => id >= 0)) out.push('"taskId":{"i32":"', base64Of(this.#taskId, size * 4, 4), '"},');
     out.push(`"metrics.keySample":${JSON.stringify(column(this.#keySample.slice(0, size)))}}}`);
     // Rows past the size are never read; the references they hold (key samples) go at the next block's writes.
     this.#size = 0;
@@ -710,6 +797,7 @@ export function expandTaskEnds(block: TaskEndsBlock): TaskEndEvent[] {
   const hasMetrics = columnReader(block.columns.metrics);
   const metrics = TASK_METRIC_NAMES.map((k) => [k, columnReader(block.columns[METRIC_COLUMNS[k]])] as const);
   const keySamples = columnReader(block.columns['metrics.keySample']);
+  const taskIds = columnReader(block.columns.taskId);
   const out: TaskEndEvent[] = [];
   for (let i = 0; i < block.count; i++) {
     const e: Record<string, unknown> = { type: 'taskEnd' };
@@ -717,6 +805,8 @@ export function expandTaskEnds(block: TaskEndsBlock): TaskEndEvent[] {
       const v = at(i);
       if (v !== null && v !== undefined) e[f] = v;
     }
+    const taskId = taskIds(i);
+    if (typeof taskId === 'number' && taskId >= 0) e.taskId = taskId;
     if (hasMetrics(i) === 1) {
       const m: Record<string, unknown> = {};
       for (const [k, at] of metrics) m[k] = at(i);
@@ -727,6 +817,67 @@ export function expandTaskEnds(block: TaskEndsBlock): TaskEndEvent[] {
     out.push(e as unknown as TaskEndEvent);
   }
   return out;
+}
+
+/** The ids of one stage attempt's running tasks (see EventLogWriter's task ids). */
+class StageTaskIds {
+  /** By partition: the id of the task computing it (-1: none), and that task's {@link taskIdKey}. */
+  #id = new Int32Array(64).fill(-1);
+  #key = new Float64Array(64);
+  /** Another copy of a partition running at the same time, by its key. */
+  #more: Map<number, number> | undefined;
+  running = 0;
+  done = false;
+
+  start(partition: number, key: number, id: number): void {
+    this.running++;
+    if (partition >= this.#id.length) {
+      const size = Math.max(partition + 1, this.#id.length * 2);
+      const ids = new Int32Array(size).fill(-1);
+      ids.set(this.#id);
+      const keys = new Float64Array(size);
+      keys.set(this.#key);
+      this.#id = ids;
+      this.#key = keys;
+    }
+    if (this.#id[partition] === -1) {
+      this.#id[partition] = id;
+      this.#key[partition] = key;
+    } else (this.#more ??= new Map()).set(key, id);
+  }
+
+  /** The id of the task that ended (-1: its start was not seen), forgotten. */
+  end(partition: number, key: number): number {
+    let id = -1;
+    if (partition < this.#id.length && this.#id[partition] !== -1 && this.#key[partition] === key) {
+      id = this.#id[partition]!;
+      this.#id[partition] = -1;
+    } else {
+      const more = this.#more?.get(key);
+      if (more !== undefined) {
+        id = more;
+        this.#more!.delete(key);
+      }
+    }
+    if (id !== -1) this.running--;
+    return id;
+  }
+
+  /** The id of a task still running (-1: not known). */
+  peek(partition: number, key: number): number {
+    if (partition < this.#id.length && this.#id[partition] !== -1 && this.#key[partition] === key) return this.#id[partition]!;
+    return this.#more?.get(key) ?? -1;
+  }
+}
+
+/** A stage attempt's key in the writer's map of task ids. */
+function stageKey(stageId: number, stageAttempt: number): number {
+  return stageId * 1024 + stageAttempt;
+}
+
+/** A task's key within its stage attempt in the writer's map of task ids (as the status store keys its rows). */
+function taskIdKey(partition: number, attempt: number, workerIndex: number): number {
+  return partition + 2 ** 24 * (workerIndex + 2 ** 12 * attempt);
 }
 
 /** The events of one log file; a last line cut short by a crash is ignored. */

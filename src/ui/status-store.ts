@@ -863,7 +863,7 @@ export class StatusStore {
    * The tasks `tasksRunning` lines of a log being replayed listed and no `taskEnd` ended since, by stage attempt and
    * task key (see {@link StatusStore.endOfLog}).
    */
-  readonly #loggedRunning = new Map<string, RunningTask>();
+  readonly #loggedRunning = new Map<string, RunningTask & { readonly taskId: number | undefined }>();
 
   constructor(limits: RetentionLimits = {}) {
     this.#retainedJobs = limits.retainedJobs ?? 1000;
@@ -963,8 +963,8 @@ export class StatusStore {
       case 'tasksRunning':
         // Used at the log's end only: a task listed here may end a few lines on, and one started from this line
         // would get its task id, and its stage its first launch time, before the tasks that ended meanwhile.
-        for (const [stageId, stageAttempt, partition, attempt, workerIndex, executorId, speculative, age] of e.tasks) {
-          const t = { stageId, stageAttempt, partition, attempt, workerIndex, executorId, speculative, time: e.time - age };
+        for (const [stageId, stageAttempt, partition, attempt, workerIndex, executorId, speculative, age, taskId] of e.tasks) {
+          const t = { stageId, stageAttempt, partition, attempt, workerIndex, executorId, speculative, time: e.time - age, taskId };
           this.#loggedRunning.set(loggedKey(t), t);
         }
         return;
@@ -1099,20 +1099,25 @@ export class StatusStore {
       this.version++;
       // The stage's later task ends (if events were applied after this) still make their own rows.
       const sawTaskStarts = s.sawTaskStarts;
-      this.#taskStart({ type: 'taskStart', ...t });
+      const { taskId, ...start } = t;
+      this.#taskStart({ type: 'taskStart', ...start }, taskId);
       s.sawTaskStarts = sawTaskStarts;
     }
   }
 
   /** Task events are most events: a method each, kept small for the optimizer. */
-  #taskStart(e: TaskStartEvent): void {
+  #taskStart(e: TaskStartEvent, taskId?: number): void {
     const s = this.#taskStage(e.stageId, e.stageAttempt);
-    if (s === undefined) return;
+    if (s === undefined) {
+      // Its id is taken all the same: the event log numbers every task start (see EventLogWriter's task ids).
+      this.#nextTaskId++;
+      return;
+    }
     s.numActiveTasks++;
-    s.firstTaskLaunchedTime ??= e.time;
+    s.firstTaskLaunchedTime = earliest(s.firstTaskLaunchedTime, e.time);
     s.sawTaskStarts = true;
     const ex = this.#executor(e.workerIndex, e.executorId, e.time);
-    this.#newTask(s, e.partition, e.attempt, e.workerIndex, ex.id, e.speculative, e.time);
+    this.#newTask(s, e.partition, e.attempt, e.workerIndex, ex.id, e.speculative, e.time, taskId);
     ex.activeTasks++;
     for (let i = 0; i < s.jobList.length; i++) {
       const job = this.#jobAt(s, i);
@@ -1129,7 +1134,7 @@ export class StatusStore {
     return job;
   }
 
-  #taskEnd(e: TaskEndEvent): void {
+  #taskEnd(e: LoggedTaskEnd): void {
     // A log's task ends come here (batches' rows are live only): the task no longer runs.
     if (this.#loggedRunning.size !== 0) this.#loggedRunning.delete(loggedKey(e));
     const s = this.#taskStage(e.stageId, e.stageAttempt);
@@ -1153,8 +1158,8 @@ export class StatusStore {
     if (row < 0 && !s.sawTaskStarts) {
       // Replaying an event log, which has no taskStart lines: the task starts where its end says.
       const launchTime = e.time - e.durationMs;
-      row = this.#newTask(s, e.partition, e.attempt, e.workerIndex, ex.id, e.speculative, launchTime);
-      s.firstTaskLaunchedTime ??= launchTime;
+      row = this.#newTask(s, e.partition, e.attempt, e.workerIndex, ex.id, e.speculative, launchTime, e.taskId);
+      s.firstTaskLaunchedTime = earliest(s.firstTaskLaunchedTime, launchTime);
     }
     if (row >= 0) s.tasks.finish(row, e.result, e.durationMs, e.locality, e.error, m);
     if (e.result === 'success') {
@@ -1178,11 +1183,14 @@ export class StatusStore {
     const n = rows.numbers;
     const o = i * TASK_ROW_WIDTH;
     const s = this.#taskStage(n[o]!, n[o + 1]!);
-    if (s === undefined) return;
+    if (s === undefined) {
+      this.#nextTaskId++;
+      return;
+    }
     const time = n[o + 6]!;
     const workerIndex = n[o + 4]!;
     s.numActiveTasks++;
-    s.firstTaskLaunchedTime ??= time;
+    s.firstTaskLaunchedTime = earliest(s.firstTaskLaunchedTime, time);
     s.sawTaskStarts = true;
     const ex = this.#executor(workerIndex, rows.executorIds[i], time);
     this.#newTask(s, n[o + 2]!, n[o + 3]!, workerIndex, ex.id, rows.codes[i * TASK_ROW_CODES + 1] === 1, time);
@@ -1226,7 +1234,7 @@ export class StatusStore {
     if (row < 0 && !s.sawTaskStarts) {
       const launchTime = time - durationMs;
       row = this.#newTask(s, partition, attempt, workerIndex, ex.id, rows.codes[i * TASK_ROW_CODES + 1] === 1, launchTime);
-      s.firstTaskLaunchedTime ??= launchTime;
+      s.firstTaskLaunchedTime = earliest(s.firstTaskLaunchedTime, launchTime);
     }
     if (row >= 0)
       s.tasks.finishRow(
@@ -1267,9 +1275,12 @@ export class StatusStore {
     executorId: string,
     speculative: boolean,
     launchTime: number,
+    /** The id the event log gave the task (live, and in older logs: the next one). */
+    taskId?: number,
   ): number {
     const before = s.tasks.size;
-    const row = s.tasks.start(taskKey(partition, attempt, workerIndex), this.#nextTaskId++, partition, attempt, executorId, speculative, launchTime);
+    const id = taskId ?? this.#nextTaskId++;
+    const row = s.tasks.start(taskKey(partition, attempt, workerIndex), id, partition, attempt, executorId, speculative, launchTime);
     if (s.tasks.size > this.#retainedTasks) s.tasks.dropOldestFinished();
     this.#taskRows += s.tasks.size - before;
     if (this.#taskRows > this.#retainedTasksTotal) this.#dropTaskRows();
@@ -1474,6 +1485,14 @@ function addMetrics(t: MetricTotals, m: TaskMetrics): void {
 }
 
 /** A task attempt's key in its stage: a number (a string built per task event was a cost on the driver). */
+/** A task end read from an event log, with the id the log's writer gave the task (absent in older logs). */
+type LoggedTaskEnd = TaskEndEvent & { readonly taskId?: number };
+
+/** The earlier of a stage's first launch so far and a task's launch (a log gives tasks in the order they ended). */
+function earliest(first: number | undefined, launch: number): number {
+  return first === undefined || launch < first ? launch : first;
+}
+
 function taskKey(partition: number, attempt: number, workerIndex: number): number {
   return partition + 2 ** 24 * (workerIndex + 2 ** 12 * attempt);
 }

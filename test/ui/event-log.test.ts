@@ -391,6 +391,8 @@ describe('event log', () => {
         fc.asyncProperty(fc.array(fc.array(arbitraryTaskEnd, { minLength: 1, maxLength: 300 }), { minLength: 1, maxLength: 4 }), async (blocks) => {
           const log = new EventLogWriter(dir, `app-pieces-${app++}`);
           const expected: string[] = [];
+          // Each task start takes the next id, and its end carries it (only the rows' path has starts here).
+          let nextId = 0;
           for (const [i, events] of blocks.entries()) {
             // Through every entry: one event at a time, a batch of records, and the scheduler's batch of rows (its
             // task starts among the ends, which the log leaves out), cut anywhere.
@@ -411,7 +413,10 @@ describe('event log', () => {
             }
             const other: AppEvent = { type: 'stageCompleted', jobId: 1, stageId: i, attempt: 0, time: i, result: 'succeeded' };
             log.write(other);
-            expected.push(taskEndsLine(events), JSON.stringify(other));
+            const withIds = new TaskEndColumns();
+            for (const e of events) withIds.append(e, nextId++);
+            expected.push(i % 3 === 2 ? withIds.line() : taskEndsLine(events), JSON.stringify(other));
+            if (i % 3 !== 2) nextId -= events.length;
           }
           await log.close();
           expect(readFileSync(log.file, 'utf8')).toBe(expected.join('\n') + '\n');
@@ -451,7 +456,8 @@ describe('event log', () => {
           log.writeTasks(batch);
           await log.close();
           for (const line of readFileSync(log.file, 'utf8').trim().split('\n')) expect(() => JSON.parse(line)).not.toThrow();
-          expect(readEventLog(log.file)).toEqual(JSON.parse(JSON.stringify(ends)));
+          // With the id each task's start took, in order.
+          expect(readEventLog(log.file)).toEqual(JSON.parse(JSON.stringify(ends.map((e, taskId) => ({ ...e, taskId })))));
         }),
         { numRuns: 50 },
       );
@@ -594,14 +600,15 @@ describe('event log', () => {
       vi.advanceTimersByTime(100);
       await settle(1);
       expect(asked).toBe(1);
-      // Rows of [stageId, stageAttempt, partition, attempt, workerIndex, executorId, speculative, age]: launched at time - age.
+      // Rows of [stageId, stageAttempt, partition, attempt, workerIndex, executorId, speculative, age, taskId]: launched
+      // at time - age, under the id its start took.
       expect(lines()).toEqual([
         {
           type: 'tasksRunning',
           time: 10_100,
           tasks: [
-            [3, 0, 0, 0, 0, 'e0', false, 150],
-            [3, 0, 1, 0, 1, 'e1', false, 110],
+            [3, 0, 0, 0, 0, 'e0', false, 150, 0],
+            [3, 0, 1, 0, 1, 'e1', false, 110, 1],
           ],
         },
       ]);
@@ -617,7 +624,7 @@ describe('event log', () => {
       expect(asked).toBe(3);
       expect(lines().map((l) => [l.time, l.tasks])).toEqual([
         [10_100, expect.any(Array)],
-        [10_250, [[3, 0, 2, 0, 2, 'e2', false, 150]]],
+        [10_250, [[3, 0, 2, 0, 2, 'e2', false, 150, 2]]],
       ]);
       // No task started since: the scheduler is not asked (a later taskEnd says which ended).
       log.flush();
@@ -627,7 +634,7 @@ describe('event log', () => {
       running = [task(2, 10_100), task(3, 10_250)];
       log.write({ type: 'taskStart', ...running[1]! });
       log.flushSync();
-      expect(lines().at(-1)!.tasks).toEqual([[3, 0, 3, 0, 3, 'e3', true, 0]]);
+      expect(lines().at(-1)!.tasks).toEqual([[3, 0, 3, 0, 3, 'e3', true, 0, 3]]);
       await log.close();
       expect(readEventLog(log.file).map((e) => e.type)).toEqual(['tasksRunning', 'tasksRunning', 'tasksRunning']);
       expect(asked).toBe(4);
