@@ -649,6 +649,85 @@ describe('found by the model', () => {
   });
 });
 
+describe('found by the model: checkpoints due while the driver was down (session 35)', () => {
+  const { sc, dir } = useStreamingContext();
+  let folders = 0;
+
+  /**
+   * A running sum per key (updateStateByKey checkpointed every `k` batches) and a window of `w` batches over it,
+   * run as `runs` ([clock at start, batches]) on one checkpoint folder; batch b brings ['a', b]. Returns what the
+   * state and the window gave every batch, and what an uninterrupted run gives for the batches that ran.
+   */
+  async function sumAndWindow(k: number, w: number, runs: ReadonlyArray<readonly [number, number]>) {
+    const folder = path.join(dir(), `down-${folders++}`);
+    const log: Rec[] = [];
+    const got: [Out, Out] = [[], []];
+    const ran: number[] = [];
+    for (const [start, n] of runs) {
+      const clock = new ManualClock(start * I);
+      let outs: Out[] = [];
+      const ssc = StreamingContext.getOrCreate(folder, () => {
+        const ssc = new StreamingContext(sc(), { batchInterval: I, clock });
+        const state = ssc
+          .source(brokerSource(log))
+          .updateStateByKey((vs: number[], s?: number) => (s ?? 0) + vs.reduce((a, b) => a + b, 0))
+          .checkpoint(k * I);
+        outs = [collectBatches(state), collectBatches(state.window(w * I, I))];
+        return ssc;
+      });
+      await ssc.start();
+      for (let b = start + 1; b <= start + n; b++) {
+        log.push(['a', b]);
+        ran.push(b);
+        await tickBatches(ssc, clock, 1);
+      }
+      await ssc.stop({ stopContext: false });
+      outs.forEach((out, i) => got[i]!.push(...out));
+    }
+    const sum = (b: number) => ran.filter((x) => x <= b).reduce((a, x) => a + x, 0);
+    const want = [
+      ran.map((b) => [b * I, [['a', sum(b)]]]),
+      ran.map((b) => [b * I, sortedPairs(ran.filter((p) => p > b - w && p <= b).map((p) => ['a', sum(p)]))]),
+    ];
+    return { got: got.map((out) => out.map(([t, xs]) => [t, sortedPairs(xs)])), want };
+  }
+
+  it('a window reaching before the restored checkpoint, past a checkpoint due while the driver was down, holds the states of those times', async () => {
+    // Checkpoints every 2 batches; run 1 wrote 2000 only, 4000..10000 fell in the down time, run 2 wrote 12000 and
+    // 14000. The window at 15000 reads the state at 11000, which chains from 2000 through batch 3000. Before, only
+    // the batches after 14000 - (window + interval) were read again: batch 3000's records were missing there.
+    const { got, want } = await sumAndWindow(2, 5, [
+      [0, 3],
+      [10, 4],
+      [14, 1],
+    ]);
+    expect(got).toEqual(want);
+  });
+
+  it('a restart after a run too short to write a checkpoint restores the state the run before it wrote', async () => {
+    // Run 2 restored the checkpoint at 2000 and ran one batch (none due); its commit recorded no checkpoint, and,
+    // the down time being longer than the 100 batches of logs kept, it dropped run 1's logs. Before, run 3 started
+    // the state from the zero time over batch 155 alone.
+    const { got, want } = await sumAndWindow(2, 1, [
+      [0, 3],
+      [154, 1],
+      [155, 1],
+    ]);
+    expect(got).toEqual(want);
+  });
+
+  it('after a down time longer than the logs kept, a window reaching across it holds the states before it', async () => {
+    // The window at 204000 reads the state at 201000, which chains from the checkpoint at 2000 through batch 3000:
+    // its log must outlive the 100 batches kept. Before, the first commit after the down time deleted it.
+    const { got, want } = await sumAndWindow(2, 4, [
+      [0, 3],
+      [200, 3],
+      [203, 1],
+    ]);
+    expect(got).toEqual(want);
+  });
+});
+
 /** Resolves when batch `ms` of `ssc` completed; rejects with its error. */
 function batchDone(ssc: StreamingContext, ms: number): Promise<void> {
   return new Promise<void>((resolve, reject) => {
