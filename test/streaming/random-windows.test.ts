@@ -9,11 +9,12 @@
  * uncommitted batch run again with its time and range, so every batch's output equals the model, a batch before
  * the restart at most twice (at-least-once output) and none missing.
  */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { type DStream, ManualClock, type State, StateSpec, StreamingContext } from 'kindling';
-import { brokerSource, collectBatches, sortedPairs, tickBatches, useStreamingContext } from './helpers.js';
+import { brokerSource, collectBatches, sortedPairs, tickBatches, UNTIL, useStreamingContext } from './helpers.js';
 
 const I = 1000;
 /** A longer search locally: RANDOM_WINDOWS_RUNS=500 RANDOM_WINDOWS_SEED=42 npx vitest run test/streaming/random-windows.test.ts */
@@ -730,7 +731,7 @@ describe('found by the model: checkpoints due while the driver was down (session
       ran.map((b) => [b * I, [['a', sum(b)]]]),
       ran.map((b) => [b * I, sortedPairs(ran.filter((p) => p > b - w && p <= b).map((p) => ['a', sum(p)]))]),
     ];
-    return { got: got.map((out) => out.map(([t, xs]) => [t, sortedPairs(xs)])), want };
+    return { got: got.map((out) => out.map(([t, xs]) => [t, sortedPairs(xs)])), want, folder };
   }
 
   // Each case: [what holds, checkpoint interval k, window w (batches), runs as [clock at start, batches]], and why.
@@ -777,6 +778,25 @@ describe('found by the model: checkpoints due while the driver was down (session
   it.each(cases)('%s', async (_name, k, w, runs) => {
     const { got, want } = await sumAndWindow(k, w, runs);
     expect(got).toEqual(want);
+  });
+
+  it("an earlier run's checkpoint files are deleted once this run's checkpoints replace them; the last commit's stay", async () => {
+    // Before, a restored checkpoint was in no run's list of its own checkpoints, so its files stayed forever.
+    const { got, want, folder } = await sumAndWindow(1, 2, [
+      [0, 3],
+      [5, 4],
+    ]);
+    expect(got).toEqual(want);
+    const commit = (file: string) =>
+      JSON.parse(readFileSync(path.join(folder, 'commits', file), 'utf8')) as { checkpoints: Record<string, Array<{ ms: number; dir: string }>> };
+    const files = readdirSync(path.join(folder, 'commits')).sort();
+    const dirs = (file: string) => Object.values(commit(file).checkpoints).flatMap((cs) => cs.map((c) => c.dir));
+    const firstRun = dirs(files.find((f) => f.startsWith('000000002'))!);
+    const last = dirs(files.at(-1)!);
+    expect(firstRun.length).toBeGreaterThan(0);
+    expect(last.length).toBeGreaterThan(0);
+    await vi.waitFor(() => expect(firstRun.filter((d) => existsSync(d))).toEqual([]), UNTIL);
+    expect(last.filter((d) => !existsSync(d))).toEqual([]);
   });
 });
 
