@@ -15,11 +15,26 @@ export interface OffsetEntry {
   readonly sources: Readonly<Record<string, unknown>>;
 }
 
-/** Where a state stream's newest checkpoint is: its batch time, folder and partition count. */
+/** Where a state stream's checkpoint is: its batch time, folder and partition count. */
 export interface StateCheckpoint {
   readonly ms: number;
   readonly dir: string;
   readonly partitions: number;
+}
+
+/**
+ * Of a state stream's checkpoints (oldest first), those a reader of the states from `oldestReadMs` on needs: the
+ * newest at or before that time (`base`, where the oldest state read chains from) and every later one. Without a
+ * base (no checkpoint that old) the oldest state read chains from the initial state, so all are kept. Times are
+ * not assumed evenly spaced: a checkpoint due while the driver was down was never written, and the base is then
+ * older than one checkpoint interval.
+ */
+export function stateCheckpointsNeeded(
+  checkpoints: readonly StateCheckpoint[],
+  oldestReadMs: number,
+): { base: StateCheckpoint | undefined; needed: StateCheckpoint[] } {
+  const base = checkpoints.filter((c) => c.ms <= oldestReadMs).at(-1);
+  return { base, needed: base === undefined ? [...checkpoints] : checkpoints.filter((c) => c.ms >= base.ms) };
 }
 
 /** An event-time stream at a commit: the watermark its batch used, and the newest event time after it. */
@@ -30,7 +45,10 @@ export interface WatermarkCheckpoint {
 
 interface CommitRecord {
   readonly batch: BatchTime;
+  /** Per state stream, its newest checkpoint (what folders before session 35 recorded alone). */
   readonly state?: Record<string, StateCheckpoint>;
+  /** Per state stream, every checkpoint a restart needs, oldest first (the newest is `state`'s). */
+  readonly checkpoints?: Record<string, StateCheckpoint[]>;
   readonly watermarks?: Record<string, WatermarkCheckpoint>;
 }
 
@@ -103,36 +121,45 @@ export class CheckpointLog {
     this.#write(path.join(this.#dir, 'offsets', name(entry.batch.id)), entry);
   }
 
-  /** `state`: per state stream, its newest checkpoint at this commit (what a restart restores). */
+  /**
+   * `checkpoints`: per state stream, the checkpoints a restart after this batch needs, oldest first. Logs older
+   * than `retain` batches go, except from `keepFromId` on: the batches a state still chains through from its
+   * oldest needed checkpoint, however long ago the driver's down time put it.
+   */
   writeCommit(
     batch: BatchTime,
     outputs: readonly string[],
-    state: Readonly<Record<string, StateCheckpoint>> = {},
+    checkpoints: Readonly<Record<string, StateCheckpoint[]>> = {},
     watermarks: Readonly<Record<string, WatermarkCheckpoint>> = {},
+    keepFromId = batch.id,
   ): void {
-    this.#write(path.join(this.#dir, 'commits', name(batch.id)), { batch, outputs, state, watermarks, finishedAt: Date.now() });
+    const state: Record<string, StateCheckpoint> = {};
+    for (const [key, list] of Object.entries(checkpoints)) if (list.length > 0) state[key] = list.at(-1)!;
+    this.#write(path.join(this.#dir, 'commits', name(batch.id)), { batch, outputs, state, checkpoints, watermarks, finishedAt: Date.now() });
+    const below = Math.min(batch.id - this.retain + 1, keepFromId);
     for (const sub of ['offsets', 'commits']) {
-      for (const id of this.#ids(sub)) if (id <= batch.id - this.retain) rmSync(path.join(this.#dir, sub, name(id)), { force: true });
+      for (const id of this.#ids(sub)) if (id < below) rmSync(path.join(this.#dir, sub, name(id)), { force: true });
     }
   }
 
-  /** The state checkpoints recorded by the last commit. */
-  lastState(): Readonly<Record<string, StateCheckpoint>> {
-    const last = this.#ids('commits').at(-1);
-    if (last === undefined) return {};
-    return this.#read<CommitRecord>(path.join(this.#dir, 'commits', name(last))).state ?? {};
-  }
-
-  /** Per state stream, the distinct checkpoints every retained commit recorded, oldest first. */
-  states(): Record<string, StateCheckpoint[]> {
+  /**
+   * Per state stream, the checkpoints the last commit recorded, oldest first. A folder written before session 35
+   * recorded the newest only: the older ones are gathered from every retained commit.
+   */
+  lastCheckpoints(): Record<string, StateCheckpoint[]> {
+    const ids = this.#ids('commits');
+    if (ids.length === 0) return {};
+    const last = this.#read<CommitRecord>(path.join(this.#dir, 'commits', name(ids.at(-1)!)));
+    if (last.checkpoints !== undefined) return last.checkpoints;
     const out: Record<string, StateCheckpoint[]> = {};
-    for (const id of this.#ids('commits')) {
+    for (const id of ids) {
       const c = this.#read<CommitRecord>(path.join(this.#dir, 'commits', name(id)));
       for (const [key, rec] of Object.entries(c.state ?? {})) {
         const list = (out[key] ??= []);
         if (list.at(-1)?.ms !== rec.ms) list.push(rec);
       }
     }
+    for (const key of Object.keys(out)) if (last.state?.[key] === undefined) delete out[key];
     return out;
   }
 

@@ -26,6 +26,7 @@ import {
 } from './event-time.js';
 import { batchStep, mappedOf, snapshotOf, type StateSpec, stateOf, type Tagged, type TaggedOut } from './map-with-state.js';
 import { addRedisSink, type RedisSinkOptions } from './redis.js';
+import { type StateCheckpoint, stateCheckpointsNeeded } from './checkpoint-log.js';
 import type { StreamingContext } from './streaming-context.js';
 
 /** A batch: `id` counts batches from 0, `ms` is its time (a multiple of the batch interval). */
@@ -142,7 +143,7 @@ export abstract class DStream<T> implements StreamNode {
   #initialized = false;
   /** Times at or before this were forgotten by clearOld (their RDDs dropped, their input gone). */
   #forgottenThroughMs = Number.NEGATIVE_INFINITY;
-  readonly #checkpointedOld: RDD<unknown>[] = [];
+  readonly #checkpointedOld: { ms: number; rdd: RDD<unknown> }[] = [];
 
   /** @internal */
   constructor(graph: StreamGraph, parents: readonly StreamNode[], slideMs: number, label: string) {
@@ -181,7 +182,7 @@ export abstract class DStream<T> implements StreamNode {
     }
     if (checkpointDue && !rdd.checkpointRequested) {
       rdd.checkpoint();
-      if (this.#lastCheckpointed !== undefined) this.#checkpointedOld.push(this.#lastCheckpointed);
+      if (this.#lastCheckpointed !== undefined) this.#checkpointedOld.push({ ms: this.#lastCheckpointedMs, rdd: this.#lastCheckpointed });
       this.#lastCheckpointed = rdd;
       this.#lastCheckpointedMs = ms;
     }
@@ -192,6 +193,12 @@ export abstract class DStream<T> implements StreamNode {
   /** @internal The newest RDD of this stream whose checkpoint files are written, with its batch time. */
   get lastCheckpoint(): { ms: number; rdd: RDD<unknown> } | undefined {
     return this.#lastCheckpointed?.isCheckpointed ? { ms: this.#lastCheckpointedMs, rdd: this.#lastCheckpointed } : undefined;
+  }
+
+  /** @internal Every checkpoint of this run whose files are written and not yet deleted, oldest first. */
+  get writtenCheckpoints(): { ms: number; rdd: RDD<unknown> }[] {
+    const last = this.lastCheckpoint;
+    return [...this.#checkpointedOld.filter((c) => c.rdd.isCheckpointed), ...(last === undefined ? [] : [last])];
   }
 
   /** @internal Installs the RDD of a time computed by an earlier run (state restored from its checkpoint). */
@@ -298,7 +305,7 @@ export abstract class DStream<T> implements StreamNode {
     if (dir !== undefined && this.#lastCheckpointed?.isCheckpointed) {
       const oldest = Math.min(...[...this.#generated.values()].map((r) => r.id));
       for (let i = this.#checkpointedOld.length - 1; i >= 0; i--) {
-        const old = this.#checkpointedOld[i]!;
+        const old = this.#checkpointedOld[i]!.rdd;
         if (old.id >= oldest) continue;
         this.#checkpointedOld.splice(i, 1);
         if (old.storageLevel !== StorageLevel.NONE) old.unpersist();
@@ -1176,22 +1183,65 @@ export abstract class StatefulDStream<T> extends DStream<T> {
    * checkpoint's time, so the time the driver was down is skipped instead of chained through batch by batch.
    */
   #lastMs: number | undefined;
+  /** How far back the streams reading this one reach (a window's length), from initialize(). */
+  #readMs = 0;
+  /**
+   * Checkpoints of earlier runs this run restored, oldest first: until this run's own checkpoints replace them,
+   * every commit records them again (a restart right after this one still finds them), then their files go.
+   */
+  #restored: StateCheckpoint[] = [];
 
   /** @internal The RDD of time `ms` from the previous one (undefined before the first batch). */
   protected abstract next(prev: RDD<T> | undefined, ms: number): RDD<T>;
 
-  /**
-   * @internal State of an earlier run (read back from its checkpoint files) as the state at `ms`; without an RDD,
-   * the initial state at the zero time.
-   */
-  restore(ms: number, rdd: RDD<T> | undefined): void {
-    if (rdd !== undefined) this.seed(ms, rdd);
-    this.#lastMs = ms;
+  override initialize(minRememberMs: number): void {
+    this.#readMs = Math.max(this.#readMs, minRememberMs);
+    super.initialize(minRememberMs);
   }
 
-  /** @internal An older checkpoint of an earlier run, as the state at `ms` (what a window over the state reads). */
-  restoreEarlier(ms: number, rdd: RDD<T>): void {
-    this.seed(ms, rdd);
+  /**
+   * @internal The oldest state time a reader asks for in the batch after `ms` (a window of length W at ms + slide
+   * reads the states after ms + slide - W): the state a restart after `ms` must give back, not only the newest.
+   */
+  oldestReadMs(ms: number): number {
+    return ms + 2 * this.slideMs - Math.max(this.#readMs, this.slideMs);
+  }
+
+  /** @internal No checkpoint of an earlier run: the state chains from the initial state at the zero time. */
+  restoreInitial(zeroMs: number): void {
+    this.#lastMs = zeroMs;
+  }
+
+  /**
+   * @internal Checkpoints of an earlier run (oldest first, the newest last), read back by `read`, as the states at
+   * their times: the state goes on from the newest, and a window reaching before it reads the older ones.
+   */
+  restoreFrom(checkpoints: readonly StateCheckpoint[], read: (c: StateCheckpoint) => RDD<T>): void {
+    for (const c of checkpoints) this.seed(c.ms, read(c));
+    this.#restored = [...checkpoints];
+    this.#lastMs = checkpoints.at(-1)?.ms;
+  }
+
+  /**
+   * @internal What the commit of batch `ms` records: the checkpoints a restart after it needs (restored ones and
+   * this run's, oldest first), and the time the offsets log must keep batches from (the oldest of them, or the zero
+   * time when the oldest state read chains from the initial state).
+   */
+  checkpointsAt(ms: number): { checkpoints: StateCheckpoint[]; keepFromMs: number } {
+    const dir = this.graph.sc.checkpointDir;
+    const written = this.writtenCheckpoints.flatMap(({ ms: t, rdd }): StateCheckpoint[] =>
+      dir === undefined ? [] : [{ ms: t, dir: path.join(dir, `rdd-${rdd.id}`), partitions: rdd.getNumPartitions() }],
+    );
+    const mine = new Set(written.map((c) => c.ms));
+    const all = [...this.#restored.filter((c) => !mine.has(c.ms)), ...written].sort((a, b) => a.ms - b.ms);
+    const { base, needed } = stateCheckpointsNeeded(all, this.oldestReadMs(ms));
+    return { checkpoints: needed, keepFromMs: base?.ms ?? this.graph.zeroMs ?? 0 };
+  }
+
+  /** @internal After a commit that no longer records them: the files of restored checkpoints before `ms` go. */
+  dropRestoredBefore(ms: number): void {
+    for (const c of this.#restored.filter((r) => r.ms < ms)) rm(c.dir, { recursive: true, force: true }).catch(() => undefined);
+    this.#restored = this.#restored.filter((r) => r.ms >= ms);
   }
 
   /** @internal After a restore: the state at `ms`, a committed batch of the earlier run, if it is past the restored one. */

@@ -37,7 +37,7 @@ import {
   TransformedDStream,
 } from './dstream.js';
 import { type Duration, parseDuration } from './duration.js';
-import { CheckpointLog, type OffsetEntry, type StateCheckpoint, type WatermarkCheckpoint } from './checkpoint-log.js';
+import { CheckpointLog, type OffsetEntry, type StateCheckpoint, stateCheckpointsNeeded, type WatermarkCheckpoint } from './checkpoint-log.js';
 import { formatBatchLine } from './console-line.js';
 import { type RedisEntry, type RedisSourceOptions, RedisStreamSource } from './redis.js';
 import { AsyncIterableSource, QueueSource, type ReceiverOptions, type RestartPolicy, type Source, TextFileSource } from './sources.js';
@@ -808,32 +808,34 @@ export class StreamingContext {
       const newest = commits.at(-1)?.watermarks[key];
       if (newest !== undefined) stream.restoreWatermark(used, newest.maxEventMs);
     }
-    const saved = this.#log!.lastState();
-    const earlier = this.#log!.states();
+    const saved = this.#log!.lastCheckpoints();
     let fromMs = last.ms;
     // Batches up to here are in every state stream's checkpoint: missing one costs only windows and slice().
     let stateFromMs = last.ms;
+    // Where the oldest state a window reads chains from: its input is read again from there.
+    let chainFromMs = last.ms;
     for (const [key, stream] of this.#states) {
-      const rec = saved[key];
-      if (rec === undefined || !existsSync(rec.dir)) {
+      const list = (saved[key] ?? []).filter((c) => existsSync(c.dir));
+      const rec = list.at(-1);
+      if (rec === undefined) {
         // No checkpoint yet: the state chains from its initial state through every committed batch.
-        stream.restore(this.#zeroMs!, undefined);
+        stream.restoreInitial(this.#zeroMs!);
         fromMs = this.#zeroMs!;
         stateFromMs = this.#zeroMs!;
+        chainFromMs = this.#zeroMs!;
         continue;
       }
-      stream.restore(rec.ms, new CheckpointRDD<unknown>(this.sc, rec.dir, rec.partitions, { label: `restored ${stream.label}` }));
-      // A window over the state reads it at times before that checkpoint: the older checkpoints still on disk (a
-      // stream read by a window keeps one more, see StatefulDStream.initialize) are where those states chain
-      // from, instead of from the zero time over input no longer replayed (as Spark restores every checkpointed RDD).
-      for (const old of earlier[key] ?? []) {
-        if (old.ms < rec.ms && existsSync(old.dir))
-          stream.restoreEarlier(old.ms, new CheckpointRDD<unknown>(this.sc, old.dir, old.partitions, { label: `restored ${stream.label}` }));
-      }
+      // A window over the state reads it at times before the newest checkpoint: those states chain from the
+      // newest older checkpoint at or before the oldest one read (as Spark restores every checkpointed RDD), which
+      // is more than one checkpoint interval back when a checkpoint fell due while the driver was down; without
+      // one, from the initial state. Either way the committed batches after it are read again.
+      const { base, needed } = stateCheckpointsNeeded(list, stream.oldestReadMs(last.ms));
+      stream.restoreFrom(needed, (c) => new CheckpointRDD<unknown>(this.sc, c.dir, c.partitions, { label: `restored ${stream.label}` }));
       fromMs = Math.min(fromMs, rec.ms);
       stateFromMs = Math.min(stateFromMs, rec.ms);
+      chainFromMs = Math.min(chainFromMs, base?.ms ?? this.#zeroMs!);
     }
-    const entries = this.#log!.committedAfter(Math.max(this.#zeroMs!, fromMs - this.#inputRememberMs()));
+    const entries = this.#log!.committedAfter(Math.max(this.#zeroMs!, Math.min(fromMs - this.#inputRememberMs(), chainFromMs)));
     for (const entry of entries) {
       for (const { stream, source } of this.#inputs) {
         const range = entry.sources[source.name];
@@ -980,21 +982,24 @@ export class StreamingContext {
     });
     if (error !== undefined) throw new StreamingJobError(batch.time, failedOutput, error);
     if (this.#log !== undefined) {
-      const state: Record<string, StateCheckpoint> = {};
+      const checkpoints: Record<string, StateCheckpoint[]> = {};
+      const keep = new Map<StatefulDStream<unknown>, number>();
       for (const [key, stream] of this.#states) {
-        const c = stream.lastCheckpoint;
-        const dir = this.sc.checkpointDir;
-        if (c !== undefined && dir !== undefined)
-          state[key] = { ms: c.ms, dir: path.join(dir, `rdd-${c.rdd.id}`), partitions: c.rdd.getNumPartitions() };
+        const at = stream.checkpointsAt(ms);
+        if (at.checkpoints.length > 0) checkpoints[key] = at.checkpoints;
+        keep.set(stream, at.keepFromMs);
       }
+      const keepFromMs = Math.min(ms, ...keep.values());
       const watermarks: Record<string, WatermarkCheckpoint> = {};
       for (const [key, stream] of this.#watermarked) watermarks[key] = stream.checkpointState(ms);
       this.#log.writeCommit(
         batch.time,
         outputs.map((o) => o.name),
-        state,
+        checkpoints,
         watermarks,
+        this.#batchTime(keepFromMs).id,
       );
+      for (const [stream, fromMs] of keep) stream.dropRestoredBefore(fromMs);
     }
     for (const { source } of this.#inputs) {
       const range = batch.ranges[source.name];

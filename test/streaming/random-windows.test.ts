@@ -2,23 +2,27 @@
  * Random windowed and stateful programs against a plain model of what Spark documents for each batch: random
  * batches of keyed records (string and number keys, '1' and 1 apart, empty batches, keys that appear and vanish),
  * a few outputs drawn from the window and state operations (window and slide independent multiples of the batch
- * interval), on a manual clock, every batch compared. The restart variant stops the program at a random batch,
- * cleanly or by a failed output (the batch stays uncommitted), and runs the rest with `getOrCreate` on the same
- * checkpoint folder: docs/streaming.md ("Restarting with getOrCreate") promises state and windows restored, the
+ * interval), on a manual clock, every batch compared. The restart variant stops the program at up to four random
+ * batches, cleanly or by a failed output (the batch stays uncommitted), leaves the driver down a while (a few batch
+ * times, so a state checkpoint can fall due meanwhile, or more than the logs a checkpoint folder keeps), and runs the
+ * rest with `getOrCreate` on the same checkpoint folder: docs/streaming.md ("Restarting with getOrCreate") promises state and windows restored, the
  * uncommitted batch run again with its time and range, so every batch's output equals the model, a batch before
  * the restart at most twice (at-least-once output) and none missing.
  */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { type DStream, ManualClock, type State, StateSpec, StreamingContext } from 'kindling';
-import { brokerSource, collectBatches, sortedPairs, tickBatches, useStreamingContext } from './helpers.js';
+import { brokerSource, collectBatches, sortedPairs, tickBatches, UNTIL, useStreamingContext } from './helpers.js';
 
 const I = 1000;
 /** A longer search locally: RANDOM_WINDOWS_RUNS=500 RANDOM_WINDOWS_SEED=42 npx vitest run test/streaming/random-windows.test.ts */
 const RUNS = Number(process.env.RANDOM_WINDOWS_RUNS ?? 20);
-/** Generous at load 20: a run takes about a quarter of a second on an idle machine. */
-const TIMEOUT = Math.max(180_000, RUNS * 4_000);
+/** Fewer by default for restarts: a program there runs up to five times, with state ops drawn twice as often. */
+const RESTART_RUNS = Number(process.env.RANDOM_WINDOWS_RUNS ?? 12);
+/** Generous at load 20: a run takes about a quarter of a second on an idle machine, up to 4 s at load 20. */
+const TIMEOUT = Math.max(180_000, Math.max(RUNS, RESTART_RUNS) * 8_000);
 const SEED = process.env.RANDOM_WINDOWS_SEED === undefined ? {} : { seed: Number(process.env.RANDOM_WINDOWS_SEED) };
 type Key = string | number;
 type Rec = [Key, number];
@@ -39,6 +43,32 @@ type Op =
 
 const span = fc.integer({ min: 1, max: 4 });
 const slide = fc.integer({ min: 1, max: 3 });
+/** The state ops, with a window over the state drawn often (what a restart's recovery of older states serves). */
+const stateOpArb: fc.Arbitrary<Op> = fc.oneof(
+  fc.record(
+    {
+      op: fc.constant('updateStateByKey' as const),
+      initial: fc.boolean(),
+      // 0: Spark's default interval (10 batches); else every n batches (not always dividing the window).
+      checkpoint: fc.integer({ min: 0, max: 5 }),
+      // Up to 8 batches: a window that reaches before the restored state checkpoint, and past down time.
+      thenWindow: fc.tuple(fc.integer({ min: 1, max: 8 }), slide),
+    },
+    { requiredKeys: ['op', 'initial', 'checkpoint'] },
+  ),
+  fc.record(
+    {
+      op: fc.constant('mapWithState' as const),
+      initial: fc.boolean(),
+      timeout: fc.integer({ min: 1, max: 3 }),
+      checkpoint: fc.integer({ min: 0, max: 5 }),
+      snapshots: fc.boolean(),
+      snapshotWindow: fc.tuple(fc.integer({ min: 1, max: 8 }), slide),
+    },
+    { requiredKeys: ['op', 'initial', 'checkpoint', 'snapshots'] },
+  ),
+);
+
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({
     op: fc.constant('reduceByKeyAndWindow' as const),
@@ -58,35 +88,26 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     s2: fc.integer({ min: 1, max: 2 }),
   }),
   fc.record({ op: fc.constant('transform' as const) }),
-  fc.record(
-    {
-      op: fc.constant('updateStateByKey' as const),
-      initial: fc.boolean(),
-      // 0: Spark's default interval (10 batches); else every n batches.
-      checkpoint: fc.integer({ min: 0, max: 3 }),
-      // Up to 6 batches: a window that reaches before the restored state checkpoint.
-      thenWindow: fc.tuple(fc.integer({ min: 1, max: 6 }), slide),
-    },
-    { requiredKeys: ['op', 'initial', 'checkpoint'] },
-  ),
-  fc.record(
-    {
-      op: fc.constant('mapWithState' as const),
-      initial: fc.boolean(),
-      timeout: fc.integer({ min: 1, max: 3 }),
-      checkpoint: fc.integer({ min: 0, max: 3 }),
-      snapshots: fc.boolean(),
-      snapshotWindow: fc.tuple(fc.integer({ min: 1, max: 6 }), slide),
-    },
-    { requiredKeys: ['op', 'initial', 'checkpoint', 'snapshots'] },
-  ),
+  // Weighted as the two ops it picks from were each before.
+  { arbitrary: stateOpArb, weight: 2 },
 );
+/** Restarts draw state ops twice as often: what they restore is the harder part. */
+const restartOpArb = fc.oneof({ arbitrary: opArb, weight: 1 }, { arbitrary: stateOpArb, weight: 2 });
 
 const recArb: fc.Arbitrary<Rec> = fc.tuple(fc.constantFrom<Key>('a', 'b', '1', 1, 2), fc.integer({ min: 1, max: 3 }));
 const batchArb = fc.oneof(fc.constant([] as Rec[]), fc.array(recArb, { minLength: 1, maxLength: 5 }));
 const batchesArb = fc.array(batchArb, { minLength: 2, maxLength: 12 });
-/** Longer for restarts: a window over a state can then reach before the restored checkpoint and the replayed input. */
-const longBatchesArb = fc.array(batchArb, { minLength: 2, maxLength: 16 });
+/**
+ * Longer for restarts: a window over a state can then reach before the restored checkpoint and the replayed input;
+ * mostly not empty, so a batch recovery misses changes the state.
+ */
+const longBatchesArb = fc.array(
+  fc.oneof({ arbitrary: batchArb, weight: 1 }, { arbitrary: fc.array(recArb, { minLength: 1, maxLength: 5 }), weight: 2 }),
+  {
+    minLength: 2,
+    maxLength: 16,
+  },
+);
 
 // ---- the model: what each output holds at batch time t, from the batches alone --------------------------------
 
@@ -411,24 +432,36 @@ function expectModel(outputs: Output[], got: Out[], lastMs: number, times: (o: O
 
 /**
  * Where runs stop: after batch `at` (modulo the batches), cleanly or by a failed output (`ahead`: the next batch was
- * cut too, so two batches are uncommitted); `down` batch times pass before the next run starts.
+ * cut too, so two batches are uncommitted); `down` slots pass before the next run starts (their records wait for
+ * its first batch), then with `long` LONG_DOWN more batch times in which nothing arrives.
  */
 const stopsArb: fc.Arbitrary<Stop[]> = fc.array(
-  fc.record({ at: fc.nat(), failed: fc.boolean(), failFirst: fc.boolean(), ahead: fc.boolean(), down: fc.nat({ max: 2 }) }),
+  fc.record({
+    at: fc.nat(),
+    failed: fc.boolean(),
+    failFirst: fc.boolean(),
+    ahead: fc.boolean(),
+    // Mostly short; up to 6 slots so a state checkpoint interval (up to 5 batches) can fall due inside.
+    down: fc.oneof({ arbitrary: fc.nat({ max: 2 }), weight: 3 }, { arbitrary: fc.integer({ min: 3, max: 6 }), weight: 1 }),
+    long: fc.oneof({ arbitrary: fc.constant(false), weight: 2 }, { arbitrary: fc.constant(true), weight: 1 }),
+  }),
   {
     minLength: 1,
-    maxLength: 3,
+    maxLength: 4,
   },
 );
 
-type Stop = { at: number; failed: boolean; failFirst: boolean; ahead: boolean; down: number };
+/** Longer than the 100 batches of offsets and commits a checkpoint folder keeps (checkpoint-log.ts, RETAIN). */
+const LONG_DOWN = 105;
+
+type Stop = { at: number; failed: boolean; failFirst: boolean; ahead: boolean; down: number; long: boolean };
 
 interface Run {
   clockMs: number;
   /** Batches of the previous run cut and not committed: run again first. */
   replayMs: number[];
-  /** Each step runs a slot's batch, or a failing batch and the one cut ahead of it. */
-  steps: Array<{ push: number[]; fails?: number }>;
+  /** Each step runs a slot's batch at `ms`, or a failing batch and the one cut ahead of it. */
+  steps: Array<{ push: number[]; ms: number[]; fails?: number }>;
   failAt?: number;
   failFirst: boolean;
   ahead: boolean;
@@ -436,29 +469,37 @@ interface Run {
   downSlots: number[];
 }
 
-/** The runs of a program stopped at `stops`, and the batches that ran (their records; null while down). */
+/** The runs of a program stopped at `stops`, and the batches that ran at each batch time (their records; null while down). */
 function schedule(slots: Batches, stops: readonly Stop[]): { runs: Run[]; batches: Batches } {
   const n = slots.length;
   const ends = [...new Map(stops.map((st): [number, Stop] => [1 + (st.at % (n - 1)), st])).entries()].sort(([a], [b]) => a - b);
-  const batches: (Rec[] | null)[] = slots.map((b) => [...(b ?? [])]);
+  const batches: (Rec[] | null)[] = [];
   const runs: Run[] = [];
   let slot = 0;
   let replayMs: number[] = [];
+  // Records written while the driver was down: the next batch that runs reads them.
+  let waiting: Rec[] = [];
+  const runSlot = (s: number): number => {
+    batches.push([...waiting, ...slots[s]!]);
+    waiting = [];
+    return batches.length * I;
+  };
   for (const [end, st] of [...ends, [n, undefined] as [number, Stop | undefined]]) {
     if (end <= slot && st !== undefined) continue;
-    const run: Run = { clockMs: slot * I, replayMs, steps: [], failFirst: st?.failFirst ?? false, ahead: false, downSlots: [] };
+    const run: Run = { clockMs: batches.length * I, replayMs, steps: [], failFirst: st?.failFirst ?? false, ahead: false, downSlots: [] };
     replayMs = [];
     while (slot < end) {
       if (slot === end - 1 && st?.failed) {
         const ahead = st.ahead && slot + 1 < n - 1;
         const push = ahead ? [slot, slot + 1] : [slot];
-        run.failAt = (slot + 1) * I;
+        const ms = push.map(runSlot);
+        run.failAt = ms[0]!;
         run.ahead = ahead;
-        run.steps.push({ push, fails: run.failAt });
-        replayMs = push.map((p) => (p + 1) * I);
+        run.steps.push({ push, ms, fails: run.failAt });
+        replayMs = ms;
         slot += push.length;
       } else {
-        run.steps.push({ push: [slot] });
+        run.steps.push({ push: [slot], ms: [runSlot(slot)] });
         slot++;
       }
     }
@@ -466,10 +507,11 @@ function schedule(slots: Batches, stops: readonly Stop[]): { runs: Run[]; batche
       // Down time: never the last batch, so a run follows and reads what arrived meanwhile.
       for (let d = 0; d < st.down && slot < n - 1; d++) {
         run.downSlots.push(slot);
-        batches[slot + 1] = [...batches[slot]!, ...batches[slot + 1]!];
-        batches[slot] = null;
+        waiting.push(...slots[slot]!);
+        batches.push(null);
         slot++;
       }
+      for (let d = 0; st.long && d < LONG_DOWN; d++) batches.push(null);
     }
     runs.push(run);
   }
@@ -512,7 +554,7 @@ describe('random windowed and stateful programs against a model (manual clock, p
     'stopped at random batches (cleanly, by a failed output, with down time) and restarted with getOrCreate, the outputs go on as the model',
     async () => {
       await fc.assert(
-        fc.asyncProperty(longBatchesArb, fc.array(opArb, { minLength: 1, maxLength: 4 }), stopsArb, async (slots, ops, stops) => {
+        fc.asyncProperty(longBatchesArb, fc.array(restartOpArb, { minLength: 1, maxLength: 4 }), stopsArb, async (slots, ops, stops) => {
           const plan = schedule(slots, stops);
           const groups = ops.map((o) => outputsOf(o, plan.batches));
           const folder = path.join(dir(), `restart-${folders++}`);
@@ -550,8 +592,8 @@ describe('random windowed and stateful programs against a model (manual clock, p
                   continue;
                 }
                 // A failing batch (and the one cut ahead of it): each batch's records arrive before its own cut.
-                for (const slot of step.push) {
-                  const cut = batchSubmitted(ssc, (slot + 1) * I);
+                for (const [j, slot] of step.push.entries()) {
+                  const cut = batchSubmitted(ssc, step.ms[j]!);
                   log.push(...slots[slot]!);
                   clock.advance(I);
                   await cut;
@@ -569,9 +611,9 @@ describe('random windowed and stateful programs against a model (manual clock, p
           const got = outputs.map((_, i) => runs.flatMap((run) => run[i]!));
           // Exactly once, except a failed batch: its outputs before the failing one ran in the failed run too.
           const failedLast = (t: number) => failed.has(t) && !plan.runs[failed.get(t)!]!.failFirst;
-          expectModel(outputs, got, slots.length * I, (o, t) => (o.model(t) === undefined ? 0 : failedLast(t) ? 2 : 1));
+          expectModel(outputs, got, plan.batches.length * I, (o, t) => (o.model(t) === undefined ? 0 : failedLast(t) ? 2 : 1));
         }),
-        { numRuns: RUNS, ...SEED },
+        { numRuns: RESTART_RUNS, ...SEED },
       );
     },
     TIMEOUT,
@@ -646,6 +688,115 @@ describe('found by the model', () => {
     // The window at t holds the running count at t and the three batches before: t / I - 3 .. t / I.
     const counts = (n: number) => Array.from({ length: Math.min(4, n) }, (_, j): Rec => ['a', n - j]);
     expect(windows.map(([t, xs]) => [t, sortedPairs(xs)])).toEqual(Array.from({ length: 12 }, (_, i) => [(i + 1) * I, sortedPairs(counts(i + 1))]));
+  });
+});
+
+describe('found by the model: checkpoints due while the driver was down (session 35)', () => {
+  const { sc, dir } = useStreamingContext();
+  let folders = 0;
+
+  /**
+   * A running sum per key (updateStateByKey checkpointed every `k` batches) and a window of `w` batches over it,
+   * run as `runs` ([clock at start, batches]) on one checkpoint folder; batch b brings ['a', b]. Returns what the
+   * state and the window gave every batch, and what an uninterrupted run gives for the batches that ran.
+   */
+  async function sumAndWindow(k: number, w: number, runs: ReadonlyArray<readonly [number, number]>) {
+    const folder = path.join(dir(), `down-${folders++}`);
+    const log: Rec[] = [];
+    const got: [Out, Out] = [[], []];
+    const ran: number[] = [];
+    for (const [start, n] of runs) {
+      const clock = new ManualClock(start * I);
+      let outs: Out[] = [];
+      const ssc = StreamingContext.getOrCreate(folder, () => {
+        const ssc = new StreamingContext(sc(), { batchInterval: I, clock });
+        const state = ssc
+          .source(brokerSource(log))
+          .updateStateByKey((vs: number[], s?: number) => (s ?? 0) + vs.reduce((a, b) => a + b, 0))
+          .checkpoint(k * I);
+        outs = [collectBatches(state), collectBatches(state.window(w * I, I))];
+        return ssc;
+      });
+      await ssc.start();
+      for (let b = start + 1; b <= start + n; b++) {
+        log.push(['a', b]);
+        ran.push(b);
+        await tickBatches(ssc, clock, 1);
+      }
+      await ssc.stop({ stopContext: false });
+      outs.forEach((out, i) => got[i]!.push(...out));
+    }
+    const sum = (b: number) => ran.filter((x) => x <= b).reduce((a, x) => a + x, 0);
+    const want = [
+      ran.map((b) => [b * I, [['a', sum(b)]]]),
+      ran.map((b) => [b * I, sortedPairs(ran.filter((p) => p > b - w && p <= b).map((p) => ['a', sum(p)]))]),
+    ];
+    return { got: got.map((out) => out.map(([t, xs]) => [t, sortedPairs(xs)])), want, folder };
+  }
+
+  // Each case: [what holds, checkpoint interval k, window w (batches), runs as [clock at start, batches]], and why.
+  const cases: Array<[string, number, number, Array<[number, number]>]> = [
+    // Run 1 wrote 2000 only, 4000..10000 fell in the down time, run 2 wrote 12000 and 14000. The window at 15000
+    // reads the state at 11000, which chains from 2000 through batch 3000. Before, only the batches after
+    // 14000 - (window + interval) were read again: batch 3000's records were missing there.
+    [
+      'a window reaching before the restored checkpoint, past a checkpoint due while the driver was down, holds the states of those times',
+      2,
+      5,
+      [
+        [0, 3],
+        [10, 4],
+        [14, 1],
+      ],
+    ],
+    // Run 2 restored the checkpoint at 2000 and ran one batch (none due); its commit recorded no checkpoint and,
+    // the down time being longer than the 100 batches of logs kept, dropped run 1's logs. Before, run 3 started the
+    // state from the zero time over batch 155 alone.
+    [
+      'a restart after a run too short to write a checkpoint restores the state the run before it wrote',
+      2,
+      1,
+      [
+        [0, 3],
+        [154, 1],
+        [155, 1],
+      ],
+    ],
+    // The window at 204000 reads the state at 201000, which chains from the checkpoint at 2000 through batch 3000:
+    // its log must outlive the 100 batches kept. Before, the first commit after the down time deleted it.
+    [
+      'after a down time longer than the logs kept, a window reaching across it holds the states before it',
+      2,
+      4,
+      [
+        [0, 3],
+        [200, 3],
+        [203, 1],
+      ],
+    ],
+  ];
+  it.each(cases)('%s', async (_name, k, w, runs) => {
+    const { got, want } = await sumAndWindow(k, w, runs);
+    expect(got).toEqual(want);
+  });
+
+  it("an earlier run's checkpoint files are deleted once this run's checkpoints replace them; the last commit's stay", async () => {
+    // Before, a restored checkpoint was in no run's list of its own checkpoints, so its files stayed forever.
+    const { got, want, folder } = await sumAndWindow(1, 2, [
+      [0, 3],
+      [5, 4],
+    ]);
+    expect(got).toEqual(want);
+    const commit = (file: string) =>
+      JSON.parse(readFileSync(path.join(folder, 'commits', file), 'utf8')) as { checkpoints: Record<string, Array<{ ms: number; dir: string }>> };
+    const files = readdirSync(path.join(folder, 'commits')).sort();
+    const dirs = (file: string) => Object.values(commit(file).checkpoints).flatMap((cs) => cs.map((c) => c.dir));
+    const firstRun = dirs(files.find((f) => f.startsWith('000000002'))!);
+    const last = dirs(files.at(-1)!);
+    expect(firstRun.length).toBeGreaterThan(0);
+    expect(last.length).toBeGreaterThan(0);
+    await vi.waitFor(() => expect(firstRun.filter((d) => existsSync(d))).toEqual([]), UNTIL);
+    expect(last.filter((d) => !existsSync(d))).toEqual([]);
   });
 });
 
