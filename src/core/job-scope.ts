@@ -4,6 +4,7 @@
  * an action starts (take and sortByKey start several) carries them.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { AbortError } from './errors.js';
 
 export interface JobScope {
   readonly signal?: AbortSignal;
@@ -20,8 +21,28 @@ export interface ActionOptions {
 
 export const jobScope = new AsyncLocalStorage<JobScope>();
 
-/** Runs an action's body with its signal in scope (and without the cost of a scope when there is none). */
-export function withActionOptions<R>(options: ActionOptions | undefined, body: () => Promise<R>): Promise<R> {
-  if (options?.signal === undefined) return body();
-  return jobScope.run({ ...jobScope.getStore(), signal: options.signal }, body);
+/**
+ * Runs an action's body with its signal in scope (and without the cost of a scope when there is none).
+ *
+ * An action given a signal that is already aborted rejects with an AbortError even when it needs no job (`take(0)`,
+ * `takeSample(false, 0)`, `isEmpty()` of an RDD of no partitions): the DAG scheduler refuses every job such an action
+ * would start, and an answer computed without one must not make the same call succeed or fail by its arguments.
+ * `what` names the action in that error (called only then).
+ */
+export function withActionOptions<R>(options: ActionOptions | undefined, body: () => Promise<R>, what?: () => string): Promise<R> {
+  const signal = options?.signal;
+  if (signal === undefined) return body();
+  const abortedAtStart = signal.aborted;
+  const run = jobScope.run({ ...jobScope.getStore(), signal }, body);
+  if (!abortedAtStart) return run;
+  return run.then(() => {
+    throw new AbortError(`${what?.() ?? 'the action'} was cancelled before it started: ${abortReason(signal)}`);
+  });
+}
+
+/** The reason an aborted signal gives, for an AbortError's message. */
+export function abortReason(signal: AbortSignal): string {
+  const r: unknown = signal.reason;
+  if (r instanceof Error) return r.name === 'AbortError' && r.message === 'This operation was aborted' ? 'its AbortSignal was aborted' : r.message;
+  return r === undefined ? 'its AbortSignal was aborted' : String(r);
 }

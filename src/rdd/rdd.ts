@@ -1431,7 +1431,11 @@ export abstract class RDD<T> {
 
   /** The first `n` elements, scanning as few partitions as possible. @example `await rdd.take(5)` */
   take(n: number, options?: ActionOptions): Promise<T[]> {
-    return withActionOptions(options, () => actions.take(this, n));
+    return withActionOptions(
+      options,
+      () => actions.take(this, n),
+      () => `take at ${this.label}`,
+    );
   }
 
   /**
@@ -1636,7 +1640,11 @@ export abstract class RDD<T> {
    * ```
    */
   takeSample(withReplacement: boolean, num: number, seed?: number, options?: ActionOptions): Promise<T[]> {
-    return withActionOptions(options, () => actions.takeSample(this, withReplacement, num, seed));
+    return withActionOptions(
+      options,
+      () => actions.takeSample(this, withReplacement, num, seed),
+      () => `takeSample at ${this.label}`,
+    );
   }
 
   /**
@@ -1756,7 +1764,11 @@ export abstract class RDD<T> {
 
   /** True when the RDD has no elements. @example `await rdd.isEmpty()` */
   isEmpty(options?: ActionOptions): Promise<boolean> {
-    return withActionOptions(options, () => actions.take(this, 1)).then((xs) => xs.length === 0);
+    return withActionOptions(
+      options,
+      () => actions.take(this, 1),
+      () => `isEmpty at ${this.label}`,
+    ).then((xs) => xs.length === 0);
   }
 
   /**

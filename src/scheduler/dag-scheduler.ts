@@ -17,6 +17,7 @@
  * then the failed stage, up to `maxStageAttempts` consecutive failed attempts.
  */
 import { AbortError, JobFailedError, type ErrorInfo, InvalidArgumentError } from '../core/errors.js';
+import { abortReason } from '../core/job-scope.js';
 import { cachedPreferredLocations, type ShuffleDependency } from '../rdd/dependency.js';
 import { foldLineage, type RDD, type ResultFunctionWire } from '../rdd/index.js';
 import type { TaskOutcome, TaskFailure, TaskMetrics } from '../exec/protocol.js';
@@ -940,12 +941,6 @@ export interface ActiveStageStatus {
   readonly numActiveTasks: number;
   readonly numCompletedTasks: number;
   readonly numFailedTasks: number;
-}
-
-function abortReason(signal: AbortSignal): string {
-  const r: unknown = signal.reason;
-  if (r instanceof Error) return r.name === 'AbortError' && r.message === 'This operation was aborted' ? 'its AbortSignal was aborted' : r.message;
-  return r === undefined ? 'its AbortSignal was aborted' : String(r);
 }
 
 function markJob(stage: Stage, jobId: number): void {

@@ -181,6 +181,37 @@ describe('job control', () => {
     expect(await nums.variance({ signal: new AbortController().signal })).toBe(1.25);
   });
 
+  it('an aborted signal rejects an action that needs no job too (take(0), takeSample(false, 0), isEmpty of no partitions), naming it', async () => {
+    const signal = AbortSignal.abort('stopped by the user');
+    const nums = sc.parallelize([1, 2, 3, 4], 2);
+    const calls: [string, () => Promise<unknown>][] = [
+      ['take', () => nums.take(0, { signal })],
+      ['takeSample', () => nums.takeSample(false, 0, 1, { signal })],
+      ['isEmpty', () => sc.emptyRDD<number>().isEmpty({ signal })],
+    ];
+    let jobs = 0;
+    const off = sc.events.on('jobStart', () => void jobs++);
+    try {
+      for (const [name, call] of calls) {
+        const e = await rejection(call());
+        expect(e, name).toBeInstanceOf(AbortError);
+        expect((e as AbortError).message, name).toMatch(
+          new RegExp(`^${name} at .*job-control\\.test\\.ts:\\d+.* was cancelled before it started: stopped by the user$`),
+        );
+      }
+      expect(jobs).toBe(0);
+    } finally {
+      off();
+    }
+    // Without an aborted signal (or with one aborted only after they answered) they answer as before.
+    const live = new AbortController();
+    expect(await nums.take(0, { signal: live.signal })).toEqual([]);
+    expect(await sc.emptyRDD<number>().isEmpty({ signal: live.signal })).toBe(true);
+    live.abort();
+    // Argument errors are still the arguments' errors.
+    await expect(nums.take(-1, { signal })).rejects.toThrow(/take: n must be a non-negative integer/);
+  });
+
   it('toLocalIterator takes { signal }: aborted before, it runs no job; aborted mid-iteration, no later partition runs', async () => {
     const nums = sc.parallelize([1, 2, 3, 4, 5, 6], 3);
     let jobs = 0;

@@ -13,10 +13,10 @@
 import { execFileSync } from 'node:child_process';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type Context, JobFailedError } from 'kindling';
+import type { Context } from 'kindling';
 import { waitUntil } from '../exec/cluster/helpers.js';
 import { redisSkipReason } from '../streaming/redis-server.js';
-import { build, type Program, programs, useFuzzContext } from './random-programs.js';
+import { build, type Program, programs, refused, useFuzzContext } from './random-programs.js';
 
 /**
  * Programs per fault kind and engine. In CI few (each kill costs an executor process started again, ~1 s), yet
@@ -69,25 +69,6 @@ interface Tally {
   processKills: number;
   /** Programs that ended in the documented refusal to run on over an indeterminate stage (see `refused`). */
   refused: number;
-}
-
-/** Actions that take each partition's result as it arrives (a job whose results cannot be taken back). */
-const AS_THEY_COME = new Set(['collectAsMap', 'countByKey', 'countByValue']);
-
-/**
- * The one failure a fault may cause (docs/architecture.md, output levels): an indeterminate shuffle (an
- * order-sensitive step such as repartition over unordered input) lost outputs and must run again in full, but the
- * action had already taken results from the first computation: the job fails naming itself, the stage and the RDD,
- * rather than lose or double records.
- */
-function refused(e: unknown, action: string, outputLevel: string): boolean {
-  return (
-    e instanceof JobFailedError &&
-    e.causes.some((c) => c.name === 'IndeterminateStageRetry') &&
-    /^Job \d+ \(.*\) failed: stage \d+ \(.*\) must be computed again, and its output is indeterminate: RDD \d+/.test(e.message) &&
-    AS_THEY_COME.has(action) &&
-    outputLevel === 'indeterminate'
-  );
 }
 
 /** Runs `prog` once on `sc` and checks it against the model; a documented refusal counts in `tally`. */

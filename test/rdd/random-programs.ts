@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect } from 'vitest';
-import { Context, StorageLevel, type ContextOptions, type RDD } from 'kindling';
+import { Context, JobFailedError, StorageLevel, type ContextOptions, type RDD } from 'kindling';
 import { canonical } from '../core/key-arbitraries.js';
 
 export type KeyKind = 'int' | 'latin1' | 'string' | 'float' | 'mixed';
@@ -1077,10 +1077,41 @@ export function build(sc: Context, prog: Program, losesWorkers = false): Built {
   return { st, action, what: labels.join(' -> '), env };
 }
 
-/** Runs the program once in `sc` and checks its result against the model (`losesWorkers`: no local checkpoints). */
+/** Actions that take each partition's result as it arrives (a job whose results cannot be taken back). */
+const AS_THEY_COME = new Set(['collectAsMap', 'countByKey', 'countByValue']);
+
+/**
+ * The one failure a fault may cause (docs/architecture.md, output levels): an indeterminate shuffle (an
+ * order-sensitive step such as repartition over unordered input) lost outputs and must run again in full, but the
+ * action had already taken results from the first computation: the job fails naming itself, the stage and the RDD,
+ * rather than lose or double records.
+ */
+export function refused(e: unknown, action: string, outputLevel: string): boolean {
+  return (
+    e instanceof JobFailedError &&
+    e.causes.some((c) => c.name === 'IndeterminateStageRetry') &&
+    /^Job \d+ \(.*\) failed: stage \d+ \(.*\) must be computed again, and its output is indeterminate: RDD \d+/.test(e.message) &&
+    AS_THEY_COME.has(action) &&
+    outputLevel === 'indeterminate'
+  );
+}
+
+/**
+ * Runs the program once in `sc` and checks its result against the model (`losesWorkers`: no local checkpoints, and
+ * the documented refusal of {@link refused} is an outcome too, named in the string returned).
+ */
 export async function runOnce(sc: Context, prog: Program, losesWorkers = false): Promise<string> {
   const { st, action, what } = build(sc, prog, losesWorkers);
-  action.check(await action.run(st.rdd, prog.actionArg, st.xs), st, prog.actionArg, what);
+  let got: unknown;
+  try {
+    got = await action.run(st.rdd, prog.actionArg, st.xs);
+  } catch (e) {
+    // A lost worker may leave an indeterminate shuffle to run again after the action took results: the one
+    // documented failure, and only then.
+    if (!losesWorkers || !refused(e, action.name, st.rdd.outputLevel)) throw e;
+    return `${what} [refused: indeterminate stage]`;
+  }
+  action.check(got, st, prog.actionArg, what);
   return what;
 }
 
