@@ -15,7 +15,17 @@ export interface JobScope {
 
 /** What every action accepts. */
 export interface ActionOptions {
-  /** Aborting it cancels the action's running job(s), which reject with an AbortError naming the job. */
+  /**
+   * Aborting it cancels the action's running job(s), which reject with an AbortError naming the job; a signal aborted
+   * before the call rejects the action at once, whether or not it would run a job.
+   *
+   * @example
+   * ```ts
+   * const ac = new AbortController();
+   * setTimeout(() => ac.abort('too slow'), 5_000);
+   * await rdd.count({ signal: ac.signal }); // AbortError: Job 3 (count at job.ts:12) was cancelled: too slow
+   * ```
+   */
   readonly signal?: AbortSignal;
 }
 
