@@ -1484,7 +1484,6 @@ function addMetrics(t: MetricTotals, m: TaskMetrics): void {
   a[17]! += m.resultBytes;
 }
 
-/** A task attempt's key in its stage: a number (a string built per task event was a cost on the driver). */
 /** A task end read from an event log, with the id the log's writer gave the task (absent in older logs). */
 type LoggedTaskEnd = TaskEndEvent & { readonly taskId?: number };
 
@@ -1493,6 +1492,7 @@ function earliest(first: number | undefined, launch: number): number {
   return first === undefined || launch < first ? launch : first;
 }
 
+/** A task attempt's key in its stage: a number (a string built per task event was a cost on the driver). */
 function taskKey(partition: number, attempt: number, workerIndex: number): number {
   return partition + 2 ** 24 * (workerIndex + 2 ** 12 * attempt);
 }
