@@ -20,7 +20,6 @@ import type { SchedulerEvent, TaskEndEvent } from '../../src/scheduler/events.js
 import type { AppEvent } from '../../src/ui/app-events.js';
 import { expandTaskEnds } from '../../src/ui/event-log.js';
 import { startHistoryServer } from '../../src/ui/history.js';
-import { StatusStore } from '../../src/ui/status-store.js';
 import { build, programs, type Program } from '../rdd/random-programs.js';
 import { get, type Json, root } from './http-helpers.js';
 
@@ -446,30 +445,6 @@ describe('found by the random programs', () => {
       [1, 1],
     ]);
     expect(history).toEqual(live);
-  });
-
-  it('gives a stage’s first task launch from a log as the earliest launch, not the launch of the task that ended first', () => {
-    // A log has task ends only, in the order they ended: here the task launched second ends first.
-    const store = new StatusStore();
-    const end = (partition: number, launch: number, time: number): TaskEndEvent => ({
-      type: 'taskEnd',
-      stageId: 0,
-      stageAttempt: 0,
-      partition,
-      attempt: 0,
-      workerIndex: partition,
-      executorId: String(partition),
-      speculative: false,
-      result: 'success',
-      durationMs: time - launch,
-      locality: 'NO_PREF',
-      time,
-    });
-    store.apply({ type: 'jobStart', jobId: 0, time: 1000, description: 'count', stageIds: [0] });
-    store.apply({ type: 'stageSubmitted', jobId: 0, stageId: 0, attempt: 0, name: 'count', numTasks: 2, numPartitions: 2, time: 1000 });
-    store.apply(end(1, 1100, 1150));
-    store.apply(end(0, 1001, 1400));
-    expect(store.stages.get('0.0')!.firstTaskLaunchedTime).toBe(1001);
   });
 
   it('runs a sortByKey whose sampling job was cancelled, and a zipWithIndex whose counting job was, on the next action', async () => {

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { ColumnPool, IndexSet, StatusStore, TaskTable, type TaskData } from '../../src/ui/status-store.js';
 import { SUMMARIZED_METRICS } from '../../src/scheduler/task-metrics.js';
 import type { TaskMetrics } from '../../src/exec/protocol.js';
-import type { SchedulerEvent } from '../../src/scheduler/events.js';
+import type { SchedulerEvent, TaskEndEvent } from '../../src/scheduler/events.js';
 import type { StageInfo } from '../../src/scheduler/stage-info.js';
 import { TaskEventBatch } from '../../src/scheduler/task-event-batch.js';
 import type { AppEvent, RunningTaskRow } from '../../src/ui/app-events.js';
@@ -89,6 +89,24 @@ function finishTask(
 }
 
 /** Drops the oldest finished task from `table` and from the model (the table must say whether there was one). */
+/** A task end as an event log gives it (no start before it): `durationMs` after its launch, ending at `time`. */
+function loggedEnd(partition: number, time: number, durationMs: number): TaskEndEvent {
+  return {
+    type: 'taskEnd',
+    stageId: 0,
+    stageAttempt: 0,
+    partition,
+    attempt: 0,
+    workerIndex: partition,
+    executorId: String(partition),
+    speculative: false,
+    result: 'success',
+    durationMs,
+    locality: 'NO_PREF',
+    time,
+  };
+}
+
 function dropOldest(table: TaskTable, model: Map<number, TaskData>): void {
   const oldest = [...model].find(([, t]) => t.status !== 'RUNNING');
   expect(table.dropOldestFinished()).toBe(oldest !== undefined);
@@ -139,22 +157,20 @@ describe('StatusStore', () => {
     expect(store.executors.get('0')!.failedTasks).toBe(1);
   });
 
+  it('gives a stage’s first task launch from a log as the earliest launch, not the launch of the task that ended first', () => {
+    // A log has task ends only, in the order they ended: here the task launched second ends first.
+    const store = new StatusStore();
+    const end = (partition: number, launch: number, time: number): TaskEndEvent => loggedEnd(partition, time, time - launch);
+    store.apply({ type: 'jobStart', jobId: 0, time: 1000, description: 'count', stageIds: [0] });
+    store.apply({ type: 'stageSubmitted', jobId: 0, stageId: 0, attempt: 0, name: 'count', numTasks: 2, numPartitions: 2, time: 1000 });
+    store.apply(end(1, 1100, 1150));
+    store.apply(end(0, 1001, 1400));
+    expect(store.stages.get('0.0')!.firstTaskLaunchedTime).toBe(1001);
+  });
+
   it('replays a log’s last tasksRunning line at its end: a task listed that did not end since is RUNNING, one that ended is not', () => {
     // An event log has no task starts: only this line names a task a killed application was computing.
-    const end = (partition: number, time: number): SchedulerEvent => ({
-      type: 'taskEnd',
-      stageId: 0,
-      stageAttempt: 0,
-      partition,
-      attempt: 0,
-      workerIndex: partition,
-      executorId: String(partition),
-      speculative: false,
-      result: 'success',
-      durationMs: 4,
-      locality: 'NO_PREF',
-      time,
-    });
+    const end = (partition: number, time: number): SchedulerEvent => loggedEnd(partition, time, 4);
     /** A row of a tasksRunning line of time `now`. */
     const row = (partition: number, time: number, now: number): RunningTaskRow => [
       0,
