@@ -46,7 +46,7 @@ export function withActionOptions<R>(options: ActionOptions | undefined, body: (
   const run = jobScope.run({ ...jobScope.getStore(), signal }, body);
   if (!abortedAtStart) return run;
   return run.then(() => {
-    throw new AbortError(`${what?.() ?? 'the action'} was cancelled before it started: ${abortReason(signal)}`);
+    throw new AbortError(`${what?.() ?? 'the action'} was cancelled before its job started: ${abortReason(signal)}`);
   });
 }
 

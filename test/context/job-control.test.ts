@@ -196,7 +196,7 @@ describe('job control', () => {
         const e = await rejection(call());
         expect(e, name).toBeInstanceOf(AbortError);
         expect((e as AbortError).message, name).toMatch(
-          new RegExp(`^${name} at .*job-control\\.test\\.ts:\\d+.* was cancelled before it started: stopped by the user$`),
+          new RegExp(`^${name} at .*job-control\\.test\\.ts:\\d+.* was cancelled before its job started: stopped by the user$`),
         );
       }
       expect(jobs).toBe(0);
