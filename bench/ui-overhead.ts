@@ -73,6 +73,7 @@ const baselineEntry = (): string => {
 const processes = arg('--processes', 0);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const wordcountMode = process.argv.includes('--wordcount');
+const split = process.argv.includes('--split');
 if (processes > 0) {
   if (wordcountMode) await wordCountInProcesses(processes, arg('--jobs', 3), await ensureDataset('text', 'data', { bytes: mb * 1024 * 1024 }));
   else await inProcesses(processes, arg('--jobs', 20));
@@ -283,7 +284,15 @@ async function inProcesses(n: number, jobs: number): Promise<void> {
       .join(' ');
   console.log(`UI and event log on vs off, fresh process each, ${machine()}, load average ${load()}`);
   const loadAtStart = os.loadavg()[0]!;
-  const child = (kind: 'on' | 'off' | 'baseline') => `
+  // With --split, also the UI alone and the log alone: which of the two the driver's added cost is.
+  const settingOf: Record<ProcessKind, string> = {
+    on: 'ui: { port: 0 }, eventLog: { dir }',
+    baseline: 'ui: { port: 0 }, eventLog: { dir }',
+    off: 'ui: false',
+    'ui-only': 'ui: { port: 0 }',
+    'log-only': 'ui: false, eventLog: { dir }',
+  };
+  const child = (kind: ProcessKind) => `
     const { performance: perf, PerformanceObserver } = await import('node:perf_hooks');
     const fs = await import('node:fs');
     const { syncBuiltinESMExports } = await import('node:module');
@@ -307,7 +316,7 @@ async function inProcesses(n: number, jobs: number): Promise<void> {
     const ns = (t) => { try { return Number(fs.readFileSync('/proc/self/task/' + t + '/schedstat', 'utf8').split(' ')[0]); } catch { return 0; } };
     const { Context } = await import(${JSON.stringify(kind === 'baseline' ? baselineEntry() : 'kindling')});
     const dir = fs.mkdtempSync(${JSON.stringify(`${logDir}/${kind}-`)});
-    const sc = new Context({ master: 'local[2]', progress: false, ${kind === 'off' ? 'ui: false' : 'ui: { port: 0 }, eventLog: { dir }'} });
+    const sc = new Context({ master: 'local[2]', progress: false, ${settingOf[kind]} });
     // The context starts its workers' threads in its constructor; a thread that comes later is the UI's (its status
     // store's, started when the store loads, since session 31): its CPU is the UI's, not the workers'.
     const atContext = new Set(tids());
@@ -343,7 +352,12 @@ async function inProcesses(n: number, jobs: number): Promise<void> {
     const med = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
     console.log(JSON.stringify({ wall: med(wall), busy: med(busy), cpu: med(cpu), main: med(main), helpers: med(helpers), workers: med(workers), ui: med(ui), platform: med(platform), threads: [workerTids.length, helperTids.length, platformTids.length, uiTids.length], faults: faults.reduce((a, b) => a + b, 0) / faults.length, rss: process.resourceUsage().maxRSS / 1024, per1k, logBytesPerTask }));
   `;
-  const kinds = baseline === undefined ? (['on', 'off'] as const) : (['on', 'off', 'baseline'] as const);
+  const kinds: ProcessKind[] = [
+    'on',
+    'off',
+    ...(baseline === undefined ? [] : (['baseline'] as const)),
+    ...(split ? (['ui-only', 'log-only'] as const) : []),
+  ];
   const got: Record<string, ProcessRow[]> = {};
   for (let i = 0; i < n; i++) {
     // The order within a round alternates, so neither setting always follows the other.
@@ -372,6 +386,19 @@ async function inProcesses(n: number, jobs: number): Promise<void> {
     console.log(`  per round, ${k}: on vs off ${rounds('on')} %${got.baseline === undefined ? '' : `; baseline vs off ${rounds('baseline')} %`}`);
   }
   printPaired(got, ['main', 'cpu', 'busy', 'wall']);
+  if (split) {
+    // Each part's own share of "on", the other part on in both: the log's (on against the UI alone) and the UI's (on
+    // against the log alone), and what both need (the scheduler's task rows): on - each alone - off's, in reverse.
+    const dMain = (a: string, b: string) => {
+      const d = bootstrapMedian(got[a]!.map((r, i) => r.main - got[b]![i]!.main));
+      return `${d.median >= 0 ? '+' : ''}${d.median.toFixed(2)} µs (95 % CI ${d.lo.toFixed(2)} … ${d.hi.toFixed(2)})`;
+    };
+    const shared = bootstrapMedian(got['ui-only']!.map((r, i) => r.main + got['log-only']![i]!.main - got.on![i]!.main - got.off![i]!.main));
+    console.log(
+      `  split, driver-thread CPU per task, paired by round: the log's share (on - ui-only) ${dMain('on', 'ui-only')}, the UI's (on - log-only) ` +
+        `${dMain('on', 'log-only')}; both's common part (ui-only + log-only - on - off) ${shared.median.toFixed(2)} µs (95 % CI ${shared.lo.toFixed(2)} … ${shared.hi.toFixed(2)})`,
+    );
+  }
   for (const kind of kinds) {
     const r = got[kind]!;
     const calls = Object.keys(r[0]!.per1k).map((c) => `${c} ${median(r.map((x) => x.per1k[c]!)).toFixed(1)}`);
@@ -386,6 +413,9 @@ async function inProcesses(n: number, jobs: number): Promise<void> {
   printBudget(got, kinds, Math.max(loadAtStart, os.loadavg()[0]!));
   console.log(`  load average at the end ${load()}`);
 }
+
+/** The settings `inProcesses` compares: both on, both off, the baseline build's on; with --split, each alone. */
+type ProcessKind = 'on' | 'off' | 'baseline' | 'ui-only' | 'log-only';
 
 /** What one fresh process of `inProcesses` reports: medians over its jobs (wall, busy in ms; CPU in µs per task). */
 interface ProcessRow {

@@ -99,6 +99,11 @@ const patterns = {
   emit: /^emit .*\/scheduler\/event-bus\.js$/,
   quantiles: /^summarizeTaskMetrics /,
   gc: /^\(garbage collector\) /,
+  // Which part of the UI: the event log's writer (its task path, its flushes and their writes), the live UI's posts to
+  // its thread (live-ui.js or its bundle), and the scheduler's task rows (filled for either, copied into the UI's ring).
+  eventLog: / .*\/ui\/event-log\.js$/,
+  liveUi: / .*\/ui\/live-ui(-bundle)?\.js$/,
+  taskRows: / .*\/scheduler\/task-event-batch\.js$/,
 };
 const got: Record<string, Array<Record<string, number>>> = {};
 for (let r = 0; r < runs; r++) {
@@ -116,7 +121,8 @@ for (const [name, rs] of Object.entries(got)) {
   const pct = (k: string) => median(rs.map((x) => (x[k]! / x.busy!) * 100)).toFixed(1);
   console.log(
     `  ${name.padEnd(10)} ${runs} processes x ${jobs + 5} jobs of 4000 empty tasks (medians): UI listeners ${pct('listeners')} %, all UI code ${pct('ui')} %, ` +
-      `bus emit (listeners included) ${pct('emit')} %, stage-end quantiles ${pct('quantiles')} %, garbage collection ${pct('gc')} % of the driver's busy samples ` +
+      `bus emit (listeners included) ${pct('emit')} %, stage-end quantiles ${pct('quantiles')} %, garbage collection ${pct('gc')} % of the driver's busy samples; ` +
+      `inside the event log's code ${pct('eventLog')} %, the live UI's ${pct('liveUi')} %, the scheduler's task rows ${pct('taskRows')} % ` +
       `(${median(rs.map((x) => x.busy!)).toFixed(0)} ms busy)`,
   );
 }

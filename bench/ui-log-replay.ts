@@ -1,0 +1,117 @@
+/**
+ * The event log writer's own cost on the driver's thread, per task: the scheduler's task batches of `--jobs` jobs of
+ * 4,000 empty tasks are recorded as rows (as `taskBatch` delivers them) with the other events, then replayed into an
+ * `EventLogWriter` as index.ts feeds it (`writeTasks` per batch, `write` per other event, its timed flushes and
+ * their writes included, `close` at the end). Each round's writer replays the recording twice and only the second pass
+ * is measured (the first grows its columns and chunk buffers, once per program). The clock is the thread's own CPU
+ * time (schedstat, ns; the kernel brings it up to date at a tick or a switch, so a measured pass is made long: 30 jobs,
+ * ~0.1 s), which other processes' load stretches less than a fresh process's wall (at a load of 30+ on 2 cores,
+ * cache contention still doubles it: read quiet runs).
+ *
+ * This is the part of "UI + log on" that a move of the log off the driver's thread could save (at most: a move adds
+ * its own hand-over). The in-program figure is higher than the replay's (the program's caches are colder between
+ * batches; docs/benchmarks.md, session 17), so read it as a lower bound.
+ *
+ * With `--baseline DIR` (an earlier build's dist/), that build's writer too, alternating round by round.
+ *
+ *   npx tsx bench/ui-log-replay.ts [--jobs 30] [--rounds 21] [--baseline .bench-old/dist]
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { AppEvent } from '../src/ui/app-events.js';
+import type { EventLogWriter } from '../src/ui/event-log.js';
+import type { TaskEventBatch, TaskRowsWire } from '../src/scheduler/task-event-batch.js';
+import { machine } from './harness.js';
+
+const arg = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const jobs = arg('--jobs', 30);
+const rounds = arg('--rounds', 21);
+const TASKS = 4000;
+const baselineAt = process.argv.indexOf('--baseline');
+const dists: Record<string, string> = { 'this build': fileURLToPath(new URL('../dist', import.meta.url)) };
+if (baselineAt > 0) dists.baseline = path.resolve(process.argv[baselineAt + 1]!);
+/** The driver thread's CPU time so far, in ns (Linux). */
+const threadNs = () => Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]);
+const load = () =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
+
+interface Build {
+  readonly Writer: typeof EventLogWriter;
+  readonly Batch: typeof TaskEventBatch;
+}
+const builds: Record<string, Build> = {};
+for (const [name, dist] of Object.entries(dists)) {
+  const at = (f: string) => pathToFileURL(path.join(dist, f)).href;
+  builds[name] = {
+    Writer: ((await import(at('ui/event-log.js'))) as { EventLogWriter: typeof EventLogWriter }).EventLogWriter,
+    Batch: ((await import(at('scheduler/task-event-batch.js'))) as { TaskEventBatch: typeof TaskEventBatch }).TaskEventBatch,
+  };
+}
+
+// The recording: this build's scheduler, a context with the UI and log off and one batched listener (as the UI's).
+const { Context } = (await import(pathToFileURL(path.join(dists['this build']!, 'index.js')).href)) as typeof import('kindling');
+const sc = new Context({ master: 'local[2]', progress: false, ui: false });
+const recorded: Array<AppEvent | TaskRowsWire> = [];
+const off = sc.events.onAny(
+  (e) => {
+    if (e.type !== 'taskBatch') recorded.push(structuredClone(e) as AppEvent);
+    else {
+      const rows = e.tasks.rows as Partial<Pick<TaskEventBatch, 'toWire'>> | undefined;
+      // internal: a bench's precondition
+      if (rows?.toWire === undefined) throw new Error('the scheduler delivered a batch without rows');
+      recorded.push(rows.toWire());
+    }
+  },
+  { batched: { type: 'taskBatch', of: ['taskStart', 'taskEnd'] } },
+);
+const rdd = sc.parallelize([], TASKS);
+for (let i = 0; i < jobs; i++) await rdd.count();
+off();
+await sc.stop();
+const isRows = (e: AppEvent | TaskRowsWire): e is TaskRowsWire => !('type' in e);
+const tasks = recorded.filter(isRows).reduce((a, w) => a + w.size, 0) / 2;
+console.log(`event log writer, replayed, ${machine()}, load average ${load()}: ${tasks} tasks in ${recorded.length} events/batches`);
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-log-replay-'));
+const perTask: Record<string, number[]> = {};
+for (let r = 0; r < rounds; r++) {
+  const names = Object.keys(builds);
+  for (const name of r % 2 === 0 ? names : names.reverse()) {
+    const { Writer, Batch } = builds[name]!;
+    // Batches as the scheduler hands them (copies: a batch adopts the wire's arrays).
+    const pass = () =>
+      recorded.map((e) => (isRows(e) ? Batch.fromWire({ ...e, numbers: e.numbers.slice(), codes: e.codes.slice(), idOf: e.idOf.slice() }) : e));
+    const w = new Writer(dir, `replay-${r}-${name.replace(' ', '-')}`, () => []);
+    const feed = (events: Array<AppEvent | TaskEventBatch>) => {
+      for (const e of events)
+        if ('type' in e) w.write(e);
+        else w.writeTasks(e);
+    };
+    feed(pass());
+    // The first pass's writes land before the measured one starts.
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const events = pass();
+    const t0 = threadNs();
+    feed(events);
+    await w.close();
+    (perTask[name] ??= []).push((threadNs() - t0) / 1000 / tasks);
+  }
+}
+rmSync(dir, { recursive: true, force: true });
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+for (const [name, xs] of Object.entries(perTask)) {
+  const sorted = [...xs].sort((a, b) => a - b);
+  console.log(
+    `  ${name.padEnd(10)} driver-thread CPU per task: median ${median(xs).toFixed(3)} µs (quartiles ${sorted[xs.length >> 2]!.toFixed(3)} … ${sorted[(3 * xs.length) >> 2]!.toFixed(3)}, ${rounds} rounds)`,
+  );
+}
+console.log(`  load average at the end ${load()}`);
+process.exit(0);
