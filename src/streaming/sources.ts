@@ -441,7 +441,14 @@ export class AsyncIterableSource<T> implements Source<T> {
     this.#buf = [];
     this.#head = 0;
     // Not awaited: a producer blocked in next() would hold the stop forever; return() ends a generator once it yields.
-    if (!this.#done) this.#iterator?.return?.()?.catch(() => undefined);
+    // Its failure is not the stop's: a return() that threw at once (or returned no promise) made stop() reject, and
+    // the stream never finished stopping. The pump's own return() call reports it, once the pull settles.
+    if (!this.#done) {
+      const it = this.#iterator;
+      void Promise.resolve()
+        .then(() => it?.return?.())
+        .catch(() => undefined);
+    }
     this.#hooks.cleanup?.();
   }
 }

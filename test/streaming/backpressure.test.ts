@@ -210,6 +210,40 @@ describe('back pressure of fromAsyncIterable (manual clock, producer always read
     }
   });
 
+  it('stop() completes when the producer’s return() throws at once (a hand-written iterator waiting in next())', async () => {
+    const { ssc, tick } = manual(sc());
+    let returned = 0;
+    const feed: AsyncIterable<number> = {
+      [Symbol.asyncIterator]: () => {
+        let i = 0;
+        return {
+          // Three records, then a pull that waits (a quiet feed): stop() must close it itself.
+          next: () => (i < 3 ? Promise.resolve({ done: false, value: i++ }) : new Promise<IteratorResult<number>>(() => undefined)),
+          return: () => {
+            returned++;
+            throw new Error('closing the feed failed');
+          },
+        };
+      },
+    };
+    const got: number[] = [];
+    ssc.fromAsyncIterable(feed, { name: 'feed', backpressure: { mode: 'buffer', maxBuffered: 10 } }).foreachRDD(async (rdd) => {
+      got.push(...(await rdd.collect()));
+    });
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      await ssc.start();
+      await tick();
+      await ssc.stop({ stopContext: false });
+      await expect(ssc.awaitTermination({ timeout: 10_000 })).resolves.toBe(true);
+      expect(ssc.getState()).toBe('STOPPED');
+      expect(got).toEqual([0, 1, 2]);
+      expect(returned).toBeGreaterThan(0);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
   it('block: pulls no more than the next batch may take and loses nothing', async () => {
     const pulledAtTick: number[] = [];
     const { got, pulled } = await run({ backpressure: { mode: 'block', maxRate: 200 } }, 3, async (i, p) => {

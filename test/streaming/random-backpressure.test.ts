@@ -41,8 +41,8 @@ interface Input {
   readonly end: 'end' | 'throw' | 'forever';
   /** A pause before the input ends or throws (so a stop can come while it is on its way to failing). */
   readonly endPauseMs: number;
-  /** Closing it early (return()) fails: a generator's finally throws, an iterator's return() rejects. */
-  readonly closeThrows: boolean;
+  /** Closing it early (return()) fails: a generator's finally throws; an iterator's return() rejects, or throws. */
+  readonly closeThrows: false | 'reject' | 'throw';
 }
 interface Plan {
   readonly kind: 'generator' | 'iterator';
@@ -76,7 +76,7 @@ const inputArb = (end: fc.Arbitrary<Input['end']>): fc.Arbitrary<Input> =>
     steps: fc.array(stepArb, { minLength: 1, maxLength: 4 }),
     end,
     endPauseMs: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 12 })),
-    closeThrows: fc.boolean(),
+    closeThrows: fc.constantFrom(false as const, 'reject' as const, 'throw' as const),
   });
 
 const planArb: fc.Arbitrary<Plan> = fc
@@ -158,7 +158,7 @@ async function* generatorOf(input: Input, log: ProducerLog): AsyncGenerator<numb
   } finally {
     log.closed++;
     // biome-ignore lint/correctness/noUnsafeFinally: a producer whose cleanup fails when closed early, on purpose.
-    if (!completed && input.closeThrows) throw new Error('closing the producer failed');
+    if (!completed && input.closeThrows !== false) throw new Error('closing the producer failed');
   }
 }
 
@@ -207,11 +207,12 @@ function iteratorOf(input: Input, log: ProducerLog): AsyncIterable<number> {
             busy = false;
           }
         },
-        return: async (): Promise<IteratorResult<number>> => {
+        return: (): Promise<IteratorResult<number>> => {
           const early = !finished;
           finish();
-          if (early && input.closeThrows) throw new Error('closing the producer failed');
-          return { done: true, value: undefined };
+          const error = new Error('closing the producer failed');
+          if (early && input.closeThrows === 'throw') throw error;
+          return early && input.closeThrows === 'reject' ? Promise.reject(error) : Promise.resolve({ done: true, value: undefined });
         },
       };
     },
