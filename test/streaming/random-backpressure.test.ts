@@ -118,6 +118,18 @@ const perBatch = (rate: number | undefined, batchMs: number): number =>
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A property test: prints its seed and run count (FUZZ_SEED replays), fast-check shrinks a failure. */
+function property<P>(title: string, arb: fc.Arbitrary<P>, runs: number, run: (plan: P) => Promise<void>): void {
+  it(
+    title,
+    async () => {
+      console.log(`random-backpressure: ${title.slice(0, 40)}…: seed ${SEED}, ${runs} runs (FUZZ_SEED=${SEED} replays)`);
+      await fc.assert(fc.asyncProperty(arb, run), { numRuns: runs, seed: SEED });
+    },
+    TIMEOUT,
+  );
+}
+
 /** What the producer did, seen from its side. */
 interface ProducerLog {
   /** Values handed over (0, 1, 2, ... across every input the factory made). */
@@ -223,20 +235,11 @@ describe('back pressure of fromAsyncIterable at random (manual clock, property)'
   const { sc } = useStreamingContext();
   let runs = 0;
 
-  it(
+  property(
     'batches hold the producer’s records in order, once, within the bounds; drops are counted; stops close the producer',
-    async () => {
-      console.log(`random-backpressure: seed ${SEED}, ${RUNS} runs (FUZZ_SEED=${SEED} replays)`);
-      await fc.assert(
-        fc.asyncProperty(planArb, async (plan) => {
-          const t0 = Date.now();
-          await runPlan(plan);
-          if (process.env.FUZZ_SLOW && Date.now() - t0 > 1000) console.log(`slow ${Date.now() - t0} ms ${JSON.stringify(plan)}`);
-        }),
-        { numRuns: RUNS, seed: SEED },
-      );
-    },
-    TIMEOUT,
+    planArb,
+    RUNS,
+    (plan) => runPlan(plan),
   );
 
   async function runPlan(plan: Plan): Promise<void> {
@@ -535,18 +538,11 @@ describe.skipIf(redisSkipReason !== undefined)(
       ),
     });
 
-    it(
+    property(
       'every entry is delivered in order, once unless its batch failed, within the batch limits; nothing stays pending',
-      async () => {
-        console.log(`random-backpressure (Redis): seed ${SEED}, ${BUS_RUNS} runs (FUZZ_SEED=${SEED} replays)`);
-        await fc.assert(
-          fc.asyncProperty(busArb, async (plan) => {
-            await runBus(plan);
-          }),
-          { numRuns: BUS_RUNS, seed: SEED },
-        );
-      },
-      TIMEOUT,
+      busArb,
+      BUS_RUNS,
+      (plan) => runBus(plan),
     );
 
     async function runBus(plan: BusPlan): Promise<void> {
