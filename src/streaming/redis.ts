@@ -387,6 +387,9 @@ export class RedisStreamSource implements Source<RedisEntry> {
 
   async cut(time: BatchTime): Promise<SourceBatch<RedisEntry>> {
     const limit = this.#batchLimit();
+    // The rate this read applies, taken with the limit: the estimator may move it while the read waits on Redis (the
+    // last batch's acknowledgement and rate update complete meanwhile), and the batch reported the new one.
+    const applied = this.#limit.reportField();
     const reading = `reading the batch at ${time.ms} ms from`;
     if (this.#mode === 'direct' && this.#readWith === 'xrange') {
       const records = (
@@ -396,7 +399,7 @@ export class RedisStreamSource implements Source<RedisEntry> {
       this.#after = range.until;
       // Not atomic with the read (entries added in between count as lag, which they are by now).
       const lag = this.#lag(records.length, limit, await this.#redis(reading, (c) => streamCounters(c, this.#o.key)));
-      return { records, range, ...this.#limit.reportField(), ...(lag === undefined ? {} : { lag }) };
+      return { records, range, ...applied, ...(lag === undefined ? {} : { lag }) };
     }
     if (this.#mode === 'direct' && this.#readWith === 'resp') {
       const r = await this.#rawRead(limit, time);
@@ -409,7 +412,7 @@ export class RedisStreamSource implements Source<RedisEntry> {
       this.#after = range.until;
       const lag = this.#lag(r.count, limit, counters);
       const records = r.count === 0 ? [] : this.#sc.parallelize(r.slices, r.slices.length).flatMap(parseRespEntries);
-      return { records, count: r.count, range, ...this.#limit.reportField(), ...(lag === undefined ? {} : { lag }) };
+      return { records, count: r.count, range, ...applied, ...(lag === undefined ? {} : { lag }) };
     }
     if (this.#mode === 'direct') {
       const parts = this.#sc.defaultParallelism;
@@ -421,7 +424,7 @@ export class RedisStreamSource implements Source<RedisEntry> {
       this.#after = range.until;
       const lag = this.#lag(count, limit, { added, maxDeleted });
       const records = count === 0 ? [] : this.#sc.parallelize(slices, slices.length).flatMap(parseEntries);
-      return { records, count, range, ...this.#limit.reportField(), ...(lag === undefined ? {} : { lag }) };
+      return { records, count, range, ...applied, ...(lag === undefined ? {} : { lag }) };
     }
     /** Entries after `id` ('0': this consumer's pending ones; '>': new ones), how many Redis returned, the last id. */
     const read = async (id: string): Promise<[RedisEntry[], number, string]> => {
@@ -456,7 +459,7 @@ export class RedisStreamSource implements Source<RedisEntry> {
     for (const r of records) this.#handed.add(r.id);
     const range: GroupRange = { ids: records.map((r) => r.id) };
     const lag = await this.#redis(reading, (c) => this.#groupLag(c));
-    return { records, range, ...this.#limit.reportField(), ...(lag === undefined ? {} : { lag }) };
+    return { records, range, ...applied, ...(lag === undefined ? {} : { lag }) };
   }
 
   /**

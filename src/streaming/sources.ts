@@ -303,6 +303,13 @@ export class AsyncIterableSource<T> implements Source<T> {
     } catch (error) {
       // The producer's own error (a refused socket, a generator that threw) says nothing of which input it was.
       const message = error instanceof Error ? error.message : String(error);
+      if (!this.#receiving) {
+        // The input failed once the stop had begun: its pull failed as it was stopped, or closing it (return(), a
+        // generator's finally) threw. The stop goes on (a graceful one still processes what was received, as
+        // Spark's receivers log an error in onStop); it failed the stream, and a graceful stop lost its buffer.
+        console.warn(`kindling: ${this.name}: the input failed while the stream stopped: ${message}`);
+        return;
+      }
       this.#failure ??= new IllegalStateError(`${this.name}: the input failed: ${message}`, { cause: error });
     } finally {
       this.#done = true;
@@ -375,19 +382,26 @@ export class AsyncIterableSource<T> implements Source<T> {
       this.#droppedTotal++;
       if (!this.#dropOldest) return;
       this.#head++;
+      // Dropping the oldest between two cuts moves the head only: without compacting here the array kept every
+      // record dropped since the last cut (a fast producer's whole interval, not maxBuffered).
+      this.#compact();
     }
     this.#buf.push(x);
+  }
+
+  /** Drops the consumed prefix once it dominates, so the array holds about what is buffered (amortized O(1)). */
+  #compact(): void {
+    if (this.#head > 1024 && this.#head * 2 > this.#buf.length) {
+      this.#buf = this.#buf.slice(this.#head);
+      this.#head = 0;
+    }
   }
 
   cut(): SourceBatch<T> {
     const n = Math.min(this.#size, this.#batchLimit());
     const records = this.#buf.slice(this.#head, this.#head + n);
     this.#head += n;
-    // Compact once the consumed prefix dominates, so the array does not grow with everything ever received.
-    if (this.#head > 1024 && this.#head * 2 > this.#buf.length) {
-      this.#buf = this.#buf.slice(this.#head);
-      this.#head = 0;
-    }
+    this.#compact();
     const dropped = this.#dropped;
     this.#dropped = 0;
     this.#wakePump?.();
@@ -427,7 +441,14 @@ export class AsyncIterableSource<T> implements Source<T> {
     this.#buf = [];
     this.#head = 0;
     // Not awaited: a producer blocked in next() would hold the stop forever; return() ends a generator once it yields.
-    if (!this.#done) this.#iterator?.return?.()?.catch(() => undefined);
+    // Its failure is not the stop's: a return() that threw at once (or returned no promise) made stop() reject, and
+    // the stream never finished stopping. The pump's own return() call reports it, once the pull settles.
+    if (!this.#done) {
+      const it = this.#iterator;
+      void Promise.resolve()
+        .then(() => it?.return?.())
+        .catch(() => undefined);
+    }
     this.#hooks.cleanup?.();
   }
 }

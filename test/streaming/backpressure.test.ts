@@ -120,6 +120,130 @@ describe('back pressure of fromAsyncIterable (manual clock, producer always read
     for (const b of got) expect(b).toEqual(Array.from({ length: 50 }, (_, i) => b[0]! + i));
   });
 
+  it('drop (oldest): holds no more than maxBuffered records between two cuts, however many it dropped meanwhile', async () => {
+    // Each record is an 8 KB array: 20,000 of them held until the next cut would be 160 MB.
+    const { ssc, tick } = manual(sc());
+    let pulled = 0;
+    async function* big() {
+      for (;;) {
+        pulled++;
+        yield new Array<number>(1000).fill(pulled);
+      }
+    }
+    const got: number[][] = [];
+    ssc.fromAsyncIterable(big(), { backpressure: { mode: 'drop', maxBuffered: 50, dropPolicy: 'oldest' } }).foreachRDD(async (rdd) => {
+      got.push((await rdd.collect()).map((r) => r[0]!));
+    });
+    const heapBefore = process.memoryUsage().heapUsed;
+    await ssc.start();
+    await vi.waitFor(() => expect(pulled).toBeGreaterThan(20_000), UNTIL);
+    // Measured before the cut: the records dropped since the start must already be garbage.
+    const heapGrowth = process.memoryUsage().heapUsed - heapBefore;
+    await tick();
+    await ssc.stop({ stopContext: false });
+    expect(got[0]!.length).toBe(50);
+    expect(got[0]![0]).toBeGreaterThan(20_000 - 50);
+    expect(heapGrowth).toBeLessThan(64 * 1024 * 1024);
+  });
+
+  it('a graceful stop processes the buffer even when closing the producer fails; the error is printed, not the stream’s', async () => {
+    const { ssc } = manual(sc());
+    let pulled = 0;
+    async function* producer() {
+      try {
+        for (;;) yield pulled++;
+      } finally {
+        // biome-ignore lint/correctness/noUnsafeFinally: a producer whose cleanup fails, on purpose.
+        throw new Error('closing the feed failed');
+      }
+    }
+    const got: number[] = [];
+    ssc.fromAsyncIterable(producer(), { name: 'feed', backpressure: { mode: 'buffer', maxBuffered: 5 } }).foreachRDD(async (rdd) => {
+      got.push(...(await rdd.collect()));
+    });
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      await ssc.start();
+      await vi.waitFor(() => expect(pulled).toBe(5), UNTIL);
+      await ssc.stop({ graceful: true, stopContext: false });
+      await expect(ssc.awaitTermination()).resolves.toBe(true);
+      expect(got).toEqual([0, 1, 2, 3, 4]);
+      expect(warn.mock.calls.map((c) => String(c[0]))).toContain(
+        'kindling: feed: the input failed while the stream stopped: closing the feed failed',
+      );
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
+  it('a graceful stop goes on when the input fails during it (a factory’s input): what was received is processed', async () => {
+    const { ssc } = manual(sc(), 1000);
+    let fail: ((e: Error) => void) | undefined;
+    const feed = (): AsyncIterable<number> => {
+      let i = 0;
+      return {
+        [Symbol.asyncIterator]: () => ({
+          next: () => (i < 3 ? Promise.resolve({ done: false, value: i++ }) : new Promise<IteratorResult<number>>((_, reject) => (fail = reject))),
+        }),
+      };
+    };
+    const got: number[][] = [];
+    // One record per batch: the stop's drain cuts three batches, and the input fails between them.
+    ssc
+      .fromAsyncIterable(feed, { name: 'feed', backpressure: { mode: 'buffer', maxBuffered: 10, maxRate: 1, pid: false } })
+      .foreachRDD(async (rdd) => {
+        got.push(await rdd.collect());
+      });
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      await ssc.start();
+      // The three records are taken and the fourth pull waits.
+      await vi.waitFor(() => expect(fail).toBeDefined(), UNTIL);
+      const stopped = ssc.stop({ graceful: true, stopContext: false });
+      setImmediate(() => fail!(new Error('lost the feed')));
+      await stopped;
+      await expect(ssc.awaitTermination()).resolves.toBe(true);
+      expect(got).toEqual([[0], [1], [2]]);
+      expect(warn.mock.calls.map((c) => String(c[0]))).toContain('kindling: feed: the input failed while the stream stopped: lost the feed');
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
+  it('stop() completes when the producer’s return() throws at once (a hand-written iterator waiting in next())', async () => {
+    const { ssc, tick } = manual(sc());
+    let returned = 0;
+    const feed: AsyncIterable<number> = {
+      [Symbol.asyncIterator]: () => {
+        let i = 0;
+        return {
+          // Three records, then a pull that waits (a quiet feed): stop() must close it itself.
+          next: () => (i < 3 ? Promise.resolve({ done: false, value: i++ }) : new Promise<IteratorResult<number>>(() => undefined)),
+          return: () => {
+            returned++;
+            throw new Error('closing the feed failed');
+          },
+        };
+      },
+    };
+    const got: number[] = [];
+    ssc.fromAsyncIterable(feed, { name: 'feed', backpressure: { mode: 'buffer', maxBuffered: 10 } }).foreachRDD(async (rdd) => {
+      got.push(...(await rdd.collect()));
+    });
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      await ssc.start();
+      await tick();
+      await ssc.stop({ stopContext: false });
+      await expect(ssc.awaitTermination({ timeout: 10_000 })).resolves.toBe(true);
+      expect(ssc.getState()).toBe('STOPPED');
+      expect(got).toEqual([0, 1, 2]);
+      expect(returned).toBeGreaterThan(0);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
   it('block: pulls no more than the next batch may take and loses nothing', async () => {
     const pulledAtTick: number[] = [];
     const { got, pulled } = await run({ backpressure: { mode: 'block', maxRate: 200 } }, 3, async (i, p) => {

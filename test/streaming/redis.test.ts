@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ManualClock, StreamingContext, type Context, type BatchCompletedEvent } from 'kindling';
 import { useStreamingContext } from './helpers.js';
 import { redisSkipReason, useRedisServer } from './redis-server.js';
@@ -279,6 +279,45 @@ describe.skipIf(redisSkipReason !== undefined)(`Redis Streams${redisSkipReason ?
     // 16 entries read 4 at a time: the group's lag after each read of new entries, down to 0.
     expect(lags.slice(0, 2)).toEqual([12, 12]);
     expect(lags.at(-1)).toBe(0);
+  });
+
+  it('group mode reports the rate limit a read applied, when the estimator moves it while the read waits', async () => {
+    // Found by random-backpressure.test.ts (seed 13): a batch of 33 entries reported a limit of 10 a batch.
+    const p = redis.pipeline();
+    for (let i = 0; i < 600; i++) p.xadd('in:rate', '*', 'i', String(i));
+    await p.exec();
+    const clock = new ManualClock(0);
+    const ssc = new StreamingContext(sc(), { batchInterval: 100, clock });
+    const name = 'redis:in:rate:g:c';
+    const cuts: Array<{ records: number; rateLimit: number | undefined }> = [];
+    let batches = 0;
+    const offs = [
+      sc().events.on('batchSubmitted', (e) => {
+        const s = e.sources.find((x) => x.name === name);
+        if (s !== undefined) cuts.push({ records: s.records ?? 0, rateLimit: s.rateLimit });
+      }),
+      // The next batch is cut as soon as one completes, so its read meets the XACK and the rate update of the last.
+      sc().events.on('batchCompleted', (e) => {
+        if (e.sources.some((x) => x.name === name) && ++batches < 6) clock.advance(100);
+      }),
+    ];
+    ssc
+      .redisStream({ url: url(), key: 'in:rate', mode: 'group', group: 'g', consumer: 'c', startId: '0', maxPerBatch: 50 })
+      .foreachRDD(async (rdd) => {
+        await rdd.count();
+        // 50 entries in 200 ms: the estimator settles near 250 a second, 25 a batch.
+        await new Promise((r) => setTimeout(r, 200));
+      });
+    try {
+      await ssc.start();
+      clock.advance(100);
+      await vi.waitFor(() => expect(batches).toBe(6), { timeout: 30_000, interval: 10 });
+    } finally {
+      await ssc.stop({ stopContext: false });
+      for (const off of offs) off();
+    }
+    expect(cuts.some((c) => c.rateLimit !== undefined)).toBe(true);
+    for (const c of cuts) expect(c.records).toBeLessThanOrEqual(c.rateLimit === undefined ? 50 : Math.min(50, Math.floor(c.rateLimit / 10)));
   });
 
   it('group mode with claimIdleMs: another consumer claims what a dead one held, then reads on', async () => {
