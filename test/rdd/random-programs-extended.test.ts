@@ -13,7 +13,8 @@ import { describe, expect, it } from 'vitest';
 import { redisSkipReason } from '../streaming/redis-server.js';
 import { programs, runOnce, runTwice, useFuzzContext } from './random-programs.js';
 
-const RUNS = Number(process.env.FUZZ_RUNS ?? 24);
+// 8 keeps the file near a minute on a loaded machine (24 took 118 s, 12 took 90 s at load 25); searches raise it.
+const RUNS = Number(process.env.FUZZ_RUNS ?? 8);
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000);
 
 describe.each([
@@ -25,7 +26,8 @@ describe.each([
   it(`give the model's result, twice in one context (seed ${SEED + seed})`, { timeout: 600_000 }, async () => {
     let n = 0;
     await fc.assert(
-      fc.asyncProperty(programs(1500, 6, 'extended'), async (prog) => {
+      // The mapreduce engine writes every shuffle and cache to disk: shorter sources keep its run as short.
+      fc.asyncProperty(programs(engine === 'memory' ? 1500 : 800, 6, 'extended'), async (prog) => {
         n++;
         await runTwice(ctx(), prog);
       }),
@@ -58,9 +60,10 @@ describe('random programs with the extended operations and a worker killed at a 
           await killed;
         }
       }),
-      { numRuns: Math.max(1, Math.floor(RUNS / 2)), seed: SEED + 23 },
+      { numRuns: RUNS, seed: SEED + 23 },
     );
     console.log(`random programs, extended, with a fault: ${kills} kills, seed ${SEED + 23}`);
+    // The kills must have happened, or this specifies less than it says (about 2 programs in 3 reach their k-th task).
     expect(kills).toBeGreaterThan(0);
   });
 });

@@ -1504,8 +1504,14 @@ function statsModel(xs: readonly number[]): Record<string, number> {
   };
 }
 
-const allNumbers = (st: State): boolean => st.xs.every((x) => typeof x === 'number');
-const finiteNumbers = (st: State): boolean => st.xs.every((x) => typeof x === 'number' && Number.isFinite(x));
+/**
+ * The numbers the numeric actions read: an RDD of numbers itself, or a pair RDD's values (a program ends with pairs
+ * far more often than with numbers). A pair is an array, a number never is; empty, either is empty.
+ */
+const numbersRdd = (rdd: RDD<any>, xs: readonly unknown[]): RDD<number> => (xs.length > 0 && Array.isArray(xs[0]) ? rdd.values() : rdd);
+const numbersOf = (st: State): number[] => (st.shape === 'pn' ? st.xs.map(([, v]) => v as number) : (st.xs as number[]));
+const allNumbers = (st: State): boolean => numbersOf(st).every((x) => typeof x === 'number');
+const finiteNumbers = (st: State): boolean => numbersOf(st).every((x) => typeof x === 'number' && Number.isFinite(x));
 
 /** The buckets a histogram is asked for: a count (pyspark's even buckets) or sorted bounds, open ends now and then. */
 function bucketsFor(arg: number, xs: readonly number[]): number | number[] {
@@ -1570,11 +1576,11 @@ export const EXT_ACTIONS: readonly ActionDef[] = [
     // Spark's fold: each partition folded from the zero, then the partitions' results from the zero again, so a
     // zero that is not neutral counts numPartitions + 1 times.
     name: 'fold',
-    on: ['in'],
-    run: (rdd, arg) => rdd.fold(arg % 3, (a: number, b: number) => a + b),
+    on: ['in', 'pn'],
+    run: (rdd, arg, xs) => numbersRdd(rdd, xs).fold(arg % 3, (a: number, b: number) => a + b),
     check: (got, st, arg, what) =>
       expect(got, `${what} (${st.rdd.getNumPartitions()} partitions)`).toBe(
-        (st.xs as number[]).reduce((a, b) => a + b, 0) + (arg % 3) * (st.rdd.getNumPartitions() + 1),
+        numbersOf(st).reduce((a, b) => a + b, 0) + (arg % 3) * (st.rdd.getNumPartitions() + 1),
       ),
   },
   {
@@ -1657,11 +1663,15 @@ export const EXT_ACTIONS: readonly ActionDef[] = [
   },
   {
     name: 'histogram',
-    on: ['in', 'io'],
+    on: ['in', 'io', 'pn'],
     when: allNumbers,
-    run: (rdd, arg, xs) => rdd.histogram(bucketsFor(arg, xs as number[])).catch((e: Error) => ({ rejected: `${e.name}: ${e.message}` })),
+    run: (rdd, arg, xs) => {
+      const nums = numbersRdd(rdd, xs);
+      const values = xs.length > 0 && Array.isArray(xs[0]) ? xs.map((x) => (x as [unknown, number])[1]) : (xs as number[]);
+      return nums.histogram(bucketsFor(arg, values)).catch((e: Error) => ({ rejected: `${e.name}: ${e.message}` }));
+    },
     check: (got, st, arg, what) => {
-      const xs = st.xs as number[];
+      const xs = numbersOf(st);
       const asked = bucketsFor(arg, xs);
       if (typeof asked !== 'number') {
         expect(got, what).toEqual([asked, histogramModel(xs, asked)]);
@@ -1696,9 +1706,10 @@ export const EXT_ACTIONS: readonly ActionDef[] = [
   },
   {
     name: 'stats',
-    on: ['in', 'io'],
+    on: ['in', 'io', 'pn'],
     when: allNumbers,
-    run: async (rdd, arg) => {
+    run: async (all, arg, xs) => {
+      const rdd = numbersRdd(all, xs);
       switch (arg % 7) {
         case 0: {
           const s = await rdd.stats();
@@ -1729,7 +1740,7 @@ export const EXT_ACTIONS: readonly ActionDef[] = [
       }
     },
     check: (got, st, _arg, what) => {
-      const want = statsModel(st.xs as number[]);
+      const want = statsModel(numbersOf(st));
       const g = got as Record<string, number>;
       // The moments of infinities are NaN or infinite by the order they are merged in: the count, min and max only.
       const exactOnly = !finiteNumbers(st);
@@ -1745,14 +1756,15 @@ export const EXT_ACTIONS: readonly ActionDef[] = [
     // treeAggregate is aggregate for every depth (an in-place accumulator: the zero copied per partition); treeReduce
     // is reduce, and rejects on empty data.
     name: 'treeAggregate/treeReduce',
-    on: ['in'],
-    run: (rdd, arg) => {
+    on: ['in', 'pn'],
+    run: (all, arg, xs) => {
+      const rdd = numbersRdd(all, xs);
       const depth = 1 + (arg % 4);
       if (arg % 2 === 0) return rdd.treeAggregate([0, 0], addInPlace, mergeInPlace, depth);
       return rdd.treeReduce((a: number, b: number) => a + b, depth).catch((e: Error) => ({ rejected: e.message }));
     },
     check: (got, st, arg, what) => {
-      const xs = st.xs as number[];
+      const xs = numbersOf(st);
       if (arg % 2 === 0) expect(got, what).toEqual([xs.reduce((a, b) => a + b, 0), xs.length]);
       else if (xs.length === 0) expect(got, what).toMatchObject({ rejected: expect.stringMatching(/empty/) });
       else expect(got, what).toBe(xs.reduce((a, b) => a + b));
@@ -1985,5 +1997,27 @@ export const EXT_ACTIONS: readonly ActionDef[] = [
   },
 ];
 
+/**
+ * Actions at once on one RDD (randomSplit's parts collected together found two of them writing one checkpoint):
+ * each must give what it gives alone, whatever the others cache, checkpoint or shuffle meanwhile.
+ */
+const concurrent: ActionDef = {
+  name: 'actions at once',
+  on: ANY,
+  run: async (rdd) => {
+    const [all, n, ps, first] = await Promise.all([rdd.collect(), rdd.count(), rdd.glom().collect(), rdd.take(3)]);
+    return { all, n, ps, first };
+  },
+  check: (got, st, _arg, what) => {
+    const { all, n, ps, first } = got as { all: unknown[]; n: number; ps: unknown[][]; first: unknown[] };
+    checkCollected(all, st, `${what} (collect)`);
+    expect(n, `${what} (count)`).toBe(st.xs.length);
+    expect(ps.length, `${what} (glom)`).toBe(st.rdd.getNumPartitions());
+    checkCollected(ps.flat(), st, `${what} (glom)`);
+    expect(first.length, `${what} (take(3))`).toBe(Math.min(3, st.xs.length));
+    subMultiset(first, st.xs, elemId(st), `${what} (take(3))`);
+  },
+};
+
 /** The extended programs' actions: the new ones weighted three to one over the old. */
-const ALL_ACTIONS_EXT: readonly ActionDef[] = [...EXT_ACTIONS, ...EXT_ACTIONS, ...EXT_ACTIONS, ...ACTIONS];
+const ALL_ACTIONS_EXT: readonly ActionDef[] = [...EXT_ACTIONS, concurrent, ...EXT_ACTIONS, concurrent, ...EXT_ACTIONS, concurrent, ...ACTIONS];
