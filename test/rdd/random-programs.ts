@@ -1043,26 +1043,17 @@ const source = (maxN: number): fc.Arbitrary<Source> =>
  * EXT_ACTIONS too (without it, a seed draws what it always drew).
  */
 export function programs(maxN = 2500, maxSteps = 8, ops?: 'extended'): fc.Arbitrary<Program> {
-  if (ops === 'extended')
-    return fc.record({
-      keys: fc.constantFrom<KeyKind>('int', 'int', 'latin1', 'latin1', 'string', 'float', 'mixed'),
-      src: source(maxN),
-      other: source(Math.min(maxN, 600)),
-      steps: fc.array(fc.record({ op: fc.nat(1000), a: fc.nat(1000), b: fc.nat(1000) }), { minLength: 1, maxLength: maxSteps }),
-      action: fc.nat(ALL_ACTIONS_EXT.length * 4 - 1),
-      actionArg: fc.nat(1000),
-      unpersist: fc.boolean(),
-      ops: fc.constant('extended' as const),
-    });
-  return fc.record({
+  // The fields in this order: a seed without `ops` draws the programs it always drew.
+  const fields = {
     keys: fc.constantFrom<KeyKind>('int', 'int', 'latin1', 'latin1', 'string', 'float', 'mixed'),
     src: source(maxN),
     other: source(Math.min(maxN, 600)),
     steps: fc.array(fc.record({ op: fc.nat(1000), a: fc.nat(1000), b: fc.nat(1000) }), { minLength: 1, maxLength: maxSteps }),
-    action: fc.nat(ACTIONS.length * 4 - 1),
+    action: fc.nat((ops === 'extended' ? ALL_ACTIONS_EXT : ACTIONS).length * 4 - 1),
     actionArg: fc.nat(1000),
     unpersist: fc.boolean(),
-  });
+  };
+  return ops === 'extended' ? fc.record({ ...fields, ops: fc.constant('extended' as const) }) : fc.record(fields);
 }
 
 /** What a built program does: its state after the steps, its action, and its description. */
@@ -1566,6 +1557,17 @@ async function inScratch<R>(f: (dir: string) => Promise<R>): Promise<R> {
 
 const ANY: readonly Shape[] = ['pn', 'po', 'in', 'io'];
 
+/** The elements of each partition: the model's where it knows them, else together as collect gives them. */
+function checkPartitions(ps: readonly unknown[][], st: State, what: string): void {
+  const eid = elemId(st);
+  if (st.parts !== undefined)
+    expect(
+      ps.map((p) => p.map(eid)),
+      what,
+    ).toEqual(st.parts.map((p) => p.map(eid)));
+  else checkCollected(ps.flat(), st, what);
+}
+
 interface Twice {
   readonly a: readonly unknown[];
   readonly b: readonly unknown[];
@@ -1626,14 +1628,8 @@ export const EXT_ACTIONS: readonly ActionDef[] = [
     run: (rdd) => rdd.glom().collect(),
     check: (got, st, _arg, what) => {
       const ps = got as unknown[][];
-      const eid = elemId(st);
       expect(ps.length, `${what}: one array per partition`).toBe(st.rdd.getNumPartitions());
-      if (st.parts !== undefined)
-        expect(
-          ps.map((p) => p.map(eid)),
-          what,
-        ).toEqual(st.parts.map((p) => p.map(eid)));
-      else checkCollected(ps.flat(), st, what);
+      checkPartitions(ps, st, what);
     },
   },
   {
@@ -1651,14 +1647,11 @@ export const EXT_ACTIONS: readonly ActionDef[] = [
           `${what}: the ids of partition ${k}`,
         ).toEqual(p.map((_, i) => i * n + k)),
       );
-      const elems = ps.map((p) => p.map(([x]) => x));
-      const eid = elemId(st);
-      if (st.parts !== undefined)
-        expect(
-          elems.map((p) => p.map(eid)),
-          what,
-        ).toEqual(st.parts.map((p) => p.map(eid)));
-      else checkCollected(elems.flat(), st, what);
+      checkPartitions(
+        ps.map((p) => p.map(([x]) => x)),
+        st,
+        what,
+      );
     },
   },
   {
