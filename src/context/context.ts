@@ -222,6 +222,8 @@ export class Context implements RddContext {
   readonly #builder: TaskBuilder;
   readonly #broadcasts = new Map<number, Broadcast<unknown>>();
   readonly #accumulators = new Map<number, Accumulator<unknown>>();
+  /** The checkpoints being written, by RDD id: one writer per RDD (see #checkpointLineage). */
+  readonly #checkpointsWriting = new Map<number, Promise<void>>();
   /**
    * Persisted RDDs, held weakly: one the program dropped without unpersist() can never be read again, so its
    * blocks go with it (Spark's ContextCleaner) instead of piling up for the life of a streaming driver.
@@ -635,32 +637,51 @@ export class Context implements RddContext {
     if (dir === undefined) return;
     for (const r of lineage) {
       if (!r.checkpointRequested || r.isCheckpointed) continue;
-      const target = path.join(dir, `rdd-${r.id}`);
-      // Each job writes into a folder of its own, renamed to the RDD's once the job succeeded: tasks of a job that
-      // failed run on, and must not put their partitions (other data, if the RDD is not deterministic) into the
-      // checkpoint a later job writes and readers use. Writers never create the folder, so once renamed or removed
-      // it gains nothing from them.
-      const writing = path.join(dir, `.rdd-${r.id}.writing-${randomUUID()}`);
-      // Asynchronous, as every step below: the driver's thread runs the scheduler and the UI meanwhile (a removal
-      // retried on EBUSY would otherwise block it for its delays). Renames are still single, atomic steps.
-      await mkdir(writing);
-      try {
-        await this.#runJobOnly(r, fullLineage(r), { kind: 'checkpoint', dir: writing }, undefined, `checkpoint of ${r.label}`);
-        await rename(writing, target);
-      } catch (e) {
-        const trash = `${writing}.aborted`;
-        try {
-          await rename(writing, trash);
-          await rm(trash, { recursive: true, force: true, maxRetries: 3, retryDelay: 20 });
-        } catch (cleanup) {
-          // The job's own error is what the user must see; a cleanup that failed is added to it.
-          if (e instanceof Error) e.message += ` (and its checkpoint folder could not be removed: ${(cleanup as Error).message})`;
-        }
-        throw e;
+      // One writer per RDD, as Spark's RDDCheckpointData (CheckpointingInProgress): an action ending while another
+      // writes the checkpoint waits for it rather than write it again (two renames onto rdd-N: the second failed).
+      // The writer's failure is its own action's to report.
+      const writing = this.#checkpointsWriting.get(r.id);
+      if (writing !== undefined) {
+        await writing.catch(() => undefined);
+        continue;
       }
-      await removeAttemptFiles(target);
-      r.markCheckpointed(new CheckpointRDD(this, target, r.getNumPartitions(), { label: `checkpoint of ${r.label}` }));
+      const write = this.#writeCheckpoint(r, dir);
+      this.#checkpointsWriting.set(r.id, write);
+      try {
+        await write;
+      } finally {
+        this.#checkpointsWriting.delete(r.id);
+      }
     }
+  }
+
+  /** Writes `r`'s checkpoint: one more job into a folder of its own, renamed to rdd-N once it succeeded. */
+  async #writeCheckpoint(r: RDD<unknown>, dir: string): Promise<void> {
+    const target = path.join(dir, `rdd-${r.id}`);
+    // Each job writes into a folder of its own, renamed to the RDD's once the job succeeded: tasks of a job that
+    // failed run on, and must not put their partitions (other data, if the RDD is not deterministic) into the
+    // checkpoint a later job writes and readers use. Writers never create the folder, so once renamed or removed
+    // it gains nothing from them.
+    const writing = path.join(dir, `.rdd-${r.id}.writing-${randomUUID()}`);
+    // Asynchronous, as every step below: the driver's thread runs the scheduler and the UI meanwhile (a removal
+    // retried on EBUSY would otherwise block it for its delays). Renames are still single, atomic steps.
+    await mkdir(writing);
+    try {
+      await this.#runJobOnly(r, fullLineage(r), { kind: 'checkpoint', dir: writing }, undefined, `checkpoint of ${r.label}`);
+      await rename(writing, target);
+    } catch (e) {
+      const trash = `${writing}.aborted`;
+      try {
+        await rename(writing, trash);
+        await rm(trash, { recursive: true, force: true, maxRetries: 3, retryDelay: 20 });
+      } catch (cleanup) {
+        // The job's own error is what the user must see; a cleanup that failed is added to it.
+        if (e instanceof Error) e.message += ` (and its checkpoint folder could not be removed: ${(cleanup as Error).message})`;
+      }
+      throw e;
+    }
+    await removeAttemptFiles(target);
+    r.markCheckpointed(new CheckpointRDD(this, target, r.getNumPartitions(), { label: `checkpoint of ${r.label}` }));
   }
 
   /**

@@ -533,7 +533,8 @@ export abstract class RDD<T> {
 
   /**
    * Marks the RDD for checkpointing: the next action saves it to the context's checkpoint directory and later
-   * jobs read it from there, with its lineage truncated.
+   * jobs read it from there, with its lineage truncated. Actions ending at once write it once (as Spark): the others
+   * wait for that write.
    *
    * @example
    * ```ts

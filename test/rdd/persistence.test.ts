@@ -231,6 +231,27 @@ describe('checkpoints of two contexts given one directory', () => {
   });
 });
 
+describe('an RDD marked for checkpointing, two actions on it at once', () => {
+  // Spark's RDDCheckpointData: one writer per RDD (its state flips to CheckpointingInProgress under a lock), the other
+  // action does not write it again. Before, both wrote, and the second rename onto rdd-N failed the second action with
+  // ENOTEMPTY (found by random-programs-extended: randomSplit's parts collected at once after a checkpoint()).
+  it.each(['memory', 'mapreduce'] as const)('both give their results and the checkpoint is written once (%s engine)', async (engine) => {
+    const sc = new Context({ master: 'local[2]', engine, progress: false, hints: false, ui: false });
+    try {
+      sc.setCheckpointDir(path.join(root, `concurrent-checkpoint-${engine}`));
+      const r = sc.parallelize([1, 2, 3, 4, 5], 2).map((x) => x * 10);
+      r.checkpoint();
+      const [a, b, c] = await Promise.all([r.collect(), r.count(), r.filter((x) => x > 20).collect()]);
+      expect([a, b, c]).toEqual([[10, 20, 30, 40, 50], 5, [30, 40, 50]]);
+      expect(r.isCheckpointed).toBe(true);
+      expect(readdirSync(sc.checkpointDir!)).toEqual([`rdd-${r.id}`]);
+      expect(await r.collect()).toEqual([10, 20, 30, 40, 50]);
+    } finally {
+      await sc.stop();
+    }
+  });
+});
+
 describe('a worker killed while a checkpoint is written', () => {
   it("between an attempt's write and its rename: the attempt file is removed once the checkpoint job succeeds", async () => {
     const sc = new Context({ master: 'local[2]', progress: false, hints: false, ui: false });

@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect } from 'vitest';
-import { Context, JobFailedError, StorageLevel, type ContextOptions, type RDD } from 'kindling';
+import { capture, Context, JobFailedError, StorageLevel, type ContextOptions, type RDD } from 'kindling';
 import { canonical } from '../core/key-arbitraries.js';
 
 export type KeyKind = 'int' | 'latin1' | 'string' | 'float' | 'mixed';
@@ -43,6 +43,8 @@ export interface Program {
   readonly actionArg: number;
   /** Unpersist what the program persisted between its two runs (the second then recomputes from lineage). */
   readonly unpersist: boolean;
+  /** `extended`: the steps and actions of {@link EXT_STEPS} and {@link EXT_ACTIONS} drawn too (programs(…, 'extended')). */
+  readonly ops?: 'extended';
 }
 
 /** Pairs with int values, pairs with other (keyable) values, ints, other keyable items. */
@@ -60,6 +62,11 @@ interface State {
    * stands for equal ones in no fixed way).
    */
   readonly strict: boolean;
+  /**
+   * The elements of each partition, where the model knows them (extended programs only): from the parallelize's
+   * slicing (slice i holds elements floor(i*n/slices) to floor((i+1)*n/slices)) through narrow steps.
+   */
+  readonly parts?: ReadonlyArray<readonly any[]>;
 }
 
 interface Env {
@@ -75,6 +82,8 @@ interface Env {
 
 interface StepDef {
   readonly name: string;
+  /** Whether `run` says the partitions of its result itself (`parts`, undefined when unknown). */
+  readonly partsAware?: boolean;
   readonly on: readonly Shape[];
   readonly when?: (st: State, env: Env) => boolean;
   /** How often it is drawn, relative to the others (1 when not given): the fast paths' combinations more. */
@@ -862,7 +871,9 @@ function otherAsShape(shape: Shape, env: Env): [RDD<any>, readonly unknown[]] {
 interface ActionDef {
   readonly name: string;
   readonly on: readonly Shape[];
-  run(rdd: RDD<any>, arg: number, xs: readonly any[]): Promise<unknown>;
+  readonly when?: (st: State) => boolean;
+  /** `env` is given by runOnce and runTwice (the extended actions need it: accumulators, files). */
+  run(rdd: RDD<any>, arg: number, xs: readonly any[], env?: Env): Promise<unknown>;
   check(got: unknown, st: State, arg: number, what: string): void;
 }
 
@@ -1027,17 +1038,22 @@ const source = (maxN: number): fc.Arbitrary<Source> =>
     distinct: fc.oneof(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 300 }), fc.integer({ min: 1, max: 3000 })),
   });
 
-/** A random program; `maxN` bounds a source's length. */
-export function programs(maxN = 2500, maxSteps = 8): fc.Arbitrary<Program> {
-  return fc.record({
+/**
+ * A random program; `maxN` bounds a source's length. `extended` draws the steps and actions of EXT_STEPS and
+ * EXT_ACTIONS too (without it, a seed draws what it always drew).
+ */
+export function programs(maxN = 2500, maxSteps = 8, ops?: 'extended'): fc.Arbitrary<Program> {
+  // The fields in this order: a seed without `ops` draws the programs it always drew.
+  const fields = {
     keys: fc.constantFrom<KeyKind>('int', 'int', 'latin1', 'latin1', 'string', 'float', 'mixed'),
     src: source(maxN),
     other: source(Math.min(maxN, 600)),
     steps: fc.array(fc.record({ op: fc.nat(1000), a: fc.nat(1000), b: fc.nat(1000) }), { minLength: 1, maxLength: maxSteps }),
-    action: fc.nat(ACTIONS.length * 4 - 1),
+    action: fc.nat((ops === 'extended' ? ALL_ACTIONS_EXT : ACTIONS).length * 4 - 1),
     actionArg: fc.nat(1000),
     unpersist: fc.boolean(),
-  });
+  };
+  return ops === 'extended' ? fc.record({ ...fields, ops: fc.constant('extended' as const) }) : fc.record(fields);
 }
 
 /** What a built program does: its state after the steps, its action, and its description. */
@@ -1055,24 +1071,35 @@ export function build(sc: Context, prog: Program, losesWorkers = false): Built {
   const xs = sourceData(prog.keys, prog.src, prog.src.seed ^ 0x5bd1e995, distinct);
   const otherXs = sourceData(prog.keys, prog.other, prog.src.seed ^ 0x5bd1e995, distinct);
   const env: Env = { sc, other: sc.parallelize(otherXs, prog.other.slices), otherXs, persisted: [], states: [], losesWorkers };
-  let st: State = { rdd: sc.parallelize(xs, prog.src.slices), xs, shape: 'pn', order: EXACT, strict: true };
+  const extended = prog.ops === 'extended';
+  const steps = extended ? ALL_STEPS_EXT : STEPS;
+  const picks = extended ? PICKS_EXT : PICKS;
+  const actions = extended ? ALL_ACTIONS_EXT : ACTIONS;
+  let st: State = {
+    rdd: sc.parallelize(xs, prog.src.slices),
+    xs,
+    shape: 'pn',
+    order: EXACT,
+    strict: true,
+    ...(extended ? { parts: sliced(xs, prog.src.slices) } : {}),
+  };
   const labels = [
     `parallelize(${prog.keys} keys, n=${prog.src.n}, distinct=${distinct}, slices=${prog.src.slices}; other n=${prog.other.n}, slices=${prog.other.slices})`,
   ];
   for (const s of prog.steps) {
     const fits = (d: StepDef): boolean => d.on.includes(st.shape) && (d.when?.(st, env) ?? true);
-    const first = STEPS[PICKS[s.op % PICKS.length]!]!;
-    const can = STEPS.filter(fits);
+    const first = steps[picks[s.op % picks.length]!]!;
+    const can = steps.filter(fits);
     const def = fits(first) ? first : can[s.op % can.length]!;
     const next = def.run(st, s, env);
     labels.push(next.label);
-    st = { rdd: next.rdd, xs: next.xs, shape: next.shape, order: next.order, strict: next.strict };
+    const parts = extended ? nextParts(def, st, s, env, next) : undefined;
+    st = { rdd: next.rdd, xs: next.xs, shape: next.shape, order: next.order, strict: next.strict, ...(parts !== undefined ? { parts } : {}) };
     env.states.push(st);
   }
-  const acts = ACTIONS.filter((a) => a.on.includes(st.shape));
-  const action = ACTIONS[prog.action % ACTIONS.length]!.on.includes(st.shape)
-    ? ACTIONS[prog.action % ACTIONS.length]!
-    : acts[prog.action % acts.length]!;
+  const fitsAction = (a: ActionDef): boolean => a.on.includes(st.shape) && (a.when?.(st) ?? true);
+  const acts = actions.filter(fitsAction);
+  const action = fitsAction(actions[prog.action % actions.length]!) ? actions[prog.action % actions.length]! : acts[prog.action % acts.length]!;
   labels.push(`${action.name}(${action.name === 'take' ? prog.actionArg % 12 : ''})`);
   return { st, action, what: labels.join(' -> '), env };
 }
@@ -1101,10 +1128,10 @@ export function refused(e: unknown, action: string, outputLevel: string): boolea
  * the documented refusal of {@link refused} is an outcome too, named in the string returned).
  */
 export async function runOnce(sc: Context, prog: Program, losesWorkers = false): Promise<string> {
-  const { st, action, what } = build(sc, prog, losesWorkers);
+  const { st, action, what, env } = build(sc, prog, losesWorkers);
   let got: unknown;
   try {
-    got = await action.run(st.rdd, prog.actionArg, st.xs);
+    got = await action.run(st.rdd, prog.actionArg, st.xs, env);
   } catch (e) {
     // A lost worker may leave an indeterminate shuffle to run again after the action took results: the one
     // documented failure, and only then.
@@ -1121,9 +1148,14 @@ export async function runOnce(sc: Context, prog: Program, losesWorkers = false):
  */
 export async function runTwice(sc: Context, prog: Program): Promise<string> {
   const { st, action, what, env } = build(sc, prog);
-  action.check(await action.run(st.rdd, prog.actionArg, st.xs), st, prog.actionArg, `${what} [first run]`);
+  action.check(await action.run(st.rdd, prog.actionArg, st.xs, env), st, prog.actionArg, `${what} [first run]`);
   if (prog.unpersist) for (const r of env.persisted) r.unpersist();
-  action.check(await action.run(st.rdd, prog.actionArg, st.xs), st, prog.actionArg, `${what} [second run${prog.unpersist ? ', unpersisted' : ''}]`);
+  action.check(
+    await action.run(st.rdd, prog.actionArg, st.xs, env),
+    st,
+    prog.actionArg,
+    `${what} [second run${prog.unpersist ? ', unpersisted' : ''}]`,
+  );
   // Each step's RDD read again after the runs: its cached inputs are read now (an action after a shuffle reuses the
   // shuffle's outputs instead, so the runs above may never have read them back).
   for (const [i, mid] of env.states.entries()) checkCollected(await mid.rdd.collect(), mid, `${what} [step ${i + 1} collected after the runs]`);
@@ -1145,3 +1177,840 @@ export function useFuzzContext(options: ContextOptions): () => Context {
   });
   return () => sc!;
 }
+
+// ---- extended operations (programs(…, 'extended')) -------------------------------------------------------------
+//
+// The operations the programs above never draw, each checked against Spark's documented behaviour: where Spark is
+// exact the model is exact (fold's zero once per partition and once more at the driver, zipWithUniqueId's
+// `i * numPartitions + k`, glom by partition, histogram's buckets), where it is random or approximate the checks
+// are properties (a seeded sample the same on a re-run and a sub-multiset, randomSplit's disjoint union, bounds).
+
+/** Spark's slicing of a parallelize: slice i holds elements floor(i*n/slices) to floor((i+1)*n/slices). */
+function sliced<X>(xs: readonly X[], slices: number): X[][] {
+  return Array.from({ length: slices }, (_, i) => xs.slice(Math.floor((i * xs.length) / slices), Math.floor(((i + 1) * xs.length) / slices)));
+}
+
+/** Steps that map each partition's elements on their own, keeping the partitions (the model re-runs them per part). */
+const PER_ELEMENT = new Set([
+  'mapValues',
+  'map',
+  'swap',
+  'numify',
+  'toPairs',
+  'filter',
+  'flatMap',
+  'flatMapValues',
+  'keys/values',
+  'mapPartitions',
+  'keyBy',
+  'mapAsync',
+  'sampleByKey(0 or 1)',
+]);
+
+function nextParts(def: StepDef, st: State, s: StepSpec, env: Env, next: State): ReadonlyArray<readonly any[]> | undefined {
+  if (def.partsAware) return next.parts;
+  if (st.parts === undefined || next.order.kind !== 'exact') return undefined;
+  if (def.name === 'persist' || def.name === 'checkpoint') return st.parts;
+  if (def.name === 'zipWithIndex') {
+    let at = 0;
+    return st.parts.map((p) => next.xs.slice(at, (at += p.length)));
+  }
+  if (!PER_ELEMENT.has(def.name)) return undefined;
+  const { parts: _, ...whole } = st;
+  const parts = st.parts.map((p) => def.run({ ...whole, xs: p }, s, env).xs);
+  // The model's own consistency: the parts, in order, are the whole.
+  expect(parts.flat().map(id), `the model's partitions after ${def.name}`).toEqual(next.xs.map(id));
+  return parts;
+}
+
+/** A key of a po/pn element, an int's residue, an item's type: the keys keyBy and groupBy make. */
+function keyFnFor(shape: Shape): (x: any) => unknown {
+  switch (shape) {
+    case 'pn':
+    case 'po':
+      return ([k]: [unknown, unknown]) => k;
+    case 'in':
+      // -4 % 4 is -0: one key with 0, by the engine's key equality.
+      return (x: number) => x % 4;
+    case 'io':
+      return (x: unknown) => (x === null ? 'null' : Array.isArray(x) ? 'array' : typeof x);
+  }
+}
+
+/** A fraction of 0 or 1 for a key, by its canonical form only (the same for every twin and every partition). */
+function zeroOrOne(k: unknown): number {
+  let h = 0;
+  for (const c of id(k)) h = (h * 31 + c.charCodeAt(0)) | 0;
+  return h & 1;
+}
+
+/** A fraction in [0, 1] (or [0, 2] with replacement) for a key, by its canonical form. */
+function fractionOf(k: unknown, withReplacement: boolean): number {
+  let h = 7;
+  for (const c of id(k)) h = (h * 131 + c.charCodeAt(0)) | 0;
+  const f = (Math.abs(h) % 5) / 4;
+  return withReplacement ? 2 * f : f;
+}
+
+const partsOrUnknown = (st: State, f: (p: readonly any[], i: number) => any[]): { parts?: any[][] } =>
+  st.parts === undefined ? {} : { parts: st.parts.map(f) };
+
+export const EXT_STEPS: readonly StepDef[] = [
+  {
+    name: 'keyBy',
+    on: ['pn', 'po', 'in', 'io'],
+    run: (st) => {
+      const f = keyFnFor(st.shape);
+      return {
+        ...keep(
+          st,
+          st.rdd.keyBy(f),
+          st.xs.map((x) => [f(x), x]),
+          `keyBy(${st.shape})`,
+        ),
+        shape: 'po',
+        order: st.order.kind === 'exact' ? EXACT : NONE,
+        strict: false,
+      };
+    },
+  },
+  {
+    name: 'groupBy',
+    weight: 2,
+    on: ['pn', 'po', 'in', 'io'],
+    run: (st, s) => {
+      const f = keyFnFor(st.shape);
+      const p = parts(s.a);
+      const g = [...groups(st.xs.map((x) => [f(x), x] as const)).values()];
+      return {
+        ...keep(
+          st,
+          st.rdd.groupBy(f, p).mapValues((vs: unknown[]) => vs.length),
+          g.map(([k, vs]) => [k, vs.length]),
+          `groupBy(${st.shape}, ${p}).mapValues(length)`,
+        ),
+        shape: 'pn',
+        order: NONE,
+        strict: true,
+      };
+    },
+  },
+  {
+    name: 'groupWith',
+    on: ['pn', 'po'],
+    run: (st, s, env) => {
+      const even = ([, v]: [unknown, number]): boolean => v % 2 === 0;
+      const gx = groups(st.xs as Array<[unknown, unknown]>);
+      const gy = groups(env.otherXs);
+      const gz = groups(env.otherXs.filter(even));
+      const keys = [...new Set([...gx.keys(), ...gy.keys()])];
+      const first = (k: string): unknown => (gx.get(k) ?? gy.get(k))![0];
+      const out = { ...st, shape: 'po' as const, order: NONE, strict: false };
+      if (s.a % 2 === 0)
+        return keep(
+          out,
+          st.rdd.groupWith(env.other).mapValues(([a, b]: unknown[][]) => [a!.length, b!.length]),
+          keys.map((k) => [first(k), [gx.get(k)?.[1].length ?? 0, gy.get(k)?.[1].length ?? 0]]),
+          'groupWith(other).mapValues(lengths)',
+        );
+      return keep(
+        out,
+        st.rdd.groupWith(env.other, env.other.filter(even)).mapValues(([a, b, c]: unknown[][]) => [a!.length, b!.length, c!.length]),
+        keys.map((k) => [first(k), [gx.get(k)?.[1].length ?? 0, gy.get(k)?.[1].length ?? 0, gz.get(k)?.[1].length ?? 0]]),
+        'groupWith(other, other.filter(even)).mapValues(lengths)',
+      );
+    },
+  },
+  {
+    name: 'mapAsync',
+    on: ['pn', 'po', 'in', 'io'],
+    run: (st, s) => {
+      const concurrency = 1 + (s.a % 8);
+      const o = { ...st, order: st.order.kind === 'exact' ? EXACT : NONE };
+      if (st.shape === 'pn') {
+        const f = async ([k, v]: [unknown, number]): Promise<[unknown, number]> => [k, v - 5];
+        return keep(
+          o,
+          st.rdd.mapAsync(f, { concurrency }),
+          st.xs.map(([k, v]) => [k, v - 5]),
+          `mapAsync([k,v-5], ${concurrency})`,
+        );
+      }
+      if (st.shape === 'in')
+        return keep(
+          o,
+          st.rdd.mapAsync(async (x: number) => x + 7, { concurrency }),
+          st.xs.map((x) => x + 7),
+          `mapAsync(x+7, ${concurrency})`,
+        );
+      // A promise now and then, a plain value otherwise: both are awaited in order.
+      return keep(
+        o,
+        st.rdd.mapAsync((x: unknown) => (Array.isArray(x) ? Promise.resolve(x) : x), { concurrency }),
+        st.xs,
+        `mapAsync(identity, ${concurrency})`,
+      );
+    },
+  },
+  {
+    name: 'mapPartitionsWithIndex',
+    partsAware: true,
+    on: ['pn', 'po', 'in', 'io'],
+    when: (st) => st.parts !== undefined,
+    run: (st) => {
+      const rdd = st.rdd.mapPartitionsWithIndex((i: number, it: Iterable<unknown>) => Array.from(it, (x) => [i, x]));
+      const ps = st.parts!.map((p, i) => p.map((x) => [i, x]));
+      return { ...keep(st, rdd, ps.flat(), 'mapPartitionsWithIndex([i,x])'), shape: st.shape === 'in' ? 'pn' : 'po', order: EXACT, parts: ps };
+    },
+  },
+  {
+    name: 'zipWithUniqueId',
+    partsAware: true,
+    on: ['pn', 'po', 'in', 'io'],
+    when: (st) => st.parts !== undefined,
+    run: (st) => {
+      const n = st.parts!.length;
+      const ps = st.parts!.map((p, k) => p.map((x, i) => [x, i * n + k]));
+      return { ...keep(st, st.rdd.zipWithUniqueId(), ps.flat(), 'zipWithUniqueId()'), shape: 'pn', order: EXACT, strict: true, parts: ps };
+    },
+  },
+  {
+    // Both sides read the same partitions, so their counts agree (a partition whose order is fixed: an exact one).
+    name: 'zip',
+    partsAware: true,
+    on: ['pn', 'po', 'in', 'io'],
+    when: (st) => st.order.kind === 'exact',
+    run: (st) => {
+      const g =
+        st.shape === 'pn'
+          ? ([, v]: [unknown, number]) => v * 2
+          : st.shape === 'in'
+            ? (x: number) => x * 2
+            : (x: unknown) => (Array.isArray(x) ? x.length : 1);
+      return {
+        ...keep(
+          st,
+          st.rdd.zip(st.rdd.map(g as (x: unknown) => number)),
+          st.xs.map((x) => [x, (g as (x: unknown) => number)(x)]),
+          `zip(map(${st.shape}))`,
+        ),
+        shape: 'pn',
+        order: EXACT,
+        strict: st.strict || st.shape === 'po' || st.shape === 'io',
+        ...partsOrUnknown(st, (p) => p.map((x) => [x, (g as (x: unknown) => number)(x)])),
+      };
+    },
+  },
+  {
+    name: 'zipPartitions',
+    partsAware: true,
+    on: ['pn', 'in'],
+    run: (st, s) => {
+      const h = st.shape === 'pn' ? ([, v]: [unknown, number]) => v % 2 === 0 : (x: number) => x % 2 === 0;
+      const both = (mine: Iterable<unknown>, theirs: Iterable<unknown>): unknown[] => [...mine, ...theirs];
+      const preserves = s.b % 2 === 0;
+      const rdd = st.rdd.zipPartitions(st.rdd.filter(h as (x: unknown) => boolean), both, preserves);
+      if (preserves) expect(rdd.partitioner, 'zipPartitions(…, true) keeps the partitioner').toBe(st.rdd.partitioner);
+      const ps = partsOrUnknown(st, (p) => [...p, ...p.filter(h as (x: unknown) => boolean)]);
+      return {
+        ...keep(
+          st,
+          rdd,
+          ps.parts?.flat() ?? [...st.xs, ...st.xs.filter(h as (x: unknown) => boolean)],
+          `zipPartitions(filter(even), concat, ${preserves})`,
+        ),
+        order: ps.parts !== undefined ? EXACT : NONE,
+        ...ps,
+      };
+    },
+  },
+  {
+    // Fractions of 0 and 1 only: the sample is exact (a filter by key), and keys are found by the engine's equality.
+    name: 'sampleByKey(0 or 1)',
+    on: ['pn', 'po'],
+    run: (st, s) => {
+      const fractions = new Map(uniq((st.xs as Array<[unknown, unknown]>).map(([k]) => twin(k))).map((k) => [k, zeroOrOne(k)]));
+      return keep(
+        st,
+        st.rdd.sampleByKey(false, fractions, s.a),
+        st.xs.filter(([k]) => zeroOrOne(k) === 1),
+        'sampleByKey(fractions 0 or 1)',
+      );
+    },
+  },
+];
+
+const ALL_STEPS_EXT: readonly StepDef[] = [...STEPS, ...EXT_STEPS];
+/** Indexes into ALL_STEPS_EXT: the new steps drawn about as often as the old ones together. */
+const PICKS_EXT: readonly number[] = [...PICKS, ...EXT_STEPS.flatMap((d, i) => Array.from({ length: 3 * (d.weight ?? 1) }, () => STEPS.length + i))];
+
+/** Whether `got` is a sub-multiset of `xs` (by `eid`). */
+function subMultiset(got: readonly unknown[], xs: readonly unknown[], eid: (x: any) => string, what: string): void {
+  const left = new Map<string, number>();
+  for (const x of xs) left.set(eid(x), (left.get(eid(x)) ?? 0) + 1);
+  for (const x of got) {
+    expect(left.get(eid(x)) ?? 0, `${what}: ${eid(x)} drawn more often than it is in the model`).toBeGreaterThan(0);
+    left.set(eid(x), left.get(eid(x))! - 1);
+  }
+}
+
+/** Whether `got` is `xs` with some elements left out, the rest in their order. */
+function subsequence(got: readonly unknown[], xs: readonly unknown[], eid: (x: any) => string, what: string): void {
+  let j = 0;
+  for (const x of got) {
+    while (j < xs.length && eid(xs[j]) !== eid(x)) j++;
+    expect(j, `${what}: ${eid(x)} is not next in the model's order`).toBeLessThan(xs.length);
+    j++;
+  }
+}
+
+const sameMultiset = (a: readonly unknown[], b: readonly unknown[], eid: (x: any) => string, what: string): void =>
+  expect(a.map(eid).sort(), what).toEqual(b.map(eid).sort());
+
+/** Equal as numbers: NaN to NaN, else within a relative 1e-9 (the engine merges moments in another order). */
+function close(got: number, want: number, what: string): void {
+  if (Number.isNaN(want) || !Number.isFinite(want)) expect(Object.is(got, want) || got === want, `${what}: ${got} vs ${want}`).toBe(true);
+  else expect(Math.abs(got - want), `${what}: ${got} vs ${want}`).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(want)));
+}
+
+/** Spark's StatCounter of `xs`, two-pass (empty: count 0, mean NaN, sum 0, min Infinity, max -Infinity). */
+function statsModel(xs: readonly number[]): Record<string, number> {
+  const n = xs.length;
+  const sum = xs.reduce((a, b) => a + b, 0);
+  const mean = n === 0 ? NaN : sum / n;
+  const m2 = xs.reduce((a, x) => a + (x - mean) ** 2, 0);
+  const nan = xs.some((x) => Number.isNaN(x));
+  const variance = n === 0 ? NaN : m2 / n;
+  const sampleVariance = n <= 1 ? NaN : m2 / (n - 1);
+  return {
+    count: n,
+    mean,
+    sum,
+    min: nan ? NaN : Math.min(Infinity, ...xs),
+    max: nan ? NaN : Math.max(-Infinity, ...xs),
+    variance,
+    sampleVariance,
+    stdev: Math.sqrt(variance),
+    sampleStdev: Math.sqrt(sampleVariance),
+  };
+}
+
+/**
+ * The numbers the numeric actions read: an RDD of numbers itself, or a pair RDD's values (a program ends with pairs
+ * far more often than with numbers). A pair is an array, a number never is; empty, either is empty.
+ */
+const numbersRdd = (rdd: RDD<any>, xs: readonly unknown[]): RDD<number> => (xs.length > 0 && Array.isArray(xs[0]) ? rdd.values() : rdd);
+const numbersOf = (st: State): number[] => (st.shape === 'pn' ? st.xs.map(([, v]) => v as number) : (st.xs as number[]));
+const allNumbers = (st: State): boolean => numbersOf(st).every((x) => typeof x === 'number');
+const finiteNumbers = (st: State): boolean => numbersOf(st).every((x) => typeof x === 'number' && Number.isFinite(x));
+
+/** The buckets a histogram is asked for: a count (pyspark's even buckets) or sorted bounds, open ends now and then. */
+function bucketsFor(arg: number, xs: readonly number[]): number | number[] {
+  if (arg % 2 === 0) return 1 + (arg % 7);
+  const lo = xs.length === 0 ? 0 : Math.min(...xs.filter((x) => Number.isFinite(x)), 0);
+  const step = 1 + (arg % 13);
+  const bounds = Array.from({ length: 2 + (arg % 5) }, (_, i) => lo - 3 + i * step);
+  if (arg % 3 === 0) bounds.unshift(-Infinity);
+  if (arg % 5 === 0) bounds.push(Infinity);
+  return bounds;
+}
+
+/** The histogram's documented counts: bucket i is [b_i, b_i+1), the last one closed; NaN and values outside not counted. */
+function histogramModel(xs: readonly number[], bounds: readonly number[]): number[] {
+  const counts = new Array<number>(bounds.length - 1).fill(0);
+  for (const x of xs) {
+    if (Number.isNaN(x) || x < bounds[0]! || x > bounds[bounds.length - 1]!) continue;
+    let i = 0;
+    while (i < bounds.length - 2 && x >= bounds[i + 1]!) i++;
+    counts[i]!++;
+  }
+  return counts;
+}
+
+/** pyspark's even buckets from a count: min and max of the numbers (NaN left out), `min + i*span/n` between. */
+function evenBucketsModel(xs: readonly number[], n: number): number[] | string {
+  const ns = xs.filter((x) => !Number.isNaN(x));
+  if (ns.length === 0) return 'no numbers';
+  const min = Math.min(...ns);
+  const max = Math.max(...ns);
+  if (!Number.isFinite(min) || !Number.isFinite(max)) return 'infinite';
+  if (min === max || n === 1) return [min, max];
+  return [...Array.from({ length: n }, (_, i) => min + (i * (max - min)) / n), max];
+}
+
+const textLineModel = (x: unknown): string | undefined =>
+  typeof x === 'string'
+    ? x
+    : typeof x === 'number' || typeof x === 'boolean' || typeof x === 'undefined' || typeof x === 'bigint' || x === null
+      ? String(x)
+      : undefined;
+
+/** Runs `f` with a fresh folder, removed afterwards. */
+async function inScratch<R>(f: (dir: string) => Promise<R>): Promise<R> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-fuzz-save-'));
+  try {
+    return await f(path.join(dir, 'out'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const ANY: readonly Shape[] = ['pn', 'po', 'in', 'io'];
+
+/** The elements of each partition: the model's where it knows them, else together as collect gives them. */
+function checkPartitions(ps: readonly unknown[][], st: State, what: string): void {
+  const eid = elemId(st);
+  if (st.parts !== undefined)
+    expect(
+      ps.map((p) => p.map(eid)),
+      what,
+    ).toEqual(st.parts.map((p) => p.map(eid)));
+  else checkCollected(ps.flat(), st, what);
+}
+
+interface Twice {
+  readonly a: readonly unknown[];
+  readonly b: readonly unknown[];
+}
+
+export const EXT_ACTIONS: readonly ActionDef[] = [
+  {
+    // Spark's fold: each partition folded from the zero, then the partitions' results from the zero again, so a
+    // zero that is not neutral counts numPartitions + 1 times.
+    name: 'fold',
+    on: ['in', 'pn'],
+    run: (rdd, arg, xs) => numbersRdd(rdd, xs).fold(arg % 3, (a: number, b: number) => a + b),
+    check: (got, st, arg, what) =>
+      expect(got, `${what} (${st.rdd.getNumPartitions()} partitions)`).toBe(
+        numbersOf(st).reduce((a, b) => a + b, 0) + (arg % 3) * (st.rdd.getNumPartitions() + 1),
+      ),
+  },
+  {
+    // Accumulators updated in an action count each task once, whatever ran again (Spark's guarantee for actions).
+    name: 'foreach/foreachPartition',
+    on: ANY,
+    run: async (rdd, arg, _xs, env) => {
+      const elements = env!.sc.accumulator(0);
+      const numbers = env!.sc.accumulator(0);
+      const partitions = env!.sc.accumulator(0);
+      if (arg % 2 === 0)
+        await rdd.foreach(
+          capture({ elements, numbers }, (x: unknown) => {
+            elements.add(1);
+            if (typeof x === 'number' && Number.isInteger(x)) numbers.add(x);
+          }),
+        );
+      else
+        await rdd.foreachPartition(
+          capture({ elements, numbers, partitions }, async (it: Iterable<unknown>) => {
+            partitions.add(1);
+            for (const x of it) {
+              elements.add(1);
+              if (typeof x === 'number' && Number.isInteger(x)) numbers.add(x);
+            }
+            await Promise.resolve();
+          }),
+        );
+      return { elements: elements.value, numbers: numbers.value, partitions: partitions.value };
+    },
+    check: (got, st, arg, what) => {
+      const ints = st.xs.filter((x): x is number => typeof x === 'number' && Number.isInteger(x));
+      expect(got, what).toEqual({
+        elements: st.xs.length,
+        numbers: ints.reduce((a, b) => a + b, 0),
+        partitions: arg % 2 === 0 ? 0 : st.rdd.getNumPartitions(),
+      });
+    },
+  },
+  {
+    name: 'glom',
+    on: ANY,
+    run: (rdd) => rdd.glom().collect(),
+    check: (got, st, _arg, what) => {
+      const ps = got as unknown[][];
+      expect(ps.length, `${what}: one array per partition`).toBe(st.rdd.getNumPartitions());
+      checkPartitions(ps, st, what);
+    },
+  },
+  {
+    // Partition k's i-th element gets i * numPartitions + k (Spark's zipWithUniqueId), read by partition with glom.
+    name: 'zipWithUniqueId',
+    on: ANY,
+    run: (rdd) => rdd.zipWithUniqueId().glom().collect(),
+    check: (got, st, _arg, what) => {
+      const ps = got as Array<Array<[unknown, number]>>;
+      const n = st.rdd.getNumPartitions();
+      expect(ps.length, what).toBe(n);
+      ps.forEach((p, k) =>
+        expect(
+          p.map(([, u]) => u),
+          `${what}: the ids of partition ${k}`,
+        ).toEqual(p.map((_, i) => i * n + k)),
+      );
+      checkPartitions(
+        ps.map((p) => p.map(([x]) => x)),
+        st,
+        what,
+      );
+    },
+  },
+  {
+    name: 'histogram',
+    on: ['in', 'io', 'pn'],
+    when: allNumbers,
+    run: (rdd, arg, xs) => {
+      const nums = numbersRdd(rdd, xs);
+      const values = xs.length > 0 && Array.isArray(xs[0]) ? xs.map((x) => (x as [unknown, number])[1]) : (xs as number[]);
+      return nums.histogram(bucketsFor(arg, values)).catch((e: Error) => ({ rejected: `${e.name}: ${e.message}` }));
+    },
+    check: (got, st, arg, what) => {
+      const xs = numbersOf(st);
+      const asked = bucketsFor(arg, xs);
+      if (typeof asked !== 'number') {
+        expect(got, what).toEqual([asked, histogramModel(xs, asked)]);
+        return;
+      }
+      const bounds = evenBucketsModel(xs, asked);
+      if (bounds === 'no numbers') expect(got, what).toMatchObject({ rejected: expect.stringMatching(/^InvalidArgumentError: .*no numbers/) });
+      else if (bounds === 'infinite') expect(got, what).toMatchObject({ rejected: expect.stringMatching(/^InvalidArgumentError: .*infinite/) });
+      else {
+        const [b, counts] = got as [number[], number[]];
+        expect(b, `${what} (buckets)`).toEqual(bounds);
+        // The counts of a count's buckets: every number once (NaN left out), as by the bounds returned.
+        expect(counts, `${what} (counts)`).toEqual(bounds.length === 2 ? [xs.filter((x) => !Number.isNaN(x)).length] : histogramModel(xs, b));
+      }
+    },
+  },
+  {
+    name: 'isEmpty',
+    on: ANY,
+    run: (rdd) => rdd.isEmpty(),
+    check: (got, st, _arg, what) => expect(got, what).toBe(st.xs.length === 0),
+  },
+  {
+    name: 'toLocalIterator',
+    on: ANY,
+    run: async (rdd) => {
+      const out: unknown[] = [];
+      for await (const x of rdd.toLocalIterator()) out.push(x);
+      return out;
+    },
+    check: (got, st, _arg, what) => checkCollected(got as unknown[], st, what),
+  },
+  {
+    name: 'stats',
+    on: ['in', 'io', 'pn'],
+    when: allNumbers,
+    run: async (all, arg, xs) => {
+      const rdd = numbersRdd(all, xs);
+      switch (arg % 7) {
+        case 0: {
+          const s = await rdd.stats();
+          return {
+            count: s.count,
+            mean: s.mean,
+            sum: s.sum,
+            min: s.min,
+            max: s.max,
+            variance: s.variance,
+            sampleVariance: s.sampleVariance,
+            stdev: s.stdev,
+            sampleStdev: s.sampleStdev,
+          };
+        }
+        case 1:
+          return { mean: await rdd.mean() };
+        case 2:
+          return { stdev: await rdd.stdev() };
+        case 3:
+          return { sampleStdev: await rdd.sampleStdev() };
+        case 4:
+          return { variance: await rdd.variance() };
+        case 5:
+          return { sampleVariance: await rdd.sampleVariance() };
+        default:
+          return { sum: await rdd.sum() };
+      }
+    },
+    check: (got, st, _arg, what) => {
+      const want = statsModel(numbersOf(st));
+      const g = got as Record<string, number>;
+      // The moments of infinities are NaN or infinite by the order they are merged in: the count, min and max only.
+      const exactOnly = !finiteNumbers(st);
+      for (const [k, v] of Object.entries(g)) {
+        if (k === 'count' || k === 'min' || k === 'max')
+          expect(Object.is(v, want[k]) || v === want[k], `${what}: ${k} ${v} vs ${want[k]}`).toBe(true);
+        else if (!exactOnly) close(v, want[k]!, `${what}: ${k}`);
+        else if (Number.isNaN(want[k]!) && (k === 'mean' || k === 'sum')) expect(v, `${what}: ${k}`).toBeNaN();
+      }
+    },
+  },
+  {
+    // treeAggregate is aggregate for every depth (an in-place accumulator: the zero copied per partition); treeReduce
+    // is reduce, and rejects on empty data.
+    name: 'treeAggregate/treeReduce',
+    on: ['in', 'pn'],
+    run: (all, arg, xs) => {
+      const rdd = numbersRdd(all, xs);
+      const depth = 1 + (arg % 4);
+      if (arg % 2 === 0) return rdd.treeAggregate([0, 0], addInPlace, mergeInPlace, depth);
+      return rdd.treeReduce((a: number, b: number) => a + b, depth).catch((e: Error) => ({ rejected: e.message }));
+    },
+    check: (got, st, arg, what) => {
+      const xs = numbersOf(st);
+      if (arg % 2 === 0) expect(got, what).toEqual([xs.reduce((a, b) => a + b, 0), xs.length]);
+      else if (xs.length === 0) expect(got, what).toMatchObject({ rejected: expect.stringMatching(/empty/) });
+      else expect(got, what).toBe(xs.reduce((a, b) => a + b));
+    },
+  },
+  {
+    name: 'takeSample',
+    on: ANY,
+    run: async (rdd, arg) => {
+      const withReplacement = arg % 2 === 1;
+      const num = (arg >> 1) % 15;
+      return { a: await rdd.takeSample(withReplacement, num, arg), b: await rdd.takeSample(withReplacement, num, arg) };
+    },
+    check: (got, st, arg, what) => {
+      const { a, b } = got as Twice;
+      const withReplacement = arg % 2 === 1;
+      const num = (arg >> 1) % 15;
+      const eid = elemId(st);
+      expect(a.length, `${what}: takeSample(${withReplacement}, ${num}) size`).toBe(
+        withReplacement ? (st.xs.length === 0 ? 0 : num) : Math.min(num, st.xs.length),
+      );
+      // A seeded sample of an exactly ordered RDD is the same on a re-run; of a shuffled one the same multiset at least.
+      if (st.order.kind === 'exact') expect(b.map(eid), `${what}: the same seed again`).toEqual(a.map(eid));
+      if (withReplacement) {
+        const all = new Set(st.xs.map(eid));
+        for (const x of a) expect(all.has(eid(x)), `${what}: ${eid(x)} is not an element`).toBe(true);
+      } else subMultiset(a, st.xs, eid, what);
+    },
+  },
+  {
+    name: 'sample',
+    on: ANY,
+    run: async (rdd, arg) => {
+      const withReplacement = arg % 3 === 2;
+      const fraction = withReplacement ? [0.5, 2][arg % 2]! : [0, 0.3, 0.7, 1][arg % 4]!;
+      return { a: await rdd.sample(withReplacement, fraction, arg).collect(), b: await rdd.sample(withReplacement, fraction, arg).collect() };
+    },
+    check: (got, st, arg, what) => {
+      const { a, b } = got as Twice;
+      const withReplacement = arg % 3 === 2;
+      const fraction = withReplacement ? [0.5, 2][arg % 2]! : [0, 0.3, 0.7, 1][arg % 4]!;
+      const w = `${what}: sample(${withReplacement}, ${fraction})`;
+      const eid = elemId(st);
+      if (st.order.kind === 'exact') expect(b.map(eid), `${w}: the same seed again`).toEqual(a.map(eid));
+      if (withReplacement) {
+        const all = new Set(st.xs.map(eid));
+        for (const x of a) expect(all.has(eid(x)), `${w}: ${eid(x)} is not an element`).toBe(true);
+        return;
+      }
+      if (fraction === 0) expect(a, w).toEqual([]);
+      if (fraction === 1) sameMultiset(a, st.xs, eid, w);
+      if (st.order.kind === 'exact') subsequence(a, st.xs, eid, w);
+      else subMultiset(a, st.xs, eid, w);
+    },
+  },
+  {
+    // Disjoint parts whose union is the input, the same on a re-run with the seed (Spark's randomSplit).
+    name: 'randomSplit',
+    on: ANY,
+    run: async (rdd, arg) => {
+      const weights = [
+        [1, 2],
+        [1, 1, 1],
+        [0, 1],
+        [3, 0, 1],
+        [0.2, 0.8],
+      ][arg % 5]!;
+      const a = await Promise.all(rdd.randomSplit(weights, arg).map((r) => r.collect()));
+      const b = await Promise.all(rdd.randomSplit(weights, arg).map((r) => r.collect()));
+      return { a, b, weights };
+    },
+    check: (got, st, _arg, what) => {
+      const { a, b, weights } = got as { a: unknown[][]; b: unknown[][]; weights: number[] };
+      const eid = elemId(st);
+      const w = `${what}: randomSplit([${weights.join(', ')}])`;
+      expect(a.length, w).toBe(weights.length);
+      sameMultiset(a.flat(), st.xs, eid, `${w}: the parts' union`);
+      a.forEach((part, i) => {
+        if (weights[i] === 0) expect(part, `${w}: part ${i} of weight 0`).toEqual([]);
+        if (st.order.kind === 'exact') {
+          subsequence(part, st.xs, eid, `${w}: part ${i}`);
+          expect(b[i]!.map(eid), `${w}: part ${i} with the same seed again`).toEqual(part.map(eid));
+        } else sameMultiset(b[i]!, part, eid, `${w}: part ${i} with the same seed again`);
+      });
+    },
+  },
+  {
+    name: 'sampleByKey',
+    on: ['pn', 'po'],
+    run: async (rdd, arg, xs) => {
+      const withReplacement = arg % 2 === 1;
+      const fractions = new Map(uniq((xs as Array<[unknown, unknown]>).map(([k]) => k)).map((k) => [twin(k), fractionOf(k, withReplacement)]));
+      return {
+        a: await rdd.sampleByKey(withReplacement, fractions, arg).collect(),
+        b: await rdd.sampleByKey(withReplacement, fractions, arg).collect(),
+      };
+    },
+    check: (got, st, arg, what) => {
+      const { a, b } = got as Twice;
+      const withReplacement = arg % 2 === 1;
+      const eid = elemId(st);
+      const w = `${what}: sampleByKey(${withReplacement})`;
+      if (st.order.kind === 'exact') expect(b.map(eid), `${w}: the same seed again`).toEqual(a.map(eid));
+      for (const x of a)
+        expect(fractionOf((x as [unknown, unknown])[0], withReplacement), `${w}: ${eid(x)} of a key with fraction 0`).toBeGreaterThan(0);
+      if (withReplacement) {
+        const all = new Set(st.xs.map(eid));
+        for (const x of a) expect(all.has(eid(x)), `${w}: ${eid(x)} is not an element`).toBe(true);
+      } else {
+        subMultiset(a, st.xs, eid, w);
+        // A key of fraction 1 is kept whole.
+        const whole = (st.xs as Array<[unknown, unknown]>).filter(([k]) => fractionOf(k, false) === 1);
+        sameMultiset(
+          (a as Array<[unknown, unknown]>).filter(([k]) => fractionOf(k, false) === 1),
+          whole,
+          eid,
+          `${w}: the keys of fraction 1`,
+        );
+      }
+    },
+  },
+  {
+    // Approximate: HyperLogLog++ with 2^p registers for the relative error asked; keys equal by the engine's key
+    // equality count once. Bound: five times the relative error, plus one.
+    name: 'countApproxDistinct',
+    on: ANY,
+    run: (rdd, arg) => rdd.countApproxDistinct([0.05, 0.01][arg % 2]),
+    check: (got, st, arg, what) => {
+      const d = uniq(st.xs).length;
+      const rsd = [0.05, 0.01][arg % 2]!;
+      expect(Math.abs((got as number) - d), `${what}: countApproxDistinct(${rsd}) ${got} for ${d} distinct`).toBeLessThanOrEqual(5 * rsd * d + 1);
+    },
+  },
+  {
+    name: 'reduceByKeyLocally',
+    on: ['pn'],
+    run: (rdd) => rdd.reduceByKeyLocally((a: number, b: number) => a + b),
+    check: (got, st, _arg, what) => {
+      const m = got as Map<unknown, number>;
+      const vid = st.strict ? numId : id;
+      const want = [...groups(st.xs as Array<[unknown, number]>).entries()].map(([k, [, vs]]) => `${k}=${vid(vs.reduce((a, b) => a + b))}`).sort();
+      expect([...m].map(([k, v]) => `${id(k)}=${vid(v)}`).sort(), what).toEqual(want);
+    },
+  },
+  {
+    // zip refuses other partition counts when called (kindling checks at once; Spark when the partitions are
+    // first asked for), and other element counts in a partition when that partition runs.
+    name: 'zip (mismatched)',
+    on: ANY,
+    run: async (rdd) => {
+      const n = rdd.getNumPartitions();
+      let counts: string;
+      try {
+        rdd.zip(rdd.coalesce(n + 1, true));
+        counts = 'accepted';
+      } catch (e) {
+        counts = `${(e as Error).name}: ${(e as Error).message}`;
+      }
+      const elements = await rdd
+        .zip(rdd.filter(() => false))
+        .collect()
+        .then(
+          (xs) => xs.length,
+          (e: Error) => e.message,
+        );
+      return { counts, elements };
+    },
+    check: (got, st, _arg, what) => {
+      const { counts, elements } = got as { counts: string; elements: number | string };
+      expect(counts, what).toMatch(/^InvalidArgumentError: Can only zip RDDs with the same number of partitions/);
+      if (st.xs.length === 0) expect(elements, what).toBe(0);
+      else expect(elements, what).toMatch(/Can only zip RDDs with the same number of elements in each partition/);
+    },
+  },
+  {
+    // Written and read back: objects as they were (V8 serialization), text lines as saveAsTextFile writes them,
+    // JSON lines as JSON gives them back; in partition order, so an exactly ordered RDD comes back in its order.
+    name: 'save and read back',
+    on: ANY,
+    run: (rdd, arg, _xs, env) =>
+      inScratch(async (dir) => {
+        const sc = env!.sc;
+        switch (arg % 3) {
+          case 0:
+            await rdd.saveAsObjectFile(dir);
+            return { kind: 'object', back: await sc.objectFile(dir).collect() };
+          case 1:
+            await rdd.saveAsTextFile(dir);
+            return { kind: 'text', back: await sc.textFile(dir).collect() };
+          default:
+            try {
+              await rdd.saveAsJsonLines(dir);
+            } catch (e) {
+              return { kind: 'json', rejected: (e as Error).message };
+            }
+            return { kind: 'json', back: await sc.jsonLinesFile(dir).collect() };
+        }
+      }),
+    check: (got, st, _arg, what) => {
+      const r = got as { kind: string; back?: unknown[]; rejected?: string };
+      const w = `${what}: ${r.kind} file read back`;
+      if (r.kind === 'object') {
+        checkCollected(r.back!, st, w);
+        return;
+      }
+      if (r.kind === 'text') {
+        expect(r.back!.length, w).toBe(st.xs.length);
+        // Primitive elements only: the line of an object is its JSON, as the JSON lines below check.
+        const line = (xs: readonly unknown[]): string[] => xs.map(textLineModel).filter((l): l is string => l !== undefined);
+        const want = line(st.xs);
+        if (st.order.kind === 'exact' && want.length === st.xs.length) expect(r.back, w).toEqual(want);
+        else expect(r.back!.filter((l) => want.includes(l as string)).length, w).toBeGreaterThanOrEqual(want.length);
+        return;
+      }
+      let want: unknown[];
+      try {
+        want = st.xs.map((x) => {
+          const s = JSON.stringify(x);
+          if (s === undefined) throw new TypeError(`${typeof x} cannot be written as JSON`);
+          return JSON.parse(s) as unknown;
+        });
+      } catch (e) {
+        expect(r.rejected, `${w}: ${(e as Error).message}`).toBeDefined();
+        return;
+      }
+      expect(r.rejected, w).toBeUndefined();
+      if (st.order.kind === 'exact') expect(r.back!.map(id), w).toEqual(want.map(id));
+      else expect(r.back!.map(id).sort(), w).toEqual(want.map(id).sort());
+    },
+  },
+];
+
+/**
+ * Actions at once on one RDD (randomSplit's parts collected together found two of them writing one checkpoint):
+ * each must give what it gives alone, whatever the others cache, checkpoint or shuffle meanwhile.
+ */
+const concurrent: ActionDef = {
+  name: 'actions at once',
+  on: ANY,
+  run: async (rdd) => {
+    const [all, n, ps, first] = await Promise.all([rdd.collect(), rdd.count(), rdd.glom().collect(), rdd.take(3)]);
+    return { all, n, ps, first };
+  },
+  check: (got, st, _arg, what) => {
+    const { all, n, ps, first } = got as { all: unknown[]; n: number; ps: unknown[][]; first: unknown[] };
+    checkCollected(all, st, `${what} (collect)`);
+    expect(n, `${what} (count)`).toBe(st.xs.length);
+    expect(ps.length, `${what} (glom)`).toBe(st.rdd.getNumPartitions());
+    checkCollected(ps.flat(), st, `${what} (glom)`);
+    expect(first.length, `${what} (take(3))`).toBe(Math.min(3, st.xs.length));
+    subMultiset(first, st.xs, elemId(st), `${what} (take(3))`);
+  },
+};
+
+/** The extended programs' actions: the new ones weighted three to one over the old. */
+const ALL_ACTIONS_EXT: readonly ActionDef[] = [...EXT_ACTIONS, concurrent, ...EXT_ACTIONS, concurrent, ...EXT_ACTIONS, concurrent, ...ACTIONS];
