@@ -11,7 +11,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { redisSkipReason } from '../streaming/redis-server.js';
-import { programs, runOnce, runTwice, useFuzzContext } from './random-programs.js';
+import { programs, runKillingKthTask, runTwice, useFuzzContext } from './random-programs.js';
 
 // 8 keeps the file near a minute on a loaded machine (24 took 118 s, 12 took 90 s at load 25); searches raise it.
 const RUNS = Number(process.env.FUZZ_RUNS ?? 8);
@@ -45,20 +45,7 @@ describe('random programs with the extended operations and a worker killed at a 
     await fc.assert(
       fc.asyncProperty(programs(1000, 6, 'extended'), fc.nat(12), async (prog, k) => {
         const sc = ctx();
-        let started = 0;
-        let killed: Promise<void> | undefined;
-        const off = sc.events.on('taskStart', (e) => {
-          if (started++ === k) killed = sc.faults.killWorker(e.workerIndex);
-        });
-        try {
-          await runOnce(sc, prog, true);
-        } finally {
-          off();
-        }
-        if (killed !== undefined) {
-          kills++;
-          await killed;
-        }
+        if (await runKillingKthTask(sc, prog, k)) kills++;
       }),
       { numRuns: RUNS, seed: SEED + 23 },
     );

@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { programs, runOnce, useFuzzContext } from './random-programs.js';
+import { programs, runKillingKthTask, useFuzzContext } from './random-programs.js';
 
 const RUNS = Math.max(1, Math.floor(Number(process.env.FUZZ_RUNS ?? 40) / 2));
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000);
@@ -21,20 +21,7 @@ describe.each(['memory', 'mapreduce'] as const)('random programs with a worker k
       fc.asyncProperty(programs(1500, 6), fc.nat(12), async (prog, k) => {
         programsRun++;
         const sc = ctx();
-        let started = 0;
-        let killed: Promise<void> | undefined;
-        const off = sc.events.on('taskStart', (e) => {
-          if (started++ === k) killed = sc.faults.killWorker(e.workerIndex);
-        });
-        try {
-          await runOnce(sc, prog, true);
-        } finally {
-          off();
-        }
-        if (killed !== undefined) {
-          kills++;
-          await killed;
-        }
+        if (await runKillingKthTask(sc, prog, k)) kills++;
         // The context stays usable: the next program runs on the replaced worker.
         expect(await sc.parallelize([1, 2, 3], 2).count()).toBe(3);
       }),

@@ -1146,6 +1146,26 @@ export async function runOnce(sc: Context, prog: Program, losesWorkers = false):
  * Runs the program twice in `sc` (the second run reads the first one's caches and shuffle outputs, or recomputes
  * them when the program unpersists in between) and checks both results against the model.
  */
+/**
+ * {@link runOnce} with the worker of the program's k-th task (0-based, in start order) killed as that task starts;
+ * true when a kill happened (a program of fewer tasks runs whole), once the kill settled.
+ */
+export async function runKillingKthTask(sc: Context, prog: Program, k: number): Promise<boolean> {
+  let started = 0;
+  let killed: Promise<void> | undefined;
+  const off = sc.events.on('taskStart', (e) => {
+    if (started++ === k) killed = sc.faults.killWorker(e.workerIndex);
+  });
+  try {
+    await runOnce(sc, prog, true);
+  } finally {
+    off();
+  }
+  if (killed === undefined) return false;
+  await killed;
+  return true;
+}
+
 export async function runTwice(sc: Context, prog: Program): Promise<string> {
   const { st, action, what, env } = build(sc, prog);
   action.check(await action.run(st.rdd, prog.actionArg, st.xs, env), st, prog.actionArg, `${what} [first run]`);
