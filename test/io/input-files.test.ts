@@ -187,7 +187,10 @@ describe("characters Hadoop's GlobPattern takes literally: ( ) | + @ !", () => {
   });
 
   it('keeps [!...] a negated class, and names a missing path holding them as missing, not as an empty pattern', () => {
-    expect(listInputFilesSync(p('named/run (copy)/[!@!ac]*.txt'))).toEqual([p('named/run (copy)/plain.txt'), p('named/run (copy)/report (final).txt')]);
+    expect(listInputFilesSync(p('named/run (copy)/[!@!ac]*.txt'))).toEqual([
+      p('named/run (copy)/plain.txt'),
+      p('named/run (copy)/report (final).txt'),
+    ]);
     expect(() => listInputFilesSync(p('named/data (1).txt'))).toThrow(`Input path does not exist: ${p('named/data (1).txt')}`);
   });
 });
