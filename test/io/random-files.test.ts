@@ -460,6 +460,7 @@ interface CsvCase {
     readonly finalEnd: boolean;
     readonly bom: boolean;
     readonly quoteAll: boolean;
+    readonly codec: Codec;
   }>;
   readonly splitAim: number;
 }
@@ -478,6 +479,7 @@ const csvCase: fc.Arbitrary<CsvCase> = fc.boolean().chain((multiLine) =>
           finalEnd: fc.boolean(),
           bom: fc.boolean(),
           quoteAll: fc.boolean(),
+          codec: fc.constantFrom<Codec>('none', 'none', 'gz', 'bz2', 'deflate'),
         }),
       ),
       { minLength: 1, maxLength: 3 },
@@ -507,7 +509,9 @@ async function checkCsv(sc: Context, scratch: string, c: CsvCase): Promise<void>
         .join('');
       const bytes = Buffer.concat([f.bom ? BOM : Buffer.alloc(0), Buffer.from(text)]);
       total += bytes.length;
-      writeFileSync(path.join(dir, `p${i}.csv`), bytes);
+      // A compressed CSV file is read whole, from its first line (its header).
+      const codec = f.codec === 'bz2' && !HAS_BZIP2 ? 'gz' : f.codec;
+      writeFileSync(path.join(dir, `p${i}.csv${EXTENSION[codec]}`), compress(codec, bytes));
       // With multiLine a line break inside quotes reads as \n, whatever the file's (docs/pyspark.md).
       for (const r of f.rows) {
         const fields = r.map((x) => (c.multiLine ? x.replace(/\r\n/g, '\n') : x));
