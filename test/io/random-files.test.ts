@@ -23,7 +23,7 @@ import { redisSkipReason } from '../streaming/redis-server.js';
  * Cases per property and engine. Few in CI (a tree of a few hundred partitions is several jobs; the file must stay
  * under a minute on 2 busy cores), more for a search: `FUZZ_RUNS=100 FUZZ_SEED=n`.
  */
-const RUNS = Number(process.env.FUZZ_RUNS ?? 8);
+const RUNS = Number(process.env.FUZZ_RUNS ?? 6);
 /** Room for a search's many cases on a loaded machine. */
 const TIMEOUT = 120_000 + RUNS * 20_000;
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000);
