@@ -183,11 +183,53 @@ function filesInDirectory(dir: string, recursive: boolean, notFiles: string[], g
 }
 
 /**
+ * Whether an input entry is a pattern by Hadoop's GlobPattern: it holds an unescaped `*`, `?`, `[` or `{`. Other
+ * characters are themselves, `(`, `)`, `|`, `+`, `@` and `!` included (a folder named `data (1)`), where tinyglobby
+ * would read extglobs and groups in them.
+ */
+function isGlobPattern(entry: string): boolean {
+  for (let i = 0; i < entry.length; i++) {
+    const c = entry[i];
+    if (c === '\\') i++;
+    else if (c === '*' || c === '?' || c === '[' || c === '{') return true;
+  }
+  return false;
+}
+
+/**
+ * A Hadoop glob in tinyglobby's (picomatch's) syntax: the characters Hadoop takes literally and picomatch does not
+ * (`(a|b)` groups, `@(`, `+(`, `!(` extglobs, a leading `!` negating the whole pattern) escaped with a backslash,
+ * except `!` opening a set (`[!a]`, Hadoop's negated class, which picomatch reads alike).
+ *
+ * @example
+ * ```ts
+ * picomatchGlob('run (copy)/*.txt'); // 'run \\(copy\\)/*.txt'
+ * ```
+ */
+function picomatchGlob(glob: string): string {
+  let out = '';
+  let inSet = false;
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i]!;
+    if (c === '\\' && i + 1 < glob.length) {
+      out += c + glob[++i];
+      continue;
+    }
+    if (c === '[') inSet = true;
+    else if (c === ']') inSet = false;
+    else if (!inSet && '()|+@!'.includes(c)) out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+/**
  * The glob's literal leading directory, so tinyglobby crawls only below it instead of from the cwd
- * (which it would otherwise have to relate every absolute result back to).
+ * (which it would otherwise have to relate every absolute result back to). Cut before the first wildcard or
+ * escape, as {@link isGlobPattern} reads them.
  */
 function splitGlobBase(absPattern: string): { base: string; rest: string } {
-  const firstMagic = absPattern.search(/[*?[\]{}()!]/);
+  const firstMagic = absPattern.search(/[*?[\]{}\\]/);
   const cut = absPattern.lastIndexOf('/', firstMagic < 0 ? absPattern.length : firstMagic);
   if (cut <= 0) return { base: '/', rest: absPattern.slice(1) };
   return { base: absPattern.slice(0, cut), rest: absPattern.slice(cut + 1) };
@@ -196,7 +238,7 @@ function splitGlobBase(absPattern: string): { base: string; rest: string } {
 function expandGlob(absPattern: string, recursive: boolean, notFiles: string[], gone: string[]): string[] {
   const { base, rest } = splitGlobBase(absPattern);
   if (!statOrNull(base)?.isDirectory()) return [];
-  const matches = globber().globSync(rest, {
+  const matches = globber().globSync(picomatchGlob(rest), {
     cwd: base,
     absolute: true,
     onlyFiles: false,
@@ -227,7 +269,7 @@ function resolveEntry(named: string): { entry: string; abs: string; stat: Stats 
   const entry = localPathOf(named, 'input path');
   const abs = path.resolve(entry);
   const stat = statOrNull(abs);
-  if (stat !== null || !/\\[*?[\]{}()!,\\]/.test(entry) || globber().isDynamicPattern(entry)) return { entry, abs, stat };
+  if (stat !== null || !/\\[*?[\]{}()!,\\]/.test(entry) || isGlobPattern(entry)) return { entry, abs, stat };
   const literal = path.resolve(entry.replace(/\\(.)/g, '$1'));
   return { entry, abs: literal, stat: statOrNull(literal) };
 }
@@ -275,7 +317,7 @@ export function listInputFilesSync(spec: string, options: InputListingOptions = 
       for (const f of filesInDirectory(abs, recursive, notFiles, gone)) found.add(f);
     } else if (s !== null) {
       found.add(abs);
-    } else if (globber().isDynamicPattern(entry)) {
+    } else if (isGlobPattern(entry)) {
       const matches = expandGlob(abs, recursive, notFiles, gone);
       if (matches.length === 0) problems.push(`Input pattern matches 0 files: ${abs}`);
       for (const f of matches) found.add(f);
@@ -333,7 +375,7 @@ export async function listInputFiles(spec: string, options: InputListingOptions 
 export function inputSpecRoots(spec: string): Array<{ path: string; glob: boolean }> {
   return splitInputSpec(spec).map((named) => {
     const { entry, abs, stat } = resolveEntry(named);
-    if (stat === null && globber().isDynamicPattern(entry)) return { path: splitGlobBase(abs).base, glob: true };
+    if (stat === null && isGlobPattern(entry)) return { path: splitGlobBase(abs).base, glob: true };
     return { path: abs, glob: false };
   });
 }

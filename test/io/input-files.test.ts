@@ -166,6 +166,35 @@ describe("backslash escapes, as in Hadoop's GlobPattern", () => {
   });
 });
 
+describe("characters Hadoop's GlobPattern takes literally: ( ) | + @ !", () => {
+  const names = ['report (final).txt', 'c+(d).txt', '@(x).txt', '!(y).txt', 'a|b.txt', 'plain.txt'];
+  beforeAll(() => {
+    mkdirSync(p('named/run (copy)'), { recursive: true });
+    for (const f of names) writeFileSync(p('named/run (copy)', f), 'x\n');
+  });
+
+  // Found by test/io/random-files.test.ts: tinyglobby read them as extglobs and groups, so a glob through a folder
+  // named `run (copy)` matched no file ("Input pattern matches 0 files"), and `!(y)*` every name but one.
+  it('matches a folder or file name holding them, as Hadoop does', () => {
+    const all = names.map((f) => p('named/run (copy)', f)).sort();
+    expect(listInputFilesSync(p('named/run (copy)/*.txt'))).toEqual(all);
+    expect(listInputFilesSync(p('named/run*/report (final)*'))).toEqual([p('named/run (copy)/report (final).txt')]);
+    expect(listInputFilesSync(p('named/*/c+(d)*'))).toEqual([p('named/run (copy)/c+(d).txt')]);
+    expect(listInputFilesSync(p('named/*/@(x)*'))).toEqual([p('named/run (copy)/@(x).txt')]);
+    expect(listInputFilesSync(p('named/*/!(y)*'))).toEqual([p('named/run (copy)/!(y).txt')]);
+    expect(listInputFilesSync(p('named/*/a|b*'))).toEqual([p('named/run (copy)/a|b.txt')]);
+    expect(inputSpecRoots(p('named/run (copy)/*.txt'))).toEqual([{ path: p('named/run (copy)'), glob: true }]);
+  });
+
+  it('keeps [!...] a negated class, and names a missing path holding them as missing, not as an empty pattern', () => {
+    expect(listInputFilesSync(p('named/run (copy)/[!@!ac]*.txt'))).toEqual([
+      p('named/run (copy)/plain.txt'),
+      p('named/run (copy)/report (final).txt'),
+    ]);
+    expect(() => listInputFilesSync(p('named/data (1).txt'))).toThrow(`Input path does not exist: ${p('named/data (1).txt')}`);
+  });
+});
+
 describe('inputSpecRoots', () => {
   it('gives each entry as a literal path, or a glob as its literal leading directory', () => {
     expect(inputSpecRoots(`${p('single.txt')},${p('logs/*/2024-*.log')}`)).toEqual([
