@@ -197,9 +197,9 @@ export class Executor {
   readonly #rebuilt = new Map<string, Map<number, RDD<unknown>>>();
   /**
    * Called as a task starts its synchronous computation: the host sends the outcomes of tasks that ended before
-   * it, which that computation would otherwise hold back for its whole length.
+   * it, which that computation would otherwise hold back for its whole length. `task`: the one about to compute.
    */
-  beforeCompute: (() => void) | undefined;
+  beforeCompute: ((task: TaskMessage) => void) | undefined;
 
   constructor(init: WorkerInit, services: WorkerServices = ENGINES[init.engine].worker(init)) {
     this.workerIndex = init.workerIndex;
@@ -366,7 +366,7 @@ export class Executor {
       const current = { partitionId: msg.partition, stageId: msg.stageId, attemptNumber: msg.attempt, taskAttemptId: msg.taskId };
       meter.enter = () => {
         this.#computations++;
-        this.beforeCompute?.();
+        this.beforeCompute?.(msg);
         setCurrentTask(current);
         setHeapGuardTask(guarded);
       };

@@ -33,12 +33,12 @@ function posted(o: Awaited<ReturnType<Executor['runTask']>>, columns: boolean): 
 
 /**
  * Outcomes of tasks that ended, sent together at the end of this turn of the thread (see task-channel.ts), or
- * before a task starts computing, whichever comes first (unless a post went out within BATCH_WINDOW_MS): a long
- * computation does not hold back the report of a task that ended before it.
+ * before a task starts computing, whichever comes first (unless a post went out within BATCH_WINDOW_MS and the task
+ * is of their stage attempt): a long computation does not hold back the report of a task that ended before it.
  */
 let outIds: number[] = [];
 let outcomes: PostedOutcome[] = [];
-/** The tasks of `outcomes`, for the failure of one whose outcome the clone refuses. */
+/** The tasks of `outcomes`: for the failure of one whose outcome the clone refuses, and for their stage attempts. */
 let outTasks: TaskMessage[] = [];
 let outTransfers: ArrayBuffer[] = [];
 let sendQueued = false;
@@ -46,9 +46,13 @@ let sendQueued = false;
 let lastPost = Number.NEGATIVE_INFINITY;
 /**
  * Outcomes queued within this many ms of the last post ride with the end of the turn instead of going out before the
- * next computation starts: back-to-back tiny tasks (a driver sends a worker its next task before the last ends) then
- * cost the driver one message per turn, not one per task (~15 % of a 4,000-empty-task job). The price: an outcome
- * that ends this soon after a post waits for the next computation when that one is long.
+ * next computation starts, when that computation is of their own stage attempt: back-to-back tiny tasks (a driver
+ * sends a worker its next task before the last ends) then cost the driver one message per turn, not one per task
+ * (~15 % of a 4,000-empty-task job). The price: an outcome that ends this soon after a post waits for a long
+ * computation of its own stage attempt, whose end that stage waits for anyway (but listeners and countApprox see it
+ * late). Never for another stage's: the driver's round trip from a post to the next tasks (0.3-1 ms) often fits in
+ * the window, and a job's result then waited for a long task of another job sent with it, for that task's whole
+ * length (2-9 % of the rounds of test/exec/local/worker-main.test.ts, once past its 20 s in CI).
  */
 const BATCH_WINDOW_MS = 0.5;
 
@@ -116,8 +120,9 @@ function ended(task: RunTasks['runTasks'][number], o: Awaited<ReturnType<Executo
   }
 }
 
-executor.beforeCompute = () => {
-  if (outIds.length > 0 && performance.now() - lastPost >= BATCH_WINDOW_MS) sendOutcomes();
+executor.beforeCompute = (task) => {
+  if (outIds.length === 0) return;
+  if (performance.now() - lastPost >= BATCH_WINDOW_MS || outTasks.some((t) => t.stageKey !== task.stageKey)) sendOutcomes();
 };
 parentPort!.on('message', (m: Partial<RunTasks> | null) => {
   const tasks = m?.runTasks;
