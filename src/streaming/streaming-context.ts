@@ -764,10 +764,8 @@ export class StreamingContext {
     this.#state = 'stopped';
     activeSet.delete(this);
     for (const { source } of this.#inputs) {
-      source.stopReceiving?.();
-      await Promise.resolve()
-        .then(() => source.stop())
-        .catch(() => undefined);
+      stopReceivingLogged(source);
+      await stopLogged(source);
     }
     for (const op of this.#outputs) op.close?.();
     this.#resolveTerminated();
@@ -1103,7 +1101,7 @@ export class StreamingContext {
     }
     const limitMs = timeout === undefined ? 10 * this.batchIntervalMs : parseDuration(timeout, 'timeout');
     this.#abort.abort();
-    for (const { source } of this.#inputs) source.stopReceiving?.();
+    for (const { source } of this.#inputs) stopReceivingLogged(source);
     // A graceful stop lets a cut in progress finish (its records are processed); otherwise a cut still waiting for
     // its source (a Redis read retrying while Redis is away, up to 10 s) ends when the sources stop below.
     if (graceful) await this.#generator;
@@ -1131,7 +1129,7 @@ export class StreamingContext {
     this.#state = 'stopped';
     activeSet.delete(this);
     this.#offConsole?.();
-    for (const { source } of this.#inputs) await source.stop();
+    for (const { source } of this.#inputs) await stopLogged(source);
     await this.#generator;
     for (const op of this.#outputs) op.close?.();
     this.sc.events.emit({
@@ -1144,6 +1142,32 @@ export class StreamingContext {
     this.#resolveTerminated();
     if (stopContext) await this.sc.stop();
   }
+}
+
+/**
+ * A source's `stopReceiving()` that throws is logged, naming the source, and the stop goes on (Spark logs a receiver's
+ * failing onStop): the other sources, the outputs and the Context still stop, and awaitTermination() settles. It
+ * rejected `stop()` half done before, with the Context still running.
+ */
+function stopReceivingLogged(source: Source<unknown>): void {
+  try {
+    source.stopReceiving?.();
+  } catch (e) {
+    warnStopFailed(source, e);
+  }
+}
+
+/** A source's `stop()` that throws or rejects: as {@link stopReceivingLogged}. */
+async function stopLogged(source: Source<unknown>): Promise<void> {
+  try {
+    await source.stop();
+  } catch (e) {
+    warnStopFailed(source, e);
+  }
+}
+
+function warnStopFailed(source: Source<unknown>, e: unknown): void {
+  console.warn(`kindling: ${source.name}: stopping the input failed (the stream stops anyway): ${e instanceof Error ? e.message : String(e)}`);
 }
 
 /**

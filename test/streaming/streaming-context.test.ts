@@ -3,9 +3,9 @@
  * behind (Spark's StreamingContextSuite: "only one active context", "adding operations after start", "stop
  * before start", "awaitTermination with error in job generation").
  */
-import { describe, expect, it } from 'vitest';
-import { IllegalStateError, ManualClock, StreamingContext, StreamingJobError } from 'kindling';
-import { collectBatches, manual, useStreamingContext } from './helpers.js';
+import { describe, expect, it, vi } from 'vitest';
+import { IllegalStateError, ManualClock, type Source, StreamingContext, StreamingJobError } from 'kindling';
+import { brokerSource, collectBatches, manual, useStreamingContext } from './helpers.js';
 
 const { sc } = useStreamingContext('local[2]');
 
@@ -81,6 +81,49 @@ describe('StreamingContext: failures and stop', () => {
     expect(ssc.state).toBe('stopped');
     // As Spark's JobScheduler after reportError: the generator stops, batches 2000+ never run.
     expect(ran).toEqual([1000, 2000]);
+    expect(await sc().parallelize([1, 2, 3]).count()).toBe(3);
+  });
+
+  it("a source whose stopReceiving() or stop() throws or rejects is logged by name; the stop completes and every other input still stops", async () => {
+    const stopped: string[] = [];
+    const failing = (name: string, how: 'throws' | 'rejects'): Source<number> => ({
+      name,
+      start() {},
+      cut: () => ({ records: [] }),
+      stopReceiving() {
+        throw new Error(`${name} cannot stop receiving`);
+      },
+      stop() {
+        stopped.push(name);
+        if (how === 'throws') throw new Error(`${name} cannot stop`);
+        return Promise.reject(new Error(`${name} cannot stop`));
+      },
+    });
+    const calm: Source<number> = { ...brokerSource<number>([]), name: 'calm', stop: () => void stopped.push('calm') };
+    const warned: string[] = [];
+    const warn = vi.spyOn(console, 'warn').mockImplementation((m: unknown) => void warned.push(String(m)));
+    try {
+      for (const graceful of [false, true]) {
+        stopped.length = 0;
+        warned.length = 0;
+        const { ssc, tick } = manual(sc());
+        for (const s of [failing('thrower', 'throws'), failing('rejecter', 'rejects'), calm]) ssc.source(s).foreachRDD(() => {});
+        await ssc.start();
+        await tick(1);
+        await ssc.stop({ graceful, stopContext: false });
+        expect(ssc.getState()).toBe('STOPPED');
+        await ssc.awaitTermination();
+        expect(stopped).toEqual(['thrower', 'rejecter', 'calm']);
+        expect(warned).toEqual([
+          'kindling: thrower: stopping the input failed (the stream stops anyway): thrower cannot stop receiving',
+          'kindling: rejecter: stopping the input failed (the stream stops anyway): rejecter cannot stop receiving',
+          'kindling: thrower: stopping the input failed (the stream stops anyway): thrower cannot stop',
+          'kindling: rejecter: stopping the input failed (the stream stops anyway): rejecter cannot stop',
+        ]);
+      }
+    } finally {
+      warn.mockRestore();
+    }
     expect(await sc().parallelize([1, 2, 3]).count()).toBe(3);
   });
 
