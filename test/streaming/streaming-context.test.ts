@@ -84,7 +84,7 @@ describe('StreamingContext: failures and stop', () => {
     expect(await sc().parallelize([1, 2, 3]).count()).toBe(3);
   });
 
-  it("a source whose stopReceiving() or stop() throws or rejects is logged by name; the stop completes and every other input still stops", async () => {
+  it('a source whose stopReceiving() or stop() throws or rejects is logged by name; the stop completes and every other input still stops', async () => {
     const stopped: string[] = [];
     const failing = (name: string, how: 'throws' | 'rejects'): Source<number> => ({
       name,
