@@ -235,17 +235,34 @@ function splitGlobBase(absPattern: string): { base: string; rest: string } {
   return { base: absPattern.slice(0, cut), rest: absPattern.slice(cut + 1) };
 }
 
+/**
+ * Whether a glob's match passes through a hidden folder that `**` crawled into. Hadoop's globs have no `**`: a
+ * wildcard there matches hidden names too (its hidden-name filter looks at the last name only), which `*` keeps
+ * below. `**` reads like a recursive listing, which skips hidden folders, so it does too, except one the pattern
+ * names literally (`logs/**\/_archive/*.log`).
+ */
+function throughHiddenFolder(relative: string, literalSegments: ReadonlySet<string>): boolean {
+  const segments = relative.split('/');
+  for (let i = 0; i < segments.length - 1; i++) if (isHiddenFileName(segments[i]!) && !literalSegments.has(segments[i]!)) return true;
+  return false;
+}
+
 function expandGlob(absPattern: string, recursive: boolean, notFiles: string[], gone: string[]): string[] {
   const { base, rest } = splitGlobBase(absPattern);
   if (!statOrNull(base)?.isDirectory()) return [];
+  const globstar = rest.split('/').includes('**');
   const matches = globber().globSync(picomatchGlob(rest), {
     cwd: base,
-    absolute: true,
+    absolute: false,
     onlyFiles: false,
     expandDirectories: false,
-    dot: false,
+    dot: true,
   });
-  const cleaned = matches.map((m) => (m.length > 1 && m.endsWith('/') ? m.slice(0, -1) : m)).filter((m) => !isHiddenFileName(path.basename(m)));
+  const literalSegments = new Set(rest.split('/').filter((s) => !isGlobPattern(s)));
+  const cleaned = matches
+    .map((m) => (m.length > 1 && m.endsWith('/') ? m.slice(0, -1) : m))
+    .filter((m) => !isHiddenFileName(path.basename(m)) && !(globstar && throughHiddenFolder(m, literalSegments)))
+    .map((m) => path.join(base, m));
   // Stat every match before crawling any matched directory, so an unreadable match fails the listing
   // before time is spent reading directories whose files would be discarded anyway.
   const stats = cleaned.map(statOrNull);
@@ -281,8 +298,9 @@ function resolveEntry(named: string): { entry: string; abs: string; stat: Stats 
  * `getNumPartitions()`, as Spark does. `spec` is a file, a directory (its direct files, or with
  * `{ recursive: true }` every file below it), a glob (`data/*.txt`, `logs/**\/2024-*.log`; a matched
  * directory counts as a directory), or a comma-separated list of these. Names starting with `_` or `.`
- * found in directories or by globs are skipped, and so are hidden directories; a file named explicitly
- * is always kept. A path that exists is taken literally even if it contains glob characters. An
+ * found in directories or matched by a glob's last part are skipped, and so are hidden directories a listing or
+ * `**` would walk into; a wildcard before the last part matches hidden folders too, as in Hadoop
+ * (`data/*\/part-0` reads `data/_tmp/part-0`); a file named explicitly is always kept. A path that exists is taken literally even if it contains glob characters. An
  * existing but empty directory yields no files without error.
  *
  * @returns absolute paths, sorted by code unit and deduplicated.

@@ -97,6 +97,20 @@ describe.each([
     expect(await list(p('data/{a,c}.*'))).toEqual([p('data/a.txt'), p('data/c.csv')]);
   });
 
+  it("matches hidden folders with a wildcard before the last part, as Hadoop's globs do (its filter reads the last name only)", async () => {
+    expect(await list(p('data/*/x.txt'))).toEqual([p('data/_tmpdir/x.txt')]);
+    expect(await list(p('data/*/config'))).toEqual([p('data/.git/config')]);
+    expect(await list(p('data/?git/*'))).toEqual([p('data/.git/config')]);
+    // The last part's hidden names stay skipped, files and folders alike.
+    expect(await list(p('data/*'))).toEqual([p('data/a.txt'), p('data/b.txt'), p('data/c.csv')]);
+  });
+
+  it('skips hidden folders that ** walks into, as a recursive listing does, unless the pattern names them', async () => {
+    expect(await list(p('tree/**/*.txt'))).toEqual([p('tree/sub/deep.txt'), p('tree/sub/deeper/deepest.txt'), p('tree/top.txt')]);
+    expect(await list(p('data/**/*'))).toEqual([p('data/a.txt'), p('data/b.txt'), p('data/c.csv')]);
+    expect(await list(p('tree/**/_tmpdir/x.txt'))).toEqual([p('tree/_tmpdir/x.txt')]);
+  });
+
   it('expands a directory matched by a glob to its files, by the same rule for subdirectories', async () => {
     expect(await list(p('logs/2023*'))).toEqual([p('logs/2023/2023-12-31.log')]);
     await expect(list(p('logs/202*'))).rejects.toThrow(`Not a file: ${p('logs/2024/jan')}.`);

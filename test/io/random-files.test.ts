@@ -160,6 +160,8 @@ type InputSpec =
   | { readonly kind: 'recursive'; readonly form?: 'plain' | 'slash' | 'uri' | 'relative' }
   | { readonly kind: 'star' }
   | { readonly kind: 'subdirs' }
+  | { readonly kind: 'anyDir' }
+  | { readonly kind: 'globstar' }
   | { readonly kind: 'txt' }
   | { readonly kind: 'list'; readonly picks: readonly number[]; readonly withDir: boolean };
 
@@ -170,6 +172,8 @@ const inputSpec: fc.Arbitrary<InputSpec> = fc.oneof(
   }),
   fc.constant({ kind: 'star' as const }),
   fc.constant({ kind: 'subdirs' as const }),
+  fc.constant({ kind: 'anyDir' as const }),
+  fc.constant({ kind: 'globstar' as const }),
   fc.constant({ kind: 'txt' as const }),
   fc.record({ kind: fc.constant('list' as const), picks: fc.array(fc.nat(), { minLength: 1, maxLength: 6 }), withDir: fc.boolean() }),
 );
@@ -196,6 +200,16 @@ function listing(root: string, files: readonly Written[], spec: InputSpec): { pa
     case 'subdirs':
       p = path.join(root, 's*');
       chosen = files.filter((f) => f.visible && f.dirVisible && !f.inRoot);
+      break;
+    case 'anyDir':
+      // Hadoop's globs filter hidden names at the last part only: a wildcard before it matches `_tmp` and `.hid`.
+      p = path.join(root, '*', '*');
+      chosen = files.filter((f) => f.visible && !f.inRoot);
+      break;
+    case 'globstar':
+      // `**` (not Hadoop's) walks folders as a recursive listing does, skipping hidden ones.
+      p = path.join(root, '**', '*');
+      chosen = files.filter((f) => f.visible && f.dirVisible);
       break;
     case 'txt': {
       // Every entry of a list must match a file, or the listing fails: cases where one would not are skipped.
