@@ -632,26 +632,30 @@ export class Context implements RddContext {
    * more job each (as in Spark; persist them first to avoid computing them twice), then their lineage is cut.
    */
   async #checkpointLineage(lineage: readonly RDD<unknown>[]): Promise<void> {
-    for (const r of lineage) if (r.localCheckpointRequested && !r.isCheckpointed && this.#engine.caches) await this.#localCheckpoint(r);
+    for (const r of lineage)
+      if (r.localCheckpointRequested && !r.isCheckpointed && this.#engine.caches) await this.#oneWriter(r, () => this.#localCheckpoint(r));
     const dir = this.#checkpointDir;
     if (dir === undefined) return;
-    for (const r of lineage) {
-      if (!r.checkpointRequested || r.isCheckpointed) continue;
-      // One writer per RDD, as Spark's RDDCheckpointData (CheckpointingInProgress): an action ending while another
-      // writes the checkpoint waits for it rather than write it again (two renames onto rdd-N: the second failed).
-      // The writer's failure is its own action's to report.
-      const writing = this.#checkpointsWriting.get(r.id);
-      if (writing !== undefined) {
-        await writing.catch(() => undefined);
-        continue;
-      }
-      const write = this.#writeCheckpoint(r, dir);
-      this.#checkpointsWriting.set(r.id, write);
-      try {
-        await write;
-      } finally {
-        this.#checkpointsWriting.delete(r.id);
-      }
+    for (const r of lineage) if (r.checkpointRequested && !r.isCheckpointed) await this.#oneWriter(r, () => this.#writeCheckpoint(r, dir));
+  }
+
+  /**
+   * One writer per RDD, as Spark's RDDCheckpointData (CheckpointingInProgress): an action ending while another
+   * writes the checkpoint waits for it rather than write it again (two renames onto rdd-N: the second failed; a local
+   * checkpoint computed its missing partitions twice). The writer's failure is its own action's to report.
+   */
+  async #oneWriter(r: RDD<unknown>, write: () => Promise<void>): Promise<void> {
+    const writing = this.#checkpointsWriting.get(r.id);
+    if (writing !== undefined) {
+      await writing.catch(() => undefined);
+      return;
+    }
+    const written = write();
+    this.#checkpointsWriting.set(r.id, written);
+    try {
+      await written;
+    } finally {
+      this.#checkpointsWriting.delete(r.id);
     }
   }
 

@@ -55,6 +55,29 @@ describe('rdd.localCheckpoint()', () => {
     expect(await rdd.sum()).toBe(40 * 100 + (39 * 40) / 2);
   });
 
+  it('two actions ending at once compute the partitions they left out once, in one local-checkpoint job', async () => {
+    // One writer per RDD, as Spark's RDDCheckpointData: the second action waits for the first one's job. Before, each
+    // ran a job of its own over the same missing partitions.
+    const sc = context();
+    const checkpointJobs: string[] = [];
+    sc.events.on('jobStart', (e) => {
+      if (e.description.includes('local checkpoint of')) checkpointJobs.push(e.description);
+    });
+    const rdd = sc
+      .range(0, 40, 1, 4)
+      .map((x) => x + 100)
+      .localCheckpoint();
+    const [a, b] = await Promise.all([rdd.take(2), rdd.take(3)]);
+    expect([a, b]).toEqual([
+      [100, 101],
+      [100, 101, 102],
+    ]);
+    expect(rdd.isLocallyCheckpointed).toBe(true);
+    expect(checkpointJobs).toHaveLength(1);
+    expect(sc.getRDDStorageInfo().find((i) => i.id === rdd.id)?.numCachedPartitions).toBe(4);
+    expect(await rdd.sum()).toBe(40 * 100 + (39 * 40) / 2);
+  });
+
   it('bounds the lineage of an iterative program (a map per round, a local checkpoint every 5 rounds)', async () => {
     const sc = context();
     let r = sc.parallelize([1, 2, 3, 4], 2);
