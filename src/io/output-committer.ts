@@ -13,7 +13,9 @@
  *    inside. Being hidden and a sibling, it is skipped by input listing and renames stay on one
  *    filesystem. The target is not touched yet.
  * 2. W `writeTaskOutput`: write the partition to its own attempt file,
- *    `staging/_temporary/part-NNNNN.attempt-A`, in ~1 MiB buffered writes.
+ *    `staging/_temporary/part-NNNNN.attempt-A`, in ~1 MiB buffered writes. The file is created exclusively: an
+ *    attempt of a retried stage numbered as one of the earlier stage attempt still writing fails (and runs again
+ *    under the next number) rather than truncate the other's file.
  * 3. W `commitTask`: hard-link the attempt file to `staging/part-NNNNN`, then unlink the attempt.
  *    `link` fails atomically if the name exists, so exactly one attempt per partition wins even when
  *    speculative or retried attempts race; a loser discards its file and reports it lost. (Where
@@ -542,9 +544,19 @@ export function writeTaskOutput(plan: JobOutputPlan, partition: number, attempt:
   const attemptPath = taskAttemptPath(plan, partition, attempt);
   let fd: number;
   try {
-    fd = openSync(attemptPath, 'w');
+    // Exclusive: a resubmitted stage numbers its attempts from 0 again while a task of the earlier stage attempt may
+    // still write the same partition (Spark's SPARK-24552); truncating its file would publish one attempt's bytes
+    // under the other's commit, and let the loser write on into the published part.
+    fd = openSync(attemptPath, 'wx');
   } catch (err) {
     if (jobEnded(plan, err)) throw commitDenied(plan, partition, attempt, err);
+    if (codeOf(err) === 'EEXIST') {
+      throw new OutputCommitError(
+        `Cannot create task output ${attemptPath}: another attempt numbered ${attempt} of partition ${partition} (a task of an ` +
+          'earlier attempt of its stage) is writing it. This attempt wrote nothing; the task runs again under the next number.',
+        { cause: err },
+      );
+    }
     throw new OutputCommitError(
       `Cannot create task output ${attemptPath} (${codeOf(err) ?? 'error'}). The job may have been aborted ` +
         'or its staging folder removed; re-run the job.',

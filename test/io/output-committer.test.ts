@@ -247,6 +247,42 @@ describe('output commit protocol', () => {
     expect(readFileSync(path.join(target, 'part-00000'), 'utf8')).toBe('second\n');
   });
 
+  it('a part file holds exactly what the attempt that committed it wrote, when two attempts share a number (a stage retried)', async () => {
+    // A resubmitted stage numbers its tasks' attempts from 0 again, while a task of the earlier stage attempt may still
+    // be writing the same partition (Spark's SPARK-24552). The second writer truncated and rewrote the first one's
+    // attempt file: the committed part held the other attempt's bytes, and the loser wrote on into the published file.
+    const parent = freshParent();
+    const target = path.join(parent, 'out');
+    const plan = await setupJob(target, { jobId: 9, numPartitions: 1 });
+    let inner: { committed: boolean } | Error | undefined;
+    function* slowRows(): Generator<string> {
+      yield 'earlier stage attempt, a longer line';
+      // The later stage attempt's task, numbered 0 as well, writes and commits meanwhile.
+      try {
+        writeTaskOutput(plan, 0, 0, ['later']);
+        inner = commitTask(plan, 0, 0);
+      } catch (e) {
+        inner = e as Error;
+      }
+    }
+    let outer: { committed: boolean } | Error;
+    try {
+      writeTaskOutput(plan, 0, 0, slowRows());
+      outer = commitTask(plan, 0, 0);
+    } catch (e) {
+      outer = e as Error;
+    }
+    const committed = [inner, outer].filter((r) => r !== undefined && !(r instanceof Error) && r.committed);
+    expect(committed.length, 'one attempt committed').toBe(1);
+    const want = committed[0] === inner ? 'later\n' : 'earlier stage attempt, a longer line\n';
+    await commitJob(plan);
+    expect(readFileSync(path.join(target, 'part-00000'), 'utf8')).toBe(want);
+    // The attempt refused is the one that found the name taken, with a reason (it is retried under the next number).
+    const refusedOne = [inner, outer].find((r) => r instanceof Error) as Error;
+    expect(refusedOne).toBeInstanceOf(OutputCommitError);
+    expect(refusedOne.message).toMatch(/another attempt numbered 0 of partition 0/);
+  });
+
   it('refuses to publish over a target created after setup unless overwriting', async () => {
     const parent = freshParent();
     const target = path.join(parent, 'out');
