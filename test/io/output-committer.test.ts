@@ -194,6 +194,35 @@ describe('output commit protocol', () => {
     }
   });
 
+  it('commitJob publishes, leaving nothing behind, while attempts that lost the race still create files in _temporary', async () => {
+    // Every partition committed, a losing copy (a speculative one sent just before its task's other copy won) may still
+    // be starting: its attempt file appearing while the commit deleted _temporary failed the save with ENOTEMPTY.
+    for (let round = 0; round < 5; round++) {
+      const parent = freshParent();
+      const target = path.join(parent, 'out');
+      const plan = await setupJob(target, { jobId: round, numPartitions: 2 });
+      runTasks(plan, [['a'], ['b']]);
+      const writers = [0, 1].map(
+        (w) =>
+          new Worker(
+            `const fs = require('node:fs');
+             const { dir, w } = require('node:worker_threads').workerData;
+             for (let i = 0; ; i++) {
+               try { fs.closeSync(fs.openSync(dir + '/part-0000' + w + '.attempt-' + (i + 1), 'w')); } catch (e) { if (e.code === 'ENOENT') break; throw e; }
+             }`,
+            { eval: true, workerData: { dir: path.join(plan.stagingPath, '_temporary'), w } },
+          ),
+      );
+      const ended = writers.map((t) => new Promise<number>((resolve, reject) => t.once('exit', resolve).once('error', reject)));
+      const atLeast = 2 + round * 200;
+      while (readdirSync(path.join(plan.stagingPath, '_temporary')).length < atLeast) await new Promise((r) => setTimeout(r, 1));
+      await commitJob(plan);
+      expect(await Promise.all(ended)).toEqual([0, 0]);
+      expect(readdirSync(parent)).toEqual(['out']);
+      expect(readdirSync(target).sort()).toEqual(['_SUCCESS', 'part-00000', 'part-00001']);
+    }
+  });
+
   it('puts an old target back when an interrupted overwrite left it aside', async () => {
     const parent = freshParent();
     const target = path.join(parent, 'out');
