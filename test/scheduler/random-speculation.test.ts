@@ -13,13 +13,14 @@
  *   other copy ends killed or failed; the status tracker's and the REST API's (status store) completed counts of a
  *   completed stage attempt equal its tasks;
  * - no spill, staging or temporary file remains in the context's folders after stop().
- * `FUZZ_RUNS` (programs per engine on local[n]; local-cluster runs a fifth of it) and `FUZZ_SEED` replay a search.
+ * `FUZZ_RUNS` (programs per engine: half of it on each of local[2] and local[3], an eighth on local-cluster[2]) and
+ * `FUZZ_SEED` (printed by each spec, which adds its own offset) replay a search.
  */
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { capture, Context, JobFailedError, taskContext, type RDD } from 'kindling';
 import type { TaskEndEvent } from '../../src/scheduler/events.js';
 import { handleRest } from '../../src/ui/rest.js';
@@ -28,7 +29,8 @@ import { canonical } from '../core/key-arbitraries.js';
 import { redisSkipReason } from '../streaming/redis-server.js';
 import { build, type Program, programs, refused } from '../rdd/random-programs.js';
 
-const RUNS = Number(process.env.FUZZ_RUNS ?? 8);
+/** In CI: 3 programs per local master and engine, 1 per engine on local-cluster (each program starts a context). */
+const RUNS = Number(process.env.FUZZ_RUNS ?? 6);
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000);
 
 /** Aggressive speculation: copies of tasks only slightly slower than the median, found often. */
@@ -43,7 +45,12 @@ const speculation = fc.record({
 });
 
 /** A worker slowed from `atMs` after the program starts, for `forMs` (its tasks each wait `delayMs` first). */
-const slowdown = fc.record({ worker: fc.nat(2), atMs: fc.nat(150), delayMs: fc.integer({ min: 10, max: 300 }), forMs: fc.integer({ min: 50, max: 600 }) });
+const slowdown = fc.record({
+  worker: fc.nat(2),
+  atMs: fc.nat(150),
+  delayMs: fc.integer({ min: 10, max: 300 }),
+  forMs: fc.integer({ min: 50, max: 600 }),
+});
 
 const plan = fc.record({
   speculation,
@@ -137,7 +144,16 @@ async function runCase(master: string, engine: 'memory' | 'mapreduce', prog: Pro
   });
   sc.setCheckpointDir(checkpoints);
   const store = new StatusStore();
-  store.apply({ type: 'applicationStart', appId: 'app', appName: 'specfuzz', time: Date.now(), numWorkers: 2, storageBytesPerWorker: 1, options: [], versions: [] });
+  store.apply({
+    type: 'applicationStart',
+    appId: 'app',
+    appName: 'specfuzz',
+    time: Date.now(),
+    numWorkers: 2,
+    storageBytesPerWorker: 1,
+    options: [],
+    versions: [],
+  });
   const offStore = sc.events.onAny((e) => store.apply(e));
   const ends: TaskEndEvent[] = [];
   const offEnds = sc.events.on('taskEnd', (e) => ends.push(e));
@@ -293,16 +309,32 @@ function checkEvents(sc: Context, ends: readonly TaskEndEvent[], store: StatusSt
     else expect(s.numCompleteTasks, `${what}: REST stage ${s.stageId}.${s.attemptId} numCompleteTasks`).toBe(s.numTasks);
     const info = tracker.getStageInfo(s.stageId);
     if (info?.status === 'COMPLETE' && info.attempt === s.attemptId) {
-      expect(info.numCompletedTasks, `${what}: statusTracker stage ${s.stageId} numCompletedTasks`).toBe(info.numTasks);
+      // A map stage completes once every output is registered, by a task of any attempt: with a lost worker, one of
+      // an earlier attempt may register a partition the current attempt then does not count (FUZZ_SEED=500, seed 502:
+      // 2 of 3), as Spark's per-attempt counts do.
+      if (killed) expect(info.numCompletedTasks, `${what}: statusTracker stage ${s.stageId} numCompletedTasks`).toBeLessThanOrEqual(info.numTasks);
+      else expect(info.numCompletedTasks, `${what}: statusTracker stage ${s.stageId} numCompletedTasks`).toBe(info.numTasks);
       expect(info.numActiveTasks, `${what}: statusTracker stage ${s.stageId} numActiveTasks`).toBe(0);
     }
   }
 }
 
+/** Across the file: a search that never launched a speculative copy would specify less than it says. */
+const overall = { programs: 0, speculative: 0 };
+afterAll(() => {
+  if (overall.programs >= 8) expect(overall.speculative, `speculative copies in ${overall.programs} programs`).toBeGreaterThan(0);
+});
+
 function property(master: string, engine: 'memory' | 'mapreduce', runs: number, seed: number, tally: Tally): Promise<void> {
   return fc.assert(
     fc.asyncProperty(programs(400, 5, 'extended'), plan, async (prog, p) => {
-      await runCase(master, engine, prog, p, tally);
+      const before = tally.speculative;
+      overall.programs++;
+      try {
+        await runCase(master, engine, prog, p, tally);
+      } finally {
+        overall.speculative += tally.speculative - before;
+      }
     }),
     { numRuns: runs, seed, endOnFailure: true },
   );
@@ -322,9 +354,13 @@ describe.each([
 });
 
 describe.skipIf(redisSkipReason !== undefined)('random programs with speculation on (local-cluster[2])', () => {
-  it.each(['memory', 'mapreduce'] as const)(`%s engine: the model's result, every partition once (seed ${SEED + 9})`, { timeout: 600_000 }, async (engine) => {
-    const tally: Tally = { speculative: 0, kills: 0, saves: 0, refused: 0 };
-    await property('local-cluster[2]', engine, Math.max(1, Math.ceil(RUNS / 8)), SEED + 9, tally);
-    console.log(`speculation fuzz local-cluster[2] ${engine}: seed ${SEED + 9}, ${JSON.stringify(tally)}`);
-  });
+  it.each(['memory', 'mapreduce'] as const)(
+    `%s engine: the model's result, every partition once (seed ${SEED + 9})`,
+    { timeout: 600_000 },
+    async (engine) => {
+      const tally: Tally = { speculative: 0, kills: 0, saves: 0, refused: 0 };
+      await property('local-cluster[2]', engine, Math.max(1, Math.ceil(RUNS / 8)), SEED + 9, tally);
+      console.log(`speculation fuzz local-cluster[2] ${engine}: seed ${SEED + 9}, ${JSON.stringify(tally)}`);
+    },
+  );
 });
