@@ -1,7 +1,7 @@
 /**
  * Random programs (test/rdd/random-programs.ts) with speculation on at aggressive settings, while workers are slowed
- * at random moments (`sc.faults.slowWorker`) and user functions sleep on random partitions of their first attempt,
- * and, in part of the runs, a worker killed at its k-th task start. Speculation is where "exactly once" breaks: two
+ * at random moments (`sc.faults.slowWorker`) and user functions sleep on random partitions (of their first attempt,
+ * or of every attempt), and, in half of the runs, a worker killed at its k-th task start. Speculation is where "exactly once" breaks: two
  * attempts of one partition race, and everything a task leaves behind must count once. The contract, after Spark
  * (TaskSetManager.checkSpeculatableTasks, OutputCommitCoordinator, the RDD guide's accumulators in actions):
  * - the action's result is the model's (a cached block or a map output written by both copies is read once);
@@ -11,7 +11,7 @@
  * - a cached RDD computed by racing copies gives the model's result in a second action;
  * - events count a partition once: at most one successful taskEnd per (stage, stage attempt, partition), every
  *   other copy ends killed or failed; the status tracker's and the REST API's (status store) completed counts of a
- *   completed stage attempt equal its tasks;
+ *   completed stage attempt equal its tasks (are at most its tasks after a lost worker);
  * - no spill, staging or temporary file remains in the context's folders after stop().
  * `FUZZ_RUNS` (programs per engine: half of it on each of local[2] and local[3], an eighth on local-cluster[2]) and
  * `FUZZ_SEED` (printed by each spec, which adds its own offset) replay a search.
@@ -33,10 +33,10 @@ import { build, type Program, programs, refused } from '../rdd/random-programs.j
 const RUNS = Number(process.env.FUZZ_RUNS ?? 6);
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000);
 
-/** Aggressive speculation: copies of tasks only slightly slower than the median, found often. */
 /** A local name for it: Vite renames an imported binding, which a shipped function then cannot name. */
 const tc = taskContext;
 
+/** Aggressive speculation: copies of tasks only slightly slower than the median, found often. */
 const speculation = fc.record({
   quantile: fc.double({ min: 0.1, max: 0.75, noNaN: true }),
   multiplier: fc.double({ min: 1, max: 2, noNaN: true }),
