@@ -13,12 +13,15 @@
  *    inside. Being hidden and a sibling, it is skipped by input listing and renames stay on one
  *    filesystem. The target is not touched yet.
  * 2. W `writeTaskOutput`: write the partition to its own attempt file,
- *    `staging/_temporary/part-NNNNN.attempt-A`, in ~1 MiB buffered writes.
+ *    `staging/_temporary/part-NNNNN.attempt-A`, in ~1 MiB buffered writes. The file is created exclusively: an
+ *    attempt of a retried stage numbered as one of the earlier stage attempt still writing fails (and runs again
+ *    under the next number) rather than truncate the other's file.
  * 3. W `commitTask`: hard-link the attempt file to `staging/part-NNNNN`, then unlink the attempt.
  *    `link` fails atomically if the name exists, so exactly one attempt per partition wins even when
  *    speculative or retried attempts race; a loser discards its file and reports it lost. (Where
  *    hard links are unsupported, an existence check plus rename is used, which is not race-free.)
- * 4. D `commitJob`: check every expected part is there, drop `_temporary/`, write `_SUCCESS`, then
+ * 4. D `commitJob`: check every expected part is there, drop `_temporary/` (renamed out of staging first: losing
+ *    attempts may still create files in it), write `_SUCCESS`, then
  *    publish with renames: with no existing target, rename staging to the target; with `overwrite`,
  *    check the target again, rename it aside (`<parent>/.<name>._kindling_old-<same suffix>`), rename
  *    staging to the target, and only then delete the old copy's part files and `_SUCCESS` (anything
@@ -185,9 +188,12 @@ export function abortLiveJobsSync(): void {
   }
 }
 
-/** Where abortJob moves a staging folder before deleting it, so that tasks still writing cannot refill it. */
-function trashPathOf(plan: JobOutputPlan): string {
-  return path.join(path.dirname(plan.stagingPath), path.basename(plan.stagingPath).replace(STAGING_MARK, `${STAGING_MARK}aborted-`));
+/**
+ * Where abortJob moves a staging folder (and commitJob its `_temporary`) before deleting it, so that tasks still
+ * writing cannot refill it: a sibling named as the staging folder, so a crash leaves a stale folder of its owner.
+ */
+function trashPathOf(plan: JobOutputPlan, kind: 'aborted-' | 'committed-' = 'aborted-'): string {
+  return path.join(path.dirname(plan.stagingPath), path.basename(plan.stagingPath).replace(STAGING_MARK, `${STAGING_MARK}${kind}`));
 }
 
 function forgetLivePlan(plan: JobOutputPlan): void {
@@ -542,9 +548,19 @@ export function writeTaskOutput(plan: JobOutputPlan, partition: number, attempt:
   const attemptPath = taskAttemptPath(plan, partition, attempt);
   let fd: number;
   try {
-    fd = openSync(attemptPath, 'w');
+    // Exclusive: a resubmitted stage numbers its attempts from 0 again while a task of the earlier stage attempt may
+    // still write the same partition (Spark's SPARK-24552); truncating its file would publish one attempt's bytes
+    // under the other's commit, and let the loser write on into the published part.
+    fd = openSync(attemptPath, 'wx');
   } catch (err) {
     if (jobEnded(plan, err)) throw commitDenied(plan, partition, attempt, err);
+    if (codeOf(err) === 'EEXIST') {
+      throw new OutputCommitError(
+        `Cannot create task output ${attemptPath}: another attempt numbered ${attempt} of partition ${partition} (a task of an ` +
+          'earlier attempt of its stage) is writing it. This attempt wrote nothing; the task runs again under the next number.',
+        { cause: err },
+      );
+    }
     throw new OutputCommitError(
       `Cannot create task output ${attemptPath} (${codeOf(err) ?? 'error'}). The job may have been aborted ` +
         'or its staging folder removed; re-run the job.',
@@ -634,15 +650,18 @@ export function commitTask(plan: JobOutputPlan, partition: number, attempt: numb
   return { committed: true, partPath, message: `Committed partition ${partition} (attempt ${attempt}).` };
 }
 
-/** Whether `err` (from an attempt's file) comes of the job's staging folder being gone: the job was aborted or committed. */
+/**
+ * Whether `err` (from an attempt's file) comes of the job's staging folder, or its `_temporary` (which commitJob moves
+ * away first), being gone: the job was aborted or committed.
+ */
 function jobEnded(plan: JobOutputPlan, err: unknown): boolean {
-  return codeOf(err) === 'ENOENT' && !existsSync(plan.stagingPath);
+  return codeOf(err) === 'ENOENT' && (!existsSync(plan.stagingPath) || !existsSync(path.join(plan.stagingPath, TEMPORARY)));
 }
 
 function commitDenied(plan: JobOutputPlan, partition: number, attempt: number, cause: unknown): CommitDeniedError {
   return new CommitDeniedError(
     `Task attempt ${attempt} of partition ${partition} may not commit to ${plan.outputPath}: its job has ended (aborted or ` +
-      `committed) and its staging folder ${plan.stagingPath} is gone. Nothing of this attempt was kept.`,
+      `committed) and its staging folder ${plan.stagingPath} is gone or published. Nothing of this attempt was kept.`,
     { cause },
   );
 }
@@ -693,7 +712,17 @@ export async function commitJob(plan: JobOutputPlan): Promise<JobCommitResult> {
       );
     }
   }
-  await rm(path.join(stagingPath, TEMPORARY), { recursive: true, force: true });
+  // Attempts that lost to another copy of their task may still be starting (a speculative copy sent just before the
+  // other copy won) and create their files in _temporary: a recursive delete racing them failed with ENOTEMPTY, and
+  // the save with it. Moved out of staging first, the folder gains nothing more (a late attempt finds no _temporary,
+  // and is denied its commit), so deleting it ends.
+  const temporary = trashPathOf(plan, 'committed-');
+  try {
+    await rename(path.join(stagingPath, TEMPORARY), temporary);
+  } catch (err) {
+    if (codeOf(err) !== 'ENOENT') throw err;
+  }
+  await rm(temporary, { recursive: true, force: true, maxRetries: 3, retryDelay: 20 });
   await writeFile(path.join(stagingPath, SUCCESS), '');
 
   const warnings: string[] = [];

@@ -163,6 +163,20 @@ export class EventBus<E extends { type: string }> {
   }
 
   /**
+   * Whether a listener takes events of `type` as batches: one subscribed to `type` itself, or a catch-all listener
+   * batched as `type`. A catch-all listener without `batched` is given the batched types' events one by one, so an
+   * emitter builds batches only when this says so (it would otherwise give that listener every event twice).
+   *
+   * @example
+   * ```ts
+   * if (bus.takesBatches('taskBatch')) bus.hold(() => bus.emit({ type: 'taskBatch', tasks: batch }));
+   * ```
+   */
+  takesBatches(type: E['type']): boolean {
+    return this.#byType.has(type) || this.#batchTypes.has(type);
+  }
+
+  /**
    * Asks the bus to run `flush` before it delivers the next event of a type not taken in batches (or at
    * {@link EventBus.flushHeld}): an emitter holding a batch so delivers it before any later event, and every listener
    * sees events in the order they happened. One hold at a time: a later one replaces it.

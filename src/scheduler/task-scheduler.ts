@@ -489,7 +489,7 @@ export class TaskScheduler implements BackendListener {
     run.started = true;
     run.startedAt = now;
     this.#current[run.workerIndex] = run;
-    if (this.bus.listenedMask(TASK_EVENTS) !== 0) this.#emitStart(m, run, m.ts.tasks[run.index]!.partition);
+    if (this.#listened() !== 0) this.#emitStart(m, run, m.ts.tasks[run.index]!.partition);
   }
 
   /**
@@ -521,7 +521,7 @@ export class TaskScheduler implements BackendListener {
         (outcome.failure.kind !== 'killed' && outcome.failure.kind !== 'workerLost' && outcome.failure.kind !== 'notSerializable');
       run.started = true;
       run.startedAt = ran ? run.sentAt : now;
-      if (this.bus.listenedMask(TASK_EVENTS) !== 0) this.#emitStart(m, run, m.ts.tasks[run.index]!.partition);
+      if (this.#listened() !== 0) this.#emitStart(m, run, m.ts.tasks[run.index]!.partition);
     }
     this.#emitEnd(m, run, outcome, lostTheRace, now);
     if (wasCurrent) this.#startNext(run.workerIndex, now);
@@ -726,8 +726,27 @@ export class TaskScheduler implements BackendListener {
     return batch;
   }
 
+  #listenedGeneration = -1;
+  #listenedBits = 0;
+  /**
+   * Which task events to build (bits of TASK_EVENTS), remembered until the subscriptions change. Batches only for a
+   * listener that takes them as batches: a catch-all listener without `batched` counts as listening to every type,
+   * `taskBatch` too, and was given each task event twice, one by one and in a batch (a StatusStore fed by a plain
+   * `onAny`, as its TSDoc shows, counted every task twice in the REST API's numCompleteTasks).
+   */
+  #listened(): number {
+    const generation = this.bus.generation;
+    if (generation !== this.#listenedGeneration) {
+      let bits = this.bus.listenedMask(TASK_EVENTS);
+      if (!this.bus.takesBatches('taskBatch')) bits &= ~BATCH_LISTENED;
+      this.#listenedBits = bits;
+      this.#listenedGeneration = generation;
+    }
+    return this.#listenedBits;
+  }
+
   #emitStart(m: TaskSetManager, run: RunningAttempt, partition: number): void {
-    const listened = this.bus.listenedMask(TASK_EVENTS);
+    const listened = this.#listened();
     if ((listened & START_LISTENED) !== 0) {
       this.bus.emit({
         type: 'taskStart',
@@ -755,7 +774,7 @@ export class TaskScheduler implements BackendListener {
   }
 
   #emitEnd(m: TaskSetManager, run: RunningAttempt, outcome: TaskOutcome, lostTheRace: boolean, now: number): void {
-    const listened = this.bus.listenedMask(TASK_EVENTS);
+    const listened = this.#listened();
     if ((listened & (END_LISTENED | BATCH_LISTENED)) === 0) return;
     const failure = outcome.status === 'failed' ? outcome.failure : undefined;
     // A save's attempt that found its job ended (aborted or committed) when it came to commit is killed, not failed:

@@ -194,6 +194,35 @@ describe('output commit protocol', () => {
     }
   });
 
+  it('commitJob publishes, leaving nothing behind, while attempts that lost the race still create files in _temporary', async () => {
+    // Every partition committed, a losing copy (a speculative one sent just before its task's other copy won) may still
+    // be starting: its attempt file appearing while the commit deleted _temporary failed the save with ENOTEMPTY.
+    for (let round = 0; round < 5; round++) {
+      const parent = freshParent();
+      const target = path.join(parent, 'out');
+      const plan = await setupJob(target, { jobId: round, numPartitions: 2 });
+      runTasks(plan, [['a'], ['b']]);
+      const writers = [0, 1].map(
+        (w) =>
+          new Worker(
+            `const fs = require('node:fs');
+             const { dir, w } = require('node:worker_threads').workerData;
+             for (let i = 0; ; i++) {
+               try { fs.closeSync(fs.openSync(dir + '/part-0000' + w + '.attempt-' + (i + 1), 'w')); } catch (e) { if (e.code === 'ENOENT') break; throw e; }
+             }`,
+            { eval: true, workerData: { dir: path.join(plan.stagingPath, '_temporary'), w } },
+          ),
+      );
+      const ended = writers.map((t) => new Promise<number>((resolve, reject) => t.once('exit', resolve).once('error', reject)));
+      const atLeast = 2 + round * 200;
+      while (readdirSync(path.join(plan.stagingPath, '_temporary')).length < atLeast) await new Promise((r) => setTimeout(r, 1));
+      await commitJob(plan);
+      expect(await Promise.all(ended)).toEqual([0, 0]);
+      expect(readdirSync(parent)).toEqual(['out']);
+      expect(readdirSync(target).sort()).toEqual(['_SUCCESS', 'part-00000', 'part-00001']);
+    }
+  });
+
   it('puts an old target back when an interrupted overwrite left it aside', async () => {
     const parent = freshParent();
     const target = path.join(parent, 'out');
@@ -245,6 +274,42 @@ describe('output commit protocol', () => {
     await commitJob(plan);
     expect(readdirSync(target).sort()).toEqual(['_SUCCESS', 'part-00000']);
     expect(readFileSync(path.join(target, 'part-00000'), 'utf8')).toBe('second\n');
+  });
+
+  it('a part file holds exactly what the attempt that committed it wrote, when two attempts share a number (a stage retried)', async () => {
+    // A resubmitted stage numbers its tasks' attempts from 0 again, while a task of the earlier stage attempt may still
+    // be writing the same partition (Spark's SPARK-24552). The second writer truncated and rewrote the first one's
+    // attempt file: the committed part held the other attempt's bytes, and the loser wrote on into the published file.
+    const parent = freshParent();
+    const target = path.join(parent, 'out');
+    const plan = await setupJob(target, { jobId: 9, numPartitions: 1 });
+    let inner: { committed: boolean } | Error | undefined;
+    function* slowRows(): Generator<string> {
+      yield 'earlier stage attempt, a longer line';
+      // The later stage attempt's task, numbered 0 as well, writes and commits meanwhile.
+      try {
+        writeTaskOutput(plan, 0, 0, ['later']);
+        inner = commitTask(plan, 0, 0);
+      } catch (e) {
+        inner = e as Error;
+      }
+    }
+    let outer: { committed: boolean } | Error;
+    try {
+      writeTaskOutput(plan, 0, 0, slowRows());
+      outer = commitTask(plan, 0, 0);
+    } catch (e) {
+      outer = e as Error;
+    }
+    const committed = [inner, outer].filter((r) => r !== undefined && !(r instanceof Error) && r.committed);
+    expect(committed.length, 'one attempt committed').toBe(1);
+    const want = committed[0] === inner ? 'later\n' : 'earlier stage attempt, a longer line\n';
+    await commitJob(plan);
+    expect(readFileSync(path.join(target, 'part-00000'), 'utf8')).toBe(want);
+    // The attempt refused is the one that found the name taken, with a reason (it is retried under the next number).
+    const refusedOne = [inner, outer].find((r) => r instanceof Error) as Error;
+    expect(refusedOne).toBeInstanceOf(OutputCommitError);
+    expect(refusedOne.message).toMatch(/another attempt numbered 0 of partition 0/);
   });
 
   it('refuses to publish over a target created after setup unless overwriting', async () => {

@@ -342,6 +342,24 @@ describe('DAGScheduler with a fake backend', () => {
     expect(bus.hasListeners('taskBatch')).toBe(false);
   });
 
+  it('gives a catch-all listener without batched options each task event once: no taskBatch repeating them', async () => {
+    // Found by the speculation fuzz (random-speculation.test.ts): a StatusStore fed by a plain onAny, as its TSDoc
+    // shows, got every task start and end one by one and again in a batch, and the REST API counted each task twice.
+    const { backend, parallelize, bus } = setup(2);
+    const kept: string[] = [];
+    const off = bus.onAny((e) => {
+      if (e.type === 'taskBatch') for (let i = 0; i < e.tasks.size; i++) kept.push(`batched ${e.tasks.event(i).type}`);
+      else if (e.type === 'taskStart' || e.type === 'taskEnd') kept.push(e.type);
+    });
+    const job = parallelize([1, 2, 3, 4], 2).count();
+    await until(() => backend.launches.length === 2);
+    backend.take().forEach((l) => l.settle(ok(2)));
+    expect(await job).toBe(4);
+    await new Promise((r) => setTimeout(r, 150)); // past the batch timer (100 ms), had a batch been built
+    expect(kept).toEqual(['taskStart', 'taskStart', 'taskEnd', 'taskEnd']);
+    off();
+  });
+
   it('delivers a batch once it is full, without waiting for its timer or another event, and keeps the order', async () => {
     const { backend, parallelize, bus } = setup(2);
     const sizes: number[] = [];
