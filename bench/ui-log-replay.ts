@@ -12,9 +12,15 @@
  * its own hand-over). The in-program figure is higher than the replay's (the program's caches are colder between
  * batches; docs/benchmarks.md, session 17), so read it as a lower bound.
  *
- * With `--baseline DIR` (an earlier build's dist/), that build's writer too, alternating round by round.
+ * With `--baseline DIR` (an earlier build's dist/), that build's writer too, alternating round by round, and the
+ * paired difference (this build minus the baseline, per round, median and quartiles).
  *
- *   npx tsx bench/ui-log-replay.ts [--jobs 30] [--rounds 21] [--baseline .bench-old/dist]
+ * With `--evict MB`, a buffer of that many MiB is written over before each task batch (the same for every build, so a
+ * paired difference cancels its own cost): the writer then finds its columns out of the core's caches, as in a
+ * program, where the scheduler's own work runs between two batches. A warm replay does not see what a writer costs in
+ * memory traffic (a block of rows ~850 KB, past a core's L2 cache).
+ *
+ *   npx tsx bench/ui-log-replay.ts [--jobs 30] [--rounds 21] [--evict 1] [--one-chunk] [--baseline .bench-old/dist]
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -32,6 +38,15 @@ const arg = (name: string, fallback: number) => {
 const jobs = arg('--jobs', 30);
 const rounds = arg('--rounds', 21);
 const TASKS = 4000;
+/** `--one-chunk`: fed in one go, as before session 37 (see feed). */
+const landing = !process.argv.includes('--one-chunk');
+const evict = new Uint8Array(arg('--evict', 0) * (1 << 20));
+/** Written over before each task batch with `--evict` (a byte per cache line is enough to take the line). */
+let evicted = 0;
+const evictCaches = () => {
+  for (let i = 0; i < evict.length; i += 64) evict[i] = evicted;
+  evicted = (evicted + 1) & 0xff;
+};
 const baselineAt = process.argv.indexOf('--baseline');
 const dists: Record<string, string> = { 'this build': fileURLToPath(new URL('../dist', import.meta.url)) };
 if (baselineAt > 0) dists.baseline = path.resolve(process.argv[baselineAt + 1]!);
@@ -90,17 +105,25 @@ for (let r = 0; r < rounds; r++) {
     const pass = () =>
       recorded.map((e) => (isRows(e) ? Batch.fromWire({ ...e, numbers: e.numbers.slice(), codes: e.codes.slice(), idOf: e.idOf.slice() }) : e));
     const w = new Writer(dir, `replay-${r}-${name.replace(' ', '-')}`, () => []);
-    const feed = (events: Array<AppEvent | TaskEventBatch>) => {
+    // At each job's end (a flush) the write is let land, as between a program's jobs: fed in one go, a pass went out as
+    // one chunk of megabytes, fresh memory grown by doubling and written synchronously at close (its page faults were
+    // most of what the pass measured: 0.27 µs per task in Buffer.copy alone, session 37).
+    const feed = async (events: Array<AppEvent | TaskEventBatch>) => {
       for (const e of events)
-        if ('type' in e) w.write(e);
-        else w.writeTasks(e);
+        if ('type' in e) {
+          w.write(e);
+          if (e.type === 'jobEnd' && landing) await new Promise((resolve) => setTimeout(resolve, 2));
+        } else {
+          if (evict.length > 0) evictCaches();
+          w.writeTasks(e);
+        }
     };
-    feed(pass());
+    await feed(pass());
     // The first pass's writes land before the measured one starts.
     await new Promise((resolve) => setTimeout(resolve, 150));
     const events = pass();
     const t0 = threadNs();
-    feed(events);
+    await feed(events);
     await w.close();
     (perTask[name] ??= []).push((threadNs() - t0) / 1000 / tasks);
   }
@@ -113,5 +136,11 @@ for (const [name, xs] of Object.entries(perTask)) {
     `  ${name.padEnd(10)} driver-thread CPU per task: median ${median(xs).toFixed(3)} µs (quartiles ${sorted[xs.length >> 2]!.toFixed(3)} … ${sorted[(3 * xs.length) >> 2]!.toFixed(3)}, ${rounds} rounds)`,
   );
 }
-console.log(`  load average at the end ${load()}`);
+if (perTask.baseline !== undefined) {
+  const d = perTask['this build']!.map((x, i) => x - perTask.baseline![i]!).sort((a, b) => a - b);
+  console.log(
+    `  this build minus baseline, paired by round: median ${median(d).toFixed(3)} µs per task (quartiles ${d[d.length >> 2]!.toFixed(3)} … ${d[(3 * d.length) >> 2]!.toFixed(3)})`,
+  );
+}
+console.log(`  load average at the end ${load()}${evict.length > 0 ? ` (${evict.length >> 20} MiB written over before each batch)` : ''}`);
 process.exit(0);

@@ -449,6 +449,10 @@ const LOCALITIES = ['PROCESS_LOCAL', 'ANY', 'NO_PREF'] as const;
 /** The numeric fields of a task end, the metrics flag, then each metric: one row of a block's number columns. */
 const NUMBER_FIELDS = ['stageId', 'stageAttempt', 'partition', 'attempt', 'workerIndex', 'durationMs', 'time', 'metrics'] as const;
 const WIDTH = NUMBER_FIELDS.length + TASK_METRIC_NAMES.length;
+/** Distinct executor ids of a block found by a scan of its dictionary, past which by a map. */
+const SCANNED_IDS = 8;
+/** The column of a block that has not varied (see TaskEndColumns.#columns). */
+const NO_ROWS = new Float64Array(0);
 // The scheduler's task rows are copied into blocks as they are: one layout.
 // internal: a build whose two layouts disagree fails when it loads, not in a user's log
 if (WIDTH !== TASK_ROW_WIDTH || NUMBER_FIELDS.indexOf('metrics') !== TASK_ROW_FLAG) throw new Error('event log: a block row is not a task row');
@@ -461,12 +465,31 @@ if (WIDTH !== TASK_ROW_WIDTH || NUMBER_FIELDS.indexOf('metrics') !== TASK_ROW_FL
  * most of the log's cost on the scheduler's thread); only executor ids, errors and key samples, which are not
  * numbers, are kept in plain arrays. Every field is read by its name (a field read by a variable name is a slow
  * lookup).
+ *
+ * The numbers are kept by column, and a column only once it differs within the block (until then its first value
+ * stands for every row): most columns (the stage, the attempt, most metrics) hold one value for a whole block, 7 of 26
+ * vary in a job of empty tasks. Rows of every number (~850 KB for 4,096 task ends, past a core's L2 cache), a pass over
+ * them to find the varying columns and a strided pass per varying column to encode it cost the writer ~0.02-0.03 µs
+ * per task more in a paired replay (docs/benchmarks.md, session 37, uicost).
  */
 export class TaskEndColumns {
   #size = 0;
   #capacity = 0;
-  /** Row-major: WIDTH numbers per task end (one write position per task, one cache line or two). */
-  #numbers = new Float64Array(0);
+  /**
+   * By number column (WIDTH of them): its values, one per row, once it varies in this block; the shared empty array
+   * before (a column that never varied takes no memory). Reused from block to block.
+   */
+  readonly #columns: Float64Array[] = Array.from({ length: WIDTH }, () => NO_ROWS);
+  /** Row 0's numbers: a column not stored holds this value in every row so far. */
+  readonly #first = new Float64Array(WIDTH);
+  /**
+   * Per number column: 1 once a row holds a value other than row 0's, to the bit (Object.is: a -0 among 0s is stored,
+   * since a column written as float64 keeps its sign; a column of NaN is not). Whether the line writes the column once
+   * (its values all ===) is decided when the line is made, from the stored column.
+   */
+  readonly #stored = new Uint8Array(WIDTH);
+  /** A task end's numbers, as {@link TaskEndColumns.append} reads them from its event. */
+  readonly #row = new Float64Array(WIDTH);
   /** speculative, result code, locality code per task end. */
   #codes = new Uint8Array(0);
   /** By row, reused from block to block like the typed columns (an array grown by a push per task cost more). */
@@ -475,16 +498,13 @@ export class TaskEndColumns {
   #keySample: Array<readonly string[] | null> = [];
   /** The id the writer gave each task (-1: its start was not seen). */
   #taskId = new Int32Array(0);
-  /** One varying column at a time, as written (reused: grown with the rows). */
+  /** One varying column at a time, as int32 (reused: grown with the rows). */
   #ints = new Int32Array(0);
-  #floats = new Float64Array(0);
-  /** Per number column, set when the line is made: 1 when its rows hold more than one value. */
-  readonly #varies = new Uint8Array(WIDTH);
 
   /**
    * @param capacity rows held before the first growth (doubling, up to a block's {@link FLUSH_TASKS}). Small: a block of
-   *   4,096 rows is ~0.9 MB of fresh memory, ~200 page faults of ~25-35 µs each on a VM, paid by every process with a log
-   *   before its first task ended (5-7 ms of the driver's thread in a cold word count of ~40 tasks; session 29).
+   *   4,096 rows is up to ~0.9 MB of fresh memory, ~200 page faults of ~25-35 µs each on a VM, paid by every process with
+   *   a log before its first task ended (5-7 ms of the driver's thread in a cold word count of ~40 tasks; session 29).
    */
   constructor(capacity = INITIAL_ROWS) {
     this.#grow(capacity);
@@ -495,14 +515,18 @@ export class TaskEndColumns {
   }
 
   #grow(capacity: number): void {
-    const numbers = new Float64Array(capacity * WIDTH);
-    numbers.set(this.#numbers.subarray(0, this.#size * WIDTH));
     const codes = new Uint8Array(capacity * 3);
     codes.set(this.#codes.subarray(0, this.#size * 3));
-    this.#numbers = numbers;
     this.#codes = codes;
+    const columns = this.#columns;
+    for (let j = 0; j < WIDTH; j++) {
+      const c = columns[j]!;
+      if (c.length === 0) continue;
+      const grown = new Float64Array(capacity);
+      grown.set(c.subarray(0, this.#size));
+      columns[j] = grown;
+    }
     this.#ints = new Int32Array(capacity);
-    this.#floats = new Float64Array(capacity);
     const taskId = new Int32Array(capacity);
     taskId.set(this.#taskId.subarray(0, this.#size));
     this.#taskId = taskId;
@@ -514,19 +538,58 @@ export class TaskEndColumns {
     this.#capacity = capacity;
   }
 
+  /** Row `k`'s numbers, `src[from]` to `src[from + WIDTH - 1]`: stored only in the columns that vary. */
+  #put(k: number, src: Float64Array, from: number): void {
+    const first = this.#first;
+    const stored = this.#stored;
+    if (k === 0) {
+      for (let j = 0; j < WIDTH; j++) first[j] = src[from + j]!;
+      stored.fill(0);
+      return;
+    }
+    const columns = this.#columns;
+    for (let j = 0; j < WIDTH; j++) {
+      const v = src[from + j]!;
+      if (stored[j] === 1) columns[j]![k] = v;
+      else if (!Object.is(v, first[j])) this.#store(j, k, v);
+    }
+  }
+
+  /** Column `j` differs from row `k` (value `v`) on: its earlier rows, all its first value, are written out. */
+  #store(j: number, k: number, v: number): void {
+    const c = this.#column(j, k);
+    c[k] = v;
+    this.#stored[j] = 1;
+  }
+
+  /** Whether stored column `j` holds a value !== its first (a column of 0s and -0s does not: it is written once). */
+  #varies(j: number): boolean {
+    const c = this.#columns[j]!;
+    const first = this.#first[j];
+    for (let i = 1; i < this.#size; i++) if (c[i] !== first) return true;
+    return false;
+  }
+
+  /** Column `j`'s array, its first `rows` rows filled with its first value (it had not varied). */
+  #column(j: number, rows: number): Float64Array {
+    let c = this.#columns[j]!;
+    if (c.length < this.#capacity) this.#columns[j] = c = new Float64Array(this.#capacity);
+    c.fill(this.#first[j]!, 0, rows);
+    return c;
+  }
+
   append(e: TaskEndEvent, taskId = -1): void {
     if (this.#size === this.#capacity) this.#grow(this.#capacity * 2);
     const i = this.#size++;
     this.#taskId[i] = taskId;
-    const n = this.#numbers;
-    const o = i * WIDTH;
-    n[o] = e.stageId;
-    n[o + 1] = e.stageAttempt;
-    n[o + 2] = e.partition;
-    n[o + 3] = e.attempt;
-    n[o + 4] = e.workerIndex;
-    n[o + 5] = e.durationMs;
-    n[o + 6] = e.time;
+    const n = this.#row;
+    n[0] = e.stageId;
+    n[1] = e.stageAttempt;
+    n[2] = e.partition;
+    n[3] = e.attempt;
+    n[4] = e.workerIndex;
+    n[5] = e.durationMs;
+    n[6] = e.time;
     const c = this.#codes;
     c[i * 3] = e.speculative ? 1 : 0;
     c[i * 3 + 1] = e.result === 'success' ? 0 : e.result === 'failed' ? 1 : 2;
@@ -535,15 +598,15 @@ export class TaskEndColumns {
     this.#error[i] = e.error ?? null;
     const m = e.metrics;
     if (m === undefined) {
-      // Zero every metric (the row may hold a previous block's values).
-      n.fill(0, o + 7, o + WIDTH);
+      n.fill(0, 7, WIDTH);
       this.#keySample[i] = null;
-      return;
+    } else {
+      n[7] = 1;
+      // In SUMMARIZED_METRICS order (the test of the reader checks every metric reads back).
+      writeMetrics(n, 8, m);
+      this.#keySample[i] = m.keySample ?? null;
     }
-    n[o + 7] = 1;
-    // In SUMMARIZED_METRICS order (the test of the reader checks every metric reads back).
-    writeMetrics(n, o + 8, m);
-    this.#keySample[i] = m.keySample ?? null;
+    this.#put(i, n, 0);
   }
 
   /** Row `i` of a batch's rows (an end): the same values {@link TaskEndColumns.append} takes from its event. */
@@ -551,11 +614,7 @@ export class TaskEndColumns {
     if (this.#size === this.#capacity) this.#grow(this.#capacity * 2);
     const k = this.#size++;
     this.#taskId[k] = taskId;
-    const n = this.#numbers;
-    const src = rows.numbers;
-    const o = k * WIDTH;
-    const from = i * WIDTH;
-    for (let j = 0; j < WIDTH; j++) n[o + j] = src[from + j]!;
+    this.#put(k, rows.numbers, i * WIDTH);
     const c = this.#codes;
     const rc = rows.codes;
     c[k * 3] = rc[i * TASK_ROW_CODES + 1]!;
@@ -567,8 +626,8 @@ export class TaskEndColumns {
   }
 
   /**
-   * Column `j` of the number rows: `{"all":v}` when every row holds v (most metrics are 0 for every task: found in
-   * the typed array, before anything is made, see {@link TaskEndColumns.#findVarying}), else the values as a base64 Int32Array, `{"i32":...}`, each value
+   * Column `j` of the number rows: `{"all":v}` when every row holds v (most metrics are 0 for every task: not even stored,
+   * see {@link TaskEndColumns.#put}), else the values as a base64 Int32Array, `{"i32":...}`, each value
    * `base + x / scale` (`scale` 1000 for times measured to the microsecond, `base` the first time for times since
    * the epoch), or, when a value would not read back exactly so, as a base64 Float64Array, `{"f64":...}`.
    *
@@ -577,50 +636,40 @@ export class TaskEndColumns {
    * into a typed array and encoding its bytes natively costs a few ns per number.
    */
   #numberColumn(out: string[], j: number, kind: 'plain' | 'ms' | 'stamp' = 'plain'): void {
-    const n = this.#numbers;
     const size = this.#size;
-    const first = n[j]!;
+    const first = this.#first[j]!;
     // NaN is never === itself, so a NaN column is never one value: as `{"all":NaN}` JSON would write null (a block of
     // one task end with a NaN figure read back as null); it goes out as float64 like any varying column.
-    if (size === 0 || (this.#varies[j] === 0 && first === first)) {
+    const stored = this.#stored[j] === 1;
+    if (size === 0 || (first === first && !(stored && this.#varies(j)))) {
       out.push(allText(size === 0 ? null : first));
       return;
     }
+    const n = stored ? this.#columns[j]! : this.#column(j, size);
     const scale = kind === 'ms' ? 1000 : 1;
     const base = kind === 'stamp' ? first : 0;
     const ints = this.#ints;
-    let p = j;
     let i = 0;
-    for (; i < size; i++, p += WIDTH) {
-      const v = n[p]!;
-      ints[i] = Math.round((v - base) * scale);
-      // Exactly as the reader computes it, after the int32 wrap: a value out of range or finer than the scale fails.
-      if (base + ints[i]! / scale !== v) break;
-    }
+    // Exactly as the reader computes it, after the int32 wrap: a value out of range or finer than the scale fails. Two
+    // loops: a division per value (x / 1 is x) was most of the encoding of a plain column.
+    if (scale === 1)
+      for (; i < size; i++) {
+        const v = n[i]!;
+        ints[i] = Math.round(v - base);
+        if (base + ints[i]! !== v) break;
+      }
+    else
+      for (; i < size; i++) {
+        const v = n[i]!;
+        ints[i] = Math.round((v - base) * scale);
+        if (base + ints[i]! / scale !== v) break;
+      }
     if (i === size) {
       out.push('{"i32":"', base64Of(ints, size * 4, 4));
       out.push(kind === 'stamp' ? `","base":${JSON.stringify(base)}}` : kind === 'ms' ? `","scale":${scale}}` : '"}');
       return;
     }
-    const floats = this.#floats;
-    for (let k = 0, q = j; k < size; k++, q += WIDTH) floats[k] = n[q]!;
-    out.push('{"f64":"', base64Of(floats, size * 8, 8), '"}');
-  }
-
-  /**
-   * Which number columns hold more than one value (compared with ===, as the line is written), in one pass over the
-   * rows in the order they lie in memory. A scan per column for its one value strode over every row of the block
-   * (~850 KB for 4,096 task ends, more than a core's L2 cache) once per column, 26 times, where most columns (the
-   * stage, the attempt, most metrics) hold one value for the whole block and so were read to the end. In a program
-   * the block line then cost ~0.15-0.24 µs per task end on the driver's thread, ~0.12-0.20 with this pass
-   * (docs/benchmarks.md, session 17); in a replay, where the block is still in the cache, both cost the same.
-   */
-  #findVarying(): void {
-    const n = this.#numbers;
-    const varies = this.#varies;
-    varies.fill(0);
-    const end = this.#size * WIDTH;
-    for (let o = WIDTH; o < end; o += WIDTH) for (let j = 0; j < WIDTH; j++) if (n[o + j] !== n[j]) varies[j] = 1;
+    out.push('{"f64":"', base64Of(n, size * 8, 8), '"}');
   }
 
   /** Codes (`codes[i * 3 + j]`) as `{"dict":names,"i32":...}` (see {@link TaskEndColumns.line}), or the one value. */
@@ -649,15 +698,22 @@ export class TaskEndColumns {
       return;
     }
     const dict: string[] = [];
-    const codes = new Map<string, number>();
+    /** Codes by value once the dictionary outgrows a scan (a few ids, one per worker, are found faster by a scan). */
+    let codes: Map<string, number> | undefined;
     const ints = this.#ints;
     let last: string | undefined;
     let lastCode = 0;
     for (let k = 0; k < size; k++) {
       const v = values[k]!;
       if (v !== last) {
-        let code = codes.get(v);
-        if (code === undefined) codes.set(v, (code = dict.push(v) - 1));
+        let code = -1;
+        if (codes !== undefined) code = codes.get(v) ?? -1;
+        else for (let d = 0; d < dict.length; d++) if (dict[d] === v) code = d;
+        if (code === -1) {
+          code = dict.push(v) - 1;
+          if (codes !== undefined) codes.set(v, code);
+          else if (dict.length > SCANNED_IDS) codes = new Map(dict.map((id, d) => [id, d]));
+        }
         last = v;
         lastCode = code;
       }
@@ -701,7 +757,6 @@ export class TaskEndColumns {
     // The text is put together here, not by JSON.stringify of the columns: it checks every character of the base64
     // strings for escapes (~3 ns each, several times the cost of making them), and they have none. The columns in
     // the order of TASK_END_FIELDS, then the metrics.
-    this.#findVarying();
     out.push(`{"type":"taskEnds","count":${size},"columns":{`);
     num('stageId', 'stageId');
     num('stageAttempt', 'stageAttempt');
