@@ -440,16 +440,8 @@ class Writer {
             live(names[0]!);
             return `${names[0]!} = ${e}`;
           }
-          case 'object': {
-            const props = names.map((name) => {
-              const renamed = this.chance(50);
-              const key = renamed ? this.oneOf(NAMES) : name;
-              const dflt = this.chance(50) ? ` = ${this.expr(d)}` : '';
-              live(name);
-              return renamed ? `${key}: ${name}${dflt}` : `${name}${dflt}`;
-            });
-            return `{ ${props.join(', ')} } = {}`;
-          }
+          case 'object':
+            return `${this.objectPattern(names, d, live)} = {}`;
           case 'array': {
             const elems = names.map((name) => {
               const dflt = this.chance(50) ? ` = ${this.expr(d)}` : '';
@@ -462,6 +454,25 @@ class Writer {
       }),
     );
     return { src: `(${texts.join(', ')})`, params: plans.map((x) => x.kind) };
+  }
+
+  /**
+   * An object pattern binding `names` left to right: shorthand, renamed, or under a computed key (a read), each maybe
+   * with a default that sees the names bound before it; the last maybe a rest element.
+   */
+  private objectPattern(names: readonly string[], d: number, live: (name: string) => void): string {
+    const props = names.map((name, i) => {
+      if (i > 0 && i === names.length - 1 && this.chance(20)) {
+        live(name);
+        return `...${name}`;
+      }
+      const how = this.pick(3);
+      const key = how === 0 ? name : how === 1 ? this.oneOf(NAMES) : `['z' + ${this.expr(d)}]`;
+      const dflt = this.chance(50) ? ` = ${this.expr(d)}` : '';
+      live(name);
+      return how === 0 ? `${name}${dflt}` : `${key}: ${name}${dflt}`;
+    });
+    return `{ ${props.join(', ')} }`;
   }
 
   private args(params: readonly Param[], d: number): string {
@@ -541,7 +552,7 @@ class Writer {
     if (name !== undefined) cls.names.set(name, { state: 'pending', mutable: false });
     const made = this.within(cls, () => {
       const heritage = this.chance(30) ? ` extends (${this.expr(d)}, ${this.global('Object')})` : '';
-      const computed = this.chance(30) ? `[${this.expr(d)}] = 1;` : '';
+      const computed = this.chance(30) ? `['z' + ${this.expr(d)}] = 1;` : '';
       if (name !== undefined) cls.names.get(name)!.state = 'live';
       const field = this.oneOf(NAMES);
       const initialiser = () => this.insideFunction('initialiser', () => this.within(scope('body', scope('params')), () => this.expr(d)));
@@ -712,14 +723,7 @@ class Writer {
     // The initialiser runs first (every name of the pattern in its TDZ), then the pattern, left to right.
     if (this.chance(50)) {
       const init = this.object(d).src;
-      const props = names.map((name) => {
-        const renamed = this.chance(50);
-        const key = renamed ? this.oneOf(NAMES) : name;
-        const dflt = this.chance(50) ? ` = ${this.expr(d)}` : '';
-        live(name);
-        return renamed ? `${key}: ${name}${dflt}` : `${name}${dflt}`;
-      });
-      return `${kind} { ${props.join(', ')} } = ${init};`;
+      return `${kind} ${this.objectPattern(names, d, live)} = ${init};`;
     }
     const init = `[${this.expr(d)}]`;
     const elems = names.map((name, i) => {
@@ -757,7 +761,16 @@ class Writer {
     return this.within(head, () => {
       switch (this.pick(3)) {
         case 0: {
-          const xs = `[${this.expr(d)}, ${this.expr(d)}]`;
+          // A pattern in the head binds a second name; the array is evaluated with both in their TDZ.
+          const second = this.chance(30) ? this.oneOf(DECLARABLE.filter((n) => n !== name)) : undefined;
+          if (second !== undefined) head.names.set(second, { state: 'pending', mutable: false });
+          const xs = second === undefined ? `[${this.expr(d)}, ${this.expr(d)}]` : `[${this.object(d).src}, ${this.object(d).src}]`;
+          if (second !== undefined) {
+            const pattern = this.objectPattern([name, second], d, (n) => {
+              head.names.get(n)!.state = 'live';
+            });
+            return `for (const ${pattern} of ${xs}) ${withLabel(() => this.inBlock(d, 1 + this.pick(2)))}`;
+          }
           head.names.get(name)!.state = 'live';
           return `for (const ${name} of ${xs}) ${withLabel(() => this.inBlock(d, 1 + this.pick(2)))}`;
         }
@@ -796,7 +809,7 @@ class Writer {
     })} }`;
     const clause = scope('block');
     let param: string;
-    switch (this.pick(3)) {
+    switch (this.pick(4)) {
       case 0: {
         param = this.oneOf(DECLARABLE);
         clause.names.set(param, { state: 'live', mutable: true });
@@ -807,6 +820,9 @@ class Writer {
         param = '{ message }';
         break;
       }
+      case 2:
+        param = '';
+        break;
       default: {
         // A renamed property, then a default that may read it (`cause` is absent, so the default runs).
         const name = this.oneOf(DECLARABLE.filter((n) => n !== 'message'));
@@ -820,17 +836,25 @@ class Writer {
     }
     const handler = this.inBlock(d, 1 + this.pick(2), clause);
     const fin = this.chance(30) ? ` finally ${this.inBlock(d, 1)}` : '';
-    return `try ${tryBlock} catch (${param}) ${handler}${fin}`;
+    return `try ${tryBlock} catch ${param === '' ? '' : `(${param}) `}${handler}${fin}`;
   }
 
+  /** Case clauses share one scope; a case may be entered directly, so what earlier ones declare is in its TDZ there. */
   private switchStatement(d: number): string {
-    const cases: string[] = [];
-    for (let i = 1 + this.pick(3); i > 0; i--) {
-      const test = this.chance(25) ? 'default' : `case ${this.expr(d)}`;
-      if (test === 'default' && cases.some((c) => c.startsWith('default'))) continue;
-      cases.push(`${test}: ${this.inBlock(d, 1 + this.pick(2))}${this.chance(50) ? ' break;' : ''}`);
-    }
-    return `switch (${this.expr(d)}) { ${cases.join(' ')} }`;
+    const discriminant = this.expr(d);
+    const sw = scope('block');
+    const cases = this.within(sw, () => {
+      const out: string[] = [];
+      for (let i = 1 + this.pick(3); i > 0; i--) {
+        const test = this.chance(25) ? 'default' : `case ${this.expr(d)}`;
+        if (test === 'default' && out.some((c) => c.startsWith('default'))) continue;
+        const body = this.chance(50) ? this.statements(d, 1 + this.pick(2)).join(' ') : this.inBlock(d, 1 + this.pick(2));
+        for (const b of sw.names.values()) b.state = 'pending';
+        out.push(`${test}: ${body}${this.chance(50) ? ' break;' : ''}`);
+      }
+      return out;
+    });
+    return `switch (${discriminant}) { ${cases.join(' ')} }`;
   }
 
   // ---- the shipped function ----
