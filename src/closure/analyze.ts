@@ -1,5 +1,5 @@
 import { parse, type Options } from 'acorn';
-import { analyze as analyzeScopes } from 'eslint-scope';
+import { analyze as analyzeScopes, type Scope } from 'eslint-scope';
 import type * as ESTree from 'estree';
 import { wrapperAdvice } from './builtins.js';
 import { ClosureError } from './errors.js';
@@ -98,6 +98,7 @@ function analyzeSource(src: string, what: string): FunctionAnalysis {
   const free = new Map<string, boolean>();
   for (const ref of scopes.globalScope?.through ?? []) {
     const name = ref.identifier.name;
+    if (name === 'arguments' && ownArguments(ref.from)) continue;
     free.set(name, (free.get(name) ?? false) || ref.isWrite());
   }
   const params = root.params.map((p) => slice(text, p)).join(', ');
@@ -107,6 +108,19 @@ function analyzeSource(src: string, what: string): FunctionAnalysis {
     (s) => s.type === 'function-expression-name' && s.block === root && s.variables.some((v) => v.references.length > 0),
   );
   return { expr: parsed.expr, kind: parsed.kind, free, params: single ? params : `(${params})`, async: root.async === true, selfReachable };
+}
+
+/**
+ * Whether `arguments` read in `scope` is the arguments object of a function of the source: the nearest enclosing
+ * function that is not an arrow binds it (strict code cannot declare the name). eslint-scope leaves a read in a
+ * parameter default (`function (x, n = arguments.length)`) unresolved, as it does a read in the parameters of a name
+ * the function's body declares, and `arguments` has no declaration to tell it apart.
+ */
+function ownArguments(scope: Scope | null): boolean {
+  for (let s = scope; s !== null; s = s.upper) {
+    if (s.type === 'function' && s.block.type !== 'ArrowFunctionExpression') return true;
+  }
+  return false;
 }
 
 function parseFunction(src: string, what: string): Parsed {

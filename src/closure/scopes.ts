@@ -53,7 +53,11 @@ function post<T>(method: string, params: object): T {
   return result;
 }
 
-function shadowing(fn: Function, candidates: readonly string[]): string[] | undefined {
+/**
+ * Calls `visit` with each variable of the scopes around `fn` (closure, block, script, module; not the global scope),
+ * innermost first, until it returns true. Undefined where no inspector is available or the scopes cannot be read.
+ */
+function eachSurroundingVariable(fn: Function, visit: (v: RemoteProperty, fnId: string) => boolean): true | undefined {
   if (session === undefined) {
     try {
       session = new Session();
@@ -70,33 +74,19 @@ function shadowing(fn: Function, candidates: readonly string[]): string[] | unde
       expression: `globalThis[Symbol.for(${JSON.stringify(HANDLE.description)})]`,
       objectGroup: GROUP,
     });
-    const props = post<{ internalProperties?: RemoteProperty[] }>('Runtime.getProperties', { objectId: found.result.objectId, ownProperties: true });
+    const fnId = found.result.objectId;
+    if (fnId === undefined) return undefined;
+    const props = post<{ internalProperties?: RemoteProperty[] }>('Runtime.getProperties', { objectId: fnId, ownProperties: true });
     const scopes = props.internalProperties?.find((p) => p.name === '[[Scopes]]')?.value?.objectId;
     if (scopes === undefined) return undefined;
-    const wanted = new Set(candidates);
-    const shadowed = new Set<string>();
     for (const scope of post<{ result: RemoteProperty[] }>('Runtime.getProperties', { objectId: scopes, ownProperties: true }).result) {
       // The global scope holds the globals themselves; every other scope (closure, block, script, module) shadows them.
       if (!/^\d+$/.test(scope.name) || scope.value?.objectId === undefined || scope.value.description === 'Global') continue;
       for (const v of post<{ result: RemoteProperty[] }>('Runtime.getProperties', { objectId: scope.value.objectId, ownProperties: true }).result) {
-        // The innermost declaration decides; scopes come innermost first.
-        if (!wanted.has(v.name)) continue;
-        wanted.delete(v.name);
-        const { objectId, value, unserializableValue } = v.value ?? {};
-        const same = post<{ result: { value?: unknown } }>('Runtime.callFunctionOn', {
-          objectId: found.result.objectId,
-          functionDeclaration: SAME_AS_GLOBAL,
-          arguments: [
-            objectId !== undefined ? { objectId } : unserializableValue !== undefined ? { unserializableValue } : { value },
-            { value: v.name },
-          ],
-          returnByValue: true,
-          objectGroup: GROUP,
-        });
-        if (same.result.value !== true) shadowed.add(v.name);
+        if (visit(v, fnId)) return true;
       }
     }
-    return candidates.filter((n) => shadowed.has(n));
+    return true;
   } catch {
     return undefined;
   } finally {
@@ -107,4 +97,61 @@ function shadowing(fn: Function, candidates: readonly string[]): string[] | unde
       // nothing was kept
     }
   }
+}
+
+/** Calls `declaration` (a function source) on the driver with the variable's value and `more`, returning its result. */
+function callWith(fnId: string, declaration: string, v: RemoteProperty, more: unknown): unknown {
+  const { objectId, value, unserializableValue } = v.value ?? {};
+  const answer = post<{ result: { value?: unknown } }>('Runtime.callFunctionOn', {
+    objectId: fnId,
+    functionDeclaration: declaration,
+    arguments: [objectId !== undefined ? { objectId } : unserializableValue !== undefined ? { unserializableValue } : { value }, { value: more }],
+    returnByValue: true,
+    objectGroup: GROUP,
+  });
+  return answer.result.value;
+}
+
+function shadowing(fn: Function, candidates: readonly string[]): string[] | undefined {
+  const wanted = new Set(candidates);
+  const shadowed = new Set<string>();
+  const read = eachSurroundingVariable(fn, (v, fnId) => {
+    // The innermost declaration decides; scopes come innermost first.
+    if (!wanted.has(v.name)) return false;
+    wanted.delete(v.name);
+    if (callWith(fnId, SAME_AS_GLOBAL, v, v.name) !== true) shadowed.add(v.name);
+    return wanted.size === 0;
+  });
+  return read === undefined ? undefined : candidates.filter((n) => shadowed.has(n));
+}
+
+const VALUE = Symbol.for('kindling.closure.scopeValue');
+const SAME_AS_VALUE = `function (v) { return Object.is(v, globalThis[Symbol.for(${JSON.stringify(VALUE.description)})]); }`;
+
+/**
+ * Whether the variable `name` of the code around `fn` holds `value` itself (false where no such variable is found, or
+ * its scopes cannot be read). esbuild (tsx) renames a variable that shadows a global (`const URL = ...` becomes
+ * `URL2`) in the function too, but not the key of a shorthand property: `capture({ URL }, x => URL + x)` reaches the
+ * driver as `capture({ URL: URL2 }, x => URL2 + x)`. This tells such a variable from an unrelated one named `URL2`.
+ *
+ * @example
+ * ```ts
+ * const URL2 = 'u';
+ * closureHolds(() => URL2, 'URL2', 'u'); // true
+ * ```
+ */
+export function closureHolds(fn: Function, name: string, value: unknown): boolean {
+  const holder = globalThis as Record<symbol, unknown>;
+  holder[VALUE] = value;
+  let same = false;
+  try {
+    eachSurroundingVariable(fn, (v, fnId) => {
+      if (v.name !== name) return false;
+      same = callWith(fnId, SAME_AS_VALUE, v, undefined) === true;
+      return true;
+    });
+  } finally {
+    delete holder[VALUE];
+  }
+  return same;
 }

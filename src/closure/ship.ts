@@ -4,7 +4,7 @@ import { findUnclonable } from './clonable.js';
 import { ClosureError } from './errors.js';
 import { safeBuiltinExpression } from './builtins.js';
 import { ALLOWED_GLOBALS, NAME_HELPER, VITE_IMPORT_PATTERN } from './globals.js';
-import { shadowedNames } from './scopes.js';
+import { closureHolds, shadowedNames } from './scopes.js';
 
 /**
  * How one env entry travels to workers.
@@ -133,9 +133,13 @@ function shipNested(fn: Function, what: string, selfKey: string | undefined, dep
   const analysis = analyzeFunction(target, what, options);
   const used: string[] = [];
   const undeclared: string[] = [];
+  /** Names the function uses for an env entry of another name (the entry's key), see renamedCapture. */
+  const renamed = new Map<string, string>();
   let selfReference = false;
   for (const [name, written] of analysis.free) {
-    const declared = Object.hasOwn(env, name);
+    const original = Object.hasOwn(env, name) ? undefined : renamedCapture(target, name, env);
+    if (original !== undefined) renamed.set(name, original);
+    const declared = Object.hasOwn(env, name) || original !== undefined;
     const self = !declared && name === selfKey;
     if (!declared && !self && !ALLOWED_GLOBALS.has(name)) {
       undeclared.push(name);
@@ -146,7 +150,9 @@ function shipNested(fn: Function, what: string, selfKey: string | undefined, dep
     else if (self) selfReference = true;
   }
   if (undeclared.length > 0) throw undeclaredError(what, undeclared, Object.keys(env), analysis, target.name);
-  const globals = [...analysis.free.keys()].filter((name) => !Object.hasOwn(env, name) && name !== selfKey && name !== NAME_HELPER);
+  const globals = [...analysis.free.keys()].filter(
+    (name) => !Object.hasOwn(env, name) && !renamed.has(name) && name !== selfKey && name !== NAME_HELPER,
+  );
   const shadowed = shadowedNames(target, globals);
   if (shadowed.length > 0) throw shadowedError(what, shadowed[0]!);
 
@@ -155,13 +161,25 @@ function shipNested(fn: Function, what: string, selfKey: string | undefined, dep
     if (key === 'arguments' || key === 'eval') {
       throw new ClosureError(what, `${what} declares '${key}' in its env, which strict-mode code cannot bind; rename it`, key);
     }
-    wireEnv[key] = wireValue(key, env[key], what, depth, options);
+    wireEnv[key] = wireValue(key, env[renamed.get(key) ?? key], what, depth, options);
   }
   // A helper that calls itself through the env name it was declared under (an arrow assigned
   // to a const) needs that name bound to itself in the worker too.
   const src = selfReference && selfKey !== undefined ? `(() => { const ${selfKey} = (${analysis.expr}\n); return ${selfKey}; })()` : analysis.expr;
   const shipped = { src, env: wireEnv, name: target.name };
   return used.length === 0 && !selfReference && !analysis.selfReachable ? { ...shipped, shared: true } : shipped;
+}
+
+/**
+ * The env key a free name stands for when esbuild (tsx) renamed it: a variable that shadows a global (`const URL`) is
+ * renamed in the function's source (`URL2`) but not in a shorthand key (`capture({ URL })` becomes `{ URL: URL2 }`).
+ * Only where the variable around the function holds the env entry's value itself, so an unrelated `URL2` is never
+ * taken for it.
+ */
+function renamedCapture(fn: Function, name: string, env: Readonly<Record<string, unknown>>): string | undefined {
+  const original = shadowedGlobal(name);
+  if (original === undefined || !Object.hasOwn(env, original)) return undefined;
+  return closureHolds(fn, name, env[original]) ? original : undefined;
 }
 
 function wireValue(key: string, value: unknown, what: string, depth: number, options: ShipOptions): WireEnvValue {

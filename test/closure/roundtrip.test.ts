@@ -83,6 +83,18 @@ describe('accepted function forms round-trip', () => {
     expect(compiled(1)).toBe(4);
   });
 
+  test("arguments read in a function's parameter defaults is that function's own, and ships", async () => {
+    // eslint-scope leaves these reads unresolved; they were refused as "uses 'arguments', which is not declared".
+    const inDefault = fromSource('function (x, n = arguments.length) { return x + n; }');
+    expect((await roundTrip(inDefault)).compiled(1)).toBe(2);
+    const inPattern = fromSource('function (x, { a = arguments[0] } = {}) { return a; }');
+    expect((await roundTrip(inPattern)).compiled(5)).toBe(5);
+    const method = fromSource('{ m(x, y = (() => arguments.length)()) { return y; } }').m as (x: number) => number;
+    expect((await roundTrip(method)).compiled(7)).toBe(1);
+    // An arrow's parameters still read the code around it.
+    expect(() => shipFunction(fromSource('(x, n = arguments.length) => x + n'), 'test function')).toThrow(/uses 'arguments'/);
+  });
+
   test('script-goal code: await is an ordinary identifier, as in new Function', async () => {
     expect((await roundTrip(fromSource('(await) => await + 1'))).compiled(1)).toBe(2);
   });

@@ -5,7 +5,8 @@
  * V8 for the function's surrounding scopes, and shipFunction refuses the function at the call.
  */
 import { describe, expect, test } from 'vitest';
-import { capture, ClosureError, shipFunction } from '../../src/closure/index.js';
+import { capture, ClosureError, compileFunction, shipFunction } from '../../src/closure/index.js';
+import { fakeRuntime } from './helpers.js';
 import { shadowedNames } from '../../src/closure/scopes.js';
 
 const WHAT = 'map function of RDD 3 (scores)';
@@ -57,5 +58,36 @@ describe('globals shadowed by the code around a function', () => {
         WHAT,
       ),
     ).toThrow(/helper 'parse' of .* uses 'Number', which here is not the global/);
+  });
+});
+
+describe('a captured variable that esbuild (tsx) renamed because it shadows a global', () => {
+  // In a tsx script that also uses the global, `const URL = 'u'; capture({ URL }, x => URL + x)` reaches the driver
+  // as below: the variable and the function's reads renamed URL2, the shorthand key still URL. It used to be refused,
+  // "uses 'URL2', which is not declared", advising capture({ URL }), which the script had written.
+  test('ships under the name the function reads, with the value of the entry it was captured under', async () => {
+    const URL2 = 'https://example.org/';
+    const wire = shipFunction(
+      capture({ URL: URL2 }, (x: number) => URL2 + x),
+      WHAT,
+    );
+    expect(wire.env).toEqual({ URL2: { t: 'value', v: 'https://example.org/' } });
+    const f = (await compileFunction(structuredClone(wire), fakeRuntime())) as (x: number) => string;
+    expect(f(1)).toBe('https://example.org/1');
+  });
+
+  test('a variable of that name holding another value is still refused', () => {
+    const URL2 = 'https://elsewhere.org/';
+    let err: unknown;
+    try {
+      shipFunction(
+        capture({ URL: 'https://example.org/' }, (x: number) => URL2 + x),
+        WHAT,
+      );
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ClosureError);
+    expect((err as ClosureError).identifier).toBe('URL2');
   });
 });
