@@ -8,7 +8,7 @@
  * - MEMORY_ONLY: a partition evicted from memory (or too big for it) is dropped and recomputed from lineage
  *   the next time it is needed.
  * - MEMORY_AND_DISK: an evicted partition is written to the worker's spill folder and read back from there
- *   (and put back in memory when it fits).
+ *   (it stays there: unlike Spark's, a read from disk does not put the partition back in memory).
  * - DISK_ONLY: written to disk only.
  * Every change is recorded as a BlockUpdate; they go back to the driver with the next task outcome, so the
  * driver knows where each partition is cached (for locality and the storage report).
