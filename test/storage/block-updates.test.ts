@@ -1,11 +1,12 @@
 /**
  * Block updates reach the driver whatever else the worker is told meanwhile: a removal (unpersist of another RDD)
  * that arrives while a task awaits must not take the updates that task's puts queued (they go with its outcome).
+ * And what the driver forgets, its listeners hear of: an unpersisted RDD leaves the REST API's storage/rdd.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { capture, Context } from 'kindling';
 import { BlockManager } from '../../src/storage/block-manager.js';
 
@@ -68,5 +69,30 @@ describe('block updates', () => {
     // And the worker does hold them: the next job reads both from the cache.
     expect(await cached.count()).toBe(40);
     expect(computed.value).toBe(40);
+  });
+
+  it("an unpersisted RDD leaves the REST API's storage/rdd (and the UI's Storage page), as getRDDStorageInfo()", async () => {
+    const sc = new Context({ master: 'local[2]', progress: false, hints: false, ui: { port: 0 } });
+    contexts.push(sc);
+    const storage = async (): Promise<Array<[number, number]>> => {
+      const res = await fetch(`${await sc.uiWebUrl()}/api/v1/applications/${sc.applicationId}/storage/rdd`);
+      return ((await res.json()) as Array<{ id: number; numCachedPartitions: number }>).map((r) => [r.id, r.numCachedPartitions]);
+    };
+    const kept = sc.range(100, undefined, 1, 4).cache();
+    const dropped = sc.range(100, undefined, 1, 4).cache();
+    await kept.count();
+    await dropped.count();
+    // The UI's store hears of blocks through the event bus, off the job's own promise.
+    await vi.waitFor(
+      async () =>
+        expect(await storage()).toEqual([
+          [kept.id, 4],
+          [dropped.id, 4],
+        ]),
+      { timeout: 10_000 },
+    );
+    dropped.unpersist();
+    await vi.waitFor(async () => expect(await storage()).toEqual([[kept.id, 4]]), { timeout: 10_000 });
+    expect(sc.getRDDStorageInfo().map((i) => i.id)).toEqual([kept.id]);
   });
 });
