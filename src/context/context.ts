@@ -231,7 +231,7 @@ export class Context implements RddContext {
   readonly #persisted = new Map<number, WeakRef<RDD<unknown>>>();
   readonly #persistCleaner = new FinalizationRegistry<number>((rddId) => {
     this.#persisted.delete(rddId);
-    this.#cache.removeRdd(rddId);
+    this.#dag.forgetRdd(rddId);
     if (!this.#stopped) this.#backend.removeRdd(rddId).catch(() => undefined);
   });
   readonly #progress: ConsoleProgressBar | undefined;
@@ -709,7 +709,7 @@ export class Context implements RddContext {
   async unpersistRdd(rdd: RDD<unknown>): Promise<void> {
     this.#persisted.delete(rdd.id);
     this.#persistCleaner.unregister(rdd);
-    this.#cache.removeRdd(rdd.id);
+    this.#dag.forgetRdd(rdd.id);
     if (!this.#stopped) await this.#backend.removeRdd(rdd.id);
   }
 

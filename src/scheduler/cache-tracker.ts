@@ -56,9 +56,12 @@ export class CacheTracker {
     return numPartitions > 0 && parts !== undefined && parts.size === numPartitions;
   }
 
-  removeRdd(rddId: number): void {
+  /** Forgets the RDD (unpersisted, or dropped by the program); returns the locations forgotten, as worker -> partitions. */
+  removeRdd(rddId: number): Map<number, number[]> {
+    const dropped = this.#locationsByWorker(rddId);
     this.#blocks.delete(rddId);
     this.#generations.delete(rddId);
+    return dropped;
   }
 
   /**
@@ -68,16 +71,21 @@ export class CacheTracker {
    */
   rollBack(rddId: number, generation: number): Map<number, number[]> {
     this.#generations.set(rddId, generation);
-    const dropped = new Map<number, number[]>();
+    const dropped = this.#locationsByWorker(rddId);
+    this.#blocks.delete(rddId);
+    return dropped;
+  }
+
+  #locationsByWorker(rddId: number): Map<number, number[]> {
+    const byWorker = new Map<number, number[]>();
     for (const [p, where] of this.#blocks.get(rddId) ?? []) {
       for (const w of where.keys()) {
-        const ps = dropped.get(w);
-        if (ps === undefined) dropped.set(w, [p]);
+        const ps = byWorker.get(w);
+        if (ps === undefined) byWorker.set(w, [p]);
         else ps.push(p);
       }
     }
-    this.#blocks.delete(rddId);
-    return dropped;
+    return byWorker;
   }
 
   /** Whether an update is of a generation older than the RDD's current one (its block is dropped or refused). */

@@ -413,23 +413,7 @@ export class DAGScheduler implements TaskSetListener {
       const generation = r.nextCacheGeneration();
       const dropped = this.cache.rollBack(r.id, generation);
       this.options.onCacheRolledBack?.(r.id, generation);
-      if (dropped.size === 0 || !this.bus.hasListeners('blockUpdated')) continue;
-      const time = Date.now();
-      for (const [workerIndex, partitions] of dropped) {
-        const executorId = this.#taskScheduler?.executorId(workerIndex) ?? String(workerIndex);
-        for (const partition of partitions)
-          this.bus.emit({
-            type: 'blockUpdated',
-            workerIndex,
-            executorId,
-            time,
-            rddId: r.id,
-            partition,
-            change: 'dropped',
-            memoryBytes: 0,
-            diskBytes: 0,
-          });
-      }
+      this.#emitDropped(r.id, dropped);
     }
   }
 
@@ -722,6 +706,25 @@ export class DAGScheduler implements TaskSetListener {
     }
     // Every job that needed the stage failed with it: what its other attempts still report is their being killed.
     this.#taskScheduler!.cancelStage(stage, true);
+  }
+
+  /**
+   * Forgets an RDD's cached blocks (unpersisted, or dropped by the program): its locations go, and listeners (the UI's
+   * Storage page, the REST API's storage/rdd, the event log) hear of each block dropped, as Spark's
+   * SparkListenerUnpersistRDD tells them. The workers' own drops are not reported back.
+   */
+  forgetRdd(rddId: number): void {
+    this.#emitDropped(rddId, this.cache.removeRdd(rddId));
+  }
+
+  #emitDropped(rddId: number, dropped: ReadonlyMap<number, readonly number[]>): void {
+    if (dropped.size === 0 || !this.bus.hasListeners('blockUpdated')) return;
+    const time = Date.now();
+    for (const [workerIndex, partitions] of dropped) {
+      const executorId = this.#taskScheduler?.executorId(workerIndex) ?? String(workerIndex);
+      for (const partition of partitions)
+        this.bus.emit({ type: 'blockUpdated', workerIndex, executorId, time, rddId, partition, change: 'dropped', memoryBytes: 0, diskBytes: 0 });
+    }
   }
 
   blockUpdates(workerIndex: number, executorId: string, outcome: TaskOutcome): void {

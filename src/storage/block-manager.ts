@@ -8,7 +8,7 @@
  * - MEMORY_ONLY: a partition evicted from memory (or too big for it) is dropped and recomputed from lineage
  *   the next time it is needed.
  * - MEMORY_AND_DISK: an evicted partition is written to the worker's spill folder and read back from there
- *   (and put back in memory when it fits).
+ *   (it stays there: unlike Spark's, a read from disk does not put the partition back in memory).
  * - DISK_ONLY: written to disk only.
  * Every change is recorded as a BlockUpdate; they go back to the driver with the next task outcome, so the
  * driver knows where each partition is cached (for locality and the storage report).
@@ -44,7 +44,8 @@ export interface WorkerBlockStore extends CachedBlocks {
   /** Estimated bytes of a cached partition in memory, or its size on disk (0 when not cached): read metrics. */
   sizeOf(rddId: number, partition: number, generation?: number): number;
   /**
-   * Drops the RDD's cached blocks, reporting each. With `beforeGeneration` (the driver rolled the RDD's cache back),
+   * Drops the RDD's cached blocks and returns a `dropped` update for each (the driver forgot them first: nothing is
+   * queued for it; updates already queued stay for the outcomes of the tasks that made them). With `beforeGeneration` (the driver rolled the RDD's cache back),
    * only blocks of older generations go, unreported (the driver has forgotten them), and puts of those generations
    * are refused from then on.
    */
@@ -176,20 +177,24 @@ export class BlockManager implements WorkerBlockStore {
       return [];
     }
     this.#generations.delete(rddId);
+    // Its own drops only: the updates pending belong to the tasks running on this worker (a removal arrives while one
+    // awaits, say a mapAsync after it cached a partition) and go to the driver with their outcomes. Drained here,
+    // they were lost, and the driver never learnt of blocks the worker holds.
+    const dropped: BlockUpdate[] = [];
     const prefix = `rdd_${rddId}_`;
     for (const id of [...this.#memory.keys()]) {
       if (!id.startsWith(prefix)) continue;
       const e = this.#memory.get(id)!;
       this.#memory.delete(id);
-      this.#updates.push(update(rddId, e.partition, 0, 0, 'dropped', e.generation));
+      dropped.push(update(rddId, e.partition, 0, 0, 'dropped', e.generation));
     }
     for (const [id, where] of [...this.#onDisk]) {
       if (!id.startsWith(prefix)) continue;
       this.#disk?.remove(id);
       this.#onDisk.delete(id);
-      this.#updates.push(update(rddId, where.partition, 0, 0, 'dropped', where.generation));
+      dropped.push(update(rddId, where.partition, 0, 0, 'dropped', where.generation));
     }
-    return this.drainUpdates();
+    return dropped;
   }
 
   drainUpdates(): BlockUpdate[] {
