@@ -121,6 +121,12 @@ async function reduceStageResubmitted(backend: FakeBackend): Promise<{ reduces: 
   return { reduces, again };
 }
 
+/**
+ * For the specs of a worker's queue, which build one from a few tasks: queued behind a computing task even when no
+ * more tasks are pending than workers (by default such a task waits for an idle worker, see the stage-end spec).
+ */
+const QUEUES = { queueAtStageEnd: true } as const;
+
 function setup(
   workers = 2,
   maxTaskFailures = 4,
@@ -464,7 +470,7 @@ describe('DAGScheduler with a fake backend', () => {
 
   it("a result task's accumulator updates count once, even when an attempt of the earlier stage attempt finishes late", async () => {
     const updates: unknown[] = [];
-    const { backend, parallelize } = setup(2, 4, { slotsPerWorker: 2 }, (u) => updates.push(...u.map(([, v]) => v)));
+    const { backend, parallelize } = setup(2, 4, { slotsPerWorker: 2, ...QUEUES }, (u) => updates.push(...u.map(([, v]) => v)));
     const grouped = parallelize([1, 2, 3, 4], 2)
       .map((x): [number, number] => [x % 2, x])
       .groupByKey(2);
@@ -676,7 +682,7 @@ describe('results handed to the action as they arrive', () => {
   });
 
   it('a partition computed twice (an earlier stage attempt finishing late) is handed over once', async () => {
-    const { backend, dag, parallelize } = setup(2, 4, { slotsPerWorker: 2 });
+    const { backend, dag, parallelize } = setup(2, 4, { slotsPerWorker: 2, ...QUEUES });
     const grouped = parallelize([1, 2, 3, 4], 2)
       .map((x): [number, number] => [x % 2, x])
       .groupByKey(2);
@@ -772,7 +778,7 @@ describe('TaskScheduler bookkeeping', () => {
   });
 
   it('a task queued behind a long-running one moves to a worker with nothing to do', async () => {
-    const { backend, ts, parallelize } = setup(2, 4, { slotsPerWorker: 2, queuedTaskMoveMs: 50 });
+    const { backend, ts, parallelize } = setup(2, 4, { slotsPerWorker: 2, ...QUEUES, queuedTaskMoveMs: 50 });
     const job = parallelize([1, 2, 3], 3).collect();
     await flush();
     // Round-robin placement: partitions 0 and 2 on worker 0, partition 1 on worker 1.
@@ -798,8 +804,63 @@ describe('TaskScheduler bookkeeping', () => {
     ts.stop();
   });
 
+  it("at a stage's end a task waits for a worker with nothing to do, rather than queue behind a slower worker's head", async () => {
+    // Spark sends a task only to a free core. kindling queues one behind the task a worker computes, to hide the round
+    // trip, only while more tasks are pending than workers are up: queued at the end, the last task waited out the
+    // slower worker's head while the other idled (a cold word count's map stage, two vCPUs one slower than the other).
+    const { backend, ts, parallelize } = setup(2, 4, { slotsPerWorker: 2, queuedTaskMoveMs: 60_000 });
+    const job = parallelize([0, 1, 2, 3], 4).collect();
+    await flush();
+    const first = backend.take();
+    expect(first.map((l) => [l.worker, l.msg.partition])).toEqual([
+      [0, 0],
+      [1, 1],
+    ]);
+    // Worker 1 computes partition 1 slowly; worker 0 gets the two other tasks one after the other, each when idle.
+    first[0]!.settle(ok([0]));
+    await until(() => backend.launches.length === 1);
+    const second = backend.take();
+    expect(second.map((l) => [l.worker, l.msg.partition])).toEqual([[0, 2]]);
+    second[0]!.settle(ok([2]));
+    await until(() => backend.launches.length === 1);
+    const third = backend.take();
+    expect(third.map((l) => [l.worker, l.msg.partition])).toEqual([[0, 3]]);
+    third[0]!.settle(ok([3]));
+    first[1]!.settle(ok([1]));
+    expect(await job).toEqual([0, 1, 2, 3]);
+    expect(backend.cancelled).toEqual([]);
+    expect(ts.state()).toEqual({ taskSets: 0, runningAttempts: 0, inFlight: [0, 0] });
+    ts.stop();
+  });
+
+  it('mid-stage a worker still gets a task queued behind the one it computes (the round trip hidden)', async () => {
+    const { backend, ts, parallelize } = setup(2, 4, { slotsPerWorker: 2, queuedTaskMoveMs: 60_000 });
+    const job = parallelize([0, 1, 2, 3, 4, 5, 6, 7], 8).collect();
+    await flush();
+    // Six pending beyond the first two: each worker gets a second task queued at once.
+    const first = backend.take();
+    expect(first.map((l) => [l.worker, l.msg.partition])).toEqual([
+      [0, 0],
+      [1, 1],
+      [0, 2],
+      [1, 3],
+    ]);
+    for (const l of first) l.settle(ok([l.msg.partition]));
+    for (let settled = 4; settled < 8; ) {
+      await until(() => backend.launches.length > 0);
+      for (const l of backend.take()) {
+        l.settle(ok([l.msg.partition]));
+        settled++;
+      }
+    }
+    expect(await job).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    ts.stop();
+  });
+
   it('a task queued on the worker that caches its input waits out a slow head there, and moves only from a stuck one', async () => {
-    const { backend, ts, cache, parallelize } = setup(2, 4, { slotsPerWorker: 2, queuedTaskMoveMs: 50 });
+    // A move time of 200 ms: "stuck" is 2 s of head, far from the 250 ms this spec first waits, however late a loaded
+    // machine wakes it (with 50 ms, a wake-up 0.5 s late at load 20 saw the move already made).
+    const { backend, ts, cache, parallelize } = setup(2, 4, { slotsPerWorker: 2, queuedTaskMoveMs: 200 });
     const points = parallelize([1, 2, 3], 3).cache();
     // Partitions 0 and 2 are cached on worker 0, partition 1 on worker 1 (recomputing one elsewhere costs its lineage).
     const cached = (partition: number) => ({ rddId: points.id, partition, memoryBytes: 100, diskBytes: 0, change: 'added' as const });
@@ -837,7 +898,7 @@ describe('TaskScheduler bookkeeping', () => {
   });
 
   it('a retry queued behind a long head stays there when the idle worker would not take it (it failed there)', async () => {
-    const { backend, ts, parallelize } = setup(2, 4, { slotsPerWorker: 2, queuedTaskMoveMs: 50 });
+    const { backend, ts, parallelize } = setup(2, 4, { slotsPerWorker: 2, ...QUEUES, queuedTaskMoveMs: 50 });
     const job = parallelize([1, 2], 2).collect();
     await flush();
     const [head, failing] = backend.take();
@@ -872,7 +933,7 @@ describe('TaskScheduler bookkeeping', () => {
 
   it('a worker that comes up while another holds queued tasks takes its share of them at once', async () => {
     // Worker 1 is still starting when the job is submitted: every task is queued on worker 0 (8 ahead allowed).
-    const { backend, ts, parallelize } = setup(2, 4, { slotsPerWorker: 8, queuedTaskMoveMs: 60_000 });
+    const { backend, ts, parallelize } = setup(2, 4, { slotsPerWorker: 8, ...QUEUES, queuedTaskMoveMs: 60_000 });
     const up = [true, false];
     backend.isAvailable = (w: number) => up[w]!;
     const job = parallelize([0, 1, 2, 3, 4, 5], 6).collect();
@@ -1000,7 +1061,7 @@ describe('task starts when the worker begins computing', () => {
   };
 
   it('a task queued behind the one computing starts when that one ends; both count as active only while computing', async () => {
-    const { backend, dag, bus, parallelize } = setup(1, 4, { slotsPerWorker: 2 });
+    const { backend, dag, bus, parallelize } = setup(1, 4, { slotsPerWorker: 2, ...QUEUES });
     const w = watch(bus);
     const job = parallelize([0, 1, 2], 3).collect();
     await flush();
@@ -1027,7 +1088,7 @@ describe('task starts when the worker begins computing', () => {
   });
 
   it('a queued task that ends first (it ran at an await of the one computing) starts from when it was sent, just before its end', async () => {
-    const { backend, dag, bus, parallelize } = setup(1, 4, { slotsPerWorker: 2 });
+    const { backend, dag, bus, parallelize } = setup(1, 4, { slotsPerWorker: 2, ...QUEUES });
     const w = watch(bus);
     const job = parallelize([0, 1], 2).collect();
     await flush();
@@ -1048,7 +1109,7 @@ describe('task starts when the worker begins computing', () => {
   });
 
   it('a queued task moved to an idle worker never started where it waited: its cancelled attempt took no time', async () => {
-    const { backend, bus, parallelize } = setup(2, 4, { slotsPerWorker: 2, queuedTaskMoveMs: 50 });
+    const { backend, bus, parallelize } = setup(2, 4, { slotsPerWorker: 2, ...QUEUES, queuedTaskMoveMs: 50 });
     const w = watch(bus);
     const job = parallelize([1, 2, 3], 3).collect();
     await flush();
@@ -1074,7 +1135,7 @@ describe('task starts when the worker begins computing', () => {
   });
 
   it('a moved task left at the head of a queue is skipped: the next task starts', async () => {
-    const { backend, bus, parallelize } = setup(2, 4, { slotsPerWorker: 2, queuedTaskMoveMs: 50 });
+    const { backend, bus, parallelize } = setup(2, 4, { slotsPerWorker: 2, ...QUEUES, queuedTaskMoveMs: 50 });
     const w = watch(bus);
     const job = parallelize([1, 2, 3, 4], 4).collect();
     await flush();
@@ -1102,7 +1163,7 @@ describe('task starts when the worker begins computing', () => {
   });
 
   it("a lost worker's queued task starts as the one computing is settled lost, and ends at once", async () => {
-    const { backend, bus, parallelize } = setup(1, 4, { slotsPerWorker: 2 });
+    const { backend, bus, parallelize } = setup(1, 4, { slotsPerWorker: 2, ...QUEUES });
     const w = watch(bus);
     const job = parallelize([0, 1], 2).collect();
     await flush();
@@ -1239,7 +1300,7 @@ describe("executor losses (Spark's ExecutorLostFailure): what counts against a t
   });
 
   it('attempts a dying worker held queued behind the one it computed do not count (only the one computing does)', async () => {
-    const { backend, parallelize } = setup(1, 2, { slotsPerWorker: 3 });
+    const { backend, parallelize } = setup(1, 2, { slotsPerWorker: 3, ...QUEUES });
     let up = true;
     backend.isAvailable = () => up;
     const job = parallelize([0, 1, 2], 3).collect();
@@ -1262,7 +1323,7 @@ describe("executor losses (Spark's ExecutorLostFailure): what counts against a t
   });
 
   it("a loss that is the task's own (its result could not be fetched, its timeout) counts though another task was computing there", async () => {
-    const { backend, parallelize } = setup(1, 2, { slotsPerWorker: 2 });
+    const { backend, parallelize } = setup(1, 2, { slotsPerWorker: 2, ...QUEUES });
     const job = parallelize([0, 1], 2).collect();
     const failure = expect(job).rejects.toThrow(/task for partition 1 of stage 0 .*failed 2 times[\s\S]*WorkerLost: the result of task/);
     await until(() => backend.launches.length === 2);
