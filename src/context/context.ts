@@ -318,6 +318,8 @@ export class Context implements RddContext {
       },
       persistedRdds: () => [...this.#persisted.values()].flatMap((ref) => ref.deref() ?? []),
       onCacheRolledBack: (rddId, generation) => void this.#backend.removeRdd(rddId, generation).catch(() => undefined),
+      onJobSubmitted: (jobId) => this.#engine.jobSubmitted?.(jobId),
+      onJobFailed: (jobId) => this.#engine.jobFailed?.(jobId),
     });
     this.#tasks = new TaskScheduler(
       this.#backend,

@@ -18,7 +18,7 @@ import { armHeapGuard, setHeapRelief } from '../core/heap-guard.js';
 import { BlockManager, type WorkerBlockStore } from '../storage/block-manager.js';
 import { DiskShuffleManager } from '../mapreduce/disk-shuffle-manager.js';
 import { NoCacheStore } from '../mapreduce/no-cache-store.js';
-import { readJobResults, writeJobResult } from '../mapreduce/job-output.js';
+import { openJobOutput, readJobResults, removeJobOutput, writeJobResult } from '../mapreduce/job-output.js';
 
 /** What an engine's worker half needs to know: the worker's identity, folder and memory budgets. */
 export interface EngineWorkerInit {
@@ -66,6 +66,10 @@ export interface DriverEngine {
    * later tasks still run (engines that send results through files read them back after the job).
    */
   readonly resultsAsSent: boolean;
+  /** A job got its id: its tasks are about to be sent. */
+  jobSubmitted?(jobId: number): void;
+  /** A job failed or was cancelled; its tasks may still be running. */
+  jobFailed?(jobId: number): void;
 }
 
 export interface EngineEntry {
@@ -118,6 +122,10 @@ export const ENGINES = {
         },
         collectResults: (jobId, sent) => readJobResults(jobOutputRoot, jobId, sent),
         resultsAsSent: false,
+        // The driver owns each job's folder: made before its tasks, removed at its end, whatever the end, so that
+        // neither a failed job's committed results nor a late copy's (which finds no folder) stay until stop().
+        jobSubmitted: (jobId) => openJobOutput(jobOutputRoot, jobId),
+        jobFailed: (jobId) => removeJobOutput(jobOutputRoot, jobId),
       };
     },
     worker: (init) => {

@@ -11,7 +11,7 @@
  * file's bytes travel back with the task's outcome (through Redis, or fetched from the executor over TCP when
  * large, like any other result), and the file is removed once read. Nothing assumes a shared filesystem.
  */
-import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import v8 from 'node:v8';
 import { partFileName } from '../io/index.js';
@@ -43,11 +43,13 @@ export function writeJobResult(
 ): JobResult {
   const dir = jobOutputDir(root, jobId);
   const tmpDir = path.join(dir, '_temporary');
-  mkdirSync(tmpDir, { recursive: true });
+  // On the driver's disk the driver made the job's folder and removes it at the job's end: a task still running
+  // then (a losing copy, a task of a failed job) must not make it again, or its file stays until stop().
+  makeDir(tmpDir, local, jobId);
   const attemptFile = path.join(tmpDir, `part-${partition}.attempt-${stageAttempt}.${attempt}-${process.pid}-${Math.random().toString(36).slice(2)}`);
   writeFileSync(attemptFile, v8.serialize(value));
   const final = partFile(dir, stageAttempt, partition);
-  mkdirSync(path.dirname(final), { recursive: true });
+  makeDir(path.dirname(final), local, jobId);
   try {
     linkSync(attemptFile, final);
   } catch (e) {
@@ -58,6 +60,47 @@ export function writeJobResult(
   const bytes = readFileSync(final);
   rmSync(final, { force: true });
   return { resultFile: final, bytes };
+}
+
+/** A folder inside the job's: on the driver's disk only inside the folder the driver made (see openJobOutput). */
+function makeDir(dir: string, local: boolean, jobId: number): void {
+  if (local) {
+    mkdirSync(dir, { recursive: true });
+    return;
+  }
+  try {
+    mkdirSync(dir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return;
+    // internal: the outcome of a task of an ended job is dropped by the scheduler; the message is for logs
+    if (code === 'ENOENT') throw new Error(`job ${jobId} has ended: its output folder is gone, this result is not needed`);
+    throw e;
+  }
+}
+
+/** Driver side, before a job's tasks are sent: its output folder, which result tasks write into but never make. */
+export function openJobOutput(root: string, jobId: number): void {
+  mkdirSync(jobOutputDir(root, jobId), { recursive: true });
+}
+
+/**
+ * Driver side: removes a job's output folder. Renamed away first, so that a task still writing (a losing copy)
+ * finds no folder to write into while the removal walks it, and neither fails the other.
+ */
+export function removeJobOutput(root: string, jobId: number): void {
+  const dir = jobOutputDir(root, jobId);
+  const gone = `${dir}.ended-${Math.random().toString(36).slice(2)}`;
+  try {
+    renameSync(dir, gone);
+  } catch {
+    return; // never made (no task ran), or already removed
+  }
+  try {
+    rmSync(gone, { recursive: true, force: true, maxRetries: 3, retryDelay: 20 });
+  } catch {
+    // A copy's file landing during the walk: the context's local folder, this one inside it, goes at stop().
+  }
 }
 
 /**
@@ -78,13 +121,11 @@ export function readJobResults(root: string, jobId: number, results: readonly un
   });
   if (onDriverDisk) {
     try {
-      rmSync(path.join(dir, '_temporary'), { recursive: true, force: true, maxRetries: 3, retryDelay: 20 });
       writeFileSync(path.join(dir, '_SUCCESS'), '');
-      rmSync(dir, { recursive: true, force: true, maxRetries: 3, retryDelay: 20 });
     } catch {
-      // Every result is read: a speculative copy still writing here must not fail the job, and the driver's local
-      // folder, this one inside it, is removed when the context stops.
+      // Every result is read: the marker is for a reader of the folder, which goes next anyway.
     }
+    removeJobOutput(root, jobId);
   }
   return values;
 }

@@ -66,6 +66,10 @@ export interface DAGSchedulerOptions {
    */
   readonly retainedJobs?: number;
   readonly retainedStages?: number;
+  /** Called when a job's id is given, before any of its tasks is sent (an engine prepares the job's output). */
+  readonly onJobSubmitted?: (jobId: number) => void;
+  /** Called once a job failed or was cancelled (its tasks may still run: an engine drops what they leave). */
+  readonly onJobFailed?: (jobId: number) => void;
 }
 
 /** What the DAG scheduler holds right now (tests assert that nothing is left once jobs end). */
@@ -154,6 +158,7 @@ export class DAGScheduler implements TaskSetListener {
     this.#computed.set(jobId, computedRdds);
     const results = await new Promise<unknown[]>((resolve, reject) => {
       try {
+        this.options.onJobSubmitted?.(jobId);
         const stage = this.#newResultStage(rdd, partitions, resultFn, jobId, description);
         const job: ActiveJob = {
           jobId,
@@ -203,12 +208,17 @@ export class DAGScheduler implements TaskSetListener {
         if (job) this.#failJob(job, e as Error);
         else reject(e);
       }
-    }).finally(() => {
-      this.#computed.delete(jobId);
-      this.#jobGroups.delete(jobId);
-      this.#abortListeners.get(jobId)?.();
-      this.#abortListeners.delete(jobId);
-    });
+    })
+      .catch((e: unknown) => {
+        this.options.onJobFailed?.(jobId);
+        throw e;
+      })
+      .finally(() => {
+        this.#computed.delete(jobId);
+        this.#jobGroups.delete(jobId);
+        this.#abortListeners.get(jobId)?.();
+        this.#abortListeners.delete(jobId);
+      });
     return { jobId, results, computedRdds };
   }
 

@@ -3,10 +3,10 @@
  * through sorted run files, nothing cached between jobs. Also the memory engine's shuffle spill.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Context, capture, type RDD } from 'kindling';
+import { Context, capture, taskContext, type RDD } from 'kindling';
 
 // The specs' temporary folders, inside one scratch folder removed at the end.
 const scratch = mkdtempSync(path.join(tmpdir(), 'kindling-mr-engine-test-'));
@@ -138,6 +138,86 @@ describe('engine: mapreduce', () => {
       return trace;
     };
     expect(await iterate(mapreduce)).toEqual(await iterate(memory));
+  });
+});
+
+describe("engine: mapreduce, a job's result folder", () => {
+  // Result tasks write into jobs/job-N under the context's local folder; the driver makes it before the tasks and
+  // removes it at the job's end, whatever the end. Before, a failed job's committed results, and the file of a copy
+  // still running when the job ended (which made the folder again), stayed there until stop().
+  /** A local binding, as a captured function must be (vitest rewrites an imported name inside a function's source). */
+  const task = taskContext;
+  const jobFolders = (localDir: string): string[] =>
+    readdirSync(localDir).flatMap((root) => {
+      const jobs = path.join(localDir, root, 'jobs');
+      return existsSync(jobs) ? readdirSync(jobs) : [];
+    });
+
+  it('is gone once a failed job rejects, though other tasks had committed their results', async () => {
+    const localDir = mkdtempSync(path.join(scratch, 'mr-failed-'));
+    const sc = new Context({ master: 'local[2]', progress: false, hints: false, ui: false, engine: 'mapreduce', localDir, maxTaskFailures: 1 });
+    try {
+      const job = sc
+        .parallelize([0, 1, 2, 3, 4, 5, 6, 7], 8)
+        .map((x) => {
+          if (x === 7) {
+            const end = Date.now() + 300;
+            while (Date.now() < end) {
+              // the other partitions commit meanwhile
+            }
+            throw new Error('partition 7 fails');
+          }
+          return x;
+        })
+        .collect();
+      await expect(job).rejects.toThrow('partition 7 fails');
+      expect(jobFolders(localDir)).toEqual([]);
+      // The context runs on, and its next job's folder goes too.
+      expect(await sc.parallelize([1, 2, 3], 3).collect()).toEqual([1, 2, 3]);
+      expect(jobFolders(localDir)).toEqual([]);
+    } finally {
+      await sc.stop();
+    }
+  });
+
+  it('is not made again by a losing speculative copy that writes after the job ended', async () => {
+    const localDir = mkdtempSync(path.join(scratch, 'mr-late-'));
+    const sc = new Context({
+      master: 'local[3]',
+      progress: false,
+      hints: false,
+      ui: false,
+      engine: 'mapreduce',
+      localDir,
+      speculation: { enabled: true, quantile: 0.5, multiplier: 1.5, minRuntimeMs: 0, intervalMs: 20 },
+    });
+    let copies = 0;
+    sc.events.on('taskStart', (e) => void (copies += e.speculative ? 1 : 0));
+    try {
+      // Partition 0's first attempt computes for 1.2 s; its copy, started once the others are done, wins, and the
+      // first attempt writes its result after the job has ended.
+      const result = await sc
+        .parallelize([0, 1, 2, 3, 4, 5], 6)
+        .map(
+          capture({ task }, (x: number) => {
+            if (x === 0 && task().attemptNumber === 0) {
+              const end = Date.now() + 1200;
+              while (Date.now() < end) {
+                // a straggler
+              }
+            }
+            return x * 10;
+          }),
+        )
+        .collect();
+      expect(result).toEqual([0, 10, 20, 30, 40, 50]);
+      expect(copies).toBeGreaterThan(0);
+      // Long enough for the straggler to end and write.
+      await new Promise((r) => setTimeout(r, 2000));
+      expect(jobFolders(localDir)).toEqual([]);
+    } finally {
+      await sc.stop();
+    }
   });
 });
 
