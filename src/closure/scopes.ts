@@ -132,7 +132,8 @@ const SAME_AS_VALUE = `function (v) { return Object.is(v, globalThis[Symbol.for(
  * Whether the variable `name` of the code around `fn` holds `value` itself (false where no such variable is found, or
  * its scopes cannot be read). esbuild (tsx) renames a variable that shadows a global (`const URL = ...` becomes
  * `URL2`) in the function too, but not the key of a shorthand property: `capture({ URL }, x => URL + x)` reaches the
- * driver as `capture({ URL: URL2 }, x => URL2 + x)`. This tells such a variable from an unrelated one named `URL2`.
+ * driver with the env's key `URL` holding `URL2`, and the function reading `URL2`. This tells such a variable from an
+ * unrelated one named `URL2`.
  *
  * @example
  * ```ts
