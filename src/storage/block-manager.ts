@@ -7,8 +7,9 @@
  *   each partition just before it is needed again), so iteration time degrades gracefully with the budget.
  * - MEMORY_ONLY: a partition evicted from memory (or too big for it) is dropped and recomputed from lineage
  *   the next time it is needed.
- * - MEMORY_AND_DISK: an evicted partition is written to the worker's spill folder and read back from there
- *   (it stays there: unlike Spark's, a read from disk does not put the partition back in memory).
+ * - MEMORY_AND_DISK: an evicted partition is written to the worker's spill folder and read back from there; as
+ *   in Spark's `maybeCacheDiskValuesInMemory`, a read from disk puts it back in memory when it fits under the same
+ *   rule (never evicting its own RDD), and it keeps its file, so evicting it again writes nothing.
  * - DISK_ONLY: written to disk only.
  * Every change is recorded as a BlockUpdate; they go back to the driver with the next task outcome, so the
  * driver knows where each partition is cached (for locality and the storage report).
@@ -59,8 +60,8 @@ export class BlockManager implements WorkerBlockStore {
   readonly #spillDir: string;
   #disk: DiskStore | undefined;
   #updates: BlockUpdate[] = [];
-  /** Disk-resident blocks and their level, for the report after a read. */
-  readonly #onDisk = new Map<string, { rddId: number; partition: number; generation: number }>();
+  /** Disk-resident blocks: their level (may they go back to memory) and size, for the reports. */
+  readonly #onDisk = new Map<string, { rddId: number; partition: number; generation: number; level: StorageLevel['name']; diskBytes: number }>();
   /** Per RDD whose cache was rolled back: the newest generation seen; blocks of older ones are refused. */
   readonly #generations = new Map<number, number>();
 
@@ -83,8 +84,17 @@ export class BlockManager implements WorkerBlockStore {
     const id = rddBlockId(rddId, partition, generation);
     const hit = this.#memory.get(id);
     if (hit !== undefined) return hit.values;
-    if (this.#disk?.has(id)) return this.#disk.get(id);
-    return undefined;
+    const where = this.#onDisk.get(id);
+    if (where === undefined) return undefined;
+    const values = this.#disk!.get(id);
+    if (values === undefined || where.level !== 'MEMORY_AND_DISK') return values;
+    // Back in memory when it fits: an iterative program that once spilled reads memory again, not the file each time.
+    const packed = packPartition(values);
+    const bytes = packed?.bytes ?? estimateSize(values);
+    if (!this.#makeRoom(rddId, bytes)) return values;
+    this.#memory.set(id, { rddId, partition, values: packed ?? values, bytes, level: where.level, generation });
+    this.#updates.push(update(rddId, partition, bytes, where.diskBytes, 'added', generation));
+    return packed ?? values;
   }
 
   sizeOf(rddId: number, partition: number, generation = 0): number {
@@ -97,18 +107,20 @@ export class BlockManager implements WorkerBlockStore {
     const name = level as StorageLevel['name'];
     const id = rddBlockId(rddId, partition, generation);
     if (name === 'DISK_ONLY') {
-      this.#toDisk(id, rddId, partition, values, 'added', generation);
+      this.#toDisk(id, rddId, partition, values, name, 'added', generation);
       return;
     }
     // Numbers and pairs of numbers as columns, whose size is known; other data estimated from a sample.
     const packed = values instanceof ColumnBlock ? values : packPartition(values);
     const bytes = packed?.bytes ?? estimateSize(values as readonly unknown[]);
     if (this.#makeRoom(rddId, bytes)) {
+      // A file of the block from before (another attempt's) would outlive these values unseen: they replace it.
+      if (this.#onDisk.delete(id)) this.#disk!.remove(id);
       this.#memory.set(id, { rddId, partition, values: packed ?? values, bytes, level: name, generation });
       this.#updates.push(update(rddId, partition, bytes, 0, 'added', generation));
     } else if (name === 'MEMORY_AND_DISK') {
       // No room without evicting its own RDD: straight to disk.
-      this.#toDisk(id, rddId, partition, values, 'added', generation);
+      this.#toDisk(id, rddId, partition, values, name, 'added', generation);
     }
     // MEMORY_ONLY without room: not cached; recomputed when needed.
   }
@@ -137,14 +149,25 @@ export class BlockManager implements WorkerBlockStore {
   }
 
   #evicted(id: string, e: MemoryEntry): void {
-    if (e.level === 'MEMORY_AND_DISK') this.#toDisk(id, e.rddId, e.partition, e.values, 'spilled', e.generation);
+    const onDisk = this.#onDisk.get(id);
+    // Read back from its file earlier: the file is still there and holds the same values.
+    if (onDisk !== undefined) this.#updates.push(update(e.rddId, e.partition, 0, onDisk.diskBytes, 'spilled', e.generation));
+    else if (e.level === 'MEMORY_AND_DISK') this.#toDisk(id, e.rddId, e.partition, e.values, e.level, 'spilled', e.generation);
     else this.#updates.push(update(e.rddId, e.partition, 0, 0, 'evicted', e.generation));
   }
 
-  #toDisk(id: string, rddId: number, partition: number, values: CachedPartition, change: BlockUpdate['change'], generation: number): void {
+  #toDisk(
+    id: string,
+    rddId: number,
+    partition: number,
+    values: CachedPartition,
+    level: StorageLevel['name'],
+    change: BlockUpdate['change'],
+    generation: number,
+  ): void {
     this.#disk ??= new DiskStore(this.#spillDir);
     const diskBytes = this.#disk.put(id, cachedArray(values));
-    this.#onDisk.set(id, { rddId, partition, generation });
+    this.#onDisk.set(id, { rddId, partition, generation, level, diskBytes });
     this.#updates.push(update(rddId, partition, 0, diskBytes, change, generation));
   }
 
@@ -182,8 +205,10 @@ export class BlockManager implements WorkerBlockStore {
     // they were lost, and the driver never learnt of blocks the worker holds.
     const dropped: BlockUpdate[] = [];
     const prefix = `rdd_${rddId}_`;
+    const inMemory = new Set<string>();
     for (const id of [...this.#memory.keys()]) {
       if (!id.startsWith(prefix)) continue;
+      inMemory.add(id);
       const e = this.#memory.get(id)!;
       this.#memory.delete(id);
       dropped.push(update(rddId, e.partition, 0, 0, 'dropped', e.generation));
@@ -192,7 +217,8 @@ export class BlockManager implements WorkerBlockStore {
       if (!id.startsWith(prefix)) continue;
       this.#disk?.remove(id);
       this.#onDisk.delete(id);
-      dropped.push(update(rddId, where.partition, 0, 0, 'dropped', where.generation));
+      // One drop per block, also for one held in memory and on disk.
+      if (!inMemory.has(id)) dropped.push(update(rddId, where.partition, 0, 0, 'dropped', where.generation));
     }
     return dropped;
   }

@@ -7,6 +7,9 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Context, StorageLevel, capture, type RDD } from 'kindling';
+import { BlockManager } from '../../src/storage/block-manager.js';
+import { DiskStore } from '../../src/storage/disk-store.js';
+import { estimateSize } from '../../src/storage/size-estimator.js';
 
 // The specs' spill and checkpoint folders, inside one scratch folder removed at the end.
 const scratch = mkdtempSync(path.join(tmpdir(), 'kindling-block-manager-'));
@@ -206,6 +209,60 @@ describe('checkpoint', () => {
     const out = new Map(await ranks.collect());
     expect(out.size).toBe(10);
     expect(process.memoryUsage().heapUsed - heap).toBeLessThan(50 * 2 ** 20);
+  });
+});
+
+describe('MEMORY_AND_DISK blocks read back from disk (Spark: maybeCacheDiskValuesInMemory)', () => {
+  const block = (tag: string) => Array.from({ length: 200 }, (_, i) => `${tag}-${i}-${'y'.repeat(30)}`);
+  /** A store whose budget holds one block of `block(...)`'s size, and a count of the files it writes. */
+  function oneBlockStore(name: string) {
+    const writes = vi.spyOn(DiskStore.prototype, 'put');
+    const bm = new BlockManager({ storageBytes: Math.floor(estimateSize(block('a')) * 1.5), spillDir: path.join(scratch, name) });
+    const changes = () => bm.drainUpdates().map((u) => [u.rddId, u.partition, u.change, u.memoryBytes > 0, u.diskBytes > 0]);
+    return { bm, writes, changes };
+  }
+
+  it('goes back to memory when it fits, keeps its file, and is not written again when evicted again', () => {
+    const { bm, writes, changes } = oneBlockStore('recache');
+    bm.put(1, 0, block('a'), 'MEMORY_AND_DISK');
+    bm.put(2, 0, block('b'), 'MEMORY_AND_DISK'); // evicts RDD 1's block to disk
+    expect(changes()).toEqual([
+      [1, 0, 'added', true, false],
+      [1, 0, 'spilled', false, true],
+      [2, 0, 'added', true, false],
+    ]);
+    expect(writes).toHaveBeenCalledTimes(1);
+    bm.removeRdd(2);
+    expect(bm.get(1, 0)).toEqual(block('a'));
+    // In memory and on disk at once: the driver's report shows both.
+    expect(changes()).toEqual([[1, 0, 'added', true, true]]);
+    bm.put(3, 0, block('c'), 'MEMORY_ONLY'); // evicts it again: its file is still there, nothing written
+    expect(changes()).toEqual([
+      [1, 0, 'spilled', false, true],
+      [3, 0, 'added', true, false],
+    ]);
+    expect(writes).toHaveBeenCalledTimes(1);
+    expect(bm.get(1, 0)).toEqual(block('a'));
+    // One drop per block, though it was in memory and on disk.
+    bm.removeRdd(3);
+    expect(bm.get(1, 0)).toEqual(block('a'));
+    expect(bm.removeRdd(1).map((u) => [u.rddId, u.partition, u.change])).toEqual([[1, 0, 'dropped']]);
+    bm.close();
+  });
+
+  it('stays on disk when memory has no room but by evicting its own RDD, and DISK_ONLY always does', () => {
+    const { bm, writes, changes } = oneBlockStore('stays');
+    bm.put(1, 0, block('a'), 'MEMORY_AND_DISK');
+    bm.put(1, 1, block('b'), 'MEMORY_AND_DISK'); // no room without evicting partition 0: straight to disk
+    bm.put(2, 0, block('c'), 'DISK_ONLY');
+    changes();
+    for (let i = 0; i < 3; i++) {
+      expect(bm.get(1, 1)).toEqual(block('b'));
+      expect(bm.get(2, 0)).toEqual(block('c'));
+    }
+    expect(changes()).toEqual([]);
+    expect(writes).toHaveBeenCalledTimes(2);
+    bm.close();
   });
 });
 
