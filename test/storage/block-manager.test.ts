@@ -80,6 +80,28 @@ describe('block manager', () => {
     expect(info.diskBytes).toBeGreaterThan(0);
   });
 
+  it('MEMORY_AND_DISK partitions spilled for another RDD come back to memory once they are read and there is room', async () => {
+    // One worker, a budget of about 10 partitions: the second RDD's 8 push 6 of the first's to disk.
+    const sc = context({ master: 'local[1]', memory: { workerMB: 256, storageFraction: (10 * 86) / (256 * 1024) } });
+    const computed = sc.accumulator(0);
+    const a = data(sc, computed).persist(StorageLevel.MEMORY_AND_DISK);
+    await a.count();
+    const info = () => sc.getRDDStorageInfo().find((i) => i.id === a.id)!;
+    const allInMemory = info().memoryBytes;
+    expect(info().diskBytes).toBe(0);
+    const b = data(sc, sc.accumulator(0)).cache();
+    await b.count();
+    expect(info().memoryBytes).toBeLessThan(allInMemory / 2);
+    expect(info().diskBytes).toBeGreaterThan(0);
+    b.unpersist();
+    await a.count();
+    expect(computed.value).toBe(8000); // read back, never computed again
+    expect(info().numCachedPartitions).toBe(8);
+    expect(info().memoryBytes).toBeGreaterThan(allInMemory * 0.9);
+    expect(info().diskBytes).toBeGreaterThan(0); // the files stay: evicted again, nothing is written
+    expect(await a.count()).toBe(8000);
+  });
+
   it('reports persisted RDDs: partitions, bytes in memory and on disk, per-worker totals', async () => {
     const sc = context();
     const computed = sc.accumulator(0);
