@@ -1,6 +1,7 @@
 import type { RddWireBody } from './wire.js';
 import type { Dependency } from './dependency.js';
 import { readCheckpointPartition } from '../storage/checkpoint-files.js';
+import { eachCached } from '../storage/columnar-block.js';
 import type { RddContext } from './rdd-context.js';
 import { RDD, type RddOptions, type Sink } from './internal.js';
 
@@ -28,10 +29,9 @@ export class CheckpointRDD<T> extends RDD<T> {
     return { kind: 'ReliableCheckpointRDD', args: { dir: this.dir } };
   }
   compute(p: number): Iterable<T> {
-    return readCheckpointPartition(this.dir, p) as T[];
+    return readCheckpointPartition(this.dir, p) as Iterable<T>;
   }
   protected override pushCompute(p: number, _tc: unknown, sink: Sink<T>): void {
-    const values = readCheckpointPartition(this.dir, p) as T[];
-    for (let i = 0; i < values.length; i++) sink(values[i] as T);
+    eachCached(readCheckpointPartition(this.dir, p), sink as (x: unknown) => void);
   }
 }

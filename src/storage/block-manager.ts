@@ -16,7 +16,7 @@
  */
 import { LRUCache } from 'lru-cache';
 import type { BlockUpdate, CachedBlocks } from './block-update.js';
-import { ColumnBlock, cachedArray, packPartition, type CachedPartition } from './columnar-block.js';
+import { type BlockWire, ColumnBlock, fromBlockWire, packPartition, toBlockWire, type CachedPartition } from './columnar-block.js';
 import { rddBlockId } from './block-id.js';
 import { DiskStore } from './disk-store.js';
 import { estimateSize } from './size-estimator.js';
@@ -86,15 +86,17 @@ export class BlockManager implements WorkerBlockStore {
     if (hit !== undefined) return hit.values;
     const where = this.#onDisk.get(id);
     if (where === undefined) return undefined;
-    const values = this.#disk!.get(id);
-    if (values === undefined || where.level !== 'MEMORY_AND_DISK') return values;
+    const wire = this.#disk!.get(id) as BlockWire | undefined;
+    if (wire === undefined) return undefined;
+    // Written packed when it packs (#toDisk): columns come back as columns, anything else as its array.
+    const values = fromBlockWire(wire);
+    if (where.level !== 'MEMORY_AND_DISK') return values;
     // Back in memory when it fits: an iterative program that once spilled reads memory again, not the file each time.
-    const packed = packPartition(values);
-    const bytes = packed?.bytes ?? estimateSize(values);
+    const bytes = values instanceof ColumnBlock ? values.bytes : estimateSize(values);
     if (!this.#makeRoom(rddId, bytes)) return values;
-    this.#memory.set(id, { rddId, partition, values: packed ?? values, bytes, level: where.level, generation });
+    this.#memory.set(id, { rddId, partition, values, bytes, level: where.level, generation });
     this.#updates.push(update(rddId, partition, bytes, where.diskBytes, 'added', generation));
-    return packed ?? values;
+    return values;
   }
 
   sizeOf(rddId: number, partition: number, generation = 0): number {
@@ -106,12 +108,12 @@ export class BlockManager implements WorkerBlockStore {
     if ((generation !== 0 || this.#generations.size !== 0) && !this.#admits(rddId, generation)) return;
     const name = level as StorageLevel['name'];
     const id = rddBlockId(rddId, partition, generation);
-    if (name === 'DISK_ONLY') {
-      this.#toDisk(id, rddId, partition, values, name, 'added', generation);
-      return;
-    }
     // Numbers and pairs of numbers as columns, whose size is known; other data estimated from a sample.
     const packed = values instanceof ColumnBlock ? values : packPartition(values);
+    if (name === 'DISK_ONLY') {
+      this.#toDisk(id, rddId, partition, packed ?? values, name, 'added', generation);
+      return;
+    }
     const bytes = packed?.bytes ?? estimateSize(values as readonly unknown[]);
     if (this.#makeRoom(rddId, bytes)) {
       // A file of the block from before (another attempt's) would outlive these values unseen: they replace it.
@@ -120,7 +122,7 @@ export class BlockManager implements WorkerBlockStore {
       this.#updates.push(update(rddId, partition, bytes, 0, 'added', generation));
     } else if (name === 'MEMORY_AND_DISK') {
       // No room without evicting its own RDD: straight to disk.
-      this.#toDisk(id, rddId, partition, values, name, 'added', generation);
+      this.#toDisk(id, rddId, partition, packed ?? values, name, 'added', generation);
     }
     // MEMORY_ONLY without room: not cached; recomputed when needed.
   }
@@ -166,7 +168,8 @@ export class BlockManager implements WorkerBlockStore {
     generation: number,
   ): void {
     this.#disk ??= new DiskStore(this.#spillDir);
-    const diskBytes = this.#disk.put(id, cachedArray(values));
+    // Columns as their typed arrays: written and read back as bytes, no element built on either side.
+    const diskBytes = this.#disk.put(id, toBlockWire(values));
     this.#onDisk.set(id, { rddId, partition, generation, level, diskBytes });
     this.#updates.push(update(rddId, partition, 0, diskBytes, change, generation));
   }

@@ -17,6 +17,7 @@ import { readdir, rm } from '../util/fs-async.js';
 import path from 'node:path';
 import v8 from 'node:v8';
 import { CheckpointError } from '../core/errors.js';
+import { type BlockWire, type CachedPartition, fromBlockWire, packPartition, toBlockWire } from './columnar-block.js';
 
 export const checkpointPartFile = (dir: string, partition: number): string => path.join(dir, `part-${String(partition).padStart(5, '0')}`);
 
@@ -27,7 +28,10 @@ export const checkpointPartFile = (dir: string, partition: number): string => pa
 export function writeCheckpointPartition(dir: string, partition: number, attempt: number, values: readonly unknown[]): number {
   const file = checkpointPartFile(dir, partition);
   const tmp = `${file}.attempt-${attempt}-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  const data = v8.serialize(values);
+  // Numbers and pairs of numbers as their typed columns (as the disk store writes them): V8 reads an array of pairs
+  // back ~25x slower than their columns.
+  const packed = packPartition(values);
+  const data = v8.serialize(packed === undefined ? values : toBlockWire(packed));
   try {
     writeFileSync(tmp, data);
   } catch (e) {
@@ -71,10 +75,12 @@ export async function removeAttemptFiles(dir: string): Promise<void> {
   await Promise.all(names.filter((name) => ATTEMPT_FILE.test(name)).map((name) => rm(path.join(dir, name), { force: true })));
 }
 
-export function readCheckpointPartition(dir: string, partition: number): unknown[] {
+/** A partition's elements, or the columns they were written as (an array in files written before columns). */
+export function readCheckpointPartition(dir: string, partition: number): CachedPartition {
   const file = checkpointPartFile(dir, partition);
   try {
-    return v8.deserialize(readFileSync(file)) as unknown[];
+    const read = v8.deserialize(readFileSync(file)) as unknown[] | BlockWire;
+    return Array.isArray(read) ? read : fromBlockWire(read);
   } catch (e) {
     throw new CheckpointError(
       `checkpoint file ${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); was the checkpoint folder removed?`,

@@ -10,6 +10,9 @@ import { Context, StorageLevel, capture, type RDD } from 'kindling';
 import { BlockManager } from '../../src/storage/block-manager.js';
 import { DiskStore } from '../../src/storage/disk-store.js';
 import { estimateSize } from '../../src/storage/size-estimator.js';
+import { cachedArray, ColumnBlock, packPartition } from '../../src/storage/columnar-block.js';
+import fc from 'fast-check';
+import { cachedPartition } from '../fixtures/column-arbitraries.js';
 
 // The specs' spill and checkpoint folders, inside one scratch folder removed at the end.
 const scratch = mkdtempSync(path.join(tmpdir(), 'kindling-block-manager-'));
@@ -285,6 +288,27 @@ describe('MEMORY_AND_DISK blocks read back from disk (Spark: maybeCacheDiskValue
     expect(changes()).toEqual([]);
     expect(writes).toHaveBeenCalledTimes(2);
     bm.close();
+  });
+});
+
+describe('blocks on disk', () => {
+  it('read back element for element (-0, NaN, fractions included), columns as columns, at DISK_ONLY and spilled MEMORY_AND_DISK', () => {
+    let n = 0;
+    fc.assert(
+      fc.property(cachedPartition, (values) => {
+        const bm = new BlockManager({ storageBytes: 1, spillDir: path.join(scratch, `disk-${n++}`) });
+        bm.put(1, 0, values, 'DISK_ONLY');
+        bm.put(2, 0, values, 'MEMORY_AND_DISK'); // a budget of 1 byte: straight to disk
+        for (const rdd of [1, 2]) {
+          const read = bm.get(rdd, 0)!;
+          expect(cachedArray(read)).toEqual(values); // toEqual tells -0 from 0; a null-prototype object comes back plain
+          // Packed partitions are written as their typed arrays and come back as columns, not as elements.
+          expect(read instanceof ColumnBlock).toBe(packPartition(values) !== undefined);
+        }
+        bm.close();
+      }),
+      { numRuns: 50 },
+    );
   });
 });
 

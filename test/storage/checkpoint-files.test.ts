@@ -2,7 +2,11 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readCheckpointPartition, removeAttemptFiles, writeCheckpointPartition } from '../../src/storage/checkpoint-files.js';
+import v8 from 'node:v8';
+import fc from 'fast-check';
+import { checkpointPartFile, readCheckpointPartition, removeAttemptFiles, writeCheckpointPartition } from '../../src/storage/checkpoint-files.js';
+import { cachedArray, ColumnBlock, packPartition } from '../../src/storage/columnar-block.js';
+import { cachedPartition } from '../fixtures/column-arbitraries.js';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'kindling-checkpoint-files-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -19,6 +23,37 @@ describe('checkpoint files', () => {
     expect(readdirSync(dir).sort()).toEqual(['part-00000', 'part-00001']);
     expect(readCheckpointPartition(dir, 0)).toEqual(['a', 'b']);
     expect(readCheckpointPartition(dir, 1)).toEqual(['c']);
+  });
+
+  it('reads back element for element (-0, NaN, fractions included); numbers and pairs of numbers are written as columns', () => {
+    let n = 0;
+    fc.assert(
+      fc.property(cachedPartition, (values) => {
+        const dir = path.join(root, `columns-${n++}`);
+        mkdirSync(dir);
+        writeCheckpointPartition(dir, 0, 0, values);
+        const read = readCheckpointPartition(dir, 0);
+        expect(cachedArray(read)).toEqual(values); // toEqual tells -0 from 0; a null-prototype object comes back plain
+        expect(read instanceof ColumnBlock).toBe(packPartition(values) !== undefined);
+      }),
+      { numRuns: 50 },
+    );
+  });
+
+  it('reads a partition file written as an array of elements (before columns)', () => {
+    const dir = path.join(root, 'rdd-array');
+    mkdirSync(dir);
+    writeFileSync(
+      checkpointPartFile(dir, 0),
+      v8.serialize([
+        [1, 0.5],
+        [2, -0],
+      ]),
+    );
+    expect(cachedArray(readCheckpointPartition(dir, 0))).toStrictEqual([
+      [1, 0.5],
+      [2, -0],
+    ]);
   });
 
   it('a folder that is not there is nothing to clean', async () => {
