@@ -249,6 +249,7 @@ type Misuse =
   | { readonly kind: 'key'; readonly at: number; readonly record: number; readonly key: (typeof KEYS)[number] }
   | { readonly kind: 'pairs'; readonly op: (typeof PAIR_OPS)[number] }
   | { readonly kind: 'stopped' }
+  | { readonly kind: 'cyclicZero'; readonly op: 'fold' | 'aggregate' | 'foldByKey' | 'aggregateByKey' }
   | { readonly kind: 'saveExisting'; readonly format: 'text' | 'object' | 'json' }
   | { readonly kind: 'readMissing'; readonly reader: 'textFile' | 'wholeTextFiles' | 'objectFile' | 'binaryFiles' | 'csvFile' };
 
@@ -263,6 +264,14 @@ const misuses: fc.Arbitrary<Misuse> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('key' as const), at: fc.nat(5), record: fc.nat(), key: fc.constantFrom(...KEYS) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('pairs' as const), op: fc.constantFrom(...PAIR_OPS) }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'stopped' as const }) },
+  // Not a misuse, legal data the engine walks: a zero value that refers to itself (it once hung the driver).
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('cyclicZero' as const),
+      op: fc.constantFrom('fold' as const, 'aggregate' as const, 'foldByKey' as const, 'aggregateByKey' as const),
+    }),
+  },
   {
     weight: 1,
     arbitrary: fc.record({
@@ -448,6 +457,12 @@ async function failsWhenReached(
   return expectJobFailure(r.ok ? undefined : r.error, failing, what);
 }
 
+/** The accumulator of the cyclic-zero runs: a sum that carries a reference to itself. */
+interface Sum {
+  n: number;
+  self?: unknown;
+}
+
 // ---- one run -----------------------------------------------------------------------------------------------------
 
 interface Env {
@@ -542,6 +557,22 @@ async function runOne(env: Env, c: Chain, m: Misuse, tally: Map<string, number>)
       const r = await settle(env.stoppedRdd.map((x) => x + 1).count());
       expect(r.ok, what).toBe(false);
       expect(r.ok ? undefined : r.error, what).toBeInstanceOf(ContextStoppedError);
+      break;
+    }
+    case 'cyclicZero': {
+      const zero: Sum = { n: 0 };
+      zero.self = zero;
+      const add = (acc: Sum, x: number): Sum => ({ ...acc, n: acc.n + x });
+      const merge = (a: Sum, b: Sum): Sum => ({ ...a, n: a.n + b.n });
+      const pairs = prefix.map((x): [number, number] => [((x % 3) + 3) % 3, x]);
+      const total = async (): Promise<number> => {
+        if (m.op === 'fold') return (await prefix.map((x): Sum => ({ n: x })).fold(zero, merge)).n;
+        if (m.op === 'aggregate') return (await prefix.aggregate(zero, add, merge)).n;
+        const byKey = m.op === 'foldByKey' ? pairs.mapValues((x): Sum => ({ n: x })).foldByKey(zero, merge) : pairs.aggregateByKey(zero, add, merge);
+        return (await byKey.values().collect()).reduce((a, z) => a + z.n, 0);
+      };
+      const r = await settle(total());
+      expect(r.ok ? r.value : show(r.error), what).toBe(prefixModel.reduce((a, x) => a + x, 0));
       break;
     }
     case 'saveExisting': {
