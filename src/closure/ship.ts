@@ -68,9 +68,13 @@ export interface ShippedFunction {
  */
 export function eachCapturedEntry(wire: unknown, visit: (name: string, entry: WireEnvValue) => void): void {
   const stack: unknown[] = [wire];
+  // The wire holds user data beside the functions (fold's or aggregateByKey's zero value), which may refer to itself:
+  // without the set, a zero with `z.self = z` looped here for ever, on the driver's thread.
+  const seen = new Set<object>();
   while (stack.length > 0) {
     const v = stack.pop();
-    if (v === null || typeof v !== 'object') continue;
+    if (v === null || typeof v !== 'object' || seen.has(v)) continue;
+    seen.add(v);
     if (Array.isArray(v)) {
       for (const x of v) if (x !== null && typeof x === 'object') stack.push(x);
       continue;

@@ -44,6 +44,7 @@ import {
   CheckpointRDD,
   LocalCheckpointRDD,
   checkPartitionCount,
+  describeArgument,
   checkOptionsArgument,
   type RddContext,
   type ResultFunctionWire,
@@ -743,6 +744,10 @@ export class Context implements RddContext {
    */
   parallelize<T>(data: Iterable<T>, numSlices: number = this.defaultParallelism): RDD<T> {
     checkPartitionCount('parallelize', numSlices);
+    // Array.from(5) is [], so a number or a plain object for data made an empty RDD without a word.
+    if (typeof (data as { [Symbol.iterator]?: unknown } | null | undefined)?.[Symbol.iterator] !== 'function') {
+      throw new ArgumentTypeError(`parallelize: data must be an array or another iterable, got ${describeArgument(data)}`);
+    }
     const items = Array.from(data);
     return new ParallelCollectionRDD<T>(this, ParallelCollectionRDD.slice(items, numSlices));
   }
@@ -802,6 +807,7 @@ export class Context implements RddContext {
     minPartitionsOrOptions?: number | ({ minPartitions?: number } & SplitReadOptions),
     options: SplitReadOptions = {},
   ): RDD<string> {
+    checkPathArgument('textFile', path);
     const opts =
       typeof minPartitionsOrOptions === 'object' && minPartitionsOrOptions !== null
         ? minPartitionsOrOptions
@@ -829,6 +835,7 @@ export class Context implements RddContext {
     minPartitionsOrOptions?: number | { minPartitions?: number; recursive?: boolean },
     options: { recursive?: boolean } = {},
   ): RDD<[string, string]> {
+    checkPathArgument('wholeTextFiles', path);
     const opts =
       typeof minPartitionsOrOptions === 'object' && minPartitionsOrOptions !== null
         ? minPartitionsOrOptions
@@ -854,6 +861,7 @@ export class Context implements RddContext {
     minPartitionsOrOptions?: number | { minPartitions?: number; recursive?: boolean },
     moreOptions?: { recursive?: boolean },
   ): RDD<[string, Uint8Array]> {
+    checkPathArgument('binaryFiles', path);
     const options = fileReadOptions('binaryFiles', minPartitionsOrOptions, moreOptions);
     const minPartitions = options.minPartitions ?? this.defaultParallelism;
     checkPartitionCount('binaryFiles', minPartitions);
@@ -875,6 +883,7 @@ export class Context implements RddContext {
    * ```
    */
   binaryRecords(path: string, recordLength: number, options: { minPartitions?: number } & SplitReadOptions = {}): RDD<Uint8Array> {
+    checkPathArgument('binaryRecords', path);
     checkRecordLength(recordLength, 'binaryRecords');
     checkOptionsArgument('binaryRecords', options, ['minPartitions', 'recursive', 'ignoreEmptySplits'], 'pass { minPartitions, recursive }');
     const minPartitions = options.minPartitions ?? this.defaultMinPartitions;
@@ -902,6 +911,7 @@ export class Context implements RddContext {
     minPartitionsOrOptions?: number | { minPartitions?: number; recursive?: boolean },
     moreOptions?: { recursive?: boolean },
   ): RDD<T> {
+    checkPathArgument('objectFile', path);
     const options = fileReadOptions('objectFile', minPartitionsOrOptions, moreOptions);
     const read = readObjectFile;
     const v8 = useModule<typeof import('node:v8')>('node:v8');
@@ -946,6 +956,7 @@ export class Context implements RddContext {
   ): RDD<Record<string, string | null> | Array<string | null>>;
   csvFile(path: string, options: CsvFileOptions): RDD<Record<string, string> | string[]>;
   csvFile(path: string, options: CsvFileOptions & { header?: boolean } = {}): RDD<Record<string, string | null> | Array<string | null>> {
+    checkPathArgument('csvFile', path);
     const delimiter = options.delimiter ?? ',';
     const { quote, comment, ignoreLeadingWhiteSpace, ignoreTrailingWhiteSpace, nullValue, emptyValue } = options;
     const parsing = { quote, escape: options.escape, comment, ignoreLeadingWhiteSpace, ignoreTrailingWhiteSpace, nullValue, emptyValue };
@@ -973,6 +984,7 @@ export class Context implements RddContext {
    * ```
    */
   jsonLinesFile<T = unknown>(path: string, options: { minPartitions?: number; recursive?: boolean } = {}): RDD<T> {
+    checkPathArgument('jsonLinesFile', path);
     return this.textFile(path, options)
       .filter((line) => line.trim() !== '')
       .map((line) => JSON.parse(line) as T);
@@ -1039,6 +1051,11 @@ export class Context implements RddContext {
    * ```
    */
   accumulator(initial = 0, name?: string): Accumulator<number> {
+    // A sum of numbers: a string started one that concatenated ('x12...'), an object one that summed to NaN.
+    if (typeof initial !== 'number')
+      throw new ArgumentTypeError(
+        `accumulator: initial must be a number, got ${describeArgument(initial)}; for other values use collectionAccumulator or a custom accumulator`,
+      );
     return this.#newAccumulator<number>('sum', initial, name);
   }
 
@@ -1132,6 +1149,8 @@ export class Context implements RddContext {
    * ```
    */
   setCheckpointDir(dir: string): void {
+    if (typeof dir !== 'string' || dir === '')
+      throw new ArgumentTypeError(`setCheckpointDir: dir must be a non-empty string, got ${describeArgument(dir)}`);
     const abs = path.join(path.resolve(localPathOf(dir, 'checkpoint directory')), randomUUID());
     mkdirSync(abs, { recursive: true });
     this.#checkpointDir = abs;
@@ -1333,4 +1352,11 @@ function startFailure(e: unknown, job: string): Error {
         : new JobFailedError(message, undefined, [toErrorInfo(e)]);
   (error as { cause?: unknown }).cause = e;
   return error;
+}
+
+/** An input path must be a string: a number reached the file listing as `spec.slice is not a function` at the action. */
+function checkPathArgument(op: string, path: unknown): void {
+  if (typeof path !== 'string') {
+    throw new ArgumentTypeError(`${op}: path must be a string (a file, directory, glob or comma-separated list), got ${describeArgument(path)}`);
+  }
 }

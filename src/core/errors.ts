@@ -227,9 +227,30 @@ export function describeValue(x: unknown): string {
   try {
     s = typeof x === 'bigint' ? `${x}n` : (JSON.stringify(x) ?? String(x));
   } catch {
-    s = String(x);
+    s = jsonWithoutCycles(x) ?? String(x);
   }
   return s.length > 60 ? s.slice(0, 60) + '...' : s;
+}
+
+/**
+ * JSON of a value that refers to itself (a thrown object with a `self` or `parent` field), an object met again on the
+ * path to it written as "[Circular]": `String()` of it, "[object Object]", showed nothing the user had put in it.
+ */
+function jsonWithoutCycles(x: unknown): string | undefined {
+  const path: object[] = [];
+  try {
+    return JSON.stringify(x, function (this: unknown, _key: string, v: unknown): unknown {
+      if (typeof v === 'bigint') return `${v}n`;
+      if (typeof v !== 'object' || v === null) return v;
+      // `this` is the holder of v: the ancestors of v are the path up to and including it.
+      while (path.length > 0 && path[path.length - 1] !== this) path.pop();
+      if (path.includes(v)) return '[Circular]';
+      path.push(v);
+      return v;
+    });
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -4,7 +4,7 @@
  * an action starts (take and sortByKey start several) carries them.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { AbortError } from './errors.js';
+import { AbortError, ArgumentTypeError } from './errors.js';
 
 export interface JobScope {
   readonly signal?: AbortSignal;
@@ -40,6 +40,8 @@ export const jobScope = new AsyncLocalStorage<JobScope>();
  * `what` names the action in that error (called only then).
  */
 export function withActionOptions<R>(options: ActionOptions | undefined, body: () => Promise<R>, what?: () => string): Promise<R> {
+  const refused = refuseActionOptions(options);
+  if (refused !== undefined) return Promise.reject(new ArgumentTypeError(`${what?.() ?? 'the action'}: ${refused}`));
   const signal = options?.signal;
   if (signal === undefined) return body();
   const abortedAtStart = signal.aborted;
@@ -48,6 +50,22 @@ export function withActionOptions<R>(options: ActionOptions | undefined, body: (
   return run.then(() => {
     throw new AbortError(`${what?.() ?? 'the action'} was cancelled before its job started: ${abortReason(signal)}`);
   });
+}
+
+/**
+ * What is wrong with an action's options argument, if anything. From JavaScript a number or string there (`count(5)`,
+ * PySpark's positional arguments) was ignored without a word, and a signal that is not an AbortSignal failed inside the
+ * scheduler with `signal.addEventListener is not a function`.
+ */
+function refuseActionOptions(options: unknown): string | undefined {
+  if (options === undefined) return undefined;
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    return `the options argument must be an object such as { signal }, got ${options === null ? 'null' : Array.isArray(options) ? 'an array' : typeof options === 'string' ? JSON.stringify(options) : String(options)}`;
+  }
+  const signal: unknown = (options as { signal?: unknown }).signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal))
+    return `options.signal must be an AbortSignal, got ${signal === null ? 'null' : typeof signal}`;
+  return undefined;
 }
 
 /** The reason an aborted signal gives, for an AbortError's message. */

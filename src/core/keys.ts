@@ -1,4 +1,4 @@
-import { InvalidDataError } from './errors.js';
+import { describeValue, InvalidDataError } from './errors.js';
 /**
  * Structural key semantics for pair RDDs: hashing, identity, equality and the default ordering.
  *
@@ -189,7 +189,32 @@ function rankOf(key: unknown): number {
 export function hashKey(key: unknown): number {
   if (typeof key === 'string') return hashString(key, 0);
   if (typeof key === 'number') return hashNumber(key);
+  try {
+    return hashOther(key);
+  } catch (e) {
+    throw selfReferringKey(e, key);
+  }
+}
+
+/** hashKey inside a key: the check for a key that refers to itself is made once, at the outermost call. */
+function hashPart(key: unknown): number {
+  if (typeof key === 'string') return hashString(key, 0);
+  if (typeof key === 'number') return hashNumber(key);
   return hashOther(key);
+}
+
+/**
+ * The error for a key whose walk overflowed the stack: one that refers to itself (`o.self = o`), which no structural
+ * hash, id or order can end on, or one nested thousands of levels deep. It failed the task with "Maximum call stack
+ * size exceeded", which named neither the key nor the cause. Only the outermost call converts, so the hot recursion
+ * pays nothing for it.
+ */
+function selfReferringKey(e: unknown, key: unknown): unknown {
+  if (!(e instanceof RangeError) || !/call stack/i.test(e.message)) return e;
+  return new InvalidDataError(
+    `kindling: a key that refers to itself (or is nested thousands of levels deep) cannot be a key: ${describeValue(key)}; ` +
+      'use primitives, Dates, arrays or plain objects of them',
+  );
 }
 
 function hashOther(key: unknown): number {
@@ -207,7 +232,7 @@ function hashOther(key: unknown): number {
     case RANK_ARRAY: {
       const a = key as readonly unknown[];
       let h = SEED_ARRAY;
-      for (let i = 0; i < a.length; i++) h = mixBlock(h, hashKey(a[i]));
+      for (let i = 0; i < a.length; i++) h = mixBlock(h, hashPart(a[i]));
       return fmix32(h ^ a.length);
     }
     default: {
@@ -217,7 +242,7 @@ function hashOther(key: unknown): number {
       let sum = 0;
       let count = 0;
       for (const k of Object.keys(o)) {
-        sum = (sum + fmix32(mixBlock(hashString(k, SEED_OBJECT), hashKey(o[k])))) | 0;
+        sum = (sum + fmix32(mixBlock(hashString(k, SEED_OBJECT), hashPart(o[k])))) | 0;
         count++;
       }
       return fmix32(mixBlock(SEED_OBJECT, sum) ^ count);
@@ -243,10 +268,14 @@ function hashOther(key: unknown): number {
 export function keyId(key: unknown): KeyId {
   if (typeof key === 'string') return key.charCodeAt(0) === ESC_CODE ? ESC + key : key;
   if (typeof key === 'number') return key;
-  if (Array.isArray(key)) return arrayId(key);
-  const rank = rankOf(key);
-  if (rank < RANK_DATE) return key as KeyId;
-  return ESC + encode(key);
+  try {
+    if (Array.isArray(key)) return arrayId(key);
+    const rank = rankOf(key);
+    if (rank < RANK_DATE) return key as KeyId;
+    return ESC + encode(key);
+  } catch (e) {
+    throw selfReferringKey(e, key);
+  }
 }
 
 const CODE_OPEN_PAREN = 0x28;

@@ -11,7 +11,7 @@ import { emptyStats, estimateHyperLogLog, mergeStats, type MaybeValue, type Stat
 import { StatCounter } from './stat-counter.js';
 
 export { countApprox, sumApprox, meanApprox } from './approx.js';
-import { MappedRDD, InputFilesRDD, pair, type RDD } from './internal.js';
+import { MappedRDD, InputFilesRDD, pair, checkSampleArguments, type RDD } from './internal.js';
 import { NotAPairError, isPair, InvalidArgumentError, EmptyCollectionError } from '../core/errors.js';
 import { cloneZero } from '../shuffle/aggregator.js';
 import { eachPair, type EncodedBucket } from '../shuffle/bucket-codec.js';
@@ -283,6 +283,7 @@ const MAX_SAMPLE_SIZE = 2 ** 31 - 1 - Math.trunc(10 * Math.sqrt(2 ** 31 - 1));
 
 /** Spark's takeSample: sample with a fraction that almost surely yields enough, retry if not, shuffle, cut. */
 export async function takeSample<T>(rdd: RDD<T>, withReplacement: boolean, num: number, seed?: number): Promise<T[]> {
+  checkSampleArguments('takeSample', withReplacement, num, 'num');
   if (!Number.isInteger(num) || num < 0) throw new InvalidArgumentError(`takeSample: num must be a non-negative integer, got ${num}`);
   // Spark's bound: a larger sample could not come back as one array, and asking for it would sample again forever.
   if (num > MAX_SAMPLE_SIZE) {

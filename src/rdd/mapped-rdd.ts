@@ -38,6 +38,9 @@ export type ElementOp =
   | 'intersectKeys'
   | 'textLine';
 
+/** The operations that carry a user function. */
+const USER_FUNCTION_OPS: ReadonlySet<ElementOp> = new Set<ElementOp>(['map', 'filter', 'flatMap', 'keyBy', 'mapValues', 'flatMapValues']);
+
 /** Operations after which the keys, and so the partitioner, are unchanged. */
 const KEEPS_PARTITIONER: ReadonlySet<ElementOp> = new Set<ElementOp>([
   'filter',
@@ -68,7 +71,8 @@ export class MappedRDD<T, U> extends RDD<U> {
     super(parent.context, { op, ...options });
     this.inheritPartitionCount(parent);
     this.#fn = fn as Fn | undefined;
-    if (fn !== undefined) this.#shipped = this.context.ship(fn, `${op} function of ${this.label}`);
+    // map(), filter() and the like called without a function are refused here, not in the workers' first task.
+    if (fn !== undefined || USER_FUNCTION_OPS.has(op)) this.#shipped = this.context.ship(fn as Function, `${op} function of ${this.label}`);
     if (KEEPS_PARTITIONER.has(op)) this.partitioner = parent.partitioner;
   }
 

@@ -35,6 +35,9 @@ export class ParallelCollectionRDD<T> extends RDD<T> {
     for (const slice of slices) {
       for (let i = 0; i < slice.length; i++, index++) {
         const x: unknown = slice[i];
+        if (typeof x === 'function' || typeof x === 'symbol') {
+          throw classInstanceError({ path: '', className: typeof x }, `In ${this.label}, element ${index}`, 'would reach the workers');
+        }
         if (typeof x !== 'object' || x === null) continue;
         const found = findClassInstance(x, 1);
         if (found !== undefined) throw classInstanceError(found, `In ${this.label}, element ${index}`, 'would reach the workers');

@@ -17,7 +17,7 @@ import type { CustomPartitioner } from './user-partitioner.js';
 import { StorageLevel, describeStorageLevel, storageLevelOf } from '../storage/storage-level.js';
 import { type ColumnBlock, eachCached, pairBlockOf, type CachedPartition } from '../storage/columnar-block.js';
 import { userCallSite } from '../util/call-site.js';
-import { classInstanceError, IllegalStateError, InvalidArgumentError, ArgumentTypeError } from '../core/errors.js';
+import { classInstanceError, IllegalStateError, InvalidArgumentError, ArgumentTypeError, OutputPathError } from '../core/errors.js';
 import { keyId } from '../core/keys.js';
 import { checkHeap } from '../core/heap-guard.js';
 import { outputCodecOf, OUTPUT_CODEC_NAMES } from '../io/index.js';
@@ -765,6 +765,7 @@ export abstract class RDD<T> {
    * ```
    */
   sample(withReplacement: boolean, fraction: number, seed?: number): RDD<T> {
+    checkSampleArguments('sample', withReplacement, fraction, 'fraction');
     if (!(fraction >= 0) || (!withReplacement && fraction > 1)) {
       throw new InvalidArgumentError(`sample: fraction must be in [0, 1] without replacement and >= 0 with it; got ${fraction}`);
     }
@@ -787,6 +788,7 @@ export abstract class RDD<T> {
    * ```
    */
   randomSplit(weights: readonly number[], seed?: number): RDD<T>[] {
+    if (!Array.isArray(weights)) throw new ArgumentTypeError(`randomSplit: weights must be an array of numbers, got ${describeArgument(weights)}`);
     if (weights.length === 0 || weights.some((w) => !(w >= 0) || !Number.isFinite(w))) {
       throw new InvalidArgumentError(`randomSplit: weights must be non-negative finite numbers, got [${weights.join(', ')}]`);
     }
@@ -845,6 +847,7 @@ export abstract class RDD<T> {
    * ```
    */
   zipPartitions<U, V>(other: RDD<U>, fn: (mine: Iterable<T>, theirs: Iterable<U>) => Iterable<V>, preservesPartitioning = false): RDD<V> {
+    requireRdd('zipPartitions', 'other', other, this);
     this.context.ship(fn, `zipPartitions function of ${this.label}`);
     // One array per partition on each side, zipped partition by partition: the pair of arrays is what fn sees.
     const out = this.glom()
@@ -869,6 +872,9 @@ export abstract class RDD<T> {
    */
   pipe(command: string | readonly string[], options: { env?: Record<string, string> } = {}): RDD<string> {
     checkOptionsArgument('pipe', options, ['env'], "pass the environment as { env: { NAME: 'value' } }");
+    if (typeof command !== 'string' && !Array.isArray(command)) {
+      throw new ArgumentTypeError(`pipe: command must be a non-empty string or array of strings, got ${describeArgument(command)}`);
+    }
     const argv = typeof command === 'string' ? [command] : [...command];
     if (argv.length === 0 || argv.some((a) => typeof a !== 'string') || argv[0] === '') {
       throw new ArgumentTypeError('pipe: command must be a non-empty string or array of strings');
@@ -925,6 +931,7 @@ export abstract class RDD<T> {
    * ```
    */
   union(other: RDD<T>): RDD<T> {
+    requireRdd('union', 'other', other, this);
     return unionOf<T>(this.context, [this, other]);
   }
 
@@ -968,6 +975,7 @@ export abstract class RDD<T> {
    * ```
    */
   cartesian<U>(other: RDD<U>): RDD<[T, U]> {
+    requireRdd('cartesian', 'other', other, this);
     return new CartesianRDD<T, U>(this, other);
   }
 
@@ -981,6 +989,7 @@ export abstract class RDD<T> {
    * ```
    */
   zip<U>(other: RDD<U>): RDD<[T, U]> {
+    requireRdd('zip', 'other', other, this);
     if (this.getNumPartitions() !== other.getNumPartitions()) {
       throw new InvalidArgumentError(
         `Can only zip RDDs with the same number of partitions: ${this.label} has ${this.getNumPartitions()}, ` +
@@ -1026,6 +1035,7 @@ export abstract class RDD<T> {
    * ```
    */
   intersection(other: RDD<T>, numPartitions?: number): RDD<T> {
+    requireRdd('intersection', 'other', other, this);
     return setOps.intersection(this, other, numPartitions);
   }
 
@@ -1040,6 +1050,7 @@ export abstract class RDD<T> {
    * ```
    */
   subtract(other: RDD<T>, numPartitions?: number): RDD<T> {
+    requireRdd('subtract', 'other', other, this);
     return setOps.subtract(this, other, numPartitions);
   }
 
@@ -1052,6 +1063,7 @@ export abstract class RDD<T> {
    * ```
    */
   groupBy<K>(fn: (x: T) => K, numPartitions?: number): RDD<[K, T[]]> {
+    requireFunction('groupBy', fn);
     return this.keyBy(fn).groupByKey(numPartitions);
   }
 
@@ -1067,6 +1079,7 @@ export abstract class RDD<T> {
    * ```
    */
   sortBy<K>(keyFn: (x: T) => K, ascending = true, numPartitions?: number, compare?: (a: K, b: K) => number): RDD<T> {
+    requireFunction('sortBy', keyFn);
     checkSortArguments('sortBy', ascending, compare);
     return this.keyBy(keyFn).sortByKey(ascending, numPartitions, compare).values();
   }
@@ -1286,6 +1299,13 @@ export abstract class RDD<T> {
   ): RDD<[K, V]>;
   sampleByKey(notPairs: NotPairs<'sampleByKey'>, ...rest: unknown[]): never;
   sampleByKey<K, V>(this: RDD<any>, withReplacement: any, fractions?: any, seed?: number): RDD<[K, V]> {
+    // A number here (one fraction for all keys, as sample takes) gave no key a fraction: an empty sample, no error.
+    if (!(fractions instanceof Map) && (fractions === null || typeof fractions !== 'object' || Array.isArray(fractions))) {
+      throw new ArgumentTypeError(
+        `sampleByKey: fractions must be a Map or an object of key -> fraction, got ${describeArgument(fractions)}; for one fraction of all keys use sample`,
+      );
+    }
+    checkSampleArguments('sampleByKey', withReplacement, 0, 'fraction');
     const entries: Array<[unknown, number]> =
       fractions instanceof Map ? [...fractions.entries()] : Object.entries(fractions as Record<string, number>);
     for (const [k, f] of entries) {
@@ -1316,6 +1336,7 @@ export abstract class RDD<T> {
   join<K, V, W>(this: RDD<[K, V]>, other: RDD<[K, W]>, numPartitions?: number | Partitioner | CustomPartitioner): RDD<[K, [V, W]]>;
   join(notPairs: NotPairs<'join'>, ...rest: unknown[]): never;
   join<K, V, W>(this: RDD<any>, other: any, numPartitions?: number | Partitioner | CustomPartitioner): RDD<[K, [V, W]]> {
+    requireRdd('join', 'other', other, this);
     return pair.join(this, other, 'joinInner', numPartitions);
   }
 
@@ -1323,6 +1344,7 @@ export abstract class RDD<T> {
   leftOuterJoin<K, V, W>(this: RDD<[K, V]>, other: RDD<[K, W]>, numPartitions?: number | Partitioner | CustomPartitioner): RDD<[K, [V, W | null]]>;
   leftOuterJoin(notPairs: NotPairs<'leftOuterJoin'>, ...rest: unknown[]): never;
   leftOuterJoin<K, V, W>(this: RDD<any>, other: any, numPartitions?: number | Partitioner | CustomPartitioner): RDD<[K, [V, W | null]]> {
+    requireRdd('leftOuterJoin', 'other', other, this);
     return pair.join(this, other, 'joinLeft', numPartitions);
   }
 
@@ -1330,6 +1352,7 @@ export abstract class RDD<T> {
   rightOuterJoin<K, V, W>(this: RDD<[K, V]>, other: RDD<[K, W]>, numPartitions?: number | Partitioner | CustomPartitioner): RDD<[K, [V | null, W]]>;
   rightOuterJoin(notPairs: NotPairs<'rightOuterJoin'>, ...rest: unknown[]): never;
   rightOuterJoin<K, V, W>(this: RDD<any>, other: any, numPartitions?: number | Partitioner | CustomPartitioner): RDD<[K, [V | null, W]]> {
+    requireRdd('rightOuterJoin', 'other', other, this);
     return pair.join(this, other, 'joinRight', numPartitions);
   }
 
@@ -1341,6 +1364,7 @@ export abstract class RDD<T> {
   ): RDD<[K, [V | null, W | null]]>;
   fullOuterJoin(notPairs: NotPairs<'fullOuterJoin'>, ...rest: unknown[]): never;
   fullOuterJoin<K, V, W>(this: RDD<any>, other: any, numPartitions?: number | Partitioner | CustomPartitioner): RDD<[K, [V | null, W | null]]> {
+    requireRdd('fullOuterJoin', 'other', other, this);
     return pair.join(this, other, 'joinFull', numPartitions);
   }
 
@@ -1355,6 +1379,7 @@ export abstract class RDD<T> {
   cogroup<K, V, W>(this: RDD<[K, V]>, other: RDD<[K, W]>, numPartitions?: number | Partitioner | CustomPartitioner): RDD<[K, [V[], W[]]]>;
   cogroup(notPairs: NotPairs<'cogroup'>, ...rest: unknown[]): never;
   cogroup<K, V, W>(this: RDD<any>, other: any, numPartitions?: number | Partitioner | CustomPartitioner): RDD<[K, [V[], W[]]]> {
+    requireRdd('cogroup', 'other', other, this);
     return pair.cogroup(this, other, numPartitions);
   }
 
@@ -1388,6 +1413,7 @@ export abstract class RDD<T> {
   subtractByKey<K, V, W>(this: RDD<[K, V]>, other: RDD<[K, W]>, numPartitions?: number | Partitioner | CustomPartitioner): RDD<[K, V]>;
   subtractByKey(notPairs: NotPairs<'subtractByKey'>, ...rest: unknown[]): never;
   subtractByKey<K, V>(this: RDD<any>, other: any, numPartitions?: number | Partitioner | CustomPartitioner): RDD<[K, V]> {
+    requireRdd('subtractByKey', 'other', other, this);
     return pair.subtractByKey(this, other, numPartitions);
   }
 
@@ -1417,17 +1443,29 @@ export abstract class RDD<T> {
 
   /** All elements, in partition order. @example `await rdd.collect()` */
   collect(options?: ActionOptions): Promise<T[]> {
-    return withActionOptions(options, () => actions.collect(this));
+    return withActionOptions(
+      options,
+      () => actions.collect(this),
+      () => `collect at ${this.label}`,
+    );
   }
 
   /** Number of elements. @example `await rdd.count()` */
   count(options?: ActionOptions): Promise<number> {
-    return withActionOptions(options, () => actions.count(this));
+    return withActionOptions(
+      options,
+      () => actions.count(this),
+      () => `count at ${this.label}`,
+    );
   }
 
   /** The first element; rejects on an empty RDD. @example `await rdd.first()` */
   first(options?: ActionOptions): Promise<T> {
-    return withActionOptions(options, () => actions.first(this));
+    return withActionOptions(
+      options,
+      () => actions.first(this),
+      () => `first at ${this.label}`,
+    );
   }
 
   /** The first `n` elements, scanning as few partitions as possible. @example `await rdd.take(5)` */
@@ -1448,7 +1486,11 @@ export abstract class RDD<T> {
    * ```
    */
   takeOrdered(n: number, keyFn?: (x: T) => unknown, options?: ActionOptions): Promise<T[]> {
-    return withActionOptions(options, () => actions.takeOrdered(this, n, keyFn, false));
+    return withActionOptions(
+      options,
+      () => actions.takeOrdered(this, n, keyFn, false),
+      () => `takeOrdered at ${this.label}`,
+    );
   }
 
   /**
@@ -1460,17 +1502,29 @@ export abstract class RDD<T> {
    * ```
    */
   top(n: number, keyFn?: (x: T) => unknown, options?: ActionOptions): Promise<T[]> {
-    return withActionOptions(options, () => actions.takeOrdered(this, n, keyFn, true));
+    return withActionOptions(
+      options,
+      () => actions.takeOrdered(this, n, keyFn, true),
+      () => `top at ${this.label}`,
+    );
   }
 
   /** Reduces with an associative, commutative function; rejects on an empty RDD. @example `await rdd.reduce((a, b) => a + b)` */
   reduce(fn: (a: T, b: T) => T, options?: ActionOptions): Promise<T> {
-    return withActionOptions(options, () => actions.reduce(this, fn));
+    return withActionOptions(
+      options,
+      () => actions.reduce(this, fn),
+      () => `reduce at ${this.label}`,
+    );
   }
 
   /** Folds each partition from `zero`, then the partition results from `zero`. @example `await rdd.fold(0, (a, b) => a + b)` */
   fold(zero: T, fn: (a: T, b: T) => T, options?: ActionOptions): Promise<T> {
-    return withActionOptions(options, () => actions.fold(this, zero, fn));
+    return withActionOptions(
+      options,
+      () => actions.fold(this, zero, fn),
+      () => `fold at ${this.label}`,
+    );
   }
 
   /**
@@ -1482,12 +1536,20 @@ export abstract class RDD<T> {
    * ```
    */
   aggregate<U>(zero: U, seqOp: (acc: U, x: T) => U, combOp: (a: U, b: U) => U, options?: ActionOptions): Promise<U> {
-    return withActionOptions(options, () => actions.aggregate(this, zero, seqOp, combOp));
+    return withActionOptions(
+      options,
+      () => actions.aggregate(this, zero, seqOp, combOp),
+      () => `aggregate at ${this.label}`,
+    );
   }
 
   /** Runs `fn` on every element in the workers (for side effects, e.g. accumulators). @example `await rdd.foreach((x) => acc.add(x))` */
   foreach(fn: (x: T) => void, options?: ActionOptions): Promise<void> {
-    return withActionOptions(options, () => actions.foreach(this, fn));
+    return withActionOptions(
+      options,
+      () => actions.foreach(this, fn),
+      () => `foreach at ${this.label}`,
+    );
   }
 
   /**
@@ -1505,19 +1567,31 @@ export abstract class RDD<T> {
    * ```
    */
   foreachPartition(fn: (it: Iterable<T>) => void | PromiseLike<void>, options?: ActionOptions): Promise<void> {
-    return withActionOptions(options, () => actions.foreachPartition(this, fn));
+    return withActionOptions(
+      options,
+      () => actions.foreachPartition(this, fn),
+      () => `foreachPartition at ${this.label}`,
+    );
   }
 
   /** Counts of each key, in a Map that finds array and object keys by an equal new key (see `structuralMap`). @example `(await pairs.countByKey()).get(['a', 1])` */
   countByKey<K, V>(this: RDD<[K, V]>, ...args: PairArgs<T, 'countByKey', [options?: ActionOptions]>): Promise<Map<K, number>>;
   countByKey(notPairs: NotPairs<'countByKey'>, ...rest: unknown[]): never;
   countByKey<K>(this: RDD<any>, options?: any): Promise<Map<K, number>> {
-    return withActionOptions(options, () => actions.countByKey(this));
+    return withActionOptions(
+      options,
+      () => actions.countByKey(this),
+      () => `countByKey at ${this.label}`,
+    );
   }
 
   /** Counts of each distinct element, in a Map keyed structurally (see `structuralMap`). @example `await words.countByValue()` */
   countByValue(options?: ActionOptions): Promise<Map<T, number>> {
-    return withActionOptions(options, () => actions.countByValue(this));
+    return withActionOptions(
+      options,
+      () => actions.countByValue(this),
+      () => `countByValue at ${this.label}`,
+    );
   }
 
   /**
@@ -1533,7 +1607,11 @@ export abstract class RDD<T> {
   collectAsMap<K, V>(this: RDD<[K, V]>, ...args: PairArgs<T, 'collectAsMap', [options?: ActionOptions]>): Promise<Map<K, V>>;
   collectAsMap(notPairs: NotPairs<'collectAsMap'>, ...rest: unknown[]): never;
   collectAsMap<K, V>(this: RDD<any>, options?: any): Promise<Map<K, V>> {
-    return withActionOptions(options, () => actions.collectAsMap(this));
+    return withActionOptions(
+      options,
+      () => actions.collectAsMap(this),
+      () => `collectAsMap at ${this.label}`,
+    );
   }
 
   /**
@@ -1556,17 +1634,29 @@ export abstract class RDD<T> {
   lookup<K, V>(this: RDD<[K, V]>, key: K, options?: ActionOptions): Promise<V[]>;
   lookup(notPairs: NotPairs<'lookup'>, ...rest: unknown[]): never;
   lookup<V>(this: RDD<any>, key: any, options?: ActionOptions): Promise<V[]> {
-    return withActionOptions(options, () => actions.lookup(this, key));
+    return withActionOptions(
+      options,
+      () => actions.lookup(this, key),
+      () => `lookup at ${this.label}`,
+    );
   }
 
   /** Sum of a numeric RDD. @example `await sc.range(5).sum()` */
   sum(this: RDD<number>, options?: ActionOptions): Promise<number> {
-    return withActionOptions(options, () => actions.stats(this, 'sum')).then((s) => s.sum);
+    return withActionOptions(
+      options,
+      () => actions.stats(this, 'sum'),
+      () => `sum at ${this.label}`,
+    ).then((s) => s.sum);
   }
 
   /** Mean of a numeric RDD (NaN when empty). @example `await sc.range(5).mean()` */
   mean(this: RDD<number>, options?: ActionOptions): Promise<number> {
-    return withActionOptions(options, () => actions.stats(this, 'mean')).then((s) => s.mean);
+    return withActionOptions(
+      options,
+      () => actions.stats(this, 'mean'),
+      () => `mean at ${this.label}`,
+    ).then((s) => s.mean);
   }
 
   /**
@@ -1579,7 +1669,11 @@ export abstract class RDD<T> {
    * ```
    */
   max(keyFn?: (x: T) => unknown, options?: ActionOptions): Promise<T> {
-    return withActionOptions(options, () => actions.extreme(this, 'max', keyFn));
+    return withActionOptions(
+      options,
+      () => actions.extreme(this, 'max', keyFn),
+      () => `max at ${this.label}`,
+    );
   }
 
   /**
@@ -1592,27 +1686,47 @@ export abstract class RDD<T> {
    * ```
    */
   min(keyFn?: (x: T) => unknown, options?: ActionOptions): Promise<T> {
-    return withActionOptions(options, () => actions.extreme(this, 'min', keyFn));
+    return withActionOptions(
+      options,
+      () => actions.extreme(this, 'min', keyFn),
+      () => `min at ${this.label}`,
+    );
   }
 
   /** Population variance of a numeric RDD (NaN when empty). @example `await sc.parallelize([1, 2, 3]).variance() // 0.666...` */
   variance(this: RDD<number>, options?: ActionOptions): Promise<number> {
-    return withActionOptions(options, () => actions.stats(this, 'variance')).then((s) => s.variance);
+    return withActionOptions(
+      options,
+      () => actions.stats(this, 'variance'),
+      () => `variance at ${this.label}`,
+    ).then((s) => s.variance);
   }
 
   /** Population standard deviation of a numeric RDD. @example `await sc.parallelize([1, 2, 3]).stdev() // 0.816...` */
   stdev(this: RDD<number>, options?: ActionOptions): Promise<number> {
-    return withActionOptions(options, () => actions.stats(this, 'stdev')).then((s) => s.stdev);
+    return withActionOptions(
+      options,
+      () => actions.stats(this, 'stdev'),
+      () => `stdev at ${this.label}`,
+    ).then((s) => s.stdev);
   }
 
   /** Sample variance (divided by n - 1) of a numeric RDD. @example `await sc.parallelize([1, 2, 3]).sampleVariance() // 1` */
   sampleVariance(this: RDD<number>, options?: ActionOptions): Promise<number> {
-    return withActionOptions(options, () => actions.stats(this, 'sampleVariance')).then((s) => s.sampleVariance);
+    return withActionOptions(
+      options,
+      () => actions.stats(this, 'sampleVariance'),
+      () => `sampleVariance at ${this.label}`,
+    ).then((s) => s.sampleVariance);
   }
 
   /** Sample standard deviation (divided by n - 1) of a numeric RDD. @example `await sc.parallelize([1, 2, 3]).sampleStdev() // 1` */
   sampleStdev(this: RDD<number>, options?: ActionOptions): Promise<number> {
-    return withActionOptions(options, () => actions.stats(this, 'sampleStdev')).then((s) => s.sampleStdev);
+    return withActionOptions(
+      options,
+      () => actions.stats(this, 'sampleStdev'),
+      () => `sampleStdev at ${this.label}`,
+    ).then((s) => s.sampleStdev);
   }
 
   /**
@@ -1658,7 +1772,11 @@ export abstract class RDD<T> {
    * ```
    */
   countApproxDistinct(relativeSD = 0.05, options?: ActionOptions): Promise<number> {
-    return withActionOptions(options, () => actions.countApproxDistinct(this as RDD<unknown>, relativeSD));
+    return withActionOptions(
+      options,
+      () => actions.countApproxDistinct(this as RDD<unknown>, relativeSD),
+      () => `countApproxDistinct at ${this.label}`,
+    );
   }
 
   /**
@@ -1675,7 +1793,11 @@ export abstract class RDD<T> {
    * ```
    */
   countApprox(timeout: number, confidence = 0.95, options?: ActionOptions): Promise<PartialResult<BoundedDouble>> {
-    return withActionOptions(options, () => actions.countApprox(this as RDD<unknown>, timeout, confidence));
+    return withActionOptions(
+      options,
+      () => actions.countApprox(this as RDD<unknown>, timeout, confidence),
+      () => `countApprox at ${this.label}`,
+    );
   }
 
   /**
@@ -1689,7 +1811,11 @@ export abstract class RDD<T> {
    * ```
    */
   sumApprox(this: RDD<number>, timeout: number, confidence = 0.95, options?: ActionOptions): Promise<PartialResult<BoundedDouble>> {
-    return withActionOptions(options, () => actions.sumApprox(this, timeout, confidence));
+    return withActionOptions(
+      options,
+      () => actions.sumApprox(this, timeout, confidence),
+      () => `sumApprox at ${this.label}`,
+    );
   }
 
   /**
@@ -1702,7 +1828,11 @@ export abstract class RDD<T> {
    * ```
    */
   meanApprox(this: RDD<number>, timeout: number, confidence = 0.95, options?: ActionOptions): Promise<PartialResult<BoundedDouble>> {
-    return withActionOptions(options, () => actions.meanApprox(this, timeout, confidence));
+    return withActionOptions(
+      options,
+      () => actions.meanApprox(this, timeout, confidence),
+      () => `meanApprox at ${this.label}`,
+    );
   }
 
   /**
@@ -1715,7 +1845,11 @@ export abstract class RDD<T> {
    * ```
    */
   treeReduce(fn: (a: T, b: T) => T, depth = 2, options?: ActionOptions): Promise<T> {
-    return withActionOptions(options, () => actions.treeReduce(this, fn, depth));
+    return withActionOptions(
+      options,
+      () => actions.treeReduce(this, fn, depth),
+      () => `treeReduce at ${this.label}`,
+    );
   }
 
   /**
@@ -1727,7 +1861,11 @@ export abstract class RDD<T> {
    * ```
    */
   treeAggregate<U>(zero: U, seqOp: (acc: U, x: T) => U, combOp: (a: U, b: U) => U, depth = 2, options?: ActionOptions): Promise<U> {
-    return withActionOptions(options, () => actions.treeAggregate(this, zero, seqOp, combOp, depth));
+    return withActionOptions(
+      options,
+      () => actions.treeAggregate(this, zero, seqOp, combOp, depth),
+      () => `treeAggregate at ${this.label}`,
+    );
   }
 
   /**
@@ -1745,7 +1883,11 @@ export abstract class RDD<T> {
    * ```
    */
   histogram(buckets: number | readonly T[], options?: ActionOptions): Promise<[T[], number[]]> {
-    return withActionOptions(options, () => actions.histogram(this as RDD<unknown>, buckets)) as Promise<[T[], number[]]>;
+    return withActionOptions(
+      options,
+      () => actions.histogram(this as RDD<unknown>, buckets),
+      () => `histogram at ${this.label}`,
+    ) as Promise<[T[], number[]]>;
   }
 
   /**
@@ -1760,7 +1902,11 @@ export abstract class RDD<T> {
    * ```
    */
   stats(this: RDD<number>, options?: ActionOptions): Promise<StatCounter> {
-    return withActionOptions(options, () => actions.stats(this));
+    return withActionOptions(
+      options,
+      () => actions.stats(this),
+      () => `stats at ${this.label}`,
+    );
   }
 
   /** True when the RDD has no elements. @example `await rdd.isEmpty()` */
@@ -1789,6 +1935,7 @@ export abstract class RDD<T> {
    */
   saveAsTextFile(path: string, options: { overwrite?: boolean; compression?: SaveCompression } & ActionOptions = {}): Promise<void> {
     try {
+      checkSavePath('saveAsTextFile', path);
       checkOptionsArgument('saveAsTextFile', options, SAVE_OPTIONS, SAVE_HINT);
     } catch (err) {
       return Promise.reject(err);
@@ -1804,7 +1951,11 @@ export abstract class RDD<T> {
       );
     }
     const format = codec === 'none' ? 'text' : codec === 'gzip' ? 'text-gzip' : 'text-deflate';
-    return withActionOptions(options, () => actions.saveAsTextFile(this, path, options.overwrite ?? false, format));
+    return withActionOptions(
+      options,
+      () => actions.saveAsTextFile(this, path, options.overwrite ?? false, format),
+      () => `saveAsTextFile at ${this.label}`,
+    );
   }
 
   /**
@@ -1820,11 +1971,16 @@ export abstract class RDD<T> {
    */
   saveAsObjectFile(path: string, options: { overwrite?: boolean } & ActionOptions = {}): Promise<void> {
     try {
+      checkSavePath('saveAsObjectFile', path);
       checkOptionsArgument('saveAsObjectFile', options, ['overwrite', 'signal'], 'pass { overwrite: true } or nothing');
     } catch (err) {
       return Promise.reject(err);
     }
-    return withActionOptions(options, () => actions.saveAsTextFile(this, path, options.overwrite ?? false, 'object'));
+    return withActionOptions(
+      options,
+      () => actions.saveAsTextFile(this, path, options.overwrite ?? false, 'object'),
+      () => `saveAsObjectFile at ${this.label}`,
+    );
   }
 
   /**
@@ -1839,6 +1995,7 @@ export abstract class RDD<T> {
    */
   saveAsJsonLines(path: string, options: { overwrite?: boolean; compression?: SaveCompression } & ActionOptions = {}): Promise<void> {
     try {
+      checkSavePath('saveAsJsonLines', path);
       checkOptionsArgument('saveAsJsonLines', options, SAVE_OPTIONS, SAVE_HINT);
     } catch (err) {
       return Promise.reject(err);
@@ -1853,6 +2010,14 @@ export abstract class RDD<T> {
 }
 
 const SAVE_OPTIONS = ['overwrite', 'compression', 'signal'];
+
+/** A save's path: a string (Spark's `Path`), not empty. The committer's own check named saveAsTextFile for every save. */
+function checkSavePath(op: string, path: unknown): void {
+  if (typeof path !== 'string') throw new ArgumentTypeError(`${op}: path must be a string (an output directory), got ${describeArgument(path)}`);
+  if (path.trim() === '') {
+    throw new OutputPathError(`Can not create a Path from an empty string: ${op} needs an output directory, got ${JSON.stringify(path)}.`, path);
+  }
+}
 const SAVE_HINT = "for PySpark's compressionCodecClass write { compression: 'gzip' } (or the class name)";
 
 /**
@@ -1860,6 +2025,34 @@ const SAVE_HINT = "for PySpark's compressionCodecClass write { compression: 'gzi
  * Typed as any string past the short names so a class name from PySpark code passes; others are refused at the call.
  */
 export type SaveCompression = 'none' | 'gzip' | 'deflate' | (string & {});
+
+/**
+ * Refuses, at the call, an argument that should be an RDD of this context: from JavaScript a number or an array got
+ * as far as the lineage (`r.getNumPartitions is not a function`), or built an RDD whose job failed far from the call;
+ * another context's RDD failed only at the action.
+ */
+function requireRdd(op: string, name: string, x: unknown, self: RDD<unknown>): void {
+  if (!(x instanceof RDD)) throw new ArgumentTypeError(`${op}: ${name} must be an RDD, got ${describeArgument(x)}`);
+  if (x.context !== self.context) {
+    throw new InvalidArgumentError(`${op}: ${x.label} belongs to another context than ${self.label}; RDDs cannot be shared between contexts`);
+  }
+}
+
+/** Refuses a missing or non-function argument at the call, naming the operation the user called. */
+function requireFunction(op: string, fn: unknown): void {
+  if (typeof fn !== 'function') throw new ArgumentTypeError(`${op} expects a function, got ${describeArgument(fn)}`);
+}
+
+/**
+ * `withReplacement` must be a boolean and the fraction a number: a string fraction was compared by coercion and
+ * sampled, and `sample('yes', 0.5)` read as with replacement.
+ */
+export function checkSampleArguments(op: string, withReplacement: unknown, fraction: unknown, name: string): void {
+  if (typeof withReplacement !== 'boolean') {
+    throw new ArgumentTypeError(`${op}: withReplacement must be a boolean, got ${describeArgument(withReplacement)}`);
+  }
+  if (typeof fraction !== 'number') throw new ArgumentTypeError(`${op}: ${name} must be a number, got ${describeArgument(fraction)}`);
+}
 
 /** Throws a RangeError at the call when a partition count is not a positive integer. */
 export function checkPartitionCount(op: string, n: number): void {

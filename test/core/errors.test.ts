@@ -77,7 +77,12 @@ describe('errors users meet', () => {
   it('an RDD of another context and zips of unequal RDDs are KINDLING_INVALID_ARGUMENT', async () => {
     const other = new Context({ master: 'local', progress: false });
     try {
-      expectKindling(await rejected(sc.range(3).union(other.range(3)).count()), 'KINDLING_INVALID_ARGUMENT');
+      // Refused at the call when the RDD is an argument; in a lineage put together otherwise, at the action.
+      expectKindling(
+        thrown(() => sc.range(3).union(other.range(3))),
+        'KINDLING_INVALID_ARGUMENT',
+      );
+      expectKindling(await rejected(sc.union([sc.range(3), other.range(3)]).count()), 'KINDLING_INVALID_ARGUMENT');
     } finally {
       await other.stop();
     }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { compareKeys, hashKey, hashPackedLatin1, keyId, keysEqual, nonNegativeMod } from '../../src/core/keys.js';
+import { InvalidDataError } from '../../src/core/errors.js';
 import { canonical, codeUnitString, sameValueZero, smallKey, twin, wideKey } from './key-arbitraries.js';
 
 /** Textbook murmur3 x86_32 over bytes, written independently of keys.ts, to pin what hashKey computes. */
@@ -193,6 +194,23 @@ describe('structural identity', () => {
     // Comparison looks only as deep as it must: [Map] vs 1 is decided by kind alone.
     expect(() => compareKeys(new Map(), 1)).toThrow(TypeError);
     expect(() => compareKeys([new Set()], [new Set()])).toThrow(TypeError);
+  });
+
+  it('refuses a key that refers to itself as invalid data naming the key, not with "Maximum call stack size exceeded"', () => {
+    const o: Record<string, unknown> = { x: 1 };
+    o.self = o;
+    const inArray: unknown[] = ['k'];
+    inArray.push(inArray);
+    for (const [k, shown] of [
+      [o, '{"x":1,"self":"[Circular]"}'],
+      [[1, o], '[1,{"x":1,"self":"[Circular]"}]'],
+      [inArray, '["k","[Circular]"]'],
+    ] as const) {
+      for (const f of [hashKey, keyId]) {
+        expect(() => f(k)).toThrow(InvalidDataError);
+        expect(() => f(k)).toThrow(`kindling: a key that refers to itself (or is nested thousands of levels deep) cannot be a key: ${shown}`);
+      }
+    }
   });
 });
 

@@ -118,6 +118,36 @@ describe('a user function that throws in a textFile pipeline', () => {
     expect(e.message).toContain('pipe: "exit 3" exited with 3');
   });
 
+  test('a thrown object that refers to itself shows its fields, not "[object Object]"', async () => {
+    const e = await failure(
+      sc
+        .parallelize([1, 2, 3], 2)
+        .map((x) => {
+          if (x === 2) {
+            const problem: Record<string, unknown> = { reason: 'quota', x };
+            problem.self = problem;
+            throw problem;
+          }
+          return x;
+        })
+        .collect(),
+    );
+    expect(e.message).toContain('the object {"reason":"quota","x":2,"self":"[Circular]"} was thrown, not an Error');
+  });
+
+  test('a key that refers to itself fails its job naming the key, not with a stack overflow', async () => {
+    const pairs = sc.parallelize([1, 2, 3], 2).map((x): [unknown, number] => {
+      const k: Record<string, unknown> = { x };
+      if (x === 3) k.self = k;
+      return [k, x];
+    });
+    const e = await failure(pairs.reduceByKey((a, b) => a + b).collect());
+    expect(e.message).toContain(
+      'InvalidDataError: kindling: a key that refers to itself (or is nested thousands of levels deep) cannot be a key: {"x":3,"self":"[Circular]"}',
+    );
+    expect(e.message).not.toContain('Maximum call stack size exceeded');
+  });
+
   test('wholeTextFiles names the file whose content the function was processing', async () => {
     const dir = path.join(root, 'docs');
     rmSync(dir, { recursive: true, force: true });
