@@ -154,6 +154,63 @@ describe('event time and watermarks (manual clock)', () => {
     ]);
   });
 
+  it('at the edges: a record exactly on the watermark is kept, a window ending exactly on it is final, times before 1970 are ordinary', async () => {
+    const { ssc, tick } = manual(sc());
+    const q: Ev[][] = [
+      [
+        ['a', -1500],
+        ['a', -1],
+      ],
+      [
+        ['a', -1001],
+        ['b', -1002],
+        ['a', 3000],
+      ],
+      [],
+      [['c', 2000]],
+      [['x', 4000]],
+      [],
+    ];
+    const events = ssc.queueStream(q).withWatermark(([, t]) => t, '1s');
+    const counts = events.reduceByKeyAndEventWindow(
+      ([k]) => [k, 1],
+      (a: number, b: number) => a + b,
+      { window: '1s' },
+    );
+    const out = collectBatches(counts);
+    const marks: WatermarkAdvancedEvent[] = [];
+    const off = sc().events.on('watermarkAdvanced', (e) => void marks.push(e));
+    await ssc.start();
+    await tick(q.length);
+    await ssc.stop({ stopContext: false });
+    off();
+    // No watermark in the first batch (-Infinity, where Spark's starts at 0 and would drop these pre-1970 records);
+    // -1001 is on batch 2's watermark (-1 - 1000) and kept, -1002 is late; 2000 is on batch 4's and kept.
+    expect(marks.map((m) => [m.batch.ms, m.watermarkMs, m.nextWatermarkMs, m.lateRecords])).toEqual([
+      [1000, Number.NEGATIVE_INFINITY, -1001, 0],
+      [2000, -1001, 2000, 1],
+      [3000, 2000, 2000, 0],
+      [4000, 2000, 2000, 0],
+      [5000, 2000, 3000, 0],
+      [6000, 3000, 3000, 0],
+    ]);
+    // Windows start at multiples of the slide below 0 too; [2000, 3000) is final once the watermark reaches 3000.
+    expect(out.map(([t, ws]) => [t, sortedWindows(ws)])).toEqual([
+      [1000, []],
+      [2000, []],
+      [
+        3000,
+        [
+          { start: -2000, end: -1000, key: 'a', value: 2 },
+          { start: -1000, end: 0, key: 'a', value: 1 },
+        ],
+      ],
+      [4000, []],
+      [5000, []],
+      [6000, [{ start: 2000, end: 3000, key: 'c', value: 1 }]],
+    ]);
+  });
+
   const scenario = fc.record({
     // Times drift forward batch by batch, with jitter both ways: some records arrive out of order, some late.
     batches: fc.array(fc.array(fc.tuple(fc.constantFrom('a', 'b', 'c'), fc.integer({ min: -3000, max: 1500 })), { maxLength: 6 }), {
