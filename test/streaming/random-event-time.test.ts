@@ -15,7 +15,7 @@
  * is at or before the watermark is final: emitted then in append mode and forgotten; update mode emits, each batch,
  * the windows that batch changed.
  *
- * FUZZ_RUNS widens the search (default 40 without restarts, 20 with), FUZZ_SEED replays one (it is printed), and
+ * FUZZ_RUNS widens the search (default 12 without restarts, 6 with), FUZZ_SEED replays one (it is printed), and
  * FUZZ_PATH with it replays a shrunk case.
  */
 import path from 'node:path';
@@ -25,8 +25,9 @@ import { describe, expect, it } from 'vitest';
 import { brokerSource, collectBatches, sortedPairs, sortedWindows, tickBatches, useStreamingContext } from './helpers.js';
 
 const I = 1000;
-const RUNS = Number(process.env.FUZZ_RUNS ?? 40);
-const RESTART_RUNS = Number(process.env.FUZZ_RUNS ?? 20);
+/** Few by default: a run is 1-12 batches of two to four jobs each, ~1 s at load 10 on 2 cores; a restart run several runs. */
+const RUNS = Number(process.env.FUZZ_RUNS ?? 12);
+const RESTART_RUNS = Number(process.env.FUZZ_RUNS ?? 6);
 const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) : Math.floor(Math.random() * 2 ** 31);
 const REPLAY = { seed: SEED, ...(process.env.FUZZ_PATH === undefined ? {} : { path: process.env.FUZZ_PATH }) };
 /** Generous at load 20: a run takes a few hundred ms on an idle machine. */
@@ -395,7 +396,7 @@ describe('event-time windows and watermarks at random, against a model of Struct
               const ssc = StreamingContext.getOrCreate(folder, () => {
                 const ssc = new StreamingContext(sc(), { batchInterval: I, clock });
                 const input = ssc.source(brokerSource(log));
-                const cutAhead = ahead ? batchSubmitted(ssc, failAt! + I) : undefined;
+                const cutAhead = ahead ? batchEvent(ssc, 'batchSubmitted', failAt! + I) : undefined;
                 const fail = () =>
                   input.foreachRDD(async (_rdd, t) => {
                     if (t.ms !== failAt) return;
@@ -409,7 +410,7 @@ describe('event-time windows and watermarks at random, against a model of Struct
               });
               const { marks, off } = listenMarks(ssc);
               // Batches a failed output left uncommitted run again at the start, without a tick.
-              const replayed = Promise.all(replay.map((ms) => batchDone(ssc, ms)));
+              const replayed = Promise.all(replay.map((ms) => batchEvent(ssc, 'batchCompleted', ms)));
               await ssc.start();
               try {
                 await replayed;
@@ -423,7 +424,7 @@ describe('event-time windows and watermarks at random, against a model of Struct
                     continue;
                   }
                   // The failing batch, and the one cut ahead of it: each batch's records arrive before its own cut.
-                  const cut = batchSubmitted(ssc, ms);
+                  const cut = batchEvent(ssc, 'batchSubmitted', ms);
                   log.push(...batches[slot]!);
                   clock.advance(I);
                   await cut;
@@ -451,24 +452,17 @@ describe('event-time windows and watermarks at random, against a model of Struct
   );
 });
 
-/** Resolves when batch `ms` of `ssc` was cut (its range written to the offsets log). */
-function batchSubmitted(ssc: StreamingContext, ms: number): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const off = ssc.events.on('batchSubmitted', (e) => {
-      if (e.batch.ms !== ms) return;
-      off();
-      resolve();
-    });
-  });
-}
-
-/** Resolves when batch `ms` of `ssc` completed; rejects with its error. */
-function batchDone(ssc: StreamingContext, ms: number): Promise<void> {
+/**
+ * Resolves when batch `ms` of `ssc` was cut (`batchSubmitted`: its range is in the offsets log) or completed
+ * (`batchCompleted`: rejects with the batch's error).
+ */
+function batchEvent(ssc: StreamingContext, type: 'batchSubmitted' | 'batchCompleted', ms: number): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    const off = ssc.events.on('batchCompleted', (e) => {
+    const off = ssc.events.on(type, (e) => {
       if (e.batch.ms !== ms) return;
       off();
-      if (e.error !== undefined) reject(new Error(`batch ${ms} failed: ${e.error}`));
+      const error = 'error' in e ? e.error : undefined;
+      if (error !== undefined) reject(new Error(`batch ${ms} failed: ${error}`));
       else resolve();
     });
   });
