@@ -3,15 +3,60 @@
  * batches minus the allowed delay) drops and counts late records; windows are by event time, across batches,
  * emitted when the watermark closes them (append) or as they change (update), checked against a plain reference.
  */
+import path from 'node:path';
 import fc from 'fast-check';
-import type { RDD, WatermarkAdvancedEvent } from 'kindling';
+import { ManualClock, type RDD, StreamingContext, type WatermarkAdvancedEvent } from 'kindling';
 import { describe, expect, it } from 'vitest';
-import { collectBatches, eventWindowCountsRef, manual, sortedWindows, useStreamingContext } from './helpers.js';
+import { brokerSource, collectBatches, eventWindowCountsRef, manual, sortedWindows, tickBatches, useStreamingContext } from './helpers.js';
 
 type Ev = [string, number];
 
 describe('event time and watermarks (manual clock)', () => {
-  const { sc } = useStreamingContext();
+  const { sc, dir } = useStreamingContext();
+
+  it('an event time given as a Date counts as its milliseconds, and its watermark survives a restart', async () => {
+    // Found by session 38: the newest event time stayed a Date, which a commit writes as a string, so a restarted
+    // run read the watermark back as -Infinity: late records were kept and no window closed.
+    const folder = path.join(dir(), 'date-restart');
+    const log: Ev[] = [];
+    const run = async (clockMs: number, records: Ev[]) => {
+      const clock = new ManualClock(clockMs);
+      let windows: Array<[number, unknown[]]> = [];
+      const ssc = StreamingContext.getOrCreate(folder, () => {
+        const ssc = new StreamingContext(sc(), { batchInterval: 1000, clock });
+        windows = collectBatches(
+          ssc
+            .source(brokerSource(log))
+            .withWatermark(([, t]) => new Date(t), '1s')
+            .reduceByKeyAndEventWindow(
+              ([k]) => [k, 1],
+              (a: number, b: number) => a + b,
+              { window: '1s' },
+            ),
+        );
+        return ssc;
+      });
+      const marks: Array<[number, number, number, number]> = [];
+      const off = ssc.events.on('watermarkAdvanced', (e) => void marks.push([e.batch.ms, e.watermarkMs, e.nextWatermarkMs, e.lateRecords]));
+      await ssc.start();
+      log.push(...records);
+      await tickBatches(ssc, clock, 1);
+      await ssc.stop({ stopContext: false });
+      off();
+      return { windows, marks };
+    };
+    const first = await run(0, [
+      ['a', 5000],
+      ['a', 1000],
+    ]);
+    expect(first).toEqual({ windows: [[1000, []]], marks: [[1000, Number.NEGATIVE_INFINITY, 4000, 0]] });
+    // After the restart the watermark is 5000 - 1000: 3500 is late and [1000, 2000) is final.
+    const second = await run(1000, [
+      ['a', 3500],
+      ['b', 4500],
+    ]);
+    expect(second).toEqual({ windows: [[2000, [{ start: 1000, end: 2000, key: 'a', value: 1 }]]], marks: [[2000, 4000, 4000, 1]] });
+  });
 
   it('records older than the watermark are dropped and counted; out-of-order records within the delay are kept', async () => {
     const { ssc, tick } = manual(sc());
