@@ -2,8 +2,8 @@
  * Event time at random, against a plain model of Structured Streaming's rules as docs/streaming.md ("Event time and
  * watermarks") states them for kindling: random batches of keyed records whose event times run in order, out of
  * order, late by more or less than the delay, exactly on the watermark or on a window edge, duplicated, negative
- * (before 1970) or huge (near the largest Date); random tumbling and sliding windows, delay, output mode and
- * aggregation; every batch's windows, kept records, watermark and late count compared exactly. The restart variant
+ * (before 1970) or huge (near the largest Date), read as milliseconds or as a `Date`; random tumbling and sliding
+ * windows, delay, output mode and aggregation (one or two over the stream); every batch's windows, kept records, watermark and late count compared exactly. The restart variant
  * stops the program at random batches (cleanly, or by a failed output that leaves the batch uncommitted), leaves
  * the driver down a while, and runs the rest with `getOrCreate` on the same checkpoint folder: the watermark and
  * the open windows must carry on as if nothing happened.
@@ -71,6 +71,8 @@ interface Program extends WindowSpec {
    * with `take(1)` (partitions read in part, so the watermark step measures the batch itself).
    */
   readKept: 'no' | 'collect' | 'take';
+  /** The event-time function returns a `Date` rather than milliseconds. */
+  asDate: boolean;
 }
 
 const timeArb: fc.Arbitrary<TimeSpec> = fc.oneof(
@@ -119,8 +121,9 @@ const programArb: fc.Arbitrary<Program> = fc
       delayMs: fc.constantFrom(0, 500, 1000, 2500, 6000),
       also: windowSpecArb,
       readKept: fc.constantFrom('no' as const, 'collect' as const, 'take' as const),
+      asDate: fc.boolean(),
     },
-    { requiredKeys: ['first', 'delayMs', 'readKept'] },
+    { requiredKeys: ['first', 'delayMs', 'readKept', 'asDate'] },
   )
   .map(({ first, ...p }) => ({ ...first, ...p }));
 
@@ -258,7 +261,7 @@ function aggregate(events: EventTimeDStream<Rec>, spec: WindowSpec): Array<[numb
 }
 
 function build(input: DStream<Rec>, p: Program): Outputs {
-  const events = input.withWatermark(([, t]) => t, p.delayMs);
+  const events = p.asDate ? input.withWatermark(([, t]) => new Date(t), p.delayMs) : input.withWatermark(([, t]) => t, p.delayMs);
   const windows = [aggregate(events, p), ...(p.also === undefined ? [] : [aggregate(events, p.also)])];
   const kept: Array<[number, Rec[]]> = [];
   if (p.readKept !== 'no')
