@@ -782,7 +782,7 @@ export abstract class DStream<T> implements StreamNode {
   }
 
   /**
-   * Event time: `eventTime(x)` is a record's time in ms (from the record, not its arrival). The watermark is the
+   * Event time: `eventTime(x)` is a record's time in ms, or a `Date` (from the record, not its arrival). The watermark is the
    * newest event time of the batches so far minus `delay`; each batch drops (and counts) records older than its
    * watermark. Windows by event time: `reduceByKeyAndEventWindow` on the returned stream.
    *
@@ -791,7 +791,7 @@ export abstract class DStream<T> implements StreamNode {
    * const events = lines.map((l) => JSON.parse(l) as { ts: number; user: string }).withWatermark((e) => e.ts, '10s');
    * ```
    */
-  withWatermark(eventTime: (x: T) => number, delay: Duration): EventTimeDStream<T> {
+  withWatermark(eventTime: (x: T) => number | Date, delay: Duration): EventTimeDStream<T> {
     if (typeof eventTime !== 'function')
       throw new ArgumentTypeError(`withWatermark expects an event-time function (x) => ms, got ${typeof eventTime}`);
     this.check(eventTime, 'withWatermark');
@@ -1382,7 +1382,7 @@ export class MapWithStateDStream<K, S, M> extends StepOutputDStream<[K, [S, numb
 export class EventTimeDStream<T> extends DStream<T> {
   readonly #parent: DStream<T>;
   /** @internal */
-  readonly eventTime: (x: T) => number;
+  readonly eventTime: (x: T) => number | Date;
   readonly delayMs: number;
   /** Newest event time seen so far (records of completed batches). */
   #maxEventMs = Number.NEGATIVE_INFINITY;
@@ -1396,7 +1396,7 @@ export class EventTimeDStream<T> extends DStream<T> {
   readonly #stats: CustomAccumulator<Map<string, [number, number]>, PartitionEventStats>;
 
   /** @internal */
-  constructor(parent: DStream<T>, eventTime: (x: T) => number, delayMs: number) {
+  constructor(parent: DStream<T>, eventTime: (x: T) => number | Date, delayMs: number) {
     super(parent.graph, [parent], parent.slideMs, `withWatermark(${delayMs})`);
     this.#parent = parent;
     this.eventTime = eventTime;

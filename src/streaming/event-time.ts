@@ -22,12 +22,13 @@ export interface EventWindow<K, V> {
 export type OutputMode = 'append' | 'update';
 
 /** @internal Per partition: [newest event time, records older than `w`]. */
-export function batchEventStats<T>(eventTime: (x: T) => number, w: number): (it: Iterable<T>) => Iterable<[number, number]> {
+export function batchEventStats<T>(eventTime: (x: T) => number | Date, w: number): (it: Iterable<T>) => Iterable<[number, number]> {
   return capture({ eventTime, w }, (it: Iterable<T>): [number, number][] => {
     let max = Number.NEGATIVE_INFINITY;
     let late = 0;
     for (const x of it) {
-      const t = eventTime(x);
+      // A Date counts as its milliseconds: compared and kept as a number (a commit writes it as JSON).
+      const t = Number(eventTime(x));
       if (t > max) max = t;
       if (t < w) late++;
     }
@@ -44,7 +45,7 @@ export type PartitionEventStats = [number, number, number, number];
  * partition read only in part (`take`) reports nothing, so the batch's measure knows to read it itself.
  */
 export function dropLateMeasured<T>(
-  eventTime: (x: T) => number,
+  eventTime: (x: T) => number | Date,
   w: number,
   ms: number,
   stats: { add(v: PartitionEventStats): void },
@@ -53,7 +54,7 @@ export function dropLateMeasured<T>(
     let max = Number.NEGATIVE_INFINITY;
     let late = 0;
     for (const x of it) {
-      const t = eventTime(x);
+      const t = Number(eventTime(x));
       if (t > max) max = t;
       if (t < w) late++;
       else yield x;
@@ -67,13 +68,13 @@ export function dropLateMeasured<T>(
  * event time (starts are multiples of the slide from 0, as Spark's `window()`).
  */
 export function assignWindows<T, K, V>(
-  eventTime: (x: T) => number,
+  eventTime: (x: T) => number | Date,
   toPair: (x: T) => [K, V],
   windowMs: number,
   slideMs: number,
 ): (x: T) => Iterable<[[K, number], V]> {
   return capture({ eventTime, toPair, windowMs, slideMs }, (x: T): [[K, number], V][] => {
-    const t = eventTime(x);
+    const t = Number(eventTime(x));
     const [k, v] = toPair(x);
     const out: [[K, number], V][] = [];
     for (let start = Math.floor(t / slideMs) * slideMs; start > t - windowMs; start -= slideMs) out.push([[k, start], v]);

@@ -3,15 +3,60 @@
  * batches minus the allowed delay) drops and counts late records; windows are by event time, across batches,
  * emitted when the watermark closes them (append) or as they change (update), checked against a plain reference.
  */
+import path from 'node:path';
 import fc from 'fast-check';
-import type { RDD, WatermarkAdvancedEvent } from 'kindling';
+import { ManualClock, type RDD, StreamingContext, type WatermarkAdvancedEvent } from 'kindling';
 import { describe, expect, it } from 'vitest';
-import { collectBatches, eventWindowCountsRef, manual, sortedWindows, useStreamingContext } from './helpers.js';
+import { brokerSource, collectBatches, eventWindowCountsRef, manual, sortedWindows, tickBatches, useStreamingContext } from './helpers.js';
 
 type Ev = [string, number];
 
 describe('event time and watermarks (manual clock)', () => {
-  const { sc } = useStreamingContext();
+  const { sc, dir } = useStreamingContext();
+
+  it('an event time given as a Date counts as its milliseconds, and its watermark survives a restart', async () => {
+    // Found by session 38: the newest event time stayed a Date, which a commit writes as a string, so a restarted
+    // run read the watermark back as -Infinity: late records were kept and no window closed.
+    const folder = path.join(dir(), 'date-restart');
+    const log: Ev[] = [];
+    const run = async (clockMs: number, records: Ev[]) => {
+      const clock = new ManualClock(clockMs);
+      let windows: Array<[number, unknown[]]> = [];
+      const ssc = StreamingContext.getOrCreate(folder, () => {
+        const ssc = new StreamingContext(sc(), { batchInterval: 1000, clock });
+        windows = collectBatches(
+          ssc
+            .source(brokerSource(log))
+            .withWatermark(([, t]) => new Date(t), '1s')
+            .reduceByKeyAndEventWindow(
+              ([k]) => [k, 1],
+              (a: number, b: number) => a + b,
+              { window: '1s' },
+            ),
+        );
+        return ssc;
+      });
+      const marks: Array<[number, number, number, number]> = [];
+      const off = ssc.events.on('watermarkAdvanced', (e) => void marks.push([e.batch.ms, e.watermarkMs, e.nextWatermarkMs, e.lateRecords]));
+      await ssc.start();
+      log.push(...records);
+      await tickBatches(ssc, clock, 1);
+      await ssc.stop({ stopContext: false });
+      off();
+      return { windows, marks };
+    };
+    const first = await run(0, [
+      ['a', 5000],
+      ['a', 1000],
+    ]);
+    expect(first).toEqual({ windows: [[1000, []]], marks: [[1000, Number.NEGATIVE_INFINITY, 4000, 0]] });
+    // After the restart the watermark is 5000 - 1000: 3500 is late and [1000, 2000) is final.
+    const second = await run(1000, [
+      ['a', 3500],
+      ['b', 4500],
+    ]);
+    expect(second).toEqual({ windows: [[2000, [{ start: 1000, end: 2000, key: 'a', value: 1 }]]], marks: [[2000, 4000, 4000, 1]] });
+  });
 
   it('records older than the watermark are dropped and counted; out-of-order records within the delay are kept', async () => {
     const { ssc, tick } = manual(sc());
@@ -151,6 +196,63 @@ describe('event time and watermarks (manual clock)', () => {
         ],
       ],
       [5000, []],
+    ]);
+  });
+
+  it('at the edges: a record exactly on the watermark is kept, a window ending exactly on it is final, times before 1970 are ordinary', async () => {
+    const { ssc, tick } = manual(sc());
+    const q: Ev[][] = [
+      [
+        ['a', -1500],
+        ['a', -1],
+      ],
+      [
+        ['a', -1001],
+        ['b', -1002],
+        ['a', 3000],
+      ],
+      [],
+      [['c', 2000]],
+      [['x', 4000]],
+      [],
+    ];
+    const events = ssc.queueStream(q).withWatermark(([, t]) => t, '1s');
+    const counts = events.reduceByKeyAndEventWindow(
+      ([k]) => [k, 1],
+      (a: number, b: number) => a + b,
+      { window: '1s' },
+    );
+    const out = collectBatches(counts);
+    const marks: WatermarkAdvancedEvent[] = [];
+    const off = sc().events.on('watermarkAdvanced', (e) => void marks.push(e));
+    await ssc.start();
+    await tick(q.length);
+    await ssc.stop({ stopContext: false });
+    off();
+    // No watermark in the first batch (-Infinity, where Spark's starts at 0 and would drop these pre-1970 records);
+    // -1001 is on batch 2's watermark (-1 - 1000) and kept, -1002 is late; 2000 is on batch 4's and kept.
+    expect(marks.map((m) => [m.batch.ms, m.watermarkMs, m.nextWatermarkMs, m.lateRecords])).toEqual([
+      [1000, Number.NEGATIVE_INFINITY, -1001, 0],
+      [2000, -1001, 2000, 1],
+      [3000, 2000, 2000, 0],
+      [4000, 2000, 2000, 0],
+      [5000, 2000, 3000, 0],
+      [6000, 3000, 3000, 0],
+    ]);
+    // Windows start at multiples of the slide below 0 too; [2000, 3000) is final once the watermark reaches 3000.
+    expect(out.map(([t, ws]) => [t, sortedWindows(ws)])).toEqual([
+      [1000, []],
+      [2000, []],
+      [
+        3000,
+        [
+          { start: -2000, end: -1000, key: 'a', value: 2 },
+          { start: -1000, end: 0, key: 'a', value: 1 },
+        ],
+      ],
+      [4000, []],
+      [5000, []],
+      [6000, [{ start: 2000, end: 3000, key: 'c', value: 1 }]],
     ]);
   });
 
