@@ -164,3 +164,84 @@ describe.skipIf(redisSkipReason !== undefined)('redis:// master', () => {
     }
   });
 });
+
+/**
+ * A TCP proxy to Redis that, once a client sent a command holding `trigger`, holds back everything Redis answers on
+ * that connection until `release()`: the client's command has run in Redis, its caller still waits for the answer.
+ */
+async function replyHoldingProxy(target: URL, trigger: RegExp): Promise<{ url: string; held: Promise<void>; release(): void; close(): void }> {
+  let onHeld!: () => void;
+  const held = new Promise<void>((r) => (onHeld = r));
+  let releases: Array<() => void> = [];
+  let released = false;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(target.port), target.hostname);
+    sockets.add(client).add(upstream);
+    let holding = false;
+    const kept: Buffer[] = [];
+    client.on('data', (d: Buffer) => {
+      upstream.write(d);
+      if (!released && !holding && trigger.test(d.toString('latin1'))) {
+        holding = true;
+        releases.push(() => {
+          holding = false;
+          for (const b of kept.splice(0)) client.write(b);
+        });
+        onHeld();
+      }
+    });
+    upstream.on('data', (d: Buffer) => (holding ? kept.push(d) : client.write(d)));
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `redis://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    held,
+    release() {
+      released = true;
+      for (const r of releases) r();
+      releases = [];
+    },
+    close() {
+      for (const s of sockets) s.destroy();
+      server.close();
+    },
+  };
+}
+
+describe.skipIf(redisSkipReason !== undefined)('redis:// master: stop() while it takes a lease', () => {
+  const url = useRedisServer();
+  const executor = useExecutors();
+
+  // Found by random-faults.test.ts (seed 909): an executor the driver was leasing as stop() began was leased after
+  // stop() released the ones it knew, and served the stopped driver until its lease expired; its outcome stream,
+  // written after stop() deleted it, stayed in Redis.
+  it('gives back the executor it was leasing: the next driver leases it at once', async () => {
+    const e = executor(['--master', url(), '--cluster', 'stoprace', '--cores', '1', '--memory', '256m']);
+    await e.waitFor('registered and ready');
+    // The driver's SET ... NX of the lease has run in Redis; the driver waits for its answer while it is stopped.
+    const proxy = await replyHoldingProxy(new URL(url()), /lease:\d+[\s\S]*NX/);
+    try {
+      const sc = new Context({ master: proxy.url, cluster: 'stoprace', leaseMs: 60_000, progress: false, ui: false });
+      await proxy.held;
+      const stopped = sc.stop();
+      proxy.release();
+      await stopped;
+      // Without the lease given back, the executor stayed the stopped driver's for its leaseMs (a minute here).
+      const next = new Context({ master: url(), cluster: 'stoprace', executorWaitMs: 5000, progress: false, ui: false });
+      try {
+        expect(await next.range(0, 100, 1, 4).sum()).toBe(4950);
+      } finally {
+        await next.stop();
+      }
+    } finally {
+      proxy.close();
+    }
+  });
+});
