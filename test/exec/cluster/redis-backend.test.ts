@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ClusterError, Context } from 'kindling';
-import { redisSkipReason, useRedisServer } from '../../streaming/redis-server.js';
+import { redisSkipReason, replyHoldingProxy, useRedisServer } from '../../streaming/redis-server.js';
 import { Redis } from 'ioredis';
 import { capture } from 'kindling';
 import net from 'node:net';
@@ -164,56 +164,6 @@ describe.skipIf(redisSkipReason !== undefined)('redis:// master', () => {
     }
   });
 });
-
-/**
- * A TCP proxy to Redis that, once a client sent a command holding `trigger`, holds back everything Redis answers on
- * that connection until `release()`: the client's command has run in Redis, its caller still waits for the answer.
- */
-async function replyHoldingProxy(target: URL, trigger: RegExp): Promise<{ url: string; held: Promise<void>; release(): void; close(): void }> {
-  let onHeld!: () => void;
-  const held = new Promise<void>((r) => (onHeld = r));
-  let releases: Array<() => void> = [];
-  let released = false;
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    const upstream = net.connect(Number(target.port), target.hostname);
-    sockets.add(client).add(upstream);
-    let holding = false;
-    const kept: Buffer[] = [];
-    client.on('data', (d: Buffer) => {
-      upstream.write(d);
-      if (!released && !holding && trigger.test(d.toString('latin1'))) {
-        holding = true;
-        releases.push(() => {
-          holding = false;
-          for (const b of kept.splice(0)) client.write(b);
-        });
-        onHeld();
-      }
-    });
-    upstream.on('data', (d: Buffer) => (holding ? kept.push(d) : client.write(d)));
-    const end = () => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on('error', end).on('close', end);
-    upstream.on('error', end).on('close', end);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `redis://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
-    held,
-    release() {
-      released = true;
-      for (const r of releases) r();
-      releases = [];
-    },
-    close() {
-      for (const s of sockets) s.destroy();
-      server.close();
-    },
-  };
-}
 
 describe.skipIf(redisSkipReason !== undefined)('redis:// master: stop() while it takes a lease', () => {
   const url = useRedisServer();
