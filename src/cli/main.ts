@@ -288,6 +288,29 @@ export function buildProgram(): Command {
         localDir?: string;
         exitWithParent?: boolean;
       }) => {
+        // Handlers first: a SIGTERM as the ready line is printed (which scripts and supervisors wait for) ended the
+        // process by the default action, its registration left in Redis for a driver to lease. One during the
+        // start-up waits for it, then leaves as any other.
+        let started: Promise<void> | undefined;
+        let leaving = false;
+        const leave = (signal: string) => {
+          if (leaving) return;
+          leaving = true;
+          void (async () => {
+            if (started === undefined) process.exit(0);
+            // A start that fails is reported (one line, exit 1) where it is awaited below.
+            const ok = await started.then(
+              () => true,
+              () => false,
+            );
+            if (!ok) return;
+            console.log(`kindling executor ${executor.id}: ${signal}, leaving the cluster`);
+            await executor.stop(signal);
+            process.exit(0);
+          })();
+        };
+        process.once('SIGTERM', () => leave('SIGTERM'));
+        process.once('SIGINT', () => leave('SIGINT'));
         const secret = opts.secretFile === undefined ? process.env.KINDLING_SECRET : readSecretFile(opts.secretFile);
         const { ExecutorProcess } = await import('../exec/cluster/index.js');
         const executor = new ExecutorProcess({
@@ -301,17 +324,12 @@ export function buildProgram(): Command {
           ...(opts.localDir !== undefined ? { localDir: path.resolve(opts.localDir) } : {}),
           log: (line) => console.log(line),
         });
+        started = executor.start();
         try {
-          await executor.start();
+          await started;
         } catch (e) {
           fail((e as Error).message);
         }
-        const leave = (signal: string) => {
-          console.log(`kindling executor ${executor.id}: ${signal}, leaving the cluster`);
-          void executor.stop(signal).then(() => process.exit(0));
-        };
-        process.once('SIGTERM', () => leave('SIGTERM'));
-        process.once('SIGINT', () => leave('SIGINT'));
         if (opts.exitWithParent) {
           process.stdin.on('end', () => leave('driver gone'));
           process.stdin.on('close', () => leave('driver gone'));

@@ -65,16 +65,10 @@ export async function replyLosingProxy(target: URL, trigger: RegExp): Promise<{ 
         client.destroy();
         upstream.destroy();
       };
-    const end = () => {
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on('error', end).on('close', end);
-    upstream.on('error', end).on('close', end);
+    tie(client, upstream);
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
-    url: `redis://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    url: await listen(server),
     sent,
     cut: () => cutFirst(),
     close: () => {
@@ -82,4 +76,64 @@ export async function replyLosingProxy(target: URL, trigger: RegExp): Promise<{ 
       server.close();
     },
   };
+}
+
+/**
+ * A TCP proxy to Redis that, once a client sent a command holding `trigger`, holds back everything Redis answers on
+ * that connection until `release()`: the client's command has run in Redis, its caller still waits for the answer.
+ */
+export async function replyHoldingProxy(target: URL, trigger: RegExp): Promise<{ url: string; held: Promise<void>; release(): void; close(): void }> {
+  let onHeld!: () => void;
+  const held = new Promise<void>((r) => (onHeld = r));
+  let releases: Array<() => void> = [];
+  let released = false;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(target.port), target.hostname);
+    sockets.add(client).add(upstream);
+    let holding = false;
+    const kept: Buffer[] = [];
+    client.on('data', (d: Buffer) => {
+      upstream.write(d);
+      if (!released && !holding && trigger.test(d.toString('latin1'))) {
+        holding = true;
+        releases.push(() => {
+          holding = false;
+          for (const b of kept.splice(0)) client.write(b);
+        });
+        onHeld();
+      }
+    });
+    upstream.on('data', (d: Buffer) => (holding ? kept.push(d) : client.write(d)));
+    tie(client, upstream);
+  });
+  return {
+    url: await listen(server),
+    held,
+    release() {
+      released = true;
+      for (const r of releases) r();
+      releases = [];
+    },
+    close() {
+      for (const s of sockets) s.destroy();
+      server.close();
+    },
+  };
+}
+
+/** Either socket of a proxied connection ending or failing ends both. */
+function tie(client: net.Socket, upstream: net.Socket): void {
+  const end = () => {
+    client.destroy();
+    upstream.destroy();
+  };
+  client.on('error', end).on('close', end);
+  upstream.on('error', end).on('close', end);
+}
+
+/** Listens on a free loopback port; the proxy's Redis URL. */
+async function listen(server: net.Server): Promise<string> {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return `redis://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
 }

@@ -247,6 +247,8 @@ export class ClusterBackend implements TaskBackend {
   // ---- membership ---------------------------------------------------------------------------------------------
 
   #discovering = false;
+  /** The discovery running (or the last one): stop() lets it end, so that a lease it is taking is given back. */
+  #discovery: Promise<void> = Promise.resolve();
 
   /** Leases idle executors while slots are free. */
   async #discover(): Promise<void> {
@@ -254,6 +256,8 @@ export class ClusterBackend implements TaskBackend {
     const free = this.#freeSlots();
     if ((free.length === 0 && !this.#growing) || this.#liveExecs().length >= this.#o.maxExecutors) return;
     this.#discovering = true;
+    let done!: () => void;
+    this.#discovery = new Promise<void>((r) => (done = r));
     try {
       const ids = (await this.#redis.smembers(this.#keys.executors)).sort((a, b) => Number(a) - Number(b));
       for (const id of ids) {
@@ -270,7 +274,9 @@ export class ClusterBackend implements TaskBackend {
         const got = await this.#redis.set(this.#keys.lease(id), this.appId, 'PX', this.#o.leaseMs, 'NX');
         if (got !== 'OK') continue;
         const info = await this.#redis.hgetall(this.#keys.executor(id));
-        if (info.host === undefined) {
+        // stop() began while this lease was being taken: it released only the executors it knew, so this one would
+        // have served a stopped driver (its outcome stream, written after stop() deleted it, left in Redis for good).
+        if (info.host === undefined || this.#stopping) {
           await this.#redis.del(this.#keys.lease(id));
           continue;
         }
@@ -280,6 +286,7 @@ export class ClusterBackend implements TaskBackend {
       // Redis trouble is watched by #watch.
     } finally {
       this.#discovering = false;
+      done();
     }
   }
 
@@ -731,8 +738,11 @@ export class ClusterBackend implements TaskBackend {
       for (const settle of s.inflight.values()) settle(lost(s.index, s.epoch, 'the context was stopped', false));
       s.inflight.clear();
     }
-    const live = this.#liveExecs();
     if (this.#redis === undefined) return;
+    // A lease being taken as stop() began: without this wait it was taken after the release below, and the
+    // executor served a stopped driver (or stayed leased to it) for leaseMs.
+    await Promise.race([this.#discovery, new Promise((r) => setTimeout(r, 2000).unref())]);
+    const live = this.#liveExecs();
     try {
       if (this.#redis.status === 'ready') {
         const p = this.#redis.pipeline();

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ClusterError, Context } from 'kindling';
-import { redisSkipReason, useRedisServer } from '../../streaming/redis-server.js';
+import { redisSkipReason, replyHoldingProxy, useRedisServer } from '../../streaming/redis-server.js';
 import { Redis } from 'ioredis';
 import { capture } from 'kindling';
 import net from 'node:net';
@@ -161,6 +161,37 @@ describe.skipIf(redisSkipReason !== undefined)('redis:// master', () => {
       expect(capped.defaultParallelism).toBe(1);
     } finally {
       await capped.stop();
+    }
+  });
+});
+
+describe.skipIf(redisSkipReason !== undefined)('redis:// master: stop() while it takes a lease', () => {
+  const url = useRedisServer();
+  const executor = useExecutors();
+
+  // Found by random-faults.test.ts (seed 909): an executor the driver was leasing as stop() began was leased after
+  // stop() released the ones it knew, and served the stopped driver until its lease expired; its outcome stream,
+  // written after stop() deleted it, stayed in Redis.
+  it('gives back the executor it was leasing: the next driver leases it at once', async () => {
+    const e = executor(['--master', url(), '--cluster', 'stoprace', '--cores', '1', '--memory', '256m']);
+    await e.waitFor('registered and ready');
+    // The driver's SET ... NX of the lease has run in Redis; the driver waits for its answer while it is stopped.
+    const proxy = await replyHoldingProxy(new URL(url()), /lease:\d+[\s\S]*NX/);
+    try {
+      const sc = new Context({ master: proxy.url, cluster: 'stoprace', leaseMs: 60_000, progress: false, ui: false });
+      await proxy.held;
+      const stopped = sc.stop();
+      proxy.release();
+      await stopped;
+      // Without the lease given back, the executor stayed the stopped driver's for its leaseMs (a minute here).
+      const next = new Context({ master: url(), cluster: 'stoprace', executorWaitMs: 5000, progress: false, ui: false });
+      try {
+        expect(await next.range(0, 100, 1, 4).sum()).toBe(4950);
+      } finally {
+        await next.stop();
+      }
+    } finally {
+      proxy.close();
     }
   });
 });
