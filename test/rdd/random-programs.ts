@@ -97,7 +97,7 @@ const NONE: Order = { kind: 'none' };
 // ---- data ----------------------------------------------------------------------------------------------------
 
 /** mulberry32: a small seeded generator for the data (driver side only). */
-function rng(seed: number): () => number {
+export function rng(seed: number): () => number {
   let a = seed | 0;
   return () => {
     a = (a + 0x6d2b79f5) | 0;
