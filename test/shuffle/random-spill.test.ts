@@ -6,10 +6,11 @@
  *   one context, and with a worker killed at a random task), and keyed data of every key kind (key-arbitraries.ts
  *   and the cases engines mix up: -0/0, NaN, '1'/1, '', latin1 and non-latin1 strings, arrays, objects, null,
  *   booleans, bigints, dates), values of mixed kinds, wide and long values, one hot key holding most records, up to
- *   64 partitions; sortByKey, sortBy and repartitionAndSortWithinPartitions keep their order, groupByKey's values
- *   are complete, and no two results share a key;
- * - a task's spill runs (combine_, sort_, input_) are gone once its job ends, and the context's spill folder once
- *   it stops;
+ *   64 partitions (1,500 reducers now and then), a worker killed in half the runs; sortByKey, sortBy and
+ *   repartitionAndSortWithinPartitions keep their order, groupByKey's values are complete, no two results share a key;
+ * - one key holding more than a 32 MiB worker can is grouped whole or the job fails naming the heap limit;
+ * - a task's spill runs (combine_, sort_, input_) are gone once every task of its job has ended, and the context's
+ *   spill folder once it stops;
  * - the pool did spill in a good share of the runs (counted from the task metrics), else the search tests nothing.
  * `FUZZ_RUNS=200 FUZZ_SEED=n` searches longer; a failure prints its seed and path (fast-check's counterexample).
  */
