@@ -97,7 +97,7 @@ const NONE: Order = { kind: 'none' };
 // ---- data ----------------------------------------------------------------------------------------------------
 
 /** mulberry32: a small seeded generator for the data (driver side only). */
-function rng(seed: number): () => number {
+export function rng(seed: number): () => number {
   let a = seed | 0;
   return () => {
     a = (a + 0x6d2b79f5) | 0;
@@ -1182,6 +1182,16 @@ export async function runTwice(sc: Context, prog: Program): Promise<string> {
   return what;
 }
 
+/**
+ * Whether a shuffle's reduce partition computed again comes back in the same order (true by default: the models
+ * check that randomSplit's parts, each its own computation, tile the input). A spilling shuffle need not
+ * (docs/architecture.md, output levels: spills decide the order): test/shuffle/random-spill.test.ts sets it false.
+ */
+export let recomputedShufflesKeepOrder = true;
+export function setRecomputedShufflesKeepOrder(v: boolean): void {
+  recomputedShufflesKeepOrder = v;
+}
+
 /** A context for the random programs, with a checkpoint folder of its own (removed at the end). */
 export function useFuzzContext(options: ContextOptions): () => Context {
   let sc: Context | undefined;
@@ -1854,10 +1864,14 @@ export const EXT_ACTIONS: readonly ActionDef[] = [
       const eid = elemId(st);
       const w = `${what}: randomSplit([${weights.join(', ')}])`;
       expect(a.length, w).toBe(weights.length);
-      sameMultiset(a.flat(), st.xs, eid, `${w}: the parts' union`);
+      // Each part samples its own computation of the input by position (Spark's randomSplit): over a shuffle's
+      // output, recomputed in another order once spills differ (a small pool), the parts need not tile the input
+      // (an element can fall in two parts, or none): each is then only a sample of it.
+      if (st.order.kind === 'exact' || recomputedShufflesKeepOrder) sameMultiset(a.flat(), st.xs, eid, `${w}: the parts' union`);
       a.forEach((part, i) => {
         if (weights[i] === 0) expect(part, `${w}: part ${i} of weight 0`).toEqual([]);
-        if (st.order.kind === 'exact') {
+        if (st.order.kind !== 'exact' && !recomputedShufflesKeepOrder) subMultiset(part, st.xs, eid, `${w}: part ${i}`);
+        else if (st.order.kind === 'exact') {
           subsequence(part, st.xs, eid, `${w}: part ${i}`);
           expect(b[i]!.map(eid), `${w}: part ${i} with the same seed again`).toEqual(part.map(eid));
         } else sameMultiset(b[i]!, part, eid, `${w}: part ${i} with the same seed again`);
