@@ -3,7 +3,8 @@
  * and the pairs checkpointed (`checkpoint()`), 8 partitions on `local[2]`; one action fills the cache or writes the
  * checkpoint, then `--reads` actions each read every partition from its file (the time of each read action, median).
  * Warm (within one process): the path a program that caches DISK_ONLY, spills MEMORY_AND_DISK or recovers from a
- * checkpoint meets in every later iteration.
+ * checkpoint meets in every later iteration. Each process also reports its peak RSS. There is no plain-program
+ * baseline: the comparison is the disk format of two builds.
  *
  * With `--baseline DIR` (an earlier build's dist/ inside this checkout, so that it finds node_modules), the same in
  * fresh processes of that build, alternating with this one (order swapped each round), and the paired difference.
@@ -27,7 +28,7 @@ const entryOf = (dist: string): string =>
   pathToFileURL(existsSync(path.join(dist, 'entry.js')) ? path.join(dist, 'entry.js') : path.join(dist, 'index.js')).href;
 
 /** One fresh process of `dist`: ms per read action of each RDD (median of `reads`), and a checksum of what it read. */
-type Row = { numbers: number; pairs: number; checkpointed: number; check: number };
+type Row = { numbers: number; pairs: number; checkpointed: number; check: number; peakRssMB: number };
 function run(dist: string): Row {
   const code = `
     const { Context, StorageLevel } = await import(${JSON.stringify(entryOf(dist))});
@@ -53,6 +54,8 @@ function run(dist: string): Row {
     }
     await sc.stop();
     rmSync(dir, { recursive: true, force: true });
+    // The whole process's peak (the driver and both workers are threads of it), in MB.
+    out.peakRssMB = process.resourceUsage().maxRSS / 1024;
     console.log(JSON.stringify(out));
   `;
   const stdout = execFileSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', cwd: path.dirname(builds.main!) });
@@ -71,7 +74,7 @@ if (checks.size !== 1) throw new Error(`the builds read different data: checksum
 for (const [name, rs] of Object.entries(got)) {
   const ms = (what: keyof Row) => median(rs.map((x) => x[what])).toFixed(1);
   console.log(
-    `  ${name}: a read action of the numbers ${ms('numbers')} ms, of the pairs ${ms('pairs')} ms, of the checkpointed pairs ${ms('checkpointed')} ms (medians of ${rs.length} processes)`,
+    `  ${name}: a read action of the numbers ${ms('numbers')} ms, of the pairs ${ms('pairs')} ms, of the checkpointed pairs ${ms('checkpointed')} ms; peak RSS ${ms('peakRssMB')} MB (medians of ${rs.length} processes)`,
   );
 }
 if (got.baseline !== undefined) {
