@@ -1206,6 +1206,7 @@ export class Context implements RddContext {
    * ```
    */
   setJobGroup(groupId: string, description?: string): void {
+    checkJobGroup('setJobGroup', groupId, description);
     const { jobDescription: _, ...rest } = jobScope.getStore() ?? {};
     jobScope.enterWith({ ...rest, jobGroup: groupId, ...(description !== undefined ? { jobDescription: description } : {}) });
   }
@@ -1221,6 +1222,8 @@ export class Context implements RddContext {
    * ```
    */
   withJobGroup<R>(groupId: string, body: () => R, description?: string): R {
+    checkJobGroup('withJobGroup', groupId, description);
+    if (typeof body !== 'function') throw new ArgumentTypeError(`withJobGroup: body must be a function, got ${describeArgument(body)}`);
     const { jobDescription: _, ...rest } = jobScope.getStore() ?? {};
     return jobScope.run({ ...rest, jobGroup: groupId, ...(description !== undefined ? { jobDescription: description } : {}) }, body);
   }
@@ -1241,6 +1244,7 @@ export class Context implements RddContext {
    * ```
    */
   cancelJobGroup(groupId: string): number[] {
+    checkJobGroup('cancelJobGroup', groupId, undefined);
     return this.#dag.cancelJobGroup(groupId, `its job group '${groupId}' was cancelled`);
   }
 
@@ -1359,4 +1363,11 @@ function checkPathArgument(op: string, path: unknown): void {
   if (typeof path !== 'string') {
     throw new ArgumentTypeError(`${op}: path must be a string (a file, directory, glob or comma-separated list), got ${describeArgument(path)}`);
   }
+}
+
+/** A job group's id and description are text, as Spark's are: the UI, the REST API and the event log show them so. */
+function checkJobGroup(method: string, groupId: unknown, description: unknown): void {
+  if (typeof groupId !== 'string') throw new ArgumentTypeError(`${method}: groupId must be a string, got ${describeArgument(groupId)}`);
+  if (description !== undefined && typeof description !== 'string')
+    throw new ArgumentTypeError(`${method}: description must be a string, got ${describeArgument(description)}`);
 }

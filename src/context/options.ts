@@ -142,7 +142,7 @@ function resolveMaxTaskFailures(master: string, factory: BackendFactory, given: 
 
 /** A value as an error shows it: a string quoted, so that `'512'` is not read as the number 512. */
 function shown(v: unknown): string {
-  return typeof v === 'string' ? `'${v}'` : String(v);
+  return typeof v === 'string' ? `'${v}'` : Array.isArray(v) ? JSON.stringify(v) : String(v);
 }
 
 function positiveInt(name: string, v: number | undefined, fallback: number): number {
@@ -265,6 +265,9 @@ const OPTION_KEYS: Readonly<Record<string, readonly string[] | undefined>> = {
   secret: undefined,
 } satisfies Record<keyof ContextOptions, readonly string[] | undefined>;
 
+/** Groups of options that `false` turns off as a whole. */
+const OFF_SWITCHES: ReadonlySet<string> = new Set(['ui', 'eventLog']);
+
 /**
  * A misspelt option (`{ egine: 'mapreduce' }`, `memory: { workerMb }`) would silently run with the default, which a
  * JavaScript caller (no type check) cannot see: it is an error naming the key and the nearest known one.
@@ -275,7 +278,13 @@ function checkKnownKeys(given: ContextOptions): void {
   for (const [key, value] of Object.entries(given)) {
     if (!Object.hasOwn(OPTION_KEYS, key)) throw new InvalidOptionError(unknownKey(key, top));
     const nested = OPTION_KEYS[key];
-    if (nested === undefined || value === null || typeof value !== 'object') continue;
+    if (nested === undefined || value === undefined) continue;
+    // `memory: 5` or `speculation: true` would otherwise run silently with every default of that group.
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      if (value === false && OFF_SWITCHES.has(key)) continue;
+      const off = OFF_SWITCHES.has(key) ? ` or false` : '';
+      throw new InvalidOptionError(`option '${key}' must be an object of ${nested.map((n) => `'${n}'`).join(', ')}${off}, got ${shown(value)}`);
+    }
     for (const sub of Object.keys(value))
       if (!nested.includes(sub))
         throw new InvalidOptionError(

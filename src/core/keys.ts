@@ -417,7 +417,29 @@ function compareNumbers(a: number, b: number): number {
 export function compareKeys(a: unknown, b: unknown): number {
   if (typeof a === 'number' && typeof b === 'number') return compareNumbers(a, b);
   if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0;
+  try {
+    return compareOther(a, b);
+  } catch (e) {
+    // As for hashing (selfReferringKey): two keys that refer to themselves compare forever.
+    throw selfReferringKey(e, isSelfReferring(a) ? a : b);
+  }
+}
+
+/** compareKeys inside a key: the check for a key that refers to itself is made once, at the outermost call. */
+function comparePart(a: unknown, b: unknown): number {
+  if (typeof a === 'number' && typeof b === 'number') return compareNumbers(a, b);
+  if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0;
   return compareOther(a, b);
+}
+
+/** Whether a value holds itself somewhere inside (arrays and objects walked; for an error message only). */
+function isSelfReferring(v: unknown, seen: Set<unknown> = new Set()): boolean {
+  if (v === null || typeof v !== 'object') return false;
+  if (seen.has(v)) return true;
+  seen.add(v);
+  for (const x of Object.values(v)) if (isSelfReferring(x, seen)) return true;
+  seen.delete(v);
+  return false;
 }
 
 function compareOther(a: unknown, b: unknown): number {
@@ -439,7 +461,7 @@ function compareOther(a: unknown, b: unknown): number {
       const y = b as readonly unknown[];
       const n = Math.min(x.length, y.length);
       for (let i = 0; i < n; i++) {
-        const c = compareKeys(x[i], y[i]);
+        const c = comparePart(x[i], y[i]);
         if (c !== 0) return c;
       }
       return compareNumbers(x.length, y.length);
@@ -454,7 +476,7 @@ function compareOther(a: unknown, b: unknown): number {
         const kx = xs[i]!;
         const ky = ys[i]!;
         if (kx !== ky) return kx < ky ? -1 : 1;
-        const c = compareKeys(x[kx], y[ky]);
+        const c = comparePart(x[kx], y[ky]);
         if (c !== 0) return c;
       }
       return compareNumbers(xs.length, ys.length);

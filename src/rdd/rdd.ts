@@ -412,6 +412,7 @@ export abstract class RDD<T> {
    * ```
    */
   setName(name: string): this {
+    if (typeof name !== 'string') throw new ArgumentTypeError(`setName: name must be a string, got ${describeArgument(name)}`);
     this.#name = name;
     return this;
   }

@@ -40,6 +40,20 @@ describe('Context', () => {
     return off.stop();
   });
 
+  it('refuses a group of options given as anything but an object (or false for ui and eventLog), naming its keys', () => {
+    // `memory: 5` or `speculation: true` ran silently with every default of the group.
+    const untyped = (o: unknown) => () => new Context(o as ContextOptions);
+    expect(untyped({ master: 'local[1]', memory: 5 })).toThrow(
+      /^option 'memory' must be an object of 'workerMB', 'storageFraction', 'shuffleFraction', got 5$/,
+    );
+    expect(untyped({ memory: [] })).toThrow(/^option 'memory' must be an object of .*, got \[\]$/);
+    expect(untyped({ memory: null })).toThrow(/^option 'memory' must be an object of .*, got null$/);
+    expect(untyped({ speculation: true })).toThrow(/^option 'speculation' must be an object of 'enabled', .*, got true$/);
+    expect(untyped({ ui: 4041 })).toThrow(/^option 'ui' must be an object of 'port', .* or false, got 4041$/);
+    expect(untyped({ ui: true })).toThrow(/^option 'ui' must be an object of .* or false, got true$/);
+    expect(untyped({ eventLog: '/tmp/logs' })).toThrow(/^option 'eventLog' must be an object of 'dir' or false, got '\/tmp\/logs'$/);
+  });
+
   it('refuses an option of the wrong type at construction, showing a string as a string', () => {
     // A JavaScript caller has no type check: `appName: 5` failed later with "appName.replace is not a function",
     // and `progress: 'false'`, a truthy string, turned the bar on.

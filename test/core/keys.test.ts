@@ -212,6 +212,27 @@ describe('structural identity', () => {
       }
     }
   });
+
+  it('refuses to order two keys that refer to themselves, naming one, where the comparison overflowed the stack', () => {
+    // sortByKey / sortBy of such keys failed every attempt with a bare "Maximum call stack size exceeded".
+    const a: unknown[] = [1];
+    a.push(a);
+    const b: unknown[] = [1];
+    b.push(b);
+    for (const [x, y] of [
+      [a, b],
+      [
+        [0, a],
+        [0, b],
+      ],
+      [{ k: a }, { k: b }],
+    ] as const) {
+      expect(() => compareKeys(x, y)).toThrow(InvalidDataError);
+      expect(() => compareKeys(x, y)).toThrow(/^kindling: a key that refers to itself .* cannot be a key: .*\[Circular\]/);
+    }
+    // One circular key against a key that differs early compares as usual: no walk reaches the cycle.
+    expect(compareKeys(a, [2])).toBe(-1);
+  });
 });
 
 describe('compareKeys', () => {

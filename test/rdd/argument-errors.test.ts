@@ -70,6 +70,39 @@ describe('arguments of the wrong kind (local[2])', () => {
     for (const [op, call] of cases) expectArgumentTypeError(thrown(call), new RegExp(`^${op}: other must be an RDD, got `));
   });
 
+  test('names and job groups are text: a number or an object is refused at the call', () => {
+    // setName(5) and setJobGroup(1, 2) were kept as numbers, which the UI, the REST API and the event log then
+    // showed where Spark's tools read strings.
+    const r = ctx().parallelize([1, 2, 3], 2);
+    expectArgumentTypeError(
+      thrown(() => loose(r).setName(5)),
+      /^setName: name must be a string, got /,
+    );
+    expectArgumentTypeError(
+      thrown(() => loose(ctx()).setJobGroup(1, 'd')),
+      /^setJobGroup: groupId must be a string, got /,
+    );
+    expectArgumentTypeError(
+      thrown(() => loose(ctx()).setJobGroup('g', 2)),
+      /^setJobGroup: description must be a string, got /,
+    );
+    expectArgumentTypeError(
+      thrown(() => loose(ctx()).withJobGroup(['g'], () => 1)),
+      /^withJobGroup: groupId must be a string, got /,
+    );
+    expectArgumentTypeError(
+      thrown(() => loose(ctx()).withJobGroup('g', 5)),
+      /^withJobGroup: body must be a function, got /,
+    );
+    expectArgumentTypeError(
+      thrown(() => loose(ctx()).cancelJobGroup({ id: 'g' })),
+      /^cancelJobGroup: groupId must be a string, got /,
+    );
+    expect(r.setName('numbers').name).toBe('numbers');
+    expect(ctx().withJobGroup('g', () => 7, 'seven')).toBe(7);
+    expect(ctx().cancelJobGroup('nothing-runs')).toEqual([]);
+  });
+
   test("another context's RDD is refused at the call, naming both RDDs", async () => {
     const other = new Context({ master: 'local', progress: false, ui: false });
     try {
