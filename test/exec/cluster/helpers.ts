@@ -3,6 +3,7 @@
  * redis-server of the test file's own (test/streaming/redis-server.ts), and stopped after the test.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import net from 'node:net';
 import { rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -189,3 +190,163 @@ export const expected: Array<[number, number]> = Array.from({ length: 13 }, (_, 
   for (let x = k; x < 4000; x += 13) s += x;
   return [k, s];
 });
+
+/**
+ * A proxy between some Redis clients (an executor, a driver) and a redis-server, which mistreats their traffic on
+ * demand, at the one moment a spec needs: a connection held, a request lost with its connection, a reply lost.
+ * Matching is on the raw RESP bytes (latin1) of one read from a socket.
+ */
+export interface MeddlingProxy {
+  readonly url: string;
+  /** From the next request matching `trigger` on, that connection's requests wait (in order) until `release()`. */
+  holdRequests(trigger: RegExp): { readonly held: Promise<void>; release(): void };
+  /**
+   * The replies to every connection that ever sent a request matching `of` wait from now on (in order) until
+   * `release()`; `seen` resolves when a held reply matches `seen`.
+   */
+  holdReplies(of: RegExp, seen?: RegExp): { readonly seen: Promise<void>; release(): void };
+  /**
+   * The next request matching `trigger` is not sent: its connection is closed, and the proxy stops listening for
+   * `refuseMs` (Redis restarting: a reconnection refused makes ioredis fail the commands it had sent).
+   */
+  failRequest(trigger: RegExp, refuseMs: number): Promise<void>;
+  /** The next request matching `trigger` reaches Redis; its reply does not come back: the connection is closed. */
+  dropReply(trigger: RegExp): Promise<void>;
+  /** Every request seen since `from` (an index of `requests()`), joined. */
+  requests(from?: number): string;
+  readonly requestCount: number;
+  close(): void;
+}
+
+export async function meddlingProxy(target: string): Promise<MeddlingProxy> {
+  const to = new URL(target);
+  const sockets = new Set<net.Socket>();
+  const seenRequests: string[] = [];
+  type Conn = { sent: string; holdingRequests: Buffer[] | undefined; holdingReplies: Buffer[] | undefined; client: net.Socket; upstream: net.Socket };
+  const conns = new Set<Conn>();
+  const requestHooks: Array<(c: Conn, d: Buffer) => boolean> = [];
+  const replyHooks: Array<(c: Conn, d: Buffer) => boolean> = [];
+  const onConnection = (client: net.Socket): void => {
+    const upstream = net.connect(Number(to.port), to.hostname);
+    const c: Conn = { sent: '', holdingRequests: undefined, holdingReplies: undefined, client, upstream };
+    conns.add(c);
+    sockets.add(client).add(upstream);
+    client.on('data', (d: Buffer) => {
+      const text = d.toString('latin1');
+      seenRequests.push(text);
+      // A connection's first requests tell what it is for (an executor's INCR of its id, a reader's XREAD).
+      if (c.sent.length < 65_536) c.sent += text;
+      for (const [i, hook] of requestHooks.entries()) {
+        if (hook(c, d)) {
+          requestHooks.splice(i, 1);
+          return;
+        }
+      }
+      if (c.holdingRequests !== undefined) c.holdingRequests.push(d);
+      else upstream.write(d);
+    });
+    upstream.on('data', (d: Buffer) => {
+      for (const [i, hook] of replyHooks.entries()) {
+        if (hook(c, d)) {
+          replyHooks.splice(i, 1);
+          return;
+        }
+      }
+      if (c.holdingReplies !== undefined) c.holdingReplies.push(d);
+      else client.write(d);
+    });
+    const end = () => {
+      conns.delete(c);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+  };
+  let server = net.createServer(onConnection);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as net.AddressInfo).port;
+  const url = `redis://127.0.0.1:${port}`;
+  return {
+    url,
+    holdRequests(trigger) {
+      let onHeld!: () => void;
+      const held = new Promise<void>((r) => (onHeld = r));
+      let holder: Conn | undefined;
+      requestHooks.push((c, d) => {
+        if (!trigger.test(d.toString('latin1'))) return false;
+        holder = c;
+        c.holdingRequests = [d];
+        onHeld();
+        return true;
+      });
+      return {
+        held,
+        release() {
+          const kept = holder?.holdingRequests ?? [];
+          if (holder !== undefined) holder.holdingRequests = undefined;
+          for (const b of kept) holder!.upstream.write(b);
+        },
+      };
+    },
+    holdReplies(of, seen) {
+      let onSeen!: () => void;
+      const saw = new Promise<void>((r) => (onSeen = r));
+      const held = [...conns].filter((c) => of.test(c.sent));
+      for (const c of held) c.holdingReplies = [];
+      if (seen !== undefined)
+        replyHooks.push((c, d) => {
+          if (held.includes(c) && seen.test(d.toString('latin1'))) onSeen();
+          return false;
+        });
+      return {
+        seen: saw,
+        release() {
+          for (const c of held) {
+            const kept = c.holdingReplies ?? [];
+            c.holdingReplies = undefined;
+            for (const b of kept) c.client.write(b);
+          }
+        },
+      };
+    },
+    failRequest(trigger, refuseMs) {
+      return new Promise<void>((resolve) =>
+        requestHooks.push((c, d) => {
+          if (!trigger.test(d.toString('latin1'))) return false;
+          server.close();
+          c.client.destroy();
+          c.upstream.destroy();
+          setTimeout(() => {
+            server = net.createServer(onConnection).listen(port, '127.0.0.1', () => resolve());
+          }, refuseMs);
+          return true;
+        }),
+      );
+    },
+    dropReply(trigger) {
+      return new Promise<void>((resolve) =>
+        requestHooks.push((c, d) => {
+          if (!trigger.test(d.toString('latin1'))) return false;
+          c.upstream.write(d);
+          replyHooks.push((r) => {
+            if (r !== c) return false;
+            c.client.destroy();
+            c.upstream.destroy();
+            resolve();
+            return true;
+          });
+          return true;
+        }),
+      );
+    },
+    requests: (from = 0) => seenRequests.slice(from).join(''),
+    get requestCount() {
+      return seenRequests.length;
+    },
+    close() {
+      for (const s of sockets) s.destroy();
+      server.close();
+    },
+  };
+}
