@@ -193,18 +193,16 @@ export const expected: Array<[number, number]> = Array.from({ length: 13 }, (_, 
 
 /**
  * A proxy between some Redis clients (an executor, a driver) and a redis-server, which mistreats their traffic on
- * demand, at the one moment a spec needs: a connection held, a request lost with its connection, a reply lost.
+ * demand, at the one moment a spec needs: its replies held, a request lost with its connection, a reply lost.
  * Matching is on the raw RESP bytes (latin1) of one read from a socket.
  */
 export interface MeddlingProxy {
   readonly url: string;
-  /** From the next request matching `trigger` on, that connection's requests wait (in order) until `release()`. */
-  holdRequests(trigger: RegExp): { readonly held: Promise<void>; release(): void };
   /**
-   * The replies to every connection that ever sent a request matching `of` wait from now on (in order) until
-   * `release()`; `seen` resolves when a held reply matches `seen`.
+   * The replies to every connection whose first requests match `of` wait from now on (in order) until `release()`;
+   * its requests still reach Redis.
    */
-  holdReplies(of: RegExp, seen?: RegExp): { readonly seen: Promise<void>; release(): void };
+  holdReplies(of: RegExp): { release(): void };
   /**
    * The next request matching `trigger` is not sent: its connection is closed, and the proxy stops listening for
    * `refuseMs` (Redis restarting: a reconnection refused makes ioredis fail the commands it had sent).
@@ -222,13 +220,20 @@ export async function meddlingProxy(target: string): Promise<MeddlingProxy> {
   const to = new URL(target);
   const sockets = new Set<net.Socket>();
   const seenRequests: string[] = [];
-  type Conn = { sent: string; holdingRequests: Buffer[] | undefined; holdingReplies: Buffer[] | undefined; client: net.Socket; upstream: net.Socket };
+  type Conn = { sent: string; holdingReplies: Buffer[] | undefined; client: net.Socket; upstream: net.Socket };
   const conns = new Set<Conn>();
-  const requestHooks: Array<(c: Conn, d: Buffer) => boolean> = [];
-  const replyHooks: Array<(c: Conn, d: Buffer) => boolean> = [];
+  /** Each hook sees every read until it returns true (it took the data); then it is done. */
+  type Hook = (c: Conn, d: Buffer) => boolean;
+  const requestHooks: Hook[] = [];
+  const replyHooks: Hook[] = [];
+  const hooked = (hooks: Hook[], c: Conn, d: Buffer): boolean => {
+    const i = hooks.findIndex((hook) => hook(c, d));
+    if (i >= 0) hooks.splice(i, 1);
+    return i >= 0;
+  };
   const onConnection = (client: net.Socket): void => {
     const upstream = net.connect(Number(to.port), to.hostname);
-    const c: Conn = { sent: '', holdingRequests: undefined, holdingReplies: undefined, client, upstream };
+    const c: Conn = { sent: '', holdingReplies: undefined, client, upstream };
     conns.add(c);
     sockets.add(client).add(upstream);
     client.on('data', (d: Buffer) => {
@@ -236,22 +241,10 @@ export async function meddlingProxy(target: string): Promise<MeddlingProxy> {
       seenRequests.push(text);
       // A connection's first requests tell what it is for (an executor's INCR of its id, a reader's XREAD).
       if (c.sent.length < 65_536) c.sent += text;
-      for (const [i, hook] of requestHooks.entries()) {
-        if (hook(c, d)) {
-          requestHooks.splice(i, 1);
-          return;
-        }
-      }
-      if (c.holdingRequests !== undefined) c.holdingRequests.push(d);
-      else upstream.write(d);
+      if (!hooked(requestHooks, c, d)) upstream.write(d);
     });
     upstream.on('data', (d: Buffer) => {
-      for (const [i, hook] of replyHooks.entries()) {
-        if (hook(c, d)) {
-          replyHooks.splice(i, 1);
-          return;
-        }
-      }
+      if (hooked(replyHooks, c, d)) return;
       if (c.holdingReplies !== undefined) c.holdingReplies.push(d);
       else client.write(d);
     });
@@ -269,38 +262,10 @@ export async function meddlingProxy(target: string): Promise<MeddlingProxy> {
   const url = `redis://127.0.0.1:${port}`;
   return {
     url,
-    holdRequests(trigger) {
-      let onHeld!: () => void;
-      const held = new Promise<void>((r) => (onHeld = r));
-      let holder: Conn | undefined;
-      requestHooks.push((c, d) => {
-        if (!trigger.test(d.toString('latin1'))) return false;
-        holder = c;
-        c.holdingRequests = [d];
-        onHeld();
-        return true;
-      });
-      return {
-        held,
-        release() {
-          const kept = holder?.holdingRequests ?? [];
-          if (holder !== undefined) holder.holdingRequests = undefined;
-          for (const b of kept) holder!.upstream.write(b);
-        },
-      };
-    },
-    holdReplies(of, seen) {
-      let onSeen!: () => void;
-      const saw = new Promise<void>((r) => (onSeen = r));
+    holdReplies(of) {
       const held = [...conns].filter((c) => of.test(c.sent));
       for (const c of held) c.holdingReplies = [];
-      if (seen !== undefined)
-        replyHooks.push((c, d) => {
-          if (held.includes(c) && seen.test(d.toString('latin1'))) onSeen();
-          return false;
-        });
       return {
-        seen: saw,
         release() {
           for (const c of held) {
             const kept = c.holdingReplies ?? [];

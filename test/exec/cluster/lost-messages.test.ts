@@ -35,6 +35,16 @@ async function keysOf(url: string, cluster: string): Promise<string[]> {
   }
 }
 
+/**
+ * A small job ends with the right result once `fault` has struck. A slot that never starts fails it after
+ * executorWaitMs ("no executor left"), the symptom of a lost message.
+ */
+async function sumsRight(sc: Context, fault: Promise<void>): Promise<void> {
+  const sum = sc.parallelize([1, 2, 3, 4], 2).reduce((x, y) => x + y);
+  await fault;
+  expect(await sum).toBe(10);
+}
+
 /** The application ids an executor said it was leased by, in order, with the id it was leased under. */
 function leases(output: string): Array<{ executor: string; app: string }> {
   return [...output.matchAll(/kindling executor (\d+): leased by application (\S+)/g)].map((m) => ({ executor: m[1]!, app: m[2]! }));
@@ -159,13 +169,9 @@ describe.skipIf(redisSkipReason !== undefined)('redis:// messages late, lost or 
     // The lease's XADD goes nowhere; its connection closes, and the first reconnections are refused: ioredis then
     // fails the commands it queued (maxRetriesPerRequest 1).
     const lost = p.failRequest(/xadd[\s\S]*control:/i, 400);
-    const sc = new Context({ master: p.url, cluster, executorWaitMs: 8000, executorTimeoutMs: 5000, ...options });
+    const sc = new Context({ master: p.url, cluster, executorWaitMs: 15_000, executorTimeoutMs: 5000, ...options });
     try {
-      const t0 = Date.now();
-      const sum = sc.parallelize([1, 2, 3, 4], 2).reduce((x, y) => x + y);
-      await lost;
-      expect(await sum).toBe(10);
-      expect(Date.now() - t0).toBeLessThan(8000);
+      await sumsRight(sc, lost);
     } finally {
       await sc.stop();
     }
@@ -178,17 +184,11 @@ describe.skipIf(redisSkipReason !== undefined)('redis:// messages late, lost or 
     await e.waitFor('registered and ready');
     // The executor's first message is its slot's slotReady; later ones (task outcomes) go the same way.
     const lost = p.failRequest(/xadd[\s\S]*outcomes:/i, 400);
-    const sc = new Context({ master: url(), cluster, executorWaitMs: 8000, executorTimeoutMs: 5000, ...options });
+    const sc = new Context({ master: url(), cluster, executorWaitMs: 15_000, executorTimeoutMs: 5000, ...options });
     try {
-      const t0 = Date.now();
-      const sum = sc.parallelize([1, 2, 3, 4], 2).reduce((x, y) => x + y);
-      await lost;
-      expect(await sum).toBe(10);
-      expect(Date.now() - t0).toBeLessThan(8000);
-      // A task's outcome lost the same way.
-      const again = p.failRequest(/xadd[\s\S]*outcomes:/i, 400);
-      expect(await sc.parallelize([1, 2, 3, 4], 2).reduce((x, y) => x + y)).toBe(10);
-      await again;
+      await sumsRight(sc, lost);
+      // A task's outcome lost the same way: without it sent again the job waits for it for ever.
+      await sumsRight(sc, p.failRequest(/xadd[\s\S]*outcomes:/i, 400));
     } finally {
       await sc.stop();
     }
@@ -200,13 +200,9 @@ describe.skipIf(redisSkipReason !== undefined)('redis:// messages late, lost or 
     await e.waitFor('registered and ready');
     const p = await proxy();
     const dropped = p.dropReply(/set[\s\S]*lease:\d+[\s\S]*NX/i);
-    const sc = new Context({ master: p.url, cluster, executorWaitMs: 8000, leaseMs: 60_000, ...options });
+    const sc = new Context({ master: p.url, cluster, executorWaitMs: 15_000, leaseMs: 60_000, ...options });
     try {
-      const t0 = Date.now();
-      const sum = sc.parallelize([1, 2, 3, 4], 2).reduce((x, y) => x + y);
-      await dropped;
-      expect(await sum).toBe(10);
-      expect(Date.now() - t0).toBeLessThan(8000);
+      await sumsRight(sc, dropped);
     } finally {
       await sc.stop();
     }
