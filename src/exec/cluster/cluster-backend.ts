@@ -272,8 +272,15 @@ export class ClusterBackend implements TaskBackend {
           continue;
         }
         const got = await this.#redis.set(this.#keys.lease(id), this.appId, 'PX', this.#o.leaseMs, 'NX');
-        if (got !== 'OK') continue;
+        // A connection dropped after Redis took the SET sends it again on the new one (ioredis), which then finds
+        // the lease taken, by this driver: it is this driver's, not another one's to leave alone until leaseMs.
+        if (got !== 'OK' && (await this.#redis.get(this.#keys.lease(id))) !== this.appId) continue;
         const info = await this.#redis.hgetall(this.#keys.executor(id));
+        // Executors append to the application's outcome stream only if it exists (one written after stop() deleted
+        // it is not made again): made before the executor reads its lease, and again after Redis lost it
+        // (restarted without its data, flushed), as every executor is then leased again. If this fails the lease
+        // stays this driver's, and the next discovery takes it up.
+        if (info.host !== undefined && !this.#stopping) await this.#redis.xadd(this.#keys.outcomes(this.appId), '*', 'm', encode([]));
         // stop() began while this lease was being taken: it released only the executors it knew, so this one would
         // have served a stopped driver (its outcome stream, written after stop() deleted it, left in Redis for good).
         if (info.host === undefined || this.#stopping) {
@@ -313,12 +320,10 @@ export class ClusterBackend implements TaskBackend {
       lastBeat: beat,
       lastChange: Date.now(),
       lost: false,
-      outbox: new Outbox<ControlMessage>(
-        this.#redis,
-        this.#keys.control(id),
-        (batch, e) => this.#unsent(batch, e),
-        (m, e) => this.#refused(m, e),
-      ),
+      outbox: new Outbox<ControlMessage>(this.#redis, this.#keys.control(id), {
+        failed: (batch, e) => this.#unsent(exec, batch, e),
+        refused: (m, e) => this.#refused(m, e),
+      }),
     };
     this.#execs.set(id, exec);
     this.#control(exec, { kind: 'lease', appId: this.appId, heapMb: this.#o.heapMb, taskTimeoutMs: this.#o.taskTimeoutMs, init: this.#o.init });
@@ -634,8 +639,13 @@ export class ClusterBackend implements TaskBackend {
     exec.outbox.push(m);
   }
 
-  /** Tasks Redis did not take fail at once (Redis is away: #watch gives up after executorTimeoutMs). */
-  #unsent(batch: readonly ControlMessage[], e: Error): void {
+  /**
+   * Tasks Redis did not take fail at once (Redis is away: #watch gives up after executorTimeoutMs); every other
+   * message is sent again while the executor is this driver's: a lost lease, slots or peers message left its
+   * slots starting for good while it beat (no executor left after executorWaitMs, seeds 202 and 303 of
+   * random-faults). The executor takes each of them twice without harm (Redis may have taken the first).
+   */
+  #unsent(exec: Exec, batch: readonly ControlMessage[], e: Error): readonly ControlMessage[] {
     for (const m of batch) {
       if (m.kind !== 'task') continue;
       const slot = this.#current(m.index, m.task.epoch);
@@ -643,6 +653,7 @@ export class ClusterBackend implements TaskBackend {
         lost(m.index, m.task.epoch, `task ${m.task.taskId} could not be sent through ${this.#where}: ${e.message}`, false),
       );
     }
+    return exec.lost || this.#stopping ? [] : batch.filter((m) => m.kind !== 'task');
   }
 
   /** A task the serializer refused fails without a retry (its data would be refused again). */

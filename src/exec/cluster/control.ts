@@ -13,7 +13,8 @@
  * - `lease:{id}`: the application holding the executor (SET NX with a TTL, renewed by the driver; it expires
  *   when the driver dies, and the executor then drops the application and registers again).
  * - `control:{id}`: the executor's stream of driver messages, in order (slots, peers, tasks, removals).
- * - `outcomes:{appId}`: the driver's stream of executor messages (slots ready or lost, task outcomes).
+ * - `outcomes:{appId}`: the driver's stream of executor messages (slots ready or lost, task outcomes), made by the
+ *   driver before it leases an executor and deleted at its stop(); executors append only while it exists.
  * - `broadcasts:{appId}`: the application's broadcast values (a hash by id), fetched once by each executor.
  */
 import v8 from 'node:v8';
@@ -117,23 +118,39 @@ export async function append(redis: Redis, stream: string, messages: readonly un
   await redis.xadd(stream, '*', 'm', encode(messages));
 }
 
+/** Between tries of a batch Redis did not take. */
+export const OUTBOX_RETRY_MS = 200;
+
+/** What an {@link Outbox} does besides sending. */
+export interface OutboxOptions<M> {
+  /**
+   * A batch Redis did not take (its connection dropped and a reconnection was refused: ioredis then fails what it
+   * had sent; measured in lost-messages.test.ts, a restart of ~100 ms is enough). Returns
+   * the messages to send again: they go before anything pushed since, after {@link OUTBOX_RETRY_MS}. A reply lost
+   * with its connection may mean Redis did take it: a message sent again must be harmless twice.
+   */
+  readonly failed?: (batch: readonly M[], e: Error) => readonly M[];
+  /** A message the serializer refuses (a function or a symbol in it): left out of its batch, never sent. */
+  readonly refused?: (message: M, e: Error) => void;
+  /**
+   * Append only to a stream that exists (XADD NOMKSTREAM): its reader creates it and deletes it when it is done,
+   * and a message written later (a task that ended after the driver stopped) must not make it again, for good.
+   */
+  readonly onlyIfExists?: boolean;
+}
+
 /**
  * Messages for one stream, sent as one entry per turn of the event loop (a burst of tasks or outcomes costs one
- * Redis operation), in the order they were pushed. `failed` hears of a batch Redis did not take.
+ * Redis operation), in the order they were pushed.
  */
 export class Outbox<M> {
   readonly #queue: M[] = [];
   #flushing: Promise<void> | undefined;
 
-  /**
-   * `failed`: a batch Redis did not take. `refused`: a message the serializer refuses (a function or a symbol in
-   * it); it is left out of its batch, since it would never go and must not hold back or fail the others.
-   */
   constructor(
     private readonly redis: Redis,
     private readonly stream: string,
-    private readonly failed: (batch: readonly M[], e: Error) => void = () => undefined,
-    private readonly refused: (message: M, e: Error) => void = () => undefined,
+    private readonly options: OutboxOptions<M> = {},
   ) {}
 
   push(m: M): void {
@@ -141,7 +158,7 @@ export class Outbox<M> {
     this.#flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.#flush());
   }
 
-  /** Resolves once everything pushed so far has been sent (or failed). */
+  /** Resolves once everything pushed so far has been sent (or failed and not sent again). */
   async drain(): Promise<void> {
     while (this.#flushing !== undefined) await this.#flushing;
   }
@@ -158,7 +175,7 @@ export class Outbox<M> {
             encode(m);
             return true;
           } catch (e) {
-            this.refused(m, e as Error);
+            this.options.refused?.(m, e as Error);
             return false;
           }
         });
@@ -166,9 +183,14 @@ export class Outbox<M> {
         entry = encode(batch);
       }
       try {
-        await this.redis.xadd(this.stream, '*', 'm', entry);
+        if (this.options.onlyIfExists) await this.redis.xadd(this.stream, 'NOMKSTREAM', '*', 'm', entry);
+        else await this.redis.xadd(this.stream, '*', 'm', entry);
       } catch (e) {
-        this.failed(batch, e as Error);
+        const again = this.options.failed?.(batch, e as Error) ?? [];
+        if (again.length > 0) {
+          this.#queue.unshift(...again);
+          await new Promise((r) => setTimeout(r, OUTBOX_RETRY_MS));
+        }
       }
     }
     this.#flushing = undefined;

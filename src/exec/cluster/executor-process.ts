@@ -123,6 +123,11 @@ export class ExecutorProcess {
   #loop: Promise<void> | undefined;
   /** Between INCR and the registration's MULTI a heartbeat would find the new id unregistered. */
   #registering = false;
+  /**
+   * From an application's drop until the registration under a new id: the old id is still registered and beating,
+   * so a driver may lease it; taking that lease would hold the new application under the new id, registered as idle.
+   */
+  #dropping = false;
   /** This registration's token in `executor:{id}`: another one there means Redis lost ours and gave the id out again. */
   #token = '';
 
@@ -293,8 +298,13 @@ export class ExecutorProcess {
   #handle(m: ControlMessage): void {
     if (m.kind === 'lease') {
       if (this.#app !== undefined) return;
+      if (this.#dropping) {
+        // The driver loses the old id when its heartbeat goes with the registration, and leases the new one.
+        this.#o.log(`kindling executor ${this.#id}: lease of application ${m.appId} ignored while dropping the last application`);
+        return;
+      }
       const dir = path.join(this.#root, m.appId);
-      this.#app = {
+      const app: App = {
         appId: m.appId,
         heapMb: m.heapMb,
         taskTimeoutMs: m.taskTimeoutMs,
@@ -305,8 +315,16 @@ export class ExecutorProcess {
         results: new Map(),
         broadcasts: new Map(),
         broadcastValues: new Map(),
-        outbox: new Outbox<ExecutorMessage>(this.#redis, this.#keys.outcomes(m.appId)),
+        outbox: new Outbox<ExecutorMessage>(this.#redis, this.#keys.outcomes(m.appId), {
+          // The driver made the stream before the lease and deletes it at stop(): an outcome of a task that ended
+          // after that must not make it again (it stayed in Redis for good).
+          onlyIfExists: true,
+          // Every message matters to the driver (a lost slotReady left its slot starting, a lost outcome its task
+          // running): sent again while the application is held. The driver ignores one it has already seen.
+          failed: (batch) => (this.#app === app && !this.#stopping ? batch : []),
+        }),
       };
+      this.#app = app;
       this.#o.log(`kindling executor ${this.#id}: leased by application ${m.appId}`);
       return;
     }
@@ -314,7 +332,8 @@ export class ExecutorProcess {
     if (app === undefined) return;
     switch (m.kind) {
       case 'slots':
-        for (const s of m.slots) this.#startThread(app, s);
+        // A message Redis took but whose reply was lost is sent again: a slot already started is not started twice.
+        for (const s of m.slots) if (app.threads.get(s.index)?.slot.epoch !== s.epoch) this.#startThread(app, s);
         this.#connectPeers(app);
         return;
       case 'peers':
@@ -332,6 +351,7 @@ export class ExecutorProcess {
           });
           return;
         }
+        if (t.inflight.has(m.task.taskId)) return;
         t.inflight.add(m.task.taskId);
         this.#enqueue(app, t, m.index, m.task, m.broadcastIds ?? []);
         return;
@@ -673,12 +693,17 @@ export class ExecutorProcess {
     const app = this.#app;
     if (app === undefined) return;
     this.#app = undefined;
-    this.#o.log(`kindling executor ${this.#id}: ${why}; dropping its threads, blocks and files`);
-    await Promise.all([...app.threads.values()].map((t) => t.worker.terminate().catch(() => undefined)));
-    for (const c of this.#clients.values()) c.close();
-    this.#clients.clear();
-    rmSync(app.dir, { recursive: true, force: true });
-    if (!this.#stopping) await this.#register().catch(() => undefined);
+    this.#dropping = true;
+    try {
+      this.#o.log(`kindling executor ${this.#id}: ${why}; dropping its threads, blocks and files`);
+      await Promise.all([...app.threads.values()].map((t) => t.worker.terminate().catch(() => undefined)));
+      for (const c of this.#clients.values()) c.close();
+      this.#clients.clear();
+      rmSync(app.dir, { recursive: true, force: true });
+      if (!this.#stopping) await this.#register().catch(() => undefined);
+    } finally {
+      this.#dropping = false;
+    }
   }
 
   /** Leaves the cluster: the driver hears of every slot at once (not after executorTimeoutMs). */

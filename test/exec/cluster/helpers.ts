@@ -3,6 +3,7 @@
  * redis-server of the test file's own (test/streaming/redis-server.ts), and stopped after the test.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import net from 'node:net';
 import { rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -189,3 +190,128 @@ export const expected: Array<[number, number]> = Array.from({ length: 13 }, (_, 
   for (let x = k; x < 4000; x += 13) s += x;
   return [k, s];
 });
+
+/**
+ * A proxy between some Redis clients (an executor, a driver) and a redis-server, which mistreats their traffic on
+ * demand, at the one moment a spec needs: its replies held, a request lost with its connection, a reply lost.
+ * Matching is on the raw RESP bytes (latin1) of one read from a socket.
+ */
+export interface MeddlingProxy {
+  readonly url: string;
+  /**
+   * The replies to every connection whose first requests match `of` wait from now on (in order) until `release()`;
+   * its requests still reach Redis.
+   */
+  holdReplies(of: RegExp): { release(): void };
+  /**
+   * The next request matching `trigger` is not sent: its connection is closed, and the proxy stops listening for
+   * `refuseMs` (Redis restarting: a reconnection refused makes ioredis fail the commands it had sent).
+   */
+  failRequest(trigger: RegExp, refuseMs: number): Promise<void>;
+  /** The next request matching `trigger` reaches Redis; its reply does not come back: the connection is closed. */
+  dropReply(trigger: RegExp): Promise<void>;
+  /** Every request seen since `from` (an index of `requests()`), joined. */
+  requests(from?: number): string;
+  readonly requestCount: number;
+  close(): void;
+}
+
+export async function meddlingProxy(target: string): Promise<MeddlingProxy> {
+  const to = new URL(target);
+  const sockets = new Set<net.Socket>();
+  const seenRequests: string[] = [];
+  type Conn = { sent: string; holdingReplies: Buffer[] | undefined; client: net.Socket; upstream: net.Socket };
+  const conns = new Set<Conn>();
+  /** Each hook sees every read until it returns true (it took the data); then it is done. */
+  type Hook = (c: Conn, d: Buffer) => boolean;
+  const requestHooks: Hook[] = [];
+  const replyHooks: Hook[] = [];
+  const hooked = (hooks: Hook[], c: Conn, d: Buffer): boolean => {
+    const i = hooks.findIndex((hook) => hook(c, d));
+    if (i >= 0) hooks.splice(i, 1);
+    return i >= 0;
+  };
+  const onConnection = (client: net.Socket): void => {
+    const upstream = net.connect(Number(to.port), to.hostname);
+    const c: Conn = { sent: '', holdingReplies: undefined, client, upstream };
+    conns.add(c);
+    sockets.add(client).add(upstream);
+    client.on('data', (d: Buffer) => {
+      const text = d.toString('latin1');
+      seenRequests.push(text);
+      // A connection's first requests tell what it is for (an executor's INCR of its id, a reader's XREAD).
+      if (c.sent.length < 65_536) c.sent += text;
+      if (!hooked(requestHooks, c, d)) upstream.write(d);
+    });
+    upstream.on('data', (d: Buffer) => {
+      if (hooked(replyHooks, c, d)) return;
+      if (c.holdingReplies !== undefined) c.holdingReplies.push(d);
+      else client.write(d);
+    });
+    const end = () => {
+      conns.delete(c);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+  };
+  let server = net.createServer(onConnection);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as net.AddressInfo).port;
+  const url = `redis://127.0.0.1:${port}`;
+  return {
+    url,
+    holdReplies(of) {
+      const held = [...conns].filter((c) => of.test(c.sent));
+      for (const c of held) c.holdingReplies = [];
+      return {
+        release() {
+          for (const c of held) {
+            const kept = c.holdingReplies ?? [];
+            c.holdingReplies = undefined;
+            for (const b of kept) c.client.write(b);
+          }
+        },
+      };
+    },
+    failRequest(trigger, refuseMs) {
+      return new Promise<void>((resolve) =>
+        requestHooks.push((c, d) => {
+          if (!trigger.test(d.toString('latin1'))) return false;
+          server.close();
+          c.client.destroy();
+          c.upstream.destroy();
+          setTimeout(() => {
+            server = net.createServer(onConnection).listen(port, '127.0.0.1', () => resolve());
+          }, refuseMs);
+          return true;
+        }),
+      );
+    },
+    dropReply(trigger) {
+      return new Promise<void>((resolve) =>
+        requestHooks.push((c, d) => {
+          if (!trigger.test(d.toString('latin1'))) return false;
+          c.upstream.write(d);
+          replyHooks.push((r) => {
+            if (r !== c) return false;
+            c.client.destroy();
+            c.upstream.destroy();
+            resolve();
+            return true;
+          });
+          return true;
+        }),
+      );
+    },
+    requests: (from = 0) => seenRequests.slice(from).join(''),
+    get requestCount() {
+      return seenRequests.length;
+    },
+    close() {
+      for (const s of sockets) s.destroy();
+      server.close();
+    },
+  };
+}
