@@ -40,14 +40,14 @@ import {
 import { FetchFailedError } from '../shuffle/fetch-failed.js';
 import type { BucketCursor, BucketParts, ShuffleManager } from '../shuffle/shuffle-manager.js';
 import { writeShuffleOutput } from '../shuffle/shuffle-writer.js';
-import type { Bucket, MapStatus } from '../shuffle/wire.js';
+import type { Bucket, MapStatus, ShuffleReadWire } from '../shuffle/wire.js';
 import type { WorkerBlockStore } from '../storage/block-manager.js';
 import { estimateSize } from '../storage/size-estimator.js';
 import { ENGINES, type WorkerServices } from './engines.js';
 import { STAGES_CACHED, unsendableResult, type TaskMessage, type TaskMetrics, type TaskOutcome, type WorkerInit } from './protocol.js';
 import { ShuffleFetcher, type EarlyAsks, type PeerShuffleService, type ServedBlock } from './shuffle-fetcher.js';
 import { NO_REMOTE_BLOCKS, fetchRemoteBlocks, remoteBlockKey, serveBlock } from './remote-blocks.js';
-import { releaseShared, takeShared } from '../shuffle/shared-output.js';
+import { releaseShared, sharedBucketAt, type SharedBucket, type SharedOutputHandle, takeShared, withdrawn } from '../shuffle/shared-output.js';
 import { FetchedInput, type FetchedBucket } from '../shuffle/fetched-input.js';
 import { workerMemoryBudget } from '../shuffle/memory-budget.js';
 import { taskRuntime, type TaskRuntime } from './task-runtime.js';
@@ -98,10 +98,18 @@ const gcWindows = new WeakMap<TaskMetrics, readonly [from: number, to: number]>(
 /** Every this many shuffle records, one is measured for the write-byte estimate. */
 const WRITE_SAMPLE_EVERY = 64;
 
+/**
+ * Buckets looked at for a key sample: where every bucket starts with the same key (repartition's keys are the reduce
+ * partition; a hot key without a map-side combine), a look at all of them decoded and printed a reduce task's M keys
+ * (6 % of the workers' time in a 500 x 500 repartition).
+ */
+const KEY_SAMPLE_BUCKETS = 16;
+
 /** Up to three distinct keys of the task's shuffle input, as short JSON: they name a skewed key in the UI. */
 function keySampleOf(fetched: readonly FetchedBucket[]): string[] {
   const out: string[] = [];
-  for (const f of fetched) {
+  for (let j = 0; j < fetched.length && j < KEY_SAMPLE_BUCKETS; j++) {
+    const f = fetched[j]!;
     const b = Array.isArray(f) ? (f as Bucket) : decodeRange(f as EncodedBucket, 0, Math.min(3, f.length));
     for (let i = 0; i < b.length && out.length < 3; i++) {
       let k: string;
@@ -193,6 +201,8 @@ export class Executor {
   readonly #wakeUps = new Map<number, () => void>();
   /** RDD descriptions per stage attempt, oldest first (the driver sends each once per worker). */
   readonly #stageWires = new Map<string, readonly RddWire[]>();
+  /** Handles of map outputs in shared memory this worker was sent, by shuffle and map id (see #sharedOf). */
+  readonly #sharedHandles = new Map<number, Map<number, SharedOutputHandle>>();
   /** Rebuilt RDDs per stage attempt, shared by its tasks when they use no accumulator (task-local state). */
   readonly #rebuilt = new Map<string, Map<number, RDD<unknown>>>();
   /**
@@ -266,6 +276,51 @@ export class Executor {
         this.#rebuilt.delete(key);
       }
     }
+    // A good moment to let go of handles whose outputs moved away (their segments are then the collector's).
+    for (const [shuffleId, handles] of this.#sharedHandles) {
+      for (const [mapId, h] of handles) if (withdrawn(h.state)) handles.delete(mapId);
+      if (handles.size === 0) this.#sharedHandles.delete(shuffleId);
+    }
+  }
+
+  /** Drops a shuffle's outputs held here and the handles of its outputs in shared memory. */
+  removeShuffle(shuffleId: number): void {
+    this.#sharedHandles.delete(shuffleId);
+    this.shuffles.remove(shuffleId);
+  }
+
+  /**
+   * A read's buckets in shared memory, from the handles this worker was sent (ShuffleReadWire.handles, kept here by
+   * shuffle and map id): listed with their map ids. An output whose handle is not here (or withdrawn) is fetched.
+   */
+  #sharedOf(read: ShuffleReadWire): SharedBucket[] | undefined {
+    const maps = read.sharedMaps;
+    const slots = read.sharedSlots;
+    if (maps === undefined || slots === undefined) return undefined;
+    const handles = this.#sharedHandles.get(read.shuffleId);
+    if (handles === undefined) return undefined;
+    const out: SharedBucket[] = [];
+    for (let i = 0; i < maps.length; i++) {
+      const mapId = maps[i]!;
+      const h = handles.get(mapId);
+      if (h === undefined) continue;
+      if (withdrawn(h.state)) {
+        handles.delete(mapId);
+        continue;
+      }
+      out.push({ state: h.state, bucket: sharedBucketAt(h, slots[i]!), reduceId: read.reduceId, slot: slots[i]!, mapId });
+    }
+    return out.length === 0 ? undefined : out;
+  }
+
+  /** Keeps the handles a task message brings, for it and later tasks (even if this one never starts). */
+  #keepHandles(msg: TaskMessage): void {
+    for (const read of msg.shuffleReads) {
+      if (read.handles === undefined) continue;
+      let handles = this.#sharedHandles.get(read.shuffleId);
+      if (handles === undefined) this.#sharedHandles.set(read.shuffleId, (handles = new Map()));
+      for (const [mapId, h] of read.handles) handles.set(mapId, h);
+    }
   }
 
   removeBroadcast(id: number): void {
@@ -330,6 +385,7 @@ export class Executor {
     // What the message carries for later tasks is kept even if this one never starts: the driver counts the
     // stage's description and the broadcasts as delivered, and a cancelled (moved) task must not take them along.
     this.#keepStageWires(msg);
+    this.#keepHandles(msg);
     // Unboxed once here, for every task's functions: the clone boxed its arrays of numbers (see unboxDeep).
     for (const [id, value] of msg.broadcasts) this.#broadcasts.set(id, unboxDeep(value));
     const inputs = new Map<string, FetchedInput>();
@@ -341,7 +397,8 @@ export class Executor {
     };
     // Buckets in shared memory are taken now (marked read, and counted as read until the task ends), so that no
     // early ask goes for them.
-    const shared = msg.shuffleReads.map((read) => takeShared(read.shared));
+    const sharedLists = msg.shuffleReads.map((read) => this.#sharedOf(read));
+    const shared = sharedLists.map(takeShared);
     const early = msg.shuffleReads.map((read, r) => this.#fetcher.askEarly(read.shuffleId, read.reduceId, read, shared[r]));
     try {
       hop('w.start', msg.jobId, msg.taskId);
@@ -403,7 +460,7 @@ export class Executor {
     } finally {
       for (const input of inputs.values()) input.dispose();
       // Nothing of the task reads the shared buckets now (a combine copies what it keeps): their writer may reuse them.
-      for (const [r, read] of msg.shuffleReads.entries()) releaseShared(read.shared, shared[r]);
+      for (let r = 0; r < sharedLists.length; r++) releaseShared(sharedLists[r], shared[r]);
       // This worker's own outputs read here may be read in full now: moved to disk (their memory reused) without
       // waiting for this worker's next map task.
       if (shared.some((taken) => taken !== undefined)) this.shuffles.pollShared?.();

@@ -4,7 +4,7 @@
  * when every map output is registered. Outputs of a lost worker are unregistered so they are recomputed.
  */
 import type { MapStatus, ShuffleReadWire } from '../shuffle/wire.js';
-import { bucketOf, spent, type SharedBucket, type SharedOutput } from '../shuffle/shared-output.js';
+import { sharedSlot, spent, type SharedOutputHandle } from '../shuffle/shared-output.js';
 
 interface Output {
   readonly workerIndex: number;
@@ -20,7 +20,9 @@ interface Output {
    * The output in shared memory (local mode), until it is spent (read by every reducer, or withdrawn by its writer):
    * holding it keeps the memory alive, so it is let go as soon as no new reader needs it.
    */
-  shared?: SharedOutput;
+  shared?: SharedOutputHandle;
+  /** The workers sent `shared` (they keep it: later reduce tasks name the output only). */
+  sentTo?: Set<number>;
 }
 
 export class MapOutputTracker {
@@ -149,6 +151,8 @@ export class MapOutputTracker {
     for (const [id, outputs] of this.#shuffles) {
       let hit = false;
       outputs.forEach((o, i) => {
+        // Its replacement starts without the handles it was sent.
+        o?.sentTo?.delete(workerIndex);
         if (o?.workerIndex === workerIndex) {
           this.#forget(id, outputs, i);
           this.#lost(id, i, reason);
@@ -177,31 +181,43 @@ export class MapOutputTracker {
 
   /**
    * What a reduce task of partition `reduceId` reads of a shuffle (Spark's reducers skip zero-size blocks): the map
-   * outputs whose bucket `reduceId` holds records, the worker holding each, and those of them in shared memory. Its
-   * size follows the records the reducer gets, not the number of map tasks: a shuffle of 1000 maps into 2000
-   * reducers, each bucket empty but a few, sends each task a few map ids instead of 1000 locations and asks no
-   * worker for an empty bucket. The reader's own worker's shared outputs are included: read from its store they would
-   * be views outside the readers' count, whose memory the writer then cannot reuse (shared-output.ts). Throws if an
-   * output is missing (the scheduler checks availability first).
+   * outputs whose bucket `reduceId` holds records, the worker holding each, and, for a task of worker `workerIndex`,
+   * those of them in shared memory with the handles of the ones that worker was not sent yet (counted as sent: it
+   * keeps them). Its size follows the records the reducer gets, not the number of map tasks: a shuffle of 1000 maps
+   * into 2000 reducers, each bucket empty but a few, sends each task a few map ids instead of 1000 locations and asks
+   * no worker for an empty bucket. The reader's own worker's shared outputs are included: read from its store they
+   * would be views outside the readers' count, whose memory the writer then cannot reuse (shared-output.ts). Without
+   * `workerIndex` (a read the task may never make), nothing is read from shared memory. Throws if an output is missing
+   * (the scheduler checks availability first).
    */
-  reads(shuffleId: number, reduceId: number): ShuffleReadWire {
+  reads(shuffleId: number, reduceId: number, workerIndex?: number): ShuffleReadWire {
     const outputs = this.#shuffles.get(shuffleId) ?? [];
-    const withShared = this.#withShared.has(shuffleId);
+    const withShared = workerIndex !== undefined && this.#withShared.has(shuffleId);
     const index = this.#readersOf(shuffleId, outputs);
     const some = index.byReducer[reduceId] ?? [];
     const read = index.everyReducer.length === 0 ? some : [...some, ...index.everyReducer].sort((a, b) => a - b);
     const mapIds: number[] = [];
     const locations: number[] = [];
-    let shared: SharedBucket[] | undefined;
+    let sharedMaps: number[] | undefined;
+    let sharedSlots: number[] | undefined;
+    let handles: Array<readonly [number, SharedOutputHandle]> | undefined;
     for (const mapId of read) {
       const o = outputs[mapId]!;
       mapIds.push(mapId);
       locations.push(o.workerIndex);
       if (!withShared || o.shared === undefined) continue;
-      const b = bucketOf(o.shared, reduceId);
-      if (b !== undefined) (shared ??= []).push({ ...b, mapId });
+      const slot = sharedSlot(o.shared, reduceId);
+      if (slot < 0) continue;
+      (sharedMaps ??= []).push(mapId);
+      (sharedSlots ??= []).push(slot);
+      const sent = (o.sentTo ??= new Set());
+      if (sent.has(workerIndex)) continue;
+      sent.add(workerIndex);
+      (handles ??= []).push([mapId, o.shared]);
     }
-    return shared === undefined ? { shuffleId, reduceId, mapIds, locations } : { shuffleId, reduceId, mapIds, locations, shared };
+    const wire: ShuffleReadWire = { shuffleId, reduceId, mapIds, locations };
+    if (sharedMaps === undefined) return wire;
+    return handles === undefined ? { ...wire, sharedMaps, sharedSlots } : { ...wire, sharedMaps, sharedSlots, handles };
   }
 
   /** The map ids each reducer reads (see #readers); throws if an output is missing. */
@@ -231,8 +247,10 @@ export class MapOutputTracker {
       let left = false;
       for (const o of this.#shuffles.get(id) ?? []) {
         if (o?.shared === undefined) continue;
-        if (spent(o.shared.state)) o.shared = undefined;
-        else {
+        if (spent(o.shared.state)) {
+          o.shared = undefined;
+          o.sentTo = undefined;
+        } else {
           left = true;
           held++;
         }

@@ -178,13 +178,9 @@ export class TaskBuilder {
           if (d.type !== 'shuffle') continue;
           const missing = this.tracker.missingMaps(d.shuffleId);
           if (missing.length > 0) throw new MissingShuffleOutputError(d.shuffleId, missing[0]!, this.tracker.lostReason(d.shuffleId, missing[0]!));
-          const read = this.tracker.reads(d.shuffleId, p);
           // Read from shared memory only by the task's own input: a fallback read may never be made, and a taken
           // shared bucket must be released by the task that took it.
-          if (remote) {
-            const { shared: _, ...fetched } = read;
-            reads.push(fetched);
-          } else reads.push(read);
+          reads.push(remote ? this.tracker.reads(d.shuffleId, p) : this.tracker.reads(d.shuffleId, p, workerIndex));
         }
         return 'descend';
       });

@@ -20,8 +20,34 @@
 import type { EncodedBucket } from './bucket-codec.js';
 import { slotOf, sparseBuckets, type SparseBuckets } from './sparse-buckets.js';
 
+/**
+ * A shared output as it travels to the driver and on to the workers of its reducers: the segment and the state as
+ * buffers, and where each non-empty bucket's columns lie in the segment as numbers ({@link SLOT_INTS} a slot). Its
+ * clone is two shared buffers and two small copied arrays, where the output's own views were up to three typed arrays
+ * a bucket: a map output of 1,000 buckets was ~3,000 views cloned to the driver, and a reduce task of a 1,000-map
+ * shuffle carried 1,000 of them (a dense 1,000 x 1,000 shuffle spent most of the driver's time in postMessage). A
+ * worker is sent a handle once and keeps it (the reduce tasks then name map ids and slots only); a reader rebuilds the
+ * views of the buckets it reads ({@link sharedBucketAt}).
+ */
+export interface SharedOutputHandle {
+  readonly state: Int32Array;
+  readonly segment: SharedArrayBuffer;
+  /** The reduce partitions (SparseBuckets.length). */
+  readonly length: number;
+  /** The reduce partition of each slot, ascending (SparseBuckets.ids). */
+  readonly ids: Int32Array;
+  /** Per slot: the bucket's length, then for keys and for values the column's kind, width and its arrays' places. */
+  readonly layout: Int32Array;
+}
+
+/** Ints per slot of a handle's layout: the length, then 6 per column (kind, width, offset and length of 2 arrays). */
+export const SLOT_INTS = 13;
+const COLUMN_KINDS = ['null', 'undefined', 'i32', 'f64', 'i32rows', 'f64rows', 'latin1'] as const;
+
 /** One map output in shared memory: its buckets by reduce partition, and the state readers and writer update. */
 export interface SharedOutput {
+  /** The same output as it is sent (see SharedOutputHandle). */
+  readonly handle: SharedOutputHandle;
   /**
    * `[UNREAD]`: buckets not read yet; `[WITHDRAWN]`: 1 once the writer withdrew the output; `[READERS]`: reduce tasks
    * reading it now; `[FIRST_FLAG + i]`: 1 while the bucket in slot `i` of `buckets` was never read. Updated with
@@ -87,16 +113,22 @@ export function shareOutput(all: readonly EncodedBucket[] | SparseBuckets<Encode
   const sab = takeSegment(bytes);
   const state = new Int32Array(new SharedArrayBuffer((FIRST_FLAG + buckets.list.length) * 4));
   let at = 0;
-  const place = <T extends Int32Array | Float64Array | Uint8Array>(a: T): T => {
+  const layout = new Int32Array(buckets.list.length * SLOT_INTS);
+  /** Copies `a` into the segment, noting where at `layout[to]` (offset) and `layout[to + 1]` (length). */
+  const place = <T extends Int32Array | Float64Array | Uint8Array>(a: T, to: number): T => {
     const Kind = a.constructor as new (buffer: SharedArrayBuffer, offset: number, length: number) => T;
     const copy = new Kind(sab, at, a.length);
     copy.set(a);
+    layout[to] = at;
+    layout[to + 1] = a.length;
     at += align8(a.byteLength);
     return copy;
   };
-  const column = (c: Column): Column => {
-    if (c.kind === 'latin1') return { kind: 'latin1', data: place(c.data), ends: place(c.ends) };
-    if ('data' in c && !Array.isArray(c.data)) return { ...c, data: place(c.data as Int32Array | Float64Array) } as Column;
+  const column = (c: Column, to: number): Column => {
+    layout[to] = COLUMN_KINDS.indexOf(c.kind as (typeof COLUMN_KINDS)[number]);
+    if (c.kind === 'latin1') return { kind: 'latin1', data: place(c.data, to + 2), ends: place(c.ends, to + 4) };
+    if (c.kind === 'i32rows' || c.kind === 'f64rows') layout[to + 1] = c.width;
+    if ('data' in c && !Array.isArray(c.data)) return { ...c, data: place(c.data as Int32Array | Float64Array, to + 2) } as Column;
     return c;
   };
   let unread = 0;
@@ -104,11 +136,52 @@ export function shareOutput(all: readonly EncodedBucket[] | SparseBuckets<Encode
     if (b.length === 0) return b;
     state[FIRST_FLAG + i] = 1;
     unread++;
-    return { length: b.length, keys: column(b.keys), values: column(b.values) };
+    const to = i * SLOT_INTS;
+    layout[to] = b.length;
+    return { length: b.length, keys: column(b.keys, to + 1), values: column(b.values, to + 7) };
   });
   state[UNREAD] = unread;
   segmentOf.set(state, sab);
-  return { state, buckets: { length: buckets.length, ids: buckets.ids, list } };
+  const handle: SharedOutputHandle = { state, segment: sab, length: buckets.length, ids: buckets.ids, layout };
+  return { handle, state, buckets: { length: buckets.length, ids: buckets.ids, list } };
+}
+
+/**
+ * The bucket in slot `slot` of a shared output, as views of its segment: the columns {@link shareOutput} placed there.
+ *
+ * @example
+ * ```ts
+ * const out = shareOutput([encodeBucket([['a', 1]])]);
+ * sharedBucketAt(out.handle, 0).length; // 1
+ * ```
+ */
+export function sharedBucketAt(h: SharedOutputHandle, slot: number): EncodedBucket {
+  const to = slot * SLOT_INTS;
+  return { length: h.layout[to]!, keys: columnAt(h, to + 1), values: columnAt(h, to + 7) };
+}
+
+function columnAt(h: SharedOutputHandle, to: number): Column {
+  const l = h.layout;
+  const seg = h.segment;
+  const kind = COLUMN_KINDS[l[to]!];
+  switch (kind) {
+    case 'null':
+    case 'undefined':
+      return { kind };
+    case 'i32':
+      return { kind, data: new Int32Array(seg, l[to + 2]!, l[to + 3]!) };
+    case 'f64':
+      return { kind, data: new Float64Array(seg, l[to + 2]!, l[to + 3]!) };
+    case 'i32rows':
+      return { kind, width: l[to + 1]!, data: new Int32Array(seg, l[to + 2]!, l[to + 3]!) };
+    case 'f64rows':
+      return { kind, width: l[to + 1]!, data: new Float64Array(seg, l[to + 2]!, l[to + 3]!) };
+    case 'latin1':
+      return { kind, data: new Uint8Array(seg, l[to + 2]!, l[to + 3]!), ends: new Int32Array(seg, l[to + 4]!, l[to + 5]!) };
+    default:
+      // internal: shareOutput writes only the kinds above (shareable refuses the others)
+      throw new Error(`shared output: unknown column kind ${l[to]} in slot layout`);
+  }
 }
 
 /*
@@ -239,12 +312,24 @@ export function spent(state: Int32Array): boolean {
   return withdrawn(state) || allRead(state);
 }
 
-/** Bucket `reduceId` of an output for a reduce task, unless the output is spent or the bucket empty. */
-export function bucketOf(out: SharedOutput, reduceId: number): SharedBucket | undefined {
-  const slot = slotOf(out.buckets, reduceId);
-  const bucket = slot < 0 ? undefined : out.buckets.list[slot];
-  if (bucket === undefined || bucket.length === 0 || spent(out.state)) return undefined;
-  return { state: out.state, bucket, reduceId, slot };
+/** The slot of bucket `reduceId` of an output for a reduce task; -1 if the output is spent or the bucket empty. */
+export function sharedSlot(h: SharedOutputHandle, reduceId: number): number {
+  const slot = slotOf(h, reduceId);
+  if (slot < 0 || h.layout[slot * SLOT_INTS] === 0 || spent(h.state)) return -1;
+  return slot;
+}
+
+/**
+ * Bucket `reduceId` of an output for a reduce task, unless the output is spent or the bucket empty.
+ *
+ * @example
+ * ```ts
+ * bucketOf(shareOutput([encodeBucket([['a', 1]])]).handle, 0)?.bucket.length; // 1
+ * ```
+ */
+export function bucketOf(h: SharedOutputHandle, reduceId: number): SharedBucket | undefined {
+  const slot = sharedSlot(h, reduceId);
+  return slot < 0 ? undefined : { state: h.state, bucket: sharedBucketAt(h, slot), reduceId, slot };
 }
 
 /**

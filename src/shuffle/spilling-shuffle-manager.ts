@@ -329,7 +329,7 @@ export class SpillingShuffleManager implements ShuffleManager {
           output.unreadCount = output.unread.reduce((n, x) => n + x, 0);
         }
         byMap.set(mapId, output);
-        return shared === undefined ? { sizes } : { sizes, shared };
+        return shared === undefined ? { sizes } : { sizes, shared: shared.handle };
       },
       abort: removeAll,
     };

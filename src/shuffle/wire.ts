@@ -5,7 +5,7 @@
  */
 import type { PartitionerWire } from '../core/partitioner.js';
 import type { AggregatorWire } from './aggregator.js';
-import type { SharedBucket, SharedOutput } from './shared-output.js';
+import type { SharedOutputHandle } from './shared-output.js';
 import type { SparseBuckets } from './sparse-buckets.js';
 
 export interface ShuffleWriteWire {
@@ -30,10 +30,15 @@ export interface ShuffleReadWire {
   /** Worker holding each map output read (see `mapIds`). */
   readonly locations: readonly number[];
   /**
-   * The buckets to read from shared memory instead of fetching them (local mode: see shared-output.ts): by map id, or
-   * listed, each naming its `mapId`. A map output without one is fetched from its location.
+   * The map outputs to read from shared memory instead of fetching them (local mode: see shared-output.ts), by map id,
+   * with the slot of bucket `reduceId` in each (`sharedSlots[i]` for `sharedMaps[i]`). The worker holds their handles
+   * (sent once, in `handles` of an earlier task or this one); an output it has no handle of is fetched from its
+   * location, as is any other.
    */
-  readonly shared?: ReadonlyArray<SharedBucket | null>;
+  readonly sharedMaps?: readonly number[];
+  readonly sharedSlots?: readonly number[];
+  /** Handles of shared outputs of this shuffle the task's worker was not sent before, by map id: it keeps them. */
+  readonly handles?: ReadonlyArray<readonly [mapId: number, handle: SharedOutputHandle]>;
 }
 
 /** Record counts per reduce partition written by one map task. */
@@ -44,7 +49,7 @@ export interface MapStatus {
    */
   readonly sizes: readonly number[] | SparseBuckets<number>;
   /** The output in shared memory, when its writer shares it (local mode only; see shared-output.ts). */
-  readonly shared?: SharedOutput;
+  readonly shared?: SharedOutputHandle;
 }
 
 /** One shuffle bucket: the records of one map output for one reduce partition. */

@@ -8,19 +8,19 @@
 import { describe, expect, it } from 'vitest';
 import { MapOutputTracker } from '../../src/scheduler/map-output-tracker.js';
 import { encodeBucket } from '../../src/shuffle/bucket-codec.js';
-import { markRead, shareOutput, withdraw, type SharedOutput } from '../../src/shuffle/shared-output.js';
+import { markRead, shareOutput, sharedBucketAt, withdraw, type SharedOutput } from '../../src/shuffle/shared-output.js';
 import type { MapStatus } from '../../src/shuffle/wire.js';
 import { bucketAt } from '../../src/shuffle/sparse-buckets.js';
 
-/** The shared buckets `reads` gives reducer `reduceId`, as [map id, the bucket's reduce id]. */
+/** The shared buckets `reads` gives a reducer `reduceId` on worker 0, as [map id, the bucket's reduce id]. */
 function sharedRead(t: MapOutputTracker, shuffleId: number, reduceId: number): Array<[number | undefined, number]> | undefined {
-  return t.reads(shuffleId, reduceId).shared?.map((b) => [b!.mapId, b!.reduceId]);
+  return t.reads(shuffleId, reduceId, 0).sharedMaps?.map((m) => [m, reduceId]);
 }
 
 /** A shared output of two reduce partitions, each with one record. */
 function output(mapId: number): { status: MapStatus; shared: SharedOutput } {
   const shared = shareOutput([encodeBucket([[mapId, 0]]), encodeBucket([[mapId, 1]])]);
-  return { status: { sizes: [1, 1], shared }, shared };
+  return { status: { sizes: [1, 1], shared: shared.handle }, shared };
 }
 
 function tracker(): { t: MapOutputTracker; outs: SharedOutput[] } {
@@ -38,19 +38,43 @@ function tracker(): { t: MapOutputTracker; outs: SharedOutput[] } {
 describe('MapOutputTracker and outputs in shared memory', () => {
   it("gives a reducer the buckets of every worker's shared outputs, by map id, its own worker's too", () => {
     const { t, outs } = tracker();
-    const r1 = t.reads(3, 1);
+    const r1 = t.reads(3, 1, 0);
     expect(sharedRead(t, 3, 1)).toEqual([
       [0, 1],
       [1, 1],
       [2, 1],
     ]);
-    expect(r1.shared![0]!.bucket).toBe(bucketAt(outs[0]!.buckets, 1));
-    expect(t.reads(3, 0).shared!.map((b) => b!.bucket)).toEqual(outs.map((o) => bucketAt(o.buckets, 0)));
+    // The handle rebuilds the bucket the writer placed: the same columns, over the same memory.
+    const h0 = new Map(r1.handles).get(0)!;
+    expect(sharedBucketAt(h0, r1.sharedSlots![0]!)).toEqual(bucketAt(outs[0]!.buckets, 1));
+    expect(sharedBucketAt(h0, r1.sharedSlots![0]!).keys).not.toBe(bucketAt(outs[0]!.buckets, 1)!.keys);
+    const r0 = t.reads(3, 0, 1);
+    expect(r0.sharedMaps!.map((m, i) => sharedBucketAt(new Map(r0.handles).get(m)!, r0.sharedSlots![i]!))).toEqual(
+      outs.map((o) => bucketAt(o.buckets, 0)),
+    );
     expect(t.size.sharedOutputs).toBe(3);
     expect(t.size.sharedRegistered).toBe(3);
     // Every output is still read from its worker's location too (the fallback when a bucket was withdrawn).
     expect(r1.mapIds).toEqual([0, 1, 2]);
     expect(r1.locations).toEqual([0, 1, 0]);
+  });
+
+  it('sends each worker the handle of an output once, again to a replaced worker, and none for a read without a worker', () => {
+    const { t } = tracker();
+    const handlesOf = (reduceId: number, w?: number) => t.reads(3, reduceId, w).handles?.map(([m]) => m);
+    expect(handlesOf(0, 0)).toEqual([0, 1, 2]);
+    // Later tasks of worker 0 name the outputs only; worker 1 is sent them at its first task.
+    expect(handlesOf(1, 0)).toBeUndefined();
+    expect(t.reads(3, 1, 0).sharedMaps).toEqual([0, 1, 2]);
+    expect(handlesOf(1, 1)).toEqual([0, 1, 2]);
+    // A read the task may never make (below a remote block) takes nothing from shared memory.
+    expect(t.reads(3, 1)).toEqual({ shuffleId: 3, reduceId: 1, mapIds: [0, 1, 2], locations: [0, 1, 0] });
+    // Worker 1 lost, its map 1 computed again on worker 0: worker 1's replacement is sent every handle, worker 0
+    // only the new output's.
+    t.removeWorker(1, 'died');
+    t.registerOutput(3, 1, 0, 1, output(1).status);
+    expect(handlesOf(0, 1)).toEqual([0, 1, 2]);
+    expect(handlesOf(0, 0)).toEqual([1]);
   });
 
   it('lets a handle go once every bucket was read or the writer withdrew it', () => {
@@ -74,7 +98,7 @@ describe('MapOutputTracker and outputs in shared memory', () => {
     expect(t.size.sharedOutputs).toBe(0);
     // Computed again on a new incarnation, not shared: no reducer is handed the lost outputs' memory.
     for (let m = 0; m < 3; m++) t.registerOutput(3, m, 1, 1, { sizes: [1, 1] });
-    expect(t.reads(3, 0)).toEqual({ shuffleId: 3, reduceId: 0, mapIds: [0, 1, 2], locations: [1, 1, 1] });
+    expect(t.reads(3, 0, 0)).toEqual({ shuffleId: 3, reduceId: 0, mapIds: [0, 1, 2], locations: [1, 1, 1] });
 
     const again = tracker();
     again.t.registerOutput(3, 0, 1, 1, { sizes: [1, 1] }); // map 0 computed again, on worker 1, not shared
@@ -87,7 +111,7 @@ describe('MapOutputTracker and outputs in shared memory', () => {
     const dropped = tracker();
     dropped.t.unregisterShuffle(3);
     expect(dropped.t.size.sharedOutputs).toBe(0);
-    expect(dropped.t.reads(3, 0).shared).toBeUndefined();
+    expect(dropped.t.reads(3, 0, 0).sharedMaps).toBeUndefined();
   });
 
   it("lets spent handles go at map tasks' ends, at the latest after a quarter as many registrations as outputs held", () => {

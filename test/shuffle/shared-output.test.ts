@@ -14,11 +14,22 @@ import { decodeBucket, encodeBucket, latin1Column, type EncodedBucket } from '..
 import { compactColumns } from '../../src/shuffle/column-file.js';
 import { MemoryBudget } from '../../src/shuffle/memory-budget.js';
 import { SpillingShuffleManager, type SpillingShuffleOptions } from '../../src/shuffle/spilling-shuffle-manager.js';
-import { allRead, bucketOf, markRead, shareOutput, spent, takeShared, withdrawn, type SharedOutput } from '../../src/shuffle/shared-output.js';
+import {
+  allRead,
+  bucketOf,
+  markRead,
+  shareOutput,
+  sharedBucketAt,
+  spent,
+  takeShared,
+  withdrawn,
+  type SharedOutput,
+  type SharedOutputHandle,
+} from '../../src/shuffle/shared-output.js';
 import type { MapStatus } from '../../src/shuffle/wire.js';
 import type { Pair } from '../../src/shuffle/combine.js';
 import { mapOutputBuckets } from '../fixtures/column-arbitraries.js';
-import { bucketAt, slotOf } from '../../src/shuffle/sparse-buckets.js';
+import { slotOf } from '../../src/shuffle/sparse-buckets.js';
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'kindling-shared-output-test-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -58,7 +69,13 @@ function writeLatin1(m: SpillingShuffleManager, words: readonly string[][]): Map
 /** What a reducer on another worker reads: the status's bucket after the structured clone of two posts. */
 function readShared(status: MapStatus, r: number): Pair[] {
   const shared = structuredClone(status.shared!);
-  return decodeBucket(bucketAt(shared.buckets, r, encodeBucket([]))!);
+  return decodeBucket(handleBucket(shared, r));
+}
+
+/** Bucket `r` of a shared output, read through its handle as a reducer's worker reads it (empty when it has none). */
+function handleBucket(h: SharedOutputHandle, r: number): EncodedBucket {
+  const slot = slotOf(h, r);
+  return slot < 0 ? encodeBucket([]) : sharedBucketAt(h, slot);
 }
 
 describe('map outputs in shared memory', () => {
@@ -99,7 +116,7 @@ describe('map outputs in shared memory', () => {
         writeLatin1(plain, words);
         expect(status.shared).toBeDefined();
         for (let r = 0; r < words.length; r++) {
-          expect(bucketAt(status.shared!.buckets, r)!.keys.kind).toBe('latin1');
+          expect(handleBucket(status.shared!, r).keys.kind).toBe('latin1');
           expect(readShared(status, r)).toEqual([...plain.fetchBuckets(0, [0], r)[0]!]);
         }
         shared.close();
@@ -126,7 +143,7 @@ describe('map outputs in shared memory', () => {
     const buckets: Pair[][] = [[[1, 2]], [], [[3, 4.5]], [[5, -0]]];
     const status = write(m, buckets);
     const elsewhere = structuredClone(status.shared!); // another worker's copy of the handle: the same memory
-    for (const r of [0, 2]) markRead(elsewhere.state, slotOf(elsewhere.buckets, r));
+    for (const r of [0, 2]) markRead(elsewhere.state, slotOf(elsewhere, r));
     expect(allRead(status.shared!.state)).toBe(false);
     m.pollShared();
     await m.moveReadOutputs();
@@ -138,7 +155,7 @@ describe('map outputs in shared memory', () => {
     expect(m.movedToDisk).toBe(1);
     for (let r = 0; r < 4; r++) expect([...m.fetchBuckets(0, [0], r)[0]!]).toEqual(buckets[r]);
     // A reader still holding its view reads the bytes as they were.
-    expect(decodeBucket(bucketAt(elsewhere.buckets, 3)!)).toEqual([[5, -0]]);
+    expect(decodeBucket(handleBucket(elsewhere, 3))).toEqual([[5, -0]]);
     m.close();
   });
 
@@ -152,7 +169,7 @@ describe('map outputs in shared memory', () => {
     m.remove(0);
     expect(withdrawn(replaced.shared!.state)).toBe(true);
     expect(withdrawn(other.shared!.state)).toBe(true);
-    expect(decodeBucket(bucketAt(replaced.shared!.buckets, 1)!)).toEqual([[2, 2]]);
+    expect(decodeBucket(handleBucket(replaced.shared!, 1))).toEqual([[2, 2]]);
     const last = write(m, [[[3, 3]]]);
     m.close();
     expect(withdrawn(last.shared!.state)).toBe(true);
@@ -167,7 +184,7 @@ describe('map outputs in shared memory', () => {
     budget.spillAll();
     expect(m.spills).toBe(1);
     expect(withdrawn(status.shared!.state)).toBe(true);
-    expect(takeShared([{ state: status.shared!.state, bucket: bucketAt(status.shared!.buckets, 1)!, reduceId: 1, slot: 1 }])).toBeUndefined();
+    expect(takeShared([{ state: status.shared!.state, bucket: sharedBucketAt(status.shared!, 1), reduceId: 1, slot: 1 }])).toBeUndefined();
     const sorted = (xs: readonly Pair[]) => [...xs].sort((a, b) => (a[0] as number) - (b[0] as number) || (a[1] as number) - (b[1] as number));
     expect(sorted(m.fetchBuckets(0, [0], 0)[0]!)).toEqual(sorted(buckets[0]!));
     m.close();
@@ -210,17 +227,17 @@ describe('map outputs in shared memory', () => {
       encodeBucket([]),
       { length: 2, keys: { kind: 'f64', data: Float64Array.of(0.5, -0) }, values: { kind: 'undefined' } },
     ]);
-    expect(bucketOf(out, 1)).toBeUndefined(); // empty
-    const b0 = bucketOf(out, 0)!;
+    expect(bucketOf(out.handle, 1)).toBeUndefined(); // empty
+    const b0 = bucketOf(out.handle, 0)!;
     const taken = takeShared([null, b0]);
     expect([...taken!.keys()]).toEqual([1]);
     expect(decodeBucket(taken!.get(1)! as EncodedBucket)).toEqual([[1, null]]);
     takeShared([b0]); // a retried task: not counted twice
     expect(allRead(out.state)).toBe(false);
     expect(spent(out.state)).toBe(false);
-    takeShared([bucketOf(out, 2)!]);
+    takeShared([bucketOf(out.handle, 2)!]);
     expect(spent(out.state)).toBe(true);
-    expect(bucketOf(out, 0)).toBeUndefined();
+    expect(bucketOf(out.handle, 0)).toBeUndefined();
   });
 
   it('a poll looks at a bounded number of held outputs, the longest unlooked first: every output read is moved within a few polls', async () => {

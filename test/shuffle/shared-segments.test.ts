@@ -23,6 +23,7 @@ import {
   takeShared,
   withdrawn,
   type SharedBucket,
+  type SharedOutputHandle,
   type SharedOutput,
 } from '../../src/shuffle/shared-output.js';
 import { SpillingShuffleManager } from '../../src/shuffle/spilling-shuffle-manager.js';
@@ -51,9 +52,9 @@ function buckets(lengths: readonly number[], seed: number): EncodedBucket[] {
 }
 
 /** The memory an output's buckets live in. */
-const segment = (out: SharedOutput): ArrayBufferLike | undefined => {
-  const b = out.buckets.list.find((x) => x.length > 0);
-  return b === undefined ? undefined : (b.keys as { data: Int32Array }).data.buffer;
+const segment = (out: SharedOutput | SharedOutputHandle): ArrayBufferLike | undefined => {
+  const h = 'handle' in out ? out.handle : out;
+  return h.ids.length === 0 ? undefined : h.segment;
 };
 
 /** Whether a bucket still holds exactly the records of `expected` (typed arrays compared element by element). */
@@ -101,7 +102,7 @@ describe('shared segments reused', () => {
             outputs.push({ out, expected, retired: false });
           } else if (o.kind === 'take' && outputs.length > 0) {
             const { out, expected, retired } = outputs[o.output % outputs.length]!;
-            const b = bucketOf(out, o.reduceId % out.buckets.length);
+            const b = bucketOf(out.handle, o.reduceId % out.buckets.length);
             if (b === undefined) continue;
             const shared = [b];
             const taken = takeShared(shared);
@@ -140,7 +141,7 @@ describe('shared segments reused', () => {
     expect(segment(b)).toBe(segment(a));
     expect(segmentPool().free).toBe(0);
 
-    const shared = [bucketOf(b, 1)!];
+    const shared = [bucketOf(b.handle, 1)!];
     const taken = takeShared(shared)!;
     expect(readersOf(b.state)).toBe(1);
     retireShared(b);
@@ -155,7 +156,7 @@ describe('shared segments reused', () => {
     expect(segment(d)).toBe(segment(b));
     expect(segment(d)).not.toBe(segment(c));
     // A stale handle of b (a task built before it was withdrawn) takes nothing and counts nothing.
-    expect(takeShared([bucketOf(b, 0) ?? { state: b.state, bucket: bucketAt(b.buckets, 0)!, reduceId: 0, slot: 0 }])).toBeUndefined();
+    expect(takeShared([bucketOf(b.handle, 0) ?? { state: b.state, bucket: bucketAt(b.buckets, 0)!, reduceId: 0, slot: 0 }])).toBeUndefined();
     expect(readersOf(b.state)).toBe(0);
   });
 
@@ -186,7 +187,7 @@ describe("the manager's shared outputs reuse their memory once spent", () => {
       shareOutputs: true,
       budget,
     });
-  const write = (m: SpillingShuffleManager, shuffleId: number, buckets: Pair[][]): SharedOutput => {
+  const write = (m: SpillingShuffleManager, shuffleId: number, buckets: Pair[][]): SharedOutputHandle => {
     const w = m.writer(shuffleId, 0, buckets.length);
     buckets.forEach((b, r) => {
       for (const kv of b) w.add(r, kv);
@@ -194,8 +195,8 @@ describe("the manager's shared outputs reuse their memory once spent", () => {
     return w.close().shared!;
   };
   /** Reads every bucket as reduce tasks on other workers do, and ends their reads. */
-  const readAll = (out: SharedOutput): void => {
-    const shared = Array.from(out.buckets.ids, (r) => bucketOf(out, r)!);
+  const readAll = (out: SharedOutputHandle): void => {
+    const shared = Array.from(out.ids, (r) => bucketOf(out, r)!);
     for (const s of shared) releaseShared([s], takeShared([s]));
   };
 

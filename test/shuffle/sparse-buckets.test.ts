@@ -71,8 +71,8 @@ describe('stored map outputs of a shuffle into many reducers', () => {
         w.add((mapId * 7919) % reducers, [mapId, 1]);
         w.add((mapId * 104_729 + 1) % reducers, [mapId, 2]);
         const status = w.close();
-        // The driver keeps the handle's buckets and state until every reducer read them.
-        if (shareOutputs) expect(status.shared!.buckets.list.length).toBe(2);
+        // The driver keeps the handle (its two buckets' places and the state) until every reducer read them.
+        if (shareOutputs) expect(status.shared!.ids.length).toBe(2);
         statuses.push(status.shared);
       }
       const perOutput = (live() - before) / maps;

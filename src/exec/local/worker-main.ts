@@ -169,7 +169,7 @@ const api: WorkerApi = {
       (servePort as unknown as { unref?: () => void }).unref?.();
     }
   },
-  removeShuffle: (id) => executor.shuffles.remove(id),
+  removeShuffle: (id) => executor.removeShuffle(id),
   removeRdd: (id, beforeGeneration) => executor.blocks.removeRdd(id, beforeGeneration),
   removeBroadcast: (id) => executor.removeBroadcast(id),
   cancelTask: (taskId) => executor.cancelTask(taskId),
