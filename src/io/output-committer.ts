@@ -45,7 +45,7 @@
  * part files and `_SUCCESS` are deleted.
  */
 
-import { closeSync, existsSync, linkSync, openSync, realpathSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, linkSync, openSync, readdirSync, realpathSync, renameSync, rmdirSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { OutputPathError, OutputCommitError, CommitDeniedError, InvalidArgumentError } from '../core/errors.js';
 import { lstat, mkdir, readdir, rename, rm, rmdir, writeFile } from '../util/fs-async.js';
@@ -160,7 +160,8 @@ const livePlans = new Map<string, JobOutputPlan>();
 
 /**
  * Abandons, synchronously, every save of this process that has not committed: its staging folder goes, and a target
- * an interrupted overwrite had moved aside is put back. For a process on its way out (the context's signal handler,
+ * an interrupted overwrite had moved aside is put back (or, when the overwrite had already moved its new output into
+ * place, the old copy's part files and `_SUCCESS` are deleted, as the commit would have). For a process on its way out (the context's signal handler,
  * and 'exit', which a process ended by a signal skips), where the save's own abortJob would never run; so a Ctrl-C
  * mid-save leaves the output path as it was, not a hidden folder of parts for the next save to clean up. Never throws:
  * what it cannot remove is left for the next save to the path (a stale folder of a dead process).
@@ -181,7 +182,14 @@ export function abortLiveJobsSync(): void {
         if (codeOf(err) !== 'ENOENT') throw err;
       }
       rmSync(trash, { recursive: true, force: true, maxRetries: 3, retryDelay: 20 });
-      if (existsSync(plan.asidePath) && !existsSync(plan.outputPath)) renameSync(plan.asidePath, plan.outputPath);
+      // A commit that had moved its `_temporary` out of staging (to delete it) was still deleting it.
+      rmSync(trashPathOf(plan, 'committed-'), { recursive: true, force: true, maxRetries: 3, retryDelay: 20 });
+      if (existsSync(plan.asidePath)) {
+        if (!existsSync(plan.outputPath)) renameSync(plan.asidePath, plan.outputPath);
+        // The end came after the commit's second rename: the new output is in place, and the old copy goes, as the
+        // commit would have deleted it (only what a save wrote; anything else stays, with the folder).
+        else removeOutputFilesSync(plan.asidePath);
+      }
     } catch {
       // Left for the next save to this path, which removes a dead process's folders.
     }
@@ -401,6 +409,16 @@ async function removeOutputFiles(dir: string): Promise<string[]> {
       if (codeOf(err) !== 'ENOENT') throw err;
     });
   return left;
+}
+
+/** {@link removeOutputFiles} for a process on its way out. */
+function removeOutputFilesSync(dir: string): void {
+  let left = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (e.isFile() && OUTPUT_FILE.test(e.name)) rmSync(path.join(dir, e.name), { force: true });
+    else left++;
+  }
+  if (left === 0) rmdirSync(dir);
 }
 
 /** The owner recorded in a staging or aside folder name, if it has one. */

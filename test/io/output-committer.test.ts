@@ -257,6 +257,43 @@ describe('output commit protocol', () => {
     expect(readdirSync(parent).sort()).toEqual(['done', 'out']);
   });
 
+  it('abortLiveJobsSync during a commit removes the _temporary folder the commit had moved out of staging to delete', async () => {
+    // A SIGTERM handled while commitJob deleted the `_temporary` it had renamed out of staging left that hidden
+    // sibling (`.out._kindling_temporary-committed-...`) behind, for the next save to the path to remove.
+    const parent = freshParent();
+    const plan = await setupJob(path.join(parent, 'out'), { jobId: 10, numPartitions: 1 });
+    runTasks(plan, [['a']]);
+    writeTaskOutput(plan, 0, 1, ['a losing attempt, still in _temporary']);
+    const moved = path.join(parent, path.basename(plan.stagingPath).replace('._kindling_temporary-', '._kindling_temporary-committed-'));
+    renameSync(path.join(plan.stagingPath, '_temporary'), moved);
+
+    abortLiveJobsSync();
+    expect(readdirSync(parent)).toEqual([]);
+  });
+
+  it('abortLiveJobsSync after the second rename of an overwrite deletes the old copy aside, and only what a save wrote', async () => {
+    // A SIGTERM handled right after commitJob moved the new output into place, before it deleted the old one: the
+    // aside folder was left, a hidden folder of parts that only the next save to the path would remove.
+    const parent = freshParent();
+    const target = path.join(parent, 'out');
+    makeOldOutput(target);
+    const over = await setupJob(target, { jobId: 8, overwrite: true, numPartitions: 1 });
+    runTasks(over, [['new']]);
+    renameSync(target, over.asidePath);
+    renameSync(over.stagingPath, target);
+    const other = path.join(parent, 'other');
+    makeOldOutput(other);
+    const kept = await setupJob(other, { jobId: 9, overwrite: true, numPartitions: 1 });
+    renameSync(other, kept.asidePath);
+    writeFileSync(path.join(kept.asidePath, 'notes.txt'), 'written meanwhile\n');
+    mkdirSync(other);
+
+    abortLiveJobsSync();
+    expect(readdirSync(parent).sort()).toEqual([path.basename(kept.asidePath), 'other', 'out']);
+    expect(readdirSync(kept.asidePath)).toEqual(['notes.txt']);
+    expect(readFileSync(path.join(target, 'part-00000'), 'utf8')).toBe('new\n');
+  });
+
   it('discards a second attempt for a committed partition, keeping one copy', async () => {
     const parent = freshParent();
     const target = path.join(parent, 'out');
