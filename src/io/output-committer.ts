@@ -261,7 +261,19 @@ export async function setupJob(outputPath: string, opts: SetupJobOptions): Promi
   const jobId = String(opts.jobId).replace(/[^A-Za-z0-9_-]/g, '_');
   const suffix = `${jobId}-${crypto().randomBytes(4).toString('hex')}-p${process.pid}-h${hostTag()}`;
   const stagingPath = path.join(parent, `.${name}${STAGING_MARK}${suffix}`);
+  const plan: JobOutputPlan = {
+    jobId,
+    outputPath: abs,
+    stagingPath,
+    asidePath: path.join(parent, `.${name}${ASIDE_MARK}${suffix}`),
+    overwrite,
+    ...(opts.numPartitions === undefined ? {} : { numPartitions: opts.numPartitions }),
+    ...(opts.format === undefined || opts.format === 'text' ? {} : { format: opts.format }),
+  };
   activeJobs.add(suffix);
+  // Live before its folder is made: a signal handled between the mkdirs below left the staging folder behind.
+  if (livePlans.size === 0) process.once('exit', abortLiveJobsSync);
+  livePlans.set(suffix, plan);
   try {
     await mkdir(parent, { recursive: true });
     await mkdir(stagingPath);
@@ -269,6 +281,7 @@ export async function setupJob(outputPath: string, opts: SetupJobOptions): Promi
   } catch (err) {
     await rm(stagingPath, { recursive: true, force: true }).catch(() => undefined);
     activeJobs.delete(suffix);
+    forgetLivePlan(plan);
     const code = codeOf(err) ?? 'error';
     const why = ['EACCES', 'EPERM', 'EROFS'].includes(code)
       ? `its parent directory ${parent} is not writable`
@@ -280,17 +293,6 @@ export async function setupJob(outputPath: string, opts: SetupJobOptions): Promi
       { cause: err },
     );
   }
-  const plan: JobOutputPlan = {
-    jobId,
-    outputPath: abs,
-    stagingPath,
-    asidePath: path.join(parent, `.${name}${ASIDE_MARK}${suffix}`),
-    overwrite,
-    ...(opts.numPartitions === undefined ? {} : { numPartitions: opts.numPartitions }),
-    ...(opts.format === undefined || opts.format === 'text' ? {} : { format: opts.format }),
-  };
-  if (livePlans.size === 0) process.once('exit', abortLiveJobsSync);
-  livePlans.set(suffix, plan);
   return plan;
 }
 

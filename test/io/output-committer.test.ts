@@ -1,9 +1,10 @@
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { CommitDeniedError, OutputCommitError, OutputPathError } from '../../src/core/errors.js';
 import {
   abortJob,
@@ -19,6 +20,7 @@ import {
 import { formatTextLine, partFileName } from '../../src/io/text-format.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'kindling-commit-'));
+const realMkdir = fs.mkdir;
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 let counter = 0;
 
@@ -255,6 +257,27 @@ describe('output commit protocol', () => {
     expect(readdirSync(path.join(parent, 'done')).sort()).toEqual(['_SUCCESS', 'part-00000']);
     await abortJob(fresh); // the save's own abort, arriving later, finds nothing to do
     expect(readdirSync(parent).sort()).toEqual(['done', 'out']);
+  });
+
+  it('abortLiveJobsSync while setupJob is still making the staging folder removes it', async () => {
+    // A SIGTERM handled between setupJob's mkdirs (the staging folder made, its `_temporary` not yet) left the staging
+    // folder: the plan was registered only once both existed.
+    const parent = freshParent();
+    const seen: string[][] = [];
+    const mkdir = vi.spyOn(fs, 'mkdir').mockImplementation(((dir: string, options: unknown, done: (err: Error | null) => void) => {
+      if (path.basename(dir) === '_temporary') {
+        abortLiveJobsSync(); // the signal's handler, run at this turn of the event loop
+        seen.push(readdirSync(parent));
+      }
+      return realMkdir(dir, options as fs.MakeDirectoryOptions, done);
+    }) as typeof fs.mkdir);
+    try {
+      await expect(setupJob(path.join(parent, 'out'), { jobId: 11 })).rejects.toThrow(OutputPathError);
+    } finally {
+      mkdir.mockRestore();
+    }
+    expect(seen).toEqual([[]]);
+    expect(readdirSync(parent)).toEqual([]);
   });
 
   it('abortLiveJobsSync during a commit removes the _temporary folder the commit had moved out of staging to delete', async () => {

@@ -271,6 +271,13 @@ function readLogs(dir: string): LogRead[] {
   });
 }
 
+/** SIGINT and SIGTERM cancel the running jobs first, and "their end reaches the event log" (README). */
+function expectEveryJobEnded(log: LogRead, signal: string): void {
+  const starts = log.types.filter((t) => t === 'jobStart').length;
+  const ends = log.types.filter((t) => t === 'jobEnd').length;
+  expect(ends, `${log.file}: ${starts} jobs started and ${ends} ended before ${signal}`).toBe(starts);
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Saves
 // ---------------------------------------------------------------------------------------------------------------
@@ -347,8 +354,12 @@ async function checkSaveCase(c: SaveCase): Promise<void> {
   if (c.checkpoint) expectWholeCheckpoints(ckRoot, c.partitions);
   if (cleanedUp) expect(readdirSync(localDir), `${killed.signal} left a spill folder`).toEqual([]);
   const killedLogs = readLogs(eventLogDir);
+  if (wasKilled && cleanedUp) for (const log of killedLogs) expectEveryJobEnded(log, killed.signal!);
   expect(killedLogs.length).toBeLessThanOrEqual(1);
-  if (wasKilled) for (const log of killedLogs) expect(log.types, 'a killed application logged its end').not.toContain('applicationEnd');
+  // SIGKILL: no end, so the history shows the application incomplete; SIGINT and SIGTERM end it in the log.
+  if (killed.signal === 'SIGKILL')
+    for (const log of killedLogs) expect(log.types, 'a SIGKILLed application logged its end').not.toContain('applicationEnd');
+  if (wasKilled && cleanedUp) for (const log of killedLogs) expect(log.types.at(-1), `${killed.signal}: the log's last event`).toBe('applicationEnd');
   const localAfterKill = readdirSync(localDir);
 
   // The same program again, to its end: the promised output, and nothing left next to it.
@@ -445,21 +456,26 @@ async function checkStreamCase(c: StreamCase): Promise<void> {
     return folders;
   };
   for (const kill of c.kills) {
+    const logsBefore = new Set(readLogs(eventLogDir).map((l) => l.file));
+    const spillBefore = readdirSync(localDir);
     const run = await runKilled(spec, kill, watched, expectedStreamMs);
     expectNormalEnd(run, 'a killed run');
     const hidden = readdirSync(parent).filter((n) => n.startsWith('.'));
     count(run.signal !== null ? `stream ${run.signal}${hidden.length > 0 ? ' +staging' : ''}` : 'stream not killed');
     if (run.signal !== null && run.signal !== 'SIGKILL') {
       expect(hidden, `${run.signal} left staging folders`).toEqual([]);
-      expect(readdirSync(localDir), `${run.signal} left a spill folder`).toEqual([]);
+      for (const log of readLogs(eventLogDir)) if (!logsBefore.has(log.file)) expectEveryJobEnded(log, run.signal);
+      expect(readdirSync(localDir), `${run.signal} left a spill folder`).toEqual(spillBefore);
     }
     check('after a kill');
-    for (const log of readLogs(eventLogDir)) expect(log.types.length).toBeGreaterThanOrEqual(0);
   }
+  const logsBefore = new Set(readLogs(eventLogDir).map((l) => l.file));
   const last = await runChild(spec);
   expectNormalEnd(last, 'the last run');
   expectedStreamMs = Math.max(expectedStreamMs * 0.8, last.ms);
   expect(last.stdout).toContain('stream-done');
+  const lastLog = readLogs(eventLogDir).find((l) => !logsBefore.has(l.file));
+  expect(lastLog?.types.at(-1), 'the last run did not log its end last').toBe('applicationEnd');
   const folders = check('after the last run');
   expect(
     [...folders.values()].flat().sort((a, b) => a - b),
