@@ -45,10 +45,23 @@
  * part files and `_SUCCESS` are deleted.
  */
 
-import { closeSync, existsSync, linkSync, openSync, readdirSync, realpathSync, renameSync, rmdirSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  realpathSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import path from 'node:path';
 import { OutputPathError, OutputCommitError, CommitDeniedError, InvalidArgumentError } from '../core/errors.js';
-import { lstat, mkdir, readdir, rename, rm, rmdir, writeFile } from '../util/fs-async.js';
+import { lstat, readdir, rename, rm, rmdir } from '../util/fs-async.js';
 import { inputSpecRoots, localPathOf } from './input-files.js';
 import { formatTextLine, partFileName } from './text-format.js';
 import { ChunkCompressor, outputExtension, type OutputCodecName } from './codecs.js';
@@ -275,9 +288,12 @@ export async function setupJob(outputPath: string, opts: SetupJobOptions): Promi
   if (livePlans.size === 0) process.once('exit', abortLiveJobsSync);
   livePlans.set(suffix, plan);
   try {
-    await mkdir(parent, { recursive: true });
-    await mkdir(stagingPath);
-    await mkdir(path.join(stagingPath, TEMPORARY));
+    // Synchronous, as every step of commitJob that creates or moves a folder: a signal's handler (abortLiveJobsSync)
+    // runs between two turns of the event loop, and an operation still in flight on libuv's threads landed after it
+    // had cleaned up (a staging folder made once it was removed), just before the process ended.
+    mkdirSync(parent, { recursive: true });
+    mkdirSync(stagingPath);
+    mkdirSync(path.join(stagingPath, TEMPORARY));
   } catch (err) {
     await rm(stagingPath, { recursive: true, force: true }).catch(() => undefined);
     activeJobs.delete(suffix);
@@ -737,13 +753,15 @@ export async function commitJob(plan: JobOutputPlan): Promise<JobCommitResult> {
   // the save with it. Moved out of staging first, the folder gains nothing more (a late attempt finds no _temporary,
   // and is denied its commit), so deleting it ends.
   const temporary = trashPathOf(plan, 'committed-');
+  // The renames and the marker are synchronous (see setupJob): a signal handled while one was in flight left the state
+  // it made after the handler had looked (the target moved aside for good, a `_temporary` moved out).
   try {
-    await rename(path.join(stagingPath, TEMPORARY), temporary);
+    renameSync(path.join(stagingPath, TEMPORARY), temporary);
   } catch (err) {
     if (codeOf(err) !== 'ENOENT') throw err;
   }
   await rm(temporary, { recursive: true, force: true, maxRetries: 3, retryDelay: 20 });
-  await writeFile(path.join(stagingPath, SUCCESS), '');
+  writeFileSync(path.join(stagingPath, SUCCESS), '');
 
   const warnings: string[] = [];
   if (await pathExists(outputPath)) {
@@ -751,13 +769,13 @@ export async function commitJob(plan: JobOutputPlan): Promise<JobCommitResult> {
     // The target may have changed since setupJob looked at it.
     try {
       await checkReplaceable(outputPath);
-      await rename(outputPath, asidePath);
+      renameSync(outputPath, asidePath);
     } catch (err) {
       if (codeOf(err) === 'ENOENT') throw replacedWhileCommitting(outputPath, err);
       throw err;
     }
     try {
-      await rename(stagingPath, outputPath);
+      renameSync(stagingPath, outputPath);
     } catch (err) {
       const code = codeOf(err);
       if (code === 'ENOTEMPTY' || code === 'EEXIST') {
@@ -767,7 +785,7 @@ export async function commitJob(plan: JobOutputPlan): Promise<JobCommitResult> {
         throw replacedWhileCommitting(outputPath, err);
       }
       try {
-        await rename(asidePath, outputPath);
+        renameSync(asidePath, outputPath);
       } catch (restoreErr) {
         throw new OutputCommitError(
           `Cannot move job output into ${outputPath} (${codeOf(err) ?? 'error'}), nor move the previous output back ` +
@@ -792,7 +810,7 @@ export async function commitJob(plan: JobOutputPlan): Promise<JobCommitResult> {
     }
   } else {
     try {
-      await rename(stagingPath, outputPath);
+      renameSync(stagingPath, outputPath);
     } catch (err) {
       const code = codeOf(err);
       // Something created the target after setupJob checked it (with overwrite: after this commit looked again).

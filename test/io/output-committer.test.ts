@@ -20,7 +20,6 @@ import {
 import { formatTextLine, partFileName } from '../../src/io/text-format.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'kindling-commit-'));
-const realMkdir = fs.mkdir;
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 let counter = 0;
 
@@ -259,25 +258,44 @@ describe('output commit protocol', () => {
     expect(readdirSync(parent).sort()).toEqual(['done', 'out']);
   });
 
-  it('abortLiveJobsSync while setupJob is still making the staging folder removes it', async () => {
-    // A SIGTERM handled between setupJob's mkdirs (the staging folder made, its `_temporary` not yet) left the staging
-    // folder: the plan was registered only once both existed.
-    const parent = freshParent();
-    const seen: string[][] = [];
-    const mkdir = vi.spyOn(fs, 'mkdir').mockImplementation(((dir: string, options: unknown, done: (err: Error | null) => void) => {
-      if (path.basename(dir) === '_temporary') {
-        abortLiveJobsSync(); // the signal's handler, run at this turn of the event loop
-        seen.push(readdirSync(parent));
+  it('a signal handled at any await of a save (the process then ending) leaves the old target or the new one, and no hidden folder', async () => {
+    // A signal's handler (abortLiveJobsSync) runs between two turns of the event loop, and the process ends by the
+    // signal right after it. A file operation the save had started on libuv's threads still lands after the handler
+    // cleaned up: a staging folder made, a target moved aside, a `_temporary` moved out. Each await of setupJob and
+    // commitJob in turn: the handler runs when the operation is started, the operation lands, nothing after it runs.
+    const OPS = ['mkdir', 'rename', 'writeFile', 'rm', 'rmdir', 'lstat', 'readdir'] as const;
+    for (let k = 1; ; k++) {
+      const parent = freshParent();
+      const target = path.join(parent, 'out');
+      makeOldOutput(target);
+      let calls = 0;
+      let landed: Promise<void> | undefined;
+      let fire: () => void = () => undefined;
+      const fired = new Promise<void>((resolve) => (fire = resolve));
+      const spies = OPS.map((name) => {
+        const real = fs[name] as (...args: unknown[]) => void;
+        return vi.spyOn(fs, name).mockImplementation(((...args: unknown[]) => {
+          if (++calls !== k) return real(...args);
+          abortLiveJobsSync();
+          landed = new Promise<void>((resolve) => real(...args.slice(0, -1), () => resolve()));
+          fire();
+        }) as never);
+      });
+      try {
+        const saved = (async () => {
+          const plan = await setupJob(target, { jobId: 12, overwrite: true, numPartitions: 1 });
+          runTasks(plan, [['new']]);
+          await commitJob(plan);
+        })();
+        await Promise.race([saved, fired]);
+        await landed;
+      } finally {
+        for (const spy of spies) spy.mockRestore();
       }
-      return realMkdir(dir, options as fs.MakeDirectoryOptions, done);
-    }) as typeof fs.mkdir);
-    try {
-      await expect(setupJob(path.join(parent, 'out'), { jobId: 11 })).rejects.toThrow(OutputPathError);
-    } finally {
-      mkdir.mockRestore();
+      if (landed === undefined) break; // the save made fewer operations: every await was reached
+      expect(readdirSync(parent), `a signal at operation ${k}`).toEqual(['out']);
+      expect(['old\n', 'new\n'], `a signal at operation ${k}`).toContain(readFileSync(path.join(target, 'part-00000'), 'utf8'));
     }
-    expect(seen).toEqual([[]]);
-    expect(readdirSync(parent)).toEqual([]);
   });
 
   it('abortLiveJobsSync during a commit removes the _temporary folder the commit had moved out of staging to delete', async () => {

@@ -30,6 +30,7 @@ import v8 from 'node:v8';
 import { gunzipSync, inflateSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
+import { readEventLog } from '../../src/ui/event-log.js';
 
 /** Cases per property: each case is two or three processes (~1-2 s each on a busy machine). */
 const RUNS = Number(process.env.FUZZ_RUNS ?? 5);
@@ -75,7 +76,8 @@ interface SaveCase {
   readonly existing: 'none' | 'previous' | 'foreign';
   readonly checkpoint: boolean;
   readonly slowMs: number;
-  readonly kill: Kill;
+  /** One run per kill, each on what the runs before it left; then a run to the end. */
+  readonly kills: readonly Kill[];
 }
 
 const killArb: fc.Arbitrary<Kill> = fc.oneof(
@@ -99,7 +101,7 @@ const saveCaseArb: fc.Arbitrary<SaveCase> = fc.record({
   existing: fc.constantFrom('none' as const, 'previous' as const, 'foreign' as const),
   checkpoint: fc.boolean(),
   slowMs: fc.integer({ min: 0, max: 20 }),
-  kill: killArb,
+  kills: fc.array(killArb, { minLength: 1, maxLength: 2 }),
 });
 
 /** How long a whole program takes here, measured on the runs that are not killed: timer kills land within it. */
@@ -316,7 +318,9 @@ async function checkSaveCase(c: SaveCase): Promise<void> {
     } else writeFileSync(path.join(out, 'notes.txt'), 'not a save\n');
   }
   const before = c.existing === 'none' ? undefined : snapshot(out);
-  // The program may not replace what is there: the first run and every rerun refuse, and the target stays as it was.
+  const same = (dir: string, snap: Record<string, string> | undefined): boolean =>
+    snap !== undefined && JSON.stringify(snapshot(dir)) === JSON.stringify(snap);
+  // The program may not replace what is there: every run refuses, and the target stays as it was.
   const refuses = c.existing === 'foreign' || (c.existing === 'previous' && !c.overwrite);
   const spec = {
     mode: 'save',
@@ -332,65 +336,76 @@ async function checkSaveCase(c: SaveCase): Promise<void> {
     slowMs: c.slowMs,
     ...(c.checkpoint ? { checkpointDir: ckRoot } : {}),
   };
+  /** A run that ends by itself saves, or refuses a target it may not replace (one an earlier run committed, without overwrite). */
+  const expectSavedOrRefused = (run: Run, targetExisted: boolean): void => {
+    expect(run.stdout).toContain(refuses || (targetExisted && !c.overwrite) ? 'refused' : 'saved');
+  };
 
-  const killed = await runKilled(spec, c.kill, watched, expectedMs);
-  expectNormalEnd(killed, 'the first run');
-  const wasKilled = killed.signal !== null;
-  // SIGTERM and SIGINT remove what the save had staged and put an old target back (abortLiveJobsSync), and the spill
-  // folder (README: "Spill folders go at stop(), at exit, and on SIGINT/SIGTERM"): only SIGKILL leaves anything.
-  const cleanedUp = killed.signal !== 'SIGKILL';
-  if (!wasKilled) expect(killed.stdout).toContain(refuses ? 'refused' : 'saved');
+  for (const kill of c.kills) {
+    const logsBefore = new Set(readLogs(eventLogDir).map((l) => l.file));
+    const spillBefore = readdirSync(localDir);
+    const namesBefore = readdirSync(parent);
+    const targetExisted = existsSync(out);
+    const killed = await runKilled(spec, kill, watched, expectedMs);
+    expectNormalEnd(killed, 'a killed run');
+    const wasKilled = killed.signal !== null;
+    // SIGTERM and SIGINT remove what the save had staged and put an old target back (abortLiveJobsSync), and the
+    // spill folder (README: "Spill folders go at stop(), at exit, and on SIGINT/SIGTERM"): only SIGKILL leaves any.
+    const cleanedUp = killed.signal !== 'SIGKILL';
+    if (!wasKilled) expectSavedOrRefused(killed, targetExisted);
 
-  // After the kill: the target as it was, or complete; an overwrite killed between its renames leaves the old one aside.
-  const names = readdirSync(parent);
-  for (const name of names) {
-    if (name === 'out') continue;
-    expect(cleanedUp ? (killed.signal ?? 'a run that ended by itself') : 'SIGKILL', `left ${name} next to the target`).toBe('SIGKILL');
-    const m = STAGING.exec(name) ?? ASIDE.exec(name);
-    expect(m, `an unexpected folder next to the target: ${name}`).not.toBeNull();
+    // The target as it was, or complete; an overwrite killed between its renames leaves the old one aside.
+    const names = readdirSync(parent);
+    for (const name of names) {
+      if (name === 'out' || namesBefore.includes(name)) continue;
+      expect(cleanedUp ? (killed.signal ?? 'a run that ended by itself') : 'SIGKILL', `left ${name} next to the target`).toBe('SIGKILL');
+      expect(STAGING.exec(name) ?? ASIDE.exec(name), `an unexpected folder next to the target: ${name}`).not.toBeNull();
+    }
+    const asides = names.filter((n) => ASIDE.test(n));
+    count(
+      !wasKilled
+        ? 'not killed'
+        : `${killed.signal}: ${existsSync(out) ? (same(out, before) ? 'target as before' : 'target new') : 'no target'}${names.some((n) => STAGING.test(n)) ? ' +staging' : ''}${asides.length > 0 ? ' +aside' : ''}`,
+    );
+    if (refuses) {
+      expect(snapshot(out), 'a target the program may not replace changed').toEqual(before);
+    } else if (existsSync(out)) {
+      if (!same(out, before)) expectCompleteOutput(c, out, 'after a kill');
+    } else if (targetExisted) {
+      // Killed between the two renames of an overwrite: what the target held is aside (the original or an earlier run's output).
+      expect(asides.length, 'the previous output is gone and not aside').toBeGreaterThan(0);
+      for (const a of asides) if (!same(path.join(parent, a), before)) expectCompleteOutput(c, path.join(parent, a), 'aside');
+    }
+    if (c.checkpoint) expectWholeCheckpoints(ckRoot, c.partitions);
+    if (cleanedUp) expect(readdirSync(localDir), `${killed.signal} left a spill folder`).toEqual(spillBefore);
+    for (const log of readLogs(eventLogDir)) {
+      if (logsBefore.has(log.file) || !wasKilled) continue;
+      // SIGKILL: no end, so the history shows the application incomplete; SIGINT and SIGTERM end it, and its jobs, in the log.
+      if (!cleanedUp) expect(log.types, 'a SIGKILLed application logged its end').not.toContain('applicationEnd');
+      else {
+        expectEveryJobEnded(log, killed.signal!);
+        expect(log.types.at(-1), `${killed.signal}: the log's last event`).toBe('applicationEnd');
+      }
+      expect(readEventLog(log.file)[0]?.type, "the history's reader").toBe('applicationStart');
+    }
   }
-  const aside = names.find((n) => ASIDE.test(n));
-  count(
-    !wasKilled
-      ? 'not killed'
-      : `${killed.signal}: ${existsSync(out) ? (before !== undefined && JSON.stringify(snapshot(out)) === JSON.stringify(before) ? 'target as before' : 'target new') : 'no target'}${names.some((n) => STAGING.test(n)) ? ' +staging' : ''}${aside !== undefined ? ' +aside' : ''}`,
-  );
-  if (refuses) {
-    expect(snapshot(out), 'a target the program may not replace changed').toEqual(before);
-  } else if (existsSync(out)) {
-    const now = snapshot(out);
-    if (before === undefined || JSON.stringify(now) !== JSON.stringify(before)) expectCompleteOutput(c, out, 'after the kill');
-  } else if (before !== undefined) {
-    expect(aside, 'the previous output is gone and not aside').toBeDefined();
-    expect(snapshot(path.join(parent, aside!)), 'the previous output, aside, changed').toEqual(before);
-  }
-  if (c.checkpoint) expectWholeCheckpoints(ckRoot, c.partitions);
-  if (cleanedUp) expect(readdirSync(localDir), `${killed.signal} left a spill folder`).toEqual([]);
-  const killedLogs = readLogs(eventLogDir);
-  if (wasKilled && cleanedUp) for (const log of killedLogs) expectEveryJobEnded(log, killed.signal!);
-  expect(killedLogs.length).toBeLessThanOrEqual(1);
-  // SIGKILL: no end, so the history shows the application incomplete; SIGINT and SIGTERM end it in the log.
-  if (killed.signal === 'SIGKILL')
-    for (const log of killedLogs) expect(log.types, 'a SIGKILLed application logged its end').not.toContain('applicationEnd');
-  if (wasKilled && cleanedUp) for (const log of killedLogs) expect(log.types.at(-1), `${killed.signal}: the log's last event`).toBe('applicationEnd');
-  const localAfterKill = readdirSync(localDir);
 
   // The same program again, to its end: the promised output, and nothing left next to it.
+  const logsBefore = new Set(readLogs(eventLogDir).map((l) => l.file));
+  const spillBefore = readdirSync(localDir);
+  const targetExisted = existsSync(out);
   const rerun = await runChild(spec);
   expectNormalEnd(rerun, 'the rerun');
   expectedMs = Math.max(expectedMs * 0.8, rerun.ms);
-  // A first run that committed before its kill made the target exist: a rerun without overwrite then refuses it.
-  const rerunRefuses = refuses || (!c.overwrite && c.existing === 'none' && existsSync(out) && !rerun.stdout.includes('saved'));
-  expect(rerun.stdout).toContain(rerunRefuses ? 'refused' : 'saved');
+  expectSavedOrRefused(rerun, targetExisted);
   expect(readdirSync(parent), 'the rerun left folders next to the target').toEqual(['out']);
   if (refuses) expect(snapshot(out)).toEqual(before);
   else expectCompleteOutput(c, out, 'after the rerun');
   if (c.checkpoint) expectWholeCheckpoints(ckRoot, c.partitions);
-  const logs = readLogs(eventLogDir);
-  const rerunLog = logs.find((l) => !killedLogs.some((k) => k.file === l.file));
+  const rerunLog = readLogs(eventLogDir).find((l) => !logsBefore.has(l.file));
   expect(rerunLog?.types.at(-1), 'the rerun did not log its end last').toBe('applicationEnd');
-  // Only the killed process's spill folder may stay (nothing promises to remove it: no exit handler runs).
-  for (const name of readdirSync(localDir)) expect(localAfterKill, `the rerun left ${name} in its local dir`).toContain(name);
+  // Only killed processes' spill folders may stay (nothing promises to remove them: no exit handler runs).
+  expect(readdirSync(localDir), 'the rerun left its spill folder').toEqual(spillBefore);
   rmSync(caseDir, { recursive: true, force: true });
 }
 
