@@ -20,7 +20,9 @@
  * The kill comes from outside after a random delay (from 0 to about the program's natural length), or from the
  * child itself at the K-th file operation its driver makes under the output's parent or the checkpoint folder,
  * before or right after it (test/fixtures/crash-job.mjs): a commit lasts a millisecond, which a timer rarely hits.
- * `FUZZ_RUNS` and `FUZZ_SEED` search longer; a failure prints its seed and the shrunk case.
+ * `FUZZ_RUNS` and `FUZZ_SEED` search longer; a failure prints its seed, fast-check's path and the case (`FUZZ_SHRINK=1`
+ * shrinks it; each step is two or three processes), and `FUZZ_SEED=s FUZZ_PATH=p` runs that case again. A kill at a
+ * file operation lands at the same step every time; a kill after a delay lands where the machine's load puts it.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -36,6 +38,8 @@ import { readEventLog } from '../../src/ui/event-log.js';
 const RUNS = Number(process.env.FUZZ_RUNS ?? 5);
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000);
 const TIMEOUT = 60_000 + RUNS * 30_000;
+/** fast-check's `path` of a failure it printed: with its seed, runs that one case first (the stream property's seed is FUZZ_SEED + 1: its seed 601, path 23 is `FUZZ_SEED=600 FUZZ_PATH=23 … -t stream`). */
+const PATH = process.env.FUZZ_PATH;
 const FIXTURE = path.resolve('test/fixtures/crash-job.mjs');
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'crash-'));
@@ -520,7 +524,7 @@ describe('a driver SIGKILLed at a random moment', () => {
   }, async () => {
     await fc.assert(
       fc.asyncProperty(saveCaseArb, async (c) => checkSaveCase(c)),
-      { numRuns: RUNS, seed: SEED, endOnFailure: process.env.FUZZ_SHRINK === undefined },
+      { numRuns: RUNS, seed: SEED, endOnFailure: process.env.FUZZ_SHRINK === undefined, ...(PATH === undefined ? {} : { path: PATH }) },
     );
     console.log(`random crash (saves): ${RUNS} cases, seed ${SEED}: ${summary()}`);
     tally.clear();
@@ -529,7 +533,12 @@ describe('a driver SIGKILLed at a random moment', () => {
   it(`a stream restarted with getOrCreate writes every record once into whole batch folders (seed ${SEED + 1})`, { timeout: TIMEOUT }, async () => {
     await fc.assert(
       fc.asyncProperty(streamCaseArb, async (c) => checkStreamCase(c)),
-      { numRuns: Math.max(1, Math.ceil(RUNS / 2)), seed: SEED + 1, endOnFailure: process.env.FUZZ_SHRINK === undefined },
+      {
+        numRuns: Math.max(1, Math.ceil(RUNS / 2)),
+        seed: SEED + 1,
+        endOnFailure: process.env.FUZZ_SHRINK === undefined,
+        ...(PATH === undefined ? {} : { path: PATH }),
+      },
     );
     console.log(`random crash (streams): ${Math.max(1, Math.ceil(RUNS / 2))} cases, seed ${SEED + 1}: ${summary()}`);
   });
