@@ -174,9 +174,10 @@ const livePlans = new Map<string, JobOutputPlan>();
 /**
  * Abandons, synchronously, every save of this process that has not committed: its staging folder goes, and a target
  * an interrupted overwrite had moved aside is put back (or, when the overwrite had already moved its new output into
- * place, the old copy's part files and `_SUCCESS` are deleted, as the commit would have). For a process on its way out (the context's signal handler,
- * and 'exit', which a process ended by a signal skips), where the save's own abortJob would never run; so a Ctrl-C
- * mid-save leaves the output path as it was, not a hidden folder of parts for the next save to clean up. Never throws:
+ * place, the old copy's part files and `_SUCCESS` are deleted, as the commit would have). For a process on its way
+ * out (the context's signal handler, and 'exit', which a process ended by a signal skips), where the save's own
+ * abortJob would never run; so a Ctrl-C mid-save leaves the output path as it was (or replaced, if the commit had
+ * published), not a hidden folder of parts for the next save to clean up. Never throws:
  * what it cannot remove is left for the next save to the path (a stale folder of a dead process).
  *
  * @example
@@ -274,30 +275,18 @@ export async function setupJob(outputPath: string, opts: SetupJobOptions): Promi
   const jobId = String(opts.jobId).replace(/[^A-Za-z0-9_-]/g, '_');
   const suffix = `${jobId}-${crypto().randomBytes(4).toString('hex')}-p${process.pid}-h${hostTag()}`;
   const stagingPath = path.join(parent, `.${name}${STAGING_MARK}${suffix}`);
-  const plan: JobOutputPlan = {
-    jobId,
-    outputPath: abs,
-    stagingPath,
-    asidePath: path.join(parent, `.${name}${ASIDE_MARK}${suffix}`),
-    overwrite,
-    ...(opts.numPartitions === undefined ? {} : { numPartitions: opts.numPartitions }),
-    ...(opts.format === undefined || opts.format === 'text' ? {} : { format: opts.format }),
-  };
   activeJobs.add(suffix);
-  // Live before its folder is made: a signal handled between the mkdirs below left the staging folder behind.
-  if (livePlans.size === 0) process.once('exit', abortLiveJobsSync);
-  livePlans.set(suffix, plan);
   try {
     // Synchronous, as every step of commitJob that creates or moves a folder: a signal's handler (abortLiveJobsSync)
     // runs between two turns of the event loop, and an operation still in flight on libuv's threads landed after it
-    // had cleaned up (a staging folder made once it was removed), just before the process ended.
+    // had cleaned up (a staging folder made once it was removed, or before the plan below was live), just before the
+    // process ended.
     mkdirSync(parent, { recursive: true });
     mkdirSync(stagingPath);
     mkdirSync(path.join(stagingPath, TEMPORARY));
   } catch (err) {
     await rm(stagingPath, { recursive: true, force: true }).catch(() => undefined);
     activeJobs.delete(suffix);
-    forgetLivePlan(plan);
     const code = codeOf(err) ?? 'error';
     const why = ['EACCES', 'EPERM', 'EROFS'].includes(code)
       ? `its parent directory ${parent} is not writable`
@@ -309,6 +298,17 @@ export async function setupJob(outputPath: string, opts: SetupJobOptions): Promi
       { cause: err },
     );
   }
+  const plan: JobOutputPlan = {
+    jobId,
+    outputPath: abs,
+    stagingPath,
+    asidePath: path.join(parent, `.${name}${ASIDE_MARK}${suffix}`),
+    overwrite,
+    ...(opts.numPartitions === undefined ? {} : { numPartitions: opts.numPartitions }),
+    ...(opts.format === undefined || opts.format === 'text' ? {} : { format: opts.format }),
+  };
+  if (livePlans.size === 0) process.once('exit', abortLiveJobsSync);
+  livePlans.set(suffix, plan);
   return plan;
 }
 
