@@ -45,10 +45,23 @@
  * part files and `_SUCCESS` are deleted.
  */
 
-import { closeSync, existsSync, linkSync, openSync, realpathSync, renameSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  realpathSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import path from 'node:path';
 import { OutputPathError, OutputCommitError, CommitDeniedError, InvalidArgumentError } from '../core/errors.js';
-import { lstat, mkdir, readdir, rename, rm, rmdir, writeFile } from '../util/fs-async.js';
+import { lstat, readdir, rename, rm, rmdir } from '../util/fs-async.js';
 import { inputSpecRoots, localPathOf } from './input-files.js';
 import { formatTextLine, partFileName } from './text-format.js';
 import { ChunkCompressor, outputExtension, type OutputCodecName } from './codecs.js';
@@ -160,9 +173,11 @@ const livePlans = new Map<string, JobOutputPlan>();
 
 /**
  * Abandons, synchronously, every save of this process that has not committed: its staging folder goes, and a target
- * an interrupted overwrite had moved aside is put back. For a process on its way out (the context's signal handler,
- * and 'exit', which a process ended by a signal skips), where the save's own abortJob would never run; so a Ctrl-C
- * mid-save leaves the output path as it was, not a hidden folder of parts for the next save to clean up. Never throws:
+ * an interrupted overwrite had moved aside is put back (or, when the overwrite had already moved its new output into
+ * place, the old copy's part files and `_SUCCESS` are deleted, as the commit would have). For a process on its way
+ * out (the context's signal handler, and 'exit', which a process ended by a signal skips), where the save's own
+ * abortJob would never run; so a Ctrl-C mid-save leaves the output path as it was (or replaced, if the commit had
+ * published), not a hidden folder of parts for the next save to clean up. Never throws:
  * what it cannot remove is left for the next save to the path (a stale folder of a dead process).
  *
  * @example
@@ -181,7 +196,14 @@ export function abortLiveJobsSync(): void {
         if (codeOf(err) !== 'ENOENT') throw err;
       }
       rmSync(trash, { recursive: true, force: true, maxRetries: 3, retryDelay: 20 });
-      if (existsSync(plan.asidePath) && !existsSync(plan.outputPath)) renameSync(plan.asidePath, plan.outputPath);
+      // A commit that had moved its `_temporary` out of staging (to delete it) was still deleting it.
+      rmSync(trashPathOf(plan, 'committed-'), { recursive: true, force: true, maxRetries: 3, retryDelay: 20 });
+      if (existsSync(plan.asidePath)) {
+        if (!existsSync(plan.outputPath)) renameSync(plan.asidePath, plan.outputPath);
+        // The end came after the commit's second rename: the new output is in place, and the old copy goes, as the
+        // commit would have deleted it (only what a save wrote; anything else stays, with the folder).
+        else removeOutputFilesSync(plan.asidePath);
+      }
     } catch {
       // Left for the next save to this path, which removes a dead process's folders.
     }
@@ -255,9 +277,13 @@ export async function setupJob(outputPath: string, opts: SetupJobOptions): Promi
   const stagingPath = path.join(parent, `.${name}${STAGING_MARK}${suffix}`);
   activeJobs.add(suffix);
   try {
-    await mkdir(parent, { recursive: true });
-    await mkdir(stagingPath);
-    await mkdir(path.join(stagingPath, TEMPORARY));
+    // Synchronous, as every step of commitJob that creates or moves a folder: a signal's handler (abortLiveJobsSync)
+    // runs between two turns of the event loop, and an operation still in flight on libuv's threads landed after it
+    // had cleaned up (a staging folder made once it was removed, or before the plan below was live), just before the
+    // process ended.
+    mkdirSync(parent, { recursive: true });
+    mkdirSync(stagingPath);
+    mkdirSync(path.join(stagingPath, TEMPORARY));
   } catch (err) {
     await rm(stagingPath, { recursive: true, force: true }).catch(() => undefined);
     activeJobs.delete(suffix);
@@ -401,6 +427,16 @@ async function removeOutputFiles(dir: string): Promise<string[]> {
       if (codeOf(err) !== 'ENOENT') throw err;
     });
   return left;
+}
+
+/** {@link removeOutputFiles} for a process on its way out. */
+function removeOutputFilesSync(dir: string): void {
+  let left = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (e.isFile() && OUTPUT_FILE.test(e.name)) rmSync(path.join(dir, e.name), { force: true });
+    else left++;
+  }
+  if (left === 0) rmdirSync(dir);
 }
 
 /** The owner recorded in a staging or aside folder name, if it has one. */
@@ -717,13 +753,15 @@ export async function commitJob(plan: JobOutputPlan): Promise<JobCommitResult> {
   // the save with it. Moved out of staging first, the folder gains nothing more (a late attempt finds no _temporary,
   // and is denied its commit), so deleting it ends.
   const temporary = trashPathOf(plan, 'committed-');
+  // The renames and the marker are synchronous (see setupJob): a signal handled while one was in flight left the state
+  // it made after the handler had looked (the target moved aside for good, a `_temporary` moved out).
   try {
-    await rename(path.join(stagingPath, TEMPORARY), temporary);
+    renameSync(path.join(stagingPath, TEMPORARY), temporary);
   } catch (err) {
     if (codeOf(err) !== 'ENOENT') throw err;
   }
   await rm(temporary, { recursive: true, force: true, maxRetries: 3, retryDelay: 20 });
-  await writeFile(path.join(stagingPath, SUCCESS), '');
+  writeFileSync(path.join(stagingPath, SUCCESS), '');
 
   const warnings: string[] = [];
   if (await pathExists(outputPath)) {
@@ -731,13 +769,13 @@ export async function commitJob(plan: JobOutputPlan): Promise<JobCommitResult> {
     // The target may have changed since setupJob looked at it.
     try {
       await checkReplaceable(outputPath);
-      await rename(outputPath, asidePath);
+      renameSync(outputPath, asidePath);
     } catch (err) {
       if (codeOf(err) === 'ENOENT') throw replacedWhileCommitting(outputPath, err);
       throw err;
     }
     try {
-      await rename(stagingPath, outputPath);
+      renameSync(stagingPath, outputPath);
     } catch (err) {
       const code = codeOf(err);
       if (code === 'ENOTEMPTY' || code === 'EEXIST') {
@@ -747,7 +785,7 @@ export async function commitJob(plan: JobOutputPlan): Promise<JobCommitResult> {
         throw replacedWhileCommitting(outputPath, err);
       }
       try {
-        await rename(asidePath, outputPath);
+        renameSync(asidePath, outputPath);
       } catch (restoreErr) {
         throw new OutputCommitError(
           `Cannot move job output into ${outputPath} (${codeOf(err) ?? 'error'}), nor move the previous output back ` +
@@ -772,7 +810,7 @@ export async function commitJob(plan: JobOutputPlan): Promise<JobCommitResult> {
     }
   } else {
     try {
-      await rename(stagingPath, outputPath);
+      renameSync(stagingPath, outputPath);
     } catch (err) {
       const code = codeOf(err);
       // Something created the target after setupJob checked it (with overwrite: after this commit looked again).

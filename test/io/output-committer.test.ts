@@ -1,9 +1,10 @@
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { CommitDeniedError, OutputCommitError, OutputPathError } from '../../src/core/errors.js';
 import {
   abortJob,
@@ -255,6 +256,83 @@ describe('output commit protocol', () => {
     expect(readdirSync(path.join(parent, 'done')).sort()).toEqual(['_SUCCESS', 'part-00000']);
     await abortJob(fresh); // the save's own abort, arriving later, finds nothing to do
     expect(readdirSync(parent).sort()).toEqual(['done', 'out']);
+  });
+
+  it('a signal handled at any await of a save (the process then ending) leaves the old target or the new one, and no hidden folder', async () => {
+    // A signal's handler (abortLiveJobsSync) runs between two turns of the event loop, and the process ends by the
+    // signal right after it. A file operation the save had started on libuv's threads still lands after the handler
+    // cleaned up: a staging folder made, a target moved aside, a `_temporary` moved out. Each await of setupJob and
+    // commitJob in turn: the handler runs when the operation is started, the operation lands, nothing after it runs.
+    const OPS = ['mkdir', 'rename', 'writeFile', 'rm', 'rmdir', 'lstat', 'readdir'] as const;
+    for (let k = 1; ; k++) {
+      const parent = freshParent();
+      const target = path.join(parent, 'out');
+      makeOldOutput(target);
+      let calls = 0;
+      let landed: Promise<void> | undefined;
+      let fire: () => void = () => undefined;
+      const fired = new Promise<void>((resolve) => (fire = resolve));
+      const spies = OPS.map((name) => {
+        const real = fs[name] as (...args: unknown[]) => void;
+        return vi.spyOn(fs, name).mockImplementation(((...args: unknown[]) => {
+          if (++calls !== k) return real(...args);
+          abortLiveJobsSync();
+          landed = new Promise<void>((resolve) => real(...args.slice(0, -1), () => resolve()));
+          fire();
+        }) as never);
+      });
+      try {
+        const saved = (async () => {
+          const plan = await setupJob(target, { jobId: 12, overwrite: true, numPartitions: 1 });
+          runTasks(plan, [['new']]);
+          await commitJob(plan);
+        })();
+        await Promise.race([saved, fired]);
+        await landed;
+      } finally {
+        for (const spy of spies) spy.mockRestore();
+      }
+      if (landed === undefined) break; // the save made fewer operations: every await was reached
+      expect(readdirSync(parent), `a signal at operation ${k}`).toEqual(['out']);
+      expect(['old\n', 'new\n'], `a signal at operation ${k}`).toContain(readFileSync(path.join(target, 'part-00000'), 'utf8'));
+    }
+  });
+
+  it('abortLiveJobsSync during a commit removes the _temporary folder the commit had moved out of staging to delete', async () => {
+    // A SIGTERM handled while commitJob deleted the `_temporary` it had renamed out of staging left that hidden
+    // sibling (`.out._kindling_temporary-committed-...`) behind, for the next save to the path to remove.
+    const parent = freshParent();
+    const plan = await setupJob(path.join(parent, 'out'), { jobId: 10, numPartitions: 1 });
+    runTasks(plan, [['a']]);
+    writeTaskOutput(plan, 0, 1, ['a losing attempt, still in _temporary']);
+    const moved = path.join(parent, path.basename(plan.stagingPath).replace('._kindling_temporary-', '._kindling_temporary-committed-'));
+    renameSync(path.join(plan.stagingPath, '_temporary'), moved);
+
+    abortLiveJobsSync();
+    expect(readdirSync(parent)).toEqual([]);
+  });
+
+  it('abortLiveJobsSync after the second rename of an overwrite deletes the old copy aside, and only what a save wrote', async () => {
+    // A SIGTERM handled right after commitJob moved the new output into place, before it deleted the old one: the
+    // aside folder was left, a hidden folder of parts that only the next save to the path would remove.
+    const parent = freshParent();
+    const target = path.join(parent, 'out');
+    makeOldOutput(target);
+    const over = await setupJob(target, { jobId: 8, overwrite: true, numPartitions: 1 });
+    runTasks(over, [['new']]);
+    renameSync(target, over.asidePath);
+    renameSync(over.stagingPath, target);
+    const other = path.join(parent, 'other');
+    makeOldOutput(other);
+    const kept = await setupJob(other, { jobId: 9, overwrite: true, numPartitions: 1 });
+    renameSync(other, kept.asidePath);
+    writeFileSync(path.join(kept.asidePath, 'notes.txt'), 'written meanwhile\n');
+    mkdirSync(other);
+
+    abortLiveJobsSync();
+    expect(readdirSync(parent).sort()).toEqual([path.basename(kept.asidePath), 'other', 'out']);
+    expect(readdirSync(kept.asidePath)).toEqual(['notes.txt']);
+    expect(readFileSync(path.join(target, 'part-00000'), 'utf8')).toBe('new\n');
   });
 
   it('discards a second attempt for a committed partition, keeping one copy', async () => {
