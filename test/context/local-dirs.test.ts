@@ -4,7 +4,7 @@
  * A program with its own listeners keeps its behaviour and its folders until it exits.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -75,6 +75,38 @@ describe('spill folders and signals', () => {
     expect(ended.code).toBe(7);
     expect(ended.signal).toBeNull();
     expect(readdirSync(localDir)).toEqual([]);
+  });
+
+  it('a SIGKILLed process leaves its folders, and the next context in that parent removes them (and no folder of a live owner or not ours)', async () => {
+    // SIGKILL runs no hook: the folders (with their DISK_ONLY partitions) stay until a later context sees their owner gone.
+    const localDir = path.join(root, `killed-${counter++}`);
+    const ended = await runAndSignal('SIGKILL', localDir, ['2']);
+    expect(ended.signal).toBe('SIGKILL');
+    const left = readdirSync(localDir);
+    expect(left).toHaveLength(2);
+    // Not ours: no owner file. A live owner: this process (its pid and start time). A reused pid: this process's pid
+    // with another start time, the owner that wrote it gone.
+    const own = JSON.parse(readFileSync(path.join(localDir, left[0]!, '.owner'), 'utf8')) as { pid: number; host: string; start?: string };
+    expect(own.pid).not.toBe(process.pid);
+    mkdirSync(path.join(localDir, 'kindling-foreign-x'));
+    const live = path.join(localDir, 'kindling-live-x');
+    mkdirSync(live);
+    const sc = new Context({ master: 'local[1]', progress: false, localDir });
+    const mine = readdirSync(localDir).find((d) => !['kindling-foreign-x', 'kindling-live-x', ...left].includes(d))!;
+    const me = readFileSync(path.join(localDir, mine, '.owner'), 'utf8');
+    await sc.stop();
+    writeFileSync(path.join(live, '.owner'), me);
+    const reused = path.join(localDir, 'kindling-reused-x');
+    mkdirSync(reused);
+    const stale = JSON.parse(me) as { pid: number; host: string; start?: string };
+    writeFileSync(path.join(reused, '.owner'), JSON.stringify({ ...stale, start: stale.start === undefined ? undefined : `${stale.start}1` }));
+    expect(readdirSync(localDir).sort()).toEqual(['kindling-foreign-x', 'kindling-live-x', 'kindling-reused-x']);
+    const next = new Context({ master: 'local[1]', progress: false, localDir });
+    const after = readdirSync(localDir).filter((d) => d.endsWith('-x'));
+    await next.stop();
+    // The killed process's two folders went with the first context; the reused pid's with the second (where /proc
+    // tells start times apart).
+    expect(after.sort()).toEqual(stale.start === undefined ? ['kindling-foreign-x', 'kindling-live-x', 'kindling-reused-x'] : ['kindling-foreign-x', 'kindling-live-x']);
   });
 
   it('registers one listener per signal for all contexts, and stop() of the last one removes it', async () => {
