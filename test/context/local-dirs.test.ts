@@ -106,7 +106,9 @@ describe('spill folders and signals', () => {
     await next.stop();
     // The killed process's two folders went with the first context; the reused pid's with the second (where /proc
     // tells start times apart).
-    expect(after.sort()).toEqual(stale.start === undefined ? ['kindling-foreign-x', 'kindling-live-x', 'kindling-reused-x'] : ['kindling-foreign-x', 'kindling-live-x']);
+    expect(after.sort()).toEqual(
+      stale.start === undefined ? ['kindling-foreign-x', 'kindling-live-x', 'kindling-reused-x'] : ['kindling-foreign-x', 'kindling-live-x'],
+    );
   });
 
   it('registers one listener per signal for all contexts, and stop() of the last one removes it', async () => {
