@@ -125,6 +125,10 @@ export class TaskSetManager {
    * dropped the stage's description, so an attempt it takes up after the job's end fails for that alone.
    */
   abandoned = false;
+  /** Why the task set's running attempts were killed (its job failed or was cancelled), for their `taskEnd`. */
+  killReason: string | undefined;
+  /** Set once the task set is killed: the grace an attempt its worker takes up only afterwards gets (see killStage). */
+  killGraceMs: number | undefined;
   /** Whether any task prefers a worker; without preferences placement takes the first pending task. */
   readonly hasPreferences: boolean;
   /**
