@@ -440,6 +440,9 @@ export class TaskScheduler implements BackendListener {
       if (prefs.includes(w)) return i;
       if (candidate !== undefined) continue;
       if (this.#avoids(m, idx, w, now)) continue;
+      // A retry is not queued behind another task while an idle worker would take it (moved there from such a queue,
+      // it would otherwise come straight back, and be moved again).
+      if (this.#inFlight[w]! > 0 && m.failedOn[idx]!.size > 0 && this.#idleWorkerTakes(m, idx, w)) continue;
       const usable = prefs.filter((p) => this.backend.isAvailable(p));
       if (usable.length === 0) {
         candidate = i;
@@ -462,7 +465,7 @@ export class TaskScheduler implements BackendListener {
   #avoids(m: TaskSetManager, idx: number, w: number, now: number): boolean {
     const failedOn = m.failedOn[idx]!;
     if (!failedOn.has(w) || !this.#canRunElsewhere(failedOn, w)) return false;
-    const waited = now - m.pendingSince[idx]!;
+    const waited = now - m.failedAt[idx]!;
     if (waited < this.#retryElsewhereMs) {
       this.#wakeAfter(this.#retryElsewhereMs - waited);
       return true;
@@ -732,6 +735,7 @@ export class TaskScheduler implements BackendListener {
   #recordFailure(m: TaskSetManager, idx: number, attempt: number, w: number, error: ErrorInfo): void {
     m.failures[idx]!.push({ attempt, workerIndex: w, error });
     m.failedOn[idx]!.add(w);
+    m.failedAt[idx] = Date.now();
     if (m.failures[idx]!.length >= this.options.maxTaskFailures) {
       m.zombie = true;
       this.listener.taskSetFailed(m.ts, m.ts.tasks[idx]!, m.failures[idx]!);
