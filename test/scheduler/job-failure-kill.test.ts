@@ -12,7 +12,7 @@ import path from 'node:path';
 import { capture, type Context, JobFailedError, type SchedulerEvent, useModule } from 'kindling';
 import type { TaskEndEvent } from '../../src/scheduler/events.js';
 import { redisSkipReason } from '../streaming/redis-server.js';
-import { record, useContexts } from './helpers.js';
+import { record, unended, useContexts } from './helpers.js';
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'kindling-failkill-test-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -65,18 +65,6 @@ function freshMarker(): string {
 }
 
 const taskEnds = (events: SchedulerEvent[]): TaskEndEvent[] => events.filter((e): e is TaskEndEvent => e.type === 'taskEnd');
-
-/** Attempts whose `taskStart` came without their `taskEnd`: what a worker is still computing. */
-function unended(events: SchedulerEvent[]): string[] {
-  const open = new Set<string>();
-  for (const e of events) {
-    if (e.type !== 'taskStart' && e.type !== 'taskEnd') continue;
-    const key = `${e.stageId}.${e.stageAttempt}/${e.partition}#${e.attempt}`;
-    if (e.type === 'taskStart') open.add(key);
-    else open.delete(key);
-  }
-  return [...open];
-}
 
 /** The next job runs on both workers: each of its two tasks waits until the other has started. */
 async function nextJobUsesEveryWorker(sc: Context): Promise<void> {

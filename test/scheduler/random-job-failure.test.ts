@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { capture, Context, JobFailedError, type RDD, type SchedulerEvent, useModule } from 'kindling';
 import type { TaskEndEvent } from '../../src/scheduler/events.js';
+import { unended } from './helpers.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 12);
 const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) : Date.now() % 100_000;
@@ -109,17 +110,6 @@ function withBehaviours(rdd: RDD<number>, behaviours: readonly Behaviour[], tag:
 }
 
 const taskEnds = (events: SchedulerEvent[]): TaskEndEvent[] => events.filter((e): e is TaskEndEvent => e.type === 'taskEnd');
-
-function unended(events: SchedulerEvent[]): string[] {
-  const open = new Set<string>();
-  for (const e of events) {
-    if (e.type !== 'taskStart' && e.type !== 'taskEnd') continue;
-    const key = `${e.stageId}.${e.stageAttempt}/${e.partition}#${e.attempt}`;
-    if (e.type === 'taskStart') open.add(key);
-    else open.delete(key);
-  }
-  return [...open];
-}
 
 async function waitFor(what: string, condition: () => boolean): Promise<void> {
   const deadline = Date.now() + BOUND_MS;
