@@ -854,7 +854,7 @@ export class TaskScheduler implements BackendListener {
     const error = abandoned
       ? `Killed: ${m.killReason ?? ABANDONED}`
       : failure?.kind === 'killed' && m.killReason !== undefined
-        ? `Killed: ${m.killReason} (${failure.message})`
+        ? `Killed: ${failure.message} (${m.killReason})`
         : failure !== undefined
           ? describeFailure(failure)
           : undefined;
