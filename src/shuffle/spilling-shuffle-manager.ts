@@ -21,7 +21,7 @@
  * memory; a word count's string keys are stored as latin1 bytes (StringTable.latin1Buckets) and move.
  */
 import path from 'node:path';
-import { rmSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, rmSync } from 'node:fs';
 import type { Bucket, MapStatus } from './wire.js';
 import { concatEncoded, copyEncoded, decodeBucket, encodeBucket, encodedBytes, sliceEncoded, type EncodedBucket } from './bucket-codec.js';
 import { compareKeys } from '../core/keys.js';
@@ -29,7 +29,7 @@ import { estimateSize } from '../storage/size-estimator.js';
 import type { Pair } from './combine.js';
 import { BUCKET_START, type BucketCursor, type BucketParts, type MapOutputWriter, type ShuffleManager } from './shuffle-manager.js';
 import { FetchFailedError } from './fetch-failed.js';
-import { readFramedRun, readFramesFrom, writeFramedRun } from './external-combiner.js';
+import { appendFramedRun, readFramedRun, readFramesFrom, runFile, type RunPlace } from './external-combiner.js';
 import { OpenColumnFiles, compactColumns, readColumnBucket, writeColumnFile, type FileBucket, type SharedColumnFile } from './column-file.js';
 import type { MemoryBudget, MemoryConsumer } from './memory-budget.js';
 import { giveBack } from '../util/scratch-arrays.js';
@@ -55,8 +55,11 @@ export interface SpillingShuffleOptions {
   readonly shareOutputs?: boolean;
 }
 
-/** Run files per reducer that has any (an output of a shuffle into thousands of reducers spills to few). */
-type Runs = Map<number, string[]>;
+/**
+ * Runs per reducer that has any (an output of a shuffle into thousands of reducers spills to few), each a part of
+ * its spill's one file.
+ */
+type Runs = Map<number, Array<Exclude<RunPlace, string>>>;
 
 /** The file a shuffle's moved outputs share on this worker, and how many outputs it holds or is being written for. */
 interface MoveFile extends SharedColumnFile {
@@ -184,27 +187,41 @@ export class SpillingShuffleManager implements ShuffleManager {
       // Withdrawn first: no reader starts on it while its records are written to runs.
       if (sharedOutput?.shared !== undefined) withdraw(sharedOutput.shared.state);
       let diskBytes = 0;
-      // A stored output is spilled a non-empty bucket at a time; before close, a slot (a reducer written to) at a time.
-      const n = stored !== undefined ? stored.ids.length : slots.size;
-      for (let i = 0; i < n; i++) {
-        const r = stored !== undefined ? stored.ids[i]! : slots.reducer(i);
-        const b = stored !== undefined ? decodeBucket(stored.list[i]!) : recordsOf(i);
-        if (b.length === 0) continue;
-        // Numbered per manager, not per writer: a map task run again here (a retried stage) writes new files
-        // before the output it replaces is dropped with its own.
-        const file = path.join(this.options.dir, `shuffle_${shuffleId}_${mapId}_${r}.run${this.#runFiles++}`);
-        // Framed (a few thousand records a frame), so a fetch in parts reads a run a frame at a time. A stored
-        // output keeps its order: a reducer may be part way through its in-memory bucket, and goes on at the same
-        // record in the run that now holds it (the same segment of its cursor; see #part).
-        diskBytes += writeFramedRun(file, stored !== undefined ? b : b.sort(compare));
-        const files = runs.get(r);
-        if (files === undefined) runs.set(r, [file]);
-        else files.push(file);
-        if (stored !== undefined) stored.list[i] = encodeBucket([]);
-        else {
-          pairs[i] = NO_PAIRS;
-          chunks[i] = NO_CHUNKS;
+      // Numbered per manager, not per writer: a map task run again here (a retried stage) writes new files
+      // before the output it replaces is dropped with its own. One file per spill, its reducers' runs back to back
+      // in reducer order (Spark's spill file and index), opened only once a bucket has records.
+      const file = path.join(this.options.dir, `shuffle_${shuffleId}_${mapId}.spill${this.#runFiles++}`);
+      let fd = -1;
+      try {
+        // A stored output is spilled a non-empty bucket at a time; before close, a slot (a reducer written to) at a time.
+        const n = stored !== undefined ? stored.ids.length : slots.size;
+        const order = stored !== undefined ? undefined : slots.ascending();
+        for (let j = 0; j < n; j++) {
+          const i = order === undefined ? j : order[j]!;
+          const r = stored !== undefined ? stored.ids[i]! : slots.reducer(i);
+          const b = stored !== undefined ? decodeBucket(stored.list[i]!) : recordsOf(i);
+          if (b.length === 0) continue;
+          if (fd < 0) {
+            mkdirSync(this.options.dir, { recursive: true });
+            fd = openSync(file, 'w');
+          }
+          // Framed (a few thousand records a frame), so a fetch in parts reads a run a frame at a time. A stored
+          // output keeps its order: a reducer may be part way through its in-memory bucket, and goes on at the same
+          // record in the run that now holds it (the same segment of its cursor; see #part).
+          const written = appendFramedRun(fd, stored !== undefined ? b : b.sort(compare));
+          const run = { file, start: diskBytes, end: diskBytes + written };
+          diskBytes += written;
+          const files = runs.get(r);
+          if (files === undefined) runs.set(r, [run]);
+          else files.push(run);
+          if (stored !== undefined) stored.list[i] = encodeBucket([]);
+          else {
+            pairs[i] = NO_PAIRS;
+            chunks[i] = NO_CHUNKS;
+          }
         }
+      } finally {
+        if (fd >= 0) closeSync(fd);
       }
       // Its records are in the runs now: the shared memory can hold another output once its readers are done.
       if (sharedOutput !== undefined) this.#unshare(sharedOutput);
@@ -534,7 +551,7 @@ export class SpillingShuffleManager implements ShuffleManager {
       if (files.length === 0) return decoded;
       // Runs in run order, then a stable sort: a key's records keep their order (a run spilled from a stored
       // output is not sorted, see the writer's spill).
-      const all = files.flatMap((f) => readFramedRun(f, () => `reading back the map output run ${f}`));
+      const all = files.flatMap((f) => readFramedRun(f, () => `reading back the map output run in ${f.file}`));
       for (let i = 0; i < decoded.length; i++) all.push(decoded[i]!);
       return all.sort(compare);
     });
@@ -650,7 +667,9 @@ function giveBackArrays(buckets: readonly EncodedBucket[]): void {
 }
 
 function removeFiles(out: Pick<MapOutput, 'runs'>): void {
-  for (const files of out.runs.values()) for (const f of files) rmSync(f, { force: true });
+  const files = new Set<string>();
+  for (const runs of out.runs.values()) for (const run of runs) files.add(runFile(run));
+  for (const f of files) rmSync(f, { force: true });
 }
 
 const compare = (a: Pair, b: Pair): number => compareKeys(a[0], b[0]);

@@ -101,7 +101,10 @@ describe('engine: mapreduce', () => {
       for (const e of readdirSync(d, { withFileTypes: true })) e.isDirectory() ? walk(path.join(d, e.name)) : files.push(e.name);
     };
     walk(localDir);
-    expect(files.some((f) => /^shuffle_\d+_\d+_\d+\.run0$/.test(f))).toBe(true);
+    // One spill file per map task (of every shuffle the context ran so far), not one per map task and reducer.
+    const maps = files.flatMap((f) => /^(shuffle_\d+_\d+)\.spill\d+$/.exec(f)?.[1] ?? []);
+    expect(maps.length).toBeGreaterThanOrEqual(4);
+    expect(new Set(maps).size).toBe(maps.length);
   });
 
   it('persist() keeps nothing between jobs (with a one-time notice): every job computes again', async () => {
@@ -239,7 +242,7 @@ describe('memory engine shuffle spill', () => {
         for (const e of readdirSync(d, { withFileTypes: true })) e.isDirectory() ? walk(path.join(d, e.name)) : files.push(e.name);
       };
       walk(localDir);
-      expect(files.filter((f) => /\.run\d+$/.test(f)).length).toBeGreaterThan(3);
+      expect(files.filter((f) => /\.spill\d+$/.test(f)).length).toBeGreaterThan(3);
     } finally {
       await sc.stop();
     }
