@@ -82,7 +82,8 @@ export function startLiveUi(view: UiContextView, ui: ResolvedUiOptions, appId: s
   let head = 0;
   const logSynced = shared(Int32Array, 8);
   const data: UiThreadData = { appId, retainedJobs: ui.retainedJobs, retainedStages: ui.retainedStages, ring, logSynced };
-  const thread = new Worker(uiThreadEntry(), { workerData: data, stdout: false, stderr: false });
+  // trackUnmanagedFds off: the thread closes the event log's descriptor, which the driver opened (Node would warn).
+  const thread = new Worker(uiThreadEntry(), { workerData: data, stdout: false, stderr: false, trackUnmanagedFds: false });
   const waiting = new Map<number, (m: FromUiThread | undefined) => void>();
   let nextId = 0;
   let gone = false;

@@ -163,7 +163,7 @@ describe('the event log on the UI thread', () => {
     }
   }, 60_000);
 
-  it('a process that exits without stop() with its log on the thread still logs every event, those the bus held included', async () => {
+  it('a process that exits without stop() with its log on the thread still logs every event, those the bus held included (and one that stops says nothing)', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-log-thread-exit-'));
     try {
       const script = `
@@ -187,14 +187,24 @@ describe('the event log on the UI thread', () => {
         console.log(ui.appId);
         process.exit(0);
       `;
-      const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => void (out += d.toString()));
-      const code = await new Promise((resolve) => child.on('exit', resolve));
-      expect(code).toBe(0);
-      const events = readEventLog(path.join(dir, `${out.trim()}.jsonl`));
-      expect(events.map((e) => e.type)).toEqual(['applicationStart', 'jobStart', ...Array<string>(31).fill('taskEnd')]);
-      expect(events.at(-1)).toMatchObject({ partition: 30, time: 40 });
+      for (const stop of [false, true]) {
+        const child = spawn(process.execPath, ['--input-type=module', '-e', stop ? script.replace('process.exit(0)', 'await ui.stop()') : script], {
+          cwd: root,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let out = '';
+        let err = '';
+        child.stdout.on('data', (d: Buffer) => void (out += d.toString()));
+        child.stderr.on('data', (d: Buffer) => void (err += d.toString()));
+        const code = await new Promise((resolve) => child.on('exit', resolve));
+        expect(code).toBe(0);
+        // Nothing said: the thread closing a descriptor the driver opened made Node warn at every stop().
+        expect(err).toBe('');
+        const events = readEventLog(path.join(dir, `${out.trim()}.jsonl`));
+        const end = stop ? ['applicationEnd'] : [];
+        expect(events.map((e) => e.type)).toEqual(['applicationStart', 'jobStart', ...Array<string>(31).fill('taskEnd'), ...end]);
+        expect(events.find((e) => e.type === 'taskEnd' && e.partition === 30)).toMatchObject({ time: 40 });
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
