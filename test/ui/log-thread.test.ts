@@ -210,6 +210,43 @@ describe('the event log on the UI thread', () => {
     }
   }, 60_000);
 
+  it('a process SIGKILLed while its log is on the thread keeps the events it had: they reach the file while it runs, with no reader, job end or exit', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-log-thread-kill-'));
+    try {
+      const script = `
+        import { existsSync } from 'node:fs';
+        import { EventBus } from './dist/scheduler/event-bus.js';
+        import { TaskEventBatch } from './dist/scheduler/task-event-batch.js';
+        import { startUi } from './dist/ui/index.js';
+        const bus = new EventBus();
+        const ui = startUi(bus, ${JSON.stringify(view(dir, true))});
+        const file = ${JSON.stringify(dir)} + '/' + ui.appId + '.jsonl';
+        while (!existsSync(file)) await new Promise((r) => setTimeout(r, 10));
+        await (await fetch((await ui.url()) + '/api/v1/applications')).text();
+        while (!ui.logOnThread) await new Promise((r) => setTimeout(r, 10));
+        bus.emit({ type: 'jobStart', jobId: 0, time: 1, description: 'j', stageIds: [0] });
+        const batch = new TaskEventBatch();
+        for (let p = 0; p < 30; p++) batch.end(0, 0, p, 0, 0, '0', false, 'success', undefined, 4, undefined, 'ANY', 7 + p);
+        bus.emit({ type: 'taskBatch', tasks: batch });
+        console.log(ui.appId);
+        // Runs on until killed, as a job would.
+        setInterval(() => {}, 1000);
+      `;
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+      const appId = await new Promise<string>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())));
+      // The log's cadence: posted within 50 ms, written within the writer's 100 ms (polled: a loaded machine stretches
+      // both); without a post timer the events would wait for 2,048 rows or a reader, and never come.
+      const file = path.join(dir, `${appId}.jsonl`);
+      await waitFor('the task ends in the file', () => readEventLog(file).length === 32, 10_000);
+      child.kill('SIGKILL');
+      await new Promise((resolve) => child.on('exit', resolve));
+      const events = readEventLog(path.join(dir, `${appId}.jsonl`));
+      expect(events.map((e) => e.type)).toEqual(['applicationStart', 'jobStart', ...Array<string>(30).fill('taskEnd')]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   it('a UI thread that dies with the log gives it back to the driver, which writes on after the lines already there, saying so', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-log-thread-'));
     const bus = new EventBus<SchedulerEvent>();
