@@ -6,6 +6,7 @@
  * through at a signal and at an exit without stop(); with the UI off the driver writes it.
  */
 import { describe, expect, it, vi } from 'vitest';
+import fc from 'fast-check';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -17,6 +18,10 @@ import { TaskEventBatch } from '../../src/scheduler/task-event-batch.js';
 import { startUi, type UiSubsystem } from '../../src/ui/index.js';
 import { readEventLog } from '../../src/ui/event-log.js';
 import type { AppEvent } from '../../src/ui/app-events.js';
+
+/** FUZZ_RUNS widens the property's search, FUZZ_SEED replays it (printed). */
+const RUNS = Number(process.env.FUZZ_RUNS ?? 6);
+const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) : Math.floor(Math.random() * 2 ** 31);
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -126,6 +131,43 @@ describe('the event log on the UI thread', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
+
+  it(`reads back the same events whenever the thread takes the log on, mid-job included, as a log the driver wrote alone (property, seed ${SEED})`, async () => {
+    console.log(`log-thread: FUZZ_SEED=${SEED} FUZZ_RUNS=${RUNS}`);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-log-thread-'));
+    try {
+      const jobs = fc.array(fc.record({ tasks: fc.integer({ min: 1, max: 3000 }), per: fc.integer({ min: 1, max: 600 }) }), {
+        minLength: 1,
+        maxLength: 4,
+      });
+      await fc.assert(
+        fc.asyncProperty(jobs, fc.nat(), async (js, at) => {
+          const moveAt = at % (js.length + 1);
+          const run = async (ui: boolean) => {
+            const bus = new EventBus<SchedulerEvent>();
+            const sub = startUi(bus, view(dir, ui))!;
+            await waitFor('the log file', () => existsSync(logOf(dir, sub)));
+            let t = 1;
+            for (const [i, j] of js.entries()) {
+              const running = job(bus, i, j.tasks, j.per, t);
+              // The hand-over between a job's task starts and its last end (task ids cross it).
+              if (ui && i === moveAt) await logOnThread(sub);
+              running.rest();
+              t += j.tasks + 10;
+            }
+            if (ui && moveAt === js.length) await logOnThread(sub);
+            await sub.stop();
+            expect(sub.logOnThread).toBe(ui);
+            return comparable(readEventLog(logOf(dir, sub)));
+          };
+          expect(await run(true)).toEqual(await run(false));
+        }),
+        { numRuns: RUNS, seed: SEED },
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 
   it('writes the log as it goes while a job runs, without a reader or a job end: a process killed now keeps its recent events', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-log-thread-'));
