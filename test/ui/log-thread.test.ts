@@ -100,6 +100,42 @@ const comparable = (events: readonly AppEvent[]) =>
 
 const logOf = (dir: string, ui: UiSubsystem) => path.join(dir, `${ui.appId}.jsonl`);
 
+/** A UI with its log on the thread (`fn` runs once it moved there), stopped and its folder removed after `fn`. */
+async function withLogOnThread(fn: (bus: EventBus<SchedulerEvent>, sub: UiSubsystem, file: string) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-log-thread-'));
+  const bus = new EventBus<SchedulerEvent>();
+  const sub = startUi(bus, view(dir, true))!;
+  try {
+    await waitFor('the log file', () => existsSync(logOf(dir, sub)));
+    await logOnThread(sub);
+    await fn(bus, sub, logOf(dir, sub));
+  } finally {
+    await sub.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A program of the built modules, for a process of its own: its UI on and its log moved to the thread (a connection
+ * starts it), then a job's start and 30 task ends emitted (in `batch`, not cleared), then `rest`.
+ */
+const childScript = (dir: string, rest: string): string => `
+  import { existsSync } from 'node:fs';
+  import { EventBus } from './dist/scheduler/event-bus.js';
+  import { TaskEventBatch } from './dist/scheduler/task-event-batch.js';
+  import { startUi } from './dist/ui/index.js';
+  const bus = new EventBus();
+  const ui = startUi(bus, ${JSON.stringify(view(dir, true))});
+  const file = ${JSON.stringify(dir)} + '/' + ui.appId + '.jsonl';
+  while (!existsSync(file)) await new Promise((r) => setTimeout(r, 10));
+  await (await fetch((await ui.url()) + '/api/v1/applications')).text();
+  while (!ui.logOnThread) await new Promise((r) => setTimeout(r, 10));
+  bus.emit({ type: 'jobStart', jobId: 0, time: 1, description: 'j', stageIds: [0] });
+  const batch = new TaskEventBatch();
+  for (let p = 0; p < 30; p++) batch.end(0, 0, p, 0, 0, '0', false, 'success', undefined, 4, undefined, 'ANY', 7 + p);
+  bus.emit({ type: 'taskBatch', tasks: batch });
+${rest}`;
+
 describe('the event log on the UI thread', () => {
   it('goes on in the thread from where the driver left it and is complete when stop() returns: the same events as a log written on the driver, task ids across the hand-over included', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-log-thread-'));
@@ -169,66 +205,45 @@ describe('the event log on the UI thread', () => {
     }
   }, 120_000);
 
-  it('writes the log as it goes while a job runs, without a reader or a job end: a process killed now keeps its recent events', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-log-thread-'));
-    const bus = new EventBus<SchedulerEvent>();
-    const sub = startUi(bus, view(dir, true))!;
-    try {
-      await waitFor('the log file', () => existsSync(logOf(dir, sub)));
-      await logOnThread(sub);
-      // Fewer task events than the driver queues before it posts, and no job end: only the log's cadence writes them.
-      job(bus, 7, 40, 40, 100);
-      await waitFor('the task ends in the file', () => readEventLog(logOf(dir, sub)).filter((e) => e.type === 'taskEnd').length === 39, 5000);
-      expect(readEventLog(logOf(dir, sub)).map((e) => e.type)).toContain('stageSubmitted');
-    } finally {
-      await sub.stop();
-      rmSync(dir, { recursive: true, force: true });
-    }
-  }, 60_000);
+  it(
+    'writes the log as it goes while a job runs, without a reader or a job end: a process killed now keeps its recent events',
+    () =>
+      withLogOnThread(async (bus, _sub, file) => {
+        // Fewer task events than the driver queues before it posts, and no job end: only the log's cadence writes them.
+        job(bus, 7, 40, 40, 100);
+        await waitFor('the task ends in the file', () => readEventLog(file).filter((e) => e.type === 'taskEnd').length === 39, 5000);
+        expect(readEventLog(file).map((e) => e.type)).toContain('stageSubmitted');
+      }),
+    60_000,
+  );
 
-  it('at a signal, interrupted() has the thread write the log through, its end included, before it returns', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-log-thread-'));
-    const bus = new EventBus<SchedulerEvent>();
-    const sub = startUi(bus, view(dir, true))!;
-    try {
-      await waitFor('the log file', () => existsSync(logOf(dir, sub)));
-      await logOnThread(sub);
-      job(bus, 3, 100, 100, 100);
-      sub.interrupted();
-      // Read at once, in the same turn: nothing asynchronous ran since.
-      const events = readEventLog(logOf(dir, sub));
-      expect(events.filter((e) => e.type === 'taskEnd')).toHaveLength(99);
-      expect(events.at(-1)?.type).toBe('applicationEnd');
-    } finally {
-      await sub.stop();
-      rmSync(dir, { recursive: true, force: true });
-    }
-  }, 60_000);
+  it(
+    'at a signal, interrupted() has the thread write the log through, its end included, before it returns',
+    () =>
+      withLogOnThread(async (bus, sub, file) => {
+        job(bus, 3, 100, 100, 100);
+        sub.interrupted();
+        // Read at once, in the same turn: nothing asynchronous ran since.
+        const events = readEventLog(file);
+        expect(events.filter((e) => e.type === 'taskEnd')).toHaveLength(99);
+        expect(events.at(-1)?.type).toBe('applicationEnd');
+      }),
+    60_000,
+  );
 
   it('a process that exits without stop() with its log on the thread still logs every event, those the bus held included (and one that stops says nothing)', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-log-thread-exit-'));
     try {
-      const script = `
-        import { existsSync } from 'node:fs';
-        import { EventBus } from './dist/scheduler/event-bus.js';
-        import { TaskEventBatch } from './dist/scheduler/task-event-batch.js';
-        import { startUi } from './dist/ui/index.js';
-        const bus = new EventBus();
-        const ui = startUi(bus, ${JSON.stringify(view(dir, true))});
-        const file = ${JSON.stringify(dir)} + '/' + ui.appId + '.jsonl';
-        while (!existsSync(file)) await new Promise((r) => setTimeout(r, 10));
-        await (await fetch((await ui.url()) + '/api/v1/applications')).text();
-        while (!ui.logOnThread) await new Promise((r) => setTimeout(r, 10));
-        bus.emit({ type: 'jobStart', jobId: 0, time: 1, description: 'j', stageIds: [0] });
-        const batch = new TaskEventBatch();
-        for (let p = 0; p < 30; p++) batch.end(0, 0, p, 0, 0, '0', false, 'success', undefined, 4, undefined, 'ANY', 7 + p);
-        bus.emit({ type: 'taskBatch', tasks: batch });
+      const script = childScript(
+        dir,
+        `
         batch.clear();
         bus.hold(() => bus.emit({ type: 'taskBatch', tasks: batch }));
         batch.end(0, 0, 30, 0, 0, '0', false, 'success', undefined, 4, undefined, 'ANY', 40);
         console.log(ui.appId);
         process.exit(0);
-      `;
+      `,
+      );
       for (const stop of [false, true]) {
         const child = spawn(process.execPath, ['--input-type=module', '-e', stop ? script.replace('process.exit(0)', 'await ui.stop()') : script], {
           cwd: root,
@@ -255,25 +270,14 @@ describe('the event log on the UI thread', () => {
   it('a process SIGKILLed while its log is on the thread keeps the events it had: they reach the file while it runs, with no reader, job end or exit', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-log-thread-kill-'));
     try {
-      const script = `
-        import { existsSync } from 'node:fs';
-        import { EventBus } from './dist/scheduler/event-bus.js';
-        import { TaskEventBatch } from './dist/scheduler/task-event-batch.js';
-        import { startUi } from './dist/ui/index.js';
-        const bus = new EventBus();
-        const ui = startUi(bus, ${JSON.stringify(view(dir, true))});
-        const file = ${JSON.stringify(dir)} + '/' + ui.appId + '.jsonl';
-        while (!existsSync(file)) await new Promise((r) => setTimeout(r, 10));
-        await (await fetch((await ui.url()) + '/api/v1/applications')).text();
-        while (!ui.logOnThread) await new Promise((r) => setTimeout(r, 10));
-        bus.emit({ type: 'jobStart', jobId: 0, time: 1, description: 'j', stageIds: [0] });
-        const batch = new TaskEventBatch();
-        for (let p = 0; p < 30; p++) batch.end(0, 0, p, 0, 0, '0', false, 'success', undefined, 4, undefined, 'ANY', 7 + p);
-        bus.emit({ type: 'taskBatch', tasks: batch });
+      const script = childScript(
+        dir,
+        `
         console.log(ui.appId);
         // Runs on until killed, as a job would.
         setInterval(() => {}, 1000);
-      `;
+      `,
+      );
       const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
       const appId = await new Promise<string>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())));
       // The log's cadence: posted within 50 ms, written within the writer's 100 ms (polled: a loaded machine stretches
@@ -290,31 +294,26 @@ describe('the event log on the UI thread', () => {
   }, 60_000);
 
   it('a UI thread that dies with the log gives it back to the driver, which writes on after the lines already there, saying so', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-log-thread-'));
-    const bus = new EventBus<SchedulerEvent>();
-    const sub = startUi(bus, view(dir, true))!;
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     try {
-      await waitFor('the log file', () => existsSync(logOf(dir, sub)));
-      await logOnThread(sub);
-      job(bus, 0, 50, 50, 100).rest();
-      await waitFor('the first job in the file', () => readEventLog(logOf(dir, sub)).some((e) => e.type === 'jobEnd'), 5000);
-      await sub.uiThread!.terminate();
-      await waitFor('the driver writing the log again', () => !sub.logOnThread);
-      job(bus, 1, 50, 50, 1000).rest();
-      await sub.stop();
-      const events = readEventLog(logOf(dir, sub));
-      expect(events.filter((e) => e.type === 'jobEnd').map((e) => e.type === 'jobEnd' && e.jobId)).toEqual([0, 1]);
-      expect(events.filter((e) => e.type === 'taskEnd')).toHaveLength(100);
-      // Numbered on from the thread's ids: no id twice.
-      const ids = events.flatMap((e) => (e.type === 'taskEnd' && 'taskId' in e ? [e.taskId as number] : []));
-      expect(new Set(ids).size).toBe(ids.length);
-      expect(events.at(-1)?.type).toBe('applicationEnd');
-      expect(warn.mock.calls.map((c) => String(c[0])).join('\n')).toMatch(/event log .* goes on from the driver/);
+      await withLogOnThread(async (bus, sub, file) => {
+        job(bus, 0, 50, 50, 100).rest();
+        await waitFor('the first job in the file', () => readEventLog(file).some((e) => e.type === 'jobEnd'), 5000);
+        await sub.uiThread!.terminate();
+        await waitFor('the driver writing the log again', () => !sub.logOnThread);
+        job(bus, 1, 50, 50, 1000).rest();
+        await sub.stop();
+        const events = readEventLog(file);
+        expect(events.filter((e) => e.type === 'jobEnd').map((e) => e.type === 'jobEnd' && e.jobId)).toEqual([0, 1]);
+        expect(events.filter((e) => e.type === 'taskEnd')).toHaveLength(100);
+        // Numbered on from the thread's ids: no id twice.
+        const ids = events.flatMap((e) => (e.type === 'taskEnd' && 'taskId' in e ? [e.taskId as number] : []));
+        expect(new Set(ids).size).toBe(ids.length);
+        expect(events.at(-1)?.type).toBe('applicationEnd');
+        expect(warn.mock.calls.map((c) => String(c[0])).join('\n')).toMatch(/event log .* goes on from the driver/);
+      });
     } finally {
       warn.mockRestore();
-      await sub.stop();
-      rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
 
