@@ -11,7 +11,7 @@
  * the task ends is written at a flush instead: a `tasksRunning` line listing the tasks then computing that no earlier
  * line listed. {@link readEventLog} turns the lines back into events.
  */
-import { closeSync, mkdirSync, openSync, readSync, write, writeSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readSync, write, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { TaskMetrics } from '../exec/protocol.js';
@@ -40,6 +40,23 @@ function grown(buf: Buffer, used: number, more: number): Buffer {
   return next;
 }
 export { EVENT_LOG_SUFFIX };
+
+/**
+ * A writer's state handed to another thread ({@link EventLogWriter.handOver}): the file (its descriptor is the
+ * process's, any thread writes it), where the next line goes, and what numbers and lists tasks, so that the writer made
+ * from it ({@link EventLogWriter} with `from`) writes the log on as this one would have. Plain data: it is posted.
+ */
+export interface EventLogHandover {
+  readonly file: string;
+  readonly fd: number;
+  readonly pos: number;
+  readonly nextTaskId: number;
+  /** The ids of the tasks started and not ended, by stage attempt ({@link StageTaskIds.state}). */
+  readonly taskIds: ReadonlyArray<readonly [number, StageTaskIdsState]>;
+  readonly listedUpTo: number;
+  readonly taskStarted: boolean;
+  readonly ended: boolean;
+}
 
 /**
  * Appends events to `{dir}/{appId}.jsonl`.
@@ -155,7 +172,24 @@ export class EventLogWriter {
     dir: string,
     appId: string,
     private readonly runningTasks?: () => readonly RunningTask[],
+    from?: EventLogHandover,
+    /** With `from`: write what is held at this thread's exit (the driver's; a worker thread's 'exit' is its own). */
+    exitHook = false,
   ) {
+    if (from !== undefined) {
+      // Another writer's log goes on here: on the UI's thread, whose owner (the driver) has it write what it holds at
+      // an exit; or on the driver again, the UI's thread dead.
+      this.file = from.file;
+      this.#fd = from.fd;
+      this.#pos = from.pos;
+      this.#nextTaskId = from.nextTaskId;
+      for (const [key, ids] of from.taskIds) this.#taskIds.set(key, new StageTaskIds(ids));
+      this.#listedUpTo = from.listedUpTo;
+      this.#taskStarted = from.taskStarted;
+      this.#ended = from.ended;
+      if (exitHook) process.on('exit', this.#onExit);
+      return;
+    }
     try {
       mkdirSync(dir, { recursive: true });
       this.file = path.join(path.resolve(dir), appId + EVENT_LOG_SUFFIX);
@@ -164,6 +198,38 @@ export class EventLogWriter {
       throw new UiError(`Cannot write the event log in ${dir}: ${(e as Error).message}`, { cause: e });
     }
     process.on('exit', this.#onExit);
+  }
+
+  /**
+   * Writes what it holds now and gives up the file to a writer on another thread, which `from` makes of the state
+   * returned (undefined: the log is closed or failed). This writer writes nothing more; a chunk of it still in flight
+   * lands at its place, which the synchronous write here already filled with the same bytes.
+   */
+  handOver(): EventLogHandover | undefined {
+    const fd = this.#fd;
+    if (fd === undefined || this.#closing) return undefined;
+    this.#flushSync(false);
+    process.off('exit', this.#onExit);
+    this.#fd = undefined;
+    // The descriptor is the other writer's now: a landing chunk must not close it (see flush's callback).
+    this.#handedOver = true;
+    return {
+      file: this.file,
+      fd,
+      pos: this.#pos,
+      nextTaskId: this.#nextTaskId,
+      taskIds: [...this.#taskIds].map(([key, ids]) => [key, ids.state()] as const),
+      listedUpTo: this.#listedUpTo,
+      taskStarted: this.#taskStarted,
+      ended: this.#ended,
+    };
+  }
+
+  #handedOver = false;
+
+  /** The id the next task start takes (published by the UI's thread, for a driver that takes the log back). */
+  get nextTaskId(): number {
+    return this.#nextTaskId;
   }
 
   write(event: AppEvent): void {
@@ -330,7 +396,7 @@ export class EventLogWriter {
       if (this.#closing) {
         closeSync(fd);
         this.#landed?.();
-      }
+      } else if (this.#handedOver) return;
       // Only a flush asked for while this chunk was in flight (a job's end, a full buffer) writes again at once.
       // Writing whatever came in meanwhile made the log write back to back all through a job, ~40 small chunks
       // per 4,000 tasks, each a block line, a syscall on the thread pool and a callback on the driver's thread.
@@ -339,13 +405,16 @@ export class EventLogWriter {
     });
   }
 
-  /** Writes everything now, the chunk in flight again included. */
-  #flushSync(): void {
+  /**
+   * Writes everything now, the chunk in flight again included; `all`: the running tasks listed however young (an exit),
+   * else as a timed flush lists them (a hand-over: the log goes on).
+   */
+  #flushSync(all = true): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     if (this.#fd === undefined) return;
     this.#blockTaskEnds();
-    this.#running(true);
+    this.#running(all);
     if (this.#inFlight !== undefined) writeSync(this.#fd, this.#inFlight.buf, 0, this.#inFlight.buf.length, this.#inFlight.pos);
     if (this.#buffer.length > 0) {
       // Written before it returns: the chunk in flight, if any, keeps its own buffer.
@@ -793,6 +862,19 @@ export class TaskEndColumns {
 }
 
 /**
+ * The state to write `file` on from its end (a writer on another thread died with it): the tasks running then end
+ * with no id (-1), later ones are numbered from `nextTaskId`. A last line the dead writer left cut short is ended,
+ * so that it spoils no line after it (readers skip it).
+ */
+export function reopenedLog(file: string, nextTaskId: number): EventLogHandover {
+  const fd = openSync(file, 'r+');
+  let pos = fstatSync(fd).size;
+  const last = Buffer.alloc(1);
+  if (pos > 0 && readSync(fd, last, 0, 1, pos - 1) === 1 && last[0] !== 10) pos += writeSync(fd, '\n', pos);
+  return { file, fd, pos, nextTaskId, taskIds: [], listedUpTo: Date.now(), taskStarted: false, ended: false };
+}
+
+/**
  * Task ends as one JSON line of columns (see {@link TaskEndColumns.line}).
  *
  * @example
@@ -884,6 +966,21 @@ class StageTaskIds {
   running = 0;
   done = false;
 
+  /** @param from the state of another thread's (see {@link StageTaskIds.state}). */
+  constructor(from?: StageTaskIdsState) {
+    if (from === undefined) return;
+    this.#id = from.id;
+    this.#key = from.key;
+    if (from.more.length > 0) this.#more = new Map(from.more);
+    this.running = from.running;
+    this.done = from.done;
+  }
+
+  /** Its state as plain data, for a writer on another thread (copies: this one writes no more). */
+  state(): StageTaskIdsState {
+    return { id: this.#id.slice(), key: this.#key.slice(), more: [...(this.#more ?? [])], running: this.running, done: this.done };
+  }
+
   start(partition: number, key: number, id: number): void {
     this.running++;
     if (partition >= this.#id.length) {
@@ -923,6 +1020,15 @@ class StageTaskIds {
     if (partition < this.#id.length && this.#id[partition] !== -1 && this.#key[partition] === key) return this.#id[partition]!;
     return this.#more?.get(key) ?? -1;
   }
+}
+
+/** The ids of one stage attempt's running tasks as plain data (see {@link EventLogHandover}). */
+export interface StageTaskIdsState {
+  readonly id: Int32Array<ArrayBuffer>;
+  readonly key: Float64Array<ArrayBuffer>;
+  readonly more: ReadonlyArray<readonly [number, number]>;
+  readonly running: number;
+  readonly done: boolean;
 }
 
 /** A stage attempt's key in the writer's map of task ids. */

@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { bundleIsCurrent, inDriverBundle } from '../util/bundle.js';
 import { VERSION } from '../version.js';
 import { EVENT_LOG_SUFFIX, flattenOptions, type AppEvent, type ApplicationStartEvent, type RunningTask } from './app-events.js';
-import type { EventLogWriter } from './event-log.js';
+import type { EventLogHandover, EventLogWriter } from './event-log.js';
 import { UiListener } from './listen.js';
 import type { ResolvedUiOptions } from './options.js';
 import { hop } from '../util/hop-trace.js';
@@ -70,6 +70,8 @@ export interface UiSubsystem {
   readonly storeLoaded: boolean;
   /** The UI's thread, where the status store lives, once started (see storeLoaded); for diagnostics and tests. */
   readonly uiThread: Worker | undefined;
+  /** Whether the UI's thread writes the event log now (it takes it on once it runs); for diagnostics and tests. */
+  readonly logOnThread: boolean;
 }
 
 /** What live-ui.ts provides once loaded. */
@@ -83,6 +85,18 @@ export interface LiveUi {
   applyRows?(rows: TaskRowsWire): void;
   /** A turn's task starts and ends (the scheduler's `taskBatch`), read and not kept. */
   applyTasks(batch: TaskEvents): void;
+  /**
+   * The event log goes on in the UI's thread from here on (route b: the driver then encodes no line): `handOver` gives
+   * the driver's writer's state once the thread is known to be alive. False when it is not (the driver keeps its log).
+   */
+  takeLog?(
+    handOver: () => EventLogHandover | undefined,
+    runningTasks: () => readonly RunningTask[],
+    /** The thread died with the log: the driver takes it back, numbering tasks from `nextTaskId`. */
+    lost: (nextTaskId: number) => void,
+  ): boolean;
+  /** With the log on the thread: written through before it returns, `end` first (a signal). */
+  syncLog?(end?: AppEvent): void;
   /** Serves a connection the listener accepted. */
   accept(socket: Socket): void;
   /** Ends the live streams (the listener ends the connections). */
@@ -238,8 +252,31 @@ export function startUi(bus: EventBus<SchedulerEvent>, view: UiContextView): UiS
   };
   // A reader of the UI (a REST request, a page, a live push) first gets what the scheduler still holds: the scheduler
   // then need not deliver its batches often for the UI to be current (see the scheduler's BATCH_MS).
-  const ui = view.ui === false ? undefined : lazyUi(view, view.ui, appId, () => bus.flushHeld());
-  const log = view.eventLog === false ? undefined : lazyLog(view.eventLog.dir, appId, view.runningTasks?.bind(view));
+  /**
+   * Set once the event log is written by the UI's thread: it moves there when both the thread and the driver's writer
+   * are up (whichever comes second), from the events the thread already gets for its store; the driver then feeds the
+   * log nothing more. With the UI off, or before the thread starts (a connection, or HELD_FOR_STORE events), the
+   * driver writes it (docs/benchmarks.md, session 40, uicost).
+   */
+  let logMoved = false;
+  let stopping: Promise<void> | undefined;
+  const runningTasks = view.runningTasks?.bind(view);
+  const moveLog = (): void => {
+    const live = ui?.held.to;
+    const writer = log?.writer();
+    if (logMoved || stopping !== undefined || live?.takeLog === undefined || writer === undefined) return;
+    logMoved = live.takeLog(
+      () => writer.handOver(),
+      runningTasks ?? (() => []),
+      (nextTaskId) => {
+        logMoved = false;
+        log!.takeBack(writer.file, nextTaskId);
+      },
+    );
+    if (logMoved) log!.moved(live);
+  };
+  const ui = view.ui === false ? undefined : lazyUi(view, view.ui, appId, () => bus.flushHeld(), moveLog);
+  const log = view.eventLog === false ? undefined : lazyLog(view.eventLog.dir, appId, runningTasks, moveLog);
   ui?.held.apply(start);
   log?.held.apply(start);
   // Task starts and ends come as one batch per turn of the scheduler (delivered once the turn's tasks are on their way
@@ -249,12 +286,12 @@ export function startUi(bus: EventBus<SchedulerEvent>, view: UiContextView): UiS
     (e) => {
       if (e.type === 'taskBatch') {
         ui?.applyTasks(e.tasks);
-        log?.held.applyTasks(e.tasks);
+        if (!logMoved) log?.held.applyTasks(e.tasks);
         return;
       }
       hop('ui.apply', -1, e.type);
       ui?.apply(e);
-      log?.held.apply(e);
+      if (!logMoved) log?.held.apply(e);
       hop('ui.applied', -1, e.type);
     },
     { batched: { type: 'taskBatch', of: ['taskStart', 'taskEnd'] } },
@@ -263,7 +300,6 @@ export function startUi(bus: EventBus<SchedulerEvent>, view: UiContextView): UiS
   // writer's own exit handler, registered after this one (its module loads later), then writes them.
   const flushAtExit = (): void => bus.flushHeld();
   if (log !== undefined) process.on('exit', flushAtExit);
-  let stopping: Promise<void> | undefined;
   return {
     appId,
     url: async () => ui?.url,
@@ -272,6 +308,9 @@ export function startUi(bus: EventBus<SchedulerEvent>, view: UiContextView): UiS
     },
     get uiThread() {
       return ui?.held.to?.thread;
+    },
+    get logOnThread() {
+      return logMoved;
     },
     interrupted: () => {
       // The task events the scheduler still holds go first.
@@ -291,7 +330,7 @@ export function startUi(bus: EventBus<SchedulerEvent>, view: UiContextView): UiS
 }
 
 /** The UI: a listener now; the store and the server when a connection comes or too many events are held. */
-function lazyUi(view: UiContextView, options: ResolvedUiOptions, appId: string, beforeRead: () => void) {
+function lazyUi(view: UiContextView, options: ResolvedUiOptions, appId: string, beforeRead: () => void, started: () => void) {
   const held = new Held<LiveUi>(true);
   const waiting: Socket[] = [];
   let loading: Promise<LiveUi | undefined> | undefined;
@@ -302,6 +341,7 @@ function lazyUi(view: UiContextView, options: ResolvedUiOptions, appId: string, 
       (m) => {
         const live = m.startLiveUi(view, options, appId, address, beforeRead);
         held.attach(live);
+        started();
         for (const s of waiting.splice(0)) live.accept(s);
         return live;
       },
@@ -357,16 +397,21 @@ function lazyUi(view: UiContextView, options: ResolvedUiOptions, appId: string, 
 }
 
 /** The event log: its writer's module loads at once, off the caller's path; events are held until it is there. */
-function lazyLog(dir: string, appId: string, runningTasks: (() => readonly RunningTask[]) | undefined) {
+function lazyLog(dir: string, appId: string, runningTasks: (() => readonly RunningTask[]) | undefined, loadedNow: () => void) {
   const held = new Held<ReturnType<typeof logConsumer>>();
   let loaded: EventLogWriter | undefined;
+  /** The UI's thread writes the log (see startUi's moveLog). */
+  let movedTo: LiveUi | undefined;
   /** Set when a signal came before the writer loaded: the log was written from what was held, and must stay so. */
   let interruptedEarly = false;
+  let module: typeof import('./event-log.js') | undefined;
   const writer: Promise<EventLogWriter | undefined> = import('./event-log.js')
     .then((m) => {
+      module = m;
       if (interruptedEarly) return undefined;
       loaded = new m.EventLogWriter(dir, appId, runningTasks);
       held.attach(logConsumer(loaded));
+      loadedNow();
       return loaded;
     })
     .catch((e: unknown) => {
@@ -377,10 +422,29 @@ function lazyLog(dir: string, appId: string, runningTasks: (() => readonly Runni
     });
   return {
     held,
+    /** The writer, once loaded and while it writes the log on this thread. */
+    writer: (): EventLogWriter | undefined => (interruptedEarly || movedTo !== undefined ? undefined : loaded),
+    /** The UI's thread took the log on: it writes it, and closes it at the UI's stop(). */
+    moved(to: LiveUi): void {
+      movedTo = to;
+    },
+    /** The UI's thread died with the log: this thread writes it on from the file's end. */
+    takeBack(file: string, nextTaskId: number): void {
+      movedTo = undefined;
+      try {
+        loaded = new module!.EventLogWriter(dir, appId, runningTasks, module!.reopenedLog(file, nextTaskId), true);
+        held.to = logConsumer(loaded);
+        console.warn(`kindling: the event log ${file} goes on from the driver; events the UI's thread had not written are missing`);
+      } catch (e) {
+        loaded = undefined;
+        console.warn(`kindling: the event log ${file} stops here: ${(e as Error).message}`);
+      }
+    },
     /** The process is about to die by a signal: the application's end, written now. */
     interrupted(): void {
       const end: AppEvent = { type: 'applicationEnd', time: Date.now() };
-      if (loaded !== undefined) {
+      if (movedTo !== undefined) movedTo.syncLog?.(end);
+      else if (loaded !== undefined) {
         loaded.write(end);
         loaded.flushSync();
       } else if (held.events !== undefined && !interruptedEarly) {
@@ -392,8 +456,10 @@ function lazyLog(dir: string, appId: string, runningTasks: (() => readonly Runni
       }
     },
     async stop(end: AppEvent): Promise<void> {
-      const w = await writer;
-      if (w === undefined) return;
+      await writer;
+      // Moved: the UI's stop() has its thread write the end and close the log. (Taken back: the writer is a new one.)
+      const w = loaded;
+      if (w === undefined || movedTo !== undefined) return;
       w.write(end);
       await w.close();
     },

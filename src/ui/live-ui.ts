@@ -17,7 +17,8 @@ import { Worker } from 'node:worker_threads';
 import type { TaskEvents } from '../scheduler/events.js';
 import type { TaskEventBatch, TaskRowsWire } from '../scheduler/task-event-batch.js';
 import { bundleIsCurrent } from '../util/bundle.js';
-import type { AppEvent } from './app-events.js';
+import type { AppEvent, RunningTask } from './app-events.js';
+import type { EventLogHandover } from './event-log.js';
 import type { LiveUi, UiContextView } from './index.js';
 import type { ResolvedUiOptions } from './options.js';
 import { type RestAnswer, UiServer, type UiStores } from './server.js';
@@ -52,6 +53,15 @@ const QUEUED_ROWS = 2048;
 /** Messages queued at most (events of few tasks each, a batch of records made by hand). */
 const QUEUED_MESSAGES = 256;
 
+/**
+ * With the event log on the thread, queued events are posted at least this often (and at a job's end): the thread's
+ * writer then writes them within its own FLUSH_MS, so that a process killed outright loses about as much of its log as
+ * when the driver wrote it (FLUSH_MS, and what the scheduler held).
+ */
+const LOG_POST_MS = 50;
+/** How long an exit or a signal waits for the thread to write the log through (it is written in a few ms). */
+const LOG_SYNC_MS = 5000;
+
 /** The answer while the UI's thread is gone: the program runs on, its UI no longer answers. */
 const GONE: RestAnswer = { status: 503, body: JSON.stringify({ error: "the UI's thread stopped: this UI no longer answers (the program goes on)" }) };
 
@@ -70,8 +80,10 @@ export function startLiveUi(view: UiContextView, ui: ResolvedUiOptions, appId: s
   };
   /** Rows written into the ring, skipped ends included (an int32 count, wrapping as the thread's tail does). */
   let head = 0;
-  const data: UiThreadData = { appId, retainedJobs: ui.retainedJobs, retainedStages: ui.retainedStages, ring };
-  const thread = new Worker(uiThreadEntry(), { workerData: data, stdout: false, stderr: false });
+  const logSynced = shared(Int32Array, 8);
+  const data: UiThreadData = { appId, retainedJobs: ui.retainedJobs, retainedStages: ui.retainedStages, ring, logSynced };
+  // trackUnmanagedFds off: the thread closes the event log's descriptor, which the driver opened (Node would warn).
+  const thread = new Worker(uiThreadEntry(), { workerData: data, stdout: false, stderr: false, trackUnmanagedFds: false });
   const waiting = new Map<number, (m: FromUiThread | undefined) => void>();
   let nextId = 0;
   let gone = false;
@@ -80,9 +92,20 @@ export function startLiveUi(view: UiContextView, ui: ResolvedUiOptions, appId: s
     if (gone) return;
     gone = true;
     if (!stopping) console.warn(`kindling: the UI's thread stopped (${why}); the UI no longer answers, the program goes on`);
+    if (runningTasks !== undefined && !stopping) {
+      // The log was the thread's: the driver writes it on (what the thread had not written yet is lost).
+      runningTasks = undefined;
+      process.off('exit', onExit);
+      logLost?.(Atomics.load(logSynced, 1));
+    }
     for (const answer of waiting.values()) answer(undefined);
     waiting.clear();
   };
+  /** The tasks computing now, once the event log is on the thread (see takeLog). */
+  let runningTasks: (() => readonly RunningTask[]) | undefined;
+  let logTimer: NodeJS.Timeout | undefined;
+  /** Called when the thread dies with the log, with the next task id it had published. */
+  let logLost: ((nextTaskId: number) => void) | undefined;
   thread.on('message', (m: FromUiThread) => {
     const answer = waiting.get(m.id);
     waiting.delete(m.id);
@@ -99,8 +122,13 @@ export function startLiveUi(view: UiContextView, ui: ResolvedUiOptions, appId: s
   let transfer: ArrayBuffer[] = [];
   let queuedRows = 0;
   const flush = (): void => {
+    if (logTimer !== undefined) {
+      clearTimeout(logTimer);
+      logTimer = undefined;
+    }
     if (queue.length === 0) return;
-    if (!gone) thread.postMessage({ k: 'queued', q: queue } satisfies ToUiThread, transfer);
+    if (!gone)
+      thread.postMessage({ k: 'queued', q: queue, ...(runningTasks !== undefined && { running: runningTasks() }) } satisfies ToUiThread, transfer);
     queue = [];
     transfer = [];
     queuedRows = 0;
@@ -110,7 +138,22 @@ export function startLiveUi(view: UiContextView, ui: ResolvedUiOptions, appId: s
     queue.push(m);
     queuedRows += rows;
     if (queuedRows >= QUEUED_ROWS || queue.length >= QUEUED_MESSAGES) flush();
+    else if (runningTasks !== undefined && logTimer === undefined) {
+      // The log's lines must not wait for a reader: posted within LOG_POST_MS. Unref'd: 'exit' writes the rest.
+      logTimer = setTimeout(flush, LOG_POST_MS);
+      logTimer.unref();
+    }
   };
+  /** The log on the thread written through now (after what is queued), `end` first: waits for it, at most LOG_SYNC_MS. */
+  const syncLog = (end?: AppEvent): void => {
+    if (runningTasks === undefined || gone) return;
+    flush();
+    const before = Atomics.load(logSynced, 0);
+    thread.postMessage({ k: 'logSync', running: runningTasks(), ...(end !== undefined && { end }) } satisfies ToUiThread);
+    // The thread runs on while this one waits, in an 'exit' handler too (docs/benchmarks.md, session 36, logthread).
+    Atomics.wait(logSynced, 0, before, LOG_SYNC_MS);
+  };
+  const onExit = (): void => syncLog();
   /** Asks the thread, after every event queued so far (one port: first in, first out). */
   const ask = (m: { k: 'rest'; path: string; query: string } | { k: 'version' }): Promise<FromUiThread | undefined> => {
     beforeRead?.();
@@ -152,7 +195,11 @@ export function startLiveUi(view: UiContextView, ui: ResolvedUiOptions, appId: s
   };
   return {
     thread,
-    apply: (e: AppEvent) => enqueue({ k: 'event', e }, 1),
+    apply: (e: AppEvent) => {
+      enqueue({ k: 'event', e }, 1);
+      // A job's end is in the log as soon as the driver's writer would have written it (it flushed at a job's end).
+      if (runningTasks !== undefined && (e.type === 'jobEnd' || e.type === 'applicationEnd')) flush();
+    },
     applyAll: (es: readonly AppEvent[]) => {
       // After what is queued: one port, first in, first out.
       flush();
@@ -186,9 +233,39 @@ export function startLiveUi(view: UiContextView, ui: ResolvedUiOptions, appId: s
       // The thread is a ring behind: the rows go as copies.
       sendWire(rows.toWire());
     },
+    takeLog: (handOver: () => EventLogHandover | undefined, running: () => readonly RunningTask[], lost: (nextTaskId: number) => void) => {
+      if (gone || stopping) return false;
+      const from = handOver();
+      if (from === undefined) return false;
+      logLost = lost;
+      Atomics.store(logSynced, 1, from.nextTaskId);
+      // After every event queued so far, which the driver's writer wrote: the thread's goes on from the next.
+      flush();
+      thread.postMessage({ k: 'log', from } satisfies ToUiThread);
+      runningTasks = running;
+      // Registered after index.ts's, which delivers what the scheduler holds first.
+      process.on('exit', onExit);
+      return true;
+    },
+    syncLog,
     accept: (socket: Socket) => server.accept(socket),
     stop: async () => {
       stopping = true;
+      if (runningTasks !== undefined) {
+        process.off('exit', onExit);
+        flush();
+        // The log is complete before stop() returns: the thread writes the rest and closes it, then answers.
+        if (!gone) {
+          const id = nextId++;
+          // Held while it writes: nothing else may keep the process alive meanwhile (the thread is unref'd).
+          thread.ref();
+          await new Promise<unknown>((resolve) => {
+            waiting.set(id, resolve);
+            thread.postMessage({ k: 'logClose', id } satisfies ToUiThread);
+          });
+        }
+        runningTasks = undefined;
+      }
       await server.close();
       await thread.terminate();
     },

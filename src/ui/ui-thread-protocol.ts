@@ -3,7 +3,8 @@
  * first as the bus delivered them, a request after the events before it. Types only.
  */
 import type { TaskRowColumns, TaskRowsExtras, TaskRowsWire } from '../scheduler/task-event-batch.js';
-import type { AppEvent } from './app-events.js';
+import type { AppEvent, RunningTask } from './app-events.js';
+import type { EventLogHandover } from './event-log.js';
 
 /**
  * Task rows the driver writes and the thread reads, in shared memory: `RING_ROWS` rows, written from `head` on (the
@@ -23,6 +24,12 @@ export interface UiThreadData {
   readonly retainedJobs: number;
   readonly retainedStages: number;
   readonly ring: TaskRowRing;
+  /**
+   * The event log's hand-over counter: the thread adds 1 (and notifies) once a `logSync` is written through, which the
+   * driver waits for synchronously (`Atomics.wait`, at an exit or a signal); at index 1, the log's next task id as of
+   * the last message (a driver that takes the log back, the thread dead, numbers tasks on from it). An Int32Array of two.
+   */
+  readonly logSynced: Int32Array;
 }
 
 /** An event, or a batch of task events as rows: what the driver queues for the thread, in the bus's order. */
@@ -35,8 +42,17 @@ export type UiThreadEvent =
 
 /** Driver to thread. */
 export type ToUiThread =
-  /** Events queued since the last post, in order (posted together: each post may wake the thread). */
-  | { readonly k: 'queued'; readonly q: readonly UiThreadEvent[] }
+  /**
+   * Events queued since the last post, in order (posted together: each post may wake the thread); with the event log
+   * here, the tasks computing when they were posted (for its `tasksRunning` lines: the thread cannot ask the scheduler).
+   */
+  | { readonly k: 'queued'; readonly q: readonly UiThreadEvent[]; readonly running?: readonly RunningTask[] }
+  /** The event log goes on here from this point of the events on: the driver's writer's state. */
+  | { readonly k: 'log'; readonly from: EventLogHandover }
+  /** Write the log's lines now (`end` first, when given), then count it in `logSynced`: the process is about to end. */
+  | { readonly k: 'logSync'; readonly running: readonly RunningTask[]; readonly end?: AppEvent }
+  /** Write the rest of the log and close it, then answer (`logClosed`): stop(). */
+  | { readonly k: 'logClose'; readonly id: number }
   /** Events held while the thread was not there yet, in order. */
   | { readonly k: 'events'; readonly es: readonly AppEvent[] }
   /** A REST request: `path` under /api/v1/, `query` the URL's search string. */
@@ -47,4 +63,5 @@ export type ToUiThread =
 /** Thread to driver: an answer to the request of that id. */
 export type FromUiThread =
   | { readonly k: 'rest'; readonly id: number; readonly status: number; readonly body: string }
-  | { readonly k: 'version'; readonly id: number; readonly version: number };
+  | { readonly k: 'version'; readonly id: number; readonly version: number }
+  | { readonly k: 'logClosed'; readonly id: number };

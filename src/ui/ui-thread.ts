@@ -4,10 +4,16 @@
  * driver keeps the listening socket and the HTTP parsing (a socket cannot move to another thread) and forwards each
  * REST request on that same port, so the answer reflects every event posted before it (FIFO): a job's end is in the
  * API by the time its action settles. Started by live-ui.ts (uiThreadEntry), never imported by the driver.
+ *
+ * The event log moves here too once this thread runs (`log`: the driver's writer hands over its file and state at that
+ * point of the events), written from the same events the store folds: the driver then encodes no line and copies each
+ * task end once, into the ring.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { TASK_ROW_CODES, TASK_ROW_WIDTH } from '../scheduler/events.js';
 import { TaskEventBatch } from '../scheduler/task-event-batch.js';
+import type { AppEvent, RunningTask } from './app-events.js';
+import { EventLogWriter } from './event-log.js';
 import { restAnswer } from './rest.js';
 import { StatusStore } from './status-store.js';
 import type { RestAnswer } from './server.js';
@@ -18,14 +24,28 @@ const store = new StatusStore({ retainedJobs: data.retainedJobs, retainedStages:
 const apps = new Map([[data.appId, store]]);
 const ring = data.ring;
 const port = parentPort!;
+/** The event log, once the driver handed it over. */
+let log: EventLogWriter | undefined;
+/** The tasks computing when the driver last posted (the writer's `tasksRunning` lines list them). */
+let running: readonly RunningTask[] = [];
+
+/** An event for the store and, from the hand-over on, the log. */
+function apply(e: AppEvent): void {
+  log?.write(e);
+  store.apply(e);
+}
 
 port.on('message', (m: ToUiThread) => {
   switch (m.k) {
     case 'queued':
+      if (m.running !== undefined) running = m.running;
       for (const q of m.q) {
-        if (q.k === 'event') store.apply(q.e);
-        else if (q.k === 'tasks') store.applyTasks(TaskEventBatch.fromWire(q.rows));
-        else {
+        if (q.k === 'event') apply(q.e);
+        else if (q.k === 'tasks') {
+          const batch = TaskEventBatch.fromWire(q.rows);
+          log?.writeTasks(batch);
+          store.applyTasks(batch);
+        } else {
           const { at, size } = q;
           const rows = {
             ...q,
@@ -33,14 +53,31 @@ port.on('message', (m: ToUiThread) => {
             codes: ring.codes.subarray(at * TASK_ROW_CODES, (at + size) * TASK_ROW_CODES),
             idOf: ring.idOf.subarray(at, at + size),
           };
-          store.applyTasks(TaskEventBatch.fromWire(rows));
-          // The store copied the rows: the driver may write over them.
+          const batch = TaskEventBatch.fromWire(rows);
+          log?.writeTasks(batch);
+          store.applyTasks(batch);
+          // The store and the log copied the rows: the driver may write over them.
           Atomics.store(ring.tail, 0, q.end);
         }
       }
+      if (log !== undefined) Atomics.store(data.logSynced, 1, log.nextTaskId);
       return;
     case 'events':
       for (const e of m.es) store.apply(e);
+      return;
+    case 'log':
+      log = new EventLogWriter('', data.appId, () => running, m.from);
+      return;
+    case 'logSync':
+      running = m.running;
+      if (m.end !== undefined) log?.write(m.end);
+      log?.flushSync();
+      Atomics.add(data.logSynced, 0, 1);
+      Atomics.notify(data.logSynced, 0);
+      return;
+    case 'logClose':
+      void (log?.close() ?? Promise.resolve()).then(() => port.postMessage({ k: 'logClosed', id: m.id }));
+      log = undefined;
       return;
     case 'rest': {
       let answer: RestAnswer;
