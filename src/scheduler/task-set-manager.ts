@@ -125,6 +125,12 @@ export class TaskSetManager {
    * dropped the stage's description, so an attempt it takes up after the job's end fails for that alone.
    */
   abandoned = false;
+  /** Why the task set's running attempts were killed (its job failed or was cancelled), for their `taskEnd`. */
+  killReason: string | undefined;
+  /** When each task last failed (0: never): how long a retry has waited for a worker it has not failed on. */
+  readonly failedAt: number[];
+  /** Set once the task set is killed: the grace an attempt its worker takes up only afterwards gets (see killStage). */
+  killGraceMs: number | undefined;
   /** Whether any task prefers a worker; without preferences placement takes the first pending task. */
   readonly hasPreferences: boolean;
   /**
@@ -144,6 +150,7 @@ export class TaskSetManager {
     this.executorLosses = Array.from({ length: n }, () => []);
     this.succeeded = new Array(n).fill(false);
     this.failedOn = Array.from({ length: n }, () => new Set());
+    this.failedAt = new Array(n).fill(0);
     this.pendingSince = new Array(n).fill(Date.now());
   }
 

@@ -57,3 +57,15 @@ export function skewedJob(
     )
     .collect();
 }
+
+/** Attempts whose `taskStart` came without their `taskEnd` (stage.attempt/partition#attempt): what workers still compute. */
+export function unended(events: readonly SchedulerEvent[]): string[] {
+  const open = new Set<string>();
+  for (const e of events) {
+    if (e.type !== 'taskStart' && e.type !== 'taskEnd') continue;
+    const key = `${e.stageId}.${e.stageAttempt}/${e.partition}#${e.attempt}`;
+    if (e.type === 'taskStart') open.add(key);
+    else open.delete(key);
+  }
+  return [...open];
+}
