@@ -31,6 +31,7 @@ import type { CacheTracker } from './cache-tracker.js';
 import { fullLineage, prepareLineage, stageShuffleDeps } from './lineage.js';
 import { ResultStage, ShuffleMapStage, type ActiveJob, type ResultHandler, type Stage } from './stage.js';
 import {
+  KILL_GRACE_MS,
   resultTooLargeMessage,
   type AttemptFailure,
   type TaskScheduler,
@@ -39,6 +40,8 @@ import {
   type TaskSpec,
 } from './task-scheduler.js';
 import { hop } from '../util/hop-trace.js';
+
+export { KILL_GRACE_MS };
 
 export interface DAGSchedulerOptions {
   readonly maxStageAttempts: number;
@@ -489,7 +492,9 @@ export class DAGScheduler implements TaskSetListener {
         }
       }
       hop('dag.mapRegistered', ts.jobId, spec.partition);
-      if (this.#running.has(stage) && stage.pending.size === 0 && ts.stageAttempt === stage.nextAttempt - 1) {
+      // Whichever attempt computed the last missing output (a newer one waits for an earlier attempt's copy of a
+      // partition rather than run its own, and counts it done: Spark's markPartitionCompletedInAllTaskSets).
+      if (this.#running.has(stage) && stage.pending.size === 0) {
         this.#stageFinished(stage);
       }
       return;
@@ -932,9 +937,6 @@ function stageCancelledReason(job: ActiveJob, error: Error): string {
     ? `Stage cancelled: ${first}`
     : `Stage cancelled: job ${job.jobId} (${job.description}) failed: ${first}`;
 }
-
-/** How long a task of a cancelled or failed job may go on computing before its worker is replaced. */
-export const KILL_GRACE_MS = 1000;
 
 /** What an action passes with its job: cancellation and its job group. */
 export interface JobControl {

@@ -121,6 +121,9 @@ interface Sent {
  */
 const CACHED_TASK_MOVE_FACTOR = 10;
 
+/** How long a task of a cancelled or failed job, or a superseded copy, may go on computing before its worker is replaced. */
+export const KILL_GRACE_MS = 1000;
+
 /** Why an attempt of a task set whose job ended is reported killed (Spark: "Stage cancelled"). */
 const ABANDONED = 'its job had ended (the stage was cancelled)';
 
@@ -176,7 +179,9 @@ export class TaskScheduler implements BackendListener {
   }
 
   submit(ts: TaskSet): void {
-    this.#sets.push(new TaskSetManager(ts));
+    const m = new TaskSetManager(ts);
+    m.older = this.#sets.filter((o) => o.ts.stage === ts.stage && o.running.size > 0);
+    this.#sets.push(m);
     this.#startSpeculationTimer();
     this.#offer();
   }
@@ -436,6 +441,7 @@ export class TaskScheduler implements BackendListener {
     for (let i = 0; i < m.pending.length; i++) {
       if (!lookForPreferred && candidate !== undefined) break;
       const idx = m.pending.at(i);
+      if (m.older.length > 0 && this.#waitsForOlderCopy(m, idx)) continue;
       const prefs = m.ts.tasks[idx]!.preferredWorkers;
       if (prefs.includes(w)) return i;
       if (candidate !== undefined) continue;
@@ -453,6 +459,45 @@ export class TaskScheduler implements BackendListener {
       else this.#wakeAfter(this.options.localityWaitMs - waited);
     }
     return candidate;
+  }
+
+  /**
+   * Whether task `idx` waits for a copy of its partition that an earlier attempt of the stage is computing, rather than
+   * run a second one. That copy's result or map output counts when it ends (a result stage takes a partition's first
+   * result, a map stage registers any valid attempt's output, and its success completes the partition here too); if
+   * it fails, the partition runs here. Spark launches the second copy, but a kindling worker computes one task at a
+   * time and serves its map outputs and cached blocks from the same thread: a copy stuck in a loop makes every
+   * fetch from its worker fail, each fetch failure resubmitted the stage, and each new attempt started the loop
+   * again on another worker, until every worker looped and no job could fail or end (FUZZ_SEED=84100 of
+   * random-job-failure). A copy that cannot count is killed instead, and this one runs: one whose output would be
+   * discarded (an attempt before a rollback), one of a stage its jobs abandoned, or one still queued behind another
+   * task (it might wait there for ever).
+   */
+  #waitsForOlderCopy(m: TaskSetManager, idx: number): boolean {
+    const partition = m.ts.tasks[idx]!.partition;
+    let waits = false;
+    for (const o of m.older) {
+      if (o.running.size === 0) continue;
+      const j = o.indexOf(partition);
+      if (j === undefined) continue;
+      for (const run of o.running.values()) {
+        if (run.index !== j || o.losers.has(run.taskId)) continue;
+        if (run.started && !o.abandoned && o.ts.stageAttempt >= o.ts.stage.firstValidAttempt) waits = true;
+        else this.#supersede(o, run);
+      }
+    }
+    return waits;
+  }
+
+  /**
+   * Stops a copy whose outcome no longer counts (a later attempt's copy replaces it): cancelled if its worker has not
+   * taken it up, else killed as a cancelled job's task is (its worker replaced if it computes on past the grace, so a
+   * copy stuck in a loop does not hold it for ever). Its end is reported killed and otherwise ignored.
+   */
+  #supersede(m: TaskSetManager, run: RunningAttempt): void {
+    m.losers.add(run.taskId);
+    if (run.started) this.backend.killTask(run.workerIndex, run.taskId, KILL_GRACE_MS);
+    else this.backend.cancelTask(run.workerIndex, run.taskId);
   }
 
   /**
@@ -633,6 +678,13 @@ export class TaskScheduler implements BackendListener {
         for (const other of m.siblings(idx, run.taskId)) {
           m.losers.add(other.taskId);
           this.backend.cancelTask(other.workerIndex, other.taskId);
+        }
+        // Spark's markPartitionCompletedInAllTaskSets: the other attempts of the stage do not run the partition again.
+        // (None runs a copy of it too: a later attempt waits for this one's, or superseded it.)
+        for (const o of this.#sets) {
+          if (o === m || o.ts.stage !== m.ts.stage) continue;
+          const j = o.indexOf(spec.partition);
+          if (j !== undefined) o.completedElsewhere(j);
         }
         this.listener.taskSucceeded(m.ts, spec, outcome, w);
       }

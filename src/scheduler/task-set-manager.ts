@@ -88,6 +88,16 @@ export class PendingTasks {
     else this.#items.unshift(index);
   }
 
+  /** Takes task `index` out wherever it waits (a copy of it finished in another attempt of the stage); rare. */
+  remove(index: number): boolean {
+    for (let i = 0; i < this.length; i++) {
+      if (this.at(i) !== index) continue;
+      this.removeAt(i);
+      return true;
+    }
+    return false;
+  }
+
   /** The tasks in order (tests, diagnostics). */
   toArray(): number[] {
     return this.#items.slice(this.#head);
@@ -139,6 +149,13 @@ export class TaskSetManager {
    * cached partitions, half a shuffle; a worker out of cached ones looked at all 16,384 others at every launch).
    */
   readonly #preferring: number[] = [];
+  /**
+   * The earlier attempts of the same stage that were still out when this one was submitted (a fetch failure or a
+   * rollback resubmitted the stage): a partition whose copy one of them computes waits for it (see TaskScheduler's
+   * `#waitsForOlderCopy`).
+   */
+  older: readonly TaskSetManager[] = [];
+  #indexOf: Map<number, number> | undefined;
 
   constructor(readonly ts: TaskSet) {
     const n = ts.tasks.length;
@@ -166,6 +183,23 @@ export class TaskSetManager {
     const index = this.pending.removeAt(at);
     for (const w of this.ts.tasks[index]!.preferredWorkers) this.#preferring[w]!--;
     return index;
+  }
+
+  /** The task of partition `partition`, if this attempt has one (built on the first call: asked only across attempts). */
+  indexOf(partition: number): number | undefined {
+    this.#indexOf ??= new Map(this.ts.tasks.map((t, i) => [t.partition, i]));
+    return this.#indexOf.get(partition);
+  }
+
+  /**
+   * A copy of task `index` succeeded in another attempt of the stage (Spark's markPartitionCompleted): this attempt
+   * does not run it (again), and counts it done, so that it can finish.
+   */
+  completedElsewhere(index: number): void {
+    if (this.succeeded[index]) return;
+    this.succeeded[index] = true;
+    this.numSucceeded++;
+    if (this.pending.remove(index)) for (const w of this.ts.tasks[index]!.preferredWorkers) this.#preferring[w]!--;
   }
 
   /** Whether a pending task prefers worker `w`. */

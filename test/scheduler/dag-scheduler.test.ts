@@ -98,7 +98,8 @@ const names = (ls: Launch[]) => ls.map((l) => `${l.msg.stageId}:${l.msg.partitio
 /**
  * A job of two map and two reduce tasks (slots for both stage attempts at once): the map stage ends, reduce 0 fails
  * to fetch map 1's output while reduce 1 still runs, the lost map output is computed again, and the reduce stage's
- * next attempt launches both partitions. Returns the first attempt's reduce launches and the second's.
+ * next attempt launches partition 0 only: partition 1 waits for the copy the first attempt still computes. Returns
+ * the first attempt's reduce launches and the second's.
  */
 async function reduceStageResubmitted(backend: FakeBackend): Promise<{ reduces: Launch[]; again: Launch[] }> {
   // Each step waits for the launches it expects rather than a fixed 20 ms: the resubmission runs on the scheduler's
@@ -116,8 +117,8 @@ async function reduceStageResubmitted(backend: FakeBackend): Promise<{ reduces: 
   // Only the lost map output is computed again.
   expect(names(rerun)).toEqual(['0:1']);
   rerun.forEach((x) => x.settle(ok(undefined, [1, 1])));
-  const again = await next(2);
-  expect(names(again)).toEqual(['1:0', '1:1']);
+  const again = await next(1);
+  expect(names(again)).toEqual(['1:0']);
   return { reduces, again };
 }
 
@@ -468,7 +469,7 @@ describe('DAGScheduler with a fake backend', () => {
     expect(await job).toBe(3);
   });
 
-  it("a result task's accumulator updates count once, even when an attempt of the earlier stage attempt finishes late", async () => {
+  it("a result task's accumulator updates count once: a partition the earlier stage attempt still computes is not run again, and that copy's update counts", async () => {
     const updates: unknown[] = [];
     const { backend, parallelize } = setup(2, 4, { slotsPerWorker: 2, ...QUEUES }, (u) => updates.push(...u.map(([, v]) => v)));
     const grouped = parallelize([1, 2, 3, 4], 2)
@@ -478,12 +479,96 @@ describe('DAGScheduler with a fake backend', () => {
     // Reduce 0 loses its input; reduce 1 (stage attempt 0) is still computing while the stage is resubmitted.
     const { reduces, again } = await reduceStageResubmitted(backend);
     const withAcc = (value: unknown, add: number): TaskOutcome => ({ ...ok(value), accumulators: [[7, add]] }) as TaskOutcome;
-    // The old attempt of partition 1 finishes first and counts; the new one of the same partition does not.
+    // The old attempt of partition 1 counts; the new attempt does not run the partition again.
     reduces[1]!.settle(withAcc(2, 100));
-    again[1]!.settle(withAcc(2, 1000));
     again[0]!.settle(withAcc(2, 10));
     expect(await job).toBe(4);
     expect(updates.sort()).toEqual([10, 100]);
+    expect(backend.launches).toEqual([]);
+  });
+});
+
+describe('a stage resubmitted while its earlier attempt still computes a partition', () => {
+  it("waits for that copy instead of running it again, and a map stage ends with it (the earlier attempt's output counts, Spark's markPartitionCompletedInAllTaskSets)", async () => {
+    const { backend, parallelize } = setup(2, 4, { slotsPerWorker: 2, ...QUEUES });
+    const job = parallelize([1, 2, 3, 4], 2)
+      .map((x): [number, number] => [x % 2, x])
+      .groupByKey(2)
+      .map(([k, v]): [number, number] => [k, [...v].length])
+      .groupByKey(2)
+      .count();
+    const next = async (n: number): Promise<Launch[]> => {
+      await until(() => backend.launches.length >= n);
+      await flush();
+      return backend.take().sort((x, y) => x.msg.partition - y.msg.partition);
+    };
+    (await next(2)).forEach((x) => x.settle(ok(undefined, [1, 1])));
+    const maps = await next(2);
+    expect(names(maps)).toEqual(['1:0', '1:1']);
+    maps[0]!.settle(fetchFailed(maps[0]!, 0, 1));
+    const rerun = await next(1);
+    expect(names(rerun)).toEqual(['0:1']);
+    rerun[0]!.settle(ok(undefined, [1, 1]));
+    // Stage 1's second attempt runs partition 0 only: partition 1's first copy is still computing.
+    const again = await next(1);
+    expect(names(again)).toEqual(['1:0']);
+    again[0]!.settle(ok(undefined, [1, 1]));
+    await flush();
+    expect(backend.launches).toEqual([]);
+    // The first attempt's copy ends: the stage is complete, and the result stage runs (not stage 1's partition 1).
+    maps[1]!.settle(ok(undefined, [1, 1]));
+    const results = await next(2);
+    expect(names(results)).toEqual(['2:0', '2:1']);
+    results.forEach((r) => r.settle(ok(1)));
+    expect(await job).toBe(2);
+  });
+
+  it('runs a partition whose earlier copy is only queued behind another task (it might wait there for ever): that copy is cancelled, its end ignored', async () => {
+    const { backend, parallelize } = setup(2, 4, { slotsPerWorker: 2, ...QUEUES });
+    const job = parallelize([1, 2, 3, 4, 5, 6], 3)
+      .map((x): [number, number] => [x % 3, x])
+      .groupByKey(3)
+      .count();
+    const next = async (n: number): Promise<Launch[]> => {
+      await until(() => backend.launches.length >= n);
+      await flush();
+      return backend.take().sort((x, y) => x.msg.partition - y.msg.partition);
+    };
+    (await next(3)).forEach((x) => x.settle(ok(undefined, [1, 1, 1])));
+    // Reduce partitions 0 and 2 on one worker (2 queued behind 0), 1 on the other.
+    const reduces = await next(3);
+    expect(names(reduces)).toEqual(['1:0', '1:1', '1:2']);
+    expect(reduces[2]!.worker).toBe(reduces[0]!.worker);
+    reduces[1]!.settle(fetchFailed(reduces[1]!, 0, 1));
+    (await next(1)).forEach((x) => x.settle(ok(undefined, [1, 1, 1])));
+    const again = await next(2);
+    // Partition 0's copy is computing: waited for. Partition 2's is queued: run again, the queued one cancelled.
+    expect(names(again)).toEqual(['1:1', '1:2']);
+    expect(backend.cancelled).toContain(reduces[2]!.msg.taskId);
+    reduces[2]!.settle(ok(1000));
+    reduces[0]!.settle(ok(1));
+    again.forEach((x) => x.settle(ok(x.msg.partition + 1)));
+    expect(await job).toBe(6);
+  });
+
+  it('runs it again once that copy fails (the earlier attempt does not retry it)', async () => {
+    const { backend, parallelize } = setup(2, 4, { slotsPerWorker: 2, ...QUEUES });
+    const grouped = parallelize([1, 2, 3, 4], 2)
+      .map((x): [number, number] => [x % 2, x])
+      .groupByKey(2);
+    const job = grouped.count();
+    const { reduces, again } = await reduceStageResubmitted(backend);
+    reduces[1]!.settle(boom('flaky'));
+    const retried = await (async () => {
+      await until(() => backend.launches.length >= 1);
+      await flush();
+      return backend.take();
+    })();
+    expect(names(retried)).toEqual(['1:1']);
+    expect(retried[0]!.msg.stageAttempt).toBe(1);
+    retried[0]!.settle(ok(2));
+    again[0]!.settle(ok(2));
+    expect(await job).toBe(4);
   });
 });
 
@@ -536,6 +621,41 @@ describe('an indeterminate shuffle computed again (Spark SPARK-23243)', () => {
     // first computation too): 5 + 5, not the first computation's 1 mixed with the second's 5.
     expect(launched.filter((n) => n.startsWith('1:'))).toEqual(['1:0', '1:1']);
     expect(launched.filter((n) => n.startsWith('2:'))).toEqual(['2:0', '2:1']);
+    expect(await job).toBe(10);
+  });
+
+  it('a copy the rolled-back attempt still computes is not waited for (its result would be discarded): it is killed, and the partition runs again', async () => {
+    const { backend, parallelize } = setup(2, 4, { slotsPerWorker: 2, ...QUEUES });
+    const job = parallelize([1, 2, 3, 4, 5, 6], 3)
+      .map((x): [number, number] => [x % 3, x])
+      .groupByKey(2)
+      .map(([k]) => k)
+      .repartition(2)
+      .count();
+    const next = async (): Promise<Launch[]> => {
+      await until(() => backend.launches.length > 0);
+      await flush();
+      return backend.take().sort((x, y) => x.msg.stageId - y.msg.stageId || x.msg.partition - y.msg.partition);
+    };
+    for (let maps = await next(); maps[0]!.msg.stageId < 2; maps = await next()) {
+      maps.forEach((x) => x.settle(ok(undefined, [1, 1])));
+      if (maps[0]!.msg.stageId === 1) break;
+    }
+    const reduces = await next();
+    expect(names(reduces)).toEqual(['2:0', '2:1']);
+    // Result partition 1 still computes from the first computation when partition 0 finds a map output lost.
+    reduces[0]!.settle(fetchFailed(reduces[0]!, 1, 1));
+    const results: Launch[] = [];
+    while (results.length === 0) {
+      const ls = await next();
+      if (ls[0]!.msg.stageId === 2) results.push(...ls);
+      else ls.forEach((x) => x.settle(ok(undefined, [1, 1])));
+    }
+    expect(names(results)).toEqual(['2:0', '2:1']);
+    expect(backend.killed).toEqual([reduces[1]!.msg.taskId]);
+    // Its end comes late, with the first computation's count: not taken.
+    reduces[1]!.settle(ok(1));
+    results.forEach((x) => x.settle(ok(5)));
     expect(await job).toBe(10);
   });
 
@@ -681,7 +801,7 @@ describe('results handed to the action as they arrive', () => {
     expect(launchedAtHandOver).toEqual([1, 1, 0]);
   });
 
-  it('a partition computed twice (an earlier stage attempt finishing late) is handed over once', async () => {
+  it('a partition an earlier stage attempt computes (the resubmitted attempt waits for it) is handed over once', async () => {
     const { backend, dag, parallelize } = setup(2, 4, { slotsPerWorker: 2, ...QUEUES });
     const grouped = parallelize([1, 2, 3, 4], 2)
       .map((x): [number, number] => [x % 2, x])
@@ -690,9 +810,9 @@ describe('results handed to the action as they arrive', () => {
     const job = dag.runJob(grouped, [0, 1], { kind: 'count' }, 'test', {}, (i, r) => got.push([i, r]));
     const { reduces, again } = await reduceStageResubmitted(backend);
     reduces[1]!.settle(ok(20));
-    again[1]!.settle(ok(21));
     again[0]!.settle(ok(10));
     expect((await job).results).toEqual([10, 20]);
+    expect(backend.launches).toEqual([]);
     expect(got).toEqual([
       [0, 10],
       [1, 20],
