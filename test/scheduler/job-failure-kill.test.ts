@@ -12,7 +12,7 @@ import path from 'node:path';
 import { capture, type Context, JobFailedError, type SchedulerEvent, useModule } from 'kindling';
 import type { TaskEndEvent } from '../../src/scheduler/events.js';
 import { redisSkipReason } from '../streaming/redis-server.js';
-import { record, unended, useContexts } from './helpers.js';
+import { record, rejection, runsOnWorkersAtOnce, unended, useContexts, waitFor } from './helpers.js';
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'kindling-failkill-test-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -21,20 +21,6 @@ const context = useContexts({ ui: false, hints: false });
 
 /** How long a spec waits for what a kill brings (1 s of grace, then a worker start, which takes seconds under load). */
 const KILL_BOUND_MS = 45_000;
-
-async function waitFor(what: string, condition: () => boolean, ms = KILL_BOUND_MS): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-const rejection = (p: Promise<unknown>): Promise<unknown> =>
-  p.then(
-    (v) => new Error(`resolved with ${JSON.stringify(v)}`),
-    (e: unknown) => e,
-  );
 
 type Stuck = 'loop' | 'sleep';
 
@@ -68,24 +54,8 @@ const taskEnds = (events: SchedulerEvent[]): TaskEndEvent[] => events.filter((e)
 
 /** The next job runs on both workers: each of its two tasks waits until the other has started. */
 async function nextJobUsesEveryWorker(sc: Context): Promise<void> {
-  const marker = freshMarker();
-  const fs = useModule('node:fs');
   const t0 = Date.now();
-  const out = await sc
-    .parallelize([0, 1], 2)
-    .map(
-      capture({ fs, marker }, (x: number) => {
-        fs.writeFileSync(`${marker}-${x}`, 'x');
-        const until = Date.now() + 30_000;
-        while (!fs.existsSync(`${marker}-${1 - x}`)) {
-          if (Date.now() > until) throw new Error(`partition ${1 - x} never ran alongside ${x}: a worker is still held`);
-          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
-        }
-        return x * 10;
-      }),
-    )
-    .collect();
-  expect(out).toEqual([0, 10]);
+  await runsOnWorkersAtOnce(sc, 2, scratch);
   expect(Date.now() - t0).toBeLessThan(KILL_BOUND_MS);
 }
 

@@ -16,9 +16,9 @@ import fc from 'fast-check';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { capture, Context, JobFailedError, type RDD, type SchedulerEvent, useModule } from 'kindling';
+import { capture, Context, JobFailedError, type RDD, type SchedulerEvent } from 'kindling';
 import type { TaskEndEvent } from '../../src/scheduler/events.js';
-import { unended } from './helpers.js';
+import { runsOnWorkersAtOnce, unended } from './helpers.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 12);
 const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) : Date.now() % 100_000;
@@ -286,27 +286,8 @@ describe(`random concurrent jobs that fail, loop, sleep or finish (local[${WORKE
           expect(sc.statusTracker().getActiveJobIds()).toEqual([]);
           expect(sc.statusTracker().getActiveStageIds()).toEqual([]);
           // The next job needs every worker at once: each task waits until all have started.
-          const marker = path.join(mkdtempSync(path.join(scratch, 'next-')), 'started');
-          const fs = useModule('node:fs');
-          const all = Array.from({ length: WORKERS }, (_, i) => i);
           const t0 = Date.now();
-          const out = await sc
-            .parallelize(all, WORKERS)
-            .map(
-              capture({ fs, marker, all }, (x: number) => {
-                fs.writeFileSync(`${marker}-${x}`, 'x');
-                const until = Date.now() + 30_000;
-                for (const o of all) {
-                  while (!fs.existsSync(`${marker}-${o}`)) {
-                    if (Date.now() > until) throw new Error(`partition ${o} never ran alongside ${x}: a worker is still held`);
-                    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
-                  }
-                }
-                return x;
-              }),
-            )
-            .collect();
-          expect(out).toEqual(all);
+          await runsOnWorkersAtOnce(sc, WORKERS, scratch);
           expect(Date.now() - t0, JSON.stringify(plan)).toBeLessThan(BOUND_MS);
           await waitFor('the next job’s attempts end', () => unended(events).length === 0);
         } finally {

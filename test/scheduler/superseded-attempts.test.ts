@@ -13,30 +13,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { AbortError, capture, type Context, JobFailedError, type SchedulerEvent, useModule } from 'kindling';
 import type { TaskEndEvent, TaskStartEvent } from '../../src/scheduler/events.js';
-import { record, unended, useContexts } from './helpers.js';
+import { record, rejection, runsOnWorkersAtOnce, unended, useContexts, waitFor } from './helpers.js';
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'kindling-superseded-test-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 const context = useContexts({ ui: false, hints: false });
 
-/** A kill takes 1 s of grace, then a worker start; a fetch from a stuck worker gives up after FETCH_TIMEOUT_MS. */
-const BOUND_MS = 45_000;
+/** A fetch from a stuck worker gives up after this. */
 const FETCH_TIMEOUT_MS = 500;
-
-async function waitFor(what: string, condition: () => boolean, ms = BOUND_MS): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-const rejection = (p: Promise<unknown>): Promise<unknown> =>
-  p.then(
-    (v) => new Error(`resolved with ${JSON.stringify(v)}`),
-    (e: unknown) => e,
-  );
 
 /** How many copies of `partition` of stage `stageId` run at once, at most, as the events tell (kept up to date). */
 function copiesOf(sc: Context): { stageId: number | undefined; partition: number; max: number; now: number } {
@@ -96,30 +81,6 @@ function shuffleWithStuckReducer(sc: Context, dir: string, fails: boolean) {
     );
 }
 
-/** A job of `n` tasks that each wait until all have started: it ends only if `n` workers are free at once. */
-async function runsOnWorkersAtOnce(sc: Context, n: number): Promise<void> {
-  const marker = path.join(mkdtempSync(path.join(scratch, 'together-')), 'started');
-  const fs = useModule('node:fs');
-  const all = Array.from({ length: n }, (_, i) => i);
-  const out = await sc
-    .parallelize(all, n)
-    .map(
-      capture({ fs, marker, all }, (x: number) => {
-        fs.writeFileSync(`${marker}-${x}`, 'x');
-        const until = Date.now() + 30_000;
-        for (const o of all) {
-          while (!fs.existsSync(`${marker}-${o}`)) {
-            if (Date.now() > until) throw new Error(`partition ${o} never ran alongside ${x}: a worker is held`);
-            Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
-          }
-        }
-        return x;
-      }),
-    )
-    .collect();
-  expect(out).toEqual(all);
-}
-
 const resultStageOf = (events: SchedulerEvent[], group: string): number => {
   const start = events.find((e): e is Extract<SchedulerEvent, { type: 'jobStart' }> => e.type === 'jobStart' && e.jobGroup === group)!;
   return Math.max(...start.stageIds);
@@ -149,7 +110,7 @@ describe('a resubmitted stage and the copies its earlier attempts still compute 
     // Nothing fails any more (no fetch goes to the looping worker), so no attempt starts the loop again.
     await new Promise((r) => setTimeout(r, 4 * FETCH_TIMEOUT_MS));
     expect(copies.max).toBe(1);
-    await runsOnWorkersAtOnce(sc, 2);
+    await runsOnWorkersAtOnce(sc, 2, scratch);
     const loopStarts = events.filter((e): e is TaskStartEvent => e.type === 'taskStart' && e.stageId === copies.stageId && e.partition === 0);
     expect(loopStarts).toHaveLength(1);
 
@@ -158,7 +119,7 @@ describe('a resubmitted stage and the copies its earlier attempts still compute 
     await waitFor('every attempt ends', () => unended(events).length === 0);
     const loopEnd = events.find((e): e is TaskEndEvent => e.type === 'taskEnd' && e.stageId === copies.stageId && e.partition === 0)!;
     expect(loopEnd.result).toBe('killed');
-    await runsOnWorkersAtOnce(sc, 3);
+    await runsOnWorkersAtOnce(sc, 3, scratch);
   }, 120_000);
 
   it('a job with a looping partition and one that always throws fails after fetch failures resubmitted its stage (the looping copy waited for, not run again), and its loop is killed', async () => {
@@ -181,6 +142,6 @@ describe('a resubmitted stage and the copies its earlier attempts still compute 
     await waitFor('every attempt ends', () => unended(events).length === 0);
     const loopEnds = events.filter((e): e is TaskEndEvent => e.type === 'taskEnd' && e.stageId === copies.stageId && e.partition === 0);
     expect(loopEnds.map((e) => e.result)).toEqual(['killed']);
-    await runsOnWorkersAtOnce(sc, 3);
+    await runsOnWorkersAtOnce(sc, 3, scratch);
   }, 120_000);
 });
