@@ -12,7 +12,8 @@
  * - A parent stage is "missing" only if its outputs are incomplete and the child cannot avoid reading it
  *   (RDDs fully cached on the workers cut the walk, as in Spark).
  *
- * Failures: the task scheduler retries tasks; an aborted task set fails every job that needs the stage. A
+ * Failures: the task scheduler retries tasks; an aborted task set fails every job that needs the stage, and a job
+ * that fails or is cancelled kills the running attempts of its stages no other active job needs (`#failJob`). A
  * fetch failure (lost map output) unregisters the output and resubmits the parent stage's missing tasks and
  * then the failed stage, up to `maxStageAttempts` consecutive failed attempts.
  */
@@ -30,6 +31,7 @@ import type { CacheTracker } from './cache-tracker.js';
 import { fullLineage, prepareLineage, stageShuffleDeps } from './lineage.js';
 import { ResultStage, ShuffleMapStage, type ActiveJob, type ResultHandler, type Stage } from './stage.js';
 import {
+  KILL_GRACE_MS,
   resultTooLargeMessage,
   type AttemptFailure,
   type TaskScheduler,
@@ -38,6 +40,8 @@ import {
   type TaskSpec,
 } from './task-scheduler.js';
 import { hop } from '../util/hop-trace.js';
+
+export { KILL_GRACE_MS };
 
 export interface DAGSchedulerOptions {
   readonly maxStageAttempts: number;
@@ -488,7 +492,9 @@ export class DAGScheduler implements TaskSetListener {
         }
       }
       hop('dag.mapRegistered', ts.jobId, spec.partition);
-      if (this.#running.has(stage) && stage.pending.size === 0 && ts.stageAttempt === stage.nextAttempt - 1) {
+      // Whichever attempt computed the last missing output (a newer one waits for an earlier attempt's copy of a
+      // partition rather than run its own, and counts it done: Spark's markPartitionCompletedInAllTaskSets).
+      if (this.#running.has(stage) && stage.pending.size === 0) {
         this.#stageFinished(stage);
       }
       return;
@@ -710,12 +716,16 @@ export class DAGScheduler implements TaskSetListener {
       result: 'failed',
       failureReason: last.error.message,
     });
+    let lastJob: ActiveJob | undefined;
     for (const j of [...stage.jobIds]) {
       const job = this.#jobs.get(j);
       if (job) this.#failJob(job, error);
+      lastJob = job ?? lastJob;
     }
-    // Every job that needed the stage failed with it: what its other attempts still report is their being killed.
-    this.#taskScheduler!.cancelStage(stage, true);
+    // Every job that needed the stage failed with it (#failJob no longer sees it: it left #running above), so its
+    // other running attempts are killed, as Spark's failJobAndIndependentStages kills them: one stuck in a loop
+    // would otherwise hold its worker after the action rejected.
+    this.#taskScheduler!.killStage(stage, KILL_GRACE_MS, lastJob !== undefined ? stageCancelledReason(lastJob, error) : undefined);
   }
 
   /**
@@ -761,17 +771,26 @@ export class DAGScheduler implements TaskSetListener {
     for (const wake of waiters ?? []) wake();
   }
 
-  #failJob(job: ActiveJob, error: Error, kill = false): void {
+  /**
+   * Ends a job that failed or was cancelled, as Spark's failJobAndIndependentStages: every stage of it that no other
+   * active job needs stops, and (with `kill`) its running attempts are killed, so that a task stuck in a loop or a
+   * long sleep does not hold its worker after the action rejected. A stage another active job needs runs on.
+   * `kill` is false only when the context stops (its workers go anyway) or none is left.
+   */
+  #failJob(job: ActiveJob, error: Error, kill = true): void {
     if (!this.#jobs.has(job.jobId)) return;
     this.#retireJob(job, 'FAILED');
     this.#jobs.delete(job.jobId);
-    // Stop this job's stages unless another active job still needs them.
-    for (const s of [...this.#running, ...this.#waiting]) {
+    const reason = stageCancelledReason(job, error);
+    // Stop this job's stages unless another active job still needs them; a stage a fetch failure took off #running
+    // (aborted, or waiting for its resubmission) still has attempts running.
+    for (const s of [...this.#running, ...this.#waiting, ...this.#failed]) {
       s.jobIds.delete(job.jobId);
       if (![...s.jobIds].some((j) => this.#jobs.has(j))) {
         const wasRunning = this.#leaveRunning(s, 'FAILED');
         this.#waiting.delete(s);
-        if (kill) this.#taskScheduler?.killStage(s, KILL_GRACE_MS);
+        this.#failed.delete(s);
+        if (kill) this.#taskScheduler?.killStage(s, KILL_GRACE_MS, reason);
         else this.#taskScheduler?.cancelStage(s, true);
         if (wasRunning && kill) {
           this.bus.emit({
@@ -824,7 +843,7 @@ export class DAGScheduler implements TaskSetListener {
   cancelJob(jobId: number, reason: string): boolean {
     const job = this.#jobs.get(jobId);
     if (job === undefined) return false;
-    this.#failJob(job, new AbortError(`Job ${jobId} (${job.description}) was cancelled: ${reason}`, jobId), true);
+    this.#failJob(job, new AbortError(`Job ${jobId} (${job.description}) was cancelled: ${reason}`, jobId));
     return true;
   }
 
@@ -903,12 +922,21 @@ export class DAGScheduler implements TaskSetListener {
 
   /** Fails every active job (context stopped). */
   abortAll(error: (job: { readonly jobId: number; readonly description: string }) => Error): void {
-    for (const job of [...this.#jobs.values()]) this.#failJob(job, error(job));
+    // Not killed one by one: the context is stopping its workers, or none is left.
+    for (const job of [...this.#jobs.values()]) this.#failJob(job, error(job), false);
   }
 }
 
-/** How long a task of a cancelled job may go on computing before its worker is replaced. */
-export const KILL_GRACE_MS = 1000;
+/**
+ * What the killed attempts of a failed or cancelled job's stages report (Spark's "Stage cancelled: <the job's
+ * failure>"): the first line of the job's error, which names the job.
+ */
+function stageCancelledReason(job: ActiveJob, error: Error): string {
+  const first = error.message.split('\n', 1)[0]!;
+  return first.startsWith(`Job ${job.jobId} `)
+    ? `Stage cancelled: ${first}`
+    : `Stage cancelled: job ${job.jobId} (${job.description}) failed: ${first}`;
+}
 
 /** What an action passes with its job: cancellation and its job group. */
 export interface JobControl {

@@ -4,8 +4,9 @@
  * - A worker computes one task at a time; up to `slotsPerWorker` are queued on it so it never waits for the
  *   driver between tasks. Task sets are served first-come, first-served, spread round-robin over workers.
  * - Placement prefers a worker that caches a partition the task reads (locality), otherwise any free one.
- * - A failed attempt is retried, on another worker where one exists, until the task has failed
- *   `maxTaskFailures` times; then the task set is aborted and the DAG scheduler fails the jobs that need it.
+ * - A failed attempt is retried, on another worker where one exists (for a while, if all such are busy), until the
+ *   task has failed `maxTaskFailures` times; then the task set is aborted and the DAG scheduler fails the jobs that
+ *   need it, killing the running attempts of their stages (`killStage`).
  *   A worker the driver killed on purpose (fault injection) does not count against its tasks.
  * - A fetch failure is not retried here: a parent stage lost output, which only the DAG scheduler can repair,
  *   so the task set stops launching (becomes a zombie) and the failure goes up.
@@ -120,6 +121,9 @@ interface Sent {
  */
 const CACHED_TASK_MOVE_FACTOR = 10;
 
+/** How long a task of a cancelled or failed job, or a superseded copy, may go on computing before its worker is replaced. */
+export const KILL_GRACE_MS = 1000;
+
 /** Why an attempt of a task set whose job ended is reported killed (Spark: "Stage cancelled"). */
 const ABANDONED = 'its job had ended (the stage was cancelled)';
 
@@ -146,6 +150,8 @@ export class TaskScheduler implements BackendListener {
   readonly #delays = new Map<number, number>();
   #speculationTimer: NodeJS.Timeout | undefined;
   #stopped = false;
+  /** How long a retry waits for a worker it has not failed on before it may run again where it failed. */
+  readonly #retryElsewhereMs: number;
 
   constructor(
     private readonly backend: TaskBackend,
@@ -161,6 +167,7 @@ export class TaskScheduler implements BackendListener {
     this.#epochs = Array.from({ length: backend.numWorkers }, (_, w) => backend.epoch(w));
     backend.setListener(this);
     const moveMs = options.queuedTaskMoveMs ?? Math.max(100, options.localityWaitMs);
+    this.#retryElsewhereMs = CACHED_TASK_MOVE_FACTOR * moveMs;
     this.#moveTimer = setInterval(() => this.#moveQueuedTasks(moveMs), Math.max(20, Math.min(100, moveMs / 2)));
     this.#moveTimer.unref();
   }
@@ -172,7 +179,9 @@ export class TaskScheduler implements BackendListener {
   }
 
   submit(ts: TaskSet): void {
-    this.#sets.push(new TaskSetManager(ts));
+    const m = new TaskSetManager(ts);
+    m.older = this.#sets.filter((o) => o.ts.stage === ts.stage && o.running.size > 0);
+    this.#sets.push(m);
     this.#startSpeculationTimer();
     this.#offer();
   }
@@ -191,15 +200,25 @@ export class TaskScheduler implements BackendListener {
   }
 
   /**
-   * Stops a stage of a cancelled job: launches nothing more and kills its running attempts (a task computing
-   * after `graceMs` has its worker replaced).
+   * Stops a stage no active job needs any more (its jobs failed or were cancelled): launches nothing more and kills
+   * its running attempts (a task computing after `graceMs` has its worker replaced). `reason` is what their
+   * `taskEnd` says (Spark's "Stage cancelled: ...").
    */
-  killStage(stage: Stage, graceMs: number): void {
+  killStage(stage: Stage, graceMs: number, reason?: string): void {
     for (const m of this.#sets) {
       if (m.ts.stage !== stage) continue;
       m.zombie = true;
       m.abandoned = true;
-      for (const run of m.running.values()) this.backend.killTask(run.workerIndex, run.taskId, graceMs);
+      m.killReason ??= reason;
+      m.killGraceMs = graceMs;
+      // Only an attempt its worker computes is killed (its worker replaced after the grace). One queued behind
+      // another job's task is cancelled, and dropped unstarted when its worker gets to it: killed, its worker would
+      // be replaced after the grace with that other task on it (a failed job took a healthy job's long task down).
+      // Should it start all the same (the cancel raced its start), #start kills it then.
+      for (const run of m.running.values()) {
+        if (run.started) this.backend.killTask(run.workerIndex, run.taskId, graceMs);
+        else this.backend.cancelTask(run.workerIndex, run.taskId);
+      }
     }
     this.#prune();
   }
@@ -422,11 +441,14 @@ export class TaskScheduler implements BackendListener {
     for (let i = 0; i < m.pending.length; i++) {
       if (!lookForPreferred && candidate !== undefined) break;
       const idx = m.pending.at(i);
+      if (m.older.length > 0 && this.#waitsForOlderCopy(m, idx)) continue;
       const prefs = m.ts.tasks[idx]!.preferredWorkers;
       if (prefs.includes(w)) return i;
       if (candidate !== undefined) continue;
-      const failedHere = m.failedOn[idx]!.has(w) && this.#canRunElsewhere(m.failedOn[idx]!, w);
-      if (failedHere) continue;
+      if (this.#avoids(m, idx, w, now)) continue;
+      // A retry is not queued behind another task while an idle worker would take it (moved there from such a queue,
+      // it would otherwise come straight back, and be moved again).
+      if (this.#inFlight[w]! > 0 && m.failedOn[idx]!.size > 0 && this.#idleWorkerTakes(m, idx, w)) continue;
       const usable = prefs.filter((p) => this.backend.isAvailable(p));
       if (usable.length === 0) {
         candidate = i;
@@ -437,6 +459,66 @@ export class TaskScheduler implements BackendListener {
       else this.#wakeAfter(this.options.localityWaitMs - waited);
     }
     return candidate;
+  }
+
+  /**
+   * Whether task `idx` waits for a copy of its partition that an earlier attempt of the stage is computing, rather than
+   * run a second one. That copy's result or map output counts when it ends (a result stage takes a partition's first
+   * result, a map stage registers any valid attempt's output, and its success completes the partition here too); if
+   * it fails, the partition runs here. Spark launches the second copy, but a kindling worker computes one task at a
+   * time and serves its map outputs and cached blocks from the same thread: a copy stuck in a loop makes every
+   * fetch from its worker fail, each fetch failure resubmitted the stage, and each new attempt started the loop
+   * again on another worker, until every worker looped and no job could fail or end (FUZZ_SEED=84100 of
+   * random-job-failure). A copy that cannot count is killed instead, and this one runs: one whose output would be
+   * discarded (an attempt before a rollback), one of a stage its jobs abandoned, or one still queued behind another
+   * task (it might wait there for ever).
+   */
+  #waitsForOlderCopy(m: TaskSetManager, idx: number): boolean {
+    const partition = m.ts.tasks[idx]!.partition;
+    let waits = false;
+    for (const o of m.older) {
+      if (o.running.size === 0) continue;
+      const j = o.indexOf(partition);
+      if (j === undefined) continue;
+      for (const run of o.running.values()) {
+        if (run.index !== j || o.losers.has(run.taskId)) continue;
+        if (run.started && !o.abandoned && o.ts.stageAttempt >= o.ts.stage.firstValidAttempt) waits = true;
+        else this.#supersede(o, run);
+      }
+    }
+    return waits;
+  }
+
+  /**
+   * Stops a copy whose outcome no longer counts (a later attempt's copy replaces it): cancelled if its worker has not
+   * taken it up, else killed as a cancelled job's task is (its worker replaced if it computes on past the grace, so a
+   * copy stuck in a loop does not hold it for ever). Its end is reported killed and otherwise ignored.
+   */
+  #supersede(m: TaskSetManager, run: RunningAttempt): void {
+    m.losers.add(run.taskId);
+    if (run.started) this.backend.killTask(run.workerIndex, run.taskId, KILL_GRACE_MS);
+    else this.backend.cancelTask(run.workerIndex, run.taskId);
+  }
+
+  /**
+   * Whether task `idx`, which failed on `w`, waits for another worker rather than run on `w` again. It does while
+   * another worker it has not failed on is up, but only for `#retryElsewhereMs` once none of those has nothing to do:
+   * they may all be held by long or runaway tasks (a partition stuck in `while (true) {}` next to one that throws
+   * every time), and a retry that waited for them would never run, so its job would never fail (nor kill the stuck
+   * task). Spark, without excludeOnFailure, would run it there at once.
+   */
+  #avoids(m: TaskSetManager, idx: number, w: number, now: number): boolean {
+    const failedOn = m.failedOn[idx]!;
+    if (!failedOn.has(w) || !this.#canRunElsewhere(failedOn, w)) return false;
+    const waited = now - m.failedAt[idx]!;
+    if (waited < this.#retryElsewhereMs) {
+      this.#wakeAfter(this.#retryElsewhereMs - waited);
+      return true;
+    }
+    for (let o = 0; o < this.#inFlight.length; o++) {
+      if (o !== w && !failedOn.has(o) && this.#inFlight[o] === 0 && this.backend.isAvailable(o)) return true;
+    }
+    return false;
   }
 
   /** Whether a worker other than `w`, up now, has not failed this task yet (retries go there). */
@@ -517,6 +599,7 @@ export class TaskScheduler implements BackendListener {
     run.startedAt = now;
     this.#current[run.workerIndex] = run;
     if (this.#listened() !== 0) this.#emitStart(m, run, m.ts.tasks[run.index]!.partition);
+    if (m.killGraceMs !== undefined) this.backend.killTask(run.workerIndex, run.taskId, m.killGraceMs);
   }
 
   /**
@@ -595,6 +678,13 @@ export class TaskScheduler implements BackendListener {
         for (const other of m.siblings(idx, run.taskId)) {
           m.losers.add(other.taskId);
           this.backend.cancelTask(other.workerIndex, other.taskId);
+        }
+        // Spark's markPartitionCompletedInAllTaskSets: the other attempts of the stage do not run the partition again.
+        // (None runs a copy of it too: a later attempt waits for this one's, or superseded it.)
+        for (const o of this.#sets) {
+          if (o === m || o.ts.stage !== m.ts.stage) continue;
+          const j = o.indexOf(spec.partition);
+          if (j !== undefined) o.completedElsewhere(j);
         }
         this.listener.taskSucceeded(m.ts, spec, outcome, w);
       }
@@ -697,6 +787,7 @@ export class TaskScheduler implements BackendListener {
   #recordFailure(m: TaskSetManager, idx: number, attempt: number, w: number, error: ErrorInfo): void {
     m.failures[idx]!.push({ attempt, workerIndex: w, error });
     m.failedOn[idx]!.add(w);
+    m.failedAt[idx] = Date.now();
     if (m.failures[idx]!.length >= this.options.maxTaskFailures) {
       m.zombie = true;
       this.listener.taskSetFailed(m.ts, m.ts.tasks[idx]!, m.failures[idx]!);
@@ -812,7 +903,13 @@ export class TaskScheduler implements BackendListener {
     const killed = lostTheRace || abandoned || commitDenied || failure?.kind === 'killed';
     const task = m.ts.tasks[run.index]!;
     const result = killed ? 'killed' : outcome.status === 'success' ? 'success' : 'failed';
-    const error = abandoned ? `Killed: ${ABANDONED}` : failure !== undefined ? describeFailure(failure) : undefined;
+    const error = abandoned
+      ? `Killed: ${m.killReason ?? ABANDONED}`
+      : failure?.kind === 'killed' && m.killReason !== undefined
+        ? `Killed: ${failure.message} (${m.killReason})`
+        : failure !== undefined
+          ? describeFailure(failure)
+          : undefined;
     const locality = localityOf(task.preferredWorkers, run.workerIndex);
     if ((listened & END_LISTENED) !== 0) {
       // One object literal of one shape per task end: conditional spreads built two throwaway objects and gave the
@@ -898,13 +995,14 @@ export class TaskScheduler implements BackendListener {
    * worker elsewhere while another is up). One that none would take stays where it waits: moved, it came back to
    * `from` once its cancelled attempt ended, and moved again after `moveMs`, for as long as the head computed (after
    * a Redis restart every task lost with the first executor had "failed" on the slot index its replacement took,
-   * and one moved back and forth for over two minutes).
+   * and one moved back and forth for over two minutes). But a retry queued behind a runaway task must move to a worker
+   * it failed on once `#avoids` lets it run there, or its job would never fail (nor kill the runaway task).
    */
   #idleWorkerTakes(m: TaskSetManager, idx: number, from: number): boolean {
-    const failedOn = m.failedOn[idx]!;
+    const now = Date.now();
     for (let o = 0; o < this.#inFlight.length; o++) {
       if (o === from || this.#inFlight[o] !== 0 || !this.backend.isAvailable(o)) continue;
-      if (!failedOn.has(o) || !this.#canRunElsewhere(failedOn, o)) return true;
+      if (!this.#avoids(m, idx, o, now)) return true;
     }
     return false;
   }

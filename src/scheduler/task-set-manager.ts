@@ -88,6 +88,16 @@ export class PendingTasks {
     else this.#items.unshift(index);
   }
 
+  /** Takes task `index` out wherever it waits (a copy of it finished in another attempt of the stage); rare. */
+  remove(index: number): boolean {
+    for (let i = 0; i < this.length; i++) {
+      if (this.at(i) !== index) continue;
+      this.removeAt(i);
+      return true;
+    }
+    return false;
+  }
+
   /** The tasks in order (tests, diagnostics). */
   toArray(): number[] {
     return this.#items.slice(this.#head);
@@ -125,6 +135,12 @@ export class TaskSetManager {
    * dropped the stage's description, so an attempt it takes up after the job's end fails for that alone.
    */
   abandoned = false;
+  /** Why the task set's running attempts were killed (its job failed or was cancelled), for their `taskEnd`. */
+  killReason: string | undefined;
+  /** When each task last failed (0: never): how long a retry has waited for a worker it has not failed on. */
+  readonly failedAt: number[];
+  /** Set once the task set is killed: the grace an attempt its worker takes up only afterwards gets (see killStage). */
+  killGraceMs: number | undefined;
   /** Whether any task prefers a worker; without preferences placement takes the first pending task. */
   readonly hasPreferences: boolean;
   /**
@@ -133,6 +149,13 @@ export class TaskSetManager {
    * cached partitions, half a shuffle; a worker out of cached ones looked at all 16,384 others at every launch).
    */
   readonly #preferring: number[] = [];
+  /**
+   * The earlier attempts of the same stage that were still out when this one was submitted (a fetch failure or a
+   * rollback resubmitted the stage): a partition whose copy one of them computes waits for it (see TaskScheduler's
+   * `#waitsForOlderCopy`).
+   */
+  older: readonly TaskSetManager[] = [];
+  #indexOf: Map<number, number> | undefined;
 
   constructor(readonly ts: TaskSet) {
     const n = ts.tasks.length;
@@ -144,6 +167,7 @@ export class TaskSetManager {
     this.executorLosses = Array.from({ length: n }, () => []);
     this.succeeded = new Array(n).fill(false);
     this.failedOn = Array.from({ length: n }, () => new Set());
+    this.failedAt = new Array(n).fill(0);
     this.pendingSince = new Array(n).fill(Date.now());
   }
 
@@ -159,6 +183,23 @@ export class TaskSetManager {
     const index = this.pending.removeAt(at);
     for (const w of this.ts.tasks[index]!.preferredWorkers) this.#preferring[w]!--;
     return index;
+  }
+
+  /** The task of partition `partition`, if this attempt has one (built on the first call: asked only across attempts). */
+  indexOf(partition: number): number | undefined {
+    this.#indexOf ??= new Map(this.ts.tasks.map((t, i) => [t.partition, i]));
+    return this.#indexOf.get(partition);
+  }
+
+  /**
+   * A copy of task `index` succeeded in another attempt of the stage (Spark's markPartitionCompleted): this attempt
+   * does not run it (again), and counts it done, so that it can finish.
+   */
+  completedElsewhere(index: number): void {
+    if (this.succeeded[index]) return;
+    this.succeeded[index] = true;
+    this.numSucceeded++;
+    if (this.pending.remove(index)) for (const w of this.ts.tasks[index]!.preferredWorkers) this.#preferring[w]!--;
   }
 
   /** Whether a pending task prefers worker `w`. */

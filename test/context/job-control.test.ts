@@ -269,7 +269,7 @@ describe('job control', () => {
     await when(sc, (e) => e.type === 'workerAdded' && e.replacement);
     off();
     const lost = events.findIndex((e) => e.type === 'workerLost');
-    expect(events[lost]).toMatchObject({ reason: expect.stringMatching(/of a cancelled job did not stop/) });
+    expect(events[lost]).toMatchObject({ reason: expect.stringMatching(/of a failed or cancelled job did not stop when told to/) });
     expect(lost).toBeLessThan(events.findIndex((e) => e.type === 'workerAdded' && e.replacement));
     // The stuck task ended killed, as Spark reports a task of a cancelled job (TaskKilled), not failed: its worker had
     // to be replaced for the kill to take, but the task did nothing wrong (the UI and REST count it in numKilledTasks).

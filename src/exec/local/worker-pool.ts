@@ -476,7 +476,8 @@ function describeExit(slot: Slot, code: number, maxHeapMb: number | undefined): 
       'a partition or a group of values was too large; use more partitions, or reduceByKey/aggregateByKey instead of groupByKey'
     );
   }
-  if (slot.timedOut?.cancelled) return `worker ${slot.index} was replaced because task ${slot.timedOut.taskId} of a cancelled job did not stop`;
+  if (slot.timedOut?.cancelled)
+    return `worker ${slot.index} was replaced because task ${slot.timedOut.taskId} of a failed or cancelled job did not stop when told to`;
   if (slot.timedOut) return `worker ${slot.index} was replaced because task ${slot.timedOut.taskId} exceeded taskTimeoutMs (${slot.timedOut.ms} ms)`;
   return `worker ${slot.index} exited with code ${code}${error ? ` (${error.message})` : ''}`;
 }
