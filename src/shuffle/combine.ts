@@ -317,15 +317,14 @@ export function grouping(first: (v: unknown) => unknown, merge: (c: unknown, v: 
   /**
    * A peer's strings as chars: into the string table while it is the way, each looked up by its chars and made a
    * string only when it is a new key (or one the table does not pack); the rest as a decoded bucket's pairs (as
-   * addKeyed). A loop per kind of chars, so that each one's loads see one kind of array.
+   * addKeyed).
    */
   const addChars = (keys: Latin1Keys | Utf16Keys, values: Float64Array | Int32Array, from: number, to: number): void => {
     let i = from;
     if (impl === choose && i < to) impl = addString;
     if (impl === addString) {
       const s = (strings ??= new StringTable(expectedGroups));
-      if (keys instanceof Latin1Keys) addLatin1Keys(s, keys, values, i, to, first, merge);
-      else addUtf16Keys(s, keys, values, i, to, first, merge);
+      addCharKeys(s, keys, values, i, to, first, merge);
       i = to;
     }
     for (; i < to; i++) {
@@ -374,9 +373,10 @@ export function grouping(first: (v: unknown) => unknown, merge: (c: unknown, v: 
 
 type Merge = (c: unknown, v: unknown) => unknown;
 
-function addLatin1Keys(
+/** Records `from .. to` of a column of chars and number values into the string table, each found by its chars. */
+function addCharKeys(
   s: StringTable,
-  keys: Latin1Keys,
+  keys: Latin1Keys | Utf16Keys,
   values: Float64Array | Int32Array,
   from: number,
   to: number,
@@ -384,26 +384,12 @@ function addLatin1Keys(
   merge: Merge,
 ): void {
   const ends = keys.ends;
+  // Each call site sees one kind of column: a bucket of bytes never goes through the code units' reader.
+  const bytes = keys instanceof Latin1Keys ? keys : undefined;
   for (let i = from, at = keys.start(from); i < to; i++) {
     const end = ends[i]!;
-    s.addLatin1(keys, at, end, values[i], first, merge);
-    at = end;
-  }
-}
-
-function addUtf16Keys(
-  s: StringTable,
-  keys: Utf16Keys,
-  values: Float64Array | Int32Array,
-  from: number,
-  to: number,
-  first: (v: unknown) => unknown,
-  merge: Merge,
-): void {
-  const ends = keys.ends;
-  for (let i = from, at = keys.start(from); i < to; i++) {
-    const end = ends[i]!;
-    s.addUtf16(keys, at, end, values[i], first, merge);
+    if (bytes !== undefined) s.addLatin1(bytes, at, end, values[i], first, merge);
+    else s.addUtf16(keys as Utf16Keys, at, end, values[i], first, merge);
     at = end;
   }
 }
