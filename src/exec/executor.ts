@@ -34,7 +34,7 @@ import {
   encodeBuckets,
   isEncodedBucket,
   sampledPairBytes,
-  withLatin1Keys,
+  withStringColumns,
   type EncodedBucket,
 } from '../shuffle/bucket-codec.js';
 import { FetchFailedError } from '../shuffle/fetch-failed.js';
@@ -262,8 +262,8 @@ export class Executor {
       return { parts: { buckets: whole.encoded }, transfer: whole.transfer };
     }
     const parts = this.shuffles.fetchParts(shuffleId, mapIds, reduceId, at, maxBytes);
-    // String keys go as bytes (see latin1Column): the peer makes strings only of the keys new to it.
-    const buckets = parts.buckets.map(withLatin1Keys);
+    // Strings go as chars (see stringColumn): the peer makes strings only of the keys new to it.
+    const buckets = parts.buckets.map(withStringColumns);
     return { parts: { ...parts, buckets }, transfer: buffersOf(buckets) };
   }
 

@@ -13,7 +13,7 @@ import { writeTaskOutput, commitTask, type JobOutputPlan } from '../io/index.js'
 import { writeCheckpointPartition } from '../storage/checkpoint-files.js';
 import type { TaskContext } from './task-context.js';
 import { refuseClassInstances, type RDD } from './internal.js';
-import type { EncodedBucket } from '../shuffle/bucket-codec.js';
+import type { EncodedBucket, StringColumn } from '../shuffle/bucket-codec.js';
 import type { NumberGroupsSink } from '../shuffle/external-combiner.js';
 
 /** Columns of a partition's pairs as an encoded bucket of their own (copies of views, so they may be transferred). */
@@ -83,11 +83,11 @@ export async function prepareResultFunction(wire: ResultFunctionWire, compile: C
               columns = pairColumnsOf(keys, combiners);
             },
             {
-              // String keys as bytes where the combine holds them so: the driver makes each key's string as it
-              // merges (its Map needs them), and the reducer neither makes nor clones ~550k strings (a
+              // String keys as chars (latin1 or utf16) where the combine holds them so: the driver makes each key's
+              // string as it merges (its Map needs them), and the reducer neither makes nor clones ~550k strings (a
               // high-cardinality word count); the arrays are this call's own, so they are moved, not copied.
-              latin1: (data: Uint8Array, ends: Int32Array, combiners: Float64Array): void => {
-                columns = { length: ends.length, keys: { kind: 'latin1', data, ends }, values: { kind: 'f64', data: combiners } };
+              stringColumns: (keys: StringColumn, combiners: Float64Array): void => {
+                columns = { length: keys.ends.length, keys, values: { kind: 'f64', data: combiners } };
               },
             },
           );

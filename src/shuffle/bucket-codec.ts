@@ -27,9 +27,24 @@ type Column =
   | { readonly kind: 'any'; readonly data: unknown[] }
   /**
    * Strings whose every char is below 256, back to back one byte a char, string `i` ending at `ends[i]`: how a
-   * served bucket of string keys travels to a peer (see {@link latin1Keys}).
+   * served bucket of string keys travels to a peer (see {@link stringColumn}).
    */
-  | { readonly kind: 'latin1'; readonly data: Uint8Array; readonly ends: Int32Array };
+  | { readonly kind: 'latin1'; readonly data: Uint8Array; readonly ends: Int32Array }
+  /**
+   * Strings of which at least one has a char of 256 or above, back to back as their UTF-16 code units (what a JS
+   * string is: an astral char is its two surrogates, a lone surrogate stays as it is), string `i` ending at `ends[i]`.
+   * Changelogs, names and most real text have a few such chars ("Müller" does not, "–" and CJK do): one of them in a
+   * bucket made the whole bucket a plain array, cloned string by string and never shared (see {@link stringColumn}).
+   */
+  | { readonly kind: 'utf16'; readonly data: Uint16Array; readonly ends: Int32Array };
+
+/** A column of strings as chars (`latin1` or `utf16`). */
+export type StringColumn = Extract<Column, { readonly ends: Int32Array }>;
+
+/** Whether `c` holds strings as chars. */
+export function isStringColumn(c: Column): c is StringColumn {
+  return c.kind === 'latin1' || c.kind === 'utf16';
+}
 
 /** One bucket as it crosses to another worker. */
 export interface EncodedBucket {
@@ -67,25 +82,26 @@ export function buffersOf(encoded: readonly EncodedBucket[]): ArrayBuffer[] {
   const transfer: ArrayBuffer[] = [];
   for (const e of encoded) {
     if ('data' in e.keys && !Array.isArray(e.keys.data)) transfer.push(e.keys.data.buffer as ArrayBuffer);
-    if (e.keys.kind === 'latin1') transfer.push(e.keys.ends.buffer as ArrayBuffer);
+    if (isStringColumn(e.keys)) transfer.push(e.keys.ends.buffer as ArrayBuffer);
     if ('data' in e.values && !Array.isArray(e.values.data)) transfer.push(e.values.data.buffer as ArrayBuffer);
-    if (e.values.kind === 'latin1') transfer.push(e.values.ends.buffer as ArrayBuffer);
+    if (isStringColumn(e.values)) transfer.push(e.values.ends.buffer as ArrayBuffer);
   }
   return transfer;
 }
 
-/** Fewest strings worth a {@link latin1Column}: below this, building one costs more than the clone it spares. */
+/** Fewest strings worth a {@link stringColumn}: below this, building one costs more than the clone it spares. */
 export const LATIN1_FROM = 256;
 
 /**
- * `data` as a `latin1` column when it holds at least LATIN1_FROM items, all strings of chars below 256 (a word
- * count's words); otherwise undefined (the column then travels as it is). A reduce task reading a peer's bucket of
- * string keys needs a string only for a key it has not seen (most of the other keys are already in its table), and
- * the structured clone made every one of them: ~377k young strings per high-cardinality word-count reducer, whose
- * deserialization and promotion (the scavenges copy them from the deserializer's handles, one thread) were most of
- * the reduce task's fetch wait. Bytes move in two transferred buffers and are read where they lie.
+ * `data` as a column of chars when it holds at least LATIN1_FROM items, all strings (a word count's words): `latin1`
+ * when every char is below 256, else `utf16`; otherwise undefined (the column then travels as it is). A reduce task
+ * reading a peer's bucket of string keys needs a string only for a key it has not seen (most of the other keys are
+ * already in its table), and the structured clone made every one of them: ~377k young strings per high-cardinality
+ * word-count reducer, whose deserialization and promotion (the scavenges copy them from the deserializer's handles,
+ * one thread) were most of the reduce task's fetch wait. Chars move in two transferred buffers and are read where
+ * they lie.
  */
-export function latin1Column(data: readonly unknown[]): Column | undefined {
+export function stringColumn(data: readonly unknown[]): StringColumn | undefined {
   const n = data.length;
   if (n < LATIN1_FROM) return undefined;
   let chars = 0;
@@ -94,11 +110,17 @@ export function latin1Column(data: readonly unknown[]): Column | undefined {
     if (typeof s !== 'string') return undefined;
     chars += s.length;
   }
+  return latin1Of(data as readonly string[], chars) ?? utf16Of(data as readonly string[], chars);
+}
+
+/** `strings` (of `chars` chars in all) as a `latin1` column; undefined at the first char above 255. */
+function latin1Of(strings: readonly string[], chars: number): StringColumn | undefined {
+  const n = strings.length;
   const bytes = new Uint8Array(chars);
   const ends = new Int32Array(n);
   let at = 0;
   for (let i = 0; i < n; i++) {
-    const s = data[i] as string;
+    const s = strings[i]!;
     for (let j = 0; j < s.length; j++) {
       const c = s.charCodeAt(j);
       if (c > 255) return undefined;
@@ -109,23 +131,43 @@ export function latin1Column(data: readonly unknown[]): Column | undefined {
   return { kind: 'latin1', data: bytes, ends };
 }
 
-/** `e` with its `any` key column as a `latin1` one where {@link latin1Column} makes one (for a peer: see there). */
-export function withLatin1Keys(e: EncodedBucket): EncodedBucket {
-  if (e.keys.kind !== 'any') return e;
-  const keys = latin1Column(e.keys.data);
-  return keys === undefined ? e : { length: e.length, keys, values: e.values };
+/** `strings` (of `chars` chars in all) as a `utf16` column: each char's code unit, surrogates as they are. */
+function utf16Of(strings: readonly string[], chars: number): StringColumn {
+  const n = strings.length;
+  const units = new Uint16Array(chars);
+  const ends = new Int32Array(n);
+  let at = 0;
+  for (let i = 0; i < n; i++) {
+    const s = strings[i]!;
+    for (let j = 0; j < s.length; j++) units[at++] = s.charCodeAt(j);
+    ends[i] = at;
+  }
+  return { kind: 'utf16', data: units, ends };
 }
 
 /**
- * The keys of a `latin1` column, read in place: where key `i` starts (`start(i)`, ending at `ends[i]`) and, only when
- * asked, the key itself as a string (`key(i)`).
+ * `e` with each `any` column of strings as chars where {@link stringColumn} makes one (for a peer: see there; values
+ * too, a `[word, name]` pair's, which would otherwise be cloned string by string).
  */
-export class Latin1Keys {
+export function withStringColumns(e: EncodedBucket): EncodedBucket {
+  const keys = e.keys.kind === 'any' ? stringColumn(e.keys.data) : undefined;
+  const values = e.values.kind === 'any' ? stringColumn(e.values.data) : undefined;
+  return keys === undefined && values === undefined ? e : { length: e.length, keys: keys ?? e.keys, values: values ?? e.values };
+}
+
+/**
+ * The strings of a column of chars, read in place: where string `i` starts (`start(i)`, ending at `ends[i]`) and,
+ * only when asked, the string itself (`key(i)`). {@link Latin1Keys} and {@link Utf16Keys} differ in how they decode.
+ */
+export abstract class StringKeys<D extends Uint8Array | Uint16Array = Uint8Array | Uint16Array> {
   #text: string | undefined;
   constructor(
-    readonly data: Uint8Array,
+    readonly data: D,
     readonly ends: Int32Array,
   ) {}
+
+  /** Chars `from .. to` of `data` decoded at once, as one string. */
+  protected abstract decode(from: number, to: number): string;
 
   get length(): number {
     return this.ends.length;
@@ -138,8 +180,9 @@ export class Latin1Keys {
   /** Chars `from .. to` as a string. */
   text(from: number, to: number): string {
     const b = this.data;
-    // A short key from its bytes at once (a builtin, no call into the runtime); a longer one cut from one string of
-    // the whole column, decoded by Node the first time one is needed.
+    // A short key from its chars at once (a builtin, no call into the runtime; String.fromCharCode keeps a lone
+    // surrogate as it is); a longer one cut from one string of the whole column, decoded by Node the first time one
+    // is needed.
     switch (to - from) {
       case 0:
         return '';
@@ -160,7 +203,7 @@ export class Latin1Keys {
       case 8:
         return String.fromCharCode(b[from]!, b[from + 1]!, b[from + 2]!, b[from + 3]!, b[from + 4]!, b[from + 5]!, b[from + 6]!, b[from + 7]!);
       default:
-        this.#text ??= latin1Text(b, 0, b.byteLength);
+        this.#text ??= this.decode(0, b.length);
         return this.#text.substring(from, to);
     }
   }
@@ -184,7 +227,7 @@ export class Latin1Keys {
       const e = ends[i]!;
       if (e - s <= 8 || this.#text !== undefined) out[i - from] = this.text(s, e);
       else {
-        window ??= latin1Text(this.data, base, ends[to - 1]!);
+        window ??= this.decode(base, ends[to - 1]!);
         out[i - from] = window.substring(s - base, e - base);
       }
       s = e;
@@ -193,14 +236,31 @@ export class Latin1Keys {
   }
 }
 
-/** Bytes `from .. to` of `b` as a latin1 string. */
-function latin1Text(b: Uint8Array, from: number, to: number): string {
-  return Buffer.from(b.buffer, b.byteOffset + from, to - from).toString('latin1');
+/** The strings of a `latin1` column, one byte a char. */
+export class Latin1Keys extends StringKeys<Uint8Array> {
+  protected decode(from: number, to: number): string {
+    const b = this.data;
+    return Buffer.from(b.buffer, b.byteOffset + from, to - from).toString('latin1');
+  }
+}
+
+/** The strings of a `utf16` column, a code unit a char. */
+export class Utf16Keys extends StringKeys<Uint16Array> {
+  protected decode(from: number, to: number): string {
+    const b = this.data;
+    // Node's utf16le decoder copies the code units as they are (a lone surrogate included; TextDecoder would not).
+    return Buffer.from(b.buffer, b.byteOffset + 2 * from, 2 * (to - from)).toString('utf16le');
+  }
+}
+
+/** The strings of a column of chars, read in place. */
+export function stringKeysOf(c: StringColumn): Latin1Keys | Utf16Keys {
+  return c.kind === 'latin1' ? new Latin1Keys(c.data, c.ends) : new Utf16Keys(c.data, c.ends);
 }
 
 /** Key `i` of a key column as a combine's sink receives it (see NumberColumnsSink). */
-export function columnKey(keys: Int32Array | readonly unknown[] | Latin1Keys, i: number): unknown {
-  return keys instanceof Latin1Keys ? keys.key(i) : keys[i];
+export function columnKey(keys: Int32Array | readonly unknown[] | StringKeys, i: number): unknown {
+  return keys instanceof StringKeys ? keys.key(i) : keys[i];
 }
 
 /**
@@ -235,7 +295,7 @@ export function concatEncoded(parts: readonly EncodedBucket[]): EncodedBucket {
 
 function concatColumns(cols: readonly Column[]): Column | undefined {
   const kinds = new Set(cols.map((c) => c.kind));
-  if (kinds.has('latin1')) return kinds.size === 1 ? concatLatin1(cols as Array<Column & { kind: 'latin1' }>) : undefined;
+  if (cols.some(isStringColumn)) return cols.every(isStringColumn) ? concatStrings(cols as StringColumn[]) : undefined;
   const widths = new Set(cols.map((c) => ('width' in c ? c.width : 0)));
   if (widths.size > 1) return undefined;
   const width = [...widths][0]!;
@@ -263,25 +323,30 @@ function concatColumns(cols: readonly Column[]): Column | undefined {
   return undefined;
 }
 
-/** Latin1 columns one after another: their bytes joined, each one's ends moved by the bytes before it. */
-function concatLatin1(cols: ReadonlyArray<Column & { kind: 'latin1' }>): Column {
-  const data = new Uint8Array(cols.reduce((n, c) => n + c.data.byteLength, 0));
+/**
+ * Columns of chars one after another: their chars joined (as code units once one of them is `utf16`: a byte is the
+ * code unit of its char), each one's ends moved by the chars before it.
+ */
+function concatStrings(cols: readonly StringColumn[]): StringColumn {
+  const chars = cols.reduce((n, c) => n + c.data.length, 0);
+  const wide = cols.some((c) => c.kind === 'utf16');
+  const data = wide ? new Uint16Array(chars) : new Uint8Array(chars);
   const ends = new Int32Array(cols.reduce((n, c) => n + c.ends.length, 0));
   let at = 0;
   let i = 0;
   for (const c of cols) {
     data.set(c.data, at);
     for (let j = 0; j < c.ends.length; j++) ends[i++] = c.ends[j]! + at;
-    at += c.data.byteLength;
+    at += c.data.length;
   }
-  return { kind: 'latin1', data, ends };
+  return wide ? { kind: 'utf16', data: data as Uint16Array, ends } : { kind: 'latin1', data: data as Uint8Array, ends };
 }
 
 /** A copy of a stored encoded bucket whose typed arrays may be transferred without detaching the stored ones. */
 export function copyEncoded(e: EncodedBucket): EncodedBucket {
   const copy = (c: Column): Column =>
-    c.kind === 'latin1'
-      ? { kind: 'latin1', data: c.data.slice(), ends: c.ends.slice() }
+    isStringColumn(c)
+      ? ({ kind: c.kind, data: c.data.slice(), ends: c.ends.slice() } as StringColumn)
       : 'data' in c && !Array.isArray(c.data)
         ? ({ ...c, data: c.data.slice() } as Column)
         : c;
@@ -297,11 +362,11 @@ export function sliceEncoded(e: EncodedBucket, from: number, to: number, view = 
   if (from === 0 && to === e.length) return view ? e : copyEncoded(e);
   const slice = (c: Column): Column => {
     if (!('data' in c)) return c;
-    if (c.kind === 'latin1') {
+    if (isStringColumn(c)) {
       const at = from === 0 ? 0 : c.ends[from - 1]!;
       const ends = c.ends.slice(from, to);
       for (let i = 0; i < ends.length; i++) ends[i]! -= at;
-      return { kind: 'latin1', data: c.data.slice(at, to === 0 ? 0 : c.ends[to - 1]!), ends };
+      return { kind: c.kind, data: c.data.slice(at, to === 0 ? 0 : c.ends[to - 1]!), ends } as StringColumn;
     }
     // By kind: concatenated single-number columns carry a width of 0.
     const w = c.kind === 'i32rows' || c.kind === 'f64rows' ? c.width : 1;
@@ -314,9 +379,9 @@ export function sliceEncoded(e: EncodedBucket, from: number, to: number, view = 
 /** Estimated heap and buffer bytes an encoded bucket holds (its `any` columns estimated as the cache does). */
 export function encodedBytes(e: EncodedBucket, estimate: (xs: unknown[]) => number): number {
   const of = (c: Column): number =>
-    c.kind === 'latin1'
+    isStringColumn(c)
       ? // As the strings they stand for (what the reduce holds of them at most), the way estimateSize counts one.
-        c.ends.length * 24 + 2 * c.data.byteLength
+        c.ends.length * 24 + 2 * c.data.length
       : 'data' in c
         ? Array.isArray(c.data)
           ? estimate(c.data)
@@ -416,9 +481,9 @@ function decodeRows(c: { readonly width: number; readonly data: Int32Array | Flo
   return out;
 }
 
-/** The strings `from .. to` of a latin1 column. */
-function decodeLatin1(c: { readonly data: Uint8Array; readonly ends: Int32Array }, from: number, to: number): string[] {
-  return new Latin1Keys(c.data, c.ends).keys(from, to);
+/** The strings `from .. to` of a column of chars. */
+function decodeStrings(c: StringColumn, from: number, to: number): string[] {
+  return stringKeysOf(c).keys(from, to);
 }
 
 /**
@@ -437,8 +502,9 @@ export function eachPair(e: EncodedBucket, each: (key: unknown, value: unknown) 
         const { data, width } = c;
         return (i) => rowAt(data, i * width, width);
       }
-      case 'latin1': {
-        const keys = new Latin1Keys(c.data, c.ends);
+      case 'latin1':
+      case 'utf16': {
+        const keys = stringKeysOf(c);
         return (i) => keys.key(i);
       }
       default: {
@@ -473,7 +539,8 @@ export function sampledPairBytes(e: EncodedBucket, i: number): number {
 function itemBytes(c: Column, i: number): number {
   switch (c.kind) {
     case 'latin1':
-      // One byte a char: the string's length is its bytes'.
+    case 'utf16':
+      // One byte (or code unit) a char: the string's length is its slot's.
       return stringSize(c.ends[i]! - (i === 0 ? 0 : c.ends[i - 1]!));
     case 'i32':
     case 'f64':
@@ -504,11 +571,11 @@ export function decodeRange(e: EncodedBucket, from: number, to: number): Pair[] 
   // Rows are decoded for the slice only (indexed from 0); other columns are read where the slice starts.
   const kRows = k.kind === 'i32rows' || k.kind === 'f64rows';
   const vRows = v.kind === 'i32rows' || v.kind === 'f64rows';
-  // A latin1 column is decoded for the slice only too (its strings cut from the bytes).
-  const kd = kRows ? decodeRows(k, from, to) : k.kind === 'latin1' ? decodeLatin1(k, from, to) : 'data' in k ? k.data : undefined;
-  const vd = vRows ? decodeRows(v, from, to) : v.kind === 'latin1' ? decodeLatin1(v, from, to) : 'data' in v ? v.data : undefined;
-  const ko = kRows || k.kind === 'latin1' ? 0 : from;
-  const vo = vRows || v.kind === 'latin1' ? 0 : from;
+  // A column of chars is decoded for the slice only too (its strings cut from the chars).
+  const kd = kRows ? decodeRows(k, from, to) : isStringColumn(k) ? decodeStrings(k, from, to) : 'data' in k ? k.data : undefined;
+  const vd = vRows ? decodeRows(v, from, to) : isStringColumn(v) ? decodeStrings(v, from, to) : 'data' in v ? v.data : undefined;
+  const ko = kRows || isStringColumn(k) ? 0 : from;
+  const vo = vRows || isStringColumn(v) ? 0 : from;
   const kc = k.kind === 'null' ? null : undefined;
   const vc = v.kind === 'null' ? null : undefined;
   for (let i = 0; i < n; i++) {

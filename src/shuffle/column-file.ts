@@ -10,7 +10,7 @@
 import { closeSync, constants, openSync, readSync, type OpenMode } from 'node:fs';
 import path from 'node:path';
 import { close, mkdir, open, rm, writeAll } from '../util/fs-async.js';
-import type { EncodedBucket } from './bucket-codec.js';
+import { isStringColumn, type EncodedBucket } from './bucket-codec.js';
 
 type Column = EncodedBucket['keys'];
 
@@ -22,8 +22,9 @@ type FileColumn =
   | { readonly kind: 'f64'; readonly offset: number; readonly count: number }
   | { readonly kind: 'i32rows'; readonly width: number; readonly offset: number; readonly count: number }
   | { readonly kind: 'f64rows'; readonly width: number; readonly offset: number; readonly count: number }
-  /** The bytes at `offset`, then the `count` ends at `endsOffset`. */
-  | { readonly kind: 'latin1'; readonly offset: number; readonly bytes: number; readonly endsOffset: number; readonly count: number };
+  /** The chars' bytes at `offset` (two a char for `utf16`), then the `count` ends at `endsOffset`. */
+  | { readonly kind: 'latin1'; readonly offset: number; readonly bytes: number; readonly endsOffset: number; readonly count: number }
+  | { readonly kind: 'utf16'; readonly offset: number; readonly bytes: number; readonly endsOffset: number; readonly count: number };
 
 /** One bucket of a column file. */
 export interface FileBucket {
@@ -33,8 +34,8 @@ export interface FileBucket {
 }
 
 /**
- * Whether {@link writeColumnFile} can hold these buckets: no column of them is a plain array (a latin1 column of
- * strings, its bytes and ends, is held: a word count's map output).
+ * Whether {@link writeColumnFile} can hold these buckets: no column of them is a plain array (a column of strings as
+ * chars, latin1 or utf16, its chars and ends, is held: a word count's map output).
  */
 export function compactColumns(buckets: readonly EncodedBucket[]): boolean {
   return buckets.every((b) => b.keys.kind !== 'any' && b.values.kind !== 'any');
@@ -151,7 +152,7 @@ function closeKept(file: SharedColumnFile): void {
 export function columnBytes(buckets: readonly EncodedBucket[]): number {
   let bytes = 0;
   const add = (c: Column): void => {
-    if (c.kind === 'latin1') bytes += c.data.byteLength + c.ends.byteLength;
+    if (isStringColumn(c)) bytes += c.data.byteLength + c.ends.byteLength;
     else if ('data' in c && !Array.isArray(c.data)) bytes += (c.data as Int32Array | Float64Array).byteLength;
   };
   for (const b of buckets) {
@@ -186,14 +187,14 @@ export async function writeColumnFile(
     if (c.kind === 'any') throw new Error(`a column of kind ${c.kind} has no raw form`);
     if (c.kind === 'null') return { kind: 'null' };
     if (c.kind === 'undefined') return { kind: 'undefined' };
-    if (c.kind === 'latin1') {
+    if (isStringColumn(c)) {
       const at = offset;
-      chunks.push({ bytes: c.data, offset });
+      chunks.push({ bytes: new Uint8Array(c.data.buffer, c.data.byteOffset, c.data.byteLength), offset });
       offset += c.data.byteLength;
       const endsOffset = offset;
       chunks.push({ bytes: new Uint8Array(c.ends.buffer, c.ends.byteOffset, c.ends.byteLength), offset });
       offset += c.ends.byteLength;
-      return { kind: 'latin1', offset: at, bytes: c.data.byteLength, endsOffset, count: c.ends.length };
+      return { kind: c.kind, offset: at, bytes: c.data.byteLength, endsOffset, count: c.ends.length } as FileColumn;
     }
     chunks.push({ bytes: new Uint8Array(c.data.buffer, c.data.byteOffset, c.data.byteLength), offset });
     const at = offset;
@@ -279,12 +280,12 @@ export function readColumnBucket(file: string, b: FileBucket): EncodedBucket {
     const load = (c: FileColumn): Column => {
       if (c.kind === 'null') return { kind: 'null' };
       if (c.kind === 'undefined') return { kind: 'undefined' };
-      if (c.kind === 'latin1') {
-        const data = new Uint8Array(c.bytes);
+      if (c.kind === 'latin1' || c.kind === 'utf16') {
+        const bytes = new Uint8Array(c.bytes);
         const ends = new Int32Array(c.count);
-        readAt(data, c.offset);
+        readAt(bytes, c.offset);
         readAt(new Uint8Array(ends.buffer), c.endsOffset);
-        return { kind: 'latin1', data, ends };
+        return c.kind === 'latin1' ? { kind: 'latin1', data: bytes, ends } : { kind: 'utf16', data: new Uint16Array(bytes.buffer), ends };
       }
       const data = c.kind === 'i32' || c.kind === 'i32rows' ? new Int32Array(c.count) : new Float64Array(c.count);
       readAt(new Uint8Array(data.buffer), c.offset);

@@ -10,7 +10,7 @@
  */
 import { NotAPairError, isPair, tagUserError } from '../core/errors.js';
 import type { Aggregator } from './aggregator.js';
-import { LATIN1_FROM, Latin1Keys, unboxValue, type EncodedBucket } from './bucket-codec.js';
+import { LATIN1_FROM, Latin1Keys, StringKeys, unboxValue, type EncodedBucket, type StringColumn, type Utf16Keys } from './bucket-codec.js';
 import { IntTable, KeyTable, RowTable, StringTable, inKeyTable, isIntRow } from './key-table.js';
 import { NumberTable, isNumberTableKey } from './number-table.js';
 
@@ -20,10 +20,11 @@ import type { SparseBuckets } from './sparse-buckets.js';
 export type { Pair };
 /**
  * Receives records `from .. to` of two columns instead of their pairs: number values, and int32 keys, keys of any
- * kind (a fetched bucket's plain-array key column: the words of a word count) or a peer's latin1 strings read in place.
+ * kind (a fetched bucket's plain-array key column: the words of a word count) or a peer's strings read in place from
+ * their chars (latin1 or utf16).
  */
 export type NumberColumnsSink = (
-  keys: Int32Array | readonly unknown[] | Latin1Keys,
+  keys: Int32Array | readonly unknown[] | StringKeys,
   values: Float64Array | Int32Array,
   from: number,
   to: number,
@@ -60,17 +61,18 @@ export interface Grouping {
    */
   strings(): { keys: string[]; combiners: Float64Array; hashes: Int32Array } | undefined;
   /**
-   * The groups as `parts` buckets (the non-empty ones) of latin1 keys and number combiners, as a HashPartitioner places them (see
-   * StringTable.latin1Buckets), while every key is a string of chars below 256 and every combiner a number;
-   * undefined otherwise. The buckets are new (their arrays from the thread's pool), the caller's to keep.
+   * The groups as `parts` buckets (the non-empty ones) of string keys as chars (latin1 or utf16, per bucket) and number
+   * combiners, as a HashPartitioner places them (see StringTable.stringBuckets), while every key is a string and
+   * every combiner a number; undefined otherwise. The buckets are new (their arrays from the thread's pool), the
+   * caller's to keep.
    */
-  latin1Buckets(parts: number): SparseBuckets<EncodedBucket> | undefined;
+  stringBuckets(parts: number): SparseBuckets<EncodedBucket> | undefined;
   /**
-   * As {@link strings}, with the keys as one byte a char (see `StringTable.latin1`: no string made for a short
-   * key), new arrays of this call alone, while every key is a string of chars below 256, every combiner a number
-   * and there are at least LATIN1_FROM groups; undefined otherwise.
+   * As {@link strings}, with the keys as their chars (see `StringTable.stringColumns`: no string made for a short
+   * key), new arrays of this call alone, while every key is a string, every combiner a number and there are at
+   * least LATIN1_FROM groups; undefined otherwise.
    */
-  latin1(): { data: Uint8Array; ends: Int32Array; combiners: Float64Array } | undefined;
+  stringColumns(): { keys: StringColumn; combiners: Float64Array } | undefined;
   /** Bytes held by the grouping's typed-array table (0 while its groups are elsewhere): a floor for estimates. */
   tableBytes(): number;
   /**
@@ -238,9 +240,9 @@ export function grouping(first: (v: unknown) => unknown, merge: (c: unknown, v: 
     else if (impl === addAny) addAnyKV(k, v);
     else impl([k, v]);
   };
-  const addNumbers = (keys: Int32Array | readonly unknown[] | Latin1Keys, values: Float64Array | Int32Array, from: number, to: number): void => {
-    if (keys instanceof Latin1Keys) {
-      addLatin1(keys, values, from, to);
+  const addNumbers = (keys: Int32Array | readonly unknown[] | StringKeys, values: Float64Array | Int32Array, from: number, to: number): void => {
+    if (keys instanceof StringKeys) {
+      addChars(keys as Latin1Keys | Utf16Keys, values, from, to);
       return;
     }
     if (!(keys instanceof Int32Array)) {
@@ -313,20 +315,17 @@ export function grouping(first: (v: unknown) => unknown, merge: (c: unknown, v: 
     }
   };
   /**
-   * A peer's latin1 strings: into the string table while it is the way, each looked up by its bytes and made a
-   * string only when it is a new key; the rest as a decoded bucket's pairs (as addKeyed).
+   * A peer's strings as chars: into the string table while it is the way, each looked up by its chars and made a
+   * string only when it is a new key (or one the table does not pack); the rest as a decoded bucket's pairs (as
+   * addKeyed).
    */
-  const addLatin1 = (keys: Latin1Keys, values: Float64Array | Int32Array, from: number, to: number): void => {
+  const addChars = (keys: Latin1Keys | Utf16Keys, values: Float64Array | Int32Array, from: number, to: number): void => {
     let i = from;
     if (impl === choose && i < to) impl = addString;
     if (impl === addString) {
       const s = (strings ??= new StringTable(expectedGroups));
-      const ends = keys.ends;
-      for (let at = keys.start(i); i < to; i++) {
-        const end = ends[i]!;
-        s.addLatin1(keys, at, end, values[i], first, merge);
-        at = end;
-      }
+      addCharKeys(s, keys, values, i, to, first, merge);
+      i = to;
     }
     for (; i < to; i++) {
       const kv: Pair = [null, null];
@@ -353,8 +352,8 @@ export function grouping(first: (v: unknown) => unknown, merge: (c: unknown, v: 
     // Set only while every group is in it (it is dropped when they move).
     numbers: () => numbers?.columns(),
     strings: () => strings?.columns(),
-    latin1Buckets: (parts) => strings?.latin1Buckets(parts),
-    latin1: () => (strings !== undefined && strings.size >= LATIN1_FROM ? strings.latin1() : undefined),
+    stringBuckets: (parts) => strings?.stringBuckets(parts),
+    stringColumns: () => (strings !== undefined && strings.size >= LATIN1_FROM ? strings.stringColumns() : undefined),
     tableBytes: () => numbers?.bytes ?? 0,
     release: () => {
       numbers?.release();
@@ -370,6 +369,29 @@ export function grouping(first: (v: unknown) => unknown, merge: (c: unknown, v: 
       for (let i = 0; i < all.length; i++) sink(all[i]!);
     },
   };
+}
+
+type Merge = (c: unknown, v: unknown) => unknown;
+
+/** Records `from .. to` of a column of chars and number values into the string table, each found by its chars. */
+function addCharKeys(
+  s: StringTable,
+  keys: Latin1Keys | Utf16Keys,
+  values: Float64Array | Int32Array,
+  from: number,
+  to: number,
+  first: (v: unknown) => unknown,
+  merge: Merge,
+): void {
+  const ends = keys.ends;
+  // Each call site sees one kind of column: a bucket of bytes never goes through the code units' reader.
+  const bytes = keys instanceof Latin1Keys ? keys : undefined;
+  for (let i = from, at = keys.start(from); i < to; i++) {
+    const end = ends[i]!;
+    if (bytes !== undefined) s.addLatin1(bytes, at, end, values[i], first, merge);
+    else s.addUtf16(keys as Utf16Keys, at, end, values[i], first, merge);
+    at = end;
+  }
 }
 
 function combine(source: Source, first: (v: unknown) => unknown, merge: (c: unknown, v: unknown) => unknown, rddId: number, label: string): Pair[] {

@@ -18,7 +18,7 @@ import { tagUserError } from '../core/errors.js';
 import { estimateSize } from '../storage/size-estimator.js';
 import type { Aggregator } from './aggregator.js';
 import { grouping, ownCopy, type Grouping, type NumberColumnsSink, type Pair, type PairsSink } from './combine.js';
-import { columnKey, type EncodedBucket } from './bucket-codec.js';
+import { columnKey, type EncodedBucket, type StringColumn } from './bucket-codec.js';
 import type { SparseBuckets } from './sparse-buckets.js';
 import { workerMemoryBudget, type MemoryBudget, type MemoryConsumer } from './memory-budget.js';
 import { checkHeap, checkHeapByTime } from '../core/heap-guard.js';
@@ -69,16 +69,16 @@ let runCounter = 0;
  */
 export type NumberGroupsSink = ((keys: Int32Array | string[], combiners: Float64Array, hashes?: Int32Array, ownCombiners?: boolean) => void) & {
   /**
-   * Set by a sink that takes string keys as bytes (collect's, which posts them to the driver): it gets them so,
-   * in arrays of this call alone, where the grouping can give them (see `Grouping.latin1`), instead of the call.
+   * Set by a sink that takes string keys as chars (collect's, which posts them to the driver): it gets them so, in
+   * arrays of this call alone, where the grouping can give them (see `Grouping.stringColumns`), instead of the call.
    */
-  readonly latin1?: (data: Uint8Array, ends: Int32Array, combiners: Float64Array) => void;
+  readonly stringColumns?: (keys: StringColumn, combiners: Float64Array) => void;
   /**
    * Set by a sink that buckets string keys by a HashPartitioner of `parts` partitions (a map task's shuffle writer):
-   * it gets the groups so bucketed, keys as latin1 bytes (`Grouping.latin1Buckets`), where the grouping can make
-   * them, instead of the call.
+   * it gets the groups so bucketed, keys as chars (`Grouping.stringBuckets`), where the grouping can make them,
+   * instead of the call.
    */
-  readonly latin1Buckets?: { readonly parts: number; readonly put: (buckets: SparseBuckets<EncodedBucket>) => void };
+  readonly stringBuckets?: { readonly parts: number; readonly put: (buckets: SparseBuckets<EncodedBucket>) => void };
 };
 
 /** Hands `g`'s groups to `numbers` as columns and returns true where they are columns; false otherwise. */
@@ -88,13 +88,13 @@ function groupsAsColumns(g: Grouping, numbers: NumberGroupsSink): boolean {
     numbers(ints.keys, ints.combiners);
     return true;
   }
-  const bytes = numbers.latin1 !== undefined ? g.latin1() : undefined;
-  if (bytes !== undefined) {
-    numbers.latin1!(bytes.data, bytes.ends, bytes.combiners);
+  const chars = numbers.stringColumns !== undefined ? g.stringColumns() : undefined;
+  if (chars !== undefined) {
+    numbers.stringColumns!(chars.keys, chars.combiners);
     return true;
   }
-  const byHash = numbers.latin1Buckets;
-  const buckets = byHash !== undefined ? g.latin1Buckets(byHash.parts) : undefined;
+  const byHash = numbers.stringBuckets;
+  const buckets = byHash !== undefined ? g.stringBuckets(byHash.parts) : undefined;
   if (buckets !== undefined) {
     byHash!.put(buckets);
     return true;

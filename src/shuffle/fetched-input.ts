@@ -18,7 +18,7 @@ import { compareKeys } from '../core/keys.js';
 import { HEAP_HINT, readFramedRun, writeFramedRun } from './external-combiner.js';
 import { checkHeap, heapGuardLimit } from '../core/heap-guard.js';
 import type { MemoryBudget, MemoryConsumer } from './memory-budget.js';
-import { Latin1Keys, decodeRange, encodedBytes, type EncodedBucket } from './bucket-codec.js';
+import { decodeRange, encodedBytes, isStringColumn, stringKeysOf, type EncodedBucket } from './bucket-codec.js';
 
 /** A bucket as fetched: pairs, or columns decoded as read. */
 export type FetchedBucket = Bucket | EncodedBucket;
@@ -187,8 +187,8 @@ export class FetchedInput implements MemoryConsumer {
           numbers(k.data, v.data, 0, e.length);
           continue;
         }
-        if (k.kind === 'latin1' && (v.kind === 'f64' || v.kind === 'i32')) {
-          numbers(new Latin1Keys(k.data, k.ends), v.data, 0, e.length);
+        if (isStringColumn(k) && (v.kind === 'f64' || v.kind === 'i32')) {
+          numbers(stringKeysOf(k), v.data, 0, e.length);
           continue;
         }
         for (let from = 0; from < e.length; from += SLICE) {

@@ -11,7 +11,7 @@
  */
 import { HeapLimitError } from '../core/errors.js';
 import { hashKey, hashPackedLatin1, keysEqual } from '../core/keys.js';
-import { rowAt, type EncodedBucket, type Latin1Keys } from './bucket-codec.js';
+import { rowAt, type EncodedBucket, type Latin1Keys, type StringColumn, type Utf16Keys } from './bucket-codec.js';
 import { partitionOfHash, powerOfTwoMask } from '../core/partitioner.js';
 import { giveBack, takeFloat64, takeInt32 } from '../util/scratch-arrays.js';
 import { ReducerSlots, type SparseBuckets } from './sparse-buckets.js';
@@ -391,8 +391,8 @@ export class StringTable {
    * for every entry below `#made` and up. Holding the words' own strings kept each new key alive in the young
    * generation: copied by one scavenge, promoted by the next (194k keys per map task on the Zipf text). The array
    * reaches only as far as the last key that is not packed: the entries past it are packed keys, whose '' is not
-   * pushed until a reader or such a key needs it. A word count's keys are all packed and its readers (latin1,
-   * latin1Buckets) make no string, so it grows no array of 8 bytes a key (a fresh, larger one at each growth, in
+   * pushed until a reader or such a key needs it. A word count's keys are all packed and its readers (stringColumns,
+   * stringBuckets) make no string, so it grows no array of 8 bytes a key (a fresh, larger one at each growth, in
    * pages the process first touches, each a page fault: ~4.5k of them for the 755k keys of a high-cardinality map
    * task).
    */
@@ -467,6 +467,31 @@ export class StringTable {
       else hi |= c << ((j - 4) << 3);
     }
     this.#addPacked(lo, hi, n, v, first, merge);
+  }
+
+  /**
+   * add() of the string of code units `from .. to` of `keys`, found by them as add() finds that string: packed when
+   * it is short and every char is below 256, else made a string (as a long latin1 key is in addLatin1).
+   */
+  addUtf16(keys: Utf16Keys, from: number, to: number, v: unknown, first: (v: unknown) => unknown, merge: (c: unknown, v: unknown) => unknown): void {
+    const n = to - from;
+    if (n <= PACKED_CHARS) {
+      const units = keys.data;
+      let lo = 0;
+      let hi = 0;
+      let all = 0;
+      for (let j = 0; j < n; j++) {
+        const c = units[from + j]!;
+        all |= c;
+        if (j < 4) lo |= c << (j << 3);
+        else hi |= c << ((j - 4) << 3);
+      }
+      if (all < 256) {
+        this.#addPacked(lo, hi, n, v, first, merge);
+        return;
+      }
+    }
+    this.#addHashed(keys.text(from, to), v, first, merge);
   }
 
   /**
@@ -585,12 +610,13 @@ export class StringTable {
   }
 
   /**
-   * The groups as `columns()` has them, with the keys as their chars, one byte each (key `e` ends at `ends[e]`),
-   * while every key's chars are below 256 and every combiner a number; undefined otherwise. A packed key's bytes
-   * come from its ints: no string is made for it (a reduce task handing its groups to the driver, which makes the
-   * strings it keeps; ~550k per high-cardinality word-count reducer were made, then cloned, here).
+   * The groups as `columns()` has them, with the keys as their chars (key `e` ends at `ends[e]`): one byte each
+   * (`latin1`) while every key's chars are below 256, else a code unit each (`utf16`); undefined once a combiner was
+   * not a number. A packed key's chars come from its ints: no string is made for it (a reduce task handing its groups
+   * to the driver, which makes the strings it keeps; ~550k per high-cardinality word-count reducer were made, then
+   * cloned, here).
    */
-  latin1(): { data: Uint8Array; ends: Int32Array; combiners: Float64Array } | undefined {
+  stringColumns(): { keys: StringColumn; combiners: Float64Array } | undefined {
     const values = this.#values;
     if (values === undefined) return undefined;
     const keys = this.#keys;
@@ -598,41 +624,32 @@ export class StringTable {
     const ints = this.#ints;
     const n = this.#size;
     const ends = new Int32Array(n);
-    let chars = 0;
-    for (let e = 0; e < n; e++) {
-      const tag = tags[e]!;
-      chars += tag !== 0 ? tag - 1 : keys[e]!.length;
-      ends[e] = chars;
-    }
-    const data = new Uint8Array(chars);
+    const wide = charEnds(n, keys, tags, ends);
+    const chars = n === 0 ? 0 : ends[n - 1]!;
+    const data = wide ? new Uint16Array(chars) : new Uint8Array(chars);
     const combiners = new Float64Array(n);
     let at = 0;
     for (let e = 0; e < n; e++) {
       const tag = tags[e]!;
-      if (tag !== 0) {
-        at = writePackedLatin1(ints[e << 2]!, ints[(e << 2) + 1]!, tag - 1, data, at);
-      } else {
-        const key = keys[e]!;
-        for (let j = 0; j < key.length; j++) {
-          const c = key.charCodeAt(j);
-          if (c > 255) return undefined;
-          data[at++] = c;
-        }
-      }
+      if (tag !== 0) at = writePacked(ints[e << 2]!, ints[(e << 2) + 1]!, tag - 1, data, at);
+      else at = writeChars(keys[e]!, data, at);
       combiners[e] = values[(e << 1) + 1]!;
     }
-    return { data, ends, combiners };
+    return { keys: wide ? { kind: 'utf16', data: data as Uint16Array, ends } : { kind: 'latin1', data: data as Uint8Array, ends }, combiners };
   }
 
   /**
    * The groups bucketed as a HashPartitioner of `parts` partitions places their keys (by each key's `hashKey`), only
-   * the non-empty buckets (a map task into thousands of reducers has groups for few of them), each an encoded one (bucket-codec.ts) of the keys as latin1 bytes and the combiners as doubles, in first-seen
-   * order; undefined unless every key's chars are below 256 and every combiner is a number. For a map task's output:
-   * a packed key's bytes come from its ints and no string is made for any key, where bucketing the strings made one
-   * per packed key here, and serving the bucket to a peer encoded them to bytes again (`latin1Column`). Each
-   * bucket's combiners and ends come from the thread's pool (util/scratch-arrays.ts), as placeColumns' do.
+   * the non-empty buckets (a map task into thousands of reducers has groups for few of them), each an encoded one
+   * (bucket-codec.ts) of the keys as chars and the combiners as doubles, in first-seen order; undefined unless every
+   * combiner is a number. A bucket whose keys' chars are all below 256 holds them as `latin1` bytes, any other as
+   * `utf16` code units: one word with a char above 255 (an "–" in a changelog) leaves the other buckets as bytes. For
+   * a map task's output: a packed key's chars come from its ints and no string is made for any key, where bucketing
+   * the strings made one per packed key here, and serving the bucket to a peer encoded them to chars again
+   * (`stringColumn`). Each bucket's combiners and ends come from the thread's pool (util/scratch-arrays.ts), as
+   * placeColumns' do.
    */
-  latin1Buckets(parts: number): SparseBuckets<EncodedBucket> | undefined {
+  stringBuckets(parts: number): SparseBuckets<EncodedBucket> | undefined {
     const values = this.#values;
     if (values === undefined) return undefined;
     const n = this.#size;
@@ -641,14 +658,12 @@ export class StringTable {
     const slots = new ReducerSlots(parts);
     const counts = new Array<number>(slots.size).fill(0);
     const chars = new Array<number>(slots.size).fill(0);
-    if (!bucketsOfEntries(n, this.#keys, this.#tags, this.#ints, this.#hashes, parts, slots, of, counts, chars)) {
-      giveBack(of);
-      return undefined;
-    }
-    const data = chars.map((c) => new Uint8Array(c));
+    const wide = new Array<number>(slots.size).fill(0);
+    bucketsOfEntries(n, this.#keys, this.#tags, this.#ints, this.#hashes, parts, slots, of, counts, chars, wide);
+    const data = chars.map((c, s) => (wide[s] === 1 ? new Uint16Array(c) : new Uint8Array(c)));
     const ends = counts.map((c) => takeInt32(c));
     const combiners = counts.map((c) => takeFloat64(c));
-    scatterLatin1(n, this.#keys, this.#tags, this.#ints, values, of, data, ends, combiners);
+    scatterChars(n, this.#keys, this.#tags, this.#ints, values, of, data, ends, combiners);
     giveBack(of);
     const order = slots.ascending().filter((s) => counts[s]! > 0);
     return {
@@ -656,7 +671,10 @@ export class StringTable {
       ids: Int32Array.from(order, (s) => slots.reducer(s)),
       list: order.map((s) => ({
         length: counts[s]!,
-        keys: { kind: 'latin1', data: data[s]!, ends: ends[s]! },
+        keys:
+          wide[s] === 1
+            ? { kind: 'utf16', data: data[s] as Uint16Array, ends: ends[s]! }
+            : { kind: 'latin1', data: data[s] as Uint8Array, ends: ends[s]! },
         values: { kind: 'f64', data: combiners[s]! },
       })),
     };
@@ -720,12 +738,12 @@ export class StringTable {
   }
 }
 
-// latin1Buckets' two loops, functions of their own: a loop in a method called once per task is optimized on stack
+// stringBuckets' two loops, functions of their own: a loop in a method called once per task is optimized on stack
 // and may keep leaving that code at the first statement after it (see shuffle-writer.ts, placeColumns).
 
 /**
- * Each entry's bucket (`of`: its reducer's slot in `slots`), and per slot its entries (`counts`) and chars (`chars`); false as soon as a key that
- * is not packed has a char above 255.
+ * Each entry's bucket (`of`: its reducer's slot in `slots`), and per slot its entries (`counts`), chars (`chars`) and
+ * whether a key that is not packed has a char above 255 (`wide`, 1 then).
  */
 function bucketsOfEntries(
   n: number,
@@ -738,52 +756,75 @@ function bucketsOfEntries(
   of: Int32Array,
   counts: number[],
   chars: number[],
-): boolean {
+  wide: number[],
+): void {
   const mask = powerOfTwoMask(parts);
   for (let e = 0; e < n; e++) {
     const tag = tags[e]!;
-    let h: number;
-    let length: number;
-    if (tag !== 0) {
-      length = tag - 1;
-      h = hashPackedLatin1(ints[e << 2]!, ints[(e << 2) + 1]!, length);
-    } else {
-      const key = keys[e]!;
-      length = key.length;
-      for (let j = 0; j < length; j++) if (key.charCodeAt(j) > 255) return false;
-      h = hashes[e]!;
-    }
+    const packed = tag !== 0;
+    const length = packed ? tag - 1 : keys[e]!.length;
+    const h = packed ? hashPackedLatin1(ints[e << 2]!, ints[(e << 2) + 1]!, length) : hashes[e]!;
     const r = partitionOfHash(h, parts, mask);
     const slot = slots.slot(r);
     if (slot === counts.length) {
       counts.push(0);
       chars.push(0);
+      wide.push(0);
     }
     of[e] = slot;
     counts[slot]!++;
     chars[slot]! += length;
+    if (!packed && wide[slot] === 0 && !isLatin1(keys[e]!)) wide[slot] = 1;
   }
+}
+
+/** Whether every char of `s` is below 256. */
+function isLatin1(s: string): boolean {
+  for (let j = 0; j < s.length; j++) if (s.charCodeAt(j) > 255) return false;
   return true;
 }
 
+/** Each entry's end among the chars of all keys (`ends`); true when a key that is not packed has a char above 255. */
+function charEnds(n: number, keys: readonly string[], tags: Uint8Array, ends: Int32Array): boolean {
+  let chars = 0;
+  let wide = false;
+  for (let e = 0; e < n; e++) {
+    const tag = tags[e]!;
+    if (tag !== 0) chars += tag - 1;
+    else {
+      const key = keys[e]!;
+      chars += key.length;
+      if (!wide && !isLatin1(key)) wide = true;
+    }
+    ends[e] = chars;
+  }
+  return wide;
+}
+
+/** Writes `s`'s chars (code units) to `data` from `at` and returns the next place (each below 256 for a byte array). */
+function writeChars(s: string, data: Uint8Array | Uint16Array, at: number): number {
+  for (let j = 0; j < s.length; j++) data[at++] = s.charCodeAt(j);
+  return at;
+}
+
 /**
- * Writes a packed key's `length` bytes to `data` from `at` and returns the next place: chars 0-3 in `lo`, 4-7 in
- * `hi`, low byte first, as unpack() reads them.
+ * Writes a packed key's `length` chars to `data` (a byte or a code unit each) from `at` and returns the next place:
+ * chars 0-3 in `lo`, 4-7 in `hi`, low byte first, as unpack() reads them.
  */
-function writePackedLatin1(lo: number, hi: number, length: number, data: Uint8Array, at: number): number {
+function writePacked(lo: number, hi: number, length: number, data: Uint8Array | Uint16Array, at: number): number {
   for (let j = 0; j < length; j++) data[at++] = j < 4 ? (lo >>> (j << 3)) & 255 : (hi >>> ((j - 4) << 3)) & 255;
   return at;
 }
 
-/** Copies each entry's key bytes, end and combiner to the next place of its bucket `of[e]`. */
-function scatterLatin1(
+/** Copies each entry's key chars, end and combiner to the next place of its bucket `of[e]`. */
+function scatterChars(
   n: number,
   keys: readonly string[],
   tags: Uint8Array,
   ints: Int32Array,
   values: Float64Array,
   of: Int32Array,
-  data: Uint8Array[],
+  data: Array<Uint8Array | Uint16Array>,
   ends: Int32Array[],
   combiners: Float64Array[],
 ): void {
@@ -795,12 +836,8 @@ function scatterLatin1(
     const d = data[r]!;
     let p = pos[r]!;
     const tag = tags[e]!;
-    if (tag !== 0) {
-      p = writePackedLatin1(ints[e << 2]!, ints[(e << 2) + 1]!, tag - 1, d, p);
-    } else {
-      const key = keys[e]!;
-      for (let c = 0; c < key.length; c++) d[p++] = key.charCodeAt(c);
-    }
+    if (tag !== 0) p = writePacked(ints[e << 2]!, ints[(e << 2) + 1]!, tag - 1, d, p);
+    else p = writeChars(keys[e]!, d, p);
     pos[r] = p;
     ends[r]![j] = p;
     combiners[r]![j] = values[(e << 1) + 1]!;

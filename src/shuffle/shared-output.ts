@@ -13,11 +13,11 @@
  * writer can move a fully read output to disk, as it does for outputs fetched by peers), the readers, and whether the
  * writer withdrew it.
  *
- * Only outputs whose columns are all typed arrays (numbers, rows of numbers, latin1 strings) or lengths (null,
- * undefined) are shared; a plain-array column (objects, other strings) has no byte form, and its output is fetched
- * as before. Executors in other processes never share: their map statuses carry no handle, and reducers fetch.
+ * Only outputs whose columns are all typed arrays (numbers, rows of numbers, strings as latin1 bytes or UTF-16 code
+ * units) or lengths (null, undefined) are shared; a plain-array column (objects, mixed kinds) has no byte form, and its
+ * output is fetched as before. Executors in other processes never share: their map statuses carry no handle, and reducers fetch.
  */
-import type { EncodedBucket } from './bucket-codec.js';
+import { isStringColumn, type EncodedBucket } from './bucket-codec.js';
 import { slotOf, sparseBuckets, type SparseBuckets } from './sparse-buckets.js';
 
 /**
@@ -42,7 +42,7 @@ export interface SharedOutputHandle {
 
 /** Ints per slot of a handle's layout: the length, then 6 per column (kind, width, offset and length of 2 arrays). */
 export const SLOT_INTS = 13;
-const COLUMN_KINDS = ['null', 'undefined', 'i32', 'f64', 'i32rows', 'f64rows', 'latin1'] as const;
+const COLUMN_KINDS = ['null', 'undefined', 'i32', 'f64', 'i32rows', 'f64rows', 'latin1', 'utf16'] as const;
 
 /** One map output in shared memory: its buckets by reduce partition, and the state readers and writer update. */
 export interface SharedOutput {
@@ -90,8 +90,8 @@ export function shareable(buckets: readonly EncodedBucket[] | SparseBuckets<Enco
 }
 
 /** The typed arrays of a column, in the order {@link shareOutput} lays them out. */
-function arraysOf(c: Column): Array<Int32Array | Float64Array | Uint8Array> {
-  if (c.kind === 'latin1') return [c.data, c.ends];
+function arraysOf(c: Column): Array<Int32Array | Float64Array | Uint8Array | Uint16Array> {
+  if (isStringColumn(c)) return [c.data, c.ends];
   return 'data' in c && !Array.isArray(c.data) ? [c.data as Int32Array | Float64Array] : [];
 }
 
@@ -115,7 +115,7 @@ export function shareOutput(all: readonly EncodedBucket[] | SparseBuckets<Encode
   let at = 0;
   const layout = new Int32Array(buckets.list.length * SLOT_INTS);
   /** Copies `a` into the segment, noting where at `layout[to]` (offset) and `layout[to + 1]` (length). */
-  const place = <T extends Int32Array | Float64Array | Uint8Array>(a: T, to: number): T => {
+  const place = <T extends Int32Array | Float64Array | Uint8Array | Uint16Array>(a: T, to: number): T => {
     const Kind = a.constructor as new (buffer: SharedArrayBuffer, offset: number, length: number) => T;
     const copy = new Kind(sab, at, a.length);
     copy.set(a);
@@ -127,6 +127,7 @@ export function shareOutput(all: readonly EncodedBucket[] | SparseBuckets<Encode
   const column = (c: Column, to: number): Column => {
     layout[to] = COLUMN_KINDS.indexOf(c.kind as (typeof COLUMN_KINDS)[number]);
     if (c.kind === 'latin1') return { kind: 'latin1', data: place(c.data, to + 2), ends: place(c.ends, to + 4) };
+    if (c.kind === 'utf16') return { kind: 'utf16', data: place(c.data, to + 2), ends: place(c.ends, to + 4) };
     if (c.kind === 'i32rows' || c.kind === 'f64rows') layout[to + 1] = c.width;
     if ('data' in c && !Array.isArray(c.data)) return { ...c, data: place(c.data as Int32Array | Float64Array, to + 2) } as Column;
     return c;
@@ -178,6 +179,8 @@ function columnAt(h: SharedOutputHandle, to: number): Column {
       return { kind, width: l[to + 1]!, data: new Float64Array(seg, l[to + 2]!, l[to + 3]!) };
     case 'latin1':
       return { kind, data: new Uint8Array(seg, l[to + 2]!, l[to + 3]!), ends: new Int32Array(seg, l[to + 4]!, l[to + 5]!) };
+    case 'utf16':
+      return { kind, data: new Uint16Array(seg, l[to + 2]!, l[to + 3]!), ends: new Int32Array(seg, l[to + 4]!, l[to + 5]!) };
     default:
       // internal: shareOutput writes only the kinds above (shareable refuses the others)
       throw new Error(`shared output: unknown column kind ${l[to]} in slot layout`);

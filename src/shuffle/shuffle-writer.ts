@@ -71,11 +71,11 @@ export function writeShuffleOutput(
               (keys: Int32Array | string[], combiners: Float64Array, hashes?: Int32Array) =>
                 placeColumns(keys, combiners, partitioner, addEncoded, hashes),
               // String keys under a hash partitioner are bucketed by the hashes the table keeps and stored as the
-              // bytes a peer is served (bucket-codec.ts, latin1Column): no string is made for a packed key, and
-              // serving sends the stored bytes. A user's partitioner needs the keys themselves: placeColumns.
+              // chars a peer is served (bucket-codec.ts, stringColumn): no string is made for a packed key, and
+              // serving sends the stored chars. A user's partitioner needs the keys themselves: placeColumns.
               partitioner.constructor === HashPartitioner
                 ? {
-                    latin1Buckets: {
+                    stringBuckets: {
                       parts: numPartitions,
                       put: (buckets: SparseBuckets<EncodedBucket>) => {
                         for (let i = 0; i < buckets.ids.length; i++) addEncoded(buckets.ids[i]!, buckets.list[i]!);

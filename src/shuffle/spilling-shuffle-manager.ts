@@ -17,13 +17,22 @@
  * tasks: it is then kept only for a reduce partition computed again (a lost cached block, a retried task, another job
  * over the same uncached shuffle), which reads it back from the file. An iterative program, whose every iteration leaves a shuffle that
  * its lineage still references (so the context's cleaner cannot remove it), so holds only the outputs being read.
- * Outputs with a column that is a plain array (objects, strings with a char above 255) have no raw form and stay in
- * memory; a word count's string keys are stored as latin1 bytes (StringTable.latin1Buckets) and move.
+ * Outputs with a column that is a plain array (objects, keys of mixed kinds) have no raw form and stay in memory; a
+ * word count's string keys are stored as chars (latin1 bytes or UTF-16 code units: StringTable.stringBuckets) and move.
  */
 import path from 'node:path';
 import { closeSync, mkdirSync, openSync, rmSync } from 'node:fs';
 import type { Bucket, MapStatus } from './wire.js';
-import { concatEncoded, copyEncoded, decodeBucket, encodeBucket, encodedBytes, sliceEncoded, type EncodedBucket } from './bucket-codec.js';
+import {
+  concatEncoded,
+  copyEncoded,
+  decodeBucket,
+  encodeBucket,
+  encodedBytes,
+  isStringColumn,
+  sliceEncoded,
+  type EncodedBucket,
+} from './bucket-codec.js';
 import { compareKeys } from '../core/keys.js';
 import { estimateSize } from '../storage/size-estimator.js';
 import type { Pair } from './combine.js';
@@ -514,10 +523,10 @@ export class SpillingShuffleManager implements ShuffleManager {
     for (let i = 0; i < list.length; i++) {
       if (out.viewed?.[i] === 1) continue;
       const b = list[i]!;
-      // A latin1 column's bytes are not pooled; its ends may be (StringTable.latin1Buckets).
-      if (b.keys.kind === 'latin1') giveBack(b.keys.ends);
+      // A column of chars is not pooled; its ends may be (StringTable.stringBuckets).
+      if (isStringColumn(b.keys)) giveBack(b.keys.ends);
       else if ('data' in b.keys && !Array.isArray(b.keys.data)) giveBack(b.keys.data);
-      if (b.values.kind === 'latin1') giveBack(b.values.ends);
+      if (isStringColumn(b.values)) giveBack(b.values.ends);
       else if ('data' in b.values && !Array.isArray(b.values.data)) giveBack(b.values.data);
     }
   }
@@ -660,7 +669,7 @@ export class SpillingShuffleManager implements ShuffleManager {
 function giveBackArrays(buckets: readonly EncodedBucket[]): void {
   for (const b of buckets) {
     for (const c of [b.keys, b.values]) {
-      if (c.kind === 'latin1') giveBack(c.ends);
+      if (isStringColumn(c)) giveBack(c.ends);
       else if ('data' in c && !Array.isArray(c.data)) giveBack(c.data);
     }
   }

@@ -1,20 +1,22 @@
 /**
  * A reduce task whose groups end in the string table (string keys, number combiners) hands them to collect as
- * bytes where it can (`StringTable.latin1`: one byte a char, the strings' ends; a packed key's bytes come from its
- * ints, no string made), and the driver makes each key's string as it merges (`eachPair` of a `latin1` column).
- * The bytes must decode to exactly the keys `columns()` gives, in the same order, with the same combiners; a key
- * with a char above 255 (lone surrogates, astral chars) or a combiner that is not a number keeps the plain form;
- * fewer than LATIN1_FROM groups go as strings. End to end, collectAsMap of such a reduceByKey is the map of each
- * partition's own pairs (as `glom().collect()`, which never travels as bytes, lists them), on every backend.
+ * chars where it can (`StringTable.stringColumns`: one byte a char while every char is below 256, `latin1`, else one
+ * UTF-16 code unit a char, `utf16`, and the strings' ends; a packed key's chars come from its ints, no string made),
+ * and the driver makes each key's string as it merges (`eachPair` of the column). The chars must decode to exactly
+ * the keys `columns()` gives (lone surrogates and astral chars included), in the same order, with the same
+ * combiners; a combiner that is not a number keeps the plain form; fewer than LATIN1_FROM groups go as strings. End
+ * to end, collectAsMap of such a reduceByKey is the map of each partition's own pairs (as `glom().collect()`, which
+ * never travels as chars, lists them), on every backend.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { LATIN1_FROM, Latin1Keys } from '../../src/shuffle/bucket-codec.js';
+import { LATIN1_FROM, stringKeysOf, type StringColumn } from '../../src/shuffle/bucket-codec.js';
 import { StringTable } from '../../src/shuffle/key-table.js';
 import { combineValuesExternally, type NumberGroupsSink } from '../../src/shuffle/external-combiner.js';
 import type { Pair } from '../../src/shuffle/combine.js';
 import { MODES, useContext } from '../rdd/helpers.js';
 import { expectPartitionsInSomeOrder } from '../rdd/map-order.js';
+import { wideWord as wideWordOfEveryShape } from '../fixtures/column-arbitraries.js';
 
 const latin1Char = fc.integer({ min: 0, max: 255 }).map((c) => String.fromCharCode(c));
 /** Keys the bytes carry: empty, `__proto__`, every char below 256, packed (up to 8 chars) and longer. */
@@ -24,14 +26,21 @@ const latin1Word = fc.oneof(
   { weight: 1, arbitrary: fc.string({ unit: latin1Char, minLength: 9, maxLength: 40 }) },
   { weight: 3, arbitrary: fc.nat(2000).map((n) => `w${n}`) },
 );
-/** String keys the bytes cannot carry: a char above 255, lone surrogates, an astral char, short and long. */
-const wideWord = fc.constantFrom('\u0100', '\ud800', 'x\udc00', '😀', 'ā long word over eight', 'long word with a lone \udfff');
+/** String keys bytes cannot carry (utf16 code units do): a char above 255, lone surrogates, an astral char, short and long. */
+const wideWord = fc.oneof(
+  fc.constantFrom('\u0100', '\ud800', 'x\udc00', '😀', 'ā long word over eight', 'long word with a lone \udfff'),
+  wideWordOfEveryShape,
+);
+const RUNS = Number(process.env.FUZZ_RUNS ?? 50);
+const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) : Math.floor(Math.random() * 2 ** 31);
+const params = { numRuns: RUNS, seed: SEED };
+console.log(`latin1-results: FUZZ_SEED=${SEED} FUZZ_RUNS=${RUNS}`);
 const number = fc.oneof(fc.double(), fc.constantFrom(-0, NaN, Infinity, 1, 0.25));
 
 const sum = (a: unknown, b: unknown): unknown => (typeof a === 'number' && typeof b === 'number' ? a + b : `${String(a)}${String(b)}`);
 
-describe('StringTable.latin1', () => {
-  it('gives the keys of columns() as bytes, in order, with the same combiners; undefined for a wide key or a combiner that is not a number (property)', () => {
+describe('StringTable.stringColumns', () => {
+  it('gives the keys of columns() as chars (latin1 bytes, or utf16 code units once a key has a wider char), in order, with the same combiners; undefined for a combiner that is not a number (property)', () => {
     const records = fc.array(
       fc.tuple(
         fc.oneof({ weight: 30, arbitrary: latin1Word }, { weight: 1, arbitrary: wideWord }),
@@ -43,23 +52,24 @@ describe('StringTable.latin1', () => {
       fc.property(records, (rs) => {
         const t = new StringTable();
         for (const [k, v] of rs) t.add(k, v, (x) => x, sum);
-        const got = t.latin1();
+        const got = t.stringColumns();
         const wide = rs.some(([k]) => [...k].some((c) => c.charCodeAt(0) > 255));
         const cols = t.columns();
-        if (cols === undefined || wide) {
+        if (cols === undefined) {
           expect(got).toBeUndefined();
           return;
         }
         expect(got).toBeDefined();
-        const keys = new Latin1Keys(got!.data, got!.ends);
+        expect(got!.keys.kind).toBe(wide ? 'utf16' : 'latin1');
+        const keys = stringKeysOf(got!.keys);
         expect(keys.length).toBe(cols.keys.length);
         for (let i = 0; i < cols.keys.length; i++) {
           expect(keys.key(i)).toBe(cols.keys[i]);
           expect(Object.is(got!.combiners[i], cols.combiners[i])).toBe(true);
         }
-        expect(got!.data.length).toBe(cols.keys.reduce((n, k) => n + k.length, 0));
+        expect(got!.keys.data.length).toBe(cols.keys.reduce((n, k) => n + k.length, 0));
       }),
-      { numRuns: 300 },
+      params,
     );
   });
 });
@@ -75,9 +85,9 @@ describe('the combine hands string groups to a sink that takes bytes', () => {
         for (let i = 0; i < keys.length; i++) groups.push([keys[i], combiners[i]]);
       },
       {
-        latin1: (data: Uint8Array, ends: Int32Array, combiners: Float64Array): void => {
-          how = 'latin1';
-          const keys = new Latin1Keys(data, ends);
+        stringColumns: (column: StringColumn, combiners: Float64Array): void => {
+          how = column.kind;
+          const keys = stringKeysOf(column);
           for (let i = 0; i < keys.length; i++) groups.push([keys.key(i), combiners[i]]);
         },
       },
@@ -102,8 +112,8 @@ describe('the combine hands string groups to a sink that takes bytes', () => {
     return [...m];
   };
 
-  it('as bytes from LATIN1_FROM groups of latin1 keys on, as strings below it or with a wide key, the same groups either way (property)', () => {
-    const seen = { latin1: 0, strings: 0 };
+  it('as latin1 bytes from LATIN1_FROM groups of latin1 keys on, as utf16 code units with a wide key, as strings below LATIN1_FROM, the same groups every way (property)', () => {
+    const seen = { latin1: 0, utf16: 0, strings: 0 };
     fc.assert(
       fc.property(
         fc.array(latin1Word, { maxLength: 600 }),
@@ -119,15 +129,16 @@ describe('the combine hands string groups to a sink that takes bytes', () => {
           const want = expected(records);
           expect(groups).toEqual(want);
           // No record, no table: nothing is handed over as columns.
-          expect(how).toBe(want.length === 0 ? 'pairs' : wide === null && want.length >= LATIN1_FROM ? 'latin1' : 'strings');
-          if (how === 'latin1' || how === 'strings') seen[how]++;
+          expect(how).toBe(want.length === 0 ? 'pairs' : want.length < LATIN1_FROM ? 'strings' : wide === null ? 'latin1' : 'utf16');
+          if (how === 'latin1' || how === 'utf16' || how === 'strings') seen[how]++;
         },
       ),
-      { numRuns: 150 },
+      params,
     );
-    // Both ways were taken (the property says nothing of a way never taken).
-    expect(seen.latin1).toBeGreaterThan(10);
-    expect(seen.strings).toBeGreaterThan(10);
+    // Every way was taken (the property says nothing of a way never taken).
+    expect(seen.latin1).toBeGreaterThan(2);
+    expect(seen.utf16).toBeGreaterThan(2);
+    expect(seen.strings).toBeGreaterThan(2);
   });
 
   it('keeps int32 keys as ints and anything else as pairs', () => {

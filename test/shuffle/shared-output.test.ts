@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decodeBucket, encodeBucket, latin1Column, type EncodedBucket } from '../../src/shuffle/bucket-codec.js';
+import { decodeBucket, encodeBucket, stringColumn, type EncodedBucket } from '../../src/shuffle/bucket-codec.js';
 import { compactColumns } from '../../src/shuffle/column-file.js';
 import { MemoryBudget } from '../../src/shuffle/memory-budget.js';
 import { SpillingShuffleManager, type SpillingShuffleOptions } from '../../src/shuffle/spilling-shuffle-manager.js';
@@ -28,7 +28,7 @@ import {
 } from '../../src/shuffle/shared-output.js';
 import type { MapStatus } from '../../src/shuffle/wire.js';
 import type { Pair } from '../../src/shuffle/combine.js';
-import { mapOutputBuckets } from '../fixtures/column-arbitraries.js';
+import { mapOutputBuckets, stringOfEveryShape } from '../fixtures/column-arbitraries.js';
 import { slotOf } from '../../src/shuffle/sparse-buckets.js';
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'kindling-shared-output-test-'));
@@ -38,12 +38,20 @@ const dir = (): string => path.join(scratch, `m${dirs++}`);
 
 const output = mapOutputBuckets as fc.Arbitrary<Pair[][]>;
 
-const latin1Word = fc.string({ unit: fc.integer({ min: 0, max: 255 }).map((c) => String.fromCharCode(c)), maxLength: 12 });
+const RUNS = Number(process.env.FUZZ_RUNS ?? 50);
+const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) : Math.floor(Math.random() * 2 ** 31);
+console.log(`shared-output: FUZZ_SEED=${SEED} FUZZ_RUNS=${RUNS}`);
 
-/** A word count's map output as the string table hands it over: latin1 keys, double counts, added encoded. */
-const latin1Output = fc
-  .integer({ min: 1, max: 4 })
-  .chain((reducers) => fc.array(fc.uniqueArray(latin1Word, { minLength: 256, maxLength: 400 }), { minLength: reducers, maxLength: reducers }));
+/**
+ * A word count's map output as the string table hands it over: string keys as chars (each bucket's words of one
+ * shape: latin1 only, wider chars only, or mostly latin1), double counts, added encoded.
+ */
+const wordOutput = fc.integer({ min: 1, max: 4 }).chain((reducers) =>
+  fc.array(
+    stringOfEveryShape.chain((word) => fc.uniqueArray(word, { minLength: 256, maxLength: 400 })),
+    { minLength: reducers, maxLength: reducers },
+  ),
+);
 
 function manager(options: Partial<SpillingShuffleOptions> = {}): SpillingShuffleManager {
   return new SpillingShuffleManager({ workerIndex: 0, dir: dir(), spillBytes: 1 << 30, writeAllToDisk: false, moveReadOutputs: true, ...options });
@@ -57,10 +65,10 @@ function write(m: SpillingShuffleManager, buckets: readonly Pair[][], mapId = 0)
   return w.close();
 }
 
-function writeLatin1(m: SpillingShuffleManager, words: readonly string[][]): MapStatus {
+function writeWords(m: SpillingShuffleManager, words: readonly string[][]): MapStatus {
   const w = m.writer(0, 0, words.length);
   words.forEach((ws, r) => {
-    const keys = latin1Column(ws)!;
+    const keys = stringColumn(ws)!;
     w.addEncoded!(r, { length: ws.length, keys, values: { kind: 'f64', data: Float64Array.from(ws, (_, i) => i + 0.5) } });
   });
   return w.close();
@@ -103,26 +111,37 @@ describe('map outputs in shared memory', () => {
         shared.close();
         plain.close();
       }),
-      { numRuns: 300 },
+      { numRuns: RUNS, seed: SEED },
     );
   });
 
-  it('latin1 keys (a word count) are shared as their bytes and read back as the same strings', () => {
-    fc.assert(
-      fc.property(latin1Output, (words) => {
+  it('string keys (a word count) are shared as their chars, latin1 bytes or utf16 code units by bucket, read back as the same strings, and moved to disk once read', async () => {
+    await fc.assert(
+      fc.asyncProperty(wordOutput, async (words) => {
         const shared = manager({ shareOutputs: true });
         const plain = manager();
-        const status = writeLatin1(shared, words);
-        writeLatin1(plain, words);
+        const status = writeWords(shared, words);
+        writeWords(plain, words);
         expect(status.shared).toBeDefined();
         for (let r = 0; r < words.length; r++) {
-          expect(handleBucket(status.shared!, r).keys.kind).toBe('latin1');
-          expect(readShared(status, r)).toEqual([...plain.fetchBuckets(0, [0], r)[0]!]);
+          const latin1 = words[r]!.every((w) => [...w].every((c) => c.length === 1 && c.charCodeAt(0) < 256));
+          expect(handleBucket(status.shared!, r).keys.kind).toBe(latin1 ? 'latin1' : 'utf16');
+          const got = readShared(status, r);
+          expect(got.map((kv) => kv[0])).toEqual(words[r]);
+          expect(got).toEqual([...plain.fetchBuckets(0, [0], r)[0]!]);
+          // The writer's own reader reads the same (and marks the bucket read).
+          expect([...shared.fetchBuckets(0, [0], r)[0]!]).toEqual(got);
         }
+        // Every bucket was read (here and through the handle): the output moves to its column file, and reads the same.
+        shared.pollShared();
+        await shared.moveReadOutputs();
+        expect(shared.movedToDisk).toBe(1);
+        for (let r = 0; r < words.length; r++)
+          expect(decodeBucket(shared.fetchEncoded(0, [0], r)[0]!)).toEqual([...plain.fetchBuckets(0, [0], r)[0]!]);
         shared.close();
         plain.close();
       }),
-      { numRuns: 60 },
+      { numRuns: RUNS, seed: SEED },
     );
   });
 
