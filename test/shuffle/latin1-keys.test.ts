@@ -67,10 +67,11 @@ const latin1Word = fc.oneof(
 const otherKey = fc.constantFrom<unknown>(7, -0, NaN, null, ['a'], [1, 2]);
 const isLatin1 = (k: unknown): boolean => typeof k === 'string' && [...k].every((c) => c.charCodeAt(0) < 256 && c.length === 1);
 const double = fc.oneof(fc.double(), fc.constantFrom(-0, NaN, Infinity, 0.25));
-const RUNS = Number(process.env.FUZZ_RUNS ?? 50);
+// Each property's own count unless FUZZ_RUNS asks for another (a search, or a quick replay).
+const RUNS = process.env.FUZZ_RUNS === undefined ? undefined : Number(process.env.FUZZ_RUNS);
 const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) : Math.floor(Math.random() * 2 ** 31);
-const params = { numRuns: RUNS, seed: SEED };
-console.log(`latin1-keys: FUZZ_SEED=${SEED} FUZZ_RUNS=${RUNS}`);
+const params = (numRuns: number) => ({ numRuns: RUNS ?? numRuns, seed: SEED });
+console.log(`latin1-keys: FUZZ_SEED=${SEED} FUZZ_RUNS=${RUNS ?? 'default'}`);
 
 /**
  * A bucket's keys: latin1 words only (mostly 256 or more, enough for a column of chars), or with words of wider chars
@@ -134,7 +135,7 @@ describe('string keys as chars (latin1 bytes or utf16 code units)', () => {
           expect(buffersOf([b])).toContain(b.keys.data.buffer);
         }
       }),
-      params,
+      params(200),
     );
   });
 
@@ -163,7 +164,7 @@ describe('string keys as chars (latin1 bytes or utf16 code units)', () => {
           decode.mockRestore();
         }
       }),
-      params,
+      params(200),
     );
   });
 
@@ -253,7 +254,7 @@ describe('string keys as chars (latin1 bytes or utf16 code units)', () => {
           expect(same(calls[0], calls[1])).toBe(true);
         },
       ),
-      params,
+      params(200),
     );
   });
 
@@ -289,7 +290,7 @@ describe('string keys as chars (latin1 bytes or utf16 code units)', () => {
         );
         expect(same([...all.all()].flat(), expected)).toBe(true);
       }),
-      params,
+      params(100),
     );
   });
 });
