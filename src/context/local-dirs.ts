@@ -14,6 +14,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import os from 'node:os';
 import path from 'node:path';
 import { InvalidOptionError } from '../core/errors.js';
+import { isProcessAlive } from '../util/process-owner.js';
 
 const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 
@@ -68,12 +69,7 @@ function startOf(pid: number): string | undefined {
 }
 
 function alive(owner: Owner): boolean {
-  try {
-    process.kill(owner.pid, 0);
-  } catch (e) {
-    // EPERM: a process of another user holds the pid.
-    if ((e as NodeJS.ErrnoException).code === 'ESRCH') return false;
-  }
+  if (!isProcessAlive(owner.pid)) return false;
   const start = startOf(owner.pid);
   return owner.start === undefined || start === undefined || start === owner.start;
 }

@@ -62,6 +62,7 @@ import {
 import path from 'node:path';
 import { OutputPathError, OutputCommitError, CommitDeniedError, InvalidArgumentError } from '../core/errors.js';
 import { lstat, readdir, rename, rm, rmdir } from '../util/fs-async.js';
+import { hostTag, isProcessAlive } from '../util/process-owner.js';
 import { inputSpecRoots, localPathOf } from './input-files.js';
 import { formatTextLine, partFileName } from './text-format.js';
 import { ChunkCompressor, outputExtension, type OutputCodecName } from './codecs.js';
@@ -154,10 +155,6 @@ const OUTPUT_FILE = /^(part-\d{5,}(\.gz|\.deflate)?|_SUCCESS)$/;
  */
 const crypto = () => process.getBuiltinModule('node:crypto');
 const os = () => process.getBuiltinModule('node:os');
-
-let hostTagOnce: string | undefined;
-/** A short, stable tag of this host: a process id means something only on the host that issued it. */
-const hostTag = (): string => (hostTagOnce ??= crypto().createHash('sha256').update(os().hostname()).digest('hex').slice(0, 8));
 
 /**
  * Name suffixes of this process's save jobs between setup and commit or abort. Shared through the global
@@ -443,16 +440,6 @@ function removeOutputFilesSync(dir: string): void {
 function ownerOf(suffix: string): { pid: number; host: string } | undefined {
   const m = /-p(\d+)-h([0-9a-f]{8})$/.exec(suffix);
   return m ? { pid: Number(m[1]), host: m[2]! } : undefined;
-}
-
-function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists but belongs to another user.
-    return codeOf(err) !== 'ESRCH';
-  }
 }
 
 function isStale(suffix: string): boolean {

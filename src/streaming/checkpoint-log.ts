@@ -7,6 +7,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { CheckpointError } from '../core/errors.js';
+import { hostTag, isProcessAlive } from '../util/process-owner.js';
 import type { BatchTime } from './dstream.js';
 
 export interface OffsetEntry {
@@ -59,6 +60,9 @@ interface Metadata {
   readonly streams?: readonly string[];
 }
 
+/** A temporary of {@link CheckpointLog}'s writes: `NAME.pPID-hHOST.tmp`, or `NAME.PID.tmp` before session 41. */
+const TEMPORARY = /\.(?:p(\d+)-h([0-9a-f]{8})|(\d+))\.tmp$/;
+
 /** How many batches of logs are kept (spark.sql.streaming.minBatchesToRetain). */
 const RETAIN = 100;
 
@@ -74,6 +78,25 @@ export class CheckpointLog {
   constructor(dir: string) {
     this.#dir = path.resolve(dir);
     for (const sub of ['offsets', 'commits']) mkdirSync(path.join(this.#dir, sub), { recursive: true });
+    this.#removeStaleTemporaries();
+  }
+
+  /**
+   * A process killed between writing a file's temporary and renaming it left the temporary: removed here when its
+   * writer, a process of this host, is gone. Another host's (a folder on shared storage) or a live writer's stay.
+   */
+  #removeStaleTemporaries(): void {
+    for (const folder of [this.#dir, path.join(this.#dir, 'offsets'), path.join(this.#dir, 'commits')]) {
+      for (const f of readdirSync(folder)) {
+        const owner = TEMPORARY.exec(f);
+        if (owner === null) continue;
+        // Names before session 41 had no host tag: their pid was this host's as far as anyone can tell.
+        const pid = Number(owner[1] ?? owner[3]);
+        const host = owner[2];
+        if ((host !== undefined && host !== hostTag()) || pid === process.pid || isProcessAlive(pid)) continue;
+        rmSync(path.join(folder, f), { force: true });
+      }
+    }
   }
 
   /** The zero time of an earlier run with the same interval, so batch times and ids continue where they were. */
@@ -203,7 +226,7 @@ export class CheckpointLog {
 
   /** Write to a temporary name and rename: a crash leaves the old file or the new one, never half of one. */
   #write(file: string, value: unknown): void {
-    const tmp = `${file}.${process.pid}.tmp`;
+    const tmp = `${file}.p${process.pid}-h${hostTag()}.tmp`;
     writeFileSync(tmp, JSON.stringify(value));
     renameSync(tmp, file);
   }
