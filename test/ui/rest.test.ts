@@ -731,30 +731,46 @@ describe('active tasks as Spark counts them', () => {
   // A worker holds up to slotsPerWorker (2) tasks and computes one: a task queued behind the one computing is not
   // active (Spark launches a task only onto a free core), so local[2] shows at most 1 active task per executor.
   it('never shows more active tasks on an executor than its cores', async () => {
+    const scratch = mkdtempSync(path.join(os.tmpdir(), 'kindling-cores-'));
+    const release = path.join(scratch, 'release');
     const sc = new Context({ master: 'local[2]', progress: false, hints: false, ui: { port: 0 } });
     try {
       const app = `${await sc.uiWebUrl()}/api/v1/applications/${sc.applicationId}`;
       const started = firstTaskStart(sc);
+      // Six tasks of 150 ms, one after another on each worker (the moments a task ends and the next starts are the
+      // ones a store could count twice), then two that run until the test has looked: a loaded machine cannot end
+      // the job before the requests see it.
       const job = sc
         .parallelize([0, 1, 2, 3, 4, 5, 6, 7], 8)
-        .map((x) => {
-          const t = Date.now();
-          while (Date.now() - t < 300);
-          return x;
-        })
+        .map(
+          capture({ fsm: useModule('node:fs'), release }, (x: number) => {
+            const t = Date.now();
+            if (x < 6) while (Date.now() - t < 150);
+            else while (!fsm.existsSync(release) && Date.now() - t < 60_000);
+            return x;
+          }),
+        )
         .collect();
       await started;
-      await new Promise((r) => setTimeout(r, 100));
-      const execs = (await get(`${app}/executors`)) as unknown as Json[];
-      for (const e of execs) expect(e.activeTasks, `executor ${e.id}`).toBeLessThanOrEqual(e.totalCores);
-      const [stage] = (await get(`${app}/stages?status=active`)) as unknown as Json[];
-      expect(stage!.numActiveTasks).toBeLessThanOrEqual(2);
       const tracker = sc.statusTracker();
-      const [stageId] = tracker.getActiveStageIds();
-      expect(tracker.getStageInfo(stageId!)!.numActiveTasks).toBeLessThanOrEqual(2);
-      await job;
+      let completed = 0;
+      while (completed < 6) {
+        const execs = (await get(`${app}/executors`)) as unknown as Json[];
+        for (const e of execs) expect(e.activeTasks, `executor ${e.id}`).toBeLessThanOrEqual(e.totalCores);
+        const [stage] = (await get(`${app}/stages?status=active`)) as unknown as Json[];
+        expect(stage, 'the stage is active until the test releases its last tasks').toBeDefined();
+        expect(stage!.numActiveTasks).toBeLessThanOrEqual(2);
+        completed = stage!.numCompleteTasks;
+        const [stageId] = tracker.getActiveStageIds();
+        expect(tracker.getStageInfo(stageId!)!.numActiveTasks).toBeLessThanOrEqual(2);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      writeFileSync(release, '');
+      expect(await job).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     } finally {
+      writeFileSync(release, '');
       await sc.stop();
+      rmSync(scratch, { recursive: true, force: true });
     }
   });
 });
