@@ -2,7 +2,7 @@
  * The REST API, shaped like Spark's monitoring API (`/api/v1`), live from a running context and from event
  * logs through `kindling history`.
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -687,35 +687,40 @@ describe('REST API against Spark’s documented parameters and shapes', () => {
   });
 
   it('counts a running job’s active tasks and stages as the status tracker does, and both are empty once it settles', async () => {
+    const scratch = mkdtempSync(path.join(os.tmpdir(), 'kindling-running-'));
+    const release = path.join(scratch, 'release');
     const started = firstTaskStart(sc);
+    // The tasks run until the test has looked (a file appears), not for a time a loaded machine could outlast.
     const running = sc
       .parallelize([0, 1, 2, 3], 2)
-      .map((x) => {
-        const t = Date.now();
-        while (Date.now() - t < 400);
-        return x;
-      })
+      .map(
+        capture({ fsm: useModule('node:fs'), release }, (x: number) => {
+          const t = Date.now();
+          while (!fsm.existsSync(release) && Date.now() - t < 60_000);
+          return x;
+        }),
+      )
       .collect();
+    onTestFinished(() => {
+      writeFileSync(release, '');
+      rmSync(scratch, { recursive: true, force: true });
+    });
     await started;
     const tracker = sc.statusTracker();
     const [jobId] = tracker.getActiveJobIds();
     expect(jobId).toBeDefined();
     // The tracker reads the scheduler; the REST API reads the status store, which takes task events in batches (a
-    // request first delivers the one the scheduler holds): the tasks show there as soon as they start.
-    await vi.waitFor(
-      async () => {
-        const [job] = (await get(`${app}/jobs?status=running`)) as unknown as Json[];
-        expect(job).toMatchObject({ jobId, status: 'RUNNING', numActiveStages: 1 });
-        expect(job!.numActiveTasks).toBeGreaterThan(0);
-      },
-      { timeout: 200, interval: 5 },
-    );
+    // request first delivers the one the scheduler holds): the first request after a task started shows it.
+    const [job] = (await get(`${app}/jobs?status=running`)) as unknown as Json[];
+    expect(job).toMatchObject({ jobId, status: 'RUNNING', numActiveStages: 1 });
+    expect(job!.numActiveTasks).toBeGreaterThan(0);
     const stageIds = tracker.getActiveStageIds();
     const active = (await get(`${app}/stages?status=active`)) as unknown as Json[];
     expect(active.map((s) => s.stageId)).toEqual(stageIds);
     const info = tracker.getStageInfo(stageIds[0]!)!;
     expect(active[0]).toMatchObject({ numTasks: info.numTasks });
     expect(active[0]!.numActiveTasks).toBeGreaterThan(0);
+    writeFileSync(release, '');
     expect(await running).toEqual([0, 1, 2, 3]);
     expect(tracker.getActiveJobIds()).toEqual([]);
     expect(tracker.getActiveStageIds()).toEqual([]);
