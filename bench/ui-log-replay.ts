@@ -22,14 +22,13 @@
  *
  *   npx tsx bench/ui-log-replay.ts [--jobs 30] [--rounds 21] [--evict 1] [--one-chunk] [--baseline .bench-old/dist]
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { AppEvent } from '../src/ui/app-events.js';
-import type { EventLogWriter } from '../src/ui/event-log.js';
-import type { TaskEventBatch, TaskRowsWire } from '../src/scheduler/task-event-batch.js';
+import type { TaskEventBatch } from '../src/scheduler/task-event-batch.js';
 import { machine } from './harness.js';
+import { isRows, loadAverage, recordJobs, replayBuilds, threadNs } from './ui-recording.js';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(name);
@@ -47,51 +46,10 @@ const evictCaches = () => {
   for (let i = 0; i < evict.length; i += 64) evict[i] = evicted;
   evicted = (evicted + 1) & 0xff;
 };
-const baselineAt = process.argv.indexOf('--baseline');
-const dists: Record<string, string> = { 'this build': fileURLToPath(new URL('../dist', import.meta.url)) };
-if (baselineAt > 0) dists.baseline = path.resolve(process.argv[baselineAt + 1]!);
-/** The driver thread's CPU time so far, in ns (Linux). */
-const threadNs = () => Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]);
-const load = () =>
-  os
-    .loadavg()
-    .map((l) => l.toFixed(1))
-    .join(' ');
+const load = loadAverage;
+const { dists, builds } = await replayBuilds();
 
-interface Build {
-  readonly Writer: typeof EventLogWriter;
-  readonly Batch: typeof TaskEventBatch;
-}
-const builds: Record<string, Build> = {};
-for (const [name, dist] of Object.entries(dists)) {
-  const at = (f: string) => pathToFileURL(path.join(dist, f)).href;
-  builds[name] = {
-    Writer: ((await import(at('ui/event-log.js'))) as { EventLogWriter: typeof EventLogWriter }).EventLogWriter,
-    Batch: ((await import(at('scheduler/task-event-batch.js'))) as { TaskEventBatch: typeof TaskEventBatch }).TaskEventBatch,
-  };
-}
-
-// The recording: this build's scheduler, a context with the UI and log off and one batched listener (as the UI's).
-const { Context } = (await import(pathToFileURL(path.join(dists['this build']!, 'index.js')).href)) as typeof import('kindling');
-const sc = new Context({ master: 'local[2]', progress: false, ui: false });
-const recorded: Array<AppEvent | TaskRowsWire> = [];
-const off = sc.events.onAny(
-  (e) => {
-    if (e.type !== 'taskBatch') recorded.push(structuredClone(e) as AppEvent);
-    else {
-      const rows = e.tasks.rows as Partial<Pick<TaskEventBatch, 'toWire'>> | undefined;
-      // internal: a bench's precondition
-      if (rows?.toWire === undefined) throw new Error('the scheduler delivered a batch without rows');
-      recorded.push(rows.toWire());
-    }
-  },
-  { batched: { type: 'taskBatch', of: ['taskStart', 'taskEnd'] } },
-);
-const rdd = sc.parallelize([], TASKS);
-for (let i = 0; i < jobs; i++) await rdd.count();
-off();
-await sc.stop();
-const isRows = (e: AppEvent | TaskRowsWire): e is TaskRowsWire => !('type' in e);
+const recorded = await recordJobs(dists['this build']!, jobs, TASKS);
 const tasks = recorded.filter(isRows).reduce((a, w) => a + w.size, 0) / 2;
 console.log(`event log writer, replayed, ${machine()}, load average ${load()}: ${tasks} tasks in ${recorded.length} events/batches`);
 

@@ -386,6 +386,15 @@ async function inProcesses(n: number, jobs: number): Promise<void> {
     console.log(`  per round, ${k}: on vs off ${rounds('on')} %${got.baseline === undefined ? '' : `; baseline vs off ${rounds('baseline')} %`}`);
   }
   printPaired(got, ['main', 'cpu', 'busy', 'wall']);
+  if (got.baseline !== undefined) {
+    // The two threads the UI's work runs on, in µs per task against the baseline build's, paired by round: what a change
+    // of the UI's code saves, read without the off process (whose wall the load spreads most).
+    const dUs = (k: 'main' | 'ui') => {
+      const d = bootstrapMedian(got.on!.map((r, i) => (r[k] ?? 0) - (got.baseline![i]![k] ?? 0)));
+      return `${d.median >= 0 ? '+' : ''}${d.median.toFixed(2)} µs (95 % CI ${d.lo.toFixed(2)} … ${d.hi.toFixed(2)})`;
+    };
+    console.log(`  on minus baseline, CPU per task paired by round: driver thread ${dUs('main')}, UI thread ${dUs('ui')}`);
+  }
   if (split) {
     // Each part's own share of "on", the other part on in both: the log's (on against the UI alone) and the UI's (on
     // against the log alone), and what both need (the scheduler's task rows): on - each alone - off's, in reverse.

@@ -28,6 +28,8 @@ const port = parentPort!;
 let log: EventLogWriter | undefined;
 /** The tasks computing when the driver last posted (the writer's `tasksRunning` lines list them). */
 let running: readonly RunningTask[] = [];
+/** Every task batch the driver sends, adopted in turn: the store and the log read a batch and keep none of it. */
+const batch = new TaskEventBatch();
 
 /** An event for the store and, from the hand-over on, the log. */
 function apply(e: AppEvent): void {
@@ -42,7 +44,7 @@ port.on('message', (m: ToUiThread) => {
       for (const q of m.q) {
         if (q.k === 'event') apply(q.e);
         else if (q.k === 'tasks') {
-          const batch = TaskEventBatch.fromWire(q.rows);
+          batch.adopt(q.rows);
           log?.writeTasks(batch);
           store.applyTasks(batch);
         } else {
@@ -53,7 +55,7 @@ port.on('message', (m: ToUiThread) => {
             codes: ring.codes.subarray(at * TASK_ROW_CODES, (at + size) * TASK_ROW_CODES),
             idOf: ring.idOf.subarray(at, at + size),
           };
-          const batch = TaskEventBatch.fromWire(rows);
+          batch.adopt(rows);
           log?.writeTasks(batch);
           store.applyTasks(batch);
           // The store and the log copied the rows: the driver may write over them.

@@ -1,0 +1,91 @@
+/**
+ * What the UI's thread does per task, replayed on one thread where the machine's load disturbs it least: the scheduler's
+ * task batches of `--jobs` jobs of 4,000 empty tasks are recorded as rows (as the driver posts them) with the other
+ * events, then fed as ui-thread.ts feeds them: each batch made a batch of rows again (`adopt` on one reused batch where
+ * the build has it, else `fromWire`), then the event log's `writeTasks` and the status store's `applyTasks`; each other
+ * event to the log's `write` and the store's `apply`. Each round replays the recording twice into a fresh store and log
+ * and measures the second pass (the first grows their columns) by the thread's own CPU time (schedstat, ns).
+ *
+ * `--part store|log|wire`: only the store (with the batches), only the log, or only the batches made again. With
+ * `--baseline DIR` (an earlier build's dist/), that build too, alternating round by round, and the paired difference.
+ * Not in it: the posts themselves (their wake-ups and structured clones) and the shared ring's cache misses, which a
+ * program adds (its UI thread reads ~1.1 µs a task where this reads ~0.7, session 41).
+ *
+ *   npx tsx bench/ui-thread-replay.ts [--jobs 20] [--rounds 15] [--part all] [--baseline .bench-old/dist]
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { AppEvent } from '../src/ui/app-events.js';
+import type { TaskEventBatch, TaskRowsWire } from '../src/scheduler/task-event-batch.js';
+import { machine } from './harness.js';
+import { isRows, loadAverage, recordJobs, replayBuilds, threadNs } from './ui-recording.js';
+import { bootstrapMedian, formatPaired, median, pairedDifference } from './paired.js';
+
+const arg = (name: string, fallback: string) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1]! : fallback;
+};
+const jobs = Number(arg('--jobs', '20'));
+const rounds = Number(arg('--rounds', '15'));
+const part = arg('--part', 'all');
+const TASKS = 4000;
+const load = loadAverage;
+const { dists, builds } = await replayBuilds();
+
+const recorded = await recordJobs(dists['this build']!, jobs, TASKS);
+const tasks = recorded.filter(isRows).reduce((a, w) => a + w.size, 0) / 2;
+console.log(`the UI thread's work, replayed (${part}), ${machine()}, load average ${load()}: ${tasks} tasks in ${recorded.length} events/batches`);
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-thread-replay-'));
+const perTask: Record<string, number[]> = {};
+const store = part === 'all' || part === 'store';
+const log = part === 'all' || part === 'log';
+for (let r = 0; r < rounds; r++) {
+  const names = Object.keys(builds);
+  for (const name of r % 2 === 0 ? names : names.reverse()) {
+    const { Writer, Store, Batch } = builds[name]!;
+    const s = new Store();
+    const w = new Writer(dir, `replay-${r}-${name.replace(' ', '-')}`, () => []);
+    const reused = new Batch() as TaskEventBatch & { adopt?: (w: TaskRowsWire) => TaskEventBatch };
+    const feed = async (events: Array<AppEvent | TaskRowsWire>) => {
+      for (const e of events)
+        if (!isRows(e)) {
+          if (log) w.write(e);
+          if (store) s.apply(e);
+          // The log's write at a job's end lands before the next job, as between a program's jobs.
+          if (e.type === 'jobEnd') await new Promise((resolve) => setTimeout(resolve, 2));
+        } else {
+          const b = reused.adopt !== undefined ? reused.adopt(e) : Batch.fromWire(e);
+          if (log) w.writeTasks(b);
+          if (store) s.applyTasks(b);
+        }
+    };
+    // Copies, as each post brings (the thread reads each batch once).
+    const copies = () => recorded.map((e) => (isRows(e) ? { ...e, numbers: e.numbers.slice(), codes: e.codes.slice(), idOf: e.idOf.slice() } : e));
+    await feed(copies());
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const events = copies();
+    const t0 = threadNs();
+    await feed(events);
+    await w.close();
+    (perTask[name] ??= []).push((threadNs() - t0) / 1000 / tasks);
+  }
+}
+rmSync(dir, { recursive: true, force: true });
+for (const [name, xs] of Object.entries(perTask)) {
+  const sorted = [...xs].sort((a, b) => a - b);
+  console.log(
+    `  ${name.padEnd(10)} CPU per task: median ${median(xs).toFixed(3)} µs (quartiles ${sorted[xs.length >> 2]!.toFixed(3)} … ${sorted[(3 * xs.length) >> 2]!.toFixed(3)}, ${rounds} rounds)`,
+  );
+}
+if (perTask.baseline !== undefined) {
+  const a = perTask['this build']!;
+  const b = perTask.baseline;
+  const d = bootstrapMedian(a.map((x, i) => x - b[i]!));
+  console.log(
+    `  this build minus baseline, paired by round: ${d.median >= 0 ? '+' : ''}${d.median.toFixed(3)} µs per task (95 % CI ${d.lo.toFixed(3)} … ${d.hi.toFixed(3)}); ${formatPaired(pairedDifference(a, b))}`,
+  );
+}
+console.log(`  load average at the end ${load()}`);
+process.exit(0);
