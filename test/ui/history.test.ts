@@ -133,10 +133,25 @@ describe('history server', () => {
       child.stdout!.on('data', (d: Buffer) => d.toString().includes('running') && resolve());
       child.on('exit', (code) => reject(new Error(`the child ended first (${code})`)));
     });
-    // The log is flushed every 100 ms: the second job's start is written by then.
-    await new Promise((r) => setTimeout(r, 400));
-    child.kill('SIGKILL');
-    await new Promise((r) => child.once('exit', r));
+    // The log is flushed as it goes: killed once the second job's start is in the file (a fixed wait was outlasted at
+    // load 15).
+    let exited = false;
+    child.once('exit', () => (exited = true));
+    try {
+      const deadline = Date.now() + 45_000;
+      const secondJobLogged = () => {
+        const names = readdirSync(dir);
+        return names.length > 0 && readEventLog(path.join(dir, names[0]!)).some((e) => e.type === 'jobStart' && e.jobId === 1);
+      };
+      while (!secondJobLogged()) {
+        if (exited) throw new Error('the child ended before its log held the second job');
+        if (Date.now() > deadline) throw new Error("the log never held the second job's start");
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    } finally {
+      child.kill('SIGKILL');
+      if (!exited) await new Promise((r) => child.once('exit', r));
+    }
     const [name] = readdirSync(dir);
     const id = name!.replace(/\.jsonl$/, '');
     appendFileSync(path.join(dir, name!), '{"type":"taskEnds","count":3,"stag');
