@@ -187,6 +187,12 @@ const sets = {
   nodeMd: walk(resolve('node_modules'), (f) => f.endsWith('.md'), 800),
 };
 
+console.log(
+  `files: ${Object.entries(sets)
+    .map(([n, fs]) => `${n} ${fs.length}`)
+    .join(', ')}`,
+);
+
 // Edge-case files, written once: each is a shape real data comes in.
 const edge = join(tmp, 'edge');
 mkdirSync(edge);
