@@ -1651,7 +1651,7 @@ export abstract class RDD<T> {
     ).then((s) => s.sum);
   }
 
-  /** Mean of a numeric RDD (NaN when empty). @example `await sc.range(5).mean()` */
+  /** Mean of a numeric RDD (0 when empty, as Spark's `stats().mean`). @example `await sc.range(5).mean()` */
   mean(this: RDD<number>, options?: ActionOptions): Promise<number> {
     return withActionOptions(
       options,

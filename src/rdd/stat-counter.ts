@@ -25,7 +25,7 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 export class StatCounter {
   /** How many numbers. */
   readonly count!: number;
-  /** Their mean; NaN when there are none (or one is NaN). */
+  /** Their mean; 0 when there are none, as Spark's and PySpark's StatCounter (NaN when one is NaN). */
   readonly mean!: number;
   /** Their sum; 0 when there are none. */
   readonly sum!: number;
@@ -118,7 +118,8 @@ export class StatCounter {
     const sampleVariance = s.n <= 1 ? NaN : s.m2 / (s.n - 1);
     const self = this as Mutable<StatCounter>;
     self.count = s.n;
-    self.mean = s.n === 0 ? NaN : s.mu;
+    // Spark's and PySpark's `mean` is the running mean itself, 0.0 before any number (`(count: 0, mean: 0.0, ...)`).
+    self.mean = s.mu;
     self.sum = s.sum;
     self.min = s.min;
     self.max = s.max;

@@ -564,9 +564,18 @@ describe.each(MODES)('actions (%s)', (master) => {
       const none = await ctx().parallelize<number>([], 2).stats();
       expect(none.count).toBe(0);
       expect(none.sum).toBe(0);
-      expect(none.mean).toBeNaN();
+      // Spark's and PySpark's StatCounter: the running mean starts at 0.0, so the mean of nothing is 0.
+      expect(none.mean).toBe(0);
+      expect(none.variance).toBeNaN();
+      expect([none.min, none.max]).toEqual([Infinity, -Infinity]);
       expect(await ctx().emptyRDD<number>().sum()).toBe(0);
-      expect(await ctx().parallelize<number>([], 2).mean()).toBeNaN();
+      expect(await ctx().parallelize<number>([], 2).mean()).toBe(0);
+      expect(
+        await ctx()
+          .parallelize([1, 2, 3], 3)
+          .filter((x) => x > 5)
+          .mean(),
+      ).toBe(0);
     });
 
     it('stats over many partitions equals a single-partition computation', async () => {

@@ -1503,11 +1503,11 @@ function close(got: number, want: number, what: string): void {
   else expect(Math.abs(got - want), `${what}: ${got} vs ${want}`).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(want)));
 }
 
-/** Spark's StatCounter of `xs`, two-pass (empty: count 0, mean NaN, sum 0, min Infinity, max -Infinity). */
+/** Spark's StatCounter of `xs`, two-pass (empty: count 0, mean 0, sum 0, min Infinity, max -Infinity). */
 function statsModel(xs: readonly number[]): Record<string, number> {
   const n = xs.length;
   const sum = xs.reduce((a, b) => a + b, 0);
-  const mean = n === 0 ? NaN : sum / n;
+  const mean = n === 0 ? 0 : sum / n;
   const m2 = xs.reduce((a, x) => a + (x - mean) ** 2, 0);
   const nan = xs.some((x) => Number.isNaN(x));
   const variance = n === 0 ? NaN : m2 / n;

@@ -17,7 +17,9 @@ describe('StatCounter', () => {
     const text = '(count: 3, mean: 2.0, stdev: 0.816496580927726, max: 3.0, min: 1.0)';
     expect(String(s)).toBe(text);
     expect(inspect(s)).toBe(text);
-    expect(String(await ctx().parallelize<number>([], 2).stats())).toBe('(count: 0, mean: nan, stdev: nan, max: -inf, min: inf)');
+    // PySpark prints an empty StatCounter with its initial mean 0.0.
+    expect(String(await ctx().parallelize<number>([], 2).stats())).toBe('(count: 0, mean: 0.0, stdev: nan, max: -inf, min: inf)');
+    expect(String(new StatCounter())).toBe('(count: 0, mean: 0.0, stdev: nan, max: -inf, min: inf)');
   });
 
   it('keeps its statistics as its only keys', async () => {
