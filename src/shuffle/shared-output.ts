@@ -21,9 +21,10 @@ import { isStringColumn, type EncodedBucket } from './bucket-codec.js';
 import { slotOf, sparseBuckets, type SparseBuckets } from './sparse-buckets.js';
 
 /**
- * A shared output as it travels to the driver and on to the workers of its reducers: the segment and the state as
- * buffers, and where each non-empty bucket's columns lie in the segment as numbers ({@link SLOT_INTS} a slot). Its
- * clone is two shared buffers and two small copied arrays, where the output's own views were up to three typed arrays
+ * A shared output as it travels to the driver and on to the workers of its reducers: the segment as a buffer, and the
+ * state, the reducer ids and where each non-empty bucket's columns lie in the segment ({@link SLOT_INTS} ints a slot)
+ * as views of one more shared buffer. Its clone is two shared buffers and three views (the ids and layout copied
+ * were 14 ints a non-empty bucket held by the driver and by each worker), where the output's own views were up to three typed arrays
  * a bucket: a map output of 1,000 buckets was ~3,000 views cloned to the driver, and a reduce task of a 1,000-map
  * shuffle carried 1,000 of them (a dense 1,000 x 1,000 shuffle spent most of the driver's time in postMessage). A
  * worker is sent a handle once and keeps it (the reduce tasks then name map ids and slots only); a reader rebuilds the
@@ -99,9 +100,9 @@ function columnBytes(c: Column): number {
 
 /**
  * Copies `buckets` (each {@link shareable}) into shared memory: a segment of this thread's pool (see
- * {@link retireShared}) or a new one, the state in a small buffer of its own (a stale handle must keep reading
- * "withdrawn" after the segment holds another output). Every non-empty bucket starts unread. The copies are the same
- * columns: a reader decodes them as it decodes a bucket fetched from a peer.
+ * {@link retireShared}) or a new one, the state (with the ids and layout) in a buffer of its own (a stale handle must
+ * keep reading "withdrawn" after the segment holds another output). Every non-empty bucket starts unread. The copies
+ * are the same columns: a reader decodes them as it decodes a bucket fetched from a peer.
  */
 export function shareOutput(all: readonly EncodedBucket[] | SparseBuckets<EncodedBucket>): SharedOutput {
   const buckets = 'list' in all ? all : sparseBuckets(all, (b) => b.length === 0);
