@@ -21,9 +21,10 @@ import { isStringColumn, type EncodedBucket } from './bucket-codec.js';
 import { slotOf, sparseBuckets, type SparseBuckets } from './sparse-buckets.js';
 
 /**
- * A shared output as it travels to the driver and on to the workers of its reducers: the segment and the state as
- * buffers, and where each non-empty bucket's columns lie in the segment as numbers ({@link SLOT_INTS} a slot). Its
- * clone is two shared buffers and two small copied arrays, where the output's own views were up to three typed arrays
+ * A shared output as it travels to the driver and on to the workers of its reducers: the segment as a buffer, and the
+ * state, the reducer ids and where each non-empty bucket's columns lie in the segment ({@link SLOT_INTS} ints a slot)
+ * as views of one more shared buffer. Its clone is two shared buffers and three views (the ids and layout copied
+ * were 14 ints a non-empty bucket held by the driver and by each worker), where the output's own views were up to three typed arrays
  * a bucket: a map output of 1,000 buckets was ~3,000 views cloned to the driver, and a reduce task of a 1,000-map
  * shuffle carried 1,000 of them (a dense 1,000 x 1,000 shuffle spent most of the driver's time in postMessage). A
  * worker is sent a handle once and keeps it (the reduce tasks then name map ids and slots only); a reader rebuilds the
@@ -54,7 +55,7 @@ export interface SharedOutput {
    * `Atomics` (several threads). A flag per non-empty bucket only: one per reducer was M x R flags per shuffle.
    */
   readonly state: Int32Array;
-  /** The non-empty buckets, by reduce partition. */
+  /** The buckets by reduce partition, as new views of the segment at each read (see {@link sharedBucketAt}). */
   readonly buckets: SparseBuckets<EncodedBucket>;
 }
 
@@ -89,62 +90,78 @@ export function shareable(buckets: readonly EncodedBucket[] | SparseBuckets<Enco
   return true;
 }
 
-/** The typed arrays of a column, in the order {@link shareOutput} lays them out. */
-function arraysOf(c: Column): Array<Int32Array | Float64Array | Uint8Array | Uint16Array> {
-  if (isStringColumn(c)) return [c.data, c.ends];
-  return 'data' in c && !Array.isArray(c.data) ? [c.data as Int32Array | Float64Array] : [];
-}
-
 const align8 = (n: number): number => (n + 7) & ~7;
+
+/** The bytes a column's typed arrays take in a segment (each placed at a multiple of 8). */
+function columnBytes(c: Column): number {
+  if (isStringColumn(c)) return align8(c.data.byteLength) + align8(c.ends.byteLength);
+  return 'data' in c && !Array.isArray(c.data) ? align8((c.data as Int32Array | Float64Array).byteLength) : 0;
+}
 
 /**
  * Copies `buckets` (each {@link shareable}) into shared memory: a segment of this thread's pool (see
- * {@link retireShared}) or a new one, the state in a small buffer of its own (a stale handle must keep reading
- * "withdrawn" after the segment holds another output). Every non-empty bucket starts unread. The copies are the same
- * columns: a reader decodes them as it decodes a bucket fetched from a peer.
+ * {@link retireShared}) or a new one, the state (with the ids and layout) in a buffer of its own (a stale handle must
+ * keep reading "withdrawn" after the segment holds another output). Every non-empty bucket starts unread. The copies
+ * are the same columns: a reader decodes them as it decodes a bucket fetched from a peer.
  */
 export function shareOutput(all: readonly EncodedBucket[] | SparseBuckets<EncodedBucket>): SharedOutput {
   const buckets = 'list' in all ? all : sparseBuckets(all, (b) => b.length === 0);
   let bytes = 0;
-  for (const b of buckets.list) {
-    if (b.length === 0) continue;
-    for (const a of [...arraysOf(b.keys), ...arraysOf(b.values)]) bytes += align8(a.byteLength);
-  }
+  for (const b of buckets.list) if (b.length > 0) bytes += columnBytes(b.keys) + columnBytes(b.values);
   const sab = takeSegment(bytes);
-  const state = new Int32Array(new SharedArrayBuffer((FIRST_FLAG + buckets.list.length) * 4));
+  // The state, the reducer ids and the layout in one buffer of the output's own: a handle's clone (to the driver, on
+  // to each worker of its reducers) then shares them, where copied ids and layout were 14 ints a non-empty bucket per
+  // copy, held by the driver and by every worker until the output is spent (a word count of 7,319 files into as many
+  // reducers: ~3 million buckets).
+  const n = buckets.list.length;
+  const meta = new SharedArrayBuffer((FIRST_FLAG + n + n + n * SLOT_INTS) * 4);
+  const state = new Int32Array(meta, 0, FIRST_FLAG + n);
+  const ids = new Int32Array(meta, (FIRST_FLAG + n) * 4, n);
+  ids.set(buckets.ids);
   let at = 0;
-  const layout = new Int32Array(buckets.list.length * SLOT_INTS);
+  const layout = new Int32Array(meta, (FIRST_FLAG + n + n) * 4, n * SLOT_INTS);
   /** Copies `a` into the segment, noting where at `layout[to]` (offset) and `layout[to + 1]` (length). */
-  const place = <T extends Int32Array | Float64Array | Uint8Array | Uint16Array>(a: T, to: number): T => {
+  const place = <T extends Int32Array | Float64Array | Uint8Array | Uint16Array>(a: T, to: number): void => {
     const Kind = a.constructor as new (buffer: SharedArrayBuffer, offset: number, length: number) => T;
-    const copy = new Kind(sab, at, a.length);
-    copy.set(a);
+    new Kind(sab, at, a.length).set(a);
     layout[to] = at;
     layout[to + 1] = a.length;
     at += align8(a.byteLength);
-    return copy;
   };
-  const column = (c: Column, to: number): Column => {
+  const column = (c: Column, to: number): void => {
     layout[to] = COLUMN_KINDS.indexOf(c.kind as (typeof COLUMN_KINDS)[number]);
-    if (c.kind === 'latin1') return { kind: 'latin1', data: place(c.data, to + 2), ends: place(c.ends, to + 4) };
-    if (c.kind === 'utf16') return { kind: 'utf16', data: place(c.data, to + 2), ends: place(c.ends, to + 4) };
+    if (isStringColumn(c)) {
+      place(c.data, to + 2);
+      place(c.ends, to + 4);
+      return;
+    }
     if (c.kind === 'i32rows' || c.kind === 'f64rows') layout[to + 1] = c.width;
-    if ('data' in c && !Array.isArray(c.data)) return { ...c, data: place(c.data as Int32Array | Float64Array, to + 2) } as Column;
-    return c;
+    if ('data' in c && !Array.isArray(c.data)) place(c.data as Int32Array | Float64Array, to + 2);
   };
   let unread = 0;
-  const list = buckets.list.map((b, i): EncodedBucket => {
-    if (b.length === 0) return b;
+  for (let i = 0; i < n; i++) {
+    const b = buckets.list[i]!;
+    if (b.length === 0) continue;
     state[FIRST_FLAG + i] = 1;
     unread++;
     const to = i * SLOT_INTS;
     layout[to] = b.length;
-    return { length: b.length, keys: column(b.keys, to + 1), values: column(b.values, to + 7) };
-  });
+    column(b.keys, to + 1);
+    column(b.values, to + 7);
+  }
   state[UNREAD] = unread;
   segmentOf.set(state, sab);
-  const handle: SharedOutputHandle = { state, segment: sab, length: buckets.length, ids: buckets.ids, layout };
-  return { handle, state, buckets: { length: buckets.length, ids: buckets.ids, list } };
+  const handle: SharedOutputHandle = { state, segment: sab, length: buckets.length, ids, layout };
+  return {
+    handle,
+    state,
+    // Made when asked, not kept: a writer holding views of every bucket of its stored outputs held ~6 objects a
+    // non-empty bucket in its old generation for as long as the outputs were unread (the whole map stage of a word
+    // count into as many reducers as files), each traced by every full collection meanwhile.
+    get buckets(): SparseBuckets<EncodedBucket> {
+      return { length: handle.length, ids: handle.ids, list: Array.from({ length: n }, (_, i) => sharedBucketAt(handle, i)) };
+    },
+  };
 }
 
 /**

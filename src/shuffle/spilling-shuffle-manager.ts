@@ -42,8 +42,8 @@ import { appendFramedRun, readFramedRun, readFramesFrom, runFile, type RunPlace 
 import { OpenColumnFiles, compactColumns, readColumnBucket, writeColumnFile, type FileBucket, type SharedColumnFile } from './column-file.js';
 import type { MemoryBudget, MemoryConsumer } from './memory-budget.js';
 import { giveBack } from '../util/scratch-arrays.js';
-import { ReducerSlots, bucketAt, notAReducer, slotOf, statusSizes, type SparseBuckets } from './sparse-buckets.js';
-import { allRead, markRead, retireShared, shareOutput, shareable, withdraw, type SharedOutput } from './shared-output.js';
+import { ReducerSlots, notAReducer, slotOf, statusSizes, type SparseBuckets } from './sparse-buckets.js';
+import { allRead, markRead, retireShared, shareOutput, shareable, sharedBucketAt, withdraw, type SharedOutput } from './shared-output.js';
 
 export interface SpillingShuffleOptions {
   readonly workerIndex: number;
@@ -208,7 +208,7 @@ export class SpillingShuffleManager implements ShuffleManager {
         for (let j = 0; j < n; j++) {
           const i = order === undefined ? j : order[j]!;
           const r = stored !== undefined ? stored.ids[i]! : slots.reducer(i);
-          const b = stored !== undefined ? decodeBucket(stored.list[i]!) : recordsOf(i);
+          const b = stored !== undefined ? decodeBucket(storedAt(stored, i, sharedOutput?.shared)) : recordsOf(i);
           if (b.length === 0) continue;
           if (fd < 0) {
             mkdirSync(this.options.dir, { recursive: true });
@@ -329,16 +329,17 @@ export class SpillingShuffleManager implements ShuffleManager {
         pairs = chunks = [];
         counts = [];
         slots.clear();
+        let bytes = 0;
+        for (const e of stored.list) bytes += e.length === 0 ? 0 : encodedBytes(e, estimateSize);
         let shared: SharedOutput | undefined;
         if (this.options.shareOutputs && runIndex === 0 && shareable(stored)) {
           shared = shareOutput(stored);
           // The originals came from this thread's pool (placeColumns, the string table) and nothing else holds them.
           giveBackArrays(stored.list);
-          stored = { length: numReducers, ids: stored.ids, list: [...shared.buckets.list] };
+          // Holes: each bucket is made from the shared segment when read (storedAt), not held as views meanwhile.
+          stored = { length: numReducers, ids: stored.ids, list: new Array<EncodedBucket>(stored.list.length) };
           this.sharedOutputs++;
         }
-        let bytes = 0;
-        for (const e of stored.list) bytes += e.length === 0 ? 0 : encodedBytes(e, estimateSize);
         budget?.update(consumer, bytes);
         let byMap = this.#outputs.get(shuffleId);
         if (byMap === undefined) this.#outputs.set(shuffleId, (byMap = new Map()));
@@ -476,8 +477,10 @@ export class SpillingShuffleManager implements ShuffleManager {
       if (out.moving || out.file !== undefined) continue;
       out.moving = true;
       const file = this.#moveFile(out.shuffleId);
+      // A shared output's buckets as views of its segment, which stays until the move ends (#unshare, #retireAfterMove).
+      const list = Array.from(out.buckets.list, (_, i) => storedAt(out.buckets, i, out.shared));
       writes.push(
-        writeColumnFile(file, out.buckets.list, this.#kept).then(
+        writeColumnFile(file, list, this.#kept).then(
           (buckets) => {
             out.moving = false;
             this.#retireAfterMove(out);
@@ -489,7 +492,7 @@ export class SpillingShuffleManager implements ShuffleManager {
               return;
             }
             let bytes = 0;
-            for (const e of out.buckets.list) bytes += encodedBytes(e, estimateSize);
+            for (const e of list) bytes += encodedBytes(e, estimateSize);
             out.file = { path: file.path, buckets, in: file };
             // Its pool share goes (and with it any later request to spill it); only empty buckets stay in memory.
             if (out.consumer !== undefined) this.options.budget?.release(out.consumer);
@@ -522,7 +525,9 @@ export class SpillingShuffleManager implements ShuffleManager {
     const list = out.buckets.list;
     for (let i = 0; i < list.length; i++) {
       if (out.viewed?.[i] === 1) continue;
-      const b = list[i]!;
+      const b = list[i];
+      // A hole is a bucket in shared memory (storedAt): nothing of the pool.
+      if (b === undefined) continue;
       // A column of chars is not pooled; its ends may be (StringTable.stringBuckets).
       if (isStringColumn(b.keys)) giveBack(b.keys.ends);
       else if ('data' in b.keys && !Array.isArray(b.keys.data)) giveBack(b.keys.data);
@@ -539,7 +544,7 @@ export class SpillingShuffleManager implements ShuffleManager {
 
   /** The in-memory (encoded) bucket `reduceId` of an output, read back from its file when it was moved there. */
   #stored(out: MapOutput, reduceId: number): EncodedBucket | undefined {
-    if (out.file === undefined) return bucketAt(out.buckets, reduceId, EMPTY);
+    if (out.file === undefined) return storedBucket(out, reduceId);
     if (reduceId < 0 || reduceId >= out.buckets.length) return undefined;
     const slot = slotOf(out.buckets, reduceId);
     const b = slot < 0 ? undefined : out.file.buckets[slot];
@@ -572,7 +577,7 @@ export class SpillingShuffleManager implements ShuffleManager {
       // Only spilled outputs need merging; the rest is served as stored (copied, since the copy may be transferred;
       // read back from its file, it is already a copy). A local reader only reads: moving the output to disk later
       // replaces the stored bucket object and leaves its arrays to the reader.
-      const inMemory = bucketAt(out.buckets, reduceId, EMPTY);
+      const inMemory = storedBucket(out, reduceId);
       if ((out.runs.get(reduceId) ?? []).length > 0 || inMemory === undefined)
         return encodeBucket(this.fetchBuckets(shuffleId, [mapId], reduceId)[0]!);
       if (out.file !== undefined) return this.#stored(out, reduceId)!;
@@ -663,6 +668,25 @@ export class SpillingShuffleManager implements ShuffleManager {
     this.#kept.closeAll();
     rmSync(this.options.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The stored bucket in slot `i`: a hole in `buckets.list` is a bucket of the shared output `shared`, made as views of
+ * its segment (a spill or a move fills the holes before the segment may hold another output).
+ */
+function storedAt(buckets: SparseBuckets<EncodedBucket>, i: number, shared: SharedOutput | undefined): EncodedBucket {
+  const b = buckets.list[i];
+  if (b !== undefined) return b;
+  // internal: only a shared output's list has holes, and they are filled before it stops being shared
+  if (shared === undefined) throw new Error(`stored bucket ${i} is neither in memory nor shared`);
+  return sharedBucketAt(shared.handle, i);
+}
+
+/** Stored bucket `reduceId` of an output in memory: EMPTY when it holds nothing, undefined when not a reducer of it. */
+function storedBucket(out: MapOutput, reduceId: number): EncodedBucket | undefined {
+  if (reduceId < 0 || reduceId >= out.buckets.length) return undefined;
+  const slot = slotOf(out.buckets, reduceId);
+  return slot < 0 ? EMPTY : storedAt(out.buckets, slot, out.shared ?? out.retiring);
 }
 
 /** Gives the pooled typed arrays of encoded buckets back to this thread's pool (see #recycle). */

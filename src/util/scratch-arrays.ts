@@ -92,6 +92,10 @@ export function takeFloat64(length: number): Float64Array<ArrayBuffer> {
  * is left alone.
  */
 export function giveBack(a: Int32Array | Float64Array): void {
+  // Never lent (see takeInt32): `.buffer` of a small array held in V8's heap would make it an ArrayBuffer of its own
+  // (~1 us and an external buffer for the collector each), and a map output of a word count into many reducers gives
+  // back two such arrays per non-empty bucket.
+  if (a.byteLength < minPooledBytes) return;
   const b = a.buffer;
   if (!(b instanceof ArrayBuffer) || !lent.has(b)) return;
   lent.delete(b);
