@@ -20,7 +20,7 @@ import {
   readObjectFile,
   type CsvMode,
 } from '../io/index.js';
-import { removeAttemptFiles } from '../storage/checkpoint-files.js';
+import { checkpointWriteEnded, checkpointWriteStarted, removeAttemptFiles, removeCheckpointWritesSync } from '../storage/checkpoint-files.js';
 import {
   ArgumentTypeError,
   ClusterError,
@@ -249,6 +249,7 @@ export class Context implements RddContext {
       this.#dag.cancelAllJobs(`interrupted (${signal})`);
       // The process dies by the signal next: a save's asynchronous abort would never run.
       abortLiveJobsSync();
+      removeCheckpointWritesSync();
       this.#ui?.interrupted();
     });
     this.#engine = ENGINES[this.options.engine].driver(this.#localDirs.root, (m) => this.#warn(`kindling: ${m}`));
@@ -673,6 +674,7 @@ export class Context implements RddContext {
     // Asynchronous, as every step below: the driver's thread runs the scheduler and the UI meanwhile (a removal
     // retried on EBUSY would otherwise block it for its delays). Renames are still single, atomic steps.
     await mkdir(writing);
+    checkpointWriteStarted(writing);
     try {
       await this.#runJobOnly(r, fullLineage(r), { kind: 'checkpoint', dir: writing }, undefined, `checkpoint of ${r.label}`);
       await rename(writing, target);
@@ -686,6 +688,8 @@ export class Context implements RddContext {
         if (e instanceof Error) e.message += ` (and its checkpoint folder could not be removed: ${(cleanup as Error).message})`;
       }
       throw e;
+    } finally {
+      checkpointWriteEnded(writing);
     }
     await removeAttemptFiles(target);
     r.markCheckpointed(new CheckpointRDD(this, target, r.getNumPartitions(), { label: `checkpoint of ${r.label}` }));

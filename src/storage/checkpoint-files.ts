@@ -75,6 +75,58 @@ export async function removeAttemptFiles(dir: string): Promise<void> {
   await Promise.all(names.filter((name) => ATTEMPT_FILE.test(name)).map((name) => rm(path.join(dir, name), { force: true })));
 }
 
+/**
+ * The folders of this process's checkpoint jobs between their creation and their rename into place (or removal):
+ * a signal or `process.exit()` ends the process before the job's asynchronous clean-up runs, and a folder left then
+ * is a half-written checkpoint no run ever reads, in a folder no later context opens (each has its own).
+ */
+const writingFolders = new Set<string>();
+
+/**
+ * Records a checkpoint job's folder until {@link checkpointWriteEnded}: it is removed when the process exits or
+ * {@link removeCheckpointWritesSync} runs first.
+ *
+ * @example
+ * ```ts
+ * checkpointWriteStarted(writing);
+ * try { await runTheJob(writing); await rename(writing, target); } finally { checkpointWriteEnded(writing); }
+ * ```
+ */
+export function checkpointWriteStarted(folder: string): void {
+  if (writingFolders.size === 0) process.once('exit', removeCheckpointWritesSync);
+  writingFolders.add(folder);
+}
+
+/** The job renamed its folder into place or removed it: nothing of it is left to clean on the way out. */
+export function checkpointWriteEnded(folder: string): void {
+  writingFolders.delete(folder);
+  if (writingFolders.size === 0) process.off('exit', removeCheckpointWritesSync);
+}
+
+/**
+ * Removes, synchronously, the folders of checkpoint jobs still writing (and the `.aborted` copy a failed job moves
+ * its folder to before deleting it): for a process about to end, whose promises will not settle. Never throws.
+ *
+ * @example
+ * ```ts
+ * process.once('SIGINT', () => { removeCheckpointWritesSync(); process.exit(130); });
+ * ```
+ */
+export function removeCheckpointWritesSync(): void {
+  process.off('exit', removeCheckpointWritesSync);
+  for (const folder of writingFolders) {
+    writingFolders.delete(folder);
+    for (const f of [folder, `${folder}.aborted`]) {
+      try {
+        // Tasks may still be writing attempt files into it: retry a folder that refills.
+        rmSync(f, { recursive: true, force: true, maxRetries: 3, retryDelay: 10 });
+      } catch {
+        // Nothing more can be done on the way out; the folder is hidden and never read.
+      }
+    }
+  }
+}
+
 /** A partition's elements, or the columns they were written as (an array in files written before columns). */
 export function readCheckpointPartition(dir: string, partition: number): CachedPartition {
   const file = checkpointPartFile(dir, partition);

@@ -611,6 +611,62 @@ describe('Ctrl-C during a save', () => {
   );
 });
 
+describe('Ctrl-C during a checkpoint', () => {
+  // The checkpoint job writes into a hidden folder renamed into place at its end; a signal (or process.exit) ends the
+  // process before the job's asynchronous clean-up: the half-written folder must go on the way out, as a save's does.
+  it.each([
+    ['SIGINT', 'process.kill(process.pid, "SIGINT")'],
+    ['process.exit', 'process.exit(3)'],
+  ])(
+    '%s while the checkpoint job writes leaves no half-written checkpoint folder',
+    async (_how, end) => {
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-sigint-ckpt-'));
+      const checkpoints = path.join(dir, 'checkpoints');
+      const slow = path.join(dir, 'slow');
+      const script = `
+      import { Context, capture, useModule } from 'kindling';
+      import { readdirSync, writeFileSync } from 'node:fs';
+      const sc = new Context({ master: 'local[1]', progress: false, ui: false, localDir: ${JSON.stringify(dir)} });
+      sc.setCheckpointDir(${JSON.stringify(checkpoints)});
+      const own = sc.checkpointDir;
+      // The action's job is quick; once it ended, partition 1 spins in the checkpoint job after partition 0 was written.
+      sc.events.on('jobEnd', () => writeFileSync(${JSON.stringify(slow)}, ''));
+      sc.events.on('taskStart', () => {
+        const poll = setInterval(() => {
+          const writing = readdirSync(own).find((n) => n.includes('.writing-'));
+          if (writing && readdirSync(own + '/' + writing).some((n) => n.startsWith('part-'))) { clearInterval(poll); console.log('writing'); ${end}; }
+        }, 5);
+      });
+      const r = sc.parallelize([0, 1], 2).map(capture({ fsm: useModule('node:fs'), slow: ${JSON.stringify(slow)} }, (x) => {
+        const t = Date.now();
+        while (x === 1 && fsm.existsSync(slow) && Date.now() - t < 60000);
+        return x;
+      }));
+      r.checkpoint();
+      await r.count();
+    `;
+      try {
+        const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        const timer = setTimeout(() => child.kill('SIGKILL'), 100_000);
+        const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+          child.on('exit', (c, sig) => resolve([c, sig])),
+        );
+        clearTimeout(timer);
+        expect(out).toContain('writing');
+        expect(signal === 'SIGINT' || code === 3).toBe(true);
+        // The context's own checkpoint folder stays (as Spark's does), empty: no checkpoint was completed.
+        const [own] = readdirSync(checkpoints);
+        expect(readdirSync(path.join(checkpoints, own!))).toEqual([]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+    120_000,
+  );
+});
+
 describe('Ctrl-C with the UI open', () => {
   it('ends the process by SIGINT mid-job while a browser holds the live stream, leaving no temporary files', async () => {
     const localDir = mkdtempSync(path.join(os.tmpdir(), 'kindling-sigint-ui-'));
