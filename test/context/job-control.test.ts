@@ -13,6 +13,20 @@ import { AbortError, Context, capture, type SchedulerEvent } from 'kindling';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
+/**
+ * Runs a module script in a fresh node (kindling resolved from this package), with its stdout collected; how it
+ * ended. The guard kills only a hang: a fresh node importing kindling and starting a worker took over 20 s at load ~45.
+ */
+async function runScript(script: string): Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string }> {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 100_000);
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('exit', (c, sig) => resolve([c, sig])));
+  clearTimeout(timer);
+  return { code, signal, out };
+}
+
 /** Resolves at the first event matching `pred`. */
 function when(sc: Context, pred: (e: SchedulerEvent) => boolean): Promise<SchedulerEvent> {
   return new Promise((resolve) => {
@@ -570,13 +584,16 @@ describe('Ctrl-C', () => {
   }, 120_000);
 });
 
+/** The two ways a process ends without its promises settling, as script lines: a signal, and `process.exit`. */
+const PROCESS_ENDS = [
+  ['SIGINT', 'process.kill(process.pid, "SIGINT")'],
+  ['process.exit', 'process.exit(3)'],
+] as const;
+
 describe('Ctrl-C during a save', () => {
   // The signal ends the process before the save's own (asynchronous) abort could run: the hidden staging folder next to
   // the output must go on the way out, as the spill folders do, not wait for the next save to the same path.
-  it.each([
-    ['SIGINT', 'process.kill(process.pid, "SIGINT")'],
-    ['process.exit', 'process.exit(3)'],
-  ])(
+  it.each(PROCESS_ENDS)(
     '%s while tasks write leaves neither the output nor its staging folder',
     async (_how, end) => {
       const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-sigint-save-'));
@@ -595,12 +612,7 @@ describe('Ctrl-C during a save', () => {
       await sc.parallelize([1, 2], 1).flatMap((x) => { const t = Date.now(); while (Date.now() - t < 60000); return [x]; }).saveAsTextFile(${JSON.stringify(out)});
     `;
       try {
-        const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
-        const timer = setTimeout(() => child.kill('SIGKILL'), 100_000);
-        const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
-          child.on('exit', (c, sig) => resolve([c, sig])),
-        );
-        clearTimeout(timer);
+        const { code, signal } = await runScript(script);
         expect(signal === 'SIGINT' || code === 3).toBe(true);
         expect(readdirSync(dir)).toEqual([]);
       } finally {
@@ -614,10 +626,7 @@ describe('Ctrl-C during a save', () => {
 describe('Ctrl-C during a checkpoint', () => {
   // The checkpoint job writes into a hidden folder renamed into place at its end; a signal (or process.exit) ends the
   // process before the job's asynchronous clean-up: the half-written folder must go on the way out, as a save's does.
-  it.each([
-    ['SIGINT', 'process.kill(process.pid, "SIGINT")'],
-    ['process.exit', 'process.exit(3)'],
-  ])(
+  it.each(PROCESS_ENDS)(
     '%s while the checkpoint job writes leaves no half-written checkpoint folder',
     async (_how, end) => {
       const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-sigint-ckpt-'));
@@ -646,14 +655,7 @@ describe('Ctrl-C during a checkpoint', () => {
       await r.count();
     `;
       try {
-        const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-        let out = '';
-        child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-        const timer = setTimeout(() => child.kill('SIGKILL'), 100_000);
-        const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
-          child.on('exit', (c, sig) => resolve([c, sig])),
-        );
-        clearTimeout(timer);
+        const { code, signal, out } = await runScript(script);
         expect(out).toContain('writing');
         expect(signal === 'SIGINT' || code === 3).toBe(true);
         // The context's own checkpoint folder stays (as Spark's does), empty: no checkpoint was completed.
