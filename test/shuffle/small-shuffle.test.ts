@@ -12,10 +12,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { liveHeapBytes } from '../fixtures/live-heap.js';
 import { Context } from 'kindling';
 import { keyId } from '../../src/core/keys.js';
 import { decodeBucket, type EncodedBucket } from '../../src/shuffle/bucket-codec.js';
@@ -55,14 +54,7 @@ describe('a shared map output of many small buckets', () => {
   });
 
   it("held by a manager costs a few dozen bytes a non-empty bucket beyond its records' bytes, not objects per bucket", () => {
-    v8.setFlagsFromString('--expose-gc');
-    const gc = vm.runInNewContext('gc') as () => void;
-    const live = (): number => {
-      gc();
-      gc();
-      const m = process.memoryUsage();
-      return m.heapUsed + m.arrayBuffers;
-    };
+    const live = (): number => liveHeapBytes();
     const m = new SpillingShuffleManager({
       workerIndex: 0,
       dir: path.join(scratch, 'held'),

@@ -6,12 +6,11 @@
  * flags in shared memory) a worker held ~1.6 GiB at 8,192 partitions for < 10k records and failed (HeapLimitError).
  */
 import { afterAll, describe, expect, it } from 'vitest';
+import { liveHeapBytes } from '../fixtures/live-heap.js';
 import fc from 'fast-check';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { SpillingShuffleManager } from '../../src/shuffle/spilling-shuffle-manager.js';
 import { bucketAt, slotOf, sparseBuckets } from '../../src/shuffle/sparse-buckets.js';
 import { decodeBucket } from '../../src/shuffle/bucket-codec.js';
@@ -39,14 +38,7 @@ describe('sparseBuckets', () => {
 });
 
 describe('stored map outputs of a shuffle into many reducers', () => {
-  v8.setFlagsFromString('--expose-gc');
-  const gc = vm.runInNewContext('gc') as () => void;
-  const live = (): number => {
-    gc();
-    gc();
-    const m = process.memoryUsage();
-    return m.heapUsed + m.arrayBuffers;
-  };
+  const live = (): number => liveHeapBytes();
 
   for (const shareOutputs of [false, true]) {
     it(`hold O(records), not O(reducers), per output (shareOutputs ${shareOutputs})`, () => {

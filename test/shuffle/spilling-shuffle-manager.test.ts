@@ -5,12 +5,11 @@
  * walked all R at close: O(M x R) per shuffle (rounds 13 and 14 took 113 s and 409 s, session 32).
  */
 import { afterAll, describe, expect, it } from 'vitest';
+import { liveHeapBytes } from '../fixtures/live-heap.js';
 import fc from 'fast-check';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { SpillingShuffleManager } from '../../src/shuffle/spilling-shuffle-manager.js';
 import { denseSizes } from '../../src/shuffle/sparse-buckets.js';
 import { decodeBucket, encodeBucket } from '../../src/shuffle/bucket-codec.js';
@@ -23,13 +22,7 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 let dirs = 0;
 
 describe('a map task writing a few records into a shuffle of many reducers', () => {
-  v8.setFlagsFromString('--expose-gc');
-  const gc = vm.runInNewContext('gc') as () => void;
-  const live = (): number => {
-    gc();
-    gc();
-    return process.memoryUsage().heapUsed;
-  };
+  const live = (): number => liveHeapBytes(true);
 
   for (const writeAllToDisk of [false, true]) {
     it(`holds per-reducer state for the reducers written to only (writeAllToDisk ${writeAllToDisk})`, () => {

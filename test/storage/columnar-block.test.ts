@@ -5,9 +5,9 @@
  * against the cache budget must be the real cost, measured here against process.memoryUsage().
  */
 import v8 from 'node:v8';
-import vm from 'node:vm';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { liveHeapBytes } from '../fixtures/live-heap.js';
 import { ColumnBlock, cachedArray, eachCached, packPartition, pairColumns } from '../../src/storage/columnar-block.js';
 import { BlockManager } from '../../src/storage/block-manager.js';
 import { smallKey } from '../core/key-arbitraries.js';
@@ -165,14 +165,6 @@ describe('number lists read from a cached block', () => {
 });
 
 describe('the size of a column block', () => {
-  /** The process's heap and ArrayBuffer bytes after full collections. */
-  function liveBytes(gc: () => void): number {
-    gc();
-    gc();
-    const m = process.memoryUsage();
-    return m.heapUsed + m.arrayBuffers;
-  }
-
   it.each([
     { name: 'ranks, [int, double] pairs', element: (i: number): unknown => [i * 7, i / 3] },
     { name: 'doubles', element: (i: number): unknown => i + 0.5 },
@@ -183,15 +175,13 @@ describe('the size of a column block', () => {
     { name: '[double, double] pairs', element: (i: number): unknown => [i / 7, i / 3] },
     { name: 'links, [int, int[]] of 1 to 3', element: (i: number): unknown => [i, Array.from({ length: (i % 3) + 1 }, (_, j) => i + j)] },
   ])('is within 20% of what $name hold in memory (process.memoryUsage)', ({ element }) => {
-    v8.setFlagsFromString('--expose-gc');
-    const gc = vm.runInNewContext('gc') as () => void;
     const blocks: ColumnBlock[] = [];
     let estimated = 0;
     // One block of the shape packed and dropped first: the code this shape runs for the first time (compiled
     // functions, their feedback) stays on the heap and is no part of what the blocks hold. Counted in, it read as
     // 1.7 MB more than the 40 blocks' 8.0 MB of [int, int] pairs, and the estimate as 17-21 % short.
     packPartition(Array.from({ length: 25_000 }, (_, i) => element(i)));
-    const before = liveBytes(gc);
+    const before = liveHeapBytes();
     // 40 partitions of 25k elements: large enough that a constant per block is noise either way.
     for (let b = 0; b < 40; b++) {
       const values = Array.from({ length: 25_000 }, (_, i) => element(b * 25_000 + i));
@@ -199,7 +189,7 @@ describe('the size of a column block', () => {
       blocks.push(block);
       estimated += block.bytes;
     }
-    const real = liveBytes(gc) - before;
+    const real = liveHeapBytes() - before;
     expect(blocks.length).toBe(40);
     expect(Math.abs(estimated - real) / real).toBeLessThan(0.2);
   });
