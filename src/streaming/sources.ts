@@ -28,6 +28,18 @@ export interface SourceBatch<T> {
   readonly range?: unknown;
 }
 
+/** How the context asks for a batch. */
+export interface CutOptions {
+  /**
+   * A graceful stop's drain: the source stopped receiving, and what it holds is processed now or lost. Spark's
+   * receivers are limited where they take data in, and every block they stored goes into the next batch; a receiver
+   * here buffers ahead of the limit (`buffer` mode), so the drain takes the whole buffer (at most `maxBuffered`)
+   * instead of the rate limit's share a batch: at the estimator's minimum rate a buffer of ten batches' share
+   * outlasted the stop's default timeout of ten intervals, and what was left was lost.
+   */
+  readonly draining?: boolean;
+}
+
 /** How a finished batch went, for sources that adapt their rate. */
 export interface BatchReport {
   readonly time: BatchTime;
@@ -53,8 +65,12 @@ export interface BatchReport {
 export interface Source<T> {
   readonly name: string;
   start(): void | Promise<void>;
-  /** The records of batch `time` (everything received since the previous call, within the source's limits). */
-  cut(time: BatchTime): SourceBatch<T> | Promise<SourceBatch<T>>;
+  /**
+   * The records of batch `time` (everything received since the previous call, within the source's limits). With
+   * `draining`, the stream is stopping gracefully: a source that holds received records on the driver hands them all
+   * over, whatever its rate limit, since nothing will read them later (see {@link CutOptions}).
+   */
+  cut(time: BatchTime, options?: CutOptions): SourceBatch<T> | Promise<SourceBatch<T>>;
   /** After each completed batch (rate estimation). */
   batchCompleted?(report: BatchReport): void;
   /** Stop taking new input (a graceful stop then drains what is buffered). */
@@ -397,8 +413,8 @@ export class AsyncIterableSource<T> implements Source<T> {
     }
   }
 
-  cut(): SourceBatch<T> {
-    const n = Math.min(this.#size, this.#batchLimit());
+  cut(_time?: BatchTime, options?: CutOptions): SourceBatch<T> {
+    const n = options?.draining === true ? this.#size : Math.min(this.#size, this.#batchLimit());
     const records = this.#buf.slice(this.#head, this.#head + n);
     this.#head += n;
     this.#compact();

@@ -40,7 +40,15 @@ import { type Duration, parseDuration } from './duration.js';
 import { CheckpointLog, type OffsetEntry, type StateCheckpoint, stateCheckpointsNeeded, type WatermarkCheckpoint } from './checkpoint-log.js';
 import { formatBatchLine } from './console-line.js';
 import { type RedisEntry, type RedisSourceOptions, RedisStreamSource } from './redis.js';
-import { AsyncIterableSource, QueueSource, type ReceiverOptions, type RestartPolicy, type Source, TextFileSource } from './sources.js';
+import {
+  AsyncIterableSource,
+  type CutOptions,
+  QueueSource,
+  type ReceiverOptions,
+  type RestartPolicy,
+  type Source,
+  TextFileSource,
+} from './sources.js';
 
 /** Options of a {@link StreamingContext}. */
 export interface StreamingOptions {
@@ -129,6 +137,8 @@ export class StreamingContext {
   readonly #abort = new AbortController();
   #generator: Promise<void> | undefined;
   #processor: Promise<void> | undefined;
+  /** The batch the processor runs now (for a graceful stop's timeout warning). */
+  #runningBatch: QueuedBatch | undefined;
   /**
    * The output running, seen from its foreachRDD and transform functions: see stop(). A flag, not mere presence:
    * work an output started without awaiting it inherits the store and may call stop() after the output ended.
@@ -880,7 +890,7 @@ export class StreamingContext {
     }
   }
 
-  async #cut(ms: number): Promise<void> {
+  async #cut(ms: number, options?: CutOptions): Promise<void> {
     this.#lastCut = ms;
     const time = this.#batchTime(ms);
     const statuses: StreamingSourceStatus[] = [];
@@ -894,7 +904,7 @@ export class StreamingContext {
       }
       let b: Awaited<ReturnType<Source<unknown>['cut']>>;
       try {
-        b = await source.cut(time);
+        b = await source.cut(time, options);
       } catch (error) {
         this.#fail(error);
         return;
@@ -933,11 +943,14 @@ export class StreamingContext {
         continue;
       }
       if (this.#failure !== undefined || this.#abandoning) return;
+      this.#runningBatch = batch;
       try {
         await this.#runBatch(batch);
       } catch (error) {
         this.#fail(error);
         return;
+      } finally {
+        this.#runningBatch = undefined;
       }
     }
   }
@@ -1086,6 +1099,19 @@ export class StreamingContext {
     return this.#stopping;
   }
 
+  /** A graceful stop whose timeout passed first: the batches not finished and the records still held are lost. */
+  #warnDrainTimedOut(limitMs: number): void {
+    const records = this.#queue.reduce((n, b) => n + b.records, 0);
+    const held = this.#inputs.reduce((n, { source }) => n + (source.pending?.() ?? 0), 0);
+    const running = this.#runningBatch;
+    console.warn(
+      `kindling: the graceful stop's timeout (${limitMs} ms) passed before the received data was processed: ` +
+        (running === undefined ? '' : `the batch of ${running.time.ms} ms (${running.records} records) was still running, `) +
+        `${this.#queue.length} batches (${records} records) had not started and ${held} records were still held; ` +
+        'what is not processed is lost (a longer stop({ graceful: true, timeout }) keeps it)',
+    );
+  }
+
   async #stop(graceful: boolean, stopContext: boolean, timeout: Duration | undefined): Promise<void> {
     await this.#starting;
     // A start() that failed released everything already.
@@ -1111,14 +1137,19 @@ export class StreamingContext {
       const deadline = Date.now() + limitMs;
       let next = (this.#lastCut ?? this.#zeroMs!) + this.batchIntervalMs;
       while (this.#failure === undefined && Date.now() < deadline && this.#inputs.some(({ source }) => (source.pending?.() ?? 0) > 0)) {
-        await this.#cut(next);
+        await this.#cut(next, DRAINING);
         next += this.batchIntervalMs;
         // Yield between cuts so the processor starts on queued batches while a rate-limited source drains.
         await new Promise((r) => setImmediate(r));
       }
       this.#draining = true;
       this.#wakeProcessor?.();
-      await Promise.race([this.#processor, new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())).unref())]);
+      const finished = await Promise.race([
+        this.#processor?.then(() => true),
+        new Promise<false>((r) => setTimeout(() => r(false), Math.max(0, deadline - Date.now())).unref()),
+      ]);
+      // As Spark's "Timed out while stopping the job generator": what the timeout cut off is lost, and says so.
+      if (finished === false && this.#failure === undefined) this.#warnDrainTimedOut(limitMs);
     } else {
       this.#queue.length = 0;
       this.#draining = true;
@@ -1143,6 +1174,9 @@ export class StreamingContext {
     if (stopContext) await this.sc.stop();
   }
 }
+
+/** How a graceful stop asks its sources for what they still hold. */
+const DRAINING: CutOptions = { draining: true };
 
 /**
  * A source's `stopReceiving()` that throws is logged, naming the source, and the stop goes on (Spark logs a receiver's

@@ -5,6 +5,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { type BatchSubmittedEvent, InvalidArgumentError, PidRateEstimator, type RateUpdatedEvent } from 'kindling';
 import { manual, UNTIL, useStreamingContext } from './helpers.js';
+import { liveHeapBytes } from '../fixtures/live-heap.js';
 
 describe('PidRateEstimator', () => {
   it('gives no estimate for the first batch, then one for the second', () => {
@@ -134,11 +135,12 @@ describe('back pressure of fromAsyncIterable (manual clock, producer always read
     ssc.fromAsyncIterable(big(), { backpressure: { mode: 'drop', maxBuffered: 50, dropPolicy: 'oldest' } }).foreachRDD(async (rdd) => {
       got.push((await rdd.collect()).map((r) => r[0]!));
     });
-    const heapBefore = process.memoryUsage().heapUsed;
+    const heapBefore = liveHeapBytes(true);
     await ssc.start();
     await vi.waitFor(() => expect(pulled).toBeGreaterThan(20_000), UNTIL);
-    // Measured before the cut: the records dropped since the start must already be garbage.
-    const heapGrowth = process.memoryUsage().heapUsed - heapBefore;
+    // Measured before the cut, after full collections: the records dropped since the start must be garbage (the heap
+    // in use without a collection counted garbage not collected yet: 78 MB at load 11).
+    const heapGrowth = liveHeapBytes(true) - heapBefore;
     await tick();
     await ssc.stop({ stopContext: false });
     expect(got[0]!.length).toBe(50);
@@ -188,7 +190,7 @@ describe('back pressure of fromAsyncIterable (manual clock, producer always read
       };
     };
     const got: number[][] = [];
-    // One record per batch: the stop's drain cuts three batches, and the input fails between them.
+    // One record per batch while running; the stop's drain takes all three in one batch, and the input fails meanwhile.
     ssc
       .fromAsyncIterable(feed, { name: 'feed', backpressure: { mode: 'buffer', maxBuffered: 10, maxRate: 1, pid: false } })
       .foreachRDD(async (rdd) => {
@@ -203,9 +205,63 @@ describe('back pressure of fromAsyncIterable (manual clock, producer always read
       setImmediate(() => fail!(new Error('lost the feed')));
       await stopped;
       await expect(ssc.awaitTermination()).resolves.toBe(true);
-      expect(got).toEqual([[0], [1], [2]]);
+      expect(got).toEqual([[0, 1, 2]]);
       expect(warn.mock.calls.map((c) => String(c[0]))).toContain('kindling: feed: the input failed while the stream stopped: lost the feed');
     } finally {
+      warn.mockRestore();
+    }
+  });
+
+  it('a graceful stop hands over the whole buffer at once, whatever the rate limit: nothing received is lost to the timeout', async () => {
+    // One record a batch at the limit: at that pace, 300 buffered records outlast the stop's default timeout (ten
+    // intervals) by far, and the drain used to lose all but ten of them.
+    const { ssc } = manual(sc(), 1000);
+    let pulled = 0;
+    async function* producer() {
+      for (;;) yield pulled++;
+    }
+    const got: number[][] = [];
+    ssc
+      .fromAsyncIterable(producer(), { name: 'feed', backpressure: { mode: 'buffer', maxBuffered: 300, maxRate: 1, pid: false } })
+      .foreachRDD(async (rdd) => {
+        got.push(await rdd.collect());
+      });
+    const submitted: BatchSubmittedEvent[] = [];
+    sc().events.on('batchSubmitted', (e) => submitted.push(e));
+    await ssc.start();
+    await vi.waitFor(() => expect(pulled).toBeGreaterThanOrEqual(300), UNTIL);
+    await ssc.stop({ graceful: true, stopContext: false });
+    expect(got).toEqual([Array.from({ length: 300 }, (_, i) => i)]);
+    expect(submitted.map((e) => e.sources[0]!.buffered)).toEqual([0]);
+  });
+
+  it('a graceful stop whose timeout passes first says what it did not process', async () => {
+    const { ssc } = manual(sc(), 1000);
+    let pulled = 0;
+    async function* producer() {
+      for (;;) yield pulled++;
+    }
+    let release: (() => void) | undefined;
+    const got: number[][] = [];
+    ssc.fromAsyncIterable(producer(), { name: 'feed', backpressure: { mode: 'buffer', maxBuffered: 20 } }).foreachRDD(async (rdd) => {
+      got.push(await rdd.collect());
+      // The drain's batch runs until the test releases it, past the stop's timeout.
+      await new Promise<void>((r) => (release = r));
+    });
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      await ssc.start();
+      await vi.waitFor(() => expect(pulled).toBeGreaterThanOrEqual(20), UNTIL);
+      await ssc.stop({ graceful: true, stopContext: false, timeout: 50 });
+      release?.();
+      expect(got).toHaveLength(1);
+      expect(warn.mock.calls.map((c) => String(c[0]))).toContainEqual(
+        expect.stringMatching(
+          /^kindling: the graceful stop's timeout \(50 ms\) passed before the received data was processed: the batch of \d+ ms \(20 records\) was still running, 0 batches \(0 records\) had not started and 0 records were still held; /,
+        ),
+      );
+    } finally {
+      release?.();
       warn.mockRestore();
     }
   });
