@@ -4,8 +4,6 @@
  * as a user's script does.
  */
 import { ensureDataset } from 'kindling/datagen';
-import { graphParams } from '../examples/pagerank.js';
-import { pointsParams } from '../examples/logistic-regression.js';
 
 /** The text of a word-count workload: the default Zipf corpus (50 MiB, 4 with --small), or the high-cardinality one. */
 export function textParams(workload: string, small: boolean): { bytes: number; vocabulary?: number } {
@@ -13,16 +11,18 @@ export function textParams(workload: string, small: boolean): { bytes: number; v
 }
 
 /** Writes the workload's data set under data/ unless it is there, and returns its path. */
-export function datasetFor(workload: string, small: boolean): Promise<string> {
+export async function datasetFor(workload: string, small: boolean): Promise<string> {
+  // The examples' parameters are imported only here: the kindling side of a word count imports textParams from this
+  // module, and must not load (through tsx) the programs of the other workloads with it.
   switch (workload) {
     case 'wordcount':
     case 'wordcount-hc':
       return ensureDataset('text', 'data', textParams(workload, small));
     case 'pagerank':
-      return ensureDataset('graph', 'data', graphParams(small));
+      return ensureDataset('graph', 'data', (await import('../examples/pagerank.js')).graphParams(small));
     case 'lr':
     case 'kmeans':
-      return ensureDataset('points', 'data', pointsParams(small));
+      return ensureDataset('points', 'data', (await import('../examples/logistic-regression.js')).pointsParams(small));
     default:
       throw new Error(`unknown workload ${workload}`);
   }

@@ -8,12 +8,9 @@
  *   npx tsx bench/cost-run-plain.ts plain|scan wordcount|wordcount-hc|pagerank|lr|kmeans PATH [--verify]
  *
  * `--verify`: a word count's result carries a fingerprint of every (word, count) (bench/cost-report.ts).
+ *
+ * Only the program of the workload run is imported, as on the kindling side (bench/cost-run.ts).
  */
-import { kMeansBaseline } from './baselines/kmeans.js';
-import { logisticRegressionBaseline } from './baselines/logistic-regression.js';
-import { pageRankBaseline } from './baselines/pagerank.js';
-import { wordCountBaseline } from './baselines/wordcount.js';
-import { wordCountScanBaseline } from './baselines/wordcount-scan.js';
 import { printRun, wordDigest } from './cost-report.js';
 
 const [side, workload, path] = process.argv.slice(2);
@@ -21,20 +18,28 @@ const verify = process.argv.includes('--verify');
 if ((side !== 'plain' && side !== 'scan') || workload === undefined || path === undefined)
   throw new Error('usage: bench/cost-run-plain.ts plain|scan WORKLOAD PATH');
 
-function run(data: string): { result: unknown; timings: ReadonlyArray<{ phase: string; ms: number }> } {
+async function run(data: string): Promise<{ result: unknown; timings: ReadonlyArray<{ phase: string; ms: number }> }> {
   switch (workload) {
     case 'wordcount':
-    case 'wordcount-hc':
-      return { result: wordDigest((side === 'scan' ? wordCountScanBaseline : wordCountBaseline)(data), verify), timings: [] };
+    case 'wordcount-hc': {
+      const count =
+        side === 'scan'
+          ? (await import('./baselines/wordcount-scan.js')).wordCountScanBaseline
+          : (await import('./baselines/wordcount.js')).wordCountBaseline;
+      return { result: wordDigest(count(data), verify), timings: [] };
+    }
     case 'pagerank': {
+      const { pageRankBaseline } = await import('./baselines/pagerank.js');
       const { summary, timings } = pageRankBaseline(data, 10);
       return { result: { vertices: summary.vertices, rankSum: summary.rankSum, top: summary.top.slice(0, 5) }, timings };
     }
     case 'lr': {
+      const { logisticRegressionBaseline } = await import('./baselines/logistic-regression.js');
       const { summary, timings } = logisticRegressionBaseline(data, { iterations: 10 });
       return { result: { points: summary.points, weights: summary.weights }, timings };
     }
     case 'kmeans': {
+      const { kMeansBaseline } = await import('./baselines/kmeans.js');
       const { summary, timings } = kMeansBaseline(data, { iterations: 10 });
       return { result: { points: summary.points, centers: summary.centers }, timings };
     }
@@ -43,5 +48,5 @@ function run(data: string): { result: unknown; timings: ReadonlyArray<{ phase: s
   }
 }
 
-const { result, timings } = run(path);
+const { result, timings } = await run(path);
 printRun(result, timings);

@@ -47,7 +47,11 @@ export interface CombineFunctions {
   readonly mergeCombiners: (a: unknown, b: unknown) => unknown;
 }
 
-/** Re-estimate the table's size every this many records: estimating each record would cost too much. */
+/**
+ * Re-estimate the table's size every this many records: estimating each record would cost too much. The heap itself
+ * is read at most every few milliseconds there (checkHeapByTime): one v8.getHeapStatistics() per 1,024 records was
+ * 5.4k calls and 10-27 ms of a word count's map task on half the 50 MiB Zipf text (docs/benchmarks.md, session 42).
+ */
 const CHECK_EVERY = 1024;
 /** Combiners kept to estimate the average combiner size (a live reference sees a groupByKey array grow). */
 const SAMPLES = 64;
@@ -209,7 +213,7 @@ class ExternalCombiner implements MemoryConsumer {
     if (++this.#records % CHECK_EVERY === 0) {
       if (this.#keyBytes === 0 || this.#records % (CHECK_EVERY * 16) === 0) this.#keyBytes = estimateSize([kv[0]]) - 24;
       if (!this.budget.update(this, this.#estimate())) this.spill();
-      checkHeap(this.#what, HEAP_HINT);
+      checkHeapByTime(this.#what, HEAP_HINT);
     }
   };
 
@@ -219,7 +223,7 @@ class ExternalCombiner implements MemoryConsumer {
     if (++this.#records % CHECK_EVERY === 0) {
       if (this.#keyBytes === 0 || this.#records % (CHECK_EVERY * 16) === 0) this.#keyBytes = estimateSize([k]) - 24;
       if (!this.budget.update(this, this.#estimate())) this.spill();
-      checkHeap(this.#what, HEAP_HINT);
+      checkHeapByTime(this.#what, HEAP_HINT);
     }
   };
 
@@ -260,7 +264,7 @@ class ExternalCombiner implements MemoryConsumer {
       if (this.#records % CHECK_EVERY === 0) {
         if (this.#keyBytes === 0 || this.#records % (CHECK_EVERY * 16) === 0) this.#keyBytes = estimateSize([keyAt(end)]) - 24;
         if (!this.budget.update(this, this.#estimate())) this.spill();
-        checkHeap(this.#what, HEAP_HINT);
+        checkHeapByTime(this.#what, HEAP_HINT);
       }
     }
   }

@@ -1,29 +1,11 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { root, runRecorded } from './recorded-run.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const recorder = fileURLToPath(new URL('../fixtures/record-imports.mjs', import.meta.url));
 const dir = mkdtempSync(path.join(tmpdir(), 'kindling-cost-plain-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** Runs `node --import tsx FILE ARGS` from the repository root; returns its stdout and every module URL it resolved. */
-function runRecorded(file: string, args: readonly string[]): { stdout: string; modules: string[] } {
-  const out = path.join(dir, `imports-${Math.random().toString(36).slice(2)}.txt`);
-  writeFileSync(out, '');
-  const stdout = execFileSync(process.execPath, ['--import', 'tsx', '--import', recorder, file, ...args], {
-    cwd: root,
-    env: { ...process.env, RECORD_IMPORTS_TO: out },
-    encoding: 'utf8',
-  });
-  const modules = readFileSync(out, 'utf8')
-    .split('\n')
-    .filter((u) => u.startsWith('file:'));
-  return { stdout, modules: [...new Set(modules.map((u) => path.relative(root, fileURLToPath(u))))] };
-}
 
 /** What of kindling a plain program may load: the seeded generator the LR baseline draws its initial weights with. */
 const ALLOWED = new Set(['dist/core/random.js', 'dist/core/errors.js']);
@@ -48,7 +30,7 @@ describe('bench/cost-run-plain.ts: the plain side of a COST run', () => {
   ])(
     '%s %s loads no module of the engine and prints the three lines cost.ts reads',
     (side, workload, data) => {
-      const { stdout, modules } = runRecorded('bench/cost-run-plain.ts', [side, workload, data]);
+      const { stdout, modules } = runRecorded(dir, 'bench/cost-run-plain.ts', [side, workload, data]);
       expect(modules).toContain('bench/cost-run-plain.ts');
       expect(engineModules(modules)).toEqual([]);
       expect(stdout).toMatch(/^RESULT \{.+\}$/m);
@@ -60,7 +42,7 @@ describe('bench/cost-run-plain.ts: the plain side of a COST run', () => {
 
   it('counts the words as line.split(" ") does, empty tokens included', () => {
     for (const side of ['plain', 'scan']) {
-      const { stdout } = runRecorded('bench/cost-run-plain.ts', [side, 'wordcount', text]);
+      const { stdout } = runRecorded(dir, 'bench/cost-run-plain.ts', [side, 'wordcount', text]);
       const result = JSON.parse(/^RESULT (.*)$/m.exec(stdout)![1]!);
       // Tokens: a b c a | b a '' d | '' | z a: the empty line is one empty token, as the kindling side's
       // `line.split(' ')` makes it (the loops skipped it before session 30, so COST's check failed on any text
@@ -83,7 +65,7 @@ describe('bench/cost-run-plain.ts: the plain side of a COST run', () => {
     const probe = path.join(root, 'bench', `.probe-${process.pid}.ts`);
     writeFileSync(probe, "import { Context } from 'kindling';\nconsole.log(typeof Context);\n");
     try {
-      const { modules } = runRecorded(probe, []);
+      const { modules } = runRecorded(dir, probe, []);
       // The package's entry (package.json exports): it re-exports the driver bundle, or index.js after a bare tsc.
       expect(engineModules(modules)).toContain('dist/entry.js');
     } finally {
