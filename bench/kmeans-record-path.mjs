@@ -8,8 +8,10 @@
  * - `inttable`: the engine's IntTable (shuffle/key-table.js) in a closure of the loop;
  * - `grouping`: the engine's `grouping(first, merge).addKV` (shuffle/combine.js);
  * - `combine`: `combineExternally` with a worker pool, records given as `kv(k, v)` (what `mapArray` hands on), in each
- *   tree given: `combine:0` is the first tree's, `combine:1` the second's.
- * Workers get the 24 MiB young generation kindling's workers have. Session 29 (docs/benchmarks.md, helper kmeans).
+ *   tree given: `combine:0` is the first tree's, `combine:1` the second's;
+ * - `maparray`: `combine:0` with the checks of MappedRDD's map step around the user's function.
+ * `ONLY=name,name` runs only those variants. Sessions 29 and 42 (docs/benchmarks.md, helper kmeans).
+ * Workers get the 24 MiB young generation kindling's workers have.
  *
  *   npm run build && node bench/kmeans-record-path.mjs dist [/work/base/dist]
  */
@@ -106,6 +108,27 @@ if (isMainThread) {
       }
       return g.groups();
     },
+    // What MappedRDD's map step adds around the user's function (try, the Promise test, the pair test), into the
+    // first tree's combine.
+    maparray: ({ f, r }) => {
+      const out = [];
+      const source = (_each, _numbers, _pairs, kv) => {
+        for (let i = 0; i < pts.length; i++) {
+          let y;
+          // biome-ignore lint/complexity/noUselessCatch: as the map step's own try around the user's function, whose cost is measured here.
+          try {
+            y = f(pts[i]);
+          } catch (e) {
+            throw e;
+          }
+          if (y instanceof Promise) throw new Error('a Promise');
+          if (Array.isArray(y) && y.length === 2) kv(y[0], y[1]);
+          else throw new Error('not a pair');
+        }
+      };
+      trees[0].combineExternally(source, { first: identity, merge: r, mergeCombiners: r }, 1, 'k-means', (g) => out.push(g), trees[0].budget);
+      return out;
+    },
   };
   trees.forEach((t, n) => {
     variants[`combine:${n}`] = ({ f, r }) => {
@@ -120,7 +143,8 @@ if (isMainThread) {
       return out;
     };
   });
-  const names = Object.keys(variants);
+  // ONLY=bare,combine:0,combine:1 runs those variants alone (fewer variants, more passes of each a second).
+  const names = Object.keys(variants).filter((n) => process.env.ONLY === undefined || process.env.ONLY.split(',').includes(n));
   const cpu = Object.fromEntries(names.map((n) => [n, []]));
   for (let pass = 0; pass < 24; pass++) {
     for (const n of pass % 2 === 1 ? names : [...names].reverse()) {

@@ -39,6 +39,12 @@ export interface Grouping {
   readonly add: (kv: Pair) => void;
   /** `add([k, v])`, without needing the pair where the keys are strings (a word count's words) or of mixed kinds. */
   readonly addKV: (k: unknown, v: unknown) => void;
+  /**
+   * A function that does what {@link addKV} does for as long as the grouping is used, or for one that calls it per
+   * record one call fewer: once keys of any kind go to the general structures (numeric keys with tuple values:
+   * k-means' centers; keys of mixed kinds), which they never leave, the function that adds them there.
+   */
+  directKV(): (k: unknown, v: unknown) => void;
   /** Adds records `from .. to` of columns of keys and numbers: what `add` of each as a pair would do. */
   readonly addNumbers: NumberColumnsSink;
   /**
@@ -346,6 +352,8 @@ export function grouping(first: (v: unknown) => unknown, merge: (c: unknown, v: 
   return {
     add,
     addKV,
+    // addAny is the last way: once chosen, addKV only ever calls addAnyKV.
+    directKV: () => (impl === addAny ? addAnyKV : addKV),
     addNumbers,
     addPairs,
     groups,

@@ -203,6 +203,7 @@ class ExternalCombiner implements MemoryConsumer {
     // A spilled grouping's groups are in their run file: its arrays serve the next one.
     this.#g?.release();
     this.#g = grouping(this.#first, this.fns.merge, expectedGroups);
+    this.#kv = this.#g.addKV;
     this.#groups = 0;
     this.#samples = [];
     this.#otherSamples = 0;
@@ -217,13 +218,17 @@ class ExternalCombiner implements MemoryConsumer {
     }
   };
 
+  /** The current table's `addKV`, or what does the same with one call fewer (Grouping.directKV), asked again at each measurement. */
+  #kv: (k: unknown, v: unknown) => void = () => {};
+
   /** `add([k, v])` without the pair. */
   readonly addKV = (k: unknown, v: unknown): void => {
-    this.#g.addKV(k, v);
+    this.#kv(k, v);
     if (++this.#records % CHECK_EVERY === 0) {
       if (this.#keyBytes === 0 || this.#records % (CHECK_EVERY * 16) === 0) this.#keyBytes = estimateSize([k]) - 24;
       if (!this.budget.update(this, this.#estimate())) this.spill();
       checkHeapByTime(this.#what, HEAP_HINT);
+      this.#kv = this.#g.directKV();
     }
   };
 
