@@ -115,11 +115,11 @@ if (isMainThread) {
       const source = (_each, _numbers, _pairs, kv) => {
         for (let i = 0; i < pts.length; i++) {
           let y;
-          // biome-ignore lint/complexity/noUselessCatch: as the map step's own try around the user's function, whose cost is measured here.
+          // As the map step's own try around the user's function (which wraps what it throws), whose cost is measured here.
           try {
             y = f(pts[i]);
           } catch (e) {
-            throw e;
+            throw new Error('the map function failed', { cause: e });
           }
           if (y instanceof Promise) throw new Error('a Promise');
           if (Array.isArray(y) && y.length === 2) kv(y[0], y[1]);
