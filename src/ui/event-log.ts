@@ -111,9 +111,6 @@ export class EventLogWriter {
    * until it completed and its last task ended (killed copies may end after it).
    */
   readonly #taskIds = new Map<number, StageTaskIds>();
-  /** A batch's task ends (their rows) and their ids, gathered before they go into the block (see writeTasks). */
-  #endRows = new Int32Array(0);
-  #endIds = new Int32Array(0);
   /** The last stage attempt's: task events come in runs of one stage attempt. */
   #lastKey = -1;
   #last: StageTaskIds | undefined;
@@ -276,14 +273,6 @@ export class EventLogWriter {
       const codes = rows.codes;
       const n = rows.numbers;
       let started = false;
-      if (this.#endRows.length < batch.size) {
-        this.#endRows = new Int32Array(batch.size);
-        this.#endIds = new Int32Array(batch.size);
-      }
-      const endRows = this.#endRows;
-      const endIds = this.#endIds;
-      // The ends' rows and ids first (ids in the order of the events), then their numbers column by column.
-      let held = 0;
       for (let i = 0; i < batch.size; i++) {
         const o = i * TASK_ROW_WIDTH;
         if (codes[i * TASK_ROW_CODES] !== 1) {
@@ -291,15 +280,9 @@ export class EventLogWriter {
           started = true;
           continue;
         }
-        endRows[held] = i;
-        endIds[held++] = this.#endId(n[o]!, n[o + 1]!, n[o + 2]!, n[o + 3]!, n[o + 4]!);
-        if (ends.size + held >= FLUSH_TASKS) {
-          ends.appendRows(rows, endRows, endIds, held);
-          held = 0;
-          this.flush();
-        }
+        ends.appendRow(rows, i, this.#endId(n[o]!, n[o + 1]!, n[o + 2]!, n[o + 3]!, n[o + 4]!));
+        if (ends.size >= FLUSH_TASKS) this.flush();
       }
-      if (held > 0) ends.appendRows(rows, endRows, endIds, held);
       if (started) this.#started();
       else if (ends.size > 0) this.#armTimer();
       return;
@@ -695,56 +678,20 @@ export class TaskEndColumns {
     this.#put(i, n, 0);
   }
 
-  /**
-   * Rows `rows[0 .. count)` of a batch's rows (task ends), with their ids: the same values {@link TaskEndColumns.append}
-   * takes from each event, column by column. Row by row, each of the 26 numbers took a branch on whether its column is stored yet and a
-   * comparison or a store (~0.1 µs a task, the writer's largest part in a replay, docs/benchmarks.md, session 42); a
-   * column at a time is one tight loop: a column that has not varied is compared until a value differs, one that has
-   * copied.
-   */
-  appendRows(from: TaskRows, rows: Int32Array, ids: Int32Array, count: number): void {
-    if (count === 0) return;
-    let capacity = this.#capacity;
-    while (this.#size + count > capacity) capacity *= 2;
-    if (capacity > this.#capacity) this.#grow(capacity);
-    const at = this.#size;
-    const src = from.numbers;
-    let q0 = 0;
-    if (at === 0) {
-      // The block's first row: its numbers stand for every row of a column until one differs.
-      this.#put(0, src, rows[0]! * WIDTH);
-      q0 = 1;
-    }
-    const stored = this.#stored;
-    for (let j = 0; j < WIDTH; j++) {
-      let q = q0;
-      if (stored[j] === 0) {
-        const first = this.#first[j]!;
-        while (q < count && Object.is(src[rows[q]! * WIDTH + j], first)) q++;
-        if (q === count) continue;
-        this.#column(j, at + q);
-        stored[j] = 1;
-      }
-      const c = this.#columns[j]!;
-      for (; q < count; q++) c[at + q] = src[rows[q]! * WIDTH + j]!;
-    }
+  /** Row `i` of a batch's rows (an end): the same values {@link TaskEndColumns.append} takes from its event. */
+  appendRow(rows: TaskRows, i: number, taskId = -1): void {
+    if (this.#size === this.#capacity) this.#grow(this.#capacity * 2);
+    const k = this.#size++;
+    this.#taskId[k] = taskId;
+    this.#put(k, rows.numbers, i * WIDTH);
     const c = this.#codes;
-    const rc = from.codes;
-    const executorIds = from.executorIds;
-    const errors = from.errors;
-    const keySamples = from.keySamples;
-    for (let q = 0; q < count; q++) {
-      const i = rows[q]!;
-      const k = at + q;
-      this.#taskId[k] = ids[q]!;
-      c[k * 3] = rc[i * TASK_ROW_CODES + 1]!;
-      c[k * 3 + 1] = rc[i * TASK_ROW_CODES + 2]!;
-      c[k * 3 + 2] = rc[i * TASK_ROW_CODES + 3]!;
-      this.#executorId[k] = executorIds[i]!;
-      this.#error[k] = errors[i] ?? null;
-      this.#keySample[k] = keySamples[i] ?? null;
-    }
-    this.#size = at + count;
+    const rc = rows.codes;
+    c[k * 3] = rc[i * TASK_ROW_CODES + 1]!;
+    c[k * 3 + 1] = rc[i * TASK_ROW_CODES + 2]!;
+    c[k * 3 + 2] = rc[i * TASK_ROW_CODES + 3]!;
+    this.#executorId[k] = rows.executorIds[i]!;
+    this.#error[k] = rows.errors[i] ?? null;
+    this.#keySample[k] = rows.keySamples[i] ?? null;
   }
 
   /**
