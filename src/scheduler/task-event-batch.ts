@@ -44,16 +44,6 @@ export interface TaskRowsWire extends TaskRowColumns, TaskRowsExtras {
   readonly size: number;
 }
 
-/**
- * Memory for a batch's next rows, lent by a reader ({@link TaskEventBatch.placeRows}): views of
- * `codes.length / TASK_ROW_CODES` rows (TASK_ROW_WIDTH numbers and TASK_ROW_CODES codes each), e.g. a free region of a
- * ring of shared memory that another thread reads.
- */
-export interface PlacedRows {
-  readonly numbers: Float64Array;
-  readonly codes: Uint8Array;
-}
-
 /** The fields task starts and ends share, blank (a record is made once and refilled for every task). */
 const blankTask = () => ({ stageId: 0, stageAttempt: 0, partition: 0, attempt: 0, workerIndex: 0, executorId: '', speculative: false });
 
@@ -92,10 +82,6 @@ export class TaskEventBatch implements TaskEvents, TaskRows {
   #capacity = 0;
   numbers: Float64Array = new Float64Array(0);
   codes: Uint8Array = new Uint8Array(0);
-  /** Asked for lent memory at each first row (see placeRows); the batch's own columns while it lends none. */
-  #place: ((batch: TaskEventBatch) => PlacedRows | undefined) | undefined;
-  #placed = false;
-  #own: { numbers: Float64Array; codes: Uint8Array; capacity: number } | undefined;
   readonly executorIds: string[] = [];
   readonly errors: Array<string | undefined> = [];
   readonly metrics: Array<TaskMetrics | undefined> = [];
@@ -110,74 +96,22 @@ export class TaskEventBatch implements TaskEvents, TaskRows {
   }
 
   #next(): number {
-    if (this.#size === 0 && this.#place !== undefined) this.#placeNext();
     if (this.#size === this.#capacity) this.#grow();
     return this.#size++;
-  }
-
-  /**
-   * The rows from the next first row on (after {@link TaskEventBatch.clear}) are written into memory `place` lends for
-   * them, when it lends some: `place` is asked at each first row, and its answer (or the batch's own columns, when it
-   * lends none) holds until the batch is cleared; rows past the lent ones move to the batch's own columns. A reader
-   * that copied every batch's rows into a ring of shared memory for another thread (the web UI's) then finds them
-   * there: one write of each row, where the scheduler wrote it and the reader copied it (docs/benchmarks.md,
-   * session 42). `undefined`: no more lending.
-   *
-   * @example
-   * ```ts
-   * batch.placeRows(() => ({ numbers: ring.numbers.subarray(at * TASK_ROW_WIDTH, (at + 512) * TASK_ROW_WIDTH), codes: ring.codes.subarray(at * TASK_ROW_CODES, (at + 512) * TASK_ROW_CODES) }));
-   * ```
-   */
-  placeRows(place: ((batch: TaskEventBatch) => PlacedRows | undefined) | undefined): void {
-    this.#place = place;
-  }
-
-  /** The first row's columns: lent memory, or the batch's own. */
-  #placeNext(): void {
-    const lent = this.#place!(this);
-    if (lent === undefined) {
-      if (!this.#placed) return;
-      this.#placed = false;
-      const own = this.#own;
-      this.numbers = own?.numbers ?? new Float64Array(0);
-      this.codes = own?.codes ?? new Uint8Array(0);
-      this.#capacity = own?.capacity ?? 0;
-      return;
-    }
-    if (!this.#placed) this.#own = { numbers: this.numbers, codes: this.codes, capacity: this.#capacity };
-    this.#placed = true;
-    const capacity = Math.floor(Math.min(lent.codes.length / TASK_ROW_CODES, lent.numbers.length / TASK_ROW_WIDTH));
-    this.numbers = lent.numbers;
-    this.codes = lent.codes;
-    if (this.#made.length < capacity) {
-      const made = new Uint8Array(capacity);
-      made.set(this.#made);
-      this.#made = made;
-    }
-    this.#pushSide(capacity);
-    this.#capacity = capacity;
   }
 
   #grow(): void {
     const capacity = Math.max(64, this.#capacity * 2);
     const numbers = new Float64Array(capacity * TASK_ROW_WIDTH);
-    numbers.set(this.numbers.subarray(0, this.#capacity * TASK_ROW_WIDTH));
+    numbers.set(this.numbers);
     const codes = new Uint8Array(capacity * TASK_ROW_CODES);
-    codes.set(this.codes.subarray(0, this.#capacity * TASK_ROW_CODES));
+    codes.set(this.codes);
     const made = new Uint8Array(capacity);
     // An adopted batch's flags may be longer than its rows (see adopt).
     made.set(this.#made.subarray(0, this.#capacity));
-    // Past the lent rows: the batch's own columns from here on (until the next first row).
-    this.#placed = false;
     this.numbers = numbers;
     this.codes = codes;
     this.#made = made;
-    this.#pushSide(capacity);
-    this.#capacity = capacity;
-  }
-
-  /** The arrays by row (ids, errors, metrics, key samples, records) at least `capacity` long. */
-  #pushSide(capacity: number): void {
     for (let i = this.executorIds.length; i < capacity; i++) {
       this.executorIds.push('');
       this.errors.push(undefined);
@@ -186,6 +120,7 @@ export class TaskEventBatch implements TaskEvents, TaskRows {
       this.#starts.push(undefined);
       this.#ends.push(undefined);
     }
+    this.#capacity = capacity;
   }
 
   /** Adds a task start as a row. */
@@ -401,23 +336,9 @@ export class TaskEventBatch implements TaskEvents, TaskRows {
    */
   copyRows(to: TaskRowColumns, at: number): TaskRowsExtras {
     const size = this.#size;
-    // Rows written where `to` wants them (memory lent by placeRows) are not copied onto themselves.
-    if (!this.#isAt(this.numbers, to.numbers, at * TASK_ROW_WIDTH))
-      to.numbers.set(this.numbers.subarray(0, size * TASK_ROW_WIDTH), at * TASK_ROW_WIDTH);
-    if (!this.#isAt(this.codes, to.codes, at * TASK_ROW_CODES)) to.codes.set(this.codes.subarray(0, size * TASK_ROW_CODES), at * TASK_ROW_CODES);
+    to.numbers.set(this.numbers.subarray(0, size * TASK_ROW_WIDTH), at * TASK_ROW_WIDTH);
+    to.codes.set(this.codes.subarray(0, size * TASK_ROW_CODES), at * TASK_ROW_CODES);
     return this.#extras(to.idOf, at);
-  }
-
-  /**
-   * Whether this batch's rows are in `to` from `at` on (lent memory, see {@link TaskEventBatch.placeRows}): a reader that
-   * lent them may post where they are without copying.
-   */
-  rowsAt(to: TaskRowColumns, at: number): boolean {
-    return this.#isAt(this.numbers, to.numbers, at * TASK_ROW_WIDTH) && this.#isAt(this.codes, to.codes, at * TASK_ROW_CODES);
-  }
-
-  #isAt(mine: Float64Array | Uint8Array, to: Float64Array | Uint8Array, at: number): boolean {
-    return mine.buffer === to.buffer && mine.byteOffset === to.byteOffset + at * to.BYTES_PER_ELEMENT;
   }
 
   /** Writes each row's executor id index into `idOf` from `at` on; the distinct ids, errors and key samples. */
@@ -492,7 +413,6 @@ export class TaskEventBatch implements TaskEvents, TaskRows {
     this.metrics.fill(undefined, 0, size);
     this.#size = size;
     this.#capacity = size;
-    this.#placed = false;
     this.#byHand = 0;
     this.#records = 0;
     return this;

@@ -15,7 +15,7 @@ import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { TaskEvents } from '../scheduler/events.js';
-import type { PlacedRows, TaskEventBatch, TaskRowsWire } from '../scheduler/task-event-batch.js';
+import type { TaskEventBatch, TaskRowsWire } from '../scheduler/task-event-batch.js';
 import { bundleIsCurrent } from '../util/bundle.js';
 import type { AppEvent, RunningTask } from './app-events.js';
 import type { EventLogHandover } from './event-log.js';
@@ -50,11 +50,6 @@ export function uiThreadEntry(): URL {
  * copies, ~0.2 KB a task.
  */
 const QUEUED_ROWS = 2048;
-/**
- * Rows of the ring lent to the scheduler's batch being filled (see `place`): more than a batch holds (256, the
- * scheduler's BATCH_EVENTS) so that one filled while a delivery is under way still fits; a batch past them is copied.
- */
-const PLACED_ROWS = 512;
 /** Messages queued at most (events of few tasks each, a batch of records made by hand). */
 const QUEUED_MESSAGES = 256;
 
@@ -193,26 +188,6 @@ export function startLiveUi(view: UiContextView, ui: ResolvedUiOptions, appId: s
     },
     url ?? '',
   );
-  /**
-   * The scheduler's batch whose rows are being written straight into the ring (lent from row `at` on, PLACED_ROWS of
-   * them, after `skip` rows left at the ring's end): until it is delivered the ring takes no other rows, so that rows
-   * reach it in the order they are posted. One at a time: the scheduler fills its two batches in turn.
-   */
-  let lent: { readonly batch: TaskEventBatch; readonly at: number; readonly skip: number } | undefined;
-  const place = (batch: TaskEventBatch): PlacedRows | undefined => {
-    if (gone || stopping || (lent !== undefined && lent.batch !== batch)) return undefined;
-    // Asked again by the same batch: its rows were never delivered here (a listener before this one threw).
-    lent = undefined;
-    const at = head & (RING_ROWS - 1);
-    const skip = at + PLACED_ROWS > RING_ROWS ? RING_ROWS - at : 0;
-    if (PLACED_ROWS + skip > RING_ROWS - ((head - Atomics.load(ring.tail, 0)) | 0)) return undefined;
-    const from = skip > 0 ? 0 : at;
-    lent = { batch, at: from, skip };
-    return {
-      numbers: ring.numbers.subarray(from * TASK_ROW_WIDTH, (from + PLACED_ROWS) * TASK_ROW_WIDTH),
-      codes: ring.codes.subarray(from * TASK_ROW_CODES, (from + PLACED_ROWS) * TASK_ROW_CODES),
-    };
-  };
   /** Rows as copies of their own (held while the UI loaded, or past a full ring): moved, not cloned again. */
   const sendWire = (wire: TaskRowsWire): void => {
     transfer.push(wire.numbers.buffer as ArrayBuffer, wire.codes.buffer as ArrayBuffer, wire.idOf.buffer as ArrayBuffer);
@@ -234,33 +209,13 @@ export function startLiveUi(view: UiContextView, ui: ResolvedUiOptions, appId: s
     applyTasks: (batch: TaskEvents) => {
       if (gone || batch.size === 0) return;
       // A TaskEventBatch's rows (not by instanceof: a program may hold the scheduler's class from another bundle).
-      const rows = batch.rows as (TaskEvents & Partial<Pick<TaskEventBatch, 'toWire' | 'copyRows' | 'rowsAt' | 'placeRows'>>) | undefined;
-      const wasLent = lent;
-      if (wasLent?.batch === batch) lent = undefined;
+      const rows = batch.rows as Partial<Pick<TaskEventBatch, 'toWire' | 'copyRows'>> | undefined;
       if (rows?.toWire === undefined || rows.copyRows === undefined) {
         // A batch of records made by hand (tests, replays): copied, since the scheduler refills them.
         for (let i = 0; i < batch.size; i++) enqueue({ k: 'event', e: { ...batch.event(i) } }, 1);
         return;
       }
       const n = batch.size;
-      if (wasLent !== undefined) {
-        if (wasLent.batch !== batch) {
-          // Another batch writes into the ring meanwhile: these rows go as copies, after what is queued.
-          sendWire(rows.toWire());
-          return;
-        }
-        if (rows.rowsAt?.(ring, wasLent.at) === true) {
-          // Written in place: only the executor ids' indices and the strings are left to give.
-          head = (head + wasLent.skip) | 0;
-          const extras = rows.copyRows(ring, wasLent.at);
-          head = (head + n) | 0;
-          enqueue({ k: 'ring', at: wasLent.at, size: n, end: head, ...extras }, n);
-          rows.placeRows?.(place);
-          return;
-        }
-      }
-      // From the next batch on, its rows are written into the ring where they are read.
-      rows.placeRows?.(place);
       let at = head & (RING_ROWS - 1);
       // A batch's rows are contiguous in the ring: one that would not fit before its end starts over at row 0.
       const skip = at + n > RING_ROWS ? RING_ROWS - at : 0;
