@@ -15,8 +15,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { machine, numberArg } from './harness.js';
-import { bootstrapMedian, formatPaired, median, pairedDifference } from './paired.js';
-import { loadAverage, threadNs } from './ui-recording.js';
+import { median } from './paired.js';
+import { zeroTaskMetrics } from '../src/exec/protocol.js';
+import { loadAverage, printPerTask, threadNs } from './ui-recording.js';
 import type { EventBus } from '../src/scheduler/event-bus.js';
 import type { SchedulerEvent } from '../src/scheduler/events.js';
 import type { TaskEventBatch } from '../src/scheduler/task-event-batch.js';
@@ -32,26 +33,8 @@ if (at > 0) dists.baseline = path.resolve(process.argv[at + 1]!);
 const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-ui-ring-'));
 console.log(`the live UI's task rows on the driver's thread, ${machine()}, load average ${loadAverage()}`);
 
-const metrics = {
-  durationMs: 0.02,
-  runMs: 0.01,
-  compileMs: 0,
-  gcMs: 0,
-  fetchWaitMs: 0,
-  inputRecords: 0,
-  inputBytes: 0,
-  shuffleReadRecords: 0,
-  shuffleReadBytes: 0,
-  shuffleWriteRecords: 0,
-  shuffleWriteBytes: 0,
-  outputRecords: 0,
-  outputBytes: 0,
-  spillCount: 0,
-  memoryBytesSpilled: 0,
-  diskBytesSpilled: 0,
-  resultRecords: 1,
-  resultBytes: 8,
-};
+/** An empty task's metrics, as a worker reports them. */
+const metrics = zeroTaskMetrics({ durationMs: 0.02, runMs: 0.01, resultRecords: 1, resultBytes: 8 });
 
 interface Setup {
   readonly job: (jobId: number) => Promise<number>;
@@ -140,19 +123,6 @@ for (let r = 0; r < rounds; r++) {
 }
 for (const s of Object.values(setups)) await s.stop();
 rmSync(dir, { recursive: true, force: true });
-for (const [name, xs] of Object.entries(perTask)) {
-  const sorted = [...xs].sort((a, b) => a - b);
-  console.log(
-    `  ${name.padEnd(10)} driver CPU per task: median ${median(xs).toFixed(3)} µs (quartiles ${sorted[xs.length >> 2]!.toFixed(3)} … ${sorted[(3 * xs.length) >> 2]!.toFixed(3)}, ${rounds} rounds)`,
-  );
-}
-if (perTask.baseline !== undefined) {
-  const a = perTask['this build']!;
-  const b = perTask.baseline;
-  const d = bootstrapMedian(a.map((x, i) => x - b[i]!));
-  console.log(
-    `  this build minus baseline, paired by round: ${d.median >= 0 ? '+' : ''}${d.median.toFixed(3)} µs per task (95 % CI ${d.lo.toFixed(3)} … ${d.hi.toFixed(3)}); ${formatPaired(pairedDifference(a, b))}`,
-  );
-}
+printPerTask(perTask, 'driver CPU');
 console.log(`  load average at the end ${loadAverage()}`);
 process.exit(0);

@@ -23,8 +23,7 @@ import path from 'node:path';
 import type { AppEvent } from '../src/ui/app-events.js';
 import type { TaskEventBatch, TaskRowsWire } from '../src/scheduler/task-event-batch.js';
 import { machine } from './harness.js';
-import { isRows, loadAverage, recordJobs, replayBuilds, threadNs } from './ui-recording.js';
-import { bootstrapMedian, formatPaired, median, pairedDifference } from './paired.js';
+import { isRows, loadAverage, printPerTask, recordJobs, replayBuilds, threadNs } from './ui-recording.js';
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(name);
@@ -82,19 +81,6 @@ for (let r = 0; r < rounds; r++) {
   }
 }
 rmSync(dir, { recursive: true, force: true });
-for (const [name, xs] of Object.entries(perTask)) {
-  const sorted = [...xs].sort((a, b) => a - b);
-  console.log(
-    `  ${name.padEnd(10)} CPU per task: median ${median(xs).toFixed(3)} µs (quartiles ${sorted[xs.length >> 2]!.toFixed(3)} … ${sorted[(3 * xs.length) >> 2]!.toFixed(3)}, ${rounds} rounds)`,
-  );
-}
-if (perTask.baseline !== undefined) {
-  const a = perTask['this build']!;
-  const b = perTask.baseline;
-  const d = bootstrapMedian(a.map((x, i) => x - b[i]!));
-  console.log(
-    `  this build minus baseline, paired by round: ${d.median >= 0 ? '+' : ''}${d.median.toFixed(3)} µs per task (95 % CI ${d.lo.toFixed(3)} … ${d.hi.toFixed(3)}); ${formatPaired(pairedDifference(a, b))}`,
-  );
-}
+printPerTask(perTask, 'CPU');
 console.log(`  load average at the end ${load()}`);
 process.exit(0);
