@@ -10,6 +10,7 @@ import type { TaskEventBatch, TaskRowsWire } from '../src/scheduler/task-event-b
 import type { AppEvent } from '../src/ui/app-events.js';
 import type { EventLogWriter } from '../src/ui/event-log.js';
 import type { StatusStore } from '../src/ui/status-store.js';
+import { bootstrapMedian, formatPaired, median, pairedDifference } from './paired.js';
 
 /** This thread's CPU time so far, in ns (Linux; the kernel brings it up to date at a tick or a switch). */
 export const threadNs = (): number => Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]);
@@ -76,4 +77,24 @@ export async function replayBuilds(): Promise<{ dists: Record<string, string>; b
     };
   }
   return { dists, builds };
+}
+
+/**
+ * Each build's CPU per task (medians and quartiles over rounds, `what` naming the thread) and, with a baseline, this
+ * build's paired difference against it, round by round.
+ */
+export function printPerTask(perTask: Record<string, number[]>, what: string): void {
+  for (const [name, xs] of Object.entries(perTask)) {
+    const sorted = [...xs].sort((a, b) => a - b);
+    console.log(
+      `  ${name.padEnd(10)} ${what} per task: median ${median(xs).toFixed(3)} µs (quartiles ${sorted[xs.length >> 2]!.toFixed(3)} … ${sorted[(3 * xs.length) >> 2]!.toFixed(3)}, ${xs.length} rounds)`,
+    );
+  }
+  if (perTask.baseline === undefined) return;
+  const a = perTask['this build']!;
+  const b = perTask.baseline;
+  const d = bootstrapMedian(a.map((x, i) => x - b[i]!));
+  console.log(
+    `  this build minus baseline, paired by round: ${d.median >= 0 ? '+' : ''}${d.median.toFixed(3)} µs per task (95 % CI ${d.lo.toFixed(3)} … ${d.hi.toFixed(3)}); ${formatPaired(pairedDifference(a, b))}`,
+  );
 }

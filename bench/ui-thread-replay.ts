@@ -3,15 +3,19 @@
  * task batches of `--jobs` jobs of 4,000 empty tasks are recorded as rows (as the driver posts them) with the other
  * events, then fed as ui-thread.ts feeds them: each batch made a batch of rows again (`adopt` on one reused batch where
  * the build has it, else `fromWire`), then the event log's `writeTasks` and the status store's `applyTasks`; each other
- * event to the log's `write` and the store's `apply`. Each round replays the recording twice into a fresh store and log
- * and measures the second pass (the first grows their columns) by the thread's own CPU time (schedstat, ns).
+ * event to the log's `write` and the store's `apply`. Each round replays the first `--jobs` jobs into a fresh store and
+ * log (growing their columns and pools) and measures the next `--jobs` jobs by the thread's own CPU time (schedstat,
+ * ns). Until session 42 the measured pass replayed the same jobs again: the same stage ids, so every task start found
+ * its stage compacted (a thaw), the same task key there (a row dropped) and full columns (growth, then a pack at the
+ * stage's end), none of which a program's new stages do (`--same-ids` keeps that pass, for comparing with earlier
+ * sessions' figures).
  *
  * `--part store|log|wire`: only the store (with the batches), only the log, or only the batches made again. With
  * `--baseline DIR` (an earlier build's dist/), that build too, alternating round by round, and the paired difference.
  * Not in it: the posts themselves (their wake-ups and structured clones) and the shared ring's cache misses, which a
  * program adds (its UI thread reads ~1.1 µs a task where this reads ~0.7, session 41).
  *
- *   npx tsx bench/ui-thread-replay.ts [--jobs 20] [--rounds 15] [--part all] [--baseline .bench-old/dist]
+ *   npx tsx bench/ui-thread-replay.ts [--jobs 20] [--rounds 15] [--part all] [--same-ids] [--baseline .bench-old/dist]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -19,8 +23,7 @@ import path from 'node:path';
 import type { AppEvent } from '../src/ui/app-events.js';
 import type { TaskEventBatch, TaskRowsWire } from '../src/scheduler/task-event-batch.js';
 import { machine } from './harness.js';
-import { isRows, loadAverage, recordJobs, replayBuilds, threadNs } from './ui-recording.js';
-import { bootstrapMedian, formatPaired, median, pairedDifference } from './paired.js';
+import { isRows, loadAverage, printPerTask, recordJobs, replayBuilds, threadNs } from './ui-recording.js';
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(name);
@@ -33,7 +36,11 @@ const TASKS = 4000;
 const load = loadAverage;
 const { dists, builds } = await replayBuilds();
 
-const recorded = await recordJobs(dists['this build']!, jobs, TASKS);
+const sameIds = process.argv.includes('--same-ids');
+const all = await recordJobs(dists['this build']!, sameIds ? jobs : 2 * jobs, TASKS);
+/** The warm-up pass's events and the measured pass's. */
+const split = sameIds ? 0 : all.findIndex((e) => !isRows(e) && e.type === 'jobStart' && e.jobId === jobs);
+const [warmUp, recorded] = sameIds ? [all, all] : [all.slice(0, split), all.slice(split)];
 const tasks = recorded.filter(isRows).reduce((a, w) => a + w.size, 0) / 2;
 console.log(`the UI thread's work, replayed (${part}), ${machine()}, load average ${load()}: ${tasks} tasks in ${recorded.length} events/batches`);
 
@@ -62,10 +69,11 @@ for (let r = 0; r < rounds; r++) {
         }
     };
     // Copies, as each post brings (the thread reads each batch once).
-    const copies = () => recorded.map((e) => (isRows(e) ? { ...e, numbers: e.numbers.slice(), codes: e.codes.slice(), idOf: e.idOf.slice() } : e));
-    await feed(copies());
+    const copies = (of: typeof all) =>
+      of.map((e) => (isRows(e) ? { ...e, numbers: e.numbers.slice(), codes: e.codes.slice(), idOf: e.idOf.slice() } : e));
+    await feed(copies(warmUp));
     await new Promise((resolve) => setTimeout(resolve, 100));
-    const events = copies();
+    const events = copies(recorded);
     const t0 = threadNs();
     await feed(events);
     await w.close();
@@ -73,19 +81,6 @@ for (let r = 0; r < rounds; r++) {
   }
 }
 rmSync(dir, { recursive: true, force: true });
-for (const [name, xs] of Object.entries(perTask)) {
-  const sorted = [...xs].sort((a, b) => a - b);
-  console.log(
-    `  ${name.padEnd(10)} CPU per task: median ${median(xs).toFixed(3)} µs (quartiles ${sorted[xs.length >> 2]!.toFixed(3)} … ${sorted[(3 * xs.length) >> 2]!.toFixed(3)}, ${rounds} rounds)`,
-  );
-}
-if (perTask.baseline !== undefined) {
-  const a = perTask['this build']!;
-  const b = perTask.baseline;
-  const d = bootstrapMedian(a.map((x, i) => x - b[i]!));
-  console.log(
-    `  this build minus baseline, paired by round: ${d.median >= 0 ? '+' : ''}${d.median.toFixed(3)} µs per task (95 % CI ${d.lo.toFixed(3)} … ${d.hi.toFixed(3)}); ${formatPaired(pairedDifference(a, b))}`,
-  );
-}
+printPerTask(perTask, 'CPU');
 console.log(`  load average at the end ${load()}`);
 process.exit(0);

@@ -910,7 +910,9 @@ export class TaskScheduler implements BackendListener {
         : failure !== undefined
           ? describeFailure(failure)
           : undefined;
-    const locality = localityOf(task.preferredWorkers, run.workerIndex);
+    // A task set without preferences (most: empty tasks, parallelize) needs no look at the task's list, a second cold
+    // object a task end only because someone listens (docs/benchmarks.md, session 42).
+    const locality = m.hasPreferences ? localityOf(task.preferredWorkers, run.workerIndex) : 'NO_PREF';
     if ((listened & END_LISTENED) !== 0) {
       // One object literal of one shape per task end: conditional spreads built two throwaway objects and gave the
       // event a dictionary-mode shape that every listener then read slowly. An absent error or metrics is an
