@@ -4,7 +4,7 @@
  * logging into one folder at once, and the command's --port and --host.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -21,6 +21,35 @@ beforeAll(() => {
 afterAll(() => {
   rmSync(scratch, { recursive: true, force: true });
 });
+
+/**
+ * SIGKILLs `child` once the event log it writes into `dir` holds what `logged` looks for (read as it is flushed), and
+ * waits for it to end; fails if the child ends first or the log never gets there.
+ */
+async function killOnceLogged(
+  child: ChildProcess,
+  dir: string,
+  what: string,
+  logged: (events: ReturnType<typeof readEventLog>) => boolean,
+): Promise<void> {
+  let exited = false;
+  child.once('exit', () => (exited = true));
+  try {
+    const deadline = Date.now() + 45_000;
+    const holds = () => {
+      const names = readdirSync(dir);
+      return names.length > 0 && logged(readEventLog(path.join(dir, names[0]!)));
+    };
+    while (!holds()) {
+      if (exited) throw new Error(`the child ended before its log held ${what}`);
+      if (Date.now() > deadline) throw new Error(`the log never held ${what}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  } finally {
+    child.kill('SIGKILL');
+    if (!exited) await new Promise((r) => child.once('exit', r));
+  }
+}
 
 /** A finished application's log in `dir`: one count job. */
 async function logOne(dir: string, appName: string): Promise<string> {
@@ -135,23 +164,7 @@ describe('history server', () => {
     });
     // The log is flushed as it goes: killed once the second job's start is in the file (a fixed wait was outlasted at
     // load 15).
-    let exited = false;
-    child.once('exit', () => (exited = true));
-    try {
-      const deadline = Date.now() + 45_000;
-      const secondJobLogged = () => {
-        const names = readdirSync(dir);
-        return names.length > 0 && readEventLog(path.join(dir, names[0]!)).some((e) => e.type === 'jobStart' && e.jobId === 1);
-      };
-      while (!secondJobLogged()) {
-        if (exited) throw new Error('the child ended before its log held the second job');
-        if (Date.now() > deadline) throw new Error("the log never held the second job's start");
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    } finally {
-      child.kill('SIGKILL');
-      if (!exited) await new Promise((r) => child.once('exit', r));
-    }
+    await killOnceLogged(child, dir, "the second job's start", (events) => events.some((e) => e.type === 'jobStart' && e.jobId === 1));
     const [name] = readdirSync(dir);
     const id = name!.replace(/\.jsonl$/, '');
     appendFileSync(path.join(dir, name!), '{"type":"taskEnds","count":3,"stag');
@@ -184,26 +197,13 @@ describe('history server', () => {
       await sc.parallelize([1, 2, 3], 3).map((x) => { const t = Date.now(); while (Date.now() - t < 120000); return x; }).count();
     `;
     const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
-    let exited = false;
-    child.once('exit', () => (exited = true));
-    try {
-      // Killed once its log lists two tasks of the second job computing (the third waits for a worker).
-      const deadline = Date.now() + 45_000;
-      const listed = () => {
-        const names = readdirSync(dir);
-        if (names.length === 0) return false;
-        const events = readEventLog(path.join(dir, names[0]!));
-        return events.flatMap((e) => (e.type === 'tasksRunning' ? e.tasks.filter((t) => t[0] === 1) : [])).length === 2;
-      };
-      while (!listed()) {
-        if (exited) throw new Error('the child ended before its log listed the tasks running');
-        if (Date.now() > deadline) throw new Error('the log never listed the two tasks running');
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    } finally {
-      child.kill('SIGKILL');
-      if (!exited) await new Promise((r) => child.once('exit', r));
-    }
+    // Killed once its log lists two tasks of the second job computing (the third waits for a worker).
+    await killOnceLogged(
+      child,
+      dir,
+      'the two tasks running',
+      (events) => events.flatMap((e) => (e.type === 'tasksRunning' ? e.tasks.filter((t) => t[0] === 1) : [])).length === 2,
+    );
     const [name] = readdirSync(dir);
     const id = name!.replace(/\.jsonl$/, '');
     const server = await startHistoryServer({ dir, port: 0 });
