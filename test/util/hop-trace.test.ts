@@ -34,6 +34,12 @@ describe.skipIf(!existsSync('/proc/thread-self/schedstat'))('hop trace: why one 
   it("records each worker's GC pauses, its thread times where a task computes, and the process's threads", () => {
     const hops = run();
     const computing = hops.filter((h) => h.step === 'w.inputs' || h.step === 'w.computed');
+    // Every task launched has its worker's lines, the last job's too: the context stops right after it, and a worker
+    // terminated before writing its trace loses them (4 runs in 30 at load 8 did).
+    const launched = hops.filter((h) => h.thread === 'driver' && h.step === 'ts.launched').map((h) => h.detail);
+    expect(launched).toHaveLength(8);
+    for (const step of ['w.inputs', 'w.computed'])
+      expect(new Set(computing.filter((h) => h.step === step).map((h) => h.detail.split(' ')[0])), step).toEqual(new Set(launched));
     const workers = new Set(computing.map((h) => h.thread));
     expect(workers.size).toBe(2);
     const tids = new Map<string, string>();

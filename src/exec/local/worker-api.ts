@@ -56,4 +56,6 @@ export interface WorkerApi extends ShuffleService {
   /** The peers this worker holds a channel to, with their epochs. */
   peers(): Array<[index: number, epoch: number]>;
   ping(): number;
+  /** Writes the thread's hop-trace lines now (called before a stop terminates it: see util/hop-trace.ts). */
+  flushTrace(): void;
 }

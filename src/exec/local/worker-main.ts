@@ -177,6 +177,7 @@ const api: WorkerApi = {
   releaseStages: (ids) => executor.releaseStages(ids),
   peers: () => executor.peers(),
   ping: () => init.workerIndex,
+  flushTrace: () => flushHops(),
 };
 
 expose(api, nodeEndpoint(parentPort as never));

@@ -24,6 +24,7 @@ import { readsPairColumns, unpackOutcome, type WorkerApi } from './worker-api.js
 import { TaskChannel, TaskSendTurn } from './task-channel.js';
 import { processFlags, workerEntry, workerResourceLimits } from './worker-entry.js';
 import { InvalidArgumentError, ContextStoppedError } from '../../core/errors.js';
+import { hopTraceOn } from '../../util/hop-trace.js';
 
 /** Chosen once per process: the bundle, when the build made a current one (see worker-entry.ts). */
 const WORKER_ENTRY = workerEntry();
@@ -445,6 +446,15 @@ export class WorkerPool implements TaskBackend {
     if (!this.#readySettled) {
       this.#readySettled = true;
       this.#rejectReady(new ContextStoppedError('the context was stopped while its workers were starting'));
+    }
+    // A worker writes its trace after posting outcomes, so the job's last lines can still be in its memory when the
+    // driver, done with the job, stops: terminating it there would lose them.
+    // (A timer that holds the process open: the workers are unref'd, and nothing else may be left to wait for.)
+    if (hopTraceOn) {
+      let hold: NodeJS.Timeout | undefined;
+      const flushed = Promise.all(this.#slots.map((s) => (s.state === 'ready' ? call(s).flushTrace() : undefined)));
+      await Promise.race([flushed, new Promise((resolve) => (hold = setTimeout(resolve, 2000)))]).catch(() => undefined);
+      clearTimeout(hold);
     }
     await Promise.all(this.#slots.map((s) => s.worker.terminate().catch(() => undefined)));
     for (const s of this.#slots) {
