@@ -280,14 +280,20 @@ describe('job control', () => {
     // The action settles at once, not after the second of grace the stuck worker gets before it is replaced: an
     // order, which a loaded machine cannot change, rather than a wall-clock bound, which it can.
     expect(lostBeforeAbortError).toBe(false);
-    await when(sc, (e) => e.type === 'workerAdded' && e.replacement);
+    // The stuck task's worker (by its executor id: under load, an earlier spec's cancelled task may have outlived its
+    // grace too, and its worker's replacement arrive now) is lost, then replaced.
+    const stage = events.find((e) => e.type === 'stageSubmitted');
+    const stuck = events.find((e) => e.type === 'taskStart' && e.stageId === stage?.stageId && e.partition === 0);
+    expect(stuck).toBeDefined();
+    const { executorId, workerIndex } = stuck as { executorId: string; workerIndex: number };
+    const lostIndex = (): number => events.findIndex((e) => e.type === 'workerLost' && e.executorId === executorId);
+    const replaced = (): boolean =>
+      lostIndex() >= 0 && events.some((e, i) => i > lostIndex() && e.type === 'workerAdded' && e.replacement && e.workerIndex === workerIndex);
+    if (!replaced()) await when(sc, () => replaced());
     off();
-    const lost = events.findIndex((e) => e.type === 'workerLost');
-    expect(events[lost]).toMatchObject({ reason: expect.stringMatching(/of a failed or cancelled job did not stop when told to/) });
-    expect(lost).toBeLessThan(events.findIndex((e) => e.type === 'workerAdded' && e.replacement));
+    expect(events[lostIndex()]).toMatchObject({ reason: expect.stringMatching(/of a failed or cancelled job did not stop when told to/) });
     // The stuck task ended killed, as Spark reports a task of a cancelled job (TaskKilled), not failed: its worker had
     // to be replaced for the kill to take, but the task did nothing wrong (the UI and REST count it in numKilledTasks).
-    const stage = events.find((e) => e.type === 'stageSubmitted');
     const stuckEnd = events.find((e) => e.type === 'taskEnd' && e.stageId === stage?.stageId && e.partition === 0);
     expect(stuckEnd).toMatchObject({ result: 'killed', error: expect.stringMatching(/^Killed: .*was cancelled/) });
     // Only a hang fails this (the grace is 1 s; a worker start under load takes seconds, not tens of them).
