@@ -68,6 +68,12 @@ export const FLAT_MAP = `([urls, rank]) => {
         const share = rank / urls.length;
         return urls.map((url) => [url, share]);
       }`;
+/**
+ * A flatMap of the same shape that leaves out the per-edge work: one record per source (every source's rank to key 0),
+ * so a map task is the join, the lists the user is given, the pipeline and one combine call per source, without the
+ * user's `[dst, share]` pairs, their scavenges and the merges into a table of random keys.
+ */
+export const FLAT_MAP_ONE = '([urls, rank]) => [[0, rank]]';
 export const SUM = '(a, b) => a + b';
 
 /** One build's later-iteration map task over a worker's half, ready to run again and again. */
@@ -84,9 +90,10 @@ export interface MapTask {
  * The RDDs a worker rebuilds for a later PageRank iteration's map task (the cached links' partition as CSR columns,
  * the cached ranks' as pair columns, their narrow join, `values()`, the example's `flatMap`, the `reduceByKey` map
  * side into a shuffle writer), through the classes of the build at `root` (its `dist/`), as partition `partition`
- * of two. Scheduling, fetching and the reduce side are left out.
+ * of two, with the user's function `flatMap` (the example's by default). Scheduling, fetching and the reduce side are
+ * left out.
  */
-export async function mapTaskOf(root: string, half: WorkerHalf, partition: number, scratch: string): Promise<MapTask> {
+export async function mapTaskOf(root: string, half: WorkerHalf, partition: number, scratch: string, flatMap = FLAT_MAP): Promise<MapTask> {
   const links = half.links;
   const ranks = links.map(([s], i): [number, number] => [s, half.ranks[i]!]);
   const rdd = await load(root, 'rdd/index.js');
@@ -119,7 +126,7 @@ export async function mapTaskOf(root: string, half: WorkerHalf, partition: numbe
     );
     const joined = new rdd.MappedRDD!(co, 'joinInner', undefined, { id: 4, label: 'join' });
     const values = new rdd.MappedRDD!(joined, 'values', undefined, { id: 5, label: 'values' });
-    const contribs = new rdd.MappedRDD!(values, 'flatMap', compiled(FLAT_MAP), { id: 6, label: 'flatMap' });
+    const contribs = new rdd.MappedRDD!(values, 'flatMap', compiled(flatMap), { id: 6, label: 'flatMap' });
     const sum = compiled(SUM);
     const tc = {
       stageId: 0,
