@@ -69,11 +69,12 @@ export const FLAT_MAP = `([urls, rank]) => {
         return urls.map((url) => [url, share]);
       }`;
 /**
- * A flatMap of the same shape that leaves out the per-edge work: one record per source (every source's rank to key 0),
- * so a map task is the join, the lists the user is given, the pipeline and one combine call per source, without the
- * user's `[dst, share]` pairs, their scavenges and the merges into a table of random keys.
+ * A flatMap of the same shape that leaves out the per-edge work: one record per source (its rank to its first
+ * neighbour), so a map task is the join, the lists the user is given, the pipeline and one combine call per source
+ * into a table of ~20k random vertex ids, without the user's `[dst, share]` pair per edge and its garbage. (One key for
+ * every record would keep the number table in its hashed layout, a path the program never takes.)
  */
-export const FLAT_MAP_ONE = '([urls, rank]) => [[0, rank]]';
+export const FLAT_MAP_ONE = '([urls, rank]) => [[urls[0], rank]]';
 export const SUM = '(a, b) => a + b';
 
 /** One build's later-iteration map task over a worker's half, ready to run again and again. */
@@ -147,7 +148,9 @@ export async function mapTaskOf(root: string, half: WorkerHalf, partition: numbe
         shuffles.writer(shuffleId, partition, 2),
         partitioner,
       );
-      return (status.sizes as number[]).reduce((a, b) => a + b, 0);
+      // Dense sizes by reducer, or sparse ones (`{ list }`) when few reducers got records (none: a build's hack that writes nothing).
+      const sizes = status.sizes as number[] | { list: number[] };
+      return (Array.isArray(sizes) ? sizes : sizes.list).reduce((a, b) => a + b, 0);
     } finally {
       mb.setWorkerMemoryBudget!(undefined);
       shuffles.remove(shuffleId);
