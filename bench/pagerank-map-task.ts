@@ -7,7 +7,7 @@
  * machine that another process's load moves far less than the whole program's: CPU time (user + system) of this
  * one thread per task, builds interleaved, the order swapped every round.
  *
- *   npx tsx bench/pagerank-map-task.ts [--rounds 40] [--baseline DIR]... [--plain] [--partition 0|1|both]
+ *   npx tsx bench/pagerank-map-task.ts [--rounds 40] [--baseline DIR]... [--plain] [--partition 0|1|both] [--one-record]
  *
  * `--baseline DIR` (repeatable): the root of another checkout whose `dist/` was built.
  * `--partition 0|1|both`: the sources of that partition of `HashPartitioner(2)` (both: each build runs both, side by
@@ -15,16 +15,20 @@
  * compared (equal in one thread).
  * `--plain`: also the same task written as plain loops in the rotation (see {@link plainTask}): the floor that no
  * change to the engine's map task can go below without changing what the program does.
+ * `--one-record`: every build (and the plain loops) runs {@link FLAT_MAP_ONE} instead of the example's flatMap, one
+ * record per source: what is left is the engine's own work per source (the join, the lists, the pipeline, a combine
+ * call per source, the output) against the plain loops' (session 43: 8.2 against 4.5 ms, load 7).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { FLAT_MAP, SUM, compiled, cpuMs, machineAndLoad, mapTaskOf, median, workerHalf } from './pagerank-worker-half.js';
+import { FLAT_MAP, FLAT_MAP_ONE, SUM, compiled, cpuMs, machineAndLoad, mapTaskOf, median, workerHalf } from './pagerank-worker-half.js';
 
 const args = process.argv.slice(2);
 const rounds = Number(args[args.indexOf('--rounds') + 1] || 40);
 const baselines = args.flatMap((a, i) => (a === '--baseline' ? [path.resolve(args[i + 1]!)] : []));
 const WARMUP = 6;
+const flatMap = args.includes('--one-record') ? FLAT_MAP_ONE : FLAT_MAP;
 
 // The worker's half or halves: sources with an even id, or hash partition 0, 1 or both (`--partition`).
 const which = args.includes('--partition') ? args[args.indexOf('--partition') + 1]! : undefined;
@@ -45,7 +49,7 @@ const builds: Build[] = [];
 for (const root of [path.resolve(import.meta.dirname, '..'), ...baselines]) {
   for (const [i, half] of halves.entries()) {
     const p = parts[i];
-    const { run, packed, HashPartitioner } = await mapTaskOf(root, half, p ?? 0, scratch);
+    const { run, packed, HashPartitioner } = await mapTaskOf(root, half, p ?? 0, scratch, flatMap);
     builds.push({ name: p === undefined ? root : `${root}, partition ${p}`, task: run, cpu: [], packed, HashPartitioner });
   }
 }
@@ -75,7 +79,7 @@ const plainTask = ((): (() => number) => {
   };
   const partitioner = new (block.HashPartitioner as new (n: number) => { getPartition(k: number): number })(2);
   return () => {
-    const f = compiled(FLAT_MAP) as (x: [number[], number]) => Array<[number, number]>;
+    const f = compiled(flatMap) as (x: [number[], number]) => Array<[number, number]>;
     const merge = compiled(SUM) as (a: number, b: number) => number;
     const values = new Float64Array(maxId + 1);
     const present = new Int32Array((maxId >>> 5) + 1);
@@ -125,7 +129,7 @@ rmSync(scratch, { recursive: true, force: true });
 
 console.log(machineAndLoad());
 console.log(
-  `${links.length} sources, ${contributions} contributions into ${groups} keys, ${rounds} rounds after ${WARMUP} of warm-up, CPU ms per map task:`,
+  `${links.length} sources, ${flatMap === FLAT_MAP ? contributions : links.length} contributions into ${groups} keys, ${rounds} rounds after ${WARMUP} of warm-up, CPU ms per map task:`,
 );
 // Paired: each round ran every build once, back to back, so a round's ratio leaves out most of the load's drift.
 const pairedRatio = (b: Build): string => {

@@ -68,6 +68,13 @@ export const FLAT_MAP = `([urls, rank]) => {
         const share = rank / urls.length;
         return urls.map((url) => [url, share]);
       }`;
+/**
+ * A flatMap of the same shape that leaves out the per-edge work: one record per source (its rank to its first
+ * neighbour), so a map task is the join, the lists the user is given, the pipeline and one combine call per source
+ * into a table of ~20k random vertex ids, without the user's `[dst, share]` pair per edge and its garbage. (One key for
+ * every record would keep the number table in its hashed layout, a path the program never takes.)
+ */
+export const FLAT_MAP_ONE = '([urls, rank]) => [[urls[0], rank]]';
 export const SUM = '(a, b) => a + b';
 
 /** One build's later-iteration map task over a worker's half, ready to run again and again. */
@@ -84,9 +91,10 @@ export interface MapTask {
  * The RDDs a worker rebuilds for a later PageRank iteration's map task (the cached links' partition as CSR columns,
  * the cached ranks' as pair columns, their narrow join, `values()`, the example's `flatMap`, the `reduceByKey` map
  * side into a shuffle writer), through the classes of the build at `root` (its `dist/`), as partition `partition`
- * of two. Scheduling, fetching and the reduce side are left out.
+ * of two, with the user's function `flatMap` (the example's by default). Scheduling, fetching and the reduce side are
+ * left out.
  */
-export async function mapTaskOf(root: string, half: WorkerHalf, partition: number, scratch: string): Promise<MapTask> {
+export async function mapTaskOf(root: string, half: WorkerHalf, partition: number, scratch: string, flatMap = FLAT_MAP): Promise<MapTask> {
   const links = half.links;
   const ranks = links.map(([s], i): [number, number] => [s, half.ranks[i]!]);
   const rdd = await load(root, 'rdd/index.js');
@@ -119,7 +127,7 @@ export async function mapTaskOf(root: string, half: WorkerHalf, partition: numbe
     );
     const joined = new rdd.MappedRDD!(co, 'joinInner', undefined, { id: 4, label: 'join' });
     const values = new rdd.MappedRDD!(joined, 'values', undefined, { id: 5, label: 'values' });
-    const contribs = new rdd.MappedRDD!(values, 'flatMap', compiled(FLAT_MAP), { id: 6, label: 'flatMap' });
+    const contribs = new rdd.MappedRDD!(values, 'flatMap', compiled(flatMap), { id: 6, label: 'flatMap' });
     const sum = compiled(SUM);
     const tc = {
       stageId: 0,
@@ -140,7 +148,9 @@ export async function mapTaskOf(root: string, half: WorkerHalf, partition: numbe
         shuffles.writer(shuffleId, partition, 2),
         partitioner,
       );
-      return (status.sizes as number[]).reduce((a, b) => a + b, 0);
+      // Dense sizes by reducer, or sparse ones (`{ list }`) when few reducers got records (none: a build's hack that writes nothing).
+      const sizes = status.sizes as number[] | { list: number[] };
+      return (Array.isArray(sizes) ? sizes : sizes.list).reduce((a, b) => a + b, 0);
     } finally {
       mb.setWorkerMemoryBudget!(undefined);
       shuffles.remove(shuffleId);
