@@ -36,7 +36,7 @@ export interface TaskRowColumns {
 }
 
 /**
- * A batch's rows as plain data for another thread ({@link TaskEventBatch.toWire}): the
+ * A batch's rows as plain data for another thread ({@link TaskEventBatch.toWire}, {@link TaskEventBatch.copyRows}): the
  * typed columns (copies whose buffers can be transferred, or views of shared memory), the strings as arrays. No
  * metrics objects: the rows hold the summarized metrics.
  */
@@ -49,39 +49,6 @@ const blankTask = () => ({ stageId: 0, stageAttempt: 0, partition: 0, attempt: 0
 
 const RESULTS = ['success', 'failed', 'killed'] as const;
 const LOCALITIES = ['PROCESS_LOCAL', 'ANY', 'NO_PREF'] as const;
-
-/** Metrics in a row, and the bit of a packed end's mask that holds its metrics flag (the metrics have bits 0-17). */
-const METRIC_COUNT = TASK_ROW_WIDTH - TASK_ROW_METRICS;
-const FLAG_BIT = 1 << METRIC_COUNT;
-
-/**
- * The rows {@link TaskEventBatch.packRows} packed, `size` of them from slot `slot` of `from` (their kinds in `codes`,
- * TASK_ROW_CODES a row from 0), written full width into `into` from row 0: every number a reader of rows reads is the
- * packed row's (an end's 26; a start's head and flag, 0: its metrics are not read and left as they were). Returns the
- * slots read.
- */
-export function unpackRows(from: Float64Array, slot: number, codes: Uint8Array, size: number, into: Float64Array): number {
-  let s = slot;
-  for (let i = 0; i < size; i++) {
-    const o = i * TASK_ROW_WIDTH;
-    into[o] = from[s]!;
-    into[o + 1] = from[s + 1]!;
-    into[o + 2] = from[s + 2]!;
-    into[o + 3] = from[s + 3]!;
-    into[o + 4] = from[s + 4]!;
-    into[o + 5] = from[s + 5]!;
-    into[o + 6] = from[s + 6]!;
-    s += 7;
-    if (codes[i * TASK_ROW_CODES] === 0) {
-      into[o + TASK_ROW_FLAG] = 0;
-      continue;
-    }
-    const mask = from[s++]!;
-    into[o + TASK_ROW_FLAG] = (mask & FLAG_BIT) !== 0 ? 1 : 0;
-    for (let k = 0, m = o + TASK_ROW_METRICS; k < METRIC_COUNT; k++, m++) into[m] = (mask & (1 << k)) !== 0 ? from[s++]! : 0;
-  }
-  return s - slot;
-}
 
 /**
  * The events of a batch, in order. The scheduler writes each as a typed row ({@link TaskEventBatch.start},
@@ -357,51 +324,21 @@ export class TaskEventBatch implements TaskEvents, TaskRows {
   }
 
   /**
-   * Packs the rows for another thread (the web UI's ring of shared memory): each row's codes and executor id index at
-   * row `at` of `to.codes` / `to.idOf`, its numbers from slot `slot` of `to.numbers` on, contiguous, in the compact form
-   * {@link unpackRows} reads back: a start's 7 head numbers; an end's 7, a mask of its metrics flag and of its
-   * metrics that are not +0, then those metrics. An empty task's end is 11 numbers instead of 26 and its start 7: the
-   * lines the driver writes and the UI's thread reads (on another core) were most of the rows' cost there
-   * (docs/benchmarks.md, sessions 42-43). `to.numbers` must have room for {@link TaskEventBatch.size} ×
-   * TASK_ROW_WIDTH numbers from `slot` (the most a batch takes); returns how many were written, with the extras.
+   * Copies the rows into `to` from its row `at` on (columns another thread reads, e.g. a ring of shared memory:
+   * nothing is allocated but the extras' small arrays), and gives the rest that thread needs. `to` must have room for
+   * {@link TaskEventBatch.size} rows from `at`.
    *
    * @example
    * ```ts
-   * const { slots, ...extras } = batch.packRows(ring, at, slot);
-   * port.postMessage({ at, slot, size: batch.size, ...extras });
+   * const extras = batch.copyRows(ring, at);
+   * port.postMessage({ at, size: batch.size, ...extras });
    * ```
    */
-  packRows(to: TaskRowColumns, at: number, slot: number): TaskRowsExtras & { readonly slots: number } {
+  copyRows(to: TaskRowColumns, at: number): TaskRowsExtras {
     const size = this.#size;
-    const n = this.numbers;
-    const c = this.codes;
-    const out = to.numbers;
-    let s = slot;
-    for (let i = 0; i < size; i++) {
-      const o = i * TASK_ROW_WIDTH;
-      out[s] = n[o]!;
-      out[s + 1] = n[o + 1]!;
-      out[s + 2] = n[o + 2]!;
-      out[s + 3] = n[o + 3]!;
-      out[s + 4] = n[o + 4]!;
-      out[s + 5] = n[o + 5]!;
-      out[s + 6] = n[o + 6]!;
-      s += 7;
-      if (c[i * TASK_ROW_CODES] === 0) continue;
-      const maskAt = s++;
-      let mask = n[o + TASK_ROW_FLAG] === 1 ? FLAG_BIT : 0;
-      for (let k = 0, m = o + TASK_ROW_METRICS; k < METRIC_COUNT; k++, m++) {
-        const v = n[m]!;
-        // -0 and NaN are values too: only +0 is left out.
-        if (v !== 0 || 1 / v < 0) {
-          mask |= 1 << k;
-          out[s++] = v;
-        }
-      }
-      out[maskAt] = mask;
-    }
-    to.codes.set(c.subarray(0, size * TASK_ROW_CODES), at * TASK_ROW_CODES);
-    return { slots: s - slot, ...this.#extras(to.idOf, at) };
+    to.numbers.set(this.numbers.subarray(0, size * TASK_ROW_WIDTH), at * TASK_ROW_WIDTH);
+    to.codes.set(this.codes.subarray(0, size * TASK_ROW_CODES), at * TASK_ROW_CODES);
+    return this.#extras(to.idOf, at);
   }
 
   /** Writes each row's executor id index into `idOf` from `at` on; the distinct ids, errors and key samples. */

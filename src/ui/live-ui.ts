@@ -22,15 +22,7 @@ import type { EventLogHandover } from './event-log.js';
 import type { LiveUi, UiContextView } from './index.js';
 import type { ResolvedUiOptions } from './options.js';
 import { type RestAnswer, UiServer, type UiStores } from './server.js';
-import {
-  type FromUiThread,
-  RING_ROWS,
-  RING_SLOTS,
-  type TaskRowRing,
-  type ToUiThread,
-  type UiThreadData,
-  type UiThreadEvent,
-} from './ui-thread-protocol.js';
+import { type FromUiThread, RING_ROWS, type TaskRowRing, type ToUiThread, type UiThreadData, type UiThreadEvent } from './ui-thread-protocol.js';
 import { TASK_ROW_CODES, TASK_ROW_WIDTH } from '../scheduler/events.js';
 
 /**
@@ -81,14 +73,13 @@ const GONE: RestAnswer = { status: 503, body: JSON.stringify({ error: "the UI's 
 export function startLiveUi(view: UiContextView, ui: ResolvedUiOptions, appId: string, url: string | undefined, beforeRead?: () => void): LiveUi {
   const shared = <T>(make: new (b: SharedArrayBuffer) => T, bytes: number): T => new make(new SharedArrayBuffer(bytes));
   const ring: TaskRowRing = {
-    numbers: shared(Float64Array, RING_SLOTS * 8),
+    numbers: shared(Float64Array, RING_ROWS * TASK_ROW_WIDTH * 8),
     codes: shared(Uint8Array, RING_ROWS * TASK_ROW_CODES),
     idOf: shared(Uint32Array, RING_ROWS * 4),
-    tail: shared(Int32Array, 8),
+    tail: shared(Int32Array, 4),
   };
-  /** Rows and packed numbers written into the ring, skipped ends included (int32 counts, wrapping as the thread's tails do). */
+  /** Rows written into the ring, skipped ends included (an int32 count, wrapping as the thread's tail does). */
   let head = 0;
-  let slotHead = 0;
   const logSynced = shared(Int32Array, 8);
   const data: UiThreadData = { appId, retainedJobs: ui.retainedJobs, retainedStages: ui.retainedStages, ring, logSynced };
   // trackUnmanagedFds off: the thread closes the event log's descriptor, which the driver opened (Node would warn).
@@ -218,37 +209,25 @@ export function startLiveUi(view: UiContextView, ui: ResolvedUiOptions, appId: s
     applyTasks: (batch: TaskEvents) => {
       if (gone || batch.size === 0) return;
       // A TaskEventBatch's rows (not by instanceof: a program may hold the scheduler's class from another bundle).
-      const rows = batch.rows as Partial<Pick<TaskEventBatch, 'toWire' | 'packRows'>> | undefined;
-      if (rows?.toWire === undefined || rows.packRows === undefined) {
+      const rows = batch.rows as Partial<Pick<TaskEventBatch, 'toWire' | 'copyRows'>> | undefined;
+      if (rows?.toWire === undefined || rows.copyRows === undefined) {
         // A batch of records made by hand (tests, replays): copied, since the scheduler refills them.
         for (let i = 0; i < batch.size; i++) enqueue({ k: 'event', e: { ...batch.event(i) } }, 1);
         return;
       }
       const n = batch.size;
       let at = head & (RING_ROWS - 1);
-      let slot = slotHead & (RING_SLOTS - 1);
-      // A batch's rows, and its numbers, are contiguous in the ring: what would not fit before its end starts over at 0
-      // (for the numbers, room for the most a batch may take packed).
+      // A batch's rows are contiguous in the ring: one that would not fit before its end starts over at row 0.
       const skip = at + n > RING_ROWS ? RING_ROWS - at : 0;
-      const most = n * TASK_ROW_WIDTH;
-      const slotSkip = slot + most > RING_SLOTS ? RING_SLOTS - slot : 0;
-      if (
-        n + skip <= RING_ROWS - ((head - Atomics.load(ring.tail, 0)) | 0) &&
-        most + slotSkip <= RING_SLOTS - ((slotHead - Atomics.load(ring.tail, 1)) | 0)
-      ) {
-        // The rows packed into shared memory (no allocation, nothing for the post to copy again).
+      if (n + skip <= RING_ROWS - ((head - Atomics.load(ring.tail, 0)) | 0)) {
+        // The rows' columns copied into shared memory (no allocation, nothing for the post to copy again).
         if (skip > 0) {
           head = (head + skip) | 0;
           at = 0;
         }
-        if (slotSkip > 0) {
-          slotHead = (slotHead + slotSkip) | 0;
-          slot = 0;
-        }
-        const { slots, ...extras } = rows.packRows(ring, at, slot);
+        const extras = rows.copyRows(ring, at);
         head = (head + n) | 0;
-        slotHead = (slotHead + slots) | 0;
-        enqueue({ k: 'ring', at, slot, size: n, end: head, slotEnd: slotHead, ...extras }, n);
+        enqueue({ k: 'ring', at, size: n, end: head, ...extras }, n);
         return;
       }
       // The thread is a ring behind: the rows go as copies.

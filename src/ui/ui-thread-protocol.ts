@@ -7,20 +7,16 @@ import type { AppEvent, RunningTask } from './app-events.js';
 import type { EventLogHandover } from './event-log.js';
 
 /**
- * Task rows the driver writes and the thread reads, in shared memory: `RING_ROWS` rows of codes and executor id
- * indexes, their numbers packed (TaskEventBatch.packRows) in `RING_SLOTS` numbers. Each written from the driver's count
- * on (kept there) and read up to the thread's (`tail[0]` rows, `tail[1]` numbers, stored once a batch's rows are
- * folded; counts wrap as int32, positions are count & (RING_ROWS - 1), count & (RING_SLOTS - 1)). The driver writes
- * only rows and numbers the thread has read.
+ * Task rows the driver writes and the thread reads, in shared memory: `RING_ROWS` rows, written from `head` on (the
+ * driver's count, kept there) and read up to `tail` (the thread's count, stored here once a batch's rows are folded;
+ * counts wrap as int32, positions are count & (RING_ROWS - 1)). The driver writes only rows the thread has read.
  */
 export interface TaskRowRing extends TaskRowColumns {
   readonly tail: Int32Array;
 }
 
-/** Rows in the ring: a power of two. 8,192 rows, four times what the driver queues before it posts. */
+/** Rows in the ring: a power of two. 8,192 rows are ~1.7 MB, four times what the driver queues before it posts. */
 export const RING_ROWS = 8192;
-/** Numbers in the ring: a power of two, room for RING_ROWS rows of TASK_ROW_WIDTH (the most rows take packed); 2 MB. */
-export const RING_SLOTS = 1 << 18;
 
 /** What the thread starts with. */
 export interface UiThreadData {
@@ -39,18 +35,8 @@ export interface UiThreadData {
 /** An event, or a batch of task events as rows: what the driver queues for the thread, in the bus's order. */
 export type UiThreadEvent =
   | { readonly k: 'event'; readonly e: AppEvent }
-  /**
-   * A batch's rows in the ring from row `at`, their packed numbers from slot `slot`, and the driver's counts (rows,
-   * numbers) once they were written.
-   */
-  | ({
-      readonly k: 'ring';
-      readonly at: number;
-      readonly slot: number;
-      readonly size: number;
-      readonly end: number;
-      readonly slotEnd: number;
-    } & TaskRowsExtras)
+  /** A batch's rows in the ring from row `at`, and the driver's count once they were written. */
+  | ({ readonly k: 'ring'; readonly at: number; readonly size: number; readonly end: number } & TaskRowsExtras)
   /** A batch's rows as copies (the ring was full: the thread lags a ring behind). */
   | { readonly k: 'tasks'; readonly rows: TaskRowsWire };
 

@@ -11,7 +11,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { TASK_ROW_CODES, TASK_ROW_WIDTH } from '../scheduler/events.js';
-import { TaskEventBatch, unpackRows } from '../scheduler/task-event-batch.js';
+import { TaskEventBatch } from '../scheduler/task-event-batch.js';
 import type { AppEvent, RunningTask } from './app-events.js';
 import { EventLogWriter } from './event-log.js';
 import { restAnswer } from './rest.js';
@@ -30,8 +30,6 @@ let log: EventLogWriter | undefined;
 let running: readonly RunningTask[] = [];
 /** Every task batch the driver sends, adopted in turn: the store and the log read a batch and keep none of it. */
 const batch = new TaskEventBatch();
-/** The ring's packed rows made full width again, here (this thread's cache), for the store and the log. */
-let unpacked = new Float64Array(0);
 
 /** An event for the store and, from the hand-over on, the log. */
 function apply(e: AppEvent): void {
@@ -51,13 +49,13 @@ port.on('message', (m: ToUiThread) => {
           store.applyTasks(batch);
         } else {
           const { at, size } = q;
-          const codes = ring.codes.subarray(at * TASK_ROW_CODES, (at + size) * TASK_ROW_CODES);
-          if (unpacked.length < size * TASK_ROW_WIDTH)
-            unpacked = new Float64Array(Math.max(size, 2 * (unpacked.length / TASK_ROW_WIDTH)) * TASK_ROW_WIDTH);
-          unpackRows(ring.numbers, q.slot, codes, size, unpacked);
-          // The numbers are read: the driver may write over them.
-          Atomics.store(ring.tail, 1, q.slotEnd);
-          batch.adopt({ ...q, numbers: unpacked.subarray(0, size * TASK_ROW_WIDTH), codes, idOf: ring.idOf.subarray(at, at + size) });
+          const rows = {
+            ...q,
+            numbers: ring.numbers.subarray(at * TASK_ROW_WIDTH, (at + size) * TASK_ROW_WIDTH),
+            codes: ring.codes.subarray(at * TASK_ROW_CODES, (at + size) * TASK_ROW_CODES),
+            idOf: ring.idOf.subarray(at, at + size),
+          };
+          batch.adopt(rows);
           log?.writeTasks(batch);
           store.applyTasks(batch);
           // The store and the log copied the rows: the driver may write over them.

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { TaskEventBatch, unpackRows } from '../../src/scheduler/task-event-batch.js';
+import { TaskEventBatch } from '../../src/scheduler/task-event-batch.js';
 import {
   TASK_ROW_CODES,
   TASK_ROW_FLAG,
@@ -46,79 +46,7 @@ const end = fc.record({
   locality: fc.constantFrom('PROCESS_LOCAL' as const, 'ANY' as const, 'NO_PREF' as const),
 }) as fc.Arbitrary<TaskEndEvent>;
 
-/** Metrics as most tasks report them: most 0 (an empty task's 15 of 18), the rest any number, -0 and NaN included. */
-const sparseMetrics = fc.record(
-  Object.fromEntries(SUMMARIZED_METRICS.map((k) => [k, fc.oneof({ weight: 5, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: number })])),
-) as unknown as fc.Arbitrary<TaskMetrics>;
-const sparseEnd = end.chain((e) => fc.option(sparseMetrics, { nil: undefined }).map((metrics) => ({ ...e, metrics })));
-
-/** FUZZ_RUNS widens the packed rows' property, FUZZ_SEED replays it (printed). */
-const PACK_RUNS = Number(process.env.FUZZ_RUNS ?? 50);
-const PACK_SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) : Math.floor(Math.random() * 2 ** 31);
-
 describe('TaskEventBatch', () => {
-  it(`packs its rows into a ring and unpacks them as the very rows a reader reads, writing nothing else (property, seed ${PACK_SEED})`, () => {
-    console.log(`task-event-batch pack: FUZZ_SEED=${PACK_SEED} FUZZ_RUNS=${PACK_RUNS}`);
-    fc.assert(
-      fc.property(
-        fc.array(fc.tuple(fc.array(fc.oneof(start, sparseEnd, end), { minLength: 1, maxLength: 150 }), fc.nat(40), fc.nat(300)), {
-          minLength: 1,
-          maxLength: 3,
-        }),
-        (batches) => {
-          const batch = new TaskEventBatch();
-          // Rings and a reader's buffer full of what earlier rows left there.
-          const junk = (n: number) => Float64Array.from({ length: n }, (_, i) => 1000 + i);
-          for (const [events, at, slot] of batches) {
-            for (const e of events) batch.add(e);
-            const n = events.length;
-            const ring = {
-              numbers: junk(slot + n * TASK_ROW_WIDTH + 8),
-              codes: new Uint8Array((at + n) * TASK_ROW_CODES).fill(9),
-              idOf: new Uint32Array(at + n),
-            };
-            const before = ring.numbers.slice();
-            const { slots, ...extras } = batch.packRows(ring, at, slot);
-            expect(slots).toBe(
-              events.reduce(
-                (sum, e) =>
-                  sum +
-                  (e.type === 'taskStart' ? 7 : 8 + SUMMARIZED_METRICS.filter((k) => e.metrics !== undefined && !Object.is(e.metrics[k], 0)).length),
-                0,
-              ),
-            );
-            // Nothing written outside the batch's slots.
-            expect([...ring.numbers.subarray(0, slot), ...ring.numbers.subarray(slot + slots)]).toEqual([
-              ...before.subarray(0, slot),
-              ...before.subarray(slot + slots),
-            ]);
-            const codes = ring.codes.subarray(at * TASK_ROW_CODES);
-            expect([...codes]).toEqual([...batch.codes.subarray(0, n * TASK_ROW_CODES)]);
-            const into = junk(n * TASK_ROW_WIDTH + 5);
-            expect(unpackRows(ring.numbers, slot, codes, n, into)).toBe(slots);
-            expect(into[n * TASK_ROW_WIDTH]).toBe(1000 + n * TASK_ROW_WIDTH);
-            events.forEach((e, i) => {
-              const o = i * TASK_ROW_WIDTH;
-              const read = e.type === 'taskStart' ? TASK_ROW_METRICS : TASK_ROW_WIDTH;
-              for (let j = 0; j < read; j++) expect(Object.is(into[o + j], batch.numbers[o + j]), `row ${i} number ${j}`).toBe(true);
-            });
-            const got = new TaskEventBatch().adopt({
-              size: n,
-              numbers: into.subarray(0, n * TASK_ROW_WIDTH),
-              codes,
-              idOf: ring.idOf.subarray(at),
-              ...extras,
-            });
-            const want = TaskEventBatch.fromWire(batch.toWire());
-            for (let i = 0; i < n; i++) expect({ ...got.event(i) }).toEqual({ ...want.event(i) });
-            batch.clear();
-          }
-        },
-      ),
-      { numRuns: PACK_RUNS, seed: PACK_SEED },
-    );
-  });
-
   it('gives back every event as it was added, as a record and as a row, batch after batch (property)', () => {
     fc.assert(
       fc.property(fc.array(fc.array(fc.oneof(start, end), { maxLength: 150 }), { minLength: 1, maxLength: 4 }), (batches) => {

@@ -1,8 +1,7 @@
 /**
  * The event log written from the scheduler's rows (`writeTasks`, a batch's task ends taken column by column) is the
  * very file the same events written one by one (`write`) make: byte for byte, whatever the values (-0, NaN, fractions,
- * a column that varies in one row only) and wherever the batches are cut, across blocks of FLUSH_TASKS ends; and so
- * is the log written from the same rows packed for the UI's thread and unpacked there (TaskEventBatch.packRows).
+ * a column that varies in one row only) and wherever the batches are cut, across blocks of FLUSH_TASKS ends.
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -13,8 +12,7 @@ import { EventLogWriter } from '../../src/ui/event-log.js';
 import type { TaskMetrics } from '../../src/exec/protocol.js';
 import { SUMMARIZED_METRICS } from '../../src/scheduler/task-metrics.js';
 import type { TaskEndEvent, TaskStartEvent } from '../../src/scheduler/events.js';
-import { TaskEventBatch, unpackRows } from '../../src/scheduler/task-event-batch.js';
-import { TASK_ROW_WIDTH } from '../../src/scheduler/events.js';
+import { TaskEventBatch } from '../../src/scheduler/task-event-batch.js';
 
 /** FUZZ_RUNS widens the property's search, FUZZ_SEED replays it (printed). */
 const RUNS = Number(process.env.FUZZ_RUNS ?? 40);
@@ -78,29 +76,8 @@ describe("the event log from the scheduler's rows", () => {
           fc.array(fc.integer({ min: 1, max: 700 }), { minLength: 1, maxLength: 5 }),
           async (runs, cuts) => {
             const byEvent = new EventLogWriter(dir, `by-event-${app}`);
-            const byRows = new EventLogWriter(dir, `by-rows-${app}`);
-            const byPacked = new EventLogWriter(dir, `by-packed-${app++}`);
+            const byRows = new EventLogWriter(dir, `by-rows-${app++}`);
             const batch = new TaskEventBatch();
-            // As the UI's thread gets them: packed into a ring, unpacked into one buffer, adopted by one batch.
-            const ring = { numbers: new Float64Array(0), codes: new Uint8Array(0), idOf: new Uint32Array(0) };
-            let unpacked = new Float64Array(0);
-            const adopted = new TaskEventBatch();
-            const writeBoth = () => {
-              byRows.writeTasks(batch);
-              const n = batch.size;
-              if (ring.numbers.length < n * TASK_ROW_WIDTH) {
-                ring.numbers = new Float64Array(n * TASK_ROW_WIDTH);
-                ring.codes = new Uint8Array(n * 4);
-                ring.idOf = new Uint32Array(n);
-                unpacked = new Float64Array(n * TASK_ROW_WIDTH).fill(7);
-              }
-              const { slots, ...extras } = batch.packRows(ring, 0, 0);
-              expect(unpackRows(ring.numbers, 0, ring.codes, n, unpacked)).toBe(slots);
-              byPacked.writeTasks(
-                adopted.adopt({ size: n, numbers: unpacked.subarray(0, n * TASK_ROW_WIDTH), codes: ring.codes, idOf: ring.idOf, ...extras }),
-              );
-              batch.clear();
-            };
             let c = 0;
             let inBatch = 0;
             let stage = 0;
@@ -118,9 +95,9 @@ describe("the event log from the scheduler's rows", () => {
                 time: 5,
               };
               byEvent.write(other);
-              writeBoth();
+              byRows.writeTasks(batch);
+              batch.clear();
               byRows.write(other);
-              byPacked.write(other);
               for (let r = 0; r < times; r++)
                 for (const e of ends) {
                   const start: TaskStartEvent = { ...e, type: 'taskStart', time: 1 };
@@ -128,18 +105,19 @@ describe("the event log from the scheduler's rows", () => {
                     byEvent.write(x);
                     batch.add(x);
                     if (++inBatch >= cuts[c % cuts.length]!) {
-                      writeBoth();
+                      byRows.writeTasks(batch);
+                      batch.clear();
                       inBatch = 0;
                       c++;
                     }
                   }
                 }
             }
-            writeBoth();
-            await Promise.all([byEvent.close(), byRows.close(), byPacked.close()]);
+            byRows.writeTasks(batch);
+            batch.clear();
+            await Promise.all([byEvent.close(), byRows.close()]);
             const want = readFileSync(byEvent.file);
             expect(readFileSync(byRows.file).equals(want)).toBe(true);
-            expect(readFileSync(byPacked.file).equals(want)).toBe(true);
           },
         ),
         { numRuns: RUNS, seed: SEED },
