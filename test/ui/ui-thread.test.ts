@@ -16,6 +16,10 @@ import { TaskEventBatch } from '../../src/scheduler/task-event-batch.js';
 import type { AppEvent } from '../../src/ui/app-events.js';
 import { readEventLog } from '../../src/ui/event-log.js';
 import { startUi } from '../../src/ui/index.js';
+import { restAnswer } from '../../src/ui/rest.js';
+import { StatusStore } from '../../src/ui/status-store.js';
+import { SUMMARIZED_METRICS } from '../../src/scheduler/task-metrics.js';
+import type { TaskMetrics } from '../../src/exec/protocol.js';
 import { get, type Json, root } from './http-helpers.js';
 
 afterEach(() => vi.restoreAllMocks());
@@ -216,6 +220,100 @@ describe("the UI's thread behind the driver", () => {
       await ui.stop();
     }
   });
+});
+
+describe("the UI's thread and the ring's rows", () => {
+  const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) : Math.floor(Math.random() * 2 ** 31);
+  it(`folds the rows of the ring, past its wrap, as a store folding the driver's own batches (random metrics, seed ${SEED})`, async () => {
+    console.log(`ui-thread ring rows: FUZZ_SEED=${SEED}`);
+    // mulberry32: the same metrics again for a seed.
+    let state = SEED >>> 0;
+    const random = (): number => {
+      state = (state + 0x6d2b79f5) >>> 0;
+      let t = state;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+    };
+    const values = [0.5, 1, 3, 2 ** 31, 1e15 + 0.25, 7.125, 42];
+    const ats: number[] = [];
+    const post = Worker.prototype.postMessage;
+    vi.spyOn(Worker.prototype, 'postMessage').mockImplementation(function (this: Worker, ...args: Parameters<Worker['postMessage']>) {
+      for (const q of (args[0] as { q?: Array<{ k: string; at?: number }> }).q ?? []) if (q.k === 'ring') ats.push(q.at!);
+      return post.apply(this, args);
+    });
+    const { bus, ui } = busUi();
+    const local = new StatusStore({ retainedJobs: 10, retainedStages: 10 });
+    try {
+      const url = (await ui.url())!;
+      await get(`${url}/api/v1/applications`);
+      // Enough tasks for their rows to wrap the ring (8,192 rows) a few times.
+      const tasks = 16_000;
+      const stage = { stageId: 0, name: 's', numTasks: tasks, parentIds: [], rdds: [] };
+      const events = [
+        { type: 'jobStart', jobId: 0, time: 1, stageIds: [0], stages: [stage] },
+        { type: 'stageSubmitted', stageAttempt: 0, time: 1, ...stage },
+      ] as unknown as SchedulerEvent[];
+      for (const e of events) {
+        bus.emit(e);
+        local.apply(e);
+      }
+      const batch = new TaskEventBatch();
+      for (let p = 0; p < tasks; p += 100) {
+        batch.clear();
+        for (let i = p; i < p + 100; i++) batch.start(0, 0, i, 0, i % 3, String(i % 3), false, 2 + i);
+        for (let i = p; i < p + 100; i++) {
+          // Most metrics 0, as most tasks report them; now and then none at all, or a failure.
+          const m = Object.fromEntries(
+            SUMMARIZED_METRICS.map((k) => [k, random() < 0.7 ? 0 : values[Math.floor(random() * values.length)]!]),
+          ) as unknown as TaskMetrics;
+          const r = random();
+          const result = r < 0.05 ? 'failed' : 'success';
+          batch.end(
+            0,
+            0,
+            i,
+            0,
+            i % 3,
+            String(i % 3),
+            false,
+            result,
+            result === 'failed' ? 'boom' : undefined,
+            m.durationMs,
+            r > 0.97 ? undefined : m,
+            'NO_PREF',
+            3 + i,
+          );
+        }
+        local.applyTasks(batch);
+        bus.hold(() => bus.emit({ type: 'taskBatch', tasks: batch } as SchedulerEvent));
+        bus.flushHeld();
+        // The thread keeps up (a request waits for it): the rows go through the ring, not as copies.
+        if (p % 2000 === 0) await get(`${url}/api/v1/applications`);
+      }
+      const ends = [
+        { type: 'stageCompleted', jobId: 0, stageId: 0, attempt: 0, time: 9e6, result: 'succeeded' },
+        { type: 'jobEnd', jobId: 0, time: 9e6, result: 'succeeded' },
+      ] as SchedulerEvent[];
+      for (const e of ends) {
+        bus.emit(e);
+        local.apply(e);
+      }
+      for (const [what, query] of [
+        ['stages/0/0', '?details=true&withSummaries=true'],
+        ['stages/0/0/taskList', '?length=100000'],
+        ['stages/0/0/taskSummary', ''],
+      ] as const) {
+        const got = await get(`${url}/api/v1/applications/${ui.appId}/${what}${query}`);
+        expect(got, what).toEqual(JSON.parse(restAnswer(new Map([[ui.appId, local]]), `applications/${ui.appId}/${what}`, query).body));
+      }
+      // Every batch went through the ring (none as a copy), which started over at its first row.
+      expect(ats.length).toBe(tasks / 100);
+      expect(ats.some((a, i) => i > 0 && a < ats[i - 1]!)).toBe(true);
+    } finally {
+      await ui.stop();
+    }
+  }, 60_000);
 });
 
 describe('the event log with the UI thread on', () => {
