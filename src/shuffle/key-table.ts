@@ -370,10 +370,28 @@ export function inKeyTable(key: unknown): boolean {
  */
 export class StringTable {
   /**
-   * 0 for an empty slot, else (1 + the entry's index) << 4 | the entry's tag (a packed key's length + 1, 0 for
-   * another key): a probe passes a key of another length or kind without loading its entry.
+   * An int a slot: 0 for an empty slot, else (1 + the entry's index) << 4 | the entry's tag (a packed key's length +
+   * 1, 0 for another key): a probe passes a key of another length or kind without loading its entry.
+   *
+   * With `#records`, 4 ints a slot: that int, then a packed key's `lo` and `hi` (another key's hash and 0), then,
+   * while `#inSlot`, the entry's combiner. A lookup that finds its key compares and merges in the one cache line of
+   * its slot and loads no entry: a word outside the cache costs one miss, where the slot and then the entry (its
+   * address read from the slot) cost two, one after the other.
    */
   #slots: Int32Array<ArrayBuffer>;
+  /**
+   * Whether the slots are 4-int records: for a table that learns its keys as it goes (a map task's, not presized),
+   * which mostly finds them (a Zipf word count's map task: 5.5M words, 194k keys). A presized table (a reduce task's
+   * merge of map outputs) mostly inserts, where the records' 4x larger slot array costs more misses and fresh pages
+   * than they save (session 17 measured a reducer-like merge 15-60 % slower with them); it keeps one int a slot.
+   */
+  readonly #records: boolean;
+  /**
+   * Whether every combiner so far is an int32 (a count) held in its slot record's fourth int (only with
+   * `#records`). The entries' `#values` are written from the slots (`#settle`) when a combiner is not one, or a
+   * reader or `#objects` reads them, and the combiners stay in the entries from then on.
+   */
+  #inSlot: boolean;
   /** Each entry's slot hash: {@link packedHash} for a packed key, else hashKey. */
   #hashes: Int32Array<ArrayBuffer>;
   /** Each entry's tag, as its slot carries it (for rebuilding the slots and reading the keys). */
@@ -408,7 +426,9 @@ export class StringTable {
   constructor(expected = 0) {
     let entries = INITIAL_SLOTS / 2;
     while (entries < expected) entries *= 2;
-    this.#slots = new Int32Array(entries * 2);
+    this.#records = expected === 0;
+    this.#inSlot = this.#records;
+    this.#slots = new Int32Array(this.#records ? entries * 2 * 4 : entries * 2);
     this.#hashes = new Int32Array(entries);
     this.#tags = new Uint8Array(entries);
     this.#ints = new Int32Array(entries * 4);
@@ -502,8 +522,21 @@ export class StringTable {
     const h = packedHash(lo, hi, n);
     const tag = n + 1;
     const slots = this.#slots;
-    const ints = this.#ints;
     const mask = slots.length - 1;
+    if (this.#records) {
+      let i = (h << 2) & mask;
+      for (; ; i = (i + 4) & mask) {
+        const s = slots[i]!;
+        if (s === 0) break;
+        if ((s & 15) === tag && slots[i + 1] === lo && slots[i + 2] === hi) {
+          this.#mergeIn(i, (s >>> 4) - 1, v, merge);
+          return;
+        }
+      }
+      this.#insert('', h, i, tag, lo, hi, first(v));
+      return;
+    }
+    const ints = this.#ints;
     let i = h & mask;
     for (; ; i = (i + 1) & mask) {
       const s = slots[i]!;
@@ -511,76 +544,116 @@ export class StringTable {
       if ((s & 15) === tag) {
         const e = (s >>> 4) - 1;
         if (ints[e << 2] === lo && ints[(e << 2) + 1] === hi) {
-          this.#mergeAt(e, v, merge);
+          this.#mergeIn(i, e, v, merge);
           return;
         }
       }
     }
-    const e = this.#insert('', h, i, tag, first(v));
-    this.#ints[e << 2] = lo;
-    this.#ints[(e << 2) + 1] = hi;
+    this.#insert('', h, i, tag, lo, hi, first(v));
   }
 
   /** add() for a key that is not packed: placed by hashKey, compared as a string. */
   #addHashed(key: string, v: unknown, first: (v: unknown) => unknown, merge: (c: unknown, v: unknown) => unknown): void {
     const h = hashKey(key);
     const slots = this.#slots;
-    const hashes = this.#hashes;
     const keys = this.#keys;
     const mask = slots.length - 1;
-    let i = h & mask;
-    for (; ; i = (i + 1) & mask) {
+    // A record holds the hash itself; one int a slot leaves it to the entry's.
+    const records = this.#records;
+    const step = records ? 4 : 1;
+    const hashes = records ? slots : this.#hashes;
+    let i = records ? (h << 2) & mask : h & mask;
+    for (; ; i = (i + step) & mask) {
       const s = slots[i]!;
       if (s === 0) break;
-      if ((s & 15) === 0 && hashes[(s >>> 4) - 1] === h && keys[(s >>> 4) - 1] === key) {
-        this.#mergeAt((s >>> 4) - 1, v, merge);
+      if ((s & 15) === 0 && hashes[records ? i + 1 : (s >>> 4) - 1] === h && keys[(s >>> 4) - 1] === key) {
+        this.#mergeIn(i, (s >>> 4) - 1, v, merge);
         return;
       }
     }
-    this.#insert(key, h, i, 0, first(v));
+    this.#insert(key, h, i, 0, h, 0, first(v));
   }
 
-  /** Merges `v` into entry `e`'s combiner. */
-  #mergeAt(e: number, v: unknown, merge: (c: unknown, v: unknown) => unknown): void {
+  /** Merges `v` into the combiner of entry `e`, whose slot (a record while `#inSlot`) starts at `i`. */
+  #mergeIn(i: number, e: number, v: unknown, merge: (c: unknown, v: unknown) => unknown): void {
+    if (this.#inSlot) {
+      const c = merge(this.#slots[i + 3], v);
+      if (isCount(c)) this.#slots[i + 3] = c;
+      else {
+        this.#settle();
+        this.#setCombiner(e, c);
+      }
+      return;
+    }
     const values = this.#values;
-    if (values !== undefined) {
-      const c = merge(values[(e << 1) + 1], v);
-      if (typeof c === 'number') values[(e << 1) + 1] = c;
-      else this.#objects()[e] = c;
-    } else {
+    if (values !== undefined) this.#setCombiner(e, merge(values[(e << 1) + 1], v));
+    else {
       const combiners = this.#combiners!;
       combiners[e] = merge(combiners[e], v);
     }
   }
 
+  /** Stores combiner `c` of entry `e` in the entries (not `#inSlot`). */
+  #setCombiner(e: number, c: unknown): void {
+    if (this.#values !== undefined && typeof c === 'number') this.#values[(e << 1) + 1] = c;
+    else this.#objects()[e] = c;
+  }
+
+  /** Moves the combiners from the slots into the entries' `#values`, for good. */
+  #settle(): void {
+    if (!this.#inSlot) return;
+    this.#inSlot = false;
+    const slots = this.#slots;
+    const values = this.#values!;
+    for (let i = 0; i < slots.length; i += 4) {
+      const s = slots[i]!;
+      if (s !== 0) values[((s >>> 4) - 1) * 2 + 1] = slots[i + 3]!;
+    }
+  }
+
   /**
-   * A new entry for `key` ('' for a packed one; slot hash `h`, empty slot `i`, `tag`) and its combiner; returns the
-   * entry's index. The slots hold an index below 2^27: `#growEntries` refuses more entries (as V8 refused a plain
-   * array of that many, when every key had its place in `#keys`).
+   * A new entry for `key` ('' for a packed one; slot hash `h`, empty slot at `i`, `tag`, the slot's `lo` and `hi`)
+   * and its combiner. The slots hold an index below 2^27: `#growEntries` refuses more entries (as V8 refused a
+   * plain array of that many, when every key had its place in `#keys`).
    */
-  #insert(key: string, h: number, i: number, tag: number, created: unknown): number {
+  #insert(key: string, h: number, i: number, tag: number, lo: number, hi: number, created: unknown): void {
     const e = this.#size++;
     if (e === this.#hashes.length) this.#growEntries();
     if (tag === 0) {
       const keys = this.#keys;
       while (keys.length < e) keys.push('');
       keys.push(key);
+    } else {
+      this.#ints[e << 2] = lo;
+      this.#ints[(e << 2) + 1] = hi;
     }
     this.#hashes[e] = h;
     this.#tags[e] = tag;
-    if (this.#values !== undefined && typeof created === 'number') this.#values[(e << 1) + 1] = created;
-    else this.#objects()[e] = created;
-    this.#slots[i] = ((e + 1) << 4) | tag;
-    // At most 3/4 full (the other tables: 1/2): a slot is 4 bytes with the key's length in it, so probing on mostly
-    // stays in the line already loaded and passes other lengths without loading their entries, and the slots a
-    // growing table (a map task's) jumps about in are up to half as many bytes and pages at the same keys, where this
-    // machine's misses and page faults go (docs/benchmarks.md, session 18).
-    if (4 * (e + 1) > 3 * this.#slots.length) this.#grow();
-    return e;
+    const slots = this.#slots;
+    slots[i] = ((e + 1) << 4) | tag;
+    if (!this.#records) {
+      this.#setCombiner(e, created);
+      // At most 3/4 full (the other tables: 1/2): a slot is 4 bytes with the key's length in it, so probing on mostly
+      // stays in the line already loaded and passes other lengths without loading their entries, and the slots a
+      // growing table jumps about in are up to half as many bytes and pages at the same keys, where this machine's
+      // misses and page faults go (docs/benchmarks.md, session 18).
+      if (4 * (e + 1) > 3 * slots.length) this.#grow();
+      return;
+    }
+    slots[i + 1] = lo;
+    slots[i + 2] = hi;
+    if (this.#inSlot && isCount(created)) slots[i + 3] = created;
+    else {
+      this.#settle();
+      this.#setCombiner(e, created);
+    }
+    // Records at most 3/4 full too: a record holds its key, so probing on mostly stays in the line already loaded.
+    if (16 * (e + 1) > 3 * slots.length) this.#grow();
   }
 
   /** Each group as a new `[key, combiner]` pair, in first-seen order. */
   each(sink: (kv: [unknown, unknown]) => void): void {
+    this.#settle();
     const keys = this.#strings();
     const values = this.#values;
     if (values !== undefined) for (let e = 0; e < keys.length; e++) sink([keys[e], values[(e << 1) + 1]]);
@@ -593,6 +666,7 @@ export class StringTable {
    * order; undefined once a combiner was not a number.
    */
   columns(): { keys: string[]; combiners: Float64Array; hashes: Int32Array } | undefined {
+    this.#settle();
     const values = this.#values;
     if (values === undefined) return undefined;
     const keys = this.#strings();
@@ -617,6 +691,7 @@ export class StringTable {
    * cloned, here).
    */
   stringColumns(): { keys: StringColumn; combiners: Float64Array } | undefined {
+    this.#settle();
     const values = this.#values;
     if (values === undefined) return undefined;
     const keys = this.#keys;
@@ -650,6 +725,7 @@ export class StringTable {
    * placeColumns' do.
    */
   stringBuckets(parts: number): SparseBuckets<EncodedBucket> | undefined {
+    this.#settle();
     const values = this.#values;
     if (values === undefined) return undefined;
     const n = this.#size;
@@ -696,6 +772,7 @@ export class StringTable {
 
   /** The combiners as a plain array from now on (a combiner that is not a number arrived). */
   #objects(): unknown[] {
+    this.#settle();
     if (this.#combiners === undefined) {
       const values = this.#values!;
       this.#combiners = Array.from({ length: this.#size }, (_, e) => values[(e << 1) + 1]);
@@ -724,6 +801,10 @@ export class StringTable {
   }
 
   #grow(): void {
+    if (this.#records) {
+      this.#slots = regrown(this.#slots);
+      return;
+    }
     const count = this.#size;
     const hashes = this.#hashes;
     const tags = this.#tags;
@@ -736,6 +817,35 @@ export class StringTable {
     }
     this.#slots = slots;
   }
+}
+
+/** Whether `c` is a combiner a StringTable slot holds: an int32 number, not -0 (which the int would make 0). */
+function isCount(c: unknown): c is number {
+  return typeof c === 'number' && (c | 0) === c && (c !== 0 || 1 / c > 0);
+}
+
+/**
+ * StringTable's slots at twice the size, each moved whole (its combiner with it) to where its hash places it: a
+ * packed key's from its ints, another key's is its second int.
+ */
+function regrown(old: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
+  const slots = new Int32Array(old.length * 2);
+  const mask = slots.length - 1;
+  for (let j = 0; j < old.length; j += 4) {
+    const s = old[j]!;
+    if (s === 0) continue;
+    const lo = old[j + 1]!;
+    const hi = old[j + 2]!;
+    const tag = s & 15;
+    const h = tag === 0 ? lo : packedHash(lo, hi, tag - 1);
+    let i = (h << 2) & mask;
+    while (slots[i] !== 0) i = (i + 4) & mask;
+    slots[i] = s;
+    slots[i + 1] = lo;
+    slots[i + 2] = hi;
+    slots[i + 3] = old[j + 3]!;
+  }
+  return slots;
 }
 
 // stringBuckets' two loops, functions of their own: a loop in a method called once per task is optimized on stack

@@ -8,7 +8,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { hashKey } from '../../src/core/keys.js';
+import { partitionOfHash, powerOfTwoMask } from '../../src/core/partitioner.js';
+import type { StringColumn } from '../../src/shuffle/bucket-codec.js';
 import { StringTable, packedHash } from '../../src/shuffle/key-table.js';
+import { wideWord } from '../fixtures/column-arbitraries.js';
 
 const latin1Char = fc.integer({ min: 0, max: 255 }).map((c) => String.fromCharCode(c));
 const latin1 = (maxLength: number) => fc.array(latin1Char, { maxLength }).map((cs) => cs.join(''));
@@ -43,6 +46,29 @@ const key = fc.oneof(
   { weight: 1, arbitrary: latin1(14) },
 );
 const plus = (c: unknown, v: unknown): unknown => (c as number) + (v as number);
+
+/** A number as toEqual tells -0 from 0. */
+const signed = (c: unknown): unknown => (Object.is(c, -0) ? '-0' : c);
+
+/** A map output's buckets (`stringBuckets`) as reducer -> its `[key, combiner]` pairs in order. */
+function decodedBuckets(t: StringTable, parts: number): Map<number, Array<[string, number]>> | undefined {
+  const buckets = t.stringBuckets(parts);
+  if (buckets === undefined) return undefined;
+  const out = new Map<number, Array<[string, number]>>();
+  buckets.list.forEach((b, j) => {
+    const keys = b.keys as StringColumn;
+    const values = (b.values as { data: Float64Array }).data;
+    const pairs: Array<[string, number]> = [];
+    let from = 0;
+    for (let e = 0; e < b.length; e++) {
+      const end = keys.ends[e]!;
+      pairs.push([String.fromCharCode(...keys.data.subarray(from, end)), values[e]!]);
+      from = end;
+    }
+    out.set(buckets.ids[j]!, pairs);
+  });
+  return out;
+}
 
 /** The definition: a Map from key to the values folded in arrival order, in first-seen order. */
 function reference(records: ReadonlyArray<[string, unknown]>, merge = plus): Array<[string, unknown]> {
@@ -178,6 +204,58 @@ describe('StringTable: packed and hashed keys alike', () => {
         },
       ),
       { numRuns: 1000 },
+    );
+  });
+
+  it('counts in slot records as a presized table does, read as map output buckets between adds, words of every kind (property)', () => {
+    // A table that grows (a map task's) keeps each key's int32 count in its slot record, moved with it at every
+    // doubling and written to the entries when a reader comes or a combiner is not an int32 (a fraction, -0, past
+    // 2^31); a presized one (a reduce task's) keeps one int a slot. Skewed words over many doublings, latin1 and
+    // wider: both, and stringBuckets' reducers at every read, are a Map's groups in first-seen order.
+    const word = fc.oneof(
+      { weight: 6, arbitrary: fc.nat(3000).map((n) => (n < 40 ? 'ba'.repeat(1 + (n % 4)) : n.toString(36))) },
+      { weight: 2, arbitrary: latin1(8) },
+      { weight: 1, arbitrary: latin1(12) },
+      { weight: 1, arbitrary: wideWord },
+    );
+    const value = fc.oneof(
+      { weight: 200, arbitrary: fc.constant(1) },
+      { weight: 2, arbitrary: fc.constantFrom(2 ** 31 - 2, -(2 ** 31), 7) },
+      { weight: 1, arbitrary: fc.constantFrom(-0, 0.5, 2 ** 31) },
+    );
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(fc.tuple(word, value), { minLength: 1, maxLength: 4000, size: 'max' }), { minLength: 1, maxLength: 3 }),
+        fc.constantFrom(1, 2, 3, 8),
+        (batches, parts) => {
+          const grown = new StringTable();
+          const presized = new StringTable(1 << 14);
+          const seen: Array<[string, unknown]> = [];
+          for (const batch of batches) {
+            for (const [k, v] of batch) {
+              grown.add(k, v, (v) => v, plus);
+              presized.add(k, v, (v) => v, plus);
+            }
+            seen.push(...batch);
+            const want = reference(seen);
+            const byReducer = new Map<number, Array<[string, unknown]>>();
+            for (const [k, c] of want) {
+              const r = partitionOfHash(hashKey(k), parts, powerOfTwoMask(parts));
+              const pairs = byReducer.get(r) ?? [];
+              pairs.push([k, signed(c)]);
+              byReducer.set(r, pairs);
+            }
+            const wantBuckets = [...byReducer].sort(([a], [b]) => a - b);
+            for (const t of [grown, presized]) {
+              const got = [...decodedBuckets(t, parts)!].sort(([a], [b]) => a - b);
+              expect(got.map(([r, pairs]) => [r, pairs.map(([k, c]) => [k, signed(c)])])).toEqual(wantBuckets);
+            }
+          }
+          const signedGroups = (t: StringTable) => groupsOf(t).map(([k, c]) => [k, signed(c)]);
+          expect(signedGroups(grown)).toEqual(signedGroups(presized));
+        },
+      ),
+      { numRuns: 50 },
     );
   });
 
