@@ -148,34 +148,43 @@ export class ShuffleFetcher {
     }
     const byWorker = mapIdsByWorker(locations, shared);
     const maxBytes = this.#maxBytes(byWorker.size);
-    await Promise.all(
-      [...byWorker].map(async ([w, allIds]) => {
-        let perBucket = 0;
-        let at = BUCKET_START;
-        let first = true;
-        for (let next = 0; next < allIds.length; ) {
-          // The first request is one bucket; later ones are sized by the records per bucket seen so far.
-          const n = next === 0 ? 1 : Math.max(1, Math.floor(FETCH_CHUNK_RECORDS / Math.max(perBucket, 1)));
-          const mapIds = allIds.slice(next, next + n);
-          const asked = first ? early?.get(w) : undefined;
-          first = false;
-          if (asked === undefined) into.makeRoom(maxBytes);
-          const got =
-            w === this.workerIndex
-              ? this.#fetchLocal(shuffleId, mapIds, reduceId, at, maxBytes)
-              : await (asked ?? this.#fetchRemote(w, shuffleId, mapIds, reduceId, at, maxBytes));
-          for (const b of got.buckets) perBucket = Math.max(perBucket, b.length);
-          received?.(got.buckets);
-          into.add(mapIds.slice(0, got.buckets.length), got.buckets);
-          if (got.rest === undefined) {
-            next += mapIds.length;
-            at = BUCKET_START;
-          } else {
-            next += got.rest.index;
-            at = got.rest.at;
-          }
+    // Once one peer's answer fails the fetch, the others are asked for nothing more (the task fails with it).
+    let failed = false;
+    const fromPeer = async ([w, allIds]: [number, number[]]): Promise<void> => {
+      let perBucket = 0;
+      let at = BUCKET_START;
+      let first = true;
+      for (let next = 0; next < allIds.length && !failed; ) {
+        // The first request is one bucket; later ones are sized by the records per bucket seen so far.
+        const n = next === 0 ? 1 : Math.max(1, Math.floor(FETCH_CHUNK_RECORDS / Math.max(perBucket, 1)));
+        const mapIds = allIds.slice(next, next + n);
+        const asked = first ? early?.get(w) : undefined;
+        first = false;
+        if (asked === undefined) into.makeRoom(maxBytes);
+        const got =
+          w === this.workerIndex
+            ? this.#fetchLocal(shuffleId, mapIds, reduceId, at, maxBytes)
+            : await (asked ?? this.#fetchRemote(w, shuffleId, mapIds, reduceId, at, maxBytes));
+        if (failed) return;
+        for (const b of got.buckets) perBucket = Math.max(perBucket, b.length);
+        received?.(got.buckets);
+        into.add(mapIds.slice(0, got.buckets.length), got.buckets);
+        if (got.rest === undefined) {
+          next += mapIds.length;
+          at = BUCKET_START;
+        } else {
+          next += got.rest.index;
+          at = got.rest.at;
         }
-      }),
+      }
+    };
+    await Promise.all(
+      [...byWorker].map((peer) =>
+        fromPeer(peer).catch((e: unknown) => {
+          failed = true;
+          throw e;
+        }),
+      ),
     );
   }
 

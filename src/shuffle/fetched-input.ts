@@ -54,6 +54,7 @@ export class FetchedInput implements MemoryConsumer {
   readonly #runs: string[] = [];
   /** Set when the task starts reading: arrays handed out stay referenced, so spilling then frees nothing. */
   #reading = false;
+  #disposed = false;
   #records = 0;
   #avgBytes = 0;
 
@@ -84,6 +85,9 @@ export class FetchedInput implements MemoryConsumer {
    * worker's output in shared memory (shuffle/shared-output.ts), counted in that worker's pool, not in this one's.
    */
   add(mapIds: readonly number[], buckets: readonly FetchedBucket[], shared = false): void {
+    // An answer that arrives after the task ended (a fetch from another peer failed it first) is dropped: kept, it
+    // would be counted in a pool this input has left for good, and spilled to runs no one removes.
+    if (this.#disposed) return;
     for (let i = 0; i < mapIds.length; i++) {
       const b = buckets[i]!;
       const mapId = mapIds[i]!;
@@ -116,7 +120,7 @@ export class FetchedInput implements MemoryConsumer {
     `the fetched input of ${this.what} (${this.#records} records, ~${Math.round(this.#estimatedBytes / 2 ** 20)} MiB estimated)`;
 
   spill(): void {
-    if (this.#reading || this.#buckets.size === 0 || this.budget === undefined) return;
+    if (this.#disposed || this.#reading || this.#buckets.size === 0 || this.budget === undefined) return;
     // Key-sorted runs of at most `runBytes` decoded records each, written in fetch order (a merge keeps run order
     // between equal keys, and `all` reads runs in order, so a key's records keep their order). Decoding the
     // whole in-memory input at once would hold up to ~3x the pool's share of the heap as pair objects: numeric
@@ -242,6 +246,7 @@ export class FetchedInput implements MemoryConsumer {
   }
 
   dispose(): void {
+    this.#disposed = true;
     this.budget?.release(this);
     for (const f of this.#runs) rmSync(f, { force: true });
     this.#runs.length = 0;

@@ -13,6 +13,11 @@ import { armHeapGuard } from '../../src/core/heap-guard.js';
 import { encodeBuckets, type EncodedBucket } from '../../src/shuffle/bucket-codec.js';
 import type { ShuffleManager } from '../../src/shuffle/shuffle-manager.js';
 import type { Pair } from '../../src/shuffle/combine.js';
+import { MemoryBudget } from '../../src/shuffle/memory-budget.js';
+import { FetchFailedError } from '../../src/shuffle/fetch-failed.js';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 
 type Buckets = Pair[][];
 
@@ -210,5 +215,45 @@ describe('ShuffleFetcher with the map outputs listed (ShuffleReadWire.mapIds)', 
     ]);
     // Worker 0 (this one) holds nothing listed: not even its own store is read; maps 0, 3 and 5 are asked of nobody.
     expect(asked.flatMap(([, ids]) => ids).sort()).toEqual([1, 2, 4]);
+  });
+});
+
+describe('ShuffleFetcher when one peer fails', () => {
+  it('asks the other peers for nothing more, and their answers arriving after the task ended write no run and hold no memory', async () => {
+    // Worker 1 has lost its outputs (it fails at once); worker 2 answers each request after 30 ms, with buckets large
+    // enough that the tiny pool spills every one. The task fails on worker 1's answer and disposes its input (as
+    // Executor.runTask does) while worker 2's answer is still on its way.
+    const locations = [1, 2, 2, 2, 2];
+    const big = (m: number): Pair[] => Array.from({ length: 70_000 }, (_, i): Pair => [i % 100, m]);
+    const outputs: Buckets[] = locations.map((_, m) => [big(m)]);
+    const asked: number[][] = [];
+    const fetcher = new ShuffleFetcher(0, 0, store(outputs, locations, 0), 60_000);
+    fetcher.setPeer(1, 0, { fetchBuckets: () => Promise.reject(new Error('shuffle 7 map 0 is gone')) });
+    const slow = store(outputs, locations, 2);
+    fetcher.setPeer(2, 0, {
+      fetchBuckets: (shuffleId, mapIds, reduceId) => {
+        asked.push([...mapIds]);
+        const served = encodeBuckets(slow.fetchBuckets(shuffleId, mapIds, reduceId));
+        return new Promise((resolve) => setTimeout(() => resolve(served.encoded), 30));
+      },
+    });
+    const dir = mkdtempSync(path.join(tmpdir(), 'kindling-fetch-fail-'));
+    try {
+      const budget = new MemoryBudget(1, dir);
+      const input = new FetchedInput(budget);
+      const failed = await fetcher.fetch(7, 0, locations, input).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(failed).toBeInstanceOf(FetchFailedError);
+      input.dispose();
+      await new Promise((r) => setTimeout(r, 200));
+      expect(readdirSync(dir)).toEqual([]);
+      expect(Math.abs(budget.used)).toBeLessThan(1e-3);
+      // The answer in flight when the fetch failed was the last request: the others were never sent.
+      expect(asked).toEqual([[1]]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -122,6 +122,20 @@ describe('FetchedInput and buckets read from shared memory', () => {
     input.dispose();
   });
 
+  it('once disposed, takes nothing more: a late answer is neither counted in the pool nor spilled to a run', () => {
+    const dir = scratchDir();
+    const budget = new MemoryBudget(1, dir);
+    const input = new FetchedInput(budget);
+    input.add([0], [encodeBucket(Array.from({ length: 1000 }, (_, i): Pair => [i, i]))]);
+    input.dispose();
+    expect(readdirSync(dir)).toEqual([]);
+    input.add([1], [encodeBucket(Array.from({ length: 1000 }, (_, i): Pair => [i, i]))]);
+    input.spill();
+    budget.spillAll();
+    expect(readdirSync(dir)).toEqual([]);
+    expect(Math.abs(budget.used)).toBeLessThan(1e-3);
+  });
+
   it('after a spill, nothing is in memory, shared or not', () => {
     const budget = new MemoryBudget(1 << 30, scratchDir());
     const input = new FetchedInput(budget);
