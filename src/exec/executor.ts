@@ -418,6 +418,9 @@ export class Executor {
       if (rdd === undefined) throw new Error(`task ${msg.taskId} names RDD ${msg.finalRddId}, which was not sent`);
       hop('w.rebuilt', msg.jobId, msg.taskId);
       const tc = await this.#inputs(msg, meter, inputs, rdds, early, shared);
+      // Cancelled while it fetched (a task admitted behind one still fetching, then moved by the driver to a free
+      // worker): it must not compute a partition another copy computes, holding this thread and its spill runs.
+      if (this.#cancelled.has(msg.taskId)) throw new EarlyOutcome({ kind: 'killed', message: `task ${msg.taskId} was cancelled` });
       hop('w.inputs', msg.jobId, hopTraceOn ? `${msg.taskId} ${threadTimes()}` : msg.taskId);
       // What taskContext() returns inside user functions (Spark's TaskContext), while this task computes.
       const current = { partitionId: msg.partition, stageId: msg.stageId, attemptNumber: msg.attempt, taskAttemptId: msg.taskId };

@@ -306,6 +306,27 @@ describe('Executor tasks', () => {
     expect(order).toEqual(['compute', 'ended 71 success', 'compute', 'ended 72 success']);
   });
 
+  it('a task cancelled while it fetches its shuffle input ends as killed without computing', async () => {
+    // Admitted behind a task that was still fetching, then moved by the driver to a free worker: the other copy
+    // computes the partition; this one must not (it would hold the thread, and its spill runs, for nothing).
+    const ex = executor();
+    let answer: ((buckets: unknown) => void) | undefined;
+    ex.setPeer(1, 0, {
+      fetchBuckets: () => new Promise((resolve) => (answer = resolve)) as never,
+    });
+    let computed = false;
+    ex.beforeCompute = () => void (computed = true);
+    const outcome = ex.runTask(reduceTask(40));
+    // The first request goes out as the task arrives (askEarly); admission takes a few turns of this thread.
+    while (answer === undefined) await new Promise((r) => setTimeout(r, 1));
+    await new Promise((r) => setTimeout(r, 50));
+    ex.cancelTask(40);
+    answer(encodeBuckets([[[1, 'a'] as Pair]]).encoded);
+    const o = await outcome;
+    expect(o.status === 'failed' && o.failure.kind).toBe('killed');
+    expect(computed).toBe(false);
+  });
+
   it('a cancelled task still leaves its stage description for the next task of its stage', async () => {
     // The driver sends a stage's RDDs (and new broadcasts) with the first task of the stage a worker gets and
     // counts them as delivered; if that task is moved away before it starts, the next one comes without them.
