@@ -420,7 +420,7 @@ export class Executor {
       const tc = await this.#inputs(msg, meter, inputs, rdds, early, shared);
       // Cancelled while it fetched (a task admitted behind one still fetching, then moved by the driver to a free
       // worker): it must not compute a partition another copy computes, holding this thread and its spill runs.
-      if (this.#cancelled.has(msg.taskId)) throw new EarlyOutcome({ kind: 'killed', message: `task ${msg.taskId} was cancelled` });
+      this.#throwIfCancelled(msg.taskId);
       hop('w.inputs', msg.jobId, hopTraceOn ? `${msg.taskId} ${threadTimes()}` : msg.taskId);
       // What taskContext() returns inside user functions (Spark's TaskContext), while this task computes.
       const current = { partitionId: msg.partition, stageId: msg.stageId, attemptNumber: msg.attempt, taskAttemptId: msg.taskId };
@@ -529,7 +529,12 @@ export class Executor {
   /** The end of phase 1: the straggler delay of fault injection, then the cancellation check. */
   async #cancelledCheck(msg: TaskMessage): Promise<void> {
     if (msg.delayMs) await this.#delay(msg.taskId, msg.delayMs);
-    if (this.#cancelled.has(msg.taskId)) throw new EarlyOutcome({ kind: 'killed', message: `task ${msg.taskId} was cancelled` });
+    this.#throwIfCancelled(msg.taskId);
+  }
+
+  /** Ends the task as killed (an early outcome, not an error of its code) if the driver cancelled it. */
+  #throwIfCancelled(taskId: number): void {
+    if (this.#cancelled.has(taskId)) throw new EarlyOutcome({ kind: 'killed', message: `task ${taskId} was cancelled` });
   }
 
   /** The straggler delay of fault injection, cut short if the task is cancelled. */

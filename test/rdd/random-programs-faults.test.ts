@@ -25,7 +25,7 @@ describe.each(['memory', 'mapreduce'] as const)('random programs with a worker k
         // The context stays usable: the next program runs on the replaced worker.
         expect(await sc.parallelize([1, 2, 3], 2).count()).toBe(3);
       }),
-      { numRuns: RUNS, seed: SEED + (engine === 'memory' ? 10 : 11) },
+      { numRuns: RUNS, seed: SEED + (engine === 'memory' ? 10 : 11), endOnFailure: true },
     );
     console.log(`random programs with a fault (${engine}): ${programsRun} programs, ${kills} kills, seed ${SEED + (engine === 'memory' ? 10 : 11)}`);
     // The kills must have happened, or this specifies less than it says.

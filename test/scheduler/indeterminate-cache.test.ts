@@ -68,7 +68,7 @@ describe('cached partitions of an RDD computed from an indeterminate shuffle', (
           await sc.stop();
         },
       ),
-      { numRuns: 6, examples: [[0, MOMENTS[1], 0, 'map after it']] },
+      { numRuns: 6, examples: [[0, MOMENTS[1], 0, 'map after it']], endOnFailure: true },
     );
     expect(rolledBack).toBeGreaterThan(0);
   }, 300_000);

@@ -71,7 +71,7 @@ async function withSomeRollback<T>(numRuns: number, arb: fc.Arbitrary<T>, run: (
     fc.asyncProperty(arb, async (args) => {
       if (await run(args)) rolledBack++;
     }),
-    { numRuns },
+    { numRuns, endOnFailure: true },
   );
   for (const args of fc.sample(arb, MORE_RUNS)) {
     if (rolledBack > 0) break;

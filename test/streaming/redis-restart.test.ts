@@ -364,7 +364,7 @@ describe.skipIf(redisSkipReason !== undefined)('the Redis server restarted mid-s
               expect(got).toEqual(Array.from({ length: n }, (_, i) => String(i)));
             },
           ),
-          { numRuns: 4 },
+          { numRuns: 4, endOnFailure: true },
         );
       });
     },
@@ -445,6 +445,7 @@ describe.skipIf(redisSkipReason !== undefined)('every Redis operation of the str
         }),
         {
           numRuns: 3,
+          endOnFailure: true,
           examples: [
             [
               [

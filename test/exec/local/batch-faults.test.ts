@@ -79,7 +79,7 @@ describe('faults while batches of tasks and outcomes are in flight (local[2])', 
           );
         },
       ),
-      { numRuns: 8 },
+      { numRuns: 8, endOnFailure: true },
     );
   }, 240_000);
 
@@ -108,7 +108,7 @@ describe('faults while batches of tasks and outcomes are in flight (local[2])', 
           }
         });
       }),
-      { numRuns: 8 },
+      { numRuns: 8, endOnFailure: true },
     );
   }, 240_000);
 
@@ -156,7 +156,7 @@ describe('faults while batches of tasks and outcomes are in flight (local[2])', 
           expect(await job).toBe((59_999 * 60_000) / 2 + 150_000);
         });
       }),
-      { numRuns: 6 },
+      { numRuns: 6, endOnFailure: true },
     );
     expect(spills).toBeGreaterThan(0);
   }, 300_000);

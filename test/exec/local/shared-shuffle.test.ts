@@ -204,7 +204,7 @@ describe('map outputs in shared memory, their memory reused from one iteration t
           }
         },
       ),
-      { numRuns: 4 },
+      { numRuns: 4, endOnFailure: true },
     );
   }, 300_000);
 });
@@ -237,7 +237,7 @@ describe('map outputs in shared memory with a worker killed at a random moment',
           await sc.stop();
         }
       }),
-      { numRuns: 6 },
+      { numRuns: 6, endOnFailure: true },
     );
   }, 300_000);
 });
