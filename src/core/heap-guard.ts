@@ -15,6 +15,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { isMainThread, resourceLimits } from 'node:worker_threads';
 import { HeapLimitError } from './errors.js';
+import { checkInterrupted } from './task-interrupt.js';
 
 /** Old-generation use at which a check looks closer (spills, collects, measures what is live). */
 const LOOK_AT = 0.65;
@@ -133,6 +134,8 @@ export function heapHasRoom(needBytes: number): boolean {
 
 /** As {@link checkHeap}, for loops whose steps vary in size (merging groups): at most every few milliseconds. */
 export function checkHeapByTime(what: () => string, hint?: string): void {
+  // Its callers loop over records inside a task's computation: a point where the task may be told to stop.
+  checkInterrupted();
   if (limitBytes === 0) return;
   const now = performance.now();
   if (now < checkAt) return;

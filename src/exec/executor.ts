@@ -17,6 +17,14 @@ import type { Compile, ShippedFunction } from '../closure/index.js';
 import { classInstanceError, toErrorInfo } from '../core/errors.js';
 import { clearHeapGuardTask, setHeapGuardTask, type GuardedTask } from '../core/heap-guard.js';
 import {
+  TaskInterruptedError,
+  armInterrupts,
+  checkInterrupted,
+  clearInterruptibleTask,
+  interruptRequested,
+  setInterruptibleTask,
+} from '../core/task-interrupt.js';
+import {
   rebuildRdds,
   prepareResultFunction,
   setCurrentTask,
@@ -26,6 +34,7 @@ import {
   type RddWire,
   type TaskContext,
   type Pair,
+  type TaskInfo,
 } from '../rdd/index.js';
 import { compileAggregator } from '../shuffle/aggregator.js';
 import {
@@ -214,6 +223,7 @@ export class Executor {
   constructor(init: WorkerInit, services: WorkerServices = ENGINES[init.engine].worker(init)) {
     this.workerIndex = init.workerIndex;
     this.epoch = init.epoch;
+    armInterrupts(init.interrupts);
     this.#maxResultBytes = init.maxResultBytes;
     this.#services = services;
     this.shuffles = services.shuffles;
@@ -423,12 +433,19 @@ export class Executor {
       this.#throwIfCancelled(msg.taskId);
       hop('w.inputs', msg.jobId, hopTraceOn ? `${msg.taskId} ${threadTimes()}` : msg.taskId);
       // What taskContext() returns inside user functions (Spark's TaskContext), while this task computes.
-      const current = { partitionId: msg.partition, stageId: msg.stageId, attemptNumber: msg.attempt, taskAttemptId: msg.taskId };
+      const current: TaskInfo = {
+        partitionId: msg.partition,
+        stageId: msg.stageId,
+        attemptNumber: msg.attempt,
+        taskAttemptId: msg.taskId,
+        isInterrupted: () => this.#cancelled.has(msg.taskId) || interruptRequested(msg.taskId),
+      };
       meter.enter = () => {
         this.#computations++;
         this.beforeCompute?.(msg);
         setCurrentTask(current);
         setHeapGuardTask(guarded);
+        setInterruptibleTask(msg.taskId);
       };
       meter.enter();
       // mapAsync partitions this task reads are awaited before the (synchronous) computation.
@@ -441,6 +458,9 @@ export class Executor {
       // From the computation to `ended` without an await (unless the partition's own code is asynchronous): see runTask.
       const running = run();
       const ran = running instanceof Promise ? await running : running;
+      // Asked to stop while it computed, and it returned anyway (its code asked isInterrupted, or passed no check
+      // after the request): killed, as Spark's killTaskIfInterrupted reports it; the driver would ignore its output.
+      this.#throwIfCancelled(msg.taskId);
       hop('w.computed', msg.jobId, hopTraceOn ? `${msg.taskId} ${threadTimes()}` : msg.taskId);
       return endedWith(ended, {
         status: 'success',
@@ -469,6 +489,7 @@ export class Executor {
       if (shared.some((taken) => taken !== undefined)) this.shuffles.pollShared?.();
       setCurrentTask(undefined);
       clearHeapGuardTask(guarded);
+      clearInterruptibleTask(msg.taskId);
       this.#active.delete(msg.taskId);
       this.#cancelled.delete(msg.taskId);
     }
@@ -534,7 +555,8 @@ export class Executor {
 
   /** Ends the task as killed (an early outcome, not an error of its code) if the driver cancelled it. */
   #throwIfCancelled(taskId: number): void {
-    if (this.#cancelled.has(taskId)) throw new EarlyOutcome({ kind: 'killed', message: `task ${taskId} was cancelled` });
+    if (this.#cancelled.has(taskId) || interruptRequested(taskId))
+      throw new EarlyOutcome({ kind: 'killed', message: `task ${taskId} was cancelled` });
   }
 
   /** The straggler delay of fault injection, cut short if the task is cancelled. */
@@ -701,6 +723,7 @@ export class Executor {
     const writer: typeof stored = {
       add: (reduceId, kv) => {
         if (seen++ % WRITE_SAMPLE_EVERY === 0) {
+          checkInterrupted();
           sampled++;
           sampledBytes += estimateSize([kv]) - 24; // minus the estimator's array overhead
         }
@@ -833,6 +856,8 @@ function endedWith(ended: ((outcome: TaskOutcome) => void) | undefined, outcome:
 /** Phase 6, failures: each kind of end as the value the driver's scheduler acts on. */
 function failureOf(e: unknown): Extract<TaskOutcome, { status: 'failed' }>['failure'] {
   if (e instanceof EarlyOutcome) return e.failure;
+  // Stopped on its host's request (a cancelled job, a superseded copy): killed, as the driver asked.
+  if (e instanceof TaskInterruptedError) return { kind: 'killed', message: e.message };
   if (e instanceof FetchFailedError) {
     return { kind: 'fetchFailed', shuffleId: e.shuffleId, mapId: e.mapId, workerIndex: e.workerIndex, epoch: e.epoch, message: e.message };
   }

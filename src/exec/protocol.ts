@@ -290,4 +290,6 @@ export interface WorkerInit {
    * name of the bundle's code cache, which V8 rejects under other flags (exec/local/worker-start.cts).
    */
   readonly processFlags?: string;
+  /** Shared with the thread's host, which writes the ids of tasks to stop there (core/task-interrupt.ts). */
+  readonly interrupts?: SharedArrayBuffer;
 }

@@ -11,6 +11,7 @@ import { eachCached, pairColumns, type CachedPartition, type PairColumns } from 
 import type { TaskContext, Pair } from './task-context.js';
 import type { RddContext } from './rdd-context.js';
 import { RDD, type RddOptions, type Sink } from './internal.js';
+import { INTERRUPT_MASK, checkInterrupted } from '../core/task-interrupt.js';
 
 /** Where one input of a cogroup comes from inside a task. */
 export type CoGroupSource =
@@ -195,6 +196,7 @@ export class CoGroupedRDD<K> extends RDD<[K, unknown[][]]> {
     );
     const keys = index.keys;
     for (let i = 0; i < n; i++) {
+      if ((i & INTERRUPT_MASK) === INTERRUPT_MASK) checkInterrupted();
       if (rightCount[i] === 0) continue;
       const k = keys[i];
       const lMore = leftMore?.get(i);

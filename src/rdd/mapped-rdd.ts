@@ -9,6 +9,7 @@ import type { NumberGroupsSink } from '../shuffle/external-combiner.js';
 import { eachCached, pairColumns } from '../storage/columnar-block.js';
 import { manyOf, pairsOf } from '../core/many-sink.js';
 import { formatTextLine } from '../io/text-format.js';
+import { INTERRUPT_MASK, checkInterrupted } from '../core/task-interrupt.js';
 
 /** A two-input cogroup that can push its inner join without building its groups (CoGroupedRDD). */
 interface InnerJoinSource {
@@ -107,8 +108,16 @@ export class MappedRDD<T, U> extends RDD<U> {
       const cached = this.parent.cachedPartition(p, tc)!;
       const columns = pairColumns(cached);
       if (columns === undefined) eachCached(cached, this.#step(sink) as Sink<unknown>);
-      else if (this.op === 'keys') for (let i = 0, keys = columns.keys; i < keys.length; i++) (sink as Sink<unknown>)(keys[i]);
-      else for (let i = 0, n = columns.keys.length; i < n; i++) (sink as Sink<unknown>)(columns.valueAt(i));
+      else if (this.op === 'keys')
+        for (let i = 0, keys = columns.keys; i < keys.length; i++) {
+          if ((i & INTERRUPT_MASK) === INTERRUPT_MASK) checkInterrupted();
+          (sink as Sink<unknown>)(keys[i]);
+        }
+      else
+        for (let i = 0, n = columns.keys.length; i < n; i++) {
+          if ((i & INTERRUPT_MASK) === INTERRUPT_MASK) checkInterrupted();
+          (sink as Sink<unknown>)(columns.valueAt(i));
+        }
       return;
     }
     if (this.op === 'map' && this.parent.storageLevel !== StorageLevel.NONE) {
@@ -388,6 +397,7 @@ export function describeResult(v: unknown): string {
 function mapArray(xs: readonly unknown[], f: Fn, sink: Sink<unknown>, fail: (e: unknown) => never, promise: () => TypeError): void {
   const kv = pairsOf(sink);
   for (let i = 0; i < xs.length; i++) {
+    if ((i & INTERRUPT_MASK) === INTERRUPT_MASK) checkInterrupted();
     let y: unknown;
     try {
       y = f(xs[i]);

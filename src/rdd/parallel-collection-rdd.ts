@@ -5,6 +5,7 @@ import { findClassInstance } from '../closure/clonable.js';
 import type { RddContext } from './rdd-context.js';
 import type { TaskContext } from './task-context.js';
 import { RDD, type RddOptions, type Sink } from './internal.js';
+import { INTERRUPT_MASK, checkInterrupted } from '../core/task-interrupt.js';
 
 /**
  * `sc.parallelize(data, n)`: slice i holds elements floor(i*len/n) to floor((i+1)*len/n). The driver keeps the
@@ -78,7 +79,10 @@ export class ParallelCollectionRDD<T> extends RDD<T> {
   }
   protected override pushCompute(p: number, tc: TaskContext, sink: Sink<T>): void {
     const xs = tc.payload(this.id, p) as readonly T[];
-    for (let i = 0; i < xs.length; i++) sink(xs[i] as T);
+    for (let i = 0; i < xs.length; i++) {
+      if ((i & INTERRUPT_MASK) === INTERRUPT_MASK) checkInterrupted();
+      sink(xs[i] as T);
+    }
     tc.inputRead?.(xs.length, 0);
   }
 }

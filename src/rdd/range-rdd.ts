@@ -4,6 +4,7 @@ import type { RddContext } from './rdd-context.js';
 import type { TaskContext } from './task-context.js';
 import { RDD, type RddOptions, type Sink } from './internal.js';
 import { InvalidArgumentError } from '../core/errors.js';
+import { INTERRUPT_MASK, checkInterrupted } from '../core/task-interrupt.js';
 
 export interface RangeArgs {
   readonly start: number;
@@ -50,6 +51,9 @@ export class RangeRDD extends RDD<number> {
   protected override pushCompute(p: number, _tc: TaskContext, sink: Sink<number>): void {
     const { start, step, count, numSlices } = this.args;
     const hi = Math.floor(((p + 1) * count) / numSlices);
-    for (let k = Math.floor((p * count) / numSlices); k < hi; k++) sink(start + k * step);
+    for (let k = Math.floor((p * count) / numSlices); k < hi; k++) {
+      if ((k & INTERRUPT_MASK) === INTERRUPT_MASK) checkInterrupted();
+      sink(start + k * step);
+    }
   }
 }

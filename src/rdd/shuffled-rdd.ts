@@ -13,6 +13,7 @@ import { capture } from '../closure/capture.js';
 import { RDD, type RddOptions, type Sink } from './internal.js';
 import { ShippedPartitioner } from './user-partitioner.js';
 import { SharedPreparation } from './shared-preparation.js';
+import { INTERRUPT_MASK, checkInterrupted } from '../core/task-interrupt.js';
 
 /** What a shuffle does with the records it moves. */
 export interface ShuffleSpec {
@@ -217,7 +218,11 @@ export class ShuffledRDD<K, V, C> extends RDD<[K, C]> {
         parts.read(f, numbers);
         return;
       }
-      for (const bucket of buckets) for (let i = 0; i < bucket.length; i++) f(bucket[i]!);
+      for (const bucket of buckets)
+        for (let i = 0; i < bucket.length; i++) {
+          if ((i & INTERRUPT_MASK) === INTERRUPT_MASK) checkInterrupted();
+          f(bucket[i]!);
+        }
     };
     const ordering = this.spec.keyOrdering;
     const order = ordering === undefined ? undefined : { ascending: ordering === 'ascending', sortKey: this.#sortKey, compare: this.#compare };

@@ -13,6 +13,22 @@ export interface TaskInfo {
   readonly attemptNumber: number;
   /** Unique among the context's task attempts. */
   readonly taskAttemptId: number;
+  /**
+   * Whether the task was asked to stop (its job cancelled, or another attempt finished the partition): Spark's
+   * `TaskContext.isInterrupted`. The engine stops a task at the next record it reads; a user function that works
+   * long without reading records (a loop over a partition held in memory, a long computation per element) can look
+   * here and return early, instead of having its worker terminated after the kill grace.
+   *
+   * @example
+   * ```ts
+   * rdd.mapPartitions(capture({ taskContext }, (it) => {
+   *   const all = [...it];
+   *   for (let round = 0; round < 1000 && !taskContext().isInterrupted(); round++) refine(all);
+   *   return all;
+   * }));
+   * ```
+   */
+  isInterrupted(): boolean;
 }
 
 const CURRENT = Symbol.for('kindling.currentTask');

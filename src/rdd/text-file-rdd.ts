@@ -4,6 +4,7 @@ import { computeTextSplitsSync, forEachSplitLine, firstLineNumber, type TextSpli
 import type { RddContext } from './rdd-context.js';
 import type { TaskContext } from './task-context.js';
 import { InputFilesRDD, type InputFilesOptions, type RddOptions, type Sink } from './internal.js';
+import { INTERRUPT_MASK, checkInterrupted } from '../core/task-interrupt.js';
 
 /**
  * `sc.textFile(path)`: the lines of files, split into byte ranges aligned to lines that the workers read
@@ -37,6 +38,7 @@ export class TextFileRDD extends InputFilesRDD<string, TextSplit> {
     let inSink = false;
     try {
       forEachSplitLine(split, (line) => {
+        if ((n & INTERRUPT_MASK) === INTERRUPT_MASK) checkInterrupted();
         n++;
         inSink = true;
         sink(line);

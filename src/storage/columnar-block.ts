@@ -17,6 +17,8 @@
  * from the cache (which Spark leaves undefined) no longer changes what the next reader sees.
  */
 
+import { INTERRUPT_MASK, checkInterrupted } from '../core/task-interrupt.js';
+
 /** A typed column of numbers. */
 export type Column = Int32Array | Float64Array;
 
@@ -71,7 +73,10 @@ export function eachCached(p: CachedPartition, sink: (x: unknown) => void): void
     p.forEach(sink);
     return;
   }
-  for (let i = 0; i < p.length; i++) sink(p[i]);
+  for (let i = 0; i < p.length; i++) {
+    if ((i & INTERRUPT_MASK) === INTERRUPT_MASK) checkInterrupted();
+    sink(p[i]);
+  }
 }
 
 /** The elements as an array (built from columns when stored as columns). */
@@ -90,7 +95,10 @@ class NumberBlock extends ColumnBlock {
   }
   forEach(sink: (x: unknown) => void): void {
     const v = this.values;
-    for (let i = 0; i < v.length; i++) sink(v[i]);
+    for (let i = 0; i < v.length; i++) {
+      if ((i & INTERRUPT_MASK) === INTERRUPT_MASK) checkInterrupted();
+      sink(v[i]);
+    }
   }
 }
 
@@ -109,7 +117,10 @@ class PairBlock extends ColumnBlock implements PairColumns {
   forEach(sink: (x: unknown) => void): void {
     const k = this.keys;
     const v = this.values;
-    for (let i = 0; i < k.length; i++) sink([k[i], v[i]]);
+    for (let i = 0; i < k.length; i++) {
+      if ((i & INTERRUPT_MASK) === INTERRUPT_MASK) checkInterrupted();
+      sink([k[i], v[i]]);
+    }
   }
   valueAt(i: number): unknown {
     return this.values[i];
@@ -133,7 +144,10 @@ class ListBlock extends ColumnBlock implements PairColumns {
   }
   forEach(sink: (x: unknown) => void): void {
     const { keys, offsets, items } = this;
-    for (let i = 0; i < keys.length; i++) sink([keys[i], listOf(items, offsets[i]!, offsets[i + 1]!)]);
+    for (let i = 0; i < keys.length; i++) {
+      if ((i & INTERRUPT_MASK) === INTERRUPT_MASK) checkInterrupted();
+      sink([keys[i], listOf(items, offsets[i]!, offsets[i + 1]!)]);
+    }
   }
   valueAt(i: number): unknown {
     return listOf(this.items, this.offsets[i]!, this.offsets[i + 1]!);

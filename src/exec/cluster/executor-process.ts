@@ -36,6 +36,7 @@ import {
 } from './control.js';
 import { checkBind, FrameClient, startFrameServer, type FrameServer } from './wire.js';
 import { processFlags, workerEntry, workerResourceLimits } from '../local/worker-entry.js';
+import { newInterruptBuffer, requestInterrupt } from '../../core/task-interrupt.js';
 
 const WORKER_ENTRY = workerEntry();
 
@@ -66,6 +67,8 @@ interface Thread {
   /** Every call but tasks; call `tasks.flush()` first, so that nothing overtakes a task sent before it. */
   readonly remote: Remote<WorkerApi>;
   readonly tasks: TaskChannel;
+  /** The ids of tasks this thread is asked to stop (core/task-interrupt.ts). */
+  readonly interrupts: SharedArrayBuffer;
   /** The thread's shuffle service, as its peers see it. */
   readonly serve: Remote<Required<PeerShuffleService>>;
   readonly inflight: Set<number>;
@@ -361,6 +364,8 @@ export class ExecutorProcess {
         if (t === undefined || t.dead || !t.inflight.has(m.taskId)) return;
         // Still waiting here for broadcast values: the thread has not seen it, so it is dropped here.
         if (t.waiting.has(m.taskId)) t.cancelled.add(m.taskId);
+        // A computing task stops at its next check (core/task-interrupt.ts); the message drops a queued one.
+        requestInterrupt(t.interrupts, m.taskId);
         call(t)
           .cancelTask(m.taskId)
           .catch(() => undefined);
@@ -499,6 +504,7 @@ export class ExecutorProcess {
       jobOutputRoot: path.join(app.dir, 'jobs'),
       jobOutputIsLocal: true,
       processFlags: processFlags(),
+      interrupts: newInterruptBuffer(),
     };
     const heapMb = Math.max(64, Math.min(app.heapMb, Math.floor(this.#o.memoryMB / this.#o.cores)));
     const worker = new Worker(WORKER_ENTRY, { workerData: init, resourceLimits: workerResourceLimits(heapMb) });
@@ -511,6 +517,7 @@ export class ExecutorProcess {
       worker,
       remote,
       tasks: new TaskChannel(worker),
+      interrupts: init.interrupts!,
       serve: wrap<Required<PeerShuffleService>>(nodeEndpoint(ch.port1 as never)),
       inflight: new Set(),
       proxies: new Map(),

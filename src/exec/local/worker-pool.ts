@@ -25,6 +25,7 @@ import { TaskChannel, TaskSendTurn } from './task-channel.js';
 import { processFlags, workerEntry, workerResourceLimits } from './worker-entry.js';
 import { InvalidArgumentError, ContextStoppedError } from '../../core/errors.js';
 import { hopTraceOn } from '../../util/hop-trace.js';
+import { newInterruptBuffer, requestInterrupt } from '../../core/task-interrupt.js';
 
 /** Chosen once per process: the bundle, when the build made a current one (see worker-entry.ts). */
 const WORKER_ENTRY = workerEntry();
@@ -61,6 +62,8 @@ interface Slot {
   /** Every call but tasks; use {@link call}, which sends the queued tasks first. */
   readonly remote: Remote<WorkerApi>;
   readonly tasks: TaskChannel;
+  /** The ids of tasks this thread is asked to stop (core/task-interrupt.ts). */
+  readonly interrupts: SharedArrayBuffer;
   readonly spillDir: string;
   /** In send order: the first is the one computing. */
   readonly inflight: Map<number, InFlight>;
@@ -156,6 +159,7 @@ export class WorkerPool implements TaskBackend {
       executorId,
       spillDir,
       processFlags: processFlags(),
+      interrupts: newInterruptBuffer(),
     };
     const worker = new Worker(WORKER_ENTRY, {
       workerData: init,
@@ -171,6 +175,7 @@ export class WorkerPool implements TaskBackend {
       worker,
       remote: wrap<WorkerApi>(nodeEndpoint(worker as never)),
       tasks: new TaskChannel(worker, this.#sendTurn),
+      interrupts: init.interrupts!,
       spillDir,
       inflight: new Map(),
       state: 'starting',
@@ -291,20 +296,25 @@ export class WorkerPool implements TaskBackend {
 
   cancelTask(workerIndex: number, taskId: number): void {
     const slot = this.#slots[workerIndex];
-    if (slot?.state === 'ready' && slot.inflight.has(taskId))
+    if (slot?.state === 'ready' && slot.inflight.has(taskId)) {
+      // Dropped from the queue when the thread reads the message; stopped at its next check if it computes by then.
+      requestInterrupt(slot.interrupts, taskId);
       call(slot)
         .cancelTask(taskId)
         .catch(() => undefined);
+    }
   }
 
   /**
-   * Cancels a task: dropped by its worker if it has not started; if it is still computing after `graceMs`
-   * (JavaScript that never yields cannot be interrupted), its worker is terminated and replaced through the
-   * same path as a task past taskTimeoutMs.
+   * Cancels a task: dropped by its worker if it has not started, stopped at the next record its engine loops pass if
+   * it computes (core/task-interrupt.ts); if it is still computing after `graceMs` (a user's function that loops
+   * without passing a record cannot be interrupted), its worker is terminated and replaced through the same path as
+   * a task past taskTimeoutMs.
    */
   killTask(workerIndex: number, taskId: number, graceMs: number): void {
     const slot = this.#slots[workerIndex];
     if (slot?.state !== 'ready' || !slot.inflight.has(taskId)) return;
+    requestInterrupt(slot.interrupts, taskId);
     call(slot)
       .cancelTask(taskId)
       .catch(() => undefined);

@@ -1,0 +1,240 @@
+/**
+ * Cooperative interruption (Spark's InterruptibleIterator): a task its host asks to stop ends at the next record its
+ * engine loops pass, so cancelling a job (or superseding a copy) no longer terminates the worker computing it, whose
+ * cached blocks and map outputs stay. Only a user's loop that passes no record still needs the terminate after the
+ * kill grace (test/context/job-control.test.ts, "stuck in while (true)").
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { AbortError, Context, capture, taskContext, type RDD, type SchedulerEvent } from 'kindling';
+import {
+  TaskInterruptedError,
+  armInterrupts,
+  checkInterrupted,
+  clearInterruptibleTask,
+  interruptRequested,
+  newInterruptBuffer,
+  requestInterrupt,
+  setInterruptibleTask,
+} from '../../src/core/task-interrupt.js';
+
+describe('a thread armed with its host’s buffer', () => {
+  afterEach(() => {
+    setInterruptibleTask(undefined);
+    armInterrupts(undefined);
+  });
+
+  it('stops the computing task once its id is asked for, and no other', () => {
+    const buffer = newInterruptBuffer();
+    armInterrupts(buffer);
+    setInterruptibleTask(7);
+    checkInterrupted();
+    requestInterrupt(buffer, 8);
+    checkInterrupted(); // another task's request
+    requestInterrupt(buffer, 7);
+    expect(() => checkInterrupted()).toThrow(TaskInterruptedError);
+  });
+
+  it('finds a request made before the task started, behind later requests for others', () => {
+    const buffer = newInterruptBuffer();
+    armInterrupts(buffer);
+    setInterruptibleTask(1);
+    requestInterrupt(buffer, 2);
+    for (let id = 100; id < 110; id++) requestInterrupt(buffer, id);
+    checkInterrupted(); // looked through while task 1 computed: 2 is not it
+    setInterruptibleTask(2);
+    expect(() => checkInterrupted()).toThrow(/task 2 was interrupted/);
+  });
+
+  it('never takes a slot not written yet for a request: task 0 (a context’s first) runs on', () => {
+    const buffer = newInterruptBuffer();
+    armInterrupts(buffer);
+    setInterruptibleTask(0);
+    requestInterrupt(buffer, 5); // the other 15 slots are unwritten
+    checkInterrupted();
+    expect(interruptRequested(0)).toBe(false);
+    expect(interruptRequested(5)).toBe(true);
+    requestInterrupt(buffer, 0);
+    expect(() => checkInterrupted()).toThrow(/task 0 was interrupted/);
+  });
+
+  it('does nothing between tasks, unarmed, or after the task cleared itself', () => {
+    const buffer = newInterruptBuffer();
+    requestInterrupt(buffer, 3);
+    setInterruptibleTask(3);
+    checkInterrupted(); // unarmed: the main thread of a unit test, the driver
+    armInterrupts(buffer);
+    clearInterruptibleTask(4); // not the task set: kept
+    expect(() => checkInterrupted()).toThrow(TaskInterruptedError);
+    setInterruptibleTask(3);
+    clearInterruptibleTask(3);
+    checkInterrupted();
+  });
+});
+
+/** taskContext as a local binding: vitest renames imported ones inside shipped functions. */
+const currentTask = taskContext;
+
+/** ~10-20 µs of work a record, so that a partition computes for seconds. */
+function slow(x: number): number {
+  let s = 0;
+  for (let i = 0; i < 3000; i++) s += Math.sqrt(i + x);
+  return s;
+}
+
+const contexts: Context[] = [];
+afterEach(async () => {
+  await Promise.all(contexts.splice(0).map((sc) => sc.stop()));
+});
+
+/**
+ * Runs `action` with a signal, aborts it once both workers compute tasks of the job's last stage, and returns the
+ * events seen from the start to 2.5 s after the abort: past the 1 s kill grace, after which a task still computing
+ * has its worker replaced.
+ */
+async function abortWhileComputing(sc: Context, action: (signal: AbortSignal) => Promise<unknown>): Promise<SchedulerEvent[]> {
+  const events: SchedulerEvent[] = [];
+  const ac = new AbortController();
+  let lastStage = -1;
+  const computing = new Set<number>();
+  let started!: () => void;
+  const bothComputing = new Promise<void>((resolve) => (started = resolve));
+  const off = sc.events.onAny((e) => {
+    events.push(e);
+    if (e.type === 'jobStart') lastStage = Math.max(...e.stageIds);
+    if (e.type === 'taskStart' && e.stageId === lastStage) {
+      computing.add(e.workerIndex);
+      if (computing.size === 2) started();
+    }
+  });
+  const settled = action(ac.signal).then(
+    () => new Error('the job ended before it was aborted'),
+    (e: unknown) => e,
+  );
+  await bothComputing;
+  await new Promise((r) => setTimeout(r, 150));
+  ac.abort();
+  const error = await settled;
+  expect(error).toBeInstanceOf(AbortError);
+  await new Promise((r) => setTimeout(r, 2500));
+  off();
+  return events;
+}
+
+const lost = (events: readonly SchedulerEvent[]) => events.filter((e) => e.type === 'workerLost' || e.type === 'executorRemoved');
+
+describe('a cancelled job’s computing tasks stop at their next record: no worker replaced', () => {
+  const context = (master = 'local[2]') => {
+    const sc = new Context({ master, progress: false, ui: false, hints: false });
+    contexts.push(sc);
+    return sc;
+  };
+
+  it.each([
+    ['range', (sc: Context) => sc.range(0, 4_000_000, 1, 2)],
+    [
+      'parallelize',
+      (sc: Context) =>
+        sc.parallelize(
+          Array.from({ length: 1_000_000 }, (_, i) => i),
+          2,
+        ),
+    ],
+    [
+      'a shuffle read (partitionBy)',
+      (sc: Context) =>
+        sc
+          .range(0, 1_000_000, 1, 2)
+          .map((x): [number, number] => [x % 1000, x])
+          .partitionBy(2)
+          .values(),
+    ],
+  ] as Array<[string, (sc: Context) => RDD<number>]>)('reading %s', async (_name, source) => {
+    const sc = context();
+    const events = await abortWhileComputing(sc, (signal) => source(sc).map(slow).count({ signal }));
+    expect(lost(events)).toEqual([]);
+    const killed = events.filter((e) => e.type === 'taskEnd' && e.result === 'killed');
+    expect(killed.length).toBeGreaterThanOrEqual(2);
+    expect(
+      await sc
+        .range(0, 1000, 1, 2)
+        .map((x) => x + 1)
+        .sum(),
+    ).toBe(500_500);
+  });
+
+  it('reading a text file', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-interrupt-'));
+    try {
+      const file = path.join(dir, 'lines.txt');
+      writeFileSync(file, Array.from({ length: 1_000_000 }, (_, i) => `line ${i}`).join('\n'));
+      const sc = context();
+      const events = await abortWhileComputing(sc, (signal) =>
+        sc
+          .textFile(file, 2)
+          .map(capture({ slow }, (l: string) => slow(l.length)))
+          .count({ signal }),
+      );
+      expect(lost(events)).toEqual([]);
+      expect(await sc.textFile(file, 2).count()).toBe(1_000_000);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reading cached partitions (elements and columns): the cache stays whole', async () => {
+    const sc = context();
+    const values = sc.range(0, 2_000_000, 1, 4).cache().setName('values');
+    const sums = sc
+      .range(0, 2_000_000, 1, 4)
+      .map((x): [number, number] => [x, 1])
+      .reduceByKey((a, b) => a + b, 4)
+      .cache()
+      .setName('sums');
+    expect(await values.count()).toBe(2_000_000);
+    expect(await sums.count()).toBe(2_000_000);
+    const cachedParts = () => Object.fromEntries(sc.getRDDStorageInfo().map((i) => [i.name, i.numCachedPartitions]));
+    expect(cachedParts()).toEqual({ values: 4, sums: 4 });
+    const first = await abortWhileComputing(sc, (signal) => values.map(slow).count({ signal }));
+    const second = await abortWhileComputing(sc, (signal) => sums.values().map(slow).count({ signal }));
+    expect(lost([...first, ...second])).toEqual([]);
+    expect(cachedParts()).toEqual({ values: 4, sums: 4 });
+    expect(await sums.values().sum()).toBe(2_000_000);
+  });
+
+  it('a user’s loop that reads no record stops early when it asks taskContext().isInterrupted()', async () => {
+    const sc = context();
+    const events = await abortWhileComputing(sc, (signal) =>
+      sc
+        .range(0, 1000, 1, 2)
+        .mapPartitions(
+          capture({ currentTask, slow }, (it: Iterable<number>) => {
+            const all = [...it];
+            let round = 0;
+            // Minutes of work unless interrupted.
+            for (; round < 100_000 && !currentTask().isInterrupted(); round++) for (const x of all) slow(x);
+            return [round];
+          }),
+        )
+        .collect({ signal }),
+    );
+    expect(lost(events)).toEqual([]);
+    expect(events.filter((e) => e.type === 'taskEnd' && e.result === 'killed').length).toBeGreaterThanOrEqual(2);
+    // Outside a stopped task it reads false.
+    expect(
+      await sc
+        .range(0, 4, 1, 2)
+        .map(capture({ currentTask }, () => currentTask().isInterrupted()))
+        .collect(),
+    ).toEqual([false, false, false, false]);
+  });
+
+  it('on local-cluster (a task of an executor process’s thread)', async () => {
+    const sc = context('local-cluster[2]');
+    const events = await abortWhileComputing(sc, (signal) => sc.range(0, 4_000_000, 1, 2).map(slow).count({ signal }));
+    expect(lost(events)).toEqual([]);
+    expect(await sc.range(0, 1000, 1, 2).sum()).toBe(499_500);
+  }, 60_000);
+});
