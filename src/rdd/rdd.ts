@@ -1987,7 +1987,8 @@ export abstract class RDD<T> {
   /**
    * Writes one `JSON.stringify`d element per line (JSON Lines), committed as `saveAsTextFile`; strings are
    * quoted, unlike `saveAsTextFile`. `sc.jsonLinesFile(path)` reads them back. An element JSON cannot
-   * represent (`undefined`, a function) fails the job.
+   * represent (`undefined`, a function, a BigInt) fails the job, and so does a Map or a Set anywhere in an element
+   * (JSON.stringify would write `{}`, its entries lost): convert them first, or use `saveAsObjectFile`.
    *
    * @example
    * ```ts
@@ -2005,6 +2006,22 @@ export abstract class RDD<T> {
       const line = JSON.stringify(x);
       // shipped: runs in the workers as the map function of saveAsJsonLines
       if (line === undefined) throw new TypeError(`saveAsJsonLines: ${typeof x} cannot be written as JSON`);
+      // A Map or a Set has no own fields: JSON.stringify writes {} and its entries are gone without a word. Only a
+      // line holding {} can hold one, so only such a line is walked again, looking for them.
+      if (line.includes('{}')) {
+        JSON.stringify(x, (key, v) => {
+          const tag = Object.prototype.toString.call(v);
+          if (tag === '[object Map]' || tag === '[object Set]') {
+            const where = key === '' ? 'an element' : `the field or index '${key}' of an element`;
+            // shipped: runs in the workers as the map function of saveAsJsonLines
+            throw new TypeError(
+              `saveAsJsonLines: ${where} is a ${tag.slice(8, -1)}, which JSON would write as {} (its entries lost); ` +
+                'convert it first (Object.fromEntries(map), [...set]) or use saveAsObjectFile',
+            );
+          }
+          return v;
+        });
+      }
       return line;
     }).saveAsTextFile(path, options);
   }

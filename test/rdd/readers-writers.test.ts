@@ -136,6 +136,20 @@ describe.each(MODES)('readers and writers (%s)', (master) => {
       new RegExp(`Input record: ${path.join(d, 'e.jsonl').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, line 4`),
     );
     await expect(ctx().parallelize([undefined]).saveAsJsonLines(dir('jsonl-undef'))).rejects.toThrow(/undefined cannot be written as JSON/);
+    // JSON.stringify writes a Map or a Set as {}: saved, its entries were lost without a word. Refused, at any
+    // depth, and nothing is written; an empty plain object is still {}.
+    for (const [i, bad] of [new Map([['k', 1]]), new Set([1]), { a: [new Map()] }].entries()) {
+      const out = dir(`jsonl-map-${i}`);
+      await expect(ctx().parallelize([{}, bad], 2).saveAsJsonLines(out)).rejects.toThrow(
+        /saveAsJsonLines: .* is a (Map|Set), which JSON would write as \{\}/,
+      );
+      expect(existsSync(out)).toBe(false);
+    }
+    const empties = dir('jsonl-empty');
+    await ctx()
+      .parallelize([{}, { a: {} }, [{}]], 2)
+      .saveAsJsonLines(empties);
+    expect(await ctx().jsonLinesFile(empties).collect()).toEqual([{}, { a: {} }, [{}]]);
   });
 });
 
