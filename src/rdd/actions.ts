@@ -12,7 +12,7 @@ import { StatCounter } from './stat-counter.js';
 
 export { countApprox, sumApprox, meanApprox } from './approx.js';
 import { MappedRDD, InputFilesRDD, pair, checkSampleArguments, type RDD } from './internal.js';
-import { NotAPairError, isPair, InvalidArgumentError, EmptyCollectionError } from '../core/errors.js';
+import { NotAPairError, isPair, InvalidArgumentError, InvalidDataError, EmptyCollectionError } from '../core/errors.js';
 import { cloneZero } from '../shuffle/aggregator.js';
 import { eachPair, type EncodedBucket } from '../shuffle/bucket-codec.js';
 import { capture } from '../closure/capture.js';
@@ -193,14 +193,20 @@ export async function collectAsMap<K, V>(rdd: RDD<[K, V]>): Promise<Map<K, V>> {
     undefined,
     `collect at ${rdd.label}`,
     (_, pairs) => {
-      if (!Array.isArray(pairs)) {
-        eachPair(pairs, set);
-        return;
-      }
-      for (let i = 0; i < pairs.length; i++) {
-        const kv = pairs[i]!;
-        if (!isPair(kv)) throw new NotAPairError('collectAsMap', rdd.label, kv);
-        out.set(kv[0], kv[1]);
+      try {
+        if (!Array.isArray(pairs)) {
+          eachPair(pairs, set);
+          return;
+        }
+        for (let i = 0; i < pairs.length; i++) {
+          const kv = pairs[i]!;
+          if (!isPair(kv)) throw new NotAPairError('collectAsMap', rdd.label, kv);
+          out.set(kv[0], kv[1]);
+        }
+      } catch (e) {
+        // The map is filled here, on the driver, outside any task: a key it cannot hold failed naming no RDD.
+        if (e instanceof InvalidDataError) throw new InvalidDataError(`collectAsMap on ${rdd.label}: ${e.message.replace(/^kindling: /, '')}`);
+        throw e;
       }
     },
     inArrivalOrder,
