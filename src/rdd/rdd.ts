@@ -2002,28 +2002,17 @@ export abstract class RDD<T> {
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.map((x) => {
-      const line = JSON.stringify(x);
-      // shipped: runs in the workers as the map function of saveAsJsonLines
-      if (line === undefined) throw new TypeError(`saveAsJsonLines: ${typeof x} cannot be written as JSON`);
-      // A Map or a Set has no own fields: JSON.stringify writes {} and its entries are gone without a word. Only a
-      // line holding {} can hold one, so only such a line is walked again, looking for them.
-      if (line.includes('{}')) {
-        JSON.stringify(x, (key, v) => {
-          const tag = Object.prototype.toString.call(v);
-          if (tag === '[object Map]' || tag === '[object Set]') {
-            const where = key === '' ? 'an element' : `the field or index '${key}' of an element`;
-            // shipped: runs in the workers as the map function of saveAsJsonLines
-            throw new TypeError(
-              `saveAsJsonLines: ${where} is a ${tag.slice(8, -1)}, which JSON would write as {} (its entries lost); ` +
-                'convert it first (Object.fromEntries(map), [...set]) or use saveAsObjectFile',
-            );
-          }
-          return v;
-        });
-      }
-      return line;
-    }).saveAsTextFile(path, options);
+    return this.map(
+      capture({ findMapOrSet }, (x: T) => {
+        const line = JSON.stringify(x);
+        // shipped: runs in the workers as the map function of saveAsJsonLines
+        if (line === undefined) throw new TypeError(`saveAsJsonLines: ${typeof x} cannot be written as JSON`);
+        // A Map or a Set has no own fields: JSON.stringify writes {} and its entries are gone without a word. Only
+        // a line holding {} can hold one, so only such an element is walked again.
+        if (line.includes('{}')) findMapOrSet(x, '');
+        return line;
+      }),
+    ).saveAsTextFile(path, options);
   }
 }
 
@@ -2212,4 +2201,23 @@ function outputLevelOf(root: RDD<unknown>): LevelOf {
     }
     return { level, source };
   }).get(root)!;
+}
+
+/**
+ * saveAsJsonLines' check, shipped with its map function: throws on a Map or a Set in `v` where JSON.stringify would
+ * write it (own enumerable fields, array items, not inside what has a toJSON), naming the field or index.
+ */
+function findMapOrSet(v: unknown, key: string): void {
+  if (typeof v !== 'object' || v === null || typeof (v as { toJSON?: unknown }).toJSON === 'function') return;
+  const tag = Object.prototype.toString.call(v);
+  if (tag === '[object Map]' || tag === '[object Set]') {
+    const where = key === '' ? 'an element' : `the field or index '${key}' of an element`;
+    // shipped: runs in the workers with the map function of saveAsJsonLines
+    throw new TypeError(
+      `saveAsJsonLines: ${where} is a ${tag.slice(8, -1)}, which JSON would write as {} (its entries lost); ` +
+        'convert it first (Object.fromEntries(map), [...set]) or use saveAsObjectFile',
+    );
+  }
+  if (Array.isArray(v)) for (let i = 0; i < v.length; i++) findMapOrSet(v[i], String(i));
+  else for (const k of Object.keys(v)) findMapOrSet((v as Record<string, unknown>)[k], k);
 }

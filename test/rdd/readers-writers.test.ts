@@ -150,6 +150,16 @@ describe.each(MODES)('readers and writers (%s)', (master) => {
       .parallelize([{}, { a: {} }, [{}]], 2)
       .saveAsJsonLines(empties);
     expect(await ctx().jsonLinesFile(empties).collect()).toEqual([{}, { a: {} }, [{}]]);
+    // A Map that says how to write itself (toJSON) is written that way, beside an empty object that makes the check look.
+    const told = dir('jsonl-tojson');
+    await ctx()
+      .parallelize([1], 1)
+      .map((x) => {
+        const m = Object.assign(new Map([[x, 2]]), { toJSON: () => [[x, 2]] });
+        return { m, e: {} };
+      })
+      .saveAsJsonLines(told);
+    expect(await ctx().jsonLinesFile(told).collect()).toEqual([{ m: [[1, 2]], e: {} }]);
   });
 });
 
