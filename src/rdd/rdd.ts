@@ -1956,6 +1956,7 @@ export abstract class RDD<T> {
       options,
       () => actions.saveAsTextFile(this, path, options.overwrite ?? false, format),
       () => `saveAsTextFile at ${this.label}`,
+      SAVE_OPTIONS,
     );
   }
 
@@ -1981,6 +1982,7 @@ export abstract class RDD<T> {
       options,
       () => actions.saveAsTextFile(this, path, options.overwrite ?? false, 'object'),
       () => `saveAsObjectFile at ${this.label}`,
+      SAVE_OPTIONS,
     );
   }
 
