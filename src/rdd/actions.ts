@@ -259,8 +259,11 @@ export async function* toLocalIterator<T>(rdd: RDD<T>, options?: ActionOptions):
   for (let p = 0; p < n; p++) {
     // Each partition's job is submitted when the iteration reaches it, outside the caller's scope: the signal is
     // put in scope for every one.
-    const [part] = await withActionOptions(options, () =>
-      rdd.context.runJob<T[]>(any(rdd), { kind: 'collect' }, [p], `toLocalIterator at ${rdd.label}`),
+    const [part] = await withActionOptions(
+      options,
+      () => rdd.context.runJob<T[]>(any(rdd), { kind: 'collect' }, [p], `toLocalIterator at ${rdd.label}`),
+      // Named as every other action's: a bad options argument said "the action".
+      () => `toLocalIterator at ${rdd.label}`,
     );
     yield* part!;
   }
