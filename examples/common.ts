@@ -108,8 +108,14 @@ export function parseCli(
   argv = process.argv.slice(2),
   /** Name of the optional positional argument in the usage line (e.g. `edges.txt`); none when undefined. */
   positional?: string,
+  /**
+   * The common options this program takes (all by default): one that would be accepted and then ignored (main
+   * runs both engines, so `--engine` means nothing to it) is refused as unknown instead.
+   */
+  common: readonly string[] = Object.keys(COMMON),
 ): Cli {
-  const specs = { ...COMMON, ...extra };
+  const taken = Object.fromEntries(Object.entries(COMMON).filter(([name]) => name === 'help' || common.includes(name)));
+  const specs = { ...taken, ...extra };
   const options = Object.fromEntries(Object.entries(specs).map(([name, s]) => [name, { type: s.type }])) as Record<
     string,
     { type: 'string' | 'boolean' }
@@ -128,7 +134,7 @@ export function parseCli(
   if (parsed.positionals.length > (positional === undefined ? 0 : 1)) {
     fail(program, `unexpected argument '${parsed.positionals.at(-1)}'`);
   }
-  const get = (name: string): string | boolean | undefined => values[name] ?? COMMON[name]?.default;
+  const get = (name: string): string | boolean | undefined => values[name] ?? taken[name]?.default;
   const str = (name: string): string | undefined => {
     const v = get(name);
     return typeof v === 'string' ? v : undefined;
@@ -142,7 +148,8 @@ export function parseCli(
     }
     return n;
   };
-  const engine = str('engine');
+  // A program that does not take --engine (main) gets the default, which it does not read.
+  const engine = str('engine') ?? 'memory';
   if (engine !== 'memory' && engine !== 'mapreduce') fail(program, `--engine must be memory or mapreduce, got '${engine}'`);
   return {
     master: str('master')!,
@@ -159,7 +166,8 @@ export function parseCli(
   };
 }
 
-function fail(program: string, reason: string): never {
+/** A bad command line: one line naming the program and the reason, exit status 2. */
+export function fail(program: string, reason: string): never {
   console.error(`${program}: ${reason} (see --help)`);
   process.exit(2);
 }
@@ -200,13 +208,18 @@ export async function runMain<S>(cli: Cli, appName: string, body: (sc: Context) 
     printTimings(result.timings);
     console.log(`total wall time ${formatMs(wall)}`);
   } catch (e) {
-    const err = e as Error;
-    console.error(`${appName} failed: ${err.message.split('\n')[0]}`);
-    if (process.env['KINDLING_DEBUG']) console.error(err.stack);
-    process.exitCode = 1;
+    reportFailure(appName, e);
   } finally {
     await sc?.stop();
   }
+}
+
+/** A failed run: one line (the stack with KINDLING_DEBUG set), exit code 1. */
+export function reportFailure(appName: string, e: unknown): void {
+  const err = e instanceof Error ? e : new Error(String(e));
+  console.error(`${appName} failed: ${err.message.split('\n')[0]}`);
+  if (process.env['KINDLING_DEBUG']) console.error(err.stack);
+  process.exitCode = 1;
 }
 
 // ---- printing -------------------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ import {
   ArgumentTypeError,
   ClusterError,
   ContextStoppedError,
+  describeValue,
   IllegalStateError,
   InvalidArgumentError,
   JobFailedError,
@@ -773,7 +774,9 @@ export class Context implements RddContext {
       ['end', hi],
       ['step', step],
     ] as const) {
-      if (!Number.isFinite(v)) throw new InvalidArgumentError(`range: ${name} must be a finite number, got ${v}`);
+      // describeValue, so that 0n and '0' do not read as the number 0; a number as itself (JSON would say null for NaN).
+      if (!Number.isFinite(v))
+        throw new InvalidArgumentError(`range: ${name} must be a finite number, got ${typeof v === 'number' ? v : describeValue(v)}`);
     }
     checkPartitionCount('range', numSlices);
     const count = RangeRDD.countOf(lo, hi, step);

@@ -38,7 +38,10 @@ export type KindlingErrorCode =
   | 'KINDLING_OUTPUT_COMMIT'
   | 'KINDLING_CHECKPOINT'
   | 'KINDLING_CLUSTER'
-  | 'KINDLING_HEAP_LIMIT';
+  | 'KINDLING_HEAP_LIMIT'
+  | 'KINDLING_ABORTED'
+  | 'KINDLING_UI'
+  | 'KINDLING_STREAMING_JOB';
 
 const kKindlingError = Symbol.for('kindling.error');
 
@@ -267,6 +270,7 @@ function jsonWithoutCycles(x: unknown): string | undefined {
  */
 export class AbortError extends KindlingError {
   override name = 'AbortError';
+  override readonly code: KindlingErrorCode = 'KINDLING_ABORTED';
   constructor(
     message: string,
     /** The cancelled job (undefined when the action was aborted before its job started). */

@@ -39,8 +39,14 @@ export const jobScope = new AsyncLocalStorage<JobScope>();
  * would start, and an answer computed without one must not make the same call succeed or fail by its arguments.
  * `what` names the action in that error (called only then).
  */
-export function withActionOptions<R>(options: ActionOptions | undefined, body: () => Promise<R>, what?: () => string): Promise<R> {
-  const refused = refuseActionOptions(options);
+export function withActionOptions<R>(
+  options: ActionOptions | undefined,
+  body: () => Promise<R>,
+  what?: () => string,
+  /** The option names the action takes (a save's overwrite and compression besides the signal). */
+  known: readonly string[] = ['signal'],
+): Promise<R> {
+  const refused = refuseActionOptions(options, known);
   if (refused !== undefined) return Promise.reject(new ArgumentTypeError(`${what?.() ?? 'the action'}: ${refused}`));
   const signal = options?.signal;
   if (signal === undefined) return body();
@@ -57,11 +63,14 @@ export function withActionOptions<R>(options: ActionOptions | undefined, body: (
  * PySpark's positional arguments) was ignored without a word, and a signal that is not an AbortSignal failed inside the
  * scheduler with `signal.addEventListener is not a function`.
  */
-function refuseActionOptions(options: unknown): string | undefined {
+function refuseActionOptions(options: unknown, known: readonly string[]): string | undefined {
   if (options === undefined) return undefined;
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     return `the options argument must be an object such as { signal }, got ${options === null ? 'null' : Array.isArray(options) ? 'an array' : typeof options === 'string' ? JSON.stringify(options) : String(options)}`;
   }
+  // A misspelt key (`{ singal: ac.signal }`) left the action uncancellable without a word.
+  const unknown = Object.keys(options).find((k) => !known.includes(k));
+  if (unknown !== undefined) return `unknown option '${unknown}'; it takes ${known.map((k) => `'${k}'`).join(', ')}`;
   const signal: unknown = (options as { signal?: unknown }).signal;
   if (signal !== undefined && !(signal instanceof AbortSignal))
     return `options.signal must be an AbortSignal, got ${signal === null ? 'null' : typeof signal}`;

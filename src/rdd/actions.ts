@@ -12,7 +12,7 @@ import { StatCounter } from './stat-counter.js';
 
 export { countApprox, sumApprox, meanApprox } from './approx.js';
 import { MappedRDD, InputFilesRDD, pair, checkSampleArguments, type RDD } from './internal.js';
-import { NotAPairError, isPair, InvalidArgumentError, EmptyCollectionError } from '../core/errors.js';
+import { NotAPairError, isPair, InvalidArgumentError, InvalidDataError, EmptyCollectionError } from '../core/errors.js';
 import { cloneZero } from '../shuffle/aggregator.js';
 import { eachPair, type EncodedBucket } from '../shuffle/bucket-codec.js';
 import { capture } from '../closure/capture.js';
@@ -193,14 +193,20 @@ export async function collectAsMap<K, V>(rdd: RDD<[K, V]>): Promise<Map<K, V>> {
     undefined,
     `collect at ${rdd.label}`,
     (_, pairs) => {
-      if (!Array.isArray(pairs)) {
-        eachPair(pairs, set);
-        return;
-      }
-      for (let i = 0; i < pairs.length; i++) {
-        const kv = pairs[i]!;
-        if (!isPair(kv)) throw new NotAPairError('collectAsMap', rdd.label, kv);
-        out.set(kv[0], kv[1]);
+      try {
+        if (!Array.isArray(pairs)) {
+          eachPair(pairs, set);
+          return;
+        }
+        for (let i = 0; i < pairs.length; i++) {
+          const kv = pairs[i]!;
+          if (!isPair(kv)) throw new NotAPairError('collectAsMap', rdd.label, kv);
+          out.set(kv[0], kv[1]);
+        }
+      } catch (e) {
+        // The map is filled here, on the driver, outside any task: a key it cannot hold failed naming no RDD.
+        if (e instanceof InvalidDataError) throw new InvalidDataError(`collectAsMap on ${rdd.label}: ${e.message.replace(/^kindling: /, '')}`);
+        throw e;
       }
     },
     inArrivalOrder,
@@ -253,8 +259,11 @@ export async function* toLocalIterator<T>(rdd: RDD<T>, options?: ActionOptions):
   for (let p = 0; p < n; p++) {
     // Each partition's job is submitted when the iteration reaches it, outside the caller's scope: the signal is
     // put in scope for every one.
-    const [part] = await withActionOptions(options, () =>
-      rdd.context.runJob<T[]>(any(rdd), { kind: 'collect' }, [p], `toLocalIterator at ${rdd.label}`),
+    const [part] = await withActionOptions(
+      options,
+      () => rdd.context.runJob<T[]>(any(rdd), { kind: 'collect' }, [p], `toLocalIterator at ${rdd.label}`),
+      // Named as every other action's: a bad options argument said "the action".
+      () => `toLocalIterator at ${rdd.label}`,
     );
     yield* part!;
   }

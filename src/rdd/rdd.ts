@@ -1956,6 +1956,7 @@ export abstract class RDD<T> {
       options,
       () => actions.saveAsTextFile(this, path, options.overwrite ?? false, format),
       () => `saveAsTextFile at ${this.label}`,
+      SAVE_OPTIONS,
     );
   }
 
@@ -1981,13 +1982,15 @@ export abstract class RDD<T> {
       options,
       () => actions.saveAsTextFile(this, path, options.overwrite ?? false, 'object'),
       () => `saveAsObjectFile at ${this.label}`,
+      SAVE_OPTIONS,
     );
   }
 
   /**
    * Writes one `JSON.stringify`d element per line (JSON Lines), committed as `saveAsTextFile`; strings are
    * quoted, unlike `saveAsTextFile`. `sc.jsonLinesFile(path)` reads them back. An element JSON cannot
-   * represent (`undefined`, a function) fails the job.
+   * represent (`undefined`, a function, a BigInt) fails the job, and so does a Map or a Set anywhere in an element
+   * (JSON.stringify would write `{}`, its entries lost): convert them first, or use `saveAsObjectFile`.
    *
    * @example
    * ```ts
@@ -2001,12 +2004,17 @@ export abstract class RDD<T> {
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.map((x) => {
-      const line = JSON.stringify(x);
-      // shipped: runs in the workers as the map function of saveAsJsonLines
-      if (line === undefined) throw new TypeError(`saveAsJsonLines: ${typeof x} cannot be written as JSON`);
-      return line;
-    }).saveAsTextFile(path, options);
+    return this.map(
+      capture({ findMapOrSet }, (x: T) => {
+        const line = JSON.stringify(x);
+        // shipped: runs in the workers as the map function of saveAsJsonLines
+        if (line === undefined) throw new TypeError(`saveAsJsonLines: ${typeof x} cannot be written as JSON`);
+        // A Map or a Set has no own fields: JSON.stringify writes {} and its entries are gone without a word. Only
+        // a line holding {} can hold one, so only such an element is walked again.
+        if (line.includes('{}')) findMapOrSet(x, '');
+        return line;
+      }),
+    ).saveAsTextFile(path, options);
   }
 }
 
@@ -2195,4 +2203,23 @@ function outputLevelOf(root: RDD<unknown>): LevelOf {
     }
     return { level, source };
   }).get(root)!;
+}
+
+/**
+ * saveAsJsonLines' check, shipped with its map function: throws on a Map or a Set in `v` where JSON.stringify would
+ * write it (own enumerable fields, array items, not inside what has a toJSON), naming the field or index.
+ */
+function findMapOrSet(v: unknown, key: string): void {
+  if (typeof v !== 'object' || v === null || typeof (v as { toJSON?: unknown }).toJSON === 'function') return;
+  const tag = Object.prototype.toString.call(v);
+  if (tag === '[object Map]' || tag === '[object Set]') {
+    const where = key === '' ? 'an element' : `the field or index '${key}' of an element`;
+    // shipped: runs in the workers with the map function of saveAsJsonLines
+    throw new TypeError(
+      `saveAsJsonLines: ${where} is a ${tag.slice(8, -1)}, which JSON would write as {} (its entries lost); ` +
+        'convert it first (Object.fromEntries(map), [...set]) or use saveAsObjectFile',
+    );
+  }
+  if (Array.isArray(v)) for (let i = 0; i < v.length; i++) findMapOrSet(v[i], String(i));
+  else for (const k of Object.keys(v)) findMapOrSet((v as Record<string, unknown>)[k], k);
 }

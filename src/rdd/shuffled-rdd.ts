@@ -2,7 +2,7 @@ import type { ShippedFunction } from '../closure/index.js';
 import type { RddWireBody } from './wire.js';
 import type { Dependency, ShuffleDependency } from './dependency.js';
 import { RangePartitioner, determineBounds, type Partitioner } from '../core/partitioner.js';
-import { JobFailedError, toErrorInfo } from '../core/errors.js';
+import { InvalidDataError, JobFailedError, toErrorInfo } from '../core/errors.js';
 import type { Aggregator, AggregatorWire } from '../shuffle/aggregator.js';
 import { sortExternally } from '../shuffle/external-sorter.js';
 import { combineCombinersExternally, combineValuesExternally, type NumberGroupsSink } from '../shuffle/external-combiner.js';
@@ -157,7 +157,16 @@ export class ShuffledRDD<K, V, C> extends RDD<[K, C]> {
       const ranges = Math.max(1, Math.min(pending.numPartitions, candidates.length));
       const compare = pending.compare;
       if (compare === undefined) {
-        this.partitioner = new RangePartitioner(pending.numPartitions, determineBounds(candidates, ranges), pending.ascending);
+        let bounds: unknown[];
+        try {
+          bounds = determineBounds(candidates, ranges);
+        } catch (e) {
+          // The sampled keys are compared here, on the driver, outside any task: the bare error named no RDD.
+          if (e instanceof InvalidDataError)
+            throw new InvalidDataError(`${this.label}: its sampled keys cannot be sorted: ${e.message.replace(/^kindling: /, '')}`);
+          throw e;
+        }
+        this.partitioner = new RangePartitioner(pending.numPartitions, bounds, pending.ascending);
         return;
       }
       // A user's order: the same range partitioning, placed by the user's comparator in the map tasks.

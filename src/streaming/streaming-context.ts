@@ -17,6 +17,7 @@ import {
   InvalidArgumentError,
   InvalidOptionError,
   KindlingError,
+  type KindlingErrorCode,
   describeValue,
 } from '../core/errors.js';
 import { unknownKey } from '../context/options.js';
@@ -1216,6 +1217,7 @@ function warnStopFailed(source: Source<unknown>, e: unknown): void {
  */
 export class StreamingJobError extends KindlingError {
   override name = 'StreamingJobError';
+  override readonly code: KindlingErrorCode = 'KINDLING_STREAMING_JOB';
   constructor(
     readonly batch: BatchTime,
     readonly output: string,

@@ -1,5 +1,5 @@
 /** Errors of the UI subsystem. */
-import { KindlingError } from '../core/errors.js';
+import { KindlingError, type KindlingErrorCode } from '../core/errors.js';
 
 /**
  * The UI server could not start (no free port in range, a host that cannot be bound), or an event log could not
@@ -12,4 +12,5 @@ import { KindlingError } from '../core/errors.js';
  */
 export class UiError extends KindlingError {
   override name = 'UiError';
+  override readonly code: KindlingErrorCode = 'KINDLING_UI';
 }

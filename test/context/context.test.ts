@@ -161,6 +161,11 @@ describe('Context', () => {
     expect(() => sc.range(2 ** 53 - 2, 2 ** 53 + 2)).toThrow(/range: integer elements must lie within .*the last is 9007199254740992/);
     expect(() => sc.range(-(2 ** 53), 0)).toThrow(/range: integer elements/);
     expect(sc.range(2 ** 53 - 3, 2 ** 53 - 1).getNumPartitions()).toBeGreaterThan(0);
+    // A bigint (Spark's range is of Longs) or a string was shown as the number it looks like: "got 0" for 0n.
+    const loose = sc as unknown as { range: (...args: unknown[]) => unknown };
+    expect(() => loose.range(0n, 10n)).toThrow('range: start must be a finite number, got 0n');
+    expect(() => loose.range(0, '5')).toThrow('range: end must be a finite number, got "5"');
+    expect(() => sc.range(0, 5, Number.NaN)).toThrow('range: step must be a finite number, got NaN');
   });
 
   it('a user function that calls process.exit fails its job cleanly after retries; the context stays usable', async () => {

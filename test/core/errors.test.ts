@@ -207,6 +207,24 @@ describe('errors users meet', () => {
     expect(object.location?.rddLabel).toMatch(/^RDD \d+ \(map at errors\.test\.ts:\d+\)$/);
   });
 
+  it('a cancelled action is KINDLING_ABORTED, before its job starts and while it runs', async () => {
+    // AbortError, UiError and StreamingJobError carried the base class's KINDLING_ERROR, which no error kindling
+    // throws is documented to use.
+    expectKindling(await rejected(sc.range(4).count({ signal: AbortSignal.abort() })), 'KINDLING_ABORTED');
+    const ac = new AbortController();
+    const running = sc
+      .range(4, undefined, 1, 2)
+      .map((x) => {
+        const t = Date.now();
+        while (Date.now() - t < 200);
+        return x;
+      })
+      .count({ signal: ac.signal });
+    setTimeout(() => ac.abort(), 50);
+    expectKindling(await rejected(running), 'KINDLING_ABORTED');
+    expect(await sc.range(4).count()).toBe(4);
+  });
+
   it("errors that are not kindling's are not KindlingErrors, even RangeErrors", () => {
     expect(new RangeError('x')).not.toBeInstanceOf(KindlingError);
     expect(new Error('x')).not.toBeInstanceOf(KindlingError);
@@ -239,6 +257,28 @@ describe('the rule, kept', () => {
       'user-facing errors must be KindlingError subclasses; mark true invariants with // internal: why, shipped code with // shipped: why',
     ).toEqual([]);
     expect(marked).toBeGreaterThan(0);
+  });
+
+  it('every KindlingError subclass in src/ has a code of its own, or extends one that has', () => {
+    // A class without one answers KINDLING_ERROR, which the docs say no error kindling throws uses.
+    const classes = new Map<string, { parent: string; coded: boolean; where: string }>();
+    for (const file of srcFiles(path.join(root, 'src'))) {
+      const source = readFileSync(file, 'utf8');
+      for (const m of source.matchAll(/export class (\w+) extends (\w+) \{([\s\S]*?)\n\}/g)) {
+        classes.set(m[1]!, { parent: m[2]!, coded: /readonly code: KindlingErrorCode = 'KINDLING_/.test(m[3]!), where: path.relative(root, file) });
+      }
+    }
+    const coded = (name: string): boolean => {
+      const c = classes.get(name);
+      // The base class's own KINDLING_ERROR does not count: it is the code of no error kindling throws.
+      return c !== undefined && name !== 'KindlingError' && (c.coded || coded(c.parent));
+    };
+    const kindling = (name: string): boolean => name === 'KindlingError' || (classes.has(name) && kindling(classes.get(name)!.parent));
+    const uncoded = [...classes]
+      .filter(([name, c]) => name !== 'KindlingError' && kindling(c.parent) && !coded(name))
+      .map(([n, c]) => `${n} (${c.where})`);
+    expect(classes.size).toBeGreaterThan(10);
+    expect(uncoded).toEqual([]);
   });
 
   it('every code in KindlingErrorCode is documented in docs/errors.md, and the docs list no other', () => {

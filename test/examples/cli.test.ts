@@ -71,6 +71,44 @@ describe('example commands', () => {
     },
     SPAWN_TEST_MS,
   );
+
+  // main and wordcount parse their own command lines: they accepted any option and ran the whole job anyway
+  // (wordcount --bogus, main --iterations abc ran with NaN iterations) or died with a stack trace (main --bogus,
+  // and `kindling example main --engine X`, which passes --engine on). Each case stops before any job runs.
+  it.each([
+    ['main', ['--bogus'], /^main: Unknown option '--bogus'\./],
+    ['main', ['--engine', 'mapreduce'], /^main: Unknown option '--engine'\./],
+    ['main', ['--iterations', 'abc'], /^main: --iterations expects a non-negative integer, got 'abc' \(see --help\)$/],
+    ['main', ['--iterations', '0'], /^main: --iterations expects a positive integer, got '0' \(see --help\)$/],
+    ['wordcount', ['--bogus'], /^wordcount: Unknown option '--bogus'\./],
+    ['wordcount', ['--engine'], /^wordcount: Option '--engine <value>' argument missing \(see --help\)$/],
+    ['wordcount', ['--mb', 'abc'], /^wordcount: --mb expects a number, got 'abc' \(see --help\)$/],
+    ['wordcount', ['--mb=-5'], /^wordcount: --mb expects a positive number of MiB, got '-5' \(see --help\)$/],
+    ['wordcount', ['a.txt', 'b.txt'], /^wordcount: unexpected argument 'b.txt' \(see --help\)$/],
+  ])(
+    '%s %j exits 2 with a one-line reason and runs nothing',
+    async (name, args, reason) => {
+      const err = (await tsx(name, args).catch((e: unknown) => e)) as { code: number; stdout: string; stderr: string };
+      expect(err.code).toBe(2);
+      expect(err.stderr.trim()).toMatch(reason);
+      expect(err.stderr.trim().split('\n')).toHaveLength(1);
+      expect(err.stdout).toBe('');
+    },
+    SPAWN_TEST_MS,
+  );
+
+  it(
+    'wordcount of a missing file exits 1 with one line naming the path, not a stack trace',
+    async () => {
+      const err = (await tsx('wordcount', ['--master', 'local[1]', '/nonexistent/words.txt']).catch((e: unknown) => e)) as {
+        code: number;
+        stderr: string;
+      };
+      expect(err.code).toBe(1);
+      expect(err.stderr.trim()).toBe('wordcount failed: Input path does not exist: /nonexistent/words.txt');
+    },
+    SPAWN_TEST_MS,
+  );
 });
 
 describe('common helpers', () => {

@@ -250,6 +250,21 @@ describe('arguments of the wrong kind (local[2])', () => {
       await rejected(() => loose(r).reduce((a: number, b: number) => a + b, { signal: 5 })),
       /^reduce at RDD \d+ .*: options.signal must be an AbortSignal, got number$/,
     );
+    // A misspelt key was ignored: the action ran, and could not be cancelled.
+    expectArgumentTypeError(
+      await rejected(() => loose(r).count({ singal: new AbortController().signal })),
+      /^count at RDD \d+ \(parallelize at .*\): unknown option 'singal'; it takes 'signal'$/,
+    );
+    expectArgumentTypeError(
+      await rejected(() => loose(r).take(1, { timeout: 5 })),
+      /^take at RDD \d+ .*: unknown option 'timeout'; it takes 'signal'$/,
+    );
+    const iterate = async (): Promise<unknown[]> => {
+      const out: unknown[] = [];
+      for await (const x of loose(r).toLocalIterator({ sgnal: 1 }) as AsyncIterable<unknown>) out.push(x);
+      return out;
+    };
+    expectArgumentTypeError(await rejected(iterate), /^toLocalIterator at RDD \d+ .*: unknown option 'sgnal'; it takes 'signal'$/);
     // An options object without a signal, and a real signal, are still fine.
     expect(await r.count({})).toBe(2);
     expect(await r.count({ signal: new AbortController().signal })).toBe(2);

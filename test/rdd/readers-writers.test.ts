@@ -136,6 +136,30 @@ describe.each(MODES)('readers and writers (%s)', (master) => {
       new RegExp(`Input record: ${path.join(d, 'e.jsonl').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, line 4`),
     );
     await expect(ctx().parallelize([undefined]).saveAsJsonLines(dir('jsonl-undef'))).rejects.toThrow(/undefined cannot be written as JSON/);
+    // JSON.stringify writes a Map or a Set as {}: saved, its entries were lost without a word. Refused, at any
+    // depth, and nothing is written; an empty plain object is still {}.
+    for (const [i, bad] of [new Map([['k', 1]]), new Set([1]), { a: [new Map()] }].entries()) {
+      const out = dir(`jsonl-map-${i}`);
+      await expect(ctx().parallelize([{}, bad], 2).saveAsJsonLines(out)).rejects.toThrow(
+        /saveAsJsonLines: .* is a (Map|Set), which JSON would write as \{\}/,
+      );
+      expect(existsSync(out)).toBe(false);
+    }
+    const empties = dir('jsonl-empty');
+    await ctx()
+      .parallelize([{}, { a: {} }, [{}]], 2)
+      .saveAsJsonLines(empties);
+    expect(await ctx().jsonLinesFile(empties).collect()).toEqual([{}, { a: {} }, [{}]]);
+    // A Map that says how to write itself (toJSON) is written that way, beside an empty object that makes the check look.
+    const told = dir('jsonl-tojson');
+    await ctx()
+      .parallelize([1], 1)
+      .map((x) => {
+        const m = Object.assign(new Map([[x, 2]]), { toJSON: () => [[x, 2]] });
+        return { m, e: {} };
+      })
+      .saveAsJsonLines(told);
+    expect(await ctx().jsonLinesFile(told).collect()).toEqual([{ m: [[1, 2]], e: {} }]);
   });
 });
 

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { Context, JobFailedError } from 'kindling';
+import { Context, InvalidDataError, JobFailedError } from 'kindling';
 
 const root = mkdtempSync(path.join(tmpdir(), 'kindling-user-errors-'));
 
@@ -146,6 +146,41 @@ describe('a user function that throws in a textFile pipeline', () => {
       'InvalidDataError: kindling: a key that refers to itself (or is nested thousands of levels deep) cannot be a key: {"x":3,"self":"[Circular]"}',
     );
     expect(e.message).not.toContain('Maximum call stack size exceeded');
+  });
+
+  test('a key the driver cannot order or hold (sortByKey sample, collectAsMap) names its RDD and the action', async () => {
+    // These keys are met on the driver, outside any task: the error named neither the RDD nor the action.
+    const pairs = sc.parallelize([1, 2, 3], 2).map((x): [unknown, number] => [new Uint8Array([x]), x]);
+    const sorted = pairs.sortByKey();
+    const sortError = await sorted.collect().then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(sortError).toBeInstanceOf(InvalidDataError);
+    expect(sortError?.message).toBe(
+      `${sorted.label}: its sampled keys cannot be sorted: [object Uint8Array] cannot be a key; use primitives, Dates, arrays or plain objects of them`,
+    );
+    await expect(pairs.collectAsMap()).rejects.toThrow(
+      new InvalidDataError(
+        `collectAsMap on ${pairs.label}: [object Uint8Array] cannot be a key; use primitives, Dates, arrays or plain objects of them`,
+      ),
+    );
+    // The context stays usable.
+    expect([
+      ...(await sc
+        .parallelize<[number, string]>(
+          [
+            [2, 'b'],
+            [1, 'a'],
+          ],
+          2,
+        )
+        .sortByKey()
+        .collectAsMap()),
+    ]).toEqual([
+      [1, 'a'],
+      [2, 'b'],
+    ]);
   });
 
   test('wholeTextFiles names the file whose content the function was processing', async () => {
