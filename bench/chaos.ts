@@ -8,7 +8,16 @@
  * complete), leave the pool whole, no temp folder (`_temporary`, staging, scratch) and no process of its own.
  * The seed of each run is printed with a bad run: `--seed S --runs 1` replays it (plans depend on the seed only).
  *
- *   npx tsx bench/chaos.ts [--backend local|local-cluster|redis] [--runs 50] [--seed 2026] [--verbose]
+ * With `--at-events`, each fault strikes instead at an event of the driver's, the n-th of its kind in the run (n drawn
+ * up to the count of a fault-free run), 0-20 ms after it: a map or result task's success reported (its output just
+ * registered with the map-output tracker, or its result taken), a cached block stored (the holder dies with a block
+ * the driver has just learnt of), a stage completed (before the next is submitted), or a job ended (between the save's
+ * job and its commit, or a job and the next). The worker struck is the event's own (the holder of what was just
+ * registered), the other, or both (on the process backends a worker index names an executor process by the order of
+ * their pids, which need not be the event's: there `self` and `other` are one worker or the other, not more). Plans of
+ * these runs differ from the default ones of the same seed.
+ *
+ *   npx tsx bench/chaos.ts [--backend local|local-cluster|redis] [--runs 50] [--seed 2026] [--at-events] [--verbose]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -28,6 +37,7 @@ if (!BACKENDS.includes(BACKEND)) throw new Error(`--backend must be one of ${BAC
 const RUNS = arg('--runs', 50);
 const SEED = arg('--seed', 2026);
 const VERBOSE = process.argv.includes('--verbose');
+const AT_EVENTS = process.argv.includes('--at-events');
 const TIMEOUT_MS = 2000;
 const RUN_LIMIT_MS = 120_000;
 const CLUSTER = 'chaos';
@@ -150,6 +160,9 @@ function executorPids(): number[] {
 // ---- faults --------------------------------------------------------------------------------------------------------
 
 type Kind = 'kill' | 'stall';
+/** The driver's events a fault may strike at (`--at-events`). */
+const EVENTS = ['taskEnd', 'blockUpdated', 'stageCompleted', 'jobEnd'] as const;
+type EventKind = (typeof EVENTS)[number];
 interface Fault {
   readonly kind: Kind;
   /** From the context's creation, or (`afterFirstTask`) from the first task's start, in ms. */
@@ -161,6 +174,8 @@ interface Fault {
   /** Kill the same worker again this long after its replacement is added (the same worker twice in a row). */
   readonly againMs?: number;
   readonly stallMs?: number;
+  /** `--at-events`: strike `delayMs` after the `nth` (from 1) event of this kind; `self` is the event's own worker. */
+  readonly at?: { readonly event: EventKind; readonly nth: number; readonly whom: 'self' | 'other' | 'both' };
 }
 interface Plan {
   readonly faults: readonly Fault[];
@@ -168,8 +183,28 @@ interface Plan {
   readonly stopAtFault: boolean;
 }
 
+/** Events of each kind in a fault-free run (successful task ends, blocks added, stages and jobs that succeeded). */
+let eventCounts = new Map<EventKind, number>();
+/** The events the last run saw, by kind. */
+let lastSeen = new Map<EventKind, number>();
+
 function randomPlan(rng: SeededRandom, startUpMs: number, spanMs: number): Plan {
   const one = (): Fault => {
+    if (AT_EVENTS) {
+      const kind: Kind = BACKEND !== 'local' && rng.nextFloat() < 0.2 ? 'stall' : 'kill';
+      const event = EVENTS[Math.floor(rng.nextFloat() * EVENTS.length)]!;
+      const nth = 1 + Math.floor(rng.nextFloat() * Math.max(1, eventCounts.get(event) ?? 1));
+      const r = rng.nextFloat();
+      const whom = r < 0.6 ? 'self' : r < 0.8 ? 'other' : 'both';
+      return {
+        kind,
+        afterFirstTask: false,
+        delayMs: Math.floor(rng.nextFloat() * 20),
+        target: whom === 'both' ? 'both' : 0,
+        at: { event, nth, whom },
+        ...(kind === 'stall' ? { stallMs: TIMEOUT_MS + 300 + Math.floor(rng.nextFloat() * 1500) } : {}),
+      };
+    }
     const kind: Kind = BACKEND !== 'local' && rng.nextFloat() < 0.2 ? 'stall' : 'kill';
     const r = rng.nextFloat();
     const target = r < 0.25 ? 'both' : r < 0.625 ? 0 : 1;
@@ -208,9 +243,14 @@ async function strike(sc: Context, f: Fault, index: number): Promise<void> {
   }
 }
 
-async function inject(sc: Context, f: Fault, struck: string[], phase: () => string): Promise<void> {
-  const targets = f.target === 'both' ? [0, 1] : [f.target];
-  struck.push(phase());
+async function inject(sc: Context, f: Fault, struck: string[], phase: () => string, eventWorker?: number): Promise<void> {
+  const targets =
+    f.at !== undefined && f.target !== 'both' && eventWorker !== undefined
+      ? [f.at.whom === 'self' ? eventWorker : 1 - eventWorker]
+      : f.target === 'both'
+        ? [0, 1]
+        : [f.target];
+  struck.push(f.at === undefined ? phase() : `${f.at.event} (${f.at.whom}) in ${phase()}`);
   await Promise.all(targets.map((i) => strike(sc, f, i)));
   if (f.againMs === undefined) return;
   const index = targets[0]!;
@@ -302,11 +342,34 @@ async function run(plan: Plan, expected: string, runDir: string): Promise<RunRes
   let outcome: RunResult['outcome'] = 'identical';
   let detail = '';
   let stopped: Promise<void> | undefined;
+  // Counted in every run: the fault-free one's counts bound the n-th event a fault waits for.
+  const seen = new Map<EventKind, number>();
+  const waiters: Array<{ f: Fault; resolve: (worker: number | undefined) => void }> = [];
+  let counting = true;
+  const onEvent = (event: EventKind, worker: number | undefined): void => {
+    // The program's events only: the check's next job comes after every fault has struck or given up.
+    if (!counting) return;
+    const n = (seen.get(event) ?? 0) + 1;
+    seen.set(event, n);
+    for (const w of waiters) if (w.f.at!.event === event && w.f.at!.nth === n) w.resolve(worker);
+  };
+  sc.events.on('taskEnd', (e) => e.result === 'success' && onEvent('taskEnd', e.workerIndex));
+  sc.events.on('blockUpdated', (e) => e.change === 'added' && onEvent('blockUpdated', e.workerIndex));
+  sc.events.on('stageCompleted', (e) => e.result === 'succeeded' && onEvent('stageCompleted', undefined));
+  sc.events.on('jobEnd', (e) => e.result === 'succeeded' && onEvent('jobEnd', undefined));
+  lastSeen = seen;
+  const NONE = -1;
+  const eventOf = (f: Fault): Promise<number | undefined> => new Promise((resolve) => waiters.push({ f, resolve }));
   const faults = plan.faults.map((f, i) =>
-    (f.afterFirstTask ? firstTask : Promise.resolve())
-      .then(() => sleep(f.delayMs))
-      .then(async () => {
-        const hit = inject(sc, f, struck, phase);
+    (f.at !== undefined ? eventOf(f) : (f.afterFirstTask ? firstTask : Promise.resolve()).then(() => undefined))
+      .then(async (worker) => {
+        await sleep(f.delayMs);
+        return worker;
+      })
+      .then(async (worker) => {
+        // Not every run reaches the n-th event (an earlier fault cut it short, or retried tasks moved): no strike.
+        if (worker === NONE) return;
+        const hit = inject(sc, f, struck, phase, worker);
         if (i === 0 && plan.stopAtFault) {
           stopped = sc.stop();
           // Awaited (and a failure reported) after the program: not an unhandled rejection meanwhile.
@@ -332,6 +395,8 @@ async function run(plan: Plan, expected: string, runDir: string): Promise<RunRes
   }
   current = 'between jobs';
   programEnded();
+  counting = false;
+  for (const w of waiters.splice(0)) w.resolve(NONE);
   await Promise.all(faults.map((f) => f.catch((e: unknown) => problems.push(`fault not injected: ${(e as Error).message}`))));
   if (stopped === undefined) {
     // The context goes on: whole again, and one more job gives the right count.
@@ -369,10 +434,12 @@ const { span, startUp } = await (async () => {
   const t = Date.now();
   const r = await run({ faults: [], stopAtFault: false }, expected, dir);
   if (r.outcome !== 'identical' || r.problems.length > 0) throw new Error(`the fault-free run: ${r.outcome} ${r.detail} ${r.problems.join('; ')}`);
+  eventCounts = lastSeen;
   return { span: Date.now() - t, startUp: r.firstTaskMs };
 })();
 console.log(
-  `chaos on ${BACKEND}: a fault-free run takes ${span} ms, its first task starts at ${startUp} ms; faults strike within 0-${Math.floor(startUp * 1.2)} ms of the context's creation or 0-${span - startUp} ms of the first task's start`,
+  `chaos on ${BACKEND}: a fault-free run takes ${span} ms, its first task starts at ${startUp} ms; faults strike within 0-${Math.floor(startUp * 1.2)} ms of the context's creation or 0-${span - startUp} ms of the first task's start` +
+    (AT_EVENTS ? `; at events instead (${[...eventCounts].map(([k, n]) => `${n} ${k}`).join(', ')} in it)` : ''),
 );
 
 const rows = new Map<string, { runs: number; identical: number; error: number; stopped: number; bad: number }>();
@@ -380,6 +447,8 @@ let bad = 0;
 const outcomes = { identical: 0, error: 0, stopped: 0, different: 0, hung: 0 };
 let kills = 0;
 let stalls = 0;
+/** Runs whose faults all waited for an event the run never reached (--at-events): nothing struck. */
+let unstruck = 0;
 for (let i = 0; i < RUNS; i++) {
   const seed = SEED + i;
   const plan = randomPlan(new SeededRandom(seed), startUp, span);
@@ -389,6 +458,7 @@ for (let i = 0; i < RUNS; i++) {
     if (f.kind === 'kill') kills += n;
     else stalls += n;
   }
+  if (r.struck.length === 0) unstruck++;
   const isBad = r.outcome === 'different' || r.outcome === 'hung' || r.problems.length > 0;
   if (isBad) bad++;
   outcomes[r.outcome]++;
@@ -410,7 +480,7 @@ for (let i = 0; i < RUNS; i++) {
 }
 const seconds = (performance.now() - t0) / 1000;
 console.log(
-  `\nchaos on ${BACKEND}: ${RUNS} runs (seeds ${SEED}-${SEED + RUNS - 1}), ${kills} kills, ${stalls} stalls, ${bad} bad runs, ${seconds.toFixed(0)} s, ${machine()}\noutcomes: ${JSON.stringify(outcomes)}`,
+  `\nchaos on ${BACKEND}: ${RUNS} runs (seeds ${SEED}-${SEED + RUNS - 1}), ${kills} kills, ${stalls} stalls, ${bad} bad runs${AT_EVENTS ? ` (${unstruck} struck nothing: their event never came)` : ''}, ${seconds.toFixed(0)} s, ${machine()}\noutcomes: ${JSON.stringify(outcomes)}`,
 );
 console.log('| moment struck | runs | identical result | clear error | cut by stop() | bad |');
 console.log('|---|---|---|---|---|---|');

@@ -149,7 +149,9 @@ async function driver(cfg: DriverConfig): Promise<void> {
       rl.close();
       process.stdin.destroy();
       console.log('stopping');
-      await ssc.stop({ graceful, timeout: 20_000 });
+      // 60 s: at load ~25 a 20 s stop passed with 33 batches queued (seed 4621 run 3), and lost their lines as
+      // documented, saying so; what is checked is that a graceful stop keeps everything read, not the machine's speed.
+      await ssc.stop({ graceful, timeout: 60_000 });
       console.log('stopped');
       // Nothing may keep the process alive now; if something does, say what.
       setTimeout(() => {
@@ -788,9 +790,9 @@ async function main(): Promise<void> {
       if (!(await until(() => d.lines.includes('stopping'), 10_000))) sockNotes.push('stop not seen');
       lineServer.drop(dropHow(atStop));
     }
-    const code = await Promise.race([d.exited, sleep(40_000).then(() => 'timeout' as const)]);
+    const code = await Promise.race([d.exited, sleep(80_000).then(() => 'timeout' as const)]);
     if (code === 'timeout') {
-      problems.push(`the driver did not exit within 40 s of stop: ${d.lines.slice(-3).join(' | ')}`);
+      problems.push(`the driver did not exit within 80 s of stop: ${d.lines.slice(-3).join(' | ')}`);
       d.child.kill('SIGKILL');
       await d.exited;
     } else if (code === 2) {

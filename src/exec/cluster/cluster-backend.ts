@@ -15,6 +15,7 @@
  *   ClusterError-worded reason instead of waiting for ever.
  */
 import { randomBytes } from 'node:crypto';
+import net from 'node:net';
 import type { Redis } from 'ioredis';
 import { ClusterError, ContextStoppedError } from '../../core/errors.js';
 import { unsendable, type TaskMessage, type TaskOutcome, type WorkerInit } from '../protocol.js';
@@ -23,6 +24,9 @@ import { append, decode, encode, keys, Outbox, readStream, Trimmer, type Control
 import { connect, redactUrl } from './executor-process.js';
 import { FrameClient } from './wire.js';
 import { unpackOutcome, type PostedOutcome } from '../local/worker-api.js';
+
+/** After a start that could not reach Redis: how often its address is probed (unless a job starts again first). */
+const START_RETRY_MS = 1000;
 
 export interface ClusterBackendOptions {
   /** The Redis URL, or its promise (local-cluster starts its redis-server first). */
@@ -125,7 +129,11 @@ export class ClusterBackend implements TaskBackend {
   #listener: BackendListener | undefined;
   #stopping = false;
   #ready!: { resolve: () => void; reject: (e: Error) => void; settled: boolean };
-  readonly #readyPromise: Promise<void>;
+  #readyPromise!: Promise<void>;
+  /** The start gave up (Redis unreachable for executorTimeoutMs): the next `ready()` starts again. */
+  #startFailed = false;
+  /** How long #probeLater waits: doubled by each probe that connected to what then failed the start again. */
+  #probeDelayMs = START_RETRY_MS;
   readonly #timers: NodeJS.Timeout[] = [];
   /** Since when no slot has been ready (undefined: one is). */
   #noneReadySince: number | undefined = Date.now();
@@ -145,8 +153,7 @@ export class ClusterBackend implements TaskBackend {
     const fixed = options.slots === 'leased' ? 0 : options.slots;
     this.#slots = new Array(fixed).fill(undefined);
     this.#nextEpoch = new Array(fixed).fill(0);
-    this.#readyPromise = new Promise<void>((resolve, reject) => (this.#ready = { resolve, reject, settled: false }));
-    this.#readyPromise.catch(() => undefined);
+    this.#newReady();
     void this.#start();
   }
 
@@ -180,6 +187,11 @@ export class ClusterBackend implements TaskBackend {
       );
       this.#redis.disconnect();
       this.#reader.disconnect();
+      this.#startFailed = true;
+      // Tried again once Redis listens (or by the next job, at once), as a started context's connections keep
+      // trying: Redis restarted twice as the context started (bench/cluster-faults.ts, at load) left every later
+      // job failing with this error, Redis long back, and no slot ever ready.
+      this.#probeLater();
       return;
     }
     if (this.#stopping) return;
@@ -219,7 +231,62 @@ export class ClusterBackend implements TaskBackend {
   }
 
   ready(): Promise<void> {
+    this.#startAgain();
     return this.#readyPromise;
+  }
+
+  /**
+   * After a start that could not reach Redis: a TCP connect to its address now and then, starting again once it
+   * is taken. Not a Redis client: its reconnections would keep the process alive, and a script that caught the
+   * failed job and ended without stop() exited before. Each probe lasts at most START_RETRY_MS, and between them
+   * nothing of it is referenced; an address that takes the connection but fails the start again (not Redis) is
+   * probed less and less often, so that such a process still finds a moment to exit.
+   */
+  #probeLater(): void {
+    let host: string;
+    let port: number;
+    try {
+      const u = new URL(this.#url);
+      host = u.hostname.replace(/^\[(.*)\]$/, '$1');
+      port = Number(u.port || 6379);
+    } catch {
+      return; // not host:port (a socket path): the next job starts again
+    }
+    if (host === '') return;
+    const delayMs = this.#probeDelayMs;
+    setTimeout(() => {
+      if (!this.#startFailed || this.#stopping) return;
+      const probe = net.connect({ host, port });
+      probe.unref();
+      probe.setTimeout(START_RETRY_MS);
+      probe.once('connect', () => {
+        probe.destroy();
+        this.#probeDelayMs = Math.min(this.#probeDelayMs * 2, 30_000);
+        this.#startAgain();
+      });
+      const again = (): void => {
+        probe.destroy();
+        this.#probeLater();
+      };
+      probe.once('error', again);
+      probe.once('timeout', again);
+    }, delayMs).unref();
+  }
+
+  /** After a start that could not reach Redis: starts again (a job waits for this start, not the failed one). */
+  #startAgain(): void {
+    if (!this.#startFailed || this.#stopping) return;
+    this.#startFailed = false;
+    this.#redisError = '';
+    // The wait for executors counts from this start, not the first.
+    this.#noneReadySince = Date.now();
+    this.#newReady();
+    void this.#start();
+  }
+
+  #newReady(): void {
+    this.#readyPromise = new Promise<void>((resolve, reject) => (this.#ready = { resolve, reject, settled: false }));
+    this.#readyPromise.catch(() => undefined);
   }
 
   #failReady(e: Error): void {

@@ -62,6 +62,45 @@ describe.skipIf(redisSkipReason !== undefined)('redis:// master', () => {
     }
   });
 
+  it('a context whose Redis was away longer than executorTimeoutMs as it started fails that job naming Redis, and runs the next once Redis is back', async () => {
+    // bench/cluster-faults.ts (seed 4581, two restarts of Redis 0-2.5 s after the context was made, load ~25): the
+    // start gave up after executorTimeoutMs and every later job of that context failed with it, Redis long back.
+    const port = await new Promise<number>((resolve) => {
+      const s = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as net.AddressInfo).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const late = `redis://127.0.0.1:${port}`;
+    const sc = new Context({
+      master: `${late}?cores=1`,
+      cluster: 'later',
+      executorTimeoutMs: 2000,
+      executorWaitMs: 30_000,
+      progress: false,
+      ui: false,
+    });
+    let redis: Awaited<ReturnType<typeof startRedis>> | undefined;
+    try {
+      const err = await sc
+        .range(0, 10)
+        .count()
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ClusterError);
+      expect((err as Error).message).toContain(`cannot reach Redis at ${late}, cluster 'later' within executorTimeoutMs (2000 ms)`);
+      redis = await startRedis(port);
+      await executor(['--master', late, '--cluster', 'later', '--cores', '1', '--memory', '512m']).waitFor('registered and ready');
+      // Whole again with no job asking (as after Redis away mid-job): the start is tried again on its own.
+      const deadline = Date.now() + 30_000;
+      while ((await executorIds(sc)).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(await executorIds(sc)).toHaveLength(1);
+      expect(await sc.range(0, 100, 1, 4).sum()).toBe(4950);
+    } finally {
+      await sc.stop();
+      await redis?.stop();
+    }
+  });
+
   it('runs jobs on leased executors; two drivers get disjoint executors; stop() gives them back', async () => {
     const args = ['--master', url(), '--cluster', 'two', '--cores', '1', '--memory', '512m'];
     const execs = [executor(args), executor(args)];
