@@ -168,7 +168,8 @@ describe.skipIf(!haveBrowser)('web UI in Chromium', () => {
   it('shows a killed worker as dead on the Executors page, live, next to its replacement', async () => {
     await open('/executors/');
     expect(await page.locator('#executors tbody tr').count()).toBe(2);
-    const replaced = when(sc, (e) => e.type === 'workerAdded' && e.replacement);
+    // Worker 1's replacement, by index: another worker's (a late one of an earlier spec) is not this spec's moment.
+    const replaced = when(sc, (e) => e.type === 'workerAdded' && e.replacement && e.workerIndex === 1);
     await sc.faults.killWorker(1);
     await replaced;
     await page.waitForFunction(() => document.querySelectorAll('#executors tbody tr').length === 3);

@@ -204,6 +204,11 @@ export interface MeddlingProxy {
    */
   holdReplies(of: RegExp): { release(): void };
   /**
+   * The requests of every connection whose first requests match `of` wait from now on (in order, those the proxy
+   * has not read yet among them) until `release()`; they are seen (`requests()`) as they come.
+   */
+  holdRequests(of: RegExp): { release(): void };
+  /**
    * The next request matching `trigger` is not sent: its connection is closed, and the proxy stops listening for
    * `refuseMs` (Redis restarting: a reconnection refused makes ioredis fail the commands it had sent).
    */
@@ -220,7 +225,13 @@ export async function meddlingProxy(target: string): Promise<MeddlingProxy> {
   const to = new URL(target);
   const sockets = new Set<net.Socket>();
   const seenRequests: string[] = [];
-  type Conn = { sent: string; holdingReplies: Buffer[] | undefined; client: net.Socket; upstream: net.Socket };
+  type Conn = {
+    sent: string;
+    holdingReplies: Buffer[] | undefined;
+    holdingRequests: Buffer[] | undefined;
+    client: net.Socket;
+    upstream: net.Socket;
+  };
   const conns = new Set<Conn>();
   /** Each hook sees every read until it returns true (it took the data); then it is done. */
   type Hook = (c: Conn, d: Buffer) => boolean;
@@ -233,7 +244,7 @@ export async function meddlingProxy(target: string): Promise<MeddlingProxy> {
   };
   const onConnection = (client: net.Socket): void => {
     const upstream = net.connect(Number(to.port), to.hostname);
-    const c: Conn = { sent: '', holdingReplies: undefined, client, upstream };
+    const c: Conn = { sent: '', holdingReplies: undefined, holdingRequests: undefined, client, upstream };
     conns.add(c);
     sockets.add(client).add(upstream);
     client.on('data', (d: Buffer) => {
@@ -241,7 +252,9 @@ export async function meddlingProxy(target: string): Promise<MeddlingProxy> {
       seenRequests.push(text);
       // A connection's first requests tell what it is for (an executor's INCR of its id, a reader's XREAD).
       if (c.sent.length < 65_536) c.sent += text;
-      if (!hooked(requestHooks, c, d)) upstream.write(d);
+      if (hooked(requestHooks, c, d)) return;
+      if (c.holdingRequests !== undefined) c.holdingRequests.push(d);
+      else upstream.write(d);
     });
     upstream.on('data', (d: Buffer) => {
       if (hooked(replyHooks, c, d)) return;
@@ -271,6 +284,19 @@ export async function meddlingProxy(target: string): Promise<MeddlingProxy> {
             const kept = c.holdingReplies ?? [];
             c.holdingReplies = undefined;
             for (const b of kept) c.client.write(b);
+          }
+        },
+      };
+    },
+    holdRequests(of) {
+      const held = [...conns].filter((c) => of.test(c.sent));
+      for (const c of held) c.holdingRequests = [];
+      return {
+        release() {
+          for (const c of held) {
+            const kept = c.holdingRequests ?? [];
+            c.holdingRequests = undefined;
+            for (const b of kept) c.upstream.write(b);
           }
         },
       };
