@@ -19,6 +19,10 @@ import { TaskEventBatch } from '../../src/scheduler/task-event-batch.js';
 import { HELD_FOR_STORE, startUi, type UiSubsystem } from '../../src/ui/index.js';
 import { readEventLog } from '../../src/ui/event-log.js';
 
+/** Drawn here and printed: a run cut by the spec's time limit gets no seed from fast-check. FUZZ_SEED replays. */
+const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
+console.log(`lazy-store: FUZZ_SEED=${SEED} replays`);
+
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 function view(appName: string, port = 0, retainedJobs = 5000) {
@@ -263,7 +267,7 @@ describe('lazy live UI', () => {
           await Promise.all([eager.stop(), lazy.stop()]);
         }
       }),
-      { numRuns: 25 },
+      { numRuns: 25, seed: SEED },
     );
   }, 120_000);
 
