@@ -231,6 +231,44 @@ describe('a cancelled job’s computing tasks stop at their next record: no work
     ).toEqual([false, false, false, false]);
   });
 
+  it('a speculative race’s losing copy stops at its next record once the other copy wins, its worker kept', async () => {
+    const sc = new Context({
+      master: 'local[2]',
+      progress: false,
+      ui: false,
+      hints: false,
+      speculation: { enabled: true, quantile: 0.5, multiplier: 1.5, minRuntimeMs: 100, intervalMs: 20 },
+    });
+    contexts.push(sc);
+    const events: SchedulerEvent[] = [];
+    sc.events.onAny((e) => events.push(e));
+    await sc.range(0, 4, 1, 2).count(); // both workers up
+    // Partition 0's first attempt takes seconds (1,200,000 records of ~10 µs); every other attempt is quick.
+    const n = await sc
+      .range(0, 4_800_000, 1, 4)
+      .map(capture({ currentTask, slow }, (x: number) => (currentTask().partitionId === 0 && currentTask().attemptNumber === 0 ? slow(x) : x)))
+      .count();
+    expect(n).toBe(4_800_000);
+    const ends = events.filter(
+      (e) => e.type === 'taskEnd' && e.partition === 0 && e.stageId === Math.max(...events.flatMap((j) => (j.type === 'jobStart' ? j.stageIds : []))),
+    );
+    const won = ends.find((e) => e.type === 'taskEnd' && e.result === 'success');
+    expect(won, 'a copy of partition 0 won').toBeDefined();
+    expect((won as Extract<SchedulerEvent, { type: 'taskEnd' }>).speculative).toBe(true);
+    // The losing first attempt's end, waited for up to 30 s: computing on, it would end seconds after the winner.
+    const deadline = Date.now() + 30_000;
+    let lost0: SchedulerEvent | undefined;
+    while (
+      (lost0 = events.find((e) => e.type === 'taskEnd' && e.partition === 0 && e !== won && e.stageId === (won as { stageId: number }).stageId)) ===
+        undefined &&
+      Date.now() < deadline
+    )
+      await new Promise((r) => setTimeout(r, 20));
+    expect(lost0).toMatchObject({ result: 'killed', attempt: 0 });
+    expect((lost0 as { time: number }).time - (won as { time: number }).time).toBeLessThan(2500);
+    expect(lost(events)).toEqual([]);
+  }, 60_000);
+
   it('on local-cluster (a task of an executor process’s thread)', async () => {
     const sc = context('local-cluster[2]');
     const events = await abortWhileComputing(sc, (signal) => sc.range(0, 4_000_000, 1, 2).map(slow).count({ signal }));
