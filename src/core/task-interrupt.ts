@@ -76,9 +76,12 @@ export function setInterruptibleTask(taskId: number | undefined): void {
 /** Whether the host asked this thread to stop `taskId` (no state changed: for a user's `taskContext().isInterrupted()`). */
 export function interruptRequested(taskId: number): boolean {
   // Most threads are never asked: one load says so.
-  if (flags === undefined || Atomics.load(flags, 0) === 0) return false;
+  return flags !== undefined && Atomics.load(flags, 0) !== 0 && inRing(flags, taskId);
+}
+
+function inRing(a: Int32Array, taskId: number): boolean {
   const id = slotValue(taskId);
-  for (let i = 1; i <= SLOTS; i++) if (Atomics.load(flags, i) === id) return true;
+  for (let i = 1; i <= SLOTS; i++) if (Atomics.load(a, i) === id) return true;
   return false;
 }
 
@@ -93,7 +96,5 @@ export function checkInterrupted(): void {
   const n = Atomics.load(flags, 0);
   if (n === seen) return;
   seen = n;
-  if (current === undefined) return;
-  const id = slotValue(current);
-  for (let i = 1; i <= SLOTS; i++) if (Atomics.load(flags, i) === id) throw new TaskInterruptedError(current);
+  if (current !== undefined && inRing(flags, current)) throw new TaskInterruptedError(current);
 }

@@ -438,7 +438,7 @@ export class Executor {
         stageId: msg.stageId,
         attemptNumber: msg.attempt,
         taskAttemptId: msg.taskId,
-        isInterrupted: () => this.#cancelled.has(msg.taskId) || interruptRequested(msg.taskId),
+        isInterrupted: () => this.#isCancelled(msg.taskId),
       };
       meter.enter = () => {
         this.#computations++;
@@ -555,8 +555,12 @@ export class Executor {
 
   /** Ends the task as killed (an early outcome, not an error of its code) if the driver cancelled it. */
   #throwIfCancelled(taskId: number): void {
-    if (this.#cancelled.has(taskId) || interruptRequested(taskId))
-      throw new EarlyOutcome({ kind: 'killed', message: `task ${taskId} was cancelled` });
+    if (this.#isCancelled(taskId)) throw new EarlyOutcome({ kind: 'killed', message: `task ${taskId} was cancelled` });
+  }
+
+  /** Cancelled by the driver's message, or by its request in the shared buffer (which a computing task can read). */
+  #isCancelled(taskId: number): boolean {
+    return this.#cancelled.has(taskId) || interruptRequested(taskId);
   }
 
   /** The straggler delay of fault injection, cut short if the task is cancelled. */
