@@ -508,8 +508,20 @@ function describeExit(slot: Slot, code: number, maxHeapMb: number | undefined): 
  */
 function workerExecArgv(): string[] {
   const keep = ['--enable-source-maps', '--cpu-prof', '--heap-prof'];
-  return process.execArgv.filter((a) => keep.some((k) => a.startsWith(k)));
+  const argv = process.execArgv;
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!keep.some((k) => a.startsWith(k))) continue;
+    out.push(a);
+    // A value given as the next argument goes with its flag: Node refuses a worker's `--cpu-prof-dir` without one.
+    if (VALUE_FLAGS.has(a) && i + 1 < argv.length) out.push(argv[++i]!);
+  }
+  return out;
 }
+
+/** The kept flags that take a value (`--cpu-prof-dir DIR` or `--cpu-prof-dir=DIR`). */
+const VALUE_FLAGS: ReadonlySet<string> = new Set(['--cpu-prof', '--heap-prof'].flatMap((p) => ['-dir', '-name', '-interval'].map((s) => p + s)));
 
 /** `thisTask`: the loss is this task's alone (its timeout), not every task the worker held. */
 function lost(workerIndex: number, epoch: number, message: string, causedByApp: boolean, thisTask = false): TaskOutcome {

@@ -5,7 +5,8 @@
  * Every worker thread, local or an executor's, starts with its young generation capped (workerResourceLimits).
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -62,6 +63,21 @@ describe('worker entry', () => {
       const out = execFileSync(process.execPath, [flag, '--input-type=module', '-e', childScript], { encoding: 'utf8', timeout: 60_000 });
       expect(JSON.parse(out.trim().split('\n').at(-1)!)).toHaveLength(2);
       expect(await uses()).toEqual(['accepted', 'accepted']);
+    }
+  });
+
+  it("profiling flags whose value is the next argument reach the workers with it (Node refused a worker's flag without one)", () => {
+    // `--cpu-prof-dir DIR` as well as `--cpu-prof-dir=DIR`: the pool kept the flag and dropped its value, and every
+    // worker's start threw ERR_WORKER_INVALID_EXEC_ARGV, so a context could not start under a profiler's usual flags.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-prof-'));
+    try {
+      const flags = ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-interval', '5000'];
+      const out = execFileSync(process.execPath, [...flags, '--input-type=module', '-e', childScript], { encoding: 'utf8', timeout: 60_000 });
+      expect(JSON.parse(out.trim().split('\n').at(-1)!)).toHaveLength(2);
+      // The driver's profile and each worker's, all in the named folder.
+      expect(readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).length).toBeGreaterThanOrEqual(3);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
