@@ -22,7 +22,9 @@ export function distinct<T>(rdd: RDD<T>, n: number | undefined): RDD<T> {
     out.partitioner = known;
     return out;
   }
-  const partitioner = new HashPartitioner(n ?? Math.max(1, rdd.getNumPartitions()));
+  const count = n ?? rdd.getNumPartitions();
+  // Spark's distinct(partitions.length): none for an RDD of none.
+  const partitioner = count === 0 ? HashPartitioner.ofNoPartitions() : new HashPartitioner(count);
   return combineWith<T, null>(withNull(rdd) as RDD<Pair>, { kind: 'first' }, partitioner, true, 'distinct').keys();
 }
 
@@ -32,8 +34,14 @@ export function intersection<T>(a: RDD<T>, b: RDD<T>, n: number | undefined): RD
 }
 
 export function subtract<T>(a: RDD<T>, b: RDD<T>, n: number | undefined): RDD<T> {
-  const partitioner = new HashPartitioner(n ?? Math.max(1, a.getNumPartitions()));
   if (n !== undefined) checkPartitionCount('subtract', n);
+  // By the elements, so not by `a`'s partitioner (of its pairs' keys): Spark's HashPartitioner(partitions.length).
+  const partitioner =
+    n !== undefined
+      ? new HashPartitioner(n)
+      : a.getNumPartitions() === 0 && b.getNumPartitions() === 0
+        ? HashPartitioner.ofNoPartitions()
+        : new HashPartitioner(Math.max(1, a.getNumPartitions()));
   return subtractByKey(withNull(a), withNull(b), partitioner).keys();
 }
 
