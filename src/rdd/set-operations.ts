@@ -1,5 +1,6 @@
 /** Set-like operations, built from pair operations on `[element, null]` as Spark does. */
-import { DirectPartitioner, HashPartitioner } from '../core/partitioner.js';
+import { DirectPartitioner, HashPartitioner, type Partitioner } from '../core/partitioner.js';
+import type { CustomPartitioner } from './user-partitioner.js';
 import type { Pair } from './task-context.js';
 import { type RDD, MappedRDD, MapPartitionsRDD, ShuffledRDD, checkPartitionCount } from './internal.js';
 import { combineWith, cogroup, resolvePartitioner, subtractByKey } from './pair-functions.js';
@@ -28,8 +29,9 @@ export function distinct<T>(rdd: RDD<T>, n: number | undefined): RDD<T> {
   return combineWith<T, null>(withNull(rdd) as RDD<Pair>, { kind: 'first' }, partitioner, true, 'distinct').keys();
 }
 
-export function intersection<T>(a: RDD<T>, b: RDD<T>, n: number | undefined): RDD<T> {
-  const grouped = cogroup(withNull(a), withNull(b), n === undefined ? undefined : resolvePartitioner('intersection', n));
+export function intersection<T>(a: RDD<T>, b: RDD<T>, n: number | Partitioner | CustomPartitioner | undefined): RDD<T> {
+  // Scala's intersection(other, partitioner) too; a user's partitioner is shipped with a's context.
+  const grouped = cogroup(withNull(a), withNull(b), n === undefined ? undefined : resolvePartitioner('intersection', n, a, b));
   return new MappedRDD<unknown, T>(grouped, 'intersectKeys', undefined, { op: 'intersection' });
 }
 
