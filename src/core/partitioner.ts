@@ -49,6 +49,9 @@ export interface Partitioner {
 // The hash is a signed 32-bit integer, so more partitions than this could never all be reached.
 const MAX_PARTITIONS = 2 ** 31 - 1;
 
+/** True only while {@link HashPartitioner.ofNoPartitions} constructs: users' partitioners have 1 partition or more. */
+let makingNoPartitions = false;
+
 function checkNumPartitions(n: unknown, who: string): number {
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_PARTITIONS) {
     throw new InvalidArgumentError(`kindling: ${who} numPartitions must be an integer in [1, ${MAX_PARTITIONS}], got ${String(n)}`);
@@ -75,8 +78,30 @@ export class HashPartitioner implements Partitioner {
 
   /** @throws RangeError unless `numPartitions` is a positive integer below 2^31. */
   constructor(numPartitions: number) {
-    this.numPartitions = checkNumPartitions(numPartitions, 'HashPartitioner');
+    this.numPartitions = makingNoPartitions && numPartitions === 0 ? 0 : checkNumPartitions(numPartitions, 'HashPartitioner');
     this.#mask = powerOfTwoMask(this.numPartitions);
+  }
+
+  /**
+   * @internal Spark's `HashPartitioner(0)`: the default partitioner of a shuffle whose inputs have no partitions
+   * (`emptyRDD`, `textFile` of an empty file), so that its result has none either, as in Spark, rather than one empty
+   * partition that `mapPartitions`, `foreachPartition`, `pipe` and `saveAsTextFile` (an empty part file) would see.
+   * No record ever reaches it; a key asked for anyway (`lookup`) throws, so that nothing is placed at `NaN`.
+   */
+  static ofNoPartitions(): HashPartitioner {
+    makingNoPartitions = true;
+    try {
+      const p = new HashPartitioner(0);
+      Object.defineProperty(p, 'getPartition', {
+        value: (): never => {
+          // internal: callers that may meet it (lookup) catch this and scan the RDD's partitions, of which there are none
+          throw new Error('internal: a partitioner of no partitions places no key');
+        },
+      });
+      return p;
+    } finally {
+      makingNoPartitions = false;
+    }
   }
 
   getPartition(key: unknown): number {
@@ -208,7 +233,7 @@ export class RangePartitioner implements Partitioner {
 export function partitionerFromWire(w: PartitionerWire): Partitioner {
   switch (w.kind) {
     case 'hash':
-      return new HashPartitioner(w.numPartitions);
+      return w.numPartitions === 0 ? HashPartitioner.ofNoPartitions() : new HashPartitioner(w.numPartitions);
     case 'direct':
       return new DirectPartitioner(w.numPartitions);
     case 'range':

@@ -174,7 +174,8 @@ function sumEvaluator(total: number, confidence: number): Evaluator<Moments> {
 /** Spark's MeanEvaluator: the seen mean, with a t (up to 100 numbers) or normal interval from its standard error. */
 function meanEvaluator(total: number, confidence: number): Evaluator<Moments> {
   return statsEvaluator((merged, s) => {
-    const mean = s.n === 0 ? NaN : s.mu;
+    // The running mean: 0 for no numbers, as Spark's StatCounter (and `mean()`) answer, not NaN.
+    const mean = s.mu;
     if (merged === total) return new BoundedDouble(mean, 1, mean, mean);
     if (merged === 0 || s.n === 0) return new BoundedDouble(0, 0, -Infinity, Infinity);
     if (s.n === 1) return new BoundedDouble(mean, confidence, -Infinity, Infinity);

@@ -32,7 +32,9 @@ const isPending = (p: Partitioner): boolean => {
  * hash into as many partitions as the largest input has.
  */
 export function defaultPartitioner(...rdds: RDD<unknown>[]): Partitioner {
-  const maxPartitions = Math.max(1, ...rdds.map((r) => r.getNumPartitions()));
+  const maxPartitions = Math.max(0, ...rdds.map((r) => r.getNumPartitions()));
+  // Spark's HashPartitioner(max) when no input has a partition: a shuffle of nothing has no partitions either.
+  if (maxPartitions === 0) return HashPartitioner.ofNoPartitions();
   let best: Partitioner | undefined;
   for (const r of rdds) {
     const p = r.partitioner;
@@ -51,7 +53,23 @@ export function resolvePartitioner(op: string, arg: Parts, ...rdds: RDD<unknown>
   }
   if (isCustomPartitioner(arg)) return shippedPartitionerFor(arg, rdds[0]!);
   if (!isEnginePartitioner(arg)) throw notAPartitioner(op, arg);
+  if (arg.numPartitions === 0 && rdds.some((r) => r.getNumPartitions() > 0)) {
+    // The partitioner of a shuffle of empty inputs (rdd.partitioner) would make this result silently empty.
+    throw new InvalidArgumentError(`${op}: the partitioner has no partitions (an empty RDD's); give a number of partitions`);
+  }
   return arg;
+}
+
+/**
+ * The partitioner of `a.subtractByKey(b)` (and `subtract`) when none is given: `a`'s (Spark: the result is no larger
+ * than `a`), else hashing into as many partitions as `a` has; none when neither input has one, as Spark's. While
+ * `b` has partitions, its records must be placed, so a partitioner of no partitions is never used for them.
+ */
+export function subtractPartitioner(a: RDD<unknown>, b: RDD<unknown>): Partitioner {
+  const empty = a.getNumPartitions() === 0 && b.getNumPartitions() === 0;
+  const known = a.partitioner;
+  if (known !== undefined && !isPending(known) && (known.numPartitions > 0 || empty)) return known;
+  return empty ? HashPartitioner.ofNoPartitions() : new HashPartitioner(Math.max(1, a.getNumPartitions()));
 }
 
 function isEnginePartitioner(x: unknown): x is Partitioner {
@@ -216,12 +234,7 @@ export function join<K, V, W, R>(a: RDD<[K, V]>, b: RDD<[K, W]>, op: ElementOp, 
 
 export function subtractByKey<K, V, W>(a: RDD<[K, V]>, b: RDD<[K, W]>, n: Parts): RDD<[K, V]> {
   // Spark: the result follows the left side's partitioning.
-  const partitioner =
-    n === undefined
-      ? a.partitioner !== undefined && !isPending(a.partitioner)
-        ? a.partitioner
-        : new HashPartitioner(Math.max(1, a.getNumPartitions()))
-      : resolvePartitioner('subtractByKey', n);
+  const partitioner = n === undefined ? subtractPartitioner(a, b) : resolvePartitioner('subtractByKey', n, a, b);
   return new MappedRDD<unknown, [K, V]>(cogroup(a, b, partitioner), 'subtractByKey', undefined, { op: 'subtractByKey' });
 }
 

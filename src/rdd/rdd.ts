@@ -1028,14 +1028,15 @@ export abstract class RDD<T> {
   }
 
   /**
-   * Elements present in both RDDs, without duplicates.
+   * Elements present in both RDDs, without duplicates; placed by the default partitioner of both, by a count, or by
+   * a partitioner (Scala's `intersection(other, partitioner)`), a user's `{ numPartitions, getPartition }` of elements too.
    *
    * @example
    * ```ts
    * sc.parallelize([1, 2, 3]).intersection(sc.parallelize([2, 3, 4])); // [2, 3]
    * ```
    */
-  intersection(other: RDD<T>, numPartitions?: number): RDD<T> {
+  intersection(other: RDD<T>, numPartitions?: number | Partitioner | CustomPartitioner): RDD<T> {
     requireRdd('intersection', 'other', other, this);
     return setOps.intersection(this, other, numPartitions);
   }

@@ -4,7 +4,7 @@
  */
 import type { RddKind, RddWireOf } from './wire.js';
 import type { Compile } from '../closure/index.js';
-import { DirectPartitioner } from '../core/partitioner.js';
+import { DirectPartitioner, HashPartitioner } from '../core/partitioner.js';
 import { compileAggregator } from '../shuffle/aggregator.js';
 import { WORKER_RDD_CONTEXT as W } from './rdd-context.js';
 import type { Pair } from './task-context.js';
@@ -72,8 +72,10 @@ const FACTORIES: { readonly [K in RddKind]: Factory<K> } = {
     const aggregator = a.spec.aggregator ? await compileAggregator(a.spec.aggregator, compile) : undefined;
     const sortKey = a.spec.sortKey ? ((await compile(a.spec.sortKey)) as (k: unknown) => unknown) : undefined;
     const compare = a.spec.compare ? ((await compile(a.spec.compare)) as (a: unknown, b: unknown) => number) : undefined;
-    // The reduce side only needs the partition count; which keys landed where was decided by the map side.
-    return new ShuffledRDD(W, undefined, new DirectPartitioner(a.numPartitions), a.spec, {
+    // The reduce side only needs the partition count; which keys landed where was decided by the map side. A
+    // shuffle of no partitions reaches a worker as a parent of a union, whose tasks never read it.
+    const partitioner = a.numPartitions === 0 ? HashPartitioner.ofNoPartitions() : new DirectPartitioner(a.numPartitions);
+    return new ShuffledRDD(W, undefined, partitioner, a.spec, {
       ...opts(w),
       shuffleId: a.shuffleId,
       ...(aggregator ? { aggregator } : {}),

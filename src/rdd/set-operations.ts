@@ -1,5 +1,6 @@
 /** Set-like operations, built from pair operations on `[element, null]` as Spark does. */
-import { DirectPartitioner, HashPartitioner } from '../core/partitioner.js';
+import { DirectPartitioner, HashPartitioner, type Partitioner } from '../core/partitioner.js';
+import type { CustomPartitioner } from './user-partitioner.js';
 import type { Pair } from './task-context.js';
 import { type RDD, MappedRDD, MapPartitionsRDD, ShuffledRDD, checkPartitionCount } from './internal.js';
 import { combineWith, cogroup, resolvePartitioner, subtractByKey } from './pair-functions.js';
@@ -22,18 +23,27 @@ export function distinct<T>(rdd: RDD<T>, n: number | undefined): RDD<T> {
     out.partitioner = known;
     return out;
   }
-  const partitioner = new HashPartitioner(n ?? Math.max(1, rdd.getNumPartitions()));
+  const count = n ?? rdd.getNumPartitions();
+  // Spark's distinct(partitions.length): none for an RDD of none.
+  const partitioner = count === 0 ? HashPartitioner.ofNoPartitions() : new HashPartitioner(count);
   return combineWith<T, null>(withNull(rdd) as RDD<Pair>, { kind: 'first' }, partitioner, true, 'distinct').keys();
 }
 
-export function intersection<T>(a: RDD<T>, b: RDD<T>, n: number | undefined): RDD<T> {
-  const grouped = cogroup(withNull(a), withNull(b), n === undefined ? undefined : resolvePartitioner('intersection', n));
+export function intersection<T>(a: RDD<T>, b: RDD<T>, n: number | Partitioner | CustomPartitioner | undefined): RDD<T> {
+  // Scala's intersection(other, partitioner) too; a user's partitioner is shipped with a's context.
+  const grouped = cogroup(withNull(a), withNull(b), n === undefined ? undefined : resolvePartitioner('intersection', n, a, b));
   return new MappedRDD<unknown, T>(grouped, 'intersectKeys', undefined, { op: 'intersection' });
 }
 
 export function subtract<T>(a: RDD<T>, b: RDD<T>, n: number | undefined): RDD<T> {
-  const partitioner = new HashPartitioner(n ?? Math.max(1, a.getNumPartitions()));
   if (n !== undefined) checkPartitionCount('subtract', n);
+  // By the elements, so not by `a`'s partitioner (of its pairs' keys): Spark's HashPartitioner(partitions.length).
+  const partitioner =
+    n !== undefined
+      ? new HashPartitioner(n)
+      : a.getNumPartitions() === 0 && b.getNumPartitions() === 0
+        ? HashPartitioner.ofNoPartitions()
+        : new HashPartitioner(Math.max(1, a.getNumPartitions()));
   return subtractByKey(withNull(a), withNull(b), partitioner).keys();
 }
 

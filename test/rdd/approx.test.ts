@@ -109,6 +109,17 @@ describe('sumApprox, meanApprox and failures', () => {
     await s.finalValue();
   });
 
+  it("of no numbers, all partitions done: sumApprox and meanApprox are exactly 0, as Spark's StatCounter mean (mean() agrees)", async () => {
+    // Spark's MeanEvaluator answers counter.mean once every partition is merged: 0.0 for no numbers, not NaN.
+    for (const rdd of [ctx().emptyRDD<number>(), ctx().parallelize<number>([], 3)]) {
+      const mean = await rdd.meanApprox(600_000);
+      expect(mean.isInitialValueFinal).toBe(true);
+      expect(mean.initialValue).toEqual(new BoundedDouble(0, 1, 0, 0));
+      expect(mean.initialValue.mean).toBe(await rdd.mean());
+      expect((await rdd.sumApprox(600_000)).initialValue).toEqual(new BoundedDouble(0, 1, 0, 0));
+    }
+  });
+
   it('rejects a job that fails before the timeout; a failure after it reaches finalValue()', async () => {
     await expect(
       ctx()

@@ -309,6 +309,33 @@ describe.each(MODES)('joins (%s)', (master) => {
       expect(a.subtractByKey(b, 2).getNumPartitions()).toBe(2);
     });
 
+    it("takes a partitioner, a user's { numPartitions, getPartition } too (Scala's subtractByKey(other, p)), placing by it", async () => {
+      // A user partitioner failed at the call with a TypeError (reading 'context' of undefined) until session 45.
+      const sc = ctx();
+      const a = sc.parallelize<[number, string]>(
+        [
+          [1, 'a'],
+          [2, 'b'],
+          [4, 'd'],
+          [5, 'e'],
+        ],
+        2,
+      );
+      const b = sc.parallelize<[number, string]>([[2, 'x']], 2);
+      const byThree = { numPartitions: 3, getPartition: (k: number) => k % 3 };
+      const s = a.subtractByKey(b, byThree);
+      expect(s.getNumPartitions()).toBe(3);
+      expect(await s.glom().collect()).toEqual([
+        [],
+        [
+          [1, 'a'],
+          [4, 'd'],
+        ],
+        [[5, 'e']],
+      ]);
+      expect(await a.subtractByKey(b, new HashPartitioner(4)).count()).toBe(3);
+    });
+
     it('with structural keys', async () => {
       const sc = ctx();
       const a = sc.parallelize<[unknown, number]>(

@@ -119,6 +119,18 @@ describe.each(MODES)('set operations (%s)', (master) => {
       expect(a.intersection(b).getNumPartitions()).toBe(4);
       expect(a.intersection(b, 3).getNumPartitions()).toBe(3);
     });
+
+    it("takes a partitioner (Scala's intersection(other, partitioner)), a user's { numPartitions, getPartition } too", async () => {
+      // A user partitioner failed at the call with a TypeError (reading 'context' of undefined) until session 45.
+      const sc = ctx();
+      const a = sc.parallelize([1, 2, 3, 4, 5, 5], 2);
+      const b = sc.parallelize([2, 3, 5, 7], 2);
+      const byThree = { numPartitions: 3, getPartition: (x: number) => x % 3 };
+      const r = a.intersection(b, byThree);
+      expect(r.getNumPartitions()).toBe(3);
+      expect((await r.glom().collect()).map((p) => numSorted(p))).toEqual([[3], [], [2, 5]]);
+      expect(numSorted(await a.intersection(b, new HashPartitioner(4)).collect())).toEqual([2, 3, 5]);
+    });
   });
 
   describe('subtract', () => {
