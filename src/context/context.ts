@@ -594,9 +594,7 @@ export class Context implements RddContext {
    * away), and gives up on the action's AbortSignal or a cancelJobGroup()/cancelAllJobs() meanwhile: Spark's job is
    * active from its submission on, with executors or none, and is cancelled as any other.
    */
-  async #started(description: string): Promise<void> {
-    const ready = this.#backend.ready();
-    if (ready === this.#startedPromise) return ready;
+  async #started(ready: Promise<void>, description: string): Promise<void> {
     const { signal, jobGroup } = jobScope.getStore() ?? {};
     let cancel!: (reason: string) => void;
     const cancelled = new Promise<never>((_, reject) => {
@@ -626,7 +624,10 @@ export class Context implements RddContext {
     inArrivalOrder = false,
   ): Promise<unknown[]> {
     try {
-      await this.#started(description ?? `job on ${rdd.label}`);
+      const ready = this.#backend.ready();
+      // A started context awaits its backend as it always did; only a start still going on is raced with cancels.
+      if (ready === this.#startedPromise) await ready;
+      else await this.#started(ready, description ?? `job on ${rdd.label}`);
     } catch (e) {
       if (e instanceof AbortError) throw e;
       throw startFailure(e, description ?? `job on ${rdd.label}`);
