@@ -22,6 +22,7 @@ import {
 } from '../io/index.js';
 import { checkpointWriteEnded, checkpointWriteStarted, removeAttemptFiles, removeCheckpointWritesSync } from '../storage/checkpoint-files.js';
 import {
+  AbortError,
   ArgumentTypeError,
   ClusterError,
   ContextStoppedError,
@@ -70,7 +71,7 @@ import { VERSION } from '../version.js';
 import { Hints } from './hints.js';
 import { ENGINES, type DriverEngine } from '../exec/engines.js';
 import { startUi, type UiSubsystem } from '../ui/index.js';
-import { jobScope } from '../core/job-scope.js';
+import { abortReason, jobScope } from '../core/job-scope.js';
 import { StatusTracker } from './status-tracker.js';
 import { hop, processThreads } from '../util/hop-trace.js';
 
@@ -583,6 +584,36 @@ export class Context implements RddContext {
     }
   }
 
+  /** The backend's ready() promise last seen settled: a started context's actions await it as they always did. */
+  #startedPromise: Promise<void> | undefined;
+  /** Actions waiting for the backend to start: not jobs of the DAG scheduler yet, so its cancellations miss them. */
+  readonly #waitingToStart = new Set<{ readonly group: string | undefined; readonly cancel: (reason: string) => void }>();
+
+  /**
+   * Waits for the backend to start (executors to come: up to executorWaitMs on a cluster, longer after Redis was
+   * away), and gives up on the action's AbortSignal or a cancelJobGroup()/cancelAllJobs() meanwhile: Spark's job is
+   * active from its submission on, with executors or none, and is cancelled as any other.
+   */
+  async #started(ready: Promise<void>, description: string): Promise<void> {
+    const { signal, jobGroup } = jobScope.getStore() ?? {};
+    let cancel!: (reason: string) => void;
+    const cancelled = new Promise<never>((_, reject) => {
+      cancel = (reason) => reject(new AbortError(`${description} was cancelled before its job started: ${reason}`));
+    });
+    const waiting = { group: jobGroup, cancel };
+    const onAbort = (): void => cancel(abortReason(signal!));
+    this.#waitingToStart.add(waiting);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      if (signal?.aborted) onAbort();
+      await Promise.race([ready, cancelled]);
+      this.#startedPromise = ready;
+    } finally {
+      this.#waitingToStart.delete(waiting);
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
   async #runJobOnly(
     rdd: RDD<unknown>,
     lineage: readonly RDD<unknown>[],
@@ -593,8 +624,12 @@ export class Context implements RddContext {
     inArrivalOrder = false,
   ): Promise<unknown[]> {
     try {
-      await this.#backend.ready();
+      const ready = this.#backend.ready();
+      // A started context awaits its backend as it always did; only a start still going on is raced with cancels.
+      if (ready === this.#startedPromise) await ready;
+      else await this.#started(ready, description ?? `job on ${rdd.label}`);
     } catch (e) {
+      if (e instanceof AbortError) throw e;
       throw startFailure(e, description ?? `job on ${rdd.label}`);
     }
     this.#hints.checkDepth(lineage);
@@ -1243,7 +1278,9 @@ export class Context implements RddContext {
 
   /**
    * Cancels the running jobs of a group: they reject with an AbortError and their tasks are killed (a task
-   * that does not stop within a second has its worker replaced). Other jobs go on.
+   * that does not stop within a second has its worker replaced). Other jobs go on. An action of the group still
+   * waiting for the context to start (its executors) rejects with an AbortError too, before its job starts; the ids
+   * returned are those of the jobs cancelled.
    *
    * @example
    * ```ts
@@ -1252,11 +1289,14 @@ export class Context implements RddContext {
    */
   cancelJobGroup(groupId: string): number[] {
     checkJobGroup('cancelJobGroup', groupId, undefined);
-    return this.#dag.cancelJobGroup(groupId, `its job group '${groupId}' was cancelled`);
+    const reason = `its job group '${groupId}' was cancelled`;
+    for (const w of this.#waitingToStart) if (w.group === groupId) w.cancel(reason);
+    return this.#dag.cancelJobGroup(groupId, reason);
   }
 
-  /** Cancels every running job. @example `sc.cancelAllJobs()` */
+  /** Cancels every running job, and every action still waiting for the context to start. @example `sc.cancelAllJobs()` */
   cancelAllJobs(): number[] {
+    for (const w of this.#waitingToStart) w.cancel('cancelAllJobs() was called');
     return this.#dag.cancelAllJobs('cancelAllJobs() was called');
   }
 

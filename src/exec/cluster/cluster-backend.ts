@@ -489,10 +489,15 @@ export class ClusterBackend implements TaskBackend {
       // Never leased one (#execs only grows). Not a wall-clock test: on a loaded machine the first check can come
       // more than executorWaitMs + 1 s after the start, and the message then said "left" of executors never seen.
       const never = this.#execs.size === 0;
+      // Leased and beating, but no slot ready (threads slow to start at load, an executor hung before its heartbeat
+      // went stale): "no executor left" spoke of executors that were there. Naming them says where to look.
+      const unready = this.#liveExecs();
       this.#giveUpAll(
         never
           ? `no executor registered in ${this.#where} within executorWaitMs (${this.#o.executorWaitMs} ms); start one with: npx kindling executor --master ${redactUrl(this.#url)} --cluster ${this.#o.cluster}`
-          : `no executor left in ${this.#where} for executorWaitMs (${this.#o.executorWaitMs} ms)`,
+          : unready.length > 0
+            ? `no slot of the executors leased in ${this.#where} became ready ${this.#ready.settled ? 'for' : 'within'} executorWaitMs (${this.#o.executorWaitMs} ms): ${unready.map((e) => `executor ${e.id} (${e.host}:${e.port}, pid ${e.pid})`).join(', ')}`
+            : `no executor left in ${this.#where} for executorWaitMs (${this.#o.executorWaitMs} ms)`,
       );
     }
   }

@@ -8,7 +8,8 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { AbortError, Context, capture, type SchedulerEvent, useModule } from 'kindling';
-import { redisSkipReason } from '../../streaming/redis-server.js';
+import { redisSkipReason, useRedisServer } from '../../streaming/redis-server.js';
+import { useExecutors } from './helpers.js';
 
 describe.skipIf(redisSkipReason !== undefined)('cancelling a job on local-cluster[2]', () => {
   let sc: Context;
@@ -66,4 +67,58 @@ describe.skipIf(redisSkipReason !== undefined)('cancelling a job on local-cluste
         .collect(),
     ).toEqual([2, 3, 4, 5]);
   });
+});
+
+/**
+ * An action called while its context waits for executors (none registered yet, or Redis away as it started) has no
+ * job in the DAG scheduler until they come: its AbortSignal, cancelJobGroup() and cancelAllJobs() went unheard, and the
+ * action waited out executorWaitMs (then failed with "no executor"), or ran once an executor came, cancelled or not.
+ * Spark's job is active from its submission on, executors or none.
+ */
+describe.skipIf(redisSkipReason !== undefined)('cancelling an action that waits for executors (redis://, none yet)', () => {
+  const url = useRedisServer();
+  const executor = useExecutors();
+
+  it.each(['signal', 'cancelJobGroup', 'cancelAllJobs'] as const)(
+    'by %s: it rejects at once with an AbortError, never runs, and the next action runs once an executor comes',
+    async (how) => {
+      const cluster = `waiting-${how}`;
+      const sc = new Context({ master: url(), cluster, executorWaitMs: 20_000, progress: false, ui: false, hints: false });
+      try {
+        const started: number[] = [];
+        sc.events.on('jobStart', (e) => void started.push(e.jobId));
+        const ac = new AbortController();
+        const t0 = Date.now();
+        const settled = sc
+          .withJobGroup('nightly', () => sc.range(0, 10, 1, 2).sum(how === 'signal' ? { signal: ac.signal } : undefined))
+          .then(
+            () => new Error('resolved'),
+            (e: unknown) => e,
+          );
+        await new Promise((r) => setTimeout(r, 200));
+        if (how === 'signal') ac.abort();
+        else expect(how === 'cancelJobGroup' ? sc.cancelJobGroup('nightly') : sc.cancelAllJobs()).toEqual([]);
+        const err = await settled;
+        expect(err).toBeInstanceOf(AbortError);
+        const reason =
+          how === 'signal'
+            ? 'its AbortSignal was aborted'
+            : how === 'cancelJobGroup'
+              ? "its job group 'nightly' was cancelled"
+              : 'cancelAllJobs() was called';
+        expect((err as Error).message).toMatch(
+          new RegExp(`^sum at RDD \\d+ \\(range at .*\\) was cancelled before its job started: ${reason.replace(/[()]/g, '\\$&')}$`),
+        );
+        // At once, not after executorWaitMs (20 s): a bound that holds at load 20+.
+        expect(Date.now() - t0).toBeLessThan(10_000);
+        await executor(['--master', url(), '--cluster', cluster, '--cores', '1', '--memory', '512m']).waitFor('registered and ready');
+        expect(await sc.range(0, 100, 1, 2).sum()).toBe(4950);
+        // The cancelled action never became a job; the next one is the only job this context ran.
+        expect(started).toHaveLength(1);
+      } finally {
+        await sc.stop();
+      }
+    },
+    60_000,
+  );
 });

@@ -39,6 +39,31 @@ describe.skipIf(redisSkipReason !== undefined)('redis:// master', () => {
     }
   });
 
+  it('an executor leased whose slot never becomes ready: the action fails after executorWaitMs naming it, not "no executor left"', async () => {
+    // At load ~29, local-cluster's executors were leased and beating but their slots not ready within executorWaitMs,
+    // and the action said "no executor left in Redis", of executors that were there. A hung executor, leased as it
+    // hung (SIGSTOP after it registered), its heartbeat not yet stale (executorTimeoutMs is longer), is the same.
+    const e = executor(['--master', url(), '--cluster', 'unready', '--cores', '1', '--memory', '512m']);
+    await e.waitFor('registered and ready');
+    e.child.kill('SIGSTOP');
+    const sc = new Context({ master: url(), cluster: 'unready', executorWaitMs: 1500, executorTimeoutMs: 60_000, progress: false, ui: false });
+    try {
+      const err = await sc
+        .range(0, 10)
+        .count()
+        .catch((x: unknown) => x);
+      expect(err).toBeInstanceOf(ClusterError);
+      expect((err as Error).message).toMatch(
+        new RegExp(
+          `no slot of the executors leased in Redis at ${url().replace(/[.]/g, '\\.')}, cluster 'unready' became ready within executorWaitMs \\(1500 ms\\): executor \\d+ \\(127\\.0\\.0\\.1:\\d+, pid ${e.child.pid}\\)`,
+        ),
+      );
+    } finally {
+      e.child.kill('SIGCONT');
+      await sc.stop();
+    }
+  });
+
   it('a context made while its Redis is not yet listening connects once it is, and runs its jobs', async () => {
     // A port of its own, free now: Redis starts on it 300 ms after the context (as after a restart, or a dropped
     // connection): the first refusal used to fail every job of the context with "cannot reach Redis".
