@@ -292,4 +292,10 @@ export interface WorkerInit {
   readonly processFlags?: string;
   /** Shared with the thread's host, which writes the ids of tasks to stop there (core/task-interrupt.ts). */
   readonly interrupts?: SharedArrayBuffer;
+  /**
+   * One Int32 the thread writes its OS thread id into at start (Linux; left 0 elsewhere): its host reads the
+   * thread's CPU time and state by it, so that a cancelled task's kill grace does not pass while the thread only
+   * waits for a CPU (exec/local/worker-pool.ts, killTask).
+   */
+  readonly osThread?: SharedArrayBuffer;
 }

@@ -2,6 +2,7 @@
  * Entry point of a worker thread: runs the tasks the driver sends on the parent port (task-channel.ts), exposes the
  * WorkerApi beside them over comlink, and the shuffle service to each peer on a port of its own. Imports only the worker-side parts of the engine.
  */
+import { readlinkSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { expose, wrap, nodeEndpoint, transfer, type Remote } from './comlink.js';
 import { Executor, settleGcMs } from '../executor.js';
@@ -14,6 +15,14 @@ import { buffersOf, encodePairs, isEncodedBucket } from '../../shuffle/bucket-co
 
 const init = workerData as WorkerInit;
 const executor = new Executor(init);
+if (init.osThread !== undefined) {
+  try {
+    // "PID/task/TID": the id the host reads this thread's CPU time and state by (worker-pool.ts, killTask).
+    Atomics.store(new Int32Array(init.osThread), 0, Number(readlinkSync('/proc/thread-self').split('/').at(-1)) | 0);
+  } catch {
+    // Not Linux: the host counts the kill grace in wall time.
+  }
+}
 
 /** Results shorter than this are cloned as they are: packing them would save less than it costs. */
 const PACK_RESULTS_FROM = 512;
