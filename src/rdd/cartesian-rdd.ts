@@ -2,6 +2,7 @@ import type { RddWireBody } from './wire.js';
 import { customNarrow, type Dependency } from './dependency.js';
 import type { TaskContext } from './task-context.js';
 import { RDD, type RddOptions, type Sink } from './internal.js';
+import { INTERRUPT_MASK, checkInterrupted } from '../core/task-interrupt.js';
 
 /** Every pair of elements: partition p pairs partition floor(p/M) of the left with p%M of the right. */
 export class CartesianRDD<T, U> extends RDD<[T, U]> {
@@ -36,8 +37,21 @@ export class CartesianRDD<T, U> extends RDD<[T, U]> {
     // The right partition is read once and kept, rather than recomputed for every left element.
     const rights: U[] = [];
     this.right.forEach(p % m, tc, (y) => rights.push(y));
+    // One left element pairs with the whole right partition: checked every so many pairs, not only every so many
+    // left elements (the left's own checks). The pair loop itself is the old one, run in blocks (checked between
+    // them, and across left elements by a count): a check inside it cost a count of pairs half again its time.
+    const block = INTERRUPT_MASK + 1;
+    let pairs = 0;
     this.left.forEach(Math.floor(p / m), tc, (x) => {
-      for (let i = 0; i < rights.length; i++) sink([x, rights[i] as U]);
+      for (let from = 0; from < rights.length; from += block) {
+        const to = Math.min(rights.length, from + block);
+        for (let i = from; i < to; i++) sink([x, rights[i] as U]);
+        pairs += to - from;
+        if (pairs >= block) {
+          pairs = 0;
+          checkInterrupted();
+        }
+      }
     });
   }
 }

@@ -84,6 +84,13 @@ function slow(x: number): number {
   return s;
 }
 
+/** ~50 µs a record: a partition of 100,000 records (read and sorted in tens of milliseconds) computes for seconds. */
+function slower(x: number): number {
+  let s = 0;
+  for (let i = 0; i < 15_000; i++) s += Math.sqrt(i + x);
+  return s;
+}
+
 const contexts: Context[] = [];
 afterEach(async () => {
   await Promise.all(contexts.splice(0).map((sc) => sc.stop()));
@@ -94,7 +101,7 @@ afterEach(async () => {
  * events seen from the start to 2.5 s after the abort: past the 1 s kill grace, after which a task still computing
  * has its worker replaced.
  */
-async function abortWhileComputing(sc: Context, action: (signal: AbortSignal) => Promise<unknown>): Promise<SchedulerEvent[]> {
+async function abortWhileComputing(sc: Context, action: (signal: AbortSignal) => Promise<unknown>, afterMs = 150): Promise<SchedulerEvent[]> {
   const events: SchedulerEvent[] = [];
   const ac = new AbortController();
   let lastStage = -1;
@@ -114,7 +121,7 @@ async function abortWhileComputing(sc: Context, action: (signal: AbortSignal) =>
     (e: unknown) => e,
   );
   await bothComputing;
-  await new Promise((r) => setTimeout(r, 150));
+  await new Promise((r) => setTimeout(r, afterMs));
   ac.abort();
   const error = await settled;
   expect(error).toBeInstanceOf(AbortError);
@@ -275,4 +282,165 @@ describe('a cancelled job’s computing tasks stop at their next record: no work
     expect(lost(events)).toEqual([]);
     expect(await sc.range(0, 1000, 1, 2).sum()).toBe(499_500);
   }, 60_000);
+});
+
+describe('a cancelled job stops at its next record on every path records flow through (pulled, exploded, paired)', () => {
+  /**
+   * A cached input (4 partitions of 500,000 numbers) and the job of each shape over it, aborted while both workers
+   * compute: no worker replaced, the cache whole, the next job right.
+   */
+  it.each([
+    [
+      'a mapPartitions generator pulling its input',
+      (values: RDD<number>) =>
+        values.mapPartitions(
+          capture({ slow }, function* (it: Iterable<number>) {
+            for (const x of it) yield slow(x);
+          }),
+        ),
+    ],
+    [
+      'a mapPartitions generator yielding 500,000 records for one it reads',
+      (_values: RDD<number>, sc: Context) =>
+        sc
+          .parallelize([1, 2], 2)
+          .mapPartitions(function* (it: Iterable<number>) {
+            for (const n of it) for (let i = 0; i < 500_000; i++) yield n + i;
+          })
+          .map(slow),
+    ],
+    ['zip', (values: RDD<number>) => values.zip(values.map((x) => x + 1)).map(capture({ slow }, ([a, b]: [number, number]) => slow(a + b)))],
+    [
+      'cartesian with a left partition of one element',
+      (values: RDD<number>, sc: Context) =>
+        sc
+          .parallelize([1, 2], 2)
+          .cartesian(values)
+          .map(capture({ slow }, ([a, b]: [number, number]) => slow(a + b))),
+    ],
+    [
+      'flatMap exploding one record into 500,000 (an array)',
+      (_values: RDD<number>, sc: Context) =>
+        sc
+          .parallelize([1, 2], 2)
+          .flatMap((n) => Array.from({ length: 500_000 }, (_, i) => n + i))
+          .map(slow),
+    ],
+    [
+      'flatMap exploding one record into 500,000 (a generator)',
+      (_values: RDD<number>, sc: Context) =>
+        sc
+          .parallelize([1, 2], 2)
+          .flatMap(function* (n) {
+            for (let i = 0; i < 500_000; i++) yield n + i;
+          })
+          .map(slow),
+    ],
+    ['the results of a mapAsync', (values: RDD<number>) => values.mapAsync((x) => x).map(slow)],
+    [
+      'a sortByKey’s sorted output',
+      (values: RDD<number>) =>
+        values
+          .filter((x) => x % 10 === 0)
+          .map((x): [number, number] => [-x, x])
+          .sortByKey(true, 2)
+          .values()
+          .map(capture({ slower }, (x: number) => slower(x))),
+      // Aborted once the task reads no more and sorts no more: it pushes the sorted records on.
+      1000,
+    ],
+    [
+      'a groupByKey’s groups',
+      (values: RDD<number>) =>
+        values
+          .filter((x) => x % 10 === 0)
+          .map((x): [number, number] => [x, x])
+          .groupByKey(2)
+          .map(capture({ slower }, ([k]: [number, number[]]) => slower(k))),
+      1000,
+    ],
+  ] as Array<[string, (values: RDD<number>, sc: Context) => RDD<number>, number?]>)(
+    '%s',
+    async (_name, job, afterMs) => {
+      const sc = new Context({ master: 'local[2]', progress: false, ui: false, hints: false });
+      contexts.push(sc);
+      const values = sc.range(0, 2_000_000, 1, 4).cache().setName('values');
+      expect(await values.count()).toBe(2_000_000);
+      const cachedParts = () => Object.fromEntries(sc.getRDDStorageInfo().map((i) => [i.name, i.numCachedPartitions]));
+      expect(cachedParts()).toEqual({ values: 4 });
+      const events = await abortWhileComputing(sc, (signal) => job(values, sc).count({ signal }), afterMs);
+      expect(lost(events)).toEqual([]);
+      expect(cachedParts()).toEqual({ values: 4 });
+      expect(await values.map((x) => x % 7).sum()).toBe(5_999_995);
+    },
+    60_000,
+  );
+});
+
+describe('file readers and engines other than the text file’s stop at their next record too', () => {
+  const context = (engine?: 'mapreduce') => {
+    const sc = new Context({ master: 'local[2]', progress: false, ui: false, hints: false, ...(engine === undefined ? {} : { engine }) });
+    contexts.push(sc);
+    return sc;
+  };
+
+  it('reading a CSV file and fixed-length binary records', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-interrupt-'));
+    try {
+      const csv = path.join(dir, 'rows.csv');
+      writeFileSync(csv, `n,s\n${Array.from({ length: 1_000_000 }, (_, i) => `${i},r${i}`).join('\n')}`);
+      const bin = path.join(dir, 'records.bin');
+      writeFileSync(bin, Buffer.alloc(8 * 1_000_000, 7));
+      const sc = context();
+      const rows = await abortWhileComputing(sc, (signal) =>
+        sc
+          .csvFile(csv, { minPartitions: 2 })
+          .map(capture({ slow }, (r: Record<string, string>) => slow(r.s!.length)))
+          .count({ signal }),
+      );
+      const records = await abortWhileComputing(sc, (signal) =>
+        sc
+          .binaryRecords(bin, 8, { minPartitions: 2 })
+          .map(capture({ slow }, (r: Uint8Array) => slow(r[0]!)))
+          .count({ signal }),
+      );
+      expect(lost(rows)).toEqual([]);
+      expect(lost(records)).toEqual([]);
+      expect(await sc.binaryRecords(bin, 8, { minPartitions: 2 }).count()).toBe(1_000_000);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('on the mapreduce engine (a shuffle read back from files)', async () => {
+    const sc = context('mapreduce');
+    const events = await abortWhileComputing(sc, (signal) =>
+      sc
+        .range(0, 1_000_000, 1, 2)
+        .map((x): [number, number] => [x % 1000, x])
+        .partitionBy(2)
+        .values()
+        .map(slow)
+        .count({ signal }),
+    );
+    expect(lost(events)).toEqual([]);
+    expect(await sc.range(0, 1000, 1, 2).sum()).toBe(499_500);
+  }, 60_000);
+
+  it.each([
+    ['a union', (values: RDD<number>) => values.union(values.map((x) => x + 1))],
+    ['a coalesce', (values: RDD<number>) => values.coalesce(2)],
+    ['a coalesce pulled by a mapPartitions', (values: RDD<number>) => values.coalesce(2).mapPartitions((it) => it)],
+  ] as Array<[string, (values: RDD<number>) => RDD<number>]>)(
+    'reading cached partitions through %s',
+    async (_name, shape) => {
+      const sc = context();
+      const values = sc.range(0, 2_000_000, 1, 4).cache().setName('values');
+      expect(await values.count()).toBe(2_000_000);
+      const events = await abortWhileComputing(sc, (signal) => shape(values).map(slow).count({ signal }));
+      expect(lost(events)).toEqual([]);
+      expect(sc.getRDDStorageInfo().map((i) => i.numCachedPartitions)).toEqual([4]);
+    },
+    60_000,
+  );
 });
