@@ -19,6 +19,8 @@ import {
   requestInterrupt,
   setInterruptibleTask,
 } from '../../src/core/task-interrupt.js';
+import { MapAsyncRDD, RangeRDD, setCurrentTask, type TaskContext, type TaskInfo } from '../../src/rdd/index.js';
+import { WORKER_RDD_CONTEXT } from '../../src/rdd/rdd-context.js';
 
 describe('a thread armed with its host’s buffer', () => {
   afterEach(() => {
@@ -71,6 +73,51 @@ describe('a thread armed with its host’s buffer', () => {
     setInterruptibleTask(3);
     clearInterruptibleTask(3);
     checkInterrupted();
+  });
+});
+
+describe('a mapAsync partition awaited while another task of the thread computes', () => {
+  afterEach(() => {
+    setInterruptibleTask(undefined);
+    armInterrupts(undefined);
+  });
+
+  const tc: TaskContext = {
+    stageId: 0,
+    partition: 0,
+    attempt: 0,
+    blocks: { get: () => undefined, put: () => undefined },
+    shuffleInput: () => [],
+    payload: () => [],
+  };
+  const task = (taskAttemptId: number): TaskInfo => ({ partitionId: 0, stageId: 0, attemptNumber: 0, taskAttemptId, isInterrupted: () => false });
+
+  it('reads its input looking for its own stop, not for the other task’s', async () => {
+    const buffer = newInterruptBuffer();
+    armInterrupts(buffer);
+    // 5,000 elements, each awaited a turn: the input is read (and checked) in the turns after the first.
+    const rdd = new MapAsyncRDD(
+      new RangeRDD(WORKER_RDD_CONTEXT, { start: 0, step: 1, count: 5000, numSlices: 1 }, { id: 1, label: 'range' }),
+      async (x: number) => x + 1,
+      4,
+      { id: 2, label: 'mapAsync' },
+    );
+    const a = task(1);
+    setCurrentTask(a);
+    setInterruptibleTask(1);
+    const awaited = rdd.awaitPartition(0, tc, a);
+    // Task 2 starts while task 1 awaits, and is asked to stop.
+    setCurrentTask(task(2));
+    setInterruptibleTask(2);
+    requestInterrupt(buffer, 2);
+    await awaited;
+    expect([...rdd.compute(0, tc)].slice(-2)).toEqual([4999, 5000]);
+    // Task 1's own request stops it, though task 2 is the one set when it resumes.
+    const again = rdd.awaitPartition(0, { ...tc }, a);
+    setInterruptibleTask(2);
+    requestInterrupt(buffer, 1);
+    await expect(again).rejects.toThrow(/task 1 was interrupted/);
+    setCurrentTask(undefined);
   });
 });
 
@@ -291,11 +338,13 @@ describe('a cancelled job stops at its next record on every path records flow th
    */
   it.each([
     [
-      'a mapPartitions generator pulling its input',
+      'a mapPartitions function reading its whole input before it returns',
       (values: RDD<number>) =>
         values.mapPartitions(
-          capture({ slow }, function* (it: Iterable<number>) {
-            for (const x of it) yield slow(x);
+          capture({ slow }, (it: Iterable<number>) => {
+            let sum = 0;
+            for (const x of it) sum += slow(x);
+            return [sum];
           }),
         ),
     ],
@@ -428,16 +477,26 @@ describe('file readers and engines other than the text file’s stop at their ne
   }, 60_000);
 
   it.each([
-    ['a union', (values: RDD<number>) => values.union(values.map((x) => x + 1))],
-    ['a coalesce', (values: RDD<number>) => values.coalesce(2)],
-    ['a coalesce pulled by a mapPartitions', (values: RDD<number>) => values.coalesce(2).mapPartitions((it) => it)],
+    ['a union', (values: RDD<number>) => values.union(values.map((x) => x + 1)).map(slow)],
+    ['a coalesce', (values: RDD<number>) => values.coalesce(2).map(slow)],
+    [
+      'a coalesce pulled by a mapPartitions',
+      (values: RDD<number>) =>
+        values.coalesce(2).mapPartitions(
+          capture({ slow }, (it: Iterable<number>) => {
+            let sum = 0;
+            for (const x of it) sum += slow(x);
+            return [sum];
+          }),
+        ),
+    ],
   ] as Array<[string, (values: RDD<number>) => RDD<number>]>)(
     'reading cached partitions through %s',
     async (_name, shape) => {
       const sc = context();
       const values = sc.range(0, 2_000_000, 1, 4).cache().setName('values');
       expect(await values.count()).toBe(2_000_000);
-      const events = await abortWhileComputing(sc, (signal) => shape(values).map(slow).count({ signal }));
+      const events = await abortWhileComputing(sc, (signal) => shape(values).count({ signal }));
       expect(lost(events)).toEqual([]);
       expect(sc.getRDDStorageInfo().map((i) => i.numCachedPartitions)).toEqual([4]);
     },
