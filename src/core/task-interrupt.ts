@@ -103,7 +103,8 @@ export function checkInterrupted(): void {
  * `xs`, handed out with a check every INTERRUPT_MASK + 1 elements (Spark's InterruptibleIterator): what an RDD's
  * `iterator` returns, so that code pulling a partition (a user's mapPartitions generator, zip, take, a save) passes
  * checks as the engine's push loops do. Iterable again as `xs` is; an early `return` reaches `xs`'s iterator (a
- * generator's `finally` closes its file). Iterator classes, not generators: for-of inlines their `next`.
+ * generator's `finally` closes its file). Iterator classes, not generators: a generator wrapping an array took about
+ * 1.5 times as long as the class in a micro-benchmark (the class about as long as the array's own iterator).
  */
 export function interruptible<T>(xs: Iterable<T>): Iterable<T> {
   if (Array.isArray(xs)) return new InterruptibleArray(xs as readonly T[]);

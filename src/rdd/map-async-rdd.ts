@@ -63,7 +63,7 @@ export class MapAsyncRDD<T, U> extends RDD<U> {
     const worker = async (): Promise<void> => {
       while (failed === undefined) {
         // Another task of this worker may have run while this one awaited: each call sees its own task, and the
-        // parent's interrupt checks look for this task's stop, not for the other's (which killed this one).
+        // parent's interrupt checks look for this task's stop (a stop asked for the other task would end this one).
         publish(task);
         // The parent is read lazily, one element per free slot.
         const step = input.next();
