@@ -121,14 +121,31 @@ class InterruptibleArray<T> implements Iterable<T> {
   }
 }
 
+/**
+ * A pulled partition's check, for the task computing when its iteration began: code may pull after an await (an async
+ * foreachPartition), when another task of the thread is the one set, and that task's stop must not end this one.
+ */
+class PulledBy {
+  readonly task = current;
+  seen = Number.NaN;
+  check(): void {
+    if (flags === undefined || this.task === undefined) return;
+    const n = Atomics.load(flags, 0);
+    if (n === this.seen) return;
+    this.seen = n;
+    if (inRing(flags, this.task)) throw new TaskInterruptedError(this.task);
+  }
+}
+
 class InterruptibleArrayIterator<T> implements Iterator<T> {
   i = 0;
+  readonly by = new PulledBy();
   constructor(readonly xs: readonly T[]) {}
   next(): IteratorResult<T> {
     const i = this.i;
     if (i >= this.xs.length) return { done: true, value: undefined };
     this.i = i + 1;
-    if ((i & INTERRUPT_MASK) === INTERRUPT_MASK) checkInterrupted();
+    if ((i & INTERRUPT_MASK) === INTERRUPT_MASK) this.by.check();
     return { done: false, value: this.xs[i] as T };
   }
 }
@@ -142,12 +159,13 @@ class InterruptibleIterable<T> implements Iterable<T> {
 
 class InterruptibleIterator<T> implements IterableIterator<T> {
   i = 0;
+  readonly by = new PulledBy();
   constructor(readonly it: Iterator<T>) {}
   [Symbol.iterator](): IterableIterator<T> {
     return this;
   }
   next(): IteratorResult<T> {
-    if ((++this.i & INTERRUPT_MASK) === 0) checkInterrupted();
+    if ((++this.i & INTERRUPT_MASK) === 0) this.by.check();
     return this.it.next();
   }
   return(value?: unknown): IteratorResult<T> {

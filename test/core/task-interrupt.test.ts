@@ -15,6 +15,7 @@ import {
   checkInterrupted,
   clearInterruptibleTask,
   interruptRequested,
+  interruptible,
   newInterruptBuffer,
   requestInterrupt,
   setInterruptibleTask,
@@ -60,6 +61,21 @@ describe('a thread armed with its host’s buffer', () => {
     expect(interruptRequested(5)).toBe(true);
     requestInterrupt(buffer, 0);
     expect(() => checkInterrupted()).toThrow(/task 0 was interrupted/);
+  });
+
+  it('checks a pulled partition for the task that began pulling it, not for the task set when it is pulled again', () => {
+    const buffer = newInterruptBuffer();
+    armInterrupts(buffer);
+    setInterruptibleTask(1);
+    const pulled = interruptible(Array.from({ length: 5000 }, (_, i) => i))[Symbol.iterator]();
+    // Task 1 awaits (an async foreachPartition); task 2 is set and asked to stop.
+    setInterruptibleTask(2);
+    requestInterrupt(buffer, 2);
+    for (let i = 0; i < 2048; i++) pulled.next();
+    requestInterrupt(buffer, 1);
+    expect(() => {
+      for (let i = 0; i < 1024; i++) pulled.next();
+    }).toThrow(/task 1 was interrupted/);
   });
 
   it('does nothing between tasks, unarmed, or after the task cleared itself', () => {
