@@ -98,3 +98,77 @@ export function checkInterrupted(): void {
   seen = n;
   if (current !== undefined && inRing(flags, current)) throw new TaskInterruptedError(current);
 }
+
+/**
+ * `xs`, handed out with a check every INTERRUPT_MASK + 1 elements (Spark's InterruptibleIterator): what an RDD's
+ * `iterator` returns, so that code pulling a partition (a user's mapPartitions generator, zip, take, a save) passes
+ * checks as the engine's push loops do. Iterable again as `xs` is; an early `return` reaches `xs`'s iterator (a
+ * generator's `finally` closes its file). Iterator classes, not generators: a generator wrapping an array took about
+ * 1.5 times as long as the class in a micro-benchmark (the class about as long as the array's own iterator).
+ */
+export function interruptible<T>(xs: Iterable<T>): Iterable<T> {
+  if (Array.isArray(xs)) return new InterruptibleArray(xs as readonly T[]);
+  if (xs instanceof InterruptibleArray || xs instanceof InterruptibleIterable || xs instanceof InterruptibleIterator) return xs;
+  // A generator stays an iterator (one pass, with `next`), as code written against Spark's Iterator may use it.
+  if (typeof (xs as Partial<Iterator<T>>).next === 'function') return new InterruptibleIterator(xs as unknown as Iterator<T>);
+  return new InterruptibleIterable(xs);
+}
+
+class InterruptibleArray<T> implements Iterable<T> {
+  constructor(readonly xs: readonly T[]) {}
+  [Symbol.iterator](): Iterator<T> {
+    return new InterruptibleArrayIterator(this.xs);
+  }
+}
+
+/**
+ * A pulled partition's check, for the task computing when its iteration began: code may pull after an await (an async
+ * foreachPartition), when another task of the thread is the one set, and that task's stop must not end this one.
+ */
+class PulledBy {
+  readonly task = current;
+  seen = Number.NaN;
+  check(): void {
+    if (flags === undefined || this.task === undefined) return;
+    const n = Atomics.load(flags, 0);
+    if (n === this.seen) return;
+    this.seen = n;
+    if (inRing(flags, this.task)) throw new TaskInterruptedError(this.task);
+  }
+}
+
+class InterruptibleArrayIterator<T> implements Iterator<T> {
+  i = 0;
+  readonly by = new PulledBy();
+  constructor(readonly xs: readonly T[]) {}
+  next(): IteratorResult<T> {
+    const i = this.i;
+    if (i >= this.xs.length) return { done: true, value: undefined };
+    this.i = i + 1;
+    if ((i & INTERRUPT_MASK) === INTERRUPT_MASK) this.by.check();
+    return { done: false, value: this.xs[i] as T };
+  }
+}
+
+class InterruptibleIterable<T> implements Iterable<T> {
+  constructor(readonly xs: Iterable<T>) {}
+  [Symbol.iterator](): Iterator<T> {
+    return new InterruptibleIterator(this.xs[Symbol.iterator]());
+  }
+}
+
+class InterruptibleIterator<T> implements IterableIterator<T> {
+  i = 0;
+  readonly by = new PulledBy();
+  constructor(readonly it: Iterator<T>) {}
+  [Symbol.iterator](): IterableIterator<T> {
+    return this;
+  }
+  next(): IteratorResult<T> {
+    if ((++this.i & INTERRUPT_MASK) === 0) this.by.check();
+    return this.it.next();
+  }
+  return(value?: unknown): IteratorResult<T> {
+    return this.it.return === undefined ? { done: true, value: value as T } : this.it.return(value);
+  }
+}

@@ -4,6 +4,7 @@ import { computeRecordSplitsSync, forEachRecord, type RecordSplit } from '../io/
 import type { RddContext } from './rdd-context.js';
 import type { TaskContext } from './task-context.js';
 import { InputFilesRDD, type InputFilesOptions, type RddOptions, type Sink } from './internal.js';
+import { INTERRUPT_MASK, checkInterrupted } from '../core/task-interrupt.js';
 
 /**
  * `sc.binaryRecords(path, recordLength)`: the fixed-length records of files, each a `Uint8Array`, files cut into
@@ -43,6 +44,7 @@ export class BinaryRecordsRDD extends InputFilesRDD<Uint8Array, RecordSplit> {
     let inSink = false;
     try {
       forEachRecord(split, (record) => {
+        if ((n & INTERRUPT_MASK) === INTERRUPT_MASK) checkInterrupted();
         inSink = true;
         sink(record);
         inSink = false;

@@ -15,6 +15,7 @@ import {
 import type { RddContext } from './rdd-context.js';
 import type { TaskContext } from './task-context.js';
 import { InputFilesRDD, type InputFilesOptions, type RddOptions, type Sink } from './internal.js';
+import { INTERRUPT_MASK, checkInterrupted } from '../core/task-interrupt.js';
 
 /**
  * CSV records end at `\n` or `\r\n` only: a `\r` inside a quoted field is the field's, and one outside quotes is
@@ -131,6 +132,7 @@ export class CsvFileRDD extends InputFilesRDD<Record<string, string | null> | st
       forEachSplitLine(
         split,
         (raw) => {
+          if ((n & INTERRUPT_MASK) === INTERRUPT_MASK) checkInterrupted();
           n++;
           const line = n === 1 && fromFileStart && raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw;
           if (!parser.open) {

@@ -5,6 +5,7 @@ import type { Fn, ShippedFunction } from '../closure/index.js';
 import type { TaskContext } from './task-context.js';
 import { currentTaskInfo, setCurrentTask, type TaskInfo } from './task-info.js';
 import { StorageLevel } from '../storage/storage-level.js';
+import { setInterruptibleTask } from '../core/task-interrupt.js';
 import { RDD, ShuffledRDD, CoGroupedRDD, type RddOptions } from './internal.js';
 
 /**
@@ -61,13 +62,14 @@ export class MapAsyncRDD<T, U> extends RDD<U> {
     let failed: { error: unknown } | undefined;
     const worker = async (): Promise<void> => {
       while (failed === undefined) {
+        // Another task of this worker may have run while this one awaited: each call sees its own task, and the
+        // parent's interrupt checks look for this task's stop (a stop asked for the other task would end this one).
+        publish(task);
         // The parent is read lazily, one element per free slot.
         const step = input.next();
         if (step.done) return;
         const i = next++;
         try {
-          // Another task of this worker may have run while this one awaited: each call sees its own task.
-          setCurrentTask(task);
           results[i] = (await f(step.value)) as U;
         } catch (e) {
           failed ??= { error: tagUserError(e, this.id, this.label) };
@@ -75,12 +77,18 @@ export class MapAsyncRDD<T, U> extends RDD<U> {
       }
     };
     await Promise.all(Array.from({ length: this.concurrency }, worker));
-    setCurrentTask(task);
+    publish(task);
     if (failed !== undefined) throw failed.error;
     let byPartition = this.#ready.get(tc);
     if (byPartition === undefined) this.#ready.set(tc, (byPartition = new Map()));
     byPartition.set(p, results);
   }
+}
+
+/** Makes `task` the one taskContext() returns and the interrupt checks look for. */
+function publish(task: TaskInfo | undefined): void {
+  setCurrentTask(task);
+  setInterruptibleTask(task?.taskAttemptId);
 }
 
 /** Stages already known to hold no mapAsync RDD (the common case costs one lookup per task). */

@@ -7,6 +7,7 @@ import { combineValuesByKey } from '../shuffle/combine.js';
 import { samplePartition, type SampleArgs } from './sampling.js';
 import type { TaskContext } from './task-context.js';
 import { RDD, describeResult, type RddOptions, type Sink } from './internal.js';
+import { INTERRUPT_MASK, checkInterrupted } from '../core/task-interrupt.js';
 
 /** How a MapPartitionsRDD turns a parent partition into its own. */
 export type PartitionOp =
@@ -115,9 +116,15 @@ export class MapPartitionsRDD<T, U> extends RDD<U> {
     const out = sink as Sink<unknown>;
     switch (pop.mode) {
       case 'user':
-      case 'userWithIndex':
-        for (const x of this.compute(p, tc)) sink(x);
+      case 'userWithIndex': {
+        // The user's function may yield many records per record it reads: its input's checks would not come in time.
+        let i = 0;
+        for (const x of this.compute(p, tc)) {
+          if ((++i & INTERRUPT_MASK) === 0) checkInterrupted();
+          sink(x);
+        }
         return;
+      }
       case 'glom': {
         const xs: unknown[] = [];
         this.parent.forEach(p, tc, (x) => xs.push(x));

@@ -369,14 +369,22 @@ function mapNumbers(
  * no iterable: its label is a new string each time it is read, and this runs once per input element.
  */
 function pushAll(ys: Iterable<unknown>, out: Sink<unknown>, rdd: { readonly label: string }): void {
+  // One record may explode into millions: the source's check per input record would not come in time.
   if (Array.isArray(ys)) {
-    for (let i = 0; i < ys.length; i++) out(ys[i]);
+    for (let i = 0; i < ys.length; i++) {
+      if ((i & INTERRUPT_MASK) === INTERRUPT_MASK) checkInterrupted();
+      out(ys[i]);
+    }
     return;
   }
   if (ys === null || ys === undefined || typeof (ys as Iterable<unknown>)[Symbol.iterator] !== 'function') {
     throw new InvalidDataError(`the function of ${rdd.label} must return an Iterable (e.g. an array), got ${describeResult(ys)}`);
   }
-  for (const y of ys) out(y);
+  let i = 0;
+  for (const y of ys) {
+    if ((++i & INTERRUPT_MASK) === 0) checkInterrupted();
+    out(y);
+  }
 }
 
 /** What a function returned instead of an Iterable, in words that point at the fix. */

@@ -20,6 +20,7 @@ import { userCallSite } from '../util/call-site.js';
 import { classInstanceError, IllegalStateError, InvalidArgumentError, ArgumentTypeError, OutputPathError } from '../core/errors.js';
 import { keyId } from '../core/keys.js';
 import { checkHeap } from '../core/heap-guard.js';
+import { INTERRUPT_MASK, checkInterrupted, interruptible } from '../core/task-interrupt.js';
 import { outputCodecOf, OUTPUT_CODEC_NAMES } from '../io/index.js';
 // Closure modules one by one, not the index: workers load this file, and the index brings the driver's function
 // analysis (acorn, eslint-scope), most of a worker's module loading.
@@ -195,7 +196,12 @@ export abstract class RDD<T> {
   abstract compute(partition: number, tc: TaskContext): Iterable<T>;
   /** Computes one partition by pushing each element into `sink` (see `compute` for the pairing rule). */
   protected pushCompute(partition: number, tc: TaskContext, sink: Sink<T>): void {
-    for (const x of this.compute(partition, tc)) sink(x);
+    // compute's own loops may pass no check (a zip's, a mapAsync's results, a file reader's): one here.
+    let i = 0;
+    for (const x of this.compute(partition, tc)) {
+      if ((++i & INTERRUPT_MASK) === 0) checkInterrupted();
+      sink(x);
+    }
   }
   /** What a worker needs to rebuild this RDD: its kind and that kind's arguments (see wire.ts). */
   protected abstract wireBody(): RddWireBody;
@@ -322,9 +328,10 @@ export abstract class RDD<T> {
 
   /** The partition's elements, from the cache when persisted. */
   iterator(partition: number, tc: TaskContext): Iterable<T> {
-    if (this.#storageLevel !== StorageLevel.NONE) return this.#getOrCompute(partition, tc);
+    // Whoever pulls (a user's mapPartitions, zip, take, a save) passes interrupt checks as push loops do.
+    if (this.#storageLevel !== StorageLevel.NONE) return interruptible(this.#getOrCompute(partition, tc));
     tc.computed?.(this.id);
-    return this.compute(partition, tc);
+    return interruptible(this.compute(partition, tc));
   }
 
   /** Pushes the partition's elements into `sink`, from the cache when persisted. */

@@ -9,6 +9,7 @@
  * their order.
  */
 import { NotAPairError, isPair, tagUserError } from '../core/errors.js';
+import { INTERRUPT_MASK, checkInterrupted } from '../core/task-interrupt.js';
 import type { Aggregator } from './aggregator.js';
 import { LATIN1_FROM, Latin1Keys, StringKeys, unboxValue, type EncodedBucket, type StringColumn, type Utf16Keys } from './bucket-codec.js';
 import { IntTable, KeyTable, RowTable, StringTable, inKeyTable, isIntRow } from './key-table.js';
@@ -374,7 +375,11 @@ export function grouping(first: (v: unknown) => unknown, merge: (c: unknown, v: 
         return;
       }
       const all = groups();
-      for (let i = 0; i < all.length; i++) sink(all[i]!);
+      for (let i = 0; i < all.length; i++) {
+        // The groups go on to the rest of the task's pipeline (a slow map): a cancelled task stops here too.
+        if ((i & INTERRUPT_MASK) === INTERRUPT_MASK) checkInterrupted();
+        sink(all[i]!);
+      }
     },
   };
 }

@@ -12,6 +12,7 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { compareKeys } from '../core/keys.js';
 import { checkHeap } from '../core/heap-guard.js';
+import { INTERRUPT_MASK, checkInterrupted } from '../core/task-interrupt.js';
 import { estimateSize } from '../storage/size-estimator.js';
 import type { Pair } from './combine.js';
 import { FramedRunReader, writeFramedRun } from './external-combiner.js';
@@ -126,7 +127,11 @@ export class ExternalSorter implements MemoryConsumer {
     buffer.sort(this.#compare);
     const unwrap = this.order.sortKey === undefined ? (e: Pair) => e : (e: Pair) => e[1] as Pair;
     if (this.#runs.length === 0) {
-      for (let i = 0; i < buffer.length; i++) sink(unwrap(buffer[i]!));
+      for (let i = 0; i < buffer.length; i++) {
+        // The records go on to the rest of the task's pipeline (a slow map): a cancelled task stops here too.
+        if ((i & INTERRUPT_MASK) === INTERRUPT_MASK) checkInterrupted();
+        sink(unwrap(buffer[i]!));
+      }
       return;
     }
     const what = (): string => `reading back the sorted runs of ${this.label}`;
@@ -140,7 +145,8 @@ export class ExternalSorter implements MemoryConsumer {
         return c < 0 || (c === 0 && i < j);
       });
       for (let i = 0; i < sources.length; i++) if (sources[i]!.head !== undefined) heap.push(i);
-      for (let i = heap.peek(); i !== undefined; i = heap.peek()) {
+      for (let i = heap.peek(), n = 1; i !== undefined; i = heap.peek(), n++) {
+        if ((n & INTERRUPT_MASK) === 0) checkInterrupted();
         const s = sources[i]!;
         const e = s.head!;
         s.advance();

@@ -10,6 +10,7 @@
  * beats hashKey's murmur3 written in JavaScript, so longer strings stay in the `Map`.
  */
 import { HeapLimitError } from '../core/errors.js';
+import { INTERRUPT_MASK, checkInterrupted } from '../core/task-interrupt.js';
 import { hashKey, hashPackedLatin1, keysEqual } from '../core/keys.js';
 import { rowAt, type EncodedBucket, type Latin1Keys, type StringColumn, type Utf16Keys } from './bucket-codec.js';
 import { partitionOfHash, powerOfTwoMask } from '../core/partitioner.js';
@@ -279,7 +280,11 @@ export class RowTable {
     const w = this.width;
     const rows = this.#rows;
     const combiners = this.#combiners;
-    for (let e = 0; e < this.#size; e++) sink([rowAt(rows, e * w, w), combiners === undefined ? null : combiners[e]]);
+    // A reduce task's groups go on to the rest of its pipeline (a slow map): a cancelled task stops here too.
+    for (let e = 0; e < this.#size; e++) {
+      if ((e & INTERRUPT_MASK) === INTERRUPT_MASK) checkInterrupted();
+      sink([rowAt(rows, e * w, w), combiners === undefined ? null : combiners[e]]);
+    }
   }
 
   #grow(): void {
@@ -656,8 +661,17 @@ export class StringTable {
     this.#settle();
     const keys = this.#strings();
     const values = this.#values;
-    if (values !== undefined) for (let e = 0; e < keys.length; e++) sink([keys[e], values[(e << 1) + 1]]);
-    else for (let e = 0; e < keys.length; e++) sink([keys[e], this.#combiners![e]]);
+    // A reduce task's groups go on to the rest of its pipeline (a slow map): a cancelled task stops here too.
+    if (values !== undefined)
+      for (let e = 0; e < keys.length; e++) {
+        if ((e & INTERRUPT_MASK) === INTERRUPT_MASK) checkInterrupted();
+        sink([keys[e], values[(e << 1) + 1]]);
+      }
+    else
+      for (let e = 0; e < keys.length; e++) {
+        if ((e & INTERRUPT_MASK) === INTERRUPT_MASK) checkInterrupted();
+        sink([keys[e], this.#combiners![e]]);
+      }
   }
 
   /**

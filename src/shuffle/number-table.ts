@@ -18,6 +18,7 @@
  */
 
 import { giveBack, takeFloat64, takeInt32 } from '../util/scratch-arrays.js';
+import { INTERRUPT_MASK, checkInterrupted } from '../core/task-interrupt.js';
 import { growIntSlots } from './key-table.js';
 
 const INITIAL_SLOTS = 64;
@@ -310,7 +311,11 @@ export class NumberTable {
     if (this.#dense) this.#gather();
     const keys = this.#keys;
     const combiners = this.#combiners;
-    for (let e = 0; e < this.#size; e++) sink([keys[e]!, combiners[e]!]);
+    // A reduce task's groups go on to the rest of its pipeline (a slow map): a cancelled task stops here too.
+    for (let e = 0; e < this.#size; e++) {
+      if ((e & INTERRUPT_MASK) === INTERRUPT_MASK) checkInterrupted();
+      sink([keys[e]!, combiners[e]!]);
+    }
   }
 
   /** A new key in the direct layout (its combiner already stored): appended to the entries. */

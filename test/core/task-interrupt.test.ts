@@ -15,10 +15,13 @@ import {
   checkInterrupted,
   clearInterruptibleTask,
   interruptRequested,
+  interruptible,
   newInterruptBuffer,
   requestInterrupt,
   setInterruptibleTask,
 } from '../../src/core/task-interrupt.js';
+import { MapAsyncRDD, RangeRDD, setCurrentTask, type TaskContext, type TaskInfo } from '../../src/rdd/index.js';
+import { WORKER_RDD_CONTEXT } from '../../src/rdd/rdd-context.js';
 
 describe('a thread armed with its host’s buffer', () => {
   afterEach(() => {
@@ -60,6 +63,21 @@ describe('a thread armed with its host’s buffer', () => {
     expect(() => checkInterrupted()).toThrow(/task 0 was interrupted/);
   });
 
+  it('checks a pulled partition for the task that began pulling it, not for the task set when it is pulled again', () => {
+    const buffer = newInterruptBuffer();
+    armInterrupts(buffer);
+    setInterruptibleTask(1);
+    const pulled = interruptible(Array.from({ length: 5000 }, (_, i) => i))[Symbol.iterator]();
+    // Task 1 awaits (an async foreachPartition); task 2 is set and asked to stop.
+    setInterruptibleTask(2);
+    requestInterrupt(buffer, 2);
+    for (let i = 0; i < 2048; i++) pulled.next();
+    requestInterrupt(buffer, 1);
+    expect(() => {
+      for (let i = 0; i < 1024; i++) pulled.next();
+    }).toThrow(/task 1 was interrupted/);
+  });
+
   it('does nothing between tasks, unarmed, or after the task cleared itself', () => {
     const buffer = newInterruptBuffer();
     requestInterrupt(buffer, 3);
@@ -74,6 +92,51 @@ describe('a thread armed with its host’s buffer', () => {
   });
 });
 
+describe('a mapAsync partition awaited while another task of the thread computes', () => {
+  afterEach(() => {
+    setInterruptibleTask(undefined);
+    armInterrupts(undefined);
+  });
+
+  const tc: TaskContext = {
+    stageId: 0,
+    partition: 0,
+    attempt: 0,
+    blocks: { get: () => undefined, put: () => undefined },
+    shuffleInput: () => [],
+    payload: () => [],
+  };
+  const task = (taskAttemptId: number): TaskInfo => ({ partitionId: 0, stageId: 0, attemptNumber: 0, taskAttemptId, isInterrupted: () => false });
+
+  it('reads its input looking for its own stop, not for the other task’s', async () => {
+    const buffer = newInterruptBuffer();
+    armInterrupts(buffer);
+    // 5,000 elements, each awaited a turn: the input is read (and checked) in the turns after the first.
+    const rdd = new MapAsyncRDD(
+      new RangeRDD(WORKER_RDD_CONTEXT, { start: 0, step: 1, count: 5000, numSlices: 1 }, { id: 1, label: 'range' }),
+      async (x: number) => x + 1,
+      4,
+      { id: 2, label: 'mapAsync' },
+    );
+    const a = task(1);
+    setCurrentTask(a);
+    setInterruptibleTask(1);
+    const awaited = rdd.awaitPartition(0, tc, a);
+    // Task 2 starts while task 1 awaits, and is asked to stop.
+    setCurrentTask(task(2));
+    setInterruptibleTask(2);
+    requestInterrupt(buffer, 2);
+    await awaited;
+    expect([...rdd.compute(0, tc)].slice(-2)).toEqual([4999, 5000]);
+    // Task 1's own request stops it, though task 2 is the one set when it resumes.
+    const again = rdd.awaitPartition(0, { ...tc }, a);
+    setInterruptibleTask(2);
+    requestInterrupt(buffer, 1);
+    await expect(again).rejects.toThrow(/task 1 was interrupted/);
+    setCurrentTask(undefined);
+  });
+});
+
 /** taskContext as a local binding: vitest renames imported ones inside shipped functions. */
 const currentTask = taskContext;
 
@@ -81,6 +144,13 @@ const currentTask = taskContext;
 function slow(x: number): number {
   let s = 0;
   for (let i = 0; i < 3000; i++) s += Math.sqrt(i + x);
+  return s;
+}
+
+/** ~50 µs a record: a partition of 100,000 records (read and sorted in tens of milliseconds) computes for seconds. */
+function slower(x: number): number {
+  let s = 0;
+  for (let i = 0; i < 15_000; i++) s += Math.sqrt(i + x);
   return s;
 }
 
@@ -94,7 +164,7 @@ afterEach(async () => {
  * events seen from the start to 2.5 s after the abort: past the 1 s kill grace, after which a task still computing
  * has its worker replaced.
  */
-async function abortWhileComputing(sc: Context, action: (signal: AbortSignal) => Promise<unknown>): Promise<SchedulerEvent[]> {
+async function abortWhileComputing(sc: Context, action: (signal: AbortSignal) => Promise<unknown>, afterMs = 150): Promise<SchedulerEvent[]> {
   const events: SchedulerEvent[] = [];
   const ac = new AbortController();
   let lastStage = -1;
@@ -114,7 +184,7 @@ async function abortWhileComputing(sc: Context, action: (signal: AbortSignal) =>
     (e: unknown) => e,
   );
   await bothComputing;
-  await new Promise((r) => setTimeout(r, 150));
+  await new Promise((r) => setTimeout(r, afterMs));
   ac.abort();
   const error = await settled;
   expect(error).toBeInstanceOf(AbortError);
@@ -275,4 +345,171 @@ describe('a cancelled job’s computing tasks stop at their next record: no work
     expect(lost(events)).toEqual([]);
     expect(await sc.range(0, 1000, 1, 2).sum()).toBe(499_500);
   }, 60_000);
+});
+
+describe('a cancelled job stops at its next record on every path records flow through (pulled, exploded, paired)', () => {
+  /**
+   * A cached input (4 partitions of 500,000 numbers) and the job of each shape over it, aborted while both workers
+   * compute: no worker replaced, the cache whole, the next job right.
+   */
+  it.each([
+    [
+      'a mapPartitions function reading its whole input before it returns',
+      (values: RDD<number>) =>
+        values.mapPartitions(
+          capture({ slow }, (it: Iterable<number>) => {
+            let sum = 0;
+            for (const x of it) sum += slow(x);
+            return [sum];
+          }),
+        ),
+    ],
+    [
+      'a mapPartitions generator yielding 500,000 records for one it reads',
+      (_values: RDD<number>, sc: Context) =>
+        sc
+          .parallelize([1, 2], 2)
+          .mapPartitions(function* (it: Iterable<number>) {
+            for (const n of it) for (let i = 0; i < 500_000; i++) yield n + i;
+          })
+          .map(slow),
+    ],
+    ['zip', (values: RDD<number>) => values.zip(values.map((x) => x + 1)).map(capture({ slow }, ([a, b]: [number, number]) => slow(a + b)))],
+    [
+      'cartesian with a left partition of one element',
+      (values: RDD<number>, sc: Context) =>
+        sc
+          .parallelize([1, 2], 2)
+          .cartesian(values)
+          .map(capture({ slow }, ([a, b]: [number, number]) => slow(a + b))),
+    ],
+    [
+      'flatMap exploding one record into 500,000 (an array)',
+      (_values: RDD<number>, sc: Context) =>
+        sc
+          .parallelize([1, 2], 2)
+          .flatMap((n) => Array.from({ length: 500_000 }, (_, i) => n + i))
+          .map(slow),
+    ],
+    [
+      'flatMap exploding one record into 500,000 (a generator)',
+      (_values: RDD<number>, sc: Context) =>
+        sc
+          .parallelize([1, 2], 2)
+          .flatMap(function* (n) {
+            for (let i = 0; i < 500_000; i++) yield n + i;
+          })
+          .map(slow),
+    ],
+    [
+      'the results of a mapAsync',
+      (values: RDD<number>) =>
+        values
+          .filter((x) => x % 10 === 0)
+          .mapAsync((x) => x)
+          .map(capture({ slower }, (x: number) => slower(x))),
+      // Aborted once the results are awaited: the synchronous computation over them runs.
+      1000,
+    ],
+    [
+      'a sortByKey’s sorted output',
+      (values: RDD<number>) =>
+        values
+          .filter((x) => x % 10 === 0)
+          .map((x): [number, number] => [-x, x])
+          .sortByKey(true, 2)
+          .values()
+          .map(capture({ slower }, (x: number) => slower(x))),
+      // Aborted once the task reads no more and sorts no more: it pushes the sorted records on.
+      1000,
+    ],
+    [
+      'a groupByKey’s groups',
+      (values: RDD<number>) =>
+        values
+          .filter((x) => x % 10 === 0)
+          .map((x): [number, number] => [x, x])
+          .groupByKey(2)
+          .map(capture({ slower }, ([k]: [number, number[]]) => slower(k))),
+      1000,
+    ],
+  ] as Array<[string, (values: RDD<number>, sc: Context) => RDD<number>, number?]>)(
+    '%s',
+    async (_name, job, afterMs) => {
+      const sc = new Context({ master: 'local[2]', progress: false, ui: false, hints: false });
+      contexts.push(sc);
+      const values = sc.range(0, 2_000_000, 1, 4).cache().setName('values');
+      expect(await values.count()).toBe(2_000_000);
+      const cachedParts = () => Object.fromEntries(sc.getRDDStorageInfo().map((i) => [i.name, i.numCachedPartitions]));
+      expect(cachedParts()).toEqual({ values: 4 });
+      const events = await abortWhileComputing(sc, (signal) => job(values, sc).count({ signal }), afterMs);
+      expect(lost(events)).toEqual([]);
+      expect(cachedParts()).toEqual({ values: 4 });
+      expect(await values.map((x) => x % 7).sum()).toBe(5_999_995);
+    },
+    60_000,
+  );
+});
+
+describe('file readers other than the text file’s, and unions and coalesces, stop at their next record too', () => {
+  const context = () => {
+    const sc = new Context({ master: 'local[2]', progress: false, ui: false, hints: false });
+    contexts.push(sc);
+    return sc;
+  };
+
+  it('reading a CSV file and fixed-length binary records', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-interrupt-'));
+    try {
+      const csv = path.join(dir, 'rows.csv');
+      writeFileSync(csv, `n,s\n${Array.from({ length: 1_000_000 }, (_, i) => `${i},r${i}`).join('\n')}`);
+      const bin = path.join(dir, 'records.bin');
+      writeFileSync(bin, Buffer.alloc(8 * 1_000_000, 7));
+      const sc = context();
+      const rows = await abortWhileComputing(sc, (signal) =>
+        sc
+          .csvFile(csv, { minPartitions: 2 })
+          .map(capture({ slow }, (r: Record<string, string>) => slow(r.s!.length)))
+          .count({ signal }),
+      );
+      const records = await abortWhileComputing(sc, (signal) =>
+        sc
+          .binaryRecords(bin, 8, { minPartitions: 2 })
+          .map(capture({ slow }, (r: Uint8Array) => slow(r[0]!)))
+          .count({ signal }),
+      );
+      expect(lost(rows)).toEqual([]);
+      expect(lost(records)).toEqual([]);
+      expect(await sc.binaryRecords(bin, 8, { minPartitions: 2 }).count()).toBe(1_000_000);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it.each([
+    ['a union', (values: RDD<number>) => values.union(values.map((x) => x + 1)).map(slow)],
+    ['a coalesce', (values: RDD<number>) => values.coalesce(2).map(slow)],
+    [
+      'a coalesce pulled by a mapPartitions',
+      (values: RDD<number>) =>
+        values.coalesce(2).mapPartitions(
+          capture({ slow }, (it: Iterable<number>) => {
+            let sum = 0;
+            for (const x of it) sum += slow(x);
+            return [sum];
+          }),
+        ),
+    ],
+  ] as Array<[string, (values: RDD<number>) => RDD<number>]>)(
+    'reading cached partitions through %s',
+    async (_name, shape) => {
+      const sc = context();
+      const values = sc.range(0, 2_000_000, 1, 4).cache().setName('values');
+      expect(await values.count()).toBe(2_000_000);
+      const events = await abortWhileComputing(sc, (signal) => shape(values).count({ signal }));
+      expect(lost(events)).toEqual([]);
+      expect(sc.getRDDStorageInfo().map((i) => i.numCachedPartitions)).toEqual([4]);
+    },
+    60_000,
+  );
 });
