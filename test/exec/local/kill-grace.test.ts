@@ -27,6 +27,11 @@ function spawnable(tool: string): boolean {
   }
 }
 
+/** The CPUs this process may run on, as taskset takes them ("0-1", "2,5-7"): a container's cpuset need not hold CPU 0. */
+function allowedCpus(): string {
+  return readFileSync('/proc/self/status', 'utf8').match(/^Cpus_allowed_list:\s*(\S+)/m)?.[1] ?? `0-${os.cpus().length - 1}`;
+}
+
 async function until(cond: () => boolean, what: string, ms = 30_000): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {
@@ -48,7 +53,7 @@ describe('a cancelled task whose thread waits for a CPU past the kill grace', ()
         if (tid === undefined) return;
         try {
           execFileSync('chrt', ['-o', '-p', '0', tid], { stdio: 'ignore' });
-          execFileSync('taskset', ['-p', '-c', `0-${os.cpus().length - 1}`, tid], { stdio: 'ignore' });
+          execFileSync('taskset', ['-p', '-c', allowedCpus(), tid], { stdio: 'ignore' });
         } catch {
           // The thread ended already.
         }
@@ -77,9 +82,10 @@ describe('a cancelled task whose thread waits for a CPU past the kill grace', ()
           );
         await until(() => existsSync(marker) && readFileSync(marker, 'utf8') !== '', 'partition 0 to start');
         tid = readFileSync(marker, 'utf8');
-        // From now on the thread runs only when core 0 has nothing else to run, and the busy loop keeps it busy.
-        busy = spawn('taskset', ['-c', '0', process.execPath, '-e', 'for(;;){}'], { stdio: 'ignore' });
-        execFileSync('taskset', ['-p', '-c', '0', tid], { stdio: 'ignore' });
+        // From now on the thread runs only when its core has nothing else to run, and the busy loop keeps it busy.
+        const cpu = /^\d+/.exec(allowedCpus())![0];
+        busy = spawn('taskset', ['-c', cpu, process.execPath, '-e', 'for(;;){}'], { stdio: 'ignore' });
+        execFileSync('taskset', ['-p', '-c', cpu, tid], { stdio: 'ignore' });
         execFileSync('chrt', ['-i', '-p', '0', tid], { stdio: 'ignore' });
         await new Promise((r) => setTimeout(r, 200));
         ac.abort();
