@@ -20,8 +20,9 @@ import {
   requestInterrupt,
   setInterruptibleTask,
 } from '../../src/core/task-interrupt.js';
-import { MapAsyncRDD, RangeRDD, setCurrentTask, type TaskContext, type TaskInfo } from '../../src/rdd/index.js';
+import { MapAsyncRDD, RangeRDD, setCurrentTask, type TaskInfo } from '../../src/rdd/index.js';
 import { WORKER_RDD_CONTEXT } from '../../src/rdd/rdd-context.js';
+import { stubTaskContext } from '../fixtures/task-context.js';
 
 describe('a thread armed with its host’s buffer', () => {
   afterEach(() => {
@@ -98,14 +99,7 @@ describe('a mapAsync partition awaited while another task of the thread computes
     armInterrupts(undefined);
   });
 
-  const tc: TaskContext = {
-    stageId: 0,
-    partition: 0,
-    attempt: 0,
-    blocks: { get: () => undefined, put: () => undefined },
-    shuffleInput: () => [],
-    payload: () => [],
-  };
+  const tc = stubTaskContext();
   const task = (taskAttemptId: number): TaskInfo => ({ partitionId: 0, stageId: 0, attemptNumber: 0, taskAttemptId, isInterrupted: () => false });
 
   it('reads its input looking for its own stop, not for the other task’s', async () => {

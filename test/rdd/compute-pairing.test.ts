@@ -5,18 +5,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { MappedRDD, RangeRDD, MapPartitionsRDD, type RDD, type TaskContext } from '../../src/rdd/index.js';
+import { MappedRDD, RangeRDD, MapPartitionsRDD, type RDD } from '../../src/rdd/index.js';
 import { WORKER_RDD_CONTEXT } from '../../src/rdd/rdd-context.js';
 import type { ElementOp } from '../../src/rdd/mapped-rdd.js';
+import { stubTaskContext } from '../fixtures/task-context.js';
 
-const tc: TaskContext = {
-  stageId: 0,
-  partition: 0,
-  attempt: 0,
-  blocks: { get: () => undefined, put: () => undefined },
-  shuffleInput: () => [],
-  payload: () => [],
-};
+const tc = stubTaskContext();
 
 /** Worker-side RDDs take their ids from the driver's description; here, from a counter. */
 let nextId = 1;

@@ -12,6 +12,7 @@ import { Context, capture, type RDD } from 'kindling';
 import { manyOf, pairsOf, withMany, withPairs } from '../../src/core/many-sink.js';
 import { MappedRDD, ParallelCollectionRDD, WORKER_RDD_CONTEXT, type TaskContext } from '../../src/rdd/index.js';
 import { sameResult as same } from './helpers.js';
+import { stubTaskContext } from '../fixtures/task-context.js';
 import type { TaskEndEvent } from '../../src/scheduler/events.js';
 
 type P = [unknown, unknown];
@@ -151,14 +152,7 @@ describe('PageRank through arrays, under pressure', () => {
 describe('the arrays a flatMap hands on (worker-side RDDs, one partition)', () => {
   let nextId = 1;
   const id = (label: string) => ({ id: nextId++, label });
-  const tc = (rows: unknown[]): TaskContext => ({
-    stageId: 0,
-    partition: 0,
-    attempt: 0,
-    blocks: { get: () => undefined, put: () => undefined },
-    shuffleInput: () => [],
-    payload: () => rows,
-  });
+  const tc = (rows: unknown[]): TaskContext => stubTaskContext(rows);
 
   it('an array result goes whole to a sink that takes arrays; any other iterable, and any other sink, element by element', () => {
     const rows = [[1, 2], [], [3]];
