@@ -37,6 +37,7 @@ import {
 import { checkBind, FrameClient, startFrameServer, type FrameServer } from './wire.js';
 import { processFlags, workerEntry, workerResourceLimits } from '../local/worker-entry.js';
 import { newInterruptBuffer, requestInterrupt } from '../../core/task-interrupt.js';
+import { afterKillGrace } from '../kill-grace.js';
 
 const WORKER_ENTRY = workerEntry();
 
@@ -69,6 +70,8 @@ interface Thread {
   readonly tasks: TaskChannel;
   /** The ids of tasks this thread is asked to stop (core/task-interrupt.ts). */
   readonly interrupts: SharedArrayBuffer;
+  /** The thread's OS id, once it wrote it (WorkerInit.osThread), read by exec/kill-grace.ts. */
+  readonly osThread: Int32Array;
   /** The thread's shuffle service, as its peers see it. */
   readonly serve: Remote<Required<PeerShuffleService>>;
   readonly inflight: Set<number>;
@@ -370,13 +373,17 @@ export class ExecutorProcess {
           .cancelTask(m.taskId)
           .catch(() => undefined);
         if (m.graceMs !== undefined) {
-          const timer = setTimeout(() => {
-            if (t.dead || !t.inflight.has(m.taskId)) return;
-            t.killedTask = m.taskId;
-            t.endedBecause = `task ${m.taskId} of a cancelled job still computed ${m.graceMs} ms later; slot ${m.index} was replaced`;
-            void t.worker.terminate();
-          }, m.graceMs);
-          timer.unref();
+          // Terminated only once the thread had the grace's time to compute in (a starved thread waits: exec/kill-grace.ts).
+          afterKillGrace(
+            t.osThread,
+            m.graceMs,
+            () => !t.dead && t.inflight.has(m.taskId),
+            (ms) => {
+              t.killedTask = m.taskId;
+              t.endedBecause = `task ${m.taskId} of a cancelled job still computed ${ms} ms later; slot ${m.index} was replaced`;
+              void t.worker.terminate();
+            },
+          );
         }
         return;
       }
@@ -505,6 +512,7 @@ export class ExecutorProcess {
       jobOutputIsLocal: true,
       processFlags: processFlags(),
       interrupts: newInterruptBuffer(),
+      osThread: new SharedArrayBuffer(4),
     };
     const heapMb = Math.max(64, Math.min(app.heapMb, Math.floor(this.#o.memoryMB / this.#o.cores)));
     const worker = new Worker(WORKER_ENTRY, { workerData: init, resourceLimits: workerResourceLimits(heapMb) });
@@ -518,6 +526,7 @@ export class ExecutorProcess {
       remote,
       tasks: new TaskChannel(worker),
       interrupts: init.interrupts!,
+      osThread: new Int32Array(init.osThread!),
       serve: wrap<Required<PeerShuffleService>>(nodeEndpoint(ch.port1 as never)),
       inflight: new Set(),
       proxies: new Map(),

@@ -15,7 +15,7 @@
  * that index; only then is the index given up, and only when every index is given up does the pool fail.
  */
 import { Worker, MessageChannel } from 'node:worker_threads';
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { wrap, transfer, nodeEndpoint, type Remote } from './comlink.js';
 import type { BackendFaults, BackendListener, BackendSnapshot, TaskBackend } from '../task-backend.js';
@@ -26,6 +26,7 @@ import { processFlags, workerEntry, workerResourceLimits } from './worker-entry.
 import { InvalidArgumentError, ContextStoppedError } from '../../core/errors.js';
 import { hopTraceOn } from '../../util/hop-trace.js';
 import { newInterruptBuffer, requestInterrupt } from '../../core/task-interrupt.js';
+import { afterKillGrace } from '../kill-grace.js';
 
 /** Chosen once per process: the bundle, when the build made a current one (see worker-entry.ts). */
 const WORKER_ENTRY = workerEntry();
@@ -64,7 +65,7 @@ interface Slot {
   readonly tasks: TaskChannel;
   /** The ids of tasks this thread is asked to stop (core/task-interrupt.ts). */
   readonly interrupts: SharedArrayBuffer;
-  /** The thread's OS id, once it wrote it (0 before, or where there is none): see {@link threadSched}. */
+  /** The thread's OS id, once it wrote it (0 before, or where there is none): read by exec/kill-grace.ts. */
   readonly osThread: Int32Array;
   readonly spillDir: string;
   /** In send order: the first is the one computing. */
@@ -322,26 +323,17 @@ export class WorkerPool implements TaskBackend {
     call(slot)
       .cancelTask(taskId)
       .catch(() => undefined);
-    // The grace is time the thread could have computed in: while it has had less than that much CPU since the
-    // request and is waiting for a CPU (a loaded machine), it is on its way to its next record, starved, and
-    // replacing its worker would lose that worker's cache for nothing. A task looping without a record uses the CPU,
-    // one asleep is not runnable: each is replaced after the grace as before. GRACE_CAP bounds the wait.
-    const killedAt = Date.now();
-    const cpuAtKill = threadSched(slot)?.cpuMs;
-    const expire = (): void => {
-      if (this.#stopping || this.#slots[workerIndex] !== slot || slot.state !== 'ready' || !slot.inflight.has(taskId) || slot.timedOut !== undefined)
-        return;
-      const now = cpuAtKill === undefined ? undefined : threadSched(slot);
-      const cpuMs = now === undefined ? graceMs : now.cpuMs - cpuAtKill!;
-      const capAt = killedAt + GRACE_CAP * graceMs;
-      if (now?.runnable === true && cpuMs < graceMs && Date.now() < capAt) {
-        setTimeout(expire, Math.max(10, Math.min(graceMs - cpuMs, capAt - Date.now()))).unref();
-        return;
-      }
-      slot.timedOut = { taskId, ms: Date.now() - killedAt, cancelled: true };
-      void slot.worker.terminate();
-    };
-    setTimeout(expire, graceMs).unref();
+    // Terminated only once the thread had the grace's time to compute in (a starved thread waits: exec/kill-grace.ts).
+    afterKillGrace(
+      slot.osThread,
+      graceMs,
+      () =>
+        !(this.#stopping || this.#slots[workerIndex] !== slot || slot.state !== 'ready' || !slot.inflight.has(taskId) || slot.timedOut !== undefined),
+      (ms) => {
+        slot.timedOut = { taskId, ms, cancelled: true };
+        void slot.worker.terminate();
+      },
+    );
   }
 
   runTask(workerIndex: number, task: TaskMessage): Promise<TaskOutcome> {
@@ -488,28 +480,6 @@ export class WorkerPool implements TaskBackend {
       for (const t of s.inflight.values()) t.settle(lost(s.index, s.epoch, 'the context was stopped', false));
       s.inflight.clear();
     }
-  }
-}
-
-/** A cancelled task's kill grace, stretched while its thread waits for a CPU, ends by this many graces at the latest. */
-const GRACE_CAP = 10;
-
-/**
- * The worker thread's on-CPU time so far and whether it is runnable now (on a CPU or waiting for one), from Linux's
- * /proc; undefined where that cannot be read (no OS thread id written yet, not Linux). Linux adds a thread's
- * run-queue wait to its schedstat only when it next runs, so a starved thread is told by its state, not by that.
- */
-function threadSched(slot: Slot): { cpuMs: number; runnable: boolean } | undefined {
-  const tid = Atomics.load(slot.osThread, 0);
-  if (tid === 0) return undefined;
-  try {
-    const cpuNs = Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-    // "tid (name) S …": the name may hold spaces and parentheses, the state follows the last ')'.
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return Number.isFinite(cpuNs) ? { cpuMs: cpuNs / 1e6, runnable: state === 'R' } : undefined;
-  } catch {
-    return undefined;
   }
 }
 
