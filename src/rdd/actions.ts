@@ -216,11 +216,13 @@ export async function collectAsMap<K, V>(rdd: RDD<[K, V]>): Promise<Map<K, V>> {
 
 export async function lookup<K, V>(rdd: RDD<[K, V]>, key: K): Promise<V[]> {
   const p = rdd.partitioner;
+  // A sort's bounds, sampled now rather than by the lookup's own job, so that it reads the key's partition only.
+  await p?.settle?.();
   let parts: number[] | undefined;
   try {
     if (p !== undefined) parts = [p.getPartition(key)];
   } catch {
-    parts = undefined; // a partitioner without bounds yet: scan everything
+    parts = undefined; // a key the partitioner cannot place (a partitioner of no partitions): scan everything
   }
   const results = await rdd.context.runJob<V[]>(any(rdd), { kind: 'lookup', key }, parts, `lookup at ${rdd.label}`);
   return results.flat() as V[];
