@@ -44,6 +44,18 @@ export interface Partitioner {
   /** Whether `other` places every key in the same partition, so a shuffle between them can be skipped. */
   equals(other: Partitioner | undefined): boolean;
   toWire(): PartitionerWire;
+  /**
+   * For a partitioner whose placement is decided when a job runs (sortByKey's samples its input then): decides it,
+   * once. Every RDD or shuffle that holds it must call this before a key is placed or the partitioner is described.
+   */
+  settle?(): Promise<void>;
+  /** What such a partitioner has become once settled (a RangePartitioner); compared in its place by `equals`. */
+  readonly settled?: Partitioner | undefined;
+}
+
+/** `p`, or what it settled into: a sort's partitioner equals another once its bounds are known. */
+export function settledPartitioner(p: Partitioner | undefined): Partitioner | undefined {
+  return p?.settled ?? p;
 }
 
 // The hash is a signed 32-bit integer, so more partitions than this could never all be reached.
@@ -205,7 +217,8 @@ export class RangePartitioner implements Partitioner {
     return this.ascending ? lo : bounds.length - lo;
   }
 
-  equals(other: Partitioner | undefined): boolean {
+  equals(given: Partitioner | undefined): boolean {
+    const other = settledPartitioner(given);
     if (!(other instanceof RangePartitioner)) return false;
     if (other === this) return true;
     if (other.numPartitions !== this.numPartitions || other.ascending !== this.ascending) return false;

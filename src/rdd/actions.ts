@@ -47,15 +47,23 @@ export async function count(rdd: RDD<unknown>): Promise<number> {
  * Spark's take: scan one partition first, then more partitions each round (up to 4x the scanned count,
  * estimated from how many elements the scanned ones gave), stopping as soon as `n` are found.
  */
+/** Spark's default spark.rdd.limit.scaleUpFactor: how much more of the partitions each round of take reads. */
+const TAKE_SCALE_UP = 4;
+
 export async function take<T>(rdd: RDD<T>, n: number): Promise<T[]> {
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`take: n must be a non-negative integer, got ${n}`);
   const buf: T[] = [];
   const total = rdd.getNumPartitions();
   let scanned = 0;
   while (buf.length < n && scanned < total) {
+    // Scala's RDD.take: one partition, then four times as many as scanned while nothing was found
+    // (spark.rdd.limit.scaleUpFactor), else 1.5 times the partitions the elements still missing need at the rate seen
+    // so far, capped at that factor. PySpark's estimate (1.5 times what all n need, less the partitions scanned) asks for
+    // more partitions when most of n is found already.
     let tryCount = 1;
     if (scanned > 0) {
-      tryCount = buf.length === 0 ? scanned * 4 : Math.min(Math.max(Math.ceil((1.5 * n * scanned) / buf.length) - scanned, 1), scanned * 4);
+      tryCount =
+        buf.length === 0 ? scanned * TAKE_SCALE_UP : Math.min(Math.ceil((1.5 * (n - buf.length) * scanned) / buf.length), scanned * TAKE_SCALE_UP);
     }
     const parts = Array.from({ length: Math.min(tryCount, total - scanned) }, (_, i) => scanned + i);
     const results = await rdd.context.runJob<T[]>(any(rdd), { kind: 'take', n: n - buf.length }, parts, `take at ${rdd.label}`);
@@ -216,11 +224,13 @@ export async function collectAsMap<K, V>(rdd: RDD<[K, V]>): Promise<Map<K, V>> {
 
 export async function lookup<K, V>(rdd: RDD<[K, V]>, key: K): Promise<V[]> {
   const p = rdd.partitioner;
+  // A sort's bounds, sampled now rather than by the lookup's own job, so that it reads the key's partition only.
+  await p?.settle?.();
   let parts: number[] | undefined;
   try {
     if (p !== undefined) parts = [p.getPartition(key)];
   } catch {
-    parts = undefined; // a partitioner without bounds yet: scan everything
+    parts = undefined; // a key the partitioner cannot place (a partitioner of no partitions): scan everything
   }
   const results = await rdd.context.runJob<V[]>(any(rdd), { kind: 'lookup', key }, parts, `lookup at ${rdd.label}`);
   return results.flat() as V[];

@@ -47,6 +47,10 @@ export class CoGroupedRDD<K> extends RDD<[K, unknown[][]]> {
   getNumPartitions(): number {
     return this.#numPartitions;
   }
+  override prepare(): Promise<void> {
+    // A sort's partitioner given before its job (a.join(b, sorted.partitioner)) places the shuffled inputs' keys.
+    return this.partitioner?.settle?.() ?? Promise.resolve();
+  }
   protected getDependencies(): readonly Dependency[] {
     return this.sources.map(
       (s): Dependency =>

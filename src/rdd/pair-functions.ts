@@ -16,16 +16,6 @@ import { type RDD, MapPartitionsRDD, ShuffledRDD, CoGroupedRDD, MappedRDD, check
 
 type Parts = number | Partitioner | CustomPartitioner | undefined;
 
-/** True for partitioners that cannot yet be used by another shuffle (sortByKey before its sample). */
-const isPending = (p: Partitioner): boolean => {
-  try {
-    p.toWire();
-    return false;
-  } catch {
-    return true;
-  }
-};
-
 /**
  * Spark's defaultPartitioner: reuse the largest existing partitioner among the inputs when it is within an order
  * of magnitude of the largest input (so a join with an already-partitioned RDD avoids shuffling it), otherwise
@@ -38,7 +28,8 @@ export function defaultPartitioner(...rdds: RDD<unknown>[]): Partitioner {
   let best: Partitioner | undefined;
   for (const r of rdds) {
     const p = r.partitioner;
-    if (p !== undefined && p.numPartitions > 0 && !isPending(p) && (best === undefined || p.numPartitions > best.numPartitions)) best = p;
+    // A sort's partitioner counts before its bounds are sampled (Spark's has them at the call): it settles in place.
+    if (p !== undefined && p.numPartitions > 0 && (best === undefined || p.numPartitions > best.numPartitions)) best = p;
   }
   if (best !== undefined && Math.log10(maxPartitions) - Math.log10(best.numPartitions) < 1) return best;
   return new HashPartitioner(maxPartitions);
@@ -68,7 +59,7 @@ export function resolvePartitioner(op: string, arg: Parts, ...rdds: RDD<unknown>
 export function subtractPartitioner(a: RDD<unknown>, b: RDD<unknown>): Partitioner {
   const empty = a.getNumPartitions() === 0 && b.getNumPartitions() === 0;
   const known = a.partitioner;
-  if (known !== undefined && !isPending(known) && (known.numPartitions > 0 || empty)) return known;
+  if (known !== undefined && (known.numPartitions > 0 || empty)) return known;
   return empty ? HashPartitioner.ofNoPartitions() : new HashPartitioner(Math.max(1, a.getNumPartitions()));
 }
 

@@ -1052,13 +1052,15 @@ export abstract class RDD<T> {
    * Elements of this RDD that are not in `other` (duplicates in this RDD are kept). Elements are compared as keys are
    * (structurally), and the elements of one group come out as the first-seen of them, as Spark's SubtractedRDD keeps
    * its map's first key: `[k, -0]` and `[k, 0]`, or `{ a, b }` and `{ b, a }`, both come back as the one seen first.
+   * The result has `numPartitions` partitions (this RDD's count by default) or is placed by a partitioner of the
+   * elements (Scala's `subtract(other, partitioner)`); this RDD's own partitioner places its pairs by their keys.
    *
    * @example
    * ```ts
    * sc.parallelize([1, 2, 2, 3]).subtract(sc.parallelize([2])); // [1, 3]
    * ```
    */
-  subtract(other: RDD<T>, numPartitions?: number): RDD<T> {
+  subtract(other: RDD<T>, numPartitions?: number | Partitioner | CustomPartitioner): RDD<T> {
     requireRdd('subtract', 'other', other, this);
     return setOps.subtract(this, other, numPartitions);
   }

@@ -1,7 +1,7 @@
 import type { ShippedFunction } from '../closure/index.js';
 import type { RddWireBody } from './wire.js';
 import type { Dependency, ShuffleDependency } from './dependency.js';
-import { RangePartitioner, determineBounds, type Partitioner } from '../core/partitioner.js';
+import { RangePartitioner, determineBounds, type Partitioner, type PartitionerWire } from '../core/partitioner.js';
 import { InvalidDataError, JobFailedError, toErrorInfo } from '../core/errors.js';
 import type { Aggregator, AggregatorWire } from '../shuffle/aggregator.js';
 import { sortExternally } from '../shuffle/external-sorter.js';
@@ -27,26 +27,49 @@ export interface ShuffleSpec {
 }
 
 /**
- * A range partitioner whose bounds are not known yet: sortByKey samples its input when the first job using it
- * is prepared. Until then it is equal only to itself.
+ * sortByKey's range partitioner: its bounds come from a sample of the input, taken when the first job using it is
+ * prepared (transformations stay lazy; Spark's RangePartitioner samples at the call). Until then it places no key and
+ * equals only itself. It is settled in place, so that every RDD given it before its bounds were known (a mapValues
+ * after the sort, a join or partitionBy by it, which Spark's defaultPartitioner picks) places keys by those same
+ * bounds: each such RDD settles it before its own job, which samples the sort's input, not its own.
  */
-class PendingRangePartitioner implements Partitioner {
+export class PendingRangePartitioner implements Partitioner {
+  #settled: Partitioner | undefined;
+
   constructor(
     readonly numPartitions: number,
     readonly ascending: boolean,
     /** A user's key order (sortByKey with `compare`); the engine's `compareKeys` when absent. */
-    readonly compare?: (a: unknown, b: unknown) => number,
+    readonly compare: ((a: unknown, b: unknown) => number) | undefined,
+    /** Samples the sort's input and calls {@link settleWith}, once (its owner's shared preparation). */
+    readonly settle: () => Promise<void>,
   ) {}
-  getPartition(): number {
-    // internal: prepareLineage() replaces this placeholder before any task asks for a partition
-    throw new Error('the range partitioner of sortByKey gets its bounds when a job runs; no partition is known yet');
+
+  /** The range partitioner it has become, once its sort's input was sampled. */
+  get settled(): Partitioner | undefined {
+    return this.#settled;
   }
+
+  settleWith(p: Partitioner): void {
+    this.#settled = p;
+  }
+
+  getPartition(key: unknown): number {
+    // internal: settle() runs in prepareLineage() before any task or lookup asks for a partition
+    if (this.#settled === undefined) throw new Error('the range partitioner of sortByKey gets its bounds when a job runs; no partition is known yet');
+    return this.#settled.getPartition(key);
+  }
+
   equals(other: Partitioner | undefined): boolean {
-    return other === this;
+    if (other === this) return true;
+    // Two sorts whose samples gave equal bounds place every key alike (Spark's RangePartitioner equality).
+    return this.#settled?.equals(other) === true;
   }
-  toWire(): never {
-    // internal: prepareLineage() replaces this placeholder before a stage is described
-    throw new Error('range partitioner bounds were not computed before the job');
+
+  toWire(): PartitionerWire {
+    // internal: settle() runs in prepareLineage() before a stage is described
+    if (this.#settled === undefined) throw new Error('range partitioner bounds were not computed before the job');
+    return this.#settled.toWire();
   }
 }
 
@@ -89,10 +112,11 @@ export class ShuffledRDD<K, V, C> extends RDD<[K, C]> {
     this.#sortKey = options.sortKey;
     this.#compare = options.compare;
     this.shuffleId = options.shuffleId ?? this.context.newShuffleId(this);
-    this.partitioner =
-      'rangeAscending' in partitioner
-        ? new PendingRangePartitioner(partitioner.numPartitions, partitioner.rangeAscending, partitioner.compare)
-        : partitioner;
+    if ('rangeAscending' in partitioner) {
+      const { numPartitions, rangeAscending, compare } = partitioner;
+      const pending: PendingRangePartitioner = new PendingRangePartitioner(numPartitions, rangeAscending, compare, () => this.#sampleRanges(pending));
+      this.partitioner = pending;
+    } else this.partitioner = partitioner;
     this.#numPartitions = this.partitioner.numPartitions;
     this.#aggregator = options.aggregator;
   }
@@ -107,10 +131,7 @@ export class ShuffledRDD<K, V, C> extends RDD<[K, C]> {
       type: 'shuffle',
       rdd: this.#driverParent(),
       shuffleId: this.shuffleId,
-      // Read at job time: sortByKey's partitioner is replaced once its bounds are sampled.
-      get partitioner() {
-        return self.partitioner!;
-      },
+      partitioner: this.partitioner!,
       aggregator: this.spec.aggregator,
       mapSideCombine: this.spec.mapSideCombine,
       keyOrdering: this.spec.keyOrdering,
@@ -135,9 +156,14 @@ export class ShuffledRDD<K, V, C> extends RDD<[K, C]> {
   }
 
   override prepare(): Promise<void> {
-    if (!(this.partitioner instanceof PendingRangePartitioner)) return Promise.resolve();
-    const pending = this.partitioner;
+    // Its own sort's partitioner, or one given to partitionBy or repartitionAndSortWithinPartitions by another sort.
+    return this.partitioner!.settle?.() ?? Promise.resolve();
+  }
+
+  /** sortByKey: samples the input's keys into range bounds, once, settling its partitioner with them. */
+  #sampleRanges(pending: PendingRangePartitioner): Promise<void> {
     return this.#preparing.run(async () => {
+      if (pending.settled !== undefined) return;
       const parent = this.#driverParent();
       const k = sampleSizePerPartition(pending.numPartitions, parent.getNumPartitions());
       const samples = await this.context.runJob<{ count: number; sample: unknown[] }>(
@@ -166,7 +192,7 @@ export class ShuffledRDD<K, V, C> extends RDD<[K, C]> {
             throw new InvalidDataError(`${this.label}: its sampled keys cannot be sorted: ${e.message.replace(/^kindling: /, '')}`);
           throw e;
         }
-        this.partitioner = new RangePartitioner(pending.numPartitions, bounds, pending.ascending);
+        this.#settle(pending, new RangePartitioner(pending.numPartitions, bounds, pending.ascending));
         return;
       }
       // A user's order: the same range partitioning, placed by the user's comparator in the map tasks.
@@ -197,8 +223,15 @@ export class ShuffledRDD<K, V, C> extends RDD<[K, C]> {
         }
         return ascending ? lo : bounds.length - lo;
       });
-      this.partitioner = new ShippedPartitioner({ numPartitions: pending.numPartitions, getPartition }, this.context);
+      this.#settle(pending, new ShippedPartitioner({ numPartitions: pending.numPartitions, getPartition }, this.context));
     });
+  }
+
+  #settle(pending: PendingRangePartitioner, p: Partitioner): void {
+    pending.settleWith(p);
+    // The sorted RDD shows its RangePartitioner from now on (its bounds readable, as Spark's); RDDs made from it
+    // before hold the pending one, which now places and compares as this one.
+    this.partitioner = p;
   }
 
   compute(p: number, tc: TaskContext): Iterable<[K, C]> {

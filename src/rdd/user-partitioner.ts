@@ -5,7 +5,7 @@
  */
 import { InvalidArgumentError } from '../core/errors.js';
 import type { ShippedFunction } from '../closure/index.js';
-import type { Partitioner, PartitionerWire } from '../core/partitioner.js';
+import { settledPartitioner, type Partitioner, type PartitionerWire } from '../core/partitioner.js';
 import type { RddContext } from './rdd-context.js';
 
 /**
@@ -70,7 +70,8 @@ export class ShippedPartitioner implements Partitioner {
     return checkedPartition(this.user.getPartition(key), this.numPartitions, key, 'getPartition of a custom partitioner');
   }
 
-  equals(other: Partitioner | undefined): boolean {
+  equals(given: Partitioner | undefined): boolean {
+    const other = settledPartitioner(given);
     if (!(other instanceof ShippedPartitioner)) return false;
     return other.user === this.user || (this.user.equals?.(other.user) ?? false);
   }

@@ -160,6 +160,49 @@ describe.each(MODES)('set operations (%s)', (master) => {
       expect(a.subtract(b, 4).getNumPartitions()).toBe(4);
       expect(() => a.subtract(b, 0)).toThrow(RangeError);
     });
+
+    it("takes a partitioner, as Scala's subtract(other, partitioner); the left side's own places its pairs by key", async () => {
+      const sc = ctx();
+      const a = sc.parallelize([1, 2, 2, 3, 4, 4, 5], 3);
+      const b = sc.parallelize([2, 4, 9], 2);
+      const hashed = a.subtract(b, new HashPartitioner(4));
+      expect(hashed.getNumPartitions()).toBe(4);
+      expect(numSorted(await hashed.collect())).toEqual([1, 3, 5]);
+      // A user's partitioner of the elements: each element lands where its getPartition says.
+      const parity = { numPartitions: 2, getPartition: (x: number) => x % 2 };
+      const byParity = await a.subtract(b, parity).glom().collect();
+      expect(byParity.map((xs) => numSorted(xs))).toEqual([[], [1, 3, 5]]);
+      // Pairs partitioned by a getPartition of numeric keys: given that same partitioner, Spark places each pair by its
+      // key (the partitioner never sees a pair, which it could not place).
+      const byKey = { numPartitions: 3, getPartition: (k: number) => k % 3 };
+      const pairs = sc
+        .parallelize<[number, string]>(
+          [
+            [1, 'a'],
+            [2, 'b'],
+            [3, 'c'],
+            [4, 'd'],
+          ],
+          2,
+        )
+        .partitionBy(byKey);
+      const minus = sc.parallelize<[number, string]>(
+        [
+          [2, 'b'],
+          [3, 'x'],
+        ],
+        2,
+      );
+      const left = await pairs.subtract(minus, byKey).glom().collect();
+      expect(left.map((xs) => sorted(xs))).toEqual([
+        [[3, 'c']],
+        sorted([
+          [1, 'a'],
+          [4, 'd'],
+        ]),
+        [],
+      ]);
+    });
   });
 
   it("a union of RDDs sharing a partitioner keeps it and its partitions, partition i holding each input's partition i (Spark's partitioner-aware union)", async () => {
