@@ -709,7 +709,9 @@ export class Context implements RddContext {
     const writing = path.join(dir, `.rdd-${r.id}.writing-${randomUUID()}`);
     // Asynchronous, as every step below: the driver's thread runs the scheduler and the UI meanwhile (a removal
     // retried on EBUSY would otherwise block it for its delays). Renames are still single, atomic steps.
-    await mkdir(writing);
+    // Made again with its parents, as Spark's mkdirs: a checkpoint folder removed between jobs (a temp cleaner) failed
+    // every later checkpoint of the context with a bare ENOENT.
+    await mkdir(writing, { recursive: true });
     checkpointWriteStarted(writing);
     try {
       await this.#runJobOnly(r, fullLineage(r), { kind: 'checkpoint', dir: writing }, undefined, `checkpoint of ${r.label}`);

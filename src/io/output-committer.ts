@@ -67,6 +67,7 @@ import { inputSpecRoots, localPathOf } from './input-files.js';
 import { formatTextLine, partFileName } from './text-format.js';
 import { ChunkCompressor, outputExtension, type OutputCodecName } from './codecs.js';
 import { serialize } from 'node:v8';
+import { namingFile } from '../util/file-errors.js';
 
 /** Where one save job writes; plain data, created by {@link setupJob} and posted to workers. */
 export interface JobOutputPlan {
@@ -599,7 +600,17 @@ export function writeTaskOutput(plan: JobOutputPlan, partition: number, attempt:
       // A compressed part is compressed a ~1 MiB chunk at a time (see ChunkCompressor).
       const codec = textCodecOf(plan.format);
       const compressor = codec === undefined ? undefined : new ChunkCompressor(codec);
-      const write = compressor === undefined ? (text: string) => writeFully(fd, text) : (text: string) => writeBytes(fd, compressor.chunk(text));
+      const named = (bytesWritten: () => number): number => {
+        try {
+          return bytesWritten();
+        } catch (err) {
+          throw namingFile(err, attemptPath);
+        }
+      };
+      const write =
+        compressor === undefined
+          ? (text: string) => named(() => writeFully(fd, text))
+          : (text: string) => named(() => writeBytes(fd, compressor.chunk(text)));
       // Concatenation builds a rope that is flattened once per ~1 MiB write.
       let chunk = '';
       for (const value of lines) {
@@ -611,7 +622,7 @@ export function writeTaskOutput(plan: JobOutputPlan, partition: number, attempt:
         }
       }
       if (chunk.length > 0) bytes += write(chunk);
-      if (compressor !== undefined) bytes += writeBytes(fd, compressor.end());
+      if (compressor !== undefined) bytes += named(() => writeBytes(fd, compressor.end()));
     }
   } catch (err) {
     closeSync(fd);

@@ -22,6 +22,7 @@ import { columnKey, type EncodedBucket, type StringColumn } from './bucket-codec
 import type { SparseBuckets } from './sparse-buckets.js';
 import { workerMemoryBudget, type MemoryBudget, type MemoryConsumer } from './memory-budget.js';
 import { checkHeap, checkHeapByTime } from '../core/heap-guard.js';
+import { namingFile } from '../util/file-errors.js';
 
 /**
  * The records to combine, pushed to `each`; a source holding int32 keys and number values as columns (fetched
@@ -407,10 +408,17 @@ export const runFile = (run: RunPlace): string => (typeof run === 'string' ? run
 export function writeFramedRun(file: string, sorted: readonly Pair[]): number {
   mkdirSync(path.dirname(file), { recursive: true });
   const fd = openSync(file, 'w');
+  let written = false;
   try {
-    return appendFramedRun(fd, sorted);
+    const bytes = appendFramedRun(fd, sorted);
+    written = true;
+    return bytes;
+  } catch (e) {
+    throw namingFile(e, file);
   } finally {
     closeSync(fd);
+    // The caller lists a run only once written: a part written before a full disk (or a cancel) is no one's to remove.
+    if (!written) rmSync(file, { force: true });
   }
 }
 

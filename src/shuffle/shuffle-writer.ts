@@ -94,11 +94,12 @@ export function writeShuffleOutput(
         }
       });
     }
+    // Inside: the disk engine writes every run at close, and a full disk there left the runs written before it.
+    return out.close();
   } catch (e) {
     out.abort?.();
     throw e;
   }
-  return out.close();
 }
 
 /**

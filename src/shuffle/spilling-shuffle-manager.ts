@@ -44,6 +44,7 @@ import type { MemoryBudget, MemoryConsumer } from './memory-budget.js';
 import { giveBack } from '../util/scratch-arrays.js';
 import { ReducerSlots, notAReducer, slotOf, statusSizes, type SparseBuckets } from './sparse-buckets.js';
 import { allRead, markRead, retireShared, shareOutput, shareable, sharedBucketAt, withdraw, type SharedOutput } from './shared-output.js';
+import { namingFile } from '../util/file-errors.js';
 
 export interface SpillingShuffleOptions {
   readonly workerIndex: number;
@@ -229,6 +230,15 @@ export class SpillingShuffleManager implements ShuffleManager {
             chunks[i] = NO_CHUNKS;
           }
         }
+      } catch (e) {
+        // A run listed before the failure keeps the file (removed with the output's runs); a file none was listed
+        // in yet would stay in the worker's folder, holding the disk that just ran out, until the context stops.
+        if (fd >= 0 && diskBytes === 0) {
+          closeSync(fd);
+          fd = -1;
+          rmSync(file, { force: true });
+        }
+        throw namingFile(e, file);
       } finally {
         if (fd >= 0) closeSync(fd);
       }

@@ -17,6 +17,7 @@ import { readdir, rm } from '../util/fs-async.js';
 import path from 'node:path';
 import v8 from 'node:v8';
 import { CheckpointError } from '../core/errors.js';
+import { namingFile } from '../util/file-errors.js';
 import { type BlockWire, type CachedPartition, fromBlockWire, packPartition, toBlockWire } from './columnar-block.js';
 
 export const checkpointPartFile = (dir: string, partition: number): string => path.join(dir, `part-${String(partition).padStart(5, '0')}`);
@@ -35,7 +36,11 @@ export function writeCheckpointPartition(dir: string, partition: number, attempt
   try {
     writeFileSync(tmp, data);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
+      // A full disk leaves part of the file: no later sweep reads a failed job's folder.
+      rmSync(tmp, { force: true });
+      throw namingFile(e, tmp);
+    }
     throw new CheckpointError(`checkpoint folder ${dir} is gone: its job has ended (this task ran on after it failed or was cancelled)`);
   }
   try {

@@ -6,6 +6,7 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import v8 from 'node:v8';
+import { namingFile } from '../util/file-errors.js';
 
 export class DiskStore {
   readonly #dir: string;
@@ -28,7 +29,13 @@ export class DiskStore {
     const data = v8.serialize(value);
     const file = path.join(this.#dir, id);
     const tmp = `${file}.tmp-${process.pid}`;
-    writeFileSync(tmp, data);
+    try {
+      writeFileSync(tmp, data);
+    } catch (e) {
+      // A full disk leaves part of the file, under a name no block has: nothing but stop() would remove it.
+      rmSync(tmp, { force: true });
+      throw namingFile(e, tmp);
+    }
     renameSync(tmp, file);
     this.#sizes.set(id, data.length);
     return data.length;

@@ -389,10 +389,7 @@ export class EventLogWriter {
     const fd = this.#fd;
     write(fd, chunk.buf, 0, chunk.buf.length, chunk.pos, (err) => {
       this.#inFlight = undefined;
-      if (err && !this.#warned) {
-        this.#warned = true;
-        console.warn(`kindling: writing the event log ${this.file} failed: ${err.message}`);
-      }
+      if (err) this.#failed(err);
       if (this.#closing) {
         closeSync(fd);
         this.#landed?.();
@@ -415,13 +412,25 @@ export class EventLogWriter {
     if (this.#fd === undefined) return;
     this.#blockTaskEnds();
     this.#running(all);
-    if (this.#inFlight !== undefined) writeSync(this.#fd, this.#inFlight.buf, 0, this.#inFlight.buf.length, this.#inFlight.pos);
-    if (this.#buffer.length > 0) {
-      // Written before it returns: the chunk in flight, if any, keeps its own buffer.
-      const buf = this.#take(this.#inFlight?.slot === 0 ? 1 : 0);
-      writeSync(this.#fd, buf, 0, buf.length, this.#pos);
-      this.#pos += buf.length;
+    try {
+      if (this.#inFlight !== undefined) writeSync(this.#fd, this.#inFlight.buf, 0, this.#inFlight.buf.length, this.#inFlight.pos);
+      if (this.#buffer.length > 0) {
+        // Written before it returns: the chunk in flight, if any, keeps its own buffer.
+        const buf = this.#take(this.#inFlight?.slot === 0 ? 1 : 0);
+        writeSync(this.#fd, buf, 0, buf.length, this.#pos);
+        this.#pos += buf.length;
+      }
+    } catch (e) {
+      // As a chunk written in the background: a log that cannot be written (a full disk) is said once, and is no
+      // reason to fail the program; this runs in stop(), at a job's end and at exit, which then threw ENOSPC.
+      this.#failed(e as Error);
     }
+  }
+
+  #failed(err: Error): void {
+    if (this.#warned) return;
+    this.#warned = true;
+    console.warn(`kindling: writing the event log ${this.file} failed: ${err.message}`);
   }
 
   /** The buffered lines as UTF-8 in chunk buffer `slot` (grown when they do not fit), and empties the buffer. */
@@ -459,6 +468,10 @@ export class EventLogWriter {
   close(): Promise<void> {
     if (this.#fd === undefined || this.#closing) return this.#closed;
     this.#flushSync();
+    // Written through its descriptor to the end: a log whose file (or folder) was removed meanwhile took every
+    // event without a word, and `kindling history` then shows no such application.
+    if (!this.#warned && fstatSync(this.#fd).nlink === 0)
+      this.#failed(new Error('the file was removed while the application ran; its events are lost'));
     this.#closing = true;
     process.off('exit', this.#onExit);
     // A chunk still in flight closes the file when it lands (its bytes are already written again above).

@@ -252,6 +252,31 @@ describe('an RDD marked for checkpointing, two actions on it at once', () => {
   });
 });
 
+describe('the checkpoint folder removed between jobs', () => {
+  // Spark makes an RDD's checkpoint folder with mkdirs (ReliableCheckpointRDD.writeRDDToCheckpointDirectory), parents
+  // included: a folder a temp cleaner removed is made again. An RDD checkpointed before keeps its lineage cut and its
+  // files are gone, so reading it fails naming the file (as Spark's FileNotFoundException).
+  it.each(['memory', 'mapreduce'] as const)('a later checkpoint is written; an earlier one fails naming its file (%s engine)', async (engine) => {
+    const sc = new Context({ master: 'local[2]', engine, progress: false, hints: false, ui: false });
+    try {
+      sc.setCheckpointDir(path.join(root, `removed-checkpoint-${engine}`));
+      const before = sc.parallelize([1, 2, 3], 2).map((x) => x + 1);
+      before.checkpoint();
+      expect(await before.count()).toBe(3);
+      rmSync(path.join(root, `removed-checkpoint-${engine}`), { recursive: true, force: true });
+      const after = sc.parallelize([1, 2, 3, 4], 2).map((x) => x * 2);
+      after.checkpoint();
+      expect(await after.collect()).toEqual([2, 4, 6, 8]);
+      expect(after.isCheckpointed).toBe(true);
+      expect(readdirSync(sc.checkpointDir!)).toEqual([`rdd-${after.id}`]);
+      expect(await after.collect()).toEqual([2, 4, 6, 8]);
+      await expect(before.collect()).rejects.toThrow(/checkpoint file .*rdd-\d+.part-0000\d/);
+    } finally {
+      await sc.stop();
+    }
+  });
+});
+
 describe('a worker killed while a checkpoint is written', () => {
   it("between an attempt's write and its rename: the attempt file is removed once the checkpoint job succeeds", async () => {
     const sc = new Context({ master: 'local[2]', progress: false, hints: false, ui: false });

@@ -5,7 +5,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import fc from 'fast-check';
 import { pbkdf2 } from 'node:crypto';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { EventLogWriter, TaskEndColumns, eventLogEvents, expandTaskEnds, readEventLog, taskEndsLine } from '../../src/ui/event-log.js';
@@ -487,6 +487,44 @@ describe('event log', () => {
       await new Promise((r) => setTimeout(r, 20));
       expect(readFileSync(log.file, 'utf8')).toBe('rewritten\n');
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  // Spark's stop() logs an event logger that fails to stop and goes on (Utils.tryLogNonFatalError). The last flush
+  // here threw: sc.stop() rejected with a bare ENOSPC after every job had succeeded (session 46, the log's folder on
+  // a full tmpfs). /dev/full under the log's name is the full disk.
+  it.skipIf(!existsSync('/dev/full'))(
+    'a log that cannot be written (a full disk) is said once; close() and the last flush do not throw',
+    async () => {
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-evlog-'));
+      const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+      try {
+        symlinkSync('/dev/full', path.join(dir, 'app-full.jsonl'));
+        const log = new EventLogWriter(dir, 'app-full');
+        log.write({ type: 'stageSubmitted', jobId: 1, stageId: 3, attempt: 0, name: 's', numTasks: 3, numPartitions: 3, time: 9 });
+        await expect(log.close()).resolves.toBeUndefined();
+        expect(warn.mock.calls).toEqual([[`kindling: writing the event log ${log.file} failed: ENOSPC: no space left on device, write`]]);
+      } finally {
+        warn.mockRestore();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
+
+  it('a log whose file was removed while written says so at close: its events are lost', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kindling-evlog-'));
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      const log = new EventLogWriter(dir, 'app-removed');
+      log.write({ type: 'stageSubmitted', jobId: 1, stageId: 3, attempt: 0, name: 's', numTasks: 3, numPartitions: 3, time: 9 });
+      rmSync(dir, { recursive: true, force: true });
+      await log.close();
+      expect(warn.mock.calls).toEqual([
+        [`kindling: writing the event log ${log.file} failed: the file was removed while the application ran; its events are lost`],
+      ]);
+    } finally {
+      warn.mockRestore();
       rmSync(dir, { recursive: true, force: true });
     }
   });
