@@ -22,6 +22,7 @@ export class Hints {
   /** Counts are kept by id and dropped with their RDD: a streaming program creates RDDs for hours. */
   readonly #forget = new FinalizationRegistry<number>((rddId) => {
     this.#jobsComputing.delete(rddId);
+    this.#userJobsComputing.delete(rddId);
     this.#hinted.delete(rddId);
   });
 
@@ -45,7 +46,7 @@ export class Hints {
 
   /** RDDs whose counts are held (diagnostics: stays bounded while a program drops its RDDs). */
   get rddsTracked(): number {
-    return this.#jobsComputing.size;
+    return new Set([...this.#jobsComputing.keys(), ...this.#userJobsComputing.keys()]).size;
   }
 
   /** Times each RDD was computed by a job so far (for tests and reports). */

@@ -102,3 +102,28 @@ describe('driver state of a long-running program', () => {
     expect(sc.timesComputed(kept)).toBe(1);
   });
 });
+
+describe('driver state of a long-running program with hints on', () => {
+  let sc: Context;
+  beforeAll(() => {
+    sc = new Context({ master: 'local[2]', progress: false, hints: true });
+  });
+  afterAll(async () => {
+    await sc.stop();
+  });
+
+  it("forgets the hints' counts of the RDDs the program dropped (the counts of user jobs too)", async () => {
+    const held: unknown[] = [];
+    for (let i = 0; i < 200; i++) {
+      const r = sc.parallelize([i, i + 1], 1).map((x) => x * 2);
+      held.push(r);
+      expect(await r.count()).toBe(2);
+    }
+    await collectGarbage();
+    // While the program held them, every one was counted: the bound below comes from forgetting the dropped ones.
+    expect((await sc.faults.snapshot()).driver.hintedRdds).toBeGreaterThanOrEqual(200);
+    held.length = 0;
+    await collectGarbage();
+    expect((await sc.faults.snapshot()).driver.hintedRdds).toBeLessThan(10);
+  });
+});
