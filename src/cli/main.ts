@@ -211,6 +211,9 @@ export function buildProgram(): Command {
     .option('--master <master>', 'local, local[N], local[*], local-cluster[N] or redis://HOST:PORT', masterOption)
     .option('--engine <engine>', 'memory or mapreduce', engineOption)
     .allowUnknownOption()
+    // Everything after the demo's name is the demo's (each reads --master and --engine too): `example wordcount
+    // --help` printed this command's help, so a demo's own options (--mb, --iterations, a path) were nowhere to be read.
+    .passThroughOptions()
     .action(async (name: string, args: string[], opts: { master?: string; engine?: string }) => {
       const names = listTs(path.join(packageRoot, 'examples'));
       if (!names.includes(name)) fail(`no example '${name}'; choose one of: ${names.join(', ')}`);

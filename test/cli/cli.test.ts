@@ -28,6 +28,15 @@ describe('kindling CLI', () => {
     expect(r.stdout).not.toMatch(/Usage: kindling bench/);
   });
 
+  it("kindling example NAME --help prints that demo's own usage and runs nothing", () => {
+    // commander answered with the `example` command's help, which names none of the demo's options.
+    const r = kindling('example', 'wordcount', '--help');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^Word count of a text file/);
+    expect(r.stdout).toMatch(/--mb <value> +size of the generated corpus/);
+    expect(r.stdout).not.toMatch(/Usage: kindling example/);
+  });
+
   it('fails with a one-line reason and a non-zero exit code', () => {
     const cases: Array<[string[], RegExp]> = [
       [['gen', 'nope'], /^kindling: no data set 'nope'; choose one of: text, graph, points$/],
