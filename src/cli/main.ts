@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DATASET_NAMES, ensureDataset, type DatasetName } from '../datagen/index.js';
-import { parseConf, parseMaster } from '../context/options.js';
+import { parseConf, parseMaster, resolveOptions } from '../context/options.js';
 import { VERSION } from '../version.js';
 import { esmEntryFlags, needsEsmEntry } from './esm-entry.js';
 
@@ -191,7 +191,11 @@ export function buildProgram(): Command {
       const secret = opts.secretFile === undefined ? undefined : readSecretFile(opts.secretFile);
       let conf: string | undefined;
       try {
-        conf = opts.conf.length > 0 ? JSON.stringify(parseConf(opts.conf)) : undefined;
+        const options = parseConf(opts.conf);
+        // A wrong value (memory.workerMB=abc) is refused here, in one line, rather than by the script's Context as
+        // an uncaught error with a stack trace. Code may still override what is given here.
+        if (opts.conf.length > 0) resolveOptions(options, os.availableParallelism());
+        conf = opts.conf.length > 0 ? JSON.stringify(options) : undefined;
       } catch (e) {
         fail(`--conf: ${(e as Error).message}`);
       }
