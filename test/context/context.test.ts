@@ -207,6 +207,21 @@ describe('Context', () => {
     expect(() => sc.range(0, 5, Number.NaN)).toThrow('range: step must be a finite number, got NaN');
   });
 
+  it('an action given a count as a string shows it as a string, not as the number it looks like', async () => {
+    // "got 2" read as the number 2, which take accepts.
+    const loose = sc.range(4) as unknown as Record<'take' | 'top', (n: unknown) => Promise<unknown>>;
+    const rejection = async (f: () => Promise<unknown>) => {
+      try {
+        await f();
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return 'no error';
+    };
+    expect(await rejection(() => loose.take('2'))).toBe('take: n must be a non-negative integer, got "2"');
+    expect(await rejection(() => loose.top('2'))).toBe('takeOrdered/top: n must be a non-negative integer, got "2"');
+  });
+
   it('a user function that calls process.exit fails its job cleanly after retries; the context stays usable', async () => {
     const rdd = sc.range(4, undefined, 1, 2).map((x) => {
       if (x === 3) process.exit(1);
