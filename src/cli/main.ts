@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DATASET_NAMES, ensureDataset, type DatasetName } from '../datagen/index.js';
-import { parseConf, parseMaster } from '../context/options.js';
+import { parseConf, parseMaster, resolveOptions } from '../context/options.js';
 import { VERSION } from '../version.js';
 import { esmEntryFlags, needsEsmEntry } from './esm-entry.js';
 
@@ -191,7 +191,11 @@ export function buildProgram(): Command {
       const secret = opts.secretFile === undefined ? undefined : readSecretFile(opts.secretFile);
       let conf: string | undefined;
       try {
-        conf = opts.conf.length > 0 ? JSON.stringify(parseConf(opts.conf)) : undefined;
+        const options = parseConf(opts.conf);
+        // A wrong value (memory.workerMB=abc) is refused here, in one line, rather than by the script's Context as
+        // an uncaught error with a stack trace. Code may still override what is given here.
+        if (opts.conf.length > 0) resolveOptions(options, os.availableParallelism());
+        conf = opts.conf.length > 0 ? JSON.stringify(options) : undefined;
       } catch (e) {
         fail(`--conf: ${(e as Error).message}`);
       }
@@ -211,6 +215,9 @@ export function buildProgram(): Command {
     .option('--master <master>', 'local, local[N], local[*], local-cluster[N] or redis://HOST:PORT', masterOption)
     .option('--engine <engine>', 'memory or mapreduce', engineOption)
     .allowUnknownOption()
+    // Everything after the demo's name is the demo's (each reads --master and --engine too): `example wordcount
+    // --help` printed this command's help, so a demo's own options (--mb, --iterations, a path) were nowhere to be read.
+    .passThroughOptions()
     .action(async (name: string, args: string[], opts: { master?: string; engine?: string }) => {
       const names = listTs(path.join(packageRoot, 'examples'));
       if (!names.includes(name)) fail(`no example '${name}'; choose one of: ${names.join(', ')}`);

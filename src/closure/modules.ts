@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ModuleImportError } from '../core/errors.js';
 
 /**
@@ -20,6 +20,15 @@ export async function importModuleFrom(specifier: string, cwd: string): Promise<
   try {
     return await import(specifier);
   } catch (err) {
+    // A path was pinned to the driver's working directory by useModule: a script in another folder that wrote
+    // useModule('./helper.js') met a bare ERR_MODULE_NOT_FOUND naming a file it never mentioned.
+    if (specifier.startsWith('file:')) {
+      throw new ModuleImportError(
+        `cannot import module ${fileURLToPath(specifier)} (declared with useModule; a relative path is resolved from the ` +
+          `driver's working directory, ${cwd}, not from the script's folder): ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
     // Any failure qualifies (loaders and test runners word "not found" differently); if the
     // name does not resolve from cwd either, the original error is the one worth reporting.
     if (!isBare(specifier)) throw err;

@@ -153,7 +153,17 @@ function shipNested(fn: Function, what: string, selfKey: string | undefined, dep
     if (declared) used.push(name);
     else if (self) selfReference = true;
   }
-  if (undeclared.length > 0) throw undeclaredError(what, undeclared, Object.keys(env), analysis, target.name);
+  if (undeclared.length > 0) {
+    const error = undeclaredError(what, undeclared, Object.keys(env), analysis, target.name);
+    // A plain helper with names of its own is often a module's function (capture({ join }) of node:path's join
+    // listed 'validateString', 'posix' and 'ArrayPrototypeJoin'): the module is what travels.
+    if (selfKey !== undefined && captured === undefined) {
+      error.message +=
+        `. (If '${selfKey}' is imported from a module, capture the module instead and call the function through it: ` +
+        `capture({ mod: useModule('the-module') }, ...) with mod.${selfKey}(...))`;
+    }
+    throw error;
+  }
   const globals = [...analysis.free.keys()].filter(
     (name) => !Object.hasOwn(env, name) && !renamed.has(name) && name !== selfKey && name !== NAME_HELPER,
   );

@@ -4,6 +4,7 @@ import { ENGINES, ENGINE_NAMES, isEngineName, type EngineName } from '../exec/en
 import { type BackendFactory, resolveMaster } from '../exec/backends.js';
 import { InvalidOptionError } from '../core/errors.js';
 import { resolveEventLog, resolveUiOptions, type EventLogOptions, type ResolvedUiOptions, type UiOptions } from '../ui/options.js';
+import { MAX_TIMER_MS } from '../util/timers.js';
 
 export interface ContextOptions {
   /** `local` (1 worker thread), `local[N]`, or `local[*]` (one per core, the default). */
@@ -32,7 +33,7 @@ export interface ContextOptions {
    * reducer (it is served and received whole).
    */
   readonly memory?: { workerMB?: number; storageFraction?: number; shuffleFraction?: number };
-  /** Largest total of results one action may bring to the driver: bytes, or '1g', '512m' (default 1 GiB). */
+  /** Largest total of results one action may bring to the driver: bytes, or '1g', '512m' (default 1 GiB); 0 for no limit, as in Spark. */
   readonly maxResultSize?: number | string;
   /** Where workers spill blocks (default: the OS temp folder). */
   readonly localDir?: string;
@@ -155,6 +156,16 @@ function nonNegative(name: string, v: number | undefined, fallback: number): num
   if (v === undefined) return fallback;
   if (typeof v !== 'number' || !(v >= 0)) throw new InvalidOptionError(`${name} must be a number >= 0, got ${shown(v)}`);
   return v;
+}
+
+/**
+ * A duration in ms that reaches a timer: past Node's longest timer it would fire after 1 ms (`fetchTimeoutMs: 1e12`
+ * failed every shuffle fetch at once), so it is refused here rather than meaning the opposite of what was asked.
+ */
+function timerMs(name: string, ms: number): number {
+  if (ms > MAX_TIMER_MS)
+    throw new InvalidOptionError(`${name} must be at most ${MAX_TIMER_MS} ms (about 24.8 days, Node's longest timer), got ${ms}`);
+  return ms;
 }
 
 // A JavaScript caller has no type check: `appName: 5` failed deep inside with "appName.replace is not a function",
@@ -359,23 +370,23 @@ export function resolveOptions(given: ContextOptions, cores: number): ResolvedOp
     maxStageAttempts: positiveInt('maxStageAttempts', o.maxStageAttempts, 4),
     progress: flag('progress', o.progress, true),
     ...resolveMemory(o.memory ?? {}),
-    maxResultBytes: parseSize('maxResultSize', o.maxResultSize ?? 2 ** 30),
+    maxResultBytes: resolveMaxResultSize(o.maxResultSize),
     localDir: text('localDir', o.localDir, os.tmpdir()),
     hints: flag('hints', o.hints, true),
     lineageDepthWarning: positiveInt('lineageDepthWarning', o.lineageDepthWarning, 100),
     slotsPerWorker: positiveInt('slotsPerWorker', o.slotsPerWorker, backend.factory.tasksAhead ?? 2),
-    localityWaitMs: nonNegative('localityWaitMs', o.localityWaitMs, 300),
+    localityWaitMs: timerMs('localityWaitMs', nonNegative('localityWaitMs', o.localityWaitMs, 300)),
     speculation: resolveSpeculation(o.speculation ?? {}),
-    taskTimeoutMs: nonNegative('taskTimeoutMs', o.taskTimeoutMs, 0),
-    fetchTimeoutMs: positiveInt('fetchTimeoutMs', o.fetchTimeoutMs, 120_000),
+    taskTimeoutMs: timerMs('taskTimeoutMs', nonNegative('taskTimeoutMs', o.taskTimeoutMs, 0)),
+    fetchTimeoutMs: timerMs('fetchTimeoutMs', positiveInt('fetchTimeoutMs', o.fetchTimeoutMs, 120_000)),
     ui: resolveUiOptions(o.ui),
     eventLog: resolveEventLog(o.eventLog),
     cluster: {
       name: text('cluster', o.cluster, 'default'),
       maxExecutors: positiveInt('maxExecutors', o.maxExecutors, Number.MAX_SAFE_INTEGER),
-      executorWaitMs: positiveInt('executorWaitMs', o.executorWaitMs, 30_000),
-      executorTimeoutMs: positiveInt('executorTimeoutMs', o.executorTimeoutMs, 10_000),
-      leaseMs: positiveInt('leaseMs', o.leaseMs, 10_000),
+      executorWaitMs: timerMs('executorWaitMs', positiveInt('executorWaitMs', o.executorWaitMs, 30_000)),
+      executorTimeoutMs: timerMs('executorTimeoutMs', positiveInt('executorTimeoutMs', o.executorTimeoutMs, 10_000)),
+      leaseMs: timerMs('leaseMs', positiveInt('leaseMs', o.leaseMs, 10_000)),
     },
   };
 }
@@ -391,6 +402,7 @@ function resolveSpeculation(s: NonNullable<ContextOptions['speculation']>): Reso
   if (!(r.multiplier >= 1)) throw new InvalidOptionError(`speculation.multiplier must be >= 1, got ${r.multiplier}`);
   if (!(r.quantile > 0 && r.quantile <= 1)) throw new InvalidOptionError(`speculation.quantile must be in (0, 1], got ${r.quantile}`);
   if (!(r.minRuntimeMs >= 0) || !(r.intervalMs > 0)) throw new InvalidOptionError('speculation.minRuntimeMs must be >= 0 and intervalMs > 0');
+  timerMs('speculation.intervalMs', r.intervalMs);
   return r;
 }
 
@@ -413,8 +425,20 @@ function resolveMemory(m: NonNullable<ContextOptions['memory']>): { workerMB: nu
   };
 }
 
+/**
+ * spark.driver.maxResultSize: bytes or a size, and `0` for no limit as Spark documents (the string '0' was read as a
+ * limit of 0 bytes, failing every action, while the number 0 was refused).
+ */
+function resolveMaxResultSize(v: number | string | undefined): number {
+  if (v === undefined) return 2 ** 30;
+  if (v === 0 || (typeof v === 'string' && /^\s*0+(?:\.0*)?\s*[kmgt]?b?\s*$/i.test(v))) return Number.MAX_SAFE_INTEGER;
+  return parseSize('maxResultSize', v);
+}
+
 /** Bytes from a number or a Spark-style size ('512m', '1g', '100k'). */
 export function parseSize(name: string, v: number | string): number {
+  if (typeof v !== 'number' && typeof v !== 'string')
+    throw new InvalidOptionError(`${name} must be a number of bytes or a size such as '512m' or '1g', got ${shown(v)}`);
   if (typeof v === 'number') {
     if (!(v > 0)) throw new InvalidOptionError(`${name} must be a positive number of bytes, got ${v}`);
     return v;

@@ -11,7 +11,7 @@ import { emptyStats, estimateHyperLogLog, mergeStats, type MaybeValue, type Stat
 import { StatCounter } from './stat-counter.js';
 
 export { countApprox, sumApprox, meanApprox } from './approx.js';
-import { MappedRDD, InputFilesRDD, pair, checkSampleArguments, type RDD } from './internal.js';
+import { MappedRDD, InputFilesRDD, pair, checkSampleArguments, describeArgument, type RDD } from './internal.js';
 import { NotAPairError, isPair, InvalidArgumentError, InvalidDataError, EmptyCollectionError } from '../core/errors.js';
 import { cloneZero } from '../shuffle/aggregator.js';
 import { eachPair, type EncodedBucket } from '../shuffle/bucket-codec.js';
@@ -51,7 +51,7 @@ export async function count(rdd: RDD<unknown>): Promise<number> {
 const TAKE_SCALE_UP = 4;
 
 export async function take<T>(rdd: RDD<T>, n: number): Promise<T[]> {
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`take: n must be a non-negative integer, got ${n}`);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`take: n must be a non-negative integer, got ${describeArgument(n)}`);
   const buf: T[] = [];
   const total = rdd.getNumPartitions();
   let scanned = 0;
@@ -94,7 +94,7 @@ function refuseComparator(action: string, keyFn: unknown): void {
 }
 
 export async function takeOrdered<T>(rdd: RDD<T>, n: number, keyFn: ((x: T) => unknown) | undefined, descending: boolean): Promise<T[]> {
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`takeOrdered/top: n must be a non-negative integer, got ${n}`);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`takeOrdered/top: n must be a non-negative integer, got ${describeArgument(n)}`);
   refuseComparator(descending ? 'top' : 'takeOrdered', keyFn);
   const wire = {
     kind: 'takeOrdered' as const,
@@ -303,7 +303,8 @@ const MAX_SAMPLE_SIZE = 2 ** 31 - 1 - Math.trunc(10 * Math.sqrt(2 ** 31 - 1));
 /** Spark's takeSample: sample with a fraction that almost surely yields enough, retry if not, shuffle, cut. */
 export async function takeSample<T>(rdd: RDD<T>, withReplacement: boolean, num: number, seed?: number): Promise<T[]> {
   checkSampleArguments('takeSample', withReplacement, num, 'num');
-  if (!Number.isInteger(num) || num < 0) throw new InvalidArgumentError(`takeSample: num must be a non-negative integer, got ${num}`);
+  if (!Number.isInteger(num) || num < 0)
+    throw new InvalidArgumentError(`takeSample: num must be a non-negative integer, got ${describeArgument(num)}`);
   // Spark's bound: a larger sample could not come back as one array, and asking for it would sample again forever.
   if (num > MAX_SAMPLE_SIZE) {
     throw new InvalidArgumentError(

@@ -8,6 +8,7 @@ import { normalQuantile, poissonQuantile, studentTQuantile } from './approx-dist
 import { emptyStats, mergeStats, type StatCounter as Moments } from './result-functions.js';
 import type { ResultFunctionWire } from './result-functions.js';
 import type { RDD } from './internal.js';
+import { MAX_TIMER_MS } from '../util/timers.js';
 
 /**
  * A number with error bars (Spark's BoundedDouble): the estimate `mean`, and `low`..`high` holding the true value
@@ -214,8 +215,9 @@ async function runApproximate<P>(
     )
     .then(() => evaluator.currentResult());
   let timer: ReturnType<typeof setTimeout> | undefined;
+  // A timeout past Node's longest timer (countApprox(Infinity), "wait for the job") would fire after 1 ms: none is set.
   const timedOut = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), timeout);
+    if (timeout <= MAX_TIMER_MS) timer = setTimeout(() => resolve(undefined), timeout);
   });
   try {
     const done = await Promise.race([job, timedOut]);

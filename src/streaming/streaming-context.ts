@@ -41,6 +41,7 @@ import { type Duration, parseDuration } from './duration.js';
 import { CheckpointLog, type OffsetEntry, type StateCheckpoint, stateCheckpointsNeeded, type WatermarkCheckpoint } from './checkpoint-log.js';
 import { formatBatchLine } from './console-line.js';
 import { type RedisEntry, type RedisSourceOptions, RedisStreamSource } from './redis.js';
+import { MAX_TIMER_MS } from '../util/timers.js';
 import {
   AsyncIterableSource,
   type CutOptions,
@@ -1047,10 +1048,12 @@ export class StreamingContext {
   async awaitTermination(options: { timeout?: Duration } = {}): Promise<boolean> {
     if (this.#state === 'initialized') throw new IllegalStateError('awaitTermination(): the StreamingContext was not started');
     let timer: NodeJS.Timeout | undefined;
+    const timeoutMs = options.timeout === undefined ? undefined : parseDuration(options.timeout, 'timeout');
+    // Past Node's longest timer ('1000h') a timer fires after 1 ms: such a timeout waits as no timeout does.
     const timedOut =
-      options.timeout === undefined
+      timeoutMs === undefined || timeoutMs > MAX_TIMER_MS
         ? new Promise<never>(() => undefined)
-        : new Promise<false>((r) => (timer = setTimeout(() => r(false), parseDuration(options.timeout!, 'timeout'))));
+        : new Promise<false>((r) => (timer = setTimeout(() => r(false), timeoutMs)));
     try {
       const done = await Promise.race([this.#terminated.then(() => true as const), timedOut]);
       if (done && this.#failure !== undefined) throw this.#failure;

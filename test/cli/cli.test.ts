@@ -28,6 +28,15 @@ describe('kindling CLI', () => {
     expect(r.stdout).not.toMatch(/Usage: kindling bench/);
   });
 
+  it("kindling example NAME --help prints that demo's own usage and runs nothing", () => {
+    // commander answered with the `example` command's help, which names none of the demo's options.
+    const r = kindling('example', 'wordcount', '--help');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^Word count of a text file/);
+    expect(r.stdout).toMatch(/--mb <value> +size of the generated corpus/);
+    expect(r.stdout).not.toMatch(/Usage: kindling example/);
+  });
+
   it('fails with a one-line reason and a non-zero exit code', () => {
     const cases: Array<[string[], RegExp]> = [
       [['gen', 'nope'], /^kindling: no data set 'nope'; choose one of: text, graph, points$/],
@@ -122,6 +131,18 @@ describe('kindling CLI', () => {
     const bad = kindling('run', 'test/fixtures/print-conf.ts', '--conf', 'nope=1');
     expect(bad.status).not.toBe(0);
     expect(bad.stderr.trim()).toMatch(/^kindling: --conf: unknown option 'nope'; known: master, /);
+    // A value the Context would refuse is refused before the script runs, in one line (it was the script's uncaught
+    // InvalidOptionError with a stack trace).
+    for (const [pair, message] of [
+      ['memory.workerMB=abc', "memory.workerMB must be a positive integer, got 'abc'"],
+      ['fetchTimeoutMs=1e12', 'fetchTimeoutMs must be at most 2147483647 ms'],
+      ['engine=spark', "Unknown engine 'spark'"],
+    ]) {
+      const wrong = kindling('run', 'test/fixtures/print-conf.ts', '--conf', pair!);
+      expect(wrong.status).toBe(1);
+      expect(wrong.stdout).toBe('');
+      expect(wrong.stderr.trim().split('\n')).toEqual([expect.stringContaining(`kindling: --conf: ${message}`)]);
+    }
   });
 
   it('--version prints the package version', () => {

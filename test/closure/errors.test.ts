@@ -1,4 +1,5 @@
 import * as net from 'node:net';
+import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { capture, ClosureError, kShip, shipFunction, useModule } from '../../src/closure/index.js';
 import { fromSource } from './helpers.js';
@@ -17,6 +18,20 @@ function shipError(fn: Function): ClosureError {
 }
 
 describe('undeclared free variables', () => {
+  test("a helper that is a module's function (node:path's join) is told to capture the module instead", () => {
+    const { join } = path;
+    const err = shipError(capture({ join }, (x: string) => join('/r', x)));
+    expect(err.message).toMatch(new RegExp(`^helper 'join' of ${WHAT.replace(/[()]/g, '\\$&')} uses .* not declared`));
+    expect(err.message).toContain(
+      "(If 'join' is imported from a module, capture the module instead and call the function through it: " +
+        "capture({ mod: useModule('the-module') }, ...) with mod.join(...))",
+    );
+    // A helper made with capture() is the program's own: no such hint.
+    const [offset, scale] = [1, 2];
+    const own = capture({ offset }, (x: number) => (x + offset) * scale);
+    expect(shipError(capture({ own }, (x: number) => own(x))).message).not.toContain('imported from a module');
+  });
+
   test('names the identifier, the function and the fix', () => {
     const factor = 3;
     const err = shipError((x: number) => x * factor);

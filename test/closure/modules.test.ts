@@ -4,6 +4,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { capture, compileFunction, importModuleFrom, ModuleRef, shipFunction, useModule, type ShippedFunction } from '../../src/closure/index.js';
+import { ModuleImportError } from '../../src/core/errors.js';
 import { fakeRuntime, roundTrip } from './helpers.js';
 
 // Local bindings rather than static imports: Vite rewrites statically imported names inside
@@ -88,6 +89,16 @@ describe('resolving packages from the driver cwd', () => {
     expect(f('hi')).toBe('HI');
     const extra = (await importModuleFrom('kc-esm-only/extra', dir)) as { n: number };
     expect(extra.n).toBe(42);
+  });
+
+  test("a missing file names its path and says relative paths are resolved from the driver's working directory", async () => {
+    const { specifier } = useModule('./kc-no-such-helper.mjs');
+    const missing = path.resolve('kc-no-such-helper.mjs');
+    const failure = importModuleFrom(specifier, process.cwd());
+    await expect(failure).rejects.toThrow(ModuleImportError);
+    await expect(failure).rejects.toThrow(
+      `cannot import module ${missing} (declared with useModule; a relative path is resolved from the driver's working directory, ${process.cwd()}, not from the script's folder)`,
+    );
   });
 
   test('a missing package reports the original failure', async () => {

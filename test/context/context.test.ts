@@ -68,6 +68,45 @@ describe('Context', () => {
     expect(untyped({ localityWaitMs: '300' })).toThrow(/^localityWaitMs must be a number >= 0, got '300'$/);
   });
 
+  it("refuses a duration past Node's longest timer, which would fire after 1 ms; the longest one runs a shuffle", async () => {
+    // fetchTimeoutMs: 2 ** 31 (a "never") failed every shuffle fetch at once: 'did not answer within fetchTimeoutMs'.
+    for (const [options, name] of [
+      [{ fetchTimeoutMs: 2 ** 31 }, 'fetchTimeoutMs'],
+      [{ localityWaitMs: 1e12 }, 'localityWaitMs'],
+      [{ taskTimeoutMs: 1e12 }, 'taskTimeoutMs'],
+      [{ executorTimeoutMs: 2 ** 31 }, 'executorTimeoutMs'],
+      [{ executorWaitMs: 2 ** 31 }, 'executorWaitMs'],
+      [{ leaseMs: 2 ** 40 }, 'leaseMs'],
+      [{ speculation: { enabled: true, intervalMs: 2 ** 31 } }, 'speculation\\.intervalMs'],
+    ] as const)
+      expect(() => new Context({ master: 'local', ui: false, ...options })).toThrow(
+        new RegExp(`^${name} must be at most 2147483647 ms \\(about 24\\.8 days`),
+      );
+    const longest = new Context({ master: 'local[2]', progress: false, ui: false, fetchTimeoutMs: 2 ** 31 - 1, localityWaitMs: 2 ** 31 - 1 });
+    try {
+      const pairs = longest.range(0, 50_000, 1, 4).map((i) => [i % 5000, 'x'.repeat(20)] as [number, string]);
+      expect(await pairs.groupByKey(4).count()).toBe(5000);
+    } finally {
+      await longest.stop();
+    }
+  });
+
+  it("reads maxResultSize 0 as no limit, as Spark's spark.driver.maxResultSize, and refuses a size of the wrong type", async () => {
+    // The string '0' was a limit of 0 bytes (every action failed), and the number 0 was refused.
+    for (const maxResultSize of [0, '0', '0g']) {
+      const unlimited = new Context({ master: 'local[2]', progress: false, ui: false, maxResultSize });
+      try {
+        expect(await unlimited.range(0, 1000, 1, 2).collect()).toHaveLength(1000);
+      } finally {
+        await unlimited.stop();
+      }
+    }
+    const untyped = (o: unknown) => () => new Context(o as ContextOptions);
+    expect(untyped({ maxResultSize: true })).toThrow(/^maxResultSize must be a number of bytes or a size such as '512m' or '1g', got true$/);
+    expect(untyped({ maxResultSize: {} })).toThrow(/^maxResultSize must be a number of bytes or a size/);
+    expect(untyped({ maxResultSize: -1 })).toThrow(/^maxResultSize must be a positive number of bytes, got -1$/);
+  });
+
   it("reads Spark's local[N,F] (F attempts per task), refuses F below 1 or disagreeing with maxTaskFailures, and local[N] beyond the machine's memory", async () => {
     expect(() => new Context({ master: 'local[2,0]' })).toThrow(/allows 0 attempts per task; it needs at least 1/);
     expect(() => new Context({ master: 'local[2,3]', maxTaskFailures: 5 })).toThrow(/sets 3 attempts per task, but maxTaskFailures is 5/);
@@ -166,6 +205,21 @@ describe('Context', () => {
     expect(() => loose.range(0n, 10n)).toThrow('range: start must be a finite number, got 0n');
     expect(() => loose.range(0, '5')).toThrow('range: end must be a finite number, got "5"');
     expect(() => sc.range(0, 5, Number.NaN)).toThrow('range: step must be a finite number, got NaN');
+  });
+
+  it('an action given a count as a string shows it as a string, not as the number it looks like', async () => {
+    // "got 2" read as the number 2, which take accepts.
+    const loose = sc.range(4) as unknown as Record<'take' | 'top', (n: unknown) => Promise<unknown>>;
+    const rejection = async (f: () => Promise<unknown>) => {
+      try {
+        await f();
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return 'no error';
+    };
+    expect(await rejection(() => loose.take('2'))).toBe('take: n must be a non-negative integer, got "2"');
+    expect(await rejection(() => loose.top('2'))).toBe('takeOrdered/top: n must be a non-negative integer, got "2"');
   });
 
   it('a user function that calls process.exit fails its job cleanly after retries; the context stays usable', async () => {

@@ -72,6 +72,19 @@ describe.each(MODES)('countApprox (%s)', (master) => {
     expect(await r.finalValue()).toBe(r.initialValue);
     expect((await ctx().emptyRDD().countApprox(1000)).initialValue).toEqual(new BoundedDouble(0, 1, 0, 0));
   });
+
+  it("waits for the job with a timeout past Node's longest timer (Infinity, 2 ** 31), which fired after 1 ms", async () => {
+    for (const timeout of [Number.POSITIVE_INFINITY, 2 ** 31]) {
+      const { rdd, open } = gated(ctx().parallelize(range(400), 4));
+      const answer = rdd.countApprox(timeout);
+      // The answer must wait for the gated partition: opened well after a 1 ms timer would have fired.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      open();
+      const r = await answer;
+      expect(r.isInitialValueFinal).toBe(true);
+      expect(r.initialValue).toEqual(new BoundedDouble(400, 1, 400, 400));
+    }
+  });
 });
 
 describe('sumApprox, meanApprox and failures', () => {

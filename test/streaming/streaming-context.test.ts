@@ -151,4 +151,14 @@ describe('StreamingContext: failures and stop', () => {
     expect([started, finished]).toEqual([[1000], [1000]]);
     expect(await ssc.awaitTermination({ timeout: 10 })).toBe(true);
   });
+
+  it("awaitTermination with a timeout past Node's longest timer ('1000h') waits for the stop; it answered false after 1 ms", async () => {
+    const { ssc } = manual(sc());
+    ssc.queueStream<number>([[1]]).foreachRDD(() => undefined);
+    await ssc.start();
+    const waited = ssc.awaitTermination({ timeout: '1000h' });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await ssc.stop({ stopContext: false });
+    expect(await waited).toBe(true);
+  });
 });
