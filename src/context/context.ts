@@ -51,7 +51,7 @@ import {
   type RddContext,
   type ResultFunctionWire,
 } from '../rdd/index.js';
-import { resolveMaster } from '../exec/backends.js';
+import { endLocalClustersSync, resolveMaster } from '../exec/backends.js';
 import type { BackendSnapshot, TaskBackend } from '../exec/task-backend.js';
 import type { TaskOutcome } from '../exec/protocol.js';
 import type { AccumulatorKind } from '../closure/index.js';
@@ -259,6 +259,7 @@ export class Context implements RddContext {
       abortLiveJobsSync();
       removeCheckpointWritesSync();
       this.#ui?.interrupted();
+      endLocalClustersSync();
     });
     this.#engine = ENGINES[this.options.engine].driver(this.#localDirs.root, (m) => this.#warn(`kindling: ${m}`));
     // "persist() it?" is no advice where nothing is cached between jobs.
