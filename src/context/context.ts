@@ -51,7 +51,7 @@ import {
   type RddContext,
   type ResultFunctionWire,
 } from '../rdd/index.js';
-import { resolveMaster } from '../exec/backends.js';
+import { endLocalClustersSync, resolveMaster } from '../exec/backends.js';
 import type { BackendSnapshot, TaskBackend } from '../exec/task-backend.js';
 import type { TaskOutcome } from '../exec/protocol.js';
 import type { AccumulatorKind } from '../closure/index.js';
@@ -202,6 +202,12 @@ function newContext(options: ContextOptions | undefined): Context {
 const LOG_LEVELS = ['ALL', 'TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL', 'OFF'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/** A job from its call on (see Context.#runJobOnly): its group, and why it was cancelled before it was registered. */
+interface Submitted {
+  readonly group: string | undefined;
+  reason: string | undefined;
+}
+
 export class Context implements RddContext {
   readonly isDriver = true;
   readonly options: ResolvedOptions;
@@ -253,6 +259,7 @@ export class Context implements RddContext {
       abortLiveJobsSync();
       removeCheckpointWritesSync();
       this.#ui?.interrupted();
+      endLocalClustersSync();
     });
     this.#engine = ENGINES[this.options.engine].driver(this.#localDirs.root, (m) => this.#warn(`kindling: ${m}`));
     // "persist() it?" is no advice where nothing is cached between jobs.
@@ -586,6 +593,8 @@ export class Context implements RddContext {
 
   /** The backend's ready() promise last seen settled: a started context's actions await it as they always did. */
   #startedPromise: Promise<void> | undefined;
+  /** Jobs from their call to their end (see #runJobOnly): the DAG scheduler has them only once they are registered. */
+  readonly #submitted = new Set<Submitted>();
   /** Actions waiting for the backend to start: not jobs of the DAG scheduler yet, so its cancellations miss them. */
   readonly #waitingToStart = new Set<{ readonly group: string | undefined; readonly cancel: (reason: string) => void }>();
 
@@ -615,6 +624,28 @@ export class Context implements RddContext {
   }
 
   async #runJobOnly(
+    rdd: RDD<unknown>,
+    lineage: readonly RDD<unknown>[],
+    fn: ResultFunctionWire,
+    partitions: readonly number[] | undefined,
+    description: string | undefined,
+    onResult?: (index: number, result: unknown) => void,
+    inArrivalOrder = false,
+  ): Promise<unknown[]> {
+    // Registered before the first await, until the job ends: a cancelJobGroup()/cancelAllJobs() while the backend
+    // starts, or in the turns between its start and the DAG scheduler's registration, finds the job (it was missed
+    // there, and the job ran).
+    const submitted: Submitted = { group: jobScope.getStore()?.jobGroup, reason: undefined };
+    this.#submitted.add(submitted);
+    try {
+      return await this.#submittedJob(submitted, rdd, lineage, fn, partitions, description, onResult, inArrivalOrder);
+    } finally {
+      this.#submitted.delete(submitted);
+    }
+  }
+
+  async #submittedJob(
+    submitted: Submitted,
     rdd: RDD<unknown>,
     lineage: readonly RDD<unknown>[],
     fn: ResultFunctionWire,
@@ -654,7 +685,7 @@ export class Context implements RddContext {
       parts,
       fn,
       description ?? `job on ${rdd.label}`,
-      jobScope.getStore(),
+      { ...jobScope.getStore(), cancelledBefore: () => submitted.reason },
       early,
       inArrivalOrder,
       lineage,
@@ -1292,12 +1323,14 @@ export class Context implements RddContext {
   cancelJobGroup(groupId: string): number[] {
     checkJobGroup('cancelJobGroup', groupId, undefined);
     const reason = `its job group '${groupId}' was cancelled`;
+    for (const j of this.#submitted) if (j.group === groupId) j.reason ??= reason;
     for (const w of this.#waitingToStart) if (w.group === groupId) w.cancel(reason);
     return this.#dag.cancelJobGroup(groupId, reason);
   }
 
   /** Cancels every running job, and every action still waiting for the context to start. @example `sc.cancelAllJobs()` */
   cancelAllJobs(): number[] {
+    for (const j of this.#submitted) j.reason ??= 'cancelAllJobs() was called';
     for (const w of this.#waitingToStart) w.cancel('cancelAllJobs() was called');
     return this.#dag.cancelAllJobs('cancelAllJobs() was called');
   }

@@ -14,6 +14,7 @@ import { localClusterBackend, redisBackend } from './cluster/index.js';
 import type { ExecutorChange } from './cluster/cluster-backend.js';
 
 export type { ExecutorChange };
+export { endLocalClustersSync } from './cluster/index.js';
 
 /** Options of the cluster backends (`redis://`, `local-cluster[N]`); the local backend ignores them. */
 export interface ClusterSettings {

@@ -54,7 +54,7 @@ import type { WorkerBlockStore } from '../storage/block-manager.js';
 import { estimateSize } from '../storage/size-estimator.js';
 import { ENGINES, type WorkerServices } from './engines.js';
 import { STAGES_CACHED, unsendableResult, type TaskMessage, type TaskMetrics, type TaskOutcome, type WorkerInit } from './protocol.js';
-import { ShuffleFetcher, type EarlyAsks, type PeerShuffleService, type ServedBlock } from './shuffle-fetcher.js';
+import { ShuffleFetcher, type EarlyAsks, type FetchStop, type PeerShuffleService, type ServedBlock } from './shuffle-fetcher.js';
 import { NO_REMOTE_BLOCKS, fetchRemoteBlocks, remoteBlockKey, serveBlock } from './remote-blocks.js';
 import { releaseShared, sharedBucketAt, type SharedBucket, type SharedOutputHandle, takeShared, withdrawn } from '../shuffle/shared-output.js';
 import { FetchedInput, type FetchedBucket } from '../shuffle/fetched-input.js';
@@ -628,20 +628,37 @@ export class Executor {
             (ms) => (meter.fetchWaitMs += ms),
           );
     const reads = remote.fallbackReads.length === 0 ? msg.shuffleReads : [...msg.shuffleReads, ...remote.fallbackReads];
-    for (const [r, read] of reads.entries()) {
-      if (inputs.has(`${read.shuffleId}/${read.reduceId}`)) continue;
-      const input = new FetchedInput(workerMemoryBudget(), `shuffle ${read.shuffleId}, read by ${readerOf(rdds, read.shuffleId)}`);
-      inputs.set(`${read.shuffleId}/${read.reduceId}`, input);
-      // The fetched input estimates each bucket's size already (for the shuffle pool): the metric reuses it.
-      const received = (buckets: readonly FetchedBucket[]): void => {
-        meter.keySample ??= keySampleOf(buckets);
-      };
-      await timed(
-        () => this.#fetcher.fetch(read.shuffleId, read.reduceId, read, input, received, early[r], shared[r]),
-        (ms) => (meter.fetchWaitMs += ms),
-      );
-      meter.readRecords += input.records;
-      meter.readBytes += input.estimatedBytes;
+    // The task is not published as interruptible until it computes (another task of this thread may compute while it
+    // awaits an answer): its reads look for its own stop, and an answer awaited gives way to the driver's cancel.
+    let wake!: () => void;
+    const stop: FetchStop = {
+      check: () => this.#throwIfCancelled(msg.taskId),
+      asked: new Promise<void>((resolve) => (wake = resolve)).then(() => {
+        this.#throwIfCancelled(msg.taskId);
+        // internal: woken only by cancelTask, which marks the task cancelled first
+        throw new Error(`task ${msg.taskId} was woken but not cancelled`);
+      }),
+    };
+    stop.asked.catch(() => undefined);
+    this.#wakeUps.set(msg.taskId, wake);
+    try {
+      for (const [r, read] of reads.entries()) {
+        if (inputs.has(`${read.shuffleId}/${read.reduceId}`)) continue;
+        const input = new FetchedInput(workerMemoryBudget(), `shuffle ${read.shuffleId}, read by ${readerOf(rdds, read.shuffleId)}`);
+        inputs.set(`${read.shuffleId}/${read.reduceId}`, input);
+        // The fetched input estimates each bucket's size already (for the shuffle pool): the metric reuses it.
+        const received = (buckets: readonly FetchedBucket[]): void => {
+          meter.keySample ??= keySampleOf(buckets);
+        };
+        await timed(
+          () => this.#fetcher.fetch(read.shuffleId, read.reduceId, read, input, received, early[r], shared[r], stop),
+          (ms) => (meter.fetchWaitMs += ms),
+        );
+        meter.readRecords += input.records;
+        meter.readBytes += input.estimatedBytes;
+      }
+    } finally {
+      this.#wakeUps.delete(msg.taskId);
     }
     // A peer's request can wait on another port than the answers just read (and was maybe sent before them):
     // one turn of the queue serves it before the synchronous computation, which would hold it for its length.

@@ -29,6 +29,21 @@ export function fetchPartBytes(limitBytes: number = heapGuardLimit()): number {
   return limitBytes > 0 ? Math.min(MAX_PART_BYTES, Math.max(MIN_PART_BYTES, Math.floor(limitBytes * PART_OF_HEAP))) : MAX_PART_BYTES;
 }
 
+/** How a fetching task is told to stop (see `ShuffleFetcher.fetch`). */
+export interface FetchStop {
+  /** Throws if the task was asked to stop. */
+  readonly check: () => void;
+  /** Rejects once the task is asked to stop (handled: it may never be awaited). */
+  readonly asked: Promise<never>;
+}
+
+/** `answer`, or the stop's rejection if that comes first (the answer is then dropped). */
+function stoppable<T>(answer: Promise<T>, stop: FetchStop | undefined): Promise<T> {
+  if (stop === undefined) return answer;
+  answer.catch(() => undefined);
+  return Promise.race([answer, stop.asked]);
+}
+
 /** What a worker serves to its peers: buckets in the encoding of bucket-codec.ts, which is cheaper to move. */
 export interface PeerShuffleService {
   /** Whole buckets (a peer that cannot serve parts). */
@@ -129,7 +144,10 @@ export class ShuffleFetcher {
    * bytes: a large bucket comes in parts), so the input can spill to disk between answers (it counts against the
    * worker's shuffle pool) and the heap guard checks that the next answer has room before asking for it.
    * `received` sees each answer (for the task's metrics). Buckets in `shared` (by map id: read from shared memory,
-   * see shuffle/shared-output.ts) are added as they are, first, and asked of nobody.
+   * see shuffle/shared-output.ts) are added as they are, first, and asked of nobody. `stop` ends the fetch once the
+   * task fetching was asked to stop: between answers, between the frames of a run read here, and while an answer is
+   * awaited; a reducer of runs on disk (the mapreduce engine) reads for seconds before it computes, and a cancelled
+   * one ran past its kill grace and lost its worker (waiting for a peer's answer, a thread is not seen computing).
    */
   async fetch(
     shuffleId: number,
@@ -139,6 +157,7 @@ export class ShuffleFetcher {
     received?: (buckets: readonly FetchedBucket[]) => void,
     early?: EarlyAsks,
     shared?: ReadonlyMap<number, EncodedBucket>,
+    stop?: FetchStop,
   ): Promise<void> {
     if (shared !== undefined && shared.size > 0) {
       const ids = [...shared.keys()];
@@ -155,6 +174,7 @@ export class ShuffleFetcher {
       let at = BUCKET_START;
       let first = true;
       for (let next = 0; next < allIds.length && !failed; ) {
+        stop?.check();
         // The first request is one bucket; later ones are sized by the records per bucket seen so far.
         const n = next === 0 ? 1 : Math.max(1, Math.floor(FETCH_CHUNK_RECORDS / Math.max(perBucket, 1)));
         const mapIds = allIds.slice(next, next + n);
@@ -163,8 +183,8 @@ export class ShuffleFetcher {
         if (asked === undefined) into.makeRoom(maxBytes);
         const got =
           w === this.workerIndex
-            ? this.#fetchLocal(shuffleId, mapIds, reduceId, at, maxBytes)
-            : await (asked ?? this.#fetchRemote(w, shuffleId, mapIds, reduceId, at, maxBytes));
+            ? this.#fetchLocal(shuffleId, mapIds, reduceId, at, maxBytes, stop?.check)
+            : await stoppable(asked ?? this.#fetchRemote(w, shuffleId, mapIds, reduceId, at, maxBytes), stop);
         if (failed) return;
         for (const b of got.buckets) perBucket = Math.max(perBucket, b.length);
         received?.(got.buckets);
@@ -213,10 +233,10 @@ export class ShuffleFetcher {
     return early;
   }
 
-  #fetchLocal(shuffleId: number, mapIds: number[], reduceId: number, at: BucketCursor, maxBytes: number): Fetched {
+  #fetchLocal(shuffleId: number, mapIds: number[], reduceId: number, at: BucketCursor, maxBytes: number, stopped: (() => void) | undefined): Fetched {
     try {
       // Stored encoded (memory engine): read as stored, decoded as the task reads it.
-      if (this.local.fetchParts !== undefined) return this.local.fetchParts(shuffleId, mapIds, reduceId, at, maxBytes, true);
+      if (this.local.fetchParts !== undefined) return this.local.fetchParts(shuffleId, mapIds, reduceId, at, maxBytes, true, stopped);
       return { buckets: this.local.fetchEncoded?.(shuffleId, mapIds, reduceId, true) ?? this.local.fetchBuckets(shuffleId, mapIds, reduceId) };
     } catch (e) {
       if (e instanceof FetchFailedError) throw new FetchFailedError(e.shuffleId, e.mapId, this.workerIndex, e.message, this.epoch);

@@ -148,10 +148,11 @@ export class DAGScheduler implements TaskSetListener {
   ): Promise<JobResult> {
     hop('dag.runJob');
     const { signal, jobGroup, jobDescription } = control;
-    if (signal?.aborted) throw new AbortError(`${description} was cancelled before its job started: ${abortReason(signal)}`);
+    notCancelledBefore(description, control);
     await prepareLineage(rdd, lineage);
     hop('dag.prepared');
-    if (signal?.aborted) throw new AbortError(`${description} was cancelled before its job started: ${abortReason(signal)}`);
+    // From here to the job's registration nothing awaits: a cancel after this check finds the job.
+    notCancelledBefore(description, control);
     const jobId = this.#nextJobId++;
     const n = rdd.getNumPartitions();
     for (const p of partitions) {
@@ -938,11 +939,22 @@ function stageCancelledReason(job: ActiveJob, error: Error): string {
     : `Stage cancelled: job ${job.jobId} (${job.description}) failed: ${first}`;
 }
 
+/** Throws the AbortError of a job cancelled before it was registered (its signal aborted, or its group cancelled). */
+function notCancelledBefore(description: string, { signal, cancelledBefore }: JobControl): void {
+  const reason = signal?.aborted ? abortReason(signal) : cancelledBefore?.();
+  if (reason !== undefined) throw new AbortError(`${description} was cancelled before its job started: ${reason}`);
+}
+
 /** What an action passes with its job: cancellation and its job group. */
 export interface JobControl {
   readonly signal?: AbortSignal;
   readonly jobGroup?: string;
   readonly jobDescription?: string;
+  /**
+   * Why the job was cancelled before it was registered here (a cancelJobGroup()/cancelAllJobs() that came while the
+   * context led it here: Spark's job exists from its submission on), or undefined.
+   */
+  readonly cancelledBefore?: () => string | undefined;
 }
 
 export interface ActiveJobStatus {

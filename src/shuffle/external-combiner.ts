@@ -422,11 +422,15 @@ export function writeFramedRun(file: string, sorted: readonly Pair[]): number {
   }
 }
 
-/** Appends pairs as frames (see {@link writeFramedRun}) at the position of `fd`; returns the bytes written. */
-export function appendFramedRun(fd: number, sorted: readonly Pair[]): number {
+/**
+ * Appends pairs as frames (see {@link writeFramedRun}) at the position of `fd`; returns the bytes written. `stopped` is
+ * called before each frame (a writing task asked to stop throws).
+ */
+export function appendFramedRun(fd: number, sorted: readonly Pair[], stopped?: () => void): number {
   let bytes = 0;
   const len = Buffer.alloc(4);
   for (let i = 0; i < sorted.length; i += FRAME) {
+    stopped?.();
     const data = v8.serialize(sorted.slice(i, i + FRAME));
     len.writeUInt32LE(data.length, 0);
     writeSync(fd, len);
@@ -472,8 +476,9 @@ function frameData(fd: number, n: number, pos: number): Buffer {
  * Records of a framed run from record `from`, until about `maxBytes` of frames are read (one frame at least): a
  * run served a bounded part at a time. Frames hold FRAME records each (the last fewer), so the frames before
  * `from` are skipped by their length prefixes alone. `next` is the record to go on from, absent at the end.
+ * `stopped` is called before each frame (a reading task asked to stop throws).
  */
-export function readFramesFrom(run: RunPlace, from: number, maxBytes: number): { pairs: Pair[]; bytes: number; next?: number } {
+export function readFramesFrom(run: RunPlace, from: number, maxBytes: number, stopped?: () => void): { pairs: Pair[]; bytes: number; next?: number } {
   const fd = openSync(runFile(run), 'r');
   try {
     const len = Buffer.alloc(4);
@@ -488,6 +493,7 @@ export function readFramesFrom(run: RunPlace, from: number, maxBytes: number): {
     let drop = from % FRAME;
     let bytes = 0;
     while (bytes === 0 || bytes < maxBytes) {
+      stopped?.();
       const n = frameLength(fd, len, pos, end);
       if (n < 0) return { pairs, bytes };
       const frame = v8.deserialize(frameData(fd, n, pos + 4)) as Pair[];

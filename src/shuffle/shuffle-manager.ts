@@ -58,9 +58,18 @@ export interface ShuffleManager {
    * The same buckets, encoded, from `at` in the first one, until about `maxBytes` are served: the last one may be a
    * part of its bucket, and `rest` says where to ask again. A reducer then never receives more than a bounded
    * amount at once (a structured clone or a deserialization cannot be interrupted to check the heap). `readOnly` as
-   * for `fetchEncoded`.
+   * for `fetchEncoded`. `stopped` (a task of this worker reading) throws once that task was asked to stop: a part read
+   * from run files takes a while (never passed when serving a peer, whose fetch this thread's task must not end).
    */
-  fetchParts?(shuffleId: number, mapIds: readonly number[], reduceId: number, at: BucketCursor, maxBytes: number, readOnly?: boolean): BucketParts;
+  fetchParts?(
+    shuffleId: number,
+    mapIds: readonly number[],
+    reduceId: number,
+    at: BucketCursor,
+    maxBytes: number,
+    readOnly?: boolean,
+    stopped?: () => void,
+  ): BucketParts;
   remove(shuffleId: number): void;
   /**
    * Looks whether outputs held here in shared memory were read in full (by reduce tasks of any worker, which tell the

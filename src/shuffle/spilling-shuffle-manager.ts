@@ -34,6 +34,7 @@ import {
   type EncodedBucket,
 } from './bucket-codec.js';
 import { compareKeys } from '../core/keys.js';
+import { TaskInterruptedError, checkInterrupted } from '../core/task-interrupt.js';
 import { estimateSize } from '../storage/size-estimator.js';
 import type { Pair } from './combine.js';
 import { BUCKET_START, type BucketCursor, type BucketParts, type MapOutputWriter, type ShuffleManager } from './shuffle-manager.js';
@@ -193,7 +194,12 @@ export class SpillingShuffleManager implements ShuffleManager {
     // Set once the stored output is shared: a spill withdraws it, so that its memory goes once the reads in
     // progress end (the driver lets the handle go; later readers fetch the runs).
     let sharedOutput: MapOutput | undefined;
-    const spill = (): void => {
+    /**
+     * `stopped`: a spill of this writer's own task (its records written, its close), which stops between frames when
+     * the task is asked to (the mapreduce engine sorts and writes a whole map output at close, for seconds); not one
+     * the pool asks for while another task computes, which that task's stop must not cut short.
+     */
+    const spill = (stopped?: () => void): void => {
       // Withdrawn first: no reader starts on it while its records are written to runs.
       if (sharedOutput?.shared !== undefined) withdraw(sharedOutput.shared.state);
       let diskBytes = 0;
@@ -218,7 +224,8 @@ export class SpillingShuffleManager implements ShuffleManager {
           // Framed (a few thousand records a frame), so a fetch in parts reads a run a frame at a time. A stored
           // output keeps its order: a reducer may be part way through its in-memory bucket, and goes on at the same
           // record in the run that now holds it (the same segment of its cursor; see #part).
-          const written = appendFramedRun(fd, stored !== undefined ? b : b.sort(compare));
+          const sorted = stored !== undefined ? b : b.sort(compare);
+          const written = appendFramedRun(fd, sorted, stopped);
           const run = { file, start: diskBytes, end: diskBytes + written };
           diskBytes += written;
           const files = runs.get(r);
@@ -233,12 +240,14 @@ export class SpillingShuffleManager implements ShuffleManager {
       } catch (e) {
         // A run listed before the failure keeps the file (removed with the output's runs); a file none was listed
         // in yet would stay in the worker's folder, holding the disk that just ran out, until the context stops.
-        if (fd >= 0 && diskBytes === 0) {
+        // Stopped part way, the task ends and nothing will read its runs (one maybe cut short): the file goes.
+        if (fd >= 0 && (diskBytes === 0 || e instanceof TaskInterruptedError)) {
           closeSync(fd);
           fd = -1;
           rmSync(file, { force: true });
         }
-        throw namingFile(e, file);
+        // A stop is reported as one (the task killed, not failed), not as the file's error.
+        throw e instanceof TaskInterruptedError ? e : namingFile(e, file);
       } finally {
         if (fd >= 0) closeSync(fd);
       }
@@ -276,12 +285,12 @@ export class SpillingShuffleManager implements ShuffleManager {
         const size = estimateSize([kv]) - 16; // minus the estimator's array overhead, plus the bucket slot
         avgBytes = avgBytes === 0 ? size : (avgBytes * 3 + size) / 4;
         if (budget !== undefined && buffered > 0 && !budget.update(consumer, buffered * avgBytes)) {
-          spill();
+          spill(checkInterrupted);
           return;
         }
       }
       buffered++;
-      if (buffered * avgBytes > this.options.spillBytes) spill();
+      if (buffered * avgBytes > this.options.spillBytes) spill(checkInterrupted);
     };
     return {
       add,
@@ -307,14 +316,21 @@ export class SpillingShuffleManager implements ShuffleManager {
         avgBytes = avgBytes === 0 ? size : (avgBytes * 3 + size) / 4;
         buffered += records.length;
         if (budget !== undefined && !budget.update(consumer, buffered * avgBytes)) {
-          spill();
+          spill(checkInterrupted);
           return;
         }
-        if (buffered * avgBytes > this.options.spillBytes) spill();
+        if (buffered * avgBytes > this.options.spillBytes) spill(checkInterrupted);
       },
       close: (): MapStatus => {
-        if (this.options.writeAllToDisk) spill();
-        else if (runIndex > 0) {
+        if (this.options.writeAllToDisk) {
+          try {
+            spill(checkInterrupted);
+          } catch (e) {
+            // Stopped (or failed) at close: no output is stored, so its runs are nobody's to remove later.
+            removeAll();
+            throw e;
+          }
+        } else if (runIndex > 0) {
           for (let i = 0; i < slots.size; i++) {
             pairs[i] = recordsOf(i).sort((a, c) => compare(a, c));
             chunks[i] = NO_CHUNKS;
@@ -598,11 +614,19 @@ export class SpillingShuffleManager implements ShuffleManager {
     });
   }
 
-  fetchParts(shuffleId: number, mapIds: readonly number[], reduceId: number, at: BucketCursor, maxBytes: number, readOnly = false): BucketParts {
+  fetchParts(
+    shuffleId: number,
+    mapIds: readonly number[],
+    reduceId: number,
+    at: BucketCursor,
+    maxBytes: number,
+    readOnly = false,
+    stopped?: () => void,
+  ): BucketParts {
     const buckets: EncodedBucket[] = [];
     let room = maxBytes;
     for (let i = 0; i < mapIds.length; i++) {
-      const part = this.#part(this.#output(shuffleId, mapIds[i]!), reduceId, i === 0 ? at : BUCKET_START, room, readOnly);
+      const part = this.#part(this.#output(shuffleId, mapIds[i]!), reduceId, i === 0 ? at : BUCKET_START, room, readOnly, stopped);
       buckets.push(part.bucket);
       room -= part.bytes;
       if (part.next !== undefined) return { buckets, rest: { index: i, at: part.next } };
@@ -622,12 +646,13 @@ export class SpillingShuffleManager implements ShuffleManager {
     at: BucketCursor,
     room: number,
     readOnly: boolean,
+    stopped: (() => void) | undefined,
   ): { bucket: EncodedBucket; bytes: number; next?: BucketCursor } {
     const files = out.runs.get(reduceId) ?? [];
     const { segment, offset } = at;
     const stored = this.#stored(out, reduceId) ?? EMPTY;
     if (segment < files.length) {
-      const read = readFramesFrom(files[segment]!, offset, room);
+      const read = readFramesFrom(files[segment]!, offset, room, stopped);
       const served = { bucket: encodeBucket(read.pairs), bytes: read.bytes };
       if (read.next !== undefined) return { ...served, next: { segment, offset: read.next } };
       if (segment + 1 < files.length || stored.length > 0) return { ...served, next: { segment: segment + 1, offset: 0 } };

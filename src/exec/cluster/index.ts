@@ -7,6 +7,7 @@ import { InvalidOptionError } from '../../core/errors.js';
 import type { BackendFactory, BackendSettings } from '../backends.js';
 import { ClusterBackend, type ClusterBackendOptions } from './cluster-backend.js';
 import { LocalCluster, parseLocalCluster } from './local-cluster.js';
+export { endLocalClustersSync } from './local-cluster.js';
 
 export { ExecutorProcess, type ExecutorProcessOptions } from './executor-process.js';
 export { ClusterBackend } from './cluster-backend.js';

@@ -98,9 +98,15 @@ function whenPrinted(child: ChildProcess, marker: string, what: string, timeoutM
  * ends both.
  */
 const children = new Set<ChildProcess>();
+/** The shells around redis-server: each ends (and ends its redis-server) once its stdin closes. */
+const shells = new Set<ChildProcess>();
 let exitHook = false;
 function track(child: ChildProcess, killAtExit = true): void {
-  if (!killAtExit) return;
+  if (!killAtExit) {
+    shells.add(child);
+    child.once('exit', () => shells.delete(child));
+    return;
+  }
   children.add(child);
   child.once('exit', () => children.delete(child));
   if (!exitHook) {
@@ -109,6 +115,16 @@ function track(child: ChildProcess, killAtExit = true): void {
       for (const c of children) c.kill('SIGKILL');
     });
   }
+}
+
+/**
+ * Ends every local cluster's processes now, for a signal about to end this process: dying by a signal it emits no
+ * 'exit', so the executors outlived it by seconds (and died of EPIPE writing to it), as did redis-server until the
+ * shell read the end of its stdin.
+ */
+export function endLocalClustersSync(): void {
+  for (const c of children) c.kill('SIGKILL');
+  for (const s of shells) s.stdin?.destroy();
 }
 
 export class LocalCluster {

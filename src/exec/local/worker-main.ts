@@ -160,19 +160,26 @@ const api: WorkerApi = {
       (callPort as unknown as { unref?: () => void }).unref?.();
     }
     if (servePort) {
-      // Bucket columns move to the peer (transferred, not copied).
+      // Bucket columns move to the peer (transferred, not copied). Outcomes queued go out first: a serve is
+      // synchronous and can be long (a part of runs read from disk), and a cancelled task's outcome held behind it
+      // left the driver thinking the task still computed, past its kill grace (its worker replaced).
       const service: PeerShuffleService = {
         fetchBuckets: (s, m, r) => {
           hop('w.serve', -1, s);
+          if (outIds.length > 0) sendOutcomes();
           const served = executor.serveBuckets(s, m, r);
           return transfer(served.encoded, served.transfer);
         },
         fetchParts: (s, m, r, at, maxBytes) => {
+          if (outIds.length > 0) sendOutcomes();
           const served = executor.serveParts(s, m, r, at, maxBytes);
           return transfer(served.parts, served.transfer);
         },
         // Copied, not transferred: the block stays cached here.
-        fetchBlock: (rddId, p, generation) => executor.serveBlock(rddId, p, generation),
+        fetchBlock: (rddId, p, generation) => {
+          if (outIds.length > 0) sendOutcomes();
+          return executor.serveBlock(rddId, p, generation);
+        },
       };
       expose(service, nodeEndpoint(servePort as never));
       (servePort as unknown as { unref?: () => void }).unref?.();
