@@ -97,12 +97,14 @@ export interface ContextSnapshot {
   /**
    * Driver bookkeeping that grows with RDDs and shuffles, for checking that a long-running program keeps it
    * bounded: persisted RDDs still reachable, RDDs with cached blocks, RDDs whose computations the hints count,
-   * shuffles with registered outputs and the reasons kept for lost outputs.
+   * broadcasts, shuffles with registered outputs and the reasons kept for lost outputs.
    */
   readonly driver: {
     readonly persistedRdds: number;
     readonly cachedRdds: number;
     readonly hintedRdds: number;
+    /** Broadcasts neither destroyed nor dropped by the program. */
+    readonly broadcasts: number;
     readonly shuffles: number;
     readonly lostOutputReasons: number;
     /** Map outputs in shared memory (local mode) the tracker still hands to reducers, and how many it ever got. */
@@ -208,6 +210,17 @@ interface Submitted {
   reason: string | undefined;
 }
 
+/** One job's request: the RDD, its lineage, the result function, the partitions, the description, and how results arrive. */
+type JobArgs = [
+  rdd: RDD<unknown>,
+  lineage: readonly RDD<unknown>[],
+  fn: ResultFunctionWire,
+  partitions: readonly number[] | undefined,
+  description: string | undefined,
+  onResult?: (index: number, result: unknown) => void,
+  inArrivalOrder?: boolean,
+];
+
 export class Context implements RddContext {
   readonly isDriver = true;
   readonly options: ResolvedOptions;
@@ -229,7 +242,13 @@ export class Context implements RddContext {
   readonly #tracker = new MapOutputTracker();
   readonly #cache = new CacheTracker();
   readonly #builder: TaskBuilder;
-  readonly #broadcasts = new Map<number, Broadcast<unknown>>();
+  /**
+   * Broadcasts, held weakly: one the program dropped can never be used by a new job (a running job's functions hold
+   * theirs), so its copies go from the builder and the workers (Spark's ContextCleaner cleans broadcasts too) instead
+   * of piling up for the life of a streaming driver that makes one per batch.
+   */
+  readonly #broadcasts = new Map<number, WeakRef<Broadcast<unknown>>>();
+  readonly #broadcastCleaner = new FinalizationRegistry<number>((id) => this.#forgetBroadcast(id));
   readonly #accumulators = new Map<number, Accumulator<unknown>>();
   /** The checkpoints being written, by RDD id: one writer per RDD (see #checkpointLineage). */
   readonly #checkpointsWriting = new Map<number, Promise<void>>();
@@ -294,7 +313,7 @@ export class Context implements RddContext {
       this.#cache,
       {
         broadcastValue: (id) => {
-          const b = this.#broadcasts.get(id);
+          const b = this.#broadcasts.get(id)?.deref();
           if (b === undefined) throw new IllegalStateError(`broadcast ${id} was destroyed or belongs to another context`);
           return b.value;
         },
@@ -372,6 +391,7 @@ export class Context implements RddContext {
             persistedRdds: this.#persisted.size,
             cachedRdds: this.#cache.rddsTracked,
             hintedRdds: this.#hints.rddsTracked,
+            broadcasts: this.#broadcasts.size,
             shuffles: this.#tracker.size.shuffles,
             lostOutputReasons: this.#tracker.size.lostReasons,
             sharedMapOutputs: this.#tracker.size.sharedOutputs,
@@ -623,22 +643,14 @@ export class Context implements RddContext {
     }
   }
 
-  async #runJobOnly(
-    rdd: RDD<unknown>,
-    lineage: readonly RDD<unknown>[],
-    fn: ResultFunctionWire,
-    partitions: readonly number[] | undefined,
-    description: string | undefined,
-    onResult?: (index: number, result: unknown) => void,
-    inArrivalOrder = false,
-  ): Promise<unknown[]> {
+  async #runJobOnly(...job: JobArgs): Promise<unknown[]> {
     // Registered before the first await, until the job ends: a cancelJobGroup()/cancelAllJobs() while the backend
     // starts, or in the turns between its start and the DAG scheduler's registration, finds the job (it was missed
     // there, and the job ran).
     const submitted: Submitted = { group: jobScope.getStore()?.jobGroup, reason: undefined };
     this.#submitted.add(submitted);
     try {
-      return await this.#submittedJob(submitted, rdd, lineage, fn, partitions, description, onResult, inArrivalOrder);
+      return await this.#submittedJob(submitted, ...job);
     } finally {
       this.#submitted.delete(submitted);
     }
@@ -646,13 +658,7 @@ export class Context implements RddContext {
 
   async #submittedJob(
     submitted: Submitted,
-    rdd: RDD<unknown>,
-    lineage: readonly RDD<unknown>[],
-    fn: ResultFunctionWire,
-    partitions: readonly number[] | undefined,
-    description: string | undefined,
-    onResult?: (index: number, result: unknown) => void,
-    inArrivalOrder = false,
+    ...[rdd, lineage, fn, partitions, description, onResult, inArrivalOrder = false]: JobArgs
   ): Promise<unknown[]> {
     try {
       const ready = this.#backend.ready();
@@ -1101,9 +1107,8 @@ export class Context implements RddContext {
       this.#nextSharedId++,
       value,
       (id) => {
-        this.#broadcasts.delete(id);
-        this.#builder.forgetBroadcast(id);
-        if (!this.#stopped) this.#backend.removeBroadcast(id);
+        this.#broadcastCleaner.unregister(b);
+        this.#forgetBroadcast(id);
       },
       (id) => {
         // Stays registered: the next task that needs it on a worker gets it shipped again.
@@ -1112,8 +1117,16 @@ export class Context implements RddContext {
       },
       this.#token,
     );
-    this.#broadcasts.set(b.id, b as Broadcast<unknown>);
+    this.#broadcasts.set(b.id, new WeakRef(b as Broadcast<unknown>));
+    this.#broadcastCleaner.register(b, b.id, b);
     return b;
+  }
+
+  /** A destroyed or dropped broadcast: its value leaves the builder and every worker. */
+  #forgetBroadcast(id: number): void {
+    this.#broadcasts.delete(id);
+    this.#builder.forgetBroadcast(id);
+    if (!this.#stopped) this.#backend.removeBroadcast(id);
   }
 
   /**

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { Context, StorageLevel } from 'kindling';
+import { Context, capture, type RDD, StorageLevel } from 'kindling';
 
 // Dropped RDDs go only when the garbage collector runs; this file forces it (in its own test process).
 v8.setFlagsFromString('--expose-gc');
@@ -125,5 +125,43 @@ describe('driver state of a long-running program with hints on', () => {
     held.length = 0;
     await collectGarbage();
     expect((await sc.faults.snapshot()).driver.hintedRdds).toBeLessThan(10);
+  });
+});
+
+describe('broadcasts of a long-running program', () => {
+  let sc: Context;
+  beforeAll(() => {
+    sc = new Context({ master: 'local[2]', progress: false, hints: false });
+  });
+  afterAll(async () => {
+    await sc.stop();
+  });
+
+  it('forgets the broadcasts the program dropped (one per batch of a streaming driver), as Spark’s cleaner does', async () => {
+    const held: unknown[] = [];
+    for (let i = 0; i < 200; i++) {
+      const offset = sc.broadcast([i]);
+      held.push(offset);
+      const out = await sc
+        .parallelize([1, 2], 2)
+        .map(capture({ offset }, (x: number) => x + offset.value[0]!))
+        .collect();
+      expect(out).toEqual([1 + i, 2 + i]);
+    }
+    await collectGarbage();
+    // While the program held them, every one was kept: the bound below comes from forgetting the dropped ones.
+    expect((await sc.faults.snapshot()).driver.broadcasts).toBeGreaterThanOrEqual(200);
+    held.length = 0;
+    await collectGarbage();
+    expect((await sc.faults.snapshot()).driver.broadcasts).toBeLessThan(10);
+  });
+
+  it('keeps a broadcast the program no longer names while an RDD that uses it can still run', async () => {
+    const shifted = ((): RDD<number> => {
+      const offset = sc.broadcast([100]);
+      return sc.parallelize([1, 2, 3], 2).map(capture({ offset }, (x: number) => x + offset.value[0]!));
+    })();
+    await collectGarbage();
+    expect(await shifted.collect()).toEqual([101, 102, 103]);
   });
 });
