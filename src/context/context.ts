@@ -105,6 +105,8 @@ export interface ContextSnapshot {
     readonly hintedRdds: number;
     /** Broadcasts neither destroyed nor dropped by the program. */
     readonly broadcasts: number;
+    /** Accumulators the program still holds (or not yet collected). */
+    readonly accumulators: number;
     readonly shuffles: number;
     readonly lostOutputReasons: number;
     /** Map outputs in shared memory (local mode) the tracker still hands to reducers, and how many it ever got. */
@@ -249,7 +251,12 @@ export class Context implements RddContext {
    */
   readonly #broadcasts = new Map<number, WeakRef<Broadcast<unknown>>>();
   readonly #broadcastCleaner = new FinalizationRegistry<number>((id) => this.#forgetBroadcast(id));
-  readonly #accumulators = new Map<number, Accumulator<unknown>>();
+  /**
+   * Accumulators, held weakly as Spark's AccumulatorContext holds them: a running job's functions hold theirs, and
+   * one the program dropped can never be read again, so it goes (a streaming driver may make one per batch).
+   */
+  readonly #accumulators = new Map<number, WeakRef<Accumulator<unknown>>>();
+  readonly #accumulatorCleaner = new FinalizationRegistry<number>((id) => this.#accumulators.delete(id));
   /** The checkpoints being written, by RDD id: one writer per RDD (see #checkpointLineage). */
   readonly #checkpointsWriting = new Map<number, Promise<void>>();
   /**
@@ -328,7 +335,7 @@ export class Context implements RddContext {
       ...(this.options.ui !== false && { retainedJobs: this.options.ui.retainedJobs, retainedStages: this.options.ui.retainedStages }),
       onAccumulatorUpdates: (updates) => {
         for (const [id, delta] of updates) {
-          const acc = this.#accumulators.get(id);
+          const acc = this.#accumulators.get(id)?.deref();
           try {
             acc?.merge(delta);
           } catch (e) {
@@ -392,6 +399,7 @@ export class Context implements RddContext {
             cachedRdds: this.#cache.rddsTracked,
             hintedRdds: this.#hints.rddsTracked,
             broadcasts: this.#broadcasts.size,
+            accumulators: this.#accumulators.size,
             shuffles: this.#tracker.size.shuffles,
             lostOutputReasons: this.#tracker.size.lostReasons,
             sharedMapOutputs: this.#tracker.size.sharedOutputs,
@@ -1174,9 +1182,7 @@ export class Context implements RddContext {
     for (const f of ['zero', 'add', 'merge'] as const) {
       if (typeof param?.[f] !== 'function') throw new ArgumentTypeError(`customAccumulator: ${f} must be a function`);
     }
-    const acc = new CustomAccumulator<T, V>(this.#nextSharedId++, param, name, this.#token);
-    this.#accumulators.set(acc.id, acc as unknown as Accumulator<unknown>);
-    return acc;
+    return this.#register(new CustomAccumulator<T, V>(this.#nextSharedId++, param, name, this.#token));
   }
 
   /**
@@ -1209,19 +1215,18 @@ export class Context implements RddContext {
   }
 
   #register<A extends { readonly id: number }>(acc: A): A {
-    this.#accumulators.set(acc.id, acc as unknown as Accumulator<unknown>);
+    this.#accumulators.set(acc.id, new WeakRef(acc as unknown as Accumulator<unknown>));
+    this.#accumulatorCleaner.register(acc, acc.id);
     return acc;
   }
 
   #newAccumulator<T>(kind: AccumulatorKind, initial: T, name: string | undefined): Accumulator<T> {
-    const acc = new Accumulator<T>(this.#nextSharedId++, kind, initial, name, this.#token);
-    this.#accumulators.set(acc.id, acc as Accumulator<unknown>);
-    return acc;
+    return this.#register(new Accumulator<T>(this.#nextSharedId++, kind, initial, name, this.#token));
   }
 
   #accumulator(id: number): Accumulator<unknown> {
-    const a = this.#accumulators.get(id);
-    // internal: ship() refuses another context's accumulators, and accumulators are never dropped
+    const a = this.#accumulators.get(id)?.deref();
+    // internal: ship() refuses another context's accumulators, and the function being shipped holds this one
     if (a === undefined) throw new Error(`accumulator ${id} belongs to another context`);
     return a;
   }

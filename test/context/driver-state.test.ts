@@ -128,7 +128,7 @@ describe('driver state of a long-running program with hints on', () => {
   });
 });
 
-describe('broadcasts of a long-running program', () => {
+describe('broadcasts and accumulators of a long-running program', () => {
   let sc: Context;
   beforeAll(() => {
     sc = new Context({ master: 'local[2]', progress: false, hints: false });
@@ -154,6 +154,21 @@ describe('broadcasts of a long-running program', () => {
     held.length = 0;
     await collectGarbage();
     expect((await sc.faults.snapshot()).driver.broadcasts).toBeLessThan(10);
+  });
+
+  it('forgets the accumulators the program dropped, as Spark’s AccumulatorContext does', async () => {
+    const held: unknown[] = [];
+    for (let i = 0; i < 200; i++) {
+      const seen = sc.longAccumulator(`seen ${i}`);
+      held.push(seen);
+      await sc.parallelize([1, 2, 3], 2).foreach(capture({ seen }, (x: number) => seen.add(x)));
+      expect(seen.value).toBe(6);
+    }
+    await collectGarbage();
+    expect((await sc.faults.snapshot()).driver.accumulators).toBeGreaterThanOrEqual(200);
+    held.length = 0;
+    await collectGarbage();
+    expect((await sc.faults.snapshot()).driver.accumulators).toBeLessThan(10);
   });
 
   it('keeps a broadcast the program no longer names while an RDD that uses it can still run', async () => {
